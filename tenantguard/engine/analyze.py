@@ -1,0 +1,147 @@
+"""The engine's entry points: one statement or one script in, findings out."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, SqlglotError, TokenError
+
+from tenantguard.engine.context import Context
+from tenantguard.engine.findings import Finding
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.proof import PinValue
+from tenantguard.engine.rules import ALL_RULES
+from tenantguard.engine.sqltext import normalize_placeholders, original_offset, split_sql
+
+_CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
+
+__all__ = ["Analyzer", "Verdict", "analyze_statement", "parse_statement"]
+
+# sqlglot logs a warning for each statement it keeps opaque; the proof reports those itself.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the proof says about one statement."""
+
+    findings: tuple[Finding, ...]
+    pin_values: tuple[PinValue, ...]
+    touches_tenant_tables: bool
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+
+def parse_statement(sql: str) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
+    """Parses one statement: (tree, inserted offsets, error message, error offset)."""
+    text, inserted = normalize_placeholders(sql)
+    try:
+        trees = [t for t in sqlglot.parse(text, read="postgres") if t is not None]
+    except RecursionError:
+        return None, inserted, "nested too deeply to analyse", None
+    except ParseError as error:
+        detail = error.errors[0] if error.errors else {}
+        message = "syntax error: " + _CLASS_NAME.sub(
+            lambda m: m.group(1).upper(), str(detail.get("description") or error).split("\n")[0]
+        )
+        offset = _error_offset(text, detail)
+        return None, inserted, message, None if offset is None else original_offset(offset, inserted)
+    except TokenError as error:
+        return None, inserted, f"cannot tokenize: {str(error).splitlines()[0][:200]}", None
+    except SqlglotError as error:
+        return None, inserted, str(error).splitlines()[0][:200], None
+    if len(trees) != 1:
+        return None, inserted, "expected one statement" if trees else "empty statement", None
+    return trees[0], inserted, None, None
+
+
+def _error_offset(text: str, detail: dict[str, object]) -> int | None:
+    line, column = detail.get("line"), detail.get("col")
+    if not isinstance(line, int) or not isinstance(column, int):
+        return None
+    offset = 0
+    for _ in range(line - 1):
+        newline = text.find("\n", offset)
+        if newline < 0:
+            return None
+        offset = newline + 1
+    return max(0, offset + column - 1)
+
+
+def _run_rules(ctx: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    try:
+        for rule in ALL_RULES:
+            findings.extend(rule.check(ctx))
+    except RecursionError:
+        ctx.tree = None
+        ctx.parse_error = "nested too deeply to analyse"
+        return list(ALL_RULES[5].check(ctx))  # TG006 for the whole statement
+    return findings
+
+
+def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Verdict:
+    """Runs every rule on one statement. Positions are relative to `sql`."""
+    tree, inserted, error, error_offset = parse_statement(sql)
+    ctx = Context(sql, policy, tree, inserted, error, error_offset, in_patch)
+    findings = _run_rules(ctx)
+    proof = ctx.proof if ctx.tree is not None else None
+    try:
+        pins = tuple(proof.pin_values()) if proof is not None else ()
+    except RecursionError:
+        pins = ()
+    touches = bool(proof.references or proof.unplaced) if proof else bool(ctx.named_tenant_tables)
+    return Verdict(tuple(findings), pins, touches or bool(findings))
+
+
+class Analyzer:
+    """Analyses statements under one policy, remembering verdicts per statement text (LRU)."""
+
+    __slots__ = ("_cache", "hits", "in_patch", "maxsize", "misses", "policy")
+
+    def __init__(self, policy: Policy, *, maxsize: int = 4096, in_patch: bool = False) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.policy = policy
+        self.maxsize = maxsize
+        self.in_patch = in_patch
+        self._cache: OrderedDict[str, Verdict] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def verdict(self, sql: str) -> Verdict:
+        cached = self._cache.get(sql)
+        if cached is not None:
+            self._cache.move_to_end(sql)
+            self.hits += 1
+            return cached
+        self.misses += 1
+        result = analyze_statement(sql, self.policy, in_patch=self.in_patch)
+        self._cache[sql] = result
+        if len(self._cache) > self.maxsize:
+            self._cache.popitem(last=False)
+        return result
+
+    def script(self, text: str) -> list[Finding]:
+        """Every finding of a script, with positions relative to the script."""
+        statements, _ = split_sql(text)
+        findings: list[Finding] = []
+        for statement in statements:
+            findings.extend(f.shifted(statement.line, statement.column) for f in self.statement_findings(statement.text, statement.error))
+        return findings
+
+    def statement_findings(self, text: str, lex_error: str | None = None) -> tuple[Finding, ...]:
+        if lex_error is None:
+            return self.verdict(text).findings
+        ctx = Context(text, self.policy, None, (), lex_error, None, self.in_patch)
+        return tuple(ALL_RULES[5].check(ctx))

@@ -1,0 +1,116 @@
+"""What a rule sees of one statement: its text, its tree, the proof, the policy."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlglot import exp
+
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.proof import Proof, _Builder, build_proof, walk
+from tenantguard.engine.sqltext import LineIndex, original_offset
+
+__all__ = ["Context", "RuleInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    code: str
+    name: str
+    severity: Severity
+
+
+@dataclass(eq=False)
+class Context:
+    """One statement under analysis.
+
+    `in_patch` is true for statements of the schema patch pipeline, where maintenance spans
+    tenants: query rules stay silent there and patch rules speak.
+    """
+
+    sql: str
+    policy: Policy
+    tree: exp.Expression | None
+    inserted: tuple[int, ...] = ()
+    parse_error: str | None = None
+    parse_error_offset: int | None = None
+    in_patch: bool = False
+    _lines: LineIndex | None = field(default=None, repr=False)
+
+    @cached_property
+    def _proof(self) -> tuple[Proof, _Builder] | None:
+        if self.tree is None:
+            return None
+        return build_proof(self.tree, self.policy)
+
+    @property
+    def proof(self) -> Proof | None:
+        built = self._proof
+        return built[0] if built else None
+
+    @property
+    def builder(self) -> _Builder | None:
+        built = self._proof
+        return built[1] if built else None
+
+    @cached_property
+    def named_tenant_tables(self) -> list[str]:
+        """Tenant tables whose names appear as words in the raw text (for opaque statements)."""
+        tables = self.policy.tenant_tables
+        if not tables:
+            return []
+        words = {w.lower() for w in re.findall(r"[A-Za-z_][\w$]*", self.sql)}
+        words |= {w for w in re.findall(r'"((?:[^"]|"")+)"', self.sql)}
+        return sorted(t for t in tables if t in words)
+
+    # positions
+
+    def position(self, offset: int) -> tuple[int, int]:
+        if self._lines is None:
+            self._lines = LineIndex(self.sql)
+        return self._lines.position(max(0, min(offset, len(self.sql))))
+
+    def span_of(self, node: exp.Expression | None) -> tuple[int, int] | None:
+        """Offsets (in `sql`) of the identifiers of `node`; None when sqlglot kept none."""
+        if node is None:
+            return None
+        start: int | None = None
+        end = 0
+        for child in walk(node):
+            meta = child.meta if isinstance(child, exp.Identifier) else None
+            if meta and "start" in meta:
+                s = original_offset(int(meta["start"]), self.inserted)
+                e = original_offset(int(meta["end"]), self.inserted) + 1
+                start = s if start is None else min(start, s)
+                end = max(end, e)
+        return None if start is None else (start, end)
+
+    def finding(
+        self,
+        rule: RuleInfo,
+        node: exp.Expression | None,
+        message: str,
+        help: str,
+        *,
+        offset: int | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        span = self.span_of(node) if offset is None else (offset, offset + 1)
+        start, end = span if span else (0, max(1, len(self.sql.split("\n", 1)[0])))
+        line, column = self.position(start)
+        end_line, end_column = self.position(end)
+        return Finding(
+            rule.code,
+            rule.name,
+            severity or rule.severity,
+            message,
+            help,
+            line,
+            column,
+            end_line,
+            end_column,
+            statement=self.sql,
+        )

@@ -1,0 +1,49 @@
+"""Findings: what a rule reports, where, and how to get out of it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = ["Finding", "Severity"]
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem at one place.
+
+    Positions are 1-based. The engine reports them relative to the statement it was given
+    (line 1, column 1 is the statement's first character); `sources` moves them into the file.
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    help: str
+    line: int = 1
+    column: int = 1
+    end_line: int = 1
+    end_column: int = 1
+    path: str = ""
+    statement: str = ""  # the statement's text, for fingerprints and runtime errors
+
+    def shifted(self, line: int, column: int, path: str | None = None) -> Finding:
+        """This finding moved so that its statement starts at (line, column) of a file."""
+        from dataclasses import replace
+
+        first = self.column + column - 1 if self.line == 1 else self.column
+        last = self.end_column + column - 1 if self.end_line == 1 else self.end_column
+        return replace(
+            self,
+            line=self.line + line - 1,
+            column=first,
+            end_line=self.end_line + line - 1,
+            end_column=last,
+            path=self.path if path is None else path,
+        )

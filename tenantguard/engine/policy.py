@@ -1,0 +1,141 @@
+"""The policy: which tables hold tenant rows, which column names the tenant, what pins it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+import sqlglot
+from sqlglot import exp
+
+__all__ = ["DEFAULT_TENANT_EXPRESSIONS", "Policy", "normalize_name"]
+
+DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
+
+
+def normalize_name(name: str) -> str:
+    """Folds a configured name the way PostgreSQL folds an unquoted identifier.
+
+    A name written with double quotes (`"Patients"`) keeps its case, as in SQL.
+    """
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        return name[1:-1].replace('""', '"')
+    return name.lower()
+
+
+def _names(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):
+        values = [part for part in values.split(",") if part.strip()]
+    return frozenset(normalize_name(value) for value in values)
+
+
+def strip_casts(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, (exp.Cast, exp.TryCast, exp.Paren)):
+        node = node.this
+    return node
+
+
+def _parse_expression(text: str) -> exp.Expression:
+    try:
+        parsed = sqlglot.parse_one(text, read="postgres")
+    except sqlglot.errors.SqlglotError as error:
+        raise ValueError(f"tenant expression {text!r} is not valid SQL: {error}") from error
+    return strip_casts(parsed)
+
+
+class Policy:
+    """What the tenant proof needs to know about a schema.
+
+    `tenant_tables` lists the tables that hold rows of many tenants (folded like unquoted SQL
+    names); `table_columns` and `constraint_columns` are what the schema sources showed, used to
+    tell which source owns an unqualified column and which `ON CONSTRAINT` covers the tenant.
+    A policy is immutable once built.
+    """
+
+    __slots__ = (
+        "_expression_trees",
+        "allow_multi_tenant",
+        "constraint_columns",
+        "global_tables",
+        "table_columns",
+        "tenant_column",
+        "tenant_expressions",
+        "tenant_tables",
+    )
+
+    tenant_column: str
+    tenant_tables: frozenset[str]
+    global_tables: frozenset[str]
+    tenant_expressions: tuple[str, ...]
+    allow_multi_tenant: bool
+    table_columns: Mapping[str, frozenset[str]]
+    constraint_columns: Mapping[str, frozenset[str]]
+    _expression_trees: tuple[exp.Expression, ...]
+
+    def __init__(
+        self,
+        tenant_column: str = "tenant_id",
+        tenant_tables: Iterable[str] = (),
+        *,
+        global_tables: Iterable[str] = (),
+        tenant_expressions: Iterable[str] = DEFAULT_TENANT_EXPRESSIONS,
+        allow_multi_tenant: bool = False,
+        table_columns: Mapping[str, Iterable[str]] | None = None,
+        constraint_columns: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        if not isinstance(tenant_column, str) or not tenant_column.strip():
+            raise ValueError("tenant_column must be a non-empty column name")
+        init = object.__setattr__
+        init(self, "tenant_column", normalize_name(tenant_column))
+        init(self, "global_tables", _names(global_tables))
+        init(self, "tenant_tables", _names(tenant_tables) - self.global_tables)
+        init(self, "tenant_expressions", tuple(tenant_expressions))
+        init(self, "_expression_trees", tuple(_parse_expression(e) for e in self.tenant_expressions))
+        init(self, "allow_multi_tenant", bool(allow_multi_tenant))
+        init(self, "table_columns", MappingProxyType(
+            {normalize_name(k): _names(v) for k, v in (table_columns or {}).items()}
+        ))
+        init(self, "constraint_columns", MappingProxyType(
+            {normalize_name(k): _names(v) for k, v in (constraint_columns or {}).items()}
+        ))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Policy is immutable: build a new one")
+
+    def __repr__(self) -> str:
+        return (
+            f"Policy(tenant_column={self.tenant_column!r}, "
+            f"tenant_tables={sorted(self.tenant_tables)!r}, "
+            f"global_tables={sorted(self.global_tables)!r}, "
+            f"allow_multi_tenant={self.allow_multi_tenant!r})"
+        )
+
+    def is_tenant_table(self, name: str) -> bool:
+        return name in self.tenant_tables
+
+    def is_tenant_expression(self, node: exp.Expression) -> bool:
+        node = strip_casts(node)
+        return any(node == tree for tree in self._expression_trees)
+
+    def columns_of(self, table: str) -> frozenset[str] | None:
+        """The columns the schema sources showed for `table`, or None when it is unknown."""
+        return self.table_columns.get(table)
+
+    def constraint_has_tenant(self, name: str) -> bool:
+        columns = self.constraint_columns.get(name)
+        return columns is not None and self.tenant_column in columns
+
+    def replace(self, **changes: object) -> Policy:
+        """A copy with some fields changed (same keyword names as the constructor)."""
+        fields: dict[str, object] = {
+            "tenant_column": self.tenant_column,
+            "tenant_tables": self.tenant_tables,
+            "global_tables": self.global_tables,
+            "tenant_expressions": self.tenant_expressions,
+            "allow_multi_tenant": self.allow_multi_tenant,
+            "table_columns": self.table_columns,
+            "constraint_columns": self.constraint_columns,
+        }
+        fields.update(changes)
+        return Policy(**fields)  # type: ignore[arg-type]

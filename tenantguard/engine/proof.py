@@ -1,0 +1,756 @@
+"""The tenant proof (DESIGN.md §1): is every reference to a tenant table pinned to one tenant?
+
+The statement is cut into query blocks — every SELECT, UPDATE, DELETE, MERGE and INSERT node,
+wherever it sits (root, CTE, subquery, derived table, LATERAL, set-operation branch). Each block
+has sources (what its FROM, JOINs, USING and DML target name) and filters (top-level
+AND-conjuncts of WHERE, of join ONs for the sides they filter, of MERGE ON for the target).
+
+A source is pinned when a conjunct that filters it says `source.tenant_col = V` with V a pinning
+value, or `source.tenant_col = other.tenant_col` with `other` pinned (in the same block or, by
+correlation, in an enclosing one). A derived table or CTE counts as a source whose tenant column
+is pinned when every branch producing it projects a pinned tenant column or a pinning value
+unchanged under that name — a sound refinement that lets joins on CTEs be proven.
+
+Everything here walks the tree with explicit stacks: depth comes from user input.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from tenantguard.engine.policy import Policy, strip_casts
+
+__all__ = [
+    "Block",
+    "Fact",
+    "PinValue",
+    "Proof",
+    "Source",
+    "SourceKind",
+    "build_proof",
+    "children",
+    "conjuncts",
+    "identifier_name",
+    "pin_value",
+    "set_branches",
+    "walk",
+]
+
+
+class SourceKind(enum.Enum):
+    TABLE = "table"
+    DERIVED = "derived table"
+    CTE = "CTE"
+    OTHER = "row source"
+
+
+class Role(enum.Enum):
+    READ = "read"
+    TARGET = "target"  # UPDATE / DELETE / MERGE target: rows it may change
+    MERGE_SOURCE = "MERGE source"
+
+
+@dataclass(frozen=True, slots=True)
+class PinValue:
+    """A value a conjunct pins the tenant column to: `$2`, `%(tenant)s`, `42`, a tenant expression."""
+
+    kind: str  # "parameter" | "placeholder" | "literal" | "expression"
+    key: int | str | None  # parameter number, placeholder name, or literal text
+    node: exp.Expression = field(compare=False, repr=False)
+
+
+@dataclass(eq=False)
+class Fact:
+    """A conjunct that filters `target`: pins it to a value, or equates it with `other`."""
+
+    target: Source
+    conjunct: exp.Expression
+    clause: str
+    value: PinValue | None = None
+    other: Source | None = None
+    multi: bool = False  # several tenants at once (`= ANY($1)`, `IN ($1, $2)`)
+
+
+@dataclass(eq=False)
+class Source:
+    name: str
+    kind: SourceKind
+    node: exp.Expression
+    block: Block
+    role: Role = Role.READ
+    table: str | None = None
+    tenant: bool = False
+    body: list[Block] = field(default_factory=list)
+    column_names: list[str] | None = None  # `AS d(a, b)` column aliases
+    pinned_by: Fact | None = None
+    passthrough: bool = False  # pinned because every branch of its body projects a pinned tenant
+    facts: list[Fact] = field(default_factory=list)
+    # conjuncts that mention its tenant column but do not pin it, with the reason
+    near_misses: list[tuple[exp.Expression, str]] = field(default_factory=list)
+
+    @property
+    def multi_tenant(self) -> bool:
+        return any(f.multi for f in self.facts)
+
+    @property
+    def pinned(self) -> bool:
+        return self.pinned_by is not None or self.passthrough
+
+    def describe(self) -> str:
+        if self.kind is SourceKind.TABLE and self.table is not None:
+            return self.table if self.name == self.table else f"{self.table} AS {self.name}"
+        return f"{self.kind.value} {self.name}"
+
+
+@dataclass(eq=False)
+class Block:
+    node: exp.Expression
+    parent: Block | None
+    sources: dict[str, Source] = field(default_factory=dict)
+    ambiguous: set[str] = field(default_factory=set)  # names given to more than one source
+    # (conjuncts, the sources they filter, the clause they come from)
+    filters: list[tuple[list[exp.Expression], list[Source], str]] = field(default_factory=list)
+    label: str = ""
+
+    @property
+    def kind(self) -> str:
+        return self.node.key.upper()
+
+
+@dataclass(eq=False)
+class Proof:
+    """What the proof found for one statement."""
+
+    tree: exp.Expression
+    blocks: list[Block]
+    references: list[Source]  # every tenant-table reference that must be pinned
+    unplaced: list[exp.Table]  # tenant-table nodes in a position the proof does not understand
+    handled_tables: set[int]  # ids of Table nodes classified (sources, write targets, DDL)
+    insert_values: list[PinValue] = field(default_factory=list)  # tenant values of INSERT rows
+
+    @property
+    def unpinned(self) -> list[Source]:
+        return [ref for ref in self.references if not ref.pinned]
+
+    def pin_values(self) -> list[PinValue]:
+        """Every value the statement pins a tenant column to (for the runtime value check)."""
+        values: list[PinValue] = []
+        for block in self.blocks:
+            for source in block.sources.values():
+                values.extend(f.value for f in source.facts if f.value is not None)
+        values.extend(self.insert_values)
+        return values
+
+
+# --- tree helpers ---------------------------------------------------------------------------
+
+_BLOCK_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Merge, exp.Insert)
+# statements whose table operands are handled by rules of their own (TG005, TG007)
+_WHOLE_TABLE_TYPES = (
+    exp.TruncateTable, exp.Copy, exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant,
+    exp.Revoke,
+)
+
+
+def children(node: exp.Expression) -> Iterator[exp.Expression]:
+    for value in node.args.values():
+        if isinstance(value, exp.Expression):
+            yield value
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, exp.Expression):
+                    yield item
+
+
+def walk(node: exp.Expression) -> Iterator[exp.Expression]:
+    """Pre-order walk with an explicit stack (no recursion, whatever the depth)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(list(children(current))))
+
+
+def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+    """The top-level AND-conjuncts of a condition, parentheses ignored, in source order."""
+    out: list[exp.Expression] = []
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        while isinstance(current, exp.Paren):
+            current = current.this
+        if isinstance(current, exp.And):
+            stack.append(current.expression)
+            stack.append(current.this)
+        else:
+            out.append(current)
+    return out
+
+
+def identifier_name(node: exp.Expression | str | None) -> str:
+    """A name as PostgreSQL sees it: folded to lower case unless quoted."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.lower()
+    if isinstance(node, exp.Identifier):
+        return node.this if node.quoted else node.this.lower()
+    return identifier_name(node.args.get("this")) if isinstance(node, exp.Expression) else ""
+
+
+def _alias_name(node: exp.Expression) -> str:
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias):
+        return identifier_name(alias.args.get("this"))
+    return ""
+
+
+def _alias_columns(node: exp.Expression) -> list[str] | None:
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.args.get("columns"):
+        return [identifier_name(c) for c in alias.args["columns"]]
+    return None
+
+
+def set_branches(node: exp.Expression) -> list[exp.Expression]:
+    """The leaf query blocks of a set operation (or the node itself), left to right."""
+    out: list[exp.Expression] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        while isinstance(current, exp.Subquery | exp.Paren) and not isinstance(
+            current.this, exp.Table
+        ):
+            current = current.this
+        if isinstance(current, exp.SetOperation):
+            stack.append(current.expression)
+            stack.append(current.this)
+        else:
+            out.append(current)
+    return out
+
+
+def _is_table_name(node: exp.Table) -> bool:
+    return isinstance(node.this, exp.Identifier)
+
+
+# --- pinning values -------------------------------------------------------------------------
+
+
+def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
+    """`node` as a pinning value: a parameter, a literal, a tenant expression, or a cast of one."""
+    bare = strip_casts(node)
+    if isinstance(bare, exp.Parameter):
+        inner = bare.this
+        key: int | str | None = None
+        if isinstance(inner, exp.Literal) and inner.this.isdigit():
+            key = int(inner.this)
+        elif inner is not None:
+            key = identifier_name(inner)
+        return PinValue("parameter", key, bare)
+    if isinstance(bare, exp.Placeholder):
+        name = bare.this
+        return PinValue("placeholder", identifier_name(name) if name else None, bare)
+    if isinstance(bare, exp.Literal):
+        return PinValue("literal", bare.this, bare)
+    if isinstance(bare, exp.Neg) and isinstance(bare.this, exp.Literal):
+        return PinValue("literal", "-" + bare.this.this, bare)
+    if policy.is_tenant_expression(bare):
+        return PinValue("expression", None, bare)
+    return None
+
+
+def _multi_values(node: exp.Expression, policy: Policy) -> bool:
+    """`ANY(…)` of pinning values or of an array parameter: a filter on several tenants."""
+    if not isinstance(node, exp.Any):
+        return False
+    inner = node.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if isinstance(strip_casts(inner), exp.Array):
+        return all(pin_value(item, policy) for item in strip_casts(inner).expressions)
+    return pin_value(inner, policy) is not None
+
+
+# --- building blocks and sources ------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, tree: exp.Expression, policy: Policy) -> None:
+        self.tree = tree
+        self.policy = policy
+        self.blocks: list[Block] = []
+        self.block_of: dict[int, Block] = {}
+        self.handled: set[int] = set()
+        self.tenant_col = policy.tenant_column
+
+    # blocks
+
+    def build(self) -> Proof:
+        tenant_tables: list[exp.Table] = []
+        for node in walk(self.tree):
+            if isinstance(node, _WHOLE_TABLE_TYPES):
+                for operand in (node.this, *node.expressions):
+                    table = operand.this if isinstance(operand, exp.Schema) else operand
+                    if isinstance(table, exp.Table):
+                        self.handled.add(id(table))
+            if isinstance(node, _BLOCK_TYPES) and not isinstance(node.parent, exp.When):
+                block = Block(node, self._enclosing_block(node))
+                self.blocks.append(block)
+                self.block_of[id(node)] = block
+            elif (
+                isinstance(node, exp.Table)
+                and _is_table_name(node)
+                and self.policy.is_tenant_table(identifier_name(node.this))
+            ):
+                tenant_tables.append(node)
+        for block in self.blocks:
+            self._collect_sources(block)
+        for block in self.blocks:
+            self._collect_facts(block)
+        self._solve()
+        references = [
+            source
+            for block in self.blocks
+            for source in block.sources.values()
+            if source.kind is SourceKind.TABLE and source.tenant
+        ]
+        unplaced = [
+            t
+            for t in tenant_tables
+            if id(t) not in self.handled and not self._is_cte_reference(t)
+        ]
+        for index, block in enumerate(self.blocks):
+            block.label = self._label(block, index)
+        return Proof(
+            self.tree, self.blocks, references, unplaced, self.handled, self._insert_values()
+        )
+
+    def _insert_values(self) -> list[PinValue]:
+        values: list[PinValue] = []
+        for block in self.blocks:
+            node = block.node
+            target = node.this
+            if not isinstance(node, exp.Insert) or not isinstance(target, exp.Schema):
+                continue
+            columns = [identifier_name(c) for c in target.expressions]
+            rows = node.expression
+            if self.tenant_col not in columns or not isinstance(rows, exp.Values):
+                continue
+            index = columns.index(self.tenant_col)
+            for row in rows.expressions:
+                items = row.expressions if isinstance(row, exp.Tuple) else [row]
+                value = pin_value(items[index], self.policy) if index < len(items) else None
+                if value is not None:
+                    values.append(value)
+        return values
+
+    def _enclosing_block(self, node: exp.Expression) -> Block | None:
+        parent = node.parent
+        while parent is not None:
+            block = self.block_of.get(id(parent))
+            if block is not None:
+                return block
+            parent = parent.parent
+        return None
+
+    def _label(self, block: Block, index: int) -> str:
+        node = block.node
+        if block.parent is None and index == 0:
+            return f"the {block.kind} statement"
+        holder = node.parent
+        branch = ""
+        while isinstance(holder, exp.SetOperation | exp.Paren):
+            if not branch:
+                branches = set_branches(holder)
+                position = next((i for i, b in enumerate(branches) if b is node), None)
+                if position is not None:
+                    branch = f"branch {position + 1} of {holder.key.upper()} in "
+            holder = holder.parent
+        if isinstance(holder, exp.CTE):
+            return f'{branch}CTE "{_alias_name(holder)}"'
+        if isinstance(holder, exp.Subquery):
+            lateral = holder.parent
+            name = _alias_name(holder) or (
+                _alias_name(lateral) if isinstance(lateral, exp.Lateral) else ""
+            )
+            if isinstance(lateral, exp.Lateral):
+                return f'{branch}LATERAL subquery "{name}"'
+            if name:
+                return f'{branch}derived table "{name}"'
+        if isinstance(holder, exp.Insert | exp.Copy):
+            return f"{branch}the query of the {holder.key.upper()}"
+        if branch and holder is self.tree.parent:
+            return branch.removesuffix(" in ") + " of the statement"
+        line = _first_line(node)
+        where = f" at line {line}" if line else ""
+        return f"{branch}a subquery{where}"
+
+    def _is_cte_reference(self, table: exp.Table) -> bool:
+        if table.args.get("db") or table.args.get("catalog"):
+            return False
+        name = identifier_name(table.this)
+        child: exp.Expression = table
+        parent = table.parent
+        while parent is not None:
+            if isinstance(parent, exp.With):
+                ctes = parent.expressions
+                recursive = bool(parent.args.get("recursive"))
+                visible = ctes if recursive or not isinstance(child, exp.CTE) else ctes[
+                    : next(i for i, c in enumerate(ctes) if c is child)
+                ]
+                if any(_alias_name(cte) == name for cte in visible):
+                    return True
+            else:
+                with_ = parent.args.get("with_")
+                if isinstance(with_, exp.With) and child is not with_:
+                    if any(_alias_name(cte) == name for cte in with_.expressions):
+                        return True
+            child, parent = parent, parent.parent
+        return False
+
+    def _cte_body(self, table: exp.Table) -> list[exp.Expression]:
+        name = identifier_name(table.this)
+        parent = table.parent
+        while parent is not None:
+            with_ = parent if isinstance(parent, exp.With) else parent.args.get("with_")
+            if isinstance(with_, exp.With):
+                for cte in with_.expressions:
+                    if _alias_name(cte) == name:
+                        return set_branches(cte.this)
+            parent = parent.parent
+        return []
+
+    # sources
+
+    def _add(self, block: Block, source: Source) -> Source:
+        if source.name in block.sources:
+            block.ambiguous.add(source.name)
+        block.sources.setdefault(source.name, source)
+        return source
+
+    def _source(self, block: Block, node: exp.Expression, role: Role) -> list[Source]:
+        """The sources one FROM/JOIN/USING item contributes (a parenthesized join gives several)."""
+        if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table):
+            node = node.this  # `(a JOIN b ON …)`: a join group, not a derived table
+        if isinstance(node, exp.Table) and _is_table_name(node):
+            group = [self._table_source(block, node, role)]
+            for join in node.args.get("joins") or []:
+                group = self._join(block, group, join, role)
+            return group
+        if isinstance(node, exp.Subquery | exp.Lateral):
+            inner = node.this if isinstance(node, exp.Lateral) else node
+            query = inner.this if isinstance(inner, exp.Subquery) else inner
+            bodies = [
+                self.block_of[id(b)] for b in set_branches(query) if id(b) in self.block_of
+            ]
+            source = Source(
+                _alias_name(node) or _alias_name(inner),
+                SourceKind.DERIVED if bodies else SourceKind.OTHER,
+                node,
+                block,
+                role,
+                body=bodies,
+                column_names=_alias_columns(node) or _alias_columns(inner),
+            )
+            return [self._add(block, source)]
+        name = _alias_name(node) or identifier_name(node.args.get("this"))
+        columns = _alias_columns(node) or ([name] if name else None)
+        return [
+            self._add(block, Source(name, SourceKind.OTHER, node, block, role, column_names=columns))
+        ]
+
+    def _table_source(self, block: Block, table: exp.Table, role: Role) -> Source:
+        self.handled.add(id(table))
+        table_name = identifier_name(table.this)
+        name = _alias_name(table) or table_name
+        columns = _alias_columns(table)
+        if self._is_cte_reference(table):
+            bodies = [
+                self.block_of[id(b)] for b in self._cte_body(table) if id(b) in self.block_of
+            ]
+            source = Source(
+                name, SourceKind.CTE, table, block, role, table_name, body=bodies,
+                column_names=columns,
+            )
+        else:
+            source = Source(
+                name, SourceKind.TABLE, table, block, role, table_name,
+                self.policy.is_tenant_table(table_name), column_names=columns,
+            )
+        return self._add(block, source)
+
+    def _join(
+        self, block: Block, left: list[Source], join: exp.Join, role: Role
+    ) -> list[Source]:
+        right = self._source(block, join.this, role)
+        side = (join.args.get("side") or "").upper()
+        if side == "LEFT":
+            filtered = right
+        elif side == "RIGHT":
+            filtered = left
+        elif side == "FULL":
+            filtered = []
+        else:
+            filtered = left + right
+        condition = join.args.get("on")
+        if condition is not None:
+            kind = f"{side} JOIN" if side else "JOIN"
+            name = right[0].name if right else ""
+            block.filters.append((conjuncts(condition), filtered, f"ON of {kind} {name}".strip()))
+        return left + right
+
+    def _collect_sources(self, block: Block) -> None:
+        node = block.node
+        everything: list[Source] = []
+        if isinstance(node, exp.Select):
+            from_ = node.args.get("from_")
+            if isinstance(from_, exp.From):
+                everything = self._source(block, from_.this, Role.READ)
+            for join in node.args.get("joins") or []:
+                everything = self._join(block, everything, join, Role.READ)
+        elif isinstance(node, exp.Update | exp.Delete):
+            target = node.this
+            if isinstance(target, exp.Table):
+                everything = self._source(block, target, Role.TARGET)
+            from_ = node.args.get("from_")
+            if isinstance(from_, exp.From):
+                everything += self._source(block, from_.this, Role.READ)
+            for item in node.args.get("using") or []:
+                everything += self._source(block, item, Role.READ)
+            for join in node.args.get("joins") or []:
+                everything = self._join(block, everything, join, Role.READ)
+        elif isinstance(node, exp.Merge):
+            target = self._source(block, node.this, Role.TARGET)
+            using = node.args.get("using")
+            if using is not None:
+                self._source(block, using, Role.MERGE_SOURCE)
+            block.filters.append((conjuncts(node.args.get("on")), target, "MERGE ON"))
+            return
+        elif isinstance(node, exp.Insert):
+            target = node.this
+            if isinstance(target, exp.Schema):
+                target = target.this
+            if isinstance(target, exp.Table):
+                self.handled.add(id(target))
+            return
+        where = node.args.get("where")
+        if isinstance(where, exp.Where):
+            block.filters.append((conjuncts(where.this), everything, "WHERE"))
+
+    # facts
+
+    def _collect_facts(self, block: Block) -> None:
+        for items, filtered, clause in block.filters:
+            if not filtered:
+                continue
+            ids = {id(s) for s in filtered}
+            for conjunct in items:
+                self._fact(block, conjunct, ids, clause)
+
+    def _fact(
+        self, block: Block, conjunct: exp.Expression, filtered: set[int], clause: str
+    ) -> None:
+        before = sum(len(s.facts) for s in block.sources.values())
+        self._pin_fact(block, conjunct, filtered, clause)
+        if sum(len(s.facts) for s in block.sources.values()) == before:
+            self._near_miss(block, conjunct, filtered, clause)
+
+    def _near_miss(
+        self, block: Block, conjunct: exp.Expression, filtered: set[int], clause: str
+    ) -> None:
+        seen: set[int] = set()
+        for node in walk(conjunct):
+            if isinstance(node, exp.Select):
+                break  # a subquery's columns are its own
+            owner = self._tenant_column_owner(block, node)
+            if owner is None or id(owner) in seen or owner.block is not block:
+                continue
+            seen.add(id(owner))
+            if id(owner) not in filtered:
+                reason = f"the {clause} does not filter {owner.name} (outer-join rules)"
+            elif isinstance(conjunct, exp.Or):
+                reason = "an OR does not pin: one branch lets every tenant through"
+            elif isinstance(conjunct, exp.EQ | exp.In):
+                reason = "the other side is not a pinning value or a pinned tenant column"
+            else:
+                reason = f"a {conjunct.key.upper()} condition does not pin (only equality does)"
+            owner.near_misses.append((conjunct, reason))
+
+    def _pin_fact(
+        self, block: Block, conjunct: exp.Expression, filtered: set[int], clause: str
+    ) -> None:
+        if isinstance(conjunct, exp.EQ):
+            pairs = ((conjunct.this, conjunct.expression), (conjunct.expression, conjunct.this))
+            for column_side, other_side in pairs:
+                source = self._tenant_column_owner(block, column_side)
+                if source is None or id(source) not in filtered:
+                    continue
+                value = pin_value(other_side, self.policy)
+                if value is not None:
+                    source.facts.append(Fact(source, conjunct, clause, value=value))
+                elif _multi_values(other_side, self.policy):
+                    source.facts.append(Fact(source, conjunct, clause, multi=True))
+                else:
+                    other = self._tenant_column_owner(block, other_side)
+                    if other is not None and other is not source:
+                        source.facts.append(Fact(source, conjunct, clause, other=other))
+        elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
+            source = self._tenant_column_owner(block, conjunct.this)
+            if source is None or id(source) not in filtered:
+                return
+            items = conjunct.expressions
+            values = [pin_value(item, self.policy) for item in items]
+            if len(items) == 1 and values[0] is not None:
+                source.facts.append(Fact(source, conjunct, clause, value=values[0]))
+            elif items and all(values):
+                source.facts.append(Fact(source, conjunct, clause, multi=True))
+
+    def _tenant_column_owner(self, block: Block, node: exp.Expression) -> Source | None:
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier):
+            return None
+        if identifier_name(node.this) != self.tenant_col:
+            return None
+        return self.resolve(block, node)
+
+    def resolve(self, block: Block | None, column: exp.Column) -> Source | None:
+        """The source a column belongs to, or None when it cannot be told for sure."""
+        qualifier = identifier_name(column.args.get("table"))
+        name = identifier_name(column.this)
+        while block is not None:
+            if qualifier:
+                if qualifier in block.ambiguous:
+                    return None
+                found = block.sources.get(qualifier)
+                if found is not None:
+                    return found
+            else:
+                owners = [s for s in block.sources.values() if self._could_own(s, name)]
+                if len(owners) == 1 and owners[0].name not in block.ambiguous:
+                    return owners[0]
+                if owners:
+                    return None
+            block = block.parent
+        return None
+
+    def _could_own(self, source: Source, column: str) -> bool:
+        if source.column_names is not None:
+            return column in source.column_names
+        if source.kind is SourceKind.TABLE and source.table is not None:
+            known = self.policy.columns_of(source.table)
+            if known is not None:
+                return column in known
+            return True
+        if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
+            names = _output_names(source.body[0].node)
+            return names is None or column in names
+        return source.kind is not SourceKind.OTHER or not source.name or column == source.name
+
+    # solving
+
+    def _solve(self) -> None:
+        sources = [s for b in self.blocks for s in b.sources.values()]
+        multi_ok = self.policy.allow_multi_tenant
+        changed = True
+        while changed:
+            changed = False
+            for source in sources:
+                if source.pinned:
+                    continue
+                if source.kind in (SourceKind.DERIVED, SourceKind.CTE):
+                    if source.body and all(
+                        self.projection_pinned(b, self.tenant_col) for b in source.body
+                    ):
+                        source.passthrough = True
+                        changed = True
+                        continue
+                for fact in source.facts:
+                    if fact.value is not None or (fact.multi and multi_ok) or (
+                        fact.other is not None and fact.other.pinned and fact.other is not source
+                    ):
+                        source.pinned_by = fact
+                        changed = True
+                        break
+
+    def projection_pinned(self, block: Block, column: str, index: int | None = None) -> bool:
+        """Does `block` output, under `column` (or at `index`), a pinning value or pinned tenant?"""
+        item = projection_item(block.node, column, index)
+        if item is None:
+            return False
+        if isinstance(item, exp.Star) or (
+            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+        ):
+            qualifier = identifier_name(item.args.get("table")) if isinstance(item, exp.Column) else ""
+            owners = (
+                [block.sources[qualifier]] if qualifier in block.sources else []
+            ) if qualifier else [s for s in block.sources.values() if self._could_own(s, column)]
+            return len(owners) == 1 and owners[0].pinned and self._tenant_named(owners[0], column)
+        if isinstance(item, exp.Alias):
+            item = item.this
+        if pin_value(item, self.policy) is not None:
+            return True
+        while isinstance(item, exp.Paren):
+            item = item.this
+        if isinstance(item, exp.Column) and identifier_name(item.this) == self.tenant_col:
+            owner = self.resolve(block, item)
+            return owner is not None and owner.pinned
+        return False
+
+    def _tenant_named(self, source: Source, column: str) -> bool:
+        return column == self.tenant_col
+
+
+def _output_names(node: exp.Expression) -> list[str] | None:
+    """The column names a query block outputs, or None when a `*` hides them."""
+    if not isinstance(node, exp.Select):
+        return None
+    names: list[str] = []
+    for item in node.expressions:
+        if isinstance(item, exp.Star) or (
+            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+        ):
+            return None
+        names.append(identifier_name(item.args.get("alias")) if isinstance(item, exp.Alias) else identifier_name(item.this) if isinstance(item, exp.Column) else "")
+    return names
+
+
+def projection_item(
+    node: exp.Expression, column: str, index: int | None = None
+) -> exp.Expression | None:
+    """The select-list item that outputs `column` (by position when `index` is given)."""
+    if not isinstance(node, exp.Select):
+        return None
+    items = node.expressions
+    if index is not None:
+        stars = [i for i in items if isinstance(i, exp.Star) or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))]
+        if stars:
+            return stars[0] if len(items) == 1 else None
+        return items[index] if index < len(items) else None
+    for item in items:
+        if isinstance(item, exp.Alias):
+            if identifier_name(item.args.get("alias")) == column:
+                return item
+        elif isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
+            if identifier_name(item.this) == column:
+                return item
+    star = [i for i in items if isinstance(i, exp.Star) or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))]
+    return star[0] if len(star) == 1 else None
+
+
+def _first_line(node: exp.Expression) -> int | None:
+    for child in walk(node):
+        if isinstance(child, exp.Identifier) and "line" in child.meta:
+            line = child.meta["line"]
+            return int(line) if isinstance(line, int) else None
+    return None
+
+
+def build_proof(tree: exp.Expression, policy: Policy) -> tuple[Proof, _Builder]:
+    builder = _Builder(tree, policy)
+    return builder.build(), builder

@@ -1,0 +1,63 @@
+"""The rules. Codes are permanent: a retired code is never reused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+
+from tenantguard.engine.context import Context, RuleInfo
+from tenantguard.engine.findings import Finding
+from tenantguard.engine.rules import (
+    tg001_unpinned_reference,
+    tg002_insert_without_tenant,
+    tg003_upsert_conflict_target,
+    tg004_tenant_reassignment,
+    tg005_whole_table_operation,
+    tg006_unprovable_statement,
+    tg007_ddl_outside_patches,
+    tg008_multi_tenant_filter,
+)
+
+__all__ = ["ALL_RULES", "Rule", "rule_by_code"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    info: RuleInfo
+    doc: str
+    check: Callable[[Context], Iterator[Finding]]
+
+    @property
+    def code(self) -> str:
+        return self.info.code
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+def _rule(module: ModuleType) -> Rule:
+    return Rule(module.RULE, (module.__doc__ or "").strip(), module.check)
+
+
+ALL_RULES: tuple[Rule, ...] = tuple(
+    _rule(m)
+    for m in (
+        tg001_unpinned_reference,
+        tg002_insert_without_tenant,
+        tg003_upsert_conflict_target,
+        tg004_tenant_reassignment,
+        tg005_whole_table_operation,
+        tg006_unprovable_statement,
+        tg007_ddl_outside_patches,
+        tg008_multi_tenant_filter,
+    )
+)
+
+
+def rule_by_code(code: str) -> Rule | None:
+    wanted = code.strip().upper()
+    return next(
+        (r for r in ALL_RULES if r.code == wanted or r.name.upper() == wanted), None
+    )

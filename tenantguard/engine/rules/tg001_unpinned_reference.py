@@ -1,0 +1,91 @@
+"""TG001 unpinned-tenant-reference
+
+## What it does
+Finds a reference to a tenant table — in any query block: the statement itself, a CTE, a
+subquery, a derived table, a LATERAL subquery, a branch of UNION/INTERSECT/EXCEPT, the target of
+UPDATE/DELETE/MERGE or the source of a MERGE — that no top-level AND-condition pins to one
+tenant.
+
+## Why is this bad?
+Without `tenant_id = $1` (or an equality chain to a pinned tenant column) the query reads or
+changes the rows of every tenant: one clinic sees, edits or deletes another clinic's patients.
+
+A reference is pinned by a conjunct of the WHERE, of the ON of an inner join, of the ON of an
+outer join for its nullable side only (the preserved side of a LEFT JOIN is filtered by the
+WHERE alone; a FULL JOIN's ON filters neither side), or of the MERGE ON for the target. OR, NOT,
+`<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a subquery, and a join on a key
+other than the tenant column never pin. A derived table or CTE whose every branch projects a
+pinned tenant column (or a pinning value) unchanged counts as pinned on that column.
+
+## Example
+```sql
+SELECT p.name, a.starts_at
+FROM patients p JOIN appointments a ON a.patient_id = p.id
+WHERE p.tenant_id = $1;          -- appointments is not pinned
+```
+
+## Use instead
+```sql
+SELECT p.name, a.starts_at
+FROM patients p JOIN appointments a
+  ON a.patient_id = p.id AND a.tenant_id = p.tenant_id
+WHERE p.tenant_id = $1;
+```
+
+## Options
+`tenant_column`, `tenant_tables`, `global_tables`, `tenant_expressions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tenantguard.engine.context import Context, RuleInfo
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.proof import Role, Source
+
+RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
+
+
+def where_to_pin(source: Source, column: str) -> str:
+    """The fix: which clause of which block should carry the pin."""
+    condition = f"`{source.name}.{column} = $n`"
+    if source.role is Role.MERGE_SOURCE:
+        return (
+            f"filter the MERGE source by tenant: USING (SELECT … FROM {source.describe()} "
+            f"WHERE {column} = $n)"
+        )
+    if source.role is Role.TARGET and source.block.kind == "MERGE":
+        return f"add {condition} to the MERGE … ON condition"
+    for _, filtered, clause in source.block.filters:
+        if clause.startswith(("ON of LEFT", "ON of RIGHT")) and source in filtered:
+            return f"add {condition} to the {clause}"
+    return f"add {condition} to the WHERE of {source.block.label}"
+
+
+def explain_miss(source: Source) -> str:
+    if source.near_misses:
+        return "; " + source.near_misses[0][1]
+    chains = [f for f in source.facts if f.other is not None]
+    if chains:
+        other = chains[0].other
+        assert other is not None
+        return f"; it is only equated with {other.describe()}, which is not pinned itself"
+    return ""
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    proof = ctx.proof
+    if proof is None or ctx.in_patch:
+        return
+    column = ctx.policy.tenant_column
+    for source in proof.unpinned:
+        if source.multi_tenant and not ctx.policy.allow_multi_tenant:
+            continue  # TG008 reports it with a better message
+        yield ctx.finding(
+            RULE,
+            source.node.this,
+            f"{source.describe()} in {source.block.label} is not pinned to one tenant"
+            + explain_miss(source),
+            where_to_pin(source, column),
+        )

@@ -1,0 +1,144 @@
+"""TG002 insert-without-tenant-value
+
+## What it does
+Finds an INSERT into a tenant table (also the INSERT action of a MERGE) that does not give the
+tenant column a pinning value in every row: the column list lacks the tenant column, a VALUES row
+puts something else there (a subquery, an expression, DEFAULT), the `INSERT … SELECT` projects
+something other than a pinning value or the tenant column of a pinned source, or there is no
+column list at all.
+
+## Why is this bad?
+A row written without the tenant's id either fails at run time (NOT NULL) or, worse, lands in a
+default tenant or in the tenant of whatever row a subquery happened to pick: another clinic then
+sees it.
+
+## Example
+```sql
+INSERT INTO patients (first_name, phone_number) VALUES ($1, $2);
+INSERT INTO patients SELECT * FROM leads WHERE tenant_id = $1;
+```
+
+## Use instead
+```sql
+INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $3);
+INSERT INTO patients (tenant_id, first_name) SELECT l.tenant_id, l.name FROM leads l
+WHERE l.tenant_id = $1;
+```
+
+## Options
+`tenant_column`, `tenant_tables`, `tenant_expressions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from tenantguard.engine.context import Context, RuleInfo
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.proof import identifier_name, pin_value, set_branches
+
+RULE = RuleInfo("TG002", "insert-without-tenant-value", Severity.ERROR)
+
+
+def _insert_target(node: exp.Insert) -> tuple[exp.Table | None, list[str] | None]:
+    target = node.this
+    if isinstance(target, exp.Schema):
+        table = target.this if isinstance(target.this, exp.Table) else None
+        return table, [identifier_name(c) for c in target.expressions]
+    return (target if isinstance(target, exp.Table) else None), None
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    proof, builder = ctx.proof, ctx.builder
+    if proof is None or builder is None or ctx.in_patch:
+        return
+    column = ctx.policy.tenant_column
+    for node in proof.tree.find_all(exp.Insert):
+        if isinstance(node.parent, exp.When):
+            continue
+        table, columns = _insert_target(node)
+        if table is None or not ctx.policy.is_tenant_table(identifier_name(table.this)):
+            continue
+        name = identifier_name(table.this)
+        fix = f"list {column} in the column list and give it a pinning value ($n) in every row"
+        if columns is None:
+            yield ctx.finding(
+                RULE, table, f"INSERT into {name} has no column list: the {column} value "
+                "cannot be shown", fix,
+            )
+            continue
+        if column not in columns:
+            yield ctx.finding(RULE, table, f"INSERT into {name} does not set {column}", fix)
+            continue
+        index = columns.index(column)
+        source = node.expression
+        while isinstance(source, exp.Paren | exp.Subquery) and not isinstance(
+            source, exp.Values
+        ):
+            source = source.this
+        if isinstance(source, exp.Values):
+            for row_number, row in enumerate(source.expressions, 1):
+                items = row.expressions if isinstance(row, exp.Tuple) else [row]
+                value = items[index] if index < len(items) else None
+                if value is None or pin_value(value, ctx.policy) is None:
+                    yield ctx.finding(
+                        RULE, value if value is not None else table,
+                        f"row {row_number} of the INSERT into {name} gives {column} a value "
+                        "that is not a pinning value",
+                        f"put a parameter ($n), a literal or the tenant expression there",
+                    )
+            continue
+        branches = [builder.block_of.get(id(b)) for b in set_branches(source)] if source else []
+        if not branches or any(
+            b is None or not builder.projection_pinned(b, column, index) for b in branches
+        ):
+            yield ctx.finding(
+                RULE, table,
+                f"the query of the INSERT into {name} does not project a pinned {column} "
+                f"(column {index + 1} of its select list)",
+                f"select a pinning value or the {column} of a pinned source in that position",
+            )
+    yield from _merge_inserts(ctx)
+
+
+def _merge_inserts(ctx: Context) -> Iterator[Finding]:
+    proof, builder = ctx.proof, ctx.builder
+    assert proof is not None and builder is not None
+    column = ctx.policy.tenant_column
+    for merge in proof.tree.find_all(exp.Merge):
+        target = merge.this
+        if not isinstance(target, exp.Table):
+            continue
+        name = identifier_name(target.this)
+        if not ctx.policy.is_tenant_table(name):
+            continue
+        block = builder.block_of.get(id(merge))
+        whens = merge.args.get("whens")
+        for when in whens.expressions if isinstance(whens, exp.Whens) else []:
+            action = when.args.get("then")
+            if not isinstance(action, exp.Insert):
+                continue
+            columns = action.this.expressions if isinstance(action.this, exp.Tuple) else None
+            names = [identifier_name(c.this if isinstance(c, exp.Column) else c) for c in columns or []]
+            values = action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
+            if column not in names or names.index(column) >= len(values):
+                yield ctx.finding(
+                    RULE, action, f"the MERGE INSERT into {name} does not set {column}",
+                    f"list {column} in the INSERT of the WHEN NOT MATCHED clause",
+                )
+                continue
+            value = values[names.index(column)]
+            bare = value.this if isinstance(value, exp.Paren) else value
+            owner = (
+                builder.resolve(block, bare)
+                if isinstance(bare, exp.Column) and identifier_name(bare.this) == column
+                else None
+            )
+            if pin_value(value, ctx.policy) is None and (owner is None or not owner.pinned):
+                yield ctx.finding(
+                    RULE, value,
+                    f"the MERGE INSERT into {name} gives {column} a value that is not pinned",
+                    "use a pinning value or the tenant column of the pinned MERGE source",
+                )

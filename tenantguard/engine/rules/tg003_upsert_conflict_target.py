@@ -1,0 +1,83 @@
+"""TG003 upsert-conflict-target-without-tenant
+
+## What it does
+Finds `INSERT … ON CONFLICT … DO UPDATE` on a tenant table whose conflict target does not include
+the tenant column: `ON CONFLICT (external_id)`, or `ON CONFLICT ON CONSTRAINT c` where the schema
+does not show `c` to include it. `DO NOTHING` is not reported.
+
+## Why is this bad?
+The conflict target decides which existing row the update lands on. On a key that is unique
+across tenants, one tenant's insert finds another tenant's row and overwrites it.
+
+## Example
+```sql
+INSERT INTO leads (tenant_id, external_id, name) VALUES ($1, $2, $3)
+ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name;
+```
+
+## Use instead
+```sql
+INSERT INTO leads (tenant_id, external_id, name) VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = EXCLUDED.name;
+```
+
+## Options
+`tenant_column`; constraint columns come from the schema sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from tenantguard.engine.context import Context, RuleInfo
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.proof import identifier_name
+
+RULE = RuleInfo("TG003", "upsert-conflict-target-without-tenant", Severity.ERROR)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    if ctx.tree is None or ctx.in_patch:
+        return
+    column = ctx.policy.tenant_column
+    for node in ctx.tree.find_all(exp.OnConflict):
+        insert = node.parent
+        if not isinstance(insert, exp.Insert):
+            continue
+        action = node.args.get("action")
+        if not (isinstance(action, exp.Var) and "UPDATE" in str(action.this).upper()):
+            continue
+        target = insert.this.this if isinstance(insert.this, exp.Schema) else insert.this
+        if not isinstance(target, exp.Table):
+            continue
+        name = identifier_name(target.this)
+        if not ctx.policy.is_tenant_table(name):
+            continue
+        constraint = node.args.get("constraint")
+        if constraint is not None:
+            cname = identifier_name(constraint)
+            if ctx.policy.constraint_has_tenant(cname):
+                continue
+            known = cname in ctx.policy.constraint_columns
+            yield ctx.finding(
+                RULE, constraint,
+                f"ON CONFLICT ON CONSTRAINT {cname} on {name}: "
+                + ("the constraint does not include " + column if known
+                   else f"the schema sources do not show that it includes {column}"),
+                f"use a conflict target that includes {column}: ON CONFLICT ({column}, …)",
+            )
+            continue
+        keys = [
+            identifier_name(k.this.this if isinstance(k, exp.Ordered) else k.this)
+            for k in node.args.get("conflict_keys") or []
+        ]
+        if column not in keys:
+            shown = ", ".join(keys) if keys else "none"
+            yield ctx.finding(
+                RULE, node.args["conflict_keys"][0] if keys else target,
+                f"ON CONFLICT DO UPDATE on {name} with conflict target ({shown}) can overwrite "
+                f"another tenant's row",
+                f"make the conflict target ({column}, {shown}) and back it with a unique index",
+            )

@@ -1,0 +1,78 @@
+"""TG004 tenant-reassignment
+
+## What it does
+Finds `UPDATE … SET tenant_id = …`, `ON CONFLICT … DO UPDATE SET tenant_id = …` and
+`MERGE … WHEN MATCHED THEN UPDATE SET tenant_id = …` on a tenant table.
+
+## Why is this bad?
+Changing the tenant column moves rows from one tenant to another: a patient's history appears in
+another clinic. Even when the value equals the current tenant, the statement says something the
+application must never do; moving data between tenants is a maintenance task for the patch
+pipeline.
+
+## Example
+```sql
+UPDATE patients SET tenant_id = $2, phone_number = $3 WHERE tenant_id = $1 AND id = $4;
+```
+
+## Use instead
+```sql
+UPDATE patients SET phone_number = $2 WHERE tenant_id = $1 AND id = $3;
+```
+
+## Options
+`tenant_column`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from tenantguard.engine.context import Context, RuleInfo
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.proof import identifier_name
+
+RULE = RuleInfo("TG004", "tenant-reassignment", Severity.ERROR)
+
+
+def _target_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Schema):
+        node = node.this
+    return identifier_name(node.this) if isinstance(node, exp.Table) else ""
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    if ctx.tree is None or ctx.in_patch:
+        return
+    column = ctx.policy.tenant_column
+    for node in ctx.tree.find_all(exp.Update, exp.OnConflict):
+        if isinstance(node, exp.Update):
+            parent = node.parent
+            owner = parent.parent if isinstance(parent, exp.When) else node
+            table = _target_name(owner.this) if owner is not None else ""
+            assignments = node.expressions
+            what = "MERGE … UPDATE" if isinstance(parent, exp.When) else "UPDATE"
+        else:
+            insert = node.parent
+            table = _target_name(insert.this) if isinstance(insert, exp.Insert) else ""
+            assignments = node.expressions
+            what = "ON CONFLICT DO UPDATE"
+        if not ctx.policy.is_tenant_table(table):
+            continue
+        for assignment in assignments:
+            if not isinstance(assignment, exp.EQ):
+                continue
+            left = assignment.this
+            names: list[exp.Expression] = (
+                list(left.expressions) if isinstance(left, exp.Tuple) else [left]
+            )
+            for target in names:
+                if isinstance(target, exp.Column) and identifier_name(target.this) == column:
+                    yield ctx.finding(
+                        RULE, target,
+                        f"{what} on {table} assigns {column}: rows move between tenants",
+                        f"remove {column} from the SET list; move data between tenants only "
+                        "in the patch pipeline",
+                    )

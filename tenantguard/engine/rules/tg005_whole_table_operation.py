@@ -1,0 +1,68 @@
+"""TG005 whole-table-operation
+
+## What it does
+Finds `TRUNCATE` of a tenant table and `COPY tenant_table TO/FROM …`. `COPY (query) TO …` is
+not reported here: its query is checked like any other.
+
+## Why is this bad?
+Both act on every tenant's rows at once: TRUNCATE erases every clinic's data, COPY TO exports it
+and COPY FROM writes rows whose tenant nothing checks.
+
+## Example
+```sql
+TRUNCATE appointments;
+COPY patients TO STDOUT;
+```
+
+## Use instead
+```sql
+DELETE FROM appointments WHERE tenant_id = $1;
+COPY (SELECT * FROM patients WHERE tenant_id = 7) TO STDOUT;
+```
+
+## Options
+`tenant_tables`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from tenantguard.engine.context import Context, RuleInfo
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.proof import identifier_name
+
+RULE = RuleInfo("TG005", "whole-table-operation", Severity.ERROR)
+
+
+def _tables(node: exp.Expression) -> list[exp.Table]:
+    if isinstance(node, exp.TruncateTable):
+        return [t for t in node.expressions if isinstance(t, exp.Table)]
+    target = node.this
+    if isinstance(target, exp.Schema):
+        target = target.this
+    return [target] if isinstance(target, exp.Table) else []
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    if ctx.tree is None or ctx.in_patch:
+        return
+    column = ctx.policy.tenant_column
+    for node in ctx.tree.find_all(exp.TruncateTable, exp.Copy):
+        for table in _tables(node):
+            name = identifier_name(table.this)
+            if not ctx.policy.is_tenant_table(name):
+                continue
+            if isinstance(node, exp.TruncateTable):
+                yield ctx.finding(
+                    RULE, table, f"TRUNCATE {name} erases every tenant's rows",
+                    f"DELETE FROM {name} WHERE {column} = $n",
+                )
+            else:
+                yield ctx.finding(
+                    RULE, table, f"COPY {name} moves every tenant's rows",
+                    f"COPY (SELECT … FROM {name} WHERE {column} = $n) TO …; for writes use "
+                    f"INSERT with {column}",
+                )

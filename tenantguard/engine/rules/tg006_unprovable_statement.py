@@ -1,0 +1,78 @@
+"""TG006 unprovable-statement
+
+## What it does
+Finds a statement the proof cannot read: SQL that does not parse, a statement sqlglot keeps
+opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, function bodies…) while naming a tenant table, a tenant
+table in a position the proof does not understand, or input nested too deeply to analyse.
+
+## Why is this bad?
+What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
+that names no tenant table is reported as a warning (it cannot touch tenant rows, but it will not
+run either).
+
+## Example
+```sql
+SELECT * FROM patients WHERE tenant_id = $1 AND;   -- does not parse
+DO $$ BEGIN DELETE FROM patients; END $$;          -- opaque body
+```
+
+## Use instead
+Write the statement as plain SQL the analyzer can read, or move maintenance code into the patch
+pipeline. When the statement is right and the tool is wrong, suppress it on that line with a
+reason (`-- tenantguard: ignore[TG006] -- why`) and report the case.
+
+## Options
+`tenant_tables`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from tenantguard.engine.context import Context, RuleInfo
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.proof import identifier_name
+
+RULE = RuleInfo("TG006", "unprovable-statement", Severity.ERROR)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    named = ctx.named_tenant_tables
+    if ctx.tree is None:
+        reason = ctx.parse_error or "the statement could not be parsed"
+        if named:
+            message = (
+                f"cannot prove tenant isolation: {reason} (names tenant table "
+                f"{', '.join(named)})"
+            )
+        else:
+            message = f"cannot parse the statement: {reason}"
+        yield ctx.finding(
+            RULE, None, message,
+            "fix the SQL so that PostgreSQL (and the analyzer) can parse it",
+            offset=ctx.parse_error_offset,
+            severity=Severity.ERROR if named else Severity.WARNING,
+        )
+        return
+    if ctx.in_patch:
+        return
+    if isinstance(ctx.tree, exp.Command) and named:
+        keyword = str(ctx.tree.this).upper()
+        yield ctx.finding(
+            RULE, None,
+            f"{keyword} statement is opaque to the analyzer and names tenant table "
+            f"{', '.join(named)}",
+            "express it as plain SELECT/INSERT/UPDATE/DELETE pinned to one tenant, or move it "
+            "to the patch pipeline",
+        )
+        return
+    proof = ctx.proof
+    for table in proof.unplaced if proof else []:
+        yield ctx.finding(
+            RULE, table,
+            f"tenant table {identifier_name(table.this)} is used where the proof cannot follow "
+            f"it ({table.parent.key.upper() if table.parent else 'statement'})",
+            "rewrite the reference as a FROM/JOIN source with a tenant filter",
+        )

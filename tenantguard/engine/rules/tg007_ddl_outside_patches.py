@@ -1,0 +1,59 @@
+"""TG007 ddl-outside-patches
+
+## What it does
+Finds schema changes (CREATE, ALTER, DROP, COMMENT ON, GRANT, REVOKE, anonymous `DO` blocks…)
+in application code, that is anywhere outside the configured patch directory.
+
+## Why is this bad?
+The golden rule of the schema pipeline: every structural change goes through a numbered,
+idempotent patch applied at startup under a lock, and the baseline schema is kept equal to what
+the patches build. DDL run from application code drifts the schema of some installations away
+from the others, and bypasses the review the patch linter gives.
+
+## Example
+```python
+await conn.execute("ALTER TABLE patients ADD COLUMN notes text")
+```
+
+## Use instead
+A new file in `patches/` (`0042_patient_notes.sql`) with
+`ALTER TABLE patients ADD COLUMN IF NOT EXISTS notes text;`, then `tenantguard patches sync`.
+
+## Options
+`patch_dir` (files under it are patches, not application code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from tenantguard.engine.context import Context, RuleInfo
+from tenantguard.engine.findings import Finding, Severity
+
+RULE = RuleInfo("TG007", "ddl-outside-patches", Severity.ERROR)
+
+_DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke)
+_DDL_COMMANDS = {"CREATE", "ALTER", "DROP", "COMMENT", "GRANT", "REVOKE", "DO", "REINDEX",
+                 "CLUSTER", "SECURITY"}
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    if ctx.tree is None or ctx.in_patch:
+        return
+    tree = ctx.tree
+    keyword = ""
+    if isinstance(tree, _DDL_TYPES):
+        keyword = tree.key.upper()
+        kind = tree.args.get("kind")
+        if isinstance(kind, str):
+            keyword += f" {kind.upper()}"
+    elif isinstance(tree, exp.Command) and str(tree.this).upper() in _DDL_COMMANDS:
+        keyword = str(tree.this).upper()
+    if keyword:
+        yield ctx.finding(
+            RULE, None, f"{keyword} in application code: schema changes belong in the patch "
+            "pipeline",
+            "move it to a numbered, idempotent patch in the patch directory",
+        )
