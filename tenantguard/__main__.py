@@ -1,0 +1,5 @@
+import sys
+
+from tenantguard.cli import main
+
+sys.exit(main())

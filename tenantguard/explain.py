@@ -1,0 +1,86 @@
+"""`tenantguard explain`: the proof of one statement, written out for a person."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from tenantguard.engine.analyze import analyze_statement, parse_statement
+from tenantguard.engine.context import Context
+from tenantguard.engine.findings import Severity
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.proof import Fact, Source, SourceKind
+from tenantguard.engine.sqltext import split_sql
+
+__all__ = ["explain"]
+
+
+def _sql(node: exp.Expression) -> str:
+    try:
+        text = node.sql("postgres")
+    except RecursionError:
+        return "(too deep to print)"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _pin_chain(source: Source) -> str:
+    """Why `source` is pinned, following equality chains to the value."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: Source | None = source
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if current.passthrough:
+            parts.append(f"{current.describe()} projects a pinned tenant column in every branch")
+            break
+        fact: Fact | None = current.pinned_by
+        if fact is None:
+            break
+        parts.append(f"`{_sql(fact.conjunct)}` ({fact.clause} of {current.block.label})")
+        current = fact.other
+    return " -> ".join(parts)
+
+
+def explain(sql: str, policy: Policy) -> tuple[str, bool]:
+    """The proof as text, and whether any error-level finding stands."""
+    out: list[str] = []
+    failed = False
+    statements, _ = split_sql(sql)
+    if not statements:
+        return "No statement given.\n", False
+    for number, statement in enumerate(statements, 1):
+        if len(statements) > 1:
+            out.append(f"Statement {number} (line {statement.line}):")
+        tree, inserted, error, offset = parse_statement(statement.text)
+        ctx = Context(statement.text, policy, tree, inserted, error, offset)
+        proof = ctx.proof if tree is not None else None
+        if proof is not None:
+            if not proof.references:
+                out.append("  No tenant-table reference to pin.")
+            for source in proof.references:
+                status = "PINNED" if source.pinned else "NOT PINNED"
+                out.append(f"  {source.describe()} in {source.block.label} ({source.role.value}): {status}")
+                if source.pinned:
+                    out.append(f"      by {_pin_chain(source)}")
+                else:
+                    for conjunct, reason in source.near_misses:
+                        out.append(f"      `{_sql(conjunct)}`: {reason}")
+                    for fact in source.facts:
+                        if fact.other is not None:
+                            out.append(f"      `{_sql(fact.conjunct)}` equates it with {fact.other.describe()}, which is not pinned")
+                        elif fact.multi:
+                            out.append(f"      `{_sql(fact.conjunct)}` admits several tenants")
+                    if not source.near_misses and not source.facts:
+                        out.append(f"      no condition on {source.name}.{policy.tenant_column} filters it")
+            derived = [s for b in proof.blocks for s in b.sources.values() if s.kind in (SourceKind.DERIVED, SourceKind.CTE) and s.passthrough]
+            for source in derived:
+                out.append(f"  {source.describe()}: its {policy.tenant_column} is pinned in every branch")
+        verdict = analyze_statement(statement.text, policy)
+        for finding in verdict.findings:
+            failed = failed or finding.severity is Severity.ERROR
+            line = statement.line + finding.line - 1
+            out.append(f"  {finding.code} ({finding.severity}) at line {line}: {finding.message}")
+            out.append(f"      fix: {finding.help}")
+        if not verdict.findings:
+            out.append("  Verdict: proven — every tenant-table reference is pinned to one tenant.")
+        out.append("")
+    return "\n".join(out), failed

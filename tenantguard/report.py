@@ -1,0 +1,146 @@
+"""Report formats: text (for people), json, sarif (code scanning), github (annotations)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from tenantguard import __version__
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.rules import ALL_RULES
+
+__all__ = ["FORMATS", "render"]
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _source_line(path: str, line: int, cache: dict[str, list[str]]) -> str | None:
+    if path not in cache:
+        try:
+            cache[path] = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            cache[path] = []
+    lines = cache[path]
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def render_text(findings: Sequence[Finding], files: int, statements: int) -> str:
+    out: list[str] = []
+    cache: dict[str, list[str]] = {}
+    for f in findings:
+        out.append(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}")
+        source = _source_line(f.path, f.line, cache)
+        if source is not None and len(source) < 400:
+            width = max(1, (f.end_column - f.column) if f.end_line == f.line else 1)
+            out.append(f"    {source.expandtabs(1)}")
+            out.append(f"    {' ' * (f.column - 1)}{'^' * width}")
+        out.append(f"    = help: {f.help}")
+        if f.severity is Severity.WARNING:
+            out[-1] += " (warning)"
+        out.append("")
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    warnings = len(findings) - errors
+    if findings:
+        out.append(
+            f"Found {errors} error{'s' * (errors != 1)} and {warnings} warning{'s' * (warnings != 1)} "
+            f"in {files} file{'s' * (files != 1)} ({statements} statements)."
+        )
+    else:
+        out.append(f"No findings: {statements} statements in {files} file{'s' * (files != 1)} proven.")
+    return "\n".join(out) + "\n"
+
+
+def render_json(findings: Sequence[Finding], files: int, statements: int) -> str:
+    return json.dumps(
+        {
+            "version": __version__,
+            "findings": [
+                {
+                    "path": f.path, "line": f.line, "column": f.column,
+                    "end_line": f.end_line, "end_column": f.end_column,
+                    "rule": f.code, "name": f.name, "severity": str(f.severity),
+                    "message": f.message, "help": f.help,
+                }
+                for f in findings
+            ],
+            "summary": {
+                "files": files, "statements": statements,
+                "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
+                "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+            },
+        },
+        indent=2,
+    ) + "\n"
+
+
+def _escape_github(value: str, *, property_: bool = False) -> str:
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_:
+        value = value.replace(":", "%3A").replace(",", "%2C")
+    return value
+
+
+def render_github(findings: Sequence[Finding], files: int, statements: int) -> str:
+    lines = []
+    for f in findings:
+        level = "error" if f.severity is Severity.ERROR else "warning"
+        props = (
+            f"file={_escape_github(f.path, property_=True)},line={f.line},col={f.column},"
+            f"endLine={f.end_line},endColumn={f.end_column},"
+            f"title={_escape_github(f'{f.code} {f.name}', property_=True)}"
+        )
+        lines.append(f"::{level} {props}::{_escape_github(f.message + ' — ' + f.help)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render_sarif(findings: Sequence[Finding], files: int, statements: int) -> str:
+    rules = []
+    for rule in ALL_RULES:
+        title, _, body = rule.doc.partition("\n")
+        first_para = body.strip().split("\n\n")[1] if "\n\n" in body.strip() else body.strip()
+        rules.append({
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": title.strip()},
+            "fullDescription": {"text": " ".join(first_para.split())},
+            "help": {"text": rule.doc, "markdown": rule.doc},
+            "defaultConfiguration": {"level": str(rule.info.severity)},
+        })
+    index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
+    results = [
+        {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": "error" if f.severity is Severity.ERROR else "warning",
+            "message": {"text": f"{f.message}. Fix: {f.help}"},
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": {"uri": Path(f.path).as_posix()},
+                    "region": {
+                        "startLine": f.line, "startColumn": f.column,
+                        "endLine": max(f.end_line, f.line),
+                        "endColumn": max(f.end_column, f.column + 1) if f.end_line <= f.line else f.end_column,
+                    },
+                }
+            }],
+        }
+        for f in findings
+    ]
+    return json.dumps({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "tenantguard", "version": __version__,
+                "informationUri": "https://github.com/tenantguard/tenantguard",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    }, indent=2) + "\n"
+
+
+def render(fmt: str, findings: Sequence[Finding], files: int, statements: int) -> str:
+    renderer = {"text": render_text, "json": render_json, "sarif": render_sarif, "github": render_github}[fmt]
+    return renderer(findings, files, statements)

@@ -1,0 +1,1 @@
+"""Reading sources (SQL files, schema files) into statements with positions."""

@@ -1,0 +1,176 @@
+"""Finding the files to check and turning each into findings with file positions."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenantguard.engine.analyze import Analyzer
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.rules import tg006_unprovable_statement
+from tenantguard.engine.sqltext import LineIndex, split_sql
+
+__all__ = ["FileReport", "SourceFile", "check_file", "discover", "read_source"]
+
+ALWAYS_SKIPPED = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: Path
+    display: str  # the path as reported (relative to the working directory when possible)
+    in_patch: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    path: str
+    findings: tuple[Finding, ...]
+    statements: int
+
+
+def _matches(relative: str, patterns: Iterable[str]) -> bool:
+    name = relative.rsplit("/", 1)[-1]
+    return any(
+        fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(name, p) or relative.startswith(p.rstrip("*").rstrip("/") + "/")
+        for p in patterns
+    )
+
+
+def discover(
+    paths: Iterable[Path], *, root: Path, include: Iterable[str], exclude: Iterable[str], patch_dir: str
+) -> tuple[list[SourceFile], list[str]]:
+    """Files to check, and the paths that do not exist.
+
+    A file named explicitly is checked whatever its name (pre-commit passes exact files); files
+    found by walking a directory must match `include` and not `exclude`.
+    """
+    include, exclude = list(include), list(exclude)
+    patches = (root / patch_dir).resolve()
+    cwd = Path.cwd()
+    found: dict[Path, SourceFile] = {}
+    missing: list[str] = []
+
+    def add(file: Path) -> None:
+        resolved = file.resolve()
+        try:
+            display = os.fspath(resolved.relative_to(cwd))
+        except ValueError:
+            display = os.fspath(file)
+        found.setdefault(resolved, SourceFile(resolved, display, resolved.is_relative_to(patches)))
+
+    for path in paths:
+        if path.is_file():
+            add(path)
+        elif path.is_dir():
+            for directory, subdirs, names in os.walk(path):
+                subdirs[:] = sorted(d for d in subdirs if d not in ALWAYS_SKIPPED)
+                for name in sorted(names):
+                    file = Path(directory) / name
+                    try:
+                        relative = file.resolve().relative_to(root).as_posix()
+                    except ValueError:
+                        relative = file.as_posix()
+                    if _matches(name, include) and not _matches(relative, exclude):
+                        add(file)
+        else:
+            missing.append(os.fspath(path))
+    return list(found.values()), missing
+
+
+def read_source(path: Path) -> tuple[str | None, str | None, int]:
+    """(text, error, error offset): the file's text, or why it cannot be read as UTF-8 text."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, f"file is {size // (1024 * 1024)} MB, over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit", 0
+        data = path.read_bytes()
+    except OSError as error:
+        return None, f"cannot read file: {error.strerror}", 0
+    if b"\0" in data[:8192] or b"\0" in data:
+        return None, "binary file (contains NUL bytes): not SQL or Python source", data.index(b"\0")
+    try:
+        return data.decode("utf-8-sig"), None, 0
+    except UnicodeDecodeError as error:
+        return None, f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8", error.start
+
+
+def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
+    """A file that cannot be read cannot be proven: a TG006 finding at the offending place."""
+    line, column = LineIndex(prefix).position(len(prefix))
+    info = tg006_unprovable_statement.RULE
+    return Finding(
+        info.code, info.name, Severity.ERROR, message,
+        "fix the file, or exclude it (exclude = [...] in [tool.tenantguard])",
+        line, column, line, column, path=source.display,
+    )
+
+
+def check_sql_text(text: str, analyzer: Analyzer) -> tuple[list[Finding], int]:
+    statements, _ = split_sql(text)
+    findings: list[Finding] = []
+    for statement in statements:
+        for finding in analyzer.statement_findings(statement.text, statement.error):
+            findings.append(finding.shifted(statement.line, statement.column))
+    return findings, len(statements)
+
+
+def check_file(source: SourceFile, analyzer: Analyzer, patch_analyzer: Analyzer) -> FileReport:
+    text, error, offset = read_source(source.path)
+    if text is None:
+        prefix = ""
+        if offset:
+            try:
+                prefix = source.path.read_bytes()[:offset].decode("utf-8", "replace")
+            except OSError:
+                prefix = ""
+        finding = file_error(source, error or "cannot read the file", prefix)
+        return FileReport(source.display, (finding,), 0)
+    chosen = patch_analyzer if source.in_patch else analyzer
+    if source.path.suffix == ".py":
+        from tenantguard.sources.python import check_python_text
+
+        findings, count = check_python_text(text, chosen)
+    else:
+        findings, count = check_sql_text(text, chosen)
+    located = tuple(f.shifted(1, 1, source.display) for f in findings)
+    return FileReport(source.display, located, count)
+
+
+def iter_reports(files: Iterable[SourceFile], analyzer: Analyzer, patch_analyzer: Analyzer) -> Iterator[FileReport]:
+    for source in files:
+        yield check_file(source, analyzer, patch_analyzer)
+
+
+_WORKER: tuple[Analyzer, Analyzer] | None = None
+
+
+def _check_in_worker(source: SourceFile) -> FileReport:
+    assert _WORKER is not None
+    return check_file(source, *_WORKER)
+
+
+def check_files(
+    files: list[SourceFile], analyzer: Analyzer, patch_analyzer: Analyzer, *, jobs: int | None = None
+) -> list[FileReport]:
+    """Checks files, on several processes when there is enough work to pay for them."""
+    global _WORKER
+    total = sum(f.path.stat().st_size for f in files if f.path.exists())
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(files) < 2 or total < 2_000_000:
+        return list(iter_reports(files, analyzer, patch_analyzer))
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _WORKER = (analyzer, patch_analyzer)
+    # fork: workers inherit the imported sqlglot and the policy instead of rebuilding them
+    context = multiprocessing.get_context("fork")
+    largest_first = sorted(files, key=lambda f: -f.path.stat().st_size)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        reports = {r.path: r for r in pool.map(_check_in_worker, largest_first, chunksize=4)}
+    _WORKER = None
+    return [reports[f.display] for f in files]
