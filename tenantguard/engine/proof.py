@@ -149,6 +149,7 @@ class Proof:
 # --- tree helpers ---------------------------------------------------------------------------
 
 _BLOCK_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Merge, exp.Insert)
+_DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke)
 # statements whose table operands are handled by rules of their own (TG005, TG007)
 _WHOLE_TABLE_TYPES = (
     exp.TruncateTable, exp.Copy, exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant,
@@ -319,10 +320,13 @@ class _Builder:
             for source in block.sources.values()
             if source.kind is SourceKind.TABLE and source.tenant
         ]
+        # the operands of DDL are TG007's business; queries inside DDL (CREATE VIEW … AS
+        # SELECT) are blocks like any other
+        ddl = isinstance(self.tree, _DDL_TYPES)
         unplaced = [
             t
             for t in tenant_tables
-            if id(t) not in self.handled and not self._is_cte_reference(t)
+            if id(t) not in self.handled and not ddl and not self._is_cte_reference(t)
         ]
         for index, block in enumerate(self.blocks):
             block.label = self._label(block, index)

@@ -50,7 +50,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     for node in ctx.tree.find_all(exp.Update, exp.OnConflict):
         if isinstance(node, exp.Update):
             parent = node.parent
-            owner = parent.parent if isinstance(parent, exp.When) else node
+            owner = node.find_ancestor(exp.Merge) if isinstance(parent, exp.When) else node
             table = _target_name(owner.this) if owner is not None else ""
             assignments = node.expressions
             what = "MERGE … UPDATE" if isinstance(parent, exp.When) else "UPDATE"

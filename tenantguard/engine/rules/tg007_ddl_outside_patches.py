@@ -1,7 +1,7 @@
 """TG007 ddl-outside-patches
 
 ## What it does
-Finds schema changes (CREATE, ALTER, DROP, COMMENT ON, GRANT, REVOKE, anonymous `DO` blocks…)
+Finds schema changes (CREATE, ALTER, DROP, COMMENT ON, GRANT, REVOKE, REINDEX…)
 in application code, that is anywhere outside the configured patch directory.
 
 ## Why is this bad?
@@ -35,7 +35,7 @@ from tenantguard.engine.findings import Finding, Severity
 RULE = RuleInfo("TG007", "ddl-outside-patches", Severity.ERROR)
 
 _DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke)
-_DDL_COMMANDS = {"CREATE", "ALTER", "DROP", "COMMENT", "GRANT", "REVOKE", "DO", "REINDEX",
+_DDL_COMMANDS = {"CREATE", "ALTER", "DROP", "COMMENT", "GRANT", "REVOKE", "REINDEX",
                  "CLUSTER", "SECURITY"}
 
 

@@ -1,0 +1,48 @@
+"""Every rule case of tests/cases/rules.yaml, and the rule catalogue's own completeness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tenantguard.engine.analyze import analyze_statement
+from tenantguard.engine.rules import ALL_RULES
+
+from .conftest import case_policy
+
+CASES: list[dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).parent / "cases" / "rules.yaml").read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['rule']}-{c['name']}" for c in CASES])
+def test_rule_case(case: dict[str, Any]) -> None:
+    policy = case_policy(**case.get("config", {}))
+    verdict = analyze_statement(case["sql"], policy, in_patch=case.get("patch", False))
+    got = sorted(f.code for f in verdict.findings)
+    assert got == sorted(case["expect"]), [f"{f.code}: {f.message}" for f in verdict.findings]
+    for finding in verdict.findings:
+        assert finding.message and finding.help
+        assert 1 <= finding.line and 1 <= finding.column
+
+
+def test_case_names_are_unique() -> None:
+    names = [(c["rule"], c["name"]) for c in CASES]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.code for r in ALL_RULES])
+def test_every_rule_has_pass_and_fail_cases(rule: Any) -> None:
+    mine = [c for c in CASES if c["rule"] == rule.code]
+    assert any(rule.code in c["expect"] for c in mine), f"{rule.code} has no failing case"
+    assert any(rule.code not in c["expect"] for c in mine), f"{rule.code} has no passing case"
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.code for r in ALL_RULES])
+def test_every_rule_is_documented(rule: Any) -> None:
+    for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options"):
+        assert section in rule.doc, f"{rule.code} lacks {section}"
+    assert rule.doc.splitlines()[0] == f"{rule.code} {rule.name}"
