@@ -24,13 +24,34 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 def _policy_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("policy (overrides [tool.tenantguard] in pyproject.toml)")
-    group.add_argument("--tenant-column", metavar="NAME", help="the tenant column (default tenant_id)")
-    group.add_argument("--tenant-tables", metavar="A,B,C", help="tenant tables, comma-separated (added to those inferred from the schema)")
-    group.add_argument("--global-tables", metavar="A,B,C", help="tables that are never tenant tables")
-    group.add_argument("--no-infer", action="store_true", help="do not infer tenant tables from CREATE TABLE in the schema paths")
-    group.add_argument("--allow-multi-tenant", action="store_true", help="accept `= ANY($1)` / `IN ($1, $2)` as pins")
+    group.add_argument(
+        "--tenant-column", metavar="NAME", help="the tenant column (default tenant_id)"
+    )
+    group.add_argument(
+        "--tenant-tables",
+        metavar="A,B,C",
+        help="tenant tables, comma-separated (added to those inferred from the schema)",
+    )
+    group.add_argument(
+        "--global-tables", metavar="A,B,C", help="tables that are never tenant tables"
+    )
+    group.add_argument(
+        "--no-infer",
+        action="store_true",
+        help="do not infer tenant tables from CREATE TABLE in the schema paths",
+    )
+    group.add_argument(
+        "--allow-multi-tenant",
+        action="store_true",
+        help="accept `= ANY($1)` / `IN ($1, $2)` as pins",
+    )
     group.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    group.add_argument("--config", metavar="FILE", type=Path, help="read this pyproject.toml instead of searching upward")
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="read this pyproject.toml instead of searching upward",
+    )
 
 
 def _split(value: str | None) -> tuple[str, ...] | None:
@@ -54,23 +75,47 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tenantguard",
         description="Proves that every SQL statement on a tenant table is pinned to one tenant.",
-        epilog="Exit codes: 0 no error-level finding, 1 findings, 2 usage, configuration or internal error.",
+        epilog=(
+            "Exit codes: 0 no error-level finding, 1 findings, "
+            "2 usage, configuration or internal error."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"tenantguard {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = commands.add_parser("check", help="check .sql and .py files", description="Check .sql and .py files and directories (default: the current directory).")
+    check = commands.add_parser(
+        "check",
+        help="check .sql and .py files",
+        description="Check .sql and .py files and directories (default: the current directory).",
+    )
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH")
-    check.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
-    check.add_argument("--jobs", type=int, metavar="N", help="processes for large inputs (default: all cores)")
+    check.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default text)"
+    )
+    check.add_argument(
+        "--jobs", type=int, metavar="N", help="processes for large inputs (default: all cores)"
+    )
     _policy_flags(check)
 
-    explain = commands.add_parser("explain", help="show the tenant proof of one statement", description="Print, for every tenant-table reference of a statement, the block it sits in and what pins it — or why nothing does.")
+    explain = commands.add_parser(
+        "explain",
+        help="show the tenant proof of one statement",
+        description=(
+            "Print, for every tenant-table reference of a statement, the block it sits in "
+            "and what pins it — or why nothing does."
+        ),
+    )
     explain.add_argument("sql", nargs="?", help="the SQL statement (or use -f)")
-    explain.add_argument("-f", "--file", type=Path, help="read the SQL from this file ('-' for standard input)")
+    explain.add_argument(
+        "-f", "--file", type=Path, help="read the SQL from this file ('-' for standard input)"
+    )
     _policy_flags(explain)
 
-    rule = commands.add_parser("rule", help="print a rule's documentation", description="Print a rule's documentation, or list every rule.")
+    rule = commands.add_parser(
+        "rule",
+        help="print a rule's documentation",
+        description="Print a rule's documentation, or list every rule.",
+    )
     rule.add_argument("code", nargs="?", help="rule code or name, e.g. TG001")
     rule.add_argument("--all", action="store_true", help="list every rule")
     return parser
@@ -80,7 +125,13 @@ def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     policy = build_policy(settings)
     paths = args.paths or [Path(".")]
-    files, missing = discover(paths, root=settings.root, include=settings.include, exclude=settings.exclude, patch_dir=settings.patch_dir)
+    files, missing = discover(
+        paths,
+        root=settings.root,
+        include=settings.include,
+        exclude=settings.exclude,
+        patch_dir=settings.patch_dir,
+    )
     for path in missing:
         print(f"tenantguard: error: {path}: no such file or directory", file=sys.stderr)
     if missing:
@@ -95,8 +146,11 @@ def _check(args: argparse.Namespace) -> int:
         (f for r in reports for f in r.findings), key=lambda f: (f.path, f.line, f.column, f.code)
     )
     if not policy.tenant_tables and args.format == "text":
-        print("tenantguard: warning: no tenant tables are configured or found in the schema paths; "
-              "set tenant_tables in [tool.tenantguard] or pass --tenant-tables", file=sys.stderr)
+        print(
+            "tenantguard: warning: no tenant tables are configured or found in the schema paths; "
+            "set tenant_tables in [tool.tenantguard] or pass --tenant-tables",
+            file=sys.stderr,
+        )
     sys.stdout.write(render(args.format, findings, len(files), sum(r.statements for r in reports)))
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_CLEAN
 
@@ -106,7 +160,9 @@ def _explain(args: argparse.Namespace) -> int:
 
     if args.file is not None:
         try:
-            sql = sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
+            sql = (
+                sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
+            )
         except (OSError, UnicodeDecodeError) as error:
             print(f"tenantguard: error: cannot read {args.file}: {error}", file=sys.stderr)
             return EXIT_ERROR
@@ -126,12 +182,12 @@ def _rule(args: argparse.Namespace) -> int:
         for rule in ALL_RULES:
             print(f"{rule.code}  {rule.name:<40} {rule.info.severity}")
         return EXIT_CLEAN
-    rule = rule_by_code(args.code)
-    if rule is None:
+    found = rule_by_code(args.code)
+    if found is None:
         known = ", ".join(r.code for r in ALL_RULES)
         print(f"tenantguard: error: unknown rule {args.code!r} (known: {known})", file=sys.stderr)
         return EXIT_ERROR
-    print(rule.doc)
+    print(found.doc)
     return EXIT_CLEAN
 
 
@@ -155,8 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_CLEAN
     except Exception as error:  # an internal error must still give exit 2 and say what to do
-        print(f"tenantguard: internal error: {type(error).__name__}: {error}\n"
-              "Please report this with the input that caused it.", file=sys.stderr)
+        print(
+            f"tenantguard: internal error: {type(error).__name__}: {error}\n"
+            "Please report this with the input that caused it.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -45,7 +45,12 @@ class Settings:
 
 _KEYS = {f.name for f in fields(Settings)} - {"root", "config_file"}
 _LIST_KEYS = {
-    "tenant_tables", "global_tables", "schema_paths", "tenant_expressions", "include", "exclude",
+    "tenant_tables",
+    "global_tables",
+    "schema_paths",
+    "tenant_expressions",
+    "include",
+    "exclude",
 }
 _BOOL_KEYS = {"infer_tenant_tables", "allow_multi_tenant"}
 _CHOICES = {"unresolved_severity": ("warning", "error")}
@@ -71,7 +76,9 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
         name = key.replace("-", "_")
         if name not in _KEYS:
             known = ", ".join(sorted(_KEYS))
-            raise ConfigError(f"{source}: unknown key {key!r} in [tool.tenantguard] (known: {known})")
+            raise ConfigError(
+                f"{source}: unknown key {key!r} in [tool.tenantguard] (known: {known})"
+            )
         if name in _LIST_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{source}: {key} must be a list of strings")
@@ -89,7 +96,9 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
     return values
 
 
-def load_settings(start: Path | None = None, *, isolated: bool = False, config: Path | None = None) -> Settings:
+def load_settings(
+    start: Path | None = None, *, isolated: bool = False, config: Path | None = None
+) -> Settings:
     """Settings from the nearest configuration (or `config`), or defaults when `isolated`."""
     start = (start or Path.cwd()).resolve()
     if isolated:

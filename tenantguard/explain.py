@@ -58,7 +58,9 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
                 out.append("  No tenant-table reference to pin.")
             for source in proof.references:
                 status = "PINNED" if source.pinned else "NOT PINNED"
-                out.append(f"  {source.describe()} in {source.block.label} ({source.role.value}): {status}")
+                out.append(
+                    f"  {source.describe()} in {source.block.label} ({source.role.value}): {status}"
+                )
                 if source.pinned:
                     out.append(f"      by {_pin_chain(source)}")
                 else:
@@ -66,14 +68,26 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
                         out.append(f"      `{_sql(conjunct)}`: {reason}")
                     for fact in source.facts:
                         if fact.other is not None:
-                            out.append(f"      `{_sql(fact.conjunct)}` equates it with {fact.other.describe()}, which is not pinned")
+                            out.append(
+                                f"      `{_sql(fact.conjunct)}` equates it with "
+                                f"{fact.other.describe()}, which is not pinned"
+                            )
                         elif fact.multi:
                             out.append(f"      `{_sql(fact.conjunct)}` admits several tenants")
                     if not source.near_misses and not source.facts:
-                        out.append(f"      no condition on {source.name}.{policy.tenant_column} filters it")
-            derived = [s for b in proof.blocks for s in b.sources.values() if s.kind in (SourceKind.DERIVED, SourceKind.CTE) and s.passthrough]
+                        out.append(
+                            f"      no condition on {source.name}.{policy.tenant_column} filters it"
+                        )
+            derived = [
+                s
+                for b in proof.blocks
+                for s in b.sources.values()
+                if s.kind in (SourceKind.DERIVED, SourceKind.CTE) and s.passthrough
+            ]
             for source in derived:
-                out.append(f"  {source.describe()}: its {policy.tenant_column} is pinned in every branch")
+                out.append(
+                    f"  {source.describe()}: its {policy.tenant_column} is pinned in every branch"
+                )
         verdict = analyze_statement(statement.text, policy)
         for finding in verdict.findings:
             failed = failed or finding.severity is Severity.ERROR

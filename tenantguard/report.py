@@ -43,35 +43,48 @@ def render_text(findings: Sequence[Finding], files: int, statements: int) -> str
     warnings = len(findings) - errors
     if findings:
         out.append(
-            f"Found {errors} error{'s' * (errors != 1)} and {warnings} warning{'s' * (warnings != 1)} "
+            f"Found {errors} error{'s' * (errors != 1)} and "
+            f"{warnings} warning{'s' * (warnings != 1)} "
             f"in {files} file{'s' * (files != 1)} ({statements} statements)."
         )
     else:
-        out.append(f"No findings: {statements} statements in {files} file{'s' * (files != 1)} proven.")
+        out.append(
+            f"No findings: {statements} statements in {files} file{'s' * (files != 1)} proven."
+        )
     return "\n".join(out) + "\n"
 
 
 def render_json(findings: Sequence[Finding], files: int, statements: int) -> str:
-    return json.dumps(
-        {
-            "version": __version__,
-            "findings": [
-                {
-                    "path": f.path, "line": f.line, "column": f.column,
-                    "end_line": f.end_line, "end_column": f.end_column,
-                    "rule": f.code, "name": f.name, "severity": str(f.severity),
-                    "message": f.message, "help": f.help,
-                }
-                for f in findings
-            ],
-            "summary": {
-                "files": files, "statements": statements,
-                "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
-                "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+    return (
+        json.dumps(
+            {
+                "version": __version__,
+                "findings": [
+                    {
+                        "path": f.path,
+                        "line": f.line,
+                        "column": f.column,
+                        "end_line": f.end_line,
+                        "end_column": f.end_column,
+                        "rule": f.code,
+                        "name": f.name,
+                        "severity": str(f.severity),
+                        "message": f.message,
+                        "help": f.help,
+                    }
+                    for f in findings
+                ],
+                "summary": {
+                    "files": files,
+                    "statements": statements,
+                    "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
+                    "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+                },
             },
-        },
-        indent=2,
-    ) + "\n"
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def _escape_github(value: str, *, property_: bool = False) -> str:
@@ -99,14 +112,16 @@ def render_sarif(findings: Sequence[Finding], files: int, statements: int) -> st
     for rule in ALL_RULES:
         title, _, body = rule.doc.partition("\n")
         first_para = body.strip().split("\n\n")[1] if "\n\n" in body.strip() else body.strip()
-        rules.append({
-            "id": rule.code,
-            "name": rule.name,
-            "shortDescription": {"text": title.strip()},
-            "fullDescription": {"text": " ".join(first_para.split())},
-            "help": {"text": rule.doc, "markdown": rule.doc},
-            "defaultConfiguration": {"level": str(rule.info.severity)},
-        })
+        rules.append(
+            {
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": title.strip()},
+                "fullDescription": {"text": " ".join(first_para.split())},
+                "help": {"text": rule.doc, "markdown": rule.doc},
+                "defaultConfiguration": {"level": str(rule.info.severity)},
+            }
+        )
     index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
     results = [
         {
@@ -114,33 +129,54 @@ def render_sarif(findings: Sequence[Finding], files: int, statements: int) -> st
             "ruleIndex": index[f.code],
             "level": "error" if f.severity is Severity.ERROR else "warning",
             "message": {"text": f"{f.message}. Fix: {f.help}"},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": Path(f.path).as_posix()},
-                    "region": {
-                        "startLine": f.line, "startColumn": f.column,
-                        "endLine": max(f.end_line, f.line),
-                        "endColumn": max(f.end_column, f.column + 1) if f.end_line <= f.line else f.end_column,
-                    },
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": Path(f.path).as_posix()},
+                        "region": {
+                            "startLine": f.line,
+                            "startColumn": f.column,
+                            "endLine": max(f.end_line, f.line),
+                            "endColumn": max(f.end_column, f.column + 1)
+                            if f.end_line <= f.line
+                            else f.end_column,
+                        },
+                    }
                 }
-            }],
+            ],
         }
         for f in findings
     ]
-    return json.dumps({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "tenantguard", "version": __version__,
-                "informationUri": "https://github.com/tenantguard/tenantguard",
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    }, indent=2) + "\n"
+    return (
+        json.dumps(
+            {
+                "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+                "version": "2.1.0",
+                "runs": [
+                    {
+                        "tool": {
+                            "driver": {
+                                "name": "tenantguard",
+                                "version": __version__,
+                                "informationUri": "https://github.com/tenantguard/tenantguard",
+                                "rules": rules,
+                            }
+                        },
+                        "results": results,
+                    }
+                ],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def render(fmt: str, findings: Sequence[Finding], files: int, statements: int) -> str:
-    renderer = {"text": render_text, "json": render_json, "sarif": render_sarif, "github": render_github}[fmt]
+    renderer = {
+        "text": render_text,
+        "json": render_json,
+        "sarif": render_sarif,
+        "github": render_github,
+    }[fmt]
     return renderer(findings, files, statements)

@@ -3,7 +3,12 @@ from __future__ import annotations
 from tenantguard import Policy
 
 CASE_TABLES = {
-    "patients", "appointments", "leads", "chat_messages", "professionals", "clinical_records",
+    "patients",
+    "appointments",
+    "leads",
+    "chat_messages",
+    "professionals",
+    "clinical_records",
     '"Audit Log"',
 }
 CASE_COLUMNS = {

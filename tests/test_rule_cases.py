@@ -26,7 +26,7 @@ def test_rule_case(case: dict[str, Any]) -> None:
     assert got == sorted(case["expect"]), [f"{f.code}: {f.message}" for f in verdict.findings]
     for finding in verdict.findings:
         assert finding.message and finding.help
-        assert 1 <= finding.line and 1 <= finding.column
+        assert finding.line >= 1 and finding.column >= 1
 
 
 def test_case_names_are_unique() -> None:
@@ -43,6 +43,12 @@ def test_every_rule_has_pass_and_fail_cases(rule: Any) -> None:
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[r.code for r in ALL_RULES])
 def test_every_rule_is_documented(rule: Any) -> None:
-    for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options"):
+    for section in (
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Use instead",
+        "## Options",
+    ):
         assert section in rule.doc, f"{rule.code} lacks {section}"
     assert rule.doc.splitlines()[0] == f"{rule.code} {rule.name}"

@@ -39,11 +39,13 @@ class Verdict:
         return tuple(f for f in self.findings if f.severity == "error")
 
 
-def parse_statement(sql: str) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
+def parse_statement(
+    sql: str,
+) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
     """Parses one statement: (tree, inserted offsets, error message, error offset)."""
     text, inserted = normalize_placeholders(sql)
     try:
-        trees = [t for t in sqlglot.parse(text, read="postgres") if t is not None]
+        trees = [t for t in sqlglot.parse(text, read="postgres") if isinstance(t, exp.Expression)]
     except RecursionError:
         return None, inserted, "nested too deeply to analyse", None
     except ParseError as error:
@@ -52,7 +54,12 @@ def parse_statement(sql: str) -> tuple[exp.Expression | None, tuple[int, ...], s
             lambda m: m.group(1).upper(), str(detail.get("description") or error).split("\n")[0]
         )
         offset = _error_offset(text, detail)
-        return None, inserted, message, None if offset is None else original_offset(offset, inserted)
+        return (
+            None,
+            inserted,
+            message,
+            None if offset is None else original_offset(offset, inserted),
+        )
     except TokenError as error:
         return None, inserted, f"cannot tokenize: {str(error).splitlines()[0][:200]}", None
     except SqlglotError as error:
@@ -137,7 +144,10 @@ class Analyzer:
         statements, _ = split_sql(text)
         findings: list[Finding] = []
         for statement in statements:
-            findings.extend(f.shifted(statement.line, statement.column) for f in self.statement_findings(statement.text, statement.error))
+            findings.extend(
+                f.shifted(statement.line, statement.column)
+                for f in self.statement_findings(statement.text, statement.error)
+            )
         return findings
 
     def statement_findings(self, text: str, lex_error: str | None = None) -> tuple[Finding, ...]:

@@ -41,6 +41,8 @@ def _parse_expression(text: str) -> exp.Expression:
         parsed = sqlglot.parse_one(text, read="postgres")
     except sqlglot.errors.SqlglotError as error:
         raise ValueError(f"tenant expression {text!r} is not valid SQL: {error}") from error
+    if not isinstance(parsed, exp.Expression):
+        raise ValueError(f"tenant expression {text!r} is not an expression")
     return strip_casts(parsed)
 
 
@@ -91,14 +93,24 @@ class Policy:
         init(self, "global_tables", _names(global_tables))
         init(self, "tenant_tables", _names(tenant_tables) - self.global_tables)
         init(self, "tenant_expressions", tuple(tenant_expressions))
-        init(self, "_expression_trees", tuple(_parse_expression(e) for e in self.tenant_expressions))
+        init(
+            self, "_expression_trees", tuple(_parse_expression(e) for e in self.tenant_expressions)
+        )
         init(self, "allow_multi_tenant", bool(allow_multi_tenant))
-        init(self, "table_columns", MappingProxyType(
-            {normalize_name(k): _names(v) for k, v in (table_columns or {}).items()}
-        ))
-        init(self, "constraint_columns", MappingProxyType(
-            {normalize_name(k): _names(v) for k, v in (constraint_columns or {}).items()}
-        ))
+        init(
+            self,
+            "table_columns",
+            MappingProxyType(
+                {normalize_name(k): _names(v) for k, v in (table_columns or {}).items()}
+            ),
+        )
+        init(
+            self,
+            "constraint_columns",
+            MappingProxyType(
+                {normalize_name(k): _names(v) for k, v in (constraint_columns or {}).items()}
+            ),
+        )
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Policy is immutable: build a new one")

@@ -56,7 +56,7 @@ class Role(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class PinValue:
-    """A value a conjunct pins the tenant column to: `$2`, `%(tenant)s`, `42`, a tenant expression."""
+    """A value a tenant column is pinned to: `$2`, `%(tenant)s`, `42`, a tenant expression."""
 
     kind: str  # "parameter" | "placeholder" | "literal" | "expression"
     key: int | str | None  # parameter number, placeholder name, or literal text
@@ -152,7 +152,13 @@ _BLOCK_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Merge, exp.Insert)
 _DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke)
 # statements whose table operands are handled by rules of their own (TG005, TG007)
 _WHOLE_TABLE_TYPES = (
-    exp.TruncateTable, exp.Copy, exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant,
+    exp.TruncateTable,
+    exp.Copy,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Comment,
+    exp.Grant,
     exp.Revoke,
 )
 
@@ -199,7 +205,8 @@ def identifier_name(node: exp.Expression | str | None) -> str:
     if isinstance(node, str):
         return node.lower()
     if isinstance(node, exp.Identifier):
-        return node.this if node.quoted else node.this.lower()
+        text = str(node.this)
+        return text if node.quoted else text.lower()
     return identifier_name(node.args.get("this")) if isinstance(node, exp.Expression) else ""
 
 
@@ -398,22 +405,27 @@ class _Builder:
         if table.args.get("db") or table.args.get("catalog"):
             return False
         name = identifier_name(table.this)
-        child: exp.Expression = table
+        child: exp.Expr = table
         parent = table.parent
         while parent is not None:
             if isinstance(parent, exp.With):
                 ctes = parent.expressions
                 recursive = bool(parent.args.get("recursive"))
-                visible = ctes if recursive or not isinstance(child, exp.CTE) else ctes[
-                    : next(i for i, c in enumerate(ctes) if c is child)
-                ]
+                visible = (
+                    ctes
+                    if recursive or not isinstance(child, exp.CTE)
+                    else ctes[: next(i for i, c in enumerate(ctes) if c is child)]
+                )
                 if any(_alias_name(cte) == name for cte in visible):
                     return True
             else:
                 with_ = parent.args.get("with_")
-                if isinstance(with_, exp.With) and child is not with_:
-                    if any(_alias_name(cte) == name for cte in with_.expressions):
-                        return True
+                if (
+                    isinstance(with_, exp.With)
+                    and child is not with_
+                    and any(_alias_name(cte) == name for cte in with_.expressions)
+                ):
+                    return True
             child, parent = parent, parent.parent
         return False
 
@@ -449,9 +461,7 @@ class _Builder:
         if isinstance(node, exp.Subquery | exp.Lateral):
             inner = node.this if isinstance(node, exp.Lateral) else node
             query = inner.this if isinstance(inner, exp.Subquery) else inner
-            bodies = [
-                self.block_of[id(b)] for b in set_branches(query) if id(b) in self.block_of
-            ]
+            bodies = [self.block_of[id(b)] for b in set_branches(query) if id(b) in self.block_of]
             source = Source(
                 _alias_name(node) or _alias_name(inner),
                 SourceKind.DERIVED if bodies else SourceKind.OTHER,
@@ -465,7 +475,9 @@ class _Builder:
         name = _alias_name(node) or identifier_name(node.args.get("this"))
         columns = _alias_columns(node) or ([name] if name else None)
         return [
-            self._add(block, Source(name, SourceKind.OTHER, node, block, role, column_names=columns))
+            self._add(
+                block, Source(name, SourceKind.OTHER, node, block, role, column_names=columns)
+            )
         ]
 
     def _table_source(self, block: Block, table: exp.Table, role: Role) -> Source:
@@ -474,23 +486,31 @@ class _Builder:
         name = _alias_name(table) or table_name
         columns = _alias_columns(table)
         if self._is_cte_reference(table):
-            bodies = [
-                self.block_of[id(b)] for b in self._cte_body(table) if id(b) in self.block_of
-            ]
+            bodies = [self.block_of[id(b)] for b in self._cte_body(table) if id(b) in self.block_of]
             source = Source(
-                name, SourceKind.CTE, table, block, role, table_name, body=bodies,
+                name,
+                SourceKind.CTE,
+                table,
+                block,
+                role,
+                table_name,
+                body=bodies,
                 column_names=columns,
             )
         else:
             source = Source(
-                name, SourceKind.TABLE, table, block, role, table_name,
-                self.policy.is_tenant_table(table_name), column_names=columns,
+                name,
+                SourceKind.TABLE,
+                table,
+                block,
+                role,
+                table_name,
+                self.policy.is_tenant_table(table_name),
+                column_names=columns,
             )
         return self._add(block, source)
 
-    def _join(
-        self, block: Block, left: list[Source], join: exp.Join, role: Role
-    ) -> list[Source]:
+    def _join(self, block: Block, left: list[Source], join: exp.Join, role: Role) -> list[Source]:
         right = self._source(block, join.this, role)
         side = (join.args.get("side") or "").upper()
         if side == "LEFT":
@@ -667,16 +687,23 @@ class _Builder:
             for source in sources:
                 if source.pinned:
                     continue
-                if source.kind in (SourceKind.DERIVED, SourceKind.CTE):
-                    if source.body and all(
-                        self.projection_pinned(b, self.tenant_col) for b in source.body
-                    ):
-                        source.passthrough = True
-                        changed = True
-                        continue
+                if (
+                    source.kind in (SourceKind.DERIVED, SourceKind.CTE)
+                    and source.body
+                    and all(self.projection_pinned(b, self.tenant_col) for b in source.body)
+                ):
+                    source.passthrough = True
+                    changed = True
+                    continue
                 for fact in source.facts:
-                    if fact.value is not None or (fact.multi and multi_ok) or (
-                        fact.other is not None and fact.other.pinned and fact.other is not source
+                    if (
+                        fact.value is not None
+                        or (fact.multi and multi_ok)
+                        or (
+                            fact.other is not None
+                            and fact.other.pinned
+                            and fact.other is not source
+                        )
                     ):
                         source.pinned_by = fact
                         changed = True
@@ -690,10 +717,14 @@ class _Builder:
         if isinstance(item, exp.Star) or (
             isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
         ):
-            qualifier = identifier_name(item.args.get("table")) if isinstance(item, exp.Column) else ""
+            qualifier = (
+                identifier_name(item.args.get("table")) if isinstance(item, exp.Column) else ""
+            )
             owners = (
-                [block.sources[qualifier]] if qualifier in block.sources else []
-            ) if qualifier else [s for s in block.sources.values() if self._could_own(s, column)]
+                ([block.sources[qualifier]] if qualifier in block.sources else [])
+                if qualifier
+                else [s for s in block.sources.values() if self._could_own(s, column)]
+            )
             return len(owners) == 1 and owners[0].pinned and self._tenant_named(owners[0], column)
         if isinstance(item, exp.Alias):
             item = item.this
@@ -720,7 +751,13 @@ def _output_names(node: exp.Expression) -> list[str] | None:
             isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
         ):
             return None
-        names.append(identifier_name(item.args.get("alias")) if isinstance(item, exp.Alias) else identifier_name(item.this) if isinstance(item, exp.Column) else "")
+        names.append(
+            identifier_name(item.args.get("alias"))
+            if isinstance(item, exp.Alias)
+            else identifier_name(item.this)
+            if isinstance(item, exp.Column)
+            else ""
+        )
     return names
 
 
@@ -732,18 +769,29 @@ def projection_item(
         return None
     items = node.expressions
     if index is not None:
-        stars = [i for i in items if isinstance(i, exp.Star) or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))]
+        stars = [
+            i
+            for i in items
+            if isinstance(i, exp.Star)
+            or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))
+        ]
         if stars:
             return stars[0] if len(items) == 1 else None
         return items[index] if index < len(items) else None
     for item in items:
-        if isinstance(item, exp.Alias):
-            if identifier_name(item.args.get("alias")) == column:
-                return item
-        elif isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
-            if identifier_name(item.this) == column:
-                return item
-    star = [i for i in items if isinstance(i, exp.Star) or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))]
+        if isinstance(item, exp.Alias) and identifier_name(item.args.get("alias")) == column:
+            return item
+        if (
+            isinstance(item, exp.Column)
+            and not isinstance(item.this, exp.Star)
+            and identifier_name(item.this) == column
+        ):
+            return item
+    star = [
+        i
+        for i in items
+        if isinstance(i, exp.Star) or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))
+    ]
     return star[0] if len(star) == 1 else None
 
 

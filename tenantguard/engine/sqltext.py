@@ -125,9 +125,7 @@ def split_sql(text: str) -> tuple[list[Statement], list[Comment]]:
             pattern = _DOUBLE if token == '"' else _ESCAPED if token[0] in "Ee" else _SINGLE
             quoted = pattern.match(text, at)
             if quoted is None:
-                error = (
-                    "unterminated quoted identifier" if token == '"' else "unterminated string"
-                )
+                error = "unterminated quoted identifier" if token == '"' else "unterminated string"
                 break
             pos = quoted.end()
             continue

@@ -15,7 +15,16 @@ from tenantguard.engine.sqltext import LineIndex, split_sql
 
 __all__ = ["FileReport", "SourceFile", "check_file", "discover", "read_source"]
 
-ALWAYS_SKIPPED = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
+ALWAYS_SKIPPED = {
+    ".git",
+    ".hg",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+}
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -36,13 +45,20 @@ class FileReport:
 def _matches(relative: str, patterns: Iterable[str]) -> bool:
     name = relative.rsplit("/", 1)[-1]
     return any(
-        fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(name, p) or relative.startswith(p.rstrip("*").rstrip("/") + "/")
+        fnmatch.fnmatch(relative, p)
+        or fnmatch.fnmatch(name, p)
+        or relative.startswith(p.rstrip("*").rstrip("/") + "/")
         for p in patterns
     )
 
 
 def discover(
-    paths: Iterable[Path], *, root: Path, include: Iterable[str], exclude: Iterable[str], patch_dir: str
+    paths: Iterable[Path],
+    *,
+    root: Path,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    patch_dir: str,
 ) -> tuple[list[SourceFile], list[str]]:
     """Files to check, and the paths that do not exist.
 
@@ -87,7 +103,11 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return None, f"file is {size // (1024 * 1024)} MB, over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit", 0
+            return (
+                None,
+                f"file is {size >> 20} MB, over the {MAX_FILE_BYTES >> 20} MB limit",
+                0,
+            )
         data = path.read_bytes()
     except OSError as error:
         return None, f"cannot read file: {error.strerror}", 0
@@ -96,7 +116,11 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
     try:
         return data.decode("utf-8-sig"), None, 0
     except UnicodeDecodeError as error:
-        return None, f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8", error.start
+        return (
+            None,
+            f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8",
+            error.start,
+        )
 
 
 def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
@@ -104,9 +128,16 @@ def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
     line, column = LineIndex(prefix).position(len(prefix))
     info = tg006_unprovable_statement.RULE
     return Finding(
-        info.code, info.name, Severity.ERROR, message,
+        info.code,
+        info.name,
+        Severity.ERROR,
+        message,
         "fix the file, or exclude it (exclude = [...] in [tool.tenantguard])",
-        line, column, line, column, path=source.display,
+        line,
+        column,
+        line,
+        column,
+        path=source.display,
     )
 
 
@@ -141,7 +172,9 @@ def check_file(source: SourceFile, analyzer: Analyzer, patch_analyzer: Analyzer)
     return FileReport(source.display, located, count)
 
 
-def iter_reports(files: Iterable[SourceFile], analyzer: Analyzer, patch_analyzer: Analyzer) -> Iterator[FileReport]:
+def iter_reports(
+    files: Iterable[SourceFile], analyzer: Analyzer, patch_analyzer: Analyzer
+) -> Iterator[FileReport]:
     for source in files:
         yield check_file(source, analyzer, patch_analyzer)
 
@@ -155,7 +188,11 @@ def _check_in_worker(source: SourceFile) -> FileReport:
 
 
 def check_files(
-    files: list[SourceFile], analyzer: Analyzer, patch_analyzer: Analyzer, *, jobs: int | None = None
+    files: list[SourceFile],
+    analyzer: Analyzer,
+    patch_analyzer: Analyzer,
+    *,
+    jobs: int | None = None,
 ) -> list[FileReport]:
     """Checks files, on several processes when there is enough work to pay for them."""
     global _WORKER

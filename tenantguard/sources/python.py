@@ -17,10 +17,19 @@ from tenantguard.engine.rules import tg006_unprovable_statement
 
 __all__ = ["QUERY_METHODS", "check_python_text"]
 
-QUERY_METHODS = frozenset({
-    "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor",
-    "copy_from_query",
-})
+QUERY_METHODS = frozenset(
+    {
+        "execute",
+        "executemany",
+        "fetch",
+        "fetchrow",
+        "fetchval",
+        "fetchmany",
+        "prepare",
+        "cursor",
+        "copy_from_query",
+    }
+)
 
 
 def _constant_names(tree: ast.AST) -> dict[str, ast.expr | None]:
@@ -72,15 +81,31 @@ def check_python_text(text: str, analyzer: Analyzer) -> tuple[list[Finding], int
     except SyntaxError as error:
         return [
             Finding(
-                info.code, info.name, Severity.ERROR,
+                info.code,
+                info.name,
+                Severity.ERROR,
                 f"cannot parse Python: {error.msg}; its SQL cannot be checked",
-                "fix the syntax error", error.lineno or 1, error.offset or 1,
-                error.lineno or 1, error.offset or 1,
+                "fix the syntax error",
+                error.lineno or 1,
+                error.offset or 1,
+                error.lineno or 1,
+                error.offset or 1,
             )
         ], 0
     except (RecursionError, MemoryError, ValueError):
-        return [Finding(info.code, info.name, Severity.ERROR, "cannot parse Python source",
-                        "simplify the file", 1, 1, 1, 1)], 0
+        return [
+            Finding(
+                info.code,
+                info.name,
+                Severity.ERROR,
+                "cannot parse Python source",
+                "simplify the file",
+                1,
+                1,
+                1,
+                1,
+            )
+        ], 0
     names = _constant_names(tree)
     findings: list[Finding] = []
     count = 0
@@ -99,11 +124,15 @@ def check_python_text(text: str, analyzer: Analyzer) -> tuple[list[Finding], int
                 continue  # not a string: not SQL
             findings.append(
                 Finding(
-                    info.code, info.name, Severity.WARNING,
+                    info.code,
+                    info.name,
+                    Severity.WARNING,
                     f"SQL passed to .{node.func.attr}() is built at run time and cannot be proven",
                     "pass a constant SQL string with parameters ($1, $2…) for the values",
-                    argument.lineno, argument.col_offset + 1,
-                    argument.end_lineno or argument.lineno, (argument.end_col_offset or 0) + 1,
+                    argument.lineno,
+                    argument.col_offset + 1,
+                    argument.end_lineno or argument.lineno,
+                    (argument.end_col_offset or 0) + 1,
                 )
             )
             continue
@@ -113,7 +142,13 @@ def check_python_text(text: str, analyzer: Analyzer) -> tuple[list[Finding], int
         for finding in analyzer.script(sql):
             if literal and finding.line > 1:
                 # a multi-line string: point at the offending line inside it
-                findings.append(replace(finding, line=line + finding.line - 1, end_line=line + finding.end_line - 1))
+                findings.append(
+                    replace(
+                        finding, line=line + finding.line - 1, end_line=line + finding.end_line - 1
+                    )
+                )
             else:
-                findings.append(replace(finding, line=line, column=column, end_line=line, end_column=column))
+                findings.append(
+                    replace(finding, line=line, column=column, end_line=line, end_column=column)
+                )
     return findings, count

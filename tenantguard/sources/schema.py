@@ -60,10 +60,14 @@ class SchemaInfo:
             columns = self.columns.setdefault(name, set())
             actions: list[exp.Expression] = []
             for action in tree.args.get("actions") or []:
-                actions.extend(action.expressions if isinstance(action, exp.AddConstraint) else [action])
+                actions.extend(
+                    action.expressions if isinstance(action, exp.AddConstraint) else [action]
+                )
             self._add_elements(name, columns, actions)
 
-    def _add_elements(self, table: str, columns: set[str], elements: Iterable[exp.Expression]) -> None:
+    def _add_elements(
+        self, table: str, columns: set[str], elements: Iterable[exp.Expression]
+    ) -> None:
         for element in elements:
             if isinstance(element, exp.ColumnDef):
                 column = identifier_name(element.this)
@@ -72,13 +76,17 @@ class SchemaInfo:
                     if isinstance(constraint.args.get("kind"), exp.PrimaryKeyColumnConstraint):
                         self.constraints[f"{table}_pkey"] = {column}
             elif isinstance(element, exp.PrimaryKey):
-                self.constraints[f"{table}_pkey"] = {identifier_name(c) for c in element.expressions}
+                self.constraints[f"{table}_pkey"] = {
+                    identifier_name(c) for c in element.expressions
+                }
             elif isinstance(element, exp.Constraint):
                 name = identifier_name(element.this)
                 for kind in element.expressions:
                     if isinstance(kind, exp.PrimaryKey):
                         self.constraints[name] = {identifier_name(c) for c in kind.expressions}
-                    elif isinstance(kind, exp.UniqueColumnConstraint) and isinstance(kind.this, exp.Schema):
+                    elif isinstance(kind, exp.UniqueColumnConstraint) and isinstance(
+                        kind.this, exp.Schema
+                    ):
                         self.constraints[name] = {identifier_name(c) for c in kind.this.expressions}
 
 

@@ -58,6 +58,4 @@ ALL_RULES: tuple[Rule, ...] = tuple(
 
 def rule_by_code(code: str) -> Rule | None:
     wanted = code.strip().upper()
-    return next(
-        (r for r in ALL_RULES if r.code == wanted or r.name.upper() == wanted), None
-    )
+    return next((r for r in ALL_RULES if r.code == wanted or r.name.upper() == wanted), None)

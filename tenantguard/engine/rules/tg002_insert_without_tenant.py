@@ -65,8 +65,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         fix = f"list {column} in the column list and give it a pinning value ($n) in every row"
         if columns is None:
             yield ctx.finding(
-                RULE, table, f"INSERT into {name} has no column list: the {column} value "
-                "cannot be shown", fix,
+                RULE,
+                table,
+                f"INSERT into {name} has no column list: the {column} value cannot be shown",
+                fix,
             )
             continue
         if column not in columns:
@@ -74,9 +76,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         index = columns.index(column)
         source = node.expression
-        while isinstance(source, exp.Paren | exp.Subquery) and not isinstance(
-            source, exp.Values
-        ):
+        while isinstance(source, exp.Paren | exp.Subquery) and not isinstance(source, exp.Values):
             source = source.this
         if isinstance(source, exp.Values):
             for row_number, row in enumerate(source.expressions, 1):
@@ -84,10 +84,11 @@ def check(ctx: Context) -> Iterator[Finding]:
                 value = items[index] if index < len(items) else None
                 if value is None or pin_value(value, ctx.policy) is None:
                     yield ctx.finding(
-                        RULE, value if value is not None else table,
+                        RULE,
+                        value if value is not None else table,
                         f"row {row_number} of the INSERT into {name} gives {column} a value "
                         "that is not a pinning value",
-                        f"put a parameter ($n), a literal or the tenant expression there",
+                        "put a parameter ($n), a literal or the tenant expression there",
                     )
             continue
         branches = [builder.block_of.get(id(b)) for b in set_branches(source)] if source else []
@@ -95,7 +96,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             b is None or not builder.projection_pinned(b, column, index) for b in branches
         ):
             yield ctx.finding(
-                RULE, table,
+                RULE,
+                table,
                 f"the query of the INSERT into {name} does not project a pinned {column} "
                 f"(column {index + 1} of its select list)",
                 f"select a pinning value or the {column} of a pinned source in that position",
@@ -121,11 +123,17 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             if not isinstance(action, exp.Insert):
                 continue
             columns = action.this.expressions if isinstance(action.this, exp.Tuple) else None
-            names = [identifier_name(c.this if isinstance(c, exp.Column) else c) for c in columns or []]
-            values = action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
+            names = [
+                identifier_name(c.this if isinstance(c, exp.Column) else c) for c in columns or []
+            ]
+            values = (
+                action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
+            )
             if column not in names or names.index(column) >= len(values):
                 yield ctx.finding(
-                    RULE, action, f"the MERGE INSERT into {name} does not set {column}",
+                    RULE,
+                    action,
+                    f"the MERGE INSERT into {name} does not set {column}",
                     f"list {column} in the INSERT of the WHEN NOT MATCHED clause",
                 )
                 continue
@@ -138,7 +146,8 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             )
             if pin_value(value, ctx.policy) is None and (owner is None or not owner.pinned):
                 yield ctx.finding(
-                    RULE, value,
+                    RULE,
+                    value,
                     f"the MERGE INSERT into {name} gives {column} a value that is not pinned",
                     "use a pinning value or the tenant column of the pinned MERGE source",
                 )

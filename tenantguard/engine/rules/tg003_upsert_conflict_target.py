@@ -62,10 +62,14 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             known = cname in ctx.policy.constraint_columns
             yield ctx.finding(
-                RULE, constraint,
+                RULE,
+                constraint,
                 f"ON CONFLICT ON CONSTRAINT {cname} on {name}: "
-                + ("the constraint does not include " + column if known
-                   else f"the schema sources do not show that it includes {column}"),
+                + (
+                    "the constraint does not include " + column
+                    if known
+                    else f"the schema sources do not show that it includes {column}"
+                ),
                 f"use a conflict target that includes {column}: ON CONFLICT ({column}, …)",
             )
             continue
@@ -76,7 +80,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         if column not in keys:
             shown = ", ".join(keys) if keys else "none"
             yield ctx.finding(
-                RULE, node.args["conflict_keys"][0] if keys else target,
+                RULE,
+                node.args["conflict_keys"][0] if keys else target,
                 f"ON CONFLICT DO UPDATE on {name} with conflict target ({shown}) can overwrite "
                 f"another tenant's row",
                 f"make the conflict target ({column}, {shown}) and back it with a unique index",

@@ -71,7 +71,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             for target in names:
                 if isinstance(target, exp.Column) and identifier_name(target.this) == column:
                     yield ctx.finding(
-                        RULE, target,
+                        RULE,
+                        target,
                         f"{what} on {table} assigns {column}: rows move between tenants",
                         f"remove {column} from the SET list; move data between tenants only "
                         "in the patch pipeline",

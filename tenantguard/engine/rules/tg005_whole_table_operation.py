@@ -57,12 +57,16 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             if isinstance(node, exp.TruncateTable):
                 yield ctx.finding(
-                    RULE, table, f"TRUNCATE {name} erases every tenant's rows",
+                    RULE,
+                    table,
+                    f"TRUNCATE {name} erases every tenant's rows",
                     f"DELETE FROM {name} WHERE {column} = $n",
                 )
             else:
                 yield ctx.finding(
-                    RULE, table, f"COPY {name} moves every tenant's rows",
+                    RULE,
+                    table,
+                    f"COPY {name} moves every tenant's rows",
                     f"COPY (SELECT … FROM {name} WHERE {column} = $n) TO …; for writes use "
                     f"INSERT with {column}",
                 )

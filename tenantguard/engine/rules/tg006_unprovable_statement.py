@@ -44,13 +44,14 @@ def check(ctx: Context) -> Iterator[Finding]:
         reason = ctx.parse_error or "the statement could not be parsed"
         if named:
             message = (
-                f"cannot prove tenant isolation: {reason} (names tenant table "
-                f"{', '.join(named)})"
+                f"cannot prove tenant isolation: {reason} (names tenant table {', '.join(named)})"
             )
         else:
             message = f"cannot parse the statement: {reason}"
         yield ctx.finding(
-            RULE, None, message,
+            RULE,
+            None,
+            message,
             "fix the SQL so that PostgreSQL (and the analyzer) can parse it",
             offset=ctx.parse_error_offset,
             severity=Severity.ERROR if named else Severity.WARNING,
@@ -61,7 +62,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     if isinstance(ctx.tree, exp.Command) and named:
         keyword = str(ctx.tree.this).upper()
         yield ctx.finding(
-            RULE, None,
+            RULE,
+            None,
             f"{keyword} statement is opaque to the analyzer and names tenant table "
             f"{', '.join(named)}",
             "express it as plain SELECT/INSERT/UPDATE/DELETE pinned to one tenant, or move it "
@@ -71,7 +73,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     proof = ctx.proof
     for table in proof.unplaced if proof else []:
         yield ctx.finding(
-            RULE, table,
+            RULE,
+            table,
             f"tenant table {identifier_name(table.this)} is used where the proof cannot follow "
             f"it ({table.parent.key.upper() if table.parent else 'statement'})",
             "rewrite the reference as a FROM/JOIN source with a tenant filter",

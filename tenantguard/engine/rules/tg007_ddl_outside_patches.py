@@ -35,8 +35,17 @@ from tenantguard.engine.findings import Finding, Severity
 RULE = RuleInfo("TG007", "ddl-outside-patches", Severity.ERROR)
 
 _DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke)
-_DDL_COMMANDS = {"CREATE", "ALTER", "DROP", "COMMENT", "GRANT", "REVOKE", "REINDEX",
-                 "CLUSTER", "SECURITY"}
+_DDL_COMMANDS = {
+    "CREATE",
+    "ALTER",
+    "DROP",
+    "COMMENT",
+    "GRANT",
+    "REVOKE",
+    "REINDEX",
+    "CLUSTER",
+    "SECURITY",
+}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -53,7 +62,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         keyword = str(tree.this).upper()
     if keyword:
         yield ctx.finding(
-            RULE, None, f"{keyword} in application code: schema changes belong in the patch "
-            "pipeline",
+            RULE,
+            None,
+            f"{keyword} in application code: schema changes belong in the patch pipeline",
             "move it to a numbered, idempotent patch in the patch directory",
         )
