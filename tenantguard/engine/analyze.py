@@ -7,8 +7,8 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from tenantguard.engine.context import Context
@@ -21,6 +21,8 @@ from tenantguard.engine.sqltext import normalize_placeholders, original_offset, 
 _CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
 
 __all__ = ["Analyzer", "Verdict", "analyze_statement", "parse_statement"]
+
+_POSTGRES = Dialect.get_or_raise("postgres")
 
 # sqlglot logs a warning for each statement it keeps opaque; the proof reports those itself.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -45,7 +47,7 @@ def parse_statement(
     """Parses one statement: (tree, inserted offsets, error message, error offset)."""
     text, inserted = normalize_placeholders(sql)
     try:
-        trees = [t for t in sqlglot.parse(text, read="postgres") if isinstance(t, exp.Expression)]
+        trees = [t for t in _POSTGRES.parse(text) if isinstance(t, exp.Expression)]
     except RecursionError:
         return None, inserted, "nested too deeply to analyse", None
     except ParseError as error:

@@ -42,9 +42,21 @@ class Context:
 
     @cached_property
     def _proof(self) -> tuple[Proof, _Builder] | None:
-        if self.tree is None:
+        if self.tree is None or not self.may_name_tenant_table:
             return None
         return build_proof(self.tree, self.policy)
+
+    @cached_property
+    def may_name_tenant_table(self) -> bool:
+        """False only when no tenant table's name occurs in the text: the proof has nothing to do.
+
+        A cheap substring test; a `U&"…"` identifier can spell a name with escapes, so its
+        presence always means yes.
+        """
+        lowered = self.sql.lower()
+        if 'u&"' in lowered:
+            return True
+        return any(t in lowered or t in self.sql for t in self.policy.tenant_tables)
 
     @property
     def proof(self) -> Proof | None:
@@ -55,6 +67,11 @@ class Context:
     def builder(self) -> _Builder | None:
         built = self._proof
         return built[1] if built else None
+
+    def find(self, *kinds: type[exp.Expression]) -> list[exp.Expression]:
+        """Nodes of these kinds in the statement (from the proof's single walk)."""
+        proof = self.proof
+        return proof.find(*kinds) if proof is not None else []
 
     @cached_property
     def named_tenant_tables(self) -> list[str]:

@@ -60,7 +60,6 @@ class PinValue:
 
     kind: str  # "parameter" | "placeholder" | "literal" | "expression"
     key: int | str | None  # parameter number, placeholder name, or literal text
-    node: exp.Expression = field(compare=False, repr=False)
 
 
 @dataclass(eq=False)
@@ -131,6 +130,13 @@ class Proof:
     unplaced: list[exp.Table]  # tenant-table nodes in a position the proof does not understand
     handled_tables: set[int]  # ids of Table nodes classified (sources, write targets, DDL)
     insert_values: list[PinValue] = field(default_factory=list)  # tenant values of INSERT rows
+    # nodes of the kinds the write rules look at, in tree order (one walk serves every rule)
+    index: dict[type[exp.Expression], list[exp.Expression]] = field(default_factory=dict)
+
+    def find(self, *kinds: type[exp.Expression]) -> list[exp.Expression]:
+        if len(kinds) == 1:
+            return self.index.get(kinds[0], [])
+        return [n for kind in kinds for n in self.index.get(kind, [])]
 
     @property
     def unpinned(self) -> list[Source]:
@@ -149,6 +155,28 @@ class Proof:
 # --- tree helpers ---------------------------------------------------------------------------
 
 _BLOCK_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Merge, exp.Insert)
+_INDEXED_TYPES = (
+    exp.Insert,
+    exp.Merge,
+    exp.OnConflict,
+    exp.Update,
+    exp.TruncateTable,
+    exp.Copy,
+)
+
+
+def _subclasses(*kinds: type[exp.Expression]) -> frozenset[type[exp.Expression]]:
+    """Each kind and its subclasses: the walk dispatches on exact node types."""
+    found: set[type[exp.Expression]] = set()
+    stack = list(kinds)
+    while stack:
+        kind = stack.pop()
+        if kind not in found:
+            found.add(kind)
+            stack.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
 _DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke)
 # statements whose table operands are handled by rules of their own (TG005, TG007)
 _WHOLE_TABLE_TYPES = (
@@ -161,6 +189,10 @@ _WHOLE_TABLE_TYPES = (
     exp.Grant,
     exp.Revoke,
 )
+_BLOCK_SET = _subclasses(*_BLOCK_TYPES)
+_INDEXED_SET = _subclasses(*_INDEXED_TYPES)
+_WHOLE_TABLE_SET = _subclasses(*_WHOLE_TABLE_TYPES)
+_INTERESTING = _BLOCK_SET | _INDEXED_SET | _WHOLE_TABLE_SET | _subclasses(exp.Table)
 
 
 def children(node: exp.Expression) -> Iterator[exp.Expression]:
@@ -174,12 +206,10 @@ def children(node: exp.Expression) -> Iterator[exp.Expression]:
 
 
 def walk(node: exp.Expression) -> Iterator[exp.Expression]:
-    """Pre-order walk with an explicit stack (no recursion, whatever the depth)."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(list(children(current))))
+    """Pre-order walk; sqlglot's own walk uses an explicit stack, so depth cannot overflow."""
+    for child in node.walk(bfs=False):
+        if isinstance(child, exp.Expression):
+            yield child
 
 
 def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
@@ -200,6 +230,9 @@ def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
 
 def identifier_name(node: exp.Expression | str | None) -> str:
     """A name as PostgreSQL sees it: folded to lower case unless quoted."""
+    if type(node) is exp.Identifier:
+        text = str(node.this)
+        return text if node.args.get("quoted") else text.lower()
     if node is None:
         return ""
     if isinstance(node, str):
@@ -259,16 +292,16 @@ def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
             key = int(inner.this)
         elif inner is not None:
             key = identifier_name(inner)
-        return PinValue("parameter", key, bare)
+        return PinValue("parameter", key)
     if isinstance(bare, exp.Placeholder):
         name = bare.this
-        return PinValue("placeholder", identifier_name(name) if name else None, bare)
+        return PinValue("placeholder", identifier_name(name) if name else None)
     if isinstance(bare, exp.Literal):
-        return PinValue("literal", bare.this, bare)
+        return PinValue("literal", str(bare.this))
     if isinstance(bare, exp.Neg) and isinstance(bare.this, exp.Literal):
-        return PinValue("literal", "-" + bare.this.this, bare)
+        return PinValue("literal", "-" + str(bare.this.this))
     if policy.is_tenant_expression(bare):
-        return PinValue("expression", None, bare)
+        return PinValue("expression", None)
     return None
 
 
@@ -300,18 +333,26 @@ class _Builder:
 
     def build(self) -> Proof:
         tenant_tables: list[exp.Table] = []
-        for node in walk(self.tree):
-            if isinstance(node, _WHOLE_TABLE_TYPES):
+        index: dict[type[exp.Expression], list[exp.Expression]] = {}
+        interesting = _INTERESTING
+        for node in self.tree.walk(bfs=False):
+            kind = type(node)
+            if kind not in interesting:
+                continue  # most nodes (columns, identifiers, literals) need no look
+            if kind in _INDEXED_SET:
+                index.setdefault(kind, []).append(node)
+            if kind in _WHOLE_TABLE_SET:
                 for operand in (node.this, *node.expressions):
                     table = operand.this if isinstance(operand, exp.Schema) else operand
                     if isinstance(table, exp.Table):
                         self.handled.add(id(table))
-            if isinstance(node, _BLOCK_TYPES) and not isinstance(node.parent, exp.When):
+            if kind in _BLOCK_SET and not isinstance(node.parent, exp.When):
                 block = Block(node, self._enclosing_block(node))
                 self.blocks.append(block)
                 self.block_of[id(node)] = block
             elif (
-                isinstance(node, exp.Table)
+                kind is exp.Table
+                and isinstance(node, exp.Table)
                 and _is_table_name(node)
                 and self.policy.is_tenant_table(identifier_name(node.this))
             ):
@@ -335,10 +376,16 @@ class _Builder:
             for t in tenant_tables
             if id(t) not in self.handled and not ddl and not self._is_cte_reference(t)
         ]
-        for index, block in enumerate(self.blocks):
-            block.label = self._label(block, index)
+        for number, block in enumerate(self.blocks):
+            block.label = self._label(block, number)
         return Proof(
-            self.tree, self.blocks, references, unplaced, self.handled, self._insert_values()
+            self.tree,
+            self.blocks,
+            references,
+            unplaced,
+            self.handled,
+            self._insert_values(),
+            index,
         )
 
     def _insert_values(self) -> list[PinValue]:
@@ -579,9 +626,7 @@ class _Builder:
     def _fact(
         self, block: Block, conjunct: exp.Expression, filtered: set[int], clause: str
     ) -> None:
-        before = sum(len(s.facts) for s in block.sources.values())
-        self._pin_fact(block, conjunct, filtered, clause)
-        if sum(len(s.facts) for s in block.sources.values()) == before:
+        if not self._pin_fact(block, conjunct, filtered, clause):
             self._near_miss(block, conjunct, filtered, clause)
 
     def _near_miss(
@@ -591,6 +636,8 @@ class _Builder:
         for node in walk(conjunct):
             if isinstance(node, exp.Select):
                 break  # a subquery's columns are its own
+            if type(node) is not exp.Column:
+                continue
             owner = self._tenant_column_owner(block, node)
             if owner is None or id(owner) in seen or owner.block is not block:
                 continue
@@ -607,37 +654,46 @@ class _Builder:
 
     def _pin_fact(
         self, block: Block, conjunct: exp.Expression, filtered: set[int], clause: str
-    ) -> None:
+    ) -> bool:
+        """Records what `conjunct` says of tenant columns; False when it says nothing."""
+        found = False
         if isinstance(conjunct, exp.EQ):
             pairs = ((conjunct.this, conjunct.expression), (conjunct.expression, conjunct.this))
             for column_side, other_side in pairs:
                 source = self._tenant_column_owner(block, column_side)
                 if source is None or id(source) not in filtered:
                     continue
+                fact: Fact | None = None
                 value = pin_value(other_side, self.policy)
                 if value is not None:
-                    source.facts.append(Fact(source, conjunct, clause, value=value))
+                    fact = Fact(source, conjunct, clause, value=value)
                 elif _multi_values(other_side, self.policy):
-                    source.facts.append(Fact(source, conjunct, clause, multi=True))
+                    fact = Fact(source, conjunct, clause, multi=True)
                 else:
                     other = self._tenant_column_owner(block, other_side)
                     if other is not None and other is not source:
-                        source.facts.append(Fact(source, conjunct, clause, other=other))
+                        fact = Fact(source, conjunct, clause, other=other)
+                if fact is not None:
+                    source.facts.append(fact)
+                    found = True
         elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
             source = self._tenant_column_owner(block, conjunct.this)
             if source is None or id(source) not in filtered:
-                return
+                return False
             items = conjunct.expressions
             values = [pin_value(item, self.policy) for item in items]
             if len(items) == 1 and values[0] is not None:
                 source.facts.append(Fact(source, conjunct, clause, value=values[0]))
+                found = True
             elif items and all(values):
                 source.facts.append(Fact(source, conjunct, clause, multi=True))
+                found = True
+        return found
 
     def _tenant_column_owner(self, block: Block, node: exp.Expression) -> Source | None:
-        while isinstance(node, exp.Paren):
+        while type(node) is exp.Paren:
             node = node.this
-        if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier):
+        if type(node) is not exp.Column or type(node.this) is not exp.Identifier:
             return None
         if identifier_name(node.this) != self.tenant_col:
             return None

@@ -198,7 +198,7 @@ def check_files(
     global _WORKER
     total = sum(f.path.stat().st_size for f in files if f.path.exists())
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(files) < 2 or total < 2_000_000:
+    if workers <= 1 or len(files) < 2 or total < 256_000:
         return list(iter_reports(files, analyzer, patch_analyzer))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor

@@ -55,8 +55,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     if proof is None or builder is None or ctx.in_patch:
         return
     column = ctx.policy.tenant_column
-    for node in proof.tree.find_all(exp.Insert):
-        if isinstance(node.parent, exp.When):
+    for node in proof.find(exp.Insert):
+        if not isinstance(node, exp.Insert) or isinstance(node.parent, exp.When):
             continue
         table, columns = _insert_target(node)
         if table is None or not ctx.policy.is_tenant_table(identifier_name(table.this)):
@@ -109,7 +109,7 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
     proof, builder = ctx.proof, ctx.builder
     assert proof is not None and builder is not None
     column = ctx.policy.tenant_column
-    for merge in proof.tree.find_all(exp.Merge):
+    for merge in proof.find(exp.Merge):
         target = merge.this
         if not isinstance(target, exp.Table):
             continue

@@ -42,7 +42,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None or ctx.in_patch:
         return
     column = ctx.policy.tenant_column
-    for node in ctx.tree.find_all(exp.OnConflict):
+    for node in ctx.find(exp.OnConflict):
         insert = node.parent
         if not isinstance(insert, exp.Insert):
             continue

@@ -47,7 +47,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None or ctx.in_patch:
         return
     column = ctx.policy.tenant_column
-    for node in ctx.tree.find_all(exp.Update, exp.OnConflict):
+    for node in ctx.find(exp.Update, exp.OnConflict):
         if isinstance(node, exp.Update):
             parent = node.parent
             owner = node.find_ancestor(exp.Merge) if isinstance(parent, exp.When) else node

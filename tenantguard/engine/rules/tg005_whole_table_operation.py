@@ -50,7 +50,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None or ctx.in_patch:
         return
     column = ctx.policy.tenant_column
-    for node in ctx.tree.find_all(exp.TruncateTable, exp.Copy):
+    for node in ctx.find(exp.TruncateTable, exp.Copy):
         for table in _tables(node):
             name = identifier_name(table.this)
             if not ctx.policy.is_tenant_table(name):

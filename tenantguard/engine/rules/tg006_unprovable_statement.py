@@ -39,8 +39,8 @@ RULE = RuleInfo("TG006", "unprovable-statement", Severity.ERROR)
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    named = ctx.named_tenant_tables
     if ctx.tree is None:
+        named = ctx.named_tenant_tables
         reason = ctx.parse_error or "the statement could not be parsed"
         if named:
             message = (
@@ -59,7 +59,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     if ctx.in_patch:
         return
-    if isinstance(ctx.tree, exp.Command) and named:
+    named = ctx.named_tenant_tables if isinstance(ctx.tree, exp.Command) else []
+    if named:
         keyword = str(ctx.tree.this).upper()
         yield ctx.finding(
             RULE,
