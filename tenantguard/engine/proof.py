@@ -337,7 +337,7 @@ class _Builder:
         interesting = _INTERESTING
         for node in self.tree.walk(bfs=False):
             kind = type(node)
-            if kind not in interesting:
+            if kind not in interesting or not isinstance(node, exp.Expression):
                 continue  # most nodes (columns, identifiers, literals) need no look
             if kind in _INDEXED_SET:
                 index.setdefault(kind, []).append(node)
