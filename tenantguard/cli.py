@@ -130,7 +130,7 @@ def _check(args: argparse.Namespace) -> int:
         root=settings.root,
         include=settings.include,
         exclude=settings.exclude,
-        patch_dir=settings.patch_dir,
+        pipeline=[settings.patch_dir, *settings.schema_paths],
     )
     for path in missing:
         print(f"tenantguard: error: {path}: no such file or directory", file=sys.stderr)

@@ -154,6 +154,17 @@ class Proof:
 
 # --- tree helpers ---------------------------------------------------------------------------
 
+_CLAUSES = {
+    "where": "WHERE",
+    "expressions": "select list",
+    "joins": "JOIN",
+    "having": "HAVING",
+    "from_": "FROM",
+    "order": "ORDER BY",
+    "group": "GROUP BY",
+    "using": "USING",
+    "on": "ON",
+}
 _BLOCK_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Merge, exp.Insert)
 _INDEXED_TYPES = (
     exp.Insert,
@@ -444,9 +455,18 @@ class _Builder:
             return f"{branch}the query of the {holder.key.upper()}"
         if branch and holder is self.tree.parent:
             return branch.removesuffix(" in ") + " of the statement"
-        line = _first_line(node)
-        where = f" at line {line}" if line else ""
-        return f"{branch}a subquery{where}"
+        return f"{branch}a subquery in {self._clause_of(node, block.parent)}"
+
+    @staticmethod
+    def _clause_of(node: exp.Expression, parent: Block | None) -> str:
+        """Where in its enclosing block a subquery sits: 'the WHERE of the SELECT statement'."""
+        if parent is None:
+            return "the statement"
+        current: exp.Expr = node
+        while current.parent is not None and current.parent is not parent.node:
+            current = current.parent
+        clause = _CLAUSES.get(current.arg_key or "", (current.arg_key or "").upper())
+        return f"the {clause} of {parent.label}"
 
     def _is_cte_reference(self, table: exp.Table) -> bool:
         if table.args.get("db") or table.args.get("catalog"):
@@ -849,14 +869,6 @@ def projection_item(
         if isinstance(i, exp.Star) or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))
     ]
     return star[0] if len(star) == 1 else None
-
-
-def _first_line(node: exp.Expression) -> int | None:
-    for child in walk(node):
-        if isinstance(child, exp.Identifier) and "line" in child.meta:
-            line = child.meta["line"]
-            return int(line) if isinstance(line, int) else None
-    return None
 
 
 def build_proof(tree: exp.Expression, policy: Policy) -> tuple[Proof, _Builder]:

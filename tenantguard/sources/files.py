@@ -58,15 +58,17 @@ def discover(
     root: Path,
     include: Iterable[str],
     exclude: Iterable[str],
-    patch_dir: str,
+    pipeline: Iterable[str],
 ) -> tuple[list[SourceFile], list[str]]:
     """Files to check, and the paths that do not exist.
 
     A file named explicitly is checked whatever its name (pre-commit passes exact files); files
-    found by walking a directory must match `include` and not `exclude`.
+    found by walking a directory must match `include` and not `exclude`. Files under a
+    `pipeline` path (patch directory, schema paths) are analysed as patches.
     """
     include, exclude = list(include), list(exclude)
-    patches = (root / patch_dir).resolve()
+    # the schema pipeline (patches, baseline): maintenance spans tenants, DDL belongs there
+    pipeline_paths = [(root / p).resolve() for p in pipeline]
     cwd = Path.cwd()
     found: dict[Path, SourceFile] = {}
     missing: list[str] = []
@@ -77,7 +79,7 @@ def discover(
             display = os.fspath(resolved.relative_to(cwd))
         except ValueError:
             display = os.fspath(file)
-        found.setdefault(resolved, SourceFile(resolved, display, resolved.is_relative_to(patches)))
+        found.setdefault(resolved, SourceFile(resolved, display, any(resolved.is_relative_to(p) for p in pipeline_paths)))
 
     for path in paths:
         if path.is_file():
