@@ -12,7 +12,13 @@ import pytest
 from tenantguard.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-ISOLATED = ["--isolated", "--tenant-column", "tenant_id", "--tenant-tables", "patients,appointments"]
+ISOLATED = [
+    "--isolated",
+    "--tenant-column",
+    "tenant_id",
+    "--tenant-tables",
+    "patients,appointments",
+]
 
 
 @pytest.fixture
@@ -40,14 +46,21 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_contract_leak_exits_1_with_json_findings(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_contract_leak_exits_1_with_json_findings(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(workdir / "leak.sql", "SELECT * FROM patients WHERE dni = $1;\n")
     code, out, _ = run(capsys, "check", *ISOLATED, "--format", "json", "leak.sql")
     assert code == 1
     data = json.loads(out)
     finding = data["findings"][0]
     assert {"path", "line", "column", "rule", "severity", "message"} <= set(finding)
-    assert (finding["path"], finding["line"], finding["column"], finding["rule"]) == ("leak.sql", 1, 15, "TG001")
+    assert (finding["path"], finding["line"], finding["column"], finding["rule"]) == (
+        "leak.sql",
+        1,
+        15,
+        "TG001",
+    )
     assert finding["severity"] == "error"
 
 
@@ -58,21 +71,34 @@ def test_contract_pinned_exits_0(workdir: Path, capsys: pytest.CaptureFixture[st
     assert json.loads(out)["findings"] == []
 
 
-def test_text_output_has_location_source_line_caret_and_help(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(workdir / "q.sql", "-- header\nSELECT 1;\nSELECT *\n  FROM patients p\n  WHERE p.dni = $1;\n")
+def test_text_output_has_location_source_line_caret_and_help(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "q.sql",
+        "-- header\nSELECT 1;\nSELECT *\n  FROM patients p\n  WHERE p.dni = $1;\n",
+    )
     code, out, _ = run(capsys, "check", *ISOLATED, "q.sql")
     assert code == 1
     lines = out.splitlines()
-    assert lines[0] == "q.sql:4:8: TG001 patients AS p in the SELECT statement is not pinned to one tenant"
+    assert (
+        lines[0]
+        == "q.sql:4:8: TG001 patients AS p in the SELECT statement is not pinned to one tenant"
+    )
     assert lines[1] == "      FROM patients p"
     assert lines[2] == "    " + " " * 7 + "^" * len("patients")
     assert lines[3] == "    = help: add `p.tenant_id = $n` to the WHERE of the SELECT statement"
     assert "Found 1 error" in out
 
 
-def test_directories_are_walked_for_sql_and_py(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_directories_are_walked_for_sql_and_py(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(workdir / "a" / "one.sql", "SELECT * FROM patients;")
-    write(workdir / "a" / "b" / "two.py", "async def f(c):\n    await c.fetch('SELECT * FROM appointments')\n")
+    write(
+        workdir / "a" / "b" / "two.py",
+        "async def f(c):\n    await c.fetch('SELECT * FROM appointments')\n",
+    )
     write(workdir / "a" / "notes.txt", "SELECT * FROM patients;")
     code, out, _ = run(capsys, "check", *ISOLATED, "--format", "json", "a")
     assert code == 1
@@ -98,7 +124,9 @@ def test_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) 
     assert "check" in out and "explain" in out and "rule" in out and "Exit codes" in out
 
 
-def test_unknown_config_key_names_the_key(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_config_key_names_the_key(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(workdir / "pyproject.toml", '[tool.tenantguard]\ntenant_tabels = ["patients"]\n')
     write(workdir / "q.sql", "SELECT 1;")
     code, _, err = run(capsys, "check", "q.sql")
@@ -106,8 +134,13 @@ def test_unknown_config_key_names_the_key(workdir: Path, capsys: pytest.CaptureF
     assert "unknown key 'tenant_tabels'" in err
 
 
-def test_config_is_found_upward_and_flags_win(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(workdir / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["patients"]\ntenant_column = "clinic_id"\n')
+def test_config_is_found_upward_and_flags_win(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "pyproject.toml",
+        '[tool.tenantguard]\ntenant_tables = ["patients"]\ntenant_column = "clinic_id"\n',
+    )
     write(workdir / "sub" / "q.sql", "SELECT * FROM patients WHERE clinic_id = $1;")
     os.chdir(workdir / "sub")
     assert run(capsys, "check", "q.sql")[0] == 0
@@ -122,7 +155,9 @@ def test_wrong_config_type_is_reported(workdir: Path, capsys: pytest.CaptureFixt
     assert "tenant_tables must be a list of strings" in err
 
 
-def test_tenant_tables_are_inferred_from_schema_paths(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tenant_tables_are_inferred_from_schema_paths(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(workdir / "pyproject.toml", '[tool.tenantguard]\nglobal_tables = ["tenants"]\n')
     write(
         workdir / "patches" / "0001_base.sql",
@@ -133,17 +168,29 @@ def test_tenant_tables_are_inferred_from_schema_paths(workdir: Path, capsys: pyt
         "CREATE TABLE IF NOT EXISTS countries (code text);\n"
         "ALTER TABLE countries ADD COLUMN IF NOT EXISTS x int;\n",
     )
-    write(workdir / "app" / "q.sql", "SELECT * FROM notes;\nSELECT * FROM countries;\nSELECT * FROM tenants;\n")
+    write(
+        workdir / "app" / "q.sql",
+        "SELECT * FROM notes;\nSELECT * FROM countries;\nSELECT * FROM tenants;\n",
+    )
     code, out, _ = run(capsys, "check", "--format", "json", "app", "patches")
     findings = json.loads(out)["findings"]
     assert code == 1
-    assert [(f["path"], f["line"], f["rule"]) for f in findings] == [(os.path.join("app", "q.sql"), 1, "TG001")]
+    assert [(f["path"], f["line"], f["rule"]) for f in findings] == [
+        (os.path.join("app", "q.sql"), 1, "TG001")
+    ]
 
 
-def test_ddl_in_app_code_but_not_in_patches(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(workdir / "patches" / "0002_x.sql", "ALTER TABLE patients ADD COLUMN IF NOT EXISTS notes text;")
+def test_ddl_in_app_code_but_not_in_patches(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        workdir / "patches" / "0002_x.sql",
+        "ALTER TABLE patients ADD COLUMN IF NOT EXISTS notes text;",
+    )
     write(workdir / "app.sql", "ALTER TABLE patients ADD COLUMN notes text;")
-    code, out, _ = run(capsys, "check", "--format", "json", "--tenant-tables", "patients", "app.sql", "patches")
+    code, out, _ = run(
+        capsys, "check", "--format", "json", "--tenant-tables", "patients", "app.sql", "patches"
+    )
     assert code == 1
     assert [f["rule"] for f in json.loads(out)["findings"]] == ["TG007"]
 
@@ -152,7 +199,9 @@ def test_github_format(workdir: Path, capsys: pytest.CaptureFixture[str]) -> Non
     write(workdir / "leak.sql", "SELECT * FROM patients;")
     code, out, _ = run(capsys, "check", *ISOLATED, "--format", "github", "leak.sql")
     assert code == 1
-    assert out.startswith("::error file=leak.sql,line=1,col=15,endLine=1,endColumn=23,title=TG001 unpinned-tenant-reference::")
+    assert out.startswith(
+        "::error file=leak.sql,line=1,col=15,endLine=1,endColumn=23,title=TG001 unpinned-tenant-reference::"
+    )
 
 
 def test_rule_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -173,12 +222,17 @@ def test_explain_shows_pins_and_chains(capsys: pytest.CaptureFixture[str]) -> No
     code, out, _ = run(capsys, "explain", *ISOLATED, sql)
     assert code == 0
     assert "patients AS p in the SELECT statement (read): PINNED" in out
-    assert "by `a.tenant_id = p.tenant_id` (ON of JOIN a of the SELECT statement) -> `p.tenant_id = $1`" in out
+    assert (
+        "by `a.tenant_id = p.tenant_id` (ON of JOIN a of the SELECT statement) -> `p.tenant_id = $1`"
+        in out
+    )
     assert "Verdict: proven" in out
 
 
 def test_explain_says_why_not(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "explain", *ISOLATED, "SELECT * FROM patients WHERE tenant_id = $1 OR 1 = 1")
+    code, out, _ = run(
+        capsys, "explain", *ISOLATED, "SELECT * FROM patients WHERE tenant_id = $1 OR 1 = 1"
+    )
     assert code == 1
     assert "NOT PINNED" in out and "an OR does not pin" in out
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from tenantguard.engine.context import Context
-from tenantguard.engine.findings import Finding
+from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import PinValue
-from tenantguard.engine.rules import ALL_RULES
+from tenantguard.engine.rules import ALL_RULES, tg006_unprovable_statement
 from tenantguard.engine.sqltext import normalize_placeholders, original_offset, split_sql
 
 _CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
@@ -66,6 +66,8 @@ def parse_statement(
         return None, inserted, f"cannot tokenize: {str(error).splitlines()[0][:200]}", None
     except SqlglotError as error:
         return None, inserted, str(error).splitlines()[0][:200], None
+    except Exception as error:  # a parser bug must not take the caller down: fail closed
+        return None, inserted, f"the SQL parser failed ({type(error).__name__})", None
     if len(trees) != 1:
         return None, inserted, "expected one statement" if trees else "empty statement", None
     return trees[0], inserted, None, None
@@ -90,10 +92,17 @@ def _run_rules(ctx: Context) -> list[Finding]:
         for rule in ALL_RULES:
             findings.extend(rule.check(ctx))
     except RecursionError:
-        ctx.tree = None
-        ctx.parse_error = "nested too deeply to analyse"
-        return list(ALL_RULES[5].check(ctx))  # TG006 for the whole statement
+        return _unprovable(ctx, "nested too deeply to analyse")
+    except Exception as error:  # a bug in a rule fails closed on this statement only
+        return _unprovable(ctx, f"internal error in the proof ({type(error).__name__}: {error})")
     return findings
+
+
+def _unprovable(ctx: Context, reason: str) -> list[Finding]:
+    """TG006 for the whole statement, as an error: what cannot be proven does not pass."""
+    ctx.tree = None
+    ctx.parse_error = reason
+    return [replace(f, severity=Severity.ERROR) for f in tg006_unprovable_statement.check(ctx)]
 
 
 def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Verdict:
@@ -156,4 +165,4 @@ class Analyzer:
         if lex_error is None:
             return self.verdict(text).findings
         ctx = Context(text, self.policy, None, (), lex_error, None, self.in_patch)
-        return tuple(ALL_RULES[5].check(ctx))
+        return tuple(tg006_unprovable_statement.check(ctx))

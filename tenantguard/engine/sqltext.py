@@ -20,7 +20,7 @@ _ESCAPED = re.compile(r"[Ee]'[^'\\]*(?:(?:''|\\.)[^'\\]*)*'", re.DOTALL)
 _DOUBLE = re.compile(r'"[^"]*(?:""[^"]*)*"')
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$")
 _NESTED_COMMENT = re.compile(r"/\*|\*/")
-_LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+_LEADING_SPACE = re.compile(r"(?:\s+|--[^\n]*)*")
 _IDENT_CHAR = re.compile(r"[\w$]")
 # `$1,$2` makes sqlglot's tokenizer fail (NOTES.md): a space after a positional parameter fixes it.
 _TIGHT_PARAM = re.compile(r"(?<![\w$])\$\d+(?=[^\s\d])")
@@ -69,6 +69,19 @@ def _skip_nested_comment(text: str, pos: int) -> int:
     return -1
 
 
+def _skip_leading_noise(text: str, start: int, end: int) -> int:
+    """The offset of the first token at or after `start`: whitespace and comments skipped."""
+    while True:
+        match = _LEADING_SPACE.match(text, start, end)
+        start = match.end() if match else start
+        if not text.startswith("/*", start) or start >= end:
+            return start
+        after = _skip_nested_comment(text, start)
+        if after < 0 or after > end:
+            return start
+        start = after
+
+
 def split_sql(text: str) -> tuple[list[Statement], list[Comment]]:
     """Splits a script into statements and comments.
 
@@ -85,8 +98,7 @@ def split_sql(text: str) -> tuple[list[Statement], list[Comment]]:
     error: str | None = None
 
     def close(end: int) -> None:
-        lead = _LEADING_NOISE.match(text, begin, end)
-        start = lead.end() if lead else begin
+        start = _skip_leading_noise(text, begin, end)
         body = text[start:end].rstrip()
         if body:
             line, column = lines.position(start)

@@ -79,7 +79,10 @@ def discover(
             display = os.fspath(resolved.relative_to(cwd))
         except ValueError:
             display = os.fspath(file)
-        found.setdefault(resolved, SourceFile(resolved, display, any(resolved.is_relative_to(p) for p in pipeline_paths)))
+        found.setdefault(
+            resolved,
+            SourceFile(resolved, display, any(resolved.is_relative_to(p) for p in pipeline_paths)),
+        )
 
     for path in paths:
         if path.is_file():
