@@ -93,7 +93,7 @@ def test_random_text_never_raises(sql: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.sampled_from(SEEDS), st.integers(0, 200), st.integers(0, 20), st.sampled_from(TOKENS + [""])
+    st.sampled_from(SEEDS), st.integers(0, 200), st.integers(0, 20), st.sampled_from([*TOKENS, ""])
 )
 def test_mutated_sql_never_raises(seed: str, at: int, cut: int, insert: str) -> None:
     at = min(at, len(seed))
