@@ -1,0 +1,124 @@
+"""Lint throughput: tenantguard's wall time over sqlglot's parse time on the same statements.
+
+    python benchmarks/lint_throughput.py [--files 40] [--statements 100]
+
+Generates a corpus of realistic statements over the Dentalogic tables (joins, CTEs, subqueries,
+DML, upserts; some leaking) in a temporary directory, then measures, in one run and side by side:
+
+  sqlglot   parsing every statement with sqlglot alone (one core, the baseline);
+  check     `tenantguard check` on the corpus in-process (splitting, proof, rules, report),
+            on all cores, then with --jobs 1;
+  small     `tenantguard check` on one small file as a fresh process (pre-commit's case).
+
+Each timing is the best of --repeat runs. Targets (issue 2): check / sqlglot <= 1.5 and small
+<= 400 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlglot
+
+from tenantguard.cli import main
+from tenantguard.engine.sqltext import normalize_placeholders, split_sql
+
+TEMPLATES = [
+    "SELECT a.id, a.starts_at, p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id AND p.tenant_id = a.tenant_id WHERE a.tenant_id = $1 AND a.professional_id = {n} ORDER BY a.starts_at",
+    "SELECT id, first_name, last_name FROM patients WHERE tenant_id = $1 AND dni = '{n}'",
+    "SELECT p.id FROM patients p WHERE p.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.tenant_id = p.tenant_id AND a.patient_id = p.id AND a.starts_at > now() - interval '{n} days')",
+    "WITH m AS (SELECT * FROM appointments WHERE tenant_id = $1 AND professional_id = {n}) SELECT pr.full_name, count(*) FROM m JOIN professionals pr ON pr.id = m.professional_id AND pr.tenant_id = m.tenant_id GROUP BY pr.full_name",
+    "UPDATE patients SET status = 'active', phone_number = $3 WHERE tenant_id = $1 AND id = {n}",
+    "INSERT INTO chat_messages (tenant_id, patient_id, direction, body) VALUES ($1, {n}, 'inbound', $2)",
+    "INSERT INTO leads (tenant_id, external_id, name) VALUES ($1, 'wa-{n}', $2) ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = EXCLUDED.name",
+    "DELETE FROM chat_messages WHERE tenant_id = $1 AND patient_id = {n}",
+    "SELECT l.name, p.status FROM leads l LEFT JOIN patients p ON p.id = l.patient_id AND p.tenant_id = l.tenant_id WHERE l.tenant_id = $1 AND l.id > {n}",
+    "SELECT id FROM patients WHERE tenant_id = $1 AND id = {n} UNION ALL SELECT patient_id FROM appointments WHERE tenant_id = $1 AND id = {n}",
+    "SELECT * FROM patients WHERE phone_number = '{n}'",
+    "SELECT m.body FROM chat_messages m WHERE m.tenant_id = $1 AND m.patient_id IN (SELECT id FROM patients WHERE dni = '{n}')",
+    "SELECT count(*) FROM tenants WHERE id = {n}",
+]
+
+
+def generate(root: Path, files: int, per_file: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    statements: list[str] = []
+    for f in range(files):
+        lines = [TEMPLATES[rng.randrange(len(TEMPLATES))].format(n=rng.randrange(10_000)) for _ in range(per_file)]
+        statements.extend(lines)
+        (root / f"queries_{f:03d}.sql").write_text(";\n".join(lines) + ";\n", encoding="utf-8")
+    (root / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_tables = ["patients", "appointments", "professionals", '
+        '"chat_messages", "leads"]\nglobal_tables = ["tenants"]\n',
+        encoding="utf-8",
+    )
+    return statements
+
+
+def best(repeat: int, fn: object) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main_() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=40)
+    parser.add_argument("--statements", type=int, default=100, help="statements per file")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tg-bench-") as tmp:
+        root = Path(tmp)
+        corpus = generate(root, args.files, args.statements)
+        texts = [s.text for path in sorted(root.glob("*.sql")) for s in split_sql(path.read_text())[0]]
+
+        def parse_only() -> None:
+            for text in texts:
+                sqlglot.parse(normalize_placeholders(text)[0], read="postgres")
+
+        def check() -> None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                main(["check", "--format", "json", str(root)])
+
+        def check_serial() -> None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                main(["check", "--jobs", "1", "--format", "json", str(root)])
+
+        old = Path.cwd()
+        os.chdir(root)
+        try:
+            parse_time = best(args.repeat, parse_only)
+            check_time = best(args.repeat, check)
+            serial_time = best(args.repeat, check_serial)
+        finally:
+            os.chdir(old)
+
+        small = root / "small"
+        small.mkdir()
+        (small / "q.sql").write_text(";\n".join(corpus[:10]) + ";\n", encoding="utf-8")
+        command = [sys.executable, "-m", "tenantguard", "check", "--config", str(root / "pyproject.toml"), str(small / "q.sql")]
+        small_time = best(args.repeat, lambda: subprocess.run(command, capture_output=True, check=False))
+
+    print(f"corpus: {len(corpus)} statements in {args.files} files; cores: {os.cpu_count()}")
+    print(f"sqlglot parse only      {parse_time * 1000:9.1f} ms  ({parse_time / len(texts) * 1e6:.0f} us/statement)")
+    print(f"tenantguard check       {check_time * 1000:9.1f} ms")
+    print(f"ratio check / parse     {check_time / parse_time:9.2f}   (target <= 1.5)")
+    print(f"check, one process      {serial_time * 1000:9.1f} ms  (ratio {serial_time / parse_time:.2f})")
+    print(f"check one small file    {small_time * 1000:9.1f} ms  (fresh process, target <= 400 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_())
