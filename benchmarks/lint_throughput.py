@@ -53,7 +53,10 @@ def generate(root: Path, files: int, per_file: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     statements: list[str] = []
     for f in range(files):
-        lines = [TEMPLATES[rng.randrange(len(TEMPLATES))].format(n=rng.randrange(10_000)) for _ in range(per_file)]
+        lines = [
+            TEMPLATES[rng.randrange(len(TEMPLATES))].format(n=rng.randrange(10_000))
+            for _ in range(per_file)
+        ]
         statements.extend(lines)
         (root / f"queries_{f:03d}.sql").write_text(";\n".join(lines) + ";\n", encoding="utf-8")
     (root / "pyproject.toml").write_text(
@@ -82,7 +85,9 @@ def main_() -> int:
     with tempfile.TemporaryDirectory(prefix="tg-bench-") as tmp:
         root = Path(tmp)
         corpus = generate(root, args.files, args.statements)
-        texts = [s.text for path in sorted(root.glob("*.sql")) for s in split_sql(path.read_text())[0]]
+        texts = [
+            s.text for path in sorted(root.glob("*.sql")) for s in split_sql(path.read_text())[0]
+        ]
 
         def parse_only() -> None:
             for text in texts:
@@ -108,14 +113,28 @@ def main_() -> int:
         small = root / "small"
         small.mkdir()
         (small / "q.sql").write_text(";\n".join(corpus[:10]) + ";\n", encoding="utf-8")
-        command = [sys.executable, "-m", "tenantguard", "check", "--config", str(root / "pyproject.toml"), str(small / "q.sql")]
-        small_time = best(args.repeat, lambda: subprocess.run(command, capture_output=True, check=False))
+        command = [
+            sys.executable,
+            "-m",
+            "tenantguard",
+            "check",
+            "--config",
+            str(root / "pyproject.toml"),
+            str(small / "q.sql"),
+        ]
+        small_time = best(
+            args.repeat, lambda: subprocess.run(command, capture_output=True, check=False)
+        )
 
     print(f"corpus: {len(corpus)} statements in {args.files} files; cores: {os.cpu_count()}")
-    print(f"sqlglot parse only      {parse_time * 1000:9.1f} ms  ({parse_time / len(texts) * 1e6:.0f} us/statement)")
+    print(
+        f"sqlglot parse only      {parse_time * 1000:9.1f} ms  ({parse_time / len(texts) * 1e6:.0f} us/statement)"
+    )
     print(f"tenantguard check       {check_time * 1000:9.1f} ms")
     print(f"ratio check / parse     {check_time / parse_time:9.2f}   (target <= 1.5)")
-    print(f"check, one process      {serial_time * 1000:9.1f} ms  (ratio {serial_time / parse_time:.2f})")
+    print(
+        f"check, one process      {serial_time * 1000:9.1f} ms  (ratio {serial_time / parse_time:.2f})"
+    )
     print(f"check one small file    {small_time * 1000:9.1f} ms  (fresh process, target <= 400 ms)")
     return 0
 
