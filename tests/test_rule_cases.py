@@ -26,6 +26,7 @@ def test_rule_case(case: dict[str, Any]) -> None:
     assert got == sorted(case["expect"]), [f"{f.code}: {f.message}" for f in verdict.findings]
     for finding in verdict.findings:
         assert finding.message and finding.help
+        assert finding.severity == case.get("severity", finding.severity)
         assert finding.line >= 1 and finding.column >= 1
 
 

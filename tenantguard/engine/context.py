@@ -47,6 +47,11 @@ class Context:
         return build_proof(self.tree, self.policy)
 
     @cached_property
+    def may_spell_names(self) -> bool:
+        """A `U&"…"` identifier can spell any table name with escapes: assume it names one."""
+        return 'u&"' in self.sql.lower()
+
+    @cached_property
     def may_name_tenant_table(self) -> bool:
         """False only when no tenant table's name occurs in the text: the proof has nothing to do.
 
@@ -54,7 +59,7 @@ class Context:
         presence always means yes.
         """
         lowered = self.sql.lower()
-        if 'u&"' in lowered:
+        if self.may_spell_names:
             return True
         return any(t in lowered or t in self.sql for t in self.policy.tenant_tables)
 

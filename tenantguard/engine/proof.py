@@ -189,8 +189,10 @@ def _subclasses(*kinds: type[exp.Expression]) -> frozenset[type[exp.Expression]]
 
 
 _DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke)
-# statements whose table operands are handled by rules of their own (TG005, TG007)
+# nodes whose table operands are not row sources: whole-table statements (TG005), DDL (TG007),
+# and `FOR UPDATE OF t`, which names a source of its block
 _WHOLE_TABLE_TYPES = (
+    exp.Lock,
     exp.TruncateTable,
     exp.Copy,
     exp.Create,

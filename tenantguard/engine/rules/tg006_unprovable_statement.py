@@ -42,7 +42,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None:
         named = ctx.named_tenant_tables
         reason = ctx.parse_error or "the statement could not be parsed"
-        if named:
+        if named or ctx.may_spell_names:
+            named = named or ["(spelled with escapes?)"]
             message = (
                 f"cannot prove tenant isolation: {reason} (names tenant table {', '.join(named)})"
             )
@@ -54,7 +55,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             message,
             "fix the SQL so that PostgreSQL (and the analyzer) can parse it",
             offset=ctx.parse_error_offset,
-            severity=Severity.ERROR if named else Severity.WARNING,
+            severity=Severity.ERROR if named or ctx.may_spell_names else Severity.WARNING,
         )
         return
     if ctx.in_patch:
