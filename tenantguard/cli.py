@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tenantguard import __version__
+from tenantguard.baseline import read_baseline, subtract_baseline, write_baseline
 from tenantguard.config import Settings, build_policy, load_settings
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Severity
@@ -15,7 +16,7 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.rules import ALL_RULES, rule_by_code
 from tenantguard.errors import ConfigError
 from tenantguard.report import FORMATS, render
-from tenantguard.sources.files import check_files, discover
+from tenantguard.sources.files import CheckOptions, check_files, discover
 
 __all__ = ["main"]
 
@@ -93,6 +94,15 @@ def _build_parser() -> argparse.ArgumentParser:
         "--format", choices=FORMATS, default="text", help="output format (default text)"
     )
     check.add_argument(
+        "--baseline", type=Path, metavar="FILE", help="report only findings not recorded in FILE"
+    )
+    check.add_argument(
+        "--write-baseline",
+        type=Path,
+        metavar="FILE",
+        help="record today's findings in FILE (for adoption on an existing codebase), exit 0",
+    )
+    check.add_argument(
         "--jobs", type=int, metavar="N", help="processes for large inputs (default: all cores)"
     )
     _policy_flags(check)
@@ -141,10 +151,21 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     analyzer = Analyzer(policy)
     patch_analyzer = Analyzer(policy, in_patch=True)
-    reports = check_files(files, analyzer, patch_analyzer, jobs=args.jobs)
+    options = CheckOptions(unresolved_severity=Severity(settings.unresolved_severity))
+    known = read_baseline(args.baseline) if args.baseline else None
+    reports = check_files(files, analyzer, patch_analyzer, jobs=args.jobs, options=options)
     findings = sorted(
         (f for r in reports for f in r.findings), key=lambda f: (f.path, f.line, f.column, f.code)
     )
+    if args.write_baseline:
+        count = write_baseline(args.write_baseline, findings)
+        print(
+            f"tenantguard: wrote {count} findings to the baseline {args.write_baseline}",
+            file=sys.stderr,
+        )
+        return EXIT_CLEAN
+    if known is not None:
+        findings = subtract_baseline(findings, known)
     if not policy.tenant_tables and args.format == "text":
         print(
             "tenantguard: warning: no tenant tables are configured or found in the schema paths; "

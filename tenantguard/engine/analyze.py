@@ -15,7 +15,7 @@ from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import PinValue
-from tenantguard.engine.rules import ALL_RULES, tg006_unprovable_statement
+from tenantguard.engine.rules import STATEMENT_RULES, tg006_unprovable_statement
 from tenantguard.engine.sqltext import normalize_placeholders, original_offset, split_sql
 
 _CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
@@ -35,6 +35,7 @@ class Verdict:
     findings: tuple[Finding, ...]
     pin_values: tuple[PinValue, ...]
     touches_tenant_tables: bool
+    parsed: bool = True
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -89,7 +90,8 @@ def _error_offset(text: str, detail: dict[str, object]) -> int | None:
 def _run_rules(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     try:
-        for rule in ALL_RULES:
+        for rule in STATEMENT_RULES:
+            assert rule.check is not None
             findings.extend(rule.check(ctx))
     except RecursionError:
         return _unprovable(ctx, "nested too deeply to analyse")
@@ -116,7 +118,7 @@ def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Ve
     except RecursionError:
         pins = ()
     touches = bool(proof.references or proof.unplaced) if proof else bool(ctx.named_tenant_tables)
-    return Verdict(tuple(findings), pins, touches or bool(findings))
+    return Verdict(tuple(findings), pins, touches or bool(findings), tree is not None)
 
 
 class Analyzer:

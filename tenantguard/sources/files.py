@@ -5,13 +5,20 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.rules import tg006_unprovable_statement
 from tenantguard.engine.sqltext import LineIndex, split_sql
+from tenantguard.sources.python import check_python_text
+from tenantguard.sources.suppressions import (
+    Suppression,
+    apply_suppressions,
+    python_suppressions,
+    sql_suppressions,
+)
 
 __all__ = ["FileReport", "SourceFile", "check_file", "discover", "read_source"]
 
@@ -146,16 +153,33 @@ def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
     )
 
 
-def check_sql_text(text: str, analyzer: Analyzer) -> tuple[list[Finding], int]:
-    statements, _ = split_sql(text)
+def check_sql_text(
+    text: str, analyzer: Analyzer
+) -> tuple[list[Finding], int, list[tuple[int, ...]], list[Suppression]]:
+    """(findings, statements, anchor lines per finding, suppressions) of one SQL script."""
+    statements, comments = split_sql(text)
     findings: list[Finding] = []
+    anchors: list[tuple[int, ...]] = []
     for statement in statements:
         for finding in analyzer.statement_findings(statement.text, statement.error):
-            findings.append(finding.shifted(statement.line, statement.column))
-    return findings, len(statements)
+            moved = finding.shifted(statement.line, statement.column)
+            findings.append(moved)
+            anchors.append((statement.line - 1, statement.line, moved.line - 1, moved.line))
+    suppressions = sql_suppressions((c.text, c.line, c.column) for c in comments)
+    return findings, len(statements), anchors, suppressions
 
 
-def check_file(source: SourceFile, analyzer: Analyzer, patch_analyzer: Analyzer) -> FileReport:
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    unresolved_severity: Severity = Severity.WARNING
+
+
+def check_file(
+    source: SourceFile,
+    analyzer: Analyzer,
+    patch_analyzer: Analyzer,
+    options: CheckOptions = CheckOptions(),
+) -> FileReport:
     text, error, offset = read_source(source.path)
     if text is None:
         prefix = ""
@@ -168,23 +192,28 @@ def check_file(source: SourceFile, analyzer: Analyzer, patch_analyzer: Analyzer)
         return FileReport(source.display, (finding,), 0)
     chosen = patch_analyzer if source.in_patch else analyzer
     if source.path.suffix == ".py":
-        from tenantguard.sources.python import check_python_text
-
-        findings, count = check_python_text(text, chosen)
+        findings, count, anchors = check_python_text(
+            text, chosen, unresolved_severity=options.unresolved_severity
+        )
+        suppressions = python_suppressions(text)
     else:
-        findings, count = check_sql_text(text, chosen)
-    located = tuple(f.shifted(1, 1, source.display) for f in findings)
+        findings, count, anchors, suppressions = check_sql_text(text, chosen)
+    kept = apply_suppressions(findings, anchors, suppressions)
+    located = tuple(replace(f, path=source.display) for f in kept)
     return FileReport(source.display, located, count)
 
 
 def iter_reports(
-    files: Iterable[SourceFile], analyzer: Analyzer, patch_analyzer: Analyzer
+    files: Iterable[SourceFile],
+    analyzer: Analyzer,
+    patch_analyzer: Analyzer,
+    options: CheckOptions = CheckOptions(),
 ) -> Iterator[FileReport]:
     for source in files:
-        yield check_file(source, analyzer, patch_analyzer)
+        yield check_file(source, analyzer, patch_analyzer, options)
 
 
-_WORKER: tuple[Analyzer, Analyzer] | None = None
+_WORKER: tuple[Analyzer, Analyzer, CheckOptions] | None = None
 
 
 def _check_in_worker(source: SourceFile) -> FileReport:
@@ -198,17 +227,18 @@ def check_files(
     patch_analyzer: Analyzer,
     *,
     jobs: int | None = None,
+    options: CheckOptions = CheckOptions(),
 ) -> list[FileReport]:
     """Checks files, on several processes when there is enough work to pay for them."""
     global _WORKER
     total = sum(f.path.stat().st_size for f in files if f.path.exists())
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers <= 1 or len(files) < 2 or total < 256_000:
-        return list(iter_reports(files, analyzer, patch_analyzer))
+        return list(iter_reports(files, analyzer, patch_analyzer, options))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    _WORKER = (analyzer, patch_analyzer)
+    _WORKER = (analyzer, patch_analyzer, options)
     # fork: workers inherit the imported sqlglot and the policy instead of rebuilding them
     context = multiprocessing.get_context("fork")
     largest_first = sorted(files, key=lambda f: -f.path.stat().st_size)

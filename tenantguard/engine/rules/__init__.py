@@ -17,16 +17,20 @@ from tenantguard.engine.rules import (
     tg006_unprovable_statement,
     tg007_ddl_outside_patches,
     tg008_multi_tenant_filter,
+    tg009_unresolved_dynamic_sql,
+    tg010_suppression_without_reason,
+    tg011_unused_suppression,
 )
 
-__all__ = ["ALL_RULES", "Rule", "rule_by_code"]
+__all__ = ["ALL_RULES", "STATEMENT_RULES", "Rule", "rule_by_code"]
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     info: RuleInfo
     doc: str
-    check: Callable[[Context], Iterator[Finding]]
+    # None for rules the sources layer reports (about files, not statements)
+    check: Callable[[Context], Iterator[Finding]] | None
 
     @property
     def code(self) -> str:
@@ -38,7 +42,7 @@ class Rule:
 
 
 def _rule(module: ModuleType) -> Rule:
-    return Rule(module.RULE, (module.__doc__ or "").strip(), module.check)
+    return Rule(module.RULE, (module.__doc__ or "").strip(), getattr(module, "check", None))
 
 
 ALL_RULES: tuple[Rule, ...] = tuple(
@@ -52,8 +56,12 @@ ALL_RULES: tuple[Rule, ...] = tuple(
         tg006_unprovable_statement,
         tg007_ddl_outside_patches,
         tg008_multi_tenant_filter,
+        tg009_unresolved_dynamic_sql,
+        tg010_suppression_without_reason,
+        tg011_unused_suppression,
     )
 )
+STATEMENT_RULES: tuple[Rule, ...] = tuple(r for r in ALL_RULES if r.check is not None)
 
 
 def rule_by_code(code: str) -> Rule | None:

@@ -1,0 +1,79 @@
+"""Baselines for adopting tenantguard on an existing codebase.
+
+`--write-baseline FILE` records today's findings; `--baseline FILE` then reports only findings
+that are not in it. A finding is keyed by a fingerprint of what it is about — the file, the
+rule, the message and the statement's text with whitespace folded — not by its line, so edits
+elsewhere in the file do not invalidate the baseline. Identical findings are counted: a second
+copy of a baselined leak is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from tenantguard.engine.findings import Finding
+from tenantguard.errors import ConfigError
+
+__all__ = ["fingerprint", "read_baseline", "subtract_baseline", "write_baseline"]
+
+VERSION = 1
+
+
+def fingerprint(finding: Finding) -> str:
+    statement = " ".join(finding.statement.split())
+    key = "\0".join((Path(finding.path).as_posix(), finding.code, finding.message, statement))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
+    entries = sorted(
+        (
+            {
+                "fingerprint": fingerprint(f),
+                "path": Path(f.path).as_posix(),
+                "rule": f.code,
+                "message": f.message,
+            }
+            for f in findings
+        ),
+        key=lambda e: (e["path"], e["rule"], e["fingerprint"]),
+    )
+    path.write_text(
+        json.dumps({"version": VERSION, "findings": entries}, indent=2) + "\n", encoding="utf-8"
+    )
+    return len(entries)
+
+
+def read_baseline(path: Path) -> Counter[str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read baseline {path}: {error.strerror}") from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ConfigError(f"baseline {path} is not valid JSON: {error}") from error
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != VERSION
+        or not isinstance(data.get("findings"), list)
+    ):
+        raise ConfigError(
+            f"baseline {path} is not a tenantguard baseline (version {VERSION}); "
+            "rewrite it with --write-baseline"
+        )
+    return Counter(str(e.get("fingerprint")) for e in data["findings"] if isinstance(e, dict))
+
+
+def subtract_baseline(findings: Sequence[Finding], known: Counter[str]) -> list[Finding]:
+    remaining = Counter(known)
+    new: list[Finding] = []
+    for finding in findings:
+        key = fingerprint(finding)
+        if remaining[key] > 0:
+            remaining[key] -= 1
+        else:
+            new.append(finding)
+    return new

@@ -1,0 +1,36 @@
+"""TG009 unresolved-dynamic-sql
+
+## What it does
+Finds SQL passed to a query method (`execute`, `fetch`, `fetchrow`, `fetchval`, `fetchmany`,
+`executemany`, `prepare`, `cursor`, `copy_from_query`) that is built at run time and cannot be
+resolved to a constant: f-strings with expressions, `%` or `.format()` building, concatenation
+with non-constants, a name assigned in several places or under a branch, a function parameter.
+
+## Why is this bad?
+The proof needs the SQL text. A statement assembled at run time can lose its tenant filter on
+some path the reviewer never sees, and a value interpolated into the text instead of bound as a
+parameter is also an injection risk. An f-string whose interpolations only insert placeholder
+names is still unresolvable: the tool cannot know what the names hold.
+
+## Example
+```python
+await conn.fetch(f"SELECT * FROM patients WHERE tenant_id = $1 AND {column} = $2", t, v)
+```
+
+## Use instead
+```python
+QUERIES = {"dni": "SELECT * FROM patients WHERE tenant_id = $1 AND dni = $2", ...}
+await conn.fetch(QUERIES[column], t, v)   # or one constant query per column
+```
+The runtime guard (`tenantguard.runtime`) still checks what static analysis cannot see.
+
+## Options
+`unresolved_severity = "warning" | "error"` (default warning).
+"""
+
+from __future__ import annotations
+
+from tenantguard.engine.context import RuleInfo
+from tenantguard.engine.findings import Severity
+
+RULE = RuleInfo("TG009", "unresolved-dynamic-sql", Severity.WARNING)

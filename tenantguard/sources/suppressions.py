@@ -1,0 +1,124 @@
+"""Suppression comments: `tenantguard: ignore[CODE] -- reason` and `ignore-file[CODE]`.
+
+In Python the comment is a `#` comment, in SQL a `--` or `/* */` comment. A line suppression
+covers findings on its own line and on the line after it (and the statement or call that starts
+there); a file suppression covers the whole file. Every suppression needs a reason after `--`
+(TG010) and must suppress something (TG011).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tenantguard.engine.findings import Finding
+from tenantguard.engine.rules import tg010_suppression_without_reason, tg011_unused_suppression
+
+__all__ = ["Suppression", "apply_suppressions", "python_suppressions", "sql_suppressions"]
+
+_PATTERN = re.compile(
+    r"tenantguard:\s*(?P<kind>ignore-file|ignore)\s*(?:\[(?P<codes>[^\]]*)\])?(?P<rest>.*)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Suppression:
+    line: int
+    column: int
+    codes: frozenset[str]
+    reason: str
+    whole_file: bool
+    used: bool = False
+
+
+def _parse(text: str, line: int, column: int) -> Suppression | None:
+    match = _PATTERN.search(text)
+    if match is None:
+        return None
+    codes = frozenset(
+        c.strip().upper() for c in (match.group("codes") or "").split(",") if c.strip()
+    )
+    rest = match.group("rest").strip().rstrip("*/").strip()
+    reason = rest[2:].strip() if rest.startswith("--") else ""
+    return Suppression(
+        line, column + match.start(), codes, reason, match.group("kind").lower() == "ignore-file"
+    )
+
+
+def python_suppressions(source: str) -> list[Suppression]:
+    found: list[Suppression] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT and "tenantguard" in token.string:
+                parsed = _parse(token.string, token.start[0], token.start[1] + 1)
+                if parsed is not None:
+                    found.append(parsed)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass  # the file does not parse: TG006 says so already
+    return found
+
+
+def sql_suppressions(comments: Iterable[tuple[str, int, int]]) -> list[Suppression]:
+    found = []
+    for text, line, column in comments:
+        if "tenantguard" in text:
+            parsed = _parse(text, line, column)
+            if parsed is not None:
+                found.append(parsed)
+    return found
+
+
+def apply_suppressions(
+    findings: Sequence[Finding], anchors: Sequence[tuple[int, ...]], suppressions: list[Suppression]
+) -> list[Finding]:
+    """The findings no suppression covers, plus TG010/TG011 about the suppressions themselves."""
+    kept: list[Finding] = []
+    for finding, lines in zip(findings, anchors, strict=True):
+        covering = [
+            s
+            for s in suppressions
+            if finding.code in s.codes
+            and (s.whole_file or s.line in lines or s.line in (finding.line, finding.line - 1))
+        ]
+        if covering:
+            for s in covering:
+                s.used = True
+        else:
+            kept.append(finding)
+    missing = tg010_suppression_without_reason.RULE
+    unused = tg011_unused_suppression.RULE
+    for s in suppressions:
+        if not s.codes or not s.reason:
+            what = "names no rule code" if not s.codes else "gives no reason"
+            kept.append(
+                Finding(
+                    missing.code,
+                    missing.name,
+                    missing.severity,
+                    f"suppression {what}",
+                    "write `tenantguard: ignore[TG001] -- why this is safe`",
+                    s.line,
+                    s.column,
+                    s.line,
+                    s.column + 1,
+                )
+            )
+        elif not s.used:
+            kept.append(
+                Finding(
+                    unused.code,
+                    unused.name,
+                    unused.severity,
+                    f"suppression of {', '.join(sorted(s.codes))} suppresses nothing",
+                    "remove the comment (or move it to the line of the finding)",
+                    s.line,
+                    s.column,
+                    s.line,
+                    s.column + 1,
+                )
+            )
+    return kept
