@@ -67,6 +67,34 @@ def generate(root: Path, files: int, per_file: int, seed: int = 7) -> list[str]:
     return statements
 
 
+PY_TEMPLATE = '''"""Generated service module {f}."""
+
+import asyncpg
+
+HEADER = "SELECT id, first_name FROM patients "
+
+
+async def handler_{f}(conn: asyncpg.Connection, tenant: int, value: str) -> object:
+{calls}
+    return None
+'''
+
+
+def generate_python(root: Path, files: int, per_file: int, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    statements: list[str] = []
+    for f in range(files):
+        calls = []
+        for _ in range(per_file):
+            sql = TEMPLATES[rng.randrange(len(TEMPLATES))].format(n=rng.randrange(10_000))
+            statements.append(sql)
+            calls.append(f"    await conn.fetch({sql!r}, tenant, value)")
+        (root / f"service_{f:03d}.py").write_text(
+            PY_TEMPLATE.format(f=f, calls="\n".join(calls)), encoding="utf-8"
+        )
+    return statements
+
+
 def best(repeat: int, fn: object) -> float:
     times = []
     for _ in range(repeat):
@@ -81,6 +109,7 @@ def main_() -> int:
     parser.add_argument("--files", type=int, default=40)
     parser.add_argument("--statements", type=int, default=100, help="statements per file")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--python-files", type=int, default=500)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tg-bench-") as tmp:
         root = Path(tmp)
@@ -110,6 +139,30 @@ def main_() -> int:
         finally:
             os.chdir(old)
 
+        pyroot = root / "py"
+        pyroot.mkdir()
+        py_statements = generate_python(pyroot, args.python_files, 8)
+
+        def parse_python_sql() -> None:
+            for text in py_statements:
+                sqlglot.parse(normalize_placeholders(text)[0], read="postgres")
+
+        def check_python() -> None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                main(
+                    [
+                        "check",
+                        "--config",
+                        str(root / "pyproject.toml"),
+                        "--format",
+                        "json",
+                        str(pyroot),
+                    ]
+                )
+
+        py_parse_time = best(args.repeat, parse_python_sql)
+        py_check_time = best(args.repeat, check_python)
+
         small = root / "small"
         small.mkdir()
         (small / "q.sql").write_text(";\n".join(corpus[:10]) + ";\n", encoding="utf-8")
@@ -135,6 +188,10 @@ def main_() -> int:
     print(
         f"check, one process      {serial_time * 1000:9.1f} ms  (ratio {serial_time / parse_time:.2f})"
     )
+    print(f"python tree: {args.python_files} files, {len(py_statements)} SQL strings")
+    print(f"sqlglot parse only      {py_parse_time * 1000:9.1f} ms")
+    print(f"tenantguard check       {py_check_time * 1000:9.1f} ms")
+    print(f"ratio check / parse     {py_check_time / py_parse_time:9.2f}   (target <= 1.5)")
     print(f"check one small file    {small_time * 1000:9.1f} ms  (fresh process, target <= 400 ms)")
     return 0
 

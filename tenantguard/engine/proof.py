@@ -113,7 +113,15 @@ class Block:
     ambiguous: set[str] = field(default_factory=set)  # names given to more than one source
     # (conjuncts, the sources they filter, the clause they come from)
     filters: list[tuple[list[exp.Expression], list[Source], str]] = field(default_factory=list)
-    label: str = ""
+    root: bool = False  # the statement's own block
+    _label: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The block as findings name it (computed on demand: only findings need it)."""
+        if self._label is None:
+            self._label = _label(self)
+        return self._label
 
     @property
     def kind(self) -> str:
@@ -389,8 +397,8 @@ class _Builder:
             for t in tenant_tables
             if id(t) not in self.handled and not ddl and not self._is_cte_reference(t)
         ]
-        for number, block in enumerate(self.blocks):
-            block.label = self._label(block, number)
+        if self.blocks:
+            self.blocks[0].root = True
         return Proof(
             self.tree,
             self.blocks,
@@ -428,47 +436,6 @@ class _Builder:
                 return block
             parent = parent.parent
         return None
-
-    def _label(self, block: Block, index: int) -> str:
-        node = block.node
-        if block.parent is None and index == 0:
-            return f"the {block.kind} statement"
-        holder = node.parent
-        branch = ""
-        while isinstance(holder, exp.SetOperation | exp.Paren):
-            if not branch:
-                branches = set_branches(holder)
-                position = next((i for i, b in enumerate(branches) if b is node), None)
-                if position is not None:
-                    branch = f"branch {position + 1} of {holder.key.upper()} in "
-            holder = holder.parent
-        if isinstance(holder, exp.CTE):
-            return f'{branch}CTE "{_alias_name(holder)}"'
-        if isinstance(holder, exp.Subquery):
-            lateral = holder.parent
-            name = _alias_name(holder) or (
-                _alias_name(lateral) if isinstance(lateral, exp.Lateral) else ""
-            )
-            if isinstance(lateral, exp.Lateral):
-                return f'{branch}LATERAL subquery "{name}"'
-            if name:
-                return f'{branch}derived table "{name}"'
-        if isinstance(holder, exp.Insert | exp.Copy):
-            return f"{branch}the query of the {holder.key.upper()}"
-        if branch and holder is self.tree.parent:
-            return branch.removesuffix(" in ") + " of the statement"
-        return f"{branch}a subquery in {self._clause_of(node, block.parent)}"
-
-    @staticmethod
-    def _clause_of(node: exp.Expression, parent: Block | None) -> str:
-        """Where in its enclosing block a subquery sits: 'the WHERE of the SELECT statement'."""
-        if parent is None:
-            return "the statement"
-        current: exp.Expr = node
-        while current.parent is not None and current.parent is not parent.node:
-            current = current.parent
-        clause = _CLAUSES.get(current.arg_key or "", (current.arg_key or "").upper())
-        return f"the {clause} of {parent.label}"
 
     def _is_cte_reference(self, table: exp.Table) -> bool:
         if table.args.get("db") or table.args.get("catalog"):
@@ -871,6 +838,49 @@ def projection_item(
         if isinstance(i, exp.Star) or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))
     ]
     return star[0] if len(star) == 1 else None
+
+
+def _label(block: Block) -> str:
+    """How a finding names a block: 'CTE "recent"', 'a subquery in the WHERE of …'."""
+    node = block.node
+    if block.parent is None and block.root:
+        return f"the {block.kind} statement"
+    holder = node.parent
+    branch = ""
+    while isinstance(holder, exp.SetOperation | exp.Paren):
+        if not branch:
+            branches = set_branches(holder)
+            position = next((i for i, b in enumerate(branches) if b is node), None)
+            if position is not None:
+                branch = f"branch {position + 1} of {holder.key.upper()} in "
+        holder = holder.parent
+    if isinstance(holder, exp.CTE):
+        return f'{branch}CTE "{_alias_name(holder)}"'
+    if isinstance(holder, exp.Subquery):
+        lateral = holder.parent
+        name = _alias_name(holder) or (
+            _alias_name(lateral) if isinstance(lateral, exp.Lateral) else ""
+        )
+        if isinstance(lateral, exp.Lateral):
+            return f'{branch}LATERAL subquery "{name}"'
+        if name:
+            return f'{branch}derived table "{name}"'
+    if isinstance(holder, exp.Insert | exp.Copy):
+        return f"{branch}the query of the {holder.key.upper()}"
+    if branch and holder is None:
+        return branch.removesuffix(" in ") + " of the statement"
+    return f"{branch}a subquery in {_clause_of(node, block.parent)}"
+
+
+def _clause_of(node: exp.Expression, parent: Block | None) -> str:
+    """Where in its enclosing block a subquery sits: 'the WHERE of the SELECT statement'."""
+    if parent is None:
+        return "the statement"
+    current: exp.Expr = node
+    while current.parent is not None and current.parent is not parent.node:
+        current = current.parent
+    clause = _CLAUSES.get(current.arg_key or "", (current.arg_key or "").upper())
+    return f"the {clause} of {parent.label}"
 
 
 def build_proof(tree: exp.Expression, policy: Policy) -> tuple[Proof, _Builder]:

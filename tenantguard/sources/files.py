@@ -243,6 +243,11 @@ def check_files(
     context = multiprocessing.get_context("fork")
     largest_first = sorted(files, key=lambda f: -f.path.stat().st_size)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        reports = {r.path: r for r in pool.map(_check_in_worker, largest_first, chunksize=4)}
+        reports = {
+            r.path: r
+            for r in pool.map(
+                _check_in_worker, largest_first, chunksize=max(1, len(files) // (workers * 4))
+            )
+        }
     _WORKER = None
     return [reports[f.display] for f in files]

@@ -49,6 +49,12 @@ _SQL_START = re.compile(
     r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|TABLE)\s",
     re.IGNORECASE | re.DOTALL,
 )
+# what can hold a call, a string or an assignment (contexts and operators cannot)
+_NODES = (
+    ast.stmt, ast.expr, ast.keyword, ast.comprehension, ast.withitem, ast.excepthandler,
+    ast.match_case, ast.arguments,
+)  # fmt: skip
+_LEAVES = (ast.Name, ast.Constant)
 _BRANCHES = (
     ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith, ast.Match,
 )  # fmt: skip
@@ -101,14 +107,30 @@ class _Unresolved:
     reason: str
 
 
-@dataclass
+@dataclass(eq=False)
 class _Scope:
     """Names assigned in one function (or the module): the value, or None when not constant."""
 
+    parent: _Scope | None = None
     values: dict[str, ast.expr | None] = field(default_factory=dict)
 
+    def assign(self, name: str, value: ast.expr | None, branched: bool) -> None:
+        first = name not in self.values
+        self.values[name] = value if first and not branched else None
 
-class _Extractor(ast.NodeVisitor):
+    def lookup(self, name: str) -> tuple[ast.expr | None, bool]:
+        """(value, found): the constant a name holds, here or in an enclosing scope."""
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.values:
+                return scope.values[name], True
+            scope = scope.parent
+        return None, False
+
+
+class _Extractor:
+    """One pass over the module: scopes, query calls, copy calls, string constants."""
+
     def __init__(self, source: str, tree: ast.Module) -> None:
         self.source = source
         self.lines = source.splitlines(keepends=True)
@@ -117,53 +139,117 @@ class _Extractor(ast.NodeVisitor):
         self.copy_calls: list[tuple[ast.Call, str]] = []
         self.used_constants: set[int] = set()
         self.docstrings: set[int] = set()
-        self.module_scope = self._scope_of(tree)
-        self.scopes: list[_Scope] = [self.module_scope]
+        self.constants: list[ast.Constant] = []
+        self.calls: list[tuple[ast.Call, ast.Attribute, ast.expr, _Scope]] = []
+        self.scope = _Scope()
+        self._walk(tree)
 
-    # scopes
-
-    def _scope_of(self, node: ast.AST) -> _Scope:
-        scope = _Scope()
-        stack: list[tuple[ast.AST, bool]] = [(child, False) for child in ast.iter_child_nodes(node)]
+    def _walk(self, tree: ast.Module) -> None:
+        module = _Scope()
+        self._docstring(tree)
+        stack: list[tuple[ast.AST, _Scope, bool]] = [
+            (c, module, False) for c in reversed(tree.body)
+        ]
         while stack:
-            current, branched = stack.pop()
-            if isinstance(
-                current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
-            ):
+            node, scope, branched = stack.pop()
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                inner = _Scope(parent=scope)
+                args = node.args
+                for parameter in (
+                    *args.posonlyargs,
+                    *args.args,
+                    *args.kwonlyargs,
+                    args.vararg,
+                    args.kwarg,
+                ):
+                    if parameter is not None:
+                        inner.values[parameter.arg] = None  # whatever the caller passes
+                if not isinstance(node, ast.Lambda):
+                    self._docstring(node)
+                    stack.extend((d, scope, branched) for d in node.decorator_list)
+                    stack.extend((c, inner, False) for c in reversed(node.body))
+                else:
+                    stack.append((node.body, inner, False))
+                stack.extend((d, scope, branched) for d in args.defaults)
                 continue
-            targets: list[ast.expr] = []
-            value: ast.expr | None = None
-            if isinstance(current, ast.Assign):
-                targets, value = current.targets, current.value
-            elif isinstance(current, ast.AnnAssign) and current.value is not None:
-                targets, value = [current.target], current.value
-            elif isinstance(current, ast.AugAssign | ast.For | ast.AsyncFor):
-                targets = [current.target]
-            elif isinstance(current, ast.With | ast.AsyncWith):
-                targets = [i.optional_vars for i in current.items if i.optional_vars is not None]
-            elif isinstance(current, ast.NamedExpr):
-                targets, value = [current.target], current.value
-            for target in targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name):
-                        first = name.id not in scope.values
-                        scope.values[name.id] = value if first and not branched else None
-            inner_branched = branched or isinstance(current, _BRANCHES)
-            stack.extend((child, inner_branched) for child in ast.iter_child_nodes(current))
-        return scope
+            if isinstance(node, ast.ClassDef):
+                self._docstring(node)
+                # a class body is its own namespace; its methods see the enclosing scope
+                stack.extend((c, _Scope(parent=scope), False) for c in reversed(node.body))
+                continue
+            self._record_assignment(node, scope, branched)
+            if isinstance(node, ast.Call):
+                self._record_call(node, scope)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                self.constants.append(node)
+            if isinstance(node, _LEAVES):
+                continue
+            inner_branched = branched or isinstance(node, _BRANCHES)
+            children: list[ast.AST] = []
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, list):
+                    children.extend(v for v in value if isinstance(v, _NODES))
+                elif isinstance(value, _NODES):
+                    children.append(value)
+            stack.extend((c, scope, inner_branched) for c in reversed(children))
+        for call, func, argument, scope in self.calls:
+            self.scope = scope
+            self._query_argument(call, func, argument)
+
+    @staticmethod
+    def _record_assignment(node: ast.AST, scope: _Scope, branched: bool) -> None:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        elif isinstance(node, ast.AugAssign | ast.For | ast.AsyncFor):
+            targets = [node.target]
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+        elif isinstance(node, ast.NamedExpr):
+            targets, value = [node.target], node.value
+        else:
+            return
+        for target in targets:
+            if isinstance(target, ast.Name):
+                scope.assign(target.id, value, branched)
+                continue
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name):
+                    scope.assign(name.id, None, branched)  # unpacking: not one constant
+
+    def _record_call(self, node: ast.Call, scope: _Scope) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            return
+        if func.attr in _COPY_TO_TABLE:
+            self.copy_calls.append((node, func.attr))
+        elif func.attr in QUERY_METHODS:
+            argument = (
+                node.args[0]
+                if node.args
+                else next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
+            )
+            if argument is not None:
+                self.calls.append((node, func, argument, scope))
 
     def _lookup(self, name: str) -> tuple[ast.expr | None, bool]:
-        """(value, found): the constant a name holds, looking in the function then the module."""
-        for scope in reversed(self.scopes):
-            if name in scope.values:
-                return scope.values[name], True
-        return None, False
+        return self.scope.lookup(name)
 
     # resolution
 
     def _literal_pieces(self, node: ast.Constant) -> list[tuple[str, int, int, bool]]:
         """(text, line, column, exact) for each part of an (implicitly concatenated) literal."""
         segment_lines = self.lines[node.lineno - 1 : (node.end_lineno or node.lineno)]
+        if len(segment_lines) == 1 and node.end_col_offset is not None:
+            single = self._single_literal(
+                segment_lines[0][node.col_offset : node.end_col_offset], node
+            )
+            if single is not None:
+                return [single]
         if not segment_lines:
             return [(str(node.value), node.lineno, node.col_offset + 1, False)]
         segment = "".join(segment_lines)
@@ -204,6 +290,25 @@ class _Extractor(ast.NodeVisitor):
         if "".join(p[0] for p in parts) != node.value:
             return [(str(node.value), node.lineno, node.col_offset + 1, False)]
         return parts
+
+    @staticmethod
+    def _single_literal(raw: str, node: ast.Constant) -> tuple[str, int, int, bool] | None:
+        """Fast path: one plain literal on one line (no tokenizer needed)."""
+        prefix = len(raw) - len(raw.lstrip("rRbBuUfF"))
+        quote = (
+            raw[prefix : prefix + 3]
+            if raw[prefix : prefix + 3] in ('"""', "'''")
+            else raw[prefix : prefix + 1]
+        )
+        if not quote or not raw.endswith(quote) or len(raw) < prefix + 2 * len(quote):
+            return None
+        body = raw[prefix + len(quote) : len(raw) - len(quote)]
+        if quote in body or not isinstance(node.value, str):
+            return None  # implicit concatenation on one line, or an escaped quote
+        exact = body == node.value
+        if not exact and "\\" not in body:
+            return None
+        return node.value, node.lineno, node.col_offset + prefix + len(quote) + 1, exact
 
     def resolve(self, node: ast.expr, depth: int = 0) -> tuple[list[_Piece], str] | str:
         """The pieces of a constant string, or the reason it cannot be resolved."""
@@ -295,43 +400,6 @@ class _Extractor(ast.NodeVisitor):
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
             self.docstrings.add(id(body[0].value))
 
-    def visit_Module(self, node: ast.Module) -> None:
-        self._docstring(node)
-        self.generic_visit(node)
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self._docstring(node)
-        self.generic_visit(node)
-
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self._docstring(node)
-        scope = self._scope_of(node)
-        for argument in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
-            scope.values[argument.arg] = None  # parameters hold whatever the caller passes
-        for extra in (node.args.vararg, node.args.kwarg):
-            if extra is not None:
-                scope.values[extra.arg] = None
-        self.scopes.append(scope)
-        self.generic_visit(node)
-        self.scopes.pop()
-
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
-
-    def visit_Call(self, node: ast.Call) -> None:
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in _COPY_TO_TABLE:
-            self.copy_calls.append((node, func.attr))
-        elif isinstance(func, ast.Attribute) and func.attr in QUERY_METHODS:
-            argument = (
-                node.args[0]
-                if node.args
-                else next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
-            )
-            if argument is not None:
-                self._query_argument(node, func, argument)
-        self.generic_visit(node)
-
     def _query_argument(self, call: ast.Call, func: ast.Attribute, argument: ast.expr) -> None:
         if isinstance(argument, ast.Constant) and not isinstance(argument.value, str):
             return
@@ -363,12 +431,11 @@ class _Extractor(ast.NodeVisitor):
             )
         )
 
-    def free_literals(self, tree: ast.Module) -> Iterator[PythonSQL]:
+    def free_literals(self) -> Iterator[PythonSQL]:
         """String literals that read as SQL but are not passed to a query method here."""
-        for node in ast.walk(tree):
+        for node in self.constants:
             if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
+                isinstance(node.value, str)
                 and id(node) not in self.used_constants
                 and id(node) not in self.docstrings
                 and _SQL_START.match(node.value)
@@ -397,8 +464,7 @@ def extract_sql(
 ) -> tuple[list[PythonSQL], list[_Unresolved], list[tuple[ast.Call, str]], ast.Module]:
     tree = ast.parse(source)
     extractor = _Extractor(source, tree)
-    extractor.visit(tree)
-    found = extractor.found + list(extractor.free_literals(tree))
+    found = extractor.found + list(extractor.free_literals())
     return found, extractor.unresolved, extractor.copy_calls, tree
 
 

@@ -51,6 +51,8 @@ def _parse(text: str, line: int, column: int) -> Suppression | None:
 
 def python_suppressions(source: str) -> list[Suppression]:
     found: list[Suppression] = []
+    if "tenantguard" not in source:
+        return found  # tokenizing a whole module is costly: most files have no suppression
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type == tokenize.COMMENT and "tenantguard" in token.string:
