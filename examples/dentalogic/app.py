@@ -63,3 +63,18 @@ async def search(conn: asyncpg.Connection, tenant_id: int, column: str, value: s
         tenant_id,
         value,
     )
+
+
+UPSERT_LEAD = """
+    INSERT INTO leads (tenant_id, external_id, name, phone_number, source)
+    VALUES ($1, $2, $3, $4, 'whatsapp_inbound')
+    ON CONFLICT (tenant_id, external_id) DO UPDATE
+    SET name = EXCLUDED.name, phone_number = EXCLUDED.phone_number
+    RETURNING id
+"""
+
+
+async def upsert_lead(conn: asyncpg.Connection, tenant_id: int, event: dict[str, str]) -> Any:
+    return await conn.fetchval(
+        UPSERT_LEAD, tenant_id, event["id"], event.get("name"), event.get("phone")
+    )
