@@ -30,3 +30,57 @@ def case_policy(**changes: object) -> Policy:
         constraint_columns=CASE_CONSTRAINTS,
     )
     return policy.replace(**changes) if changes else policy
+
+
+# ---------------------------------------------------------------- real servers
+import asyncio  # noqa: E402
+import itertools  # noqa: E402
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
+
+import asyncpg  # noqa: E402
+import pytest  # noqa: E402
+
+from tenantguard.embedded import ThrowawayPostgres, ThrowawayRedis  # noqa: E402
+
+_DB_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres]:
+    """One throwaway cluster for the session; tests get databases of their own."""
+    server = ThrowawayPostgres(settings={"log_statement": "all", "max_connections": "200"})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def database(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    """A fresh, empty database on the session's server; its DSN."""
+    name = f"t{next(_DB_NUMBERS)}"
+    admin = await asyncpg.connect(postgres.dsn)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    yield postgres.dsn_for(name)
+    admin = await asyncpg.connect(postgres.dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[ThrowawayRedis]:
+    server = ThrowawayRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+__all__ = ["asyncio"]

@@ -117,7 +117,7 @@ def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Ve
         pins = tuple(proof.pin_values()) if proof is not None else ()
     except RecursionError:
         pins = ()
-    touches = bool(proof.references or proof.unplaced) if proof else bool(ctx.named_tenant_tables)
+    touches = proof.names_tenant_table if proof else bool(ctx.named_tenant_tables)
     return Verdict(tuple(findings), pins, touches or bool(findings), tree is not None)
 
 

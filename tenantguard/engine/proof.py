@@ -141,6 +141,8 @@ class Proof:
     # nodes of the kinds the write rules look at, in tree order (one walk serves every rule)
     index: dict[type[exp.Expression], list[exp.Expression]] = field(default_factory=dict)
 
+    names_tenant_table: bool = False  # any tenant table node at all (reads, writes, DDL)
+
     def find(self, *kinds: type[exp.Expression]) -> list[exp.Expression]:
         if len(kinds) == 1:
             return self.index.get(kinds[0], [])
@@ -407,6 +409,7 @@ class _Builder:
             self.handled,
             self._insert_values(),
             index,
+            bool(tenant_tables),
         )
 
     def _insert_values(self) -> list[PinValue]:

@@ -1,0 +1,51 @@
+"""Row-Level Security as defense in depth, matching the guard's `set_tenant_setting` option.
+
+`rls_policy_sql()` returns an idempotent patch (a `DO $$` block with catalog checks) that enables
+RLS on each tenant table and adds a policy comparing the tenant column with the session setting
+the guarded connection maintains. Roles that own the tables bypass RLS unless it is forced;
+applications should connect as a non-owner role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["rls_policy_sql"]
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def rls_policy_sql(
+    tables: Iterable[str],
+    *,
+    tenant_column: str = "tenant_id",
+    setting: str = "app.tenant_id",
+    column_type: str = "bigint",
+    policy_name: str = "tenant_isolation",
+) -> str:
+    """An idempotent patch enabling RLS with a tenant policy on each table."""
+    blocks = []
+    for table in sorted(set(tables)):
+        blocks.append(
+            f"""DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_policies
+        WHERE schemaname = current_schema() AND tablename = {_literal(table)}
+          AND policyname = {_literal(policy_name)}
+    ) THEN
+        ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY {_ident(policy_name)} ON {_ident(table)}
+            USING ({_ident(tenant_column)} = NULLIF(current_setting({_literal(setting)}, true), '')::{column_type})
+            WITH CHECK ({_ident(tenant_column)} = NULLIF(current_setting({_literal(setting)}, true), '')::{column_type});
+    END IF;
+END
+$$;"""
+        )
+    return "\n\n".join(blocks) + "\n"
