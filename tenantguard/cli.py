@@ -121,6 +121,16 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _policy_flags(explain)
 
+    commands.add_parser(
+        "demo",
+        help="run the runtime guard on a throwaway PostgreSQL",
+        description=(
+            "Start a throwaway PostgreSQL from the local server binaries, load the Dentalogic "
+            "schema, serve requests of two clinics through a guarded pool, show what the guard "
+            "blocks, and clean up."
+        ),
+    )
+
     rule = commands.add_parser(
         "rule",
         help="print a rule's documentation",
@@ -212,6 +222,12 @@ def _rule(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from tenantguard.demo import run_demo
+
+    return run_demo(load_settings())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     try:
@@ -222,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        handler = {"check": _check, "explain": _explain, "rule": _rule}[args.command]
+        handler = {"check": _check, "explain": _explain, "rule": _rule, "demo": _demo}[args.command]
         return handler(args)
     except ConfigError as error:
         print(f"tenantguard: configuration error: {error}", file=sys.stderr)

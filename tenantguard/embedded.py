@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["EmbeddedError", "ThrowawayPostgres", "ThrowawayRedis", "free_port", "find_postgres_bin"]
+__all__ = ["EmbeddedError", "ThrowawayPostgres", "ThrowawayRedis", "find_postgres_bin", "free_port"]
 
 
 class EmbeddedError(RuntimeError):

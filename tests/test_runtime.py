@@ -15,10 +15,20 @@ from tenantguard import Policy, TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant, unscoped
 
-SCHEMA = (Path(__file__).resolve().parent.parent / "db" / "init" / "dentalogic_schema.sql").read_text()
+SCHEMA = (
+    Path(__file__).resolve().parent.parent / "db" / "init" / "dentalogic_schema.sql"
+).read_text()
 POLICY = Policy(
     "tenant_id",
-    {"patients", "appointments", "leads", "chat_messages", "professionals", "clinical_records", "users"},
+    {
+        "patients",
+        "appointments",
+        "leads",
+        "chat_messages",
+        "professionals",
+        "clinical_records",
+        "users",
+    },
     global_tables={"tenants"},
 )
 
@@ -90,22 +100,34 @@ async def test_every_query_method_is_guarded(conn: GuardedConnection, call: obje
     assert conn.tenantguard.blocked == 2
 
 
-async def test_execute_without_arguments_checks_each_statement(conn: GuardedConnection, dsn: str) -> None:
+async def test_execute_without_arguments_checks_each_statement(
+    conn: GuardedConnection, dsn: str
+) -> None:
     with tenant(1), pytest.raises(TenantIsolationError) as blocked:
-        await conn.execute("UPDATE patients SET first_name = 'x' WHERE tenant_id = 1; DELETE FROM patients")
+        await conn.execute(
+            "UPDATE patients SET first_name = 'x' WHERE tenant_id = 1; DELETE FROM patients"
+        )
     assert blocked.value.rule == "TG001"
     assert await count(dsn, "SELECT count(*) FROM patients WHERE first_name = 'x'") == 0
     with tenant(1):
-        await conn.execute("BEGIN; UPDATE patients SET first_name = 'y' WHERE tenant_id = 1 AND id = 1; COMMIT")
+        await conn.execute(
+            "BEGIN; UPDATE patients SET first_name = 'y' WHERE tenant_id = 1 AND id = 1; COMMIT"
+        )
     assert await count(dsn, "SELECT count(*) FROM patients WHERE first_name = 'y'") == 1
     with tenant(2), pytest.raises(TenantIsolationError):
-        await conn.execute("UPDATE patients SET first_name = 'z' WHERE tenant_id = 1")  # a literal of tenant 1
+        await conn.execute(
+            "UPDATE patients SET first_name = 'z' WHERE tenant_id = 1"
+        )  # a literal of tenant 1
 
 
-async def test_executemany_with_one_bad_row_writes_nothing(conn: GuardedConnection, dsn: str) -> None:
+async def test_executemany_with_one_bad_row_writes_nothing(
+    conn: GuardedConnection, dsn: str
+) -> None:
     rows = [(1, "Dora", "113"), (2, "Eve", "222"), (1, "Fede", "114")]
     with tenant(1), pytest.raises(TenantIsolationError):
-        await conn.executemany("INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $3)", rows)
+        await conn.executemany(
+            "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $3)", rows
+        )
     assert await count(dsn, "SELECT count(*) FROM patients") == 3
 
 
@@ -135,7 +157,9 @@ async def test_cursor_is_guarded(conn: GuardedConnection) -> None:
 async def test_copy_methods(conn: GuardedConnection, dsn: str, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     with tenant(1):
-        await conn.copy_from_query("SELECT * FROM patients WHERE tenant_id = $1", 1, output=str(out))
+        await conn.copy_from_query(
+            "SELECT * FROM patients WHERE tenant_id = $1", 1, output=str(out)
+        )
         assert len(out.read_text().splitlines()) == 2
         with pytest.raises(TenantIsolationError):
             await conn.copy_from_query("SELECT * FROM patients", output=str(out))
@@ -143,11 +167,21 @@ async def test_copy_methods(conn: GuardedConnection, dsn: str, tmp_path: Path) -
             await conn.copy_from_table("patients", output=str(out))
         assert whole.value.rule == "TG005"
         await conn.copy_from_table("tenants", output=str(out))
-        await conn.copy_records_to_table("patients", records=[(1, "Gus", "115")], columns=["tenant_id", "first_name", "phone_number"])
+        await conn.copy_records_to_table(
+            "patients",
+            records=[(1, "Gus", "115")],
+            columns=["tenant_id", "first_name", "phone_number"],
+        )
         with pytest.raises(TenantIsolationError):
-            await conn.copy_records_to_table("patients", records=[(2, "Hal", "223")], columns=["tenant_id", "first_name", "phone_number"])
+            await conn.copy_records_to_table(
+                "patients",
+                records=[(2, "Hal", "223")],
+                columns=["tenant_id", "first_name", "phone_number"],
+            )
         with pytest.raises(TenantIsolationError) as no_tenant:
-            await conn.copy_records_to_table("chat_messages", records=[("inbound", "hi")], columns=["direction", "body"])
+            await conn.copy_records_to_table(
+                "chat_messages", records=[("inbound", "hi")], columns=["direction", "body"]
+            )
         assert no_tenant.value.rule == "TG002"
         src = tmp_path / "in.csv"
         src.write_text("x\n")
@@ -188,14 +222,18 @@ async def test_nested_tenant_scopes_restore(conn: GuardedConnection) -> None:
         await conn.fetch(PINNED, 1)
 
 
-async def test_unscoped_is_logged_and_counted(conn: GuardedConnection, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="tenantguard"), unscoped("monthly billing across clinics"):
+async def test_unscoped_is_logged_and_counted(
+    conn: GuardedConnection, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="tenantguard"),
+        unscoped("monthly billing across clinics"),
+    ):
         assert len(await conn.fetch(UNPINNED)) == 3
     assert any("monthly billing across clinics" in r.getMessage() for r in caplog.records)
     assert conn.tenantguard.counters["unscoped"] == 1
-    with pytest.raises(ValueError):
-        with unscoped(""):
-            pass
+    with pytest.raises(ValueError), unscoped(""):
+        pass
 
 
 async def test_report_mode_logs_and_lets_it_run(dsn: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -205,7 +243,9 @@ async def test_report_mode_logs_and_lets_it_run(dsn: str, caplog: pytest.LogCapt
             assert len(await conn.fetch(UNPINNED)) == 3
         record = next(r for r in caplog.records if hasattr(r, "tenantguard"))
         assert record.tenantguard["rule"] == "TG001" and record.tenantguard["statement"] == UNPINNED  # type: ignore[attr-defined]
-        assert conn.tenantguard.counters["reported"] == 1 and conn.tenantguard.counters["blocked"] == 0
+        assert (
+            conn.tenantguard.counters["reported"] == 1 and conn.tenantguard.counters["blocked"] == 0
+        )
     finally:
         await conn.close()
 
@@ -230,7 +270,9 @@ async def test_require_tenant(dsn: str) -> None:
         await conn.close()
 
 
-async def test_blocked_statement_never_reaches_the_server(conn: GuardedConnection, postgres: ThrowawayPostgres, dsn: str) -> None:
+async def test_blocked_statement_never_reaches_the_server(
+    conn: GuardedConnection, postgres: ThrowawayPostgres, dsn: str
+) -> None:
     marker = f"marker_{uuid.uuid4().hex}"
     with tenant(1), pytest.raises(TenantIsolationError):
         await conn.execute(f"DELETE FROM patients /* {marker} */")
@@ -246,6 +288,7 @@ async def test_blocked_statement_never_reaches_the_server(conn: GuardedConnectio
 async def test_pool_keeps_the_guard_and_tasks_keep_their_tenant(dsn: str) -> None:
     pool = await create_pool(dsn, policy=POLICY, min_size=2, max_size=8)
     try:
+
         async def request(t: int) -> list[str]:
             with tenant(t):
                 await asyncio.sleep(0)  # interleave the tasks
@@ -268,13 +311,20 @@ async def test_pool_keeps_the_guard_and_tasks_keep_their_tenant(dsn: str) -> Non
     "query, args",
     [
         ("SELECT * FROM patients WHERE tenant_id = $1 AND", (1,)),  # does not parse
-        ("SELECT * FROM patients WHERE tenant_id = $1 AND note = '" + "x" * (1024 * 1024) + "' AND", (1,)),
+        (
+            "SELECT * FROM patients WHERE tenant_id = $1 AND note = '"
+            + "x" * (1024 * 1024)
+            + "' AND",
+            (1,),
+        ),
         (b"SELECT 1", ()),  # not a str
         (None, ()),
     ],
     ids=["unparseable", "1MB", "bytes", "none"],
 )
-async def test_bad_queries_fail_closed_in_enforce_and_pass_in_report(dsn: str, query: object, args: tuple[object, ...]) -> None:
+async def test_bad_queries_fail_closed_in_enforce_and_pass_in_report(
+    dsn: str, query: object, args: tuple[object, ...]
+) -> None:
     enforce = await connect(dsn, policy=POLICY)
     report = await connect(dsn, policy=POLICY, mode="report")
     try:
@@ -282,7 +332,9 @@ async def test_bad_queries_fail_closed_in_enforce_and_pass_in_report(dsn: str, q
             with pytest.raises(TenantIsolationError):
                 await enforce.fetch(query, *args)  # type: ignore[arg-type]
             # report mode lets it through: whatever asyncpg or the server says is theirs
-            with pytest.raises((asyncpg.PostgresError, TypeError, AttributeError, asyncpg.InterfaceError)):
+            with pytest.raises(
+                (asyncpg.PostgresError, TypeError, AttributeError, asyncpg.InterfaceError)
+            ):
                 await report.fetch(query, *args)  # type: ignore[arg-type]
         assert report.tenantguard.reported == 1
     finally:
@@ -290,8 +342,12 @@ async def test_bad_queries_fail_closed_in_enforce_and_pass_in_report(dsn: str, q
         await report.close()
 
 
-@pytest.mark.parametrize("value", [None, 1.5, [1], True, ""], ids=["none", "float", "list", "bool", "empty"])
-async def test_bad_tenant_values_block_with_a_clear_error(conn: GuardedConnection, value: object) -> None:
+@pytest.mark.parametrize(
+    "value", [None, 1.5, [1], True, ""], ids=["none", "float", "list", "bool", "empty"]
+)
+async def test_bad_tenant_values_block_with_a_clear_error(
+    conn: GuardedConnection, value: object
+) -> None:
     with tenant(value), pytest.raises(TenantIsolationError) as blocked:
         await conn.fetch(PINNED, 1)
     assert "not a valid tenant value" in str(blocked.value)

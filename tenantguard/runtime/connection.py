@@ -7,7 +7,7 @@ counters) to a subclass made for it, so every connection of a pool shares one ca
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -15,7 +15,6 @@ from asyncpg.pool import Pool
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import identifier_name
-from tenantguard.errors import TenantIsolationError
 from tenantguard.runtime.context import current_scope
 from tenantguard.runtime.guard import Guard, Mode
 
@@ -28,7 +27,7 @@ def _default_guard() -> Guard:
     return Guard(build_policy(load_settings()))
 
 
-class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
+class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
     __slots__ = ("_tg_setting",)
@@ -57,6 +56,12 @@ class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
         if guard.set_tenant_setting:
             await self._sync_tenant_setting(guard)
 
+    def _check(self, query: object, rows: Iterable[Sequence[object]]) -> bool:
+        """The hot path's synchronous check; True when the session setting must follow."""
+        guard = type(self)._tg_guard or self.tenantguard
+        guard.check(query, rows)
+        return guard.set_tenant_setting
+
     async def _sync_tenant_setting(self, guard: Guard) -> None:
         scope = current_scope()
         wanted = "" if scope is None or scope.key is None else scope.key
@@ -71,7 +76,7 @@ class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
         # without arguments asyncpg uses the simple protocol: several statements may follow
         await self._guard(query, (args,), several=not args)
-        return await super().execute(query, *args, timeout=timeout)  # type: ignore[no-any-return]
+        return await super().execute(query, *args, timeout=timeout)
 
     async def executemany(
         self, command: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
@@ -83,19 +88,22 @@ class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
     async def fetch(
         self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
     ) -> list[Any]:
-        await self._guard(query, (args,))
+        if self._check(query, (args,)):
+            await self._sync_tenant_setting(self.tenantguard)
         return await super().fetch(query, *args, timeout=timeout, record_class=record_class)  # type: ignore[no-any-return]
 
     async def fetchval(
         self, query: str, *args: Any, column: int = 0, timeout: float | None = None
     ) -> Any:
-        await self._guard(query, (args,))
+        if self._check(query, (args,)):
+            await self._sync_tenant_setting(self.tenantguard)
         return await super().fetchval(query, *args, column=column, timeout=timeout)
 
     async def fetchrow(
         self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
     ) -> Any:
-        await self._guard(query, (args,))
+        if self._check(query, (args,)):
+            await self._sync_tenant_setting(self.tenantguard)
         return await super().fetchrow(query, *args, timeout=timeout, record_class=record_class)
 
     async def fetchmany(
@@ -110,7 +118,7 @@ class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
         await self._guard(query, rows)
         return await super().fetchmany(query, rows, timeout=timeout, record_class=record_class)  # type: ignore[no-any-return]
 
-    async def prepare(
+    async def prepare(  # type: ignore[override]
         self,
         query: str,
         *,
@@ -119,9 +127,8 @@ class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
         record_class: Any = None,
     ) -> GuardedStatement:
         guard = self.tenantguard
-        if guard.mode is not Mode.OFF and (
-            current_scope() is None or current_scope().unscoped_reason is None
-        ):  # type: ignore[union-attr]
+        scope = current_scope()
+        if guard.mode is not Mode.OFF and (scope is None or scope.unscoped_reason is None):
             # the structure is proven now; the values when the statement runs
             guard.check(query, ())
         statement = await super().prepare(
@@ -145,21 +152,21 @@ class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
 
     async def copy_from_query(self, query: str, *args: Any, output: Any, **kwargs: Any) -> str:
         await self._guard(query, (args,))
-        return await super().copy_from_query(query, *args, output=output, **kwargs)  # type: ignore[no-any-return]
+        return await super().copy_from_query(query, *args, output=output, **kwargs)
 
     async def copy_from_table(self, table_name: str, *, output: Any, **kwargs: Any) -> str:
         guard = self.tenantguard
         if guard.policy.is_tenant_table(identifier_name(table_name)):
             guard.check(f"COPY {_quoted(table_name)} TO STDOUT")  # TG005: a whole-table read
-        return await super().copy_from_table(table_name, output=output, **kwargs)  # type: ignore[no-any-return]
+        return await super().copy_from_table(table_name, output=output, **kwargs)
 
-    async def copy_to_table(
+    async def copy_to_table(  # type: ignore[override]
         self, table_name: str, *, source: Any, columns: Sequence[str] | None = None, **kwargs: Any
     ) -> str:
         self._check_copy_in(table_name, columns, None)
-        return await super().copy_to_table(table_name, source=source, columns=columns, **kwargs)  # type: ignore[no-any-return]
+        return await super().copy_to_table(table_name, source=source, columns=columns, **kwargs)
 
-    async def copy_records_to_table(
+    async def copy_records_to_table(  # type: ignore[override]
         self,
         table_name: str,
         *,
@@ -171,7 +178,7 @@ class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
         self._check_copy_in(table_name, columns, rows if isinstance(rows, list) else None)
         return await super().copy_records_to_table(
             table_name, records=rows, columns=columns, **kwargs
-        )  # type: ignore[no-any-return]
+        )
 
     def _check_copy_in(
         self, table_name: str, columns: Sequence[str] | None, rows: list[tuple[object, ...]] | None
@@ -184,10 +191,11 @@ class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
         column = guard.policy.tenant_column
         placeholders = ", ".join(f"${i + 1}" for i in range(len(names)))
         # the same proof as the INSERT it amounts to: the tenant column must be given
+        target = _quoted(table_name)
         statement = (
-            f"INSERT INTO {_quoted(table_name)} ({', '.join(_quoted(n) for n in names)}) VALUES ({placeholders})"
+            f"INSERT INTO {target} ({', '.join(_quoted(n) for n in names)}) VALUES ({placeholders})"
             if names
-            else f"INSERT INTO {_quoted(table_name)} DEFAULT VALUES"
+            else f"INSERT INTO {target} DEFAULT VALUES"
         )
         if column not in names:
             guard.check(statement)
@@ -301,7 +309,7 @@ def create_pool(
     return GuardedPool(dsn, guard=guard, connection_class=_bound_class(guard), **settings)
 
 
-class GuardedPool(Pool):  # type: ignore[misc]
+class GuardedPool(Pool):
     """An asyncpg pool of guarded connections; `pool.tenantguard` is their shared guard."""
 
     __slots__ = ("tenantguard",)
@@ -311,5 +319,3 @@ class GuardedPool(Pool):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
 
 
-__all__ += ["TenantIsolationError"]
-_unused: tuple[Callable[..., Awaitable[Any]], ...] = ()

@@ -48,7 +48,7 @@ def tenant_key(value: object) -> str | None:
             return None
         if text.lstrip("-").isdigit():
             return str(int(text))
-        if len(text) in (32, 36, 38) and "-" in text or len(text) == 32:
+        if (len(text) in (32, 36, 38) and "-" in text) or len(text) == 32:
             try:
                 return str(uuid.UUID(text))
             except ValueError:

@@ -31,6 +31,7 @@ def rls_policy_sql(
 ) -> str:
     """An idempotent patch enabling RLS with a tenant policy on each table."""
     blocks = []
+    current = f"NULLIF(current_setting({_literal(setting)}, true), '')::{column_type}"
     for table in sorted(set(tables)):
         blocks.append(
             f"""DO $$
@@ -42,8 +43,8 @@ BEGIN
     ) THEN
         ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY;
         CREATE POLICY {_ident(policy_name)} ON {_ident(table)}
-            USING ({_ident(tenant_column)} = NULLIF(current_setting({_literal(setting)}, true), '')::{column_type})
-            WITH CHECK ({_ident(tenant_column)} = NULLIF(current_setting({_literal(setting)}, true), '')::{column_type});
+            USING ({_ident(tenant_column)} = {current})
+            WITH CHECK ({_ident(tenant_column)} = {current});
     END IF;
 END
 $$;"""
