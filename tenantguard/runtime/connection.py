@@ -317,5 +317,3 @@ class GuardedPool(Pool):
     def __init__(self, *args: Any, guard: Guard, **kwargs: Any) -> None:
         self.tenantguard = guard
         super().__init__(*args, **kwargs)
-
-
