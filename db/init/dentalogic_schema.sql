@@ -84,3 +84,10 @@ CREATE TABLE IF NOT EXISTS leads (
     created_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT leads_tenant_external_key UNIQUE (tenant_id, external_id)
 );
+
+CREATE TABLE IF NOT EXISTS processed_webhooks (
+    tenant_id     bigint NOT NULL REFERENCES tenants (id),
+    event_id      text NOT NULL,
+    processed_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, event_id)
+);

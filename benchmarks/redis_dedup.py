@@ -1,0 +1,69 @@
+"""Webhook claim latency vs a raw `SET NX EX`, on a real redis-server, interleaved.
+
+    python benchmarks/redis_dedup.py [--rounds 30] [--claims 500]
+
+Starts a throwaway redis-server and alternates rounds of `WebhookDeduplicator.claim` and of the
+bare `SET key value NX EX 120` it wraps, on one client, with fresh keys each time. Prints both
+medians and their ratio. Target (issue 6): ratio <= 1.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import statistics
+import sys
+import time
+
+import redis.asyncio as aioredis
+
+from tenantguard.embedded import ThrowawayRedis
+from tenantguard.redis import WebhookDeduplicator
+
+
+async def measure(port: int, rounds: int, claims: int) -> None:
+    # a production client bounds its commands itself (the deduplicator relies on that)
+    client = aioredis.Redis(port=port, socket_timeout=1.0, socket_connect_timeout=1.0)
+    dedup = WebhookDeduplicator(client, prefix="bench")
+    counter = itertools.count()
+    raw_times: list[float] = []
+    claim_times: list[float] = []
+
+    async def raw_round() -> None:
+        for _ in range(claims):
+            await client.set(f"raw:{{t:1}}:webhook:{next(counter)}", "processing", nx=True, ex=120)
+
+    async def claim_round() -> None:
+        for _ in range(claims):
+            await dedup.claim(1, f"wamid.{next(counter)}")
+
+    await raw_round()
+    await claim_round()
+    for round_ in range(rounds):
+        order = [(raw_round, raw_times), (claim_round, claim_times)]
+        if round_ % 2:
+            order.reverse()
+        for runner, sink in order:
+            started = time.perf_counter()
+            await runner()
+            sink.append((time.perf_counter() - started) / claims)
+    await client.aclose()
+    raw, claim = statistics.median(raw_times), statistics.median(claim_times)
+    print(f"raw SET NX EX     median {raw * 1e6:7.1f} us")
+    print(f"dedup.claim       median {claim * 1e6:7.1f} us")
+    print(f"ratio claim / raw        {claim / raw:7.3f}   (target <= 1.1)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--claims", type=int, default=500)
+    args = parser.parse_args()
+    with ThrowawayRedis() as server:
+        asyncio.run(measure(server.port, args.rounds, args.claims))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
