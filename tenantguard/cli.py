@@ -121,6 +121,42 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _policy_flags(explain)
 
+    patches = commands.add_parser(
+        "patches",
+        help="the schema patch pipeline: lint, apply, status, verify, sync",
+        description="Numbered, idempotent SQL patches applied at startup under a lock, and the "
+        "baseline schema for new installs kept equal to what they build.",
+    )
+    verbs = patches.add_subparsers(dest="verb", metavar="VERB")
+    lint = verbs.add_parser("lint", help="check patches with the patch rules (same flags as check)")
+    lint.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    lint.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    _policy_flags(lint)
+    for verb, text in (
+        ("apply", "apply the patches not yet applied"),
+        ("status", "list the patches and whether each is applied"),
+        (
+            "verify",
+            "prove on scratch databases that the pipeline is idempotent and equals the baseline",
+        ),
+        ("sync", "rewrite the baseline from what the pipeline builds"),
+    ):
+        command = verbs.add_parser(verb, help=text, description=text[0].upper() + text[1:] + ".")
+        command.add_argument("--dsn", help="PostgreSQL DSN (default: $DATABASE_URL)")
+        command.add_argument("--dir", type=Path, help="patch directory (default: patch_dir)")
+        if verb in ("verify", "sync"):
+            command.add_argument("--baseline", type=Path, help="baseline file (default: baseline)")
+        if verb == "apply":
+            command.add_argument(
+                "--rebaseline",
+                action="append",
+                default=[],
+                metavar="NAME",
+                help="accept the edited file of this applied patch (its new checksum) without running it",
+            )
+        command.add_argument("--isolated", action="store_true", help="ignore configuration files")
+        command.add_argument("--config", type=Path, metavar="FILE", help="read this pyproject.toml")
+
     commands.add_parser(
         "demo",
         help="run the runtime guard on a throwaway PostgreSQL",
@@ -141,7 +177,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     settings = _settings(args)
     policy = build_policy(settings)
     paths = args.paths or [Path(".")]
@@ -222,6 +258,21 @@ def _rule(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def _patches(args: argparse.Namespace) -> int:
+    from tenantguard.patches.commands import run_patch_command
+
+    if args.verb is None:
+        print(
+            "tenantguard: error: patches needs a verb: lint, apply, status, verify or sync",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    if args.verb == "lint":
+        return _check(args, patch_rules_only=True)
+    settings = load_settings(isolated=args.isolated, config=args.config)
+    return run_patch_command(args, settings)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from tenantguard.demo import run_demo
 
@@ -238,7 +289,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        handler = {"check": _check, "explain": _explain, "rule": _rule, "demo": _demo}[args.command]
+        handler = {
+            "check": _check,
+            "explain": _explain,
+            "rule": _rule,
+            "demo": _demo,
+            "patches": _patches,
+        }[args.command]
         return handler(args)
     except ConfigError as error:
         print(f"tenantguard: configuration error: {error}", file=sys.stderr)

@@ -74,21 +74,23 @@ async def _requests(dsn: str, settings: Settings, out: TextIO) -> None:
         await pool.close()
 
 
-async def _demo(settings: Settings, schema: Path, out: TextIO) -> int:
+async def _demo(settings: Settings, patches: Path, out: TextIO) -> int:
     server = ThrowawayPostgres()
     try:
         _say(out, "Starting a throwaway PostgreSQL from the local server binaries…")
         await asyncio.to_thread(server.start)
         _say(out, f"  listening on 127.0.0.1:{server.port}, data in {server.directory}")
+        from tenantguard.patches.runner import apply_patches
+
+        run = await apply_patches(server.dsn, patches)
+        _say(out, f"  applied {len(run.applied)} Dentalogic patches from {patches}")
         admin = await asyncpg.connect(server.dsn)
         try:
-            await admin.execute(schema.read_text(encoding="utf-8"))
-            _say(out, f"  applied the Dentalogic schema ({schema})")
             await admin.execute(
                 "INSERT INTO tenants (id, name) VALUES (1, 'Clinica Norte'), (2, 'Clinica Sur');"
-                "INSERT INTO patients (tenant_id, first_name, phone_number, status) VALUES "
-                "(1, 'Ana', '111', 'active'), (1, 'Bruno', '112', 'guest'), "
-                "(2, 'Carla', '221', 'guest');"
+                "INSERT INTO patients (tenant_id, first_name, last_name, dni, phone_number, status) "
+                "VALUES (1, 'Ana', 'Paz', '30111222', '111', 'active'), "
+                "(1, 'Bruno', NULL, NULL, '112', 'guest'), (2, 'Carla', NULL, NULL, '221', 'guest');"
             )
         finally:
             await admin.close()
@@ -101,12 +103,12 @@ async def _demo(settings: Settings, schema: Path, out: TextIO) -> int:
 
 
 def run_demo(settings: Settings, out: TextIO = sys.stdout) -> int:
-    schema = settings.root / settings.baseline
-    if not schema.is_file():
+    schema = settings.root / settings.patch_dir
+    if not schema.is_dir():
         _say(
             sys.stderr,
-            f"tenantguard: error: the demo schema {schema} is missing; run the demo "
-            "from the tenantguard repository (or set baseline in [tool.tenantguard])",
+            f"tenantguard: error: the patch directory {schema} is missing; run the demo from "
+            "the tenantguard repository (or set patch_dir in [tool.tenantguard])",
         )
         return 2
     # the demo prints what the guard did; its log records would repeat it on stderr
