@@ -9,11 +9,11 @@ from pathlib import Path
 
 from tenantguard import __version__
 from tenantguard.baseline import read_baseline, subtract_baseline, write_baseline
+from tenantguard.catalog import CATALOG, rule_doc
 from tenantguard.config import Settings, build_policy, load_settings
 from tenantguard.engine.analyze import Analyzer
-from tenantguard.engine.findings import Severity
+from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.rules import ALL_RULES, rule_by_code
 from tenantguard.errors import ConfigError
 from tenantguard.report import FORMATS, render
 from tenantguard.sources.files import CheckOptions, check_files, discover
@@ -187,26 +187,41 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
         include=settings.include,
         exclude=settings.exclude,
         pipeline=[settings.patch_dir, *settings.schema_paths],
+        patch_dir=settings.patch_dir,
     )
     for path in missing:
         print(f"tenantguard: error: {path}: no such file or directory", file=sys.stderr)
     if missing:
         return EXIT_ERROR
-    if args.jobs is not None and args.jobs < 1:
+    jobs: int | None = getattr(args, "jobs", None)  # `patches lint` has no --jobs, no baselines
+    baseline_file: Path | None = getattr(args, "baseline", None)
+    write_file: Path | None = getattr(args, "write_baseline", None)
+    if jobs is not None and jobs < 1:
         print("tenantguard: error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_ERROR
     analyzer = Analyzer(policy)
     patch_analyzer = Analyzer(policy, in_patch=True)
-    options = CheckOptions(unresolved_severity=Severity(settings.unresolved_severity))
-    known = read_baseline(args.baseline) if args.baseline else None
-    reports = check_files(files, analyzer, patch_analyzer, jobs=args.jobs, options=options)
+    from tenantguard.patches.lint import lint_patch_text
+
+    patch_directory = settings.root / settings.patch_dir
+
+    def patch_linter(text: str, path: Path) -> list[Finding]:
+        return lint_patch_text(text, str(path), policy, patch_directory)
+
+    options = CheckOptions(
+        unresolved_severity=Severity(settings.unresolved_severity),
+        patch_linter=patch_linter,
+        patch_rules_only=patch_rules_only,
+    )
+    known = read_baseline(baseline_file) if baseline_file else None
+    reports = check_files(files, analyzer, patch_analyzer, jobs=jobs, options=options)
     findings = sorted(
         (f for r in reports for f in r.findings), key=lambda f: (f.path, f.line, f.column, f.code)
     )
-    if args.write_baseline:
-        count = write_baseline(args.write_baseline, findings)
+    if write_file:
+        count = write_baseline(write_file, findings)
         print(
-            f"tenantguard: wrote {count} findings to the baseline {args.write_baseline}",
+            f"tenantguard: wrote {count} findings to the baseline {write_file}",
             file=sys.stderr,
         )
         return EXIT_CLEAN
@@ -246,12 +261,12 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _rule(args: argparse.Namespace) -> int:
     if args.all or not args.code:
-        for rule in ALL_RULES:
+        for rule in CATALOG:
             print(f"{rule.code}  {rule.name:<40} {rule.info.severity}")
         return EXIT_CLEAN
-    found = rule_by_code(args.code)
+    found = rule_doc(args.code)
     if found is None:
-        known = ", ".join(r.code for r in ALL_RULES)
+        known = ", ".join(r.code for r in CATALOG)
         print(f"tenantguard: error: unknown rule {args.code!r} (known: {known})", file=sys.stderr)
         return EXIT_ERROR
     print(found.doc)

@@ -47,6 +47,7 @@ async def _requests(dsn: str, settings: Settings, out: TextIO) -> None:
         _say(out, "A handler forgets the tenant filter (search by phone):")
         with tenant(1):
             try:
+                # tenantguard: ignore[TG001] -- the demo's deliberate leak, blocked at run time
                 await pool.fetch("SELECT * FROM patients WHERE phone_number = $1", "221")
                 _say(out, "  NOT BLOCKED (this is a bug)")
             except TenantIsolationError as error:
@@ -63,7 +64,9 @@ async def _requests(dsn: str, settings: Settings, out: TextIO) -> None:
                 _say(out, f"  BLOCKED before reaching PostgreSQL: {error}")
         raw = await asyncpg.connect(dsn)
         try:
-            status = await raw.fetchval("SELECT status FROM patients WHERE id = 3")
+            status = await raw.fetchval(
+                "SELECT status FROM patients WHERE tenant_id = 2 AND id = 3"
+            )
         finally:
             await raw.close()
         _say(out, f"  clinic 2's patient is untouched: status = {status!r}")

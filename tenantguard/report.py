@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tenantguard import __version__
+from tenantguard.catalog import CATALOG
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.rules import ALL_RULES
 
 __all__ = ["FORMATS", "render"]
 
@@ -109,7 +109,7 @@ def render_github(findings: Sequence[Finding], files: int, statements: int) -> s
 
 def render_sarif(findings: Sequence[Finding], files: int, statements: int) -> str:
     rules = []
-    for rule in ALL_RULES:
+    for rule in CATALOG:
         title, _, body = rule.doc.partition("\n")
         first_para = body.strip().split("\n\n")[1] if "\n\n" in body.strip() else body.strip()
         rules.append(
@@ -122,7 +122,7 @@ def render_sarif(findings: Sequence[Finding], files: int, statements: int) -> st
                 "defaultConfiguration": {"level": str(rule.info.severity)},
             }
         )
-    index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
+    index = {rule.code: i for i, rule in enumerate(CATALOG)}
     results = [
         {
             "ruleId": f.code,

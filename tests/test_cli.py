@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tenantguard.catalog import CATALOG as ALL_RULES
 from tenantguard.cli import main
-from tenantguard.engine.rules import ALL_RULES
 
 REPO = Path(__file__).resolve().parent.parent
 ISOLATED = [
@@ -159,13 +159,16 @@ def test_wrong_config_type_is_reported(workdir: Path, capsys: pytest.CaptureFixt
 def test_tenant_tables_are_inferred_from_schema_paths(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(workdir / "pyproject.toml", '[tool.tenantguard]\nglobal_tables = ["tenants"]\n')
+    write(
+        workdir / "pyproject.toml", '[tool.tenantguard]\nglobal_tables = ["tenants", "countries"]\n'
+    )
     write(
         workdir / "patches" / "0001_base.sql",
         "CREATE TABLE IF NOT EXISTS tenants (id bigserial PRIMARY KEY, tenant_id int);\n"
         "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_tables WHERE tablename = 'notes') THEN\n"
         "  CREATE TABLE notes (id bigserial, tenant_id bigint NOT NULL, body text);\n"
         "END IF; END $$;\n"
+        "CREATE INDEX IF NOT EXISTS notes_tenant_idx ON notes (tenant_id);\n"
         "CREATE TABLE IF NOT EXISTS countries (code text);\n"
         "ALTER TABLE countries ADD COLUMN IF NOT EXISTS x int;\n",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,7 +39,8 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 class SourceFile:
     path: Path
     display: str  # the path as reported (relative to the working directory when possible)
-    in_patch: bool
+    in_patch: bool  # under the schema pipeline (patch directory or schema paths)
+    is_patch: bool = False  # under the patch directory itself: the patch rules apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ def discover(
     include: Iterable[str],
     exclude: Iterable[str],
     pipeline: Iterable[str],
+    patch_dir: str | None = None,
 ) -> tuple[list[SourceFile], list[str]]:
     """Files to check, and the paths that do not exist.
 
@@ -76,6 +78,7 @@ def discover(
     include, exclude = list(include), list(exclude)
     # the schema pipeline (patches, baseline): maintenance spans tenants, DDL belongs there
     pipeline_paths = [(root / p).resolve() for p in pipeline]
+    patches = (root / patch_dir).resolve() if patch_dir else None
     cwd = Path.cwd()
     found: dict[Path, SourceFile] = {}
     missing: list[str] = []
@@ -88,7 +91,12 @@ def discover(
             display = os.fspath(file)
         found.setdefault(
             resolved,
-            SourceFile(resolved, display, any(resolved.is_relative_to(p) for p in pipeline_paths)),
+            SourceFile(
+                resolved,
+                display,
+                any(resolved.is_relative_to(p) for p in pipeline_paths),
+                patches is not None and resolved.is_relative_to(patches),
+            ),
         )
 
     for path in paths:
@@ -172,6 +180,10 @@ def check_sql_text(
 @dataclass(frozen=True, slots=True)
 class CheckOptions:
     unresolved_severity: Severity = Severity.WARNING
+    # the patch rules, given by the caller (sources do not depend on the patch package):
+    # (text, path) -> findings; and whether only they run (`patches lint`)
+    patch_linter: Callable[[str, Path], list[Finding]] | None = None
+    patch_rules_only: bool = False
 
 
 def check_file(
@@ -191,6 +203,17 @@ def check_file(
         finding = file_error(source, error or "cannot read the file", prefix)
         return FileReport(source.display, (finding,), 0)
     chosen = patch_analyzer if source.in_patch else analyzer
+    if options.patch_rules_only or (source.is_patch and options.patch_linter is not None):
+        patch_findings = (
+            options.patch_linter(text, source.path)
+            if options.patch_linter is not None and source.path.suffix == ".sql"
+            else []
+        )
+        if options.patch_rules_only:
+            located = tuple(replace(f, path=source.display) for f in patch_findings)
+            return FileReport(source.display, located, len(split_sql(text)[0]))
+    else:
+        patch_findings = []
     if source.path.suffix == ".py":
         findings, count, anchors = check_python_text(
             text, chosen, unresolved_severity=options.unresolved_severity
@@ -198,6 +221,8 @@ def check_file(
         suppressions = python_suppressions(text)
     else:
         findings, count, anchors, suppressions = check_sql_text(text, chosen)
+    findings = [*findings, *patch_findings]
+    anchors = [*anchors, *((f.line - 1, f.line) for f in patch_findings)]
     kept = apply_suppressions(findings, anchors, suppressions)
     located = tuple(replace(f, path=source.display) for f in kept)
     return FileReport(source.display, located, count)

@@ -1,0 +1,248 @@
+"""Reading patches for the patch rules: statements (pglast), DO-block bodies (PL/pgSQL), tables.
+
+pglast is PostgreSQL's own parser: every statement PostgreSQL accepts is read exactly, and the
+body of a `DO $$ … $$` block is parsed as PL/pgSQL, with its IF conditions, EXCEPTION handlers
+and dynamic EXECUTEs visible. The rules in `tenantguard.patches.rules` look at what this module
+extracts; they do not parse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pglast
+from pglast import ast
+from pglast.enums import AlterTableType, ConstrType
+
+from tenantguard.engine.findings import Finding
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.sqltext import LineIndex
+
+__all__ = ["PatchSource", "PatchStatement", "TableShape", "lint_patch_text", "read_patch_source"]
+
+_CATALOG = re.compile(
+    r"\b(pg_\w+|information_schema|to_regclass|to_regtype|to_regproc|to_regprocedure|to_regnamespace)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class PatchStatement:
+    """One DDL/DML statement of a patch, top-level or inside a DO block."""
+
+    node: Any  # a pglast.ast statement
+    line: int
+    column: int
+    text: str
+    in_do: bool = False
+    guarded: bool = False  # inside an IF on a catalog check, or a block with an EXCEPTION handler
+
+
+@dataclass
+class DynamicExecute:
+    line: int
+    column: int
+    query: str
+
+
+@dataclass
+class TableShape:
+    """What the patch set says of one table: its columns, NOT NULLs, and leading index columns."""
+
+    name: str
+    line: int = 0
+    column: int = 0
+    path: str = ""
+    columns: set[str] = field(default_factory=set)
+    not_null: set[str] = field(default_factory=set)
+    index_leads: set[str] = field(default_factory=set)
+
+
+@dataclass
+class PatchSource:
+    path: str
+    statements: list[PatchStatement] = field(default_factory=list)
+    dynamic: list[DynamicExecute] = field(default_factory=list)
+    errors: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def _char_offset(encoded: bytes, byte_offset: int) -> int:
+    return len(encoded[:byte_offset].decode("utf-8", "replace"))
+
+
+def _walk_plpgsql(node: Any, guarded: bool, found: list[tuple[dict[str, Any], bool, str]]) -> None:
+    """Collects (statement, guarded, kind) from a PL/pgSQL JSON tree, iteratively."""
+    stack: list[tuple[Any, bool]] = [(node, guarded)]
+    while stack:
+        current, inside = stack.pop()
+        if isinstance(current, list):
+            stack.extend((item, inside) for item in reversed(current))
+            continue
+        if not isinstance(current, dict):
+            continue
+        for kind, body in current.items():
+            if not isinstance(body, dict):
+                stack.append((body, inside))
+                continue
+            if kind == "PLpgSQL_stmt_execsql":
+                found.append((body, inside, "sql"))
+            elif kind == "PLpgSQL_stmt_dynexecute":
+                found.append((body, inside, "dynamic"))
+            elif kind == "PLpgSQL_stmt_block":
+                handled = inside or bool(body.get("exceptions"))
+                stack.append((body.get("body", []), handled))
+            elif kind == "PLpgSQL_stmt_if":
+                condition = body.get("cond", {}).get("PLpgSQL_expr", {}).get("query", "")
+                checked = inside or bool(_CATALOG.search(condition))
+                stack.append((body.get("then_body", []), checked))
+                for elsif in body.get("elsif_list", []) or []:
+                    stack.append((elsif, checked))
+                stack.append((body.get("else_body", []), checked))
+            else:
+                stack.append((body, inside))
+
+
+def read_patch_source(text: str, path: str) -> PatchSource:
+    """Every statement of a patch file with its position, DO-block bodies included."""
+    source = PatchSource(path)
+    lines = LineIndex(text)
+    encoded = text.encode("utf-8")
+    try:
+        raw_statements = pglast.parse_sql(text)
+    except pglast.parser.ParseError as error:
+        location = _char_offset(encoded, max(0, getattr(error, "location", 0) or 0))
+        line, column = lines.position(location)
+        source.errors.append((line, column, f"PostgreSQL cannot parse this patch: {error}"))
+        return source
+    for raw in raw_statements:
+        start = _char_offset(encoded, raw.stmt_location or 0)
+        length = raw.stmt_len or len(encoded) - (raw.stmt_location or 0)
+        end = _char_offset(encoded, (raw.stmt_location or 0) + length)
+        statement_text = text[start:end]
+        skip = len(statement_text) - len(statement_text.lstrip())
+        line, column = lines.position(start + skip)
+        node = raw.stmt
+        if isinstance(node, ast.DoStmt):
+            _read_do_block(node, statement_text, start, text, encoded, lines, source)
+            continue
+        source.statements.append(PatchStatement(node, line, column, statement_text.strip()))
+    return source
+
+
+def _read_do_block(
+    node: ast.DoStmt,
+    statement_text: str,
+    start: int,
+    text: str,
+    encoded: bytes,
+    lines: LineIndex,
+    source: PatchSource,
+) -> None:
+    body_arg = next((d for d in node.args or () if d.defname == "as"), None)
+    body = body_arg.arg.sval if body_arg is not None else ""
+    body_offset = text.find(body, start) if body else start
+    body_line = lines.position(max(body_offset, start))[0]
+    try:
+        tree = pglast.parse_plpgsql(f"DO $tg_body$ {body} $tg_body$")
+    except Exception as error:
+        line, column = lines.position(start)
+        source.errors.append((line, column, f"PostgreSQL cannot parse this DO block: {error}"))
+        return
+    found: list[tuple[dict[str, Any], bool, str]] = []
+    _walk_plpgsql(tree, False, found)
+    for item, guarded, kind in found:
+        line = body_line + max(0, int(item.get("lineno", 1)) - 1)
+        if kind == "dynamic":
+            query = item.get("query", {}).get("PLpgSQL_expr", {}).get("query", "")
+            source.dynamic.append(DynamicExecute(line, 1, query))
+            continue
+        query = item.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query", "")
+        try:
+            parsed = pglast.parse_sql(query)
+        except pglast.parser.ParseError:
+            continue  # PL/pgSQL statements (PERFORM …) that are not plain SQL
+        for raw in parsed:
+            source.statements.append(PatchStatement(raw.stmt, line, 1, query, True, guarded))
+
+
+def table_shapes(sources: list[PatchSource]) -> dict[str, TableShape]:
+    """Tables the patch set creates, with what later patches add to them."""
+    shapes: dict[str, TableShape] = {}
+    for source in sources:
+        for statement in source.statements:
+            node = statement.node
+            if isinstance(node, ast.CreateStmt) and node.relation is not None:
+                name = str(node.relation.relname)
+                shape = shapes.setdefault(name, TableShape(name))
+                if not shape.path:
+                    shape.line, shape.column, shape.path = (
+                        statement.line,
+                        statement.column,
+                        source.path,
+                    )
+                for element in node.tableElts or ():
+                    _table_element(shape, element)
+            elif isinstance(node, ast.AlterTableStmt) and node.relation is not None:
+                name = str(node.relation.relname)
+                shape = shapes.setdefault(name, TableShape(name))
+                adds = (AlterTableType.AT_AddColumn, AlterTableType.AT_AddConstraint)
+                for command in node.cmds or ():
+                    if command.subtype in adds and command.def_ is not None:
+                        _table_element(shape, command.def_)
+                    elif command.subtype == AlterTableType.AT_SetNotNull and command.name:
+                        shape.not_null.add(str(command.name))
+            elif isinstance(node, ast.IndexStmt) and node.relation is not None:
+                name = str(node.relation.relname)
+                shape = shapes.setdefault(name, TableShape(name))
+                params = node.indexParams or ()
+                if params and getattr(params[0], "name", None):
+                    shape.index_leads.add(params[0].name)
+    return shapes
+
+
+def _table_element(shape: TableShape, element: Any) -> None:
+    if isinstance(element, ast.ColumnDef):
+        column = str(element.colname)
+        shape.columns.add(column)
+        for constraint in element.constraints or ():
+            if constraint.contype in (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY):
+                shape.not_null.add(column)
+            if constraint.contype in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE):
+                shape.index_leads.add(column)
+    elif isinstance(element, ast.Constraint) and element.keys:
+        keys = [k.sval for k in element.keys]
+        if element.contype in (
+            ConstrType.CONSTR_PRIMARY,
+            ConstrType.CONSTR_UNIQUE,
+            ConstrType.CONSTR_EXCLUSION,
+        ):
+            shape.index_leads.add(keys[0])
+        if element.contype == ConstrType.CONSTR_PRIMARY:
+            shape.not_null.update(keys)
+
+
+def lint_patch_text(
+    text: str, path: str, policy: Policy, directory: Path | None = None
+) -> list[Finding]:
+    """Findings of the patch rules for one patch file (`directory` gives the whole patch set)."""
+    from tenantguard.patches.rules import PatchContext, check_patch
+
+    source = read_patch_source(text, path)
+    others: list[PatchSource] = [source]
+    if directory is not None and directory.is_dir():
+        for other in sorted(directory.glob("*.sql")):
+            if other.resolve() == Path(path).resolve():
+                continue
+            try:
+                others.append(read_patch_source(other.read_text(encoding="utf-8"), str(other)))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return list(check_patch(PatchContext(source, table_shapes(others), policy)))
+
+
+def iter_ddl(source: PatchSource) -> Iterator[PatchStatement]:
+    yield from source.statements

@@ -1,0 +1,89 @@
+"""Patch rules (TG1xx): idempotency, guarded DO blocks, seed data, tenant columns and indexes.
+
+Query rules do not apply inside patches (maintenance spans tenants); these do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+
+from tenantguard.engine.context import RuleInfo
+from tenantguard.engine.findings import Finding
+from tenantguard.engine.policy import Policy
+from tenantguard.patches.lint import PatchSource, TableShape
+
+__all__ = ["PATCH_RULES", "PatchContext", "PatchRule", "check_patch"]
+
+
+@dataclass(frozen=True)
+class PatchContext:
+    source: PatchSource
+    tables: dict[str, TableShape]  # the whole patch set's tables
+    policy: Policy
+
+    def finding(self, rule: RuleInfo, line: int, column: int, message: str, help: str) -> Finding:
+        return Finding(
+            rule.code, rule.name, rule.severity, message, help, line, column, line, column + 1
+        )
+
+
+@dataclass(frozen=True)
+class PatchRule:
+    info: RuleInfo
+    doc: str
+    check: Callable[[PatchContext], Iterator[Finding]]
+
+    @property
+    def code(self) -> str:
+        return self.info.code
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+def _rule(module: ModuleType) -> PatchRule:
+    return PatchRule(module.RULE, (module.__doc__ or "").strip(), module.check)
+
+
+from tenantguard.patches.rules import (  # noqa: E402  (the modules import PatchContext above)
+    tg101_non_idempotent_ddl,
+    tg102_unguarded_ddl_in_do_block,
+    tg103_dynamic_execute,
+    tg104_seed_insert_without_on_conflict,
+    tg105_tenant_column_missing,
+    tg106_tenant_index_missing,
+)
+
+PATCH_RULES: tuple[PatchRule, ...] = tuple(
+    _rule(m)
+    for m in (
+        tg101_non_idempotent_ddl,
+        tg102_unguarded_ddl_in_do_block,
+        tg103_dynamic_execute,
+        tg104_seed_insert_without_on_conflict,
+        tg105_tenant_column_missing,
+        tg106_tenant_index_missing,
+    )
+)
+
+
+def check_patch(ctx: PatchContext) -> Iterator[Finding]:
+    from tenantguard.engine.findings import Severity
+
+    for line, column, message in ctx.source.errors:
+        yield Finding(
+            "TG006",
+            "unprovable-statement",
+            Severity.ERROR,
+            message,
+            "fix the SQL so that PostgreSQL can parse it",
+            line,
+            column,
+            line,
+            column + 1,
+        )
+    for rule in PATCH_RULES:
+        yield from rule.check(ctx)

@@ -1,0 +1,141 @@
+"""TG101 non-idempotent-ddl
+
+## What it does
+Finds top-level DDL in a patch that fails or changes something when the patch runs a second
+time: CREATE TABLE / INDEX / SEQUENCE / SCHEMA / EXTENSION without `IF NOT EXISTS`, CREATE
+FUNCTION / VIEW / TRIGGER without `OR REPLACE`, ADD / DROP COLUMN without `IF [NOT] EXISTS`,
+DROP … without `IF EXISTS`, and statements PostgreSQL cannot guard at all — CREATE TYPE, CREATE
+POLICY, ADD CONSTRAINT, RENAME — unless a `DROP … IF EXISTS` of the same object comes first in
+the patch. Those belong in a `DO $$` block with a catalog check (TG102 checks the block).
+
+## Why is this bad?
+Patches run at every startup against databases in every state: fresh installs built from the
+baseline, old installations, a replica that crashed half-way. A patch that is not idempotent
+breaks the next start of every one of them.
+
+## Example
+```sql
+ALTER TABLE leads ADD CONSTRAINT leads_patient_fkey
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id);
+```
+
+## Use instead
+```sql
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'leads_patient_fkey') THEN
+        ALTER TABLE leads ADD CONSTRAINT leads_patient_fkey
+            FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id);
+    END IF;
+END
+$$;
+```
+
+## Options
+`patch_dir`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pglast import ast
+from pglast.enums import AlterTableType
+
+from tenantguard.engine.context import RuleInfo
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.patches.rules import PatchContext
+
+RULE = RuleInfo("TG101", "non-idempotent-ddl", Severity.ERROR)
+
+_GUARD = "write it with IF NOT EXISTS / OR REPLACE, or inside a DO $$ block with a catalog check"
+
+
+def _relname(relation: Any) -> str:
+    return str(getattr(relation, "relname", "") or "")
+
+
+def problems(node: Any, dropped: set[tuple[str, str]]) -> list[str]:
+    """Why `node` is not idempotent (empty when it is). `dropped`: (kind, name) dropped before."""
+    if isinstance(node, ast.CreateStmt) and not node.if_not_exists:
+        return [f"CREATE TABLE {_relname(node.relation)} without IF NOT EXISTS"]
+    if isinstance(node, ast.IndexStmt) and not node.if_not_exists:
+        return [f"CREATE INDEX {node.idxname or ''} without IF NOT EXISTS".replace("  ", " ")]
+    if isinstance(node, ast.CreateSeqStmt) and not node.if_not_exists:
+        return [f"CREATE SEQUENCE {_relname(node.sequence)} without IF NOT EXISTS"]
+    if isinstance(node, ast.CreateSchemaStmt) and not node.if_not_exists:
+        return [f"CREATE SCHEMA {node.schemaname} without IF NOT EXISTS"]
+    if isinstance(node, ast.CreateExtensionStmt) and not node.if_not_exists:
+        return [f"CREATE EXTENSION {node.extname} without IF NOT EXISTS"]
+    if isinstance(node, ast.CreateFunctionStmt) and not node.replace:
+        return ["CREATE FUNCTION without OR REPLACE"]
+    if isinstance(node, ast.ViewStmt) and not node.replace:
+        return [f"CREATE VIEW {_relname(node.view)} without OR REPLACE"]
+    if (
+        isinstance(node, ast.CreateTrigStmt)
+        and not node.replace
+        and ("trigger", node.trigname) not in dropped
+    ):
+        return [f"CREATE TRIGGER {node.trigname} without OR REPLACE"]
+    if isinstance(node, ast.CreatePolicyStmt) and ("policy", node.policy_name) not in dropped:
+        return [f"CREATE POLICY {node.policy_name} (PostgreSQL has no IF NOT EXISTS for it)"]
+    if isinstance(node, ast.CreateEnumStmt | ast.CompositeTypeStmt | ast.CreateDomainStmt):
+        return ["CREATE TYPE/DOMAIN (PostgreSQL has no IF NOT EXISTS for it)"]
+    if isinstance(node, ast.RenameStmt):
+        return ["RENAME (it fails once the old name is gone)"]
+    if isinstance(node, ast.DropStmt) and not node.missing_ok:
+        return ["DROP without IF EXISTS"]
+    if isinstance(node, ast.AlterTableStmt):
+        out = []
+        for command in node.cmds or ():
+            kind = command.subtype
+            if kind == AlterTableType.AT_AddColumn and not command.missing_ok:
+                out.append(f"ADD COLUMN {command.def_.colname} without IF NOT EXISTS")
+            elif kind == AlterTableType.AT_DropColumn and not command.missing_ok:
+                out.append(f"DROP COLUMN {command.name} without IF EXISTS")
+            elif kind == AlterTableType.AT_DropConstraint and not command.missing_ok:
+                out.append(f"DROP CONSTRAINT {command.name} without IF EXISTS")
+            elif kind == AlterTableType.AT_AddConstraint:
+                name = getattr(command.def_, "conname", None) or ""
+                if ("constraint", name) not in dropped or not name:
+                    out.append(
+                        f"ADD CONSTRAINT {name} (PostgreSQL has no IF NOT EXISTS for it)".replace(
+                            "  ", " "
+                        )
+                    )
+        return out
+    return []
+
+
+def drops(node: Any) -> set[tuple[str, str]]:
+    """(kind, name) of objects a guarded DROP removes, so that a re-create after it is safe."""
+    out: set[tuple[str, str]] = set()
+    if isinstance(node, ast.DropStmt) and node.missing_ok:
+        remove = node.removeType.name if node.removeType is not None else ""
+        kind = {"OBJECT_TRIGGER": "trigger", "OBJECT_POLICY": "policy"}.get(remove)
+        if kind:
+            for obj in node.objects or ():
+                names = obj if isinstance(obj, tuple) else (obj,)
+                out.add((kind, getattr(names[-1], "sval", "")))
+    if isinstance(node, ast.AlterTableStmt):
+        for command in node.cmds or ():
+            if command.subtype == AlterTableType.AT_DropConstraint and command.missing_ok:
+                out.add(("constraint", command.name or ""))
+    return out
+
+
+def check(ctx: PatchContext) -> Iterator[Finding]:
+    dropped: set[tuple[str, str]] = set()
+    for statement in ctx.source.statements:
+        if statement.in_do:
+            continue  # TG102 reads DO blocks
+        dropped |= drops(statement.node)
+        for problem in problems(statement.node, dropped):
+            yield ctx.finding(
+                RULE,
+                statement.line,
+                statement.column,
+                f"{problem}: the patch fails or changes things when it runs again",
+                _GUARD,
+            )
