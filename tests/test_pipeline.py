@@ -66,7 +66,7 @@ async def test_verify_fails_with_a_readable_diff_when_the_baseline_drifts(
     )
     report = await verify_pipeline(postgres.dsn, PATCHES, drifted)
     assert not report.ok
-    name, passed, difference = report.checks[1]
+    _name, passed, difference = report.checks[1]
     assert not passed
     assert "-table patients column 05 dni text" in difference
     assert "+table patients column 05 dni character varying(20)" in difference
@@ -97,7 +97,7 @@ async def test_verify_catches_a_patch_that_is_not_idempotent(
     patches = tmp_path / "patches"
     shutil.copytree(PATCHES, patches)
     (patches / "0042_bad.sql").write_text("ALTER TABLE patients ADD COLUMN notes text;\n")
-    with pytest.raises(PatchError, match="0042_bad.sql.*not idempotent"):
+    with pytest.raises(PatchError, match=r"0042_bad\.sql.*not idempotent"):
         await verify_pipeline(postgres.dsn, patches, BASELINE)
 
 
@@ -117,7 +117,7 @@ async def test_edited_applied_patch_is_refused_unless_rebaselined(
     edited = patches / "0002_patient_search_indexes.sql"
     edited.write_text(edited.read_text() + "-- edited after it was applied\n")
     with pytest.raises(
-        PatchError, match="0002_patient_search_indexes.sql was applied on .* changed"
+        PatchError, match=r"0002_patient_search_indexes\.sql was applied on .* changed"
     ):
         await apply_patches(database, patches)
     run = await apply_patches(database, patches, rebaseline=["0002_patient_search_indexes.sql"])
@@ -156,7 +156,7 @@ def test_duplicate_numbers_and_bad_names_are_errors(tmp_path: Path) -> None:
         read_patches(tmp_path)
     (tmp_path / "001_b.sql").unlink()
     (tmp_path / "notes.sql").write_text("SELECT 1;")
-    with pytest.raises(PatchError, match="NNNN_description.sql"):
+    with pytest.raises(PatchError, match=r"NNNN_description\.sql"):
         read_patches(tmp_path)
 
 
