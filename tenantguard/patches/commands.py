@@ -33,7 +33,8 @@ def run_patch_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return asyncio.run(verb(args, dsn, directory, baseline))
     except PatchError as error:
-        return _error(str(error)) - 1  # a patch problem is a finding-like failure: exit 1
+        _error(str(error))
+        return 1  # the pipeline itself is wrong (a failing or edited patch): like a finding
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         return _error(f"database {_safe(dsn)}: {type(error).__name__}: {error}")
 
