@@ -21,6 +21,23 @@ CASE_CONSTRAINTS = {
 }
 
 
+RULE_DOC_SECTIONS = (
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+    "## Options",
+)
+
+
+def assert_documented(rule: object) -> None:
+    """A rule's doc has the ruff sections and starts with its code and name."""
+    doc: str = rule.doc  # type: ignore[attr-defined]
+    for section in RULE_DOC_SECTIONS:
+        assert section in doc, f"{rule.code} lacks {section}"  # type: ignore[attr-defined]
+    assert doc.splitlines()[0] == f"{rule.code} {rule.name}"  # type: ignore[attr-defined]
+
+
 def case_policy(**changes: object) -> Policy:
     policy = Policy(
         "tenant_id",

@@ -11,7 +11,7 @@ import yaml
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.rules import ALL_RULES, STATEMENT_RULES
 
-from .conftest import case_policy
+from .conftest import assert_documented, case_policy
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "cases" / "rules.yaml").read_text(encoding="utf-8")
@@ -44,12 +44,4 @@ def test_every_rule_has_pass_and_fail_cases(rule: Any) -> None:
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[r.code for r in ALL_RULES])
 def test_every_rule_is_documented(rule: Any) -> None:
-    for section in (
-        "## What it does",
-        "## Why is this bad?",
-        "## Example",
-        "## Use instead",
-        "## Options",
-    ):
-        assert section in rule.doc, f"{rule.code} lacks {section}"
-    assert rule.doc.splitlines()[0] == f"{rule.code} {rule.name}"
+    assert_documented(rule)

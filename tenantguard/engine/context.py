@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import ModuleType
+from typing import Any, Generic, TypeVar
 
 from sqlglot import exp
 
@@ -13,7 +16,9 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import Proof, _Builder, build_proof, walk
 from tenantguard.engine.sqltext import LineIndex, original_offset
 
-__all__ = ["Context", "RuleInfo"]
+__all__ = ["Context", "Rule", "RuleInfo", "rule_of"]
+
+C = TypeVar("C")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +26,31 @@ class RuleInfo:
     code: str
     name: str
     severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Rule(Generic[C]):
+    """A rule: permanent code and name, its documentation, and its check over a context `C`.
+
+    `check` is None for rules the sources layer reports (about files, not statements).
+    """
+
+    info: RuleInfo
+    doc: str
+    check: Callable[[C], Iterator[Finding]] | None
+
+    @property
+    def code(self) -> str:
+        return self.info.code
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+def rule_of(module: ModuleType) -> Rule[Any]:
+    """The rule a rule module defines: its RULE, its docstring, its check()."""
+    return Rule(module.RULE, (module.__doc__ or "").strip(), getattr(module, "check", None))
 
 
 @dataclass(eq=False)

@@ -64,10 +64,10 @@ async def _ledger(conn: asyncpg.Connection) -> dict[str, AppliedPatch]:
     }
 
 
-async def _run_patch(conn: asyncpg.Connection, patch: PatchFile) -> float:
+async def _run_patch(conn: asyncpg.Connection, patch: PatchFile) -> None:
     started = time.perf_counter()
 
-    async def statements() -> None:
+    async def run_and_record() -> None:
         for statement in patch.statements:
             try:
                 await conn.execute(statement.text)
@@ -78,29 +78,19 @@ async def _run_patch(conn: asyncpg.Connection, patch: PatchFile) -> float:
                     f"{patch.path}:{statement.line}: patch {patch.name} failed and was rolled "
                     f"back: {type(error).__name__}: {error}{detail}\n    in: {first_line}"
                 ) from error
+        await conn.execute(
+            f"INSERT INTO {LEDGER} (name, number, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
+            patch.name,
+            patch.number,
+            patch.checksum,
+            (time.perf_counter() - started) * 1000,
+        )
 
     if patch.transactional:
-        async with conn.transaction():
-            await statements()
-            duration = (time.perf_counter() - started) * 1000
-            await conn.execute(
-                f"INSERT INTO {LEDGER} (name, number, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
-                patch.name,
-                patch.number,
-                patch.checksum,
-                duration,
-            )
-        return duration
-    await statements()  # one statement, outside a transaction (CREATE INDEX CONCURRENTLY)
-    duration = (time.perf_counter() - started) * 1000
-    await conn.execute(
-        f"INSERT INTO {LEDGER} (name, number, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
-        patch.name,
-        patch.number,
-        patch.checksum,
-        duration,
-    )
-    return duration
+        async with conn.transaction():  # the patch and its ledger row commit together
+            await run_and_record()
+    else:
+        await run_and_record()  # one statement outside a transaction (CREATE INDEX CONCURRENTLY)
 
 
 async def apply_patches(

@@ -47,27 +47,30 @@ def _with_database(dsn: str, database: str) -> str:
 
 
 @asynccontextmanager
-async def scratch_database(dsn: str, label: str) -> AsyncIterator[str]:
-    name = f"tg_verify_{label}_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(dsn)
+async def connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(dsn)
     try:
-        await admin.execute(f"CREATE DATABASE {name}")
+        yield conn
     finally:
-        await admin.close()
+        await conn.close()
+
+
+@asynccontextmanager
+async def scratch_database(dsn: str, label: str) -> AsyncIterator[str]:
+    """A database created for the check on the given server, dropped afterwards."""
+    name = f"tg_verify_{label}_{secrets.token_hex(4)}"
+    async with connection(dsn) as admin:
+        await admin.execute(f"CREATE DATABASE {name}")
     try:
         yield _with_database(dsn, name)
     finally:
-        admin = await asyncpg.connect(dsn)
-        try:
+        async with connection(dsn) as admin:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await admin.close()
 
 
 async def _run_again(dsn: str, patches: list[PatchFile]) -> None:
     """Every patch once more, as if the ledger had forgotten it (idempotency)."""
-    conn = await asyncpg.connect(dsn)
-    try:
+    async with connection(dsn) as conn:
         for patch in patches:
             for statement in patch.statements:
                 try:
@@ -77,16 +80,11 @@ async def _run_again(dsn: str, patches: list[PatchFile]) -> None:
                         f"{patch.path}:{statement.line}: patch {patch.name} fails when run a "
                         f"second time ({type(error).__name__}: {error}): it is not idempotent"
                     ) from error
-    finally:
-        await conn.close()
 
 
 async def _snapshot(dsn: str) -> list[str]:
-    conn = await asyncpg.connect(dsn)
-    try:
+    async with connection(dsn) as conn:
         return await snapshot(conn)
-    finally:
-        await conn.close()
 
 
 async def verify_pipeline(dsn: str, directory: Path, baseline: Path) -> VerifyReport:
@@ -106,11 +104,8 @@ async def verify_pipeline(dsn: str, directory: Path, baseline: Path) -> VerifyRe
         )
         async with scratch_database(dsn, "baseline") as base:
             try:
-                conn = await asyncpg.connect(base)
-                try:
+                async with connection(base) as conn:
                     await conn.execute(baseline.read_text(encoding="utf-8"))
-                finally:
-                    await conn.close()
             except (OSError, asyncpg.PostgresError) as error:
                 report.checks.append(
                     (f"the baseline {baseline} runs on an empty database", False, str(error))
@@ -149,11 +144,8 @@ async def sync_baseline(dsn: str, directory: Path, baseline: Path) -> int:
     """Rewrites the baseline from the pipeline; returns its number of lines."""
     async with scratch_database(dsn, "sync") as pipeline:
         await apply_patches(pipeline, directory)
-        conn = await asyncpg.connect(pipeline)
-        try:
+        async with connection(pipeline) as conn:
             text = await baseline_sql(conn, BASELINE_HEADER)
-        finally:
-            await conn.close()
     baseline.parent.mkdir(parents=True, exist_ok=True)
     baseline.write_text(text, encoding="utf-8")
     return text.count("\n")

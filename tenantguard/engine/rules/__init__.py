@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from types import ModuleType
-
-from tenantguard.engine.context import Context, RuleInfo
-from tenantguard.engine.findings import Finding
+from tenantguard.engine.context import Context, Rule, rule_of
 from tenantguard.engine.rules import (
     tg001_unpinned_reference,
     tg002_insert_without_tenant,
@@ -25,28 +20,8 @@ from tenantguard.engine.rules import (
 __all__ = ["ALL_RULES", "STATEMENT_RULES", "Rule", "rule_by_code"]
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    info: RuleInfo
-    doc: str
-    # None for rules the sources layer reports (about files, not statements)
-    check: Callable[[Context], Iterator[Finding]] | None
-
-    @property
-    def code(self) -> str:
-        return self.info.code
-
-    @property
-    def name(self) -> str:
-        return self.info.name
-
-
-def _rule(module: ModuleType) -> Rule:
-    return Rule(module.RULE, (module.__doc__ or "").strip(), getattr(module, "check", None))
-
-
-ALL_RULES: tuple[Rule, ...] = tuple(
-    _rule(m)
+ALL_RULES: tuple[Rule[Context], ...] = tuple(
+    rule_of(m)
     for m in (
         tg001_unpinned_reference,
         tg002_insert_without_tenant,
@@ -61,9 +36,9 @@ ALL_RULES: tuple[Rule, ...] = tuple(
         tg011_unused_suppression,
     )
 )
-STATEMENT_RULES: tuple[Rule, ...] = tuple(r for r in ALL_RULES if r.check is not None)
+STATEMENT_RULES: tuple[Rule[Context], ...] = tuple(r for r in ALL_RULES if r.check is not None)
 
 
-def rule_by_code(code: str) -> Rule | None:
+def rule_by_code(code: str) -> Rule[Context] | None:
     wanted = code.strip().upper()
     return next((r for r in ALL_RULES if r.code == wanted or r.name.upper() == wanted), None)

@@ -5,16 +5,15 @@ Query rules do not apply inside patches (maintenance spans tenants); these do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from types import ModuleType
 
-from tenantguard.engine.context import RuleInfo
+from tenantguard.engine.context import Rule, RuleInfo, rule_of
 from tenantguard.engine.findings import Finding
 from tenantguard.engine.policy import Policy
 from tenantguard.patches.lint import PatchSource, TableShape
 
-__all__ = ["PATCH_RULES", "PatchContext", "PatchRule", "check_patch"]
+__all__ = ["PATCH_RULES", "PatchContext", "check_patch"]
 
 
 @dataclass(frozen=True)
@@ -29,25 +28,6 @@ class PatchContext:
         )
 
 
-@dataclass(frozen=True)
-class PatchRule:
-    info: RuleInfo
-    doc: str
-    check: Callable[[PatchContext], Iterator[Finding]]
-
-    @property
-    def code(self) -> str:
-        return self.info.code
-
-    @property
-    def name(self) -> str:
-        return self.info.name
-
-
-def _rule(module: ModuleType) -> PatchRule:
-    return PatchRule(module.RULE, (module.__doc__ or "").strip(), module.check)
-
-
 from tenantguard.patches.rules import (  # noqa: E402  (the modules import PatchContext above)
     tg101_non_idempotent_ddl,
     tg102_unguarded_ddl_in_do_block,
@@ -57,8 +37,8 @@ from tenantguard.patches.rules import (  # noqa: E402  (the modules import Patch
     tg106_tenant_index_missing,
 )
 
-PATCH_RULES: tuple[PatchRule, ...] = tuple(
-    _rule(m)
+PATCH_RULES: tuple[Rule[PatchContext], ...] = tuple(
+    rule_of(m)
     for m in (
         tg101_non_idempotent_ddl,
         tg102_unguarded_ddl_in_do_block,
@@ -86,4 +66,5 @@ def check_patch(ctx: PatchContext) -> Iterator[Finding]:
             column + 1,
         )
     for rule in PATCH_RULES:
-        yield from rule.check(ctx)
+        if rule.check is not None:
+            yield from rule.check(ctx)
