@@ -12,6 +12,8 @@ from tenantguard import Policy
 from tenantguard.patches.lint import lint_patch_text
 from tenantguard.patches.rules import PATCH_RULES
 
+from .conftest import assert_documented
+
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "cases" / "patch_rules.yaml").read_text(encoding="utf-8")
 )
@@ -29,15 +31,7 @@ def test_every_patch_rule_has_cases_and_docs(rule: Any) -> None:
     mine = [c for c in CASES if c["rule"] == rule.code]
     assert any(rule.code in c["expect"] for c in mine)
     assert any(rule.code not in c["expect"] for c in mine)
-    for section in (
-        "## What it does",
-        "## Why is this bad?",
-        "## Example",
-        "## Use instead",
-        "## Options",
-    ):
-        assert section in rule.doc
-    assert rule.doc.splitlines()[0] == f"{rule.code} {rule.name}"
+    assert_documented(rule)
 
 
 def test_findings_inside_do_blocks_point_at_their_line() -> None:
