@@ -9,7 +9,6 @@ from pathlib import Path
 
 from tenantguard import __version__
 from tenantguard.baseline import read_baseline, subtract_baseline, write_baseline
-from tenantguard.catalog import CATALOG, rule_doc
 from tenantguard.config import Settings, build_policy, load_settings
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
@@ -201,11 +200,11 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
         return EXIT_ERROR
     analyzer = Analyzer(policy)
     patch_analyzer = Analyzer(policy, in_patch=True)
-    from tenantguard.patches.lint import lint_patch_text
-
     patch_directory = settings.root / settings.patch_dir
 
     def patch_linter(text: str, path: Path) -> list[Finding]:
+        from tenantguard.patches.lint import lint_patch_text  # pglast loads only for patches
+
         return lint_patch_text(text, str(path), policy, patch_directory)
 
     options = CheckOptions(
@@ -260,6 +259,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _rule(args: argparse.Namespace) -> int:
+    from tenantguard.catalog import CATALOG, rule_doc  # patch rules load pglast: only here
+
     if args.all or not args.code:
         for rule in CATALOG:
             print(f"{rule.code}  {rule.name:<40} {rule.info.severity}")
