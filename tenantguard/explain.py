@@ -81,7 +81,7 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
             derived = [
                 s
                 for b in proof.blocks
-                for s in b.sources.values()
+                for s in b.every_source
                 if s.kind in (SourceKind.DERIVED, SourceKind.CTE) and s.passthrough
             ]
             for source in derived:

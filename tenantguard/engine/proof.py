@@ -109,7 +109,8 @@ class Source:
 class Block:
     node: exp.Expression
     parent: Block | None
-    sources: dict[str, Source] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)  # by the name columns use
+    every_source: list[Source] = field(default_factory=list)  # duplicates of a name included
     ambiguous: set[str] = field(default_factory=set)  # names given to more than one source
     # (conjuncts, the sources they filter, the clause they come from)
     filters: list[tuple[list[exp.Expression], list[Source], str]] = field(default_factory=list)
@@ -156,7 +157,7 @@ class Proof:
         """Every value the statement pins a tenant column to (for the runtime value check)."""
         values: list[PinValue] = []
         for block in self.blocks:
-            for source in block.sources.values():
+            for source in block.every_source:
                 values.extend(f.value for f in source.facts if f.value is not None)
         values.extend(self.insert_values)
         return values
@@ -388,7 +389,7 @@ class _Builder:
         references = [
             source
             for block in self.blocks
-            for source in block.sources.values()
+            for source in block.every_source
             if source.kind is SourceKind.TABLE and source.tenant
         ]
         # the operands of DDL are TG007's business; queries inside DDL (CREATE VIEW … AS
@@ -468,6 +469,19 @@ class _Builder:
             child, parent = parent, parent.parent
         return False
 
+    def _cte_columns(self, table: exp.Table) -> list[str] | None:
+        """The column list of the CTE a table reference names (`WITH x(a, b) AS …`)."""
+        name = identifier_name(table.this)
+        parent = table.parent
+        while parent is not None:
+            with_ = parent if isinstance(parent, exp.With) else parent.args.get("with_")
+            if isinstance(with_, exp.With):
+                for cte in with_.expressions:
+                    if _alias_name(cte) == name:
+                        return _alias_columns(cte)
+            parent = parent.parent
+        return None
+
     def _cte_body(self, table: exp.Table) -> list[exp.Expression]:
         name = identifier_name(table.this)
         parent = table.parent
@@ -486,6 +500,7 @@ class _Builder:
         if source.name in block.sources:
             block.ambiguous.add(source.name)
         block.sources.setdefault(source.name, source)
+        block.every_source.append(source)  # a duplicate name still has to be pinned
         return source
 
     def _source(self, block: Block, node: exp.Expression, role: Role) -> list[Source]:
@@ -526,6 +541,7 @@ class _Builder:
         columns = _alias_columns(table)
         if self._is_cte_reference(table):
             bodies = [self.block_of[id(b)] for b in self._cte_body(table) if id(b) in self.block_of]
+            columns = columns or self._cte_columns(table)
             source = Source(
                 name,
                 SourceKind.CTE,
@@ -592,7 +608,19 @@ class _Builder:
             using = node.args.get("using")
             if using is not None:
                 self._source(block, using, Role.MERGE_SOURCE)
-            block.filters.append((conjuncts(node.args.get("on")), target, "MERGE ON"))
+            whens = node.args.get("whens")
+            by_source = isinstance(whens, exp.Whens) and any(
+                w.args.get("source") and not w.args.get("matched") for w in whens.expressions
+            )
+            if by_source:
+                # WHEN NOT MATCHED BY SOURCE acts on the target rows the ON does *not* match:
+                # the ON filters nothing then
+                for source in target:
+                    source.near_misses.append(
+                        (node, "WHEN NOT MATCHED BY SOURCE acts on every target row the ON rejects")
+                    )
+            else:
+                block.filters.append((conjuncts(node.args.get("on")), target, "MERGE ON"))
             return
         elif isinstance(node, exp.Insert):
             target = node.this
@@ -689,7 +717,10 @@ class _Builder:
             return None
         if identifier_name(node.this) != self.tenant_col:
             return None
-        return self.resolve(block, node)
+        owner = self.resolve(block, node)
+        if owner is not None and owner.kind is SourceKind.TABLE and owner.column_names is not None:
+            return None  # `t AS a(x, y)` renames columns by position: the name proves nothing
+        return owner
 
     def resolve(self, block: Block | None, column: exp.Column) -> Source | None:
         """The source a column belongs to, or None when it cannot be told for sure."""
@@ -703,7 +734,7 @@ class _Builder:
                 if found is not None:
                     return found
             else:
-                owners = [s for s in block.sources.values() if self._could_own(s, name)]
+                owners = [s for s in block.every_source if self._could_own(s, name)]
                 if len(owners) == 1 and owners[0].name not in block.ambiguous:
                     return owners[0]
                 if owners:
@@ -727,7 +758,7 @@ class _Builder:
     # solving
 
     def _solve(self) -> None:
-        sources = [s for b in self.blocks for s in b.sources.values()]
+        sources = [s for b in self.blocks for s in b.every_source]
         multi_ok = self.policy.allow_multi_tenant
         changed = True
         while changed:
@@ -738,7 +769,7 @@ class _Builder:
                 if (
                     source.kind in (SourceKind.DERIVED, SourceKind.CTE)
                     and source.body
-                    and all(self.projection_pinned(b, self.tenant_col) for b in source.body)
+                    and self._passes_tenant_through(source)
                 ):
                     source.passthrough = True
                     changed = True
@@ -757,11 +788,28 @@ class _Builder:
                         changed = True
                         break
 
+    def _passes_tenant_through(self, source: Source) -> bool:
+        """Does every branch of a derived table / CTE output a pinned tenant column?
+
+        A column list (`d(a, b)`, `WITH x(a, b)`) renames the outputs by position.
+        """
+        index: int | None = None
+        if source.column_names is not None:
+            if self.tenant_col not in source.column_names:
+                return False
+            index = source.column_names.index(self.tenant_col)
+        return all(self.projection_pinned(b, self.tenant_col, index) for b in source.body)
+
     def projection_pinned(self, block: Block, column: str, index: int | None = None) -> bool:
         """Does `block` output, under `column` (or at `index`), a pinning value or pinned tenant?"""
         item = projection_item(block.node, column, index)
         if item is None:
             return False
+        if index is not None and (
+            isinstance(item, exp.Star)
+            or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star))
+        ):
+            return False  # a `*` renamed by position: which column lands there is unknown
         if isinstance(item, exp.Star) or (
             isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
         ):
@@ -771,7 +819,7 @@ class _Builder:
             owners = (
                 ([block.sources[qualifier]] if qualifier in block.sources else [])
                 if qualifier
-                else [s for s in block.sources.values() if self._could_own(s, column)]
+                else [s for s in block.every_source if self._could_own(s, column)]
             )
             return len(owners) == 1 and owners[0].pinned and self._tenant_named(owners[0], column)
         if isinstance(item, exp.Alias):
