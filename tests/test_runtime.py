@@ -366,3 +366,20 @@ async def test_lru_stays_bounded(dsn: str) -> None:
         assert guard.counters["cache_misses"] == 100_000
     finally:
         await conn.close()
+
+
+def test_insert_select_projection_value_is_checked() -> None:
+    """`INSERT … SELECT $2, …` writes $2 as the tenant: the value check must cover it."""
+    from tenantguard.runtime import Guard
+
+    guard = Guard(POLICY)
+    sql = "INSERT INTO patients (tenant_id, first_name, phone_number) SELECT $2, l.name, l.phone_number FROM leads l WHERE l.tenant_id = $1"
+    with tenant(1):
+        guard.check(sql, [(1, 1)])
+        with pytest.raises(TenantIsolationError, match=r"\$2"):
+            guard.check(sql, [(1, 2)])
+    merge = "MERGE INTO patients t USING (SELECT * FROM leads WHERE tenant_id = $1) s ON t.tenant_id = $1 AND t.id = s.patient_id WHEN NOT MATCHED THEN INSERT (tenant_id, first_name, phone_number) VALUES ($2, s.name, s.phone_number)"
+    with tenant(1):
+        guard.check(merge, [(1, 1)])
+        with pytest.raises(TenantIsolationError, match=r"\$2"):
+            guard.check(merge, [(1, 2)])

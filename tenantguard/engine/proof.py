@@ -408,28 +408,49 @@ class _Builder:
             references,
             unplaced,
             self.handled,
-            self._insert_values(),
+            self._insert_values(index.get(exp.Insert, [])),
             index,
             bool(tenant_tables),
         )
 
-    def _insert_values(self) -> list[PinValue]:
+    def _insert_values(self, inserts: list[exp.Expression]) -> list[PinValue]:
+        """The values written into tenant columns: VALUES rows, INSERT … SELECT projections,
+        MERGE INSERT values — what the runtime must compare with the request's tenant."""
         values: list[PinValue] = []
-        for block in self.blocks:
-            node = block.node
+        for node in inserts:
             target = node.this
-            if not isinstance(node, exp.Insert) or not isinstance(target, exp.Schema):
+            if isinstance(target, exp.Schema):
+                columns = [identifier_name(c) for c in target.expressions]
+            elif isinstance(target, exp.Tuple):  # MERGE … THEN INSERT (cols) VALUES (…)
+                columns = [
+                    identifier_name(c.this if isinstance(c, exp.Column) else c)
+                    for c in target.expressions
+                ]
+            else:
                 continue
-            columns = [identifier_name(c) for c in target.expressions]
-            rows = node.expression
-            if self.tenant_col not in columns or not isinstance(rows, exp.Values):
+            if self.tenant_col not in columns:
                 continue
             index = columns.index(self.tenant_col)
-            for row in rows.expressions:
-                items = row.expressions if isinstance(row, exp.Tuple) else [row]
-                value = pin_value(items[index], self.policy) if index < len(items) else None
-                if value is not None:
-                    values.append(value)
+            rows = node.expression
+            while isinstance(rows, exp.Subquery | exp.Paren):
+                rows = rows.this
+            if isinstance(rows, exp.Values | exp.Tuple):
+                tuples = rows.expressions if isinstance(rows, exp.Values) else [rows]
+                items_per_row = [r.expressions if isinstance(r, exp.Tuple) else [r] for r in tuples]
+            else:
+                items_per_row = (
+                    [b.expressions for b in set_branches(rows) if isinstance(b, exp.Select)]
+                    if rows is not None
+                    else []
+                )
+            for items in items_per_row:
+                if index < len(items):
+                    item = items[index]
+                    value = pin_value(
+                        item.this if isinstance(item, exp.Alias) else item, self.policy
+                    )
+                    if value is not None:
+                        values.append(value)
         return values
 
     def _enclosing_block(self, node: exp.Expression) -> Block | None:
