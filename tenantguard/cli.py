@@ -179,7 +179,8 @@ def _build_parser() -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     settings = _settings(args)
     policy = build_policy(settings)
-    paths = args.paths or [Path(".")]
+    default = settings.root / settings.patch_dir if patch_rules_only else Path(".")
+    paths = args.paths or [default]
     files, missing = discover(
         paths,
         root=settings.root,

@@ -274,3 +274,20 @@ def test_repo_schema_and_patches_are_clean(capsys: pytest.CaptureFixture[str]) -
     finally:
         os.chdir(old)
     assert code == 0, out
+
+
+def test_patches_lint_defaults_to_the_patch_dir_and_reports_patch_rules(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pyproject.toml", '[tool.tenantguard]\nglobal_tables = ["tenants"]\n')
+    write(
+        workdir / "patches" / "0001_a.sql", "CREATE TABLE notes (id int);\nSELECT * FROM notes;\n"
+    )
+    code, out, _ = run(capsys, "patches", "lint", "--format", "json")
+    assert code == 1
+    rules = sorted(f["rule"] for f in json.loads(out)["findings"])
+    assert rules == ["TG101", "TG105"]  # patch rules only: the unpinned SELECT is maintenance
+    code, out, _ = run(capsys, "check", "--format", "json", ".")
+    assert sorted(f["rule"] for f in json.loads(out)["findings"]) == ["TG101", "TG105"]
+    code, _, err = run(capsys, "patches")
+    assert code == 2 and "needs a verb" in err
