@@ -49,15 +49,37 @@ _SQL_START = re.compile(
     r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|TABLE)\s",
     re.IGNORECASE | re.DOTALL,
 )
-# what can hold a call, a string or an assignment (contexts and operators cannot)
-_NODES = (
-    ast.stmt, ast.expr, ast.keyword, ast.comprehension, ast.withitem, ast.excepthandler,
-    ast.match_case, ast.arguments,
-)  # fmt: skip
-_LEAVES = (ast.Name, ast.Constant)
+
+
+def _all_subclasses(*bases: type) -> frozenset[type]:
+    found: set[type] = set()
+    stack = list(bases)
+    while stack:
+        kind = stack.pop()
+        found.add(kind)
+        stack.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+# contexts and operators hold no call, string or assignment: the walk skips them
+_INERT = _all_subclasses(ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+_FUNCTIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+_ASSIGNMENTS = frozenset(
+    {
+        ast.Assign,
+        ast.AnnAssign,
+        ast.AugAssign,
+        ast.For,
+        ast.AsyncFor,
+        ast.With,
+        ast.AsyncWith,
+        ast.NamedExpr,
+    }
+)
 _BRANCHES = (
     ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith, ast.Match,
 )  # fmt: skip
+_BRANCH_TYPES = frozenset(_BRANCHES) | {getattr(ast, "TryStar", ast.Try)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,50 +174,60 @@ class _Extractor:
         ]
         while stack:
             node, scope, branched = stack.pop()
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                inner = _Scope(parent=scope)
-                args = node.args
-                for parameter in (
-                    *args.posonlyargs,
-                    *args.args,
-                    *args.kwonlyargs,
-                    args.vararg,
-                    args.kwarg,
-                ):
-                    if parameter is not None:
-                        inner.values[parameter.arg] = None  # whatever the caller passes
-                if not isinstance(node, ast.Lambda):
-                    self._docstring(node)
-                    stack.extend((d, scope, branched) for d in node.decorator_list)
-                    stack.extend((c, inner, False) for c in reversed(node.body))
-                else:
-                    stack.append((node.body, inner, False))
-                stack.extend((d, scope, branched) for d in args.defaults)
+            kind = type(node)
+            if kind in _FUNCTIONS:
+                self._enter_function(node, scope, branched, stack)  # type: ignore[arg-type]
                 continue
-            if isinstance(node, ast.ClassDef):
+            if kind is ast.ClassDef:
                 self._docstring(node)
                 # a class body is its own namespace; its methods see the enclosing scope
-                stack.extend((c, _Scope(parent=scope), False) for c in reversed(node.body))
+                body = node.body  # type: ignore[attr-defined]
+                stack.extend((c, _Scope(parent=scope), False) for c in reversed(body))
                 continue
-            self._record_assignment(node, scope, branched)
-            if isinstance(node, ast.Call):
-                self._record_call(node, scope)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                self.constants.append(node)
-            if isinstance(node, _LEAVES):
+            if kind in _ASSIGNMENTS:
+                self._record_assignment(node, scope, branched)
+            if kind is ast.Call:
+                self._record_call(node, scope)  # type: ignore[arg-type]
+            elif kind is ast.Constant:
+                if isinstance(node.value, str):  # type: ignore[attr-defined]
+                    self.constants.append(node)  # type: ignore[arg-type]
                 continue
-            inner_branched = branched or isinstance(node, _BRANCHES)
+            elif kind is ast.Name:
+                continue
+            inner_branched = branched or kind in _BRANCH_TYPES
             children: list[ast.AST] = []
             for name in node._fields:
                 value = getattr(node, name, None)
-                if isinstance(value, list):
-                    children.extend(v for v in value if isinstance(v, _NODES))
-                elif isinstance(value, _NODES):
+                if type(value) is list:
+                    children.extend(
+                        v for v in value if isinstance(v, ast.AST) and type(v) not in _INERT
+                    )
+                elif isinstance(value, ast.AST) and type(value) not in _INERT:
                     children.append(value)
             stack.extend((c, scope, inner_branched) for c in reversed(children))
         for call, func, argument, scope in self.calls:
             self.scope = scope
             self._query_argument(call, func, argument)
+
+    def _enter_function(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+        scope: _Scope,
+        branched: bool,
+        stack: list[tuple[ast.AST, _Scope, bool]],
+    ) -> None:
+        inner = _Scope(parent=scope)
+        args = node.args
+        for parameter in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if parameter is not None:
+                inner.values[parameter.arg] = None  # whatever the caller passes
+        if isinstance(node, ast.Lambda):
+            stack.append((node.body, inner, False))
+        else:
+            self._docstring(node)
+            stack.extend((d, scope, branched) for d in node.decorator_list)
+            stack.extend((c, inner, False) for c in reversed(node.body))
+        stack.extend((d, scope, branched) for d in args.defaults)
 
     @staticmethod
     def _record_assignment(node: ast.AST, scope: _Scope, branched: bool) -> None:
