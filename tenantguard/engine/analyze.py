@@ -16,7 +16,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import PinValue
 from tenantguard.engine.rules import STATEMENT_RULES, tg006_unprovable_statement
-from tenantguard.engine.sqltext import normalize_placeholders, original_offset, split_sql
+from tenantguard.engine.sqltext import normalize_placeholders, original_offset
 
 _CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
 
@@ -151,17 +151,6 @@ class Analyzer:
         if len(self._cache) > self.maxsize:
             self._cache.popitem(last=False)
         return result
-
-    def script(self, text: str) -> list[Finding]:
-        """Every finding of a script, with positions relative to the script."""
-        statements, _ = split_sql(text)
-        findings: list[Finding] = []
-        for statement in statements:
-            findings.extend(
-                f.shifted(statement.line, statement.column)
-                for f in self.statement_findings(statement.text, statement.error)
-            )
-        return findings
 
     def statement_findings(self, text: str, lex_error: str | None = None) -> tuple[Finding, ...]:
         if lex_error is None:

@@ -32,7 +32,6 @@ __all__ = [
     "Source",
     "SourceKind",
     "build_proof",
-    "children",
     "conjuncts",
     "identifier_name",
     "pin_value",
@@ -217,16 +216,6 @@ _BLOCK_SET = _subclasses(*_BLOCK_TYPES)
 _INDEXED_SET = _subclasses(*_INDEXED_TYPES)
 _WHOLE_TABLE_SET = _subclasses(*_WHOLE_TABLE_TYPES)
 _INTERESTING = _BLOCK_SET | _INDEXED_SET | _WHOLE_TABLE_SET | _subclasses(exp.Table)
-
-
-def children(node: exp.Expression) -> Iterator[exp.Expression]:
-    for value in node.args.values():
-        if isinstance(value, exp.Expression):
-            yield value
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, exp.Expression):
-                    yield item
 
 
 def walk(node: exp.Expression) -> Iterator[exp.Expression]:
@@ -842,7 +831,7 @@ class _Builder:
                 if qualifier
                 else [s for s in block.every_source if self._could_own(s, column)]
             )
-            return len(owners) == 1 and owners[0].pinned and self._tenant_named(owners[0], column)
+            return len(owners) == 1 and owners[0].pinned and column == self.tenant_col
         if isinstance(item, exp.Alias):
             item = item.this
         if pin_value(item, self.policy) is not None:
@@ -853,9 +842,6 @@ class _Builder:
             owner = self.resolve(block, item)
             return owner is not None and owner.pinned
         return False
-
-    def _tenant_named(self, source: Source, column: str) -> bool:
-        return column == self.tenant_col
 
 
 def _output_names(node: exp.Expression) -> list[str] | None:

@@ -9,7 +9,6 @@ extracts; they do not parse.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,7 +241,3 @@ def lint_patch_text(
             except (OSError, UnicodeDecodeError):
                 continue
     return list(check_patch(PatchContext(source, table_shapes(others), policy)))
-
-
-def iter_ddl(source: PatchSource) -> Iterator[PatchStatement]:
-    yield from source.statements
