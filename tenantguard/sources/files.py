@@ -83,8 +83,8 @@ def discover(
     found: dict[Path, SourceFile] = {}
     missing: list[str] = []
 
-    def add(file: Path) -> None:
-        resolved = file.resolve()
+    def add(file: Path, resolved: Path | None = None) -> None:
+        resolved = resolved or file.resolve()
         try:
             display = os.fspath(resolved.relative_to(cwd))
         except ValueError:
@@ -106,13 +106,16 @@ def discover(
             for directory, subdirs, names in os.walk(path):
                 subdirs[:] = sorted(d for d in subdirs if d not in ALWAYS_SKIPPED)
                 for name in sorted(names):
+                    if not _matches(name, include):
+                        continue
                     file = Path(directory) / name
+                    resolved = file.resolve()
                     try:
-                        relative = file.resolve().relative_to(root).as_posix()
+                        relative = resolved.relative_to(root).as_posix()
                     except ValueError:
                         relative = file.as_posix()
-                    if _matches(name, include) and not _matches(relative, exclude):
-                        add(file)
+                    if not _matches(relative, exclude):
+                        add(file, resolved)
         else:
             missing.append(os.fspath(path))
     return list(found.values()), missing
