@@ -218,6 +218,38 @@ _WHOLE_TABLE_SET = _subclasses(*_WHOLE_TABLE_TYPES)
 _INTERESTING = _BLOCK_SET | _INDEXED_SET | _WHOLE_TABLE_SET | _subclasses(exp.Table)
 
 
+# leaves for the proof: nothing below them can be a table, a query block or a write
+_PRUNED = frozenset().union(
+    *(
+        _subclasses(kind)
+        for kind in (
+            exp.Column, exp.Identifier, exp.Literal, exp.Parameter, exp.Placeholder,
+            exp.DataType, exp.Star, exp.Var, exp.Boolean, exp.Null,
+        )
+    )
+)  # fmt: skip
+
+
+def _structural_nodes(root: exp.Expression) -> Iterator[exp.Expression]:
+    """Every node that can hold a table or a query block, parents before children.
+
+    An explicit stack, so depth cannot overflow; columns, literals and other leaves are yielded
+    but not descended into (about half of a statement's nodes).
+    """
+    stack: list[exp.Expression] = [root]
+    pruned = _PRUNED
+    while stack:
+        node = stack.pop()
+        yield node
+        if type(node) in pruned:
+            continue
+        for value in node.args.values():
+            if type(value) is list:
+                stack.extend(v for v in value if isinstance(v, exp.Expression))
+            elif isinstance(value, exp.Expression):
+                stack.append(value)
+
+
 def walk(node: exp.Expression) -> Iterator[exp.Expression]:
     """Pre-order walk; sqlglot's own walk uses an explicit stack, so depth cannot overflow."""
     for child in node.walk(bfs=False):
@@ -348,10 +380,10 @@ class _Builder:
         tenant_tables: list[exp.Table] = []
         index: dict[type[exp.Expression], list[exp.Expression]] = {}
         interesting = _INTERESTING
-        for node in self.tree.walk(bfs=False):
+        for node in _structural_nodes(self.tree):
             kind = type(node)
-            if kind not in interesting or not isinstance(node, exp.Expression):
-                continue  # most nodes (columns, identifiers, literals) need no look
+            if kind not in interesting:
+                continue
             if kind in _INDEXED_SET:
                 index.setdefault(kind, []).append(node)
             if kind in _WHOLE_TABLE_SET:
