@@ -484,57 +484,37 @@ class _Builder:
         return None
 
     def _is_cte_reference(self, table: exp.Table) -> bool:
+        return self._cte_definition(table) is not None
+
+    @staticmethod
+    def _cte_definition(table: exp.Table) -> exp.CTE | None:
+        """The CTE a table reference names, with WITH's visibility rules; None for a table.
+
+        A CTE's own body sees only the CTEs defined before it (all of them under RECURSIVE);
+        the query of a WITH sees all of them. A schema-qualified name is never a CTE.
+        """
         if table.args.get("db") or table.args.get("catalog"):
-            return False
+            return None
         name = identifier_name(table.this)
         child: exp.Expr = table
         parent = table.parent
         while parent is not None:
+            visible: list[exp.Expression] = []
             if isinstance(parent, exp.With):
                 ctes = parent.expressions
-                recursive = bool(parent.args.get("recursive"))
-                visible = (
-                    ctes
-                    if recursive or not isinstance(child, exp.CTE)
-                    else ctes[: next(i for i, c in enumerate(ctes) if c is child)]
-                )
-                if any(_alias_name(cte) == name for cte in visible):
-                    return True
+                if parent.args.get("recursive") or not isinstance(child, exp.CTE):
+                    visible = ctes
+                else:
+                    visible = ctes[: next(i for i, c in enumerate(ctes) if c is child)]
             else:
                 with_ = parent.args.get("with_")
-                if (
-                    isinstance(with_, exp.With)
-                    and child is not with_
-                    and any(_alias_name(cte) == name for cte in with_.expressions)
-                ):
-                    return True
+                if isinstance(with_, exp.With) and child is not with_:
+                    visible = with_.expressions
+            for cte in visible:
+                if isinstance(cte, exp.CTE) and _alias_name(cte) == name:
+                    return cte
             child, parent = parent, parent.parent
-        return False
-
-    def _cte_columns(self, table: exp.Table) -> list[str] | None:
-        """The column list of the CTE a table reference names (`WITH x(a, b) AS …`)."""
-        name = identifier_name(table.this)
-        parent = table.parent
-        while parent is not None:
-            with_ = parent if isinstance(parent, exp.With) else parent.args.get("with_")
-            if isinstance(with_, exp.With):
-                for cte in with_.expressions:
-                    if _alias_name(cte) == name:
-                        return _alias_columns(cte)
-            parent = parent.parent
         return None
-
-    def _cte_body(self, table: exp.Table) -> list[exp.Expression]:
-        name = identifier_name(table.this)
-        parent = table.parent
-        while parent is not None:
-            with_ = parent if isinstance(parent, exp.With) else parent.args.get("with_")
-            if isinstance(with_, exp.With):
-                for cte in with_.expressions:
-                    if _alias_name(cte) == name:
-                        return set_branches(cte.this)
-            parent = parent.parent
-        return []
 
     # sources
 
@@ -581,9 +561,12 @@ class _Builder:
         table_name = identifier_name(table.this)
         name = _alias_name(table) or table_name
         columns = _alias_columns(table)
-        if self._is_cte_reference(table):
-            bodies = [self.block_of[id(b)] for b in self._cte_body(table) if id(b) in self.block_of]
-            columns = columns or self._cte_columns(table)
+        cte = self._cte_definition(table)
+        if cte is not None:
+            bodies = [
+                self.block_of[id(b)] for b in set_branches(cte.this) if id(b) in self.block_of
+            ]
+            columns = columns or _alias_columns(cte)
             source = Source(
                 name,
                 SourceKind.CTE,
