@@ -53,6 +53,7 @@ def case_policy(**changes: object) -> Policy:
 import asyncio  # noqa: E402
 import itertools  # noqa: E402
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import asyncpg  # noqa: E402
 import pytest  # noqa: E402
@@ -88,6 +89,26 @@ async def database(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await admin.close()
+
+
+BASELINE = Path(__file__).resolve().parent.parent / "db" / "init" / "dentalogic_schema.sql"
+
+
+@pytest.fixture
+async def two_clinics(database: str) -> str:
+    """A database with the Dentalogic baseline, clinics 1 and 2, and three patients:
+    Ana and Bruno in clinic 1, Carla in clinic 2."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(BASELINE.read_text(encoding="utf-8"))
+        await conn.execute("INSERT INTO tenants (id, name) VALUES (1, 'North'), (2, 'South')")
+        await conn.execute(
+            "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES "
+            "(1, 'Ana', '111'), (1, 'Bruno', '112'), (2, 'Carla', '221')"
+        )
+    finally:
+        await conn.close()
+    return database
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,6 @@ from tenantguard import Policy, TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant, unscoped
 
-SCHEMA = (
-    Path(__file__).resolve().parent.parent / "db" / "init" / "dentalogic_schema.sql"
-).read_text()
 POLICY = Policy(
     "tenant_id",
     {
@@ -34,16 +31,8 @@ POLICY = Policy(
 
 
 @pytest.fixture
-async def dsn(database: str) -> AsyncIterator[str]:
-    conn = await asyncpg.connect(database)
-    await conn.execute(SCHEMA)
-    await conn.execute("INSERT INTO tenants (id, name) VALUES (1, 'North'), (2, 'South')")
-    await conn.execute(
-        "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES "
-        "(1, 'Ana', '111'), (1, 'Bruno', '112'), (2, 'Carla', '221')"
-    )
-    await conn.close()
-    yield database
+def dsn(two_clinics: str) -> str:
+    return two_clinics
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -12,9 +11,6 @@ import pytest
 from tenantguard import Policy, TenantIsolationError
 from tenantguard.runtime import connect, rls_policy_sql, tenant
 
-SCHEMA = (
-    Path(__file__).resolve().parent.parent / "db" / "init" / "dentalogic_schema.sql"
-).read_text()
 POLICY = Policy("tenant_id", {"patients", "appointments"}, global_tables={"tenants"})
 
 
@@ -24,14 +20,9 @@ def as_user(dsn: str, user: str) -> str:
 
 
 @pytest.fixture
-async def app_dsn(database: str) -> AsyncIterator[str]:
+async def app_dsn(two_clinics: str) -> AsyncIterator[str]:
+    database = two_clinics
     owner = await asyncpg.connect(database)
-    await owner.execute(SCHEMA)
-    await owner.execute("INSERT INTO tenants (id, name) VALUES (1, 'North'), (2, 'South')")
-    await owner.execute(
-        "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES "
-        "(1, 'Ana', '111'), (1, 'Bruno', '112'), (2, 'Carla', '221')"
-    )
     patch = rls_policy_sql(["patients", "appointments"])
     await owner.execute(patch)
     await owner.execute(patch)  # idempotent: a second run changes nothing
