@@ -41,6 +41,7 @@ class SourceFile:
     display: str  # the path as reported (relative to the working directory when possible)
     in_patch: bool  # under the schema pipeline (patch directory or schema paths)
     is_patch: bool = False  # under the patch directory itself: the patch rules apply
+    size: int = 0  # bytes, as found by `discover` (to share work among processes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,51 +75,68 @@ def discover(
     A file named explicitly is checked whatever its name (pre-commit passes exact files); files
     found by walking a directory must match `include` and not `exclude`. Files under a
     `pipeline` path (patch directory, schema paths) are analysed as patches.
+
+    Paths are handled as strings, each directory resolved once (pathlib costs more than the
+    walk itself on large trees).
     """
     include, exclude = list(include), list(exclude)
+    root_text = os.path.realpath(root)
     # the schema pipeline (patches, baseline): maintenance spans tenants, DDL belongs there
-    pipeline_paths = [(root / p).resolve() for p in pipeline]
-    patches = (root / patch_dir).resolve() if patch_dir else None
-    cwd = Path.cwd()
-    found: dict[Path, SourceFile] = {}
+    pipeline_paths = [os.path.realpath(os.path.join(root_text, p)) for p in pipeline]
+    patches = os.path.realpath(os.path.join(root_text, patch_dir)) if patch_dir else None
+    cwd = os.getcwd()
+    found: dict[str, SourceFile] = {}
     missing: list[str] = []
 
-    def add(file: Path, resolved: Path | None = None) -> None:
-        resolved = resolved or file.resolve()
-        try:
-            display = os.fspath(resolved.relative_to(cwd))
-        except ValueError:
-            display = os.fspath(file)
-        found.setdefault(
-            resolved,
-            SourceFile(
-                resolved,
-                display,
-                any(resolved.is_relative_to(p) for p in pipeline_paths),
-                patches is not None and resolved.is_relative_to(patches),
-            ),
+    def add(file: str, resolved: str, size: int) -> None:
+        if resolved in found:
+            return
+        display = _relative(resolved, cwd)
+        found[resolved] = SourceFile(
+            Path(resolved),
+            file if display is None else display,
+            any(_relative(resolved, p) is not None for p in pipeline_paths),
+            patches is not None and _relative(resolved, patches) is not None,
+            size,
         )
 
     for path in paths:
-        if path.is_file():
-            add(path)
-        elif path.is_dir():
-            for directory, subdirs, names in os.walk(path):
+        text = os.fspath(path)
+        if os.path.isfile(text):
+            resolved = os.path.realpath(text)
+            add(text, resolved, _size(resolved))
+        elif os.path.isdir(text):
+            for directory, subdirs, names in os.walk(text):
                 subdirs[:] = sorted(d for d in subdirs if d not in ALWAYS_SKIPPED)
+                real_directory = os.path.realpath(directory)
                 for name in sorted(names):
                     if not _matches(name, include):
                         continue
-                    file = Path(directory) / name
-                    resolved = file.resolve()
-                    try:
-                        relative = resolved.relative_to(root).as_posix()
-                    except ValueError:
-                        relative = file.as_posix()
-                    if not _matches(relative, exclude):
-                        add(file, resolved)
+                    file = os.path.normpath(os.path.join(directory, name))
+                    resolved = os.path.join(real_directory, name)
+                    if os.path.islink(resolved):
+                        resolved = os.path.realpath(resolved)
+                    relative = _relative(resolved, root_text)
+                    if not _matches(file if relative is None else relative, exclude):
+                        add(file, resolved, _size(resolved))
         else:
-            missing.append(os.fspath(path))
+            missing.append(text)
     return list(found.values()), missing
+
+
+def _relative(path: str, base: str) -> str | None:
+    """`path` relative to `base` (both absolute and resolved), or None when it is not under it."""
+    if path == base:
+        return "."
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    return path[len(prefix) :] if path.startswith(prefix) else None
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def read_source(path: Path) -> tuple[str | None, str | None, int]:
@@ -259,7 +277,7 @@ def check_files(
 ) -> list[FileReport]:
     """Checks files, on several processes when there is enough work to pay for them."""
     global _WORKER
-    total = sum(f.path.stat().st_size for f in files if f.path.exists())
+    total = sum(f.size for f in files)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers <= 1 or len(files) < 2 or total < 256_000:
         return list(iter_reports(files, analyzer, patch_analyzer, options))
@@ -269,7 +287,7 @@ def check_files(
     _WORKER = (analyzer, patch_analyzer, options)
     # fork: workers inherit the imported sqlglot and the policy instead of rebuilding them
     context = multiprocessing.get_context("fork")
-    largest_first = sorted(files, key=lambda f: -f.path.stat().st_size)
+    largest_first = sorted(files, key=lambda f: -f.size)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         reports = {
             r.path: r
