@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -262,6 +263,19 @@ def iter_reports(
 _WORKER: tuple[Analyzer, Analyzer, CheckOptions] | None = None
 
 
+def _start_worker() -> None:
+    """Garbage collection in a forked worker: leave the inherited heap alone, collect less often.
+
+    The worker inherits the parent's objects (sqlglot's tables, the policy); `gc.freeze()` keeps
+    collections from walking them again (and from touching their pages: copy-on-write). Parsed
+    trees are cyclic garbage (nodes point at their parents), so young collections are frequent;
+    a larger first threshold halves the time they take. Measured on the 500-file benchmark:
+    about 5 % of the wall time. Only the workers, which are ours, are tuned.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 def _check_in_worker(source: SourceFile) -> FileReport:
     assert _WORKER is not None
     return check_file(source, *_WORKER)
@@ -288,7 +302,9 @@ def check_files(
     # fork: workers inherit the imported sqlglot and the policy instead of rebuilding them
     context = multiprocessing.get_context("fork")
     largest_first = sorted(files, key=lambda f: -f.size)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker
+    ) as pool:
         reports = {
             r.path: r
             for r in pool.map(
