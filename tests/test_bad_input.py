@@ -197,3 +197,14 @@ def test_fragments_never_raise(sql: str) -> None:
     verdict = analyze_statement(sql, Policy(tenant_tables={"patients"}))
     for finding in verdict.findings:
         assert finding.code.startswith("TG") and finding.message
+
+
+def test_positional_parameters_are_not_dollar_quotes() -> None:
+    sql = "SELECT $1,$2 FROM t WHERE a = $10;SELECT $$;$$, $q$;$q$ , $3;\nSELECT x$1 FROM t$2;"
+    statements, _ = split_sql(sql)
+    assert [s.text for s in statements] == [
+        "SELECT $1,$2 FROM t WHERE a = $10",
+        "SELECT $$;$$, $q$;$q$ , $3",
+        "SELECT x$1 FROM t$2",
+    ]
+    assert all(s.error is None for s in statements)

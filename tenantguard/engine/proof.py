@@ -372,6 +372,8 @@ class _Builder:
         self.blocks: list[Block] = []
         self.block_of: dict[int, Block] = {}
         self.handled: set[int] = set()
+        # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
+        self._misses: list[tuple[Block, exp.Expression, set[int], str]] = []
         self.tenant_col = policy.tenant_column
 
     # blocks
@@ -413,6 +415,9 @@ class _Builder:
             for source in block.every_source
             if source.kind is SourceKind.TABLE and source.tenant
         ]
+        if any(not r.pinned for r in references):  # only a finding (or explain) reads them
+            for miss in self._misses:
+                self._near_miss(*miss)
         # the operands of DDL are TG007's business; queries inside DDL (CREATE VIEW … AS
         # SELECT) are blocks like any other
         ddl = isinstance(self.tree, _DDL_TYPES)
@@ -672,7 +677,7 @@ class _Builder:
         self, block: Block, conjunct: exp.Expression, filtered: set[int], clause: str
     ) -> None:
         if not self._pin_fact(block, conjunct, filtered, clause):
-            self._near_miss(block, conjunct, filtered, clause)
+            self._misses.append((block, conjunct, filtered, clause))
 
     def _near_miss(
         self, block: Block, conjunct: exp.Expression, filtered: set[int], clause: str

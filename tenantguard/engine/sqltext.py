@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 __all__ = ["Comment", "LineIndex", "Statement", "normalize_placeholders", "split_sql"]
 
-_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$|;")
+# `$` followed by a digit is a positional parameter, never a dollar quote: not special
+_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?!\d)|;")
 _SINGLE = re.compile(r"'[^']*(?:''[^']*)*'")
 _ESCAPED = re.compile(r"[Ee]'[^'\\]*(?:(?:''|\\.)[^'\\]*)*'", re.DOTALL)
 _DOUBLE = re.compile(r'"[^"]*(?:""[^"]*)*"')
