@@ -53,6 +53,13 @@ def rule_of(module: ModuleType) -> Rule[Any]:
     return Rule(module.RULE, (module.__doc__ or "").strip(), getattr(module, "check", None))
 
 
+class _Unset:
+    """The type of `_UNSET`: not computed yet."""
+
+
+_UNSET = _Unset()
+
+
 @dataclass(eq=False)
 class Context:
     """One statement under analysis.
@@ -70,28 +77,41 @@ class Context:
     in_patch: bool = False
     _lines: LineIndex | None = field(default=None, repr=False)
 
-    @cached_property
-    def _proof(self) -> tuple[Proof, _Builder] | None:
-        if self.tree is None or not self.may_name_tenant_table:
-            return None
-        return build_proof(self.tree, self.policy)
+    # computed on first use (functools.cached_property takes a lock per access on Python 3.11:
+    # measurable at a dozen accesses per statement)
+    _built: tuple[Proof, _Builder] | None | _Unset = field(default=_UNSET, init=False, repr=False)
+    _may_name: bool | None = field(default=None, init=False, repr=False)
 
-    @cached_property
+    @property
+    def _proof(self) -> tuple[Proof, _Builder] | None:
+        built = self._built
+        if isinstance(built, _Unset):
+            built = (
+                build_proof(self.tree, self.policy)
+                if self.tree is not None and self.may_name_tenant_table
+                else None
+            )
+            self._built = built
+        return built
+
+    @property
     def may_spell_names(self) -> bool:
         """A `U&"…"` identifier can spell any table name with escapes: assume it names one."""
         return 'u&"' in self.sql.lower()
 
-    @cached_property
+    @property
     def may_name_tenant_table(self) -> bool:
         """False only when no tenant table's name occurs in the text: the proof has nothing to do.
 
         A cheap substring test; a `U&"…"` identifier can spell a name with escapes, so its
         presence always means yes.
         """
-        lowered = self.sql.lower()
-        if self.may_spell_names:
-            return True
-        return any(t in lowered or t in self.sql for t in self.policy.tenant_tables)
+        if self._may_name is None:
+            lowered = self.sql.lower()
+            self._may_name = 'u&"' in lowered or any(
+                t in lowered or t in self.sql for t in self.policy.tenant_tables
+            )
+        return self._may_name
 
     @property
     def proof(self) -> Proof | None:
