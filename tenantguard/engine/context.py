@@ -79,7 +79,7 @@ class Context:
 
     # computed on first use (functools.cached_property takes a lock per access on Python 3.11:
     # measurable at a dozen accesses per statement)
-    _built: tuple[Proof, _Builder] | None | _Unset = field(default=_UNSET, init=False, repr=False)
+    _built: tuple[Proof, _Builder] | _Unset | None = field(default=_UNSET, init=False, repr=False)
     _may_name: bool | None = field(default=None, init=False, repr=False)
 
     @property
