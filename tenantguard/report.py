@@ -54,35 +54,38 @@ def render_text(findings: Sequence[Finding], files: int, statements: int) -> str
 
 
 def render_json(findings: Sequence[Finding], files: int, statements: int) -> str:
-    return (
-        json.dumps(
+    """One JSON document: the findings one per line (json's C encoder writes each; `indent`
+    would switch the whole document to the pure-Python encoder), then a summary."""
+    rows = ",\n".join(
+        "    "
+        + json.dumps(
             {
-                "version": __version__,
-                "findings": [
-                    {
-                        "path": f.path,
-                        "line": f.line,
-                        "column": f.column,
-                        "end_line": f.end_line,
-                        "end_column": f.end_column,
-                        "rule": f.code,
-                        "name": f.name,
-                        "severity": str(f.severity),
-                        "message": f.message,
-                        "help": f.help,
-                    }
-                    for f in findings
-                ],
-                "summary": {
-                    "files": files,
-                    "statements": statements,
-                    "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
-                    "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
-                },
-            },
-            indent=2,
+                "path": f.path,
+                "line": f.line,
+                "column": f.column,
+                "end_line": f.end_line,
+                "end_column": f.end_column,
+                "rule": f.code,
+                "name": f.name,
+                "severity": str(f.severity),
+                "message": f.message,
+                "help": f.help,
+            }
         )
-        + "\n"
+        for f in findings
+    )
+    summary = json.dumps(
+        {
+            "files": files,
+            "statements": statements,
+            "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
+            "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+        }
+    )
+    listed = f"[\n{rows}\n  ]" if rows else "[]"
+    return (
+        f'{{\n  "version": {json.dumps(__version__)},\n  "findings": {listed},\n'
+        f'  "summary": {summary}\n}}\n'
     )
 
 

@@ -158,3 +158,38 @@ def test_50000_line_module_and_1_mb_string(
         ("big.py", 3),
         ("long.py", 50_004),
     ]
+
+
+def test_json_report_is_one_document_with_every_field() -> None:
+    from tenantguard.engine.findings import Finding, Severity
+    from tenantguard.report import render_json
+
+    tricky = Finding(
+        "TG001",
+        "unpinned-tenant-reference",
+        Severity.ERROR,
+        'quote " backslash \\ newline \n tab \t ñ 🦷',
+        "help with </script> and \u2028",
+        3,
+        7,
+        4,
+        9,
+        path="dir/naïve file.py",
+    )
+    warning = Finding("TG006", "unprovable-statement", Severity.WARNING, "m", "h", path="a.sql")
+    data = json.loads(render_json([tricky, warning], 2, 5))
+    assert data["summary"] == {"files": 2, "statements": 5, "errors": 1, "warnings": 1}
+    assert data["findings"][0] == {
+        "path": "dir/naïve file.py",
+        "line": 3,
+        "column": 7,
+        "end_line": 4,
+        "end_column": 9,
+        "rule": "TG001",
+        "name": "unpinned-tenant-reference",
+        "severity": "error",
+        "message": 'quote " backslash \\ newline \n tab \t ñ 🦷',
+        "help": "help with </script> and \u2028",
+    }
+    assert data["findings"][1]["severity"] == "warning"
+    assert json.loads(render_json([], 0, 0))["findings"] == []
