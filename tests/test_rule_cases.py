@@ -45,3 +45,24 @@ def test_every_rule_has_pass_and_fail_cases(rule: Any) -> None:
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[r.code for r in ALL_RULES])
 def test_every_rule_is_documented(rule: Any) -> None:
     assert_documented(rule)
+
+
+def test_rules_skipped_by_their_needs_would_have_found_nothing() -> None:
+    """A rule's NEEDS lets the engine skip it on statements without those nodes: over every
+    case, running every rule regardless gives the same findings."""
+    from tenantguard.engine.analyze import _run_rules, parse_statement
+    from tenantguard.engine.context import Context
+
+    assert any(rule.needs for rule in STATEMENT_RULES)
+    for case in CASES:
+        policy = case_policy(**case.get("config", {}))
+        results = []
+        for skip in (True, False):
+            tree, inserted, error, offset = parse_statement(case["sql"])
+            ctx = Context(
+                case["sql"], policy, tree, inserted, error, offset, case.get("patch", False)
+            )
+            results.append(
+                [(f.code, f.message, f.line, f.column) for f in _run_rules(ctx, skip_by_needs=skip)]
+            )
+        assert results[0] == results[1], case["name"]

@@ -112,11 +112,18 @@ def _error_offset(text: str, detail: dict[str, object]) -> int | None:
     return max(0, offset + column - 1)
 
 
-def _run_rules(ctx: Context) -> list[Finding]:
+def _run_rules(ctx: Context, *, skip_by_needs: bool = True) -> list[Finding]:
     findings: list[Finding] = []
     try:
+        proof = ctx.proof
         for rule in STATEMENT_RULES:
             assert rule.check is not None
+            if (
+                skip_by_needs
+                and rule.needs
+                and (proof is None or not any(k in proof.index for k in rule.needs))
+            ):
+                continue  # none of the nodes it looks at: it would find nothing
             findings.extend(rule.check(ctx))
     except RecursionError:
         return _unprovable(ctx, "nested too deeply to analyse")

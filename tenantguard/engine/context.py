@@ -33,11 +33,14 @@ class Rule(Generic[C]):
     """A rule: permanent code and name, its documentation, and its check over a context `C`.
 
     `check` is None for rules the sources layer reports (about files, not statements).
+    `needs`: node kinds the check only looks at (through `find`); when a statement has none of
+    them, the rule has nothing to say and is not called. Empty: always called.
     """
 
     info: RuleInfo
     doc: str
     check: Callable[[C], Iterator[Finding]] | None
+    needs: tuple[type[exp.Expression], ...] = ()
 
     @property
     def code(self) -> str:
@@ -49,8 +52,13 @@ class Rule(Generic[C]):
 
 
 def rule_of(module: ModuleType) -> Rule[Any]:
-    """The rule a rule module defines: its RULE, its docstring, its check()."""
-    return Rule(module.RULE, (module.__doc__ or "").strip(), getattr(module, "check", None))
+    """The rule a rule module defines: its RULE, its docstring, its check(), its NEEDS."""
+    return Rule(
+        module.RULE,
+        (module.__doc__ or "").strip(),
+        getattr(module, "check", None),
+        tuple(getattr(module, "NEEDS", ())),
+    )
 
 
 class _Unset:

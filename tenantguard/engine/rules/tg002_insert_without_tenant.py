@@ -40,6 +40,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.proof import identifier_name, pin_value, set_branches
 
 RULE = RuleInfo("TG002", "insert-without-tenant-value", Severity.ERROR)
+NEEDS = (exp.Insert, exp.Merge)  # the node kinds check() looks at
 
 
 def _insert_target(node: exp.Insert) -> tuple[exp.Table | None, list[str] | None]:

@@ -36,6 +36,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.proof import identifier_name
 
 RULE = RuleInfo("TG003", "upsert-conflict-target-without-tenant", Severity.ERROR)
+NEEDS = (exp.OnConflict,)  # the node kinds check() looks at
 
 
 def check(ctx: Context) -> Iterator[Finding]:

@@ -35,6 +35,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.proof import identifier_name
 
 RULE = RuleInfo("TG004", "tenant-reassignment", Severity.ERROR)
+NEEDS = (exp.Update, exp.OnConflict)  # the node kinds check() looks at
 
 
 def _target_name(node: exp.Expression) -> str:

@@ -35,6 +35,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.proof import identifier_name
 
 RULE = RuleInfo("TG005", "whole-table-operation", Severity.ERROR)
+NEEDS = (exp.TruncateTable, exp.Copy)  # the node kinds check() looks at
 
 
 def _tables(node: exp.Expression) -> list[exp.Table]:
