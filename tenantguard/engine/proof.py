@@ -61,7 +61,7 @@ class PinValue:
     key: int | str | None  # parameter number, placeholder name, or literal text
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Fact:
     """A conjunct that filters `target`: pins it to a value, or equates it with `other`."""
 
@@ -73,7 +73,7 @@ class Fact:
     multi: bool = False  # several tenants at once (`= ANY($1)`, `IN ($1, $2)`)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Source:
     name: str
     kind: SourceKind
@@ -104,7 +104,7 @@ class Source:
         return f"{self.kind.value} {self.name}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Block:
     node: exp.Expression
     parent: Block | None
@@ -128,7 +128,7 @@ class Block:
         return self.node.key.upper()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Proof:
     """What the proof found for one statement."""
 
@@ -215,7 +215,8 @@ _WHOLE_TABLE_TYPES = (
 _BLOCK_SET = _subclasses(*_BLOCK_TYPES)
 _INDEXED_SET = _subclasses(*_INDEXED_TYPES)
 _WHOLE_TABLE_SET = _subclasses(*_WHOLE_TABLE_TYPES)
-_INTERESTING = _BLOCK_SET | _INDEXED_SET | _WHOLE_TABLE_SET | _subclasses(exp.Table)
+_CTE_SET = _subclasses(exp.CTE)
+_INTERESTING = _BLOCK_SET | _INDEXED_SET | _WHOLE_TABLE_SET | _CTE_SET | _subclasses(exp.Table)
 
 
 # leaves for the proof: nothing below them can be a table, a query block or a write
@@ -233,20 +234,23 @@ _PRUNED = frozenset().union(
 def _structural_nodes(root: exp.Expression) -> Iterator[exp.Expression]:
     """Every node that can hold a table or a query block, parents before children.
 
-    An explicit stack, so depth cannot overflow; columns, literals and other leaves are yielded
-    but not descended into (about half of a statement's nodes).
+    An explicit stack, so depth cannot overflow; columns, literals and other leaves (about half
+    of a statement's nodes) are neither yielded nor descended into.
     """
     stack: list[exp.Expression] = [root]
-    pruned = _PRUNED
+    leaves = _PRUNED
+    expression = exp.Expression
     while stack:
         node = stack.pop()
         yield node
-        if type(node) in pruned:
-            continue
+        if type(node) in leaves:
+            continue  # only the root can be one
         for value in node.args.values():
             if type(value) is list:
-                stack.extend(v for v in value if isinstance(v, exp.Expression))
-            elif isinstance(value, exp.Expression):
+                stack.extend(
+                    [v for v in value if isinstance(v, expression) and type(v) not in leaves]
+                )
+            elif isinstance(value, expression) and type(value) not in leaves:
                 stack.append(value)
 
 
@@ -372,6 +376,7 @@ class _Builder:
         self.blocks: list[Block] = []
         self.block_of: dict[int, Block] = {}
         self.handled: set[int] = set()
+        self.cte_names: set[str] = set()  # of every CTE in the statement (found by the walk)
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
         self._misses: list[tuple[Block, exp.Expression, set[int], str]] = []
         self.tenant_col = policy.tenant_column
@@ -388,6 +393,8 @@ class _Builder:
                 continue
             if kind in _INDEXED_SET:
                 index.setdefault(kind, []).append(node)
+            if kind in _CTE_SET:
+                self.cte_names.add(_alias_name(node))
             if kind in _WHOLE_TABLE_SET:
                 for operand in (node.this, *node.expressions):
                     table = operand.this if isinstance(operand, exp.Schema) else operand
@@ -491,8 +498,7 @@ class _Builder:
     def _is_cte_reference(self, table: exp.Table) -> bool:
         return self._cte_definition(table) is not None
 
-    @staticmethod
-    def _cte_definition(table: exp.Table) -> exp.CTE | None:
+    def _cte_definition(self, table: exp.Table) -> exp.CTE | None:
         """The CTE a table reference names, with WITH's visibility rules; None for a table.
 
         A CTE's own body sees only the CTEs defined before it (all of them under RECURSIVE);
@@ -501,6 +507,8 @@ class _Builder:
         if table.args.get("db") or table.args.get("catalog"):
             return None
         name = identifier_name(table.this)
+        if name not in self.cte_names:
+            return None  # no CTE of the statement has that name
         child: exp.Expr = table
         parent = table.parent
         while parent is not None:
