@@ -121,7 +121,7 @@ def _run_rules(ctx: Context, *, skip_by_needs: bool = True) -> list[Finding]:
             if (
                 skip_by_needs
                 and rule.needs
-                and (proof is None or not any(k in proof.index for k in rule.needs))
+                and (proof is None or rule.needs.isdisjoint(proof.index))
             ):
                 continue  # none of the nodes it looks at: it would find nothing
             findings.extend(rule.check(ctx))

@@ -40,7 +40,7 @@ class Rule(Generic[C]):
     info: RuleInfo
     doc: str
     check: Callable[[C], Iterator[Finding]] | None
-    needs: tuple[type[exp.Expression], ...] = ()
+    needs: frozenset[type[exp.Expression]] = frozenset()
 
     @property
     def code(self) -> str:
@@ -57,7 +57,7 @@ def rule_of(module: ModuleType) -> Rule[Any]:
         module.RULE,
         (module.__doc__ or "").strip(),
         getattr(module, "check", None),
-        tuple(getattr(module, "NEEDS", ())),
+        frozenset(getattr(module, "NEEDS", ())),
     )
 
 

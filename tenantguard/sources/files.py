@@ -6,7 +6,7 @@ import fnmatch
 import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from tenantguard.engine.analyze import Analyzer
@@ -232,7 +232,7 @@ def check_file(
             else []
         )
         if options.patch_rules_only:
-            located = tuple(replace(f, path=source.display) for f in patch_findings)
+            located = tuple(f.in_file(source.display) for f in patch_findings)
             return FileReport(source.display, located, len(split_sql(text)[0]))
     else:
         patch_findings = []
@@ -246,7 +246,7 @@ def check_file(
     findings = [*findings, *patch_findings]
     anchors = [*anchors, *((f.line - 1, f.line) for f in patch_findings)]
     kept = apply_suppressions(findings, anchors, suppressions)
-    located = tuple(replace(f, path=source.display) for f in kept)
+    located = tuple(f.in_file(source.display) for f in kept)
     return FileReport(source.display, located, count)
 
 

@@ -634,11 +634,7 @@ def check_python_text(
                 if key in seen:
                     continue
                 seen.add(key)
-                findings.append(
-                    replace(
-                        finding, line=line, column=column, end_line=end_line, end_column=end_column
-                    )
-                )
+                findings.append(finding.at(line, column, end_line, end_column))
                 stmt_line = item.position(statement.start)[0]
                 anchors.append(
                     tuple(sorted({*item.anchor_lines, line - 1, line, stmt_line - 1, stmt_line}))
