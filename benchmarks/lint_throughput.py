@@ -10,7 +10,7 @@ DML, upserts; some leaking) in a temporary directory, then measures, in one run 
             on all cores, then with --jobs 1;
   small     `tenantguard check` on one small file as a fresh process (pre-commit's case).
 
-Each timing is the best of --repeat runs. Targets (issue 2): check / sqlglot <= 1.5 and small
+Each timing is the best of --repeat rounds; in each round the timings compared take turns. Targets (issue 2): check / sqlglot <= 1.5 and small
 <= 400 ms.
 """
 
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlglot
@@ -95,13 +96,16 @@ def generate_python(root: Path, files: int, per_file: int, seed: int = 11) -> li
     return statements
 
 
-def best(repeat: int, fn: object) -> float:
-    times = []
+def best(repeat: int, *fns: Callable[[], object]) -> list[float]:
+    """The best time of each function over `repeat` rounds, the functions taking turns in each
+    round, so that a change in the machine's load affects all of them alike."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        started = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - started)
-    return min(times)
+        for fn, mine in zip(fns, times, strict=True):
+            started = time.perf_counter()
+            fn()
+            mine.append(time.perf_counter() - started)
+    return [min(t) for t in times]
 
 
 def main_() -> int:
@@ -133,9 +137,7 @@ def main_() -> int:
         old = Path.cwd()
         os.chdir(root)
         try:
-            parse_time = best(args.repeat, parse_only)
-            check_time = best(args.repeat, check)
-            serial_time = best(args.repeat, check_serial)
+            parse_time, check_time, serial_time = best(args.repeat, parse_only, check, check_serial)
         finally:
             os.chdir(old)
 
@@ -160,8 +162,7 @@ def main_() -> int:
                     ]
                 )
 
-        py_parse_time = best(args.repeat, parse_python_sql)
-        py_check_time = best(args.repeat, check_python)
+        py_parse_time, py_check_time = best(args.repeat, parse_python_sql, check_python)
 
         small = root / "small"
         small.mkdir()
@@ -175,7 +176,7 @@ def main_() -> int:
             str(root / "pyproject.toml"),
             str(small / "q.sql"),
         ]
-        small_time = best(
+        (small_time,) = best(
             args.repeat, lambda: subprocess.run(command, capture_output=True, check=False)
         )
 
