@@ -61,8 +61,10 @@ def _all_subclasses(*bases: type) -> frozenset[type]:
     return frozenset(found)
 
 
-# contexts and operators hold no call, string or assignment: the walk skips them
-_INERT = _all_subclasses(ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+# contexts, operators and names hold no call, string or assignment: the walk skips them
+_INERT = _all_subclasses(
+    ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Name
+)
 _FUNCTIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 _ASSIGNMENTS = frozenset(
     {
@@ -172,9 +174,15 @@ class _Extractor:
         stack: list[tuple[ast.AST, _Scope, bool]] = [
             (c, module, False) for c in reversed(tree.body)
         ]
+        constants = self.constants
+        skipped = _INERT  # names and constants are handled below, without a trip on the stack
         while stack:
             node, scope, branched = stack.pop()
             kind = type(node)
+            if kind is ast.Constant:  # a default value or a lambda's body
+                if isinstance(node.value, str):  # type: ignore[attr-defined]
+                    constants.append(node)  # type: ignore[arg-type]
+                continue
             if kind in _FUNCTIONS:
                 self._enter_function(node, scope, branched, stack)  # type: ignore[arg-type]
                 continue
@@ -182,29 +190,25 @@ class _Extractor:
                 self._docstring(node)
                 # a class body is its own namespace; its methods see the enclosing scope
                 body = node.body  # type: ignore[attr-defined]
-                stack.extend((c, _Scope(parent=scope), False) for c in reversed(body))
+                stack.extend([(c, _Scope(parent=scope), False) for c in reversed(body)])
                 continue
             if kind in _ASSIGNMENTS:
                 self._record_assignment(node, scope, branched)
-            if kind is ast.Call:
+            elif kind is ast.Call:
                 self._record_call(node, scope)  # type: ignore[arg-type]
-            elif kind is ast.Constant:
-                if isinstance(node.value, str):  # type: ignore[attr-defined]
-                    self.constants.append(node)  # type: ignore[arg-type]
-                continue
-            elif kind is ast.Name:
-                continue
             inner_branched = branched or kind in _BRANCH_TYPES
             children: list[ast.AST] = []
             for name in node._fields:
                 value = getattr(node, name, None)
-                if type(value) is list:
-                    children.extend(
-                        v for v in value if isinstance(v, ast.AST) and type(v) not in _INERT
-                    )
-                elif isinstance(value, ast.AST) and type(value) not in _INERT:
-                    children.append(value)
-            stack.extend((c, scope, inner_branched) for c in reversed(children))
+                for child in value if type(value) is list else (value,):
+                    if type(child) is ast.Constant:
+                        if isinstance(child.value, str):
+                            constants.append(child)
+                    elif type(child) in skipped or not isinstance(child, ast.AST):
+                        continue
+                    else:
+                        children.append(child)
+            stack.extend([(c, scope, inner_branched) for c in reversed(children)])
         for call, func, argument, scope in self.calls:
             self.scope = scope
             self._query_argument(call, func, argument)
