@@ -153,7 +153,7 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
         data = path.read_bytes()
     except OSError as error:
         return None, f"cannot read file: {error.strerror}", 0
-    if b"\0" in data[:8192] or b"\0" in data:
+    if b"\0" in data:
         return None, "binary file (contains NUL bytes): not SQL or Python source", data.index(b"\0")
     try:
         return data.decode("utf-8-sig"), None, 0
