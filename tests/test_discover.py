@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ from tenantguard.sources.files import SourceFile, discover
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Iterator[Path]:
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project: app code, a vendored directory, patches, a baseline, a symlink, other files."""
     for relative in (
         "app/queries.sql",
@@ -30,12 +28,8 @@ def tree(tmp_path: Path) -> Iterator[Path]:
         file.write_text("SELECT 1;\n", encoding="utf-8")
     (tmp_path / "app" / "linked.sql").symlink_to(tmp_path / "elsewhere" / "shared.sql")
     (tmp_path / "app" / "same.sql").symlink_to(tmp_path / "app" / "queries.sql")
-    old = Path.cwd()
-    os.chdir(tmp_path)
-    try:
-        yield tmp_path
-    finally:
-        os.chdir(old)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def run(
