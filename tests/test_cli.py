@@ -241,13 +241,11 @@ def test_explain_without_sql_is_usage_error(capsys: pytest.CaptureFixture[str]) 
     assert code == 2 and "give the SQL" in err
 
 
-def test_readme_example_reports_the_deliberate_leaks(capsys: pytest.CaptureFixture[str]) -> None:
-    old = Path.cwd()
-    os.chdir(REPO)
-    try:
-        code, out, _ = run(capsys, "check", "--format", "json", "examples/")
-    finally:
-        os.chdir(old)
+def test_readme_example_reports_the_deliberate_leaks(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    code, out, _ = run(capsys, "check", "--format", "json", "examples/")
     assert code == 1
     found = {(Path(f["path"]).name, f["line"], f["rule"]) for f in json.loads(out)["findings"]}
     assert found == {
@@ -261,13 +259,11 @@ def test_readme_example_reports_the_deliberate_leaks(capsys: pytest.CaptureFixtu
     }
 
 
-def test_repo_schema_and_patches_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
-    old = Path.cwd()
-    os.chdir(REPO)
-    try:
-        code, out, _ = run(capsys, "check", "--format", "json", "db")
-    finally:
-        os.chdir(old)
+def test_repo_schema_and_patches_are_clean(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    code, out, _ = run(capsys, "check", "--format", "json", "db")
     assert code == 0, out
 
 

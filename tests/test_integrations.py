@@ -88,40 +88,33 @@ def test_sarif_validates_against_the_2_1_0_schema(
 
 
 def test_baseline_reports_only_new_findings(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = Path.cwd()
-    os.chdir(tmp_path)
-    try:
-        Path("q.sql").write_text(
-            "SELECT * FROM patients;\nSELECT * FROM appointments;\n", encoding="utf-8"
-        )
-        assert main(["check", *POLICY, "--write-baseline", "baseline.json", "q.sql"]) == 0
-        capsys.readouterr()
-        assert len(json.loads(Path("baseline.json").read_text())["findings"]) == 2
-        # edits elsewhere move the lines: the baseline still holds
-        Path("q.sql").write_text(
-            "-- header\n\nSELECT * FROM patients;\nSELECT 1;\nSELECT * FROM appointments;\n",
-            encoding="utf-8",
-        )
-        assert main(["check", *POLICY, "--baseline", "baseline.json", "q.sql"]) == 0
-        capsys.readouterr()
-        # a new leak, and a second copy of a baselined one, are reported
-        Path("q.sql").write_text(
-            "SELECT * FROM patients;\nSELECT * FROM appointments;\nSELECT * FROM patients;\nDELETE FROM patients;\n",
-            encoding="utf-8",
-        )
-        assert (
-            main(["check", *POLICY, "--baseline", "baseline.json", "--format", "json", "q.sql"])
-            == 1
-        )
-        lines = sorted(f["line"] for f in json.loads(capsys.readouterr().out)["findings"])
-        assert len(lines) == 2 and 4 in lines
-        Path("bad.json").write_text("{}", encoding="utf-8")
-        assert main(["check", *POLICY, "--baseline", "bad.json", "q.sql"]) == 2
-        assert "not a tenantguard baseline" in capsys.readouterr().err
-    finally:
-        os.chdir(old)
+    monkeypatch.chdir(tmp_path)
+    Path("q.sql").write_text(
+        "SELECT * FROM patients;\nSELECT * FROM appointments;\n", encoding="utf-8"
+    )
+    assert main(["check", *POLICY, "--write-baseline", "baseline.json", "q.sql"]) == 0
+    capsys.readouterr()
+    assert len(json.loads(Path("baseline.json").read_text())["findings"]) == 2
+    # edits elsewhere move the lines: the baseline still holds
+    Path("q.sql").write_text(
+        "-- header\n\nSELECT * FROM patients;\nSELECT 1;\nSELECT * FROM appointments;\n",
+        encoding="utf-8",
+    )
+    assert main(["check", *POLICY, "--baseline", "baseline.json", "q.sql"]) == 0
+    capsys.readouterr()
+    # a new leak, and a second copy of a baselined one, are reported
+    Path("q.sql").write_text(
+        "SELECT * FROM patients;\nSELECT * FROM appointments;\nSELECT * FROM patients;\nDELETE FROM patients;\n",
+        encoding="utf-8",
+    )
+    assert main(["check", *POLICY, "--baseline", "baseline.json", "--format", "json", "q.sql"]) == 1
+    lines = sorted(f["line"] for f in json.loads(capsys.readouterr().out)["findings"])
+    assert len(lines) == 2 and 4 in lines
+    Path("bad.json").write_text("{}", encoding="utf-8")
+    assert main(["check", *POLICY, "--baseline", "bad.json", "q.sql"]) == 2
+    assert "not a tenantguard baseline" in capsys.readouterr().err
 
 
 def test_binary_and_latin1_python_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
