@@ -6,8 +6,10 @@ import fnmatch
 import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
@@ -20,6 +22,9 @@ from tenantguard.sources.suppressions import (
     python_suppressions,
     sql_suppressions,
 )
+
+if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
 
 __all__ = ["FileReport", "SourceFile", "check_file", "discover", "read_source"]
 
@@ -260,25 +265,62 @@ def iter_reports(
         yield check_file(source, analyzer, patch_analyzer, options)
 
 
-_WORKER: tuple[Analyzer, Analyzer, CheckOptions] | None = None
+_PARALLEL_MIN_BYTES = 256_000  # below this, starting a process costs more than it saves
 
 
-def _start_worker() -> None:
-    """Garbage collection in a forked worker: leave the inherited heap alone, collect less often.
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What every process of one parallel check shares. Forked workers inherit it (no pickling):
+    the files, largest first, and a counter in shared memory from which each process claims the
+    next file to check."""
 
-    The worker inherits the parent's objects (sqlglot's tables, the policy); `gc.freeze()` keeps
-    collections from walking them again (and from touching their pages: copy-on-write). Parsed
-    trees are cyclic garbage (nodes point at their parents), so young collections are frequent;
-    a larger first threshold runs them less often. Measured on the 500-file benchmark (A/B):
-    about 6 % of the wall time. Only the workers, which are ours, are tuned.
+    files: list[SourceFile]
+    claimed: Synchronized[int]
+    analyzer: Analyzer
+    patch_analyzer: Analyzer
+    options: CheckOptions
+
+    def drain(self) -> list[FileReport]:
+        """Checks files until none is left unclaimed."""
+        reports: list[FileReport] = []
+        while True:
+            with self.claimed.get_lock():
+                index = self.claimed.value
+                self.claimed.value = index + 1
+            if index >= len(self.files):
+                return reports
+            reports.append(
+                check_file(self.files[index], self.analyzer, self.patch_analyzer, self.options)
+            )
+
+
+_BATCH: _Batch | None = None
+
+
+def _drain_in_worker() -> list[FileReport]:
+    assert _BATCH is not None
+    return _BATCH.drain()
+
+
+@contextmanager
+def _collecting_less() -> Iterator[None]:
+    """Garbage collection tuned for a batch of parses, restored afterwards.
+
+    `gc.freeze()` sets aside the objects alive now (sqlglot's tables, the policy; in a forked
+    worker, the whole inherited heap): collections stop walking them again, and in workers stop
+    touching their pages (copy-on-write). Parsed trees are cyclic garbage (nodes point at their
+    parents), so young collections are frequent; a larger first threshold runs them less often.
+    Forked workers inherit both settings. Measured on the 500-file benchmark (A/B): about 6 %
+    of the wall time.
     """
+    threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
-
-
-def _check_in_worker(source: SourceFile) -> FileReport:
-    assert _WORKER is not None
-    return check_file(source, *_WORKER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def check_files(
@@ -289,27 +331,40 @@ def check_files(
     jobs: int | None = None,
     options: CheckOptions = CheckOptions(),
 ) -> list[FileReport]:
-    """Checks files, on several processes when there is enough work to pay for them."""
-    global _WORKER
+    """Checks files on `jobs` processes, this one included, when the input is large enough.
+
+    Every process, this one and `jobs - 1` forked workers, claims files one at a time from a
+    shared counter over the files sorted largest first: no process waits for work to be handed
+    to it, and they finish together on the smallest files. Each worker sends its reports back
+    once, at the end. Files a worker claimed but did not report (it died) are checked here.
+    """
+    global _BATCH
     total = sum(f.size for f in files)
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(files) < 2 or total < 256_000:
+    processes = jobs if jobs is not None else (os.cpu_count() or 1)
+    if processes <= 1 or len(files) < 2 or total < _PARALLEL_MIN_BYTES:
         return list(iter_reports(files, analyzer, patch_analyzer, options))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    _WORKER = (analyzer, patch_analyzer, options)
-    # fork: workers inherit the imported sqlglot and the policy instead of rebuilding them
+    # fork: workers inherit the imported sqlglot, the policy and the batch instead of rebuilding
     context = multiprocessing.get_context("fork")
     largest_first = sorted(files, key=lambda f: -f.size)
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_start_worker
-    ) as pool:
-        reports = {
-            r.path: r
-            for r in pool.map(
-                _check_in_worker, largest_first, chunksize=max(1, len(files) // (workers * 4))
-            )
-        }
-    _WORKER = None
-    return [reports[f.display] for f in files]
+    batch = _Batch(largest_first, context.Value("l", 0), analyzer, patch_analyzer, options)
+    done: dict[str, FileReport] = {}
+    _BATCH = batch
+    try:
+        with (
+            _collecting_less(),
+            ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool,
+        ):
+            futures = [pool.submit(_drain_in_worker) for _ in range(processes - 1)]
+            done.update((r.path, r) for r in batch.drain())
+            for future in futures:
+                with suppress(BrokenProcessPool):  # a worker died: its files are checked below
+                    done.update((r.path, r) for r in future.result())
+    finally:
+        _BATCH = None
+    left = [f for f in files if f.display not in done]
+    done.update((r.path, r) for r in iter_reports(left, analyzer, patch_analyzer, options))
+    return [done[f.display] for f in files]
