@@ -78,3 +78,10 @@ def test_files_of_a_worker_that_died_are_checked_here(
     serial = summary(run(tree, 1))
     monkeypatch.setattr(files, "_drain_in_worker", _claim_some_then_die)
     assert summary(run(tree, 2)) == serial
+
+
+def test_one_process_restores_garbage_collection_too(tree: list[files.SourceFile]) -> None:
+    before = gc.get_threshold()
+    run(tree[:3], 1)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
