@@ -85,3 +85,16 @@ def test_one_process_restores_garbage_collection_too(tree: list[files.SourceFile
     run(tree[:3], 1)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_without_semaphores_one_process_checks_everything(
+    tree: list[files.SourceFile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    def no_semaphores(*args: object) -> None:
+        raise OSError(38, "Function not implemented")
+
+    serial = summary(run(tree, 1))
+    monkeypatch.setattr(multiprocessing.get_context("fork"), "Value", no_semaphores)
+    assert summary(run(tree, 2)) == serial

@@ -341,17 +341,24 @@ def check_files(
     global _BATCH
     total = sum(f.size for f in files)
     processes = jobs if jobs is not None else (os.cpu_count() or 1)
-    if processes <= 1 or len(files) < 2 or total < _PARALLEL_MIN_BYTES:
+    one_process = processes <= 1 or len(files) < 2 or total < _PARALLEL_MIN_BYTES
+    if not one_process:
+        import multiprocessing
+
+        # fork: workers inherit the imported sqlglot, the policy and the batch
+        context = multiprocessing.get_context("fork")
+        try:
+            claimed = context.Value("l", 0)
+        except OSError:  # no POSIX semaphores (some sandboxes): one process does it all
+            one_process = True
+    if one_process:
         with _collecting_less():
             return list(iter_reports(files, analyzer, patch_analyzer, options))
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    # fork: workers inherit the imported sqlglot, the policy and the batch instead of rebuilding
-    context = multiprocessing.get_context("fork")
     largest_first = sorted(files, key=lambda f: -f.size)
-    batch = _Batch(largest_first, context.Value("l", 0), analyzer, patch_analyzer, options)
+    batch = _Batch(largest_first, claimed, analyzer, patch_analyzer, options)
     done: dict[str, FileReport] = {}
     _BATCH = batch
     try:
