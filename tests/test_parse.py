@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import sqlglot
 from sqlglot import exp
 
 from tenantguard.engine.analyze import parse_statement
+from tenantguard.engine.sqltext import normalize_placeholders, original_offset
 
 STATEMENTS = [
     "SELECT * FROM patients WHERE tenant_id = $1",
@@ -60,3 +62,23 @@ def test_each_thread_has_its_own_parser() -> None:
     assert len(seen) == 4
     assert len({id(parser) for parser, _ in seen.values()}) == 4
     assert len({id(tokenizer) for _, tokenizer in seen.values()}) == 4
+
+
+@pytest.mark.parametrize(
+    "sql, normalized",
+    [
+        ("WHERE tenant_id = $1", "WHERE tenant_id = $1"),
+        ("VALUES ($1,$2)", "VALUES ($1 ,$2 )"),
+        ("IN ($10,$11::int)", "IN ($10 ,$11 ::int)"),
+        ("SELECT x$1, a$b$2", "SELECT x$1, a$b$2"),  # part of an identifier
+        ("SELECT $$1,$$", "SELECT $$1,$$"),  # inside a dollar quote's tag position
+        ("$1,$2", "$1 ,$2"),
+        ("no dollars", "no dollars"),
+    ],
+)
+def test_tight_parameters_get_a_space_and_offsets_map_back(sql: str, normalized: str) -> None:
+    text, inserted = normalize_placeholders(sql)
+    assert text == normalized
+    for offset, char in enumerate(text):
+        if offset not in inserted:
+            assert sql[original_offset(offset, inserted)] == char
