@@ -125,3 +125,11 @@ def test_adding_or_never_turns_flagged_into_clean(seed: str, extra: str) -> None
     if before:
         assert after, widened
     assert len(after) >= len(before) or not before
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="'\";$1aEe\\ \t\u00a0\n-/*x", max_size=16))
+def test_single_statement_fast_path_splits_like_the_lexer(text: str) -> None:
+    from tenantguard.engine.sqltext import _split_script, split_sql
+
+    assert split_sql(text) == _split_script(text)

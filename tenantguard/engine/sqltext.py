@@ -85,6 +85,10 @@ def _skip_leading_noise(text: str, start: int, end: int) -> int:
         start = after
 
 
+_DOLLAR_QUOTE = re.compile(r"\$(?!\d)")  # a `$` that may open a dollar quote
+_SPACE = re.compile(r"\s*")
+
+
 def split_sql(text: str) -> tuple[list[Statement], list[Comment]]:
     """Splits a script into statements and comments.
 
@@ -92,6 +96,30 @@ def split_sql(text: str) -> tuple[list[Statement], list[Comment]]:
     identifier, dollar-quoted body or comment that never closes ends the script: the statement it
     sits in is returned with `error` set, as PostgreSQL would reject it.
     """
+    if (
+        ";" not in text
+        and "--" not in text
+        and "/*" not in text
+        and "\\" not in text
+        and not ("'" in text and '"' in text)
+        and text.count("'") % 2 == 0
+        and text.count('"') % 2 == 0
+        and _DOLLAR_QUOTE.search(text) is None
+    ):
+        # The common case of SQL in Python, one statement: no separator, no comment, no
+        # backslash escape, no dollar quote, one kind of quote and in pairs (a quote that never
+        # closes leaves an odd count: `''` inside a string is a pair; with both kinds, one can
+        # hide the other). The text is the statement.
+        start = _SPACE.match(text).end()  # type: ignore[union-attr]  # `\s*` always matches
+        body = text[start:].rstrip()
+        if not body:
+            return [], []
+        line_start = text.rfind("\n", 0, start) + 1
+        return [Statement(body, start, text.count("\n", 0, start) + 1, start - line_start + 1)], []
+    return _split_script(text)
+
+
+def _split_script(text: str) -> tuple[list[Statement], list[Comment]]:
     lines = LineIndex(text)
     statements: list[Statement] = []
     comments: list[Comment] = []
