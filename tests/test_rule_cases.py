@@ -66,3 +66,30 @@ def test_rules_skipped_by_their_needs_would_have_found_nothing() -> None:
                 [(f.code, f.message, f.line, f.column) for f in _run_rules(ctx, skip_by_needs=skip)]
             )
         assert results[0] == results[1], case["name"]
+
+
+@pytest.mark.parametrize(
+    "sql, where",
+    [
+        ("SELECT * FROM patients", "in the SELECT statement"),
+        # the statement is a UNION: its CTE body is not "the statement"
+        (
+            "WITH x AS (SELECT id, tenant_id FROM patients) "
+            "SELECT * FROM x WHERE tenant_id = $1 UNION ALL SELECT * FROM x",
+            'in CTE "x"',
+        ),
+        (
+            "SELECT id FROM appointments WHERE tenant_id = $1 UNION SELECT id FROM patients",
+            "in branch 2 of UNION of the statement",
+        ),
+        (
+            "SELECT * FROM appointments a WHERE a.tenant_id = $1 AND EXISTS "
+            "(SELECT 1 FROM patients p WHERE p.id = a.patient_id)",
+            "in a subquery in the WHERE of the SELECT statement",
+        ),
+    ],
+)
+def test_findings_name_the_block_they_are_in(sql: str, where: str) -> None:
+    verdict = analyze_statement(sql, case_policy())
+    messages = [f.message for f in verdict.findings if f.code == "TG001"]
+    assert len(messages) == 1 and where in messages[0], messages

@@ -372,3 +372,15 @@ def test_insert_select_projection_value_is_checked() -> None:
         guard.check(merge, [(1, 1)])
         with pytest.raises(TenantIsolationError, match=r"\$2"):
             guard.check(merge, [(1, 2)])
+
+
+async def test_a_pin_pushed_into_a_derived_table_is_value_checked(conn: GuardedConnection) -> None:
+    """The outer `d.tenant_id = $1` proves the inner read: its value is the request's tenant."""
+    sql = "SELECT first_name FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1 ORDER BY id"
+    with tenant(1):
+        assert [r["first_name"] for r in await conn.fetch(sql, 1)] == ["Ana", "Bruno"]
+        with pytest.raises(TenantIsolationError, match=r"\$1"):
+            await conn.fetch(sql, 2)
+        with pytest.raises(TenantIsolationError) as limited:
+            await conn.fetch(sql.replace("patients)", "patients LIMIT 1)"), 1)
+        assert limited.value.rule == "TG001"

@@ -377,6 +377,8 @@ class _Builder:
         self.block_of: dict[int, Block] = {}
         self.handled: set[int] = set()
         self.cte_names: set[str] = set()  # of every CTE in the statement (found by the walk)
+        # the derived-table and CTE sources that read each body block (by the block's id)
+        self.readers: dict[int, list[Source]] = {}
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
         self._misses: list[tuple[Block, exp.Expression, set[int], str]] = []
         self.tenant_col = policy.tenant_column
@@ -433,8 +435,11 @@ class _Builder:
             for t in tenant_tables
             if id(t) not in self.handled and not ddl and not self._is_cte_reference(t)
         ]
-        if self.blocks:
-            self.blocks[0].root = True
+        root = self.tree
+        while isinstance(root, exp.Subquery | exp.Paren):
+            root = root.this
+        for block in self.blocks:  # the statement's own block; a set operation has none
+            block.root = block.node is root
         return Proof(
             self.tree,
             self.blocks,
@@ -536,6 +541,8 @@ class _Builder:
             block.ambiguous.add(source.name)
         block.sources.setdefault(source.name, source)
         block.every_source.append(source)  # a duplicate name still has to be pinned
+        for body in source.body:
+            self.readers.setdefault(id(body), []).append(source)
         return source
 
     def _source(self, block: Block, node: exp.Expression, role: Role) -> list[Source]:
@@ -825,6 +832,68 @@ class _Builder:
                         source.pinned_by = fact
                         changed = True
                         break
+                else:
+                    pushed = self._pushed_pin(source) if id(source.block) in self.readers else None
+                    if pushed is not None:
+                        source.pinned_by = pushed
+                        changed = True
+
+    def _pushed_pin(self, source: Source) -> Fact | None:
+        """The outer pin of a derived table or CTE, pushed down to `source` in its body.
+
+        `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`: the
+        body passes `patients.tenant_id` through unchanged as `d.tenant_id`, and it works row by
+        row (no aggregate, window, DISTINCT, GROUP BY, LIMIT/OFFSET, locking) and has one
+        branch, so the only rows that leave it are the pinned tenant's. Every reader of the body
+        must be pinned by a condition of its own: a CTE read twice, once unpinned, leaks through
+        the other read. (Every read of a CTE is a FROM/JOIN item, so a source here — sqlglot
+        reads `TABLE x` as `SELECT * FROM x` — and a recursive CTE has two branches.)
+        """
+        block = source.block
+        readers = self.readers[id(block)]
+        if not _row_by_row(block.node):
+            return None
+        for reader in readers:
+            if reader.pinned_by is None or len(reader.body) != 1:
+                return None
+            if self._projected_owner(block, reader) is not source:
+                return None
+        first = readers[0]
+        item = projection_item(block.node, self.tenant_col, _column_index(first, self.tenant_col))
+        assert item is not None  # _projected_owner found it
+        return Fact(source, item, "select list", other=first)  # `first` is pinned outside
+
+    def _projected_owner(self, block: Block, reader: Source) -> Source | None:
+        """The source whose tenant column `block` outputs, unchanged, as `reader`'s tenant
+        column (by name, or by position under a column list); None when it is anything else."""
+        index = _column_index(reader, self.tenant_col)
+        if index is None and reader.column_names is not None:
+            return None
+        item = projection_item(block.node, self.tenant_col, index)
+        if item is None:
+            return None
+        if isinstance(item, exp.Star) or (
+            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+        ):
+            if index is not None:
+                return None  # a `*` renamed by position: which column lands there is unknown
+            qualifier = (
+                identifier_name(item.args.get("table")) if isinstance(item, exp.Column) else ""
+            )
+            owners = (
+                ([block.sources[qualifier]] if qualifier in block.sources else [])
+                if qualifier
+                else [s for s in block.every_source if self._could_own(s, self.tenant_col)]
+            )
+            return owners[0] if len(owners) == 1 else None
+        if isinstance(item, exp.Alias):
+            item = item.this
+        while isinstance(item, exp.Paren):
+            item = item.this
+        if not isinstance(item, exp.Column) or identifier_name(item.this) != self.tenant_col:
+            return None
+        owner = self.resolve(block, item)
+        return owner if owner is not None and owner.block is block else None
 
     def _passes_tenant_through(self, source: Source) -> bool:
         """Does every branch of a derived table / CTE output a pinned tenant column?
@@ -870,6 +939,31 @@ class _Builder:
             owner = self.resolve(block, item)
             return owner is not None and owner.pinned
         return False
+
+
+def _column_index(source: Source, column: str) -> int | None:
+    """The position of `column` in the source's column list (`AS d(a, b)`), if it has one."""
+    names = source.column_names
+    if names is None or column not in names:
+        return None
+    return names.index(column)
+
+
+# clauses after which a block's rows depend on other rows than their own
+_NOT_ROW_BY_ROW = ("group", "having", "distinct", "limit", "offset", "fetch", "qualify", "locks")
+
+
+def _row_by_row(node: exp.Expression) -> bool:
+    """Does this query block compute each output row from its own input rows alone?
+
+    A plain SELECT: no GROUP BY, HAVING, DISTINCT, LIMIT/OFFSET/FETCH or locking clause, and no
+    aggregate or window function anywhere below it (nested subqueries included: conservative).
+    """
+    if not isinstance(node, exp.Select):
+        return False
+    if any(node.args.get(clause) for clause in _NOT_ROW_BY_ROW):
+        return False
+    return not any(isinstance(n, exp.AggFunc | exp.Window) for n in walk(node))
 
 
 def _output_names(node: exp.Expression) -> list[str] | None:

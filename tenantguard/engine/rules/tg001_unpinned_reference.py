@@ -17,6 +17,13 @@ WHERE alone; a FULL JOIN's ON filters neither side), or of the MERGE ON for the 
 other than the tenant column never pin. A derived table or CTE whose every branch projects a
 pinned tenant column (or a pinning value) unchanged counts as pinned on that column.
 
+The other way round, a pin on a derived table's or CTE's tenant column is pushed into its body
+when the body has one branch, outputs the tenant column of one of its sources unchanged (by name,
+or by position under a column list), and works row by row — no aggregate or window function,
+DISTINCT, GROUP BY/HAVING, LIMIT/OFFSET/FETCH or locking clause — and when every read of it is
+pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`. The
+other sources of the body still need their own pin or chain.
+
 ## Example
 ```sql
 SELECT p.name, a.starts_at
