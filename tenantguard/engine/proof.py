@@ -723,7 +723,16 @@ class _Builder:
         """Records what `conjunct` says of tenant columns; False when it says nothing."""
         found = False
         if isinstance(conjunct, exp.EQ):
-            pairs = ((conjunct.this, conjunct.expression), (conjunct.expression, conjunct.this))
+            left, right = conjunct.this, conjunct.expression
+            if (
+                isinstance(left, exp.Tuple)
+                and isinstance(right, exp.Tuple)
+                and len(left.expressions) == len(right.expressions)
+            ):  # `(a, b) = (x, y)` is `a = x AND b = y`
+                sides = list(zip(left.expressions, right.expressions, strict=True))
+            else:
+                sides = [(left, right)]
+            pairs = [*sides, *((b, a) for a, b in sides)]
             for column_side, other_side in pairs:
                 source = self._tenant_column_owner(block, column_side)
                 if source is None or id(source) not in filtered:
