@@ -710,7 +710,7 @@ class _Builder:
             if id(owner) not in filtered:
                 reason = f"the {clause} does not filter {owner.name} (outer-join rules)"
             elif isinstance(conjunct, exp.Or):
-                reason = "an OR does not pin: one branch lets every tenant through"
+                reason = "an OR pins only when every branch pins it to the same value"
             elif isinstance(conjunct, exp.EQ | exp.In):
                 reason = "the other side is not a pinning value or a pinned tenant column"
             else:
@@ -723,17 +723,7 @@ class _Builder:
         """Records what `conjunct` says of tenant columns; False when it says nothing."""
         found = False
         if isinstance(conjunct, exp.EQ):
-            left, right = conjunct.this, conjunct.expression
-            if (
-                isinstance(left, exp.Tuple)
-                and isinstance(right, exp.Tuple)
-                and len(left.expressions) == len(right.expressions)
-            ):  # `(a, b) = (x, y)` is `a = x AND b = y`
-                sides = list(zip(left.expressions, right.expressions, strict=True))
-            else:
-                sides = [(left, right)]
-            pairs = [*sides, *((b, a) for a, b in sides)]
-            for column_side, other_side in pairs:
+            for column_side, other_side in _equated(conjunct):
                 source = self._tenant_column_owner(block, column_side)
                 if source is None or id(source) not in filtered:
                     continue
@@ -762,7 +752,35 @@ class _Builder:
             elif items and all(values):
                 source.facts.append(Fact(source, conjunct, clause, multi=True))
                 found = True
+        elif isinstance(conjunct, exp.Or):
+            for source, value in self._pinned_in_every_branch(block, conjunct, filtered):
+                source.facts.append(Fact(source, conjunct, clause, value=value))
+                found = True
         return found
+
+    def _pinned_in_every_branch(
+        self, block: Block, condition: exp.Or, filtered: set[int]
+    ) -> list[tuple[Source, PinValue]]:
+        """Sources that every branch of an OR pins to one and the same value.
+
+        `(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)` lets through only rows of tenant $1,
+        as `tenant_id = $1 AND (a OR b)` does. A branch without that pin, or with another value,
+        lets other tenants through: then nothing is pinned.
+        """
+        common: dict[tuple[int, PinValue], Source] | None = None
+        for branch in _disjuncts(condition):
+            pins: dict[tuple[int, PinValue], Source] = {}
+            for part in conjuncts(branch):
+                if isinstance(part, exp.EQ):
+                    for column_side, other_side in _equated(part):
+                        source = self._tenant_column_owner(block, column_side)
+                        value = pin_value(other_side, self.policy) if source else None
+                        if source is not None and value is not None and id(source) in filtered:
+                            pins[(id(source), value)] = source
+            common = pins if common is None else {k: common[k] for k in common.keys() & pins}
+            if not common:
+                return []
+        return [(source, value) for (_, value), source in (common or {}).items()]
 
     def _tenant_column_owner(self, block: Block, node: exp.Expression) -> Source | None:
         while type(node) is exp.Paren:
@@ -948,6 +966,37 @@ class _Builder:
             owner = self.resolve(block, item)
             return owner is not None and owner.pinned
         return False
+
+
+def _equated(condition: exp.EQ) -> list[tuple[exp.Expression, exp.Expression]]:
+    """The (one side, other side) pairs an equality states, both ways round; a row equality
+    `(a, b) = (x, y)` states `a = x` and `b = y`."""
+    left, right = condition.this, condition.expression
+    if (
+        isinstance(left, exp.Tuple)
+        and isinstance(right, exp.Tuple)
+        and len(left.expressions) == len(right.expressions)
+    ):
+        sides = list(zip(left.expressions, right.expressions, strict=True))
+    else:
+        sides = [(left, right)]
+    return [*sides, *((b, a) for a, b in sides)]
+
+
+def _disjuncts(condition: exp.Expression) -> list[exp.Expression]:
+    """The top-level OR-branches of a condition, parentheses ignored."""
+    out: list[exp.Expression] = []
+    stack = [condition]
+    while stack:
+        current = stack.pop()
+        while isinstance(current, exp.Paren):
+            current = current.this
+        if isinstance(current, exp.Or):
+            stack.append(current.expression)
+            stack.append(current.this)
+        else:
+            out.append(current)
+    return out
 
 
 def _column_index(source: Source, column: str) -> int | None:

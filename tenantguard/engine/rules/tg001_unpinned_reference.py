@@ -13,9 +13,10 @@ changes the rows of every tenant: one clinic sees, edits or deletes another clin
 A reference is pinned by a conjunct of the WHERE, of the ON of an inner join, of the ON of an
 outer join for its nullable side only (the preserved side of a LEFT JOIN is filtered by the
 WHERE alone; a FULL JOIN's ON filters neither side), or of the MERGE ON for the target; a row
-equality `(a.tenant_id, a.id) = ($1, $2)` counts as its pairs, position by position. OR, NOT,
-`<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a subquery, and a join on a key
-other than the tenant column never pin. A derived table or CTE whose every branch projects a
+equality `(a.tenant_id, a.id) = ($1, $2)` counts as its pairs, position by position; an OR
+pins only what every one of its branches pins to the same value (`(tenant_id = $1 AND a) OR
+(tenant_id = $1 AND b)`). NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a
+subquery, and a join on a key other than the tenant column never pin. A derived table or CTE whose every branch projects a
 pinned tenant column (or a pinning value) unchanged counts as pinned on that column.
 
 The other way round, a pin on a derived table's or CTE's tenant column is pushed into its body
