@@ -110,6 +110,9 @@ CONDITIONS = st.sampled_from(
         "id IN (SELECT id FROM leads)",
         "patients.tenant_id = patients.tenant_id",
         "tenant_id IS NOT NULL",
+        # the same pin in the new branch: an OR may keep a pin every branch has, never add one
+        "tenant_id = $1",
+        "(tenant_id = $1 AND dni = $3)",
     ]
 )
 
