@@ -379,6 +379,8 @@ class _Builder:
         self.cte_names: set[str] = set()  # of every CTE in the statement (found by the walk)
         # the derived-table and CTE sources that read each body block (by the block's id)
         self.readers: dict[int, list[Source]] = {}
+        # per block (by id): the source each JOIN … USING column stands for (None: no one)
+        self.merged: dict[int, dict[str, Source | None]] = {}
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
         self._misses: list[tuple[Block, exp.Expression, set[int], str]] = []
         self.tenant_col = policy.tenant_column
@@ -622,11 +624,48 @@ class _Builder:
         else:
             filtered = left + right
         condition = join.args.get("on")
+        kind = f"{side} JOIN" if side else "JOIN"
+        name = right[0].name if right else ""
         if condition is not None:
-            kind = f"{side} JOIN" if side else "JOIN"
-            name = right[0].name if right else ""
             block.filters.append((conjuncts(condition), filtered, f"ON of {kind} {name}".strip()))
+        using = join.args.get("using") or []
+        if any(identifier_name(u) == self.tenant_col for u in using):
+            self._join_using(block, left, right, join, filtered, f"USING of {kind} {name}")
         return left + right
+
+    def _join_using(
+        self,
+        block: Block,
+        left: list[Source],
+        right: list[Source],
+        join: exp.Join,
+        filtered: list[Source],
+        clause: str,
+    ) -> None:
+        """`JOIN b USING (tenant_id)`: `left.tenant_id = b.tenant_id` under the ON's side rules,
+        and one merged `tenant_id` column for the rest of the block — the left one (the right
+        one for a RIGHT JOIN; for a FULL JOIN a coalesce of both, which belongs to neither).
+
+        The left column is the merged one of an earlier USING, or the only left source that has
+        the column (PostgreSQL rejects a USING column that the left side has twice).
+        """
+        column = self.tenant_col
+        merged = self.merged.setdefault(id(block), {})
+        if column in merged:
+            left_owner = merged[column]
+        else:
+            owners = [s for s in left if self._could_own(s, column)]
+            left_owner = owners[0] if len(owners) == 1 else None
+        owners = [s for s in right if self._could_own(s, column)]
+        right_owner = owners[0] if len(owners) == 1 else None
+        side = (join.args.get("side") or "").upper()
+        merged[column] = None if side == "FULL" else right_owner if side == "RIGHT" else left_owner
+        if left_owner is None or right_owner is None:
+            return
+        ids = {id(s) for s in filtered}
+        for target, other in ((right_owner, left_owner), (left_owner, right_owner)):
+            if id(target) in ids:
+                target.facts.append(Fact(target, join, clause, other=other))
 
     def _collect_sources(self, block: Block) -> None:
         node = block.node
@@ -799,6 +838,9 @@ class _Builder:
         qualifier = identifier_name(column.args.get("table"))
         name = identifier_name(column.this)
         while block is not None:
+            merged = self.merged.get(id(block)) if not qualifier and self.merged else None
+            if merged is not None and name in merged:
+                return merged[name]  # the column of a JOIN … USING
             if qualifier:
                 if qualifier in block.ambiguous:
                     return None

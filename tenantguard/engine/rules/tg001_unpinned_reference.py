@@ -10,21 +10,27 @@ tenant.
 Without `tenant_id = $1` (or an equality chain to a pinned tenant column) the query reads or
 changes the rows of every tenant: one clinic sees, edits or deletes another clinic's patients.
 
-A reference is pinned by a conjunct of the WHERE, of the ON of an inner join, of the ON of an
-outer join for its nullable side only (the preserved side of a LEFT JOIN is filtered by the
-WHERE alone; a FULL JOIN's ON filters neither side), or of the MERGE ON for the target; a row
-equality `(a.tenant_id, a.id) = ($1, $2)` counts as its pairs, position by position; an OR
-pins only what every one of its branches pins to the same value (`(tenant_id = $1 AND a) OR
-(tenant_id = $1 AND b)`). NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a
-subquery, and a join on a key other than the tenant column never pin. A derived table or CTE whose every branch projects a
-pinned tenant column (or a pinning value) unchanged counts as pinned on that column.
+What pins a reference `R`:
+- a conjunct `R.tenant_id = V` (a pinning value, or the tenant column of a pinned source) of a
+  clause that filters `R`: the WHERE; the ON of an inner join; the ON of an outer join for its
+  nullable side only (the preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL
+  JOIN's ON filters neither side); the MERGE ON for the target;
+- a row equality `(R.tenant_id, R.id) = ($1, $2)`, pair by pair;
+- `JOIN b USING (tenant_id, …)`, as `a.tenant_id = b.tenant_id` in its ON; the merged
+  `tenant_id` is the left one (the right one for a RIGHT JOIN, no one's for a FULL JOIN);
+- an OR, for what every one of its branches pins to the same value
+  (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`);
+- a derived table or CTE counts as pinned on its tenant column when every branch projects a
+  pinned tenant column (or a pinning value) unchanged;
+- the other way round, a pin on a derived table's or CTE's tenant column is pushed into its
+  body when the body has one branch, outputs the tenant column of one of its sources unchanged
+  (by name, or by position under a column list), works row by row — no aggregate or window
+  function, DISTINCT, GROUP BY/HAVING, LIMIT/OFFSET/FETCH or locking clause — and every read of
+  it is pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins
+  `patients` (the body's other sources still need their own pin or chain).
 
-The other way round, a pin on a derived table's or CTE's tenant column is pushed into its body
-when the body has one branch, outputs the tenant column of one of its sources unchanged (by name,
-or by position under a column list), and works row by row — no aggregate or window function,
-DISTINCT, GROUP BY/HAVING, LIMIT/OFFSET/FETCH or locking clause — and when every read of it is
-pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`. The
-other sources of the body still need their own pin or chain.
+NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a subquery, and a join on a key
+other than the tenant column never pin.
 
 ## Example
 ```sql
