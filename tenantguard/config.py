@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tenantguard.engine.policy import DEFAULT_TENANT_EXPRESSIONS, Policy
 from tenantguard.errors import ConfigError
-from tenantguard.sources.schema import read_schema
+from tenantguard.sources.schema import ViewInfo, read_schema, tenant_views
 
 __all__ = ["Settings", "build_policy", "find_pyproject", "load_settings"]
 
@@ -120,17 +120,18 @@ def load_settings(
 
 
 def build_policy(settings: Settings) -> Policy:
-    """The engine's policy: explicit tenant tables plus those the schema sources show."""
+    """The engine's policy: explicit tenant tables plus those the schema sources show — tables
+    with the tenant column, and views that hand out every tenant's rows."""
     tables = set(settings.tenant_tables)
     columns: dict[str, set[str]] = {}
     constraints: dict[str, set[str]] = {}
-    if settings.infer_tenant_tables and settings.schema_paths:
-        schema = read_schema(settings.root / p for p in settings.schema_paths)
-        column = Policy(settings.tenant_column).tenant_column
-        tables |= schema.tables_with(column)
-        columns, constraints = schema.columns, schema.constraints
+    views: dict[str, ViewInfo] = {}
     try:
-        return Policy(
+        if settings.infer_tenant_tables and settings.schema_paths:
+            schema = read_schema(settings.root / p for p in settings.schema_paths)
+            tables |= schema.tables_with(Policy(settings.tenant_column).tenant_column)
+            columns, constraints, views = schema.columns, schema.constraints, schema.views
+        policy = Policy(
             settings.tenant_column,
             tables,
             global_tables=settings.global_tables,
@@ -141,3 +142,13 @@ def build_policy(settings: Settings) -> Policy:
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
+    found = tenant_views(views, policy) if views else {}
+    if not found:
+        return policy
+    return policy.replace(
+        tenant_tables=policy.tenant_tables | found.keys(),
+        table_columns={
+            **policy.table_columns,
+            **{view: names for view, names in found.items() if names is not None},
+        },
+    )

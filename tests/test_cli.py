@@ -179,6 +179,54 @@ def test_tenant_tables_are_inferred_from_schema_paths(
     ]
 
 
+def test_views_over_tenant_tables_are_tenant_tables_unless_pinned_inside(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pyproject.toml", "[tool.tenantguard]\n")
+    write(
+        workdir / "patches" / "0001_base.sql",
+        "CREATE TABLE IF NOT EXISTS patients (id bigserial, tenant_id bigint NOT NULL, "
+        "status text, first_name text);\n"
+        "CREATE TABLE IF NOT EXISTS countries (code text);\n"
+        # reads every tenant: a tenant table itself
+        "CREATE OR REPLACE VIEW active_patients AS SELECT * FROM patients WHERE status = 'a';\n"
+        # a view of a view, and one without the tenant column (no way to pin it)
+        "DO $$ BEGIN EXECUTE 'CREATE VIEW recent AS SELECT id, tenant_id FROM active_patients'; "
+        "END $$;\n"
+        "CREATE MATERIALIZED VIEW names AS SELECT first_name FROM patients;\n"
+        # pinned inside by the tenant expression: safe to read as it is
+        "CREATE VIEW my_patients AS SELECT * FROM patients "
+        "WHERE tenant_id = current_setting('app.tenant_id')::bigint;\n"
+        "CREATE VIEW codes AS SELECT code FROM countries;\n"
+        "CREATE VIEW dropped AS SELECT * FROM patients;\n",
+    )
+    write(workdir / "patches" / "0002_drop.sql", "DROP VIEW IF EXISTS dropped;\n")
+    write(
+        workdir / "app" / "q.sql",
+        "SELECT * FROM active_patients;\n"
+        "SELECT * FROM active_patients WHERE tenant_id = $1;\n"
+        "SELECT * FROM recent;\n"
+        "SELECT * FROM recent r WHERE r.tenant_id = $1;\n"
+        "SELECT * FROM names;\n"
+        "SELECT * FROM my_patients;\n"
+        "SELECT * FROM codes;\n"
+        "SELECT * FROM dropped;\n"
+        # the view's columns are known: the unqualified tenant_id can only be active_patients'
+        "SELECT * FROM names n JOIN active_patients a ON a.first_name = n.first_name "
+        "WHERE tenant_id = $1;\n",
+    )
+    code, out, _ = run(capsys, "check", "--format", "json", "app")
+    findings = json.loads(out)["findings"]
+    assert code == 1
+    assert [(f["line"], f["rule"]) for f in findings] == [
+        (1, "TG001"),
+        (3, "TG001"),
+        (5, "TG001"),
+        (9, "TG001"),
+    ]
+    assert "names" in findings[3]["message"]
+
+
 def test_ddl_in_app_code_but_not_in_patches(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
