@@ -263,13 +263,22 @@ def walk(node: exp.Expression) -> Iterator[exp.Expression]:
 
 def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     """The top-level AND-conjuncts of a condition, parentheses ignored, in source order."""
+    return _operands(node, exp.And)
+
+
+def _disjuncts(node: exp.Expression) -> list[exp.Expression]:
+    """The top-level OR-branches of a condition, parentheses ignored, in source order."""
+    return _operands(node, exp.Or)
+
+
+def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[exp.Expression]:
     out: list[exp.Expression] = []
     stack = [node] if node is not None else []
     while stack:
         current = stack.pop()
         while isinstance(current, exp.Paren):
             current = current.this
-        if isinstance(current, exp.And):
+        if isinstance(current, kind):
             stack.append(current.expression)
             stack.append(current.this)
         else:
@@ -1023,22 +1032,6 @@ def _equated(condition: exp.EQ) -> list[tuple[exp.Expression, exp.Expression]]:
     else:
         sides = [(left, right)]
     return [*sides, *((b, a) for a, b in sides)]
-
-
-def _disjuncts(condition: exp.Expression) -> list[exp.Expression]:
-    """The top-level OR-branches of a condition, parentheses ignored."""
-    out: list[exp.Expression] = []
-    stack = [condition]
-    while stack:
-        current = stack.pop()
-        while isinstance(current, exp.Paren):
-            current = current.this
-        if isinstance(current, exp.Or):
-            stack.append(current.expression)
-            stack.append(current.this)
-        else:
-            out.append(current)
-    return out
 
 
 def _column_index(source: Source, column: str) -> int | None:
