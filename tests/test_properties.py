@@ -69,6 +69,13 @@ TOKENS = [
     "USING",
     "EXISTS",
     "NULL",
+    "RIGHT",
+    "FULL",
+    "LIMIT",
+    "GROUP BY",
+    "d",
+    "d.tenant_id",
+    "(tenant_id, id)",
 ]
 
 
