@@ -98,3 +98,23 @@ def test_without_semaphores_one_process_checks_everything(
     serial = summary(run(tree, 1))
     monkeypatch.setattr(multiprocessing.get_context("fork"), "Value", no_semaphores)
     assert summary(run(tree, 2)) == serial
+
+
+def test_when_fork_fails_this_process_checks_everything(
+    tree: list[files.SourceFile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    serial = summary(run(tree, 1))
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert summary(run(tree, 2)) == serial
+
+
+def test_a_freeze_of_the_caller_is_left_in_place(tree: list[files.SourceFile]) -> None:
+    gc.freeze()
+    try:
+        run(tree[:3], 1)
+        assert gc.get_freeze_count() > 0  # still frozen: not unfrozen by the check
+    finally:
+        gc.unfreeze()

@@ -314,13 +314,15 @@ def _collecting_less() -> Iterator[None]:
     6 % of the wall time on two processes, 12 % on one.
     """
     threshold = gc.get_threshold()
+    frozen_before = gc.get_freeze_count() > 0  # the caller's own freeze is left as it was
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def check_files(
@@ -366,7 +368,10 @@ def check_files(
             _collecting_less(),
             ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool,
         ):
-            futures = [pool.submit(_drain_in_worker) for _ in range(processes - 1)]
+            futures = []
+            with suppress(OSError, BrokenProcessPool):  # cannot fork: this process does it all
+                for _ in range(processes - 1):
+                    futures.append(pool.submit(_drain_in_worker))
             done.update((r.path, r) for r in batch.drain())
             for future in futures:
                 with suppress(BrokenProcessPool):  # a worker died: its files are checked below
