@@ -950,20 +950,8 @@ class _Builder:
         item = projection_item(block.node, self.tenant_col, index)
         if item is None:
             return None
-        if isinstance(item, exp.Star) or (
-            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
-        ):
-            if index is not None:
-                return None  # a `*` renamed by position: which column lands there is unknown
-            qualifier = (
-                identifier_name(item.args.get("table")) if isinstance(item, exp.Column) else ""
-            )
-            owners = (
-                ([block.sources[qualifier]] if qualifier in block.sources else [])
-                if qualifier
-                else [s for s in block.every_source if self._could_own(s, self.tenant_col)]
-            )
-            return owners[0] if len(owners) == 1 else None
+        if _is_star(item):
+            return self._star_owner(block, item, self.tenant_col, index)
         if isinstance(item, exp.Alias):
             item = item.this
         while isinstance(item, exp.Paren):
@@ -972,6 +960,19 @@ class _Builder:
             return None
         owner = self.resolve(block, item)
         return owner if owner is not None and owner.block is block else None
+
+    def _star_owner(
+        self, block: Block, star: exp.Expression, column: str, index: int | None
+    ) -> Source | None:
+        """The one source whose `column` a `*` (or `t.*`) of `block` outputs, or None."""
+        if index is not None:
+            return None  # a `*` renamed by position: which column lands there is unknown
+        qualifier = identifier_name(star.args.get("table")) if isinstance(star, exp.Column) else ""
+        if qualifier:
+            owners = [block.sources[qualifier]] if qualifier in block.sources else []
+        else:
+            owners = [s for s in block.every_source if self._could_own(s, column)]
+        return owners[0] if len(owners) == 1 else None
 
     def _passes_tenant_through(self, source: Source) -> bool:
         """Does every branch of a derived table / CTE output a pinned tenant column?
@@ -990,23 +991,9 @@ class _Builder:
         item = projection_item(block.node, column, index)
         if item is None:
             return False
-        if index is not None and (
-            isinstance(item, exp.Star)
-            or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star))
-        ):
-            return False  # a `*` renamed by position: which column lands there is unknown
-        if isinstance(item, exp.Star) or (
-            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
-        ):
-            qualifier = (
-                identifier_name(item.args.get("table")) if isinstance(item, exp.Column) else ""
-            )
-            owners = (
-                ([block.sources[qualifier]] if qualifier in block.sources else [])
-                if qualifier
-                else [s for s in block.every_source if self._could_own(s, column)]
-            )
-            return len(owners) == 1 and owners[0].pinned and column == self.tenant_col
+        if _is_star(item):
+            owner = self._star_owner(block, item, column, index)
+            return owner is not None and owner.pinned and column == self.tenant_col
         if isinstance(item, exp.Alias):
             item = item.this
         if pin_value(item, self.policy) is not None:
@@ -1065,9 +1052,7 @@ def _output_names(node: exp.Expression) -> list[str] | None:
         return None
     names: list[str] = []
     for item in node.expressions:
-        if isinstance(item, exp.Star) or (
-            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
-        ):
+        if _is_star(item):
             return None
         names.append(
             identifier_name(item.args.get("alias"))
@@ -1087,12 +1072,7 @@ def projection_item(
         return None
     items = node.expressions
     if index is not None:
-        stars = [
-            i
-            for i in items
-            if isinstance(i, exp.Star)
-            or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))
-        ]
+        stars = [i for i in items if _is_star(i)]
         if stars:
             return stars[0] if len(items) == 1 else None
         return items[index] if index < len(items) else None
@@ -1105,12 +1085,15 @@ def projection_item(
             and identifier_name(item.this) == column
         ):
             return item
-    star = [
-        i
-        for i in items
-        if isinstance(i, exp.Star) or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))
-    ]
+    star = [i for i in items if _is_star(i)]
     return star[0] if len(star) == 1 else None
+
+
+def _is_star(item: exp.Expression) -> bool:
+    """`*` or `t.*` in a select list."""
+    return isinstance(item, exp.Star) or (
+        isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+    )
 
 
 def _label(block: Block) -> str:
