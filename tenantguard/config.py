@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tenantguard.engine.policy import DEFAULT_TENANT_EXPRESSIONS, Policy
 from tenantguard.errors import ConfigError
-from tenantguard.sources.schema import ViewInfo, read_schema, tenant_views
+from tenantguard.sources.schema import FunctionInfo, ViewInfo, read_schema, tenant_relations
 
 __all__ = ["Settings", "build_policy", "find_pyproject", "load_settings"]
 
@@ -121,16 +121,18 @@ def load_settings(
 
 def build_policy(settings: Settings) -> Policy:
     """The engine's policy: explicit tenant tables plus those the schema sources show — tables
-    with the tenant column, and views that hand out every tenant's rows."""
+    with the tenant column, and views and SQL functions that hand out every tenant's rows."""
     tables = set(settings.tenant_tables)
     columns: dict[str, set[str]] = {}
     constraints: dict[str, set[str]] = {}
     views: dict[str, ViewInfo] = {}
+    functions: dict[str, FunctionInfo] = {}
     try:
         if settings.infer_tenant_tables and settings.schema_paths:
             schema = read_schema(settings.root / p for p in settings.schema_paths)
             tables |= schema.tables_with(Policy(settings.tenant_column).tenant_column)
-            columns, constraints, views = schema.columns, schema.constraints, schema.views
+            columns, constraints = schema.columns, schema.constraints
+            views, functions = schema.views, schema.functions
         policy = Policy(
             settings.tenant_column,
             tables,
@@ -142,7 +144,7 @@ def build_policy(settings: Settings) -> Policy:
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
-    found = tenant_views(views, policy) if views else {}
+    found = tenant_relations(views, functions, policy) if views or functions else {}
     if not found:
         return policy
     return policy.replace(

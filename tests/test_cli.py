@@ -227,6 +227,49 @@ def test_views_over_tenant_tables_are_tenant_tables_unless_pinned_inside(
     assert "names" in findings[3]["message"]
 
 
+def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workdir / "pyproject.toml", "[tool.tenantguard]\n")
+    write(
+        workdir / "patches" / "0001_base.sql",
+        "CREATE TABLE IF NOT EXISTS patients (id bigserial, tenant_id bigint NOT NULL, "
+        "first_name text);\n"
+        "CREATE FUNCTION all_patients() RETURNS SETOF patients LANGUAGE sql STABLE "
+        "AS $$ SELECT * FROM patients $$;\n"
+        # pinned by its parameter: safe to call
+        "CREATE FUNCTION patients_of(p_tenant bigint) RETURNS SETOF patients LANGUAGE sql "
+        "AS $$ SELECT * FROM patients WHERE tenant_id = p_tenant $$;\n"
+        # a parameter named like the column: the column wins, `tenant_id = tenant_id` is true
+        "CREATE FUNCTION patients_shadowed(tenant_id bigint) RETURNS SETOF patients "
+        "LANGUAGE sql AS $$ SELECT * FROM patients WHERE tenant_id = tenant_id $$;\n"
+        "CREATE FUNCTION my_patients() RETURNS TABLE (id bigint, tenant_id bigint) "
+        "LANGUAGE sql AS $body$ SELECT id, tenant_id FROM patients "
+        "WHERE tenant_id = current_setting('app.tenant_id')::bigint $body$;\n"
+        "CREATE FUNCTION patient_count() RETURNS bigint LANGUAGE sql "
+        "AS $$ SELECT count(*) FROM patients $$;\n"
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
+        "CREATE FUNCTION dropped() RETURNS SETOF patients LANGUAGE sql "
+        "AS $$ SELECT * FROM patients $$;\n"
+        "DROP FUNCTION IF EXISTS dropped();\n",
+    )
+    write(
+        workdir / "app" / "q.sql",
+        "SELECT * FROM all_patients();\n"
+        "SELECT * FROM all_patients() f WHERE f.tenant_id = $1;\n"
+        "SELECT * FROM patients_of($1);\n"
+        "SELECT * FROM patients_shadowed($1);\n"
+        "SELECT * FROM my_patients();\n"
+        "SELECT patient_count();\n"
+        "SELECT * FROM dropped();\n",
+    )
+    code, out, _ = run(capsys, "check", "--format", "json", "app")
+    findings = json.loads(out)["findings"]
+    assert code == 1
+    assert [(f["line"], f["rule"]) for f in findings] == [(1, "TG001"), (4, "TG001"), (6, "TG006")]
+    assert "patient_count" in findings[2]["message"]
+
+
 def test_ddl_in_app_code_but_not_in_patches(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

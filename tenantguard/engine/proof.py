@@ -135,7 +135,8 @@ class Proof:
     tree: exp.Expression
     blocks: list[Block]
     references: list[Source]  # every tenant-table reference that must be pinned
-    unplaced: list[exp.Table]  # tenant-table nodes in a position the proof does not understand
+    # tenant-table nodes (and calls of tenant functions) where the proof cannot follow them
+    unplaced: list[exp.Expression]
     handled_tables: set[int]  # ids of Table nodes classified (sources, write targets, DDL)
     insert_values: list[PinValue] = field(default_factory=list)  # tenant values of INSERT rows
     # nodes of the kinds the write rules look at, in tree order (one walk serves every rule)
@@ -216,7 +217,9 @@ _BLOCK_SET = _subclasses(*_BLOCK_TYPES)
 _INDEXED_SET = _subclasses(*_INDEXED_TYPES)
 _WHOLE_TABLE_SET = _subclasses(*_WHOLE_TABLE_TYPES)
 _CTE_SET = _subclasses(exp.CTE)
-_INTERESTING = _BLOCK_SET | _INDEXED_SET | _WHOLE_TABLE_SET | _CTE_SET | _subclasses(exp.Table)
+_INTERESTING = (
+    _BLOCK_SET | _INDEXED_SET | _WHOLE_TABLE_SET | _CTE_SET | _subclasses(exp.Table)
+) | {exp.Anonymous}
 
 
 # leaves for the proof: nothing below them can be a table, a query block or a write
@@ -398,6 +401,7 @@ class _Builder:
 
     def build(self) -> Proof:
         tenant_tables: list[exp.Table] = []
+        tenant_calls: list[exp.Expression] = []
         index: dict[type[exp.Expression], list[exp.Expression]] = {}
         interesting = _INTERESTING
         for node in _structural_nodes(self.tree):
@@ -424,6 +428,10 @@ class _Builder:
                 and self.policy.is_tenant_table(identifier_name(node.this))
             ):
                 tenant_tables.append(node)
+            elif kind is exp.Anonymous and self.policy.is_tenant_table(
+                identifier_name(node.this)
+            ):  # a function that hands out tenant rows (read from the schema sources)
+                tenant_calls.append(node)
         for block in self.blocks:
             self._collect_sources(block)
         for block in self.blocks:
@@ -441,11 +449,12 @@ class _Builder:
         # the operands of DDL are TG007's business; queries inside DDL (CREATE VIEW … AS
         # SELECT) are blocks like any other
         ddl = isinstance(self.tree, _DDL_TYPES)
-        unplaced = [
+        unplaced: list[exp.Expression] = [
             t
             for t in tenant_tables
             if id(t) not in self.handled and not ddl and not self._is_cte_reference(t)
         ]
+        unplaced += [c for c in tenant_calls if id(c) not in self.handled and not ddl]
         root = self.tree
         while isinstance(root, exp.Subquery | exp.Paren):
             root = root.this
@@ -459,7 +468,7 @@ class _Builder:
             self.handled,
             self._insert_values(index.get(exp.Insert, [])),
             index,
-            bool(tenant_tables),
+            bool(tenant_tables or tenant_calls),
         )
 
     def _insert_values(self, inserts: list[exp.Expression]) -> list[PinValue]:
@@ -560,6 +569,24 @@ class _Builder:
         """The sources one FROM/JOIN/USING item contributes (a parenthesized join gives several)."""
         if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table):
             node = node.this  # `(a JOIN b ON …)`: a join group, not a derived table
+        if (
+            isinstance(node, exp.Table)
+            and isinstance(node.this, exp.Anonymous)
+            and self.policy.is_tenant_table(identifier_name(node.this.this))
+        ):  # `FROM all_patients() f`: a function that hands out tenant rows, read like a table
+            self.handled.add(id(node.this))
+            function = identifier_name(node.this.this)
+            source = Source(
+                _alias_name(node) or function,
+                SourceKind.TABLE,
+                node,
+                block,
+                role,
+                function,
+                True,
+                column_names=_alias_columns(node),
+            )
+            return [self._add(block, source)]
         if isinstance(node, exp.Table) and _is_table_name(node):
             group = [self._table_source(block, node, role)]
             for join in node.args.get("joins") or []:

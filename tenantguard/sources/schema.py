@@ -21,7 +21,7 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import identifier_name
 from tenantguard.engine.sqltext import split_sql
 
-__all__ = ["SchemaInfo", "ViewInfo", "read_schema", "tenant_views"]
+__all__ = ["FunctionInfo", "SchemaInfo", "ViewInfo", "read_schema", "tenant_relations"]
 
 _TABLE_DDL = re.compile(
     r"\b(?:CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE|ALTER\s+TABLE)\b",
@@ -31,6 +31,18 @@ _VIEW_DDL = re.compile(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY)\s+)?(?:RECURSIVE\s+)?"
     r"(?:MATERIALIZED\s+)?VIEW|DROP\s+(?:MATERIALIZED\s+)?VIEW)\b",
     re.IGNORECASE,
+)
+_FUNCTION_DDL = re.compile(
+    r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION|DROP\s+FUNCTION)\b", re.IGNORECASE
+)
+_LANGUAGE_SQL = re.compile(r"\bLANGUAGE\s+'?sql'?(?![\w$])", re.IGNORECASE)
+_BEGIN_ATOMIC = re.compile(r"\bBEGIN\s+ATOMIC\b", re.IGNORECASE)
+_FUNCTION_NAME = re.compile(
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+((?:\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$]+))?)",
+    re.IGNORECASE,
+)
+_NEXT_DDL = re.compile(
+    r"^\s*(?:CREATE|ALTER|DROP|DO|COMMENT|GRANT)\b", re.IGNORECASE | re.MULTILINE
 )
 _LONGEST_DDL = 100_000  # characters: a table definition longer than this is not a definition
 
@@ -43,11 +55,23 @@ class ViewInfo:
     columns: list[str] | None  # `CREATE VIEW v (a, b)`; None: the query's own names
 
 
+@dataclass(frozen=True)
+class FunctionInfo:
+    """A `LANGUAGE sql` function of the schema sources: its body's statements (None when the
+    body is not a string: `BEGIN ATOMIC`), its parameter names, its output columns if known."""
+
+    body: list[str] | None
+    parameters: list[str]
+    columns: set[str] | None
+    text: str  # the whole definition
+
+
 @dataclass
 class SchemaInfo:
     columns: dict[str, set[str]] = field(default_factory=dict)
     constraints: dict[str, set[str]] = field(default_factory=dict)
     views: dict[str, ViewInfo] = field(default_factory=dict)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
 
     def tables_with(self, column: str) -> set[str]:
@@ -55,11 +79,15 @@ class SchemaInfo:
 
     def add_sql(self, text: str) -> None:
         found = sorted(
-            [*_TABLE_DDL.finditer(text), *_VIEW_DDL.finditer(text)], key=lambda m: m.start()
+            [*_TABLE_DDL.finditer(text), *_VIEW_DDL.finditer(text), *_FUNCTION_DDL.finditer(text)],
+            key=lambda m: m.start(),
         )
         for match in found:
             start = match.start()
             chunk = text[start : start + _LONGEST_DDL]
+            if match.re is _FUNCTION_DDL:
+                self._add_function(chunk)
+                continue
             if text.count("'", text.rfind("\n", 0, start) + 1, start) % 2:
                 # inside a string (`EXECUTE 'CREATE VIEW …'`): it ends at the closing quote
                 self._add_statement(_string_body(chunk))
@@ -96,6 +124,65 @@ class SchemaInfo:
                 )
             self._add_elements(name, columns, actions)
 
+    def _add_function(self, chunk: str) -> None:
+        """CREATE FUNCTION … LANGUAGE sql, read by PostgreSQL's own parser (pglast, loaded only
+        when there is one); DROP FUNCTION forgets the name. Other languages are not followed."""
+        statements, _ = split_sql(chunk)
+        if not statements or statements[0].error is not None:
+            return
+        text = statements[0].text
+        is_drop = text[:4].upper() == "DROP"
+        if not is_drop and not _LANGUAGE_SQL.search(text):
+            return
+        atomic = _BEGIN_ATOMIC.search(text)
+        if atomic is not None:
+            # a SQL-standard body holds `;`s: keep the text to the next DDL statement and treat
+            # the body as opaque (it is a tenant function when it names a tenant table)
+            named = _FUNCTION_NAME.match(text)
+            if named is not None:
+                rest = chunk[atomic.end() :]
+                following = _NEXT_DDL.search(rest)
+                window = chunk[: atomic.end() + (following.start() if following else len(rest))]
+                self.functions[_function_name(named.group(1))] = FunctionInfo(
+                    None, [], None, window
+                )
+            return
+        from pglast import ast, parse_sql
+        from pglast.parser import ParseError
+
+        try:
+            parsed = parse_sql(text)
+        except ParseError:
+            return
+        statement = parsed[0].stmt if parsed else None
+        if isinstance(statement, ast.DropStmt):
+            for target in statement.objects or ():
+                names = getattr(target, "objname", None) or ()
+                if names:
+                    self.functions.pop(str(names[-1].sval).lower(), None)
+            return
+        if not isinstance(statement, ast.CreateFunctionStmt) or not statement.funcname:
+            return
+        name = str(statement.funcname[-1].sval).lower()
+        parameters, outputs = [], []
+        for parameter in statement.parameters or ():
+            mode = str(getattr(parameter.mode, "value", parameter.mode))
+            if parameter.name and mode in ("d", "i", "b", "v"):  # in, inout, variadic
+                parameters.append(str(parameter.name).lower())
+            if parameter.name and mode in ("o", "b", "t"):  # out, inout, TABLE columns
+                outputs.append(str(parameter.name).lower())
+        columns: set[str] | None = set(outputs) if outputs else None
+        returned = statement.returnType
+        if columns is None and returned is not None and returned.setof and returned.names:
+            table = str(returned.names[-1].sval).lower()
+            columns = self.columns.get(table)
+        body: list[str] | None = None
+        for option in statement.options or ():
+            if option.defname == "as" and isinstance(option.arg, tuple) and option.arg:
+                source = str(option.arg[0].sval)
+                body = [s.text for s in split_sql(source)[0]]
+        self.functions[name] = FunctionInfo(body, parameters, columns, text)
+
     def _add_view(self, tree: exp.Create) -> None:
         target, columns = tree.this, None
         if isinstance(target, exp.Schema):
@@ -130,31 +217,63 @@ class SchemaInfo:
                         self.constraints[name] = {identifier_name(c) for c in kind.this.expressions}
 
 
-def tenant_views(views: Mapping[str, ViewInfo], policy: Policy) -> dict[str, set[str] | None]:
-    """The views that are tenant tables themselves, with their columns (None: unknown).
+def tenant_relations(
+    views: Mapping[str, ViewInfo], functions: Mapping[str, FunctionInfo], policy: Policy
+) -> dict[str, set[str] | None]:
+    """The views and SQL functions that are tenant tables themselves, with their columns (None:
+    unknown).
 
-    A view whose query reads tenant rows without pinning them (the proof reports an error on it:
-    `SELECT * FROM patients WHERE status = 'a'`) hands every tenant's rows to whoever reads it;
-    reading it must then be pinned like reading a table. A view pinned inside (by the tenant
-    expression: `WHERE tenant_id = current_setting('app.tenant_id')::bigint`) is safe as it is,
-    and so is one that reads no tenant table. Views of views are followed to a fixed point.
+    A view or function whose query reads tenant rows without pinning them (the proof reports an
+    error on it: `SELECT * FROM patients WHERE status = 'a'`) hands every tenant's rows to whoever
+    reads it; reading it must then be pinned like reading a table. One pinned inside is safe as
+    it is: by the tenant expression (`WHERE tenant_id = current_setting('app.tenant_id')::bigint`)
+    or, for a function, by one of its parameters (`WHERE tenant_id = p_tenant`: trusted like a
+    query's `$1`, though the runtime cannot see the value passed). A parameter named like a
+    column of the schema is not counted: in a SQL function the column wins. A body that is not a
+    string (`BEGIN ATOMIC`) is opaque: naming a tenant table is enough. Followed to a fixed point.
     """
     from tenantguard.engine.analyze import analyze_statement
     from tenantguard.engine.findings import Severity
 
+    known_columns = {c for columns in policy.table_columns.values() for c in columns}
     found: dict[str, set[str] | None] = {}
     changed = True
     while changed:
         changed = False
         current = policy.replace(tenant_tables=policy.tenant_tables | found.keys())
-        for name, view in views.items():
+        candidates: list[tuple[str, list[str] | None, Policy, set[str] | None, str]] = [
+            (name, [view.query], current, _view_columns(view), "") for name, view in views.items()
+        ]
+        for name, function in functions.items():
+            parameters = [
+                p
+                for p in function.parameters
+                if p != policy.tenant_column and p not in known_columns
+            ]
+            pinned_by = current.replace(
+                tenant_expressions=(*current.tenant_expressions, *parameters)
+            )
+            candidates.append((name, function.body, pinned_by, function.columns, function.text))
+        for name, body, rules, columns, text in candidates:
             if name in found or name in policy.tenant_tables or name in policy.global_tables:
                 continue
-            verdict = analyze_statement(view.query, current)
-            if any(f.severity is Severity.ERROR for f in verdict.findings):
-                found[name] = set(view.columns) if view.columns else _output_columns(view.query)
+            if body is None:
+                words = set(re.findall(r"[a-z_][\w$]*", text.lower()))
+                unpinned = bool(words & current.tenant_tables)
+            else:
+                unpinned = any(
+                    f.severity is Severity.ERROR
+                    for statement in body
+                    for f in analyze_statement(statement, rules).findings
+                )
+            if unpinned:
+                found[name] = columns
                 changed = True
     return found
+
+
+def _view_columns(view: ViewInfo) -> set[str] | None:
+    return set(view.columns) if view.columns else _output_columns(view.query)
 
 
 def _output_columns(query: str) -> set[str] | None:
@@ -174,6 +293,12 @@ def _output_columns(query: str) -> set[str] | None:
         else:
             return None
     return names
+
+
+def _function_name(qualified: str) -> str:
+    """The function's own name, without its schema, folded like PostgreSQL folds it."""
+    name = re.split(r"\s*\.\s*(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", qualified)[-1]
+    return name[1:-1] if name.startswith('"') else name.lower()
 
 
 def _string_body(text: str) -> str:

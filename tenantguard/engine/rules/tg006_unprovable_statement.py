@@ -3,7 +3,9 @@
 ## What it does
 Finds a statement the proof cannot read: SQL that does not parse, a statement sqlglot keeps
 opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, function bodies…) while naming a tenant table, a tenant
-table in a position the proof does not understand, or input nested too deeply to analyse.
+table in a position the proof does not understand, a call of a function that hands out every
+tenant's rows (a SQL function of the schema sources whose body does not pin them) anywhere but
+in FROM, where its tenant column can be pinned, or input nested too deeply to analyse.
 
 ## Why is this bad?
 What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
@@ -74,6 +76,17 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     proof = ctx.proof
     for table in proof.unplaced if proof else []:
+        if isinstance(table, exp.Anonymous):
+            yield ctx.finding(
+                RULE,
+                table,
+                f"function {identifier_name(table.this)} hands out rows of every tenant (its "
+                f"body does not pin them) and is called where its rows cannot be pinned "
+                f"({table.parent.key.upper() if table.parent else 'statement'})",
+                "call it in FROM and pin its tenant column, or pin the rows inside the function "
+                "(a parameter, or the tenant expression)",
+            )
+            continue
         yield ctx.finding(
             RULE,
             table,
