@@ -251,7 +251,10 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
         "CREATE FUNCTION dropped() RETURNS SETOF patients LANGUAGE sql "
         "AS $$ SELECT * FROM patients $$;\n"
-        "DROP FUNCTION IF EXISTS dropped();\n",
+        "DROP FUNCTION IF EXISTS dropped();\n"
+        # a parameter named like any column of the schema is the column in a SQL function
+        "CREATE FUNCTION patients_named(first_name bigint) RETURNS SETOF patients "
+        "LANGUAGE sql AS $$ SELECT * FROM patients WHERE tenant_id = first_name $$;\n",
     )
     write(
         workdir / "app" / "q.sql",
@@ -261,12 +264,18 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         "SELECT * FROM patients_shadowed($1);\n"
         "SELECT * FROM my_patients();\n"
         "SELECT patient_count();\n"
-        "SELECT * FROM dropped();\n",
+        "SELECT * FROM dropped();\n"
+        "SELECT * FROM patients_named($1);\n",
     )
     code, out, _ = run(capsys, "check", "--format", "json", "app")
     findings = json.loads(out)["findings"]
     assert code == 1
-    assert [(f["line"], f["rule"]) for f in findings] == [(1, "TG001"), (4, "TG001"), (6, "TG006")]
+    assert [(f["line"], f["rule"]) for f in findings] == [
+        (1, "TG001"),
+        (4, "TG001"),
+        (6, "TG006"),
+        (8, "TG001"),
+    ]
     assert "patient_count" in findings[2]["message"]
 
 
