@@ -254,7 +254,17 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         "DROP FUNCTION IF EXISTS dropped();\n"
         # a parameter named like any column of the schema is the column in a SQL function
         "CREATE FUNCTION patients_named(first_name bigint) RETURNS SETOF patients "
-        "LANGUAGE sql AS $$ SELECT * FROM patients WHERE tenant_id = first_name $$;\n",
+        "LANGUAGE sql AS $$ SELECT * FROM patients WHERE tenant_id = first_name $$;\n"
+        # PL/pgSQL: every query of the body counts (RETURN QUERY, PERFORM, assignments, …)
+        "CREATE FUNCTION pl_all() RETURNS SETOF patients LANGUAGE plpgsql AS $$ BEGIN "
+        "RETURN QUERY SELECT * FROM patients; END $$;\n"
+        "CREATE FUNCTION pl_of(p_tenant bigint) RETURNS SETOF patients LANGUAGE plpgsql AS $$ "
+        "DECLARE n bigint; BEGIN n := (SELECT count(*) FROM patients WHERE tenant_id = p_tenant); "
+        "RETURN QUERY SELECT * FROM patients WHERE tenant_id = p_tenant; END $$;\n"
+        "CREATE FUNCTION pl_count(p_tenant bigint) RETURNS bigint LANGUAGE plpgsql AS $$ "
+        "DECLARE n bigint; BEGIN n := (SELECT count(*) FROM patients); RETURN n; END $$;\n"
+        "CREATE FUNCTION pl_dynamic() RETURNS SETOF patients LANGUAGE plpgsql AS $$ BEGIN "
+        "RETURN QUERY EXECUTE 'SELECT * FROM ' || 'patients'; END $$;\n",
     )
     write(
         workdir / "app" / "q.sql",
@@ -265,7 +275,12 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         "SELECT * FROM my_patients();\n"
         "SELECT patient_count();\n"
         "SELECT * FROM dropped();\n"
-        "SELECT * FROM patients_named($1);\n",
+        "SELECT * FROM patients_named($1);\n"
+        "SELECT * FROM pl_all();\n"
+        "SELECT * FROM pl_of($1);\n"
+        "SELECT pl_count($1);\n"
+        "SELECT * FROM pl_dynamic() d WHERE d.tenant_id = $1;\n"
+        "SELECT touch();\n",
     )
     code, out, _ = run(capsys, "check", "--format", "json", "app")
     findings = json.loads(out)["findings"]
@@ -275,6 +290,8 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         (4, "TG001"),
         (6, "TG006"),
         (8, "TG001"),
+        (9, "TG001"),
+        (11, "TG006"),
     ]
     assert "patient_count" in findings[2]["message"]
 

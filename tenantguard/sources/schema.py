@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -35,7 +36,9 @@ _VIEW_DDL = re.compile(
 _FUNCTION_DDL = re.compile(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION|DROP\s+FUNCTION)\b", re.IGNORECASE
 )
-_LANGUAGE_SQL = re.compile(r"\bLANGUAGE\s+'?sql'?(?![\w$])", re.IGNORECASE)
+_LANGUAGE = re.compile(r"\bLANGUAGE\s+'?(sql|plpgsql)'?(?![\w$])", re.IGNORECASE)
+_ASSIGNED = re.compile(r"^\s*[\w$\".]+(?:\[[^\]]*\])?\s*:?=\s*")
+_SELECT_WORD = re.compile(r"\bSELECT\b", re.IGNORECASE)
 _BEGIN_ATOMIC = re.compile(r"\bBEGIN\s+ATOMIC\b", re.IGNORECASE)
 _FUNCTION_NAME = re.compile(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+((?:\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$]+))?)",
@@ -57,13 +60,14 @@ class ViewInfo:
 
 @dataclass(frozen=True)
 class FunctionInfo:
-    """A `LANGUAGE sql` function of the schema sources: its body's statements (None when the
-    body is not a string: `BEGIN ATOMIC`), its parameter names, its output columns if known."""
+    """A SQL or PL/pgSQL function of the schema sources: the statements of its body the proof
+    can read, the text of what it cannot (dynamic SQL, a `BEGIN ATOMIC` body), its parameter
+    names, and its output columns if known."""
 
-    body: list[str] | None
+    body: list[str]
+    opaque: str
     parameters: list[str]
     columns: set[str] | None
-    text: str  # the whole definition
 
 
 @dataclass
@@ -125,14 +129,16 @@ class SchemaInfo:
             self._add_elements(name, columns, actions)
 
     def _add_function(self, chunk: str) -> None:
-        """CREATE FUNCTION … LANGUAGE sql, read by PostgreSQL's own parser (pglast, loaded only
-        when there is one); DROP FUNCTION forgets the name. Other languages are not followed."""
+        """CREATE FUNCTION … LANGUAGE sql or plpgsql, read by PostgreSQL's own parsers (pglast,
+        loaded only when there is one); DROP FUNCTION forgets the name. Other languages (C,
+        Python) are not followed."""
         statements, _ = split_sql(chunk)
         if not statements or statements[0].error is not None:
             return
         text = statements[0].text
         is_drop = text[:4].upper() == "DROP"
-        if not is_drop and not _LANGUAGE_SQL.search(text):
+        language = _LANGUAGE.search(text)
+        if not is_drop and language is None:
             return
         atomic = _BEGIN_ATOMIC.search(text)
         if atomic is not None:
@@ -143,9 +149,7 @@ class SchemaInfo:
                 rest = chunk[atomic.end() :]
                 following = _NEXT_DDL.search(rest)
                 window = chunk[: atomic.end() + (following.start() if following else len(rest))]
-                self.functions[_function_name(named.group(1))] = FunctionInfo(
-                    None, [], None, window
-                )
+                self.functions[_function_name(named.group(1))] = FunctionInfo([], window, [], None)
             return
         from pglast import ast, parse_sql
         from pglast.parser import ParseError
@@ -173,15 +177,24 @@ class SchemaInfo:
                 outputs.append(str(parameter.name).lower())
         columns: set[str] | None = set(outputs) if outputs else None
         returned = statement.returnType
-        if columns is None and returned is not None and returned.setof and returned.names:
-            table = str(returned.names[-1].sval).lower()
-            columns = self.columns.get(table)
-        body: list[str] | None = None
-        for option in statement.options or ():
-            if option.defname == "as" and isinstance(option.arg, tuple) and option.arg:
-                source = str(option.arg[0].sval)
-                body = [s.text for s in split_sql(source)[0]]
-        self.functions[name] = FunctionInfo(body, parameters, columns, text)
+        returns = str(returned.names[-1].sval).lower() if returned and returned.names else ""
+        if returns in ("trigger", "event_trigger"):
+            return  # called by the database on a row or an event, never by a query
+        if columns is None and returned is not None and returned.setof:
+            columns = self.columns.get(returns)
+        if language is not None and language.group(1).lower() == "plpgsql":
+            body, opaque = _plpgsql_queries(text)
+        else:
+            source = next(
+                (
+                    str(option.arg[0].sval)
+                    for option in statement.options or ()
+                    if option.defname == "as" and isinstance(option.arg, tuple) and option.arg
+                ),
+                "",
+            )
+            body, opaque = [s.text for s in split_sql(source)[0]], ""
+        self.functions[name] = FunctionInfo(body, opaque, parameters, columns)
 
     def _add_view(self, tree: exp.Create) -> None:
         target, columns = tree.this, None
@@ -241,7 +254,7 @@ def tenant_relations(
     while changed:
         changed = False
         current = policy.replace(tenant_tables=policy.tenant_tables | found.keys())
-        candidates: list[tuple[str, list[str] | None, Policy, set[str] | None, str]] = [
+        candidates: list[tuple[str, list[str], Policy, set[str] | None, str]] = [
             (name, [view.query], current, _view_columns(view), "") for name, view in views.items()
         ]
         for name, function in functions.items():
@@ -253,19 +266,16 @@ def tenant_relations(
             pinned_by = current.replace(
                 tenant_expressions=(*current.tenant_expressions, *parameters)
             )
-            candidates.append((name, function.body, pinned_by, function.columns, function.text))
-        for name, body, rules, columns, text in candidates:
+            candidates.append((name, function.body, pinned_by, function.columns, function.opaque))
+        for name, body, rules, columns, opaque in candidates:
             if name in found or name in policy.tenant_tables or name in policy.global_tables:
                 continue
-            if body is None:
-                words = set(re.findall(r"[a-z_][\w$]*", text.lower()))
-                unpinned = bool(words & current.tenant_tables)
-            else:
-                unpinned = any(
-                    f.severity is Severity.ERROR
-                    for statement in body
-                    for f in analyze_statement(statement, rules).findings
-                )
+            words = set(re.findall(r"[a-z_][\w$]*", opaque.lower()))
+            unpinned = bool(words & current.tenant_tables) or any(
+                f.severity is Severity.ERROR
+                for statement in body
+                for f in analyze_statement(statement, rules).findings
+            )
             if unpinned:
                 found[name] = columns
                 changed = True
@@ -293,6 +303,47 @@ def _output_columns(query: str) -> set[str] | None:
         else:
             return None
     return names
+
+
+def _plpgsql_queries(text: str) -> tuple[list[str], str]:
+    """The SQL a PL/pgSQL function runs: its statements and the queries inside its expressions
+    (`n := (SELECT …)`, `IF EXISTS (SELECT …)`) as statements the proof can read, and the text of
+    its dynamic SQL (`EXECUTE …`), which it cannot. A body pglast rejects is all opaque."""
+    import pglast
+
+    try:
+        tree = pglast.parse_plpgsql(text)
+    except Exception:  # pglast raises its own and PostgreSQL's errors
+        return [], text
+    queries: list[str] = []
+    dynamic: list[str] = []
+    stack: list[tuple[Any, bool]] = [(tree, False)]
+    while stack:
+        node, is_dynamic = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, is_dynamic) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key == "PLpgSQL_expr" and isinstance(value, dict):
+                query = str(value.get("query", ""))
+                if is_dynamic:
+                    dynamic.append(query)
+                elif value.get("parseMode", 0) == 0:
+                    queries.append(query)
+                elif _SELECT_WORD.search(query):
+                    queries.append("SELECT " + _ASSIGNED.sub("", query, count=1))
+            elif key in _DYNAMIC_STATEMENTS and isinstance(value, dict):
+                # the string they execute is built at run time
+                stack.append((value.get("query"), True))
+                stack.extend((v, is_dynamic) for k, v in value.items() if k != "query")
+            else:
+                stack.append((value, is_dynamic or key == "dynquery"))
+    return queries, " ".join(dynamic)
+
+
+_DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 
 
 def _function_name(qualified: str) -> str:

@@ -4,8 +4,8 @@
 Finds a statement the proof cannot read: SQL that does not parse, a statement sqlglot keeps
 opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, function bodies…) while naming a tenant table, a tenant
 table in a position the proof does not understand, a call of a function that hands out every
-tenant's rows (a SQL function of the schema sources whose body does not pin them) anywhere but
-in FROM, where its tenant column can be pinned, or input nested too deeply to analyse.
+tenant's rows (a SQL or PL/pgSQL function of the schema sources whose body does not pin them)
+anywhere but in FROM, where its tenant column can be pinned, or input nested too deeply to analyse.
 
 ## Why is this bad?
 What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
