@@ -39,6 +39,7 @@ _FUNCTION_DDL = re.compile(
 _LANGUAGE = re.compile(r"\bLANGUAGE\s+'?(sql|plpgsql)'?(?![\w$])", re.IGNORECASE)
 _ASSIGNED = re.compile(r"^\s*[\w$\".]+(?:\[[^\]]*\])?\s*:?=\s*")
 _SELECT_WORD = re.compile(r"\bSELECT\b", re.IGNORECASE)
+_RETURNS_TRIGGER = re.compile(r"\bRETURNS\s+(?:event_)?trigger\b", re.IGNORECASE)
 _BEGIN_ATOMIC = re.compile(r"\bBEGIN\s+ATOMIC\b", re.IGNORECASE)
 _FUNCTION_NAME = re.compile(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+((?:\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$]+))?)",
@@ -138,8 +139,8 @@ class SchemaInfo:
         text = statements[0].text
         is_drop = text[:4].upper() == "DROP"
         language = _LANGUAGE.search(text)
-        if not is_drop and language is None:
-            return
+        if not is_drop and (language is None or _RETURNS_TRIGGER.search(text)):
+            return  # other languages are not followed; triggers are not called by queries
         atomic = _BEGIN_ATOMIC.search(text)
         if atomic is not None:
             # a SQL-standard body holds `;`s: keep the text to the next DDL statement and treat
