@@ -143,3 +143,32 @@ def test_single_statement_fast_path_splits_like_the_lexer(text: str) -> None:
     from tenantguard.engine.sqltext import _split_script, split_sql
 
     assert split_sql(text) == _split_script(text)
+
+
+DDL = [
+    "CREATE TABLE t (id int, tenant_id int);",
+    "CREATE OR REPLACE VIEW v AS SELECT * FROM patients;",
+    "CREATE FUNCTION f(p bigint) RETURNS SETOF patients LANGUAGE sql AS $$ SELECT * FROM patients WHERE tenant_id = p $$;",
+    "CREATE FUNCTION g() RETURNS SETOF patients LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY SELECT * FROM patients; END $$;",
+    "CREATE FUNCTION h() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM patients; END;",
+    "DO $$ BEGIN EXECUTE 'CREATE VIEW w AS SELECT * FROM leads WHERE x = ''a'''; END $$;",
+    "DROP VIEW IF EXISTS v; DROP FUNCTION IF EXISTS f(bigint);",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(DDL), min_size=1, max_size=5).map("\n".join),
+    st.integers(0, 400),
+    st.integers(0, 30),
+    st.sampled_from(["", "'", "$$", ";", "(", ")", "--", "/*", "END", "LANGUAGE", "VIEW"]),
+)
+def test_schema_reader_never_raises_on_mutated_patches(
+    text: str, at: int, cut: int, insert: str
+) -> None:
+    from tenantguard.sources.schema import SchemaInfo, tenant_relations
+
+    at = min(at, len(text))
+    schema = SchemaInfo()
+    schema.add_sql(text[:at] + insert + text[at + cut :])
+    tenant_relations(schema.views, schema.functions, POLICY)
