@@ -264,7 +264,17 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         "CREATE FUNCTION pl_count(p_tenant bigint) RETURNS bigint LANGUAGE plpgsql AS $$ "
         "DECLARE n bigint; BEGIN n := (SELECT count(*) FROM patients); RETURN n; END $$;\n"
         "CREATE FUNCTION pl_dynamic() RETURNS SETOF patients LANGUAGE plpgsql AS $$ BEGIN "
-        "RETURN QUERY EXECUTE 'SELECT * FROM ' || 'patients'; END $$;\n",
+        "RETURN QUERY EXECUTE 'SELECT * FROM ' || 'patients'; END $$;\n"
+        # a variable set once from the tenant expression pins; one written again does not
+        "CREATE FUNCTION pl_mine() RETURNS SETOF patients LANGUAGE plpgsql AS $$ DECLARE "
+        "t bigint := current_setting('app.tenant_id')::bigint; BEGIN "
+        "RETURN QUERY SELECT * FROM patients WHERE tenant_id = t; END $$;\n"
+        "CREATE FUNCTION pl_rewritten(p bigint) RETURNS SETOF patients LANGUAGE plpgsql AS $$ "
+        "DECLARE t bigint := p; BEGIN SELECT 5 INTO t; "
+        "RETURN QUERY SELECT * FROM patients WHERE tenant_id = t; END $$;\n"
+        "CREATE FUNCTION pl_assigned(p bigint) RETURNS SETOF patients LANGUAGE plpgsql AS $$ "
+        "DECLARE t bigint := p; BEGIN t := t + 1; "
+        "RETURN QUERY SELECT * FROM patients WHERE tenant_id = t; END $$;\n",
     )
     write(
         workdir / "app" / "q.sql",
@@ -280,7 +290,10 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         "SELECT * FROM pl_of($1);\n"
         "SELECT pl_count($1);\n"
         "SELECT * FROM pl_dynamic() d WHERE d.tenant_id = $1;\n"
-        "SELECT touch();\n",
+        "SELECT touch();\n"
+        "SELECT * FROM pl_mine();\n"
+        "SELECT * FROM pl_rewritten($1);\n"
+        "SELECT * FROM pl_assigned($1);\n",
     )
     code, out, _ = run(capsys, "check", "--format", "json", "app")
     findings = json.loads(out)["findings"]
@@ -292,6 +305,8 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         (8, "TG001"),
         (9, "TG001"),
         (11, "TG006"),
+        (15, "TG001"),
+        (16, "TG001"),
     ]
     assert "patient_count" in findings[2]["message"]
 

@@ -69,6 +69,8 @@ class FunctionInfo:
     opaque: str
     parameters: list[str]
     columns: set[str] | None
+    # PL/pgSQL variables set once, where declared, and never written again: (name, value)
+    constants: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -183,8 +185,9 @@ class SchemaInfo:
             return  # called by the database on a row or an event, never by a query
         if columns is None and returned is not None and returned.setof:
             columns = self.columns.get(returns)
+        constants: tuple[tuple[str, str], ...] = ()
         if language is not None and language.group(1).lower() == "plpgsql":
-            body, opaque = _plpgsql_queries(text)
+            body, opaque, constants = _plpgsql_queries(text)
         else:
             source = next(
                 (
@@ -195,7 +198,7 @@ class SchemaInfo:
                 "",
             )
             body, opaque = [s.text for s in split_sql(source)[0]], ""
-        self.functions[name] = FunctionInfo(body, opaque, parameters, columns)
+        self.functions[name] = FunctionInfo(body, opaque, parameters, columns, constants)
 
     def _add_view(self, tree: exp.Create) -> None:
         target, columns = tree.this, None
@@ -242,8 +245,9 @@ def tenant_relations(
     reads it; reading it must then be pinned like reading a table. One pinned inside is safe as
     it is: by the tenant expression (`WHERE tenant_id = current_setting('app.tenant_id')::bigint`)
     or, for a function, by one of its parameters (`WHERE tenant_id = p_tenant`: trusted like a
-    query's `$1`, though the runtime cannot see the value passed). A parameter named like a
-    column of the schema is not counted: in a SQL function the column wins. A body that is not a
+    query's `$1`, though the runtime cannot see the value passed) or by a PL/pgSQL variable
+    given a pinning value where declared and never written again. A parameter or variable named
+    like a column of the schema is not counted: in a SQL function the column wins. A body that is not a
     string (`BEGIN ATOMIC`) is opaque: naming a tenant table is enough. Followed to a fixed point.
     """
     from tenantguard.engine.analyze import analyze_statement
@@ -267,6 +271,17 @@ def tenant_relations(
             pinned_by = current.replace(
                 tenant_expressions=(*current.tenant_expressions, *parameters)
             )
+            constants = [
+                variable
+                for variable, value in function.constants
+                if variable != policy.tenant_column
+                and variable not in known_columns
+                and _pins(value, pinned_by)
+            ]
+            if constants:
+                pinned_by = pinned_by.replace(
+                    tenant_expressions=(*pinned_by.tenant_expressions, *constants)
+                )
             candidates.append((name, function.body, pinned_by, function.columns, function.opaque))
         for name, body, rules, columns, opaque in candidates:
             if name in found or name in policy.tenant_tables or name in policy.global_tables:
@@ -281,6 +296,18 @@ def tenant_relations(
                 found[name] = columns
                 changed = True
     return found
+
+
+def _pins(expression: str, policy: Policy) -> bool:
+    """Is this expression a pinning value (a parameter, a literal, the tenant expression)?"""
+    from tenantguard.engine.proof import pin_value
+
+    try:
+        tree = sqlglot.parse_one(f"SELECT {expression}", read="postgres")
+    except (SqlglotError, RecursionError):
+        return False
+    items = tree.expressions if isinstance(tree, exp.Select) else []
+    return len(items) == 1 and pin_value(items[0], policy) is not None
 
 
 def _view_columns(view: ViewInfo) -> set[str] | None:
@@ -306,16 +333,17 @@ def _output_columns(query: str) -> set[str] | None:
     return names
 
 
-def _plpgsql_queries(text: str) -> tuple[list[str], str]:
+def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], ...]]:
     """The SQL a PL/pgSQL function runs: its statements and the queries inside its expressions
-    (`n := (SELECT …)`, `IF EXISTS (SELECT …)`) as statements the proof can read, and the text of
-    its dynamic SQL (`EXECUTE …`), which it cannot. A body pglast rejects is all opaque."""
+    (`n := (SELECT …)`, `IF EXISTS (SELECT …)`) as statements the proof can read, the text of
+    its dynamic SQL (`EXECUTE …`), which it cannot, and its constants. A body pglast rejects is
+    all opaque."""
     import pglast
 
     try:
         tree = pglast.parse_plpgsql(text)
     except Exception:  # pglast raises its own and PostgreSQL's errors
-        return [], text
+        return [], text, ()
     queries: list[str] = []
     dynamic: list[str] = []
     stack: list[tuple[Any, bool]] = [(tree, False)]
@@ -341,7 +369,46 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str]:
                 stack.extend((v, is_dynamic) for k, v in value.items() if k != "query")
             else:
                 stack.append((value, is_dynamic or key == "dynquery"))
-    return queries, " ".join(dynamic)
+    return queries, " ".join(dynamic), _constants(tree)
+
+
+def _constants(tree: Any) -> tuple[tuple[str, str], ...]:
+    """Variables given a value where declared and never written again — no assignment, no
+    INTO, no loop over them — nor declared twice (shadowing): (name, the value's expression).
+
+    Every variable number the body mentions anywhere counts as a write (conservative: reads are
+    inside query texts, not numbers)."""
+    function = tree[0].get("PLpgSQL_function", {}) if isinstance(tree, list) and tree else {}
+    datums = function.get("datums", []) if isinstance(function, dict) else []
+    mentioned: set[int] = set()
+    stack: list[Any] = [function.get("action"), [d for d in datums if "PLpgSQL_var" not in d]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                is_number = isinstance(value, int) and not isinstance(value, bool)
+                if is_number and ("varno" in key or key in ("target", "dno")):
+                    mentioned.add(value)
+                else:
+                    stack.append(value)
+    declared: dict[str, int] = {}
+    for datum in datums:
+        variable = datum.get("PLpgSQL_var") if isinstance(datum, dict) else None
+        if isinstance(variable, dict):
+            name = str(variable.get("refname", "")).lower()
+            declared[name] = declared.get(name, 0) + 1
+    found: list[tuple[str, str]] = []
+    for index, datum in enumerate(datums):
+        variable = datum.get("PLpgSQL_var") if isinstance(datum, dict) else None
+        if not isinstance(variable, dict) or index in mentioned:
+            continue
+        name = str(variable.get("refname", "")).lower()
+        value = variable.get("default_val", {}).get("PLpgSQL_expr", {}).get("query")
+        if value and declared.get(name) == 1:
+            found.append((name, str(value)))
+    return tuple(found)
 
 
 _DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
