@@ -179,12 +179,24 @@ def test_tenant_tables_are_inferred_from_schema_paths(
     ]
 
 
+def check_against_patches(
+    workdir: Path, capsys: pytest.CaptureFixture[str], patches: dict[str, str], queries: str
+) -> list[dict[str, object]]:
+    """The findings of `tenantguard check app` on app/q.sql, with these patch files as schema."""
+    write(workdir / "pyproject.toml", "[tool.tenantguard]\n")
+    for name, text in patches.items():
+        write(workdir / "patches" / name, text)
+    write(workdir / "app" / "q.sql", queries)
+    code, out, _ = run(capsys, "check", "--format", "json", "app")
+    findings: list[dict[str, object]] = json.loads(out)["findings"]
+    assert code == (1 if any(f["severity"] == "error" for f in findings) else 0)
+    return findings
+
+
 def test_views_over_tenant_tables_are_tenant_tables_unless_pinned_inside(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(workdir / "pyproject.toml", "[tool.tenantguard]\n")
-    write(
-        workdir / "patches" / "0001_base.sql",
+    patches = (
         "CREATE TABLE IF NOT EXISTS patients (id bigserial, tenant_id bigint NOT NULL, "
         "status text, first_name text);\n"
         "CREATE TABLE IF NOT EXISTS countries (code text);\n"
@@ -198,11 +210,9 @@ def test_views_over_tenant_tables_are_tenant_tables_unless_pinned_inside(
         "CREATE VIEW my_patients AS SELECT * FROM patients "
         "WHERE tenant_id = current_setting('app.tenant_id')::bigint;\n"
         "CREATE VIEW codes AS SELECT code FROM countries;\n"
-        "CREATE VIEW dropped AS SELECT * FROM patients;\n",
+        "CREATE VIEW dropped AS SELECT * FROM patients;\n"
     )
-    write(workdir / "patches" / "0002_drop.sql", "DROP VIEW IF EXISTS dropped;\n")
-    write(
-        workdir / "app" / "q.sql",
+    queries = (
         "SELECT * FROM active_patients;\n"
         "SELECT * FROM active_patients WHERE tenant_id = $1;\n"
         "SELECT * FROM recent;\n"
@@ -213,11 +223,14 @@ def test_views_over_tenant_tables_are_tenant_tables_unless_pinned_inside(
         "SELECT * FROM dropped;\n"
         # the view's columns are known: the unqualified tenant_id can only be active_patients'
         "SELECT * FROM names n JOIN active_patients a ON a.first_name = n.first_name "
-        "WHERE tenant_id = $1;\n",
+        "WHERE tenant_id = $1;\n"
     )
-    code, out, _ = run(capsys, "check", "--format", "json", "app")
-    findings = json.loads(out)["findings"]
-    assert code == 1
+    findings = check_against_patches(
+        workdir,
+        capsys,
+        {"0001_base.sql": patches, "0002_drop.sql": "DROP VIEW IF EXISTS dropped;\n"},
+        queries,
+    )
     assert [(f["line"], f["rule"]) for f in findings] == [
         (1, "TG001"),
         (3, "TG001"),
@@ -230,9 +243,7 @@ def test_views_over_tenant_tables_are_tenant_tables_unless_pinned_inside(
 def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(workdir / "pyproject.toml", "[tool.tenantguard]\n")
-    write(
-        workdir / "patches" / "0001_base.sql",
+    patches = (
         "CREATE TABLE IF NOT EXISTS patients (id bigserial, tenant_id bigint NOT NULL, "
         "first_name text);\n"
         "CREATE FUNCTION all_patients() RETURNS SETOF patients LANGUAGE sql STABLE "
@@ -274,10 +285,9 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         "RETURN QUERY SELECT * FROM patients WHERE tenant_id = t; END $$;\n"
         "CREATE FUNCTION pl_assigned(p bigint) RETURNS SETOF patients LANGUAGE plpgsql AS $$ "
         "DECLARE t bigint := p; BEGIN t := t + 1; "
-        "RETURN QUERY SELECT * FROM patients WHERE tenant_id = t; END $$;\n",
+        "RETURN QUERY SELECT * FROM patients WHERE tenant_id = t; END $$;\n"
     )
-    write(
-        workdir / "app" / "q.sql",
+    queries = (
         "SELECT * FROM all_patients();\n"
         "SELECT * FROM all_patients() f WHERE f.tenant_id = $1;\n"
         "SELECT * FROM patients_of($1);\n"
@@ -293,11 +303,9 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         "SELECT touch();\n"
         "SELECT * FROM pl_mine();\n"
         "SELECT * FROM pl_rewritten($1);\n"
-        "SELECT * FROM pl_assigned($1);\n",
+        "SELECT * FROM pl_assigned($1);\n"
     )
-    code, out, _ = run(capsys, "check", "--format", "json", "app")
-    findings = json.loads(out)["findings"]
-    assert code == 1
+    findings = check_against_patches(workdir, capsys, {"0001_base.sql": patches}, queries)
     assert [(f["line"], f["rule"]) for f in findings] == [
         (1, "TG001"),
         (4, "TG001"),
