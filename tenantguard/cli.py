@@ -38,7 +38,8 @@ def _policy_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--no-infer",
         action="store_true",
-        help="do not infer tenant tables from CREATE TABLE in the schema paths",
+        help="do not infer tenant tables (tables with the tenant column, and views and functions "
+        "handing out tenant rows) from the schema paths",
     )
     group.add_argument(
         "--allow-multi-tenant",
