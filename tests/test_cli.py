@@ -317,6 +317,7 @@ def test_sql_functions_that_read_tenant_rows_unpinned_are_tenant_tables(
         (16, "TG001"),
     ]
     assert "patient_count" in findings[2]["message"]
+    assert findings[2]["column"] == len("SELECT ") + 1  # at the call
 
 
 def test_ddl_in_app_code_but_not_in_patches(

@@ -160,7 +160,8 @@ class Context:
         start: int | None = None
         end = 0
         for child in walk(node):
-            meta = child.meta if isinstance(child, exp.Identifier) else None
+            # identifiers, and function names (sqlglot keeps no identifier for those)
+            meta = child.meta if isinstance(child, exp.Identifier | exp.Anonymous) else None
             if meta and "start" in meta:
                 s = original_offset(int(meta["start"]), self.inserted)
                 e = original_offset(int(meta["end"]), self.inserted) + 1
