@@ -195,7 +195,6 @@ class GuardedConnection(asyncpg.Connection):
             guard is not None
             and guard.set_tenant_setting
             and self._tg_clean
-            and self._tg_fast
             and not self.is_in_transaction()
         ):
             # every statement since the last reset was plain: the reset would change nothing
