@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from tenantguard.engine.policy import Policy
 from tenantguard.errors import ConfigError
 from tenantguard.report import FORMATS, render
 from tenantguard.sources.files import CheckOptions, check_files, discover
+from tenantguard.sources.schema import SchemaProblem
 
 __all__ = ["main"]
 
@@ -179,7 +181,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     settings = _settings(args)
-    policy = build_policy(settings)
+    problems: list[SchemaProblem] = []
+    policy = build_policy(settings, problems)
     default = settings.root / settings.patch_dir if patch_rules_only else Path(".")
     paths = args.paths or [default]
     files, missing = discover(
@@ -215,9 +218,14 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
         patch_rules_only=patch_rules_only,
     )
     known = read_baseline(baseline_file) if baseline_file else None
+    checked = {os.path.abspath(f.path) for f in files}
     reports = check_files(files, analyzer, patch_analyzer, jobs=jobs, options=options)
     findings = sorted(
-        (f for r in reports for f in r.findings), key=lambda f: (f.path, f.line, f.column, f.code)
+        [
+            *(f for r in reports for f in r.findings),
+            *_schema_findings([p for p in problems if os.path.abspath(p.path) not in checked]),
+        ],
+        key=lambda f: (f.path, f.line, f.column, f.code),
     )
     if write_file:
         count = write_baseline(write_file, findings)
@@ -236,6 +244,35 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
         )
     sys.stdout.write(render(args.format, findings, len(files), sum(r.statements for r in reports)))
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_CLEAN
+
+
+def _schema_findings(problems: list[SchemaProblem]) -> list[Finding]:
+    """A schema statement that cannot be read: an error at its file and line (the tables it
+    may create are treated as tenant tables when its text holds the tenant column)."""
+    findings = []
+    for problem in problems:
+        try:
+            path = os.path.relpath(problem.path)
+        except ValueError:
+            path = problem.path
+        findings.append(
+            Finding(
+                "TG006",
+                "unprovable-statement",
+                Severity.ERROR,
+                f"cannot read this schema statement: {problem.message}; the tenant tables it "
+                "may create are guessed from its text",
+                "fix the statement so that PostgreSQL's parser reads it (psql meta-commands "
+                "are skipped)",
+                problem.line,
+                problem.column,
+                problem.line,
+                problem.column + 1,
+                path,
+                problem.text,
+            )
+        )
+    return findings
 
 
 def _explain(args: argparse.Namespace) -> int:
