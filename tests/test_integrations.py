@@ -171,7 +171,14 @@ def test_json_report_is_one_document_with_every_field() -> None:
     )
     warning = Finding("TG006", "unprovable-statement", Severity.WARNING, "m", "h", path="a.sql")
     data = json.loads(render_json([tricky, warning], 2, 5))
-    assert data["summary"] == {"files": 2, "statements": 5, "errors": 1, "warnings": 1}
+    assert data["summary"] == {
+        "files": 2,
+        "statements": 5,
+        "errors": 1,
+        "warnings": 1,
+        "schema_statements": 0,
+        "hidden_by_baseline": 0,
+    }
     assert data["findings"][0] == {
         "path": "dir/naïve file.py",
         "line": 3,
