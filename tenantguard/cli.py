@@ -21,7 +21,8 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
 from tenantguard.errors import ConfigError
 from tenantguard.report import FORMATS, Summary, render
-from tenantguard.sources.files import CheckOptions, check_files, discover
+from tenantguard.sources.files import CheckOptions, SourceFile, check_files, discover
+from tenantguard.sources.pyflow import ProjectIndex
 
 __all__ = ["main"]
 
@@ -232,8 +233,11 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
             Analyzer(policy),
             Analyzer(policy, in_patch=True),
             jobs=jobs,
-            options=_check_options(settings, policy, patch_rules_only),
+            options=_check_options(settings, policy, patch_rules_only, sources),
         )
+        for report in reports:
+            for note in report.notes:
+                print(f"tenantguard: note: {note}", file=sys.stderr)
         findings.extend(f for r in reports for f in r.findings)
         files += len(sources)
         statements += sum(r.statements for r in reports)
@@ -258,7 +262,9 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_CLEAN
 
 
-def _check_options(settings: Settings, policy: Policy, patch_rules_only: bool) -> CheckOptions:
+def _check_options(
+    settings: Settings, policy: Policy, patch_rules_only: bool, sources: list[SourceFile]
+) -> CheckOptions:
     patch_directory = settings.root / settings.patch_dir
 
     def patch_linter(text: str, path: Path) -> list[Finding]:
@@ -270,6 +276,9 @@ def _check_options(settings: Settings, policy: Policy, patch_rules_only: bool) -
         unresolved_severity=Severity(settings.unresolved_severity),
         patch_linter=patch_linter,
         patch_rules_only=patch_rules_only,
+        python_index=ProjectIndex(
+            [str(s.path) for s in sources if s.path.suffix == ".py"], settings.sql_functions
+        ),
     )
 
 
