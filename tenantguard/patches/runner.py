@@ -531,6 +531,7 @@ async def _run_once(
 
     started = time.perf_counter()
     statement = None
+    step = ""  # what ran when no statement of the patch did: the ledger row, the commit
     lines = LineIndex(patch.text)
     try:
         if patch.transactional:
@@ -540,7 +541,9 @@ async def _run_once(
             await _drop_invalid_index(conn, patch)
         for statement in patch.statements:
             await conn.execute(statement.text)
-        statement = None
+        statement, step = None, "recording it in the ledger"
+        # the ledger row is the runner's own: written as the session's user, whatever role the patch set
+        await conn.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ROLE")
         if record:
             await conn.execute(
                 f"INSERT INTO {ledger_table} (name, number, checksum, duration_ms) "
@@ -557,18 +560,18 @@ async def _run_once(
                 (time.perf_counter() - started) * 1000,
             )
         if patch.transactional:
-            await conn.execute("COMMIT")  # deferred constraints are checked here
+            step = "COMMIT (deferred constraints are checked there)"
+            await conn.execute("COMMIT")
     except Exception as error:
         if not conn.is_closed() and conn.is_in_transaction():
             # on a broken connection the server rolls the transaction back
             with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 await conn.execute("ROLLBACK")
-        line, column = (
-            statement.position_of(getattr(error, "position", None), lines)
-            if statement is not None
-            else (1, 1)
-        )
-        where = f"{patch.path}:{line}:{column}"
+        if statement is not None:
+            line, column = statement.position_of(getattr(error, "position", None), lines)
+            where = f"{patch.path}:{line}:{column}"
+        else:
+            line, column, where = 1, 1, str(patch.path)
         if conn.is_closed() or isinstance(
             error, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
         ):
@@ -587,7 +590,7 @@ async def _run_once(
             raise
         detail = f"\n    detail: {error.detail}" if getattr(error, "detail", None) else ""
         hint = f"\n    hint: {error.hint}" if getattr(error, "hint", None) else ""
-        shown = statement.text.strip().splitlines()[0][:120] if statement is not None else "COMMIT"
+        shown = statement.text.strip().splitlines()[0][:120] if statement is not None else step
         outcome = "failed and was rolled back" if patch.transactional else "failed"
         raise PatchError(
             f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {error}"
