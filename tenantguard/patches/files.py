@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^(\d+)_([A-Za-z0-9][\w\-]*)\.sql$")
-_NO_TRANSACTION = re.compile(
+NO_TRANSACTION = re.compile(
     r"^\s*--\s*tenantguard:\s*no-transaction\s*$", re.MULTILINE | re.IGNORECASE
 )
 
@@ -145,7 +145,7 @@ def read_patches(directory: Path) -> list[PatchFile]:
         seen[number] = path.name
         data = path.read_bytes()
         text = decode_patch(data, path)
-        transactional = _NO_TRANSACTION.search(text) is None
+        transactional = NO_TRANSACTION.search(text) is None
         patches.append(
             PatchFile(
                 number, path.name, path, text, hashlib.sha256(data).hexdigest(), transactional

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tenantguard.patches.files import PatchFile
 
 __all__ = [
+    "TRANSACTION_WORDS",
     "SqlStatement",
     "check_patch_statements",
     "concurrent_index",
@@ -29,7 +30,7 @@ __all__ = [
     "transaction_control",
 ]
 
-_TRANSACTION_WORDS = {
+TRANSACTION_WORDS = {
     TransactionStmtKind.TRANS_STMT_BEGIN: "BEGIN",
     TransactionStmtKind.TRANS_STMT_START: "START TRANSACTION",
     TransactionStmtKind.TRANS_STMT_COMMIT: "COMMIT",
@@ -89,7 +90,7 @@ def transaction_control(statement: SqlStatement) -> str | None:
     """`COMMIT`, `BEGIN`, … when the statement is transaction control; None otherwise."""
     node = statement.node
     if isinstance(node, ast.TransactionStmt):
-        return _TRANSACTION_WORDS.get(node.kind, "transaction control") if node.kind else "BEGIN"
+        return TRANSACTION_WORDS.get(node.kind, "transaction control") if node.kind else "BEGIN"
     return None
 
 
