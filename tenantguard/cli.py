@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tenantguard import __version__
@@ -83,6 +83,21 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         infer_tenant_tables=False if args.no_infer else None,
         allow_multi_tenant=True if args.allow_multi_tenant else None,
     )
+
+
+def _non_negative(kind: type[float] | type[int]) -> Callable[[str], float]:
+    """An argparse type: a number of this kind, 0 or more."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text} is negative")
+        return value
+
+    return parse
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -166,6 +181,34 @@ def _build_parser() -> argparse.ArgumentParser:
                 default=[],
                 metavar="NAME",
                 help="accept the edited file of this applied patch (its new checksum) without running it",
+            )
+            command.add_argument(
+                "--lock-wait",
+                type=_non_negative(float),
+                metavar="SECONDS",
+                help="wait at most this long for the patch lock another runner holds "
+                "(default: as long as it takes, saying every 5 s who holds it); exit 2 after",
+            )
+            command.add_argument(
+                "--lock-timeout",
+                type=_non_negative(float),
+                default=2.0,
+                metavar="SECONDS",
+                help="PostgreSQL lock_timeout for each patch statement, so that the "
+                "application's queries never queue long behind a patch's DDL (default: 2; 0: none)",
+            )
+            command.add_argument(
+                "--lock-retries",
+                type=_non_negative(int),
+                default=5,
+                metavar="N",
+                help="retry a patch that timed out on a lock N times, with backoff, before exit 2 "
+                "naming the table and the backend that holds it (default: 5)",
+            )
+            command.add_argument(
+                "--allow-out-of-order",
+                action="store_true",
+                help="apply a new patch numbered below an already applied one (refused otherwise)",
             )
         command.add_argument("--isolated", action="store_true", help="ignore configuration files")
         command.add_argument("--config", type=Path, metavar="FILE", help="read this pyproject.toml")
