@@ -323,7 +323,6 @@ async def test_a_do_block_deleting_other_clinics_is_refused(setup: Setup) -> Non
     assert await setup.names() == ["Ana", "Bruno", "Carla"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: SQL run inside the server (query_to_xml family)")
 @pytest.mark.parametrize(
     "sql",
     [
@@ -528,7 +527,6 @@ async def test_no_policy_and_no_configuration_refuses_to_start(
 # --- 11. side effects over unfiltered rows (engine: TG013) ----------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="engine: TG013 side effects over unfiltered rows")
 @pytest.mark.parametrize(
     "sql",
     [
@@ -558,7 +556,6 @@ async def test_side_effects_on_other_tenants_rows_are_refused(setup: Setup, sql:
 # --- low ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="engine: SELECT … INTO is DDL (TG007)")
 async def test_select_into_temp_is_refused_like_create_temp_table(setup: Setup) -> None:
     pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **setup.options)
     try:
