@@ -69,6 +69,21 @@ async def test_the_setting_is_set_once_per_change_of_tenant(
         assert not any("pg_advisory_unlock_all" in s for s in sent)  # the reset script
     finally:
         await pool.close()
+    pool = await create_pool(
+        app_dsn, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
+    try:  # the same on the hot path (enforce, cached verdicts)
+        for clinic, names in (
+            [(1, ["Ana", "Bruno"])] * 4 + [(2, ["Carla"])] * 3 + [(1, ["Ana", "Bruno"])]
+        ):
+            with tenant(clinic):
+                assert [r[0] for r in await pool.fetch(PINNED, clinic)] == (
+                    names or ["Ana", "Bruno"]
+                )
+        assert pool.tenantguard.setting_syncs == 3
+        assert pool.tenantguard.cache_hits >= 5
+    finally:
+        await pool.close()
 
 
 async def test_a_session_changing_statement_brings_the_reset_back(
