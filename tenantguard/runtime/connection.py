@@ -204,8 +204,14 @@ class GuardedConnection(asyncpg.Connection):
             # every statement since the last reset was plain: the reset would change nothing
             guard.resets_skipped += 1
             return
-        await self._tg_driver_call(lambda: super(GuardedConnection, self).reset(timeout=timeout))
-        self._tg_clean = True  # RESET ALL restored the setting's default: _tg_fast is off
+        self._tg_driver = True
+        self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
+        try:
+            await super().reset(timeout=timeout)
+        finally:
+            self._tg_driver = False
+            self._tg_refresh()  # RESET ALL restored the setting's default: forget its value
+        self._tg_clean = True
 
     def add_log_listener(self, callback: Any) -> None:
         self._tg_clean = False  # the pool's reset removes it
