@@ -134,6 +134,9 @@ class GuardedConnection(asyncpg.Connection):
         if self._tg_driver:
             return None  # asyncpg's or the pool's own statement: never blocked, not counted
         guard = self.tenantguard
+        if guard.mode is Mode.OFF and not guard.set_tenant_setting:
+            self._tg_clean = False  # unseen statements may have changed the session
+            return None
         if not self._tg_fast:
             self._tg_refresh()
         scope = _get_scope()
