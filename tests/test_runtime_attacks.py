@@ -291,6 +291,21 @@ async def test_a_pin_by_the_setting_is_checked_against_the_request(setup: Setup)
         await conn.close()
 
 
+async def test_a_pin_by_the_setting_holds_when_the_call_runs_not_when_it_was_made(
+    setup: Setup,
+) -> None:
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            await conn.fetch(BY_SETTING)  # the setting holds 1
+            mine = conn.fetch(BY_SETTING)  # made now, awaited later
+        with tenant(2):
+            assert [r[0] for r in await conn.fetch(BY_SETTING)] == ["Carla"]
+        assert [r[0] for r in await mine] == CLINIC_1
+    finally:
+        await conn.close()
+
+
 # --- 5. SQL run inside the server -----------------------------------------------------------
 
 

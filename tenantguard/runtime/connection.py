@@ -126,8 +126,8 @@ class GuardedConnection(asyncpg.Connection):
         guard.fast_hits += 1
         if guard._full:
             guard.touch(query)  # type: ignore[arg-type]
-        if verdict.needs_setting and wanted != self._tg_setting:
-            return wanted
+        if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
+            return wanted  # a pin by the setting is ensured when the call runs, not now
         return None
 
     def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> str | None:
@@ -161,6 +161,8 @@ class GuardedConnection(asyncpg.Connection):
         if not (guard.set_tenant_setting or verdict.expression_pin):
             return None
         wanted = scope.key if scope is not None and scope.key is not None else ""
+        if verdict.expression_pin:
+            return wanted  # ensured when the call runs: another may run first and change it
         return wanted if wanted != self._tg_setting else None
 
     def _tg_refresh(self) -> None:
@@ -183,8 +185,11 @@ class GuardedConnection(asyncpg.Connection):
         guard.setting_syncs += 1
 
     async def _tg_then(self, value: str, call: Coroutine[Any, Any, T]) -> T:
+        """Runs `call` once the setting holds `value` (checked now: the coroutine may be
+        awaited after others that changed it)."""
         try:
-            await self._tg_set(value)
+            if value != self._tg_setting:
+                await self._tg_set(value)
         except BaseException:
             call.close()  # never started: nothing reached the server
             raise
