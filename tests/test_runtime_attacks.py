@@ -304,6 +304,15 @@ async def test_a_pin_by_the_setting_holds_when_the_call_runs_not_when_it_was_mad
         assert [r[0] for r in await mine] == CLINIC_1
     finally:
         await conn.close()
+    conn = await setup.connect(mode="report")
+    try:
+        with tenant(1):
+            await conn.fetch(BY_SETTING)
+            mine = conn.fetch(BY_SETTING)
+            await conn.execute("SET app.tenant_id = '2'")  # reported, and run
+            assert [r[0] for r in await mine] == CLINIC_1
+    finally:
+        await conn.close()
 
 
 # --- 5. SQL run inside the server -----------------------------------------------------------
