@@ -198,8 +198,20 @@ class Model:
     def _item(self, block: Block, node: exp.Expression, role: Role) -> list[Source]:
         """The sources one FROM/JOIN/USING item contributes (a parenthesized join gives several)."""
         if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table):
-            node = node.this  # `(a JOIN b ON …)`: a join group, not a derived table
+            # `(a JOIN b ON …)`: a join group, not a derived table
+            group = self._item(block, node.this, role)
+            alias = alias_name(node)
+            if alias:
+                self._hide(block, alias, group)
+            return group
         lateral = isinstance(node, exp.Lateral)
+        if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Values):
+            values = node.this  # `(VALUES …) AS v(…)`
+            source = Source(
+                alias_name(node), SourceKind.VALUES, node, block, role,
+                column_names=alias_columns(node), rows=values,
+            )  # fmt: skip
+            return [self._add(block, source)]
         inner = node.this if lateral else node
         if isinstance(node, exp.Table) and node.args.get("rows_from"):
             return [self._rows_from(block, node, role)]
@@ -226,15 +238,16 @@ class Model:
                 block,
                 role,
                 body=bodies,
-                column_names=alias_columns(node) or alias_columns(inner),
+                column_names=_renamed(alias_columns(node) or alias_columns(inner), bodies),
                 lateral=lateral,
             )
             return [self._add(block, source)]
         if isinstance(node, exp.Values):
             name = alias_name(node)
             source = Source(
-                name, SourceKind.VALUES, node, block, role, column_names=alias_columns(node)
-            )
+                name, SourceKind.VALUES, node, block, role,
+                column_names=alias_columns(node), rows=node,
+            )  # fmt: skip
             return [self._add(block, source)]
         name = alias_name(node) or identifier_name(node.args.get("this"))
         columns = alias_columns(node) or ([name] if name else None)
@@ -243,6 +256,16 @@ class Model:
             name, SourceKind.OTHER, node, block, role, column_names=columns, lateral=True
         )
         return [self._add(block, other)]
+
+    def _hide(self, block: Block, alias: str, group: list[Source]) -> None:
+        """`(a JOIN b) AS j` hides `a` and `b`: the rest of the query reaches their columns as
+        `j.col` (or unqualified) only. Their own names no longer resolve — conditions inside the
+        group that use them pin nothing (conservative) — and `j` names the group."""
+        for source in group:
+            if block.sources.get(source.name) is source:
+                del block.sources[source.name]
+            source.name = f"{alias}.{source.name}"  # no qualifier can name it
+        block.join_aliases[alias] = list(group)
 
     def _function_source(
         self, block: Block, node: exp.Expression, call: exp.Anonymous, role: Role
@@ -315,9 +338,18 @@ class Model:
         table_name = identifier_name(table.this)
         name = alias_name(table) or table_name
         columns = alias_columns(table)
-        cte = self.cte_definition(table)
+        # PostgreSQL never resolves the target of UPDATE/DELETE/MERGE to a CTE
+        cte = self.cte_definition(table) if role is not Role.TARGET else None
+        rows = _values_body(cte.this) if cte is not None else None
+        if cte is not None and rows is not None:
+            source = Source(
+                name, SourceKind.VALUES, table, block, role, table_name,
+                column_names=columns or alias_columns(cte), rows=rows,
+            )  # fmt: skip
+            return self._add(block, source)
         if cte is not None:
-            columns = columns or alias_columns(cte)
+            bodies = self._bodies(cte.this)
+            columns = _renamed(columns or alias_columns(cte), bodies)
             source = Source(
                 name,
                 SourceKind.CTE,
@@ -325,7 +357,7 @@ class Model:
                 block,
                 role,
                 table_name,
-                body=self._bodies(cte.this),
+                body=bodies,
                 column_names=columns,
             )
         else:
@@ -358,6 +390,13 @@ class Model:
             filtered = []
         else:
             filtered = left + right
+        for source in right if side == "LEFT" else left if side == "RIGHT" else ():
+            source.nullable = True
+        if side == "FULL":
+            for source in left + right:
+                source.nullable = True
+        if side in ("LEFT", "RIGHT"):
+            block.outer_joins.append((join, right if side == "LEFT" else left, left + right))
         scope = left + right
         block.on_scopes[id(join)] = scope
         condition = join.args.get("on")
@@ -427,6 +466,8 @@ class Model:
         side = (join.args.get("side") or "").upper()
         merged = None if side == "FULL" else right_owner if side == "RIGHT" else left_owner
         block.merged[column] = (merged, (*left, *right))
+        if side == "FULL" and left_owner is not None and right_owner is not None:
+            block.full_merged[column] = (left_owner, right_owner)
         if left_owner is None or right_owner is None:
             return
         ids = {id(s) for s in filtered}
@@ -559,3 +600,36 @@ class Model:
         if source is None:
             return []
         return block.every_source[: source.index]
+
+
+def _renamed(names: list[str] | None, bodies: list[Block]) -> list[str] | None:
+    """A column list renames the first columns only (`d(pid)` over `SELECT id, tenant_id`
+    leaves `tenant_id`): the rest keep the first branch's names, when it shows them."""
+    if names is None or not bodies:
+        return names
+    from tenantguard.engine.proof.names import output_names
+
+    outputs = output_names(bodies[0].node)
+    if outputs is None or len(outputs) <= len(names):
+        return names
+    return names + outputs[len(names) :]
+
+
+def _values_body(query: exp.Expression) -> exp.Values | None:
+    """`WITH x(a) AS (VALUES …)`: the VALUES list (sqlglot reads it as `SELECT * FROM (VALUES
+    …) AS _values`; a `*` passes its columns by position, which the CTE's list renames), or
+    None for any other body."""
+    if isinstance(query, exp.Values):
+        return query
+    if (
+        isinstance(query, exp.Select)
+        and len(query.expressions) == 1
+        and isinstance(query.expressions[0], exp.Star)
+        and isinstance(query.args.get("from_"), exp.From)
+        and isinstance(query.args["from_"].this, exp.Values)
+        and not alias_columns(query.args["from_"].this)
+        and not any(query.args.get(k) for k in ("where", "joins", "group", "limit", "offset"))
+    ):
+        values: exp.Values = query.args["from_"].this
+        return values
+    return None

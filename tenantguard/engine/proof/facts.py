@@ -78,6 +78,8 @@ class FactCollector:
                     if not self._pin_fact(block, conjunct, ids, clause, visible):
                         self.misses.append((block, conjunct, ids, clause, visible))
                 self._foreign_keys(block, items, ids, clause, visible)
+            if block.outer_joins:
+                self._inner_by_where(block)
             for source in block.every_source:
                 if source.kind is SourceKind.VALUES:
                     self._values_fact(source)
@@ -98,6 +100,8 @@ class FactCollector:
         owner_of = self.names.tenant_column_owner
         found = False
         pairs = _equalities(conjunct)
+        if pairs is not None and block.full_merged:
+            found = self._full_merged_fact(block, conjunct, pairs, filtered, clause, visible)
         if pairs is not None:
             for column_side, other_side in pairs:
                 source = owner_of(block, column_side, visible)
@@ -115,20 +119,60 @@ class FactCollector:
                     other = owner_of(block, other_side, visible)
                     if other is not None and other is not source:
                         fact = Fact(source, conjunct, clause, other=other)
+                if fact is not None and isinstance(conjunct, exp.NullSafeEQ):
+                    fact.null_safe = True  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant
                 if fact is not None:
                     source.facts.append(fact)
                     found = True
         elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
             found = self._in_fact(block, conjunct, filtered, clause, visible)
         elif isinstance(conjunct, exp.Or):
-            for source, value in self._pinned_in_every_branch(block, conjunct, filtered, visible):
-                source.facts.append(Fact(source, conjunct, clause, value=value))
+            pinned, shared = self._pinned_in_every_branch(block, conjunct, filtered, visible)
+            for source, value in pinned:
+                fact = Fact(source, conjunct, clause, value=value, null_safe=id(source) in shared)
+                source.facts.append(fact)
                 found = True
         elif self.policy.shared_rows and isinstance(conjunct, exp.Is):
             source = self._shared_branch(block, conjunct, visible)
             if source is not None and id(source) in filtered:
-                source.facts.append(Fact(source, conjunct, clause, value=SHARED))
+                source.facts.append(Fact(source, conjunct, clause, value=SHARED, null_safe=True))
                 found = True
+        return found
+
+    def _full_merged_fact(
+        self,
+        block: Block,
+        conjunct: exp.Expression,
+        pairs: list[tuple[exp.Expression, exp.Expression]],
+        filtered: set[int],
+        clause: str,
+        visible: list[Source] | None,
+    ) -> bool:
+        """`FULL JOIN b USING (tenant_id) WHERE tenant_id = $1`: matched rows have both tenant
+        columns equal, unmatched rows one of them NULL: every row's non-NULL side is $1."""
+        found = False
+        column = self.policy.tenant_column
+        for column_side, other_side in pairs:
+            bare = column_side
+            while isinstance(bare, exp.Paren):
+                bare = bare.this
+            if (
+                not isinstance(bare, exp.Column)
+                or bare.args.get("table")
+                or identifier_name(bare.this) != column
+                or column not in block.full_merged
+                or isinstance(conjunct, exp.NullSafeEQ)
+            ):
+                continue
+            if visible is not None and not all(s in visible for s in block.full_merged[column]):
+                continue
+            value = pin_value(other_side, self.policy)
+            if value is None:
+                continue
+            for source in block.full_merged[column]:
+                if id(source) in filtered:
+                    source.facts.append(Fact(source, conjunct, clause, value=value))
+                    found = True
         return found
 
     def _in_fact(
@@ -190,7 +234,7 @@ class FactCollector:
 
     def _pinned_in_every_branch(
         self, block: Block, condition: exp.Or, filtered: set[int], visible: list[Source] | None
-    ) -> list[tuple[Source, PinValue]]:
+    ) -> tuple[list[tuple[Source, PinValue]], set[int]]:
         """Sources that every branch of an OR pins to one and the same value.
 
         `(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)` lets through only rows of tenant $1,
@@ -208,23 +252,49 @@ class FactCollector:
                     continue
             pins: dict[tuple[int, PinValue], Source] = {}
             for part in conjuncts(branch):
-                for column_side, other_side in _equalities(part) or []:
+                pairs = list(_equalities(part) or [])
+                if isinstance(part, exp.In) and len(part.expressions) == 1:
+                    pairs.append((part.this, part.expressions[0]))  # `IN (V)` is `= V`
+                for column_side, other_side in pairs:
                     source = self.names.tenant_column_owner(block, column_side, visible)
                     value = pin_value(other_side, self.policy) if source else None
                     if source is not None and value is not None and id(source) in filtered:
                         pins[(id(source), value)] = source
             common = pins if common is None else {k: common[k] for k in common.keys() & pins}
             if not common:
-                return []
+                return [], set()
         if common is None:
-            return []  # every branch was `IS NULL`: rows of no tenant (not a pin by value)
+            return [], set()  # every branch was `IS NULL`: rows of no tenant, not a pin by value
         out = [(source, value) for (_, value), source in common.items()]
         if shared:
             # a shared branch is only allowed for the source it speaks of
             pinned = {id(source) for source, _ in out}
             if not shared <= pinned:
-                return []
-        return out
+                return [], set()
+        return out, shared
+
+    def _inner_by_where(self, block: Block) -> None:
+        """`p LEFT JOIN a ON … WHERE a.tenant_id = $1`: the WHERE's `=` on the nullable side
+        rejects the NULL-extended rows, so every row left had its ON hold (PostgreSQL reduces
+        such a join to an inner one): the ON then filters the preserved side too."""
+        for join, nullable, both in block.outer_joins:
+            strict = any(
+                f.clause == "WHERE" and not f.null_safe and (f.value is not None or f.other)
+                for source in nullable
+                for f in source.facts
+            )
+            condition = join.args.get("on")
+            if not strict:
+                continue
+            preserved = {id(s) for s in both if s not in nullable}
+            scope = block.on_scopes.get(id(join))
+            clause = f"ON of the outer join to {nullable[0].name}, made inner by the WHERE"
+            for conjunct in conjuncts(condition) if condition is not None else ():
+                self._pin_fact(block, conjunct, preserved, clause, scope)
+            for source in nullable:  # `USING (tenant_id)`: the equality, the other way round
+                for fact in list(source.facts):
+                    if fact.conjunct is join and fact.other is not None:
+                        fact.other.facts.append(Fact(fact.other, join, clause, other=source))
 
     # composite foreign keys
 
@@ -292,6 +362,7 @@ class FactCollector:
                                 first,
                                 f"{clause} (composite foreign key)",
                                 other=referencing,
+                                via_key=True,
                             )
                         )
 
@@ -305,7 +376,7 @@ class FactCollector:
         if names is None or column not in names:
             return
         position = names.index(column)
-        rows = source.node.expressions
+        rows = source.rows.expressions if source.rows is not None else []
         values = [
             pin_value(row.expressions[position], self.policy)
             if isinstance(row, exp.Tuple) and position < len(row.expressions)

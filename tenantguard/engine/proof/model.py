@@ -60,6 +60,9 @@ class Fact:
     multi: bool = False  # several tenants at once (`= ANY($1)`, `IN ($1, $2)`)
     # pushed into a body from the pin of its reader: the rows are not filtered where they are read
     pushed: bool = False
+    # admits a NULL tenant column: `IS NOT DISTINCT FROM`, or shared rows (`OR … IS NULL`)
+    null_safe: bool = False
+    via_key: bool = False  # an equality through a composite foreign key (MATCH SIMPLE)
 
     def __repr__(self) -> str:
         said = (
@@ -87,6 +90,11 @@ class Source:
     lateral: bool = False  # LATERAL, or a function in FROM: sees the sources before it
     # a view or function that cannot be pinned from outside, and why
     unpinnable: str | None = None
+    rows: exp.Expression | None = None  # a VALUES source: its VALUES node
+    # on the nullable side of an outer join: read outside its ON, its columns may be NULL
+    nullable: bool = False
+    # pinned, but its tenant column may be NULL (`IS NOT DISTINCT FROM $1`, shared rows)
+    maybe_null: bool = False
     pinned_by: Fact | None = None
     passthrough: bool = False  # pinned because every branch of its body projects a pinned tenant
     value: PinValue | None = None  # the one value its tenant column is pinned to, once pinned
@@ -137,6 +145,15 @@ class Block:
     # the source each JOIN … USING / NATURAL column stands for (None: no one), and the sources
     # that merge it
     merged: dict[str, tuple[Source | None, tuple[Source, ...]]] = field(default_factory=dict)
+    # `FULL JOIN … USING (tenant_id)`: the merged column is coalesce(left, right) — a value it
+    # equals is the value of each side's non-NULL column: it pins both
+    full_merged: dict[str, tuple[Source, Source]] = field(default_factory=dict)
+    # `(a JOIN b) AS j`: the sources `j` names
+    join_aliases: dict[str, list[Source]] = field(default_factory=dict)
+    # LEFT/RIGHT joins: (the JOIN, its nullable side, both sides)
+    outer_joins: list[tuple[exp.Expression, list[Source], list[Source]]] = field(
+        default_factory=list
+    )
     root: bool = False  # the statement's own block
     _label: str | None = None
 

@@ -85,10 +85,11 @@ class Names:
         `visible`: the sources of `block` the clause holding the column can see (None: all).
         """
         qualifier = identifier_name(column.args.get("table"))
+        schema = identifier_name(column.args.get("db"))
         name = identifier_name(column.this)
         scope = visible
         while block is not None:
-            found = self._in_level(block, scope, qualifier, name)
+            found = self._in_level(block, scope, qualifier, name, schema)
             if found is not _MISSING:
                 return found  # type: ignore[return-value]
             scope = block.outer
@@ -96,21 +97,31 @@ class Names:
         return None
 
     def _in_level(
-        self, block: Block, scope: list[Source] | None, qualifier: str, name: str
+        self, block: Block, scope: list[Source] | None, qualifier: str, name: str, schema: str = ""
     ) -> object:
         if scope is not None and not scope:
             return _MISSING  # this level shows nothing (a derived table's parent)
         sources = block.every_source if scope is None else scope
         if qualifier:
+            group = block.join_aliases.get(qualifier) if block.join_aliases else None
+            if group is not None and (scope is None or all(s in scope for s in group)):
+                # `(a JOIN b) AS j`: `j.col` is the one side that has the column
+                owners = [s for s in group if could_own(self.policy, s, name)]
+                return owners[0] if len(owners) == 1 else None
             if scope is None:
                 if qualifier in block.ambiguous:
                     return None
                 found = block.sources.get(qualifier)
-                return found if found is not None else _MISSING
-            matches = [s for s in sources if s.name == qualifier]
-            if len(matches) > 1:
-                return None
-            return matches[0] if matches else _MISSING
+                matches = [found] if found is not None else []
+            else:
+                matches = [s for s in sources if s.name == qualifier]
+                if len(matches) > 1:
+                    return None
+            if not matches:
+                return _MISSING
+            if schema:
+                return self._schema_match(matches[0], schema)
+            return matches[0]
         merged = block.merged.get(name) if block.merged else None
         if merged is not None:
             owner, merging = merged
@@ -121,6 +132,19 @@ class Names:
         if len(owners) == 1:
             return owners[0] if owners[0].name not in block.ambiguous else None
         return None if owners else _MISSING
+
+    @staticmethod
+    def _schema_match(source: Source, schema: str) -> object:
+        """`schema.table.col` names the table of that schema, read without an alias; a FROM
+        item of another schema (or an alias) is not it, and one without a schema may or may
+        not be (the search path decides): unresolved."""
+        node = source.node
+        if not isinstance(node, exp.Table) or node.args.get("alias") is not None:
+            return _MISSING
+        written = identifier_name(node.args.get("db"))
+        if not written:
+            return None
+        return source if written == schema else _MISSING
 
     def tenant_column_owner(
         self, block: Block, node: exp.Expression, visible: list[Source] | None = None

@@ -2,7 +2,8 @@
 
 ## What it does
 Finds a call with a side effect — `pg_notify`, `set_config`, `nextval`/`setval`, `dblink_exec`,
-the large-object functions (`lo_import`, `lo_export`, `lo_put`…), advisory locks, `pg_sleep` —
+`dblink_connect`, the large-object functions (`lo_import`, `lo_export`, `lo_put`…), advisory
+locks, `pg_sleep`, the pgsql-http extension's requests —
 that takes a column of a tenant table (or a whole row of one) where PostgreSQL may evaluate it
 on rows the tenant filter has not removed yet:
 
@@ -58,7 +59,10 @@ SIDE_EFFECTS = frozenset(
         "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
         "pg_try_advisory_xact_lock_shared", "pg_advisory_unlock", "pg_advisory_unlock_shared",
         "pg_sleep", "pg_sleep_for", "pg_sleep_until", "pg_terminate_backend",
-        "pg_cancel_backend", "pg_logical_emit_message", "pg_file_write",
+        "pg_cancel_backend", "pg_logical_emit_message", "pg_file_write", "dblink_connect",
+        "dblink_connect_u", "dblink_open",
+        # the pgsql-http extension: a request per row sends the row out
+        "http", "http_get", "http_post", "http_put", "http_patch", "http_delete", "http_head",
     }
 )  # fmt: skip
 # clauses evaluated on the rows that passed the block's filters
