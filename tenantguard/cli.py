@@ -241,9 +241,7 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
         findings.extend(f for r in reports for f in r.findings)
         files += len(sources)
         statements += sum(r.statements for r in reports)
-        schema_statements += sum(
-            r.statements for r, s in zip(reports, sources, strict=True) if s.in_patch
-        )
+        schema_statements += sum(r.statements for r in reports if r.schema)
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     if write_file:
         count = write_baseline(write_file, findings)

@@ -66,7 +66,9 @@ def test_sarif_validates_against_the_2_1_0_schema(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "a.sql").write_text("SELECT * FROM patients;\nSELECT (1;\n", encoding="utf-8")
-    (tmp_path / "b.py").write_text("async def f(c, q):\n    await c.fetch(g(q))\n", encoding="utf-8")
+    (tmp_path / "b.py").write_text(
+        "async def f(c, q):\n    await c.fetch(g(q))\n", encoding="utf-8"
+    )
     code = main(["check", *POLICY, "--format", "sarif", str(tmp_path)])
     sarif = json.loads(capsys.readouterr().out)
     schema = json.loads(

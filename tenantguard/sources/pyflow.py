@@ -235,12 +235,52 @@ class _Loop:
         self.continues: list[dict[str, Binding]] = []
 
 
+_TEXT_TYPES = re.compile(r"str|Any|SQL|Query|Composable|Text|object|Statement|Clause")
+
+
 def _string_annotation(annotation: ast.expr | None) -> bool:
     """Whether a parameter annotated so may hold SQL text (no annotation: it may)."""
-    if annotation is None:
-        return True
-    text = ast.unparse(annotation) if not isinstance(annotation, ast.Name) else annotation.id
-    return bool(re.search(r"str|Any|SQL|Query|Composable|Text|object|Statement|TextClause", text))
+    stack = [annotation]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            return True
+        if isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.Constant):
+            name = str(node.value)  # a forward reference, or None in `X | None`
+        elif isinstance(node, ast.Subscript):
+            stack.extend((node.value, node.slice))
+            continue
+        elif isinstance(node, ast.BinOp):
+            stack.extend((node.left, node.right))
+            continue
+        elif isinstance(node, ast.Tuple):
+            stack.extend(node.elts)
+            continue
+        else:
+            return True
+        if _TEXT_TYPES.search(name):
+            return True
+    return False
+
+
+def _all_subclasses(*bases: type) -> frozenset[type]:
+    found: set[type] = set()
+    stack = list(bases)
+    while stack:
+        kind = stack.pop()
+        found.add(kind)
+        stack.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+# contexts, operators and names hold no call, string or assignment: the scan skips them
+_INERT = _all_subclasses(
+    ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Name
+) | {type(None), str, int, float, complex, bytes, bool}
 
 
 class _Walker:
@@ -687,9 +727,15 @@ class _Walker:
             elif kind in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
                 self._comprehension(current)  # type: ignore[arg-type]
                 continue
-            for child in ast.iter_child_nodes(current):
-                if isinstance(child, ast.expr | ast.keyword | ast.comprehension | ast.arg):
-                    stack.append(child)
+            for name in current._fields:
+                value = getattr(current, name, None)
+                for child in value if type(value) is list else (value,):
+                    child_kind = type(child)
+                    if child_kind is ast.Constant:
+                        if type(child.value) is str:  # type: ignore[union-attr]
+                            strings.append(child)  # type: ignore[arg-type]
+                    elif child_kind not in _INERT and isinstance(child, ast.AST):
+                        stack.append(child)
 
     def _scoped(self, args: ast.arguments, bodies: list[ast.expr]) -> None:
         saved = self.env

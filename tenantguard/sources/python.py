@@ -65,26 +65,34 @@ class _Segment:
 class _Variant:
     """One filled text of an alternative, and where each of its characters comes from."""
 
-    __slots__ = ("segments", "starts", "text")
+    __slots__ = ("_segments", "fills", "parts", "text")
 
     def __init__(self, parts: Sequence[Part], fills: dict[int, str]) -> None:
-        texts: list[str] = []
-        self.segments: list[_Segment] = []
-        offset = 0
-        for index, part in enumerate(parts):
-            text = part.text if type(part) is Lit else fills.get(index, "")
-            self.segments.append(_Segment(offset, offset + len(text), part))
-            texts.append(text)
-            offset += len(text)
-        self.text = "".join(texts)
-        self.starts = [s.start for s in self.segments]
+        self.parts = parts
+        self.fills = fills
+        self._segments: list[_Segment] | None = None
+        if len(parts) == 1 and type(parts[0]) is Lit:
+            self.text = parts[0].text  # the common case: one constant
+        else:
+            self.text = "".join(
+                p.text if type(p) is Lit else fills.get(i, "") for i, p in enumerate(parts)
+            )
 
     def locate(self, offset: int) -> tuple[Part | None, int]:
         """The part at an offset of the text, and the offset inside it."""
-        if not self.segments:
+        segments = self._segments
+        if segments is None:
+            segments = []
+            start = 0
+            for index, part in enumerate(self.parts):
+                length = len(part.text if type(part) is Lit else self.fills.get(index, ""))
+                segments.append(_Segment(start, start + length, part))
+                start += length
+            self._segments = segments
+        if not segments:
             return None, 0
-        best = self.segments[0]
-        for segment in self.segments:
+        best = segments[0]
+        for segment in segments:
             if segment.start > offset:
                 break
             if segment.end > segment.start or segment.start == offset:
@@ -236,7 +244,11 @@ class _ModuleCheck:
                     if type(part) is Hole:
                         self.unresolved(sink, part, whole=False)
 
+    report_unresolved = True
+
     def unresolved(self, sink: Sink, part: Hole, *, whole: bool) -> None:
+        if not self.report_unresolved:
+            return
         info = tg009_unresolved_dynamic_sql.RULE
         node = sink.argument if whole or part.origin is not self.origin else part.node
         line, column = self.origin.node_position(node)
@@ -401,6 +413,8 @@ class _ModuleCheck:
             verdict = self.analyzer.verdict(statements[0].text)
             if not verdict.parsed or not verdict.touches_tenant_tables:
                 continue
+            if any(f.code != tg006_unprovable_statement.RULE.code for f in verdict.findings):
+                return True  # rules other than TG006 read a tree sqlglot understood
             if not verdict.findings:
                 return True
             tree, _, _, _ = parse_statement(statements[0].text)
@@ -485,8 +499,12 @@ def check_python_text(
     unresolved_severity: Severity = Severity.WARNING,
     path: str | None = None,
     index: ProjectIndex | None = None,
+    schema_source: bool = False,
 ) -> tuple[list[Finding], int, list[tuple[int, ...]]]:
-    """(findings, SQL strings checked, anchor lines per finding) of one Python source."""
+    """(findings, SQL strings checked, anchor lines per finding) of one Python source.
+
+    A schema source (a migration) sends DDL and maintenance SQL built as it likes: no TG009.
+    """
     info = tg006_unprovable_statement.RULE
     try:
         tree = ast.parse(text)
@@ -529,6 +547,7 @@ def check_python_text(
             [()],
         )
     check = _ModuleCheck(module, analyzer, index or ProjectIndex(), unresolved_severity)
+    check.report_unresolved = not schema_source
     check.run()
     findings = [c.finding for c in check.out]
     anchors = [c.anchors for c in check.out]

@@ -48,6 +48,7 @@ _FUNCTION_NAME = re.compile(
 _NEXT_DDL = re.compile(
     r"^\s*(?:CREATE|ALTER|DROP|DO|COMMENT|GRANT)\b", re.IGNORECASE | re.MULTILINE
 )
+_ANY_DDL = re.compile(r"\b(?:CREATE|ALTER|DROP)\s", re.IGNORECASE)
 _LONGEST_DDL = 100_000  # characters: a table definition longer than this is not a definition
 
 
@@ -102,6 +103,69 @@ class SchemaInfo:
             statements, _ = split_sql(chunk)
             if statements and statements[0].error is None:
                 self._add_statement(statements[0].text)
+
+    def add_python(self, text: str) -> bool:
+        """A Python migration (alembic, or any script sending DDL): the DDL in its string
+        constants, and alembic's `op.create_table` / `op.add_column` /
+        `op.create_unique_constraint` / `op.drop_table`. False when it does not parse."""
+        import ast
+
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if _ANY_DDL.search(node.value):
+                    self.add_sql(node.value)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                self._alembic(node.func.attr, node)
+        return True
+
+    def _alembic(self, operation: str, call: Any) -> None:
+        import ast
+
+        def text(node: Any) -> str | None:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                return node.value
+            return None
+
+        def column(node: Any) -> str | None:
+            if isinstance(node, ast.Call) and _called(node) == "Column" and node.args:
+                return text(node.args[0])
+            return None
+
+        arguments = list(call.args)
+        if operation == "create_table" and arguments and text(arguments[0]):
+            table = str(text(arguments[0]))
+            columns = self.columns.setdefault(table, set())
+            for argument in arguments[1:]:
+                name = column(argument)
+                if name is not None:
+                    columns.add(name)
+                elif isinstance(argument, ast.Call) and _called(argument) in (
+                    "UniqueConstraint",
+                    "PrimaryKeyConstraint",
+                ):
+                    names = {t for t in map(text, argument.args) if t}
+                    label = next(
+                        (text(k.value) for k in argument.keywords if k.arg == "name"), None
+                    )
+                    key = label or (
+                        f"{table}_pkey" if _called(argument) == "PrimaryKeyConstraint" else None
+                    )
+                    if key:
+                        self.constraints[key] = names
+        elif operation == "add_column" and len(arguments) >= 2 and text(arguments[0]):
+            name = column(arguments[1])
+            if name is not None:
+                self.columns.setdefault(str(text(arguments[0])), set()).add(name)
+        elif operation == "drop_table" and arguments and text(arguments[0]):
+            self.columns.pop(str(text(arguments[0])), None)
+        elif operation == "create_unique_constraint" and len(arguments) >= 3:
+            label, names = text(arguments[0]), arguments[2]
+            if label and isinstance(names, ast.List | ast.Tuple):
+                self.constraints[label] = {t for t in map(text, names.elts) if t}
 
     def _add_statement(self, sql: str) -> None:
         try:
@@ -437,15 +501,28 @@ def _string_body(text: str) -> str:
 
 
 def read_schema(paths: Iterable[Path]) -> SchemaInfo:
-    """Reads every `.sql` file under the given files and directories (missing ones are skipped)."""
+    """Reads every `.sql` file, and every Python migration, under the given files and
+    directories (missing ones are skipped)."""
     schema = SchemaInfo()
     for path in paths:
-        files = sorted(path.rglob("*.sql")) if path.is_dir() else [path] if path.is_file() else []
+        if path.is_dir():
+            files = sorted([*path.rglob("*.sql"), *path.rglob("*.py")])
+        else:
+            files = [path] if path.is_file() else []
         for file in files:
             try:
                 text = file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue
+            if file.suffix == ".py":
+                if schema.add_python(text):
+                    schema.files.append(file)
+                continue
             schema.files.append(file)
             schema.add_sql(text)
     return schema
+
+
+def _called(node: Any) -> str:
+    func = node.func
+    return str(getattr(func, "attr", None) or getattr(func, "id", ""))
