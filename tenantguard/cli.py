@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tenantguard import __version__
@@ -23,6 +24,7 @@ from tenantguard.errors import ConfigError
 from tenantguard.report import FORMATS, Summary, render
 from tenantguard.sources.files import CheckOptions, SourceFile, check_files, discover
 from tenantguard.sources.pyflow import ProjectIndex
+from tenantguard.sources.schema import SchemaProblem
 
 __all__ = ["main"]
 
@@ -81,6 +83,21 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         infer_tenant_tables=False if args.no_infer else None,
         allow_multi_tenant=True if args.allow_multi_tenant else None,
     )
+
+
+def _non_negative(kind: type[float] | type[int]) -> Callable[[str], float]:
+    """An argparse type: a number of this kind, 0 or more."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text} is negative")
+        return value
+
+    return parse
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -165,6 +182,34 @@ def _build_parser() -> argparse.ArgumentParser:
                 metavar="NAME",
                 help="accept the edited file of this applied patch (its new checksum) without running it",
             )
+            command.add_argument(
+                "--lock-wait",
+                type=_non_negative(float),
+                metavar="SECONDS",
+                help="wait at most this long for the patch lock another runner holds "
+                "(default: as long as it takes, saying every 5 s who holds it); exit 2 after",
+            )
+            command.add_argument(
+                "--lock-timeout",
+                type=_non_negative(float),
+                default=2.0,
+                metavar="SECONDS",
+                help="PostgreSQL lock_timeout for each patch statement, so that the "
+                "application's queries never queue long behind a patch's DDL (default: 2; 0: none)",
+            )
+            command.add_argument(
+                "--lock-retries",
+                type=_non_negative(int),
+                default=5,
+                metavar="N",
+                help="retry a patch that timed out on a lock N times, with backoff, before exit 2 "
+                "naming the table and the backend that holds it (default: 5)",
+            )
+            command.add_argument(
+                "--allow-out-of-order",
+                action="store_true",
+                help="apply a new patch numbered below an already applied one (refused otherwise)",
+            )
         command.add_argument("--isolated", action="store_true", help="ignore configuration files")
         command.add_argument("--config", type=Path, metavar="FILE", help="read this pyproject.toml")
 
@@ -211,7 +256,8 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     files = statements = schema_statements = 0
     for settings, paths in groups:
         warnings: list[str] = []
-        policy = build_policy(settings, warnings)
+        problems: list[SchemaProblem] = []
+        policy = build_policy(settings, warnings, problems)
         if not patch_rules_only:  # the patch rules need no tenant table
             require_tenant_tables(policy, settings)
         for warning in warnings:
@@ -239,6 +285,10 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
             for note in report.notes:
                 print(f"tenantguard: note: {note}", file=sys.stderr)
         findings.extend(f for r in reports for f in r.findings)
+        checked = {os.path.abspath(s.path) for s in sources}
+        findings.extend(
+            _schema_findings([p for p in problems if os.path.abspath(p.path) not in checked])
+        )
         files += len(sources)
         statements += sum(r.statements for r in reports)
         schema_statements += sum(r.statements for r in reports if r.schema)
@@ -278,6 +328,36 @@ def _check_options(
             [str(s.path) for s in sources if s.path.suffix == ".py"], settings.sql_functions
         ),
     )
+
+
+def _schema_findings(problems: list[SchemaProblem]) -> list[Finding]:
+    """A schema statement that cannot be read: an error at its file and line (the tables it
+    may create are treated as tenant tables when its text holds the tenant column). Reported
+    when the file is not among those checked (the patch rules report it there)."""
+    findings = []
+    for problem in problems:
+        try:
+            path = os.path.relpath(problem.path)
+        except ValueError:
+            path = problem.path
+        findings.append(
+            Finding(
+                "TG006",
+                "unprovable-statement",
+                Severity.ERROR,
+                f"cannot read this schema statement: {problem.message}; the tenant tables it "
+                "may create are guessed from its text",
+                "fix the statement so that PostgreSQL's parser reads it (psql meta-commands "
+                "are skipped)",
+                problem.line,
+                problem.column,
+                problem.line,
+                problem.column + 1,
+                path,
+                problem.text,
+            )
+        )
+    return findings
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tenantguard.engine.policy import DEFAULT_TENANT_EXPRESSIONS, Policy, normalize_name
 from tenantguard.errors import ConfigError
-from tenantguard.sources.schema import FunctionInfo, ViewInfo, read_schema, tenant_relations
+from tenantguard.sources.schema import SchemaInfo, SchemaProblem, read_schema, tenant_relations
 
 __all__ = [
     "Settings",
@@ -43,6 +43,8 @@ class Settings:
     schema_paths: tuple[str, ...] = ("patches", "db/init")
     tenant_expressions: tuple[str, ...] = DEFAULT_TENANT_EXPRESSIONS
     allow_multi_tenant: bool = False
+    tenant_root: str | None = None  # the tenant registry (`accounts`, or `accounts.id`)
+    shared_rows: bool = False  # `tenant_id IS NULL` rows are public reference rows
     include: tuple[str, ...] = ("*.sql", "*.py")
     exclude: tuple[str, ...] = ()
     patch_dir: str = "patches"
@@ -66,7 +68,7 @@ _LIST_KEYS = {
     "exclude",
     "sql_functions",
 }
-_BOOL_KEYS = {"infer_tenant_tables", "allow_multi_tenant"}
+_BOOL_KEYS = {"infer_tenant_tables", "allow_multi_tenant", "shared_rows"}
 _CHOICES = {"unresolved_severity": ("warning", "error")}
 
 
@@ -186,9 +188,20 @@ def _describe(settings: Settings) -> str:
     return f"no configuration file found from {settings.root} upward"
 
 
-def build_policy(settings: Settings, warnings: list[str] | None = None) -> Policy:
+def build_policy(
+    settings: Settings,
+    warnings: list[str] | None = None,
+    problems: list[SchemaProblem] | None = None,
+) -> Policy:
     """The engine's policy: explicit tenant tables plus those the schema sources show — tables
-    with the tenant column, and views and SQL functions that hand out every tenant's rows.
+    with the tenant column, and views and functions that hand out every tenant's rows — with
+    what the schema says of columns, constraints, unique keys, foreign keys and the tenant
+    registry.
+
+    The schema sources are read whenever they exist, so that an explicit tenant-table list and
+    inference give the same verdicts when they name the same tables; `infer_tenant_tables`
+    only decides whether tables with the tenant column are added. Statements of the schema
+    that cannot be read are appended to `problems`.
 
     Fails closed: a schema path the configuration names that does not exist is an error (an
     absent default path is skipped). A configured tenant table that no schema source creates,
@@ -202,18 +215,17 @@ def build_policy(settings: Settings, warnings: list[str] | None = None) -> Polic
                 f"{settings.root}); fix schema_paths or create it"
             )
     tables = set(settings.tenant_tables)
-    columns: dict[str, set[str]] = {}
-    constraints: dict[str, set[str]] = {}
-    views: dict[str, ViewInfo] = {}
-    functions: dict[str, FunctionInfo] = {}
+    column = Policy(settings.tenant_column).tenant_column if settings.tenant_column else ""
+    schema: SchemaInfo | None = None
     try:
-        if settings.infer_tenant_tables and settings.schema_paths:
+        if settings.schema_paths:
             schema = read_schema(settings.root / p for p in settings.schema_paths)
-            tables |= schema.tables_with(Policy(settings.tenant_column).tenant_column)
-            columns, constraints = schema.columns, schema.constraints
-            views, functions = schema.views, schema.functions
+            if settings.infer_tenant_tables:
+                tables |= schema.tables_with(column)
+            if problems is not None:
+                problems.extend(schema.problems)
             if warnings is not None and schema.files:
-                created = set(columns) | set(views) | set(functions)
+                created = set(schema.columns) | set(schema.views) | set(schema.functions)
                 for name in sorted(normalize_name(t) for t in settings.tenant_tables):
                     if name not in created:
                         warnings.append(
@@ -221,26 +233,40 @@ def build_policy(settings: Settings, warnings: list[str] | None = None) -> Polic
                             f"any schema source ({', '.join(settings.schema_paths)}): "
                             "check its spelling (quote mixed-case names: '\"Thread\"')"
                         )
+        root, root_key = settings.tenant_root, "id"
+        if root is None and schema is not None:
+            inferred = schema.tenant_root(column)
+            if inferred is not None:
+                root, root_key = inferred
+        elif root is not None and "." in root:
+            root, root_key = root.rsplit(".", 1)
         policy = Policy(
             settings.tenant_column,
             tables,
             global_tables=settings.global_tables,
             tenant_expressions=settings.tenant_expressions,
             allow_multi_tenant=settings.allow_multi_tenant,
-            table_columns=columns,
-            constraint_columns=constraints,
+            table_columns=schema.columns if schema else None,
+            constraint_columns=schema.constraints if schema else None,
+            tenant_root=root,
+            tenant_root_key=root_key,
+            shared_rows=settings.shared_rows,
+            foreign_keys=schema.sound_foreign_keys() if schema else None,
+            unique_keys=schema.unique_keys if schema else None,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
-    found = tenant_relations(views, functions, policy) if views or functions else {}
-    if not found:
+    if schema is None or not (schema.views or schema.functions):
         return policy
+    found = tenant_relations(schema.views, schema.functions, policy)
     return policy.replace(
-        tenant_tables=policy.tenant_tables | found.keys(),
+        tenant_tables=policy.tenant_tables | found.tenant.keys(),
         table_columns={
             **policy.table_columns,
-            **{view: names for view, names in found.items() if names is not None},
+            **{view: names for view, names in found.tenant.items() if names is not None},
         },
+        unpinnable=found.unpinnable,
+        pinning_functions=found.pinned_by_arguments,
     )
 
 
