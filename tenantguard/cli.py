@@ -34,12 +34,15 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 def _policy_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("policy (overrides [tool.tenantguard] in pyproject.toml)")
     group.add_argument(
-        "--tenant-column", metavar="NAME", help="the tenant column (default tenant_id)"
+        "--tenant-column",
+        metavar="NAME",
+        help="the tenant column (default tenant_id; a mixed-case name is quoted: '\"userId\"')",
     )
     group.add_argument(
         "--tenant-tables",
         metavar="A,B,C",
-        help="tenant tables, comma-separated (added to those inferred from the schema)",
+        help="tenant tables, comma-separated (added to those inferred from the schema; quote "
+        "mixed-case names: '\"Thread\"')",
     )
     group.add_argument(
         "--global-tables", metavar="A,B,C", help="tables that are never tenant tables"

@@ -71,3 +71,33 @@ def test_one_file_of_a_project_resolves_its_imports(
     assert {(f["line"], f["rule"]) for f in findings} == {(9, "TG001"), (17, "TG001")}
     assert all(f["rule"] != "TG009" for f in findings)
     assert any("app/repo.py:6" in f["message"] for f in findings)  # where the SQL comes from
+
+
+def test_quoted_names_are_written_quoted_in_the_fixes(capsys: pytest.CaptureFixture[str]) -> None:
+    root = PROJECTS / "quoted"
+    main(["check", "--format", "json", str(root)])
+    helps = {
+        (Path(f["path"]).name, f["line"]): f["help"]
+        for f in json.loads(capsys.readouterr().out)["findings"]
+    }
+    assert (
+        helps[("app.py", 4)] == 'add `"Thread"."userId" = $n` to the WHERE of the SELECT statement'
+    )
+    assert helps[("app.py", 11)] == 'add `m."userId" = $n` to the WHERE of the SELECT statement'
+    assert "'userId'" in helps[("app.py", 13)]  # asyncpg quotes the names it is given
+
+
+def test_quoted_tenant_column_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "explain",
+            "--isolated",
+            "--tenant-tables",
+            '"Thread"',
+            "--tenant-column",
+            '"userId"',
+            'SELECT * FROM "Thread" t WHERE t."userId" = $1 AND t.userid = $2',
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "PINNED" in out and "NOT PINNED" not in out

@@ -29,7 +29,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from tenantguard.engine.policy import ForeignKey, FunctionPins, Policy
+from tenantguard.engine.policy import ForeignKey, FunctionPins, Policy, sql_name
 from tenantguard.engine.proof import PinValue, identifier_name
 from tenantguard.engine.sqltext import LineIndex, split_sql
 
@@ -789,8 +789,8 @@ def tenant_relations(
     changed = True
     while changed:
         changed = False
-        current = policy.replace(
-            tenant_tables=policy.tenant_tables | found.tenant.keys(),
+        current = policy.replace(  # exact names, quoted so that the policy keeps their case
+            tenant_tables={sql_name(t) for t in policy.tenant_tables | found.tenant.keys()},
             unpinnable=found.unpinnable,
             pinning_functions=found.pinned_by_arguments,
         )
@@ -833,6 +833,7 @@ def tenant_relations(
                     tenant_expressions=(*pinned_by.tenant_expressions, *given)
                 )
             words = set(re.findall(r"[a-z_][\w$]*", function.opaque.lower()))
+            words |= set(re.findall(r'"((?:[^"]|"")+)"', function.opaque))  # quoted: exact
             unpinned = bool(words & current.tenant_tables)
             positions: set[int] = set()
             names: set[str] = set()
