@@ -1344,23 +1344,29 @@ class ProjectIndex:
         return self.imported(ref)
 
     def imported(self, ref: ImportedRef) -> Binding | None:
-        """The binding `from q import X` gives X: X in q, or q's submodule X."""
-        path = self.resolve(ref.module)
-        info = self.module(path) if path else None
-        if info is not None and ref.name in info.env:
-            binding = info.env[ref.name]
-            if isinstance(binding, ImportedRef) and binding != ref:
-                return self.imported(binding) if id(binding) not in self._wrapping else None
-            return binding
-        if path is not None and os.path.basename(path) == "__init__.py":
-            module = ref.module
-            sub = ModuleRef(
-                f"{module.name}.{ref.name}" if module.name else ref.name,
-                module.level,
-                module.importer,
-            )
-            if self.resolve(sub) is not None:
-                return sub
+        """The binding `from q import X` gives X: X in q, or q's submodule X (followed through
+        re-exports; an import cycle gives None)."""
+        seen: set[ImportedRef] = set()
+        while ref not in seen:
+            seen.add(ref)
+            path = self.resolve(ref.module)
+            info = self.module(path) if path else None
+            if info is not None and ref.name in info.env:
+                binding = info.env[ref.name]
+                if isinstance(binding, ImportedRef):
+                    ref = binding
+                    continue
+                return binding
+            if path is not None and os.path.basename(path) == "__init__.py":
+                module = ref.module
+                sub = ModuleRef(
+                    f"{module.name}.{ref.name}" if module.name else ref.name,
+                    module.level,
+                    module.importer,
+                )
+                if self.resolve(sub) is not None:
+                    return sub
+            return None
         return None
 
     def as_value(self, binding: Binding, node: ast.AST, origin: Origin, label: str) -> Value:
