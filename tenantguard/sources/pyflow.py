@@ -1331,11 +1331,10 @@ class ProjectIndex:
             info = self.module(path) if path else None
             if info is not None and name in info.env:
                 return info.env[name]
-            if path is not None and os.path.basename(path) == "__init__.py":
-                return ModuleRef(
-                    f"{module.name}.{name}" if module.name else name, module.level, module.importer
-                )
-            return None
+            sub = ModuleRef(  # a submodule of a package (`__init__.py` or not)
+                f"{module.name}.{name}" if module.name else name, module.level, module.importer
+            )
+            return sub if self.resolve(sub) is not None else None
         return None
 
     def _module_of(self, ref: ModuleRef | ImportedRef) -> Binding | None:
@@ -1357,16 +1356,13 @@ class ProjectIndex:
                     ref = binding
                     continue
                 return binding
-            if path is not None and os.path.basename(path) == "__init__.py":
-                module = ref.module
-                sub = ModuleRef(
-                    f"{module.name}.{ref.name}" if module.name else ref.name,
-                    module.level,
-                    module.importer,
-                )
-                if self.resolve(sub) is not None:
-                    return sub
-            return None
+            module = ref.module  # a submodule of a package (`__init__.py` or not)
+            sub = ModuleRef(
+                f"{module.name}.{ref.name}" if module.name else ref.name,
+                module.level,
+                module.importer,
+            )
+            return sub if self.resolve(sub) is not None else None
         return None
 
     def as_value(self, binding: Binding, node: ast.AST, origin: Origin, label: str) -> Value:
@@ -1663,10 +1659,14 @@ def _dotted(node: ast.expr) -> str:
 
 
 def _module_file(base: str) -> str | None:
+    """The file of a module, `__init__.py` of a package, or the directory of a namespace
+    package (it holds no names, only submodules)."""
     if os.path.isfile(base + ".py"):
         return base + ".py"
     init = os.path.join(base, "__init__.py")
-    return init if os.path.isfile(init) else None
+    if os.path.isfile(init):
+        return init
+    return base if os.path.isdir(base) else None
 
 
 def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
@@ -1676,7 +1676,9 @@ def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
         tree = ast.parse(text)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return analyze_module(text, tree, index, path=path)
+    cwd = os.getcwd() + os.sep
+    display = path[len(cwd) :] if path.startswith(cwd) else path
+    return analyze_module(text, tree, index, path=path, display=display)
 
 
 def analyze_module(
