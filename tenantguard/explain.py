@@ -7,7 +7,7 @@ from sqlglot import exp
 from tenantguard.engine.analyze import analyze_statement, parse_statement
 from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Severity
-from tenantguard.engine.policy import Policy
+from tenantguard.engine.policy import Policy, sql_name
 from tenantguard.engine.proof import Fact, Source, SourceKind
 from tenantguard.engine.sqltext import split_sql
 
@@ -95,7 +95,8 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
                             out.append(f"      `{_sql(fact.conjunct)}` admits several tenants")
                     if not source.near_misses and not source.facts:
                         out.append(
-                            f"      no condition on {source.name}.{policy.tenant_column} filters it"
+                            f"      no condition on {sql_name(source.name)}."
+                            f"{sql_name(policy.tenant_column)} filters it"
                         )
             derived = [
                 s
