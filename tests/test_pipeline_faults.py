@@ -644,7 +644,7 @@ async def test_a_server_error_points_at_postgresql_s_position(
         "0001_bad.sql:5:8: patch 0001_bad.sql failed and was rolled back: UndefinedColumnError"
         in message
     )
-    assert 'hint: Perhaps you meant to reference the column "a.name"' in message
+    assert 'HINT:  Perhaps you meant to reference the column "a.name"' in message
 
 
 @pytest.fixture

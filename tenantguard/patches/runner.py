@@ -588,13 +588,11 @@ async def _run_once(
             raise _LockTimeout(error, relations(statement), line, column) from error
         if not isinstance(error, asyncpg.PostgresError):
             raise
-        detail = f"\n    detail: {error.detail}" if getattr(error, "detail", None) else ""
-        hint = f"\n    hint: {error.hint}" if getattr(error, "hint", None) else ""
         shown = statement.text.strip().splitlines()[0][:120] if statement is not None else step
         outcome = "failed and was rolled back" if patch.transactional else "failed"
+        said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
         raise PatchError(
-            f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {error}"
-            f"{detail}{hint}\n    in: {shown}"
+            f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {said}\n    in: {shown}"
         ) from error
 
 
