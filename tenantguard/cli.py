@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tenantguard import __version__
 from tenantguard.baseline import read_baseline, subtract_baseline, write_baseline
-from tenantguard.config import Settings, build_policy, load_settings
+from tenantguard.config import (
+    Settings,
+    build_policy,
+    load_settings,
+    require_tenant_tables,
+    settings_for_paths,
+)
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
 from tenantguard.errors import ConfigError
-from tenantguard.report import FORMATS, render
-from tenantguard.sources.files import CheckOptions, check_files, discover
+from tenantguard.report import FORMATS, Summary, render
+from tenantguard.sources.files import CheckOptions, SourceFile, check_files, discover
+from tenantguard.sources.pyflow import ProjectIndex
+from tenantguard.sources.schema import SchemaProblem
 
 __all__ = ["main"]
 
@@ -63,6 +72,10 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(isolated=args.isolated, config=args.config)
+    return _with_flags(settings, args)
+
+
+def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings.with_overrides(
         tenant_column=args.tenant_column,
         tenant_tables=_split(args.tenant_tables),
@@ -221,47 +234,67 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
-    settings = _settings(args)
-    policy = build_policy(settings)
-    default = settings.root / settings.patch_dir if patch_rules_only else Path(".")
-    paths = args.paths or [default]
-    files, missing = discover(
-        paths,
-        root=settings.root,
-        include=settings.include,
-        exclude=settings.exclude,
-        pipeline=[settings.patch_dir, *settings.schema_paths],
-        patch_dir=settings.patch_dir,
-    )
-    for path in missing:
-        print(f"tenantguard: error: {path}: no such file or directory", file=sys.stderr)
-    if missing:
-        return EXIT_ERROR
     jobs: int | None = getattr(args, "jobs", None)  # `patches lint` has no --jobs, no baselines
     baseline_file: Path | None = getattr(args, "baseline", None)
     write_file: Path | None = getattr(args, "write_baseline", None)
     if jobs is not None and jobs < 1:
         print("tenantguard: error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_ERROR
-    analyzer = Analyzer(policy)
-    patch_analyzer = Analyzer(policy, in_patch=True)
-    patch_directory = settings.root / settings.patch_dir
-
-    def patch_linter(text: str, path: Path) -> list[Finding]:
-        from tenantguard.patches.lint import lint_patch_text  # pglast loads only for patches
-
-        return lint_patch_text(text, str(path), policy, patch_directory)
-
-    options = CheckOptions(
-        unresolved_severity=Severity(settings.unresolved_severity),
-        patch_linter=patch_linter,
-        patch_rules_only=patch_rules_only,
-    )
+    if args.paths:
+        groups = [
+            (_with_flags(settings, args), paths)
+            for settings, paths in settings_for_paths(
+                list(args.paths), isolated=args.isolated, config=args.config
+            )
+        ]
+    else:
+        settings = _settings(args)
+        default = settings.root / settings.patch_dir if patch_rules_only else Path(".")
+        groups = [(settings, [default])]
     known = read_baseline(baseline_file) if baseline_file else None
-    reports = check_files(files, analyzer, patch_analyzer, jobs=jobs, options=options)
-    findings = sorted(
-        (f for r in reports for f in r.findings), key=lambda f: (f.path, f.line, f.column, f.code)
-    )
+    findings: list[Finding] = []
+    files = statements = schema_statements = 0
+    for settings, paths in groups:
+        warnings: list[str] = []
+        problems: list[SchemaProblem] = []
+        policy = build_policy(settings, warnings, problems)
+        if not patch_rules_only:  # the patch rules need no tenant table
+            require_tenant_tables(policy, settings)
+        for warning in warnings:
+            print(f"tenantguard: warning: {warning}", file=sys.stderr)
+        sources, missing = discover(
+            paths,
+            root=settings.root,
+            include=settings.include,
+            exclude=settings.exclude,
+            pipeline=[settings.patch_dir, *settings.schema_paths],
+            patch_dir=settings.patch_dir,
+        )
+        for path in missing:
+            print(f"tenantguard: error: {path}: no such file or directory", file=sys.stderr)
+        if missing:
+            return EXIT_ERROR
+        reports = check_files(
+            sources,
+            Analyzer(policy),
+            Analyzer(policy, in_patch=True),
+            jobs=jobs,
+            options=_check_options(settings, policy, patch_rules_only, sources),
+        )
+        for report in reports:
+            for note in report.notes:
+                print(f"tenantguard: note: {note}", file=sys.stderr)
+        findings.extend(f for r in reports for f in r.findings)
+        checked = {os.path.abspath(s.path) for s in sources}
+        findings.extend(
+            _schema_findings([p for p in problems if os.path.abspath(p.path) not in checked])
+        )
+        files += len(sources)
+        statements += sum(r.statements for r in reports)
+        schema_statements += sum(
+            r.statements for r, s in zip(reports, sources, strict=True) if s.in_patch
+        )
+    findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     if write_file:
         count = write_baseline(write_file, findings)
         print(
@@ -269,16 +302,64 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
             file=sys.stderr,
         )
         return EXIT_CLEAN
+    hidden = 0
     if known is not None:
-        findings = subtract_baseline(findings, known)
-    if not policy.tenant_tables and args.format == "text":
-        print(
-            "tenantguard: warning: no tenant tables are configured or found in the schema paths; "
-            "set tenant_tables in [tool.tenantguard] or pass --tenant-tables",
-            file=sys.stderr,
-        )
-    sys.stdout.write(render(args.format, findings, len(files), sum(r.statements for r in reports)))
+        remaining = subtract_baseline(findings, known)
+        hidden = len(findings) - len(remaining)
+        findings = remaining
+    summary = Summary(files, statements, schema_statements, hidden)
+    sys.stdout.write(render(args.format, findings, files, statements, summary=summary))
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_CLEAN
+
+
+def _check_options(
+    settings: Settings, policy: Policy, patch_rules_only: bool, sources: list[SourceFile]
+) -> CheckOptions:
+    patch_directory = settings.root / settings.patch_dir
+
+    def patch_linter(text: str, path: Path) -> list[Finding]:
+        from tenantguard.patches.lint import lint_patch_text  # pglast loads only for patches
+
+        return lint_patch_text(text, str(path), policy, patch_directory)
+
+    return CheckOptions(
+        unresolved_severity=Severity(settings.unresolved_severity),
+        patch_linter=patch_linter,
+        patch_rules_only=patch_rules_only,
+        python_index=ProjectIndex(
+            [str(s.path) for s in sources if s.path.suffix == ".py"], settings.sql_functions
+        ),
+    )
+
+
+def _schema_findings(problems: list[SchemaProblem]) -> list[Finding]:
+    """A schema statement that cannot be read: an error at its file and line (the tables it
+    may create are treated as tenant tables when its text holds the tenant column). Reported
+    when the file is not among those checked (the patch rules report it there)."""
+    findings = []
+    for problem in problems:
+        try:
+            path = os.path.relpath(problem.path)
+        except ValueError:
+            path = problem.path
+        findings.append(
+            Finding(
+                "TG006",
+                "unprovable-statement",
+                Severity.ERROR,
+                f"cannot read this schema statement: {problem.message}; the tenant tables it "
+                "may create are guessed from its text",
+                "fix the statement so that PostgreSQL's parser reads it (psql meta-commands "
+                "are skipped)",
+                problem.line,
+                problem.column,
+                problem.line,
+                problem.column + 1,
+                path,
+                problem.text,
+            )
+        )
+    return findings
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -297,7 +378,16 @@ def _explain(args: argparse.Namespace) -> int:
     else:
         print("tenantguard: error: give the SQL as an argument or with -f FILE", file=sys.stderr)
         return EXIT_ERROR
-    policy: Policy = build_policy(_settings(args))
+    if args.file is not None and str(args.file) != "-":  # the file's configuration first
+        found = settings_for_paths([args.file], isolated=args.isolated, config=args.config)
+        settings = _with_flags(found[0][0], args)
+    else:
+        settings = _settings(args)
+    warnings: list[str] = []
+    policy: Policy = build_policy(settings, warnings)
+    require_tenant_tables(policy, settings)
+    for warning in warnings:
+        print(f"tenantguard: warning: {warning}", file=sys.stderr)
     text, failed = explain(sql, policy)
     sys.stdout.write(text)
     return EXIT_FINDINGS if failed else EXIT_CLEAN

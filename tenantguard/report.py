@@ -4,14 +4,55 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tenantguard import __version__
 from tenantguard.engine.findings import Finding, Severity
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "Summary", "render"]
 
 FORMATS = ("text", "json", "sarif", "github")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What a run read, beyond its findings: only application statements can be "proven"."""
+
+    files: int
+    statements: int
+    schema_statements: int = 0  # of `statements`, those of schema sources (patches, migrations)
+    hidden: int = 0  # findings the baseline hid: the run is not clean, it is accepted
+
+    @property
+    def application_statements(self) -> int:
+        return self.statements - self.schema_statements
+
+    def closing_line(self, errors: int, warnings: int) -> str:
+        files = f"{self.files} file{'s' * (self.files != 1)}"
+        schema = (
+            f"; {self.schema_statements} schema statement"
+            f"{'s' * (self.schema_statements != 1)} read, not proven"
+            if self.schema_statements
+            else ""
+        )
+        hidden = (
+            f" {self.hidden} finding{'s' * (self.hidden != 1)} hidden by the baseline."
+            if self.hidden
+            else ""
+        )
+        if errors or warnings:
+            return (
+                f"Found {errors} error{'s' * (errors != 1)} and "
+                f"{warnings} warning{'s' * (warnings != 1)} in {files} "
+                f"({self.statements} statements{schema}).{hidden}"
+            )
+        checked = self.application_statements
+        if self.hidden:
+            return f"No new findings: {checked} statements checked in {files}{schema}.{hidden}"
+        if not checked:
+            return f"No findings: no application SQL statement in {files}{schema}."
+        return f"No findings: {checked} statements in {files} proven{schema}."
 
 
 def _source_line(path: str, line: int, cache: dict[str, list[str]]) -> str | None:
@@ -24,7 +65,9 @@ def _source_line(path: str, line: int, cache: dict[str, list[str]]) -> str | Non
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
-def render_text(findings: Sequence[Finding], files: int, statements: int) -> str:
+def render_text(
+    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
+) -> str:
     out: list[str] = []
     cache: dict[str, list[str]] = {}
     for f in findings:
@@ -39,21 +82,14 @@ def render_text(findings: Sequence[Finding], files: int, statements: int) -> str
             out[-1] += " (warning)"
         out.append("")
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
-    warnings = len(findings) - errors
-    if findings:
-        out.append(
-            f"Found {errors} error{'s' * (errors != 1)} and "
-            f"{warnings} warning{'s' * (warnings != 1)} "
-            f"in {files} file{'s' * (files != 1)} ({statements} statements)."
-        )
-    else:
-        out.append(
-            f"No findings: {statements} statements in {files} file{'s' * (files != 1)} proven."
-        )
+    summary = summary or Summary(files, statements)
+    out.append(summary.closing_line(errors, len(findings) - errors))
     return "\n".join(out) + "\n"
 
 
-def render_json(findings: Sequence[Finding], files: int, statements: int) -> str:
+def render_json(
+    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
+) -> str:
     """One JSON document: the findings one per line (json's C encoder writes each; `indent`
     would switch the whole document to the pure-Python encoder), then a summary."""
     rows = ",\n".join(
@@ -74,18 +110,21 @@ def render_json(findings: Sequence[Finding], files: int, statements: int) -> str
         )
         for f in findings
     )
-    summary = json.dumps(
+    counts = summary or Summary(files, statements)
+    totals = json.dumps(
         {
             "files": files,
             "statements": statements,
             "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
             "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+            "schema_statements": counts.schema_statements,
+            "hidden_by_baseline": counts.hidden,
         }
     )
     listed = f"[\n{rows}\n  ]" if rows else "[]"
     return (
         f'{{\n  "version": {json.dumps(__version__)},\n  "findings": {listed},\n'
-        f'  "summary": {summary}\n}}\n'
+        f'  "summary": {totals}\n}}\n'
     )
 
 
@@ -96,7 +135,9 @@ def _escape_github(value: str, *, property_: bool = False) -> str:
     return value
 
 
-def render_github(findings: Sequence[Finding], files: int, statements: int) -> str:
+def render_github(
+    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
+) -> str:
     lines = []
     for f in findings:
         level = "error" if f.severity is Severity.ERROR else "warning"
@@ -109,7 +150,9 @@ def render_github(findings: Sequence[Finding], files: int, statements: int) -> s
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def render_sarif(findings: Sequence[Finding], files: int, statements: int) -> str:
+def render_sarif(
+    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
+) -> str:
     from tenantguard.catalog import CATALOG  # patch rules load pglast: only for SARIF
 
     rules = []
@@ -176,11 +219,18 @@ def render_sarif(findings: Sequence[Finding], files: int, statements: int) -> st
     )
 
 
-def render(fmt: str, findings: Sequence[Finding], files: int, statements: int) -> str:
+def render(
+    fmt: str,
+    findings: Sequence[Finding],
+    files: int,
+    statements: int,
+    *,
+    summary: Summary | None = None,
+) -> str:
     renderer = {
         "text": render_text,
         "json": render_json,
         "sarif": render_sarif,
         "github": render_github,
     }[fmt]
-    return renderer(findings, files, statements)
+    return renderer(findings, files, statements, summary)

@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof import Proof, _Builder, build_proof, walk
+from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
 from tenantguard.engine.sqltext import LineIndex, original_offset
 
 __all__ = ["Context", "Rule", "RuleInfo", "rule_of"]
@@ -87,11 +87,11 @@ class Context:
 
     # computed on first use (functools.cached_property takes a lock per access on Python 3.11:
     # measurable at a dozen accesses per statement)
-    _built: tuple[Proof, _Builder] | _Unset | None = field(default=_UNSET, init=False, repr=False)
+    _built: tuple[Proof, Analysis] | _Unset | None = field(default=_UNSET, init=False, repr=False)
     _may_name: bool | None = field(default=None, init=False, repr=False)
 
     @property
-    def _proof(self) -> tuple[Proof, _Builder] | None:
+    def _proof(self) -> tuple[Proof, Analysis] | None:
         built = self._built
         if isinstance(built, _Unset):
             built = (
@@ -116,8 +116,11 @@ class Context:
         """
         if self._may_name is None:
             lowered = self.sql.lower()
-            self._may_name = 'u&"' in lowered or any(
-                t in lowered or t in self.sql for t in self.policy.tenant_tables
+            policy = self.policy
+            self._may_name = (
+                'u&"' in lowered
+                or any(t in lowered or t in self.sql for t in policy.tenant_tables)
+                or any(f in lowered for f in policy.pinning_functions)
             )
         return self._may_name
 
@@ -127,7 +130,7 @@ class Context:
         return built[0] if built else None
 
     @property
-    def builder(self) -> _Builder | None:
+    def builder(self) -> Analysis | None:
         built = self._proof
         return built[1] if built else None
 
