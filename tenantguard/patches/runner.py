@@ -184,7 +184,13 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
 
 
 async def _ledger_table(conn: asyncpg.Connection) -> str:
-    schema = await conn.fetchval("SELECT current_schema()")
+    """The ledger's qualified name: where the search path finds it, else the current schema."""
+    schema = await conn.fetchval(
+        """SELECT coalesce((SELECT n.nspname FROM pg_class c
+                            JOIN pg_namespace n ON n.oid = c.relnamespace
+                            WHERE c.oid = to_regclass($1)), current_schema())""",
+        LEDGER,
+    )
     if schema is None:
         raise PatchUsageError(
             "the session's search_path names no existing schema, and the patch ledger needs "
