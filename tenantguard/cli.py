@@ -6,16 +6,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tenantguard import __version__
 from tenantguard.baseline import read_baseline, subtract_baseline, write_baseline
 from tenantguard.config import Settings, build_policy, load_settings
-from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import Policy
 from tenantguard.errors import ConfigError
-from tenantguard.report import FORMATS, render
-from tenantguard.sources.files import CheckOptions, check_files, discover
+from tenantguard.report import FORMATS, Style, colour_wanted, render, render_statistics
+from tenantguard.selection import EnabledRules, RuleSelection, parse_selectors
+from tenantguard.sources.walk import FileReport, SourceFile, discover, stdin_source
+
+if TYPE_CHECKING:
+    from tenantguard.engine.policy import Policy
 
 __all__ = ["main"]
 
@@ -55,10 +58,69 @@ def _policy_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _output_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of `check` and `patches lint`: output, rule selection, which files."""
+    parser.add_argument(
+        "--format",
+        "--output-format",
+        dest="format",
+        choices=FORMATS,
+        default="text",
+        help="output format (default text; full is text, concise is one line per finding)",
+    )
+    selection = parser.add_argument_group("rule selection (as in ruff)")
+    selection.add_argument(
+        "--select",
+        metavar="CODES",
+        help="rules to report, comma-separated codes, prefixes (TG0) or ALL; "
+        "replaces select, extend_select and ignore of the configuration",
+    )
+    selection.add_argument(
+        "--extend-select", metavar="CODES", help="rules to report on top of the selection"
+    )
+    selection.add_argument(
+        "--ignore", metavar="CODES", help="rules not to report (added to the configuration's)"
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when findings are reported"
+    )
+    output.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print how many findings each rule has instead of the findings (text or json)",
+    )
+    output.add_argument(
+        "-q", "--quiet", action="store_true", help="print the findings and nothing else"
+    )
+    files = parser.add_argument_group("files")
+    files.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="read the source from standard input (or PATH '-') and report it as PATH; "
+        "its extension says whether it is Python or SQL",
+    )
+    files.add_argument(
+        "--force-exclude",
+        action="store_true",
+        default=None,
+        help="apply exclude to files named on the command line too (for pre-commit)",
+    )
+    files.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write .tenantguard_cache/"
+    )
+
+
 def _split(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _selectors(value: str | None, flag: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return parse_selectors(value.split(","), flag)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -80,19 +142,20 @@ def _build_parser() -> argparse.ArgumentParser:
             "Exit codes: 0 no error-level finding, 1 findings, "
             "2 usage, configuration or internal error."
         ),
+        allow_abbrev=False,  # `--tenant-colum` must be an error, not `--tenant-column`
     )
-    parser.add_argument("--version", action="version", version=f"tenantguard {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"tenantguard {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = commands.add_parser(
         "check",
         help="check .sql and .py files",
-        description="Check .sql and .py files and directories (default: the current directory).",
+        description="Check .sql and .py files and directories (default: the current directory; "
+        "'-' reads standard input).",
+        allow_abbrev=False,
     )
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH")
-    check.add_argument(
-        "--format", choices=FORMATS, default="text", help="output format (default text)"
-    )
+    _output_flags(check)
     check.add_argument(
         "--baseline", type=Path, metavar="FILE", help="report only findings not recorded in FILE"
     )
@@ -109,6 +172,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     explain = commands.add_parser(
         "explain",
+        allow_abbrev=False,
         help="show the tenant proof of one statement",
         description=(
             "Print, for every tenant-table reference of a statement, the block it sits in "
@@ -123,14 +187,17 @@ def _build_parser() -> argparse.ArgumentParser:
 
     patches = commands.add_parser(
         "patches",
+        allow_abbrev=False,
         help="the schema patch pipeline: lint, apply, status, verify, sync",
         description="Numbered, idempotent SQL patches applied at startup under a lock, and the "
         "baseline schema for new installs kept equal to what they build.",
     )
     verbs = patches.add_subparsers(dest="verb", metavar="VERB")
-    lint = verbs.add_parser("lint", help="check patches with the patch rules (same flags as check)")
+    lint = verbs.add_parser(
+        "lint", help="check patches with the patch rules (same flags as check)", allow_abbrev=False
+    )
     lint.add_argument("paths", nargs="*", type=Path, metavar="PATH")
-    lint.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    _output_flags(lint)
     _policy_flags(lint)
     for verb, text in (
         ("apply", "apply the patches not yet applied"),
@@ -141,7 +208,9 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
         ("sync", "rewrite the baseline from what the pipeline builds"),
     ):
-        command = verbs.add_parser(verb, help=text, description=text[0].upper() + text[1:] + ".")
+        command = verbs.add_parser(
+            verb, help=text, description=text[0].upper() + text[1:] + ".", allow_abbrev=False
+        )
         command.add_argument("--dsn", help="PostgreSQL DSN (default: $DATABASE_URL)")
         command.add_argument("--dir", type=Path, help="patch directory (default: patch_dir)")
         if verb in ("verify", "sync"):
@@ -161,47 +230,70 @@ def _build_parser() -> argparse.ArgumentParser:
         "demo",
         help="run the runtime guard on a throwaway PostgreSQL",
         description=(
-            "Start a throwaway PostgreSQL from the local server binaries, load the Dentalogic "
-            "schema, serve requests of two clinics through a guarded pool, show what the guard "
-            "blocks, and clean up."
+            "Start a throwaway PostgreSQL from the local server binaries, load a small clinic "
+            "schema shipped with tenantguard, serve requests of two clinics through a guarded "
+            "pool, show what the guard blocks, and clean up. Runs from any directory."
         ),
+        allow_abbrev=False,
+    )
+
+    init = commands.add_parser(
+        "init",
+        help="propose and write [tool.tenantguard] from the schema found in the project",
+        description=(
+            "Read the schema sources of the project (patches, migrations, db/, *.sql), propose "
+            "the tenant column (the column most tables use to reference one registry table), "
+            "the tenant root and the tenant tables, say why, and write [tool.tenantguard] "
+            "into pyproject.toml. Then run `tenantguard check --write-baseline FILE` to record "
+            "today's findings."
+        ),
+        allow_abbrev=False,
+    )
+    init.add_argument(
+        "directory", nargs="?", type=Path, default=Path("."), help="the project (default: .)"
+    )
+    init.add_argument(
+        "--dry-run", action="store_true", help="print the configuration instead of writing it"
     )
 
     rule = commands.add_parser(
         "rule",
         help="print a rule's documentation",
         description="Print a rule's documentation, or list every rule.",
+        allow_abbrev=False,
     )
     rule.add_argument("code", nargs="?", help="rule code or name, e.g. TG001")
     rule.add_argument("--all", action="store_true", help="list every rule")
     return parser
 
 
-def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
-    settings = _settings(args)
+def _catalog_rules() -> list[tuple[str, str]]:
+    from tenantguard.catalog import CATALOG  # patch rules load pglast: only when checking
+
+    return [(rule.code, rule.name) for rule in CATALOG]
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, bytes):
+        return data.decode("utf-8-sig", errors="replace")
+    return data
+
+
+def _run_checks(
+    files: list[SourceFile],
+    settings: Settings,
+    selection: RuleSelection,
+    *,
+    jobs: int | None,
+    patch_rules_only: bool,
+) -> tuple[list[FileReport], Policy]:
+    """Analyses the files: builds the policy, loads sqlglot."""
+    from tenantguard.engine.analyze import Analyzer
+    from tenantguard.sources.files import CheckOptions, check_files
+
     policy = build_policy(settings)
-    default = settings.root / settings.patch_dir if patch_rules_only else Path(".")
-    paths = args.paths or [default]
-    files, missing = discover(
-        paths,
-        root=settings.root,
-        include=settings.include,
-        exclude=settings.exclude,
-        pipeline=[settings.patch_dir, *settings.schema_paths],
-        patch_dir=settings.patch_dir,
-    )
-    for path in missing:
-        print(f"tenantguard: error: {path}: no such file or directory", file=sys.stderr)
-    if missing:
-        return EXIT_ERROR
-    jobs: int | None = getattr(args, "jobs", None)  # `patches lint` has no --jobs, no baselines
-    baseline_file: Path | None = getattr(args, "baseline", None)
-    write_file: Path | None = getattr(args, "write_baseline", None)
-    if jobs is not None and jobs < 1:
-        print("tenantguard: error: --jobs must be at least 1", file=sys.stderr)
-        return EXIT_ERROR
-    analyzer = Analyzer(policy)
-    patch_analyzer = Analyzer(policy, in_patch=True)
+    rules = EnabledRules.build(_catalog_rules(), selection)
     patch_directory = settings.root / settings.patch_dir
 
     def patch_linter(text: str, path: Path) -> list[Finding]:
@@ -213,29 +305,123 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
         unresolved_severity=Severity(settings.unresolved_severity),
         patch_linter=patch_linter,
         patch_rules_only=patch_rules_only,
+        rules=None if rules.everything else rules,
     )
+    analyzer = Analyzer(policy)
+    patch_analyzer = Analyzer(policy, in_patch=True)
+    return check_files(files, analyzer, patch_analyzer, jobs=jobs, options=options), policy
+
+
+def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
+    settings = _settings(args)
+    selection = settings.rule_selection(
+        _selectors(args.select, "--select"),
+        _selectors(args.extend_select, "--extend-select") or (),
+        _selectors(args.ignore, "--ignore") or (),
+    )
+    if args.statistics and args.format not in ("text", "full", "concise", "json"):
+        print(
+            "tenantguard: error: --statistics prints text or json; drop --format "
+            f"{args.format} or --statistics",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    default = settings.root / settings.patch_dir if patch_rules_only else Path(".")
+    paths: list[Path] = args.paths or ([Path("-")] if args.stdin_filename else [default])
+    reads_stdin = any(str(p) == "-" for p in paths)
+    force_exclude = settings.force_exclude or bool(args.force_exclude)
+    pipeline = [settings.patch_dir, *settings.schema_paths]
+    files, missing = discover(
+        [p for p in paths if str(p) != "-"],
+        root=settings.root,
+        include=settings.include,
+        exclude=settings.exclude,
+        pipeline=pipeline,
+        patch_dir=settings.patch_dir,
+        force_exclude=force_exclude,
+        respect_gitignore=settings.respect_gitignore,
+    )
+    for path in missing:
+        print(f"tenantguard: error: {path}: no such file or directory", file=sys.stderr)
+    if missing:
+        return EXIT_ERROR
+    texts: dict[str, str] = {}
+    if reads_stdin:
+        text = _read_stdin()
+        source = stdin_source(
+            args.stdin_filename or "-",
+            text,
+            root=settings.root,
+            exclude=settings.exclude if force_exclude else (),
+            pipeline=pipeline,
+            patch_dir=settings.patch_dir,
+        )
+        if source is not None:
+            files.append(source)
+            texts[source.display] = text
+    jobs: int | None = getattr(args, "jobs", None)  # `patches lint` has no --jobs, no baselines
+    baseline_file: Path | None = getattr(args, "baseline", None)
+    write_file: Path | None = getattr(args, "write_baseline", None)
+    if jobs is not None and jobs < 1:
+        print("tenantguard: error: --jobs must be at least 1", file=sys.stderr)
+        return EXIT_ERROR
     known = read_baseline(baseline_file) if baseline_file else None
-    reports = check_files(files, analyzer, patch_analyzer, jobs=jobs, options=options)
+
+    cache = None
+    if not args.no_cache and not reads_stdin and files:
+        from tenantguard.cache import CheckCache
+
+        cache = CheckCache.open(settings, repr((patch_rules_only, selection.key())))
+    done: dict[str, FileReport] = {}
+    digests: dict[str, str] = {}
+    if cache is not None:
+        for source in files:
+            report, digest = cache.lookup(source)
+            if report is not None:
+                done[source.display] = report
+            elif digest is not None:
+                digests[source.display] = digest
+    pending = [f for f in files if f.display not in done]
+    tenant_tables = cache.tenant_tables if cache is not None else None
+    if pending or tenant_tables is None:
+        checked, policy = _run_checks(
+            pending, settings, selection, jobs=jobs, patch_rules_only=patch_rules_only
+        )
+        tenant_tables = len(policy.tenant_tables)
+        for source, report in zip(pending, checked, strict=True):
+            done[source.display] = report
+            if cache is not None and source.display in digests:
+                cache.store(source, digests[source.display], report)
+    if cache is not None:
+        cache.save(tenant_tables)
+    reports = [done[f.display] for f in files]
     findings = sorted(
         (f for r in reports for f in r.findings), key=lambda f: (f.path, f.line, f.column, f.code)
     )
     if write_file:
         count = write_baseline(write_file, findings)
-        print(
-            f"tenantguard: wrote {count} findings to the baseline {write_file}",
-            file=sys.stderr,
-        )
+        if not args.quiet:
+            print(
+                f"tenantguard: wrote {count} findings to the baseline {write_file}",
+                file=sys.stderr,
+            )
         return EXIT_CLEAN
     if known is not None:
         findings = subtract_baseline(findings, known)
-    if not policy.tenant_tables and args.format == "text":
+    if not tenant_tables and args.format in ("text", "full", "concise"):
         print(
             "tenantguard: warning: no tenant tables are configured or found in the schema paths; "
             "set tenant_tables in [tool.tenantguard] or pass --tenant-tables",
             file=sys.stderr,
         )
-    sys.stdout.write(render(args.format, findings, len(files), sum(r.statements for r in reports)))
-    return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_CLEAN
+    style = Style(colour=colour_wanted(sys.stdout), quiet=args.quiet, texts=texts)
+    if args.statistics:
+        sys.stdout.write(render_statistics(args.format, findings, style))
+    else:
+        statements = sum(r.statements for r in reports)
+        sys.stdout.write(render(args.format, findings, len(files), statements, style))
+    failed = any(f.severity is Severity.ERROR for f in findings)
+    return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_CLEAN
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -254,7 +440,7 @@ def _explain(args: argparse.Namespace) -> int:
     else:
         print("tenantguard: error: give the SQL as an argument or with -f FILE", file=sys.stderr)
         return EXIT_ERROR
-    policy: Policy = build_policy(_settings(args))
+    policy = build_policy(_settings(args))
     text, failed = explain(sql, policy)
     sys.stdout.write(text)
     return EXIT_FINDINGS if failed else EXIT_CLEAN
@@ -294,7 +480,13 @@ def _patches(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from tenantguard.demo import run_demo
 
-    return run_demo(load_settings())
+    return run_demo()
+
+
+def _init(args: argparse.Namespace) -> int:
+    from tenantguard.init import run_init
+
+    return run_init(args.directory, dry_run=args.dry_run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -312,6 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "explain": _explain,
             "rule": _rule,
             "demo": _demo,
+            "init": _init,
             "patches": _patches,
         }[args.command]
         return handler(args)

@@ -12,10 +12,17 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tenantguard.engine.policy import DEFAULT_TENANT_EXPRESSIONS, Policy
 from tenantguard.errors import ConfigError
-from tenantguard.sources.schema import FunctionInfo, ViewInfo, read_schema, tenant_relations
+from tenantguard.selection import RuleSelection, parse_selectors
+
+if TYPE_CHECKING:
+    from tenantguard.engine.policy import Policy
+    from tenantguard.sources.schema import FunctionInfo, ViewInfo
+
+# the engine's default too (a test keeps them equal): not imported, the engine loads sqlglot
+DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
 
 __all__ = ["Settings", "build_policy", "find_pyproject", "load_settings"]
 
@@ -35,9 +42,31 @@ class Settings:
     allow_multi_tenant: bool = False
     include: tuple[str, ...] = ("*.sql", "*.py")
     exclude: tuple[str, ...] = ()
+    force_exclude: bool = False
+    respect_gitignore: bool = True
     patch_dir: str = "patches"
-    baseline: str = "db/init/dentalogic_schema.sql"
+    baseline: str = "db/init/schema.sql"
     unresolved_severity: str = "warning"
+    select: tuple[str, ...] = ("ALL",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    cache_dir: str = ".tenantguard_cache"
+
+    def rule_selection(
+        self,
+        select: tuple[str, ...] | None = None,
+        extend_select: tuple[str, ...] = (),
+        ignore: tuple[str, ...] = (),
+    ) -> RuleSelection:
+        """The configured selection, then the command line's: as in ruff, `--select`
+        replaces the configuration's `select`, `extend_select` and `ignore`."""
+        if select is not None:
+            chosen, dropped = (*select, *extend_select), ignore
+        else:
+            chosen = (*self.select, *self.extend_select, *extend_select)
+            dropped = (*self.ignore, *ignore)
+        return RuleSelection(chosen, dropped, dict(self.per_file_ignores))
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
@@ -52,7 +81,8 @@ _LIST_KEYS = {
     "include",
     "exclude",
 }
-_BOOL_KEYS = {"infer_tenant_tables", "allow_multi_tenant"}
+_BOOL_KEYS = {"infer_tenant_tables", "allow_multi_tenant", "force_exclude", "respect_gitignore"}
+_SELECTOR_KEYS = {"select", "extend_select", "ignore"}
 _CHOICES = {"unresolved_severity": ("warning", "error")}
 
 
@@ -79,7 +109,13 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
             raise ConfigError(
                 f"{source}: unknown key {key!r} in [tool.tenantguard] (known: {known})"
             )
-        if name in _LIST_KEYS:
+        if name in _SELECTOR_KEYS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{source}: {key} must be a list of rule codes")
+            values[name] = parse_selectors(value, f"{source}: {key}")
+        elif name == "per_file_ignores":
+            values[name] = _per_file_ignores(value, f"{source}: {key}")
+        elif name in _LIST_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{source}: {key} must be a list of strings")
             values[name] = tuple(value)
@@ -94,6 +130,17 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
                 raise ConfigError(f"{source}: {key} must be one of {', '.join(_CHOICES[name])}")
             values[name] = value
     return values
+
+
+def _per_file_ignores(value: object, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f'{source} must be a table of globs, e.g. {{"app/admin/**" = ["TG001"]}}')
+    entries = []
+    for glob, codes in value.items():
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConfigError(f"{source}: {glob!r} must map to a list of rule codes")
+        entries.append((glob, parse_selectors(codes, f"{source} {glob!r}")))
+    return tuple(entries)
 
 
 def load_settings(
@@ -122,6 +169,9 @@ def load_settings(
 def build_policy(settings: Settings) -> Policy:
     """The engine's policy: explicit tenant tables plus those the schema sources show — tables
     with the tenant column, and views and SQL functions that hand out every tenant's rows."""
+    from tenantguard.engine.policy import Policy  # sqlglot: only when a file must be analysed
+    from tenantguard.sources.schema import read_schema, tenant_relations
+
     tables = set(settings.tenant_tables)
     columns: dict[str, set[str]] = {}
     constraints: dict[str, set[str]] = {}

@@ -1,24 +1,23 @@
-"""`tenantguard demo` end to end, and its message when PostgreSQL is missing."""
+"""`tenantguard demo` end to end, from anywhere, and its message when PostgreSQL is missing."""
 
 from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tenantguard import embedded
-from tenantguard.config import load_settings
-from tenantguard.demo import run_demo
-
-REPO = Path(__file__).resolve().parent.parent
+from tenantguard.demo import demo_policy, run_demo
 
 
 def test_demo_shows_blocks_and_cleans_up() -> None:
     before = set(os.listdir("/tmp"))
     out = io.StringIO()
-    assert run_demo(load_settings(REPO), out) == 0
+    assert run_demo(out) == 0
     text = out.getvalue()
     assert "clinic 1: GET /patients -> Ana (active), Bruno (guest)" in text
     assert "clinic 2: GET /patients -> Carla (guest)" in text
@@ -29,9 +28,36 @@ def test_demo_shows_blocks_and_cleans_up() -> None:
     assert not leftovers
 
 
+def test_demo_runs_from_another_directory_whatever_its_configuration(tmp_path: Path) -> None:
+    """From a project of its own (another schema, a configuration with other tenant tables)
+    the demo still runs on the schema shipped in the package: no patches of that project are
+    applied, nothing there is read."""
+    (tmp_path / "patches").mkdir()
+    (tmp_path / "patches" / "0001.sql").write_text("CREATE TABLE other (x int);\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_tables = ["other"]\npatch_dir = "patches"\n'
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "tenantguard", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "clinic 2's patient is untouched: status = 'guest'" in run.stdout
+    assert "internal error" not in run.stderr
+
+
+def test_demo_policy_comes_from_the_packaged_schema() -> None:
+    policy = demo_policy()
+    assert set(policy.tenant_tables) == {"patients", "chat_messages"}
+
+
 def test_demo_without_postgres_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(embedded, "find_postgres_bin", lambda: None)
-    assert run_demo(load_settings(REPO), io.StringIO()) == 2
+    assert run_demo(io.StringIO()) == 2
     assert "install PostgreSQL" in capsys.readouterr().err
