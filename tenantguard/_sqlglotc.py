@@ -10,18 +10,13 @@ looked up until something imports sqlglot (a run served from the cache never doe
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Sequence
-from importlib.abc import MetaPathFinder
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec, PathFinder
-from importlib.util import spec_from_file_location
 from types import ModuleType
 
 __all__ = ["compiled_mismatch", "install"]
-
-_logger = logging.getLogger("tenantguard")
 
 
 def compiled_mismatch() -> tuple[str, str] | None:
@@ -49,7 +44,7 @@ def _source_of(spec: ModuleSpec) -> str | None:
     return None
 
 
-class _PureSqlglot(MetaPathFinder):
+class _PureSqlglot:  # a meta path finder (importlib.abc costs more to import than it gives)
     """Decides at sqlglot's first import; on a version mismatch, finds sqlglot's `.py` files."""
 
     def __init__(self) -> None:
@@ -71,7 +66,9 @@ class _PureSqlglot(MetaPathFinder):
                 uninstall()
                 return None
             self.pure = True
-            _logger.warning(
+            import logging
+
+            logging.getLogger("tenantguard").warning(
                 "sqlglotc %s does not match sqlglot %s: using the pure-Python sqlglot (slower); "
                 "to use the compiled one, run: pip install 'sqlglot[c]==%s'",
                 mismatch[1],
@@ -84,6 +81,8 @@ class _PureSqlglot(MetaPathFinder):
         source = _source_of(spec)
         if source is None:
             return spec
+        from importlib.util import spec_from_file_location
+
         return spec_from_file_location(
             fullname, source, submodule_search_locations=spec.submodule_search_locations
         )

@@ -463,8 +463,6 @@ def _rule(args: argparse.Namespace) -> int:
 
 
 def _patches(args: argparse.Namespace) -> int:
-    from tenantguard.patches.commands import run_patch_command
-
     if args.verb is None:
         print(
             "tenantguard: error: patches needs a verb: lint, apply, status, verify or sync",
@@ -473,6 +471,17 @@ def _patches(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.verb == "lint":
         return _check(args, patch_rules_only=True)
+    try:
+        from tenantguard.patches.commands import run_patch_command
+    except ModuleNotFoundError as error:
+        if error.name != "asyncpg":
+            raise
+        print(
+            f"tenantguard: error: patches {args.verb} talks to PostgreSQL through asyncpg: "
+            "pip install 'tenantguard[runtime]'",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     settings = load_settings(isolated=args.isolated, config=args.config)
     return run_patch_command(args, settings)
 

@@ -199,7 +199,8 @@ def _say(out: TextIO, text: str = "") -> None:
     out.write(text + "\n")
 
 
-def run_init(directory: Path, *, dry_run: bool = False, out: TextIO = sys.stdout) -> int:
+def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     if not directory.is_dir():
         print(f"tenantguard: error: {directory}: not a directory", file=sys.stderr)
         return 2

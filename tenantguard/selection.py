@@ -15,16 +15,16 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tenantguard.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pathspec import PathSpec
+    from pathspec import GitIgnoreSpec
 
 __all__ = ["EnabledRules", "RuleSelection", "parse_selectors", "resolve"]
 
-_SELECTOR = re.compile(r"^(?:ALL|TG\d{0,3})$")
+_CODE = re.compile(r"^[A-Z]+\d*$")
 
 
 def parse_selectors(values: Iterable[str], source: str) -> tuple[str, ...]:
@@ -35,9 +35,9 @@ def parse_selectors(values: Iterable[str], source: str) -> tuple[str, ...]:
         if not text:
             continue
         upper = text.upper()
-        if _SELECTOR.match(upper):
-            parsed.append(upper)
-        elif re.fullmatch(r"[a-z][a-z0-9-]*", text.lower()):
+        if _CODE.match(upper):
+            parsed.append(upper)  # a code or prefix; one that selects no rule fails in resolve
+        elif re.fullmatch(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+", text.lower()):
             parsed.append(text.lower())  # a rule name, checked against the rules when resolved
         else:
             raise ConfigError(
@@ -69,7 +69,7 @@ def resolve(
     for selector in (*select, *ignore):
         if selector == "ALL" or selector in known_names:
             continue
-        if selector.startswith("TG") and any(code.startswith(selector) for code, _ in rules):
+        if any(code.startswith(selector) for code, _ in rules):
             continue
         codes = ", ".join(code for code, _ in rules)
         raise ConfigError(f"{source}: {selector!r} selects no rule (rules: {codes})")
@@ -105,11 +105,11 @@ class RuleSelection:
         return repr((sorted(self.select), sorted(self.ignore), files))
 
     @cached_property
-    def _specs(self) -> list[tuple[PathSpec[Any], tuple[str, ...]]]:
-        from pathspec import PathSpec  # only when per-file ignores are configured
+    def _specs(self) -> list[tuple[GitIgnoreSpec, tuple[str, ...]]]:
+        from pathspec import GitIgnoreSpec  # only when per-file ignores are configured
 
         return [
-            (PathSpec.from_lines("gitwildmatch", [glob]), codes)
+            (GitIgnoreSpec.from_lines([glob]), codes)
             for glob, codes in self.per_file_ignores.items()
         ]
 

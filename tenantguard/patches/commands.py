@@ -29,6 +29,11 @@ def run_patch_command(args: argparse.Namespace, settings: Settings) -> int:
         return _error("no database given: pass --dsn postgresql://… or set DATABASE_URL")
     directory: Path = args.dir or settings.root / settings.patch_dir
     baseline: Path = getattr(args, "baseline", None) or settings.root / settings.baseline
+    if args.verb == "verify" and not baseline.is_file():
+        return _error(
+            f"no baseline at {baseline}: write it with `tenantguard patches sync`, or name "
+            "yours with --baseline or `baseline` in [tool.tenantguard]"
+        )
     verb = {"apply": _apply, "status": _status, "verify": _verify, "sync": _sync}[args.verb]
     try:
         return asyncio.run(verb(args, dsn, directory, baseline))

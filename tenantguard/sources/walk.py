@@ -97,8 +97,10 @@ class _GitIgnore:
     def __init__(self) -> None:
         self.specs: dict[str, GitIgnoreSpec] = {}  # directory (real path) -> its patterns
 
-    def read(self, directory: str, filename: str = ".gitignore") -> None:
-        path = os.path.join(directory, filename)
+    def read(self, directory: str, path: str | None = None) -> None:
+        """The patterns of `path` (default: `directory`'s .gitignore), applying below
+        `directory`."""
+        path = path or os.path.join(directory, ".gitignore")
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
                 lines = handle.read().splitlines()
@@ -107,10 +109,9 @@ class _GitIgnore:
         from pathspec import GitIgnoreSpec  # only for walks that meet a .gitignore
 
         spec = GitIgnoreSpec.from_lines(lines)
-        base = os.path.dirname(os.path.dirname(path)) if filename != ".gitignore" else directory
-        if base in self.specs:  # .git/info/exclude and .gitignore of the same directory
-            spec = GitIgnoreSpec(list(self.specs[base].patterns) + list(spec.patterns))
-        self.specs[base] = spec
+        if directory in self.specs:  # .git/info/exclude, then the .gitignore beside it
+            spec = GitIgnoreSpec(list(self.specs[directory].patterns) + list(spec.patterns))
+        self.specs[directory] = spec
 
     def ignored(self, path: str, is_dir: bool) -> bool:
         """Whether git ignores `path` (absolute, resolved): the deepest deciding file wins."""
@@ -139,7 +140,7 @@ def _gitignore_for(directory: str) -> _GitIgnore:
     top = _repository_top(directory)
     if top is None:
         return ignore
-    ignore.read(os.path.join(top, ".git", "info"), "exclude")
+    ignore.read(top, os.path.join(top, ".git", "info", "exclude"))
     chain = [directory, *(str(p) for p in Path(directory).parents)]
     for ancestor in reversed(chain[1 : chain.index(top) + 1]):
         ignore.read(ancestor)
