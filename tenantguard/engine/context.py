@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof import Proof, _Builder, build_proof, walk
+from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
 from tenantguard.engine.sqltext import LineIndex, original_offset
 
 __all__ = ["Context", "Rule", "RuleInfo", "rule_of"]
@@ -87,11 +87,11 @@ class Context:
 
     # computed on first use (functools.cached_property takes a lock per access on Python 3.11:
     # measurable at a dozen accesses per statement)
-    _built: tuple[Proof, _Builder] | _Unset | None = field(default=_UNSET, init=False, repr=False)
+    _built: tuple[Proof, Analysis] | _Unset | None = field(default=_UNSET, init=False, repr=False)
     _may_name: bool | None = field(default=None, init=False, repr=False)
 
     @property
-    def _proof(self) -> tuple[Proof, _Builder] | None:
+    def _proof(self) -> tuple[Proof, Analysis] | None:
         built = self._built
         if isinstance(built, _Unset):
             built = (
@@ -127,7 +127,7 @@ class Context:
         return built[0] if built else None
 
     @property
-    def builder(self) -> _Builder | None:
+    def builder(self) -> Analysis | None:
         built = self._proof
         return built[1] if built else None
 

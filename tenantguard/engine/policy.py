@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import sqlglot
 from sqlglot import exp
 
-__all__ = ["DEFAULT_TENANT_EXPRESSIONS", "Policy", "normalize_name"]
+__all__ = [
+    "DEFAULT_TENANT_EXPRESSIONS",
+    "ForeignKey",
+    "FunctionPins",
+    "Policy",
+    "normalize_name",
+]
 
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
 
@@ -28,6 +35,25 @@ def _names(values: Iterable[str]) -> frozenset[str]:
     if isinstance(values, str):
         values = [part for part in values.split(",") if part.strip()]
     return frozenset(normalize_name(value) for value in values)
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    """A validated, immediate foreign key of the schema: `columns` of the referencing table
+    reference `ref_columns` of `ref_table`, pair by pair."""
+
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionPins:
+    """A function of the schema whose body pins its rows by some of its parameters: a call is
+    pinned when the arguments in those positions (or given by those names) are."""
+
+    positions: frozenset[int]  # 0-based
+    names: frozenset[str]
 
 
 def strip_casts(node: exp.Expression) -> exp.Expression:
@@ -59,11 +85,18 @@ class Policy:
         "_expression_trees",
         "allow_multi_tenant",
         "constraint_columns",
+        "foreign_keys",
         "global_tables",
+        "pinning_functions",
+        "shared_rows",
         "table_columns",
         "tenant_column",
         "tenant_expressions",
+        "tenant_root",
+        "tenant_root_key",
         "tenant_tables",
+        "unique_keys",
+        "unpinnable",
     )
 
     tenant_column: str
@@ -73,6 +106,13 @@ class Policy:
     allow_multi_tenant: bool
     table_columns: Mapping[str, frozenset[str]]
     constraint_columns: Mapping[str, frozenset[str]]
+    tenant_root: str | None
+    tenant_root_key: str
+    shared_rows: bool
+    foreign_keys: Mapping[str, tuple[ForeignKey, ...]]
+    unique_keys: Mapping[str, tuple[frozenset[str], ...]]
+    unpinnable: Mapping[str, str]
+    pinning_functions: Mapping[str, FunctionPins]
     _expression_trees: tuple[exp.Expression, ...]
 
     def __init__(
@@ -85,6 +125,13 @@ class Policy:
         allow_multi_tenant: bool = False,
         table_columns: Mapping[str, Iterable[str]] | None = None,
         constraint_columns: Mapping[str, Iterable[str]] | None = None,
+        tenant_root: str | None = None,
+        tenant_root_key: str = "id",
+        shared_rows: bool = False,
+        foreign_keys: Mapping[str, Iterable[ForeignKey]] | None = None,
+        unique_keys: Mapping[str, Iterable[Iterable[str]]] | None = None,
+        unpinnable: Mapping[str, str] | None = None,
+        pinning_functions: Mapping[str, FunctionPins] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -111,6 +158,23 @@ class Policy:
                 {normalize_name(k): _names(v) for k, v in (constraint_columns or {}).items()}
             ),
         )
+        init(self, "tenant_root", normalize_name(tenant_root) if tenant_root else None)
+        init(self, "tenant_root_key", normalize_name(tenant_root_key))
+        init(self, "shared_rows", bool(shared_rows))
+        init(
+            self,
+            "foreign_keys",
+            MappingProxyType({k: tuple(v) for k, v in (foreign_keys or {}).items()}),
+        )
+        init(
+            self,
+            "unique_keys",
+            MappingProxyType(
+                {k: tuple(frozenset(key) for key in v) for k, v in (unique_keys or {}).items()}
+            ),
+        )
+        init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
+        init(self, "pinning_functions", MappingProxyType(dict(pinning_functions or {})))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Policy is immutable: build a new one")
@@ -127,8 +191,29 @@ class Policy:
         return name in self.tenant_tables
 
     def is_tenant_expression(self, node: exp.Expression) -> bool:
-        node = strip_casts(node)
-        return any(node == tree for tree in self._expression_trees)
+        return self.tenant_expression_index(strip_casts(node)) is not None
+
+    def tenant_expression_index(self, node: exp.Expression) -> int | None:
+        """Which configured tenant expression `node` is (casts already removed), or None.
+
+        `current_setting(name, true)` (NULL when unset: it matches no row) counts as
+        `current_setting(name)`.
+        """
+        if (
+            isinstance(node, exp.Anonymous)
+            and str(node.this).lower() == "current_setting"
+            and len(node.expressions) == 2
+            and isinstance(node.expressions[1], exp.Boolean)
+            and node.expressions[1].this is True
+        ):
+            node = exp.Anonymous(this=node.this, expressions=[node.expressions[0]])
+        for index, tree in enumerate(self._expression_trees):
+            if node == tree:
+                return index
+        return None
+
+    def is_root_table(self, name: str) -> bool:
+        return name == self.tenant_root
 
     def columns_of(self, table: str) -> frozenset[str] | None:
         """The columns the schema sources showed for `table`, or None when it is unknown."""
@@ -148,6 +233,13 @@ class Policy:
             "allow_multi_tenant": self.allow_multi_tenant,
             "table_columns": self.table_columns,
             "constraint_columns": self.constraint_columns,
+            "tenant_root": self.tenant_root,
+            "tenant_root_key": self.tenant_root_key,
+            "shared_rows": self.shared_rows,
+            "foreign_keys": self.foreign_keys,
+            "unique_keys": self.unique_keys,
+            "unpinnable": self.unpinnable,
+            "pinning_functions": self.pinning_functions,
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

@@ -72,7 +72,7 @@ def where_to_pin(source: Source, column: str) -> str:
         )
     if source.role is Role.TARGET and source.block.kind == "MERGE":
         return f"add {condition} to the MERGE … ON condition"
-    for _, filtered, clause in source.block.filters:
+    for _, filtered, clause, _ in source.block.filters:
         if clause.startswith(("ON of LEFT", "ON of RIGHT")) and source in filtered:
             return f"add {condition} to the {clause}"
     return f"add {condition} to the WHERE of {source.block.label}"

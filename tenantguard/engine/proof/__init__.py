@@ -1,0 +1,311 @@
+"""The tenant proof (DESIGN.md §1): is every reference to a tenant table pinned to one tenant?
+
+For each query block, for each source that reads tenant rows: is it pinned? The package reads
+in layers, each a module that can be read alone:
+
+- `model`: the records — blocks, sources, facts, pin values, the proof;
+- `syntax` and `values`: reading sqlglot trees, and what a pinning value is;
+- `blocks`: the blocks of a statement, their sources and filters, and PostgreSQL's scoping;
+- `names`: which source a column reference belongs to;
+- `facts`: what each filtering conjunct says of tenant columns;
+- `projections`: what a block outputs as its tenant column;
+- `solve`: which sources end up pinned, and to which value.
+
+Everything walks the tree with explicit stacks: depth comes from user input.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.proof.blocks import DDL_TYPES, Model
+from tenantguard.engine.proof.facts import SEVERAL, SHARED, FactCollector
+from tenantguard.engine.proof.model import (
+    Block,
+    Fact,
+    PinValue,
+    Proof,
+    Role,
+    Source,
+    SourceKind,
+)
+from tenantguard.engine.proof.names import Names, output_names
+from tenantguard.engine.proof.projections import Projections, projection_item
+from tenantguard.engine.proof.solve import Solver
+from tenantguard.engine.proof.syntax import (
+    conjuncts,
+    function_name,
+    identifier_name,
+    set_branches,
+    walk,
+)
+from tenantguard.engine.proof.values import pin_value
+
+__all__ = [
+    "Analysis",
+    "Block",
+    "Fact",
+    "PinValue",
+    "Proof",
+    "Role",
+    "Source",
+    "SourceKind",
+    "build_proof",
+    "conjuncts",
+    "function_name",
+    "identifier_name",
+    "output_names",
+    "pin_value",
+    "projection_item",
+    "set_branches",
+    "walk",
+]
+
+_NOT_TENANTS = (SEVERAL, SHARED)
+
+
+class Analysis:
+    """One statement's proof in the making: the model, name resolution, projections and the
+    solver, kept together for the rules that ask more of it (TG002, TG013)."""
+
+    __slots__ = ("facts", "model", "names", "policy", "projections", "tree")
+
+    def __init__(self, tree: exp.Expression, policy: Policy) -> None:
+        self.tree = tree
+        self.policy = policy
+        self.model = Model(tree, policy)
+        self.names = Names(policy)
+        self.projections = Projections(self.model, self.names)
+        self.facts = FactCollector(self.model, self.names)
+
+    @property
+    def block_of(self) -> dict[int, Block]:
+        return self.model.block_of
+
+    def resolve(
+        self, block: Block | None, column: exp.Column, visible: list[Source] | None = None
+    ) -> Source | None:
+        return self.names.resolve(block, column, visible)
+
+    def projection_pinned(self, block: Block, column: str, index: int | None = None) -> bool:
+        return self.projections.projection_pinned(block, column, index)
+
+    def projected_value(
+        self, block: Block, column: str, index: int | None = None
+    ) -> PinValue | None:
+        return self.projections.projected_value(block, column, index)
+
+    def build(self) -> Proof:
+        model = self.model
+        self.facts.collect()
+        inserts = model.index.get(exp.Insert, [])
+        solver = Solver(model, self.projections)
+        solver.solve()
+        for _ in range(len(inserts)):  # an INSERT's RETURNING may feed another INSERT's query
+            if not self._pin_insert_targets(inserts):
+                break
+            solver.solve()
+        references = [
+            source
+            for block in model.blocks
+            for source in block.every_source
+            if source.kind is SourceKind.TABLE and source.tenant
+        ]
+        if any(not r.pinned for r in references):  # only a finding (or explain) reads them
+            self.facts.near_misses()
+        # the operands of DDL are TG007's business; queries inside DDL (CREATE VIEW … AS
+        # SELECT) are blocks like any other
+        ddl = isinstance(self.tree, DDL_TYPES)
+        handled = model.handled
+        unplaced: list[exp.Expression] = [
+            t
+            for t in model.tenant_nodes
+            if id(t) not in handled and not ddl and model.cte_definition(t) is None
+        ]
+        unplaced += [c for c in model.tenant_calls if id(c) not in handled and not ddl]
+        root = self.tree
+        while isinstance(root, exp.Subquery | exp.Paren):
+            root = root.this
+        for block in model.blocks:  # the statement's own block; a set operation has none
+            block.root = block.node is root
+        insert_values = self._insert_values(inserts)
+        pins, compared = self._pins(insert_values)
+        return Proof(
+            self.tree,
+            model.blocks,
+            references,
+            unplaced,
+            handled,
+            [v for v, _ in insert_values],
+            model.index,
+            bool(model.tenant_nodes or model.tenant_calls),
+            pins,
+            compared,
+        )
+
+    # INSERT
+
+    def _insert_columns(self, node: exp.Expression) -> list[str] | None:
+        target = node.this
+        if isinstance(target, exp.Schema):
+            return [identifier_name(c) for c in target.expressions]
+        if isinstance(target, exp.Tuple):  # MERGE … THEN INSERT (cols) VALUES (…)
+            return [
+                identifier_name(c.this if isinstance(c, exp.Column) else c)
+                for c in target.expressions
+            ]
+        return None
+
+    def _insert_rows(self, node: exp.Expression) -> list[list[exp.Expression]] | None:
+        """The items of each VALUES row, or None for an INSERT … SELECT."""
+        rows = node.expression
+        while isinstance(rows, exp.Subquery | exp.Paren):
+            rows = rows.this
+        if isinstance(rows, exp.Values | exp.Tuple):
+            tuples = rows.expressions if isinstance(rows, exp.Values) else [rows]
+            return [r.expressions if isinstance(r, exp.Tuple) else [r] for r in tuples]
+        return None
+
+    def _insert_values(
+        self, inserts: list[exp.Expression]
+    ) -> list[tuple[PinValue, exp.Expression]]:
+        """The values written into tenant columns: VALUES rows, INSERT … SELECT projections,
+        MERGE INSERT values — what the runtime must compare with the request's tenant."""
+        values: list[tuple[PinValue, exp.Expression]] = []
+        column = self.policy.tenant_column
+        for node in inserts:
+            columns = self._insert_columns(node)
+            if columns is None or column not in columns:
+                continue
+            index = columns.index(column)
+            rows = self._insert_rows(node)
+            if rows is None:
+                query = node.expression
+                rows = [
+                    list(b.expressions) for b in set_branches(query) if isinstance(b, exp.Select)
+                ] if query is not None else []  # fmt: skip
+            for items in rows:
+                if index < len(items):
+                    item = items[index]
+                    value = pin_value(
+                        item.this if isinstance(item, exp.Alias) else item, self.policy
+                    )
+                    if value is not None:
+                        values.append((value, item))
+        return values
+
+    def _insert_value(self, node: exp.Insert) -> PinValue | None:
+        """The one tenant value every row of an INSERT writes, or None."""
+        column = self.policy.tenant_column
+        columns = self._insert_columns(node)
+        if columns is None or column not in columns:
+            return None
+        index = columns.index(column)
+        rows = self._insert_rows(node)
+        found: list[PinValue | None] = []
+        if rows is not None:
+            found = [pin_value(r[index], self.policy) if index < len(r) else None for r in rows]
+        elif node.expression is not None:
+            for branch in set_branches(node.expression):
+                block = self.model.block_of.get(id(branch))
+                found.append(
+                    self.projections.projected_value(block, column, index) if block else None
+                )
+        if not found or any(v is None for v in found) or len(set(found)) != 1:
+            return None
+        return found[0]
+
+    def _pin_insert_targets(self, inserts: list[exp.Expression]) -> bool:
+        """Pins an INSERT's target (what RETURNING and ON CONFLICT read) and `excluded` to the
+        one value its rows carry. The target's rows include, under `DO UPDATE`, the existing row
+        the conflict found: the same tenant only when the conflict target has the tenant column."""
+        changed = False
+        for node in inserts:
+            block = self.model.block_of.get(id(node))
+            if block is None or not isinstance(node, exp.Insert):
+                continue
+            value = self._insert_value(node)
+            if value is None:
+                continue
+            conflict = node.args.get("conflict")
+            updates = (
+                isinstance(conflict, exp.OnConflict)
+                and "UPDATE" in str(conflict.args.get("action") or "").upper()
+            )
+            for source in block.every_source:
+                if source.pinned:
+                    continue
+                if source.name == "excluded" and source.node is conflict:
+                    clause = "the row proposed for insertion"
+                elif source.role is Role.TARGET:
+                    if updates and not self._conflict_has_tenant(node.args["conflict"]):
+                        continue
+                    clause = "the rows the INSERT writes"
+                else:
+                    continue
+                fact = Fact(source, node, clause, value=value)
+                source.facts.append(fact)
+                changed = True
+        return changed
+
+    def _conflict_has_tenant(self, conflict: exp.Expression) -> bool:
+        column = self.policy.tenant_column
+        constraint = conflict.args.get("constraint")
+        if constraint is not None:
+            return self.policy.constraint_has_tenant(identifier_name(constraint))
+        keys = [
+            identifier_name(k.this.this if isinstance(k, exp.Ordered) else k.this)
+            for k in conflict.args.get("conflict_keys") or []
+        ]
+        return column in keys
+
+    # what the statement pins
+
+    def _pins(
+        self, insert_values: list[tuple[PinValue, exp.Expression]]
+    ) -> tuple[list[tuple[PinValue, exp.Expression]], list[PinValue]]:
+        """Every tenant value the statement pins (TG012: they must all be one), and every value
+        it compares with a tenant column anywhere (the runtime checks those it can)."""
+        pins: list[tuple[PinValue, exp.Expression]] = []
+        compared: list[PinValue] = []
+        root = self.policy.tenant_root
+        column = self.policy.tenant_column
+        for block in self.model.blocks:
+            for source in block.every_source:
+                relevant = (
+                    source.tenant
+                    or source.kind in (SourceKind.DERIVED, SourceKind.CTE, SourceKind.VALUES)
+                    or source.role is Role.TARGET
+                    or (source.table is not None and source.table == root)
+                )
+                for fact in source.facts:
+                    value = fact.value
+                    if value is None or value in _NOT_TENANTS or fact.pushed:
+                        continue
+                    compared.append(value)
+                    if relevant:
+                        pins.append((value, fact.conjunct))
+                if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
+                    found, index = self.projections.branch_index(source)
+                    if not found:
+                        continue
+                    for body in source.body:
+                        item, owner = self.projections.item_and_owner(body, column, index)
+                        value = (
+                            pin_value(item, self.policy)
+                            if item is not None and owner is None
+                            else None
+                        )
+                        if value is not None:
+                            pins.append((value, item))  # type: ignore[arg-type]
+                            compared.append(value)
+        for value, node in insert_values:
+            pins.append((value, node))
+            compared.append(value)
+        return pins, compared
+
+
+def build_proof(tree: exp.Expression, policy: Policy) -> tuple[Proof, Analysis]:
+    analysis = Analysis(tree, policy)
+    return analysis.build(), analysis

@@ -1,0 +1,566 @@
+"""The block/source model: the query blocks of a statement, the sources each one reads, the
+clauses that filter them, and what each part of the statement can see (PostgreSQL's scoping).
+
+A block is every SELECT, UPDATE, DELETE, MERGE and INSERT node, wherever it sits (root, CTE,
+subquery, derived table, LATERAL, set-operation branch). Its sources are what its FROM, JOINs,
+USING and DML target name, in FROM order. Its filters are the top-level AND-conjuncts of WHERE,
+of join ONs for the sides they filter, of MERGE ON for the target.
+
+Scoping follows PostgreSQL's parser: a JOIN's ON sees only the two sides it joins; a derived
+table in FROM sees none of its siblings (a LATERAL one, and a function's arguments, see those
+before it); a CTE body sees nothing of the query that owns the WITH; the query of an
+INSERT sees nothing of the INSERT. Each block records which of its parent's sources it sees.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.proof.model import Block, Fact, Role, Source, SourceKind
+from tenantguard.engine.proof.syntax import (
+    PRUNED,
+    alias_columns,
+    alias_name,
+    conjuncts,
+    identifier_name,
+    is_table_name,
+    set_branches,
+    subclasses,
+)
+
+__all__ = ["Model"]
+
+_BLOCK_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Merge, exp.Insert)
+_INDEXED_TYPES = (exp.Insert, exp.Merge, exp.OnConflict, exp.Update, exp.TruncateTable, exp.Copy)
+DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke)
+# nodes whose table operands are not row sources: whole-table statements (TG005), DDL (TG007)
+_WHOLE_TABLE_TYPES = (exp.Lock, exp.TruncateTable, exp.Copy, *DDL_TYPES)
+_BLOCK_SET = subclasses(*_BLOCK_TYPES)
+_INDEXED_SET = subclasses(*_INDEXED_TYPES)
+_WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)
+_CTE_SET = subclasses(exp.CTE)
+_AGGREGATE_SET = subclasses(exp.AggFunc, exp.Window)
+_INTERESTING = (
+    _BLOCK_SET | _INDEXED_SET | _WHOLE_TABLE_SET | _CTE_SET | subclasses(exp.Table) | _AGGREGATE_SET
+) | {exp.Anonymous}
+
+
+def _is_comma(join: exp.Join) -> bool:
+    """`FROM a, b`: sqlglot keeps `b` as a join with no kind, side, method or condition."""
+    args = join.args
+    return not (
+        args.get("on")
+        or args.get("using")
+        or args.get("kind")
+        or args.get("side")
+        or args.get("method")
+    )
+
+
+class Model:
+    """Blocks and sources of one statement, built by one walk of the tree."""
+
+    def __init__(self, tree: exp.Expression, policy: Policy) -> None:
+        self.tree = tree
+        self.policy = policy
+        self.tenant_col = policy.tenant_column
+        self.blocks: list[Block] = []
+        self.block_of: dict[int, Block] = {}
+        self.handled: set[int] = set()
+        self.cte_names: set[str] = set()  # of every CTE in the statement (found by the walk)
+        # the derived-table and CTE sources that read each body block (by the block's id)
+        self.readers: dict[int, list[Source]] = {}
+        # blocks with an aggregate or window function of their own (not a nested block's)
+        self.aggregating: set[int] = set()
+        self.tenant_nodes: list[exp.Table] = []  # tenant-table names anywhere
+        self.tenant_calls: list[exp.Expression] = []  # calls of functions handing out rows
+        self.pinned_calls: list[tuple[exp.Expression, Block | None]] = []  # pinned by arguments
+        self.index: dict[type[exp.Expression], list[exp.Expression]] = {}
+        self.source_of_node: dict[int, Source] = {}
+        self._walk()
+        for block in self.blocks:
+            self._collect_sources(block)
+        for block in self.blocks:
+            block.outer = self._outer_scope(block)
+        for call, holder in self.pinned_calls:
+            if id(call) not in self.handled and holder is not None:
+                self._call_source(holder, call)
+
+    # the walk
+
+    def _walk(self) -> None:
+        """One pre-order walk (explicit stack: depth comes from user input) that finds the
+        blocks, indexes the nodes the rules read, and notes each block's own aggregates.
+        Leaves (columns, literals…) are neither visited nor descended into."""
+        policy = self.policy
+        interesting = _INTERESTING
+        leaves = PRUNED
+        expression = exp.Expression
+        # each node with the block it sits in (a block's own node sits in itself)
+        stack: list[tuple[exp.Expression, Block | None]] = [(self.tree, None)]
+        while stack:
+            node, block = stack.pop()
+            kind = type(node)
+            if kind in interesting:
+                if kind in _INDEXED_SET:
+                    self.index.setdefault(kind, []).append(node)
+                if kind in _CTE_SET:
+                    self.cte_names.add(alias_name(node))
+                if kind in _WHOLE_TABLE_SET:
+                    for operand in (node.this, *node.expressions):
+                        table = operand.this if isinstance(operand, exp.Schema) else operand
+                        if isinstance(table, exp.Table):
+                            self.handled.add(id(table))
+                if kind in _BLOCK_SET and not isinstance(node.parent, exp.When):
+                    block = Block(node, block)
+                    self.blocks.append(block)
+                    self.block_of[id(node)] = block
+                elif kind in _AGGREGATE_SET:
+                    if block is not None:
+                        self.aggregating.add(id(block))
+                elif kind is exp.Table:
+                    assert isinstance(node, exp.Table)
+                    if is_table_name(node) and policy.is_tenant_table(identifier_name(node.this)):
+                        self.tenant_nodes.append(node)
+                elif kind is exp.Anonymous:
+                    name = identifier_name(node.this)
+                    if policy.is_tenant_table(name):
+                        self.tenant_calls.append(node)
+                    elif name in policy.pinning_functions:
+                        self.pinned_calls.append((node, block))
+            elif kind in leaves:
+                continue  # only the root can be one
+            for value in node.args.values():
+                if type(value) is list:
+                    stack.extend(
+                        [
+                            (v, block)
+                            for v in value
+                            if isinstance(v, expression) and type(v) not in leaves
+                        ]
+                    )
+                elif isinstance(value, expression) and type(value) not in leaves:
+                    stack.append((value, block))
+
+    # CTEs
+
+    def cte_definition(self, table: exp.Table) -> exp.CTE | None:
+        """The CTE a table reference names, with WITH's visibility rules; None for a table.
+
+        A CTE's own body sees only the CTEs defined before it (all of them under RECURSIVE);
+        the query of a WITH sees all of them. A schema-qualified name is never a CTE.
+        """
+        if table.args.get("db") or table.args.get("catalog"):
+            return None
+        name = identifier_name(table.this)
+        if name not in self.cte_names:
+            return None  # no CTE of the statement has that name
+        child: exp.Expr = table
+        parent = table.parent
+        while parent is not None:
+            visible: list[exp.Expression] = []
+            if isinstance(parent, exp.With):
+                ctes = parent.expressions
+                if parent.args.get("recursive") or not isinstance(child, exp.CTE):
+                    visible = ctes
+                else:
+                    visible = ctes[: next(i for i, c in enumerate(ctes) if c is child)]
+            else:
+                with_ = parent.args.get("with_")
+                if isinstance(with_, exp.With) and child is not with_:
+                    visible = with_.expressions
+            for cte in visible:
+                if isinstance(cte, exp.CTE) and alias_name(cte) == name:
+                    return cte
+            child, parent = parent, parent.parent
+        return None
+
+    # sources
+
+    def _add(self, block: Block, source: Source) -> Source:
+        if source.name and source.name in block.sources:
+            block.ambiguous.add(source.name)
+        if source.name:
+            block.sources.setdefault(source.name, source)
+        source.index = len(block.every_source)
+        block.every_source.append(source)  # a duplicate name still has to be pinned
+        for body in source.body:
+            self.readers.setdefault(id(body), []).append(source)
+        self.source_of_node[id(source.node)] = source
+        return source
+
+    def _bodies(self, query: exp.Expression | None) -> list[Block]:
+        if query is None:
+            return []
+        return [self.block_of[id(b)] for b in set_branches(query) if id(b) in self.block_of]
+
+    def _item(self, block: Block, node: exp.Expression, role: Role) -> list[Source]:
+        """The sources one FROM/JOIN/USING item contributes (a parenthesized join gives several)."""
+        if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table):
+            node = node.this  # `(a JOIN b ON …)`: a join group, not a derived table
+        lateral = isinstance(node, exp.Lateral)
+        inner = node.this if lateral else node
+        if isinstance(node, exp.Table) and node.args.get("rows_from"):
+            return [self._rows_from(block, node, role)]
+        if isinstance(inner, exp.Anonymous) or (
+            isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous)
+        ):
+            call = inner if isinstance(inner, exp.Anonymous) else node.this
+            return [self._function_source(block, node, call, role)]
+        if isinstance(node, exp.Table) and is_table_name(node):
+            group = [self._table_source(block, node, role)]
+            start = 0
+            for join in node.args.get("joins") or []:
+                if _is_comma(join):
+                    start = len(group)
+                group = self._join(block, group, start, join, role)
+            return group
+        if isinstance(inner, exp.Subquery):
+            query = inner.this
+            bodies = self._bodies(query)
+            source = Source(
+                alias_name(node) or alias_name(inner),
+                SourceKind.DERIVED if bodies else SourceKind.OTHER,
+                node,
+                block,
+                role,
+                body=bodies,
+                column_names=alias_columns(node) or alias_columns(inner),
+                lateral=lateral,
+            )
+            return [self._add(block, source)]
+        if isinstance(node, exp.Values):
+            name = alias_name(node)
+            source = Source(
+                name, SourceKind.VALUES, node, block, role, column_names=alias_columns(node)
+            )
+            return [self._add(block, source)]
+        name = alias_name(node) or identifier_name(node.args.get("this"))
+        columns = alias_columns(node) or ([name] if name else None)
+        # functions in FROM (unnest, jsonb_to_recordset…) see the sources before them
+        other = Source(
+            name, SourceKind.OTHER, node, block, role, column_names=columns, lateral=True
+        )
+        return [self._add(block, other)]
+
+    def _function_source(
+        self, block: Block, node: exp.Expression, call: exp.Anonymous, role: Role
+    ) -> Source:
+        """`FROM f(…) [WITH ORDINALITY] [AS x(…)]`: a function read like a table. One that hands
+        out tenant rows is a tenant reference; one pinned by its arguments gets its pin from
+        them (the facts module reads them)."""
+        function = identifier_name(call.this)
+        policy = self.policy
+        tenant = policy.is_tenant_table(function) or function in policy.pinning_functions
+        self.handled.add(id(call))
+        source = Source(
+            alias_name(node) or function,
+            SourceKind.TABLE if tenant else SourceKind.OTHER,
+            node,
+            block,
+            role,
+            function if tenant else None,
+            tenant,
+            column_names=alias_columns(node) if tenant else alias_columns(node) or [function],
+            lateral=True,
+            unpinnable=policy.unpinnable.get(function),
+        )
+        return self._add(block, source)
+
+    def _rows_from(self, block: Block, node: exp.Table, role: Role) -> Source:
+        """`ROWS FROM (f(), g())`: the functions' rows zipped by position. A pin on one
+        function's column filters the zipped rows, not the other functions' own: one that
+        hands out tenant rows cannot be proven here."""
+        names = []
+        for item in node.args.get("rows_from") or []:
+            call = item.this if isinstance(item, exp.Table) else item
+            if isinstance(call, exp.Anonymous):
+                self.handled.add(id(call))
+                names.append(identifier_name(call.this))
+        policy = self.policy
+        tenant = [n for n in names if policy.is_tenant_table(n) or n in policy.pinning_functions]
+        source = Source(
+            alias_name(node) or (names[0] if names else ""),
+            SourceKind.TABLE if tenant else SourceKind.OTHER,
+            node,
+            block,
+            role,
+            tenant[0] if tenant else None,
+            bool(tenant),
+            column_names=alias_columns(node),
+            lateral=True,
+            unpinnable=(
+                f"ROWS FROM zips {tenant[0]}() with other functions by position: a pin on its "
+                "columns does not filter the others"
+                if tenant
+                else None
+            ),
+        )
+        return self._add(block, source)
+
+    def _call_source(self, block: Block, call: exp.Expression) -> None:
+        """A call of a function pinned by its arguments, outside FROM (`SELECT count_of($1)`):
+        a reference like any other, pinned when its arguments are."""
+        function = identifier_name(call.this)
+        self.handled.add(id(call))
+        source = Source(
+            "", SourceKind.TABLE, call, block, Role.CALL, function, True, column_names=[]
+        )
+        source.index = len(block.every_source)
+        block.every_source.append(source)
+
+    def _table_source(self, block: Block, table: exp.Table, role: Role) -> Source:
+        self.handled.add(id(table))
+        table_name = identifier_name(table.this)
+        name = alias_name(table) or table_name
+        columns = alias_columns(table)
+        cte = self.cte_definition(table)
+        if cte is not None:
+            columns = columns or alias_columns(cte)
+            source = Source(
+                name,
+                SourceKind.CTE,
+                table,
+                block,
+                role,
+                table_name,
+                body=self._bodies(cte.this),
+                column_names=columns,
+            )
+        else:
+            source = Source(
+                name,
+                SourceKind.TABLE,
+                table,
+                block,
+                role,
+                table_name,
+                self.policy.is_tenant_table(table_name),
+                column_names=columns,
+                unpinnable=self.policy.unpinnable.get(table_name),
+            )
+        return self._add(block, source)
+
+    def _join(
+        self, block: Block, everything: list[Source], start: int, join: exp.Join, role: Role
+    ) -> list[Source]:
+        """Adds a JOIN's right side to `everything`; `everything[start:]` is its left side (the
+        FROM item it belongs to: a comma starts a new one)."""
+        left = everything[start:]
+        right = self._item(block, join.this, role)
+        side = (join.args.get("side") or "").upper()
+        if side == "LEFT":
+            filtered = right
+        elif side == "RIGHT":
+            filtered = left
+        elif side == "FULL":
+            filtered = []
+        else:
+            filtered = left + right
+        scope = left + right
+        block.on_scopes[id(join)] = scope
+        condition = join.args.get("on")
+        kind = f"{side} JOIN" if side else "JOIN"
+        name = right[0].name if right else ""
+        if condition is not None:
+            block.filters.append(
+                (conjuncts(condition), filtered, f"ON of {kind} {name}".strip(), scope)
+            )
+        using = [identifier_name(u) for u in join.args.get("using") or []]
+        if str(join.args.get("method") or "").upper() == "NATURAL":
+            using = self._common_columns(left, right)
+        if self.tenant_col in using:
+            self._merge_tenant_columns(
+                block, left, right, join, filtered, f"USING of {kind} {name}"
+            )
+        return everything + right
+
+    def _common_columns(self, left: list[Source], right: list[Source]) -> list[str]:
+        """The columns a NATURAL JOIN equates: those both sides have, when the schema shows
+        every column of both; otherwise none can be told (and none is assumed)."""
+
+        def known(sources: list[Source]) -> set[str] | None:
+            names: set[str] = set()
+            for source in sources:
+                if source.column_names is not None:
+                    names.update(source.column_names)
+                elif source.kind is SourceKind.TABLE and source.table is not None:
+                    columns = self.policy.columns_of(source.table)
+                    if columns is None:
+                        return None
+                    names.update(columns)
+                else:
+                    return None
+            return names
+
+        a, b = known(left), known(right)
+        return sorted(a & b) if a is not None and b is not None else []
+
+    def _merge_tenant_columns(
+        self,
+        block: Block,
+        left: list[Source],
+        right: list[Source],
+        join: exp.Join,
+        filtered: list[Source],
+        clause: str,
+    ) -> None:
+        """`JOIN b USING (tenant_id)`: `left.tenant_id = b.tenant_id` under the ON's side rules,
+        and one merged `tenant_id` column for the rest of the block — the left one (the right
+        one for a RIGHT JOIN; for a FULL JOIN a coalesce of both, which belongs to neither).
+
+        The left column is the merged one of an earlier USING, or the only left source that has
+        the column (PostgreSQL rejects a USING column that the left side has twice).
+        """
+        from tenantguard.engine.proof.names import could_own
+
+        column = self.tenant_col
+        policy = self.policy
+        if column in block.merged and block.merged[column][1][0] in left:
+            left_owner = block.merged[column][0]
+        else:
+            owners = [s for s in left if could_own(policy, s, column)]
+            left_owner = owners[0] if len(owners) == 1 else None
+        owners = [s for s in right if could_own(policy, s, column)]
+        right_owner = owners[0] if len(owners) == 1 else None
+        side = (join.args.get("side") or "").upper()
+        merged = None if side == "FULL" else right_owner if side == "RIGHT" else left_owner
+        block.merged[column] = (merged, (*left, *right))
+        if left_owner is None or right_owner is None:
+            return
+        ids = {id(s) for s in filtered}
+        for target, other in ((right_owner, left_owner), (left_owner, right_owner)):
+            if id(target) in ids:
+                target.facts.append(Fact(target, join, clause, other=other))
+
+    def _from_clause(
+        self,
+        block: Block,
+        everything: list[Source],
+        from_: exp.Expression | None,
+        joins: list[exp.Join],
+        role: Role,
+    ) -> list[Source]:
+        start = len(everything)
+        if isinstance(from_, exp.From):
+            everything = everything + self._item(block, from_.this, role)
+        for join in joins:
+            if _is_comma(join):
+                start = len(everything)
+            everything = self._join(block, everything, start, join, role)
+        return everything
+
+    def _collect_sources(self, block: Block) -> None:
+        node = block.node
+        everything: list[Source] = []
+        if isinstance(node, exp.Select):
+            everything = self._from_clause(
+                block, [], node.args.get("from_"), node.args.get("joins") or [], Role.READ
+            )
+        elif isinstance(node, exp.Update | exp.Delete):
+            target = node.this
+            if isinstance(target, exp.Table):
+                everything = self._item(block, target, Role.TARGET)
+            for item in node.args.get("using") or []:
+                everything = everything + self._item(block, item, Role.READ)
+            everything = self._from_clause(
+                block, everything, node.args.get("from_"), node.args.get("joins") or [], Role.READ
+            )
+        elif isinstance(node, exp.Merge):
+            target = self._item(block, node.this, Role.TARGET)
+            using = node.args.get("using")
+            merge_source = self._item(block, using, Role.MERGE_SOURCE) if using is not None else []
+            whens = node.args.get("whens")
+            by_source = isinstance(whens, exp.Whens) and any(
+                w.args.get("source") and not w.args.get("matched") for w in whens.expressions
+            )
+            if by_source:
+                # WHEN NOT MATCHED BY SOURCE acts on the target rows the ON does *not* match:
+                # the ON filters nothing then
+                for source in target:
+                    source.near_misses.append(
+                        (node, "WHEN NOT MATCHED BY SOURCE acts on every target row the ON rejects")
+                    )
+            else:
+                block.filters.append(
+                    (conjuncts(node.args.get("on")), target, "MERGE ON", target + merge_source)
+                )
+            return
+        elif isinstance(node, exp.Insert):
+            self._insert_sources(block, node)
+            return
+        where = node.args.get("where")
+        if isinstance(where, exp.Where):
+            block.filters.append((conjuncts(where.this), everything, "WHERE", None))
+
+    def _insert_sources(self, block: Block, node: exp.Insert) -> None:
+        """The rows an INSERT writes, as its target (for RETURNING and ON CONFLICT), and the
+        proposed row as `excluded`. Neither is a reference to prove: TG002 and TG003 speak of
+        what an INSERT writes; they are pinned when the rows written are (the solver)."""
+        target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+        if not isinstance(target, exp.Table):
+            return
+        self.handled.add(id(target))
+        table = identifier_name(target.this)
+        name = alias_name(target) or table
+        columns = self.policy.columns_of(table)
+        self._add(
+            block,
+            Source(name, SourceKind.OTHER, target, block, Role.TARGET, table, False,
+                   column_names=sorted(columns) if columns is not None else None),
+        )  # fmt: skip
+        if isinstance(node.args.get("conflict"), exp.OnConflict):
+            self._add(
+                block,
+                Source("excluded", SourceKind.OTHER, node.args["conflict"], block, Role.READ,
+                       table, False,
+                       column_names=sorted(columns) if columns is not None else None),
+            )  # fmt: skip
+
+    # scoping
+
+    def _outer_scope(self, block: Block) -> list[Source] | None:
+        """The sources of the parent block that `block` can see: None for all of them, [] for
+        none (a derived table, a CTE, the query of an INSERT), or the ON's two sides, or the
+        sources before a LATERAL item."""
+        parent = block.parent
+        if parent is None:
+            return None
+        child: exp.Expr = block.node
+        node = child.parent
+        lateral = False
+        while node is not None and node is not parent.node:
+            if isinstance(node, exp.Lateral):
+                lateral = True
+            elif isinstance(node, exp.Table) and not is_table_name(node):
+                lateral = True  # the arguments of a function in FROM see what is before it
+            elif isinstance(node, exp.With | exp.CTE):
+                return []
+            elif isinstance(node, exp.Join):
+                if child is node.args.get("on"):
+                    return list(parent.on_scopes.get(id(node), []))
+                if child is node.this:
+                    return self._before(parent, child) if lateral else []
+            elif isinstance(node, exp.From) and child is node.this:
+                return self._before(parent, child) if lateral else []
+            child, node = node, node.parent
+        if node is None:
+            return []
+        key = child.arg_key
+        if isinstance(node, exp.Insert) and key == "expression":
+            return []  # INSERT … SELECT: the query does not see the table it writes
+        if isinstance(node, exp.Merge) and key == "using":
+            return self._before(parent, child) if lateral else []
+        if isinstance(node, exp.Update | exp.Delete) and key in ("using", "this"):
+            return self._before(parent, child) if lateral else []
+        return None
+
+    def _before(self, block: Block, item: exp.Expr) -> list[Source]:
+        """The sources of `block` before the FROM item `item` (what a LATERAL item sees)."""
+        source = self.source_of_node.get(id(item))
+        if source is None and isinstance(item, exp.Subquery | exp.Lateral):
+            source = self.source_of_node.get(id(item.this))
+        if source is None:
+            return []
+        return block.every_source[: source.index]

@@ -1,0 +1,388 @@
+"""Facts: what each filtering conjunct says of tenant columns.
+
+`R.tenant_id = V` (either side; `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
+V`, `IN (V)`, `= ANY(ARRAY[V])`, a row equality pair by pair, a row-IN list whose rows all carry
+the same value) pins `R` to V. `R.tenant_id = S.tenant_id` equates the two. An OR pins what every
+branch pins to the same value (with `shared_rows`, a branch `R.tenant_id IS NULL` admits only
+rows of no tenant and is allowed beside them). A composite foreign key `(tenant_id, x)
+REFERENCES t (tenant_id, id)` of `a`, with `t.id` unique, makes `t.id = a.x` an equality of the
+two tenant columns. Anything else is a near miss when it mentions a tenant column: it explains a
+reference left unpinned.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from tenantguard.engine.proof.blocks import Model
+from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind
+from tenantguard.engine.proof.names import Names
+from tenantguard.engine.proof.syntax import conjuncts, disjuncts, identifier_name, walk
+from tenantguard.engine.proof.values import multi_values, pin_value, single_value_array
+
+__all__ = ["SEVERAL", "SHARED", "FactCollector"]
+
+SEVERAL = PinValue("several", None)  # `= ANY($1)` where the policy allows several tenants
+SHARED = PinValue("shared", None)  # rows of no tenant (`tenant_id IS NULL` with `shared_rows`)
+
+
+def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expression]] | None:
+    """The (one side, other side) pairs an equality states, both ways round; None when the
+    conjunct is no equality. A row equality `(a, b) = (x, y)` states `a = x` and `b = y`."""
+    if isinstance(conjunct, exp.EQ | exp.NullSafeEQ) or _is_equals_operator(conjunct):
+        left, right = conjunct.this, conjunct.expression
+    elif isinstance(conjunct, exp.Between):
+        low, high = conjunct.args.get("low"), conjunct.args.get("high")
+        if low is None or high is None or low != high:
+            return None
+        left, right = conjunct.this, low  # `x BETWEEN V AND V` is `x = V`
+    else:
+        return None
+    if (
+        isinstance(left, exp.Tuple)
+        and isinstance(right, exp.Tuple)
+        and len(left.expressions) == len(right.expressions)
+    ):
+        sides = list(zip(left.expressions, right.expressions, strict=True))
+    else:
+        sides = [(left, right)]
+    return [*sides, *((b, a) for a, b in sides)]
+
+
+def _is_equals_operator(node: exp.Expression) -> bool:
+    """`a OPERATOR(pg_catalog.=) b`."""
+    if not isinstance(node, exp.Operator):
+        return False
+    return str(node.args.get("operator")).replace(" ", "").lower() in ("=", "pg_catalog.=")
+
+
+class FactCollector:
+    """Turns the filters of every block into facts on its sources."""
+
+    __slots__ = ("misses", "model", "names", "policy")
+
+    def __init__(self, model: Model, names: Names) -> None:
+        self.model = model
+        self.names = names
+        self.policy = model.policy
+        # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
+        self.misses: list[tuple[Block, exp.Expression, set[int], str, list[Source] | None]] = []
+
+    def collect(self) -> None:
+        for block in self.model.blocks:
+            for items, filtered, clause, visible in block.filters:
+                if not filtered:
+                    continue
+                ids = {id(s) for s in filtered}
+                for conjunct in items:
+                    if not self._pin_fact(block, conjunct, ids, clause, visible):
+                        self.misses.append((block, conjunct, ids, clause, visible))
+                self._foreign_keys(block, items, ids, clause, visible)
+            for source in block.every_source:
+                if source.kind is SourceKind.VALUES:
+                    self._values_fact(source)
+                elif source.table is not None and source.table in self.policy.pinning_functions:
+                    self._argument_facts(source)
+
+    # conjuncts
+
+    def _pin_fact(
+        self,
+        block: Block,
+        conjunct: exp.Expression,
+        filtered: set[int],
+        clause: str,
+        visible: list[Source] | None,
+    ) -> bool:
+        """Records what `conjunct` says of tenant columns; False when it says nothing."""
+        owner_of = self.names.tenant_column_owner
+        found = False
+        pairs = _equalities(conjunct)
+        if pairs is not None:
+            for column_side, other_side in pairs:
+                source = owner_of(block, column_side, visible)
+                if source is None or id(source) not in filtered:
+                    continue
+                fact: Fact | None = None
+                value = pin_value(other_side, self.policy) or single_value_array(
+                    other_side, self.policy
+                )
+                if value is not None:
+                    fact = Fact(source, conjunct, clause, value=value)
+                elif multi_values(other_side, self.policy):
+                    fact = Fact(source, conjunct, clause, multi=True)
+                else:
+                    other = owner_of(block, other_side, visible)
+                    if other is not None and other is not source:
+                        fact = Fact(source, conjunct, clause, other=other)
+                if fact is not None:
+                    source.facts.append(fact)
+                    found = True
+        elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
+            found = self._in_fact(block, conjunct, filtered, clause, visible)
+        elif isinstance(conjunct, exp.Or):
+            for source, value in self._pinned_in_every_branch(block, conjunct, filtered, visible):
+                source.facts.append(Fact(source, conjunct, clause, value=value))
+                found = True
+        elif self.policy.shared_rows and isinstance(conjunct, exp.Is):
+            source = self._shared_branch(block, conjunct, visible)
+            if source is not None and id(source) in filtered:
+                source.facts.append(Fact(source, conjunct, clause, value=SHARED))
+                found = True
+        return found
+
+    def _in_fact(
+        self,
+        block: Block,
+        conjunct: exp.In,
+        filtered: set[int],
+        clause: str,
+        visible: list[Source] | None,
+    ) -> bool:
+        items = conjunct.expressions
+        left = conjunct.this
+        if isinstance(left, exp.Tuple):
+            # `(tenant_id, id) IN ((V, 1), (V, 2))`: one tenant when every row carries the same
+            found = False
+            for position, part in enumerate(left.expressions):
+                source = self.names.tenant_column_owner(block, part, visible)
+                if source is None or id(source) not in filtered:
+                    continue
+                values = [
+                    pin_value(row.expressions[position], self.policy)
+                    if isinstance(row, exp.Tuple) and position < len(row.expressions)
+                    else None
+                    for row in items
+                ]
+                if values and all(values):
+                    if len(set(values)) == 1:
+                        source.facts.append(Fact(source, conjunct, clause, value=values[0]))
+                    else:
+                        source.facts.append(Fact(source, conjunct, clause, multi=True))
+                    found = True
+            return found
+        source = self.names.tenant_column_owner(block, left, visible)
+        if source is None or id(source) not in filtered:
+            return False
+        values = [pin_value(item, self.policy) for item in items]
+        if len(items) == 1 and values[0] is not None:
+            source.facts.append(Fact(source, conjunct, clause, value=values[0]))
+            return True
+        if items and all(values):
+            source.facts.append(Fact(source, conjunct, clause, multi=True))
+            return True
+        return False
+
+    def _shared_branch(
+        self, block: Block, condition: exp.Expression, visible: list[Source] | None
+    ) -> Source | None:
+        """`R.tenant_id IS NULL`: the source whose rows of no tenant it admits."""
+        if not isinstance(condition, exp.Is) or not isinstance(condition.expression, exp.Null):
+            return None
+        source = self.names.tenant_column_owner(block, condition.this, visible)
+        if (
+            source is not None
+            and source.kind is SourceKind.TABLE
+            and source.table == self.policy.tenant_root
+        ):
+            return None
+        return source
+
+    def _pinned_in_every_branch(
+        self, block: Block, condition: exp.Or, filtered: set[int], visible: list[Source] | None
+    ) -> list[tuple[Source, PinValue]]:
+        """Sources that every branch of an OR pins to one and the same value.
+
+        `(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)` lets through only rows of tenant $1,
+        as `tenant_id = $1 AND (a OR b)` does. A branch without that pin, or with another value,
+        lets other tenants through: then nothing is pinned. With `shared_rows`, a branch that is
+        `tenant_id IS NULL` lets through rows of no tenant only, and does not break the pin.
+        """
+        common: dict[tuple[int, PinValue], Source] | None = None
+        shared: set[int] = set()
+        for branch in disjuncts(condition):
+            if self.policy.shared_rows:
+                source = self._shared_branch(block, branch, visible)
+                if source is not None:
+                    shared.add(id(source))
+                    continue
+            pins: dict[tuple[int, PinValue], Source] = {}
+            for part in conjuncts(branch):
+                for column_side, other_side in _equalities(part) or []:
+                    source = self.names.tenant_column_owner(block, column_side, visible)
+                    value = pin_value(other_side, self.policy) if source else None
+                    if source is not None and value is not None and id(source) in filtered:
+                        pins[(id(source), value)] = source
+            common = pins if common is None else {k: common[k] for k in common.keys() & pins}
+            if not common:
+                return []
+        if common is None:
+            return []  # every branch was `IS NULL`: rows of no tenant (not a pin by value)
+        out = [(source, value) for (_, value), source in common.items()]
+        if shared:
+            # a shared branch is only allowed for the source it speaks of
+            pinned = {id(source) for source, _ in out}
+            if not shared <= pinned:
+                return []
+        return out
+
+    # composite foreign keys
+
+    def _foreign_keys(
+        self,
+        block: Block,
+        items: list[exp.Expression],
+        filtered: set[int],
+        clause: str,
+        visible: list[Source] | None,
+    ) -> None:
+        """`t.id = a.x` where `a` has `FOREIGN KEY (tenant_id, x) REFERENCES t (tenant_id, id)`
+        and `t.id` is unique by itself: the `t` row is the one the key points at, which has
+        `a`'s tenant. A single-column key, a key not validated (NOT VALID) or deferrable, or an
+        `id` unique only per tenant proves nothing (the schema reader keeps only the sound ones).
+        """
+        foreign_keys = self.policy.foreign_keys
+        if not foreign_keys:
+            return
+        pairs: dict[tuple[int, str, int, str], exp.Expression] = {}
+        for conjunct in items:
+            if not isinstance(conjunct, exp.EQ):
+                continue
+            left, right = conjunct.this, conjunct.expression
+            if not (isinstance(left, exp.Column) and isinstance(right, exp.Column)):
+                continue
+            a = self.names.resolve(block, left, visible)
+            b = self.names.resolve(block, right, visible)
+            if a is None or b is None or a is b:
+                continue
+            la, lb = identifier_name(left.this), identifier_name(right.this)
+            pairs[(id(a), la, id(b), lb)] = conjunct
+            pairs[(id(b), lb, id(a), la)] = conjunct
+        if not pairs:
+            return
+        tenant = self.policy.tenant_column
+        sources = {id(s): s for s in block.every_source}
+        for referencing in block.every_source:
+            if referencing.kind is not SourceKind.TABLE or referencing.column_names is not None:
+                continue
+            for key in foreign_keys.get(referencing.table or "", ()):
+                mapping = dict(zip(key.columns, key.ref_columns, strict=True))
+                if mapping.get(tenant) != tenant:
+                    continue
+                rest = [(c, r) for c, r in mapping.items() if c != tenant]
+                unique = self.policy.unique_keys.get(key.ref_table, ())
+                if not rest or not any(k <= {r for _, r in rest} for k in unique):
+                    continue
+                for target_id in filtered:
+                    target = sources.get(target_id)
+                    if (
+                        target is None
+                        or target is referencing
+                        or target.kind is not SourceKind.TABLE
+                        or target.table != key.ref_table
+                        or target.column_names is not None
+                    ):
+                        continue
+                    said = [pairs.get((id(referencing), c, id(target), r)) for c, r in rest]
+                    first = said[0]
+                    if first is not None and all(said):
+                        target.facts.append(
+                            Fact(
+                                target,
+                                first,
+                                f"{clause} (composite foreign key)",
+                                other=referencing,
+                            )
+                        )
+
+    # sources that carry their own pin
+
+    def _values_fact(self, source: Source) -> None:
+        """`(VALUES ($1, …)) AS v(tenant_id, …)`: pinned when every row has the same pinning
+        value in the tenant column's position."""
+        names = source.column_names
+        column = self.policy.tenant_column
+        if names is None or column not in names:
+            return
+        position = names.index(column)
+        rows = source.node.expressions
+        values = [
+            pin_value(row.expressions[position], self.policy)
+            if isinstance(row, exp.Tuple) and position < len(row.expressions)
+            else None
+            for row in rows
+        ]
+        if not values or not all(values):
+            return
+        if len(set(values)) == 1:
+            source.facts.append(Fact(source, source.node, "VALUES", value=values[0]))
+        else:
+            source.facts.append(Fact(source, source.node, "VALUES", multi=True))
+
+    def _argument_facts(self, source: Source) -> None:
+        """A function whose body pins its rows by a parameter: pinned by the argument given
+        there — a pinning value, or the tenant column of a pinned source. `f(a.id)` over every
+        `a` is not pinned."""
+        pins = self.policy.pinning_functions[source.table or ""]
+        call: exp.Expression | None = source.node
+        if not isinstance(call, exp.Anonymous):
+            inner = source.node.this
+            call = inner.this if isinstance(inner, exp.Lateral) else inner
+        if not isinstance(call, exp.Anonymous):
+            return
+        block = source.block
+        # the arguments of a function in FROM see the sources before it
+        visible = block.every_source[: source.index] if source.role is not Role.CALL else None
+        for position, argument in enumerate(call.expressions):
+            if isinstance(argument, exp.Kwarg | exp.PropertyEQ):
+                if identifier_name(argument.this) not in pins.names:
+                    continue
+                argument = argument.expression
+            elif position not in pins.positions:
+                continue
+            value = pin_value(argument, self.policy)
+            clause = f"argument {position + 1} of {source.table}()"
+            if value is not None:
+                source.facts.append(Fact(source, argument, clause, value=value))
+                continue
+            other = self.names.tenant_column_owner(block, argument, visible)
+            if other is not None and other is not source:
+                source.facts.append(Fact(source, argument, clause, other=other))
+            else:
+                source.near_misses.append(
+                    (argument, f"the argument that pins {source.table}() is not a pinning value")
+                )
+
+    # near misses
+
+    def near_misses(self) -> None:
+        for block, conjunct, filtered, clause, visible in self.misses:
+            self._near_miss(block, conjunct, filtered, clause, visible)
+
+    def _near_miss(
+        self,
+        block: Block,
+        conjunct: exp.Expression,
+        filtered: set[int],
+        clause: str,
+        visible: list[Source] | None,
+    ) -> None:
+        seen: set[int] = set()
+        for node in walk(conjunct):
+            if isinstance(node, exp.Select):
+                break  # a subquery's columns are its own
+            if type(node) is not exp.Column:
+                continue
+            owner = self.names.tenant_column_owner(block, node, visible)
+            if owner is None or id(owner) in seen or owner.block is not block:
+                continue
+            seen.add(id(owner))
+            if id(owner) not in filtered:
+                reason = f"the {clause} does not filter {owner.name} (outer-join rules)"
+            elif isinstance(conjunct, exp.Or):
+                reason = "an OR pins only when every branch pins it to the same value"
+            elif isinstance(conjunct, exp.EQ | exp.In):
+                reason = "the other side is not a pinning value or a pinned tenant column"
+            else:
+                reason = f"a {conjunct.key.upper()} condition does not pin (only equality does)"
+            owner.near_misses.append((conjunct, reason))

@@ -1,0 +1,180 @@
+"""The proof's model of a statement: query blocks, the sources they read, the facts that filter
+those sources, and what the statement pins. Plain records; the other modules fill them in."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+__all__ = ["Block", "Fact", "PinValue", "Proof", "Role", "Source", "SourceKind"]
+
+
+class SourceKind(enum.Enum):
+    TABLE = "table"  # a table, view or function of the schema, read by name
+    DERIVED = "derived table"
+    CTE = "CTE"
+    VALUES = "VALUES list"
+    OTHER = "row source"
+
+
+class Role(enum.Enum):
+    READ = "read"
+    TARGET = "target"  # UPDATE / DELETE / MERGE target: rows it may change
+    MERGE_SOURCE = "MERGE source"
+    CALL = "call"  # a function pinned by one of its arguments, called outside FROM
+
+
+@dataclass(frozen=True, slots=True)
+class PinValue:
+    """A value a tenant column is pinned to: `$2`, `%(tenant)s`, `42`, a tenant expression.
+
+    Two pins name the same tenant when their values are equal; an unnamed placeholder (`%s`,
+    `?`) is a parameter of its own at each occurrence, so its key is the occurrence's position.
+    """
+
+    kind: str  # "parameter" | "placeholder" | "literal" | "expression"
+    key: int | str | None  # parameter number, placeholder name or position, literal text,
+    # or the index of the tenant expression in the policy
+
+    def describe(self) -> str:
+        if self.kind == "parameter":
+            return f"${self.key}"
+        if self.kind == "placeholder":
+            return f"%({self.key})s" if isinstance(self.key, str) else "a positional placeholder"
+        if self.kind == "literal":
+            return repr(self.key) if not str(self.key).lstrip("-").isdigit() else str(self.key)
+        return "the tenant expression"
+
+
+@dataclass(eq=False, slots=True)
+class Fact:
+    """A conjunct that filters `target`: pins it to a value, or equates it with `other`."""
+
+    target: Source
+    conjunct: exp.Expression
+    clause: str
+    value: PinValue | None = None
+    other: Source | None = None
+    multi: bool = False  # several tenants at once (`= ANY($1)`, `IN ($1, $2)`)
+    # pushed into a body from the pin of its reader: the rows are not filtered where they are read
+    pushed: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class Source:
+    name: str
+    kind: SourceKind
+    node: exp.Expression
+    block: Block
+    role: Role = Role.READ
+    table: str | None = None
+    tenant: bool = False  # reads tenant rows: must be pinned
+    body: list[Block] = field(default_factory=list)
+    column_names: list[str] | None = None  # `AS d(a, b)` column aliases
+    index: int = 0  # position among its block's sources (FROM order)
+    lateral: bool = False  # LATERAL, or a function in FROM: sees the sources before it
+    # a view or function that cannot be pinned from outside, and why
+    unpinnable: str | None = None
+    pinned_by: Fact | None = None
+    passthrough: bool = False  # pinned because every branch of its body projects a pinned tenant
+    value: PinValue | None = None  # the one value its tenant column is pinned to, once pinned
+    facts: list[Fact] = field(default_factory=list)
+    # conjuncts that mention its tenant column but do not pin it, with the reason
+    near_misses: list[tuple[exp.Expression, str]] = field(default_factory=list)
+
+    @property
+    def multi_tenant(self) -> bool:
+        return any(f.multi for f in self.facts)
+
+    @property
+    def pinned(self) -> bool:
+        return self.pinned_by is not None or self.passthrough
+
+    def describe(self) -> str:
+        if self.role is Role.CALL:
+            return f"call of {self.table}()"
+        if self.kind is SourceKind.TABLE and self.table is not None:
+            return self.table if self.name == self.table else f"{self.table} AS {self.name}"
+        return f"{self.kind.value} {self.name}".rstrip()
+
+
+@dataclass(eq=False, slots=True)
+class Block:
+    node: exp.Expression
+    parent: Block | None
+    sources: dict[str, Source] = field(default_factory=dict)  # by the name columns use
+    every_source: list[Source] = field(default_factory=list)  # duplicates of a name included
+    ambiguous: set[str] = field(default_factory=set)  # names given to more than one source
+    # (conjuncts, the sources they filter, the clause they come from, the sources its column
+    # references can see — None: all of the block's)
+    filters: list[tuple[list[exp.Expression], list[Source], str, list[Source] | None]] = field(
+        default_factory=list
+    )
+    # the parent's sources this block can see (PostgreSQL's scoping): None all, [] none
+    outer: list[Source] | None = None
+    # what its ON clauses see, by the id of the JOIN node: the two sides joined so far
+    on_scopes: dict[int, list[Source]] = field(default_factory=dict)
+    # the source each JOIN … USING / NATURAL column stands for (None: no one), and the sources
+    # that merge it
+    merged: dict[str, tuple[Source | None, tuple[Source, ...]]] = field(default_factory=dict)
+    root: bool = False  # the statement's own block
+    _label: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The block as findings name it (computed on demand: only findings need it)."""
+        if self._label is None:
+            from tenantguard.engine.proof.labels import block_label
+
+            self._label = block_label(self)
+        return self._label
+
+    @property
+    def kind(self) -> str:
+        return self.node.key.upper()
+
+
+@dataclass(eq=False, slots=True)
+class Proof:
+    """What the proof found for one statement."""
+
+    tree: exp.Expression
+    blocks: list[Block]
+    references: list[Source]  # every tenant-table reference that must be pinned
+    # tenant-table nodes (and calls of tenant functions) where the proof cannot follow them
+    unplaced: list[exp.Expression]
+    handled_tables: set[int]  # ids of Table nodes classified (sources, write targets, DDL)
+    insert_values: list[PinValue] = field(default_factory=list)  # tenant values of INSERT rows
+    # nodes of the kinds the write rules look at, in tree order (one walk serves every rule)
+    index: dict[type[exp.Expression], list[exp.Expression]] = field(default_factory=dict)
+    names_tenant_table: bool = False  # any tenant table node at all (reads, writes, DDL)
+    # every value the statement pins a tenant to, with the node that says so (TG012)
+    pins: list[tuple[PinValue, exp.Expression]] = field(default_factory=list)
+    # every value compared with a tenant column anywhere, global tables' included (the
+    # runtime checks each bound one against the request's tenant)
+    compared: list[PinValue] = field(default_factory=list)
+
+    def find(self, *kinds: type[exp.Expression]) -> list[exp.Expression]:
+        if len(kinds) == 1:
+            return self.index.get(kinds[0], [])
+        return [n for kind in kinds for n in self.index.get(kind, [])]
+
+    @property
+    def unpinned(self) -> list[Source]:
+        return [ref for ref in self.references if not ref.pinned]
+
+    def pin_values(self) -> list[PinValue]:
+        """Every value the statement pins a tenant column to (for the runtime value check)."""
+        return self.compared
+
+    def distinct_tenants(self) -> list[tuple[PinValue, exp.Expression]]:
+        """One (value, node) per distinct tenant value the statement pins, in tree order."""
+        seen: set[PinValue] = set()
+        out: list[tuple[PinValue, exp.Expression]] = []
+        for value, node in self.pins:
+            if value not in seen:
+                seen.add(value)
+                out.append((value, node))
+        return out

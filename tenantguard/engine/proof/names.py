@@ -1,0 +1,161 @@
+"""Name resolution: the source a column reference belongs to, as PostgreSQL decides it.
+
+A column is looked up level by level, innermost first: in its own block, among the sources the
+clause it sits in can see (an ON sees the two sides it joins); then in each enclosing block,
+among the sources that block shows to the one nested in it (see `blocks`). A qualified column
+binds to the first level with a source of that name; an unqualified one to the first level where
+some source has the column — more than one there is ambiguous. Whatever cannot be told for sure
+is unresolved, and an unresolved column pins nothing.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.proof.model import Block, Role, Source, SourceKind
+from tenantguard.engine.proof.syntax import identifier_name, is_star
+
+__all__ = ["Names", "could_own", "output_names"]
+
+_MISSING = object()
+
+
+def output_names(node: exp.Expression) -> list[str] | None:
+    """The column names a query block outputs (a DML block: its RETURNING), or None when a `*`
+    hides them."""
+    items = projection_items(node)
+    if items is None:
+        return None
+    names: list[str] = []
+    for item in items:
+        if is_star(item):
+            return None
+        names.append(
+            identifier_name(item.args.get("alias"))
+            if isinstance(item, exp.Alias)
+            else identifier_name(item.this)
+            if isinstance(item, exp.Column)
+            else ""
+        )
+    return names
+
+
+def projection_items(node: exp.Expression) -> list[exp.Expression] | None:
+    """The select list of a SELECT, the RETURNING list of a DML block; None for anything else."""
+    if isinstance(node, exp.Select):
+        return list(node.expressions)
+    if isinstance(node, exp.Insert | exp.Update | exp.Delete | exp.Merge):
+        returning = node.args.get("returning")
+        return list(returning.expressions) if isinstance(returning, exp.Returning) else None
+    return None
+
+
+def could_own(policy: Policy, source: Source, column: str) -> bool:
+    """May `source` have a column of that name? Yes when unknown (conservative)."""
+    if source.column_names is not None:
+        return column in source.column_names
+    if source.kind is SourceKind.TABLE and source.table is not None:
+        known = policy.columns_of(source.table)
+        return column in known if known is not None else True
+    if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
+        names = output_names(source.body[0].node)
+        return names is None or column in names
+    if source.kind is SourceKind.VALUES:
+        return True  # `VALUES` without a column list names its columns column1, column2…
+    return source.role is not Role.CALL and (not source.name or column == source.name)
+
+
+class Names:
+    """Resolves column references of one statement's blocks."""
+
+    __slots__ = ("policy", "root", "root_key", "tenant_col")
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.tenant_col = policy.tenant_column
+        self.root = policy.tenant_root
+        self.root_key = policy.tenant_root_key
+
+    def resolve(
+        self, block: Block | None, column: exp.Column, visible: list[Source] | None = None
+    ) -> Source | None:
+        """The source `column` belongs to, or None when it cannot be told for sure.
+
+        `visible`: the sources of `block` the clause holding the column can see (None: all).
+        """
+        qualifier = identifier_name(column.args.get("table"))
+        name = identifier_name(column.this)
+        scope = visible
+        while block is not None:
+            found = self._in_level(block, scope, qualifier, name)
+            if found is not _MISSING:
+                return found  # type: ignore[return-value]
+            scope = block.outer
+            block = block.parent
+        return None
+
+    def _in_level(
+        self, block: Block, scope: list[Source] | None, qualifier: str, name: str
+    ) -> object:
+        if scope is not None and not scope:
+            return _MISSING  # this level shows nothing (a derived table's parent)
+        sources = block.every_source if scope is None else scope
+        if qualifier:
+            if scope is None:
+                if qualifier in block.ambiguous:
+                    return None
+                found = block.sources.get(qualifier)
+                return found if found is not None else _MISSING
+            matches = [s for s in sources if s.name == qualifier]
+            if len(matches) > 1:
+                return None
+            return matches[0] if matches else _MISSING
+        merged = block.merged.get(name) if block.merged else None
+        if merged is not None:
+            owner, merging = merged
+            if scope is None or all(s in scope for s in merging):
+                return owner  # the column of a JOIN … USING / NATURAL JOIN
+        policy = self.policy
+        owners = [s for s in sources if could_own(policy, s, name)]
+        if len(owners) == 1:
+            return owners[0] if owners[0].name not in block.ambiguous else None
+        return None if owners else _MISSING
+
+    def tenant_column_owner(
+        self, block: Block, node: exp.Expression, visible: list[Source] | None = None
+    ) -> Source | None:
+        """The source whose tenant column `node` is (under parentheses and casts to text), or
+        the tenant root whose key it is; None for anything else.
+
+        A table renamed by position (`t AS a(x, y)`) proves nothing by name.
+        """
+        from tenantguard.engine.proof.values import column_side
+
+        node = column_side(node)
+        if type(node) is not exp.Column or type(node.this) is not exp.Identifier:
+            return None
+        name = identifier_name(node.this)
+        if name == self.tenant_col:
+            owner = self.resolve(block, node, visible)
+            if owner is None:
+                return None
+            if owner.kind is SourceKind.TABLE and owner.column_names is not None:
+                return None
+            if (
+                owner.table is not None
+                and owner.table == self.root
+                and owner.kind is SourceKind.TABLE
+            ):
+                return None  # the registry's own tenant column (if any) is not its key
+            return owner
+        if self.root is not None and name == self.root_key:
+            owner = self.resolve(block, node, visible)
+            if (
+                owner is not None
+                and owner.kind is SourceKind.TABLE
+                and owner.table == self.root
+                and owner.column_names is None
+            ):
+                return owner
+        return None

@@ -1,0 +1,169 @@
+"""Projections: what a block outputs as a tenant column, and whether it works row by row.
+
+A derived table, CTE or DML `RETURNING` is read through what its branches project. Set
+operations match columns by position, never by name: the tenant column of `A UNION B` is where
+the first branch puts it, and every other branch is read at that position.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from tenantguard.engine.proof.blocks import Model
+from tenantguard.engine.proof.model import Block, PinValue, Source, SourceKind
+from tenantguard.engine.proof.names import Names, could_own, output_names, projection_items
+from tenantguard.engine.proof.syntax import identifier_name, is_star
+from tenantguard.engine.proof.values import pin_value
+
+__all__ = ["Projections", "projection_item"]
+
+# clauses after which a block's rows depend on other rows than their own
+_NOT_ROW_BY_ROW = ("group", "having", "distinct", "limit", "offset", "fetch", "qualify", "locks")
+
+
+def projection_item(
+    node: exp.Expression, column: str, index: int | None = None
+) -> exp.Expression | None:
+    """The select-list (or RETURNING) item that outputs `column` (by position when `index` is
+    given)."""
+    items = projection_items(node)
+    if items is None:
+        return None
+    if index is not None:
+        stars = [i for i in items if is_star(i)]
+        if stars:
+            return stars[0] if len(items) == 1 else None
+        return items[index] if index < len(items) else None
+    for item in items:
+        if isinstance(item, exp.Alias) and identifier_name(item.args.get("alias")) == column:
+            return item
+        if (
+            isinstance(item, exp.Column)
+            and not isinstance(item.this, exp.Star)
+            and identifier_name(item.this) == column
+        ):
+            return item
+    star = [i for i in items if is_star(i)]
+    return star[0] if len(star) == 1 else None
+
+
+def column_index(source: Source, column: str) -> int | None:
+    """The position of `column` in the source's column list (`AS d(a, b)`), if it has one."""
+    names = source.column_names
+    if names is None or column not in names:
+        return None
+    return names.index(column)
+
+
+class Projections:
+    """What the blocks of one statement project; memoised (the solver asks many times)."""
+
+    __slots__ = ("_owners", "model", "names", "policy", "tenant_col")
+
+    def __init__(self, model: Model, names: Names) -> None:
+        self.model = model
+        self.names = names
+        self.policy = model.policy
+        self.tenant_col = model.policy.tenant_column
+        self._owners: dict[
+            tuple[int, str, int | None], tuple[exp.Expression | None, Source | None]
+        ] = {}
+
+    def row_by_row(self, block: Block) -> bool:
+        """Does this block compute each output row from its own input row alone?
+
+        A plain SELECT: no GROUP BY, HAVING, DISTINCT, LIMIT/OFFSET/FETCH or locking clause, and
+        no aggregate or window function of its own (the walk noted those once).
+        """
+        node = block.node
+        if not isinstance(node, exp.Select):
+            return False
+        if any(node.args.get(clause) for clause in _NOT_ROW_BY_ROW):
+            return False
+        return id(block) not in self.model.aggregating
+
+    def branch_index(self, source: Source) -> tuple[bool, int | None]:
+        """Where a derived table's or CTE's tenant column is in each branch of its body: (found,
+        position). By name for a single branch (position None); by position otherwise — a
+        column list gives it, or the first branch's names do. Not found: no tenant column."""
+        column = self.tenant_col
+        if source.column_names is not None:
+            if column not in source.column_names:
+                return False, None
+            return True, source.column_names.index(column)
+        if len(source.body) <= 1:
+            return True, None
+        names = output_names(source.body[0].node)
+        if names is None or column not in names:
+            return False, None  # a `*` in the first branch hides the position
+        return True, names.index(column)
+
+    def item_and_owner(
+        self, block: Block, column: str, index: int | None
+    ) -> tuple[exp.Expression | None, Source | None]:
+        """The item that `block` outputs as `column` (at `index`), with parentheses and an
+        alias removed, and the source of this block whose tenant column it is (None when it
+        is something else)."""
+        key = (id(block), column, index)
+        found = self._owners.get(key)
+        if found is None:
+            found = self._item_and_owner(block, column, index)
+            self._owners[key] = found
+        return found
+
+    def _item_and_owner(
+        self, block: Block, column: str, index: int | None
+    ) -> tuple[exp.Expression | None, Source | None]:
+        item = projection_item(block.node, column, index)
+        if item is None:
+            return None, None
+        if is_star(item):
+            if column != self.tenant_col:
+                return item, None
+            return item, self.star_owner(block, item, column, index)
+        if isinstance(item, exp.Alias):
+            item = item.this
+        while isinstance(item, exp.Paren):
+            item = item.this
+        if isinstance(item, exp.Column) and identifier_name(item.this) == self.tenant_col:
+            owner = self.names.resolve(block, item)
+            if (
+                owner is not None
+                and owner.column_names is not None
+                and owner.kind is SourceKind.TABLE
+            ):
+                owner = None  # `t AS a(x, y)` renames by position
+            return item, owner
+        return item, None
+
+    def star_owner(
+        self, block: Block, star: exp.Expression, column: str, index: int | None
+    ) -> Source | None:
+        """The one source whose `column` a `*` (or `t.*`) of `block` outputs, or None."""
+        if index is not None:
+            return None  # a `*` renamed by position: which column lands there is unknown
+        qualifier = identifier_name(star.args.get("table")) if isinstance(star, exp.Column) else ""
+        if qualifier:
+            owners = [block.sources[qualifier]] if qualifier in block.sources else []
+        else:
+            owners = [s for s in block.every_source if could_own(self.policy, s, column)]
+        return owners[0] if len(owners) == 1 else None
+
+    def projected_value(
+        self, block: Block, column: str, index: int | None = None
+    ) -> PinValue | None:
+        """The one tenant value `block` outputs as `column` (at `index`): a pinning value, or
+        the tenant column of a pinned source; None when it outputs anything else."""
+        item, owner = self.item_and_owner(block, column, index)
+        if item is None:
+            return None
+        if owner is not None:
+            return owner.value if owner.pinned else None
+        if is_star(item):
+            return None
+        return pin_value(item, self.policy)
+
+    def projection_pinned(self, block: Block, column: str, index: int | None = None) -> bool:
+        """Does `block` output, under `column` (or at `index`), a pinning value or a pinned
+        tenant column?"""
+        return self.projected_value(block, column, index) is not None

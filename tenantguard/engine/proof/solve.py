@@ -1,0 +1,242 @@
+"""Pin solving: which sources are pinned, and to which value.
+
+A source is pinned by a fact with a pinning value, or by an equality with a pinned source (its
+value is that source's). A derived table or CTE is pinned when every branch of its body projects,
+where its tenant column stands, the same value: a pinned tenant column or a pinning value (its
+rows are then filtered inside). The other way round, the pin of every reader of a one-branch,
+row-by-row body is pushed into it, onto the source whose tenant column the body passes through.
+A recursive CTE is pinned when its anchor projects one value and its recursive term, reading the
+CTE as pinned to that value, projects it again (induction on the recursion's depth).
+
+A worklist: a source is looked at again only when something it depends on got pinned, so each
+shape of statement costs about linearly in its size.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from sqlglot import exp
+
+from tenantguard.engine.proof.blocks import Model
+from tenantguard.engine.proof.facts import SEVERAL
+from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
+from tenantguard.engine.proof.projections import Projections, column_index, projection_item
+from tenantguard.engine.proof.syntax import set_branches
+
+__all__ = ["Solver"]
+
+
+class Solver:
+    __slots__ = ("_dependents", "model", "projections", "sources", "tenant_col")
+
+    def __init__(self, model: Model, projections: Projections) -> None:
+        self.model = model
+        self.projections = projections
+        self.tenant_col = model.policy.tenant_column
+        self.sources = [s for b in model.blocks for s in b.every_source]
+        self._dependents: dict[int, list[Source]] = {}
+
+    def solve(self) -> None:
+        self._link()
+        self._drain(deque(self.sources))
+        self._recursive_ctes()
+
+    # dependencies
+
+    def _depends(self, on: Source | None, source: Source) -> None:
+        if on is not None and on is not source:
+            self._dependents.setdefault(id(on), []).append(source)
+
+    def _link(self) -> None:
+        """Who may become pinned when a source does: the targets of its equalities, the derived
+        tables and CTEs whose bodies project its tenant column, and the sources a reader's pin
+        is pushed onto."""
+        projections = self.projections
+        column = self.tenant_col
+        for source in self.sources:
+            for fact in source.facts:
+                self._depends(fact.other, source)
+            if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
+                found, index = projections.branch_index(source)
+                if found:
+                    for body in source.body:
+                        _, owner = projections.item_and_owner(body, column, index)
+                        self._depends(owner, source)
+        for block in self.model.blocks:
+            readers = self.model.readers.get(id(block))
+            if not readers:
+                continue
+            for reader in readers:
+                owner = self._projected_owner(block, reader)
+                if owner is not None:
+                    self._depends(reader, owner)
+
+    # the worklist
+
+    def _drain(self, queue: deque[Source]) -> None:
+        dependents = self._dependents
+        while queue:
+            source = queue.popleft()
+            if source.pinned or source.unpinnable is not None:
+                continue
+            if self._try(source):
+                queue.extend(dependents.get(id(source), ()))
+
+    def _try(self, source: Source) -> bool:
+        multi_ok = self.model.policy.allow_multi_tenant
+        for fact in source.facts:
+            if fact.value is not None:
+                return self._pin(source, fact, fact.value)
+            if fact.multi and multi_ok:
+                return self._pin(source, fact, SEVERAL)
+            other = fact.other
+            if other is not None and other.pinned and other is not source:
+                return self._pin(source, fact, other.value)
+        if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
+            value = self._branch_value(source)
+            if value is not None:
+                source.passthrough = True
+                source.value = value
+                return True
+        if id(source.block) in self.model.readers:
+            pushed = self._pushed_pin(source)
+            if pushed is not None:
+                return self._pin(source, pushed, pushed.value)
+        return False
+
+    @staticmethod
+    def _pin(source: Source, fact: Fact, value: PinValue | None) -> bool:
+        source.pinned_by = fact
+        source.value = value
+        return True
+
+    # derived tables and CTEs
+
+    def _branch_value(self, source: Source) -> PinValue | None:
+        """The one value every branch of the body projects as the tenant column, or None."""
+        found, index = self.projections.branch_index(source)
+        if not found:
+            return None
+        value: PinValue | None = None
+        for body in source.body:
+            projected = self.projections.projected_value(body, self.tenant_col, index)
+            if projected is None or (value is not None and projected != value):
+                return None
+            value = projected
+        return value
+
+    def _projected_owner(self, block: Block, reader: Source) -> Source | None:
+        """The source of `block` whose tenant column it outputs, unchanged, as `reader`'s
+        tenant column (by name, or by position under a column list); None otherwise."""
+        if len(reader.body) != 1:
+            return None
+        index = column_index(reader, self.tenant_col)
+        if index is None and reader.column_names is not None:
+            return None
+        _, owner = self.projections.item_and_owner(block, self.tenant_col, index)
+        return owner if owner is not None and owner.block is block else None
+
+    def _pushed_pin(self, source: Source) -> Fact | None:
+        """The outer pin of a derived table or CTE, pushed down to `source` in its body.
+
+        `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`: the
+        body passes `patients.tenant_id` through unchanged as `d.tenant_id`, and it works row by
+        row (no aggregate, window, DISTINCT, GROUP BY, LIMIT/OFFSET, locking) and has one
+        branch, so the only rows that leave it are the pinned tenant's. Every reader of the body
+        must be pinned by a condition of its own: a CTE read twice, once unpinned, leaks through
+        the other read. A DML body (`WITH d AS (DELETE … RETURNING *)`) runs in full whatever
+        reads it: never pushed into.
+        """
+        block = source.block
+        readers = self.model.readers[id(block)]
+        if not self.projections.row_by_row(block):
+            return None
+        for reader in readers:
+            if reader.pinned_by is None or self._projected_owner(block, reader) is not source:
+                return None
+        first = readers[0]
+        index = column_index(first, self.tenant_col)
+        item = projection_item(block.node, self.tenant_col, index)
+        assert item is not None  # _projected_owner found it
+        return Fact(source, item, "select list", other=first, value=first.value, pushed=True)
+
+    # recursive CTEs
+
+    def _recursive_ctes(self) -> None:
+        groups: dict[int, tuple[exp.CTE, list[Source]]] = {}
+        for source in self.sources:
+            if source.kind is not SourceKind.CTE or source.pinned:
+                continue
+            cte = (
+                self.model.cte_definition(source.node)
+                if isinstance(source.node, exp.Table)
+                else None
+            )
+            if (
+                cte is None
+                or not isinstance(cte.parent, exp.With)
+                or not cte.parent.args.get("recursive")
+            ):
+                continue
+            groups.setdefault(id(cte), (cte, []))[1].append(source)
+        for cte, readers in groups.values():
+            self._prove_recursive(cte, readers)
+
+    def _prove_recursive(self, cte: exp.CTE, readers: list[Source]) -> None:
+        if any(r.pinned for r in readers):
+            return
+        branches = [self.model.block_of.get(id(b)) for b in set_branches(cte.this)]
+        if not branches or any(b is None for b in branches):
+            return
+        inside = [r for r in readers if _within(r.block.node, cte)]
+        recursive = {
+            id(b)
+            for b in branches
+            for r in inside
+            if b is not None and _within(r.block.node, b.node)
+        }
+        found, index = self.projections.branch_index(readers[0])
+        if not found or not inside:
+            return
+        anchor: PinValue | None = None
+        for branch in branches:
+            assert branch is not None
+            if id(branch) in recursive:
+                continue
+            value = self.projections.projected_value(branch, self.tenant_col, index)
+            if value is None or (anchor is not None and value != anchor):
+                return
+            anchor = value
+        if anchor is None:
+            return
+        saved = [(s, s.pinned_by, s.passthrough, s.value) for s in self.sources]
+        queue: deque[Source] = deque()
+        for reader in inside:
+            self._pin(
+                reader, Fact(reader, cte, "recursive CTE (its anchor's pin)", value=anchor), anchor
+            )
+            queue.extend(self._dependents.get(id(reader), ()))
+        queue.extend(self.sources)
+        self._drain(queue)
+        for branch in branches:
+            assert branch is not None
+            if id(branch) in recursive and (
+                self.projections.projected_value(branch, self.tenant_col, index) != anchor
+            ):
+                for source, pinned_by, passthrough, value in saved:  # the hypothesis fails
+                    source.pinned_by, source.passthrough, source.value = (
+                        pinned_by,
+                        passthrough,
+                        value,
+                    )
+                return
+
+
+def _within(node: exp.Expression, ancestor: exp.Expression) -> bool:
+    current: exp.Expr | None = node
+    while current is not None:
+        if current is ancestor:
+            return True
+        current = current.parent
+    return False

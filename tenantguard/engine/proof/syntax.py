@@ -1,0 +1,185 @@
+"""Reading sqlglot trees: names as PostgreSQL folds them, conjuncts, set-operation branches,
+and walks with explicit stacks (depth comes from user input)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+__all__ = [
+    "alias_columns",
+    "alias_name",
+    "conjuncts",
+    "disjuncts",
+    "function_name",
+    "identifier_name",
+    "is_star",
+    "is_table_name",
+    "set_branches",
+    "structural_nodes",
+    "subclasses",
+    "walk",
+]
+
+
+def subclasses(*kinds: type[exp.Expr]) -> frozenset[type[exp.Expr]]:
+    """Each kind and its subclasses: the walks dispatch on exact node types."""
+    found: set[type[exp.Expr]] = set()
+    stack = list(kinds)
+    while stack:
+        kind = stack.pop()
+        if kind not in found:
+            found.add(kind)
+            stack.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+# leaves for the proof: nothing below them can be a table, a query block or a write
+PRUNED = frozenset().union(
+    *(
+        subclasses(kind)
+        for kind in (
+            exp.Column, exp.Identifier, exp.Literal, exp.Parameter, exp.Placeholder,
+            exp.DataType, exp.Star, exp.Var, exp.Boolean, exp.Null,
+        )
+    )
+)  # fmt: skip
+
+
+def structural_nodes(root: exp.Expression) -> Iterator[exp.Expression]:
+    """Every node that can hold a table or a query block, parents before children.
+
+    An explicit stack, so depth cannot overflow; columns, literals and other leaves (about half
+    of a statement's nodes) are neither yielded nor descended into.
+    """
+    stack: list[exp.Expression] = [root]
+    leaves = PRUNED
+    expression = exp.Expression
+    while stack:
+        node = stack.pop()
+        yield node
+        if type(node) in leaves:
+            continue  # only the root can be one
+        for value in node.args.values():
+            if type(value) is list:
+                stack.extend(
+                    [v for v in value if isinstance(v, expression) and type(v) not in leaves]
+                )
+            elif isinstance(value, expression) and type(value) not in leaves:
+                stack.append(value)
+
+
+def walk(node: exp.Expression) -> Iterator[exp.Expression]:
+    """Pre-order walk; sqlglot's own walk uses an explicit stack, so depth cannot overflow."""
+    for child in node.walk(bfs=False):
+        if isinstance(child, exp.Expression):
+            yield child
+
+
+def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+    """The top-level AND-conjuncts of a condition, parentheses ignored, in source order.
+
+    A literal TRUE conjunct says nothing and is left out (`… AND TRUE`).
+    """
+    return [c for c in _operands(node, exp.And) if not _is_boolean(c, True)]
+
+
+def disjuncts(node: exp.Expression) -> list[exp.Expression]:
+    """The top-level OR-branches of a condition, parentheses ignored, in source order.
+
+    A literal FALSE branch lets no row through and is left out (`… OR FALSE`).
+    """
+    branches = _operands(node, exp.Or)
+    kept = [b for b in branches if not _is_boolean(b, False)]
+    return kept or branches
+
+
+def _is_boolean(node: exp.Expression, value: bool) -> bool:
+    return type(node) is exp.Boolean and node.this is value
+
+
+def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[exp.Expression]:
+    out: list[exp.Expression] = []
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        while isinstance(current, exp.Paren):
+            current = current.this
+        if isinstance(current, kind):
+            stack.append(current.expression)
+            stack.append(current.this)
+        else:
+            out.append(current)
+    return out
+
+
+def identifier_name(node: exp.Expression | str | None) -> str:
+    """A name as PostgreSQL sees it: folded to lower case unless quoted."""
+    if type(node) is exp.Identifier:
+        text = str(node.this)
+        return text if node.args.get("quoted") else text.lower()
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.lower()
+    if isinstance(node, exp.Identifier):
+        text = str(node.this)
+        return text if node.quoted else text.lower()
+    return identifier_name(node.args.get("this")) if isinstance(node, exp.Expression) else ""
+
+
+def function_name(node: exp.Expression) -> str:
+    """The name a function call is spelled with, folded (`pg_catalog.pg_notify(…)`: pg_notify)."""
+    if isinstance(node, exp.Anonymous):
+        return identifier_name(node.this)
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return ""
+
+
+def alias_name(node: exp.Expression) -> str:
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias):
+        return identifier_name(alias.args.get("this"))
+    return ""
+
+
+def alias_columns(node: exp.Expression) -> list[str] | None:
+    """`AS d(a, b)` (or `AS f(a int, b text)`): the column names, by position."""
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.args.get("columns"):
+        return [
+            identifier_name(c.this if isinstance(c, exp.ColumnDef) else c)
+            for c in alias.args["columns"]
+        ]
+    return None
+
+
+def set_branches(node: exp.Expression) -> list[exp.Expression]:
+    """The leaf query blocks of a set operation (or the node itself), left to right."""
+    out: list[exp.Expression] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        while isinstance(current, exp.Subquery | exp.Paren) and not isinstance(
+            current.this, exp.Table
+        ):
+            current = current.this
+        if isinstance(current, exp.SetOperation):
+            stack.append(current.expression)
+            stack.append(current.this)
+        else:
+            out.append(current)
+    return out
+
+
+def is_table_name(node: exp.Table) -> bool:
+    return isinstance(node.this, exp.Identifier)
+
+
+def is_star(item: exp.Expression) -> bool:
+    """`*` or `t.*` in a select list."""
+    return isinstance(item, exp.Star) or (
+        isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+    )

@@ -1,0 +1,133 @@
+"""Pinning values: what a tenant column may be equated with to pin it to one tenant.
+
+A bind parameter, a literal, a configured tenant expression — or a cast of one to a type that
+keeps equality exact. A cast that can map two tenant ids to one value (`$1::real`: float4 has 24
+bits, so 16777216 = 16777217; `varchar(3)`, `char(n)` and `numeric(p, s)` cut or round; `citext`
+folds case) would let a value that passes the runtime's check select another tenant's rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.proof.model import PinValue
+from tenantguard.engine.proof.syntax import identifier_name
+
+__all__ = ["column_side", "exact_cast", "multi_values", "pin_value", "single_value_array"]
+
+_T = exp.DataType.Type
+_INTEGERS = frozenset({_T.SMALLINT, _T.INT, _T.BIGINT})
+# types whose equality is exact for the values a tenant id takes (integers, numeric without a
+# typmod, text, varchar without a length, uuid)
+_EXACT = _INTEGERS | {_T.DECIMAL, _T.TEXT, _T.VARCHAR, _T.UUID}
+# casts that may wrap the column side of a pin: text of an integer, uuid or text is one-to-one
+_TEXTUAL = frozenset({_T.TEXT, _T.VARCHAR})
+
+
+def exact_cast(node: exp.Cast | exp.TryCast, allowed: frozenset[Any] = _EXACT) -> bool:
+    """Is this cast to a type of `allowed`, with no length, precision or scale?"""
+    to = node.args.get("to")
+    return (
+        isinstance(to, exp.DataType)
+        and to.this in allowed
+        and not to.expressions
+        and not to.args.get("nested")
+    )
+
+
+def _strip_exact_casts(node: exp.Expression) -> exp.Expression | None:
+    """The value under parentheses and exact casts; None when a cast may lose equality.
+
+    Several casts in a row are accepted between integer types only (`$1::int::bigint`): a
+    conversion between families (`$1::numeric::int` rounds, `$1::text::int` reads ' 1' and
+    '01' as 1) maps several values to one.
+    """
+    families: list[bool] = []  # per cast: is it to an integer type?
+    while isinstance(node, exp.Cast | exp.TryCast | exp.Paren):
+        if not isinstance(node, exp.Paren):
+            if not exact_cast(node):
+                return None
+            to = node.args["to"]
+            families.append(to.this in _INTEGERS)
+        node = node.this
+    if len(families) > 1 and not all(families):
+        return None
+    return node
+
+
+def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
+    """`node` as a pinning value: a parameter, a literal, a tenant expression, or an exact cast
+    of one."""
+    bare = _strip_exact_casts(node)
+    if bare is None:
+        return None
+    if isinstance(bare, exp.Parameter):
+        inner = bare.this
+        key: int | str | None = None
+        if isinstance(inner, exp.Literal) and inner.this.isdigit():
+            key = int(inner.this)
+        elif inner is not None:
+            key = identifier_name(inner)
+        return PinValue("parameter", key)
+    if isinstance(bare, exp.Placeholder):
+        name = bare.this
+        # `%s` and `?` are a new parameter at each occurrence
+        return PinValue("placeholder", identifier_name(name) if name else id(bare))
+    if isinstance(bare, exp.Literal):
+        return PinValue("literal", str(bare.this))
+    if isinstance(bare, exp.Neg) and isinstance(bare.this, exp.Literal) and not bare.this.is_string:
+        return PinValue("literal", "-" + str(bare.this.this))
+    index = policy.tenant_expression_index(bare)
+    if index is not None:
+        return PinValue("expression", index)
+    return None
+
+
+def column_side(node: exp.Expression) -> exp.Expression:
+    """The column under parentheses and one-to-one casts to text (`tenant_id::text = $1`)."""
+    while True:
+        textual = isinstance(node, exp.Cast | exp.TryCast) and exact_cast(node, _TEXTUAL)
+        if not (textual or isinstance(node, exp.Paren)):
+            return node
+        node = node.this
+
+
+def single_value_array(node: exp.Expression, policy: Policy) -> PinValue | None:
+    """`ANY(ARRAY[V])`: an array of one pinning value is that value."""
+    if not isinstance(node, exp.Any):
+        return None
+    inner = node.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if isinstance(inner, exp.Array) and len(inner.expressions) == 1:
+        return pin_value(inner.expressions[0], policy)
+    return None
+
+
+def multi_values(node: exp.Expression, policy: Policy) -> bool:
+    """`ANY(…)` of pinning values or of an array parameter: a filter on several tenants."""
+    if not isinstance(node, exp.Any):
+        return False
+    inner = node.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    while isinstance(inner, exp.Cast | exp.TryCast) and _exact_array(inner):
+        inner = inner.this  # `$1::bigint[]`
+    if isinstance(inner, exp.Array):
+        return all(pin_value(item, policy) for item in inner.expressions)
+    return pin_value(inner, policy) is not None
+
+
+def _exact_array(node: exp.Cast | exp.TryCast) -> bool:
+    to = node.args.get("to")
+    return (
+        isinstance(to, exp.DataType)
+        and to.this is _T.ARRAY
+        and len(to.expressions) == 1
+        and isinstance(to.expressions[0], exp.DataType)
+        and to.expressions[0].this in _EXACT
+        and not to.expressions[0].expressions
+    )
