@@ -13,7 +13,10 @@ from pathlib import Path
 
 from tenantguard.engine.sqltext import Statement, split_sql
 
-__all__ = ["PatchError", "PatchFile", "read_patches"]
+__all__ = ["LEDGER", "PatchError", "PatchFile", "read_patches"]
+
+# the runner's ledger table; here, so that the patch rules read it without asyncpg
+LEDGER = "tenantguard_patches"
 
 _NAME = re.compile(r"^(\d+)_([A-Za-z0-9][\w\-]*)\.sql$")
 _NO_TRANSACTION = re.compile(

@@ -19,11 +19,10 @@ from typing import Any
 
 import asyncpg
 
-from tenantguard.patches.files import PatchError, PatchFile, read_patches
+from tenantguard.patches.files import LEDGER, PatchError, PatchFile, read_patches
 
 __all__ = ["LEDGER", "AppliedPatch", "PatchRun", "apply_patches", "patch_status"]
 
-LEDGER = "tenantguard_patches"
 LOCK_KEY = 0x7465_6E61_6E74  # "tenant": one advisory lock key for the pipeline
 
 _CREATE_LEDGER = f"""
