@@ -39,6 +39,20 @@ def assert_documented(rule: object) -> None:
 
 
 def case_policy(**changes: object) -> Policy:
+    """The cases' policy; YAML spells foreign keys as {table: [[columns], ref_table, [ref_columns]]}
+    and function pins as {name: [positions]}."""
+    from tenantguard.engine.policy import ForeignKey, FunctionPins
+
+    if "foreign_keys" in changes:
+        changes["foreign_keys"] = {
+            table: [ForeignKey(tuple(c), r, tuple(rc)) for c, r, rc in keys]  # type: ignore[misc]
+            for table, keys in changes["foreign_keys"].items()  # type: ignore[attr-defined]
+        }
+    if "pinning_functions" in changes:
+        changes["pinning_functions"] = {
+            name: FunctionPins(frozenset(positions), frozenset())  # type: ignore[arg-type]
+            for name, positions in changes["pinning_functions"].items()  # type: ignore[attr-defined]
+        }
     policy = Policy(
         "tenant_id",
         CASE_TABLES,

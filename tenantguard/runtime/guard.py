@@ -50,7 +50,11 @@ def _verdict_of(sql: str, policy: Policy, several: bool) -> RuntimeVerdict:
     touches = False
     for text in texts:
         verdict = analyze_statement(text, policy)
-        errors.extend(f for f in verdict.findings if f.severity is Severity.ERROR)
+        # TG012 (two pin values in one statement): the guard checks each bound value against
+        # the request's tenant instead, so one statement still sees one tenant
+        errors.extend(
+            f for f in verdict.findings if f.severity is Severity.ERROR and f.code != "TG012"
+        )
         touches = touches or verdict.touches_tenant_tables
         for pin in verdict.pin_values:
             if pin.kind == "parameter" and isinstance(pin.key, int):

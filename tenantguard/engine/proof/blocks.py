@@ -504,18 +504,13 @@ class Model:
         self.handled.add(id(target))
         table = identifier_name(target.this)
         name = alias_name(target) or table
-        columns = self.policy.columns_of(table)
-        self._add(
-            block,
-            Source(name, SourceKind.OTHER, target, block, Role.TARGET, table, False,
-                   column_names=sorted(columns) if columns is not None else None),
-        )  # fmt: skip
+        self._add(block, Source(name, SourceKind.TABLE, target, block, Role.TARGET, table, False))
         if isinstance(node.args.get("conflict"), exp.OnConflict):
+            # `excluded` is always qualified: it owns no unqualified column
             self._add(
                 block,
                 Source("excluded", SourceKind.OTHER, node.args["conflict"], block, Role.READ,
-                       table, False,
-                       column_names=sorted(columns) if columns is not None else None),
+                       table, False, column_names=[]),
             )  # fmt: skip
 
     # scoping

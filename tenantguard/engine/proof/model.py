@@ -61,6 +61,16 @@ class Fact:
     # pushed into a body from the pin of its reader: the rows are not filtered where they are read
     pushed: bool = False
 
+    def __repr__(self) -> str:
+        said = (
+            self.value.describe()
+            if self.value
+            else self.other.describe()
+            if self.other
+            else "several"
+        )
+        return f"<Fact {self.target.describe()} = {said} ({self.clause})>"
+
 
 @dataclass(eq=False, slots=True)
 class Source:
@@ -91,6 +101,14 @@ class Source:
     @property
     def pinned(self) -> bool:
         return self.pinned_by is not None or self.passthrough
+
+    def __repr__(self) -> str:
+        state = (
+            f"pinned to {self.value.describe() if self.value else '?'}"
+            if self.pinned
+            else "unpinned"
+        )
+        return f"<Source {self.describe()} ({self.role.value}, {state})>"
 
     def describe(self) -> str:
         if self.role is Role.CALL:
@@ -134,6 +152,9 @@ class Block:
     @property
     def kind(self) -> str:
         return self.node.key.upper()
+
+    def __repr__(self) -> str:
+        return f"<Block {self.kind} with {len(self.every_source)} sources>"
 
 
 @dataclass(eq=False, slots=True)

@@ -15,6 +15,8 @@ from tenantguard.engine.rules import (
     tg009_unresolved_dynamic_sql,
     tg010_suppression_without_reason,
     tg011_unused_suppression,
+    tg012_several_tenants_in_one_statement,
+    tg013_side_effect_on_unfiltered_rows,
 )
 
 __all__ = ["ALL_RULES", "STATEMENT_RULES", "Rule", "rule_by_code"]
@@ -34,6 +36,8 @@ ALL_RULES: tuple[Rule[Context], ...] = tuple(
         tg009_unresolved_dynamic_sql,
         tg010_suppression_without_reason,
         tg011_unused_suppression,
+        tg012_several_tenants_in_one_statement,
+        tg013_side_effect_on_unfiltered_rows,
     )
 )
 STATEMENT_RULES: tuple[Rule[Context], ...] = tuple(r for r in ALL_RULES if r.check is not None)

@@ -4,30 +4,62 @@
 Finds a reference to a tenant table — in any query block: the statement itself, a CTE, a
 subquery, a derived table, a LATERAL subquery, a branch of UNION/INTERSECT/EXCEPT, the target of
 UPDATE/DELETE/MERGE or the source of a MERGE — that no top-level AND-condition pins to one
-tenant.
+tenant. Views and functions of the schema sources that hand out every tenant's rows are tenant
+tables too; a call of a function pinned by one of its parameters is a reference pinned by the
+argument given there.
 
 ## Why is this bad?
 Without `tenant_id = $1` (or an equality chain to a pinned tenant column) the query reads or
 changes the rows of every tenant: one clinic sees, edits or deletes another clinic's patients.
 
 What pins a reference `R`:
-- a conjunct `R.tenant_id = V` (a pinning value, or the tenant column of a pinned source) of a
-  clause that filters `R`: the WHERE; the ON of an inner join; the ON of an outer join for its
-  nullable side only (the preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL
-  JOIN's ON filters neither side); the MERGE ON for the target;
-- a row equality `(R.tenant_id, R.id) = ($1, $2)`, pair by pair;
-- `JOIN b USING (tenant_id, …)`, as `a.tenant_id = b.tenant_id` in its ON; the merged
-  `tenant_id` is the left one (the right one for a RIGHT JOIN, no one's for a FULL JOIN);
+- a conjunct `R.tenant_id = V` of a clause that filters `R`, V a pinning value — a parameter, a
+  literal, the tenant expression (`current_setting('app.tenant_id')`, also with `, true`), or a
+  cast of one to a type whose equality is exact (integers, `numeric` without a scale, `text`,
+  `varchar` without a length, `uuid`; never `real`, `double precision`, `varchar(n)`,
+  `char(n)`, `numeric(p, s)`, `citext`, nor a conversion between families such as
+  `$1::numeric::int`) — or the tenant column of a pinned source. The clauses that filter `R`: the
+  WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the
+  preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL JOIN's ON filters neither
+  side); the MERGE ON for the target;
+- the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
+  V`, `IN (V)`, `= ANY(ARRAY[V])`, `R.tenant_id::text = V`; a row equality
+  `(R.tenant_id, R.id) = ($1, $2)`, pair by pair; a row-IN list whose rows all carry the same
+  tenant value; `… AND TRUE` and `… OR FALSE` change nothing;
+- `JOIN b USING (tenant_id, …)`, and a NATURAL JOIN whose sides the schema shows to share the
+  tenant column, as `a.tenant_id = b.tenant_id` in its ON; the merged `tenant_id` is the left
+  one (the right one for a RIGHT JOIN, no one's for a FULL JOIN);
 - an OR, for what every one of its branches pins to the same value
-  (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`);
-- a derived table or CTE counts as pinned on its tenant column when every branch projects a
-  pinned tenant column (or a pinning value) unchanged;
+  (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
+  `tenant_id IS NULL` (rows of no tenant) beside them;
+- the tenant registry (`tenant_root`): `root.id = V` pins it, and `R.tenant_id = root.id`
+  chains from it (reads of the registry itself need no pin);
+- a composite foreign key of the schema: with `a` pinned and `FOREIGN KEY (tenant_id, b_id)
+  REFERENCES b (tenant_id, id)` (validated, not deferrable) on `a`, and `b.id` unique by itself,
+  `b.id = a.b_id` pins `b` — a single-column key never does;
+- a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
+  (every row) projects, where its tenant column stands, the same value: a pinned tenant column
+  or a pinning value. Set operations match columns by position, never by name. The `RETURNING`
+  rows of a pinned INSERT, UPDATE or DELETE inside a CTE are pinned; so is `excluded` of an
+  upsert, and the conflicting row when the conflict target has the tenant column. A recursive
+  CTE is pinned when its anchor is and its recursive term, reading the CTE, projects the same
+  pinned value (by induction on the depth);
 - the other way round, a pin on a derived table's or CTE's tenant column is pushed into its
-  body when the body has one branch, outputs the tenant column of one of its sources unchanged
-  (by name, or by position under a column list), works row by row — no aggregate or window
-  function, DISTINCT, GROUP BY/HAVING, LIMIT/OFFSET/FETCH or locking clause — and every read of
-  it is pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins
-  `patients` (the body's other sources still need their own pin or chain).
+  body when the body has one branch, is a SELECT (a data-modifying CTE runs in full whatever
+  reads it), outputs the tenant column of one of its sources unchanged (by name, or by position
+  under a column list), works row by row — no aggregate or window function of its own,
+  DISTINCT, GROUP BY/HAVING, LIMIT/OFFSET/FETCH or locking clause — and every read of it is
+  pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
+  (the body's other sources still need their own pin or chain). A view of the schema sources is
+  pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
+  column from a joined table cannot be, and every read of it is reported;
+- a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
+  tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
+
+Names are resolved as PostgreSQL resolves them: an ON sees only the two sides it joins; a
+derived table sees none of its siblings in FROM (a LATERAL one sees those before it); a CTE body
+sees nothing of the query that owns the WITH; an unqualified column belongs to the innermost
+level where some source has it; a column that cannot be told for sure pins nothing.
 
 NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a subquery, and a join on a key
 other than the tenant column never pin.
@@ -48,12 +80,15 @@ WHERE p.tenant_id = $1;
 ```
 
 ## Options
-`tenant_column`, `tenant_tables`, `global_tables`, `tenant_expressions`.
+`tenant_column`, `tenant_tables`, `global_tables`, `tenant_expressions`, `tenant_root`,
+`shared_rows`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
@@ -65,6 +100,16 @@ RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
 def where_to_pin(source: Source, column: str) -> str:
     """The fix: which clause of which block should carry the pin."""
     condition = f"`{source.name}.{column} = $n`"
+    if source.role is Role.CALL:
+        return (
+            f"pass a pinning value ($n) or the {column} of a pinned source as the argument that "
+            f"pins {source.table}()"
+        )
+    if source.unpinnable is not None:
+        return (
+            f"read the tables under {source.table} directly, pinned to one tenant, or pin the "
+            f"rows inside {source.table} (its body) by the tenant expression"
+        )
     if source.role is Role.MERGE_SOURCE:
         return (
             f"filter the MERGE source by tenant: USING (SELECT … FROM {source.describe()} "
@@ -79,6 +124,8 @@ def where_to_pin(source: Source, column: str) -> str:
 
 
 def explain_miss(source: Source) -> str:
+    if source.unpinnable is not None:
+        return f"; it cannot be pinned from outside: {source.unpinnable}"
     if source.near_misses:
         return "; " + source.near_misses[0][1]
     chains = [f for f in source.facts if f.other is not None]
@@ -97,9 +144,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     for source in proof.unpinned:
         if source.multi_tenant and not ctx.policy.allow_multi_tenant:
             continue  # TG008 reports it with a better message
+        node = source.node.this if isinstance(source.node.this, exp.Expression) else source.node
         yield ctx.finding(
             RULE,
-            source.node.this,
+            node,
             f"{source.describe()} in {source.block.label} is not pinned to one tenant"
             + explain_miss(source),
             where_to_pin(source, column),

@@ -10,6 +10,10 @@ another clinic. Even when the value equals the current tenant, the statement say
 application must never do; moving data between tenants is a maintenance task for the patch
 pipeline.
 
+One spelling changes nothing and is accepted: `ON CONFLICT (tenant_id, …) DO UPDATE SET
+tenant_id = EXCLUDED.tenant_id` (as upserts generated column by column write it). The conflict
+target has the tenant column, so the existing row already has the proposed row's tenant.
+
 ## Example
 ```sql
 UPDATE patients SET tenant_id = $2, phone_number = $3 WHERE tenant_id = $1 AND id = $4;
@@ -44,6 +48,26 @@ def _target_name(node: exp.Expression) -> str:
     return identifier_name(node.this) if isinstance(node, exp.Table) else ""
 
 
+def _keeps_tenant(conflict: exp.OnConflict, assignment: exp.EQ, column: str, ctx: Context) -> bool:
+    """`SET tenant_id = EXCLUDED.tenant_id` under a conflict target with the tenant column."""
+    value = assignment.expression
+    if not (
+        isinstance(assignment.this, exp.Column)
+        and isinstance(value, exp.Column)
+        and identifier_name(value.this) == column
+        and identifier_name(value.args.get("table")) == "excluded"
+    ):
+        return False
+    constraint = conflict.args.get("constraint")
+    if constraint is not None:
+        return ctx.policy.constraint_has_tenant(identifier_name(constraint))
+    keys = [
+        identifier_name(k.this.this if isinstance(k, exp.Ordered) else k.this)
+        for k in conflict.args.get("conflict_keys") or []
+    ]
+    return column in keys
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None or ctx.in_patch:
         return
@@ -64,6 +88,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         for assignment in assignments:
             if not isinstance(assignment, exp.EQ):
+                continue
+            if isinstance(node, exp.OnConflict) and _keeps_tenant(node, assignment, column, ctx):
                 continue
             left = assignment.this
             names: list[exp.Expression] = (

@@ -7,6 +7,13 @@ table in a position the proof does not understand, a call of a function that han
 tenant's rows (a SQL or PL/pgSQL function of the schema sources whose body does not pin them)
 anywhere but in FROM, where its tenant column can be pinned, or input nested too deeply to analyse.
 
+SQL that runs inside the server, out of the proof's sight, is unprovable too: `CALL`, `DO`
+(whatever it names: its body can build the table name), `PREPARE` and `EXECUTE name` (the
+statement that runs is not the one sent), functions that run a query or a table given as text
+(`query_to_xml` and the other `*_to_xml` functions, `ts_stat`, `dblink`, `crosstab`), and reads
+of the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
+values of every tenant's rows.
+
 ## Why is this bad?
 What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
 that names no tenant table is reported as a warning (it cannot touch tenant rows, but it will not
@@ -35,9 +42,64 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.proof import identifier_name
+from tenantguard.engine.proof import function_name, identifier_name
 
 RULE = RuleInfo("TG006", "unprovable-statement", Severity.ERROR)
+
+_SERVER_COMMANDS = {
+    "CALL": "a procedure's body",
+    "DO": "an anonymous code block",
+    "PREPARE": "a statement prepared here runs later under EXECUTE, for whoever calls it",
+    "EXECUTE": "a prepared statement's text",
+}
+# functions that run SQL (or read a whole table) given as text
+_RUNS_TEXT = frozenset(
+    {
+        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml",
+        "cursor_to_xmlschema", "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
+        "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "database_to_xml",
+        "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "dblink",
+        "dblink_exec", "dblink_open", "dblink_fetch", "dblink_send_query", "crosstab",
+        "crosstab2", "crosstab3", "crosstab4", "connectby",
+    }
+)  # fmt: skip
+# the planner's statistics: sample values of every row
+_STATISTICS = frozenset(
+    {
+        "pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic", "pg_statistic_ext",
+        "pg_statistic_ext_data",
+    }
+)  # fmt: skip
+# a cheap test of the text before the walk: every name above holds one of these
+_HINTS = ("_to_xml", "ts_stat", "dblink", "crosstab", "connectby", "pg_stat")
+
+
+def _server_side(ctx: Context) -> Iterator[Finding]:
+    """Calls that run SQL given as text, and reads of planner statistics."""
+    lowered = ctx.sql.lower()
+    if ctx.tree is None or not any(hint in lowered for hint in _HINTS):
+        return
+    for node in ctx.tree.walk():
+        if (
+            isinstance(node, exp.Expression)
+            and isinstance(node, exp.Func)
+            and function_name(node) in _RUNS_TEXT
+        ):
+            yield ctx.finding(
+                RULE,
+                node,
+                f"{function_name(node)}() runs SQL (or reads a table) given as text: the "
+                "analyzer cannot see what it reads",
+                "query the rows directly, pinned to one tenant",
+            )
+        elif isinstance(node, exp.Table) and identifier_name(node.this) in _STATISTICS:
+            yield ctx.finding(
+                RULE,
+                node,
+                f"{identifier_name(node.this)} holds sample values of every tenant's rows "
+                "(planner statistics)",
+                "do not read planner statistics from application code",
+            )
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -62,6 +124,18 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     if ctx.in_patch:
         return
+    if isinstance(ctx.tree, exp.Command) and str(ctx.tree.this).upper() in _SERVER_COMMANDS:
+        keyword = str(ctx.tree.this).upper()
+        yield ctx.finding(
+            RULE,
+            None,
+            f"{keyword} runs SQL inside the server that the analyzer cannot see "
+            f"({_SERVER_COMMANDS[keyword]})",
+            "send the statements themselves, pinned to one tenant; maintenance belongs in the "
+            "patch pipeline",
+        )
+        return
+    yield from _server_side(ctx)
     named = ctx.named_tenant_tables if isinstance(ctx.tree, exp.Command) else []
     if named:
         keyword = str(ctx.tree.this).upper()

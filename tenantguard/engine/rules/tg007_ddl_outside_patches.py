@@ -2,7 +2,9 @@
 
 ## What it does
 Finds schema changes (CREATE, ALTER, DROP, COMMENT ON, GRANT, REVOKE, REINDEX…)
-in application code, that is anywhere outside the configured patch directory.
+in application code, that is anywhere outside the configured patch directory — `SELECT … INTO
+[TEMP] t` and `CREATE [TEMP] TABLE … AS` included: they create tables (a temporary one outlives
+the request on a pooled connection and serves the next tenant).
 
 ## Why is this bad?
 The golden rule of the schema pipeline: every structural change goes through a numbered,
@@ -60,6 +62,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             keyword += f" {kind.upper()}"
     elif isinstance(tree, exp.Command) and str(tree.this).upper() in _DDL_COMMANDS:
         keyword = str(tree.this).upper()
+    elif isinstance(tree, exp.Select) and isinstance(tree.args.get("into"), exp.Into):
+        keyword = "SELECT INTO"  # creates a table, like CREATE TABLE AS
     if keyword:
         yield ctx.finding(
             RULE,

@@ -1,0 +1,212 @@
+"""TG013 side-effect-on-unfiltered-rows
+
+## What it does
+Finds a call with a side effect — `pg_notify`, `set_config`, `nextval`/`setval`, `dblink_exec`,
+the large-object functions (`lo_import`, `lo_export`, `lo_put`…), advisory locks, `pg_sleep` —
+that takes a column of a tenant table (or a whole row of one) where PostgreSQL may evaluate it
+on rows the tenant filter has not removed yet:
+
+- in a WHERE or ON condition: the planner orders conditions as it likes, so the call may run
+  before `tenant_id = $1` on every tenant's rows;
+- in a derived table or CTE pinned only from outside (`WITH x AS MATERIALIZED (SELECT
+  pg_notify(…, name) FROM patients) SELECT … FROM x WHERE tenant_id = $1`): a materialized CTE
+  runs over every row before the outer filter.
+
+It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
+itself (its rows are filtered before those are computed), and on the rows of a MATERIALIZED
+CTE that is pinned inside.
+
+## Why is this bad?
+The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
+names to a channel, `set_config` leaves them in a setting, `nextval` and `pg_sleep` leak how many
+rows other tenants have.
+
+## Example
+```sql
+SELECT * FROM patients WHERE pg_notify('changes', name) IS NULL AND tenant_id = $1;
+```
+
+## Use instead
+```sql
+WITH mine AS MATERIALIZED (SELECT * FROM patients WHERE tenant_id = $1)
+SELECT pg_notify('changes', name) FROM mine;
+```
+
+## Options
+`tenant_tables`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from tenantguard.engine.context import Context, RuleInfo
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.proof import Analysis, Block, Source, SourceKind, function_name
+from tenantguard.engine.proof.syntax import identifier_name
+
+RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
+
+SIDE_EFFECTS = frozenset(
+    {
+        "pg_notify", "set_config", "nextval", "setval", "dblink", "dblink_exec",
+        "dblink_send_query", "lo_import", "lo_export", "lo_create", "lo_creat", "lo_unlink",
+        "lo_put", "lo_from_bytea", "lowrite", "lo_truncate", "lo_open", "pg_advisory_lock",
+        "pg_advisory_lock_shared", "pg_advisory_xact_lock", "pg_advisory_xact_lock_shared",
+        "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
+        "pg_try_advisory_xact_lock_shared", "pg_advisory_unlock", "pg_advisory_unlock_shared",
+        "pg_sleep", "pg_sleep_for", "pg_sleep_until", "pg_terminate_backend",
+        "pg_cancel_backend", "pg_logical_emit_message", "pg_file_write",
+    }
+)  # fmt: skip
+# clauses evaluated on the rows that passed the block's filters
+_AFTER_FILTERS = frozenset(
+    {"expressions", "order", "group", "having", "distinct", "returning", "windows", "qualify"}
+)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    proof, analysis = ctx.proof, ctx.builder
+    if proof is None or analysis is None or ctx.in_patch:
+        return
+    lowered = ctx.sql.lower()
+    if not any(name in lowered for name in SIDE_EFFECTS):
+        return
+    for node in proof.tree.walk():
+        if not isinstance(node, exp.Expression) or not isinstance(node, exp.Func):
+            continue
+        if function_name(node) not in SIDE_EFFECTS:
+            continue
+        block, position, visible = _placement(analysis, node)
+        if block is None:
+            continue
+        for source in _tenant_sources(analysis, block, node, visible):
+            if _filtered_before(analysis, source, block, position):
+                continue
+            yield ctx.finding(
+                RULE,
+                node,
+                f"{function_name(node)}() takes a column of {source.describe()} where "
+                "PostgreSQL may run it before the tenant filter, on other tenants' rows",
+                f"pin {source.name or source.describe()} first (a MATERIALIZED CTE filtered by "
+                "tenant) and call it in the select list of a block that reads those rows",
+            )
+            break
+
+
+def _placement(
+    analysis: Analysis, node: exp.Expression
+) -> tuple[Block | None, str, list[Source] | None]:
+    """The block a call sits in, whether it is evaluated after the block's filters ("after")
+    or may be evaluated with them ("filter"), and the sources its clause sees."""
+    child: exp.Expr = node
+    parent = node.parent
+    visible: list[Source] | None = None
+    position = "after"
+    block_of = analysis.block_of
+    while parent is not None:
+        if isinstance(parent, exp.Join) and child is parent.args.get("on"):
+            position = "filter"
+        block = block_of.get(id(parent))
+        if block is not None:
+            key = child.arg_key or ""
+            if isinstance(parent, exp.Update) and key == "expressions":
+                key = "expressions"  # SET is computed on the rows the WHERE kept
+            elif (
+                key in ("where", "on", "from_", "joins", "using", "this")
+                or key not in _AFTER_FILTERS
+            ):
+                position = "filter"
+            if isinstance(child, exp.Join):
+                visible = block.on_scopes.get(id(child))
+            return block, position, visible
+        child, parent = parent, parent.parent
+    return None, position, None
+
+
+def _tenant_sources(
+    analysis: Analysis, block: Block, call: exp.Expression, visible: list[Source] | None
+) -> list[Source]:
+    """The sources carrying tenant rows whose columns (or whole rows) the call's arguments
+    read."""
+    found: list[Source] = []
+    stack: list[exp.Expr] = list(call.iter_expressions())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Select | exp.Subquery):
+            continue  # a subquery's rows are its own
+        if isinstance(node, exp.Column):
+            source = _column_source(analysis, block, node, visible)
+            if source is not None and _carries_tenant_rows(source) and source not in found:
+                found.append(source)
+            continue
+        stack.extend(node.iter_expressions())
+    return found
+
+
+def _column_source(
+    analysis: Analysis, block: Block, column: exp.Column, visible: list[Source] | None
+) -> Source | None:
+    if isinstance(column.this, exp.Star):
+        qualifier = identifier_name(column.args.get("table"))
+        return _named(block, qualifier)
+    source = analysis.resolve(block, column, visible)
+    if source is None and not column.args.get("table"):
+        # a whole-row reference: `row_to_json(p)`
+        return _named(block, identifier_name(column.this))
+    return source
+
+
+def _named(block: Block | None, name: str) -> Source | None:
+    while block is not None:
+        if name in block.sources:
+            return block.sources[name]
+        block = block.parent
+    return None
+
+
+def _carries_tenant_rows(source: Source) -> bool:
+    return source.tenant or source.kind in (SourceKind.DERIVED, SourceKind.CTE)
+
+
+def _filtered_before(analysis: Analysis, source: Source, block: Block, position: str) -> bool:
+    """Are `source`'s rows filtered by tenant before the call sees them?"""
+    if _materialized_and_pinned_inside(source):
+        return True
+    if position != "after":
+        return False
+    # every block between the call and the source's block is evaluated after its parent's
+    # filters (a subquery in a select list), so the source's own filters come first
+    level: Block | None = block
+    while level is not None and level is not source.block:
+        if _placement(analysis, level.node)[1] != "after":
+            return False
+        level = level.parent
+    return level is not None and _pinned_here(source, set())
+
+
+def _pinned_here(source: Source, seen: set[int]) -> bool:
+    """Pinned by its own block's filters (not by a pin pushed in from a reader)."""
+    if id(source) in seen:
+        return False
+    seen.add(id(source))
+    if source.passthrough:
+        return True
+    fact = source.pinned_by
+    if fact is None or fact.pushed:
+        return False
+    return fact.other is None or _pinned_here(fact.other, seen)
+
+
+def _materialized_and_pinned_inside(source: Source) -> bool:
+    """A MATERIALIZED CTE whose rows are all pinned inside: evaluated in full, then read."""
+    if source.kind is not SourceKind.CTE or not source.passthrough:
+        return False
+    node = source.node
+    if not isinstance(node, exp.Table):
+        return False
+    bodies = source.body
+    cte = bodies[0].node.find_ancestor(exp.CTE) if bodies else None
+    return cte is not None and bool(cte.args.get("materialized"))
