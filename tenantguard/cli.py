@@ -293,7 +293,8 @@ def _run_checks(
     from tenantguard.sources.files import CheckOptions, check_files
 
     policy = build_policy(settings)
-    rules = EnabledRules.build(_catalog_rules(), selection)
+    # every rule everywhere needs no catalog (its patch rules load pglast): the common case
+    rules = None if selection.is_default else EnabledRules.build(_catalog_rules(), selection)
     patch_directory = settings.root / settings.patch_dir
 
     def patch_linter(text: str, path: Path) -> list[Finding]:
@@ -305,7 +306,7 @@ def _run_checks(
         unresolved_severity=Severity(settings.unresolved_severity),
         patch_linter=patch_linter,
         patch_rules_only=patch_rules_only,
-        rules=None if rules.everything else rules,
+        rules=None if rules is None or rules.everything else rules,
     )
     analyzer = Analyzer(policy)
     patch_analyzer = Analyzer(policy, in_patch=True)
