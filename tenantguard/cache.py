@@ -1,11 +1,19 @@
 """The check cache, `.tenantguard_cache/` at the project root, as ruff keeps one.
 
 One JSON file per key; the key covers everything a file's findings depend on besides the file:
-the settings (command-line overrides included), the rule selection, the content of every schema
-source the policy is built from, the installed sqlglot, sqlglotc and pglast, and tenantguard's own
-files. Inside, each checked file has an entry: a hash of its content, its findings (without
-path) and its statement count. A file whose content hash matches is not read by sqlglot again;
-when every file matches, sqlglot is not even imported.
+the project root and configuration file, the settings (command-line overrides included), the
+rule selection, the content of every schema source the policy is built from, the installed
+sqlglot, sqlglotc and pglast, and tenantguard's own files. With the key come what building the
+policy said (the number of tenant tables, warnings, unreadable schema statements), so that a
+run served from the cache says it too.
+
+Inside, each checked file has an entry: a hash of its content, its findings (without path), its
+statement count and notes. A Python file's findings also depend on other files (imported
+constants, wrappers, base classes, the function names the run's files define): each run that
+checks Python files stores what its checks read (a "world": files and their content hashes,
+import look-ups, function names and the files defining them), and its Python entries are
+valid only while that world is unchanged. A file whose entry is valid is not read by sqlglot
+again; when every file's is, sqlglot is not even imported.
 
 tenantguard's files enter the key by size and modification time (nanoseconds): an install from
 another commit keeps the version number but not the times, and a cache committed to a repository
@@ -17,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from importlib.machinery import PathFinder
 from pathlib import Path
@@ -29,10 +39,13 @@ from tenantguard.sources.walk import FileReport, SourceFile
 
 if TYPE_CHECKING:
     from tenantguard.config import Settings
+    from tenantguard.sources.pyflow import Consulted
 
-__all__ = ["CheckCache", "content_hash"]
+__all__ = ["CheckCache", "PolicyFacts", "content_hash"]
 
-FORMAT = 1
+FORMAT = 2
+# any `def NAME` (wider than the index's scan: a one-line `class A: def f` counts too)
+_ANY_DEF = re.compile(rb"\bdef\s+(\w+)")
 _KEEP_DAYS = 30  # entries (and key files) unused this long are dropped
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -91,11 +104,18 @@ def _schema_fingerprint(settings: Settings) -> list[object]:
     return found
 
 
+def _stable(value: object) -> str:
+    """repr, with sets sorted (a set's order changes with each process's string hashing)."""
+    if isinstance(value, set | frozenset):
+        return repr(sorted(map(repr, value)))
+    return repr(value)
+
+
 def _settings_fingerprint(settings: Settings) -> list[object]:
     return [
-        (f.name, repr(getattr(settings, f.name)))
+        (f.name, _stable(getattr(settings, f.name)))
         for f in fields(settings)
-        if f.name not in ("root", "config_file", "cache_dir")
+        if f.name != "cache_dir"
     ]
 
 
@@ -103,14 +123,29 @@ def _today() -> int:
     return int(time.time() // 86_400)
 
 
+@dataclass(frozen=True)
+class PolicyFacts:
+    """What building the policy of a key said besides the policy: a cached run says it again."""
+
+    tenant_tables: int
+    warnings: tuple[str, ...] = ()
+    # unreadable schema statements: (path, line, column, message, text)
+    problems: tuple[tuple[str, int, int, str, str], ...] = ()
+
+
 @dataclass
 class CheckCache:
-    """The entries of one key; `lookup` before checking a file, `store` after, `save` at the end."""
+    """The entries of one key: `lookup` before checking, `store` after, `save` at the end."""
 
     file: Path
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tenant_tables: int | None = None  # how many the policy had when the entries were written
+    worlds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    facts: PolicyFacts | None = None  # None: not known for this key, the policy must be built
     changed: bool = False
+    _hashes: dict[str, str] = field(default_factory=dict)  # path -> content hash, this run
+    _valid_worlds: dict[str, bool] = field(default_factory=dict)
+    _definitions: dict[str, list[str]] | None = None
+    _stored_python: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, settings: Settings, options: str, directory: Path | None = None) -> CheckCache:
@@ -135,54 +170,80 @@ class CheckCache:
         except (OSError, ValueError):
             return cache
         if isinstance(data, dict) and data.get("format") == FORMAT:
-            entries = data.get("files")
+            entries, worlds = data.get("files"), data.get("worlds")
             cache.entries = entries if isinstance(entries, dict) else {}
-            tables = data.get("tenant_tables")
-            cache.tenant_tables = tables if isinstance(tables, int) else None
+            cache.worlds = worlds if isinstance(worlds, dict) else {}
+            cache.facts = _facts(data.get("policy"))
         return cache
 
     @staticmethod
     def _name(source: SourceFile) -> str:
         return source.relative if source.relative is not None else str(source.path)
 
-    def lookup(self, source: SourceFile) -> tuple[FileReport | None, str | None]:
-        """(the cached report, or None; the file's content hash, or None if unreadable)."""
-        try:
-            data = source.path.read_bytes()
-        except OSError:
-            return None, None
-        digest = content_hash(data)
-        entry = self.entries.get(self._name(source))
-        if entry is None or entry.get("hash") != digest:
-            return None, digest
-        try:
-            findings = tuple(_finding(row, source.display) for row in entry["findings"])
-            report = FileReport(source.display, findings, int(entry["statements"]))
-        except (KeyError, TypeError, ValueError):
-            return None, digest
-        if entry.get("seen") != _today():
-            entry["seen"] = _today()
-            self.changed = True
-        return report, digest
+    def lookup(self, sources: Sequence[SourceFile]) -> tuple[dict[str, FileReport], dict[str, str]]:
+        """The cached reports of `sources` (by display path) whose entry is valid, and the
+        content hash of each other readable file (to `store` its report)."""
+        done: dict[str, FileReport] = {}
+        digests: dict[str, str] = {}
+        python = [s for s in sources if s.path.suffix == ".py"]
+        for source in sources:
+            digest = self._hash(str(source.path))
+            if digest is None:
+                continue
+            entry = self.entries.get(self._name(source))
+            report = None
+            if entry is not None and entry.get("hash") == digest:
+                world = entry.get("world")
+                if world is None or self._world_valid(str(world), python):
+                    report = _report(entry, source.display)
+            if report is None:
+                digests[source.display] = digest
+                continue
+            done[source.display] = report
+            if entry is not None and entry.get("seen") != _today():
+                entry["seen"] = _today()
+                self.changed = True
+        return done, digests
 
     def store(self, source: SourceFile, digest: str, report: FileReport) -> None:
+        prefix = f"{report.path}:"
         self.entries[self._name(source)] = {
             "hash": digest,
             "statements": report.statements,
             "findings": [_row(f) for f in report.findings],
+            # a note names the file as displayed: kept without it, said with today's
+            "notes": [[n.startswith(prefix), n.removeprefix(prefix)] for n in report.notes],
             "seen": _today(),
         }
+        if source.path.suffix == ".py":
+            self._stored_python.append(self._name(source))
         self.changed = True
 
-    def save(self, tenant_tables: int | None) -> None:
+    def save(
+        self,
+        facts: PolicyFacts | None,
+        consulted: Iterable[Consulted | None] = (),
+        python: Sequence[SourceFile] = (),
+    ) -> None:
         """Writes the entries (atomically), drops stale ones; a cache that cannot be written is
-        simply not kept."""
-        if tenant_tables is not None and tenant_tables != self.tenant_tables:
-            self.tenant_tables, self.changed = tenant_tables, True
+        simply not kept. `consulted`: what this run's Python checks read; `python`: the run's
+        Python files (whose function definitions a lookup by name sees)."""
+        if facts is not None and facts != self.facts:
+            self.facts, self.changed = facts, True
+        if self._stored_python:
+            world = self._world(consulted, python)
+            world_id = hashlib.sha256(
+                json.dumps(world, sort_keys=True).encode("utf-8")
+            ).hexdigest()[:16]
+            self.worlds[world_id] = {**world, "seen": _today()}
+            for name in self._stored_python:
+                self.entries[name]["world"] = world_id
         if not self.changed:
             return
         oldest = _today() - _KEEP_DAYS
         kept = {k: v for k, v in self.entries.items() if int(v.get("seen", 0)) >= oldest}
+        used = {str(v.get("world")) for v in kept.values()}
+        worlds = {k: v for k, v in self.worlds.items() if k in used}
         directory = self.file.parent
         try:
             fresh = not directory.is_dir()
@@ -193,7 +254,18 @@ class CheckCache:
                     "Signature: 8a477f597d28d172789f06886806bc55\n"
                     "# This file is a cache directory tag created by tenantguard.\n"
                 )
-            data = {"format": FORMAT, "tenant_tables": self.tenant_tables, "files": kept}
+            data = {
+                "format": FORMAT,
+                "policy": None
+                if self.facts is None
+                else {
+                    "tenant_tables": self.facts.tenant_tables,
+                    "warnings": list(self.facts.warnings),
+                    "problems": [list(p) for p in self.facts.problems],
+                },
+                "worlds": worlds,
+                "files": kept,
+            }
             handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump(data, out, separators=(",", ":"))
@@ -202,6 +274,87 @@ class CheckCache:
         except OSError:
             return
 
+    # Python files' dependencies
+
+    def _hash(self, path: str) -> str | None:
+        if path not in self._hashes:
+            try:
+                with open(path, "rb") as handle:
+                    self._hashes[path] = content_hash(handle.read())
+            except OSError:
+                return None
+        return self._hashes[path]
+
+    def _defined(self, python: Sequence[SourceFile]) -> dict[str, list[str]]:
+        """Function name -> the run's Python files (paths) whose text defines it."""
+        if self._definitions is None:
+            self._definitions = {}
+            for source in sorted(python, key=lambda s: str(s.path)):
+                try:
+                    with open(source.path, "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                for name in sorted({m.decode("ascii", "replace") for m in _ANY_DEF.findall(data)}):
+                    self._definitions.setdefault(name, []).append(str(source.path))
+        return self._definitions
+
+    def _world(
+        self, consulted: Iterable[Consulted | None], python: Sequence[SourceFile]
+    ) -> dict[str, Any]:
+        modules: set[str] = set()
+        lookups: set[tuple[str, str, int, str | None]] = set()
+        names: set[str] = set()
+        for item in consulted:
+            if item:
+                modules |= item.modules
+                lookups |= item.lookups
+                names |= item.names
+        defined = self._defined(python) if names else {}
+        return {
+            "modules": {m: self._hash(m) or "unreadable" for m in sorted(modules)},
+            "lookups": sorted([list(k) for k in lookups], key=repr),
+            # the files that may define each name, with their content (see `_check_world`)
+            "names": {n: self._with_hashes(defined.get(n, [])) for n in sorted(names)},
+        }
+
+    def _with_hashes(self, paths: list[str]) -> dict[str, str]:
+        return {p: self._hash(p) or "unreadable" for p in paths}
+
+    def _world_valid(self, world_id: str, python: Sequence[SourceFile]) -> bool:
+        if world_id not in self._valid_worlds:
+            self._valid_worlds[world_id] = self._check_world(self.worlds.get(world_id), python)
+        return self._valid_worlds[world_id]
+
+    def _check_world(self, world: object, python: Sequence[SourceFile]) -> bool:
+        if not isinstance(world, dict):
+            return False
+        try:
+            for path, digest in world["modules"].items():
+                if (self._hash(path) or "unreadable") != digest:
+                    return False
+            names = world["names"]
+            if names:
+                defined = self._defined(python)
+                # same files, same contents: the index's narrower scan finds what it found
+                if any(
+                    self._with_hashes(defined.get(n, [])) != files for n, files in names.items()
+                ):
+                    return False
+            lookups = world["lookups"]
+            if lookups:
+                from tenantguard.sources.pyflow import find_module  # no sqlglot
+
+                for directory, name, level, found in lookups:
+                    if find_module(directory, name, int(level)) != found:
+                        return False
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False
+        if world.get("seen") != _today():
+            world["seen"] = _today()
+            self.changed = True
+        return True
+
     def _drop_stale_keys(self, directory: Path, before: float) -> None:
         for other in directory.glob("*.json"):
             try:
@@ -209,6 +362,34 @@ class CheckCache:
                     other.unlink()
             except OSError:
                 continue
+
+
+def _facts(data: object) -> PolicyFacts | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        return PolicyFacts(
+            int(data["tenant_tables"]),
+            tuple(str(w) for w in data["warnings"]),
+            tuple(
+                (str(p), int(line), int(column), str(message), str(text))
+                for p, line, column, message, text in data["problems"]
+            ),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _report(entry: dict[str, Any], display: str) -> FileReport | None:
+    try:
+        findings = tuple(_finding(row, display) for row in entry["findings"])
+        notes = tuple(
+            f"{display}:{text}" if prefixed else str(text)
+            for prefixed, text in entry.get("notes", ())
+        )
+        return FileReport(display, findings, int(entry["statements"]), notes)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _row(finding: Finding) -> list[object]:

@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tenantguard import __version__
 from tenantguard.baseline import read_baseline, subtract_baseline, write_baseline
-from tenantguard.config import Settings, build_policy, load_settings
+from tenantguard.config import (
+    Settings,
+    build_policy,
+    load_settings,
+    require_tenant_tables,
+    settings_for_paths,
+)
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.errors import ConfigError
-from tenantguard.report import FORMATS, Style, colour_wanted, render, render_statistics
+from tenantguard.report import (
+    FORMATS,
+    Style,
+    Summary,
+    colour_wanted,
+    render,
+    render_statistics,
+)
 from tenantguard.selection import EnabledRules, RuleSelection, parse_selectors
 from tenantguard.sources.walk import FileReport, SourceFile, discover, stdin_source
 
 if TYPE_CHECKING:
+    from tenantguard.cache import PolicyFacts
     from tenantguard.engine.policy import Policy
+    from tenantguard.sources.pyflow import Consulted
+    from tenantguard.sources.schema import SchemaProblem
 
 __all__ = ["main"]
 
@@ -125,6 +143,10 @@ def _selectors(value: str | None, flag: str) -> tuple[str, ...] | None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(isolated=args.isolated, config=args.config)
+    return _with_flags(settings, args)
+
+
+def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings.with_overrides(
         tenant_column=args.tenant_column,
         tenant_tables=_split(args.tenant_tables),
@@ -132,6 +154,21 @@ def _settings(args: argparse.Namespace) -> Settings:
         infer_tenant_tables=False if args.no_infer else None,
         allow_multi_tenant=True if args.allow_multi_tenant else None,
     )
+
+
+def _non_negative(kind: type[float] | type[int]) -> Callable[[str], float]:
+    """An argparse type: a number of this kind, 0 or more."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text} is negative")
+        return value
+
+    return parse
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -223,6 +260,34 @@ def _build_parser() -> argparse.ArgumentParser:
                 metavar="NAME",
                 help="accept the edited file of this applied patch (its new checksum) without running it",
             )
+            command.add_argument(
+                "--lock-wait",
+                type=_non_negative(float),
+                metavar="SECONDS",
+                help="wait at most this long for the patch lock another runner holds "
+                "(default: as long as it takes, saying every 5 s who holds it); exit 2 after",
+            )
+            command.add_argument(
+                "--lock-timeout",
+                type=_non_negative(float),
+                default=2.0,
+                metavar="SECONDS",
+                help="PostgreSQL lock_timeout for each patch statement, so that the "
+                "application's queries never queue long behind a patch's DDL (default: 2; 0: none)",
+            )
+            command.add_argument(
+                "--lock-retries",
+                type=_non_negative(int),
+                default=5,
+                metavar="N",
+                help="retry a patch that timed out on a lock N times, with backoff, before exit 2 "
+                "naming the table and the backend that holds it (default: 5)",
+            )
+            command.add_argument(
+                "--allow-out-of-order",
+                action="store_true",
+                help="apply a new patch numbered below an already applied one (refused otherwise)",
+            )
         command.add_argument("--isolated", action="store_true", help="ignore configuration files")
         command.add_argument("--config", type=Path, metavar="FILE", help="read this pyproject.toml")
 
@@ -280,21 +345,136 @@ def _read_stdin() -> str:
     return data
 
 
+@dataclass
+class _Group:
+    """The files of one configuration (the nearest one from each checked path upward)."""
+
+    settings: Settings
+    selection: RuleSelection
+    files: list[SourceFile]
+    texts: dict[str, str] = field(default_factory=dict)  # display -> standard input's text
+    reads_stdin: bool = False
+
+
+def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | None:
+    """The configuration groups of the paths to check and their files; None when a path does
+    not exist (said on standard error)."""
+    select = _selectors(args.select, "--select")
+    extend_select = _selectors(args.extend_select, "--extend-select") or ()
+    ignore = _selectors(args.ignore, "--ignore") or ()
+    paths: list[Path] = list(args.paths) or ([Path("-")] if args.stdin_filename else [])
+    stdin: Path | None = None  # found again by identity among a group's paths
+    named: list[Path] = []
+    for path in paths:
+        if str(path) != "-":
+            named.append(path)
+        elif stdin is None:
+            given = Path(args.stdin_filename or "-")
+            # the configuration of where the file would be, even when there is no such file
+            stdin = given if given.exists() or not given.parent.is_dir() else given.parent
+    if named or stdin is not None:
+        found = settings_for_paths(
+            [*named, *([stdin] if stdin is not None else [])],
+            isolated=args.isolated,
+            config=args.config,
+        )
+        grouped = [(_with_flags(settings, args), members) for settings, members in found]
+    else:
+        settings = _settings(args)
+        default = settings.root / settings.patch_dir if patch_rules_only else Path(".")
+        grouped = [(settings, [default])]
+    groups: list[_Group] = []
+    missing_any = False
+    for settings, members in grouped:
+        force_exclude = settings.force_exclude or bool(args.force_exclude)
+        pipeline = [settings.patch_dir, *settings.schema_paths]
+        on_disk = [p for p in members if p is not stdin]
+        files, missing = discover(
+            on_disk,
+            root=settings.root,
+            include=settings.include,
+            exclude=settings.exclude,
+            pipeline=pipeline,
+            patch_dir=settings.patch_dir,
+            force_exclude=force_exclude,
+            respect_gitignore=settings.respect_gitignore,
+        )
+        for name in missing:
+            print(f"tenantguard: error: {name}: no such file or directory", file=sys.stderr)
+        missing_any = missing_any or bool(missing)
+        group = _Group(settings, settings.rule_selection(select, extend_select, ignore), files)
+        if any(p is stdin for p in members):
+            text = _read_stdin()
+            source = stdin_source(
+                args.stdin_filename or "-",
+                text,
+                root=settings.root,
+                exclude=settings.exclude if force_exclude else (),
+                pipeline=pipeline,
+                patch_dir=settings.patch_dir,
+            )
+            group.reads_stdin = True
+            if source is not None:
+                files.append(source)
+                group.texts[source.display] = text
+        groups.append(group)
+    return None if missing_any else groups
+
+
+def _check_group(
+    group: _Group, args: argparse.Namespace, *, jobs: int | None, patch_rules_only: bool
+) -> tuple[list[FileReport], PolicyFacts]:
+    """The reports of a group's files, from the cache where it holds them, and what building
+    the policy said (warnings, unreadable schema statements)."""
+    from tenantguard.cache import CheckCache, PolicyFacts
+
+    settings, files = group.settings, group.files
+    cache = None
+    if not args.no_cache and not group.reads_stdin and files:
+        cache = CheckCache.open(settings, repr((patch_rules_only, group.selection.key())))
+    done, digests = cache.lookup(files) if cache is not None else ({}, {})
+    pending = [f for f in files if f.display not in done]
+    facts = cache.facts if cache is not None else None
+    if facts is not None and not facts.tenant_tables and not patch_rules_only:
+        facts = None  # fails closed: building the policy says why
+    consulted: list[Consulted | None] = []
+    if pending or facts is None:
+        warnings: list[str] = []
+        problems: list[SchemaProblem] = []
+        policy = build_policy(settings, warnings, problems)
+        if not patch_rules_only:  # the patch rules need no tenant table
+            require_tenant_tables(policy, settings)
+        facts = PolicyFacts(
+            len(policy.tenant_tables),
+            tuple(warnings),
+            tuple((p.path, p.line, p.column, p.message, p.text) for p in problems),
+        )
+        checked = _run_checks(pending, group, policy, jobs=jobs, patch_rules_only=patch_rules_only)
+        for source, report in zip(pending, checked, strict=True):
+            done[source.display] = report
+            if cache is not None and source.display in digests:
+                cache.store(source, digests[source.display], report)
+        consulted = [r.consulted for r in checked]
+    if cache is not None:
+        cache.save(facts, consulted, [f for f in files if f.path.suffix == ".py"])
+    return [done[f.display] for f in files], facts
+
+
 def _run_checks(
-    files: list[SourceFile],
-    settings: Settings,
-    selection: RuleSelection,
+    pending: list[SourceFile],
+    group: _Group,
+    policy: Policy,
     *,
     jobs: int | None,
     patch_rules_only: bool,
-) -> tuple[list[FileReport], Policy]:
-    """Analyses the files: builds the policy, loads sqlglot."""
+) -> list[FileReport]:
+    """Analyses the files: loads sqlglot."""
     from tenantguard.engine.analyze import Analyzer
     from tenantguard.sources.files import CheckOptions, check_files
+    from tenantguard.sources.pyflow import ProjectIndex
 
-    policy = build_policy(settings)
-    # every rule everywhere needs no catalog (its patch rules load pglast): the common case
-    rules = None if selection.is_default else EnabledRules.build(_catalog_rules(), selection)
+    settings = group.settings
+    rules = _enabled_rules(group.selection)
     patch_directory = settings.root / settings.patch_dir
 
     def patch_linter(text: str, path: Path) -> list[Finding]:
@@ -306,20 +486,27 @@ def _run_checks(
         unresolved_severity=Severity(settings.unresolved_severity),
         patch_linter=patch_linter,
         patch_rules_only=patch_rules_only,
-        rules=None if rules is None or rules.everything else rules,
+        rules=rules,
+        # every Python file of the group, cached or not: what a file may import or call
+        python_index=ProjectIndex(
+            [str(s.path) for s in group.files if s.path.suffix == ".py"], settings.sql_functions
+        ),
     )
     analyzer = Analyzer(policy)
     patch_analyzer = Analyzer(policy, in_patch=True)
-    return check_files(files, analyzer, patch_analyzer, jobs=jobs, options=options), policy
+    return check_files(pending, analyzer, patch_analyzer, jobs=jobs, options=options)
+
+
+def _enabled_rules(selection: RuleSelection) -> EnabledRules | None:
+    """None when every rule runs everywhere: the common case needs no catalog (its patch
+    rules load pglast)."""
+    if selection.is_default:
+        return None
+    rules = EnabledRules.build(_catalog_rules(), selection)
+    return None if rules.everything else rules
 
 
 def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
-    settings = _settings(args)
-    selection = settings.rule_selection(
-        _selectors(args.select, "--select"),
-        _selectors(args.extend_select, "--extend-select") or (),
-        _selectors(args.ignore, "--ignore") or (),
-    )
     if args.statistics and args.format not in ("text", "full", "concise", "json"):
         print(
             "tenantguard: error: --statistics prints text or json; drop --format "
@@ -327,78 +514,37 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    default = settings.root / settings.patch_dir if patch_rules_only else Path(".")
-    paths: list[Path] = args.paths or ([Path("-")] if args.stdin_filename else [default])
-    reads_stdin = any(str(p) == "-" for p in paths)
-    force_exclude = settings.force_exclude or bool(args.force_exclude)
-    pipeline = [settings.patch_dir, *settings.schema_paths]
-    files, missing = discover(
-        [p for p in paths if str(p) != "-"],
-        root=settings.root,
-        include=settings.include,
-        exclude=settings.exclude,
-        pipeline=pipeline,
-        patch_dir=settings.patch_dir,
-        force_exclude=force_exclude,
-        respect_gitignore=settings.respect_gitignore,
-    )
-    for path in missing:
-        print(f"tenantguard: error: {path}: no such file or directory", file=sys.stderr)
-    if missing:
-        return EXIT_ERROR
-    texts: dict[str, str] = {}
-    if reads_stdin:
-        text = _read_stdin()
-        source = stdin_source(
-            args.stdin_filename or "-",
-            text,
-            root=settings.root,
-            exclude=settings.exclude if force_exclude else (),
-            pipeline=pipeline,
-            patch_dir=settings.patch_dir,
-        )
-        if source is not None:
-            files.append(source)
-            texts[source.display] = text
     jobs: int | None = getattr(args, "jobs", None)  # `patches lint` has no --jobs, no baselines
     baseline_file: Path | None = getattr(args, "baseline", None)
     write_file: Path | None = getattr(args, "write_baseline", None)
     if jobs is not None and jobs < 1:
         print("tenantguard: error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_ERROR
+    groups = _groups(args, patch_rules_only)
+    if groups is None:
+        return EXIT_ERROR
     known = read_baseline(baseline_file) if baseline_file else None
-
-    cache = None
-    if not args.no_cache and not reads_stdin and files:
-        from tenantguard.cache import CheckCache
-
-        cache = CheckCache.open(settings, repr((patch_rules_only, selection.key())))
-    done: dict[str, FileReport] = {}
-    digests: dict[str, str] = {}
-    if cache is not None:
-        for source in files:
-            report, digest = cache.lookup(source)
-            if report is not None:
-                done[source.display] = report
-            elif digest is not None:
-                digests[source.display] = digest
-    pending = [f for f in files if f.display not in done]
-    tenant_tables = cache.tenant_tables if cache is not None else None
-    if pending or tenant_tables is None:
-        checked, policy = _run_checks(
-            pending, settings, selection, jobs=jobs, patch_rules_only=patch_rules_only
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    files = statements = schema_statements = 0
+    for group in groups:
+        reports, facts = _check_group(group, args, jobs=jobs, patch_rules_only=patch_rules_only)
+        for warning in facts.warnings:
+            print(f"tenantguard: warning: {warning}", file=sys.stderr)
+        for report in reports:
+            for note in report.notes:
+                print(f"tenantguard: note: {note}", file=sys.stderr)
+        findings.extend(f for r in reports for f in r.findings)
+        checked = {os.path.abspath(s.path) for s in group.files}
+        problems = [p for p in facts.problems if os.path.abspath(p[0]) not in checked]
+        findings.extend(_schema_findings(problems, group))
+        texts.update(group.texts)
+        files += len(group.files)
+        statements += sum(r.statements for r in reports)
+        schema_statements += sum(
+            r.statements for r, s in zip(reports, group.files, strict=True) if s.in_patch
         )
-        tenant_tables = len(policy.tenant_tables)
-        for source, report in zip(pending, checked, strict=True):
-            done[source.display] = report
-            if cache is not None and source.display in digests:
-                cache.store(source, digests[source.display], report)
-    if cache is not None:
-        cache.save(tenant_tables)
-    reports = [done[f.display] for f in files]
-    findings = sorted(
-        (f for r in reports for f in r.findings), key=lambda f: (f.path, f.line, f.column, f.code)
-    )
+    findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     if write_file:
         count = write_baseline(write_file, findings)
         if not args.quiet:
@@ -407,22 +553,59 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
                 file=sys.stderr,
             )
         return EXIT_CLEAN
+    hidden = 0
     if known is not None:
-        findings = subtract_baseline(findings, known)
-    if not tenant_tables and args.format in ("text", "full", "concise"):
-        print(
-            "tenantguard: warning: no tenant tables are configured or found in the schema paths; "
-            "set tenant_tables in [tool.tenantguard] or pass --tenant-tables",
-            file=sys.stderr,
-        )
+        remaining = subtract_baseline(findings, known)
+        hidden = len(findings) - len(remaining)
+        findings = remaining
     style = Style(colour=colour_wanted(sys.stdout), quiet=args.quiet, texts=texts)
     if args.statistics:
         sys.stdout.write(render_statistics(args.format, findings, style))
     else:
-        statements = sum(r.statements for r in reports)
-        sys.stdout.write(render(args.format, findings, len(files), statements, style))
+        summary = Summary(files, statements, schema_statements, hidden)
+        sys.stdout.write(render(args.format, findings, files, statements, style, summary=summary))
     failed = any(f.severity is Severity.ERROR for f in findings)
     return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_CLEAN
+
+
+def _schema_findings(
+    problems: list[tuple[str, int, int, str, str]], group: _Group
+) -> list[Finding]:
+    """A schema statement that cannot be read: an error at its file and line (the tables it
+    may create are treated as tenant tables when its text holds the tenant column). Reported
+    when the file is not among those checked (the patch rules report it there), and when the
+    rule selection reports TG006 in that file."""
+    rules = _enabled_rules(group.selection) if problems else None
+    root = os.path.realpath(group.settings.root)
+    findings = []
+    for where, line, column, message, text in problems:
+        if rules is not None:
+            relative = os.path.relpath(os.path.realpath(where), root)
+            inside = not relative.startswith(os.pardir)
+            if "TG006" not in rules.in_file(relative.replace(os.sep, "/") if inside else None):
+                continue
+        try:
+            path = os.path.relpath(where)
+        except ValueError:
+            path = where
+        findings.append(
+            Finding(
+                "TG006",
+                "unprovable-statement",
+                Severity.ERROR,
+                f"cannot read this schema statement: {message}; the tenant tables it "
+                "may create are guessed from its text",
+                "fix the statement so that PostgreSQL's parser reads it (psql meta-commands "
+                "are skipped)",
+                line,
+                column,
+                line,
+                column + 1,
+                path,
+                text,
+            )
+        )
+    return findings
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -441,7 +624,16 @@ def _explain(args: argparse.Namespace) -> int:
     else:
         print("tenantguard: error: give the SQL as an argument or with -f FILE", file=sys.stderr)
         return EXIT_ERROR
-    policy = build_policy(_settings(args))
+    if args.file is not None and str(args.file) != "-":  # the file's configuration first
+        found = settings_for_paths([args.file], isolated=args.isolated, config=args.config)
+        settings = _with_flags(found[0][0], args)
+    else:
+        settings = _settings(args)
+    warnings: list[str] = []
+    policy: Policy = build_policy(settings, warnings)
+    require_tenant_tables(policy, settings)
+    for warning in warnings:
+        print(f"tenantguard: warning: {warning}", file=sys.stderr)
     text, failed = explain(sql, policy)
     sys.stdout.write(text)
     return EXIT_FINDINGS if failed else EXIT_CLEAN

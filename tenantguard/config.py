@@ -1,8 +1,10 @@
-"""Configuration: `[tool.tenantguard]` of pyproject.toml, validated, then overridden by flags.
+"""Configuration: `[tool.tenantguard]` of pyproject.toml (or a `tenantguard.toml` of bare keys),
+validated, then overridden by flags.
 
 Two steps, as in ruff: the raw table is read and checked key by key into `Settings` (an unknown
 key or a wrong type is an error naming the key), then `build_policy` turns settings and the
-schema sources into the engine's `Policy`.
+schema sources into the engine's `Policy`. The configuration of a checked path is the nearest one
+from that path upward, then from the working directory upward.
 """
 
 from __future__ import annotations
@@ -19,12 +21,20 @@ from tenantguard.selection import RuleSelection, parse_selectors
 
 if TYPE_CHECKING:
     from tenantguard.engine.policy import Policy
-    from tenantguard.sources.schema import FunctionInfo, ViewInfo
+    from tenantguard.sources.schema import SchemaProblem
 
 # the engine's default too (a test keeps them equal): not imported, the engine loads sqlglot
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
 
-__all__ = ["Settings", "build_policy", "find_pyproject", "load_settings"]
+__all__ = [
+    "Settings",
+    "build_policy",
+    "find_config",
+    "find_pyproject",
+    "load_settings",
+    "require_tenant_tables",
+    "settings_for_paths",
+]
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class Settings:
     schema_paths: tuple[str, ...] = ("patches", "db/init")
     tenant_expressions: tuple[str, ...] = DEFAULT_TENANT_EXPRESSIONS
     allow_multi_tenant: bool = False
+    tenant_root: str | None = None  # the tenant registry (`accounts`, or `accounts.id`)
+    shared_rows: bool = False  # `tenant_id IS NULL` rows are public reference rows
     include: tuple[str, ...] = ("*.sql", "*.py")
     exclude: tuple[str, ...] = ()
     force_exclude: bool = False
@@ -47,11 +59,14 @@ class Settings:
     patch_dir: str = "patches"
     baseline: str = "db/init/schema.sql"
     unresolved_severity: str = "warning"
+    sql_functions: tuple[str, ...] = ()
     select: tuple[str, ...] = ("ALL",)
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     cache_dir: str = ".tenantguard_cache"
+    configured: frozenset[str] = frozenset()  # the keys the configuration file sets
+    isolated: bool = False  # configuration files ignored (--isolated)
 
     def rule_selection(
         self,
@@ -72,7 +87,7 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
 
 
-_KEYS = {f.name for f in fields(Settings)} - {"root", "config_file"}
+_KEYS = {f.name for f in fields(Settings)} - {"root", "config_file", "configured", "isolated"}
 _LIST_KEYS = {
     "tenant_tables",
     "global_tables",
@@ -80,15 +95,30 @@ _LIST_KEYS = {
     "tenant_expressions",
     "include",
     "exclude",
+    "sql_functions",
 }
-_BOOL_KEYS = {"infer_tenant_tables", "allow_multi_tenant", "force_exclude", "respect_gitignore"}
+_BOOL_KEYS = {
+    "infer_tenant_tables",
+    "allow_multi_tenant",
+    "shared_rows",
+    "force_exclude",
+    "respect_gitignore",
+}
 _SELECTOR_KEYS = {"select", "extend_select", "ignore"}
 _CHOICES = {"unresolved_severity": ("warning", "error")}
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.tenantguard] table, from `start` upward."""
+def find_config(start: Path) -> Path | None:
+    """The nearest configuration from `start` (a file or directory) upward: in each directory a
+    `tenantguard.toml`, else a pyproject.toml with a [tool.tenantguard] table (as ruff prefers
+    its own file)."""
+    start = start.resolve()
+    if not start.is_dir():
+        start = start.parent
     for directory in (start, *start.parents):
+        own = directory / "tenantguard.toml"
+        if own.is_file():
+            return own
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:
@@ -100,15 +130,19 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def find_pyproject(start: Path) -> Path | None:
+    """Kept for callers of the first release: the nearest configuration (see `find_config`)."""
+    return find_config(start)
+
+
 def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
     values: dict[str, object] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name not in _KEYS:
             known = ", ".join(sorted(_KEYS))
-            raise ConfigError(
-                f"{source}: unknown key {key!r} in [tool.tenantguard] (known: {known})"
-            )
+            table = "[tool.tenantguard]" if source.endswith("pyproject.toml") else "the file"
+            raise ConfigError(f"{source}: unknown key {key!r} in {table} (known: {known})")
         if name in _SELECTOR_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{source}: {key} must be a list of rule codes")
@@ -146,13 +180,14 @@ def _per_file_ignores(value: object, source: str) -> tuple[tuple[str, tuple[str,
 def load_settings(
     start: Path | None = None, *, isolated: bool = False, config: Path | None = None
 ) -> Settings:
-    """Settings from the nearest configuration (or `config`), or defaults when `isolated`."""
+    """Settings from the nearest configuration from `start` upward (or `config`), or defaults
+    rooted at `start` when `isolated` or when there is none."""
     start = (start or Path.cwd()).resolve()
     if isolated:
-        return Settings(root=start)
-    path = config or find_pyproject(start)
+        return Settings(root=start if start.is_dir() else start.parent, isolated=True)
+    path = config or find_config(start)
     if path is None:
-        return Settings(root=start)
+        return Settings(root=start if start.is_dir() else start.parent)
     source = os.fspath(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -163,44 +198,143 @@ def load_settings(
     table = data.get("tool", {}).get("tenantguard", {}) if path.name == "pyproject.toml" else data
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.tenantguard] must be a table")
-    return Settings(root=path.parent.resolve(), config_file=path, **_validate(table, source))  # type: ignore[arg-type]
+    values = _validate(table, source)
+    return Settings(
+        root=path.parent.resolve(),
+        config_file=path,
+        configured=frozenset(values),
+        **values,  # type: ignore[arg-type]
+    )
 
 
-def build_policy(settings: Settings) -> Policy:
+def settings_for_paths(
+    paths: list[Path], *, isolated: bool = False, config: Path | None = None
+) -> list[tuple[Settings, list[Path]]]:
+    """The settings of each checked path, paths grouped by the configuration they found.
+
+    Each path's configuration is the nearest one from the path upward; a path with none takes the
+    working directory's. `config` or `isolated` gives every path the same settings.
+    """
+    if isolated or config is not None or not paths:
+        return [(load_settings(isolated=isolated, config=config), paths)]
+    fallback: Path | None = None
+    fallback_found = False
+    groups: dict[Path | None, list[Path]] = {}
+    for path in paths:
+        found = find_config(path) if path.exists() else None
+        if found is None:
+            if not fallback_found:
+                fallback, fallback_found = find_config(Path.cwd()), True
+            found = fallback
+        groups.setdefault(found, []).append(path)
+    return [
+        (load_settings(config=found) if found else load_settings(), members)
+        for found, members in groups.items()
+    ]
+
+
+def _describe(settings: Settings) -> str:
+    if settings.config_file is not None:
+        return os.fspath(settings.config_file)
+    if settings.isolated:
+        return "configuration files ignored (--isolated)"
+    return f"no configuration file found from {settings.root} upward"
+
+
+def build_policy(
+    settings: Settings,
+    warnings: list[str] | None = None,
+    problems: list[SchemaProblem] | None = None,
+) -> Policy:
     """The engine's policy: explicit tenant tables plus those the schema sources show — tables
-    with the tenant column, and views and SQL functions that hand out every tenant's rows."""
-    from tenantguard.engine.policy import Policy  # sqlglot: only when a file must be analysed
-    from tenantguard.sources.schema import read_schema, tenant_relations
+    with the tenant column, and views and functions that hand out every tenant's rows — with
+    what the schema says of columns, constraints, unique keys, foreign keys and the tenant
+    registry.
 
+    The schema sources are read whenever they exist, so that an explicit tenant-table list and
+    inference give the same verdicts when they name the same tables; `infer_tenant_tables`
+    only decides whether tables with the tenant column are added. Statements of the schema
+    that cannot be read are appended to `problems`.
+
+    Fails closed: a schema path the configuration names that does not exist is an error (an
+    absent default path is skipped). A configured tenant table that no schema source creates,
+    while schema sources exist, is appended to `warnings`: a misspelt name protects nothing.
+    """
+    # sqlglot and pglast: only when a file must be analysed
+    from tenantguard.engine.policy import Policy, normalize_name
+    from tenantguard.sources.schema import SchemaInfo, read_schema, tenant_relations
+
+    explicit = "schema_paths" in settings.configured
+    for path in settings.schema_paths if explicit else ():
+        if not (settings.root / path).exists():
+            raise ConfigError(
+                f"{_describe(settings)}: schema path {path!r} does not exist (relative to "
+                f"{settings.root}); fix schema_paths or create it"
+            )
     tables = set(settings.tenant_tables)
-    columns: dict[str, set[str]] = {}
-    constraints: dict[str, set[str]] = {}
-    views: dict[str, ViewInfo] = {}
-    functions: dict[str, FunctionInfo] = {}
+    column = Policy(settings.tenant_column).tenant_column if settings.tenant_column else ""
+    schema: SchemaInfo | None = None
     try:
-        if settings.infer_tenant_tables and settings.schema_paths:
+        if settings.schema_paths:
             schema = read_schema(settings.root / p for p in settings.schema_paths)
-            tables |= schema.tables_with(Policy(settings.tenant_column).tenant_column)
-            columns, constraints = schema.columns, schema.constraints
-            views, functions = schema.views, schema.functions
+            if settings.infer_tenant_tables:
+                tables |= schema.tables_with(column)
+            if problems is not None:
+                problems.extend(schema.problems)
+            if warnings is not None and schema.files:
+                created = set(schema.columns) | set(schema.views) | set(schema.functions)
+                for name in sorted(normalize_name(t) for t in settings.tenant_tables):
+                    if name not in created:
+                        warnings.append(
+                            f"tenant table {name!r} ({_describe(settings)}) is not created by "
+                            f"any schema source ({', '.join(settings.schema_paths)}): "
+                            "check its spelling (quote mixed-case names: '\"Thread\"')"
+                        )
+        root, root_key = settings.tenant_root, "id"
+        if root is None and schema is not None:
+            inferred = schema.tenant_root(column)
+            if inferred is not None:
+                root, root_key = inferred
+        elif root is not None and "." in root:
+            root, root_key = root.rsplit(".", 1)
         policy = Policy(
             settings.tenant_column,
             tables,
             global_tables=settings.global_tables,
             tenant_expressions=settings.tenant_expressions,
             allow_multi_tenant=settings.allow_multi_tenant,
-            table_columns=columns,
-            constraint_columns=constraints,
+            table_columns=schema.columns if schema else None,
+            constraint_columns=schema.constraints if schema else None,
+            tenant_root=root,
+            tenant_root_key=root_key,
+            shared_rows=settings.shared_rows,
+            foreign_keys=schema.sound_foreign_keys() if schema else None,
+            unique_keys=schema.unique_keys if schema else None,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
-    found = tenant_relations(views, functions, policy) if views or functions else {}
-    if not found:
+    if schema is None or not (schema.views or schema.functions):
         return policy
+    found = tenant_relations(schema.views, schema.functions, policy)
     return policy.replace(
-        tenant_tables=policy.tenant_tables | found.keys(),
+        tenant_tables=policy.tenant_tables | found.tenant.keys(),
         table_columns={
             **policy.table_columns,
-            **{view: names for view, names in found.items() if names is not None},
+            **{view: names for view, names in found.tenant.items() if names is not None},
         },
+        unpinnable=found.unpinnable,
+        pinning_functions=found.pinned_by_arguments,
+    )
+
+
+def require_tenant_tables(policy: Policy, settings: Settings) -> None:
+    """No tenant table at all means nothing can be proven: a configuration error, not a pass."""
+    if policy.tenant_tables:
+        return
+    paths = ", ".join(settings.schema_paths) if settings.infer_tenant_tables else "not read"
+    raise ConfigError(
+        f"no tenant tables, so nothing can be proven: none configured, and the schema paths "
+        f"({paths}) show no table with a {policy.tenant_column} column "
+        f"[{_describe(settings)}]. Set tenant_tables or schema_paths in [tool.tenantguard] of "
+        "pyproject.toml (or in tenantguard.toml), or pass --tenant-tables"
     )

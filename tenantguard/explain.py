@@ -13,6 +13,9 @@ from tenantguard.engine.sqltext import split_sql
 
 __all__ = ["explain"]
 
+# sqlglot reads some non-SQL text as a bare expression (`SELEC * FRM x` is an alias of a product)
+_NOT_A_STATEMENT = (exp.Condition, exp.Alias, exp.Tuple, exp.Star, exp.Identifier)
+
 
 def _sql(node: exp.Expression) -> str:
     try:
@@ -51,6 +54,16 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
         if len(statements) > 1:
             out.append(f"Statement {number} (line {statement.line}):")
         tree, inserted, error, offset = parse_statement(statement.text)
+        if tree is None or isinstance(tree, _NOT_A_STATEMENT):
+            # what does not parse is not proven, whether or not it names a tenant table
+            reason = (
+                error
+                or f"sqlglot read it as an expression ({type(tree).__name__}), not a statement"
+            )
+            out.append(f"  Verdict: NOT PROVEN — the text does not parse as SQL: {reason}.")
+            out.append("")
+            failed = True
+            continue
         ctx = Context(statement.text, policy, tree, inserted, error, offset)
         proof = ctx.proof if tree is not None else None
         if proof is not None:
@@ -94,7 +107,11 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
             line = statement.line + finding.line - 1
             out.append(f"  {finding.code} ({finding.severity}) at line {line}: {finding.message}")
             out.append(f"      fix: {finding.help}")
-        if not verdict.findings:
+        if not verdict.findings and (proof is None or not proof.references):
+            out.append(
+                "  Verdict: nothing to prove — the statement reads and writes no tenant table."
+            )
+        elif not verdict.findings:
             out.append("  Verdict: proven — every tenant-table reference is pinned to one tenant.")
         out.append("")
     return "\n".join(out), failed

@@ -44,6 +44,7 @@ class Proposal:
     schema_paths: list[str] = field(default_factory=list)
     tenant_column: str | None = None
     tenant_root: str | None = None
+    tenant_root_key: str | None = None  # the registry's column the tenant column holds
     reason: str = ""
     tenant_tables: list[str] = field(default_factory=list)
     global_tables: list[str] = field(default_factory=list)
@@ -82,61 +83,29 @@ def _schema_paths(relatives: list[str]) -> list[str]:
 
 def propose(root: Path) -> Proposal:
     """What `init` would write for the project at `root`, and why."""
-    from tenantguard.engine.proof import identifier_name
-    from tenantguard.sources.schema import SchemaInfo
-
-    class _Reader(SchemaInfo):
-        """The schema reader, also keeping every foreign key (table, columns, referenced)."""
-
-        references: list[tuple[str, tuple[str, ...], str]]
-
-        def _add_statement(self, sql: str) -> None:
-            import sqlglot
-            from sqlglot import exp
-            from sqlglot.errors import SqlglotError
-
-            super()._add_statement(sql)
-            try:
-                tree = sqlglot.parse_one(sql, read="postgres")
-            except (SqlglotError, RecursionError):
-                return
-            target = tree.this.this if isinstance(tree, exp.Create) else tree.this
-            if not isinstance(tree, (exp.Create, exp.Alter)) or not isinstance(target, exp.Table):
-                return
-            table = identifier_name(target.this)
-            for node in tree.find_all(exp.ForeignKey):
-                columns = tuple(identifier_name(c) for c in node.expressions)
-                referenced = node.args.get("reference")
-                if isinstance(referenced, exp.Reference):
-                    self._reference(table, columns, referenced.this)
-            for column in tree.find_all(exp.ColumnDef):
-                for constraint in column.args.get("constraints") or []:
-                    if isinstance(constraint.args.get("kind"), exp.Reference):
-                        name = (identifier_name(column.this),)
-                        self._reference(table, name, constraint.args["kind"].this)
-
-        def _reference(self, table: str, columns: tuple[str, ...], target: object) -> None:
-            from sqlglot import exp
-
-            if isinstance(target, exp.Schema):
-                target = target.this
-            if isinstance(target, exp.Table):
-                self.references.append((table, columns, identifier_name(target.this)))
+    from tenantguard.sources.schema import SchemaInfo  # the schema reader (pglast)
 
     proposal = Proposal()
     root = root.resolve()
     files = _schema_files(root)
-    reader = _Reader()
-    reader.references = []
+    reader = SchemaInfo()
     for file in files:
-        reader.add_sql(file.read_text(encoding="utf-8", errors="replace"))
+        reader.add_sql(file.read_text(encoding="utf-8", errors="replace"), str(file))
         proposal.files.append(file.relative_to(root).as_posix())
+    # every foreign key: (table, its columns, the table referenced, the columns referenced)
+    references = [
+        (table, key.columns, key.ref_table, key.ref_columns or reader._primary_key(key.ref_table))
+        for table, keys in reader.foreign_keys.items()
+        for key in keys
+    ]
     proposal.schema_paths = _schema_paths(proposal.files)
     tables = reader.columns
     referencing: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for table, columns, referenced in reader.references:
+    keys: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
+    for table, columns, referenced, key in references:
         if len(columns) == 1 and table != referenced:
             referencing[(columns[0], referenced)].add(table)
+            keys[(columns[0], referenced)].add(tuple(key))
     if referencing:
         ranked = sorted(
             referencing.items(),
@@ -144,6 +113,11 @@ def propose(root: Path) -> Proposal:
         )
         (column, root_table), users = ranked[0]
         proposal.tenant_column, proposal.tenant_root = column, root_table
+        root_keys = keys[(column, root_table)]
+        key = next(iter(root_keys)) if len(root_keys) == 1 else ()
+        # the key the tenant column holds; unknown: no tenant_root is written (a wrong key
+        # would make `registry.id = $1` a pin of another column)
+        proposal.tenant_root_key = key[0] if len(key) == 1 else None
         proposal.reason = (
             f"{len(users)} table{'s' * (len(users) != 1)} reference {root_table} through "
             f"{column} ({', '.join(sorted(users))})"
@@ -168,7 +142,7 @@ def propose(root: Path) -> Proposal:
     proposal.tenant_tables = sorted(t for t, cols in tables.items() if column in cols)
     proposal.global_tables = sorted(t for t, cols in tables.items() if column not in cols)
     tenant = set(proposal.tenant_tables)
-    for table, _, referenced in sorted(set(reader.references)):
+    for table, _, referenced in sorted({(t, c, r) for t, c, r, _ in references}):
         if table not in tenant and referenced in tenant and table != proposal.tenant_root:
             proposal.orphans.append((table, referenced))
     return proposal
@@ -188,8 +162,9 @@ def configuration(proposal: Proposal) -> str:
         f"schema_paths = {_toml_list(proposal.schema_paths)}",
     ]
     if proposal.tenant_root is not None:
-        if "tenant_root" in known:
-            lines.append(f'tenant_root = "{proposal.tenant_root}"')
+        if "tenant_root" in known and proposal.tenant_root_key is not None:
+            key = "" if proposal.tenant_root_key == "id" else f".{proposal.tenant_root_key}"
+            lines.append(f'tenant_root = "{proposal.tenant_root}{key}"')
         # the registry is read unpinned (login, sign-up): never a tenant table
         lines.append(f"global_tables = {_toml_list([proposal.tenant_root])}")
     return "\n".join(lines) + "\n"

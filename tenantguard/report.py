@@ -14,7 +14,15 @@ from typing import TextIO
 from tenantguard import __version__
 from tenantguard.engine.findings import Finding, Severity
 
-__all__ = ["FORMATS", "PROJECT_URL", "Style", "colour_wanted", "render", "render_statistics"]
+__all__ = [
+    "FORMATS",
+    "PROJECT_URL",
+    "Style",
+    "Summary",
+    "colour_wanted",
+    "render",
+    "render_statistics",
+]
 
 # `full` is `text` under ruff's name
 FORMATS = ("text", "full", "concise", "json", "sarif", "github")
@@ -57,16 +65,51 @@ def _location(f: Finding, style: Style) -> str:
     )
 
 
-def _summary(findings: Sequence[Finding], files: int, statements: int) -> str:
-    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
-    warnings = len(findings) - errors
-    if findings:
-        return (
-            f"Found {errors} error{'s' * (errors != 1)} and "
-            f"{warnings} warning{'s' * (warnings != 1)} "
-            f"in {files} file{'s' * (files != 1)} ({statements} statements)."
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What a run read, beyond its findings: only application statements can be "proven"."""
+
+    files: int
+    statements: int
+    schema_statements: int = 0  # of `statements`, those of schema sources (patches, migrations)
+    hidden: int = 0  # findings the baseline hid: the run is not clean, it is accepted
+
+    @property
+    def application_statements(self) -> int:
+        return self.statements - self.schema_statements
+
+    def closing_line(self, errors: int, warnings: int) -> str:
+        files = f"{self.files} file{'s' * (self.files != 1)}"
+        schema = (
+            f"; {self.schema_statements} schema statement"
+            f"{'s' * (self.schema_statements != 1)} read, not proven"
+            if self.schema_statements
+            else ""
         )
-    return f"No findings: {statements} statements in {files} file{'s' * (files != 1)} proven."
+        hidden = (
+            f" {self.hidden} finding{'s' * (self.hidden != 1)} hidden by the baseline."
+            if self.hidden
+            else ""
+        )
+        if errors or warnings:
+            return (
+                f"Found {errors} error{'s' * (errors != 1)} and "
+                f"{warnings} warning{'s' * (warnings != 1)} in {files} "
+                f"({self.statements} statements{schema}).{hidden}"
+            )
+        checked = self.application_statements
+        if self.hidden:
+            return f"No new findings: {checked} statements checked in {files}{schema}.{hidden}"
+        if not checked:
+            return f"No findings: no application SQL statement in {files}{schema}."
+        return f"No findings: {checked} statements in {files} proven{schema}."
+
+
+def _closing_line(
+    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None
+) -> str:
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    return (summary or Summary(files, statements)).closing_line(errors, len(findings) - errors)
 
 
 def _source_line(path: str, line: int, cache: dict[str, list[str]]) -> str | None:
@@ -80,7 +123,11 @@ def _source_line(path: str, line: int, cache: dict[str, list[str]]) -> str | Non
 
 
 def render_text(
-    findings: Sequence[Finding], files: int, statements: int, style: Style = Style()
+    findings: Sequence[Finding],
+    files: int,
+    statements: int,
+    style: Style = Style(),
+    summary: Summary | None = None,
 ) -> str:
     out: list[str] = []
     cache = {path: text.splitlines() for path, text in style.texts.items()}
@@ -97,17 +144,21 @@ def render_text(
         out.append("")
     if style.quiet:
         return "\n".join(out[:-1]) + "\n" if out else ""
-    out.append(_summary(findings, files, statements))
+    out.append(_closing_line(findings, files, statements, summary))
     return "\n".join(out) + "\n"
 
 
 def render_concise(
-    findings: Sequence[Finding], files: int, statements: int, style: Style = Style()
+    findings: Sequence[Finding],
+    files: int,
+    statements: int,
+    style: Style = Style(),
+    summary: Summary | None = None,
 ) -> str:
     """One line per finding, as ruff's concise format."""
     out = [f"{_location(f, style)} {f.message}" for f in findings]
     if not style.quiet:
-        out.append(_summary(findings, files, statements))
+        out.append(_closing_line(findings, files, statements, summary))
     return "".join(line + "\n" for line in out)
 
 
@@ -123,7 +174,9 @@ def render_statistics(fmt: str, findings: Sequence[Finding], style: Style = Styl
     return "".join(line + "\n" for line in lines)
 
 
-def render_json(findings: Sequence[Finding], files: int, statements: int) -> str:
+def render_json(
+    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
+) -> str:
     """One JSON document: the findings one per line (json's C encoder writes each; `indent`
     would switch the whole document to the pure-Python encoder), then a summary."""
     rows = ",\n".join(
@@ -144,18 +197,21 @@ def render_json(findings: Sequence[Finding], files: int, statements: int) -> str
         )
         for f in findings
     )
-    summary = json.dumps(
+    counts = summary or Summary(files, statements)
+    totals = json.dumps(
         {
             "files": files,
             "statements": statements,
             "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
             "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+            "schema_statements": counts.schema_statements,
+            "hidden_by_baseline": counts.hidden,
         }
     )
     listed = f"[\n{rows}\n  ]" if rows else "[]"
     return (
         f'{{\n  "version": {json.dumps(__version__)},\n  "findings": {listed},\n'
-        f'  "summary": {summary}\n}}\n'
+        f'  "summary": {totals}\n}}\n'
     )
 
 
@@ -166,7 +222,9 @@ def _escape_github(value: str, *, property_: bool = False) -> str:
     return value
 
 
-def render_github(findings: Sequence[Finding], files: int, statements: int) -> str:
+def render_github(
+    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
+) -> str:
     lines = []
     for f in findings:
         level = "error" if f.severity is Severity.ERROR else "warning"
@@ -186,7 +244,9 @@ def help_uri(code: str) -> str:
     return f"{PROJECT_URL}/blob/main/{rule_module(code)}"
 
 
-def render_sarif(findings: Sequence[Finding], files: int, statements: int) -> str:
+def render_sarif(
+    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
+) -> str:
     from tenantguard.baseline import fingerprint
     from tenantguard.catalog import CATALOG  # patch rules load pglast: only for SARIF
 
@@ -258,11 +318,17 @@ def render_sarif(findings: Sequence[Finding], files: int, statements: int) -> st
 
 
 def render(
-    fmt: str, findings: Sequence[Finding], files: int, statements: int, style: Style = Style()
+    fmt: str,
+    findings: Sequence[Finding],
+    files: int,
+    statements: int,
+    style: Style = Style(),
+    *,
+    summary: Summary | None = None,
 ) -> str:
     if fmt in ("text", "full"):
-        return render_text(findings, files, statements, style)
+        return render_text(findings, files, statements, style, summary)
     if fmt == "concise":
-        return render_concise(findings, files, statements, style)
+        return render_concise(findings, files, statements, style, summary)
     renderer = {"json": render_json, "sarif": render_sarif, "github": render_github}[fmt]
-    return renderer(findings, files, statements)
+    return renderer(findings, files, statements, summary)

@@ -141,7 +141,9 @@ def test_config_is_found_upward_and_flags_win(
     os.chdir(workdir / "sub")
     assert run(capsys, "check", "q.sql")[0] == 0
     assert run(capsys, "check", "--tenant-column", "tenant_id", "q.sql")[0] == 1
-    assert run(capsys, "check", "--isolated", "q.sql")[0] == 0  # no tenant tables at all
+    code, out, err = run(capsys, "check", "--isolated", "q.sql")  # no tenant tables at all
+    assert (code, out) == (2, "")
+    assert "no tenant tables" in err
 
 
 def test_wrong_config_type_is_reported(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -421,7 +423,9 @@ def test_patches_lint_defaults_to_the_patch_dir_and_reports_patch_rules(
     assert code == 1
     rules = sorted(f["rule"] for f in json.loads(out)["findings"])
     assert rules == ["TG101", "TG105"]  # patch rules only: the unpinned SELECT is maintenance
-    code, out, _ = run(capsys, "check", "--format", "json", ".")
+    code, out, err = run(capsys, "check", "--format", "json", ".")
+    assert (code, out) == (2, "") and "no tenant tables" in err  # `check` needs tenant tables
+    code, out, _ = run(capsys, "check", "--tenant-tables", "visits", "--format", "json", ".")
     assert sorted(f["rule"] for f in json.loads(out)["findings"]) == ["TG101", "TG105"]
     code, _, err = run(capsys, "patches")
     assert code == 2 and "needs a verb" in err

@@ -87,6 +87,7 @@ def test_init_writes_the_table_and_check_then_uses_it(
     assert table["tenant_column"] == "account_id"
     assert table["schema_paths"] == ["migrations"]
     assert table["global_tables"] == ["accounts"]
+    assert table["tenant_root"] == "accounts"  # the registry, whose id the column holds
     code = main(["check", "--no-cache", "--format", "json", "app"])
     found = [(f["line"], f["rule"]) for f in json.loads(capsys.readouterr().out)["findings"]]
     assert (code, found) == (1, [(2, "TG001")])
@@ -120,3 +121,28 @@ def test_nothing_to_read_is_an_error_saying_what_to_do(
     assert "set tenant_column and tenant_tables" in capsys.readouterr().err
     assert not (tmp_path / "pyproject.toml").exists()
     assert main(["init", str(tmp_path / "nope")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("registry", "reference", "written"),
+    [
+        # the column holds another key of the registry: the root names it
+        ("id int PRIMARY KEY, code text UNIQUE", "orgs (code)", "orgs.code"),
+        ("code text PRIMARY KEY", "orgs", "orgs.code"),
+        # which key it holds is not known: no root is written (`orgs.id = $1` would pin nothing)
+        ("id int, code text", "orgs", None),
+    ],
+)
+def test_the_tenant_root_names_the_key_the_column_holds(
+    tmp_path: Path, registry: str, reference: str, written: str | None
+) -> None:
+    (tmp_path / "schema.sql").write_text(
+        f"CREATE TABLE orgs ({registry});\n"
+        f"CREATE TABLE a (id int, org_code text REFERENCES {reference});\n"
+        f"CREATE TABLE b (id int, org_code text REFERENCES {reference});\n"
+    )
+    assert main(["init", str(tmp_path)]) == 0
+    table = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["tenantguard"]
+    assert table["tenant_column"] == "org_code"
+    assert table.get("tenant_root") == written
+    assert table["global_tables"] == ["orgs"]

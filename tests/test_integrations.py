@@ -66,7 +66,9 @@ def test_sarif_validates_against_the_2_1_0_schema(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "a.sql").write_text("SELECT * FROM patients;\nSELECT (1;\n", encoding="utf-8")
-    (tmp_path / "b.py").write_text("async def f(c, q):\n    await c.fetch(q)\n", encoding="utf-8")
+    (tmp_path / "b.py").write_text(
+        "async def f(c, q):\n    await c.fetch(g(q))\n", encoding="utf-8"
+    )
     code = main(["check", *POLICY, "--format", "sarif", str(tmp_path)])
     sarif = json.loads(capsys.readouterr().out)
     schema = json.loads(
@@ -171,7 +173,14 @@ def test_json_report_is_one_document_with_every_field() -> None:
     )
     warning = Finding("TG006", "unprovable-statement", Severity.WARNING, "m", "h", path="a.sql")
     data = json.loads(render_json([tricky, warning], 2, 5))
-    assert data["summary"] == {"files": 2, "statements": 5, "errors": 1, "warnings": 1}
+    assert data["summary"] == {
+        "files": 2,
+        "statements": 5,
+        "errors": 1,
+        "warnings": 1,
+        "schema_statements": 0,
+        "hidden_by_baseline": 0,
+    }
     assert data["findings"][0] == {
         "path": "dir/naïve file.py",
         "line": 3,

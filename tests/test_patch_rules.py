@@ -56,3 +56,24 @@ def test_shipped_patches_are_clean() -> None:
     policy = Policy("tenant_id", global_tables={"tenants"})
     for path in sorted(directory.glob("*.sql")):
         assert lint_patch_text(path.read_text(), str(path), policy, directory) == [], path.name
+
+
+def test_parse_errors_point_at_the_error() -> None:
+    patch = "CREATE TABLE IF NOT EXISTS tenants (id bigserial PRIMARY KEY);\n-- ñandú\nSELECT 'á',\n    1 +;\n"
+    [finding] = lint_patch_text(patch, "0001_x.sql", POLICY)
+    assert (finding.code, finding.line, finding.column) == ("TG006", 4, 8)
+    assert 'syntax error at or near ";"' in finding.message
+
+
+def test_positions_after_non_ascii_text_are_exact() -> None:
+    patch = (
+        "-- Añadir índices: ñ\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON notes (tenant_id);\n"
+    )
+    [finding] = lint_patch_text(patch, "0001_x.sql", POLICY)
+    assert (finding.code, finding.line, finding.column) == ("TG108", 2, 1)
+
+
+def test_transaction_control_finding_points_at_the_statement() -> None:
+    patch = "ALTER TABLE patients ADD COLUMN IF NOT EXISTS a int;\n  COMMIT;\n"
+    [finding] = lint_patch_text(patch, "0001_x.sql", POLICY)
+    assert (finding.code, finding.line, finding.column) == ("TG107", 2, 3)

@@ -24,6 +24,7 @@ from tenantguard.patches.verify import sync_baseline, verify_pipeline
 REPO = Path(__file__).resolve().parent.parent
 PATCHES = REPO / "patches"
 BASELINE = REPO / "db" / "init" / "dentalogic_schema.sql"
+SHIPPED = len(read_patches(PATCHES))
 
 
 async def fetchval(dsn: str, sql: str, *args: object) -> object:
@@ -51,9 +52,12 @@ async def test_verify_passes_on_the_shipped_pipeline(postgres: ThrowawayPostgres
     report = await verify_pipeline(postgres.dsn, PATCHES, BASELINE)
     assert report.ok, report.checks
     assert [name for name, _, _ in report.checks] == [
-        "the pipeline applied twice changes nothing the second time",
+        "every index the pipeline builds is valid",
+        "the pipeline applied twice changes nothing the second time (schema)",
+        "the pipeline applied twice changes nothing the second time (table contents)",
         "the pipeline's schema equals the baseline's",
         "the pipeline applied on top of the baseline changes nothing",
+        "the baseline + pipeline has the same table contents as the pipeline alone",
     ]
 
 
@@ -66,10 +70,11 @@ async def test_verify_fails_with_a_readable_diff_when_the_baseline_drifts(
     )
     report = await verify_pipeline(postgres.dsn, PATCHES, drifted)
     assert not report.ok
-    _name, passed, difference = report.checks[1]
-    assert not passed
-    assert "-table patients column 05 dni text" in difference
-    assert "+table patients column 05 dni character varying(20)" in difference
+    name, passed, difference = report.checks[3]
+    assert name == "the pipeline's schema equals the baseline's" and not passed
+    assert "TABLE public.patients: differs" in difference
+    assert "  -     dni text," in difference
+    assert "  +     dni character varying(20)," in difference
 
 
 async def test_verify_fails_when_a_patch_changes_and_sync_repairs(
@@ -77,7 +82,7 @@ async def test_verify_fails_when_a_patch_changes_and_sync_repairs(
 ) -> None:
     patches = tmp_path / "patches"
     shutil.copytree(PATCHES, patches)
-    (patches / "0042_notes.sql").write_text(
+    (patches / "0049_notes.sql").write_text(
         "ALTER TABLE patients ADD COLUMN IF NOT EXISTS notes text;\n"
         "CREATE INDEX IF NOT EXISTS patients_tenant_notes_idx ON patients (tenant_id, notes);\n"
     )
@@ -85,7 +90,9 @@ async def test_verify_fails_when_a_patch_changes_and_sync_repairs(
     shutil.copy(BASELINE, baseline)
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     assert not report.ok
-    assert "-table patients column 10 notes text" in report.checks[1][2]
+    assert "TABLE public.patients: differs" in report.checks[3][2]
+    assert "  -     notes text" in report.checks[3][2]
+    assert "INDEX public.patients_tenant_notes_idx: only in pipeline" in report.checks[3][2]
     await sync_baseline(postgres.dsn, patches, baseline)
     assert "notes text" in baseline.read_text()
     assert (await verify_pipeline(postgres.dsn, patches, baseline)).ok
@@ -96,9 +103,13 @@ async def test_verify_catches_a_patch_that_is_not_idempotent(
 ) -> None:
     patches = tmp_path / "patches"
     shutil.copytree(PATCHES, patches)
-    (patches / "0042_bad.sql").write_text("ALTER TABLE patients ADD COLUMN notes text;\n")
-    with pytest.raises(PatchError, match=r"0042_bad\.sql.*not idempotent"):
-        await verify_pipeline(postgres.dsn, patches, BASELINE)
+    (patches / "0049_bad.sql").write_text("ALTER TABLE patients ADD COLUMN notes text;\n")
+    report = await verify_pipeline(postgres.dsn, patches, BASELINE)
+    assert not report.ok
+    name, passed, difference = report.checks[-1]
+    assert name == "the pipeline applied twice changes nothing the second time" and not passed
+    assert "not idempotent" in difference and "0049_bad.sql:1:" in difference
+    assert "DuplicateColumnError" in difference
 
 
 async def test_eight_runners_at_once_apply_each_patch_once(database: str) -> None:
@@ -175,7 +186,8 @@ async def test_no_transaction_patch_runs_concurrently_built_index(
     assert await fetchval(database, "SELECT to_regclass('t_idx') IS NOT NULL")
     (patches / "0003_two.sql").write_text("-- tenantguard: no-transaction\nSELECT 1;\nSELECT 2;\n")
     with pytest.raises(PatchError, match="exactly one statement"):
-        read_patches(patches)
+        await apply_patches(database, patches)
+    assert await fetchval(database, f"SELECT count(*) FROM {LEDGER}") == 2
 
 
 async def test_runner_killed_mid_patch_leaves_nothing_and_next_run_completes(
@@ -225,12 +237,16 @@ async def test_cli_apply_status_verify(
 ) -> None:
     monkeypatch.chdir(REPO)
     assert await asyncio.to_thread(main, ["patches", "status", "--dsn", database]) == 0
-    assert "0 applied, 10 pending" in capsys.readouterr().out
+    assert f"0 applied, {SHIPPED} pending" in capsys.readouterr().out
     monkeypatch.setenv("DATABASE_URL", database)
     assert await asyncio.to_thread(main, ["patches", "apply"]) == 0
-    assert "10 applied, 0 already applied" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{SHIPPED} applied, 0 already applied" in out
+    assert "applying     0001_base_tables.sql" in out and "applied      0048_" in out
     assert await asyncio.to_thread(main, ["patches", "verify", "--dsn", postgres.dsn]) == 0
-    assert capsys.readouterr().out.count("ok  ") == 3
+    out = capsys.readouterr().out
+    assert out.count("ok  ") == 6 and "FAIL" not in out
+    assert "applying every patch a second time" in out  # verify says what it does
     monkeypatch.delenv("DATABASE_URL")
     assert await asyncio.to_thread(main, ["patches", "apply"]) == 2
     assert "pass --dsn" in capsys.readouterr().err
@@ -262,7 +278,7 @@ async def test_only_active_patients_with_their_data_get_appointments(crm: str) -
                 "INSERT INTO appointments (tenant_id, patient_id, professional_id, starts_at) VALUES (1, $1, 1, now())",
                 guest,
             )
-        with pytest.raises(asyncpg.CheckViolationError, match="patients_active_has_data"):
+        with pytest.raises(asyncpg.CheckViolationError, match="patients_active_identity"):
             await conn.execute("UPDATE patients SET status = 'active' WHERE id = $1", guest)
         await conn.execute(
             "UPDATE patients SET status = 'active', first_name = 'Ana', last_name = 'Paz', dni = '30111222' WHERE id = $1",

@@ -116,8 +116,11 @@ class Context:
         """
         if self._may_name is None:
             lowered = self.sql.lower()
-            self._may_name = 'u&"' in lowered or any(
-                t in lowered or t in self.sql for t in self.policy.tenant_tables
+            policy = self.policy
+            self._may_name = (
+                'u&"' in lowered
+                or any(t in lowered or t in self.sql for t in policy.tenant_tables)
+                or any(f in lowered for f in policy.pinning_functions)
             )
         return self._may_name
 

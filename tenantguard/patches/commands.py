@@ -1,9 +1,16 @@
-"""`tenantguard patches apply | status | verify | sync`: one function per verb."""
+"""`tenantguard patches apply | status | verify | sync`: one function per verb.
+
+Progress comes from the `tenantguard.patches` logger and is printed as it happens. Exit codes:
+0 done, 1 the pipeline is wrong (a patch fails, was edited, is missing; verify finds a
+difference), 2 the request cannot be carried out (usage, a malformed DSN, an unreachable server,
+a lock that never came, a lost connection).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from pathlib import Path
@@ -11,11 +18,15 @@ from pathlib import Path
 import asyncpg
 
 from tenantguard.config import Settings
+from tenantguard.patches.dsn import Dsn
 from tenantguard.patches.files import PatchError
-from tenantguard.patches.runner import apply_patches, patch_status
+from tenantguard.patches.runner import apply_patches, pipeline_status
 from tenantguard.patches.verify import sync_baseline, verify_pipeline
 
 __all__ = ["run_patch_command"]
+
+log = logging.getLogger("tenantguard.patches")
+_RUNNER = logging.getLogger("tenantguard.patches.runner")
 
 
 def _error(message: str) -> int:
@@ -23,10 +34,22 @@ def _error(message: str) -> int:
     return 2
 
 
+class _Progress(logging.Handler):
+    """Prints the runner's progress lines to standard output as they come."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = "warning: " if record.levelno >= logging.WARNING else ""
+        print(prefix + record.getMessage(), file=sys.stdout, flush=True)
+
+
 def run_patch_command(args: argparse.Namespace, settings: Settings) -> int:
-    dsn = args.dsn or os.environ.get("DATABASE_URL")
-    if not dsn:
+    text = args.dsn or os.environ.get("DATABASE_URL")
+    if not text:
         return _error("no database given: pass --dsn postgresql://… or set DATABASE_URL")
+    try:
+        dsn = Dsn.parse(text)
+    except PatchError as error:
+        return _error(str(error))
     directory: Path = args.dir or settings.root / settings.patch_dir
     baseline: Path = getattr(args, "baseline", None) or settings.root / settings.baseline
     if args.verb == "verify" and not baseline.is_file():
@@ -35,45 +58,77 @@ def run_patch_command(args: argparse.Namespace, settings: Settings) -> int:
             "yours with --baseline or `baseline` in [tool.tenantguard]"
         )
     verb = {"apply": _apply, "status": _status, "verify": _verify, "sync": _sync}[args.verb]
+    handler = _Progress(logging.INFO)
+    level, runner_level = log.level, _RUNNER.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    if args.verb in ("verify", "sync"):  # say what verify does, not each patch of each scratch run
+        _RUNNER.setLevel(logging.WARNING)
     try:
         return asyncio.run(verb(args, dsn, directory, baseline))
     except PatchError as error:
-        _error(str(error))
-        return 1  # the pipeline itself is wrong (a failing or edited patch): like a finding
+        print(f"tenantguard: error: {dsn.redact(str(error))}", file=sys.stderr)
+        if args.verb == "apply":
+            done = ", ".join(error.applied) if error.applied else "none"
+            print(f"applied before the failure: {done}", file=sys.stderr)
+        return error.exit_code
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        return _error(f"database {_safe(dsn)}: {type(error).__name__}: {error}")
+        return _error(f"database {dsn}: {type(error).__name__}: {dsn.redact(str(error))}")
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        _RUNNER.setLevel(runner_level)
 
 
-def _safe(dsn: str) -> str:
-    """The DSN without its password, for messages."""
-    if "@" in dsn and "://" in dsn:
-        scheme, rest = dsn.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
-    return dsn
-
-
-async def _apply(args: argparse.Namespace, dsn: str, directory: Path, baseline: Path) -> int:
-    run = await apply_patches(dsn, directory, rebaseline=args.rebaseline)
-    for name in run.applied:
-        print(f"applied      {name}")
-    for name in run.rebaselined:
-        print(f"re-baselined {name}")
+async def _apply(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline: Path) -> int:
+    run = await apply_patches(
+        dsn,
+        directory,
+        rebaseline=args.rebaseline,
+        lock_wait=args.lock_wait,
+        ddl_lock_timeout=args.lock_timeout,
+        ddl_lock_retries=args.lock_retries,
+        allow_out_of_order=args.allow_out_of_order,
+    )
+    extra = [
+        f"{len(items)} {what}"
+        for items, what in (
+            (run.renamed, "renamed"),
+            (run.rebuilt, "invalid indexes rebuilt"),
+            (run.missing, "applied without a file (see warnings)"),
+        )
+        if items
+    ]
     print(
         f"{len(run.applied)} applied, {len(run.skipped)} already applied, "
-        f"{len(run.rebaselined)} re-baselined in {run.seconds * 1000:.0f} ms"
+        f"{len(run.rebaselined)} re-baselined{''.join(', ' + e for e in extra)} "
+        f"in {run.seconds * 1000:.0f} ms"
     )
     return 0
 
 
-async def _status(args: argparse.Namespace, dsn: str, directory: Path, baseline: Path) -> int:
-    rows = await patch_status(dsn, directory)
+async def _status(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline: Path) -> int:
+    status = await pipeline_status(dsn, directory)
+    renamed = {patch.name: row.name for row, patch in status.renamed}
+    changed = {patch.name for patch in status.changed}
+    out_of_order = {patch.name for patch in status.out_of_order}
+    refused = dict((patch.name, reason) for patch, reason in status.refused)
     pending = 0
-    for patch, applied in rows:
-        if applied is None:
+    for patch, applied in status.patches:
+        if patch.name in renamed:
+            print(
+                f"renamed   {patch.name} (applied as {renamed[patch.name]}, same checksum: "
+                "apply records the new name without running it)"
+            )
+        elif applied is None:
             pending += 1
-            print(f"pending   {patch.name}")
-        elif applied.checksum != patch.checksum:
+            note = ""
+            if patch.name in refused:
+                note = f" REFUSED: {refused[patch.name]}"
+            elif patch.name in out_of_order:
+                note = " (numbered below an applied patch: apply needs --allow-out-of-order)"
+            print(f"pending   {patch.name}{note}")
+        elif patch.name in changed:
             print(
                 f"CHANGED   {patch.name} (applied {applied.applied_at:%Y-%m-%d %H:%M}, file edited since)"
             )
@@ -81,11 +136,29 @@ async def _status(args: argparse.Namespace, dsn: str, directory: Path, baseline:
             print(
                 f"applied   {patch.name} ({applied.applied_at:%Y-%m-%d %H:%M}, {applied.duration_ms:.0f} ms)"
             )
-    print(f"{len(rows) - pending} applied, {pending} pending")
-    return 0
+    for row in status.missing:
+        print(
+            f"MISSING   {row.name} (applied {row.applied_at:%Y-%m-%d %H:%M}; its file is not in "
+            f"{directory})"
+        )
+    for index in status.invalid_indexes:
+        fix = (
+            f"built by {index.patch}: apply rebuilds it"
+            if index.patch
+            else f"not built by a patch: DROP INDEX CONCURRENTLY {index.qualified} and build it again"
+        )
+        print(f"INVALID   index {index.qualified} on {index.table} ({fix})")
+    applied_count = len(status.patches) - pending
+    summary = f"{applied_count} applied, {pending} pending"
+    if status.missing:
+        summary += f", {len(status.missing)} missing"
+    if status.invalid_indexes:
+        summary += f", {len(status.invalid_indexes)} invalid indexes"
+    print(summary)
+    return 0 if status.ok else 1
 
 
-async def _verify(args: argparse.Namespace, dsn: str, directory: Path, baseline: Path) -> int:
+async def _verify(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline: Path) -> int:
     report = await verify_pipeline(dsn, directory, baseline)
     for name, passed, difference in report.checks:
         print(f"{'ok  ' if passed else 'FAIL'}  {name}")
@@ -96,7 +169,7 @@ async def _verify(args: argparse.Namespace, dsn: str, directory: Path, baseline:
     return 0 if report.ok else 1
 
 
-async def _sync(args: argparse.Namespace, dsn: str, directory: Path, baseline: Path) -> int:
+async def _sync(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline: Path) -> int:
     lines = await sync_baseline(dsn, directory, baseline)
     print(f"wrote {baseline} ({lines} lines) from the pipeline in {directory}")
     return 0

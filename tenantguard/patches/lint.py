@@ -67,10 +67,8 @@ class PatchSource:
     statements: list[PatchStatement] = field(default_factory=list)
     dynamic: list[DynamicExecute] = field(default_factory=list)
     errors: list[tuple[int, int, str]] = field(default_factory=list)
-
-
-def _char_offset(encoded: bytes, byte_offset: int) -> int:
-    return len(encoded[:byte_offset].decode("utf-8", "replace"))
+    transactional: bool = True  # no `-- tenantguard: no-transaction` line
+    do_transaction_control: list[tuple[int, int, str]] = field(default_factory=list)  # COMMIT in DO
 
 
 def _walk_plpgsql(node: Any, guarded: bool, found: list[tuple[dict[str, Any], bool, str]]) -> None:
@@ -89,6 +87,8 @@ def _walk_plpgsql(node: Any, guarded: bool, found: list[tuple[dict[str, Any], bo
                 continue
             if kind == "PLpgSQL_stmt_execsql":
                 found.append((body, inside, "sql"))
+            elif kind in ("PLpgSQL_stmt_commit", "PLpgSQL_stmt_rollback"):
+                found.append((body, inside, kind.rsplit("_", 1)[1].upper()))
             elif kind == "PLpgSQL_stmt_dynexecute":
                 found.append((body, inside, "dynamic"))
             elif kind == "PLpgSQL_stmt_block":
@@ -107,26 +107,34 @@ def _walk_plpgsql(node: Any, guarded: bool, found: list[tuple[dict[str, Any], bo
 
 def read_patch_source(text: str, path: str) -> PatchSource:
     """Every statement of a patch file with its position, DO-block bodies included."""
-    source = PatchSource(path)
+    from tenantguard.patches.files import NO_TRANSACTION
+
+    source = PatchSource(path, transactional=NO_TRANSACTION.search(text) is None)
+    if text.startswith("\ufeff"):
+        text = " " + text[1:]  # a UTF-8 byte-order mark is not SQL; a space keeps every position
     lines = LineIndex(text)
-    encoded = text.encode("utf-8")
+    nul = text.find("\x00")
+    if nul >= 0:
+        line, column = lines.position(nul)
+        source.errors.append((line, column, "a NUL character: a patch is text (saved as UTF-16?)"))
+        return source
     try:
         raw_statements = pglast.parse_sql(text)
     except pglast.parser.ParseError as error:
-        location = _char_offset(encoded, max(0, getattr(error, "location", 0) or 0))
-        line, column = lines.position(location)
-        source.errors.append((line, column, f"PostgreSQL cannot parse this patch: {error}"))
+        location = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
+        line, column = lines.position(min(max(location, 0), len(text)))  # pglast counts characters
+        message = error.args[0] if error.args else str(error)
+        source.errors.append((line, column, f"PostgreSQL cannot parse this patch: {message}"))
         return source
     for raw in raw_statements:
-        start = _char_offset(encoded, raw.stmt_location or 0)
-        length = raw.stmt_len or len(encoded) - (raw.stmt_location or 0)
-        end = _char_offset(encoded, (raw.stmt_location or 0) + length)
+        start = raw.stmt_location or 0
+        end = start + raw.stmt_len if raw.stmt_len else len(text)
         statement_text = text[start:end]
         skip = len(statement_text) - len(statement_text.lstrip())
         line, column = lines.position(start + skip)
         node = raw.stmt
         if isinstance(node, ast.DoStmt):
-            _read_do_block(node, statement_text, start, text, encoded, lines, source)
+            _read_do_block(node, statement_text, start, text, lines, source)
             continue
         source.statements.append(PatchStatement(node, line, column, statement_text.strip()))
     return source
@@ -137,7 +145,6 @@ def _read_do_block(
     statement_text: str,
     start: int,
     text: str,
-    encoded: bytes,
     lines: LineIndex,
     source: PatchSource,
 ) -> None:
@@ -158,6 +165,9 @@ def _read_do_block(
         if kind == "dynamic":
             query = item.get("query", {}).get("PLpgSQL_expr", {}).get("query", "")
             source.dynamic.append(DynamicExecute(line, 1, query))
+            continue
+        if kind in ("COMMIT", "ROLLBACK"):
+            source.do_transaction_control.append((line, 1, kind))
             continue
         query = item.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query", "")
         try:

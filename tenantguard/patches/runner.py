@@ -1,32 +1,74 @@
 """Applying patches at startup: once each, in order, under an advisory lock.
 
-Each patch runs in its own transaction together with its ledger row (name, checksum, applied_at,
-duration): it is applied completely or not at all. A session advisory lock serialises replicas
-that start together; each one re-reads the ledger after taking the lock, so every patch is
-applied exactly once. An applied patch whose file changed is refused (unless re-baselined: its
-new checksum is accepted without running it).
+What the runner guarantees:
+- each transactional patch runs in one transaction together with its ledger row (name, number,
+  checksum, applied_at, duration): it is applied completely or not at all;
+- replicas that start together apply each patch once (a session advisory lock; the ledger is
+  re-read under it); a waiter says who holds the lock, and `lock_wait` bounds its wait;
+- each patch starts from a clean session (`RESET ALL`, role, temporary tables): a `SET
+  search_path` in one patch does not move the next one's tables; the ledger is schema-qualified;
+- DDL runs with the runner's own short `lock_timeout`, retried with backoff, so that a long
+  transaction of the application makes the patch wait — not the application's queries behind
+  it; when it gives up, the error names the table and the backend holding it;
+- a `CREATE INDEX CONCURRENTLY` that failed or was killed leaves an INVALID index: the next run
+  drops and rebuilds it (also for an applied patch).
+
+What it refuses, before any patch of the run executes: an applied patch whose file changed
+(unless re-baselined), a new patch numbered below an applied one (unless `allow_out_of_order`),
+transaction control (`COMMIT`, `BEGIN`, …) in a transactional patch, and a patch that does not
+parse (the error at its line and column). A renamed or renumbered applied patch (same checksum
+under a new name) is recorded under its new name, not run again; an applied patch whose file is
+gone is reported.
 """
 
 # tenantguard: ignore-file[TG009] -- maintenance SQL over the ledger table; names are module constants
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from tenantguard.patches.files import LEDGER, PatchError, PatchFile, read_patches
+from tenantguard.engine.sqltext import LineIndex
+from tenantguard.patches.dsn import Dsn, connect
+from tenantguard.patches.files import (
+    LEDGER,
+    PatchConnectionError,
+    PatchError,
+    PatchFile,
+    PatchLockError,
+    PatchUsageError,
+    read_patches,
+)
+from tenantguard.patches.locking import LOCK_KEY, blockers_of, take_patch_lock
 
-__all__ = ["LEDGER", "AppliedPatch", "PatchRun", "apply_patches", "patch_status"]
+__all__ = [
+    "LEDGER",
+    "LOCK_KEY",
+    "AppliedPatch",
+    "InvalidIndex",
+    "PatchRun",
+    "PipelineStatus",
+    "apply_patches",
+    "invalid_indexes",
+    "patch_status",
+    "pipeline_status",
+    "quote_ident",
+]
 
-LOCK_KEY = 0x7465_6E61_6E74  # "tenant": one advisory lock key for the pipeline
 
-_CREATE_LEDGER = f"""
-CREATE TABLE IF NOT EXISTS {LEDGER} (
+log = logging.getLogger("tenantguard.patches.runner")
+
+_CREATE_LEDGER = """
+CREATE TABLE IF NOT EXISTS {ledger} (
     name         text PRIMARY KEY,
     number       integer NOT NULL,
     checksum     text NOT NULL,
@@ -35,6 +77,19 @@ CREATE TABLE IF NOT EXISTS {LEDGER} (
 )
 """
 
+_INVALID_INDEXES = """
+SELECT n.nspname AS schema, c.relname AS name, t.relname AS table_name
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid ORDER BY 1, 2
+"""
+
+_BACKOFF_FIRST, _BACKOFF_MAX = 0.5, 8.0  # seconds between DDL attempts: doubling, capped
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
 
 @dataclass(frozen=True)
 class AppliedPatch:
@@ -42,6 +97,21 @@ class AppliedPatch:
     checksum: str
     applied_at: Any
     duration_ms: float
+    number: int = 0
+
+
+@dataclass(frozen=True)
+class InvalidIndex:
+    """An index PostgreSQL marks INVALID (a failed or killed CREATE INDEX CONCURRENTLY)."""
+
+    schema: str
+    name: str
+    table: str
+    patch: str | None  # the no-transaction patch that builds it, when one does
+
+    @property
+    def qualified(self) -> str:
+        return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
 
 
 @dataclass
@@ -50,46 +120,152 @@ class PatchRun:
     skipped: list[str]
     rebaselined: list[str]
     seconds: float
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (ledger name, file name)
+    missing: list[str] = field(default_factory=list)  # applied, but no file
+    rebuilt: list[str] = field(default_factory=list)  # invalid indexes dropped and built again
 
 
-async def _ledger(conn: asyncpg.Connection) -> dict[str, AppliedPatch]:
-    exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", LEDGER)
-    if not exists:
+@dataclass
+class _Plan:
+    """What a run has to do, from the patch files and the ledger (pure)."""
+
+    skipped: list[PatchFile] = field(default_factory=list)
+    pending: list[PatchFile] = field(default_factory=list)
+    changed: list[tuple[PatchFile, AppliedPatch]] = field(default_factory=list)
+    renamed: list[tuple[AppliedPatch, PatchFile]] = field(default_factory=list)
+    missing: list[AppliedPatch] = field(default_factory=list)
+    out_of_order: list[tuple[PatchFile, str, int]] = field(
+        default_factory=list
+    )  # (new, highest applied)
+
+    @property
+    def work(self) -> bool:
+        return bool(self.pending or self.changed or self.renamed)
+
+
+def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
+    plan = _Plan()
+    files = {p.name for p in patches}
+    gone = [row for name, row in ledger.items() if name not in files]
+    for patch in patches:
+        done = ledger.get(patch.name)
+        if done is None:
+            twin = next((row for row in gone if row.checksum == patch.checksum), None)
+            if twin is not None:  # same bytes under a new name: a rename or renumbering
+                gone.remove(twin)
+                plan.renamed.append((twin, patch))
+            else:
+                plan.pending.append(patch)
+        elif done.checksum != patch.checksum:
+            plan.changed.append((patch, done))
+        else:
+            plan.skipped.append(patch)
+    plan.missing = sorted(gone, key=lambda row: (row.number, row.name))
+    applied = {row.name: row.number for row in ledger.values()}
+    for row, patch in plan.renamed:
+        del applied[row.name]
+        applied[patch.name] = patch.number
+    if applied:
+        top = max(applied.items(), key=lambda item: (item[1], item[0]))
+        plan.out_of_order = [(p, *top) for p in plan.pending if p.number < top[1]]
+    return plan
+
+
+async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | None) -> None:
+    """The session as a new connection has it, plus the runner's own settings."""
+    timeout = f"{max(1, int(ddl_lock_timeout * 1000))}ms" if ddl_lock_timeout else "0"
+    await conn.execute(
+        "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; DISCARD TEMP; "
+        "DISCARD SEQUENCES; "
+        # a runner that dies mid-patch must not hold the lock while its backend sleeps on
+        "SET client_connection_check_interval = '1s'; "
+        f"SET lock_timeout = '{timeout}'"
+    )
+
+
+async def _ledger_table(conn: asyncpg.Connection) -> str:
+    schema = await conn.fetchval("SELECT current_schema()")
+    if schema is None:
+        raise PatchUsageError(
+            "the session's search_path names no existing schema, and the patch ledger needs "
+            "one: create the schema or fix search_path for the runner's user"
+        )
+    return f"{quote_ident(schema)}.{LEDGER}"
+
+
+async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, AppliedPatch]:
+    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
         return {}
-    rows = await conn.fetch(f"SELECT name, checksum, applied_at, duration_ms FROM {LEDGER}")
+    rows = await conn.fetch(
+        f"SELECT name, checksum, applied_at, duration_ms, number FROM {table} ORDER BY number, name"
+    )
     return {
-        r["name"]: AppliedPatch(r["name"], r["checksum"], r["applied_at"], r["duration_ms"])
+        r["name"]: AppliedPatch(
+            r["name"], r["checksum"], r["applied_at"], r["duration_ms"], r["number"]
+        )
         for r in rows
     }
 
 
-async def _run_patch(conn: asyncpg.Connection, patch: PatchFile) -> None:
-    started = time.perf_counter()
+_CONCURRENT_NAME = re.compile(
+    r"\bINDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:[\w$]+\s*\.\s*)?\"?([\w$]+)",
+    re.IGNORECASE,
+)
 
-    async def run_and_record() -> None:
-        for statement in patch.statements:
+
+async def invalid_indexes(
+    conn: asyncpg.Connection, patches: list[PatchFile], *, exact: bool = True
+) -> list[InvalidIndex]:
+    """Every INVALID index of the database, with the no-transaction patch that builds it.
+
+    `exact` parses the patches (pglast); otherwise a regular expression guesses, which is enough
+    to decide whether a startup has work to do.
+    """
+    rows = await conn.fetch(_INVALID_INDEXES)
+    if not rows:
+        return []
+    builders: dict[tuple[str | None, str], str] = {}
+    for patch in patches:
+        if patch.transactional:
+            continue
+        if exact:
+            from tenantguard.patches.statements import concurrent_index
+
             try:
-                await conn.execute(statement.text)
-            except asyncpg.PostgresError as error:
-                detail = f" ({error.detail})" if getattr(error, "detail", None) else ""
-                first_line = statement.text.strip().splitlines()[0][:120]
-                raise PatchError(
-                    f"{patch.path}:{statement.line}: patch {patch.name} failed and was rolled "
-                    f"back: {type(error).__name__}: {error}{detail}\n    in: {first_line}"
-                ) from error
-        await conn.execute(
-            f"INSERT INTO {LEDGER} (name, number, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
-            patch.name,
-            patch.number,
-            patch.checksum,
-            (time.perf_counter() - started) * 1000,
-        )
+                found = concurrent_index(patch.statements[0])
+            except PatchError:
+                found = None
+            if found is not None:
+                builders[found] = patch.name
+        else:
+            for match in _CONCURRENT_NAME.finditer(patch.text):
+                builders[(None, match.group(1).lower())] = patch.name
+    result = []
+    for row in rows:
+        builder = builders.get((row["schema"], row["name"])) or builders.get((None, row["name"]))
+        result.append(InvalidIndex(row["schema"], row["name"], row["table_name"], builder))
+    return result
 
-    if patch.transactional:
-        async with conn.transaction():  # the patch and its ledger row commit together
-            await run_and_record()
-    else:
-        await run_and_record()  # one statement outside a transaction (CREATE INDEX CONCURRENTLY)
+
+def _forward_notices(current: list[str]) -> Any:
+    """A log listener: the server's WARNINGs (RAISE WARNING in a patch) to the logger."""
+
+    def listener(_conn: Any, message: Any) -> None:
+        severity = str(getattr(message, "severity_en", None) or getattr(message, "severity", ""))
+        where = f"{current[0]}: " if current else ""
+        level = logging.WARNING if severity.upper() == "WARNING" else logging.DEBUG
+        log.log(level, "%s%s: %s", where, severity, getattr(message, "message", message))
+
+    return listener
+
+
+def _check_options(lock_wait: float | None, ddl_lock_timeout: float | None, retries: int) -> None:
+    if lock_wait is not None and lock_wait < 0:
+        raise PatchUsageError(f"lock_wait must be 0 or more seconds (got {lock_wait})")
+    if ddl_lock_timeout is not None and ddl_lock_timeout < 0:
+        raise PatchUsageError(f"lock_timeout must be 0 or more seconds (got {ddl_lock_timeout})")
+    if retries < 0:
+        raise PatchUsageError(f"lock retries must be 0 or more (got {retries})")
 
 
 async def apply_patches(
@@ -97,87 +273,384 @@ async def apply_patches(
     directory: str | Path = "patches",
     *,
     rebaseline: Iterable[str] = (),
+    lock_wait: float | None = None,
+    ddl_lock_timeout: float | None = 2.0,
+    ddl_lock_retries: int = 5,
+    allow_out_of_order: bool = False,
+    report_every: float = 5.0,
     lock_timeout: float | None = None,
 ) -> PatchRun:
-    """Applies what is not yet applied. `target`: a DSN, an asyncpg connection, or a pool.
+    """Applies what is not yet applied. `target`: a DSN (URL or keywords), a connection, a pool.
 
     `rebaseline` names applied patches whose edited files are accepted as they are now.
+    `lock_wait`: seconds to wait for the patch lock held by another runner (None: as long as it
+    takes, saying every `report_every` s who holds it). `ddl_lock_timeout`: PostgreSQL's
+    `lock_timeout` for each patch statement (None or 0: none); a patch that times out is rolled
+    back and retried `ddl_lock_retries` times with backoff. `allow_out_of_order` applies a new
+    patch numbered below an applied one. `lock_timeout` is the former name of `lock_wait`.
+    Progress goes to the `tenantguard.patches` logger.
     """
+    wait = lock_wait if lock_wait is not None else lock_timeout
+    _check_options(wait, ddl_lock_timeout, ddl_lock_retries)
     patches = read_patches(Path(directory))
+    options = _Options(
+        set(rebaseline), wait, ddl_lock_timeout, ddl_lock_retries, allow_out_of_order, report_every
+    )
     started = time.perf_counter()
-    if isinstance(target, str):
-        conn = await asyncpg.connect(target)
+    if isinstance(target, (str, Dsn)):
+        conn = await connect(target)
         try:
-            return await _apply(conn, patches, set(rebaseline), lock_timeout, started)
+            return await _apply(conn, patches, options, started)
         finally:
             await conn.close()
     if hasattr(target, "acquire") and not isinstance(target, asyncpg.Connection):
         async with target.acquire() as conn:
-            return await _apply(conn, patches, set(rebaseline), lock_timeout, started)
-    return await _apply(target, patches, set(rebaseline), lock_timeout, started)
+            return await _apply(conn, patches, options, started)
+    return await _apply(target, patches, options, started)
+
+
+@dataclass(frozen=True)
+class _Options:
+    rebaseline: set[str]
+    lock_wait: float | None
+    ddl_lock_timeout: float | None
+    ddl_lock_retries: int
+    allow_out_of_order: bool
+    report_every: float
+
+
+def _log_missing(plan: _Plan, patches: list[PatchFile]) -> None:
+    for row in plan.missing:
+        when = f"{row.applied_at:%Y-%m-%d %H:%M}" if row.applied_at else "?"
+        log.warning(
+            "patch %s was applied on %s but its file is gone from the patch directory: "
+            "restore it (applied patches are never deleted), or this code is older than the "
+            "database",
+            row.name,
+            when,
+        )
 
 
 async def _apply(
-    conn: asyncpg.Connection,
-    patches: list[PatchFile],
-    rebaseline: set[str],
-    lock_timeout: float | None,
-    started: float,
+    conn: asyncpg.Connection, patches: list[PatchFile], options: _Options, started: float
 ) -> PatchRun:
-    # a runner that dies mid-patch must not hold the lock while its backend sleeps on
-    await conn.execute("SET client_connection_check_interval = '1s'")
-    # fast path, no lock: every patch applied and unchanged (the common startup)
-    ledger = await _ledger(conn)
-    if ledger and all(p.name in ledger and ledger[p.name].checksum == p.checksum for p in patches):
-        return PatchRun([], [p.name for p in patches], [], time.perf_counter() - started)
-    if lock_timeout is None:
-        await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
-    else:
-        deadline = time.monotonic() + lock_timeout
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
-            if time.monotonic() > deadline:
-                raise PatchError("another runner holds the patch lock; gave up waiting")
-            await conn.execute("SELECT pg_sleep(0.05)")
+    if conn.is_in_transaction():
+        raise PatchUsageError(
+            "apply_patches needs a connection outside a transaction: each patch is a "
+            "transaction of its own"
+        )
+    current: list[str] = []
+    listener = _forward_notices(current)
+    conn.add_log_listener(listener)
     try:
-        await conn.execute(_CREATE_LEDGER)
-        ledger = await _ledger(conn)  # re-read under the lock: another replica may have run
-        applied, skipped, rebaselined = [], [], []
-        for patch in patches:
-            done = ledger.get(patch.name)
-            if done is not None:
-                if done.checksum != patch.checksum:
-                    if patch.name not in rebaseline:
-                        raise PatchError(
-                            f"{patch.path}: patch {patch.name} was applied on "
-                            f"{done.applied_at:%Y-%m-%d %H:%M} but its file has changed since "
-                            "(checksum differs). Applied patches are never edited: add a new "
-                            f"patch, or accept the edit with --rebaseline {patch.name}"
-                        )
-                    await conn.execute(
-                        f"UPDATE {LEDGER} SET checksum = $2 WHERE name = $1",
-                        patch.name,
-                        patch.checksum,
-                    )
-                    rebaselined.append(patch.name)
-                else:
-                    skipped.append(patch.name)
-                continue
-            await _run_patch(conn, patch)
-            applied.append(patch.name)
-        return PatchRun(applied, skipped, rebaselined, time.perf_counter() - started)
+        await _clean_session(conn, options.ddl_lock_timeout)
+        ledger_table = await _ledger_table(conn)
+        ledger = await _read_ledger(conn, ledger_table)
+        plan = _plan(patches, ledger)
+        invalid = [i for i in await invalid_indexes(conn, patches, exact=False) if i.patch]
+        if ledger and not plan.work and not invalid:  # the common startup: nothing to do
+            _log_missing(plan, patches)
+            return PatchRun(
+                [],
+                [p.name for p in plan.skipped],
+                [],
+                time.perf_counter() - started,
+                missing=[row.name for row in plan.missing],
+            )
+        await take_patch_lock(conn, options.lock_wait, options.report_every)
+        try:
+            return await _apply_locked(conn, patches, options, started, ledger_table, current)
+        finally:
+            if not conn.is_closed():
+                # on a broken connection the server frees the lock with it
+                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
     finally:
         if not conn.is_closed():
-            await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+            conn.remove_log_listener(listener)
+
+
+async def _apply_locked(
+    conn: asyncpg.Connection,
+    patches: list[PatchFile],
+    options: _Options,
+    started: float,
+    ledger_table: str,
+    current: list[str],
+) -> PatchRun:
+    await _clean_session(conn, options.ddl_lock_timeout)
+    await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
+    ledger = await _read_ledger(
+        conn, ledger_table
+    )  # re-read under the lock: another replica may have run
+    plan = _plan(patches, ledger)
+    for patch, done in plan.changed:
+        if patch.name not in options.rebaseline:
+            raise PatchError(
+                f"{patch.path}: patch {patch.name} was applied on "
+                f"{done.applied_at:%Y-%m-%d %H:%M} but its file has changed since "
+                "(checksum differs). Applied patches are never edited: add a new "
+                f"patch, or accept the edit with --rebaseline {patch.name}"
+            )
+    if plan.out_of_order and not options.allow_out_of_order:
+        patch, top_name, top_number = plan.out_of_order[0]
+        others = f" (and {len(plan.out_of_order) - 1} more)" if len(plan.out_of_order) > 1 else ""
+        raise PatchError(
+            f"{patch.path}: new patch {patch.name}{others} is numbered below {top_name}, which "
+            "is applied already: it would run after patches written later than it. Renumber it "
+            f"above {top_number}, or pass --allow-out-of-order when its order does not matter"
+        )
+    for patch in plan.pending:
+        patch.statements  # noqa: B018  (parse and check every pending patch before any runs)
+    _log_missing(plan, patches)
+    run = PatchRun([], [p.name for p in plan.skipped], [], 0.0)
+    run.missing = [row.name for row in plan.missing]
+    for row, patch in plan.renamed:
+        await conn.execute(
+            f"UPDATE {ledger_table} SET name = $2, number = $3 WHERE name = $1",
+            row.name,
+            patch.name,
+            patch.number,
+        )
+        log.info(
+            "renamed      %s -> %s (same checksum: recorded, not run again)", row.name, patch.name
+        )
+        run.renamed.append((row.name, patch.name))
+    for patch, _done in plan.changed:
+        await conn.execute(
+            f"UPDATE {ledger_table} SET checksum = $2 WHERE name = $1", patch.name, patch.checksum
+        )
+        log.info("re-baselined %s (its edited file accepted without running it)", patch.name)
+        run.rebaselined.append(patch.name)
+    by_name = {p.name: p for p in patches}
+    for index in await invalid_indexes(conn, patches, exact=True):
+        builder = by_name.get(index.patch or "")
+        if builder is None or builder in plan.pending:
+            continue
+        current[:] = [builder.name]
+        log.warning(
+            "index %s is INVALID (an interrupted CREATE INDEX CONCURRENTLY): rebuilding it with %s",
+            index.qualified,
+            builder.name,
+        )
+        await _run_patch(conn, builder, options, ledger_table, run, record=False)
+        run.rebuilt.append(index.qualified)
+    for patch in plan.pending:
+        current[:] = [patch.name]
+        try:
+            await _run_patch(conn, patch, options, ledger_table, run, record=True)
+        except PatchError as error:
+            error.applied = list(run.applied)
+            raise
+        run.applied.append(patch.name)
+    current.clear()
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+async def _drop_invalid_index(conn: asyncpg.Connection, patch: PatchFile) -> None:
+    from tenantguard.patches.statements import concurrent_index
+
+    found = concurrent_index(patch.statements[0])
+    if found is None:
+        return
+    schema, name = found
+    qualified = f"{quote_ident(schema)}.{quote_ident(name)}" if schema else quote_ident(name)
+    valid = await conn.fetchval(
+        "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)", qualified
+    )
+    if valid is False:
+        log.warning("dropping INVALID index %s before %s builds it again", qualified, patch.name)
+        await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {qualified}")
+
+
+async def _run_patch(
+    conn: asyncpg.Connection,
+    patch: PatchFile,
+    options: _Options,
+    ledger_table: str,
+    run: PatchRun,
+    *,
+    record: bool,
+) -> None:
+    """Runs one patch (and records it), retrying when a statement cannot take its locks."""
+    log.info("%s %s", "applying    " if record else "rebuilding  ", patch.name)
+    attempts = options.ddl_lock_retries + 1
+    for attempt in range(1, attempts + 1):
+        await _clean_session(conn, options.ddl_lock_timeout)
+        attempt_started = time.perf_counter()
+        try:
+            await _run_once(conn, patch, ledger_table, record)
+        except _LockTimeout as timeout:
+            waited = time.perf_counter() - attempt_started
+            blockers = await blockers_of(conn, timeout.relations, waited)
+            who = "; ".join(map(str, blockers)) or "no backend holds a lock on them now"
+            tables = ", ".join(timeout.relations) or "its tables"
+            if attempt == attempts:
+                raise PatchLockError(
+                    f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} could not "
+                    f"lock {tables} within lock_timeout {options.ddl_lock_timeout or 0:g} s, "
+                    f"{attempts} times; it was rolled back. Blocking: {who}. End that "
+                    "transaction (or SELECT pg_terminate_backend(pid)) and apply again; "
+                    "--lock-timeout and --lock-retries set the runner's patience",
+                    applied=run.applied,
+                ) from timeout.error
+            delay = min(_BACKOFF_FIRST * 2 ** (attempt - 1), _BACKOFF_MAX)
+            log.warning(
+                "%s: could not lock %s within %g s (attempt %d of %d), rolled back; blocking: "
+                "%s; retrying in %.1f s",
+                patch.name,
+                tables,
+                options.ddl_lock_timeout or 0,
+                attempt,
+                attempts,
+                who,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            continue
+        log.info(
+            "%s %s in %.0f ms",
+            "applied     " if record else "rebuilt     ",
+            patch.name,
+            (time.perf_counter() - attempt_started) * 1000,
+        )
+        return
+
+
+class _LockTimeout(Exception):
+    def __init__(self, error: Exception, relations: list[str], line: int, column: int) -> None:
+        super().__init__(str(error))
+        self.error, self.relations, self.line, self.column = error, relations, line, column
+
+
+async def _run_once(
+    conn: asyncpg.Connection, patch: PatchFile, ledger_table: str, record: bool
+) -> None:
+    from tenantguard.patches.statements import relations
+
+    started = time.perf_counter()
+    statement = None
+    step = ""  # what ran when no statement of the patch did: the ledger row, the commit
+    lines = LineIndex(patch.text)
+    try:
+        if patch.transactional:
+            await conn.execute("BEGIN")
+        else:
+            statement = patch.statements[0]
+            await _drop_invalid_index(conn, patch)
+        for statement in patch.statements:
+            await conn.execute(statement.text)
+        statement, step = None, "recording it in the ledger"
+        # the ledger row is the runner's own: written as the session's user, whatever role the patch set
+        await conn.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ROLE")
+        if record:
+            await conn.execute(
+                f"INSERT INTO {ledger_table} (name, number, checksum, duration_ms) "
+                "VALUES ($1, $2, $3, $4)",
+                patch.name,
+                patch.number,
+                patch.checksum,
+                (time.perf_counter() - started) * 1000,
+            )
+        else:
+            await conn.execute(
+                f"UPDATE {ledger_table} SET duration_ms = $2 WHERE name = $1",
+                patch.name,
+                (time.perf_counter() - started) * 1000,
+            )
+        if patch.transactional:
+            step = "COMMIT (deferred constraints are checked there)"
+            await conn.execute("COMMIT")
+    except Exception as error:
+        if not conn.is_closed() and conn.is_in_transaction():
+            # on a broken connection the server rolls the transaction back
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                await conn.execute("ROLLBACK")
+        if statement is not None:
+            line, column = statement.position_of(getattr(error, "position", None), lines)
+            where = f"{patch.path}:{line}:{column}"
+        else:
+            line, column, where = 1, 1, str(patch.path)
+        if conn.is_closed() or isinstance(
+            error, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+        ):
+            left = (
+                "its transaction is rolled back by the server and nothing of it is recorded"
+                if patch.transactional
+                else "it may leave an INVALID index, which the next run rebuilds"
+            )
+            raise PatchConnectionError(
+                f"{where}: the connection to the server was lost while patch {patch.name} ran "
+                f"({type(error).__name__}: {error}): {left}. Run apply again when the server is back"
+            ) from error
+        if isinstance(error, asyncpg.LockNotAvailableError) and statement is not None:
+            raise _LockTimeout(error, relations(statement), line, column) from error
+        if not isinstance(error, asyncpg.PostgresError):
+            raise
+        detail = f"\n    detail: {error.detail}" if getattr(error, "detail", None) else ""
+        hint = f"\n    hint: {error.hint}" if getattr(error, "hint", None) else ""
+        shown = statement.text.strip().splitlines()[0][:120] if statement is not None else step
+        outcome = "failed and was rolled back" if patch.transactional else "failed"
+        raise PatchError(
+            f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {error}"
+            f"{detail}{hint}\n    in: {shown}"
+        ) from error
+
+
+@dataclass
+class PipelineStatus:
+    """The patch directory against a database's ledger."""
+
+    patches: list[tuple[PatchFile, AppliedPatch | None]]
+    missing: list[AppliedPatch]
+    renamed: list[tuple[AppliedPatch, PatchFile]]
+    changed: list[PatchFile]
+    out_of_order: list[PatchFile]
+    refused: list[tuple[PatchFile, str]]  # pending patches apply would refuse, and why
+    invalid_indexes: list[InvalidIndex]
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.missing
+            or self.changed
+            or self.out_of_order
+            or self.refused
+            or self.invalid_indexes
+        )
+
+
+async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") -> PipelineStatus:
+    """What `apply` would find: pending, changed, renamed, missing patches, invalid indexes."""
+    patches = read_patches(Path(directory))
+    conn = await connect(target)
+    try:
+        ledger = await _read_ledger(conn, await _ledger_table(conn))
+        invalid = await invalid_indexes(conn, patches, exact=True)
+    finally:
+        await conn.close()
+    plan = _plan(patches, ledger)
+    refused: list[tuple[PatchFile, str]] = []
+    for patch in plan.pending:
+        try:
+            patch.statements  # noqa: B018  (parsing is the check)
+        except PatchError as error:
+            refused.append((patch, str(error)))
+    renamed_to = {patch.name: row for row, patch in plan.renamed}
+    return PipelineStatus(
+        [(p, ledger.get(p.name) or renamed_to.get(p.name)) for p in patches],
+        plan.missing,
+        plan.renamed,
+        [patch for patch, _ in plan.changed],
+        [patch for patch, _, _ in plan.out_of_order],
+        refused,
+        invalid,
+    )
 
 
 async def patch_status(
     target: str, directory: str | Path = "patches"
 ) -> list[tuple[PatchFile, AppliedPatch | None]]:
     """Each patch with its ledger row (None: not applied)."""
-    patches = read_patches(Path(directory))
-    conn = await asyncpg.connect(target)
-    try:
-        ledger = await _ledger(conn)
-    finally:
-        await conn.close()
-    return [(p, ledger.get(p.name)) for p in patches]
+    return (await pipeline_status(target, directory)).patches

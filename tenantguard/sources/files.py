@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.rules import tg006_unprovable_statement
 from tenantguard.engine.sqltext import LineIndex, split_sql
+from tenantguard.sources.pyflow import Consulted, ProjectIndex
 from tenantguard.sources.python import check_python_text
 from tenantguard.sources.suppressions import (
     Suppression,
@@ -76,6 +78,73 @@ def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
     )
 
 
+# psql: a backslash command runs to the end of its line; `\g`, `\gset`, `\gx`, `\gexec`… send
+# the query buffer as `;` does. Outside strings, comments and dollar quotes only.
+_PSQL_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?!\d)|\\|:(?='|\")")
+_PSQL_SENDS = re.compile(r"\\(?:g|gx|gset|gexec|gdesc|crosstabview|watch)\b")
+
+
+def strip_psql(text: str) -> tuple[str, int | None]:
+    """The script with psql meta-commands blanked (positions kept) and `:'var'` / `:"var"`
+    read as a string / identifier; and the line of the first meta-command, if any."""
+    if "\\" not in text and ":'" not in text and ':"' not in text:
+        return text, None
+    out: list[str] = []
+    first: int | None = None
+    pos = last = 0
+    length = len(text)
+    while pos < length:
+        match = _PSQL_SPECIAL.search(text, pos)
+        if match is None:
+            break
+        token, at = match.group(), match.start()
+        if token == "\\":
+            end = text.find("\n", at)
+            end = length if end < 0 else end
+            sends = _PSQL_SENDS.match(text, at) is not None
+            out.append(text[last:at])
+            out.append((";" if sends else " ") + " " * (end - at - 1))
+            if first is None:
+                first = text.count("\n", 0, at) + 1
+            pos = last = end
+            continue
+        if token == ":":
+            out.append(text[last:at] + " ")  # `:'tenant'` is psql's quoting of a value
+            last = pos = at + 1
+            continue
+        pos = _skip_quoted(text, at, token)
+        if pos < 0:
+            break
+    out.append(text[last:])
+    return "".join(out), first
+
+
+def _skip_quoted(text: str, at: int, token: str) -> int:
+    """The offset after the comment, string or dollar-quoted body opened at `at` (-1: never
+    closes; the SQL splitter reports it)."""
+    if token == "--":
+        end = text.find("\n", at)
+        return len(text) if end < 0 else end
+    if token == "/*":
+        end = text.find("*/", at + 2)
+        return -1 if end < 0 else end + 2
+    if token == "$":
+        tag = re.match(r"\$(?:[A-Za-z_][\w]*)?\$", text[at:])
+        if tag is None:
+            return at + 1
+        end = text.find(tag.group(), at + len(tag.group()))
+        return -1 if end < 0 else end + len(tag.group())
+    if token[0] in "Ee":
+        if at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_"):
+            return at + 1
+        quoted = re.compile(r"[Ee]'(?:[^'\\]|\\.|'')*'", re.DOTALL).match(text, at)
+    elif token == '"':
+        quoted = re.compile(r'"(?:[^"]|"")*"').match(text, at)
+    else:
+        quoted = re.compile(r"'(?:[^']|'')*'").match(text, at)
+    return -1 if quoted is None else quoted.end()
+
+
 def check_sql_text(
     text: str, analyzer: Analyzer
 ) -> tuple[list[Finding], int, list[tuple[int, ...]], list[Suppression]]:
@@ -100,6 +169,8 @@ class CheckOptions:
     patch_linter: Callable[[str, Path], list[Finding]] | None = None
     patch_rules_only: bool = False
     rules: EnabledRules | None = None  # None: every rule
+    # what the run's Python files define (wrappers, constants, classes), shared by all files
+    python_index: ProjectIndex | None = None
 
 
 def check_file(
@@ -140,12 +211,26 @@ def check_file(
             return FileReport(source.display, located, len(split_sql(text)[0]))
     else:
         patch_findings = []
+    notes: tuple[str, ...] = ()
+    consulted: Consulted | None = None
     if source.path.suffix == ".py":
         findings, count, anchors = check_python_text(
-            text, chosen, unresolved_severity=options.unresolved_severity
+            text,
+            chosen,
+            unresolved_severity=options.unresolved_severity,
+            path=os.fspath(source.path),
+            index=options.python_index,
         )
+        if options.python_index is not None:  # the cache's dependencies
+            consulted = options.python_index.take_consulted()
         suppressions = python_suppressions(text)
     else:
+        text, meta_line = strip_psql(text)
+        if meta_line is not None:
+            notes = (
+                f"{source.display}:{meta_line}: psql meta-commands (from a backslash to the end of the "
+                "line) are skipped; the SQL around them is checked",
+            )
         findings, count, anchors, suppressions = check_sql_text(text, chosen)
     findings = [*findings, *patch_findings]
     anchors = [*anchors, *((f.line - 1, f.line) for f in patch_findings)]
@@ -157,7 +242,7 @@ def check_file(
                 suppression.used = True  # about rules not run here: cannot tell it is unused
     kept = apply_suppressions(findings, anchors, suppressions)
     located = tuple(f.in_file(source.display) for f in kept if enabled is None or f.code in enabled)
-    return FileReport(source.display, located, count)
+    return FileReport(source.display, located, count, notes, consulted)
 
 
 def iter_reports(
@@ -264,6 +349,8 @@ def check_files(
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    if options.python_index is not None:
+        options.python_index.prepare()  # once, in this process: forked workers inherit it
     largest_first = sorted(files, key=lambda f: -f.size)
     batch = _Batch(largest_first, claimed, analyzer, patch_analyzer, options)
     done: dict[str, FileReport] = {}

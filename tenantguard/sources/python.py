@@ -1,516 +1,441 @@
 """SQL inside Python sources, found with the standard `ast` module.
 
-Two kinds of strings are checked:
+What is checked (see `pyflow` for how names get their values):
 
-* the SQL argument of a query method — `execute`, `executemany`, `fetch`, `fetchrow`,
-  `fetchval`, `fetchmany`, `prepare`, `cursor`, `copy_from_query` on any receiver (connection,
-  pool, transaction, whatever it is called) — and the table of `copy_to_table` /
+* the SQL argument of a query method — `execute`, `executemany`, `fetch`, `fetchrow`, `fetchval`,
+  `fetchmany`, `prepare`, `cursor`, `copy_from_query` (and `fetch_all`, `fetch_one`,
+  `fetch_val`, `execute_many`, `exec_driver_sql`) on any receiver —, of the configured
+  `sql_functions`, and of project functions and methods that pass a parameter unchanged into one
+  of those (wrappers, found transitively); the table of `copy_to_table` /
   `copy_records_to_table`, whose `columns=` must include the tenant column;
-* any other string literal that reads as SQL (starts with a statement keyword and parses) and
-  names a tenant table — constants used elsewhere. Prose that merely contains "select" or "from"
-  does not parse as SQL and is left alone.
+* every value that can reach the argument: each constant is checked (every one must be proven);
+  a value that is not constant is TG009;
+* an f-string (or a `+`, `%`, `.format()` with a value known only at run time) is checked with
+  each unknown part filled by neutral text fitting its place — a placeholder, a name, nothing —
+  and a finding that holds for every fill that parses is reported inside the string; the unknown
+  part itself is TG009;
+* any other string literal (f-strings included) that starts like a query, names a tenant table
+  and parses, wherever it stands — except in log and exception messages.
 
-The argument is resolved when it is a constant: a literal (implicit concatenation included), `+`
-of constants, `textwrap.dedent(constant)`, or a name assigned a constant exactly once, outside any
-branch, in the enclosing function or at module level. Anything else cannot be proven: TG009.
-
-Findings point at the exact line and column inside the string literal that holds the offending
-SQL; escapes inside a literal fall back to the literal's start.
+Not SQL: the methods of a prepared statement or asyncpg cursor (`stmt.fetchval(tenant)`,
+`cur.fetch(100)`), a DB-API cursor's `fetchmany(n)`, and a constant at an unknown receiver's
+`execute()` that does not start like SQL (GraphQL at `schema.execute()`).
 """
 
 from __future__ import annotations
 
 import ast
-import io
+import itertools
 import re
-import tokenize
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
-from tenantguard.engine.analyze import Analyzer
+from sqlglot import exp
+
+from tenantguard.engine.analyze import Analyzer, parse_statement
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.proof import identifier_name
 from tenantguard.engine.rules import tg006_unprovable_statement, tg009_unresolved_dynamic_sql
 from tenantguard.engine.sqltext import split_sql
-
-__all__ = ["QUERY_METHODS", "PythonSQL", "check_python_text", "extract_sql"]
-
-QUERY_METHODS = frozenset(
-    {
-        "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare",
-        "cursor", "copy_from_query",
-    }
-)  # fmt: skip
-# asyncpg-only names: a non-constant argument there is certainly SQL
-_ASYNCPG_ONLY = frozenset({"fetch", "fetchrow", "fetchval", "fetchmany", "copy_from_query"})
-_COPY_TO_TABLE = frozenset({"copy_to_table", "copy_records_to_table"})
-_DB_RECEIVER = re.compile(r"(conn|connection|pool|db|database|tx|transaction|con|pg|cur)", re.I)
-_SQL_START = re.compile(
-    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|TABLE)\s",
-    re.IGNORECASE | re.DOTALL,
+from tenantguard.sources.pyflow import (
+    SQL_METHODS,
+    FunctionInfo,
+    ModuleInfo,
+    ProjectIndex,
+    Sink,
+    analyze_module,
 )
+from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, starts_like_sql
 
+__all__ = ["QUERY_METHODS", "check_python_text"]
 
-def _all_subclasses(*bases: type) -> frozenset[type]:
-    found: set[type] = set()
-    stack = list(bases)
-    while stack:
-        kind = stack.pop()
-        found.add(kind)
-        stack.extend(kind.__subclasses__())
-    return frozenset(found)
+QUERY_METHODS = SQL_METHODS
 
-
-# contexts, operators and names hold no call, string or assignment: the walk skips them
-_INERT = _all_subclasses(
-    ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Name
-)
-_FUNCTIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
-_ASSIGNMENTS = frozenset(
-    {
-        ast.Assign,
-        ast.AnnAssign,
-        ast.AugAssign,
-        ast.For,
-        ast.AsyncFor,
-        ast.With,
-        ast.AsyncWith,
-        ast.NamedExpr,
-    }
-)
-_BRANCHES = (
-    ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith, ast.Match,
-)  # fmt: skip
-_BRANCH_TYPES = frozenset(_BRANCHES) | {getattr(ast, "TryStar", ast.Try)}
+_MAX_VARIANTS = 8  # fills tried per alternative: beyond, each hole keeps its first fill
+_PLACEHOLDER = "$99"  # a bind parameter: pins like any parameter
+_NAME = "tg_unknown"  # an identifier no tenant table is called
 
 
 @dataclass(frozen=True, slots=True)
-class _Piece:
-    """A run of SQL text and where it stands in the file."""
-
-    start: int  # offset of this piece in the resolved SQL
-    text: str
-    line: int
-    column: int  # 1-based column of the piece's first character
-    exact: bool  # False when escapes make character positions unknowable
+class _Segment:
+    start: int
+    end: int
+    part: Part
 
 
-@dataclass
-class PythonSQL:
-    """One SQL string found in a Python file."""
+class _Variant:
+    """One filled text of an alternative, and where each of its characters comes from."""
 
-    sql: str
-    pieces: list[_Piece]
-    line: int
-    column: int
-    method: str | None  # the query method, None for a free-standing literal
-    anchor_lines: tuple[int, ...] = ()  # lines a suppression may sit on (call, definition)
+    __slots__ = ("segments", "starts", "text")
 
-    def position(self, offset: int) -> tuple[int, int]:
-        """File (line, column) of an offset in `sql`."""
-        piece = self.pieces[0] if self.pieces else None
-        for candidate in self.pieces:
-            if candidate.start <= offset:
-                piece = candidate
-        if piece is None:
-            return self.line, self.column
-        if not piece.exact:
-            return piece.line, piece.column
-        inside = min(offset - piece.start, len(piece.text))
-        before = piece.text[:inside]
-        newlines = before.count("\n")
-        if newlines == 0:
-            return piece.line, piece.column + inside
-        return piece.line + newlines, inside - before.rfind("\n")
-
-
-@dataclass
-class _Unresolved:
-    node: ast.expr
-    method: str
-    reason: str
-
-
-@dataclass(eq=False)
-class _Scope:
-    """Names assigned in one function (or the module): the value, or None when not constant."""
-
-    parent: _Scope | None = None
-    values: dict[str, ast.expr | None] = field(default_factory=dict)
-
-    def assign(self, name: str, value: ast.expr | None, branched: bool) -> None:
-        first = name not in self.values
-        self.values[name] = value if first and not branched else None
-
-    def lookup(self, name: str) -> tuple[ast.expr | None, bool]:
-        """(value, found): the constant a name holds, here or in an enclosing scope."""
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.values:
-                return scope.values[name], True
-            scope = scope.parent
-        return None, False
-
-
-class _Extractor:
-    """One pass over the module: scopes, query calls, copy calls, string constants."""
-
-    def __init__(self, source: str, tree: ast.Module) -> None:
-        self.source = source
-        self.lines = source.splitlines(keepends=True)
-        self.found: list[PythonSQL] = []
-        self.unresolved: list[_Unresolved] = []
-        self.copy_calls: list[tuple[ast.Call, str]] = []
-        self.used_constants: set[int] = set()
-        self.docstrings: set[int] = set()
-        self.constants: list[ast.Constant] = []
-        self.calls: list[tuple[ast.Call, ast.Attribute, ast.expr, _Scope]] = []
-        self.scope = _Scope()
-        self._walk(tree)
-
-    def _walk(self, tree: ast.Module) -> None:
-        module = _Scope()
-        self._docstring(tree)
-        stack: list[tuple[ast.AST, _Scope, bool]] = [
-            (c, module, False) for c in reversed(tree.body)
-        ]
-        constants = self.constants
-        skipped = _INERT  # names and constants are handled below, without a trip on the stack
-        while stack:
-            node, scope, branched = stack.pop()
-            kind = type(node)
-            if kind is ast.Constant:  # a default value or a lambda's body
-                if isinstance(node.value, str):  # type: ignore[attr-defined]
-                    constants.append(node)  # type: ignore[arg-type]
-                continue
-            if kind in _FUNCTIONS:
-                self._enter_function(node, scope, branched, stack)  # type: ignore[arg-type]
-                continue
-            if kind is ast.ClassDef:
-                self._docstring(node)
-                # a class body is its own namespace; its methods see the enclosing scope
-                body = node.body  # type: ignore[attr-defined]
-                stack.extend([(c, _Scope(parent=scope), False) for c in reversed(body)])
-                continue
-            if kind in _ASSIGNMENTS:
-                self._record_assignment(node, scope, branched)
-            elif kind is ast.Call:
-                self._record_call(node, scope)  # type: ignore[arg-type]
-            inner_branched = branched or kind in _BRANCH_TYPES
-            children: list[ast.AST] = []
-            for name in node._fields:
-                value = getattr(node, name, None)
-                for child in value if type(value) is list else (value,):
-                    if type(child) is ast.Constant:
-                        if isinstance(child.value, str):
-                            constants.append(child)
-                    elif type(child) in skipped or not isinstance(child, ast.AST):
-                        continue
-                    else:
-                        children.append(child)
-            stack.extend([(c, scope, inner_branched) for c in reversed(children)])
-        for call, func, argument, scope in self.calls:
-            self.scope = scope
-            self._query_argument(call, func, argument)
-
-    def _enter_function(
-        self,
-        node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
-        scope: _Scope,
-        branched: bool,
-        stack: list[tuple[ast.AST, _Scope, bool]],
-    ) -> None:
-        inner = _Scope(parent=scope)
-        args = node.args
-        for parameter in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-            if parameter is not None:
-                inner.values[parameter.arg] = None  # whatever the caller passes
-        if isinstance(node, ast.Lambda):
-            stack.append((node.body, inner, False))
-        else:
-            self._docstring(node)
-            stack.extend((d, scope, branched) for d in node.decorator_list)
-            stack.extend((c, inner, False) for c in reversed(node.body))
-        stack.extend((d, scope, branched) for d in args.defaults)
-
-    @staticmethod
-    def _record_assignment(node: ast.AST, scope: _Scope, branched: bool) -> None:
-        targets: list[ast.expr] = []
-        value: ast.expr | None = None
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        elif isinstance(node, ast.AugAssign | ast.For | ast.AsyncFor):
-            targets = [node.target]
-        elif isinstance(node, ast.With | ast.AsyncWith):
-            targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
-        elif isinstance(node, ast.NamedExpr):
-            targets, value = [node.target], node.value
-        else:
-            return
-        for target in targets:
-            if isinstance(target, ast.Name):
-                scope.assign(target.id, value, branched)
-                continue
-            for name in ast.walk(target):
-                if isinstance(name, ast.Name):
-                    scope.assign(name.id, None, branched)  # unpacking: not one constant
-
-    def _record_call(self, node: ast.Call, scope: _Scope) -> None:
-        func = node.func
-        if not isinstance(func, ast.Attribute):
-            return
-        if func.attr in _COPY_TO_TABLE:
-            self.copy_calls.append((node, func.attr))
-        elif func.attr in QUERY_METHODS:
-            argument = (
-                node.args[0]
-                if node.args
-                else next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
-            )
-            if argument is not None:
-                self.calls.append((node, func, argument, scope))
-
-    def _lookup(self, name: str) -> tuple[ast.expr | None, bool]:
-        return self.scope.lookup(name)
-
-    # resolution
-
-    def _literal_pieces(self, node: ast.Constant) -> list[tuple[str, int, int, bool]]:
-        """(text, line, column, exact) for each part of an (implicitly concatenated) literal."""
-        segment_lines = self.lines[node.lineno - 1 : (node.end_lineno or node.lineno)]
-        if len(segment_lines) == 1 and node.end_col_offset is not None:
-            single = self._single_literal(
-                segment_lines[0][node.col_offset : node.end_col_offset], node
-            )
-            if single is not None:
-                return [single]
-        if not segment_lines:
-            return [(str(node.value), node.lineno, node.col_offset + 1, False)]
-        segment = "".join(segment_lines)
-        start = node.col_offset
-        end_line = (node.end_lineno or node.lineno) - node.lineno
-        parts: list[tuple[str, int, int, bool]] = []
-        try:
-            tokens = list(tokenize.generate_tokens(io.StringIO(segment).readline))
-        except (tokenize.TokenError, SyntaxError, IndentationError):
-            return [(str(node.value), node.lineno, node.col_offset + 1, False)]
-        for token in tokens:
-            if token.type != tokenize.STRING:
-                continue
-            (row, col), (erow, ecol) = token.start, token.end
-            if (row - 1, col) < (0, start) or (erow - 1) > end_line:
-                continue
-            if erow - 1 == end_line and ecol > (node.end_col_offset or ecol):
-                continue
-            raw = token.string
-            prefix = re.match(r"[A-Za-z]*", raw)
-            prefix_len = prefix.end() if prefix else 0
-            quote = (
-                raw[prefix_len : prefix_len + 3]
-                if raw[prefix_len : prefix_len + 3] in ('"""', "'''")
-                else raw[prefix_len]
-            )
-            body = raw[prefix_len + len(quote) : len(raw) - len(quote)]
-            try:
-                value = ast.literal_eval(raw)
-            except (ValueError, SyntaxError):
-                return [(str(node.value), node.lineno, node.col_offset + 1, False)]
-            if not isinstance(value, str):
-                return [(str(node.value), node.lineno, node.col_offset + 1, False)]
-            exact = value == body
-            line = node.lineno + row - 1
-            column = col + prefix_len + len(quote) + 1
-            parts.append((value, line, column, exact))
-        if "".join(p[0] for p in parts) != node.value:
-            return [(str(node.value), node.lineno, node.col_offset + 1, False)]
-        return parts
-
-    @staticmethod
-    def _single_literal(raw: str, node: ast.Constant) -> tuple[str, int, int, bool] | None:
-        """Fast path: one plain literal on one line (no tokenizer needed)."""
-        prefix = len(raw) - len(raw.lstrip("rRbBuUfF"))
-        quote = (
-            raw[prefix : prefix + 3]
-            if raw[prefix : prefix + 3] in ('"""', "'''")
-            else raw[prefix : prefix + 1]
-        )
-        if not quote or not raw.endswith(quote) or len(raw) < prefix + 2 * len(quote):
-            return None
-        body = raw[prefix + len(quote) : len(raw) - len(quote)]
-        if quote in body or not isinstance(node.value, str):
-            return None  # implicit concatenation on one line, or an escaped quote
-        exact = body == node.value
-        if not exact and "\\" not in body:
-            return None
-        return node.value, node.lineno, node.col_offset + prefix + len(quote) + 1, exact
-
-    def resolve(self, node: ast.expr, depth: int = 0) -> tuple[list[_Piece], str] | str:
-        """The pieces of a constant string, or the reason it cannot be resolved."""
-        pieces: list[_Piece] = []
-        stack: list[ast.expr] = [node]
+    def __init__(self, parts: Sequence[Part], fills: dict[int, str]) -> None:
+        texts: list[str] = []
+        self.segments: list[_Segment] = []
         offset = 0
-        steps = 0
-        while stack:
-            steps += 1
-            if steps > 10_000:
-                return "the string expression is too large to resolve"
-            current = stack.pop()
-            if isinstance(current, ast.Constant) and isinstance(current.value, str):
-                self.used_constants.add(id(current))
-                for text, line, column, exact in self._literal_pieces(current):
-                    pieces.append(_Piece(offset, text, line, column, exact))
-                    offset += len(text)
-            elif isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
-                stack.append(current.right)
-                stack.append(current.left)
-            elif isinstance(current, ast.Name):
-                value, found = self._lookup(current.id)
-                if value is None:
-                    if found:
-                        return f"`{current.id}` is assigned in several places or under a branch"
-                    return (
-                        f"`{current.id}` is not a constant of this module (a parameter or import?)"
-                    )
-                if depth > 20:
-                    return "the constant refers to itself"
-                resolved = self.resolve(value, depth + 1)
-                if isinstance(resolved, str):
-                    return resolved
-                for piece in resolved[0]:
-                    pieces.append(replace(piece, start=offset + piece.start))
-                offset += len(resolved[1])
-            elif (
-                isinstance(current, ast.Call)
-                and (
-                    (isinstance(current.func, ast.Attribute) and current.func.attr == "dedent")
-                    or (isinstance(current.func, ast.Name) and current.func.id == "dedent")
-                )
-                and len(current.args) == 1
-                and not current.keywords
+        for index, part in enumerate(parts):
+            text = part.text if type(part) is Lit else fills.get(index, "")
+            self.segments.append(_Segment(offset, offset + len(text), part))
+            texts.append(text)
+            offset += len(text)
+        self.text = "".join(texts)
+        self.starts = [s.start for s in self.segments]
+
+    def locate(self, offset: int) -> tuple[Part | None, int]:
+        """The part at an offset of the text, and the offset inside it."""
+        if not self.segments:
+            return None, 0
+        best = self.segments[0]
+        for segment in self.segments:
+            if segment.start > offset:
+                break
+            if segment.end > segment.start or segment.start == offset:
+                best = segment
+        return best.part, offset - best.start
+
+
+def _fill_candidates(before: str, after: str, hole_: Hole) -> list[str]:
+    """Neutral texts for a hole, by what its place in the SQL asks for."""
+    if hole_.kind == "value":
+        return [_PLACEHOLDER]
+    if hole_.kind == "name":
+        return [_NAME]
+    if _inside_quotes(before):
+        return [""]
+    tail = before.rstrip()
+    word = re.search(r"([A-Za-z_]+)\s*$", tail)
+    last = word.group(1).lower() if word else ""
+    if tail.endswith(".") or last in (
+        "from",
+        "join",
+        "update",
+        "into",
+        "table",
+        "truncate",
+        "only",
+    ):
+        return [_NAME]
+    if last in ("select", "distinct", "by"):
+        return [_NAME, _PLACEHOLDER]
+    if tail[-1:] in ("=", "<", ">", "(", ",", "+", "-", "*", "/", "%", "|", "[") or last in (
+        "limit", "offset", "in", "like", "ilike", "between", "then", "else", "when", "values",
+        "is", "any", "all", "where", "and", "or", "on", "having", "not", "set", "returning",
+    ):  # fmt: skip
+        return [_PLACEHOLDER, _NAME]
+    if not tail:
+        return [""]
+    return ["", _NAME]
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|--[^\n]*|/\*.*?\*/|['\"]", re.DOTALL)
+
+
+def _inside_quotes(text: str) -> bool:
+    """Whether the end of `text` is inside a SQL string or quoted identifier."""
+    return any(len(m.group()) == 1 for m in _QUOTED.finditer(text))
+
+
+def _variants(alternative: tuple[Part, ...]) -> list[_Variant]:
+    holes = [i for i, p in enumerate(alternative) if type(p) is Hole]
+    if not holes:
+        return [_Variant(alternative, {})]
+    skeleton = [p.text if type(p) is Lit else "\0" for p in alternative]
+    options: list[list[str]] = []
+    for index in holes:
+        before = "".join(skeleton[:index]).replace("\0", " ")
+        after = "".join(skeleton[index + 1 :]).replace("\0", " ")
+        part = alternative[index]
+        assert type(part) is Hole
+        options.append(_fill_candidates(before, after, part))
+    combinations: list[tuple[str, ...]] = []
+    for combination in itertools.product(*options):
+        combinations.append(combination)
+        if len(combinations) >= _MAX_VARIANTS:
+            break
+    return [_Variant(alternative, dict(zip(holes, c, strict=True))) for c in combinations]
+
+
+@dataclass
+class _Checked:
+    finding: Finding
+    anchors: tuple[int, ...]
+
+
+class _ModuleCheck:
+    """Turns one module's sinks and strings into findings."""
+
+    def __init__(
+        self,
+        info: ModuleInfo,
+        analyzer: Analyzer,
+        index: ProjectIndex,
+        unresolved_severity: Severity,
+    ) -> None:
+        self.info = info
+        self.origin = info.origin
+        self.analyzer = analyzer
+        self.index = index
+        self.severity = unresolved_severity
+        self.out: list[_Checked] = []
+        self.seen: set[tuple[int, int, str, str]] = set()
+        self.consumed: set[int] = set()
+        self.checked = 0
+
+    def run(self) -> None:
+        for sink in self.sinks():
+            self.sink(sink)
+        for node in self.info.strings:
+            if (
+                id(node) in self.consumed
+                or id(node) in self.info.messages
+                or id(node) in self.info.docstrings
             ):
-                resolved = self.resolve(current.args[0], depth + 1)
-                if isinstance(resolved, str):
-                    return resolved
-                import textwrap
+                continue
+            self.free_string(node)
 
-                text = textwrap.dedent(resolved[1])
-                first = resolved[0][0] if resolved[0] else None
-                line, column = (
-                    (first.line, first.column)
-                    if first
-                    else (current.lineno, current.col_offset + 1)
-                )
-                pieces.append(_Piece(offset, text, line, column, False))
-                offset += len(text)
-            elif isinstance(current, ast.JoinedStr):
-                names = [
-                    v.value.id
-                    for v in current.values
-                    if isinstance(v, ast.FormattedValue) and isinstance(v.value, ast.Name)
-                ]
-                formatted = [v for v in current.values if isinstance(v, ast.FormattedValue)]
-                if formatted and len(names) == len(formatted):
-                    return (
-                        f"an f-string interpolates {', '.join(names)}: even when they only hold "
-                        "placeholders, the SQL text is decided at run time"
-                    )
-                return "an f-string with expressions builds the SQL at run time"
-            elif isinstance(current, ast.BinOp) and isinstance(current.op, ast.Mod):
-                return "`%` formatting builds the SQL at run time"
-            elif (
-                isinstance(current, ast.Call)
-                and isinstance(current.func, ast.Attribute)
-                and current.func.attr == "format"
-            ):
-                return "`.format()` builds the SQL at run time"
-            else:
-                return f"the SQL is computed at run time ({type(current).__name__.lower()})"
-        return pieces, "".join(p.text for p in pieces)
+    def sinks(self) -> Iterator[Sink]:
+        functions: list[FunctionInfo | None] = [None, *self.info.functions]
+        for function in functions:
+            sinks = self.info.sinks if function is None else function.sinks
+            calls = self.info.calls if function is None else function.calls
+            yield from sinks
+            for call in calls:
+                for callee, _, (argument, value), (
+                    through,
+                    certain,
+                ) in self.index.wrapped_arguments(call):
+                    method = f"{callee.name}() (it passes it to {through})"
+                    yield Sink(call.call, argument, method, value, certain, function)
 
-    # visiting
+    # sinks
 
-    def _docstring(self, node: ast.AST) -> None:
-        body = getattr(node, "body", None)
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            self.docstrings.add(id(body[0].value))
+    def sink(self, sink: Sink) -> None:
+        for alternative in sink.value:
+            for part in alternative:
+                if type(part) is Lit and part.node is not None and part.origin is self.origin:
+                    self.consumed.add(id(part.node))
+        for alternative in sink.value:
+            if len(alternative) == 1 and type(alternative[0]) is Hole:
+                part = alternative[0]
+                if part.param is not None and part.owner is sink.owner:
+                    continue  # a wrapper's parameter: its callers' SQL is checked
+                if sink.certain and part.string:
+                    self.unresolved(sink, part, whole=True)
+                continue
+            if not any(type(p) is Lit and p.text.strip() for p in alternative):
+                if sink.certain:
+                    for part in alternative:
+                        if type(part) is Hole:
+                            self.unresolved(sink, part, whole=True)
+                continue
+            skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
+            if not sink.certain and not starts_like_sql(skeleton):
+                continue  # `schema.execute("query { … }")`: not SQL
+            self.checked += 1
+            self.statement_findings(alternative, sink, at_sink=True)
+            if sink.certain or starts_like_sql(skeleton):
+                for part in alternative:
+                    if type(part) is Hole:
+                        self.unresolved(sink, part, whole=False)
 
-    def _query_argument(self, call: ast.Call, func: ast.Attribute, argument: ast.expr) -> None:
-        if isinstance(argument, ast.Constant) and not isinstance(argument.value, str):
-            return
-        resolved = self.resolve(argument)
-        if isinstance(resolved, str):
-            building = isinstance(argument, ast.JoinedStr | ast.BinOp) or (
-                isinstance(argument, ast.Call)
-                and isinstance(argument.func, ast.Attribute)
-                and argument.func.attr == "format"
-            )
-            receiver = _receiver_name(func.value)
-            if building or func.attr in _ASYNCPG_ONLY or _DB_RECEIVER.search(receiver):
-                self.unresolved.append(_Unresolved(argument, func.attr, resolved))
-                # its literal fragments are not statements of their own: TG009 covers them
-                self.used_constants.update(id(n) for n in ast.walk(argument))
-            return
-        pieces, sql = resolved
-        anchors = {call.lineno, call.lineno - 1, argument.lineno, argument.lineno - 1}
-        if pieces:
-            anchors |= {pieces[0].line, pieces[0].line - 1}
-        self.found.append(
-            PythonSQL(
-                sql,
-                pieces,
-                argument.lineno,
-                argument.col_offset + 1,
-                func.attr,
-                tuple(sorted(anchors)),
-            )
+    def unresolved(self, sink: Sink, part: Hole, *, whole: bool) -> None:
+        info = tg009_unresolved_dynamic_sql.RULE
+        node = sink.argument if whole or part.origin is not self.origin else part.node
+        line, column = self.origin.node_position(node)
+        end_line, end_column = self.origin.node_end(node)
+        message = (
+            f"SQL passed to {sink.method} cannot be proven: {part.reason}"
+            if whole
+            else f"part of the SQL passed to {sink.method} is only known at run time: {part.reason}"
+        )
+        self.add(
+            Finding(
+                info.code,
+                info.name,
+                self.severity,
+                message,
+                "pass a constant SQL string and bind every value as a parameter ($1, $2, …)",
+                line,
+                column,
+                end_line,
+                end_column,
+            ),
+            (sink.call.lineno - 1, sink.call.lineno, line - 1, line),
         )
 
-    def free_literals(self) -> Iterator[PythonSQL]:
-        """String literals that read as SQL but are not passed to a query method here."""
-        for node in self.constants:
-            if (
-                isinstance(node.value, str)
-                and id(node) not in self.used_constants
-                and id(node) not in self.docstrings
-                and _SQL_START.match(node.value)
-            ):
-                pieces: list[_Piece] = []
-                offset = 0
-                for text, line, column, exact in self._literal_pieces(node):
-                    pieces.append(_Piece(offset, text, line, column, exact))
-                    offset += len(text)
-                anchors = (node.lineno - 1, node.lineno)
-                yield PythonSQL(node.value, pieces, node.lineno, node.col_offset + 1, None, anchors)
+    def add(self, finding: Finding, anchors: tuple[int, ...]) -> None:
+        key = (finding.line, finding.column, finding.code, finding.message)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.out.append(_Checked(finding, tuple(sorted(set(anchors)))))
+
+    def statement_findings(
+        self, alternative: tuple[Part, ...], sink: Sink | None, *, at_sink: bool
+    ) -> bool:
+        """Checks an alternative under every fill of its holes; reports what holds for all
+        fills that parse. False when no fill parses as SQL."""
+        common: dict[tuple[str, int, int], tuple[Finding, tuple[int, ...]]] | None = None
+        parsed_any = False
+        for variant in _variants(alternative):
+            found: dict[tuple[str, int, int], tuple[Finding, tuple[int, ...]]] = {}
+            statements, _ = split_sql(variant.text)
+            if not statements:
+                continue
+            parsed = True
+            for statement in statements:
+                if not at_sink:
+                    verdict = self.analyzer.verdict(statement.text)
+                    if not verdict.parsed:
+                        parsed = False
+                for finding in self.analyzer.statement_findings(statement.text, statement.error):
+                    if (
+                        finding.code == tg006_unprovable_statement.RULE.code
+                        and any(type(p) is Hole for p in alternative)
+                        and _syntax(finding)
+                    ):
+                        parsed = False  # this fill does not fit: others decide
+                        continue
+                    located = self.locate(finding, statement.start, statement.text, variant, sink)
+                    key = (located.finding.code, located.finding.line, located.finding.column)
+                    found.setdefault(key, (located.finding, located.anchors))
+            if not parsed:
+                continue
+            parsed_any = True
+            common = found if common is None else {k: v for k, v in common.items() if k in found}
+        if common is None:
+            if at_sink and not any(type(p) is Hole for p in alternative):
+                return False
+            return False
+        for finding, anchors in common.values():
+            self.add(finding, anchors)
+        return parsed_any
+
+    def locate(
+        self, finding: Finding, start: int, text: str, variant: _Variant, sink: Sink | None
+    ) -> _Checked:
+        begin = start + _offset_in(text, finding.line, finding.column)
+        end = start + _offset_in(text, finding.end_line, finding.end_column)
+        line, column, foreign = self.position(variant, begin, sink)
+        end_line, end_column, _ = self.position(variant, max(begin, end), sink)
+        if (end_line, end_column) < (line, column):
+            end_line, end_column = line, column
+        message = finding.message
+        if foreign is not None:
+            message += f" (in SQL from {foreign})"
+        anchors = {line - 1, line}
+        statement_line, _, _ = self.position(variant, start, sink)
+        anchors |= {statement_line - 1, statement_line}
+        if sink is not None:
+            anchors |= {sink.call.lineno - 1, sink.call.lineno}
+            anchors |= {sink.argument.lineno - 1, sink.argument.lineno}
+        moved = Finding(
+            finding.code,
+            finding.name,
+            finding.severity,
+            message,
+            finding.help,
+            line,
+            column,
+            end_line,
+            end_column,
+            finding.path,
+            finding.statement,
+        )
+        return _Checked(moved, tuple(anchors))
+
+    def position(
+        self, variant: _Variant, offset: int, sink: Sink | None
+    ) -> tuple[int, int, str | None]:
+        part, inside = variant.locate(offset)
+        if part is None:
+            node: ast.AST = sink.argument if sink is not None else ast.Pass()
+            line, column = self.origin.node_position(node)
+            return line, column, None
+        if part.origin is not self.origin:
+            where = part.origin.display
+            if type(part) is Lit and part.node is not None:
+                where += f":{part.position(0)[0]}"
+            node = sink.argument if sink is not None else ast.Pass()
+            line, column = self.origin.node_position(node)
+            return line, column, where
+        if isinstance(part, Hole):
+            line, column = self.origin.node_position(part.node)
+            return line, column, None
+        line, column = part.position(inside)
+        return line, column, None
+
+    # strings that are not at a sink
+
+    def free_string(self, node: ast.Constant | ast.JoinedStr) -> None:
+        if isinstance(node, ast.Constant):
+            text = str(node.value)
+            alternative: tuple[Part, ...] = (Lit(text, self.origin, node),)
+        else:
+            parts: list[Part] = []
+            offset = 0
+            for value in node.values:
+                if isinstance(value, ast.Constant):
+                    parts.append(Lit(str(value.value), self.origin, node, offset))
+                    offset += len(str(value.value))
+                elif isinstance(value, ast.FormattedValue):
+                    parts.append(Hole(value.value, self.origin, "a field of an f-string"))
+            alternative = tuple(parts)
+        skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
+        if not starts_like_sql(skeleton, query_only=True) or not self._names_tenant_table(skeleton):
+            return
+        if not self._reads_as_sql(alternative):
+            return
+        self.checked += 1
+        self.statement_findings(alternative, None, at_sink=False)
+
+    def _names_tenant_table(self, text: str) -> bool:
+        lowered = text.lower()
+        return any(t in text or t.lower() in lowered for t in self.analyzer.policy.tenant_tables)
+
+    def _reads_as_sql(self, alternative: tuple[Part, ...]) -> bool:
+        """A free string counts as SQL when one of its fills parses as a statement sqlglot
+        understands (not an opaque `Command`, not a bare expression)."""
+        for variant in _variants(alternative):
+            statements, _ = split_sql(variant.text)
+            if not statements or statements[0].error:
+                continue
+            verdict = self.analyzer.verdict(statements[0].text)
+            if not verdict.parsed or not verdict.touches_tenant_tables:
+                continue
+            if not verdict.findings:
+                return True
+            tree, _, _, _ = parse_statement(statements[0].text)
+            if tree is not None and not isinstance(tree, exp.Command):
+                return True
+        return False
 
 
-def _receiver_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Call):
-        return _receiver_name(node.func)
-    return ""
+def _syntax(finding: Finding) -> bool:
+    return (
+        "parse" in finding.message or "tokenize" in finding.message or "syntax" in finding.message
+    )
 
 
-def extract_sql(
-    source: str,
-) -> tuple[list[PythonSQL], list[_Unresolved], list[tuple[ast.Call, str]], ast.Module]:
-    tree = ast.parse(source)
-    extractor = _Extractor(source, tree)
-    found = extractor.found + list(extractor.free_literals())
-    return found, extractor.unresolved, extractor.copy_calls, tree
+def _offset_in(text: str, line: int, column: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        newline = text.find("\n", offset)
+        if newline < 0:
+            return len(text)
+        offset = newline + 1
+    return min(len(text), offset + column - 1)
 
 
-def _copy_findings(calls: list[tuple[ast.Call, str]], analyzer: Analyzer) -> Iterator[Finding]:
-    """`copy_to_table(table, columns=[…])`: a tenant table needs the tenant column listed."""
+def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) -> Iterator[Finding]:
+    """`copy_to_table(table, columns=[…])`: a tenant table needs the tenant column listed.
+
+    asyncpg quotes the table and column names it is given: they are matched exactly.
+    """
     from tenantguard.engine.rules import tg002_insert_without_tenant
 
     info = tg002_insert_without_tenant.RULE
     policy = analyzer.policy
-    for call, method in calls:
+    for call in calls:
+        method = call.func.attr if isinstance(call.func, ast.Attribute) else "copy"
         table = (
             call.args[0]
             if call.args
@@ -518,7 +443,7 @@ def _copy_findings(calls: list[tuple[ast.Call, str]], analyzer: Analyzer) -> Ite
         )
         if not (isinstance(table, ast.Constant) and isinstance(table.value, str)):
             continue
-        name = identifier_name(table.value.split(".")[-1])
+        name = table.value.split(".")[-1]
         if not policy.is_tenant_table(name):
             continue
         columns = next((k.value for k in call.keywords if k.arg == "columns"), None)
@@ -526,9 +451,7 @@ def _copy_findings(calls: list[tuple[ast.Call, str]], analyzer: Analyzer) -> Ite
         if isinstance(columns, ast.List | ast.Tuple) and all(
             isinstance(e, ast.Constant) and isinstance(e.value, str) for e in columns.elts
         ):
-            names = [
-                identifier_name(str(e.value)) for e in columns.elts if isinstance(e, ast.Constant)
-            ]
+            names = [str(e.value) for e in columns.elts if isinstance(e, ast.Constant)]
         if names is not None and policy.tenant_column in names:
             continue
         what = (
@@ -540,26 +463,34 @@ def _copy_findings(calls: list[tuple[ast.Call, str]], analyzer: Analyzer) -> Ite
                 else "has columns computed at run time"
             )
         )
+        line, column = origin.node_position(call)
+        end_line, end_column = origin.node_end(call)
         yield Finding(
             info.code,
             info.name,
             info.severity,
             f"{method}() into tenant table {name} {what}",
-            f"pass columns=[..., '{policy.tenant_column}', ...] and the tenant in every record",
-            call.lineno,
-            call.col_offset + 1,
-            call.end_lineno or call.lineno,
-            (call.end_col_offset or 0) + 1,
+            f"pass columns=[..., {policy.tenant_column!r}, ...] and the tenant in every record",
+            line,
+            column,
+            end_line,
+            end_column,
         )
 
 
 def check_python_text(
-    text: str, analyzer: Analyzer, *, unresolved_severity: Severity = Severity.WARNING
+    text: str,
+    analyzer: Analyzer,
+    *,
+    unresolved_severity: Severity = Severity.WARNING,
+    path: str | None = None,
+    index: ProjectIndex | None = None,
 ) -> tuple[list[Finding], int, list[tuple[int, ...]]]:
     """(findings, SQL strings checked, anchor lines per finding) of one Python source."""
     info = tg006_unprovable_statement.RULE
     try:
-        found, unresolved, copies, _ = extract_sql(text)
+        tree = ast.parse(text)
+        module = analyze_module(text, tree, index or ProjectIndex(), path=path)
     except SyntaxError as error:
         line = error.lineno or 1
         return (
@@ -597,72 +528,12 @@ def check_python_text(
             0,
             [()],
         )
-    findings: list[Finding] = []
-    anchors: list[tuple[int, ...]] = []
-    dynamic = tg009_unresolved_dynamic_sql.RULE
-    for dynamic_site in unresolved:
-        node = dynamic_site.node
-        findings.append(
-            Finding(
-                dynamic.code,
-                dynamic.name,
-                unresolved_severity,
-                f"SQL passed to .{dynamic_site.method}() cannot be proven: {dynamic_site.reason}",
-                "pass a constant SQL string and bind every value as a parameter ($1, $2, …)",
-                node.lineno,
-                node.col_offset + 1,
-                node.end_lineno or node.lineno,
-                (node.end_col_offset or 0) + 1,
-            )
-        )
-        anchors.append((node.lineno - 1, node.lineno))
-    for finding in _copy_findings(copies, analyzer):
+    check = _ModuleCheck(module, analyzer, index or ProjectIndex(), unresolved_severity)
+    check.run()
+    findings = [c.finding for c in check.out]
+    anchors = [c.anchors for c in check.out]
+    for finding in _copy_findings(module.copies, analyzer, module.origin):
         findings.append(finding)
         anchors.append((finding.line - 1, finding.line))
-    seen: set[tuple[int, int, str, str]] = set()
-    checked = 0
-    for item in found:
-        if item.method is None and not _worth_checking(item.sql, analyzer):
-            continue
-        checked += 1
-        statements, _ = split_sql(item.sql)
-        for statement in statements:
-            for finding in analyzer.statement_findings(statement.text, statement.error):
-                offset = statement.start + _offset_in(statement.text, finding.line, finding.column)
-                end = statement.start + _offset_in(
-                    statement.text, finding.end_line, finding.end_column
-                )
-                line, column = item.position(offset)
-                end_line, end_column = item.position(end)
-                key = (line, column, finding.code, finding.message)
-                if key in seen:
-                    continue
-                seen.add(key)
-                findings.append(finding.at(line, column, end_line, end_column))
-                stmt_line = item.position(statement.start)[0]
-                anchors.append(
-                    tuple(sorted({*item.anchor_lines, line - 1, line, stmt_line - 1, stmt_line}))
-                )
-    return findings, checked, anchors
-
-
-def _offset_in(text: str, line: int, column: int) -> int:
-    offset = 0
-    for _ in range(line - 1):
-        newline = text.find("\n", offset)
-        if newline < 0:
-            return len(text)
-        offset = newline + 1
-    return min(len(text), offset + column - 1)
-
-
-def _worth_checking(sql: str, analyzer: Analyzer) -> bool:
-    """A free-standing literal is checked when it parses as SQL and names a tenant table."""
-    lowered = sql.lower()
-    if not any(table in lowered for table in analyzer.policy.tenant_tables):
-        return False
-    statements, _ = split_sql(sql)
-    if not statements:
-        return False
-    verdict = analyzer.verdict(statements[0].text)
-    return verdict.parsed and verdict.touches_tenant_tables
+    module.tree = None  # the tree is not needed by the modules that import this one
+    return findings, check.checked, anchors

@@ -1,9 +1,20 @@
-"""Reading table and view definitions out of the schema sources (patches, baseline).
+"""Reading the schema out of the schema sources (patches, baseline), with PostgreSQL's own parser.
 
-Tables and views are created by plain statements and inside `DO $$ … $$` blocks alike (also as
-`EXECUTE '…'` strings), so CREATE/ALTER TABLE, CREATE/DROP VIEW statements are located by a
-regular expression wherever they stand, cut at their end by the SQL splitter, and parsed by
-sqlglot. Files are read in order, so a later patch's DROP VIEW removes an earlier view.
+pglast parses each file as PostgreSQL would, so every DDL form is read for what it is: `CREATE
+TABLE` with `LIKE`, `INHERITS` and `PARTITION OF` (a partition of a tenant table is one), `CREATE
+TABLE … AS`, `ALTER TABLE` (columns, constraints, `VALIDATE`, renames), `CREATE UNIQUE INDEX`,
+views and materialized views, `DROP`, SQL functions (`AS $$…$$`, `RETURN …`, `BEGIN ATOMIC`)
+and PL/pgSQL ones, quoted names with their case kept, types sqlglot does not know. Files are
+read in order, so a later patch's DROP or RENAME changes what an earlier one made.
+
+What it keeps: columns per table, unique keys, constraint names, foreign keys (with whether
+they are validated and immediate), views, functions — and the statements it could not read,
+each a problem at its file and line. A table such a statement names is a tenant table when its
+text holds the tenant column (fail closed). psql meta-commands (`\\set`, `\\gset`…) are skipped;
+`:'var'` and `:"var"` interpolations are read as a string and a name.
+
+DDL inside `DO $$ … $$` bodies and `EXECUTE '…'` strings is found by a scan of the text and read
+the same way.
 """
 
 from __future__ import annotations
@@ -18,14 +29,23 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof import identifier_name
-from tenantguard.engine.sqltext import split_sql
+from tenantguard.engine.policy import ForeignKey, FunctionPins, Policy
+from tenantguard.engine.proof import PinValue, identifier_name
+from tenantguard.engine.sqltext import LineIndex, split_sql
 
-__all__ = ["FunctionInfo", "SchemaInfo", "ViewInfo", "read_schema", "tenant_relations"]
+__all__ = [
+    "ForeignKeyInfo",
+    "FunctionInfo",
+    "SchemaInfo",
+    "SchemaProblem",
+    "ViewInfo",
+    "read_schema",
+    "tenant_relations",
+]
 
 _TABLE_DDL = re.compile(
-    r"\b(?:CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE|ALTER\s+TABLE)\b",
+    r"\b(?:CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE|ALTER\s+TABLE"
+    r"|CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+TABLE)\b",
     re.IGNORECASE,
 )
 _VIEW_DDL = re.compile(
@@ -36,19 +56,16 @@ _VIEW_DDL = re.compile(
 _FUNCTION_DDL = re.compile(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION|DROP\s+FUNCTION)\b", re.IGNORECASE
 )
-_LANGUAGE = re.compile(r"\bLANGUAGE\s+'?(sql|plpgsql)'?(?![\w$])", re.IGNORECASE)
-_ASSIGNED = re.compile(r"^\s*[\w$\".]+(?:\[[^\]]*\])?\s*:?=\s*")
-_SELECT_WORD = re.compile(r"\bSELECT\b", re.IGNORECASE)
-_RETURNS_TRIGGER = re.compile(r"\bRETURNS\s+(?:event_)?trigger\b", re.IGNORECASE)
-_BEGIN_ATOMIC = re.compile(r"\bBEGIN\s+ATOMIC\b", re.IGNORECASE)
-_FUNCTION_NAME = re.compile(
-    r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+((?:\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$]+))?)",
+_CREATE_TABLE_NAME = re.compile(
+    r"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE\s+"
+    r"(?:IF\s+NOT\s+EXISTS\s+)?((?:\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$]+))?)",
     re.IGNORECASE,
 )
-_NEXT_DDL = re.compile(
-    r"^\s*(?:CREATE|ALTER|DROP|DO|COMMENT|GRANT)\b", re.IGNORECASE | re.MULTILINE
-)
-_LONGEST_DDL = 100_000  # characters: a table definition longer than this is not a definition
+_ASSIGNED = re.compile(r"^\s*[\w$\".]+(?:\[[^\]]*\])?\s*:?=\s*")
+_SELECT_WORD = re.compile(r"\bSELECT\b", re.IGNORECASE)
+_META_COMMAND = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
+_PSQL_VARIABLE = re.compile(r"(?<!:):(['\"])([A-Za-z_]\w*)\1")
+_LONGEST_DDL = 100_000  # characters: a definition longer than this is not a definition
 
 
 @dataclass(frozen=True)
@@ -62,8 +79,8 @@ class ViewInfo:
 @dataclass(frozen=True)
 class FunctionInfo:
     """A SQL or PL/pgSQL function of the schema sources: the statements of its body the proof
-    can read, the text of what it cannot (dynamic SQL, a `BEGIN ATOMIC` body), its parameter
-    names, and its output columns if known."""
+    can read, the text of what it cannot (dynamic SQL), its parameter names, and its output
+    columns if known."""
 
     body: list[str]
     opaque: str
@@ -74,17 +91,126 @@ class FunctionInfo:
 
 
 @dataclass
+class ForeignKeyInfo:
+    name: str
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]  # empty: the referenced table's primary key
+    valid: bool = True  # NOT VALID until a VALIDATE CONSTRAINT
+    deferrable: bool = False
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """A schema statement that could not be read: where, why, and the tables it may create."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+    text: str
+
+
+@dataclass
 class SchemaInfo:
     columns: dict[str, set[str]] = field(default_factory=dict)
     constraints: dict[str, set[str]] = field(default_factory=dict)
+    unique_keys: dict[str, list[frozenset[str]]] = field(default_factory=dict)
+    foreign_keys: dict[str, list[ForeignKeyInfo]] = field(default_factory=dict)
     views: dict[str, ViewInfo] = field(default_factory=dict)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    problems: list[SchemaProblem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
-    def tables_with(self, column: str) -> set[str]:
-        return {table for table, cols in self.columns.items() if column in cols}
+    # what the schema says
 
-    def add_sql(self, text: str) -> None:
+    def tables_with(self, column: str) -> set[str]:
+        """Tables that have `column` — and those a statement that could not be read would
+        create, when its text holds the column's name (fail closed)."""
+        found = {table for table, cols in self.columns.items() if column in cols}
+        word = re.compile(rf"(?<![\w$]){re.escape(column)}(?![\w$])", re.IGNORECASE)
+        for problem in self.problems:
+            named = _CREATE_TABLE_NAME.search(problem.text)
+            if named is not None and word.search(problem.text):
+                found.add(_last_name(named.group(1)))
+        return found
+
+    def tenant_root(self, column: str) -> tuple[str, str] | None:
+        """The tenant registry: the one (table, key column) every foreign key on the tenant
+        column alone references; None when there is none or more than one."""
+        targets: set[tuple[str, str]] = set()
+        for table, keys in self.foreign_keys.items():
+            if column not in self.columns.get(table, ()):
+                continue
+            for key in keys:
+                if key.columns == (column,):
+                    ref = key.ref_columns or self._primary_key(key.ref_table)
+                    if len(ref) == 1:
+                        targets.add((key.ref_table, ref[0]))
+        return next(iter(targets)) if len(targets) == 1 else None
+
+    def sound_foreign_keys(self) -> dict[str, tuple[ForeignKey, ...]]:
+        """The foreign keys a pin may follow: validated, immediate, columns known."""
+        out: dict[str, tuple[ForeignKey, ...]] = {}
+        for table, keys in self.foreign_keys.items():
+            sound = []
+            for key in keys:
+                ref = key.ref_columns or self._primary_key(key.ref_table)
+                if key.valid and not key.deferrable and len(ref) == len(key.columns):
+                    sound.append(ForeignKey(key.columns, key.ref_table, tuple(ref)))
+            if sound:
+                out[table] = tuple(sound)
+        return out
+
+    def _primary_key(self, table: str) -> tuple[str, ...]:
+        columns = self.constraints.get(f"{table}_pkey")
+        return tuple(sorted(columns)) if columns and len(columns) == 1 else ()
+
+    # reading
+
+    def add_sql(self, text: str, path: str = "") -> None:
+        """Reads one file's (or one string's) statements."""
+        text = _psql_free(text)
+        from pglast import parse_sql
+        from pglast.parser import ParseError
+
+        try:
+            statements = parse_sql(text)
+        except ParseError:
+            self._add_one_by_one(text, path)
+            return
+        data = text.encode("utf-8")
+        for raw in statements:
+            start = raw.stmt_location or 0
+            end = start + raw.stmt_len if raw.stmt_len else len(data)
+            self._statement(raw.stmt, data[start:end].decode("utf-8", "replace"), path)
+
+    def _add_one_by_one(self, text: str, path: str) -> None:
+        """A file pglast rejects as a whole: statement by statement, each failure a problem."""
+        from pglast import parse_sql
+        from pglast.parser import ParseError
+
+        lines = LineIndex(text)
+        for statement in split_sql(text)[0]:
+            try:
+                parsed = parse_sql(statement.text)
+            except ParseError as error:
+                # pglast gives the message and the error's byte offset in the statement
+                message = str(error.args[0]) if error.args else str(error)
+                offset = error.args[1] if len(error.args) > 1 else 0
+                offset = len(
+                    statement.text.encode()[: offset if isinstance(offset, int) else 0].decode(
+                        "utf-8", "ignore"
+                    )
+                )
+                line, column = lines.position(statement.start + offset)
+                self.problems.append(SchemaProblem(path, line, column, message, statement.text))
+                continue
+            for raw in parsed:
+                self._statement(raw.stmt, statement.text, path)
+
+    def _scan_embedded(self, text: str, path: str) -> None:
+        """DDL inside a DO body or an EXECUTE string: located by a scan, then read."""
         found = sorted(
             [*_TABLE_DDL.finditer(text), *_VIEW_DDL.finditer(text), *_FUNCTION_DDL.finditer(text)],
             key=lambda m: m.start(),
@@ -92,230 +218,366 @@ class SchemaInfo:
         for match in found:
             start = match.start()
             chunk = text[start : start + _LONGEST_DDL]
-            if match.re is _FUNCTION_DDL:
-                self._add_function(chunk)
-                continue
             if text.count("'", text.rfind("\n", 0, start) + 1, start) % 2:
                 # inside a string (`EXECUTE 'CREATE VIEW …'`): it ends at the closing quote
-                self._add_statement(_string_body(chunk))
-                continue
-            statements, _ = split_sql(chunk)
-            if statements and statements[0].error is None:
-                self._add_statement(statements[0].text)
+                piece = _string_body(chunk)
+            else:
+                statements, _ = split_sql(chunk)
+                if not statements or statements[0].error is not None:
+                    continue
+                piece = statements[0].text
+            from pglast import parse_sql
+            from pglast.parser import ParseError
 
-    def _add_statement(self, sql: str) -> None:
-        try:
-            tree = sqlglot.parse_one(sql, read="postgres")
-        except (SqlglotError, RecursionError):
-            return
-        if isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "VIEW":
-            self._add_view(tree)
-        elif isinstance(tree, exp.Drop) and str(tree.args.get("kind")).upper() == "VIEW":
-            for dropped in tree.args.get("tables") or [tree.this]:
-                if isinstance(dropped, exp.Table):
-                    self.views.pop(identifier_name(dropped.this), None)
-        elif isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
-            table = tree.this.this
-            if not isinstance(table, exp.Table):
-                return
-            name = identifier_name(table.this)
-            columns = self.columns.setdefault(name, set())
-            self._add_elements(name, columns, tree.this.expressions)
-        elif isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
-            name = identifier_name(tree.this.this)
-            columns = self.columns.setdefault(name, set())
-            actions: list[exp.Expression] = []
-            for action in tree.args.get("actions") or []:
-                actions.extend(
-                    action.expressions if isinstance(action, exp.AddConstraint) else [action]
-                )
-            self._add_elements(name, columns, actions)
+            try:
+                parsed = parse_sql(piece)
+            except ParseError:
+                continue  # a fragment of dynamic SQL, not a statement of its own
+            for raw in parsed[:1]:
+                self._statement(raw.stmt, piece, path)
 
-    def _add_function(self, chunk: str) -> None:
-        """CREATE FUNCTION … LANGUAGE sql or plpgsql, read by PostgreSQL's own parsers (pglast,
-        loaded only when there is one); DROP FUNCTION forgets the name. Other languages (C,
-        Python) are not followed."""
-        statements, _ = split_sql(chunk)
-        if not statements or statements[0].error is not None:
-            return
-        text = statements[0].text
-        is_drop = text[:4].upper() == "DROP"
-        language = _LANGUAGE.search(text)
-        if not is_drop and (language is None or _RETURNS_TRIGGER.search(text)):
-            return  # other languages are not followed; triggers are not called by queries
-        atomic = _BEGIN_ATOMIC.search(text)
-        if atomic is not None:
-            # a SQL-standard body holds `;`s: keep the text to the next DDL statement and treat
-            # the body as opaque (it is a tenant function when it names a tenant table)
-            named = _FUNCTION_NAME.match(text)
-            if named is not None:
-                rest = chunk[atomic.end() :]
-                following = _NEXT_DDL.search(rest)
-                window = chunk[: atomic.end() + (following.start() if following else len(rest))]
-                self.functions[_function_name(named.group(1))] = FunctionInfo([], window, [], None)
-            return
-        from pglast import ast, parse_sql
-        from pglast.parser import ParseError
+    def _statement(self, node: Any, text: str, path: str) -> None:
+        kind = type(node).__name__
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, node, text, path)
 
-        try:
-            parsed = parse_sql(text)
-        except ParseError:
+    # tables
+
+    def _create_table(self, node: Any, text: str, path: str) -> None:
+        table = _relname(node.relation)
+        columns = self.columns.setdefault(table, set())
+        for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
+            columns |= self.columns.get(_relname(parent), set())
+        for element in node.tableElts or ():
+            self._table_element(table, columns, element)
+
+    def _table_element(self, table: str, columns: set[str], element: Any) -> None:
+        from pglast.enums import ConstrType
+
+        kind = type(element).__name__
+        if kind == "ColumnDef":
+            column = str(element.colname)
+            columns.add(column)
+            constraints = list(element.constraints or ())
+            for index, constraint in enumerate(constraints):
+                contype = _enum(constraint.contype)
+                if contype == ConstrType.CONSTR_FOREIGN:
+                    deferrable = any(
+                        _enum(c.contype)
+                        in (ConstrType.CONSTR_ATTR_DEFERRABLE, ConstrType.CONSTR_ATTR_DEFERRED)
+                        for c in constraints[index + 1 : index + 3]
+                    )
+                    self._foreign_key(table, constraint, (column,), deferrable)
+                else:
+                    self._constraint(table, constraint, (column,))
+        elif kind == "Constraint":
+            self._constraint(table, element, None)
+        elif kind == "TableLikeClause":
+            columns |= self.columns.get(_relname(element.relation), set())
+
+    def _constraint(self, table: str, node: Any, on: tuple[str, ...] | None) -> None:
+        from pglast.enums import ConstrType
+
+        contype = _enum(node.contype)
+        if contype == ConstrType.CONSTR_FOREIGN:
+            columns = tuple(_strings(node.fk_attrs)) or (on or ())
+            self._foreign_key(table, node, columns, bool(node.deferrable))
             return
-        statement = parsed[0].stmt if parsed else None
-        if isinstance(statement, ast.DropStmt):
-            for target in statement.objects or ():
+        if contype not in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE):
+            return
+        columns = tuple(_strings(node.keys)) or (on or ())
+        if not columns:
+            return
+        if contype == ConstrType.CONSTR_PRIMARY:
+            name = node.conname or f"{table}_pkey"
+        else:
+            name = node.conname or f"{table}_{'_'.join(columns)}_key"
+        self.constraints[str(name)] = set(columns)
+        self.unique_keys.setdefault(table, []).append(frozenset(columns))
+
+    def _foreign_key(
+        self, table: str, node: Any, columns: tuple[str, ...], deferrable: bool
+    ) -> None:
+        if node.pktable is None:
+            return
+        self.foreign_keys.setdefault(table, []).append(
+            ForeignKeyInfo(
+                str(node.conname or ""),
+                columns,
+                _relname(node.pktable),
+                tuple(_strings(node.pk_attrs)),
+                valid=not node.skip_validation,
+                deferrable=deferrable or bool(getattr(node, "initdeferred", False)),
+            )
+        )
+
+    def _create_table_as(self, node: Any, text: str, path: str) -> None:
+        from pglast.enums import ObjectType
+        from pglast.stream import RawStream
+
+        name = _relname(node.into.rel)
+        query = RawStream()(node.query)
+        if _enum(node.objtype) == ObjectType.OBJECT_MATVIEW:
+            aliases = list(_strings(node.into.colNames)) or None
+            self.views[name] = ViewInfo(query, aliases)
+            return
+        names = list(_strings(node.into.colNames))
+        if not names:
+            names = sorted(self._query_columns(node.query, query) or ())
+        self.columns.setdefault(name, set()).update(names)
+
+    def _query_columns(self, node: Any, query: str) -> set[str] | None:
+        """The columns a query outputs (a `*` over one table: that table's)."""
+        outputs = _output_columns(query)
+        if outputs is not None:
+            return outputs
+        tables = [
+            t for t in getattr(node, "fromClause", None) or () if type(t).__name__ == "RangeVar"
+        ]
+        if len(tables) == 1:
+            return set(self.columns.get(_relname(tables[0]), set()))
+        return None
+
+    def _alter_table(self, node: Any, text: str, path: str) -> None:
+        from pglast.enums import AlterTableType
+
+        table = _relname(node.relation)
+        columns = self.columns.setdefault(table, set())
+        for command in node.cmds or ():
+            subtype = _enum(command.subtype)
+            if subtype == AlterTableType.AT_AddColumn and command.def_ is not None:
+                self._table_element(table, columns, command.def_)
+            elif subtype == AlterTableType.AT_DropColumn and command.name:
+                columns.discard(str(command.name))
+            elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
+                self._constraint(table, command.def_, None)
+            elif subtype == AlterTableType.AT_DropConstraint and command.name:
+                self._drop_constraint(table, str(command.name))
+            elif subtype == AlterTableType.AT_ValidateConstraint and command.name:
+                for key in self.foreign_keys.get(table, []):
+                    if key.name == command.name:
+                        key.valid = True
+
+    def _drop_constraint(self, table: str, name: str) -> None:
+        dropped = self.constraints.pop(name, None)
+        if dropped is not None and table in self.unique_keys:
+            keys = self.unique_keys[table]
+            if frozenset(dropped) in keys:
+                keys.remove(frozenset(dropped))
+        if table in self.foreign_keys:
+            self.foreign_keys[table] = [k for k in self.foreign_keys[table] if k.name != name]
+
+    def _rename(self, node: Any, text: str, path: str) -> None:
+        from pglast.enums import ObjectType
+
+        kind = _enum(node.renameType)
+        new = str(node.newname)
+        if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
+            old = _relname(node.relation)
+            if old in self.columns:
+                self.columns[new] = self.columns.pop(old)
+            if old in self.unique_keys:
+                self.unique_keys[new] = self.unique_keys.pop(old)
+            if old in self.foreign_keys:
+                self.foreign_keys[new] = self.foreign_keys.pop(old)
+            for keys in self.foreign_keys.values():
+                for key in keys:
+                    if key.ref_table == old:
+                        key.ref_table = new
+        elif kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW) and node.relation:
+            old = _relname(node.relation)
+            if old in self.views:
+                self.views[new] = self.views.pop(old)
+        elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
+            self._rename_column(_relname(node.relation), str(node.subname), new)
+        elif kind == ObjectType.OBJECT_TABCONSTRAINT and node.subname:
+            old = str(node.subname)
+            if old in self.constraints:
+                self.constraints[new] = self.constraints.pop(old)
+            for keys in self.foreign_keys.values():
+                for key in keys:
+                    if key.name == old:
+                        key.name = new
+
+    def _rename_column(self, table: str, old: str, new: str) -> None:
+        columns = self.columns.get(table)
+        if columns is not None and old in columns:
+            columns.discard(old)
+            columns.add(new)
+
+        def renamed(names: Iterable[str]) -> tuple[str, ...]:
+            return tuple(new if n == old else n for n in names)
+
+        if table in self.unique_keys:
+            self.unique_keys[table] = [frozenset(renamed(k)) for k in self.unique_keys[table]]
+        for key in self.foreign_keys.get(table, []):
+            key.columns = renamed(key.columns)
+        for keys in self.foreign_keys.values():
+            for key in keys:
+                if key.ref_table == table:
+                    key.ref_columns = renamed(key.ref_columns)
+
+    def _index(self, node: Any, text: str, path: str) -> None:
+        if not node.unique or node.whereClause is not None:
+            return  # a partial unique index says nothing of the whole table
+        names = [p.name for p in node.indexParams or ()]
+        if names and all(names):
+            self.unique_keys.setdefault(_relname(node.relation), []).append(
+                frozenset(str(n) for n in names)
+            )
+
+    def _drop(self, node: Any, text: str, path: str) -> None:
+        from pglast.enums import ObjectType
+
+        kind = _enum(node.removeType)
+        for target in node.objects or ():
+            if kind == ObjectType.OBJECT_FUNCTION:
                 names = getattr(target, "objname", None) or ()
                 if names:
-                    self.functions.pop(str(names[-1].sval).lower(), None)
+                    self.functions.pop(str(names[-1].sval), None)
+                continue
+            names = list(_strings(target)) if isinstance(target, tuple) else []
+            if not names:
+                continue
+            name = names[-1]
+            if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
+                self.views.pop(name, None)
+            elif kind == ObjectType.OBJECT_TABLE:
+                self.columns.pop(name, None)
+                self.unique_keys.pop(name, None)
+                self.foreign_keys.pop(name, None)
+
+    # views and functions
+
+    def _view(self, node: Any, text: str, path: str) -> None:
+        from pglast.stream import RawStream
+
+        aliases = list(_strings(node.aliases)) or None
+        self.views[_relname(node.view)] = ViewInfo(RawStream()(node.query), aliases)
+
+    def _function(self, node: Any, text: str, path: str) -> None:
+        """CREATE FUNCTION … LANGUAGE sql or plpgsql; other languages (C, Python) are not
+        followed; trigger functions are called by the database on rows, never by a query."""
+        from pglast.stream import RawStream
+
+        if not node.funcname:
             return
-        if not isinstance(statement, ast.CreateFunctionStmt) or not statement.funcname:
+        name = str(node.funcname[-1].sval)
+        options = {str(o.defname): o.arg for o in node.options or ()}
+        language = str(getattr(options.get("language"), "sval", "sql")).lower()
+        if language not in ("sql", "plpgsql"):
             return
-        name = str(statement.funcname[-1].sval).lower()
-        parameters, outputs = [], []
-        for parameter in statement.parameters or ():
-            mode = str(getattr(parameter.mode, "value", parameter.mode))
-            if parameter.name and mode in ("d", "i", "b", "v"):  # in, inout, variadic
-                parameters.append(str(parameter.name).lower())
-            if parameter.name and mode in ("o", "b", "t"):  # out, inout, TABLE columns
-                outputs.append(str(parameter.name).lower())
-        columns: set[str] | None = set(outputs) if outputs else None
-        returned = statement.returnType
+        returned = node.returnType
         returns = str(returned.names[-1].sval).lower() if returned and returned.names else ""
         if returns in ("trigger", "event_trigger"):
-            return  # called by the database on a row or an event, never by a query
+            return
+        parameters, outputs = [], []
+        for parameter in node.parameters or ():
+            mode = str(getattr(parameter.mode, "value", parameter.mode))
+            if parameter.name and mode in ("d", "i", "b", "v"):  # in, inout, variadic
+                parameters.append(str(parameter.name))
+            if parameter.name and mode in ("o", "b", "t"):  # out, inout, TABLE columns
+                outputs.append(str(parameter.name))
+        columns: set[str] | None = set(outputs) if outputs else None
         if columns is None and returned is not None and returned.setof:
             columns = self.columns.get(returns)
         constants: tuple[tuple[str, str], ...] = ()
-        if language is not None and language.group(1).lower() == "plpgsql":
+        if node.sql_body is not None:  # RETURN …, BEGIN ATOMIC … END
+            body = [RawStream()(s) for s in _flatten(node.sql_body)]
+            opaque = ""
+        elif language == "plpgsql":
             body, opaque, constants = _plpgsql_queries(text)
         else:
-            source = next(
-                (
-                    str(option.arg[0].sval)
-                    for option in statement.options or ()
-                    if option.defname == "as" and isinstance(option.arg, tuple) and option.arg
-                ),
-                "",
-            )
-            body, opaque = [s.text for s in split_sql(source)[0]], ""
+            source = options.get("as")
+            strings = list(_strings(source)) if isinstance(source, tuple) else []
+            body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
         self.functions[name] = FunctionInfo(body, opaque, parameters, columns, constants)
 
-    def _add_view(self, tree: exp.Create) -> None:
-        target, columns = tree.this, None
-        if isinstance(target, exp.Schema):
-            columns = [identifier_name(c) for c in target.expressions]
-            target = target.this
-        query = tree.expression
-        if isinstance(target, exp.Table) and isinstance(query, exp.Expression):
-            self.views[identifier_name(target.this)] = ViewInfo(query.sql("postgres"), columns)
+    def _do(self, node: Any, text: str, path: str) -> None:
+        body = next((str(a.arg.sval) for a in node.args or () if a.defname == "as"), "")
+        self._scan_embedded(body, path)
 
-    def _add_elements(
-        self, table: str, columns: set[str], elements: Iterable[exp.Expression]
-    ) -> None:
-        for element in elements:
-            if isinstance(element, exp.ColumnDef):
-                column = identifier_name(element.this)
-                columns.add(column)
-                for constraint in element.args.get("constraints") or []:
-                    if isinstance(constraint.args.get("kind"), exp.PrimaryKeyColumnConstraint):
-                        self.constraints[f"{table}_pkey"] = {column}
-            elif isinstance(element, exp.PrimaryKey):
-                self.constraints[f"{table}_pkey"] = {
-                    identifier_name(c) for c in element.expressions
-                }
-            elif isinstance(element, exp.Constraint):
-                name = identifier_name(element.this)
-                for kind in element.expressions:
-                    if isinstance(kind, exp.PrimaryKey):
-                        self.constraints[name] = {identifier_name(c) for c in kind.expressions}
-                    elif isinstance(kind, exp.UniqueColumnConstraint) and isinstance(
-                        kind.this, exp.Schema
-                    ):
-                        self.constraints[name] = {identifier_name(c) for c in kind.this.expressions}
+    def _schema(self, node: Any, text: str, path: str) -> None:
+        for element in node.schemaElts or ():
+            self._statement(element, text, path)
 
 
-def tenant_relations(
-    views: Mapping[str, ViewInfo], functions: Mapping[str, FunctionInfo], policy: Policy
-) -> dict[str, set[str] | None]:
-    """The views and SQL functions that are tenant tables themselves, with their columns (None:
-    unknown).
-
-    A view or function whose query reads tenant rows without pinning them (the proof reports an
-    error on it: `SELECT * FROM patients WHERE status = 'a'`) hands every tenant's rows to whoever
-    reads it; reading it must then be pinned like reading a table. One pinned inside is safe as
-    it is: by the tenant expression (`WHERE tenant_id = current_setting('app.tenant_id')::bigint`)
-    or, for a function, by one of its parameters (`WHERE tenant_id = p_tenant`: trusted like a
-    query's `$1`, though the runtime cannot see the value passed) or by a PL/pgSQL variable
-    given a pinning value where declared and never written again. A parameter or variable named
-    like a column of the schema is not counted: in a SQL function the column wins. A body that is not a
-    string (`BEGIN ATOMIC`) is opaque: naming a tenant table is enough. Followed to a fixed point.
-    """
-    from tenantguard.engine.analyze import analyze_statement
-    from tenantguard.engine.findings import Severity
-
-    known_columns = {c for columns in policy.table_columns.values() for c in columns}
-    found: dict[str, set[str] | None] = {}
-    changed = True
-    while changed:
-        changed = False
-        current = policy.replace(tenant_tables=policy.tenant_tables | found.keys())
-        candidates: list[tuple[str, list[str], Policy, set[str] | None, str]] = [
-            (name, [view.query], current, _view_columns(view), "") for name, view in views.items()
-        ]
-        for name, function in functions.items():
-            parameters = [
-                p
-                for p in function.parameters
-                if p != policy.tenant_column and p not in known_columns
-            ]
-            pinned_by = current.replace(
-                tenant_expressions=(*current.tenant_expressions, *parameters)
-            )
-            constants = [
-                variable
-                for variable, value in function.constants
-                if variable != policy.tenant_column
-                and variable not in known_columns
-                and _pins(value, pinned_by)
-            ]
-            if constants:
-                pinned_by = pinned_by.replace(
-                    tenant_expressions=(*pinned_by.tenant_expressions, *constants)
-                )
-            candidates.append((name, function.body, pinned_by, function.columns, function.opaque))
-        for name, body, rules, columns, opaque in candidates:
-            if name in found or name in policy.tenant_tables or name in policy.global_tables:
-                continue
-            words = set(re.findall(r"[a-z_][\w$]*", opaque.lower()))
-            unpinned = bool(words & current.tenant_tables) or any(
-                f.severity is Severity.ERROR
-                for statement in body
-                for f in analyze_statement(statement, rules).findings
-            )
-            if unpinned:
-                found[name] = columns
-                changed = True
-    return found
+_HANDLERS = {
+    "CreateStmt": SchemaInfo._create_table,
+    "CreateTableAsStmt": SchemaInfo._create_table_as,
+    "AlterTableStmt": SchemaInfo._alter_table,
+    "RenameStmt": SchemaInfo._rename,
+    "IndexStmt": SchemaInfo._index,
+    "DropStmt": SchemaInfo._drop,
+    "ViewStmt": SchemaInfo._view,
+    "CreateFunctionStmt": SchemaInfo._function,
+    "DoStmt": SchemaInfo._do,
+    "CreateSchemaStmt": SchemaInfo._schema,
+}
 
 
-def _pins(expression: str, policy: Policy) -> bool:
-    """Is this expression a pinning value (a parameter, a literal, the tenant expression)?"""
-    from tenantguard.engine.proof import pin_value
-
-    try:
-        tree = sqlglot.parse_one(f"SELECT {expression}", read="postgres")
-    except (SqlglotError, RecursionError):
-        return False
-    items = tree.expressions if isinstance(tree, exp.Select) else []
-    return len(items) == 1 and pin_value(items[0], policy) is not None
+def _enum(value: Any) -> int:
+    return int(getattr(value, "value", value))
 
 
-def _view_columns(view: ViewInfo) -> set[str] | None:
-    return set(view.columns) if view.columns else _output_columns(view.query)
+def _relname(node: Any) -> str:
+    return str(node.relname)
+
+
+def _strings(nodes: Any) -> Iterable[str]:
+    for node in nodes or ():
+        value = getattr(node, "sval", None)
+        if value is not None:
+            yield str(value)
+
+
+def _flatten(nodes: Any) -> list[Any]:
+    out: list[Any] = []
+    stack = [nodes]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(reversed(current))
+        elif current is not None:
+            out.append(current)
+    return out
+
+
+def _last_name(qualified: str) -> str:
+    """The last part of a possibly schema-qualified name, folded like PostgreSQL folds it."""
+    name = re.split(r"\s*\.\s*(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", qualified)[-1]
+    return name[1:-1] if name.startswith('"') else name.lower()
+
+
+def _psql_free(text: str) -> str:
+    """The text without psql meta-commands (kept as blank space: positions stay), with
+    `:'var'` read as a string and `:"var"` as a name."""
+    if "\\" in text:
+        text = _META_COMMAND.sub(lambda m: " " * len(m.group(0)), text)
+    if ":'" in text or ':"' in text:
+        text = _PSQL_VARIABLE.sub(lambda m: f" {m.group(1)}{m.group(2)}{m.group(1)}", text)
+    return text
+
+
+def _string_body(text: str) -> str:
+    """The rest of a '…' string literal that `text` starts inside of, `''` read as `'`."""
+    out: list[str] = []
+    position = 0
+    while True:
+        quote = text.find("'", position)
+        if quote < 0:
+            return ""  # never closes: not a statement
+        out.append(text[position:quote])
+        if text.startswith("''", quote):
+            out.append("'")
+            position = quote + 2
+            continue
+        return "".join(out)
 
 
 def _output_columns(query: str) -> set[str] | None:
-    """The names a view's query outputs, or None when a `*` or an expression hides them."""
+    """The names a query outputs, or None when a `*` or an expression hides them."""
     try:
         tree = sqlglot.parse_one(query, read="postgres")
     except (SqlglotError, RecursionError):
@@ -414,26 +676,183 @@ def _constants(tree: Any) -> tuple[tuple[str, str], ...]:
 _DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 
 
-def _function_name(qualified: str) -> str:
-    """The function's own name, without its schema, folded like PostgreSQL folds it."""
-    name = re.split(r"\s*\.\s*(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", qualified)[-1]
-    return name[1:-1] if name.startswith('"') else name.lower()
+# which views and functions hand out tenant rows
 
 
-def _string_body(text: str) -> str:
-    """The rest of a '…' string literal that `text` starts inside of, `''` read as `'`."""
-    out: list[str] = []
-    position = 0
-    while True:
-        quote = text.find("'", position)
-        if quote < 0:
-            return ""  # never closes: not a statement
-        out.append(text[position:quote])
-        if text.startswith("''", quote):
-            out.append("'")
-            position = quote + 2
-            continue
-        return "".join(out)
+@dataclass
+class Relations:
+    """What the views and functions of the schema are to the proof."""
+
+    # read like tenant tables, with their columns if known
+    tenant: dict[str, set[str] | None] = field(default_factory=dict)
+    # of those, the ones that cannot be pinned from outside: every read is a finding (and why)
+    unpinnable: dict[str, str] = field(default_factory=dict)
+    # pinned by some of their parameters: a call is pinned when those arguments are
+    pinned_by_arguments: dict[str, FunctionPins] = field(default_factory=dict)
+
+
+def tenant_relations(
+    views: Mapping[str, ViewInfo], functions: Mapping[str, FunctionInfo], policy: Policy
+) -> Relations:
+    """Sorts the views and functions of the schema for the proof, to a fixed point (a view of
+    a view is read under what the first one turned out to be).
+
+    - A view or function whose every query pins its rows by the tenant expression is safe to
+      read as it is.
+    - A view whose query passes one source's tenant column through, row by row (the pushdown
+      conditions of TG001), is read like a tenant table: a pin on its tenant column is pushed
+      into it. One that aggregates, ranks, takes its tenant column from a joined table or pins
+      a fixed tenant cannot be pinned from outside: every read of it is a finding.
+    - A function whose queries pin their rows by its parameters (or by `$n`) is pinned by the
+      arguments given there: `patients_of($1)` is, `patients_of(a.id)` over every `a` is not.
+      A parameter named like a column of the schema is that column in a SQL function: it does
+      not count. A PL/pgSQL variable given a pinning value where declared and never written
+      again counts like the value.
+    - Any other function whose queries read tenant rows hands out every tenant's rows: a tenant
+      table (pinned in FROM by its tenant column; called elsewhere, TG006). A body it cannot
+      read (dynamic SQL) is opaque: naming a tenant table is enough.
+    """
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    known_columns = {c for columns in policy.table_columns.values() for c in columns}
+    base = len(policy.tenant_expressions)
+    found = Relations()
+    changed = True
+    while changed:
+        changed = False
+        current = policy.replace(
+            tenant_tables=policy.tenant_tables | found.tenant.keys(),
+            unpinnable=found.unpinnable,
+            pinning_functions=found.pinned_by_arguments,
+        )
+        for name, view in views.items():
+            if _decided(name, found, policy):
+                continue
+            reason = _view_verdict(view, current, policy.tenant_column)
+            if reason is None:
+                continue
+            changed = True
+            found.tenant[name] = _view_columns(view)
+            if reason:
+                found.unpinnable[name] = reason
+        for name, function in functions.items():
+            if _decided(name, found, policy):
+                continue
+            parameters = [
+                p
+                for p in function.parameters
+                if p != policy.tenant_column and p not in known_columns
+            ]
+            pinned_by = current.replace(
+                tenant_expressions=(*current.tenant_expressions, *parameters)
+            )
+            # a variable set once pins like the value it was set from: the tenant expression,
+            # a parameter (that parameter's argument), or a literal (a fixed tenant)
+            given: dict[str, str | None] = {}
+            for variable, value in function.constants:
+                if variable == policy.tenant_column or variable in known_columns:
+                    continue
+                pin = _pin_of(value, pinned_by)
+                if pin is None:
+                    continue
+                if pin.kind == "expression" and isinstance(pin.key, int):
+                    given[variable] = pinned_by.tenant_expressions[pin.key]
+                elif pin.kind == "literal":
+                    given[variable] = None
+            if given:
+                pinned_by = pinned_by.replace(
+                    tenant_expressions=(*pinned_by.tenant_expressions, *given)
+                )
+            words = set(re.findall(r"[a-z_][\w$]*", function.opaque.lower()))
+            unpinned = bool(words & current.tenant_tables)
+            positions: set[int] = set()
+            names: set[str] = set()
+            for statement in function.body:
+                verdict = analyze_statement(statement, pinned_by)
+                if any(f.severity is Severity.ERROR for f in verdict.findings):
+                    unpinned = True
+                    break
+                for pin in verdict.pin_values:
+                    if pin.kind == "parameter" and isinstance(pin.key, int) and pin.key >= 1:
+                        positions.add(pin.key - 1)
+                        if pin.key - 1 < len(function.parameters):
+                            names.add(function.parameters[pin.key - 1])
+                    elif pin.kind == "expression" and isinstance(pin.key, int) and pin.key >= base:
+                        label: str | None = pinned_by.tenant_expressions[pin.key]
+                        if label in given:  # a constant: what it was given from
+                            label = given[label]
+                            if label is None:
+                                unpinned = True  # a fixed tenant, whoever calls it
+                                continue
+                        if label in function.parameters:
+                            positions.add(function.parameters.index(label))
+                            names.add(label)
+                    elif pin.kind == "literal":
+                        unpinned = True  # a fixed tenant, whoever calls it
+            if unpinned:
+                found.tenant[name] = function.columns
+                changed = True
+            elif positions:
+                found.pinned_by_arguments[name] = FunctionPins(
+                    frozenset(positions), frozenset(names)
+                )
+                changed = True
+    return found
+
+
+def _decided(name: str, found: Relations, policy: Policy) -> bool:
+    return (
+        name in found.tenant
+        or name in found.pinned_by_arguments
+        or name in policy.tenant_tables
+        or name in policy.global_tables
+    )
+
+
+def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
+    """None: safe as it is (pinned inside by the tenant expression, or no tenant rows); "": a
+    tenant table, pinned from outside; otherwise why it cannot be pinned from outside."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    verdict = analyze_statement(view.query, policy)
+    errors = [f for f in verdict.findings if f.severity is Severity.ERROR]
+    fixed = [p for p in verdict.pin_values if p.kind == "literal"]
+    if not errors and not fixed:
+        return None
+    columns = f" AS v({', '.join(_quoted(c) for c in view.columns)})" if view.columns else " AS v"
+    wrapped = f"SELECT * FROM ({view.query}){columns} WHERE v.{_quoted(column)} = $1"
+    outside = analyze_statement(wrapped, policy)
+    blocking = [f for f in outside.findings if f.severity is Severity.ERROR]
+    if not blocking:
+        return ""
+    if fixed:
+        return "its query pins a fixed tenant"
+    return (
+        f"its query does not pass the {column} of the rows it reads through row by row "
+        "(it aggregates, ranks, limits, or takes the column from another table)"
+    )
+
+
+def _quoted(name: str) -> str:
+    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
+
+
+def _pin_of(expression: str, policy: Policy) -> PinValue | None:
+    """This expression as a pinning value (a parameter, a literal, the tenant expression)."""
+    from tenantguard.engine.proof import pin_value
+
+    try:
+        tree = sqlglot.parse_one(f"SELECT {expression}", read="postgres")
+    except (SqlglotError, RecursionError):
+        return None
+    items = tree.expressions if isinstance(tree, exp.Select) else []
+    return pin_value(items[0], policy) if len(items) == 1 else None
+
+
+def _view_columns(view: ViewInfo) -> set[str] | None:
+    return set(view.columns) if view.columns else _output_columns(view.query)
 
 
 def read_schema(paths: Iterable[Path]) -> SchemaInfo:
@@ -447,5 +866,5 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
             except (OSError, UnicodeDecodeError):
                 continue
             schema.files.append(file)
-            schema.add_sql(text)
+            schema.add_sql(text, str(file))
     return schema

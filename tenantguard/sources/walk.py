@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
     from tenantguard.engine.findings import Finding
+    from tenantguard.sources.pyflow import Consulted
 
 __all__ = ["ALWAYS_SKIPPED", "FileReport", "SourceFile", "discover", "stdin_source"]
 
@@ -75,6 +76,8 @@ class FileReport:
     path: str
     findings: tuple[Finding, ...]
     statements: int
+    notes: tuple[str, ...] = ()  # said once per file, on standard error
+    consulted: Consulted | None = None  # other files a Python file's check read (the cache)
 
 
 def _matches(relative: str, patterns: Iterable[str]) -> bool:

@@ -1,4 +1,5 @@
-"""Patch rules (TG1xx): idempotency, guarded DO blocks, seed data, tenant columns and indexes.
+"""Patch rules (TG1xx): idempotency, guarded DO blocks, seed data, tenant columns and indexes,
+transactions.
 
 Query rules do not apply inside patches (maintenance spans tenants); these do.
 """
@@ -35,6 +36,8 @@ from tenantguard.patches.rules import (  # noqa: E402  (the modules import Patch
     tg104_seed_insert_without_on_conflict,
     tg105_tenant_column_missing,
     tg106_tenant_index_missing,
+    tg107_transaction_control_in_patch,
+    tg108_non_transactional_statement_in_transactional_patch,
 )
 
 PATCH_RULES: tuple[Rule[PatchContext], ...] = tuple(
@@ -46,6 +49,8 @@ PATCH_RULES: tuple[Rule[PatchContext], ...] = tuple(
         tg104_seed_insert_without_on_conflict,
         tg105_tenant_column_missing,
         tg106_tenant_index_missing,
+        tg107_transaction_control_in_patch,
+        tg108_non_transactional_statement_in_transactional_patch,
     )
 )
 

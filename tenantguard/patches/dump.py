@@ -1,0 +1,238 @@
+"""What a database is made of, as PostgreSQL's own `pg_dump --schema-only` sees it, and its rows.
+
+Comparing schemas compares pg_dump's output: whatever pg_dump shows (tables and their
+persistence, columns, collations, defaults, generated columns, constraints, indexes, triggers and
+whether they are enabled, functions, views, materialized views, sequences, domains, types,
+schemas, partitions, policies, grants, comments, extensions) is compared. The dump is cut into
+objects at pg_dump's `-- Name: …; Type: …; Schema: …` headers, so that a difference is shown per
+object, by name. The patch ledger is left out. Table contents are compared by a count and a hash
+per table (the rows themselves when there are few).
+"""
+
+# tenantguard: ignore-file[TG009] -- catalog queries and whole-table hashes on scratch databases
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import glob
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+
+import asyncpg
+
+from tenantguard.patches.dsn import Dsn
+from tenantguard.patches.files import PatchUsageError
+from tenantguard.patches.runner import LEDGER, quote_ident
+
+__all__ = [
+    "TableContents",
+    "baseline_text",
+    "contents_diff",
+    "dump_schema",
+    "find_pg_dump",
+    "schema_diff",
+    "schema_objects",
+    "table_contents",
+]
+
+_HEADER = re.compile(r"^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$")
+_NOISE = re.compile(
+    r"^(?:\\(?:un)?restrict .*|-- Dumped (?:from|by) .*|-- PostgreSQL database dump(?: complete)?"
+    r"|SELECT pg_catalog\.set_config\('search_path', '', false\);)$"
+)
+_VERSION = re.compile(r"(\d+)(?:\.(\d+))?")
+_FEW_ROWS = 20  # tables with at most this many rows are compared row by row in messages
+
+
+@lru_cache(maxsize=32)
+def _major_version(binary: str) -> int | None:
+    try:
+        result = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, check=False, timeout=20
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _VERSION.search(result.stdout.rsplit(")", 1)[-1]) or _VERSION.search(result.stdout)
+    return int(match.group(1)) if match and result.returncode == 0 else None
+
+
+def find_pg_dump(server_major: int) -> str:
+    """A pg_dump that can read a server of this major version (its own major or a newer one).
+
+    Looked for in $PG_DUMP, $PG_BIN, PATH, then the usual install directories.
+    """
+    if os.environ.get("PG_DUMP"):
+        candidates = [os.environ["PG_DUMP"]]
+    else:
+        candidates = [os.path.join(os.environ.get("PG_BIN", ""), "pg_dump")]
+        candidates.append(shutil.which("pg_dump") or "")
+        for pattern in ("/usr/lib/postgresql/*/bin/pg_dump", "/usr/pgsql-*/bin/pg_dump"):
+            candidates += sorted(glob.glob(pattern), reverse=True)
+    found: list[tuple[int, str]] = []
+    for candidate in dict.fromkeys(c for c in candidates if c and os.path.isfile(c)):
+        major = _major_version(candidate)
+        if major is not None:
+            found.append((major, candidate))
+    usable = sorted((m, c) for m, c in found if m >= server_major)
+    if usable:
+        exact = [c for m, c in usable if m == server_major]
+        return exact[0] if exact else usable[0][1]
+    seen = ", ".join(f"{c} ({m})" for m, c in found) or "none"
+    raise PatchUsageError(
+        f"verify and sync read schemas with pg_dump {server_major} or newer (the server is "
+        f"PostgreSQL {server_major}); found: {seen}. Install the PostgreSQL client "
+        f"(Debian: apt-get install postgresql-client-{server_major}) or set PG_DUMP to its path"
+    )
+
+
+async def dump_schema(dsn: Dsn, pg_dump: str) -> str:
+    """`pg_dump --schema-only --no-owner` of the database, without the patch ledger."""
+    env = dict(os.environ)
+    if dsn.password:
+        env["PGPASSWORD"] = dsn.password  # not on the command line, where ps would show it
+    process = await asyncio.create_subprocess_exec(
+        pg_dump,
+        "--schema-only",
+        "--no-owner",
+        f"--exclude-table=*.{LEDGER}",
+        f"--dbname={dsn.without_password().keywords()}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        message = dsn.redact(err.decode("utf-8", "replace").strip())
+        raise PatchUsageError(f"pg_dump of {dsn} failed: {message}")
+    return out.decode("utf-8")
+
+
+def baseline_text(dump: str, header: str) -> str:
+    """The dump as a baseline file: a header, and pg_dump's output without the lines that change
+    from one run or version to the next (\\restrict keys, versions). The search_path reset is
+    left out too: every name in the dump is schema-qualified, and the session that loads the
+    baseline keeps its own search_path."""
+    lines = [line.rstrip() for line in dump.splitlines() if not _NOISE.match(line.rstrip())]
+    while lines and lines[0] in ("", "--"):  # the banners' empty comment frames
+        lines.pop(0)
+    while lines and lines[-1] in ("", "--"):
+        lines.pop()
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return header.rstrip() + "\n\n" + text + "\n"
+
+
+def schema_objects(dump: str) -> dict[str, list[str]]:
+    """The dump cut into objects: `TYPE schema.name` -> its statements (blank lines dropped)."""
+    objects: dict[str, list[str]] = {}
+    key: str | None = None
+    for raw in dump.splitlines():
+        line = raw.rstrip()
+        header = _HEADER.match(line)
+        if header is not None:
+            name, kind, schema = header.groups()
+            key = f"{kind} {name}" if schema == "-" else f"{kind} {schema}.{name}"
+            base, n = key, 2
+            while key in objects:  # pg_dump names are unique per type; stay safe if not
+                key, n = f"{base} #{n}", n + 1
+            objects[key] = []
+            continue
+        if key is None or not line or line == "--" or _NOISE.match(line):
+            continue  # the preamble of SET lines, separators
+        objects[key].append(line)
+    return objects
+
+
+def schema_diff(
+    left: dict[str, list[str]], right: dict[str, list[str]], left_name: str, right_name: str
+) -> str:
+    """A readable difference, object by object; empty when both are equal."""
+    out: list[str] = []
+    for key in sorted(set(left) | set(right)):
+        if key not in right:
+            out.append(f"{key}: only in {left_name}")
+            out += [f"  - {line}" for line in left[key]]
+        elif key not in left:
+            out.append(f"{key}: only in {right_name}")
+            out += [f"  + {line}" for line in right[key]]
+        elif left[key] != right[key]:
+            out.append(f"{key}: differs (- {left_name}, + {right_name})")
+            for line in difflib.unified_diff(left[key], right[key], lineterm="", n=0):
+                if not line.startswith(("---", "+++", "@@")):
+                    out.append(f"  {line[0]} {line[1:]}")
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class TableContents:
+    rows: int
+    digest: str
+    sample: tuple[str, ...] | None  # every row as text, when there are few
+
+
+async def table_contents(conn: asyncpg.Connection) -> dict[str, TableContents]:
+    """A count and a hash of every table's rows (the patch ledger left out)."""
+    tables = await conn.fetch(
+        """SELECT n.nspname, c.relname FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind = 'r' AND c.relname <> $1
+             AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+           ORDER BY 1, 2""",
+        LEDGER,
+    )
+    contents: dict[str, TableContents] = {}
+    for table in tables:
+        name = f"{quote_ident(table['nspname'])}.{quote_ident(table['relname'])}"
+        row = await conn.fetchrow(
+            f"SELECT count(*) AS n, md5(coalesce(string_agg(\"tg row\"::text, E'\\n' "
+            f'ORDER BY "tg row"::text), \'\')) AS digest FROM ONLY {name} AS "tg row"'
+        )
+        if row is None:  # an aggregate always returns a row
+            continue
+        sample = None
+        if row["n"] <= _FEW_ROWS:
+            rows = await conn.fetch(
+                f'SELECT "tg row"::text AS r FROM ONLY {name} AS "tg row" ORDER BY 1'
+            )
+            sample = tuple(r["r"] for r in rows)
+        contents[f"{table['nspname']}.{table['relname']}"] = TableContents(
+            row["n"], row["digest"], sample
+        )
+    return contents
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" + ("" if n == 1 else "s")
+
+
+def contents_diff(
+    left: dict[str, TableContents],
+    right: dict[str, TableContents],
+    left_name: str,
+    right_name: str,
+) -> str:
+    """Tables whose rows differ, with their counts (and the rows, when there are few)."""
+    out: list[str] = []
+    for table in sorted(set(left) | set(right)):
+        a, b = left.get(table), right.get(table)
+        if a is None or b is None or a.digest == b.digest:
+            continue  # a table on one side only is a schema difference, reported there
+        if a.rows != b.rows:
+            out.append(f"table {table}: {_rows(a.rows)} {left_name}, {_rows(b.rows)} {right_name}")
+        else:
+            out.append(
+                f"table {table}: {_rows(a.rows)} on both, but different contents "
+                f"({left_name} md5 {a.digest[:12]}, {right_name} md5 {b.digest[:12]})"
+            )
+        if a.sample is not None and b.sample is not None:
+            only_a = [r for r in a.sample if r not in b.sample]
+            only_b = [r for r in b.sample if r not in a.sample]
+            out += [f"  - {r}" for r in only_a[:5]] + [f"  + {r}" for r in only_b[:5]]
+            if len(only_a) == len(only_b) == 0:  # the same rows, some of them more often
+                extra = sorted(set(b.sample), key=b.sample.index)
+                out += [f"  {r} ({a.sample.count(r)} -> {b.sample.count(r)})" for r in extra[:5]]
+    return "\n".join(out)

@@ -1,0 +1,146 @@
+"""Waiting for locks without hanging anyone: the patch lock, and the tables a patch alters.
+
+Both waits run with the runner's own session values, whatever the server or the database sets
+for `lock_timeout` and `statement_timeout`. A waiter says who it waits for; a patch that cannot
+take a table's lock gives up quickly (so that the application's queries do not queue behind its
+DDL), retries with backoff, and in the end names the table and the backend that holds it.
+"""
+
+# tenantguard: ignore-file[TG009] -- catalog queries of the runner; no tenant table is read
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import asyncpg
+
+from tenantguard.patches.files import PatchLockError
+
+__all__ = ["LOCK_KEY", "Blocker", "blockers_of", "lock_holder", "take_patch_lock"]
+
+LOCK_KEY = 0x7465_6E61_6E74  # "tenant": one advisory lock key for the pipeline
+
+log = logging.getLogger("tenantguard.patches.runner")
+
+_BACKEND = """a.pid, coalesce(a.application_name, '') AS application_name,
+       coalesce(a.state, '') AS state,
+       extract(epoch FROM now() - coalesce(a.state_change, a.backend_start))::float8 AS in_state,
+       extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::float8 AS in_xact,
+       extract(epoch FROM now() - a.backend_start)::float8 AS connected,
+       left(coalesce(a.query, ''), 100) AS query"""
+
+_HOLDER = f"""SELECT {_BACKEND}, '' AS relation, '' AS mode
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2
+  AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.pid <> pg_backend_pid()"""
+
+_RELATION_HOLDERS = f"""SELECT DISTINCT ON (a.pid, l.relation) {_BACKEND},
+       l.relation::regclass::text AS relation, l.mode
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.relation IN (SELECT to_regclass(name) FROM unnest($1::text[]) AS name)
+ORDER BY a.pid, l.relation, l.mode"""
+
+# no lock on the named tables: a transaction older than the wait can still block (CREATE INDEX
+# CONCURRENTLY waits for every older snapshot), so name the oldest open transactions
+_OLD_TRANSACTIONS = f"""SELECT {_BACKEND}, '' AS relation, '' AS mode
+FROM pg_stat_activity a
+WHERE a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL
+  AND a.datname = current_database() AND a.xact_start < now() - make_interval(secs => $1)
+ORDER BY a.xact_start LIMIT 3"""
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A backend that holds what the runner waits for."""
+
+    pid: int
+    application_name: str
+    state: str
+    in_state: float  # seconds in its current state
+    in_xact: float  # seconds since its transaction (or connection) began
+    connected: float
+    query: str
+    relation: str = ""
+    mode: str = ""
+
+    def __str__(self) -> str:
+        holds = f"holds {self.mode} on {self.relation}, " if self.relation else ""
+        state = self.state or "no state"
+        query = " ".join(self.query.split())
+        return (
+            f"pid {self.pid} (application_name {self.application_name!r}, {holds}{state} "
+            f"for {_seconds(self.in_state)}, transaction open {_seconds(self.in_xact)}"
+            + (f", last query: {query}" if query else "")
+            + ")"
+        )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value < 120 else f"{value / 60:.0f} min"
+
+
+def _blockers(rows: list[asyncpg.Record]) -> list[Blocker]:
+    return [Blocker(**dict(row)) for row in rows]
+
+
+async def lock_holder(conn: asyncpg.Connection) -> list[Blocker]:
+    """The backends holding the patch lock on this database (one, or none just released)."""
+    rows = await conn.fetch(_HOLDER, LOCK_KEY >> 32, LOCK_KEY & 0xFFFF_FFFF)
+    return _blockers(rows)
+
+
+async def blockers_of(
+    conn: asyncpg.Connection, relations: list[str], waited: float
+) -> list[Blocker]:
+    """Who holds locks on `relations` now; else the transactions older than the wait."""
+    rows = await conn.fetch(_RELATION_HOLDERS, relations) if relations else []
+    if not rows:
+        rows = await conn.fetch(_OLD_TRANSACTIONS, max(waited, 0.0))
+    return _blockers(rows)
+
+
+async def take_patch_lock(
+    conn: asyncpg.Connection, wait: float | None, report_every: float
+) -> None:
+    """Takes the pipeline's advisory lock; says every `report_every` s who holds it.
+
+    `wait`: seconds to wait at most (None: as long as it takes). The waiter polls with
+    `pg_try_advisory_lock` and sleeps on the client: no statement of it stays open on the
+    server while it waits, so neither a server or database `statement_timeout`/`lock_timeout`
+    can end the wait, nor can the holder's `CREATE INDEX CONCURRENTLY` (which waits for every
+    open snapshot) deadlock with it.
+    """
+    started = time.monotonic()
+    deadline = None if wait is None else started + wait
+    next_report = started
+    pause = 0.02
+    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            holders = await lock_holder(conn)
+            holder = "; ".join(map(str, holders)) or "a runner that has just released it"
+            raise PatchLockError(
+                f"gave up waiting for the patch lock after {_seconds(now - started)}: "
+                f"{holder} holds it. Another runner is applying patches (or hangs): wait for it, "
+                "or end that backend (SELECT pg_terminate_backend(pid)); --lock-wait SECONDS sets "
+                "how long to wait"
+            )
+        if now >= next_report:
+            holders = await lock_holder(conn)
+            if holders:
+                log.warning(
+                    "waiting for the patch lock (%s so far): %s holds it",
+                    _seconds(now - started),
+                    "; ".join(map(str, holders)),
+                )
+            next_report = now + report_every
+        pause = min(pause * 1.5, 0.25)
+        await asyncio.sleep(
+            pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic()))
+        )

@@ -1,0 +1,181 @@
+"""The statements of a patch, cut and read by PostgreSQL's own parser (pglast).
+
+The runner executes a patch statement by statement so that an error points into the file: the
+statement's text is sent exactly as written, and PostgreSQL's error position (a character offset
+into that text) maps back to the file's line and column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pglast
+from pglast import ast
+from pglast.enums import TransactionStmtKind
+
+from tenantguard.engine.sqltext import LineIndex
+from tenantguard.patches.files import PatchError
+
+if TYPE_CHECKING:
+    from tenantguard.patches.files import PatchFile
+
+__all__ = [
+    "TRANSACTION_WORDS",
+    "SqlStatement",
+    "check_patch_statements",
+    "concurrent_index",
+    "relations",
+    "split_patch",
+    "transaction_control",
+]
+
+TRANSACTION_WORDS = {
+    TransactionStmtKind.TRANS_STMT_BEGIN: "BEGIN",
+    TransactionStmtKind.TRANS_STMT_START: "START TRANSACTION",
+    TransactionStmtKind.TRANS_STMT_COMMIT: "COMMIT",
+    TransactionStmtKind.TRANS_STMT_ROLLBACK: "ROLLBACK",
+    TransactionStmtKind.TRANS_STMT_SAVEPOINT: "SAVEPOINT",
+    TransactionStmtKind.TRANS_STMT_RELEASE: "RELEASE SAVEPOINT",
+    TransactionStmtKind.TRANS_STMT_ROLLBACK_TO: "ROLLBACK TO SAVEPOINT",
+    TransactionStmtKind.TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
+    TransactionStmtKind.TRANS_STMT_COMMIT_PREPARED: "COMMIT PREPARED",
+    TransactionStmtKind.TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
+}
+
+
+@dataclass(frozen=True)
+class SqlStatement:
+    """One statement of a patch file: its text as written, where it starts, its parse tree."""
+
+    text: str
+    offset: int  # character offset of the first token in the file
+    line: int
+    column: int
+    node: Any  # a pglast.ast statement node
+
+    def position_of(self, server_position: str | int | None, lines: LineIndex) -> tuple[int, int]:
+        """The file's (line, column) of PostgreSQL's 1-based error position in this text."""
+        try:
+            index = int(server_position or 0) - 1
+        except ValueError:
+            index = -1
+        if not 0 <= index < len(self.text):
+            return self.line, self.column
+        return lines.position(self.offset + index)
+
+
+def split_patch(text: str, path: str) -> list[SqlStatement]:
+    """The statements of `text`; a PatchError at the error's line and column when it does not parse."""
+    lines = LineIndex(text)
+    try:
+        raw_statements = pglast.parse_sql(text)
+    except pglast.parser.ParseError as error:
+        message = error.args[0] if error.args else str(error)
+        location = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
+        line, column = lines.position(min(max(location, 0), len(text)))
+        raise PatchError(
+            f"{path}:{line}:{column}: PostgreSQL cannot parse this: {message}"
+        ) from error
+    statements: list[SqlStatement] = []
+    for raw in raw_statements:
+        start = raw.stmt_location or 0  # pglast gives character offsets of the first token
+        end = start + raw.stmt_len if raw.stmt_len else len(text)
+        line, column = lines.position(start)
+        statements.append(SqlStatement(text[start:end].rstrip(), start, line, column, raw.stmt))
+    return statements
+
+
+def transaction_control(statement: SqlStatement) -> str | None:
+    """`COMMIT`, `BEGIN`, … when the statement is transaction control; None otherwise."""
+    node = statement.node
+    if isinstance(node, ast.TransactionStmt):
+        return TRANSACTION_WORDS.get(node.kind, "transaction control") if node.kind else "BEGIN"
+    return None
+
+
+def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> None:
+    """Refuses what the runner cannot run safely, before anything of the patch runs."""
+    if not patch.transactional and len(statements) != 1:
+        raise PatchError(
+            f"{patch.path}: a no-transaction patch holds exactly one statement "
+            f"(found {len(statements)})"
+        )
+    for statement in statements:
+        word = transaction_control(statement)
+        if word is None:
+            continue
+        if patch.transactional:
+            raise PatchError(
+                f"{patch.path}:{statement.line}:{statement.column}: {word} in a transactional "
+                "patch: the runner commits each patch with its ledger row in one transaction, "
+                f"and a {word} inside would make part of it permanent while the rest rolls back. "
+                "Remove it; split the patch in two if its parts must commit separately"
+            )
+        raise PatchError(
+            f"{patch.path}:{statement.line}:{statement.column}: {word} as a no-transaction "
+            "patch does nothing: the patch's one statement runs on its own"
+        )
+
+
+def concurrent_index(statement: SqlStatement) -> tuple[str | None, str] | None:
+    """(schema, name) of the index a `CREATE INDEX CONCURRENTLY name …` builds, else None."""
+    node = statement.node
+    if isinstance(node, ast.IndexStmt) and node.concurrent and node.idxname:
+        schema = node.relation.schemaname if node.relation is not None else None
+        return (str(schema) if schema else None, str(node.idxname))
+    return None
+
+
+def relations(statement: SqlStatement) -> list[str]:
+    """Names of the tables a statement names (`schema.table` when qualified), DO bodies included."""
+    found: list[str] = []
+    stack: list[Any] = [statement.node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+            continue
+        if isinstance(node, ast.DoStmt):
+            stack.extend(_do_block_statements(node))
+            continue
+        if not isinstance(node, ast.Node):
+            continue
+        if isinstance(node, ast.RangeVar) and node.relname:
+            name = f"{node.schemaname}.{node.relname}" if node.schemaname else str(node.relname)
+            if name not in found:
+                found.append(name)
+        for slot in node.__slots__:
+            value = getattr(node, slot, None)
+            if isinstance(value, (ast.Node, list, tuple)):
+                stack.append(value)
+    return found
+
+
+def _do_block_statements(node: ast.DoStmt) -> list[Any]:
+    """The SQL statements inside a DO block's PL/pgSQL body (parse trees); [] when unreadable."""
+    body_arg = next((d for d in node.args or () if d.defname == "as"), None)
+    body = body_arg.arg.sval if body_arg is not None else ""
+    try:
+        tree = pglast.parse_plpgsql(f"DO $tg_body$ {body} $tg_body$")
+    except Exception:  # pglast raises several types for bodies it cannot read
+        return []
+    queries: list[str] = []
+    stack: list[Any] = [tree]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, list):
+            stack.extend(current)
+        elif isinstance(current, dict):
+            for key, value in current.items():
+                if key == "PLpgSQL_expr" and isinstance(value, dict):
+                    queries.append(str(value.get("query", "")))
+                else:
+                    stack.append(value)
+    statements: list[Any] = []
+    for query in queries:
+        try:
+            statements.extend(raw.stmt for raw in pglast.parse_sql(query))
+        except pglast.parser.ParseError:
+            continue  # an expression (`x > 0`), not a statement
+    return statements

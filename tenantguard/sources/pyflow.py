@@ -1,0 +1,1690 @@
+"""Names and their values as Python computes them, and the calls that send SQL.
+
+One pass over a module follows its statements in order, as the interpreter runs them: an
+assignment replaces what a name held before; the bodies of `with`, `try`, `for` and `while` are
+straight-line code; after an `if`, a name holds what either branch left in it (every such value
+is checked); a loop runs until what its names can hold no longer grows. Function bodies run after
+the module body (module constants are set by then), each with its parameters unknown.
+
+Besides strings, a name can stand for a module (`import q`), a name of another module (`from q
+import X`), a project function or class, an instance (`self`), or a database handle: a prepared
+statement or cursor (their `fetch(…)` methods take values, not SQL) or a connection.
+
+Calls recorded: SQL sinks (query methods, configured `sql_functions`) with the value of their SQL
+argument, and calls of project functions and methods, whose arguments are kept until it is known
+whether the callee passes a parameter unchanged into a sink (then the call is a sink too).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from tenantguard.sources.pyvalues import (
+    Hole,
+    Lit,
+    Origin,
+    Value,
+    concat,
+    format_percent,
+    format_template,
+    hole,
+    join_values,
+    union,
+)
+
+__all__ = [
+    "CERTAIN_METHODS",
+    "SQL_METHODS",
+    "Call",
+    "ClassInfo",
+    "Consulted",
+    "FunctionInfo",
+    "ModuleInfo",
+    "ProjectIndex",
+    "Sink",
+    "analyze_module",
+    "find_module",
+]
+
+# methods whose first argument (or `query=` / `sql=`) is SQL, on any receiver
+SQL_METHODS = frozenset(
+    {
+        "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare",
+        "cursor", "copy_from_query", "fetch_all", "fetch_one", "fetch_val", "execute_many",
+        "exec_driver_sql",
+    }
+)  # fmt: skip
+# names only database drivers use: an argument there is SQL whatever the receiver is called
+CERTAIN_METHODS = frozenset(
+    {
+        "fetch",
+        "fetchrow",
+        "fetchval",
+        "fetchmany",
+        "copy_from_query",
+        "fetch_val",
+        "exec_driver_sql",
+    }
+)
+_DB_RECEIVER = re.compile(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur|session")
+_LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
+)
+_MESSAGE_FUNCTIONS = frozenset({"print", "warn", "echo", "secho"})
+_EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit)$")
+_STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
+_TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
+_MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
+_LOOP_ROUNDS = 3  # rounds of a loop body before its changing names count as unknown
+
+
+# what a name can stand for besides a string
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleRef:
+    """`import a.b` or `from . import b`: resolved to a file when used."""
+
+    name: str  # dotted name as written after `from`/`import` (may be empty with `level`)
+    level: int
+    importer: str | None  # the importing file
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedRef:
+    """`from q import X`: X's binding in q, resolved when used."""
+
+    module: ModuleRef
+    name: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FuncRef:
+    info: FunctionInfo
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ClassRef:
+    info: ClassInfo
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class InstanceRef:
+    info: ClassInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """A database object: "prepared" and "cursor" (asyncpg: their methods take values, not
+    SQL), "dbapi-cursor" (`execute(sql)` takes SQL, `fetchmany(n)` does not), "connection"."""
+
+    kind: str
+
+
+Binding = Value | ModuleRef | ImportedRef | FuncRef | ClassRef | InstanceRef | Handle
+
+
+@dataclass(eq=False)
+class Sink:
+    """A call that sends the SQL of `argument`."""
+
+    call: ast.Call
+    argument: ast.expr
+    method: str  # what it is called, for messages (`.fetch()`, `execute_query()`)
+    value: Value
+    certain: bool  # the argument is SQL whatever it holds (else: only when it reads like SQL)
+    owner: FunctionInfo | None  # the function it sits in
+
+
+@dataclass(eq=False)
+class Call:
+    """A call of a project function or method: a sink when the callee is a wrapper."""
+
+    call: ast.Call
+    targets: Callable[[], list[FunctionInfo]]  # the callees, resolved when needed
+    positional: list[tuple[ast.expr, Value] | None]  # None: a starred argument
+    keywords: dict[str, tuple[ast.expr, Value]]
+    owner: FunctionInfo | None
+    bound: bool  # called on an instance or class: the callee's first parameter is not passed
+
+
+@dataclass(eq=False)
+class FunctionInfo:
+    name: str
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    module: ModuleInfo
+    cls: ClassInfo | None
+    parameters: list[str]  # every parameter, in order
+    positional: list[str]  # those a caller can pass by position
+    method_kind: str  # "function", "method", "classmethod", "staticmethod"
+    sinks: list[Sink] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    wrapper: dict[str, tuple[str, bool]] | None = None  # parameter -> (what it reaches, certain)
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    name: str
+    node: ast.ClassDef
+    module: ModuleInfo
+    attributes: dict[str, Binding] = field(default_factory=dict)
+    methods: dict[str, FunctionInfo] = field(default_factory=dict)
+    base_exprs: list[ast.expr] = field(default_factory=list)
+    base_env: dict[str, Binding] = field(default_factory=dict)  # names the bases are read in
+    _instance: dict[str, Value] | None = None
+    _order: tuple[list[ClassInfo], bool] | None = None
+
+
+@dataclass(eq=False)
+class ModuleInfo:
+    origin: Origin
+    tree: ast.Module | None
+    env: dict[str, Binding] = field(default_factory=dict)
+    ever: dict[str, Binding] = field(default_factory=dict)
+    classes: list[ClassInfo] = field(default_factory=list)
+    functions: list[FunctionInfo] = field(default_factory=list)
+    sinks: list[Sink] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    copies: list[ast.Call] = field(default_factory=list)
+    strings: list[ast.Constant | ast.JoinedStr] = field(default_factory=list)
+    messages: set[int] = field(default_factory=set)  # ids of strings in log and error messages
+    docstrings: set[int] = field(default_factory=set)
+
+    @property
+    def path(self) -> str | None:
+        return self.origin.path
+
+
+def _merge(a: Binding | None, b: Binding | None, node: ast.AST, origin: Origin) -> Binding | None:
+    if a is None:
+        return b
+    if b is None or a is b or a == b:
+        return a
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return union((a, b), node, origin)
+    return hole(node, origin, "it holds different kinds of values on different paths")
+
+
+def _merge_envs(
+    envs: Sequence[dict[str, Binding] | None], node: ast.AST, origin: Origin
+) -> dict[str, Binding] | None:
+    live = [e for e in envs if e is not None]
+    if not live:
+        return None
+    if len(live) == 1:
+        return dict(live[0])
+    merged = dict(live[0])
+    for env in live[1:]:
+        if env is merged:
+            continue
+        for name, binding in env.items():
+            current = merged.get(name)
+            if current is not binding:
+                merged[name] = _merge(current, binding, node, origin)  # type: ignore[assignment]
+    return merged
+
+
+class _Loop:
+    __slots__ = ("breaks", "continues")
+
+    def __init__(self) -> None:
+        self.breaks: list[dict[str, Binding]] = []
+        self.continues: list[dict[str, Binding]] = []
+
+
+def _string_annotation(annotation: ast.expr | None) -> bool:
+    """Whether a parameter annotated so may hold SQL text (no annotation: it may)."""
+    if annotation is None:
+        return True
+    text = ast.unparse(annotation) if not isinstance(annotation, ast.Name) else annotation.id
+    return bool(re.search(r"str|Any|SQL|Query|Composable|Text|object|Statement|TextClause", text))
+
+
+class _Walker:
+    """Runs one module's statements over abstract values (see the module docstring)."""
+
+    def __init__(self, module: ModuleInfo, index: ProjectIndex) -> None:
+        self.module = module
+        self.origin = module.origin
+        self.index = index
+        self.env: dict[str, Binding] = module.env
+        self.ever: dict[str, Binding] = module.ever
+        self.outer: list[tuple[dict[str, Binding], dict[str, Binding]]] = []  # (env, ever)
+        self.function: FunctionInfo | None = None
+        self.cls_stack: list[ClassInfo] = []
+        self.loops: list[_Loop] = []
+        self.tries: list[dict[str, list[Binding]]] = []
+        self.pending: list[
+            tuple[FunctionInfo, list[tuple[dict[str, Binding], dict[str, Binding]]]]
+        ] = []
+        self.recorded: dict[int, Sink | Call] = {}  # by call id: a loop's last round wins
+        self.depth = 0
+
+    # names
+
+    def lookup(self, name: str) -> Binding | None:
+        found = self.env.get(name)
+        if found is not None:
+            return found
+        for _, ever in reversed(self.outer):
+            found = ever.get(name)
+            if found is not None:
+                return found
+        return None
+
+    def bind(self, name: str, binding: Binding) -> None:
+        self.env[name] = binding
+        before = self.ever.get(name)
+        merged = binding if before is None else _merge(before, binding, self._node, self.origin)
+        self.ever[name] = binding if merged is None else merged
+        for assigned in self.tries:
+            assigned.setdefault(name, []).append(binding)
+
+    _node: ast.AST = ast.Pass()
+
+    # statements
+
+    def run_module(self, tree: ast.Module) -> None:
+        self._docstring(tree.body)
+        self.block(tree.body)
+        self._run_pending()
+        for recorded in self.recorded.values():
+            owner = recorded.owner
+            if isinstance(recorded, Sink):
+                (owner.sinks if owner else self.module.sinks).append(recorded)
+            else:
+                (owner.calls if owner else self.module.calls).append(recorded)
+
+    def _run_pending(self) -> None:
+        while self.pending:
+            info, outer = self.pending.pop(0)
+            self._run_function(info, outer)
+
+    def _run_function(
+        self, info: FunctionInfo, outer: list[tuple[dict[str, Binding], dict[str, Binding]]]
+    ) -> None:
+        saved = (self.env, self.ever, self.outer, self.function, self.loops, self.tries)
+        self.env, self.ever, self.outer = {}, {}, outer
+        self.function, self.loops, self.tries = info, [], []
+        node = info.node
+        args = node.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        if args.vararg:
+            every.append(args.vararg)
+        if args.kwarg:
+            every.append(args.kwarg)
+        for index, parameter in enumerate(every):
+            name = parameter.arg
+            if (
+                index == 0
+                and info.cls is not None
+                and info.method_kind in ("method", "classmethod")
+            ):
+                ref = InstanceRef(info.cls) if info.method_kind == "method" else ClassRef(info.cls)
+                self.env[name] = ref
+                continue
+            if parameter is args.vararg or parameter is args.kwarg:
+                reason = f"`{name}` collects arguments of {info.name}()"
+                self.env[name] = hole(parameter, self.origin, reason)
+            elif _string_annotation(parameter.annotation):
+                self.env[name] = hole(
+                    parameter,
+                    self.origin,
+                    f"`{name}` is a parameter of {info.name}()",
+                    param=name,
+                    owner=info,
+                )
+            else:
+                annotation = ast.unparse(parameter.annotation) if parameter.annotation else ""
+                self.env[name] = hole(
+                    parameter,
+                    self.origin,
+                    f"`{name}` is a parameter of {info.name}() ({annotation})",
+                    kind="value",
+                    string=False,
+                )
+        self._docstring(node.body)
+        self.block(node.body)
+        self.env, self.ever, self.outer, self.function, self.loops, self.tries = saved
+
+    def _docstring(self, body: list[ast.stmt]) -> None:
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            self.module.docstrings.add(id(body[0].value))
+
+    def block(self, body: Iterable[ast.stmt]) -> bool:
+        """Runs statements in order; False when the end of the block is not reached."""
+        return all(self.statement(statement) for statement in body)
+
+    def statement(self, node: ast.stmt) -> bool:
+        self._node = node
+        kind = type(node)
+        if kind is ast.Expr:
+            self.scan(node.value)  # type: ignore[attr-defined]
+        elif kind is ast.Assign:
+            self.scan(node.value)  # type: ignore[attr-defined]
+            binding = self.binding(node.value)  # type: ignore[attr-defined]
+            for target in node.targets:  # type: ignore[attr-defined]
+                self.assign(target, binding, node.value)  # type: ignore[attr-defined]
+        elif kind is ast.AnnAssign:
+            if node.value is not None:  # type: ignore[attr-defined]
+                self.scan(node.value)  # type: ignore[attr-defined]
+                self.assign(node.target, self.binding(node.value), node.value)  # type: ignore[attr-defined]
+        elif kind is ast.AugAssign:
+            self.augmented(node)  # type: ignore[arg-type]
+        elif kind in (ast.Return, ast.Raise):
+            if kind is ast.Raise:
+                for part in (node.exc, node.cause):  # type: ignore[attr-defined]
+                    if part is not None:
+                        self._messages(part)
+            value = getattr(node, "value", None) or getattr(node, "exc", None)
+            if value is not None:
+                self.scan(value)
+            if kind is ast.Raise and node.cause is not None:  # type: ignore[attr-defined]
+                self.scan(node.cause)  # type: ignore[attr-defined]
+            return False
+        elif kind is ast.If:
+            return self.branch(node)  # type: ignore[arg-type]
+        elif kind in (ast.For, ast.AsyncFor, ast.While):
+            return self.loop(node)  # type: ignore[arg-type]
+        elif kind in (ast.With, ast.AsyncWith):
+            for item in node.items:  # type: ignore[attr-defined]
+                self.scan(item.context_expr)
+                if item.optional_vars is not None:
+                    self.assign(
+                        item.optional_vars, self.binding(item.context_expr), item.context_expr
+                    )
+            return self.block(node.body)  # type: ignore[attr-defined]
+        elif kind is ast.Try or kind is getattr(ast, "TryStar", ast.Try):
+            return self.attempt(node)  # type: ignore[arg-type]
+        elif kind is ast.Match:
+            return self.match(node)  # type: ignore[arg-type]
+        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+            self.define_function(node)  # type: ignore[arg-type]
+        elif kind is ast.ClassDef:
+            self.define_class(node)  # type: ignore[arg-type]
+        elif kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.asname:
+                    self.bind(alias.asname, ModuleRef(alias.name, 0, self.origin.path))
+                else:
+                    top = alias.name.split(".")[0]
+                    self.bind(top, ModuleRef(top, 0, self.origin.path))
+        elif kind is ast.ImportFrom:
+            module = ModuleRef(node.module or "", node.level, self.origin.path)  # type: ignore[attr-defined]
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.name != "*":
+                    self.bind(alias.asname or alias.name, ImportedRef(module, alias.name))
+        elif kind is ast.Break:
+            if self.loops:
+                self.loops[-1].breaks.append(dict(self.env))
+            return False
+        elif kind is ast.Continue:
+            if self.loops:
+                self.loops[-1].continues.append(dict(self.env))
+            return False
+        elif kind is ast.Assert:
+            if node.msg is not None:  # type: ignore[attr-defined]
+                self._messages(node.msg)  # type: ignore[attr-defined]
+            self.scan(node.test)  # type: ignore[attr-defined]
+        elif kind is ast.Delete:
+            for target in node.targets:  # type: ignore[attr-defined]
+                self.scan(target)
+        else:  # Global, Nonlocal, Pass, TypeAlias…: expressions only
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.scan(child)
+        return True
+
+    def assign(self, target: ast.expr, binding: Binding, value: ast.expr | None) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(target.id, binding)
+        elif isinstance(target, ast.Tuple | ast.List):
+            elements = value.elts if isinstance(value, ast.Tuple | ast.List) else None
+            if (
+                elements is not None
+                and len(elements) == len(target.elts)
+                and not any(isinstance(e, ast.Starred) for e in (*elements, *target.elts))
+            ):
+                for sub, element in zip(target.elts, elements, strict=True):
+                    self.assign(sub, self.binding(element), element)
+            else:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        self.bind(
+                            name.id,
+                            hole(
+                                name,
+                                self.origin,
+                                f"`{name.id}` is unpacked from a value computed at run time",
+                            ),
+                        )
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, hole(target, self.origin, "a starred target"), None)
+        else:
+            self.scan(target)
+
+    def augmented(self, node: ast.AugAssign) -> None:
+        self.scan(node.value)
+        target = node.target
+        if isinstance(target, ast.Name) and isinstance(node.op, ast.Add):
+            before = self.lookup(target.id)
+            current = before if isinstance(before, tuple) else self.name_value(target)
+            self.bind(target.id, concat((current, self.evaluate(node.value)), node, self.origin))
+        elif isinstance(target, ast.Name):
+            self.bind(
+                target.id, hole(target, self.origin, f"`{target.id}` is computed at run time")
+            )
+        else:
+            self.scan(target)
+
+    def branch(self, node: ast.If) -> bool:
+        self.scan(node.test)
+        before = self.env
+        self.env = dict(before)
+        then_live = self.block(node.body)
+        then_env = self.env if then_live else None
+        self.env = dict(before)
+        else_live = self.block(node.orelse)
+        else_env = self.env if else_live else None
+        merged = _merge_envs([then_env, else_env], node, self.origin)
+        self.env = merged if merged is not None else before
+        return merged is not None
+
+    def loop(self, node: ast.For | ast.AsyncFor | ast.While) -> bool:
+        is_for = not isinstance(node, ast.While)
+        self.scan(node.iter if is_for else node.test)  # type: ignore[union-attr]
+        forever = (
+            isinstance(node, ast.While)
+            and isinstance(node.test, ast.Constant)
+            and bool(node.test.value)
+        )
+        entry = self.env
+        head = dict(entry)
+        loop = _Loop()
+        for round_ in range(_LOOP_ROUNDS + 1):
+            loop = _Loop()
+            self.loops.append(loop)
+            self.env = dict(head)
+            if is_for:
+                self.assign(node.target, self.iteration(node.iter), None)  # type: ignore[union-attr]
+            live = self.block(node.body)
+            self.loops.pop()
+            ends = [self.env if live else None, *loop.continues]
+            widened = _merge_envs([entry, *ends], node, self.origin) or dict(entry)
+            if widened == head:
+                break
+            if round_ == _LOOP_ROUNDS:  # still growing: what changes is unknown
+                for name, binding in widened.items():
+                    if head.get(name) != binding:
+                        widened[name] = hole(
+                            node, self.origin, f"`{name}` changes from one iteration to the next"
+                        )
+            head = widened
+        self.env = dict(head)
+        else_live = self.block(node.orelse)
+        exits = [] if forever else [self.env if else_live else None]
+        merged = _merge_envs([*exits, *loop.breaks], node, self.origin)
+        self.env = merged if merged is not None else head
+        return merged is not None
+
+    def iteration(self, iterable: ast.expr) -> Binding:
+        """The loop variable of `for q in ("…", "…")`: each constant; else unknown."""
+        if (
+            isinstance(iterable, ast.Tuple | ast.List | ast.Set)
+            and iterable.elts
+            and not any(isinstance(e, ast.Starred) for e in iterable.elts)
+        ):
+            return union([self.evaluate(e) for e in iterable.elts], iterable, self.origin)
+        return hole(iterable, self.origin, "a loop variable")
+
+    def attempt(self, node: ast.Try) -> bool:
+        before = self.env
+        assigned: dict[str, list[Binding]] = {}
+        self.tries.append(assigned)
+        self.env = dict(before)
+        body_live = self.block(node.body)
+        self.tries.pop()
+        body_env = self.env if body_live else None
+        # a handler may start after any statement of the body: what any assignment left
+        handler_entry = _merge_envs([before, body_env], node, self.origin) or dict(before)
+        for name, bindings in assigned.items():
+            current: Binding | None = handler_entry.get(name)
+            for binding in bindings:
+                current = _merge(current, binding, node, self.origin)
+            if current is not None:
+                handler_entry[name] = current
+        ends: list[dict[str, Binding] | None] = []
+        for handler in node.handlers:
+            self.env = dict(handler_entry)
+            if handler.type is not None:
+                self.scan(handler.type)
+            if handler.name:
+                self.bind(handler.name, hole(handler, self.origin, "an exception"))
+            ends.append(self.env if self.block(handler.body) else None)
+        if body_env is not None:
+            self.env = body_env
+            ends.append(self.env if self.block(node.orelse) else None)
+        merged = _merge_envs(ends, node, self.origin)
+        if node.finalbody:
+            self.env = merged if merged is not None else dict(handler_entry)
+            final_live = self.block(node.finalbody)
+            return final_live and merged is not None
+        self.env = merged if merged is not None else before
+        return merged is not None
+
+    def match(self, node: ast.Match) -> bool:
+        self.scan(node.subject)
+        before = self.env
+        ends: list[dict[str, Binding] | None] = [before]  # no case may match
+        for case in node.cases:
+            self.env = dict(before)
+            for name in ast.walk(case.pattern):
+                captured = getattr(name, "name", None)
+                if isinstance(captured, str):
+                    self.bind(captured, hole(case.pattern, self.origin, "a matched value"))
+            if case.guard is not None:
+                self.scan(case.guard)
+            ends.append(self.env if self.block(case.body) else None)
+        merged = _merge_envs(ends, node, self.origin)
+        self.env = merged if merged is not None else before
+        return merged is not None
+
+    # definitions
+
+    def define_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            self.scan(decorator)
+        for default in (*node.args.defaults, *node.args.kw_defaults):
+            if default is not None:
+                self.scan(default)
+        cls = self.cls_stack[-1] if self.cls_stack and self._in_class_body else None
+        decorators = {
+            d.id if isinstance(d, ast.Name) else d.attr if isinstance(d, ast.Attribute) else ""
+            for d in node.decorator_list
+        }
+        kind = "function"
+        if cls is not None:
+            kind = (
+                "staticmethod"
+                if "staticmethod" in decorators
+                else "classmethod"
+                if "classmethod" in decorators
+                else "method"
+            )
+        args = node.args
+        every = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+        positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+        if kind in ("method", "classmethod") and positional:
+            positional = positional[1:]
+        info = FunctionInfo(node.name, node, self.module, cls, every, positional, kind)
+        self.module.functions.append(info)
+        if cls is not None:
+            cls.methods[node.name] = info
+        self.bind(node.name, FuncRef(info))
+        # the body runs later, seeing what the enclosing scopes hold by then
+        scopes = (
+            [*self.outer, (self.env, self.ever)] if not self._in_class_body else list(self.outer)
+        )
+        self.pending.append((info, scopes))
+
+    _in_class_body = False
+
+    def define_class(self, node: ast.ClassDef) -> None:
+        for decorator in node.decorator_list:
+            self.scan(decorator)
+        for base in node.bases:
+            self.scan(base)
+        info = ClassInfo(node.name, node, self.module, base_exprs=list(node.bases))
+        info.base_env = self.env
+        self.module.classes.append(info)
+        self._docstring(node.body)
+        saved = (self.env, self.ever, self.outer, self._in_class_body)
+        self.outer = [*self.outer, (self.env, self.ever)]
+        self.env, self.ever = {}, {}
+        self.cls_stack.append(info)
+        self._in_class_body = True
+        self.block(node.body)
+        self._in_class_body = False
+        self.cls_stack.pop()
+        info.attributes = self.env
+        self.env, self.ever, self.outer, self._in_class_body = saved
+        self.bind(node.name, ClassRef(info))
+
+    # expressions: calls, strings, messages
+
+    def scan(self, node: ast.expr) -> None:
+        """Records the calls and string literals of an expression."""
+        stack: list[ast.AST] = [node]
+        strings = self.module.strings
+        while stack:
+            current = stack.pop()
+            kind = type(current)
+            if kind is ast.Constant:
+                if isinstance(current.value, str):  # type: ignore[attr-defined]
+                    strings.append(current)  # type: ignore[arg-type]
+                continue
+            if kind is ast.Name:
+                continue
+            if kind is ast.JoinedStr:
+                strings.append(current)  # type: ignore[arg-type]
+                stack.extend(v.value for v in current.values if isinstance(v, ast.FormattedValue))  # type: ignore[attr-defined]
+                for v in current.values:  # type: ignore[attr-defined]
+                    if isinstance(v, ast.FormattedValue) and v.format_spec is not None:
+                        stack.append(v.format_spec)
+                continue
+            if kind is ast.Call:
+                self.on_call(current)  # type: ignore[arg-type]
+            elif kind is ast.NamedExpr:
+                self.scan(current.value)  # type: ignore[attr-defined]
+                self.assign(current.target, self.binding(current.value), current.value)  # type: ignore[attr-defined]
+                continue
+            elif kind is ast.Lambda:
+                self._scoped(current.args, [current.body])  # type: ignore[attr-defined]
+                continue
+            elif kind in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
+                self._comprehension(current)  # type: ignore[arg-type]
+                continue
+            for child in ast.iter_child_nodes(current):
+                if isinstance(child, ast.expr | ast.keyword | ast.comprehension | ast.arg):
+                    stack.append(child)
+
+    def _scoped(self, args: ast.arguments, bodies: list[ast.expr]) -> None:
+        saved = self.env
+        self.env = dict(saved)
+        for parameter in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if parameter is not None:
+                self.env[parameter.arg] = hole(
+                    parameter, self.origin, f"`{parameter.arg}` is a lambda parameter"
+                )
+        for default in (*args.defaults, *args.kw_defaults):
+            if default is not None:
+                self.scan(default)
+        for body in bodies:
+            self.scan(body)
+        self.env = saved
+
+    def _comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+    ) -> None:
+        saved = self.env
+        self.env = dict(saved)
+        for generator in node.generators:
+            self.scan(generator.iter)
+            for name in ast.walk(generator.target):
+                if isinstance(name, ast.Name):
+                    self.env[name.id] = hole(
+                        name, self.origin, f"`{name.id}` is a comprehension variable"
+                    )
+            for condition in generator.ifs:
+                self.scan(condition)
+        if isinstance(node, ast.DictComp):
+            self.scan(node.key)
+            self.scan(node.value)
+        else:
+            self.scan(node.elt)
+        self.env = saved
+
+    def _messages(self, node: ast.AST) -> None:
+        """Strings inside a log or error message are prose, whatever words they use."""
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.JoinedStr) or (
+                isinstance(inner, ast.Constant) and isinstance(inner.value, str)
+            ):
+                self.module.messages.add(id(inner))
+
+    def on_call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            name = func.attr
+            if name in _LOG_METHODS and "log" in _receiver_name(func.value).lower():
+                self._messages(node)
+                return
+            if name == "warn" or (
+                isinstance(func.value, ast.Name) and func.value.id in ("click", "typer")
+            ):
+                self._messages(node)
+                return
+            if name in ("copy_to_table", "copy_records_to_table"):
+                self.module.copies.append(node)
+                return
+            if name in SQL_METHODS:
+                self.sql_method(node, func)
+                return
+            if self.index.is_sql_function(name, func):
+                self.sink(node, f"{name}()", certain=True)
+                return
+            self.project_call(node, func)
+            return
+        if isinstance(func, ast.Name):
+            name = func.id
+            if name in _MESSAGE_FUNCTIONS or _EXCEPTION_NAME.search(name):
+                self._messages(node)
+                return
+            if self.index.is_sql_function(name, func):
+                self.sink(node, f"{name}()", certain=True)
+                return
+            self.project_call(node, func)
+
+    def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
+        handle = self.handle_of(func.value)
+        if handle is not None and handle.kind in ("prepared", "cursor"):
+            return  # `stmt.fetchval(tenant)`, `cur.fetch(100)`: values, not SQL
+        if (
+            handle is not None
+            and handle.kind == "dbapi-cursor"
+            and func.attr
+            not in (
+                "execute",
+                "executemany",
+            )
+        ):
+            return
+        receiver = _receiver_name(func.value)
+        certain = (
+            func.attr in CERTAIN_METHODS
+            or (handle is not None and handle.kind in ("connection", "dbapi-cursor"))
+            or _DB_RECEIVER.search(receiver.lower()) is not None
+        )
+        self.sink(node, f".{func.attr}()", certain=certain)
+
+    def sink(self, node: ast.Call, method: str, *, certain: bool) -> None:
+        argument = (
+            node.args[0]
+            if node.args and not isinstance(node.args[0], ast.Starred)
+            else next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
+        )
+        if argument is None:
+            return
+        if isinstance(argument, ast.Constant) and not isinstance(argument.value, str):
+            return
+        value = self.evaluate(argument)
+        self.recorded[id(node)] = Sink(node, argument, method, value, certain, self.function)
+
+    def project_call(self, node: ast.Call, func: ast.Attribute | ast.Name) -> None:
+        """A call that may reach a project function; its arguments are kept for later."""
+        targets: Callable[[], list[FunctionInfo]] | None = None
+        bound = False
+        if isinstance(func, ast.Name):
+            binding = self.lookup(func.id)
+            if isinstance(binding, FuncRef | ImportedRef):
+                targets = self.index.callees(binding)
+        else:
+            receiver = self.binding_of_receiver(func.value)
+            if isinstance(receiver, InstanceRef | ClassRef):
+                targets = self.index.method_callees(receiver.info, func.attr)
+                bound = isinstance(receiver, InstanceRef)
+            elif isinstance(receiver, ModuleRef | ImportedRef):
+                targets = self.index.module_callees(receiver, func.attr)
+            elif self.index.may_define(func.attr) or any(
+                f.name == func.attr for f in self.module.functions
+            ):
+                targets = self.index.named_callees(func.attr, self.module)
+                bound = True
+        if targets is None:
+            return
+        positional: list[tuple[ast.expr, Value] | None] = []
+        for argument in node.args:
+            if isinstance(argument, ast.Starred):
+                positional.append(None)
+            else:
+                positional.append((argument, self.evaluate(argument)))
+        keywords = {
+            k.arg: (k.value, self.evaluate(k.value)) for k in node.keywords if k.arg is not None
+        }
+        self.recorded[id(node)] = Call(node, targets, positional, keywords, self.function, bound)
+
+    # bindings and values
+
+    def binding(self, node: ast.expr) -> Binding:
+        """What an assigned expression gives a name: a handle, a reference, or a string value."""
+        inner = node.value if isinstance(node, ast.Await) else node
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+            attr = inner.func.attr
+            if attr == "prepare":
+                return Handle("prepared")
+            if attr == "cursor":
+                return Handle("cursor" if inner.args else "dbapi-cursor")
+            if attr in ("acquire", "connect", "create_pool"):
+                return Handle("connection")
+        if isinstance(inner, ast.Name):
+            found = self.lookup(inner.id)
+            if found is not None and not isinstance(found, tuple):
+                return found
+        if isinstance(inner, ast.Attribute):
+            ref = self.binding_of_receiver(inner)
+            if ref is not None and not isinstance(ref, tuple):
+                return ref
+        return self.evaluate(node)
+
+    def handle_of(self, node: ast.expr) -> Handle | None:
+        inner = node.value if isinstance(node, ast.Await) else node
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+            if inner.func.attr == "prepare":
+                return Handle("prepared")
+            if inner.func.attr == "cursor":
+                return Handle("cursor" if inner.args else "dbapi-cursor")
+        if isinstance(inner, ast.Name):
+            found = self.lookup(inner.id)
+            return found if isinstance(found, Handle) else None
+        return None
+
+    def binding_of_receiver(self, node: ast.expr) -> Binding | None:
+        """The reference an expression stands for (`self`, a class, a module), if any."""
+        if isinstance(node, ast.Name):
+            return self.lookup(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.binding_of_receiver(node.value)
+            if isinstance(base, ModuleRef | ImportedRef):
+                return self.index.attribute_of(base, node.attr)
+            if isinstance(base, ClassRef | InstanceRef):
+                found = self.index.class_attribute(base.info, node.attr)
+                return found if isinstance(found, ClassRef | FuncRef) else None
+        return None
+
+    def name_value(self, node: ast.Name) -> Value:
+        binding = self.lookup(node.id)
+        if binding is None:
+            return hole(node, self.origin, f"`{node.id}` is not assigned a constant in this module")
+        value = self.index.as_value(binding, node, self.origin, node.id)
+        # a name that holds nothing known enters the string where it is used
+        return tuple(
+            (replace(a[0], node=node),)
+            if len(a) == 1 and type(a[0]) is Hole and a[0].origin is self.origin
+            else a
+            for a in value
+        )
+
+    def evaluate(self, node: ast.expr) -> Value:
+        """The strings an expression can evaluate to."""
+        self.depth += 1
+        try:
+            if self.depth > _MAX_DEPTH:
+                return hole(node, self.origin, "the string expression is nested too deeply")
+            return self._evaluate(node)
+        finally:
+            self.depth -= 1
+
+    def _evaluate(self, node: ast.expr) -> Value:
+        origin = self.origin
+        kind = type(node)
+        if kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if isinstance(value, str):
+                return ((Lit(value, origin, node),),)
+            return hole(node, origin, f"{value!r} is not a string", kind="value", string=False)
+        if kind is ast.Name:
+            return self.name_value(node)  # type: ignore[arg-type]
+        if kind is ast.JoinedStr:
+            return self.fstring(node)  # type: ignore[arg-type]
+        if kind is ast.BinOp:
+            op = type(node.op)  # type: ignore[attr-defined]
+            if op is ast.Add:
+                operands: list[ast.expr] = []
+                stack: list[ast.expr] = [node]
+                while stack:  # a long `+` chain is flattened without recursion
+                    current = stack.pop()
+                    if isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
+                        stack.append(current.right)
+                        stack.append(current.left)
+                    else:
+                        operands.append(current)
+                return concat([self.evaluate(o) for o in operands], node, origin)
+            if op is ast.Mod:
+                return self.percent(node)  # type: ignore[arg-type]
+            return hole(node, origin, "the string is computed at run time")
+        if kind is ast.IfExp:
+            return union((self.evaluate(node.body), self.evaluate(node.orelse)), node, origin)  # type: ignore[attr-defined]
+        if kind is ast.BoolOp:
+            return union([self.evaluate(v) for v in node.values], node, origin)  # type: ignore[attr-defined]
+        if kind is ast.Call:
+            return self.call_value(node)  # type: ignore[arg-type]
+        if kind is ast.Attribute:
+            binding = self.attribute_binding(node)  # type: ignore[arg-type]
+            if binding is not None:
+                return self.index.as_value(binding, node, origin, ast.unparse(node))
+            return hole(node, origin, f"`{_short(node)}` is read at run time")
+        if kind is ast.Await:
+            return self.evaluate(node.value)  # type: ignore[attr-defined]
+        if kind is ast.Starred:
+            return hole(node, origin, "a starred argument")
+        return hole(node, origin, f"the SQL is computed at run time ({kind.__name__.lower()})")
+
+    def attribute_binding(self, node: ast.Attribute) -> Binding | None:
+        base = self.binding_of_receiver(node.value)
+        if isinstance(base, InstanceRef):
+            return self.index.instance_attribute(base.info, node.attr, node)
+        if isinstance(base, ClassRef):
+            return self.index.class_attribute(base.info, node.attr)
+        if isinstance(base, ModuleRef | ImportedRef):
+            return self.index.attribute_of(base, node.attr)
+        return None
+
+    def fstring(self, node: ast.JoinedStr) -> Value:
+        """Constant parts as text; each field its value when it is a constant (a conditional of
+        constants gives one alternative per branch), else a hole where the field stands."""
+        parts: list[Value] = []
+        origin = self.origin
+        offset = 0
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                text = str(part.value)
+                parts.append(((Lit(text, origin, node, offset),),))
+                offset += len(text)
+                continue
+            assert isinstance(part, ast.FormattedValue)
+            if part.format_spec is None and part.conversion in (-1, ord("s")):
+                parts.append(self.evaluate(part.value))
+            else:
+                numeric = part.format_spec is not None
+                reason = f"`{_short(part.value)}` is formatted into the string at run time"
+                parts.append(hole(part.value, origin, reason, kind="value" if numeric else None))
+        return concat(parts, node, origin)
+
+    def percent(self, node: ast.BinOp) -> Value:
+        template = self.evaluate(node.left)
+        right = node.right
+        if isinstance(right, ast.Tuple):
+            if any(isinstance(e, ast.Starred) for e in right.elts):
+                return hole(node, self.origin, "`%` formatting with a starred argument")
+            arguments: list[Callable[[bool], Value]] | dict[str, Callable[[bool], Value]] = [
+                self._argument(e) for e in right.elts
+            ]
+        elif isinstance(right, ast.Dict):
+            if not all(
+                isinstance(k, ast.Constant) and isinstance(k.value, str) for k in right.keys
+            ):
+                return hole(node, self.origin, "`%` formatting with a mapping computed at run time")
+            arguments = {
+                str(k.value): self._argument(v)  # type: ignore[union-attr]
+                for k, v in zip(right.keys, right.values, strict=True)
+            }
+        else:
+            arguments = [self._argument(right)]
+        return format_percent(template, arguments, node, self.origin)
+
+    def _argument(self, node: ast.expr) -> Callable[[bool], Value]:
+        value = self.evaluate(node)
+        return lambda plain: value
+
+    def call_value(self, node: ast.Call) -> Value:
+        func = node.func
+        origin = self.origin
+        name = _called_name(node)
+        if (
+            name in _STRIPS
+            and isinstance(func, ast.Attribute)
+            and (name == "as_string" or not node.args)
+        ):
+            return self.evaluate(func.value)  # whitespace does not change SQL
+        if name in _TRANSPARENT | {"dedent"} and node.args:
+            return self.evaluate(node.args[0])
+        if name == "format" and isinstance(func, ast.Attribute):
+            template = self.evaluate(func.value)
+            if any(isinstance(a, ast.Starred) for a in node.args) or any(
+                k.arg is None for k in node.keywords
+            ):
+                return hole(node, origin, "`.format()` with unpacked arguments")
+            composed = _is_sql_call(func.value)
+            positional = [self._composable(a, composed) for a in node.args]
+            keywords = {k.arg: self._composable(k.value, composed) for k in node.keywords if k.arg}
+            return format_template(template, positional, keywords, node, origin)
+        if name == "join" and isinstance(func, ast.Attribute) and len(node.args) == 1:
+            items = node.args[0]
+            if isinstance(items, ast.List | ast.Tuple) and not any(
+                isinstance(e, ast.Starred) for e in items.elts
+            ):
+                separator = self.evaluate(func.value)
+                composed = _is_sql_call(func.value)
+                values = [self._composable(e, composed)(True) for e in items.elts]
+                return join_values(separator, values, node, origin)
+            return hole(node, origin, "`.join()` of items computed at run time")
+        if name == "Composed" and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
+            items = node.args[0]
+            return concat([self._composable(e, True)(True) for e in items.elts], node, origin)
+        if name in ("Identifier", "Literal", "Placeholder") and _is_sql_module_call(node):
+            return self._composable(node, True)(True)
+        if name == "str" and len(node.args) == 1:
+            return self.evaluate(node.args[0])
+        return hole(node, origin, f"`{_short(node)}` is computed at run time")
+
+    def _composable(self, node: ast.expr, composed: bool) -> Callable[[bool], Value]:
+        """An argument of `.format()`; psycopg's `Identifier`/`Literal`/`Placeholder` render as
+        PostgreSQL would see them."""
+        origin = self.origin
+        if composed and isinstance(node, ast.Call):
+            name = _called_name(node)
+            if name == "Identifier" and node.args and not node.keywords:
+                names = [self.evaluate(a) for a in node.args]
+                parts: list[Value] = []
+                for index, value in enumerate(names):
+                    if index:
+                        parts.append(((Lit(".", origin, None, 0, node),),))
+                    quote = ((Lit('"', origin, None, 0, node.args[index]),),)
+                    inner = tuple(
+                        a
+                        if all(type(p) is Lit for p in a)
+                        else tuple(replace(p, kind="name") if type(p) is Hole else p for p in a)
+                        for a in value
+                    )
+                    parts.extend([quote, inner, quote])
+                result = concat(parts, node, origin)
+                return lambda plain: result
+            if name == "Literal" and len(node.args) == 1:
+                argument = node.args[0]
+                if (
+                    isinstance(argument, ast.Constant)
+                    and isinstance(argument.value, int | float)
+                    and not isinstance(argument.value, bool)
+                ):
+                    text = str(argument.value)
+                    return lambda plain: ((Lit(text, origin, None, 0, argument),),)
+                if (
+                    isinstance(argument, ast.Constant)
+                    and isinstance(argument.value, str)
+                    and "'" not in argument.value
+                ):
+                    quoted = (
+                        (
+                            Lit("'", origin, None, 0, argument),
+                            Lit(argument.value, origin, argument),
+                            Lit("'", origin, None, 0, argument),
+                        ),
+                    )
+                    return lambda plain: quoted
+                unknown = hole(
+                    argument,
+                    origin,
+                    f"`{_short(argument)}` is a value known at run time",
+                    kind="value",
+                )
+                return lambda plain: unknown
+            if name == "Placeholder":
+                label = (
+                    node.args[0]
+                    if node.args
+                    else next((k.value for k in node.keywords if k.arg == "name"), None)
+                )
+                if label is None:
+                    return lambda plain: ((Lit("%s", origin, None, 0, node),),)
+                if isinstance(label, ast.Constant) and isinstance(label.value, str):
+                    text = f"%({label.value})s"
+                    return lambda plain: ((Lit(text, origin, None, 0, node),),)
+            if name == "SQL" and node.args:
+                result = self.evaluate(node.args[0])
+                return lambda plain: result
+        return self._argument(node)
+
+
+def _called_name(node: ast.Call) -> str:
+    func = node.func
+    return (
+        func.attr
+        if isinstance(func, ast.Attribute)
+        else func.id
+        if isinstance(func, ast.Name)
+        else ""
+    )
+
+
+def _is_sql_call(node: ast.expr) -> bool:
+    """`sql.SQL("…")` (psycopg): its `.format()` takes composables."""
+    return isinstance(node, ast.Call) and _called_name(node) in ("SQL", "Composed")
+
+
+def _is_sql_module_call(node: ast.Call) -> bool:
+    func = node.func
+    return isinstance(func, ast.Attribute) and _receiver_name(func.value) in (
+        "sql",
+        "psycopg",
+        "psycopg2",
+    )
+
+
+def _receiver_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Call):
+        return _receiver_name(node.func)
+    if isinstance(node, ast.Await):
+        return _receiver_name(node.value)
+    return ""
+
+
+def _short(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except (ValueError, RecursionError, AttributeError):
+        return type(node).__name__.lower()
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# the project: modules found from imports, wrappers, class attributes
+
+
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Consulted:
+    """What checks read besides their own file: the check cache's dependencies.
+
+    `modules`: files whose content was used (memoized facts of a module count for every later
+    check of the process: a process's union is what its checks depended on); `lookups`:
+    imports resolved on disk (directory, name, level, the file found or None); `names`:
+    function names looked up among the run's files (which files define them matters).
+    """
+
+    modules: frozenset[str] = frozenset()
+    lookups: frozenset[tuple[str, str, int, str | None]] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.modules or self.lookups or self.names)
+
+
+class ProjectIndex:
+    """What the checked tree defines, shared by every file of one run.
+
+    Modules are read when a file needs them (an import whose value is used, a call of a project
+    function), once per process, and kept in a bounded cache; the names of the functions the
+    run's files define are indexed in one pass, on first need (`prepare` does it before a
+    parallel check forks its workers, which inherit it).
+    """
+
+    def __init__(self, files: Sequence[str] = (), sql_functions: Sequence[str] = ()) -> None:
+        self.files = list(files)
+        self.sql_functions = frozenset(sql_functions)
+        self._sql_tails = frozenset(n.rsplit(".", 1)[-1] for n in sql_functions)
+        self._defined: dict[str, list[str]] | None = None
+        self._modules: OrderedDict[str, ModuleInfo | None] = OrderedDict()
+        self._loading: set[str] = set()
+        self._found: dict[tuple[str, str, int], str | None] = {}
+        self._wrapping: set[int] = set()
+        self.cache_size = 512
+        # read since the last `take_consulted` (what a module's memoized facts came from included)
+        self._consulted_modules: set[str] = set()
+        self._consulted_lookups: set[tuple[str, str, int, str | None]] = set()
+        self._consulted_names: set[str] = set()
+
+    def prepare(self) -> None:
+        if self._defined is None:
+            self._defined = {}
+            for path in self.files:
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        text = handle.read()
+                except OSError:
+                    continue
+                for name in set(_DEF.findall(text)):
+                    self._defined.setdefault(name, []).append(path)
+
+    def take_consulted(self) -> Consulted:
+        """What was read since the last call, besides the files checked (see `Consulted`)."""
+        found = Consulted(
+            frozenset(self._consulted_modules),
+            frozenset(self._consulted_lookups),
+            frozenset(self._consulted_names),
+        )
+        self._consulted_modules.clear()
+        self._consulted_lookups.clear()
+        self._consulted_names.clear()
+        return found
+
+    # configuration
+
+    def is_sql_function(self, name: str, func: ast.expr) -> bool:
+        if name not in self._sql_tails:
+            return False
+        if name in self.sql_functions:
+            return True
+        dotted = _dotted(func)
+        return any(dotted.endswith("." + n) or dotted == n for n in self.sql_functions)
+
+    def may_define(self, name: str) -> bool:
+        if name.startswith("__"):
+            return False
+        self.prepare()
+        assert self._defined is not None
+        self._consulted_names.add(name)
+        return name in self._defined or any(
+            m is not None and any(f.name == name for f in m.functions)
+            for m in self._modules.values()
+        )
+
+    # modules
+
+    def register(self, info: ModuleInfo) -> None:
+        if info.path is not None:
+            self._store(info.path, info)
+
+    def _store(self, path: str, info: ModuleInfo | None) -> None:
+        self._modules[path] = info
+        self._modules.move_to_end(path)
+        while len(self._modules) > self.cache_size:
+            self._modules.popitem(last=False)
+
+    def module(self, path: str) -> ModuleInfo | None:
+        self._consulted_modules.add(path)
+        if path in self._modules:
+            self._modules.move_to_end(path)
+            return self._modules[path]
+        if path in self._loading:
+            return None  # an import cycle: the names of a module being read are unknown
+        self._loading.add(path)
+        try:
+            info = _load(path, self)
+        finally:
+            self._loading.discard(path)
+        self._store(path, info)
+        return info
+
+    def resolve(self, ref: ModuleRef) -> str | None:
+        """The file of an imported module, found next to the importer (relative imports) or
+        in the importer's ancestor directories (absolute ones)."""
+        importer = ref.importer
+        if importer is None:
+            return None
+        directory = os.path.dirname(importer)
+        key = (directory, ref.name, ref.level)
+        if key in self._found:
+            found = self._found[key]
+        else:
+            found = self._found[key] = find_module(directory, ref.name, ref.level)
+        self._consulted_lookups.add((directory, ref.name, ref.level, found))
+        return found
+
+    def attribute_of(self, ref: ModuleRef | ImportedRef, name: str) -> Binding | None:
+        """`q.X` for a module reference: X's binding in q, or the submodule q.X."""
+        module = self._module_of(ref)
+        if isinstance(module, ModuleRef):
+            path = self.resolve(module)
+            info = self.module(path) if path else None
+            if info is not None and name in info.env:
+                return info.env[name]
+            if path is not None and os.path.basename(path) == "__init__.py":
+                return ModuleRef(
+                    f"{module.name}.{name}" if module.name else name, module.level, module.importer
+                )
+            return None
+        return None
+
+    def _module_of(self, ref: ModuleRef | ImportedRef) -> Binding | None:
+        if isinstance(ref, ModuleRef):
+            return ref
+        return self.imported(ref)
+
+    def imported(self, ref: ImportedRef) -> Binding | None:
+        """The binding `from q import X` gives X: X in q, or q's submodule X."""
+        path = self.resolve(ref.module)
+        info = self.module(path) if path else None
+        if info is not None and ref.name in info.env:
+            binding = info.env[ref.name]
+            if isinstance(binding, ImportedRef) and binding != ref:
+                return self.imported(binding) if id(binding) not in self._wrapping else None
+            return binding
+        if path is not None and os.path.basename(path) == "__init__.py":
+            module = ref.module
+            sub = ModuleRef(
+                f"{module.name}.{ref.name}" if module.name else ref.name,
+                module.level,
+                module.importer,
+            )
+            if self.resolve(sub) is not None:
+                return sub
+        return None
+
+    def as_value(self, binding: Binding, node: ast.AST, origin: Origin, label: str) -> Value:
+        """A binding read as a string."""
+        if isinstance(binding, tuple):
+            return binding
+        if isinstance(binding, ImportedRef):
+            resolved = self.imported(binding)
+            if resolved is None:
+                where = "." * binding.module.level + binding.module.name
+                return hole(
+                    node, origin, f"`{label}` is imported from {where}, outside the checked tree"
+                )
+            return self.as_value(resolved, node, origin, label)
+        return hole(node, origin, f"`{label}` is not a string")
+
+    # classes
+
+    def bases(self, info: ClassInfo) -> tuple[list[ClassInfo], bool]:
+        """The class's project bases in method resolution order (depth first), and whether
+        every base could be followed."""
+        if info._order is not None:
+            return info._order
+        order: list[ClassInfo] = []
+        complete = True
+        stack: list[ClassInfo] = [info]
+        seen: set[int] = set()
+        while stack:
+            current = stack.pop(0)
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            order.append(current)
+            found: list[ClassInfo] = []
+            for base in current.base_exprs:
+                ref = self._class_ref(base, current)
+                if ref is None:
+                    if not (
+                        isinstance(base, ast.Name)
+                        and base.id in ("object", "Generic", "Protocol", "ABC")
+                    ):
+                        complete = False
+                    continue
+                found.append(ref.info)
+            stack = found + stack
+        info._order = (order, complete)
+        return order, complete
+
+    def _class_ref(self, node: ast.expr, owner: ClassInfo) -> ClassRef | None:
+        binding: Binding | None = None
+        if isinstance(node, ast.Name):
+            binding = owner.base_env.get(node.id) or owner.module.env.get(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            base = owner.module.env.get(node.value.id)
+            if isinstance(base, ModuleRef | ImportedRef):
+                binding = self.attribute_of(base, node.attr)
+        if isinstance(binding, ImportedRef):
+            binding = self.imported(binding)
+        return binding if isinstance(binding, ClassRef) else None
+
+    def class_attribute(self, info: ClassInfo, name: str) -> Binding | None:
+        order, _ = self.bases(info)
+        for cls in order:
+            if name in cls.attributes:
+                return cls.attributes[name]
+        return None
+
+    def instance_attribute(self, info: ClassInfo, name: str, node: ast.AST) -> Binding | None:
+        """`self.X`: the class attribute (through the project bases), what methods assign to
+        `self.X`, and what subclasses of the same module set X to — any of them."""
+        order, complete = self.bases(info)
+        origin = info.module.origin
+        values: list[Binding] = []
+        for cls in order:
+            if name in cls.attributes:
+                values.append(cls.attributes[name])
+                break
+        for cls in [*order, *self._subclasses(info)]:
+            assigned = self._assigned(cls).get(name)
+            if assigned is not None:
+                values.append(assigned)
+        for sub in self._subclasses(info):
+            if name in sub.attributes:
+                values.append(sub.attributes[name])
+        if not values:
+            if not complete:
+                return hole(
+                    node,
+                    origin,
+                    f"`self.{name}` may come from a base class outside the checked tree",
+                )
+            return None
+        if len(values) == 1:
+            return values[0]
+        if all(isinstance(v, tuple) for v in values):
+            return union(values, node, origin)  # type: ignore[arg-type]
+        return (
+            values[0]
+            if all(v is values[0] for v in values)
+            else hole(node, origin, f"`self.{name}` holds different kinds of values")
+        )
+
+    def _subclasses(self, info: ClassInfo) -> list[ClassInfo]:
+        out: list[ClassInfo] = []
+        for cls in info.module.classes:
+            if cls is not info and info in self.bases(cls)[0][1:]:
+                out.append(cls)
+        return out
+
+    def _assigned(self, info: ClassInfo) -> dict[str, Value]:
+        """`self.X = …` in the class's methods, evaluated without the method's local names."""
+        if info._instance is None:
+            info._instance = {}
+            walker = _Walker(info.module, self)
+            walker.env = {}
+            walker.outer = [(info.module.env, info.module.ever)]
+            for method in info.methods.values():
+                args = method.node.args.args
+                if method.method_kind != "method" or not args:
+                    continue
+                this = args[0].arg
+                for inner in ast.walk(method.node):
+                    targets: list[ast.expr] = []
+                    value: ast.expr | None = None
+                    if isinstance(inner, ast.Assign):
+                        targets, value = inner.targets, inner.value
+                    elif (
+                        isinstance(inner, ast.AnnAssign | ast.AugAssign) and inner.value is not None
+                    ):
+                        targets, value = [inner.target], inner.value
+                    for target in targets:
+                        if (
+                            isinstance(target, ast.Attribute)
+                            and isinstance(target.value, ast.Name)
+                            and target.value.id == this
+                            and value is not None
+                        ):
+                            if isinstance(inner, ast.AugAssign):
+                                found = hole(
+                                    target,
+                                    info.module.origin,
+                                    f"`self.{target.attr}` is extended at run time",
+                                )
+                            else:
+                                found = walker.evaluate(value)
+                                found = tuple(
+                                    tuple(
+                                        replace(
+                                            p,
+                                            reason=f"`self.{target.attr}` is assigned in {method.name}(): {p.reason}",
+                                            param=None,
+                                            owner=None,
+                                        )
+                                        if type(p) is Hole
+                                        else p
+                                        for p in a
+                                    )
+                                    for a in found
+                                )
+                            before = info._instance.get(target.attr)
+                            info._instance[target.attr] = (
+                                found
+                                if before is None
+                                else union((before, found), target, info.module.origin)
+                            )
+        return info._instance
+
+    # calls
+
+    def callees(self, ref: FuncRef | ImportedRef) -> Callable[[], list[FunctionInfo]]:
+        def resolve() -> list[FunctionInfo]:
+            binding: Binding | None = ref
+            if isinstance(binding, ImportedRef):
+                binding = self.imported(binding)
+            return [binding.info] if isinstance(binding, FuncRef) else []
+
+        return resolve
+
+    def method_callees(self, info: ClassInfo, name: str) -> Callable[[], list[FunctionInfo]]:
+        def resolve() -> list[FunctionInfo]:
+            order, complete = self.bases(info)
+            for cls in order:
+                if name in cls.methods:
+                    return [cls.methods[name]]
+            return self.named_callees(name, info.module)() if not complete else []
+
+        return resolve
+
+    def module_callees(
+        self, ref: ModuleRef | ImportedRef, name: str
+    ) -> Callable[[], list[FunctionInfo]]:
+        def resolve() -> list[FunctionInfo]:
+            binding = self.attribute_of(ref, name)
+            if isinstance(binding, ImportedRef):
+                binding = self.imported(binding)
+            return [binding.info] if isinstance(binding, FuncRef) else []
+
+        return resolve
+
+    def named_callees(
+        self, name: str, module: ModuleInfo | None = None
+    ) -> Callable[[], list[FunctionInfo]]:
+        """A method called on an object of unknown class: every project method of that name."""
+
+        def resolve() -> list[FunctionInfo]:
+            self.prepare()
+            assert self._defined is not None
+            self._consulted_names.add(name)
+            out: list[FunctionInfo] = []
+            if module is not None and module.path is None:
+                out.extend(f for f in module.functions if f.name == name and f.cls is not None)
+            paths = set(self._defined.get(name, ()))
+            for path in sorted(paths):
+                info = self.module(path)
+                if info is not None:
+                    out.extend(f for f in info.functions if f.name == name and f.cls is not None)
+            for path, info in list(self._modules.items()):
+                if path not in paths and info is not None:
+                    out.extend(f for f in info.functions if f.name == name and f.cls is not None)
+            return out
+
+        return resolve
+
+    def wrapper(self, info: FunctionInfo) -> dict[str, tuple[str, bool]]:
+        """The parameters a function passes unchanged into a sink (directly, or through other
+        project functions), with what they reach and whether that is certainly SQL."""
+        if info.wrapper is not None:
+            return info.wrapper
+        if id(info) in self._wrapping:
+            return {}  # recursion: what is being worked out adds nothing
+        self._wrapping.add(id(info))
+        try:
+            found: dict[str, tuple[str, bool]] = {}
+            for sink in info.sinks:
+                for parameter in passed_parameters(sink.value, info):
+                    found.setdefault(parameter, (sink.method, sink.certain))
+            for call in info.calls:
+                for callee, _, argument, (through, certain) in self.wrapped_arguments(call):
+                    for own in passed_parameters(argument[1], info):
+                        found.setdefault(own, (f"{callee.name}() -> {through}", certain))
+            info.wrapper = found
+            return found
+        finally:
+            self._wrapping.discard(id(info))
+
+    def wrapped_arguments(
+        self, call: Call
+    ) -> Iterator[tuple[FunctionInfo, str, tuple[ast.expr, Value], tuple[str, bool]]]:
+        """(callee, its parameter, the argument given for it, what it reaches) for each
+        parameter of a wrapper that this call fills."""
+        for callee in call.targets():
+            wrapped = self.wrapper(callee)
+            if not wrapped:
+                continue
+            positional = (
+                callee.positional
+                if call.bound or callee.method_kind == "function"
+                else callee.parameters
+            )
+            if callee.method_kind == "staticmethod":
+                positional = [
+                    a.arg for a in (*callee.node.args.posonlyargs, *callee.node.args.args)
+                ]
+            for parameter, reach in wrapped.items():
+                argument: tuple[ast.expr, Value] | None = call.keywords.get(parameter)
+                if argument is None and parameter in positional:
+                    index = positional.index(parameter)
+                    if index < len(call.positional):
+                        if any(a is None for a in call.positional[: index + 1]):
+                            continue  # a starred argument before it: its position is unknown
+                        argument = call.positional[index]
+                if argument is not None:
+                    yield callee, parameter, argument, reach
+
+
+def passed_parameters(value: Value, owner: FunctionInfo) -> list[str]:
+    """Parameters of `owner` that a value holds unchanged in one of its alternatives."""
+    out = []
+    for alternative in value:
+        if len(alternative) == 1:
+            part = alternative[0]
+            if type(part) is Hole and part.param is not None and part.owner is owner:
+                out.append(part.param)
+    return out
+
+
+def _dotted(node: ast.expr) -> str:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def find_module(directory: str, name: str, level: int) -> str | None:
+    """The file of module `name` imported from `directory`: relative to it (`level` dots), or
+    in it or its ancestor directories (absolute imports)."""
+    parts = [p for p in name.split(".") if p]
+    if level:
+        base = directory
+        for _ in range(level - 1):
+            base = os.path.dirname(base)
+        return _module_file(os.path.join(base, *parts)) if parts else _module_file(base)
+    if not parts:
+        return None
+    base = directory
+    for _ in range(12):
+        found = _module_file(os.path.join(base, *parts))
+        if found is not None:
+            return found
+        parent = os.path.dirname(base)
+        if parent == base:
+            return None
+        base = parent
+    return None
+
+
+def _module_file(base: str) -> str | None:
+    if os.path.isfile(base + ".py"):
+        return base + ".py"
+    init = os.path.join(base, "__init__.py")
+    return init if os.path.isfile(init) else None
+
+
+def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        tree = ast.parse(text)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return analyze_module(text, tree, index, path=path)
+
+
+def analyze_module(
+    text: str, tree: ast.Module, index: ProjectIndex, *, path: str | None = None, display: str = ""
+) -> ModuleInfo:
+    """Runs a module's statements; its sinks, calls and strings are in the result."""
+    origin = Origin(text.splitlines(keepends=True), path, display)
+    info = ModuleInfo(origin, tree)
+    if path is not None:
+        index.register(info)  # an import cycle back to this module sees what is bound so far
+    try:
+        _Walker(info, index).run_module(tree)
+    except RecursionError:
+        info.sinks.clear()
+        raise
+    return info

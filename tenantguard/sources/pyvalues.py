@@ -1,0 +1,367 @@
+"""The values a Python string expression can take, as far as they can be known before it runs.
+
+A `Value` is a tuple of alternatives (the strings an expression may hold: one per reaching
+assignment, branch of a conditional, …); an alternative is a tuple of parts, each a `Lit` (text
+that is in the source, with where it stands) or a `Hole` (text only known at run time, with where
+it enters and why it is unknown). A plain constant is one alternative of one `Lit`.
+
+`%` and `str.format` templates, `" ".join([...])` and psycopg's `sql.SQL(...).format(...)` are
+computed part by part, so every character keeps its place in the file.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tenantguard.sources.pystrings import Positions, char_column, constant_pieces, fstring_pieces
+
+__all__ = [
+    "MAX_ALTERNATIVES",
+    "Hole",
+    "Lit",
+    "Origin",
+    "Part",
+    "Value",
+    "concat",
+    "format_percent",
+    "format_template",
+    "hole",
+    "join_values",
+    "skeleton",
+    "starts_like_sql",
+    "union",
+]
+
+MAX_ALTERNATIVES = 32  # beyond this many possible strings, the value counts as unknown
+
+
+class Origin:
+    """A Python source file as values refer to it: its lines, and positions memoized per node."""
+
+    __slots__ = ("_memo", "display", "lines", "path")
+
+    def __init__(self, lines: list[str], path: str | None = None, display: str = "") -> None:
+        self.lines = lines
+        self.path = path
+        self.display = display or path or "<source>"
+        self._memo: dict[int, tuple[Positions, list[int]]] = {}
+
+    def positions(self, node: ast.expr) -> tuple[Positions, list[int]]:
+        """Positions of a literal's value (an f-string: of its constant parts, and where each
+        part starts in them)."""
+        memo = self._memo.get(id(node))
+        if memo is None:
+            if isinstance(node, ast.JoinedStr):
+                memo = fstring_pieces(self.lines, node)
+            else:
+                assert isinstance(node, ast.Constant)
+                memo = (constant_pieces(self.lines, node), [0])
+            self._memo[id(node)] = memo
+        return memo
+
+    def node_position(self, node: ast.AST) -> tuple[int, int]:
+        line: int = getattr(node, "lineno", None) or 1
+        column: int = getattr(node, "col_offset", None) or 0
+        if 0 < line <= len(self.lines):
+            column = char_column(self.lines[line - 1], column)
+        return line, column + 1
+
+    def node_end(self, node: ast.AST) -> tuple[int, int]:
+        line: int = getattr(node, "end_lineno", None) or getattr(node, "lineno", None) or 1
+        column: int = getattr(node, "end_col_offset", None) or 0
+        if 0 < line <= len(self.lines):
+            column = char_column(self.lines[line - 1], column)
+        return line, column + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Lit:
+    """Text that stands in the source: `text` starts at `offset` of `node`'s value."""
+
+    text: str
+    origin: Origin
+    node: ast.expr | None  # the Constant or JoinedStr it is part of; None: no literal holds it
+    offset: int = 0
+    anchor: ast.AST | None = None  # where text with no literal of its own points
+
+    def position(self, inside: int) -> tuple[int, int]:
+        if self.node is None:
+            return self.origin.node_position(self.anchor) if self.anchor else (1, 1)
+        positions, _ = self.origin.positions(self.node)
+        return positions.position(self.offset + inside)
+
+    def sliced(self, start: int, end: int | None = None) -> Lit:
+        end = len(self.text) if end is None else end
+        return Lit(self.text[start:end], self.origin, self.node, self.offset + start, self.anchor)
+
+
+@dataclass(frozen=True, slots=True)
+class Hole:
+    """Text only known at run time."""
+
+    node: ast.AST  # where the unknown value enters the string
+    origin: Origin
+    reason: str
+    param: str | None = None  # a parameter of `owner`, passed on unchanged
+    owner: object | None = None  # the function `param` belongs to
+    kind: str | None = None  # "value", "name" or "clause" when the code says which
+    string: bool = True  # False when it is known not to be a string (a number, an int parameter)
+
+
+Part = Lit | Hole
+Alternative = tuple[Part, ...]
+Value = tuple[Alternative, ...]
+
+
+def hole(
+    node: ast.AST,
+    origin: Origin,
+    reason: str,
+    *,
+    param: str | None = None,
+    owner: object | None = None,
+    kind: str | None = None,
+    string: bool = True,
+) -> Value:
+    return ((Hole(node, origin, reason, param, owner, kind, string),),)
+
+
+def _capped(alternatives: list[Alternative], node: ast.AST, origin: Origin) -> Value:
+    if len(alternatives) > MAX_ALTERNATIVES:
+        return hole(
+            node, origin, f"the string can take more than {MAX_ALTERNATIVES} different values"
+        )
+    return tuple(alternatives)
+
+
+def union(values: Sequence[Value], node: ast.AST, origin: Origin) -> Value:
+    """Any of the values: their alternatives, each once, in order."""
+    seen: dict[Alternative, None] = {}
+    for value in values:
+        for alternative in value:
+            seen.setdefault(alternative, None)
+    return _capped(list(seen), node, origin)
+
+
+def concat(values: Sequence[Value], node: ast.AST, origin: Origin) -> Value:
+    """The values one after the other: every combination of their alternatives."""
+    result: list[Alternative] = [()]
+    for value in values:
+        if len(result) * len(value) > MAX_ALTERNATIVES:
+            return _capped([(), *value, *result], node, origin)  # over the cap: one hole
+        if len(value) == 1:
+            tail = value[0]
+            result = [a + tail for a in result]
+        else:
+            result = [a + b for a in result for b in value]
+    return tuple(result)
+
+
+def is_constant(alternative: Alternative) -> bool:
+    return all(type(p) is Lit for p in alternative)
+
+
+def text_of(alternative: Alternative) -> str:
+    return "".join(p.text if type(p) is Lit else "" for p in alternative)
+
+
+def skeleton(alternative: Alternative) -> str:
+    """The text with every hole left empty (to see how the string starts)."""
+    return text_of(alternative)
+
+
+_SQL_START = re.compile(
+    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*"
+    r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|TABLE|VALUES|CREATE|ALTER|DROP|"
+    r"GRANT|REVOKE|COMMENT|DO|LOCK|SET|RESET|SHOW|BEGIN|START|COMMIT|ROLLBACK|END|SAVEPOINT|"
+    r"RELEASE|PREPARE|EXECUTE|DEALLOCATE|DECLARE|FETCH|MOVE|CLOSE|LISTEN|NOTIFY|UNLISTEN|"
+    r"DISCARD|VACUUM|ANALYZE|ANALYSE|EXPLAIN|REFRESH|REINDEX|CLUSTER|CALL|ABORT|CHECKPOINT|"
+    r"IMPORT|SECURITY|LOAD|REASSIGN)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_QUERY_START = re.compile(
+    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|"
+    r"COPY|TABLE)\s",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def starts_like_sql(text: str, *, query_only: bool = False) -> bool:
+    """Whether text begins with a SQL statement keyword (`query_only`: a query or DML one)."""
+    return (_QUERY_START if query_only else _SQL_START).match(text) is not None
+
+
+# templates
+
+
+_PERCENT = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[diouxXeEfFgGcrsa%])"
+)
+_FIELD = re.compile(r"\{\{|\}\}|\{(?P<field>[^{}]*)\}")
+_NAME = re.compile(r"[A-Za-z_]\w*\Z")
+
+# what a value's place in a template says about it: `%d` and `{:d}` are numbers
+_NUMERIC = frozenset("diouxXeEfFgG")
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    key: int | str | None  # position, keyword, or None for the next positional argument
+    numeric: bool
+    plain: bool  # `%s` / `{}`: the argument's own text; otherwise it is converted at run time
+    lit: Lit  # the field's text, for positions
+
+
+def _split(
+    alternative: Alternative,
+    pattern: re.Pattern[str],
+    field: Callable[[re.Match[str], Lit], _Field | Lit | None],
+) -> list[Part | _Field] | None:
+    """Splits the template's literal text at its fields; None when a field cannot be read."""
+    out: list[Part | _Field] = []
+    for part in alternative:
+        if type(part) is not Lit:
+            out.append(part)
+            continue
+        last = 0
+        for match in pattern.finditer(part.text):
+            if match.start() > last:
+                out.append(part.sliced(last, match.start()))
+            found = field(match, part.sliced(match.start(), match.end()))
+            if found is None:
+                return None
+            out.append(found)
+            last = match.end()
+        if last < len(part.text):
+            out.append(part.sliced(last))
+    return out
+
+
+def _fill(
+    pieces: list[Part | _Field],
+    positional: Sequence[Callable[[bool], Value]],
+    keywords: dict[str, Callable[[bool], Value]],
+    node: ast.AST,
+    origin: Origin,
+) -> Value | str:
+    """The template with each field replaced by its argument's value, or why it cannot be."""
+    parts: list[Value] = []
+    automatic = 0
+    for piece in pieces:
+        if not isinstance(piece, _Field):
+            parts.append(((piece,),))
+            continue
+        key = piece.key
+        if key is None:
+            key = automatic
+            automatic += 1
+        if isinstance(key, int):
+            if key >= len(positional):
+                return "the template has more fields than arguments"
+            argument = positional[key]
+        elif key in keywords:
+            argument = keywords[key]
+        else:
+            return f"the template's field {key!r} has no argument"
+        value = argument(piece.plain)
+        if piece.numeric:
+            value = tuple(
+                a
+                if is_constant(a)
+                else (Hole(piece.lit.anchor or node, origin, "a number", kind="value"),)
+                for a in value
+            )
+        parts.append(value)
+    return concat(parts, node, origin)
+
+
+def format_percent(
+    template: Value,
+    arguments: Sequence[Callable[[bool], Value]] | dict[str, Callable[[bool], Value]],
+    node: ast.AST,
+    origin: Origin,
+) -> Value:
+    """`template % arguments`: a tuple of values, or a mapping for `%(name)s` fields."""
+    out: list[Value] = []
+    for alternative in template:
+
+        def field(match: re.Match[str], lit: Lit) -> _Field | Lit | None:
+            conv = match.group("conv")
+            if conv == "%":
+                return lit.sliced(0, 1)
+            key = match.group("key")
+            if "*" in match.group():
+                return None
+            return _Field(
+                key, conv in _NUMERIC, conv == "s" and match.group() in ("%s", f"%({key})s"), lit
+            )
+
+        pieces = _split(alternative, _PERCENT, field)
+        if pieces is None:
+            out.append(hole(node, origin, "the `%` template has a field the tool does not read"))
+            continue
+        if isinstance(arguments, dict):
+            filled = _fill(pieces, [], arguments, node, origin)
+        else:
+            filled = _fill(pieces, arguments, {}, node, origin)
+            fields = sum(1 for p in pieces if isinstance(p, _Field))
+            if not isinstance(filled, str) and fields != len(arguments):
+                filled = "the template's fields and the arguments do not match"
+        out.append(hole(node, origin, filled) if isinstance(filled, str) else filled)
+    return union(out, node, origin)
+
+
+def format_template(
+    template: Value,
+    positional: Sequence[Callable[[bool], Value]],
+    keywords: dict[str, Callable[[bool], Value]],
+    node: ast.AST,
+    origin: Origin,
+) -> Value:
+    """`template.format(*positional, **keywords)` (also psycopg's `sql.SQL(...).format`)."""
+    out: list[Value] = []
+    for alternative in template:
+
+        def field(match: re.Match[str], lit: Lit) -> _Field | Lit | None:
+            text = match.group()
+            if text in ("{{", "}}"):
+                return lit.sliced(0, 1)
+            spec = match.group("field") or ""
+            name, _, format_spec = spec.partition(":")
+            name, bang, conversion = name.partition("!")
+            if bang and conversion not in ("s",):
+                return None
+            key: int | str | None
+            if name == "":
+                key = None
+            elif name.isdigit():
+                key = int(name)
+            elif _NAME.match(name):
+                key = name
+            else:
+                return None  # `{0.attr}`, `{a[0]}`: computed at run time
+            numeric = bool(format_spec) and format_spec[-1:] in _NUMERIC
+            return _Field(key, numeric, not format_spec, lit)
+
+        pieces = _split(alternative, _FIELD, field)
+        if pieces is None:
+            out.append(hole(node, origin, "the template has a field the tool does not read"))
+            continue
+        filled = _fill(pieces, positional, keywords, node, origin)
+        out.append(hole(node, origin, filled) if isinstance(filled, str) else filled)
+    return union(out, node, origin)
+
+
+def join_values(separator: Value, items: Sequence[Value], node: ast.AST, origin: Origin) -> Value:
+    """`separator.join([items…])`."""
+    parts: list[Value] = []
+    for index, item in enumerate(items):
+        if index:
+            parts.append(separator)
+        parts.append(item)
+    if not parts:
+        return ((Lit("", origin, None, 0, node),),)
+    return concat(parts, node, origin)

@@ -1,0 +1,306 @@
+"""Configuration fails closed: where it is found, what is an error, what "proven" means."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tenantguard.cli import main
+from tenantguard.config import find_config, load_settings
+from tenantguard.errors import ConfigError
+
+FORMATS = ("text", "json", "sarif", "github")
+LEAK = "SELECT * FROM patients WHERE dni = $1;\n"
+PINNED = "SELECT * FROM patients WHERE tenant_id = $1;\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with no configuration above it, apart from the project."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    return outside
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    write(root / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["patients"]\n')
+    write(root / "app" / "leak.sql", LEAK)
+    return root
+
+
+# no tenant tables: exit 2 in every format, for check and explain
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_tenant_tables_is_exit_2_in_every_format(
+    fmt: str, elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(elsewhere / "q.sql", LEAK)
+    code, out, err = run(capsys, "check", "--format", fmt, "q.sql")
+    assert code == 2
+    assert out == ""  # nothing on stdout that a tool could read as "no findings"
+    assert err.count("no tenant tables") == 1
+    assert "--tenant-tables" in err and "no configuration file found" in err
+
+
+def test_explain_without_tenant_tables_is_exit_2(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "explain", "SELECT * FROM patients")
+    assert (code, out) == (2, "")
+    assert "no tenant tables" in err
+
+
+def test_isolated_without_tenant_tables_says_config_was_ignored(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(elsewhere / "q.sql", LEAK)
+    code, _, err = run(capsys, "check", "--isolated", "q.sql")
+    assert code == 2 and "--isolated" in err
+
+
+def test_no_infer_without_tables_is_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "patches" / "0001.sql", "CREATE TABLE patients (id int, tenant_id int);")
+    write(tmp_path / "q.sql", LEAK)
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "check", "q.sql")[0] == 1  # inferred from patches/
+    code, _, err = run(capsys, "check", "--no-infer", "q.sql")
+    assert code == 2 and "not read" in err
+
+
+def test_patches_lint_needs_no_tenant_table(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(elsewhere / "patches" / "0001_a.sql", "CREATE TABLE IF NOT EXISTS notes (id int);\n")
+    code, _, err = run(capsys, "patches", "lint", "--format", "json")
+    assert "no tenant tables" not in err
+    assert code == 1  # TG105: notes has no tenant column
+
+
+# schema paths
+
+
+def test_configured_schema_path_that_does_not_exist_is_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.tenantguard]\ntenant_tables = ["patients"]\nschema_paths = ["db/migrations"]\n',
+    )
+    write(tmp_path / "q.sql", PINNED)
+    monkeypatch.chdir(tmp_path)
+    for fmt in FORMATS:
+        code, out, err = run(capsys, "check", "--format", fmt, "q.sql")
+        assert (code, out) == (2, "")
+        assert "schema path 'db/migrations' does not exist" in err
+        assert "pyproject.toml" in err
+    code, _, err = run(capsys, "explain", "SELECT 1")
+    assert code == 2 and "db/migrations" in err
+
+
+def test_absent_default_schema_paths_are_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["patients"]\n')
+    write(tmp_path / "q.sql", PINNED)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "check", "q.sql")
+    assert code == 0, err
+    assert "does not exist" not in err
+
+
+def test_configured_tenant_table_that_no_schema_source_creates_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.tenantguard]\ntenant_tables = ["patients", "patient"]\n',
+    )
+    write(tmp_path / "patches" / "0001.sql", "CREATE TABLE patients (id int, tenant_id int);")
+    write(tmp_path / "q.sql", PINNED)
+    monkeypatch.chdir(tmp_path)
+    for fmt in FORMATS:
+        code, _, err = run(capsys, "check", "--format", fmt, "q.sql")
+        assert code == 0
+        assert err.count("warning") == 1
+        assert "tenant table 'patient'" in err and "not created by any schema source" in err
+
+
+def test_no_warning_about_tables_when_there_are_no_schema_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["patients"]\n')
+    write(tmp_path / "q.sql", PINNED)
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "check", "q.sql")[2] == ""
+
+
+# where the configuration is found
+
+
+def test_config_is_found_from_the_checked_path_not_only_the_working_directory(
+    project: Path, elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "check", "--format", "json", str(project / "app"))
+    assert code == 1
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["TG001"]
+    code, out, _ = run(capsys, "check", "--format", "json", str(project / "app" / "leak.sql"))
+    assert code == 1
+
+
+def test_explain_file_uses_the_files_configuration(
+    project: Path, elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "explain", "-f", str(project / "app" / "leak.sql"))
+    assert code == 1
+    assert "patients in the SELECT statement (read): NOT PINNED" in out
+
+
+def test_each_path_gets_its_own_configuration(
+    tmp_path: Path, elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    write(one / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["patients"]\n')
+    write(
+        two / "tenantguard.toml",
+        'tenant_tables = ["patients"]\ntenant_column = "clinic_id"\n',
+    )
+    write(one / "q.sql", "SELECT * FROM patients WHERE clinic_id = $1;")
+    write(two / "q.sql", "SELECT * FROM patients WHERE clinic_id = $1;")
+    code, out, _ = run(capsys, "check", "--format", "json", str(one), str(two))
+    paths = [f["path"] for f in json.loads(out)["findings"]]
+    assert code == 1
+    assert paths == [str(one / "q.sql")]  # two/ pins by clinic_id, its own tenant column
+
+
+def test_a_path_without_configuration_falls_back_to_the_working_directory(
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    loose = write(tmp_path / "loose" / "q.sql", LEAK)
+    monkeypatch.chdir(project)
+    code, out, _ = run(capsys, "check", "--format", "json", str(loose))
+    assert code == 1
+    assert json.loads(out)["findings"][0]["rule"] == "TG001"
+
+
+def test_tenantguard_toml_wins_over_pyproject_in_the_same_directory(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_column = "a"\n')
+    write(tmp_path / "tenantguard.toml", 'tenant_column = "b"\n')
+    assert find_config(tmp_path / "x.sql") == tmp_path / "tenantguard.toml"
+    assert load_settings(tmp_path).tenant_column == "b"
+
+
+def test_tenantguard_toml_unknown_key_names_the_key(tmp_path: Path) -> None:
+    write(tmp_path / "tenantguard.toml", 'tenant_tabels = ["x"]\n')
+    with pytest.raises(ConfigError, match="unknown key 'tenant_tabels'"):
+        load_settings(tmp_path)
+
+
+def test_pyproject_without_tenantguard_table_is_passed_over(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_column = "outer"\n')
+    write(tmp_path / "inner" / "pyproject.toml", '[project]\nname = "x"\n')
+    assert load_settings(tmp_path / "inner").tenant_column == "outer"
+
+
+def test_sql_functions_key(tmp_path: Path) -> None:
+    write(tmp_path / "tenantguard.toml", 'sql_functions = ["execute_query", "db.fetch_page"]\n')
+    assert load_settings(tmp_path).sql_functions == ("execute_query", "db.fetch_page")
+    write(tmp_path / "tenantguard.toml", 'sql_functions = "execute_query"\n')
+    with pytest.raises(ConfigError, match="sql_functions must be a list of strings"):
+        load_settings(tmp_path)
+
+
+# what the summary calls "proven"
+
+
+def test_summary_counts_findings_hidden_by_the_baseline(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    baseline = project / "baseline.json"
+    assert run(capsys, "check", "--write-baseline", str(baseline), "app")[0] == 0
+    code, out, _ = run(capsys, "check", "--baseline", str(baseline), "app")
+    assert code == 0
+    assert "proven" not in out
+    assert out.strip() == (
+        "No new findings: 1 statements checked in 1 file. 1 finding hidden by the baseline."
+    )
+    code, out, _ = run(capsys, "check", "--baseline", str(baseline), "--format", "json", "app")
+    assert json.loads(out)["summary"]["hidden_by_baseline"] == 1
+
+
+def test_schema_statements_are_not_proven(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["patients"]\n')
+    write(
+        tmp_path / "patches" / "0001_a.sql",
+        "CREATE TABLE IF NOT EXISTS patients (id int, tenant_id int NOT NULL);\n"
+        "CREATE INDEX IF NOT EXISTS p_t ON patients (tenant_id);\n",
+    )
+    write(tmp_path / "app" / "q.sql", PINNED)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "check", ".")
+    assert code == 0
+    assert out.strip() == (
+        "No findings: 1 statements in 2 files proven; 2 schema statements read, not proven."
+    )
+    code, out, _ = run(capsys, "check", "patches")
+    assert out.strip() == (
+        "No findings: no application SQL statement in 1 file; 2 schema statements read, not proven."
+    )
+    code, out, _ = run(capsys, "check", "--format", "json", ".")
+    assert json.loads(out)["summary"]["schema_statements"] == 2
+
+
+def test_no_statements_is_not_proven(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(project / "empty.py", "x = 1\n")
+    monkeypatch.chdir(project)
+    code, out, _ = run(capsys, "check", "empty.py")
+    assert code == 0
+    assert out.strip() == "No findings: no application SQL statement in 1 file."
+
+
+def test_explain_of_unparseable_text_is_not_proven(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    for text in ("SELEC * FRM x", "SELECT * FROM patients WHERE", "query { patients { id } }"):
+        code, out, _ = run(capsys, "explain", text)
+        assert code == 1, text
+        assert "NOT PROVEN" in out and "proven —" not in out
+    code, out, _ = run(capsys, "explain", "SELECT 1")
+    assert code == 0
+    assert "nothing to prove" in out and "proven —" not in out
+
+
+def test_settings_root_is_the_configuration_directory(project: Path) -> None:
+    settings = load_settings(project / "app")
+    assert settings.root == project.resolve()
+    assert settings.configured == frozenset({"tenant_tables"})
+    assert os.fspath(settings.config_file).endswith("pyproject.toml")

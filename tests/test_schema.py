@@ -1,0 +1,264 @@
+"""The schema reader: every DDL form PostgreSQL accepts, read with its own parser (pglast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tenantguard.config import Settings, build_policy
+from tenantguard.engine.analyze import analyze_statement
+from tenantguard.sources.schema import SchemaInfo, read_schema
+
+
+def schema_of(*texts: str) -> SchemaInfo:
+    schema = SchemaInfo()
+    for number, text in enumerate(texts, 1):
+        schema.add_sql(text, f"{number:04d}.sql")
+    return schema
+
+
+def tenant_tables(*texts: str) -> set[str]:
+    return schema_of(*texts).tables_with("tenant_id")
+
+
+BASE = "CREATE TABLE patients (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, name text);\n"
+
+
+@pytest.mark.parametrize(
+    ("ddl", "table"),
+    [
+        ("CREATE TABLE p_1 PARTITION OF patients FOR VALUES IN (1);", "p_1"),
+        ("CREATE TABLE p_copy (LIKE patients INCLUDING ALL);", "p_copy"),
+        ("CREATE TABLE p_child (extra int) INHERITS (patients);", "p_child"),
+        ("CREATE TABLE p_as AS SELECT * FROM patients;", "p_as"),
+        ("CREATE TABLE p_named AS SELECT id, tenant_id FROM patients WHERE false;", "p_named"),
+        ("CREATE TABLE p_cols (a, tenant_id) AS SELECT 1, 2;", "p_cols"),
+        ('CREATE TABLE "AuditLog" (id int, tenant_id bigint);', "AuditLog"),
+        ("CREATE TABLE tagged (tenant_id bigint, tags BIGINT ARRAY, ids int[]);", "tagged"),
+        ("CREATE UNLOGGED TABLE IF NOT EXISTS u (tenant_id bigint);", "u"),
+        ("CREATE SCHEMA app CREATE TABLE in_schema (tenant_id bigint);", "in_schema"),
+        ("DO $$ BEGIN EXECUTE 'CREATE TABLE dyn (tenant_id bigint)'; END $$;", "dyn"),
+        ("DO $$ BEGIN CREATE TABLE IF NOT EXISTS stat (tenant_id bigint); END $$;", "stat"),
+    ],
+)
+def test_every_form_of_create_table_is_read(ddl: str, table: str) -> None:
+    assert table in tenant_tables(BASE, ddl)
+
+
+def test_quoted_names_keep_their_case() -> None:
+    found = tenant_tables('CREATE TABLE "AuditLog" (tenant_id int); CREATE TABLE auditlog (x int);')
+    assert "AuditLog" in found and "auditlog" not in found
+
+
+def test_renames_move_tables_and_columns() -> None:
+    found = tenant_tables(
+        "CREATE TABLE a (owner bigint); CREATE TABLE b (tenant_id bigint);",
+        "ALTER TABLE a RENAME COLUMN owner TO tenant_id; ALTER TABLE b RENAME TO c;",
+    )
+    assert found == {"a", "c"}
+    dropped = tenant_tables(
+        "CREATE TABLE a (tenant_id bigint);", "ALTER TABLE a DROP COLUMN tenant_id;"
+    )
+    assert dropped == set()
+
+
+def test_drop_table_forgets_it() -> None:
+    assert tenant_tables("CREATE TABLE a (tenant_id int);", "DROP TABLE IF EXISTS a;") == set()
+
+
+def test_psql_meta_commands_are_skipped_and_the_rest_is_read() -> None:
+    schema = schema_of(
+        "\\set ON_ERROR_STOP on\n\\connect app\nCREATE TABLE a (tenant_id int);\n"
+        "CREATE TABLE b (tenant_id int, note text DEFAULT :'greeting');\n"
+    )
+    assert schema.tables_with("tenant_id") == {"a", "b"} and schema.problems == []
+
+
+def test_an_unreadable_statement_is_a_problem_and_fails_closed() -> None:
+    schema = schema_of(
+        "CREATE TABLE fine (tenant_id int);\n"
+        "CREATE TABLE broken (tenant_id bigint, x int,);\n"
+        "CREATE TABLE other (x int,);\n"
+    )
+    assert [(p.path, p.line, p.column) for p in schema.problems] == [
+        ("0001.sql", 2, 46),
+        ("0001.sql", 3, 27),
+    ]
+    # the table whose text holds the tenant column is a tenant table; the other is not
+    assert schema.tables_with("tenant_id") == {"fine", "broken"}
+
+
+def test_unique_keys_and_foreign_keys() -> None:
+    schema = schema_of(
+        "CREATE TABLE tenants (id bigserial PRIMARY KEY);\n"
+        "CREATE TABLE patients (id bigserial PRIMARY KEY, tenant_id bigint REFERENCES tenants(id),"
+        " UNIQUE (tenant_id, id));\n"
+        "CREATE TABLE visits (id bigserial, tenant_id bigint NOT NULL REFERENCES tenants,"
+        " patient_id bigint, FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id));\n"
+        "CREATE TABLE late (tenant_id bigint, patient_id bigint);\n"
+        "ALTER TABLE late ADD CONSTRAINT late_fk FOREIGN KEY (tenant_id, patient_id) "
+        "REFERENCES patients (tenant_id, id) NOT VALID;\n"
+        "CREATE TABLE deferred (tenant_id bigint, patient_id bigint, FOREIGN KEY (tenant_id,"
+        " patient_id) REFERENCES patients (tenant_id, id) DEFERRABLE INITIALLY DEFERRED);\n"
+        "CREATE UNIQUE INDEX v_ext ON visits (tenant_id, id);\n"
+        "CREATE UNIQUE INDEX v_partial ON visits (id) WHERE tenant_id = 1;\n"
+    )
+    assert frozenset({"id"}) in schema.unique_keys["patients"]
+    assert frozenset({"tenant_id", "id"}) in schema.unique_keys["visits"]
+    assert frozenset({"id"}) not in schema.unique_keys["visits"]  # a partial index
+    sound = schema.sound_foreign_keys()
+    assert any(k.ref_table == "patients" for k in sound["visits"])
+    assert "late" not in sound and "deferred" not in sound  # NOT VALID, deferrable
+    assert schema.tenant_root("tenant_id") == ("tenants", "id")
+    validated = schema_of(
+        "CREATE TABLE patients (id int PRIMARY KEY, tenant_id int, UNIQUE (tenant_id, id));\n"
+        "CREATE TABLE late (tenant_id int, patient_id int);\n"
+        "ALTER TABLE late ADD CONSTRAINT late_fk FOREIGN KEY (tenant_id, patient_id) "
+        "REFERENCES patients (tenant_id, id) NOT VALID;\n"
+        "ALTER TABLE late VALIDATE CONSTRAINT late_fk;\n"
+    )
+    assert "late" in validated.sound_foreign_keys()
+
+
+def test_no_root_when_the_tenant_column_references_two_tables() -> None:
+    schema = schema_of(
+        "CREATE TABLE orgs (id int PRIMARY KEY); CREATE TABLE accounts (id int PRIMARY KEY);\n"
+        "CREATE TABLE a (tenant_id int REFERENCES orgs(id)); "
+        "CREATE TABLE b (tenant_id int REFERENCES accounts(id));\n"
+    )
+    assert schema.tenant_root("tenant_id") is None
+
+
+def test_sql_function_bodies_of_every_form() -> None:
+    schema = schema_of(
+        BASE,
+        "CREATE FUNCTION n_of(p bigint) RETURNS bigint LANGUAGE sql "
+        "RETURN (SELECT count(*) FROM patients WHERE tenant_id = p);\n"
+        "CREATE FUNCTION all_of() RETURNS SETOF patients LANGUAGE sql "
+        "BEGIN ATOMIC SELECT * FROM patients; END;\n",
+    )
+    assert set(schema.functions) == {"n_of", "all_of"}
+    assert "patients" in schema.functions["all_of"].body[0]
+
+
+def policy_for(tmp_path: Path, ddl: str, **settings: object) -> object:
+    (tmp_path / "patches").mkdir(exist_ok=True)
+    (tmp_path / "patches" / "0001.sql").write_text(ddl, encoding="utf-8")
+    return build_policy(Settings(root=tmp_path, schema_paths=("patches",), **settings))  # type: ignore[arg-type]
+
+
+SCHEMA = (
+    "CREATE TABLE tenants (id bigserial PRIMARY KEY, name text);\n"
+    "CREATE TABLE patients (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL "
+    "REFERENCES tenants(id), name text, UNIQUE (tenant_id, id));\n"
+    "CREATE TABLE visits (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES "
+    "tenants(id), patient_id bigint, FOREIGN KEY (tenant_id, patient_id) REFERENCES "
+    "patients (tenant_id, id));\n"
+    "CREATE TABLE leads (id bigserial, tenant_id bigint NOT NULL REFERENCES tenants(id), "
+    "external_id text, CONSTRAINT leads_tenant_external UNIQUE (tenant_id, external_id));\n"
+)
+
+
+def codes(sql: str, policy: object) -> list[str]:
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+def test_the_root_and_composite_keys_come_from_the_schema(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SCHEMA)
+    assert (
+        codes(
+            "SELECT * FROM tenants t JOIN patients p ON p.tenant_id = t.id WHERE t.id = $1", policy
+        )
+        == []
+    )
+    assert (
+        codes(
+            "SELECT * FROM visits v JOIN patients p ON p.id = v.patient_id WHERE v.tenant_id = $1",
+            policy,
+        )
+        == []
+    )
+    assert codes(
+        "SELECT * FROM patients p JOIN visits v ON v.patient_id = p.id WHERE p.tenant_id = $1",
+        policy,
+    ) == ["TG001"]
+
+
+def test_an_explicit_list_and_inference_give_the_same_verdicts(tmp_path: Path) -> None:
+    inferred = policy_for(tmp_path, SCHEMA)
+    listed = policy_for(
+        tmp_path,
+        SCHEMA,
+        tenant_tables=("patients", "visits", "leads"),
+        infer_tenant_tables=False,
+    )
+    statements = [
+        "INSERT INTO leads (tenant_id, external_id) VALUES ($1, $2) ON CONFLICT ON CONSTRAINT "
+        "leads_tenant_external DO UPDATE SET external_id = EXCLUDED.external_id",
+        "SELECT * FROM visits v JOIN patients p ON p.id = v.patient_id WHERE v.tenant_id = $1",
+        "SELECT * FROM patients p JOIN tenants t ON t.id = p.tenant_id WHERE tenant_id = $1",
+        "SELECT * FROM patients NATURAL JOIN leads WHERE tenant_id = $1",
+        "SELECT * FROM patients",
+    ]
+    for sql in statements:
+        assert codes(sql, inferred) == codes(sql, listed), sql
+    assert codes(statements[0], listed) == []
+
+
+VIEWS = (
+    SCHEMA
+    + "CREATE VIEW named_patients AS SELECT id, tenant_id, name FROM patients WHERE name <> '';\n"
+    "CREATE VIEW ranked AS SELECT tenant_id, name, rank() OVER (ORDER BY id) AS r FROM patients;\n"
+    "CREATE VIEW per_tenant AS SELECT tenant_id, count(*) AS n FROM patients GROUP BY tenant_id;\n"
+    # the tenant column of a joined table, on a join that is not a tenant chain
+    "CREATE VIEW borrowed AS SELECT l.tenant_id, p.name FROM patients p JOIN leads l "
+    "ON l.external_id = p.name;\n"
+    # through a composite foreign key the join is a tenant chain: pinnable from outside
+    "CREATE VIEW visit_names AS SELECT v.tenant_id, p.name FROM visits v JOIN patients p "
+    "ON p.id = v.patient_id;\n"
+    "CREATE VIEW demo AS SELECT * FROM patients WHERE tenant_id = 7;\n"
+    "CREATE VIEW mine AS SELECT * FROM patients "
+    "WHERE tenant_id = current_setting('app.tenant_id')::bigint;\n"
+    "CREATE FUNCTION patients_of(p_tenant bigint) RETURNS SETOF patients LANGUAGE sql "
+    "AS $$ SELECT * FROM patients WHERE tenant_id = p_tenant $$;\n"
+    "CREATE FUNCTION count_of(bigint) RETURNS bigint LANGUAGE sql "
+    "AS $$ SELECT count(*) FROM patients WHERE tenant_id = $1 $$;\n"
+    "CREATE FUNCTION demo_patients() RETURNS SETOF patients LANGUAGE sql "
+    "AS $$ SELECT * FROM patients WHERE tenant_id = 7 $$;\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # a view that passes one table's tenant column through, row by row: pinned from outside
+        ("SELECT * FROM named_patients WHERE tenant_id = $1", []),
+        ("SELECT * FROM named_patients", ["TG001"]),
+        # ranks, aggregates or takes the tenant column from a joined table: never pinnable
+        ("SELECT * FROM ranked WHERE tenant_id = $1", ["TG001"]),
+        ("SELECT * FROM per_tenant WHERE tenant_id = $1", ["TG001"]),
+        ("SELECT * FROM borrowed WHERE tenant_id = $1", ["TG001"]),
+        ("SELECT * FROM visit_names WHERE tenant_id = $1", []),
+        # a view of one fixed tenant is that tenant for every reader
+        ("SELECT * FROM demo", ["TG001"]),
+        ("SELECT * FROM demo WHERE tenant_id = $1", ["TG001"]),
+        ("SELECT * FROM mine", []),
+        # functions pinned by a parameter: pinned by the argument given there
+        ("SELECT * FROM patients_of($1)", []),
+        ("SELECT * FROM tenants t, LATERAL patients_of(t.id) p", ["TG001"]),
+        ("SELECT * FROM patients_of($1) WITH ORDINALITY AS x", []),
+        ("SELECT t.id, count_of(t.id) FROM tenants t", ["TG001"]),
+        ("SELECT count_of($1)", []),
+        ("SELECT * FROM visits v WHERE v.tenant_id = $1 AND count_of(v.tenant_id) > 0", []),
+        ("SELECT * FROM demo_patients()", ["TG001"]),
+    ],
+)
+def test_views_and_functions_pin_only_as_their_bodies_allow(
+    tmp_path: Path, sql: str, expected: list[str]
+) -> None:
+    assert codes(sql, policy_for(tmp_path, VIEWS)) == expected
+
+
+def test_read_schema_skips_missing_paths(tmp_path: Path) -> None:
+    assert read_schema([tmp_path / "nowhere"]).files == []
