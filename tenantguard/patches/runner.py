@@ -40,6 +40,7 @@ import asyncpg
 from tenantguard.engine.sqltext import LineIndex
 from tenantguard.patches.dsn import Dsn, connect
 from tenantguard.patches.files import (
+    LEDGER,
     PatchConnectionError,
     PatchError,
     PatchFile,
@@ -63,7 +64,6 @@ __all__ = [
     "quote_ident",
 ]
 
-LEDGER = "tenantguard_patches"
 
 log = logging.getLogger("tenantguard.patches.runner")
 
