@@ -42,11 +42,13 @@ __all__ = [
     "SQL_METHODS",
     "Call",
     "ClassInfo",
+    "Consulted",
     "FunctionInfo",
     "ModuleInfo",
     "ProjectIndex",
     "Sink",
     "analyze_module",
+    "find_module",
 ]
 
 # methods whose first argument (or `query=` / `sql=`) is SQL, on any receiver
@@ -235,12 +237,52 @@ class _Loop:
         self.continues: list[dict[str, Binding]] = []
 
 
+_TEXT_TYPES = re.compile(r"str|Any|SQL|Query|Composable|Text|object|Statement|Clause")
+
+
 def _string_annotation(annotation: ast.expr | None) -> bool:
     """Whether a parameter annotated so may hold SQL text (no annotation: it may)."""
-    if annotation is None:
-        return True
-    text = ast.unparse(annotation) if not isinstance(annotation, ast.Name) else annotation.id
-    return bool(re.search(r"str|Any|SQL|Query|Composable|Text|object|Statement|TextClause", text))
+    stack = [annotation]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            return True
+        if isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.Constant):
+            name = str(node.value)  # a forward reference, or None in `X | None`
+        elif isinstance(node, ast.Subscript):
+            stack.extend((node.value, node.slice))
+            continue
+        elif isinstance(node, ast.BinOp):
+            stack.extend((node.left, node.right))
+            continue
+        elif isinstance(node, ast.Tuple):
+            stack.extend(node.elts)
+            continue
+        else:
+            return True
+        if _TEXT_TYPES.search(name):
+            return True
+    return False
+
+
+def _all_subclasses(*bases: type) -> frozenset[type]:
+    found: set[type] = set()
+    stack = list(bases)
+    while stack:
+        kind = stack.pop()
+        found.add(kind)
+        stack.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+# contexts, operators and names hold no call, string or assignment: the scan skips them
+_INERT = _all_subclasses(
+    ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Name
+) | {type(None), str, int, float, complex, bytes, bool}
 
 
 class _Walker:
@@ -687,9 +729,15 @@ class _Walker:
             elif kind in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
                 self._comprehension(current)  # type: ignore[arg-type]
                 continue
-            for child in ast.iter_child_nodes(current):
-                if isinstance(child, ast.expr | ast.keyword | ast.comprehension | ast.arg):
-                    stack.append(child)
+            for name in current._fields:
+                value = getattr(current, name, None)
+                for child in value if type(value) is list else (value,):
+                    child_kind = type(child)
+                    if child_kind is ast.Constant:
+                        if type(child.value) is str:  # type: ignore[union-attr]
+                            strings.append(child)  # type: ignore[arg-type]
+                    elif child_kind not in _INERT and isinstance(child, ast.AST):
+                        stack.append(child)
 
     def _scoped(self, args: ast.arguments, bodies: list[ast.expr]) -> None:
         saved = self.env
@@ -1169,6 +1217,24 @@ def _short(node: ast.AST) -> str:
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
+@dataclass(frozen=True, slots=True)
+class Consulted:
+    """What checks read besides their own file: the check cache's dependencies.
+
+    `modules`: files whose content was used (memoized facts of a module count for every later
+    check of the process: a process's union is what its checks depended on); `lookups`:
+    imports resolved on disk (directory, name, level, the file found or None); `names`:
+    function names looked up among the run's files (which files define them matters).
+    """
+
+    modules: frozenset[str] = frozenset()
+    lookups: frozenset[tuple[str, str, int, str | None]] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.modules or self.lookups or self.names)
+
+
 class ProjectIndex:
     """What the checked tree defines, shared by every file of one run.
 
@@ -1188,6 +1254,10 @@ class ProjectIndex:
         self._found: dict[tuple[str, str, int], str | None] = {}
         self._wrapping: set[int] = set()
         self.cache_size = 512
+        # read since the last `take_consulted` (what a module's memoized facts came from included)
+        self._consulted_modules: set[str] = set()
+        self._consulted_lookups: set[tuple[str, str, int, str | None]] = set()
+        self._consulted_names: set[str] = set()
 
     def prepare(self) -> None:
         if self._defined is None:
@@ -1200,6 +1270,18 @@ class ProjectIndex:
                     continue
                 for name in set(_DEF.findall(text)):
                     self._defined.setdefault(name, []).append(path)
+
+    def take_consulted(self) -> Consulted:
+        """What was read since the last call, besides the files checked (see `Consulted`)."""
+        found = Consulted(
+            frozenset(self._consulted_modules),
+            frozenset(self._consulted_lookups),
+            frozenset(self._consulted_names),
+        )
+        self._consulted_modules.clear()
+        self._consulted_lookups.clear()
+        self._consulted_names.clear()
+        return found
 
     # configuration
 
@@ -1216,6 +1298,7 @@ class ProjectIndex:
             return False
         self.prepare()
         assert self._defined is not None
+        self._consulted_names.add(name)
         return name in self._defined or any(
             m is not None and any(f.name == name for f in m.functions)
             for m in self._modules.values()
@@ -1234,6 +1317,7 @@ class ProjectIndex:
             self._modules.popitem(last=False)
 
     def module(self, path: str) -> ModuleInfo | None:
+        self._consulted_modules.add(path)
         if path in self._modules:
             self._modules.move_to_end(path)
             return self._modules[path]
@@ -1256,25 +1340,10 @@ class ProjectIndex:
         directory = os.path.dirname(importer)
         key = (directory, ref.name, ref.level)
         if key in self._found:
-            return self._found[key]
-        parts = [p for p in ref.name.split(".") if p]
-        found: str | None = None
-        if ref.level:
-            base = directory
-            for _ in range(ref.level - 1):
-                base = os.path.dirname(base)
-            found = _module_file(os.path.join(base, *parts)) if parts else _module_file(base)
-        elif parts:
-            base = directory
-            for _ in range(12):
-                found = _module_file(os.path.join(base, *parts))
-                if found is not None:
-                    break
-                parent = os.path.dirname(base)
-                if parent == base:
-                    break
-                base = parent
-        self._found[key] = found
+            found = self._found[key]
+        else:
+            found = self._found[key] = find_module(directory, ref.name, ref.level)
+        self._consulted_lookups.add((directory, ref.name, ref.level, found))
         return found
 
     def attribute_of(self, ref: ModuleRef | ImportedRef, name: str) -> Binding | None:
@@ -1285,11 +1354,10 @@ class ProjectIndex:
             info = self.module(path) if path else None
             if info is not None and name in info.env:
                 return info.env[name]
-            if path is not None and os.path.basename(path) == "__init__.py":
-                return ModuleRef(
-                    f"{module.name}.{name}" if module.name else name, module.level, module.importer
-                )
-            return None
+            sub = ModuleRef(  # a submodule of a package (`__init__.py` or not)
+                f"{module.name}.{name}" if module.name else name, module.level, module.importer
+            )
+            return sub if self.resolve(sub) is not None else None
         return None
 
     def _module_of(self, ref: ModuleRef | ImportedRef) -> Binding | None:
@@ -1298,23 +1366,26 @@ class ProjectIndex:
         return self.imported(ref)
 
     def imported(self, ref: ImportedRef) -> Binding | None:
-        """The binding `from q import X` gives X: X in q, or q's submodule X."""
-        path = self.resolve(ref.module)
-        info = self.module(path) if path else None
-        if info is not None and ref.name in info.env:
-            binding = info.env[ref.name]
-            if isinstance(binding, ImportedRef) and binding != ref:
-                return self.imported(binding) if id(binding) not in self._wrapping else None
-            return binding
-        if path is not None and os.path.basename(path) == "__init__.py":
-            module = ref.module
+        """The binding `from q import X` gives X: X in q, or q's submodule X (followed through
+        re-exports; an import cycle gives None)."""
+        seen: set[ImportedRef] = set()
+        while ref not in seen:
+            seen.add(ref)
+            path = self.resolve(ref.module)
+            info = self.module(path) if path else None
+            if info is not None and ref.name in info.env:
+                binding = info.env[ref.name]
+                if isinstance(binding, ImportedRef):
+                    ref = binding
+                    continue
+                return binding
+            module = ref.module  # a submodule of a package (`__init__.py` or not)
             sub = ModuleRef(
                 f"{module.name}.{ref.name}" if module.name else ref.name,
                 module.level,
                 module.importer,
             )
-            if self.resolve(sub) is not None:
-                return sub
+            return sub if self.resolve(sub) is not None else None
         return None
 
     def as_value(self, binding: Binding, node: ast.AST, origin: Origin, label: str) -> Value:
@@ -1522,6 +1593,7 @@ class ProjectIndex:
         def resolve() -> list[FunctionInfo]:
             self.prepare()
             assert self._defined is not None
+            self._consulted_names.add(name)
             out: list[FunctionInfo] = []
             if module is not None and module.path is None:
                 out.extend(f for f in module.functions if f.name == name and f.cls is not None)
@@ -1610,11 +1682,38 @@ def _dotted(node: ast.expr) -> str:
     return ".".join(reversed(parts))
 
 
+def find_module(directory: str, name: str, level: int) -> str | None:
+    """The file of module `name` imported from `directory`: relative to it (`level` dots), or
+    in it or its ancestor directories (absolute imports)."""
+    parts = [p for p in name.split(".") if p]
+    if level:
+        base = directory
+        for _ in range(level - 1):
+            base = os.path.dirname(base)
+        return _module_file(os.path.join(base, *parts)) if parts else _module_file(base)
+    if not parts:
+        return None
+    base = directory
+    for _ in range(12):
+        found = _module_file(os.path.join(base, *parts))
+        if found is not None:
+            return found
+        parent = os.path.dirname(base)
+        if parent == base:
+            return None
+        base = parent
+    return None
+
+
 def _module_file(base: str) -> str | None:
+    """The file of a module, `__init__.py` of a package, or the directory of a namespace
+    package (it holds no names, only submodules)."""
     if os.path.isfile(base + ".py"):
         return base + ".py"
     init = os.path.join(base, "__init__.py")
-    return init if os.path.isfile(init) else None
+    if os.path.isfile(init):
+        return init
+    return base if os.path.isdir(base) else None
 
 
 def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
@@ -1624,7 +1723,9 @@ def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
         tree = ast.parse(text)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return analyze_module(text, tree, index, path=path)
+    cwd = os.getcwd() + os.sep
+    display = path[len(cwd) :] if path.startswith(cwd) else path
+    return analyze_module(text, tree, index, path=path, display=display)
 
 
 def analyze_module(
