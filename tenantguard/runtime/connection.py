@@ -175,7 +175,11 @@ class GuardedConnection(asyncpg.Connection):
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
-        sco = getattr(self.get_settings(), "standard_conforming_strings", None)
+        settings = self.get_settings()
+        try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
+            sco = type(settings).__getattr__(settings, "standard_conforming_strings")
+        except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
+            sco = getattr(settings, "standard_conforming_strings", None)
         self._tg_lexer_ok = sco == "on"
         self._tg_setting = None
         self._tg_in_txn_set = False
