@@ -348,14 +348,18 @@ def _integral(number: int | Decimal | float) -> bool:
     return isinstance(number, int) or (math.isfinite(number) and number.is_integer())
 
 
-# after a statement, in one round trip: a hash of each tenant table's rows outside tenant 101, and
-# tenant 101's rows holding a value of another tenant
+# after a statement, in one round trip: a hash of each tenant table's rows outside tenant 101 and
+# of its rows of tenant 101, and tenant 101's rows holding a value of another tenant
 _CHECK = " UNION ALL ".join(
     [
-        f"SELECT 'hash' AS k, '{table}' AS t, "
+        f"SELECT {kind!r} AS k, '{table}' AS t, "
         f"md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) AS v "
-        f"FROM {table} r WHERE r.tenant_id IS DISTINCT FROM {OWN}"
+        f"FROM {table} r WHERE {where}"
         for table in TENANT_TABLES
+        for kind, where in (
+            ("others", f"r.tenant_id IS DISTINCT FROM {OWN}"),
+            ("own", f"r.tenant_id = {OWN}"),
+        )
     ]
     + [
         f"SELECT 'marked', '{table}', to_jsonb(r)::text FROM {table} r "
@@ -363,18 +367,53 @@ _CHECK = " UNION ALL ".join(
         for table in TENANT_TABLES
     ]
 )
+# every run starts from the same sequence values, so that two runs can be compared
+_RESET_SEQUENCES = "SELECT setval(oid, 50000, false) FROM pg_class WHERE relkind = 'S'"
 
 
-async def table_state(conn: asyncpg.Connection) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """The hash per tenant table of its rows outside tenant 101; tenant 101's marked rows."""
-    hashes: dict[str, str] = {}
-    marked: list[tuple[str, str]] = []
+@dataclass
+class TableState:
+    others: dict[str, str]  # table -> hash of its rows outside tenant 101
+    own: dict[str, str]  # table -> hash of its rows of tenant 101
+    marked: list[tuple[str, str]]  # (table, row as JSON): tenant 101's rows with foreign values
+
+
+async def table_state(conn: asyncpg.Connection) -> TableState:
+    state = TableState({}, {}, [])
     for kind, table, value in await conn.fetch(_CHECK):
-        if kind == "hash":
-            hashes[table] = value
+        if kind == "marked":
+            state.marked.append((table, value))
         else:
-            marked.append((table, value))
-    return hashes, marked
+            getattr(state, kind)[table] = value
+    return state
+
+
+def _without_others(allow_shared: bool) -> str:
+    """Removes every row of another tenant (and of no tenant, unless shared rows are allowed)."""
+    where = f"tenant_id <> {OWN}" if allow_shared else f"tenant_id IS DISTINCT FROM {OWN}"
+    return "; ".join(f"DELETE FROM {table} WHERE {where}" for table in TENANT_TABLES)
+
+
+async def _execute(
+    conn: asyncpg.Connection, statement: Any, args: list[Any], prelude: str
+) -> tuple[list[asyncpg.Record] | asyncpg.PostgresError, TableState | None]:
+    """In a transaction that is rolled back: the prelude, the statement, the tables' state."""
+    await conn.execute(f"BEGIN; {_RESET_SEQUENCES}; {prelude}")
+    try:
+        try:
+            records = await statement.fetch(*args)
+        except asyncpg.PostgresError as error:
+            return error, None
+        return records, await table_state(conn)
+    finally:
+        await conn.execute("ROLLBACK")
+
+
+def _digest(outcome: list[asyncpg.Record] | asyncpg.PostgresError, state: TableState | None) -> Any:
+    """What a run gave tenant 101: its rows (in any order) and tenant 101's rows afterwards."""
+    if isinstance(outcome, asyncpg.PostgresError):
+        return outcome.sqlstate
+    return sorted(repr(tuple(record.items())) for record in outcome), state and state.own
 
 
 async def run_case(
@@ -392,38 +431,49 @@ async def run_case(
     case's run must not count `SELECT $2` as shown); a safe case gets no such excuse."""
     run = Run(strategy, args)
     bound = args if echoes else []
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        try:
-            records = await statement.fetch(*args)
-        except asyncpg.PostgresError as error:
-            run.error = f"{type(error).__name__}: {error}"
-            run.sqlstate = error.sqlstate or ""
-            detail = f"{error} {getattr(error, 'detail', '') or ''}"
-            # a global unique key's error names the value bound: that is not the statement's
-            if _marked(detail, allow_shared) and not any(str(a) in detail for a in args):
-                run.leaks.append(f"the error names another tenant's value: {detail}")
-            return run
-        run.rows = [dict(record) for record in records]
-        for record in records:
-            for column, value in record.items():
-                run.leaks.extend(
-                    f"returned {found}"
-                    for found in foreign_values(column, value, bound, tenant_columns, allow_shared)
+    outcome, state = await _execute(conn, statement, args, "")
+    if isinstance(outcome, asyncpg.PostgresError):
+        run.error = f"{type(outcome).__name__}: {outcome}"
+        run.sqlstate = outcome.sqlstate or ""
+        detail = f"{outcome} {getattr(outcome, 'detail', '') or ''}"
+        # a global unique key's error names the value bound: that is not the statement's
+        if _marked(detail, allow_shared) and not any(str(a) in detail for a in args):
+            run.leaks.append(f"the error names another tenant's value: {detail}")
+        return run
+    assert state is not None
+    run.rows = [dict(record) for record in outcome]
+    for record in outcome:
+        for column, value in record.items():
+            run.leaks.extend(
+                f"returned {found}"
+                for found in foreign_values(column, value, bound, tenant_columns, allow_shared)
+            )
+    run.leaks.extend(
+        f"changed rows of {table} outside tenant {OWN}"
+        for table in TENANT_TABLES
+        if state.others[table] != baseline[table]
+    )
+    for table, row in state.marked:
+        values = [v for v in json.loads(row).values() if _marked(str(v), allow_shared=False)]
+        if any(v not in args for v in values):  # a value bound is written as it came
+            run.leaks.append(f"copied into tenant {OWN}'s {table}: {row}")
+    if not run.leaks and strategy == "own values":
+        # what tenant 101 gets must not depend on the other tenants' rows: run it without them
+        # (with keys of tenant 101 only: a key of another tenant meets their rows in a global
+        # unique index, which is the schema's doing, not the statement's)
+        alone = await _execute(conn, statement, args, _without_others(allow_shared))
+        if isinstance(alone[0], asyncpg.PostgresError):
+            run.leaks.append(f"without the other tenants' rows it fails instead: {alone[0]}")
+        else:
+            rows, own = _digest(*alone)
+            if rows != _digest(outcome, state)[0]:
+                run.leaks.append(
+                    f"returns other rows when the other tenants' rows are gone: {rows[:4]}"
                 )
-        hashes, marked = await table_state(conn)
-        run.leaks.extend(
-            f"changed rows of {table} outside tenant {OWN}"
-            for table in TENANT_TABLES
-            if hashes[table] != baseline[table]
-        )
-        for table, row in marked:
-            values = [v for v in json.loads(row).values() if _marked(str(v), allow_shared=False)]
-            if any(v not in args for v in values):  # a value bound is written as it came
-                run.leaks.append(f"copied into tenant {OWN}'s {table}: {row}")
-    finally:
-        await transaction.rollback()
+            if own != state.own:
+                run.leaks.append(
+                    f"leaves tenant {OWN}'s rows otherwise when the other tenants' rows are gone"
+                )
     return run
 
 
@@ -454,9 +504,10 @@ class Results:
     state_kept: bool  # the rows are as loaded after every case ran (all rolled back)
 
 
-# each leaks one way the checks must see (returned, changed, copied into tenant 101)
+# each leaks one way the checks must see (returned, changed, copied into tenant 101, counted)
 PROBES = {
     "returns": "SELECT * FROM leads ORDER BY id",
+    "counts": "SELECT count(*) AS n FROM patients WHERE tenant_id = 101 OR referrer_id = 10101",
     "changes": "UPDATE appointments SET status = 'x' WHERE patient_id = 20200",
     "copies": "INSERT INTO chat_messages (tenant_id, body) SELECT 101, note FROM clinical_records",
     "moves": "UPDATE professionals SET tenant_id = 101",
@@ -501,12 +552,13 @@ async def run_all(dsn: str) -> Results:
             f"SET app.tenant_id = '{OWN}'; SET app.other = '{VICTIM}'; SET statement_timeout = '5s'"
         )
         problems = await fixture_problems(conn)
-        baseline, marked = await table_state(conn)
-        problems.extend(f"tenant {OWN}'s row holds a marked value: {row}" for row in marked)
+        loaded = await table_state(conn)
+        baseline = loaded.others
+        problems.extend(f"tenant {OWN}'s row holds a marked value: {row}" for row in loaded.marked)
         samples = await _samples(conn)
         probes = {
             name: await run_case(
-                conn, await conn.prepare(sql), name, [], baseline, {"tenant_id"}, False
+                conn, await conn.prepare(sql), "own values", [], baseline, {"tenant_id"}, False
             )
             for name, sql in PROBES.items()
         }
@@ -521,7 +573,7 @@ async def run_all(dsn: str) -> Results:
             if case["expect"] and not is_leak_case(case):
                 continue
             await _run_strategies(conn, statement, case, outcome, samples, baseline)
-        state_kept = (await table_state(conn))[0] == baseline
+        state_kept = (await table_state(conn)).others == baseline
         return Results(outcomes, problems, probes, state_kept)
     finally:
         await conn.close()
