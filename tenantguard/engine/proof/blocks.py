@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof.model import Block, Fact, Role, Source, SourceKind
+from tenantguard.engine.proof.model import Block, Fact, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import (
     PRUNED,
     alias_columns,
@@ -78,6 +78,7 @@ class Model:
         self.pinned_calls: list[tuple[exp.Expression, Block | None]] = []  # pinned by arguments
         self.index: dict[type[exp.Expression], list[exp.Expression]] = {}
         self.source_of_node: dict[int, Source] = {}
+        self._with_index: dict[int, tuple[dict[str, tuple[int, exp.CTE]], dict[int, int]]] = {}
         self._walk()
         for block in self.blocks:
             self._collect_sources(block)
@@ -159,22 +160,37 @@ class Model:
         child: exp.Expr = table
         parent = table.parent
         while parent is not None:
-            visible: list[exp.Expression] = []
+            with_: exp.Expr | None = None
+            before: int | None = None  # only the CTEs before this position are visible
             if isinstance(parent, exp.With):
-                ctes = parent.expressions
-                if parent.args.get("recursive") or not isinstance(child, exp.CTE):
-                    visible = ctes
-                else:
-                    visible = ctes[: next(i for i, c in enumerate(ctes) if c is child)]
+                with_ = parent
+                if not parent.args.get("recursive") and isinstance(child, exp.CTE):
+                    before = self._ctes_of(parent)[1].get(id(child))
             else:
-                with_ = parent.args.get("with_")
-                if isinstance(with_, exp.With) and child is not with_:
-                    visible = with_.expressions
-            for cte in visible:
-                if isinstance(cte, exp.CTE) and alias_name(cte) == name:
-                    return cte
+                candidate = parent.args.get("with_")
+                if isinstance(candidate, exp.With) and child is not candidate:
+                    with_ = candidate
+            if with_ is not None:
+                found = self._ctes_of(with_)[0].get(name)
+                if found is not None and (before is None or found[0] < before):
+                    return found[1]
             child, parent = parent, parent.parent
         return None
+
+    def _ctes_of(self, with_: exp.Expr) -> tuple[dict[str, tuple[int, exp.CTE]], dict[int, int]]:
+        """A WITH's CTEs by name (the first of a name) and the position of each: looked up once
+        per WITH, not once per reference (500 chained CTEs make 500 references)."""
+        found = self._with_index.get(id(with_))
+        if found is None:
+            names: dict[str, tuple[int, exp.CTE]] = {}
+            positions: dict[int, int] = {}
+            for position, cte in enumerate(with_.expressions):
+                if isinstance(cte, exp.CTE):
+                    names.setdefault(alias_name(cte), (position, cte))
+                    positions[id(cte)] = position
+            found = (names, positions)
+            self._with_index[id(with_)] = found
+        return found
 
     # sources
 
@@ -183,6 +199,7 @@ class Model:
             block.ambiguous.add(source.name)
         if source.name:
             block.sources.setdefault(source.name, source)
+            block.named.setdefault(source.name, []).append(source)
         source.index = len(block.every_source)
         block.every_source.append(source)  # a duplicate name still has to be pinned
         for body in source.body:
@@ -264,6 +281,9 @@ class Model:
         for source in group:
             if block.sources.get(source.name) is source:
                 del block.sources[source.name]
+            same = block.named.get(source.name, [])
+            if source in same:
+                same.remove(source)
             source.name = f"{alias}.{source.name}"  # no qualifier can name it
         block.join_aliases[alias] = list(group)
 
@@ -396,16 +416,16 @@ class Model:
             for source in left + right:
                 source.nullable = True
         if side in ("LEFT", "RIGHT"):
-            block.outer_joins.append((join, right if side == "LEFT" else left, left + right))
-        scope = left + right
+            nullable, preserved = (right, left) if side == "LEFT" else (left, right)
+            block.outer_joins.append((join, Span.of(block, nullable), Span.of(block, preserved)))
+        scope = Span.of(block, left + right)
         block.on_scopes[id(join)] = scope
         condition = join.args.get("on")
         kind = f"{side} JOIN" if side else "JOIN"
         name = right[0].name if right else ""
         if condition is not None:
-            block.filters.append(
-                (conjuncts(condition), filtered, f"ON of {kind} {name}".strip(), scope)
-            )
+            clause = f"ON of {kind} {name}".strip()
+            block.filters.append((conjuncts(condition), Span.of(block, filtered), clause, scope))
         using = [identifier_name(u) for u in join.args.get("using") or []]
         if str(join.args.get("method") or "").upper() == "NATURAL":
             using = self._common_columns(left, right)
@@ -470,9 +490,8 @@ class Model:
             block.full_merged[column] = (left_owner, right_owner)
         if left_owner is None or right_owner is None:
             return
-        ids = {id(s) for s in filtered}
         for target, other in ((right_owner, left_owner), (left_owner, right_owner)):
-            if id(target) in ids:
+            if target in filtered:
                 target.facts.append(Fact(target, join, clause, other=other))
 
     def _from_clause(
@@ -525,7 +544,12 @@ class Model:
                     )
             else:
                 block.filters.append(
-                    (conjuncts(node.args.get("on")), target, "MERGE ON", target + merge_source)
+                    (
+                        conjuncts(node.args.get("on")),
+                        Span.of(block, target),
+                        "MERGE ON",
+                        Span.of(block, target + merge_source),
+                    )
                 )
             return
         elif isinstance(node, exp.Insert):
@@ -533,7 +557,7 @@ class Model:
             return
         where = node.args.get("where")
         if isinstance(where, exp.Where):
-            block.filters.append((conjuncts(where.this), everything, "WHERE", None))
+            block.filters.append((conjuncts(where.this), Span.of(block, everything), "WHERE", None))
 
     def _insert_sources(self, block: Block, node: exp.Insert) -> None:
         """The rows an INSERT writes, as its target (for RETURNING and ON CONFLICT), and the
@@ -556,13 +580,14 @@ class Model:
 
     # scoping
 
-    def _outer_scope(self, block: Block) -> list[Source] | None:
-        """The sources of the parent block that `block` can see: None for all of them, [] for
-        none (a derived table, a CTE, the query of an INSERT), or the ON's two sides, or the
-        sources before a LATERAL item."""
+    def _outer_scope(self, block: Block) -> Span | None:
+        """The sources of the parent block that `block` can see: None for all of them, none
+        (a derived table, a CTE, the query of an INSERT), or the ON's two sides, or the sources
+        before a LATERAL item."""
         parent = block.parent
         if parent is None:
             return None
+        nothing = Span(parent, 0, 0)
         child: exp.Expr = block.node
         node = child.parent
         lateral = False
@@ -572,34 +597,34 @@ class Model:
             elif isinstance(node, exp.Table) and not is_table_name(node):
                 lateral = True  # the arguments of a function in FROM see what is before it
             elif isinstance(node, exp.With | exp.CTE):
-                return []
+                return nothing
             elif isinstance(node, exp.Join):
                 if child is node.args.get("on"):
-                    return list(parent.on_scopes.get(id(node), []))
+                    return parent.on_scopes.get(id(node), nothing)
                 if child is node.this:
-                    return self._before(parent, child) if lateral else []
+                    return self._before(parent, child) if lateral else nothing
             elif isinstance(node, exp.From) and child is node.this:
-                return self._before(parent, child) if lateral else []
+                return self._before(parent, child) if lateral else nothing
             child, node = node, node.parent
         if node is None:
-            return []
+            return nothing
         key = child.arg_key
         if isinstance(node, exp.Insert) and key == "expression":
-            return []  # INSERT … SELECT: the query does not see the table it writes
+            return nothing  # INSERT … SELECT: the query does not see the table it writes
         if isinstance(node, exp.Merge) and key == "using":
-            return self._before(parent, child) if lateral else []
+            return self._before(parent, child) if lateral else nothing
         if isinstance(node, exp.Update | exp.Delete) and key in ("using", "this"):
-            return self._before(parent, child) if lateral else []
+            return self._before(parent, child) if lateral else nothing
         return None
 
-    def _before(self, block: Block, item: exp.Expr) -> list[Source]:
+    def _before(self, block: Block, item: exp.Expr) -> Span:
         """The sources of `block` before the FROM item `item` (what a LATERAL item sees)."""
         source = self.source_of_node.get(id(item))
         if source is None and isinstance(item, exp.Subquery | exp.Lateral):
             source = self.source_of_node.get(id(item.this))
         if source is None:
-            return []
-        return block.every_source[: source.index]
+            return Span(block, 0, 0)
+        return Span(block, 0, source.index)
 
 
 def _renamed(names: list[str] | None, bodies: list[Block]) -> list[str] | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.proof.blocks import Model
-from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind
+from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.names import Names
 from tenantguard.engine.proof.syntax import conjuncts, disjuncts, identifier_name, walk
 from tenantguard.engine.proof.values import multi_values, pin_value, single_value_array
@@ -66,18 +66,17 @@ class FactCollector:
         self.names = names
         self.policy = model.policy
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
-        self.misses: list[tuple[Block, exp.Expression, set[int], str, list[Source] | None]] = []
+        self.misses: list[tuple[Block, exp.Expression, Span, str, Span | None]] = []
 
     def collect(self) -> None:
         for block in self.model.blocks:
             for items, filtered, clause, visible in block.filters:
                 if not filtered:
                     continue
-                ids = {id(s) for s in filtered}
                 for conjunct in items:
-                    if not self._pin_fact(block, conjunct, ids, clause, visible):
-                        self.misses.append((block, conjunct, ids, clause, visible))
-                self._foreign_keys(block, items, ids, clause, visible)
+                    if not self._pin_fact(block, conjunct, filtered, clause, visible):
+                        self.misses.append((block, conjunct, filtered, clause, visible))
+                self._foreign_keys(block, items, filtered, clause, visible)
             if block.outer_joins:
                 self._inner_by_where(block)
             for source in block.every_source:
@@ -92,9 +91,9 @@ class FactCollector:
         self,
         block: Block,
         conjunct: exp.Expression,
-        filtered: set[int],
+        filtered: Span,
         clause: str,
-        visible: list[Source] | None,
+        visible: Span | None,
     ) -> bool:
         """Records what `conjunct` says of tenant columns; False when it says nothing."""
         owner_of = self.names.tenant_column_owner
@@ -105,7 +104,7 @@ class FactCollector:
         if pairs is not None:
             for column_side, other_side in pairs:
                 source = owner_of(block, column_side, visible)
-                if source is None or id(source) not in filtered:
+                if source is None or source not in filtered:
                     continue
                 fact: Fact | None = None
                 value = pin_value(other_side, self.policy) or single_value_array(
@@ -134,7 +133,7 @@ class FactCollector:
                 found = True
         elif self.policy.shared_rows and isinstance(conjunct, exp.Is):
             source = self._shared_branch(block, conjunct, visible)
-            if source is not None and id(source) in filtered:
+            if source is not None and source in filtered:
                 source.facts.append(Fact(source, conjunct, clause, value=SHARED, null_safe=True))
                 found = True
         return found
@@ -144,9 +143,9 @@ class FactCollector:
         block: Block,
         conjunct: exp.Expression,
         pairs: list[tuple[exp.Expression, exp.Expression]],
-        filtered: set[int],
+        filtered: Span,
         clause: str,
-        visible: list[Source] | None,
+        visible: Span | None,
     ) -> bool:
         """`FULL JOIN b USING (tenant_id) WHERE tenant_id = $1`: matched rows have both tenant
         columns equal, unmatched rows one of them NULL: every row's non-NULL side is $1."""
@@ -170,7 +169,7 @@ class FactCollector:
             if value is None:
                 continue
             for source in block.full_merged[column]:
-                if id(source) in filtered:
+                if source in filtered:
                     source.facts.append(Fact(source, conjunct, clause, value=value))
                     found = True
         return found
@@ -179,9 +178,9 @@ class FactCollector:
         self,
         block: Block,
         conjunct: exp.In,
-        filtered: set[int],
+        filtered: Span,
         clause: str,
-        visible: list[Source] | None,
+        visible: Span | None,
     ) -> bool:
         items = conjunct.expressions
         left = conjunct.this
@@ -190,7 +189,7 @@ class FactCollector:
             found = False
             for position, part in enumerate(left.expressions):
                 source = self.names.tenant_column_owner(block, part, visible)
-                if source is None or id(source) not in filtered:
+                if source is None or source not in filtered:
                     continue
                 values = [
                     pin_value(row.expressions[position], self.policy)
@@ -206,7 +205,7 @@ class FactCollector:
                     found = True
             return found
         source = self.names.tenant_column_owner(block, left, visible)
-        if source is None or id(source) not in filtered:
+        if source is None or source not in filtered:
             return False
         values = [pin_value(item, self.policy) for item in items]
         if len(items) == 1 and values[0] is not None:
@@ -218,7 +217,7 @@ class FactCollector:
         return False
 
     def _shared_branch(
-        self, block: Block, condition: exp.Expression, visible: list[Source] | None
+        self, block: Block, condition: exp.Expression, visible: Span | None
     ) -> Source | None:
         """`R.tenant_id IS NULL`: the source whose rows of no tenant it admits."""
         if not isinstance(condition, exp.Is) or not isinstance(condition.expression, exp.Null):
@@ -233,7 +232,7 @@ class FactCollector:
         return source
 
     def _pinned_in_every_branch(
-        self, block: Block, condition: exp.Or, filtered: set[int], visible: list[Source] | None
+        self, block: Block, condition: exp.Or, filtered: Span, visible: Span | None
     ) -> tuple[list[tuple[Source, PinValue]], set[int]]:
         """Sources that every branch of an OR pins to one and the same value.
 
@@ -258,7 +257,7 @@ class FactCollector:
                 for column_side, other_side in pairs:
                     source = self.names.tenant_column_owner(block, column_side, visible)
                     value = pin_value(other_side, self.policy) if source else None
-                    if source is not None and value is not None and id(source) in filtered:
+                    if source is not None and value is not None and source in filtered:
                         pins[(id(source), value)] = source
             common = pins if common is None else {k: common[k] for k in common.keys() & pins}
             if not common:
@@ -277,18 +276,18 @@ class FactCollector:
         """`p LEFT JOIN a ON … WHERE a.tenant_id = $1`: the WHERE's `=` on the nullable side
         rejects the NULL-extended rows, so every row left had its ON hold (PostgreSQL reduces
         such a join to an inner one): the ON then filters the preserved side too."""
-        for join, nullable, both in block.outer_joins:
+        for join, nullable, preserved in block.outer_joins:
             strict = any(
                 f.clause == "WHERE" and not f.null_safe and (f.value is not None or f.other)
                 for source in nullable
                 for f in source.facts
             )
-            condition = join.args.get("on")
             if not strict:
                 continue
-            preserved = {id(s) for s in both if s not in nullable}
+            condition = join.args.get("on")
             scope = block.on_scopes.get(id(join))
-            clause = f"ON of the outer join to {nullable[0].name}, made inner by the WHERE"
+            first = next(iter(nullable)).name
+            clause = f"ON of the outer join to {first}, made inner by the WHERE"
             for conjunct in conjuncts(condition) if condition is not None else ():
                 self._pin_fact(block, conjunct, preserved, clause, scope)
             for source in nullable:  # `USING (tenant_id)`: the equality, the other way round
@@ -302,9 +301,9 @@ class FactCollector:
         self,
         block: Block,
         items: list[exp.Expression],
-        filtered: set[int],
+        filtered: Span,
         clause: str,
-        visible: list[Source] | None,
+        visible: Span | None,
     ) -> None:
         """`t.id = a.x` where `a` has `FOREIGN KEY (tenant_id, x) REFERENCES t (tenant_id, id)`
         and `t.id` is unique by itself: the `t` row is the one the key points at, which has
@@ -331,7 +330,6 @@ class FactCollector:
         if not pairs:
             return
         tenant = self.policy.tenant_column
-        sources = {id(s): s for s in block.every_source}
         for referencing in block.every_source:
             if referencing.kind is not SourceKind.TABLE or referencing.column_names is not None:
                 continue
@@ -343,11 +341,9 @@ class FactCollector:
                 unique = self.policy.unique_keys.get(key.ref_table, ())
                 if not rest or not any(k <= {r for _, r in rest} for k in unique):
                     continue
-                for target_id in filtered:
-                    target = sources.get(target_id)
+                for target in filtered:
                     if (
-                        target is None
-                        or target is referencing
+                        target is referencing
                         or target.kind is not SourceKind.TABLE
                         or target.table != key.ref_table
                         or target.column_names is not None
@@ -403,7 +399,7 @@ class FactCollector:
             return
         block = source.block
         # the arguments of a function in FROM see the sources before it
-        visible = block.every_source[: source.index] if source.role is not Role.CALL else None
+        visible = Span(block, 0, source.index) if source.role is not Role.CALL else None
         for position, argument in enumerate(call.expressions):
             if isinstance(argument, exp.Kwarg | exp.PropertyEQ):
                 if identifier_name(argument.this) not in pins.names:
@@ -434,9 +430,9 @@ class FactCollector:
         self,
         block: Block,
         conjunct: exp.Expression,
-        filtered: set[int],
+        filtered: Span,
         clause: str,
-        visible: list[Source] | None,
+        visible: Span | None,
     ) -> None:
         seen: set[int] = set()
         for node in walk(conjunct):
@@ -448,7 +444,7 @@ class FactCollector:
             if owner is None or id(owner) in seen or owner.block is not block:
                 continue
             seen.add(id(owner))
-            if id(owner) not in filtered:
+            if owner not in filtered:
                 reason = f"the {clause} does not filter {owner.name} (outer-join rules)"
             elif isinstance(conjunct, exp.Or):
                 reason = "an OR pins only when every branch pins it to the same value"

@@ -4,11 +4,12 @@ those sources, and what the statement pins. Plain records; the other modules fil
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-__all__ = ["Block", "Fact", "PinValue", "Proof", "Role", "Source", "SourceKind"]
+__all__ = ["Block", "Fact", "PinValue", "Proof", "Role", "Source", "SourceKind", "Span"]
 
 
 class SourceKind(enum.Enum):
@@ -126,6 +127,42 @@ class Source:
         return f"{self.kind.value} {self.name}".rstrip()
 
 
+class Span:
+    """A run of a block's sources, in FROM order: what a clause filters or can see. A JOIN's ON
+    sees its two sides, a LATERAL item the sources before it — always a contiguous run, so a
+    clause of a block of n joins costs O(1) to describe, not O(n)."""
+
+    __slots__ = ("block", "end", "start")
+
+    def __init__(self, block: Block, start: int, end: int) -> None:
+        self.block = block
+        self.start = start
+        self.end = max(start, end)
+
+    def __contains__(self, source: object) -> bool:
+        return (
+            isinstance(source, Source)
+            and source.block is self.block
+            and self.start <= source.index < self.end
+        )
+
+    def __bool__(self) -> bool:
+        return self.end > self.start
+
+    def __iter__(self) -> Iterator[Source]:
+        return iter(self.block.every_source[self.start : self.end])
+
+    def __repr__(self) -> str:
+        return f"<Span {self.start}:{self.end} of {self.block!r}>"
+
+    @classmethod
+    def of(cls, block: Block, sources: list[Source]) -> Span:
+        """The run from the first to the last of `sources` (added one after the other)."""
+        if not sources:
+            return cls(block, 0, 0)
+        return cls(block, sources[0].index, sources[-1].index + 1)
+
+
 @dataclass(eq=False, slots=True)
 class Block:
     node: exp.Expression
@@ -135,13 +172,15 @@ class Block:
     ambiguous: set[str] = field(default_factory=set)  # names given to more than one source
     # (conjuncts, the sources they filter, the clause they come from, the sources its column
     # references can see — None: all of the block's)
-    filters: list[tuple[list[exp.Expression], list[Source], str, list[Source] | None]] = field(
-        default_factory=list
-    )
-    # the parent's sources this block can see (PostgreSQL's scoping): None all, [] none
-    outer: list[Source] | None = None
+    filters: list[tuple[list[exp.Expression], Span, str, Span | None]] = field(default_factory=list)
+    # the parent's sources this block can see (PostgreSQL's scoping): None all, empty none
+    outer: Span | None = None
     # what its ON clauses see, by the id of the JOIN node: the two sides joined so far
-    on_scopes: dict[int, list[Source]] = field(default_factory=dict)
+    on_scopes: dict[int, Span] = field(default_factory=dict)
+    # every source by the name columns use (duplicates included)
+    named: dict[str, list[Source]] = field(default_factory=dict)
+    # could-own memo: the sources that may have a column of that name
+    owners: dict[str, list[Source]] = field(default_factory=dict)
     # the source each JOIN … USING / NATURAL column stands for (None: no one), and the sources
     # that merge it
     merged: dict[str, tuple[Source | None, tuple[Source, ...]]] = field(default_factory=dict)
@@ -150,10 +189,8 @@ class Block:
     full_merged: dict[str, tuple[Source, Source]] = field(default_factory=dict)
     # `(a JOIN b) AS j`: the sources `j` names
     join_aliases: dict[str, list[Source]] = field(default_factory=dict)
-    # LEFT/RIGHT joins: (the JOIN, its nullable side, both sides)
-    outer_joins: list[tuple[exp.Expression, list[Source], list[Source]]] = field(
-        default_factory=list
-    )
+    # LEFT/RIGHT joins: (the JOIN, its nullable side, its preserved side)
+    outer_joins: list[tuple[exp.Expression, Span, Span]] = field(default_factory=list)
     root: bool = False  # the statement's own block
     _label: str | None = None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof.model import Block, Role, Source, SourceKind
+from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import identifier_name, is_star
 
 __all__ = ["Names", "could_own", "output_names"]
@@ -78,7 +78,7 @@ class Names:
         self.root_key = policy.tenant_root_key
 
     def resolve(
-        self, block: Block | None, column: exp.Column, visible: list[Source] | None = None
+        self, block: Block | None, column: exp.Column, visible: Span | None = None
     ) -> Source | None:
         """The source `column` belongs to, or None when it cannot be told for sure.
 
@@ -97,26 +97,21 @@ class Names:
         return None
 
     def _in_level(
-        self, block: Block, scope: list[Source] | None, qualifier: str, name: str, schema: str = ""
+        self, block: Block, scope: Span | None, qualifier: str, name: str, schema: str = ""
     ) -> object:
         if scope is not None and not scope:
             return _MISSING  # this level shows nothing (a derived table's parent)
-        sources = block.every_source if scope is None else scope
         if qualifier:
             group = block.join_aliases.get(qualifier) if block.join_aliases else None
             if group is not None and (scope is None or all(s in scope for s in group)):
                 # `(a JOIN b) AS j`: `j.col` is the one side that has the column
                 owners = [s for s in group if could_own(self.policy, s, name)]
                 return owners[0] if len(owners) == 1 else None
-            if scope is None:
-                if qualifier in block.ambiguous:
-                    return None
-                found = block.sources.get(qualifier)
-                matches = [found] if found is not None else []
-            else:
-                matches = [s for s in sources if s.name == qualifier]
-                if len(matches) > 1:
-                    return None
+            matches = block.named.get(qualifier, ())
+            if scope is not None:
+                matches = [s for s in matches if s in scope]
+            if len(matches) > 1:
+                return None  # a name given twice: PostgreSQL refuses it, the proof cannot tell
             if not matches:
                 return _MISSING
             if schema:
@@ -127,8 +122,14 @@ class Names:
             owner, merging = merged
             if scope is None or all(s in scope for s in merging):
                 return owner  # the column of a JOIN … USING / NATURAL JOIN
-        policy = self.policy
-        owners = [s for s in sources if could_own(policy, s, name)]
+        known = block.owners.get(name)
+        if known is None:  # the same name is asked for again and again: once per block
+            policy = self.policy
+            known = [s for s in block.every_source if could_own(policy, s, name)]
+            block.owners[name] = known
+        owners = known
+        if scope is not None:
+            owners = [s for s in owners if s in scope]
         if len(owners) == 1:
             return owners[0] if owners[0].name not in block.ambiguous else None
         return None if owners else _MISSING
@@ -147,7 +148,7 @@ class Names:
         return source if written == schema else _MISSING
 
     def tenant_column_owner(
-        self, block: Block, node: exp.Expression, visible: list[Source] | None = None
+        self, block: Block, node: exp.Expression, visible: Span | None = None
     ) -> Source | None:
         """The source whose tenant column `node` is (under parentheses and casts to text), or
         the tenant root whose key it is; None for anything else.

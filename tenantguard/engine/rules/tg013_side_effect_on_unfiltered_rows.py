@@ -45,7 +45,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.proof import Analysis, Block, Source, SourceKind, function_name
+from tenantguard.engine.proof import Analysis, Block, Source, SourceKind, Span, function_name
 from tenantguard.engine.proof.syntax import identifier_name
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
@@ -100,14 +100,12 @@ def check(ctx: Context) -> Iterator[Finding]:
             break
 
 
-def _placement(
-    analysis: Analysis, node: exp.Expression
-) -> tuple[Block | None, str, list[Source] | None]:
+def _placement(analysis: Analysis, node: exp.Expression) -> tuple[Block | None, str, Span | None]:
     """The block a call sits in, whether it is evaluated after the block's filters ("after")
     or may be evaluated with them ("filter"), and the sources its clause sees."""
     child: exp.Expr = node
     parent = node.parent
-    visible: list[Source] | None = None
+    visible: Span | None = None
     position = "after"
     block_of = analysis.block_of
     while parent is not None:
@@ -131,7 +129,7 @@ def _placement(
 
 
 def _tenant_sources(
-    analysis: Analysis, block: Block, call: exp.Expression, visible: list[Source] | None
+    analysis: Analysis, block: Block, call: exp.Expression, visible: Span | None
 ) -> list[Source]:
     """The sources carrying tenant rows whose columns (or whole rows) the call's arguments
     read."""
@@ -151,7 +149,7 @@ def _tenant_sources(
 
 
 def _column_source(
-    analysis: Analysis, block: Block, column: exp.Column, visible: list[Source] | None
+    analysis: Analysis, block: Block, column: exp.Column, visible: Span | None
 ) -> Source | None:
     if isinstance(column.this, exp.Star):
         qualifier = identifier_name(column.args.get("table"))
