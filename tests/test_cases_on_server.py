@@ -91,8 +91,8 @@ def case_id(case: dict[str, Any]) -> str:
 
 def not_run_reason(case: dict[str, Any]) -> str | None:
     """Why a case is neither prepared nor run on the server, or None."""
-    if case.get("server") == "skip":
-        return f"server: skip ({case['reason']})"
+    if "server" in case:
+        return f"server: {case['server']} ({case.get('reason')})"
     text = _LITERAL.sub(" ", case["sql"])
     if _OTHER_PLACEHOLDER.search(text):
         return "uses placeholders other than $n"
@@ -675,6 +675,13 @@ def _describe(run: Run) -> str:
         f"  [{run.strategy}] args={run.args!r}\n    leaks: {run.leaks}\n    error: {run.error}\n"
         f"    rows:\n      {rows}"
     )
+
+
+def test_a_case_kept_off_the_server_says_why() -> None:
+    marked = [c for c in CASES if "server" in c or "reason" in c]
+    assert marked, "no case is kept off the server: drop this test and the `server` key"
+    for case in marked:
+        assert case.get("server") == "skip" and len(case.get("reason", "")) > 20, case_id(case)
 
 
 def test_the_data_follows_its_conventions(results: Results) -> None:
