@@ -340,8 +340,10 @@ async def test_ddl_behind_an_idle_transaction_gives_up_naming_table_and_backend(
     try:
         await app.execute("BEGIN")
         await app.fetchval("SELECT count(*) FROM patients")  # then idle in transaction
-        with pytest.raises(PatchLockError) as failure:
-            await apply_patches(database, patches, ddl_lock_timeout=0.2, ddl_lock_retries=1)
+        with pytest.raises(PatchLockError) as failure:  # not a wait without end (hang guard)
+            await asyncio.wait_for(
+                apply_patches(database, patches, ddl_lock_timeout=0.2, ddl_lock_retries=1), 60
+            )
         message = str(failure.value)
         assert "0002_notes.sql:1:1: patch 0002_notes.sql could not lock patients" in message
         assert f"pid {app.get_server_pid()} (application_name 'crm-api'" in message
