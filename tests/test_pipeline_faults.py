@@ -312,6 +312,10 @@ async def test_a_renamed_or_renumbered_applied_patch_is_recorded_not_run(
     )
     await apply_patches(database, patches)
     renamed = seed.rename(patches / "0001_seed_clinic.sql")
+    assert await cli("patches", "status", "--dsn", database, "--dir", str(patches)) == 0
+    assert "renamed   0001_seed_clinic.sql (applied as 0001_seed.sql, same checksum" in (
+        capsys.readouterr().out
+    )
     run = await apply_patches(database, patches)
     assert run.applied == [] and run.renamed == [("0001_seed.sql", "0001_seed_clinic.sql")]
     renamed.rename(patches / "0007_seed_clinic.sql")
