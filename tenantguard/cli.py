@@ -34,12 +34,15 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 def _policy_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("policy (overrides [tool.tenantguard] in pyproject.toml)")
     group.add_argument(
-        "--tenant-column", metavar="NAME", help="the tenant column (default tenant_id)"
+        "--tenant-column",
+        metavar="NAME",
+        help="the tenant column (default tenant_id; a mixed-case name is quoted: '\"userId\"')",
     )
     group.add_argument(
         "--tenant-tables",
         metavar="A,B,C",
-        help="tenant tables, comma-separated (added to those inferred from the schema)",
+        help="tenant tables, comma-separated (added to those inferred from the schema; quote "
+        "mixed-case names: '\"Thread\"')",
     )
     group.add_argument(
         "--global-tables", metavar="A,B,C", help="tables that are never tenant tables"
@@ -291,9 +294,7 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
         )
         files += len(sources)
         statements += sum(r.statements for r in reports)
-        schema_statements += sum(
-            r.statements for r, s in zip(reports, sources, strict=True) if s.in_patch
-        )
+        schema_statements += sum(r.statements for r in reports if r.schema)
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     if write_file:
         count = write_baseline(write_file, findings)

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from tenantguard.engine.policy import DEFAULT_TENANT_EXPRESSIONS, Policy, normalize_name
+from tenantguard.engine.policy import (
+    DEFAULT_TENANT_EXPRESSIONS,
+    Policy,
+    normalize_name,
+    sql_name,
+)
 from tenantguard.errors import ConfigError
 from tenantguard.sources.schema import SchemaInfo, SchemaProblem, read_schema, tenant_relations
 
@@ -220,8 +225,8 @@ def build_policy(
     try:
         if settings.schema_paths:
             schema = read_schema(settings.root / p for p in settings.schema_paths)
-            if settings.infer_tenant_tables:
-                tables |= schema.tables_with(column)
+            if settings.infer_tenant_tables:  # the schema's names are exact: quote them
+                tables |= {sql_name(t) for t in schema.tables_with(column)}
             if problems is not None:
                 problems.extend(schema.problems)
             if warnings is not None and schema.files:
@@ -237,7 +242,7 @@ def build_policy(
         if root is None and schema is not None:
             inferred = schema.tenant_root(column)
             if inferred is not None:
-                root, root_key = inferred
+                root, root_key = sql_name(inferred[0]), sql_name(inferred[1])
         elif root is not None and "." in root:
             root, root_key = root.rsplit(".", 1)
         policy = Policy(
@@ -246,8 +251,8 @@ def build_policy(
             global_tables=settings.global_tables,
             tenant_expressions=settings.tenant_expressions,
             allow_multi_tenant=settings.allow_multi_tenant,
-            table_columns=schema.columns if schema else None,
-            constraint_columns=schema.constraints if schema else None,
+            table_columns=_quoted(schema.columns) if schema else None,
+            constraint_columns=_quoted(schema.constraints) if schema else None,
             tenant_root=root,
             tenant_root_key=root_key,
             shared_rows=settings.shared_rows,
@@ -260,14 +265,25 @@ def build_policy(
         return policy
     found = tenant_relations(schema.views, schema.functions, policy)
     return policy.replace(
-        tenant_tables=policy.tenant_tables | found.tenant.keys(),
-        table_columns={
-            **policy.table_columns,
-            **{view: names for view, names in found.tenant.items() if names is not None},
-        },
+        tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
+        table_columns=_quoted(
+            {
+                **policy.table_columns,
+                **{view: names for view, names in found.tenant.items() if names is not None},
+            }
+        ),
         unpinnable=found.unpinnable,
         pinning_functions=found.pinned_by_arguments,
     )
+
+
+def _quoted_names(names: Iterable[str]) -> set[str]:
+    """Exact names (from the schema, or a policy) written so that the policy keeps them."""
+    return {sql_name(n) for n in names}
+
+
+def _quoted(names: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+    return {sql_name(k): _quoted_names(v) for k, v in names.items()}
 
 
 def require_tenant_tables(policy: Policy, settings: Settings) -> None:

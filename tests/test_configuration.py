@@ -304,3 +304,57 @@ def test_settings_root_is_the_configuration_directory(project: Path) -> None:
     assert settings.root == project.resolve()
     assert settings.configured == frozenset({"tenant_tables"})
     assert os.fspath(settings.config_file).endswith("pyproject.toml")
+
+
+# quoted mixed-case names (Prisma, Sequelize): the case is kept from the schema to the proof
+
+
+def test_mixed_case_tables_and_columns_inferred_from_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "tenantguard.toml", "tenant_column = '\"userId\"'\n")
+    write(
+        tmp_path / "patches" / "0001.sql",
+        'CREATE TABLE "Thread" (id int PRIMARY KEY, "userId" text NOT NULL);\n'
+        'CREATE TABLE thread_archive (id int, "userId" text);\n'
+        'CREATE VIEW "OpenThread" AS SELECT * FROM "Thread";\n'
+        'CREATE FUNCTION all_threads() RETURNS SETOF "Thread" LANGUAGE plpgsql AS $$ BEGIN '
+        "RETURN QUERY EXECUTE 'SELECT * FROM \"Thread\"'; END $$;\n",
+    )
+    write(
+        tmp_path / "q.sql",
+        'SELECT * FROM "Thread" t WHERE t."userId" = $1;\n'
+        'SELECT * FROM "Thread";\n'
+        'SELECT * FROM "OpenThread";\n'
+        "SELECT * FROM thread;\n"
+        "SELECT * FROM all_threads();\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "check", "--format", "json", "q.sql")
+    assert code == 1, err
+    found = [(f["line"], f["rule"]) for f in json.loads(out)["findings"]]
+    # `thread` is another table: not a tenant one; the function reads "Thread" in dynamic SQL
+    assert found == [(2, "TG001"), (3, "TG001"), (5, "TG001")]
+    helps = [f["help"] for f in json.loads(out)["findings"]]
+    assert helps[0] == 'add `"Thread"."userId" = $n` to the WHERE of the SELECT statement'
+
+
+def test_policy_replace_keeps_the_case_of_names() -> None:
+    from tenantguard.engine.policy import Policy
+
+    policy = Policy(
+        '"userId"',
+        ['"Thread"', "patients"],
+        global_tables=['"Tenant"'],
+        table_columns={'"Thread"': ['"userId"', "id"]},
+        constraint_columns={'"Thread_pkey"': ["id"]},
+        tenant_root='"Tenant"',
+        tenant_root_key='"tenantKey"',
+    )
+    copy = policy.replace(allow_multi_tenant=True)
+    assert copy.tenant_column == "userId"
+    assert copy.tenant_tables == {"Thread", "patients"}
+    assert copy.global_tables == {"Tenant"}
+    assert dict(copy.table_columns) == {"Thread": {"userId", "id"}}
+    assert dict(copy.constraint_columns) == {"Thread_pkey": {"id"}}
+    assert (copy.tenant_root, copy.tenant_root_key) == ("Tenant", "tenantKey")

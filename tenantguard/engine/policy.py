@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -15,6 +16,7 @@ __all__ = [
     "FunctionPins",
     "Policy",
     "normalize_name",
+    "sql_name",
 ]
 
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
@@ -29,6 +31,15 @@ def normalize_name(name: str) -> str:
     if len(name) >= 2 and name[0] == name[-1] == '"':
         return name[1:-1].replace('""', '"')
     return name.lower()
+
+
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+
+
+def sql_name(name: str) -> str:
+    """A name as it must be written in SQL to mean it: quoted unless it is all lower case
+    (`userId` is written `"userId"`), for the fixes the rules suggest."""
+    return name if _PLAIN_NAME.match(name) else '"' + name.replace('"', '""') + '"'
 
 
 def _names(values: Iterable[str]) -> frozenset[str]:
@@ -224,17 +235,23 @@ class Policy:
         return columns is not None and self.tenant_column in columns
 
     def replace(self, **changes: object) -> Policy:
-        """A copy with some fields changed (same keyword names as the constructor)."""
+        """A copy with some fields changed (same keyword names as the constructor, names
+        written as in configuration: quote a mixed-case one)."""
+        # the names held are folded already: quoted again, the constructor keeps their case
         fields: dict[str, object] = {
-            "tenant_column": self.tenant_column,
-            "tenant_tables": self.tenant_tables,
-            "global_tables": self.global_tables,
+            "tenant_column": sql_name(self.tenant_column),
+            "tenant_tables": {sql_name(t) for t in self.tenant_tables},
+            "global_tables": {sql_name(t) for t in self.global_tables},
             "tenant_expressions": self.tenant_expressions,
             "allow_multi_tenant": self.allow_multi_tenant,
-            "table_columns": self.table_columns,
-            "constraint_columns": self.constraint_columns,
-            "tenant_root": self.tenant_root,
-            "tenant_root_key": self.tenant_root_key,
+            "table_columns": {
+                sql_name(t): {sql_name(c) for c in cs} for t, cs in self.table_columns.items()
+            },
+            "constraint_columns": {
+                sql_name(t): {sql_name(c) for c in cs} for t, cs in self.constraint_columns.items()
+            },
+            "tenant_root": sql_name(self.tenant_root) if self.tenant_root else None,
+            "tenant_root_key": sql_name(self.tenant_root_key),
             "shared_rows": self.shared_rows,
             "foreign_keys": self.foreign_keys,
             "unique_keys": self.unique_keys,

@@ -40,6 +40,7 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES
+from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode
 from tenantguard.runtime.tokens import inline_parameters
 
@@ -53,7 +54,6 @@ _execute = asyncpg.Connection.execute
 _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
-_SET_CONFIG = "SELECT set_config($1, $2, false)"
 
 
 class GuardedConnection(asyncpg.Connection):
@@ -83,51 +83,52 @@ class GuardedConnection(asyncpg.Connection):
     # -- admission: the check, and whether the setting must be set first ---------------------
 
     def _tg_admit(self, query: object, args: tuple[Any, ...]) -> str | None:
-        """Checks one call; returns the setting value to set before it runs, or None."""
-        guard = self._tg_guard
-        if self._tg_fast and guard is not None:
-            try:
-                verdict = guard._cache.get(query)  # type: ignore[call-overload]
-            except TypeError:  # not hashable: certainly not SQL text
-                verdict = None
-            if verdict is not None and verdict.fast:
-                scope = _get_scope()
-                wanted: str | None = None
-                if scope is None:
-                    if not (verdict.touches_tenant_tables and guard.require_tenant):
-                        wanted = ""
-                elif scope.unscoped_reason is None and scope.owner is None:
-                    key = scope.key
-                    wanted = key
-                    if key is not None and verdict.touches_tenant_tables:
-                        for literal in verdict.literals:
-                            if literal != key and literal != scope.value:
-                                wanted = None
-                        for index in verdict.parameters:
-                            if index >= len(args):
-                                wanted = None
-                                break
-                            value = args[index]
-                            kind = type(value)
-                            if kind is int:
-                                if value != scope.number:
-                                    wanted = None
-                            elif kind is str:
-                                if value != key and value != scope.value:
-                                    wanted = None
-                            elif kind not in UUID_TYPES or str(value) != key:
-                                wanted = None
-                if wanted is not None:
-                    guard.checked += 1
-                    guard.cache_hits += 1
-                    if guard._full:
-                        guard.touch(query)  # type: ignore[arg-type]
-                    if (
-                        guard.set_tenant_setting or verdict.expression_pin
-                    ) and wanted != self._tg_setting:
-                        return wanted
-                    return None
-        return self._tg_admit_slow(query, (args,))
+        """Checks one call; returns the setting value to set before it runs, or None.
+
+        The hot path decides a cached plain statement with at most one bound value to compare;
+        anything else goes to `_tg_admit_slow`, which decides everything.
+        """
+        if not self._tg_fast:
+            return self._tg_admit_slow(query, (args,))
+        guard: Guard = self._tg_guard  # type: ignore[assignment]  # set when _tg_fast is
+        try:
+            verdict = guard._cache[query]  # type: ignore[index]
+        except (KeyError, TypeError):  # not seen yet, or not even hashable
+            return self._tg_admit_slow(query, (args,))
+        if not verdict.fast:
+            return self._tg_admit_slow(query, (args,))
+        scope = _get_scope()
+        if scope is None:  # outside tenant(): no value to compare, the setting is cleared
+            if guard.require_tenant and verdict.touches_tenant_tables:
+                return self._tg_admit_slow(query, (args,))
+            wanted = ""
+        elif scope.checkable:
+            wanted = scope.key  # type: ignore[assignment]  # checkable: a key
+            index = verdict.value_check
+            if index >= 0:  # the one parameter that pins the tenant
+                try:
+                    value = args[index]
+                except IndexError:
+                    return self._tg_admit_slow(query, (args,))
+                kind = type(value)
+                if kind is int:
+                    if value != scope.number:
+                        return self._tg_admit_slow(query, (args,))
+                elif kind is str:
+                    if value != wanted and value != scope.value:
+                        return self._tg_admit_slow(query, (args,))
+                elif kind not in UUID_TYPES or str(value) != wanted:
+                    return self._tg_admit_slow(query, (args,))
+            elif index == _SEVERAL_VALUES:
+                return self._tg_admit_slow(query, (args,))
+        else:
+            return self._tg_admit_slow(query, (args,))
+        guard.fast_hits += 1
+        if guard._full:
+            guard.touch(query)  # type: ignore[arg-type]
+        if verdict.needs_setting and wanted != self._tg_setting:
+            return wanted
+        return None
 
     def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> str | None:
         if self._tg_driver:
@@ -170,7 +171,10 @@ class GuardedConnection(asyncpg.Connection):
     async def _tg_set(self, value: str) -> None:
         guard = self.tenantguard
         self._tg_setting = None  # a cancelled or failed round trip leaves the value unknown
-        await _execute(self, _SET_CONFIG, guard.tenant_setting, value)
+        # the simple protocol costs the client least; both names are plain (checked) literals
+        await _execute(
+            self, f"SELECT set_config('{guard.tenant_setting}', {_literal(value)}, false)"
+        )
         self._tg_setting = value
         self._tg_in_txn_set = self.is_in_transaction()
         guard.setting_syncs += 1
@@ -195,7 +199,6 @@ class GuardedConnection(asyncpg.Connection):
             guard is not None
             and guard.set_tenant_setting
             and self._tg_clean
-            and self._tg_fast
             and not self.is_in_transaction()
         ):
             # every statement since the last reset was plain: the reset would change nothing
@@ -212,28 +215,40 @@ class GuardedConnection(asyncpg.Connection):
         self, query: str, *args: Any, timeout: float | None = None
     ) -> Coroutine[Any, Any, str]:
         wanted = self._tg_admit(query, args)
-        call = _execute(self, query, *args, timeout=timeout)
+        if timeout is None:  # keyword arguments cost a third of asyncpg's own call
+            call = _execute(self, query, *args)
+        else:
+            call = _execute(self, query, *args, timeout=timeout)
         return call if wanted is None else self._tg_then(wanted, call)
 
     def fetch(
         self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
     ) -> Coroutine[Any, Any, list[Any]]:
         wanted = self._tg_admit(query, args)
-        call = _fetch(self, query, *args, timeout=timeout, record_class=record_class)
+        if timeout is None and record_class is None:
+            call = _fetch(self, query, *args)
+        else:
+            call = _fetch(self, query, *args, timeout=timeout, record_class=record_class)
         return call if wanted is None else self._tg_then(wanted, call)
 
     def fetchval(
         self, query: str, *args: Any, column: int = 0, timeout: float | None = None
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
-        call = _fetchval(self, query, *args, column=column, timeout=timeout)
+        if column == 0 and timeout is None:
+            call = _fetchval(self, query, *args)
+        else:
+            call = _fetchval(self, query, *args, column=column, timeout=timeout)
         return call if wanted is None else self._tg_then(wanted, call)
 
     def fetchrow(
         self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
-        call = _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
+        if timeout is None and record_class is None:
+            call = _fetchrow(self, query, *args)
+        else:
+            call = _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
         return call if wanted is None else self._tg_then(wanted, call)
 
     async def executemany(
@@ -492,7 +507,15 @@ class GuardedConnection(asyncpg.Connection):
             return await call()
         finally:
             self._tg_driver = False
-            self._tg_fast = False
+            self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
+
+
+def _literal(text: str) -> str:
+    """A string literal for a session that lexes with standard_conforming_strings on (the
+    only kind the guard serves): quotes doubled, backslashes literal."""
+    if "\x00" in text:
+        raise ValueError("a tenant value cannot contain a NUL character")
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _ident(name: str) -> str:

@@ -45,6 +45,11 @@ class Scope:
     unscoped_reason: str | None = None
     number: int | None = None
     owner: FrameType | None = field(default=None, compare=False)
+    checkable: bool = field(init=False, compare=False)  # a tenant with a key, no owner
+
+    def __post_init__(self) -> None:
+        checkable = self.key is not None and self.unscoped_reason is None and self.owner is None
+        object.__setattr__(self, "checkable", checkable)
 
     def outside_owner(self) -> bool:
         """True when the generator that entered this scope is suspended at a `yield`:

@@ -28,7 +28,14 @@ from tenantguard.runtime.logs import ReportLimiter, call_site
 from tenantguard.runtime.session import script_effects
 from tenantguard.runtime.tokens import redact_literals
 
-__all__ = ["DEFAULT_MAX_STATEMENT_BYTES", "Guard", "Mode", "RuntimeVerdict"]
+__all__ = [
+    "DEFAULT_MAX_STATEMENT_BYTES",
+    "NO_VALUES",
+    "SEVERAL_VALUES",
+    "Guard",
+    "Mode",
+    "RuntimeVerdict",
+]
 
 log = logging.getLogger("tenantguard")
 
@@ -36,6 +43,8 @@ log = logging.getLogger("tenantguard")
 # unions, long AND chains and VALUES lists; 16 KiB keeps a first-seen statement near 50 ms.
 DEFAULT_MAX_STATEMENT_BYTES = 16 * 1024
 _ENTRY_BYTES = 640  # a cached verdict without its text (tracemalloc, CPython 3.11)
+NO_VALUES = -1  # RuntimeVerdict.value_check: nothing to compare with tenant()
+SEVERAL_VALUES = -2  # literals, or several parameters: the full check compares them
 
 
 class Mode(enum.StrEnum):
@@ -63,6 +72,8 @@ class RuntimeVerdict:
     plain: bool = True
     ends_transaction: bool = False
     fast: bool = False
+    needs_setting: bool = False  # set_tenant_setting, or pinned by the tenant expression
+    value_check: int = NO_VALUES  # the one pinning parameter's index, or one of the two below
     size: int = 0
 
 
@@ -104,8 +115,9 @@ class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
     __slots__ = (
-        "_cache", "_cache_bytes_used", "_full", "_mode", "_owns_expressions", "_reports",
-        "blocked", "cache_bytes", "cache_hits", "cache_misses", "cache_size", "checked",
+        "_cache", "_cache_bytes_used", "_checked", "_full", "_hits", "_mode",
+        "_owns_expressions", "_reports", "blocked", "cache_bytes", "cache_misses", "cache_size",
+        "fast_hits",
         "log_values", "max_statement_bytes", "policy", "reported", "require_tenant",
         "resets_skipped", "set_tenant_setting", "setting_syncs", "tenant_setting",
         "unscoped_statements",
@@ -154,9 +166,10 @@ class Guard:
         self._cache_bytes_used = 0
         self._full = False
         self._reports = ReportLimiter(report_interval)
-        self.checked = self.blocked = self.reported = 0
-        self.cache_hits = self.cache_misses = self.unscoped_statements = 0
+        self._checked = self._hits = self.blocked = self.reported = 0
+        self.cache_misses = self.unscoped_statements = 0
         self.setting_syncs = self.resets_skipped = 0
+        self.fast_hits = 0  # checks decided by a connection's hot path (cache hits too)
 
     @property
     def mode(self) -> Mode:
@@ -166,6 +179,15 @@ class Guard:
     def mode(self, mode: Mode | str) -> None:
         self._mode = Mode(mode)
         self.clear_cache()  # verdicts made in "off" mode hold no proof
+
+    @property
+    def checked(self) -> int:
+        """Statements looked at (by a connection's hot path or by `check`)."""
+        return self._checked + self.fast_hits
+
+    @property
+    def cache_hits(self) -> int:
+        return self._hits + self.fast_hits
 
     @property
     def counters(self) -> dict[str, int]:
@@ -187,7 +209,7 @@ class Guard:
     def verdict(self, sql: str) -> RuntimeVerdict:
         cached = self._cache.get(sql)
         if cached is not None:
-            self.cache_hits += 1
+            self._hits += 1
             if self._full:
                 self.touch(sql)
             return cached
@@ -262,8 +284,8 @@ class Guard:
         if self._mode is not Mode.OFF:
             for text in texts:
                 verdict = analyze_statement(text, self.policy)
-                # TG012 (two pin values in one statement): the guard checks every bound pin
-                # against the request's tenant instead, so one statement still sees one tenant
+                # TG012 (two pin values in one statement): each bound value is checked against
+                # the request's tenant instead, so one statement still sees one tenant
                 errors.extend(
                     _bare(f)
                     for f in verdict.findings
@@ -295,6 +317,11 @@ class Guard:
                 )
         size = sys.getsizeof(sql) + _ENTRY_BYTES + sum(len(f.message) + len(f.help) for f in errors)
         fast = not errors and effects.plain and not effects.ends_transaction
+        value_check = NO_VALUES
+        if touches and (literals or len(parameters) > 1):
+            value_check = SEVERAL_VALUES
+        elif touches and parameters:
+            value_check = next(iter(parameters))
         return RuntimeVerdict(
             tuple(errors),
             tuple(sorted(parameters)),
@@ -304,6 +331,8 @@ class Guard:
             effects.plain,
             effects.ends_transaction,
             fast and self._mode is not Mode.OFF,
+            self.set_tenant_setting or expression,
+            value_check,
             size,
         )
 
@@ -322,7 +351,7 @@ class Guard:
             if self.set_tenant_setting and type(query) is str:
                 return self.verdict(query)  # effects only: the setting must still be kept
             return None
-        self.checked += 1
+        self._checked += 1
         scope = _SCOPE.get()
         if scope is not None and scope.owner is not None and scope.outside_owner():
             self.violation(

@@ -58,6 +58,7 @@ class FileReport:
     findings: tuple[Finding, ...]
     statements: int
     notes: tuple[str, ...] = ()  # said once per file, on standard error
+    schema: bool = False  # a schema source (patch, migration): its statements are not "proven"
 
 
 def _matches(relative: str, patterns: Iterable[str]) -> bool:
@@ -258,6 +259,22 @@ def _skip_quoted(text: str, at: int, token: str) -> int:
     return -1 if quoted is None else quoted.end()
 
 
+_MIGRATION_MARKERS = re.compile(
+    r"^(?:down_revision|revision)\s*(?::[^=\n]*)?=|^from (?:django\.db import migrations|yoyo)\b",
+    re.MULTILINE,
+)
+
+
+def python_migration(path: Path, text: str) -> bool:
+    """A Python migration: directly in a `migrations` folder, or an alembic revision (module-level
+    `revision` and `down_revision`), a Django or yoyo migration. Its SQL changes the schema: it
+    is a schema source, not application code."""
+    if path.parent.name == "migrations":
+        return True
+    found = {m.group().split()[0].rstrip(":=") for m in _MIGRATION_MARKERS.finditer(text)}
+    return {"revision", "down_revision"} <= found or "from" in found
+
+
 def check_sql_text(
     text: str, analyzer: Analyzer
 ) -> tuple[list[Finding], int, list[tuple[int, ...]], list[Suppression]]:
@@ -310,17 +327,21 @@ def check_file(
         )
         if options.patch_rules_only:
             located = tuple(f.in_file(source.display) for f in patch_findings)
-            return FileReport(source.display, located, len(split_sql(text)[0]))
+            return FileReport(source.display, located, len(split_sql(text)[0]), (), True)
     else:
         patch_findings = []
     notes: tuple[str, ...] = ()
+    schema = source.in_patch
     if source.path.suffix == ".py":
+        if not schema and python_migration(source.path, text):
+            schema, chosen = True, patch_analyzer  # a schema source, not application code
         findings, count, anchors = check_python_text(
             text,
             chosen,
             unresolved_severity=options.unresolved_severity,
             path=os.fspath(source.path),
             index=options.python_index,
+            schema_source=schema,
         )
         suppressions = python_suppressions(text)
     else:
@@ -335,7 +356,7 @@ def check_file(
     anchors = [*anchors, *((f.line - 1, f.line) for f in patch_findings)]
     kept = apply_suppressions(findings, anchors, suppressions)
     located = tuple(f.in_file(source.display) for f in kept)
-    return FileReport(source.display, located, count, notes)
+    return FileReport(source.display, located, count, notes, schema)
 
 
 def iter_reports(

@@ -235,12 +235,52 @@ class _Loop:
         self.continues: list[dict[str, Binding]] = []
 
 
+_TEXT_TYPES = re.compile(r"str|Any|SQL|Query|Composable|Text|object|Statement|Clause")
+
+
 def _string_annotation(annotation: ast.expr | None) -> bool:
     """Whether a parameter annotated so may hold SQL text (no annotation: it may)."""
-    if annotation is None:
-        return True
-    text = ast.unparse(annotation) if not isinstance(annotation, ast.Name) else annotation.id
-    return bool(re.search(r"str|Any|SQL|Query|Composable|Text|object|Statement|TextClause", text))
+    stack = [annotation]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            return True
+        if isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.Constant):
+            name = str(node.value)  # a forward reference, or None in `X | None`
+        elif isinstance(node, ast.Subscript):
+            stack.extend((node.value, node.slice))
+            continue
+        elif isinstance(node, ast.BinOp):
+            stack.extend((node.left, node.right))
+            continue
+        elif isinstance(node, ast.Tuple):
+            stack.extend(node.elts)
+            continue
+        else:
+            return True
+        if _TEXT_TYPES.search(name):
+            return True
+    return False
+
+
+def _all_subclasses(*bases: type) -> frozenset[type]:
+    found: set[type] = set()
+    stack = list(bases)
+    while stack:
+        kind = stack.pop()
+        found.add(kind)
+        stack.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+# contexts, operators and names hold no call, string or assignment: the scan skips them
+_INERT = _all_subclasses(
+    ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Name
+) | {type(None), str, int, float, complex, bytes, bool}
 
 
 class _Walker:
@@ -687,9 +727,15 @@ class _Walker:
             elif kind in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
                 self._comprehension(current)  # type: ignore[arg-type]
                 continue
-            for child in ast.iter_child_nodes(current):
-                if isinstance(child, ast.expr | ast.keyword | ast.comprehension | ast.arg):
-                    stack.append(child)
+            for name in current._fields:
+                value = getattr(current, name, None)
+                for child in value if type(value) is list else (value,):
+                    child_kind = type(child)
+                    if child_kind is ast.Constant:
+                        if type(child.value) is str:  # type: ignore[union-attr]
+                            strings.append(child)  # type: ignore[arg-type]
+                    elif child_kind not in _INERT and isinstance(child, ast.AST):
+                        stack.append(child)
 
     def _scoped(self, args: ast.arguments, bodies: list[ast.expr]) -> None:
         saved = self.env
@@ -1285,11 +1331,10 @@ class ProjectIndex:
             info = self.module(path) if path else None
             if info is not None and name in info.env:
                 return info.env[name]
-            if path is not None and os.path.basename(path) == "__init__.py":
-                return ModuleRef(
-                    f"{module.name}.{name}" if module.name else name, module.level, module.importer
-                )
-            return None
+            sub = ModuleRef(  # a submodule of a package (`__init__.py` or not)
+                f"{module.name}.{name}" if module.name else name, module.level, module.importer
+            )
+            return sub if self.resolve(sub) is not None else None
         return None
 
     def _module_of(self, ref: ModuleRef | ImportedRef) -> Binding | None:
@@ -1298,23 +1343,26 @@ class ProjectIndex:
         return self.imported(ref)
 
     def imported(self, ref: ImportedRef) -> Binding | None:
-        """The binding `from q import X` gives X: X in q, or q's submodule X."""
-        path = self.resolve(ref.module)
-        info = self.module(path) if path else None
-        if info is not None and ref.name in info.env:
-            binding = info.env[ref.name]
-            if isinstance(binding, ImportedRef) and binding != ref:
-                return self.imported(binding) if id(binding) not in self._wrapping else None
-            return binding
-        if path is not None and os.path.basename(path) == "__init__.py":
-            module = ref.module
+        """The binding `from q import X` gives X: X in q, or q's submodule X (followed through
+        re-exports; an import cycle gives None)."""
+        seen: set[ImportedRef] = set()
+        while ref not in seen:
+            seen.add(ref)
+            path = self.resolve(ref.module)
+            info = self.module(path) if path else None
+            if info is not None and ref.name in info.env:
+                binding = info.env[ref.name]
+                if isinstance(binding, ImportedRef):
+                    ref = binding
+                    continue
+                return binding
+            module = ref.module  # a submodule of a package (`__init__.py` or not)
             sub = ModuleRef(
                 f"{module.name}.{ref.name}" if module.name else ref.name,
                 module.level,
                 module.importer,
             )
-            if self.resolve(sub) is not None:
-                return sub
+            return sub if self.resolve(sub) is not None else None
         return None
 
     def as_value(self, binding: Binding, node: ast.AST, origin: Origin, label: str) -> Value:
@@ -1611,10 +1659,14 @@ def _dotted(node: ast.expr) -> str:
 
 
 def _module_file(base: str) -> str | None:
+    """The file of a module, `__init__.py` of a package, or the directory of a namespace
+    package (it holds no names, only submodules)."""
     if os.path.isfile(base + ".py"):
         return base + ".py"
     init = os.path.join(base, "__init__.py")
-    return init if os.path.isfile(init) else None
+    if os.path.isfile(init):
+        return init
+    return base if os.path.isdir(base) else None
 
 
 def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
@@ -1624,7 +1676,9 @@ def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
         tree = ast.parse(text)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return analyze_module(text, tree, index, path=path)
+    cwd = os.getcwd() + os.sep
+    display = path[len(cwd) :] if path.startswith(cwd) else path
+    return analyze_module(text, tree, index, path=path, display=display)
 
 
 def analyze_module(

@@ -65,26 +65,34 @@ class _Segment:
 class _Variant:
     """One filled text of an alternative, and where each of its characters comes from."""
 
-    __slots__ = ("segments", "starts", "text")
+    __slots__ = ("_segments", "fills", "parts", "text")
 
     def __init__(self, parts: Sequence[Part], fills: dict[int, str]) -> None:
-        texts: list[str] = []
-        self.segments: list[_Segment] = []
-        offset = 0
-        for index, part in enumerate(parts):
-            text = part.text if type(part) is Lit else fills.get(index, "")
-            self.segments.append(_Segment(offset, offset + len(text), part))
-            texts.append(text)
-            offset += len(text)
-        self.text = "".join(texts)
-        self.starts = [s.start for s in self.segments]
+        self.parts = parts
+        self.fills = fills
+        self._segments: list[_Segment] | None = None
+        if len(parts) == 1 and type(parts[0]) is Lit:
+            self.text = parts[0].text  # the common case: one constant
+        else:
+            self.text = "".join(
+                p.text if type(p) is Lit else fills.get(i, "") for i, p in enumerate(parts)
+            )
 
     def locate(self, offset: int) -> tuple[Part | None, int]:
         """The part at an offset of the text, and the offset inside it."""
-        if not self.segments:
+        segments = self._segments
+        if segments is None:
+            segments = []
+            start = 0
+            for index, part in enumerate(self.parts):
+                length = len(part.text if type(part) is Lit else self.fills.get(index, ""))
+                segments.append(_Segment(start, start + length, part))
+                start += length
+            self._segments = segments
+        if not segments:
             return None, 0
-        best = self.segments[0]
-        for segment in self.segments:
+        best = segments[0]
+        for segment in segments:
             if segment.start > offset:
                 break
             if segment.end > segment.start or segment.start == offset:
@@ -177,6 +185,7 @@ class _ModuleCheck:
         self.out: list[_Checked] = []
         self.seen: set[tuple[int, int, str, str]] = set()
         self.consumed: set[int] = set()
+        self.reported_holes: set[tuple[int, str]] = set()
         self.checked = 0
 
     def run(self) -> None:
@@ -212,31 +221,43 @@ class _ModuleCheck:
             for part in alternative:
                 if type(part) is Lit and part.node is not None and part.origin is self.origin:
                     self.consumed.add(id(part.node))
+        unknown: list[Hole] = []  # values wholly computed at run time: said once per call
         for alternative in sink.value:
-            if len(alternative) == 1 and type(alternative[0]) is Hole:
-                part = alternative[0]
-                if part.param is not None and part.owner is sink.owner:
-                    continue  # a wrapper's parameter: its callers' SQL is checked
-                if sink.certain and part.string:
-                    self.unresolved(sink, part, whole=True)
-                continue
             if not any(type(p) is Lit and p.text.strip() for p in alternative):
-                if sink.certain:
-                    for part in alternative:
-                        if type(part) is Hole:
-                            self.unresolved(sink, part, whole=True)
+                for part in alternative:
+                    if type(part) is not Hole:
+                        continue
+                    if part.param is not None and part.owner is sink.owner:
+                        continue  # a wrapper's parameter: its callers' SQL is checked
+                    if sink.certain and part.string:
+                        unknown.append(part)
                 continue
             skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
             if not sink.certain and not starts_like_sql(skeleton):
                 continue  # `schema.execute("query { … }")`: not SQL
             self.checked += 1
             self.statement_findings(alternative, sink, at_sink=True)
-            if sink.certain or starts_like_sql(skeleton):
-                for part in alternative:
-                    if type(part) is Hole:
-                        self.unresolved(sink, part, whole=False)
+            for part in alternative:
+                if type(part) is Hole:
+                    self.unresolved(sink, part, whole=False)
+        if unknown:
+            first = unknown[0]
+            if len(unknown) > 1:
+                others = len({p.reason for p in unknown}) - 1
+                if others:
+                    reason = f"{first.reason} (and {others} other value{'s' * (others > 1)})"
+                    first = Hole(first.node, first.origin, reason)
+            self.unresolved(sink, first, whole=True)
+
+    report_unresolved = True
 
     def unresolved(self, sink: Sink, part: Hole, *, whole: bool) -> None:
+        if not self.report_unresolved:
+            return
+        reported = (id(sink.call), part.reason)
+        if reported in self.reported_holes:
+            return  # one unknown reaching a call through several paths: said once
+        self.reported_holes.add(reported)
         info = tg009_unresolved_dynamic_sql.RULE
         node = sink.argument if whole or part.origin is not self.origin else part.node
         line, column = self.origin.node_position(node)
@@ -321,6 +342,10 @@ class _ModuleCheck:
         message = finding.message
         if foreign is not None:
             message += f" (in SQL from {foreign})"
+        elif sink is not None and not (
+            sink.call.lineno <= line <= (sink.call.end_lineno or sink.call.lineno)
+        ):  # text written elsewhere: which call sends it (one finding per call)
+            message += f" (sent by {sink.method} at line {sink.call.lineno})"
         anchors = {line - 1, line}
         statement_line, _, _ = self.position(variant, start, sink)
         anchors |= {statement_line - 1, statement_line}
@@ -401,6 +426,8 @@ class _ModuleCheck:
             verdict = self.analyzer.verdict(statements[0].text)
             if not verdict.parsed or not verdict.touches_tenant_tables:
                 continue
+            if any(f.code != tg006_unprovable_statement.RULE.code for f in verdict.findings):
+                return True  # rules other than TG006 read a tree sqlglot understood
             if not verdict.findings:
                 return True
             tree, _, _, _ = parse_statement(statements[0].text)
@@ -485,51 +512,40 @@ def check_python_text(
     unresolved_severity: Severity = Severity.WARNING,
     path: str | None = None,
     index: ProjectIndex | None = None,
+    schema_source: bool = False,
 ) -> tuple[list[Finding], int, list[tuple[int, ...]]]:
-    """(findings, SQL strings checked, anchor lines per finding) of one Python source."""
+    """(findings, SQL strings checked, anchor lines per finding) of one Python source.
+
+    A schema source (a migration) sends DDL and maintenance SQL built as it likes: no TG009.
+    """
     info = tg006_unprovable_statement.RULE
+
+    def unprovable(message: str, fix: str, line: int = 1, column: int = 1) -> Finding:
+        return Finding(
+            info.code, info.name, Severity.ERROR, message, fix, line, column, line, column
+        )
+
     try:
         tree = ast.parse(text)
-        module = analyze_module(text, tree, index or ProjectIndex(), path=path)
     except SyntaxError as error:
-        line = error.lineno or 1
-        return (
-            [
-                Finding(
-                    info.code,
-                    info.name,
-                    Severity.ERROR,
-                    f"cannot parse Python ({error.msg}): the SQL in this file cannot be checked",
-                    "fix the syntax error",
-                    line,
-                    error.offset or 1,
-                    line,
-                    error.offset or 1,
-                )
-            ],
-            0,
-            [()],
-        )
+        message = f"cannot parse Python ({error.msg}): the SQL in this file cannot be checked"
+        found = unprovable(message, "fix the syntax error", error.lineno or 1, error.offset or 1)
+        return [found], 0, [()]
     except (RecursionError, MemoryError, ValueError) as error:
-        return (
-            [
-                Finding(
-                    info.code,
-                    info.name,
-                    Severity.ERROR,
-                    f"cannot parse Python ({type(error).__name__}): its SQL cannot be checked",
-                    "simplify the file",
-                    1,
-                    1,
-                    1,
-                    1,
-                )
-            ],
-            0,
-            [()],
+        message = f"cannot parse Python ({type(error).__name__}): its SQL cannot be checked"
+        return [unprovable(message, "simplify the file")], 0, [()]
+    index = index or ProjectIndex()
+    try:
+        module = analyze_module(text, tree, index, path=path)
+        check = _ModuleCheck(module, analyzer, index, unresolved_severity)
+        check.report_unresolved = not schema_source
+        check.run()
+    except (RecursionError, MemoryError) as error:  # fail closed on this file only
+        message = (
+            f"cannot follow the values of this file ({type(error).__name__}): its SQL cannot "
+            "be checked"
         )
-    check = _ModuleCheck(module, analyzer, index or ProjectIndex(), unresolved_severity)
-    check.run()
+        return [unprovable(message, "simplify the file")], 0, [()]
     findings = [c.finding for c in check.out]
     anchors = [c.anchors for c in check.out]
     for finding in _copy_findings(module.copies, analyzer, module.origin):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from tenantguard.engine.policy import ForeignKey, FunctionPins, Policy
+from tenantguard.engine.policy import ForeignKey, FunctionPins, Policy, sql_name
 from tenantguard.engine.proof import PinValue, identifier_name
 from tenantguard.engine.sqltext import LineIndex, split_sql
 
@@ -66,6 +66,7 @@ _SELECT_WORD = re.compile(r"\bSELECT\b", re.IGNORECASE)
 _META_COMMAND = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
 _PSQL_VARIABLE = re.compile(r"(?<!:):(['\"])([A-Za-z_]\w*)\1")
 _LONGEST_DDL = 100_000  # characters: a definition longer than this is not a definition
+_ANY_DDL = re.compile(r"\b(?:CREATE|ALTER|DROP)\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,73 @@ class SchemaInfo:
             start = raw.stmt_location or 0
             end = start + raw.stmt_len if raw.stmt_len else len(data)
             self._statement(raw.stmt, data[start:end].decode("utf-8", "replace"), path)
+
+    def add_python(self, text: str, path: str = "") -> bool:
+        """A Python migration (alembic, or any script sending DDL): the DDL in its string
+        constants, and alembic's `op.create_table` / `op.add_column` /
+        `op.create_unique_constraint` / `op.drop_table`. False when it does not parse."""
+        import ast
+
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if _ANY_DDL.search(node.value):
+                    known = len(self.problems)
+                    self.add_sql(node.value, path)
+                    for index in range(known, len(self.problems)):  # lines of the file
+                        problem = self.problems[index]
+                        self.problems[index] = replace(problem, line=problem.line + node.lineno - 1)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                self._alembic(node.func.attr, node)
+        return True
+
+    def _alembic(self, operation: str, call: Any) -> None:
+        import ast
+
+        def text(node: Any) -> str | None:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                return node.value
+            return None
+
+        def column(node: Any) -> str | None:
+            if isinstance(node, ast.Call) and _called(node) == "Column" and node.args:
+                return text(node.args[0])
+            return None
+
+        arguments = list(call.args)
+        if operation == "create_table" and arguments and text(arguments[0]):
+            table = str(text(arguments[0]))
+            columns = self.columns.setdefault(table, set())
+            for argument in arguments[1:]:
+                name = column(argument)
+                if name is not None:
+                    columns.add(name)
+                elif isinstance(argument, ast.Call) and _called(argument) in (
+                    "UniqueConstraint",
+                    "PrimaryKeyConstraint",
+                ):
+                    names = {t for t in map(text, argument.args) if t}
+                    label = next(
+                        (text(k.value) for k in argument.keywords if k.arg == "name"), None
+                    )
+                    key = label or (
+                        f"{table}_pkey" if _called(argument) == "PrimaryKeyConstraint" else None
+                    )
+                    if key:
+                        self.constraints[key] = names
+        elif operation == "add_column" and len(arguments) >= 2 and text(arguments[0]):
+            name = column(arguments[1])
+            if name is not None:
+                self.columns.setdefault(str(text(arguments[0])), set()).add(name)
+        elif operation == "drop_table" and arguments and text(arguments[0]):
+            self.columns.pop(str(text(arguments[0])), None)
+        elif operation == "create_unique_constraint" and len(arguments) >= 3:
+            label, names = text(arguments[0]), arguments[2]
+            if label and isinstance(names, ast.List | ast.Tuple):
+                self.constraints[label] = {t for t in map(text, names.elts) if t}
 
     def _add_one_by_one(self, text: str, path: str) -> None:
         """A file pglast rejects as a whole: statement by statement, each failure a problem."""
@@ -721,8 +789,8 @@ def tenant_relations(
     changed = True
     while changed:
         changed = False
-        current = policy.replace(
-            tenant_tables=policy.tenant_tables | found.tenant.keys(),
+        current = policy.replace(  # exact names, quoted so that the policy keeps their case
+            tenant_tables={sql_name(t) for t in policy.tenant_tables | found.tenant.keys()},
             unpinnable=found.unpinnable,
             pinning_functions=found.pinned_by_arguments,
         )
@@ -765,6 +833,7 @@ def tenant_relations(
                     tenant_expressions=(*pinned_by.tenant_expressions, *given)
                 )
             words = set(re.findall(r"[a-z_][\w$]*", function.opaque.lower()))
+            words |= set(re.findall(r'"((?:[^"]|"")+)"', function.opaque))  # quoted: exact
             unpinned = bool(words & current.tenant_tables)
             positions: set[int] = set()
             names: set[str] = set()
@@ -856,15 +925,28 @@ def _view_columns(view: ViewInfo) -> set[str] | None:
 
 
 def read_schema(paths: Iterable[Path]) -> SchemaInfo:
-    """Reads every `.sql` file under the given files and directories (missing ones are skipped)."""
+    """Reads every `.sql` file, and every Python migration, under the given files and
+    directories (missing ones are skipped)."""
     schema = SchemaInfo()
     for path in paths:
-        files = sorted(path.rglob("*.sql")) if path.is_dir() else [path] if path.is_file() else []
+        if path.is_dir():
+            files = sorted([*path.rglob("*.sql"), *path.rglob("*.py")])
+        else:
+            files = [path] if path.is_file() else []
         for file in files:
             try:
                 text = file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue
+            if file.suffix == ".py":
+                if schema.add_python(text, str(file)):
+                    schema.files.append(file)
+                continue
             schema.files.append(file)
             schema.add_sql(text, str(file))
     return schema
+
+
+def _called(node: Any) -> str:
+    func = node.func
+    return str(getattr(func, "attr", None) or getattr(func, "id", ""))

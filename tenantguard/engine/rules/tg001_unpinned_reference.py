@@ -92,6 +92,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.policy import sql_name
 from tenantguard.engine.proof import Role, Source
 
 RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
@@ -99,7 +100,7 @@ RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
 
 def where_to_pin(source: Source, column: str) -> str:
     """The fix: which clause of which block should carry the pin."""
-    condition = f"`{source.name}.{column} = $n`"
+    condition = f"`{sql_name(source.name)}.{sql_name(column)} = $n`"
     if source.role is Role.CALL:
         return (
             f"pass a pinning value ($n) or the {column} of a pinned source as the argument that "
@@ -113,7 +114,7 @@ def where_to_pin(source: Source, column: str) -> str:
     if source.role is Role.MERGE_SOURCE:
         return (
             f"filter the MERGE source by tenant: USING (SELECT … FROM {source.describe()} "
-            f"WHERE {column} = $n)"
+            f"WHERE {sql_name(column)} = $n)"
         )
     if source.role is Role.TARGET and source.block.kind == "MERGE":
         return f"add {condition} to the MERGE … ON condition"

@@ -37,6 +37,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.policy import sql_name
 from tenantguard.engine.proof import identifier_name, pin_value, set_branches
 
 RULE = RuleInfo("TG002", "insert-without-tenant-value", Severity.ERROR)
@@ -63,7 +64,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         if table is None or not ctx.policy.is_tenant_table(identifier_name(table.this)):
             continue
         name = identifier_name(table.this)
-        fix = f"list {column} in the column list and give it a pinning value ($n) in every row"
+        fix = (
+            f"list {sql_name(column)} in the column list and give it a pinning value ($n) in "
+            "every row"
+        )
         if columns is None:
             yield ctx.finding(
                 RULE,

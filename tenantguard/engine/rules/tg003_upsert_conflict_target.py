@@ -33,6 +33,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.policy import sql_name
 from tenantguard.engine.proof import identifier_name
 
 RULE = RuleInfo("TG003", "upsert-conflict-target-without-tenant", Severity.ERROR)
@@ -71,7 +72,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                     if known
                     else f"the schema sources do not show that it includes {column}"
                 ),
-                f"use a conflict target that includes {column}: ON CONFLICT ({column}, …)",
+                f"use a conflict target that includes {column}: "
+                f"ON CONFLICT ({sql_name(column)}, …)",
             )
             continue
         keys = [
@@ -85,5 +87,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 node.args["conflict_keys"][0] if keys else target,
                 f"ON CONFLICT DO UPDATE on {name} with conflict target ({shown}) can overwrite "
                 f"another tenant's row",
-                f"make the conflict target ({column}, {shown}) and back it with a unique index",
+                f"make the conflict target ({sql_name(column)}, {shown}) and back it with a "
+                "unique index",
             )

@@ -32,6 +32,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.policy import sql_name
 from tenantguard.engine.proof import identifier_name
 
 RULE = RuleInfo("TG005", "whole-table-operation", Severity.ERROR)
@@ -61,13 +62,14 @@ def check(ctx: Context) -> Iterator[Finding]:
                     RULE,
                     table,
                     f"TRUNCATE {name} erases every tenant's rows",
-                    f"DELETE FROM {name} WHERE {column} = $n",
+                    f"DELETE FROM {sql_name(name)} WHERE {sql_name(column)} = $n",
                 )
             else:
                 yield ctx.finding(
                     RULE,
                     table,
                     f"COPY {name} moves every tenant's rows",
-                    f"COPY (SELECT … FROM {name} WHERE {column} = $n) TO …; for writes use "
+                    f"COPY (SELECT … FROM {sql_name(name)} WHERE {sql_name(column)} = $n) TO …; "
+                    "for writes use "
                     f"INSERT with {column}",
                 )

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.policy import sql_name
 
 RULE = RuleInfo("TG008", "multi-tenant-filter", Severity.ERROR)
 
@@ -45,6 +46,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 source.node.this,
                 f"{source.describe()} in {source.block.label} is filtered on several tenants at "
                 f"once",
-                f"pin one tenant (`{source.name}.{column} = $n`), or set allow_multi_tenant "
+                f"pin one tenant (`{sql_name(source.name)}.{sql_name(column)} = $n`), or set "
+                "allow_multi_tenant "
                 f"if cross-tenant reads are intended here",
             )

@@ -1,0 +1,303 @@
+"""SQL inside Python: positions inside literals, values of names, wrappers, bad input.
+
+The fixture files (tests/fixtures/python, tests/fixtures/projects) hold the real shapes; these
+tests pin the pieces: the literal scanner against the tokenizer's values, the flow of values
+through loops, handlers and imports, and inputs built to break the walk.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tenantguard.cli import main
+from tenantguard.engine.analyze import Analyzer
+from tenantguard.engine.policy import Policy
+from tenantguard.sources.pyflow import ProjectIndex, analyze_module
+from tenantguard.sources.pystrings import constant_pieces, fstring_pieces
+from tenantguard.sources.python import check_python_text
+
+POLICY = Policy("tenant_id", ["patients", "leads"])
+
+
+def findings(source: str, **options: object) -> list[tuple[int, int, str]]:
+    found, _, _ = check_python_text(source, Analyzer(POLICY), **options)  # type: ignore[arg-type]
+    return sorted((f.line, f.column, f.code) for f in found)
+
+
+def codes(source: str) -> list[tuple[int, str]]:
+    return [(line, code) for line, _, code in findings(source)]
+
+
+# positions inside literals
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("ab {}'\"\\\nñ$%")), max_size=12)
+
+
+@st.composite
+def literal_source(draw: st.DrawFn) -> str:
+    """A Python expression: literals of every kind, implicitly concatenated over lines."""
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        text = draw(_TEXT)
+        prefix = draw(st.sampled_from(["", "r", "f", "rf", "u"]))
+        quote = draw(st.sampled_from(['"', "'", '"""', "'''"]))
+        if "f" in prefix:
+            text = text.replace("{", "{{").replace("}", "}}")
+            if draw(st.booleans()):
+                text += "{x}"
+        body = repr(text)[1:-1] if "r" not in prefix else text
+        if "r" in prefix and (text.endswith("\\") or quote[0] in text or "\n" in text):
+            prefix, body = prefix.replace("r", ""), repr(text)[1:-1]
+        parts.append(f"{prefix}{quote}{body}{quote}")
+    return "(\n    " + "\n    ".join(parts) + "\n)"
+
+
+@settings(max_examples=300, deadline=None)
+@given(literal_source())
+def test_literal_pieces_match_the_value_and_the_source(expression: str) -> None:
+    source = f"ñ = {expression}\n"
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return
+    node = tree.body[0].value  # type: ignore[attr-defined]
+    if not isinstance(node, ast.Constant | ast.JoinedStr):
+        return  # the pieces joined into something else (`''%''` is `'' % ''`): not a literal
+    lines = source.splitlines(keepends=True)
+    if isinstance(node, ast.Constant):
+        positions = constant_pieces(lines, node)
+        value = node.value
+    else:
+        assert isinstance(node, ast.JoinedStr)
+        positions, starts = fstring_pieces(lines, node)
+        constants = [str(v.value) for v in node.values if isinstance(v, ast.Constant)]
+        value = "".join(constants)
+        assert starts == [sum(len(c) for c in constants[:i]) for i in range(len(constants))]
+    assert "".join(p.text for p in positions.pieces) == value
+    for piece in positions.pieces:
+        if piece.exact:
+            line = lines[piece.line - 1]
+            start = piece.column - 1
+            first_line = piece.text.split("\n", 1)[0]
+            assert line[start : start + len(first_line)] == first_line
+
+
+def test_finding_inside_a_multiline_implicit_concatenation() -> None:
+    source = (
+        "async def f(conn):\n"
+        "    await conn.fetch(\n"
+        "        'SELECT id '\n"
+        "        f'FROM leads '\n"
+        '        """WHERE\n'
+        '           name = $1"""\n'
+        "    )\n"
+    )
+    assert findings(source) == [(4, 16, "TG001")]
+
+
+def test_escapes_point_at_the_literal() -> None:
+    assert findings("async def f(c):\n    await c.fetch('SELECT\\t* FROM leads')\n") == [
+        (2, 20, "TG001")
+    ]
+
+
+def test_non_ascii_before_the_literal() -> None:
+    source = "async def f(c):\n    ñandú = 'SELECT * FROM leads'; await c.fetch(ñandú)\n"
+    assert findings(source) == [(2, 28, "TG001")]
+
+
+# values of names
+
+
+def test_a_loop_that_grows_a_string_is_unknown_after_some_rounds() -> None:
+    source = (
+        "async def f(conn, parts):\n"
+        "    query = 'SELECT * FROM leads WHERE tenant_id = $1'\n"
+        "    for part in parts:\n"
+        "        query += ' AND x = 1'\n"
+        "    await conn.fetch(query)\n"
+    )
+    assert codes(source) == [(5, "TG009")]
+
+
+def test_a_while_true_loop_leaves_only_by_break() -> None:
+    source = (
+        "async def f(conn):\n"
+        "    query = 'SELECT * FROM leads'\n"
+        "    while True:\n"
+        "        query = 'SELECT * FROM leads WHERE tenant_id = $1'\n"
+        "        break\n"
+        "    await conn.fetch(query)\n"
+    )
+    assert codes(source) == [(2, "TG001")]  # the leaky value is free: checked where it stands
+
+
+def test_return_ends_a_branch() -> None:
+    source = (
+        "async def f(conn, flag):\n"
+        "    if flag:\n"
+        "        query = 'SELECT * FROM leads WHERE tenant_id = $1'\n"
+        "    else:\n"
+        "        return\n"
+        "    await conn.fetch(query)\n"
+    )
+    assert codes(source) == []
+
+
+def test_match_cases_are_branches() -> None:
+    source = (
+        "async def f(conn, kind):\n"
+        "    match kind:\n"
+        "        case 'a':\n"
+        "            query = 'SELECT * FROM leads WHERE tenant_id = $1'\n"
+        "        case _:\n"
+        "            query = 'SELECT * FROM patients'\n"
+        "    await conn.fetch(query)\n"
+    )
+    assert codes(source) == [(6, "TG001")]
+
+
+def test_a_name_assigned_a_call_is_unknown_at_the_call_site() -> None:
+    source = "async def f(conn):\n    query = build()\n    await conn.fetch(query)\n"
+    found, _, _ = check_python_text(source, Analyzer(POLICY))
+    assert [(f.line, f.code) for f in found] == [(3, "TG009")]
+    assert "`build()` is computed at run time" in found[0].message
+
+
+def test_self_referencing_constants_do_not_loop() -> None:
+    source = "A = B\nB = A\nasync def f(conn):\n    await conn.fetch(A + B)\n"
+    assert codes(source) == [(4, "TG009")]
+
+
+def test_percent_and_format_with_constants() -> None:
+    source = (
+        "T = 'leads'\n"
+        "async def f(conn, t):\n"
+        "    await conn.fetch('SELECT * FROM %s WHERE tenant_id = $1' % T, t)\n"
+        "    await conn.fetch('SELECT * FROM {} WHERE id = $1'.format(T), t)\n"
+        "    await conn.fetch('SELECT * FROM {t}'.format(t='patients'))\n"
+        "    await conn.fetch(' '.join(['SELECT *', 'FROM', T]))\n"
+    )
+    found, _, _ = check_python_text(source, Analyzer(POLICY))
+    # the table's name is written on line 1: one finding per call that sends it
+    assert sorted((f.line, f.code, f.message[-28:]) for f in found) == [
+        (1, "TG001", "(sent by .fetch() at line 4)"),
+        (1, "TG001", "(sent by .fetch() at line 6)"),
+        (5, "TG001", " is not pinned to one tenant"),
+    ]
+
+
+def test_format_with_an_unknown_field_is_a_hole_not_a_guess() -> None:
+    source = "async def f(conn, w):\n    await conn.fetch('SELECT * FROM leads {}'.format(w))\n"
+    assert codes(source) == [(2, "TG001"), (2, "TG009")]
+
+
+# wrappers
+
+
+def test_wrapper_forms() -> None:
+    source = (
+        "class Db:\n"
+        "    @staticmethod\n"
+        "    async def run(conn, sql):\n"
+        "        return await conn.execute(sql)\n"
+        "    @classmethod\n"
+        "    async def one(cls, conn, sql):\n"
+        "        return await conn.fetchrow(sql)\n"
+        "async def f(conn):\n"
+        "    await Db.run(conn, 'DELETE FROM leads')\n"
+        "    await Db.one(conn, sql='SELECT * FROM patients')\n"
+        "    await Db.run(conn, *['x'])\n"
+    )
+    assert codes(source) == [(9, "TG001"), (10, "TG001")]
+
+
+def test_mutually_recursive_wrappers_terminate() -> None:
+    source = (
+        "async def a(conn, sql, n):\n"
+        "    return await b(conn, sql, n) if n else await conn.fetch(sql)\n"
+        "async def b(conn, sql, n):\n"
+        "    return await a(conn, sql, n - 1)\n"
+        "async def c(conn):\n"
+        "    await b(conn, 'SELECT * FROM leads', 2)\n"
+    )
+    assert codes(source) == [(6, "TG001")]
+
+
+def test_a_wrapper_of_an_uncertain_sink_checks_what_reads_as_sql() -> None:
+    source = (
+        "def run(executor, job):\n"
+        "    return executor.execute(job)\n"
+        "def f(executor, job):\n"
+        "    run(executor, 'SELECT * FROM leads')\n"
+        "    run(executor, job)\n"
+        "    run(executor, 'query { leads { id } }')\n"
+    )
+    assert codes(source) == [(4, "TG001")]
+
+
+# bad input: never a traceback, never a silent pass
+
+
+def test_a_very_long_concatenation(tmp_path: Path) -> None:
+    parts = " + ".join(["'SELECT * FROM leads '"] + ["' '"] * 900)
+    source = f"async def f(conn):\n    await conn.fetch({parts})\n"
+    started = time.perf_counter()
+    assert codes(source) == [(2, "TG001")]
+    assert time.perf_counter() - started < 30  # a bound on runaway work, not a benchmark
+    parts = " + ".join(["'SELECT * FROM leads '"] + ["' '"] * 5000)  # beyond Python's parser
+    source = f"async def f(conn):\n    await conn.fetch({parts})\n"
+    assert codes(source) == [(1, "TG006")]
+
+
+def test_deeply_nested_conditionals_are_unknown_not_a_crash() -> None:
+    expression = "'SELECT * FROM leads'"
+    for index in range(70):
+        expression = f"(a{index} if c{index} else {expression})"
+    source = f"async def f(conn):\n    await conn.fetch({expression})\n"
+    found, _, _ = check_python_text(source, Analyzer(POLICY))
+    # the call's SQL is unknown; the leaky constant is still checked where it stands
+    assert sorted(f.code for f in found) == ["TG001", "TG009"]
+
+
+def test_many_alternatives_are_capped() -> None:
+    lines = ["async def f(conn, " + ", ".join(f"c{i}" for i in range(8)) + "):"]
+    lines.append("    q = 'SELECT * FROM leads WHERE tenant_id = $1'")
+    for index in range(8):
+        lines.append(f"    if c{index}:\n        q += ' AND a{index} = 1'")
+    lines.append("    await conn.fetch(q)")
+    found, _, _ = check_python_text("\n".join(lines) + "\n", Analyzer(POLICY))
+    assert [f.code for f in found] == ["TG009"]
+    assert "more than 32 different values" in found[0].message
+
+
+def test_import_cycles_and_self_bases(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tenantguard.toml").write_text('tenant_tables = ["leads"]\n', encoding="utf-8")
+    (tmp_path / "a.py").write_text(
+        "from b import B\nA = B\nclass K(K):\n    pass\n"
+        "async def f(conn):\n    await conn.fetch(A)\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.py").write_text("from a import A\nB = A\n", encoding="utf-8")
+    code = main(["check", "--format", "json", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [f["rule"] for f in out["findings"]] == ["TG009"]
+
+
+def test_index_reads_each_module_once(tmp_path: Path) -> None:
+    (tmp_path / "q.py").write_text("X = 'SELECT * FROM leads'\n", encoding="utf-8")
+    index = ProjectIndex([str(tmp_path / "q.py")])
+    user = "from q import X\nasync def f(c):\n    await c.fetch(X)\n"
+    for _ in range(3):
+        analyze_module(user, ast.parse(user), index, path=str(tmp_path / "u.py"))
+    first = index.module(str(tmp_path / "q.py"))
+    assert first is index.module(str(tmp_path / "q.py"))
