@@ -1219,9 +1219,11 @@ class ProjectIndex:
     """What the checked tree defines, shared by every file of one run.
 
     Modules are read when a file needs them (an import whose value is used, a call of a project
-    function), once per process, and kept in a bounded cache; the names of the functions the
-    run's files define are indexed in one pass, on first need (`prepare` does it before a
-    parallel check forks its workers, which inherit it).
+    function), once per process, and kept in a bounded cache: a module imported by many files
+    is read once, not once per importer. The names of the functions the run's files define are
+    indexed in one pass over their text, on first need — a call of a method on an object of
+    unknown class. A parallel check's forked workers inherit what the parent built before the
+    fork, and build the rest once each.
     """
 
     def __init__(self, files: Sequence[str] = (), sql_functions: Sequence[str] = ()) -> None:
