@@ -299,3 +299,16 @@ def test_index_reads_each_module_once(tmp_path: Path) -> None:
         analyze_module(user, ast.parse(user), index, path=str(tmp_path / "u.py"))
     first = index.module(str(tmp_path / "q.py"))
     assert first is index.module(str(tmp_path / "q.py"))
+
+
+def test_query_builders_are_not_sql_text() -> None:
+    source = (
+        "import sqlalchemy as sa\n"
+        "from sqlalchemy import select, text\n"
+        "async def f(session, conn, User):\n"
+        "    await session.execute(select(User).where(User.id == 1).limit(1))\n"
+        "    await conn.execute(sa.update(User).values(name='x'))\n"
+        "    await session.execute(text('SELECT * FROM leads'))\n"
+        "    await conn.execute(make_statement())\n"
+    )
+    assert codes(source) == [(6, "TG001"), (7, "TG009")]
