@@ -312,3 +312,82 @@ def test_query_builders_are_not_sql_text() -> None:
         "    await conn.execute(make_statement())\n"
     )
     assert codes(source) == [(6, "TG001"), (7, "TG009")]
+
+
+# values reach the call only along real paths: fragments that are not SQL alone make the
+# difference visible (a whole constant would also be checked where it stands)
+
+
+def test_each_branch_of_an_if_reaches_the_call() -> None:
+    for leaky in ("then", "else"):
+        then_clause, else_clause = (
+            ("' WHERE id = $1'", "' WHERE tenant_id = $1'")
+            if leaky == "then"
+            else ("' WHERE tenant_id = $1'", "' WHERE id = $1'")
+        )
+        source = (
+            "async def f(conn, flag):\n"
+            "    query = 'SELECT * FROM leads'\n"
+            "    if flag:\n"
+            f"        query += {then_clause}\n"
+            "    else:\n"
+            f"        query += {else_clause}\n"
+            "    await conn.fetch(query)\n"
+        )
+        assert codes(source) == [(2, "TG001")], leaky
+
+
+def test_a_loop_body_sees_what_the_previous_iteration_left() -> None:
+    source = (
+        "async def f(conn, items):\n"
+        "    base = 'SELECT * FROM leads'\n"
+        "    query = base + ' WHERE tenant_id = $1'\n"
+        "    for item in items:\n"
+        "        await conn.fetch(query, item)\n"
+        "        query = base\n"
+    )
+    found, _, _ = check_python_text(source, Analyzer(POLICY))
+    assert [(f.line, f.code) for f in found] == [(2, "TG001")]
+    assert "(sent by .fetch() at line 5)" in found[0].message
+
+
+def test_a_handler_sees_any_assignment_of_the_try_body() -> None:
+    source = (
+        "async def f(conn):\n"
+        "    query = 'SELECT * FROM leads'\n"
+        "    clause = ' WHERE tenant_id = $1'\n"
+        "    try:\n"
+        "        clause = ' WHERE id = $1'\n"
+        "        await something()\n"
+        "        clause = ' WHERE tenant_id = $1'\n"
+        "    except ValueError:\n"
+        "        await conn.fetch(query + clause)\n"
+    )
+    assert codes(source) == [(2, "TG001")]
+
+
+def test_methods_of_prepared_statements_and_cursors_take_values() -> None:
+    source = (
+        "async def f(conn, rows):\n"
+        "    stmt = await conn.prepare('SELECT * FROM leads WHERE tenant_id = $1')\n"
+        "    await stmt.fetchval(rows[0]['tenant_id'])\n"
+        "    cur = await conn.cursor('SELECT * FROM leads WHERE tenant_id = $1', rows[0])\n"
+        "    await cur.fetch(batch_size())\n"
+        "    await (await conn.prepare('SELECT 1')).fetchrow(rows[1])\n"
+        "    await conn.fetchval(rows[2])\n"
+    )
+    assert codes(source) == [(7, "TG009")]
+
+
+def test_log_and_error_messages_are_prose_even_when_they_parse() -> None:
+    source = (
+        "import logging\n"
+        "log = logging.getLogger(__name__)\n"
+        "async def f(lead_id):\n"
+        "    log.debug('DELETE FROM leads WHERE id = %s', lead_id)\n"
+        "    self.logger.info(f'SELECT * FROM patients WHERE id = {lead_id}')\n"
+        "    print('SELECT * FROM patients')\n"
+        "    raise LookupError('SELECT * FROM leads')\n"
+        "QUERY = 'SELECT * FROM leads'\n"
+    )
+    assert codes(source) == [(8, "TG001")]
