@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenantguard.engine.context import Rule
+from tenantguard.engine.context import Rule, rule_of
 from tenantguard.engine.rules import ALL_RULES as QUERY_RULES
 from tenantguard.patches.rules import PATCH_RULES
+from tenantguard.runtime import rule as runtime_rule
 
 __all__ = ["CATALOG", "rule_doc"]
 
-CATALOG: tuple[Rule[Any], ...] = (*QUERY_RULES, *PATCH_RULES)
+CATALOG: tuple[Rule[Any], ...] = (*QUERY_RULES, *PATCH_RULES, rule_of(runtime_rule))
 
 
 def rule_doc(code: str) -> Rule[Any] | None:

@@ -38,7 +38,10 @@ def _pin_chain(source: Source) -> str:
         fact: Fact | None = current.pinned_by
         if fact is None:
             break
-        parts.append(f"`{_sql(fact.conjunct)}` ({fact.clause} of {current.block.label})")
+        said = f"`{_sql(fact.conjunct)}` ({fact.clause} of {current.block.label})"
+        if fact.pushed:
+            said = f"the pin of its reader, pushed into {current.block.label} through {said}"
+        parts.append(said)
         current = fact.other
     return " -> ".join(parts)
 
@@ -70,7 +73,10 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
             if not proof.references:
                 out.append("  No tenant-table reference to pin.")
             for source in proof.references:
-                status = "PINNED" if source.pinned else "NOT PINNED"
+                status = "NOT PINNED"
+                if source.pinned:
+                    value = source.value
+                    status = f"PINNED to {value.describe()}" if value is not None else "PINNED"
                 out.append(
                     f"  {source.describe()} in {source.block.label} ({source.role.value}): {status}"
                 )

@@ -644,7 +644,7 @@ async def test_a_server_error_points_at_postgresql_s_position(
         "0001_bad.sql:5:8: patch 0001_bad.sql failed and was rolled back: UndefinedColumnError"
         in message
     )
-    assert 'hint: Perhaps you meant to reference the column "a.name"' in message
+    assert 'HINT:  Perhaps you meant to reference the column "a.name"' in message
 
 
 @pytest.fixture
@@ -722,3 +722,31 @@ async def test_progress_is_logged_and_a_failure_lists_what_was_applied(
     assert lines[-1] == "applying     0003_bad.sql"
     assert "0003_bad.sql:1:13: patch 0003_bad.sql failed and was rolled back" in captured.err
     assert "applied before the failure: 0001_a.sql, 0002_b.sql" in captured.err
+
+
+async def test_the_ledger_is_found_where_it_is_when_the_search_path_changes(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    write(
+        tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\nINSERT INTO a VALUES (1);"
+    )
+    await apply_patches(database, tmp_path)
+    name = database.rsplit("/", 1)[1]
+    await fetchval(database, "CREATE SCHEMA app")
+    await fetchval(postgres.dsn, f"ALTER DATABASE {name} SET search_path = app, public")
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == [] and run.skipped == ["0001_a.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM public.a") == 1
+    assert await fetchval(database, "SELECT to_regclass('app.tenantguard_patches')") is None
+
+
+async def test_a_connection_inside_a_transaction_is_refused(database: str, tmp_path: Path) -> None:
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);")
+    conn = await asyncpg.connect(database)
+    try:
+        async with conn.transaction():
+            with pytest.raises(PatchError, match="outside a transaction"):
+                await apply_patches(conn, tmp_path)
+        assert (await apply_patches(conn, tmp_path)).applied == ["0001_a.sql"]
+    finally:
+        await conn.close()

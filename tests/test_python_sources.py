@@ -69,6 +69,8 @@ def test_literal_pieces_match_the_value_and_the_source(expression: str) -> None:
     except SyntaxError:
         return
     node = tree.body[0].value  # type: ignore[attr-defined]
+    if not isinstance(node, ast.Constant | ast.JoinedStr):
+        return  # the pieces joined into something else (`''%''` is `'' % ''`): not a literal
     lines = source.splitlines(keepends=True)
     if isinstance(node, ast.Constant):
         positions = constant_pieces(lines, node)

@@ -211,6 +211,7 @@ VIEWS = (
     + "CREATE VIEW named_patients AS SELECT id, tenant_id, name FROM patients WHERE name <> '';\n"
     "CREATE VIEW ranked AS SELECT tenant_id, name, rank() OVER (ORDER BY id) AS r FROM patients;\n"
     "CREATE VIEW per_tenant AS SELECT tenant_id, count(*) AS n FROM patients GROUP BY tenant_id;\n"
+    "CREATE VIEW totals AS SELECT max(tenant_id) AS tenant_id, count(*) AS n FROM patients;\n"
     # the tenant column of a joined table, on a join that is not a tenant chain
     "CREATE VIEW borrowed AS SELECT l.tenant_id, p.name FROM patients p JOIN leads l "
     "ON l.external_id = p.name;\n"
@@ -235,9 +236,11 @@ VIEWS = (
         # a view that passes one table's tenant column through, row by row: pinned from outside
         ("SELECT * FROM named_patients WHERE tenant_id = $1", []),
         ("SELECT * FROM named_patients", ["TG001"]),
-        # ranks, aggregates or takes the tenant column from a joined table: never pinnable
+        # ranks, aggregates across tenants or takes the tenant column from a joined table:
+        # never pinnable (grouped by the tenant column, each group is one tenant's)
         ("SELECT * FROM ranked WHERE tenant_id = $1", ["TG001"]),
-        ("SELECT * FROM per_tenant WHERE tenant_id = $1", ["TG001"]),
+        ("SELECT * FROM per_tenant WHERE tenant_id = $1", []),
+        ("SELECT * FROM totals WHERE tenant_id = $1", ["TG001"]),
         ("SELECT * FROM borrowed WHERE tenant_id = $1", ["TG001"]),
         ("SELECT * FROM visit_names WHERE tenant_id = $1", []),
         # a view of one fixed tenant is that tenant for every reader

@@ -6,8 +6,6 @@ take a table's lock gives up quickly (so that the application's queries do not q
 DDL), retries with backoff, and in the end names the table and the backend that holds it.
 """
 
-# tenantguard: ignore-file[TG009] -- catalog queries of the runner; no tenant table is read
-
 from __future__ import annotations
 
 import asyncio

@@ -134,10 +134,10 @@ def relations(statement: SqlStatement) -> list[str]:
     while stack:
         node = stack.pop()
         if isinstance(node, (list, tuple)):
-            stack.extend(node)
+            stack.extend(reversed(node))  # popped in the order they are written
             continue
         if isinstance(node, ast.DoStmt):
-            stack.extend(_do_block_statements(node))
+            stack.extend(reversed(_do_block_statements(node)))
             continue
         if not isinstance(node, ast.Node):
             continue
@@ -145,10 +145,8 @@ def relations(statement: SqlStatement) -> list[str]:
             name = f"{node.schemaname}.{node.relname}" if node.schemaname else str(node.relname)
             if name not in found:
                 found.append(name)
-        for slot in node.__slots__:
-            value = getattr(node, slot, None)
-            if isinstance(value, (ast.Node, list, tuple)):
-                stack.append(value)
+        children = [getattr(node, slot, None) for slot in node.__slots__]
+        stack.extend(c for c in reversed(children) if isinstance(c, (ast.Node, list, tuple)))
     return found
 
 

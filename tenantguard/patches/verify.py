@@ -15,7 +15,7 @@ of their own while in use: a later run drops those that nobody holds and that ar
 minute (left by a verify that was killed).
 """
 
-# tenantguard: ignore-file[TG009] -- runs patch files and scratch-database DDL by design
+# tenantguard: ignore-file[TG007,TG009] -- creates and drops scratch databases, runs patch files by design
 
 from __future__ import annotations
 

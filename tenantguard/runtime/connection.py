@@ -3,110 +3,260 @@
 `GuardedConnection` subclasses `asyncpg.Connection`, so it is what `connection_class=` expects
 and pools keep it. `connect()` and `create_pool()` bind a `Guard` (policy, mode, verdict cache,
 counters) to a subclass made for it, so every connection of a pool shares one cache.
+
+The hot path (`fetch*`, `execute`) returns asyncpg's own awaitable after a synchronous check:
+no extra coroutine frame. A round trip is added only to set the tenant setting, and only when the
+session does not already hold the request's tenant.
+
+Besides proving statements, the connection keeps what it knows of its session:
+- `_tg_setting`: the value of the tenant setting on the server, or None when unknown (never
+  trusted after a cancelled or failed round trip, a statement that may have changed it, or the
+  end of a transaction it was set in);
+- `_tg_fast`: that knowledge is current and the session lexes strings as the guard does;
+- `_tg_clean`: nothing since the last reset left state a reset would undo (then, with
+  `set_tenant_setting`, the pool's reset round trip is skipped: the next acquirer's setting
+  round trip takes its place).
 """
 
 # tenantguard: ignore-file[TG009] -- the guard passes its callers' SQL on after checking it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Sequence,
+)
+from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import Pool
 
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof import identifier_name
-from tenantguard.runtime.context import current_scope
+from tenantguard.engine.sqltext import split_sql
+from tenantguard.errors import ConfigError
+from tenantguard.runtime.context import _SCOPE, UUID_TYPES
+from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode
+from tenantguard.runtime.tokens import inline_parameters
 
 __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "create_pool"]
 
+T = TypeVar("T")
 
-def _default_guard() -> Guard:
-    from tenantguard.config import build_policy, load_settings
-
-    return Guard(build_policy(load_settings()))
+_get_scope = _SCOPE.get
+# asyncpg's own methods: what the guarded ones call once a statement is admitted
+_execute = asyncpg.Connection.execute
+_fetch = asyncpg.Connection.fetch
+_fetchrow = asyncpg.Connection.fetchrow
+_fetchval = asyncpg.Connection.fetchval
 
 
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_setting",)
+    __slots__ = ("_tg_clean", "_tg_driver", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._tg_setting: str | None = None  # the app.tenant_id this session holds now
+        self._tg_setting: str | None = None
+        self._tg_fast = False  # the first statement reads the session's lexer setting
+        self._tg_clean = True
+        self._tg_in_txn_set = False  # the setting was set inside the open transaction
+        self._tg_lexer_ok = False
+        self._tg_driver = False  # asyncpg's own reset is running: its statements pass
 
     @property
     def tenantguard(self) -> Guard:
         """The guard of this connection (its counters, mode and cache)."""
         guard = type(self)._tg_guard
         if guard is None:
-            guard = type(self)._tg_guard = _default_guard()
+            guard = type(self)._tg_guard = _guard_for(None, Mode.ENFORCE, {})
         return guard
 
-    # the funnel: every public method proves its SQL here
+    # -- admission: the check, and whether the setting must be set first ---------------------
 
-    async def _guard(
-        self, query: object, rows: Iterable[Sequence[object]] = ((),), *, several: bool = False
-    ) -> None:
+    def _tg_admit(self, query: object, args: tuple[Any, ...]) -> str | None:
+        """Checks one call; returns the setting value to set before it runs, or None.
+
+        The hot path decides a cached plain statement with at most one bound value to compare;
+        anything else goes to `_tg_admit_slow`, which decides everything.
+        """
+        if not self._tg_fast:
+            return self._tg_admit_slow(query, (args,))
+        guard: Guard = self._tg_guard  # type: ignore[assignment]  # set when _tg_fast is
+        try:
+            verdict = guard._cache[query]  # type: ignore[index]
+        except (KeyError, TypeError):  # not seen yet, or not even hashable
+            return self._tg_admit_slow(query, (args,))
+        if not verdict.fast:
+            return self._tg_admit_slow(query, (args,))
+        scope = _get_scope()
+        if scope is None:  # outside tenant(): no value to compare, the setting is cleared
+            if guard.require_tenant and verdict.touches_tenant_tables:
+                return self._tg_admit_slow(query, (args,))
+            wanted = ""
+        elif scope.checkable:
+            wanted = scope.key  # type: ignore[assignment]  # checkable: a key
+            index = verdict.value_check
+            if index >= 0:  # the one parameter that pins the tenant
+                try:
+                    value = args[index]
+                except IndexError:
+                    return self._tg_admit_slow(query, (args,))
+                kind = type(value)
+                if kind is int:
+                    if value != scope.number:
+                        return self._tg_admit_slow(query, (args,))
+                elif kind is str:
+                    if value != wanted and value != scope.value:
+                        return self._tg_admit_slow(query, (args,))
+                elif kind not in UUID_TYPES or str(value) != wanted:
+                    return self._tg_admit_slow(query, (args,))
+            elif index == _SEVERAL_VALUES:
+                return self._tg_admit_slow(query, (args,))
+        else:
+            return self._tg_admit_slow(query, (args,))
+        guard.fast_hits += 1
+        if guard._full:
+            guard.touch(query)  # type: ignore[arg-type]
+        if verdict.needs_setting and wanted != self._tg_setting:
+            return wanted
+        return None
+
+    def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> str | None:
+        if self._tg_driver:
+            return None  # asyncpg's or the pool's own statement: never blocked, not counted
         guard = self.tenantguard
-        guard.check(query, rows, several=several)
-        if guard.set_tenant_setting:
-            await self._sync_tenant_setting(guard)
+        if not self._tg_fast:
+            self._tg_refresh()
+        scope = _get_scope()
+        unscoped = scope is not None and scope.unscoped_reason is not None
+        if not self._tg_lexer_ok and guard.mode is not Mode.OFF and not unscoped:
+            guard.violation(
+                "standard_conforming_strings is off in this session: the server ends strings "
+                "where the guard does not (`'a\\''`), so no statement can be proven",
+                "turn it on for the application's role or database "
+                "(ALTER ROLE … SET standard_conforming_strings = on)",
+                query,
+            )
+        verdict = guard.check(query, rows)
+        if verdict is None:
+            self._tg_clean = self._tg_fast = False
+            return None
+        if not verdict.plain:
+            self._tg_clean = False
+            self._tg_fast = False  # the next statement re-reads what it knows of the session
+        elif verdict.ends_transaction and self._tg_in_txn_set:
+            self._tg_fast = False  # a rollback reverts the setting made in the transaction
+        if not (guard.set_tenant_setting or verdict.expression_pin):
+            return None
+        wanted = scope.key if scope is not None and scope.key is not None else ""
+        return wanted if wanted != self._tg_setting else None
 
-    def _check(self, query: object, rows: Iterable[Sequence[object]]) -> bool:
-        """The hot path's synchronous check; True when the session setting must follow."""
-        guard = type(self)._tg_guard or self.tenantguard
-        guard.check(query, rows)
-        return guard.set_tenant_setting
+    def _tg_refresh(self) -> None:
+        """Forgets the setting's value and re-reads how the session lexes strings."""
+        sco = getattr(self.get_settings(), "standard_conforming_strings", None)
+        self._tg_lexer_ok = sco == "on"
+        self._tg_setting = None
+        self._tg_in_txn_set = False
+        self._tg_fast = self._tg_lexer_ok
 
-    async def _sync_tenant_setting(self, guard: Guard) -> None:
-        scope = current_scope()
-        wanted = "" if scope is None or scope.key is None else scope.key
-        if wanted != self._tg_setting:
-            await super().execute("SELECT set_config($1, $2, false)", guard.tenant_setting, wanted)
-            self._tg_setting = wanted
+    async def _tg_set(self, value: str) -> None:
+        guard = self.tenantguard
+        self._tg_setting = None  # a cancelled or failed round trip leaves the value unknown
+        # the simple protocol costs the client least; both names are plain (checked) literals
+        await _execute(
+            self, f"SELECT set_config('{guard.tenant_setting}', {_literal(value)}, false)"
+        )
+        self._tg_setting = value
+        self._tg_in_txn_set = self.is_in_transaction()
+        guard.setting_syncs += 1
+
+    async def _tg_then(self, value: str, call: Coroutine[Any, Any, T]) -> T:
+        try:
+            await self._tg_set(value)
+        except BaseException:
+            call.close()  # never started: nothing reached the server
+            raise
+        return await call
+
+    async def _tg_ensure(self, value: str | None) -> None:
+        if value is not None and value != self._tg_setting:
+            await self._tg_set(value)
+
+    # -- asyncpg's API -----------------------------------------------------------------------
 
     async def reset(self, *, timeout: float | None = None) -> None:
-        await super().reset(timeout=timeout)
-        self._tg_setting = None  # RESET ALL cleared it
+        guard = type(self)._tg_guard
+        if (
+            guard is not None
+            and guard.set_tenant_setting
+            and self._tg_clean
+            and not self.is_in_transaction()
+        ):
+            # every statement since the last reset was plain: the reset would change nothing
+            guard.resets_skipped += 1
+            return
+        await self._tg_driver_call(lambda: super(GuardedConnection, self).reset(timeout=timeout))
+        self._tg_clean = True  # RESET ALL restored the setting's default: _tg_fast is off
 
-    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
-        # without arguments asyncpg uses the simple protocol: several statements may follow
-        await self._guard(query, (args,), several=not args)
-        return await super().execute(query, *args, timeout=timeout)
+    def add_log_listener(self, callback: Any) -> None:
+        self._tg_clean = False  # the pool's reset removes it
+        super().add_log_listener(callback)
+
+    def execute(
+        self, query: str, *args: Any, timeout: float | None = None
+    ) -> Coroutine[Any, Any, str]:
+        wanted = self._tg_admit(query, args)
+        if timeout is None:  # keyword arguments cost a third of asyncpg's own call
+            call = _execute(self, query, *args)
+        else:
+            call = _execute(self, query, *args, timeout=timeout)
+        return call if wanted is None else self._tg_then(wanted, call)
+
+    def fetch(
+        self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
+    ) -> Coroutine[Any, Any, list[Any]]:
+        wanted = self._tg_admit(query, args)
+        if timeout is None and record_class is None:
+            call = _fetch(self, query, *args)
+        else:
+            call = _fetch(self, query, *args, timeout=timeout, record_class=record_class)
+        return call if wanted is None else self._tg_then(wanted, call)
+
+    def fetchval(
+        self, query: str, *args: Any, column: int = 0, timeout: float | None = None
+    ) -> Coroutine[Any, Any, Any]:
+        wanted = self._tg_admit(query, args)
+        if column == 0 and timeout is None:
+            call = _fetchval(self, query, *args)
+        else:
+            call = _fetchval(self, query, *args, column=column, timeout=timeout)
+        return call if wanted is None else self._tg_then(wanted, call)
+
+    def fetchrow(
+        self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
+    ) -> Coroutine[Any, Any, Any]:
+        wanted = self._tg_admit(query, args)
+        if timeout is None and record_class is None:
+            call = _fetchrow(self, query, *args)
+        else:
+            call = _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
+        return call if wanted is None else self._tg_then(wanted, call)
 
     async def executemany(
         self, command: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> None:
         rows = [tuple(row) for row in args]  # every row is checked before any is sent
-        await self._guard(command, rows)
+        await self._tg_ensure(self._tg_admit_slow(command, rows))
         await super().executemany(command, rows, timeout=timeout)
-
-    async def fetch(
-        self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
-    ) -> list[Any]:
-        if self._check(query, (args,)):
-            await self._sync_tenant_setting(self.tenantguard)
-        return await super().fetch(query, *args, timeout=timeout, record_class=record_class)  # type: ignore[no-any-return]
-
-    async def fetchval(
-        self, query: str, *args: Any, column: int = 0, timeout: float | None = None
-    ) -> Any:
-        if self._check(query, (args,)):
-            await self._sync_tenant_setting(self.tenantguard)
-        return await super().fetchval(query, *args, column=column, timeout=timeout)
-
-    async def fetchrow(
-        self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
-    ) -> Any:
-        if self._check(query, (args,)):
-            await self._sync_tenant_setting(self.tenantguard)
-        return await super().fetchrow(query, *args, timeout=timeout, record_class=record_class)
 
     async def fetchmany(
         self,
@@ -117,7 +267,7 @@ class GuardedConnection(asyncpg.Connection):
         record_class: Any = None,
     ) -> list[Any]:
         rows = [tuple(row) for row in args]
-        await self._guard(query, rows)
+        await self._tg_ensure(self._tg_admit_slow(query, rows))
         return await super().fetchmany(query, rows, timeout=timeout, record_class=record_class)  # type: ignore[no-any-return]
 
     async def prepare(  # type: ignore[override]
@@ -128,11 +278,8 @@ class GuardedConnection(asyncpg.Connection):
         timeout: float | None = None,
         record_class: Any = None,
     ) -> GuardedStatement:
-        guard = self.tenantguard
-        scope = current_scope()
-        if guard.mode is not Mode.OFF and (scope is None or scope.unscoped_reason is None):
-            # the structure is proven now; the values when the statement runs
-            guard.check(query, ())
+        # the structure (and literal pins) is proven now; the values when the statement runs
+        self._tg_admit_slow(query, ())
         statement = await super().prepare(
             query, name=name, timeout=timeout, record_class=record_class
         )
@@ -146,71 +293,265 @@ class GuardedConnection(asyncpg.Connection):
         timeout: float | None = None,
         record_class: Any = None,
     ) -> Any:
-        # CursorFactory is lazy and runs later; the check happens now, where the call is
-        self.tenantguard.check(query, (args,))
-        return super().cursor(
+        # the factory is lazy: the check happens now, where the call is; the setting before
+        # the cursor's first round trip
+        wanted = self._tg_admit(query, args)
+        factory = super().cursor(
             query, *args, prefetch=prefetch, timeout=timeout, record_class=record_class
         )
+        return factory if wanted is None else _SettingCursorFactory(factory, self, wanted)
 
     async def copy_from_query(self, query: str, *args: Any, output: Any, **kwargs: Any) -> str:
-        await self._guard(query, (args,))
-        return await super().copy_from_query(query, *args, output=output, **kwargs)
+        if args:
+            # asyncpg pastes the values into the text: prove the values, then the text it sends
+            self._tg_admit_slow(query, (args,))
+            query = await self._tg_inline(query, args)
+        wanted = self._tg_admit_slow(query, ((),))
+        self._tg_one_statement(f"COPY ({query}) TO STDOUT", query)
+        await self._tg_ensure(wanted)
+        return await super().copy_from_query(query, output=output, **kwargs)
 
-    async def copy_from_table(self, table_name: str, *, output: Any, **kwargs: Any) -> str:
-        guard = self.tenantguard
-        if guard.policy.is_tenant_table(identifier_name(table_name)):
-            guard.check(f"COPY {_quoted(table_name)} TO STDOUT")  # TG005: a whole-table read
-        return await super().copy_from_table(table_name, output=output, **kwargs)
+    async def _tg_inline(self, query: str, args: tuple[Any, ...]) -> str:
+        """The query with its arguments as literals, placed where the real `$n` are (not in
+        comments or strings), quoted by the server as asyncpg does."""
+        statement = await asyncpg.Connection.prepare(self, query)
+        types = []
+        for parameter in statement.get_parameters():
+            name = parameter.name
+            name = "_" + name[:-2] if name.endswith("[]") else name
+            types.append(f"{_ident(parameter.schema)}.{_ident(name)}")
+        columns = ", ".join(f"quote_literal(${i}::{t}::text)" for i, t in enumerate(types, 1))
+        row = await _fetchrow(self, f"SELECT {columns}", *args) if types else ()
+        try:
+            return inline_parameters(query, [value or "NULL" for value in row or ()])
+        except ValueError as error:
+            self.tenantguard.violation(
+                f"the query's arguments cannot be placed in its text: {error}",
+                "pass a query asyncpg can prepare, with $1, $2 … parameters",
+                query,
+            )
+            return query
+
+    def _tg_one_statement(self, sent: str, query: str) -> None:
+        """Refuses a text that would not stay one statement once asyncpg wraps it."""
+        statements, _ = split_sql(sent)
+        if len(statements) != 1 or statements[0].error is not None:
+            scope = _get_scope()
+            if scope is None or scope.unscoped_reason is None:
+                self.tenantguard.violation(
+                    "the text would not be one statement once asyncpg places it in COPY: "
+                    "an unbalanced quote, comment or `;` changes what the server runs",
+                    "pass one complete query",
+                    query,
+                )
+
+    async def copy_from_table(
+        self, table_name: str, *, output: Any, schema_name: str | None = None, **kwargs: Any
+    ) -> str:
+        wanted = None
+        if self.tenantguard.policy.is_tenant_table(table_name):
+            # TG005: a whole-table read (asyncpg quotes the name: it is the exact table)
+            wanted = self._tg_admit_slow(f"COPY {_table(table_name, schema_name)} TO STDOUT", ((),))
+        await self._tg_ensure(wanted)
+        return await super().copy_from_table(
+            table_name, output=output, schema_name=schema_name, **kwargs
+        )
 
     async def copy_to_table(  # type: ignore[override]
-        self, table_name: str, *, source: Any, columns: Sequence[str] | None = None, **kwargs: Any
+        self,
+        table_name: str,
+        *,
+        source: Any,
+        columns: Sequence[str] | None = None,
+        schema_name: str | None = None,
+        where: str | None = None,
+        **kwargs: Any,
     ) -> str:
-        self._check_copy_in(table_name, columns, None)
-        return await super().copy_to_table(table_name, source=source, columns=columns, **kwargs)
+        wanted = self._tg_check_copy_in(table_name, schema_name, columns, None, where)
+        await self._tg_ensure(wanted)
+        return await super().copy_to_table(
+            table_name,
+            source=source,
+            columns=columns,
+            schema_name=schema_name,
+            where=where,
+            **kwargs,
+        )
 
     async def copy_records_to_table(  # type: ignore[override]
         self,
         table_name: str,
         *,
-        records: Iterable[Sequence[object]],
+        records: Iterable[Sequence[object]] | AsyncIterable[Sequence[object]],
         columns: Sequence[str] | None = None,
+        schema_name: str | None = None,
+        where: str | None = None,
         **kwargs: Any,
     ) -> str:
-        rows = [tuple(r) for r in records] if not hasattr(records, "__aiter__") else records
-        self._check_copy_in(table_name, columns, rows if isinstance(rows, list) else None)
+        streamed = isinstance(records, AsyncIterable)
+        rows: list[tuple[object, ...]] | None = (
+            None if streamed else [tuple(r) for r in records]  # type: ignore[union-attr]
+        )
+        wanted = self._tg_check_copy_in(
+            table_name, schema_name, columns, rows, where, streamed=streamed
+        )
+        source: Any = rows
+        if streamed:
+            source = self._tg_checked_stream(
+                records,  # type: ignore[arg-type]
+                table_name,
+                schema_name,
+                columns,
+            )
+        await self._tg_ensure(wanted)
         return await super().copy_records_to_table(
-            table_name, records=rows, columns=columns, **kwargs
+            table_name,
+            records=source,
+            columns=columns,
+            schema_name=schema_name,
+            where=where,
+            **kwargs,
         )
 
-    def _check_copy_in(
-        self, table_name: str, columns: Sequence[str] | None, rows: list[tuple[object, ...]] | None
-    ) -> None:
-        """COPY into a tenant table: the tenant column is required, and record values checked."""
-        guard = self.tenantguard
-        if guard.mode is Mode.OFF or not guard.policy.is_tenant_table(identifier_name(table_name)):
-            return
-        names = [identifier_name(c) for c in columns or []]
-        column = guard.policy.tenant_column
+    def _tg_copy_insert(
+        self, table_name: str, schema_name: str | None, columns: Sequence[str] | None
+    ) -> str:
+        """The INSERT a COPY into `table_name` amounts to, for the same proof."""
+        target = _table(table_name, schema_name)
+        names = list(columns or [])
+        if not names:
+            return f"INSERT INTO {target} DEFAULT VALUES"
         placeholders = ", ".join(f"${i + 1}" for i in range(len(names)))
-        # the same proof as the INSERT it amounts to: the tenant column must be given
-        target = _quoted(table_name)
-        statement = (
-            f"INSERT INTO {target} ({', '.join(_quoted(n) for n in names)}) VALUES ({placeholders})"
-            if names
-            else f"INSERT INTO {target} DEFAULT VALUES"
+        return (
+            f"INSERT INTO {target} ({', '.join(_ident(n) for n in names)}) VALUES ({placeholders})"
         )
-        if column not in names:
-            guard.check(statement)
-            return
-        guard.check(statement, rows if rows is not None else ((),))
+
+    def _tg_check_copy_in(
+        self,
+        table_name: str,
+        schema_name: str | None,
+        columns: Sequence[str] | None,
+        rows: list[tuple[object, ...]] | None,
+        where: str | None,
+        *,
+        streamed: bool = False,
+    ) -> str | None:
+        """COPY into a table: the `where` is proven as an expression; into a tenant table the
+        tenant column is required and each record's value checked (a file cannot be)."""
+        guard = self.tenantguard
+        wanted = None
+        if where is not None:
+            wanted = self._tg_check_where(where)
+        if not guard.policy.is_tenant_table(table_name):
+            return wanted
+        statement = self._tg_copy_insert(table_name, schema_name, columns)
+        if rows is None and not streamed:
+            wanted = self._tg_admit_slow(statement, ())  # the tenant column must be given
+            scope = _get_scope()
+            if scope is None or scope.unscoped_reason is None:
+                guard.violation(
+                    "COPY from a file into a tenant table: the tenant of each row cannot be "
+                    "checked before it is written",
+                    "use copy_records_to_table(), or run the import inside `with unscoped(reason):`",
+                    statement,
+                    reference=table_name,
+                )
+            return wanted
+        return self._tg_admit_slow(statement, rows if rows is not None else ())
+
+    def _tg_check_where(self, where: object) -> str | None:
+        """`where` is pasted after `WHERE` in the COPY: it must be one expression, proven."""
+        guard = self.tenantguard
+        if not isinstance(where, str):
+            guard.violation(f"where= must be a str, not {type(where).__name__}", "", repr(where))
+            return None
+        statements, _ = split_sql(where)
+        if (
+            len(statements) != 1
+            or statements[0].error is not None
+            or (statements[0].text != where.strip())
+        ):
+            scope = _get_scope()
+            if scope is None or scope.unscoped_reason is None:
+                guard.violation(
+                    "where= is not one SQL expression: a `;`, an unbalanced quote or comment "
+                    "would add statements to the COPY",
+                    "pass a single condition on the copied columns",
+                    where,
+                )
+        return self._tg_admit_slow(f"SELECT 1 WHERE ({where})", ((),))
+
+    async def _tg_checked_stream(
+        self,
+        records: AsyncIterable[Sequence[object]],
+        table_name: str,
+        schema_name: str | None,
+        columns: Sequence[str] | None,
+    ) -> AsyncIterator[tuple[object, ...]]:
+        """Checks each streamed record as asyncpg reads it: a wrong tenant aborts the COPY
+        before its end, and PostgreSQL writes nothing of a failed COPY."""
+        statement = self._tg_copy_insert(table_name, schema_name, columns)
+        guard = self.tenantguard
+        async for record in records:
+            row = tuple(record)
+            guard.check(statement, (row,))
+            yield row
+
+    # -- pools' and drivers' own statements -------------------------------------------------
+
+    async def _tg_driver_call(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Runs the driver's own statements unchecked; the session is re-read afterwards."""
+        self._tg_driver = True
+        self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
+        try:
+            return await call()
+        finally:
+            self._tg_driver = False
+            self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
 
 
-def _quoted(name: str) -> str:
-    return (
-        '"' + name.replace('"', '""') + '"'
-        if name != name.lower() or not name.isidentifier()
-        else name
-    )
+def _literal(text: str) -> str:
+    """A string literal for a session that lexes with standard_conforming_strings on (the
+    only kind the guard serves): quotes doubled, backslashes literal."""
+    if "\x00" in text:
+        raise ValueError("a tenant value cannot contain a NUL character")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table(table_name: str, schema_name: str | None) -> str:
+    """The table as asyncpg names it in COPY: quoted, so exactly `table_name`."""
+    target = _ident(table_name)
+    return f"{_ident(schema_name)}.{target}" if schema_name else target
+
+
+class _SettingCursorFactory:
+    """A cursor factory that sets the tenant setting before the cursor's first round trip."""
+
+    __slots__ = ("_connection", "_factory", "_wanted")
+
+    def __init__(self, factory: Any, connection: GuardedConnection, wanted: str) -> None:
+        self._factory = factory
+        self._connection = connection
+        self._wanted = wanted
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        await self._connection._tg_ensure(self._wanted)
+        async for row in self._factory:
+            yield row
+
+    def __await__(self) -> Any:
+        return self._open().__await__()
+
+    async def _open(self) -> Any:
+        await self._connection._tg_ensure(self._wanted)
+        return await self._factory
 
 
 class GuardedStatement:
@@ -226,35 +567,60 @@ class GuardedStatement:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._statement, name)
 
+    async def _admit(self, rows: Iterable[Sequence[object]]) -> None:
+        connection = self._connection
+        await connection._tg_ensure(connection._tg_admit_slow(self._query, rows))
+
     async def fetch(self, *args: Any, timeout: float | None = None) -> list[Any]:
-        await self._connection._guard(self._query, (args,))
+        await self._admit((args,))
         return await self._statement.fetch(*args, timeout=timeout)  # type: ignore[no-any-return]
 
     async def fetchrow(self, *args: Any, timeout: float | None = None) -> Any:
-        await self._connection._guard(self._query, (args,))
+        await self._admit((args,))
         return await self._statement.fetchrow(*args, timeout=timeout)
 
     async def fetchval(self, *args: Any, column: int = 0, timeout: float | None = None) -> Any:
-        await self._connection._guard(self._query, (args,))
+        await self._admit((args,))
         return await self._statement.fetchval(*args, column=column, timeout=timeout)
 
     async def fetchmany(
         self, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> list[Any]:
         rows = [tuple(r) for r in args]
-        await self._connection._guard(self._query, rows)
+        await self._admit(rows)
         return await self._statement.fetchmany(rows, timeout=timeout)  # type: ignore[no-any-return]
 
     async def executemany(
         self, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> None:
         rows = [tuple(r) for r in args]
-        await self._connection._guard(self._query, rows)
+        await self._admit(rows)
         await self._statement.executemany(rows, timeout=timeout)
 
     def cursor(self, *args: Any, prefetch: int | None = None, timeout: float | None = None) -> Any:
-        self._connection.tenantguard.check(self._query, (args,))
-        return self._statement.cursor(*args, prefetch=prefetch, timeout=timeout)
+        connection = self._connection
+        wanted = connection._tg_admit_slow(self._query, (args,))
+        factory = self._statement.cursor(*args, prefetch=prefetch, timeout=timeout)
+        return factory if wanted is None else _SettingCursorFactory(factory, connection, wanted)
+
+    async def explain(self, *args: Any, analyze: bool = False) -> Any:
+        """asyncpg's `explain`, with the statement itself checked (EXPLAIN ANALYZE runs it)
+        instead of the EXPLAIN text, which hides the statement from the proof."""
+        import json
+
+        await self._admit((args,))
+        connection = self._connection
+        query = "EXPLAIN (FORMAT JSON, VERBOSE" + (", ANALYZE) " if analyze else ") ") + self._query
+        if not analyze:
+            data = await _fetchval(connection, query, *args)
+        else:
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                data = await _fetchval(connection, query, *args)
+            finally:
+                await transaction.rollback()
+        return json.loads(data)
 
 
 def _bound_class(guard: Guard) -> type[GuardedConnection]:
@@ -262,14 +628,40 @@ def _bound_class(guard: Guard) -> type[GuardedConnection]:
 
 
 def _guard_for(policy: Policy | None, mode: Mode | str, options: dict[str, Any]) -> Guard:
+    """The guard for `connect`/`create_pool`; refuses to start when it would guard nothing."""
+    mode = Mode(mode)
     if policy is None:
         from tenantguard.config import build_policy, load_settings
 
-        policy = build_policy(load_settings())
+        settings = load_settings()
+        policy = build_policy(settings)
+        if not policy.tenant_tables and mode is not Mode.OFF:
+            where = settings.config_file or f"{settings.root} (no pyproject.toml/tenantguard.toml)"
+            raise ConfigError(
+                f"tenantguard: no policy was given and the configuration ({where}) names no "
+                "tenant tables: the guard would allow every statement. Pass "
+                "policy=Policy(tenant_column=…, tenant_tables={…}), configure "
+                "[tool.tenantguard] tenant_tables, or pass mode='off' to run unguarded on purpose"
+            )
+    elif not policy.tenant_tables and mode is not Mode.OFF:
+        raise ConfigError(
+            "tenantguard: the policy names no tenant tables: the guard would allow every "
+            "statement. Name them (Policy(tenant_tables={…})), or pass mode='off' to run "
+            "unguarded on purpose"
+        )
     return Guard(policy, mode=mode, **options)
 
 
-_GUARD_OPTIONS = ("cache_size", "require_tenant", "set_tenant_setting", "tenant_setting")
+_GUARD_OPTIONS = (
+    "cache_bytes",
+    "cache_size",
+    "log_values",
+    "max_statement_bytes",
+    "report_interval",
+    "require_tenant",
+    "set_tenant_setting",
+    "tenant_setting",
+)
 
 
 async def connect(
@@ -279,8 +671,15 @@ async def connect(
     mode: Mode | str = Mode.ENFORCE,
     **kwargs: Any,
 ) -> GuardedConnection:
-    """`asyncpg.connect` with the guard. Guard options: cache_size, require_tenant,
-    set_tenant_setting (set `app.tenant_id` from `tenant()` for RLS), tenant_setting."""
+    """`asyncpg.connect` with the guard.
+
+    Guard options: `require_tenant`, `set_tenant_setting` (keep `app.tenant_id` equal to
+    `tenant()` for RLS), `tenant_setting`, `cache_size`, `cache_bytes`, `max_statement_bytes`,
+    `log_values` (bound values and literals in logs and errors), `report_interval` (seconds
+    between two log lines of one statement and finding). Without a policy the project's
+    configuration is read; with no tenant tables anywhere it raises ConfigError (pass
+    `mode="off"` to run unguarded on purpose).
+    """
     options = {k: kwargs.pop(k) for k in _GUARD_OPTIONS if k in kwargs}
     guard = _guard_for(policy, mode, options)
     connection = await asyncpg.connect(dsn, connection_class=_bound_class(guard), **kwargs)
@@ -295,13 +694,21 @@ def create_pool(
     mode: Mode | str = Mode.ENFORCE,
     **kwargs: Any,
 ) -> GuardedPool:
-    """`asyncpg.create_pool` whose connections share one guard (`pool.tenantguard`)."""
+    """`asyncpg.create_pool` whose connections share one guard (`pool.tenantguard`); guard
+    options as for `connect`."""
     options = {k: kwargs.pop(k) for k in _GUARD_OPTIONS if k in kwargs}
     guard = _guard_for(policy, mode, options)
     if "connection_class" in kwargs:
         raise TypeError(
             "create_pool() makes its own connection_class; subclass GuardedConnection instead"
         )
+    reset = kwargs.get("reset")
+    if reset is not None:
+        # the pool's reset callback is the pool's own statement, like asyncpg's reset
+        async def guarded_reset(connection: GuardedConnection) -> None:
+            await connection._tg_driver_call(lambda: reset(connection))
+
+        kwargs["reset"] = guarded_reset
     settings: dict[str, Any] = {
         "min_size": 10, "max_size": 10, "max_queries": 50000,
         "max_inactive_connection_lifetime": 300.0, "loop": None,
@@ -319,3 +726,9 @@ class GuardedPool(Pool):
     def __init__(self, *args: Any, guard: Guard, **kwargs: Any) -> None:
         self.tenantguard = guard
         super().__init__(*args, **kwargs)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self.tenantguard.flush_reports()

@@ -2,53 +2,90 @@
 
 Both are context managers usable in sync and async code (a contextvar follows asyncio tasks),
 nest, and restore the previous scope on exit.
+
+A generator runs in its consumer's context, so `with tenant(2): yield row` inside a generator
+that is iterated would hand tenant 2 to the loop body of its consumer. Such a scope remembers
+the generator frame that entered it; the guard refuses statements made under it while that frame
+is suspended (see `Scope.outside_owner`). Generators driven by `contextlib.contextmanager` /
+`asynccontextmanager` are context managers by design and are left alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
+from types import FrameType, TracebackType
+
+from asyncpg.pgproto.pgproto import UUID as _PgUUID
 
 __all__ = ["Scope", "current_scope", "tenant", "tenant_key", "unscoped"]
 
 log = logging.getLogger("tenantguard")
 
+# uuid.UUID and the UUID asyncpg returns for uuid columns (a C subclass that cannot lie)
+UUID_TYPES: frozenset[type] = frozenset({uuid.UUID, _PgUUID})
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """`tenant(value)` or `unscoped(reason)`; `key` is the tenant value as the guard compares it."""
+    """`tenant(value)` or `unscoped(reason)`.
+
+    `key` is the tenant as the guard compares it (None: not a tenant value); `number` is the
+    tenant as an int when it is one, for the hot path's comparison of int parameters.
+    `owner` is the frame of an iterated generator that entered the scope (else None).
+    """
 
     value: object
     key: str | None
     unscoped_reason: str | None = None
+    number: int | None = None
+    owner: FrameType | None = field(default=None, compare=False)
+    checkable: bool = field(init=False, compare=False)  # a tenant with a key, no owner
+
+    def __post_init__(self) -> None:
+        checkable = self.key is not None and self.unscoped_reason is None and self.owner is None
+        object.__setattr__(self, "checkable", checkable)
+
+    def outside_owner(self) -> bool:
+        """True when the generator that entered this scope is suspended at a `yield`:
+        the code running now is its consumer, which did not ask for this tenant."""
+        owner = self.owner
+        if owner is None:
+            return False
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None:
+            if frame is owner:
+                return False
+            frame = frame.f_back
+        return True
 
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("tenantguard_scope", default=None)
 
 
 def tenant_key(value: object) -> str | None:
-    """A tenant value as the tenant column would compare it, or None when it cannot be one.
+    """A tenant value as the guard compares it, or None when it cannot be one.
 
-    `42`, `"42"` and `" 42 "` are one tenant; a UUID object and its string are one tenant.
-    Booleans, floats, None and containers are not tenant values.
+    Only exact types count, so that what is compared is what asyncpg sends: an `int` (its
+    decimal text), a `uuid.UUID` (its canonical text), a non-empty `str` (itself; a string
+    that spells a UUID is put in canonical form). Subclasses (an int whose `__str__` lies),
+    booleans, floats, None and containers are not tenant values.
     """
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
+    kind = type(value)
+    if kind is int:
         return str(value)
-    if isinstance(value, uuid.UUID):
+    if kind in UUID_TYPES:
         return str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
+    if kind is str:
+        text: str = value  # type: ignore[assignment]
+        if not text.strip():
             return None
-        if text.lstrip("-").isdigit():
-            return str(int(text))
-        if (len(text) in (32, 36, 38) and "-" in text) or len(text) == 32:
+        if len(text) in (32, 36, 38):
             try:
                 return str(uuid.UUID(text))
             except ValueError:
@@ -57,36 +94,120 @@ def tenant_key(value: object) -> str | None:
     return None
 
 
+def matches(value: object, scope: Scope) -> bool:
+    """True when `value`, bound as a parameter, is the scope's tenant as the column sees it.
+
+    Strings compare exactly (a text column tells `'01'` from `'1'`): the tenant's own text or
+    its canonical key. Anything but int, str and UUID is refused: it cannot be compared safely.
+    """
+    kind = type(value)
+    if kind is int:
+        return value == scope.number
+    if kind is str:
+        return value == scope.key or value == scope.value
+    if kind in UUID_TYPES:
+        return str(value) == scope.key
+    return False
+
+
 def current_scope() -> Scope | None:
     return _SCOPE.get()
 
 
-@contextmanager
-def tenant(value: object) -> Iterator[object]:
+_CONTEXT_MANAGER_CODES = frozenset(
+    {
+        contextlib._GeneratorContextManager.__enter__.__code__,
+        contextlib._AsyncGeneratorContextManager.__aenter__.__code__,
+    }
+)
+
+
+def _iterated_generator(frame: FrameType) -> FrameType | None:
+    """`frame` when it is a generator's, resumed by its consumer rather than by contextlib."""
+    if not frame.f_code.co_flags & (CO_GENERATOR | CO_ASYNC_GENERATOR):
+        return None
+    caller = frame.f_back
+    if caller is not None and caller.f_code in _CONTEXT_MANAGER_CODES:
+        return None
+    return frame
+
+
+class _ScopeBlock:
+    """Sets a scope for a `with` block; exits must nest like the blocks do."""
+
+    __slots__ = ("_scope", "_token")
+
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+        self._token: Token[Scope | None] | None = None
+
+    def _enter(self, frame: FrameType) -> None:
+        owner = _iterated_generator(frame)
+        if owner is not None:
+            scope = self._scope
+            self._scope = Scope(scope.value, scope.key, scope.unscoped_reason, scope.number, owner)
+        self._token = _SCOPE.set(self._scope)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        token, self._token = self._token, None
+        if token is None:
+            return
+        current = _SCOPE.get()
+        if current is not self._scope and self._scope.owner is not None:
+            return  # a generator's scope closed after its consumer moved on: leave theirs
+        try:
+            _SCOPE.reset(token)
+        except ValueError:  # exited in another context than entered: restore by value
+            _SCOPE.set(None if token.old_value is Token.MISSING else token.old_value)
+        if current is not self._scope and kind is None:
+            raise RuntimeError(
+                "tenantguard: tenant()/unscoped() blocks exited out of order: a tenant() entered "
+                "in a generator was held across a yield. Enter tenant() in the code that "
+                "consumes the rows, or make the generator a context manager"
+            )
+
+
+class tenant(_ScopeBlock):
     """Runs the block for one tenant: the guard checks every pinning value against `value`.
 
     A value that cannot be a tenant (None, a float, a list…) is accepted here and blocks every
     statement on a tenant table inside the block, with a clear error.
     """
-    token = _SCOPE.set(Scope(value, tenant_key(value)))
-    try:
-        yield value
-    finally:
-        _SCOPE.reset(token)
+
+    __slots__ = ()
+
+    def __init__(self, value: object) -> None:
+        key = tenant_key(value)
+        number = int(key) if type(value) is int and key is not None else None
+        if number is None and key is not None and type(value) is str and key.lstrip("-").isdigit():
+            number = int(key) if str(int(key)) == key else None
+        super().__init__(Scope(value, key, None, number))
+
+    def __enter__(self) -> object:
+        self._enter(sys._getframe(1))
+        return self._scope.value
 
 
-@contextmanager
-def unscoped(reason: str) -> Iterator[None]:
+class unscoped(_ScopeBlock):
     """An explicit, logged escape hatch for maintenance and cross-tenant admin work."""
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValueError("unscoped() needs a reason: say why this code may span tenants")
-    log.warning(
-        "tenantguard: entering unscoped block: %s",
-        reason,
-        extra={"tenantguard": {"event": "unscoped", "reason": reason}},
-    )
-    token = _SCOPE.set(Scope(None, None, reason.strip()))
-    try:
-        yield
-    finally:
-        _SCOPE.reset(token)
+
+    __slots__ = ()
+
+    def __init__(self, reason: str) -> None:
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError("unscoped() needs a reason: say why this code may span tenants")
+        super().__init__(Scope(None, None, reason.strip()))
+
+    def __enter__(self) -> None:
+        reason = self._scope.unscoped_reason
+        log.warning(
+            "tenantguard: entering unscoped block: %s",
+            reason,
+            extra={"tenantguard": {"event": "unscoped", "reason": reason}},
+        )
+        self._enter(sys._getframe(1))

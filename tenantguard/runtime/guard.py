@@ -1,92 +1,125 @@
 """The guard: the tenant proof plus the request's tenant, applied before SQL leaves the process.
 
-Verdicts are cached per SQL text in a bounded LRU. The per-query path on a cache hit is a dict
-lookup, one move in the LRU, and the value check: no parsing.
+Verdicts are cached per SQL text, bounded in entries (`cache_size`) and in bytes
+(`cache_bytes`). A hit costs a dict lookup and the value check: no parsing, no reordering until
+the cache is full (then the entry moves to the end, so the coldest goes first). Statements
+longer than `max_statement_bytes` are not proven (the proof would hold the event loop): they are
+refused.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections import OrderedDict
+import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlglot import exp
+
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import Policy
+from tenantguard.engine.policy import Policy, strip_casts
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import TenantIsolationError
-from tenantguard.runtime.context import Scope, current_scope, tenant_key
+from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
+from tenantguard.runtime.logs import ReportLimiter, call_site
+from tenantguard.runtime.session import script_effects
+from tenantguard.runtime.tokens import redact_literals
 
-__all__ = ["Guard", "Mode", "RuntimeVerdict"]
+__all__ = [
+    "DEFAULT_MAX_STATEMENT_BYTES",
+    "NO_VALUES",
+    "SEVERAL_VALUES",
+    "Guard",
+    "Mode",
+    "RuntimeVerdict",
+]
 
 log = logging.getLogger("tenantguard")
+
+# Measured (benchmarks/runtime_overhead.py): the proof costs 2-10 ms per KiB of SQL for joins,
+# unions, long AND chains and VALUES lists; 16 KiB keeps a first-seen statement near 50 ms.
+DEFAULT_MAX_STATEMENT_BYTES = 16 * 1024
+_ENTRY_BYTES = 640  # a cached verdict without its text (tracemalloc, CPython 3.11)
+NO_VALUES = -1  # RuntimeVerdict.value_check: nothing to compare with tenant()
+SEVERAL_VALUES = -2  # literals, or several parameters: the full check compares them
 
 
 class Mode(enum.StrEnum):
     ENFORCE = "enforce"  # raise TenantIsolationError; nothing reaches the server
     REPORT = "report"  # log, count, let it run
-    OFF = "off"
+    OFF = "off"  # look at nothing (the tenant setting is still kept when asked)
 
 
 @dataclass(frozen=True, slots=True)
 class RuntimeVerdict:
-    """What the guard needs of a statement's proof, precomputed once per SQL text."""
+    """What the guard needs of a statement, computed once per SQL text.
+
+    `errors`: why it is refused (the runtime's own refusals first, then the proof's errors).
+    `parameters`/`literals`: the pins whose values are checked against `tenant()`.
+    `expression_pin`: pinned by the tenant expression, so the session setting must hold the
+    request's tenant when it runs. `plain`/`ends_transaction`: see `runtime.session`.
+    `fast`: nothing but values to check; the connection's hot path may decide it alone.
+    """
 
     errors: tuple[Finding, ...]
-    parameters: tuple[int, ...]  # 0-based indexes of bind parameters that pin a tenant column
-    literals: tuple[str, ...]  # tenant keys of literal pins
+    parameters: tuple[int, ...]
+    literals: tuple[str, ...]
     touches_tenant_tables: bool
-    has_parameters: bool
+    expression_pin: bool = False
+    plain: bool = True
+    ends_transaction: bool = False
+    fast: bool = False
+    needs_setting: bool = False  # set_tenant_setting, or pinned by the tenant expression
+    value_check: int = NO_VALUES  # the one pinning parameter's index, or one of the two below
+    size: int = 0
 
 
-def _verdict_of(sql: str, policy: Policy, several: bool) -> RuntimeVerdict:
-    """The proof of `sql`; `several` when the simple protocol may carry several statements."""
-    texts = [s.text for s in split_sql(sql)[0]] if several else [sql]
-    errors: list[Finding] = []
-    parameters: list[int] = []
-    literals: list[str] = []
-    touches = False
-    for text in texts:
-        verdict = analyze_statement(text, policy)
-        # TG012 (two pin values in one statement): the guard checks each bound value against
-        # the request's tenant instead, so one statement still sees one tenant
-        errors.extend(
-            f for f in verdict.findings if f.severity is Severity.ERROR and f.code != "TG012"
-        )
-        touches = touches or verdict.touches_tenant_tables
-        for pin in verdict.pin_values:
-            if pin.kind == "parameter" and isinstance(pin.key, int):
-                parameters.append(pin.key - 1)
-            elif pin.kind == "literal":
-                key = tenant_key(str(pin.key))
-                literals.append(key if key is not None else str(pin.key))
-            elif pin.kind == "placeholder":
-                errors.append(_placeholder_finding(text))
-    return RuntimeVerdict(
-        tuple(errors), tuple(sorted(set(parameters))), tuple(literals), touches, "$" in sql
-    )
-
-
-def _placeholder_finding(text: str) -> Finding:
+def _runtime_finding(message: str, hint: str, statement: str = "") -> Finding:
     return Finding(
-        "TG006",
-        "unprovable-statement",
-        Severity.ERROR,
-        "the statement uses %s/:name placeholders, which asyncpg does not bind: its tenant value "
-        "cannot be checked",
-        "use $1, $2 … placeholders with asyncpg",
-        statement=text,
+        "TG-RUNTIME", "runtime-guard", Severity.ERROR, message, hint, statement=statement
     )
+
+
+def _bare(finding: Finding) -> Finding:
+    """The finding without its statement's text (the cache key already holds it)."""
+    return Finding(finding.code, finding.name, finding.severity, finding.message, finding.help)
+
+
+def _owns(expression: str, setting: str) -> bool:
+    """True when the tenant expression reads `setting` with `current_setting` (any cast)."""
+    try:
+        import sqlglot
+
+        tree = sqlglot.parse_one(expression, read="postgres")
+    except Exception:
+        return False
+    node = strip_casts(tree) if isinstance(tree, exp.Expression) else None
+    if not isinstance(node, exp.Anonymous) or str(node.name).lower() != "current_setting":
+        return False
+    arguments = node.expressions
+    return (
+        len(arguments) == 1
+        and isinstance(arguments[0], exp.Literal)
+        and arguments[0].is_string
+        and str(arguments[0].this).lower() == setting.lower()
+    )
+
+
+_BACKTICKED = re.compile(r"`[^`]*`")
 
 
 class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
     __slots__ = (
-        "_cache", "blocked", "cache_hits", "cache_misses", "cache_size", "checked", "mode",
-        "policy", "reported", "require_tenant", "set_tenant_setting", "tenant_setting",
+        "_cache", "_cache_bytes_used", "_checked", "_full", "_hits", "_mode",
+        "_owns_expressions", "_reports", "blocked", "cache_bytes", "cache_misses", "cache_size",
+        "fast_hits",
+        "log_values", "max_statement_bytes", "policy", "reported", "require_tenant",
+        "resets_skipped", "set_tenant_setting", "setting_syncs", "tenant_setting",
         "unscoped_statements",
     )  # fmt: skip
 
@@ -96,162 +129,377 @@ class Guard:
         *,
         mode: Mode | str = Mode.ENFORCE,
         cache_size: int = 4096,
+        cache_bytes: int = 32 * 1024 * 1024,
+        max_statement_bytes: int = DEFAULT_MAX_STATEMENT_BYTES,
         require_tenant: bool = False,
         set_tenant_setting: bool = False,
         tenant_setting: str = "app.tenant_id",
+        log_values: bool = False,
+        report_interval: float = 60.0,
     ) -> None:
         if cache_size < 1:
             raise ValueError("cache_size must be at least 1")
+        if cache_bytes < 1:
+            raise ValueError("cache_bytes must be at least 1")
+        if max_statement_bytes < 1:
+            raise ValueError("max_statement_bytes must be at least 1")
+        if not isinstance(tenant_setting, str) or not re.fullmatch(
+            r"[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*", tenant_setting
+        ):
+            raise ValueError(
+                f"tenant_setting must be a custom setting name like 'app.tenant_id', "
+                f"not {tenant_setting!r}"
+            )
         self.policy = policy
-        self.mode = Mode(mode)
+        self._mode = Mode(mode)
         self.cache_size = cache_size
+        self.cache_bytes = cache_bytes
+        self.max_statement_bytes = max_statement_bytes
         self.require_tenant = require_tenant
         self.set_tenant_setting = set_tenant_setting
-        self.tenant_setting = tenant_setting
-        self._cache: OrderedDict[tuple[str, bool], RuntimeVerdict] = OrderedDict()
-        self.checked = self.blocked = self.reported = 0
-        self.cache_hits = self.cache_misses = self.unscoped_statements = 0
+        self.tenant_setting = tenant_setting.lower()
+        self.log_values = log_values
+        self._owns_expressions = all(
+            _owns(e, self.tenant_setting) for e in policy.tenant_expressions
+        )
+        self._cache: dict[str, RuntimeVerdict] = {}
+        self._cache_bytes_used = 0
+        self._full = False
+        self._reports = ReportLimiter(report_interval)
+        self._checked = self._hits = self.blocked = self.reported = 0
+        self.cache_misses = self.unscoped_statements = 0
+        self.setting_syncs = self.resets_skipped = 0
+        self.fast_hits = 0  # checks decided by a connection's hot path (cache hits too)
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: Mode | str) -> None:
+        self._mode = Mode(mode)
+        self.clear_cache()  # verdicts made in "off" mode hold no proof
+
+    @property
+    def checked(self) -> int:
+        """Statements looked at (by a connection's hot path or by `check`)."""
+        return self._checked + self.fast_hits
+
+    @property
+    def cache_hits(self) -> int:
+        return self._hits + self.fast_hits
 
     @property
     def counters(self) -> dict[str, int]:
         return {
             "checked": self.checked, "blocked": self.blocked, "reported": self.reported,
             "cache_hits": self.cache_hits, "cache_misses": self.cache_misses,
-            "cache_entries": len(self._cache), "unscoped": self.unscoped_statements,
+            "cache_entries": len(self._cache), "cache_bytes": self._cache_bytes_used,
+            "unscoped": self.unscoped_statements, "setting_syncs": self.setting_syncs,
+            "resets_skipped": self.resets_skipped,
         }  # fmt: skip
 
-    def verdict(self, sql: str, several: bool = False) -> RuntimeVerdict:
-        key = (sql, several)
-        cached = self._cache.get(key)
+    def clear_cache(self) -> None:
+        self._cache.clear()
+        self._cache_bytes_used = 0
+        self._full = False
+
+    # -- verdicts ----------------------------------------------------------------------------
+
+    def verdict(self, sql: str) -> RuntimeVerdict:
+        cached = self._cache.get(sql)
         if cached is not None:
-            self.cache_hits += 1
-            self._cache.move_to_end(key)
+            self._hits += 1
+            if self._full:
+                self.touch(sql)
             return cached
         self.cache_misses += 1
+        size = len(sql)
+        if size > self.max_statement_bytes or (
+            size * 4 > self.max_statement_bytes
+            and len(sql.encode("utf-8", "surrogatepass")) > self.max_statement_bytes
+        ):
+            return self._oversized(sql)  # not cached: its text would crowd out the cache
         try:
-            verdict = _verdict_of(sql, self.policy, several)
+            verdict = self._verdict_of(sql)
         except Exception as error:  # the guard must fail closed, never crash differently
             verdict = RuntimeVerdict(
                 (
-                    Finding(
-                        "TG006",
-                        "unprovable-statement",
-                        Severity.ERROR,
+                    _runtime_finding(
                         f"the guard could not analyse the statement ({type(error).__name__})",
                         "report this statement to the tenantguard maintainers",
-                        statement=sql,
                     ),
                 ),
                 (),
                 (),
                 True,
-                False,
+                plain=False,
+                size=sys.getsizeof(sql) + _ENTRY_BYTES,
             )
-        self._cache[key] = verdict
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        self._store(sql, verdict)
         return verdict
+
+    def touch(self, sql: str) -> None:
+        """Marks a cached verdict as just used (the cache is full: the coldest goes first)."""
+        verdict = self._cache.pop(sql, None)
+        if verdict is not None:
+            self._cache[sql] = verdict
+
+    def _store(self, sql: str, verdict: RuntimeVerdict) -> None:
+        cache = self._cache
+        cache[sql] = verdict
+        self._cache_bytes_used += verdict.size
+        while len(cache) > self.cache_size or (
+            self._cache_bytes_used > self.cache_bytes and len(cache) > 1
+        ):
+            oldest = next(iter(cache))
+            self._cache_bytes_used -= cache.pop(oldest).size
+            self._full = True
+
+    def _oversized(self, sql: str) -> RuntimeVerdict:
+        return RuntimeVerdict(
+            (
+                _runtime_finding(
+                    f"the statement is longer than max_statement_bytes "
+                    f"({self.max_statement_bytes}): proving it would hold the event loop",
+                    "send the data as parameters (executemany, copy_records_to_table, "
+                    "= ANY($1)) or raise max_statement_bytes",
+                ),
+            ),
+            (),
+            (),
+            True,
+            plain=False,
+        )
+
+    def _verdict_of(self, sql: str) -> RuntimeVerdict:
+        texts = [s.text for s in split_sql(sql)[0]]
+        effects = script_effects(texts, self.tenant_setting)
+        errors: list[Finding] = []
+        if effects.refusal is not None:
+            errors.append(_runtime_finding(effects.refusal, effects.hint))
+        parameters: set[int] = set()
+        literals: list[str] = []
+        touches = expression = False
+        if self._mode is not Mode.OFF:
+            for text in texts:
+                verdict = analyze_statement(text, self.policy)
+                # TG012 (two pin values in one statement): each bound value is checked against
+                # the request's tenant instead, so one statement still sees one tenant
+                errors.extend(
+                    _bare(f)
+                    for f in verdict.findings
+                    if f.severity is Severity.ERROR and f.code != "TG012"
+                )
+                touches = touches or verdict.touches_tenant_tables
+                for pin in verdict.pin_values:
+                    if pin.kind == "parameter" and isinstance(pin.key, int):
+                        parameters.add(pin.key - 1)
+                    elif pin.kind == "literal":
+                        literals.append(str(pin.key))
+                    elif pin.kind == "expression":
+                        expression = True
+                    elif pin.kind == "placeholder":
+                        errors.append(
+                            _runtime_finding(
+                                "the statement uses %s/:name placeholders, which asyncpg does not "
+                                "bind: its tenant value cannot be checked",
+                                "use $1, $2 … placeholders with asyncpg",
+                            )
+                        )
+            if expression and not self._owns_expressions:
+                errors.append(
+                    _runtime_finding(
+                        "the statement is pinned by a tenant expression that does not read the "
+                        f"setting the guard keeps ({self.tenant_setting}): its value is unknown",
+                        f"pin with a parameter, or use current_setting('{self.tenant_setting}')",
+                    )
+                )
+        size = sys.getsizeof(sql) + _ENTRY_BYTES + sum(len(f.message) + len(f.help) for f in errors)
+        fast = not errors and effects.plain and not effects.ends_transaction
+        value_check = NO_VALUES
+        if touches and (literals or len(parameters) > 1):
+            value_check = SEVERAL_VALUES
+        elif touches and parameters:
+            value_check = next(iter(parameters))
+        return RuntimeVerdict(
+            tuple(errors),
+            tuple(sorted(parameters)),
+            tuple(dict.fromkeys(literals)),
+            touches or bool(errors),
+            expression,
+            effects.plain,
+            effects.ends_transaction,
+            fast and self._mode is not Mode.OFF,
+            self.set_tenant_setting or expression,
+            value_check,
+            size,
+        )
+
+    # -- the check ---------------------------------------------------------------------------
 
     def check(
         self, query: object, rows: Iterable[Sequence[object]] = ((),), *, several: bool = False
-    ) -> None:
-        """Raises TenantIsolationError (enforce) or logs (report) when `query` may leak."""
-        if self.mode is Mode.OFF:
-            return
-        self.checked += 1
-        scope = current_scope()
+    ) -> RuntimeVerdict | None:
+        """Raises TenantIsolationError (enforce) or logs (report) when `query` may leak.
+
+        Returns the verdict (None when nothing was looked at). `several` is accepted for
+        compatibility: every text is split into its statements and each is proven.
+        """
+        del several
+        if self._mode is Mode.OFF:
+            if self.set_tenant_setting and type(query) is str:
+                return self.verdict(query)  # effects only: the setting must still be kept
+            return None
+        self._checked += 1
+        scope = _SCOPE.get()
+        if scope is not None and scope.owner is not None and scope.outside_owner():
+            self.violation(
+                "a tenant() or unscoped() block entered in the generator "
+                f"{scope.owner.f_code.co_name}() is held across a yield: the statement runs in "
+                "its consumer, which did not ask for that scope",
+                "enter tenant() in the code that consumes the rows, or make the generator a "
+                "context manager (contextlib.asynccontextmanager)",
+                query,
+            )
+            return None
+        if type(query) is not str:
+            self.violation(
+                f"the query is a {type(query).__name__}, not SQL text: it cannot be proven",
+                "pass the SQL as a str",
+                query,
+                rule="TG006",
+            )
+            return None
+        verdict = self.verdict(query)
         if scope is not None and scope.unscoped_reason is not None:
             self.unscoped_statements += 1
-            return
-        if not isinstance(query, str):
-            self._violation(
-                f"the query is a {type(query).__name__}, not SQL text: it cannot be proven",
-                "TG006",
-                repr(query)[:200],
-                "",
-                "pass the SQL as a str",
-            )
-            return
-        verdict = self.verdict(query, several)
+            return verdict
         if verdict.errors:
             first = verdict.errors[0]
-            self._violation(
-                first.message, first.code, query, first.message.split(" in ")[0], first.help
-            )
-            return
+            self.violation(first.message, first.help, query, rule=first.code)
+            return verdict
         if scope is None:
             if self.require_tenant and verdict.touches_tenant_tables:
-                self._violation(
+                self.violation(
                     "a statement on a tenant table ran outside any tenant() or unscoped() block",
-                    "TG-RUNTIME",
-                    query,
-                    "",
                     "wrap the request in `with tenant(tenant_id):`",
+                    query,
                 )
-            return
+            return verdict
         if not verdict.touches_tenant_tables:
-            return
-        expected = scope.key
-        if expected is None:
-            self._violation(
-                f"the request's tenant {scope.value!r} ({type(scope.value).__name__}) is not a "
-                "valid tenant value",
-                "TG-RUNTIME",
+            return verdict
+        if scope.key is None:
+            self.violation(
+                "the request's tenant is not a valid tenant value (a "
+                f"{type(scope.value).__name__})",
+                "call tenant() with the tenant's id (an int, str or uuid.UUID)",
                 query,
-                "",
-                "call tenant() with the tenant's id (int, str or UUID)",
             )
-            return
+            return verdict
         for literal in verdict.literals:
-            if literal != expected:
+            if literal != scope.key and literal != scope.value:
                 self._mismatch(query, scope, literal, "a literal")
-                return
-        if not verdict.parameters:
-            return
+                return verdict
         for row in rows:
             for index in verdict.parameters:
                 if index >= len(row):
-                    self._violation(
+                    self.violation(
                         f"parameter ${index + 1} pins the tenant but was not given",
-                        "TG-RUNTIME",
-                        query,
-                        "",
                         "pass the tenant id as that parameter",
+                        query,
+                        reference=f"${index + 1}",
                     )
-                    return
-                value = row[index]
-                if value is not scope.value and tenant_key(value) != expected:
-                    self._mismatch(query, scope, value, f"${index + 1}")
-                    return
+                    return verdict
+                if not matches(row[index], scope):
+                    self._mismatch(query, scope, row[index], f"${index + 1}")
+                    return verdict
+        return verdict
 
     def _mismatch(self, query: str, scope: Scope, value: object, where: str) -> None:
-        self._violation(
-            f"{where} = {value!r} pins another tenant than the request's ({scope.value!r})",
-            "TG-RUNTIME",
-            query,
-            where,
-            "pass the current tenant's id; never a tenant from input",
-        )
+        kind = type(value)
+        if kind not in (int, str) and kind not in UUID_TYPES:
+            detail = f"is a {kind.__name__}, which cannot be compared safely"
+            hint = "pass the tenant id as an int, str or uuid.UUID (not a subclass)"
+        else:
+            detail = "pins another tenant than the request's"
+            hint = "pass the current tenant's id in the same form as tenant(); never a tenant from input"
+        if self.log_values:
+            detail += f" ({value!r}; the request's tenant is {scope.value!r})"
+        self.violation(f"{where} {detail}", hint, query, reference=where)
 
-    def _violation(
-        self, message: str, rule: str, statement: str, reference: str, hint: str
+    # -- reporting ---------------------------------------------------------------------------
+
+    def violation(
+        self,
+        message: str,
+        hint: str,
+        statement: object,
+        *,
+        rule: str = "TG-RUNTIME",
+        reference: str = "",
     ) -> None:
-        fields = {
-            "rule": rule,
-            "statement": statement[:2000],
-            "reference": reference,
-            "hint": hint,
-            "mode": str(self.mode),
-        }
-        if self.mode is Mode.ENFORCE:
+        """Blocks (enforce) or reports (report) one statement: a log line, a counter, an error."""
+        text = statement if isinstance(statement, str) else repr(statement)[:200]
+        enforce = self._mode is Mode.ENFORCE
+        if enforce:
             self.blocked += 1
-            log.error("tenantguard: blocked: %s", message, extra={"tenantguard": fields})
+        else:
+            self.reported += 1
+        count = self._reports.note((rule, message, text))
+        if count:
+            self._log(rule, message, hint, text, reference, count)
+        if enforce:
             raise TenantIsolationError(
-                f"{rule}: {message} — {hint}",
+                f"{rule}: {self._private(message)} — {hint}",
                 rule=rule,
-                statement=statement,
+                statement=text,
                 reference=reference,
                 hint=hint,
             )
-        self.reported += 1
-        log.warning("tenantguard: would block: %s", message, extra={"tenantguard": fields})
+
+    def _private(self, message: str) -> str:
+        """The message with SQL literals hidden, unless `log_values`."""
+        if self.log_values:
+            return message
+        return _BACKTICKED.sub(lambda m: "`" + redact_literals(m.group()[1:-1]) + "`", message)
+
+    def _log(
+        self,
+        rule: str,
+        message: str,
+        hint: str,
+        statement: str,
+        reference: str,
+        count: int,
+        site: str | None = None,
+    ) -> None:
+        site = site or call_site(sys._getframe(2))
+        shown = statement[:2000] if self.log_values else redact_literals(statement)
+        fields = {
+            "rule": rule,
+            "statement": shown,
+            "reference": reference,
+            "hint": hint,
+            "mode": str(self._mode),
+            "call_site": site,
+            "count": count,
+        }
+        verb = "blocked" if self._mode is Mode.ENFORCE else "would block"
+        times = "" if count == 1 else f" ({count} times since the last line)"
+        log.log(
+            logging.ERROR if self._mode is Mode.ENFORCE else logging.WARNING,
+            "tenantguard: %s %s at %s%s: %s — %s",
+            verb,
+            rule,
+            site,
+            times,
+            self._private(message),
+            shown,
+            extra={"tenantguard": fields},
+        )
+
+    def flush_reports(self) -> None:
+        """Logs the occurrences not yet reported (call at shutdown; pools do on close)."""
+        for (rule, message, statement), count in self._reports.flush():
+            self._log(rule, message, "", statement, "", count, "(summary at flush)")

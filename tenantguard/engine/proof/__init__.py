@@ -29,6 +29,7 @@ from tenantguard.engine.proof.model import (
     Role,
     Source,
     SourceKind,
+    Span,
 )
 from tenantguard.engine.proof.names import Names, output_names
 from tenantguard.engine.proof.projections import Projections, projection_item
@@ -51,6 +52,7 @@ __all__ = [
     "Role",
     "Source",
     "SourceKind",
+    "Span",
     "build_proof",
     "conjuncts",
     "function_name",
@@ -84,7 +86,7 @@ class Analysis:
         return self.model.block_of
 
     def resolve(
-        self, block: Block | None, column: exp.Column, visible: list[Source] | None = None
+        self, block: Block | None, column: exp.Column, visible: Span | None = None
     ) -> Source | None:
         return self.names.resolve(block, column, visible)
 

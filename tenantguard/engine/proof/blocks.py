@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof.model import Block, Fact, Role, Source, SourceKind
+from tenantguard.engine.proof.model import Block, Fact, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import (
     PRUNED,
     alias_columns,
@@ -78,6 +78,7 @@ class Model:
         self.pinned_calls: list[tuple[exp.Expression, Block | None]] = []  # pinned by arguments
         self.index: dict[type[exp.Expression], list[exp.Expression]] = {}
         self.source_of_node: dict[int, Source] = {}
+        self._with_index: dict[int, tuple[dict[str, tuple[int, exp.CTE]], dict[int, int]]] = {}
         self._walk()
         for block in self.blocks:
             self._collect_sources(block)
@@ -159,22 +160,37 @@ class Model:
         child: exp.Expr = table
         parent = table.parent
         while parent is not None:
-            visible: list[exp.Expression] = []
+            with_: exp.Expr | None = None
+            before: int | None = None  # only the CTEs before this position are visible
             if isinstance(parent, exp.With):
-                ctes = parent.expressions
-                if parent.args.get("recursive") or not isinstance(child, exp.CTE):
-                    visible = ctes
-                else:
-                    visible = ctes[: next(i for i, c in enumerate(ctes) if c is child)]
+                with_ = parent
+                if not parent.args.get("recursive") and isinstance(child, exp.CTE):
+                    before = self._ctes_of(parent)[1].get(id(child))
             else:
-                with_ = parent.args.get("with_")
-                if isinstance(with_, exp.With) and child is not with_:
-                    visible = with_.expressions
-            for cte in visible:
-                if isinstance(cte, exp.CTE) and alias_name(cte) == name:
-                    return cte
+                candidate = parent.args.get("with_")
+                if isinstance(candidate, exp.With) and child is not candidate:
+                    with_ = candidate
+            if with_ is not None:
+                found = self._ctes_of(with_)[0].get(name)
+                if found is not None and (before is None or found[0] < before):
+                    return found[1]
             child, parent = parent, parent.parent
         return None
+
+    def _ctes_of(self, with_: exp.Expr) -> tuple[dict[str, tuple[int, exp.CTE]], dict[int, int]]:
+        """A WITH's CTEs by name (the first of a name) and the position of each: looked up once
+        per WITH, not once per reference (500 chained CTEs make 500 references)."""
+        found = self._with_index.get(id(with_))
+        if found is None:
+            names: dict[str, tuple[int, exp.CTE]] = {}
+            positions: dict[int, int] = {}
+            for position, cte in enumerate(with_.expressions):
+                if isinstance(cte, exp.CTE):
+                    names.setdefault(alias_name(cte), (position, cte))
+                    positions[id(cte)] = position
+            found = (names, positions)
+            self._with_index[id(with_)] = found
+        return found
 
     # sources
 
@@ -183,6 +199,7 @@ class Model:
             block.ambiguous.add(source.name)
         if source.name:
             block.sources.setdefault(source.name, source)
+            block.named.setdefault(source.name, []).append(source)
         source.index = len(block.every_source)
         block.every_source.append(source)  # a duplicate name still has to be pinned
         for body in source.body:
@@ -198,8 +215,20 @@ class Model:
     def _item(self, block: Block, node: exp.Expression, role: Role) -> list[Source]:
         """The sources one FROM/JOIN/USING item contributes (a parenthesized join gives several)."""
         if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table):
-            node = node.this  # `(a JOIN b ON …)`: a join group, not a derived table
+            # `(a JOIN b ON …)`: a join group, not a derived table
+            group = self._item(block, node.this, role)
+            alias = alias_name(node)
+            if alias:
+                self._hide(block, alias, group)
+            return group
         lateral = isinstance(node, exp.Lateral)
+        if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Values):
+            values = node.this  # `(VALUES …) AS v(…)`
+            source = Source(
+                alias_name(node), SourceKind.VALUES, node, block, role,
+                column_names=alias_columns(node), rows=values,
+            )  # fmt: skip
+            return [self._add(block, source)]
         inner = node.this if lateral else node
         if isinstance(node, exp.Table) and node.args.get("rows_from"):
             return [self._rows_from(block, node, role)]
@@ -226,15 +255,16 @@ class Model:
                 block,
                 role,
                 body=bodies,
-                column_names=alias_columns(node) or alias_columns(inner),
+                column_names=_renamed(alias_columns(node) or alias_columns(inner), bodies),
                 lateral=lateral,
             )
             return [self._add(block, source)]
         if isinstance(node, exp.Values):
             name = alias_name(node)
             source = Source(
-                name, SourceKind.VALUES, node, block, role, column_names=alias_columns(node)
-            )
+                name, SourceKind.VALUES, node, block, role,
+                column_names=alias_columns(node), rows=node,
+            )  # fmt: skip
             return [self._add(block, source)]
         name = alias_name(node) or identifier_name(node.args.get("this"))
         columns = alias_columns(node) or ([name] if name else None)
@@ -243,6 +273,19 @@ class Model:
             name, SourceKind.OTHER, node, block, role, column_names=columns, lateral=True
         )
         return [self._add(block, other)]
+
+    def _hide(self, block: Block, alias: str, group: list[Source]) -> None:
+        """`(a JOIN b) AS j` hides `a` and `b`: the rest of the query reaches their columns as
+        `j.col` (or unqualified) only. Their own names no longer resolve — conditions inside the
+        group that use them pin nothing (conservative) — and `j` names the group."""
+        for source in group:
+            if block.sources.get(source.name) is source:
+                del block.sources[source.name]
+            same = block.named.get(source.name, [])
+            if source in same:
+                same.remove(source)
+            source.name = f"{alias}.{source.name}"  # no qualifier can name it
+        block.join_aliases[alias] = list(group)
 
     def _function_source(
         self, block: Block, node: exp.Expression, call: exp.Anonymous, role: Role
@@ -315,9 +358,18 @@ class Model:
         table_name = identifier_name(table.this)
         name = alias_name(table) or table_name
         columns = alias_columns(table)
-        cte = self.cte_definition(table)
+        # PostgreSQL never resolves the target of UPDATE/DELETE/MERGE to a CTE
+        cte = self.cte_definition(table) if role is not Role.TARGET else None
+        rows = _values_body(cte.this) if cte is not None else None
+        if cte is not None and rows is not None:
+            source = Source(
+                name, SourceKind.VALUES, table, block, role, table_name,
+                column_names=columns or alias_columns(cte), rows=rows,
+            )  # fmt: skip
+            return self._add(block, source)
         if cte is not None:
-            columns = columns or alias_columns(cte)
+            bodies = self._bodies(cte.this)
+            columns = _renamed(columns or alias_columns(cte), bodies)
             source = Source(
                 name,
                 SourceKind.CTE,
@@ -325,7 +377,7 @@ class Model:
                 block,
                 role,
                 table_name,
-                body=self._bodies(cte.this),
+                body=bodies,
                 column_names=columns,
             )
         else:
@@ -358,15 +410,22 @@ class Model:
             filtered = []
         else:
             filtered = left + right
-        scope = left + right
+        for source in right if side == "LEFT" else left if side == "RIGHT" else ():
+            source.nullable = True
+        if side == "FULL":
+            for source in left + right:
+                source.nullable = True
+        if side in ("LEFT", "RIGHT"):
+            nullable, preserved = (right, left) if side == "LEFT" else (left, right)
+            block.outer_joins.append((join, Span.of(block, nullable), Span.of(block, preserved)))
+        scope = Span.of(block, left + right)
         block.on_scopes[id(join)] = scope
         condition = join.args.get("on")
         kind = f"{side} JOIN" if side else "JOIN"
         name = right[0].name if right else ""
         if condition is not None:
-            block.filters.append(
-                (conjuncts(condition), filtered, f"ON of {kind} {name}".strip(), scope)
-            )
+            clause = f"ON of {kind} {name}".strip()
+            block.filters.append((conjuncts(condition), Span.of(block, filtered), clause, scope))
         using = [identifier_name(u) for u in join.args.get("using") or []]
         if str(join.args.get("method") or "").upper() == "NATURAL":
             using = self._common_columns(left, right)
@@ -427,11 +486,12 @@ class Model:
         side = (join.args.get("side") or "").upper()
         merged = None if side == "FULL" else right_owner if side == "RIGHT" else left_owner
         block.merged[column] = (merged, (*left, *right))
+        if side == "FULL" and left_owner is not None and right_owner is not None:
+            block.full_merged[column] = (left_owner, right_owner)
         if left_owner is None or right_owner is None:
             return
-        ids = {id(s) for s in filtered}
         for target, other in ((right_owner, left_owner), (left_owner, right_owner)):
-            if id(target) in ids:
+            if target in filtered:
                 target.facts.append(Fact(target, join, clause, other=other))
 
     def _from_clause(
@@ -484,7 +544,12 @@ class Model:
                     )
             else:
                 block.filters.append(
-                    (conjuncts(node.args.get("on")), target, "MERGE ON", target + merge_source)
+                    (
+                        conjuncts(node.args.get("on")),
+                        Span.of(block, target),
+                        "MERGE ON",
+                        Span.of(block, target + merge_source),
+                    )
                 )
             return
         elif isinstance(node, exp.Insert):
@@ -492,7 +557,7 @@ class Model:
             return
         where = node.args.get("where")
         if isinstance(where, exp.Where):
-            block.filters.append((conjuncts(where.this), everything, "WHERE", None))
+            block.filters.append((conjuncts(where.this), Span.of(block, everything), "WHERE", None))
 
     def _insert_sources(self, block: Block, node: exp.Insert) -> None:
         """The rows an INSERT writes, as its target (for RETURNING and ON CONFLICT), and the
@@ -515,13 +580,14 @@ class Model:
 
     # scoping
 
-    def _outer_scope(self, block: Block) -> list[Source] | None:
-        """The sources of the parent block that `block` can see: None for all of them, [] for
-        none (a derived table, a CTE, the query of an INSERT), or the ON's two sides, or the
-        sources before a LATERAL item."""
+    def _outer_scope(self, block: Block) -> Span | None:
+        """The sources of the parent block that `block` can see: None for all of them, none
+        (a derived table, a CTE, the query of an INSERT), or the ON's two sides, or the sources
+        before a LATERAL item."""
         parent = block.parent
         if parent is None:
             return None
+        nothing = Span(parent, 0, 0)
         child: exp.Expr = block.node
         node = child.parent
         lateral = False
@@ -531,31 +597,64 @@ class Model:
             elif isinstance(node, exp.Table) and not is_table_name(node):
                 lateral = True  # the arguments of a function in FROM see what is before it
             elif isinstance(node, exp.With | exp.CTE):
-                return []
+                return nothing
             elif isinstance(node, exp.Join):
                 if child is node.args.get("on"):
-                    return list(parent.on_scopes.get(id(node), []))
+                    return parent.on_scopes.get(id(node), nothing)
                 if child is node.this:
-                    return self._before(parent, child) if lateral else []
+                    return self._before(parent, child) if lateral else nothing
             elif isinstance(node, exp.From) and child is node.this:
-                return self._before(parent, child) if lateral else []
+                return self._before(parent, child) if lateral else nothing
             child, node = node, node.parent
         if node is None:
-            return []
+            return nothing
         key = child.arg_key
         if isinstance(node, exp.Insert) and key == "expression":
-            return []  # INSERT … SELECT: the query does not see the table it writes
+            return nothing  # INSERT … SELECT: the query does not see the table it writes
         if isinstance(node, exp.Merge) and key == "using":
-            return self._before(parent, child) if lateral else []
+            return self._before(parent, child) if lateral else nothing
         if isinstance(node, exp.Update | exp.Delete) and key in ("using", "this"):
-            return self._before(parent, child) if lateral else []
+            return self._before(parent, child) if lateral else nothing
         return None
 
-    def _before(self, block: Block, item: exp.Expr) -> list[Source]:
+    def _before(self, block: Block, item: exp.Expr) -> Span:
         """The sources of `block` before the FROM item `item` (what a LATERAL item sees)."""
         source = self.source_of_node.get(id(item))
         if source is None and isinstance(item, exp.Subquery | exp.Lateral):
             source = self.source_of_node.get(id(item.this))
         if source is None:
-            return []
-        return block.every_source[: source.index]
+            return Span(block, 0, 0)
+        return Span(block, 0, source.index)
+
+
+def _renamed(names: list[str] | None, bodies: list[Block]) -> list[str] | None:
+    """A column list renames the first columns only (`d(pid)` over `SELECT id, tenant_id`
+    leaves `tenant_id`): the rest keep the first branch's names, when it shows them."""
+    if names is None or not bodies:
+        return names
+    from tenantguard.engine.proof.names import output_names
+
+    outputs = output_names(bodies[0].node)
+    if outputs is None or len(outputs) <= len(names):
+        return names
+    return names + outputs[len(names) :]
+
+
+def _values_body(query: exp.Expression) -> exp.Values | None:
+    """`WITH x(a) AS (VALUES …)`: the VALUES list (sqlglot reads it as `SELECT * FROM (VALUES
+    …) AS _values`; a `*` passes its columns by position, which the CTE's list renames), or
+    None for any other body."""
+    if isinstance(query, exp.Values):
+        return query
+    if (
+        isinstance(query, exp.Select)
+        and len(query.expressions) == 1
+        and isinstance(query.expressions[0], exp.Star)
+        and isinstance(query.args.get("from_"), exp.From)
+        and isinstance(query.args["from_"].this, exp.Values)
+        and not alias_columns(query.args["from_"].this)
+        and not any(query.args.get(k) for k in ("where", "joins", "group", "limit", "offset"))
+    ):
+        values: exp.Values = query.args["from_"].this
+        return values
+    return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.proof.blocks import Model
-from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind
+from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.names import Names
 from tenantguard.engine.proof.syntax import conjuncts, disjuncts, identifier_name, walk
 from tenantguard.engine.proof.values import multi_values, pin_value, single_value_array
@@ -66,18 +66,19 @@ class FactCollector:
         self.names = names
         self.policy = model.policy
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
-        self.misses: list[tuple[Block, exp.Expression, set[int], str, list[Source] | None]] = []
+        self.misses: list[tuple[Block, exp.Expression, Span, str, Span | None]] = []
 
     def collect(self) -> None:
         for block in self.model.blocks:
             for items, filtered, clause, visible in block.filters:
                 if not filtered:
                     continue
-                ids = {id(s) for s in filtered}
                 for conjunct in items:
-                    if not self._pin_fact(block, conjunct, ids, clause, visible):
-                        self.misses.append((block, conjunct, ids, clause, visible))
-                self._foreign_keys(block, items, ids, clause, visible)
+                    if not self._pin_fact(block, conjunct, filtered, clause, visible):
+                        self.misses.append((block, conjunct, filtered, clause, visible))
+                self._foreign_keys(block, items, filtered, clause, visible)
+            if block.outer_joins:
+                self._inner_by_where(block)
             for source in block.every_source:
                 if source.kind is SourceKind.VALUES:
                     self._values_fact(source)
@@ -90,18 +91,20 @@ class FactCollector:
         self,
         block: Block,
         conjunct: exp.Expression,
-        filtered: set[int],
+        filtered: Span,
         clause: str,
-        visible: list[Source] | None,
+        visible: Span | None,
     ) -> bool:
         """Records what `conjunct` says of tenant columns; False when it says nothing."""
         owner_of = self.names.tenant_column_owner
         found = False
         pairs = _equalities(conjunct)
+        if pairs is not None and block.full_merged:
+            found = self._full_merged_fact(block, conjunct, pairs, filtered, clause, visible)
         if pairs is not None:
             for column_side, other_side in pairs:
                 source = owner_of(block, column_side, visible)
-                if source is None or id(source) not in filtered:
+                if source is None or source not in filtered:
                     continue
                 fact: Fact | None = None
                 value = pin_value(other_side, self.policy) or single_value_array(
@@ -115,29 +118,69 @@ class FactCollector:
                     other = owner_of(block, other_side, visible)
                     if other is not None and other is not source:
                         fact = Fact(source, conjunct, clause, other=other)
+                if fact is not None and isinstance(conjunct, exp.NullSafeEQ):
+                    fact.null_safe = True  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant
                 if fact is not None:
                     source.facts.append(fact)
                     found = True
         elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
             found = self._in_fact(block, conjunct, filtered, clause, visible)
         elif isinstance(conjunct, exp.Or):
-            for source, value in self._pinned_in_every_branch(block, conjunct, filtered, visible):
-                source.facts.append(Fact(source, conjunct, clause, value=value))
+            pinned, shared = self._pinned_in_every_branch(block, conjunct, filtered, visible)
+            for source, value in pinned:
+                fact = Fact(source, conjunct, clause, value=value, null_safe=id(source) in shared)
+                source.facts.append(fact)
                 found = True
         elif self.policy.shared_rows and isinstance(conjunct, exp.Is):
             source = self._shared_branch(block, conjunct, visible)
-            if source is not None and id(source) in filtered:
-                source.facts.append(Fact(source, conjunct, clause, value=SHARED))
+            if source is not None and source in filtered:
+                source.facts.append(Fact(source, conjunct, clause, value=SHARED, null_safe=True))
                 found = True
+        return found
+
+    def _full_merged_fact(
+        self,
+        block: Block,
+        conjunct: exp.Expression,
+        pairs: list[tuple[exp.Expression, exp.Expression]],
+        filtered: Span,
+        clause: str,
+        visible: Span | None,
+    ) -> bool:
+        """`FULL JOIN b USING (tenant_id) WHERE tenant_id = $1`: matched rows have both tenant
+        columns equal, unmatched rows one of them NULL: every row's non-NULL side is $1."""
+        found = False
+        column = self.policy.tenant_column
+        for column_side, other_side in pairs:
+            bare = column_side
+            while isinstance(bare, exp.Paren):
+                bare = bare.this
+            if (
+                not isinstance(bare, exp.Column)
+                or bare.args.get("table")
+                or identifier_name(bare.this) != column
+                or column not in block.full_merged
+                or isinstance(conjunct, exp.NullSafeEQ)
+            ):
+                continue
+            if visible is not None and not all(s in visible for s in block.full_merged[column]):
+                continue
+            value = pin_value(other_side, self.policy)
+            if value is None:
+                continue
+            for source in block.full_merged[column]:
+                if source in filtered:
+                    source.facts.append(Fact(source, conjunct, clause, value=value))
+                    found = True
         return found
 
     def _in_fact(
         self,
         block: Block,
         conjunct: exp.In,
-        filtered: set[int],
+        filtered: Span,
         clause: str,
-        visible: list[Source] | None,
+        visible: Span | None,
     ) -> bool:
         items = conjunct.expressions
         left = conjunct.this
@@ -146,7 +189,7 @@ class FactCollector:
             found = False
             for position, part in enumerate(left.expressions):
                 source = self.names.tenant_column_owner(block, part, visible)
-                if source is None or id(source) not in filtered:
+                if source is None or source not in filtered:
                     continue
                 values = [
                     pin_value(row.expressions[position], self.policy)
@@ -162,7 +205,7 @@ class FactCollector:
                     found = True
             return found
         source = self.names.tenant_column_owner(block, left, visible)
-        if source is None or id(source) not in filtered:
+        if source is None or source not in filtered:
             return False
         values = [pin_value(item, self.policy) for item in items]
         if len(items) == 1 and values[0] is not None:
@@ -174,7 +217,7 @@ class FactCollector:
         return False
 
     def _shared_branch(
-        self, block: Block, condition: exp.Expression, visible: list[Source] | None
+        self, block: Block, condition: exp.Expression, visible: Span | None
     ) -> Source | None:
         """`R.tenant_id IS NULL`: the source whose rows of no tenant it admits."""
         if not isinstance(condition, exp.Is) or not isinstance(condition.expression, exp.Null):
@@ -189,8 +232,8 @@ class FactCollector:
         return source
 
     def _pinned_in_every_branch(
-        self, block: Block, condition: exp.Or, filtered: set[int], visible: list[Source] | None
-    ) -> list[tuple[Source, PinValue]]:
+        self, block: Block, condition: exp.Or, filtered: Span, visible: Span | None
+    ) -> tuple[list[tuple[Source, PinValue]], set[int]]:
         """Sources that every branch of an OR pins to one and the same value.
 
         `(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)` lets through only rows of tenant $1,
@@ -208,23 +251,49 @@ class FactCollector:
                     continue
             pins: dict[tuple[int, PinValue], Source] = {}
             for part in conjuncts(branch):
-                for column_side, other_side in _equalities(part) or []:
+                pairs = list(_equalities(part) or [])
+                if isinstance(part, exp.In) and len(part.expressions) == 1:
+                    pairs.append((part.this, part.expressions[0]))  # `IN (V)` is `= V`
+                for column_side, other_side in pairs:
                     source = self.names.tenant_column_owner(block, column_side, visible)
                     value = pin_value(other_side, self.policy) if source else None
-                    if source is not None and value is not None and id(source) in filtered:
+                    if source is not None and value is not None and source in filtered:
                         pins[(id(source), value)] = source
             common = pins if common is None else {k: common[k] for k in common.keys() & pins}
             if not common:
-                return []
+                return [], set()
         if common is None:
-            return []  # every branch was `IS NULL`: rows of no tenant (not a pin by value)
+            return [], set()  # every branch was `IS NULL`: rows of no tenant, not a pin by value
         out = [(source, value) for (_, value), source in common.items()]
         if shared:
             # a shared branch is only allowed for the source it speaks of
             pinned = {id(source) for source, _ in out}
             if not shared <= pinned:
-                return []
-        return out
+                return [], set()
+        return out, shared
+
+    def _inner_by_where(self, block: Block) -> None:
+        """`p LEFT JOIN a ON … WHERE a.tenant_id = $1`: the WHERE's `=` on the nullable side
+        rejects the NULL-extended rows, so every row left had its ON hold (PostgreSQL reduces
+        such a join to an inner one): the ON then filters the preserved side too."""
+        for join, nullable, preserved in block.outer_joins:
+            strict = any(
+                f.clause == "WHERE" and not f.null_safe and (f.value is not None or f.other)
+                for source in nullable
+                for f in source.facts
+            )
+            if not strict:
+                continue
+            condition = join.args.get("on")
+            scope = block.on_scopes.get(id(join))
+            first = next(iter(nullable)).name
+            clause = f"ON of the outer join to {first}, made inner by the WHERE"
+            for conjunct in conjuncts(condition) if condition is not None else ():
+                self._pin_fact(block, conjunct, preserved, clause, scope)
+            for source in nullable:  # `USING (tenant_id)`: the equality, the other way round
+                for fact in list(source.facts):
+                    if fact.conjunct is join and fact.other is not None:
+                        fact.other.facts.append(Fact(fact.other, join, clause, other=source))
 
     # composite foreign keys
 
@@ -232,9 +301,9 @@ class FactCollector:
         self,
         block: Block,
         items: list[exp.Expression],
-        filtered: set[int],
+        filtered: Span,
         clause: str,
-        visible: list[Source] | None,
+        visible: Span | None,
     ) -> None:
         """`t.id = a.x` where `a` has `FOREIGN KEY (tenant_id, x) REFERENCES t (tenant_id, id)`
         and `t.id` is unique by itself: the `t` row is the one the key points at, which has
@@ -261,7 +330,6 @@ class FactCollector:
         if not pairs:
             return
         tenant = self.policy.tenant_column
-        sources = {id(s): s for s in block.every_source}
         for referencing in block.every_source:
             if referencing.kind is not SourceKind.TABLE or referencing.column_names is not None:
                 continue
@@ -273,11 +341,9 @@ class FactCollector:
                 unique = self.policy.unique_keys.get(key.ref_table, ())
                 if not rest or not any(k <= {r for _, r in rest} for k in unique):
                     continue
-                for target_id in filtered:
-                    target = sources.get(target_id)
+                for target in filtered:
                     if (
-                        target is None
-                        or target is referencing
+                        target is referencing
                         or target.kind is not SourceKind.TABLE
                         or target.table != key.ref_table
                         or target.column_names is not None
@@ -292,6 +358,7 @@ class FactCollector:
                                 first,
                                 f"{clause} (composite foreign key)",
                                 other=referencing,
+                                via_key=True,
                             )
                         )
 
@@ -305,7 +372,7 @@ class FactCollector:
         if names is None or column not in names:
             return
         position = names.index(column)
-        rows = source.node.expressions
+        rows = source.rows.expressions if source.rows is not None else []
         values = [
             pin_value(row.expressions[position], self.policy)
             if isinstance(row, exp.Tuple) and position < len(row.expressions)
@@ -332,7 +399,7 @@ class FactCollector:
             return
         block = source.block
         # the arguments of a function in FROM see the sources before it
-        visible = block.every_source[: source.index] if source.role is not Role.CALL else None
+        visible = Span(block, 0, source.index) if source.role is not Role.CALL else None
         for position, argument in enumerate(call.expressions):
             if isinstance(argument, exp.Kwarg | exp.PropertyEQ):
                 if identifier_name(argument.this) not in pins.names:
@@ -363,9 +430,9 @@ class FactCollector:
         self,
         block: Block,
         conjunct: exp.Expression,
-        filtered: set[int],
+        filtered: Span,
         clause: str,
-        visible: list[Source] | None,
+        visible: Span | None,
     ) -> None:
         seen: set[int] = set()
         for node in walk(conjunct):
@@ -377,7 +444,7 @@ class FactCollector:
             if owner is None or id(owner) in seen or owner.block is not block:
                 continue
             seen.add(id(owner))
-            if id(owner) not in filtered:
+            if owner not in filtered:
                 reason = f"the {clause} does not filter {owner.name} (outer-join rules)"
             elif isinstance(conjunct, exp.Or):
                 reason = "an OR pins only when every branch pins it to the same value"

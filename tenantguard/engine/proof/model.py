@@ -4,11 +4,12 @@ those sources, and what the statement pins. Plain records; the other modules fil
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-__all__ = ["Block", "Fact", "PinValue", "Proof", "Role", "Source", "SourceKind"]
+__all__ = ["Block", "Fact", "PinValue", "Proof", "Role", "Source", "SourceKind", "Span"]
 
 
 class SourceKind(enum.Enum):
@@ -60,6 +61,9 @@ class Fact:
     multi: bool = False  # several tenants at once (`= ANY($1)`, `IN ($1, $2)`)
     # pushed into a body from the pin of its reader: the rows are not filtered where they are read
     pushed: bool = False
+    # admits a NULL tenant column: `IS NOT DISTINCT FROM`, or shared rows (`OR … IS NULL`)
+    null_safe: bool = False
+    via_key: bool = False  # an equality through a composite foreign key (MATCH SIMPLE)
 
     def __repr__(self) -> str:
         said = (
@@ -87,6 +91,11 @@ class Source:
     lateral: bool = False  # LATERAL, or a function in FROM: sees the sources before it
     # a view or function that cannot be pinned from outside, and why
     unpinnable: str | None = None
+    rows: exp.Expression | None = None  # a VALUES source: its VALUES node
+    # on the nullable side of an outer join: read outside its ON, its columns may be NULL
+    nullable: bool = False
+    # pinned, but its tenant column may be NULL (`IS NOT DISTINCT FROM $1`, shared rows)
+    maybe_null: bool = False
     pinned_by: Fact | None = None
     passthrough: bool = False  # pinned because every branch of its body projects a pinned tenant
     value: PinValue | None = None  # the one value its tenant column is pinned to, once pinned
@@ -118,6 +127,42 @@ class Source:
         return f"{self.kind.value} {self.name}".rstrip()
 
 
+class Span:
+    """A run of a block's sources, in FROM order: what a clause filters or can see. A JOIN's ON
+    sees its two sides, a LATERAL item the sources before it — always a contiguous run, so a
+    clause of a block of n joins costs O(1) to describe, not O(n)."""
+
+    __slots__ = ("block", "end", "start")
+
+    def __init__(self, block: Block, start: int, end: int) -> None:
+        self.block = block
+        self.start = start
+        self.end = max(start, end)
+
+    def __contains__(self, source: object) -> bool:
+        return (
+            isinstance(source, Source)
+            and source.block is self.block
+            and self.start <= source.index < self.end
+        )
+
+    def __bool__(self) -> bool:
+        return self.end > self.start
+
+    def __iter__(self) -> Iterator[Source]:
+        return iter(self.block.every_source[self.start : self.end])
+
+    def __repr__(self) -> str:
+        return f"<Span {self.start}:{self.end} of {self.block!r}>"
+
+    @classmethod
+    def of(cls, block: Block, sources: list[Source]) -> Span:
+        """The run from the first to the last of `sources` (added one after the other)."""
+        if not sources:
+            return cls(block, 0, 0)
+        return cls(block, sources[0].index, sources[-1].index + 1)
+
+
 @dataclass(eq=False, slots=True)
 class Block:
     node: exp.Expression
@@ -127,16 +172,25 @@ class Block:
     ambiguous: set[str] = field(default_factory=set)  # names given to more than one source
     # (conjuncts, the sources they filter, the clause they come from, the sources its column
     # references can see — None: all of the block's)
-    filters: list[tuple[list[exp.Expression], list[Source], str, list[Source] | None]] = field(
-        default_factory=list
-    )
-    # the parent's sources this block can see (PostgreSQL's scoping): None all, [] none
-    outer: list[Source] | None = None
+    filters: list[tuple[list[exp.Expression], Span, str, Span | None]] = field(default_factory=list)
+    # the parent's sources this block can see (PostgreSQL's scoping): None all, empty none
+    outer: Span | None = None
     # what its ON clauses see, by the id of the JOIN node: the two sides joined so far
-    on_scopes: dict[int, list[Source]] = field(default_factory=dict)
+    on_scopes: dict[int, Span] = field(default_factory=dict)
+    # every source by the name columns use (duplicates included)
+    named: dict[str, list[Source]] = field(default_factory=dict)
+    # could-own memo: the sources that may have a column of that name
+    owners: dict[str, list[Source]] = field(default_factory=dict)
     # the source each JOIN … USING / NATURAL column stands for (None: no one), and the sources
     # that merge it
     merged: dict[str, tuple[Source | None, tuple[Source, ...]]] = field(default_factory=dict)
+    # `FULL JOIN … USING (tenant_id)`: the merged column is coalesce(left, right) — a value it
+    # equals is the value of each side's non-NULL column: it pins both
+    full_merged: dict[str, tuple[Source, Source]] = field(default_factory=dict)
+    # `(a JOIN b) AS j`: the sources `j` names
+    join_aliases: dict[str, list[Source]] = field(default_factory=dict)
+    # LEFT/RIGHT joins: (the JOIN, its nullable side, its preserved side)
+    outer_joins: list[tuple[exp.Expression, Span, Span]] = field(default_factory=list)
     root: bool = False  # the statement's own block
     _label: str | None = None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof.model import Block, Role, Source, SourceKind
+from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import identifier_name, is_star
 
 __all__ = ["Names", "could_own", "output_names"]
@@ -78,17 +78,18 @@ class Names:
         self.root_key = policy.tenant_root_key
 
     def resolve(
-        self, block: Block | None, column: exp.Column, visible: list[Source] | None = None
+        self, block: Block | None, column: exp.Column, visible: Span | None = None
     ) -> Source | None:
         """The source `column` belongs to, or None when it cannot be told for sure.
 
         `visible`: the sources of `block` the clause holding the column can see (None: all).
         """
         qualifier = identifier_name(column.args.get("table"))
+        schema = identifier_name(column.args.get("db"))
         name = identifier_name(column.this)
         scope = visible
         while block is not None:
-            found = self._in_level(block, scope, qualifier, name)
+            found = self._in_level(block, scope, qualifier, name, schema)
             if found is not _MISSING:
                 return found  # type: ignore[return-value]
             scope = block.outer
@@ -96,34 +97,58 @@ class Names:
         return None
 
     def _in_level(
-        self, block: Block, scope: list[Source] | None, qualifier: str, name: str
+        self, block: Block, scope: Span | None, qualifier: str, name: str, schema: str = ""
     ) -> object:
         if scope is not None and not scope:
             return _MISSING  # this level shows nothing (a derived table's parent)
-        sources = block.every_source if scope is None else scope
         if qualifier:
-            if scope is None:
-                if qualifier in block.ambiguous:
-                    return None
-                found = block.sources.get(qualifier)
-                return found if found is not None else _MISSING
-            matches = [s for s in sources if s.name == qualifier]
+            group = block.join_aliases.get(qualifier) if block.join_aliases else None
+            if group is not None and (scope is None or all(s in scope for s in group)):
+                # `(a JOIN b) AS j`: `j.col` is the one side that has the column
+                owners = [s for s in group if could_own(self.policy, s, name)]
+                return owners[0] if len(owners) == 1 else None
+            matches = block.named.get(qualifier, ())
+            if scope is not None:
+                matches = [s for s in matches if s in scope]
             if len(matches) > 1:
-                return None
-            return matches[0] if matches else _MISSING
+                return None  # a name given twice: PostgreSQL refuses it, the proof cannot tell
+            if not matches:
+                return _MISSING
+            if schema:
+                return self._schema_match(matches[0], schema)
+            return matches[0]
         merged = block.merged.get(name) if block.merged else None
         if merged is not None:
             owner, merging = merged
             if scope is None or all(s in scope for s in merging):
                 return owner  # the column of a JOIN … USING / NATURAL JOIN
-        policy = self.policy
-        owners = [s for s in sources if could_own(policy, s, name)]
+        known = block.owners.get(name)
+        if known is None:  # the same name is asked for again and again: once per block
+            policy = self.policy
+            known = [s for s in block.every_source if could_own(policy, s, name)]
+            block.owners[name] = known
+        owners = known
+        if scope is not None:
+            owners = [s for s in owners if s in scope]
         if len(owners) == 1:
             return owners[0] if owners[0].name not in block.ambiguous else None
         return None if owners else _MISSING
 
+    @staticmethod
+    def _schema_match(source: Source, schema: str) -> object:
+        """`schema.table.col` names the table of that schema, read without an alias; a FROM
+        item of another schema (or an alias) is not it, and one without a schema may or may
+        not be (the search path decides): unresolved."""
+        node = source.node
+        if not isinstance(node, exp.Table) or node.args.get("alias") is not None:
+            return _MISSING
+        written = identifier_name(node.args.get("db"))
+        if not written:
+            return None
+        return source if written == schema else _MISSING
+
     def tenant_column_owner(
-        self, block: Block, node: exp.Expression, visible: list[Source] | None = None
+        self, block: Block, node: exp.Expression, visible: Span | None = None
     ) -> Source | None:
         """The source whose tenant column `node` is (under parentheses and casts to text), or
         the tenant root whose key it is; None for anything else.

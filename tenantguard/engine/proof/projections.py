@@ -82,6 +82,34 @@ class Projections:
             return False
         return id(block) not in self.model.aggregating
 
+    def grouped_by_owner(self, block: Block, owner: Source) -> bool:
+        """A SELECT grouped by `owner`'s tenant column (among plain columns; no grouping sets,
+        window, LIMIT/OFFSET or locking): each group holds one tenant's rows, so a pin on the
+        group key is a pin on the rows it aggregates (PostgreSQL pushes such a filter below
+        the aggregate itself)."""
+        node = block.node
+        if not isinstance(node, exp.Select):
+            return False
+        group = node.args.get("group")
+        if not isinstance(group, exp.Group) or any(
+            group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals")
+        ):
+            return False
+        if any(node.args.get(k) for k in ("limit", "offset", "fetch", "qualify", "locks")):
+            return False
+        if any(True for _ in node.find_all(exp.Window)):
+            return False
+        for key in group.expressions:
+            while isinstance(key, exp.Paren):
+                key = key.this
+            if (
+                isinstance(key, exp.Column)
+                and identifier_name(key.this) == self.tenant_col
+                and self.names.resolve(block, key) is owner
+            ):
+                return True
+        return False
+
     def branch_index(self, source: Source) -> tuple[bool, int | None]:
         """Where a derived table's or CTE's tenant column is in each branch of its body: (found,
         position). By name for a single branch (position None); by position otherwise — a

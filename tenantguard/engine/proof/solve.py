@@ -21,8 +21,9 @@ from sqlglot import exp
 from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.facts import SEVERAL
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
+from tenantguard.engine.proof.names import output_names
 from tenantguard.engine.proof.projections import Projections, column_index, projection_item
-from tenantguard.engine.proof.syntax import set_branches
+from tenantguard.engine.proof.syntax import alias_columns, set_branches
 
 __all__ = ["Solver"]
 
@@ -87,28 +88,44 @@ class Solver:
         multi_ok = self.model.policy.allow_multi_tenant
         for fact in source.facts:
             if fact.value is not None:
-                return self._pin(source, fact, fact.value)
+                return self._pin(source, fact, fact.value, fact.null_safe)
             if fact.multi and multi_ok:
                 return self._pin(source, fact, SEVERAL)
             other = fact.other
-            if other is not None and other.pinned and other is not source:
-                return self._pin(source, fact, other.value)
+            if other is None or not other.pinned or other is source:
+                continue
+            if fact.null_safe and (other.maybe_null or other.nullable):
+                continue  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant would match
+            if fact.via_key and other.maybe_null:
+                continue  # a foreign key is not checked on a row whose tenant_id is NULL
+            return self._pin(source, fact, other.value, fact.null_safe and other.maybe_null)
         if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
             value = self._branch_value(source)
             if value is not None:
                 source.passthrough = True
                 source.value = value
+                source.maybe_null = self._projects_null(source)
                 return True
         if id(source.block) in self.model.readers:
             pushed = self._pushed_pin(source)
-            if pushed is not None:
-                return self._pin(source, pushed, pushed.value)
+            if pushed is not None and pushed.other is not None:
+                return self._pin(source, pushed, pushed.value, pushed.other.maybe_null)
+        return False
+
+    def _projects_null(self, source: Source) -> bool:
+        """May a branch project a NULL tenant column (a nullable side, rows of no tenant)?"""
+        _, index = self.projections.branch_index(source)
+        for body in source.body:
+            _, owner = self.projections.item_and_owner(body, self.tenant_col, index)
+            if owner is not None and (owner.maybe_null or owner.nullable):
+                return True
         return False
 
     @staticmethod
-    def _pin(source: Source, fact: Fact, value: PinValue | None) -> bool:
+    def _pin(source: Source, fact: Fact, value: PinValue | None, maybe_null: bool = False) -> bool:
         source.pinned_by = fact
         source.value = value
+        source.maybe_null = maybe_null
         return True
 
     # derived tables and CTEs
@@ -150,7 +167,9 @@ class Solver:
         """
         block = source.block
         readers = self.model.readers[id(block)]
-        if not self.projections.row_by_row(block):
+        if not self.projections.row_by_row(block) and not self.projections.grouped_by_owner(
+            block, source
+        ):
             return None
         for reader in readers:
             if reader.pinned_by is None or self._projected_owner(block, reader) is not source:
@@ -162,6 +181,13 @@ class Solver:
         return Fact(source, item, "select list", other=first, value=first.value, pushed=True)
 
     # recursive CTEs
+
+    def _reader_position(self, reader: Source) -> int | None:
+        """Where a reader of a recursive CTE takes its tenant column from, by position."""
+        if reader.column_names is not None:
+            return _position(reader.column_names, self.tenant_col)
+        first = reader.body[0] if reader.body else None
+        return _position(output_names(first.node), self.tenant_col) if first else None
 
     def _recursive_ctes(self) -> None:
         groups: dict[int, tuple[exp.CTE, list[Source]]] = {}
@@ -196,8 +222,18 @@ class Solver:
             for r in inside
             if b is not None and _within(r.block.node, b.node)
         }
-        found, index = self.projections.branch_index(readers[0])
-        if not found or not inside:
+        # the tenant column's position in the CTE: its column list, or the anchor's names
+        index = _position(alias_columns(cte), self.tenant_col)
+        if index is None and not alias_columns(cte):
+            first = branches[0]
+            assert first is not None
+            index = _position(output_names(first.node), self.tenant_col)
+        if index is None or not inside:
+            return
+        # a reader that renames the columns (`t AS x(id, tenant_id)`) reads another column as
+        # its tenant column: the hypothesis is not about it
+        inside = [r for r in inside if self._reader_position(r) == index]
+        if not inside:
             return
         anchor: PinValue | None = None
         for branch in branches:
@@ -231,6 +267,10 @@ class Solver:
                         value,
                     )
                 return
+
+
+def _position(names: list[str] | None, column: str) -> int | None:
+    return names.index(column) if names is not None and column in names else None
 
 
 def _within(node: exp.Expression, ancestor: exp.Expression) -> bool:

@@ -74,8 +74,12 @@ def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
         return PinValue("parameter", key)
     if isinstance(bare, exp.Placeholder):
         name = bare.this
-        # `%s` and `?` are a new parameter at each occurrence
-        return PinValue("placeholder", identifier_name(name) if name else id(bare))
+        if not name:
+            return PinValue("placeholder", id(bare))  # `%s`, `?`: a new parameter each time
+        # `%(tenant)s` and `%(Tenant)s` are two keys of the caller's dict: case is kept
+        return PinValue(
+            "placeholder", str(name.this) if isinstance(name, exp.Identifier) else str(name)
+        )
     if isinstance(bare, exp.Literal):
         return PinValue("literal", str(bare.this))
     if isinstance(bare, exp.Neg) and isinstance(bare.this, exp.Literal) and not bare.this.is_string:

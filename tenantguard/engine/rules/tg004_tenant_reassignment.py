@@ -92,6 +92,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             if isinstance(node, exp.OnConflict) and _keeps_tenant(node, assignment, column, ctx):
                 continue
             left = assignment.this
+            while isinstance(left, exp.Paren):
+                left = left.this  # `SET (tenant_id) = ROW($2)`: a list of one column
             names: list[exp.Expression] = (
                 list(left.expressions) if isinstance(left, exp.Tuple) else [left]
             )

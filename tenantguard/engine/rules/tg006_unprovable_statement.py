@@ -10,7 +10,8 @@ anywhere but in FROM, where its tenant column can be pinned, or input nested too
 SQL that runs inside the server, out of the proof's sight, is unprovable too: `CALL`, `DO`
 (whatever it names: its body can build the table name), `PREPARE` and `EXECUTE name` (the
 statement that runs is not the one sent), functions that run a query or a table given as text
-(`query_to_xml` and the other `*_to_xml` functions, `ts_stat`, `dblink`, `crosstab`), and reads
+(`query_to_xml` and the other `*_to_xml` functions, `ts_stat`, `ts_rewrite`, `dblink`,
+`crosstab`), functions that read the server's files (`pg_read_binary_file`), and reads
 of the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
 values of every tenant's rows.
 
@@ -60,7 +61,9 @@ _RUNS_TEXT = frozenset(
         "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "database_to_xml",
         "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "dblink",
         "dblink_exec", "dblink_open", "dblink_fetch", "dblink_send_query", "crosstab",
-        "crosstab2", "crosstab3", "crosstab4", "connectby",
+        "crosstab2", "crosstab3", "crosstab4", "connectby", "ts_rewrite",
+        # read the server's files by name: a table's heap file holds every tenant's rows
+        "pg_read_file", "pg_read_binary_file",
     }
 )  # fmt: skip
 # the planner's statistics: sample values of every row
@@ -71,7 +74,9 @@ _STATISTICS = frozenset(
     }
 )  # fmt: skip
 # a cheap test of the text before the walk: every name above holds one of these
-_HINTS = ("_to_xml", "ts_stat", "dblink", "crosstab", "connectby", "pg_stat")
+_HINTS = (
+    "_to_xml", "ts_stat", "ts_rewrite", "dblink", "crosstab", "connectby", "pg_stat", "pg_read",
+)  # fmt: skip
 
 
 def _server_side(ctx: Context) -> Iterator[Finding]:

@@ -2,7 +2,8 @@
 
 ## What it does
 Finds a call with a side effect — `pg_notify`, `set_config`, `nextval`/`setval`, `dblink_exec`,
-the large-object functions (`lo_import`, `lo_export`, `lo_put`…), advisory locks, `pg_sleep` —
+`dblink_connect`, the large-object functions (`lo_import`, `lo_export`, `lo_put`…), advisory
+locks, `pg_sleep`, the pgsql-http extension's requests —
 that takes a column of a tenant table (or a whole row of one) where PostgreSQL may evaluate it
 on rows the tenant filter has not removed yet:
 
@@ -44,7 +45,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.proof import Analysis, Block, Source, SourceKind, function_name
+from tenantguard.engine.proof import Analysis, Block, Source, SourceKind, Span, function_name
 from tenantguard.engine.proof.syntax import identifier_name
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
@@ -58,7 +59,10 @@ SIDE_EFFECTS = frozenset(
         "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
         "pg_try_advisory_xact_lock_shared", "pg_advisory_unlock", "pg_advisory_unlock_shared",
         "pg_sleep", "pg_sleep_for", "pg_sleep_until", "pg_terminate_backend",
-        "pg_cancel_backend", "pg_logical_emit_message", "pg_file_write",
+        "pg_cancel_backend", "pg_logical_emit_message", "pg_file_write", "dblink_connect",
+        "dblink_connect_u", "dblink_open",
+        # the pgsql-http extension: a request per row sends the row out
+        "http", "http_get", "http_post", "http_put", "http_patch", "http_delete", "http_head",
     }
 )  # fmt: skip
 # clauses evaluated on the rows that passed the block's filters
@@ -96,14 +100,12 @@ def check(ctx: Context) -> Iterator[Finding]:
             break
 
 
-def _placement(
-    analysis: Analysis, node: exp.Expression
-) -> tuple[Block | None, str, list[Source] | None]:
+def _placement(analysis: Analysis, node: exp.Expression) -> tuple[Block | None, str, Span | None]:
     """The block a call sits in, whether it is evaluated after the block's filters ("after")
     or may be evaluated with them ("filter"), and the sources its clause sees."""
     child: exp.Expr = node
     parent = node.parent
-    visible: list[Source] | None = None
+    visible: Span | None = None
     position = "after"
     block_of = analysis.block_of
     while parent is not None:
@@ -127,7 +129,7 @@ def _placement(
 
 
 def _tenant_sources(
-    analysis: Analysis, block: Block, call: exp.Expression, visible: list[Source] | None
+    analysis: Analysis, block: Block, call: exp.Expression, visible: Span | None
 ) -> list[Source]:
     """The sources carrying tenant rows whose columns (or whole rows) the call's arguments
     read."""
@@ -147,7 +149,7 @@ def _tenant_sources(
 
 
 def _column_source(
-    analysis: Analysis, block: Block, column: exp.Column, visible: list[Source] | None
+    analysis: Analysis, block: Block, column: exp.Column, visible: Span | None
 ) -> Source | None:
     if isinstance(column.this, exp.Star):
         qualifier = identifier_name(column.args.get("table"))

@@ -1,0 +1,212 @@
+"""What a statement does to its session, beyond the rows it reads and writes.
+
+The guard owns the tenant setting (`app.tenant_id`) and relies on the session lexing strings as
+it does (`standard_conforming_strings = on`). This module tells, for one statement, whether it
+
+- would change either of them (a *refusal*, outside `unscoped()`): `SET`/`SET LOCAL`/`RESET`
+  of the setting, `RESET ALL`, `DISCARD ALL`, `set_config(…)` of it or of a name the guard cannot
+  read, a mention of it anywhere else (a `DO` body, a string run as SQL); SQL-level `PREPARE`/
+  `EXECUTE` (the statement an `EXECUTE name` runs is out of sight); `U&` escapes (not decoded);
+- is *plain*: a query or a transaction statement calling only built-in functions that touch no
+  session state, so that the guard's knowledge of the session (the setting's value, the lexer)
+  still holds after it and the pool's reset has nothing to undo;
+- ends a transaction (`COMMIT`, `ROLLBACK`, `ROLLBACK TO`, …), which reverts a setting made
+  inside it.
+
+Pure: text in, `Effects` out (sqlglot through the engine's parser; no asyncpg).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from tenantguard.engine.analyze import parse_statement
+from tenantguard.engine.sqltext import split_sql
+
+__all__ = ["LEXER_SETTINGS", "SAFE_FUNCTIONS", "Effects", "script_effects", "statement_effects"]
+
+LEXER_SETTINGS = ("standard_conforming_strings",)
+
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    plain: bool = True
+    ends_transaction: bool = False
+    refusal: str | None = None  # why the statement is refused outside unscoped()
+    hint: str = ""
+
+
+PLAIN = Effects()
+OPAQUE = Effects(plain=False)
+
+# Built-in functions (names sqlglot keeps as Anonymous) that read or compute and leave no session
+# state behind. Anything else (a project's function, set_config, advisory locks, dblink, …) makes
+# the statement non-plain: the guard re-reads what it knows of the session before trusting it.
+SAFE_FUNCTIONS = frozenset(
+    """
+    abs age array_agg array_append array_cat array_dims array_length array_lower array_position
+    array_positions array_prepend array_remove array_replace array_to_json array_to_string
+    array_upper avg bit_length bool_and bool_or btrim cardinality cbrt ceil ceiling char_length
+    character_length chr clock_timestamp coalesce concat concat_ws count cume_dist
+    current_database current_date current_schema current_setting current_time current_timestamp
+    date_bin date_part date_trunc decode degrees dense_rank div encode every exp extract
+    first_value floor format gen_random_uuid generate_series generate_subscripts greatest
+    initcap isfinite json_agg json_array_elements json_array_elements_text json_array_length
+    json_build_array json_build_object json_each json_each_text json_extract_path
+    json_extract_path_text json_object_agg json_object_keys json_populate_record
+    json_strip_nulls json_typeof jsonb_agg jsonb_array_elements jsonb_array_elements_text
+    jsonb_array_length jsonb_build_array jsonb_build_object jsonb_each jsonb_each_text
+    jsonb_extract_path jsonb_extract_path_text jsonb_insert jsonb_object_agg jsonb_object_keys
+    jsonb_path_exists jsonb_path_match jsonb_path_query jsonb_path_query_array
+    jsonb_path_query_first jsonb_populate_record jsonb_pretty jsonb_set jsonb_strip_nulls
+    jsonb_typeof justify_days justify_hours justify_interval lag last_value lead least left
+    length ln localtime localtimestamp log log10 lower lpad ltrim make_date make_interval
+    make_time make_timestamp make_timestamptz max md5 min mod mode now nth_value ntile nullif
+    num_nonnulls num_nulls octet_length overlay percent_rank percentile_cont percentile_disc
+    pi plainto_tsquery phraseto_tsquery position power quote_ident quote_literal quote_nullable
+    radians random rank regexp_count regexp_instr regexp_like regexp_match regexp_matches
+    regexp_replace regexp_split_to_array regexp_split_to_table regexp_substr repeat replace
+    reverse right round row_number row_to_json rpad rtrim setweight sha224 sha256 sha384 sha512
+    sign split_part sqrt starts_with statement_timestamp string_agg string_to_array strpos
+    substr substring sum timeofday to_char to_date to_hex to_json to_jsonb to_number
+    to_timestamp to_tsquery to_tsvector transaction_timestamp translate trim trunc ts_headline
+    ts_rank ts_rank_cd unnest upper websearch_to_tsquery width_bucket
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+# sqlglot gives these a typed node in some dialect; in PostgreSQL they are not plain
+_TYPED_NOT_PLAIN = frozenset({"set_config", "read_csv"})
+
+_DML = frozenset({"select", "with", "insert", "update", "delete", "merge", "values", "table"})
+_TRANSACTION = frozenset({"begin", "start", "savepoint", "release"})
+_ENDS_TRANSACTION = frozenset({"commit", "end", "rollback", "abort"})
+_LEADING = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|\()*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?", re.S)
+_SET_CONFIG = re.compile(r"set_config\(")
+_HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
+_SPACE_OR_QUOTE = re.compile(r'[\s"]+')
+
+_SETTING_HINT = (
+    "the guard owns the tenant setting: tenant() sets it; run session maintenance inside "
+    "`with unscoped(reason):`"
+)
+
+
+def _code_text(text: str) -> str:
+    """The statement lower-cased, without comments, whitespace and double quotes: the form in
+    which a name is found however it is spaced or quoted (`"app" . "tenant_id"`)."""
+    _, comments = split_sql(text)
+    if comments:
+        parts, last = [], 0
+        for comment in comments:
+            parts.append(text[last : comment.start])
+            last = comment.start + len(comment.text)
+        parts.append(text[last:])
+        text = " ".join(parts)
+    return _SPACE_OR_QUOTE.sub("", text.lower())
+
+
+def _functions_plain(text: str) -> bool:
+    """True when every function the statement calls is a built-in that leaves no state."""
+    if "(" not in text:
+        return True
+    tree, _, error, _ = parse_statement(text)
+    if tree is None or error is not None:
+        return False
+    for node in tree.find_all(exp.Func):
+        parent = node.parent
+        qualified = isinstance(parent, exp.Dot) and parent.expression is node
+        if qualified:
+            schema = parent.this  # type: ignore[union-attr]
+            if not (
+                isinstance(schema, exp.Identifier | exp.Column) and schema.name == "pg_catalog"
+            ):
+                return False
+        if isinstance(node, exp.Anonymous):
+            if str(node.name).lower() not in SAFE_FUNCTIONS:
+                return False
+        elif node.sql_name().lower() in _TYPED_NOT_PLAIN:
+            return False
+    return True
+
+
+def statement_effects(text: str, setting: str) -> Effects:
+    """The effects of one statement (no `;` separating several) on its session."""
+    lead = _LEADING.match(text)
+    if lead is None:
+        return OPAQUE
+    word, second = lead.group(1).lower(), (lead.group(2) or "").lower()
+    code = _code_text(text)
+    setting = setting.lower()
+    if "u&'" in code or 'u&"' in text.lower():
+        return Effects(
+            False,
+            False,
+            "the statement spells a name or a string with Unicode escapes (U&…), which the "
+            "guard does not decode: it cannot tell what the statement touches",
+            "write the name or string plainly",
+        )
+    if (word == "prepare" and second != "transaction") or word == "execute":
+        return Effects(
+            False,
+            False,
+            "SQL-level PREPARE/EXECUTE: the statement an EXECUTE runs was prepared out of the "
+            "guard's sight (it may read every tenant, and it outlives the pool's reset)",
+            "use `conn.prepare(sql)`: the guard checks the prepared statement's values at each run",
+        )
+    if word == "show":
+        return PLAIN
+    mentions = code.count(setting)
+    reads = code.count(f"current_setting('{setting}'")
+    if (
+        mentions > reads
+        or (word == "reset" and second == "all")
+        or (word == "discard" and second == "all")
+    ):
+        return Effects(
+            False, False, f"the statement changes the tenant setting {setting}", _SETTING_HINT
+        )
+    for lexer_setting in LEXER_SETTINGS:
+        if code.count(lexer_setting) > code.count(f"current_setting('{lexer_setting}'"):
+            return Effects(
+                False,
+                False,
+                f"the statement changes {lexer_setting}, which decides where the server ends a "
+                "string: the guard would no longer read statements as the server does",
+                "leave standard_conforming_strings on",
+            )
+    calls = len(_SET_CONFIG.findall(code))
+    if calls and calls > sum(
+        1 for name in _HARMLESS_SET_CONFIG.findall(code) if name not in (setting, *LEXER_SETTINGS)
+    ):
+        return Effects(
+            False,
+            False,
+            "set_config() with a setting name the guard cannot read (not a plain string "
+            "literal): it may change the tenant setting",
+            "name the setting with a plain string literal; " + _SETTING_HINT,
+        )
+    if word in _DML:
+        return PLAIN if _functions_plain(text) else OPAQUE
+    if word in _TRANSACTION:
+        return PLAIN
+    if word in _ENDS_TRANSACTION:
+        return Effects(plain=True, ends_transaction=True)
+    if word == "prepare":  # PREPARE TRANSACTION: the transaction leaves the session
+        return Effects(plain=False, ends_transaction=True)
+    return OPAQUE
+
+
+def script_effects(texts: Iterable[str], setting: str) -> Effects:
+    """The effects of several statements sent together: the first refusal, all plain or not."""
+    plain, ends = True, False
+    for text in texts:
+        effects = statement_effects(text, setting)
+        if effects.refusal is not None:
+            return effects
+        plain = plain and effects.plain
+        ends = ends or effects.ends_transaction
+    return Effects(plain, ends)

@@ -1,0 +1,183 @@
+"""Pure pieces of the runtime guard: what a statement does to its session, token rewrites, the
+report limiter, the verdict cache's bounds. No server needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenantguard import Policy, TenantIsolationError
+from tenantguard.runtime import Guard, tenant, unscoped
+from tenantguard.runtime.logs import ReportLimiter
+from tenantguard.runtime.session import statement_effects
+from tenantguard.runtime.tokens import inline_parameters, redact_literals
+
+SETTING = "app.tenant_id"
+POLICY = Policy("tenant_id", {"patients"}, global_tables={"tenants"})
+
+REFUSED = [
+    "SET app.tenant_id = '2'",
+    "SET LOCAL app.tenant_id TO 2",
+    'set session "App"."Tenant_Id" = 2',
+    "SET app . tenant_id = 2",
+    "RESET app.tenant_id",
+    "RESET ALL",
+    "DISCARD ALL",
+    "ALTER ROLE clinic_app SET app.tenant_id = '2'",
+    "SELECT set_config('app.tenant_id', $1, false)",
+    "SELECT set_config('APP.TENANT_ID', '2', true)",
+    "SELECT set_config($1, $2, false)",
+    "SELECT set_config(E'app\\x2etenant_id', '2', false)",
+    "SELECT set_config('app.' || 'tenant_id', '2', false)",
+    "SELECT set_config($$app.tenant_id$$, '2', false)",
+    "SELECT \"set_config\"('app.tenant_id', '2', false)",
+    "DO $$ BEGIN PERFORM set_config('app.tenant_id', '2', false); END $$",
+    "SELECT query_to_xml('SELECT set_config(''app.tenant_id'', ''2'', false)', true, true, '')",
+    "SET standard_conforming_strings = off",
+    "SELECT set_config('standard_conforming_strings', 'off', false)",
+    "PREPARE leak AS SELECT * FROM patients",
+    "EXECUTE leak",
+    "execute leak(1, 2)",
+    "SELECT U&\"\\0073et_config\"('x', '2', false)",
+    "SELECT U&'app\\002etenant_id'",
+]
+
+ALLOWED = [
+    ("SELECT 1", True),
+    ("SELECT * FROM patients WHERE tenant_id = current_setting('app.tenant_id')::bigint", True),
+    ("SELECT current_setting('app.tenant_id', true)", True),
+    ("-- sets app.tenant_id? no\nSELECT 1", True),
+    ("SHOW app.tenant_id", True),
+    ("SHOW standard_conforming_strings", True),
+    ("SELECT lower(x), jsonb_build_object('a', 1), count(*), now() FROM t", True),
+    ("SELECT pg_catalog.lower('A')", True),
+    ("INSERT INTO patients (tenant_id, first_name) VALUES ($1, $2)", True),
+    ("(SELECT 1) UNION (SELECT 2)", True),
+    ("BEGIN", True),
+    ("SAVEPOINT s", True),
+    ("SET statement_timeout = '1s'", False),
+    ("SELECT set_config('statement_timeout', '1s', false)", False),
+    ("RESET statement_timeout", False),
+    ("DISCARD PLANS", False),
+    ("SELECT my_function($1)", False),
+    ("SELECT app.lower('A')", False),
+    ("SELECT pg_advisory_lock(1)", False),
+    ("LISTEN events", False),
+    ("DECLARE c CURSOR WITH HOLD FOR SELECT 1", False),
+    ("CALL refresh()", False),
+    ("DEALLOCATE leak", False),
+]
+
+
+@pytest.mark.parametrize("sql", REFUSED)
+def test_changes_of_what_the_guard_owns_are_refused(sql: str) -> None:
+    effects = statement_effects(sql, SETTING)
+    assert effects.refusal is not None and not effects.plain
+
+
+@pytest.mark.parametrize("sql, plain", ALLOWED)
+def test_other_statements_pass_plain_or_not(sql: str, plain: bool) -> None:
+    effects = statement_effects(sql, SETTING)
+    assert effects.refusal is None
+    assert effects.plain is plain
+
+
+@pytest.mark.parametrize("sql", ["COMMIT", "END", "ROLLBACK", "ABORT", "ROLLBACK TO SAVEPOINT s"])
+def test_transaction_ends_are_known(sql: str) -> None:
+    assert statement_effects(sql, SETTING).ends_transaction
+
+
+def test_inline_parameters_only_where_parameters_are() -> None:
+    sql = (
+        "SELECT $1, '$1', \"c$1\", $$ $1 $$, E'\\'$2' -- $2\n"
+        "/* $1 */ FROM t WHERE a = $2::int AND b IN ($1,$2)"
+    )
+    inlined = inline_parameters(sql, ["'one'", "'two'"])
+    assert inlined.startswith("SELECT 'one', '$1', \"c$1\", $$ $1 $$, E'\\'$2' -- $2\n/* $1 */")
+    assert inlined.endswith("a = 'two'::int AND b IN ('one','two')")
+    with pytest.raises(ValueError, match=r"\$3"):
+        inline_parameters("SELECT $3", ["1"])
+    with pytest.raises(ValueError, match="unterminated"):
+        inline_parameters("SELECT 'never closed", [])
+
+
+def test_redaction_keeps_the_shape_and_hides_values() -> None:
+    sql = "SELECT * FROM patients /* Ana */ WHERE dni = '12345678' AND age > 40 AND x = $1"
+    assert redact_literals(sql) == "SELECT * FROM patients WHERE dni = ? AND age > ? AND x = $1"
+    assert redact_literals("SELECT $$secret$$, E'a\\'b', B'101'") == "SELECT ?, ?, ?"
+    assert "never" not in redact_literals("SELECT 'never closed")
+    assert redact_literals("SELECT * FROM t WHERE a IN ($1,$2) AND b = 1.5e3") == (
+        "SELECT * FROM t WHERE a IN ($1,$2) AND b = ?"
+    )
+
+
+def test_report_limiter_one_line_per_interval_with_a_count() -> None:
+    now = [0.0]
+    limiter = ReportLimiter(60, max_keys=2, clock=lambda: now[0])
+    assert limiter.note(("a",)) == 1
+    assert [limiter.note(("a",)) for _ in range(3)] == [0, 0, 0]
+    now[0] = 61
+    assert limiter.note(("a",)) == 4  # three silent ones and this one
+    assert limiter.note(("a",)) == 0
+    assert limiter.flush() == [(("a",), 1)]
+    assert limiter.flush() == []
+    limiter.note(("b",))
+    limiter.note(("c",))  # the oldest key is forgotten
+    assert limiter.note(("a",)) == 1
+
+
+def test_cache_is_bounded_in_bytes_and_entries() -> None:
+    guard = Guard(POLICY, cache_bytes=200_000, max_statement_bytes=64 * 1024)
+    filler = "x" * 10_000
+    with tenant(1):
+        for i in range(100):
+            guard.check(
+                f"SELECT {i} FROM patients WHERE tenant_id = $1 AND note <> '{filler}'", [(1,)]
+            )
+    counters = guard.counters
+    assert counters["cache_bytes"] <= 200_000
+    assert 10 <= counters["cache_entries"] < 20
+    recent = f"SELECT 99 FROM patients WHERE tenant_id = $1 AND note <> '{filler}'"
+    hits = counters["cache_hits"]
+    with tenant(1):
+        guard.check(recent, [(1,)])
+    assert guard.counters["cache_hits"] == hits + 1  # the newest stayed
+    small = Guard(POLICY, cache_size=3)
+    with tenant(1):
+        for i in range(10):
+            small.check(f"SELECT {i} FROM patients WHERE tenant_id = $1", [(1,)])
+        small.check("SELECT 7 FROM patients WHERE tenant_id = $1", [(1,)])  # kept, now used
+        small.check("SELECT 10 FROM patients WHERE tenant_id = $1", [(1,)])  # evicts 8, not 7
+        small.check("SELECT 7 FROM patients WHERE tenant_id = $1", [(1,)])
+    assert small.counters["cache_entries"] == 3
+    assert small.cache_misses == 11
+
+
+def test_statements_above_the_size_limit_are_refused_not_proven() -> None:
+    guard = Guard(POLICY, max_statement_bytes=1000)
+    long = "SELECT * FROM patients WHERE tenant_id = $1 AND note <> '" + "é" * 600 + "'"
+    assert len(long) < 1000 < len(long.encode())
+    with tenant(1), pytest.raises(TenantIsolationError, match="max_statement_bytes"):
+        guard.check(long, [(1,)])
+    assert guard.counters["cache_entries"] == 0  # never cached: its text would fill the cache
+    with unscoped("bulk maintenance"):
+        guard.check(long, [(1,)])
+    report = Guard(POLICY, mode="report", max_statement_bytes=1000)
+    with tenant(1):
+        report.check(long, [(1,)])
+    assert report.reported == 1
+
+
+def test_a_tenant_expression_the_guard_does_not_keep_is_not_trusted() -> None:
+    policy = POLICY.replace(tenant_expressions=["current_setting('app.other')"])
+    guard = Guard(policy)
+    with tenant(1), pytest.raises(TenantIsolationError, match="does not read"):
+        guard.check("SELECT * FROM patients WHERE tenant_id = current_setting('app.other')::int")
+    kept = Guard(POLICY.replace(tenant_expressions=["current_setting('APP.TENANT_ID')"]))
+    with tenant(1):
+        kept.check("SELECT * FROM patients WHERE tenant_id = current_setting('APP.TENANT_ID')")
+
+
+def test_guard_options_are_validated() -> None:
+    for bad in ({"cache_bytes": 0}, {"max_statement_bytes": 0}, {"tenant_setting": "tenant"}):
+        with pytest.raises(ValueError):
+            Guard(POLICY, **bad)  # type: ignore[arg-type]
