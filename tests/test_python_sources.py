@@ -188,11 +188,16 @@ def test_percent_and_format_with_constants() -> None:
     )
     found, _, _ = check_python_text(source, Analyzer(POLICY))
     # the table's name is written on line 1: one finding per call that sends it
-    assert sorted((f.line, f.code, f.message[-28:]) for f in found) == [
-        (1, "TG001", "(sent by .fetch() at line 4)"),
-        (1, "TG001", "(sent by .fetch() at line 6)"),
-        (5, "TG001", " is not pinned to one tenant"),
+    assert sorted((f.line, f.code, f.help.endswith(")")) for f in found) == [
+        (1, "TG001", True),
+        (1, "TG001", True),
+        (5, "TG001", False),
     ]
+    assert {f.help[-30:] for f in found if f.line == 1} == {
+        "is sent by .fetch() at line 4)",
+        "is sent by .fetch() at line 6)",
+    }
+    assert all(f.message.endswith("is not pinned to one tenant") for f in found)
 
 
 def test_format_with_an_unknown_field_is_a_hole_not_a_guess() -> None:
@@ -350,7 +355,7 @@ def test_a_loop_body_sees_what_the_previous_iteration_left() -> None:
     )
     found, _, _ = check_python_text(source, Analyzer(POLICY))
     assert [(f.line, f.code) for f in found] == [(2, "TG001")]
-    assert "(sent by .fetch() at line 5)" in found[0].message
+    assert "(this SQL is sent by .fetch() at line 5)" in found[0].help
 
 
 def test_a_handler_sees_any_assignment_of_the_try_body() -> None:
