@@ -343,7 +343,7 @@ class _ModuleCheck:
         # the message would change a baseline's fingerprints with every edit above them
         message, fix = finding.message, finding.help
         if foreign is not None:
-            where, _, written = foreign.rpartition(":")
+            where = foreign.rpartition(":")[0]
             message += f" (in SQL from {where})"
             fix += f" (the SQL is written at {foreign})"
         elif sink is not None and not (
