@@ -343,9 +343,8 @@ class _ModuleCheck:
         # the message would change a baseline's fingerprints with every edit above them
         message, fix = finding.message, finding.help
         if foreign is not None:
-            where, _, written = foreign.rpartition(":")
-            message += f" (in SQL from {where})"
-            fix += f" (the SQL is written at {foreign})"
+            message += f" (in SQL from {foreign[0]})"
+            fix += f" (the SQL is written at {foreign[1]})"
         elif sink is not None and not (
             sink.call.lineno <= line <= (sink.call.end_lineno or sink.call.lineno)
         ):  # text written away from the call: one finding per call that sends it
@@ -373,19 +372,21 @@ class _ModuleCheck:
 
     def position(
         self, variant: _Variant, offset: int, sink: Sink | None
-    ) -> tuple[int, int, str | None]:
+    ) -> tuple[int, int, tuple[str, str] | None]:
+        """(line, column, where) of an offset; `where` names the other module the text is
+        written in, and the line there (the position is then the call's)."""
         part, inside = variant.locate(offset)
         if part is None:
             node: ast.AST = sink.argument if sink is not None else ast.Pass()
             line, column = self.origin.node_position(node)
             return line, column, None
         if part.origin is not self.origin:
-            where = part.origin.display
+            written = part.origin.display
             if type(part) is Lit and part.node is not None:
-                where += f":{part.position(0)[0]}"
+                written += f":{part.position(inside)[0]}"
             node = sink.argument if sink is not None else ast.Pass()
             line, column = self.origin.node_position(node)
-            return line, column, where
+            return line, column, (part.origin.display, written)
         if isinstance(part, Hole):
             line, column = self.origin.node_position(part.node)
             return line, column, None
