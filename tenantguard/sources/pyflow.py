@@ -42,11 +42,13 @@ __all__ = [
     "SQL_METHODS",
     "Call",
     "ClassInfo",
+    "Consulted",
     "FunctionInfo",
     "ModuleInfo",
     "ProjectIndex",
     "Sink",
     "analyze_module",
+    "find_module",
 ]
 
 # methods whose first argument (or `query=` / `sql=`) is SQL, on any receiver
@@ -1243,6 +1245,24 @@ def _short(node: ast.AST) -> str:
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
+@dataclass(frozen=True, slots=True)
+class Consulted:
+    """What checks read besides their own file: the check cache's dependencies.
+
+    `modules`: files whose content was used (memoized facts of a module count for every later
+    check of the process: a process's union is what its checks depended on); `lookups`:
+    imports resolved on disk (directory, name, level, the file found or None); `names`:
+    function names looked up among the run's files (which files define them matters).
+    """
+
+    modules: frozenset[str] = frozenset()
+    lookups: frozenset[tuple[str, str, int, str | None]] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.modules or self.lookups or self.names)
+
+
 class ProjectIndex:
     """What the checked tree defines, shared by every file of one run.
 
@@ -1264,6 +1284,10 @@ class ProjectIndex:
         self._found: dict[tuple[str, str, int], str | None] = {}
         self._wrapping: set[int] = set()
         self.cache_size = 512
+        # read since the last `take_consulted` (what a module's memoized facts came from included)
+        self._consulted_modules: set[str] = set()
+        self._consulted_lookups: set[tuple[str, str, int, str | None]] = set()
+        self._consulted_names: set[str] = set()
 
     def prepare(self) -> None:
         if self._defined is None:
@@ -1276,6 +1300,18 @@ class ProjectIndex:
                     continue
                 for name in set(_DEF.findall(text)):
                     self._defined.setdefault(name, []).append(path)
+
+    def take_consulted(self) -> Consulted:
+        """What was read since the last call, besides the files checked (see `Consulted`)."""
+        found = Consulted(
+            frozenset(self._consulted_modules),
+            frozenset(self._consulted_lookups),
+            frozenset(self._consulted_names),
+        )
+        self._consulted_modules.clear()
+        self._consulted_lookups.clear()
+        self._consulted_names.clear()
+        return found
 
     # configuration
 
@@ -1292,6 +1328,7 @@ class ProjectIndex:
             return False
         self.prepare()
         assert self._defined is not None
+        self._consulted_names.add(name)
         return name in self._defined or any(
             m is not None and any(f.name == name for f in m.functions)
             for m in self._modules.values()
@@ -1310,6 +1347,7 @@ class ProjectIndex:
             self._modules.popitem(last=False)
 
     def module(self, path: str) -> ModuleInfo | None:
+        self._consulted_modules.add(path)
         if path in self._modules:
             self._modules.move_to_end(path)
             return self._modules[path]
@@ -1332,25 +1370,10 @@ class ProjectIndex:
         directory = os.path.dirname(importer)
         key = (directory, ref.name, ref.level)
         if key in self._found:
-            return self._found[key]
-        parts = [p for p in ref.name.split(".") if p]
-        found: str | None = None
-        if ref.level:
-            base = directory
-            for _ in range(ref.level - 1):
-                base = os.path.dirname(base)
-            found = _module_file(os.path.join(base, *parts)) if parts else _module_file(base)
-        elif parts:
-            base = directory
-            for _ in range(12):
-                found = _module_file(os.path.join(base, *parts))
-                if found is not None:
-                    break
-                parent = os.path.dirname(base)
-                if parent == base:
-                    break
-                base = parent
-        self._found[key] = found
+            found = self._found[key]
+        else:
+            found = self._found[key] = find_module(directory, ref.name, ref.level)
+        self._consulted_lookups.add((directory, ref.name, ref.level, found))
         return found
 
     def attribute_of(self, ref: ModuleRef | ImportedRef, name: str) -> Binding | None:
@@ -1600,6 +1623,7 @@ class ProjectIndex:
         def resolve() -> list[FunctionInfo]:
             self.prepare()
             assert self._defined is not None
+            self._consulted_names.add(name)
             out: list[FunctionInfo] = []
             if module is not None and module.path is None:
                 out.extend(f for f in module.functions if f.name == name and f.cls is not None)
@@ -1686,6 +1710,29 @@ def _dotted(node: ast.expr) -> str:
     if isinstance(node, ast.Name):
         parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+def find_module(directory: str, name: str, level: int) -> str | None:
+    """The file of module `name` imported from `directory`: relative to it (`level` dots), or
+    in it or its ancestor directories (absolute imports)."""
+    parts = [p for p in name.split(".") if p]
+    if level:
+        base = directory
+        for _ in range(level - 1):
+            base = os.path.dirname(base)
+        return _module_file(os.path.join(base, *parts)) if parts else _module_file(base)
+    if not parts:
+        return None
+    base = directory
+    for _ in range(12):
+        found = _module_file(os.path.join(base, *parts))
+        if found is not None:
+            return found
+        parent = os.path.dirname(base)
+        if parent == base:
+            return None
+        base = parent
+    return None
 
 
 def _module_file(base: str) -> str | None:
