@@ -294,41 +294,31 @@ class _ModuleCheck:
     ) -> bool:
         """Checks an alternative under every fill of its holes; reports what holds for all
         fills that parse. False when no fill parses as SQL."""
-        common: dict[tuple[str, int, int], tuple[Finding, tuple[int, ...]]] | None = None
-        parsed_any = False
+        common: dict[tuple[str, int, int], _Checked] | None = None
+        filled = any(type(p) is Hole for p in alternative)
+        unprovable = tg006_unprovable_statement.RULE.code
         for variant in _variants(alternative):
-            found: dict[tuple[str, int, int], tuple[Finding, tuple[int, ...]]] = {}
+            found: dict[tuple[str, int, int], _Checked] = {}
             statements, _ = split_sql(variant.text)
-            if not statements:
-                continue
-            parsed = True
+            parsed = bool(statements)
             for statement in statements:
-                if not at_sink:
-                    verdict = self.analyzer.verdict(statement.text)
-                    if not verdict.parsed:
-                        parsed = False
+                if not at_sink and not self.analyzer.verdict(statement.text).parsed:
+                    parsed = False
                 for finding in self.analyzer.statement_findings(statement.text, statement.error):
-                    if (
-                        finding.code == tg006_unprovable_statement.RULE.code
-                        and any(type(p) is Hole for p in alternative)
-                        and _syntax(finding)
-                    ):
+                    if filled and finding.code == unprovable and _syntax(finding):
                         parsed = False  # this fill does not fit: others decide
                         continue
                     located = self.locate(finding, statement.start, statement.text, variant, sink)
-                    key = (located.finding.code, located.finding.line, located.finding.column)
-                    found.setdefault(key, (located.finding, located.anchors))
+                    moved = located.finding
+                    found.setdefault((moved.code, moved.line, moved.column), located)
             if not parsed:
                 continue
-            parsed_any = True
             common = found if common is None else {k: v for k, v in common.items() if k in found}
         if common is None:
-            if at_sink and not any(type(p) is Hole for p in alternative):
-                return False
             return False
-        for finding, anchors in common.values():
-            self.add(finding, anchors)
-        return parsed_any
+        for checked in common.values():
+            self.add(checked.finding, checked.anchors)
+        return True
 
     def locate(
         self, finding: Finding, start: int, text: str, variant: _Variant, sink: Sink | None
