@@ -255,6 +255,13 @@ BREAKING = [
         "CREATE POLICY clinic_one ON patients USING (tenant_id = 1)",
         {("TG204", "db:public.patients")},
     ),
+    Case(  # the policy is for a group the audited role belongs to
+        "TG204-through-membership",
+        "CREATE ROLE tg_r204 LOGIN; CREATE ROLE tg_g204; GRANT tg_g204 TO tg_r204;"
+        "CREATE POLICY reporting ON patients FOR SELECT TO tg_g204 USING (true)",
+        {("TG204", "db:public.patients")},
+        role="tg_r204",
+    ),
     Case(
         "TG204-insert",
         "CREATE POLICY import ON appointments FOR INSERT WITH CHECK (true)",
@@ -345,6 +352,20 @@ BREAKING = [
         "SECURITY DEFINER SET search_path = public, pg_temp "
         "AS $$ SELECT * FROM patients WHERE dni = p_dni $$",
         {("TG212", "db:public.patient_by_dni(text)")},
+    ),
+    Case(
+        "TG212-pinned-by-its-argument",  # the caller names the clinic
+        "CREATE FUNCTION patients_of(p_clinic bigint) RETURNS SETOF patients LANGUAGE sql "
+        "SECURITY DEFINER SET search_path = public, pg_temp "
+        "AS $$ SELECT * FROM patients WHERE tenant_id = p_clinic $$",
+        {("TG212", "db:public.patients_of(bigint)")},
+    ),
+    Case(
+        "TG212-pinned-by-a-parameter",
+        "CREATE FUNCTION patients_of(bigint) RETURNS SETOF patients LANGUAGE sql "
+        "SECURITY DEFINER SET search_path = public, pg_temp "
+        "AS $$ SELECT * FROM patients WHERE tenant_id = $1 $$",
+        {("TG212", "db:public.patients_of(bigint)")},
     ),
     Case(
         "TG212-dynamic",
