@@ -21,7 +21,7 @@ from tenantguard.selection import RuleSelection, parse_selectors
 
 if TYPE_CHECKING:
     from tenantguard.engine.policy import Policy
-    from tenantguard.sources.schema import SchemaProblem
+    from tenantguard.sources.schema import SchemaInfo, SchemaProblem
 
 # the engine's default too (a test keeps them equal): not imported, the engine loads sqlglot
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
@@ -245,6 +245,8 @@ def build_policy(
     settings: Settings,
     warnings: list[str] | None = None,
     problems: list[SchemaProblem] | None = None,
+    *,
+    live_schema: SchemaInfo | None = None,
 ) -> Policy:
     """The engine's policy: explicit tenant tables plus those the schema sources show — tables
     with the tenant column, and views and functions that hand out every tenant's rows — with
@@ -259,12 +261,15 @@ def build_policy(
     Fails closed: a schema path the configuration names that does not exist is an error (an
     absent default path is skipped). A configured tenant table that no schema source creates,
     while schema sources exist, is appended to `warnings`: a misspelt name protects nothing.
+
+    `live_schema`: the schema as read elsewhere (`tenantguard audit` reads the live catalog);
+    the schema paths are then not read.
     """
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import Policy, normalize_name, sql_name
-    from tenantguard.sources.schema import SchemaInfo, read_schema, tenant_relations
+    from tenantguard.sources.schema import read_schema, tenant_relations
 
-    explicit = "schema_paths" in settings.configured
+    explicit = "schema_paths" in settings.configured and live_schema is None
     for path in settings.schema_paths if explicit else ():
         if not (settings.root / path).exists():
             raise ConfigError(
@@ -273,12 +278,10 @@ def build_policy(
             )
     tables = set(settings.tenant_tables)
     column = Policy(settings.tenant_column).tenant_column if settings.tenant_column else ""
-    schema: SchemaInfo | None = None
+    schema: SchemaInfo | None = live_schema
     try:
-        if settings.schema_paths:
+        if schema is None and settings.schema_paths:
             schema = read_schema(settings.root / p for p in settings.schema_paths)
-            if settings.infer_tenant_tables:  # the schema's names are exact: quote them
-                tables |= {sql_name(t) for t in schema.tables_with(column)}
             if problems is not None:
                 problems.extend(schema.problems)
             if warnings is not None and schema.files:
@@ -290,6 +293,8 @@ def build_policy(
                             f"any schema source ({', '.join(settings.schema_paths)}): "
                             "check its spelling (quote mixed-case names: '\"Thread\"')"
                         )
+        if schema is not None and settings.infer_tenant_tables:  # exact names: quote them
+            tables |= {sql_name(t) for t in schema.tables_with(column)}
         root, root_key = settings.tenant_root, "id"
         if root is None and schema is not None:
             inferred = schema.tenant_root(column)
