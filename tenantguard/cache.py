@@ -22,11 +22,11 @@ cannot predict them (it would otherwise be a way to make a leak pass a CI check)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -267,10 +267,7 @@ class CheckCache:
                 "worlds": worlds,
                 "files": kept,
             }
-            handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(data, out, separators=(",", ":"))
-            os.replace(temporary, self.file)
+            _write_atomically(self.file, data)
             self._drop_stale_keys(directory, oldest * 86_400)
         except OSError:
             return
@@ -363,6 +360,20 @@ class CheckCache:
                     other.unlink()
             except OSError:
                 continue
+
+
+def _write_atomically(file: Path, data: object) -> None:
+    """Written beside, then renamed over: a reader sees the old file or the new one. (The
+    process id names the temporary file: `tempfile` costs a few ms to import.)"""
+    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            json.dump(data, out, separators=(",", ":"))
+        os.replace(temporary, file)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _facts(data: object) -> PolicyFacts | None:
