@@ -444,7 +444,7 @@ def _check_group(
     if pending or facts is None:
         warnings: list[str] = []
         problems: list[SchemaProblem] = []
-        policy = build_policy(settings, warnings, problems)
+        policy = build_policy(settings, warnings, problems, cache=not args.no_cache)
         if not patch_rules_only:  # the patch rules need no tenant table
             require_tenant_tables(policy, settings)
         facts = PolicyFacts(

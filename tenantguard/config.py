@@ -21,7 +21,7 @@ from tenantguard.selection import RuleSelection, parse_selectors
 
 if TYPE_CHECKING:
     from tenantguard.engine.policy import Policy
-    from tenantguard.sources.schema import SchemaProblem
+    from tenantguard.sources.schema import SchemaInfo, SchemaProblem
 
 # the engine's default too (a test keeps them equal): not imported, the engine loads sqlglot
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
@@ -245,6 +245,8 @@ def build_policy(
     settings: Settings,
     warnings: list[str] | None = None,
     problems: list[SchemaProblem] | None = None,
+    *,
+    cache: bool = False,
 ) -> Policy:
     """The engine's policy: explicit tenant tables plus those the schema sources show — tables
     with the tenant column, and views and functions that hand out every tenant's rows — with
@@ -259,10 +261,13 @@ def build_policy(
     Fails closed: a schema path the configuration names that does not exist is an error (an
     absent default path is skipped). A configured tenant table that no schema source creates,
     while schema sources exist, is appended to `warnings`: a misspelt name protects nothing.
+
+    With `cache`, what the schema sources say is kept in the cache directory by their content
+    (`SchemaCache`), and read from there while they are unchanged.
     """
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import Policy, normalize_name, sql_name
-    from tenantguard.sources.schema import SchemaInfo, read_schema, tenant_relations
+    from tenantguard.sources.schema import tenant_relations
 
     explicit = "schema_paths" in settings.configured
     for path in settings.schema_paths if explicit else ():
@@ -276,7 +281,7 @@ def build_policy(
     schema: SchemaInfo | None = None
     try:
         if settings.schema_paths:
-            schema = read_schema(settings.root / p for p in settings.schema_paths)
+            schema = _read_schema(settings, cache)
             if settings.infer_tenant_tables:  # the schema's names are exact: quote them
                 tables |= {sql_name(t) for t in schema.tables_with(column)}
             if problems is not None:
@@ -327,6 +332,26 @@ def build_policy(
         unpinnable=found.unpinnable,
         pinning_functions=found.pinned_by_arguments,
     )
+
+
+def _read_schema(settings: Settings, cache: bool) -> SchemaInfo:
+    from tenantguard.sources.schema import SchemaInfo, read_schema
+
+    paths = [settings.root / p for p in settings.schema_paths]
+    if not cache:
+        return read_schema(paths)
+    from tenantguard.cache import SchemaCache
+
+    stored = SchemaCache.open(settings)
+    data = stored.load()
+    if data is not None:
+        try:
+            return SchemaInfo.from_json(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # damaged: read again, and rewritten
+    schema = read_schema(paths)
+    stored.store(settings, schema.to_json())
+    return schema
 
 
 def _quoted_names(names: Iterable[str]) -> set[str]:
