@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS = ["tests/test_rule_cases.py", "tests/test_schema.py"]
+TESTS = ["tests/test_rule_cases.py", "tests/test_schema.py", "tests/test_bad_input.py"]
 
 # (what the mutation undoes, file, text of the fix, text without it)
 MUTATIONS = [
@@ -106,6 +106,36 @@ MUTATIONS = [
         "tenantguard/engine/proof/projections.py",
         "        if not isinstance(node, exp.Select):\n            return False\n        if any(node.args.get(clause) for clause in _NOT_ROW_BY_ROW):",
         "        if not isinstance(node, exp.Select):\n            return True\n        if any(node.args.get(clause) for clause in _NOT_ROW_BY_ROW):",
+    ),
+    (
+        "a carriage return does not end a line comment",
+        "tenantguard/engine/sqltext.py",
+        '_LINE_END = re.compile(r"[\\n\\r]")',
+        '_LINE_END = re.compile(r"[\\n]")',
+    ),
+    (
+        "dollar tags only in the BMP",
+        "tenantguard/engine/sqltext.py",
+        "[A-Za-z_\\u0080-\\U0010ffff][\\w\\u0080-\\U0010ffff]*",
+        "[A-Za-z_\\u0080-\\uffff][\\w\\u0080-\\uffff]*",
+    ),
+    (
+        "a parameter cast lossily elsewhere still pins",
+        "tenantguard/engine/proof/blocks.py",
+        "if value is not None and self.lossy and value in self.lossy:",
+        "if False:",
+    ),
+    (
+        "pushdown into a MATERIALIZED CTE",
+        "tenantguard/engine/proof/solve.py",
+        "        if _materialized(block):\n",
+        "        if False:\n",
+    ),
+    (
+        "unparseable text running SQL is only a warning",
+        "tenantguard/engine/rules/tg006_unprovable_statement.py",
+        "runs_text = _runs_text(ctx.sql)",
+        'runs_text = ""',
     ),
 ]
 

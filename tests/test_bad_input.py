@@ -215,3 +215,23 @@ def test_positional_parameters_are_not_dollar_quotes() -> None:
         "SELECT x$1 FROM t$2",
     ]
     assert all(s.error is None for s in statements)
+
+
+def test_a_carriage_return_ends_a_line_comment_as_for_postgresql() -> None:
+    """PostgreSQL (and sqlglot) end `--` at a line feed or a carriage return: the statement
+    after `\\r` is a statement, not comment text (the runtime sends it)."""
+    statements, comments = split_sql("--\rSELECT first_name FROM patients")
+    assert [s.text for s in statements] == ["SELECT first_name FROM patients"]
+    assert [c.text for c in comments] == ["--"]
+    statements, _ = split_sql("SELECT 1 -- note\r; DELETE FROM patients")
+    assert [s.text for s in statements] == ["SELECT 1 -- note", "DELETE FROM patients"]
+    verdict = analyze_statement("SELECT 1 --x\rFROM patients", Policy("tenant_id", {"patients"}))
+    assert [f.code for f in verdict.findings] == ["TG001"]
+
+
+def test_dollar_quote_tags_of_any_character_postgresql_accepts() -> None:
+    """A tag may hold any non-ASCII character, astral ones too (`$😀$`): the body is one
+    string, and the `;` after it separates statements."""
+    statements, _ = split_sql("SELECT $😀$'$😀$; DELETE FROM patients; -- '")
+    assert [s.text for s in statements] == ["SELECT $😀$'$😀$", "DELETE FROM patients"]
+    assert all(s.error is None for s in statements)

@@ -8,7 +8,7 @@ request in enforce mode through the guarded connection's public API, and each te
 the rows of clinic 2 (Carla) that come back, or that changed, read afterwards through an
 unguarded owner connection. A blocked statement (TenantIsolationError) counts as no rows.
 
-Each test is a strict xfail until the guard is fixed: it fails today because the bypass works.
+Each test was a strict xfail until its bypass was closed; those still marked are open.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -32,26 +32,27 @@ setup = round2.setup  # the round-2 fixture: parametrized over "guard" and "guar
 ALL = ["Ana", "Bruno", "Carla"]
 
 
-async def names_of(call: Awaitable[Any]) -> list[str]:
-    """The first column of the rows a guarded call returns; a refused call returns none."""
+async def names_of(call: Callable[[], Awaitable[Any]]) -> list[str]:
+    """The first column of the rows a guarded call returns; a refused call returns none (the
+    guard refuses when the method is called, before there is anything to await)."""
     try:
-        rows = await call
+        rows = await call()
     except TenantIsolationError:
         return []
     return sorted(str(row[0]) for row in rows)
 
 
-async def text_of(call: Awaitable[Any]) -> str:
+async def text_of(call: Callable[[], Awaitable[Any]]) -> str:
     """What a guarded call returns, as text; a refused call returns nothing."""
     try:
-        return str(await call)
+        return str(await call())
     except TenantIsolationError:
         return ""
 
 
-async def refused_or_ran(call: Awaitable[Any]) -> None:
+async def refused_or_ran(call: Callable[[], Awaitable[Any]]) -> None:
     with contextlib.suppress(TenantIsolationError):
-        await call
+        await call()
 
 
 @pytest.fixture
@@ -63,12 +64,6 @@ async def guard_only(two_clinics: str) -> Setup:
 # --- 1. `--` comments end at a carriage return for the server, at a newline for the guard ----
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: '--' comment ended by '\\r' — the guard sees only a comment, the server runs "
-    "the statement after it (reads, writes, set_config of the tenant setting)",
-)
 async def test_a_carriage_return_ends_a_line_comment_for_the_server(setup: Setup) -> None:
     """PostgreSQL ends `--` comments at `\\r` as well as `\\n` (scan.l: `non_newline [^\\n\\r]`);
     the guard's splitter (`sqltext.split_sql`) ends them at `\\n` only. `"--\\rSELECT …"` is an
@@ -77,12 +72,14 @@ async def test_a_carriage_return_ends_a_line_comment_for_the_server(setup: Setup
     conn = await setup.connect()
     try:
         with tenant(1):
-            read = await names_of(conn.fetch("--\rSELECT first_name FROM patients"))
+            read = await names_of(lambda: conn.fetch("--\rSELECT first_name FROM patients"))
             await refused_or_ran(
-                conn.fetchval("--\rSELECT set_config('app.tenant_id', '2', false)")
+                lambda: conn.fetchval("--\rSELECT set_config('app.tenant_id', '2', false)")
             )
-            by_setting = await names_of(conn.fetch(BY_SETTING))
-            await refused_or_ran(conn.execute("--\rDELETE FROM patients WHERE tenant_id <> 1"))
+            by_setting = await names_of(lambda: conn.fetch(BY_SETTING))
+            await refused_or_ran(
+                lambda: conn.execute("--\rDELETE FROM patients WHERE tenant_id <> 1")
+            )
     finally:
         await conn.close()
     assert "Carla" not in read  # guard: every clinic's patients
@@ -136,7 +133,7 @@ async def test_copy_options_are_sql_pasted_into_the_copy(setup: Setup, copy: Any
     conn = await setup.connect()
     try:
         with tenant(1):
-            await refused_or_ran(asyncio.wait_for(copy(conn), 10))
+            await refused_or_ran(lambda: asyncio.wait_for(copy(conn), 10))
     finally:
         await conn.close()
     assert await setup.names() == ALL  # Carla deleted (with RLS: after set_config to 2)
@@ -154,12 +151,6 @@ EMOJI_TAG = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a dollar-quote tag outside the BMP ($😀$) is a tag for the server, not for "
-    "the guard's splitter: a `;` and a DO block hide in what the guard reads as a string",
-)
 async def test_a_dollar_tag_the_splitter_does_not_read_hides_statements(setup: Setup) -> None:
     """PostgreSQL accepts any non-ASCII character in a dollar-quote tag; the guard's
     `_DOLLAR_TAG` stops at U+FFFF. The guard reads `$😀$'…` as code followed by a string that
@@ -169,7 +160,7 @@ async def test_a_dollar_tag_the_splitter_does_not_read_hides_statements(setup: S
     conn = await setup.connect()
     try:
         with tenant(1):
-            await refused_or_ran(conn.execute(EMOJI_TAG))
+            await refused_or_ran(lambda: conn.execute(EMOJI_TAG))
     finally:
         await conn.close()
     assert await setup.names() == ALL  # Carla deleted
@@ -185,12 +176,6 @@ XML_OF_EVERY_CLINIC = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a statement sqlglot cannot parse (`collation for (…)`) that names no tenant "
-    "table is only a warning: query_to_xml()'s TG006 check never runs",
-)
 async def test_an_unparseable_statement_naming_no_tenant_table_is_not_proven(
     setup: Setup,
 ) -> None:
@@ -202,7 +187,7 @@ async def test_an_unparseable_statement_naming_no_tenant_table_is_not_proven(
     conn = await setup.connect()
     try:
         with tenant(1):
-            xml = await text_of(conn.fetchval(XML_OF_EVERY_CLINIC))
+            xml = await text_of(lambda: conn.fetchval(XML_OF_EVERY_CLINIC))
     finally:
         await conn.close()
     assert "Carla" not in xml
@@ -234,10 +219,10 @@ async def test_the_lexer_setting_changed_through_pg_settings_is_noticed(setup: S
     conn = await setup.connect()
     try:
         with tenant(1):
-            await refused_or_ran(conn.execute(SCS_OFF))
-            hidden_or = await names_of(conn.fetch(HIDDEN_OR, 1))
-            await refused_or_ran(conn.fetch(HIDDEN_SWITCH))
-            by_setting = await names_of(conn.fetch(BY_SETTING))
+            await refused_or_ran(lambda: conn.execute(SCS_OFF))
+            hidden_or = await names_of(lambda: conn.fetch(HIDDEN_OR, 1))
+            await refused_or_ran(lambda: conn.fetch(HIDDEN_SWITCH))
+            by_setting = await names_of(lambda: conn.fetch(BY_SETTING))
     finally:
         await conn.close()
     assert "Carla" not in hidden_or  # guard: every clinic
@@ -266,8 +251,8 @@ async def test_statements_made_during_a_reset_are_checked(setup: Setup) -> None:
             switch = conn.fetchval("SELECT set_config('app.tenant_id', '2', false)")
             leak = conn.fetch("SELECT first_name FROM patients")
             await resetting
-            await refused_or_ran(switch)
-            read = await names_of(leak)
+            await refused_or_ran(lambda: switch)
+            read = await names_of(lambda: leak)
     finally:
         await conn.close()
     assert "Carla" not in read
@@ -295,9 +280,11 @@ async def test_a_custom_codec_cannot_send_another_tenant(guard_only: Setup) -> N
             format="text",
         )
         with tenant(1):
-            read = await names_of(conn.fetch(PINNED, 1))
+            read = await names_of(lambda: conn.fetch(PINNED, 1))
             await refused_or_ran(
-                conn.execute("UPDATE patients SET first_name = 'owned' WHERE tenant_id = $1", 1)
+                lambda: conn.execute(
+                    "UPDATE patients SET first_name = 'owned' WHERE tenant_id = $1", 1
+                )
             )
     finally:
         await conn.close()
@@ -305,11 +292,6 @@ async def test_a_custom_codec_cannot_send_another_tenant(guard_only: Setup) -> N
     assert await guard_only.names() == ALL  # Carla renamed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a parameter given type real by another use compares tenant ids as floats",
-)
 async def test_a_pinning_parameter_typed_real_elsewhere(guard_only: Setup) -> None:
     """The proof refuses `tenant_id = $1::real` (float4 keeps 24 bits), but PostgreSQL types a
     parameter by its first use: with `$1::real IS NOT NULL AND tenant_id = $1`, `$1` is real
@@ -323,7 +305,7 @@ async def test_a_pinning_parameter_typed_real_elsewhere(guard_only: Setup) -> No
     try:
         with tenant(16777217):
             read = await names_of(
-                conn.fetch(
+                lambda: conn.fetch(
                     "SELECT first_name FROM patients WHERE $1::real IS NOT NULL AND tenant_id = $1",
                     16777217,
                 )
@@ -333,12 +315,6 @@ async def test_a_pinning_parameter_typed_real_elsewhere(guard_only: Setup) -> No
     assert "Dora" not in read  # clinic 16777216's patient
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a MATERIALIZED CTE computes over every clinic's rows before the pin; a "
-    "cast error reports another clinic's value",
-)
 async def test_an_error_does_not_show_another_tenants_value(guard_only: Setup) -> None:
     """The pin outside a MATERIALIZED CTE filters its rows after they are computed (TG013
     refuses side effects there; an error is one): `first_name::int` of clinic 2's row fails

@@ -19,9 +19,12 @@ _SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?!\d)|;")
 _SINGLE = re.compile(r"'[^']*(?:''[^']*)*'")
 _ESCAPED = re.compile(r"[Ee]'[^'\\]*(?:(?:''|\\.)[^'\\]*)*'", re.DOTALL)
 _DOUBLE = re.compile(r'"[^"]*(?:""[^"]*)*"')
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$")
+# a tag is a letter, `_` or any non-ASCII character (astral ones too), then those or digits
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\U0010ffff][\w\u0080-\U0010ffff]*)?\$")
 _NESTED_COMMENT = re.compile(r"/\*|\*/")
-_LEADING_SPACE = re.compile(r"(?:\s+|--[^\n]*)*")
+# a `--` comment ends at a line feed or a carriage return, for PostgreSQL (and sqlglot)
+_LEADING_SPACE = re.compile(r"(?:\s+|--[^\n\r]*)*")
+_LINE_END = re.compile(r"[\n\r]")
 _IDENT_CHAR = re.compile(r"[\w$]")
 # `$1,$2` makes sqlglot's tokenizer fail (NOTES.md): a space after a positional parameter fixes it.
 # (The `$` comes first so that the regex engine can jump between dollars: 4x faster than a
@@ -146,8 +149,8 @@ def _split_script(text: str) -> tuple[list[Statement], list[Comment]]:
             begin = pos = at + 1
             continue
         if token == "--":
-            newline = text.find("\n", at)
-            end = length if newline < 0 else newline
+            newline = _LINE_END.search(text, at)
+            end = length if newline is None else newline.start()
             line, column = lines.position(at)
             comments.append(Comment(text[at:end], at, line, column))
             pos = end

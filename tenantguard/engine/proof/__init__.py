@@ -194,9 +194,7 @@ class Analysis:
             for items in rows:
                 if index < len(items):
                     item = items[index]
-                    value = pin_value(
-                        item.this if isinstance(item, exp.Alias) else item, self.policy
-                    )
+                    value = self.model.pin_value(item.this if isinstance(item, exp.Alias) else item)
                     if value is not None:
                         values.append((value, item))
         return values
@@ -211,7 +209,7 @@ class Analysis:
         rows = self._insert_rows(node)
         found: list[PinValue | None] = []
         if rows is not None:
-            found = [pin_value(r[index], self.policy) if index < len(r) else None for r in rows]
+            found = [self.model.pin_value(r[index]) if index < len(r) else None for r in rows]
         elif node.expression is not None:
             for branch in set_branches(node.expression):
                 block = self.model.block_of.get(id(branch))
@@ -299,7 +297,7 @@ class Analysis:
                     for body in source.body:
                         item, owner = self.projections.item_and_owner(body, column, index)
                         value = (
-                            pin_value(item, self.policy)
+                            self.model.pin_value(item)
                             if item is not None and owner is None
                             else None
                         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof.model import Block, Fact, Role, Source, SourceKind, Span
+from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import (
     PRUNED,
     alias_columns,
@@ -28,6 +28,7 @@ from tenantguard.engine.proof.syntax import (
     set_branches,
     subclasses,
 )
+from tenantguard.engine.proof.values import exact_array_cast, exact_cast, pin_value
 
 __all__ = ["Model"]
 
@@ -41,8 +42,15 @@ _INDEXED_SET = subclasses(*_INDEXED_TYPES)
 _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)
 _CTE_SET = subclasses(exp.CTE)
 _AGGREGATE_SET = subclasses(exp.AggFunc, exp.Window)
+_CAST_SET = subclasses(exp.Cast, exp.TryCast)
 _INTERESTING = (
-    _BLOCK_SET | _INDEXED_SET | _WHOLE_TABLE_SET | _CTE_SET | subclasses(exp.Table) | _AGGREGATE_SET
+    _BLOCK_SET
+    | _INDEXED_SET
+    | _WHOLE_TABLE_SET
+    | _CTE_SET
+    | subclasses(exp.Table)
+    | _AGGREGATE_SET
+    | _CAST_SET
 ) | {exp.Anonymous}
 
 
@@ -84,6 +92,7 @@ class Model:
         self.source_of_node: dict[int, Source] = {}
         self._with_index: dict[int, tuple[dict[str, tuple[int, exp.CTE]], dict[int, int]]] = {}
         self.recursive = False  # a WITH RECURSIVE somewhere
+        self.lossy: set[PinValue] = set()  # parameters cast to a lossy type somewhere
         self.calls: dict[str, list[exp.Expression]] = {}  # function calls by name
         self._walk()
         for block in self.blocks:
@@ -136,6 +145,8 @@ class Model:
                 elif kind in _AGGREGATE_SET:
                     if block is not None:
                         self.aggregating.add(id(block))
+                elif kind in _CAST_SET:
+                    self._note_lossy_parameter(node)
                 elif kind is exp.Table:
                     assert isinstance(node, exp.Table)
                     if is_table_name(node) and policy.is_tenant_table(identifier_name(node.this)):
@@ -156,6 +167,29 @@ class Model:
                     )
                 elif isinstance(value, expression) and type(value) not in leaves:
                     stack.append(value)
+
+    def _note_lossy_parameter(self, cast: exp.Expression) -> None:
+        """`$1::real` anywhere makes PostgreSQL type `$1` as real everywhere: `tenant_id = $1`
+        then compares in floating point, and `$1` pins nothing (nor does a cast of it)."""
+        if not isinstance(cast, exp.Cast | exp.TryCast):
+            return
+        inner = cast.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if not isinstance(inner, exp.Parameter | exp.Placeholder):
+            return
+        if exact_cast(cast) or exact_array_cast(cast):
+            return
+        value = pin_value(inner, self.policy)
+        if value is not None:
+            self.lossy.add(value)
+
+    def pin_value(self, node: exp.Expression) -> PinValue | None:
+        """`node` as a pinning value of this statement: not a parameter it casts lossily."""
+        value = pin_value(node, self.policy)
+        if value is not None and self.lossy and value in self.lossy:
+            return None
+        return value
 
     # CTEs
 

@@ -18,7 +18,7 @@ from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.names import Names
 from tenantguard.engine.proof.syntax import conjuncts, disjuncts, identifier_name, walk
-from tenantguard.engine.proof.values import multi_values, pin_value, single_value_array
+from tenantguard.engine.proof.values import multi_values, single_value_array
 
 __all__ = ["SEVERAL", "SHARED", "FactCollector"]
 
@@ -107,7 +107,7 @@ class FactCollector:
                 if source is None or source not in filtered:
                     continue
                 fact: Fact | None = None
-                value = pin_value(other_side, self.policy) or single_value_array(
+                value = self.model.pin_value(other_side) or single_value_array(
                     other_side, self.policy
                 )
                 if value is not None:
@@ -165,7 +165,7 @@ class FactCollector:
                 continue
             if visible is not None and not all(s in visible for s in block.full_merged[column]):
                 continue
-            value = pin_value(other_side, self.policy)
+            value = self.model.pin_value(other_side)
             if value is None:
                 continue
             for source in block.full_merged[column]:
@@ -192,7 +192,7 @@ class FactCollector:
                 if source is None or source not in filtered:
                     continue
                 values = [
-                    pin_value(row.expressions[position], self.policy)
+                    self.model.pin_value(row.expressions[position])
                     if isinstance(row, exp.Tuple) and position < len(row.expressions)
                     else None
                     for row in items
@@ -207,7 +207,7 @@ class FactCollector:
         source = self.names.tenant_column_owner(block, left, visible)
         if source is None or source not in filtered:
             return False
-        values = [pin_value(item, self.policy) for item in items]
+        values = [self.model.pin_value(item) for item in items]
         if len(items) == 1 and values[0] is not None:
             source.facts.append(Fact(source, conjunct, clause, value=values[0]))
             return True
@@ -256,7 +256,7 @@ class FactCollector:
                     pairs.append((part.this, part.expressions[0]))  # `IN (V)` is `= V`
                 for column_side, other_side in pairs:
                     source = self.names.tenant_column_owner(block, column_side, visible)
-                    value = pin_value(other_side, self.policy) if source else None
+                    value = self.model.pin_value(other_side) if source else None
                     if source is not None and value is not None and source in filtered:
                         pins[(id(source), value)] = source
             common = pins if common is None else {k: common[k] for k in common.keys() & pins}
@@ -374,7 +374,7 @@ class FactCollector:
         position = names.index(column)
         rows = source.rows.expressions if source.rows is not None else []
         values = [
-            pin_value(row.expressions[position], self.policy)
+            self.model.pin_value(row.expressions[position])
             if isinstance(row, exp.Tuple) and position < len(row.expressions)
             else None
             for row in rows
@@ -407,7 +407,7 @@ class FactCollector:
                 argument = argument.expression
             elif position not in pins.positions:
                 continue
-            value = pin_value(argument, self.policy)
+            value = self.model.pin_value(argument)
             clause = f"argument {position + 1} of {source.table}()"
             if value is not None:
                 source.facts.append(Fact(source, argument, clause, value=value))

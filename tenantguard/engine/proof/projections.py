@@ -13,7 +13,6 @@ from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.model import Block, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import Names, could_own, output_names, projection_items
 from tenantguard.engine.proof.syntax import identifier_name, is_star
-from tenantguard.engine.proof.values import pin_value
 
 __all__ = ["Projections", "projection_item"]
 
@@ -189,7 +188,7 @@ class Projections:
             return owner.value if owner.pinned else None
         if is_star(item):
             return None
-        return pin_value(item, self.policy)
+        return self.model.pin_value(item)
 
     def projection_pinned(self, block: Block, column: str, index: int | None = None) -> bool:
         """Does `block` output, under `column` (or at `index`), a pinning value or a pinned

@@ -182,10 +182,13 @@ class Solver:
         branch, so the only rows that leave it are the pinned tenant's. Every reader of the body
         must be pinned by a condition of its own: a CTE read twice, once unpinned, leaks through
         the other read. A DML body (`WITH d AS (DELETE … RETURNING *)`) runs in full whatever
-        reads it: never pushed into.
+        reads it, and so does a MATERIALIZED CTE (its errors — `name::int` failing on another
+        tenant's row — and side effects see every row): never pushed into.
         """
         block = source.block
         readers = self.model.readers[id(block)]
+        if _materialized(block):
+            return None  # it runs over every row first: its errors and effects see them all
         if not self.projections.row_by_row(block) and not self.projections.grouped_by_owner(
             block, source
         ):
@@ -286,6 +289,14 @@ class Solver:
                         value,
                     )
                 return
+
+
+def _materialized(block: Block) -> bool:
+    """The body of a `WITH x AS MATERIALIZED (…)`."""
+    node: exp.Expr | None = block.node.parent
+    while isinstance(node, exp.Subquery | exp.Paren | exp.SetOperation):
+        node = node.parent
+    return isinstance(node, exp.CTE) and bool(node.args.get("materialized"))
 
 
 def _position(names: list[str] | None, column: str) -> int | None:

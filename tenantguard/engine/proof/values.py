@@ -16,7 +16,14 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import PinValue
 from tenantguard.engine.proof.syntax import identifier_name
 
-__all__ = ["column_side", "exact_cast", "multi_values", "pin_value", "single_value_array"]
+__all__ = [
+    "column_side",
+    "exact_array_cast",
+    "exact_cast",
+    "multi_values",
+    "pin_value",
+    "single_value_array",
+]
 
 _T = exp.DataType.Type
 _INTEGERS = frozenset({_T.SMALLINT, _T.INT, _T.BIGINT})
@@ -118,14 +125,14 @@ def multi_values(node: exp.Expression, policy: Policy) -> bool:
     inner = node.this
     while isinstance(inner, exp.Paren):
         inner = inner.this
-    while isinstance(inner, exp.Cast | exp.TryCast) and _exact_array(inner):
+    while isinstance(inner, exp.Cast | exp.TryCast) and exact_array_cast(inner):
         inner = inner.this  # `$1::bigint[]`
     if isinstance(inner, exp.Array):
         return all(pin_value(item, policy) for item in inner.expressions)
     return pin_value(inner, policy) is not None
 
 
-def _exact_array(node: exp.Cast | exp.TryCast) -> bool:
+def exact_array_cast(node: exp.Cast | exp.TryCast) -> bool:
     to = node.args.get("to")
     return (
         isinstance(to, exp.DataType)

@@ -37,6 +37,7 @@ reason (`-- tenantguard: ignore[TG006] -- why`) and report the case.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sqlglot import exp
@@ -74,6 +75,7 @@ _STATISTICS = frozenset(
     }
 )  # fmt: skip
 # a cheap test of the text before the walk: every name above holds one of these
+_COMMAND_WORDS = re.compile(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
 _HINTS = (
     "_to_xml",
     "ts_stat",
@@ -84,6 +86,17 @@ _HINTS = (
     "pg_stat",
     "pg_read",
 )
+
+
+def _runs_text(sql: str) -> str:
+    """A function that runs SQL given as text, or a command running server-side SQL, named in
+    unparsed text: the first one found, or ""."""
+    lowered = sql.lower()
+    if not any(hint in lowered for hint in _HINTS) and not _COMMAND_WORDS.search(sql):
+        return ""
+    words = set(re.findall(r"[a-z_][a-z0-9_]*", lowered))
+    found = sorted(words & (_RUNS_TEXT | {"do", "call", "prepare", "execute"}))
+    return found[0] if found else ""
 
 
 def _server_side(ctx: Context) -> Iterator[Finding]:
@@ -120,10 +133,12 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None:
         named = ctx.named_tenant_tables
         reason = ctx.parse_error or "the statement could not be parsed"
-        if named or ctx.may_spell_names:
-            named = named or ["(spelled with escapes?)"]
-            message = (
-                f"cannot prove tenant isolation: {reason} (names tenant table {', '.join(named)})"
+        # SQL that runs other SQL given as text reads tenant rows without naming them
+        runs_text = _runs_text(ctx.sql)
+        if named or ctx.may_spell_names or runs_text:
+            said = ", ".join(named) or ("(spelled with escapes?)" if ctx.may_spell_names else "")
+            message = f"cannot prove tenant isolation: {reason} " + (
+                f"(names tenant table {said})" if said else f"(calls {runs_text})"
             )
         else:
             message = f"cannot parse the statement: {reason}"
@@ -133,7 +148,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             message,
             "fix the SQL so that PostgreSQL (and the analyzer) can parse it",
             offset=ctx.parse_error_offset,
-            severity=Severity.ERROR if named or ctx.may_spell_names else Severity.WARNING,
+            severity=Severity.ERROR
+            if named or ctx.may_spell_names or runs_text
+            else Severity.WARNING,
         )
         return
     if ctx.in_patch:
