@@ -8,10 +8,13 @@ DML, upserts; some leaking) in a temporary directory, then measures, in one run 
   sqlglot   parsing every statement with sqlglot alone (one core, the baseline);
   check     `tenantguard check` on the corpus in-process (splitting, proof, rules, report),
             on all cores, then with --jobs 1;
-  small     `tenantguard check` on one small file as a fresh process (pre-commit's case).
+  small     `tenantguard check` on one small file as a fresh process (pre-commit's case);
+  cache     the same file unchanged, fresh process, with the cache (.tenantguard_cache) warm;
+  tree      a 500-file tree, fresh process: cold (no cache), then warm with one file changed.
 
-Each timing is the best of --repeat rounds; in each round the timings compared take turns. Targets (issue 2): check / sqlglot <= 1.5 and small
-<= 400 ms.
+Each timing is the best of --repeat rounds; in each round the timings compared take turns;
+the cache figures also print the median. Targets (issue 2): check / sqlglot <= 1.5 and small
+<= 400 ms; (issue 14): cache <= 120 ms, tree with one change <= 20 % of its cold check.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import contextlib
 import io
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,6 +113,61 @@ def best(repeat: int, *fns: Callable[[], object]) -> list[float]:
     return [min(t) for t in times]
 
 
+def turns(repeat: int, *fns: Callable[[], object]) -> list[list[float]]:
+    """Every time of each function over `repeat` rounds, the functions taking turns."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, mine in zip(fns, times, strict=True):
+            started = time.perf_counter()
+            fn()
+            mine.append(time.perf_counter() - started)
+    return times
+
+
+def cache_figures(root: Path, pyroot: Path, small: Path, repeat: int) -> list[str]:
+    """Fresh processes: one small file cached vs not; a 500-file tree cold vs one change."""
+    config = str(root / "pyproject.toml")
+    base = [sys.executable, "-m", "tenantguard", "check", "--config", config]
+
+    def run(*argv: str) -> None:
+        subprocess.run([*base, *argv], capture_output=True, check=False, cwd=root)
+
+    run(str(small / "q.sql"))  # warms the cache of the small file
+    uncached, cached = turns(
+        repeat,
+        lambda: run("--no-cache", str(small / "q.sql")),
+        lambda: run(str(small / "q.sql")),
+    )
+    cache_dir = root / ".tenantguard_cache"
+    target = pyroot / "service_000.py"
+    original = target.read_text(encoding="utf-8")
+    edits = iter(range(1_000_000))
+
+    def cold_tree() -> None:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        run("--jobs", "1", str(pyroot))
+
+    def one_changed() -> None:
+        target.write_text(original + f"# edit {next(edits)}\n", encoding="utf-8")
+        run("--jobs", "1", str(pyroot))
+
+    cold_tree()
+    one_changed()  # the tree's entries exist: each timed run changes one file
+    cold, warm = turns(repeat, cold_tree, one_changed)
+    ratio = statistics.median(w / c for w, c in zip(warm, cold, strict=True))
+
+    def ms(times: list[float]) -> str:
+        return f"best {min(times) * 1000:7.1f} ms, median {statistics.median(times) * 1000:7.1f} ms"
+
+    return [
+        f"small file, no cache      {ms(uncached)}  (fresh process)",
+        f"small file, cached        {ms(cached)}  (fresh process, target <= 120 ms)",
+        f"{len(list(pyroot.glob('*.py')))}-file tree, cold        {ms(cold)}  (fresh process, one core)",
+        f"same tree, one changed    {ms(warm)}",
+        f"one changed / cold        {ratio:9.2f}   (median of pairs, target <= 0.20)",
+    ]
+
+
 def main_() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=40)
@@ -128,11 +188,11 @@ def main_() -> int:
 
         def check() -> None:
             with contextlib.redirect_stdout(io.StringIO()):
-                main(["check", "--format", "json", str(root)])
+                main(["check", "--no-cache", "--format", "json", str(root)])
 
         def check_serial() -> None:
             with contextlib.redirect_stdout(io.StringIO()):
-                main(["check", "--jobs", "1", "--format", "json", str(root)])
+                main(["check", "--no-cache", "--jobs", "1", "--format", "json", str(root)])
 
         old = Path.cwd()
         os.chdir(root)
@@ -154,6 +214,7 @@ def main_() -> int:
                 main(
                     [
                         "check",
+                        "--no-cache",
                         "--config",
                         str(root / "pyproject.toml"),
                         "--format",
@@ -177,8 +238,10 @@ def main_() -> int:
             str(small / "q.sql"),
         ]
         (small_time,) = best(
-            args.repeat, lambda: subprocess.run(command, capture_output=True, check=False)
+            args.repeat,
+            lambda: subprocess.run([*command, "--no-cache"], capture_output=True, check=False),
         )
+        cached_lines = cache_figures(root, pyroot, small, max(args.repeat, 5))
 
     print(f"corpus: {len(corpus)} statements in {args.files} files; cores: {os.cpu_count()}")
     print(
@@ -194,6 +257,9 @@ def main_() -> int:
     print(f"tenantguard check       {py_check_time * 1000:9.1f} ms")
     print(f"ratio check / parse     {py_check_time / py_parse_time:9.2f}   (target <= 1.5)")
     print(f"check one small file    {small_time * 1000:9.1f} ms  (fresh process, target <= 400 ms)")
+    print("cache (issue 14):")
+    for line in cached_lines:
+        print(f"  {line}")
     return 0
 
 

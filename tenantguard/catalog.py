@@ -11,7 +11,7 @@ from tenantguard.engine.rules import ALL_RULES as QUERY_RULES
 from tenantguard.patches.rules import PATCH_RULES
 from tenantguard.runtime import rule as runtime_rule
 
-__all__ = ["CATALOG", "rule_doc"]
+__all__ = ["CATALOG", "rule_doc", "rule_module"]
 
 CATALOG: tuple[Rule[Any], ...] = (
     *QUERY_RULES,
@@ -25,3 +25,16 @@ def rule_doc(code: str) -> Rule[Any] | None:
     """The rule with this code or name (case-insensitive), or None."""
     wanted = code.strip().upper()
     return next((r for r in CATALOG if wanted in (r.code, r.name.upper())), None)
+
+
+def rule_module(code: str) -> str:
+    """The repository path of the module that defines a rule (its docstring is the rule's doc)."""
+    import sys
+    from pathlib import Path
+
+    for module in list(sys.modules.values()):
+        rule = getattr(module, "RULE", None)
+        if getattr(rule, "code", None) == code and getattr(module, "__file__", None):
+            package = Path(__file__).resolve().parent
+            return "tenantguard/" + Path(module.__file__).resolve().relative_to(package).as_posix()  # type: ignore[arg-type]
+    raise KeyError(code)

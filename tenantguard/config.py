@@ -14,15 +14,17 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tenantguard.engine.policy import (
-    DEFAULT_TENANT_EXPRESSIONS,
-    Policy,
-    normalize_name,
-    sql_name,
-)
 from tenantguard.errors import ConfigError
-from tenantguard.sources.schema import SchemaInfo, SchemaProblem, read_schema, tenant_relations
+from tenantguard.selection import RuleSelection, parse_selectors
+
+if TYPE_CHECKING:
+    from tenantguard.engine.policy import Policy
+    from tenantguard.sources.schema import SchemaInfo, SchemaProblem
+
+# the engine's default too (a test keeps them equal): not imported, the engine loads sqlglot
+DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
 
 __all__ = [
     "Settings",
@@ -52,12 +54,34 @@ class Settings:
     shared_rows: bool = False  # `tenant_id IS NULL` rows are public reference rows
     include: tuple[str, ...] = ("*.sql", "*.py")
     exclude: tuple[str, ...] = ()
+    force_exclude: bool = False
+    respect_gitignore: bool = True
     patch_dir: str = "patches"
-    baseline: str = "db/init/dentalogic_schema.sql"
+    baseline: str = "db/init/schema.sql"
     unresolved_severity: str = "warning"
     sql_functions: tuple[str, ...] = ()
+    select: tuple[str, ...] = ("ALL",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    cache_dir: str = ".tenantguard_cache"
     configured: frozenset[str] = frozenset()  # the keys the configuration file sets
     isolated: bool = False  # configuration files ignored (--isolated)
+
+    def rule_selection(
+        self,
+        select: tuple[str, ...] | None = None,
+        extend_select: tuple[str, ...] = (),
+        ignore: tuple[str, ...] = (),
+    ) -> RuleSelection:
+        """The configured selection, then the command line's: as in ruff, `--select`
+        replaces the configuration's `select`, `extend_select` and `ignore`."""
+        if select is not None:
+            chosen, dropped = (*select, *extend_select), ignore
+        else:
+            chosen = (*self.select, *self.extend_select, *extend_select)
+            dropped = (*self.ignore, *ignore)
+        return RuleSelection(chosen, dropped, dict(self.per_file_ignores))
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
@@ -73,7 +97,14 @@ _LIST_KEYS = {
     "exclude",
     "sql_functions",
 }
-_BOOL_KEYS = {"infer_tenant_tables", "allow_multi_tenant", "shared_rows"}
+_BOOL_KEYS = {
+    "infer_tenant_tables",
+    "allow_multi_tenant",
+    "shared_rows",
+    "force_exclude",
+    "respect_gitignore",
+}
+_SELECTOR_KEYS = {"select", "extend_select", "ignore"}
 _CHOICES = {"unresolved_severity": ("warning", "error")}
 
 
@@ -112,7 +143,13 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
             known = ", ".join(sorted(_KEYS))
             table = "[tool.tenantguard]" if source.endswith("pyproject.toml") else "the file"
             raise ConfigError(f"{source}: unknown key {key!r} in {table} (known: {known})")
-        if name in _LIST_KEYS:
+        if name in _SELECTOR_KEYS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{source}: {key} must be a list of rule codes")
+            values[name] = parse_selectors(value, f"{source}: {key}")
+        elif name == "per_file_ignores":
+            values[name] = _per_file_ignores(value, f"{source}: {key}")
+        elif name in _LIST_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{source}: {key} must be a list of strings")
             values[name] = tuple(value)
@@ -127,6 +164,17 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
                 raise ConfigError(f"{source}: {key} must be one of {', '.join(_CHOICES[name])}")
             values[name] = value
     return values
+
+
+def _per_file_ignores(value: object, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f'{source} must be a table of globs, e.g. {{"app/admin/**" = ["TG001"]}}')
+    entries = []
+    for glob, codes in value.items():
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConfigError(f"{source}: {glob!r} must map to a list of rule codes")
+        entries.append((glob, parse_selectors(codes, f"{source} {glob!r}")))
+    return tuple(entries)
 
 
 def load_settings(
@@ -217,6 +265,10 @@ def build_policy(
     `live_schema`: the schema as read elsewhere (`tenantguard audit` reads the live catalog);
     the schema paths are then not read.
     """
+    # sqlglot and pglast: only when a file must be analysed
+    from tenantguard.engine.policy import Policy, normalize_name, sql_name
+    from tenantguard.sources.schema import read_schema, tenant_relations
+
     explicit = "schema_paths" in settings.configured and live_schema is None
     for path in settings.schema_paths if explicit else ():
         if not (settings.root / path).exists():
@@ -284,10 +336,14 @@ def build_policy(
 
 def _quoted_names(names: Iterable[str]) -> set[str]:
     """Exact names (from the schema, or a policy) written so that the policy keeps them."""
+    from tenantguard.engine.policy import sql_name
+
     return {sql_name(n) for n in names}
 
 
 def _quoted(names: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+    from tenantguard.engine.policy import sql_name
+
     return {sql_name(k): _quoted_names(v) for k, v in names.items()}
 
 

@@ -1,20 +1,42 @@
-"""`tenantguard demo`: the runtime guard on a throwaway PostgreSQL, two clinics, real requests."""
+"""`tenantguard demo`: the runtime guard on a throwaway PostgreSQL, two clinics, real requests.
+
+The schema and rows ship inside the package (`tenantguard/data/`, read with importlib.resources)
+and the policy is read from that schema: the demo runs the same from any directory, with or
+without a configuration there, after a normal `pip install 'tenantguard[runtime]'`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+import tempfile
+from importlib.resources import files
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import asyncpg
-
-from tenantguard.config import Settings, build_policy
 from tenantguard.embedded import EmbeddedError, ThrowawayPostgres
 from tenantguard.errors import TenantIsolationError
 
-__all__ = ["run_demo"]
+if TYPE_CHECKING:
+    from tenantguard.engine.policy import Policy
+
+__all__ = ["demo_policy", "demo_sql", "run_demo"]
+
+
+def demo_sql(name: str) -> str:
+    """A file of the demo's data: `demo_schema.sql` or `demo_rows.sql`."""
+    return files("tenantguard").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def demo_policy() -> Policy:
+    """The policy the demo's schema shows (tenant tables: those with tenant_id)."""
+    from tenantguard.config import Settings, build_policy
+
+    with tempfile.TemporaryDirectory(prefix="tg-demo-") as directory:
+        Path(directory, "schema.sql").write_text(demo_sql("demo_schema.sql"), encoding="utf-8")
+        settings = Settings(root=Path(directory), schema_paths=("schema.sql",))
+        return build_policy(settings.with_overrides(global_tables=("tenants",)))
 
 
 def _say(out: TextIO, text: str = "") -> None:
@@ -22,10 +44,11 @@ def _say(out: TextIO, text: str = "") -> None:
     out.flush()
 
 
-async def _requests(dsn: str, settings: Settings, out: TextIO) -> None:
+async def _requests(dsn: str, policy: Policy, out: TextIO) -> None:
+    import asyncpg
+
     from tenantguard.runtime import create_pool, tenant
 
-    policy = build_policy(settings)
     pool = await create_pool(dsn, policy=policy, min_size=2, max_size=4)
     try:
         _say(out, "Requests of two clinics through one guarded pool:")
@@ -77,41 +100,40 @@ async def _requests(dsn: str, settings: Settings, out: TextIO) -> None:
         await pool.close()
 
 
-async def _demo(settings: Settings, patches: Path, out: TextIO) -> int:
+async def _demo(out: TextIO) -> int:
+    import asyncpg
+
+    policy = demo_policy()
     server = ThrowawayPostgres()
     try:
         _say(out, "Starting a throwaway PostgreSQL from the local server binaries…")
         await asyncio.to_thread(server.start)
         _say(out, f"  listening on 127.0.0.1:{server.port}, data in {server.directory}")
-        from tenantguard.patches.runner import apply_patches
-
-        run = await apply_patches(server.dsn, patches)
-        _say(out, f"  applied {len(run.applied)} Dentalogic patches from {patches}")
         admin = await asyncpg.connect(server.dsn)
         try:
-            await admin.execute(
-                "INSERT INTO tenants (id, name) VALUES (1, 'Clinica Norte'), (2, 'Clinica Sur');"
-                "INSERT INTO patients (tenant_id, first_name, last_name, dni, phone_number, status) "
-                "VALUES (1, 'Ana', 'Paz', '30111222', '111', 'active'), "
-                "(1, 'Bruno', NULL, NULL, '112', 'guest'), (2, 'Carla', NULL, NULL, '221', 'guest');"
-            )
+            for name in ("demo_schema.sql", "demo_rows.sql"):
+                # tenantguard: ignore[TG009] -- the demo's own schema and rows (tenantguard/data)
+                await admin.execute(demo_sql(name))
         finally:
             await admin.close()
+        tables = ", ".join(sorted(policy.tenant_tables))
+        _say(out, f"  loaded the demo clinic schema; tenant tables (tenant_id): {tables}")
         _say(out)
-        await _requests(server.dsn, settings, out)
+        await _requests(server.dsn, policy, out)
         return 0
     finally:
         await asyncio.to_thread(server.stop)
         _say(out, "Stopped the server and removed its files.")
 
 
-def run_demo(settings: Settings, out: TextIO = sys.stdout) -> int:
-    schema = settings.root / settings.patch_dir
-    if not schema.is_dir():
+def run_demo(out: TextIO = sys.stdout) -> int:
+    try:
+        import asyncpg  # noqa: F401
+    except ImportError:
         _say(
             sys.stderr,
-            f"tenantguard: error: the patch directory {schema} is missing; run the demo from "
-            "the tenantguard repository (or set patch_dir in [tool.tenantguard])",
+            "tenantguard: error: the demo runs the runtime guard, which needs asyncpg: "
+            "pip install 'tenantguard[runtime]'",
         )
         return 2
     # the demo prints what the guard did; its log records would repeat it on stderr
@@ -120,7 +142,7 @@ def run_demo(settings: Settings, out: TextIO = sys.stdout) -> int:
     logger.addHandler(quiet)
     propagate, logger.propagate = logger.propagate, False
     try:
-        return asyncio.run(_demo(settings, schema, out))
+        return asyncio.run(_demo(out))
     except EmbeddedError as error:
         _say(sys.stderr, f"tenantguard: error: {error}")
         return 2

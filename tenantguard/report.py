@@ -1,18 +1,68 @@
-"""Report formats: text (for people), json, sarif (code scanning), github (annotations)."""
+"""Report formats: text or full (for people), concise (one line each), json, sarif (code
+scanning), github (annotations); and `--statistics`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from tenantguard import __version__
 from tenantguard.engine.findings import Finding, Severity
 
-__all__ = ["FORMATS", "Summary", "render"]
+__all__ = [
+    "FORMATS",
+    "PROJECT_URL",
+    "Style",
+    "Summary",
+    "colour_wanted",
+    "render",
+    "render_statistics",
+]
 
-FORMATS = ("text", "json", "sarif", "github")
+# `full` is `text` under ruff's name
+FORMATS = ("text", "full", "concise", "json", "sarif", "github")
+PROJECT_URL = "https://github.com/tenantguard/tenantguard"
+
+
+def colour_wanted(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    """Colours on a terminal; `NO_COLOR` (non-empty) turns them off, `FORCE_COLOR` (non-empty)
+    on even when the output is not a terminal; NO_COLOR wins (no-color.org)."""
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+@dataclass(frozen=True)
+class Style:
+    """How text is drawn: ANSI colours or none, the summary or not, known file contents."""
+
+    colour: bool = False
+    quiet: bool = False
+    texts: Mapping[str, str] = field(default_factory=dict)  # path -> content (standard input)
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
+
+
+_BOLD, _RED, _YELLOW, _CYAN, _BLUE = "1", "1;31", "1;33", "36", "1;34"
+
+
+def _level_colour(finding: Finding) -> str:
+    return _RED if finding.severity is Severity.ERROR else _YELLOW
+
+
+def _location(f: Finding, style: Style) -> str:
+    return (
+        f"{style.paint(f.path, _BOLD)}:{f.line}:{f.column}: {style.paint(f.code, _level_colour(f))}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +113,13 @@ class Summary:
         return f"No findings: {checked} statements in {files} proven{schema}."
 
 
+def _closing_line(
+    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None
+) -> str:
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    return (summary or Summary(files, statements)).closing_line(errors, len(findings) - errors)
+
+
 def _source_line(path: str, line: int, cache: dict[str, list[str]]) -> str | None:
     if path not in cache:
         try:
@@ -74,25 +131,55 @@ def _source_line(path: str, line: int, cache: dict[str, list[str]]) -> str | Non
 
 
 def render_text(
-    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
+    findings: Sequence[Finding],
+    files: int,
+    statements: int,
+    style: Style = Style(),
+    summary: Summary | None = None,
 ) -> str:
     out: list[str] = []
-    cache: dict[str, list[str]] = {}
+    cache = {path: text.splitlines() for path, text in style.texts.items()}
     for f in findings:
-        out.append(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}")
+        out.append(f"{_location(f, style)} {f.message}")
         source = _source_line(f.path, f.line, cache)
         if source is not None and len(source) < 400:
             width = max(1, (f.end_column - f.column) if f.end_line == f.line else 1)
             out.append(f"    {source.expandtabs(1)}")
-            out.append(f"    {' ' * (f.column - 1)}{'^' * width}")
-        out.append(f"    = help: {f.help}")
+            out.append(f"    {' ' * (f.column - 1)}{style.paint('^' * width, _level_colour(f))}")
+        out.append(f"    {style.paint('= help:', _CYAN)} {f.help}")
         if f.severity is Severity.WARNING:
             out[-1] += " (warning)"
         out.append("")
-    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
-    summary = summary or Summary(files, statements)
-    out.append(summary.closing_line(errors, len(findings) - errors))
+    if style.quiet:
+        return "\n".join(out[:-1]) + "\n" if out else ""
+    out.append(_closing_line(findings, files, statements, summary))
     return "\n".join(out) + "\n"
+
+
+def render_concise(
+    findings: Sequence[Finding],
+    files: int,
+    statements: int,
+    style: Style = Style(),
+    summary: Summary | None = None,
+) -> str:
+    """One line per finding, as ruff's concise format."""
+    out = [f"{_location(f, style)} {f.message}" for f in findings]
+    if not style.quiet:
+        out.append(_closing_line(findings, files, statements, summary))
+    return "".join(line + "\n" for line in out)
+
+
+def render_statistics(fmt: str, findings: Sequence[Finding], style: Style = Style()) -> str:
+    """How many findings of each rule, most frequent first."""
+    counts = Counter((f.code, f.name) for f in findings)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if fmt == "json":
+        rows = [{"code": code, "name": name, "count": n} for (code, name), n in ranked]
+        return json.dumps(rows, indent=2) + "\n"
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    lines = [f"{n:>{width}}\t{style.paint(code, _RED)}\t{name}" for (code, name), n in ranked]
+    return "".join(line + "\n" for line in lines)
 
 
 def render_json(
@@ -158,9 +245,17 @@ def render_github(
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def help_uri(code: str) -> str:
+    """Where a rule's documentation lives: its own module, whose docstring is the doc."""
+    from tenantguard.catalog import rule_module  # patch rules load pglast
+
+    return f"{PROJECT_URL}/blob/main/{rule_module(code)}"
+
+
 def render_sarif(
     findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
 ) -> str:
+    from tenantguard.baseline import fingerprint
     from tenantguard.catalog import CATALOG  # patch rules load pglast: only for SARIF
 
     rules = []
@@ -174,6 +269,7 @@ def render_sarif(
                 "shortDescription": {"text": title.strip()},
                 "fullDescription": {"text": " ".join(first_para.split())},
                 "help": {"text": rule.doc, "markdown": rule.doc},
+                "helpUri": help_uri(rule.code),
                 "defaultConfiguration": {"level": str(rule.info.severity)},
             }
         )
@@ -184,6 +280,8 @@ def render_sarif(
             "ruleIndex": index[f.code],
             "level": "error" if f.severity is Severity.ERROR else "warning",
             "message": {"text": f"{f.message}. Fix: {f.help}"},
+            # the baseline's key: the same finding keeps it when lines move
+            "partialFingerprints": {"tenantguardFinding/v1": fingerprint(f)},
             "locations": [
                 {
                     "physicalLocation": {
@@ -213,7 +311,7 @@ def render_sarif(
                             "driver": {
                                 "name": "tenantguard",
                                 "version": __version__,
-                                "informationUri": "https://github.com/tenantguard/tenantguard",
+                                "informationUri": PROJECT_URL,
                                 "rules": rules,
                             }
                         },
@@ -232,13 +330,13 @@ def render(
     findings: Sequence[Finding],
     files: int,
     statements: int,
+    style: Style = Style(),
     *,
     summary: Summary | None = None,
 ) -> str:
-    renderer = {
-        "text": render_text,
-        "json": render_json,
-        "sarif": render_sarif,
-        "github": render_github,
-    }[fmt]
+    if fmt in ("text", "full"):
+        return render_text(findings, files, statements, style, summary)
+    if fmt == "concise":
+        return render_concise(findings, files, statements, style, summary)
+    renderer = {"json": render_json, "sarif": render_sarif, "github": render_github}[fmt]
     return renderer(findings, files, statements, summary)

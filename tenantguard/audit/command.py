@@ -26,7 +26,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.rules import tg006_unprovable_statement
 from tenantguard.patches.dsn import Dsn, connect
 from tenantguard.patches.files import PatchError
-from tenantguard.report import Summary, render
+from tenantguard.report import Style, Summary, colour_wanted, render
 
 __all__ = ["run_audit"]
 
@@ -114,9 +114,9 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
         f"{distinct} distinct statement{'s' * (distinct != 1)} from {source}, "
         f"run {recorded} time{'s' * (recorded != 1)})"
     )
-    sys.stdout.write(
-        render(args.format, findings, 0, distinct, summary=Summary(0, distinct, subject=subject))
-    )
+    style = Style(colour=colour_wanted(sys.stdout))
+    summary = Summary(0, distinct, subject=subject)
+    sys.stdout.write(render(args.format, findings, 0, distinct, style, summary=summary))
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_CLEAN
 
 

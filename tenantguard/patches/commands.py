@@ -52,6 +52,11 @@ def run_patch_command(args: argparse.Namespace, settings: Settings) -> int:
         return _error(str(error))
     directory: Path = args.dir or settings.root / settings.patch_dir
     baseline: Path = getattr(args, "baseline", None) or settings.root / settings.baseline
+    if args.verb == "verify" and not baseline.is_file():
+        return _error(
+            f"no baseline at {baseline}: write it with `tenantguard patches sync`, or name "
+            "yours with --baseline or `baseline` in [tool.tenantguard]"
+        )
     verb = {"apply": _apply, "status": _status, "verify": _verify, "sync": _sync}[args.verb]
     handler = _Progress(logging.INFO)
     level, runner_level = log.level, _RUNNER.level

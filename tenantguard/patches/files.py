@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tenantguard.patches.statements import SqlStatement
 
 __all__ = [
+    "LEDGER",
     "PatchConnectionError",
     "PatchError",
     "PatchFile",
@@ -30,6 +31,9 @@ __all__ = [
     "PatchUsageError",
     "read_patches",
 ]
+
+# the runner's ledger table; here, so that the patch rules read it without asyncpg
+LEDGER = "tenantguard_patches"
 
 _NAME = re.compile(r"^(\d+)_([A-Za-z0-9][\w\-]*)\.sql$")
 NO_TRANSACTION = re.compile(

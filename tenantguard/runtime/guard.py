@@ -39,9 +39,9 @@ __all__ = [
 
 log = logging.getLogger("tenantguard")
 
-# Measured (benchmarks/runtime_overhead.py): the proof costs 2-10 ms per KiB of SQL for joins,
-# unions, long AND chains and VALUES lists; 16 KiB keeps a first-seen statement near 50 ms.
-DEFAULT_MAX_STATEMENT_BYTES = 16 * 1024
+# Measured (benchmarks/runtime_overhead.py, a shared 2-core machine): the proof of 8 KiB of
+# joins, unions, IN lists, AND chains or VALUES rows takes 20-50 ms (chained CTEs grow faster)
+DEFAULT_MAX_STATEMENT_BYTES = 8 * 1024
 _ENTRY_BYTES = 640  # a cached verdict without its text (tracemalloc, CPython 3.11)
 NO_VALUES = -1  # RuntimeVerdict.value_check: nothing to compare with tenant()
 SEVERAL_VALUES = -2  # literals, or several parameters: the full check compares them

@@ -1,8 +1,7 @@
-"""Finding the files to check and turning each into findings with file positions."""
+"""Turning each file to check into findings with file positions (`walk` finds the files)."""
 
 from __future__ import annotations
 
-import fnmatch
 import gc
 import os
 import re
@@ -16,7 +15,7 @@ from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.rules import tg006_unprovable_statement
 from tenantguard.engine.sqltext import LineIndex, split_sql
-from tenantguard.sources.pyflow import ProjectIndex
+from tenantguard.sources.pyflow import Consulted, ProjectIndex
 from tenantguard.sources.python import check_python_text
 from tenantguard.sources.suppressions import (
     Suppression,
@@ -24,129 +23,16 @@ from tenantguard.sources.suppressions import (
     python_suppressions,
     sql_suppressions,
 )
+from tenantguard.sources.walk import FileReport, SourceFile, discover
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
 
+    from tenantguard.selection import EnabledRules
+
 __all__ = ["FileReport", "SourceFile", "check_file", "discover", "read_source"]
 
-ALWAYS_SKIPPED = {
-    ".git",
-    ".hg",
-    ".venv",
-    "venv",
-    "node_modules",
-    "__pycache__",
-    ".tox",
-    ".mypy_cache",
-}
 MAX_FILE_BYTES = 50 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    path: Path
-    display: str  # the path as reported (relative to the working directory when possible)
-    in_patch: bool  # under the schema pipeline (patch directory or schema paths)
-    is_patch: bool = False  # under the patch directory itself: the patch rules apply
-    size: int = 0  # bytes, as found by `discover` (to share work among processes)
-
-
-@dataclass(frozen=True, slots=True)
-class FileReport:
-    path: str
-    findings: tuple[Finding, ...]
-    statements: int
-    notes: tuple[str, ...] = ()  # said once per file, on standard error
-    schema: bool = False  # a schema source (patch, migration): its statements are not "proven"
-
-
-def _matches(relative: str, patterns: Iterable[str]) -> bool:
-    name = relative.rsplit("/", 1)[-1]
-    return any(
-        fnmatch.fnmatch(relative, p)
-        or fnmatch.fnmatch(name, p)
-        or relative.startswith(p.rstrip("*").rstrip("/") + "/")
-        for p in patterns
-    )
-
-
-def discover(
-    paths: Iterable[Path],
-    *,
-    root: Path,
-    include: Iterable[str],
-    exclude: Iterable[str],
-    pipeline: Iterable[str],
-    patch_dir: str | None = None,
-) -> tuple[list[SourceFile], list[str]]:
-    """Files to check, and the paths that do not exist.
-
-    A file named explicitly is checked whatever its name (pre-commit passes exact files); files
-    found by walking a directory must match `include` and not `exclude`. Files under a
-    `pipeline` path (patch directory, schema paths) are analysed as patches.
-
-    Paths are handled as strings, each directory resolved once (pathlib costs more than the
-    walk itself on large trees).
-    """
-    include, exclude = list(include), list(exclude)
-    root_text = os.path.realpath(root)
-    # the schema pipeline (patches, baseline): maintenance spans tenants, DDL belongs there
-    pipeline_paths = [os.path.realpath(os.path.join(root_text, p)) for p in pipeline]
-    patches = os.path.realpath(os.path.join(root_text, patch_dir)) if patch_dir else None
-    cwd = os.getcwd()
-    found: dict[str, SourceFile] = {}
-    missing: list[str] = []
-
-    def add(file: str, resolved: str, size: int) -> None:
-        if resolved in found:
-            return
-        display = _relative(resolved, cwd)
-        found[resolved] = SourceFile(
-            Path(resolved),
-            file if display is None else display,
-            any(_relative(resolved, p) is not None for p in pipeline_paths),
-            patches is not None and _relative(resolved, patches) is not None,
-            size,
-        )
-
-    for path in paths:
-        text = os.fspath(path)
-        if os.path.isfile(text):
-            resolved = os.path.realpath(text)
-            add(text, resolved, _size(resolved))
-        elif os.path.isdir(text):
-            for directory, subdirs, names in os.walk(text):
-                subdirs[:] = sorted(d for d in subdirs if d not in ALWAYS_SKIPPED)
-                real_directory = os.path.realpath(directory)
-                for name in sorted(names):
-                    if not _matches(name, include):
-                        continue
-                    file = os.path.normpath(os.path.join(directory, name))
-                    resolved = os.path.join(real_directory, name)
-                    if os.path.islink(resolved):
-                        resolved = os.path.realpath(resolved)
-                    relative = _relative(resolved, root_text)
-                    if not _matches(file if relative is None else relative, exclude):
-                        add(file, resolved, _size(resolved))
-        else:
-            missing.append(text)
-    return list(found.values()), missing
-
-
-def _relative(path: str, base: str) -> str | None:
-    """`path` relative to `base` (both absolute and resolved), or None when it is not under it."""
-    if path == base:
-        return "."
-    prefix = base if base.endswith(os.sep) else base + os.sep
-    return path[len(prefix) :] if path.startswith(prefix) else None
-
-
-def _size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
 
 
 def read_source(path: Path) -> tuple[str | None, str | None, int]:
@@ -298,6 +184,7 @@ class CheckOptions:
     # (text, path) -> findings; and whether only they run (`patches lint`)
     patch_linter: Callable[[str, Path], list[Finding]] | None = None
     patch_rules_only: bool = False
+    rules: EnabledRules | None = None  # None: every rule
     # what the run's Python files define (wrappers, constants, classes), shared by all files
     python_index: ProjectIndex | None = None
 
@@ -308,7 +195,12 @@ def check_file(
     patch_analyzer: Analyzer,
     options: CheckOptions = CheckOptions(),
 ) -> FileReport:
-    text, error, offset = read_source(source.path)
+    text: str | None = source.text
+    error: str | None = None
+    offset = 0
+    if text is None:
+        text, error, offset = read_source(source.path)
+    enabled = options.rules.in_file(source.relative) if options.rules is not None else None
     if text is None:
         prefix = ""
         if offset:
@@ -317,7 +209,8 @@ def check_file(
             except OSError:
                 prefix = ""
         finding = file_error(source, error or "cannot read the file", prefix)
-        return FileReport(source.display, (finding,), 0)
+        selected = (finding,) if enabled is None or finding.code in enabled else ()
+        return FileReport(source.display, selected, 0)
     chosen = patch_analyzer if source.in_patch else analyzer
     if options.patch_rules_only or (source.is_patch and options.patch_linter is not None):
         patch_findings = (
@@ -326,11 +219,16 @@ def check_file(
             else []
         )
         if options.patch_rules_only:
-            located = tuple(f.in_file(source.display) for f in patch_findings)
-            return FileReport(source.display, located, len(split_sql(text)[0]), (), True)
+            located = tuple(
+                f.in_file(source.display)
+                for f in patch_findings
+                if enabled is None or f.code in enabled
+            )
+            return FileReport(source.display, located, len(split_sql(text)[0]), schema=True)
     else:
         patch_findings = []
     notes: tuple[str, ...] = ()
+    consulted: Consulted | None = None
     schema = source.in_patch
     if source.path.suffix == ".py":
         if not schema and python_migration(source.path, text):
@@ -343,6 +241,8 @@ def check_file(
             index=options.python_index,
             schema_source=schema,
         )
+        if options.python_index is not None:  # the cache's dependencies
+            consulted = options.python_index.take_consulted()
         suppressions = python_suppressions(text)
     else:
         text, meta_line = strip_psql(text)
@@ -354,9 +254,15 @@ def check_file(
         findings, count, anchors, suppressions = check_sql_text(text, chosen)
     findings = [*findings, *patch_findings]
     anchors = [*anchors, *((f.line - 1, f.line) for f in patch_findings)]
+    if enabled is not None:
+        reported = [i for i, f in enumerate(findings) if f.code in enabled]
+        findings, anchors = [findings[i] for i in reported], [anchors[i] for i in reported]
+        for suppression in suppressions:
+            if suppression.codes and not suppression.codes & enabled:
+                suppression.used = True  # about rules not run here: cannot tell it is unused
     kept = apply_suppressions(findings, anchors, suppressions)
-    located = tuple(f.in_file(source.display) for f in kept)
-    return FileReport(source.display, located, count, notes, schema)
+    located = tuple(f.in_file(source.display) for f in kept if enabled is None or f.code in enabled)
+    return FileReport(source.display, located, count, notes, consulted, schema)
 
 
 def iter_reports(
@@ -463,8 +369,6 @@ def check_files(
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    if options.python_index is not None:
-        options.python_index.prepare()  # once, in this process: forked workers inherit it
     largest_first = sorted(files, key=lambda f: -f.size)
     batch = _Batch(largest_first, claimed, analyzer, patch_analyzer, options)
     done: dict[str, FileReport] = {}

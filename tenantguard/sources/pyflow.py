@@ -42,11 +42,13 @@ __all__ = [
     "SQL_METHODS",
     "Call",
     "ClassInfo",
+    "Consulted",
     "FunctionInfo",
     "ModuleInfo",
     "ProjectIndex",
     "Sink",
     "analyze_module",
+    "find_module",
 ]
 
 # methods whose first argument (or `query=` / `sql=`) is SQL, on any receiver
@@ -69,7 +71,11 @@ CERTAIN_METHODS = frozenset(
         "exec_driver_sql",
     }
 )
-_DB_RECEIVER = re.compile(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur|session")
+_DB_RECEIVER = re.compile(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur")
+# query builders (SQLAlchemy Core, ORM): a statement object, not SQL text the tool can read
+_BUILDERS = frozenset(
+    {"select", "insert", "update", "delete", "union", "union_all", "exists", "lateral", "values"}
+)
 _LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
 )
@@ -339,9 +345,12 @@ class _Walker:
                 (owner.calls if owner else self.module.calls).append(recorded)
 
     def _run_pending(self) -> None:
-        while self.pending:
-            info, outer = self.pending.pop(0)
+        index = 0
+        while index < len(self.pending):  # bodies may define functions: the list grows
+            info, outer = self.pending[index]
+            index += 1
             self._run_function(info, outer)
+        self.pending.clear()
 
     def _run_function(
         self, info: FunctionInfo, outer: list[tuple[dict[str, Binding], dict[str, Binding]]]
@@ -1094,6 +1103,9 @@ class _Walker:
             return self._composable(node, True)(True)
         if name == "str" and len(node.args) == 1:
             return self.evaluate(node.args[0])
+        if _builder(node):
+            reason = f"`{_short(node)}` is a query builder's statement, not SQL text"
+            return hole(node, origin, reason, string=False)
         return hole(node, origin, f"`{_short(node)}` is computed at run time")
 
     def _composable(self, node: ast.expr, composed: bool) -> Callable[[bool], Value]:
@@ -1164,6 +1176,24 @@ class _Walker:
         return self._argument(node)
 
 
+def _builder(node: ast.Call) -> bool:
+    """`select(User).where(…).limit(1)`: a chain of calls rooted at a query builder."""
+    current: ast.expr = node
+    while True:
+        if isinstance(current, ast.Call):
+            if isinstance(current.func, ast.Name):
+                return current.func.id in _BUILDERS
+            if isinstance(current.func, ast.Attribute) and isinstance(
+                current.func.value, ast.Name
+            ):  # `sa.select(…)`, or a method of a name: the root
+                return current.func.attr in _BUILDERS
+            current = current.func
+        elif isinstance(current, ast.Attribute):
+            current = current.value
+        else:
+            return False
+
+
 def _called_name(node: ast.Call) -> str:
     func = node.func
     return (
@@ -1215,13 +1245,33 @@ def _short(node: ast.AST) -> str:
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
+@dataclass(frozen=True, slots=True)
+class Consulted:
+    """What checks read besides their own file: the check cache's dependencies.
+
+    `modules`: files whose content was used (memoized facts of a module count for every later
+    check of the process: a process's union is what its checks depended on); `lookups`:
+    imports resolved on disk (directory, name, level, the file found or None); `names`:
+    function names looked up among the run's files (which files define them matters).
+    """
+
+    modules: frozenset[str] = frozenset()
+    lookups: frozenset[tuple[str, str, int, str | None]] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.modules or self.lookups or self.names)
+
+
 class ProjectIndex:
     """What the checked tree defines, shared by every file of one run.
 
     Modules are read when a file needs them (an import whose value is used, a call of a project
-    function), once per process, and kept in a bounded cache; the names of the functions the
-    run's files define are indexed in one pass, on first need (`prepare` does it before a
-    parallel check forks its workers, which inherit it).
+    function), once per process, and kept in a bounded cache: a module imported by many files
+    is read once, not once per importer. The names of the functions the run's files define are
+    indexed in one pass over their text, on first need — a call of a method on an object of
+    unknown class. A parallel check's forked workers inherit what the parent built before the
+    fork, and build the rest once each.
     """
 
     def __init__(self, files: Sequence[str] = (), sql_functions: Sequence[str] = ()) -> None:
@@ -1234,6 +1284,10 @@ class ProjectIndex:
         self._found: dict[tuple[str, str, int], str | None] = {}
         self._wrapping: set[int] = set()
         self.cache_size = 512
+        # read since the last `take_consulted` (what a module's memoized facts came from included)
+        self._consulted_modules: set[str] = set()
+        self._consulted_lookups: set[tuple[str, str, int, str | None]] = set()
+        self._consulted_names: set[str] = set()
 
     def prepare(self) -> None:
         if self._defined is None:
@@ -1246,6 +1300,18 @@ class ProjectIndex:
                     continue
                 for name in set(_DEF.findall(text)):
                     self._defined.setdefault(name, []).append(path)
+
+    def take_consulted(self) -> Consulted:
+        """What was read since the last call, besides the files checked (see `Consulted`)."""
+        found = Consulted(
+            frozenset(self._consulted_modules),
+            frozenset(self._consulted_lookups),
+            frozenset(self._consulted_names),
+        )
+        self._consulted_modules.clear()
+        self._consulted_lookups.clear()
+        self._consulted_names.clear()
+        return found
 
     # configuration
 
@@ -1262,6 +1328,7 @@ class ProjectIndex:
             return False
         self.prepare()
         assert self._defined is not None
+        self._consulted_names.add(name)
         return name in self._defined or any(
             m is not None and any(f.name == name for f in m.functions)
             for m in self._modules.values()
@@ -1280,6 +1347,7 @@ class ProjectIndex:
             self._modules.popitem(last=False)
 
     def module(self, path: str) -> ModuleInfo | None:
+        self._consulted_modules.add(path)
         if path in self._modules:
             self._modules.move_to_end(path)
             return self._modules[path]
@@ -1302,25 +1370,10 @@ class ProjectIndex:
         directory = os.path.dirname(importer)
         key = (directory, ref.name, ref.level)
         if key in self._found:
-            return self._found[key]
-        parts = [p for p in ref.name.split(".") if p]
-        found: str | None = None
-        if ref.level:
-            base = directory
-            for _ in range(ref.level - 1):
-                base = os.path.dirname(base)
-            found = _module_file(os.path.join(base, *parts)) if parts else _module_file(base)
-        elif parts:
-            base = directory
-            for _ in range(12):
-                found = _module_file(os.path.join(base, *parts))
-                if found is not None:
-                    break
-                parent = os.path.dirname(base)
-                if parent == base:
-                    break
-                base = parent
-        self._found[key] = found
+            found = self._found[key]
+        else:
+            found = self._found[key] = find_module(directory, ref.name, ref.level)
+        self._consulted_lookups.add((directory, ref.name, ref.level, found))
         return found
 
     def attribute_of(self, ref: ModuleRef | ImportedRef, name: str) -> Binding | None:
@@ -1570,6 +1623,7 @@ class ProjectIndex:
         def resolve() -> list[FunctionInfo]:
             self.prepare()
             assert self._defined is not None
+            self._consulted_names.add(name)
             out: list[FunctionInfo] = []
             if module is not None and module.path is None:
                 out.extend(f for f in module.functions if f.name == name and f.cls is not None)
@@ -1656,6 +1710,29 @@ def _dotted(node: ast.expr) -> str:
     if isinstance(node, ast.Name):
         parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+def find_module(directory: str, name: str, level: int) -> str | None:
+    """The file of module `name` imported from `directory`: relative to it (`level` dots), or
+    in it or its ancestor directories (absolute imports)."""
+    parts = [p for p in name.split(".") if p]
+    if level:
+        base = directory
+        for _ in range(level - 1):
+            base = os.path.dirname(base)
+        return _module_file(os.path.join(base, *parts)) if parts else _module_file(base)
+    if not parts:
+        return None
+    base = directory
+    for _ in range(12):
+        found = _module_file(os.path.join(base, *parts))
+        if found is not None:
+            return found
+        parent = os.path.dirname(base)
+        if parent == base:
+            return None
+        base = parent
+    return None
 
 
 def _module_file(base: str) -> str | None:

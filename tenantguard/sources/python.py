@@ -183,7 +183,7 @@ class _ModuleCheck:
         self.index = index
         self.severity = unresolved_severity
         self.out: list[_Checked] = []
-        self.seen: set[tuple[int, int, str, str]] = set()
+        self.seen: set[tuple[int, int, str, str, str]] = set()
         self.consumed: set[int] = set()
         self.reported_holes: set[tuple[int, str]] = set()
         self.checked = 0
@@ -283,7 +283,7 @@ class _ModuleCheck:
         )
 
     def add(self, finding: Finding, anchors: tuple[int, ...]) -> None:
-        key = (finding.line, finding.column, finding.code, finding.message)
+        key = (finding.line, finding.column, finding.code, finding.message, finding.help)
         if key in self.seen:
             return
         self.seen.add(key)
@@ -339,13 +339,17 @@ class _ModuleCheck:
         end_line, end_column, _ = self.position(variant, max(begin, end), sink)
         if (end_line, end_column) < (line, column):
             end_line, end_column = line, column
-        message = finding.message
+        # where the text is written and which call sends it go in the help: line numbers in
+        # the message would change a baseline's fingerprints with every edit above them
+        message, fix = finding.message, finding.help
         if foreign is not None:
-            message += f" (in SQL from {foreign})"
+            where = foreign.rpartition(":")[0]
+            message += f" (in SQL from {where})"
+            fix += f" (the SQL is written at {foreign})"
         elif sink is not None and not (
             sink.call.lineno <= line <= (sink.call.end_lineno or sink.call.lineno)
-        ):  # text written elsewhere: which call sends it (one finding per call)
-            message += f" (sent by {sink.method} at line {sink.call.lineno})"
+        ):  # text written away from the call: one finding per call that sends it
+            fix += f" (this SQL is sent by {sink.method} at line {sink.call.lineno})"
         anchors = {line - 1, line}
         statement_line, _, _ = self.position(variant, start, sink)
         anchors |= {statement_line - 1, statement_line}
@@ -357,7 +361,7 @@ class _ModuleCheck:
             finding.name,
             finding.severity,
             message,
-            finding.help,
+            fix,
             line,
             column,
             end_line,

@@ -104,10 +104,14 @@ class Analysis:
         inserts = model.index.get(exp.Insert, [])
         solver = Solver(model, self.projections)
         solver.solve()
-        for _ in range(len(inserts)):  # an INSERT's RETURNING may feed another INSERT's query
-            if not self._pin_insert_targets(inserts):
+        # only RETURNING and ON CONFLICT read an INSERT's target; one INSERT's RETURNING may
+        # feed another INSERT's query
+        readable = [i for i in inserts if i.args.get("returning") or i.args.get("conflict")]
+        for _ in range(len(readable)):
+            pinned = self._pin_insert_targets(readable)
+            if not pinned:
                 break
-            solver.solve()
+            solver.solve_more(pinned)
         references = [
             source
             for block in model.blocks
@@ -218,11 +222,11 @@ class Analysis:
             return None
         return found[0]
 
-    def _pin_insert_targets(self, inserts: list[exp.Expression]) -> bool:
+    def _pin_insert_targets(self, inserts: list[exp.Expression]) -> list[Source]:
         """Pins an INSERT's target (what RETURNING and ON CONFLICT read) and `excluded` to the
         one value its rows carry. The target's rows include, under `DO UPDATE`, the existing row
         the conflict found: the same tenant only when the conflict target has the tenant column."""
-        changed = False
+        changed: list[Source] = []
         for node in inserts:
             block = self.model.block_of.get(id(node))
             if block is None or not isinstance(node, exp.Insert):
@@ -248,7 +252,7 @@ class Analysis:
                     continue
                 fact = Fact(source, node, clause, value=value)
                 source.facts.append(fact)
-                changed = True
+                changed.append(source)
         return changed
 
     def _conflict_has_tenant(self, conflict: exp.Expression) -> bool:

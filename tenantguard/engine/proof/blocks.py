@@ -46,6 +46,10 @@ _INTERESTING = (
 ) | {exp.Anonymous}
 
 
+# pushed below a block's children on the walk's stack: popping it leaves the block
+_END_OF_BLOCK = exp.Expression()
+
+
 def _is_comma(join: exp.Join) -> bool:
     """`FROM a, b`: sqlglot keeps `b` as a join with no kind, side, method or condition."""
     args = join.args
@@ -79,6 +83,8 @@ class Model:
         self.index: dict[type[exp.Expression], list[exp.Expression]] = {}
         self.source_of_node: dict[int, Source] = {}
         self._with_index: dict[int, tuple[dict[str, tuple[int, exp.CTE]], dict[int, int]]] = {}
+        self.recursive = False  # a WITH RECURSIVE somewhere
+        self.calls: dict[str, list[exp.Expression]] = {}  # function calls by name
         self._walk()
         for block in self.blocks:
             self._collect_sources(block)
@@ -93,27 +99,37 @@ class Model:
     def _walk(self) -> None:
         """One pre-order walk (explicit stack: depth comes from user input) that finds the
         blocks, indexes the nodes the rules read, and notes each block's own aggregates.
-        Leaves (columns, literals…) are neither visited nor descended into."""
+        Leaves (columns, literals…) are neither visited nor descended into. The block a node
+        sits in is kept by a marker pushed below each block's children (no tuple per node)."""
         policy = self.policy
         interesting = _INTERESTING
         leaves = PRUNED
         expression = exp.Expression
-        # each node with the block it sits in (a block's own node sits in itself)
-        stack: list[tuple[exp.Expression, Block | None]] = [(self.tree, None)]
+        end_of_block = _END_OF_BLOCK
+        enclosing: list[Block | None] = []
+        block: Block | None = None
+        stack: list[exp.Expression] = [self.tree]
         while stack:
-            node, block = stack.pop()
+            node = stack.pop()
+            if node is end_of_block:
+                block = enclosing.pop()
+                continue
             kind = type(node)
             if kind in interesting:
                 if kind in _INDEXED_SET:
                     self.index.setdefault(kind, []).append(node)
                 if kind in _CTE_SET:
                     self.cte_names.add(alias_name(node))
+                    if node.parent is not None and node.parent.args.get("recursive"):
+                        self.recursive = True
                 if kind in _WHOLE_TABLE_SET:
                     for operand in (node.this, *node.expressions):
                         table = operand.this if isinstance(operand, exp.Schema) else operand
                         if isinstance(table, exp.Table):
                             self.handled.add(id(table))
                 if kind in _BLOCK_SET and not isinstance(node.parent, exp.When):
+                    enclosing.append(block)
+                    stack.append(end_of_block)  # popped once the block's children are done
                     block = Block(node, block)
                     self.blocks.append(block)
                     self.block_of[id(node)] = block
@@ -126,6 +142,7 @@ class Model:
                         self.tenant_nodes.append(node)
                 elif kind is exp.Anonymous:
                     name = identifier_name(node.this)
+                    self.calls.setdefault(name, []).append(node)
                     if policy.is_tenant_table(name):
                         self.tenant_calls.append(node)
                     elif name in policy.pinning_functions:
@@ -135,14 +152,10 @@ class Model:
             for value in node.args.values():
                 if type(value) is list:
                     stack.extend(
-                        [
-                            (v, block)
-                            for v in value
-                            if isinstance(v, expression) and type(v) not in leaves
-                        ]
+                        [v for v in value if isinstance(v, expression) and type(v) not in leaves]
                     )
                 elif isinstance(value, expression) and type(value) not in leaves:
-                    stack.append((value, block))
+                    stack.append(value)
 
     # CTEs
 
@@ -195,13 +208,18 @@ class Model:
     # sources
 
     def _add(self, block: Block, source: Source) -> Source:
-        if source.name and source.name in block.sources:
-            block.ambiguous.add(source.name)
-        if source.name:
-            block.sources.setdefault(source.name, source)
-            block.named.setdefault(source.name, []).append(source)
-        source.index = len(block.every_source)
-        block.every_source.append(source)  # a duplicate name still has to be pinned
+        name = source.name
+        if name:
+            named = block.named.get(name)
+            if named is None:
+                block.named[name] = [source]
+                block.sources[name] = source
+            else:
+                named.append(source)
+                block.ambiguous.add(name)
+        every = block.every_source
+        source.index = len(every)
+        every.append(source)  # a duplicate name still has to be pinned
         for body in source.body:
             self.readers.setdefault(id(body), []).append(source)
         self.source_of_node[id(source.node)] = source

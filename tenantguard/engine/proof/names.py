@@ -15,6 +15,7 @@ from sqlglot import exp
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import identifier_name, is_star
+from tenantguard.engine.proof.values import column_side
 
 __all__ = ["Names", "could_own", "output_names"]
 
@@ -155,10 +156,11 @@ class Names:
 
         A table renamed by position (`t AS a(x, y)`) proves nothing by name.
         """
-        from tenantguard.engine.proof.values import column_side
-
-        node = column_side(node)
-        if type(node) is not exp.Column or type(node.this) is not exp.Identifier:
+        if type(node) is not exp.Column:
+            node = column_side(node)
+            if type(node) is not exp.Column:
+                return None
+        if type(node.this) is not exp.Identifier:
             return None
         name = identifier_name(node.this)
         if name == self.tenant_col:

@@ -29,7 +29,7 @@ __all__ = ["Solver"]
 
 
 class Solver:
-    __slots__ = ("_dependents", "model", "projections", "sources", "tenant_col")
+    __slots__ = ("_dependents", "_linked", "model", "projections", "sources", "tenant_col")
 
     def __init__(self, model: Model, projections: Projections) -> None:
         self.model = model
@@ -37,11 +37,29 @@ class Solver:
         self.tenant_col = model.policy.tenant_column
         self.sources = [s for b in model.blocks for s in b.every_source]
         self._dependents: dict[int, list[Source]] = {}
+        self._linked = False
 
     def solve(self) -> None:
-        self._link()
-        self._drain(deque(self.sources))
-        self._recursive_ctes()
+        # one pass in FROM order pins most statements (a pin before the chains that use it);
+        # the dependency graph is built only when something is left to propagate
+        left = [
+            s for s in self.sources if not s.pinned and s.unpinnable is None and not self._try(s)
+        ]
+        if left:
+            self._link()
+            self._drain(deque(left))
+        if self.model.recursive:
+            self._recursive_ctes()
+
+    def solve_more(self, sources: list[Source]) -> None:
+        """Pins found after solving (an INSERT's target): what depends on them follows."""
+        if not self._linked:
+            self._link()
+        queue: deque[Source] = deque()
+        for source in sources:
+            queue.extend(self._dependents.get(id(source), ()))
+            queue.append(source)
+        self._drain(queue)
 
     # dependencies
 
@@ -53,6 +71,7 @@ class Solver:
         """Who may become pinned when a source does: the targets of its equalities, the derived
         tables and CTEs whose bodies project its tenant column, and the sources a reader's pin
         is pushed onto."""
+        self._linked = True
         projections = self.projections
         column = self.tenant_col
         for source in self.sources:

@@ -75,14 +75,23 @@ _STATISTICS = frozenset(
 )  # fmt: skip
 # a cheap test of the text before the walk: every name above holds one of these
 _HINTS = (
-    "_to_xml", "ts_stat", "ts_rewrite", "dblink", "crosstab", "connectby", "pg_stat", "pg_read",
-)  # fmt: skip
+    "_to_xml",
+    "ts_stat",
+    "ts_rewrite",
+    "dblink",
+    "crosstab",
+    "connectby",
+    "pg_stat",
+    "pg_read",
+)
 
 
 def _server_side(ctx: Context) -> Iterator[Finding]:
     """Calls that run SQL given as text, and reads of planner statistics."""
+    if ctx.tree is None:
+        return
     lowered = ctx.sql.lower()
-    if ctx.tree is None or not any(hint in lowered for hint in _HINTS):
+    if not any(hint in lowered for hint in _HINTS):  # a few substring tests, not a regex
         return
     for node in ctx.tree.walk():
         if (

@@ -33,8 +33,8 @@ from collections.abc import Iterator
 
 from tenantguard.engine.context import RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.patches.files import LEDGER
 from tenantguard.patches.rules import PatchContext
-from tenantguard.patches.runner import LEDGER
 
 RULE = RuleInfo("TG105", "tenant-column-missing", Severity.ERROR)
 

@@ -1,0 +1,435 @@
+"""The check cache, `.tenantguard_cache/` at the project root, as ruff keeps one.
+
+One JSON file per key; the key covers everything a file's findings depend on besides the file:
+the project root and configuration file, the settings (command-line overrides included), the
+rule selection, the content of every schema source the policy is built from, the installed
+sqlglot, sqlglotc and pglast, and tenantguard's own files. With the key come what building the
+policy said (the number of tenant tables, warnings, unreadable schema statements), so that a
+run served from the cache says it too.
+
+Inside, each checked file has an entry: a hash of its content, its findings (without path), its
+statement count and notes. A Python file's findings also depend on other files (imported
+constants, wrappers, base classes, the function names the run's files define): each run that
+checks Python files stores what its checks read (a "world": files and their content hashes,
+import look-ups, function names and the files defining them), and its Python entries are
+valid only while that world is unchanged. A file whose entry is valid is not read by sqlglot
+again; when every file's is, sqlglot is not even imported.
+
+tenantguard's files enter the key by size and modification time (nanoseconds): an install from
+another commit keeps the version number but not the times, and a cache committed to a repository
+cannot predict them (it would otherwise be a way to make a leak pass a CI check).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from importlib.machinery import PathFinder
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tenantguard.engine.findings import Finding, Severity
+from tenantguard.sources.walk import FileReport, SourceFile
+
+if TYPE_CHECKING:
+    from tenantguard.config import Settings
+    from tenantguard.sources.pyflow import Consulted
+
+__all__ = ["CheckCache", "PolicyFacts", "content_hash"]
+
+FORMAT = 3
+# any `def NAME` (wider than the index's scan: a one-line `class A: def f` counts too)
+_ANY_DEF = re.compile(rb"\bdef\s+(\w+)")
+_KEEP_DAYS = 30  # entries (and key files) unused this long are dropped
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _tool_fingerprint() -> list[object]:
+    """tenantguard's files (size, mtime) and the installed parser packages' distributions."""
+    own = []
+    for directory, subdirs, names in os.walk(_PACKAGE):
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        for name in sorted(names):
+            if name.endswith((".py", ".sql")):
+                stat = os.stat(os.path.join(directory, name))
+                own.append((os.path.join(directory, name), stat.st_size, stat.st_mtime_ns))
+    distributions: list[str] = []
+    sites: set[str] = set()
+    for package in ("sqlglot", "pglast"):
+        spec = PathFinder.find_spec(package)  # finds without importing it
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        if not locations:
+            distributions.append(f"{package}: absent")
+            continue
+        sites.add(os.path.dirname(locations[0]))
+    wanted = ("sqlglot-", "sqlglotc-", "pglast-")
+    for site in sorted(sites):
+        try:
+            entries = os.listdir(site)
+        except OSError:
+            continue
+        distributions.extend(
+            sorted(e for e in entries if e.endswith(".dist-info") and e.lower().startswith(wanted))
+        )
+    return [own, distributions]
+
+
+def _schema_fingerprint(settings: Settings) -> list[object]:
+    """The content of every file the policy is read from, as `read_schema` finds them."""
+    found: list[object] = []
+    for relative in settings.schema_paths:
+        path = settings.root / relative
+        if path.is_dir():
+            files = sorted(path.rglob("*.sql"))
+        elif path.is_file():
+            files = [path]
+        else:
+            found.append((relative, "missing"))
+            continue
+        for file in files:
+            try:
+                found.append((str(file), content_hash(file.read_bytes())))
+            except OSError:
+                found.append((str(file), "unreadable"))
+    return found
+
+
+def _stable(value: object) -> str:
+    """repr, with sets sorted (a set's order changes with each process's string hashing)."""
+    if isinstance(value, set | frozenset):
+        return repr(sorted(map(repr, value)))
+    return repr(value)
+
+
+def _settings_fingerprint(settings: Settings) -> list[object]:
+    return [
+        (f.name, _stable(getattr(settings, f.name)))
+        for f in fields(settings)
+        if f.name != "cache_dir"
+    ]
+
+
+def _today() -> int:
+    return int(time.time() // 86_400)
+
+
+@dataclass(frozen=True)
+class PolicyFacts:
+    """What building the policy of a key said besides the policy: a cached run says it again."""
+
+    tenant_tables: int
+    warnings: tuple[str, ...] = ()
+    # unreadable schema statements: (path, line, column, message, text)
+    problems: tuple[tuple[str, int, int, str, str], ...] = ()
+
+
+@dataclass
+class CheckCache:
+    """The entries of one key: `lookup` before checking, `store` after, `save` at the end."""
+
+    file: Path
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    worlds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    facts: PolicyFacts | None = None  # None: not known for this key, the policy must be built
+    changed: bool = False
+    _hashes: dict[str, str] = field(default_factory=dict)  # path -> content hash, this run
+    _valid_worlds: dict[str, bool] = field(default_factory=dict)
+    _definitions: dict[str, list[str]] | None = None
+    _stored_python: list[str] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, settings: Settings, options: str, directory: Path | None = None) -> CheckCache:
+        """The cache of these settings and options (a text of whatever else shapes findings)."""
+        from tenantguard import __version__
+
+        key = json.dumps(
+            [
+                FORMAT,
+                __version__,
+                _tool_fingerprint(),
+                _settings_fingerprint(settings),
+                _schema_fingerprint(settings),
+                options,
+            ]
+        )
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+        # TENANTGUARD_CACHE_DIR moves every project's cache elsewhere (as RUFF_CACHE_DIR does)
+        elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
+        where = (
+            directory
+            if directory is not None
+            else Path(elsewhere)
+            if elsewhere
+            else settings.root / settings.cache_dir
+        )
+        cache = cls(where / f"{digest}.json")
+        try:
+            data = json.loads(cache.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cache
+        if isinstance(data, dict) and data.get("format") == FORMAT:
+            entries, worlds = data.get("files"), data.get("worlds")
+            cache.entries = entries if isinstance(entries, dict) else {}
+            cache.worlds = worlds if isinstance(worlds, dict) else {}
+            cache.facts = _facts(data.get("policy"))
+        return cache
+
+    @staticmethod
+    def _name(source: SourceFile) -> str:
+        return source.relative if source.relative is not None else str(source.path)
+
+    def lookup(self, sources: Sequence[SourceFile]) -> tuple[dict[str, FileReport], dict[str, str]]:
+        """The cached reports of `sources` (by display path) whose entry is valid, and the
+        content hash of each other readable file (to `store` its report)."""
+        done: dict[str, FileReport] = {}
+        digests: dict[str, str] = {}
+        python = [s for s in sources if s.path.suffix == ".py"]
+        for source in sources:
+            digest = self._hash(str(source.path))
+            if digest is None:
+                continue
+            entry = self.entries.get(self._name(source))
+            report = None
+            if entry is not None and entry.get("hash") == digest:
+                world = entry.get("world")
+                if world is None or self._world_valid(str(world), python):
+                    report = _report(entry, source.display)
+            if report is None:
+                digests[source.display] = digest
+                continue
+            done[source.display] = report
+            if entry is not None and entry.get("seen") != _today():
+                entry["seen"] = _today()
+                self.changed = True
+        return done, digests
+
+    def store(self, source: SourceFile, digest: str, report: FileReport) -> None:
+        prefix = f"{report.path}:"
+        self.entries[self._name(source)] = {
+            "hash": digest,
+            "statements": report.statements,
+            "schema": report.schema,
+            "findings": [_row(f) for f in report.findings],
+            # a note names the file as displayed: kept without it, said with today's
+            "notes": [[n.startswith(prefix), n.removeprefix(prefix)] for n in report.notes],
+            "seen": _today(),
+        }
+        if source.path.suffix == ".py":
+            self._stored_python.append(self._name(source))
+        self.changed = True
+
+    def save(
+        self,
+        facts: PolicyFacts | None,
+        consulted: Iterable[Consulted | None] = (),
+        python: Sequence[SourceFile] = (),
+    ) -> None:
+        """Writes the entries (atomically), drops stale ones; a cache that cannot be written is
+        simply not kept. `consulted`: what this run's Python checks read; `python`: the run's
+        Python files (whose function definitions a lookup by name sees)."""
+        if facts is not None and facts != self.facts:
+            self.facts, self.changed = facts, True
+        if self._stored_python:
+            world = self._world(consulted, python)
+            world_id = hashlib.sha256(
+                json.dumps(world, sort_keys=True).encode("utf-8")
+            ).hexdigest()[:16]
+            self.worlds[world_id] = {**world, "seen": _today()}
+            for name in self._stored_python:
+                self.entries[name]["world"] = world_id
+        if not self.changed:
+            return
+        oldest = _today() - _KEEP_DAYS
+        kept = {k: v for k, v in self.entries.items() if int(v.get("seen", 0)) >= oldest}
+        used = {str(v.get("world")) for v in kept.values()}
+        worlds = {k: v for k, v in self.worlds.items() if k in used}
+        directory = self.file.parent
+        try:
+            fresh = not directory.is_dir()
+            directory.mkdir(parents=True, exist_ok=True)
+            if fresh:
+                (directory / ".gitignore").write_text("# created by tenantguard\n*\n")
+                (directory / "CACHEDIR.TAG").write_text(
+                    "Signature: 8a477f597d28d172789f06886806bc55\n"
+                    "# This file is a cache directory tag created by tenantguard.\n"
+                )
+            data = {
+                "format": FORMAT,
+                "policy": None
+                if self.facts is None
+                else {
+                    "tenant_tables": self.facts.tenant_tables,
+                    "warnings": list(self.facts.warnings),
+                    "problems": [list(p) for p in self.facts.problems],
+                },
+                "worlds": worlds,
+                "files": kept,
+            }
+            handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(data, out, separators=(",", ":"))
+            os.replace(temporary, self.file)
+            self._drop_stale_keys(directory, oldest * 86_400)
+        except OSError:
+            return
+
+    # Python files' dependencies
+
+    def _hash(self, path: str) -> str | None:
+        if path not in self._hashes:
+            try:
+                with open(path, "rb") as handle:
+                    self._hashes[path] = content_hash(handle.read())
+            except OSError:
+                return None
+        return self._hashes[path]
+
+    def _defined(self, python: Sequence[SourceFile]) -> dict[str, list[str]]:
+        """Function name -> the run's Python files (paths) whose text defines it."""
+        if self._definitions is None:
+            self._definitions = {}
+            for source in sorted(python, key=lambda s: str(s.path)):
+                try:
+                    with open(source.path, "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                for name in sorted({m.decode("ascii", "replace") for m in _ANY_DEF.findall(data)}):
+                    self._definitions.setdefault(name, []).append(str(source.path))
+        return self._definitions
+
+    def _world(
+        self, consulted: Iterable[Consulted | None], python: Sequence[SourceFile]
+    ) -> dict[str, Any]:
+        modules: set[str] = set()
+        lookups: set[tuple[str, str, int, str | None]] = set()
+        names: set[str] = set()
+        for item in consulted:
+            if item:
+                modules |= item.modules
+                lookups |= item.lookups
+                names |= item.names
+        defined = self._defined(python) if names else {}
+        return {
+            "modules": {m: self._hash(m) or "unreadable" for m in sorted(modules)},
+            "lookups": sorted([list(k) for k in lookups], key=repr),
+            # the files that may define each name, with their content (see `_check_world`)
+            "names": {n: self._with_hashes(defined.get(n, [])) for n in sorted(names)},
+        }
+
+    def _with_hashes(self, paths: list[str]) -> dict[str, str]:
+        return {p: self._hash(p) or "unreadable" for p in paths}
+
+    def _world_valid(self, world_id: str, python: Sequence[SourceFile]) -> bool:
+        if world_id not in self._valid_worlds:
+            self._valid_worlds[world_id] = self._check_world(self.worlds.get(world_id), python)
+        return self._valid_worlds[world_id]
+
+    def _check_world(self, world: object, python: Sequence[SourceFile]) -> bool:
+        if not isinstance(world, dict):
+            return False
+        try:
+            for path, digest in world["modules"].items():
+                if (self._hash(path) or "unreadable") != digest:
+                    return False
+            names = world["names"]
+            if names:
+                defined = self._defined(python)
+                # same files, same contents: the index's narrower scan finds what it found
+                if any(
+                    self._with_hashes(defined.get(n, [])) != files for n, files in names.items()
+                ):
+                    return False
+            lookups = world["lookups"]
+            if lookups:
+                from tenantguard.sources.pyflow import find_module  # no sqlglot
+
+                for directory, name, level, found in lookups:
+                    if find_module(directory, name, int(level)) != found:
+                        return False
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False
+        if world.get("seen") != _today():
+            world["seen"] = _today()
+            self.changed = True
+        return True
+
+    def _drop_stale_keys(self, directory: Path, before: float) -> None:
+        for other in directory.glob("*.json"):
+            try:
+                if other != self.file and other.stat().st_mtime < before:
+                    other.unlink()
+            except OSError:
+                continue
+
+
+def _facts(data: object) -> PolicyFacts | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        return PolicyFacts(
+            int(data["tenant_tables"]),
+            tuple(str(w) for w in data["warnings"]),
+            tuple(
+                (str(p), int(line), int(column), str(message), str(text))
+                for p, line, column, message, text in data["problems"]
+            ),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _report(entry: dict[str, Any], display: str) -> FileReport | None:
+    try:
+        findings = tuple(_finding(row, display) for row in entry["findings"])
+        notes = tuple(
+            f"{display}:{text}" if prefixed else str(text)
+            for prefixed, text in entry.get("notes", ())
+        )
+        return FileReport(
+            display, findings, int(entry["statements"]), notes, schema=bool(entry.get("schema"))
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _row(finding: Finding) -> list[object]:
+    return [
+        finding.code,
+        finding.name,
+        str(finding.severity),
+        finding.message,
+        finding.help,
+        finding.line,
+        finding.column,
+        finding.end_line,
+        finding.end_column,
+        finding.statement,
+    ]
+
+
+def _finding(row: list[Any], path: str) -> Finding:
+    code, name, severity, message, help_, line, column, end_line, end_column, statement = row
+    return Finding(
+        str(code),
+        str(name),
+        Severity(severity),
+        str(message),
+        str(help_),
+        int(line),
+        int(column),
+        int(end_line),
+        int(end_column),
+        path,
+        str(statement),
+    )

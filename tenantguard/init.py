@@ -1,0 +1,253 @@
+"""`tenantguard init`: adoption in one command.
+
+Finds the schema sources of a project (`.sql` files with CREATE/ALTER TABLE, preferring the
+directories schemas live in: patches, migrations, db, sql, schema), reads their tables and
+foreign keys, and proposes:
+
+- the tenant column: the column through which the most tables reference one table (a
+  single-column foreign key `tenant_id → tenants`); without foreign keys, the most common
+  column named like a tenant (`tenant_id`, `account_id`, `organization_id`, …);
+- the tenant root: the table that column references;
+- the tenant tables (those with the column) and the global ones (the others);
+
+prints what it found and why, and writes `[tool.tenantguard]` into pyproject.toml (`--dry-run`
+prints it). Tables without the column that reference a tenant table are called out: their rows
+belong to a tenant, but no query on them can be pinned.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TextIO
+
+from tenantguard.config import Settings
+from tenantguard.sources.walk import discover
+
+__all__ = ["Proposal", "propose", "run_init"]
+
+SCHEMA_DIRECTORIES = ("patches", "migrations", "migration", "db", "sql", "schema", "database")
+_TEST_DIRECTORIES = ("tests", "test", "testing", "fixtures", "examples", "benchmarks")
+_DDL = re.compile(r"\b(?:CREATE\s+(?:\w+\s+)*TABLE|ALTER\s+TABLE)\b", re.IGNORECASE)
+_TENANT_LIKE = re.compile(
+    r"^(?:tenant|account|organi[sz]ation|org|company|workspace|customer|clinic|team)_id$"
+)
+
+
+@dataclass
+class Proposal:
+    files: list[str] = field(default_factory=list)  # schema files read, relative to the root
+    schema_paths: list[str] = field(default_factory=list)
+    tenant_column: str | None = None
+    tenant_root: str | None = None
+    tenant_root_key: str | None = None  # the registry's column the tenant column holds
+    reason: str = ""
+    tenant_tables: list[str] = field(default_factory=list)
+    global_tables: list[str] = field(default_factory=list)
+    orphans: list[tuple[str, str]] = field(default_factory=list)  # (table, tenant table it refs)
+
+
+def _schema_files(root: Path) -> list[Path]:
+    files, _ = discover(
+        [root], root=root, include=["*.sql"], exclude=[], pipeline=[], patch_dir=None
+    )
+    found: list[tuple[str, Path]] = []
+    for source in files:
+        relative = source.relative or source.display
+        try:
+            text = source.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if _DDL.search(text):
+            found.append((relative, source.path))
+    preferred = [(r, p) for r, p in found if r.split("/")[0].lower() in SCHEMA_DIRECTORIES]
+    chosen = preferred or [
+        (r, p) for r, p in found if not set(r.lower().split("/")[:-1]) & set(_TEST_DIRECTORIES)
+    ]
+    return [path for _, path in sorted(chosen)]
+
+
+def _schema_paths(relatives: list[str]) -> list[str]:
+    """The directories (or top-level files) holding the schema files, none inside another."""
+    candidates = sorted({r.rsplit("/", 1)[0] if "/" in r else r for r in relatives})
+    kept: list[str] = []
+    for candidate in candidates:
+        if not any(candidate == k or candidate.startswith(k + "/") for k in kept):
+            kept.append(candidate)
+    return kept
+
+
+def propose(root: Path) -> Proposal:
+    """What `init` would write for the project at `root`, and why."""
+    from tenantguard.sources.schema import SchemaInfo  # the schema reader (pglast)
+
+    proposal = Proposal()
+    root = root.resolve()
+    files = _schema_files(root)
+    reader = SchemaInfo()
+    for file in files:
+        reader.add_sql(file.read_text(encoding="utf-8", errors="replace"), str(file))
+        proposal.files.append(file.relative_to(root).as_posix())
+    # every foreign key: (table, its columns, the table referenced, the columns referenced)
+    references = [
+        (table, key.columns, key.ref_table, key.ref_columns or reader._primary_key(key.ref_table))
+        for table, keys in reader.foreign_keys.items()
+        for key in keys
+    ]
+    proposal.schema_paths = _schema_paths(proposal.files)
+    tables = reader.columns
+    referencing: dict[tuple[str, str], set[str]] = defaultdict(set)
+    keys: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
+    for table, columns, referenced, key in references:
+        if len(columns) == 1 and table != referenced:
+            referencing[(columns[0], referenced)].add(table)
+            keys[(columns[0], referenced)].add(tuple(key))
+    if referencing:
+        ranked = sorted(
+            referencing.items(),
+            key=lambda item: (-len(item[1]), not _TENANT_LIKE.match(item[0][0]), item[0]),
+        )
+        (column, root_table), users = ranked[0]
+        proposal.tenant_column, proposal.tenant_root = column, root_table
+        root_keys = keys[(column, root_table)]
+        key = next(iter(root_keys)) if len(root_keys) == 1 else ()
+        # the key the tenant column holds; unknown: no tenant_root is written (a wrong key
+        # would make `registry.id = $1` a pin of another column)
+        proposal.tenant_root_key = key[0] if len(key) == 1 else None
+        proposal.reason = (
+            f"{len(users)} table{'s' * (len(users) != 1)} reference {root_table} through "
+            f"{column} ({', '.join(sorted(users))})"
+        )
+        if len(ranked) > 1:
+            (other, other_root), other_users = ranked[1]
+            proposal.reason += f"; next: {other} → {other_root} ({len(other_users)})"
+    else:
+        named = Counter(
+            column for cols in tables.values() for column in cols if _TENANT_LIKE.match(column)
+        )
+        if named:
+            column, count = named.most_common(1)[0]
+            proposal.tenant_column = column
+            proposal.reason = (
+                f"no foreign keys found; {column} is the most common tenant-like column "
+                f"({count} tables)"
+            )
+    if proposal.tenant_column is None:
+        return proposal
+    column = proposal.tenant_column
+    proposal.tenant_tables = sorted(t for t, cols in tables.items() if column in cols)
+    proposal.global_tables = sorted(t for t, cols in tables.items() if column not in cols)
+    tenant = set(proposal.tenant_tables)
+    for table, _, referenced in sorted({(t, c, r) for t, c, r, _ in references}):
+        if table not in tenant and referenced in tenant and table != proposal.tenant_root:
+            proposal.orphans.append((table, referenced))
+    return proposal
+
+
+def _toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+
+def configuration(proposal: Proposal) -> str:
+    """The `[tool.tenantguard]` table of a proposal."""
+    known = {f.name for f in fields(Settings)}
+    lines = [
+        "[tool.tenantguard]",
+        f"# written by `tenantguard init` from {', '.join(proposal.schema_paths)}",
+        f'tenant_column = "{proposal.tenant_column}"',
+        f"schema_paths = {_toml_list(proposal.schema_paths)}",
+    ]
+    if proposal.tenant_root is not None:
+        if "tenant_root" in known and proposal.tenant_root_key is not None:
+            key = "" if proposal.tenant_root_key == "id" else f".{proposal.tenant_root_key}"
+            lines.append(f'tenant_root = "{proposal.tenant_root}{key}"')
+        # the registry is read unpinned (login, sign-up): never a tenant table
+        lines.append(f"global_tables = {_toml_list([proposal.tenant_root])}")
+    return "\n".join(lines) + "\n"
+
+
+def _say(out: TextIO, text: str = "") -> None:
+    out.write(text + "\n")
+
+
+def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    if not directory.is_dir():
+        print(f"tenantguard: error: {directory}: not a directory", file=sys.stderr)
+        return 2
+    pyproject = directory / "pyproject.toml"
+    existing = ""
+    if pyproject.is_file():
+        existing = pyproject.read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(existing)
+        except tomllib.TOMLDecodeError as error:
+            print(f"tenantguard: error: {pyproject} is not valid TOML: {error}", file=sys.stderr)
+            return 2
+        if "tenantguard" in data.get("tool", {}) and not dry_run:
+            print(
+                f"tenantguard: error: {pyproject} already has [tool.tenantguard]; edit it, or "
+                "see what init proposes with --dry-run",
+                file=sys.stderr,
+            )
+            return 2
+    proposal = propose(directory)
+    if not proposal.files:
+        print(
+            "tenantguard: error: no .sql file with CREATE TABLE or ALTER TABLE found; "
+            "set tenant_column and tenant_tables in [tool.tenantguard] by hand",
+            file=sys.stderr,
+        )
+        return 2
+    _say(out, f"Read {len(proposal.files)} schema file(s) in {', '.join(proposal.schema_paths)}.")
+    if proposal.tenant_column is None:
+        print(
+            "tenantguard: error: no column references one table from several tables, and "
+            "no column is named like a tenant (tenant_id, account_id, …); set tenant_column "
+            "and tenant_tables in [tool.tenantguard] by hand",
+            file=sys.stderr,
+        )
+        return 2
+    _say(out, f"Tenant column: {proposal.tenant_column} — {proposal.reason}.")
+    if proposal.tenant_root is not None:
+        _say(
+            out,
+            f"Tenant root: {proposal.tenant_root} (the table {proposal.tenant_column} references).",
+        )
+    _say(
+        out,
+        f"Tenant tables ({len(proposal.tenant_tables)}, they have {proposal.tenant_column}; "
+        f"read from the schema at each check): {', '.join(proposal.tenant_tables) or '-'}",
+    )
+    _say(
+        out,
+        f"Global tables (no {proposal.tenant_column}): {', '.join(proposal.global_tables) or '-'}",
+    )
+    for table, referenced in proposal.orphans:
+        _say(
+            out,
+            f"Warning: {table} has no {proposal.tenant_column} but references {referenced}, a "
+            f"tenant table: its rows belong to a tenant and no query on it can be pinned; add "
+            f"{proposal.tenant_column} (with a composite foreign key) or list it in tenant_tables.",
+        )
+    text = configuration(proposal)
+    _say(out)
+    if dry_run:
+        _say(out, f"Would write to {pyproject}:")
+        _say(out)
+        out.write(text)
+        return 0
+    if not existing or existing.endswith("\n\n"):
+        separator = ""
+    else:
+        separator = "\n" if existing.endswith("\n") else "\n\n"
+    pyproject.write_text(existing + separator + text, encoding="utf-8")
+    _say(out, f"Wrote [tool.tenantguard] to {pyproject}. Next, record today's findings:")
+    _say(out, "  tenantguard check --write-baseline .tenantguard-baseline.json")
+    _say(out, "and check new code against them:")
+    _say(out, "  tenantguard check --baseline .tenantguard-baseline.json")
+    return 0

@@ -1,0 +1,297 @@
+"""Which files `check` looks at: the walk of directories, `.gitignore`, `exclude`, `force_exclude`.
+
+A walk skips what is not the project's own code: tool and build directories (ruff's list),
+any directory holding a `pyvenv.cfg` (a virtualenv, whatever its name), `site-packages`,
+`node_modules`, and what the repository's `.gitignore` files ignore (read with pathspec, as git
+reads them: each file applies below its directory, deeper files win, `!` re-includes).
+
+Light on purpose (no sqlglot): a check served from the cache needs only this and the cache.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
+    from tenantguard.engine.findings import Finding
+    from tenantguard.sources.pyflow import Consulted
+
+__all__ = ["ALWAYS_SKIPPED", "FileReport", "SourceFile", "discover", "stdin_source"]
+
+# ruff's default exclusions, and our own cache: never the project's code
+ALWAYS_SKIPPED = frozenset(
+    {
+        ".bzr",
+        ".direnv",
+        ".eggs",
+        ".git",
+        ".git-rewrite",
+        ".hg",
+        ".ipynb_checkpoints",
+        ".mypy_cache",
+        ".nox",
+        ".pants.d",
+        ".pyenv",
+        ".pytest_cache",
+        ".pytype",
+        ".ruff_cache",
+        ".svn",
+        ".tenantguard_cache",
+        ".tox",
+        ".venv",
+        ".vscode",
+        "__pycache__",
+        "__pypackages__",
+        "_build",
+        "buck-out",
+        "build",
+        "dist",
+        "node_modules",
+        "site-packages",
+        "venv",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: Path
+    display: str  # the path as reported (relative to the working directory when possible)
+    in_patch: bool  # under the schema pipeline (patch directory or schema paths)
+    is_patch: bool = False  # under the patch directory itself: the patch rules apply
+    size: int = 0  # bytes, as found by `discover` (to share work among processes)
+    relative: str | None = None  # relative to the project root ('/'-separated), None outside it
+    text: str | None = None  # the content when it does not come from the file (standard input)
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    path: str
+    findings: tuple[Finding, ...]
+    statements: int
+    notes: tuple[str, ...] = ()  # said once per file, on standard error
+    consulted: Consulted | None = None  # other files a Python file's check read (the cache)
+    schema: bool = False  # a schema source (patch, migration): its statements are not "proven"
+
+
+def _matches(relative: str, patterns: Iterable[str]) -> bool:
+    name = relative.rsplit("/", 1)[-1]
+    return any(
+        fnmatch.fnmatch(relative, p)
+        or fnmatch.fnmatch(name, p)
+        or relative.startswith(p.rstrip("*").rstrip("/") + "/")
+        for p in patterns
+    )
+
+
+def _skipped_directory(name: str) -> bool:
+    return name in ALWAYS_SKIPPED or name.endswith(".egg-info")
+
+
+class _GitIgnore:
+    """The `.gitignore` files that apply to one walk: from the repository's top down."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, GitIgnoreSpec] = {}  # directory (real path) -> its patterns
+
+    def read(self, directory: str, path: str | None = None) -> None:
+        """The patterns of `path` (default: `directory`'s .gitignore), applying below
+        `directory`."""
+        path = path or os.path.join(directory, ".gitignore")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            return
+        from pathspec import GitIgnoreSpec  # only for walks that meet a .gitignore
+
+        spec = GitIgnoreSpec.from_lines(lines)
+        if directory in self.specs:  # .git/info/exclude, then the .gitignore beside it
+            spec = GitIgnoreSpec(list(self.specs[directory].patterns) + list(spec.patterns))
+        self.specs[directory] = spec
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        """Whether git ignores `path` (absolute, resolved): the deepest deciding file wins."""
+        verdict: bool | None = None
+        for base, spec in self.specs.items():  # inserted top-down: deeper ones come later
+            relative = _relative(path, base)
+            if relative is None or relative == ".":
+                continue
+            result = spec.check_file(relative + "/" if is_dir else relative)
+            if result.include is not None:
+                verdict = result.include
+        return bool(verdict)
+
+
+def _repository_top(directory: str) -> str | None:
+    for candidate in (directory, *(str(p) for p in Path(directory).parents)):
+        if os.path.exists(os.path.join(candidate, ".git")):
+            return candidate
+    return None
+
+
+def _gitignore_for(directory: str) -> _GitIgnore:
+    """The ignore files above `directory` up to its repository's top (and that top's
+    `.git/info/exclude`); those below are read as the walk meets them."""
+    ignore = _GitIgnore()
+    top = _repository_top(directory)
+    if top is None:
+        return ignore
+    ignore.read(top, os.path.join(top, ".git", "info", "exclude"))
+    chain = [directory, *(str(p) for p in Path(directory).parents)]
+    for ancestor in reversed(chain[1 : chain.index(top) + 1]):
+        ignore.read(ancestor)
+    return ignore
+
+
+def _walk(top: str, ignore: _GitIgnore | None) -> Iterator[tuple[str, str, list[str]]]:
+    """(directory as given, its real path, its file names) below `top`, pruned."""
+    for directory, subdirs, names in os.walk(top):
+        real_directory = os.path.realpath(directory)
+        if directory != top and "pyvenv.cfg" in names:
+            subdirs[:] = []  # a virtualenv, whatever its name
+            continue
+        if ignore is not None and ".gitignore" in names:
+            ignore.read(real_directory)
+        subdirs[:] = sorted(
+            d
+            for d in subdirs
+            if not _skipped_directory(d)
+            and not (
+                ignore is not None
+                and ignore.specs
+                and ignore.ignored(os.path.join(real_directory, d), is_dir=True)
+            )
+        )
+        yield directory, real_directory, names
+
+
+def discover(
+    paths: Iterable[Path],
+    *,
+    root: Path,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    pipeline: Iterable[str],
+    patch_dir: str | None = None,
+    force_exclude: bool = False,
+    respect_gitignore: bool = True,
+) -> tuple[list[SourceFile], list[str]]:
+    """Files to check, and the paths that do not exist.
+
+    A file named explicitly is checked whatever its name (pre-commit passes exact files), unless
+    `force_exclude` is set and `exclude` (or a skipped directory) covers it; files found by
+    walking a directory must match `include` and not `exclude` nor `.gitignore`. Files under a
+    `pipeline` path (patch directory, schema paths) are analysed as patches.
+
+    Paths are handled as strings, each directory resolved once (pathlib costs more than the
+    walk itself on large trees).
+    """
+    include, exclude = list(include), list(exclude)
+    root_text = os.path.realpath(root)
+    # the schema pipeline (patches, baseline): maintenance spans tenants, DDL belongs there
+    pipeline_paths = [os.path.realpath(os.path.join(root_text, p)) for p in pipeline]
+    patches = os.path.realpath(os.path.join(root_text, patch_dir)) if patch_dir else None
+    cwd = os.getcwd()
+    found: dict[str, SourceFile] = {}
+    missing: list[str] = []
+
+    def add(file: str, resolved: str, size: int) -> None:
+        if resolved in found:
+            return
+        display = _relative(resolved, cwd)
+        relative = _relative(resolved, root_text)
+        found[resolved] = SourceFile(
+            Path(resolved),
+            file if display is None else display,
+            any(_relative(resolved, p) is not None for p in pipeline_paths),
+            patches is not None and _relative(resolved, patches) is not None,
+            size,
+            None if relative is None else relative.replace(os.sep, "/"),
+        )
+
+    def force_excluded(text: str) -> bool:
+        resolved = os.path.realpath(text)
+        relative = _relative(resolved, root_text)
+        name = relative if relative is not None else text
+        parts = name.replace(os.sep, "/").split("/")
+        return any(_skipped_directory(p) for p in parts[:-1]) or _matches(name, exclude)
+
+    for path in paths:
+        text = os.fspath(path)
+        if force_exclude and os.path.exists(text) and force_excluded(text):
+            continue
+        if os.path.isfile(text):
+            resolved = os.path.realpath(text)
+            add(text, resolved, _size(resolved))
+        elif os.path.isdir(text):
+            real_top = os.path.realpath(text)
+            ignore = _gitignore_for(real_top) if respect_gitignore else None
+            for directory, real_directory, names in _walk(text, ignore):
+                for name in sorted(names):
+                    if not _matches(name, include):
+                        continue
+                    file = os.path.normpath(os.path.join(directory, name))
+                    resolved = os.path.join(real_directory, name)
+                    if ignore is not None and ignore.specs and ignore.ignored(resolved, False):
+                        continue
+                    if os.path.islink(resolved):
+                        resolved = os.path.realpath(resolved)
+                    relative = _relative(resolved, root_text)
+                    if not _matches(file if relative is None else relative, exclude):
+                        add(file, resolved, _size(resolved))
+        else:
+            missing.append(text)
+    return list(found.values()), missing
+
+
+def stdin_source(
+    name: str,
+    text: str,
+    *,
+    root: Path,
+    exclude: Iterable[str],
+    pipeline: Iterable[str],
+    patch_dir: str | None = None,
+) -> SourceFile | None:
+    """Standard input as the file `name` (which need not exist), or None when `exclude` (given
+    only with force_exclude) covers that name."""
+    root_text = os.path.realpath(root)
+    resolved = os.path.realpath(name) if name != "-" else os.path.join(os.getcwd(), "-")
+    relative = _relative(resolved, root_text)
+    posix = None if relative is None else relative.replace(os.sep, "/")
+    if posix is not None and _matches(posix, exclude):
+        return None
+    under = [os.path.realpath(os.path.join(root_text, p)) for p in pipeline]
+    patches = os.path.realpath(os.path.join(root_text, patch_dir)) if patch_dir else None
+    return SourceFile(
+        Path(resolved) if name != "-" else Path("-.sql"),
+        name,
+        any(_relative(resolved, p) is not None for p in under),
+        patches is not None and _relative(resolved, patches) is not None,
+        len(text.encode("utf-8")),
+        posix,
+        text,
+    )
+
+
+def _relative(path: str, base: str) -> str | None:
+    """`path` relative to `base` (both absolute and resolved), or None when it is not under it."""
+    if path == base:
+        return "."
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    return path[len(prefix) :] if path.startswith(prefix) else None
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0

@@ -1,0 +1,229 @@
+"""The check cache: same findings as a cold run, invalidated by everything findings depend on,
+and a run with every file cached does not import sqlglot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tenantguard.cli import main
+
+CONFIG = '[tool.tenantguard]\nschema_paths = ["schema"]\nglobal_tables = ["tenants"]\n'
+SCHEMA = "CREATE TABLE patients (id int, tenant_id int);\nCREATE TABLE notes (id int, body text);\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "schema" / "tables.sql").write_text(SCHEMA, encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "a.sql").write_text("SELECT * FROM patients;\n", encoding="utf-8")
+    (tmp_path / "app" / "b.sql").write_text("SELECT * FROM notes;\n", encoding="utf-8")
+    (tmp_path / "app" / "c.py").write_text(
+        'async def f(c, t):\n    await c.fetch("SELECT * FROM patients WHERE tenant_id = $1", t)\n',
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def findings(
+    capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, list[tuple[str, int, str]]]:
+    code = main(["check", "--format", "json", *argv, "app"])
+    data = json.loads(capsys.readouterr().out)
+    return code, sorted((f["path"], f["line"], f["rule"]) for f in data["findings"])
+
+
+def test_cached_run_reports_what_the_cold_run_did(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cold = findings(capsys)
+    assert cold == (1, [("app/a.sql", 1, "TG001")])
+    assert (project / ".tenantguard_cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert findings(capsys) == cold
+    assert findings(capsys, "--no-cache") == cold
+
+
+def test_an_edited_file_is_checked_again(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    findings(capsys)
+    (project / "app" / "b.sql").write_text(
+        "SELECT 1;\nSELECT * FROM patients WHERE dni = $1;\n", encoding="utf-8"
+    )
+    assert findings(capsys)[1] == [("app/a.sql", 1, "TG001"), ("app/b.sql", 2, "TG001")]
+
+
+def test_a_schema_change_makes_a_cached_clean_file_a_finding(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """notes gains the tenant column: `SELECT * FROM notes` leaks now, though b.sql is unchanged."""
+    assert findings(capsys)[1] == [("app/a.sql", 1, "TG001")]
+    (project / "schema" / "tables.sql").write_text(
+        SCHEMA + "ALTER TABLE notes ADD COLUMN tenant_id int;\n", encoding="utf-8"
+    )
+    assert findings(capsys)[1] == [("app/a.sql", 1, "TG001"), ("app/b.sql", 1, "TG001")]
+    # a new schema file in the directory counts too
+    (project / "schema" / "tables.sql").write_text(SCHEMA, encoding="utf-8")
+    assert findings(capsys)[1] == [("app/a.sql", 1, "TG001")]
+    (project / "schema" / "more.sql").write_text(
+        "ALTER TABLE notes ADD COLUMN tenant_id int;\n", encoding="utf-8"
+    )
+    assert findings(capsys)[1] == [("app/a.sql", 1, "TG001"), ("app/b.sql", 1, "TG001")]
+
+
+def test_configuration_flags_and_selection_are_part_of_the_key(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    findings(capsys)
+    assert findings(capsys, "--tenant-tables", "notes")[1] == [
+        ("app/a.sql", 1, "TG001"),
+        ("app/b.sql", 1, "TG001"),
+    ]
+    assert findings(capsys, "--ignore", "TG001") == (0, [])
+    (project / "pyproject.toml").write_text(
+        CONFIG + 'tenant_tables = ["notes"]\n', encoding="utf-8"
+    )
+    assert findings(capsys)[1] == [("app/a.sql", 1, "TG001"), ("app/b.sql", 1, "TG001")]
+
+
+def test_a_damaged_cache_is_ignored_and_rewritten(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cold = findings(capsys)
+    for file in (project / ".tenantguard_cache").glob("*.json"):
+        file.write_text('{"format": 1, "files": {"app/a.sql": {"hash": 3}}', encoding="utf-8")
+    assert findings(capsys) == cold
+    for file in (project / ".tenantguard_cache").glob("*.json"):
+        entry = json.loads(file.read_text())["files"]["app/a.sql"]
+        entry["findings"] = "nonsense"
+        file.write_text(json.dumps({"format": 1, "files": {"app/a.sql": entry}}))
+    assert findings(capsys) == cold
+
+
+def test_no_cache_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    findings(capsys, "--no-cache")
+    assert not (project / ".tenantguard_cache").exists()
+
+
+def test_a_fully_cached_run_does_not_import_sqlglot(project: Path) -> None:
+    script = (
+        "import sys\n"
+        "from tenantguard.cli import main\n"
+        "code = main(['check', '--format', 'json', 'app'])\n"
+        "print('SQLGLOT' if 'sqlglot' in sys.modules else 'NO-SQLGLOT', code, file=sys.stderr)\n"
+    )
+
+    def run(seed: str = "1") -> tuple[str, str]:
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+            # another string hashing in each process: the key must not depend on a set's order
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": seed},
+        )
+        return done.stderr.strip().splitlines()[-1], done.stdout
+
+    cold, cold_out = run("1")
+    warm, warm_out = run("2")
+    assert cold == "SQLGLOT 1"
+    assert warm == "NO-SQLGLOT 1"
+    assert json.loads(warm_out)["findings"] == json.loads(cold_out)["findings"]
+    (project / "app" / "b.sql").write_text("SELECT * FROM patients;\n", encoding="utf-8")
+    assert run()[0] == "SQLGLOT 1"
+
+
+def test_a_cached_run_says_what_the_policy_and_the_files_said(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Unreadable schema statements (TG006 at their line), warnings and notes come back from the
+    cache as a cold run gives them."""
+    (project / "schema" / "tables.sql").write_text(
+        SCHEMA + "CREATE TABLE broken (tenant_id int,, x);\n", encoding="utf-8"
+    )
+    (project / "pyproject.toml").write_text(
+        CONFIG + 'tenant_tables = ["patiens"]\n', encoding="utf-8"
+    )
+    (project / "app" / "b.sql").write_text("SELECT 1;\n\\set x 1\n", encoding="utf-8")
+    expected = [("app/a.sql", 1, "TG001"), ("schema/tables.sql", 3, "TG006")]
+
+    outputs = []
+    for _ in range(3):  # the second and third runs are served from the cache
+        code = main(["check", "--format", "json", "app"])
+        out, err = capsys.readouterr()
+        found = sorted((f["path"], f["line"], f["rule"]) for f in json.loads(out)["findings"])
+        outputs.append((code, found, err))
+    assert outputs[0][:2] == (1, expected)
+    assert "warning: tenant table 'patiens'" in outputs[0][2]
+    assert "note: app/b.sql:2: psql meta-commands" in outputs[0][2]
+    assert outputs[1] == outputs[2] == outputs[0]
+    assert [p.name for p in (project / ".tenantguard_cache").glob("*.json")] != []
+    assert findings(capsys, "--select", "TG001")[1] == [("app/a.sql", 1, "TG001")]
+
+
+PYTHON_CASES = {
+    "an imported constant": (
+        {"app/q.py": 'SQL = "SELECT * FROM notes"\n'},
+        "from q import SQL\n\n\nasync def f(c):\n    await c.fetch(SQL)\n",
+        {"app/q.py": 'SQL = "SELECT * FROM patients"\n'},
+        "TG001",
+    ),
+    "a module that appears where an import looks": (
+        {},
+        "from q import SQL\n\n\nasync def f(c):\n    await c.fetch(SQL)\n",
+        {"app/q.py": 'SQL = "SELECT * FROM patients WHERE tenant_id = $1"\n'},
+        None,  # the TG009 of an import from outside the checked tree goes away
+    ),
+    "a function of another module that becomes a wrapper": (
+        {"app/db.py": 'async def run(conn, sql):\n    print(sql)\n    return await conn.fetch("SELECT 1")\n'},
+        "from db import run\n\n\nasync def f(c, build):\n    await run(c, build())\n",
+        {"app/db.py": "async def run(conn, sql):\n    return await conn.fetch(sql)\n"},
+        "TG009",
+    ),
+    "a method defined in a new file": (
+        {},
+        "async def f(repo, build):\n    await repo.lookup(build())\n",
+        {"app/repo.py": "class Repo:\n    async def lookup(self, sql):\n        return await self.conn.fetch(sql)\n"},
+        "TG009",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PYTHON_CASES)
+def test_a_python_file_is_checked_again_when_what_it_read_changes(
+    project: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    """A Python file's findings depend on other files (imports, wrappers, methods by name):
+    the cached entry of an unchanged file goes when they change."""
+    before, text, after, rule = PYTHON_CASES[case]
+    for name, content in before.items():
+        (project / name).write_text(content, encoding="utf-8")
+    (project / "app" / "c.py").write_text(text, encoding="utf-8")
+
+    def c_rules() -> list[str]:
+        return [r for path, _, r in findings(capsys)[1] if path == "app/c.py"]
+
+    cold = c_rules()
+    assert c_rules() == cold  # served from the cache
+    for name, content in after.items():
+        (project / name).write_text(content, encoding="utf-8")
+    fresh = c_rules()
+    assert fresh == [r for path, _, r in findings(capsys, "--no-cache")[1] if path == "app/c.py"]
+    assert fresh != cold
+    assert fresh == ([rule] if rule else [])
+
+
+def test_without_tenant_tables_every_run_fails_closed(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "schema" / "tables.sql").write_text("CREATE TABLE notes (id int);\n")
+    for _ in range(2):
+        assert main(["check", "app"]) == 2
+        assert "no tenant tables" in capsys.readouterr().err

@@ -1,0 +1,148 @@
+"""`tenantguard init` on projects of their own: what it proposes, why, what it writes."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tenantguard.cli import main
+from tenantguard.init import propose
+
+MIGRATION = """
+CREATE TABLE accounts (id bigserial PRIMARY KEY, name text NOT NULL);
+CREATE TABLE users (
+    id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id),
+    email text NOT NULL
+);
+CREATE TABLE projects (
+    id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL,
+    owner_id bigint REFERENCES users (id),
+    CONSTRAINT projects_account_fkey FOREIGN KEY (account_id) REFERENCES accounts (id)
+);
+CREATE TABLE tasks (id bigserial PRIMARY KEY, account_id bigint, project_id bigint);
+CREATE TABLE plans (id int PRIMARY KEY, price int);
+"""
+LATER = """
+ALTER TABLE tasks ADD CONSTRAINT tasks_account_fkey FOREIGN KEY (account_id) REFERENCES public.accounts (id);
+ALTER TABLE tasks ADD CONSTRAINT tasks_owner_fkey FOREIGN KEY (owner_id) REFERENCES users (id);
+CREATE TABLE task_comments (id bigserial PRIMARY KEY, task_id bigint REFERENCES tasks (id), body text);
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "001_init.sql").write_text(MIGRATION, encoding="utf-8")
+    (tmp_path / "migrations" / "002_tasks.sql").write_text(LATER, encoding="utf-8")
+    # test data with DDL of its own is not a schema source
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "fixture.sql").write_text("CREATE TABLE scratch (tenant_id int);\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "queries.sql").write_text(
+        "SELECT * FROM tasks WHERE account_id = $1;\nSELECT * FROM projects;\n", encoding="utf-8"
+    )
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_proposal_names_the_column_root_tables_and_why(project: Path) -> None:
+    proposal = propose(project)
+    assert proposal.files == ["migrations/001_init.sql", "migrations/002_tasks.sql"]
+    assert proposal.schema_paths == ["migrations"]
+    assert (proposal.tenant_column, proposal.tenant_root) == ("account_id", "accounts")
+    assert proposal.reason.startswith("3 tables reference accounts through account_id")
+    assert "next: owner_id → users (2)" in proposal.reason
+    assert proposal.tenant_tables == ["projects", "tasks", "users"]
+    assert proposal.global_tables == ["accounts", "plans", "task_comments"]
+    assert proposal.orphans == [("task_comments", "tasks")]
+
+
+def test_dry_run_prints_and_writes_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (project / "pyproject.toml").read_text()
+    assert main(["init", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "Tenant column: account_id — 3 tables reference accounts" in out
+    assert "Warning: task_comments has no account_id but references tasks" in out
+    assert 'tenant_column = "account_id"' in out
+    assert (project / "pyproject.toml").read_text() == before
+
+
+def test_init_writes_the_table_and_check_then_uses_it(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init"]) == 0
+    out = capsys.readouterr().out
+    assert "tenantguard check --write-baseline" in out
+    data = tomllib.loads((project / "pyproject.toml").read_text())
+    assert data["project"] == {"name": "app"}  # the file's own content is kept
+    table = data["tool"]["tenantguard"]
+    assert table["tenant_column"] == "account_id"
+    assert table["schema_paths"] == ["migrations"]
+    assert table["global_tables"] == ["accounts"]
+    assert table["tenant_root"] == "accounts"  # the registry, whose id the column holds
+    code = main(["check", "--no-cache", "--format", "json", "app"])
+    found = [(f["line"], f["rule"]) for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert (code, found) == (1, [(2, "TG001")])
+    # a second init refuses to overwrite
+    assert main(["init"]) == 2
+    assert "already has [tool.tenantguard]" in capsys.readouterr().err
+
+
+def test_without_foreign_keys_a_tenant_like_column_is_proposed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE orgs (id int);\nCREATE TABLE a (id int, org_id int);\n"
+        "CREATE TABLE b (id int, org_id int);\n"
+    )
+    assert main(["init", str(tmp_path)]) == 0
+    assert "no foreign keys found; org_id is the most common tenant-like column" in (
+        capsys.readouterr().out
+    )
+    table = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["tenantguard"]
+    assert table == {"tenant_column": "org_id", "schema_paths": ["schema.sql"]}
+
+
+def test_nothing_to_read_is_an_error_saying_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", str(tmp_path)]) == 2
+    assert "no .sql file with CREATE TABLE" in capsys.readouterr().err
+    (tmp_path / "s.sql").write_text("CREATE TABLE t (id int, name text);\n")
+    assert main(["init", str(tmp_path)]) == 2
+    assert "set tenant_column and tenant_tables" in capsys.readouterr().err
+    assert not (tmp_path / "pyproject.toml").exists()
+    assert main(["init", str(tmp_path / "nope")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("registry", "reference", "written"),
+    [
+        # the column holds another key of the registry: the root names it
+        ("id int PRIMARY KEY, code text UNIQUE", "orgs (code)", "orgs.code"),
+        ("code text PRIMARY KEY", "orgs", "orgs.code"),
+        # which key it holds is not known: no root is written (`orgs.id = $1` would pin nothing)
+        ("id int, code text", "orgs", None),
+    ],
+)
+def test_the_tenant_root_names_the_key_the_column_holds(
+    tmp_path: Path, registry: str, reference: str, written: str | None
+) -> None:
+    (tmp_path / "schema.sql").write_text(
+        f"CREATE TABLE orgs ({registry});\n"
+        f"CREATE TABLE a (id int, org_code text REFERENCES {reference});\n"
+        f"CREATE TABLE b (id int, org_code text REFERENCES {reference});\n"
+    )
+    assert main(["init", str(tmp_path)]) == 0
+    table = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["tenantguard"]
+    assert table["tenant_column"] == "org_code"
+    assert table.get("tenant_root") == written
+    assert table["global_tables"] == ["orgs"]
