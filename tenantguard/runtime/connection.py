@@ -175,7 +175,11 @@ class GuardedConnection(asyncpg.Connection):
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
-        sco = getattr(self.get_settings(), "standard_conforming_strings", None)
+        settings = self.get_settings()
+        try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
+            sco = type(settings).__getattr__(settings, "standard_conforming_strings")
+        except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
+            sco = getattr(settings, "standard_conforming_strings", None)
         self._tg_lexer_ok = sco == "on"
         self._tg_setting = None
         self._tg_in_txn_set = False
@@ -184,9 +188,9 @@ class GuardedConnection(asyncpg.Connection):
     async def _tg_set(self, value: str) -> None:
         guard = self.tenantguard
         self._tg_setting = None  # a cancelled or failed round trip leaves the value unknown
-        # the simple protocol costs the client least; both names are plain (checked) literals
+        # the simple protocol costs the client least; the value is a quoted literal
         await _execute(
-            self, f"SELECT set_config('{guard.tenant_setting}', {_literal(value)}, false)"
+            self, f"SELECT set_config({guard.setting_literal}, {_literal(value)}, false)"
         )
         self._tg_setting = value
         self._tg_in_txn_set = self.is_in_transaction()
@@ -196,7 +200,12 @@ class GuardedConnection(asyncpg.Connection):
         """Runs `call` once the setting holds what `plan` asks (checked now: the coroutine
         may be awaited after others that changed it)."""
         try:
-            await self._tg_ensure(plan)
+            forget = type(plan) is _Forget
+            value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
+            if value != self._tg_setting:
+                await self._tg_set(value)
+            if forget:
+                self._tg_setting = None  # the statement about to run may change it
         except BaseException:
             call.close()  # never started: nothing reached the server
             raise
@@ -206,10 +215,11 @@ class GuardedConnection(asyncpg.Connection):
         """Sets the setting as `plan` asks, right before the statement it was made for."""
         if plan is None:
             return
-        value = plan.value if type(plan) is _Forget else plan
+        forget = type(plan) is _Forget
+        value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
         if value != self._tg_setting:
-            await self._tg_set(value)  # type: ignore[arg-type]
-        if type(plan) is _Forget:
+            await self._tg_set(value)
+        if forget:
             self._tg_setting = None  # the statement about to run may change it
 
     # -- asyncpg's API -----------------------------------------------------------------------

@@ -119,7 +119,8 @@ class Guard:
         "_owns_expressions", "_reports", "blocked", "cache_bytes", "cache_misses", "cache_size",
         "fast_hits",
         "log_values", "max_statement_bytes", "policy", "reported", "require_tenant",
-        "resets_skipped", "set_tenant_setting", "setting_syncs", "tenant_setting",
+        "resets_skipped", "set_tenant_setting", "setting_literal", "setting_syncs",
+        "tenant_setting",
         "unscoped_statements",
     )  # fmt: skip
 
@@ -158,6 +159,7 @@ class Guard:
         self.require_tenant = require_tenant
         self.set_tenant_setting = set_tenant_setting
         self.tenant_setting = tenant_setting.lower()
+        self.setting_literal = f"'{self.tenant_setting}'"  # a checked name: no quote in it
         self.log_values = log_values
         self._owns_expressions = all(
             _owns(e, self.tenant_setting) for e in policy.tenant_expressions

@@ -22,7 +22,7 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tenantguard.sources.pyvalues import (
     Hole,
@@ -946,7 +946,7 @@ class _Walker:
         value = self.index.as_value(binding, node, self.origin, node.id)
         # a name that holds nothing known enters the string where it is used
         return tuple(
-            (replace(a[0], node=node),)
+            (a[0]._replace(node=node),)
             if len(a) == 1 and type(a[0]) is Hole and a[0].origin is self.origin
             else a
             for a in value
@@ -1124,7 +1124,7 @@ class _Walker:
                     inner = tuple(
                         a
                         if all(type(p) is Lit for p in a)
-                        else tuple(replace(p, kind="name") if type(p) is Hole else p for p in a)
+                        else tuple(p._replace(kind="name") if type(p) is Hole else p for p in a)
                         for a in value
                     )
                     parts.extend([quote, inner, quote])
@@ -1563,9 +1563,9 @@ class ProjectIndex:
                                 found = walker.evaluate(value)
                                 found = tuple(
                                     tuple(
-                                        replace(
-                                            p,
-                                            reason=f"`self.{target.attr}` is assigned in {method.name}(): {p.reason}",
+                                        p._replace(
+                                            reason=f"`self.{target.attr}` is assigned in "
+                                            f"{method.name}(): {p.reason}",
                                             param=None,
                                             owner=None,
                                         )
