@@ -1,120 +1,143 @@
-"""Lint throughput: tenantguard's wall time over sqlglot's parse time on the same statements.
+"""Lint throughput, memory and start-up: `tenantguard check` against the parse floor, like with like.
 
-    python benchmarks/lint_throughput.py [--files 40] [--statements 100]
+    python benchmarks/lint_throughput.py [--statements 4000] [--repeat 5] [--jobs 2]
+                                         [--python-files 500] [--memory-statements 200000]
 
-Generates a corpus of realistic statements over the Dentalogic tables (joins, CTEs, subqueries,
-DML, upserts; some leaking) in a temporary directory, then measures, in one run and side by side:
+The corpus (benchmarks/corpus.py) is realistic: distinct statements (no verdict-cache hit), long
+ones, CTE chains, joins pinned on their last table, DML, 1 % of derived tables nested 20-40
+deep, some leaks; the project's schema is the Dentalogic pipeline (18 files), inferred as in a
+real project.
 
-  sqlglot   parsing every statement with sqlglot alone (one core, the baseline);
-  check     `tenantguard check` on the corpus in-process (splitting, proof, rules, report),
-            on all cores, then with --jobs 1;
-  small     `tenantguard check` on one small file as a fresh process (pre-commit's case);
-  cache     the same file unchanged, fresh process, with the cache (.tenantguard_cache) warm;
-  tree      a 500-file tree, fresh process: cold (no cache), then warm with one file changed.
+The floor is what any checker built on sqlglot must do with the same files: read each file,
+split it into statements (the tool's splitter) and parse each statement with the tool's own
+setup (`parse_statement`: placeholders normalised, one reused tokenizer and parser) under the
+garbage-collector tuning `check` uses, on as many processes as the check it is compared with,
+sharing the files the way `check` does (each process claims the next file, largest first).
+Serial is compared with serial, parallel with parallel.
 
-Each timing is the best of --repeat rounds; in each round the timings compared take turns;
-the cache figures also print the median. Targets (issue 2): check / sqlglot <= 1.5 and small
-<= 400 ms; (issue 14): cache <= 120 ms, tree with one change <= 20 % of its cold check.
+Printed, in one run:
+
+  in-process   floor and `check --no-cache` on 1 process and on --jobs processes: medians of
+               --repeat rounds in which the four take turns; each ratio is the median of the
+               rounds' ratios (goals, issue 16: check / floor serial <= 1.3, speed-up of check on
+               2 cores >= 1.8);
+  processes    the same as whole processes (`python -m tenantguard check` against this script's
+               `floor` mode), A B A B: wall and CPU time and peak RSS (the largest process);
+  python       a tree of Python modules against parsing their SQL strings alone (serial);
+  start-up     one small file in a fresh process: edited before each run (no result-cache hit;
+               the schema cache is warm; goal <= 150 ms), with --no-cache, unchanged (result
+               cache hit, goal <= 120 ms), next to the interpreter alone and to importing sqlglot;
+  cache        a tree of Python modules cold against the same tree with one file changed
+               (goal, issue 14: <= 0.20);
+  memory       peak RSS of whole processes at --memory-statements (goal: check <= 1.2x the
+               floor) and on one 5 MB statement (goal: what check adds to the floor <= 10x the
+               statement's size).
+
+Child processes run with bytecode caches (as an installed package has them), after a warm-up.
+Figures are only comparable within one run: the machine may be shared; the load average is
+printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import io
+import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import sqlglot
+HERE = Path(__file__).resolve().parent
+REPOSITORY = HERE.parent
+sys.path.insert(0, str(HERE))
 
-from tenantguard.cli import main
-from tenantguard.engine.sqltext import normalize_placeholders, split_sql
+import corpus  # noqa: E402  (the benchmarks' own module, beside this file)
 
-TEMPLATES = [
-    "SELECT a.id, a.starts_at, p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id AND p.tenant_id = a.tenant_id WHERE a.tenant_id = $1 AND a.professional_id = {n} ORDER BY a.starts_at",
-    "SELECT id, first_name, last_name FROM patients WHERE tenant_id = $1 AND dni = '{n}'",
-    "SELECT p.id FROM patients p WHERE p.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.tenant_id = p.tenant_id AND a.patient_id = p.id AND a.starts_at > now() - interval '{n} days')",
-    "WITH m AS (SELECT * FROM appointments WHERE tenant_id = $1 AND professional_id = {n}) SELECT pr.full_name, count(*) FROM m JOIN professionals pr ON pr.id = m.professional_id AND pr.tenant_id = m.tenant_id GROUP BY pr.full_name",
-    "UPDATE patients SET status = 'active', phone_number = $3 WHERE tenant_id = $1 AND id = {n}",
-    "INSERT INTO chat_messages (tenant_id, patient_id, direction, body) VALUES ($1, {n}, 'inbound', $2)",
-    "INSERT INTO leads (tenant_id, external_id, name) VALUES ($1, 'wa-{n}', $2) ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = EXCLUDED.name",
-    "DELETE FROM chat_messages WHERE tenant_id = $1 AND patient_id = {n}",
-    "SELECT l.name, p.status FROM leads l LEFT JOIN patients p ON p.id = l.patient_id AND p.tenant_id = l.tenant_id WHERE l.tenant_id = $1 AND l.id > {n}",
-    "SELECT id FROM patients WHERE tenant_id = $1 AND id = {n} UNION ALL SELECT patient_id FROM appointments WHERE tenant_id = $1 AND id = {n}",
-    "SELECT * FROM patients WHERE phone_number = '{n}'",
-    "SELECT m.body FROM chat_messages m WHERE m.tenant_id = $1 AND m.patient_id IN (SELECT id FROM patients WHERE dni = '{n}')",
-    "SELECT count(*) FROM tenants WHERE id = {n}",
-]
+# ---------------------------------------------------------------------------- the floor
 
 
-def generate(root: Path, files: int, per_file: int, seed: int = 7) -> list[str]:
-    rng = random.Random(seed)
-    statements: list[str] = []
-    for f in range(files):
-        lines = [
-            TEMPLATES[rng.randrange(len(TEMPLATES))].format(n=rng.randrange(10_000))
-            for _ in range(per_file)
-        ]
-        statements.extend(lines)
-        (root / f"queries_{f:03d}.sql").write_text(";\n".join(lines) + ";\n", encoding="utf-8")
-    (root / "pyproject.toml").write_text(
-        '[tool.tenantguard]\ntenant_tables = ["patients", "appointments", "professionals", '
-        '"chat_messages", "leads"]\nglobal_tables = ["tenants"]\n',
-        encoding="utf-8",
-    )
-    return statements
+_FILES: list[Path] = []
 
 
-PY_TEMPLATE = '''"""Generated service module {f}."""
+def _parse_file(path: Path) -> int:
+    from tenantguard.engine.analyze import parse_statement
+    from tenantguard.engine.sqltext import split_sql
 
-import asyncpg
-
-HEADER = "SELECT id, first_name FROM patients "
-
-
-async def handler_{f}(conn: asyncpg.Connection, tenant: int, value: str) -> object:
-{calls}
-    return None
-'''
+    text = path.read_bytes().decode("utf-8-sig")
+    statements = split_sql(text)[0]
+    for statement in statements:
+        parse_statement(statement.text)
+    return len(statements)
 
 
-def generate_python(root: Path, files: int, per_file: int, seed: int = 11) -> list[str]:
-    rng = random.Random(seed)
-    statements: list[str] = []
-    for f in range(files):
-        calls = []
-        for _ in range(per_file):
-            sql = TEMPLATES[rng.randrange(len(TEMPLATES))].format(n=rng.randrange(10_000))
-            statements.append(sql)
-            calls.append(f"    await conn.fetch({sql!r}, tenant, value)")
-        (root / f"service_{f:03d}.py").write_text(
-            PY_TEMPLATE.format(f=f, calls="\n".join(calls)), encoding="utf-8"
-        )
-    return statements
+def _drain(claimed: object) -> int:
+    """Parses files until none is left unclaimed (as `check_files` shares them)."""
+    count = 0
+    while True:
+        with claimed.get_lock():  # type: ignore[attr-defined]
+            index = claimed.value  # type: ignore[attr-defined]
+            claimed.value = index + 1  # type: ignore[attr-defined]
+        if index >= len(_FILES):
+            return count
+        count += _parse_file(_FILES[index])
 
 
-def best(repeat: int, *fns: Callable[[], object]) -> list[float]:
-    """The best time of each function over `repeat` rounds, the functions taking turns in each
-    round, so that a change in the machine's load affects all of them alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, mine in zip(fns, times, strict=True):
-            started = time.perf_counter()
-            fn()
-            mine.append(time.perf_counter() - started)
-    return [min(t) for t in times]
+_CLAIMED: object = None
+
+
+def _drain_in_worker() -> int:
+    return _drain(_CLAIMED)
+
+
+def floor(files: Sequence[Path], jobs: int) -> int:
+    """Reads, splits and parses every file on `jobs` processes; the number of statements."""
+    global _CLAIMED
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tenantguard.sources.files import _collecting_less
+
+    _FILES[:] = sorted(files, key=lambda p: -p.stat().st_size)
+    with _collecting_less():
+        if jobs <= 1:
+            return sum(_parse_file(p) for p in _FILES)
+        context = multiprocessing.get_context("fork")
+        _CLAIMED = context.Value("l", 0)
+        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
+            futures = [pool.submit(_drain_in_worker) for _ in range(jobs - 1)]
+            count = _drain(_CLAIMED)
+            return count + sum(f.result() for f in futures)
+
+
+def read_and_split(files: Sequence[Path]) -> int:
+    from tenantguard.engine.sqltext import split_sql
+
+    return sum(len(split_sql(p.read_bytes().decode("utf-8-sig"))[0]) for p in files)
+
+
+def parse_texts(texts: Sequence[str]) -> None:
+    from tenantguard.engine.analyze import parse_statement
+    from tenantguard.sources.files import _collecting_less
+
+    with _collecting_less():
+        for text in texts:
+            parse_statement(text)
+
+
+# ---------------------------------------------------------------------------- measuring
 
 
 def turns(repeat: int, *fns: Callable[[], object]) -> list[list[float]]:
-    """Every time of each function over `repeat` rounds, the functions taking turns."""
+    """Every time of each function over `repeat` rounds, the functions taking turns (after
+    one warm-up round), so that a change in the machine's load hits all of them alike."""
+    for fn in fns:
+        fn()
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
         for fn, mine in zip(fns, times, strict=True):
@@ -124,144 +147,370 @@ def turns(repeat: int, *fns: Callable[[], object]) -> list[list[float]]:
     return times
 
 
-def cache_figures(root: Path, pyroot: Path, small: Path, repeat: int) -> list[str]:
-    """Fresh processes: one small file cached vs not; a 500-file tree cold vs one change."""
-    config = str(root / "pyproject.toml")
-    base = [sys.executable, "-m", "tenantguard", "check", "--config", config]
-
-    def run(*argv: str) -> None:
-        subprocess.run([*base, *argv], capture_output=True, check=False, cwd=root)
-
-    run(str(small / "q.sql"))  # warms the cache of the small file
-    uncached, cached = turns(
-        repeat,
-        lambda: run("--no-cache", str(small / "q.sql")),
-        lambda: run(str(small / "q.sql")),
-    )
-    cache_dir = root / ".tenantguard_cache"
-    target = pyroot / "service_000.py"
-    original = target.read_text(encoding="utf-8")
-    edits = iter(range(1_000_000))
-
-    def cold_tree() -> None:
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        run("--jobs", "1", str(pyroot))
-
-    def one_changed() -> None:
-        target.write_text(original + f"# edit {next(edits)}\n", encoding="utf-8")
-        run("--jobs", "1", str(pyroot))
-
-    cold_tree()
-    one_changed()  # the tree's entries exist: each timed run changes one file
-    cold, warm = turns(repeat, cold_tree, one_changed)
-    ratio = statistics.median(w / c for w, c in zip(warm, cold, strict=True))
-
-    def ms(times: list[float]) -> str:
-        return f"best {min(times) * 1000:7.1f} ms, median {statistics.median(times) * 1000:7.1f} ms"
-
-    return [
-        f"small file, no cache      {ms(uncached)}  (fresh process)",
-        f"small file, cached        {ms(cached)}  (fresh process, target <= 120 ms)",
-        f"{len(list(pyroot.glob('*.py')))}-file tree, cold        {ms(cold)}  (fresh process, one core)",
-        f"same tree, one changed    {ms(warm)}",
-        f"one changed / cold        {ratio:9.2f}   (median of pairs, target <= 0.20)",
-    ]
+def ratio(a: list[float], b: list[float]) -> float:
+    """The median of the rounds' ratios a/b."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
-def main_() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, default=40)
-    parser.add_argument("--statements", type=int, default=100, help="statements per file")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--python-files", type=int, default=500)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tg-bench-") as tmp:
-        root = Path(tmp)
-        corpus = generate(root, args.files, args.statements)
-        texts = [
-            s.text for path in sorted(root.glob("*.sql")) for s in split_sql(path.read_text())[0]
-        ]
+def in_process_check(argv: list[str], cwd: Path) -> Callable[[], object]:
+    from tenantguard.cli import main
 
-        def parse_only() -> None:
-            for text in texts:
-                sqlglot.parse(normalize_placeholders(text)[0], read="postgres")
-
-        def check() -> None:
-            with contextlib.redirect_stdout(io.StringIO()):
-                main(["check", "--no-cache", "--format", "json", str(root)])
-
-        def check_serial() -> None:
-            with contextlib.redirect_stdout(io.StringIO()):
-                main(["check", "--no-cache", "--jobs", "1", "--format", "json", str(root)])
-
+    def run() -> None:
         old = Path.cwd()
-        os.chdir(root)
+        os.chdir(cwd)
         try:
-            parse_time, check_time, serial_time = best(args.repeat, parse_only, check, check_serial)
+            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                main(argv)
         finally:
             os.chdir(old)
 
-        pyroot = root / "py"
-        pyroot.mkdir()
-        py_statements = generate_python(pyroot, args.python_files, 8)
+    return run
 
-        def parse_python_sql() -> None:
-            for text in py_statements:
-                sqlglot.parse(normalize_placeholders(text)[0], read="postgres")
 
-        def check_python() -> None:
-            with contextlib.redirect_stdout(io.StringIO()):
-                main(
-                    [
-                        "check",
-                        "--no-cache",
-                        "--config",
-                        str(root / "pyproject.toml"),
-                        "--format",
-                        "json",
-                        str(pyroot),
-                    ]
-                )
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-        py_parse_time, py_check_time = best(args.repeat, parse_python_sql, check_python)
 
-        small = root / "small"
-        small.mkdir()
-        (small / "q.sql").write_text(";\n".join(corpus[:10]) + ";\n", encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "tenantguard",
-            "check",
-            "--config",
-            str(root / "pyproject.toml"),
-            str(small / "q.sql"),
-        ]
-        (small_time,) = best(
-            args.repeat,
-            lambda: subprocess.run([*command, "--no-cache"], capture_output=True, check=False),
+class Spawner:
+    """Starts the measured processes from a small Python process of its own.
+
+    Linux keeps a process's peak RSS across exec, and a forked child starts with its parent's
+    pages: a command started from this process (sqlglot imported, trees parsed) would report
+    this process's peak as its own. The spawner is started first, small, and reports what the
+    kernel accounts for each finished child (wait4): wall and CPU seconds, peak RSS of the
+    largest process of the command (its own forked workers included).
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__)), "spawner"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=CHILD_ENV,
         )
-        cached_lines = cache_figures(root, pyroot, small, max(args.repeat, 5))
 
-    print(f"corpus: {len(corpus)} statements in {args.files} files; cores: {os.cpu_count()}")
+    def run(self, argv: list[str], cwd: Path) -> tuple[float, float, float]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps([argv, str(cwd)]) + "\n")
+        self.process.stdin.flush()
+        wall, cpu, rss, code = json.loads(self.process.stdout.readline())
+        if code not in (0, 1):
+            raise SystemExit(f"{' '.join(argv)}: exit {code}")
+        return wall, cpu, rss
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+
+
+def spawner_command() -> int:
+    """`spawner`: runs each [argv, cwd] line read from standard input, answers a line of
+    [wall s, cpu s, peak RSS MiB, exit code]."""
+    for line in sys.stdin:
+        argv, cwd = json.loads(line)
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.returncode = code = os.waitstatus_to_exitcode(status)
+        cpu = usage.ru_utime + usage.ru_stime
+        print(json.dumps([wall, cpu, usage.ru_maxrss / 1024, code]), flush=True)
+    return 0
+
+
+SPAWNER: Spawner | None = None
+
+
+class Process:
+    """One command run as a whole process (by the spawner), its figures of each run."""
+
+    def __init__(self, argv: list[str], cwd: Path, before: Callable[[], object] | None = None):
+        self.argv, self.cwd, self.before = argv, cwd, before
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.rss: list[float] = []
+
+    def __call__(self) -> None:
+        assert SPAWNER is not None
+        if self.before is not None:
+            self.before()
+        wall, cpu, rss = SPAWNER.run(self.argv, self.cwd)
+        self.wall.append(wall)
+        self.cpu.append(cpu)
+        self.rss.append(rss)
+
+    def reset(self) -> Process:
+        self.wall, self.cpu, self.rss = [], [], []
+        return self
+
+
+def interleave(repeat: int, *processes: Process) -> None:
+    for process in processes:
+        process()  # warm-up (bytecode, page cache), not counted
+        process.reset()
+    for _ in range(repeat):
+        for process in processes:
+            process()
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f} ms"
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (5 min {five:.1f}) on {os.cpu_count()} cores"
+
+
+# ---------------------------------------------------------------------------- sections
+
+
+def section_throughput(root: Path, files: list[Path], statements: int, args: argparse.Namespace):
+    jobs = args.jobs
+    base = ["check", "--no-cache", "--format", "text", "app"]
+    floor_1 = lambda: floor(files, 1)  # noqa: E731
+    check_1 = in_process_check([*base, "--jobs", "1"], root)
+    floor_n = lambda: floor(files, jobs)  # noqa: E731
+    check_n = in_process_check([*base, "--jobs", str(jobs)], root)
+    split = lambda: read_and_split(files)  # noqa: E731
+    f1, c1, fn, cn, sp = turns(args.repeat, floor_1, check_1, floor_n, check_n, split)
+    per = statistics.median(f1) / statements * 1e6
+    print(f"\nin-process, medians of {args.repeat} rounds taking turns")
+    print(f"  floor, 1 process          {ms(statistics.median(f1))}  ({per:.0f} us/statement)")
+    print(f"    of which read and split {ms(statistics.median(sp))}")
+    print(f"  check --jobs 1            {ms(statistics.median(c1))}")
+    print(f"  floor, {jobs} processes        {ms(statistics.median(fn))}")
+    print(f"  check --jobs {jobs}            {ms(statistics.median(cn))}")
+    print(f"  check / floor, serial     {ratio(c1, f1):8.2f}     (goal <= 1.3)")
+    print(f"  check / floor, {jobs} procs    {ratio(cn, fn):8.2f}")
     print(
-        f"sqlglot parse only      {parse_time * 1000:9.1f} ms  ({parse_time / len(texts) * 1e6:.0f} us/statement)"
+        f"  speed-up of check, {jobs}      {ratio(c1, cn):8.2f}     (goal >= 1.8 on 2 idle cores)"
     )
-    print(f"tenantguard check       {check_time * 1000:9.1f} ms")
-    print(f"ratio check / parse     {check_time / parse_time:9.2f}   (target <= 1.5)")
+    print(f"  speed-up of floor, {jobs}      {ratio(f1, fn):8.2f}     (what the machine gave)")
+
+
+def section_processes(root: Path, args: argparse.Namespace) -> None:
+    python = sys.executable
+    jobs = str(args.jobs)
+    rows = []
+    for n in ("1", jobs):
+        check = Process(
+            [python, "-m", "tenantguard", "check", "--no-cache", "--jobs", n, "app"], root
+        )
+        floor_ = Process([python, str(Path(__file__)), "floor", "--jobs", n, "app"], root)
+        interleave(args.repeat, check, floor_)
+        rows.append((n, check, floor_))
+    print(f"\nwhole processes, A B A B, medians of {args.repeat}   wall        cpu     peak RSS")
+    for n, check, floor_ in rows:
+        for name, p in ((f"floor --jobs {n}", floor_), (f"check --jobs {n}", check)):
+            print(
+                f"  {name:<20} {ms(statistics.median(p.wall))} {ms(statistics.median(p.cpu))}"
+                f" {statistics.median(p.rss):7.1f} MiB"
+            )
+        print(
+            f"  check / floor, jobs {n}: wall {ratio(check.wall, floor_.wall):.2f}, "
+            f"cpu {ratio(check.cpu, floor_.cpu):.2f}, "
+            f"peak RSS {ratio(check.rss, floor_.rss):.2f}"
+        )
+    (_, c1, f1), (_, cn, fn) = rows
     print(
-        f"check, one process      {serial_time * 1000:9.1f} ms  (ratio {serial_time / parse_time:.2f})"
+        f"  speed-up on {jobs} (wall): check {statistics.median(c1.wall) / statistics.median(cn.wall):.2f}, "
+        f"floor {statistics.median(f1.wall) / statistics.median(fn.wall):.2f}"
     )
-    print(f"python tree: {args.python_files} files, {len(py_statements)} SQL strings")
-    print(f"sqlglot parse only      {py_parse_time * 1000:9.1f} ms")
-    print(f"tenantguard check       {py_check_time * 1000:9.1f} ms")
-    print(f"ratio check / parse     {py_check_time / py_parse_time:9.2f}   (target <= 1.5)")
-    print(f"check one small file    {small_time * 1000:9.1f} ms  (fresh process, target <= 400 ms)")
-    print("cache (issue 14):")
-    for line in cached_lines:
-        print(f"  {line}")
+
+
+def section_python(root: Path, args: argparse.Namespace) -> None:
+    pyroot = root / "py"
+    texts = corpus.generate_python(pyroot, args.python_files)
+    check = in_process_check(["check", "--no-cache", "--jobs", "1", "--format", "text", "py"], root)
+    parse, checked = turns(args.repeat, lambda: parse_texts(texts), check)
+    print(f"\npython tree: {args.python_files} modules, {len(texts)} SQL strings (serial)")
+    print(f"  parse the SQL strings     {ms(statistics.median(parse))}")
+    print(f"  check --jobs 1            {ms(statistics.median(checked))}")
+    print(f"  check / parse             {ratio(checked, parse):8.2f}")
+
+
+def section_start(root: Path, args: argparse.Namespace) -> None:
+    python = sys.executable
+    small = root / "small"
+    small.mkdir()
+    target = small / "q.sql"
+    original = ";\n\n".join(corpus.statements(10, seed=3)) + ";\n"
+    target.write_text(original, encoding="utf-8")
+    edits = iter(range(10**9))
+
+    def edit() -> None:
+        target.write_text(original + f"-- edit {next(edits)}\n", encoding="utf-8")
+
+    check = [python, "-m", "tenantguard", "check"]
+    bare = Process([python, "-c", "pass"], root)
+    sqlglot = Process(
+        [
+            python,
+            "-c",
+            "from sqlglot.dialects.dialect import Dialect; Dialect.get_or_raise('postgres')",
+        ],
+        root,
+    )
+    edited = Process([*check, "small/q.sql"], root, before=edit)
+    uncached = Process([*check, "--no-cache", "small/q.sql"], root)
+    cached = Process([*check, "small/q.sql"], root, before=lambda: None)
+    runs = max(args.repeat, 7)
+    interleave(runs, bare, sqlglot, edited, uncached)
+    target.write_text(original, encoding="utf-8")
+    interleave(runs, cached)
+    print(f"\nstart-up: one file of 10 statements, fresh processes, medians of {runs}")
+    print("                                  wall        cpu")
+    for name, p, goal in (
+        ("python -c pass", bare, ""),
+        ("import sqlglot, postgres", sqlglot, ""),
+        ("check, file edited", edited, "  (no result-cache hit; goal <= 150 ms)"),
+        ("check --no-cache", uncached, "  (the schema inferred again)"),
+        ("check, unchanged", cached, "  (result cache hit; goal <= 120 ms)"),
+    ):
+        print(f"  {name:<28} {ms(statistics.median(p.wall))} {ms(statistics.median(p.cpu))}{goal}")
+
+
+def section_cache(root: Path, args: argparse.Namespace) -> None:
+    python = sys.executable
+    pyroot = root / "py"
+    target = sorted(pyroot.glob("*.py"))[0]
+    original = target.read_text(encoding="utf-8")
+    edits = iter(range(10**9))
+    cache_dir = root / ".tenantguard_cache"
+    check = [python, "-m", "tenantguard", "check", "--jobs", "1", "py"]
+
+    def clear() -> None:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+
+    def edit() -> None:
+        target.write_text(original + f"# edit {next(edits)}\n", encoding="utf-8")
+
+    cold = Process(check, root, before=clear)
+    warm = Process(check, root, before=edit)
+    runs = max(args.repeat, 5)
+    # the warm-up of `warm` runs after `cold`'s: the tree's entries exist when it is timed
+    interleave(runs, cold, warm)
+    files = len(list(pyroot.glob("*.py")))
+    print(f"\ncache: {files}-file Python tree, fresh processes, medians of {runs}")
+    print(f"  cold (no cache)           {ms(statistics.median(cold.wall))}")
+    print(f"  one file changed          {ms(statistics.median(warm.wall))}")
+    print(f"  changed / cold            {ratio(warm.wall, cold.wall):8.2f}     (goal <= 0.20)")
+
+
+def section_memory(root: Path, args: argparse.Namespace) -> None:
+    python = sys.executable
+    if args.memory_statements:
+        big = root / "memory"
+        big.mkdir()
+        corpus.write_config(big, REPOSITORY)
+        corpus.generate_sql(big, args.memory_statements, seed=5)
+        check = Process(
+            [python, "-m", "tenantguard", "check", "--no-cache", "--jobs", "1", "app"], big
+        )
+        floor_ = Process([python, str(Path(__file__)), "floor", "--jobs", "1", "app"], big)
+        for _ in range(args.memory_rounds):
+            check()
+            floor_()
+        c, f = statistics.median(check.rss), statistics.median(floor_.rss)
+        print(f"\nmemory: {args.memory_statements} statements, one process each, text report")
+        print(f"  floor                     {f:8.1f} MiB  ({statistics.median(floor_.wall):.1f} s)")
+        print(f"  check                     {c:8.1f} MiB  ({statistics.median(check.wall):.1f} s)")
+        print(f"  check / floor             {c / f:8.2f}     (goal <= 1.2)")
+    one = root / "one"
+    one.mkdir()
+    corpus.write_config(one, REPOSITORY)
+    (one / "app").mkdir()
+    row = "($1, 'a patient name that is not short at all, with some more text in it')"
+    rows = ",\n".join([row] * int(5_000_000 / (len(row) + 2)))
+    print("\nmemory: one 5 MB statement, one process each")
+    for name in ("proven", "+ a leak"):
+        sql = f"INSERT INTO patients (tenant_id, first_name) VALUES\n{rows};\n"
+        if (
+            name != "proven"
+        ):  # a second statement reads every tenant's rows: the report reads the file
+            sql += "SELECT * FROM patients;\n"
+        (one / "app" / "big.sql").write_text(sql, encoding="utf-8")
+        size = len(sql.encode()) / 2**20
+        check = Process([python, "-m", "tenantguard", "check", "--no-cache", "app"], one)
+        floor_ = Process([python, str(Path(__file__)), "floor", "--jobs", "1", "app"], one)
+        check()
+        floor_()
+        c, f = check.rss[0], floor_.rss[0]
+        print(
+            f"  {name:<8} {size:.1f} MiB: floor {f:6.1f} MiB, check {c:6.1f} MiB; "
+            f"check - floor = {(c - f) / size:5.1f}x its size (goal <= 10), "
+            f"check = {c / size:5.1f}x"
+        )
+
+
+def floor_command(argv: list[str]) -> int:
+    """`floor --jobs N PATH...`: the floor as a whole process, on the .sql files under PATHs."""
+    parser = argparse.ArgumentParser(prog="lint_throughput.py floor")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("paths", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    files = [f for p in args.paths for f in (sorted(p.rglob("*.sql")) if p.is_dir() else [p])]
+    print(f"{floor(files, args.jobs)} statements parsed")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["floor"]:
+        return floor_command(argv[1:])
+    if argv[:1] == ["spawner"]:
+        return spawner_command()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--statements", type=int, default=4000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=2, help="processes of the parallel runs")
+    parser.add_argument("--python-files", type=int, default=500)
+    parser.add_argument(
+        "--memory-statements", type=int, default=200_000, help="0: skip (the 5 MB case runs)"
+    )
+    parser.add_argument("--memory-rounds", type=int, default=1)
+    parser.add_argument(
+        "--only",
+        choices=("throughput", "processes", "python", "start", "cache", "memory"),
+        action="append",
+        help="run only these sections (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    wanted = set(args.only or ("throughput", "processes", "python", "start", "cache", "memory"))
+    if "cache" in wanted:
+        wanted.add("python")  # the cache section's tree
+    global SPAWNER
+    SPAWNER = Spawner()  # first, while this process is small
+    print(f"before: {load()}")
+    if "PYTHONDONTWRITEBYTECODE" in os.environ:
+        print("note: PYTHONDONTWRITEBYTECODE is set here; child processes run without it")
+    with tempfile.TemporaryDirectory(prefix="tg-bench-") as tmp:
+        root = Path(tmp)
+        corpus.write_config(root, REPOSITORY)
+        files = corpus.generate_sql(root, args.statements)
+        size = sum(f.stat().st_size for f in files)
+        print(
+            f"corpus: {args.statements} distinct statements in {len(files)} files "
+            f"({size / 2**20:.1f} MiB); schema: {len(list((root / 'schema').glob('*.sql')))} files"
+        )
+        if "throughput" in wanted:
+            section_throughput(root, files, args.statements, args)
+        if "processes" in wanted:
+            section_processes(root, args)
+        if "python" in wanted:
+            section_python(root, args)
+        if "start" in wanted:
+            section_start(root, args)
+        if "cache" in wanted:
+            section_cache(root, args)
+        if "memory" in wanted:
+            section_memory(root, args)
+    SPAWNER.close()
+    print(f"\nafter: {load()}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main_())
+    sys.exit(main())

@@ -1,4 +1,5 @@
-"""sqlglot's compiled parser (sqlglotc) only when it matches the installed sqlglot.
+"""How sqlglot is imported: its compiled parser (sqlglotc) only when it matches the installed
+sqlglot, and without the scan for dialect plugins.
 
 sqlglotc installs compiled modules into sqlglot's own package directory, and Python prefers
 them to the `.py` files beside them. When sqlglot alone is upgraded (or downgraded), the compiled
@@ -6,6 +7,11 @@ modules of the other version stay behind and sqlglot would run as a mix of two v
 when sqlglotc's version is not sqlglot's, a finder placed first on `sys.meta_path` loads every
 `sqlglot` module from its `.py` source instead: pure sqlglot, slower, and correct. Nothing is
 looked up until something imports sqlglot (a run served from the cache never does).
+
+sqlglot's dialect module imports `importlib.metadata` to find dialect plugins by entry point, and
+calls it only for a dialect it does not ship (the proof asks for postgres alone); the import
+costs about a fifth of sqlglot's (email, zipfile, csv, socket...). While sqlglot's package
+imports, a stand-in is in its place whose `entry_points` imports the real module when called.
 """
 
 from __future__ import annotations
@@ -15,23 +21,125 @@ import sys
 from collections.abc import Sequence
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec, PathFinder
 from types import ModuleType
+from typing import Any
 
 __all__ = ["compiled_mismatch", "install"]
 
 
-def compiled_mismatch() -> tuple[str, str] | None:
-    """(sqlglot's version, sqlglotc's version) when both are installed and differ, else None."""
-    from importlib import metadata  # costs some 15 ms: only when sqlglot is imported
+def installed_version(distribution: str) -> str | None:
+    """A distribution's version, from importlib.metadata (only when `_versions` cannot tell)."""
+    from importlib import metadata
 
     try:
-        compiled = metadata.version("sqlglotc")
+        return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return None
+
+
+def _versions() -> tuple[str | None, str | None] | None:
+    """(sqlglot's, sqlglotc's) versions from the `.dist-info` directories beside sqlglot's
+    package, or None when they do not tell (another layout: ask importlib.metadata)."""
+    spec = PathFinder.find_spec("sqlglot")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return versions_beside(locations[0]) if len(locations) == 1 else None
+
+
+def versions_beside(package: str) -> tuple[str | None, str | None] | None:
+    """(sqlglot's, sqlglotc's) versions as the `.dist-info` directories beside this package
+    directory give them; (None, None) when nothing compiled is in it; None when they do not
+    tell (none, or several, of either)."""
     try:
-        pure = metadata.version("sqlglot")
-    except metadata.PackageNotFoundError:
+        compiled = any(name.endswith(tuple(EXTENSION_SUFFIXES)) for name in os.listdir(package))
+        entries = os.listdir(os.path.dirname(package))
+    except OSError:
+        return None
+    if not compiled:
+        return None, None  # nothing compiled beside sqlglot: nothing can mismatch it
+    found: dict[str, list[str]] = {"sqlglot": [], "sqlglotc": []}
+    for entry in entries:
+        name, _, rest = entry.partition("-")
+        key = name.lower().replace("_", "-").replace(".", "-")
+        if key in found and rest.endswith(".dist-info"):
+            found[key].append(os.path.join(os.path.dirname(package), entry, "METADATA"))
+    if len(found["sqlglot"]) != 1 or len(found["sqlglotc"]) != 1:
+        return None
+    versions = []
+    for metadata in (found["sqlglot"][0], found["sqlglotc"][0]):
+        try:
+            with open(metadata, encoding="utf-8") as handle:
+                version = next((ln[8:].strip() for ln in handle if ln.startswith("Version:")), None)
+        except (OSError, UnicodeDecodeError):
+            return None
+        if version is None:
+            return None
+        versions.append(version)
+    return versions[0], versions[1]
+
+
+def compiled_mismatch() -> tuple[str, str] | None:
+    """(sqlglot's version, sqlglotc's version) when both are installed and differ, else None."""
+    versions = _versions()
+    if versions is None:
+        versions = installed_version("sqlglot"), installed_version("sqlglotc")
+    pure, compiled = versions
+    if pure is None or compiled is None:
         return None
     return None if compiled == pure else (pure, compiled)
+
+
+class _DeferredMetadata(ModuleType):
+    """Stands for `importlib.metadata` while sqlglot's package imports: `entry_points` imports
+    the real module when called; anything else imports it at once."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "entry_points":
+            return _entry_points
+        if name.startswith("__"):  # `__path__`: the import system asks whether it is a package
+            raise AttributeError(name)
+        return getattr(_real_metadata(), name)
+
+
+def _real_metadata() -> ModuleType:
+    if isinstance(sys.modules.get("importlib.metadata"), _DeferredMetadata):
+        del sys.modules["importlib.metadata"]
+    import importlib.metadata
+
+    return importlib.metadata
+
+
+def _entry_points(*args: Any, **kwargs: Any) -> Any:
+    return _real_metadata().entry_points(*args, **kwargs)
+
+
+class _WithoutPluginScan:  # a loader, wrapping the one that loads sqlglot's package
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        created: ModuleType | None = self.loader.create_module(spec)
+        return created
+
+    def exec_module(self, module: ModuleType) -> None:
+        import importlib
+
+        stand_in = None
+        if "importlib.metadata" not in sys.modules:
+            stand_in = _DeferredMetadata("importlib.metadata")
+            sys.modules["importlib.metadata"] = stand_in
+        try:
+            self.loader.exec_module(module)
+        finally:
+            # sqlglot keeps `_entry_points`; nothing else sees the stand-in
+            if stand_in is not None and sys.modules.get("importlib.metadata") is stand_in:
+                del sys.modules["importlib.metadata"]
+            if getattr(importlib, "metadata", None) is stand_in:
+                del importlib.metadata
+            module.__loader__ = self.loader
+            if module.__spec__ is not None:
+                module.__spec__.loader = self.loader
 
 
 def _source_of(spec: ModuleSpec) -> str | None:
@@ -64,7 +172,7 @@ class _PureSqlglot:  # a meta path finder (importlib.abc costs more to import th
             mismatch = compiled_mismatch()
             if mismatch is None:
                 uninstall()
-                return None
+                return self._package(fullname, PathFinder.find_spec(fullname, path))
             self.pure = True
             import logging
 
@@ -80,12 +188,22 @@ class _PureSqlglot:  # a meta path finder (importlib.abc costs more to import th
             return None
         source = _source_of(spec)
         if source is None:
-            return spec
+            return self._package(fullname, spec)
         from importlib.util import spec_from_file_location
 
-        return spec_from_file_location(
-            fullname, source, submodule_search_locations=spec.submodule_search_locations
+        return self._package(
+            fullname,
+            spec_from_file_location(
+                fullname, source, submodule_search_locations=spec.submodule_search_locations
+            ),
         )
+
+    @staticmethod
+    def _package(fullname: str, spec: ModuleSpec | None) -> ModuleSpec | None:
+        """sqlglot's package itself is loaded without the scan for dialect plugins."""
+        if fullname == "sqlglot" and spec is not None and spec.loader is not None:
+            spec.loader = _WithoutPluginScan(spec.loader)  # type: ignore[assignment]
+        return spec
 
 
 _FINDER = _PureSqlglot()

@@ -22,11 +22,11 @@ cannot predict them (it would otherwise be a way to make a leak pass a CI check)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -35,15 +35,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.sources.walk import FileReport, SourceFile
+from tenantguard.sources.walk import FileReport, SourceFile, schema_files
 
 if TYPE_CHECKING:
     from tenantguard.config import Settings
     from tenantguard.sources.pyflow import Consulted
 
-__all__ = ["CheckCache", "PolicyFacts", "content_hash"]
+__all__ = ["CheckCache", "PolicyFacts", "SchemaCache", "content_hash"]
 
 FORMAT = 3
+SCHEMA_FORMAT = 1
 # any `def NAME` (wider than the index's scan: a one-line `class A: def f` counts too)
 _ANY_DEF = re.compile(rb"\bdef\s+(\w+)")
 _KEEP_DAYS = 30  # entries (and key files) unused this long are dropped
@@ -85,22 +86,17 @@ def _tool_fingerprint() -> list[object]:
 
 
 def _schema_fingerprint(settings: Settings) -> list[object]:
-    """The content of every file the policy is read from, as `read_schema` finds them."""
+    """The content of every file the policy is read from, as `read_schema` finds them (Python
+    migrations included), and which configured paths are missing."""
     found: list[object] = []
     for relative in settings.schema_paths:
-        path = settings.root / relative
-        if path.is_dir():
-            files = sorted(path.rglob("*.sql"))
-        elif path.is_file():
-            files = [path]
-        else:
+        if not (settings.root / relative).exists():
             found.append((relative, "missing"))
-            continue
-        for file in files:
-            try:
-                found.append((str(file), content_hash(file.read_bytes())))
-            except OSError:
-                found.append((str(file), "unreadable"))
+    for file in schema_files(settings.root / p for p in settings.schema_paths):
+        try:
+            found.append((str(file), content_hash(file.read_bytes())))
+        except OSError:
+            found.append((str(file), "unreadable"))
     return found
 
 
@@ -255,14 +251,7 @@ class CheckCache:
         worlds = {k: v for k, v in self.worlds.items() if k in used}
         directory = self.file.parent
         try:
-            fresh = not directory.is_dir()
-            directory.mkdir(parents=True, exist_ok=True)
-            if fresh:
-                (directory / ".gitignore").write_text("# created by tenantguard\n*\n")
-                (directory / "CACHEDIR.TAG").write_text(
-                    "Signature: 8a477f597d28d172789f06886806bc55\n"
-                    "# This file is a cache directory tag created by tenantguard.\n"
-                )
+            _prepare(directory)
             data = {
                 "format": FORMAT,
                 "policy": None
@@ -275,10 +264,7 @@ class CheckCache:
                 "worlds": worlds,
                 "files": kept,
             }
-            handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(data, out, separators=(",", ":"))
-            os.replace(temporary, self.file)
+            _write_atomically(self.file, data)
             self._drop_stale_keys(directory, oldest * 86_400)
         except OSError:
             return
@@ -371,6 +357,85 @@ class CheckCache:
                     other.unlink()
             except OSError:
                 continue
+
+
+@dataclass
+class SchemaCache:
+    """What the schema sources say (`SchemaInfo` as JSON), kept by the content of every file
+    it is read from: a run whose schema files are unchanged neither reads them with pglast
+    nor imports it.
+
+    The key also covers tenantguard's files and the parser packages, as the check cache's does
+    (a cache committed to a repository cannot predict it), and is written inside the file too.
+    """
+
+    file: Path
+    key: str
+
+    @classmethod
+    def open(cls, settings: Settings, directory: Path | None = None) -> SchemaCache:
+        key = _schema_key(settings)
+        where = directory if directory is not None else settings.root / settings.cache_dir
+        return cls(where / f"schema-{key[:20]}.json", key)
+
+    def load(self) -> Any | None:
+        """The stored schema of this key, or None."""
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("key") != self.key:
+            return None
+        with contextlib.suppress(OSError):  # still in use: not dropped as stale
+            if self.file.stat().st_mtime < time.time() - 86_400:
+                os.utime(self.file)
+        return data.get("schema")
+
+    def store(self, settings: Settings, schema: Any) -> None:
+        """Kept when the schema files are still what the key says (none changed while they
+        were read); a cache that cannot be written is simply not kept."""
+        if _schema_key(settings) != self.key:
+            return
+        try:
+            _prepare(self.file.parent)
+            _write_atomically(self.file, {"key": self.key, "schema": schema})
+        except OSError:
+            return
+
+
+def _schema_key(settings: Settings) -> str:
+    from tenantguard import __version__
+
+    text = json.dumps(
+        [SCHEMA_FORMAT, __version__, _tool_fingerprint(), _schema_fingerprint(settings)]
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _prepare(directory: Path) -> None:
+    """The cache directory, created with its .gitignore and cache tag the first time."""
+    fresh = not directory.is_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        (directory / ".gitignore").write_text("# created by tenantguard\n*\n")
+        (directory / "CACHEDIR.TAG").write_text(
+            "Signature: 8a477f597d28d172789f06886806bc55\n"
+            "# This file is a cache directory tag created by tenantguard.\n"
+        )
+
+
+def _write_atomically(file: Path, data: object) -> None:
+    """Written beside, then renamed over: a reader sees the old file or the new one. (The
+    process id names the temporary file: `tempfile` costs a few ms to import.)"""
+    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            json.dump(data, out, separators=(",", ":"))
+        os.replace(temporary, file)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _facts(data: object) -> PolicyFacts | None:

@@ -481,7 +481,7 @@ def _check_group(
     if pending or facts is None:
         warnings: list[str] = []
         problems: list[SchemaProblem] = []
-        policy = build_policy(settings, warnings, problems)
+        policy = build_policy(settings, warnings, problems, cache=not args.no_cache)
         if not patch_rules_only:  # the patch rules need no tenant table
             require_tenant_tables(policy, settings)
         facts = PolicyFacts(
@@ -511,7 +511,6 @@ def _run_checks(
     """Analyses the files: loads sqlglot."""
     from tenantguard.engine.analyze import Analyzer
     from tenantguard.sources.files import CheckOptions, check_files
-    from tenantguard.sources.pyflow import ProjectIndex
 
     settings = group.settings
     rules = _enabled_rules(group.selection)
@@ -522,15 +521,19 @@ def _run_checks(
 
         return lint_patch_text(text, str(path), policy, patch_directory)
 
+    index = None
+    if any(s.path.suffix == ".py" for s in pending):
+        from tenantguard.sources.pyflow import ProjectIndex  # Python's machinery: not for SQL
+
+        # every Python file of the group, cached or not: what a file may import or call
+        python = [str(s.path) for s in group.files if s.path.suffix == ".py"]
+        index = ProjectIndex(python, settings.sql_functions)
     options = CheckOptions(
         unresolved_severity=Severity(settings.unresolved_severity),
         patch_linter=patch_linter,
         patch_rules_only=patch_rules_only,
         rules=rules,
-        # every Python file of the group, cached or not: what a file may import or call
-        python_index=ProjectIndex(
-            [str(s.path) for s in group.files if s.path.suffix == ".py"], settings.sql_functions
-        ),
+        python_index=index,
     )
     analyzer = Analyzer(policy)
     patch_analyzer = Analyzer(policy, in_patch=True)

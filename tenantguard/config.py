@@ -247,6 +247,7 @@ def build_policy(
     problems: list[SchemaProblem] | None = None,
     *,
     live_schema: SchemaInfo | None = None,
+    cache: bool = False,
 ) -> Policy:
     """The engine's policy: explicit tenant tables plus those the schema sources show — tables
     with the tenant column, and views and functions that hand out every tenant's rows — with
@@ -263,11 +264,13 @@ def build_policy(
     while schema sources exist, is appended to `warnings`: a misspelt name protects nothing.
 
     `live_schema`: the schema as read elsewhere (`tenantguard audit` reads the live catalog);
-    the schema paths are then not read.
+    the schema paths are then not read. With `cache`, what the schema sources say is kept in
+    the cache directory by their content (`SchemaCache`), and read from there while they are
+    unchanged.
     """
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import Policy, normalize_name, sql_name
-    from tenantguard.sources.schema import read_schema, tenant_relations
+    from tenantguard.sources.schema import tenant_relations
 
     explicit = "schema_paths" in settings.configured and live_schema is None
     for path in settings.schema_paths if explicit else ():
@@ -281,7 +284,7 @@ def build_policy(
     schema: SchemaInfo | None = live_schema
     try:
         if schema is None and settings.schema_paths:
-            schema = read_schema(settings.root / p for p in settings.schema_paths)
+            schema = _read_schema(settings, cache)
             if problems is not None:
                 problems.extend(schema.problems)
             if warnings is not None and schema.files:
@@ -332,6 +335,26 @@ def build_policy(
         unpinnable=found.unpinnable,
         pinning_functions=found.pinned_by_arguments,
     )
+
+
+def _read_schema(settings: Settings, cache: bool) -> SchemaInfo:
+    from tenantguard.sources.schema import SchemaInfo, read_schema
+
+    paths = [settings.root / p for p in settings.schema_paths]
+    if not cache:
+        return read_schema(paths)
+    from tenantguard.cache import SchemaCache
+
+    stored = SchemaCache.open(settings)
+    data = stored.load()
+    if data is not None:
+        try:
+            return SchemaInfo.from_json(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # damaged: read again, and rewritten
+    schema = read_schema(paths)
+    stored.store(settings, schema.to_json())
+    return schema
 
 
 def _quoted_names(names: Iterable[str]) -> set[str]:

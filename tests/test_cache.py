@@ -96,10 +96,15 @@ def test_a_damaged_cache_is_ignored_and_rewritten(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cold = findings(capsys)
-    for file in (project / ".tenantguard_cache").glob("*.json"):
+    results = [
+        f
+        for f in (project / ".tenantguard_cache").glob("*.json")
+        if not f.name.startswith("schema-")
+    ]
+    for file in results:
         file.write_text('{"format": 1, "files": {"app/a.sql": {"hash": 3}}', encoding="utf-8")
     assert findings(capsys) == cold
-    for file in (project / ".tenantguard_cache").glob("*.json"):
+    for file in results:
         entry = json.loads(file.read_text())["files"]["app/a.sql"]
         entry["findings"] = "nonsense"
         file.write_text(json.dumps({"format": 1, "files": {"app/a.sql": entry}}))
@@ -227,3 +232,147 @@ def test_without_tenant_tables_every_run_fails_closed(
     for _ in range(2):
         assert main(["check", "app"]) == 2
         assert "no tenant tables" in capsys.readouterr().err
+
+
+def test_a_python_migration_among_the_schema_sources_is_part_of_the_key(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The schema is read from Python migrations too: one that gives notes the tenant column
+    makes the cached clean b.sql a finding."""
+    assert findings(capsys)[1] == [("app/a.sql", 1, "TG001")]
+    (project / "schema" / "0002_notes.py").write_text(
+        'def upgrade(op):\n    op.execute("ALTER TABLE notes ADD COLUMN tenant_id int")\n',
+        encoding="utf-8",
+    )
+    assert findings(capsys)[1] == [("app/a.sql", 1, "TG001"), ("app/b.sql", 1, "TG001")]
+    assert findings(capsys, "--no-cache")[1] == [
+        ("app/a.sql", 1, "TG001"),
+        ("app/b.sql", 1, "TG001"),
+    ]
+
+
+# the schema cache: what the schema sources say, kept by their content
+
+PGLAST = (
+    "import sys\n"
+    "from tenantguard.cli import main\n"
+    "code = main(['check', '--format', 'json', *sys.argv[1:], 'app'])\n"
+    "print('PGLAST' if 'pglast' in sys.modules else 'NO-PGLAST', code, file=sys.stderr)\n"
+)
+
+
+def run_check(project: Path, *argv: str) -> tuple[str, list[tuple[str, int, str]]]:
+    done = subprocess.run(
+        [sys.executable, "-c", PGLAST, *argv],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = json.loads(done.stdout)["findings"]
+    return done.stderr.strip().splitlines()[-1], sorted(
+        (f["path"], f["line"], f["rule"]) for f in found
+    )
+
+
+def test_the_schema_is_read_again_only_when_its_files_change(project: Path) -> None:
+    one = [("app/a.sql", 1, "TG001")]
+    assert run_check(project) == ("PGLAST 1", one)
+    # an edited application file is checked again; the schema comes from the cache
+    (project / "app" / "b.sql").write_text("SELECT * FROM notes WHERE id = 2;\n", encoding="utf-8")
+    assert run_check(project) == ("NO-PGLAST 1", one)
+    (project / "schema" / "tables.sql").write_text(
+        SCHEMA + "ALTER TABLE notes ADD COLUMN tenant_id int;\n", encoding="utf-8"
+    )
+    assert run_check(project) == ("PGLAST 1", [*one, ("app/b.sql", 1, "TG001")])
+    (project / "app" / "a.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    assert run_check(project) == ("NO-PGLAST 1", [("app/b.sql", 1, "TG001")])
+    # --no-cache reads the schema files
+    assert run_check(project, "--no-cache") == ("PGLAST 1", [("app/b.sql", 1, "TG001")])
+
+
+def test_a_damaged_or_foreign_schema_entry_is_not_used(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cold = findings(capsys)
+    (stored,) = (project / ".tenantguard_cache").glob("schema-*.json")
+    data = json.loads(stored.read_text())
+    # the same schema, said to have no tenant table: used only under its own key
+    forged = {**data["schema"], "columns": {"patients": ["id"], "notes": ["id", "body"]}}
+    for number, damaged in enumerate(
+        (
+            "{not json",
+            json.dumps({"key": data["key"], "schema": {"columns": 3}}),
+            json.dumps({"key": "0" * 64, "schema": forged}),
+        )
+    ):
+        stored.write_text(damaged, encoding="utf-8")
+        # b.sql edited: the policy is built again, from the schema cache if it served
+        (project / "app" / "b.sql").write_text(f"-- {number}\nSELECT 1;\n", encoding="utf-8")
+        assert findings(capsys) == cold, damaged
+        assert json.loads(stored.read_text()) == data  # rewritten
+
+
+def schema_sources() -> list[list[Path]]:
+    repo = Path(__file__).resolve().parent.parent
+    fixtures = repo / "tests" / "fixtures"
+    return [
+        [repo / "patches", repo / "db" / "init"],
+        [fixtures / "case_schema.sql"],
+        *([p] for p in sorted((fixtures / "projects").iterdir()) if p.is_dir()),
+    ]
+
+
+def test_a_cached_schema_reads_back_equal(tmp_path: Path) -> None:
+    from tenantguard.sources.schema import SchemaInfo, read_schema
+
+    (tmp_path / "more.sql").write_text(
+        "CREATE TABLE accounts (id int PRIMARY KEY);\n"
+        "CREATE TABLE visits (id int, tenant_id int REFERENCES accounts (id), note text,"
+        " UNIQUE (tenant_id, id));\n"
+        "ALTER TABLE visits ADD CONSTRAINT v_fk FOREIGN KEY (tenant_id) REFERENCES accounts (id)"
+        " NOT VALID;\n"
+        "CREATE VIEW v (a, b) AS SELECT id, tenant_id FROM visits;\n"
+        "CREATE FUNCTION f(p int) RETURNS SETOF visits LANGUAGE plpgsql AS $$\n"
+        "DECLARE t int := 7;\nBEGIN RETURN QUERY SELECT * FROM visits WHERE tenant_id = t;\n"
+        "EXECUTE 'SELECT ' || p; END $$;\n"
+        "CREATE TABLE broken (tenant_id int,, x);\n",
+        encoding="utf-8",
+    )
+    seen: set[str] = set()
+    for paths in [*schema_sources(), [tmp_path]]:
+        schema = read_schema(paths)
+        back = SchemaInfo.from_json(json.loads(json.dumps(schema.to_json())))
+        assert back == schema, paths
+        seen |= {name for name, value in vars(schema).items() if value}
+        seen |= {"constants"} if any(f.constants for f in schema.functions.values()) else set()
+    assert seen >= {
+        "columns",
+        "constraints",
+        "unique_keys",
+        "foreign_keys",
+        "views",
+        "functions",
+        "problems",
+        "files",
+        "constants",
+    }
+
+
+def test_a_policy_built_from_the_cached_schema_is_the_same(tmp_path: Path) -> None:
+    from tenantguard.config import Settings, build_policy
+    from tenantguard.engine.policy import Policy
+
+    def fields(policy: Policy) -> dict[str, object]:
+        return {s: getattr(policy, s) for s in Policy.__slots__ if not s.startswith("_")}
+
+    for paths in schema_sources():
+        settings = Settings(
+            root=tmp_path,
+            schema_paths=tuple(str(p) for p in paths),
+            cache_dir=str(tmp_path / "cache"),
+        )
+        fresh = fields(build_policy(settings))
+        assert fields(build_policy(settings, cache=True)) == fresh  # read, then kept
+        assert list((tmp_path / "cache").glob("schema-*.json"))
+        assert fields(build_policy(settings, cache=True)) == fresh  # from the cache

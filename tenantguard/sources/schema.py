@@ -32,6 +32,7 @@ from sqlglot.errors import SqlglotError
 from tenantguard.engine.policy import ForeignKey, FunctionPins, Policy, sql_name
 from tenantguard.engine.proof import PinValue, identifier_name
 from tenantguard.engine.sqltext import LineIndex, split_sql
+from tenantguard.sources.walk import schema_files
 
 __all__ = [
     "ForeignKeyInfo",
@@ -122,6 +123,93 @@ class SchemaInfo:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     problems: list[SchemaProblem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+
+    # kept between runs (the schema cache): JSON, read back equal
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "columns": {t: sorted(c) for t, c in self.columns.items()},
+            "constraints": {n: sorted(c) for n, c in self.constraints.items()},
+            "unique_keys": {t: [sorted(k) for k in keys] for t, keys in self.unique_keys.items()},
+            "foreign_keys": {
+                t: [
+                    [
+                        k.name,
+                        list(k.columns),
+                        k.ref_table,
+                        list(k.ref_columns),
+                        k.valid,
+                        k.deferrable,
+                    ]
+                    for k in keys
+                ]
+                for t, keys in self.foreign_keys.items()
+            },
+            "views": {n: [v.query, v.columns] for n, v in self.views.items()},
+            "functions": {
+                n: [
+                    f.body,
+                    f.opaque,
+                    f.parameters,
+                    None if f.columns is None else sorted(f.columns),
+                    [list(c) for c in f.constants],
+                ]
+                for n, f in self.functions.items()
+            },
+            "problems": [[p.path, p.line, p.column, p.message, p.text] for p in self.problems],
+            "files": [str(f) for f in self.files],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> SchemaInfo:
+        """The schema `to_json` gave; KeyError, TypeError or ValueError when it is not that."""
+
+        def texts(items: Any) -> list[str]:
+            if not isinstance(items, list):
+                raise TypeError("a list of names")
+            return [str(i) for i in items]
+
+        return cls(
+            {str(t): set(texts(c)) for t, c in data["columns"].items()},
+            {str(n): set(texts(c)) for n, c in data["constraints"].items()},
+            {
+                str(t): [frozenset(texts(k)) for k in keys]
+                for t, keys in data["unique_keys"].items()
+            },
+            {
+                str(t): [
+                    ForeignKeyInfo(
+                        str(name),
+                        tuple(texts(columns)),
+                        str(ref_table),
+                        tuple(texts(ref_columns)),
+                        bool(valid),
+                        bool(deferrable),
+                    )
+                    for name, columns, ref_table, ref_columns, valid, deferrable in keys
+                ]
+                for t, keys in data["foreign_keys"].items()
+            },
+            {
+                str(n): ViewInfo(str(query), None if columns is None else texts(columns))
+                for n, (query, columns) in data["views"].items()
+            },
+            {
+                str(n): FunctionInfo(
+                    texts(body),
+                    str(opaque),
+                    texts(parameters),
+                    None if columns is None else set(texts(columns)),
+                    tuple((str(a), str(b)) for a, b in constants),
+                )
+                for n, (body, opaque, parameters, columns, constants) in data["functions"].items()
+            },
+            [
+                SchemaProblem(str(path), int(line), int(column), str(message), str(text))
+                for path, line, column, message, text in data["problems"]
+            ],
+            [Path(str(f)) for f in data["files"]],
+        )
 
     # what the schema says
 
@@ -928,22 +1016,17 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     """Reads every `.sql` file, and every Python migration, under the given files and
     directories (missing ones are skipped)."""
     schema = SchemaInfo()
-    for path in paths:
-        if path.is_dir():
-            files = sorted([*path.rglob("*.sql"), *path.rglob("*.py")])
-        else:
-            files = [path] if path.is_file() else []
-        for file in files:
-            try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            if file.suffix == ".py":
-                if schema.add_python(text, str(file)):
-                    schema.files.append(file)
-                continue
-            schema.files.append(file)
-            schema.add_sql(text, str(file))
+    for file in schema_files(paths):
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if file.suffix == ".py":
+            if schema.add_python(text, str(file)):
+                schema.files.append(file)
+            continue
+        schema.files.append(file)
+        schema.add_sql(text, str(file))
     return schema
 
 

@@ -23,7 +23,14 @@ if TYPE_CHECKING:
     from tenantguard.engine.findings import Finding
     from tenantguard.sources.pyflow import Consulted
 
-__all__ = ["ALWAYS_SKIPPED", "FileReport", "SourceFile", "discover", "stdin_source"]
+__all__ = [
+    "ALWAYS_SKIPPED",
+    "FileReport",
+    "SourceFile",
+    "discover",
+    "schema_files",
+    "stdin_source",
+]
 
 # ruff's default exclusions, and our own cache: never the project's code
 ALWAYS_SKIPPED = frozenset(
@@ -280,6 +287,19 @@ def stdin_source(
         posix,
         text,
     )
+
+
+def schema_files(paths: Iterable[Path]) -> list[Path]:
+    """The files the schema is read from, in the order it reads them: every `.sql` and `.py`
+    file under each directory (sorted; `.py` for Python migrations), each file given, missing
+    paths skipped."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted([*path.rglob("*.sql"), *path.rglob("*.py")]))
+        elif path.is_file():
+            files.append(path)
+    return files
 
 
 def _relative(path: str, base: str) -> str | None:

@@ -1,0 +1,135 @@
+"""Start-up: what a fresh process imports to check a file (pre-commit runs one per commit).
+
+sqlglot is imported without the scan for dialect plugins (importlib.metadata), which it still
+does for a dialect it does not ship; sqlglotc's version is read beside sqlglot's package.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+import pytest
+
+from tenantguard._sqlglotc import compiled_mismatch, installed_version, versions_beside
+
+
+def fresh(code: str, **env: str) -> list[str]:
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env},
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
+
+
+def test_the_proof_runs_without_importing_importlib_metadata() -> None:
+    out = fresh(
+        "import sys\n"
+        "from tenantguard import Policy, analyze_statement\n"
+        "import sqlglot\n"
+        "v = analyze_statement('SELECT * FROM patients', Policy('tenant_id', {'patients'}))\n"
+        "print([f.code for f in v.findings] == ['TG001'])\n"
+        "print('importlib.metadata' in sys.modules)\n"
+        "print(any(type(m).__name__ == '_DeferredMetadata' for m in sys.modules.values()))\n"
+        "print(type(sqlglot.__loader__).__name__, type(sqlglot.__spec__.loader).__name__)\n"
+    )
+    assert out == ["True", "False", "False", "SourceFileLoader", "SourceFileLoader"]
+
+
+def test_dialect_plugins_are_still_found_by_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "tgplugin.py").write_text(
+        "from sqlglot.dialects.postgres import Postgres\nclass Plugged(Postgres):\n    pass\n"
+    )
+    info = tmp_path / "tgplugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tgplugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[sqlglot.dialects]\ntgplugin_sql = tgplugin:Plugged\n")
+    out = fresh(
+        "import sys, tenantguard\n"
+        "from tenantguard.engine.analyze import parse_statement\n"
+        "print('importlib.metadata' in sys.modules)\n"
+        "from sqlglot.dialects.dialect import Dialect\n"
+        "print(type(Dialect.get_or_raise('tgplugin_sql')).__name__)\n"
+        "import importlib.metadata\n"
+        "print(importlib.metadata.version('tgplugin'))\n",
+        PYTHONPATH=str(tmp_path),
+    )
+    assert out == ["False", "Plugged", "1.0"]
+
+
+def site(tmp_path: Path, compiled: bool, *dist_infos: tuple[str, str]) -> str:
+    package = tmp_path / "sqlglot"
+    package.mkdir()
+    (package / "parser.py").write_text("")
+    if compiled:
+        (package / f"parser{EXTENSION_SUFFIXES[0]}").write_bytes(b"")
+    for name, version in dist_infos:
+        info = tmp_path / f"{name}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return str(package)
+
+
+@pytest.mark.parametrize(
+    ("compiled", "dist_infos", "expected"),
+    [
+        (True, [("sqlglot", "30.30.0"), ("sqlglotc", "30.30.0")], ("30.30.0", "30.30.0")),
+        (True, [("sqlglot", "30.31.0"), ("sqlglotc", "30.30.0")], ("30.31.0", "30.30.0")),
+        (False, [("sqlglot", "30.31.0")], (None, None)),  # pure sqlglot: nothing to mismatch
+        (True, [("sqlglot", "30.31.0")], None),  # compiled modules, no sqlglotc record: ask
+        (True, [("sqlglot", "1"), ("sqlglot", "2"), ("sqlglotc", "1")], None),
+    ],
+)
+def test_versions_are_read_beside_sqlglots_package(
+    tmp_path: Path,
+    compiled: bool,
+    dist_infos: list[tuple[str, str]],
+    expected: tuple[str | None, str | None] | None,
+) -> None:
+    assert versions_beside(site(tmp_path, compiled, *dist_infos)) == expected
+
+
+def test_the_installed_versions_agree_with_importlib_metadata() -> None:
+    pure, compiled = installed_version("sqlglot"), installed_version("sqlglotc")
+    expected = None if pure is None or compiled is None or pure == compiled else (pure, compiled)
+    assert compiled_mismatch() == expected
+
+
+CHECK = """
+import sys
+from tenantguard.cli import main
+code = main(sys.argv[1:])
+heavy = ("tenantguard.sources.pyflow", "tenantguard.sources.python", "importlib.metadata")
+print(code, *[name for name in heavy if name in sys.modules])
+"""
+
+
+def test_checking_sql_loads_nothing_of_pythons_machinery(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.tenantguard]\ntenant_tables = ["patients"]\n')
+    (tmp_path / "q.sql").write_text("SELECT * FROM patients WHERE tenant_id = $1;\n")
+    (tmp_path / "leak.sql").write_text("SELECT * FROM patients;\n")
+    run = subprocess.run(
+        [sys.executable, "-c", CHECK, "check", "--no-cache", "q.sql", "leak.sql"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.stdout.splitlines()[-1] == "1", run.stdout + run.stderr
+    (tmp_path / "app.py").write_text('async def f(c):\n    await c.fetch("SELECT 1")\n')
+    run = subprocess.run(
+        [sys.executable, "-c", CHECK, "check", "--no-cache", "q.sql", "app.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    out = run.stdout.splitlines()[-1].split()
+    assert out[0] == "0" and "tenantguard.sources.python" in out, run.stdout + run.stderr
