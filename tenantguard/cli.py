@@ -307,6 +307,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "log at its file and line; traffic findings come ranked by calls and total time. "
         "Exit codes: 0 no error-level finding, 1 findings, 2 usage, configuration, "
         "connection or internal error.",
+        allow_abbrev=False,
     )
     audit.add_argument("--dsn", help="PostgreSQL DSN (default: $DATABASE_URL)")
     audit.add_argument(

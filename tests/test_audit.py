@@ -865,6 +865,23 @@ def test_a_database_without_tenant_tables_is_exit_2(
     assert "no tenant tables in database empty_one" in capsys.readouterr().err
 
 
+def test_the_configurations_rule_selection_applies(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = server.database(
+        tenant_table("notes", index=False) + "ALTER TABLE patients DISABLE ROW LEVEL SECURITY"
+    )
+    code, findings, _ = audit(capsys, server.dsn(name), "--role", APP)
+    assert codes(findings) == {("TG210", "db:public.notes"), ("TG201", "db:public.patients")}
+    config = tmp_path / "tenantguard.toml"
+    config.write_text(
+        'ignore = ["TG210"]\nper_file_ignores = {"db:public.patients" = ["rls-disabled"]}\n'
+    )
+    code = main(["audit", "--dsn", server.dsn(name), "--role", APP, "--config", str(config)])
+    assert code == 0
+    assert capsys.readouterr().out.startswith(f"No findings in database {name} (3 tenant tables;")
+
+
 def test_a_file_that_is_not_a_log_is_exit_2_at_its_place(
     server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -26,7 +26,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.rules import tg006_unprovable_statement
 from tenantguard.patches.dsn import Dsn, connect
 from tenantguard.patches.files import PatchError
-from tenantguard.report import Summary, render
+from tenantguard.report import Style, Summary, colour_wanted, render
 
 __all__ = ["run_audit"]
 
@@ -107,6 +107,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
             f"{ctx.suppressed} finding{'s' * (ctx.suppressed != 1)} accepted by suppression "
             "comments in the database"
         )
+    findings = _selected(findings, settings)
     recorded = sum(s.calls for s in statements)
     tables = len(live.tenant_tables)
     subject = (
@@ -114,10 +115,23 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
         f"{distinct} distinct statement{'s' * (distinct != 1)} from {source}, "
         f"run {recorded} time{'s' * (recorded != 1)})"
     )
-    sys.stdout.write(
-        render(args.format, findings, 0, distinct, summary=Summary(0, distinct, subject=subject))
-    )
+    style = Style(colour=colour_wanted(sys.stdout))
+    summary = Summary(0, distinct, subject=subject)
+    sys.stdout.write(render(args.format, findings, 0, distinct, style, summary=summary))
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_CLEAN
+
+
+def _selected(findings: list[Finding], settings: Settings) -> list[Finding]:
+    """The findings of the rules the configuration selects (`select`, `ignore`, and
+    `per_file_ignores` matched against the findings' paths: `db:public.patients`)."""
+    from tenantguard.catalog import CATALOG
+    from tenantguard.selection import EnabledRules
+
+    selection = settings.rule_selection()
+    if selection.is_default:
+        return findings
+    enabled = EnabledRules.build([(r.code, r.name) for r in CATALOG], selection)
+    return [f for f in findings if f.code in enabled.in_file(f.path)]
 
 
 def _display(path: Path) -> str:

@@ -194,12 +194,14 @@ class Catalog:
     relations: tuple[Relation, ...] = ()
     functions: tuple[Function, ...] = ()
     _by_oid: dict[int, Relation] = field(default_factory=dict, init=False, repr=False)
+    _by_name: dict[tuple[str, str], Relation] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_oid.update((r.oid, r) for r in self.relations)
+        self._by_name.update(((r.schema, r.name), r) for r in self.relations)
 
     def relation(self, oid: int) -> Relation | None:
         return self._by_oid.get(oid)
 
     def relation_named(self, schema: str, name: str) -> Relation | None:
-        return next((r for r in self.relations if r.schema == schema and r.name == name), None)
+        return self._by_name.get((schema, name))

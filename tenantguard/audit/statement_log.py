@@ -182,7 +182,7 @@ def _csv_records(path: Path, shown: str) -> Iterator[_Record]:
                     line,
                     1,
                     f"not a csvlog record: {len(row)} fields, a PostgreSQL csvlog record has "
-                    "at least 22",
+                    "at least 23",
                 )
             queryid = row[_QUERY_ID] if len(row) > _QUERY_ID else ""
             yield (

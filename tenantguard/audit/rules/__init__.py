@@ -152,7 +152,7 @@ def suppression_findings(ctx: AuditContext) -> Iterator[Finding]:
                     missing.name,
                     missing.severity,
                     f"suppression in the comment of {_describe(owner)} {what}",
-                    f"write `tenantguard: ignore[{next(iter(suppression.codes), 'TG2NN')}] -- "
+                    f"write `tenantguard: ignore[{min(suppression.codes, default='TG2NN')}] -- "
                     "why this is safe` in the comment",
                     1,
                     1,
