@@ -30,11 +30,16 @@ from tests.test_runtime_attacks import BY_SETTING, CLINIC_1, PINNED, Setup
 setup = round2.setup  # the round-2 fixture: parametrized over "guard" and "guard+rls"
 
 ALL = ["Ana", "Bruno", "Carla"]
+CLINIC_2 = "SELECT first_name FROM patients WHERE tenant_id = 2 ORDER BY first_name"
 
 
-async def names_of(call: Callable[[], Awaitable[Any]]) -> list[str]:
-    """The first column of the rows a guarded call returns; a refused call returns none (the
-    guard refuses when the method is called, before there is anything to await)."""
+# The helpers take a function that makes the guarded call: `fetch`, `execute` … refuse when
+# they are called (their check runs before they return asyncpg's awaitable), not when awaited.
+Call = Callable[[], Awaitable[Any]]
+
+
+async def names_of(call: Call) -> list[str]:
+    """The first column of the rows a guarded call returns; a refused call returns none."""
     try:
         rows = await call()
     except TenantIsolationError:
@@ -42,7 +47,7 @@ async def names_of(call: Callable[[], Awaitable[Any]]) -> list[str]:
     return sorted(str(row[0]) for row in rows)
 
 
-async def text_of(call: Callable[[], Awaitable[Any]]) -> str:
+async def text_of(call: Call) -> str:
     """What a guarded call returns, as text; a refused call returns nothing."""
     try:
         return str(await call())
@@ -50,7 +55,7 @@ async def text_of(call: Callable[[], Awaitable[Any]]) -> str:
         return ""
 
 
-async def refused_or_ran(call: Callable[[], Awaitable[Any]]) -> None:
+async def refused_or_ran(call: Call) -> None:
     with contextlib.suppress(TenantIsolationError):
         await call()
 
@@ -118,12 +123,6 @@ async def _copy_to_table(conn: GuardedConnection) -> object:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: copy_*(header=/oids=/freeze=) — asyncpg writes str(value) into the COPY "
-    "statement unquoted and the guard never looks at the options: any SQL runs",
-)
 @pytest.mark.parametrize("copy", [_copy_from_query, _copy_from_table, _copy_to_table])
 async def test_copy_options_are_sql_pasted_into_the_copy(setup: Setup, copy: Any) -> None:
     """asyncpg's `_format_copy_opts` quotes string options, except `header`, `oids` and
@@ -156,7 +155,9 @@ async def test_a_dollar_tag_the_splitter_does_not_read_hides_statements(setup: S
     `_DOLLAR_TAG` stops at U+FFFF. The guard reads `$😀$'…` as code followed by a string that
     runs to the trailing comment's quote: one SELECT. The server runs a DO block after it. The
     text that fails to parse as one statement names no tenant table, so the proof's finding is
-    only a warning; the DO body spells neither `set_config(` nor the setting's name."""
+    only a warning; the DO body spells neither `set_config(` nor the setting's name. (The
+    runtime refuses every statement it cannot parse, so it refuses this one whatever the
+    splitter reads.)"""
     conn = await setup.connect()
     try:
         with tenant(1):
@@ -204,12 +205,6 @@ HIDDEN_OR = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: UPDATE pg_settings (a plain DML for the guard) turns "
-    "standard_conforming_strings off without naming it; the guard keeps lexing with it on",
-)
 async def test_the_lexer_setting_changed_through_pg_settings_is_noticed(setup: Setup) -> None:
     """`SET standard_conforming_strings` and `set_config()` of it are refused, but pg_settings'
     update rule calls set_config itself: `UPDATE pg_settings … WHERE name LIKE …` spells neither
@@ -232,12 +227,6 @@ async def test_the_lexer_setting_changed_through_pg_settings_is_noticed(setup: S
 # --- 6. statements made while the connection resets pass as the driver's own ---------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a call made while reset() runs is admitted as asyncpg's own statement "
-    "(_tg_driver) and sent unchecked when awaited",
-)
 async def test_statements_made_during_a_reset_are_checked(setup: Setup) -> None:
     """`reset()` (public; the pool calls it on release) sets `_tg_driver` while asyncpg's reset
     query is in flight: every check made meanwhile on that connection returns "driver
@@ -261,23 +250,21 @@ async def test_statements_made_during_a_reset_are_checked(setup: Setup) -> None:
 # --- guard only: what RLS contains, but the guard lets through ----------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: set_type_codec — the guard compares the Python value, the codec sends "
-    "another tenant's id",
-)
 async def test_a_custom_codec_cannot_send_another_tenant(guard_only: Setup) -> None:
     """README: "Bound values are compared as asyncpg sends them". A codec set with the public
-    `set_type_codec` decides what is sent: here `int8` values are sent plus one."""
+    `set_type_codec` decides what is sent: here `int8` values are sent plus one. The guard
+    refuses codecs on the types a tenant value is sent as (outside `unscoped()`), so the
+    values below are sent as they were checked: clinic 1's rows, and Carla untouched."""
     conn = await guard_only.connect()
     try:
-        await conn.set_type_codec(
-            "int8",
-            schema="pg_catalog",
-            encoder=lambda value: str(int(value) + 1),
-            decoder=int,
-            format="text",
+        await refused_or_ran(
+            lambda: conn.set_type_codec(
+                "int8",
+                schema="pg_catalog",
+                encoder=lambda value: str(int(value) + 1),
+                decoder=int,
+                format="text",
+            )
         )
         with tenant(1):
             read = await names_of(lambda: conn.fetch(PINNED, 1))
@@ -289,7 +276,7 @@ async def test_a_custom_codec_cannot_send_another_tenant(guard_only: Setup) -> N
     finally:
         await conn.close()
     assert read == CLINIC_1  # Carla
-    assert await guard_only.names() == ALL  # Carla renamed
+    assert await guard_only.names(CLINIC_2) == ["Carla"]  # Carla renamed
 
 
 async def test_a_pinning_parameter_typed_real_elsewhere(guard_only: Setup) -> None:

@@ -22,6 +22,7 @@ Besides proving statements, the connection keeps what it knows of its session:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -31,7 +32,8 @@ from collections.abc import (
     Iterable,
     Sequence,
 )
-from typing import Any, TypeVar
+from contextvars import ContextVar
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 from asyncpg.pool import Pool
@@ -47,6 +49,9 @@ from tenantguard.runtime.tokens import inline_parameters
 __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "create_pool"]
 
 T = TypeVar("T")
+# what a check asks before its statement runs: the tenant setting's value (to forget after it),
+# a check still to make (`_Later`), or nothing
+_Plan: TypeAlias = "str | _Forget | _Later | None"
 
 _get_scope = _SCOPE.get
 # asyncpg's own methods: what the guarded ones call once a statement is admitted
@@ -54,6 +59,8 @@ _execute = asyncpg.Connection.execute
 _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
+# the connection whose driver statements (asyncpg's reset, a pool's reset=) this task runs
+_DRIVING: ContextVar[GuardedConnection | None] = ContextVar("tenantguard_driving", default=None)
 
 
 class GuardedConnection(asyncpg.Connection):
@@ -70,7 +77,9 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_clean = True
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
-        self._tg_driver = False  # asyncpg's own reset is running: its statements pass
+        # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
+        # when they are done; only the task running them (`_DRIVING`) passes unchecked
+        self._tg_driver: asyncio.Event | None = None
 
     @property
     def tenantguard(self) -> Guard:
@@ -82,7 +91,7 @@ class GuardedConnection(asyncpg.Connection):
 
     # -- admission: the check, and whether the setting must be set first ---------------------
 
-    def _tg_admit(self, query: object, args: tuple[Any, ...]) -> str | _Forget | None:
+    def _tg_admit(self, query: object, args: tuple[Any, ...]) -> _Plan:
         """Checks one call; returns the setting value to set before it runs, or None.
 
         The hot path decides a cached plain statement with at most one bound value to compare;
@@ -130,11 +139,13 @@ class GuardedConnection(asyncpg.Connection):
             return wanted  # a pin by the setting is ensured when the call runs, not now
         return None
 
-    def _tg_admit_slow(
-        self, query: object, rows: Iterable[Sequence[object]]
-    ) -> str | _Forget | None:
-        if self._tg_driver:
-            return None  # asyncpg's or the pool's own statement: never blocked, not counted
+    def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> _Plan:
+        if self._tg_driver is not None:
+            if _DRIVING.get() is self:
+                return None  # asyncpg's or the pool's own statement: never blocked, not counted
+            # the application's call, made while the driver's statements run: checked when
+            # it is awaited, once they are done, against the session they leave
+            return _Later(query, tuple(rows))
         guard = self.tenantguard
         if guard.mode is Mode.OFF and not guard.set_tenant_setting:
             self._tg_clean = False  # unseen statements may have changed the session
@@ -175,12 +186,7 @@ class GuardedConnection(asyncpg.Connection):
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
-        settings = self.get_settings()
-        try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
-            sco = type(settings).__getattr__(settings, "standard_conforming_strings")
-        except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
-            sco = getattr(settings, "standard_conforming_strings", None)
-        self._tg_lexer_ok = sco == "on"
+        self._tg_lexer_ok = _lexes_standard(self)
         self._tg_setting = None
         self._tg_in_txn_set = False
         self._tg_fast = self._tg_lexer_ok
@@ -196,23 +202,42 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_in_txn_set = self.is_in_transaction()
         guard.setting_syncs += 1
 
-    async def _tg_then(self, plan: str | _Forget, call: Coroutine[Any, Any, T]) -> T:
+    async def _tg_then(self, plan: _Plan, call: Coroutine[Any, Any, T]) -> T:
         """Runs `call` once the setting holds what `plan` asks (checked now: the coroutine
         may be awaited after others that changed it)."""
         try:
-            forget = type(plan) is _Forget
-            value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
-            if value != self._tg_setting:
-                await self._tg_set(value)
-            if forget:
-                self._tg_setting = None  # the statement about to run may change it
+            if type(plan) is _Later:
+                plan = await self._tg_after_driver(plan)
+            if plan is not None:
+                forget = type(plan) is _Forget
+                value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
+                if value != self._tg_setting:
+                    await self._tg_set(value)
+                if forget:
+                    self._tg_setting = None  # the statement about to run may change it
         except BaseException:
             call.close()  # never started: nothing reached the server
             raise
         return await call
 
-    async def _tg_ensure(self, plan: str | _Forget | None) -> None:
+    async def _tg_settled(self) -> None:
+        """Waits until the driver's statements in flight are done (unless this task runs them)."""
+        while (driver := self._tg_driver) is not None and _DRIVING.get() is not self:
+            await driver.wait()
+
+    async def _tg_after_driver(self, plan: _Later) -> _Plan:
+        """The check of a call made while the driver's statements ran, made now that they are
+        done (synchronously after the wait: they cannot start again in between)."""
+        while True:
+            await self._tg_settled()
+            later = self._tg_admit_slow(plan.query, plan.rows)
+            if type(later) is not _Later:
+                return later
+
+    async def _tg_ensure(self, plan: _Plan) -> None:
         """Sets the setting as `plan` asks, right before the statement it was made for."""
+        if type(plan) is _Later:
+            plan = await self._tg_after_driver(plan)
         if plan is None:
             return
         forget = type(plan) is _Forget
@@ -235,14 +260,41 @@ class GuardedConnection(asyncpg.Connection):
             # every statement since the last reset was plain: the reset would change nothing
             guard.resets_skipped += 1
             return
-        self._tg_driver = True
-        self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
-        try:
-            await super().reset(timeout=timeout)
-        finally:
-            self._tg_driver = False
-            self._tg_refresh()  # RESET ALL restored the setting's default: forget its value
+        reset = super().reset
+        await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
+
+    async def set_type_codec(self, typename: str, **kwargs: Any) -> None:
+        self._tg_check_codec("set_type_codec", typename)
+        await super().set_type_codec(typename, **kwargs)
+
+    async def set_builtin_type_codec(self, typename: str, **kwargs: Any) -> None:
+        self._tg_check_codec("set_builtin_type_codec", typename)
+        await super().set_builtin_type_codec(typename, **kwargs)
+
+    def _tg_check_codec(self, method: str, typename: object) -> None:
+        """Refuses a codec on a type a tenant value is sent as, outside `unscoped()`: the guard
+        compares the Python value, the codec decides the bytes the server gets."""
+        guard = self.tenantguard
+        scope = _get_scope()
+        if guard.mode is Mode.OFF or (scope is not None and scope.unscoped_reason is not None):
+            return
+        if type(typename) is not str:  # asyncpg looks the name up with its methods
+            guard.violation(
+                f"{method}() needs the type's name as a str, not a {type(typename).__name__}",
+                "pass the type's name as a str",
+                f"{method}(…)",
+            )
+        elif typename.lower() in _TENANT_TYPES:
+            guard.violation(
+                f"{method}() on {typename}: a tenant id is sent as a value of that type, and a "
+                "codec decides what is sent for it, while the guard compares the value given "
+                "to asyncpg",
+                "set codecs of these types inside `with unscoped(reason):` (the pool's init=), "
+                "where they are trusted to send the value they are given",
+                f"{method}({typename!r})",
+                reference=typename,
+            )
 
     def add_log_listener(self, callback: Any) -> None:
         self._tg_clean = False  # the pool's reset removes it
@@ -316,7 +368,8 @@ class GuardedConnection(asyncpg.Connection):
         record_class: Any = None,
     ) -> GuardedStatement:
         # the structure (and literal pins) is proven now; the values when the statement runs
-        self._tg_admit_slow(query, ())
+        if type(self._tg_admit_slow(query, ())) is _Later:
+            await self._tg_after_driver(_Later(query, ()))
         statement = await super().prepare(
             query, name=name, timeout=timeout, record_class=record_class
         )
@@ -339,6 +392,8 @@ class GuardedConnection(asyncpg.Connection):
         return factory if wanted is None else _SettingCursorFactory(factory, self, wanted)
 
     async def copy_from_query(self, query: str, *args: Any, output: Any, **kwargs: Any) -> str:
+        await self._tg_settled()  # the checks below are made in one go, after the driver's
+        _, kwargs = self._tg_copy_arguments("copy_from_query", {}, None, kwargs)
         if args:
             # asyncpg pastes the values into the text: prove the values, then the text it sends
             self._tg_admit_slow(query, (args,))
@@ -385,6 +440,15 @@ class GuardedConnection(asyncpg.Connection):
     async def copy_from_table(
         self, table_name: str, *, output: Any, schema_name: str | None = None, **kwargs: Any
     ) -> str:
+        await self._tg_settled()
+        columns, kwargs = self._tg_copy_arguments(
+            "copy_from_table",
+            {"table_name": table_name, "schema_name": schema_name},
+            kwargs.pop("columns", None),
+            kwargs,
+        )
+        if columns is not None:
+            kwargs["columns"] = columns
         wanted = None
         if self.tenantguard.policy.is_tenant_table(table_name):
             # TG005: a whole-table read (asyncpg quotes the name: it is the exact table)
@@ -404,6 +468,13 @@ class GuardedConnection(asyncpg.Connection):
         where: str | None = None,
         **kwargs: Any,
     ) -> str:
+        await self._tg_settled()
+        columns, kwargs = self._tg_copy_arguments(
+            "copy_to_table",
+            {"table_name": table_name, "schema_name": schema_name, "where": where},
+            columns,
+            kwargs,
+        )
         wanted = self._tg_check_copy_in(table_name, schema_name, columns, None, where)
         await self._tg_ensure(wanted)
         return await super().copy_to_table(
@@ -425,6 +496,13 @@ class GuardedConnection(asyncpg.Connection):
         where: str | None = None,
         **kwargs: Any,
     ) -> str:
+        await self._tg_settled()
+        columns, kwargs = self._tg_copy_arguments(
+            "copy_records_to_table",
+            {"table_name": table_name, "schema_name": schema_name, "where": where},
+            columns,
+            kwargs,
+        )
         streamed = isinstance(records, AsyncIterable)
         rows: list[tuple[object, ...]] | None = (
             None if streamed else [tuple(r) for r in records]  # type: ignore[union-attr]
@@ -450,6 +528,79 @@ class GuardedConnection(asyncpg.Connection):
             **kwargs,
         )
 
+    def _tg_copy_arguments(
+        self,
+        method: str,
+        texts: dict[str, object],
+        columns: object,
+        options: dict[str, Any],
+    ) -> tuple[tuple[str, ...] | None, dict[str, Any]]:
+        """Checks what a copy_* method writes into its COPY statement, before anything is sent.
+
+        asyncpg builds the COPY as text (`_format_copy_opts`): names quoted with `.replace()`
+        and where= added with `+` (both of which a str subclass overrides), text options
+        quoted as literals (`''` only: sound while standard_conforming_strings is on), column
+        lists quoted name by name, and `header`, `oids`, `freeze` pasted with `str()`. So names
+        and where= must be exact `str`, flags `bool`, text options `str`, column lists
+        iterables of `str` (read once here: asyncpg gets the tuple). Returns the columns and
+        the options to pass on.
+        """
+        guard = self.tenantguard
+        if guard.mode is Mode.OFF:
+            return columns, options  # type: ignore[return-value]  # looked at by nobody
+        problems: list[tuple[str, str, object]] = []  # (argument, what it must be, value)
+        for name, value in texts.items():
+            if value is not None and type(value) is not str:
+                problems.append((name, "a str", value))
+        names = _column_names(columns)
+        if names is None and columns is not None:
+            problems.append(("columns", "a list of str", columns))
+        checked = dict(options)
+        quoted_texts = False
+        for name, value in options.items():
+            if value is None:
+                continue
+            if name in _COPY_FLAGS:
+                if type(value) is bool or (
+                    name == "header" and type(value) is str and value.lower() == "match"
+                ):
+                    continue
+                problems.append(
+                    (name, "a bool" + (" (or 'match')" if name == "header" else ""), value)
+                )
+            elif name in _COPY_TEXTS:
+                if type(value) is str:
+                    quoted_texts = True
+                else:
+                    problems.append((name, "a str", value))
+            elif name in _COPY_COLUMNS:
+                if name == "force_quote" and type(value) is bool:
+                    continue
+                listed = _column_names(value)
+                if listed is None:
+                    problems.append((name, "a list of str", value))
+                else:
+                    checked[name] = listed
+        for name, expected, value in problems:
+            guard.violation(
+                f"{method}({name}=…) must be {expected}, not a {type(value).__name__}: asyncpg "
+                "writes it into the COPY statement's text, where anything else can add SQL",
+                f"pass {name}= as {expected}",
+                f"{method}({name}=…)",
+                reference=name,
+            )
+        if quoted_texts and not _lexes_standard(self):
+            scope = _get_scope()
+            if scope is None or scope.unscoped_reason is None:
+                guard.violation(
+                    "standard_conforming_strings is off in this session: the COPY options "
+                    "asyncpg quotes as literals would end elsewhere for the server (`\\'`)",
+                    "turn it on for the application's role or database "
+                    "(ALTER ROLE … SET standard_conforming_strings = on)",
+                    f"{method}(…)",
+                )
+        return names, checked
+
     def _tg_copy_insert(
         self, table_name: str, schema_name: str | None, columns: Sequence[str] | None
     ) -> str:
@@ -472,7 +623,7 @@ class GuardedConnection(asyncpg.Connection):
         where: str | None,
         *,
         streamed: bool = False,
-    ) -> str | _Forget | None:
+    ) -> _Plan:
         """COPY into a table: the `where` is proven as an expression; into a tenant table the
         tenant column is required and each record's value checked (a file cannot be)."""
         guard = self.tenantguard
@@ -496,7 +647,7 @@ class GuardedConnection(asyncpg.Connection):
             return wanted
         return _combine(wanted, self._tg_admit_slow(statement, rows if rows is not None else ()))
 
-    def _tg_check_where(self, where: object) -> str | _Forget | None:
+    def _tg_check_where(self, where: object) -> _Plan:
         """`where` is pasted after `WHERE` in the COPY: it must be one expression, proven."""
         guard = self.tenantguard
         if not isinstance(where, str):
@@ -537,22 +688,79 @@ class GuardedConnection(asyncpg.Connection):
     # -- pools' and drivers' own statements -------------------------------------------------
 
     async def _tg_driver_call(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Runs the driver's own statements unchecked; the session is re-read afterwards."""
-        self._tg_driver = True
+        """Runs the driver's own statements unchecked; the session is re-read afterwards.
+
+        Only the statements this task makes meanwhile are the driver's: a call the application
+        makes on the connection from elsewhere waits for them to finish, then is checked."""
+        if self._tg_driver is not None and _DRIVING.get() is self:
+            return await call()  # nested (a pool's reset= calling reset()): already the driver
+        await self._tg_settled()
+        done = self._tg_driver = asyncio.Event()
+        driving = _DRIVING.set(self)
         self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
         try:
             return await call()
         finally:
-            self._tg_driver = False
+            _DRIVING.reset(driving)
+            self._tg_driver = None
+            done.set()
             self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
 
 
-def _combine(first: str | _Forget | None, second: str | _Forget | None) -> str | _Forget | None:
-    """One plan for two checks of one call: the later value, forgotten if either says so."""
+def _lexes_standard(connection: asyncpg.Connection) -> bool:
+    """True when the session reports standard_conforming_strings on (the guard's lexer)."""
+    settings = connection.get_settings()
+    try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
+        sco = type(settings).__getattr__(settings, "standard_conforming_strings")
+    except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
+        sco = getattr(settings, "standard_conforming_strings", None)
+    return bool(sco == "on")
+
+
+# how asyncpg's `_format_copy_opts` writes each COPY option: pasted with str() (a bool only),
+# quoted as a literal (a str), or a list of names quoted one by one (`force_quote=True` too)
+_COPY_FLAGS = frozenset({"header", "oids", "freeze"})
+_COPY_TEXTS = frozenset({"format", "delimiter", "null", "quote", "escape", "encoding"})
+_COPY_COLUMNS = frozenset({"force_quote", "force_not_null", "force_null"})
+
+
+def _column_names(value: object) -> tuple[str, ...] | None:
+    """`value` as a tuple of exact str (read once), or None when it is not a list of names."""
+    if value is None or isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return None
+    names = tuple(value)
+    return names if all(type(name) is str for name in names) else None
+
+
+# the types a tenant value is sent as, with the other names asyncpg knows them by
+# (protocol.BUILTIN_TYPE_NAME_MAP): a codec set on one of them decides what a tenant id becomes
+_TENANT_TYPES = frozenset(
+    {
+        "int2", "smallint", "int4", "int", "integer", "int8", "bigint", "numeric", "decimal",
+        "text", "varchar", "character varying", "bpchar", "char", "character", "name", "uuid",
+    }
+)  # fmt: skip
+
+
+def _combine(first: _Plan, second: _Plan) -> _Plan:
+    """One plan for two checks of one call: the later value, forgotten if either says so.
+
+    Never a `_Later`: the copy methods that combine checks wait for the driver first."""
+    assert not isinstance(first, _Later) and not isinstance(second, _Later)
     if first is None or second is None:
         return first if second is None else second
     value = second.value if isinstance(second, _Forget) else second
     return _Forget(value) if isinstance(first, _Forget) or isinstance(second, _Forget) else value
+
+
+class _Later:
+    """The check of a call made while the driver's statements ran, to make when it runs."""
+
+    __slots__ = ("query", "rows")
+
+    def __init__(self, query: object, rows: tuple[Sequence[object], ...]) -> None:
+        self.query = query
+        self.rows = rows
 
 
 class _Forget:
@@ -587,7 +795,7 @@ class _SettingCursorFactory:
 
     __slots__ = ("_connection", "_factory", "_wanted")
 
-    def __init__(self, factory: Any, connection: GuardedConnection, wanted: str | _Forget) -> None:
+    def __init__(self, factory: Any, connection: GuardedConnection, wanted: _Plan) -> None:
         self._factory = factory
         self._connection = connection
         self._wanted = wanted

@@ -25,7 +25,7 @@ from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site
-from tenantguard.runtime.session import script_effects
+from tenantguard.runtime.session import is_control_statement, script_effects
 from tenantguard.runtime.tokens import redact_literals
 
 __all__ = [
@@ -80,6 +80,20 @@ class RuntimeVerdict:
 def _runtime_finding(message: str, hint: str, statement: str = "") -> Finding:
     return Finding(
         "TG-RUNTIME", "runtime-guard", Severity.ERROR, message, hint, statement=statement
+    )
+
+
+def _unparsed(findings: Sequence[Finding]) -> Finding:
+    """TG006 as an error for a statement the proof cannot parse: at runtime it does not run,
+    whatever it names (the proof's other checks need a tree; the CLI only warns)."""
+    reason = next((f.message for f in findings if f.code == "TG006"), "cannot parse the statement")
+    return Finding(
+        "TG006",
+        "unprovable-statement",
+        Severity.ERROR,
+        f"{reason}: the guard does not run what it cannot prove",
+        "write the statement in a form the analyzer parses, or run it inside "
+        "`with unscoped(reason):` (and report the statement to the tenantguard maintainers)",
     )
 
 
@@ -293,6 +307,14 @@ class Guard:
                     for f in verdict.findings
                     if f.severity is Severity.ERROR and f.code != "TG012"
                 )
+                # what does not parse is not proven: refused whatever it names (the proof only
+                # warns when it names no tenant table), unless it is transaction control
+                if (
+                    not verdict.parsed
+                    and not any(f.severity is Severity.ERROR for f in verdict.findings)
+                    and not is_control_statement(text)
+                ):
+                    errors.append(_unparsed(verdict.findings))
                 touches = touches or verdict.touches_tenant_tables
                 for pin in verdict.pin_values:
                     if pin.kind == "parameter" and isinstance(pin.key, int):

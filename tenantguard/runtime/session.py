@@ -27,7 +27,14 @@ from sqlglot import exp
 from tenantguard.engine.analyze import parse_statement
 from tenantguard.engine.sqltext import split_sql
 
-__all__ = ["LEXER_SETTINGS", "SAFE_FUNCTIONS", "Effects", "script_effects", "statement_effects"]
+__all__ = [
+    "LEXER_SETTINGS",
+    "SAFE_FUNCTIONS",
+    "Effects",
+    "is_control_statement",
+    "script_effects",
+    "statement_effects",
+]
 
 LEXER_SETTINGS = ("standard_conforming_strings",)
 
@@ -84,7 +91,8 @@ _TYPED_NOT_PLAIN = frozenset({"set_config", "read_csv"})
 _DML = frozenset({"select", "with", "insert", "update", "delete", "merge", "values", "table"})
 _TRANSACTION = frozenset({"begin", "start", "savepoint", "release"})
 _ENDS_TRANSACTION = frozenset({"commit", "end", "rollback", "abort"})
-_LEADING = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|\()*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?", re.S)
+# a `--` comment ends at a newline or a carriage return (PostgreSQL's scan.l: [^\n\r]*)
+_LEADING = re.compile(r"(?:\s+|--[^\n\r]*|/\*.*?\*/|\()*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?", re.S)
 _SET_CONFIG = re.compile(r"set_config\(")
 _HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
@@ -93,6 +101,20 @@ _SETTING_HINT = (
     "the guard owns the tenant setting: tenant() sets it; run session maintenance inside "
     "`with unscoped(reason):`"
 )
+
+
+_READS = frozenset({"select", "values", "table", "show"})
+_WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
+
+
+def _only_reads(word: str, text: str) -> bool:
+    """True when the statement can only read (a data-modifying CTE makes a WITH a write)."""
+    if word in _READS:
+        return True
+    if word != "with":
+        return False
+    tree, _, error, _ = parse_statement(text)
+    return tree is not None and error is None and tree.find(*_WRITES) is None
 
 
 def _code_text(text: str) -> str:
@@ -178,6 +200,15 @@ def statement_effects(text: str, setting: str) -> Effects:
                 "string: the guard would no longer read statements as the server does",
                 "leave standard_conforming_strings on",
             )
+    if "pg_settings" in code and not _only_reads(word, text):
+        return Effects(
+            False,
+            False,
+            "the statement writes pg_settings, whose update rule calls set_config() for each "
+            "row: it can change the tenant setting or standard_conforming_strings without "
+            "naming them",
+            "read settings with current_setting(); " + _SETTING_HINT,
+        )
     calls = len(_SET_CONFIG.findall(code))
     if calls and calls > sum(
         1 for name in _HARMLESS_SET_CONFIG.findall(code) if name not in (setting, *LEXER_SETTINGS)
@@ -198,6 +229,49 @@ def statement_effects(text: str, setting: str) -> Effects:
     if word == "prepare":  # PREPARE TRANSACTION: the transaction leaves the session
         return Effects(plain=False, ends_transaction=True)
     return OPAQUE
+
+
+# Session and transaction control the guard reads itself (sqlglot parses some forms only): the
+# statement, comments dropped, lower-cased, its blanks made one space. Nothing in it reads rows.
+_NAME = r'(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")'
+_MODE = (
+    r"(?:isolation level (?:serializable|repeatable read|read committed|read uncommitted)"
+    r"|read only|read write|(?:not )?deferrable)"
+)
+_MODES = rf"(?: {_MODE}(?:,? {_MODE})*)?"
+_CHAIN = r"(?: (?:work|transaction))?(?: and(?: no)? chain)?"
+_CONTROL = re.compile(
+    "|".join(
+        (
+            rf"begin(?: work| transaction)?{_MODES}",
+            rf"start transaction{_MODES}",
+            rf"(?:commit|end|rollback|abort){_CHAIN}",
+            rf"(?:rollback|abort)(?: work| transaction)? to(?: savepoint)? {_NAME}",
+            rf"savepoint {_NAME}",
+            rf"release(?: savepoint)? {_NAME}",
+            rf"listen {_NAME}",
+            rf"unlisten (?:{_NAME}|\*)",
+            rf"notify {_NAME}(?:, '(?:[^']|'')*')?",
+        )
+    )
+)
+_BLANKS = re.compile(r"[ \t\n\r\f\v]+")
+_COMMA = re.compile(r" ?, ?")
+
+
+def is_control_statement(text: str) -> bool:
+    """True for one transaction or notification control statement (`BEGIN READ ONLY`,
+    `RELEASE SAVEPOINT x`, `UNLISTEN *`, `NOTIFY c, 'x'`…), read by the guard itself."""
+    _, comments = split_sql(text)
+    if comments:
+        parts, last = [], 0
+        for comment in comments:
+            parts.append(text[last : comment.start])
+            last = comment.start + len(comment.text)
+        parts.append(text[last:])
+        text = " ".join(parts)
+    normal = _COMMA.sub(", ", _BLANKS.sub(" ", text.lower()).strip().rstrip(";").rstrip())
+    return _CONTROL.fullmatch(normal) is not None
 
 
 def script_effects(texts: Iterable[str], setting: str) -> Effects:

@@ -13,18 +13,21 @@ from collections.abc import Iterator, Sequence
 
 __all__ = ["inline_parameters", "redact_literals"]
 
+# As PostgreSQL's scan.l: a `--` comment ends at `\n` or `\r`; a name or a dollar-quote tag
+# starts with a letter, `_` or any non-ASCII character (outside the BMP too) and goes on with
+# those and ASCII digits (a name with `$` too); blanks and digits are ASCII only
 _LEXEME = re.compile(
     r"""
-      (?P<space>\s+)
-    | (?P<line>--[^\n]*)
+      (?P<space>[ \t\n\r\f\v]+)
+    | (?P<line>--[^\n\r]*)
     | (?P<block>/\*)
     | (?P<escaped>[Ee]'(?:[^'\\]|\\.|'')*')
     | (?P<string>(?:[Uu]&|[NnBbXx])?'(?:[^']|'')*')
     | (?P<name>(?:[Uu]&)?"(?:[^"]|"")*")
-    | (?P<param>\$\d+)
-    | (?P<dollar>\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$)
-    | (?P<word>[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)
-    | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[Ee][+-]?\d+)?)
+    | (?P<param>\$[0-9]+)
+    | (?P<dollar>\$(?:[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)?\$)
+    | (?P<word>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*)
+    | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[Ee][+-]?[0-9]+)?)
     | (?P<other>.)
     """,
     re.X | re.S,
