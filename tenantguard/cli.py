@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import heapq
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tenantguard import __version__
-from tenantguard.baseline import read_baseline, subtract_baseline, write_baseline
+from tenantguard.baseline import read_baseline, without_baseline, write_baseline
 from tenantguard.config import (
     Settings,
     build_policy,
@@ -26,8 +27,8 @@ from tenantguard.report import (
     Style,
     Summary,
     colour_wanted,
-    render,
     render_statistics,
+    write_report,
 )
 from tenantguard.selection import EnabledRules, RuleSelection, parse_selectors
 from tenantguard.sources.walk import FileReport, SourceFile, discover, stdin_source
@@ -426,12 +427,19 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
 
 def _check_group(
     group: _Group, args: argparse.Namespace, *, jobs: int | None, patch_rules_only: bool
-) -> tuple[list[FileReport], PolicyFacts]:
-    """The reports of a group's files, from the cache where it holds them, and what building
-    the policy said (warnings, unreadable schema statements)."""
+) -> tuple[Iterator[FileReport], PolicyFacts]:
+    """The reports of a group's files in the order of their paths as displayed, and what
+    building the policy said (warnings, unreadable schema statements).
+
+    The policy is built here, before any file is checked: a configuration error stops the run
+    before anything is reported. The reports come from the cache where it holds them; the
+    others as their files are checked (on one process, one at a time: a report can be written
+    and let go before the next file is read). The cache is saved after the last one.
+    """
     from tenantguard.cache import CheckCache, PolicyFacts
 
-    settings, files = group.settings, group.files
+    settings = group.settings
+    files = sorted(group.files, key=lambda f: f.display)  # the order findings are reported in
     cache = None
     if not args.no_cache and not group.reads_stdin and files:
         cache = CheckCache.open(settings, repr((patch_rules_only, group.selection.key())))
@@ -440,7 +448,7 @@ def _check_group(
     facts = cache.facts if cache is not None else None
     if facts is not None and not facts.tenant_tables and not patch_rules_only:
         facts = None  # fails closed: building the policy says why
-    consulted: list[Consulted | None] = []
+    checked: Iterator[FileReport] = iter(())
     if pending or facts is None:
         warnings: list[str] = []
         problems: list[SchemaProblem] = []
@@ -453,14 +461,21 @@ def _check_group(
             tuple((p.path, p.line, p.column, p.message, p.text) for p in problems),
         )
         checked = _run_checks(pending, group, policy, jobs=jobs, patch_rules_only=patch_rules_only)
-        for source, report in zip(pending, checked, strict=True):
-            done[source.display] = report
-            if cache is not None and source.display in digests:
-                cache.store(source, digests[source.display], report)
-        consulted = [r.consulted for r in checked]
-    if cache is not None:
-        cache.save(facts, consulted, [f for f in files if f.path.suffix == ".py"])
-    return [done[f.display] for f in files], facts
+
+    def reports() -> Iterator[FileReport]:
+        consulted: list[Consulted | None] = []
+        for source in files:
+            report = done.get(source.display)
+            if report is None:  # checked now, in the same order
+                report = next(checked)
+                if cache is not None and source.display in digests:
+                    cache.store(source, digests[source.display], report)
+                consulted.append(report.consulted)
+            yield report
+        if cache is not None:
+            cache.save(facts, consulted, [f for f in files if f.path.suffix == ".py"])
+
+    return reports(), facts
 
 
 def _run_checks(
@@ -470,10 +485,10 @@ def _run_checks(
     *,
     jobs: int | None,
     patch_rules_only: bool,
-) -> list[FileReport]:
-    """Analyses the files: loads sqlglot."""
+) -> Iterator[FileReport]:
+    """Analyses the files, their reports in their order: loads sqlglot."""
     from tenantguard.engine.analyze import Analyzer
-    from tenantguard.sources.files import CheckOptions, check_files
+    from tenantguard.sources.files import CheckOptions, iter_checked
 
     settings = group.settings
     rules = _enabled_rules(group.selection)
@@ -500,7 +515,7 @@ def _run_checks(
     )
     analyzer = Analyzer(policy)
     patch_analyzer = Analyzer(policy, in_patch=True)
-    return check_files(pending, analyzer, patch_analyzer, jobs=jobs, options=options)
+    return iter_checked(pending, analyzer, patch_analyzer, jobs=jobs, options=options)
 
 
 def _enabled_rules(selection: RuleSelection) -> EnabledRules | None:
@@ -530,25 +545,16 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     if groups is None:
         return EXIT_ERROR
     known = read_baseline(baseline_file) if baseline_file else None
-    findings: list[Finding] = []
-    texts: dict[str, str] = {}
-    files = statements = schema_statements = 0
-    for group in groups:
+    tally = _Tally()
+    streams = []
+    for group in groups:  # every policy is built, and its warnings said, before any report
         reports, facts = _check_group(group, args, jobs=jobs, patch_rules_only=patch_rules_only)
         for warning in facts.warnings:
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
-        for report in reports:
-            for note in report.notes:
-                print(f"tenantguard: note: {note}", file=sys.stderr)
-        findings.extend(f for r in reports for f in r.findings)
-        checked = {os.path.abspath(s.path) for s in group.files}
-        problems = [p for p in facts.problems if os.path.abspath(p[0]) not in checked]
-        findings.extend(_schema_findings(problems, group))
-        texts.update(group.texts)
-        files += len(group.files)
-        statements += sum(r.statements for r in reports)
-        schema_statements += sum(r.statements for r in reports if r.schema)
-    findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
+        tally.files += len(group.files)
+        streams.append(_group_findings(group, reports, facts, tally))
+    # each group's findings come sorted: merged, the run's are, and none is held
+    findings: Iterator[Finding] = heapq.merge(*streams, key=_order)
     if write_file:
         count = write_baseline(write_file, findings)
         if not args.quiet:
@@ -557,19 +563,72 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
                 file=sys.stderr,
             )
         return EXIT_CLEAN
-    hidden = 0
     if known is not None:
-        remaining = subtract_baseline(findings, known)
-        hidden = len(findings) - len(remaining)
-        findings = remaining
+        findings = tally.reported(without_baseline(tally.seen(findings), known))
+    findings = tally.errors_of(findings)
+    texts = {path: text for group in groups for path, text in group.texts.items()}
     style = Style(colour=colour_wanted(sys.stdout), quiet=args.quiet, texts=texts)
     if args.statistics:
-        sys.stdout.write(render_statistics(args.format, findings, style))
+        sys.stdout.write(render_statistics(args.format, list(findings), style))
     else:
-        summary = Summary(files, statements, schema_statements, hidden)
-        sys.stdout.write(render(args.format, findings, files, statements, style, summary=summary))
-    failed = any(f.severity is Severity.ERROR for f in findings)
+        write_report(sys.stdout, args.format, findings, 0, 0, style, summary=tally.summary)
+    failed = tally.errors > 0
     return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_CLEAN
+
+
+@dataclass
+class _Tally:
+    """What a run read and found, counted as its reports stream by."""
+
+    files: int = 0
+    statements: int = 0
+    schema_statements: int = 0
+    found: int = 0  # with a baseline: before it, and after it
+    kept: int = 0
+    errors: int = 0
+
+    def summary(self) -> Summary:
+        hidden = self.found - self.kept
+        return Summary(self.files, self.statements, self.schema_statements, hidden)
+
+    def seen(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        for finding in findings:
+            self.found += 1
+            yield finding
+
+    def reported(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        for finding in findings:
+            self.kept += 1
+            yield finding
+
+    def errors_of(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        for finding in findings:
+            self.errors += finding.severity is Severity.ERROR
+            yield finding
+
+
+def _order(finding: Finding) -> tuple[str, int, int, str]:
+    return finding.path, finding.line, finding.column, finding.code
+
+
+def _group_findings(
+    group: _Group, reports: Iterator[FileReport], facts: PolicyFacts, tally: _Tally
+) -> Iterator[Finding]:
+    """A group's findings in report order: its files' (notes said as each file comes), and
+    the unreadable statements of schema files it does not check."""
+    checked = {os.path.abspath(s.path) for s in group.files}
+    problems = [p for p in facts.problems if os.path.abspath(p[0]) not in checked]
+    schema = sorted(_schema_findings(problems, group), key=_order)
+
+    def files() -> Iterator[Finding]:
+        for report in reports:
+            for note in report.notes:
+                print(f"tenantguard: note: {note}", file=sys.stderr)
+            tally.statements += report.statements
+            tally.schema_statements += report.statements if report.schema else 0
+            yield from sorted(report.findings, key=_order)
+
+    return heapq.merge(files(), schema, key=_order)
 
 
 def _schema_findings(
