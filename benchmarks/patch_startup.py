@@ -2,10 +2,13 @@
 
     python benchmarks/patch_startup.py [--runs 30]
 
-Starts a throwaway PostgreSQL. Measures `apply_patches` of the shipped Dentalogic patches on an
-empty database (full apply, each on a fresh database) and on a database where everything is
-applied already (the no-op run at every start), both on an open connection and including the
-connection a starting replica opens. Targets (issue 4): no-op <= 100 ms.
+Starts a throwaway PostgreSQL. Measures, interleaved in one loop so that a busy machine weighs
+on every figure alike:
+- the no-op startup run (everything applied already) through a new connection, against opening
+  and closing that connection alone — the runner's own cost is the difference;
+- the no-op run on an open connection, against a `SELECT 1` round trip on it;
+- a full apply of the shipped Dentalogic patches on an empty database (a fresh one each time).
+Prints medians and the ratios. Target (issue 4): no-op startup <= 100 ms.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -25,40 +29,54 @@ from tenantguard.patches.runner import apply_patches
 PATCHES = Path(__file__).resolve().parent.parent / "patches"
 
 
+async def timed(action: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await action()
+    return time.perf_counter() - started
+
+
 async def measure(server: ThrowawayPostgres, runs: int) -> None:
     admin = await asyncpg.connect(server.dsn)
-    full: list[float] = []
-    for i in range(min(runs, 10)):
-        await admin.execute(f"CREATE DATABASE bench_{i}")
-        started = time.perf_counter()
-        await apply_patches(server.dsn_for(f"bench_{i}"), PATCHES)
-        full.append(time.perf_counter() - started)
-    await admin.close()
-    dsn = server.dsn_for("bench_0")
-    with_connect: list[float] = []
-    on_connection: list[float] = []
+    await admin.execute("CREATE DATABASE bench_applied")
+    dsn = server.dsn_for("bench_applied")
+    await apply_patches(dsn, PATCHES)
     conn = await asyncpg.connect(dsn)
-    for _ in range(runs):
-        started = time.perf_counter()
-        await apply_patches(dsn, PATCHES)
-        with_connect.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        await apply_patches(conn, PATCHES)
-        on_connection.append(time.perf_counter() - started)
+
+    async def connect_only() -> None:
+        await (await asyncpg.connect(dsn)).close()
+
+    async def select_one() -> None:
+        await conn.fetchval("SELECT 1")
+
+    figures: dict[str, list[float]] = {
+        k: [] for k in ("connect", "noop_dsn", "select1", "noop_conn", "full")
+    }
+    for i in range(runs):  # A B A B: every figure shares the machine's moments
+        figures["connect"].append(await timed(connect_only))
+        figures["noop_dsn"].append(await timed(lambda: apply_patches(dsn, PATCHES)))
+        figures["select1"].append(await timed(select_one))
+        figures["noop_conn"].append(await timed(lambda: apply_patches(conn, PATCHES)))
+        if i < min(runs, 10):
+            await admin.execute(f"CREATE DATABASE bench_{i}")
+            fresh = server.dsn_for(f"bench_{i}")
+            figures["full"].append(await timed(lambda f=fresh: apply_patches(f, PATCHES)))
     await conn.close()
+    await admin.close()
+    m = {k: statistics.median(v) * 1000 for k, v in figures.items()}
+    print(f"{len(list(PATCHES.glob('*.sql')))} patches, {runs} interleaved runs, medians:")
     print(
-        f"full apply on an empty database   median {statistics.median(full) * 1000:7.1f} ms ({len(full)} runs)"
+        f"  no-op startup, new connection  {m['noop_dsn']:8.2f} ms   connect+close alone "
+        f"{m['connect']:7.2f} ms   ratio {m['noop_dsn'] / m['connect']:5.2f}x   (target <= 100 ms)"
     )
     print(
-        f"no-op startup run, new connection median {statistics.median(with_connect) * 1000:7.1f} ms   (target <= 100 ms)"
+        f"  no-op startup, open connection {m['noop_conn']:8.2f} ms   SELECT 1 alone      "
+        f"{m['select1']:7.2f} ms   ratio {m['noop_conn'] / m['select1']:5.1f}x"
     )
-    print(
-        f"no-op startup run, open connection median {statistics.median(on_connection) * 1000:6.1f} ms"
-    )
+    print(f"  full apply on an empty database {m['full']:7.1f} ms   ({len(figures['full'])} runs)")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     with ThrowawayPostgres() as server:

@@ -115,6 +115,12 @@ async def pools(dsn: str, rounds: int, calls: int) -> None:
     await guarded_pool
     await setting_pool
 
+    cpu_per_query: dict[asyncpg.Pool, list[float]] = {
+        raw_pool: [],
+        guarded_pool: [],
+        setting_pool: [],
+    }
+
     def throughput(pool: asyncpg.Pool) -> Callable[[], Awaitable[float]]:
         async def worker(clinic: int) -> None:
             with tenant(clinic):
@@ -124,8 +130,9 @@ async def pools(dsn: str, rounds: int, calls: int) -> None:
                     )
 
         async def run() -> float:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(worker(1 + n % CLINICS) for n in range(tasks)))
+            cpu_per_query[pool].append((time.process_time() - cpu) / (tasks * calls))
             return tasks * calls / (time.perf_counter() - started)
 
         return run
@@ -153,6 +160,12 @@ async def pools(dsn: str, rounds: int, calls: int) -> None:
         f"{medians['setting'] / medians['raw']:.3f} (target >= 0.95)"
     )
     print(f"   (setting round trips {syncs}, pool resets skipped {skipped})")
+    cpu = {name: statistics.median(cpu_per_query[p]) * 1e6 for name, p in
+           (("raw", raw_pool), ("guarded", guarded_pool), ("setting", setting_pool))}  # fmt: skip
+    print(
+        f"   client CPU per query: raw {cpu['raw']:.1f} us, guarded {cpu['guarded']:.1f} us, "
+        f"with the setting {cpu['setting']:.1f} us (steadier than wall time on a shared machine)"
+    )
 
 
 def _shapes(n: int) -> dict[str, str]:

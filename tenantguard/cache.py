@@ -159,7 +159,15 @@ class CheckCache:
             ]
         )
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
-        where = directory if directory is not None else settings.root / settings.cache_dir
+        # TENANTGUARD_CACHE_DIR moves every project's cache elsewhere (as RUFF_CACHE_DIR does)
+        elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
+        where = (
+            directory
+            if directory is not None
+            else Path(elsewhere)
+            if elsewhere
+            else settings.root / settings.cache_dir
+        )
         cache = cls(where / f"{digest}.json")
         try:
             data = json.loads(cache.file.read_text(encoding="utf-8"))

@@ -1,9 +1,11 @@
-"""Every rule tenantguard has, for the faces (`tenantguard rule`, SARIF): query and patch rules."""
+"""Every rule tenantguard has, for the faces (`tenantguard rule`, SARIF): query, patch and
+catalog (audit) rules."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tenantguard.audit.rules import CATALOG_RULES
 from tenantguard.engine.context import Rule, rule_of
 from tenantguard.engine.rules import ALL_RULES as QUERY_RULES
 from tenantguard.patches.rules import PATCH_RULES
@@ -11,7 +13,12 @@ from tenantguard.runtime import rule as runtime_rule
 
 __all__ = ["CATALOG", "rule_doc", "rule_module"]
 
-CATALOG: tuple[Rule[Any], ...] = (*QUERY_RULES, *PATCH_RULES, rule_of(runtime_rule))
+CATALOG: tuple[Rule[Any], ...] = (
+    *QUERY_RULES,
+    *PATCH_RULES,
+    *CATALOG_RULES,
+    rule_of(runtime_rule),
+)
 
 
 def rule_doc(code: str) -> Rule[Any] | None:

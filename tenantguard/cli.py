@@ -1,4 +1,4 @@
-"""The command line: `tenantguard check | explain | rule`."""
+"""The command line: `tenantguard check | explain | rule | patches | audit | demo`."""
 
 from __future__ import annotations
 
@@ -294,6 +294,42 @@ def _build_parser() -> argparse.ArgumentParser:
             )
         command.add_argument("--isolated", action="store_true", help="ignore configuration files")
         command.add_argument("--config", type=Path, metavar="FILE", help="read this pyproject.toml")
+
+    audit = commands.add_parser(
+        "audit",
+        help="prove a live database: its catalog (RLS, roles, keys, views, functions) and the "
+        "statements it serves",
+        description="Audit a live database in one short read-only transaction: Row-Level "
+        "Security, the application role, keys, views and SECURITY DEFINER functions of its "
+        "tenant tables (rules TG2xx), and every statement pg_stat_statements (or a statement "
+        "log) recorded, through the same proof as check.",
+        epilog="Findings of the catalog are at db:<schema>.<relation> (db:<database> for the "
+        "role), those of pg_stat_statements at db:pg_stat_statements/<queryid>, those of a "
+        "log at its file and line; traffic findings come ranked by calls and total time. "
+        "Exit codes: 0 no error-level finding, 1 findings, 2 usage, configuration, "
+        "connection or internal error.",
+    )
+    audit.add_argument("--dsn", help="PostgreSQL DSN (default: $DATABASE_URL)")
+    audit.add_argument(
+        "--role",
+        metavar="APP_ROLE",
+        help="the role the application connects as, whose RLS is audited (default: the "
+        "connecting role)",
+    )
+    audit.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default text)"
+    )
+    audit.add_argument(
+        "--statements",
+        type=Path,
+        metavar="FILE",
+        help="read the traffic from this PostgreSQL log (csvlog or jsonlog, with "
+        "log_statement = all) instead of pg_stat_statements",
+    )
+    audit.add_argument(
+        "--jobs", type=int, metavar="N", help="processes for many statements (default: all cores)"
+    )
+    _policy_flags(audit)
 
     commands.add_parser(
         "demo",
@@ -742,6 +778,12 @@ def _patches(args: argparse.Namespace) -> int:
     return run_patch_command(args, settings)
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from tenantguard.audit.command import run_audit  # asyncpg and the catalog rules: only here
+
+    return run_audit(args, _settings(args))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from tenantguard.demo import run_demo
 
@@ -771,6 +813,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "demo": _demo,
             "init": _init,
             "patches": _patches,
+            "audit": _audit,
         }[args.command]
         return handler(args)
     except ConfigError as error:

@@ -246,6 +246,7 @@ def build_policy(
     warnings: list[str] | None = None,
     problems: list[SchemaProblem] | None = None,
     *,
+    live_schema: SchemaInfo | None = None,
     cache: bool = False,
 ) -> Policy:
     """The engine's policy: explicit tenant tables plus those the schema sources show — tables
@@ -262,14 +263,16 @@ def build_policy(
     absent default path is skipped). A configured tenant table that no schema source creates,
     while schema sources exist, is appended to `warnings`: a misspelt name protects nothing.
 
-    With `cache`, what the schema sources say is kept in the cache directory by their content
-    (`SchemaCache`), and read from there while they are unchanged.
+    `live_schema`: the schema as read elsewhere (`tenantguard audit` reads the live catalog);
+    the schema paths are then not read. With `cache`, what the schema sources say is kept in
+    the cache directory by their content (`SchemaCache`), and read from there while they are
+    unchanged.
     """
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import Policy, normalize_name, sql_name
     from tenantguard.sources.schema import tenant_relations
 
-    explicit = "schema_paths" in settings.configured
+    explicit = "schema_paths" in settings.configured and live_schema is None
     for path in settings.schema_paths if explicit else ():
         if not (settings.root / path).exists():
             raise ConfigError(
@@ -278,12 +281,10 @@ def build_policy(
             )
     tables = set(settings.tenant_tables)
     column = Policy(settings.tenant_column).tenant_column if settings.tenant_column else ""
-    schema: SchemaInfo | None = None
+    schema: SchemaInfo | None = live_schema
     try:
-        if settings.schema_paths:
+        if schema is None and settings.schema_paths:
             schema = _read_schema(settings, cache)
-            if settings.infer_tenant_tables:  # the schema's names are exact: quote them
-                tables |= {sql_name(t) for t in schema.tables_with(column)}
             if problems is not None:
                 problems.extend(schema.problems)
             if warnings is not None and schema.files:
@@ -295,6 +296,8 @@ def build_policy(
                             f"any schema source ({', '.join(settings.schema_paths)}): "
                             "check its spelling (quote mixed-case names: '\"Thread\"')"
                         )
+        if schema is not None and settings.infer_tenant_tables:  # exact names: quote them
+            tables |= {sql_name(t) for t in schema.tables_with(column)}
         root, root_key = settings.tenant_root, "id"
         if root is None and schema is not None:
             inferred = schema.tenant_root(column)

@@ -77,12 +77,20 @@ class Summary:
     statements: int
     schema_statements: int = 0  # of `statements`, those of schema sources (patches, migrations)
     hidden: int = 0  # findings the baseline hid: the run is not clean, it is accepted
+    subject: str = ""  # what was checked, when it is not files (`audit`: "database …")
 
     @property
     def application_statements(self) -> int:
         return self.statements - self.schema_statements
 
     def closing_line(self, errors: int, warnings: int) -> str:
+        if self.subject:
+            if not errors and not warnings:
+                return f"No findings in {self.subject}."
+            return (
+                f"Found {errors} error{'s' * (errors != 1)} and "
+                f"{warnings} warning{'s' * (warnings != 1)} in {self.subject}."
+            )
         files = f"{self.files} file{'s' * (self.files != 1)}"
         schema = (
             f"; {self.schema_statements} schema statement"

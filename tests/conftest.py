@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from tenantguard import Policy
 
 CASE_TABLES = {
@@ -38,6 +42,23 @@ def assert_documented(rule: object) -> None:
     assert doc.splitlines()[0] == f"{rule.code} {rule.name}"  # type: ignore[attr-defined]
 
 
+@pytest.fixture(autouse=True)
+def _cache_outside_the_tree(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Checks of the fixture projects must not leave (or find) a result cache in the source
+    tree: each test gets a cache directory of its own (the cache's own tests use the default)."""
+    if request.module.__name__.endswith("test_cache"):
+        yield
+        return
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TENANTGUARD_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    try:
+        yield
+    finally:
+        patch.undo()
+
+
 def case_policy(**changes: object) -> Policy:
     """The cases' policy; YAML spells foreign keys as {table: [[columns], ref_table, [ref_columns]]}
     and function pins as {name: [positions]}."""
@@ -66,7 +87,7 @@ def case_policy(**changes: object) -> Policy:
 # ---------------------------------------------------------------- real servers
 import asyncio  # noqa: E402
 import itertools  # noqa: E402
-from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import asyncpg  # noqa: E402

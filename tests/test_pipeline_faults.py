@@ -312,6 +312,10 @@ async def test_a_renamed_or_renumbered_applied_patch_is_recorded_not_run(
     )
     await apply_patches(database, patches)
     renamed = seed.rename(patches / "0001_seed_clinic.sql")
+    assert await cli("patches", "status", "--dsn", database, "--dir", str(patches)) == 0
+    assert "renamed   0001_seed_clinic.sql (applied as 0001_seed.sql, same checksum" in (
+        capsys.readouterr().out
+    )
     run = await apply_patches(database, patches)
     assert run.applied == [] and run.renamed == [("0001_seed.sql", "0001_seed_clinic.sql")]
     renamed.rename(patches / "0007_seed_clinic.sql")
@@ -340,8 +344,10 @@ async def test_ddl_behind_an_idle_transaction_gives_up_naming_table_and_backend(
     try:
         await app.execute("BEGIN")
         await app.fetchval("SELECT count(*) FROM patients")  # then idle in transaction
-        with pytest.raises(PatchLockError) as failure:
-            await apply_patches(database, patches, ddl_lock_timeout=0.2, ddl_lock_retries=1)
+        with pytest.raises(PatchLockError) as failure:  # not a wait without end (hang guard)
+            await asyncio.wait_for(
+                apply_patches(database, patches, ddl_lock_timeout=0.2, ddl_lock_retries=1), 60
+            )
         message = str(failure.value)
         assert "0002_notes.sql:1:1: patch 0002_notes.sql could not lock patients" in message
         assert f"pid {app.get_server_pid()} (application_name 'crm-api'" in message

@@ -70,7 +70,8 @@ def test_one_file_of_a_project_resolves_its_imports(
     assert code == 1
     assert {(f["line"], f["rule"]) for f in findings} == {(9, "TG001"), (17, "TG001")}
     assert all(f["rule"] != "TG009" for f in findings)
-    assert any("app/repo.py:6" in f["message"] for f in findings)  # where the SQL comes from
+    assert any(f["message"].endswith("(in SQL from app/repo.py)") for f in findings)
+    assert any("(the SQL is written at app/repo.py:6)" in f["help"] for f in findings)
 
 
 def test_quoted_names_are_written_quoted_in_the_fixes(capsys: pytest.CaptureFixture[str]) -> None:

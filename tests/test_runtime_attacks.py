@@ -92,6 +92,8 @@ async def setup(request: pytest.FixtureRequest, two_clinics: str) -> Setup:
         if request.param == "guard":
             return Setup("guard", two_clinics, two_clinics)
         # PostgreSQL refuses COPY FROM into a table under RLS: the copy targets stay without
+        # (the baseline enables RLS on every tenant table since patch 0050)
+        await owner.execute("ALTER TABLE chat_messages DISABLE ROW LEVEL SECURITY")
         await owner.execute(rls_policy_sql(["patients"]))
         await owner.execute(rls_policy_sql(["notes"], column_type="text"))
         await owner.execute(
@@ -291,6 +293,30 @@ async def test_a_pin_by_the_setting_is_checked_against_the_request(setup: Setup)
         await conn.close()
 
 
+async def test_a_pin_by_the_setting_holds_when_the_call_runs_not_when_it_was_made(
+    setup: Setup,
+) -> None:
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            await conn.fetch(BY_SETTING)  # the setting holds 1
+            mine = conn.fetch(BY_SETTING)  # made now, awaited later
+        with tenant(2):
+            assert [r[0] for r in await conn.fetch(BY_SETTING)] == ["Carla"]
+        assert [r[0] for r in await mine] == CLINIC_1
+    finally:
+        await conn.close()
+    conn = await setup.connect(mode="report")
+    try:
+        with tenant(1):
+            await conn.fetch(BY_SETTING)
+            mine = conn.fetch(BY_SETTING)
+            await conn.execute("SET app.tenant_id = '2'")  # reported, and run
+            assert [r[0] for r in await mine] == CLINIC_1
+    finally:
+        await conn.close()
+
+
 # --- 5. SQL run inside the server -----------------------------------------------------------
 
 
@@ -440,6 +466,27 @@ async def test_a_rollback_to_another_tenants_setting_is_noticed(setup: Setup, un
             assert [r[0] for r in await conn.fetch(PINNED, 1)] == CLINIC_1
     finally:
         await conn.close()
+
+
+async def test_a_failed_transaction_left_open_is_rolled_back_before_the_next_request(
+    setup: Setup,
+) -> None:
+    pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **setup.options)
+    try:
+        with tenant(1):
+            async with pool.acquire() as c:
+                await c.execute("BEGIN")
+                assert [r[0] for r in await c.fetch(BY_SETTING)] == CLINIC_1
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await c.fetchval("SELECT 1 / 0")
+                # the handler returns without ROLLBACK: the transaction is left failed
+        with tenant(2):
+            assert [r[0] for r in await pool.fetch(BY_SETTING)] == ["Carla"]
+            assert [r[0] for r in await pool.fetch(PINNED, 2)] == ["Carla"]
+        with tenant(1):
+            assert [r[0] for r in await pool.fetch(BY_SETTING)] == CLINIC_1
+    finally:
+        await pool.close()
 
 
 async def test_cursors_and_copies_run_under_the_requests_setting(setup: Setup) -> None:

@@ -181,3 +181,13 @@ def test_guard_options_are_validated() -> None:
     for bad in ({"cache_bytes": 0}, {"max_statement_bytes": 0}, {"tenant_setting": "tenant"}):
         with pytest.raises(ValueError):
             Guard(POLICY, **bad)  # type: ignore[arg-type]
+
+
+def test_tg_runtime_is_documented_for_tenantguard_rule() -> None:
+    from tenantguard.catalog import rule_doc
+
+    from .conftest import assert_documented
+
+    rule = rule_doc("TG-RUNTIME")
+    assert rule is not None and rule_doc("runtime-guard") is rule
+    assert_documented(rule)

@@ -127,6 +127,8 @@ CREATE TABLE public.appointments (
     status text DEFAULT 'scheduled'::text NOT NULL
 );
 
+ALTER TABLE ONLY public.appointments FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: appointments_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
@@ -159,6 +161,8 @@ CREATE TABLE public.audit_log (
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+ALTER TABLE ONLY public.audit_log FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: audit_log_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
@@ -188,6 +192,8 @@ CREATE TABLE public.automation_rules (
     actions jsonb DEFAULT '[]'::jsonb NOT NULL,
     enabled boolean DEFAULT true NOT NULL
 );
+
+ALTER TABLE ONLY public.automation_rules FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: automation_rules_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -219,6 +225,8 @@ CREATE TABLE public.campaign_insights (
     replies integer DEFAULT 0 NOT NULL
 );
 
+ALTER TABLE ONLY public.campaign_insights FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: campaign_insights_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
@@ -249,6 +257,8 @@ CREATE TABLE public.campaigns (
     starts_at timestamp with time zone,
     CONSTRAINT campaigns_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'running'::text, 'paused'::text, 'done'::text])))
 );
+
+ALTER TABLE ONLY public.campaigns FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: campaigns_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -282,6 +292,8 @@ CREATE TABLE public.chat_messages (
     CONSTRAINT chat_messages_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text])))
 );
 
+ALTER TABLE ONLY public.chat_messages FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: chat_messages_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
@@ -312,6 +324,8 @@ CREATE TABLE public.clinical_records (
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+ALTER TABLE ONLY public.clinical_records FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: clinical_records_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
@@ -341,6 +355,8 @@ CREATE TABLE public.integration_tokens (
     expires_at timestamp with time zone,
     page_id text
 );
+
+ALTER TABLE ONLY public.integration_tokens FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: integration_tokens_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -374,6 +390,8 @@ CREATE TABLE public.leads (
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+ALTER TABLE ONLY public.leads FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: leads_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
@@ -402,6 +420,8 @@ CREATE TABLE public.message_templates (
     body text NOT NULL,
     language text DEFAULT 'es'::text NOT NULL
 );
+
+ALTER TABLE ONLY public.message_templates FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: message_templates_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -434,6 +454,8 @@ CREATE TABLE public.opportunities (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT opportunities_stage_check CHECK ((stage = ANY (ARRAY['new'::text, 'qualified'::text, 'proposal'::text, 'won'::text, 'lost'::text])))
 );
+
+ALTER TABLE ONLY public.opportunities FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: opportunities_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -470,6 +492,8 @@ CREATE TABLE public.patients (
     CONSTRAINT patients_status_check CHECK ((status = ANY (ARRAY['guest'::text, 'active'::text])))
 );
 
+ALTER TABLE ONLY public.patients FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: patients_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
@@ -497,6 +521,8 @@ CREATE TABLE public.processed_webhooks (
     processed_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+ALTER TABLE ONLY public.processed_webhooks FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: professionals; Type: TABLE; Schema: public; Owner: -
 --
@@ -508,6 +534,8 @@ CREATE TABLE public.professionals (
     full_name text NOT NULL,
     working_hours jsonb DEFAULT '{}'::jsonb NOT NULL
 );
+
+ALTER TABLE ONLY public.professionals FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: professionals_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -565,6 +593,8 @@ CREATE TABLE public.transactions (
     paid_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+ALTER TABLE ONLY public.transactions FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: transactions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
@@ -598,6 +628,8 @@ CREATE TABLE public.users (
     CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['ceo'::text, 'professional'::text, 'secretary'::text]))),
     CONSTRAINT users_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'active'::text, 'suspended'::text])))
 );
+
+ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: users_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -973,6 +1005,12 @@ CREATE INDEX chat_messages_tenant_patient_idx ON public.chat_messages USING btre
 CREATE UNIQUE INDEX integration_tokens_provider_page_key ON public.integration_tokens USING btree (provider, page_id);
 
 --
+-- Name: INDEX integration_tokens_provider_page_key; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON INDEX public.integration_tokens_provider_page_key IS 'tenantguard: ignore[TG208] -- a Facebook page routes its webhooks to exactly one clinic: the key spans clinics on purpose (patch 0048)';
+
+--
 -- Name: integration_tokens_tenant_page_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1226,3 +1264,195 @@ ALTER TABLE ONLY public.transactions
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
+-- Name: appointments; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.appointments ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_log; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_log ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: automation_rules; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.automation_rules ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: campaign_insights; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.campaign_insights ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: campaigns; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.campaigns ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: chat_messages; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.chat_messages ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: clinical_records; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.clinical_records ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: integration_tokens; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.integration_tokens ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: leads; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.leads ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: message_templates; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.message_templates ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: opportunities; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.opportunities ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: patients; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.patients ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: processed_webhooks; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.processed_webhooks ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: professionals; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.professionals ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: appointments tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.appointments USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: audit_log tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.audit_log USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: automation_rules tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.automation_rules USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: campaign_insights tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.campaign_insights USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: campaigns tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.campaigns USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: chat_messages tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.chat_messages USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: clinical_records tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.clinical_records USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: integration_tokens tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.integration_tokens USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: leads tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.leads USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: message_templates tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.message_templates USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: opportunities tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.opportunities USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: patients tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.patients USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: processed_webhooks tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.processed_webhooks USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: professionals tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.professionals USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: transactions tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.transactions USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: users tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.users USING ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)) WITH CHECK ((tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint));
+
+--
+-- Name: transactions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.transactions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: users; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;

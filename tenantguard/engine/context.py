@@ -20,6 +20,10 @@ __all__ = ["Context", "Rule", "RuleInfo", "rule_of"]
 
 C = TypeVar("C")
 
+# an unquoted identifier (a letter of any script or `_`, then letters, digits, `_`, `$`)
+_WORD = re.compile(r"[^\W\d][\w$]*")
+_QUOTED = re.compile(r'"((?:[^"]|"")+)"')
+
 
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
@@ -109,18 +113,19 @@ class Context:
 
     @property
     def may_name_tenant_table(self) -> bool:
-        """False only when no tenant table's name occurs in the text: the proof has nothing to do.
+        """False only when no tenant table's name occurs in the text as a word or a quoted
+        identifier (`named_tenant_tables`): the proof has nothing to do.
 
-        A cheap substring test; a `U&"…"` identifier can spell a name with escapes, so its
+        A set intersection, whose cost does not grow with the number of tenant tables (a live
+        catalog has thousands); a `U&"…"` identifier can spell a name with escapes, so its
         presence always means yes.
         """
         if self._may_name is None:
             lowered = self.sql.lower()
-            policy = self.policy
             self._may_name = (
                 'u&"' in lowered
-                or any(t in lowered or t in self.sql for t in policy.tenant_tables)
-                or any(f in lowered for f in policy.pinning_functions)
+                or bool(self.named_tenant_tables)
+                or any(f in lowered for f in self.policy.pinning_functions)
             )
         return self._may_name
 
@@ -141,13 +146,15 @@ class Context:
 
     @cached_property
     def named_tenant_tables(self) -> list[str]:
-        """Tenant tables whose names appear as words in the raw text (for opaque statements)."""
+        """Tenant tables whose names appear in the raw text as words (as written and folded:
+        PostgreSQL folds ASCII letters only) or quoted identifiers."""
         tables = self.policy.tenant_tables
         if not tables:
             return []
-        words = {w.lower() for w in re.findall(r"[A-Za-z_][\w$]*", self.sql)}
-        words |= {w for w in re.findall(r'"((?:[^"]|"")+)"', self.sql)}
-        return sorted(t for t in tables if t in words)
+        written = _WORD.findall(self.sql)
+        words = {*written, *(w.lower() for w in written)}
+        words.update(q.replace('""', '"') for q in _QUOTED.findall(self.sql))
+        return sorted(tables.intersection(words))
 
     # positions
 

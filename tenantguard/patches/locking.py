@@ -1,9 +1,11 @@
 """Waiting for locks without hanging anyone: the patch lock, and the tables a patch alters.
 
-Both waits run with the runner's own session values, whatever the server or the database sets
-for `lock_timeout` and `statement_timeout`. A waiter says who it waits for; a patch that cannot
-take a table's lock gives up quickly (so that the application's queries do not queue behind its
-DDL), retries with backoff, and in the end names the table and the backend that holds it.
+A runner waiting for the patch lock polls for it and sleeps on the client: no statement of its
+stays open on the server, so the server's or the database's `lock_timeout`/`statement_timeout`
+cannot end the wait, and a holder's `CREATE INDEX CONCURRENTLY` (which waits for every open
+snapshot) cannot deadlock with it. It says who holds the lock while it waits. A patch that cannot
+take a table's lock gives up quickly (the runner's own `lock_timeout`), so that the application's
+queries do not queue behind its DDL; `blockers_of` names the backends in the way.
 """
 
 from __future__ import annotations

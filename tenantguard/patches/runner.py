@@ -325,7 +325,7 @@ class _Options:
     report_every: float
 
 
-def _log_missing(plan: _Plan, patches: list[PatchFile]) -> None:
+def _log_missing(plan: _Plan) -> None:
     for row in plan.missing:
         when = f"{row.applied_at:%Y-%m-%d %H:%M}" if row.applied_at else "?"
         log.warning(
@@ -355,7 +355,7 @@ async def _apply(
         plan = _plan(patches, ledger)
         invalid = [i for i in await invalid_indexes(conn, patches, exact=False) if i.patch]
         if ledger and not plan.work and not invalid:  # the common startup: nothing to do
-            _log_missing(plan, patches)
+            _log_missing(plan)
             return PatchRun(
                 [],
                 [p.name for p in plan.skipped],
@@ -386,9 +386,8 @@ async def _apply_locked(
 ) -> PatchRun:
     await _clean_session(conn, options.ddl_lock_timeout)
     await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
-    ledger = await _read_ledger(
-        conn, ledger_table
-    )  # re-read under the lock: another replica may have run
+    # re-read under the lock: another replica may have run
+    ledger = await _read_ledger(conn, ledger_table)
     plan = _plan(patches, ledger)
     for patch, done in plan.changed:
         if patch.name not in options.rebaseline:
@@ -408,7 +407,7 @@ async def _apply_locked(
         )
     for patch in plan.pending:
         patch.statements  # noqa: B018  (parse and check every pending patch before any runs)
-    _log_missing(plan, patches)
+    _log_missing(plan)
     run = PatchRun([], [p.name for p in plan.skipped], [], 0.0)
     run.missing = [row.name for row in plan.missing]
     for row, patch in plan.renamed:

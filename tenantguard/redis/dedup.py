@@ -17,6 +17,7 @@ duplicates.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable
@@ -33,6 +34,7 @@ __all__ = ["DedupUnavailableError", "WebhookDeduplicator"]
 
 log = logging.getLogger("tenantguard.redis")
 T = TypeVar("T")
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError)
 
 # delete the key only if it still holds this claim's token
 _RELEASE = (
@@ -70,6 +72,8 @@ class WebhookDeduplicator:
         self.on_unavailable = on_unavailable
         self.timeout = 5.0 if timeout is None else timeout
         self._tokens: dict[str, str] = {}
+        self._nonce = secrets.token_hex(8)
+        self._claims = itertools.count()
         # a client with socket timeouts bounds every command itself; otherwise `timeout` does
         # (an asyncio timer costs a few microseconds per command, so only when needed)
         pool = getattr(client, "connection_pool", None)
@@ -92,30 +96,41 @@ class WebhookDeduplicator:
                 return await operation
             async with asyncio.timeout(self.timeout):
                 return await operation
-        except (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError) as error:
-            if self.on_unavailable == "fail_open":
-                log.warning(
-                    "tenantguard: Redis unavailable during %s (%s: %s); failing open",
-                    what,
-                    type(error).__name__,
-                    error,
-                )
-                return fail_open_result
-            raise DedupUnavailableError(
-                f"Redis is unavailable ({type(error).__name__}: {error}); the webhook was not "
-                "processed (fail_closed). Let the provider retry, or configure fail_open with a "
-                "unique key in the database"
-            ) from error
+        except _UNREACHABLE as error:
+            return self._unreachable(error, what, fail_open_result)
         except RedisError as error:
             raise DedupUnavailableError(f"Redis refused {what}: {error}") from error
+
+    def _unreachable(self, error: BaseException, what: str, fail_open_result: T) -> T:
+        if self.on_unavailable == "fail_open":
+            log.warning(
+                "tenantguard: Redis unavailable during %s (%s: %s); failing open",
+                what,
+                type(error).__name__,
+                error,
+            )
+            return fail_open_result
+        raise DedupUnavailableError(
+            f"Redis is unavailable ({type(error).__name__}: {error}); the webhook was not "
+            "processed (fail_closed). Let the provider retry, or configure fail_open with a "
+            "unique key in the database"
+        ) from error
 
     async def claim(self, tenant_id: object, event_id: object) -> bool:
         """True for exactly one caller per (tenant, event) within the window."""
         key = self.key(tenant_id, event_id)
-        token = "processing:" + secrets.token_hex(8)
-        px = max(1, int(self.ttl * 1000))
-        # fail open: process, and let the database's unique key stop duplicates
-        result = await self._call(self.client.set(key, token, nx=True, px=px), "claim", True)
+        # unique per claim: this deduplicator's random nonce and a counter
+        token = f"processing:{self._nonce}:{next(self._claims)}"
+        operation = self.client.set(key, token, nx=True, px=max(1, int(self.ttl * 1000)))
+        if self._client_bounded:  # the client bounds the command: no timer, no extra frame
+            try:
+                result = await operation
+            except _UNREACHABLE as error:
+                result = self._unreachable(error, "claim", True)  # fail open: process it
+            except RedisError as error:
+                raise DedupUnavailableError(f"Redis refused claim: {error}") from error
+        else:
+            result = await self._call(operation, "claim", True)
         if result:
             self._tokens[key] = token
             return True

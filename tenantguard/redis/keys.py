@@ -10,6 +10,7 @@ SHA-256, which no encoded id can start with. The mapping is injective: two diffe
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from urllib.parse import quote
 
@@ -20,6 +21,11 @@ MAX_ID = 512
 
 
 def _text(value: object, what: str) -> str:
+    kind = type(value)
+    if kind is str and value:  # the common cases first: one type check each
+        return value  # type: ignore[return-value]
+    if kind is int or kind is uuid.UUID:
+        return str(value)
     if value is None or isinstance(value, bool):
         raise ValueError(f"{what} must be a non-empty str, int or UUID, not {value!r}")
     if isinstance(value, int | uuid.UUID):
@@ -33,18 +39,26 @@ def _text(value: object, what: str) -> str:
     return value
 
 
+# the characters `quote(…, safe="")` leaves as they are: such ids need no quoting
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
+def _quoted(text: str) -> str:
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
+
+
 def encode_id(value: object, what: str = "id") -> str:
     text = _text(value, what)
     if len(text) > MAX_ID:
         return "#" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return quote(text, safe="")
+    return _quoted(text)
 
 
 def tenant_key(prefix: str, tenant: object, kind: str, identifier: object, what: str = "id") -> str:
     tenant_text = _text(tenant, "tenant id")
     if len(tenant_text) > MAX_TENANT:
         raise ValueError(f"tenant id is {len(tenant_text)} characters long; at most {MAX_TENANT}")
-    return f"{prefix}:{{t:{quote(tenant_text, safe='')}}}:{kind}:{encode_id(identifier, what)}"
+    return f"{prefix}:{{t:{_quoted(tenant_text)}}}:{kind}:{encode_id(identifier, what)}"
 
 
 def check_prefix(prefix: str) -> str:

@@ -82,7 +82,7 @@ class GuardedConnection(asyncpg.Connection):
 
     # -- admission: the check, and whether the setting must be set first ---------------------
 
-    def _tg_admit(self, query: object, args: tuple[Any, ...]) -> str | None:
+    def _tg_admit(self, query: object, args: tuple[Any, ...]) -> str | _Forget | None:
         """Checks one call; returns the setting value to set before it runs, or None.
 
         The hot path decides a cached plain statement with at most one bound value to compare;
@@ -126,14 +126,19 @@ class GuardedConnection(asyncpg.Connection):
         guard.fast_hits += 1
         if guard._full:
             guard.touch(query)  # type: ignore[arg-type]
-        if verdict.needs_setting and wanted != self._tg_setting:
-            return wanted
+        if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
+            return wanted  # a pin by the setting is ensured when the call runs, not now
         return None
 
-    def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> str | None:
+    def _tg_admit_slow(
+        self, query: object, rows: Iterable[Sequence[object]]
+    ) -> str | _Forget | None:
         if self._tg_driver:
             return None  # asyncpg's or the pool's own statement: never blocked, not counted
         guard = self.tenantguard
+        if guard.mode is Mode.OFF and not guard.set_tenant_setting:
+            self._tg_clean = False  # unseen statements may have changed the session
+            return None
         if not self._tg_fast:
             self._tg_refresh()
         scope = _get_scope()
@@ -150,19 +155,31 @@ class GuardedConnection(asyncpg.Connection):
         if verdict is None:
             self._tg_clean = self._tg_fast = False
             return None
-        if not verdict.plain:
-            self._tg_clean = False
-            self._tg_fast = False  # the next statement re-reads what it knows of the session
-        elif verdict.ends_transaction and self._tg_in_txn_set:
-            self._tg_fast = False  # a rollback reverts the setting made in the transaction
-        if not (guard.set_tenant_setting or verdict.expression_pin):
+        wanted = None
+        if guard.set_tenant_setting or verdict.expression_pin:
+            target = scope.key if scope is not None and scope.key is not None else ""
+            # a pin by the setting is ensured when the call runs: another may run first
+            if verdict.expression_pin or target != self._tg_setting:
+                wanted = target
+        if verdict.plain and not (verdict.ends_transaction and self._tg_in_txn_set):
+            return wanted
+        # after this statement the setting's value is unknown (a rollback reverts what the
+        # transaction set; anything else may change it): forgotten once it is sent, so that the
+        # next statement, and a call made earlier but awaited later, set it again
+        self._tg_fast = False
+        self._tg_clean = self._tg_clean and verdict.plain
+        if wanted is None:
+            self._tg_setting = None
             return None
-        wanted = scope.key if scope is not None and scope.key is not None else ""
-        return wanted if wanted != self._tg_setting else None
+        return _Forget(wanted)
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
-        sco = getattr(self.get_settings(), "standard_conforming_strings", None)
+        settings = self.get_settings()
+        try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
+            sco = type(settings).__getattr__(settings, "standard_conforming_strings")
+        except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
+            sco = getattr(settings, "standard_conforming_strings", None)
         self._tg_lexer_ok = sco == "on"
         self._tg_setting = None
         self._tg_in_txn_set = False
@@ -171,25 +188,39 @@ class GuardedConnection(asyncpg.Connection):
     async def _tg_set(self, value: str) -> None:
         guard = self.tenantguard
         self._tg_setting = None  # a cancelled or failed round trip leaves the value unknown
-        # the simple protocol costs the client least; both names are plain (checked) literals
+        # the simple protocol costs the client least; the value is a quoted literal
         await _execute(
-            self, f"SELECT set_config('{guard.tenant_setting}', {_literal(value)}, false)"
+            self, f"SELECT set_config({guard.setting_literal}, {_literal(value)}, false)"
         )
         self._tg_setting = value
         self._tg_in_txn_set = self.is_in_transaction()
         guard.setting_syncs += 1
 
-    async def _tg_then(self, value: str, call: Coroutine[Any, Any, T]) -> T:
+    async def _tg_then(self, plan: str | _Forget, call: Coroutine[Any, Any, T]) -> T:
+        """Runs `call` once the setting holds what `plan` asks (checked now: the coroutine
+        may be awaited after others that changed it)."""
         try:
-            await self._tg_set(value)
+            forget = type(plan) is _Forget
+            value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
+            if value != self._tg_setting:
+                await self._tg_set(value)
+            if forget:
+                self._tg_setting = None  # the statement about to run may change it
         except BaseException:
             call.close()  # never started: nothing reached the server
             raise
         return await call
 
-    async def _tg_ensure(self, value: str | None) -> None:
-        if value is not None and value != self._tg_setting:
+    async def _tg_ensure(self, plan: str | _Forget | None) -> None:
+        """Sets the setting as `plan` asks, right before the statement it was made for."""
+        if plan is None:
+            return
+        forget = type(plan) is _Forget
+        value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
+        if value != self._tg_setting:
             await self._tg_set(value)
+        if forget:
+            self._tg_setting = None  # the statement about to run may change it
 
     # -- asyncpg's API -----------------------------------------------------------------------
 
@@ -204,8 +235,14 @@ class GuardedConnection(asyncpg.Connection):
             # every statement since the last reset was plain: the reset would change nothing
             guard.resets_skipped += 1
             return
-        await self._tg_driver_call(lambda: super(GuardedConnection, self).reset(timeout=timeout))
-        self._tg_clean = True  # RESET ALL restored the setting's default: _tg_fast is off
+        self._tg_driver = True
+        self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
+        try:
+            await super().reset(timeout=timeout)
+        finally:
+            self._tg_driver = False
+            self._tg_refresh()  # RESET ALL restored the setting's default: forget its value
+        self._tg_clean = True
 
     def add_log_listener(self, callback: Any) -> None:
         self._tg_clean = False  # the pool's reset removes it
@@ -435,7 +472,7 @@ class GuardedConnection(asyncpg.Connection):
         where: str | None,
         *,
         streamed: bool = False,
-    ) -> str | None:
+    ) -> str | _Forget | None:
         """COPY into a table: the `where` is proven as an expression; into a tenant table the
         tenant column is required and each record's value checked (a file cannot be)."""
         guard = self.tenantguard
@@ -446,7 +483,7 @@ class GuardedConnection(asyncpg.Connection):
             return wanted
         statement = self._tg_copy_insert(table_name, schema_name, columns)
         if rows is None and not streamed:
-            wanted = self._tg_admit_slow(statement, ())  # the tenant column must be given
+            wanted = _combine(wanted, self._tg_admit_slow(statement, ()))  # tenant column given
             scope = _get_scope()
             if scope is None or scope.unscoped_reason is None:
                 guard.violation(
@@ -457,9 +494,9 @@ class GuardedConnection(asyncpg.Connection):
                     reference=table_name,
                 )
             return wanted
-        return self._tg_admit_slow(statement, rows if rows is not None else ())
+        return _combine(wanted, self._tg_admit_slow(statement, rows if rows is not None else ()))
 
-    def _tg_check_where(self, where: object) -> str | None:
+    def _tg_check_where(self, where: object) -> str | _Forget | None:
         """`where` is pasted after `WHERE` in the COPY: it must be one expression, proven."""
         guard = self.tenantguard
         if not isinstance(where, str):
@@ -510,6 +547,23 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
 
 
+def _combine(first: str | _Forget | None, second: str | _Forget | None) -> str | _Forget | None:
+    """One plan for two checks of one call: the later value, forgotten if either says so."""
+    if first is None or second is None:
+        return first if second is None else second
+    value = second.value if isinstance(second, _Forget) else second
+    return _Forget(value) if isinstance(first, _Forget) or isinstance(second, _Forget) else value
+
+
+class _Forget:
+    """The setting `value` for a statement after which its value is unknown."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
 def _literal(text: str) -> str:
     """A string literal for a session that lexes with standard_conforming_strings on (the
     only kind the guard serves): quotes doubled, backslashes literal."""
@@ -533,7 +587,7 @@ class _SettingCursorFactory:
 
     __slots__ = ("_connection", "_factory", "_wanted")
 
-    def __init__(self, factory: Any, connection: GuardedConnection, wanted: str) -> None:
+    def __init__(self, factory: Any, connection: GuardedConnection, wanted: str | _Forget) -> None:
         self._factory = factory
         self._connection = connection
         self._wanted = wanted

@@ -39,9 +39,9 @@ __all__ = [
 
 log = logging.getLogger("tenantguard")
 
-# Measured (benchmarks/runtime_overhead.py): the proof costs 2-10 ms per KiB of SQL for joins,
-# unions, long AND chains and VALUES lists; 16 KiB keeps a first-seen statement near 50 ms.
-DEFAULT_MAX_STATEMENT_BYTES = 16 * 1024
+# Measured (benchmarks/runtime_overhead.py, a shared 2-core machine): the proof of 8 KiB of
+# joins, unions, IN lists, AND chains or VALUES rows takes 20-50 ms (chained CTEs grow faster)
+DEFAULT_MAX_STATEMENT_BYTES = 8 * 1024
 _ENTRY_BYTES = 640  # a cached verdict without its text (tracemalloc, CPython 3.11)
 NO_VALUES = -1  # RuntimeVerdict.value_check: nothing to compare with tenant()
 SEVERAL_VALUES = -2  # literals, or several parameters: the full check compares them
@@ -119,7 +119,8 @@ class Guard:
         "_owns_expressions", "_reports", "blocked", "cache_bytes", "cache_misses", "cache_size",
         "fast_hits",
         "log_values", "max_statement_bytes", "policy", "reported", "require_tenant",
-        "resets_skipped", "set_tenant_setting", "setting_syncs", "tenant_setting",
+        "resets_skipped", "set_tenant_setting", "setting_literal", "setting_syncs",
+        "tenant_setting",
         "unscoped_statements",
     )  # fmt: skip
 
@@ -158,6 +159,7 @@ class Guard:
         self.require_tenant = require_tenant
         self.set_tenant_setting = set_tenant_setting
         self.tenant_setting = tenant_setting.lower()
+        self.setting_literal = f"'{self.tenant_setting}'"  # a checked name: no quote in it
         self.log_values = log_values
         self._owns_expressions = all(
             _owns(e, self.tenant_setting) for e in policy.tenant_expressions

@@ -393,8 +393,6 @@ def iter_checked(
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    if options.python_index is not None:
-        options.python_index.prepare()  # once, in this process: forked workers inherit it
     largest_first = sorted(files, key=lambda f: -f.size)
     batch = _Batch(largest_first, claimed, analyzer, patch_analyzer, options)
     done: dict[str, FileReport] = {}

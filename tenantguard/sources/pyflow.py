@@ -22,7 +22,7 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tenantguard.sources.pyvalues import (
     Hole,
@@ -71,7 +71,11 @@ CERTAIN_METHODS = frozenset(
         "exec_driver_sql",
     }
 )
-_DB_RECEIVER = re.compile(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur|session")
+_DB_RECEIVER = re.compile(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur")
+# query builders (SQLAlchemy Core, ORM): a statement object, not SQL text the tool can read
+_BUILDERS = frozenset(
+    {"select", "insert", "update", "delete", "union", "union_all", "exists", "lateral", "values"}
+)
 _LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
 )
@@ -341,9 +345,12 @@ class _Walker:
                 (owner.calls if owner else self.module.calls).append(recorded)
 
     def _run_pending(self) -> None:
-        while self.pending:
-            info, outer = self.pending.pop(0)
+        index = 0
+        while index < len(self.pending):  # bodies may define functions: the list grows
+            info, outer = self.pending[index]
+            index += 1
             self._run_function(info, outer)
+        self.pending.clear()
 
     def _run_function(
         self, info: FunctionInfo, outer: list[tuple[dict[str, Binding], dict[str, Binding]]]
@@ -939,7 +946,7 @@ class _Walker:
         value = self.index.as_value(binding, node, self.origin, node.id)
         # a name that holds nothing known enters the string where it is used
         return tuple(
-            (replace(a[0], node=node),)
+            (a[0]._replace(node=node),)
             if len(a) == 1 and type(a[0]) is Hole and a[0].origin is self.origin
             else a
             for a in value
@@ -1096,6 +1103,9 @@ class _Walker:
             return self._composable(node, True)(True)
         if name == "str" and len(node.args) == 1:
             return self.evaluate(node.args[0])
+        if _builder(node):
+            reason = f"`{_short(node)}` is a query builder's statement, not SQL text"
+            return hole(node, origin, reason, string=False)
         return hole(node, origin, f"`{_short(node)}` is computed at run time")
 
     def _composable(self, node: ast.expr, composed: bool) -> Callable[[bool], Value]:
@@ -1114,7 +1124,7 @@ class _Walker:
                     inner = tuple(
                         a
                         if all(type(p) is Lit for p in a)
-                        else tuple(replace(p, kind="name") if type(p) is Hole else p for p in a)
+                        else tuple(p._replace(kind="name") if type(p) is Hole else p for p in a)
                         for a in value
                     )
                     parts.extend([quote, inner, quote])
@@ -1164,6 +1174,24 @@ class _Walker:
                 result = self.evaluate(node.args[0])
                 return lambda plain: result
         return self._argument(node)
+
+
+def _builder(node: ast.Call) -> bool:
+    """`select(User).where(…).limit(1)`: a chain of calls rooted at a query builder."""
+    current: ast.expr = node
+    while True:
+        if isinstance(current, ast.Call):
+            if isinstance(current.func, ast.Name):
+                return current.func.id in _BUILDERS
+            if isinstance(current.func, ast.Attribute) and isinstance(
+                current.func.value, ast.Name
+            ):  # `sa.select(…)`, or a method of a name: the root
+                return current.func.attr in _BUILDERS
+            current = current.func
+        elif isinstance(current, ast.Attribute):
+            current = current.value
+        else:
+            return False
 
 
 def _called_name(node: ast.Call) -> str:
@@ -1239,9 +1267,11 @@ class ProjectIndex:
     """What the checked tree defines, shared by every file of one run.
 
     Modules are read when a file needs them (an import whose value is used, a call of a project
-    function), once per process, and kept in a bounded cache; the names of the functions the
-    run's files define are indexed in one pass, on first need (`prepare` does it before a
-    parallel check forks its workers, which inherit it).
+    function), once per process, and kept in a bounded cache: a module imported by many files
+    is read once, not once per importer. The names of the functions the run's files define are
+    indexed in one pass over their text, on first need — a call of a method on an object of
+    unknown class. A parallel check's forked workers inherit what the parent built before the
+    fork, and build the rest once each.
     """
 
     def __init__(self, files: Sequence[str] = (), sql_functions: Sequence[str] = ()) -> None:
@@ -1533,9 +1563,9 @@ class ProjectIndex:
                                 found = walker.evaluate(value)
                                 found = tuple(
                                     tuple(
-                                        replace(
-                                            p,
-                                            reason=f"`self.{target.attr}` is assigned in {method.name}(): {p.reason}",
+                                        p._replace(
+                                            reason=f"`self.{target.attr}` is assigned in "
+                                            f"{method.name}(): {p.reason}",
                                             param=None,
                                             owner=None,
                                         )

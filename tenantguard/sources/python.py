@@ -183,7 +183,7 @@ class _ModuleCheck:
         self.index = index
         self.severity = unresolved_severity
         self.out: list[_Checked] = []
-        self.seen: set[tuple[int, int, str, str]] = set()
+        self.seen: set[tuple[int, int, str, str, str]] = set()
         self.consumed: set[int] = set()
         self.reported_holes: set[tuple[int, str]] = set()
         self.checked = 0
@@ -283,7 +283,7 @@ class _ModuleCheck:
         )
 
     def add(self, finding: Finding, anchors: tuple[int, ...]) -> None:
-        key = (finding.line, finding.column, finding.code, finding.message)
+        key = (finding.line, finding.column, finding.code, finding.message, finding.help)
         if key in self.seen:
             return
         self.seen.add(key)
@@ -294,41 +294,31 @@ class _ModuleCheck:
     ) -> bool:
         """Checks an alternative under every fill of its holes; reports what holds for all
         fills that parse. False when no fill parses as SQL."""
-        common: dict[tuple[str, int, int], tuple[Finding, tuple[int, ...]]] | None = None
-        parsed_any = False
+        common: dict[tuple[str, int, int], _Checked] | None = None
+        filled = any(type(p) is Hole for p in alternative)
+        unprovable = tg006_unprovable_statement.RULE.code
         for variant in _variants(alternative):
-            found: dict[tuple[str, int, int], tuple[Finding, tuple[int, ...]]] = {}
+            found: dict[tuple[str, int, int], _Checked] = {}
             statements, _ = split_sql(variant.text)
-            if not statements:
-                continue
-            parsed = True
+            parsed = bool(statements)
             for statement in statements:
-                if not at_sink:
-                    verdict = self.analyzer.verdict(statement.text)
-                    if not verdict.parsed:
-                        parsed = False
+                if not at_sink and not self.analyzer.verdict(statement.text).parsed:
+                    parsed = False
                 for finding in self.analyzer.statement_findings(statement.text, statement.error):
-                    if (
-                        finding.code == tg006_unprovable_statement.RULE.code
-                        and any(type(p) is Hole for p in alternative)
-                        and _syntax(finding)
-                    ):
+                    if filled and finding.code == unprovable and _syntax(finding):
                         parsed = False  # this fill does not fit: others decide
                         continue
                     located = self.locate(finding, statement.start, statement.text, variant, sink)
-                    key = (located.finding.code, located.finding.line, located.finding.column)
-                    found.setdefault(key, (located.finding, located.anchors))
+                    moved = located.finding
+                    found.setdefault((moved.code, moved.line, moved.column), located)
             if not parsed:
                 continue
-            parsed_any = True
             common = found if common is None else {k: v for k, v in common.items() if k in found}
         if common is None:
-            if at_sink and not any(type(p) is Hole for p in alternative):
-                return False
             return False
-        for finding, anchors in common.values():
-            self.add(finding, anchors)
-        return parsed_any
+        for checked in common.values():
+            self.add(checked.finding, checked.anchors)
+        return True
 
     def locate(
         self, finding: Finding, start: int, text: str, variant: _Variant, sink: Sink | None
@@ -339,13 +329,16 @@ class _ModuleCheck:
         end_line, end_column, _ = self.position(variant, max(begin, end), sink)
         if (end_line, end_column) < (line, column):
             end_line, end_column = line, column
-        message = finding.message
+        # where the text is written and which call sends it go in the help: line numbers in
+        # the message would change a baseline's fingerprints with every edit above them
+        message, fix = finding.message, finding.help
         if foreign is not None:
-            message += f" (in SQL from {foreign})"
+            message += f" (in SQL from {foreign[0]})"
+            fix += f" (the SQL is written at {foreign[1]})"
         elif sink is not None and not (
             sink.call.lineno <= line <= (sink.call.end_lineno or sink.call.lineno)
-        ):  # text written elsewhere: which call sends it (one finding per call)
-            message += f" (sent by {sink.method} at line {sink.call.lineno})"
+        ):  # text written away from the call: one finding per call that sends it
+            fix += f" (this SQL is sent by {sink.method} at line {sink.call.lineno})"
         anchors = {line - 1, line}
         statement_line, _, _ = self.position(variant, start, sink)
         anchors |= {statement_line - 1, statement_line}
@@ -357,7 +350,7 @@ class _ModuleCheck:
             finding.name,
             finding.severity,
             message,
-            finding.help,
+            fix,
             line,
             column,
             end_line,
@@ -369,19 +362,21 @@ class _ModuleCheck:
 
     def position(
         self, variant: _Variant, offset: int, sink: Sink | None
-    ) -> tuple[int, int, str | None]:
+    ) -> tuple[int, int, tuple[str, str] | None]:
+        """(line, column, where) of an offset; `where` names the other module the text is
+        written in, and the line there (the position is then the call's)."""
         part, inside = variant.locate(offset)
         if part is None:
             node: ast.AST = sink.argument if sink is not None else ast.Pass()
             line, column = self.origin.node_position(node)
             return line, column, None
         if part.origin is not self.origin:
-            where = part.origin.display
+            written = part.origin.display
             if type(part) is Lit and part.node is not None:
-                where += f":{part.position(0)[0]}"
+                written += f":{part.position(inside)[0]}"
             node = sink.argument if sink is not None else ast.Pass()
             line, column = self.origin.node_position(node)
-            return line, column, where
+            return line, column, (part.origin.display, written)
         if isinstance(part, Hole):
             line, column = self.origin.node_position(part.node)
             return line, column, None

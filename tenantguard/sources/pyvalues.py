@@ -15,6 +15,7 @@ import ast
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tenantguard.sources.pystrings import Positions, char_column, constant_pieces, fstring_pieces
 
@@ -77,9 +78,12 @@ class Origin:
         return line, column + 1
 
 
-@dataclass(frozen=True, slots=True)
-class Lit:
-    """Text that stands in the source: `text` starts at `offset` of `node`'s value."""
+class Lit(NamedTuple):
+    """Text that stands in the source: `text` starts at `offset` of `node`'s value.
+
+    (Named tuples: built by the thousand while a module is read, they cost less than frozen
+    dataclasses; equal when their fields are — nodes and origins compare by identity.)
+    """
 
     text: str
     origin: Origin
@@ -98,8 +102,7 @@ class Lit:
         return Lit(self.text[start:end], self.origin, self.node, self.offset + start, self.anchor)
 
 
-@dataclass(frozen=True, slots=True)
-class Hole:
+class Hole(NamedTuple):
     """Text only known at run time."""
 
     node: ast.AST  # where the unknown value enters the string

@@ -1,0 +1,415 @@
+"""Reading the live catalog (and pg_stat_statements) in one short read-only transaction.
+
+Every query reads `pg_catalog` only (and the extension's view); `"char"` columns are cast to
+text (asyncpg returns them as bytes). Objects of system schemas and of extensions are left out.
+The caller analyses after the transaction has ended: nothing is held open while the proof runs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from tenantguard.audit.model import (
+    Catalog,
+    Column,
+    ForeignKey,
+    Function,
+    Key,
+    Relation,
+    Role,
+    RowPolicy,
+)
+from tenantguard.audit.traffic import RecordedStatement
+
+__all__ = ["AuditRead", "UnknownRole", "read_database"]
+
+# objects of these schemas, and of extensions, are not the application's
+_USER_OBJECT = """
+    n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+    AND NOT EXISTS (
+        SELECT 1 FROM pg_depend e
+        WHERE e.classid = {catalog}::regclass AND e.objid = {oid} AND e.deptype = 'e'
+    )
+"""
+
+# the relations audited (also the filter of the queries about them: no array parameter, whose
+# type asyncpg would look up with a query the proof cannot parse)
+_AUDITED = f"""
+    SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND {_USER_OBJECT.format(catalog="'pg_class'", oid="c.oid")}
+"""
+
+_RELATIONS = f"""
+SELECT c.oid::bigint AS oid, n.nspname::text AS schema, c.relname::text AS name,
+       c.relkind::text AS kind, pg_get_userbyid(c.relowner)::text AS owner,
+       pg_has_role($1, c.relowner, 'MEMBER') AS owned_by_role,
+       c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls,
+       coalesce(c.reloptions, '{{}}')::text[] AS options,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS definition,
+       obj_description(c.oid, 'pg_class') AS comment
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid IN ({_AUDITED})
+ORDER BY n.nspname, c.relname
+"""
+
+_COLUMNS = f"""
+SELECT a.attrelid::bigint AS rel, a.attname::text AS name,
+       format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+       (a.attidentity::text <> ''
+        OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false)) AS sequence_filled
+FROM pg_attribute a
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid IN ({_AUDITED}) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+
+# key columns in order (NULL for an expression); INCLUDE columns left out
+_KEYS = f"""
+SELECT i.indrelid::bigint AS rel, ic.relname::text AS name, i.indisunique AS unique,
+       i.indisprimary AS primary, con.contype::text AS constraint_type,
+       i.indpred IS NOT NULL AS partial, i.indimmediate AS immediate, i.indisvalid AS valid,
+       EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid) AS inherited,
+       (SELECT array_agg(a.attname::text ORDER BY k.position)
+        FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+        LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        WHERE k.position <= i.indnkeyatts) AS columns,
+       nullif(concat_ws(E'\\n', obj_description(ic.oid, 'pg_class'),
+                        obj_description(con.oid, 'pg_constraint')), '') AS comment
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_constraint con
+       ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u')
+WHERE i.indrelid IN ({_AUDITED})
+ORDER BY i.indrelid, ic.relname
+"""
+
+# a partition's copies of its parent's keys (conparentid) are reported on the parent
+_FOREIGN_KEYS = f"""
+SELECT con.conrelid::bigint AS rel, con.conname::text AS name,
+       (SELECT array_agg(a.attname::text ORDER BY k.position)
+        FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, position)
+        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum) AS columns,
+       rn.nspname::text AS ref_schema, rc.relname::text AS ref_table,
+       (SELECT array_agg(a.attname::text ORDER BY k.position)
+        FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, position)
+        JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum) AS ref_columns,
+       con.confmatchtype::text = 'f' AS match_full, con.convalidated AS valid,
+       con.condeferrable AS deferrable, obj_description(con.oid, 'pg_constraint') AS comment
+FROM pg_constraint con
+JOIN pg_class rc ON rc.oid = con.confrelid
+JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE con.contype = 'f' AND con.conrelid IN ({_AUDITED}) AND con.conparentid = 0
+ORDER BY con.conrelid, con.conname
+"""
+
+# 0 in polroles is PUBLIC; a member of a policy's role may SET ROLE to it (`may_apply`), one
+# with its privileges is subject to it as it is (`applies`)
+_POLICIES = f"""
+SELECT p.polrelid::bigint AS rel, p.polname::text AS name, p.polcmd::text AS command,
+       p.polpermissive AS permissive,
+       (SELECT array_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END)
+        FROM unnest(p.polroles) AS r) AS roles,
+       EXISTS (SELECT 1 FROM unnest(p.polroles) AS r
+               WHERE r = 0 OR pg_has_role($1, r, 'MEMBER')) AS may_apply,
+       EXISTS (SELECT 1 FROM unnest(p.polroles) AS r
+               WHERE r = 0 OR pg_has_role($1, r, 'USAGE')) AS applies,
+       pg_get_expr(p.polqual, p.polrelid) AS using,
+       pg_get_expr(p.polwithcheck, p.polrelid) AS check,
+       obj_description(p.oid, 'pg_policy') AS comment
+FROM pg_policy p
+WHERE p.polrelid IN ({_AUDITED})
+ORDER BY p.polrelid, p.polname
+"""
+
+_PUBLIC_GRANTS = f"""
+SELECT c.oid::bigint AS rel, g.privilege_type AS privilege, NULL::text AS column_name
+FROM pg_class c, aclexplode(c.relacl) AS g
+WHERE c.oid IN ({_AUDITED}) AND g.grantee = 0
+UNION ALL
+SELECT a.attrelid::bigint, g.privilege_type, a.attname::text
+FROM pg_attribute a, aclexplode(a.attacl) AS g
+WHERE a.attrelid IN ({_AUDITED}) AND NOT a.attisdropped AND g.grantee = 0
+ORDER BY 1, 3 NULLS FIRST, 2
+"""
+
+# the relations each view's rewrite rule reads
+_VIEW_READS = f"""
+SELECT DISTINCT r.ev_class::bigint AS view, d.refobjid::bigint AS reads
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+  AND r.ev_class IN ({_AUDITED})
+"""
+
+_FUNCTIONS = f"""
+SELECT p.oid::bigint AS oid, n.nspname::text AS schema, p.proname::text AS name,
+       quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '('
+           || oidvectortypes(p.proargtypes) || ')' AS signature,
+       l.lanname::text AS language,
+       p.prosecdef AS security_definer, coalesce(p.proconfig, '{{}}')::text[] AS config,
+       pg_get_userbyid(p.proowner)::text AS owner,
+       p.prorettype = 'trigger'::regtype AS returns_trigger,
+       pg_get_functiondef(p.oid) AS definition,
+       obj_description(p.oid, 'pg_proc') AS comment
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE p.prokind IN ('f', 'p')
+  AND {_USER_OBJECT.format(catalog="'pg_proc'", oid="p.oid")}
+ORDER BY n.nspname, p.proname, p.oid
+"""
+
+_ROLE = """
+SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
+       shobj_description(r.oid, 'pg_authid') AS comment,
+       (SELECT array_agg(o.rolname::text ORDER BY o.rolname) FROM pg_roles o
+        WHERE o.oid <> r.oid AND o.rolsuper AND pg_has_role(r.oid, o.oid, 'MEMBER')) AS superusers,
+       (SELECT array_agg(o.rolname::text ORDER BY o.rolname) FROM pg_roles o
+        WHERE o.oid <> r.oid AND o.rolbypassrls AND pg_has_role(r.oid, o.oid, 'MEMBER')
+       ) AS bypassers
+FROM pg_roles r WHERE r.rolname = $1
+"""
+
+
+class UnknownRole(Exception):
+    """The role to audit does not exist on the server."""
+
+
+@dataclass
+class AuditRead:
+    """What one transaction read: the catalog, and the recorded traffic if any."""
+
+    catalog: Catalog
+    statements: list[RecordedStatement] = field(default_factory=list)
+    unreadable: int = 0  # recorded statements whose text this role may not see
+    notes: list[str] = field(default_factory=list)
+
+
+async def read_database(
+    conn: asyncpg.Connection, role: str | None, *, read_traffic: bool = True
+) -> AuditRead:
+    """Everything the audit needs, in one REPEATABLE READ, READ ONLY transaction.
+
+    Every statement sent here is one the proof reads without a finding: an audit leaves no
+    trace in the next audit's traffic.
+    """
+    await conn.execute("BEGIN")
+    try:
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        await conn.execute("SET LOCAL lock_timeout = '5s'")
+        await conn.execute("SET LOCAL statement_timeout = '120s'")
+        database = await conn.fetchval("SELECT current_database()::text")
+        version = await conn.fetchval("SELECT current_setting('server_version_num')::int")
+        name = role or await conn.fetchval("SELECT current_user::text")
+        role_row = await conn.fetchrow(_ROLE, name)
+        if role_row is None:
+            raise UnknownRole(name)
+        audited = Role(
+            role_row["name"],
+            role_row["superuser"],
+            role_row["bypassrls"],
+            tuple((r, "superuser") for r in role_row["superusers"] or ())
+            + tuple((r, "bypassrls") for r in role_row["bypassers"] or ()),
+            role_row["comment"],
+        )
+        relation_rows = await conn.fetch(_RELATIONS, name)
+        parts = {
+            "columns": await conn.fetch(_COLUMNS),
+            "keys": await conn.fetch(_KEYS),
+            "foreign_keys": await conn.fetch(_FOREIGN_KEYS),
+            "policies": await conn.fetch(_POLICIES, name),
+            "grants": await conn.fetch(_PUBLIC_GRANTS),
+            "reads": await conn.fetch(_VIEW_READS),
+        }
+        function_rows = await conn.fetch(_FUNCTIONS)
+        read = AuditRead(
+            Catalog(
+                database,
+                version,
+                audited,
+                _relations(relation_rows, parts),
+                tuple(_function(r) for r in function_rows),
+            )
+        )
+        if read_traffic:
+            await _read_statements(conn, read)
+    finally:
+        await conn.execute("ROLLBACK")  # it wrote nothing: nothing to keep
+    return read
+
+
+def _relations(rows: list[Any], parts: dict[str, list[Any]]) -> tuple[Relation, ...]:
+    by_relation: dict[str, defaultdict[int, list[Any]]] = {}
+    for part, part_rows in parts.items():
+        grouped: defaultdict[int, list[Any]] = defaultdict(list)
+        for row in part_rows:
+            grouped[row[0]].append(row)
+        by_relation[part] = grouped
+    relations = []
+    for row in rows:
+        oid = row["oid"]
+        options = {
+            key.strip().lower(): value.strip().lower()
+            for key, _, value in (o.partition("=") for o in row["options"])
+        }
+        relations.append(
+            Relation(
+                oid,
+                row["schema"],
+                row["name"],
+                row["kind"],
+                row["owner"],
+                row["owned_by_role"],
+                row["rls"],
+                row["force_rls"],
+                columns=tuple(
+                    Column(c["name"], c["type"], c["not_null"], c["sequence_filled"])
+                    for c in by_relation["columns"][oid]
+                ),
+                keys=tuple(_key(k) for k in by_relation["keys"][oid]),
+                foreign_keys=tuple(
+                    ForeignKey(
+                        f["name"],
+                        tuple(f["columns"] or ()),
+                        f["ref_schema"],
+                        f["ref_table"],
+                        tuple(f["ref_columns"] or ()),
+                        f["match_full"],
+                        f["valid"],
+                        f["deferrable"],
+                        f["comment"],
+                    )
+                    for f in by_relation["foreign_keys"][oid]
+                ),
+                policies=tuple(
+                    RowPolicy(
+                        p["name"],
+                        p["command"],
+                        p["permissive"],
+                        tuple(p["roles"] or ()),
+                        p["using"],
+                        p["check"],
+                        p["may_apply"],
+                        p["applies"],
+                        p["comment"],
+                    )
+                    for p in by_relation["policies"][oid]
+                ),
+                public_grants=tuple(
+                    g["privilege"] + (f" ({g['column_name']})" if g["column_name"] else "")
+                    for g in by_relation["grants"][oid]
+                ),
+                definition=row["definition"],
+                security_invoker=options.get("security_invoker") in ("true", "on", "yes", "1"),
+                reads=tuple(sorted(r["reads"] for r in by_relation["reads"][oid])),
+                comment=row["comment"],
+            )
+        )
+    return tuple(relations)
+
+
+def _key(row: Any) -> Key:
+    if row["primary"]:
+        kind = "primary key"
+    elif row["constraint_type"] == "u":
+        kind = "unique constraint"
+    else:
+        kind = "unique index" if row["unique"] else "index"
+    return Key(
+        row["name"],
+        kind,
+        tuple(row["columns"] or ()),
+        row["unique"],
+        row["partial"],
+        row["immediate"],
+        row["valid"],
+        row["inherited"],
+        row["comment"],
+    )
+
+
+def _function(row: Any) -> Function:
+    return Function(
+        row["oid"],
+        row["schema"],
+        row["name"],
+        row["signature"],
+        row["language"],
+        row["security_definer"],
+        tuple(row["config"]),
+        row["definition"] or "",
+        row["owner"],
+        row["returns_trigger"],
+        row["comment"],
+    )
+
+
+_EXTENSION = """
+SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname = 'pg_stat_statements'
+"""
+_INSUFFICIENT = "<insufficient privilege>"
+
+
+async def _read_statements(conn: asyncpg.Connection, read: AuditRead) -> None:
+    """The statements pg_stat_statements recorded for this database, one per (queryid, text),
+    with the calls and time of every role that sent them."""
+    schema = await conn.fetchval(_EXTENSION)
+    database = read.catalog.database
+    if schema is None:
+        read.notes.append(
+            f"pg_stat_statements is not installed in database {database}: its traffic is not "
+            "audited (CREATE EXTENSION pg_stat_statements, with shared_preload_libraries = "
+            "pg_stat_statements; or pass --statements FILE with a csvlog or jsonlog)"
+        )
+        return
+    view = f'"{schema.replace(chr(34), chr(34) * 2)}".pg_stat_statements'
+    columns = {
+        r[0]
+        for r in await conn.fetch(
+            "SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0",
+            view,
+        )
+    }
+    # PostgreSQL 13 split total_time into planning and execution
+    time = (
+        "s.total_exec_time + s.total_plan_time" if "total_exec_time" in columns else "s.total_time"
+    )
+    query = f"""
+        SELECT s.queryid, s.query, sum(s.calls)::bigint AS calls, sum({time})::float8 AS total_ms,
+               array_agg(DISTINCT pg_get_userbyid(s.userid)::text ORDER BY
+                         pg_get_userbyid(s.userid)::text) AS roles
+        FROM {view} AS s
+        WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        GROUP BY s.queryid, s.query
+    """
+    await conn.execute("SAVEPOINT tenantguard_traffic")  # what was read stays if this fails
+    try:
+        rows = await conn.fetch(query)
+    except asyncpg.PostgresError as error:
+        await conn.execute("ROLLBACK TO SAVEPOINT tenantguard_traffic")
+        read.notes.append(
+            f"pg_stat_statements cannot be read in database {database} ({error}): its traffic "
+            "is not audited"
+        )
+        return
+    for row in rows:
+        text = row["query"]
+        if text is None or text == _INSUFFICIENT:
+            read.unreadable += 1
+            continue
+        read.statements.append(
+            RecordedStatement(
+                text,
+                int(row["calls"] or 0),
+                float(row["total_ms"] or 0.0),
+                row["queryid"],
+                tuple(row["roles"] or ()),
+            )
+        )

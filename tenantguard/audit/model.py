@@ -1,0 +1,205 @@
+"""What the audit reads from a live database: plain records, no driver, no SQL.
+
+`tenantguard.audit.catalog` fills them from PostgreSQL's catalog in one read-only transaction;
+the catalog rules (`tenantguard.audit.rules`) and the policy (`tenantguard.audit.schema`) only
+read them, so that both can be tested on hand-built records too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tenantguard.engine.policy import sql_name
+
+__all__ = [
+    "Catalog",
+    "Column",
+    "ForeignKey",
+    "Function",
+    "Key",
+    "Relation",
+    "Role",
+    "RowPolicy",
+]
+
+# pg_class.relkind
+TABLE, PARTITIONED, VIEW, MATERIALIZED, FOREIGN = "r", "p", "v", "m", "f"
+KIND_NAMES = {
+    TABLE: "table",
+    PARTITIONED: "partitioned table",
+    VIEW: "view",
+    MATERIALIZED: "materialized view",
+    FOREIGN: "foreign table",
+}
+# pg_policy.polcmd
+COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
+
+
+def qualified(schema: str, name: str) -> str:
+    """`schema.name`, each part written as SQL needs it (`public."Audit Log"`)."""
+    return f"{sql_name(schema)}.{sql_name(name)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str  # format_type(): `bigint`, `character varying(20)`
+    not_null: bool
+    sequence_filled: bool = False  # an identity column, or a default of nextval(): a surrogate key
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A primary key, a unique constraint or an index. `columns` holds the key columns in order,
+    None for an expression; INCLUDE columns are not key columns."""
+
+    name: str
+    kind: str  # "primary key" | "unique constraint" | "unique index" | "index"
+    columns: tuple[str | None, ...]
+    unique: bool
+    partial: bool = False
+    immediate: bool = True  # not DEFERRABLE
+    valid: bool = True  # an index being built CONCURRENTLY, or whose build failed, is not
+    inherited: bool = False  # a partition's copy of its parent's index: reported on the parent
+    comment: str | None = None
+
+    @property
+    def plain_columns(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c is not None)
+
+    def describe(self) -> str:
+        shown = ", ".join(sql_name(c) if c is not None else "(expression)" for c in self.columns)
+        return f"{self.kind} {sql_name(self.name)} ({shown})"
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    match_full: bool = False  # MATCH FULL: no column of the key may be NULL alone
+    valid: bool = True  # NOT VALID until validated: old rows were never checked
+    deferrable: bool = False
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowPolicy:
+    """A Row-Level Security policy, with what it means for the audited role: `may_apply` when
+    the role is a member of one of its roles (or it is for PUBLIC; a member can SET ROLE),
+    `applies` when the role has their privileges without SET ROLE."""
+
+    name: str
+    command: str  # pg_policy.polcmd: * r a w d
+    permissive: bool
+    roles: tuple[str, ...]  # "public" for PUBLIC
+    using: str | None  # pg_get_expr(polqual): None when the policy has no USING
+    check: str | None  # pg_get_expr(polwithcheck)
+    may_apply: bool = True
+    applies: bool = True
+    comment: str | None = None
+
+    def describe(self) -> str:
+        kind = "permissive" if self.permissive else "restrictive"
+        return (
+            f"policy {sql_name(self.name)} ({kind}, FOR {COMMANDS.get(self.command, '?')}, "
+            f"TO {', '.join(self.roles) or 'public'})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A table, view, materialized view or foreign table of a user schema."""
+
+    oid: int
+    schema: str
+    name: str
+    kind: str  # pg_class.relkind
+    owner: str
+    owned_by_role: bool = False  # the audited role is (a member of) the owner
+    rls: bool = False
+    force_rls: bool = False
+    columns: tuple[Column, ...] = ()
+    keys: tuple[Key, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    policies: tuple[RowPolicy, ...] = ()
+    public_grants: tuple[str, ...] = ()  # `SELECT`, `UPDATE (phone_number)`
+    definition: str | None = None  # a view's query (pg_get_viewdef)
+    security_invoker: bool = False
+    reads: tuple[int, ...] = ()  # a view's: the relations its query reads (pg_depend)
+    comment: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        return qualified(self.schema, self.name)
+
+    @property
+    def is_table(self) -> bool:
+        return self.kind in (TABLE, PARTITIONED)
+
+    @property
+    def is_view(self) -> bool:
+        return self.kind in (VIEW, MATERIALIZED)
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A function or procedure of a user schema (not an extension's)."""
+
+    oid: int
+    schema: str
+    name: str
+    signature: str  # `public.patients_of(bigint)`
+    language: str
+    security_definer: bool
+    config: tuple[str, ...]  # proconfig: `search_path=public, pg_temp`
+    definition: str  # pg_get_functiondef, or the source for languages it cannot show
+    owner: str
+    returns_trigger: bool = False
+    comment: str | None = None
+
+    @property
+    def search_path(self) -> str | None:
+        for setting in self.config:
+            name, _, value = setting.partition("=")
+            if name.strip().lower() == "search_path":
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """The audited role: its own attributes, and the roles it can become that bypass RLS."""
+
+    name: str
+    superuser: bool = False
+    bypassrls: bool = False
+    # (role, "superuser" | "bypassrls") for each role it is a member of (SET ROLE) that has them
+    through: tuple[tuple[str, str], ...] = ()
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """One database, as read in one snapshot."""
+
+    database: str
+    server_version: int  # server_version_num: 150004
+    role: Role
+    relations: tuple[Relation, ...] = ()
+    functions: tuple[Function, ...] = ()
+    _by_oid: dict[int, Relation] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_oid.update((r.oid, r) for r in self.relations)
+
+    def relation(self, oid: int) -> Relation | None:
+        return self._by_oid.get(oid)
+
+    def relation_named(self, schema: str, name: str) -> Relation | None:
+        return next((r for r in self.relations if r.schema == schema and r.name == name), None)

@@ -1,0 +1,104 @@
+"""The engine's policy for a live database: its catalog read as the schema, through the same
+`build_policy` as `check` (configuration first: tenant column, configured and global tables,
+tenant expressions, shared rows).
+
+Tenant tables are the tables of the catalog with the tenant column, plus the configured ones;
+the catalog gives every table's columns, unique keys and foreign keys (so that unqualified
+columns resolve and composite keys pin joins as they do from the schema files), and its views
+and SQL or PL/pgSQL functions are sorted as the schema reader sorts those of the files: read
+like tenant tables, pinned by their arguments, or safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tenantguard.audit.model import FOREIGN, Catalog, Relation
+from tenantguard.config import Settings, build_policy
+from tenantguard.engine.policy import Policy, normalize_name
+from tenantguard.errors import ConfigError
+from tenantguard.sources.schema import ForeignKeyInfo, FunctionInfo, SchemaInfo, ViewInfo
+
+__all__ = ["LivePolicy", "live_policy", "live_schema"]
+
+
+@dataclass(frozen=True)
+class LivePolicy:
+    policy: Policy
+    tenant_tables: tuple[Relation, ...]  # the catalog's tables the catalog rules look at
+    function_bodies: dict[int, FunctionInfo]
+    warnings: tuple[str, ...]
+
+
+def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
+    """The catalog as the schema reader would have read it from files; and what the reader
+    makes of each function (by oid)."""
+    schema = SchemaInfo()
+    for relation in catalog.relations:
+        if relation.is_table or relation.kind == FOREIGN:
+            schema.columns.setdefault(relation.name, set()).update(c.name for c in relation.columns)
+            for key in relation.keys:
+                if key.kind in ("primary key", "unique constraint"):
+                    schema.constraints[key.name] = set(key.plain_columns)
+                # a key the proof may rely on: unique over the whole table, at every moment
+                whole = key.valid and key.immediate and not key.partial and None not in key.columns
+                if key.unique and whole:
+                    schema.unique_keys.setdefault(relation.name, []).append(
+                        frozenset(key.plain_columns)
+                    )
+            for fk in relation.foreign_keys:
+                schema.foreign_keys.setdefault(relation.name, []).append(
+                    ForeignKeyInfo(
+                        fk.name,
+                        fk.columns,
+                        fk.ref_table,
+                        fk.ref_columns,
+                        valid=fk.valid,
+                        deferrable=fk.deferrable,
+                    )
+                )
+        elif relation.is_view and relation.definition:
+            schema.views[relation.name] = ViewInfo(
+                relation.definition.strip().rstrip(";"), [c.name for c in relation.columns]
+            )
+    bodies: dict[int, FunctionInfo] = {}
+    for function in catalog.functions:
+        if function.language not in ("sql", "plpgsql") or function.returns_trigger:
+            continue
+        one = SchemaInfo(columns=schema.columns)
+        one.add_sql(function.definition)
+        info = one.functions.get(function.name)
+        if info is not None:
+            schema.functions[function.name] = info
+            bodies[function.oid] = info
+    return schema, bodies
+
+
+def live_policy(settings: Settings, catalog: Catalog) -> LivePolicy:
+    """The policy, the tenant tables of the catalog rules, and warnings about the
+    configuration; a ConfigError when there is no tenant table at all."""
+    schema, bodies = live_schema(catalog)
+    policy = build_policy(settings, live_schema=schema)
+    configured = {normalize_name(t) for t in settings.tenant_tables}
+    tenant_tables = tuple(
+        r
+        for r in catalog.relations
+        if r.is_table
+        and r.name in policy.tenant_tables
+        and (r.column(policy.tenant_column) is not None or r.name in configured)
+    )
+    names = {r.name for r in catalog.relations}
+    warnings = tuple(
+        f"tenant table {name!r} of the configuration is not in database {catalog.database}: "
+        "check its spelling (quote mixed-case names: '\"Thread\"')"
+        for name in sorted(configured - names)
+    )
+    if not tenant_tables:
+        where = settings.config_file or "no configuration file"
+        raise ConfigError(
+            f"no tenant tables in database {catalog.database}, so nothing can be proven: no "
+            f"table has a {policy.tenant_column} column and none is configured [{where}]. Pass "
+            "--tenant-column or --tenant-tables, or set them in [tool.tenantguard] of "
+            "pyproject.toml"
+        )
+    return LivePolicy(policy, tenant_tables, bodies, warnings)
