@@ -8,8 +8,9 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tenantguard import __version__
 from tenantguard.baseline import read_baseline, without_baseline, write_baseline
@@ -175,8 +176,72 @@ def _non_negative(kind: type[float] | type[int]) -> Callable[[str], float]:
     return parse
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _terminal_width() -> int:
+    """What `shutil.get_terminal_size` says of the columns, without importing shutil."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal's width. (argparse makes one for every argument
+    it adds, and each imports shutil (zlib, bz2, lzma) to ask the terminal: a fifth of the
+    start-up's own time.)"""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _terminal_width() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose formatter is `_Formatter`, and whose subcommands other than
+    `only` (when given) are inert: named, with their help, but given no arguments (argparse
+    makes a formatter for every argument added: the one command run is all a run needs)."""
+
+    inert = False
+
+    def __init__(self, *, only: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(**kwargs)
+        words = self.prog.split()  # "tenantguard COMMAND [VERB]"
+        self.only = only
+        self.inert = only is not None and len(words) > 1 and words[1] != only
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+        return None if self.inert else super().add_argument(*args, **kwargs)
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
+        return _Inert() if self.inert else super().add_argument_group(*args, **kwargs)
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("parser_class", partial(_Parser, only=self.only))
+        return super().add_subparsers(**kwargs)
+
+
+class _Inert:
+    """An argument group of an inert parser: takes arguments, keeps none."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with `only`, that command's arguments alone."""
+    parser = _Parser(
+        only=only,
         prog="tenantguard",
         description="Proves that every SQL statement on a tenant table is pinned to one tenant.",
         epilog=(
@@ -796,8 +861,21 @@ def _init(args: argparse.Namespace) -> int:
     return run_init(args.directory, dry_run=args.dry_run)
 
 
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "explain": _explain,
+    "rule": _rule,
+    "demo": _demo,
+    "init": _init,
+    "patches": _patches,
+    "audit": _audit,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = _build_parser(command if command in _COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -806,16 +884,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        handler = {
-            "check": _check,
-            "explain": _explain,
-            "rule": _rule,
-            "demo": _demo,
-            "init": _init,
-            "patches": _patches,
-            "audit": _audit,
-        }[args.command]
-        return handler(args)
+        return _COMMANDS[args.command](args)
     except ConfigError as error:
         print(f"tenantguard: configuration error: {error}", file=sys.stderr)
         return EXIT_ERROR
