@@ -12,13 +12,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from tenantguard.engine.findings import Finding
 from tenantguard.errors import ConfigError
 
-__all__ = ["fingerprint", "read_baseline", "subtract_baseline", "write_baseline"]
+__all__ = [
+    "fingerprint",
+    "read_baseline",
+    "subtract_baseline",
+    "without_baseline",
+    "write_baseline",
+]
 
 VERSION = 1
 
@@ -68,12 +74,15 @@ def read_baseline(path: Path) -> Counter[str]:
 
 
 def subtract_baseline(findings: Sequence[Finding], known: Counter[str]) -> list[Finding]:
+    return list(without_baseline(findings, known))
+
+
+def without_baseline(findings: Iterable[Finding], known: Counter[str]) -> Iterator[Finding]:
+    """The findings the baseline does not record, in order: each recorded one hides one."""
     remaining = Counter(known)
-    new: list[Finding] = []
     for finding in findings:
         key = fingerprint(finding)
         if remaining[key] > 0:
             remaining[key] -= 1
         else:
-            new.append(finding)
-    return new
+            yield finding

@@ -55,8 +55,17 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+_TOOL: list[object] = []  # computed once a process: the code it runs is the code it loaded
+
+
 def _tool_fingerprint() -> list[object]:
     """tenantguard's files (size, mtime) and the installed parser packages' distributions."""
+    if not _TOOL:
+        _TOOL.extend(_read_tool_fingerprint())
+    return _TOOL
+
+
+def _read_tool_fingerprint() -> list[object]:
     own = []
     for directory, subdirs, names in os.walk(_PACKAGE):
         subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")

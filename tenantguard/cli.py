@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import heapq
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tenantguard import __version__
-from tenantguard.baseline import read_baseline, subtract_baseline, write_baseline
+from tenantguard.baseline import read_baseline, without_baseline, write_baseline
 from tenantguard.config import (
     Settings,
     build_policy,
@@ -26,8 +28,8 @@ from tenantguard.report import (
     Style,
     Summary,
     colour_wanted,
-    render,
     render_statistics,
+    write_report,
 )
 from tenantguard.selection import EnabledRules, RuleSelection, parse_selectors
 from tenantguard.sources.walk import FileReport, SourceFile, discover, stdin_source
@@ -174,8 +176,72 @@ def _non_negative(kind: type[float] | type[int]) -> Callable[[str], float]:
     return parse
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _terminal_width() -> int:
+    """What `shutil.get_terminal_size` says of the columns, without importing shutil."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal's width. (argparse makes one for every argument
+    it adds, and each imports shutil (zlib, bz2, lzma) to ask the terminal: a fifth of the
+    start-up's own time.)"""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _terminal_width() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose formatter is `_Formatter`, and whose subcommands other than
+    `only` (when given) are inert: named, with their help, but given no arguments (argparse
+    makes a formatter for every argument added: the one command run is all a run needs)."""
+
+    inert = False
+
+    def __init__(self, *, only: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(**kwargs)
+        words = self.prog.split()  # "tenantguard COMMAND [VERB]"
+        self.only = only
+        self.inert = only is not None and len(words) > 1 and words[1] != only
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+        return None if self.inert else super().add_argument(*args, **kwargs)
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
+        return _Inert() if self.inert else super().add_argument_group(*args, **kwargs)
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("parser_class", partial(_Parser, only=self.only))
+        return super().add_subparsers(**kwargs)
+
+
+class _Inert:
+    """An argument group of an inert parser: takes arguments, keeps none."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with `only`, that command's arguments alone."""
+    parser = _Parser(
+        only=only,
         prog="tenantguard",
         description="Proves that every SQL statement on a tenant table is pinned to one tenant.",
         epilog=(
@@ -463,12 +529,19 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
 
 def _check_group(
     group: _Group, args: argparse.Namespace, *, jobs: int | None, patch_rules_only: bool
-) -> tuple[list[FileReport], PolicyFacts]:
-    """The reports of a group's files, from the cache where it holds them, and what building
-    the policy said (warnings, unreadable schema statements)."""
+) -> tuple[Iterator[FileReport], PolicyFacts]:
+    """The reports of a group's files in the order of their paths as displayed, and what
+    building the policy said (warnings, unreadable schema statements).
+
+    The policy is built here, before any file is checked: a configuration error stops the run
+    before anything is reported. The reports come from the cache where it holds them; the
+    others as their files are checked (on one process, one at a time: a report can be written
+    and let go before the next file is read). The cache is saved after the last one.
+    """
     from tenantguard.cache import CheckCache, PolicyFacts
 
-    settings, files = group.settings, group.files
+    settings = group.settings
+    files = sorted(group.files, key=lambda f: f.display)  # the order findings are reported in
     cache = None
     if not args.no_cache and not group.reads_stdin and files:
         cache = CheckCache.open(settings, repr((patch_rules_only, group.selection.key())))
@@ -477,7 +550,7 @@ def _check_group(
     facts = cache.facts if cache is not None else None
     if facts is not None and not facts.tenant_tables and not patch_rules_only:
         facts = None  # fails closed: building the policy says why
-    consulted: list[Consulted | None] = []
+    checked: Iterator[FileReport] = iter(())
     if pending or facts is None:
         warnings: list[str] = []
         problems: list[SchemaProblem] = []
@@ -490,14 +563,21 @@ def _check_group(
             tuple((p.path, p.line, p.column, p.message, p.text) for p in problems),
         )
         checked = _run_checks(pending, group, policy, jobs=jobs, patch_rules_only=patch_rules_only)
-        for source, report in zip(pending, checked, strict=True):
-            done[source.display] = report
-            if cache is not None and source.display in digests:
-                cache.store(source, digests[source.display], report)
-        consulted = [r.consulted for r in checked]
-    if cache is not None:
-        cache.save(facts, consulted, [f for f in files if f.path.suffix == ".py"])
-    return [done[f.display] for f in files], facts
+
+    def reports() -> Iterator[FileReport]:
+        consulted: list[Consulted | None] = []
+        for source in files:
+            report = done.get(source.display)
+            if report is None:  # checked now, in the same order
+                report = next(checked)
+                if cache is not None and source.display in digests:
+                    cache.store(source, digests[source.display], report)
+                consulted.append(report.consulted)
+            yield report
+        if cache is not None:
+            cache.save(facts, consulted, [f for f in files if f.path.suffix == ".py"])
+
+    return reports(), facts
 
 
 def _run_checks(
@@ -507,10 +587,10 @@ def _run_checks(
     *,
     jobs: int | None,
     patch_rules_only: bool,
-) -> list[FileReport]:
-    """Analyses the files: loads sqlglot."""
+) -> Iterator[FileReport]:
+    """Analyses the files, their reports in their order: loads sqlglot."""
     from tenantguard.engine.analyze import Analyzer
-    from tenantguard.sources.files import CheckOptions, check_files
+    from tenantguard.sources.files import CheckOptions, iter_checked
 
     settings = group.settings
     rules = _enabled_rules(group.selection)
@@ -537,7 +617,7 @@ def _run_checks(
     )
     analyzer = Analyzer(policy)
     patch_analyzer = Analyzer(policy, in_patch=True)
-    return check_files(pending, analyzer, patch_analyzer, jobs=jobs, options=options)
+    return iter_checked(pending, analyzer, patch_analyzer, jobs=jobs, options=options)
 
 
 def _enabled_rules(selection: RuleSelection) -> EnabledRules | None:
@@ -567,25 +647,16 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     if groups is None:
         return EXIT_ERROR
     known = read_baseline(baseline_file) if baseline_file else None
-    findings: list[Finding] = []
-    texts: dict[str, str] = {}
-    files = statements = schema_statements = 0
-    for group in groups:
+    tally = _Tally()
+    streams = []
+    for group in groups:  # every policy is built, and its warnings said, before any report
         reports, facts = _check_group(group, args, jobs=jobs, patch_rules_only=patch_rules_only)
         for warning in facts.warnings:
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
-        for report in reports:
-            for note in report.notes:
-                print(f"tenantguard: note: {note}", file=sys.stderr)
-        findings.extend(f for r in reports for f in r.findings)
-        checked = {os.path.abspath(s.path) for s in group.files}
-        problems = [p for p in facts.problems if os.path.abspath(p[0]) not in checked]
-        findings.extend(_schema_findings(problems, group))
-        texts.update(group.texts)
-        files += len(group.files)
-        statements += sum(r.statements for r in reports)
-        schema_statements += sum(r.statements for r in reports if r.schema)
-    findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
+        tally.files += len(group.files)
+        streams.append(_group_findings(group, reports, facts, tally))
+    # each group's findings come sorted: merged, the run's are, and none is held
+    findings: Iterator[Finding] = heapq.merge(*streams, key=_order)
     if write_file:
         count = write_baseline(write_file, findings)
         if not args.quiet:
@@ -594,19 +665,72 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
                 file=sys.stderr,
             )
         return EXIT_CLEAN
-    hidden = 0
     if known is not None:
-        remaining = subtract_baseline(findings, known)
-        hidden = len(findings) - len(remaining)
-        findings = remaining
+        findings = tally.reported(without_baseline(tally.seen(findings), known))
+    findings = tally.errors_of(findings)
+    texts = {path: text for group in groups for path, text in group.texts.items()}
     style = Style(colour=colour_wanted(sys.stdout), quiet=args.quiet, texts=texts)
     if args.statistics:
-        sys.stdout.write(render_statistics(args.format, findings, style))
+        sys.stdout.write(render_statistics(args.format, list(findings), style))
     else:
-        summary = Summary(files, statements, schema_statements, hidden)
-        sys.stdout.write(render(args.format, findings, files, statements, style, summary=summary))
-    failed = any(f.severity is Severity.ERROR for f in findings)
+        write_report(sys.stdout, args.format, findings, 0, 0, style, summary=tally.summary)
+    failed = tally.errors > 0
     return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_CLEAN
+
+
+@dataclass
+class _Tally:
+    """What a run read and found, counted as its reports stream by."""
+
+    files: int = 0
+    statements: int = 0
+    schema_statements: int = 0
+    found: int = 0  # with a baseline: before it, and after it
+    kept: int = 0
+    errors: int = 0
+
+    def summary(self) -> Summary:
+        hidden = self.found - self.kept
+        return Summary(self.files, self.statements, self.schema_statements, hidden)
+
+    def seen(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        for finding in findings:
+            self.found += 1
+            yield finding
+
+    def reported(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        for finding in findings:
+            self.kept += 1
+            yield finding
+
+    def errors_of(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        for finding in findings:
+            self.errors += finding.severity is Severity.ERROR
+            yield finding
+
+
+def _order(finding: Finding) -> tuple[str, int, int, str]:
+    return finding.path, finding.line, finding.column, finding.code
+
+
+def _group_findings(
+    group: _Group, reports: Iterator[FileReport], facts: PolicyFacts, tally: _Tally
+) -> Iterator[Finding]:
+    """A group's findings in report order: its files' (notes said as each file comes), and
+    the unreadable statements of schema files it does not check."""
+    checked = {os.path.abspath(s.path) for s in group.files}
+    problems = [p for p in facts.problems if os.path.abspath(p[0]) not in checked]
+    schema = sorted(_schema_findings(problems, group), key=_order)
+
+    def files() -> Iterator[Finding]:
+        for report in reports:
+            for note in report.notes:
+                print(f"tenantguard: note: {note}", file=sys.stderr)
+            tally.statements += report.statements
+            tally.schema_statements += report.statements if report.schema else 0
+            yield from sorted(report.findings, key=_order)
+
+    return heapq.merge(files(), schema, key=_order)
 
 
 def _schema_findings(
@@ -738,8 +862,21 @@ def _init(args: argparse.Namespace) -> int:
     return run_init(args.directory, dry_run=args.dry_run)
 
 
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "explain": _explain,
+    "rule": _rule,
+    "demo": _demo,
+    "init": _init,
+    "patches": _patches,
+    "audit": _audit,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = _build_parser(command if command in _COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -748,16 +885,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        handler = {
-            "check": _check,
-            "explain": _explain,
-            "rule": _rule,
-            "demo": _demo,
-            "init": _init,
-            "patches": _patches,
-            "audit": _audit,
-        }[args.command]
-        return handler(args)
+        return _COMMANDS[args.command](args)
     except ConfigError as error:
         print(f"tenantguard: configuration error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -3,10 +3,12 @@ scanning), github (annotations); and `--statistics`."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -17,11 +19,13 @@ from tenantguard.engine.findings import Finding, Severity
 __all__ = [
     "FORMATS",
     "PROJECT_URL",
+    "SourceLines",
     "Style",
     "Summary",
     "colour_wanted",
     "render",
     "render_statistics",
+    "write_report",
 ]
 
 # `full` is `text` under ruff's name
@@ -113,21 +117,78 @@ class Summary:
         return f"No findings: {checked} statements in {files} proven{schema}."
 
 
-def _closing_line(
-    findings: Sequence[Finding], files: int, statements: int, summary: Summary | None
-) -> str:
-    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
-    return (summary or Summary(files, statements)).closing_line(errors, len(findings) - errors)
+# the summary, or a function giving it once the last finding is written (a run that streams
+# its reports counts its statements as they come)
+SummaryLike = Summary | Callable[[], Summary] | None
 
 
-def _source_line(path: str, line: int, cache: dict[str, list[str]]) -> str | None:
-    if path not in cache:
-        try:
-            cache[path] = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            cache[path] = []
-    lines = cache[path]
-    return lines[line - 1] if 0 < line <= len(lines) else None
+def _summary(summary: SummaryLike, files: int, statements: int) -> Summary:
+    if summary is None:
+        return Summary(files, statements)
+    return summary() if callable(summary) else summary
+
+
+class SourceLines:
+    """The source lines findings point at, read as the report goes: findings come sorted by
+    file and line, so each file is read once, forward, and let go when the next one starts
+    (a report over a large tree holds one line, not every file).
+
+    Lines are counted as the positions were: a Python file's as Python's tokenizer counts them
+    (`\\n`, `\\r\\n` or `\\r`), any other's at `\\n` only (`str.splitlines` also breaks at form
+    feeds and Unicode separators, and showed the wrong line after one).
+    """
+
+    def __init__(self, texts: Mapping[str, str] | None = None) -> None:
+        self.texts = texts or {}
+        self.path: str | None = None
+        self.lines: Iterator[str] = iter(())
+        self.number = 0
+        self.current: str | None = None
+
+    def line(self, path: str, line: int) -> str | None:
+        if path != self.path or line < self.number:
+            self.close()
+            self.path, self.number, self.current = path, 0, None
+            self.lines = _lines(path, self.texts.get(path))
+        while self.number < line:
+            self.current = next(self.lines, None)
+            if self.current is None:
+                self.number = line  # past the end: nothing to show for later lines either
+                return None
+            self.number += 1
+        return self.current if self.number == line else None
+
+    def close(self) -> None:
+        """Lets the open file go (a generator's `close` leaves its `with` block)."""
+        close = getattr(self.lines, "close", None)
+        if close is not None:
+            close()
+
+
+def _lines(path: str, text: str | None) -> Iterator[str]:
+    python = path.endswith(".py")
+    if text is not None:  # standard input's
+        if python:
+            yield from re.split(r"\r\n|\r|\n", text)
+        else:
+            yield from (line.removesuffix("\r") for line in text.split("\n"))
+        return
+    try:
+        if python:  # universal newlines, as Python reads source
+            with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                for line in handle:
+                    yield line.removesuffix("\n")
+            return
+        with open(path, "rb") as binary:
+            first = True
+            for raw in binary:
+                decoded = raw.decode("utf-8", errors="replace")
+                decoded = decoded.removesuffix("\n").removesuffix("\r")
+                if first:
+                    decoded, first = decoded.removeprefix("\ufeff"), False
+                yield decoded
+    except OSError:
+        return
 
 
 def render_text(
@@ -137,23 +198,45 @@ def render_text(
     style: Style = Style(),
     summary: Summary | None = None,
 ) -> str:
-    out: list[str] = []
-    cache = {path: text.splitlines() for path, text in style.texts.items()}
-    for f in findings:
-        out.append(f"{_location(f, style)} {f.message}")
-        source = _source_line(f.path, f.line, cache)
-        if source is not None and len(source) < 400:
-            width = max(1, (f.end_column - f.column) if f.end_line == f.line else 1)
-            out.append(f"    {source.expandtabs(1)}")
-            out.append(f"    {' ' * (f.column - 1)}{style.paint('^' * width, _level_colour(f))}")
-        out.append(f"    {style.paint('= help:', _CYAN)} {f.help}")
-        if f.severity is Severity.WARNING:
-            out[-1] += " (warning)"
-        out.append("")
-    if style.quiet:
-        return "\n".join(out[:-1]) + "\n" if out else ""
-    out.append(_closing_line(findings, files, statements, summary))
-    return "\n".join(out) + "\n"
+    out = io.StringIO()
+    write_text(out, findings, files, statements, style, summary)
+    return out.getvalue()
+
+
+def write_text(
+    out: TextIO,
+    findings: Iterable[Finding],
+    files: int,
+    statements: int,
+    style: Style = Style(),
+    summary: SummaryLike = None,
+) -> None:
+    """The text report, written finding by finding."""
+    sources = SourceLines(style.texts)
+    errors = total = 0
+    try:
+        for f in findings:
+            if total and style.quiet:
+                out.write("\n")
+            block = [f"{_location(f, style)} {f.message}"]
+            source = sources.line(f.path, f.line)
+            if source is not None and len(source) < 400:
+                width = max(1, (f.end_column - f.column) if f.end_line == f.line else 1)
+                block.append(f"    {source.expandtabs(1)}")
+                block.append(
+                    f"    {' ' * (f.column - 1)}{style.paint('^' * width, _level_colour(f))}"
+                )
+            block.append(f"    {style.paint('= help:', _CYAN)} {f.help}")
+            if f.severity is Severity.WARNING:
+                block[-1] += " (warning)"
+            out.write("\n".join(block) + ("\n" if style.quiet else "\n\n"))
+            total += 1
+            errors += f.severity is Severity.ERROR
+    finally:
+        sources.close()
+    if not style.quiet:
+        closing = _summary(summary, files, statements).closing_line(errors, total - errors)
+        out.write(closing + "\n")
 
 
 def render_concise(
@@ -164,10 +247,27 @@ def render_concise(
     summary: Summary | None = None,
 ) -> str:
     """One line per finding, as ruff's concise format."""
-    out = [f"{_location(f, style)} {f.message}" for f in findings]
+    out = io.StringIO()
+    write_concise(out, findings, files, statements, style, summary)
+    return out.getvalue()
+
+
+def write_concise(
+    out: TextIO,
+    findings: Iterable[Finding],
+    files: int,
+    statements: int,
+    style: Style = Style(),
+    summary: SummaryLike = None,
+) -> None:
+    errors = total = 0
+    for f in findings:
+        out.write(f"{_location(f, style)} {f.message}\n")
+        total += 1
+        errors += f.severity is Severity.ERROR
     if not style.quiet:
-        out.append(_closing_line(findings, files, statements, summary))
-    return "".join(line + "\n" for line in out)
+        closing = _summary(summary, files, statements).closing_line(errors, total - errors)
+        out.write(closing + "\n")
 
 
 def render_statistics(fmt: str, findings: Sequence[Finding], style: Style = Style()) -> str:
@@ -185,42 +285,51 @@ def render_statistics(fmt: str, findings: Sequence[Finding], style: Style = Styl
 def render_json(
     findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
 ) -> str:
+    out = io.StringIO()
+    write_json(out, findings, files, statements, summary)
+    return out.getvalue()
+
+
+def write_json(
+    out: TextIO,
+    findings: Iterable[Finding],
+    files: int,
+    statements: int,
+    summary: SummaryLike = None,
+) -> None:
     """One JSON document: the findings one per line (json's C encoder writes each; `indent`
     would switch the whole document to the pure-Python encoder), then a summary."""
-    rows = ",\n".join(
-        "    "
-        + json.dumps(
-            {
-                "path": f.path,
-                "line": f.line,
-                "column": f.column,
-                "end_line": f.end_line,
-                "end_column": f.end_column,
-                "rule": f.code,
-                "name": f.name,
-                "severity": str(f.severity),
-                "message": f.message,
-                "help": f.help,
-            }
-        )
-        for f in findings
-    )
-    counts = summary or Summary(files, statements)
+    out.write(f'{{\n  "version": {json.dumps(__version__)},\n  "findings": [')
+    errors = total = 0
+    for f in findings:
+        row = {
+            "path": f.path,
+            "line": f.line,
+            "column": f.column,
+            "end_line": f.end_line,
+            "end_column": f.end_column,
+            "rule": f.code,
+            "name": f.name,
+            "severity": str(f.severity),
+            "message": f.message,
+            "help": f.help,
+        }
+        out.write(("\n    " if total == 0 else ",\n    ") + json.dumps(row))
+        total += 1
+        errors += f.severity is Severity.ERROR
+    counts = _summary(summary, files, statements)
     totals = json.dumps(
         {
-            "files": files,
-            "statements": statements,
-            "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
-            "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+            "files": counts.files,
+            "statements": counts.statements,
+            "errors": errors,
+            "warnings": total - errors,
             "schema_statements": counts.schema_statements,
             "hidden_by_baseline": counts.hidden,
         }
     )
-    listed = f"[\n{rows}\n  ]" if rows else "[]"
-    return (
-        f'{{\n  "version": {json.dumps(__version__)},\n  "findings": {listed},\n'
-        f'  "summary": {totals}\n}}\n'
-    )
+    closing = "\n  ]" if total else "]"
+    out.write(f'{closing},\n  "summary": {totals}\n}}\n')
 
 
 def _escape_github(value: str, *, property_: bool = False) -> str:
@@ -233,7 +342,12 @@ def _escape_github(value: str, *, property_: bool = False) -> str:
 def render_github(
     findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
 ) -> str:
-    lines = []
+    out = io.StringIO()
+    write_github(out, findings)
+    return out.getvalue()
+
+
+def write_github(out: TextIO, findings: Iterable[Finding]) -> None:
     for f in findings:
         level = "error" if f.severity is Severity.ERROR else "warning"
         props = (
@@ -241,8 +355,7 @@ def render_github(
             f"endLine={f.end_line},endColumn={f.end_column},"
             f"title={_escape_github(f'{f.code} {f.name}', property_=True)}"
         )
-        lines.append(f"::{level} {props}::{_escape_github(f.message + ' — ' + f.help)}")
-    return "\n".join(lines) + ("\n" if lines else "")
+        out.write(f"::{level} {props}::{_escape_github(f.message + ' — ' + f.help)}\n")
 
 
 def help_uri(code: str) -> str:
@@ -255,6 +368,14 @@ def help_uri(code: str) -> str:
 def render_sarif(
     findings: Sequence[Finding], files: int, statements: int, summary: Summary | None = None
 ) -> str:
+    out = io.StringIO()
+    write_sarif(out, findings)
+    return out.getvalue()
+
+
+def write_sarif(out: TextIO, findings: Iterable[Finding]) -> None:
+    """A SARIF 2.1.0 log; the results written one at a time (the document as `json.dumps`
+    with `indent=2` would print it)."""
     from tenantguard.baseline import fingerprint
     from tenantguard.catalog import CATALOG  # patch rules load pglast: only for SARIF
 
@@ -274,8 +395,21 @@ def render_sarif(
             }
         )
     index = {rule.code: i for i, rule in enumerate(CATALOG)}
-    results = [
+    driver = {"name": "tenantguard", "version": __version__, "informationUri": PROJECT_URL}
+    document = json.dumps(
         {
+            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "version": "2.1.0",
+            "runs": [{"tool": {"driver": {**driver, "rules": rules}}, "results": [None]}],
+        },
+        indent=2,
+    )
+    # the document around one placeholder result: each result is written in its place
+    head, _, tail = document.partition("\n        null\n")
+    out.write(head)
+    first = True
+    for f in findings:
+        result = {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
             "level": "error" if f.severity is Severity.ERROR else "warning",
@@ -298,31 +432,37 @@ def render_sarif(
                 }
             ],
         }
-        for f in findings
-    ]
-    return (
-        json.dumps(
-            {
-                "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-                "version": "2.1.0",
-                "runs": [
-                    {
-                        "tool": {
-                            "driver": {
-                                "name": "tenantguard",
-                                "version": __version__,
-                                "informationUri": PROJECT_URL,
-                                "rules": rules,
-                            }
-                        },
-                        "results": results,
-                    }
-                ],
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+        text = json.dumps(result, indent=2).replace("\n", "\n        ")
+        out.write(("\n        " if first else ",\n        ") + text)
+        first = False
+    if first:  # no result: `"results": []`, as json.dumps prints an empty list
+        out.write("]" + tail.removeprefix("      ]") + "\n")
+    else:
+        out.write("\n" + tail + "\n")
+
+
+def write_report(
+    out: TextIO,
+    fmt: str,
+    findings: Iterable[Finding],
+    files: int,
+    statements: int,
+    style: Style = Style(),
+    *,
+    summary: SummaryLike = None,
+) -> None:
+    """Writes the report to `out` as it goes, one finding at a time, taking each from
+    `findings` only when the one before is written: nothing holds the report whole."""
+    if fmt in ("text", "full"):
+        write_text(out, findings, files, statements, style, summary)
+    elif fmt == "concise":
+        write_concise(out, findings, files, statements, style, summary)
+    elif fmt == "json":
+        write_json(out, findings, files, statements, summary)
+    elif fmt == "sarif":
+        write_sarif(out, findings)
+    else:
+        write_github(out, findings)
 
 
 def render(
@@ -334,9 +474,6 @@ def render(
     *,
     summary: Summary | None = None,
 ) -> str:
-    if fmt in ("text", "full"):
-        return render_text(findings, files, statements, style, summary)
-    if fmt == "concise":
-        return render_concise(findings, files, statements, style, summary)
-    renderer = {"json": render_json, "sarif": render_sarif, "github": render_github}[fmt]
-    return renderer(findings, files, statements, summary)
+    out = io.StringIO()
+    write_report(out, fmt, findings, files, statements, style, summary=summary)
+    return out.getvalue()

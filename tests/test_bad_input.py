@@ -206,6 +206,20 @@ def test_fragments_never_raise(sql: str) -> None:
         assert finding.code.startswith("TG") and finding.message
 
 
+@pytest.mark.parametrize(
+    "tag",
+    ["$é$", "$_1$", "$😀$", "$a😀$", "$Ω_x9$"],
+)
+def test_dollar_quote_tags_are_what_postgresql_takes(tag: str) -> None:
+    """scan.l: a tag starts with a letter, `_` or any byte of a non-ASCII character, and goes
+    on with those and digits (PostgreSQL 15 returns 'a;b' for `SELECT $😀$a;b$😀$`)."""
+    statements, _ = split_sql(f"SELECT {tag}a;b{tag};SELECT 2")
+    assert [s.text for s in statements] == [f"SELECT {tag}a;b{tag}", "SELECT 2"]
+    # not tags: a digit first, a punctuation mark; the `$` is a parameter or ends the string
+    assert len(split_sql("SELECT $1a;b$1a;")[0]) == 2
+    assert len(split_sql("SELECT $-$a;b$-$;")[0]) == 2
+
+
 def test_positional_parameters_are_not_dollar_quotes() -> None:
     sql = "SELECT $1,$2 FROM t WHERE a = $10;SELECT $$;$$, $q$;$q$ , $3;\nSELECT x$1 FROM t$2;"
     statements, _ = split_sql(sql)

@@ -6,6 +6,7 @@ does for a dialect it does not ship; sqlglotc's version is read beside sqlglot's
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tenantguard._sqlglotc import compiled_mismatch, installed_version, versions_beside
+from tenantguard.cli import _build_parser
 
 
 def fresh(code: str, **env: str) -> list[str]:
@@ -106,7 +108,12 @@ CHECK = """
 import sys
 from tenantguard.cli import main
 code = main(sys.argv[1:])
-heavy = ("tenantguard.sources.pyflow", "tenantguard.sources.python", "importlib.metadata")
+heavy = (
+    "tenantguard.sources.pyflow",
+    "tenantguard.sources.python",
+    "importlib.metadata",
+    "shutil",  # argparse's formatter asks it for the terminal's width
+)
 print(code, *[name for name in heavy if name in sys.modules])
 """
 
@@ -133,3 +140,29 @@ def test_checking_sql_loads_nothing_of_pythons_machinery(tmp_path: Path) -> None
     )
     out = run.stdout.splitlines()[-1].split()
     assert out[0] == "0" and "tenantguard.sources.python" in out, run.stdout + run.stderr
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found[name] = sub
+                found.update({f"{name} {v}": p for v, p in subcommands(sub).items()})
+    return found
+
+
+def test_the_parser_built_for_one_command_is_that_commands_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run builds its own command's arguments alone; its help and parsing are the same."""
+    monkeypatch.setenv("COLUMNS", "100")
+    full = subcommands(_build_parser())
+    assert {"check", "explain", "patches", "patches lint", "rule", "init"} <= set(full)
+    for name, parser in full.items():
+        alone = subcommands(_build_parser(name.split()[0]))
+        assert alone[name].format_help() == parser.format_help(), name
+        others = [n for n in alone if n.split()[0] != name.split()[0]]
+        kept = (argparse._HelpAction, argparse._SubParsersAction)
+        assert all(isinstance(a, kept) for n in others for a in alone[n]._actions), name
+    assert _build_parser().format_help() == _build_parser("check").format_help()

@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from tenantguard.selection import EnabledRules
     from tenantguard.sources.pyflow import Consulted, ProjectIndex
 
-__all__ = ["FileReport", "SourceFile", "check_file", "discover", "read_source"]
+__all__ = [
+    "FileReport",
+    "SourceFile",
+    "check_file",
+    "check_files",
+    "discover",
+    "iter_checked",
+    "read_source",
+]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -344,7 +352,21 @@ def check_files(
     jobs: int | None = None,
     options: CheckOptions = CheckOptions(),
 ) -> list[FileReport]:
-    """Checks files on `jobs` processes, this one included, when the input is large enough.
+    """The reports of `files`, in their order (see `iter_checked`)."""
+    return list(iter_checked(files, analyzer, patch_analyzer, jobs=jobs, options=options))
+
+
+def iter_checked(
+    files: list[SourceFile],
+    analyzer: Analyzer,
+    patch_analyzer: Analyzer,
+    *,
+    jobs: int | None = None,
+    options: CheckOptions = CheckOptions(),
+) -> Iterator[FileReport]:
+    """Checks files on `jobs` processes, this one included, when the input is large enough;
+    yields their reports in the order of `files`. On one process each report comes as soon as
+    its file is checked (a report can be written and let go); on several, once all are.
 
     Every process, this one and `jobs - 1` forked workers, claims files one at a time from a
     shared counter over the files sorted largest first: no process waits for work to be handed
@@ -366,7 +388,8 @@ def check_files(
             one_process = True
     if one_process:
         with _collecting_less():
-            return list(iter_reports(files, analyzer, patch_analyzer, options))
+            yield from iter_reports(files, analyzer, patch_analyzer, options)
+        return
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -391,4 +414,5 @@ def check_files(
         _BATCH = None
     left = [f for f in files if f.display not in done]
     done.update((r.path, r) for r in iter_reports(left, analyzer, patch_analyzer, options))
-    return [done[f.display] for f in files]
+    for source in files:
+        yield done[source.display]
