@@ -35,7 +35,7 @@ from tenantguard.sources.walk import FileReport, SourceFile, discover, stdin_sou
 if TYPE_CHECKING:
     from tenantguard.cache import PolicyFacts
     from tenantguard.engine.policy import Policy
-    from tenantguard.sources.pyflow import Consulted
+    from tenantguard.sources.pyflow import Consulted, ProjectIndex
     from tenantguard.sources.schema import SchemaProblem
 
 __all__ = ["main"]
@@ -463,6 +463,17 @@ def _check_group(
     return [done[f.display] for f in files], facts
 
 
+def _python_index(files: Sequence[SourceFile], sql_functions: Sequence[str]) -> ProjectIndex | None:
+    """What the group's Python files define (every one, cached or not: what a file may import
+    or call); None when there is no Python file (the Python reader is not even loaded)."""
+    python = [str(s.path) for s in files if s.path.suffix == ".py"]
+    if not python:
+        return None
+    from tenantguard.sources.pyflow import ProjectIndex
+
+    return ProjectIndex(python, sql_functions)
+
+
 def _run_checks(
     pending: list[SourceFile],
     group: _Group,
@@ -474,7 +485,6 @@ def _run_checks(
     """Analyses the files: loads sqlglot."""
     from tenantguard.engine.analyze import Analyzer
     from tenantguard.sources.files import CheckOptions, check_files
-    from tenantguard.sources.pyflow import ProjectIndex
 
     settings = group.settings
     rules = _enabled_rules(group.selection)
@@ -490,10 +500,7 @@ def _run_checks(
         patch_linter=patch_linter,
         patch_rules_only=patch_rules_only,
         rules=rules,
-        # every Python file of the group, cached or not: what a file may import or call
-        python_index=ProjectIndex(
-            [str(s.path) for s in group.files if s.path.suffix == ".py"], settings.sql_functions
-        ),
+        python_index=_python_index(group.files, settings.sql_functions),
     )
     analyzer = Analyzer(policy)
     patch_analyzer = Analyzer(policy, in_patch=True)

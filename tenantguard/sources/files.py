@@ -15,8 +15,6 @@ from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.rules import tg006_unprovable_statement
 from tenantguard.engine.sqltext import LineIndex, split_sql
-from tenantguard.sources.pyflow import Consulted, ProjectIndex
-from tenantguard.sources.python import check_python_text
 from tenantguard.sources.suppressions import (
     Suppression,
     apply_suppressions,
@@ -29,6 +27,7 @@ if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
 
     from tenantguard.selection import EnabledRules
+    from tenantguard.sources.pyflow import Consulted, ProjectIndex
 
 __all__ = ["FileReport", "SourceFile", "check_file", "discover", "read_source"]
 
@@ -233,6 +232,8 @@ def check_file(
     if source.path.suffix == ".py":
         if not schema and python_migration(source.path, text):
             schema, chosen = True, patch_analyzer  # a schema source, not application code
+        from tenantguard.sources.python import check_python_text  # only when there is Python
+
         findings, count, anchors = check_python_text(
             text,
             chosen,
