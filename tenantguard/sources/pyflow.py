@@ -155,6 +155,9 @@ class Call:
     keywords: dict[str, tuple[ast.expr, Value]]
     owner: FunctionInfo | None
     bound: bool  # called on an instance or class: the callee's first parameter is not passed
+    # the callee is guessed by the method's name (the receiver's class is unknown), and the
+    # receiver does not look like a database: a value computed at run time there may not be SQL
+    guessed: bool = False
 
 
 @dataclass(eq=False)
@@ -861,7 +864,7 @@ class _Walker:
     def project_call(self, node: ast.Call, func: ast.Attribute | ast.Name) -> None:
         """A call that may reach a project function; its arguments are kept for later."""
         targets: Callable[[], list[FunctionInfo]] | None = None
-        bound = False
+        bound = guessed = False
         if isinstance(func, ast.Name):
             binding = self.lookup(func.id)
             if isinstance(binding, FuncRef | ImportedRef):
@@ -878,6 +881,7 @@ class _Walker:
             ):
                 targets = self.index.named_callees(func.attr, self.module)
                 bound = True
+                guessed = _DB_RECEIVER.search(_receiver_name(func.value).lower()) is None
         if targets is None:
             return
         positional: list[tuple[ast.expr, Value] | None] = []
@@ -889,7 +893,9 @@ class _Walker:
         keywords = {
             k.arg: (k.value, self.evaluate(k.value)) for k in node.keywords if k.arg is not None
         }
-        self.recorded[id(node)] = Call(node, targets, positional, keywords, self.function, bound)
+        self.recorded[id(node)] = Call(
+            node, targets, positional, keywords, self.function, bound, guessed
+        )
 
     # bindings and values
 

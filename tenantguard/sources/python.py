@@ -212,6 +212,7 @@ class _ModuleCheck:
                     certain,
                 ) in self.index.wrapped_arguments(call):
                     method = f"{callee.name}() (it passes it to {through})"
+                    certain = certain and not call.guessed
                     yield Sink(call.call, argument, method, value, certain, function)
 
     # sinks
