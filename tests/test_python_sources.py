@@ -406,7 +406,7 @@ def test_a_method_guessed_by_its_name_on_an_object_that_is_not_a_database() -> N
         "    async def get(self, query):\n"
         "        return await self.conn.fetch(query)\n"
         "async def f(cache, db, key, built):\n"
-        "    cache.get(key)\n"
+        "    cache.get(make_key())\n"
         "    cache.get('SELECT * FROM leads')\n"
         "    await db.get(built.sql())\n"
         "    await cache.get(f'SELECT * FROM leads WHERE id = {key}')\n"
