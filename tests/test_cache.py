@@ -194,7 +194,7 @@ PYTHON_CASES = {
     ),
     "a method defined in a new file": (
         {},
-        "async def f(repo, build):\n    await repo.lookup(build())\n",
+        "async def f(db, build):\n    await db.lookup(build())\n",
         {"app/repo.py": "class Repo:\n    async def lookup(self, sql):\n        return await self.conn.fetch(sql)\n"},
         "TG009",
     ),

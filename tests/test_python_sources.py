@@ -398,3 +398,30 @@ def test_log_and_error_messages_are_prose_even_when_they_parse() -> None:
         "QUERY = 'SELECT * FROM leads'\n"
     )
     assert codes(source) == [(8, "TG001")]
+
+
+def test_a_method_guessed_by_its_name_on_an_object_that_is_not_a_database() -> None:
+    source = (
+        "class Repo:\n"
+        "    async def get(self, query):\n"
+        "        return await self.conn.fetch(query)\n"
+        "async def f(cache, db, key, built):\n"
+        "    cache.get(make_key())\n"
+        "    cache.get('SELECT * FROM leads')\n"
+        "    await db.get(built.sql())\n"
+        "    await cache.get(f'SELECT * FROM leads WHERE id = {key}')\n"
+    )
+    # `cache.get(key)` is most likely a dict: only what reads as SQL is checked there
+    assert codes(source) == [(6, "TG001"), (7, "TG009"), (8, "TG001"), (8, "TG009")]
+
+
+def test_conversions_make_values_known_at_run_time() -> None:
+    source = (
+        "async def f(conn, t, name):\n"
+        "    await conn.fetch('SELECT * FROM leads WHERE tenant_id = %d' % t)\n"
+        "    await conn.fetch('SELECT * FROM leads WHERE name = %r' % (name,))\n"
+        "    await conn.fetch('SELECT * FROM leads WHERE tenant_id = %r' % ('x',))\n"
+        "    await conn.fetch('SELECT * FROM leads WHERE tenant_id = {:d}'.format(t))\n"
+    )
+    # a value in place of the tenant pins (the unknown text is TG009); a name does not
+    assert codes(source) == [(2, "TG009"), (3, "TG001"), (3, "TG009"), (4, "TG009"), (5, "TG009")]

@@ -242,6 +242,7 @@ def check_file(
 
         if not schema and python_migration(source.path, text):
             schema, chosen = True, patch_analyzer  # a schema source, not application code
+
         findings, count, anchors = check_python_text(
             text,
             chosen,

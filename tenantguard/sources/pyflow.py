@@ -155,6 +155,9 @@ class Call:
     keywords: dict[str, tuple[ast.expr, Value]]
     owner: FunctionInfo | None
     bound: bool  # called on an instance or class: the callee's first parameter is not passed
+    # the callee is guessed by the method's name (the receiver's class is unknown), and the
+    # receiver does not look like a database: a value computed at run time there may not be SQL
+    guessed: bool = False
 
 
 @dataclass(eq=False)
@@ -861,7 +864,7 @@ class _Walker:
     def project_call(self, node: ast.Call, func: ast.Attribute | ast.Name) -> None:
         """A call that may reach a project function; its arguments are kept for later."""
         targets: Callable[[], list[FunctionInfo]] | None = None
-        bound = False
+        bound = guessed = False
         if isinstance(func, ast.Name):
             binding = self.lookup(func.id)
             if isinstance(binding, FuncRef | ImportedRef):
@@ -878,6 +881,7 @@ class _Walker:
             ):
                 targets = self.index.named_callees(func.attr, self.module)
                 bound = True
+                guessed = _DB_RECEIVER.search(_receiver_name(func.value).lower()) is None
         if targets is None:
             return
         positional: list[tuple[ast.expr, Value] | None] = []
@@ -889,7 +893,9 @@ class _Walker:
         keywords = {
             k.arg: (k.value, self.evaluate(k.value)) for k in node.keywords if k.arg is not None
         }
-        self.recorded[id(node)] = Call(node, targets, positional, keywords, self.function, bound)
+        self.recorded[id(node)] = Call(
+            node, targets, positional, keywords, self.function, bound, guessed
+        )
 
     # bindings and values
 
@@ -1044,9 +1050,7 @@ class _Walker:
         if isinstance(right, ast.Tuple):
             if any(isinstance(e, ast.Starred) for e in right.elts):
                 return hole(node, self.origin, "`%` formatting with a starred argument")
-            arguments: list[Callable[[bool], Value]] | dict[str, Callable[[bool], Value]] = [
-                self._argument(e) for e in right.elts
-            ]
+            arguments: list[Value] | dict[str, Value] = [self._argument(e) for e in right.elts]
         elif isinstance(right, ast.Dict):
             if not all(
                 isinstance(k, ast.Constant) and isinstance(k.value, str) for k in right.keys
@@ -1060,9 +1064,8 @@ class _Walker:
             arguments = [self._argument(right)]
         return format_percent(template, arguments, node, self.origin)
 
-    def _argument(self, node: ast.expr) -> Callable[[bool], Value]:
-        value = self.evaluate(node)
-        return lambda plain: value
+    def _argument(self, node: ast.expr) -> Value:
+        return self.evaluate(node)
 
     def call_value(self, node: ast.Call) -> Value:
         func = node.func
@@ -1093,14 +1096,14 @@ class _Walker:
             ):
                 separator = self.evaluate(func.value)
                 composed = _is_sql_call(func.value)
-                values = [self._composable(e, composed)(True) for e in items.elts]
+                values = [self._composable(e, composed) for e in items.elts]
                 return join_values(separator, values, node, origin)
             return hole(node, origin, "`.join()` of items computed at run time")
         if name == "Composed" and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
             items = node.args[0]
-            return concat([self._composable(e, True)(True) for e in items.elts], node, origin)
+            return concat([self._composable(e, True) for e in items.elts], node, origin)
         if name in ("Identifier", "Literal", "Placeholder") and _is_sql_module_call(node):
-            return self._composable(node, True)(True)
+            return self._composable(node, True)
         if name == "str" and len(node.args) == 1:
             return self.evaluate(node.args[0])
         if _builder(node):
@@ -1108,7 +1111,7 @@ class _Walker:
             return hole(node, origin, reason, string=False)
         return hole(node, origin, f"`{_short(node)}` is computed at run time")
 
-    def _composable(self, node: ast.expr, composed: bool) -> Callable[[bool], Value]:
+    def _composable(self, node: ast.expr, composed: bool) -> Value:
         """An argument of `.format()`; psycopg's `Identifier`/`Literal`/`Placeholder` render as
         PostgreSQL would see them."""
         origin = self.origin
@@ -1129,7 +1132,7 @@ class _Walker:
                     )
                     parts.extend([quote, inner, quote])
                 result = concat(parts, node, origin)
-                return lambda plain: result
+                return result
             if name == "Literal" and len(node.args) == 1:
                 argument = node.args[0]
                 if (
@@ -1138,7 +1141,7 @@ class _Walker:
                     and not isinstance(argument.value, bool)
                 ):
                     text = str(argument.value)
-                    return lambda plain: ((Lit(text, origin, None, 0, argument),),)
+                    return ((Lit(text, origin, None, 0, argument),),)
                 if (
                     isinstance(argument, ast.Constant)
                     and isinstance(argument.value, str)
@@ -1151,14 +1154,14 @@ class _Walker:
                             Lit("'", origin, None, 0, argument),
                         ),
                     )
-                    return lambda plain: quoted
+                    return quoted
                 unknown = hole(
                     argument,
                     origin,
                     f"`{_short(argument)}` is a value known at run time",
                     kind="value",
                 )
-                return lambda plain: unknown
+                return unknown
             if name == "Placeholder":
                 label = (
                     node.args[0]
@@ -1166,13 +1169,13 @@ class _Walker:
                     else next((k.value for k in node.keywords if k.arg == "name"), None)
                 )
                 if label is None:
-                    return lambda plain: ((Lit("%s", origin, None, 0, node),),)
+                    return ((Lit("%s", origin, None, 0, node),),)
                 if isinstance(label, ast.Constant) and isinstance(label.value, str):
                     text = f"%({label.value})s"
-                    return lambda plain: ((Lit(text, origin, None, 0, node),),)
+                    return ((Lit(text, origin, None, 0, node),),)
             if name == "SQL" and node.args:
                 result = self.evaluate(node.args[0])
-                return lambda plain: result
+                return result
         return self._argument(node)
 
 

@@ -100,8 +100,8 @@ class _Variant:
         return best.part, offset - best.start
 
 
-def _fill_candidates(before: str, after: str, hole_: Hole) -> list[str]:
-    """Neutral texts for a hole, by what its place in the SQL asks for."""
+def _fill_candidates(before: str, hole_: Hole) -> list[str]:
+    """Neutral texts for a hole, by what its place in the SQL (the text before it) asks for."""
     if hole_.kind == "value":
         return [_PLACEHOLDER]
     if hole_.kind == "name":
@@ -149,10 +149,9 @@ def _variants(alternative: tuple[Part, ...]) -> list[_Variant]:
     options: list[list[str]] = []
     for index in holes:
         before = "".join(skeleton[:index]).replace("\0", " ")
-        after = "".join(skeleton[index + 1 :]).replace("\0", " ")
         part = alternative[index]
         assert type(part) is Hole
-        options.append(_fill_candidates(before, after, part))
+        options.append(_fill_candidates(before, part))
     combinations: list[tuple[str, ...]] = []
     for combination in itertools.product(*options):
         combinations.append(combination)
@@ -212,6 +211,7 @@ class _ModuleCheck:
                     certain,
                 ) in self.index.wrapped_arguments(call):
                     method = f"{callee.name}() (it passes it to {through})"
+                    certain = certain and not call.guessed
                     yield Sink(call.call, argument, method, value, certain, function)
 
     # sinks

@@ -213,8 +213,7 @@ _NUMERIC = frozenset("diouxXeEfFgG")
 @dataclass(frozen=True, slots=True)
 class _Field:
     key: int | str | None  # position, keyword, or None for the next positional argument
-    numeric: bool
-    plain: bool  # `%s` / `{}`: the argument's own text; otherwise it is converted at run time
+    converted: bool  # `%d`, `%r`, `{:d}`: the argument's text is made at run time (a value)
     lit: Lit  # the field's text, for positions
 
 
@@ -245,8 +244,8 @@ def _split(
 
 def _fill(
     pieces: list[Part | _Field],
-    positional: Sequence[Callable[[bool], Value]],
-    keywords: dict[str, Callable[[bool], Value]],
+    positional: Sequence[Value],
+    keywords: dict[str, Value],
     node: ast.AST,
     origin: Origin,
 ) -> Value | str:
@@ -269,21 +268,24 @@ def _fill(
             argument = keywords[key]
         else:
             return f"the template's field {key!r} has no argument"
-        value = argument(piece.plain)
-        if piece.numeric:
-            value = tuple(
-                a
-                if is_constant(a)
-                else (Hole(piece.lit.anchor or node, origin, "a number", kind="value"),)
-                for a in value
-            )
+        value = argument
+        if piece.converted:
+            value = tuple(_as_value(a, node, origin) for a in value)
         parts.append(value)
     return concat(parts, node, origin)
 
 
+def _as_value(alternative: Alternative, node: ast.AST, origin: Origin) -> Alternative:
+    """An argument formatted by a conversion: a value known at run time."""
+    holes = [p for p in alternative if isinstance(p, Hole)]
+    if len(holes) == len(alternative):
+        return tuple(p._replace(kind="value") for p in holes)
+    return (Hole(node, origin, "a value formatted into the string at run time", kind="value"),)
+
+
 def format_percent(
     template: Value,
-    arguments: Sequence[Callable[[bool], Value]] | dict[str, Callable[[bool], Value]],
+    arguments: Sequence[Value] | dict[str, Value],
     node: ast.AST,
     origin: Origin,
 ) -> Value:
@@ -298,9 +300,7 @@ def format_percent(
             key = match.group("key")
             if "*" in match.group():
                 return None
-            return _Field(
-                key, conv in _NUMERIC, conv == "s" and match.group() in ("%s", f"%({key})s"), lit
-            )
+            return _Field(key, conv != "s" or match.group() not in ("%s", f"%({key})s"), lit)
 
         pieces = _split(alternative, _PERCENT, field)
         if pieces is None:
@@ -319,8 +319,8 @@ def format_percent(
 
 def format_template(
     template: Value,
-    positional: Sequence[Callable[[bool], Value]],
-    keywords: dict[str, Callable[[bool], Value]],
+    positional: Sequence[Value],
+    keywords: dict[str, Value],
     node: ast.AST,
     origin: Origin,
 ) -> Value:
@@ -347,7 +347,7 @@ def format_template(
             else:
                 return None  # `{0.attr}`, `{a[0]}`: computed at run time
             numeric = bool(format_spec) and format_spec[-1:] in _NUMERIC
-            return _Field(key, numeric, not format_spec, lit)
+            return _Field(key, numeric, lit)
 
         pieces = _split(alternative, _FIELD, field)
         if pieces is None:
