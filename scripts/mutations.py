@@ -114,10 +114,16 @@ MUTATIONS = [
         '_LINE_END = re.compile(r"[\\n]")',
     ),
     (
-        "dollar tags only in the BMP",
+        "dollar tags of ASCII only",
         "tenantguard/engine/sqltext.py",
-        "[A-Za-z_\\u0080-\\U0010ffff][\\w\\u0080-\\U0010ffff]*",
-        "[A-Za-z_\\u0080-\\uffff][\\w\\u0080-\\uffff]*",
+        "\\$(?:[^\\x00-\\x40\\x5b-\\x5e\\x60\\x7b-\\x7f][^\\x00-\\x2f\\x3a-\\x40\\x5b-\\x5e\\x60\\x7b-\\x7f]*)?\\$",
+        "\\$(?:[A-Za-z_][A-Za-z_0-9]*)?\\$",
+    ),
+    (
+        "a composite foreign key pins without its other columns",
+        "tenantguard/engine/proof/facts.py",
+        "if first is not None and all(said):",
+        "if first is not None:",
     ),
     (
         "a parameter cast lossily elsewhere still pins",
