@@ -1,0 +1,109 @@
+"""Round 4 of the attacks on the runtime guard: ways around the round-3 fixes of issue 11.
+
+Same two setups as `test_runtime_attacks` (its `setup` fixture): `guard` (a superuser
+connection: the guard alone stands between the tenants) and `guard+rls` (an application role
+under `rls_policy_sql()` with `set_tenant_setting=True`). The attacker is the code that calls
+the guarded connection with a `tenant(1)` request, in enforce mode, through the connection's
+public API; each test asserts on clinic 2's rows (Carla) that reach it, or that changed, read
+afterwards through an unguarded owner connection. A refused call counts as no rows.
+
+Every test here is a strict xfail: the bypass works today. Once it is closed the test passes,
+pytest reports XPASS(strict) as a failure, and the marker is to be removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import create_pool, tenant
+from tests import test_runtime_attacks as round2
+from tests.test_runtime_attacks import POLICY, Setup
+
+setup = round2.setup  # the round-2 fixture: parametrized over "guard" and "guard+rls"
+
+CARLA_HISTORY = '{"dx": "clinic 2 secret"}'
+PINNED_HISTORY = "SELECT first_name, medical_history FROM patients WHERE tenant_id = $1"
+
+
+async def refused_or_ran(call: Callable[[], Awaitable[Any]]) -> None:
+    with contextlib.suppress(TenantIsolationError):
+        await call()
+
+
+# --- 1. what a request leaves on a pooled connection outlives the pool's reset ---------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bypass: a codec on a type no tenant id is sent as (jsonb) outlives the request",
+)
+async def test_a_codec_left_on_a_pooled_connection_reads_the_next_tenants_rows(
+    setup: Setup,
+) -> None:
+    """`_tg_check_codec` refuses codecs on the types a tenant id is sent as, but any codec
+    set by one request stays on the connection (asyncpg's reset and the pool's release do not
+    remove codecs): a `tenant(1)` request sets a jsonb decoder, and the next request on the
+    same pooled connection, for clinic 2, decodes its patients' medical history through it."""
+    await setup.owner(
+        f"UPDATE patients SET medical_history = '{CARLA_HISTORY}' WHERE tenant_id = 2"
+    )
+    stolen: list[str] = []
+
+    def steal(text: str) -> object:
+        stolen.append(text)
+        return json.loads(text)
+
+    pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **setup.options)
+    try:
+        async with pool.acquire() as conn:
+            with tenant(1):  # the attacker's request
+                await refused_or_ran(
+                    lambda: conn.set_type_codec(
+                        "jsonb", encoder=json.dumps, decoder=steal, schema="pg_catalog"
+                    )
+                )
+        async with pool.acquire() as conn:
+            with tenant(2):  # the next request, for clinic 2, unaware
+                await conn.fetch(PINNED_HISTORY, 2)
+    finally:
+        await pool.close()
+    assert CARLA_HISTORY not in stolen
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bypass: a query logger added by one request sees every later request's values",
+)
+async def test_a_query_logger_left_on_a_pooled_connection_sees_the_next_tenants_values(
+    setup: Setup,
+) -> None:
+    """`add_query_logger` is public asyncpg API the guard does not wrap, sends no SQL (so the
+    connection stays "clean" and, with `set_tenant_setting`, even the pool's reset is skipped),
+    and asyncpg's reset never removes query loggers: the logger a `tenant(1)` request adds
+    receives the statements and bound values of every later request on that connection."""
+    seen: list[object] = []
+    pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **setup.options)
+    try:
+        async with pool.acquire() as conn:
+            # the attacker's request
+            with tenant(1), contextlib.suppress(TenantIsolationError):
+                conn.add_query_logger(lambda logged: seen.extend(logged.args))
+        async with pool.acquire() as conn:
+            with tenant(2):  # the next request, for clinic 2, unaware
+                await conn.execute(
+                    "UPDATE patients SET phone_number = $2 WHERE tenant_id = $1", 2, "229-0000"
+                )
+    finally:
+        await pool.close()
+    assert await setup.names("SELECT phone_number FROM patients WHERE tenant_id = 2") == [
+        "229-0000"
+    ]
+    assert "229-0000" not in seen
