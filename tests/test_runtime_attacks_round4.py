@@ -13,6 +13,7 @@ pytest reports XPASS(strict) as a failure, and the marker is to be removed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
@@ -107,3 +108,54 @@ async def test_a_query_logger_left_on_a_pooled_connection_sees_the_next_tenants_
         "229-0000"
     ]
     assert "229-0000" not in seen
+
+
+# --- 2. the driver's exemption follows the context, and the check is made at call time -------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bypass: a callback scheduled from the pool's reset inherits the driver's exemption",
+)
+async def test_a_query_logger_called_during_the_reset_runs_unchecked_sql(setup: Setup) -> None:
+    """Round 3 exempts only "the driver's own task" from the check while the pool's reset runs,
+    but the exemption is a ContextVar (`_DRIVING`): asyncpg calls query loggers with
+    `call_soon`/`create_task`, which copy the driver's context. A `tenant(1)` request leaves a
+    transaction open, so the reset sends `ROLLBACK` and then its reset query; the logger called
+    for the `ROLLBACK` runs while the reset query is in flight and calls `fetch` on the
+    connection: admitted unchecked (`_tg_admit_slow` returns None for the driver). The check is
+    made when the call is made, so the coroutine it returns runs later, unchecked, whenever it
+    is awaited: here while the next request (clinic 2) holds the connection and its setting."""
+    pending: list[Any] = []
+    pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **setup.options)
+    try:
+        async with pool.acquire() as conn:
+            with tenant(1):  # the attacker's request
+                fetch = conn.fetch  # bound to the pooled connection, not to the proxy
+
+                def during_reset(logged: Any) -> None:
+                    if logged.query == "ROLLBACK" and not pending:
+                        pending.append(fetch("SELECT first_name FROM patients ORDER BY 1"))
+
+                conn.add_query_logger(during_reset)
+                await conn.execute("BEGIN")  # left open: the reset rolls it back first
+
+        async def attacker() -> list[str]:
+            with tenant(1):
+                if not pending:
+                    return []
+                try:
+                    return [row[0] for row in await pending[0]]
+                except TenantIsolationError:
+                    return []
+
+        async with pool.acquire() as conn:
+            with tenant(2):  # the next request, for clinic 2, unaware
+                await conn.fetch(PINNED_HISTORY, 2)
+                stolen = await asyncio.create_task(attacker())
+    finally:
+        for call in pending:
+            call.close()
+        await pool.close()
+    assert "Carla" not in stolen
