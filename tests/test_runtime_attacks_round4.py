@@ -22,11 +22,19 @@ from typing import Any
 import pytest
 
 from tenantguard import TenantIsolationError
+from tenantguard.embedded import find_postgres_bin
 from tenantguard.runtime import create_pool, tenant
 from tests import test_runtime_attacks as round2
 from tests.test_runtime_attacks import POLICY, Setup
 
 setup = round2.setup  # the round-2 fixture: parametrized over "guard" and "guard+rls"
+
+
+@pytest.fixture
+async def guard_only(two_clinics: str) -> Setup:
+    """The superuser setup alone: what RLS contains is still the guard's to stop."""
+    return Setup("guard", two_clinics, two_clinics)
+
 
 CARLA_HISTORY = '{"dx": "clinic 2 secret"}'
 PINNED_HISTORY = "SELECT first_name, medical_history FROM patients WHERE tenant_id = $1"
@@ -159,3 +167,28 @@ async def test_a_query_logger_called_during_the_reset_runs_unchecked_sql(setup: 
             call.close()
         await pool.close()
     assert "Carla" not in stolen
+
+
+# --- 3. SQL run by the server outside the statement: COPY … TO/FROM PROGRAM -------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bypass: COPY … TO PROGRAM runs a shell command (here psql) the guard never sees",
+)
+async def test_copy_to_program_runs_sql_the_guard_never_sees(guard_only: Setup) -> None:
+    """The guard refuses `query_to_xml`, `DO` and SQL-level `EXECUTE` (SQL run by the server
+    out of sight) but admits `COPY (SELECT 1) TO PROGRAM '…'`: a superuser application (the
+    `guard` setup) runs any shell command as the server's user, psql against the same database
+    among them, and through it any statement. The proof reads a pinned-free `SELECT 1`."""
+    bindir = find_postgres_bin()
+    assert bindir is not None
+    command = f'{bindir / "psql"} {guard_only.dsn} -c "DELETE FROM patients WHERE tenant_id = 2"'
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            await refused_or_ran(lambda: conn.execute(f"COPY (SELECT 1) TO PROGRAM '{command}'"))
+    finally:
+        await conn.close()
+    assert await guard_only.names() == ["Ana", "Bruno", "Carla"]  # Carla deleted
