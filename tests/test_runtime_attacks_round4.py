@@ -192,3 +192,25 @@ async def test_copy_to_program_runs_sql_the_guard_never_sees(guard_only: Setup) 
     finally:
         await conn.close()
     assert await guard_only.names() == ["Ana", "Bruno", "Carla"]  # Carla deleted
+
+
+# --- 4. what a statement does to tables it does not name: TRUNCATE … CASCADE -----------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bypass: TRUNCATE of the global tenants table with CASCADE empties every tenant table",
+)
+async def test_truncate_cascade_of_a_global_table_erases_every_clinic(guard_only: Setup) -> None:
+    """TG005 refuses `TRUNCATE patients` (every tenant's rows) but reads only the tables a
+    TRUNCATE names: `tenants` is a global table, and `CASCADE` truncates every table whose
+    foreign key references it, which is every tenant table. (TRUNCATE also ignores RLS; the
+    `guard+rls` role has no TRUNCATE privilege here, an application role granted ALL would.)"""
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            await refused_or_ran(lambda: conn.execute("TRUNCATE tenants CASCADE"))
+    finally:
+        await conn.close()
+    assert "Carla" in await guard_only.names()  # clinic 2's patients erased
