@@ -25,7 +25,7 @@ from tenantguard import TenantIsolationError
 from tenantguard.embedded import find_postgres_bin
 from tenantguard.runtime import create_pool, tenant
 from tests import test_runtime_attacks as round2
-from tests.test_runtime_attacks import POLICY, Setup
+from tests.test_runtime_attacks import BY_SETTING, POLICY, Setup
 
 setup = round2.setup  # the round-2 fixture: parametrized over "guard" and "guard+rls"
 
@@ -38,6 +38,10 @@ async def guard_only(two_clinics: str) -> Setup:
 
 CARLA_HISTORY = '{"dx": "clinic 2 secret"}'
 PINNED_HISTORY = "SELECT first_name, medical_history FROM patients WHERE tenant_id = $1"
+# no ORDER BY: a sort would read every row at the first fetch
+UNSORTED_BY_SETTING = (
+    "SELECT first_name FROM patients WHERE tenant_id = current_setting('app.tenant_id')::bigint"
+)
 
 
 async def refused_or_ran(call: Callable[[], Awaitable[Any]]) -> None:
@@ -214,3 +218,44 @@ async def test_truncate_cascade_of_a_global_table_erases_every_clinic(guard_only
     finally:
         await conn.close()
     assert "Carla" in await guard_only.names()  # clinic 2's patients erased
+
+
+# --- 5. a cursor's later round trips run under whatever setting the session has then ---------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bypass: a cursor pinned by the setting reads rows under the setting of later chunks",
+)
+async def test_a_cursor_pinned_by_the_setting_follows_another_requests_setting(
+    setup: Setup,
+) -> None:
+    """The guard ensures the setting holds `tenant()` before a cursor's first round trip only
+    (`_SettingCursorFactory`); the cursor's later chunks (`prefetch`, `Cursor.fetch`) are
+    asyncpg's own round trips. On a connection the application shares between tasks (the
+    guard rechecks the setting for "a call made earlier but awaited later"), another request
+    sets it to clinic 2 between two chunks, and the rest of the `tenant(1)` cursor reads
+    clinic 2: PostgreSQL evaluates `current_setting()` per row in a sequential scan (which
+    the attacker asks for with `SET enable_indexscan = off`, a statement the guard admits)."""
+    conn = await setup.connect()
+    names: list[str] = []
+
+    async def other_request() -> None:
+        with tenant(2):
+            await conn.fetch(BY_SETTING)
+
+    try:
+        with tenant(1):  # the attacker's request
+            await conn.execute("SET enable_indexscan = off")
+            await conn.execute("SET enable_bitmapscan = off")
+            async with conn.transaction():
+                async for row in conn.cursor(UNSORTED_BY_SETTING, prefetch=1):
+                    names.append(row[0])
+                    if len(names) == 1:
+                        await asyncio.create_task(other_request())
+    except TenantIsolationError:
+        pass
+    finally:
+        await conn.close()
+    assert "Carla" not in names
