@@ -259,3 +259,41 @@ async def test_a_cursor_pinned_by_the_setting_follows_another_requests_setting(
     finally:
         await conn.close()
     assert "Carla" not in names
+
+
+# --- 6. a text tenant id that spells a UUID is read as another text tenant -----------------
+
+HEX_TENANT = "d41d8cd98f00b204e9800998ecf8427e"  # a text tenant id: 32 hexadecimal digits
+DASHED_TENANT = "d41d8cd9-8f00-b204-e980-0998ecf8427e"  # another text tenant id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bypass: a str tenant that parses as a UUID is compared and set in canonical form",
+)
+async def test_a_text_tenant_spelling_a_uuid_is_not_another_text_tenant(setup: Setup) -> None:
+    """`tenant_key` puts a str of 32, 36 or 38 characters that parses as a UUID in canonical
+    form, and the guard accepts that form as the request's tenant and sets it as the tenant
+    setting. For a text tenant column (`notes.tenant_id`) `'d41d8cd98f00…'` and
+    `'d41d8cd9-8f00-…'` are two tenants: a request of the first reads the second's rows through
+    the setting (the plain expression pin, and RLS) or with its spelling bound as `$1`."""
+    await setup.owner(
+        f"INSERT INTO notes VALUES ('{HEX_TENANT}', 'clinic A note'), "
+        f"('{DASHED_TENANT}', 'clinic B note')"
+    )
+    conn = await setup.connect()
+    seen: list[str] = []
+    try:
+        with tenant(HEX_TENANT):  # the attacker's request: clinic A
+            for call in (
+                lambda: conn.fetch(
+                    "SELECT body FROM notes WHERE tenant_id = current_setting('app.tenant_id')"
+                ),
+                lambda: conn.fetch("SELECT body FROM notes WHERE tenant_id = $1", DASHED_TENANT),
+            ):
+                with contextlib.suppress(TenantIsolationError):
+                    seen.extend(row[0] for row in await call())
+    finally:
+        await conn.close()
+    assert "clinic B note" not in seen
