@@ -46,7 +46,7 @@ from tenantguard.errors import ConfigError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode
-from tenantguard.runtime.parameter_types import describe, first_inexact_pin
+from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.tokens import inline_parameters
 
 __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "create_pool"]
@@ -342,8 +342,7 @@ class GuardedConnection(asyncpg.Connection):
         guard.violation(
             f"{name} pins the tenant, but PostgreSQL typed it {describe(parameter)} from its "
             "first use in the statement: the tenant id is converted to that type before it is "
-            "compared, which may turn it into another tenant's id (a real keeps 24 bits: "
-            "16777217 becomes 16777216)",
+            f"compared, which may turn it into another tenant's id ({why_inexact(parameter)})",
             f"cast {name} where it is first used to the tenant column's type ({name}::bigint, "
             f"{name}::text, {name}::uuid), or compare it with the tenant column before any "
             "other use; pass another parameter for the other value",

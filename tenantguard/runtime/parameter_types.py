@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from asyncpg.types import Type
 
-__all__ = ["describe", "first_inexact_pin", "inexact"]
+__all__ = ["describe", "first_inexact_pin", "inexact", "why_inexact"]
 
 # int8, int2, int4, text, numeric, varchar, uuid (pg_type.dat)
 _EXACT_OIDS = frozenset({20, 21, 23, 25, 1700, 1043, 2950})
@@ -35,6 +35,17 @@ _SQL_NAMES = {
     "int2": "smallint",
     "int4": "integer",
     "int8": "bigint",
+}
+
+
+_WHY = {
+    "float4": "a real keeps 24 bits: 16777217 becomes 16777216",
+    "float8": "a double precision keeps 53 bits: 2^53 + 1 becomes 2^53",
+    "bpchar": "trailing blanks do not count: 'ab ' compares equal to 'ab'",
+    "char": "a \"char\" keeps one byte: 'ab' becomes 'a'",
+    "name": "a name keeps 63 bytes",
+    "varchar": "a length cuts trailing blanks off",
+    "numeric": "a scale rounds it: numeric(10,-3) makes 16777217 16777000",
 }
 
 
@@ -58,6 +69,11 @@ def describe(parameter: Type) -> str:
         return f"a domain over {name}"
     sql = _SQL_NAMES.get(name)
     return f"{sql} ({name})" if sql else name
+
+
+def why_inexact(parameter: Type) -> str:
+    """How a value of this inexact type may become another tenant's id."""
+    return _WHY.get(parameter.name, "its values are not the tenant column's")
 
 
 def first_inexact_pin(parameters: Sequence[Type], pins: Sequence[int]) -> tuple[int, Type] | None:
