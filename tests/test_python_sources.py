@@ -237,6 +237,23 @@ def test_mutually_recursive_wrappers_terminate() -> None:
     assert codes(source) == [(6, "TG001")]
 
 
+def test_mutually_recursive_wrappers_whatever_is_asked_first() -> None:
+    """Whether `b` is a wrapper does not depend on whether `a` was asked about before it."""
+    wrappers = (
+        "async def a(conn, sql, n):\n"
+        "    if n:\n"
+        "        return await b(conn, sql, n - 1)\n"
+        "    return await conn.fetch(sql)\n"
+        "async def b(conn, sql, n):\n"
+        "    return await a(conn, sql, n)\n"
+    )
+    leak = "async def g(conn):\n    await b(conn, 'SELECT * FROM ' + 'leads', 2)\n"
+    first = "async def f(conn):\n    await a(conn, 'SELECT * FROM leads WHERE tenant_id = $1', 1)\n"
+    assert codes(leak + wrappers) == [(2, "TG001")]
+    assert codes(first + leak + wrappers) == [(4, "TG001")]
+    assert codes(leak + first + wrappers) == [(2, "TG001")]
+
+
 def test_a_wrapper_of_an_uncertain_sink_checks_what_reads_as_sql() -> None:
     source = (
         "def run(executor, job):\n"
@@ -425,3 +442,86 @@ def test_conversions_make_values_known_at_run_time() -> None:
     )
     # a value in place of the tenant pins (the unknown text is TG009); a name does not
     assert codes(source) == [(2, "TG009"), (3, "TG001"), (3, "TG009"), (4, "TG009"), (5, "TG009")]
+
+
+# the same file, the same findings, whatever the index read before
+
+
+ORDER_PROJECT = {
+    "queries.py": (
+        "try:\n"  # a handler at module level: the names bound after it are still the module's
+        "    import ujson as json\n"
+        "except ImportError:\n"
+        "    import json\n"
+        "import wrappers\n"
+        "BASE = 'SELECT * FROM leads'\n"
+        "PINNED = BASE + ' WHERE tenant_id = $1'\n"
+        "async def count(conn, t):\n"
+        "    await wrappers.send(conn, 'SELECT count(*) FROM ' + 'leads WHERE tenant_id = $1', t)\n"
+        "async def relay(conn, sql):\n"  # reads wrappers.send once wrappers' body has run
+        "    sender = wrappers.send\n"
+        "    return await sender(conn, sql)\n"
+    ),
+    "wrappers.py": (
+        "from queries import BASE, PINNED\n"
+        "DEFAULT = PINNED + ' ORDER BY id'\n"  # reads queries while this body runs
+        "async def send(conn, sql, retry=1):\n"
+        "    if retry:\n"
+        "        return await again(conn, sql, retry - 1)\n"
+        "    return await conn.fetch(sql)\n"
+        "async def again(conn, sql, retry):\n"
+        "    return await send(conn, sql, retry)\n"
+        "class Store:\n"
+        "    async def run_query(self, sql, *args):\n"
+        "        return await self.pool.fetch(sql, *args)\n"
+        "    async def everything(self):\n"
+        "        return await self.pool.fetch(BASE)\n"
+    ),
+    "users.py": (
+        "from wrappers import DEFAULT, again\n"
+        "from queries import BASE\n"
+        "async def f(db, conn, t):\n"
+        "    await again(conn, 'SELECT * FROM ' + 'leads', 0)\n"
+        "    await db.run_query(DEFAULT, t)\n"
+        "    await db.run_query(BASE + ' WHERE id = $1', t)\n"
+    ),
+    "late.py": (
+        "import queries, wrappers\n"
+        "async def g(db, conn, t):\n"
+        "    await wrappers.send(conn, queries.BASE)\n"
+        "    await db.run_query(wrappers.DEFAULT, t)\n"
+        "    await db.run_query('SELECT id FROM ' + 'leads', t)\n"
+        "    await queries.relay(conn, 'SELECT name FROM ' + 'leads')\n"
+    ),
+}
+
+
+def test_findings_do_not_depend_on_what_the_index_read_before(tmp_path: Path) -> None:
+    """Every order of checking a project's files with one index (as one process does), and
+    each file with an index of its own: the same findings for each file."""
+    import itertools
+
+    paths = {}
+    for name, text in ORDER_PROJECT.items():
+        paths[name] = tmp_path / name
+        paths[name].write_text(text, encoding="utf-8")
+    project = sorted(str(p) for p in paths.values())
+
+    def check(name: str, index: ProjectIndex) -> list[tuple[int, int, str, str, str]]:
+        found, _, _ = check_python_text(
+            ORDER_PROJECT[name], Analyzer(POLICY), path=str(paths[name]), index=index
+        )
+        return sorted((f.line, f.column, f.code, f.message, f.help) for f in found)
+
+    alone = {n: check(n, ProjectIndex(project, root=str(tmp_path))) for n in ORDER_PROJECT}
+    found = {n: [(line, code) for line, _, code, _, _ in f] for n, f in alone.items()}
+    assert found == {
+        "queries.py": [(6, "TG001")],
+        "wrappers.py": [(13, "TG001")],
+        "users.py": [(4, "TG001"), (6, "TG001")],  # again() reaches fetch() through send()
+        "late.py": [(3, "TG001"), (5, "TG001"), (6, "TG001")],
+    }
+    assert alone["users.py"][1][3].endswith("(in SQL from queries.py)")  # the project's path
+    for order in itertools.permutations(ORDER_PROJECT):
+        index = ProjectIndex(project, root=str(tmp_path))
+        assert {n: check(n, index) for n in order} == alone, order

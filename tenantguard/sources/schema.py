@@ -284,9 +284,18 @@ class SchemaInfo:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return False
+        docstrings = {
+            id(body[0].value)
+            for body in (
+                getattr(n, "body", None)
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            )
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+        }  # prose: alembic's "create visits table" is not a statement
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if _ANY_DDL.search(node.value):
+                if id(node) not in docstrings and _ANY_DDL.search(node.value):
                     known = len(self.problems)
                     self.add_sql(node.value, path)
                     for index in range(known, len(self.problems)):  # lines of the file
