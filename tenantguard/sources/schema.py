@@ -929,8 +929,13 @@ def tenant_relations(
                 pinned_by = pinned_by.replace(
                     tenant_expressions=(*pinned_by.tenant_expressions, *given)
                 )
-            words = set(re.findall(r"[a-z_][\w$]*", function.opaque.lower()))
-            words |= set(re.findall(r'"((?:[^"]|"")+)"', function.opaque))  # quoted: exact
+            # a word in dynamic SQL is an identifier (folded) or a value given to %I or
+            # quote_ident (kept as written): either counts; a quoted name is exact
+            written = re.findall(r"[^\W\d][\w$]*", function.opaque)
+            words = {*written, *(w.lower() for w in written)}
+            words |= {
+                q.replace('""', '"') for q in re.findall(r'"((?:[^"]|"")+)"', function.opaque)
+            }
             unpinned = bool(words & current.tenant_tables)
             positions: set[int] = set()
             names: set[str] = set()
