@@ -187,3 +187,55 @@ def test_a_change_in_another_module_reaches_a_file_checked_alone(
     # run_query no longer sends its argument: what workers.py passes it is not SQL any more
     assert findings_by_file(capsys, worker).get(worker, []) == []
     assert findings_by_file(capsys, "--no-cache", worker).get(worker, []) == []
+
+
+_RUN = (
+    "import sys\n"
+    "import tenantguard.sources.files as files\n"
+    "files._PARALLEL_MIN_BYTES = 0  # forked workers even for a small tree\n"
+    "from tenantguard.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_a_tree_reports_the_same_bytes_on_any_processes_in_any_order(tmp_path: Path) -> None:
+    """Fresh processes (each its own string hashing), one or two of them, the paths given in
+    one order or the other, cold or from the cache: the same report, byte for byte."""
+    import shutil
+    import subprocess
+    import sys
+
+    fixtures = Path(__file__).parent / "fixtures"
+    (tmp_path / "fx").mkdir()
+    for file in [*fixtures.glob("python/*.py"), *fixtures.glob("sql/*.sql")]:
+        shutil.copy(file, tmp_path / "fx" / file.name)
+    for name in ("crossmodule", "imports", "quoted"):  # each with its own configuration
+        shutil.copytree(PROJECTS / name, tmp_path / name, ignore=shutil.ignore_patterns(".*"))
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_tables = ["patients", "appointments", "leads", "chat_messages", '
+        '"clinical_records"]\nglobal_tables = ["tenants"]\n',
+        encoding="utf-8",
+    )
+    paths = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "fx").iterdir())
+    paths += ["crossmodule", "imports", "quoted"]
+
+    def report(seed: int, jobs: int, order: list[str], *flags: str) -> tuple[bytes, bytes]:
+        done = subprocess.run(
+            [sys.executable, "-c", _RUN, "check", "--jobs", str(jobs), *flags, *order],
+            cwd=tmp_path,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed), "NO_COLOR": "1"},
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr.decode()
+        return done.stdout, done.stderr
+
+    first = report(1, 1, paths, "--no-cache")
+    assert b"crossmodule/app/workers.py:8:" in first[0]
+    assert b"(in SQL from app/queries.py)" in first[0]  # named in its project, whoever ran first
+    assert report(2, 2, paths, "--no-cache") == first
+    assert report(3, 2, paths[::-1], "--no-cache") == first
+    assert report(4, 1, paths[::-1], "--no-cache") == first
+    assert report(5, 2, paths, "--no-cache") == first
+    assert report(6, 2, paths) == first  # cold: the caches are written
+    assert report(7, 2, paths[::-1]) == first  # warm
