@@ -525,3 +525,37 @@ def test_findings_do_not_depend_on_what_the_index_read_before(tmp_path: Path) ->
     for order in itertools.permutations(ORDER_PROJECT):
         index = ProjectIndex(project, root=str(tmp_path))
         assert {n: check(n, index) for n in order} == alone, order
+
+
+def test_functions_that_cannot_be_followed_fail_every_check_that_needs_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module whose function bodies cannot be followed (nested beyond the interpreter's
+    stack) fails closed for every file that asks whether its functions are wrappers, not only
+    for the first one (a later one would be told: no wrapper, no SQL)."""
+    import tenantguard.sources.pyflow as pyflow
+
+    (tmp_path / "deep.py").write_text(
+        "async def run(conn, sql):\n    return await conn.fetch(sql)\n", encoding="utf-8"
+    )
+    users = {
+        name: f"from deep import run\nasync def {name}(conn):\n"
+        "    await run(conn, 'SELECT * FROM ' + 'leads')\n"
+        for name in ("a", "b")
+    }
+    original = pyflow._Walker.run_functions
+
+    def overflow(self: pyflow._Walker) -> None:
+        if self.module.path == str(tmp_path / "deep.py"):
+            raise RecursionError
+        original(self)
+
+    monkeypatch.setattr(pyflow._Walker, "run_functions", overflow)
+    index = ProjectIndex([str(tmp_path / "deep.py")], root=str(tmp_path))
+    for name, text in users.items():
+        found, _, _ = check_python_text(
+            text, Analyzer(POLICY), path=str(tmp_path / f"{name}.py"), index=index
+        )
+        assert [(f.code, f.message.split(" (")[0]) for f in found] == [
+            ("TG006", "cannot follow the values of this file")
+        ], name

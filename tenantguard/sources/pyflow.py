@@ -204,6 +204,7 @@ class ModuleInfo:
     docstrings: set[int] = field(default_factory=set)
     # function bodies not run yet (a module read for its names runs them when they are needed)
     functions_pending: _Walker | None = None
+    unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)
 
     @property
     def path(self) -> str | None:
@@ -1330,7 +1331,7 @@ class ProjectIndex:
         self._unsettled: list[FunctionInfo] = []
         self._provisional: dict[int, dict[str, tuple[str, bool]]] = {}
         self._frames: list[int] = []  # the functions whose wrapper is being computed
-        self._recursive = False  # a provisional answer was given since the flag was cleared
+        self._asked_again: set[int] = set()  # unsettled functions whose answer was asked again
         self.cache_size = 512
         # read since the last `take_consulted` (what a module's memoized facts came from included)
         self._consulted_modules: set[str] = set()
@@ -1422,11 +1423,19 @@ class ProjectIndex:
         return info
 
     def finished(self, info: ModuleInfo) -> ModuleInfo:
-        """The module with its function bodies run (their sinks and calls recorded)."""
+        """The module with its function bodies run (their sinks and calls recorded). Bodies
+        that cannot be followed fail every question about them, not only the first (the check
+        that asks fails closed)."""
+        if info.unfollowable:
+            raise RecursionError(f"the functions of {info.origin.display} cannot be followed")
         walker = info.functions_pending
         if walker is not None:
             info.functions_pending = None
-            walker.run_functions()
+            try:
+                walker.run_functions()
+            except RecursionError:
+                info.unfollowable = True
+                raise
         return info
 
     def resolve(self, ref: ModuleRef) -> str | None:
@@ -1726,44 +1735,54 @@ class ProjectIndex:
             return info.wrapper
         key = id(info)
         if key in self._number:  # being worked out: what is known so far
-            self._recursive = True
+            self._asked_again.add(key)
             return self._provisional.get(key, {})
         number = len(self._number)
         self._number[key] = self._low[key] = number
         self._unsettled.append(info)
-        recursive, self._recursive = self._recursive, False
-        found = self._provisional[key] = self._wrapper_of(info)
-        cyclic = self._recursive
-        self._recursive = recursive or cyclic
-        if self._low[key] < number:
-            return found  # part of a recursion through a function asked before: settled there
-        members: list[FunctionInfo] = []
-        while True:
-            member = self._unsettled.pop()
-            members.append(member)
-            if member is info:
-                break
-        base = len(self._unsettled)
-        if cyclic:
-            members.sort(key=_definition_order)
-            for member in members:
-                self._provisional[id(member)] = {}
-            for _ in range(4 * len(members) + 4):  # answers only grow: a bound, not a guess
-                changed = False
-                for member in members:
-                    answer = self._wrapper_of(member)
-                    if answer != self._provisional[id(member)]:
-                        self._provisional[id(member)] = answer
-                        changed = True
-                if not changed:
-                    break
-        # a module read again while settling (evicted from the cache) left functions behind
-        members.extend(self._unsettled[base:])
-        del self._unsettled[base:]
+        try:
+            found = self._provisional[key] = self._wrapper_of(info)
+            if self._low[key] < number:
+                return found  # part of a recursion through a function asked before: settled there
+            start = self._unsettled.index(info)
+            members = self._unsettled[start:]
+            if len(members) > 1 or key in self._asked_again:  # a recursion: settled together
+                self._settle(sorted(members, key=_definition_order))
+            # (a module read again while settling, evicted from the cache, may have added some)
+            for member in self._unsettled[start:]:
+                member.wrapper = self._provisional.get(id(member), {})
+            self._forget(start)
+            return info.wrapper if info.wrapper is not None else {}
+        except BaseException:  # nothing half-worked-out stays to answer a later question
+            if info in self._unsettled:
+                self._forget(self._unsettled.index(info))
+            raise
+
+    def _settle(self, members: list[FunctionInfo]) -> None:
+        """The answers of functions that call each other: from nothing, in a fixed order,
+        until none grows."""
         for member in members:
-            member.wrapper = self._provisional.pop(id(member), {})
-            del self._number[id(member)], self._low[id(member)]
-        return info.wrapper if info.wrapper is not None else {}
+            self._provisional[id(member)] = {}
+        for _ in range(4 * len(members) + 4):  # answers only grow: a bound, not a guess
+            changed = False
+            for member in members:
+                answer = self._wrapper_of(member)
+                if answer != self._provisional[id(member)]:
+                    self._provisional[id(member)] = answer
+                    changed = True
+            if not changed:
+                return
+
+    def _forget(self, start: int) -> None:
+        """Drops what is kept about the unsettled functions from `start` on (settled now, or
+        their question failed)."""
+        for member in self._unsettled[start:]:
+            key = id(member)
+            self._number.pop(key, None)
+            self._low.pop(key, None)
+            self._provisional.pop(key, None)
+            self._asked_again.discard(key)
+        del self._unsettled[start:]
 
     def _wrapper_of(self, info: FunctionInfo) -> dict[str, tuple[str, bool]]:
         """One function's answer, given what its callees' answers are now."""
