@@ -559,3 +559,32 @@ def test_functions_that_cannot_be_followed_fail_every_check_that_needs_them(
         assert [(f.code, f.message.split(" (")[0]) for f in found] == [
             ("TG006", "cannot follow the values of this file")
         ], name
+
+
+def test_instance_attributes_that_cannot_be_followed_fail_every_check_that_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for `self.X` set in a base class's methods: no half-read answer is kept."""
+    (tmp_path / "base.py").write_text(
+        "class Base:\n    def __init__(self):\n        self.Q = 'SELECT * FROM leads'\n",
+        encoding="utf-8",
+    )
+    users = {
+        name: f"from base import Base\nclass {name.upper()}(Base):\n"
+        "    async def f(self, conn):\n        await conn.fetch(self.Q)\n"
+        for name in ("a", "b")
+    }
+    original = ProjectIndex._assign_instance
+
+    def overflow(self: ProjectIndex, info: object, assigned: dict[str, object]) -> None:
+        if getattr(info, "name", "") == "Base":
+            raise RecursionError
+        original(self, info, assigned)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProjectIndex, "_assign_instance", overflow)
+    index = ProjectIndex([str(tmp_path / "base.py")], root=str(tmp_path))
+    for name, text in users.items():
+        found, _, _ = check_python_text(
+            text, Analyzer(POLICY), path=str(tmp_path / f"{name}.py"), index=index
+        )
+        assert [f.code for f in found] == ["TG006"], name

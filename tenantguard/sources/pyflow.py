@@ -1610,59 +1610,64 @@ class ProjectIndex:
         """`self.X = …` in the class's methods, evaluated without the method's local names."""
         if info._instance is None:
             info._instance = {}
-            walker = _Walker(info.module, self)
-            walker.env = {}
-            walker.outer = [(info.module.env, info.module.ever)]
-            for method in info.methods.values():
-                args = method.node.args.args
-                if method.method_kind != "method" or not args:
-                    continue
-                this = args[0].arg
-                for inner in ast.walk(method.node):
-                    targets: list[ast.expr] = []
-                    value: ast.expr | None = None
-                    if isinstance(inner, ast.Assign):
-                        targets, value = inner.targets, inner.value
-                    elif (
-                        isinstance(inner, ast.AnnAssign | ast.AugAssign) and inner.value is not None
-                    ):
-                        targets, value = [inner.target], inner.value
-                    for target in targets:
-                        if (
-                            isinstance(target, ast.Attribute)
-                            and isinstance(target.value, ast.Name)
-                            and target.value.id == this
-                            and value is not None
-                        ):
-                            if isinstance(inner, ast.AugAssign):
-                                found = hole(
-                                    target,
-                                    info.module.origin,
-                                    f"`self.{target.attr}` is extended at run time",
-                                )
-                            else:
-                                found = walker.evaluate(value)
-                                found = tuple(
-                                    tuple(
-                                        p._replace(
-                                            reason=f"`self.{target.attr}` is assigned in "
-                                            f"{method.name}(): {p.reason}",
-                                            param=None,
-                                            owner=None,
-                                        )
-                                        if type(p) is Hole
-                                        else p
-                                        for p in a
-                                    )
-                                    for a in found
-                                )
-                            before = info._instance.get(target.attr)
-                            info._instance[target.attr] = (
-                                found
-                                if before is None
-                                else union((before, found), target, info.module.origin)
-                            )
+            try:
+                self._assign_instance(info, info._instance)
+            except BaseException:  # half of the answer is no answer for a later question
+                info._instance = None
+                raise
         return info._instance
+
+    def _assign_instance(self, info: ClassInfo, assigned: dict[str, Value]) -> None:
+        walker = _Walker(info.module, self)
+        walker.env = {}
+        walker.outer = [(info.module.env, info.module.ever)]
+        for method in info.methods.values():
+            args = method.node.args.args
+            if method.method_kind != "method" or not args:
+                continue
+            this = args[0].arg
+            for inner in ast.walk(method.node):
+                targets: list[ast.expr] = []
+                value: ast.expr | None = None
+                if isinstance(inner, ast.Assign):
+                    targets, value = inner.targets, inner.value
+                elif isinstance(inner, ast.AnnAssign | ast.AugAssign) and inner.value is not None:
+                    targets, value = [inner.target], inner.value
+                for target in targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == this
+                        and value is not None
+                    ):
+                        if isinstance(inner, ast.AugAssign):
+                            found = hole(
+                                target,
+                                info.module.origin,
+                                f"`self.{target.attr}` is extended at run time",
+                            )
+                        else:
+                            found = walker.evaluate(value)
+                            found = tuple(
+                                tuple(
+                                    p._replace(
+                                        reason=f"`self.{target.attr}` is assigned in "
+                                        f"{method.name}(): {p.reason}",
+                                        param=None,
+                                        owner=None,
+                                    )
+                                    if type(p) is Hole
+                                    else p
+                                    for p in a
+                                )
+                                for a in found
+                            )
+                        before = assigned.get(target.attr)
+                        assigned[target.attr] = (
+                            found
+                            if before is None
+                            else union((before, found), target, info.module.origin)
+                        )
 
     # calls
 
