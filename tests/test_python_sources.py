@@ -588,3 +588,30 @@ def test_instance_attributes_that_cannot_be_followed_fail_every_check_that_reads
             text, Analyzer(POLICY), path=str(tmp_path / f"{name}.py"), index=index
         )
         assert [f.code for f in found] == ["TG006"], name
+
+
+def test_a_module_that_cannot_be_followed_fails_every_check_that_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module whose body cannot be followed is not kept half-read for the next importer."""
+    import tenantguard.sources.pyflow as pyflow
+
+    (tmp_path / "q.py").write_text("A = 'SELECT * FROM leads'\nB = A\n", encoding="utf-8")
+    users = {
+        name: f"from q import B\nasync def {name}(conn):\n    await conn.fetch(B)\n"
+        for name in ("a", "b")
+    }
+    original = pyflow._Walker.statement
+
+    def overflow(self: pyflow._Walker, node: ast.stmt) -> bool:
+        if self.module.path == str(tmp_path / "q.py") and node.lineno == 2:
+            raise RecursionError
+        return original(self, node)
+
+    monkeypatch.setattr(pyflow._Walker, "statement", overflow)
+    index = ProjectIndex([str(tmp_path / "q.py")], root=str(tmp_path))
+    for name, text in users.items():
+        found, _, _ = check_python_text(
+            text, Analyzer(POLICY), path=str(tmp_path / f"{name}.py"), index=index
+        )
+        assert [f.code for f in found] == ["TG006"], name

@@ -1324,6 +1324,7 @@ class ProjectIndex:
         self._defined: dict[str, list[str]] | None = None
         self._modules: OrderedDict[str, ModuleInfo | None] = OrderedDict()
         self._loading: set[str] = set()
+        self._unfollowable: set[str] = set()  # modules whose body could not be followed
         self._found: dict[tuple[str, str, int], str | None] = {}
         # wrappers being worked out (Tarjan's strongly connected components over calls)
         self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
@@ -1409,6 +1410,8 @@ class ProjectIndex:
         """The module of a file, its body run (None: it cannot be read). Read while its body
         runs (an import cycle), it holds the names bound so far."""
         self._consulted_modules.add(path)
+        if path in self._unfollowable:  # every reader fails closed, not only the first
+            raise RecursionError(f"the values of {self.display(path)} cannot be followed")
         if path in self._modules:
             self._modules.move_to_end(path)
             return self._modules[path]
@@ -1421,6 +1424,11 @@ class ProjectIndex:
             self._loading.discard(path)
         self._store(path, info)
         return info
+
+    def unfollowable(self, path: str) -> None:
+        """A module whose body could not be followed: no half-read module stays to be read."""
+        self._unfollowable.add(path)
+        self._modules.pop(path, None)
 
     def finished(self, info: ModuleInfo) -> ModuleInfo:
         """The module with its function bodies run (their sinks and calls recorded). Bodies
@@ -1935,5 +1943,7 @@ def analyze_module(
             info.functions_pending = walker
     except RecursionError:
         info.sinks.clear()
+        if path is not None:
+            index.unfollowable(path)
         raise
     return info
