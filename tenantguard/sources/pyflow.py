@@ -1280,7 +1280,7 @@ class Consulted:
     `modules`: files whose content was used (memoized facts of a module count for every later
     check of the process: a process's union is what its checks depended on); `lookups`:
     imports resolved on disk (directory, name, level, the file found or None); `names`:
-    function names looked up among the run's files (which files define them matters).
+    function names looked up among the project's files (which files define them matters).
     """
 
     modules: frozenset[str] = frozenset()
