@@ -13,8 +13,9 @@ constants, wrappers, base classes, the function names the project's files define
 that checks Python files stores what its checks read (a "world": files and their content
 hashes, import look-ups, function names and the project's files defining them), and its Python
 entries are valid only while that world is unchanged. The project's files are the same whatever
-the command line names, so a file checked alone and in its tree share their entries. A file whose entry is valid is not read by sqlglot
-again; when every file's is, sqlglot is not even imported.
+the command line names, so a file checked alone and in its tree share their entries. A file
+whose entry is valid is not read by sqlglot again; when every file's is, sqlglot is not even
+imported.
 
 tenantguard's files enter the key by size and modification time (nanoseconds): an install from
 another commit keeps the version number but not the times, and a cache committed to a repository
