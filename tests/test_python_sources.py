@@ -496,24 +496,34 @@ ORDER_PROJECT = {
 }
 
 
-def test_findings_do_not_depend_on_what_the_index_read_before(tmp_path: Path) -> None:
-    """Every order of checking a project's files with one index (as one process does), and
-    each file with an index of its own: the same findings for each file."""
+Checked = dict[str, list[tuple[int, int, str, str, str]]]
+
+
+def checked_in_every_order(tmp_path: Path, sources: dict[str, str]) -> Checked:
+    """Each file's findings with an index of its own; asserted equal to those of every order
+    of checking the files with one index (as one process does)."""
     import itertools
 
     paths = {}
-    for name, text in ORDER_PROJECT.items():
+    for name, text in sources.items():
         paths[name] = tmp_path / name
         paths[name].write_text(text, encoding="utf-8")
     project = sorted(str(p) for p in paths.values())
+    analyzer = Analyzer(POLICY)
 
     def check(name: str, index: ProjectIndex) -> list[tuple[int, int, str, str, str]]:
-        found, _, _ = check_python_text(
-            ORDER_PROJECT[name], Analyzer(POLICY), path=str(paths[name]), index=index
-        )
+        found, _, _ = check_python_text(sources[name], analyzer, path=str(paths[name]), index=index)
         return sorted((f.line, f.column, f.code, f.message, f.help) for f in found)
 
-    alone = {n: check(n, ProjectIndex(project, root=str(tmp_path))) for n in ORDER_PROJECT}
+    alone = {n: check(n, ProjectIndex(project, root=str(tmp_path))) for n in sources}
+    for order in itertools.permutations(sources):
+        index = ProjectIndex(project, root=str(tmp_path))
+        assert {n: check(n, index) for n in order} == alone, order
+    return alone
+
+
+def test_findings_do_not_depend_on_what_the_index_read_before(tmp_path: Path) -> None:
+    alone = checked_in_every_order(tmp_path, ORDER_PROJECT)
     found = {n: [(line, code) for line, _, code, _, _ in f] for n, f in alone.items()}
     assert found == {
         "queries.py": [(6, "TG001")],
@@ -522,9 +532,36 @@ def test_findings_do_not_depend_on_what_the_index_read_before(tmp_path: Path) ->
         "late.py": [(3, "TG001"), (5, "TG001"), (6, "TG001")],
     }
     assert alone["users.py"][1][3].endswith("(in SQL from queries.py)")  # the project's path
-    for order in itertools.permutations(ORDER_PROJECT):
-        index = ProjectIndex(project, root=str(tmp_path))
-        assert {n: check(n, index) for n in order} == alone, order
+
+
+def test_a_constant_that_comes_back_through_another_module_is_the_files_own(
+    tmp_path: Path,
+) -> None:
+    """`entry` gives BASE to `cyc`, which builds Q from it (Python runs this when entry is
+    imported first): in entry's check, the text of BASE is entry's own (found inside the
+    string), whether cyc was read before or not."""
+    alone = checked_in_every_order(
+        tmp_path,
+        {
+            "entry.py": (
+                "BASE = 'SELECT * FROM leads'\n"
+                "from cyc import Q\n"
+                "async def f(conn):\n"
+                "    await conn.fetch(Q)\n"
+            ),
+            "cyc.py": "from entry import BASE\nQ = BASE + ' WHERE id = $1'\n",
+        },
+    )
+    assert alone["entry.py"] == [
+        (
+            1,
+            23,
+            "TG001",
+            "leads in the SELECT statement is not pinned to one tenant",
+            "add `leads.tenant_id = $n` to the WHERE of the SELECT statement "
+            "(this SQL is sent by .fetch() at line 4)",
+        )
+    ]
 
 
 def test_functions_that_cannot_be_followed_fail_every_check_that_needs_them(

@@ -975,7 +975,7 @@ class _Walker:
         # a name that holds nothing known enters the string where it is used
         return tuple(
             (a[0]._replace(node=node),)
-            if len(a) == 1 and type(a[0]) is Hole and a[0].origin is self.origin
+            if len(a) == 1 and type(a[0]) is Hole and self.origin.same_file(a[0].origin)
             else a
             for a in value
         )
