@@ -151,8 +151,8 @@ class Context:
         tables = self.policy.tenant_tables
         if not tables:
             return []
-        written = _WORD.findall(self.sql)
-        words = {*written, *(w.lower() for w in written)}
+        words = set(_WORD.findall(self.sql))
+        words.update(list(map(str.lower, words)))
         words.update(q.replace('""', '"') for q in _QUOTED.findall(self.sql))
         return sorted(tables.intersection(words))
 

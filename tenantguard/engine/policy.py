@@ -95,6 +95,8 @@ class Policy:
     __slots__ = (
         "_expression_trees",
         "allow_multi_tenant",
+        "composite_key_pairs",
+        "composite_keys",
         "constraint_columns",
         "foreign_keys",
         "global_tables",
@@ -124,6 +126,10 @@ class Policy:
     unique_keys: Mapping[str, tuple[frozenset[str], ...]]
     unpinnable: Mapping[str, str]
     pinning_functions: Mapping[str, FunctionPins]
+    # table -> (referenced table, its (column, referenced column) pairs besides the tenant's)
+    composite_keys: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]
+    # every (column, referenced column) of those keys, both ways round
+    composite_key_pairs: frozenset[tuple[str, str]]
     _expression_trees: tuple[exp.Expression, ...]
 
     def __init__(
@@ -186,6 +192,30 @@ class Policy:
         )
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
         init(self, "pinning_functions", MappingProxyType(dict(pinning_functions or {})))
+        init(self, "composite_keys", MappingProxyType(self._composite_keys()))
+        pairs = {p for keys in self.composite_keys.values() for _, rest in keys for p in rest}
+        init(self, "composite_key_pairs", frozenset(pairs | {(r, c) for c, r in pairs}))
+
+    def _composite_keys(
+        self,
+    ) -> dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]:
+        """The foreign keys that pin what they reference: those that carry the tenant column to
+        itself and whose other referenced columns hold a key unique by itself."""
+        tenant = self.tenant_column
+        found: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = {}
+        for table, keys in self.foreign_keys.items():
+            pinning = []
+            for key in keys:
+                mapping = dict(zip(key.columns, key.ref_columns, strict=True))
+                if mapping.get(tenant) != tenant:
+                    continue
+                rest = tuple((c, r) for c, r in mapping.items() if c != tenant)
+                unique = self.unique_keys.get(key.ref_table, ())
+                if rest and any(k <= {r for _, r in rest} for k in unique):
+                    pinning.append((key.ref_table, rest))
+            if pinning:
+                found[table] = tuple(pinning)
+        return found
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Policy is immutable: build a new one")

@@ -310,9 +310,11 @@ class FactCollector:
         `a`'s tenant. A single-column key, a key not validated (NOT VALID) or deferrable, or an
         `id` unique only per tenant proves nothing (the schema reader keeps only the sound ones).
         """
-        foreign_keys = self.policy.foreign_keys
-        if not foreign_keys:
+        keys = self.policy.composite_keys
+        if not keys:
             return
+        # the column equalities a key could stand on (most filters have none: done)
+        wanted = self.policy.composite_key_pairs
         pairs: dict[tuple[int, str, int, str], exp.Expression] = {}
         for conjunct in items:
             if not isinstance(conjunct, exp.EQ):
@@ -320,32 +322,26 @@ class FactCollector:
             left, right = conjunct.this, conjunct.expression
             if not (isinstance(left, exp.Column) and isinstance(right, exp.Column)):
                 continue
+            la, lb = identifier_name(left.this), identifier_name(right.this)
+            if (la, lb) not in wanted:
+                continue
             a = self.names.resolve(block, left, visible)
             b = self.names.resolve(block, right, visible)
             if a is None or b is None or a is b:
                 continue
-            la, lb = identifier_name(left.this), identifier_name(right.this)
             pairs[(id(a), la, id(b), lb)] = conjunct
             pairs[(id(b), lb, id(a), la)] = conjunct
         if not pairs:
             return
-        tenant = self.policy.tenant_column
         for referencing in block.every_source:
             if referencing.kind is not SourceKind.TABLE or referencing.column_names is not None:
                 continue
-            for key in foreign_keys.get(referencing.table or "", ()):
-                mapping = dict(zip(key.columns, key.ref_columns, strict=True))
-                if mapping.get(tenant) != tenant:
-                    continue
-                rest = [(c, r) for c, r in mapping.items() if c != tenant]
-                unique = self.policy.unique_keys.get(key.ref_table, ())
-                if not rest or not any(k <= {r for _, r in rest} for k in unique):
-                    continue
+            for ref_table, rest in keys.get(referencing.table or "", ()):
                 for target in filtered:
                     if (
                         target is referencing
                         or target.kind is not SourceKind.TABLE
-                        or target.table != key.ref_table
+                        or target.table != ref_table
                         or target.column_names is not None
                     ):
                         continue
