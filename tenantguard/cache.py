@@ -136,8 +136,9 @@ class PolicyFacts:
 
     tenant_tables: int
     warnings: tuple[str, ...] = ()
-    # unreadable schema statements: (path, line, column, message, text)
-    problems: tuple[tuple[str, int, int, str, str], ...] = ()
+    # unreadable schema statements: (path, line, column, message, text, read by PostgreSQL's
+    # parser but creating a table of unknown columns)
+    problems: tuple[tuple[str, int, int, str, str, bool], ...] = ()
 
 
 @dataclass
@@ -460,8 +461,8 @@ def _facts(data: object) -> PolicyFacts | None:
             int(data["tenant_tables"]),
             tuple(str(w) for w in data["warnings"]),
             tuple(
-                (str(p), int(line), int(column), str(message), str(text))
-                for p, line, column, message, text in data["problems"]
+                (str(p), int(line), int(column), str(message), str(text), bool(parsed))
+                for p, line, column, message, text, parsed in data["problems"]
             ),
         )
     except (KeyError, TypeError, ValueError):

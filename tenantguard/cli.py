@@ -561,7 +561,7 @@ def _check_group(
         facts = PolicyFacts(
             len(policy.tenant_tables),
             tuple(warnings),
-            tuple((p.path, p.line, p.column, p.message, p.text) for p in problems),
+            tuple((p.path, p.line, p.column, p.message, p.text, p.parsed) for p in problems),
         )
         checked = _run_checks(
             pending, group, policy, project, jobs=jobs, patch_rules_only=patch_rules_only
@@ -746,9 +746,10 @@ def _group_findings(
     """A group's findings in report order: its files' (notes said as each file comes), and
     the unreadable statements of schema files it does not check."""
     # a checked SQL file reports its own unreadable statements; a Python migration's check
-    # does not read its DDL as the schema reader does: those are said whatever is checked
+    # does not read its DDL as the schema reader does, nor does any check see a table whose
+    # columns are unknown (PostgreSQL reads the statement): those are said whatever is checked
     checked = {os.path.abspath(s.path) for s in group.files if s.path.suffix != ".py"}
-    problems = [p for p in facts.problems if os.path.abspath(p[0]) not in checked]
+    problems = [p for p in facts.problems if p[5] or os.path.abspath(p[0]) not in checked]
     schema = sorted(_schema_findings(problems, group), key=_order)
 
     def files() -> Iterator[Finding]:
@@ -763,16 +764,17 @@ def _group_findings(
 
 
 def _schema_findings(
-    problems: list[tuple[str, int, int, str, str]], group: _Group
+    problems: list[tuple[str, int, int, str, str, bool]], group: _Group
 ) -> list[Finding]:
     """A schema statement that cannot be read: an error at its file and line (the tables it
     may create are treated as tenant tables when its text holds the tenant column). Reported
     when the file is not among those checked (the patch rules report it there), and when the
-    rule selection reports TG006 in that file."""
+    rule selection reports TG006 in that file. One PostgreSQL reads but that creates a table
+    whose columns the sources do not show is reported the same way, checked or not."""
     rules = _enabled_rules(group.selection) if problems else None
     root = os.path.realpath(group.settings.root)
     findings = []
-    for where, line, column, message, text in problems:
+    for where, line, column, message, text, parsed in problems:
         if rules is not None:
             relative = os.path.relpath(os.path.realpath(where), root)
             inside = not relative.startswith(os.pardir)
@@ -787,10 +789,14 @@ def _schema_findings(
                 "TG006",
                 "unprovable-statement",
                 Severity.ERROR,
-                f"cannot read this schema statement: {message}; the tenant tables it "
+                f"cannot tell the columns of the table this schema statement creates: {message}"
+                if parsed
+                else f"cannot read this schema statement: {message}; the tenant tables it "
                 "may create are guessed from its text",
-                "fix the statement so that PostgreSQL's parser reads it (psql meta-commands "
-                "are skipped)",
+                "name its tenant tables in tenant_tables, or create them with their columns"
+                if parsed
+                else "fix the statement so that PostgreSQL's parser reads it (psql "
+                "meta-commands are skipped)",
                 line,
                 column,
                 line,

@@ -333,3 +333,181 @@ def test_dynamic_sql_naming_a_mixed_case_tenant_table(
     rows: its name inside a string is an identifier or a value given to %I / quote_ident."""
     policy = policy_for(tmp_path, MIXED_CASE, tenant_column='"userId"')
     assert codes(sql, policy) == expected
+
+
+# every statement that creates a table is read, or is a problem at its file and line (issue 10,
+# class 7; the account_id schema of the round-3 attack)
+
+TYPES = (
+    "CREATE TYPE acct_row AS (id bigint, tenant_id bigint, secret text);\n"
+    "CREATE TYPE plain_row AS (id bigint, owner bigint);\n"
+)
+ITEMS = "CREATE TABLE items (tenant_id bigint, id bigint, label text);\n"
+
+
+@pytest.mark.parametrize(
+    ("ddl", "table"),
+    [
+        (TYPES + "CREATE TABLE typed OF acct_row;", "typed"),
+        (TYPES + "CREATE TABLE typed OF acct_row (id WITH OPTIONS PRIMARY KEY);", "typed"),
+        (
+            TYPES + "CREATE TABLE typed_p OF acct_row PARTITION BY LIST (tenant_id);\n"
+            "CREATE TABLE part PARTITION OF typed_p FOR VALUES IN (1);",
+            "part",
+        ),
+        (
+            TYPES + "CREATE TABLE late OF plain_row;\n"
+            "ALTER TYPE plain_row ADD ATTRIBUTE tenant_id bigint CASCADE;",
+            "late",
+        ),
+        (
+            TYPES + "CREATE TABLE renamed OF plain_row;\n"
+            "ALTER TYPE plain_row RENAME ATTRIBUTE owner TO tenant_id CASCADE;",
+            "renamed",
+        ),
+        (ITEMS + "SELECT * INTO snap_into FROM items;", "snap_into"),
+        (ITEMS + "SELECT * INTO TEMP snap_temp FROM items;", "snap_temp"),
+        (
+            ITEMS + "CREATE TABLE other (id bigint, note text);\n"
+            "SELECT i.*, o.note INTO snap_join FROM items i JOIN other o USING (id);",
+            "snap_join",
+        ),
+        (
+            ITEMS + "SELECT * INTO snap_union FROM items UNION ALL SELECT * FROM items;",
+            "snap_union",
+        ),
+        (
+            ITEMS + "WITH c AS (SELECT * FROM items) SELECT * INTO snap_with FROM c;",
+            "snap_with",
+        ),
+        (
+            ITEMS + "CREATE TABLE other (id bigint, note text);\n"
+            "CREATE TABLE joined AS SELECT * FROM items JOIN other USING (id);",
+            "joined",
+        ),
+        (
+            ITEMS + "PREPARE snapshot AS SELECT * FROM items;\n"
+            "CREATE TABLE IF NOT EXISTS executed AS EXECUTE snapshot;",
+            "executed",
+        ),
+        ("CREATE FOREIGN TABLE remote (tenant_id bigint) SERVER elsewhere;", "remote"),
+        (
+            "CREATE TABLE parent (id int, tenant_id bigint) PARTITION BY RANGE (id);\n"
+            "CREATE FOREIGN TABLE far PARTITION OF parent FOR VALUES FROM (1) TO (9) SERVER s;",
+            "far",
+        ),
+        (
+            "CREATE TABLE parent (id int) PARTITION BY RANGE (id);\n"
+            "CREATE TABLE child PARTITION OF parent FOR VALUES FROM (1) TO (10);\n"
+            "ALTER TABLE parent ADD COLUMN tenant_id bigint;",
+            "child",
+        ),
+        (
+            "CREATE TABLE base (id int);\nCREATE TABLE heir (x int) INHERITS (base);\n"
+            "ALTER TABLE base ADD COLUMN tenant_id bigint;",
+            "heir",
+        ),
+        (
+            "CREATE TABLE base (id int, owner bigint);\nCREATE TABLE heir () INHERITS (base);\n"
+            "ALTER TABLE base RENAME COLUMN owner TO tenant_id;",
+            "heir",
+        ),
+        ("CREATE UNLOGGED TABLE unlogged (tenant_id int);", "unlogged"),
+        ("CREATE GLOBAL TEMPORARY TABLE temporary (tenant_id int);", "temporary"),
+        ("DO $$ BEGIN CREATE FOREIGN TABLE dyn_far (tenant_id int) SERVER s; END $$;", "dyn_far"),
+    ],
+)
+def test_every_statement_that_creates_a_table_is_read(ddl: str, table: str) -> None:
+    schema = schema_of(ddl)
+    assert table in schema.tables_with("tenant_id") and schema.problems == []
+
+
+def test_a_composite_type_is_no_table() -> None:
+    schema = schema_of(TYPES + "ALTER TYPE plain_row ADD ATTRIBUTE tenant_id bigint;\n")
+    assert schema.tables_with("tenant_id") == set() and schema.columns == {}
+
+
+@pytest.mark.parametrize(
+    ("ddl", "line"),
+    [
+        ("IMPORT FOREIGN SCHEMA remote FROM SERVER elsewhere INTO public;", 2),
+        ("CREATE TABLE IF NOT EXISTS unknown_exec AS EXECUTE nowhere(1);", 2),
+        ("CREATE TABLE unknown_type OF nowhere_row;", 2),
+    ],
+)
+def test_a_table_whose_columns_cannot_be_known_is_a_problem(ddl: str, line: int) -> None:
+    """PostgreSQL's parser reads these, but the sources do not say the table's columns: an
+    error at the statement's line, which a check of the file does not report itself."""
+    schema = schema_of(ITEMS + ddl + "\n")
+    assert [(p.path, p.line, p.column, p.parsed) for p in schema.problems] == [
+        ("0001.sql", line, 1, True)
+    ]
+    assert "tenant_tables" in schema.problems[0].message
+
+
+ACCOUNT_SCHEMA = (
+    "CREATE TABLE accounts (id bigint PRIMARY KEY, name text);\n"
+    'CREATE TABLE "Invoices" (id bigint PRIMARY KEY, account_id bigint REFERENCES accounts (id)'
+    " ON DELETE CASCADE ON UPDATE CASCADE, total numeric, memo text);\n"
+    "CREATE TABLE items (account_id bigint NOT NULL REFERENCES accounts ON DELETE CASCADE,"
+    " id bigint, label text, PRIMARY KEY (account_id, id));\n"
+    "CREATE TYPE acct_row AS (id bigint, account_id bigint, secret text);\n"
+    "CREATE TABLE typed OF acct_row;\n"
+    "SELECT * INTO snap_into FROM items;\n"
+    "CREATE TABLE arr (id bigint, account_id bigint, tags text ARRAY, body text);\n"
+)
+
+
+def test_inference_and_a_list_agree_on_the_attack_schema(tmp_path: Path) -> None:
+    tables = ("Invoices", "items", "typed", "snap_into", "arr")
+    inferred = policy_for(tmp_path, ACCOUNT_SCHEMA, tenant_column="account_id")
+    listed = policy_for(
+        tmp_path,
+        ACCOUNT_SCHEMA,
+        tenant_column="account_id",
+        tenant_tables=tuple(f'"{t}"' for t in tables),
+        infer_tenant_tables=False,
+    )
+    for table in ('"Invoices"', "items", "typed", "snap_into", "arr"):
+        for sql in (f"SELECT * FROM {table}", f"SELECT * FROM {table} WHERE account_id = $1"):
+            assert codes(sql, inferred) == codes(sql, listed), sql
+        assert codes(f"SELECT * FROM {table}", inferred) == ["TG001"], table
+        assert codes(f"SELECT * FROM {table} WHERE account_id = $1", inferred) == [], table
+
+
+def test_a_checked_schema_file_reports_what_postgresql_cannot_read_or_tell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checking a schema file: DDL sqlglot fails on but PostgreSQL's parser reads (`bigint
+    ARRAY` before another column) is no finding; DDL PostgreSQL rejects is TG006 at its line; a
+    table whose columns the sources do not show is TG006 at its line, whether the file is
+    checked or not."""
+    import json
+
+    from tenantguard.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\nschema_paths = ["db"]\ntenant_column = "account_id"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "schema.sql").write_text(
+        "CREATE TABLE items (account_id bigint, id bigint);\n"
+        "CREATE TABLE a4 (id bigint, account_id bigint, t bigint ARRAY, body text);\n"
+        "CREATE TABLE arr (id bigint, account_id bigint, tags text ARRAY, body text);\n"
+        "IMPORT FOREIGN SCHEMA remote FROM SERVER elsewhere INTO public;\n"
+        "CREATE TABLE broken (account_id bigint, x int,, y int);\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "app.sql").write_text("SELECT * FROM a4 WHERE account_id = $1;\n", "utf-8")
+
+    def found(*paths: str) -> list[tuple[str, int, str]]:
+        main(["check", "--no-cache", "--format", "json", *paths])
+        data = json.loads(capsys.readouterr().out)
+        return sorted((f["path"], f["line"], f["rule"]) for f in data["findings"])
+
+    expected = [("db/schema.sql", 4, "TG006"), ("db/schema.sql", 5, "TG006")]
+    assert found("db") == expected
+    assert found("app.sql") == expected
+    assert found(".") == expected

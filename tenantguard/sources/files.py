@@ -169,19 +169,45 @@ def python_migration(path: Path, text: str) -> bool:
 
 
 def check_sql_text(
-    text: str, analyzer: Analyzer
+    text: str, analyzer: Analyzer, *, schema_source: bool = False, patch_linted: bool = False
 ) -> tuple[list[Finding], int, list[tuple[int, ...]], list[Suppression]]:
-    """(findings, statements, anchor lines per finding, suppressions) of one SQL script."""
+    """(findings, statements, anchor lines per finding, suppressions) of one SQL script.
+
+    In a schema source PostgreSQL's own parser (pglast) has the last word on what reads, as
+    it has for the schema reader: a statement sqlglot cannot parse but it reads (`t bigint
+    ARRAY, body text`) is no finding — no rule of the proof runs on schema statements — and
+    one sqlglot accepts but it rejects (`x int,, y int`) is TG006 at its error (unless the
+    patch rules, `patch_linted`, said so already)."""
     statements, comments = split_sql(text)
     findings: list[Finding] = []
     anchors: list[tuple[int, ...]] = []
     for statement in statements:
-        for finding in analyzer.statement_findings(statement.text, statement.error):
+        found = analyzer.statement_findings(statement.text, statement.error)
+        if schema_source and statement.error is None:
+            found = _as_postgresql_reads(statement.text, analyzer, found, patch_linted)
+        for finding in found:
             moved = finding.shifted(statement.line, statement.column)
             findings.append(moved)
             anchors.append((statement.line - 1, statement.line, moved.line - 1, moved.line))
     suppressions = sql_suppressions((c.text, c.line, c.column) for c in comments)
     return findings, len(statements), anchors, suppressions
+
+
+def _as_postgresql_reads(
+    sql: str, analyzer: Analyzer, found: tuple[Finding, ...], patch_linted: bool
+) -> tuple[Finding, ...]:
+    from tenantguard.engine.context import Context
+    from tenantguard.sources.schema import postgres_error  # pglast: schema sources only
+
+    rejected = postgres_error(sql)
+    parsed = analyzer.verdict(sql).parsed
+    if rejected is None:
+        return found if parsed else ()
+    if not parsed or patch_linted:
+        return found  # TG006 already: sqlglot's, or the patch rules' at PostgreSQL's error
+    message, offset = rejected
+    ctx = Context(sql, analyzer.policy, None, (), message, offset, analyzer.in_patch)
+    return (*found, *tg006_unprovable_statement.check(ctx))
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +260,7 @@ def check_file(
             return FileReport(source.display, located, len(split_sql(text)[0]), schema=True)
     else:
         patch_findings = []
+    linted = source.is_patch and options.patch_linter is not None
     notes: tuple[str, ...] = ()
     consulted: Consulted | None = None
     schema = source.in_patch
@@ -261,7 +288,9 @@ def check_file(
                 f"{source.display}:{meta_line}: psql meta-commands (from a backslash to the end of the "
                 "line) are skipped; the SQL around them is checked",
             )
-        findings, count, anchors, suppressions = check_sql_text(text, chosen)
+        findings, count, anchors, suppressions = check_sql_text(
+            text, chosen, schema_source=schema, patch_linted=linted
+        )
     findings = [*findings, *patch_findings]
     anchors = [*anchors, *((f.line - 1, f.line) for f in patch_findings)]
     if enabled is not None:

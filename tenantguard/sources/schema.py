@@ -40,13 +40,15 @@ __all__ = [
     "SchemaInfo",
     "SchemaProblem",
     "ViewInfo",
+    "postgres_error",
     "read_schema",
     "tenant_relations",
 ]
 
 _TABLE_DDL = re.compile(
-    r"\b(?:CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE|ALTER\s+TABLE"
-    r"|CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+TABLE)\b",
+    r"\b(?:CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+|FOREIGN\s+)?TABLE"
+    r"|ALTER\s+TABLE|CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+TABLE|(?:CREATE|ALTER)\s+TYPE"
+    r"|IMPORT\s+FOREIGN\s+SCHEMA)\b",
     re.IGNORECASE,
 )
 _VIEW_DDL = re.compile(
@@ -58,7 +60,7 @@ _FUNCTION_DDL = re.compile(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION|DROP\s+FUNCTION)\b", re.IGNORECASE
 )
 _CREATE_TABLE_NAME = re.compile(
-    r"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE\s+"
+    r"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+|FOREIGN\s+)?TABLE\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?((?:\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$]+))?)",
     re.IGNORECASE,
 )
@@ -68,6 +70,7 @@ _META_COMMAND = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
 _PSQL_VARIABLE = re.compile(r"(?<!:):(['\"])([A-Za-z_]\w*)\1")
 _LONGEST_DDL = 100_000  # characters: a definition longer than this is not a definition
 _ANY_DDL = re.compile(r"\b(?:CREATE|ALTER|DROP)\s", re.IGNORECASE)
+_DEEPEST_VIEW = 32  # views of views followed for the columns of a query; deeper: unknown
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,9 @@ class SchemaProblem:
     column: int
     message: str
     text: str
+    # PostgreSQL's parser read it, but what it creates is unknown: a check of the file, which
+    # reports only statements that do not parse, does not report it
+    parsed: bool = False
 
 
 @dataclass
@@ -127,6 +133,14 @@ class SchemaInfo:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     problems: list[SchemaProblem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # while reading only (not kept in the cache): composite types' attributes, the typed tables
+    # of each type, the tables inheriting from (or partitions of) each table, PREPAREd queries
+    types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # where the statement being read starts: (path, line, column)
+    _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
 
     # kept between runs (the schema cache): JSON, read back equal
 
@@ -162,7 +176,9 @@ class SchemaInfo:
                 ]
                 for n, f in self.functions.items()
             },
-            "problems": [[p.path, p.line, p.column, p.message, p.text] for p in self.problems],
+            "problems": [
+                [p.path, p.line, p.column, p.message, p.text, p.parsed] for p in self.problems
+            ],
             "files": [str(f) for f in self.files],
         }
 
@@ -222,8 +238,10 @@ class SchemaInfo:
                 for n, (body, opaque, parameters, columns, constants) in data["functions"].items()
             },
             [
-                SchemaProblem(str(path), int(line), int(column), str(message), str(text))
-                for path, line, column, message, text in data["problems"]
+                SchemaProblem(
+                    str(path), int(line), int(column), str(message), str(text), bool(parsed)
+                )
+                for path, line, column, message, text, parsed in data["problems"]
             ],
             [Path(str(f)) for f in data["files"]],
         )
@@ -303,9 +321,12 @@ class SchemaInfo:
             self._add_one_by_one(text, path)
             return
         data = text.encode("utf-8")
+        lines = LineIndex(text)
         for raw in statements:
             start = raw.stmt_location or 0
             end = start + raw.stmt_len if raw.stmt_len else len(data)
+            line, column = lines.position(len(data[:start].decode("utf-8", "replace")))
+            self._at = (path, line, column)
             self._statement(raw.stmt, data[start:end].decode("utf-8", "replace"), path)
 
     def add_python(self, text: str, path: str = "") -> bool:
@@ -405,6 +426,7 @@ class SchemaInfo:
                 line, column = lines.position(statement.start + offset)
                 self.problems.append(SchemaProblem(path, line, column, message, statement.text))
                 continue
+            self._at = (path, *lines.position(statement.start))
             for raw in parsed:
                 self._statement(raw.stmt, statement.text, path)
 
@@ -441,15 +463,90 @@ class SchemaInfo:
         if handler is not None:
             handler(self, node, text, path)
 
+    def _unknown(self, text: str, message: str) -> None:
+        """A statement PostgreSQL reads that creates a table whose columns the sources do not
+        show: an error at the statement (its text names the table, for `tables_with`)."""
+        where, line, column = self._at
+        self.problems.append(SchemaProblem(where, line, column, message, text, parsed=True))
+
+    def _descendants(self, table: str) -> set[str]:
+        """The tables inheriting from `table`, at any depth (partitions included)."""
+        found: set[str] = set()
+        stack = [table]
+        while stack:
+            for child in self.children.get(stack.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+        return found
+
+    def _of_type(self, name: str) -> set[str]:
+        """The typed tables of a composite type, and the tables inheriting from them."""
+        tables = set(self.typed.get(name, ()))
+        for table in list(tables):
+            tables |= self._descendants(table)
+        return tables
+
     # tables
 
     def _create_table(self, node: Any, text: str, path: str) -> None:
         table = _relname(node.relation)
         columns = self.columns.setdefault(table, set())
+        if node.ofTypename is not None:  # CREATE TABLE … OF type: the type's attributes
+            type_name = str(node.ofTypename.names[-1].sval)
+            attributes = self.types.get(type_name)
+            if attributes is None:
+                self._unknown(
+                    text,
+                    f"typed table {table} is of type {type_name}, which no schema source "
+                    "creates (CREATE TYPE … AS (…)): its columns are unknown; create the type "
+                    "in the schema sources, or name the table in tenant_tables",
+                )
+            else:
+                columns |= attributes
+            self.typed.setdefault(type_name, set()).add(table)
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
             columns |= self.columns.get(_relname(parent), set())
+            self.children.setdefault(_relname(parent), set()).add(table)
         for element in node.tableElts or ():
             self._table_element(table, columns, element)
+
+    def _foreign_table(self, node: Any, text: str, path: str) -> None:
+        self._create_table(node.base, text, path)
+
+    def _composite_type(self, node: Any, text: str, path: str) -> None:
+        self.types[_relname(node.typevar)] = {
+            str(c.colname) for c in node.coldeflist or () if type(c).__name__ == "ColumnDef"
+        }
+
+    def _import_foreign_schema(self, node: Any, text: str, path: str) -> None:
+        self._unknown(
+            text,
+            "IMPORT FOREIGN SCHEMA creates foreign tables whose columns no schema source "
+            "shows; create them with CREATE FOREIGN TABLE (their columns), or name the tenant "
+            "ones in tenant_tables",
+        )
+
+    def _prepare(self, node: Any, text: str, path: str) -> None:
+        self.prepared[str(node.name)] = node.query
+
+    def _select_into(self, node: Any, text: str, path: str) -> None:
+        """`SELECT … INTO [TEMP] t FROM …` creates t with the query's columns."""
+        from pglast.stream import RawStream
+
+        leaf = node  # INTO sits on the leftmost branch of a set operation
+        while getattr(leaf, "larg", None) is not None and leaf.intoClause is None:
+            leaf = leaf.larg
+        into = leaf.intoClause
+        if into is None:
+            return  # a query, not DDL
+        leaf.intoClause = None  # printed without it: the query alone
+        try:
+            query = RawStream()(node)
+        finally:
+            leaf.intoClause = into
+        names = self._query_columns(node, query)
+        self.columns.setdefault(_relname(into.rel), set()).update(names or ())
 
     def _table_element(self, table: str, columns: set[str], element: Any) -> None:
         from pglast.enums import ConstrType
@@ -518,37 +615,89 @@ class SchemaInfo:
         from pglast.stream import RawStream
 
         name = _relname(node.into.rel)
-        query = RawStream()(node.query)
+        source = node.query
+        if type(source).__name__ == "ExecuteStmt":  # CREATE TABLE … AS EXECUTE name
+            source = self.prepared.get(str(source.name))
+            if source is None:
+                self.columns.setdefault(name, set())
+                self._unknown(
+                    text,
+                    f"CREATE TABLE {name} AS EXECUTE runs a prepared statement no schema "
+                    "source prepares: its columns are unknown; write the query itself, or "
+                    "name the table in tenant_tables",
+                )
+                return
+        query = RawStream()(source)
         if _enum(node.objtype) == ObjectType.OBJECT_MATVIEW:
             aliases = list(_strings(node.into.colNames)) or None
             self.views[name] = ViewInfo(query, aliases)
             return
         names = list(_strings(node.into.colNames))
         if not names:
-            names = sorted(self._query_columns(node.query, query) or ())
+            names = sorted(self._query_columns(source, query))
         self.columns.setdefault(name, set()).update(names)
 
-    def _query_columns(self, node: Any, query: str) -> set[str] | None:
-        """The columns a query outputs (a `*` over one table: that table's)."""
+    def _query_columns(self, node: Any, query: str, depth: int = 0) -> set[str]:
+        """The columns a query outputs — when a `*` or an expression hides them, every column
+        of every relation its FROM items read, and the names it gives with AS: more than it
+        outputs, never fewer (a source's tenant column makes it a tenant table: fail closed)."""
         outputs = _output_columns(query)
         if outputs is not None:
             return outputs
-        tables = [
-            t for t in getattr(node, "fromClause", None) or () if type(t).__name__ == "RangeVar"
-        ]
-        if len(tables) == 1:
-            return set(self.columns.get(_relname(tables[0]), set()))
-        return None
+        names: set[str] = set()
+        stack: list[Any] = [node]
+        while stack:
+            current = stack.pop()
+            kind = type(current).__name__
+            if kind == "SelectStmt":
+                stack.extend(b for b in (current.larg, current.rarg) if b is not None)
+                with_clause = current.withClause
+                stack.extend(c.ctequery for c in (with_clause.ctes if with_clause else ()) or ())
+                stack.extend(current.fromClause or ())
+                names.update(str(t.name) for t in current.targetList or () if t.name)
+            elif kind == "JoinExpr":
+                stack.extend((current.larg, current.rarg))
+            elif kind == "RangeSubselect":
+                stack.append(current.subquery)
+            elif kind == "RangeVar":
+                table = _relname(current)
+                names |= self.columns.get(table, set())
+                view = self.views.get(table)
+                if view is not None and depth < _DEEPEST_VIEW:
+                    names |= set(view.columns or ()) | self._view_query_columns(view, depth)
+            elif kind == "RangeFunction":
+                for item in _flatten(current.functions):
+                    call = getattr(item, "funcname", None)
+                    function = self.functions.get(str(call[-1].sval)) if call else None
+                    names |= set(function.columns or ()) if function else set()
+        return names
+
+    def _view_query_columns(self, view: ViewInfo, depth: int) -> set[str]:
+        from pglast import parse_sql
+        from pglast.parser import ParseError
+
+        try:
+            parsed = parse_sql(view.query)
+        except ParseError:
+            return set()
+        return self._query_columns(parsed[0].stmt, view.query, depth + 1) if parsed else set()
 
     def _alter_table(self, node: Any, text: str, path: str) -> None:
-        from pglast.enums import AlterTableType
+        from pglast.enums import AlterTableType, ObjectType
 
+        if _enum(node.objtype) == ObjectType.OBJECT_TYPE:
+            self._alter_type(node)
+            return
         table = _relname(node.relation)
         columns = self.columns.setdefault(table, set())
         for command in node.cmds or ():
             subtype = _enum(command.subtype)
             if subtype == AlterTableType.AT_AddColumn and command.def_ is not None:
                 self._table_element(table, columns, command.def_)
+                if type(command.def_).__name__ == "ColumnDef":  # inherited by every child
+                    for child in self._descendants(table):
+                        if child in self.columns:
+                            self.columns[child].add(str(command.def_.colname))
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 columns.discard(str(command.name))
             elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
@@ -559,6 +708,25 @@ class SchemaInfo:
                 for key in self.foreign_keys.get(table, []):
                     if key.name == command.name:
                         key.valid = True
+
+    def _alter_type(self, node: Any) -> None:
+        """`ALTER TYPE … ADD | DROP ATTRIBUTE`: the type's typed tables follow (CASCADE; without
+        it PostgreSQL refuses while typed tables exist)."""
+        from pglast.enums import AlterTableType
+
+        name = _relname(node.relation)
+        attributes = self.types.get(name)
+        if attributes is None:
+            return
+        tables = [self.columns[t] for t in self._of_type(name) if t in self.columns]
+        for command in node.cmds or ():
+            subtype = _enum(command.subtype)
+            if subtype == AlterTableType.AT_AddColumn and command.def_ is not None:
+                for columns in (attributes, *tables):
+                    columns.add(str(command.def_.colname))
+            elif subtype == AlterTableType.AT_DropColumn and command.name:
+                for columns in (attributes, *tables):
+                    columns.discard(str(command.name))
 
     def _drop_constraint(self, table: str, name: str) -> None:
         dropped = self.constraints.pop(name, None)
@@ -586,12 +754,34 @@ class SchemaInfo:
                 for key in keys:
                     if key.ref_table == old:
                         key.ref_table = new
+            if old in self.children:
+                self.children[new] = self.children.pop(old)
+            for related in (*self.children.values(), *self.typed.values()):
+                if old in related:
+                    related.discard(old)
+                    related.add(new)
+        elif kind == ObjectType.OBJECT_TYPE and node.object:
+            old = str(node.object[-1].sval)
+            if old in self.types:
+                self.types[new] = self.types.pop(old)
+            if old in self.typed:
+                self.typed[new] = self.typed.pop(old)
+        elif kind == ObjectType.OBJECT_ATTRIBUTE and node.relation is not None and node.subname:
+            type_name = _relname(node.relation)  # ALTER TYPE … RENAME ATTRIBUTE … CASCADE
+            attributes = self.types.get(type_name)
+            if attributes is not None and node.subname in attributes:
+                attributes.discard(str(node.subname))
+                attributes.add(new)
+            for table in self._of_type(type_name):
+                self._rename_column(table, str(node.subname), new)
         elif kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW) and node.relation:
             old = _relname(node.relation)
             if old in self.views:
                 self.views[new] = self.views.pop(old)
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
-            self._rename_column(_relname(node.relation), str(node.subname), new)
+            table = _relname(node.relation)
+            for renamed in (table, *self._descendants(table)):  # inherited columns follow
+                self._rename_column(renamed, str(node.subname), new)
         elif kind == ObjectType.OBJECT_TABCONSTRAINT and node.subname:
             old = str(node.subname)
             if old in self.constraints:
@@ -633,6 +823,11 @@ class SchemaInfo:
 
         kind = _enum(node.removeType)
         for target in node.objects or ():
+            if kind == ObjectType.OBJECT_TYPE:
+                names = getattr(target, "names", None) or ()
+                if names:
+                    self.types.pop(str(names[-1].sval), None)
+                continue
             if kind == ObjectType.OBJECT_FUNCTION:
                 names = getattr(target, "objname", None) or ()
                 if names:
@@ -706,6 +901,11 @@ class SchemaInfo:
 
 _HANDLERS = {
     "CreateStmt": SchemaInfo._create_table,
+    "CreateForeignTableStmt": SchemaInfo._foreign_table,
+    "CompositeTypeStmt": SchemaInfo._composite_type,
+    "ImportForeignSchemaStmt": SchemaInfo._import_foreign_schema,
+    "PrepareStmt": SchemaInfo._prepare,
+    "SelectStmt": SchemaInfo._select_into,
     "CreateTableAsStmt": SchemaInfo._create_table_as,
     "AlterTableStmt": SchemaInfo._alter_table,
     "RenameStmt": SchemaInfo._rename,
@@ -1060,6 +1260,23 @@ def _pin_of(expression: str, policy: Policy) -> PinValue | None:
 
 def _view_columns(view: ViewInfo) -> set[str] | None:
     return set(view.columns) if view.columns else _output_columns(view.query)
+
+
+def postgres_error(sql: str) -> tuple[str, int] | None:
+    """Why PostgreSQL's parser rejects this text, and where (an offset in it); None when it
+    reads it (psql meta-commands and `:'var'` interpolations aside)."""
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        parse_sql(_psql_free(sql))
+    except ParseError as error:
+        message = str(error.args[0]) if error.args else str(error)
+        offset = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
+        return message, len(sql.encode()[:offset].decode("utf-8", "ignore"))
+    except Exception as error:  # pglast's own errors: not read
+        return f"PostgreSQL's parser failed ({type(error).__name__})", 0
+    return None
 
 
 def read_schema(paths: Iterable[Path]) -> SchemaInfo:
