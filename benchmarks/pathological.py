@@ -111,7 +111,10 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
     ("500 chained CTEs", lambda s: cte_chain(int(500 * s))),
     ("2 000-branch UNION", lambda s: union_branches(int(2000 * s))),
     ("2 000-branch UNION in a derived table", lambda s: union_in_derived(int(2000 * s))),
-    ("... pinned outside it", lambda s: union_in_derived_pinned_outside(int(2000 * s))),
+    (
+        "2 000-branch UNION pinned outside it",
+        lambda s: union_in_derived_pinned_outside(int(2000 * s)),
+    ),
     ("2 000-branch UNION in a CTE", lambda s: union_in_cte(int(2000 * s))),
     ("2 000-branch UNION in IN (…)", lambda s: union_in_subquery(int(2000 * s))),
     ("20 000-item IN list", lambda s: in_list(int(20000 * s))),

@@ -20,6 +20,7 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import (
     PRUNED,
+    SetChains,
     alias_columns,
     alias_name,
     conjuncts,
@@ -94,6 +95,7 @@ class Model:
         self.recursive = False  # a WITH RECURSIVE somewhere
         self.lossy: set[PinValue] = set()  # parameters cast to a lossy type somewhere
         self.calls: dict[str, list[exp.Expression]] = {}  # function calls by name
+        self.chains = SetChains()  # shared by every block: each union walked once
         self._walk()
         for block in self.blocks:
             self._collect_sources(block)
@@ -139,7 +141,7 @@ class Model:
                 if kind in _BLOCK_SET and not isinstance(node.parent, exp.When):
                     enclosing.append(block)
                     stack.append(end_of_block)  # popped once the block's children are done
-                    block = Block(node, block)
+                    block = Block(node, block, chains=self.chains)
                     self.blocks.append(block)
                     self.block_of[id(node)] = block
                 elif kind in _AGGREGATE_SET:
@@ -644,6 +646,11 @@ class Model:
         node = child.parent
         lateral = False
         while node is not None and node is not parent.node:
+            if isinstance(node, exp.SetOperation | exp.Paren | exp.Subquery):
+                # nothing in a chain of these changes what is seen: past it in one step
+                child = block.chains.top(node, subqueries=True)
+                node = child.parent
+                continue
             if isinstance(node, exp.Lateral):
                 lateral = True
             elif isinstance(node, exp.Table) and not is_table_name(node):

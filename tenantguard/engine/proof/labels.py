@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.proof.model import Block
-from tenantguard.engine.proof.syntax import alias_name, set_branches
+from tenantguard.engine.proof.syntax import alias_name
 
 __all__ = ["block_label"]
 
@@ -28,13 +28,16 @@ def block_label(block: Block) -> str:
         return f"the {block.kind} statement"
     holder = node.parent
     branch = ""
-    while isinstance(holder, exp.SetOperation | exp.Paren):
-        if not branch:
-            branches = set_branches(holder)
-            position = next((i for i, b in enumerate(branches) if b is node), None)
+    chains = block.chains  # a union's branches and what holds it: walked once, not per block
+    if isinstance(holder, exp.SetOperation | exp.Paren):
+        place: exp.Expr | None = holder
+        while isinstance(place, exp.SetOperation | exp.Paren):  # found at the first, as a rule
+            position = chains.position(place, node)
             if position is not None:
-                branch = f"branch {position + 1} of {holder.key.upper()} in "
-        holder = holder.parent
+                branch = f"branch {position + 1} of {place.key.upper()} in "
+                break
+            place = place.parent
+        holder = chains.above(holder, subqueries=False)
     if isinstance(holder, exp.CTE):
         return f'{branch}CTE "{alias_name(holder)}"'
     if isinstance(holder, exp.Subquery):

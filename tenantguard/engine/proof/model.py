@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from tenantguard.engine.proof.syntax import SetChains
+
 __all__ = ["Block", "Fact", "PinValue", "Proof", "Role", "Source", "SourceKind", "Span"]
 
 
@@ -192,6 +194,8 @@ class Block:
     # LEFT/RIGHT joins: (the JOIN, its nullable side, its preserved side)
     outer_joins: list[tuple[exp.Expression, Span, Span]] = field(default_factory=list)
     root: bool = False  # the statement's own block
+    # the statement's set operations, walked once for every block (shared by its blocks)
+    chains: SetChains = field(default_factory=SetChains)
     _label: str | None = None
 
     @property

@@ -293,9 +293,7 @@ class Solver:
 
 def _materialized(block: Block) -> bool:
     """The body of a `WITH x AS MATERIALIZED (…)`."""
-    node: exp.Expr | None = block.node.parent
-    while isinstance(node, exp.Subquery | exp.Paren | exp.SetOperation):
-        node = node.parent
+    node = block.chains.above(block.node.parent, subqueries=True)  # once per union
     return isinstance(node, exp.CTE) and bool(node.args.get("materialized"))
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 __all__ = [
+    "SetChains",
     "alias_columns",
     "alias_name",
     "conjuncts",
@@ -172,6 +173,101 @@ def set_branches(node: exp.Expression) -> list[exp.Expression]:
         else:
             out.append(current)
     return out
+
+
+_WRAPPERS = (exp.SetOperation, exp.Paren)
+_WRAPPERS_AND_SUBQUERIES = (exp.SetOperation, exp.Paren, exp.Subquery)
+
+
+class SetChains:
+    """The set operations of one statement, each walked once.
+
+    A UNION of n branches is a chain n nodes deep: walking up from every branch to what holds
+    the union, or listing the branches for every branch, is quadratic. Memos by node id (the
+    tree outlives the analysis of its statement).
+    """
+
+    __slots__ = ("_leaves", "_tops")
+
+    def __init__(self) -> None:
+        self._tops: dict[tuple[int, bool], exp.Expr] = {}
+        self._leaves: dict[int, int] = {}
+
+    def above(self, node: exp.Expr | None, *, subqueries: bool) -> exp.Expr | None:
+        """The first ancestor-or-self of `node` that is no set operation or parenthesis (nor
+        subquery, with `subqueries`)."""
+        kinds = _WRAPPERS_AND_SUBQUERIES if subqueries else _WRAPPERS
+        return self.top(node, subqueries=subqueries).parent if isinstance(node, kinds) else node
+
+    def top(self, node: exp.Expr, *, subqueries: bool) -> exp.Expr:
+        """The highest of the set operations and parentheses (and subqueries, with
+        `subqueries`) that hold one another from `node` up; `node` when it is none of them."""
+        kinds = _WRAPPERS_AND_SUBQUERIES if subqueries else _WRAPPERS
+        if not isinstance(node, kinds):
+            return node
+        path: list[exp.Expr] = []
+        current: exp.Expr = node
+        while True:
+            known = self._tops.get((id(current), subqueries))
+            if known is not None:
+                top = known
+                break
+            path.append(current)
+            parent = current.parent
+            if not isinstance(parent, kinds):
+                top = current
+                break
+            current = parent
+        for step in path:
+            self._tops[(id(step), subqueries)] = top
+        return top
+
+    def position(self, holder: exp.Expr, node: exp.Expr) -> int | None:
+        """Where `node` stands in `set_branches(holder)`, or None: found without listing them
+        when `node` is a branch of `holder` itself."""
+        if node.parent is holder and _is_branch(node):
+            if isinstance(holder, exp.SetOperation):
+                if node is holder.this:
+                    return 0
+                if node is holder.expression:
+                    return self.leaves(holder.this)
+            elif isinstance(holder, exp.Subquery | exp.Paren) and node is holder.this:
+                return 0  # a wrapper of the branch alone
+        if not isinstance(holder, exp.Expression):
+            return None
+        return next((i for i, b in enumerate(set_branches(holder)) if b is node), None)
+
+    def leaves(self, node: exp.Expr | None) -> int:
+        """`len(set_branches(node))`, each node counted once."""
+        memo = self._leaves
+        stack = [node]
+        while stack:
+            current = stack[-1]
+            if id(current) in memo:
+                stack.pop()
+                continue
+            inner = _unwrapped(current)
+            if isinstance(inner, exp.SetOperation):
+                missing = [b for b in (inner.this, inner.expression) if id(b) not in memo]
+                if missing:
+                    stack.extend(missing)
+                    continue
+                memo[id(current)] = memo[id(inner.this)] + memo[id(inner.expression)]
+            else:
+                memo[id(current)] = 1
+            stack.pop()
+        return memo[id(node)]
+
+
+def _unwrapped(node: exp.Expr | None) -> exp.Expr | None:
+    while isinstance(node, exp.Subquery | exp.Paren) and not isinstance(node.this, exp.Table):
+        node = node.this
+    return node
+
+
+def _is_branch(node: exp.Expr) -> bool:
+    """What `set_branches` lists as it is: not a set operation, not unwrapped."""
+    return _unwrapped(node) is node and not isinstance(node, exp.SetOperation)
 
 
 def is_table_name(node: exp.Table) -> bool:
