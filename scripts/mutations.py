@@ -170,8 +170,8 @@ MUTATIONS = [
     (
         "a cascading UPDATE is looked at whatever it changes",
         "tenantguard/engine/cascades.py",
-        'if "*" not in referenced and not changed & referenced:',
-        "if False:",
+        'return "*" in referenced or bool(changed & referenced)',
+        "return True",
     ),
 ]
 
