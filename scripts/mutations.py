@@ -173,6 +173,12 @@ MUTATIONS = [
         'return "*" in referenced or bool(changed & referenced)',
         "return True",
     ),
+    (
+        "DISTINCT ON is a grouping by the select list",
+        "tenantguard/engine/proof/projections.py",
+        "                keys = list(on.expressions) if isinstance(on, exp.Tuple) else [on]",
+        "                keys = [e.this if isinstance(e, exp.Alias) else e for e in node.expressions]",
+    ),
 ]
 
 
