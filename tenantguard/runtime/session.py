@@ -91,8 +91,8 @@ _TYPED_NOT_PLAIN = frozenset({"set_config", "read_csv"})
 _DML = frozenset({"select", "with", "insert", "update", "delete", "merge", "values", "table"})
 _TRANSACTION = frozenset({"begin", "start", "savepoint", "release"})
 _ENDS_TRANSACTION = frozenset({"commit", "end", "rollback", "abort"})
-# a `--` comment ends at a newline or a carriage return (PostgreSQL's scan.l: [^\n\r]*)
-_LEADING = re.compile(r"(?:\s+|--[^\n\r]*|/\*.*?\*/|\()*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?", re.S)
+# the first two words, read in the text without its comments (`RESET/**/ALL`, nested `/* */`)
+_LEADING = re.compile(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
 _SET_CONFIG = re.compile(r"set_config\(")
 _HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
@@ -117,18 +117,24 @@ def _only_reads(word: str, text: str) -> bool:
     return tree is not None and error is None and tree.find(*_WRITES) is None
 
 
-def _code_text(text: str) -> str:
-    """The statement lower-cased, without comments, whitespace and double quotes: the form in
-    which a name is found however it is spaced or quoted (`"app" . "tenant_id"`)."""
+def _without_comments(text: str) -> str:
+    """The statement with each comment (nested ones whole, as the server reads them) made a
+    space: what separates two words for the server."""
     _, comments = split_sql(text)
-    if comments:
-        parts, last = [], 0
-        for comment in comments:
-            parts.append(text[last : comment.start])
-            last = comment.start + len(comment.text)
-        parts.append(text[last:])
-        text = " ".join(parts)
-    return _SPACE_OR_QUOTE.sub("", text.lower())
+    if not comments:
+        return text
+    parts, last = [], 0
+    for comment in comments:
+        parts.append(text[last : comment.start])
+        last = comment.start + len(comment.text)
+    parts.append(text[last:])
+    return " ".join(parts)
+
+
+def _code_text(bare: str) -> str:
+    """The comment-free statement lower-cased, without whitespace and double quotes: the form
+    in which a name is found however it is spaced or quoted (`"app" . "tenant_id"`)."""
+    return _SPACE_OR_QUOTE.sub("", bare.lower())
 
 
 def _functions_plain(text: str) -> bool:
@@ -157,11 +163,12 @@ def _functions_plain(text: str) -> bool:
 
 def statement_effects(text: str, setting: str) -> Effects:
     """The effects of one statement (no `;` separating several) on its session."""
-    lead = _LEADING.match(text)
+    bare = _without_comments(text)
+    lead = _LEADING.match(bare)
     if lead is None:
         return OPAQUE
     word, second = lead.group(1).lower(), (lead.group(2) or "").lower()
-    code = _code_text(text)
+    code = _code_text(bare)
     setting = setting.lower()
     if "u&'" in code or 'u&"' in text.lower():
         return Effects(
@@ -262,14 +269,7 @@ _COMMA = re.compile(r" ?, ?")
 def is_control_statement(text: str) -> bool:
     """True for one transaction or notification control statement (`BEGIN READ ONLY`,
     `RELEASE SAVEPOINT x`, `UNLISTEN *`, `NOTIFY c, 'x'`…), read by the guard itself."""
-    _, comments = split_sql(text)
-    if comments:
-        parts, last = [], 0
-        for comment in comments:
-            parts.append(text[last : comment.start])
-            last = comment.start + len(comment.text)
-        parts.append(text[last:])
-        text = " ".join(parts)
+    text = _without_comments(text)
     normal = _COMMA.sub(", ", _BLANKS.sub(" ", text.lower()).strip().rstrip(";").rstrip())
     return _CONTROL.fullmatch(normal) is not None
 
