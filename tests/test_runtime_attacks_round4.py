@@ -267,11 +267,6 @@ HEX_TENANT = "d41d8cd98f00b204e9800998ecf8427e"  # a text tenant id: 32 hexadeci
 DASHED_TENANT = "d41d8cd9-8f00-b204-e980-0998ecf8427e"  # another text tenant id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a str tenant that parses as a UUID is compared and set in canonical form",
-)
 async def test_a_text_tenant_spelling_a_uuid_is_not_another_text_tenant(setup: Setup) -> None:
     """`tenant_key` puts a str of 32, 36 or 38 characters that parses as a UUID in canonical
     form, and the guard accepts that form as the request's tenant and sets it as the tenant

@@ -9,10 +9,13 @@ changed, read afterwards through an unguarded owner connection.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
 
+from tenantguard import TenantIsolationError
 from tenantguard.runtime import tenant
 from tenantguard.runtime.session import statement_effects
 from tests import test_runtime_attacks as round2
@@ -92,3 +95,70 @@ async def test_a_reset_all_in_a_script_does_not_hand_the_session_its_default_ten
         "owned",
         "owned",
     ]
+
+
+# --- 7. a str tenant is its own key: compared and set exactly ------------------------------
+
+HEX_TENANT = "d41d8cd98f00b204e9800998ecf8427e"
+DASHED_TENANT = "d41d8cd9-8f00-b204-e980-0998ecf8427e"
+UPPER_TENANT = DASHED_TENANT.upper()
+NOTES_BY_SETTING = "SELECT body FROM notes WHERE tenant_id = current_setting('app.tenant_id')"
+NOTES_PINNED = "SELECT body FROM notes WHERE tenant_id = $1"
+
+
+async def text_tenants(setup: Setup) -> None:
+    await setup.owner(
+        f"INSERT INTO notes VALUES ('{HEX_TENANT}', 'hex note'), "
+        f"('{DASHED_TENANT}', 'dashed note'), ('{UPPER_TENANT}', 'upper note')"
+    )
+
+
+@pytest.mark.parametrize(
+    "spelling, note",
+    [(HEX_TENANT, "hex note"), (DASHED_TENANT, "dashed note"), (UPPER_TENANT, "upper note")],
+)
+async def test_each_spelling_of_a_text_tenant_reads_its_own_notes_only(
+    setup: Setup, spelling: str, note: str
+) -> None:
+    await text_tenants(setup)
+    conn = await setup.connect()
+    others = {HEX_TENANT, DASHED_TENANT, UPPER_TENANT} - {spelling}
+    stolen: list[str] = []
+    try:
+        with tenant(spelling):
+            by_setting = [r[0] for r in await conn.fetch(NOTES_BY_SETTING)]
+            pinned = [r[0] for r in await conn.fetch(NOTES_PINNED, spelling)]
+            setting = await conn.fetchval("SELECT current_setting('app.tenant_id')")
+            literal = [r[0] for r in await conn.fetch(f"{NOTES_PINNED[:-2]}'{spelling}'")]
+            for other in sorted(others):
+                with contextlib.suppress(TenantIsolationError):
+                    stolen.extend(r[0] for r in await conn.fetch(NOTES_PINNED, other))
+                with contextlib.suppress(TenantIsolationError):
+                    stolen.extend(r[0] for r in await conn.fetch(f"{NOTES_PINNED[:-2]}'{other}'"))
+    finally:
+        await conn.close()
+    assert by_setting == pinned == literal == [note]
+    assert setting == spelling
+    assert stolen == []
+
+
+async def test_a_uuid_tenant_matches_its_canonical_text_and_nothing_else(setup: Setup) -> None:
+    """A `uuid.UUID` tenant is sent as its canonical text (asyncpg's encoder): that text, or
+    the UUID itself, is the tenant; the hexadecimal or upper-case spellings are other tenants
+    of a text column."""
+    await text_tenants(setup)
+    conn = await setup.connect()
+    stolen: list[str] = []
+    try:
+        with tenant(uuid.UUID(HEX_TENANT)):
+            by_setting = [r[0] for r in await conn.fetch(NOTES_BY_SETTING)]
+            as_text = [r[0] for r in await conn.fetch(NOTES_PINNED, DASHED_TENANT)]
+            for other in (HEX_TENANT, UPPER_TENANT):
+                with contextlib.suppress(TenantIsolationError):
+                    stolen.extend(r[0] for r in await conn.fetch(NOTES_PINNED, other))
+    finally:
+        await conn.close()
+    assert by_setting == as_text == ["dashed note"]
+    with tenant(uuid.UUID(HEX_TENANT)):  # the UUID itself: asyncpg sends its canonical text
+        conn.tenantguard.check(NOTES_PINNED, [(uuid.UUID(DASHED_TENANT),)])
+    assert stolen == []
