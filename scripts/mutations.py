@@ -143,6 +143,24 @@ MUTATIONS = [
         "runs_text = _runs_text(ctx.sql)",
         'runs_text = ""',
     ),
+    (
+        "COPY to a program passes",
+        "tenantguard/engine/rules/tg006_unprovable_statement.py",
+        "    yield from _outside_the_database(ctx)\n",
+        "",
+    ),
+    (
+        "TRUNCATE CASCADE of a global table passes",
+        "tenantguard/engine/rules/tg005_whole_table_operation.py",
+        'and str(node.args.get("option") or "").upper() == "CASCADE"',
+        "and False",
+    ),
+    (
+        "server file functions pass",
+        "tenantguard/engine/rules/tg006_unprovable_statement.py",
+        "and function_name(node) in _SERVER_FILES",
+        "and False",
+    ),
 ]
 
 

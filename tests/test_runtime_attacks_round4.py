@@ -176,11 +176,6 @@ async def test_a_query_logger_called_during_the_reset_runs_unchecked_sql(setup: 
 # --- 3. SQL run by the server outside the statement: COPY … TO/FROM PROGRAM -------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: COPY … TO PROGRAM runs a shell command (here psql) the guard never sees",
-)
 async def test_copy_to_program_runs_sql_the_guard_never_sees(guard_only: Setup) -> None:
     """The guard refuses `query_to_xml`, `DO` and SQL-level `EXECUTE` (SQL run by the server
     out of sight) but admits `COPY (SELECT 1) TO PROGRAM '…'`: a superuser application (the
@@ -201,11 +196,6 @@ async def test_copy_to_program_runs_sql_the_guard_never_sees(guard_only: Setup) 
 # --- 4. what a statement does to tables it does not name: TRUNCATE … CASCADE -----------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: TRUNCATE of the global tenants table with CASCADE empties every tenant table",
-)
 async def test_truncate_cascade_of_a_global_table_erases_every_clinic(guard_only: Setup) -> None:
     """TG005 refuses `TRUNCATE patients` (every tenant's rows) but reads only the tables a
     TRUNCATE names: `tenants` is a global table, and `CASCADE` truncates every table whose

@@ -6,7 +6,9 @@ counters) to a subclass made for it, so every connection of a pool shares one ca
 
 The hot path (`fetch*`, `execute`) returns asyncpg's own awaitable after a synchronous check:
 no extra coroutine frame. A round trip is added only to set the tenant setting, and only when the
-session does not already hold the request's tenant.
+session does not already hold the request's tenant. Once asyncpg has prepared a statement, the
+types PostgreSQL inferred for its pinning parameters are checked (`_get_statement`), before it
+is bound; the verdict stays with asyncpg's cached statement.
 
 Besides proving statements, the connection keeps what it knows of its session:
 - `_tg_setting`: the value of the tenant setting on the server, or None when unknown (never
@@ -44,6 +46,7 @@ from tenantguard.errors import ConfigError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode
+from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.tokens import inline_parameters
 
 __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "create_pool"]
@@ -59,14 +62,21 @@ _execute = asyncpg.Connection.execute
 _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
+_get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
+_introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
 # the connection whose driver statements (asyncpg's reset, a pool's reset=) this task runs
 _DRIVING: ContextVar[GuardedConnection | None] = ContextVar("tenantguard_driving", default=None)
+# the connection whose statement's types asyncpg is introspecting in this task (its own queries)
+_INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
+    "tenantguard_introspecting", default=None
+)
+_TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per connection
 
 
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_driver", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_driver", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -80,6 +90,8 @@ class GuardedConnection(asyncpg.Connection):
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them (`_DRIVING`) passes unchecked
         self._tg_driver: asyncio.Event | None = None
+        # query -> asyncpg's statement state whose parameter types were found exact
+        self._tg_typed: dict[str, object] = {}
 
     @property
     def tenantguard(self) -> Guard:
@@ -246,6 +258,98 @@ class GuardedConnection(asyncpg.Connection):
             await self._tg_set(value)
         if forget:
             self._tg_setting = None  # the statement about to run may change it
+
+    # -- the types PostgreSQL inferred for the parameters -----------------------------------
+
+    async def _get_statement(
+        self,
+        query: str,
+        timeout: float | None,
+        *,
+        named: str | bool | None = False,
+        use_cache: bool = True,
+        ignore_custom_codec: bool = False,
+        record_class: Any = None,
+    ) -> Any:
+        """asyncpg's statement for `query` (prepared now, or from its cache), refused before it
+        is bound when PostgreSQL typed a pinning parameter inexactly (`parameter_types`).
+
+        Every path that binds parameters gets its statement here (fetch*, execute with
+        arguments, executemany, cursors, prepare). The verdict is kept with asyncpg's
+        statement object, per connection: a hit on a statement found exact before is asyncpg's
+        own cache lookup, made here (one coroutine less), and one dict lookup.
+        """
+        if use_cache and record_class is None:
+            record = self._protocol.get_record_class()  # type: ignore[attr-defined]
+            state = self._stmt_cache.get((query, record, ignore_custom_codec))  # type: ignore[attr-defined]
+            if state is not None and self._tg_typed.get(query) is state:
+                return state
+        state = await _get_statement(
+            self,
+            query,
+            timeout,
+            named=named,
+            use_cache=use_cache,
+            ignore_custom_codec=ignore_custom_codec,
+            record_class=record_class,
+        )
+        if self._tg_typed.get(query) is state:
+            return state
+        try:
+            exact = self._tg_types_exact(query, state._get_parameters())
+        except BaseException:
+            # a statement of prepare() alone is dropped: asyncpg closes it on the server later
+            self._maybe_gc_stmt(state)  # type: ignore[attr-defined]
+            raise
+        if exact:
+            typed = self._tg_typed
+            if len(typed) >= _TYPED_ENTRIES:
+                typed.clear()
+            typed[query] = state
+        return state
+
+    async def _introspect_types(self, typeoids: Any, timeout: float | None) -> Any:
+        # asyncpg's own queries, made while it prepares the application's statement
+        introspecting = _INTROSPECTING.set(self)
+        try:
+            return await _introspect_types(self, typeoids, timeout)
+        finally:
+            _INTROSPECTING.reset(introspecting)
+
+    def _tg_types_exact(self, query: str, parameters: Sequence[Any]) -> bool:
+        """Checks the inferred types of the parameters that pin the tenant in `query`.
+
+        Returns True when every one compares the tenant id exactly (the statement need not be
+        looked at again); otherwise refuses (enforce) or reports it under `tenant()`, where
+        values are checked, and returns False. Off mode, asyncpg's and the pool's own statements
+        are not looked at (False: looked at again later, in case that changes).
+        """
+        guard = self.tenantguard
+        if (
+            guard.mode is Mode.OFF
+            or _INTROSPECTING.get() is self
+            or (self._tg_driver is not None and _DRIVING.get() is self)
+        ):
+            return False
+        problem = first_inexact_pin(parameters, guard.pinning_parameters(query))
+        if problem is None:
+            return True
+        scope = _get_scope()
+        if scope is None or scope.unscoped_reason is not None:
+            return False  # no tenant to compare a value with: nothing is checked here
+        index, parameter = problem
+        name = f"${index + 1}"
+        guard.violation(
+            f"{name} pins the tenant, but PostgreSQL typed it {describe(parameter)} from its "
+            "first use in the statement: the tenant id is converted to that type before it is "
+            f"compared, which may turn it into another tenant's id ({why_inexact(parameter)})",
+            f"cast {name} where it is first used to the tenant column's type ({name}::bigint, "
+            f"{name}::text, {name}::uuid), or compare it with the tenant column before any "
+            "other use; pass another parameter for the other value",
+            query,
+            reference=name,
+        )
+        return False
 
     # -- asyncpg's API -----------------------------------------------------------------------
 
@@ -819,19 +923,28 @@ class _SettingCursorFactory:
 class GuardedStatement:
     """A prepared statement whose every execution checks its bound values."""
 
-    __slots__ = ("_connection", "_query", "_statement")
+    __slots__ = ("_connection", "_query", "_statement", "_typed")
 
     def __init__(self, statement: Any, connection: GuardedConnection, query: str) -> None:
         self._statement = statement
         self._connection = connection
         self._query = query
+        self._typed = False  # its parameter types were found exact
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._statement, name)
 
-    async def _admit(self, rows: Iterable[Sequence[object]]) -> None:
+    def _check(self, rows: Iterable[Sequence[object]]) -> _Plan:
+        """The values, then the parameter types (checked again when the statement runs: it may
+        have been prepared outside tenant(), where they were not refused)."""
         connection = self._connection
-        await connection._tg_ensure(connection._tg_admit_slow(self._query, rows))
+        plan = connection._tg_admit_slow(self._query, rows)
+        if not self._typed:
+            self._typed = connection._tg_types_exact(self._query, self._statement.get_parameters())
+        return plan
+
+    async def _admit(self, rows: Iterable[Sequence[object]]) -> None:
+        await self._connection._tg_ensure(self._check(rows))
 
     async def fetch(self, *args: Any, timeout: float | None = None) -> list[Any]:
         await self._admit((args,))
@@ -861,7 +974,7 @@ class GuardedStatement:
 
     def cursor(self, *args: Any, prefetch: int | None = None, timeout: float | None = None) -> Any:
         connection = self._connection
-        wanted = connection._tg_admit_slow(self._query, (args,))
+        wanted = self._check((args,))
         factory = self._statement.cursor(*args, prefetch=prefetch, timeout=timeout)
         return factory if wanted is None else _SettingCursorFactory(factory, connection, wanted)
 

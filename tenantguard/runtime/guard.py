@@ -255,6 +255,14 @@ class Guard:
         self._store(sql, verdict)
         return verdict
 
+    def pinning_parameters(self, sql: str) -> tuple[int, ...]:
+        """The 0-based indexes of the parameters whose values `check` compares with the
+        request's tenant (none when the statement touches no tenant table)."""
+        verdict = self._cache.get(sql)
+        if verdict is None:  # evicted since it was admitted: proven again
+            verdict = self.verdict(sql)
+        return verdict.parameters if verdict.touches_tenant_tables else ()
+
     def touch(self, sql: str) -> None:
         """Marks a cached verdict as just used (the cache is full: the coldest goes first)."""
         verdict = self._cache.pop(sql, None)

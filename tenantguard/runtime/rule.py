@@ -7,6 +7,10 @@ Reported by the runtime guard (`tenantguard.runtime.connect` / `create_pool`), n
 - A pinning value is not the request's tenant: `tenant(1)` and `WHERE tenant_id = $1` with `2`
   bound, a literal `tenant_id = 2`, a string `'01'` or `' 1'` for tenant `1` (a text column tells
   them apart), a value of a type that cannot be compared safely (an `int` subclass, a float).
+- A parameter that pins the tenant is typed by PostgreSQL, from its first use, as a type that
+  does not compare the tenant id exactly: `score = $1 AND tenant_id = $1` with `score real`
+  sends tenant 16777217 as 16777216.0 (also `double precision`, `money`, `character`, `"char"`,
+  `name`, a domain over `varchar(n)`/`numeric(p,s)`). Checked on the prepared statement.
 - A statement changes what the guard owns: `SET`/`SET LOCAL`/`RESET` of the tenant setting
   (`app.tenant_id`), `RESET ALL`, `DISCARD ALL`, `set_config()` of it or of a name that is not a
   plain literal, `standard_conforming_strings` (it decides where the server ends a string).
@@ -28,12 +32,14 @@ clinic's patients.
 with tenant(1):
     await conn.fetch("SELECT * FROM patients WHERE tenant_id = $1", body["clinic"])  # 2
     await conn.execute("SET app.tenant_id = '2'")
+    await conn.fetch("… WHERE score = $1 AND tenant_id = $1", 1)  # $1 typed real
 ```
 
 ## Use instead
 ```python
 with tenant(current_clinic):
     await conn.fetch("SELECT * FROM patients WHERE tenant_id = $1", current_clinic)
+    await conn.fetch("… WHERE tenant_id = $1 AND score = $2", current_clinic, 1.5)
 # the guard sets app.tenant_id itself: connect(..., set_tenant_setting=True)
 ```
 Cross-tenant maintenance runs inside `with unscoped("reason"):` (logged and counted).

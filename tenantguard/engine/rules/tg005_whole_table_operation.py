@@ -1,12 +1,14 @@
 """TG005 whole-table-operation
 
 ## What it does
-Finds `TRUNCATE` of a tenant table and `COPY tenant_table TO/FROM …`. `COPY (query) TO …` is
-not reported here: its query is checked like any other.
+Finds `TRUNCATE` of a tenant table, `TRUNCATE … CASCADE` of any table, and `COPY tenant_table
+TO/FROM …`. `COPY (query) TO …` is not reported here: its query is checked like any other.
 
 ## Why is this bad?
 Both act on every tenant's rows at once: TRUNCATE erases every clinic's data, COPY TO exports it
-and COPY FROM writes rows whose tenant nothing checks.
+and COPY FROM writes rows whose tenant nothing checks. `CASCADE` also truncates every table whose
+foreign key references the tables named, and with them the tables that reference those: from a
+global table (`TRUNCATE tenants CASCADE`) it reaches every tenant table.
 
 ## Example
 ```sql
@@ -36,7 +38,7 @@ from tenantguard.engine.policy import sql_name
 from tenantguard.engine.proof import identifier_name
 
 RULE = RuleInfo("TG005", "whole-table-operation", Severity.ERROR)
-NEEDS = (exp.TruncateTable, exp.Copy)  # the node kinds check() looks at
+NEEDS = ()  # TRUNCATE and COPY are whole statements: check() reads the tree's root
 
 
 def _tables(node: exp.Expression) -> list[exp.Table]:
@@ -52,24 +54,41 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None or ctx.in_patch:
         return
     column = ctx.policy.tenant_column
-    for node in ctx.find(exp.TruncateTable, exp.Copy):
-        for table in _tables(node):
-            name = identifier_name(table.this)
-            if not ctx.policy.is_tenant_table(name):
-                continue
-            if isinstance(node, exp.TruncateTable):
-                yield ctx.finding(
-                    RULE,
-                    table,
-                    f"TRUNCATE {name} erases every tenant's rows",
-                    f"DELETE FROM {sql_name(name)} WHERE {sql_name(column)} = $n",
-                )
-            else:
-                yield ctx.finding(
-                    RULE,
-                    table,
-                    f"COPY {name} moves every tenant's rows",
-                    f"COPY (SELECT … FROM {sql_name(name)} WHERE {sql_name(column)} = $n) TO …; "
-                    "for writes use "
-                    f"INSERT with {column}",
-                )
+    node = ctx.tree
+    if not isinstance(node, exp.TruncateTable | exp.Copy):
+        return
+    if (
+        isinstance(node, exp.TruncateTable)
+        and str(node.args.get("option") or "").upper() == "CASCADE"
+        and ctx.policy.tenant_tables
+    ):
+        named = ", ".join(identifier_name(t.this) for t in _tables(node))
+        yield ctx.finding(
+            RULE,
+            None,
+            f"TRUNCATE {named} CASCADE also empties every table whose foreign key references "
+            "them, tenant tables among them: every tenant's rows",
+            "DELETE the rows of one tenant (its foreign keys' ON DELETE do the rest), or run "
+            "maintenance in the patch pipeline",
+        )
+        return
+    for table in _tables(node):
+        name = identifier_name(table.this)
+        if not ctx.policy.is_tenant_table(name):
+            continue
+        if isinstance(node, exp.TruncateTable):
+            yield ctx.finding(
+                RULE,
+                table,
+                f"TRUNCATE {name} erases every tenant's rows",
+                f"DELETE FROM {sql_name(name)} WHERE {sql_name(column)} = $n",
+            )
+        else:
+            yield ctx.finding(
+                RULE,
+                table,
+                f"COPY {name} moves every tenant's rows",
+                f"COPY (SELECT … FROM {sql_name(name)} WHERE {sql_name(column)} = $n) TO …; "
+                "for writes use "
+                f"INSERT with {column}",
+            )

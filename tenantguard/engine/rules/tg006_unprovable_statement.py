@@ -11,8 +11,9 @@ SQL that runs inside the server, out of the proof's sight, is unprovable too: `C
 (whatever it names: its body can build the table name), `PREPARE` and `EXECUTE name` (the
 statement that runs is not the one sent), functions that run a query or a table given as text
 (`query_to_xml` and the other `*_to_xml` functions, `ts_stat`, `ts_rewrite`, `dblink`,
-`crosstab`), functions that read the server's files (`pg_read_binary_file`), and reads
-of the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
+`crosstab`), functions that read or write the server's files (`pg_read_binary_file`,
+`lo_import`, `lo_export`), `COPY` to or from a program or a file of the server (a shell command
+can run any SQL), `LOAD` of a library, and reads of the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
 values of every tenant's rows.
 
 ## Why is this bad?
@@ -63,10 +64,13 @@ _RUNS_TEXT = frozenset(
         "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "dblink",
         "dblink_exec", "dblink_open", "dblink_fetch", "dblink_send_query", "crosstab",
         "crosstab2", "crosstab3", "crosstab4", "connectby", "ts_rewrite",
-        # read the server's files by name: a table's heap file holds every tenant's rows
-        "pg_read_file", "pg_read_binary_file",
     }
 )  # fmt: skip
+# functions that read or write the server's files by name: a table's heap file holds every
+# tenant's rows, and a file written can be a program the server runs
+_SERVER_FILES = frozenset(
+    {"pg_read_file", "pg_read_binary_file", "lo_import", "lo_export", "pg_file_write"}
+)
 # the planner's statistics: sample values of every row
 _STATISTICS = frozenset(
     {
@@ -85,6 +89,9 @@ _HINTS = (
     "connectby",
     "pg_stat",
     "pg_read",
+    "lo_import",
+    "lo_export",
+    "pg_file_write",
 )
 
 
@@ -95,7 +102,7 @@ def _runs_text(sql: str) -> str:
     if not any(hint in lowered for hint in _HINTS) and not _COMMAND_WORDS.search(sql):
         return ""
     words = set(re.findall(r"[a-z_][a-z0-9_]*", lowered))
-    found = sorted(words & (_RUNS_TEXT | {"do", "call", "prepare", "execute"}))
+    found = sorted(words & (_RUNS_TEXT | _SERVER_FILES | {"do", "call", "prepare", "execute"}))
     return found[0] if found else ""
 
 
@@ -119,6 +126,19 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 "analyzer cannot see what it reads",
                 "query the rows directly, pinned to one tenant",
             )
+        elif (
+            isinstance(node, exp.Expression)
+            and isinstance(node, exp.Func)
+            and function_name(node) in _SERVER_FILES
+        ):
+            yield ctx.finding(
+                RULE,
+                node,
+                f"{function_name(node)}() reads or writes the server's files: a table's files "
+                "hold every tenant's rows, and a file written can be run by the server",
+                "read and write rows through pinned statements; files belong to operations, "
+                "not to application code",
+            )
         elif isinstance(node, exp.Table) and identifier_name(node.this) in _STATISTICS:
             yield ctx.finding(
                 RULE,
@@ -127,6 +147,39 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 "(planner statistics)",
                 "do not read planner statistics from application code",
             )
+
+
+def _outside_the_database(ctx: Context) -> Iterator[Finding]:
+    """COPY to or from a program or a file of the server, and LOAD: the server runs a shell
+    command (psql against the same database is one), reads or writes its own files (a table's
+    files hold every tenant's rows), or loads code — none of which the proof can see."""
+    tree = ctx.tree
+    if isinstance(tree, exp.Copy):
+        for target in tree.args.get("files") or ():
+            if isinstance(target, exp.Identifier) and not target.quoted:
+                if target.name.upper() in ("STDIN", "STDOUT"):
+                    continue  # the client's end of the connection
+                if target.name.upper() == "PROGRAM":
+                    what = "a shell command the server runs (it can run any SQL, psql among them)"
+                else:  # `COPY BINARY t …` (the old syntax) reads as table BINARY, file t
+                    what = f"{target.name} (a form the analyzer reads wrong)"
+            elif isinstance(target, exp.Literal) and target.is_string:
+                what = f"a file of the server ({target.name!r})"
+            else:
+                what = "something other than the client's end of the connection"
+            yield ctx.finding(
+                RULE,
+                target,
+                f"COPY to or from {what}: the analyzer cannot see what it reads or writes",
+                "COPY … TO STDOUT / FROM STDIN (asyncpg's copy_* methods), pinned to one tenant",
+            )
+    elif isinstance(tree, exp.Command) and str(tree.this).upper() == "LOAD":
+        yield ctx.finding(
+            RULE,
+            None,
+            "LOAD loads a shared library into the server: code the analyzer cannot see",
+            "load libraries in the server's configuration (shared_preload_libraries)",
+        )
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -166,6 +219,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             "patch pipeline",
         )
         return
+    yield from _outside_the_database(ctx)
     yield from _server_side(ctx)
     named = ctx.named_tenant_tables if isinstance(ctx.tree, exp.Command) else []
     if named:
