@@ -52,11 +52,6 @@ async def refused_or_ran(call: Callable[[], Awaitable[Any]]) -> None:
 # --- 1. what a request leaves on a pooled connection outlives the pool's reset ---------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a codec on a type no tenant id is sent as (jsonb) outlives the request",
-)
 async def test_a_codec_left_on_a_pooled_connection_reads_the_next_tenants_rows(
     setup: Setup,
 ) -> None:
@@ -90,11 +85,6 @@ async def test_a_codec_left_on_a_pooled_connection_reads_the_next_tenants_rows(
     assert CARLA_HISTORY not in stolen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a query logger added by one request sees every later request's values",
-)
 async def test_a_query_logger_left_on_a_pooled_connection_sees_the_next_tenants_values(
     setup: Setup,
 ) -> None:
@@ -138,38 +128,57 @@ async def test_a_query_logger_called_during_the_reset_runs_unchecked_sql(setup: 
     for the `ROLLBACK` runs while the reset query is in flight and calls `fetch` on the
     connection: admitted unchecked (`_tg_admit_slow` returns None for the driver). The check is
     made when the call is made, so the coroutine it returns runs later, unchecked, whenever it
-    is awaited: here while the next request (clinic 2) holds the connection and its setting."""
+    is awaited: here while the next request (clinic 2) holds the connection and its setting.
+
+    A request can no longer add a query logger (round-4 fix 2); the same callback then comes
+    from the loop's exception handler, which asyncpg's reset calls synchronously, in the
+    driver's own task, when it rolls back a transaction the request left open: a call made
+    there, and one it schedules with `call_soon` (which copies the driver's context)."""
     pending: list[Any] = []
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
     pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **setup.options)
     try:
         async with pool.acquire() as conn:
             with tenant(1):  # the attacker's request
                 fetch = conn.fetch  # bound to the pooled connection, not to the proxy
 
+                def steal() -> None:
+                    pending.append(fetch("SELECT first_name FROM patients ORDER BY 1"))
+
                 def during_reset(logged: Any) -> None:
                     if logged.query == "ROLLBACK" and not pending:
-                        pending.append(fetch("SELECT first_name FROM patients ORDER BY 1"))
+                        steal()
 
-                conn.add_query_logger(during_reset)
+                def in_the_drivers_task(loop: Any, context: Any) -> None:
+                    if not pending:
+                        steal()  # called now, in the driver's task
+                        loop.call_soon(steal)  # called soon, in a copy of its context
+
+                with contextlib.suppress(TenantIsolationError):
+                    conn.add_query_logger(during_reset)
+                loop.set_exception_handler(in_the_drivers_task)
                 await conn.execute("BEGIN")  # left open: the reset rolls it back first
+        loop.set_exception_handler(handler)
 
         async def attacker() -> list[str]:
+            stolen: list[str] = []
             with tenant(1):
-                if not pending:
-                    return []
-                try:
-                    return [row[0] for row in await pending[0]]
-                except TenantIsolationError:
-                    return []
+                for call in pending:
+                    with contextlib.suppress(TenantIsolationError):
+                        stolen.extend(row[0] for row in await call)
+            return stolen
 
         async with pool.acquire() as conn:
             with tenant(2):  # the next request, for clinic 2, unaware
                 await conn.fetch(PINNED_HISTORY, 2)
                 stolen = await asyncio.create_task(attacker())
     finally:
+        loop.set_exception_handler(handler)
         for call in pending:
             call.close()
         await pool.close()
+    assert pending  # the callbacks ran during the reset
     assert "Carla" not in stolen
 
 

@@ -9,17 +9,21 @@ changed, read afterwards through an unguarded owner connection.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import uuid
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from tenantguard import TenantIsolationError
-from tenantguard.runtime import tenant
+from tenantguard.runtime import connect, create_pool, tenant, unscoped
 from tenantguard.runtime.session import statement_effects
 from tests import test_runtime_attacks as round2
-from tests.test_runtime_attacks import Setup
+from tests.test_runtime_attacks import CLINIC_1, PINNED, POLICY, Setup
 from tests.test_runtime_attacks_round3 import CLINIC_2, refused_or_ran
 
 setup = round2.setup  # parametrized over "guard" and "guard+rls"
@@ -162,3 +166,176 @@ async def test_a_uuid_tenant_matches_its_canonical_text_and_nothing_else(setup: 
     with tenant(uuid.UUID(HEX_TENANT)):  # the UUID itself: asyncpg sends its canonical text
         conn.tenantguard.check(NOTES_PINNED, [(uuid.UUID(DASHED_TENANT),)])
     assert stolen == []
+
+
+# --- 1 and 2. codecs and hooks that see later requests: the pool's configuration only --------
+
+HISTORY = '{"dx": "clinic 1 note"}'
+HISTORY_OF = "SELECT medical_history FROM patients WHERE tenant_id = $1 AND first_name = 'Ana'"
+
+
+def marked(text: str) -> dict[str, Any]:
+    return {"decoded by": "init", **json.loads(text)}
+
+
+async def set_jsonb_codec(conn: Any) -> None:
+    await conn.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=marked, schema="pg_catalog", format="text"
+    )
+
+
+async def test_codecs_set_in_the_pools_init_decode_every_request(setup: Setup) -> None:
+    """The pool's `init=` is where codecs belong: it runs in the task that acquires a new
+    connection, inside that request's `tenant()` here (min_size=0), and is trusted there,
+    tenant-id types included (an honest int8 codec)."""
+    await setup.owner(f"UPDATE patients SET medical_history = '{HISTORY}' WHERE tenant_id = 1")
+
+    async def init(conn: Any) -> None:
+        await set_jsonb_codec(conn)
+        await conn.set_type_codec(
+            "int8", schema="pg_catalog", encoder=str, decoder=int, format="text"
+        )
+
+    pool = await create_pool(
+        setup.dsn, policy=POLICY, init=init, min_size=0, max_size=1, **setup.options
+    )
+    try:
+        for _ in range(2):
+            with tenant(1):  # init runs here, in the request's task, at the first acquire
+                async with pool.acquire() as conn:
+                    history = await conn.fetchval(HISTORY_OF, 1)
+                    names = [r[0] for r in await conn.fetch(PINNED, 1)]
+    finally:
+        await pool.close()
+    assert history == {"decoded by": "init", "dx": "clinic 1 note"}
+    assert names == CLINIC_1
+
+
+async def test_hooks_added_in_the_pools_setup_see_the_requests(setup: Setup) -> None:
+    """`setup=` runs at each acquire, in the acquirer's task, inside its `tenant()`: a query
+    logger it adds is the application's configuration."""
+    seen: list[object] = []
+
+    def logger(logged: Any) -> None:
+        seen.append(logged.args)
+
+    async def setup_hook(conn: Any) -> None:
+        conn.add_query_logger(logger)
+
+    pool = await create_pool(
+        setup.dsn, policy=POLICY, setup=setup_hook, min_size=1, max_size=1, **setup.options
+    )
+    try:
+        async with pool.acquire() as conn:
+            with tenant(1):
+                await conn.fetch(PINNED, 1)
+        await asyncio.sleep(0)  # asyncpg calls loggers soon after the statement
+    finally:
+        await pool.close()
+    assert (1,) in seen
+
+
+REQUEST_HOOKS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("set_type_codec", set_jsonb_codec),
+    ("set_type_codec int8", lambda conn: conn.set_type_codec("int8", schema="pg_catalog", encoder=str, decoder=int, format="text")),
+    ("set_builtin_type_codec", lambda conn: conn.set_builtin_type_codec("jsonb", schema="pg_catalog", codec_name="text")),
+    ("reset_type_codec", lambda conn: conn.reset_type_codec("jsonb", schema="pg_catalog")),
+    ("add_query_logger", lambda conn: conn.add_query_logger(print)),
+    ("query_logger", lambda conn: conn.query_logger(print).__enter__()),
+    ("add_log_listener", lambda conn: conn.add_log_listener(print)),
+]  # fmt: skip
+
+
+async def hooked(conn: Any, hook: Callable[[Any], Any]) -> bool:
+    """True when the hook was set; False when the guard refused it."""
+    try:
+        result = hook(conn)
+        if asyncio.iscoroutine(result):
+            await result
+    except TenantIsolationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name, hook", REQUEST_HOOKS, ids=[name for name, _ in REQUEST_HOOKS])
+async def test_a_request_cannot_leave_a_codec_or_a_hook_on_the_connection(
+    setup: Setup, name: str, hook: Callable[[Any], Any]
+) -> None:
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            assert not await hooked(conn, hook)
+            assert not conn._query_loggers and not conn._log_listeners  # type: ignore[attr-defined]
+        with unscoped("codecs and loggers are the application's configuration"):
+            assert await hooked(conn, hook)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    "options, allowed",
+    [({}, True), ({"require_tenant": True}, False), ({"set_tenant_setting": True}, False)],
+)
+async def test_outside_tenant_codecs_and_hooks_are_refused_where_the_code_is_contained(
+    two_clinics: str, options: dict[str, Any], allowed: bool
+) -> None:
+    """Outside any scope the code reads every tenant, unless `require_tenant` (the guard) or
+    `set_tenant_setting` (RLS, whose setting is then empty) contain it: there a codec or a
+    logger would see the next request's rows."""
+    conn = await connect(two_clinics, policy=POLICY, **options)
+    try:
+        assert await hooked(conn, set_jsonb_codec) is allowed
+        assert await hooked(conn, lambda conn: conn.add_query_logger(print)) is allowed
+    finally:
+        await conn.close()
+
+
+async def test_a_callback_scheduled_from_init_is_not_the_pools_configuration(
+    setup: Setup,
+) -> None:
+    """`init=` is trusted by task: a callback it schedules runs later, outside its task, in a
+    copy of its context (inside the request's `tenant()` here) and is checked as a request."""
+    seen: list[object] = []
+    failures: list[object] = []
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
+
+    async def init(conn: Any) -> None:
+        loop.call_soon(lambda: conn.add_query_logger(lambda logged: seen.append(logged.args)))
+        await asyncio.sleep(0)  # the callback runs while init= is still running
+
+    pool = await create_pool(
+        setup.dsn, policy=POLICY, init=init, min_size=0, max_size=1, **setup.options
+    )
+    loop.set_exception_handler(lambda loop, context: failures.append(context.get("exception")))
+    try:
+        with tenant(1):  # init runs here, at the first acquire
+            async with pool.acquire() as conn:
+                await asyncio.sleep(0)  # the scheduled callback runs
+                await conn.fetch(PINNED, 1)
+        async with pool.acquire() as conn:
+            with tenant(2):
+                await conn.fetch(PINNED, 2)
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(handler)
+        await pool.close()
+    assert [type(error) for error in failures] == [TenantIsolationError]
+    assert seen == []
+
+
+async def test_a_request_cannot_reset_the_codec_of_init(setup: Setup) -> None:
+    await setup.owner(f"UPDATE patients SET medical_history = '{HISTORY}' WHERE tenant_id = 1")
+    pool = await create_pool(
+        setup.dsn, policy=POLICY, init=set_jsonb_codec, min_size=1, max_size=1, **setup.options
+    )
+    try:
+        async with pool.acquire() as conn:
+            with tenant(1):
+                await refused_or_ran(lambda: conn.reset_type_codec("jsonb", schema="pg_catalog"))
+        async with pool.acquire() as conn:
+            with tenant(1):
+                history = await conn.fetchval(HISTORY_OF, 1)
+    finally:
+        await pool.close()
+    assert history == {"decoded by": "init", "dx": "clinic 1 note"}

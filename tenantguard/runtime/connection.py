@@ -76,7 +76,7 @@ _TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per conn
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_driver", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -90,6 +90,8 @@ class GuardedConnection(asyncpg.Connection):
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them (`_DRIVING`) passes unchecked
         self._tg_driver: asyncio.Event | None = None
+        # the task running the pool's init=/setup= on this connection (see `_tg_configure`)
+        self._tg_configuring: asyncio.Task[Any] | None = None
         # query -> asyncpg's statement state whose parameter types were found exact
         self._tg_typed: dict[str, object] = {}
 
@@ -368,6 +370,8 @@ class GuardedConnection(asyncpg.Connection):
         await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
 
+    # -- what stays on the connection: codecs and the hooks that see later statements -------
+
     async def set_type_codec(self, typename: str, **kwargs: Any) -> None:
         self._tg_check_codec("set_type_codec", typename)
         await super().set_type_codec(typename, **kwargs)
@@ -376,12 +380,84 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_check_codec("set_builtin_type_codec", typename)
         await super().set_builtin_type_codec(typename, **kwargs)
 
+    async def reset_type_codec(self, typename: str, **kwargs: Any) -> None:
+        self._tg_check_codec("reset_type_codec", typename)
+        await super().reset_type_codec(typename, **kwargs)
+
+    def add_query_logger(self, callback: Any) -> None:
+        # also what `query_logger()` calls
+        self._tg_check_hook(
+            "add_query_logger",
+            "stays on the connection (the pool's reset does not remove it) and sees the text "
+            "and bound values of every later statement",
+        )
+        super().add_query_logger(callback)
+
+    def add_log_listener(self, callback: Any) -> None:
+        self._tg_check_hook(
+            "add_log_listener",
+            "stays on the connection (until a pool's reset, for good on a connect() "
+            "connection) and sees the server's messages about every later statement with "
+            "its text",
+        )
+        self._tg_clean = False  # the pool's reset removes it
+        super().add_log_listener(callback)
+
+    async def _tg_configure(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Runs the pool's `init=`/`setup=`: codecs and hooks set by this task meanwhile are
+        the pool's configuration, trusted like those set inside `unscoped()`."""
+        task = asyncio.current_task()
+        previous, self._tg_configuring = self._tg_configuring, task
+        try:
+            return await call()
+        finally:
+            self._tg_configuring = previous
+
+    def _tg_trusted_with_connection(self) -> bool:
+        """True where what stays on the connection may be set: inside `unscoped()` and the
+        pool's `init=`/`setup=` (checked by task: a callback scheduled from there is not)."""
+        scope = _get_scope()
+        if scope is not None and scope.unscoped_reason is not None:
+            return True
+        configuring = self._tg_configuring
+        return configuring is not None and asyncio.current_task() is configuring
+
+    def _tg_contained(self) -> bool:
+        """True where the caller may not read every tenant: inside `tenant()`, and outside any
+        scope when `require_tenant` (the guard) or `set_tenant_setting` (RLS) contains it."""
+        if _get_scope() is not None:
+            return True  # unscoped() was let through by `_tg_trusted_with_connection`
+        guard = self.tenantguard
+        return guard.require_tenant or guard.set_tenant_setting
+
+    def _tg_containment(self) -> str:
+        if _get_scope() is not None:
+            return "inside a tenant() request"
+        option = "require_tenant" if self.tenantguard.require_tenant else "set_tenant_setting"
+        return f"outside tenant() with {option}=True (code there does not read every tenant)"
+
+    def _tg_check_hook(self, method: str, sees: str) -> None:
+        """Refuses a hook that stays on the connection and sees later requests' data where
+        the caller may not read every tenant (`_tg_contained`)."""
+        guard = self.tenantguard
+        if guard.mode is Mode.OFF or self._tg_trusted_with_connection():
+            return
+        if self._tg_contained():
+            guard.violation(
+                f"{method}() {self._tg_containment()}: the callback {sees}, other tenants' "
+                "included",
+                "add it in the pool's init= (or inside `with unscoped(reason):`), where it is "
+                "the application's configuration, not a request's",
+                f"{method}(…)",
+            )
+
     def _tg_check_codec(self, method: str, typename: object) -> None:
-        """Refuses a codec on a type a tenant value is sent as, outside `unscoped()`: the guard
+        """Refuses a codec change where the caller may not read every tenant (`_tg_contained`):
+        a codec stays on the connection and decodes the next request's rows. On a type a tenant value is sent
+        as, it is refused outside `unscoped()` and the pool's `init=`/`setup=`: the guard
         compares the Python value, the codec decides the bytes the server gets."""
         guard = self.tenantguard
-        scope = _get_scope()
-        if guard.mode is Mode.OFF or (scope is not None and scope.unscoped_reason is not None):
+        if guard.mode is Mode.OFF or self._tg_trusted_with_connection():
             return
         if type(typename) is not str:  # asyncpg looks the name up with its methods
             guard.violation(
@@ -394,15 +470,22 @@ class GuardedConnection(asyncpg.Connection):
                 f"{method}() on {typename}: a tenant id is sent as a value of that type, and a "
                 "codec decides what is sent for it, while the guard compares the value given "
                 "to asyncpg",
-                "set codecs of these types inside `with unscoped(reason):` (the pool's init=), "
-                "where they are trusted to send the value they are given",
+                "set codecs of these types in the pool's init= (or inside "
+                "`with unscoped(reason):`), where they are trusted to send the value they are "
+                "given",
                 f"{method}({typename!r})",
                 reference=typename,
             )
-
-    def add_log_listener(self, callback: Any) -> None:
-        self._tg_clean = False  # the pool's reset removes it
-        super().add_log_listener(callback)
+        elif self._tg_contained():
+            guard.violation(
+                f"{method}() on {typename} {self._tg_containment()}: a codec stays on the "
+                "connection (the pool's reset does not remove it) and decodes or encodes the "
+                "values of every later request, other tenants' included",
+                "set codecs in the pool's init= (or inside `with unscoped(reason):`), where "
+                "they are the application's configuration, not a request's",
+                f"{method}({typename!r})",
+                reference=typename,
+            )
 
     def execute(
         self, query: str, *args: Any, timeout: float | None = None
@@ -1077,6 +1160,10 @@ def create_pool(
         raise TypeError(
             "create_pool() makes its own connection_class; subclass GuardedConnection instead"
         )
+    for hook in ("init", "setup"):
+        configure = kwargs.get(hook)
+        if configure is not None:
+            kwargs[hook] = _configuring(configure)
     reset = kwargs.get("reset")
     if reset is not None:
         # the pool's reset callback is the pool's own statement, like asyncpg's reset
@@ -1091,6 +1178,18 @@ def create_pool(
     }  # fmt: skip
     settings.update(kwargs)  # asyncpg.create_pool's defaults, then the caller's
     return GuardedPool(dsn, guard=guard, connection_class=_bound_class(guard), **settings)
+
+
+def _configuring(
+    configure: Callable[[Any], Awaitable[Any]],
+) -> Callable[[Any], Coroutine[Any, Any, Any]]:
+    """The pool's `init=`/`setup=` run as the pool's configuration (see `_tg_configure`);
+    `setup=` gets the pool's proxy, which passes the call on to the connection."""
+
+    async def configured(connection: Any) -> Any:
+        return await connection._tg_configure(lambda: configure(connection))
+
+    return configured
 
 
 class GuardedPool(Pool):
