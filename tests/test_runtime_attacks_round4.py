@@ -115,14 +115,9 @@ async def test_a_query_logger_left_on_a_pooled_connection_sees_the_next_tenants_
 # --- 2. the driver's exemption follows the context, and the check is made at call time -------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a callback scheduled from the pool's reset inherits the driver's exemption",
-)
 async def test_a_query_logger_called_during_the_reset_runs_unchecked_sql(setup: Setup) -> None:
     """Round 3 exempts only "the driver's own task" from the check while the pool's reset runs,
-    but the exemption is a ContextVar (`_DRIVING`): asyncpg calls query loggers with
+    but the exemption was a ContextVar (`_DRIVING`, now the driver's task): asyncpg calls query loggers with
     `call_soon`/`create_task`, which copy the driver's context. A `tenant(1)` request leaves a
     transaction open, so the reset sends `ROLLBACK` and then its reset query; the logger called
     for the `ROLLBACK` runs while the reset query is in flight and calls `fetch` on the

@@ -24,7 +24,7 @@ from tenantguard.runtime import connect, create_pool, tenant, unscoped
 from tenantguard.runtime.session import statement_effects
 from tests import test_runtime_attacks as round2
 from tests.test_runtime_attacks import CLINIC_1, PINNED, POLICY, Setup
-from tests.test_runtime_attacks_round3 import CLINIC_2, refused_or_ran
+from tests.test_runtime_attacks_round3 import CLINIC_2, names_of, refused_or_ran
 
 setup = round2.setup  # parametrized over "guard" and "guard+rls"
 
@@ -339,3 +339,101 @@ async def test_a_request_cannot_reset_the_codec_of_init(setup: Setup) -> None:
     finally:
         await pool.close()
     assert history == {"decoded by": "init", "dx": "clinic 1 note"}
+
+
+# --- 3. the driver's exemption: its own task, in its own run ----------------------------------
+
+EVERYONE = "SELECT first_name FROM patients ORDER BY 1"
+
+
+async def test_a_callback_scheduled_by_the_pools_reset_is_not_the_driver(setup: Setup) -> None:
+    """A pool's `reset=` runs as the driver; a callback it schedules (instrumentation, say)
+    runs in a copy of its context but outside its task. A call made there while the reset
+    waits is the application's: it waits for the reset to end and is checked, under the
+    `tenant(1)` the connection was released in. Admitted as the driver's, it would run at
+    once, unchecked, while the connection is idle between the reset's statements."""
+    loop = asyncio.get_running_loop()
+    started: list[asyncio.Future[Any]] = []
+
+    def instrumentation() -> None:
+        if not started:  # the first release only
+            started.append(asyncio.ensure_future(pooled.fetch(EVERYONE)))
+
+    async def reset(conn: Any) -> None:
+        loop.call_soon(instrumentation)
+        await asyncio.sleep(0.05)  # the connection is idle: the scheduled call runs now
+        await conn.execute("RESET ALL")
+
+    pool = await create_pool(
+        setup.dsn, policy=POLICY, reset=reset, min_size=1, max_size=1, **setup.options
+    )
+    try:
+        with tenant(1):
+            async with pool.acquire() as conn:
+                pooled = conn._con  # type: ignore[attr-defined]  # the connection, not the proxy
+                await conn.fetch(PINNED, 1)
+            stolen = await names_of(lambda: started[0])
+            assert await pool.fetch(PINNED, 1)  # the pool still serves the request
+    finally:
+        await pool.close()
+    assert started
+    assert "Carla" not in stolen
+
+
+async def test_statements_a_pools_reset_hands_to_another_task_are_its_own(setup: Setup) -> None:
+    """`asyncio.wait_for` (Python 3.11) runs the call in a task of its own: made by the
+    driver's task and run in the same reset, it is still the driver's statement."""
+    resets: list[str] = []
+
+    async def reset(conn: Any) -> None:
+        await asyncio.wait_for(conn.execute("RESET ALL"), 5)
+        await asyncio.ensure_future(conn.execute("SELECT pg_advisory_unlock_all()"))
+        resets.append("done")
+
+    pool = await create_pool(
+        setup.dsn,
+        policy=POLICY,
+        reset=reset,
+        require_tenant=True,
+        min_size=1,
+        max_size=1,
+        **setup.options,
+    )
+    try:
+        for _ in range(2):
+            with tenant(1):
+                async with pool.acquire() as conn:
+                    await conn.execute("SET statement_timeout = '5s'")  # the reset is not skipped
+                    assert [r[0] for r in await conn.fetch(PINNED, 1)] == CLINIC_1
+        assert pool.tenantguard.blocked == 0
+    finally:
+        await pool.close()
+    assert resets == ["done", "done"]
+
+
+async def test_a_call_the_reset_makes_and_keeps_is_checked_when_it_runs(setup: Setup) -> None:
+    """A call the driver's task makes (here the pool's `reset=`, sloppy) and leaves for later
+    runs after the reset, in another request: it is checked then, as that request's."""
+    kept: list[Any] = []
+
+    async def reset(conn: Any) -> None:
+        await conn.execute("RESET ALL")
+        if not kept:
+            kept.append(conn.fetch(EVERYONE))
+
+    pool = await create_pool(
+        setup.dsn, policy=POLICY, reset=reset, min_size=1, max_size=1, **setup.options
+    )
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("SET statement_timeout = '5s'")
+        async with pool.acquire() as conn:
+            with tenant(1):
+                stolen = await names_of(lambda: kept[0])
+                assert [r[0] for r in await conn.fetch(PINNED, 1)] == CLINIC_1
+    finally:
+        for call in kept:
+            call.close()
+        await pool.close()
+    assert kept
+    assert "Carla" not in stolen

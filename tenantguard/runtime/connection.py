@@ -53,8 +53,8 @@ __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "c
 
 T = TypeVar("T")
 # what a check asks before its statement runs: the tenant setting's value (to forget after it),
-# a check still to make (`_Later`), or nothing
-_Plan: TypeAlias = "str | _Forget | _Later | None"
+# a check still to make (`_Later`), the driver's exemption (`_Driver`), or nothing
+_Plan: TypeAlias = "str | _Forget | _Later | _Driver | None"
 
 _get_scope = _SCOPE.get
 # asyncpg's own methods: what the guarded ones call once a statement is admitted
@@ -64,8 +64,6 @@ _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
 _introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
-# the connection whose driver statements (asyncpg's reset, a pool's reset=) this task runs
-_DRIVING: ContextVar[GuardedConnection | None] = ContextVar("tenantguard_driving", default=None)
 # the connection whose statement's types asyncpg is introspecting in this task (its own queries)
 _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
     "tenantguard_introspecting", default=None
@@ -76,7 +74,7 @@ _TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per conn
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -88,8 +86,10 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
-        # when they are done; only the task running them (`_DRIVING`) passes unchecked
+        # when they are done; only the task running them passes unchecked (by identity: a
+        # callback scheduled from it runs in a copy of its context, but not in its task)
         self._tg_driver: asyncio.Event | None = None
+        self._tg_driver_task: asyncio.Task[Any] | None = None
         # the task running the pool's init=/setup= on this connection (see `_tg_configure`)
         self._tg_configuring: asyncio.Task[Any] | None = None
         # query -> asyncpg's statement state whose parameter types were found exact
@@ -154,9 +154,11 @@ class GuardedConnection(asyncpg.Connection):
         return None
 
     def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> _Plan:
-        if self._tg_driver is not None:
-            if _DRIVING.get() is self:
-                return None  # asyncpg's or the pool's own statement: never blocked, not counted
+        if (driver := self._tg_driver) is not None:
+            if asyncio.current_task() is self._tg_driver_task:
+                # asyncpg's or the pool's own statement: never blocked, not counted, if it
+                # runs in this driver run (`_tg_resolve`: the coroutine may be kept for later)
+                return _Driver(driver, query, tuple(rows))
             # the application's call, made while the driver's statements run: checked when
             # it is awaited, once they are done, against the session they leave
             return _Later(query, tuple(rows))
@@ -220,8 +222,8 @@ class GuardedConnection(asyncpg.Connection):
         """Runs `call` once the setting holds what `plan` asks (checked now: the coroutine
         may be awaited after others that changed it)."""
         try:
-            if type(plan) is _Later:
-                plan = await self._tg_after_driver(plan)
+            if type(plan) is _Later or type(plan) is _Driver:
+                plan = await self._tg_resolve(plan)
             if plan is not None:
                 forget = type(plan) is _Forget
                 value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
@@ -234,10 +236,23 @@ class GuardedConnection(asyncpg.Connection):
             raise
         return await call
 
+    def _tg_is_driver(self) -> bool:
+        """True in the task running the driver's statements in flight on this connection."""
+        return self._tg_driver is not None and asyncio.current_task() is self._tg_driver_task
+
     async def _tg_settled(self) -> None:
         """Waits until the driver's statements in flight are done (unless this task runs them)."""
-        while (driver := self._tg_driver) is not None and _DRIVING.get() is not self:
+        while (driver := self._tg_driver) is not None and not self._tg_is_driver():
             await driver.wait()
+
+    async def _tg_resolve(self, plan: _Later | _Driver) -> _Plan:
+        """The plan of a call as it starts running. A call the driver's task made passes only
+        in that same driver run; kept and awaited after it, it is the application's call."""
+        if type(plan) is _Driver:
+            if plan.run is self._tg_driver:
+                return None
+            plan = _Later(plan.query, plan.rows)
+        return await self._tg_after_driver(plan)  # type: ignore[arg-type]  # a _Later now
 
     async def _tg_after_driver(self, plan: _Later) -> _Plan:
         """The check of a call made while the driver's statements ran, made now that they are
@@ -245,13 +260,15 @@ class GuardedConnection(asyncpg.Connection):
         while True:
             await self._tg_settled()
             later = self._tg_admit_slow(plan.query, plan.rows)
+            if type(later) is _Driver:
+                return None  # this task runs the driver now: its statement, run at once
             if type(later) is not _Later:
                 return later
 
     async def _tg_ensure(self, plan: _Plan) -> None:
         """Sets the setting as `plan` asks, right before the statement it was made for."""
-        if type(plan) is _Later:
-            plan = await self._tg_after_driver(plan)
+        if type(plan) is _Later or type(plan) is _Driver:
+            plan = await self._tg_resolve(plan)
         if plan is None:
             return
         forget = type(plan) is _Forget
@@ -327,11 +344,7 @@ class GuardedConnection(asyncpg.Connection):
         are not looked at (False: looked at again later, in case that changes).
         """
         guard = self.tenantguard
-        if (
-            guard.mode is Mode.OFF
-            or _INTROSPECTING.get() is self
-            or (self._tg_driver is not None and _DRIVING.get() is self)
-        ):
+        if guard.mode is Mode.OFF or _INTROSPECTING.get() is self or self._tg_is_driver():
             return False
         problem = first_inexact_pin(parameters, guard.pinning_parameters(query))
         if problem is None:
@@ -879,17 +892,16 @@ class GuardedConnection(asyncpg.Connection):
 
         Only the statements this task makes meanwhile are the driver's: a call the application
         makes on the connection from elsewhere waits for them to finish, then is checked."""
-        if self._tg_driver is not None and _DRIVING.get() is self:
+        if self._tg_is_driver():
             return await call()  # nested (a pool's reset= calling reset()): already the driver
         await self._tg_settled()
         done = self._tg_driver = asyncio.Event()
-        driving = _DRIVING.set(self)
+        self._tg_driver_task = asyncio.current_task()
         self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
         try:
             return await call()
         finally:
-            _DRIVING.reset(driving)
-            self._tg_driver = None
+            self._tg_driver = self._tg_driver_task = None
             done.set()
             self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
 
@@ -932,8 +944,11 @@ _TENANT_TYPES = frozenset(
 def _combine(first: _Plan, second: _Plan) -> _Plan:
     """One plan for two checks of one call: the later value, forgotten if either says so.
 
-    Never a `_Later`: the copy methods that combine checks wait for the driver first."""
+    Never a `_Later`: the copy methods that combine checks wait for the driver first; a
+    `_Driver` is theirs to run at once, in the driver's run."""
     assert not isinstance(first, _Later) and not isinstance(second, _Later)
+    first = None if isinstance(first, _Driver) else first
+    second = None if isinstance(second, _Driver) else second
     if first is None or second is None:
         return first if second is None else second
     value = second.value if isinstance(second, _Forget) else second
@@ -946,6 +961,20 @@ class _Later:
     __slots__ = ("query", "rows")
 
     def __init__(self, query: object, rows: tuple[Sequence[object], ...]) -> None:
+        self.query = query
+        self.rows = rows
+
+
+class _Driver:
+    """A call made by the task running the driver's statements (`run`): its own, if it runs
+    in that run; the application's, checked, if it is kept and run after."""
+
+    __slots__ = ("query", "rows", "run")
+
+    def __init__(
+        self, run: asyncio.Event, query: object, rows: tuple[Sequence[object], ...]
+    ) -> None:
+        self.run = run
         self.query = query
         self.rows = rows
 
