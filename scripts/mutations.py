@@ -161,6 +161,18 @@ MUTATIONS = [
         "and function_name(node) in _SERVER_FILES",
         "and False",
     ),
+    (
+        "the registry's key is read off any table of a cascading write",
+        "tenantguard/engine/cascades.py",
+        "and (not side.table or side.table in names)",
+        "",
+    ),
+    (
+        "a cascading UPDATE is looked at whatever it changes",
+        "tenantguard/engine/cascades.py",
+        'if "*" not in referenced and not changed & referenced:',
+        "if False:",
+    ),
 ]
 
 

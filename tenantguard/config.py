@@ -318,6 +318,7 @@ def build_policy(
             shared_rows=settings.shared_rows,
             foreign_keys=schema.sound_foreign_keys() if schema else None,
             unique_keys=schema.unique_keys if schema else None,
+            cascades=schema.cascades({normalize_name(t) for t in tables}) if schema else None,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error

@@ -265,3 +265,37 @@ def test_views_and_functions_pin_only_as_their_bodies_allow(
 
 def test_read_schema_skips_missing_paths(tmp_path: Path) -> None:
     assert read_schema([tmp_path / "nowhere"]).files == []
+
+
+def test_foreign_key_actions_say_what_a_write_reaches(tmp_path: Path) -> None:
+    """ON DELETE / ON UPDATE actions of tenant tables' keys, in every spelling, reach the
+    policy; keys of tables that are not tenant tables, and NO ACTION / RESTRICT, do not."""
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE tenants (id bigint PRIMARY KEY, name text);\n"
+        "CREATE TABLE countries (code text PRIMARY KEY);\n"
+        "CREATE TABLE plans (id int PRIMARY KEY);\n"
+        "CREATE TABLE audit (id int, plan_id int REFERENCES plans ON DELETE CASCADE);\n"
+        "CREATE TABLE patients (id bigint, tenant_id bigint REFERENCES tenants (id)\n"
+        "    ON DELETE CASCADE, country text, plan_id int REFERENCES plans ON DELETE RESTRICT,\n"
+        "    FOREIGN KEY (country) REFERENCES countries (code) ON UPDATE SET NULL);\n"
+        "CREATE TABLE leads (tenant_id bigint);\n"
+        "ALTER TABLE leads ADD CONSTRAINT leads_tenant FOREIGN KEY (tenant_id)\n"
+        "    REFERENCES tenants ON UPDATE CASCADE ON DELETE SET DEFAULT;\n",
+        encoding="utf-8",
+    )
+    schema = read_schema([tmp_path / "schema.sql"])
+    assert SchemaInfo.from_json(schema.to_json()) == schema  # the schema cache keeps them
+    policy = build_policy(Settings(root=tmp_path, schema_paths=("schema.sql",)))
+    assert dict(policy.cascades) == {
+        "tenants": {"DELETE": frozenset(), "UPDATE": {"*"}},
+        "countries": {"UPDATE": {"code"}},
+    }
+
+    def codes(sql: str) -> list[str]:
+        return [f.code for f in analyze_statement(sql, policy).findings]
+
+    assert codes("DELETE FROM tenants WHERE name = $1") == ["TG005"]
+    assert codes("DELETE FROM tenants WHERE id = $1") == []
+    assert codes("UPDATE countries SET code = upper(code)") == ["TG005"]
+    assert codes("DELETE FROM countries WHERE code = 'xx'") == []  # no ON DELETE action
+    assert codes("DELETE FROM plans") == []  # RESTRICT, and audit is no tenant table

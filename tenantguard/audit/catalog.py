@@ -100,7 +100,8 @@ SELECT con.conrelid::bigint AS rel, con.conname::text AS name,
         FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, position)
         JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum) AS ref_columns,
        con.confmatchtype::text = 'f' AS match_full, con.convalidated AS valid,
-       con.condeferrable AS deferrable, obj_description(con.oid, 'pg_constraint') AS comment
+       con.condeferrable AS deferrable, obj_description(con.oid, 'pg_constraint') AS comment,
+       con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update
 FROM pg_constraint con
 JOIN pg_class rc ON rc.oid = con.confrelid
 JOIN pg_namespace rn ON rn.oid = rc.relnamespace
@@ -284,6 +285,8 @@ def _relations(rows: list[Any], parts: dict[str, list[Any]]) -> tuple[Relation, 
                         f["valid"],
                         f["deferrable"],
                         f["comment"],
+                        f["on_delete"],
+                        f["on_update"],
                     )
                     for f in by_relation["foreign_keys"][oid]
                 ),

@@ -83,6 +83,8 @@ class ForeignKey:
     valid: bool = True  # NOT VALID until validated: old rows were never checked
     deferrable: bool = False
     comment: str | None = None
+    on_delete: str = "a"  # pg_constraint.confdeltype: a no action, r, c cascade, n, d
+    on_update: str = "a"  # confupdtype
 
 
 @dataclass(frozen=True, slots=True)

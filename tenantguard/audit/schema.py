@@ -55,6 +55,8 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
                         fk.ref_columns,
                         valid=fk.valid,
                         deferrable=fk.deferrable,
+                        on_delete=fk.on_delete,
+                        on_update=fk.on_update,
                     )
                 )
         elif relation.is_view and relation.definition:

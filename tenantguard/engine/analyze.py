@@ -150,6 +150,12 @@ def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Ve
     except RecursionError:
         pins = ()
     touches = proof.names_tenant_table if proof else bool(ctx.named_tenant_tables)
+    # the registry's row of one tenant, written with actions that reach tenant tables: its
+    # value pins the statement as much as a tenant column's
+    cascading = ctx.cascading_writes
+    if cascading:
+        touches = True
+        pins += tuple(w.pin for w in cascading if w.pin is not None and w.pin not in pins)
     return Verdict(tuple(findings), pins, touches or bool(findings), tree is not None)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlglot import exp
 
+from tenantguard.engine.cascades import CascadingWrite, cascading_writes
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
@@ -143,6 +144,13 @@ class Context:
         """Nodes of these kinds in the statement (from the proof's single walk)."""
         proof = self.proof
         return proof.find(*kinds) if proof is not None else []
+
+    @cached_property
+    def cascading_writes(self) -> list[CascadingWrite]:
+        """DELETEs and UPDATEs whose foreign-key actions reach tenant tables."""
+        if self.tree is None:
+            return []
+        return cascading_writes(self.tree, self.sql, self.policy)
 
     @cached_property
     def named_tenant_tables(self) -> list[str]:

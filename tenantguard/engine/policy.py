@@ -95,6 +95,7 @@ class Policy:
     __slots__ = (
         "_expression_trees",
         "allow_multi_tenant",
+        "cascades",
         "composite_key_pairs",
         "composite_keys",
         "constraint_columns",
@@ -126,6 +127,9 @@ class Policy:
     unique_keys: Mapping[str, tuple[frozenset[str], ...]]
     unpinnable: Mapping[str, str]
     pinning_functions: Mapping[str, FunctionPins]
+    # table -> what its DELETE / UPDATE (of these columns, "*" its key) does to tenant tables
+    # through their foreign keys' ON DELETE / ON UPDATE actions
+    cascades: Mapping[str, Mapping[str, frozenset[str]]]
     # table -> (referenced table, its (column, referenced column) pairs besides the tenant's)
     composite_keys: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]
     # every (column, referenced column) of those keys, both ways round
@@ -149,6 +153,7 @@ class Policy:
         unique_keys: Mapping[str, Iterable[Iterable[str]]] | None = None,
         unpinnable: Mapping[str, str] | None = None,
         pinning_functions: Mapping[str, FunctionPins] | None = None,
+        cascades: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -192,6 +197,16 @@ class Policy:
         )
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
         init(self, "pinning_functions", MappingProxyType(dict(pinning_functions or {})))
+        init(
+            self,
+            "cascades",
+            MappingProxyType(
+                {
+                    t: MappingProxyType({k: frozenset(c) for k, c in kinds.items()})
+                    for t, kinds in (cascades or {}).items()
+                }
+            ),
+        )
         init(self, "composite_keys", MappingProxyType(self._composite_keys()))
         pairs = {p for keys in self.composite_keys.values() for _, rest in keys for p in rest}
         init(self, "composite_key_pairs", frozenset(pairs | {(r, c) for c, r in pairs}))
@@ -287,6 +302,7 @@ class Policy:
             "unique_keys": self.unique_keys,
             "unpinnable": self.unpinnable,
             "pinning_functions": self.pinning_functions,
+            "cascades": self.cascades,
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

@@ -100,6 +100,10 @@ class ForeignKeyInfo:
     ref_columns: tuple[str, ...]  # empty: the referenced table's primary key
     valid: bool = True  # NOT VALID until a VALIDATE CONSTRAINT
     deferrable: bool = False
+    # ON DELETE / ON UPDATE, as PostgreSQL's codes: a no action, r restrict, c cascade,
+    # n set null, d set default
+    on_delete: str = "a"
+    on_update: str = "a"
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,8 @@ class SchemaInfo:
                         list(k.ref_columns),
                         k.valid,
                         k.deferrable,
+                        k.on_delete,
+                        k.on_update,
                     ]
                     for k in keys
                 ]
@@ -185,8 +191,19 @@ class SchemaInfo:
                         tuple(texts(ref_columns)),
                         bool(valid),
                         bool(deferrable),
+                        str(on_delete),
+                        str(on_update),
                     )
-                    for name, columns, ref_table, ref_columns, valid, deferrable in keys
+                    for (
+                        name,
+                        columns,
+                        ref_table,
+                        ref_columns,
+                        valid,
+                        deferrable,
+                        on_delete,
+                        on_update,
+                    ) in keys
                 ]
                 for t, keys in data["foreign_keys"].items()
             },
@@ -237,6 +254,23 @@ class SchemaInfo:
                     if len(ref) == 1:
                         targets.add((key.ref_table, ref[0]))
         return next(iter(targets)) if len(targets) == 1 else None
+
+    def cascades(self, tenant_tables: Iterable[str]) -> dict[str, dict[str, frozenset[str]]]:
+        """What a DELETE or an UPDATE of a table does to the tenant tables whose foreign keys
+        reference it with an action (CASCADE, SET NULL, SET DEFAULT): table -> {"DELETE": …,
+        "UPDATE": the referenced columns whose change reaches them, "*" for its primary key}."""
+        acting = ("c", "n", "d")
+        out: dict[str, dict[str, frozenset[str]]] = {}
+        for table in tenant_tables:
+            for key in self.foreign_keys.get(table, []):
+                kinds = out.setdefault(key.ref_table, {})
+                if key.on_delete in acting:
+                    kinds["DELETE"] = frozenset()
+                if key.on_update in acting:
+                    kinds["UPDATE"] = kinds.get("UPDATE", frozenset()) | set(key.ref_columns or "*")
+                if not kinds:
+                    del out[key.ref_table]
+        return out
 
     def sound_foreign_keys(self) -> dict[str, tuple[ForeignKey, ...]]:
         """The foreign keys a pin may follow: validated, immediate, columns known."""
@@ -465,6 +499,8 @@ class SchemaInfo:
                 tuple(_strings(node.pk_attrs)),
                 valid=not node.skip_validation,
                 deferrable=deferrable or bool(getattr(node, "initdeferred", False)),
+                on_delete=str(node.fk_del_action or "a"),
+                on_update=str(node.fk_upd_action or "a"),
             )
         )
 

@@ -1,8 +1,12 @@
 """TG005 whole-table-operation
 
 ## What it does
-Finds `TRUNCATE` of a tenant table, `TRUNCATE … CASCADE` of any table, and `COPY tenant_table
-TO/FROM …`. `COPY (query) TO …` is not reported here: its query is checked like any other.
+Finds `TRUNCATE` of a tenant table, `TRUNCATE … CASCADE` of any table, `COPY tenant_table
+TO/FROM …`, and a DELETE or UPDATE of a table that tenant tables reference with an action
+(`ON DELETE CASCADE`, `SET NULL`, `SET DEFAULT`, and the same `ON UPDATE` for a change of the
+referenced columns): the action reaches every tenant's rows that reference the rows changed.
+The tenant registry (`tenant_root`) pinned to one tenant (`DELETE FROM tenants WHERE id = $1`)
+reaches that tenant's rows only, and passes. `COPY (query) TO …` is not reported here: its query is checked like any other.
 
 ## Why is this bad?
 Both act on every tenant's rows at once: TRUNCATE erases every clinic's data, COPY TO exports it
@@ -23,7 +27,7 @@ COPY (SELECT * FROM patients WHERE tenant_id = 7) TO STDOUT;
 ```
 
 ## Options
-`tenant_tables`.
+`tenant_tables`, `tenant_root`; the foreign keys' actions come from the schema sources.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     column = ctx.policy.tenant_column
     node = ctx.tree
+    if ctx.policy.cascades:
+        yield from _cascades(ctx)
     if not isinstance(node, exp.TruncateTable | exp.Copy):
         return
     if (
@@ -92,3 +98,21 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "for writes use "
                 f"INSERT with {column}",
             )
+
+
+def _cascades(ctx: Context) -> Iterator[Finding]:
+    """DELETE and UPDATE of a table tenant tables reference with an action, unless it is the
+    registry's row of one tenant."""
+    policy = ctx.policy
+    for write in ctx.cascading_writes:
+        if write.pin is not None:
+            continue
+        yield ctx.finding(
+            RULE,
+            write.table,
+            f"{write.kind} of {write.name} reaches every tenant's rows that reference the rows "
+            f"it {'deletes' if write.kind == 'DELETE' else 'changes'} (the ON {write.kind} "
+            "action of tenant tables' foreign keys)",
+            f"pin it to one tenant's row ({sql_name(policy.tenant_root or write.name)}."
+            f"{sql_name(policy.tenant_root_key)} = $n), or run it in the patch pipeline",
+        )

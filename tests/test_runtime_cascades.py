@@ -1,0 +1,96 @@
+"""What a statement does to tables it does not name, on the real server: foreign keys whose
+ON DELETE / ON UPDATE action reaches tenant tables.
+
+The Dentalogic baseline with `patients.tenant_id` re-keyed `REFERENCES tenants (id) ON DELETE
+CASCADE ON UPDATE CASCADE` (a common way to let a tenant's rows go with it). The guard's policy
+is built from the schema sources as an application's would be (`build_policy`), so the actions
+come from the schema reader; each attack asserts on clinic 2's rows (Carla), read afterwards
+through an unguarded owner connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.config import Settings, build_policy
+from tenantguard.engine.policy import Policy
+from tenantguard.runtime import connect, tenant
+from tests.conftest import BASELINE
+
+CASCADING = (
+    "ALTER TABLE patients DROP CONSTRAINT IF EXISTS patients_tenant_id_fkey;\n"
+    "ALTER TABLE patients ADD CONSTRAINT patients_tenant_id_fkey FOREIGN KEY (tenant_id) "
+    "REFERENCES tenants (id) ON DELETE CASCADE ON UPDATE CASCADE;\n"
+)
+EVERYONE = "SELECT first_name FROM patients ORDER BY first_name"
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> Policy:
+    schema = tmp_path / "schema"
+    schema.mkdir()
+    (schema / "0001_baseline.sql").write_text(BASELINE.read_text(encoding="utf-8"), "utf-8")
+    (schema / "0002_cascade.sql").write_text(CASCADING, encoding="utf-8")
+    return build_policy(Settings(root=tmp_path, schema_paths=("schema",)))
+
+
+@pytest.fixture
+async def cascading(two_clinics: str) -> str:
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(CASCADING)
+    finally:
+        await owner.close()
+    return two_clinics
+
+
+async def everyone(dsn: str) -> list[str]:
+    owner = await asyncpg.connect(dsn)
+    try:
+        return [r[0] for r in await owner.fetch(EVERYONE)]
+    finally:
+        await owner.close()
+
+
+def test_the_schema_reader_gives_the_policy_the_actions(policy: Policy) -> None:
+    assert policy.tenant_root == "tenants"
+    assert policy.cascades["tenants"] == {"DELETE": frozenset(), "UPDATE": {"id"}}
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "DELETE FROM tenants WHERE name = 'South'",
+        "DELETE FROM tenants WHERE id = 2",  # a literal that is not the request's tenant
+        "DELETE FROM tenants WHERE id = 1 OR id = 2",
+        "WITH gone AS (DELETE FROM tenants WHERE id <> 1 RETURNING id) SELECT count(*) FROM gone",
+        "UPDATE tenants SET id = id + 1000 WHERE name = 'South'",
+        "TRUNCATE tenants CASCADE",
+    ],
+)
+async def test_a_write_to_the_registry_does_not_reach_another_clinic(
+    cascading: str, policy: Policy, attack: str
+) -> None:
+    conn = await connect(cascading, policy=policy)
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            await conn.execute(attack)
+    finally:
+        await conn.close()
+    assert await everyone(cascading) == ["Ana", "Bruno", "Carla"]
+
+
+async def test_a_clinic_may_still_delete_itself(cascading: str, policy: Policy) -> None:
+    """The registry pinned to the request's tenant reaches that tenant's rows only."""
+    conn = await connect(cascading, policy=policy)
+    try:
+        with tenant(1):
+            await conn.execute("DELETE FROM tenants WHERE id = $1", 1)
+    finally:
+        await conn.close()
+    assert await everyone(cascading) == ["Carla"]
