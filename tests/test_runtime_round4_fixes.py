@@ -17,16 +17,19 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 
-from tenantguard import TenantIsolationError
+from tenantguard import Policy, TenantIsolationError
+from tenantguard.engine.policy import ForeignKey
 from tenantguard.runtime import connect, create_pool, tenant, unscoped
 from tenantguard.runtime.session import statement_effects
 from tests import test_runtime_attacks as round2
 from tests.test_runtime_attacks import CLINIC_1, PINNED, POLICY, Setup
-from tests.test_runtime_attacks_round3 import CLINIC_2, names_of, refused_or_ran
+from tests.test_runtime_attacks_round3 import CLINIC_2, guard_only, names_of, refused_or_ran
 
 setup = round2.setup  # parametrized over "guard" and "guard+rls"
+__all__ = ["guard_only", "setup"]
 
 SETTING = "app.tenant_id"
 BY_SETTING_UPDATE = (
@@ -437,3 +440,79 @@ async def test_a_call_the_reset_makes_and_keeps_is_checked_when_it_runs(setup: S
         await pool.close()
     assert kept
     assert "Carla" not in stolen
+
+
+# --- what a SET may change: nothing the proof relies on --------------------------------------
+
+KEYED = Policy(
+    "tenant_id",
+    {"patients", "appointments", "professionals"},
+    global_tables={"tenants"},
+    foreign_keys={
+        "appointments": [ForeignKey(("tenant_id", "patient_id"), "patients", ("tenant_id", "id"))]
+    },
+    unique_keys={"patients": [("id",)]},
+)
+APPOINTED = (
+    "SELECT p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id "
+    "WHERE a.tenant_id = $1"
+)
+RELIED_ON = [
+    "SET session_replication_role = replica",
+    "SET LOCAL session_replication_role TO 'replica'",
+    "SELECT set_config('session_replication_role', 'replica', false)",
+    "set /**/ SESSION session_replication_role=replica",
+]
+
+
+@pytest.mark.parametrize("sql", RELIED_ON)
+def test_turning_foreign_keys_off_is_refused(sql: str) -> None:
+    effects = statement_effects(sql, SETTING)
+    assert effects.refusal is not None and not effects.plain
+
+
+@pytest.mark.parametrize(
+    "sql", ["SHOW session_replication_role", "SELECT current_setting('session_replication_role')"]
+)
+def test_reading_session_replication_role_passes(sql: str) -> None:
+    assert statement_effects(sql, SETTING).refusal is None
+
+
+@pytest.mark.parametrize("sql", RELIED_ON)
+async def test_a_join_pinned_by_a_composite_key_cannot_be_fed_another_tenants_row(
+    guard_only: Setup, sql: str
+) -> None:
+    """The proof takes `p.id = a.patient_id` with `a.tenant_id = $1` as pinning `p` because
+    `appointments (tenant_id, patient_id)` references `patients (tenant_id, id)`. With
+    `session_replication_role = replica` (a superuser's setting: the `guard` setup) PostgreSQL
+    checks no foreign key: a clinic 1 appointment for Carla is written, and the join reads
+    her through it. The guard refuses the setting (outside `unscoped()`)."""
+    carla = await guard_only_value(guard_only, "SELECT id FROM patients WHERE first_name = 'Carla'")
+    conn = await connect(guard_only.dsn, policy=KEYED)
+    seen: list[str] = []
+    try:
+        with tenant(1):
+            with contextlib.suppress(asyncpg.PostgresError):  # refused: a key or trigger fails
+                async with conn.transaction():
+                    await refused_or_ran(lambda: conn.execute(sql))
+                    await refused_or_ran(
+                        lambda: conn.execute(
+                            "INSERT INTO appointments (tenant_id, patient_id, professional_id, "
+                            "starts_at) VALUES ($1, $2, 1, now())",
+                            1,
+                            carla,
+                        )
+                    )
+            seen = [r[0] for r in await conn.fetch(APPOINTED, 1)]
+    finally:
+        await conn.close()
+    assert "Carla" not in seen
+    assert await guard_only.names("SELECT patient_id::text FROM appointments") == []
+
+
+async def guard_only_value(setup: Setup, sql: str) -> object:
+    raw = await asyncpg.connect(setup.owner_dsn)
+    try:
+        return await raw.fetchval(sql)
+    finally:
+        await raw.close()

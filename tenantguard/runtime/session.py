@@ -1,11 +1,14 @@
 """What a statement does to its session, beyond the rows it reads and writes.
 
 The guard owns the tenant setting (`app.tenant_id`) and relies on the session lexing strings as
-it does (`standard_conforming_strings = on`). This module tells, for one statement, whether it
+it does (`standard_conforming_strings = on`) and checking foreign keys (`session_replication_role
+= origin`: the proof takes composite keys as pins). This module tells, for one statement, whether
+it
 
-- would change either of them (a *refusal*, outside `unscoped()`): `SET`/`SET LOCAL`/`RESET`
-  of the setting, `RESET ALL`, `DISCARD ALL`, `set_config(…)` of it or of a name the guard cannot
-  read, a mention of it anywhere else (a `DO` body, a string run as SQL); SQL-level `PREPARE`/
+- would change any of them (a *refusal*, outside `unscoped()`): `SET`/`SET LOCAL`/`RESET`
+  of the setting, `RESET ALL`, `DISCARD ALL` (however their words are separated), `set_config(…)`
+  of it or of a name the guard cannot read, a mention of it anywhere else (a `DO` body, a string
+  run as SQL); SQL-level `PREPARE`/
   `EXECUTE` (the statement an `EXECUTE name` runs is out of sight); `U&` escapes (not decoded);
 - is *plain*: a query or a transaction statement calling only built-in functions that touch no
   session state, so that the guard's knowledge of the session (the setting's value, the lexer)
@@ -29,6 +32,7 @@ from tenantguard.engine.sqltext import split_sql
 
 __all__ = [
     "LEXER_SETTINGS",
+    "RELIED_ON_SETTINGS",
     "SAFE_FUNCTIONS",
     "Effects",
     "is_control_statement",
@@ -37,6 +41,20 @@ __all__ = [
 ]
 
 LEXER_SETTINGS = ("standard_conforming_strings",)
+# the settings whose change breaks what the guard relies on: (why, what to do)
+RELIED_ON_SETTINGS = {
+    "standard_conforming_strings": (
+        "which decides where the server ends a string: the guard would no longer read "
+        "statements as the server does",
+        "leave standard_conforming_strings on",
+    ),
+    "session_replication_role": (
+        "whose `replica` turns off foreign keys and triggers: the proof takes a composite "
+        "foreign key (tenant_id, x) as pinning the row it references, which then need not be "
+        "the same tenant's",
+        "leave session_replication_role at origin (replication tools run unscoped)",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,15 +216,9 @@ def statement_effects(text: str, setting: str) -> Effects:
         return Effects(
             False, False, f"the statement changes the tenant setting {setting}", _SETTING_HINT
         )
-    for lexer_setting in LEXER_SETTINGS:
-        if code.count(lexer_setting) > code.count(f"current_setting('{lexer_setting}'"):
-            return Effects(
-                False,
-                False,
-                f"the statement changes {lexer_setting}, which decides where the server ends a "
-                "string: the guard would no longer read statements as the server does",
-                "leave standard_conforming_strings on",
-            )
+    for relied_on, (why, hint) in RELIED_ON_SETTINGS.items():
+        if code.count(relied_on) > code.count(f"current_setting('{relied_on}'"):
+            return Effects(False, False, f"the statement changes {relied_on}, {why}", hint)
     if "pg_settings" in code and not _only_reads(word, text):
         return Effects(
             False,
@@ -218,7 +230,9 @@ def statement_effects(text: str, setting: str) -> Effects:
         )
     calls = len(_SET_CONFIG.findall(code))
     if calls and calls > sum(
-        1 for name in _HARMLESS_SET_CONFIG.findall(code) if name not in (setting, *LEXER_SETTINGS)
+        1
+        for name in _HARMLESS_SET_CONFIG.findall(code)
+        if name != setting and name not in RELIED_ON_SETTINGS
     ):
         return Effects(
             False,
