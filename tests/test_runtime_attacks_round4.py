@@ -7,8 +7,7 @@ the guarded connection with a `tenant(1)` request, in enforce mode, through the 
 public API; each test asserts on clinic 2's rows (Carla) that reach it, or that changed, read
 afterwards through an unguarded owner connection. A refused call counts as no rows.
 
-Every test here is a strict xfail: the bypass works today. Once it is closed the test passes,
-pytest reports XPASS(strict) as a failure, and the marker is to be removed.
+Each test was a strict xfail while its bypass worked; its marker was removed when it closed.
 """
 
 from __future__ import annotations
@@ -217,11 +216,6 @@ async def test_truncate_cascade_of_a_global_table_erases_every_clinic(guard_only
 # --- 5. a cursor's later round trips run under whatever setting the session has then ---------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a cursor pinned by the setting reads rows under the setting of later chunks",
-)
 async def test_a_cursor_pinned_by_the_setting_follows_another_requests_setting(
     setup: Setup,
 ) -> None:

@@ -25,7 +25,7 @@ from tenantguard.engine.policy import ForeignKey
 from tenantguard.runtime import connect, create_pool, tenant, unscoped
 from tenantguard.runtime.session import statement_effects
 from tests import test_runtime_attacks as round2
-from tests.test_runtime_attacks import CLINIC_1, PINNED, POLICY, Setup
+from tests.test_runtime_attacks import BY_SETTING, CLINIC_1, PINNED, POLICY, Setup
 from tests.test_runtime_attacks_round3 import CLINIC_2, guard_only, names_of, refused_or_ran
 
 setup = round2.setup  # parametrized over "guard" and "guard+rls"
@@ -516,3 +516,162 @@ async def guard_only_value(setup: Setup, sql: str) -> object:
         return await raw.fetchval(sql)
     finally:
         await raw.close()
+
+
+# --- 6. every round trip of a cursor pinned by the setting runs under the request's value ----
+
+UNSORTED_BY_SETTING = (
+    "SELECT first_name FROM patients WHERE tenant_id = current_setting('app.tenant_id')::bigint"
+)
+
+
+async def sequential(conn: Any) -> None:
+    """Plans that evaluate `current_setting()` per row, chunk by chunk."""
+    await conn.execute("SET enable_indexscan = off")
+    await conn.execute("SET enable_bitmapscan = off")
+
+
+async def switch_to_clinic_2(conn: Any) -> None:
+    """Another request on the same connection, between two round trips of the cursor."""
+
+    async def other_request() -> None:
+        with tenant(2):
+            await conn.fetch(BY_SETTING)
+
+    await asyncio.create_task(other_request())
+
+
+@pytest.mark.parametrize("step", ["fetch", "fetchrow", "forward"])
+async def test_an_opened_cursor_reads_each_chunk_under_the_requests_setting(
+    setup: Setup, step: str
+) -> None:
+    conn = await setup.connect()
+    names: list[str] = []
+    try:
+        with tenant(1):
+            await sequential(conn)
+            async with conn.transaction():
+                cursor = await conn.cursor(UNSORTED_BY_SETTING)
+                if step == "forward":  # skips Ana under clinic 1's setting, not Carla
+                    await switch_to_clinic_2(conn)
+                    assert await cursor.forward(1) == 1
+                else:
+                    names.extend(r[0] for r in await cursor.fetch(1))
+                await switch_to_clinic_2(conn)
+                if step == "fetchrow":
+                    row = await cursor.fetchrow()
+                    names.extend([row[0]] if row is not None else [])
+                else:
+                    names.extend(r[0] for r in await cursor.fetch(5))
+    finally:
+        await conn.close()
+    assert names == (CLINIC_1 if step != "forward" else ["Bruno"])
+
+
+async def test_a_prepared_statements_cursor_reads_each_chunk_under_the_requests_setting(
+    setup: Setup,
+) -> None:
+    conn = await setup.connect()
+    names: list[str] = []
+    try:
+        with tenant(1):
+            await sequential(conn)
+            statement = await conn.prepare(UNSORTED_BY_SETTING)
+            async with conn.transaction():
+                async for row in statement.cursor(prefetch=1):
+                    names.append(row[0])
+                    if len(names) == 1:
+                        await switch_to_clinic_2(conn)
+    finally:
+        await conn.close()
+    assert names == CLINIC_1
+
+
+async def test_a_cursor_costs_no_round_trip_per_row(setup: Setup) -> None:
+    """The setting is compared before each row and set again only when another call changed
+    it: iterating many rows of a cursor pinned by the setting sets it once."""
+    await setup.owner(
+        "INSERT INTO patients (tenant_id, first_name, phone_number) "
+        "SELECT 1, 'P' || n, '7000' || n FROM generate_series(1, 200) n"
+    )
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            async with conn.transaction():
+                before = conn.tenantguard.setting_syncs
+                rows = [r async for r in conn.cursor(UNSORTED_BY_SETTING, prefetch=7)]
+                syncs = conn.tenantguard.setting_syncs - before
+    finally:
+        await conn.close()
+    assert len(rows) == 202
+    assert syncs <= 1
+
+
+# the guard proves the text asyncpg sends in UTF-8: a server reading it in another encoding
+# ends a string elsewhere (in SJIS, GBK, GB18030 the last byte of `ぁ` swallows the `\` after it)
+HIDDEN_OR = (
+    "SELECT first_name FROM patients WHERE tenant_id = $1 AND first_name <> E'\u3041\\' OR true --'"
+)
+ENCODINGS = [
+    "SET client_encoding = 'SJIS'",
+    "SET client_encoding TO GBK",
+    "SET NAMES 'GB18030'",
+    "set local names 'SJIS'",
+    "SET SESSION NAMES 'SJIS'",
+    "SET \"client_encoding\" = 'SJIS'",
+    "SELECT set_config('client_encoding', 'SJIS', false)",
+]
+
+
+@pytest.mark.parametrize("sql", ENCODINGS)
+def test_changing_the_client_encoding_is_refused(sql: str) -> None:
+    effects = statement_effects(sql, SETTING)
+    assert effects.refusal is not None and not effects.plain
+
+
+@pytest.mark.parametrize(
+    "sql", ["SHOW client_encoding", "SELECT current_setting('client_encoding')", "SELECT names"]
+)
+def test_reading_the_client_encoding_passes(sql: str) -> None:
+    assert statement_effects(sql, SETTING).refusal is None
+
+
+@pytest.mark.parametrize("sql", ENCODINGS)
+async def test_a_string_the_server_reads_in_another_encoding_hides_no_sql(
+    setup: Setup, sql: str
+) -> None:
+    conn = await setup.connect()
+    seen: list[str] = []
+    try:
+        with tenant(1):
+            async with conn.transaction():  # SET LOCAL holds until its end
+                await refused_or_ran(lambda: conn.execute(sql))
+                with contextlib.suppress(TenantIsolationError, asyncpg.PostgresError):
+                    seen.extend(r[0] for r in await conn.fetch(HIDDEN_OR, 1))
+                with contextlib.suppress(TenantIsolationError, asyncpg.PostgresError):
+                    seen.extend(r[0] for r in await conn.fetch(HIDDEN_OR.replace("$1", "1")))
+    finally:
+        await conn.close()
+    assert "Carla" not in seen
+
+
+async def test_a_session_left_in_another_encoding_is_not_guarded(setup: Setup) -> None:
+    """Changed where it is allowed (unscoped), the encoding is read back from the session:
+    while it is not UTF-8, every statement is refused, as with standard_conforming_strings."""
+    conn = await setup.connect()
+    seen: list[str] = []
+    try:
+        with unscoped("an import in Shift JIS"):
+            await conn.execute("SET client_encoding = 'SJIS'")
+        with tenant(1):
+            for query, args in ((HIDDEN_OR, (1,)), (PINNED, (1,))):
+                with contextlib.suppress(TenantIsolationError, asyncpg.PostgresError):
+                    seen.extend(r[0] for r in await conn.fetch(query, *args))
+        with unscoped("back to UTF-8"):
+            await conn.execute("RESET client_encoding")
+        with tenant(1):
+            back = [r[0] for r in await conn.fetch(PINNED, 1)]
+    finally:
+        await conn.close()
+    assert seen == []
+    assert back == CLINIC_1

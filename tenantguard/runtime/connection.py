@@ -171,13 +171,8 @@ class GuardedConnection(asyncpg.Connection):
         scope = _get_scope()
         unscoped = scope is not None and scope.unscoped_reason is not None
         if not self._tg_lexer_ok and guard.mode is not Mode.OFF and not unscoped:
-            guard.violation(
-                "standard_conforming_strings is off in this session: the server ends strings "
-                "where the guard does not (`'a\\''`), so no statement can be proven",
-                "turn it on for the application's role or database "
-                "(ALTER ROLE … SET standard_conforming_strings = on)",
-                query,
-            )
+            problem, hint = _session_problem(self) or ("", "")
+            guard.violation(f"{problem}, so no statement can be proven", hint, query)
         verdict = guard.check(query, rows)
         if verdict is None:
             self._tg_clean = self._tg_fast = False
@@ -265,18 +260,20 @@ class GuardedConnection(asyncpg.Connection):
             if type(later) is not _Later:
                 return later
 
-    async def _tg_ensure(self, plan: _Plan) -> None:
-        """Sets the setting as `plan` asks, right before the statement it was made for."""
+    async def _tg_ensure(self, plan: _Plan) -> str | None:
+        """Sets the setting as `plan` asks, right before the statement it was made for;
+        returns the value it asks (None: none)."""
         if type(plan) is _Later or type(plan) is _Driver:
             plan = await self._tg_resolve(plan)
         if plan is None:
-            return
+            return None
         forget = type(plan) is _Forget
         value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
         if value != self._tg_setting:
             await self._tg_set(value)
         if forget:
             self._tg_setting = None  # the statement about to run may change it
+        return value
 
     # -- the types PostgreSQL inferred for the parameters -----------------------------------
 
@@ -792,11 +789,11 @@ class GuardedConnection(asyncpg.Connection):
         if quoted_texts and not _lexes_standard(self):
             scope = _get_scope()
             if scope is None or scope.unscoped_reason is None:
+                problem, hint = _session_problem(self) or ("", "")
                 guard.violation(
-                    "standard_conforming_strings is off in this session: the COPY options "
-                    "asyncpg quotes as literals would end elsewhere for the server (`\\'`)",
-                    "turn it on for the application's role or database "
-                    "(ALTER ROLE … SET standard_conforming_strings = on)",
+                    f"{problem}: the COPY options asyncpg quotes as literals would end "
+                    "elsewhere for the server",
+                    hint,
                     f"{method}(…)",
                 )
         return names, checked
@@ -906,14 +903,42 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
 
 
-def _lexes_standard(connection: asyncpg.Connection) -> bool:
-    """True when the session reports standard_conforming_strings on (the guard's lexer)."""
+def _reported(connection: asyncpg.Connection, name: str) -> object:
+    """A setting the server reports (ParameterStatus), or None."""
     settings = connection.get_settings()
     try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
-        sco = type(settings).__getattr__(settings, "standard_conforming_strings")
+        return type(settings).__getattr__(settings, name)
     except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
-        sco = getattr(settings, "standard_conforming_strings", None)
-    return bool(sco == "on")
+        return getattr(settings, name, None)
+
+
+def _lexes_standard(connection: asyncpg.Connection) -> bool:
+    """True when the server reads the statements asyncpg sends as the guard does: strings
+    with standard_conforming_strings on, bytes as UTF-8 (what asyncpg sends the text in)."""
+    return (
+        _reported(connection, "standard_conforming_strings") == "on"
+        and _reported(connection, "client_encoding") == "UTF8"
+    )
+
+
+def _session_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
+    """Why the server would not read statements as the guard does, and what to do."""
+    if _reported(connection, "standard_conforming_strings") != "on":
+        return (
+            "standard_conforming_strings is off in this session: the server ends strings "
+            "where the guard does not (`'a\\''`)",
+            "turn it on for the application's role or database "
+            "(ALTER ROLE … SET standard_conforming_strings = on)",
+        )
+    encoding = _reported(connection, "client_encoding")
+    if encoding != "UTF8":
+        return (
+            f"client_encoding is {encoding} in this session: asyncpg sends statements in "
+            "UTF-8, which the server reads in that encoding, where a character may swallow "
+            "the `\\` after it and end a string where the guard does not",
+            "leave client_encoding at UTF8, asyncpg's (RESET client_encoding)",
+        )
+    return None
 
 
 # how asyncpg's `_format_copy_opts` writes each COPY option: pasted with str() (a bool only),
@@ -1007,7 +1032,13 @@ def _table(table_name: str, schema_name: str | None) -> str:
 
 
 class _SettingCursorFactory:
-    """A cursor factory that sets the tenant setting before the cursor's first round trip."""
+    """A cursor factory whose cursor holds the tenant setting at each of its round trips.
+
+    The server reads the setting while it runs the portal, chunk by chunk (a sequential scan
+    evaluates `current_setting()` per row): the first round trip and every later one
+    (`prefetch`, `Cursor.fetch`/`fetchrow`/`forward`) run under the request's value, which
+    another call on the connection may have changed in between.
+    """
 
     __slots__ = ("_connection", "_factory", "_wanted")
 
@@ -1020,16 +1051,57 @@ class _SettingCursorFactory:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Any]:
-        await self._connection._tg_ensure(self._wanted)
-        async for row in self._factory:
+        connection = self._connection
+        value = await connection._tg_ensure(self._wanted)
+        rows = self._factory.__aiter__()
+        while True:
+            # a row from asyncpg's buffer or a chunk: a comparison, a round trip if changed
+            if value is not None and value != connection._tg_setting:
+                await connection._tg_set(value)
+            try:
+                row = await rows.__anext__()
+            except StopAsyncIteration:
+                return
             yield row
 
     def __await__(self) -> Any:
         return self._open().__await__()
 
     async def _open(self) -> Any:
-        await self._connection._tg_ensure(self._wanted)
-        return await self._factory
+        value = await self._connection._tg_ensure(self._wanted)
+        cursor = await self._factory
+        return cursor if value is None else _SettingCursor(cursor, self._connection, value)
+
+
+class _SettingCursor:
+    """asyncpg's `Cursor`, whose round trips run with the tenant setting at `value`."""
+
+    __slots__ = ("_connection", "_cursor", "_value")
+
+    def __init__(self, cursor: Any, connection: GuardedConnection, value: str) -> None:
+        self._cursor = cursor
+        self._connection = connection
+        self._value = value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    async def _ensure(self) -> None:
+        connection = self._connection
+        if self._value != connection._tg_setting:
+            await connection._tg_set(self._value)
+
+    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Any]:
+        await self._ensure()
+        return await self._cursor.fetch(n, timeout=timeout)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, *, timeout: float | None = None) -> Any:
+        await self._ensure()
+        return await self._cursor.fetchrow(timeout=timeout)
+
+    async def forward(self, n: int, *, timeout: float | None = None) -> int:
+        await self._ensure()
+        return await self._cursor.forward(n, timeout=timeout)  # type: ignore[no-any-return]
 
 
 class GuardedStatement:

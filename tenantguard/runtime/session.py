@@ -48,6 +48,12 @@ RELIED_ON_SETTINGS = {
         "statements as the server does",
         "leave standard_conforming_strings on",
     ),
+    "client_encoding": (
+        "which decides how the server reads the bytes asyncpg sends in UTF-8: in SJIS, GBK "
+        "or GB18030 a character swallows the `\\` after it, and a string ends where the "
+        "guard did not end it",
+        "leave client_encoding at UTF8, asyncpg's",
+    ),
     "session_replication_role": (
         "whose `replica` turns off foreign keys and triggers: the proof takes a composite "
         "foreign key (tenant_id, x) as pinning the row it references, which then need not be "
@@ -114,6 +120,8 @@ _LEADING = re.compile(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
 _SET_CONFIG = re.compile(r"set_config\(")
 _HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
+# `SET NAMES x` is `SET client_encoding TO x` (read in the comment-free text)
+_SET_NAMES = re.compile(r"[\s(]*set\s+(?:(?:local|session)\s+)?names\b", re.I)
 
 _SETTING_HINT = (
     "the guard owns the tenant setting: tenant() sets it; run session maintenance inside "
@@ -217,7 +225,9 @@ def statement_effects(text: str, setting: str) -> Effects:
             False, False, f"the statement changes the tenant setting {setting}", _SETTING_HINT
         )
     for relied_on, (why, hint) in RELIED_ON_SETTINGS.items():
-        if code.count(relied_on) > code.count(f"current_setting('{relied_on}'"):
+        if code.count(relied_on) > code.count(f"current_setting('{relied_on}'") or (
+            relied_on == "client_encoding" and _SET_NAMES.match(bare)
+        ):
             return Effects(False, False, f"the statement changes {relied_on}, {why}", hint)
     if "pg_settings" in code and not _only_reads(word, text):
         return Effects(
