@@ -9,11 +9,13 @@ run served from the cache says it too.
 
 Inside, each checked file has an entry: a hash of its content, its findings (without path), its
 statement count and notes. A Python file's findings also depend on other files (imported
-constants, wrappers, base classes, the function names the run's files define): each run that
-checks Python files stores what its checks read (a "world": files and their content hashes,
-import look-ups, function names and the files defining them), and its Python entries are
-valid only while that world is unchanged. A file whose entry is valid is not read by sqlglot
-again; when every file's is, sqlglot is not even imported.
+constants, wrappers, base classes, the function names the project's files define): each run
+that checks Python files stores what its checks read (a "world": files and their content
+hashes, import look-ups, function names and the project's files defining them), and its Python
+entries are valid only while that world is unchanged. The project's files are the same whatever
+the command line names, so a file checked alone and in its tree share their entries. A file
+whose entry is valid is not read by sqlglot again; when every file's is, sqlglot is not even
+imported.
 
 tenantguard's files enter the key by size and modification time (nanoseconds): an install from
 another commit keeps the version number but not the times, and a cache committed to a repository
@@ -28,7 +30,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from importlib.machinery import PathFinder
 from pathlib import Path
@@ -193,12 +195,15 @@ class CheckCache:
     def _name(source: SourceFile) -> str:
         return source.relative if source.relative is not None else str(source.path)
 
-    def lookup(self, sources: Sequence[SourceFile]) -> tuple[dict[str, FileReport], dict[str, str]]:
+    def lookup(
+        self, sources: Sequence[SourceFile], project: Callable[[], Sequence[str]] = list
+    ) -> tuple[dict[str, FileReport], dict[str, str]]:
         """The cached reports of `sources` (by display path) whose entry is valid, and the
-        content hash of each other readable file (to `store` its report)."""
+        content hash of each other readable file (to `store` its report). `project`: the
+        project's Python files (whose function definitions a lookup by name sees), listed
+        when needed."""
         done: dict[str, FileReport] = {}
         digests: dict[str, str] = {}
-        python = [s for s in sources if s.path.suffix == ".py"]
         for source in sources:
             digest = self._hash(str(source.path))
             if digest is None:
@@ -207,7 +212,7 @@ class CheckCache:
             report = None
             if entry is not None and entry.get("hash") == digest:
                 world = entry.get("world")
-                if world is None or self._world_valid(str(world), python):
+                if world is None or self._world_valid(str(world), project):
                     report = _report(entry, source.display)
             if report is None:
                 digests[source.display] = digest
@@ -237,15 +242,15 @@ class CheckCache:
         self,
         facts: PolicyFacts | None,
         consulted: Iterable[Consulted | None] = (),
-        python: Sequence[SourceFile] = (),
+        project: Callable[[], Sequence[str]] = list,
     ) -> None:
         """Writes the entries (atomically), drops stale ones; a cache that cannot be written is
-        simply not kept. `consulted`: what this run's Python checks read; `python`: the run's
-        Python files (whose function definitions a lookup by name sees)."""
+        simply not kept. `consulted`: what this run's Python checks read; `project`: as for
+        `lookup`."""
         if facts is not None and facts != self.facts:
             self.facts, self.changed = facts, True
         if self._stored_python:
-            world = self._world(consulted, python)
+            world = self._world(consulted, project)
             world_id = hashlib.sha256(
                 json.dumps(world, sort_keys=True).encode("utf-8")
             ).hexdigest()[:16]
@@ -289,22 +294,22 @@ class CheckCache:
                 return None
         return self._hashes[path]
 
-    def _defined(self, python: Sequence[SourceFile]) -> dict[str, list[str]]:
-        """Function name -> the run's Python files (paths) whose text defines it."""
+    def _defined(self, project: Callable[[], Sequence[str]]) -> dict[str, list[str]]:
+        """Function name -> the project's Python files (paths) whose text defines it."""
         if self._definitions is None:
             self._definitions = {}
-            for source in sorted(python, key=lambda s: str(s.path)):
+            for path in sorted(project()):
                 try:
-                    with open(source.path, "rb") as handle:
+                    with open(path, "rb") as handle:
                         data = handle.read()
                 except OSError:
                     continue
                 for name in sorted({m.decode("ascii", "replace") for m in _ANY_DEF.findall(data)}):
-                    self._definitions.setdefault(name, []).append(str(source.path))
+                    self._definitions.setdefault(name, []).append(path)
         return self._definitions
 
     def _world(
-        self, consulted: Iterable[Consulted | None], python: Sequence[SourceFile]
+        self, consulted: Iterable[Consulted | None], project: Callable[[], Sequence[str]]
     ) -> dict[str, Any]:
         modules: set[str] = set()
         lookups: set[tuple[str, str, int, str | None]] = set()
@@ -314,7 +319,7 @@ class CheckCache:
                 modules |= item.modules
                 lookups |= item.lookups
                 names |= item.names
-        defined = self._defined(python) if names else {}
+        defined = self._defined(project) if names else {}
         return {
             "modules": {m: self._hash(m) or "unreadable" for m in sorted(modules)},
             "lookups": sorted([list(k) for k in lookups], key=repr),
@@ -325,12 +330,12 @@ class CheckCache:
     def _with_hashes(self, paths: list[str]) -> dict[str, str]:
         return {p: self._hash(p) or "unreadable" for p in paths}
 
-    def _world_valid(self, world_id: str, python: Sequence[SourceFile]) -> bool:
+    def _world_valid(self, world_id: str, project: Callable[[], Sequence[str]]) -> bool:
         if world_id not in self._valid_worlds:
-            self._valid_worlds[world_id] = self._check_world(self.worlds.get(world_id), python)
+            self._valid_worlds[world_id] = self._check_world(self.worlds.get(world_id), project)
         return self._valid_worlds[world_id]
 
-    def _check_world(self, world: object, python: Sequence[SourceFile]) -> bool:
+    def _check_world(self, world: object, project: Callable[[], Sequence[str]]) -> bool:
         if not isinstance(world, dict):
             return False
         try:
@@ -339,7 +344,7 @@ class CheckCache:
                     return False
             names = world["names"]
             if names:
-                defined = self._defined(python)
+                defined = self._defined(project)
                 # same files, same contents: the index's narrower scan finds what it found
                 if any(
                     self._with_hashes(defined.get(n, [])) != files for n, files in names.items()

@@ -542,10 +542,11 @@ def _check_group(
 
     settings = group.settings
     files = sorted(group.files, key=lambda f: f.display)  # the order findings are reported in
+    project = _project_python(settings)
     cache = None
     if not args.no_cache and not group.reads_stdin and files:
         cache = CheckCache.open(settings, repr((patch_rules_only, group.selection.key())))
-    done, digests = cache.lookup(files) if cache is not None else ({}, {})
+    done, digests = cache.lookup(files, project) if cache is not None else ({}, {})
     pending = [f for f in files if f.display not in done]
     facts = cache.facts if cache is not None else None
     if facts is not None and not facts.tenant_tables and not patch_rules_only:
@@ -562,7 +563,9 @@ def _check_group(
             tuple(warnings),
             tuple((p.path, p.line, p.column, p.message, p.text) for p in problems),
         )
-        checked = _run_checks(pending, group, policy, jobs=jobs, patch_rules_only=patch_rules_only)
+        checked = _run_checks(
+            pending, group, policy, project, jobs=jobs, patch_rules_only=patch_rules_only
+        )
 
     def reports() -> Iterator[FileReport]:
         consulted: list[Consulted | None] = []
@@ -575,15 +578,40 @@ def _check_group(
                 consulted.append(report.consulted)
             yield report
         if cache is not None:
-            cache.save(facts, consulted, [f for f in files if f.path.suffix == ".py"])
+            cache.save(facts, consulted, project)
 
     return reports(), facts
+
+
+def _project_python(settings: Settings) -> Callable[[], list[str]]:
+    """The project's Python files, listed on first need: the configuration root's tree, walked
+    as `check` walks it there. What a file imports, the wrappers it calls and the methods it
+    may reach are looked up among them, never among the files the command line names: one
+    file gets the same findings from pre-commit (its staged files) as from CI (the tree)."""
+    listed: list[list[str]] = []
+
+    def files() -> list[str]:
+        if not listed:
+            found, _ = discover(
+                [settings.root],
+                root=settings.root,
+                include=settings.include,
+                exclude=settings.exclude,
+                pipeline=[settings.patch_dir, *settings.schema_paths],
+                patch_dir=settings.patch_dir,
+                respect_gitignore=settings.respect_gitignore,
+            )
+            listed.append(sorted(str(f.path) for f in found if f.path.suffix == ".py"))
+        return listed[0]
+
+    return files
 
 
 def _run_checks(
     pending: list[SourceFile],
     group: _Group,
     policy: Policy,
+    project: Callable[[], list[str]],
     *,
     jobs: int | None,
     patch_rules_only: bool,
@@ -605,9 +633,8 @@ def _run_checks(
     if any(s.path.suffix == ".py" for s in pending):
         from tenantguard.sources.pyflow import ProjectIndex  # Python's machinery: not for SQL
 
-        # every Python file of the group, cached or not: what a file may import or call
-        python = [str(s.path) for s in group.files if s.path.suffix == ".py"]
-        index = ProjectIndex(python, settings.sql_functions)
+        root = os.path.realpath(settings.root)  # as the walk names files
+        index = ProjectIndex(project, settings.sql_functions, root=root)
     options = CheckOptions(
         unresolved_severity=Severity(settings.unresolved_severity),
         patch_linter=patch_linter,
@@ -718,7 +745,9 @@ def _group_findings(
 ) -> Iterator[Finding]:
     """A group's findings in report order: its files' (notes said as each file comes), and
     the unreadable statements of schema files it does not check."""
-    checked = {os.path.abspath(s.path) for s in group.files}
+    # a checked SQL file reports its own unreadable statements; a Python migration's check
+    # does not read its DDL as the schema reader does: those are said whatever is checked
+    checked = {os.path.abspath(s.path) for s in group.files if s.path.suffix != ".py"}
     problems = [p for p in facts.problems if os.path.abspath(p[0]) not in checked]
     schema = sorted(_schema_findings(problems, group), key=_order)
 

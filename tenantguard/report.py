@@ -107,14 +107,15 @@ class Summary:
             return (
                 f"Found {errors} error{'s' * (errors != 1)} and "
                 f"{warnings} warning{'s' * (warnings != 1)} in {files} "
-                f"({self.statements} statements{schema}).{hidden}"
+                f"({self.statements} statement{'s' * (self.statements != 1)}{schema}).{hidden}"
             )
         checked = self.application_statements
+        statements = f"{checked} statement{'s' * (checked != 1)}"
         if self.hidden:
-            return f"No new findings: {checked} statements checked in {files}{schema}.{hidden}"
+            return f"No new findings: {statements} checked in {files}{schema}.{hidden}"
         if not checked:
             return f"No findings: no application SQL statement in {files}{schema}."
-        return f"No findings: {checked} statements in {files} proven{schema}."
+        return f"No findings: {statements} in {files} proven{schema}."
 
 
 # the summary, or a function giving it once the last finding is written (a run that streams

@@ -246,7 +246,7 @@ def test_summary_counts_findings_hidden_by_the_baseline(
     assert code == 0
     assert "proven" not in out
     assert out.strip() == (
-        "No new findings: 1 statements checked in 1 file. 1 finding hidden by the baseline."
+        "No new findings: 1 statement checked in 1 file. 1 finding hidden by the baseline."
     )
     code, out, _ = run(capsys, "check", "--baseline", str(baseline), "--format", "json", "app")
     assert json.loads(out)["summary"]["hidden_by_baseline"] == 1
@@ -266,7 +266,7 @@ def test_schema_statements_are_not_proven(
     code, out, _ = run(capsys, "check", ".")
     assert code == 0
     assert out.strip() == (
-        "No findings: 1 statements in 2 files proven; 2 schema statements read, not proven."
+        "No findings: 1 statement in 2 files proven; 2 schema statements read, not proven."
     )
     code, out, _ = run(capsys, "check", "patches")
     assert out.strip() == (

@@ -102,3 +102,140 @@ def test_quoted_tenant_column_from_the_command_line(capsys: pytest.CaptureFixtur
     )
     out = capsys.readouterr().out
     assert code == 0 and "PINNED" in out and "NOT PINNED" not in out
+
+
+# the same file, the same findings: whatever else the run checks, in any order, cached or not
+
+
+def findings_by_file(
+    capsys: pytest.CaptureFixture[str], *argv: str
+) -> dict[str, list[tuple[int, int, str, str, str]]]:
+    """Every finding of a run in the working directory, by file, with its message and help."""
+    code = main(["check", "--format", "json", *argv])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    found: dict[str, list[tuple[int, int, str, str, str]]] = {}
+    for f in json.loads(out)["findings"]:
+        row = (f["line"], f["column"], f["rule"], f["message"], f["help"])
+        found.setdefault(Path(f["path"]).as_posix(), []).append(row)
+    return found
+
+
+def copy_project(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import shutil
+
+    root = tmp_path / name
+    shutil.copytree(PROJECTS / name, root, ignore=shutil.ignore_patterns(".tenantguard_cache"))
+    monkeypatch.chdir(root)
+    return root
+
+
+def sources(root: Path) -> list[str]:
+    return sorted(
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.suffix in (".py", ".sql")
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_file_checked_alone_gets_what_it_gets_in_the_tree(
+    name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pre-commit passes the staged files, CI the tree: one file's findings are the same in
+    both, and whatever the run checked before it (other files, in another order, from the
+    cache or not)."""
+    root = copy_project(name, tmp_path, monkeypatch)
+    files = sources(root)
+    tree = findings_by_file(capsys, "--no-cache", ".")
+    assert tree  # every project has findings
+    for file in files:
+        alone = findings_by_file(capsys, "--no-cache", file)
+        assert alone.get(file, []) == tree.get(file, []), file
+    assert findings_by_file(capsys, "--no-cache", *reversed(files)) == tree
+    # warm: each file first alone (its entry cached), then the tree (the others checked after)
+    for file in reversed(files):
+        assert findings_by_file(capsys, file).get(file, []) == tree.get(file, []), file
+        assert findings_by_file(capsys, ".") == tree
+    for half in (files[::2], files[1::2]) if len(files) > 1 else ():
+        cold = findings_by_file(capsys, "--no-cache", *half)
+        # (a schema file's unreadable statements are said by every run: the policy reads them)
+        assert {f: cold[f] for f in half if f in cold} == {f: tree[f] for f in half if f in tree}
+
+
+def test_a_change_in_another_module_reaches_a_file_checked_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached entry of a file goes when a constant it imports, or a wrapper it calls, is
+    changed: checked alone, with or without the cache, it sees the change."""
+    root = copy_project("crossmodule", tmp_path, monkeypatch)
+    worker = "app/workers.py"
+    findings_by_file(capsys, ".")
+    before = findings_by_file(capsys, worker)[worker]
+    assert [(line, rule) for line, _, rule, _, _ in before] == [(8, "TG001")]
+    queries = root / "app" / "queries.py"
+    queries.write_text(
+        queries.read_text().replace("WHERE tenant_id = $1", "WHERE name = $1"), encoding="utf-8"
+    )
+    after = findings_by_file(capsys, worker)[worker]
+    assert after == findings_by_file(capsys, "--no-cache", worker)[worker]
+    assert [(line, rule) for line, _, rule, _, _ in after] == [(7, "TG001"), (8, "TG001")]
+    assert "(in SQL from app/queries.py)" in after[0][3]
+    db = root / "app" / "db.py"
+    db.write_text(db.read_text().replace("fetch(sql, *args)", "fetch('SELECT 1')"))
+    # run_query no longer sends its argument: what workers.py passes it is not SQL any more
+    assert findings_by_file(capsys, worker).get(worker, []) == []
+    assert findings_by_file(capsys, "--no-cache", worker).get(worker, []) == []
+
+
+_RUN = (
+    "import sys\n"
+    "import tenantguard.sources.files as files\n"
+    "files._PARALLEL_MIN_BYTES = 0  # forked workers even for a small tree\n"
+    "from tenantguard.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_a_tree_reports_the_same_bytes_on_any_processes_in_any_order(tmp_path: Path) -> None:
+    """Fresh processes (each its own string hashing), one or two of them, the paths given in
+    one order or the other, cold or from the cache: the same report, byte for byte."""
+    import shutil
+    import subprocess
+    import sys
+
+    fixtures = Path(__file__).parent / "fixtures"
+    (tmp_path / "fx").mkdir()
+    for file in [*fixtures.glob("python/*.py"), *fixtures.glob("sql/*.sql")]:
+        shutil.copy(file, tmp_path / "fx" / file.name)
+    for name in ("crossmodule", "imports", "quoted"):  # each with its own configuration
+        shutil.copytree(PROJECTS / name, tmp_path / name, ignore=shutil.ignore_patterns(".*"))
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_tables = ["patients", "appointments", "leads", "chat_messages", '
+        '"clinical_records"]\nglobal_tables = ["tenants"]\n',
+        encoding="utf-8",
+    )
+    paths = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "fx").iterdir())
+    paths += ["crossmodule", "imports", "quoted"]
+
+    def report(seed: int, jobs: int, order: list[str], *flags: str) -> tuple[bytes, bytes]:
+        done = subprocess.run(
+            [sys.executable, "-c", _RUN, "check", "--jobs", str(jobs), *flags, *order],
+            cwd=tmp_path,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed), "NO_COLOR": "1"},
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr.decode()
+        return done.stdout, done.stderr
+
+    first = report(1, 1, paths, "--no-cache")
+    assert b"crossmodule/app/workers.py:8:" in first[0]
+    assert b"(in SQL from app/queries.py)" in first[0]  # named in its project, whoever ran first
+    assert report(2, 2, paths, "--no-cache") == first
+    assert report(3, 2, paths[::-1], "--no-cache") == first
+    assert report(4, 1, paths[::-1], "--no-cache") == first
+    assert report(5, 2, paths, "--no-cache") == first
+    assert report(6, 2, paths) == first  # cold: the caches are written
+    assert report(7, 2, paths[::-1]) == first  # warm

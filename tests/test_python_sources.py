@@ -237,6 +237,23 @@ def test_mutually_recursive_wrappers_terminate() -> None:
     assert codes(source) == [(6, "TG001")]
 
 
+def test_mutually_recursive_wrappers_whatever_is_asked_first() -> None:
+    """Whether `b` is a wrapper does not depend on whether `a` was asked about before it."""
+    wrappers = (
+        "async def a(conn, sql, n):\n"
+        "    if n:\n"
+        "        return await b(conn, sql, n - 1)\n"
+        "    return await conn.fetch(sql)\n"
+        "async def b(conn, sql, n):\n"
+        "    return await a(conn, sql, n)\n"
+    )
+    leak = "async def g(conn):\n    await b(conn, 'SELECT * FROM ' + 'leads', 2)\n"
+    first = "async def f(conn):\n    await a(conn, 'SELECT * FROM leads WHERE tenant_id = $1', 1)\n"
+    assert codes(leak + wrappers) == [(2, "TG001")]
+    assert codes(first + leak + wrappers) == [(4, "TG001")]
+    assert codes(leak + first + wrappers) == [(2, "TG001")]
+
+
 def test_a_wrapper_of_an_uncertain_sink_checks_what_reads_as_sql() -> None:
     source = (
         "def run(executor, job):\n"
@@ -425,3 +442,213 @@ def test_conversions_make_values_known_at_run_time() -> None:
     )
     # a value in place of the tenant pins (the unknown text is TG009); a name does not
     assert codes(source) == [(2, "TG009"), (3, "TG001"), (3, "TG009"), (4, "TG009"), (5, "TG009")]
+
+
+# the same file, the same findings, whatever the index read before
+
+
+ORDER_PROJECT = {
+    "queries.py": (
+        "try:\n"  # a handler at module level: the names bound after it are still the module's
+        "    import ujson as json\n"
+        "except ImportError:\n"
+        "    import json\n"
+        "import wrappers\n"
+        "BASE = 'SELECT * FROM leads'\n"
+        "PINNED = BASE + ' WHERE tenant_id = $1'\n"
+        "async def count(conn, t):\n"
+        "    await wrappers.send(conn, 'SELECT count(*) FROM ' + 'leads WHERE tenant_id = $1', t)\n"
+        "async def relay(conn, sql):\n"  # reads wrappers.send once wrappers' body has run
+        "    sender = wrappers.send\n"
+        "    return await sender(conn, sql)\n"
+    ),
+    "wrappers.py": (
+        "from queries import BASE, PINNED\n"
+        "DEFAULT = PINNED + ' ORDER BY id'\n"  # reads queries while this body runs
+        "async def send(conn, sql, retry=1):\n"
+        "    if retry:\n"
+        "        return await again(conn, sql, retry - 1)\n"
+        "    return await conn.fetch(sql)\n"
+        "async def again(conn, sql, retry):\n"
+        "    return await send(conn, sql, retry)\n"
+        "class Store:\n"
+        "    async def run_query(self, sql, *args):\n"
+        "        return await self.pool.fetch(sql, *args)\n"
+        "    async def everything(self):\n"
+        "        return await self.pool.fetch(BASE)\n"
+    ),
+    "users.py": (
+        "from wrappers import DEFAULT, again\n"
+        "from queries import BASE\n"
+        "async def f(db, conn, t):\n"
+        "    await again(conn, 'SELECT * FROM ' + 'leads', 0)\n"
+        "    await db.run_query(DEFAULT, t)\n"
+        "    await db.run_query(BASE + ' WHERE id = $1', t)\n"
+    ),
+    "late.py": (
+        "import queries, wrappers\n"
+        "async def g(db, conn, t):\n"
+        "    await wrappers.send(conn, queries.BASE)\n"
+        "    await db.run_query(wrappers.DEFAULT, t)\n"
+        "    await db.run_query('SELECT id FROM ' + 'leads', t)\n"
+        "    await queries.relay(conn, 'SELECT name FROM ' + 'leads')\n"
+    ),
+}
+
+
+Checked = dict[str, list[tuple[int, int, str, str, str]]]
+
+
+def checked_in_every_order(tmp_path: Path, sources: dict[str, str]) -> Checked:
+    """Each file's findings with an index of its own; asserted equal to those of every order
+    of checking the files with one index (as one process does)."""
+    import itertools
+
+    paths = {}
+    for name, text in sources.items():
+        paths[name] = tmp_path / name
+        paths[name].write_text(text, encoding="utf-8")
+    project = sorted(str(p) for p in paths.values())
+    analyzer = Analyzer(POLICY)
+
+    def check(name: str, index: ProjectIndex) -> list[tuple[int, int, str, str, str]]:
+        found, _, _ = check_python_text(sources[name], analyzer, path=str(paths[name]), index=index)
+        return sorted((f.line, f.column, f.code, f.message, f.help) for f in found)
+
+    alone = {n: check(n, ProjectIndex(project, root=str(tmp_path))) for n in sources}
+    for order in itertools.permutations(sources):
+        index = ProjectIndex(project, root=str(tmp_path))
+        assert {n: check(n, index) for n in order} == alone, order
+    return alone
+
+
+def test_findings_do_not_depend_on_what_the_index_read_before(tmp_path: Path) -> None:
+    alone = checked_in_every_order(tmp_path, ORDER_PROJECT)
+    found = {n: [(line, code) for line, _, code, _, _ in f] for n, f in alone.items()}
+    assert found == {
+        "queries.py": [(6, "TG001")],
+        "wrappers.py": [(13, "TG001")],
+        "users.py": [(4, "TG001"), (6, "TG001")],  # again() reaches fetch() through send()
+        "late.py": [(3, "TG001"), (5, "TG001"), (6, "TG001")],
+    }
+    assert alone["users.py"][1][3].endswith("(in SQL from queries.py)")  # the project's path
+
+
+def test_a_constant_that_comes_back_through_another_module_is_the_files_own(
+    tmp_path: Path,
+) -> None:
+    """`entry` gives BASE to `cyc`, which builds Q from it (Python runs this when entry is
+    imported first): in entry's check, the text of BASE is entry's own (found inside the
+    string), whether cyc was read before or not."""
+    alone = checked_in_every_order(
+        tmp_path,
+        {
+            "entry.py": (
+                "BASE = 'SELECT * FROM leads'\n"
+                "from cyc import Q\n"
+                "async def f(conn):\n"
+                "    await conn.fetch(Q)\n"
+            ),
+            "cyc.py": "from entry import BASE\nQ = BASE + ' WHERE id = $1'\n",
+        },
+    )
+    assert alone["entry.py"] == [
+        (
+            1,
+            23,
+            "TG001",
+            "leads in the SELECT statement is not pinned to one tenant",
+            "add `leads.tenant_id = $n` to the WHERE of the SELECT statement "
+            "(this SQL is sent by .fetch() at line 4)",
+        )
+    ]
+
+
+def test_functions_that_cannot_be_followed_fail_every_check_that_needs_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module whose function bodies cannot be followed (nested beyond the interpreter's
+    stack) fails closed for every file that asks whether its functions are wrappers, not only
+    for the first one (a later one would be told: no wrapper, no SQL)."""
+    import tenantguard.sources.pyflow as pyflow
+
+    (tmp_path / "deep.py").write_text(
+        "async def run(conn, sql):\n    return await conn.fetch(sql)\n", encoding="utf-8"
+    )
+    users = {
+        name: f"from deep import run\nasync def {name}(conn):\n"
+        "    await run(conn, 'SELECT * FROM ' + 'leads')\n"
+        for name in ("a", "b")
+    }
+    original = pyflow._Walker.run_functions
+
+    def overflow(self: pyflow._Walker) -> None:
+        if self.module.path == str(tmp_path / "deep.py"):
+            raise RecursionError
+        original(self)
+
+    monkeypatch.setattr(pyflow._Walker, "run_functions", overflow)
+    index = ProjectIndex([str(tmp_path / "deep.py")], root=str(tmp_path))
+    for name, text in users.items():
+        found, _, _ = check_python_text(
+            text, Analyzer(POLICY), path=str(tmp_path / f"{name}.py"), index=index
+        )
+        assert [(f.code, f.message.split(" (")[0]) for f in found] == [
+            ("TG006", "cannot follow the values of this file")
+        ], name
+
+
+def test_instance_attributes_that_cannot_be_followed_fail_every_check_that_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for `self.X` set in a base class's methods: no half-read answer is kept."""
+    (tmp_path / "base.py").write_text(
+        "class Base:\n    def __init__(self):\n        self.Q = 'SELECT * FROM leads'\n",
+        encoding="utf-8",
+    )
+    users = {
+        name: f"from base import Base\nclass {name.upper()}(Base):\n"
+        "    async def f(self, conn):\n        await conn.fetch(self.Q)\n"
+        for name in ("a", "b")
+    }
+    original = ProjectIndex._assign_instance
+
+    def overflow(self: ProjectIndex, info: object, assigned: dict[str, object]) -> None:
+        if getattr(info, "name", "") == "Base":
+            raise RecursionError
+        original(self, info, assigned)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProjectIndex, "_assign_instance", overflow)
+    index = ProjectIndex([str(tmp_path / "base.py")], root=str(tmp_path))
+    for name, text in users.items():
+        found, _, _ = check_python_text(
+            text, Analyzer(POLICY), path=str(tmp_path / f"{name}.py"), index=index
+        )
+        assert [f.code for f in found] == ["TG006"], name
+
+
+def test_a_module_that_cannot_be_followed_fails_every_check_that_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module whose body cannot be followed is not kept half-read for the next importer."""
+    import tenantguard.sources.pyflow as pyflow
+
+    (tmp_path / "q.py").write_text("A = 'SELECT * FROM leads'\nB = A\n", encoding="utf-8")
+    users = {
+        name: f"from q import B\nasync def {name}(conn):\n    await conn.fetch(B)\n"
+        for name in ("a", "b")
+    }
+    original = pyflow._Walker.statement
+
+    def overflow(self: pyflow._Walker, node: ast.stmt) -> bool:
+        if self.module.path == str(tmp_path / "q.py") and node.lineno == 2:
+            raise RecursionError
+        return original(self, node)
+
+    monkeypatch.setattr(pyflow._Walker, "statement", overflow)
+    index = ProjectIndex([str(tmp_path / "q.py")], root=str(tmp_path))
+    for name, text in users.items():
+        found, _, _ = check_python_text(
+            text, Analyzer(POLICY), path=str(tmp_path / f"{name}.py"), index=index
+        )
+        assert [f.code for f in found] == ["TG006"], name

@@ -299,3 +299,37 @@ def test_foreign_key_actions_say_what_a_write_reaches(tmp_path: Path) -> None:
     assert codes("UPDATE countries SET code = upper(code)") == ["TG005"]
     assert codes("DELETE FROM countries WHERE code = 'xx'") == []  # no ON DELETE action
     assert codes("DELETE FROM plans") == []  # RESTRICT, and audit is no tenant table
+
+
+MIXED_CASE = (
+    'CREATE TABLE "Leads" (id serial PRIMARY KEY, "userId" int NOT NULL, name text);\n'
+    "CREATE TABLE notes (id serial PRIMARY KEY, body text);\n"
+    # dynamic SQL names the table in a string: as an identifier (quoted) or as a value
+    # (format's %I and quote_ident keep its case)
+    'CREATE FUNCTION quoted_leads() RETURNS SETOF "Leads" LANGUAGE plpgsql AS $$ BEGIN '
+    "RETURN QUERY EXECUTE 'SELECT * FROM \"Leads\"'; END $$;\n"
+    'CREATE FUNCTION formatted_leads() RETURNS SETOF "Leads" LANGUAGE plpgsql AS $$ BEGIN '
+    "RETURN QUERY EXECUTE format('SELECT * FROM %I', 'Leads'); END $$;\n"
+    "CREATE FUNCTION identified_leads() RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; "
+    "BEGIN EXECUTE 'SELECT count(*) FROM ' || quote_ident('Leads') INTO n; RETURN n; END $$;\n"
+    "CREATE FUNCTION note_count() RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; "
+    "BEGIN EXECUTE format('SELECT count(*) FROM %I', 'notes') INTO n; RETURN n; END $$;\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM quoted_leads()", ["TG001"]),
+        ("SELECT * FROM formatted_leads()", ["TG001"]),
+        ("SELECT identified_leads()", ["TG006"]),
+        ("SELECT note_count()", []),
+    ],
+)
+def test_dynamic_sql_naming_a_mixed_case_tenant_table(
+    tmp_path: Path, sql: str, expected: list[str]
+) -> None:
+    """A function whose dynamic SQL names "Leads" in any spelling hands out every tenant's
+    rows: its name inside a string is an identifier or a value given to %I / quote_ident."""
+    policy = policy_for(tmp_path, MIXED_CASE, tenant_column='"userId"')
+    assert codes(sql, policy) == expected

@@ -173,7 +173,7 @@ def test_standard_input_with_a_file_name(
     assert '    await c.fetch("SELECT * FROM patients")' in out
     stdin("SELECT * FROM patients WHERE tenant_id = $1;\n")
     assert main(["check", *POLICY, "-"]) == 0
-    assert "1 statements in 1 file" in capsys.readouterr().out
+    assert "1 statement in 1 file" in capsys.readouterr().out
     # force_exclude applies to the name given for standard input
     stdin("SELECT * FROM patients;\n")
     argv = ["check", "--no-cache", "--force-exclude", "--stdin-filename", "legacy/x.sql"]

@@ -192,7 +192,7 @@ class CheckOptions:
     patch_linter: Callable[[str, Path], list[Finding]] | None = None
     patch_rules_only: bool = False
     rules: EnabledRules | None = None  # None: every rule
-    # what the run's Python files define (wrappers, constants, classes), shared by all files
+    # what the project's Python files define (wrappers, constants, classes), shared by all files
     python_index: ProjectIndex | None = None
 
 

@@ -183,6 +183,7 @@ class ClassInfo:
     methods: dict[str, FunctionInfo] = field(default_factory=dict)
     base_exprs: list[ast.expr] = field(default_factory=list)
     base_env: dict[str, Binding] = field(default_factory=dict)  # names the bases are read in
+    top: bool = True  # defined by the module's body (not inside a function, whose body runs later)
     _instance: dict[str, Value] | None = None
     _order: tuple[list[ClassInfo], bool] | None = None
 
@@ -201,6 +202,9 @@ class ModuleInfo:
     strings: list[ast.Constant | ast.JoinedStr] = field(default_factory=list)
     messages: set[int] = field(default_factory=set)  # ids of strings in log and error messages
     docstrings: set[int] = field(default_factory=set)
+    # function bodies not run yet (a module read for its names runs them when they are needed)
+    functions_pending: _Walker | None = None
+    unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)
 
     @property
     def path(self) -> str | None:
@@ -337,8 +341,22 @@ class _Walker:
     # statements
 
     def run_module(self, tree: ast.Module) -> None:
+        self.run_body(tree)
+        self.run_functions()
+
+    def run_body(self, tree: ast.Module) -> None:
+        """The module's own statements: what its names hold once it is imported. A module that
+        reads this one while it runs (an import cycle) sees the names bound so far, as in
+        Python."""
         self._docstring(tree.body)
-        self.block(tree.body)
+        for statement in tree.body:
+            live = self.statement(statement)
+            self.module.env = self.env  # a branch or a handler leaves its names in a new dict
+            if not live:
+                break
+
+    def run_functions(self) -> None:
+        """The function bodies, seeing the module's names as its body left them."""
         self._run_pending()
         for recorded in self.recorded.values():
             owner = recorded.owner
@@ -691,6 +709,7 @@ class _Walker:
             self.scan(base)
         info = ClassInfo(node.name, node, self.module, base_exprs=list(node.bases))
         info.base_env = self.env
+        info.top = self.function is None
         self.module.classes.append(info)
         self._docstring(node.body)
         saved = (self.env, self.ever, self.outer, self._in_class_body)
@@ -938,6 +957,9 @@ class _Walker:
             return self.lookup(node.id)
         if isinstance(node, ast.Attribute):
             base = self.binding_of_receiver(node.value)
+            if isinstance(base, ImportedRef):
+                imported = self.index.imported(base)  # `from m import Repo`: Repo.X
+                base = imported if isinstance(imported, ClassRef) else base
             if isinstance(base, ModuleRef | ImportedRef):
                 return self.index.attribute_of(base, node.attr)
             if isinstance(base, ClassRef | InstanceRef):
@@ -953,7 +975,7 @@ class _Walker:
         # a name that holds nothing known enters the string where it is used
         return tuple(
             (a[0]._replace(node=node),)
-            if len(a) == 1 and type(a[0]) is Hole and a[0].origin is self.origin
+            if len(a) == 1 and type(a[0]) is Hole and self.origin.same_file(a[0].origin)
             else a
             for a in value
         )
@@ -1015,6 +1037,9 @@ class _Walker:
 
     def attribute_binding(self, node: ast.Attribute) -> Binding | None:
         base = self.binding_of_receiver(node.value)
+        if isinstance(base, ImportedRef):
+            imported = self.index.imported(base)  # `from m import Repo`: Repo.X
+            base = imported if isinstance(imported, ClassRef) else base
         if isinstance(base, InstanceRef):
             return self.index.instance_attribute(base.info, node.attr, node)
         if isinstance(base, ClassRef):
@@ -1255,7 +1280,7 @@ class Consulted:
     `modules`: files whose content was used (memoized facts of a module count for every later
     check of the process: a process's union is what its checks depended on); `lookups`:
     imports resolved on disk (directory, name, level, the file found or None); `names`:
-    function names looked up among the run's files (which files define them matters).
+    function names looked up among the project's files (which files define them matters).
     """
 
     modules: frozenset[str] = frozenset()
@@ -1267,30 +1292,65 @@ class Consulted:
 
 
 class ProjectIndex:
-    """What the checked tree defines, shared by every file of one run.
+    """What the project defines, shared by every file of one run.
 
-    Modules are read when a file needs them (an import whose value is used, a call of a project
-    function), once per process, and kept in a bounded cache: a module imported by many files
-    is read once, not once per importer. The names of the functions the run's files define are
-    indexed in one pass over their text, on first need — a call of a method on an object of
-    unknown class. A parallel check's forked workers inherit what the parent built before the
-    fork, and build the rest once each.
+    What a file's findings depend on is the content of the project's files, never which files
+    the run checks nor in which order (pre-commit passes the staged files, CI the tree):
+
+    * `files` are the project's Python files (the configuration root's tree, walked as a check
+      of it walks it), not the files named on the command line; the names of the functions they
+      define are indexed in one pass over their text, on first need (a call of a method on an
+      object of unknown class);
+    * a module read for its names runs its body only; its function bodies run when a caller
+      needs them (is this function a wrapper?), after every module body they read has run;
+    * whether a function is a wrapper is worked out for each set of mutually recursive
+      functions together, in the order of their definitions, not of the first question.
+
+    Modules are read once per process and kept in a bounded cache: a module imported by many
+    files is read once, not once per importer. A parallel check's forked workers inherit what
+    the parent built before the fork, and build the rest once each.
     """
 
-    def __init__(self, files: Sequence[str] = (), sql_functions: Sequence[str] = ()) -> None:
-        self.files = list(files)
+    def __init__(
+        self,
+        files: Sequence[str] | Callable[[], Sequence[str]] = (),
+        sql_functions: Sequence[str] = (),
+        root: str | None = None,
+    ) -> None:
+        self._files = files  # a callable: listed on first need
         self.sql_functions = frozenset(sql_functions)
         self._sql_tails = frozenset(n.rsplit(".", 1)[-1] for n in sql_functions)
+        self.root = root  # other modules are named relative to it in messages
         self._defined: dict[str, list[str]] | None = None
         self._modules: OrderedDict[str, ModuleInfo | None] = OrderedDict()
         self._loading: set[str] = set()
+        self._unfollowable: set[str] = set()  # modules whose body could not be followed
         self._found: dict[tuple[str, str, int], str | None] = {}
-        self._wrapping: set[int] = set()
+        # wrappers being worked out (Tarjan's strongly connected components over calls)
+        self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
+        self._low: dict[int, int] = {}
+        self._unsettled: list[FunctionInfo] = []
+        self._provisional: dict[int, dict[str, tuple[str, bool]]] = {}
+        self._frames: list[int] = []  # the functions whose wrapper is being computed
+        self._asked_again: set[int] = set()  # unsettled functions whose answer was asked again
         self.cache_size = 512
         # read since the last `take_consulted` (what a module's memoized facts came from included)
         self._consulted_modules: set[str] = set()
         self._consulted_lookups: set[tuple[str, str, int, str | None]] = set()
         self._consulted_names: set[str] = set()
+
+    @property
+    def files(self) -> list[str]:
+        if callable(self._files):
+            self._files = list(self._files())
+        return list(self._files)
+
+    def display(self, path: str) -> str:
+        """How messages name a module: relative to the project root (to the working directory
+        without one), else in full."""
+        base = self.root if self.root is not None else os.getcwd()
+        prefix = base.rstrip(os.sep) + os.sep
+        return path[len(prefix) :] if path.startswith(prefix) else path
 
     def prepare(self) -> None:
         if self._defined is None:
@@ -1332,10 +1392,7 @@ class ProjectIndex:
         self.prepare()
         assert self._defined is not None
         self._consulted_names.add(name)
-        return name in self._defined or any(
-            m is not None and any(f.name == name for f in m.functions)
-            for m in self._modules.values()
-        )
+        return name in self._defined  # the project's files only: not what this process read
 
     # modules
 
@@ -1350,18 +1407,43 @@ class ProjectIndex:
             self._modules.popitem(last=False)
 
     def module(self, path: str) -> ModuleInfo | None:
+        """The module of a file, its body run (None: it cannot be read). Read while its body
+        runs (an import cycle), it holds the names bound so far."""
         self._consulted_modules.add(path)
+        if path in self._unfollowable:  # every reader fails closed, not only the first
+            raise RecursionError(f"the values of {self.display(path)} cannot be followed")
         if path in self._modules:
             self._modules.move_to_end(path)
             return self._modules[path]
         if path in self._loading:
-            return None  # an import cycle: the names of a module being read are unknown
+            return None
         self._loading.add(path)
         try:
             info = _load(path, self)
         finally:
             self._loading.discard(path)
         self._store(path, info)
+        return info
+
+    def unfollowable(self, path: str) -> None:
+        """A module whose body could not be followed: no half-read module stays to be read."""
+        self._unfollowable.add(path)
+        self._modules.pop(path, None)
+
+    def finished(self, info: ModuleInfo) -> ModuleInfo:
+        """The module with its function bodies run (their sinks and calls recorded). Bodies
+        that cannot be followed fail every question about them, not only the first (the check
+        that asks fails closed)."""
+        if info.unfollowable:
+            raise RecursionError(f"the functions of {info.origin.display} cannot be followed")
+        walker = info.functions_pending
+        if walker is not None:
+            info.functions_pending = None
+            try:
+                walker.run_functions()
+            except RecursionError:
+                info.unfollowable = True
+                raise
         return info
 
     def resolve(self, ref: ModuleRef) -> str | None:
@@ -1429,9 +1511,13 @@ class ProjectIndex:
             resolved = self.imported(binding)
             if resolved is None:
                 where = "." * binding.module.level + binding.module.name
-                return hole(
-                    node, origin, f"`{label}` is imported from {where}, outside the checked tree"
+                reason = (
+                    f"`{label}` is imported from {where}, outside the project"
+                    if self.resolve(binding.module) is None
+                    else f"`{label}` is imported from {where}, which cannot be read or does not "
+                    "define it (by then: an import cycle)"
                 )
+                return hole(node, origin, reason)
             return self.as_value(resolved, node, origin, label)
         return hole(node, origin, f"`{label}` is not a string")
 
@@ -1508,7 +1594,7 @@ class ProjectIndex:
                 return hole(
                     node,
                     origin,
-                    f"`self.{name}` may come from a base class outside the checked tree",
+                    f"`self.{name}` may come from a base class outside the project",
                 )
             return None
         if len(values) == 1:
@@ -1523,8 +1609,8 @@ class ProjectIndex:
 
     def _subclasses(self, info: ClassInfo) -> list[ClassInfo]:
         out: list[ClassInfo] = []
-        for cls in info.module.classes:
-            if cls is not info and info in self.bases(cls)[0][1:]:
+        for cls in info.module.classes:  # those of the module's body: function bodies run later
+            if cls.top and cls is not info and info in self.bases(cls)[0][1:]:
                 out.append(cls)
         return out
 
@@ -1532,59 +1618,64 @@ class ProjectIndex:
         """`self.X = …` in the class's methods, evaluated without the method's local names."""
         if info._instance is None:
             info._instance = {}
-            walker = _Walker(info.module, self)
-            walker.env = {}
-            walker.outer = [(info.module.env, info.module.ever)]
-            for method in info.methods.values():
-                args = method.node.args.args
-                if method.method_kind != "method" or not args:
-                    continue
-                this = args[0].arg
-                for inner in ast.walk(method.node):
-                    targets: list[ast.expr] = []
-                    value: ast.expr | None = None
-                    if isinstance(inner, ast.Assign):
-                        targets, value = inner.targets, inner.value
-                    elif (
-                        isinstance(inner, ast.AnnAssign | ast.AugAssign) and inner.value is not None
-                    ):
-                        targets, value = [inner.target], inner.value
-                    for target in targets:
-                        if (
-                            isinstance(target, ast.Attribute)
-                            and isinstance(target.value, ast.Name)
-                            and target.value.id == this
-                            and value is not None
-                        ):
-                            if isinstance(inner, ast.AugAssign):
-                                found = hole(
-                                    target,
-                                    info.module.origin,
-                                    f"`self.{target.attr}` is extended at run time",
-                                )
-                            else:
-                                found = walker.evaluate(value)
-                                found = tuple(
-                                    tuple(
-                                        p._replace(
-                                            reason=f"`self.{target.attr}` is assigned in "
-                                            f"{method.name}(): {p.reason}",
-                                            param=None,
-                                            owner=None,
-                                        )
-                                        if type(p) is Hole
-                                        else p
-                                        for p in a
-                                    )
-                                    for a in found
-                                )
-                            before = info._instance.get(target.attr)
-                            info._instance[target.attr] = (
-                                found
-                                if before is None
-                                else union((before, found), target, info.module.origin)
-                            )
+            try:
+                self._assign_instance(info, info._instance)
+            except BaseException:  # half of the answer is no answer for a later question
+                info._instance = None
+                raise
         return info._instance
+
+    def _assign_instance(self, info: ClassInfo, assigned: dict[str, Value]) -> None:
+        walker = _Walker(info.module, self)
+        walker.env = {}
+        walker.outer = [(info.module.env, info.module.ever)]
+        for method in info.methods.values():
+            args = method.node.args.args
+            if method.method_kind != "method" or not args:
+                continue
+            this = args[0].arg
+            for inner in ast.walk(method.node):
+                targets: list[ast.expr] = []
+                value: ast.expr | None = None
+                if isinstance(inner, ast.Assign):
+                    targets, value = inner.targets, inner.value
+                elif isinstance(inner, ast.AnnAssign | ast.AugAssign) and inner.value is not None:
+                    targets, value = [inner.target], inner.value
+                for target in targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == this
+                        and value is not None
+                    ):
+                        if isinstance(inner, ast.AugAssign):
+                            found = hole(
+                                target,
+                                info.module.origin,
+                                f"`self.{target.attr}` is extended at run time",
+                            )
+                        else:
+                            found = walker.evaluate(value)
+                            found = tuple(
+                                tuple(
+                                    p._replace(
+                                        reason=f"`self.{target.attr}` is assigned in "
+                                        f"{method.name}(): {p.reason}",
+                                        param=None,
+                                        owner=None,
+                                    )
+                                    if type(p) is Hole
+                                    else p
+                                    for p in a
+                                )
+                                for a in found
+                            )
+                        before = assigned.get(target.attr)
+                        assigned[target.attr] = (
+                            found
+                            if before is None
+                            else union((before, found), target, info.module.origin)
+                        )
 
     # calls
 
@@ -1611,6 +1702,10 @@ class ProjectIndex:
         self, ref: ModuleRef | ImportedRef, name: str
     ) -> Callable[[], list[FunctionInfo]]:
         def resolve() -> list[FunctionInfo]:
+            if isinstance(ref, ImportedRef):
+                target = self.imported(ref)
+                if isinstance(target, ClassRef):  # `from m import Repo`: Repo.method(…)
+                    return self.method_callees(target.info, name)()
             binding = self.attribute_of(ref, name)
             if isinstance(binding, ImportedRef):
                 binding = self.imported(binding)
@@ -1628,28 +1723,84 @@ class ProjectIndex:
             assert self._defined is not None
             self._consulted_names.add(name)
             out: list[FunctionInfo] = []
-            if module is not None and module.path is None:
+            paths = sorted(set(self._defined.get(name, ())))
+            if module is not None and module.path not in paths:  # a file outside the project
                 out.extend(f for f in module.functions if f.name == name and f.cls is not None)
-            paths = set(self._defined.get(name, ()))
-            for path in sorted(paths):
+            for path in paths:
                 info = self.module(path)
                 if info is not None:
-                    out.extend(f for f in info.functions if f.name == name and f.cls is not None)
-            for path, info in list(self._modules.items()):
-                if path not in paths and info is not None:
-                    out.extend(f for f in info.functions if f.name == name and f.cls is not None)
+                    functions = self.finished(info).functions
+                    out.extend(f for f in functions if f.name == name and f.cls is not None)
             return out
 
         return resolve
 
     def wrapper(self, info: FunctionInfo) -> dict[str, tuple[str, bool]]:
         """The parameters a function passes unchanged into a sink (directly, or through other
-        project functions), with what they reach and whether that is certainly SQL."""
+        project functions), with what they reach and whether that is certainly SQL.
+
+        Functions that call each other (a strongly connected component of the call graph,
+        found as Tarjan does) are settled together once the first of them to be asked is done:
+        from nothing, in the order they are defined, until no answer grows. The answer is the
+        same whichever of them was asked first.
+        """
         if info.wrapper is not None:
             return info.wrapper
-        if id(info) in self._wrapping:
-            return {}  # recursion: what is being worked out adds nothing
-        self._wrapping.add(id(info))
+        key = id(info)
+        if key in self._number:  # being worked out: what is known so far
+            self._asked_again.add(key)
+            return self._provisional.get(key, {})
+        number = len(self._number)
+        self._number[key] = self._low[key] = number
+        self._unsettled.append(info)
+        try:
+            found = self._provisional[key] = self._wrapper_of(info)
+            if self._low[key] < number:
+                return found  # part of a recursion through a function asked before: settled there
+            start = self._unsettled.index(info)
+            members = self._unsettled[start:]
+            if len(members) > 1 or key in self._asked_again:  # a recursion: settled together
+                self._settle(sorted(members, key=_definition_order))
+            # (a module read again while settling, evicted from the cache, may have added some)
+            for member in self._unsettled[start:]:
+                member.wrapper = self._provisional.get(id(member), {})
+            self._forget(start)
+            return info.wrapper if info.wrapper is not None else {}
+        except BaseException:  # nothing half-worked-out stays to answer a later question
+            if info in self._unsettled:
+                self._forget(self._unsettled.index(info))
+            raise
+
+    def _settle(self, members: list[FunctionInfo]) -> None:
+        """The answers of functions that call each other: from nothing, in a fixed order,
+        until none grows."""
+        for member in members:
+            self._provisional[id(member)] = {}
+        for _ in range(4 * len(members) + 4):  # answers only grow: a bound, not a guess
+            changed = False
+            for member in members:
+                answer = self._wrapper_of(member)
+                if answer != self._provisional[id(member)]:
+                    self._provisional[id(member)] = answer
+                    changed = True
+            if not changed:
+                return
+
+    def _forget(self, start: int) -> None:
+        """Drops what is kept about the unsettled functions from `start` on (settled now, or
+        their question failed)."""
+        for member in self._unsettled[start:]:
+            key = id(member)
+            self._number.pop(key, None)
+            self._low.pop(key, None)
+            self._provisional.pop(key, None)
+            self._asked_again.discard(key)
+        del self._unsettled[start:]
+
+    def _wrapper_of(self, info: FunctionInfo) -> dict[str, tuple[str, bool]]:
+        """One function's answer, given what its callees' answers are now."""
+        self.finished(info.module)
+        self._frames.append(id(info))
         try:
             found: dict[str, tuple[str, bool]] = {}
             for sink in info.sinks:
@@ -1659,10 +1810,9 @@ class ProjectIndex:
                 for callee, _, argument, (through, certain) in self.wrapped_arguments(call):
                     for own in passed_parameters(argument[1], info):
                         found.setdefault(own, (f"{callee.name}() -> {through}", certain))
-            info.wrapper = found
             return found
         finally:
-            self._wrapping.discard(id(info))
+            self._frames.pop()
 
     def wrapped_arguments(
         self, call: Call
@@ -1671,11 +1821,14 @@ class ProjectIndex:
         parameter of a wrapper that this call fills."""
         for callee in call.targets():
             wrapped = self.wrapper(callee)
+            if self._frames and id(callee) in self._low:  # still unsettled: one recursion
+                frame = self._frames[-1]
+                self._low[frame] = min(self._low[frame], self._low[id(callee)])
             if not wrapped:
                 continue
             positional = (
                 callee.positional
-                if call.bound or callee.method_kind == "function"
+                if call.bound or callee.method_kind in ("function", "classmethod")
                 else callee.parameters
             )
             if callee.method_kind == "staticmethod":
@@ -1692,6 +1845,11 @@ class ProjectIndex:
                         argument = call.positional[index]
                 if argument is not None:
                     yield callee, parameter, argument, reach
+
+
+def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
+    node = info.node
+    return (info.module.path or "", node.lineno, node.col_offset, info.name)
 
 
 def passed_parameters(value: Value, owner: FunctionInfo) -> list[str]:
@@ -1756,22 +1914,36 @@ def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
         tree = ast.parse(text)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    cwd = os.getcwd() + os.sep
-    display = path[len(cwd) :] if path.startswith(cwd) else path
-    return analyze_module(text, tree, index, path=path, display=display)
+    return analyze_module(text, tree, index, path=path, functions=False)
 
 
 def analyze_module(
-    text: str, tree: ast.Module, index: ProjectIndex, *, path: str | None = None, display: str = ""
+    text: str,
+    tree: ast.Module,
+    index: ProjectIndex,
+    *,
+    path: str | None = None,
+    display: str = "",
+    functions: bool = True,
 ) -> ModuleInfo:
-    """Runs a module's statements; its sinks, calls and strings are in the result."""
+    """Runs a module's statements; its sinks, calls and strings are in the result. Without
+    `functions`, only its body: the function bodies run when `index.finished` is asked."""
+    if not display and path is not None:
+        display = index.display(path)
     origin = Origin(text.splitlines(keepends=True), path, display)
     info = ModuleInfo(origin, tree)
     if path is not None:
-        index.register(info)  # an import cycle back to this module sees what is bound so far
+        index.register(info)
+    walker = _Walker(info, index)
     try:
-        _Walker(info, index).run_module(tree)
+        walker.run_body(tree)
+        if functions:
+            walker.run_functions()
+        else:
+            info.functions_pending = walker
     except RecursionError:
         info.sinks.clear()
+        if path is not None:
+            index.unfollowable(path)
         raise
     return info

@@ -183,8 +183,11 @@ class _ModuleCheck:
         self.severity = unresolved_severity
         self.out: list[_Checked] = []
         self.seen: set[tuple[int, int, str, str, str]] = set()
-        self.consumed: set[int] = set()
+        # literals of this file sent to a call (by place: the text may come from another
+        # reading of this file, through another module's value)
+        self.consumed: set[tuple[int, int, int | None, int | None]] = set()
         self.reported_holes: set[tuple[int, str]] = set()
+        self.same: dict[int, bool] = {}  # origin id -> is this file
         self.checked = 0
 
     def run(self) -> None:
@@ -192,12 +195,21 @@ class _ModuleCheck:
             self.sink(sink)
         for node in self.info.strings:
             if (
-                id(node) in self.consumed
+                _place(node) in self.consumed
                 or id(node) in self.info.messages
                 or id(node) in self.info.docstrings
             ):
                 continue
             self.free_string(node)
+
+    def local(self, origin: Origin) -> bool:
+        """Text of this file (read by this check, or before it by another module's)."""
+        if origin is self.origin:
+            return True
+        known = self.same.get(id(origin))
+        if known is None:
+            known = self.same[id(origin)] = self.origin.same_file(origin)
+        return known
 
     def sinks(self) -> Iterator[Sink]:
         functions: list[FunctionInfo | None] = [None, *self.info.functions]
@@ -219,8 +231,8 @@ class _ModuleCheck:
     def sink(self, sink: Sink) -> None:
         for alternative in sink.value:
             for part in alternative:
-                if type(part) is Lit and part.node is not None and part.origin is self.origin:
-                    self.consumed.add(id(part.node))
+                if type(part) is Lit and part.node is not None and self.local(part.origin):
+                    self.consumed.add(_place(part.node))
         unknown: list[Hole] = []  # values wholly computed at run time: said once per call
         for alternative in sink.value:
             if not any(type(p) is Lit and p.text.strip() for p in alternative):
@@ -259,7 +271,7 @@ class _ModuleCheck:
             return  # one unknown reaching a call through several paths: said once
         self.reported_holes.add(reported)
         info = tg009_unresolved_dynamic_sql.RULE
-        node = sink.argument if whole or part.origin is not self.origin else part.node
+        node = sink.argument if whole or not self.local(part.origin) else part.node
         line, column = self.origin.node_position(node)
         end_line, end_column = self.origin.node_end(node)
         message = (
@@ -370,7 +382,7 @@ class _ModuleCheck:
             node: ast.AST = sink.argument if sink is not None else ast.Pass()
             line, column = self.origin.node_position(node)
             return line, column, None
-        if part.origin is not self.origin:
+        if not self.local(part.origin):
             written = part.origin.display
             if type(part) is Lit and part.node is not None:
                 written += f":{part.position(inside)[0]}"
@@ -429,6 +441,15 @@ class _ModuleCheck:
             if tree is not None and not isinstance(tree, exp.Command):
                 return True
         return False
+
+
+def _place(node: ast.AST) -> tuple[int, int, int | None, int | None]:
+    return (
+        getattr(node, "lineno", 0),
+        getattr(node, "col_offset", 0),
+        getattr(node, "end_lineno", None),
+        getattr(node, "end_col_offset", None),
+    )
 
 
 def _syntax(finding: Finding) -> bool:

@@ -63,6 +63,13 @@ class Origin:
             self._memo[id(node)] = memo
         return memo
 
+    def same_file(self, other: Origin) -> bool:
+        """Whether `other` is this file, read again (a module read before the check of its own
+        file, whose text comes back through another module's value)."""
+        return self is other or (
+            self.path is not None and other.path == self.path and other.lines == self.lines
+        )
+
     def node_position(self, node: ast.AST) -> tuple[int, int]:
         line: int = getattr(node, "lineno", None) or 1
         column: int = getattr(node, "col_offset", None) or 0

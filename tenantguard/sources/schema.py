@@ -318,9 +318,18 @@ class SchemaInfo:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return False
+        docstrings = {
+            id(body[0].value)
+            for body in (
+                getattr(n, "body", None)
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            )
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+        }  # prose: alembic's "create visits table" is not a statement
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if _ANY_DDL.search(node.value):
+                if id(node) not in docstrings and _ANY_DDL.search(node.value):
                     known = len(self.problems)
                     self.add_sql(node.value, path)
                     for index in range(known, len(self.problems)):  # lines of the file
@@ -956,8 +965,13 @@ def tenant_relations(
                 pinned_by = pinned_by.replace(
                     tenant_expressions=(*pinned_by.tenant_expressions, *given)
                 )
-            words = set(re.findall(r"[a-z_][\w$]*", function.opaque.lower()))
-            words |= set(re.findall(r'"((?:[^"]|"")+)"', function.opaque))  # quoted: exact
+            # a word in dynamic SQL is an identifier (folded) or a value given to %I or
+            # quote_ident (kept as written): either counts; a quoted name is exact
+            written = re.findall(r"[^\W\d][\w$]*", function.opaque)
+            words = {*written, *(w.lower() for w in written)}
+            words |= {
+                q.replace('""', '"') for q in re.findall(r'"((?:[^"]|"")+)"', function.opaque)
+            }
             unpinned = bool(words & current.tenant_tables)
             positions: set[int] = set()
             names: set[str] = set()
