@@ -171,7 +171,7 @@ class GuardedConnection(asyncpg.Connection):
         scope = _get_scope()
         unscoped = scope is not None and scope.unscoped_reason is not None
         if not self._tg_lexer_ok and guard.mode is not Mode.OFF and not unscoped:
-            problem, hint = _session_problem(self) or ("", "")
+            problem, hint = _session_problem(self) or ("the session changed", "")
             guard.violation(f"{problem}, so no statement can be proven", hint, query)
         verdict = guard.check(query, rows)
         if verdict is None:
@@ -463,9 +463,10 @@ class GuardedConnection(asyncpg.Connection):
 
     def _tg_check_codec(self, method: str, typename: object) -> None:
         """Refuses a codec change where the caller may not read every tenant (`_tg_contained`):
-        a codec stays on the connection and decodes the next request's rows. On a type a tenant value is sent
-        as, it is refused outside `unscoped()` and the pool's `init=`/`setup=`: the guard
-        compares the Python value, the codec decides the bytes the server gets."""
+        a codec stays on the connection and decodes the next request's rows. On a type a
+        tenant value is sent as, it is refused outside `unscoped()` and the pool's
+        `init=`/`setup=`: the guard compares the Python value, the codec decides the bytes the
+        server gets."""
         guard = self.tenantguard
         if guard.mode is Mode.OFF or self._tg_trusted_with_connection():
             return
@@ -789,7 +790,7 @@ class GuardedConnection(asyncpg.Connection):
         if quoted_texts and not _lexes_standard(self):
             scope = _get_scope()
             if scope is None or scope.unscoped_reason is None:
-                problem, hint = _session_problem(self) or ("", "")
+                problem, hint = _session_problem(self) or ("the session changed", "")
                 guard.violation(
                     f"{problem}: the COPY options asyncpg quotes as literals would end "
                     "elsewhere for the server",
