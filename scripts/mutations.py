@@ -170,8 +170,14 @@ MUTATIONS = [
     (
         "a cascading UPDATE is looked at whatever it changes",
         "tenantguard/engine/cascades.py",
-        'if "*" not in referenced and not changed & referenced:',
-        "if False:",
+        'return "*" in referenced or bool(changed & referenced)',
+        "return True",
+    ),
+    (
+        "DISTINCT ON is a grouping by the select list",
+        "tenantguard/engine/proof/projections.py",
+        "                keys = list(on.expressions) if isinstance(on, exp.Tuple) else [on]",
+        "                keys = [e.this if isinstance(e, exp.Alias) else e for e in node.expressions]",
     ),
 ]
 

@@ -87,6 +87,20 @@ def test_one_process_restores_garbage_collection_too(tree: list[files.SourceFile
     assert gc.get_freeze_count() == 0
 
 
+def test_a_stream_left_unread_leaves_garbage_collection_as_it_was(
+    tree: list[files.SourceFile],
+) -> None:
+    """The reports stream: a consumer that stops after one (an error while writing the report)
+    and keeps the stream alive must not leave the collector frozen or tuned."""
+    before = gc.get_threshold()
+    stream = files.iter_checked(tree[:3], Analyzer(POLICY), Analyzer(POLICY, in_patch=True), jobs=1)
+    first = next(iter(stream))
+    assert first.path
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    del stream
+
+
 def test_without_semaphores_one_process_checks_everything(
     tree: list[files.SourceFile], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -287,7 +287,7 @@ def test_foreign_key_actions_say_what_a_write_reaches(tmp_path: Path) -> None:
     assert SchemaInfo.from_json(schema.to_json()) == schema  # the schema cache keeps them
     policy = build_policy(Settings(root=tmp_path, schema_paths=("schema.sql",)))
     assert dict(policy.cascades) == {
-        "tenants": {"DELETE": frozenset(), "UPDATE": {"*"}},
+        "tenants": {"DELETE": frozenset(), "UPDATE": {"id"}},  # REFERENCES tenants: its key
         "countries": {"UPDATE": {"code"}},
     }
 

@@ -33,37 +33,84 @@ def cascading_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cas
     if not any(name.lower() in lowered for name in policy.cascades):
         return []  # a few substring tests before any walk
     found = []
-    for node in tree.find_all(exp.Delete, exp.Update):
+    for node in tree.find_all(exp.Delete, exp.Update, exp.Merge, exp.Insert):
         table = node.this
+        if isinstance(node, exp.Insert) and isinstance(table, exp.Schema):
+            table = table.this
         if not isinstance(table, exp.Table):
-            continue
+            continue  # a MERGE's own UPDATE action, an INSERT into a function…
         name = identifier_name(table.this)
         kinds = policy.cascades.get(name)
-        kind = "DELETE" if isinstance(node, exp.Delete) else "UPDATE"
-        if not kinds or kind not in kinds:
+        if not kinds:
             continue
-        if kind == "UPDATE":
-            referenced = kinds["UPDATE"]
-            changed = {
-                identifier_name(e.this.this)
-                for e in node.expressions
-                if isinstance(e, exp.EQ) and isinstance(e.this, exp.Column)
-            }
-            if "*" not in referenced and not changed & referenced:
+        root = name == policy.tenant_root
+        for kind, assignments, condition, pinnable in _actions(node):
+            if kind not in kinds:
+                continue
+            if kind == "UPDATE" and not _changes(assignments, kinds["UPDATE"]):
                 continue  # the referenced columns keep their values
-        pin = _root_pin(node, table, policy) if name == policy.tenant_root else None
-        found.append(CascadingWrite(kind, table, name, pin))
+            pin = _root_pin(condition, table, policy) if root and pinnable else None
+            found.append(CascadingWrite(kind, table, name, pin))
     return found
 
 
-def _root_pin(node: exp.Expression, table: exp.Table, policy: Policy) -> PinValue | None:
-    """`WHERE id = V` (the registry's key equal to a pinning value) on the registry's row."""
-    where = node.args.get("where")
-    if where is None:
+_Action = tuple[str, list[exp.Expression], exp.Expression | None, bool]
+
+
+def _actions(node: exp.Expression) -> list[_Action]:
+    """What a statement does to its target's rows: (DELETE or UPDATE, the assignments, the
+    condition that picks the rows, whether that condition can pin them)."""
+    if isinstance(node, exp.Delete):
+        where = node.args.get("where")
+        return [("DELETE", [], where.this if where else None, True)]
+    if isinstance(node, exp.Update):
+        where = node.args.get("where")
+        return [("UPDATE", node.expressions, where.this if where else None, True)]
+    if isinstance(node, exp.Merge):
+        whens = node.args.get("whens")
+        out: list[_Action] = []
+        for when in whens.expressions if whens is not None else ():
+            if not when.args.get("matched"):
+                continue  # INSERT of a new row
+            # WHEN NOT MATCHED BY SOURCE acts on the target rows the ON does not pick
+            pinnable = not when.args.get("source")
+            then = when.args.get("then")
+            if isinstance(then, exp.Update):
+                out.append(("UPDATE", then.expressions, node.args.get("on"), pinnable))
+            elif isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+                out.append(("DELETE", [], node.args.get("on"), pinnable))
+        return out
+    conflict = node.args.get("conflict")
+    if (
+        isinstance(conflict, exp.OnConflict)
+        and "UPDATE" in str(conflict.args.get("action")).upper()
+    ):
+        # the row updated is the one the new row collides with: not pinned by a filter
+        return [("UPDATE", conflict.expressions, None, False)]
+    return []
+
+
+def _changes(assignments: list[exp.Expression], referenced: frozenset[str]) -> bool:
+    changed: set[str] = set()
+    for assignment in assignments:
+        if isinstance(assignment, exp.EQ):
+            target = assignment.this
+            columns = target.expressions if isinstance(target, exp.Tuple) else [target]
+            changed.update(identifier_name(c.this) for c in columns if isinstance(c, exp.Column))
+        else:
+            return True  # a form not read: it may change anything
+    return "*" in referenced or bool(changed & referenced)
+
+
+def _root_pin(
+    condition: exp.Expression | None, table: exp.Table, policy: Policy
+) -> PinValue | None:
+    """`id = V` (the registry's key equal to a pinning value) picking the registry's row."""
+    if condition is None:
         return None
     names = {identifier_name(table.this), table.alias_or_name}
     key = policy.tenant_root_key
-    for conjunct in conjuncts(where.this):
+    for conjunct in conjuncts(condition):
         if not isinstance(conjunct, exp.EQ):
             continue
         pair = (conjunct.this, conjunct.expression)

@@ -388,9 +388,15 @@ def iter_checked(
         except OSError:  # no POSIX semaphores (some sandboxes): one process does it all
             one_process = True
     if one_process:
-        with _collecting_less():
-            yield from iter_reports(files, analyzer, patch_analyzer, options)
-        return
+        # tuned around each file's work only: a consumer that stops reading (an error while
+        # writing the report) must not leave the process's collector frozen
+        reports = iter_reports(files, analyzer, patch_analyzer, options)
+        while True:
+            with _collecting_less():
+                report = next(reports, None)
+            if report is None:
+                return
+            yield report
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 

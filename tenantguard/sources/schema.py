@@ -258,7 +258,7 @@ class SchemaInfo:
     def cascades(self, tenant_tables: Iterable[str]) -> dict[str, dict[str, frozenset[str]]]:
         """What a DELETE or an UPDATE of a table does to the tenant tables whose foreign keys
         reference it with an action (CASCADE, SET NULL, SET DEFAULT): table -> {"DELETE": …,
-        "UPDATE": the referenced columns whose change reaches them, "*" for its primary key}."""
+        "UPDATE": the referenced columns whose change reaches them, "*" when they are unknown}."""
         acting = ("c", "n", "d")
         out: dict[str, dict[str, frozenset[str]]] = {}
         for table in tenant_tables:
@@ -267,7 +267,8 @@ class SchemaInfo:
                 if key.on_delete in acting:
                     kinds["DELETE"] = frozenset()
                 if key.on_update in acting:
-                    kinds["UPDATE"] = kinds.get("UPDATE", frozenset()) | set(key.ref_columns or "*")
+                    ref = key.ref_columns or self._primary_key(key.ref_table) or ("*",)
+                    kinds["UPDATE"] = kinds.get("UPDATE", frozenset()) | set(ref)
                 if not kinds:
                     del out[key.ref_table]
         return out

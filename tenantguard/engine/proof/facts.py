@@ -219,14 +219,14 @@ class FactCollector:
     def _shared_branch(
         self, block: Block, condition: exp.Expression, visible: Span | None
     ) -> Source | None:
-        """`R.tenant_id IS NULL`: the source whose rows of no tenant it admits."""
+        """`R.tenant_id IS NULL`: the source whose rows of no tenant it admits. Shared rows
+        are public to read, never to write: the target of an UPDATE, DELETE or MERGE has none."""
         if not isinstance(condition, exp.Is) or not isinstance(condition.expression, exp.Null):
             return None
         source = self.names.tenant_column_owner(block, condition.this, visible)
-        if (
-            source is not None
-            and source.kind is SourceKind.TABLE
-            and source.table == self.policy.tenant_root
+        if source is not None and (
+            source.role is Role.TARGET
+            or (source.kind is SourceKind.TABLE and source.table == self.policy.tenant_root)
         ):
             return None
         return source

@@ -83,22 +83,38 @@ class Projections:
 
     def grouped_by_owner(self, block: Block, owner: Source) -> bool:
         """A SELECT grouped by `owner`'s tenant column (among plain columns; no grouping sets,
-        window, LIMIT/OFFSET or locking): each group holds one tenant's rows, so a pin on the
+        window, LIMIT/OFFSET or locking), by GROUP BY, DISTINCT over a select list that holds
+        it or DISTINCT ON a list that holds it: each group holds one tenant's rows, so a pin on the
         group key is a pin on the rows it aggregates (PostgreSQL pushes such a filter below
         the aggregate itself)."""
         node = block.node
         if not isinstance(node, exp.Select):
             return False
         group = node.args.get("group")
-        if not isinstance(group, exp.Group) or any(
-            group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals")
-        ):
+        distinct = node.args.get("distinct")
+        keys: list[exp.Expression]
+        if isinstance(group, exp.Group):
+            if any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals")):
+                return False
+            keys = list(group.expressions)
+            if isinstance(distinct, exp.Distinct):
+                return False  # DISTINCT over groups: kept simple
+        elif isinstance(distinct, exp.Distinct):
+            # DISTINCT is a grouping by the whole select list, DISTINCT ON by its list
+            on = distinct.args.get("on")
+            if on is not None:
+                keys = list(on.expressions) if isinstance(on, exp.Tuple) else [on]
+            else:
+                keys = [e.this if isinstance(e, exp.Alias) else e for e in node.expressions]
+            if id(block) in self.model.aggregating:
+                return False
+        else:
             return False
         if any(node.args.get(k) for k in ("limit", "offset", "fetch", "qualify", "locks")):
             return False
         if any(True for _ in node.find_all(exp.Window)):
             return False
-        for key in group.expressions:
+        for key in keys:
             while isinstance(key, exp.Paren):
                 key = key.this
             if (

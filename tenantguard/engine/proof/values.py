@@ -8,6 +8,7 @@ folds case) would let a value that passes the runtime's check select another ten
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlglot import exp
@@ -88,13 +89,25 @@ def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
             "placeholder", str(name.this) if isinstance(name, exp.Identifier) else str(name)
         )
     if isinstance(bare, exp.Literal):
-        return PinValue("literal", str(bare.this))
+        return PinValue("literal", str(bare.this) if bare.is_string else _number(str(bare.this)))
     if isinstance(bare, exp.Neg) and isinstance(bare.this, exp.Literal) and not bare.this.is_string:
-        return PinValue("literal", "-" + str(bare.this.this))
+        return PinValue("literal", _number("-" + str(bare.this.this)))
     index = policy.tenant_expression_index(bare)
     if index is not None:
         return PinValue("expression", index)
     return None
+
+
+def _number(text: str) -> str:
+    """A number literal as the value it is: `0101`, `101.0` and `1.01e2` are one tenant, 101
+    (PostgreSQL compares an integer column with a numeric exactly)."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return text
+    if value.is_finite() and value == value.to_integral_value():
+        return str(int(value))
+    return text
 
 
 def column_side(node: exp.Expression) -> exp.Expression:
@@ -106,13 +119,31 @@ def column_side(node: exp.Expression) -> exp.Expression:
         node = node.this
 
 
+def _any_operand(node: exp.Expression) -> exp.Expression | None:
+    """What `ANY(…)` (or its synonym `SOME(…)`) ranges over, exact array casts removed."""
+    inner: exp.Expression
+    if isinstance(node, exp.Any):
+        inner = node.this
+    elif (
+        isinstance(node, exp.Anonymous)
+        and identifier_name(node.this) == "some"
+        and len(node.expressions) == 1
+    ):
+        inner = node.expressions[0]
+    else:
+        return None
+    while True:
+        if isinstance(inner, exp.Paren):
+            inner = inner.this
+        elif isinstance(inner, exp.Cast | exp.TryCast) and exact_array_cast(inner):
+            inner = inner.this  # `$1::bigint[]`, `ARRAY[$1]::bigint[]`
+        else:
+            return inner if isinstance(inner, exp.Expression) else None
+
+
 def single_value_array(node: exp.Expression, policy: Policy) -> PinValue | None:
     """`ANY(ARRAY[V])`: an array of one pinning value is that value."""
-    if not isinstance(node, exp.Any):
-        return None
-    inner = node.this
-    while isinstance(inner, exp.Paren):
-        inner = inner.this
+    inner = _any_operand(node)
     if isinstance(inner, exp.Array) and len(inner.expressions) == 1:
         return pin_value(inner.expressions[0], policy)
     return None
@@ -120,13 +151,9 @@ def single_value_array(node: exp.Expression, policy: Policy) -> PinValue | None:
 
 def multi_values(node: exp.Expression, policy: Policy) -> bool:
     """`ANY(…)` of pinning values or of an array parameter: a filter on several tenants."""
-    if not isinstance(node, exp.Any):
+    inner = _any_operand(node)
+    if inner is None:
         return False
-    inner = node.this
-    while isinstance(inner, exp.Paren):
-        inner = inner.this
-    while isinstance(inner, exp.Cast | exp.TryCast) and exact_array_cast(inner):
-        inner = inner.this  # `$1::bigint[]`
     if isinstance(inner, exp.Array):
         return all(pin_value(item, policy) for item in inner.expressions)
     return pin_value(inner, policy) is not None
