@@ -7,8 +7,7 @@ the guarded connection with a `tenant(1)` request, in enforce mode, through the 
 public API; each test asserts on clinic 2's rows (Carla) that reach it, or that changed, read
 afterwards through an unguarded owner connection. A refused call counts as no rows.
 
-Every test here is a strict xfail: the bypass works today. Once it is closed the test passes,
-pytest reports XPASS(strict) as a failure, and the marker is to be removed.
+Each test was a strict xfail while its bypass worked; its marker was removed when it closed.
 """
 
 from __future__ import annotations
@@ -52,11 +51,6 @@ async def refused_or_ran(call: Callable[[], Awaitable[Any]]) -> None:
 # --- 1. what a request leaves on a pooled connection outlives the pool's reset ---------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a codec on a type no tenant id is sent as (jsonb) outlives the request",
-)
 async def test_a_codec_left_on_a_pooled_connection_reads_the_next_tenants_rows(
     setup: Setup,
 ) -> None:
@@ -90,11 +84,6 @@ async def test_a_codec_left_on_a_pooled_connection_reads_the_next_tenants_rows(
     assert CARLA_HISTORY not in stolen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a query logger added by one request sees every later request's values",
-)
 async def test_a_query_logger_left_on_a_pooled_connection_sees_the_next_tenants_values(
     setup: Setup,
 ) -> None:
@@ -125,51 +114,65 @@ async def test_a_query_logger_left_on_a_pooled_connection_sees_the_next_tenants_
 # --- 2. the driver's exemption follows the context, and the check is made at call time -------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a callback scheduled from the pool's reset inherits the driver's exemption",
-)
 async def test_a_query_logger_called_during_the_reset_runs_unchecked_sql(setup: Setup) -> None:
     """Round 3 exempts only "the driver's own task" from the check while the pool's reset runs,
-    but the exemption is a ContextVar (`_DRIVING`): asyncpg calls query loggers with
+    but the exemption was a ContextVar (`_DRIVING`, now the driver's task): asyncpg calls query loggers with
     `call_soon`/`create_task`, which copy the driver's context. A `tenant(1)` request leaves a
     transaction open, so the reset sends `ROLLBACK` and then its reset query; the logger called
     for the `ROLLBACK` runs while the reset query is in flight and calls `fetch` on the
     connection: admitted unchecked (`_tg_admit_slow` returns None for the driver). The check is
     made when the call is made, so the coroutine it returns runs later, unchecked, whenever it
-    is awaited: here while the next request (clinic 2) holds the connection and its setting."""
+    is awaited: here while the next request (clinic 2) holds the connection and its setting.
+
+    A request can no longer add a query logger (round-4 fix 2); the same callback then comes
+    from the loop's exception handler, which asyncpg's reset calls synchronously, in the
+    driver's own task, when it rolls back a transaction the request left open: a call made
+    there, and one it schedules with `call_soon` (which copies the driver's context)."""
     pending: list[Any] = []
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
     pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **setup.options)
     try:
         async with pool.acquire() as conn:
             with tenant(1):  # the attacker's request
                 fetch = conn.fetch  # bound to the pooled connection, not to the proxy
 
+                def steal() -> None:
+                    pending.append(fetch("SELECT first_name FROM patients ORDER BY 1"))
+
                 def during_reset(logged: Any) -> None:
                     if logged.query == "ROLLBACK" and not pending:
-                        pending.append(fetch("SELECT first_name FROM patients ORDER BY 1"))
+                        steal()
 
-                conn.add_query_logger(during_reset)
+                def in_the_drivers_task(loop: Any, context: Any) -> None:
+                    if not pending:
+                        steal()  # called now, in the driver's task
+                        loop.call_soon(steal)  # called soon, in a copy of its context
+
+                with contextlib.suppress(TenantIsolationError):
+                    conn.add_query_logger(during_reset)
+                loop.set_exception_handler(in_the_drivers_task)
                 await conn.execute("BEGIN")  # left open: the reset rolls it back first
+        loop.set_exception_handler(handler)
 
         async def attacker() -> list[str]:
+            stolen: list[str] = []
             with tenant(1):
-                if not pending:
-                    return []
-                try:
-                    return [row[0] for row in await pending[0]]
-                except TenantIsolationError:
-                    return []
+                for call in pending:
+                    with contextlib.suppress(TenantIsolationError):
+                        stolen.extend(row[0] for row in await call)
+            return stolen
 
         async with pool.acquire() as conn:
             with tenant(2):  # the next request, for clinic 2, unaware
                 await conn.fetch(PINNED_HISTORY, 2)
                 stolen = await asyncio.create_task(attacker())
     finally:
+        loop.set_exception_handler(handler)
         for call in pending:
             call.close()
         await pool.close()
+    assert pending  # the callbacks ran during the reset
     assert "Carla" not in stolen
 
 
@@ -213,11 +216,6 @@ async def test_truncate_cascade_of_a_global_table_erases_every_clinic(guard_only
 # --- 5. a cursor's later round trips run under whatever setting the session has then ---------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a cursor pinned by the setting reads rows under the setting of later chunks",
-)
 async def test_a_cursor_pinned_by_the_setting_follows_another_requests_setting(
     setup: Setup,
 ) -> None:
@@ -257,11 +255,6 @@ HEX_TENANT = "d41d8cd98f00b204e9800998ecf8427e"  # a text tenant id: 32 hexadeci
 DASHED_TENANT = "d41d8cd9-8f00-b204-e980-0998ecf8427e"  # another text tenant id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bypass: a str tenant that parses as a UUID is compared and set in canonical form",
-)
 async def test_a_text_tenant_spelling_a_uuid_is_not_another_text_tenant(setup: Setup) -> None:
     """`tenant_key` puts a str of 32, 36 or 38 characters that parses as a UUID in canonical
     form, and the guard accepts that form as the request's tenant and sets it as the tenant

@@ -53,8 +53,8 @@ __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "c
 
 T = TypeVar("T")
 # what a check asks before its statement runs: the tenant setting's value (to forget after it),
-# a check still to make (`_Later`), or nothing
-_Plan: TypeAlias = "str | _Forget | _Later | None"
+# a check still to make (`_Later`), the driver's exemption (`_Driver`), or nothing
+_Plan: TypeAlias = "str | _Forget | _Later | _Driver | None"
 
 _get_scope = _SCOPE.get
 # asyncpg's own methods: what the guarded ones call once a statement is admitted
@@ -64,8 +64,6 @@ _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
 _introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
-# the connection whose driver statements (asyncpg's reset, a pool's reset=) this task runs
-_DRIVING: ContextVar[GuardedConnection | None] = ContextVar("tenantguard_driving", default=None)
 # the connection whose statement's types asyncpg is introspecting in this task (its own queries)
 _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
     "tenantguard_introspecting", default=None
@@ -76,7 +74,7 @@ _TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per conn
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_driver", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -88,8 +86,12 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
-        # when they are done; only the task running them (`_DRIVING`) passes unchecked
+        # when they are done; only the task running them passes unchecked (by identity: a
+        # callback scheduled from it runs in a copy of its context, but not in its task)
         self._tg_driver: asyncio.Event | None = None
+        self._tg_driver_task: asyncio.Task[Any] | None = None
+        # the task running the pool's init=/setup= on this connection (see `_tg_configure`)
+        self._tg_configuring: asyncio.Task[Any] | None = None
         # query -> asyncpg's statement state whose parameter types were found exact
         self._tg_typed: dict[str, object] = {}
 
@@ -152,9 +154,11 @@ class GuardedConnection(asyncpg.Connection):
         return None
 
     def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> _Plan:
-        if self._tg_driver is not None:
-            if _DRIVING.get() is self:
-                return None  # asyncpg's or the pool's own statement: never blocked, not counted
+        if (driver := self._tg_driver) is not None:
+            if asyncio.current_task() is self._tg_driver_task:
+                # asyncpg's or the pool's own statement: never blocked, not counted, if it
+                # runs in this driver run (`_tg_resolve`: the coroutine may be kept for later)
+                return _Driver(driver, query, tuple(rows))
             # the application's call, made while the driver's statements run: checked when
             # it is awaited, once they are done, against the session they leave
             return _Later(query, tuple(rows))
@@ -167,13 +171,8 @@ class GuardedConnection(asyncpg.Connection):
         scope = _get_scope()
         unscoped = scope is not None and scope.unscoped_reason is not None
         if not self._tg_lexer_ok and guard.mode is not Mode.OFF and not unscoped:
-            guard.violation(
-                "standard_conforming_strings is off in this session: the server ends strings "
-                "where the guard does not (`'a\\''`), so no statement can be proven",
-                "turn it on for the application's role or database "
-                "(ALTER ROLE … SET standard_conforming_strings = on)",
-                query,
-            )
+            problem, hint = _session_problem(self) or ("the session changed", "")
+            guard.violation(f"{problem}, so no statement can be proven", hint, query)
         verdict = guard.check(query, rows)
         if verdict is None:
             self._tg_clean = self._tg_fast = False
@@ -218,8 +217,8 @@ class GuardedConnection(asyncpg.Connection):
         """Runs `call` once the setting holds what `plan` asks (checked now: the coroutine
         may be awaited after others that changed it)."""
         try:
-            if type(plan) is _Later:
-                plan = await self._tg_after_driver(plan)
+            if type(plan) is _Later or type(plan) is _Driver:
+                plan = await self._tg_resolve(plan)
             if plan is not None:
                 forget = type(plan) is _Forget
                 value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
@@ -232,10 +231,23 @@ class GuardedConnection(asyncpg.Connection):
             raise
         return await call
 
+    def _tg_is_driver(self) -> bool:
+        """True in the task running the driver's statements in flight on this connection."""
+        return self._tg_driver is not None and asyncio.current_task() is self._tg_driver_task
+
     async def _tg_settled(self) -> None:
         """Waits until the driver's statements in flight are done (unless this task runs them)."""
-        while (driver := self._tg_driver) is not None and _DRIVING.get() is not self:
+        while (driver := self._tg_driver) is not None and not self._tg_is_driver():
             await driver.wait()
+
+    async def _tg_resolve(self, plan: _Later | _Driver) -> _Plan:
+        """The plan of a call as it starts running. A call the driver's task made passes only
+        in that same driver run; kept and awaited after it, it is the application's call."""
+        if type(plan) is _Driver:
+            if plan.run is self._tg_driver:
+                return None
+            plan = _Later(plan.query, plan.rows)
+        return await self._tg_after_driver(plan)  # type: ignore[arg-type]  # a _Later now
 
     async def _tg_after_driver(self, plan: _Later) -> _Plan:
         """The check of a call made while the driver's statements ran, made now that they are
@@ -243,21 +255,25 @@ class GuardedConnection(asyncpg.Connection):
         while True:
             await self._tg_settled()
             later = self._tg_admit_slow(plan.query, plan.rows)
+            if type(later) is _Driver:
+                return None  # this task runs the driver now: its statement, run at once
             if type(later) is not _Later:
                 return later
 
-    async def _tg_ensure(self, plan: _Plan) -> None:
-        """Sets the setting as `plan` asks, right before the statement it was made for."""
-        if type(plan) is _Later:
-            plan = await self._tg_after_driver(plan)
+    async def _tg_ensure(self, plan: _Plan) -> str | None:
+        """Sets the setting as `plan` asks, right before the statement it was made for;
+        returns the value it asks (None: none)."""
+        if type(plan) is _Later or type(plan) is _Driver:
+            plan = await self._tg_resolve(plan)
         if plan is None:
-            return
+            return None
         forget = type(plan) is _Forget
         value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
         if value != self._tg_setting:
             await self._tg_set(value)
         if forget:
             self._tg_setting = None  # the statement about to run may change it
+        return value
 
     # -- the types PostgreSQL inferred for the parameters -----------------------------------
 
@@ -325,11 +341,7 @@ class GuardedConnection(asyncpg.Connection):
         are not looked at (False: looked at again later, in case that changes).
         """
         guard = self.tenantguard
-        if (
-            guard.mode is Mode.OFF
-            or _INTROSPECTING.get() is self
-            or (self._tg_driver is not None and _DRIVING.get() is self)
-        ):
+        if guard.mode is Mode.OFF or _INTROSPECTING.get() is self or self._tg_is_driver():
             return False
         problem = first_inexact_pin(parameters, guard.pinning_parameters(query))
         if problem is None:
@@ -368,6 +380,8 @@ class GuardedConnection(asyncpg.Connection):
         await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
 
+    # -- what stays on the connection: codecs and the hooks that see later statements -------
+
     async def set_type_codec(self, typename: str, **kwargs: Any) -> None:
         self._tg_check_codec("set_type_codec", typename)
         await super().set_type_codec(typename, **kwargs)
@@ -376,12 +390,85 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_check_codec("set_builtin_type_codec", typename)
         await super().set_builtin_type_codec(typename, **kwargs)
 
-    def _tg_check_codec(self, method: str, typename: object) -> None:
-        """Refuses a codec on a type a tenant value is sent as, outside `unscoped()`: the guard
-        compares the Python value, the codec decides the bytes the server gets."""
-        guard = self.tenantguard
+    async def reset_type_codec(self, typename: str, **kwargs: Any) -> None:
+        self._tg_check_codec("reset_type_codec", typename)
+        await super().reset_type_codec(typename, **kwargs)
+
+    def add_query_logger(self, callback: Any) -> None:
+        # also what `query_logger()` calls
+        self._tg_check_hook(
+            "add_query_logger",
+            "stays on the connection (the pool's reset does not remove it) and sees the text "
+            "and bound values of every later statement",
+        )
+        super().add_query_logger(callback)
+
+    def add_log_listener(self, callback: Any) -> None:
+        self._tg_check_hook(
+            "add_log_listener",
+            "stays on the connection (until a pool's reset, for good on a connect() "
+            "connection) and sees the server's messages about every later statement with "
+            "its text",
+        )
+        self._tg_clean = False  # the pool's reset removes it
+        super().add_log_listener(callback)
+
+    async def _tg_configure(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Runs the pool's `init=`/`setup=`: codecs and hooks set by this task meanwhile are
+        the pool's configuration, trusted like those set inside `unscoped()`."""
+        task = asyncio.current_task()
+        previous, self._tg_configuring = self._tg_configuring, task
+        try:
+            return await call()
+        finally:
+            self._tg_configuring = previous
+
+    def _tg_trusted_with_connection(self) -> bool:
+        """True where what stays on the connection may be set: inside `unscoped()` and the
+        pool's `init=`/`setup=` (checked by task: a callback scheduled from there is not)."""
         scope = _get_scope()
-        if guard.mode is Mode.OFF or (scope is not None and scope.unscoped_reason is not None):
+        if scope is not None and scope.unscoped_reason is not None:
+            return True
+        configuring = self._tg_configuring
+        return configuring is not None and asyncio.current_task() is configuring
+
+    def _tg_contained(self) -> bool:
+        """True where the caller may not read every tenant: inside `tenant()`, and outside any
+        scope when `require_tenant` (the guard) or `set_tenant_setting` (RLS) contains it."""
+        if _get_scope() is not None:
+            return True  # unscoped() was let through by `_tg_trusted_with_connection`
+        guard = self.tenantguard
+        return guard.require_tenant or guard.set_tenant_setting
+
+    def _tg_containment(self) -> str:
+        if _get_scope() is not None:
+            return "inside a tenant() request"
+        option = "require_tenant" if self.tenantguard.require_tenant else "set_tenant_setting"
+        return f"outside tenant() with {option}=True (code there does not read every tenant)"
+
+    def _tg_check_hook(self, method: str, sees: str) -> None:
+        """Refuses a hook that stays on the connection and sees later requests' data where
+        the caller may not read every tenant (`_tg_contained`)."""
+        guard = self.tenantguard
+        if guard.mode is Mode.OFF or self._tg_trusted_with_connection():
+            return
+        if self._tg_contained():
+            guard.violation(
+                f"{method}() {self._tg_containment()}: the callback {sees}, other tenants' "
+                "included",
+                "add it in the pool's init= (or inside `with unscoped(reason):`), where it is "
+                "the application's configuration, not a request's",
+                f"{method}(…)",
+            )
+
+    def _tg_check_codec(self, method: str, typename: object) -> None:
+        """Refuses a codec change where the caller may not read every tenant (`_tg_contained`):
+        a codec stays on the connection and decodes the next request's rows. On a type a
+        tenant value is sent as, it is refused outside `unscoped()` and the pool's
+        `init=`/`setup=`: the guard compares the Python value, the codec decides the bytes the
+        server gets."""
+        guard = self.tenantguard
+        if guard.mode is Mode.OFF or self._tg_trusted_with_connection():
             return
         if type(typename) is not str:  # asyncpg looks the name up with its methods
             guard.violation(
@@ -394,15 +481,22 @@ class GuardedConnection(asyncpg.Connection):
                 f"{method}() on {typename}: a tenant id is sent as a value of that type, and a "
                 "codec decides what is sent for it, while the guard compares the value given "
                 "to asyncpg",
-                "set codecs of these types inside `with unscoped(reason):` (the pool's init=), "
-                "where they are trusted to send the value they are given",
+                "set codecs of these types in the pool's init= (or inside "
+                "`with unscoped(reason):`), where they are trusted to send the value they are "
+                "given",
                 f"{method}({typename!r})",
                 reference=typename,
             )
-
-    def add_log_listener(self, callback: Any) -> None:
-        self._tg_clean = False  # the pool's reset removes it
-        super().add_log_listener(callback)
+        elif self._tg_contained():
+            guard.violation(
+                f"{method}() on {typename} {self._tg_containment()}: a codec stays on the "
+                "connection (the pool's reset does not remove it) and decodes or encodes the "
+                "values of every later request, other tenants' included",
+                "set codecs in the pool's init= (or inside `with unscoped(reason):`), where "
+                "they are the application's configuration, not a request's",
+                f"{method}({typename!r})",
+                reference=typename,
+            )
 
     def execute(
         self, query: str, *args: Any, timeout: float | None = None
@@ -696,11 +790,11 @@ class GuardedConnection(asyncpg.Connection):
         if quoted_texts and not _lexes_standard(self):
             scope = _get_scope()
             if scope is None or scope.unscoped_reason is None:
+                problem, hint = _session_problem(self) or ("the session changed", "")
                 guard.violation(
-                    "standard_conforming_strings is off in this session: the COPY options "
-                    "asyncpg quotes as literals would end elsewhere for the server (`\\'`)",
-                    "turn it on for the application's role or database "
-                    "(ALTER ROLE … SET standard_conforming_strings = on)",
+                    f"{problem}: the COPY options asyncpg quotes as literals would end "
+                    "elsewhere for the server",
+                    hint,
                     f"{method}(…)",
                 )
         return names, checked
@@ -796,29 +890,56 @@ class GuardedConnection(asyncpg.Connection):
 
         Only the statements this task makes meanwhile are the driver's: a call the application
         makes on the connection from elsewhere waits for them to finish, then is checked."""
-        if self._tg_driver is not None and _DRIVING.get() is self:
+        if self._tg_is_driver():
             return await call()  # nested (a pool's reset= calling reset()): already the driver
         await self._tg_settled()
         done = self._tg_driver = asyncio.Event()
-        driving = _DRIVING.set(self)
+        self._tg_driver_task = asyncio.current_task()
         self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
         try:
             return await call()
         finally:
-            _DRIVING.reset(driving)
-            self._tg_driver = None
+            self._tg_driver = self._tg_driver_task = None
             done.set()
             self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
 
 
-def _lexes_standard(connection: asyncpg.Connection) -> bool:
-    """True when the session reports standard_conforming_strings on (the guard's lexer)."""
+def _reported(connection: asyncpg.Connection, name: str) -> object:
+    """A setting the server reports (ParameterStatus), or None."""
     settings = connection.get_settings()
     try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
-        sco = type(settings).__getattr__(settings, "standard_conforming_strings")
+        return type(settings).__getattr__(settings, name)
     except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
-        sco = getattr(settings, "standard_conforming_strings", None)
-    return bool(sco == "on")
+        return getattr(settings, name, None)
+
+
+def _lexes_standard(connection: asyncpg.Connection) -> bool:
+    """True when the server reads the statements asyncpg sends as the guard does: strings
+    with standard_conforming_strings on, bytes as UTF-8 (what asyncpg sends the text in)."""
+    return (
+        _reported(connection, "standard_conforming_strings") == "on"
+        and _reported(connection, "client_encoding") == "UTF8"
+    )
+
+
+def _session_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
+    """Why the server would not read statements as the guard does, and what to do."""
+    if _reported(connection, "standard_conforming_strings") != "on":
+        return (
+            "standard_conforming_strings is off in this session: the server ends strings "
+            "where the guard does not (`'a\\''`)",
+            "turn it on for the application's role or database "
+            "(ALTER ROLE … SET standard_conforming_strings = on)",
+        )
+    encoding = _reported(connection, "client_encoding")
+    if encoding != "UTF8":
+        return (
+            f"client_encoding is {encoding} in this session: asyncpg sends statements in "
+            "UTF-8, which the server reads in that encoding, where a character may swallow "
+            "the `\\` after it and end a string where the guard does not",
+            "leave client_encoding at UTF8, asyncpg's (RESET client_encoding)",
+        )
+    return None
 
 
 # how asyncpg's `_format_copy_opts` writes each COPY option: pasted with str() (a bool only),
@@ -849,8 +970,11 @@ _TENANT_TYPES = frozenset(
 def _combine(first: _Plan, second: _Plan) -> _Plan:
     """One plan for two checks of one call: the later value, forgotten if either says so.
 
-    Never a `_Later`: the copy methods that combine checks wait for the driver first."""
+    Never a `_Later`: the copy methods that combine checks wait for the driver first; a
+    `_Driver` is theirs to run at once, in the driver's run."""
     assert not isinstance(first, _Later) and not isinstance(second, _Later)
+    first = None if isinstance(first, _Driver) else first
+    second = None if isinstance(second, _Driver) else second
     if first is None or second is None:
         return first if second is None else second
     value = second.value if isinstance(second, _Forget) else second
@@ -863,6 +987,20 @@ class _Later:
     __slots__ = ("query", "rows")
 
     def __init__(self, query: object, rows: tuple[Sequence[object], ...]) -> None:
+        self.query = query
+        self.rows = rows
+
+
+class _Driver:
+    """A call made by the task running the driver's statements (`run`): its own, if it runs
+    in that run; the application's, checked, if it is kept and run after."""
+
+    __slots__ = ("query", "rows", "run")
+
+    def __init__(
+        self, run: asyncio.Event, query: object, rows: tuple[Sequence[object], ...]
+    ) -> None:
+        self.run = run
         self.query = query
         self.rows = rows
 
@@ -895,7 +1033,13 @@ def _table(table_name: str, schema_name: str | None) -> str:
 
 
 class _SettingCursorFactory:
-    """A cursor factory that sets the tenant setting before the cursor's first round trip."""
+    """A cursor factory whose cursor holds the tenant setting at each of its round trips.
+
+    The server reads the setting while it runs the portal, chunk by chunk (a sequential scan
+    evaluates `current_setting()` per row): the first round trip and every later one
+    (`prefetch`, `Cursor.fetch`/`fetchrow`/`forward`) run under the request's value, which
+    another call on the connection may have changed in between.
+    """
 
     __slots__ = ("_connection", "_factory", "_wanted")
 
@@ -908,16 +1052,57 @@ class _SettingCursorFactory:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Any]:
-        await self._connection._tg_ensure(self._wanted)
-        async for row in self._factory:
+        connection = self._connection
+        value = await connection._tg_ensure(self._wanted)
+        rows = self._factory.__aiter__()
+        while True:
+            # a row from asyncpg's buffer or a chunk: a comparison, a round trip if changed
+            if value is not None and value != connection._tg_setting:
+                await connection._tg_set(value)
+            try:
+                row = await rows.__anext__()
+            except StopAsyncIteration:
+                return
             yield row
 
     def __await__(self) -> Any:
         return self._open().__await__()
 
     async def _open(self) -> Any:
-        await self._connection._tg_ensure(self._wanted)
-        return await self._factory
+        value = await self._connection._tg_ensure(self._wanted)
+        cursor = await self._factory
+        return cursor if value is None else _SettingCursor(cursor, self._connection, value)
+
+
+class _SettingCursor:
+    """asyncpg's `Cursor`, whose round trips run with the tenant setting at `value`."""
+
+    __slots__ = ("_connection", "_cursor", "_value")
+
+    def __init__(self, cursor: Any, connection: GuardedConnection, value: str) -> None:
+        self._cursor = cursor
+        self._connection = connection
+        self._value = value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    async def _ensure(self) -> None:
+        connection = self._connection
+        if self._value != connection._tg_setting:
+            await connection._tg_set(self._value)
+
+    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Any]:
+        await self._ensure()
+        return await self._cursor.fetch(n, timeout=timeout)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, *, timeout: float | None = None) -> Any:
+        await self._ensure()
+        return await self._cursor.fetchrow(timeout=timeout)
+
+    async def forward(self, n: int, *, timeout: float | None = None) -> int:
+        await self._ensure()
+        return await self._cursor.forward(n, timeout=timeout)  # type: ignore[no-any-return]
 
 
 class GuardedStatement:
@@ -1077,6 +1262,10 @@ def create_pool(
         raise TypeError(
             "create_pool() makes its own connection_class; subclass GuardedConnection instead"
         )
+    for hook in ("init", "setup"):
+        configure = kwargs.get(hook)
+        if configure is not None:
+            kwargs[hook] = _configuring(configure)
     reset = kwargs.get("reset")
     if reset is not None:
         # the pool's reset callback is the pool's own statement, like asyncpg's reset
@@ -1091,6 +1280,18 @@ def create_pool(
     }  # fmt: skip
     settings.update(kwargs)  # asyncpg.create_pool's defaults, then the caller's
     return GuardedPool(dsn, guard=guard, connection_class=_bound_class(guard), **settings)
+
+
+def _configuring(
+    configure: Callable[[Any], Awaitable[Any]],
+) -> Callable[[Any], Coroutine[Any, Any, Any]]:
+    """The pool's `init=`/`setup=` run as the pool's configuration (see `_tg_configure`);
+    `setup=` gets the pool's proxy, which passes the call on to the connection."""
+
+    async def configured(connection: Any) -> Any:
+        return await connection._tg_configure(lambda: configure(connection))
+
+    return configured
 
 
 class GuardedPool(Pool):

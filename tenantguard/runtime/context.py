@@ -72,33 +72,25 @@ def tenant_key(value: object) -> str | None:
     """A tenant value as the guard compares it, or None when it cannot be one.
 
     Only exact types count, so that what is compared is what asyncpg sends: an `int` (its
-    decimal text), a `uuid.UUID` (its canonical text), a non-empty `str` (itself; a string
-    that spells a UUID is put in canonical form). Subclasses (an int whose `__str__` lies),
-    booleans, floats, None and containers are not tenant values.
+    decimal text), a `uuid.UUID` (its canonical text), a non-empty `str` (itself, exactly: a
+    text column tells `'d41d8cd98f00…'` from `'d41d8cd9-8f00-…'`, so a string that spells a
+    UUID is not rewritten). Subclasses (an int whose `__str__` lies), booleans, floats, None
+    and containers are not tenant values.
     """
     kind = type(value)
-    if kind is int:
-        return str(value)
-    if kind in UUID_TYPES:
+    if kind is int or kind in UUID_TYPES:
         return str(value)
     if kind is str:
         text: str = value  # type: ignore[assignment]
-        if not text.strip():
-            return None
-        if len(text) in (32, 36, 38):
-            try:
-                return str(uuid.UUID(text))
-            except ValueError:
-                return text
-        return text
+        return text if text.strip() else None
     return None
 
 
 def matches(value: object, scope: Scope) -> bool:
     """True when `value`, bound as a parameter, is the scope's tenant as the column sees it.
 
-    Strings compare exactly (a text column tells `'01'` from `'1'`): the tenant's own text or
-    its canonical key. Anything but int, str and UUID is refused: it cannot be compared safely.
+    Strings compare exactly (a text column tells `'01'` from `'1'`): a str tenant's own text,
+    a UUID tenant's canonical text. Anything but int, str and UUID is refused: it cannot be compared safely.
     """
     kind = type(value)
     if kind is int:

@@ -1,11 +1,14 @@
 """What a statement does to its session, beyond the rows it reads and writes.
 
 The guard owns the tenant setting (`app.tenant_id`) and relies on the session lexing strings as
-it does (`standard_conforming_strings = on`). This module tells, for one statement, whether it
+it does (`standard_conforming_strings = on`) and checking foreign keys (`session_replication_role
+= origin`: the proof takes composite keys as pins). This module tells, for one statement, whether
+it
 
-- would change either of them (a *refusal*, outside `unscoped()`): `SET`/`SET LOCAL`/`RESET`
-  of the setting, `RESET ALL`, `DISCARD ALL`, `set_config(…)` of it or of a name the guard cannot
-  read, a mention of it anywhere else (a `DO` body, a string run as SQL); SQL-level `PREPARE`/
+- would change any of them (a *refusal*, outside `unscoped()`): `SET`/`SET LOCAL`/`RESET`
+  of the setting, `RESET ALL`, `DISCARD ALL` (however their words are separated), `set_config(…)`
+  of it or of a name the guard cannot read, a mention of it anywhere else (a `DO` body, a string
+  run as SQL); SQL-level `PREPARE`/
   `EXECUTE` (the statement an `EXECUTE name` runs is out of sight); `U&` escapes (not decoded);
 - is *plain*: a query or a transaction statement calling only built-in functions that touch no
   session state, so that the guard's knowledge of the session (the setting's value, the lexer)
@@ -29,6 +32,7 @@ from tenantguard.engine.sqltext import split_sql
 
 __all__ = [
     "LEXER_SETTINGS",
+    "RELIED_ON_SETTINGS",
     "SAFE_FUNCTIONS",
     "Effects",
     "is_control_statement",
@@ -37,6 +41,26 @@ __all__ = [
 ]
 
 LEXER_SETTINGS = ("standard_conforming_strings",)
+# the settings whose change breaks what the guard relies on: (why, what to do)
+RELIED_ON_SETTINGS = {
+    "standard_conforming_strings": (
+        "which decides where the server ends a string: the guard would no longer read "
+        "statements as the server does",
+        "leave standard_conforming_strings on",
+    ),
+    "client_encoding": (
+        "which decides how the server reads the bytes asyncpg sends in UTF-8: in SJIS, GBK "
+        "or GB18030 a character swallows the `\\` after it, and a string ends where the "
+        "guard did not end it",
+        "leave client_encoding at UTF8, asyncpg's",
+    ),
+    "session_replication_role": (
+        "whose `replica` turns off foreign keys and triggers: the proof takes a composite "
+        "foreign key (tenant_id, x) as pinning the row it references, which then need not be "
+        "the same tenant's",
+        "leave session_replication_role at origin (replication tools run unscoped)",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +115,13 @@ _TYPED_NOT_PLAIN = frozenset({"set_config", "read_csv"})
 _DML = frozenset({"select", "with", "insert", "update", "delete", "merge", "values", "table"})
 _TRANSACTION = frozenset({"begin", "start", "savepoint", "release"})
 _ENDS_TRANSACTION = frozenset({"commit", "end", "rollback", "abort"})
-# a `--` comment ends at a newline or a carriage return (PostgreSQL's scan.l: [^\n\r]*)
-_LEADING = re.compile(r"(?:\s+|--[^\n\r]*|/\*.*?\*/|\()*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?", re.S)
+# the first two words, read in the text without its comments (`RESET/**/ALL`, nested `/* */`)
+_LEADING = re.compile(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
 _SET_CONFIG = re.compile(r"set_config\(")
 _HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
+# `SET NAMES x` is `SET client_encoding TO x` (read in the comment-free text)
+_SET_NAMES = re.compile(r"[\s(]*set\s+(?:(?:local|session)\s+)?names\b", re.I)
 
 _SETTING_HINT = (
     "the guard owns the tenant setting: tenant() sets it; run session maintenance inside "
@@ -117,18 +143,24 @@ def _only_reads(word: str, text: str) -> bool:
     return tree is not None and error is None and tree.find(*_WRITES) is None
 
 
-def _code_text(text: str) -> str:
-    """The statement lower-cased, without comments, whitespace and double quotes: the form in
-    which a name is found however it is spaced or quoted (`"app" . "tenant_id"`)."""
+def _without_comments(text: str) -> str:
+    """The statement with each comment (nested ones whole, as the server reads them) made a
+    space: what separates two words for the server."""
     _, comments = split_sql(text)
-    if comments:
-        parts, last = [], 0
-        for comment in comments:
-            parts.append(text[last : comment.start])
-            last = comment.start + len(comment.text)
-        parts.append(text[last:])
-        text = " ".join(parts)
-    return _SPACE_OR_QUOTE.sub("", text.lower())
+    if not comments:
+        return text
+    parts, last = [], 0
+    for comment in comments:
+        parts.append(text[last : comment.start])
+        last = comment.start + len(comment.text)
+    parts.append(text[last:])
+    return " ".join(parts)
+
+
+def _code_text(bare: str) -> str:
+    """The comment-free statement lower-cased, without whitespace and double quotes: the form
+    in which a name is found however it is spaced or quoted (`"app" . "tenant_id"`)."""
+    return _SPACE_OR_QUOTE.sub("", bare.lower())
 
 
 def _functions_plain(text: str) -> bool:
@@ -157,11 +189,12 @@ def _functions_plain(text: str) -> bool:
 
 def statement_effects(text: str, setting: str) -> Effects:
     """The effects of one statement (no `;` separating several) on its session."""
-    lead = _LEADING.match(text)
+    bare = _without_comments(text)
+    lead = _LEADING.match(bare)
     if lead is None:
         return OPAQUE
     word, second = lead.group(1).lower(), (lead.group(2) or "").lower()
-    code = _code_text(text)
+    code = _code_text(bare)
     setting = setting.lower()
     if "u&'" in code or 'u&"' in text.lower():
         return Effects(
@@ -191,15 +224,11 @@ def statement_effects(text: str, setting: str) -> Effects:
         return Effects(
             False, False, f"the statement changes the tenant setting {setting}", _SETTING_HINT
         )
-    for lexer_setting in LEXER_SETTINGS:
-        if code.count(lexer_setting) > code.count(f"current_setting('{lexer_setting}'"):
-            return Effects(
-                False,
-                False,
-                f"the statement changes {lexer_setting}, which decides where the server ends a "
-                "string: the guard would no longer read statements as the server does",
-                "leave standard_conforming_strings on",
-            )
+    for relied_on, (why, hint) in RELIED_ON_SETTINGS.items():
+        if code.count(relied_on) > code.count(f"current_setting('{relied_on}'") or (
+            relied_on == "client_encoding" and _SET_NAMES.match(bare)
+        ):
+            return Effects(False, False, f"the statement changes {relied_on}, {why}", hint)
     if "pg_settings" in code and not _only_reads(word, text):
         return Effects(
             False,
@@ -211,7 +240,9 @@ def statement_effects(text: str, setting: str) -> Effects:
         )
     calls = len(_SET_CONFIG.findall(code))
     if calls and calls > sum(
-        1 for name in _HARMLESS_SET_CONFIG.findall(code) if name not in (setting, *LEXER_SETTINGS)
+        1
+        for name in _HARMLESS_SET_CONFIG.findall(code)
+        if name != setting and name not in RELIED_ON_SETTINGS
     ):
         return Effects(
             False,
@@ -262,14 +293,7 @@ _COMMA = re.compile(r" ?, ?")
 def is_control_statement(text: str) -> bool:
     """True for one transaction or notification control statement (`BEGIN READ ONLY`,
     `RELEASE SAVEPOINT x`, `UNLISTEN *`, `NOTIFY c, 'x'`…), read by the guard itself."""
-    _, comments = split_sql(text)
-    if comments:
-        parts, last = [], 0
-        for comment in comments:
-            parts.append(text[last : comment.start])
-            last = comment.start + len(comment.text)
-        parts.append(text[last:])
-        text = " ".join(parts)
+    text = _without_comments(text)
     normal = _COMMA.sub(", ", _BLANKS.sub(" ", text.lower()).strip().rstrip(";").rstrip())
     return _CONTROL.fullmatch(normal) is not None
 
