@@ -162,13 +162,24 @@ class Solver:
             value = projected
         return value
 
+    def _reader_index(self, reader: Source) -> tuple[bool, int | None]:
+        """Where the body's branches put `reader`'s tenant column: (found, position); by name
+        (None) for one branch without a column list, by position otherwise."""
+        if len(reader.body) == 1:
+            index = column_index(reader, self.tenant_col)
+            return index is not None or reader.column_names is None, index
+        found, index = self.projections.branch_index(reader)
+        return found and index is not None, index
+
     def _projected_owner(self, block: Block, reader: Source) -> Source | None:
-        """The source of `block` whose tenant column it outputs, unchanged, as `reader`'s
-        tenant column (by name, or by position under a column list); None otherwise."""
-        if len(reader.body) != 1:
+        """The source of `block` (the body, or one branch of it) whose tenant column it
+        outputs, unchanged, as `reader`'s tenant column; None otherwise."""
+        if not any(body is block for body in reader.body):
             return None
-        index = column_index(reader, self.tenant_col)
-        if index is None and reader.column_names is not None:
+        if len(reader.body) > 1 and not _filter_commutes(block.node):
+            return None
+        found, index = self._reader_index(reader)
+        if not found:
             return None
         _, owner = self.projections.item_and_owner(block, self.tenant_col, index)
         return owner if owner is not None and owner.block is block else None
@@ -178,8 +189,11 @@ class Solver:
 
         `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`: the
         body passes `patients.tenant_id` through unchanged as `d.tenant_id`, and it works row by
-        row (no aggregate, window, DISTINCT, GROUP BY, LIMIT/OFFSET, locking) and has one
-        branch, so the only rows that leave it are the pinned tenant's. Every reader of the body
+        row (no aggregate, window, DISTINCT, GROUP BY, LIMIT/OFFSET, locking), so the only rows
+        that leave it are the pinned tenant's. A body of several branches (UNION [ALL],
+        INTERSECT, EXCEPT, which compare whole rows, the tenant column among them) is pinned
+        branch by branch, each passing its own tenant column through at the reader's position,
+        unless a LIMIT/OFFSET of the set operation picks rows before the pin. Every reader of the body
         must be pinned by a condition of its own: a CTE read twice, once unpinned, leaks through
         the other read. A DML body (`WITH d AS (DELETE … RETURNING *)`) runs in full whatever
         reads it, and so does a MATERIALIZED CTE (its errors — `name::int` failing on another
@@ -197,7 +211,7 @@ class Solver:
             if reader.pinned_by is None or self._projected_owner(block, reader) is not source:
                 return None
         first = readers[0]
-        index = column_index(first, self.tenant_col)
+        _, index = self._reader_index(first)
         item = projection_item(block.node, self.tenant_col, index)
         assert item is not None  # _projected_owner found it
         return Fact(source, item, "select list", other=first, value=first.value, pushed=True)
@@ -308,3 +322,16 @@ def _within(node: exp.Expression, ancestor: exp.Expression) -> bool:
             return True
         current = current.parent
     return False
+
+
+def _filter_commutes(branch: exp.Expression) -> bool:
+    """Does a filter on a set operation's output commute with the set operations above this
+    branch? Not past a LIMIT, OFFSET or FETCH of one of them (it picks rows of any tenant)."""
+    node: exp.Expression | None = branch
+    while node is not None and isinstance(node.parent, exp.SetOperation | exp.Subquery | exp.Paren):
+        node = node.parent
+        if isinstance(node, exp.SetOperation) and any(
+            node.args.get(k) for k in ("limit", "offset", "fetch")
+        ):
+            return False
+    return True

@@ -45,12 +45,15 @@ What pins a reference `R`:
   CTE is pinned when its anchor is and its recursive term, reading the CTE, projects the same
   pinned value (by induction on the depth);
 - the other way round, a pin on a derived table's or CTE's tenant column is pushed into its
-  body when the body has one branch, is a SELECT (a data-modifying CTE runs in full whatever
-  reads it), outputs the tenant column of one of its sources unchanged (by name, or by position
-  under a column list), works row by row — no aggregate or window function of its own,
-  DISTINCT, GROUP BY/HAVING, LIMIT/OFFSET/FETCH or locking clause — and every read of it is
+  body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it), outputs
+  the tenant column of one of its sources unchanged (by name, or by position under a column
+  list), works row by row — no aggregate or window function of its own, LIMIT/OFFSET/FETCH or
+  locking clause; GROUP BY or DISTINCT only over that tenant column — and every read of it is
   pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
-  (the body's other sources still need their own pin or chain). A view of the schema sources is
+  (the body's other sources still need their own pin or chain). A body of several branches
+  (UNION [ALL], INTERSECT, EXCEPT) is pinned branch by branch when each passes its own tenant
+  column through at the tenant column's position, and no LIMIT/OFFSET of the set operation
+  picks rows before the pin. A view of the schema sources is
   pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
   column from a joined table cannot be, and every read of it is reported;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
