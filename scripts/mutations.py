@@ -182,7 +182,7 @@ MUTATIONS = [
     (
         "a pin is pushed past a LIMIT of a set operation",
         "tenantguard/engine/proof/solve.py",
-        "        if len(reader.body) > 1 and not _filter_commutes(block.node):\n            return None\n",
+        "        if len(reader.body) > 1 and not self._filter_commutes(block.node):\n            return None\n",
         "",
     ),
 ]

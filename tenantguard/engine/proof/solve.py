@@ -29,13 +29,26 @@ __all__ = ["Solver"]
 
 
 class Solver:
-    __slots__ = ("_dependents", "_linked", "model", "projections", "sources", "tenant_col")
+    __slots__ = (
+        "_bodies",
+        "_commutes",
+        "_dependents",
+        "_linked",
+        "model",
+        "projections",
+        "sources",
+        "tenant_col",
+    )
 
     def __init__(self, model: Model, projections: Projections) -> None:
         self.model = model
         self.projections = projections
         self.tenant_col = model.policy.tenant_column
         self.sources = [s for b in model.blocks for s in b.every_source]
+        # memos of the set-operation pushdown: a reader's body blocks; whether a filter on a
+        # set operation's output commutes down to a node (both linear in the union's size)
+        self._bodies: dict[int, frozenset[int]] = {}
+        self._commutes: dict[int, bool] = {}
         self._dependents: dict[int, list[Source]] = {}
         self._linked = False
 
@@ -174,15 +187,40 @@ class Solver:
     def _projected_owner(self, block: Block, reader: Source) -> Source | None:
         """The source of `block` (the body, or one branch of it) whose tenant column it
         outputs, unchanged, as `reader`'s tenant column; None otherwise."""
-        if not any(body is block for body in reader.body):
+        bodies = self._bodies.get(id(reader))
+        if bodies is None:
+            bodies = self._bodies[id(reader)] = frozenset(id(b) for b in reader.body)
+        if id(block) not in bodies:
             return None
-        if len(reader.body) > 1 and not _filter_commutes(block.node):
+        if len(reader.body) > 1 and not self._filter_commutes(block.node):
             return None
         found, index = self._reader_index(reader)
         if not found:
             return None
         _, owner = self.projections.item_and_owner(block, self.tenant_col, index)
         return owner if owner is not None and owner.block is block else None
+
+    def _filter_commutes(self, branch: exp.Expression) -> bool:
+        """Does a filter on a set operation's output commute with the set operations above
+        this branch? Not past a LIMIT, OFFSET or FETCH of one of them (it picks rows of any
+        tenant). Memoised along the chain: a union of n branches costs n steps, not n²."""
+        path: list[exp.Expression] = []
+        node: exp.Expression = branch
+        answer = True
+        while isinstance(node.parent, exp.SetOperation | exp.Subquery | exp.Paren):
+            node = node.parent
+            known = self._commutes.get(id(node))
+            if known is not None:
+                answer = known
+                break
+            path.append(node)
+        for above in reversed(path):  # from the top of the chain down
+            if isinstance(above, exp.SetOperation) and any(
+                above.args.get(k) for k in ("limit", "offset", "fetch")
+            ):
+                answer = False
+            self._commutes[id(above)] = answer
+        return answer
 
     def _pushed_pin(self, source: Source) -> Fact | None:
         """The outer pin of a derived table or CTE, pushed down to `source` in its body.
@@ -322,16 +360,3 @@ def _within(node: exp.Expression, ancestor: exp.Expression) -> bool:
             return True
         current = current.parent
     return False
-
-
-def _filter_commutes(branch: exp.Expression) -> bool:
-    """Does a filter on a set operation's output commute with the set operations above this
-    branch? Not past a LIMIT, OFFSET or FETCH of one of them (it picks rows of any tenant)."""
-    node: exp.Expression | None = branch
-    while node is not None and isinstance(node.parent, exp.SetOperation | exp.Subquery | exp.Paren):
-        node = node.parent
-        if isinstance(node, exp.SetOperation) and any(
-            node.args.get(k) for k in ("limit", "offset", "fetch")
-        ):
-            return False
-    return True
