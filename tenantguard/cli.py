@@ -35,6 +35,8 @@ from tenantguard.selection import EnabledRules, RuleSelection, parse_selectors
 from tenantguard.sources.walk import FileReport, SourceFile, discover, stdin_source
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from tenantguard.cache import PolicyFacts
     from tenantguard.engine.policy import Policy
     from tenantguard.sources.pyflow import Consulted
@@ -674,6 +676,17 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     if groups is None:
         return EXIT_ERROR
     known = read_baseline(baseline_file) if baseline_file else None
+    return _check_groups(args, groups, known, write_file, jobs, patch_rules_only)
+
+
+def _check_groups(
+    args: argparse.Namespace,
+    groups: list[_Group],
+    known: Counter[str] | None,
+    write_file: Path | None,
+    jobs: int | None,
+    patch_rules_only: bool,
+) -> int:
     tally = _Tally()
     streams = []
     for group in groups:  # every policy is built, and its warnings said, before any report
@@ -682,6 +695,20 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
         tally.files += len(group.files)
         streams.append(_group_findings(group, reports, facts, tally))
+    from tenantguard.sources.files import frozen_heap
+
+    with frozen_heap():  # the policies and the parser's tables are no garbage: set aside
+        return _report(args, groups, streams, tally, known, write_file)
+
+
+def _report(
+    args: argparse.Namespace,
+    groups: list[_Group],
+    streams: list[Iterator[Finding]],
+    tally: _Tally,
+    known: Counter[str] | None,
+    write_file: Path | None,
+) -> int:
     # each group's findings come sorted: merged, the run's are, and none is held
     findings: Iterator[Finding] = heapq.merge(*streams, key=_order)
     if write_file:

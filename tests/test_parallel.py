@@ -132,3 +132,22 @@ def test_a_freeze_of_the_caller_is_left_in_place(tree: list[files.SourceFile]) -
         assert gc.get_freeze_count() > 0  # still frozen: not unfrozen by the check
     finally:
         gc.unfreeze()
+
+
+def test_a_check_run_leaves_the_collector_as_it_was(
+    tree: list[files.SourceFile], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check` freezes the heap it starts with for the run (its reports stream out file by
+    file), and lets it go at the end, findings or not, on one process or two."""
+    from tenantguard.cli import main
+
+    before = gc.get_threshold()
+    for jobs in ("1", "2"):
+        code = main(
+            ["check", "--isolated", "--no-cache", "--tenant-tables", "patients", "--jobs", jobs]
+            + [str(tmp_path)]
+        )
+        assert code == 1  # the leaking files
+        assert gc.get_threshold() == before
+        assert gc.get_freeze_count() == 0
+    assert "TG001" in capsys.readouterr().out

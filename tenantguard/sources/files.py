@@ -352,6 +352,31 @@ def _drain_in_worker() -> list[FileReport]:
 
 
 @contextmanager
+def frozen_heap() -> Iterator[None]:
+    """The objects alive now (sqlglot's tables, the policy) set aside from collections for the
+    duration (`gc.freeze()`): a whole run of checks, whose reports stream out file by file."""
+    frozen_before = gc.get_freeze_count() > 0  # the caller's own freeze is left as it was
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
+
+
+@contextmanager
+def _young_collections_less() -> Iterator[None]:
+    """A larger first threshold around one file's work (its parsed trees are cyclic garbage:
+    young collections would be frequent), restored before its report leaves."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(10_000, 10, 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
+@contextmanager
 def _collecting_less() -> Iterator[None]:
     """Garbage collection tuned for a batch of parses, restored afterwards.
 
@@ -418,10 +443,12 @@ def iter_checked(
             one_process = True
     if one_process:
         # tuned around each file's work only: a consumer that stops reading (an error while
-        # writing the report) must not leave the process's collector frozen
+        # writing the report), or reads another stream meanwhile, finds the collector as it
+        # was; freezing is the run's (`frozen_heap`): per file, it would freeze the garbage of
+        # the file before and keep it to the end
         reports = iter_reports(files, analyzer, patch_analyzer, options)
         while True:
-            with _collecting_less():
+            with _young_collections_less():
                 report = next(reports, None)
             if report is None:
                 return
