@@ -143,10 +143,8 @@ def test_a_check_run_leaves_the_collector_as_it_was(
 
     before = gc.get_threshold()
     for jobs in ("1", "2"):
-        code = main(
-            ["check", "--isolated", "--no-cache", "--tenant-tables", "patients", "--jobs", jobs]
-            + [str(tmp_path)]
-        )
+        argv = ["check", "--isolated", "--no-cache", "--tenant-tables", "patients"]
+        code = main([*argv, "--jobs", jobs, str(tmp_path)])
         assert code == 1  # the leaking files
         assert gc.get_threshold() == before
         assert gc.get_freeze_count() == 0
