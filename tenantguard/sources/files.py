@@ -352,19 +352,6 @@ def _drain_in_worker() -> list[FileReport]:
 
 
 @contextmanager
-def frozen_heap() -> Iterator[None]:
-    """The objects alive now (sqlglot's tables, the policy) set aside from collections for the
-    duration (`gc.freeze()`): a whole run of checks, whose reports stream out file by file."""
-    frozen_before = gc.get_freeze_count() > 0  # the caller's own freeze is left as it was
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not frozen_before:
-            gc.unfreeze()
-
-
-@contextmanager
 def _young_collections_less() -> Iterator[None]:
     """A larger first threshold around one file's work (its parsed trees are cyclic garbage:
     young collections would be frequent), restored before its report leaves."""
@@ -444,7 +431,7 @@ def iter_checked(
     if one_process:
         # tuned around each file's work only: a consumer that stops reading (an error while
         # writing the report), or reads another stream meanwhile, finds the collector as it
-        # was; freezing is the run's (`frozen_heap`): per file, it would freeze the garbage of
+        # was; freezing is the run's (cli's `_frozen_heap`): per file, it would freeze the garbage of
         # the file before and keep it to the end
         reports = iter_reports(files, analyzer, patch_analyzer, options)
         while True:
