@@ -95,6 +95,24 @@ _HINTS = (
 )
 
 
+# (message after the function's name, help)
+_RUNS_TEXT_SAYS = (
+    "runs SQL (or reads a table) given as text: the analyzer cannot see what it reads",
+    "query the rows directly, pinned to one tenant",
+)
+_FILES_SAY = (
+    "reads or writes the server's files: a table's files hold every tenant's rows, and a file "
+    "written can be run by the server",
+    "read and write rows through pinned statements; files belong to operations, not to "
+    "application code",
+)
+
+_CALLS_SAY = {
+    **dict.fromkeys(_RUNS_TEXT, _RUNS_TEXT_SAYS),
+    **dict.fromkeys(_SERVER_FILES, _FILES_SAY),
+}
+
+
 def _runs_text(sql: str) -> str:
     """A function that runs SQL given as text, or a command running server-side SQL, named in
     unparsed text: the first one found, or ""."""
@@ -114,31 +132,11 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
     if not any(hint in lowered for hint in _HINTS):  # a few substring tests, not a regex
         return
     for node in ctx.tree.walk():
-        if (
-            isinstance(node, exp.Expression)
-            and isinstance(node, exp.Func)
-            and function_name(node) in _RUNS_TEXT
-        ):
-            yield ctx.finding(
-                RULE,
-                node,
-                f"{function_name(node)}() runs SQL (or reads a table) given as text: the "
-                "analyzer cannot see what it reads",
-                "query the rows directly, pinned to one tenant",
-            )
-        elif (
-            isinstance(node, exp.Expression)
-            and isinstance(node, exp.Func)
-            and function_name(node) in _SERVER_FILES
-        ):
-            yield ctx.finding(
-                RULE,
-                node,
-                f"{function_name(node)}() reads or writes the server's files: a table's files "
-                "hold every tenant's rows, and a file written can be run by the server",
-                "read and write rows through pinned statements; files belong to operations, "
-                "not to application code",
-            )
+        if isinstance(node, exp.Expression) and isinstance(node, exp.Func):
+            name = function_name(node)
+            said = _CALLS_SAY.get(name)
+            if said is not None:
+                yield ctx.finding(RULE, node, f"{name}() {said[0]}", said[1])
         elif isinstance(node, exp.Table) and identifier_name(node.this) in _STATISTICS:
             yield ctx.finding(
                 RULE,
