@@ -103,10 +103,10 @@ def floor(files: Sequence[Path], jobs: int) -> int:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from tenantguard.sources.files import _collecting_less
+    from tenantguard._collect import collecting_less
 
     _FILES[:] = sorted(files, key=lambda p: -p.stat().st_size)
-    with _collecting_less():
+    with collecting_less():
         if jobs <= 1:
             return sum(_parse_file(p) for p in _FILES)
         context = multiprocessing.get_context("fork")
@@ -124,10 +124,10 @@ def read_and_split(files: Sequence[Path]) -> int:
 
 
 def parse_texts(texts: Sequence[str]) -> None:
+    from tenantguard._collect import collecting_less
     from tenantguard.engine.analyze import parse_statement
-    from tenantguard.sources.files import _collecting_less
 
-    with _collecting_less():
+    with collecting_less():
         for text in texts:
             parse_statement(text)
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import heapq
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -681,19 +679,6 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     return _check_groups(args, groups, known, write_file, jobs, patch_rules_only)
 
 
-@contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """The objects alive now (sqlglot's tables, the policy) set aside from collections for the
-    duration (`gc.freeze()`): a whole run of checks, whose reports stream out file by file."""
-    frozen_before = gc.get_freeze_count() > 0  # the caller's own freeze is left as it was
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not frozen_before:
-            gc.unfreeze()
-
-
 def _check_groups(
     args: argparse.Namespace,
     groups: list[_Group],
@@ -710,7 +695,9 @@ def _check_groups(
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
         tally.files += len(group.files)
         streams.append(_group_findings(group, reports, facts, tally))
-    with _frozen_heap():  # the policies and the parser's tables are no garbage: set aside
+    from tenantguard._collect import frozen_heap
+
+    with frozen_heap():  # the policies and the parser's tables are no garbage: set aside
         return _report(args, groups, streams, tally, known, write_file)
 
 

@@ -18,10 +18,10 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tenantguard._collect import collecting_less  # shared GC tuning
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding
 from tenantguard.engine.sqltext import split_sql
-from tenantguard.sources.files import _collecting_less as collecting_less  # shared GC tuning
 from tenantguard.sources.suppressions import apply_suppressions, sql_suppressions
 
 if TYPE_CHECKING:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tenantguard._collect import collecting_less, young_collections_less
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.rules import tg006_unprovable_statement
@@ -351,41 +351,6 @@ def _drain_in_worker() -> list[FileReport]:
     return _BATCH.drain()
 
 
-@contextmanager
-def _young_collections_less() -> Iterator[None]:
-    """A larger first threshold around one file's work (its parsed trees are cyclic garbage:
-    young collections would be frequent), restored before its report leaves."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(10_000, 10, 10)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-
-
-@contextmanager
-def _collecting_less() -> Iterator[None]:
-    """Garbage collection tuned for a batch of parses, restored afterwards.
-
-    `gc.freeze()` sets aside the objects alive now (sqlglot's tables, the policy; in a forked
-    worker, the whole inherited heap): collections stop walking them again, and in workers stop
-    touching their pages (copy-on-write). Parsed trees are cyclic garbage (nodes point at their
-    parents), so young collections are frequent; a larger first threshold runs them less often.
-    Forked workers inherit both settings. Measured with benchmarks/lint_throughput.py: about
-    6 % of the wall time on two processes, 12 % on one.
-    """
-    threshold = gc.get_threshold()
-    frozen_before = gc.get_freeze_count() > 0  # the caller's own freeze is left as it was
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        if not frozen_before:
-            gc.unfreeze()
-
-
 def check_files(
     files: list[SourceFile],
     analyzer: Analyzer,
@@ -431,11 +396,11 @@ def iter_checked(
     if one_process:
         # tuned around each file's work only: a consumer that stops reading (an error while
         # writing the report), or reads another stream meanwhile, finds the collector as it
-        # was; freezing is the run's (cli's `_frozen_heap`): per file, it would freeze the garbage of
+        # was; freezing is the run's (`frozen_heap`, in cli): per file, it would freeze the garbage of
         # the file before and keep it to the end
         reports = iter_reports(files, analyzer, patch_analyzer, options)
         while True:
-            with _young_collections_less():
+            with young_collections_less():
                 report = next(reports, None)
             if report is None:
                 return
@@ -449,7 +414,7 @@ def iter_checked(
     _BATCH = batch
     try:
         with (
-            _collecting_less(),
+            collecting_less(),
             ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool,
         ):
             futures = []
