@@ -339,8 +339,8 @@ class FactCollector:
             if referencing.kind is not SourceKind.TABLE or referencing.column_names is not None:
                 continue
             for ref_table, rest in keys.get(referencing.table or "", ()):
-                first = rest[0]
-                if first not in named and (first[1], first[0]) not in named:
+                column, referenced = rest[0]
+                if (column, referenced) not in named and (referenced, column) not in named:
                     continue
                 for target in targets.get(ref_table, ()):
                     if target is not referencing:
