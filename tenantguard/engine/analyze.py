@@ -149,7 +149,11 @@ def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Ve
         pins = tuple(proof.pin_values()) if proof is not None else ()
     except RecursionError:
         pins = ()
-    touches = proof.names_tenant_table if proof else bool(ctx.named_tenant_tables)
+    touches = (
+        proof.names_tenant_table
+        if proof
+        else ctx.may_name_tenant_table and bool(ctx.named_tenant_tables)
+    )
     # the registry's row of one tenant, written with actions that reach tenant tables: its
     # value pins the statement as much as a tenant column's
     cascading = ctx.cascading_writes

@@ -101,6 +101,7 @@ class Policy:
         "constraint_columns",
         "foreign_keys",
         "global_tables",
+        "mixed_case_tables",
         "pinning_functions",
         "shared_rows",
         "table_columns",
@@ -108,6 +109,7 @@ class Policy:
         "tenant_expressions",
         "tenant_root",
         "tenant_root_key",
+        "tenant_table_needles",
         "tenant_tables",
         "unique_keys",
         "unpinnable",
@@ -115,6 +117,10 @@ class Policy:
 
     tenant_column: str
     tenant_tables: frozenset[str]
+    mixed_case_tables: bool  # a tenant table whose name is not all lower case (quoted)
+    # the tenant tables' names folded, to screen a statement's folded text by substring; None
+    # when that cannot decide (too many tables to test one by one, a name with a quote in it)
+    tenant_table_needles: tuple[str, ...] | None
     global_tables: frozenset[str]
     tenant_expressions: tuple[str, ...]
     allow_multi_tenant: bool
@@ -161,6 +167,15 @@ class Policy:
         init(self, "tenant_column", normalize_name(tenant_column))
         init(self, "global_tables", _names(global_tables))
         init(self, "tenant_tables", _names(tenant_tables) - self.global_tables)
+        init(self, "mixed_case_tables", any(t != t.lower() for t in self.tenant_tables))
+        screenable = len(self.tenant_tables) <= 256 and not any(
+            '"' in t for t in self.tenant_tables
+        )
+        init(
+            self,
+            "tenant_table_needles",
+            tuple(sorted({t.lower() for t in self.tenant_tables})) if screenable else None,
+        )
         init(self, "tenant_expressions", tuple(tenant_expressions))
         init(
             self, "_expression_trees", tuple(_parse_expression(e) for e in self.tenant_expressions)

@@ -102,8 +102,14 @@ class FactCollector:
         if pairs is not None and block.full_merged:
             found = self._full_merged_fact(block, conjunct, pairs, filtered, clause, visible)
         if pairs is not None:
+            # each side is asked for twice (both ways round): resolved once
+            owners: dict[int, Source | None] = {}
             for column_side, other_side in pairs:
-                source = owner_of(block, column_side, visible)
+                key = id(column_side)
+                if key in owners:
+                    source = owners[key]
+                else:
+                    source = owners[key] = owner_of(block, column_side, visible)
                 if source is None or source not in filtered:
                     continue
                 fact: Fact | None = None
@@ -115,7 +121,11 @@ class FactCollector:
                 elif multi_values(other_side, self.policy):
                     fact = Fact(source, conjunct, clause, multi=True)
                 else:
-                    other = owner_of(block, other_side, visible)
+                    key = id(other_side)
+                    if key in owners:
+                        other = owners[key]
+                    else:
+                        other = owners[key] = owner_of(block, other_side, visible)
                     if other is not None and other is not source:
                         fact = Fact(source, conjunct, clause, other=other)
                 if fact is not None and isinstance(conjunct, exp.NullSafeEQ):
@@ -349,8 +359,8 @@ class FactCollector:
             return
         pairs: dict[tuple[int, str, int, str], exp.Expression] = {}
         for conjunct, left, right, la, lb in equalities:
-            a = self.names.resolve(block, left, visible)
-            b = self.names.resolve(block, right, visible)
+            a = self.names.resolve(block, left, visible, la)
+            b = self.names.resolve(block, right, visible, lb)
             if a is None or b is None or a is b:
                 continue
             pairs[(id(a), la, id(b), lb)] = conjunct

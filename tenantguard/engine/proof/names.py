@@ -79,15 +79,23 @@ class Names:
         self.root_key = policy.tenant_root_key
 
     def resolve(
-        self, block: Block | None, column: exp.Column, visible: Span | None = None
+        self,
+        block: Block | None,
+        column: exp.Column,
+        visible: Span | None = None,
+        name: str | None = None,
     ) -> Source | None:
         """The source `column` belongs to, or None when it cannot be told for sure.
 
-        `visible`: the sources of `block` the clause holding the column can see (None: all).
+        `visible`: the sources of `block` the clause holding the column can see (None: all);
+        `name`: the column's folded name, when the caller has it already.
         """
-        qualifier = identifier_name(column.args.get("table"))
-        schema = identifier_name(column.args.get("db"))
-        name = identifier_name(column.this)
+        args = column.args
+        table, db = args.get("table"), args.get("db")
+        qualifier = identifier_name(table) if table is not None else ""
+        schema = identifier_name(db) if db is not None else ""
+        if name is None:
+            name = identifier_name(args.get("this"))
         scope = visible
         while block is not None:
             found = self._in_level(block, scope, qualifier, name, schema)
@@ -164,7 +172,7 @@ class Names:
             return None
         name = identifier_name(node.this)
         if name == self.tenant_col:
-            owner = self.resolve(block, node, visible)
+            owner = self.resolve(block, node, visible, name)
             if owner is None:
                 return None
             if owner.kind is SourceKind.TABLE and owner.column_names is not None:
@@ -177,7 +185,7 @@ class Names:
                 return None  # the registry's own tenant column (if any) is not its key
             return owner
         if self.root is not None and name == self.root_key:
-            owner = self.resolve(block, node, visible)
+            owner = self.resolve(block, node, visible, name)
             if (
                 owner is not None
                 and owner.kind is SourceKind.TABLE
