@@ -43,6 +43,7 @@ _INDEXED_SET = subclasses(*_INDEXED_TYPES)
 _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)
 _CTE_SET = subclasses(exp.CTE)
 _AGGREGATE_SET = subclasses(exp.AggFunc, exp.Window)
+_WINDOW_SET = subclasses(exp.Window)
 _CAST_SET = subclasses(exp.Cast, exp.TryCast)
 _INTERESTING = (
     _BLOCK_SET
@@ -93,6 +94,7 @@ class Model:
         self.source_of_node: dict[int, Source] = {}
         self._with_index: dict[int, tuple[dict[str, tuple[int, exp.CTE]], dict[int, int]]] = {}
         self.recursive = False  # a WITH RECURSIVE somewhere
+        self.windows = False  # a window function somewhere
         self.lossy: set[PinValue] = set()  # parameters cast to a lossy type somewhere
         self.calls: dict[str, list[exp.Expression]] = {}  # function calls by name
         self.chains = SetChains()  # shared by every block: each union walked once
@@ -147,6 +149,8 @@ class Model:
                 elif kind in _AGGREGATE_SET:
                     if block is not None:
                         self.aggregating.add(id(block))
+                    if kind in _WINDOW_SET:
+                        self.windows = True
                 elif kind in _CAST_SET:
                     self._note_lossy_parameter(node)
                 elif kind is exp.Table:

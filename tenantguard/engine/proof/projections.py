@@ -112,7 +112,7 @@ class Projections:
             return False
         if any(node.args.get(k) for k in ("limit", "offset", "fetch", "qualify", "locks")):
             return False
-        if any(True for _ in node.find_all(exp.Window)):
+        if self.model.windows and any(True for _ in node.find_all(exp.Window)):
             return False
         for key in keys:
             while isinstance(key, exp.Paren):

@@ -118,8 +118,11 @@ def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[ex
 def identifier_name(node: exp.Expression | str | None) -> str:
     """A name as PostgreSQL sees it: folded to lower case unless quoted."""
     if type(node) is exp.Identifier:
-        text = str(node.this)
-        return text if node.args.get("quoted") else text.lower()
+        args = node.args
+        text = args["this"]
+        if type(text) is not str:
+            text = str(text)
+        return text if args.get("quoted") else text.lower()
     if node is None:
         return ""
     if isinstance(node, str):
