@@ -57,7 +57,7 @@ def column_index(source: Source, column: str) -> int | None:
 class Projections:
     """What the blocks of one statement project; memoised (the solver asks many times)."""
 
-    __slots__ = ("_owners", "model", "names", "policy", "tenant_col")
+    __slots__ = ("_indexes", "_owners", "model", "names", "policy", "tenant_col")
 
     def __init__(self, model: Model, names: Names) -> None:
         self.model = model
@@ -67,6 +67,7 @@ class Projections:
         self._owners: dict[
             tuple[int, str, int | None], tuple[exp.Expression | None, Source | None]
         ] = {}
+        self._indexes: dict[int, tuple[bool, int | None]] = {}  # branch_index by source
 
     def row_by_row(self, block: Block) -> bool:
         """Does this block compute each output row from its own input row alone?
@@ -129,6 +130,12 @@ class Projections:
         """Where a derived table's or CTE's tenant column is in each branch of its body: (found,
         position). By name for a single branch (position None); by position otherwise — a
         column list gives it, or the first branch's names do. Not found: no tenant column."""
+        found = self._indexes.get(id(source))
+        if found is None:  # asked for each branch of a union: its first branch read once
+            found = self._indexes[id(source)] = self._branch_index(source)
+        return found
+
+    def _branch_index(self, source: Source) -> tuple[bool, int | None]:
         column = self.tenant_col
         if source.column_names is not None:
             if column not in source.column_names:
