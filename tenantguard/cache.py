@@ -41,12 +41,17 @@ from tenantguard.sources.walk import FileReport, SourceFile, schema_files
 
 if TYPE_CHECKING:
     from tenantguard.config import Settings
+    from tenantguard.engine.verdicts import Verdict
     from tenantguard.sources.pyflow import Consulted
 
-__all__ = ["CheckCache", "PolicyFacts", "SchemaCache", "content_hash"]
+__all__ = ["CheckCache", "PolicyFacts", "SchemaCache", "StoredVerdicts", "content_hash"]
 
 FORMAT = 3
 SCHEMA_FORMAT = 1
+VERDICTS_FORMAT = 1
+VERDICTS_LIMIT = 100_000  # statements' verdicts kept in the store (see StoredVerdicts)
+_VERDICTS_BATCH = 2_000  # new verdicts held in memory before they are written
+_VERDICTS_WAIT = 2.0  # seconds a run waits for another's write to the store
 # any `def NAME` (wider than the index's scan: a one-line `class A: def f` counts too)
 _ANY_DEF = re.compile(rb"\bdef\s+(\w+)")
 _KEEP_DAYS = 30  # entries (and key files) unused this long are dropped
@@ -146,6 +151,8 @@ class CheckCache:
     """The entries of one key: `lookup` before checking, `store` after, `save` at the end."""
 
     file: Path
+    # what every verdict depends on besides its statement: the tool, the settings, the schema
+    basis: str = ""
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     worlds: dict[str, dict[str, Any]] = field(default_factory=dict)
     facts: PolicyFacts | None = None  # None: not known for this key, the policy must be built
@@ -160,16 +167,15 @@ class CheckCache:
         """The cache of these settings and options (a text of whatever else shapes findings)."""
         from tenantguard import __version__
 
-        key = json.dumps(
+        basis = json.dumps(
             [
-                FORMAT,
                 __version__,
                 _tool_fingerprint(),
                 _settings_fingerprint(settings),
                 _schema_fingerprint(settings),
-                options,
             ]
         )
+        key = json.dumps([FORMAT, basis, options])
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
         # TENANTGUARD_CACHE_DIR moves every project's cache elsewhere (as RUFF_CACHE_DIR does)
         elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
@@ -180,7 +186,7 @@ class CheckCache:
             if elsewhere
             else settings.root / settings.cache_dir
         )
-        cache = cls(where / f"{digest}.json")
+        cache = cls(where / f"{digest}.json", basis=basis)
         try:
             data = json.loads(cache.file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -416,6 +422,260 @@ class SchemaCache:
             _write_atomically(self.file, {"key": self.key, "schema": schema})
         except OSError:
             return
+
+
+class StoredVerdicts:
+    """The verdict store: each statement's verdict, kept by a hash of its exact text under a key
+    that covers everything else a verdict depends on (the check cache's `basis`: tenantguard's
+    files, the parser packages, the settings, the content of every schema source; and whether
+    the statement is a patch's). A file edited around unchanged statements (a comment, the
+    Python code around its SQL, statements moved) gets their verdicts from here: nothing is
+    parsed, and sqlglot is not imported. Findings are kept relative to their statement, as the
+    engine gives them, and moved into the file as fresh ones are.
+
+    One SQLite database per cache directory (`verdicts.sqlite3`): a lookup reads one row, so a
+    small check does not read the whole store, and each save is one transaction (concurrent
+    runs, such as pre-commit's parallel hooks, wait for each other a moment, or do not save).
+    At most `VERDICTS_LIMIT` verdicts are kept: beyond, the least recently used (to the day),
+    then the oldest, go; so does any unused for 30 days. A store that cannot be read (damaged,
+    another format, not SQLite) is ignored, and replaced when this run saves. A forked worker
+    uses a connection of its own and saves what it analysed itself. (sqlite3 is imported when
+    the store is first read: a run served by the check cache never reads it.)
+    """
+
+    def __init__(self, file: Path, basis: str) -> None:
+        self.file = file
+        self._keys = {
+            in_patch: hashlib.sha256(
+                json.dumps(["verdicts", VERDICTS_FORMAT, basis, in_patch]).encode("utf-8")
+            ).digest()
+            for in_patch in (False, True)
+        }
+        self._pid = -1
+        self._start()
+
+    @classmethod
+    def beside(cls, cache: CheckCache) -> StoredVerdicts:
+        """The store of the cache's directory, under the cache's basis."""
+        return cls(cache.file.parent / "verdicts.sqlite3", cache.basis)
+
+    def _start(self) -> None:
+        """A fresh state: at creation, and in a forked worker (the parent's connection and
+        pending rows are not its own)."""
+        self._pid = os.getpid()
+        self._db: Any = None  # sqlite3.Connection, once opened
+        self._state = "closed"  # "open" | "absent" | "busy" | "foreign"
+        self._new: dict[tuple[bytes, bytes], str] = {}
+        self._used: set[tuple[bytes, bytes]] = set()
+
+    # the engine's VerdictStore
+
+    def findings(self, text: str, in_patch: bool) -> tuple[Finding, ...] | None:
+        data = self._lookup(text, in_patch)
+        if data is None:
+            return None
+        try:
+            return tuple(_stored_finding(row, text) for row in data[0])
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
+
+    def verdict(self, text: str, in_patch: bool) -> Verdict | None:
+        data = self._lookup(text, in_patch)
+        if data is None:
+            return None
+        # pin values are the proof's (sqlglot): rebuilt for a caller that asks for them all
+        from tenantguard.engine.proof import PinValue
+        from tenantguard.engine.verdicts import Verdict
+
+        try:
+            rows, pins, touches, parsed = data
+            if not isinstance(touches, bool) or not isinstance(parsed, bool):
+                return None
+            return Verdict(
+                tuple(_stored_finding(row, text) for row in rows),
+                tuple(PinValue(str(kind), key) for kind, key in pins),
+                touches,
+                parsed,
+            )
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
+
+    def put(self, text: str, in_patch: bool, verdict: Verdict) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        if any(f.message.startswith("internal error") for f in verdict.findings):
+            return  # a bug's outcome (or memory running out) is not kept: the next run retries
+        row = [
+            [
+                [*_row(f)[:-1], f.path, None if f.statement == text else f.statement]
+                for f in verdict.findings
+            ],
+            [[p.kind, p.key] for p in verdict.pin_values],
+            verdict.touches_tenant_tables,
+            verdict.parsed,
+        ]
+        self._new[self._slot(text, in_patch)] = json.dumps(row, separators=(",", ":"))
+        if len(self._new) >= _VERDICTS_BATCH:
+            self.save()  # a long run does not hold every new verdict to its end
+
+    def save(self) -> None:
+        """Writes the verdicts put since the last save and marks those read as used today; drops
+        what is over the limit. A store that cannot be written is simply not kept."""
+        if self._pid != os.getpid():
+            self._start()
+        if not self._new and not self._used:
+            return
+        import sqlite3
+
+        new, used = self._new, self._used
+        self._new, self._used = {}, set()
+        today = _today()
+        try:
+            db = self._writable()
+            if db is None:
+                return
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT OR REPLACE INTO verdicts (key, text, verdict, used) VALUES (?, ?, ?, ?)",
+                    [(key, digest, row, today) for (key, digest), row in new.items()],
+                )
+                db.executemany(
+                    "UPDATE verdicts SET used = ? WHERE key = ? AND text = ?",
+                    [(today, key, digest) for key, digest in used],
+                )
+                if new:
+                    self._trim(db, today)
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, OSError):
+            return
+
+    # reading and writing
+
+    def _slot(self, text: str, in_patch: bool) -> tuple[bytes, bytes]:
+        # surrogatepass: a Python string may hold lone surrogates; distinct texts stay distinct
+        data = text.encode("utf-8", "surrogatepass")
+        return self._keys[in_patch], hashlib.blake2b(data, digest_size=32).digest()
+
+    def _lookup(self, text: str, in_patch: bool) -> Any:
+        """The stored row of this statement (decoded JSON), or None."""
+        if self._pid != os.getpid():
+            self._start()
+        slot = self._slot(text, in_patch)
+        pending = self._new.get(slot)
+        if pending is not None:
+            return json.loads(pending)
+        import sqlite3
+
+        db = self._readable()
+        if db is None:
+            return None
+        try:
+            found = db.execute(
+                "SELECT verdict, used FROM verdicts WHERE key = ? AND text = ?", slot
+            ).fetchone()
+        except sqlite3.OperationalError:
+            self._state = "busy"  # locked for longer than we wait: read nothing more
+            return None
+        except sqlite3.Error:
+            self._state = "foreign"  # damaged: replaced when saving
+            return None
+        if found is None:
+            return None
+        try:
+            data = json.loads(found[0])
+        except (TypeError, ValueError):
+            return None
+        if found[1] != _today():
+            self._used.add(slot)
+        return data
+
+    def _readable(self) -> Any:
+        """The connection, opened on first need; None when there is no store to read."""
+        if self._state == "closed":
+            if self.file.is_file():
+                self._db = self._connect(create=False)
+            else:
+                self._state = "absent"
+        return self._db if self._state == "open" else None
+
+    def _connect(self, *, create: bool) -> Any:
+        import sqlite3
+
+        try:
+            db = sqlite3.connect(self.file, timeout=_VERDICTS_WAIT, isolation_level=None)
+        except sqlite3.Error:
+            self._state = "busy"
+            return None
+        try:
+            db.execute("PRAGMA synchronous = NORMAL")  # a cache: no sync at each commit
+            if create:
+                db.execute("PRAGMA journal_mode = WAL")  # readers do not wait for a writer
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS verdicts (key BLOB NOT NULL, text BLOB NOT NULL, "
+                    "verdict TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (key, text))"
+                )
+                db.execute("CREATE INDEX IF NOT EXISTS verdicts_by_use ON verdicts (used)")
+                db.execute(f"PRAGMA user_version = {VERDICTS_FORMAT}")
+                db.execute("COMMIT")
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            (tables,) = db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'verdicts'"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            db.close()
+            self._state = "busy"
+            return None
+        except sqlite3.Error:
+            db.close()
+            self._state = "foreign"
+            return None
+        if version != VERDICTS_FORMAT or tables != 1:
+            db.close()
+            self._state = "foreign"
+            return None
+        self._state = "open"
+        return db
+
+    def _writable(self) -> Any:
+        if self._state == "busy":
+            return None
+        if self._state == "foreign":
+            if self._db is not None:
+                self._db.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{self.file}{suffix}")
+        elif self._state == "open":
+            return self._db
+        _prepare(self.file.parent)
+        self._db = self._connect(create=True)
+        return self._db
+
+    @staticmethod
+    def _trim(db: Any, today: int) -> None:
+        db.execute("DELETE FROM verdicts WHERE used < ?", (today - _KEEP_DAYS,))
+        (count,) = db.execute("SELECT count(*) FROM verdicts").fetchone()
+        if count > VERDICTS_LIMIT:
+            db.execute(
+                "DELETE FROM verdicts WHERE rowid IN "
+                "(SELECT rowid FROM verdicts ORDER BY used, rowid LIMIT ?)",
+                (count - VERDICTS_LIMIT,),
+            )
+
+
+def _stored_finding(row: list[Any], text: str) -> Finding:
+    """A finding of the store: the result cache's row with the path, and the statement's text
+    only when it is not the statement's own."""
+    *kept, path, statement = row
+    if len(kept) != 9 or not isinstance(path, str):
+        raise ValueError("not a stored finding")
+    return _finding([*kept, text if statement is None else statement], path)
 
 
 def _schema_key(settings: Settings) -> str:
