@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -116,6 +117,22 @@ def _schema_fingerprint(settings: Settings) -> list[object]:
     return found
 
 
+def _basis(settings: Settings) -> str:
+    """What every finding depends on besides its file: tenantguard and the parser packages (and
+    the Python running them), the settings, the schema sources' content."""
+    from tenantguard import __version__
+
+    return json.dumps(
+        [
+            __version__,
+            sys.version,
+            _tool_fingerprint(),
+            _settings_fingerprint(settings),
+            _schema_fingerprint(settings),
+        ]
+    )
+
+
 def _stable(value: object) -> str:
     """repr, with sets sorted (a set's order changes with each process's string hashing)."""
     if isinstance(value, set | frozenset):
@@ -153,6 +170,7 @@ class CheckCache:
     file: Path
     # what every verdict depends on besides its statement: the tool, the settings, the schema
     basis: str = ""
+    settings: Settings | None = None
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     worlds: dict[str, dict[str, Any]] = field(default_factory=dict)
     facts: PolicyFacts | None = None  # None: not known for this key, the policy must be built
@@ -165,16 +183,7 @@ class CheckCache:
     @classmethod
     def open(cls, settings: Settings, options: str, directory: Path | None = None) -> CheckCache:
         """The cache of these settings and options (a text of whatever else shapes findings)."""
-        from tenantguard import __version__
-
-        basis = json.dumps(
-            [
-                __version__,
-                _tool_fingerprint(),
-                _settings_fingerprint(settings),
-                _schema_fingerprint(settings),
-            ]
-        )
+        basis = _basis(settings)
         key = json.dumps([FORMAT, basis, options])
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
         # TENANTGUARD_CACHE_DIR moves every project's cache elsewhere (as RUFF_CACHE_DIR does)
@@ -186,7 +195,7 @@ class CheckCache:
             if elsewhere
             else settings.root / settings.cache_dir
         )
-        cache = cls(where / f"{digest}.json", basis=basis)
+        cache = cls(where / f"{digest}.json", basis=basis, settings=settings)
         try:
             data = json.loads(cache.file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -443,8 +452,10 @@ class StoredVerdicts:
     the store is first read: a run served by the check cache never reads it.)
     """
 
-    def __init__(self, file: Path, basis: str) -> None:
+    def __init__(self, file: Path, basis: str, settings: Settings | None = None) -> None:
         self.file = file
+        self.basis = basis
+        self.settings = settings  # given: saving checks that the basis still holds
         self._keys = {
             in_patch: hashlib.sha256(
                 json.dumps(["verdicts", VERDICTS_FORMAT, basis, in_patch]).encode("utf-8")
@@ -457,7 +468,7 @@ class StoredVerdicts:
     @classmethod
     def beside(cls, cache: CheckCache) -> StoredVerdicts:
         """The store of the cache's directory, under the cache's basis."""
-        return cls(cache.file.parent / "verdicts.sqlite3", cache.basis)
+        return cls(cache.file.parent / "verdicts.sqlite3", cache.basis, cache.settings)
 
     def _start(self) -> None:
         """A fresh state: at creation, and in a forked worker (the parent's connection and
@@ -472,33 +483,18 @@ class StoredVerdicts:
 
     def findings(self, text: str, in_patch: bool) -> tuple[Finding, ...] | None:
         data = self._lookup(text, in_patch)
-        if data is None:
-            return None
-        try:
-            return tuple(_stored_finding(row, text) for row in data[0])
-        except (KeyError, TypeError, ValueError, IndexError):
-            return None
+        return None if data is None else data[0]
 
     def verdict(self, text: str, in_patch: bool) -> Verdict | None:
         data = self._lookup(text, in_patch)
         if data is None:
             return None
-        # pin values are the proof's (sqlglot): rebuilt for a caller that asks for them all
+        # pin values are the proof's (sqlglot): rebuilt only for a caller that asks for them
         from tenantguard.engine.proof import PinValue
         from tenantguard.engine.verdicts import Verdict
 
-        try:
-            rows, pins, touches, parsed = data
-            if not isinstance(touches, bool) or not isinstance(parsed, bool):
-                return None
-            return Verdict(
-                tuple(_stored_finding(row, text) for row in rows),
-                tuple(PinValue(str(kind), key) for kind, key in pins),
-                touches,
-                parsed,
-            )
-        except (KeyError, TypeError, ValueError, IndexError):
-            return None
+        findings, pins, touches, parsed = data
+        return Verdict(findings, tuple(PinValue(*pin) for pin in pins), touches, parsed)
 
     def put(self, text: str, in_patch: bool, verdict: Verdict) -> None:
         if self._pid != os.getpid():
@@ -529,6 +525,8 @@ class StoredVerdicts:
 
         new, used = self._new, self._used
         self._new, self._used = {}, set()
+        if new and self.settings is not None and _basis(self.settings) != self.basis:
+            return  # a schema file changed during the run: its verdicts may be of either
         today = _today()
         try:
             db = self._writable()
@@ -561,14 +559,15 @@ class StoredVerdicts:
         data = text.encode("utf-8", "surrogatepass")
         return self._keys[in_patch], hashlib.blake2b(data, digest_size=32).digest()
 
-    def _lookup(self, text: str, in_patch: bool) -> Any:
-        """The stored row of this statement (decoded JSON), or None."""
+    def _lookup(self, text: str, in_patch: bool) -> _StoredRow | None:
+        """The stored verdict of this statement, its pins as (kind, key); None when there is
+        none, or none that reads as one."""
         if self._pid != os.getpid():
             self._start()
         slot = self._slot(text, in_patch)
         pending = self._new.get(slot)
         if pending is not None:
-            return json.loads(pending)
+            return _stored_row(pending, text)
         import sqlite3
 
         db = self._readable()
@@ -584,13 +583,8 @@ class StoredVerdicts:
         except sqlite3.Error:
             self._state = "foreign"  # damaged: replaced when saving
             return None
-        if found is None:
-            return None
-        try:
-            data = json.loads(found[0])
-        except (TypeError, ValueError):
-            return None
-        if found[1] != _today():
+        data = None if found is None else _stored_row(found[0], text)
+        if data is not None and found[1] != _today():
             self._used.add(slot)
         return data
 
@@ -669,13 +663,52 @@ class StoredVerdicts:
             )
 
 
-def _stored_finding(row: list[Any], text: str) -> Finding:
+# a stored verdict: findings, pin values as (kind, key), touches tenant tables, parsed
+_StoredRow = tuple[tuple[Finding, ...], tuple[tuple[str, int | str | None], ...], bool, bool]
+
+
+def _stored_row(data: str, text: str) -> _StoredRow | None:
+    """The verdict a row of the store holds, checked to the last field: one damaged part and
+    the whole row is no verdict."""
+    try:
+        rows, pins, touches, parsed = json.loads(data)
+        findings = tuple(_stored_finding(row, text) for row in rows)
+        pin_values = tuple((kind, key) for kind, key in pins)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    if not (isinstance(touches, bool) and isinstance(parsed, bool)) or not all(
+        isinstance(kind, str) and (key is None or type(key) in (int, str))
+        for kind, key in pin_values
+    ):
+        return None
+    return findings, pin_values, touches, parsed
+
+
+def _stored_finding(row: object, text: str) -> Finding:
     """A finding of the store: the result cache's row with the path, and the statement's text
-    only when it is not the statement's own."""
-    *kept, path, statement = row
-    if len(kept) != 9 or not isinstance(path, str):
+    only when it is not the statement's own. Every field of its type, or ValueError."""
+    if not isinstance(row, list) or len(row) != 11:
         raise ValueError("not a stored finding")
-    return _finding([*kept, text if statement is None else statement], path)
+    code, name, severity, message, help_, *place, path, statement = row
+    texts = (code, name, message, help_, path)
+    if not all(isinstance(t, str) for t in texts) or not all(type(n) is int for n in place):
+        raise ValueError("not a stored finding")
+    if statement is not None and not isinstance(statement, str):
+        raise ValueError("not a stored finding")
+    line, column, end_line, end_column = place
+    return Finding(
+        code,
+        name,
+        Severity(severity),
+        message,
+        help_,
+        line,
+        column,
+        end_line,
+        end_column,
+        path,
+        text if statement is None else statement,
+    )
 
 
 def _schema_key(settings: Settings) -> str:
