@@ -525,3 +525,11 @@ def test_a_parallel_check_stores_what_its_workers_analysed(
         path.write_text(path.read_text() + "-- edited\n", encoding="utf-8")
     no_analysis(monkeypatch)  # forked workers inherit it
     assert json_findings(capsys, "--jobs", "2", "app") == cold
+
+
+def test_verdicts_are_not_saved_when_a_schema_file_changed_during_the_run(project: Path) -> None:
+    store = the_store(project)  # its basis holds the schema as it was when the run began
+    store.put(LEAK, False, CLEAN)
+    (project / "schema" / "tables.sql").write_text(SCHEMA + "-- changed\n", encoding="utf-8")
+    store.save()
+    assert StoredVerdicts(store.file, store.basis).findings(LEAK, False) is None
