@@ -25,7 +25,6 @@ cannot predict them (it would otherwise be a way to make a leak pass a CI check)
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -39,6 +38,11 @@ from typing import TYPE_CHECKING, Any
 
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.sources.walk import FileReport, SourceFile, schema_files
+
+try:  # hashlib's import loads OpenSSL (~2.5 ms of a run's start) for hashes not used here
+    from _blake2 import blake2b
+except ImportError:  # a Python without CPython's module
+    from hashlib import blake2b
 
 if TYPE_CHECKING:
     from tenantguard.config import Settings
@@ -60,7 +64,11 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
+
+
+def _digest(text: str) -> str:
+    return blake2b(text.encode("utf-8"), digest_size=32).hexdigest()
 
 
 _TOOL: list[object] = []  # computed once a process: the code it runs is the code it loaded
@@ -185,7 +193,7 @@ class CheckCache:
         """The cache of these settings and options (a text of whatever else shapes findings)."""
         basis = _basis(settings)
         key = json.dumps([FORMAT, basis, options])
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+        digest = _digest(key)[:20]
         # TENANTGUARD_CACHE_DIR moves every project's cache elsewhere (as RUFF_CACHE_DIR does)
         elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
         where = (
@@ -267,9 +275,7 @@ class CheckCache:
             self.facts, self.changed = facts, True
         if self._stored_python:
             world = self._world(consulted, project)
-            world_id = hashlib.sha256(
-                json.dumps(world, sort_keys=True).encode("utf-8")
-            ).hexdigest()[:16]
+            world_id = _digest(json.dumps(world, sort_keys=True))[:16]
             self.worlds[world_id] = {**world, "seen": _today()}
             for name in self._stored_python:
                 self.entries[name]["world"] = world_id
@@ -457,9 +463,9 @@ class StoredVerdicts:
         self.basis = basis
         self.settings = settings  # given: saving checks that the basis still holds
         self._keys = {
-            in_patch: hashlib.sha256(
-                json.dumps(["verdicts", VERDICTS_FORMAT, basis, in_patch]).encode("utf-8")
-            ).digest()
+            in_patch: bytes.fromhex(
+                _digest(json.dumps(["verdicts", VERDICTS_FORMAT, basis, in_patch]))
+            )
             for in_patch in (False, True)
         }
         self._pid = -1
@@ -557,7 +563,7 @@ class StoredVerdicts:
     def _slot(self, text: str, in_patch: bool) -> tuple[bytes, bytes]:
         # surrogatepass: a Python string may hold lone surrogates; distinct texts stay distinct
         data = text.encode("utf-8", "surrogatepass")
-        return self._keys[in_patch], hashlib.blake2b(data, digest_size=32).digest()
+        return self._keys[in_patch], blake2b(data, digest_size=32).digest()
 
     def _lookup(self, text: str, in_patch: bool) -> _StoredRow | None:
         """The stored verdict of this statement, its pins as (kind, key); None when there is
@@ -717,7 +723,7 @@ def _schema_key(settings: Settings) -> str:
     text = json.dumps(
         [SCHEMA_FORMAT, __version__, _tool_fingerprint(), _schema_fingerprint(settings)]
     )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _digest(text)
 
 
 def _prepare(directory: Path) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenantguard import __version__
-from tenantguard.baseline import read_baseline, without_baseline, write_baseline
 from tenantguard.config import (
     Settings,
     build_policy,
@@ -697,7 +696,11 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     groups = _groups(args, patch_rules_only)
     if groups is None:
         return EXIT_ERROR
-    known = read_baseline(baseline_file) if baseline_file else None
+    known = None
+    if baseline_file:
+        from tenantguard.baseline import read_baseline  # hashlib, json: with a baseline only
+
+        known = read_baseline(baseline_file)
     return _check_groups(args, groups, known, write_file, jobs, patch_rules_only)
 
 
@@ -734,6 +737,8 @@ def _report(
     # each group's findings come sorted: merged, the run's are, and none is held
     findings: Iterator[Finding] = heapq.merge(*streams, key=_order)
     if write_file:
+        from tenantguard.baseline import write_baseline
+
         count = write_baseline(write_file, findings)
         if not args.quiet:
             print(
@@ -742,6 +747,8 @@ def _report(
             )
         return EXIT_CLEAN
     if known is not None:
+        from tenantguard.baseline import without_baseline
+
         findings = tally.reported(without_baseline(tally.seen(findings), known))
     findings = tally.errors_of(findings)
     texts = {path: text for group in groups for path, text in group.texts.items()}
