@@ -22,10 +22,9 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.verdicts import Analyzer, Verdict
 
 from .conftest import CASE_TABLES
+from .test_cache import CONFIG, SCHEMA  # the result cache's tests' project, with other files
 
 TESTS = Path(__file__).resolve().parent
-CONFIG = '[tool.tenantguard]\nschema_paths = ["schema"]\nglobal_tables = ["tenants"]\n'
-SCHEMA = "CREATE TABLE patients (id int, tenant_id int);\nCREATE TABLE notes (id int, body text);\n"
 LEAK = "SELECT * FROM patients WHERE dni = $1"
 
 
