@@ -226,7 +226,11 @@ class Policy:
                     continue
                 rest = tuple((c, r) for c, r in mapping.items() if c != tenant)
                 unique = self.unique_keys.get(key.ref_table, ())
-                if rest and any(k <= {r for _, r in rest} for k in unique):
+                if (
+                    rest
+                    and any(k <= {r for _, r in rest} for k in unique)
+                    and (key.ref_table, rest) not in pinning  # a key declared twice
+                ):
                     pinning.append((key.ref_table, rest))
             if pinning:
                 found[table] = tuple(pinning)

@@ -315,16 +315,40 @@ class FactCollector:
             return
         # the column equalities a key could stand on (most filters have none: done)
         wanted = self.policy.composite_key_pairs
-        pairs: dict[tuple[int, str, int, str], exp.Expression] = {}
+        equalities: list[tuple[exp.Expression, exp.Column, exp.Column, str, str]] = []
         for conjunct in items:
-            if not isinstance(conjunct, exp.EQ):
+            if type(conjunct) is not exp.EQ:
                 continue
             left, right = conjunct.this, conjunct.expression
             if not (isinstance(left, exp.Column) and isinstance(right, exp.Column)):
                 continue
             la, lb = identifier_name(left.this), identifier_name(right.this)
-            if (la, lb) not in wanted:
+            if (la, lb) in wanted:
+                equalities.append((conjunct, left, right, la, lb))
+        if not equalities:
+            return
+        # the (referencing, target, key columns) a key could join here: keys whose first
+        # column pair an equality names, between two tables read whole in this block
+        named = {(la, lb) for _, _, _, la, lb in equalities}
+        targets: dict[str, list[Source]] = {}
+        for target in filtered:
+            if target.kind is SourceKind.TABLE and target.column_names is None and target.table:
+                targets.setdefault(target.table, []).append(target)
+        candidates: list[tuple[Source, Source, tuple[tuple[str, str], ...]]] = []
+        for referencing in block.every_source:
+            if referencing.kind is not SourceKind.TABLE or referencing.column_names is not None:
                 continue
+            for ref_table, rest in keys.get(referencing.table or "", ()):
+                column, referenced = rest[0]
+                if (column, referenced) not in named and (referenced, column) not in named:
+                    continue
+                for target in targets.get(ref_table, ()):
+                    if target is not referencing:
+                        candidates.append((referencing, target, rest))
+        if not candidates:
+            return
+        pairs: dict[tuple[int, str, int, str], exp.Expression] = {}
+        for conjunct, left, right, la, lb in equalities:
             a = self.names.resolve(block, left, visible)
             b = self.names.resolve(block, right, visible)
             if a is None or b is None or a is b:
@@ -333,30 +357,19 @@ class FactCollector:
             pairs[(id(b), lb, id(a), la)] = conjunct
         if not pairs:
             return
-        for referencing in block.every_source:
-            if referencing.kind is not SourceKind.TABLE or referencing.column_names is not None:
-                continue
-            for ref_table, rest in keys.get(referencing.table or "", ()):
-                for target in filtered:
-                    if (
-                        target is referencing
-                        or target.kind is not SourceKind.TABLE
-                        or target.table != ref_table
-                        or target.column_names is not None
-                    ):
-                        continue
-                    said = [pairs.get((id(referencing), c, id(target), r)) for c, r in rest]
-                    first = said[0]
-                    if first is not None and all(said):
-                        target.facts.append(
-                            Fact(
-                                target,
-                                first,
-                                f"{clause} (composite foreign key)",
-                                other=referencing,
-                                via_key=True,
-                            )
-                        )
+        for referencing, target, rest in candidates:
+            said = [pairs.get((id(referencing), c, id(target), r)) for c, r in rest]
+            first = said[0]
+            if first is not None and all(said):
+                target.facts.append(
+                    Fact(
+                        target,
+                        first,
+                        f"{clause} (composite foreign key)",
+                        other=referencing,
+                        via_key=True,
+                    )
+                )
 
     # sources that carry their own pin
 
