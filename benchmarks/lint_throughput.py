@@ -24,9 +24,12 @@ Printed, in one run:
   processes    the same as whole processes (`python -m tenantguard check` against this script's
                `floor` mode), A B A B: wall and CPU time and peak RSS (the largest process);
   python       a tree of Python modules against parsing their SQL strings alone (serial);
-  start-up     one small file in a fresh process: edited before each run (no result-cache hit;
-               the schema cache is warm; goal <= 150 ms), with --no-cache, unchanged (result
-               cache hit, goal <= 120 ms), next to the interpreter alone and to importing sqlglot;
+  start-up     one small file in a fresh process, next to the interpreter alone and to
+               importing sqlglot as check does: edited before each run (no result-cache hit; the
+               schema cache is warm) either outside its statements (a comment: every verdict from
+               the store, sqlglot not imported) or in one statement's literal (that statement
+               parsed, sqlglot imported) — goal <= 150 ms, issue 16 —; with --no-cache; and
+               unchanged (result cache hit, goal <= 120 ms);
   cache        a tree of Python modules cold against the same tree with one file changed
                (goal, issue 14: <= 0.20); one edited Python file checked alone in that tree's
                project (its Python files listed and indexed) against one in a project of its
@@ -46,6 +49,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -334,44 +338,72 @@ def section_python(root: Path, args: argparse.Namespace) -> None:
 
 
 def section_start(root: Path, args: argparse.Namespace) -> None:
+    """One small file checked in a fresh process (pre-commit), after it was checked once: the
+    schema cache and the verdict store are warm, the result cache misses (the file changed)."""
     python = sys.executable
     small = root / "small"
     small.mkdir()
     target = small / "q.sql"
-    original = ";\n\n".join(corpus.statements(10, seed=3)) + ";\n"
+    statements = list(corpus.statements(10, seed=3))
+    original = ";\n\n".join(statements) + ";\n"
     target.write_text(original, encoding="utf-8")
     edits = iter(range(10**9))
+    literal = re.search(r"\b\d+\b", statements[0])
+    assert literal is not None, statements[0]
 
-    def edit() -> None:
+    def comment() -> None:  # no statement changed: every verdict comes from the store
         target.write_text(original + f"-- edit {next(edits)}\n", encoding="utf-8")
+
+    def one_statement() -> None:  # a literal of the first statement: that one is parsed
+        first = statements[0][: literal.start()] + str(7_000_000 + next(edits))
+        changed = [first + statements[0][literal.end() :], *statements[1:]]
+        target.write_text(";\n\n".join(changed) + ";\n", encoding="utf-8")
 
     check = [python, "-m", "tenantguard", "check"]
     bare = Process([python, "-c", "pass"], root)
+    # as check imports it: tenantguard's package first (no scan for dialect plugins)
     sqlglot = Process(
         [
             python,
             "-c",
-            "from sqlglot.dialects.dialect import Dialect; Dialect.get_or_raise('postgres')",
+            "import tenantguard\n"
+            "from sqlglot.dialects.dialect import Dialect\n"
+            "Dialect.get_or_raise('postgres')",
         ],
         root,
     )
-    edited = Process([*check, "small/q.sql"], root, before=edit)
+    commented = Process([*check, "small/q.sql"], root, before=comment)
+    changed = Process([*check, "small/q.sql"], root, before=one_statement)
     uncached = Process([*check, "--no-cache", "small/q.sql"], root)
     cached = Process([*check, "small/q.sql"], root, before=lambda: None)
     runs = max(args.repeat, 7)
-    interleave(runs, bare, sqlglot, edited, uncached)
+    interleave(runs, bare, sqlglot, commented, changed, uncached)
     target.write_text(original, encoding="utf-8")
     interleave(runs, cached)
     print(f"\nstart-up: one file of 10 statements, fresh processes, medians of {runs}")
-    print("                                  wall        cpu")
+    print("                                          wall        cpu")
     for name, p, goal in (
         ("python -c pass", bare, ""),
-        ("import sqlglot, postgres", sqlglot, ""),
-        ("check, file edited", edited, "  (no result-cache hit; goal <= 150 ms)"),
+        ("import sqlglot + postgres, as check does", sqlglot, ""),
+        (
+            "check, edited, no statement changed",
+            commented,
+            "  (verdicts from the store; goal <= 150 ms)",
+        ),
+        (
+            "check, edited, one statement changed",
+            changed,
+            "  (one statement parsed; goal <= 150 ms)",
+        ),
         ("check --no-cache", uncached, "  (the schema inferred again)"),
         ("check, unchanged", cached, "  (result cache hit; goal <= 120 ms)"),
     ):
-        print(f"  {name:<28} {ms(statistics.median(p.wall))} {ms(statistics.median(p.cpu))}{goal}")
+        wall = statistics.median(p.wall)
+        verdict = ""
+        if "goal <= " in goal:
+            limit = float(goal.split("goal <= ")[1].split(" ms")[0]) / 1000
+            verdict = "  met" if wall <= limit else "  NOT met"
+        print(f"  {name:<40} {ms(wall)} {ms(statistics.median(p.cpu))}{goal}{verdict}")
 
 
 def section_cache(root: Path, args: argparse.Namespace) -> None:

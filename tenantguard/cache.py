@@ -25,10 +25,10 @@ cannot predict them (it would otherwise be a way to make a leak pass a CI check)
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -39,14 +39,24 @@ from typing import TYPE_CHECKING, Any
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.sources.walk import FileReport, SourceFile, schema_files
 
+try:  # hashlib's import loads OpenSSL (~2.5 ms of a run's start) for hashes not used here
+    from _blake2 import blake2b
+except ImportError:  # a Python without CPython's module
+    from hashlib import blake2b
+
 if TYPE_CHECKING:
     from tenantguard.config import Settings
+    from tenantguard.engine.verdicts import Verdict
     from tenantguard.sources.pyflow import Consulted
 
-__all__ = ["CheckCache", "PolicyFacts", "SchemaCache", "content_hash"]
+__all__ = ["CheckCache", "PolicyFacts", "SchemaCache", "StoredVerdicts", "content_hash"]
 
 FORMAT = 3
 SCHEMA_FORMAT = 1
+VERDICTS_FORMAT = 1
+VERDICTS_LIMIT = 100_000  # statements' verdicts kept in the store (see StoredVerdicts)
+_VERDICTS_BATCH = 2_000  # new verdicts held in memory before they are written
+_VERDICTS_WAIT = 2.0  # seconds a run waits for another's write to the store
 # any `def NAME` (wider than the index's scan: a one-line `class A: def f` counts too)
 _ANY_DEF = re.compile(rb"\bdef\s+(\w+)")
 _KEEP_DAYS = 30  # entries (and key files) unused this long are dropped
@@ -54,7 +64,11 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
+
+
+def _digest(text: str) -> str:
+    return blake2b(text.encode("utf-8"), digest_size=32).hexdigest()
 
 
 _TOOL: list[object] = []  # computed once a process: the code it runs is the code it loaded
@@ -111,6 +125,22 @@ def _schema_fingerprint(settings: Settings) -> list[object]:
     return found
 
 
+def _basis(settings: Settings) -> str:
+    """What every finding depends on besides its file: tenantguard and the parser packages (and
+    the Python running them), the settings, the schema sources' content."""
+    from tenantguard import __version__
+
+    return json.dumps(
+        [
+            __version__,
+            sys.version,
+            _tool_fingerprint(),
+            _settings_fingerprint(settings),
+            _schema_fingerprint(settings),
+        ]
+    )
+
+
 def _stable(value: object) -> str:
     """repr, with sets sorted (a set's order changes with each process's string hashing)."""
     if isinstance(value, set | frozenset):
@@ -146,6 +176,9 @@ class CheckCache:
     """The entries of one key: `lookup` before checking, `store` after, `save` at the end."""
 
     file: Path
+    # what every verdict depends on besides its statement: the tool, the settings, the schema
+    basis: str = ""
+    settings: Settings | None = None
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     worlds: dict[str, dict[str, Any]] = field(default_factory=dict)
     facts: PolicyFacts | None = None  # None: not known for this key, the policy must be built
@@ -158,19 +191,9 @@ class CheckCache:
     @classmethod
     def open(cls, settings: Settings, options: str, directory: Path | None = None) -> CheckCache:
         """The cache of these settings and options (a text of whatever else shapes findings)."""
-        from tenantguard import __version__
-
-        key = json.dumps(
-            [
-                FORMAT,
-                __version__,
-                _tool_fingerprint(),
-                _settings_fingerprint(settings),
-                _schema_fingerprint(settings),
-                options,
-            ]
-        )
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+        basis = _basis(settings)
+        key = json.dumps([FORMAT, basis, options])
+        digest = _digest(key)[:20]
         # TENANTGUARD_CACHE_DIR moves every project's cache elsewhere (as RUFF_CACHE_DIR does)
         elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
         where = (
@@ -180,7 +203,7 @@ class CheckCache:
             if elsewhere
             else settings.root / settings.cache_dir
         )
-        cache = cls(where / f"{digest}.json")
+        cache = cls(where / f"{digest}.json", basis=basis, settings=settings)
         try:
             data = json.loads(cache.file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -252,9 +275,7 @@ class CheckCache:
             self.facts, self.changed = facts, True
         if self._stored_python:
             world = self._world(consulted, project)
-            world_id = hashlib.sha256(
-                json.dumps(world, sort_keys=True).encode("utf-8")
-            ).hexdigest()[:16]
+            world_id = _digest(json.dumps(world, sort_keys=True))[:16]
             self.worlds[world_id] = {**world, "seen": _today()}
             for name in self._stored_python:
                 self.entries[name]["world"] = world_id
@@ -418,13 +439,291 @@ class SchemaCache:
             return
 
 
+class StoredVerdicts:
+    """The verdict store: each statement's verdict, kept by a hash of its exact text under a key
+    that covers everything else a verdict depends on (the check cache's `basis`: tenantguard's
+    files, the parser packages, the settings, the content of every schema source; and whether
+    the statement is a patch's). A file edited around unchanged statements (a comment, the
+    Python code around its SQL, statements moved) gets their verdicts from here: nothing is
+    parsed, and sqlglot is not imported. Findings are kept relative to their statement, as the
+    engine gives them, and moved into the file as fresh ones are.
+
+    One SQLite database per cache directory (`verdicts.sqlite3`): a lookup reads one row, so a
+    small check does not read the whole store, and each save is one transaction (concurrent
+    runs, such as pre-commit's parallel hooks, wait for each other a moment, or do not save).
+    At most `VERDICTS_LIMIT` verdicts are kept: beyond, the least recently used (to the day),
+    then the oldest, go; so does any unused for 30 days. A store that cannot be read (damaged,
+    another format, not SQLite) is ignored, and replaced when this run saves. A forked worker
+    uses a connection of its own and saves what it analysed itself. (sqlite3 is imported when
+    the store is first read: a run served by the check cache never reads it.)
+    """
+
+    def __init__(self, file: Path, basis: str, settings: Settings | None = None) -> None:
+        self.file = file
+        self.basis = basis
+        self.settings = settings  # given: saving checks that the basis still holds
+        self._keys = {
+            in_patch: bytes.fromhex(
+                _digest(json.dumps(["verdicts", VERDICTS_FORMAT, basis, in_patch]))
+            )
+            for in_patch in (False, True)
+        }
+        self._pid = -1
+        self._start()
+
+    @classmethod
+    def beside(cls, cache: CheckCache) -> StoredVerdicts:
+        """The store of the cache's directory, under the cache's basis."""
+        return cls(cache.file.parent / "verdicts.sqlite3", cache.basis, cache.settings)
+
+    def _start(self) -> None:
+        """A fresh state: at creation, and in a forked worker (the parent's connection and
+        pending rows are not its own)."""
+        self._pid = os.getpid()
+        self._db: Any = None  # sqlite3.Connection, once opened
+        self._state = "closed"  # "open" | "absent" | "busy" | "foreign"
+        self._new: dict[tuple[bytes, bytes], str] = {}
+        self._used: set[tuple[bytes, bytes]] = set()
+
+    # the engine's VerdictStore
+
+    def findings(self, text: str, in_patch: bool) -> tuple[Finding, ...] | None:
+        data = self._lookup(text, in_patch)
+        return None if data is None else data[0]
+
+    def verdict(self, text: str, in_patch: bool) -> Verdict | None:
+        data = self._lookup(text, in_patch)
+        if data is None:
+            return None
+        # pin values are the proof's (sqlglot): rebuilt only for a caller that asks for them
+        from tenantguard.engine.proof import PinValue
+        from tenantguard.engine.verdicts import Verdict
+
+        findings, pins, touches, parsed = data
+        return Verdict(findings, tuple(PinValue(*pin) for pin in pins), touches, parsed)
+
+    def put(self, text: str, in_patch: bool, verdict: Verdict) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        if any(f.message.startswith("internal error") for f in verdict.findings):
+            return  # a bug's outcome (or memory running out) is not kept: the next run retries
+        row = [
+            [
+                [*_row(f)[:-1], f.path, None if f.statement == text else f.statement]
+                for f in verdict.findings
+            ],
+            [[p.kind, p.key] for p in verdict.pin_values],
+            verdict.touches_tenant_tables,
+            verdict.parsed,
+        ]
+        self._new[self._slot(text, in_patch)] = json.dumps(row, separators=(",", ":"))
+        if len(self._new) >= _VERDICTS_BATCH:
+            self.save()  # a long run does not hold every new verdict to its end
+
+    def save(self) -> None:
+        """Writes the verdicts put since the last save and marks those read as used today; drops
+        what is over the limit. A store that cannot be written is simply not kept."""
+        if self._pid != os.getpid():
+            self._start()
+        if not self._new and not self._used:
+            return
+        import sqlite3
+
+        new, used = self._new, self._used
+        self._new, self._used = {}, set()
+        if new and self.settings is not None and _basis(self.settings) != self.basis:
+            return  # a schema file changed during the run: its verdicts may be of either
+        today = _today()
+        try:
+            db = self._writable()
+            if db is None:
+                return
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT OR REPLACE INTO verdicts (key, text, verdict, used) VALUES (?, ?, ?, ?)",
+                    [(key, digest, row, today) for (key, digest), row in new.items()],
+                )
+                db.executemany(
+                    "UPDATE verdicts SET used = ? WHERE key = ? AND text = ?",
+                    [(today, key, digest) for key, digest in used],
+                )
+                if new:
+                    self._trim(db, today)
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, OSError):
+            return
+
+    # reading and writing
+
+    def _slot(self, text: str, in_patch: bool) -> tuple[bytes, bytes]:
+        # surrogatepass: a Python string may hold lone surrogates; distinct texts stay distinct
+        data = text.encode("utf-8", "surrogatepass")
+        return self._keys[in_patch], blake2b(data, digest_size=32).digest()
+
+    def _lookup(self, text: str, in_patch: bool) -> _StoredRow | None:
+        """The stored verdict of this statement, its pins as (kind, key); None when there is
+        none, or none that reads as one."""
+        if self._pid != os.getpid():
+            self._start()
+        slot = self._slot(text, in_patch)
+        pending = self._new.get(slot)
+        if pending is not None:
+            return _stored_row(pending, text)
+        import sqlite3
+
+        db = self._readable()
+        if db is None:
+            return None
+        try:
+            found = db.execute(
+                "SELECT verdict, used FROM verdicts WHERE key = ? AND text = ?", slot
+            ).fetchone()
+        except sqlite3.OperationalError:
+            self._state = "busy"  # locked for longer than we wait: read nothing more
+            return None
+        except sqlite3.Error:
+            self._state = "foreign"  # damaged: replaced when saving
+            return None
+        data = None if found is None else _stored_row(found[0], text)
+        if data is not None and found[1] != _today():
+            self._used.add(slot)
+        return data
+
+    def _readable(self) -> Any:
+        """The connection, opened on first need; None when there is no store to read."""
+        if self._state == "closed":
+            if self.file.is_file():
+                self._db = self._connect(create=False)
+            else:
+                self._state = "absent"
+        return self._db if self._state == "open" else None
+
+    def _connect(self, *, create: bool) -> Any:
+        import sqlite3
+
+        try:
+            db = sqlite3.connect(self.file, timeout=_VERDICTS_WAIT, isolation_level=None)
+        except sqlite3.Error:
+            self._state = "busy"
+            return None
+        try:
+            db.execute("PRAGMA synchronous = NORMAL")  # a cache: no sync at each commit
+            if create:
+                db.execute("PRAGMA journal_mode = WAL")  # readers do not wait for a writer
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS verdicts (key BLOB NOT NULL, text BLOB NOT NULL, "
+                    "verdict TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (key, text))"
+                )
+                db.execute("CREATE INDEX IF NOT EXISTS verdicts_by_use ON verdicts (used)")
+                db.execute(f"PRAGMA user_version = {VERDICTS_FORMAT}")
+                db.execute("COMMIT")
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            (tables,) = db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'verdicts'"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            db.close()
+            self._state = "busy"
+            return None
+        except sqlite3.Error:
+            db.close()
+            self._state = "foreign"
+            return None
+        if version != VERDICTS_FORMAT or tables != 1:
+            db.close()
+            self._state = "foreign"
+            return None
+        self._state = "open"
+        return db
+
+    def _writable(self) -> Any:
+        if self._state == "busy":
+            return None
+        if self._state == "foreign":
+            if self._db is not None:
+                self._db.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{self.file}{suffix}")
+        elif self._state == "open":
+            return self._db
+        _prepare(self.file.parent)
+        self._db = self._connect(create=True)
+        return self._db
+
+    @staticmethod
+    def _trim(db: Any, today: int) -> None:
+        db.execute("DELETE FROM verdicts WHERE used < ?", (today - _KEEP_DAYS,))
+        (count,) = db.execute("SELECT count(*) FROM verdicts").fetchone()
+        if count > VERDICTS_LIMIT:
+            db.execute(
+                "DELETE FROM verdicts WHERE rowid IN "
+                "(SELECT rowid FROM verdicts ORDER BY used, rowid LIMIT ?)",
+                (count - VERDICTS_LIMIT,),
+            )
+
+
+# a stored verdict: findings, pin values as (kind, key), touches tenant tables, parsed
+_StoredRow = tuple[tuple[Finding, ...], tuple[tuple[str, int | str | None], ...], bool, bool]
+
+
+def _stored_row(data: str, text: str) -> _StoredRow | None:
+    """The verdict a row of the store holds, checked to the last field: one damaged part and
+    the whole row is no verdict."""
+    try:
+        rows, pins, touches, parsed = json.loads(data)
+        findings = tuple(_stored_finding(row, text) for row in rows)
+        pin_values = tuple((kind, key) for kind, key in pins)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    if not (isinstance(touches, bool) and isinstance(parsed, bool)) or not all(
+        isinstance(kind, str) and (key is None or type(key) in (int, str))
+        for kind, key in pin_values
+    ):
+        return None
+    return findings, pin_values, touches, parsed
+
+
+def _stored_finding(row: object, text: str) -> Finding:
+    """A finding of the store: the result cache's row with the path, and the statement's text
+    only when it is not the statement's own. Every field of its type, or ValueError."""
+    if not isinstance(row, list) or len(row) != 11:
+        raise ValueError("not a stored finding")
+    code, name, severity, message, help_, *place, path, statement = row
+    texts = (code, name, message, help_, path)
+    if not all(isinstance(t, str) for t in texts) or not all(type(n) is int for n in place):
+        raise ValueError("not a stored finding")
+    if statement is not None and not isinstance(statement, str):
+        raise ValueError("not a stored finding")
+    line, column, end_line, end_column = place
+    return Finding(
+        code,
+        name,
+        Severity(severity),
+        message,
+        help_,
+        line,
+        column,
+        end_line,
+        end_column,
+        path,
+        text if statement is None else statement,
+    )
+
+
 def _schema_key(settings: Settings) -> str:
     from tenantguard import __version__
 
     text = json.dumps(
         [SCHEMA_FORMAT, __version__, _tool_fingerprint(), _schema_fingerprint(settings)]
     )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _digest(text)
 
 
 def _prepare(directory: Path) -> None:

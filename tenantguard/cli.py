@@ -8,12 +8,12 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache as cache_function
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenantguard import __version__
-from tenantguard.baseline import read_baseline, without_baseline, write_baseline
 from tenantguard.config import (
     Settings,
     build_policy,
@@ -37,7 +37,7 @@ from tenantguard.sources.walk import FileReport, SourceFile, discover, stdin_sou
 if TYPE_CHECKING:
     from collections import Counter
 
-    from tenantguard.cache import PolicyFacts
+    from tenantguard.cache import PolicyFacts, StoredVerdicts
     from tenantguard.engine.policy import Policy
     from tenantguard.sources.pyflow import Consulted
     from tenantguard.sources.schema import SchemaProblem
@@ -540,33 +540,36 @@ def _check_group(
     others as their files are checked (on one process, one at a time: a report can be written
     and let go before the next file is read). The cache is saved after the last one.
     """
-    from tenantguard.cache import CheckCache, PolicyFacts
+    from tenantguard.cache import CheckCache, PolicyFacts, StoredVerdicts
 
     settings = group.settings
     files = sorted(group.files, key=lambda f: f.display)  # the order findings are reported in
     project = _project_python(settings)
-    cache = None
+    cache = store = None
     if not args.no_cache and not group.reads_stdin and files:
         cache = CheckCache.open(settings, repr((patch_rules_only, group.selection.key())))
+        store = StoredVerdicts.beside(cache)
     done, digests = cache.lookup(files, project) if cache is not None else ({}, {})
     pending = [f for f in files if f.display not in done]
     facts = cache.facts if cache is not None else None
     if facts is not None and not facts.tenant_tables and not patch_rules_only:
         facts = None  # fails closed: building the policy says why
     checked: Iterator[FileReport] = iter(())
-    if pending or facts is None:
+    policy: Policy | Callable[[], Policy]
+    if facts is None:
         warnings: list[str] = []
         problems: list[SchemaProblem] = []
-        policy = build_policy(settings, warnings, problems, cache=not args.no_cache)
-        if not patch_rules_only:  # the patch rules need no tenant table
-            require_tenant_tables(policy, settings)
+        policy = _policy(settings, patch_rules_only, warnings, problems, cache=not args.no_cache)
         facts = PolicyFacts(
             len(policy.tenant_tables),
             tuple(warnings),
             tuple((p.path, p.line, p.column, p.message, p.text, p.parsed) for p in problems),
         )
+    else:  # what building it says is known: built when a statement must be analysed
+        policy = cache_function(partial(_policy, settings, patch_rules_only, cache=True))
+    if pending:
         checked = _run_checks(
-            pending, group, policy, project, jobs=jobs, patch_rules_only=patch_rules_only
+            pending, group, policy, project, store, jobs=jobs, patch_rules_only=patch_rules_only
         )
 
     def reports() -> Iterator[FileReport]:
@@ -581,6 +584,8 @@ def _check_group(
             yield report
         if cache is not None:
             cache.save(facts, consulted, project)
+        if store is not None:
+            store.save()
 
     return reports(), facts
 
@@ -609,27 +614,45 @@ def _project_python(settings: Settings) -> Callable[[], list[str]]:
     return files
 
 
+def _policy(
+    settings: Settings,
+    patch_rules_only: bool,
+    warnings: list[str] | None = None,
+    problems: list[SchemaProblem] | None = None,
+    *,
+    cache: bool,
+) -> Policy:
+    policy = build_policy(settings, warnings, problems, cache=cache)
+    if not patch_rules_only:  # the patch rules need no tenant table
+        require_tenant_tables(policy, settings)
+    return policy
+
+
 def _run_checks(
     pending: list[SourceFile],
     group: _Group,
-    policy: Policy,
+    policy: Policy | Callable[[], Policy],
     project: Callable[[], list[str]],
+    store: StoredVerdicts | None,
     *,
     jobs: int | None,
     patch_rules_only: bool,
 ) -> Iterator[FileReport]:
-    """Analyses the files, their reports in their order: loads sqlglot."""
-    from tenantguard.engine.analyze import Analyzer
+    """Analyses the files, their reports in their order. `policy` may be a function that builds
+    it: sqlglot loads (and the policy is built) only for a statement the store does not hold."""
+    from tenantguard.engine.verdicts import Analyzer
     from tenantguard.sources.files import CheckOptions, iter_checked
 
     settings = group.settings
     rules = _enabled_rules(group.selection)
     patch_directory = settings.root / settings.patch_dir
+    analyzer = Analyzer(policy, store=store)
+    patch_analyzer = Analyzer(policy, in_patch=True, store=store)
 
     def patch_linter(text: str, path: Path) -> list[Finding]:
         from tenantguard.patches.lint import lint_patch_text  # pglast loads only for patches
 
-        return lint_patch_text(text, str(path), policy, patch_directory)
+        return lint_patch_text(text, str(path), analyzer.policy, patch_directory)
 
     index = None
     if any(s.path.suffix == ".py" for s in pending):
@@ -644,8 +667,6 @@ def _run_checks(
         rules=rules,
         python_index=index,
     )
-    analyzer = Analyzer(policy)
-    patch_analyzer = Analyzer(policy, in_patch=True)
     return iter_checked(pending, analyzer, patch_analyzer, jobs=jobs, options=options)
 
 
@@ -675,7 +696,11 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     groups = _groups(args, patch_rules_only)
     if groups is None:
         return EXIT_ERROR
-    known = read_baseline(baseline_file) if baseline_file else None
+    known = None
+    if baseline_file:
+        from tenantguard.baseline import read_baseline  # hashlib, json: with a baseline only
+
+        known = read_baseline(baseline_file)
     return _check_groups(args, groups, known, write_file, jobs, patch_rules_only)
 
 
@@ -712,6 +737,8 @@ def _report(
     # each group's findings come sorted: merged, the run's are, and none is held
     findings: Iterator[Finding] = heapq.merge(*streams, key=_order)
     if write_file:
+        from tenantguard.baseline import write_baseline
+
         count = write_baseline(write_file, findings)
         if not args.quiet:
             print(
@@ -720,6 +747,8 @@ def _report(
             )
         return EXIT_CLEAN
     if known is not None:
+        from tenantguard.baseline import without_baseline
+
         findings = tally.reported(without_baseline(tally.seen(findings), known))
     findings = tally.errors_of(findings)
     texts = {path: text for group in groups for path, text in group.texts.items()}

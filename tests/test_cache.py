@@ -141,7 +141,8 @@ def test_a_fully_cached_run_does_not_import_sqlglot(project: Path) -> None:
     assert cold == "SQLGLOT 1"
     assert warm == "NO-SQLGLOT 1"
     assert json.loads(warm_out)["findings"] == json.loads(cold_out)["findings"]
-    (project / "app" / "b.sql").write_text("SELECT * FROM patients;\n", encoding="utf-8")
+    # a statement no run has seen is parsed (a.sql's, in b.sql, comes from the verdict store)
+    (project / "app" / "b.sql").write_text("SELECT * FROM patients WHERE dni = 1;\n", "utf-8")
     assert run()[0] == "SQLGLOT 1"
 
 
@@ -307,8 +308,9 @@ def test_a_damaged_or_foreign_schema_entry_is_not_used(
         )
     ):
         stored.write_text(damaged, encoding="utf-8")
-        # b.sql edited: the policy is built again, from the schema cache if it served
-        (project / "app" / "b.sql").write_text(f"-- {number}\nSELECT 1;\n", encoding="utf-8")
+        # b.sql has a new statement: the policy is built again, from the schema cache if it
+        # served (a statement seen before would come from the verdict store, no policy built)
+        (project / "app" / "b.sql").write_text(f"SELECT {number};\n", encoding="utf-8")
         assert findings(capsys) == cold, damaged
         assert json.loads(stored.read_text()) == data  # rewritten
 

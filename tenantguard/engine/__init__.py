@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 from tenantguard.engine.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    from tenantguard.engine.analyze import Analyzer, Verdict, analyze_statement
+    from tenantguard.engine.analyze import analyze_statement
     from tenantguard.engine.policy import Policy
+    from tenantguard.engine.verdicts import Analyzer, Verdict
 
 __all__ = ["Analyzer", "Finding", "Policy", "Severity", "Verdict", "analyze_statement"]
 
@@ -19,8 +20,12 @@ def __getattr__(name: str) -> Any:
         from tenantguard.engine.policy import Policy
 
         return Policy
-    if name in ("Analyzer", "Verdict", "analyze_statement"):
-        from tenantguard.engine import analyze
+    if name in ("Analyzer", "Verdict"):
+        from tenantguard.engine import verdicts
 
-        return getattr(analyze, name)
+        return getattr(verdicts, name)
+    if name == "analyze_statement":
+        from tenantguard.engine.analyze import analyze_statement
+
+        return analyze_statement
     raise AttributeError(f"module 'tenantguard.engine' has no attribute {name!r}")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -17,9 +16,9 @@ from sqlglot.tokens import Tokenizer
 from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
-from tenantguard.engine.proof import PinValue
 from tenantguard.engine.rules import STATEMENT_RULES, tg006_unprovable_statement
 from tenantguard.engine.sqltext import normalize_placeholders, original_offset
+from tenantguard.engine.verdicts import Analyzer, Verdict  # here too: where they were first
 
 _CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
 
@@ -51,20 +50,6 @@ _READER = _Reader()
 
 # sqlglot logs a warning for each statement it keeps opaque; the proof reports those itself.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What the proof says about one statement."""
-
-    findings: tuple[Finding, ...]
-    pin_values: tuple[PinValue, ...]
-    touches_tenant_tables: bool
-    parsed: bool = True
-
-    @property
-    def errors(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity == "error")
 
 
 def parse_statement(
@@ -161,41 +146,3 @@ def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Ve
         touches = True
         pins += tuple(w.pin for w in cascading if w.pin is not None and w.pin not in pins)
     return Verdict(tuple(findings), pins, touches or bool(findings), tree is not None)
-
-
-class Analyzer:
-    """Analyses statements under one policy, remembering verdicts per statement text (LRU)."""
-
-    __slots__ = ("_cache", "hits", "in_patch", "maxsize", "misses", "policy")
-
-    def __init__(self, policy: Policy, *, maxsize: int = 4096, in_patch: bool = False) -> None:
-        if maxsize < 1:
-            raise ValueError("maxsize must be at least 1")
-        self.policy = policy
-        self.maxsize = maxsize
-        self.in_patch = in_patch
-        self._cache: OrderedDict[str, Verdict] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._cache)
-
-    def verdict(self, sql: str) -> Verdict:
-        cached = self._cache.get(sql)
-        if cached is not None:
-            self._cache.move_to_end(sql)
-            self.hits += 1
-            return cached
-        self.misses += 1
-        result = analyze_statement(sql, self.policy, in_patch=self.in_patch)
-        self._cache[sql] = result
-        if len(self._cache) > self.maxsize:
-            self._cache.popitem(last=False)
-        return result
-
-    def statement_findings(self, text: str, lex_error: str | None = None) -> tuple[Finding, ...]:
-        if lex_error is None:
-            return self.verdict(text).findings
-        ctx = Context(text, self.policy, None, (), lex_error, None, self.in_patch)
-        return tuple(tg006_unprovable_statement.check(ctx))

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tenantguard._collect import collecting_less, young_collections_less
-from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.rules import tg006_unprovable_statement
 from tenantguard.engine.sqltext import LineIndex, split_sql
 from tenantguard.sources.suppressions import (
     Suppression,
@@ -26,6 +24,7 @@ from tenantguard.sources.walk import FileReport, SourceFile, discover
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
 
+    from tenantguard.engine.verdicts import Analyzer
     from tenantguard.selection import EnabledRules
     from tenantguard.sources.pyflow import Consulted, ProjectIndex
 
@@ -69,6 +68,8 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
 
 def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
     """A file that cannot be read cannot be proven: a TG006 finding at the offending place."""
+    from tenantguard.engine.rules import tg006_unprovable_statement  # sqlglot: this case only
+
     line, column = LineIndex(prefix).position(len(prefix))
     info = tg006_unprovable_statement.RULE
     return Finding(
@@ -197,6 +198,7 @@ def _as_postgresql_reads(
     sql: str, analyzer: Analyzer, found: tuple[Finding, ...], patch_linted: bool
 ) -> tuple[Finding, ...]:
     from tenantguard.engine.context import Context
+    from tenantguard.engine.rules import tg006_unprovable_statement
     from tenantguard.sources.schema import postgres_error  # pglast: schema sources only
 
     rejected = postgres_error(sql)
@@ -348,7 +350,11 @@ _BATCH: _Batch | None = None
 
 def _drain_in_worker() -> list[FileReport]:
     assert _BATCH is not None
-    return _BATCH.drain()
+    reports = _BATCH.drain()
+    for analyzer in (_BATCH.analyzer, _BATCH.patch_analyzer):
+        if analyzer.store is not None:
+            analyzer.store.save()  # the verdicts this worker found: the parent never sees them
+    return reports
 
 
 def check_files(
@@ -408,6 +414,8 @@ def iter_checked(
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    analyzer.prepare()  # inherited by every worker, not built again in each
+    patch_analyzer.prepare()
     largest_first = sorted(files, key=lambda f: -f.size)
     batch = _Batch(largest_first, claimed, analyzer, patch_analyzer, options)
     done: dict[str, FileReport] = {}

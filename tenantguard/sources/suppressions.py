@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tenantguard.engine.findings import Finding
-from tenantguard.engine.rules import tg010_suppression_without_reason, tg011_unused_suppression
 
 __all__ = ["Suppression", "apply_suppressions", "python_suppressions", "sql_suppressions"]
 
@@ -91,9 +90,15 @@ def apply_suppressions(
                 s.used = True
         else:
             kept.append(finding)
+    faulty = [s for s in suppressions if not s.codes or not s.reason or not s.used]
+    if not faulty:
+        return kept
+    # the rules package loads sqlglot: imported for a faulty suppression only
+    from tenantguard.engine.rules import tg010_suppression_without_reason, tg011_unused_suppression
+
     missing = tg010_suppression_without_reason.RULE
     unused = tg011_unused_suppression.RULE
-    for s in suppressions:
+    for s in faulty:
         if not s.codes or not s.reason:
             what = "names no rule code" if not s.codes else "gives no reason"
             kept.append(
