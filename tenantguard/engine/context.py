@@ -95,6 +95,14 @@ class Context:
     # measurable at a dozen accesses per statement)
     _built: tuple[Proof, Analysis] | _Unset | None = field(default=_UNSET, init=False, repr=False)
     _may_name: bool | None = field(default=None, init=False, repr=False)
+    _lowered: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def lowered(self) -> str:
+        """The text folded to lower case (for substring screens; computed once)."""
+        if self._lowered is None:
+            self._lowered = self.sql.lower()
+        return self._lowered
 
     @property
     def _proof(self) -> tuple[Proof, Analysis] | None:
@@ -111,7 +119,7 @@ class Context:
     @property
     def may_spell_names(self) -> bool:
         """A `U&"…"` identifier can spell any table name with escapes: assume it names one."""
-        return 'u&"' in self.sql.lower()
+        return 'u&"' in self.lowered
 
     @property
     def may_name_tenant_table(self) -> bool:
@@ -124,7 +132,7 @@ class Context:
         """
         if self._may_name is None:
             sql = self.sql
-            lowered = sql.lower()
+            lowered = self.lowered
             needles = self.policy.tenant_table_needles
             if needles is not None and sql.isascii():
                 # a name that occurs as a word occurs as a substring: a few `in` tests decide
@@ -171,7 +179,7 @@ class Context:
         sql = self.sql
         if sql.isascii() and not self.policy.mixed_case_tables:
             # folding the text folds every word alike (ASCII): one scan, not two
-            words = set(_ASCII_WORD.findall(sql.lower()))
+            words = set(_ASCII_WORD.findall(self.lowered))
         else:
             words = set(_WORD.findall(sql))
             words.update(list(map(str.lower, words)))

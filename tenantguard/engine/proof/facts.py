@@ -44,9 +44,8 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         and len(left.expressions) == len(right.expressions)
     ):
         sides = list(zip(left.expressions, right.expressions, strict=True))
-    else:
-        sides = [(left, right)]
-    return [*sides, *((b, a) for a, b in sides)]
+        return [*sides, *((b, a) for a, b in sides)]
+    return [(left, right), (right, left)]
 
 
 def _is_equals_operator(node: exp.Expression) -> bool:

@@ -128,8 +128,11 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
     """Calls that run SQL given as text, and reads of planner statistics."""
     if ctx.tree is None:
         return
-    lowered = ctx.sql.lower()
-    if not any(hint in lowered for hint in _HINTS):  # a few substring tests, not a regex
+    lowered = ctx.lowered
+    for hint in _HINTS:  # a few substring tests, not a regex
+        if hint in lowered:
+            break
+    else:
         return
     for node in ctx.tree.walk():
         if isinstance(node, exp.Expression) and isinstance(node, exp.Func):
