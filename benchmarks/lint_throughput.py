@@ -64,6 +64,7 @@ REPOSITORY = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402  (the benchmarks' own module, beside this file)
+import engine_build  # noqa: E402
 
 # ---------------------------------------------------------------------------- the floor
 
@@ -554,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     global SPAWNER
     SPAWNER = Spawner()  # first, while this process is small
     print(f"before: {load()}")
+    print(engine_build.describe())
     if "PYTHONDONTWRITEBYTECODE" in os.environ:
         print("note: PYTHONDONTWRITEBYTECODE is set here; child processes run without it")
     with tempfile.TemporaryDirectory(prefix="tg-bench-") as tmp:

@@ -24,6 +24,9 @@ from collections.abc import Callable
 from tenantguard import Policy
 from tenantguard.engine.analyze import analyze_statement, parse_statement
 
+sys.path.insert(0, __file__.rsplit("/", 1)[0])  # the benchmarks' own modules
+import engine_build
+
 POLICY = Policy(
     "tenant_id",
     {"patients", "appointments", "leads"},
@@ -129,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="the shapes whose name holds this text")
     args = parser.parse_args(argv)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    print(engine_build.describe())
     print(f"{'shape':<40} {'size':>9} {'parse':>9} {'analyse':>9} {'ratio':>6}  verdict")
     worst = 0.0
     slowest = 0.0

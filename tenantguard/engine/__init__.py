@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenantguard.engine.findings import Finding, Severity
@@ -11,7 +13,22 @@ if TYPE_CHECKING:
     from tenantguard.engine.policy import Policy
     from tenantguard.engine.verdicts import Analyzer, Verdict
 
-__all__ = ["Analyzer", "Finding", "Policy", "Severity", "Verdict", "analyze_statement"]
+__all__ = [
+    "Analyzer",
+    "Finding",
+    "Policy",
+    "Severity",
+    "Verdict",
+    "analyze_statement",
+    "proof_compiled",
+]
+
+
+def proof_compiled() -> bool:
+    """Does the proof run compiled (an install built with TENANTGUARD_COMPILE=1, see setup.py)?
+    Told by the files beside it, without importing it (nor sqlglot)."""
+    proof = Path(__file__).parent / "proof"
+    return any((proof / f"blocks{suffix}").exists() for suffix in EXTENSION_SUFFIXES)
 
 
 def __getattr__(name: str) -> Any:

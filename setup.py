@@ -1,0 +1,35 @@
+"""An optional compiled build of the proof engine, the way sqlglot ships its parser (sqlglotc).
+
+    TENANTGUARD_COMPILE=1 pip install .        # the proof and the rules compiled with mypyc
+    pip install .                               # pure Python (the default; editable installs)
+
+mypyc compiles the modules listed below from the same typed sources (mypy --strict) into C
+extensions that sit beside them: same behaviour, about a third less time per statement in the
+proof. Everything is in pyproject.toml; this file only adds the extensions when asked to.
+An editable install is never compiled: an extension would shadow the source being edited.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from setuptools import setup
+
+# the proof (its hot path). Not the rules: a compiled module has no docstring, and a rule's
+# documentation is its module's docstring (`tenantguard rule TG001`)
+COMPILED = [
+    "tenantguard/engine/cascades.py",
+    *sorted(str(p) for p in Path("tenantguard/engine/proof").glob("*.py")),
+]
+
+if os.environ.get("TENANTGUARD_COMPILE", "") not in ("", "0"):
+    from mypyc.build import mypycify
+
+    # a build directory of its own: a later pure build must not pick up these extensions
+    setup(
+        ext_modules=mypycify(COMPILED, opt_level="3"),
+        options={"build": {"build_base": "build/compiled"}},
+    )
+else:
+    setup()
