@@ -12,6 +12,7 @@ An editable install is never compiled: an extension would shadow the source bein
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -23,13 +24,19 @@ COMPILED = [
     *sorted(str(p) for p in Path("tenantguard/engine/proof").glob("*.py")),
 ]
 
-if os.environ.get("TENANTGUARD_COMPILE", "") not in ("", "0"):
+# only when a wheel is built: an editable install (`editable_wheel`) or the metadata alone
+# (`dist_info`) stay pure Python
+ASKED = os.environ.get("TENANTGUARD_COMPILE", "") not in ("", "0")
+
+if ASKED and "bdist_wheel" in sys.argv:
     from mypyc.build import mypycify
 
     # a build directory of its own: a later pure build must not pick up these extensions
     setup(
-        ext_modules=mypycify(COMPILED, opt_level="3"),
+        ext_modules=mypycify(COMPILED, opt_level="3", target_dir="build/compiled"),
         options={"build": {"build_base": "build/compiled"}},
     )
 else:
+    if ASKED and "editable_wheel" in sys.argv:
+        print("TENANTGUARD_COMPILE ignored: an editable install stays pure Python", file=sys.stderr)
     setup()
