@@ -18,6 +18,18 @@ TESTS = ["tests/test_rule_cases.py", "tests/test_schema.py", "tests/test_bad_inp
 # (what the mutation undoes, file, text of the fix, text without it)
 MUTATIONS = [
     (
+        "the tenant-table screen matches whole statements only",
+        "tenantguard/engine/context.py",
+        "named = any(n in lowered for n in needles)",
+        "named = any(n == lowered for n in needles)",
+    ),
+    (
+        "a composite key's equality counts only as written",
+        "tenantguard/engine/proof/facts.py",
+        "if (column, referenced) not in named and (referenced, column) not in named:",
+        "if (column, referenced) not in named:",
+    ),
+    (
         "TG012 off",
         "tenantguard/engine/rules/tg012_several_tenants_in_one_statement.py",
         "    if len(tenants) < 2:",
