@@ -33,6 +33,8 @@ def normalize_name(name: str) -> str:
     return name.lower()
 
 
+# what the statement screen's word scan finds (context.py: `_WORD`)
+_IDENTIFIER_WORD = re.compile(r"[^\W\d][\w$]*")
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*\Z")
 
 
@@ -103,6 +105,7 @@ class Policy:
         "global_tables",
         "mixed_case_tables",
         "pinning_functions",
+        "quoted_only_tables",
         "shared_rows",
         "table_columns",
         "tenant_column",
@@ -121,6 +124,9 @@ class Policy:
     # the tenant tables' names folded, to screen a statement's folded text by substring; None
     # when that cannot decide (too many tables to test one by one, a name with a quote in it)
     tenant_table_needles: tuple[str, ...] | None
+    # (name, as written between double quotes) of the tenant tables no word scan can find: a
+    # name that is no identifier word (`"Audit Log"`, `"2fa"`, `"a""b"`) occurs only quoted
+    quoted_only_tables: tuple[tuple[str, str], ...]
     global_tables: frozenset[str]
     tenant_expressions: tuple[str, ...]
     allow_multi_tenant: bool
@@ -175,6 +181,15 @@ class Policy:
             self,
             "tenant_table_needles",
             tuple(sorted({t.lower() for t in self.tenant_tables})) if screenable else None,
+        )
+        init(
+            self,
+            "quoted_only_tables",
+            tuple(
+                (t, t.replace('"', '""'))
+                for t in sorted(self.tenant_tables)
+                if not _IDENTIFIER_WORD.fullmatch(t)
+            ),
         )
         init(self, "tenant_expressions", tuple(tenant_expressions))
         init(
