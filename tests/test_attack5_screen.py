@@ -8,6 +8,7 @@ Each leak is shown by the analyzer's verdict and, on a real PostgreSQL, by the r
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from tenantguard import Policy, TenantIsolationError
 from tenantguard.engine.analyze import analyze_statement, parse_statement
 from tenantguard.engine.context import Context
+from tenantguard.engine.policy import FunctionPins
 from tenantguard.runtime import connect, tenant
 
 # a tenant table whose name is no word (a space): only the quoted-identifier scan finds it
@@ -67,3 +69,47 @@ async def test_the_guard_does_not_hand_out_the_other_tenants_audit_log(
     finally:
         await conn.close()
     assert "south audit" not in notes
+
+
+# --- a function pinned by its arguments, whose name keeps its case --------------------------
+
+PEOPLE_OF = (
+    'CREATE FUNCTION "PeopleOf"(p_tenant bigint) RETURNS SETOF patients LANGUAGE sql '
+    "AS $$ SELECT * FROM patients WHERE tenant_id = p_tenant $$;\n"
+)
+# every clinic's patients: the function's argument is each tenant's id in turn
+EVERY_CLINIC = 'SELECT p.first_name FROM tenants t, LATERAL "PeopleOf"(t.id) p'
+
+
+def test_a_mixed_case_pinning_function_is_not_screened_out(tmp_path: Path) -> None:
+    from tests.test_schema import SCHEMA, policy_for
+
+    policy = policy_for(tmp_path, SCHEMA + PEOPLE_OF)
+    assert isinstance(policy, Policy) and "PeopleOf" in policy.pinning_functions
+    assert [f.code for f in analyze_statement(EVERY_CLINIC, policy).findings] == ["TG001"]
+    assert analyze_statement('SELECT * FROM "PeopleOf"($1)', policy).findings == ()
+
+
+async def test_the_guard_does_not_hand_out_every_clinic_through_a_mixed_case_function(
+    two_clinics: str,
+) -> None:
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(PEOPLE_OF)
+    finally:
+        await owner.close()
+    policy = Policy(
+        tenant_tables={"patients", "appointments"},
+        global_tables={"tenants"},
+        pinning_functions={"PeopleOf": FunctionPins(frozenset({0}), frozenset({"p_tenant"}))},
+    )
+    conn = await connect(two_clinics, policy=policy)
+    names: list[str] = []
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            names = [r[0] for r in await conn.fetch(EVERY_CLINIC)]
+        with tenant(1):  # the function pinned by the request's tenant still runs
+            assert [r[0] for r in await conn.fetch('SELECT first_name FROM "PeopleOf"($1)', 1)]
+    finally:
+        await conn.close()
+    assert "Carla" not in names

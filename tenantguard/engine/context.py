@@ -142,7 +142,7 @@ class Context:
             self._may_name = (
                 'u&"' in lowered
                 or named
-                or any(f in lowered for f in self.policy.pinning_functions)
+                or any(f in lowered for f in self.policy.pinning_function_needles)
             )
         return self._may_name
 

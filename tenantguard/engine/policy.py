@@ -104,6 +104,7 @@ class Policy:
         "foreign_keys",
         "global_tables",
         "mixed_case_tables",
+        "pinning_function_needles",
         "pinning_functions",
         "quoted_only_tables",
         "shared_rows",
@@ -139,6 +140,9 @@ class Policy:
     unique_keys: Mapping[str, tuple[frozenset[str], ...]]
     unpinnable: Mapping[str, str]
     pinning_functions: Mapping[str, FunctionPins]
+    # those functions' names as written between double quotes, folded: a substring of the
+    # statement's folded text however it writes them (`"CountOf"` keeps its case)
+    pinning_function_needles: tuple[str, ...]
     # table -> what its DELETE / UPDATE (of these columns, "*" its key) does to tenant tables
     # through their foreign keys' ON DELETE / ON UPDATE actions
     cascades: Mapping[str, Mapping[str, frozenset[str]]]
@@ -227,6 +231,11 @@ class Policy:
         )
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
         init(self, "pinning_functions", MappingProxyType(dict(pinning_functions or {})))
+        init(
+            self,
+            "pinning_function_needles",
+            tuple(sorted({f.replace('"', '""').lower() for f in self.pinning_functions})),
+        )
         init(
             self,
             "cascades",
