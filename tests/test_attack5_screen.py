@@ -113,3 +113,62 @@ async def test_the_guard_does_not_hand_out_every_clinic_through_a_mixed_case_fun
     finally:
         await conn.close()
     assert "Carla" not in names
+
+
+# --- PostgreSQL folds an unquoted name's ASCII letters only ----------------------------------
+
+# `CREATE TABLE Überweisungen` makes the table `Überweisungen` (a UTF-8 database keeps `Ü`):
+# the proof folded the unquoted name to `überweisungen`, another table, and proved nothing
+TRANSFERS = (
+    "CREATE TABLE tenants (id bigserial PRIMARY KEY);\n"
+    "CREATE TABLE Überweisungen (id bigserial, tenant_id bigint NOT NULL "
+    "REFERENCES tenants(id), betrag int);\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM Überweisungen", ["TG001"]),
+        ("SELECT * FROM ÜBERWEISUNGEN", ["TG001"]),  # folds to the same name
+        ('SELECT * FROM "Überweisungen"', ["TG001"]),
+        ("SELECT * FROM Überweisungen WHERE tenant_id = $1", []),
+        ("SELECT * FROM überweisungen", []),  # another table, as PostgreSQL reads it
+    ],
+)
+def test_an_unquoted_non_ascii_name_folds_as_postgresql_folds_it(
+    tmp_path: Path, sql: str, expected: list[str]
+) -> None:
+    from tests.test_schema import policy_for
+
+    policy = policy_for(tmp_path, TRANSFERS)
+    assert isinstance(policy, Policy) and policy.tenant_tables == {"Überweisungen"}
+    assert [f.code for f in analyze_statement(sql, policy).findings] == expected
+    # the configuration reads an unquoted name the same way
+    listed = Policy(tenant_tables={"Überweisungen"}, global_tables={"tenants"})
+    assert listed.tenant_tables == {"Überweisungen"}
+    assert [f.code for f in analyze_statement(sql, listed).findings] == expected
+
+
+async def test_the_guard_does_not_hand_out_transfers_named_without_quotes(database: str) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(TRANSFERS)
+        await owner.execute("INSERT INTO tenants VALUES (1), (2)")
+        await owner.execute("INSERT INTO Überweisungen (tenant_id, betrag) VALUES (1, 10), (2, 20)")
+        # the server's own reading: the unquoted name is the table with `Ü`
+        assert await owner.fetchval('SELECT count(*) FROM "Überweisungen"') == 2
+    finally:
+        await owner.close()
+    policy = Policy(tenant_tables={'"Überweisungen"'}, global_tables={"tenants"})
+    conn = await connect(database, policy=policy)
+    amounts: list[int] = []
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            amounts = [r[0] for r in await conn.fetch("SELECT betrag FROM Überweisungen")]
+        with tenant(1):  # pinned, it runs
+            pinned = "SELECT betrag FROM Überweisungen WHERE tenant_id = $1"
+            assert [r[0] for r in await conn.fetch(pinned, 1)] == [10]
+    finally:
+        await conn.close()
+    assert 20 not in amounts

@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from tenantguard.engine.cascades import CascadingWrite, cascading_writes
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import Policy
+from tenantguard.engine.policy import Policy, fold_name
 from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
 from tenantguard.engine.sqltext import LineIndex, original_offset
 
@@ -182,7 +182,7 @@ class Context:
             words = set(_ASCII_WORD.findall(self.lowered))
         else:
             words = set(_WORD.findall(sql))
-            words.update(list(map(str.lower, words)))
+            words.update(list(map(fold_name, words)))  # as PostgreSQL folds: ASCII letters
         found = set(tables.intersection(words))
         if '"' in sql:
             # a substring test, not a scan of `"…"` pairs: a double quote in a string or a

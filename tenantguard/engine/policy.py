@@ -15,11 +15,21 @@ __all__ = [
     "ForeignKey",
     "FunctionPins",
     "Policy",
+    "fold_name",
     "normalize_name",
     "sql_name",
 ]
 
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
+
+
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_name(name: str) -> str:
+    """An unquoted identifier as PostgreSQL folds it: ASCII letters only (a UTF-8 database
+    keeps `Ü`: `Überweisungen` is the table `"Überweisungen"`, not `"überweisungen"`)."""
+    return name.lower() if name.isascii() else name.translate(_ASCII_FOLD)
 
 
 def normalize_name(name: str) -> str:
@@ -30,7 +40,7 @@ def normalize_name(name: str) -> str:
     name = name.strip()
     if len(name) >= 2 and name[0] == name[-1] == '"':
         return name[1:-1].replace('""', '"')
-    return name.lower()
+    return fold_name(name)
 
 
 # what the statement screen's word scan finds (context.py: `_WORD`)
