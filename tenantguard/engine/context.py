@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from tenantguard.engine.cascades import CascadingWrite, cascading_writes
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import Policy
+from tenantguard.engine.policy import Policy, fold_name
 from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
 from tenantguard.engine.sqltext import LineIndex, original_offset
 
@@ -24,7 +24,6 @@ C = TypeVar("C")
 # an unquoted identifier (a letter of any script or `_`, then letters, digits, `_`, `$`)
 _WORD = re.compile(r"[^\W\d][\w$]*")
 _ASCII_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")  # the same on ASCII text, a third faster
-_QUOTED = re.compile(r'"((?:[^"]|"")+)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +142,7 @@ class Context:
             self._may_name = (
                 'u&"' in lowered
                 or named
-                or any(f in lowered for f in self.policy.pinning_functions)
+                or any(f in lowered for f in self.policy.pinning_function_needles)
             )
         return self._may_name
 
@@ -172,7 +171,8 @@ class Context:
     @cached_property
     def named_tenant_tables(self) -> list[str]:
         """Tenant tables whose names appear in the raw text as words (as written and folded:
-        PostgreSQL folds ASCII letters only) or quoted identifiers."""
+        PostgreSQL folds ASCII letters only) or, for names that are no words, as the text of
+        a quoted identifier."""
         tables = self.policy.tenant_tables
         if not tables:
             return []
@@ -182,10 +182,13 @@ class Context:
             words = set(_ASCII_WORD.findall(self.lowered))
         else:
             words = set(_WORD.findall(sql))
-            words.update(list(map(str.lower, words)))
+            words.update(list(map(fold_name, words)))  # as PostgreSQL folds: ASCII letters
+        found = set(tables.intersection(words))
         if '"' in sql:
-            words.update(q.replace('""', '"') for q in _QUOTED.findall(sql))
-        return sorted(tables.intersection(words))
+            # a substring test, not a scan of `"…"` pairs: a double quote in a string or a
+            # comment would pair the wrong quotes and hide `"Audit Log"`
+            found.update(t for t, quoted in self.policy.quoted_only_tables if quoted in sql)
+        return sorted(found)
 
     # positions
 

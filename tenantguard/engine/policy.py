@@ -15,11 +15,21 @@ __all__ = [
     "ForeignKey",
     "FunctionPins",
     "Policy",
+    "fold_name",
     "normalize_name",
     "sql_name",
 ]
 
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
+
+
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_name(name: str) -> str:
+    """An unquoted identifier as PostgreSQL folds it: ASCII letters only (a UTF-8 database
+    keeps `Ü`: `Überweisungen` is the table `"Überweisungen"`, not `"überweisungen"`)."""
+    return name.lower() if name.isascii() else name.translate(_ASCII_FOLD)
 
 
 def normalize_name(name: str) -> str:
@@ -30,9 +40,11 @@ def normalize_name(name: str) -> str:
     name = name.strip()
     if len(name) >= 2 and name[0] == name[-1] == '"':
         return name[1:-1].replace('""', '"')
-    return name.lower()
+    return fold_name(name)
 
 
+# what the statement screen's word scan finds (context.py: `_WORD`)
+_IDENTIFIER_WORD = re.compile(r"[^\W\d][\w$]*")
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*\Z")
 
 
@@ -102,7 +114,9 @@ class Policy:
         "foreign_keys",
         "global_tables",
         "mixed_case_tables",
+        "pinning_function_needles",
         "pinning_functions",
+        "quoted_only_tables",
         "shared_rows",
         "table_columns",
         "tenant_column",
@@ -121,6 +135,9 @@ class Policy:
     # the tenant tables' names folded, to screen a statement's folded text by substring; None
     # when that cannot decide (too many tables to test one by one, a name with a quote in it)
     tenant_table_needles: tuple[str, ...] | None
+    # (name, as written between double quotes) of the tenant tables no word scan can find: a
+    # name that is no identifier word (`"Audit Log"`, `"2fa"`, `"a""b"`) occurs only quoted
+    quoted_only_tables: tuple[tuple[str, str], ...]
     global_tables: frozenset[str]
     tenant_expressions: tuple[str, ...]
     allow_multi_tenant: bool
@@ -133,6 +150,9 @@ class Policy:
     unique_keys: Mapping[str, tuple[frozenset[str], ...]]
     unpinnable: Mapping[str, str]
     pinning_functions: Mapping[str, FunctionPins]
+    # those functions' names as written between double quotes, folded: a substring of the
+    # statement's folded text however it writes them (`"CountOf"` keeps its case)
+    pinning_function_needles: tuple[str, ...]
     # table -> what its DELETE / UPDATE (of these columns, "*" its key) does to tenant tables
     # through their foreign keys' ON DELETE / ON UPDATE actions
     cascades: Mapping[str, Mapping[str, frozenset[str]]]
@@ -176,6 +196,15 @@ class Policy:
             "tenant_table_needles",
             tuple(sorted({t.lower() for t in self.tenant_tables})) if screenable else None,
         )
+        init(
+            self,
+            "quoted_only_tables",
+            tuple(
+                (t, t.replace('"', '""'))
+                for t in sorted(self.tenant_tables)
+                if not _IDENTIFIER_WORD.fullmatch(t)
+            ),
+        )
         init(self, "tenant_expressions", tuple(tenant_expressions))
         init(
             self, "_expression_trees", tuple(_parse_expression(e) for e in self.tenant_expressions)
@@ -212,6 +241,11 @@ class Policy:
         )
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
         init(self, "pinning_functions", MappingProxyType(dict(pinning_functions or {})))
+        init(
+            self,
+            "pinning_function_needles",
+            tuple(sorted({f.replace('"', '""').lower() for f in self.pinning_functions})),
+        )
         init(
             self,
             "cascades",

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
+from tenantguard.engine.policy import fold_name
+
 __all__ = [
     "SetChains",
     "alias_columns",
@@ -116,20 +118,20 @@ def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[ex
 
 
 def identifier_name(node: exp.Expression | str | None) -> str:
-    """A name as PostgreSQL sees it: folded to lower case unless quoted."""
+    """A name as PostgreSQL sees it: folded to lower case (ASCII letters) unless quoted."""
     if type(node) is exp.Identifier:
         args = node.args
         text = args["this"]
         if type(text) is not str:
             text = str(text)
-        return text if args.get("quoted") else text.lower()
+        return text if args.get("quoted") else fold_name(text)
     if node is None:
         return ""
     if isinstance(node, str):
-        return node.lower()
+        return fold_name(node)
     if isinstance(node, exp.Identifier):
         text = str(node.this)
-        return text if node.quoted else text.lower()
+        return text if node.quoted else fold_name(text)
     return identifier_name(node.args.get("this")) if isinstance(node, exp.Expression) else ""
 
 

@@ -1,0 +1,59 @@
+"""The compiled proof (setup.py, TENANTGUARD_COMPILE=1) gives the pure proof's verdicts: every
+rule case, the benchmark corpus and seeded mutations of the cases, statement by statement
+(tests/verdict_dump.py under each build).
+
+A compiled module checks its declared types at run time: a typing lie the pure build never
+notices raises there (and the proof fails closed: TG006 "internal error"). Runs when
+TENANTGUARD_COMPILED_PYTHON names an interpreter with the compiled build installed, e.g.
+`TENANTGUARD_COMPILE=1 /work/cvenv/bin/pip install --no-build-isolation --no-deps .` then
+`TENANTGUARD_COMPILED_PYTHON=/work/cvenv/bin/python pytest tests/test_compiled_differential.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DUMP = Path(__file__).resolve().parent / "verdict_dump.py"
+COMPILED = os.environ.get("TENANTGUARD_COMPILED_PYTHON")
+
+
+def _verdicts(python: str, cwd: Path, *, pure_checkout: bool) -> list[object]:
+    env = dict(os.environ)
+    if pure_checkout:  # this checkout's sources, whatever is installed
+        env["PYTHONPATH"] = str(DUMP.parent.parent)
+    else:
+        env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        [python, str(DUMP), "400", "3000"],
+        cwd=cwd,  # outside the checkout: the installed build is the one imported
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.mark.skipif(COMPILED is None, reason="TENANTGUARD_COMPILED_PYTHON is not set")
+def test_the_compiled_proof_gives_the_pure_proofs_verdicts(tmp_path: Path) -> None:
+    assert COMPILED is not None
+    probe = subprocess.run(
+        [COMPILED, "-c", "from tenantguard.engine import proof_compiled; print(proof_compiled())"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "True", "the interpreter has no compiled build"
+    pure = _verdicts(sys.executable, tmp_path, pure_checkout=True)
+    compiled = _verdicts(COMPILED, tmp_path, pure_checkout=False)
+    assert len(pure) == len(compiled) > 3000
+    differ = [(p, c) for p, c in zip(pure, compiled, strict=True) if p != c]
+    assert not differ, json.dumps(differ[:5], ensure_ascii=False, indent=1)
