@@ -139,6 +139,9 @@ def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Ve
         if proof
         else ctx.may_name_tenant_table and bool(ctx.named_tenant_tables)
     )
+    # a pin value asks for one tenant's rows even where no tenant table is named (a function
+    # pinned by its arguments, `rows_of($1)`): the guard compares it with the request's tenant
+    touches = touches or bool(pins)
     # the registry's row of one tenant, written with actions that reach tenant tables: its
     # value pins the statement as much as a tenant column's
     cascading = ctx.cascading_writes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -16,6 +17,7 @@ __all__ = [
     "FunctionPins",
     "Policy",
     "fold_name",
+    "names_in_text",
     "normalize_name",
     "sql_name",
 ]
@@ -46,6 +48,36 @@ def normalize_name(name: str) -> str:
 # what the statement screen's word scan finds (context.py: `_WORD`)
 _IDENTIFIER_WORD = re.compile(r"[^\W\d][\w$]*")
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+
+
+# an unquoted identifier as PostgreSQL's scanner reads one: every non-ASCII character is a
+# letter to it (`données€` is one name), where Python's `\w` stops at `€`
+_SERVER_WORD = re.compile(r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*")
+
+
+def names_in_text(text: str, names: AbstractSet[str]) -> set[str]:
+    """Which of `names` (exact names, as the catalog keeps them) `text` may name, for a text
+    the proof does not read (dynamic SQL, a function's definition): a superset.
+
+    A word counts as written (a quoted identifier, a value given to `%I` or `quote_ident`) and
+    folded as PostgreSQL folds it (ASCII letters only); a name that is no word, by a substring
+    test of its text, bare and as quoted: pairing double quotes is defeated by one in a string
+    or a comment. Unicode escapes (`U&"…"`) may spell any name: all of them count."""
+    if not names:
+        return set()
+    if 'u&"' in text or 'U&"' in text:
+        return set(names)
+    written = {*_IDENTIFIER_WORD.findall(text), *_SERVER_WORD.findall(text)}
+    found = {*written, *map(fold_name, written)} & names
+    found.update(
+        name
+        for name in names
+        if name not in found
+        and not _IDENTIFIER_WORD.fullmatch(name)
+        and not _SERVER_WORD.fullmatch(name)
+        and (name in text or name.replace('"', '""') in text)
+    )
+    return found
 
 
 def sql_name(name: str) -> str:

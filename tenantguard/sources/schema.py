@@ -29,7 +29,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from tenantguard.engine.policy import ForeignKey, FunctionPins, Policy, sql_name
+from tenantguard.engine.policy import (
+    ForeignKey,
+    FunctionPins,
+    Policy,
+    fold_name,
+    names_in_text,
+    sql_name,
+)
 from tenantguard.engine.proof import PinValue, identifier_name
 from tenantguard.engine.sqltext import LineIndex, split_sql
 from tenantguard.sources.walk import schema_files
@@ -61,7 +68,7 @@ _FUNCTION_DDL = re.compile(
 )
 _CREATE_TABLE_NAME = re.compile(
     r"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+|FOREIGN\s+)?TABLE\s+"
-    r"(?:IF\s+NOT\s+EXISTS\s+)?((?:\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$]+))?)",
+    r"(?:IF\s+NOT\s+EXISTS\s+)?((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)",
     re.IGNORECASE,
 )
 _ASSIGNED = re.compile(r"^\s*[\w$\".]+(?:\[[^\]]*\])?\s*:?=\s*")
@@ -321,14 +328,12 @@ class SchemaInfo:
         except ParseError:
             self._add_one_by_one(text, path)
             return
-        data = text.encode("utf-8")
         lines = LineIndex(text)
         for raw in statements:
-            start = raw.stmt_location or 0
-            end = start + raw.stmt_len if raw.stmt_len else len(data)
-            line, column = lines.position(len(data[:start].decode("utf-8", "replace")))
-            self._at = (path, line, column)
-            self._statement(raw.stmt, data[start:end].decode("utf-8", "replace"), path)
+            start = raw.stmt_location or 0  # pglast gives character offsets, not bytes
+            end = start + raw.stmt_len if raw.stmt_len else len(text)
+            self._at = (path, *lines.position(start))
+            self._statement(raw.stmt, text[start:end], path)
 
     def add_python(self, text: str, path: str = "") -> bool:
         """A Python migration (alembic, or any script sending DDL): the DDL in its string
@@ -866,7 +871,7 @@ class SchemaInfo:
         if language not in ("sql", "plpgsql"):
             return
         returned = node.returnType
-        returns = str(returned.names[-1].sval).lower() if returned and returned.names else ""
+        returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
         if returns in ("trigger", "event_trigger"):
             return
         parameters, outputs = [], []
@@ -949,7 +954,7 @@ def _flatten(nodes: Any) -> list[Any]:
 def _last_name(qualified: str) -> str:
     """The last part of a possibly schema-qualified name, folded like PostgreSQL folds it."""
     name = re.split(r"\s*\.\s*(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", qualified)[-1]
-    return name[1:-1] if name.startswith('"') else name.lower()
+    return name[1:-1].replace('""', '"') if name.startswith('"') else fold_name(name)
 
 
 def _psql_free(text: str) -> str:
@@ -1166,14 +1171,9 @@ def tenant_relations(
                 pinned_by = pinned_by.replace(
                     tenant_expressions=(*pinned_by.tenant_expressions, *given)
                 )
-            # a word in dynamic SQL is an identifier (folded) or a value given to %I or
-            # quote_ident (kept as written): either counts; a quoted name is exact
-            written = re.findall(r"[^\W\d][\w$]*", function.opaque)
-            words = {*written, *(w.lower() for w in written)}
-            words |= {
-                q.replace('""', '"') for q in re.findall(r'"((?:[^"]|"")+)"', function.opaque)
-            }
-            unpinned = bool(words & current.tenant_tables)
+            # a word in dynamic SQL is an identifier (folded as PostgreSQL folds it) or a value
+            # given to %I or quote_ident (kept as written): either counts
+            unpinned = bool(names_in_text(function.opaque, current.tenant_tables))
             positions: set[int] = set()
             names: set[str] = set()
             for statement in function.body:

@@ -36,7 +36,6 @@ CREATE FUNCTION patient_by_phone(p_phone text) RETURNS SETOF patients
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from tenantguard.audit.model import Function
@@ -44,14 +43,12 @@ from tenantguard.audit.rules import AuditContext
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.context import RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import sql_name
+from tenantguard.engine.policy import names_in_text, sql_name
 
 RULE = RuleInfo("TG212", "security-definer-reads-tenant-rows", Severity.ERROR)
 
 _READABLE = ("sql", "plpgsql")
 _NATIVE = ("c", "internal")  # compiled code: what it reads is not in the catalog
-_WORD = re.compile(r"[^\W\d][\w$]*")
-_QUOTED = re.compile(r'"((?:[^"]|"")+)"')
 
 
 def check(ctx: AuditContext) -> Iterator[Finding]:
@@ -89,10 +86,9 @@ def _reads(ctx: AuditContext, function: Function) -> str | None:
 
 def named_tenant_relations(ctx: AuditContext, text: str) -> list[str]:
     """Tenant tables and the views and functions handing out their rows that `text` names."""
-    written = _WORD.findall(text)
-    words = {*written, *(w.lower() for w in written)}
-    words.update(q.replace('""', '"') for q in _QUOTED.findall(text))
-    return sorted(ctx.tenant_relation_names.intersection(words))
+    # words folded as PostgreSQL folds them, and no pairing of `"`: a `'"'` before the name
+    # paired the wrong quotes
+    return sorted(names_in_text(text, ctx.tenant_relation_names))
 
 
 def _pinned_by_setting(ctx: AuditContext, statements: list[str]) -> bool:

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from tenantguard.audit.rules import AuditContext
 from tenantguard.engine.context import RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.policy import normalize_name
 
 RULE = RuleInfo("TG213", "security-definer-search-path", Severity.ERROR)
 
@@ -49,7 +50,8 @@ def check(ctx: AuditContext) -> Iterator[Finding]:
         if path is None:
             problem = "has no fixed search_path: it resolves names in the caller's"
         else:
-            schemas = [s.strip().strip('"').lower() for s in path.split(",") if s.strip()]
+            # as PostgreSQL reads it: `"PG_TEMP"` is a schema of that name, `PG_TEMP` is pg_temp
+            schemas = [normalize_name(s) for s in path.split(",") if s.strip()]
             if schemas and schemas[-1] == "pg_temp":
                 continue
             problem = (
