@@ -121,7 +121,8 @@ class Model:
         end_of_block = _END_OF_BLOCK
         enclosing: list[Block | None] = []
         block: Block | None = None
-        stack: list[exp.Expression] = [self.tree]
+        # leaves are never pushed: only the root can be one
+        stack: list[exp.Expression] = [] if type(self.tree) in leaves else [self.tree]
         while stack:
             node = stack.pop()
             if node is end_of_block:
@@ -164,8 +165,6 @@ class Model:
                         self.tenant_calls.append(node)
                     elif name in policy.pinning_functions:
                         self.pinned_calls.append((node, block))
-            elif kind in leaves:
-                continue  # only the root can be one
             for value in node.args.values():
                 if type(value) is list:
                     stack.extend(
