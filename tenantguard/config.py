@@ -319,6 +319,7 @@ def build_policy(
             foreign_keys=schema.sound_foreign_keys() if schema else None,
             unique_keys=schema.unique_keys if schema else None,
             cascades=schema.cascades({normalize_name(t) for t in tables}) if schema else None,
+            functions=_quoted_names(schema.functions) if schema else (),
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error

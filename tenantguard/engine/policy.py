@@ -144,12 +144,15 @@ class Policy:
         "composite_keys",
         "constraint_columns",
         "foreign_keys",
+        "functions",
         "global_tables",
         "mixed_case_tables",
         "pinning_function_needles",
         "pinning_functions",
         "quoted_only_tables",
         "shared_rows",
+        "spelled_call_needles",
+        "spelled_calls",
         "table_columns",
         "tenant_column",
         "tenant_expressions",
@@ -185,6 +188,12 @@ class Policy:
     # those functions' names as written between double quotes, folded: a substring of the
     # statement's folded text however it writes them (`"CountOf"` keeps its case)
     pinning_function_needles: tuple[str, ...]
+    # the names the schema sources create as functions (a tenant table may be one)
+    functions: frozenset[str]
+    # the functions a statement must not call out of the proof's sight: tenant tables that are
+    # functions, and pinning functions; and their names as written quoted, folded (a screen)
+    spelled_calls: frozenset[str]
+    spelled_call_needles: tuple[str, ...]
     # table -> what its DELETE / UPDATE (of these columns, "*" its key) does to tenant tables
     # through their foreign keys' ON DELETE / ON UPDATE actions
     cascades: Mapping[str, Mapping[str, frozenset[str]]]
@@ -212,6 +221,7 @@ class Policy:
         unpinnable: Mapping[str, str] | None = None,
         pinning_functions: Mapping[str, FunctionPins] | None = None,
         cascades: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+        functions: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -277,6 +287,14 @@ class Policy:
             self,
             "pinning_function_needles",
             tuple(sorted({f.replace('"', '""').lower() for f in self.pinning_functions})),
+        )
+        init(self, "functions", _names(functions))
+        calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
+        init(self, "spelled_calls", frozenset(calls))
+        init(
+            self,
+            "spelled_call_needles",
+            tuple(sorted({f.replace('"', '""').lower() for f in calls})),
         )
         init(
             self,
@@ -388,6 +406,7 @@ class Policy:
             "unpinnable": self.unpinnable,
             "pinning_functions": self.pinning_functions,
             "cascades": self.cascades,
+            "functions": {sql_name(f) for f in self.functions},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

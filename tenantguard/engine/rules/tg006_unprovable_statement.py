@@ -42,10 +42,14 @@ import re
 from collections.abc import Iterator
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokenizer_core import TokenType
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.policy import fold_name
 from tenantguard.engine.proof import function_name, identifier_name
+from tenantguard.engine.sqltext import normalize_placeholders, original_offset
 
 RULE = RuleInfo("TG006", "unprovable-statement", Severity.ERROR)
 
@@ -183,6 +187,81 @@ def _outside_the_database(ctx: Context) -> Iterator[Finding]:
         )
 
 
+# tokens that end a string or number: never a function's name, whatever their text
+_NOT_NAMES = frozenset(
+    {
+        TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.RAW_STRING,
+        TokenType.HEREDOC_STRING, TokenType.BIT_STRING, TokenType.HEX_STRING,
+        TokenType.BYTE_STRING, TokenType.UNICODE_STRING, TokenType.NUMBER,
+    }
+)  # fmt: skip
+# a name after these, then `(`, is a table's column list or a definition, not a call
+_NOT_CALLED_AFTER = frozenset(
+    {TokenType.INTO, TokenType.TABLE, TokenType.REFERENCES, TokenType.FUNCTION}
+)
+_TOKENIZER = Dialect.get_or_raise("postgres").tokenizer
+
+
+def _spelled_calls(sql: str, names: frozenset[str]) -> list[tuple[str, int]]:
+    """Calls of these functions the text spells, read on sqlglot's tokens (a regex is
+    defeated by a quote in a string or a comment): (name, offset in the parsed text)."""
+    try:
+        tokens = _TOKENIZER().tokenize(sql)
+    except Exception:  # the parser read this text: it cannot fail here, but fail closed
+        return [(name, 0) for name in sorted(names)]
+    found = []
+    for i, token in enumerate(tokens[:-1]):
+        if tokens[i + 1].token_type is not TokenType.L_PAREN or token.token_type in _NOT_NAMES:
+            continue
+        quoted = token.token_type is TokenType.IDENTIFIER
+        name = token.text if quoted else fold_name(token.text)
+        if name not in names:
+            continue
+        before = i - 1  # skip the qualifiers: `INTO public.patients (…)`
+        while before >= 1 and tokens[before].token_type is TokenType.DOT:
+            before -= 2
+        if before >= 0 and tokens[before].token_type in _NOT_CALLED_AFTER:
+            continue
+        found.append((name, token.start))
+    return found
+
+
+def _hidden_calls(ctx: Context) -> Iterator[Finding]:
+    """A call of a tenant or pinning function that sqlglot parsed as one of its own functions
+    (`"Now"()` as CURRENT_TIMESTAMP, `"Upper"(1)` as UPPER): the proof reads calls by name and
+    would not see it. PostgreSQL calls the schema's function (a quoted name keeps its case; an
+    unquoted one resolves by argument types)."""
+    policy = ctx.policy
+    if ctx.tree is None or not any(n in ctx.lowered for n in policy.spelled_call_needles):
+        return
+    text, inserted = normalize_placeholders(ctx.sql)
+    spelled = _spelled_calls(text, policy.spelled_calls)
+    if not spelled:
+        return
+    seen: dict[str, int] = {}
+    for node in ctx.tree.find_all(exp.Anonymous):  # sqlglot's walk is iterative
+        name = identifier_name(node.this)
+        seen[name] = seen.get(name, 0) + 1
+    for name, offset in spelled:
+        if seen.get(name, 0) > 0:
+            seen[name] -= 1
+            continue
+        yield ctx.finding(
+            RULE,
+            None,
+            f"the call of {name}() is parsed as one of the parser's own functions: the analyzer "
+            f"cannot see that it calls the schema's {name}, which "
+            + (
+                "is pinned by its arguments"
+                if name in policy.pinning_functions
+                else "hands out rows of every tenant"
+            ),
+            "rename the function so that it does not share its name with a built-in SQL "
+            "function, or suppress this line with a reason",
+            offset=original_offset(offset, inserted),
+        )
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None:
         named = ctx.named_tenant_tables
@@ -222,6 +301,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     yield from _outside_the_database(ctx)
     yield from _server_side(ctx)
+    yield from _hidden_calls(ctx)
     named = ctx.named_tenant_tables if isinstance(ctx.tree, exp.Command) else []
     if named:
         keyword = str(ctx.tree.this).upper()
