@@ -1,0 +1,61 @@
+"""A schema function named like one of sqlglot's own (`"Now"()`, `"Upper"(1)`) is parsed as
+that built-in, name dropped: the guard must refuse the call, not pass a read of every tenant's
+rows (round 5). Asserts on the rows that come back: none of clinic 2's."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.engine.policy import sql_name
+from tenantguard.runtime import connect, tenant
+from tests import test_runtime_attacks as round2
+from tests.test_runtime_attacks import POLICY, Setup
+
+setup = round2.setup  # parametrized over "guard" and "guard+rls"
+__all__ = ["setup"]
+
+FUNCTIONS = """
+CREATE FUNCTION "Now"() RETURNS SETOF patients STABLE LANGUAGE sql
+    AS $$ SELECT * FROM patients $$;
+CREATE FUNCTION "Upper"(bigint) RETURNS SETOF patients STABLE LANGUAGE sql
+    AS $$ SELECT * FROM patients $$;
+"""
+POLICY_WITH_FUNCTIONS = POLICY.replace(
+    tenant_tables={*map(sql_name, POLICY.tenant_tables), '"Now"', '"Upper"'},
+    functions={'"Now"', '"Upper"'},
+)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'SELECT first_name FROM "Now"()',
+        'SELECT first_name FROM "Upper"(1)',
+        "SELECT (SELECT string_agg(first_name, ',') FROM \"Now\"() n)",
+    ],
+)
+async def test_a_call_parsed_as_a_built_in_is_refused(setup: Setup, sql: str) -> None:
+    await setup.owner(FUNCTIONS)
+    conn = await connect(setup.dsn, policy=POLICY_WITH_FUNCTIONS, **setup.options)
+    rows: list[str] = []
+    pinned: list[object] = []
+    refused = False
+    try:
+        with tenant(1):
+            try:
+                rows = [str(r[0]) for r in await conn.fetch(sql)]
+            except TenantIsolationError:
+                refused = True
+            with contextlib.suppress(TenantIsolationError):
+                pinned = await conn.fetch("SELECT first_name FROM patients WHERE tenant_id = $1", 1)
+    finally:
+        await conn.close()
+    assert refused, rows
+    assert not rows
+    assert pinned  # the guarded connection still serves the tenant's own rows
+    # unguarded, the same call hands out clinic 2's rows: the refusal is what stops them
+    every = await setup.names('SELECT first_name FROM "Now"() ORDER BY 1')
+    assert "Carla" in every
