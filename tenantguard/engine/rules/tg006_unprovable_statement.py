@@ -16,6 +16,11 @@ statement that runs is not the one sent), functions that run a query or a table 
 can run any SQL), `LOAD` of a library, and reads of the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
 values of every tenant's rows.
 
+So is a call of a schema function that sqlglot reads as one of its own built-ins, dropping the
+name (`"Now"()` read as `now()`, `"Upper"(1)` as `upper(1)`): PostgreSQL calls the schema's
+function, the proof would see the built-in. Calls are found on the statement's tokens, for the
+names the schema sources create as functions.
+
 ## Why is this bad?
 What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
 that names no tenant table is reported as a warning (it cannot touch tenant rows, but it will not
