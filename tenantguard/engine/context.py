@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -13,7 +12,7 @@ from sqlglot import exp
 
 from tenantguard.engine.cascades import CascadingWrite, cascading_writes
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import Policy, fold_name
+from tenantguard.engine.policy import Policy, names_in_text
 from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
 from tenantguard.engine.sqltext import LineIndex, original_offset
 
@@ -22,8 +21,6 @@ __all__ = ["Context", "Rule", "RuleInfo", "rule_of"]
 C = TypeVar("C")
 
 # an unquoted identifier (a letter of any script or `_`, then letters, digits, `_`, `$`)
-_WORD = re.compile(r"[^\W\d][\w$]*")
-_ASCII_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")  # the same on ASCII text, a third faster
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,22 +170,8 @@ class Context:
         """Tenant tables whose names appear in the raw text as words (as written and folded:
         PostgreSQL folds ASCII letters only) or, for names that are no words, as the text of
         a quoted identifier."""
-        tables = self.policy.tenant_tables
-        if not tables:
-            return []
-        sql = self.sql
-        if sql.isascii() and not self.policy.mixed_case_tables:
-            # folding the text folds every word alike (ASCII): one scan, not two
-            words = set(_ASCII_WORD.findall(self.lowered))
-        else:
-            words = set(_WORD.findall(sql))
-            words.update(list(map(fold_name, words)))  # as PostgreSQL folds: ASCII letters
-        found = set(tables.intersection(words))
-        if '"' in sql:
-            # a substring test, not a scan of `"…"` pairs: a double quote in a string or a
-            # comment would pair the wrong quotes and hide `"Audit Log"`
-            found.update(t for t, quoted in self.policy.quoted_only_tables if quoted in sql)
-        return sorted(found)
+        # `U&"…"` escapes are the screen's business (may_spell_names): not every table here
+        return sorted(names_in_text(self.sql, self.policy.tenant_tables, escapes=False))
 
     # positions
 

@@ -45,7 +45,7 @@ def normalize_name(name: str) -> str:
     return fold_name(name)
 
 
-# what the statement screen's word scan finds (context.py: `_WORD`)
+# a word as Python's regular expressions see one (letters of any script)
 _IDENTIFIER_WORD = re.compile(r"[^\W\d][\w$]*")
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*\Z")
 
@@ -55,17 +55,18 @@ _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*\Z")
 _SERVER_WORD = re.compile(r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*")
 
 
-def names_in_text(text: str, names: AbstractSet[str]) -> set[str]:
+def names_in_text(text: str, names: AbstractSet[str], *, escapes: bool = True) -> set[str]:
     """Which of `names` (exact names, as the catalog keeps them) `text` may name, for a text
     the proof does not read (dynamic SQL, a function's definition): a superset.
 
     A word counts as written (a quoted identifier, a value given to `%I` or `quote_ident`) and
     folded as PostgreSQL folds it (ASCII letters only); a name that is no word, by a substring
     test of its text, bare and as quoted: pairing double quotes is defeated by one in a string
-    or a comment. Unicode escapes (`U&"…"`) may spell any name: all of them count."""
+    or a comment. Unicode escapes (`U&"…"`) may spell any name: all of them count (unless
+    `escapes` is false: the caller says so of them itself)."""
     if not names:
         return set()
-    if 'u&"' in text or 'U&"' in text:
+    if escapes and ('u&"' in text or 'U&"' in text):
         return set(names)
     written = {*_IDENTIFIER_WORD.findall(text), *_SERVER_WORD.findall(text)}
     found = {*written, *map(fold_name, written)} & names
@@ -149,7 +150,6 @@ class Policy:
         "mixed_case_tables",
         "pinning_function_needles",
         "pinning_functions",
-        "quoted_only_tables",
         "shared_rows",
         "spelled_call_needles",
         "spelled_calls",
@@ -170,9 +170,6 @@ class Policy:
     # the tenant tables' names folded, to screen a statement's folded text by substring; None
     # when that cannot decide (too many tables to test one by one, a name with a quote in it)
     tenant_table_needles: tuple[str, ...] | None
-    # (name, as written between double quotes) of the tenant tables no word scan can find: a
-    # name that is no identifier word (`"Audit Log"`, `"2fa"`, `"a""b"`) occurs only quoted
-    quoted_only_tables: tuple[tuple[str, str], ...]
     global_tables: frozenset[str]
     tenant_expressions: tuple[str, ...]
     allow_multi_tenant: bool
@@ -237,15 +234,6 @@ class Policy:
             self,
             "tenant_table_needles",
             tuple(sorted({t.lower() for t in self.tenant_tables})) if screenable else None,
-        )
-        init(
-            self,
-            "quoted_only_tables",
-            tuple(
-                (t, t.replace('"', '""'))
-                for t in sorted(self.tenant_tables)
-                if not _IDENTIFIER_WORD.fullmatch(t)
-            ),
         )
         init(self, "tenant_expressions", tuple(tenant_expressions))
         init(
