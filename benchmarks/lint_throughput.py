@@ -2,6 +2,7 @@
 
     python benchmarks/lint_throughput.py [--statements 4000] [--repeat 5] [--jobs 2]
                                          [--python-files 500] [--memory-statements 200000]
+                                         [--only start] [--python PYTHON] [--scratch-install]
 
 The corpus (benchmarks/corpus.py) is realistic: distinct statements (no verdict-cache hit), long
 ones, CTE chains, joins pinned on their last table, DML, 1 % of derived tables nested 20-40
@@ -29,7 +30,11 @@ Printed, in one run:
                schema cache is warm) either outside its statements (a comment: every verdict from
                the store, sqlglot not imported) or in one statement's literal (that statement
                parsed, sqlglot imported) — goal <= 150 ms, issue 16 —; with --no-cache; and
-               unchanged (result cache hit, goal <= 120 ms);
+               unchanged (result cache hit, goal <= 120 ms); for each interpreter of --python
+               (default: this one), named with its install: editable (the source tree, found
+               by the editable install's import hook, ~10 ms of `site`) or installed (what
+               users run; --scratch-install makes one in a new venv: `pip install --no-deps .`
+               with this environment's dependency versions), all in the same rounds;
   cache        a tree of Python modules cold against the same tree with one file changed
                (goal, issue 14: <= 0.20); one edited Python file checked alone in that tree's
                project (its Python files listed and indexed) against one in a project of its
@@ -347,10 +352,48 @@ def section_python(root: Path, args: argparse.Namespace) -> None:
     print(f"  check / parse             {ratio(checked, parse):8.2f}")
 
 
+INSTALL_KIND = (
+    "import os, sysconfig, tenantguard\n"
+    "origin = os.path.dirname(os.path.realpath(tenantguard.__file__))\n"
+    "site = os.path.realpath(sysconfig.get_paths()['purelib'])\n"
+    "print('installed' if origin.startswith(site + os.sep) else 'editable', origin)\n"
+)
+
+
+def install_kind(python: str) -> str:
+    """How `python` has tenantguard: installed (a copy in its site-packages: what users run) or
+    editable (its source tree, found through the editable install's import hook)."""
+    run = subprocess.run(
+        [python, "-c", INSTALL_KIND], capture_output=True, text=True, check=True, env=CHILD_ENV
+    )
+    kind, origin = run.stdout.split(maxsplit=1)
+    return f"{kind} install ({origin.strip()})"
+
+
+def scratch_install(directory: Path) -> str:
+    """A new venv with tenantguard installed from this tree, not editable (`pip install
+    --no-deps .`), and its dependencies at the versions this environment has; its python."""
+    from importlib import metadata
+
+    subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True)
+    python = str(directory / "bin" / "python")
+    pins = []
+    for distribution in ("sqlglot", "sqlglotc", "pglast", "pathspec"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            pins.append(f"{distribution}=={metadata.version(distribution)}")
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, *pins], check=True)
+    subprocess.run([*pip, "--no-deps", str(REPOSITORY)], check=True)
+    return python
+
+
 def section_start(root: Path, args: argparse.Namespace) -> None:
     """One small file checked in a fresh process (pre-commit), after it was checked once: the
-    schema cache and the verdict store are warm, the result cache misses (the file changed)."""
-    python = sys.executable
+    schema cache and the verdict store are warm, the result cache misses (the file changed).
+    Each interpreter of --python (and the scratch install's) is measured in the same rounds."""
+    pythons = list(args.python or [sys.executable])
+    if args.scratch_install:
+        pythons.append(scratch_install(root / "scratch-venv"))
     small = root / "small"
     small.mkdir()
     target = small / "q.sql"
@@ -369,51 +412,57 @@ def section_start(root: Path, args: argparse.Namespace) -> None:
         changed = [first + statements[0][literal.end() :], *statements[1:]]
         target.write_text(";\n\n".join(changed) + ";\n", encoding="utf-8")
 
-    check = [python, "-m", "tenantguard", "check"]
-    bare = Process([python, "-c", "pass"], root)
-    # as check imports it: tenantguard's package first (no scan for dialect plugins)
-    sqlglot = Process(
-        [
-            python,
-            "-c",
+    rows: dict[str, list[tuple[str, Process, str]]] = {}
+    cached: list[Process] = []
+    for python in pythons:
+        check = [python, "-m", "tenantguard", "check"]
+        # as check imports it: tenantguard's package first (no scan for dialect plugins)
+        sqlglot = (
             "import tenantguard\n"
             "from sqlglot.dialects.dialect import Dialect\n"
-            "Dialect.get_or_raise('postgres')",
-        ],
-        root,
-    )
-    commented = Process([*check, "small/q.sql"], root, before=comment)
-    changed = Process([*check, "small/q.sql"], root, before=one_statement)
-    uncached = Process([*check, "--no-cache", "small/q.sql"], root)
-    cached = Process([*check, "small/q.sql"], root, before=lambda: None)
+            "Dialect.get_or_raise('postgres')"
+        )
+        unchanged = Process([*check, "small/q.sql"], root, before=lambda: None)
+        cached.append(unchanged)
+        rows[python] = [
+            ("python -c pass", Process([python, "-c", "pass"], root), ""),
+            (
+                "import sqlglot + postgres, as check does",
+                Process([python, "-c", sqlglot], root),
+                "",
+            ),
+            (
+                "check, edited, one statement changed",
+                Process([*check, "small/q.sql"], root, before=one_statement),
+                "  (one statement parsed; goal <= 150 ms)",
+            ),
+            (
+                "check, edited, no statement changed",
+                Process([*check, "small/q.sql"], root, before=comment),
+                "  (verdicts from the store; goal <= 150 ms)",
+            ),
+            (
+                "check --no-cache",
+                Process([*check, "--no-cache", "small/q.sql"], root),
+                "  (the schema inferred again)",
+            ),
+            ("check, unchanged", unchanged, "  (result cache hit; goal <= 120 ms)"),
+        ]
     runs = max(args.repeat, 7)
-    interleave(runs, bare, sqlglot, commented, changed, uncached)
+    interleave(runs, *(p for python in pythons for _, p, _ in rows[python] if p not in cached))
     target.write_text(original, encoding="utf-8")
-    interleave(runs, cached)
+    interleave(runs, *cached)
     print(f"\nstart-up: one file of 10 statements, fresh processes, medians of {runs}")
-    print("                                          wall        cpu")
-    for name, p, goal in (
-        ("python -c pass", bare, ""),
-        ("import sqlglot + postgres, as check does", sqlglot, ""),
-        (
-            "check, edited, no statement changed",
-            commented,
-            "  (verdicts from the store; goal <= 150 ms)",
-        ),
-        (
-            "check, edited, one statement changed",
-            changed,
-            "  (one statement parsed; goal <= 150 ms)",
-        ),
-        ("check --no-cache", uncached, "  (the schema inferred again)"),
-        ("check, unchanged", cached, "  (result cache hit; goal <= 120 ms)"),
-    ):
-        wall = statistics.median(p.wall)
-        verdict = ""
-        if "goal <= " in goal:
-            limit = float(goal.split("goal <= ")[1].split(" ms")[0]) / 1000
-            verdict = "  met" if wall <= limit else "  NOT met"
-        print(f"  {name:<40} {ms(wall)} {ms(statistics.median(p.cpu))}{goal}{verdict}")
+    for python in pythons:
+        print(f"  {python}: {install_kind(python)}")
+        print("                                            wall        cpu")
+        for name, p, goal in rows[python]:
+            wall = statistics.median(p.wall)
+            verdict = ""
+            if "goal <= " in goal:
+                limit = float(goal.split("goal <= ")[1].split(" ms")[0]) / 1000
+                verdict = "  met" if wall <= limit else "  NOT met"
+            print(f"    {name:<40} {ms(wall)} {ms(statistics.median(p.cpu))}{goal}{verdict}")
 
 
 def section_cache(root: Path, args: argparse.Namespace) -> None:
@@ -551,6 +600,17 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-statements", type=int, default=200_000, help="0: skip (the 5 MB case runs)"
     )
     parser.add_argument("--memory-rounds", type=int, default=1)
+    parser.add_argument(
+        "--python",
+        action="append",
+        metavar="PYTHON",
+        help="start-up: the interpreter(s) to measure, in the same rounds (default: this one)",
+    )
+    parser.add_argument(
+        "--scratch-install",
+        action="store_true",
+        help="start-up: also measure a new venv with this tree installed (not editable)",
+    )
     parser.add_argument(
         "--only",
         choices=("throughput", "processes", "python", "start", "cache", "memory"),

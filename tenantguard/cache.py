@@ -171,7 +171,8 @@ class PolicyFacts:
     problems: tuple[tuple[str, int, int, str, str, bool], ...] = ()
 
 
-@dataclass
+# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
+@dataclass(eq=False, repr=False)
 class CheckCache:
     """The entries of one key: `lookup` before checking, `store` after, `save` at the end."""
 
@@ -395,7 +396,8 @@ class CheckCache:
                 continue
 
 
-@dataclass
+# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
+@dataclass(eq=False, repr=False)
 class SchemaCache:
     """What the schema sources say (`SchemaInfo` as JSON), kept by the content of every file
     it is read from: a run whose schema files are unchanged neither reads them with pglast

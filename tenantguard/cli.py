@@ -453,7 +453,8 @@ def _read_stdin() -> str:
     return data
 
 
-@dataclass
+# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
+@dataclass(eq=False, repr=False)
 class _Group:
     """The files of one configuration (the nearest one from each checked path upward)."""
 
@@ -761,7 +762,8 @@ def _report(
     return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_CLEAN
 
 
-@dataclass
+# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
+@dataclass(eq=False, repr=False)
 class _Tally:
     """What a run read and found, counted as its reports stream by."""
 

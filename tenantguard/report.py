@@ -44,7 +44,8 @@ def colour_wanted(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bo
     return bool(isatty and isatty())
 
 
-@dataclass(frozen=True)
+# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
+@dataclass(frozen=True, eq=False, repr=False)
 class Style:
     """How text is drawn: ANSI colours or none, the summary or not, known file contents."""
 
@@ -69,7 +70,8 @@ def _location(f: Finding, style: Style) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
+# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Summary:
     """What a run read, beyond its findings: only application statements can be "proven"."""
 

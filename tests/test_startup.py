@@ -7,6 +7,7 @@ does for a dialect it does not ship; sqlglotc's version is read beside sqlglot's
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tenantguard._sqlglotc import compiled_mismatch, installed_version, versions_beside
-from tenantguard.cli import _build_parser
+from tenantguard.cli import _build_parser, main
 
 
 def fresh(code: str, **env: str) -> list[str]:
@@ -166,3 +167,57 @@ def test_the_parser_built_for_one_command_is_that_commands_parser(
         kept = (argparse._HelpAction, argparse._SubParsersAction)
         assert all(isinstance(a, kept) for n in others for a in alone[n]._actions), name
     assert _build_parser().format_help() == _build_parser("check").format_help()
+
+
+# dataclasses given no __eq__ (each generated method costs start-up time): nothing compares them
+UNCOMPARED = [
+    ("tenantguard.cli", "_Group"),
+    ("tenantguard.cli", "_Tally"),
+    ("tenantguard.cache", "CheckCache"),
+    ("tenantguard.cache", "SchemaCache"),
+    ("tenantguard.report", "Style"),
+    ("tenantguard.report", "Summary"),
+    ("tenantguard.sources.files", "CheckOptions"),
+    ("tenantguard.sources.files", "_Batch"),
+    ("tenantguard.sources.schema", "Relations"),
+]
+
+
+def test_the_dataclasses_without_eq_are_compared_nowhere_in_a_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A check, cold and from the cache, of SQL and Python files over a schema with a view and
+    a function, serial and on 2 processes, with every one of them refusing to be compared."""
+    import importlib
+
+    def refuse(self: object, other: object) -> bool:
+        raise AssertionError(f"{type(self).__name__} compared")
+
+    for module, name in UNCOMPARED:
+        cls = getattr(importlib.import_module(module), name)
+        assert "__eq__" not in cls.__dict__ and "__repr__" not in cls.__dict__, name
+        monkeypatch.setattr(cls, "__eq__", refuse, raising=False)
+    monkeypatch.setattr("tenantguard.sources.files._PARALLEL_MIN_BYTES", 0)  # forks for 3 files
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\nschema_paths = ["schema"]\nglobal_tables = ["tenants"]\n'
+    )
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "schema" / "s.sql").write_text(
+        "CREATE TABLE tenants (id int PRIMARY KEY);\n"
+        "CREATE TABLE patients (id int, tenant_id int REFERENCES tenants (id));\n"
+        "CREATE VIEW all_patients AS SELECT id, tenant_id FROM patients;\n"
+        "CREATE FUNCTION patients_of(t int) RETURNS SETOF patients LANGUAGE sql "
+        "AS $$ SELECT * FROM patients WHERE tenant_id = t $$;\n"
+    )
+    (tmp_path / "a.sql").write_text(
+        "SELECT * FROM all_patients WHERE tenant_id = $1;\nSELECT * FROM patients;\n"
+    )
+    (tmp_path / "b.sql").write_text("SELECT * FROM patients_of($1);\n")
+    (tmp_path / "c.py").write_text(
+        'async def f(c, t):\n    await c.fetch("SELECT * FROM patients WHERE tenant_id = $1", t)\n'
+    )
+    for argv in (["check"], ["check"], ["check", "--no-cache", "--jobs", "2"]):
+        assert main([*argv, "--format", "json"]) == 1
+        found = json.loads(capsys.readouterr().out)["findings"]
+        assert [(f["path"], f["line"], f["rule"]) for f in found] == [("a.sql", 2, "TG001")]

@@ -212,7 +212,8 @@ def _as_postgresql_reads(
     return (*found, *tg006_unprovable_statement.check(ctx))
 
 
-@dataclass(frozen=True, slots=True)
+# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CheckOptions:
     unresolved_severity: Severity = Severity.WARNING
     # the patch rules, given by the caller (sources do not depend on the patch package):
@@ -319,7 +320,8 @@ def iter_reports(
 _PARALLEL_MIN_BYTES = 256_000  # below this, starting a process costs more than it saves
 
 
-@dataclass(frozen=True, slots=True)
+# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class _Batch:
     """What every process of one parallel check shares. Forked workers inherit it (no pickling):
     the files, largest first, and a counter in shared memory from which each process claims the

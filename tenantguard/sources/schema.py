@@ -1086,7 +1086,8 @@ _DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 # which views and functions hand out tenant rows
 
 
-@dataclass
+# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
+@dataclass(eq=False, repr=False)
 class Relations:
     """What the views and functions of the schema are to the proof."""
 
