@@ -32,8 +32,8 @@ Printed, in one run:
                parsed, sqlglot imported) — goal <= 150 ms, issue 16 —; with --no-cache; and
                unchanged (result cache hit, goal <= 120 ms); for each interpreter of --python
                (default: this one), named with its install: editable (the source tree, found
-               by the editable install's import hook, ~10 ms of `site`) or installed (what
-               users run; --scratch-install makes one in a new venv: `pip install --no-deps .`
+               by the editable install's import hook, set up in `site`) or normal (what users
+               run; --scratch-install makes one in a new venv: `pip install --no-deps .`
                with this environment's dependency versions), all in the same rounds;
   cache        a tree of Python modules cold against the same tree with one file changed
                (goal, issue 14: <= 0.20); one edited Python file checked alone in that tree's
@@ -356,15 +356,20 @@ INSTALL_KIND = (
     "import os, sysconfig, tenantguard\n"
     "origin = os.path.dirname(os.path.realpath(tenantguard.__file__))\n"
     "site = os.path.realpath(sysconfig.get_paths()['purelib'])\n"
-    "print('installed' if origin.startswith(site + os.sep) else 'editable', origin)\n"
+    "print('normal' if origin.startswith(site + os.sep) else 'editable', origin)\n"
 )
 
 
 def install_kind(python: str) -> str:
-    """How `python` has tenantguard: installed (a copy in its site-packages: what users run) or
-    editable (its source tree, found through the editable install's import hook)."""
+    """How `python` has tenantguard: a normal install (a copy in its site-packages: what users
+    run) or editable (its source tree, found through the editable install's import hook)."""
     run = subprocess.run(
-        [python, "-c", INSTALL_KIND], capture_output=True, text=True, check=True, env=CHILD_ENV
+        [python, "-c", INSTALL_KIND],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=CHILD_ENV,
+        cwd=tempfile.gettempdir(),  # not this tree: `-c` puts the working directory on sys.path
     )
     kind, origin = run.stdout.split(maxsplit=1)
     return f"{kind} install ({origin.strip()})"
@@ -603,6 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--python",
         action="append",
+        type=os.path.abspath,  # not resolved: a venv's python is that venv by its path
         metavar="PYTHON",
         help="start-up: the interpreter(s) to measure, in the same rounds (default: this one)",
     )
