@@ -48,6 +48,18 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
     return [(left, right), (right, left)]
 
 
+def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
+    """Could `side` be a tenant column (or the tenant root's key) to the proof? Only a column
+    of one of those names can, or a row holding one: a conservative screen that spares
+    the resolution of both sides of the equalities that cannot."""
+    kind = type(side)
+    if kind is exp.Column:
+        name = side.this
+        return type(name) is exp.Identifier and identifier_name(name) in keys
+    # a row `(tenant_id, id) = ($1, $2)`, or a column under parentheses or a cast
+    return kind is exp.Tuple or kind is exp.Paren or kind is exp.Cast or kind is exp.TryCast
+
+
 def _is_equals_operator(node: exp.Expression) -> bool:
     """`a OPERATOR(pg_catalog.=) b`."""
     if not isinstance(node, exp.Operator):
@@ -58,12 +70,15 @@ def _is_equals_operator(node: exp.Expression) -> bool:
 class FactCollector:
     """Turns the filters of every block into facts on its sources."""
 
-    __slots__ = ("misses", "model", "names", "policy")
+    __slots__ = ("keys", "misses", "model", "names", "policy")
 
     def __init__(self, model: Model, names: Names) -> None:
         self.model = model
         self.names = names
         self.policy = model.policy
+        # the column names an equality must have on one side to say anything of a tenant
+        root_key = self.policy.tenant_root_key if self.policy.tenant_root is not None else None
+        self.keys = frozenset(k for k in (self.policy.tenant_column, root_key) if k)
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
         self.misses: list[tuple[Block, exp.Expression, Span, str, Span | None]] = []
 
@@ -95,6 +110,10 @@ class FactCollector:
         visible: Span | None,
     ) -> bool:
         """Records what `conjunct` says of tenant columns; False when it says nothing."""
+        if type(conjunct) is exp.EQ and not (
+            _may_be_key(conjunct.this, self.keys) or _may_be_key(conjunct.expression, self.keys)
+        ):
+            return False  # `p.status = 'active'`, `t.patient_id = p.id`: most conjuncts
         owner_of = self.names.tenant_column_owner
         found = False
         pairs = _equalities(conjunct)
