@@ -65,6 +65,17 @@ ALLOWED = [
     ("DECLARE c CURSOR WITH HOLD FOR SELECT 1", False),
     ("CALL refresh()", False),
     ("DEALLOCATE leak", False),
+    # a quoted name is the schema's function however sqlglot reads it (as now(), as lower())
+    ('SELECT "Now"()', False),
+    ('SELECT "Now"/* now() */ ()', False),
+    ('SELECT "Upper"(1)', False),
+    ('SELECT "Lower"(\'A\')', False),
+    ('SELECT x FROM "Json_Each"($1)', False),
+    ('SELECT 1, "a""b"(2)', False),
+    ('SELECT "now"(), "lower"(\'A\')', True),  # spelled as the built-ins are
+    ('INSERT INTO "AuditLog"(tenant_id, note) VALUES ($1, $2)', True),
+    ('SELECT t.a FROM (VALUES (1)) AS "t"(a)', True),
+    ('SELECT $1::"varchar"(10)', True),
 ]
 
 

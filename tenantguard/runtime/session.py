@@ -120,6 +120,9 @@ _LEADING = re.compile(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
 _SET_CONFIG = re.compile(r"set_config\(")
 _HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
+# a quoted name with a parenthesis after it: a call, unless a column list or a type modifier
+# comes after `INTO "T"`, `AS "t"`, `::"varchar"`, `REFERENCES "T"` or `TABLE "T"`
+_QUOTED_CALL = re.compile(r'(?i)(\binto|\bas|::|\breferences|\btable)?\s*"((?:[^"]|"")*)"\s*\(')
 # `SET NAMES x` is `SET client_encoding TO x` (read in the comment-free text)
 _SET_NAMES = re.compile(r"[\s(]*set\s+(?:(?:local|session)\s+)?names\b", re.I)
 
@@ -167,6 +170,12 @@ def _functions_plain(text: str) -> bool:
     """True when every function the statement calls is a built-in that leaves no state."""
     if "(" not in text:
         return True
+    # `"Now"()` is the schema's function "Now", not now(): sqlglot reads it as its own
+    # built-in and drops the spelling (and lower-cases a quoted name it does not know), so a
+    # quoted call is plain only when it spells a safe built-in exactly
+    for match in _QUOTED_CALL.finditer(_without_comments(text)):
+        if match.group(1) is None and match.group(2).replace('""', '"') not in SAFE_FUNCTIONS:
+            return False
     tree, _, error, _ = parse_statement(text)
     if tree is None or error is not None:
         return False
