@@ -18,6 +18,7 @@ a minute and a half (each process runs some 50 times slower under callgrind).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -72,6 +73,8 @@ def instructions(root: Path, mode: str, every: int) -> int:
         capture_output=True,
         text=True,
         check=True,
+        # one hash seed: set and dict orders (and so the instructions) are the same every run
+        env={**os.environ, "PYTHONHASHSEED": "0"},
         cwd=root,  # not the checkout: `-c` puts the working directory first on sys.path
     )
     found = re.search(r"Collected : (\d+)", done.stderr)

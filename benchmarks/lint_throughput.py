@@ -2,6 +2,7 @@
 
     python benchmarks/lint_throughput.py [--statements 4000] [--repeat 5] [--jobs 2]
                                          [--python-files 500] [--memory-statements 200000]
+                                         [--only SECTION] [--also-python PYTHON]
 
 The corpus (benchmarks/corpus.py) is realistic: distinct statements (no verdict-cache hit), long
 ones, CTE chains, joins pinned on their last table, DML, 1 % of derived tables nested 20-40
@@ -21,6 +22,12 @@ Printed, in one run:
                --repeat rounds in which the four take turns; each ratio is the median of the
                rounds' ratios (goals, issue 16: check / floor serial <= 1.3, speed-up of check on
                2 cores >= 1.8);
+  builds       the in-process ratios again for the other builds, each in a child process:
+               this venv with pure-Python sqlglot (a copy of it without sqlglotc's modules,
+               first on the child's PYTHONPATH) when sqlglotc is installed here, and the venv
+               of each --also-python interpreter (one with the proof compiled by mypyc, say);
+               printed as one table. The ratio depends on the parser: the floor is sqlglot's
+               parse, and sqlglotc makes it ~3.5x faster while the proof runs as before;
   processes    the same as whole processes (`python -m tenantguard check` against this script's
                `floor` mode), A B A B: wall and CPU time and peak RSS (the largest process);
   python       a tree of Python modules against parsing their SQL strings alone (serial);
@@ -280,7 +287,9 @@ def load() -> str:
 # ---------------------------------------------------------------------------- sections
 
 
-def section_throughput(root: Path, files: list[Path], statements: int, args: argparse.Namespace):
+def section_throughput(
+    root: Path, files: list[Path], statements: int, args: argparse.Namespace
+) -> dict[str, float]:
     jobs = args.jobs
     base = ["check", "--no-cache", "--format", "text", "app"]
     floor_1 = lambda: floor(files, 1)  # noqa: E731
@@ -304,6 +313,84 @@ def section_throughput(root: Path, files: list[Path], statements: int, args: arg
         f"  speed-up of check, {jobs}      {ratio(c1, cn):8.2f}     (goal >= 1.8 on 2 idle cores)"
     )
     print(f"  speed-up of floor, {jobs}      {ratio(f1, fn):8.2f}     (what the machine gave)")
+    return {
+        "serial": ratio(c1, f1),
+        "cpu": cpu,
+        "parallel": ratio(cn, fn),
+        "speedup": ratio(c1, cn),
+        "floor_us": per,
+    }
+
+
+# ---------------------------------------------------------------------------- builds
+
+
+def pure_sqlglot_copy(into: Path) -> Path | None:
+    """A copy of the installed sqlglot without sqlglotc's compiled modules (None when it has
+    none): first on a child's PYTHONPATH, it makes that child parse with pure-Python sqlglot.
+    sqlglotc puts its extension modules beside sqlglot's sources, and an extension module
+    wins over a source of the same name: a copy is the only way to have both in one venv."""
+    import sqlglot
+
+    package = Path(sqlglot.__file__).parent
+    if not any(package.rglob("*.so")) and not any(package.rglob("*.pyd")):
+        return None
+    shutil.copytree(
+        package, into / "sqlglot", ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__")
+    )
+    return into
+
+
+def section_builds(root: Path, args: argparse.Namespace, mine: dict[str, float]) -> None:
+    """The in-process ratios again for the other builds, each in a child process: this
+    interpreter with pure-Python sqlglot (when sqlglotc is installed here) and every
+    --also-python interpreter (another venv: the proof compiled with mypyc, say)."""
+    variants: list[tuple[str, list[str], dict[str, str]]] = []
+    scratch = Path(tempfile.mkdtemp(prefix="tg-pure-sqlglot-"))
+    try:
+        pure = pure_sqlglot_copy(scratch)
+        if pure is not None:
+            env = {**CHILD_ENV, "PYTHONPATH": str(pure)}
+            variants.append(("this venv, sqlglot copied without sqlglotc", [sys.executable], env))
+        for python in args.also_python or []:
+            variants.append((python, [python], dict(CHILD_ENV)))
+        rows = [(engine_build.describe(), mine)]
+        for label, command, env in variants:
+            done = subprocess.run(
+                [
+                    *command,
+                    str(Path(__file__)),
+                    "--only",
+                    "throughput",
+                    "--statements",
+                    str(args.statements),
+                    "--repeat",
+                    str(args.repeat),
+                    "--jobs",
+                    str(args.jobs),
+                    "--result",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )
+            found = re.search(r"^RESULT (.*)$", done.stdout, re.M)
+            build = re.search(r"^(proof: .*)$", done.stdout, re.M)
+            if done.returncode != 0 or found is None or build is None:
+                print(f"\n{label}: failed\n{done.stderr[-1500:]}")
+                continue
+            rows.append((f"{build.group(1)} ({label})", json.loads(found.group(1))))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print("\nbuilds side by side (each row's ratios from its own interleaved rounds)")
+    print("  serial  by CPU  2 procs  speed-up  floor us/stmt  build")
+    for label, r in rows:
+        print(
+            f"  {r['serial']:6.2f}  {r['cpu']:6.2f}  {r['parallel']:7.2f}  {r['speedup']:8.2f}"
+            f"  {r['floor_us']:13.0f}  {label}"
+        )
+    print("  (goals, issue 16: serial <= 1.3, speed-up >= 1.8; issues 10 and 12: serial <= 1.5)")
 
 
 def section_processes(root: Path, args: argparse.Namespace) -> None:
@@ -553,12 +640,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-rounds", type=int, default=1)
     parser.add_argument(
         "--only",
-        choices=("throughput", "processes", "python", "start", "cache", "memory"),
+        choices=("throughput", "builds", "processes", "python", "start", "cache", "memory"),
         action="append",
         help="run only these sections (repeatable)",
     )
+    parser.add_argument(
+        "--also-python",
+        action="append",
+        metavar="PYTHON",
+        help="builds: measure the throughput in this interpreter's venv too (repeatable)",
+    )
+    parser.add_argument("--result", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    wanted = set(args.only or ("throughput", "processes", "python", "start", "cache", "memory"))
+    every = ("throughput", "builds", "processes", "python", "start", "cache", "memory")
+    wanted = set(args.only or every)
+    if "builds" in wanted:
+        wanted.add("throughput")  # this build's row
     if "cache" in wanted:
         wanted.add("python")  # the cache section's tree
     global SPAWNER
@@ -577,7 +674,11 @@ def main(argv: list[str] | None = None) -> int:
             f"({size / 2**20:.1f} MiB); schema: {len(list((root / 'schema').glob('*.sql')))} files"
         )
         if "throughput" in wanted:
-            section_throughput(root, files, args.statements, args)
+            mine = section_throughput(root, files, args.statements, args)
+            if args.result:
+                print("RESULT " + json.dumps(mine))
+            if "builds" in wanted:
+                section_builds(root, args, mine)
         if "processes" in wanted:
             section_processes(root, args)
         if "python" in wanted:

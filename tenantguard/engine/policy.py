@@ -25,6 +25,9 @@ __all__ = [
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
 
 
+# a composite key's (column, referenced column) pairs besides the tenant column's
+KeyPairs = tuple[tuple[str, str], ...]
+
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -141,8 +144,10 @@ class Policy:
         "_expression_trees",
         "allow_multi_tenant",
         "cascades",
+        "composite_key_firsts",
         "composite_key_pairs",
         "composite_keys",
+        "composite_keys_by_first",
         "constraint_columns",
         "foreign_keys",
         "functions",
@@ -198,6 +203,8 @@ class Policy:
     composite_keys: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]
     # every (column, referenced column) of those keys, both ways round
     composite_key_pairs: frozenset[tuple[str, str]]
+    composite_keys_by_first: Mapping[tuple[str, str, str], tuple[tuple[int, str, KeyPairs], ...]]
+    composite_key_firsts: frozenset[tuple[str, str]]
     _expression_trees: tuple[exp.Expression, ...]
 
     def __init__(
@@ -297,6 +304,22 @@ class Policy:
         init(self, "composite_keys", MappingProxyType(self._composite_keys()))
         pairs = {p for keys in self.composite_keys.values() for _, rest in keys for p in rest}
         init(self, "composite_key_pairs", frozenset(pairs | {(r, c) for c, r in pairs}))
+        # the keys by (referencing table, first column, referenced column): the proof starts
+        # from the equalities a statement has, not from every key of every table it reads
+        by_first: dict[tuple[str, str, str], list[tuple[int, str, KeyPairs]]] = {}
+        for table, keys in self.composite_keys.items():
+            for position, (ref_table, rest) in enumerate(keys):
+                column, referenced = rest[0]
+                by_first.setdefault((table, column, referenced), []).append(
+                    (position, ref_table, rest)
+                )
+        init(
+            self,
+            "composite_keys_by_first",
+            MappingProxyType({k: tuple(v) for k, v in by_first.items()}),
+        )
+        firsts = {(c, r) for _, c, r in by_first}
+        init(self, "composite_key_firsts", frozenset(firsts | {(r, c) for c, r in firsts}))
 
     def _composite_keys(
         self,

@@ -48,6 +48,18 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
     return [(left, right), (right, left)]
 
 
+def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
+    """Could `side` be a tenant column (or the tenant root's key) to the proof? Only a column
+    of one of those names can, or a row holding one: a conservative screen that spares
+    the resolution of both sides of the equalities that cannot."""
+    kind = type(side)
+    if kind is exp.Column:
+        name = side.this
+        return type(name) is exp.Identifier and identifier_name(name) in keys
+    # a row `(tenant_id, id) = ($1, $2)`, or a column under parentheses or a cast
+    return kind is exp.Tuple or kind is exp.Paren or kind is exp.Cast or kind is exp.TryCast
+
+
 def _is_equals_operator(node: exp.Expression) -> bool:
     """`a OPERATOR(pg_catalog.=) b`."""
     if not isinstance(node, exp.Operator):
@@ -58,12 +70,15 @@ def _is_equals_operator(node: exp.Expression) -> bool:
 class FactCollector:
     """Turns the filters of every block into facts on its sources."""
 
-    __slots__ = ("misses", "model", "names", "policy")
+    __slots__ = ("keys", "misses", "model", "names", "policy")
 
     def __init__(self, model: Model, names: Names) -> None:
         self.model = model
         self.names = names
         self.policy = model.policy
+        # the column names an equality must have on one side to say anything of a tenant
+        root_key = self.policy.tenant_root_key if self.policy.tenant_root is not None else None
+        self.keys = frozenset(k for k in (self.policy.tenant_column, root_key) if k)
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
         self.misses: list[tuple[Block, exp.Expression, Span, str, Span | None]] = []
 
@@ -95,6 +110,10 @@ class FactCollector:
         visible: Span | None,
     ) -> bool:
         """Records what `conjunct` says of tenant columns; False when it says nothing."""
+        if type(conjunct) is exp.EQ and not (
+            _may_be_key(conjunct.this, self.keys) or _may_be_key(conjunct.expression, self.keys)
+        ):
+            return False  # `p.status = 'active'`, `t.patient_id = p.id`: most conjuncts
         owner_of = self.names.tenant_column_owner
         found = False
         pairs = _equalities(conjunct)
@@ -319,11 +338,11 @@ class FactCollector:
         `a`'s tenant. A single-column key, a key not validated (NOT VALID) or deferrable, or an
         `id` unique only per tenant proves nothing (the schema reader keeps only the sound ones).
         """
-        keys = self.policy.composite_keys
-        if not keys:
+        policy = self.policy
+        if not policy.composite_keys:
             return
         # the column equalities a key could stand on (most filters have none: done)
-        wanted = self.policy.composite_key_pairs
+        wanted = policy.composite_key_pairs
         equalities: list[tuple[exp.Expression, exp.Column, exp.Column, str, str]] = []
         for conjunct in items:
             if type(conjunct) is not exp.EQ:
@@ -334,51 +353,57 @@ class FactCollector:
             la, lb = identifier_name(left.this), identifier_name(right.this)
             if (la, lb) in wanted:
                 equalities.append((conjunct, left, right, la, lb))
-        if not equalities:
+        firsts = policy.composite_key_firsts
+        if not any((la, lb) in firsts for _, _, _, la, lb in equalities):
             return
-        # the (referencing, target, key columns) a key could join here: keys whose first
-        # column pair an equality names, between two tables read whole in this block
-        named = {(la, lb) for _, _, _, la, lb in equalities}
-        targets: dict[str, list[Source]] = {}
-        for target in filtered:
-            if target.kind is SourceKind.TABLE and target.column_names is None and target.table:
-                targets.setdefault(target.table, []).append(target)
-        candidates: list[tuple[Source, Source, tuple[tuple[str, str], ...]]] = []
-        for referencing in block.every_source:
-            if referencing.kind is not SourceKind.TABLE or referencing.column_names is not None:
-                continue
-            for ref_table, rest in keys.get(referencing.table or "", ()):
-                column, referenced = rest[0]
-                if (column, referenced) not in named and (referenced, column) not in named:
-                    continue
-                for target in targets.get(ref_table, ()):
-                    if target is not referencing:
-                        candidates.append((referencing, target, rest))
-        if not candidates:
-            return
+        # each equality's two columns resolved, both ways round: (referencing, its column,
+        # target, the target's column) -> the conjunct that says it
         pairs: dict[tuple[int, str, int, str], exp.Expression] = {}
+        ends: list[tuple[Source, str, Source, str]] = []
         for conjunct, left, right, la, lb in equalities:
             a = self.names.resolve(block, left, visible, la)
             b = self.names.resolve(block, right, visible, lb)
             if a is None or b is None or a is b:
                 continue
-            pairs[(id(a), la, id(b), lb)] = conjunct
-            pairs[(id(b), lb, id(a), la)] = conjunct
-        if not pairs:
-            return
-        for referencing, target, rest in candidates:
-            said = [pairs.get((id(referencing), c, id(target), r)) for c, r in rest]
-            first = said[0]
-            if first is not None and all(said):
-                target.facts.append(
-                    Fact(
-                        target,
-                        first,
-                        f"{clause} (composite foreign key)",
-                        other=referencing,
-                        via_key=True,
+            for one, c, other, r in ((a, la, b, lb), (b, lb, a, la)):
+                key = (id(one), c, id(other), r)
+                if key not in pairs:
+                    ends.append((one, c, other, r))
+                pairs[key] = conjunct  # the last conjunct that says it, as keys are read
+        # keys whose first column pair an equality states, between two tables of this block
+        # read whole (the referencing one anywhere in it, the target among those filtered)
+        found: list[tuple[int, int, int, Source, Source, tuple[tuple[str, str], ...]]] = []
+        by_first = policy.composite_keys_by_first
+        for referencing, c, target, r in ends:
+            if (
+                referencing.block is not block
+                or referencing.kind is not SourceKind.TABLE
+                or referencing.column_names is not None
+                or target.kind is not SourceKind.TABLE
+                or target.column_names is not None
+                or not target.table
+                or target not in filtered
+            ):
+                continue
+            for position, ref_table, rest in by_first.get((referencing.table or "", c, r), ()):
+                if ref_table == target.table and all(
+                    (id(referencing), kc, id(target), kr) in pairs for kc, kr in rest
+                ):
+                    found.append(
+                        (referencing.index, position, target.index, referencing, target, rest)
                     )
+        found.sort(key=lambda f: f[:3])  # FROM order, then the schema's order of keys
+        for _, _, _, referencing, target, rest in found:
+            first = pairs[(id(referencing), rest[0][0], id(target), rest[0][1])]
+            target.facts.append(
+                Fact(
+                    target,
+                    first,
+                    f"{clause} (composite foreign key)",
+                    other=referencing,
+                    via_key=True,
                 )
+            )
 
     # sources that carry their own pin
 
