@@ -26,8 +26,8 @@ MUTATIONS = [
     (
         "a composite key's equality counts only as written",
         "tenantguard/engine/proof/facts.py",
-        "if (column, referenced) not in named and (referenced, column) not in named:",
-        "if (column, referenced) not in named:",
+        "for one, c, other, r in ((a, la, b, lb), (b, lb, a, la)):",
+        "for one, c, other, r in ((a, la, b, lb),):",
     ),
     (
         "TG012 off",
@@ -134,8 +134,8 @@ MUTATIONS = [
     (
         "a composite foreign key pins without its other columns",
         "tenantguard/engine/proof/facts.py",
-        "if first is not None and all(said):",
-        "if first is not None:",
+        "if ref_table == target.table and all(",
+        "if ref_table == target.table and any(",
     ),
     (
         "a parameter cast lossily elsewhere still pins",
