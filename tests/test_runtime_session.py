@@ -93,6 +93,19 @@ ALLOWED = [
     ("SELECT * FROM t WHERE a OPERATOR(pg_catalog.=) $1", True),
     # a column list the text cannot tell from a call: not plain (a little cost, no trust)
     ("SELECT * FROM (SELECT 1) d(a)", False),
+    # every character past ASCII is a letter of a name to PostgreSQL, where Python's `\s` and
+    # sqlglot see a blank: `lower\u00a0(` calls "lower\u00a0", `\u3000upper(` "\u3000upper"
+    ("SELECT lower\u00a0(x) FROM t", False),
+    ("SELECT \u3000upper(x) FROM t", False),
+    ("SELECT lower\u2028(x), lower\x85(x) FROM t", False),
+    ("SELECT lower\n(x), upper\t(y), now\f() FROM t", True),  # PostgreSQL's own blanks
+    # a qualified quoted name is spelled as the built-in's, or it is the schema's function
+    ('SELECT pg_catalog."Now"()', False),
+    ('SELECT pg_catalog."lower"(x), pg_catalog.upper(y) FROM t', True),
+    # a qualified table's column list, a qualified type's modifier: not calls
+    ('INSERT INTO public."AuditLog" (tenant_id, note) VALUES ($1, $2)', True),
+    ("INSERT INTO app . patients(tenant_id) VALUES ($1)", True),
+    ("SELECT x::pg_catalog.varchar(3) FROM t", True),
 ]
 
 

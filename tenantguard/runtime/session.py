@@ -120,14 +120,23 @@ _LEADING = re.compile(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
 _SET_CONFIG = re.compile(r"set_config\(")
 _HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
-# a name with a parenthesis after it: a call, unless a column list or a type modifier comes
-# after `INTO t`, `AS t`, `WITH t`, `RECURSIVE t`, `::varchar`, `REFERENCES t` or `TABLE t`, or
-# a qualifier (`x.f(`: the tree tells those calls) — group 1; the name unquoted (2) or quoted
-# (3). Other column lists (`FROM t x(a)`, `) d(a)`, a second CTE's) read as calls: such a
-# statement is not plain, which costs the guard a little, never a wrong trust
+# PostgreSQL's blanks, and the characters of a name it does not quote: every character past
+# ASCII is a letter to it (`lower\u00a0(` calls the function "lower\u00a0", where Python's `\s`
+# and sqlglot see lower and a space). \v is a blank from PostgreSQL 16 (before: an error)
+_BLANK = r"[ \t\n\r\f\v]"
+_LETTER = "a-z_\x80-\U0010ffff"
+_BARE = rf"[{_LETTER}][{_LETTER}0-9$]*"
+_QUOTED = r'"(?:[^"]|"")*"'
+# a name with a parenthesis after it: a call, unless it is a table's column list or a type's
+# modifier after `INTO t`, `AS t`, `WITH t`, `RECURSIVE t`, `::varchar`, `REFERENCES t` or
+# `TABLE t`, the name qualified or not — group 1; the called name unquoted (2) or quoted (3),
+# qualified or not (a qualifier is the tree's to check). Other column lists (`FROM t x(a)`,
+# `) d(a)`, a second CTE's) read as calls: such a statement is not plain, which costs the guard
+# a little, never a wrong trust
 _CALL = re.compile(
-    r"(?i)(\binto|\bas|\bwith|\brecursive|::|\breferences|\btable|\.)?\s*"
-    r'(?:\b([a-z_][a-z0-9_$]*)|"((?:[^"]|"")*)")\s*\('
+    rf"(?i)(?:(\binto|\bas|\bwith|\brecursive|::|\breferences|\btable){_BLANK}*"
+    rf"(?:(?:{_BARE}|{_QUOTED}){_BLANK}*\.{_BLANK}*)*)?"
+    rf'(?:(?<![{_LETTER}0-9$])({_BARE})|"((?:[^"]|"")*)"){_BLANK}*\('
 )
 # words of PostgreSQL's grammar that a parenthesis follows without making them calls (or that
 # are the built-ins' own syntax: CAST, EXTRACT, COALESCE…)

@@ -1,0 +1,157 @@
+"""Round 6: what the guard takes as *plain* (a statement after which it still trusts what it knows
+of the session: the tenant setting's value, and that the pool's reset has nothing to undo),
+attacked with the schema's code. Each schema function here switches `app.tenant_id` to clinic 2;
+a clinic-1 request then runs a statement pinned by the setting (`BY_SETTING`), which must return
+clinic 1's rows. Asserts on the rows, in the `guard` and `guard+rls` setups.
+
+The tests marked strict xfail are holes left open: PostgreSQL runs schema code that the text
+does not name (an overload of a built-in's name, an operator, a cast, a domain's CHECK, a
+trigger, a view, a column default), which no reading of the text alone can see. Their marker
+goes when they close.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tenantguard.runtime import connect, create_pool, tenant
+from tests import test_runtime_attacks as round2
+from tests.test_runtime_attacks import POLICY, Setup
+
+setup = round2.setup  # parametrized over "guard" and "guard+rls"
+__all__ = ["setup"]
+
+SWITCH = "BEGIN PERFORM set_config('app.tenant_id', '2', false); RETURN {};  END"
+
+
+def switching(name: str, arguments: str, returns: str, value: str) -> str:
+    """A schema function that switches the tenant setting to clinic 2."""
+    body = SWITCH.format(value)
+    return (
+        f"CREATE FUNCTION {name}({arguments}) RETURNS {returns} VOLATILE LANGUAGE plpgsql "
+        f"AS $$ {body} $$;\n"
+    )
+
+
+async def rows_after(setup: Setup, sql: str) -> list[str]:
+    """The names a clinic-1 request reads by the setting after running `sql`."""
+    conn = await connect(setup.dsn, policy=POLICY, **setup.options)
+    try:
+        with tenant(1):
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+            await conn.fetch(sql)
+            return [r[0] for r in await conn.fetch(round2.BY_SETTING)]
+    finally:
+        await conn.close()
+
+
+async def switched(setup: Setup, sql: str) -> bool:
+    """True when `sql`, run unguarded, switches the setting: it runs the schema's function."""
+    raw = await asyncpg.connect(setup.owner_dsn)
+    try:
+        await raw.execute("SELECT set_config('app.tenant_id', '1', false)")
+        await raw.execute(sql)
+        return await raw.fetchval("SELECT current_setting('app.tenant_id')") == "2"
+    finally:
+        await raw.close()
+
+
+# --- names PostgreSQL reads otherwise than Python's `\s` and sqlglot (fixed) ----------------
+
+NAMES = (
+    switching('"lower\u00a0"', "bigint", "text", "'x'")
+    + switching('"\u3000upper"', "bigint", "text", "'x'")
+    + switching('pg_catalog."Now"', "", "timestamptz", "now()")
+)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "SELECT lower\u00a0(1::bigint)",  # a no-break space is a letter to PostgreSQL
+        "SELECT \u3000upper(1::bigint)",  # so is an ideographic space, before the name
+        'SELECT pg_catalog."Now"()',  # qualified, quoted: sqlglot reads now()
+    ],
+)
+async def test_a_name_spelled_past_ascii_or_qualified_is_the_schemas_function(
+    setup: Setup, call: str
+) -> None:
+    """sqlglot (and the text's `\\s`) read `lower\\u00a0(…)` as lower() and a blank, and
+    `pg_catalog."Now"()` as now(): PostgreSQL calls the functions "lower\\u00a0" and
+    "Now", which switch the setting. Not plain: the setting is set again."""
+    await setup.owner(NAMES)
+    assert await switched(setup, call)  # unguarded, the call is the schema's function
+    assert await rows_after(setup, call) == round2.CLINIC_1
+
+
+# --- schema code the text does not name (open) -----------------------------------------------
+
+IMPLICIT = (
+    # an overload of a built-in's name: length(bigint) is not pg_catalog's, which has none
+    switching("public.length", "bigint", "integer", "1")
+    # an operator: text + text is not pg_catalog's
+    + switching("text_plus", "text, text", "text", "$1 || $2")
+    + "CREATE OPERATOR + (leftarg = text, rightarg = text, function = text_plus);\n"
+    # a cast with a function
+    + "CREATE TYPE mood AS ENUM ('ok');\n"
+    + switching("mood_id", "mood", "bigint", "1")
+    + "CREATE CAST (mood AS bigint) WITH FUNCTION mood_id(mood);\n"
+    # a domain's CHECK
+    + switching("checked", "bigint", "boolean", "true")
+    + "CREATE DOMAIN clinic_id AS bigint CHECK (checked(VALUE));\n"
+    # a trigger, a view, a column default
+    + switching("stamp", "", "trigger", "NEW")
+    + switching("one", "", "bigint", "1")
+    + "CREATE TABLE visits (tenant_id bigint NOT NULL, note text);\n"
+    + "CREATE TRIGGER visits_stamp BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION stamp();\n"
+    + "CREATE VIEW clinic_one AS SELECT one() AS id;\n"
+    + "CREATE TABLE stamps (tenant_id bigint NOT NULL, n bigint DEFAULT one());\n"
+)
+OPEN = pytest.mark.xfail(
+    strict=True,
+    reason="round 6, open: PostgreSQL runs schema code the text does not name; the guard "
+    "takes the statement as plain and keeps trusting the setting",
+)
+
+
+@OPEN
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT length(1::bigint)",
+        "SELECT 'a'::text + 'b'::text",
+        "SELECT 'ok'::mood::bigint",
+        "SELECT 1::bigint::clinic_id",
+        "INSERT INTO visits (tenant_id, note) VALUES (1, 'x')",
+        "SELECT id FROM clinic_one",
+        "INSERT INTO stamps (tenant_id) VALUES (1)",
+    ],
+)
+async def test_schema_code_the_text_does_not_name(setup: Setup, sql: str) -> None:
+    await setup.owner(IMPLICIT)
+    assert await switched(setup, sql)
+    assert await rows_after(setup, sql) == round2.CLINIC_1
+
+
+@OPEN
+async def test_schema_code_the_text_does_not_name_outlives_the_pools_release(
+    setup: Setup,
+) -> None:
+    """The same, across requests: after only plain statements the release skips the reset
+    (with set_tenant_setting), and the guard keeps its belief for the next clinic-1 request.
+    (Without set_tenant_setting the release resets the session, and the guard sets it again.)"""
+    await setup.owner(IMPLICIT)
+    options = {**setup.options, "set_tenant_setting": True}  # the release skips the reset
+    pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **options)
+    try:
+        with tenant(1):
+            async with pool.acquire() as conn:
+                assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+                await conn.fetchval("SELECT length(1::bigint)")
+        with tenant(1):
+            async with pool.acquire() as conn:
+                names = [r[0] for r in await conn.fetch(round2.BY_SETTING)]
+    finally:
+        await pool.close()
+    assert names == round2.CLINIC_1
