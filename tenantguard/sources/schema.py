@@ -104,6 +104,8 @@ class FunctionInfo:
 
 @dataclass
 class ForeignKeyInfo:
+    """A foreign key of the schema sources, as declared."""
+
     name: str
     columns: tuple[str, ...]
     ref_table: str
@@ -132,6 +134,8 @@ class SchemaProblem:
 
 @dataclass
 class SchemaInfo:
+    """What the schema sources say of tables, keys, views and functions."""
+
     columns: dict[str, set[str]] = field(default_factory=dict)
     constraints: dict[str, set[str]] = field(default_factory=dict)
     unique_keys: dict[str, list[frozenset[str]]] = field(default_factory=dict)
