@@ -13,10 +13,12 @@ Starts a throwaway PostgreSQL (64 clinics, 16 patients each) and prints:
    guarded `fetchrow` minus that of asyncpg's own; then the check of the parameters' inferred
    types on a hit of asyncpg's statement cache (the guarded `_get_statement` minus asyncpg's,
    both run to completion without the server). Target for the sum <= 0.8 us.
-3. a pool of 8 connections shared by 64 tasks, each task its own clinic: raw asyncpg pool,
-   guarded pool, guarded pool with `set_tenant_setting=True` (each task a different clinic: the
-   worst case, the setting changes on almost every acquire); rounds interleaved; queries per
-   second and ratios. Targets >= 0.98 and >= 0.95.
+3. a pool of 8 connections shared by 64 tasks, each task its own clinic: raw asyncpg pool, a
+   second raw pool (the control: the noise floor), guarded pool, guarded pool with
+   `set_tenant_setting=True` (each task a different clinic: the worst case, the setting changes
+   on almost every acquire); rounds interleaved; queries per second, ratios (of the medians, and
+   the median of each round's ratio), client CPU per query and per acquire/release cycle
+   without a query. Targets >= 0.98 and >= 0.95.
 4. the first sight of a statement (its proof) and, for long statements of several shapes, the
    time the proof holds the event loop at the default `max_statement_bytes`. Target <= 50 ms.
 5. the verdict cache's memory under many distinct statements, with `cache_bytes` as its bound.
@@ -36,7 +38,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -49,20 +51,30 @@ POLICY = Policy("tenant_id", {"patients", "appointments"}, global_tables={"tenan
 QUERY = "SELECT id, first_name FROM patients WHERE tenant_id = $1 AND id = $2"
 CLINICS = 64
 PER_CLINIC = 16
+T = TypeVar("T")
 
 
-async def _interleave(
-    rounds: int, variants: dict[str, Callable[[], Awaitable[float]]]
-) -> dict[str, float]:
-    """Median of each variant's figure over rounds, the order rotating each round."""
-    figures: dict[str, list[float]] = {name: [] for name in variants}
+async def _rounds(
+    rounds: int, variants: dict[str, Callable[[], Awaitable[T]]]
+) -> dict[str, list[T]]:
+    """Each variant's figures over rounds, the order rotating each round, after one run of
+    each that is not kept (warm-up: connections, statement caches, proofs)."""
+    figures: dict[str, list[T]] = {name: [] for name in variants}
     names = list(variants)
-    for name in names:  # warm every cache once
+    for name in names:
         await variants[name]()
     for round_ in range(rounds):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
             figures[name].append(await variants[name]())
+    return figures
+
+
+async def _interleave(
+    rounds: int, variants: dict[str, Callable[[], Awaitable[float]]]
+) -> dict[str, float]:
+    """Median of each variant's figure over rounds (`_rounds`)."""
+    figures = await _rounds(rounds, variants)
     return {name: statistics.median(values) for name, values in figures.items()}
 
 
@@ -143,64 +155,100 @@ def _statement_overhead(conn: asyncpg.Connection, calls: int = 20000, rounds: in
 
 
 async def pools(dsn: str, rounds: int, calls: int) -> None:
+    """Section 3: four pools, each run alone in turn, the order rotating each round.
+
+    Two plain asyncpg pools (the second is the control: what the same code scores against
+    itself here, connections on other backends, the figure's noise floor), the guarded pool,
+    and the guarded pool with the tenant setting. Each pool has its 8 connections open and its
+    statement prepared on each before the first measured round; garbage is collected before
+    each run so that one pool's is not collected in another's. Two workloads: `fetchrow` through
+    the pool (acquire, query, release: what an application does), and the cycle alone (acquire
+    and release with no query: the pool's reset, and what the guard adds to it).
+    """
     tasks = 64
-    raw_pool = await asyncpg.create_pool(dsn, min_size=8, max_size=8)
-    guarded_pool = create_pool(dsn, policy=POLICY, min_size=8, max_size=8)
-    setting_pool = create_pool(dsn, policy=POLICY, min_size=8, max_size=8, set_tenant_setting=True)
-    await guarded_pool
-    await setting_pool
+    kwargs: dict[str, Any] = {"min_size": 8, "max_size": 8}
+    raw_pool = await asyncpg.create_pool(dsn, **kwargs)
+    control_pool = await asyncpg.create_pool(dsn, **kwargs)
+    guarded_pool = await create_pool(dsn, policy=POLICY, **kwargs)
+    setting_pool = await create_pool(dsn, policy=POLICY, set_tenant_setting=True, **kwargs)
+    named = {"raw": raw_pool, "control": control_pool, "guarded": guarded_pool}
+    named["setting"] = setting_pool
+    for pool in named.values():
+        await _prepare_everywhere(pool)
 
-    cpu_per_query: dict[asyncpg.Pool, list[float]] = {
-        raw_pool: [],
-        guarded_pool: [],
-        setting_pool: [],
-    }
-
-    def throughput(pool: asyncpg.Pool) -> Callable[[], Awaitable[float]]:
+    def workload(pool: asyncpg.Pool, query: bool) -> Callable[[], Awaitable[tuple[float, float]]]:
         async def worker(clinic: int) -> None:
             with tenant(clinic):
                 for i in range(calls):
-                    await pool.fetchrow(
-                        QUERY, clinic, (clinic - 1) * PER_CLINIC + 1 + i % PER_CLINIC
-                    )
+                    if query:
+                        await pool.fetchrow(
+                            QUERY, clinic, (clinic - 1) * PER_CLINIC + 1 + i % PER_CLINIC
+                        )
+                    else:
+                        async with pool.acquire():
+                            pass
 
-        async def run() -> float:
+        async def run() -> tuple[float, float]:
+            gc.collect()
             started, cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(worker(1 + n % CLINICS) for n in range(tasks)))
-            cpu_per_query[pool].append((time.process_time() - cpu) / (tasks * calls))
-            return tasks * calls / (time.perf_counter() - started)
+            cpu_used, wall = time.process_time() - cpu, time.perf_counter() - started
+            return tasks * calls / wall, cpu_used / (tasks * calls)
 
         return run
 
-    medians = await _interleave(
-        rounds,
-        {
-            "raw": throughput(raw_pool),
-            "guarded": throughput(guarded_pool),
-            "setting": throughput(setting_pool),
-        },
-    )
+    queries = await _rounds(rounds, {n: workload(p, True) for n, p in named.items()})
     syncs = setting_pool.tenantguard.setting_syncs
     skipped = setting_pool.tenantguard.resets_skipped
-    for pool in (raw_pool, guarded_pool, setting_pool):
+    cycles = await _rounds(rounds, {n: workload(p, False) for n, p in named.items()})
+    for pool in named.values():
         await pool.close()
-    print(f"3. pool of 8 connections, {tasks} tasks x {calls} fetchrow each, one clinic per task")
-    print(f"   raw asyncpg pool          {medians['raw']:8.0f} queries/s")
+
+    def median(figures: list[tuple[float, float]], index: int) -> float:
+        return statistics.median(figure[index] for figure in figures)
+
+    raw_rate, raw_cpu = median(queries["raw"], 0), median(queries["raw"], 1)
     print(
-        f"   guarded pool              {medians['guarded']:8.0f} queries/s   ratio "
-        f"{medians['guarded'] / medians['raw']:.3f} (target >= 0.98)"
+        f"3. pool of 8 connections, {tasks} tasks x {calls} fetchrow each, one clinic per task;"
+        f" medians of {rounds} rounds"
     )
+    print("   (ratio: of the medians; paired: median of each round's ratio to raw in that round;")
+    print("    CPU: raw's client CPU per query over this one's, the ratio a CPU-bound client gets;")
+    print("    a cycle is acquire + release with no query: the pool's reset and the guard's part)")
     print(
-        f"   guarded, tenant setting   {medians['setting']:8.0f} queries/s   ratio "
-        f"{medians['setting'] / medians['raw']:.3f} (target >= 0.95)"
+        f"   {'':27} {'queries/s':>9} {'ratio':>6} {'paired':>6} {'CPU':>6}"
+        f" {'CPU/query':>10} {'CPU/cycle':>10}"
     )
-    print(f"   (setting round trips {syncs}, pool resets skipped {skipped})")
-    cpu = {name: statistics.median(cpu_per_query[p]) * 1e6 for name, p in
-           (("raw", raw_pool), ("guarded", guarded_pool), ("setting", setting_pool))}  # fmt: skip
-    print(
-        f"   client CPU per query: raw {cpu['raw']:.1f} us, guarded {cpu['guarded']:.1f} us, "
-        f"with the setting {cpu['setting']:.1f} us (steadier than wall time on a shared machine)"
-    )
+    labels = {
+        "raw": "raw asyncpg pool",
+        "control": "raw again (control)",
+        "guarded": "guarded pool",
+        "setting": "guarded, tenant setting",
+    }
+    targets = {"control": "", "guarded": "target >= 0.98", "setting": "target >= 0.95"}
+    for name, label in labels.items():
+        rate = median(queries[name], 0)
+        paired = statistics.median(
+            mine[0] / raw[0] for mine, raw in zip(queries[name], queries["raw"], strict=True)
+        )
+        cpu = median(queries[name], 1)
+        line = (
+            f"   {label:<27} {rate:9.0f} {rate / raw_rate:6.3f} {paired:6.3f} {raw_cpu / cpu:6.3f}"
+            f" {cpu * 1e6:7.1f} us {median(cycles[name], 1) * 1e6:7.1f} us  {targets.get(name, '')}"
+        )
+        print(line.rstrip())
+    print(f"   (setting round trips {syncs}, pool resets skipped {skipped};")
+    print("    client CPU is steadier than wall time on a shared machine)")
+
+
+async def _prepare_everywhere(pool: asyncpg.Pool) -> None:
+    """Runs the query once on each of the pool's connections, all held at once."""
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    with tenant(1):
+        for connection in held:
+            await connection.fetchrow(QUERY, 1, 1)
+    for connection in held:
+        await pool.release(connection)
 
 
 def _shapes(n: int) -> dict[str, str]:

@@ -59,3 +59,40 @@ async def test_a_call_parsed_as_a_built_in_is_refused(setup: Setup, sql: str) ->
     # unguarded, the same call hands out clinic 2's rows: the refusal is what stops them
     every = await setup.names('SELECT first_name FROM "Now"() ORDER BY 1')
     assert "Carla" in every
+
+
+SWITCHING = """
+CREATE OR REPLACE FUNCTION "Now"() RETURNS timestamptz VOLATILE LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('app.tenant_id', '2', false);
+    RETURN now();
+END $$;
+CREATE OR REPLACE FUNCTION nvl(bigint, bigint) RETURNS bigint VOLATILE LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('app.tenant_id', '2', false);
+    RETURN coalesce($1, $2);
+END $$;
+"""
+
+
+@pytest.mark.parametrize(
+    "call",
+    ['SELECT "Now"()', 'SELECT "Now"/* built-in? */()', "SELECT nvl(NULL::bigint, 1::bigint)"],
+)
+async def test_a_call_parsed_as_a_built_in_does_not_leave_the_session_trusted(
+    setup: Setup, call: str
+) -> None:
+    """sqlglot reads `"Now"()` as now(), a built-in that leaves no state, and `nvl(…)` (which
+    PostgreSQL does not have) as coalesce(): but each is the schema's function, which switches
+    the tenant setting. The guard, not knowing it (a policy
+    without the schema's functions), must not take the call as plain: the next statement
+    pinned by the setting sees the request's tenant, and the pool resets the session."""
+    await setup.owner(SWITCHING)
+    conn = await connect(setup.dsn, policy=POLICY, **setup.options)
+    try:
+        with tenant(1):
+            await conn.fetchval(call)
+            names = [r[0] for r in await conn.fetch(round2.BY_SETTING)]
+    finally:
+        await conn.close()
+    assert names == round2.CLINIC_1

@@ -65,6 +65,34 @@ ALLOWED = [
     ("DECLARE c CURSOR WITH HOLD FOR SELECT 1", False),
     ("CALL refresh()", False),
     ("DEALLOCATE leak", False),
+    # a quoted name is the schema's function however sqlglot reads it (as now(), as lower())
+    ('SELECT "Now"()', False),
+    ('SELECT "Now"/* now() */ ()', False),
+    ('SELECT "Upper"(1)', False),
+    ("SELECT \"Lower\"('A')", False),
+    ('SELECT x FROM "Json_Each"($1)', False),
+    ('SELECT 1, "a""b"(2)', False),
+    ('SELECT "now"(), "lower"(\'A\')', True),  # spelled as the built-ins are
+    ('INSERT INTO "AuditLog"(tenant_id, note) VALUES ($1, $2)', True),
+    ('SELECT t.a FROM (VALUES (1)) AS "t"(a)', True),
+    ('SELECT $1::"varchar"(10)', True),
+    # names sqlglot reads as its own built-ins, which PostgreSQL does not have: a project's or
+    # an extension's functions (orafce's nvl, months_between…)
+    ("SELECT nvl(x, 1) FROM t", False),
+    ("SELECT ifnull(x, 1), date_add(x, 1) FROM t", False),
+    ("SELECT months_between(a, b), last_day(a) FROM t", False),
+    ("SELECT levenshtein(a, b), soundex(a), sha1(a), to_base64(a) FROM t", False),
+    ("SELECT coalesce(x, 1), COALESCE(y, 2), nullif(a, b) FROM t", True),
+    ("SELECT count(*) FILTER (WHERE x > 1) OVER (PARTITION BY y) FROM t", True),
+    ("SELECT DISTINCT ON (a) nvl(b, 1) FROM t", False),
+    ("SELECT x FROM t WHERE y IN (1, 2) AND EXISTS (SELECT 1) AND z = ANY ($1)", True),
+    ("SELECT CAST(x AS numeric(10, 2)), x::varchar(3), extract(year FROM now()) FROM t", True),
+    ("WITH c(a) AS (SELECT 1), d AS NOT MATERIALIZED (SELECT 2) SELECT * FROM c, d", True),
+    ("WITH RECURSIVE c(a) AS (SELECT 1) SELECT * FROM c", True),
+    ("INSERT INTO patients(tenant_id) VALUES ($1) ON CONFLICT (tenant_id) DO NOTHING", True),
+    ("SELECT * FROM t WHERE a OPERATOR(pg_catalog.=) $1", True),
+    # a column list the text cannot tell from a call: not plain (a little cost, no trust)
+    ("SELECT * FROM (SELECT 1) d(a)", False),
 ]
 
 

@@ -69,6 +69,11 @@ _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
     "tenantguard_introspecting", default=None
 )
 _TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per connection
+# asyncpg's `reset()` is its `_reset()`, then its `get_reset_query()` sent with `execute`, in a
+# timer: `GuardedConnection.reset` makes those steps itself, only while asyncpg's are these
+_RESET_INLINE = asyncpg.Connection.reset.__code__.co_names == (
+    "compat", "timeout", "_reset", "get_reset_query", "execute",
+)  # fmt: skip
 
 
 class GuardedConnection(asyncpg.Connection):
@@ -376,8 +381,22 @@ class GuardedConnection(asyncpg.Connection):
             # every statement since the last reset was plain: the reset would change nothing
             guard.resets_skipped += 1
             return
-        reset = super().reset
-        await self._tg_driver_call(lambda: reset(timeout=timeout))
+        if timeout is None and self._tg_driver is None and _RESET_INLINE:
+            # the pool's release: asyncpg's reset made here, without its no-op timer, its
+            # script sent with asyncpg's own execute (this method's statement, by identity:
+            # nothing an application sends reaches that call); a ROLLBACK of asyncpg's
+            # `_reset` goes through `execute`, admitted as the driver's
+            done = self._tg_driver_start()
+            try:
+                await self._reset()
+                script = self.get_reset_query()
+                if script:
+                    await _execute(self, script)
+            finally:
+                self._tg_driver_end(done)
+        else:
+            reset = super().reset
+            await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
 
     # -- what stays on the connection: codecs and the hooks that see later statements -------
@@ -893,15 +912,23 @@ class GuardedConnection(asyncpg.Connection):
         if self._tg_is_driver():
             return await call()  # nested (a pool's reset= calling reset()): already the driver
         await self._tg_settled()
-        done = self._tg_driver = asyncio.Event()
-        self._tg_driver_task = asyncio.current_task()
-        self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
+        done = self._tg_driver_start()
         try:
             return await call()
         finally:
-            self._tg_driver = self._tg_driver_task = None
-            done.set()
-            self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
+            self._tg_driver_end(done)
+
+    def _tg_driver_start(self) -> asyncio.Event:
+        """Marks this task as the driver's until `_tg_driver_end` (none may be in flight)."""
+        done = self._tg_driver = asyncio.Event()
+        self._tg_driver_task = asyncio.current_task()
+        self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
+        return done
+
+    def _tg_driver_end(self, done: asyncio.Event) -> None:
+        self._tg_driver = self._tg_driver_task = None
+        done.set()
+        self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
 
 
 def _reported(connection: asyncpg.Connection, name: str) -> object:

@@ -120,6 +120,31 @@ _LEADING = re.compile(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
 _SET_CONFIG = re.compile(r"set_config\(")
 _HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
+# a name with a parenthesis after it: a call, unless a column list or a type modifier comes
+# after `INTO t`, `AS t`, `WITH t`, `RECURSIVE t`, `::varchar`, `REFERENCES t` or `TABLE t`, or
+# a qualifier (`x.f(`: the tree tells those calls) — group 1; the name unquoted (2) or quoted
+# (3). Other column lists (`FROM t x(a)`, `) d(a)`, a second CTE's) read as calls: such a
+# statement is not plain, which costs the guard a little, never a wrong trust
+_CALL = re.compile(
+    r"(?i)(\binto|\bas|\bwith|\brecursive|::|\breferences|\btable|\.)?\s*"
+    r'(?:\b([a-z_][a-z0-9_$]*)|"((?:[^"]|"")*)")\s*\('
+)
+# words of PostgreSQL's grammar that a parenthesis follows without making them calls (or that
+# are the built-ins' own syntax: CAST, EXTRACT, COALESCE…)
+_SYNTAX_WORDS = frozenset(
+    """
+    all and any array as between by case cast char character check coalesce collate conflict
+    constraint cube current_date current_time current_timestamp dec decimal default delete
+    distinct do else except exists extract filter float foreign from greatest grouping having in
+    insert interval intersect into is join key lateral least like ilike limit localtime
+    localtimestamp matched materialized merge national nchar normalize not nothing nullif
+    numeric offset on operator or over overlay partition position precision primary recursive
+    references returning rollup row select set sets similar some substring table tablesample
+    then time timestamp to treat trim union unique update using values varchar varying when
+    where window with within xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlparse
+    xmlpi xmlroot xmlserialize xmltable zone
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
 # `SET NAMES x` is `SET client_encoding TO x` (read in the comment-free text)
 _SET_NAMES = re.compile(r"[\s(]*set\s+(?:(?:local|session)\s+)?names\b", re.I)
 
@@ -167,6 +192,20 @@ def _functions_plain(text: str) -> bool:
     """True when every function the statement calls is a built-in that leaves no state."""
     if "(" not in text:
         return True
+    # sqlglot reads many names as its own built-ins and drops how they were spelled: `"Now"()`
+    # (the schema's function "Now") as now(), `nvl(x, 1)` or `date_add(…)` (which PostgreSQL
+    # does not have: a project's or an extension's function) as typed nodes. So the text is
+    # read too: every name called must be a safe built-in, spelled as PostgreSQL names it
+    for match in _CALL.finditer(_without_comments(text)):
+        if match.group(1) is not None:
+            continue
+        unquoted = match.group(2)
+        if unquoted is not None:
+            name = unquoted.lower()
+            if name not in SAFE_FUNCTIONS and name not in _SYNTAX_WORDS:
+                return False
+        elif match.group(3).replace('""', '"') not in SAFE_FUNCTIONS:
+            return False
     tree, _, error, _ = parse_statement(text)
     if tree is None or error is not None:
         return False
