@@ -31,7 +31,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -171,23 +171,23 @@ class PolicyFacts:
     problems: tuple[tuple[str, int, int, str, str, bool], ...] = ()
 
 
-# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
-@dataclass(eq=False, repr=False)
+# a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
 class CheckCache:
     """The entries of one key: `lookup` before checking, `store` after, `save` at the end."""
 
-    file: Path
-    # what every verdict depends on besides its statement: the tool, the settings, the schema
-    basis: str = ""
-    settings: Settings | None = None
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    worlds: dict[str, dict[str, Any]] = field(default_factory=dict)
-    facts: PolicyFacts | None = None  # None: not known for this key, the policy must be built
-    changed: bool = False
-    _hashes: dict[str, str] = field(default_factory=dict)  # path -> content hash, this run
-    _valid_worlds: dict[str, bool] = field(default_factory=dict)
-    _definitions: dict[str, list[str]] | None = None
-    _stored_python: list[str] = field(default_factory=list)
+    def __init__(self, file: Path, basis: str = "", settings: Settings | None = None) -> None:
+        self.file = file
+        # what every verdict depends on besides its statement: the tool, the settings, the schema
+        self.basis = basis
+        self.settings = settings
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.worlds: dict[str, dict[str, Any]] = {}
+        self.facts: PolicyFacts | None = None  # None: not known for this key, build the policy
+        self.changed = False
+        self._hashes: dict[str, str] = {}  # path -> content hash, this run
+        self._valid_worlds: dict[str, bool] = {}
+        self._definitions: dict[str, list[str]] | None = None
+        self._stored_python: list[str] = []
 
     @classmethod
     def open(cls, settings: Settings, options: str, directory: Path | None = None) -> CheckCache:
@@ -396,8 +396,7 @@ class CheckCache:
                 continue
 
 
-# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
-@dataclass(eq=False, repr=False)
+# a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
 class SchemaCache:
     """What the schema sources say (`SchemaInfo` as JSON), kept by the content of every file
     it is read from: a run whose schema files are unchanged neither reads them with pglast
@@ -407,8 +406,9 @@ class SchemaCache:
     (a cache committed to a repository cannot predict it), and is written inside the file too.
     """
 
-    file: Path
-    key: str
+    def __init__(self, file: Path, key: str) -> None:
+        self.file = file
+        self.key = key
 
     @classmethod
     def open(cls, settings: Settings, directory: Path | None = None) -> SchemaCache:

@@ -7,7 +7,6 @@ import heapq
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import cache as cache_function
 from functools import partial
 from pathlib import Path
@@ -453,16 +452,18 @@ def _read_stdin() -> str:
     return data
 
 
-# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
-@dataclass(eq=False, repr=False)
+# a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
 class _Group:
     """The files of one configuration (the nearest one from each checked path upward)."""
 
-    settings: Settings
-    selection: RuleSelection
-    files: list[SourceFile]
-    texts: dict[str, str] = field(default_factory=dict)  # display -> standard input's text
-    reads_stdin: bool = False
+    __slots__ = ("files", "reads_stdin", "selection", "settings", "texts")
+
+    def __init__(self, settings: Settings, selection: RuleSelection, files: list[SourceFile]):
+        self.settings = settings
+        self.selection = selection
+        self.files = files
+        self.texts: dict[str, str] = {}  # display -> standard input's text
+        self.reads_stdin = False
 
 
 def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | None:
@@ -762,17 +763,19 @@ def _report(
     return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_CLEAN
 
 
-# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
-@dataclass(eq=False, repr=False)
+# a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
 class _Tally:
     """What a run read and found, counted as its reports stream by."""
 
-    files: int = 0
-    statements: int = 0
-    schema_statements: int = 0
-    found: int = 0  # with a baseline: before it, and after it
-    kept: int = 0
-    errors: int = 0
+    __slots__ = ("errors", "files", "found", "kept", "schema_statements", "statements")
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.statements = 0
+        self.schema_statements = 0
+        self.found = 0  # with a baseline: before it, and after it
+        self.kept = 0
+        self.errors = 0
 
     def summary(self) -> Summary:
         hidden = self.found - self.kept

@@ -9,9 +9,8 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 from tenantguard import __version__
 from tenantguard.engine.findings import Finding, Severity
@@ -44,14 +43,21 @@ def colour_wanted(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bo
     return bool(isatty and isatty())
 
 
-# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
-@dataclass(frozen=True, eq=False, repr=False)
+# a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
 class Style:
     """How text is drawn: ANSI colours or none, the summary or not, known file contents."""
 
-    colour: bool = False
-    quiet: bool = False
-    texts: Mapping[str, str] = field(default_factory=dict)  # path -> content (standard input)
+    __slots__ = ("colour", "quiet", "texts")
+    colour: Final[bool]
+    quiet: Final[bool]
+    texts: Final[Mapping[str, str]]  # path -> content (standard input)
+
+    def __init__(
+        self, colour: bool = False, quiet: bool = False, texts: Mapping[str, str] | None = None
+    ) -> None:
+        self.colour = colour
+        self.quiet = quiet
+        self.texts = {} if texts is None else texts
 
     def paint(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
@@ -70,16 +76,30 @@ def _location(f: Finding, style: Style) -> str:
     )
 
 
-# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+# a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
 class Summary:
     """What a run read, beyond its findings: only application statements can be "proven"."""
 
-    files: int
-    statements: int
-    schema_statements: int = 0  # of `statements`, those of schema sources (patches, migrations)
-    hidden: int = 0  # findings the baseline hid: the run is not clean, it is accepted
-    subject: str = ""  # what was checked, when it is not files (`audit`: "database …")
+    __slots__ = ("files", "hidden", "schema_statements", "statements", "subject")
+    files: Final[int]
+    statements: Final[int]
+    schema_statements: Final[int]  # of `statements`, those of schema sources (patches, migrations)
+    hidden: Final[int]  # findings the baseline hid: the run is not clean, it is accepted
+    subject: Final[str]  # what was checked, when it is not files (`audit`: "database …")
+
+    def __init__(
+        self,
+        files: int,
+        statements: int,
+        schema_statements: int = 0,
+        hidden: int = 0,
+        subject: str = "",
+    ) -> None:
+        self.files = files
+        self.statements = statements
+        self.schema_statements = schema_statements
+        self.hidden = hidden
+        self.subject = subject
 
     @property
     def application_statements(self) -> int:

@@ -18,6 +18,8 @@ __all__ = ["CascadingWrite", "cascading_writes"]
 
 @dataclass(frozen=True, slots=True)
 class CascadingWrite:
+    """A DELETE or UPDATE whose foreign-key actions reach the rows of tenant tables."""
+
     kind: str  # "DELETE" or "UPDATE"
     table: exp.Table  # the table written, as the statement names it
     name: str

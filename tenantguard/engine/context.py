@@ -25,6 +25,8 @@ C = TypeVar("C")
 
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
+    """A rule's code, name and default severity."""
+
     code: str
     name: str
     severity: Severity

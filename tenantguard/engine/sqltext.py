@@ -49,6 +49,8 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class Comment:
+    """A SQL comment and where it starts in the text."""
+
     text: str
     start: int
     line: int

@@ -6,9 +6,8 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from tenantguard._collect import collecting_less, young_collections_less
 from tenantguard.engine.findings import Finding, Severity
@@ -212,17 +211,33 @@ def _as_postgresql_reads(
     return (*found, *tg006_unprovable_statement.check(ctx))
 
 
-# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+# a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
 class CheckOptions:
-    unresolved_severity: Severity = Severity.WARNING
+    """How files are checked, besides the policy."""
+
+    __slots__ = ("patch_linter", "patch_rules_only", "python_index", "rules", "unresolved_severity")
+    unresolved_severity: Final[Severity]
     # the patch rules, given by the caller (sources do not depend on the patch package):
     # (text, path) -> findings; and whether only they run (`patches lint`)
-    patch_linter: Callable[[str, Path], list[Finding]] | None = None
-    patch_rules_only: bool = False
-    rules: EnabledRules | None = None  # None: every rule
+    patch_linter: Final[Callable[[str, Path], list[Finding]] | None]
+    patch_rules_only: Final[bool]
+    rules: Final[EnabledRules | None]  # None: every rule
     # what the project's Python files define (wrappers, constants, classes), shared by all files
-    python_index: ProjectIndex | None = None
+    python_index: Final[ProjectIndex | None]
+
+    def __init__(
+        self,
+        unresolved_severity: Severity = Severity.WARNING,
+        patch_linter: Callable[[str, Path], list[Finding]] | None = None,
+        patch_rules_only: bool = False,
+        rules: EnabledRules | None = None,
+        python_index: ProjectIndex | None = None,
+    ) -> None:
+        self.unresolved_severity = unresolved_severity
+        self.patch_linter = patch_linter
+        self.patch_rules_only = patch_rules_only
+        self.rules = rules
+        self.python_index = python_index
 
 
 def check_file(
@@ -320,18 +335,32 @@ def iter_reports(
 _PARALLEL_MIN_BYTES = 256_000  # below this, starting a process costs more than it saves
 
 
-# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+# a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
 class _Batch:
     """What every process of one parallel check shares. Forked workers inherit it (no pickling):
     the files, largest first, and a counter in shared memory from which each process claims the
     next file to check."""
 
-    files: list[SourceFile]
-    claimed: Synchronized[int]
-    analyzer: Analyzer
-    patch_analyzer: Analyzer
-    options: CheckOptions
+    __slots__ = ("analyzer", "claimed", "files", "options", "patch_analyzer")
+    files: Final[list[SourceFile]]
+    claimed: Final[Synchronized[int]]
+    analyzer: Final[Analyzer]
+    patch_analyzer: Final[Analyzer]
+    options: Final[CheckOptions]
+
+    def __init__(
+        self,
+        files: list[SourceFile],
+        claimed: Synchronized[int],
+        analyzer: Analyzer,
+        patch_analyzer: Analyzer,
+        options: CheckOptions,
+    ) -> None:
+        self.files = files
+        self.claimed = claimed
+        self.analyzer = analyzer
+        self.patch_analyzer = patch_analyzer
+        self.options = options
 
     def drain(self) -> list[FileReport]:
         """Checks files until none is left unclaimed."""

@@ -104,6 +104,8 @@ class FunctionInfo:
 
 @dataclass
 class ForeignKeyInfo:
+    """A foreign key of the schema sources, as declared."""
+
     name: str
     columns: tuple[str, ...]
     ref_table: str
@@ -132,6 +134,8 @@ class SchemaProblem:
 
 @dataclass
 class SchemaInfo:
+    """What the schema sources say of tables, keys, views and functions."""
+
     columns: dict[str, set[str]] = field(default_factory=dict)
     constraints: dict[str, set[str]] = field(default_factory=dict)
     unique_keys: dict[str, list[frozenset[str]]] = field(default_factory=dict)
@@ -1086,17 +1090,19 @@ _DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 # which views and functions hand out tenant rows
 
 
-# never compared nor printed: no __eq__ or __repr__ to generate (start-up time)
-@dataclass(eq=False, repr=False)
+# a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
 class Relations:
     """What the views and functions of the schema are to the proof."""
 
-    # read like tenant tables, with their columns if known
-    tenant: dict[str, set[str] | None] = field(default_factory=dict)
-    # of those, the ones that cannot be pinned from outside: every read is a finding (and why)
-    unpinnable: dict[str, str] = field(default_factory=dict)
-    # pinned by some of their parameters: a call is pinned when those arguments are
-    pinned_by_arguments: dict[str, FunctionPins] = field(default_factory=dict)
+    __slots__ = ("pinned_by_arguments", "tenant", "unpinnable")
+
+    def __init__(self) -> None:
+        # read like tenant tables, with their columns if known
+        self.tenant: dict[str, set[str] | None] = {}
+        # of those, the ones that cannot be pinned from outside: every read is a finding (and why)
+        self.unpinnable: dict[str, str] = {}
+        # pinned by some of their parameters: a call is pinned when those arguments are
+        self.pinned_by_arguments: dict[str, FunctionPins] = {}
 
 
 def tenant_relations(

@@ -26,6 +26,8 @@ _PATTERN = re.compile(
 
 @dataclass
 class Suppression:
+    """A `tenantguard: ignore[...]` comment: where it is, its codes and reason."""
+
     line: int
     column: int
     codes: frozenset[str]

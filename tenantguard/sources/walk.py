@@ -69,6 +69,8 @@ ALWAYS_SKIPPED = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
+    """A file to check, as the walk found it (or standard input)."""
+
     path: Path
     display: str  # the path as reported (relative to the working directory when possible)
     in_patch: bool  # under the schema pipeline (patch directory or schema paths)
@@ -80,6 +82,8 @@ class SourceFile:
 
 @dataclass(frozen=True, slots=True)
 class FileReport:
+    """A checked file's findings, statement count and notes."""
+
     path: str
     findings: tuple[Finding, ...]
     statements: int
