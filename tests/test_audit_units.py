@@ -303,7 +303,7 @@ def _function(name: str, definition: str, **changes: object) -> Function:
         (_function("f", "… SELECT now()", config=("search_path=pg_temp, public",)), ["TG213"]),
         (_function("f", "… SELECT now()", config=('search_path="$user", public, "pg_temp"',)), []),
         (_function("f", "… import os", language="plpython3u"), ["TG212"]),
-        (_function("f", "… patients", language="c", config=()), []),
+        (_function("f", "… patients", language="c", config=()), ["TG215"]),  # unreadable
         (_function("f", "… SELECT * FROM patients", security_definer=False, config=()), []),
     ],
 )

@@ -148,6 +148,8 @@ WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
   AND r.ev_class IN ({_AUDITED})
 """
 
+# the schema's functions, and those created in pg_catalog or information_schema after initdb
+# (oid >= FirstNormalObjectId): a built-in's name there is the schema's function, not the built-in
 _FUNCTIONS = f"""
 SELECT p.oid::bigint AS oid, n.nspname::text AS schema, p.proname::text AS name,
        quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '('
@@ -157,12 +159,19 @@ SELECT p.oid::bigint AS oid, n.nspname::text AS schema, p.proname::text AS name,
        pg_get_userbyid(p.proowner)::text AS owner,
        p.prorettype = 'trigger'::regtype AS returns_trigger,
        pg_get_functiondef(p.oid) AS definition,
-       obj_description(p.oid, 'pg_proc') AS comment
+       obj_description(p.oid, 'pg_proc') AS comment,
+       p.prosrc AS source
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 WHERE p.prokind IN ('f', 'p')
-  AND {_USER_OBJECT.format(catalog="'pg_proc'", oid="p.oid")}
+  AND (
+    {_USER_OBJECT.format(catalog="'pg_proc'", oid="p.oid")}
+    OR (p.oid >= 16384 AND n.nspname IN ('pg_catalog', 'information_schema') AND NOT EXISTS (
+        SELECT 1 FROM pg_depend e
+        WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e'
+    ))
+  )
 ORDER BY n.nspname, p.proname, p.oid
 """
 
@@ -350,6 +359,7 @@ def _function(row: Any) -> Function:
         row["owner"],
         row["returns_trigger"],
         row["comment"],
+        row["source"] or "",
     )
 
 

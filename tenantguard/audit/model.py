@@ -151,7 +151,8 @@ class Relation:
 
 @dataclass(frozen=True, slots=True)
 class Function:
-    """A function or procedure of a user schema (not an extension's)."""
+    """A function or procedure of a user schema, or one created in pg_catalog after initdb (not
+    an extension's)."""
 
     oid: int
     schema: str
@@ -164,6 +165,7 @@ class Function:
     owner: str
     returns_trigger: bool = False
     comment: str | None = None
+    source: str = ""  # prosrc: the body as written; empty for a SQL-standard body (BEGIN ATOMIC)
 
     @property
     def search_path(self) -> str | None:

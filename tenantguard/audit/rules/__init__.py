@@ -204,6 +204,7 @@ from tenantguard.audit.rules import (  # noqa: E402  (the modules import AuditCo
     tg212_security_definer_reads_tenant_rows,
     tg213_security_definer_search_path,
     tg214_public_grant_on_tenant_table,
+    tg215_function_changes_session_setting,
 )
 
 CATALOG_RULES: tuple[Rule[AuditContext], ...] = tuple(
@@ -223,6 +224,7 @@ CATALOG_RULES: tuple[Rule[AuditContext], ...] = tuple(
         tg212_security_definer_reads_tenant_rows,
         tg213_security_definer_search_path,
         tg214_public_grant_on_tenant_table,
+        tg215_function_changes_session_setting,
     )
 )
 
