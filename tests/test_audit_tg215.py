@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import asyncpg
 import pytest
 
-from tenantguard.audit.model import Catalog, Function, Role
+from tenantguard.audit.model import Catalog, Function, Role, SchemaCode
 from tenantguard.audit.rowpolicy import PolicyReader
 from tenantguard.audit.rules import AuditContext, check_catalog
 from tenantguard.audit.rules.tg215_function_changes_session_setting import lex
@@ -127,13 +127,13 @@ SWITCHING = {
 }
 
 
-async def setting_after(dsn: str, *statements: str) -> str:
+async def setting_after(dsn: str, statement: str, setting: str = "app.tenant_id") -> str:
+    """`setting` after `statement`, in a session of clinic 1."""
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("SELECT set_config('app.tenant_id', '1', false)")
-        for statement in statements:
-            await conn.execute(statement)
-        return str(await conn.fetchval("SELECT current_setting('app.tenant_id', true)"))
+        await conn.execute(statement)
+        return str(await conn.fetchval("SELECT current_setting($1, true)", setting))
     finally:
         await conn.close()
 
@@ -302,3 +302,171 @@ def test_the_lexer_keeps_strings_apart() -> None:
         'g"h',
         "k",
     ]
+
+
+# ------------------------------------- schema code calling set_config itself (no function between)
+
+SWITCH = ("app.tenant_id", "2")  # what the breaking objects set
+TIMEOUT = ("statement_timeout", "0")  # the same objects setting another setting
+SQL_TO_RUN = (
+    "CREATE TABLE q (sql text);\n"
+    "INSERT INTO q VALUES ('SELECT set_config(''app.tenant_id'', ''2'', false)::tsquery, "
+    "''b''::tsquery');\n"
+)
+VECTOR_TO_RUN = (  # what ts_stat runs
+    "CREATE TABLE q2 (sql text);\n"
+    "INSERT INTO q2 VALUES ('SELECT to_tsvector(set_config(''app.tenant_id'', ''2'', false))');\n"
+)
+
+
+@dataclass(frozen=True)
+class Code:
+    id: str
+    sql: str  # `{s}`, `{v}`: the setting and its value
+    statement: str  # a statement running it, whose text names no set_config
+    path: str  # where TG215 reports it
+    as_app: bool = False  # run as the application role (RLS does not apply to a superuser)
+    readable: bool = True  # reported only when it sets a guarded setting (else: always)
+    switch: tuple[str, str] = SWITCH  # the setting it switches on the server, and to what
+
+
+CODE = [
+    Code("view", "CREATE VIEW switch AS SELECT set_config('{s}', '{v}', false) AS s;", "SELECT * FROM switch", "db:public.switch"),
+    Code("rule", "CREATE TABLE r (id int);\nCREATE RULE r_ins AS ON INSERT TO r DO ALSO SELECT set_config('{s}', '{v}', false);", "INSERT INTO r VALUES (1)", "db:public.r"),
+    Code("column-default", "CREATE TABLE d (id int, s text DEFAULT set_config('{s}', '{v}', false));", "INSERT INTO d (id) VALUES (1)", "db:public.d"),
+    Code("check", "CREATE TABLE c (id int CHECK (set_config('{s}', '{v}', false) IS NOT NULL));", "INSERT INTO c VALUES (1)", "db:public.c"),
+    Code("domain-check", "CREATE DOMAIN dom AS text CHECK (set_config('{s}', '{v}', false) IS NOT NULL);", "SELECT 'x'::dom", "db:public.dom"),
+    Code("domain-default", "CREATE DOMAIN dd AS text DEFAULT set_config('{s}', '{v}', false);\nCREATE TABLE dt (id int, x dd);", "INSERT INTO dt (id) VALUES (1)", "db:public.dd"),
+    Code("policy", f"CREATE TABLE pt (id int);\nINSERT INTO pt VALUES (1);\nALTER TABLE pt ENABLE ROW LEVEL SECURITY;\nCREATE POLICY pt_p ON pt USING (set_config('{{s}}', '{{v}}', false) IS NOT NULL);\nGRANT SELECT ON pt TO {APP};", "SELECT * FROM pt", "db:public.pt", as_app=True),
+    Code("trigger-when", "CREATE FUNCTION pass() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\nCREATE TABLE t (id int);\nCREATE TRIGGER t_w BEFORE INSERT ON t FOR EACH ROW WHEN (set_config('{s}', '{v}', false) IS NOT NULL) EXECUTE FUNCTION pass();", "INSERT INTO t VALUES (1)", "db:public.t"),
+    Code("argument-default", "CREATE FUNCTION public.length(bigint, x text DEFAULT set_config('{s}', '{v}', false)) RETURNS integer LANGUAGE plpgsql AS 'BEGIN RETURN 1; END';", "SELECT length(1::bigint)", "db:public.length(bigint, text)"),
+    Code("view-query_to_xml", "CREATE VIEW xml AS SELECT query_to_xml('SELECT set_config(''{s}'', ''{v}'', false)', false, false, '') AS x;", "SELECT * FROM xml", "db:public.xml"),
+    Code("rule-pg_settings", "CREATE TABLE ru (id int);\nCREATE RULE ru_u AS ON INSERT TO ru DO ALSO UPDATE pg_settings SET setting = '{v}' WHERE name = '{s}';", "INSERT INTO ru VALUES (1)", "db:public.ru", readable=False, switch=("standard_conforming_strings", "off")),
+    Code("view-ts_stat-column", VECTOR_TO_RUN + "CREATE VIEW words AS SELECT (ts_stat(q2.sql)).word FROM q2;", "SELECT * FROM words", "db:public.words", readable=False),
+    Code("aggregate", "CREATE AGGREGATE public.max(text, boolean) (sfunc = set_config, stype = text, initcond = '{s}');", "SELECT max('{v}', false)", "db:public.max(text, boolean)", readable=False),
+    Code("operator-ts_rewrite", SQL_TO_RUN + "CREATE OPERATOR public.@@ (leftarg = tsquery, rightarg = text, function = ts_rewrite);", "SELECT 'a'::tsquery @@ sql FROM q", "db:public.@@(tsquery, text)", readable=False),
+    Code("operator-ts_stat", VECTOR_TO_RUN + "CREATE OPERATOR public.!@ (rightarg = text, function = ts_stat);", "SELECT !@ sql FROM q2", "db:public.!@(NONE, text)", readable=False),
+]  # fmt: skip
+
+
+def _code_sql(code: Code, setting: tuple[str, str]) -> str:
+    return code.sql.replace("{s}", setting[0]).replace("{v}", setting[1])
+
+
+@pytest.mark.parametrize("code", CODE, ids=[c.id for c in CODE])
+def test_schema_code_calling_set_config_itself_is_found(
+    code: Code, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each switches the setting on the server for a statement whose text names no set_config,
+    and TG215 reports it where it is defined."""
+    name = server.database(_code_sql(code, code.switch))
+    statement = code.statement.replace("{v}", code.switch[1])
+    dsn = server.dsn(name, APP if code.as_app else "postgres")
+    assert "set_config" not in statement
+    assert run(setting_after(dsn, statement, code.switch[0])) == code.switch[1]
+    result, findings, err = audit(capsys, server.dsn(name), "--role", APP)
+    assert tg215(findings) == {code.path}, (findings, err)
+    assert result == 1
+
+
+READABLE = [c for c in CODE if c.readable]
+
+
+@pytest.mark.parametrize("code", READABLE, ids=[c.id for c in READABLE])
+def test_the_same_schema_code_setting_another_setting_is_not(
+    code: Code, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = server.database(_code_sql(code, TIMEOUT))
+    statement = code.statement.replace("{v}", TIMEOUT[1])
+    dsn = server.dsn(name, APP if code.as_app else "postgres")
+    assert run(setting_after(dsn, statement)) == "1"  # it ran, and left the tenant alone
+    _, findings, err = audit(capsys, server.dsn(name), "--role", APP)
+    assert tg215(findings) == set(), (findings, err)
+
+
+def test_a_materialized_views_query_changes_no_setting_past_its_refresh(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Why a materialized view is not reported: REFRESH (and CREATE) restore the settings its
+    query changes, though the query ran switched."""
+    name = server.database(
+        "CREATE MATERIALIZED VIEW mv AS SELECT set_config('app.tenant_id', '2', false) AS s "
+        "WITH NO DATA;"
+    )
+    assert run(setting_after(server.dsn(name), "REFRESH MATERIALIZED VIEW mv")) == "1"
+    assert run(rows_in_one_session(server.dsn(name), "SELECT s FROM mv")) == [["2"]]
+    _, findings, err = audit(capsys, server.dsn(name), "--role", APP)
+    assert tg215(findings) == set(), (findings, err)
+
+
+def test_schema_code_calling_a_reported_function_is_reported_there(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A view (or default, trigger…) calling a function TG215 reports is not reported again:
+    the function is what to change."""
+    name = server.database(
+        plpgsql("f", "PERFORM set_config('app.tenant_id', '2', false)")
+        + "CREATE VIEW calls_f AS SELECT f() AS one;"
+    )
+    assert run(setting_after(server.dsn(name), "SELECT * FROM calls_f")) == "2"
+    _, findings, err = audit(capsys, server.dsn(name), "--role", APP)
+    assert tg215(findings) == {"db:public.f()"}, (findings, err)
+
+
+SUPPRESS = "'tenantguard: ignore[TG215] -- a maintenance table the application never writes'"
+
+
+@pytest.mark.parametrize(
+    ("code", "comment"),
+    [
+        ("view", f"COMMENT ON VIEW switch IS {SUPPRESS}"),
+        ("rule", f"COMMENT ON RULE r_ins ON r IS {SUPPRESS}"),
+        ("column-default", f"COMMENT ON COLUMN d.s IS {SUPPRESS}"),
+        ("check", f"COMMENT ON TABLE c IS {SUPPRESS}"),
+        ("domain-check", f"COMMENT ON CONSTRAINT dom_check ON DOMAIN dom IS {SUPPRESS}"),
+        ("domain-default", f"COMMENT ON DOMAIN dd IS {SUPPRESS}"),
+        ("policy", f"COMMENT ON POLICY pt_p ON pt IS {SUPPRESS}"),
+        ("trigger-when", f"COMMENT ON TRIGGER t_w ON t IS {SUPPRESS}"),
+        ("argument-default", f"COMMENT ON FUNCTION public.length(bigint, text) IS {SUPPRESS}"),
+        ("aggregate", f"COMMENT ON AGGREGATE public.max(text, boolean) IS {SUPPRESS}"),
+        ("operator-ts_rewrite", f"COMMENT ON OPERATOR public.@@ (tsquery, text) IS {SUPPRESS}"),
+    ],
+)
+def test_a_suppression_comment_on_the_code_or_its_table_accepts_it(
+    code: str, comment: str, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Accepted, it is not reported, and the suppression is used (no TG011)."""
+    case = next(c for c in CODE if c.id == code)
+    name = server.database(_code_sql(case, case.switch) + f"\n{comment};")
+    _, findings, err = audit(capsys, server.dsn(name), "--role", APP)
+    assert not [f for f in findings if f["rule"] in ("TG215", "TG010", "TG011")], findings
+    assert "1 finding accepted by suppression" in err
+
+
+def _code(definition: str | None, *calls: str) -> SchemaCode:
+    return SchemaCode("view", "v", calls, definition, "public.v")
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (_code(" SELECT set_config('app.tenant_id'::text, '2'::text, false) AS s;", "set_config"), "calls set_config('app.tenant_id', …)"),
+        (_code(" SELECT set_config('work_mem'::text, '2MB'::text, false) AS s;", "set_config"), None),
+        (_code(" SELECT set_config(v.name, '2'::text, false) AS s FROM v;", "set_config"), "cannot read"),
+        (_code(" SELECT set_config(new_value => '2'::text, setting_name => 'work_mem'::text, is_local => false) AS s;", "set_config"), "cannot read"),
+        (_code(" SELECT query_to_xml('SELECT 1'::text, false, false, ''::text) AS x;", "query_to_xml"), None),
+        (_code(" SELECT query_to_xml(v.q, false, false, ''::text) AS x FROM v;", "query_to_xml"), "cannot read"),
+        (_code(" SELECT v.a @@ v.b FROM v;", "set_config"), "does not show"),
+        (_code(" SELECT pg_settings.name FROM pg_settings;", "pg_settings"), None),
+        (_code(None, "set_config"), "can change any setting"),
+        (_code(None, "ts_stat"), "runs text as SQL"),
+    ],
+)  # fmt: skip
+def test_what_schema_code_is_reported_for(code: SchemaCode, reason: str | None) -> None:
+    catalog = Catalog("clinic", 150004, Role("app"), (), (), (code,))
+    ctx = AuditContext(catalog, UNITS_POLICY, (), PolicyReader(UNITS_POLICY))
+    found = [f.message for f in check_catalog(ctx) if f.code == "TG215"]
+    if reason is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and reason in found[0], found

@@ -22,6 +22,7 @@ from tenantguard.audit.model import (
     Relation,
     Role,
     RowPolicy,
+    SchemaCode,
 )
 from tenantguard.audit.traffic import RecordedStatement
 
@@ -175,6 +176,170 @@ WHERE p.prokind IN ('f', 'p')
 ORDER BY n.nspname, p.proname, p.oid
 """
 
+
+# an object of the schema, or one created in pg_catalog or information_schema after initdb (oid
+# >= FirstNormalObjectId), not an extension's: the functions' filter, for any catalog
+def _own(catalog: str, oid: str) -> str:
+    return f"""(
+        n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+        AND (n.nspname NOT IN ('pg_catalog', 'information_schema') OR {oid} >= 16384)
+        AND NOT EXISTS (
+            SELECT 1 FROM pg_depend e
+            WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e'
+        )
+    )"""
+
+
+def _calling(tree: str) -> str:
+    """The built-ins an expression stored as a node tree calls (`{FUNCEXPR :funcid 2078 …`), or
+    the pg_settings it reads or writes (`:relid 12104 `). (No WITH: the audit sends SELECTs.)"""
+    return f"""CROSS JOIN LATERAL (
+        SELECT ARRAY(SELECT DISTINCT b.name FROM ({_DANGER}) AS b(pattern, name)
+                     WHERE strpos({tree}, b.pattern) > 0 ORDER BY 1) AS calls
+    ) x"""
+
+
+# the built-ins that change a setting or run text as SQL (SETTING_BUILTINS), as constants: a
+# scan of pg_proc for them, in each row's subquery, costs seconds
+_BUILTINS = (
+    "set_config(text, text, boolean)",
+    "query_to_xml(text, boolean, boolean, text)",
+    "query_to_xmlschema(text, boolean, boolean, text)",
+    "query_to_xml_and_xmlschema(text, boolean, boolean, text)",
+    "ts_stat(text)",
+    "ts_stat(text, text)",
+    "ts_rewrite(tsquery, text)",
+)
+_DANGER = (
+    "VALUES "
+    + ", ".join(
+        f"(':funcid ' || 'pg_catalog.{f}'::regprocedure::oid || ' ', '{f.partition('(')[0]}')"
+        for f in _BUILTINS
+    )
+    + ", (':relid ' || 'pg_catalog.pg_settings'::regclass::oid || ' ', 'pg_settings')"
+)
+_RELATION_PATH = "quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
+_SIGNATURE = (
+    "quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' "
+    "|| oidvectortypes(p.proargtypes) || ')'"
+)
+_OPERAND = "CASE WHEN o.{0} = 0 THEN 'NONE' ELSE format_type(o.{0}, NULL) END"
+_OPERATOR = (
+    f"quote_ident(n.nspname) || '.' || o.oprname || '(' || {_OPERAND.format('oprleft')} || ', ' "
+    f"|| {_OPERAND.format('oprright')} || ')'"
+)
+_AGGREGATE_FUNCTIONS = " || ' ' || ".join(
+    f"':funcid ' || a.{column}::oid"
+    for column in (
+        "aggtransfn",
+        "aggfinalfn",
+        "aggcombinefn",
+        "aggserialfn",
+        "aggdeserialfn",
+        "aggmtransfn",
+        "aggminvtransfn",
+        "aggmfinalfn",
+    )
+)
+
+# the schema code that calls a built-in changing a setting or running text as SQL, read from the
+# stored expressions: pg_depend records no dependency on a built-in (they are pinned). Each row:
+# kind, name (an object of a table: as named; else as SQL writes it), calls, definition (as
+# PostgreSQL prints it), path, relation, function, comment.
+# Not read: a materialized view (REFRESH and CREATE restore the settings its query changes),
+# index and partition-key expressions, generated columns and casts (PostgreSQL refuses these
+# built-ins there: volatile, or of the wrong signature).
+_SCHEMA_CODE = f"""
+SELECT 'view' AS kind, c.relname::text AS name, x.calls, pg_get_viewdef(c.oid) AS definition,
+       {_RELATION_PATH} AS path, c.oid::bigint AS relation, NULL::bigint AS function,
+       NULL::text AS comment
+FROM pg_rewrite r
+JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+{_calling("r.ev_action::text")}
+WHERE r.rulename = '_RETURN' AND c.relkind = 'v' AND c.oid IN ({_AUDITED})
+  AND cardinality(x.calls) > 0
+UNION ALL
+SELECT 'rule', r.rulename::text, x.calls, pg_get_ruledef(r.oid), {_RELATION_PATH},
+       c.oid::bigint, NULL, obj_description(r.oid, 'pg_rewrite')
+FROM pg_rewrite r
+JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+{_calling("r.ev_action::text || ' ' || r.ev_qual::text")}
+WHERE r.rulename <> '_RETURN' AND c.oid IN ({_AUDITED}) AND cardinality(x.calls) > 0
+UNION ALL
+SELECT 'default of column', a.attname::text, x.calls, pg_get_expr(d.adbin, d.adrelid),
+       {_RELATION_PATH}, c.oid::bigint, NULL, col_description(c.oid, a.attnum)
+FROM pg_attrdef d
+JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+{_calling("d.adbin::text")}
+WHERE c.oid IN ({_AUDITED}) AND NOT a.attisdropped AND cardinality(x.calls) > 0
+UNION ALL
+SELECT 'check constraint', con.conname::text, x.calls, pg_get_constraintdef(con.oid),
+       {_RELATION_PATH}, c.oid::bigint, NULL, obj_description(con.oid, 'pg_constraint')
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+{_calling("con.conbin::text")}
+WHERE con.contype = 'c' AND con.conislocal AND c.oid IN ({_AUDITED})
+  AND cardinality(x.calls) > 0
+UNION ALL
+SELECT 'policy', p.polname::text, x.calls,
+       concat_ws(' ', 'USING (' || pg_get_expr(p.polqual, p.polrelid) || ')',
+                 'WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')'),
+       {_RELATION_PATH}, c.oid::bigint, NULL, NULL
+FROM pg_policy p
+JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+{_calling("coalesce(p.polqual::text, '') || ' ' || coalesce(p.polwithcheck::text, '')")}
+WHERE c.oid IN ({_AUDITED}) AND cardinality(x.calls) > 0
+UNION ALL
+SELECT 'trigger', t.tgname::text, x.calls, pg_get_triggerdef(t.oid), {_RELATION_PATH},
+       c.oid::bigint, NULL, obj_description(t.oid, 'pg_trigger')
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+{_calling("coalesce(t.tgqual::text, '')")}
+WHERE NOT t.tgisinternal AND c.oid IN ({_AUDITED}) AND cardinality(x.calls) > 0
+  AND NOT EXISTS (  -- a partition's clone of its parent's trigger: reported on the parent
+      SELECT 1 FROM pg_depend e
+      WHERE e.classid = 'pg_trigger'::regclass AND e.objid = t.oid AND e.deptype = 'P'
+  )
+UNION ALL
+SELECT 'check constraint', quote_ident(con.conname) || ' of domain '
+           || quote_ident(n.nspname) || '.' || quote_ident(t.typname),
+       x.calls, pg_get_constraintdef(con.oid),
+       quote_ident(n.nspname) || '.' || quote_ident(t.typname), NULL, NULL,
+       obj_description(con.oid, 'pg_constraint')
+FROM pg_constraint con
+JOIN pg_type t ON t.oid = con.contypid JOIN pg_namespace n ON n.oid = t.typnamespace
+{_calling("con.conbin::text")}
+WHERE con.contype = 'c' AND {_own("pg_type", "t.oid")} AND cardinality(x.calls) > 0
+UNION ALL
+SELECT 'default of domain', quote_ident(n.nspname) || '.' || quote_ident(t.typname), x.calls,
+       pg_get_expr(t.typdefaultbin, 0), quote_ident(n.nspname) || '.' || quote_ident(t.typname),
+       NULL, NULL, obj_description(t.oid, 'pg_type')
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+{_calling("coalesce(t.typdefaultbin::text, '')")}
+WHERE t.typtype = 'd' AND {_own("pg_type", "t.oid")} AND cardinality(x.calls) > 0
+UNION ALL
+SELECT 'argument defaults of', {_SIGNATURE}, x.calls, pg_get_function_arguments(p.oid),
+       {_SIGNATURE}, NULL, p.oid::bigint, NULL
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+{_calling("coalesce(p.proargdefaults::text, '')")}
+WHERE p.prokind IN ('f', 'p') AND {_own("pg_proc", "p.oid")} AND cardinality(x.calls) > 0
+UNION ALL
+SELECT 'aggregate', {_SIGNATURE}, x.calls, NULL, {_SIGNATURE}, NULL, NULL,
+       obj_description(p.oid, 'pg_proc')
+FROM pg_aggregate a
+JOIN pg_proc p ON p.oid = a.aggfnoid JOIN pg_namespace n ON n.oid = p.pronamespace
+{_calling(f"{_AGGREGATE_FUNCTIONS} || ' '")}
+WHERE {_own("pg_proc", "p.oid")} AND cardinality(x.calls) > 0
+UNION ALL
+SELECT 'operator', {_OPERATOR}, x.calls, NULL, {_OPERATOR}, NULL, NULL,
+       obj_description(o.oid, 'pg_operator')
+FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+{_calling("':funcid ' || o.oprcode::oid || ' '")}
+WHERE {_own("pg_operator", "o.oid")} AND cardinality(x.calls) > 0
+ORDER BY 5, 1, 2
+"""
+
 _ROLE = """
 SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
        shobj_description(r.oid, 'pg_authid') AS comment,
@@ -238,6 +403,7 @@ async def read_database(
             "reads": await conn.fetch(_VIEW_READS),
         }
         function_rows = await conn.fetch(_FUNCTIONS)
+        code_rows = await conn.fetch(_SCHEMA_CODE)
         read = AuditRead(
             Catalog(
                 database,
@@ -245,6 +411,7 @@ async def read_database(
                 audited,
                 _relations(relation_rows, parts),
                 tuple(_function(r) for r in function_rows),
+                tuple(_schema_code(r) for r in code_rows),
             )
         )
         if read_traffic:
@@ -360,6 +527,19 @@ def _function(row: Any) -> Function:
         row["returns_trigger"],
         row["comment"],
         row["source"] or "",
+    )
+
+
+def _schema_code(row: Any) -> SchemaCode:
+    return SchemaCode(
+        row["kind"],
+        row["name"],
+        tuple(row["calls"]),
+        row["definition"],
+        row["path"],
+        row["relation"],
+        row["function"],
+        row["comment"],
     )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "Relation",
     "Role",
     "RowPolicy",
+    "SchemaCode",
 ]
 
 # pg_class.relkind
@@ -30,6 +31,16 @@ KIND_NAMES = {
     VIEW: "view",
     MATERIALIZED: "materialized view",
     FOREIGN: "foreign table",
+}
+# the built-ins that change a setting or run text as SQL, by their internal (C) names
+SETTING_BUILTINS = {
+    "set_config_by_name": "set_config",
+    "query_to_xml": "query_to_xml",
+    "query_to_xmlschema": "query_to_xmlschema",
+    "query_to_xml_and_xmlschema": "query_to_xml_and_xmlschema",
+    "ts_stat1": "ts_stat",
+    "ts_stat2": "ts_stat",
+    "tsquery_rewrite_query": "ts_rewrite",  # (tsquery, text): the 3-argument one runs no text
 }
 # pg_policy.polcmd
 COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
@@ -177,6 +188,26 @@ class Function:
 
 
 @dataclass(frozen=True, slots=True)
+class SchemaCode:
+    """Schema code that is no function of its own, found calling a built-in that can change a
+    setting (`set_config`, an UPDATE of `pg_settings`) or runs text as SQL (`query_to_xml`…):
+    a view, a rule, a column or domain default, a CHECK, a policy, a trigger's WHEN, a
+    function's argument defaults; an aggregate or operator built on such a built-in."""
+
+    kind: str  # "view", "rule", "default of column", "check constraint", "policy", "trigger"…
+    name: str  # a table's view, rule, column…: its name; else as SQL writes it: `public.max(text)`
+    calls: tuple[str, ...]  # the built-ins its stored expression calls: `set_config`, `pg_settings`
+    definition: str | None  # as PostgreSQL prints it; None for an aggregate or an operator
+    path: str  # where its findings are: its table, its function, or itself (a domain…)
+    relation: int | None = None  # the table or view it belongs to
+    function: int | None = None  # the function whose argument defaults it is
+    comment: str | None = None  # its own (the constraint's, rule's, column's, domain's…)
+
+    def describe(self) -> str:
+        return f"{self.kind} {sql_name(self.name) if self.relation is not None else self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class Role:
     """The audited role: its own attributes, and the roles it can become that bypass RLS."""
 
@@ -197,6 +228,7 @@ class Catalog:
     role: Role
     relations: tuple[Relation, ...] = ()
     functions: tuple[Function, ...] = ()
+    schema_code: tuple[SchemaCode, ...] = ()
     _by_oid: dict[int, Relation] = field(default_factory=dict, init=False, repr=False)
     _by_name: dict[tuple[str, str], Relation] = field(default_factory=dict, init=False, repr=False)
 

@@ -3,13 +3,15 @@
 Each rule is a module with its documentation and a `check(ctx)` over an `AuditContext`: the
 catalog as read, the engine's policy, and the tenant tables. Findings are located at
 `db:<schema>.<relation>` (a table, view or materialized view), `db:<schema>.<function>(<args>)`,
-or `db:<database>` for the audited role; always line 1, column 1.
+`db:<schema>.<domain>`, `db:<schema>.<operator>(<left>, <right>)`, or `db:<database>` for the
+audited role; always line 1, column 1.
 
 A finding can be accepted where the object is defined, as a suppression comment in the
 database: `COMMENT ON INDEX integration_tokens_provider_page_key IS 'tenantguard:
 ignore[TG208] -- a page routes to one clinic'`. The comment of the object the finding is about
-(the index, policy, constraint, function, role) or of its table counts. As in source files, a
-suppression needs a reason (TG010) and must suppress something (TG011).
+(the index, policy, constraint, rule, trigger, column, function, domain, operator, role) or of
+its table counts. As in source files, a suppression needs a reason (TG010) and must suppress
+something (TG011).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tenantguard.audit.model import Catalog, Function, Relation, Role
+from tenantguard.audit.model import Catalog, Function, Relation, Role, SchemaCode
 from tenantguard.audit.rowpolicy import PolicyReader
 from tenantguard.engine.context import Rule, RuleInfo, rule_of
 from tenantguard.engine.findings import Finding
@@ -29,7 +31,7 @@ from tenantguard.sources.suppressions import Suppression, sql_suppressions
 
 __all__ = ["CATALOG_RULES", "AuditContext", "check_catalog"]
 
-Subject = Relation | Function | Role
+Subject = Relation | Function | Role | SchemaCode
 
 
 class _Commented(Protocol):
@@ -66,6 +68,8 @@ class AuditContext:
             return f"db:{subject.qualified}"
         if isinstance(subject, Function):
             return f"db:{subject.signature}"
+        if isinstance(subject, SchemaCode):
+            return f"db:{subject.path}"
         return f"db:{self.catalog.database}"
 
     def is_tenant_table(self, relation: Relation) -> bool:
@@ -137,6 +141,10 @@ def _commented(catalog: Catalog) -> Iterator[tuple[Subject, object]]:
             yield relation, owner
     for function in catalog.functions:
         yield function, function
+    for code in catalog.schema_code:
+        if code.comment is not None:  # a relation's, or its own (a domain's, an operator's)
+            table = catalog.relation(code.relation) if code.relation is not None else None
+            yield table or code, code
 
 
 def suppression_findings(ctx: AuditContext) -> Iterator[Finding]:

@@ -18,15 +18,24 @@ relies on (`standard_conforming_strings`, `client_encoding`, `session_replicatio
 - an `internal` function that is `set_config` or one of the functions running text as SQL
   under another name; a function in C, or in another language, which cannot be read;
 - a function whose own settings (`ALTER FUNCTION … SET app.tenant_id = …`) set the tenant
-  setting, or `session_replication_role = replica`.
+  setting, or `session_replication_role = replica`;
+- schema code that calls the built-in `set_config` (or `query_to_xml` and its siblings,
+  `ts_stat`, `ts_rewrite(query, text)`, or writes `pg_settings`) itself, with no function of
+  the schema between: a view, a rule, a column default, a CHECK constraint, a policy, a
+  trigger's WHEN, a domain's default or CHECK, a function's argument defaults (with the
+  function); found by the built-in's oid in the stored expression, then read as PostgreSQL
+  prints it, with the checks above (a `set_config` of another setting's name is fine); an
+  aggregate or operator built on one of these built-ins, whose arguments no text shows.
 
 Not reported: reading a setting (`current_setting('app.tenant_id')`), setting another one
 (`set_config('statement_timeout', …)`, `SET LOCAL lock_timeout`), a setting's name in a string
 no code runs (`RAISE EXCEPTION 'app.tenant_id is not set'`), `DISCARD ALL` (PostgreSQL refuses
 it in a function), `dblink` (its SQL runs in another session), a function's own `search_path`,
 `client_encoding` or `standard_conforming_strings` (restored when it returns, after the guard
-has read the statement). A function calling one that changes the setting is not reported: the
-one it calls is.
+has read the statement). A function, view or default calling a function that changes the
+setting is not reported: the function it calls is. Nor is a materialized view: REFRESH restores
+the settings its query changes. Index and partition-key expressions, generated columns and casts
+cannot call these built-ins (PostgreSQL refuses a volatile function there, or their signature).
 
 ## Why is this bad?
 The runtime guard sets the tenant setting and keeps trusting its value across the statements it
@@ -68,7 +77,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tenantguard.audit.model import Function
+from tenantguard.audit.model import SETTING_BUILTINS, Function, Relation, RowPolicy, SchemaCode
 from tenantguard.audit.rules import AuditContext
 from tenantguard.engine.context import RuleInfo
 from tenantguard.engine.findings import Finding, Severity
@@ -85,16 +94,6 @@ _SCRIPTS = frozenset(
 _SPI = re.compile(
     r"(?<![\w$])((?:\w+\.)?(?:execute|prepare|cursor|spi_\w+|find_function))(?![\w$])"
 )
-# internal (C) names of the built-ins that change a setting or run text as SQL
-_INTERNAL = {
-    "set_config_by_name": "set_config",
-    "query_to_xml": "query_to_xml",
-    "query_to_xmlschema": "query_to_xmlschema",
-    "query_to_xml_and_xmlschema": "query_to_xml_and_xmlschema",
-    "ts_stat1": "ts_stat",
-    "ts_stat2": "ts_stat",
-    "tsquery_rewrite_query": "ts_rewrite",
-}
 _EXPRESSION_SETTING = re.compile(r"current_setting\s*\(\s*'([^']+)'", re.I)
 
 # the lexer: what may open a comment, a string, a quoted name or a dollar-quoted string
@@ -127,7 +126,7 @@ _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_.]*")
 _EXECUTE_LITERAL = re.compile(rf"\s*{_LITERAL}")
 _EXECUTE_FORMAT = re.compile(rf"\s*(?:pg_catalog\s*\.\s*)?format\s*\(\s*{_LITERAL}")
 _EXECUTE_END = re.compile(r"\s*(?:;|$|(?:into|using|loop)(?![\w$]))")
-_QUERY_LITERAL = re.compile(rf"\s*{_LITERAL}\s*[,)]")
+_QUERY_LITERAL = re.compile(rf"\s*{_LITERAL}\s*(?:::\s*text\s*)?[,)]")
 # format(): %[position$][flags][width]type
 _FORMAT_SPEC = re.compile(r"%(?:\d+\$)?-?(?:\d+|\*(?:\d+\$)?)?(.)", re.DOTALL)
 _FORMATTED_NAME = "tg215_formatted_name"
@@ -136,10 +135,40 @@ _SET_FORMATTED = re.compile(
 )
 
 
+_HELP = (
+    "leave the tenant setting to the application (the guard's tenant()) and read it with "
+    "current_setting(); run session maintenance from the application, in unscoped()"
+)
+# when PostgreSQL runs each kind of schema code, for a statement whose text does not show it
+_RUN_BY = {
+    "view": "for a statement reading the view",
+    "rule": "for a statement on the table the rule rewrites",
+    "default of column": "for an INSERT leaving the column out",
+    "check constraint": "for each value it checks",
+    "policy": "for a statement on the table",
+    "trigger": "for the trigger's event",
+    "default of domain": "for an INSERT leaving a column of the domain out",
+    "aggregate": "for a call of it (by a built-in's name, when it overloads one)",
+    "operator": "for an expression using it",
+}
+
+
 def check(ctx: AuditContext) -> Iterator[Finding]:
     guarded = _guarded_settings(ctx)
+    code_reasons = [
+        (code, list(dict.fromkeys(code_changes(code, guarded)))) for code in ctx.catalog.schema_code
+    ]
+    # a function's argument defaults are read with its body, into its own finding
+    defaults: dict[int, list[str]] = {}
+    for code, reasons in code_reasons:
+        if code.function is not None:
+            defaults.setdefault(code.function, []).extend(
+                f"{r} in its argument defaults" for r in reasons
+            )
     for function in ctx.catalog.functions:
-        body = list(dict.fromkeys(_body_changes(function, guarded)))
+        body = list(
+            dict.fromkeys([*_body_changes(function, guarded), *defaults.pop(function.oid, [])])
+        )
         reasons = [*_own_settings(function, guarded), *body]
         if not reasons:
             continue
@@ -153,9 +182,64 @@ def check(ctx: AuditContext) -> Iterator[Finding]:
             RULE,
             function,
             f"function {function.signature} {'; '.join(reasons)}{consequence}",
-            "leave the tenant setting to the application (the guard's tenant()) and read it with "
-            "current_setting(); run session maintenance from the application, in unscoped()",
+            _HELP,
         )
+    for code, reasons in code_reasons:
+        if not reasons or (code.function is not None and code.function not in defaults):
+            continue  # nothing found, or reported with its function
+        yield from _report_code(ctx, code, reasons)
+
+
+def _report_code(ctx: AuditContext, code: SchemaCode, reasons: list[str]) -> Iterator[Finding]:
+    relation = ctx.catalog.relation(code.relation) if code.relation is not None else None
+    subject: Relation | SchemaCode = relation or code
+    on: SchemaCode | RowPolicy = code
+    if relation is None:
+        what = code.describe()
+    elif code.kind == "view":
+        what = f"view {relation.qualified}"
+    else:
+        what = f"{code.describe()} on {relation.qualified}"
+        if code.kind == "policy":  # its comment is read with the table's policies
+            on = next((p for p in relation.policies if p.name == code.name), code)
+    yield from ctx.report(
+        RULE,
+        subject,
+        f"{what} {'; '.join(reasons)}: PostgreSQL runs it {_RUN_BY.get(code.kind, '')}, in a "
+        "statement whose text does not show it, and changes the session the runtime guard "
+        "keeps trusting",
+        _HELP,
+        on=on,
+    )
+
+
+def code_changes(code: SchemaCode, guarded: dict[str, str]) -> Iterator[str]:
+    """How schema code calling a built-in that changes a setting or runs text as SQL (found in
+    its stored expression) can change a guarded setting, read in its definition as PostgreSQL
+    prints it; without one (an aggregate, an operator), or when the definition does not show
+    the call, it is reported as a call the audit cannot read."""
+    if code.definition is None:
+        for called in code.calls:
+            yield f"is built on the built-in {called}(), {_UNREAD.get(called, _RUNS_UNREAD)}"
+        return
+    yield from sql_changes(code.definition, guarded)
+    lexed, _ = lex(code.definition)
+    for called in code.calls:
+        shown = (
+            rf"(?<![\w$]){called}\s*\("
+            if called != "pg_settings"
+            else r"(?<![\w$])pg_settings(?![\w$])"
+        )
+        if not re.search(shown, lexed):
+            what = "reads pg_settings" if called == "pg_settings" else f"calls {called}()"
+            yield f"{what}, which its definition as PostgreSQL prints it does not show"
+
+
+_RUNS_UNREAD = "which runs text as SQL the audit cannot read"
+_UNREAD = {
+    "set_config": "which can change any setting (the audit cannot read which)",
+    "pg_settings": "whose UPDATE changes any setting",
+}
 
 
 def _guarded_settings(ctx: AuditContext) -> dict[str, str]:
@@ -194,7 +278,7 @@ def _body_changes(function: Function, guarded: dict[str, str]) -> Iterator[str]:
     if language in _SQL:
         yield from sql_changes(source, guarded)
     elif language == "internal":
-        called = _INTERNAL.get(source.strip())
+        called = SETTING_BUILTINS.get(source.strip())
         if called is not None:
             yield f"is the built-in {called}() under another name"
     elif language in _SCRIPTS:
