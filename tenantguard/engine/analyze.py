@@ -100,8 +100,8 @@ def _misread(text: str, tokens: list[Token]) -> tuple[int, str] | None:
                     continue
             char = text[end]
             return end, (
-                f"{_describe(char)} between two words is a blank to the analyzer but a letter of "
-                "a name to PostgreSQL: the two would read different statements"
+                f"{_describe(char)} outside a string or a quoted name is a blank to the analyzer but "
+                "a letter of a name to PostgreSQL: the two would read different statements"
             )
         end = token.end + 1
         if token.token_type is TokenType.PARAMETER and text[start] == "$":
