@@ -12,9 +12,12 @@ goes when they close.
 
 from __future__ import annotations
 
+import contextlib
+
 import asyncpg
 import pytest
 
+from tenantguard import TenantIsolationError
 from tenantguard.runtime import connect, create_pool, tenant
 from tests import test_runtime_attacks as round2
 from tests.test_runtime_attacks import POLICY, Setup
@@ -35,12 +38,14 @@ def switching(name: str, arguments: str, returns: str, value: str) -> str:
 
 
 async def rows_after(setup: Setup, sql: str) -> list[str]:
-    """The names a clinic-1 request reads by the setting after running `sql`."""
+    """The names a clinic-1 request reads by the setting after running `sql` (or after the
+    guard refused it: `lower\u00a0(…)` is read otherwise by sqlglot, test_lexer_differences)."""
     conn = await connect(setup.dsn, policy=POLICY, **setup.options)
     try:
         with tenant(1):
             assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
-            await conn.fetch(sql)
+            with contextlib.suppress(TenantIsolationError):
+                await conn.fetch(sql)
             return [r[0] for r in await conn.fetch(round2.BY_SETTING)]
     finally:
         await conn.close()

@@ -3,6 +3,8 @@ report limiter, the verdict cache's bounds. No server needed."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tenantguard import Policy, TenantIsolationError
@@ -232,3 +234,22 @@ def test_tg_runtime_is_documented_for_tenantguard_rule() -> None:
     rule = rule_doc("TG-RUNTIME")
     assert rule is not None and rule_doc("runtime-guard") is rule
     assert_documented(rule)
+
+
+def test_names_are_read_with_postgresqls_letters_in_the_cheap_spelling() -> None:
+    """The call pattern's letters are written by the ASCII characters they exclude (the range
+    form compiles slowly under (?i)); every code point, first in a name and inside one, is read
+    as the range form reads it — case-insensitively, as the pattern is used."""
+    from tenantguard.runtime.session import _BARE, _LETTER_OR_DIGIT
+
+    plain = re.compile(r"(?i)[a-z_\x80-\U0010ffff][a-z0-9_$\x80-\U0010ffff]*")
+    cheap = re.compile(rf"(?i){_BARE}")
+    every = [chr(c) for c in range(0x110000)]
+    for text in ("".join(every), "-".join(every), "".join(f"a{c}-" for c in every)):
+        assert cheap.findall(text) == plain.findall(text)
+    before = re.compile(rf"(?i)(?<!{_LETTER_OR_DIGIT})x")
+    plain_before = re.compile(r"(?i)(?<![a-z_0-9$\x80-\U0010ffff])x")
+    text = "".join(f"{c}x " for c in every)
+    assert [m.start() for m in before.finditer(text)] == [
+        m.start() for m in plain_before.finditer(text)
+    ]

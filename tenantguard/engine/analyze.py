@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import unicodedata
 from dataclasses import replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.parser import Parser
+from sqlglot.tokenizer_core import Token, TokenType
 from sqlglot.tokens import Tokenizer
 
 from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.rules import STATEMENT_RULES, tg006_unprovable_statement
-from tenantguard.engine.sqltext import normalize_placeholders, original_offset
+from tenantguard.engine.sqltext import _skip_nested_comment, normalize_placeholders, original_offset
 from tenantguard.engine.verdicts import Analyzer, Verdict  # here too: where they were first
 
 _CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
@@ -41,9 +43,94 @@ class _Reader(threading.local):
 
     def parse(self, text: str) -> list[exp.Expr | None]:
         try:
-            return self.parser.parse(self.tokenizer.tokenize(text), text)
+            tokens = self.tokenizer.tokenize(text)
+            if not text.isascii():  # ASCII text: each misreading below is an error to the server
+                misread = _misread(text, tokens)
+                if misread is not None:
+                    raise _Misread(*misread)
+            return self.parser.parse(tokens, text)
         finally:
             self.parser.reset()  # do not keep the last statement's tokens alive
+
+
+class _Misread(Exception):
+    """Text that sqlglot's tokenizer reads otherwise than PostgreSQL's scanner."""
+
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+# the statements sqlglot's tokenizer keeps whole after their first word (`CALL`, `LOCK` …)
+_COMMANDS = _POSTGRES.tokenizer_class.COMMANDS
+# what may separate two tokens for the server: its blanks, `--` comments, nested `/* */` ones
+_GAP = re.compile(r"(?:[ \t\n\r\f\v]+|--[^\n\r]*)*")
+_READ_ALIKE = frozenset(
+    {
+        TokenType.VAR,  # runs of letters (any script), digits, `_`, `$`: a name to both
+        TokenType.IDENTIFIER,
+        TokenType.STRING,
+        TokenType.BYTE_STRING,
+        TokenType.NATIONAL_STRING,
+        TokenType.HEREDOC_STRING,
+    }
+)
+
+
+def _misread(text: str, tokens: list[Token]) -> tuple[int, str] | None:
+    """Where sqlglot's tokens of `text` differ from what PostgreSQL's scanner reads, and how.
+
+    sqlglot takes every character `str.isspace()` accepts for a blank (U+00A0, U+3000, U+2028…)
+    and looks words up as keywords through `str.upper()` (`a\u017f` is AS, `\u0131n` is IN); the server
+    reads each character past ASCII as a letter of a name, and folds ASCII letters only. So
+    `tenant_id AS\u00a0x` renames nothing to sqlglot, and `\u00a0$a$` is a name to the server,
+    the start of a string to sqlglot. The statement the proof would read is not the one that
+    runs: None only when the two read the same tokens.
+    """
+    end = 0
+    previous: TokenType | None = None
+    for token in tokens:
+        if token.token_type is TokenType.STRING and previous in _COMMANDS:
+            # `CALL …`, `REINDEX …`, `LOCK …`: sqlglot keeps the rest as one opaque command (its
+            # positions are not the text's); what it names is the screen's to find (TG006)
+            return None
+        previous = token.token_type
+        start = token.start
+        while end < start:  # between two tokens: the server's blanks and comments only
+            end = _GAP.match(text, end, start).end()  # type: ignore[union-attr]  # `…*` matches
+            if end >= start:
+                break
+            if text.startswith("/*", end):
+                after = _skip_nested_comment(text, end)
+                if 0 <= after <= start:
+                    end = after
+                    continue
+            char = text[end]
+            return end, (
+                f"{_describe(char)} outside a string or a quoted name is a blank to the analyzer but "
+                "a letter of a name to PostgreSQL: the two would read different statements"
+            )
+        end = token.end + 1
+        if token.token_type is TokenType.PARAMETER and text[start] == "$":
+            if "0" <= text[end : end + 1] <= "9":
+                continue  # `$1`: a parameter to both
+            return start, (
+                f"`{text[start : start + 8]}` opens a dollar-quoted string for PostgreSQL (its "
+                "tag takes any non-ASCII letter) but not for the analyzer"
+            )
+        if token.token_type in _READ_ALIKE or text[start:end].isascii():
+            continue
+        return start, (
+            f"`{text[start:end]}` is a name to PostgreSQL (it folds ASCII letters only) but the "
+            f"keyword {token.token_type.name} to the analyzer: the two would read different "
+            "statements"
+        )
+    return None
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'a control character')})"
 
 
 _READER = _Reader()
@@ -61,6 +148,8 @@ def parse_statement(
         trees = [t for t in _READER.parse(text) if isinstance(t, exp.Expression)]
     except RecursionError:
         return None, inserted, "nested too deeply to analyse", None
+    except _Misread as misread:
+        return None, inserted, misread.message, original_offset(misread.offset, inserted)
     except ParseError as error:
         detail = error.errors[0] if error.errors else {}
         message = "syntax error: " + _CLASS_NAME.sub(

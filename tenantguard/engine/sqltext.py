@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 __all__ = ["Comment", "LineIndex", "Statement", "normalize_placeholders", "split_sql"]
 
-# `$` followed by a digit is a positional parameter, never a dollar quote: not special
-_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?!\d)|;")
+# `$` followed by a digit is a positional parameter, never a dollar quote: not special (an
+# ASCII digit: `$\u0661$` is a dollar quote to PostgreSQL, whose tags take any non-ASCII letter)
+_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?![0-9])|;")
 _SINGLE = re.compile(r"'[^']*(?:''[^']*)*'")
 _ESCAPED = re.compile(r"[Ee]'[^'\\]*(?:(?:''|\\.)[^'\\]*)*'", re.DOTALL)
 _DOUBLE = re.compile(r'"[^"]*(?:""[^"]*)*"')
@@ -26,14 +27,20 @@ _DOLLAR_TAG = re.compile(
     r"\$(?:[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*)?\$"
 )
 _NESTED_COMMENT = re.compile(r"/\*|\*/")
-# a `--` comment ends at a line feed or a carriage return, for PostgreSQL (and sqlglot)
-_LEADING_SPACE = re.compile(r"(?:\s+|--[^\n\r]*)*")
+# a `--` comment ends at a line feed or a carriage return, for PostgreSQL (and sqlglot); the
+# server's blanks are ASCII ones: a no-break space (`\s` to Python) is a letter of a name to it
+_BLANKS = " \t\n\r\f\v"
+_LEADING_SPACE = re.compile(r"(?:[ \t\n\r\f\v]+|--[^\n\r]*)*")
 _LINE_END = re.compile(r"[\n\r]")
-_IDENT_CHAR = re.compile(r"[\w$]")
+# a character that continues a name for PostgreSQL's scanner: every non-ASCII one too (`x\u00a0$a$`
+# and `y€e` are names, where Python's `\w` stops at the no-break space and the euro sign)
+_IDENT_CHAR = re.compile(r"[^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]")
 # `$1,$2` makes sqlglot's tokenizer fail (NOTES.md): a space after a positional parameter fixes it.
 # (The `$` comes first so that the regex engine can jump between dollars: 4x faster than a
 # leading lookbehind, which is tried at every character.)
-_TIGHT_PARAM = re.compile(r"\$(?<![\w$]\$)\d+(?=[^\s\d])")
+_TIGHT_PARAM = re.compile(
+    r"\$(?<![^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]\$)[0-9]+(?=[^\s0-9])"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +101,8 @@ def _skip_leading_noise(text: str, start: int, end: int) -> int:
         start = after
 
 
-_DOLLAR_QUOTE = re.compile(r"\$(?!\d)")  # a `$` that may open a dollar quote
-_SPACE = re.compile(r"\s*")
+_DOLLAR_QUOTE = re.compile(r"\$(?![0-9])")  # a `$` that may open a dollar quote
+_SPACE = re.compile(r"[ \t\n\r\f\v]*")
 
 
 def split_sql(text: str) -> tuple[list[Statement], list[Comment]]:
@@ -119,8 +126,8 @@ def split_sql(text: str) -> tuple[list[Statement], list[Comment]]:
         # backslash escape, no dollar quote, one kind of quote and in pairs (a quote that never
         # closes leaves an odd count: `''` inside a string is a pair; with both kinds, one can
         # hide the other). The text is the statement.
-        start = _SPACE.match(text).end()  # type: ignore[union-attr]  # `\s*` always matches
-        body = text[start:].rstrip()
+        start = _SPACE.match(text).end()  # type: ignore[union-attr]  # `…*` always matches
+        body = text[start:].rstrip(_BLANKS)
         if not body:
             return [], []
         line_start = text.rfind("\n", 0, start) + 1
@@ -139,7 +146,7 @@ def _split_script(text: str) -> tuple[list[Statement], list[Comment]]:
 
     def close(end: int) -> None:
         start = _skip_leading_noise(text, begin, end)
-        body = text[start:end].rstrip()
+        body = text[start:end].rstrip(_BLANKS)
         if body:
             line, column = lines.position(start)
             statements.append(Statement(body, start, line, column, error))
