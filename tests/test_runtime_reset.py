@@ -24,6 +24,7 @@ from tenantguard.runtime import GuardedConnection, create_pool, tenant
 from tenantguard.runtime import connection as guarded_connection
 from tests import test_runtime_attacks as round2
 from tests.test_runtime_attacks import BY_SETTING, CLINIC_1, PINNED, POLICY, Setup
+from tests.test_runtime_pool import statements_of
 
 setup = round2.setup  # parametrized over "guard" and "guard+rls"
 
@@ -33,16 +34,6 @@ BY_SETTING_UPDATE = (
     "UPDATE patients SET first_name = 'owned' "
     "WHERE tenant_id = current_setting('app.tenant_id')::bigint"
 )
-
-
-def statements_of(postgres: ThrowawayPostgres, pid: int) -> list[str]:
-    """The statements the server logged for one backend (log_statement = all)."""
-    marker = f"[{pid}] "
-    return [
-        line.split("statement: ", 1)[1]
-        for line in postgres.log().splitlines()
-        if marker in line and "statement: " in line
-    ]
 
 
 async def refused_or_ran(call: Callable[[], Awaitable[Any]]) -> None:

@@ -200,7 +200,7 @@ def _code_text(bare: str) -> str:
     return _SPACE_OR_QUOTE.sub("", bare.lower())
 
 
-def _functions_plain(text: str) -> bool:
+def _functions_plain(text: str, bare: str) -> bool:
     """True when every function the statement calls is a built-in that leaves no state."""
     if "(" not in text:
         return True
@@ -208,7 +208,7 @@ def _functions_plain(text: str) -> bool:
     # (the schema's function "Now") as now(), `nvl(x, 1)` or `date_add(…)` (which PostgreSQL
     # does not have: a project's or an extension's function) as typed nodes. So the text is
     # read too: every name called must be a safe built-in, spelled as PostgreSQL names it
-    for match in _CALL.finditer(_without_comments(text)):
+    for match in _CALL.finditer(bare):  # the text without its comments
         if match.group(1) is not None:
             continue
         unquoted = match.group(2)
@@ -303,7 +303,7 @@ def statement_effects(text: str, setting: str) -> Effects:
             "name the setting with a plain string literal; " + _SETTING_HINT,
         )
     if word in _DML:
-        return PLAIN if _functions_plain(text) else OPAQUE
+        return PLAIN if _functions_plain(text, bare) else OPAQUE
     if word in _TRANSACTION:
         return PLAIN
     if word in _ENDS_TRANSACTION:
