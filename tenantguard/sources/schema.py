@@ -96,7 +96,7 @@ class FunctionInfo:
 
     body: list[str]
     opaque: str
-    parameters: list[str]
+    parameters: list[str]  # in call order; "" for a parameter without a name
     columns: set[str] | None
     # PL/pgSQL variables set once, where declared, and never written again: (name, value)
     constants: tuple[tuple[str, str], ...] = ()
@@ -150,6 +150,10 @@ class SchemaInfo:
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # each function name's definitions, (schema, argument types): a call names neither
+    signatures: dict[str, set[tuple[str, tuple[str, ...]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
 
@@ -841,7 +845,17 @@ class SchemaInfo:
             if kind == ObjectType.OBJECT_FUNCTION:
                 names = getattr(target, "objname", None) or ()
                 if names:
-                    self.functions.pop(str(names[-1].sval), None)
+                    name = str(names[-1].sval)
+                    seen = self.signatures.get(name, set())
+                    if target.args_unspecified:
+                        seen.clear()
+                    else:
+                        types = tuple(_type_key(t) for t in target.objargs or ())
+                        seen.discard((_schema_of(names), types))
+                    # the overloads left stay read as one body that cannot be read
+                    if not seen:
+                        self.functions.pop(name, None)
+                        self.signatures.pop(name, None)
                 continue
             names = list(_strings(target)) if isinstance(target, tuple) else []
             if not names:
@@ -878,11 +892,12 @@ class SchemaInfo:
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
         if returns in ("trigger", "event_trigger"):
             return
-        parameters, outputs = [], []
+        parameters, outputs, types = [], [], []
         for parameter in node.parameters or ():
             mode = str(getattr(parameter.mode, "value", parameter.mode))
-            if parameter.name and mode in ("d", "i", "b", "v"):  # in, inout, variadic
-                parameters.append(str(parameter.name))
+            if mode in ("d", "i", "b", "v"):  # in, inout, variadic: positions in a call
+                parameters.append(str(parameter.name or ""))
+                types.append(_type_key(parameter.argType))
             if parameter.name and mode in ("o", "b", "t"):  # out, inout, TABLE columns
                 outputs.append(str(parameter.name))
         columns: set[str] | None = set(outputs) if outputs else None
@@ -898,7 +913,12 @@ class SchemaInfo:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
-        self.functions[name] = FunctionInfo(body, opaque, parameters, columns, constants)
+        info = FunctionInfo(body, opaque, parameters, columns, constants)
+        seen = self.signatures.setdefault(name, set())
+        seen.add((_schema_of(node.funcname), tuple(types)))
+        if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
+            info = _overloaded(self.functions.get(name), info)
+        self.functions[name] = info
 
     def _do(self, node: Any, text: str, path: str) -> None:
         body = next((str(a.arg.sval) for a in node.args or () if a.defname == "as"), "")
@@ -934,6 +954,28 @@ def _enum(value: Any) -> int:
 
 def _relname(node: Any) -> str:
     return str(node.relname)
+
+
+def _schema_of(names: Any) -> str:
+    """The schema of a function's qualified name; unqualified is the default `public`."""
+    return str(names[-2].sval) if len(names) > 1 else "public"
+
+
+def _type_key(type_name: Any) -> str:
+    """A parameter's type as a signature compares it: `bigint` and `int8` alike."""
+    names = getattr(type_name, "names", None) or ()
+    base = str(names[-1].sval) if names else "?"
+    return base + "[]" * len(getattr(type_name, "arrayBounds", None) or ())
+
+
+def _overloaded(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
+    """Several functions under one name, which is all a call shows: read as one function
+    whose body cannot be read (naming a tenant table hands out every tenant's rows)."""
+    parts = [part for f in (old, new) if f is not None for part in (*f.body, f.opaque) if part]
+    columns = None
+    if old is not None and old.columns is not None and new.columns is not None:
+        columns = old.columns | new.columns
+    return FunctionInfo([], "\n".join(parts), [], columns)
 
 
 def _strings(nodes: Any) -> Iterable[str]:
@@ -1156,7 +1198,7 @@ def tenant_relations(
             parameters = [
                 p
                 for p in function.parameters
-                if p != policy.tenant_column and p not in known_columns
+                if p and p != policy.tenant_column and p not in known_columns
             ]
             pinned_by = current.replace(
                 tenant_expressions=(*current.tenant_expressions, *parameters)
@@ -1191,7 +1233,10 @@ def tenant_relations(
                 for pin in verdict.pin_values:
                     if pin.kind == "parameter" and isinstance(pin.key, int) and pin.key >= 1:
                         positions.add(pin.key - 1)
-                        if pin.key - 1 < len(function.parameters):
+                        if (
+                            pin.key - 1 < len(function.parameters)
+                            and function.parameters[pin.key - 1]
+                        ):
                             names.add(function.parameters[pin.key - 1])
                     elif pin.kind == "expression" and isinstance(pin.key, int) and pin.key >= base:
                         label: str | None = pinned_by.tenant_expressions[pin.key]

@@ -443,6 +443,10 @@ class FactCollector:
         block = source.block
         # the arguments of a function in FROM see the sources before it
         visible = Span(block, 0, source.index) if source.role is not Role.CALL else None
+        # a body pinned by several parameters is pinned when every one of them is; a fact
+        # pins alone, so then only pinning values count (a chain may stay unpinned)
+        several = len(pins.positions) > 1
+        facts: list[Fact] = []
         for position, argument in enumerate(call.expressions):
             if isinstance(argument, exp.Kwarg | exp.PropertyEQ):
                 if identifier_name(argument.this) not in pins.names:
@@ -453,15 +457,19 @@ class FactCollector:
             value = self.model.pin_value(argument)
             clause = f"argument {position + 1} of {source.table}()"
             if value is not None:
-                source.facts.append(Fact(source, argument, clause, value=value))
+                facts.append(Fact(source, argument, clause, value=value))
                 continue
             other = self.names.tenant_column_owner(block, argument, visible)
-            if other is not None and other is not source:
-                source.facts.append(Fact(source, argument, clause, other=other))
+            if other is not None and other is not source and not several:
+                facts.append(Fact(source, argument, clause, other=other))
             else:
                 source.near_misses.append(
                     (argument, f"the argument that pins {source.table}() is not a pinning value")
                 )
+                return
+        # an argument left out (its default) pins nothing
+        if len(facts) == len(pins.positions):
+            source.facts.extend(facts)
 
     # near misses
 
