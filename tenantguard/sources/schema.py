@@ -119,6 +119,14 @@ class ForeignKeyInfo:
 
 
 @dataclass(frozen=True)
+class _Renamed:
+    """A relation's new name, in its schema (what `RENAME TO` leaves)."""
+
+    relname: str
+    schemaname: str | None
+
+
+@dataclass(frozen=True)
 class SchemaProblem:
     """A schema statement that could not be read: where, why, and the tables it may create."""
 
@@ -150,6 +158,9 @@ class SchemaInfo:
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the schemas each table or view name is defined in: the proof knows a relation by its name
+    # only, so one name in two schemas is read as both (a drop or rename of one keeps the other)
+    relation_schemas: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # each function name's definitions, (schema, argument types): a call names neither
     signatures: dict[str, set[tuple[str, tuple[str, ...]]]] = field(
         default_factory=dict, compare=False, repr=False
@@ -505,6 +516,7 @@ class SchemaInfo:
 
     def _create_table(self, node: Any, text: str, path: str) -> None:
         table = _relname(node.relation)
+        self._defined(node.relation)
         columns = self.columns.setdefault(table, set())
         if node.ofTypename is not None:  # CREATE TABLE … OF type: the type's attributes
             type_name = str(node.ofTypename.names[-1].sval)
@@ -644,8 +656,9 @@ class SchemaInfo:
         query = RawStream()(source)
         if _enum(node.objtype) == ObjectType.OBJECT_MATVIEW:
             aliases = list(_strings(node.into.colNames)) or None
-            self.views[name] = ViewInfo(query, aliases)
+            self._add_view(node.into.rel, ViewInfo(query, aliases))
             return
+        self._defined(node.into.rel)
         names = list(_strings(node.into.colNames))
         if not names:
             names = sorted(self._query_columns(source, query))
@@ -713,7 +726,8 @@ class SchemaInfo:
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
             elif subtype == AlterTableType.AT_DropColumn and command.name:
-                columns.discard(str(command.name))
+                if not self._shared(node.relation):  # another schema's table keeps it
+                    columns.discard(str(command.name))
             elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
@@ -758,6 +772,12 @@ class SchemaInfo:
         new = str(node.newname)
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
+            self._defined(_Renamed(new, node.relation.schemaname))
+            if self._shared(node.relation):  # the same name in another schema stays
+                if old in self.columns:
+                    self.columns.setdefault(new, set()).update(self.columns[old])
+                return
+            self.relation_schemas.pop(old, None)
             if old in self.columns:
                 self.columns[new] = self.columns.pop(old)
             if old in self.unique_keys:
@@ -791,9 +811,16 @@ class SchemaInfo:
         elif kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW) and node.relation:
             old = _relname(node.relation)
             if old in self.views:
-                self.views[new] = self.views.pop(old)
+                view = self.views[old]
+                if not self._shared(node.relation):
+                    del self.views[old]
+                    self.relation_schemas.pop(old, None)
+                self._add_view(_Renamed(new, node.relation.schemaname), view)
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
             table = _relname(node.relation)
+            if self._shared(node.relation):  # the same name in another schema keeps its column
+                self.columns.setdefault(table, set()).add(new)
+                return
             for renamed in (table, *self._descendants(table)):  # inherited columns follow
                 self._rename_column(renamed, str(node.subname), new)
         elif kind == ObjectType.OBJECT_TABCONSTRAINT and node.subname:
@@ -861,6 +888,10 @@ class SchemaInfo:
             if not names:
                 continue
             name = names[-1]
+            seen = self.relation_schemas.get(name, set())
+            seen.discard(names[-2] if len(names) > 1 else "public")
+            if seen:  # the same name in another schema stays, read as both
+                continue
             if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
                 self.views.pop(name, None)
             elif kind == ObjectType.OBJECT_TABLE:
@@ -874,7 +905,34 @@ class SchemaInfo:
         from pglast.stream import RawStream
 
         aliases = list(_strings(node.aliases)) or None
-        self.views[_relname(node.view)] = ViewInfo(RawStream()(node.query), aliases)
+        self._add_view(node.view, ViewInfo(RawStream()(node.query), aliases))
+
+    def _defined(self, relation: Any) -> bool:
+        """Notes where a table or view is created; whether its name is in another schema too."""
+        seen = self.relation_schemas.setdefault(_relname(relation), set())
+        seen.add(str(relation.schemaname or "public"))
+        return len(seen) > 1
+
+    def _shared(self, relation: Any) -> bool:
+        """Whether this name is also a relation of another schema (kept when this one goes)."""
+        seen = self.relation_schemas.get(_relname(relation), set())
+        return bool(seen - {str(relation.schemaname or "public")})
+
+    def _add_view(self, relation: Any, view: ViewInfo) -> None:
+        name = _relname(relation)
+        old = self.views.get(name)
+        if self._defined(relation) and old is not None:
+            # one name, two views: read as the rows of both (pinned only if both pass through);
+            # with different column lists, positions differ: read so that nothing pins it
+            if old.columns == view.columns:
+                view = ViewInfo(f"({old.query}) UNION ALL ({view.query})", view.columns)
+            else:
+                view = ViewInfo(
+                    f"SELECT * FROM ({old.query}) AS {_aliased('a', old)} "
+                    f"UNION ALL SELECT * FROM ({view.query}) AS {_aliased('b', view)}",
+                    None,
+                )
+        self.views[name] = view
 
     def _function(self, node: Any, text: str, path: str) -> None:
         """CREATE FUNCTION … LANGUAGE sql or plpgsql; other languages (C, Python) are not
@@ -954,6 +1012,16 @@ def _enum(value: Any) -> int:
 
 def _relname(node: Any) -> str:
     return str(node.relname)
+
+
+def _aliased(alias: str, view: ViewInfo) -> str:
+    if not view.columns:
+        return alias
+    return f"{alias}({', '.join(_quote_name(c) for c in view.columns)})"
+
+
+def _quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _schema_of(names: Any) -> str:
