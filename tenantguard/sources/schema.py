@@ -888,9 +888,9 @@ class SchemaInfo:
             if not names:
                 continue
             name = names[-1]
-            seen = self.relation_schemas.get(name, set())
-            seen.discard(names[-2] if len(names) > 1 else "public")
-            if seen:  # the same name in another schema stays, read as both
+            schemas = self.relation_schemas.get(name, set())
+            schemas.discard(names[-2] if len(names) > 1 else "public")
+            if schemas:  # the same name in another schema stays, read as both
                 continue
             if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
                 self.views.pop(name, None)
