@@ -1,6 +1,7 @@
-"""Round 7 attacks on the proof's reading of schema functions and relations (issue 10, class
-5: a function pinned by its parameters is pinned only when the arguments at the call site are;
-class 7: schema inference never drops a table, here one name in two schemas).
+"""Round 7 attacks on the proof (issue 10): the reading of schema functions and relations
+(class 5: a function pinned by its parameters is pinned only when the arguments at the call
+site are; class 7: schema inference never drops a table, here one name in two schemas) and
+SELECT INTO inside a set operation (class 10).
 
 On a schema unlike Dentalogic's (tenant column `account_id`, registry `accounts` whose keys
 cascade, a quoted schema-qualified table), each leak is shown by the analyzer's verdict and, on
@@ -180,3 +181,27 @@ async def test_the_guard_does_not_hand_out_or_delete_another_accounts_notes(
         await owner.close()
     assert not [body for body in seen if body != "own note"]
     assert {"VICTIM note", "NOTENANT"} <= left
+
+
+# class 10: `SELECT … INTO t` as the first branch of a set operation creates a table as well
+SELECT_INTO_UNION = [
+    "SELECT body INTO TEMP t_union FROM notes WHERE account_id = $1 "
+    'UNION SELECT memo FROM billing."Invoices" WHERE account_id = $1',
+    "(SELECT body INTO TEMP t_union FROM notes WHERE account_id = $1) "
+    'UNION ALL (SELECT memo FROM billing."Invoices" WHERE account_id = $1)',
+]
+
+
+@pytest.mark.parametrize("sql", SELECT_INTO_UNION)
+async def test_select_into_in_a_set_operation_creates_a_table_and_is_flagged(
+    database: str, tmp_path: Path, sql: str
+) -> None:
+    assert [f.code for f in analyze_statement(sql, _policy(tmp_path)).findings] == ["TG007"]
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(ACCOUNTS + SHADOWS + DATA)
+        await conn.execute(sql.replace("$1", "1"))
+        rows = await conn.fetch("SELECT * FROM t_union")  # the table outlives the statement
+    finally:
+        await conn.close()
+    assert sorted(r[0] for r in rows) == ["own invoice", "own note"]
