@@ -81,6 +81,12 @@ CREATE VIEW rpt.paired AS SELECT n.account_id, m.body FROM notes n JOIN notes m 
 CREATE VIEW public.paired AS SELECT account_id, body FROM notes;
 CREATE VIEW rpt.plain AS SELECT account_id, body FROM notes WHERE body <> '';
 CREATE VIEW public.plain AS SELECT account_id, body FROM notes;
+-- class 2: ranked within each account, pinnable from outside (ranked across accounts is not)
+CREATE VIEW ranked_notes AS
+    SELECT account_id, body, row_number() OVER (PARTITION BY account_id ORDER BY id) AS r
+    FROM notes;
+CREATE VIEW next_notes AS
+    SELECT account_id, lead(body) OVER (ORDER BY id) AS body FROM notes;
 """
 
 DATA = """
@@ -109,6 +115,7 @@ LEAKS = [
     "SELECT body FROM tags WHERE id > $1",
     "SELECT body FROM pins WHERE id > $1",
     "SELECT body FROM rpt.paired WHERE account_id = $1",
+    "SELECT body FROM next_notes WHERE account_id = $1",
 ]
 
 SAFE = [
@@ -121,6 +128,7 @@ SAFE = [
     "SELECT * FROM rpt.notes_for($1) n WHERE n.account_id = $1",
     "SELECT body FROM memos WHERE account_id = $1",
     "SELECT body FROM rpt.plain WHERE account_id = $1",
+    "SELECT body FROM ranked_notes WHERE account_id = $1",
 ]
 
 # a call names no schema and no argument types: overloads are read as one function whose body

@@ -109,6 +109,8 @@ class Projections:
                 keys = [e.this if isinstance(e, exp.Alias) else e for e in node.expressions]
             if id(block) in self.model.aggregating:
                 return False
+        elif self.model.windows and id(block) in self.model.aggregating:
+            return self._windows_partitioned_by(block, owner)
         else:
             return False
         if any(node.args.get(k) for k in ("limit", "offset", "fetch", "qualify", "locks")):
@@ -125,6 +127,32 @@ class Projections:
             ):
                 return True
         return False
+
+    def _windows_partitioned_by(self, block: Block, owner: Source) -> bool:
+        """Row by row but for window functions, each partitioned by `owner`'s tenant column:
+        a row's window values come from its own tenant's rows only (like GROUP BY)."""
+        node = block.node
+        if any(node.args.get(k) for k in _NOT_ROW_BY_ROW):
+            return False
+        windows = 0
+        for found in node.find_all(exp.Window, exp.AggFunc):
+            if isinstance(found, exp.AggFunc):
+                parent = found.parent
+                if isinstance(parent, exp.Filter):  # `sum(x) FILTER (WHERE …) OVER (…)`
+                    parent = parent.parent
+                if not isinstance(parent, exp.Window):
+                    return False  # an aggregate of its own: one row of every tenant's rows
+                continue
+            windows += 1
+            partition = found.args.get("partition_by") or []
+            if not any(
+                isinstance(key, exp.Column)
+                and identifier_name(key.this) == self.tenant_col
+                and self.names.resolve(block, key) is owner
+                for key in partition
+            ):
+                return False
+        return windows > 0
 
     def branch_index(self, source: Source) -> tuple[bool, int | None]:
         """Where a derived table's or CTE's tenant column is in each branch of its body: (found,

@@ -48,8 +48,9 @@ What pins a reference `R`:
   body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it), outputs
   the tenant column of one of its sources unchanged (by name, or by position under a column
   list), works row by row — no aggregate or window function of its own, LIMIT/OFFSET/FETCH or
-  locking clause; GROUP BY or DISTINCT only over that tenant column — and every read of it is
-  pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
+  locking clause; GROUP BY or DISTINCT only over that tenant column, window functions only
+  each `PARTITION BY` that tenant column (a row's values then come from its own tenant's rows)
+  — and every read of it is pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
   (the body's other sources still need their own pin or chain). A body of several branches
   (UNION [ALL], INTERSECT, EXCEPT) is pinned branch by branch when each passes its own tenant
   column through at the tenant column's position, and no LIMIT/OFFSET of the set operation
@@ -58,6 +59,9 @@ What pins a reference `R`:
   column from a joined table cannot be, and every read of it is reported;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
+  A body pinned by several parameters needs a pinning value in each of them. A call shows
+  neither schema nor argument types: functions of one name (overloads, or one per schema) are
+  read as one whose body cannot be read, pinned only in FROM by its tenant column.
 
 Names are resolved as PostgreSQL resolves them: an ON sees only the two sides it joins; a
 derived table sees none of its siblings in FROM (a LATERAL one sees those before it); a CTE body
