@@ -38,14 +38,21 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         left, right = conjunct.this, low  # `x BETWEEN V AND V` is `x = V`
     else:
         return None
-    if (
-        isinstance(left, exp.Tuple)
-        and isinstance(right, exp.Tuple)
-        and len(left.expressions) == len(right.expressions)
-    ):
+    if _is_row(left) and _is_row(right) and len(left.expressions) == len(right.expressions):
         sides = list(zip(left.expressions, right.expressions, strict=True))
         return [*sides, *((b, a) for a, b in sides)]
     return [(left, right), (right, left)]
+
+
+def _is_row(node: exp.Expression) -> bool:
+    """A row constructor: `(a, b)` or `ROW(a, b)` (not a function named `"ROW"`)."""
+    if isinstance(node, exp.Tuple):
+        return True
+    return (
+        isinstance(node, exp.Anonymous)
+        and isinstance(node.this, str)
+        and node.this.lower() == "row"
+    )
 
 
 def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
@@ -57,7 +64,13 @@ def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
         name = side.this
         return type(name) is exp.Identifier and identifier_name(name) in keys
     # a row `(tenant_id, id) = ($1, $2)`, or a column under parentheses or a cast
-    return kind is exp.Tuple or kind is exp.Paren or kind is exp.Cast or kind is exp.TryCast
+    return (
+        kind is exp.Tuple
+        or kind is exp.Paren
+        or kind is exp.Cast
+        or kind is exp.TryCast
+        or (kind is exp.Anonymous and _is_row(side))
+    )
 
 
 def _is_equals_operator(node: exp.Expression) -> bool:
