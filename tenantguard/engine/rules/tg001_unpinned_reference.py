@@ -21,10 +21,11 @@ What pins a reference `R`:
   `$1::numeric::int`) — or the tenant column of a pinned source. The clauses that filter `R`: the
   WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the
   preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL JOIN's ON filters neither
-  side); the MERGE ON for the target;
+  side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
+  column outside an aggregate, one value in each group;
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
   V`, `IN (V)`, `= ANY(ARRAY[V])`, `R.tenant_id::text = V`; a row equality
-  `(R.tenant_id, R.id) = ($1, $2)`, pair by pair; a row-IN list whose rows all carry the same
+  `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
   tenant value; `… AND TRUE` and `… OR FALSE` change nothing;
 - `JOIN b USING (tenant_id, …)`, and a NATURAL JOIN whose sides the schema shows to share the
   tenant column, as `a.tenant_id = b.tenant_id` in its ON; the merged `tenant_id` is the left
