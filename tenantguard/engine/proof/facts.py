@@ -147,6 +147,8 @@ class FactCollector:
                 value = self.model.pin_value(other_side) or single_value_array(
                     other_side, self.policy
                 )
+                if value is None and not isinstance(conjunct, exp.NullSafeEQ):
+                    value = self.values_pin(block, other_side, visible)
                 if value is not None:
                     fact = Fact(source, conjunct, clause, value=value)
                 elif multi_values(other_side, self.policy):
@@ -441,6 +443,31 @@ class FactCollector:
             source.facts.append(Fact(source, source.node, "VALUES", value=values[0]))
         else:
             source.facts.append(Fact(source, source.node, "VALUES", multi=True))
+
+    def values_pin(
+        self, block: Block | None, side: exp.Expression, visible: Span | None = None
+    ) -> PinValue | None:
+        """A column of a `VALUES` list whose every row holds the same pinning value there:
+        `(VALUES ($1, 'X-1')) v(t, e)` makes `v.t` the value `$1`, whatever the column's name."""
+        while isinstance(side, exp.Paren):
+            side = side.this
+        if type(side) is not exp.Column or block is None:
+            return None
+        source = self.names.resolve(block, side, visible)
+        if source is None or source.kind is not SourceKind.VALUES or source.rows is None:
+            return None
+        names = source.column_names
+        name = identifier_name(side.this)
+        if names is None or name not in names:
+            return None
+        position = names.index(name)
+        values = {
+            self.model.pin_value(row.expressions[position])
+            if isinstance(row, exp.Tuple) and position < len(row.expressions)
+            else None
+            for row in source.rows.expressions
+        }
+        return values.pop() if len(values) == 1 else None
 
     def _argument_facts(self, source: Source) -> None:
         """A function whose body pins its rows by a parameter: pinned by the argument given

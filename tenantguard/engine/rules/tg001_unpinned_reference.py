@@ -40,7 +40,8 @@ What pins a reference `R`:
   `b.id = a.b_id` pins `b` — a single-column key never does;
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
-  or a pinning value. Set operations match columns by position, never by name. The `RETURNING`
+  or a pinning value. A `VALUES` column holding the same pinning value in every row is that
+  value, whatever its name: `(VALUES ($1, 'X-1')) v(t, e) JOIN leads l ON l.tenant_id = v.t`. Set operations match columns by position, never by name. The `RETURNING`
   rows of a pinned INSERT, UPDATE or DELETE inside a CTE are pinned; so is `excluded` of an
   upsert, and the conflicting row when the conflict target has the tenant column. A recursive
   CTE is pinned when its anchor is and its recursive term, reading the CTE, projects the same

@@ -155,8 +155,10 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                 if isinstance(bare, exp.Column) and identifier_name(bare.this) == column
                 else None
             )
-            if pin_value(value, ctx.policy) is None and (
-                owner is None or not owner.pinned or _public(ctx, owner)
+            if (
+                pin_value(value, ctx.policy) is None
+                and builder.facts.values_pin(block, value) is None
+                and (owner is None or not owner.pinned or _public(ctx, owner))
             ):
                 yield ctx.finding(
                     RULE,
