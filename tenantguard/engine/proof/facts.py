@@ -80,6 +80,36 @@ def _is_equals_operator(node: exp.Expression) -> bool:
     return str(node.args.get("operator")).replace(" ", "").lower() in ("=", "pg_catalog.=")
 
 
+def values_column_pin(
+    model: Model,
+    names: Names,
+    block: Block | None,
+    side: exp.Expression,
+    visible: Span | None = None,
+) -> PinValue | None:
+    """A column of a `VALUES` list whose every row holds the same pinning value there:
+    `(VALUES ($1, 'X-1')) v(t, e)` makes `v.t` the value `$1`, whatever the column's name."""
+    while isinstance(side, exp.Paren):
+        side = side.this
+    if type(side) is not exp.Column or block is None:
+        return None
+    source = names.resolve(block, side, visible)
+    if source is None or source.kind is not SourceKind.VALUES or source.rows is None:
+        return None
+    columns = source.column_names
+    name = identifier_name(side.this)
+    if columns is None or name not in columns:
+        return None
+    position = columns.index(name)
+    values = {
+        model.pin_value(row.expressions[position])
+        if isinstance(row, exp.Tuple) and position < len(row.expressions)
+        else None
+        for row in source.rows.expressions
+    }
+    return values.pop() if len(values) == 1 else None
+
+
 class FactCollector:
     """Turns the filters of every block into facts on its sources."""
 
@@ -447,27 +477,7 @@ class FactCollector:
     def values_pin(
         self, block: Block | None, side: exp.Expression, visible: Span | None = None
     ) -> PinValue | None:
-        """A column of a `VALUES` list whose every row holds the same pinning value there:
-        `(VALUES ($1, 'X-1')) v(t, e)` makes `v.t` the value `$1`, whatever the column's name."""
-        while isinstance(side, exp.Paren):
-            side = side.this
-        if type(side) is not exp.Column or block is None:
-            return None
-        source = self.names.resolve(block, side, visible)
-        if source is None or source.kind is not SourceKind.VALUES or source.rows is None:
-            return None
-        names = source.column_names
-        name = identifier_name(side.this)
-        if names is None or name not in names:
-            return None
-        position = names.index(name)
-        values = {
-            self.model.pin_value(row.expressions[position])
-            if isinstance(row, exp.Tuple) and position < len(row.expressions)
-            else None
-            for row in source.rows.expressions
-        }
-        return values.pop() if len(values) == 1 else None
+        return values_column_pin(self.model, self.names, block, side, visible)
 
     def _argument_facts(self, source: Source) -> None:
         """A function whose body pins its rows by a parameter: pinned by the argument given

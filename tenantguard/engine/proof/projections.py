@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.proof.blocks import Model
+from tenantguard.engine.proof.facts import values_column_pin
 from tenantguard.engine.proof.model import Block, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import Names, could_own, output_names, projection_items
 from tenantguard.engine.proof.syntax import identifier_name, is_star
@@ -239,7 +240,7 @@ class Projections:
             return owner.value if owner.pinned else None
         if is_star(item):
             return None
-        return self.model.pin_value(item)
+        return self.model.pin_value(item) or values_column_pin(self.model, self.names, block, item)
 
     def projection_pinned(self, block: Block, column: str, index: int | None = None) -> bool:
         """Does `block` output, under `column` (or at `index`), a pinning value or a pinned
