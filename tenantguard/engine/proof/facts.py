@@ -113,7 +113,7 @@ def values_column_pin(
 class FactCollector:
     """Turns the filters of every block into facts on its sources."""
 
-    __slots__ = ("keys", "misses", "model", "names", "policy")
+    __slots__ = ("has_values", "keys", "misses", "model", "names", "policy")
 
     def __init__(self, model: Model, names: Names) -> None:
         self.model = model
@@ -124,8 +124,12 @@ class FactCollector:
         self.keys = frozenset(k for k in (self.policy.tenant_column, root_key) if k)
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
         self.misses: list[tuple[Block, exp.Expression, Span, str, Span | None]] = []
+        self.has_values = False  # a VALUES list among the sources: its columns may be pins
 
     def collect(self) -> None:
+        self.has_values = any(
+            s.kind is SourceKind.VALUES for block in self.model.blocks for s in block.every_source
+        )
         for block in self.model.blocks:
             for items, filtered, clause, visible in block.filters:
                 if not filtered:
@@ -177,7 +181,7 @@ class FactCollector:
                 value = self.model.pin_value(other_side) or single_value_array(
                     other_side, self.policy
                 )
-                if value is None and not isinstance(conjunct, exp.NullSafeEQ):
+                if value is None and self.has_values and not isinstance(conjunct, exp.NullSafeEQ):
                     value = self.values_pin(block, other_side, visible)
                 if value is not None:
                     fact = Fact(source, conjunct, clause, value=value)
