@@ -14,7 +14,8 @@ statement that runs is not the one sent), functions that run a query or a table 
 `crosstab`), functions that read or write the server's files (`pg_read_binary_file`,
 `lo_import`, `lo_export`), `COPY` to or from a program or a file of the server (a shell command
 can run any SQL), `LOAD` of a library, and reads of the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
-values of every tenant's rows.
+values of every tenant's rows, and reads of the statements other sessions sent
+(`pg_stat_activity.query`, `pg_stat_statements`), other tenants' requests with their values.
 
 So is a call of a schema function that sqlglot reads as one of its own built-ins, dropping the
 name (`"Now"()` read as `now()`, `"Upper"(1)` as `upper(1)`): PostgreSQL calls the schema's
@@ -87,6 +88,12 @@ _STATISTICS = frozenset(
         "pg_statistic_ext_data",
     }
 )  # fmt: skip
+# what other sessions sent: the application's one role sees its own sessions' statements, so
+# other tenants' requests with their values inlined (a count of connections reads none)
+_ACTIVITY = frozenset({"pg_stat_activity", "pg_stat_statements"})
+_ACTIVITY_CALLS = frozenset(
+    {"pg_stat_get_activity", "pg_stat_get_backend_activity", "pg_stat_statements"}
+)
 # a cheap test of the text before the walk: every name above holds one of these
 _COMMAND_WORDS = re.compile(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
 _HINTS = (
@@ -149,7 +156,14 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
             said = _CALLS_SAY.get(name)
             if said is not None:
                 yield ctx.finding(RULE, node, f"{name}() {said[0]}", said[1])
-        elif isinstance(node, exp.Table) and identifier_name(node.this) in _STATISTICS:
+            elif name in _ACTIVITY_CALLS:
+                yield _activity(ctx, node, f"{name}()")
+        elif not isinstance(node, exp.Table):
+            continue
+        elif identifier_name(node.this) in _ACTIVITY:
+            if _reads_statements(ctx.tree, identifier_name(node.args.get("alias") or node.this)):
+                yield _activity(ctx, node, identifier_name(node.this))
+        elif identifier_name(node.this) in _STATISTICS:
             yield ctx.finding(
                 RULE,
                 node,
@@ -157,6 +171,31 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 "(planner statistics)",
                 "do not read planner statistics from application code",
             )
+
+
+def _activity(ctx: Context, node: exp.Expression, what: str) -> Finding:
+    return ctx.finding(
+        RULE,
+        node,
+        f"{what} shows the statements other sessions sent, with their values: other tenants' "
+        "requests (every request runs as the application's role)",
+        "read activity from an operator's role, not from application code",
+    )
+
+
+def _reads_statements(tree: exp.Expression, row: str) -> bool:
+    """Does a statement reading an activity view read its `query` column, or every column
+    (`*`, the whole row by the name `row`)?"""
+    for node in tree.walk():
+        if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
+            return True  # `count(*)` reads no column
+        if isinstance(node, exp.Column) and (
+            isinstance(node.this, exp.Star)
+            or identifier_name(node.this) == "query"
+            or (not node.args.get("table") and identifier_name(node.this) == row)
+        ):
+            return True
+    return False
 
 
 def _outside_the_database(ctx: Context) -> Iterator[Finding]:
