@@ -597,6 +597,8 @@ async def _read_statements(conn: asyncpg.Connection, read: AuditRead) -> None:
         if text is None or text == _INSUFFICIENT:
             read.unreadable += 1
             continue
+        if text.strip() == query.strip():  # the server keeps it without the outer blanks
+            continue  # this very read, recorded by an earlier audit: not the application's
         read.statements.append(
             RecordedStatement(
                 text,
