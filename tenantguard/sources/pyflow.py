@@ -202,6 +202,7 @@ class ModuleInfo:
     strings: list[ast.Constant | ast.JoinedStr] = field(default_factory=list)
     messages: set[int] = field(default_factory=set)  # ids of strings in log and error messages
     docstrings: set[int] = field(default_factory=set)
+    exports: list[str] | None = None  # `__all__` when it is a list of constant strings
     # function bodies not run yet (a module read for its names runs them when they are needed)
     functions_pending: _Walker | None = None
     unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)
@@ -437,10 +438,12 @@ class _Walker:
             self.scan(node.value)  # type: ignore[attr-defined]
             binding = self.binding(node.value)  # type: ignore[attr-defined]
             for target in node.targets:  # type: ignore[attr-defined]
+                self._exports(target, node.value, augmented=False)  # type: ignore[attr-defined]
                 self.assign(target, binding, node.value)  # type: ignore[attr-defined]
         elif kind is ast.AnnAssign:
             if node.value is not None:  # type: ignore[attr-defined]
                 self.scan(node.value)  # type: ignore[attr-defined]
+                self._exports(node.target, node.value, augmented=False)  # type: ignore[attr-defined]
                 self.assign(node.target, self.binding(node.value), node.value)  # type: ignore[attr-defined]
         elif kind is ast.AugAssign:
             self.augmented(node)  # type: ignore[arg-type]
@@ -487,6 +490,8 @@ class _Walker:
             for alias in node.names:  # type: ignore[attr-defined]
                 if alias.name != "*":
                     self.bind(alias.asname or alias.name, ImportedRef(module, alias.name))
+                else:
+                    self.star_import(module)
         elif kind is ast.Break:
             if self.loops:
                 self.loops[-1].breaks.append(dict(self.env))
@@ -507,6 +512,35 @@ class _Walker:
                 if isinstance(child, ast.expr):
                     self.scan(child)
         return True
+
+    def star_import(self, module: ModuleRef) -> None:
+        """`from q import *` binds, where it stands, the names q exports (its `__all__`, else
+        its names without a leading underscore); a module that cannot be read binds none."""
+        path = self.index.resolve(module)
+        info = self.index.module(path) if path else None
+        if info is None:
+            return
+        names = info.exports
+        if names is None:
+            names = [name for name in info.env if not name.startswith("_")]
+        for name in names:
+            self.bind(name, ImportedRef(module, name))
+
+    def _exports(self, target: ast.expr, value: ast.expr | None, augmented: bool) -> None:
+        """Records a module-level `__all__` of constant strings (None when it is not one)."""
+        if not (isinstance(target, ast.Name) and target.id == "__all__"):
+            return
+        if self.function is not None or self.cls_stack:
+            return
+        names = None
+        if isinstance(value, ast.List | ast.Tuple) and all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts
+        ):
+            names = [e.value for e in value.elts]  # type: ignore[attr-defined]
+            if augmented:
+                before = self.module.exports
+                names = None if before is None else [*before, *names]
+        self.module.exports = names
 
     def assign(self, target: ast.expr, binding: Binding, value: ast.expr | None) -> None:
         if isinstance(target, ast.Name):
@@ -538,6 +572,7 @@ class _Walker:
 
     def augmented(self, node: ast.AugAssign) -> None:
         self.scan(node.value)
+        self._exports(node.target, node.value, augmented=isinstance(node.op, ast.Add))
         target = node.target
         if isinstance(target, ast.Name) and isinstance(node.op, ast.Add):
             before = self.lookup(target.id)
