@@ -34,6 +34,8 @@ from tenantguard.sources.pyvalues import (
     format_template,
     hole,
     join_values,
+    skeleton,
+    starts_like_sql,
     union,
 )
 
@@ -866,7 +868,7 @@ class _Walker:
                 self.sql_method(node, func)
                 return
             if self.index.is_sql_function(name, func):
-                self.sink(node, f"{name}()", certain=True)
+                self.sink(node, f"{name}()", certain=True, configured=True)
                 return
             self.project_call(node, func)
             return
@@ -876,7 +878,7 @@ class _Walker:
                 self._messages(node)
                 return
             if self.index.is_sql_function(name, func):
-                self.sink(node, f"{name}()", certain=True)
+                self.sink(node, f"{name}()", certain=True, configured=True)
                 return
             self.project_call(node, func)
 
@@ -902,17 +904,29 @@ class _Walker:
         )
         self.sink(node, f".{func.attr}()", certain=certain)
 
-    def sink(self, node: ast.Call, method: str, *, certain: bool) -> None:
+    def sink(self, node: ast.Call, method: str, *, certain: bool, configured: bool = False) -> None:
+        keyword = next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
         argument = (
             node.args[0]
-            if node.args and not isinstance(node.args[0], ast.Starred)
-            else next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
+            if node.args
+            and not isinstance(node.args[0], ast.Starred)
+            and not (configured and keyword is not None)
+            else keyword
         )
         if argument is None:
             return
         if isinstance(argument, ast.Constant) and not isinstance(argument.value, str):
             return
         value = self.evaluate(argument)
+        if configured and keyword is None and not _sql_like(value):
+            # a project helper called as `execute_query(conn, "SELECT …")`: the SQL comes later
+            for later in node.args[1:]:
+                if isinstance(later, ast.Starred):
+                    break
+                later_value = self.evaluate(later)
+                if _sql_like(later_value):
+                    argument, value = later, later_value
+                    break
         self.recorded[id(node)] = Sink(node, argument, method, value, certain, self.function)
 
     def project_call(self, node: ast.Call, func: ast.Attribute | ast.Name) -> None:
@@ -1421,6 +1435,10 @@ class ProjectIndex:
         dotted = _dotted(func)
         return any(dotted.endswith("." + n) or dotted == n for n in self.sql_functions)
 
+    def configured_function(self, info: FunctionInfo | None) -> bool:
+        """Whether a project function is named in `sql_functions` (its callers' SQL is checked)."""
+        return info is not None and info.name in self._sql_tails
+
     def may_define(self, name: str) -> bool:
         if name.startswith("__"):
             return False
@@ -1885,6 +1903,11 @@ class ProjectIndex:
 def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
     node = info.node
     return (info.module.path or "", node.lineno, node.col_offset, info.name)
+
+
+def _sql_like(value: Value) -> bool:
+    """Whether some alternative of a value starts like SQL (its unknown parts left empty)."""
+    return any(starts_like_sql(skeleton(alternative)) for alternative in value)
 
 
 def passed_parameters(value: Value, owner: FunctionInfo) -> list[str]:

@@ -239,7 +239,7 @@ class _ModuleCheck:
                 for part in alternative:
                     if type(part) is not Hole:
                         continue
-                    if part.param is not None and part.owner is sink.owner:
+                    if self.own_parameter(sink, part, whole=True):
                         continue  # a wrapper's parameter: its callers' SQL is checked
                     if sink.certain and part.string:
                         unknown.append(part)
@@ -250,7 +250,7 @@ class _ModuleCheck:
             self.checked += 1
             self.statement_findings(alternative, sink, at_sink=True)
             for part in alternative:
-                if type(part) is Hole:
+                if type(part) is Hole and not self.own_parameter(sink, part, whole=False):
                     self.unresolved(sink, part, whole=False)
         if unknown:
             first = unknown[0]
@@ -260,6 +260,13 @@ class _ModuleCheck:
                     reason = f"{first.reason} (and {others} other value{'s' * (others > 1)})"
                     first = Hole(first.node, first.origin, reason)
             self.unresolved(sink, first, whole=True)
+
+    def own_parameter(self, sink: Sink, part: Hole, *, whole: bool) -> bool:
+        """A parameter of the function that sends it: passed unchanged (a wrapper), or inside
+        a function named in `sql_functions` (`query + " LIMIT %s"`); its callers are checked."""
+        if part.param is None or part.owner is not sink.owner:
+            return False
+        return whole or self.index.configured_function(sink.owner)
 
     report_unresolved = True
 
