@@ -1172,6 +1172,9 @@ class _Walker:
                 composed = _is_sql_call(func.value)
                 values = [self._composable(e, composed) for e in items.elts]
                 return join_values(separator, values, node, origin)
+            marks = _placeholder_list(items, origin)
+            if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
+                return join_values(self.evaluate(func.value), marks, node, origin)
             return hole(node, origin, "`.join()` of items computed at run time")
         if name == "Composed" and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
             items = node.args[0]
@@ -1903,6 +1906,41 @@ class ProjectIndex:
 def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
     node = info.node
     return (info.module.path or "", node.lineno, node.col_offset, info.name)
+
+
+_MARK = re.compile(r"%s|\?")
+
+
+def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
+    """Two of the bind placeholders repeated by `["%s"] * n`, `"?" * n`, `("%s" for _ in
+    ids)` or `(f"${i}" for i in …)` (two: a list of tenants is several tenants), or None.
+    Only the placeholder's own text is read: a comprehension's names are its own."""
+    element: ast.expr | None = None
+    if isinstance(items, ast.BinOp) and isinstance(items.op, ast.Mult):
+        for side in (items.left, items.right):
+            if isinstance(side, ast.List | ast.Tuple) and len(side.elts) == 1:
+                element = side.elts[0]
+            elif isinstance(side, ast.Constant) and side.value == "?":
+                element = side
+    elif isinstance(items, ast.GeneratorExp | ast.ListComp):
+        element = items.elt
+    if (
+        isinstance(element, ast.Constant)
+        and isinstance(element.value, str)
+        and _MARK.fullmatch(element.value)
+    ):
+        return [((Lit(element.value, origin, element),),)] * 2
+    if (
+        isinstance(element, ast.JoinedStr)
+        and len(element.values) == 2
+        and isinstance(element.values[0], ast.Constant)
+        and element.values[0].value == "$"
+        and isinstance(element.values[1], ast.FormattedValue)
+        and element.values[1].format_spec is None
+    ):
+        # numbered at run time: two parameters no other placeholder of the statement uses
+        return [((Lit(f"${n}", origin, None, 0, element),),) for n in (65534, 65535)]
+    return None
 
 
 def _sql_like(value: Value) -> bool:
