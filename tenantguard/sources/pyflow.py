@@ -1544,8 +1544,13 @@ class ProjectIndex:
             seen.add(ref)
             path = self.resolve(ref.module)
             info = self.module(path) if path else None
-            if info is not None and ref.name in info.env:
-                binding = info.env[ref.name]
+            binding = info.env.get(ref.name) if info is not None else None
+            if binding is not None and not (
+                # `from . import tq` in a package's `__init__.py` binds its submodule tq there
+                isinstance(binding, ImportedRef)
+                and binding.name == ref.name
+                and self.resolve(binding.module) == path
+            ):
                 if isinstance(binding, ImportedRef):
                     ref = binding
                     continue
