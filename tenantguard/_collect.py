@@ -13,6 +13,7 @@ the previous file's uncollected trees until a full collection (931 MB at 200 000
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,15 +32,38 @@ def frozen_heap() -> Iterator[None]:
             gc.unfreeze()
 
 
+_LOCK = threading.Lock()
+_entered = 0  # callers inside `young_collections_less`, in every thread
+_restore: tuple[int, int, int] | None = None  # the thresholds to put back when the last leaves
+_YOUNG = 10_000
+
+
 @contextmanager
 def young_collections_less() -> Iterator[None]:
-    """A larger first threshold for the duration, restored afterwards."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(10_000, 10, 10)
+    """A larger first threshold for the duration, restored when the last caller leaves.
+
+    Nested and concurrent callers (the runtime guard analyses statements in any thread) share
+    one change: only the first raises the threshold, and the last puts back what it found — unless
+    someone else set other thresholds meanwhile. A threshold already that large, or 0 (no
+    automatic collection), stays as it is.
+    """
+    global _entered, _restore
+    with _LOCK:
+        if _entered == 0:
+            found = gc.get_threshold()
+            _restore = found if 0 < found[0] < _YOUNG else None  # 0: collection is off
+            if _restore is not None:
+                gc.set_threshold(_YOUNG, *found[1:])
+        _entered += 1
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
+        with _LOCK:
+            _entered -= 1
+            if _entered == 0 and _restore is not None:
+                if gc.get_threshold()[0] == _YOUNG:  # not changed by anyone else meanwhile
+                    gc.set_threshold(*_restore)
+                _restore = None
 
 
 @contextmanager

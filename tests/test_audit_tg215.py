@@ -470,3 +470,39 @@ def test_what_schema_code_is_reported_for(code: SchemaCode, reason: str | None) 
         assert found == []
     else:
         assert len(found) == 1 and reason in found[0], found
+
+
+async def _builtins_by_c_name(dsn: str, names: list[str]) -> dict[str, set[str]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT p.oid::regprocedure::text AS signature, p.prosrc, p.proname FROM pg_proc p"
+            " WHERE p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'internal')"
+            " AND p.prosrc = ANY($1::text[])",
+            names,
+        )
+    finally:
+        await conn.close()
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(row["prosrc"], set()).add(f"{row['proname']}|{row['signature']}")
+    return found
+
+
+def test_the_two_lists_of_dangerous_built_ins_name_the_same_functions(server: Server) -> None:
+    """The audit finds them by C name in function bodies (model.SETTING_BUILTINS) and by
+    signature in stored expressions (catalog._BUILTINS): the server says both are one list."""
+    from tenantguard.audit import catalog, model
+
+    found = run(_builtins_by_c_name(server.dsn(server.database()), list(model.SETTING_BUILTINS)))
+    assert isinstance(found, dict)
+    assert set(found) == set(model.SETTING_BUILTINS)  # every C name exists on this server
+    by_signature = {
+        signature.split("|")[1]: c_name
+        for c_name, entries in found.items()
+        for signature in entries
+    }
+    for c_name, entries in found.items():  # the SQL name each C function is called by
+        assert {e.split("|")[0] for e in entries} == {model.SETTING_BUILTINS[c_name]}, c_name
+    # ts_rewrite(tsquery, text) only: its other overload runs no text
+    assert set(by_signature) == {b.replace(" ", "") for b in catalog._BUILTINS}

@@ -15,6 +15,7 @@ from sqlglot.parser import Parser
 from sqlglot.tokenizer_core import Token, TokenType
 from sqlglot.tokens import Tokenizer
 
+from tenantguard._collect import young_collections_less
 from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
@@ -143,6 +144,13 @@ def parse_statement(
     sql: str,
 ) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
     """Parses one statement: (tree, inserted offsets, error message, error offset)."""
+    with young_collections_less():  # a large tree's nodes otherwise trigger many collections
+        return _parse_statement(sql)
+
+
+def _parse_statement(
+    sql: str,
+) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
     text, inserted = normalize_placeholders(sql)
     try:
         trees = [t for t in _READER.parse(text) if isinstance(t, exp.Expression)]
@@ -215,7 +223,14 @@ def _unprovable(ctx: Context, reason: str) -> list[Finding]:
 
 def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Verdict:
     """Runs every rule on one statement. Positions are relative to `sql`."""
-    tree, inserted, error, error_offset = parse_statement(sql)
+    # the proof of a large statement allocates while its tree is young: with the default
+    # threshold, collections walking that tree took half the proof's time (2 000-branch UNION)
+    with young_collections_less():
+        return _analyze_statement(sql, policy, in_patch)
+
+
+def _analyze_statement(sql: str, policy: Policy, in_patch: bool) -> Verdict:
+    tree, inserted, error, error_offset = _parse_statement(sql)
     ctx = Context(sql, policy, tree, inserted, error, error_offset, in_patch)
     findings = _run_rules(ctx)
     proof = ctx.proof if ctx.tree is not None else None

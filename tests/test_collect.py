@@ -1,0 +1,83 @@
+"""The garbage-collection tuning around parses and proofs: shared by nested and concurrent
+callers, and always put back as it was found (a library call must not leave the process's
+collector changed)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tenantguard import Policy
+from tenantguard._collect import young_collections_less
+from tenantguard.engine.analyze import analyze_statement, parse_statement
+
+POLICY = Policy("tenant_id", {"patients"})
+
+
+@pytest.fixture(autouse=True)
+def default_thresholds() -> Iterator[None]:
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield
+    gc.set_threshold(*before)
+
+
+def test_raised_inside_and_restored_after() -> None:
+    with young_collections_less():
+        assert gc.get_threshold()[0] == 10_000
+        with young_collections_less():  # nested: no change of its own
+            assert gc.get_threshold()[0] == 10_000
+        assert gc.get_threshold()[0] == 10_000  # the inner exit did not restore early
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_a_larger_threshold_or_collection_turned_off_is_left_alone() -> None:
+    for found in ((50_000, 5, 5), (0, 10, 10)):
+        gc.set_threshold(*found)
+        with young_collections_less():
+            assert gc.get_threshold() == found
+        assert gc.get_threshold() == found
+
+
+def test_thresholds_set_by_someone_else_meanwhile_are_kept() -> None:
+    with young_collections_less():
+        gc.set_threshold(2_000, 10, 10)
+    assert gc.get_threshold() == (2_000, 10, 10)
+
+
+def test_concurrent_callers_restore_once_the_last_leaves() -> None:
+    inside = threading.Barrier(2)
+    first_left = threading.Event()
+    seen: list[int] = []
+
+    def first() -> None:
+        with young_collections_less():
+            inside.wait()
+        first_left.set()
+
+    def second() -> None:
+        with young_collections_less():
+            inside.wait()
+            first_left.wait()
+            seen.append(gc.get_threshold()[0])  # the first left: still raised for this one
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [10_000]
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_parse_and_analysis_leave_the_collector_as_they_found_it() -> None:
+    sql = " UNION ALL ".join("SELECT id FROM patients WHERE tenant_id = $1" for _ in range(50))
+    assert parse_statement(sql)[0] is not None
+    verdict = analyze_statement(sql, POLICY)
+    assert verdict.findings == ()
+    assert analyze_statement("SELECT id FROM patients", POLICY).findings  # unpinned: found
+    assert parse_statement("SELECT (")[0] is None  # an error leaves it as found too
+    assert gc.get_threshold() == (700, 10, 10)
