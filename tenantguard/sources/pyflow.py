@@ -85,6 +85,11 @@ _MESSAGE_FUNCTIONS = frozenset({"print", "warn", "echo", "secho"})
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit)$")
 _STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
 _TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
+# calls that change a list or a dict in place: its items are then not what it was built with
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "update", "setdefault", "__setitem__", "clear", "pop"}
+    | {"popitem", "remove", "reverse", "sort", "__iadd__", "__ior__"}
+)
 _MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
 _LOOP_ROUNDS = 3  # rounds of a loop body before its changing names count as unknown
 
@@ -132,7 +137,16 @@ class Handle:
     kind: str
 
 
-Binding = Value | ModuleRef | ImportedRef | FuncRef | ClassRef | InstanceRef | Handle
+@dataclass(frozen=True, slots=True, eq=False)
+class Items:
+    """A tuple, list or dict display whose items are read one by one (`QUERIES["lead"]`,
+    `for q in STEPS`, `" ".join(CLAUSES)`): each item's value, a dict's by its key."""
+
+    values: tuple[Value, ...]
+    keys: tuple[str, ...] | None  # a dict's constant keys; None for a tuple or a list
+
+
+Binding = Value | ModuleRef | ImportedRef | FuncRef | ClassRef | InstanceRef | Handle | Items
 
 
 @dataclass(eq=False)
@@ -205,6 +219,7 @@ class ModuleInfo:
     messages: set[int] = field(default_factory=set)  # ids of strings in log and error messages
     docstrings: set[int] = field(default_factory=set)
     exports: list[str] | None = None  # `__all__` when it is a list of constant strings
+    _mutated: frozenset[str] | None = None  # names whose list or dict the module changes
     # function bodies not run yet (a module read for its names runs them when they are needed)
     functions_pending: _Walker | None = None
     unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)
@@ -546,6 +561,9 @@ class _Walker:
 
     def assign(self, target: ast.expr, binding: Binding, value: ast.expr | None) -> None:
         if isinstance(target, ast.Name):
+            if isinstance(binding, Items) and target.id in _mutated(self.module):
+                reason = f"`{target.id}` is changed after it is built"
+                binding = hole(target, self.origin, reason)
             self.bind(target.id, binding)
         elif isinstance(target, ast.Tuple | ast.List):
             elements = value.elts if isinstance(value, ast.Tuple | ast.List) else None
@@ -645,6 +663,17 @@ class _Walker:
             and not any(isinstance(e, ast.Starred) for e in iterable.elts)
         ):
             return union([self.evaluate(e) for e in iterable.elts], iterable, self.origin)
+        values = iterable
+        if (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Attribute)
+            and iterable.func.attr == "values"
+            and not iterable.args
+        ):
+            values = iterable.func.value  # `for q in QUERIES.values()`
+        items = self.items_of(values)
+        if items is not None and (items.keys is not None) == (values is not iterable):
+            return union(items.values, iterable, self.origin)
         return hole(iterable, self.origin, "a loop variable")
 
     def attempt(self, node: ast.Try) -> bool:
@@ -986,7 +1015,29 @@ class _Walker:
             ref = self.binding_of_receiver(inner)
             if ref is not None and not isinstance(ref, tuple):
                 return ref
+        if (
+            isinstance(inner, ast.Tuple | ast.List)
+            and inner.elts
+            and not any(isinstance(e, ast.Starred) for e in inner.elts)
+        ):
+            return Items(tuple(self.evaluate(e) for e in inner.elts), None)
+        if isinstance(inner, ast.Dict) and inner.keys:
+            keys = [k.value if isinstance(k, ast.Constant) else None for k in inner.keys]
+            if all(isinstance(k, str) for k in keys):
+                values = tuple(self.evaluate(v) for v in inner.values)
+                return Items(values, tuple(keys))  # type: ignore[arg-type]
         return self.evaluate(node)
+
+    def items_of(self, node: ast.expr) -> Items | None:
+        """The tuple, list or dict of constants an expression names, if it names one."""
+        binding: Binding | None = None
+        if isinstance(node, ast.Name):
+            binding = self.lookup(node.id)
+        elif isinstance(node, ast.Attribute):
+            binding = self.attribute_binding(node)
+        if isinstance(binding, ImportedRef):
+            binding = self.index.imported(binding)
+        return binding if isinstance(binding, Items) else None
 
     def handle_of(self, node: ast.expr) -> Handle | None:
         inner = node.value if isinstance(node, ast.Await) else node
@@ -1082,7 +1133,26 @@ class _Walker:
             return self.evaluate(node.value)  # type: ignore[attr-defined]
         if kind is ast.Starred:
             return hole(node, origin, "a starred argument")
+        if kind is ast.Subscript:
+            found = self.item(node.value, node.slice)  # type: ignore[attr-defined]
+            if found is not None:
+                return found
         return hole(node, origin, f"the SQL is computed at run time ({kind.__name__.lower()})")
+
+    def item(self, collection: ast.expr, key: ast.expr) -> Value | None:
+        """`QUERIES["lead"]`, `STEPS[0]`: the item; with a key known at run time, any item."""
+        items = self.items_of(collection)
+        if items is None or isinstance(key, ast.Slice):
+            return None
+        if isinstance(key, ast.Constant):
+            index = key.value
+            if items.keys is not None and index in items.keys:
+                return items.values[len(items.keys) - 1 - items.keys[::-1].index(index)]
+            if items.keys is None and type(index) is int:
+                count = len(items.values)
+                return items.values[index] if -count <= index < count else None
+            return None  # no such item: the call fails at run time
+        return union(items.values, key, self.origin)
 
     def attribute_binding(self, node: ast.Attribute) -> Binding | None:
         base = self.binding_of_receiver(node.value)
@@ -1172,6 +1242,9 @@ class _Walker:
                 composed = _is_sql_call(func.value)
                 values = [self._composable(e, composed) for e in items.elts]
                 return join_values(separator, values, node, origin)
+            named = self.items_of(items)
+            if named is not None and named.keys is None:  # `" ".join(CLAUSES)`
+                return join_values(self.evaluate(func.value), named.values, node, origin)
             marks = _placeholder_list(items, origin)
             if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
                 return join_values(self.evaluate(func.value), marks, node, origin)
@@ -1183,6 +1256,10 @@ class _Walker:
             return self._composable(node, True)
         if name == "str" and len(node.args) == 1:
             return self.evaluate(node.args[0])
+        if name == "get" and isinstance(func, ast.Attribute) and len(node.args) == 1:
+            found = self.item(func.value, node.args[0])  # `QUERIES.get("lead")`
+            if found is not None and (self.items_of(func.value) or Items((), None)).keys:
+                return found
         if _builder(node):
             reason = f"`{_short(node)}` is a query builder's statement, not SQL text"
             return hole(node, origin, reason, string=False)
@@ -1946,6 +2023,33 @@ def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
         # numbered at run time: two parameters no other placeholder of the statement uses
         return [((Lit(f"${n}", origin, None, 0, element),),) for n in (65534, 65535)]
     return None
+
+
+def _mutated(info: ModuleInfo) -> frozenset[str]:
+    """Names (and attribute names) whose list or dict the module changes in place: `X[k] =`,
+    `del X[k]`, `X.append(…)`. Worked out once per module, when it first builds one."""
+    if info._mutated is not None:
+        return info._mutated
+    found: set[str] = set()
+    if info.tree is not None:
+        for node in ast.walk(info.tree):
+            changed: ast.expr | None = None
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+                changed = node.value
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATORS
+            ):
+                changed = node.func.value
+            elif isinstance(node, ast.AugAssign):
+                changed = node.target
+            if isinstance(changed, ast.Name):
+                found.add(changed.id)
+            elif isinstance(changed, ast.Attribute):
+                found.add(changed.attr)
+    info._mutated = frozenset(found)
+    return info._mutated
 
 
 def _sql_like(value: Value) -> bool:
