@@ -34,6 +34,7 @@ from tenantguard.sources.pyvalues import (
     format_template,
     hole,
     join_values,
+    parameter_number,
     skeleton,
     starts_like_sql,
     union,
@@ -1173,6 +1174,7 @@ class _Walker:
         parts: list[Value] = []
         origin = self.origin
         offset = 0
+        text = ""
         for part in node.values:
             if isinstance(part, ast.Constant):
                 text = str(part.value)
@@ -1180,13 +1182,35 @@ class _Walker:
                 offset += len(text)
                 continue
             assert isinstance(part, ast.FormattedValue)
-            if part.format_spec is None and part.conversion in (-1, ord("s")):
+            if _DOLLAR_END.search(text) and self.numeric(part.value):
+                # `${len(params)}`: a bind parameter whose number is counted at run time
+                number = parameter_number(part.value)
+                parts.append(((Lit(number, origin, None, 0, part.value),),))
+            elif part.format_spec is None and part.conversion in (-1, ord("s")):
                 parts.append(self.evaluate(part.value))
             else:
                 numeric = part.format_spec is not None
                 reason = f"`{_short(part.value)}` is formatted into the string at run time"
                 parts.append(hole(part.value, origin, reason, kind="value" if numeric else None))
+            text = ""
         return concat(parts, node, origin)
+
+    def numeric(self, node: ast.expr) -> bool:
+        """Whether an expression surely gives a number: an int, `len()`, `int()`, arithmetic
+        of them, a name holding one (`i: int`)."""
+        if isinstance(node, ast.Constant):
+            return type(node.value) is int
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return node.func.id in ("len", "int") and self.lookup(node.func.id) is None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
+            return self.numeric(node.left) and self.numeric(node.right)
+        if isinstance(node, ast.Name):
+            found = self.lookup(node.id)
+            return isinstance(found, tuple) and all(
+                len(a) == 1 and type(a[0]) is Hole and not a[0].string and a[0].kind == "value"
+                for a in found
+            )
+        return False
 
     def percent(self, node: ast.BinOp) -> Value:
         template = self.evaluate(node.left)
@@ -1991,6 +2015,7 @@ def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
 
 
 _MARK = re.compile(r"%s|\?")
+_DOLLAR_END = re.compile(r"(?<![\w$])\$\Z")  # text ending in a `$` that starts a placeholder
 
 
 def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:

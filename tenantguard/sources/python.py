@@ -44,7 +44,14 @@ from tenantguard.sources.pyflow import (
     Sink,
     analyze_module,
 )
-from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, starts_like_sql
+from tenantguard.sources.pyvalues import (
+    Hole,
+    Lit,
+    Origin,
+    Part,
+    parameter_number,
+    starts_like_sql,
+)
 
 __all__ = ["QUERY_METHODS", "check_python_text"]
 
@@ -53,6 +60,7 @@ QUERY_METHODS = SQL_METHODS
 _MAX_VARIANTS = 8  # fills tried per alternative: beyond, each hole keeps its first fill
 _PLACEHOLDER = "$99"  # a bind parameter: pins like any parameter
 _NAME = "tg_unknown"  # an identifier no tenant table is called
+_DOLLAR_END = re.compile(r"(?<![\w$])\$\Z")  # a `$` that starts a placeholder
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +110,8 @@ class _Variant:
 
 def _fill_candidates(before: str, hole_: Hole) -> list[str]:
     """Neutral texts for a hole, by what its place in the SQL (the text before it) asks for."""
+    if _DOLLAR_END.search(before) and not _inside_quotes(before):
+        return [parameter_number(hole_.node)]  # `= $` + a number made at run time
     if hole_.kind == "value":
         return [_PLACEHOLDER]
     if hole_.kind == "name":
