@@ -34,7 +34,6 @@ from tenantguard.sources.pyvalues import (
     format_template,
     hole,
     join_values,
-    parameter_number,
     skeleton,
     starts_like_sql,
     union,
@@ -1184,8 +1183,8 @@ class _Walker:
             assert isinstance(part, ast.FormattedValue)
             if _DOLLAR_END.search(text) and self.numeric(part.value):
                 # `${len(params)}`: a bind parameter whose number is counted at run time
-                number = parameter_number(part.value)
-                parts.append(((Lit(number, origin, None, 0, part.value),),))
+                reason = f"`{_short(part.value)}` numbers a parameter at run time"
+                parts.append(hole(part.value, origin, reason, kind="number", string=False))
             elif part.format_spec is None and part.conversion in (-1, ord("s")):
                 parts.append(self.evaluate(part.value))
             else:

@@ -44,22 +44,16 @@ from tenantguard.sources.pyflow import (
     Sink,
     analyze_module,
 )
-from tenantguard.sources.pyvalues import (
-    Hole,
-    Lit,
-    Origin,
-    Part,
-    parameter_number,
-    starts_like_sql,
-)
+from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, starts_like_sql
 
 __all__ = ["QUERY_METHODS", "check_python_text"]
 
 QUERY_METHODS = SQL_METHODS
 
 _MAX_VARIANTS = 8  # fills tried per alternative: beyond, each hole keeps its first fill
-_PLACEHOLDER = "$99"  # a bind parameter: pins like any parameter
+_PLACEHOLDER = "$99"  # a bind parameter: pins like any parameter (numbered per hole below)
 _NAME = "tg_unknown"  # an identifier no tenant table is called
+_NUMBERED = 60000  # `$60000`, `$60001`…: placeholders numbered at run time, by their order
 _DOLLAR_END = re.compile(r"(?<![\w$])\$\Z")  # a `$` that starts a placeholder
 
 
@@ -108,10 +102,18 @@ class _Variant:
         return best.part, offset - best.start
 
 
-def _fill_candidates(before: str, hole_: Hole) -> list[str]:
-    """Neutral texts for a hole, by what its place in the SQL (the text before it) asks for."""
-    if _DOLLAR_END.search(before) and not _inside_quotes(before):
-        return [parameter_number(hole_.node)]  # `= $` + a number made at run time
+def _fill_candidates(before: str, hole_: Hole, serial: int) -> list[str]:
+    """Neutral texts for a hole, by what its place in the SQL (the text before it) asks for;
+    `serial` numbers the holes of the text."""
+    number = str(_NUMBERED + serial)  # each hole a parameter of its own: `{a} OR {b}` are two
+    if hole_.kind == "number" or (_DOLLAR_END.search(before) and not _inside_quotes(before)):
+        # `= $` + a number made at run time, numbered by its order in the text (not by its
+        # line: baselines keep the text)
+        return [number]
+    return ["$" + number if fill == _PLACEHOLDER else fill for fill in _fills(before, hole_)]
+
+
+def _fills(before: str, hole_: Hole) -> list[str]:
     if hole_.kind == "value":
         return [_PLACEHOLDER]
     if hole_.kind == "name":
@@ -157,11 +159,11 @@ def _variants(alternative: tuple[Part, ...]) -> list[_Variant]:
         return [_Variant(alternative, {})]
     skeleton = [p.text if type(p) is Lit else "\0" for p in alternative]
     options: list[list[str]] = []
-    for index in holes:
+    for serial, index in enumerate(holes):
         before = "".join(skeleton[:index]).replace("\0", " ")
         part = alternative[index]
         assert type(part) is Hole
-        options.append(_fill_candidates(before, part))
+        options.append(_fill_candidates(before, part, serial))
     combinations: list[tuple[str, ...]] = []
     for combination in itertools.product(*options):
         combinations.append(combination)
@@ -260,7 +262,11 @@ class _ModuleCheck:
             self.checked += 1
             self.statement_findings(alternative, sink, at_sink=True)
             for part in alternative:
-                if type(part) is Hole and not self.own_parameter(sink, part, whole=False):
+                if (
+                    type(part) is Hole
+                    and part.kind != "number"
+                    and not self.own_parameter(sink, part, whole=False)
+                ):
                     self.unresolved(sink, part, whole=False)
         if unknown:
             first = unknown[0]

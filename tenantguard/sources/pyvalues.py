@@ -31,7 +31,6 @@ __all__ = [
     "format_template",
     "hole",
     "join_values",
-    "parameter_number",
     "skeleton",
     "starts_like_sql",
     "union",
@@ -169,15 +168,6 @@ def concat(values: Sequence[Value], node: ast.AST, origin: Origin) -> Value:
         else:
             result = [a + b for a in result for b in value]
     return tuple(result)
-
-
-def parameter_number(node: ast.AST) -> str:
-    """The number standing for a `$` placeholder numbered at run time (`${len(params)}`): one
-    of its own for each place in the source (two of them are two parameters), the same in
-    every run (baselines keep the statement's text)."""
-    line: int = getattr(node, "lineno", 0) or 0
-    column: int = getattr(node, "col_offset", 0) or 0
-    return str(100000 + line * 1000 + column % 1000)
 
 
 def is_constant(alternative: Alternative) -> bool:
