@@ -1194,6 +1194,31 @@ class _Walker:
             text = ""
         return concat(parts, node, origin)
 
+    def replaced(self, template: ast.expr, node: ast.Call) -> Value | None:
+        """`TEMPLATE.replace("{table}", "leads")` of constants: the replaced text, placed at
+        the call (None: something in it is only known at run time)."""
+        texts: list[str] = []
+        for argument in node.args[:2]:
+            value = self.evaluate(argument)
+            text = _constant_text(value[0]) if len(value) == 1 else None
+            if text is None:
+                return None
+            texts.append(text)
+        count = -1
+        if len(node.args) == 3:
+            last = node.args[2]
+            if not (isinstance(last, ast.Constant) and type(last.value) is int):
+                return None
+            count = last.value
+        alternatives: list[tuple[Lit]] = []
+        for alternative in self.evaluate(template):
+            text = _constant_text(alternative)
+            if text is None:
+                return None
+            text = text.replace(texts[0], texts[1], count)
+            alternatives.append((Lit(text, self.origin, None, 0, node),))
+        return tuple(alternatives)
+
     def numeric(self, node: ast.expr) -> bool:
         """Whether an expression surely gives a number: an int, `len()`, `int()`, arithmetic
         of them, a name holding one (`i: int`)."""
@@ -1279,6 +1304,10 @@ class _Walker:
             return self._composable(node, True)
         if name == "str" and len(node.args) == 1:
             return self.evaluate(node.args[0])
+        if name == "replace" and isinstance(func, ast.Attribute) and 2 <= len(node.args) <= 3:
+            replaced = self.replaced(func.value, node)
+            if replaced is not None:
+                return replaced
         if name == "get" and isinstance(func, ast.Attribute) and len(node.args) == 1:
             found = self.item(func.value, node.args[0])  # `QUERIES.get("lead")`
             if found is not None and (self.items_of(func.value) or Items((), None)).keys:
@@ -2074,6 +2103,16 @@ def _mutated(info: ModuleInfo) -> frozenset[str]:
                 found.add(changed.attr)
     info._mutated = frozenset(found)
     return info._mutated
+
+
+def _constant_text(alternative: tuple[Lit | Hole, ...]) -> str | None:
+    """The text of an alternative made of constants only, else None."""
+    texts = []
+    for part in alternative:
+        if type(part) is not Lit:
+            return None
+        texts.append(part.text)
+    return "".join(texts)
 
 
 def _sql_like(value: Value) -> bool:
