@@ -18,6 +18,7 @@ whether the callee passes a parameter unchanged into a sink (then the call is a 
 from __future__ import annotations
 
 import ast
+import itertools
 import os
 import re
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tenantguard.sources.pyvalues import (
+    MAX_ALTERNATIVES,
     Hole,
     Lit,
     Origin,
@@ -91,6 +93,7 @@ _MUTATORS = frozenset(
     | {"popitem", "remove", "reverse", "sort", "__iadd__", "__ior__"}
 )
 _MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
+_RETURN_DEPTH = 4  # calls inside returned values followed, one inside the other
 _LOOP_ROUNDS = 3  # rounds of a loop body before its changing names count as unknown
 
 
@@ -188,6 +191,8 @@ class FunctionInfo:
     sinks: list[Sink] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     wrapper: dict[str, tuple[str, bool]] | None = None  # parameter -> (what it reaches, certain)
+    # what its `return`s give, by statement (None: one gives something that is not read)
+    returns: dict[int, Value] | None = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -465,6 +470,8 @@ class _Walker:
         elif kind is ast.AugAssign:
             self.augmented(node)  # type: ignore[arg-type]
         elif kind in (ast.Return, ast.Raise):
+            if kind is ast.Return:
+                self.returned(node)  # type: ignore[arg-type]
             if kind is ast.Raise:
                 for part in (node.exc, node.cause):  # type: ignore[attr-defined]
                     if part is not None:
@@ -558,6 +565,17 @@ class _Walker:
                 before = self.module.exports
                 names = None if before is None else [*before, *names]
         self.module.exports = names
+
+    def returned(self, node: ast.Return) -> None:
+        """Keeps what a `return` of string-like text gives (a loop's last round wins)."""
+        function = self.function
+        if function is None or function.returns is None or node.value is None:
+            return  # a bare `return` gives None: not SQL, the call fails
+        value = node.value
+        if _string_like(value):
+            function.returns[id(node)] = self.evaluate(value)
+        else:
+            function.returns = None
 
     def assign(self, target: ast.expr, binding: Binding, value: ast.expr | None) -> None:
         if isinstance(target, ast.Name):
@@ -1315,7 +1333,25 @@ class _Walker:
         if _builder(node):
             reason = f"`{_short(node)}` is a query builder's statement, not SQL text"
             return hole(node, origin, reason, string=False)
-        return hole(node, origin, f"`{_short(node)}` is computed at run time")
+        returns = self.returning(func)
+        return hole(node, origin, f"`{_short(node)}` is computed at run time", returns=returns)
+
+    def returning(self, func: ast.expr) -> Callable[[], list[FunctionInfo]] | None:
+        """The project functions a call surely runs (a method: the one its class finds, and
+        its overrides in subclasses of the same module), for what they return."""
+        if isinstance(func, ast.Name):
+            binding = self.lookup(func.id)
+            if isinstance(binding, FuncRef | ImportedRef):
+                return self.index.callees(binding)
+            return None
+        if not isinstance(func, ast.Attribute):
+            return None
+        receiver = self.binding_of_receiver(func.value)
+        if isinstance(receiver, ModuleRef | ImportedRef):
+            return self.index.module_callees(receiver, func.attr)
+        if isinstance(receiver, InstanceRef | ClassRef):
+            return self.index.overrides(receiver.info, func.attr)
+        return None
 
     def _composable(self, node: ast.expr, composed: bool) -> Value:
         """An argument of `.format()`; psycopg's `Identifier`/`Literal`/`Placeholder` render as
@@ -1888,6 +1924,53 @@ class ProjectIndex:
 
         return resolve
 
+    def overrides(self, info: ClassInfo, name: str) -> Callable[[], list[FunctionInfo]]:
+        """The method a class finds by its name, and those of its subclasses in the same
+        module; none when a base outside the project may come first."""
+
+        def resolve() -> list[FunctionInfo]:
+            order, complete = self.bases(info)
+            found = next((cls.methods[name] for cls in order if name in cls.methods), None)
+            if found is None or not (complete or name in info.methods):
+                return []  # a base outside the project may define it first
+            return [found, *(c.methods[name] for c in self._subclasses(info) if name in c.methods)]
+
+        return resolve
+
+    def returned(self, value: Value, depth: int = 0, seen: frozenset[int] = frozenset()) -> Value:
+        """A value with the calls of project functions in it replaced by what they return
+        (each `return` one alternative); a call whose returns are not all read stays a hole."""
+        if not any(type(p) is Hole and p.returns is not None for a in value for p in a):
+            return value
+        out: list[tuple[Lit | Hole, ...]] = []
+        for alternative in value:
+            choices: list[Value] = []
+            for part in alternative:
+                given = self._given(part, depth, seen) if type(part) is Hole else None
+                choices.append(given if given is not None else ((part,),))
+            for combination in itertools.product(*choices):
+                out.append(tuple(p for piece in combination for p in piece))
+                if len(out) > MAX_ALTERNATIVES:
+                    return value  # too many strings: the calls stay unknown
+        return tuple(out)
+
+    def _given(self, part: Hole, depth: int, seen: frozenset[int]) -> Value | None:
+        if part.returns is None or depth >= _RETURN_DEPTH:
+            return None
+        targets = part.returns()  # type: ignore[operator]
+        if not targets:
+            return None
+        values: list[Value] = []
+        for info in targets:
+            if id(info) in seen:
+                return None  # a recursion: what it returns is not followed
+            self.finished(info.module)
+            if not info.returns or _generator(info.node):
+                return None
+            for value in info.returns.values():
+                values.append(self.returned(value, depth + 1, seen | {id(info)}))
+        return union(values, part.node, part.origin)
+
     def module_callees(
         self, ref: ModuleRef | ImportedRef, name: str
     ) -> Callable[[], list[FunctionInfo]]:
@@ -2103,6 +2186,31 @@ def _mutated(info: ModuleInfo) -> frozenset[str]:
                 found.add(changed.attr)
     info._mutated = frozenset(found)
     return info._mutated
+
+
+def _string_like(node: ast.expr) -> bool:
+    """Whether a returned expression may be SQL text worth following (not `await fetch()`)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr | ast.Name | ast.Attribute | ast.IfExp | ast.Subscript):
+        return True
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, ast.Add | ast.Mod)
+    return isinstance(node, ast.Call)  # `" ".join(…)`, `build()`: read; `await …` is not
+
+
+def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function's own body yields (calling it gives a generator)."""
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Yield | ast.YieldFrom):
+            return True
+        if not isinstance(
+            current, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+        ):
+            stack.extend(ast.iter_child_nodes(current))
+    return False
 
 
 def _constant_text(alternative: tuple[Lit | Hole, ...]) -> str | None:

@@ -25,6 +25,7 @@ Not SQL: the methods of a prepared statement or asyncpg cursor (`stmt.fetchval(t
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterator, Sequence
@@ -241,6 +242,9 @@ class _ModuleCheck:
     # sinks
 
     def sink(self, sink: Sink) -> None:
+        returned = self.index.returned(sink.value)
+        if returned is not sink.value:  # calls of project functions: what they return
+            sink = dataclasses.replace(sink, value=returned)
         for alternative in sink.value:
             for part in alternative:
                 if type(part) is Lit and part.node is not None and self.local(part.origin):
