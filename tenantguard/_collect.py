@@ -38,26 +38,29 @@ _restore: tuple[int, int, int] | None = None  # the thresholds to put back when 
 _YOUNG = 10_000
 
 
-@contextmanager
-def young_collections_less() -> Iterator[None]:
+class young_collections_less:  # named as a function: it is used as one, like contextlib's
     """A larger first threshold for the duration, restored when the last caller leaves.
 
     Nested and concurrent callers (the runtime guard analyses statements in any thread) share
     one change: only the first raises the threshold, and the last puts back what it found — unless
     someone else set other thresholds meanwhile. A threshold already that large, or 0 (no
-    automatic collection), stays as it is.
+    automatic collection), stays as it is. A class, not a generator: it wraps every statement.
     """
-    global _entered, _restore
-    with _LOCK:
-        if _entered == 0:
-            found = gc.get_threshold()
-            _restore = found if 0 < found[0] < _YOUNG else None  # 0: collection is off
-            if _restore is not None:
-                gc.set_threshold(_YOUNG, *found[1:])
-        _entered += 1
-    try:
-        yield
-    finally:
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _entered, _restore
+        with _LOCK:
+            if _entered == 0:
+                found = gc.get_threshold()
+                _restore = found if 0 < found[0] < _YOUNG else None  # 0: collection is off
+                if _restore is not None:
+                    gc.set_threshold(_YOUNG, *found[1:])
+            _entered += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _entered, _restore
         with _LOCK:
             _entered -= 1
             if _entered == 0 and _restore is not None:

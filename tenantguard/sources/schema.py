@@ -96,7 +96,7 @@ class FunctionInfo:
 
     body: list[str]
     opaque: str
-    parameters: list[str]
+    parameters: list[str]  # in call order; "" for a parameter without a name
     columns: set[str] | None
     # PL/pgSQL variables set once, where declared, and never written again: (name, value)
     constants: tuple[tuple[str, str], ...] = ()
@@ -116,6 +116,14 @@ class ForeignKeyInfo:
     # n set null, d set default
     on_delete: str = "a"
     on_update: str = "a"
+
+
+@dataclass(frozen=True)
+class _Renamed:
+    """A relation's new name, in its schema (what `RENAME TO` leaves)."""
+
+    relname: str
+    schemaname: str | None
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,13 @@ class SchemaInfo:
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the schemas each table or view name is defined in: the proof knows a relation by its name
+    # only, so one name in two schemas is read as both (a drop or rename of one keeps the other)
+    relation_schemas: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    # each function name's definitions, (schema, argument types): a call names neither
+    signatures: dict[str, set[tuple[str, tuple[str, ...]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
 
@@ -501,6 +516,7 @@ class SchemaInfo:
 
     def _create_table(self, node: Any, text: str, path: str) -> None:
         table = _relname(node.relation)
+        self._defined(node.relation)
         columns = self.columns.setdefault(table, set())
         if node.ofTypename is not None:  # CREATE TABLE … OF type: the type's attributes
             type_name = str(node.ofTypename.names[-1].sval)
@@ -640,8 +656,9 @@ class SchemaInfo:
         query = RawStream()(source)
         if _enum(node.objtype) == ObjectType.OBJECT_MATVIEW:
             aliases = list(_strings(node.into.colNames)) or None
-            self.views[name] = ViewInfo(query, aliases)
+            self._add_view(node.into.rel, ViewInfo(query, aliases))
             return
+        self._defined(node.into.rel)
         names = list(_strings(node.into.colNames))
         if not names:
             names = sorted(self._query_columns(source, query))
@@ -709,7 +726,8 @@ class SchemaInfo:
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
             elif subtype == AlterTableType.AT_DropColumn and command.name:
-                columns.discard(str(command.name))
+                if not self._shared(node.relation):  # another schema's table keeps it
+                    columns.discard(str(command.name))
             elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
@@ -754,6 +772,12 @@ class SchemaInfo:
         new = str(node.newname)
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
+            self._defined(_Renamed(new, node.relation.schemaname))
+            if self._shared(node.relation):  # the same name in another schema stays
+                if old in self.columns:
+                    self.columns.setdefault(new, set()).update(self.columns[old])
+                return
+            self.relation_schemas.pop(old, None)
             if old in self.columns:
                 self.columns[new] = self.columns.pop(old)
             if old in self.unique_keys:
@@ -787,9 +811,16 @@ class SchemaInfo:
         elif kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW) and node.relation:
             old = _relname(node.relation)
             if old in self.views:
-                self.views[new] = self.views.pop(old)
+                view = self.views[old]
+                if not self._shared(node.relation):
+                    del self.views[old]
+                    self.relation_schemas.pop(old, None)
+                self._add_view(_Renamed(new, node.relation.schemaname), view)
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
             table = _relname(node.relation)
+            if self._shared(node.relation):  # the same name in another schema keeps its column
+                self.columns.setdefault(table, set()).add(new)
+                return
             for renamed in (table, *self._descendants(table)):  # inherited columns follow
                 self._rename_column(renamed, str(node.subname), new)
         elif kind == ObjectType.OBJECT_TABCONSTRAINT and node.subname:
@@ -841,12 +872,26 @@ class SchemaInfo:
             if kind == ObjectType.OBJECT_FUNCTION:
                 names = getattr(target, "objname", None) or ()
                 if names:
-                    self.functions.pop(str(names[-1].sval), None)
+                    name = str(names[-1].sval)
+                    seen = self.signatures.get(name, set())
+                    if target.args_unspecified:
+                        seen.clear()
+                    else:
+                        types = tuple(_type_key(t) for t in target.objargs or ())
+                        seen.discard((_schema_of(names), types))
+                    # the overloads left stay read as one body that cannot be read
+                    if not seen:
+                        self.functions.pop(name, None)
+                        self.signatures.pop(name, None)
                 continue
             names = list(_strings(target)) if isinstance(target, tuple) else []
             if not names:
                 continue
             name = names[-1]
+            schemas = self.relation_schemas.get(name, set())
+            schemas.discard(names[-2] if len(names) > 1 else "public")
+            if schemas:  # the same name in another schema stays, read as both
+                continue
             if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
                 self.views.pop(name, None)
             elif kind == ObjectType.OBJECT_TABLE:
@@ -860,7 +905,34 @@ class SchemaInfo:
         from pglast.stream import RawStream
 
         aliases = list(_strings(node.aliases)) or None
-        self.views[_relname(node.view)] = ViewInfo(RawStream()(node.query), aliases)
+        self._add_view(node.view, ViewInfo(RawStream()(node.query), aliases))
+
+    def _defined(self, relation: Any) -> bool:
+        """Notes where a table or view is created; whether its name is in another schema too."""
+        seen = self.relation_schemas.setdefault(_relname(relation), set())
+        seen.add(str(relation.schemaname or "public"))
+        return len(seen) > 1
+
+    def _shared(self, relation: Any) -> bool:
+        """Whether this name is also a relation of another schema (kept when this one goes)."""
+        seen = self.relation_schemas.get(_relname(relation), set())
+        return bool(seen - {str(relation.schemaname or "public")})
+
+    def _add_view(self, relation: Any, view: ViewInfo) -> None:
+        name = _relname(relation)
+        old = self.views.get(name)
+        if self._defined(relation) and old is not None:
+            # one name, two views: read as the rows of both (pinned only if both pass through);
+            # with different column lists, positions differ: read so that nothing pins it
+            if old.columns == view.columns:
+                view = ViewInfo(f"({old.query}) UNION ALL ({view.query})", view.columns)
+            else:
+                view = ViewInfo(
+                    f"SELECT * FROM ({old.query}) AS {_aliased('a', old)} "
+                    f"UNION ALL SELECT * FROM ({view.query}) AS {_aliased('b', view)}",
+                    None,
+                )
+        self.views[name] = view
 
     def _function(self, node: Any, text: str, path: str) -> None:
         """CREATE FUNCTION … LANGUAGE sql or plpgsql; other languages (C, Python) are not
@@ -878,11 +950,12 @@ class SchemaInfo:
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
         if returns in ("trigger", "event_trigger"):
             return
-        parameters, outputs = [], []
+        parameters, outputs, types = [], [], []
         for parameter in node.parameters or ():
             mode = str(getattr(parameter.mode, "value", parameter.mode))
-            if parameter.name and mode in ("d", "i", "b", "v"):  # in, inout, variadic
-                parameters.append(str(parameter.name))
+            if mode in ("d", "i", "b", "v"):  # in, inout, variadic: positions in a call
+                parameters.append(str(parameter.name or ""))
+                types.append(_type_key(parameter.argType))
             if parameter.name and mode in ("o", "b", "t"):  # out, inout, TABLE columns
                 outputs.append(str(parameter.name))
         columns: set[str] | None = set(outputs) if outputs else None
@@ -898,7 +971,12 @@ class SchemaInfo:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
-        self.functions[name] = FunctionInfo(body, opaque, parameters, columns, constants)
+        info = FunctionInfo(body, opaque, parameters, columns, constants)
+        seen = self.signatures.setdefault(name, set())
+        seen.add((_schema_of(node.funcname), tuple(types)))
+        if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
+            info = _overloaded(self.functions.get(name), info)
+        self.functions[name] = info
 
     def _do(self, node: Any, text: str, path: str) -> None:
         body = next((str(a.arg.sval) for a in node.args or () if a.defname == "as"), "")
@@ -934,6 +1012,38 @@ def _enum(value: Any) -> int:
 
 def _relname(node: Any) -> str:
     return str(node.relname)
+
+
+def _aliased(alias: str, view: ViewInfo) -> str:
+    if not view.columns:
+        return alias
+    return f"{alias}({', '.join(_quote_name(c) for c in view.columns)})"
+
+
+def _quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _schema_of(names: Any) -> str:
+    """The schema of a function's qualified name; unqualified is the default `public`."""
+    return str(names[-2].sval) if len(names) > 1 else "public"
+
+
+def _type_key(type_name: Any) -> str:
+    """A parameter's type as a signature compares it: `bigint` and `int8` alike."""
+    names = getattr(type_name, "names", None) or ()
+    base = str(names[-1].sval) if names else "?"
+    return base + "[]" * len(getattr(type_name, "arrayBounds", None) or ())
+
+
+def _overloaded(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
+    """Several functions under one name, which is all a call shows: read as one function
+    whose body cannot be read (naming a tenant table hands out every tenant's rows)."""
+    parts = [part for f in (old, new) if f is not None for part in (*f.body, f.opaque) if part]
+    columns = None
+    if old is not None and old.columns is not None and new.columns is not None:
+        columns = old.columns | new.columns
+    return FunctionInfo([], "\n".join(parts), [], columns)
 
 
 def _strings(nodes: Any) -> Iterable[str]:
@@ -1156,7 +1266,7 @@ def tenant_relations(
             parameters = [
                 p
                 for p in function.parameters
-                if p != policy.tenant_column and p not in known_columns
+                if p and p != policy.tenant_column and p not in known_columns
             ]
             pinned_by = current.replace(
                 tenant_expressions=(*current.tenant_expressions, *parameters)
@@ -1191,7 +1301,10 @@ def tenant_relations(
                 for pin in verdict.pin_values:
                     if pin.kind == "parameter" and isinstance(pin.key, int) and pin.key >= 1:
                         positions.add(pin.key - 1)
-                        if pin.key - 1 < len(function.parameters):
+                        if (
+                            pin.key - 1 < len(function.parameters)
+                            and function.parameters[pin.key - 1]
+                        ):
                             names.add(function.parameters[pin.key - 1])
                     elif pin.kind == "expression" and isinstance(pin.key, int) and pin.key >= base:
                         label: str | None = pinned_by.tenant_expressions[pin.key]

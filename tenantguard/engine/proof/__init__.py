@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.blocks import DDL_TYPES, Model
-from tenantguard.engine.proof.facts import SEVERAL, SHARED, FactCollector
+from tenantguard.engine.proof.facts import SEVERAL, SHARED, FactCollector, values_column_pin
 from tenantguard.engine.proof.model import (
     Block,
     Fact,
@@ -186,15 +186,24 @@ class Analysis:
                 continue
             index = columns.index(column)
             rows = self._insert_rows(node)
+            located: list[tuple[list[exp.Expression], Block | None]]
             if rows is None:
                 query = node.expression
-                rows = [
-                    list(b.expressions) for b in set_branches(query) if isinstance(b, exp.Select)
+                located = [
+                    (list(b.expressions), self.model.block_of.get(id(b)))
+                    for b in set_branches(query) if isinstance(b, exp.Select)
                 ] if query is not None else []  # fmt: skip
-            for items in rows:
+            else:  # a MERGE INSERT's values may name the MERGE source's columns
+                merge = node.find_ancestor(exp.Merge)
+                block = self.model.block_of.get(id(merge)) if merge is not None else None
+                located = [(items, block) for items in rows]
+            for items, block in located:
                 if index < len(items):
                     item = items[index]
-                    value = self.model.pin_value(item.this if isinstance(item, exp.Alias) else item)
+                    bare = item.this if isinstance(item, exp.Alias) else item
+                    value = self.model.pin_value(bare) or values_column_pin(
+                        self.model, self.names, block, bare
+                    )
                     if value is not None:
                         values.append((value, item))
         return values

@@ -44,6 +44,7 @@ _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)
 _CTE_SET = subclasses(exp.CTE)
 _AGGREGATE_SET = subclasses(exp.AggFunc, exp.Window)
 _WINDOW_SET = subclasses(exp.Window)
+_GROUPING_SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
 _CAST_SET = subclasses(exp.Cast, exp.TryCast)
 _INTERESTING = (
     _BLOCK_SET
@@ -615,6 +616,18 @@ class Model:
         where = node.args.get("where")
         if isinstance(where, exp.Where):
             block.filters.append((conjuncts(where.this), Span.of(block, everything), "WHERE", None))
+        having, group = node.args.get("having"), node.args.get("group")
+        if (
+            isinstance(having, exp.Having)
+            and isinstance(group, exp.Group)
+            and not any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals"))
+            and not any(isinstance(k, _GROUPING_SETS) for k in group.expressions)
+        ):
+            # a column outside an aggregate is one value in a group: `HAVING tenant_id = V`
+            # keeps the groups of V's rows only (no grouping sets: no super-aggregate rows)
+            block.filters.append(
+                (conjuncts(having.this), Span.of(block, everything), "HAVING", None)
+            )
 
     def _insert_sources(self, block: Block, node: exp.Insert) -> None:
         """The rows an INSERT writes, as its target (for RETURNING and ON CONFLICT), and the

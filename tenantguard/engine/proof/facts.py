@@ -38,14 +38,21 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         left, right = conjunct.this, low  # `x BETWEEN V AND V` is `x = V`
     else:
         return None
-    if (
-        isinstance(left, exp.Tuple)
-        and isinstance(right, exp.Tuple)
-        and len(left.expressions) == len(right.expressions)
-    ):
+    if _is_row(left) and _is_row(right) and len(left.expressions) == len(right.expressions):
         sides = list(zip(left.expressions, right.expressions, strict=True))
         return [*sides, *((b, a) for a, b in sides)]
     return [(left, right), (right, left)]
+
+
+def _is_row(node: exp.Expression) -> bool:
+    """A row constructor: `(a, b)` or `ROW(a, b)` (not a function named `"ROW"`)."""
+    if isinstance(node, exp.Tuple):
+        return True
+    return (
+        isinstance(node, exp.Anonymous)
+        and isinstance(node.this, str)
+        and node.this.lower() == "row"
+    )
 
 
 def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
@@ -57,7 +64,13 @@ def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
         name = side.this
         return type(name) is exp.Identifier and identifier_name(name) in keys
     # a row `(tenant_id, id) = ($1, $2)`, or a column under parentheses or a cast
-    return kind is exp.Tuple or kind is exp.Paren or kind is exp.Cast or kind is exp.TryCast
+    return (
+        kind is exp.Tuple
+        or kind is exp.Paren
+        or kind is exp.Cast
+        or kind is exp.TryCast
+        or (kind is exp.Anonymous and _is_row(side))
+    )
 
 
 def _is_equals_operator(node: exp.Expression) -> bool:
@@ -67,10 +80,40 @@ def _is_equals_operator(node: exp.Expression) -> bool:
     return str(node.args.get("operator")).replace(" ", "").lower() in ("=", "pg_catalog.=")
 
 
+def values_column_pin(
+    model: Model,
+    names: Names,
+    block: Block | None,
+    side: exp.Expression,
+    visible: Span | None = None,
+) -> PinValue | None:
+    """A column of a `VALUES` list whose every row holds the same pinning value there:
+    `(VALUES ($1, 'X-1')) v(t, e)` makes `v.t` the value `$1`, whatever the column's name."""
+    while isinstance(side, exp.Paren):
+        side = side.this
+    if type(side) is not exp.Column or block is None:
+        return None
+    source = names.resolve(block, side, visible)
+    if source is None or source.kind is not SourceKind.VALUES or source.rows is None:
+        return None
+    columns = source.column_names
+    name = identifier_name(side.this)
+    if columns is None or name not in columns:
+        return None
+    position = columns.index(name)
+    values = {
+        model.pin_value(row.expressions[position])
+        if isinstance(row, exp.Tuple) and position < len(row.expressions)
+        else None
+        for row in source.rows.expressions
+    }
+    return values.pop() if len(values) == 1 else None
+
+
 class FactCollector:
     """Turns the filters of every block into facts on its sources."""
 
-    __slots__ = ("keys", "misses", "model", "names", "policy")
+    __slots__ = ("has_values", "keys", "misses", "model", "names", "policy")
 
     def __init__(self, model: Model, names: Names) -> None:
         self.model = model
@@ -81,8 +124,12 @@ class FactCollector:
         self.keys = frozenset(k for k in (self.policy.tenant_column, root_key) if k)
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
         self.misses: list[tuple[Block, exp.Expression, Span, str, Span | None]] = []
+        self.has_values = False  # a VALUES list among the sources: its columns may be pins
 
     def collect(self) -> None:
+        self.has_values = any(
+            s.kind is SourceKind.VALUES for block in self.model.blocks for s in block.every_source
+        )
         for block in self.model.blocks:
             for items, filtered, clause, visible in block.filters:
                 if not filtered:
@@ -134,6 +181,8 @@ class FactCollector:
                 value = self.model.pin_value(other_side) or single_value_array(
                     other_side, self.policy
                 )
+                if value is None and self.has_values and not isinstance(conjunct, exp.NullSafeEQ):
+                    value = self.values_pin(block, other_side, visible)
                 if value is not None:
                     fact = Fact(source, conjunct, clause, value=value)
                 elif multi_values(other_side, self.policy):
@@ -429,6 +478,11 @@ class FactCollector:
         else:
             source.facts.append(Fact(source, source.node, "VALUES", multi=True))
 
+    def values_pin(
+        self, block: Block | None, side: exp.Expression, visible: Span | None = None
+    ) -> PinValue | None:
+        return values_column_pin(self.model, self.names, block, side, visible)
+
     def _argument_facts(self, source: Source) -> None:
         """A function whose body pins its rows by a parameter: pinned by the argument given
         there — a pinning value, or the tenant column of a pinned source. `f(a.id)` over every
@@ -443,6 +497,10 @@ class FactCollector:
         block = source.block
         # the arguments of a function in FROM see the sources before it
         visible = Span(block, 0, source.index) if source.role is not Role.CALL else None
+        # a body pinned by several parameters is pinned when every one of them is; a fact
+        # pins alone, so then only pinning values count (a chain may stay unpinned)
+        several = len(pins.positions) > 1
+        facts: list[Fact] = []
         for position, argument in enumerate(call.expressions):
             if isinstance(argument, exp.Kwarg | exp.PropertyEQ):
                 if identifier_name(argument.this) not in pins.names:
@@ -453,15 +511,19 @@ class FactCollector:
             value = self.model.pin_value(argument)
             clause = f"argument {position + 1} of {source.table}()"
             if value is not None:
-                source.facts.append(Fact(source, argument, clause, value=value))
+                facts.append(Fact(source, argument, clause, value=value))
                 continue
             other = self.names.tenant_column_owner(block, argument, visible)
-            if other is not None and other is not source:
-                source.facts.append(Fact(source, argument, clause, other=other))
+            if other is not None and other is not source and not several:
+                facts.append(Fact(source, argument, clause, other=other))
             else:
                 source.near_misses.append(
                     (argument, f"the argument that pins {source.table}() is not a pinning value")
                 )
+                return
+        # an argument left out (its default) pins nothing
+        if len(facts) == len(pins.positions):
+            source.facts.extend(facts)
 
     # near misses
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tenantguard.engine.proof.blocks import Model
+from tenantguard.engine.proof.facts import values_column_pin
 from tenantguard.engine.proof.model import Block, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import Names, could_own, output_names, projection_items
 from tenantguard.engine.proof.syntax import identifier_name, is_star
@@ -109,6 +110,8 @@ class Projections:
                 keys = [e.this if isinstance(e, exp.Alias) else e for e in node.expressions]
             if id(block) in self.model.aggregating:
                 return False
+        elif self.model.windows and id(block) in self.model.aggregating:
+            return self._windows_partitioned_by(block, owner)
         else:
             return False
         if any(node.args.get(k) for k in ("limit", "offset", "fetch", "qualify", "locks")):
@@ -125,6 +128,32 @@ class Projections:
             ):
                 return True
         return False
+
+    def _windows_partitioned_by(self, block: Block, owner: Source) -> bool:
+        """Row by row but for window functions, each partitioned by `owner`'s tenant column:
+        a row's window values come from its own tenant's rows only (like GROUP BY)."""
+        node = block.node
+        if any(node.args.get(k) for k in _NOT_ROW_BY_ROW):
+            return False
+        windows = 0
+        for found in node.find_all(exp.Window, exp.AggFunc):
+            if isinstance(found, exp.AggFunc):
+                parent = found.parent
+                if isinstance(parent, exp.Filter):  # `sum(x) FILTER (WHERE …) OVER (…)`
+                    parent = parent.parent
+                if not isinstance(parent, exp.Window):
+                    return False  # an aggregate of its own: one row of every tenant's rows
+                continue
+            windows += 1
+            partition = found.args.get("partition_by") or []
+            if not any(
+                isinstance(key, exp.Column)
+                and identifier_name(key.this) == self.tenant_col
+                and self.names.resolve(block, key) is owner
+                for key in partition
+            ):
+                return False
+        return windows > 0
 
     def branch_index(self, source: Source) -> tuple[bool, int | None]:
         """Where a derived table's or CTE's tenant column is in each branch of its body: (found,
@@ -211,7 +240,7 @@ class Projections:
             return owner.value if owner.pinned else None
         if is_star(item):
             return None
-        return self.model.pin_value(item)
+        return self.model.pin_value(item) or values_column_pin(self.model, self.names, block, item)
 
     def projection_pinned(self, block: Block, column: str, index: int | None = None) -> bool:
         """Does `block` output, under `column` (or at `index`), a pinning value or a pinned

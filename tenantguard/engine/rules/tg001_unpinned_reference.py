@@ -21,10 +21,11 @@ What pins a reference `R`:
   `$1::numeric::int`) — or the tenant column of a pinned source. The clauses that filter `R`: the
   WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the
   preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL JOIN's ON filters neither
-  side); the MERGE ON for the target;
+  side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
+  column outside an aggregate, one value in each group;
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
   V`, `IN (V)`, `= ANY(ARRAY[V])`, `R.tenant_id::text = V`; a row equality
-  `(R.tenant_id, R.id) = ($1, $2)`, pair by pair; a row-IN list whose rows all carry the same
+  `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
   tenant value; `… AND TRUE` and `… OR FALSE` change nothing;
 - `JOIN b USING (tenant_id, …)`, and a NATURAL JOIN whose sides the schema shows to share the
   tenant column, as `a.tenant_id = b.tenant_id` in its ON; the merged `tenant_id` is the left
@@ -39,7 +40,8 @@ What pins a reference `R`:
   `b.id = a.b_id` pins `b` — a single-column key never does;
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
-  or a pinning value. Set operations match columns by position, never by name. The `RETURNING`
+  or a pinning value. A `VALUES` column holding the same pinning value in every row is that
+  value, whatever its name: `(VALUES ($1, 'X-1')) v(t, e) JOIN leads l ON l.tenant_id = v.t`. Set operations match columns by position, never by name. The `RETURNING`
   rows of a pinned INSERT, UPDATE or DELETE inside a CTE are pinned; so is `excluded` of an
   upsert, and the conflicting row when the conflict target has the tenant column. A recursive
   CTE is pinned when its anchor is and its recursive term, reading the CTE, projects the same
@@ -48,8 +50,9 @@ What pins a reference `R`:
   body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it), outputs
   the tenant column of one of its sources unchanged (by name, or by position under a column
   list), works row by row — no aggregate or window function of its own, LIMIT/OFFSET/FETCH or
-  locking clause; GROUP BY or DISTINCT only over that tenant column — and every read of it is
-  pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
+  locking clause; GROUP BY or DISTINCT only over that tenant column, window functions only
+  each `PARTITION BY` that tenant column (a row's values then come from its own tenant's rows)
+  — and every read of it is pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
   (the body's other sources still need their own pin or chain). A body of several branches
   (UNION [ALL], INTERSECT, EXCEPT) is pinned branch by branch when each passes its own tenant
   column through at the tenant column's position, and no LIMIT/OFFSET of the set operation
@@ -58,6 +61,9 @@ What pins a reference `R`:
   column from a joined table cannot be, and every read of it is reported;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
+  A body pinned by several parameters needs a pinning value in each of them. A call shows
+  neither schema nor argument types: functions of one name (overloads, or one per schema) are
+  read as one whose body cannot be read, pinned only in FROM by its tenant column.
 
 Names are resolved as PostgreSQL resolves them: an ON sees only the two sides it joins; a
 derived table sees none of its siblings in FROM (a LATERAL one sees those before it); a CTE body

@@ -5,7 +5,9 @@ Finds an INSERT into a tenant table (also the INSERT action of a MERGE) that doe
 tenant column a pinning value in every row: the column list lacks the tenant column, a VALUES row
 puts something else there (a subquery, an expression, DEFAULT), the `INSERT … SELECT` projects
 something other than a pinning value or the tenant column of a pinned source, or there is no
-column list at all.
+column list at all. With `shared_rows`, the tenant column of a source read with its shared rows
+(`tenant_id = $1 OR tenant_id IS NULL`) or NULL-extended by an outer join does not count: it may
+be NULL, and a row of no tenant is public to every tenant.
 
 ## Why is this bad?
 A row written without the tenant's id either fails at run time (NOT NULL) or, worse, lands in a
@@ -26,7 +28,7 @@ WHERE l.tenant_id = $1;
 ```
 
 ## Options
-`tenant_column`, `tenant_tables`, `tenant_expressions`.
+`tenant_column`, `tenant_tables`, `tenant_expressions`, `shared_rows`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import sql_name
 from tenantguard.engine.proof import identifier_name, pin_value, set_branches
+from tenantguard.engine.proof.model import Source
 
 RULE = RuleInfo("TG002", "insert-without-tenant-value", Severity.ERROR)
 NEEDS = (exp.Insert, exp.Merge)  # the node kinds check() looks at
@@ -98,7 +101,10 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         branches = [builder.block_of.get(id(b)) for b in set_branches(source)] if source else []
         if not branches or any(
-            b is None or not builder.projection_pinned(b, column, index) for b in branches
+            b is None
+            or not builder.projection_pinned(b, column, index)
+            or _public(ctx, builder.projections.item_and_owner(b, column, index)[1])
+            for b in branches
         ):
             yield ctx.finding(
                 RULE,
@@ -149,10 +155,20 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                 if isinstance(bare, exp.Column) and identifier_name(bare.this) == column
                 else None
             )
-            if pin_value(value, ctx.policy) is None and (owner is None or not owner.pinned):
+            if (
+                pin_value(value, ctx.policy) is None
+                and builder.facts.values_pin(block, value) is None
+                and (owner is None or not owner.pinned or _public(ctx, owner))
+            ):
                 yield ctx.finding(
                     RULE,
                     value,
                     f"the MERGE INSERT into {name} gives {column} a value that is not pinned",
                     "use a pinning value or the tenant column of the pinned MERGE source",
                 )
+
+
+def _public(ctx: Context, owner: Source | None) -> bool:
+    """With shared rows, a source's tenant column may be NULL (read with its shared rows, or
+    NULL-extended): copied, it writes rows of no tenant, which every tenant reads."""
+    return ctx.policy.shared_rows and owner is not None and (owner.maybe_null or owner.nullable)

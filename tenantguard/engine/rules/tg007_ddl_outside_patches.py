@@ -62,7 +62,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             keyword += f" {kind.upper()}"
     elif isinstance(tree, exp.Command) and str(tree.this).upper() in _DDL_COMMANDS:
         keyword = str(tree.this).upper()
-    elif isinstance(tree, exp.Select) and isinstance(tree.args.get("into"), exp.Into):
+    elif _selects_into(tree):
         keyword = "SELECT INTO"  # creates a table, like CREATE TABLE AS
     if keyword:
         yield ctx.finding(
@@ -71,3 +71,17 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"{keyword} in application code: schema changes belong in the patch pipeline",
             "move it to a numbered, idempotent patch in the patch directory",
         )
+
+
+def _selects_into(tree: exp.Expression) -> bool:
+    """`SELECT … INTO t`, also as a branch of a set operation (`SELECT … INTO t … UNION …`)."""
+    stack = [tree]
+    while stack:  # iterative: a chain of set operations is as deep as the user writes it
+        node = stack.pop()
+        if isinstance(node, exp.SetOperation):
+            stack.extend((node.this, node.expression))
+        elif isinstance(node, exp.Subquery):
+            stack.append(node.this)
+        elif isinstance(node, exp.Select) and isinstance(node.args.get("into"), exp.Into):
+            return True
+    return False

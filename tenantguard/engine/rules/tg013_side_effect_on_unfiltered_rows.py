@@ -197,7 +197,8 @@ def _pinned_here(source: Source, seen: set[int]) -> bool:
     if source.passthrough:
         return True
     fact = source.pinned_by
-    if fact is None or fact.pushed:
+    # a HAVING pin filters groups: the aggregates' arguments ran on every row before it
+    if fact is None or fact.pushed or fact.clause == "HAVING":
         return False
     return fact.other is None or _pinned_here(fact.other, seen)
 
