@@ -1143,7 +1143,12 @@ class _Walker:
         if kind is ast.Call:
             return self.call_value(node)  # type: ignore[arg-type]
         if kind is ast.Attribute:
+            member = self.enum_value(node)  # type: ignore[arg-type]
+            if member is not None:
+                return member
             binding = self.attribute_binding(node)  # type: ignore[arg-type]
+            if isinstance(binding, FuncRef) and _is_property(binding.info.node):
+                return self.property_value(node, binding)  # type: ignore[arg-type]
             if binding is not None:
                 return self.index.as_value(binding, node, origin, ast.unparse(node))
             return hole(node, origin, f"`{_short(node)}` is read at run time")
@@ -1171,6 +1176,31 @@ class _Walker:
                 return items.values[index] if -count <= index < count else None
             return None  # no such item: the call fails at run time
         return union(items.values, key, self.origin)
+
+    def enum_value(self, node: ast.Attribute) -> Value | None:
+        """`Query.PINNED.value` of an `Enum` of the project: the member's constant."""
+        member = node.value
+        if node.attr != "value" or not isinstance(member, ast.Attribute):
+            return None
+        owner = self.binding_of_receiver(member.value)
+        if isinstance(owner, ImportedRef):
+            owner = self.index.imported(owner)
+        if not isinstance(owner, ClassRef) or not _is_enum(owner.info):
+            return None
+        found = self.index.class_attribute(owner.info, member.attr)
+        return found if isinstance(found, tuple) else None
+
+    def property_value(self, node: ast.Attribute, binding: FuncRef) -> Value:
+        """`self.select_sql` of a `@property`: what the getter (or its overrides) returns."""
+        base = self.binding_of_receiver(node.value)
+        info = binding.info
+        returns = (
+            self.index.overrides(base.info, node.attr)
+            if isinstance(base, InstanceRef)
+            else lambda: [info]
+        )
+        reason = f"`{_short(node)}` is computed at run time"
+        return hole(node, self.origin, reason, returns=returns)
 
     def attribute_binding(self, node: ast.Attribute) -> Binding | None:
         base = self.binding_of_receiver(node.value)
@@ -2197,6 +2227,20 @@ def _string_like(node: ast.expr) -> bool:
     if isinstance(node, ast.BinOp):
         return isinstance(node.op, ast.Add | ast.Mod)
     return isinstance(node, ast.Call)  # `" ".join(…)`, `build()`: read; `await …` is not
+
+
+def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """`@property`, `@functools.cached_property`: reading the attribute runs the getter."""
+    for decorator in node.decorator_list:
+        name = _dotted(decorator).rsplit(".", 1)[-1]
+        if name in ("property", "cached_property"):
+            return True
+    return False
+
+
+def _is_enum(info: ClassInfo) -> bool:
+    """A class with an `Enum` base (`Enum`, `StrEnum`, `enum.IntEnum`…)."""
+    return any(_dotted(base).rsplit(".", 1)[-1].endswith("Enum") for base in info.base_exprs)
 
 
 def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
