@@ -149,7 +149,25 @@ class Items:
     keys: tuple[str, ...] | None  # a dict's constant keys; None for a tuple or a list
 
 
-Binding = Value | ModuleRef | ImportedRef | FuncRef | ClassRef | InstanceRef | Handle | Items
+@dataclass(frozen=True, slots=True)
+class QueryMethod:
+    """A query method kept in a name (`execute = conn.execute`): calling it sends SQL."""
+
+    attr: str
+    certain: bool
+
+
+Binding = (
+    Value
+    | ModuleRef
+    | ImportedRef
+    | FuncRef
+    | ClassRef
+    | InstanceRef
+    | Handle
+    | Items
+    | QueryMethod
+)
 
 
 @dataclass(eq=False)
@@ -337,6 +355,7 @@ class _Walker:
             tuple[FunctionInfo, list[tuple[dict[str, Binding], dict[str, Binding]]]]
         ] = []
         self.recorded: dict[int, Sink | Call] = {}  # by call id: a loop's last round wins
+        self._synthetic: dict[int, ast.Call] = {}  # the call a `partial(…)` stands for
         self.depth = 0
 
     # names
@@ -897,6 +916,8 @@ class _Walker:
                 self.module.messages.add(id(inner))
 
     def on_call(self, node: ast.Call) -> None:
+        if self.indirect(node):
+            return
         func = node.func
         if isinstance(func, ast.Attribute):
             name = func.attr
@@ -930,9 +951,18 @@ class _Walker:
             self.project_call(node, func)
 
     def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
+        certain = self.certainty(func)
+        if certain is not None:
+            self.sink(node, f".{func.attr}()", certain=certain)
+
+    def certainty(self, func: ast.Attribute) -> bool | None:
+        """For a query method of a receiver: whether what it is given is surely SQL (else
+        only when it reads like SQL); None when it takes no SQL at all."""
+        if func.attr not in SQL_METHODS:
+            return None
         handle = self.handle_of(func.value)
         if handle is not None and handle.kind in ("prepared", "cursor"):
-            return  # `stmt.fetchval(tenant)`, `cur.fetch(100)`: values, not SQL
+            return None  # `stmt.fetchval(tenant)`, `cur.fetch(100)`: values, not SQL
         if (
             handle is not None
             and handle.kind == "dbapi-cursor"
@@ -942,14 +972,50 @@ class _Walker:
                 "executemany",
             )
         ):
-            return
+            return None
         receiver = _receiver_name(func.value)
-        certain = (
+        return (
             func.attr in CERTAIN_METHODS
             or (handle is not None and handle.kind in ("connection", "dbapi-cursor"))
             or _DB_RECEIVER.search(receiver.lower()) is not None
         )
-        self.sink(node, f".{func.attr}()", certain=certain)
+
+    def indirect(self, node: ast.Call) -> bool:
+        """`partial(conn.fetch, sql, …)`, `getattr(conn, "fetch")(sql)`, `fetch(sql)` after
+        `fetch = conn.fetch`: the query method's call, recorded as such."""
+        func = node.func
+        if isinstance(func, ast.Name):
+            kept = self.lookup(func.id)
+            if isinstance(kept, QueryMethod):
+                self.sink(node, f".{kept.attr}()", certain=kept.certain)
+                return True
+            return False
+        if _called_name(node) == "partial" and node.args:
+            method = node.args[0]
+            certain = self.certainty(method) if isinstance(method, ast.Attribute) else None
+            if certain is None:
+                return False
+            call = self._synthetic.get(id(node))
+            if call is None:  # the call the partial object makes, placed at `partial(…)`
+                call = ast.Call(func=method, args=node.args[1:], keywords=node.keywords)
+                call = self._synthetic[id(node)] = ast.copy_location(call, node)
+                call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+            self.sink(call, f".{method.attr}()", certain=certain)  # type: ignore[attr-defined]
+            return True
+        if (
+            isinstance(func, ast.Call)
+            and isinstance(func.func, ast.Name)
+            and func.func.id == "getattr"
+            and len(func.args) >= 2
+            and isinstance(func.args[1], ast.Constant)
+            and func.args[1].value in SQL_METHODS
+        ):
+            attribute = ast.copy_location(
+                ast.Attribute(value=func.args[0], attr=func.args[1].value, ctx=ast.Load()), func
+            )
+            self.sql_method(node, attribute)
+            return True
+        return False
 
     def sink(self, node: ast.Call, method: str, *, certain: bool, configured: bool = False) -> None:
         keyword = next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
@@ -1033,6 +1099,9 @@ class _Walker:
             ref = self.binding_of_receiver(inner)
             if ref is not None and not isinstance(ref, tuple):
                 return ref
+            certain = self.certainty(inner)
+            if certain is not None:  # `execute = conn.execute`
+                return QueryMethod(inner.attr, certain)
         if (
             isinstance(inner, ast.Tuple | ast.List)
             and inner.elts
