@@ -980,6 +980,28 @@ class _Walker:
             or _DB_RECEIVER.search(receiver.lower()) is not None
         )
 
+    def query_method(self, node: ast.expr) -> QueryMethod | None:
+        """`partial(conn.fetch)` with no SQL bound yet, or a conditional of query methods."""
+        if isinstance(node, ast.Call) and _called_name(node) == "partial" and len(node.args) == 1:
+            method = node.args[0]
+            if isinstance(method, ast.Attribute) and not node.keywords:
+                certain = self.certainty(method)
+                return None if certain is None else QueryMethod(method.attr, certain)
+        if not isinstance(node, ast.IfExp):
+            return None
+        found: list[QueryMethod] = []
+        stack: list[ast.expr] = [node]
+        while stack:  # nested conditionals, without recursion
+            current = stack.pop()
+            if isinstance(current, ast.IfExp):
+                stack.extend((current.body, current.orelse))
+                continue
+            certain = self.certainty(current) if isinstance(current, ast.Attribute) else None
+            if certain is None:
+                return None
+            found.append(QueryMethod(current.attr, certain))  # type: ignore[attr-defined]
+        return QueryMethod(found[0].attr, all(m.certain for m in found))
+
     def indirect(self, node: ast.Call) -> bool:
         """`partial(conn.fetch, sql, …)`, `getattr(conn, "fetch")(sql)`, `fetch(sql)` after
         `fetch = conn.fetch`: the query method's call, recorded as such."""
@@ -990,7 +1012,7 @@ class _Walker:
                 self.sink(node, f".{kept.attr}()", certain=kept.certain)
                 return True
             return False
-        if _called_name(node) == "partial" and node.args:
+        if _called_name(node) == "partial" and len(node.args) > 1:
             method = node.args[0]
             certain = self.certainty(method) if isinstance(method, ast.Attribute) else None
             if certain is None:
@@ -1102,6 +1124,9 @@ class _Walker:
             certain = self.certainty(inner)
             if certain is not None:  # `execute = conn.execute`
                 return QueryMethod(inner.attr, certain)
+        kept = self.query_method(inner)
+        if kept is not None:
+            return kept
         if (
             isinstance(inner, ast.Tuple | ast.List)
             and inner.elts
