@@ -652,3 +652,21 @@ def test_a_module_that_cannot_be_followed_fails_every_check_that_reads_it(
             text, Analyzer(POLICY), path=str(tmp_path / f"{name}.py"), index=index
         )
         assert [f.code for f in found] == ["TG006"], name
+
+
+def test_placeholders_numbered_at_run_time_keep_the_statement_text_when_lines_move() -> None:
+    """Baselines key findings by the statement's text: the numbers filled in for
+    `${len(params)}` come from the order of the holes, not from where they are written."""
+    source = (
+        "async def f(conn, user, params):\n"
+        "    query = 'SELECT * FROM leads WHERE true'\n"
+        "    query += f' AND a = ${len(params)} AND b = {user}'\n"
+        "    return await conn.fetch(query, *params)\n"
+    )
+    texts = []
+    for moved in (source, "\n\n\n" + source.replace("    query =", "    pass\n    query =")):
+        found, _, _ = check_python_text(moved, Analyzer(POLICY))
+        texts.append(sorted((f.code, f.message, f.statement) for f in found))
+    assert texts[0] == texts[1]
+    assert [code for code, _, _ in texts[0]] == ["TG001", "TG009"]
+    assert texts[0][0][2].endswith("a = $60000 AND b = $60001")

@@ -18,6 +18,7 @@ whether the callee passes a parameter unchanged into a sink (then the call is a 
 from __future__ import annotations
 
 import ast
+import itertools
 import os
 import re
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tenantguard.sources.pyvalues import (
+    MAX_ALTERNATIVES,
     Hole,
     Lit,
     Origin,
@@ -34,6 +36,8 @@ from tenantguard.sources.pyvalues import (
     format_template,
     hole,
     join_values,
+    skeleton,
+    starts_like_sql,
     union,
 )
 
@@ -83,7 +87,13 @@ _MESSAGE_FUNCTIONS = frozenset({"print", "warn", "echo", "secho"})
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit)$")
 _STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
 _TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
+# calls that change a list or a dict in place: its items are then not what it was built with
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "update", "setdefault", "__setitem__", "clear", "pop"}
+    | {"popitem", "remove", "reverse", "sort", "__iadd__", "__ior__"}
+)
 _MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
+_RETURN_DEPTH = 4  # calls inside returned values followed, one inside the other
 _LOOP_ROUNDS = 3  # rounds of a loop body before its changing names count as unknown
 
 
@@ -130,7 +140,34 @@ class Handle:
     kind: str
 
 
-Binding = Value | ModuleRef | ImportedRef | FuncRef | ClassRef | InstanceRef | Handle
+@dataclass(frozen=True, slots=True, eq=False)
+class Items:
+    """A tuple, list or dict display whose items are read one by one (`QUERIES["lead"]`,
+    `for q in STEPS`, `" ".join(CLAUSES)`): each item's value, a dict's by its key."""
+
+    values: tuple[Value, ...]
+    keys: tuple[str, ...] | None  # a dict's constant keys; None for a tuple or a list
+
+
+@dataclass(frozen=True, slots=True)
+class QueryMethod:
+    """A query method kept in a name (`execute = conn.execute`): calling it sends SQL."""
+
+    attr: str
+    certain: bool
+
+
+Binding = (
+    Value
+    | ModuleRef
+    | ImportedRef
+    | FuncRef
+    | ClassRef
+    | InstanceRef
+    | Handle
+    | Items
+    | QueryMethod
+)
 
 
 @dataclass(eq=False)
@@ -172,6 +209,8 @@ class FunctionInfo:
     sinks: list[Sink] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     wrapper: dict[str, tuple[str, bool]] | None = None  # parameter -> (what it reaches, certain)
+    # what its `return`s give, by statement (None: one gives something that is not read)
+    returns: dict[int, Value] | None = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -202,6 +241,8 @@ class ModuleInfo:
     strings: list[ast.Constant | ast.JoinedStr] = field(default_factory=list)
     messages: set[int] = field(default_factory=set)  # ids of strings in log and error messages
     docstrings: set[int] = field(default_factory=set)
+    exports: list[str] | None = None  # `__all__` when it is a list of constant strings
+    _mutated: frozenset[str] | None = None  # names whose list or dict the module changes
     # function bodies not run yet (a module read for its names runs them when they are needed)
     functions_pending: _Walker | None = None
     unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)
@@ -314,6 +355,7 @@ class _Walker:
             tuple[FunctionInfo, list[tuple[dict[str, Binding], dict[str, Binding]]]]
         ] = []
         self.recorded: dict[int, Sink | Call] = {}  # by call id: a loop's last round wins
+        self._synthetic: dict[int, ast.Call] = {}  # the call a `partial(…)` stands for
         self.depth = 0
 
     # names
@@ -437,14 +479,18 @@ class _Walker:
             self.scan(node.value)  # type: ignore[attr-defined]
             binding = self.binding(node.value)  # type: ignore[attr-defined]
             for target in node.targets:  # type: ignore[attr-defined]
+                self._exports(target, node.value, augmented=False)  # type: ignore[attr-defined]
                 self.assign(target, binding, node.value)  # type: ignore[attr-defined]
         elif kind is ast.AnnAssign:
             if node.value is not None:  # type: ignore[attr-defined]
                 self.scan(node.value)  # type: ignore[attr-defined]
+                self._exports(node.target, node.value, augmented=False)  # type: ignore[attr-defined]
                 self.assign(node.target, self.binding(node.value), node.value)  # type: ignore[attr-defined]
         elif kind is ast.AugAssign:
             self.augmented(node)  # type: ignore[arg-type]
         elif kind in (ast.Return, ast.Raise):
+            if kind is ast.Return:
+                self.returned(node)  # type: ignore[arg-type]
             if kind is ast.Raise:
                 for part in (node.exc, node.cause):  # type: ignore[attr-defined]
                     if part is not None:
@@ -487,6 +533,8 @@ class _Walker:
             for alias in node.names:  # type: ignore[attr-defined]
                 if alias.name != "*":
                     self.bind(alias.asname or alias.name, ImportedRef(module, alias.name))
+                else:
+                    self.star_import(module)
         elif kind is ast.Break:
             if self.loops:
                 self.loops[-1].breaks.append(dict(self.env))
@@ -508,8 +556,51 @@ class _Walker:
                     self.scan(child)
         return True
 
+    def star_import(self, module: ModuleRef) -> None:
+        """`from q import *` binds, where it stands, the names q exports (its `__all__`, else
+        its names without a leading underscore); a module that cannot be read binds none."""
+        path = self.index.resolve(module)
+        info = self.index.module(path) if path else None
+        if info is None:
+            return
+        names = info.exports
+        if names is None:
+            names = [name for name in info.env if not name.startswith("_")]
+        for name in names:
+            self.bind(name, ImportedRef(module, name))
+
+    def _exports(self, target: ast.expr, value: ast.expr | None, augmented: bool) -> None:
+        """Records a module-level `__all__` of constant strings (None when it is not one)."""
+        if not (isinstance(target, ast.Name) and target.id == "__all__"):
+            return
+        if self.function is not None or self.cls_stack:
+            return
+        names = None
+        if isinstance(value, ast.List | ast.Tuple) and all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts
+        ):
+            names = [e.value for e in value.elts]  # type: ignore[attr-defined]
+            if augmented:
+                before = self.module.exports
+                names = None if before is None else [*before, *names]
+        self.module.exports = names
+
+    def returned(self, node: ast.Return) -> None:
+        """Keeps what a `return` of string-like text gives (a loop's last round wins)."""
+        function = self.function
+        if function is None or function.returns is None or node.value is None:
+            return  # a bare `return` gives None: not SQL, the call fails
+        value = node.value
+        if _string_like(value):
+            function.returns[id(node)] = self.evaluate(value)
+        else:
+            function.returns = None
+
     def assign(self, target: ast.expr, binding: Binding, value: ast.expr | None) -> None:
         if isinstance(target, ast.Name):
+            if isinstance(binding, Items) and target.id in _mutated(self.module):
+                reason = f"`{target.id}` is changed after it is built"
+                binding = hole(target, self.origin, reason)
             self.bind(target.id, binding)
         elif isinstance(target, ast.Tuple | ast.List):
             elements = value.elts if isinstance(value, ast.Tuple | ast.List) else None
@@ -538,6 +629,7 @@ class _Walker:
 
     def augmented(self, node: ast.AugAssign) -> None:
         self.scan(node.value)
+        self._exports(node.target, node.value, augmented=isinstance(node.op, ast.Add))
         target = node.target
         if isinstance(target, ast.Name) and isinstance(node.op, ast.Add):
             before = self.lookup(target.id)
@@ -608,6 +700,17 @@ class _Walker:
             and not any(isinstance(e, ast.Starred) for e in iterable.elts)
         ):
             return union([self.evaluate(e) for e in iterable.elts], iterable, self.origin)
+        values = iterable
+        if (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Attribute)
+            and iterable.func.attr == "values"
+            and not iterable.args
+        ):
+            values = iterable.func.value  # `for q in QUERIES.values()`
+        items = self.items_of(values)
+        if items is not None and (items.keys is not None) == (values is not iterable):
+            return union(items.values, iterable, self.origin)
         return hole(iterable, self.origin, "a loop variable")
 
     def attempt(self, node: ast.Try) -> bool:
@@ -813,6 +916,8 @@ class _Walker:
                 self.module.messages.add(id(inner))
 
     def on_call(self, node: ast.Call) -> None:
+        if self.indirect(node):
+            return
         func = node.func
         if isinstance(func, ast.Attribute):
             name = func.attr
@@ -831,7 +936,7 @@ class _Walker:
                 self.sql_method(node, func)
                 return
             if self.index.is_sql_function(name, func):
-                self.sink(node, f"{name}()", certain=True)
+                self.sink(node, f"{name}()", certain=True, configured=True)
                 return
             self.project_call(node, func)
             return
@@ -841,14 +946,23 @@ class _Walker:
                 self._messages(node)
                 return
             if self.index.is_sql_function(name, func):
-                self.sink(node, f"{name}()", certain=True)
+                self.sink(node, f"{name}()", certain=True, configured=True)
                 return
             self.project_call(node, func)
 
     def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
+        certain = self.certainty(func)
+        if certain is not None:
+            self.sink(node, f".{func.attr}()", certain=certain)
+
+    def certainty(self, func: ast.Attribute) -> bool | None:
+        """For a query method of a receiver: whether what it is given is surely SQL (else
+        only when it reads like SQL); None when it takes no SQL at all."""
+        if func.attr not in SQL_METHODS:
+            return None
         handle = self.handle_of(func.value)
         if handle is not None and handle.kind in ("prepared", "cursor"):
-            return  # `stmt.fetchval(tenant)`, `cur.fetch(100)`: values, not SQL
+            return None  # `stmt.fetchval(tenant)`, `cur.fetch(100)`: values, not SQL
         if (
             handle is not None
             and handle.kind == "dbapi-cursor"
@@ -858,26 +972,96 @@ class _Walker:
                 "executemany",
             )
         ):
-            return
+            return None
         receiver = _receiver_name(func.value)
-        certain = (
+        return (
             func.attr in CERTAIN_METHODS
             or (handle is not None and handle.kind in ("connection", "dbapi-cursor"))
             or _DB_RECEIVER.search(receiver.lower()) is not None
         )
-        self.sink(node, f".{func.attr}()", certain=certain)
 
-    def sink(self, node: ast.Call, method: str, *, certain: bool) -> None:
+    def query_method(self, node: ast.expr) -> QueryMethod | None:
+        """`partial(conn.fetch)` with no SQL bound yet, or a conditional of query methods."""
+        if isinstance(node, ast.Call) and _called_name(node) == "partial" and len(node.args) == 1:
+            method = node.args[0]
+            if isinstance(method, ast.Attribute) and not node.keywords:
+                certain = self.certainty(method)
+                return None if certain is None else QueryMethod(method.attr, certain)
+        if not isinstance(node, ast.IfExp):
+            return None
+        found: list[QueryMethod] = []
+        stack: list[ast.expr] = [node]
+        while stack:  # nested conditionals, without recursion
+            current = stack.pop()
+            if isinstance(current, ast.IfExp):
+                stack.extend((current.body, current.orelse))
+                continue
+            certain = self.certainty(current) if isinstance(current, ast.Attribute) else None
+            if certain is None:
+                return None
+            found.append(QueryMethod(current.attr, certain))  # type: ignore[attr-defined]
+        return QueryMethod(found[0].attr, all(m.certain for m in found))
+
+    def indirect(self, node: ast.Call) -> bool:
+        """`partial(conn.fetch, sql, …)`, `getattr(conn, "fetch")(sql)`, `fetch(sql)` after
+        `fetch = conn.fetch`: the query method's call, recorded as such."""
+        func = node.func
+        if isinstance(func, ast.Name):
+            kept = self.lookup(func.id)
+            if isinstance(kept, QueryMethod):
+                self.sink(node, f".{kept.attr}()", certain=kept.certain)
+                return True
+            return False
+        if _called_name(node) == "partial" and len(node.args) > 1:
+            method = node.args[0]
+            certain = self.certainty(method) if isinstance(method, ast.Attribute) else None
+            if certain is None:
+                return False
+            call = self._synthetic.get(id(node))
+            if call is None:  # the call the partial object makes, placed at `partial(…)`
+                call = ast.Call(func=method, args=node.args[1:], keywords=node.keywords)
+                call = self._synthetic[id(node)] = ast.copy_location(call, node)
+                call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+            self.sink(call, f".{method.attr}()", certain=certain)  # type: ignore[attr-defined]
+            return True
+        if (
+            isinstance(func, ast.Call)
+            and isinstance(func.func, ast.Name)
+            and func.func.id == "getattr"
+            and len(func.args) >= 2
+            and isinstance(func.args[1], ast.Constant)
+            and func.args[1].value in SQL_METHODS
+        ):
+            attribute = ast.copy_location(
+                ast.Attribute(value=func.args[0], attr=func.args[1].value, ctx=ast.Load()), func
+            )
+            self.sql_method(node, attribute)
+            return True
+        return False
+
+    def sink(self, node: ast.Call, method: str, *, certain: bool, configured: bool = False) -> None:
+        keyword = next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
         argument = (
             node.args[0]
-            if node.args and not isinstance(node.args[0], ast.Starred)
-            else next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
+            if node.args
+            and not isinstance(node.args[0], ast.Starred)
+            and not (configured and keyword is not None)
+            else keyword
         )
         if argument is None:
             return
         if isinstance(argument, ast.Constant) and not isinstance(argument.value, str):
             return
         value = self.evaluate(argument)
+        if configured and keyword is None and not _sql_like(value):
+            # a project helper called as `execute_query(conn, "SELECT …")`: the SQL comes later
+            for later in node.args[1:]:
+                if isinstance(later, ast.Starred):
+                    break
+                later_value = self.evaluate(later)
+                if _sql_like(later_value):
+                    argument, value = later, later_value
+                    break
         self.recorded[id(node)] = Sink(node, argument, method, value, certain, self.function)
 
     def project_call(self, node: ast.Call, func: ast.Attribute | ast.Name) -> None:
@@ -937,7 +1121,35 @@ class _Walker:
             ref = self.binding_of_receiver(inner)
             if ref is not None and not isinstance(ref, tuple):
                 return ref
+            certain = self.certainty(inner)
+            if certain is not None:  # `execute = conn.execute`
+                return QueryMethod(inner.attr, certain)
+        kept = self.query_method(inner)
+        if kept is not None:
+            return kept
+        if (
+            isinstance(inner, ast.Tuple | ast.List)
+            and inner.elts
+            and not any(isinstance(e, ast.Starred) for e in inner.elts)
+        ):
+            return Items(tuple(self.evaluate(e) for e in inner.elts), None)
+        if isinstance(inner, ast.Dict) and inner.keys:
+            keys = [k.value if isinstance(k, ast.Constant) else None for k in inner.keys]
+            if all(isinstance(k, str) for k in keys):
+                values = tuple(self.evaluate(v) for v in inner.values)
+                return Items(values, tuple(keys))  # type: ignore[arg-type]
         return self.evaluate(node)
+
+    def items_of(self, node: ast.expr) -> Items | None:
+        """The tuple, list or dict of constants an expression names, if it names one."""
+        binding: Binding | None = None
+        if isinstance(node, ast.Name):
+            binding = self.lookup(node.id)
+        elif isinstance(node, ast.Attribute):
+            binding = self.attribute_binding(node)
+        if isinstance(binding, ImportedRef):
+            binding = self.index.imported(binding)
+        return binding if isinstance(binding, Items) else None
 
     def handle_of(self, node: ast.expr) -> Handle | None:
         inner = node.value if isinstance(node, ast.Await) else node
@@ -1025,7 +1237,12 @@ class _Walker:
         if kind is ast.Call:
             return self.call_value(node)  # type: ignore[arg-type]
         if kind is ast.Attribute:
+            member = self.enum_value(node)  # type: ignore[arg-type]
+            if member is not None:
+                return member
             binding = self.attribute_binding(node)  # type: ignore[arg-type]
+            if isinstance(binding, FuncRef) and _is_property(binding.info.node):
+                return self.property_value(node, binding)  # type: ignore[arg-type]
             if binding is not None:
                 return self.index.as_value(binding, node, origin, ast.unparse(node))
             return hole(node, origin, f"`{_short(node)}` is read at run time")
@@ -1033,7 +1250,51 @@ class _Walker:
             return self.evaluate(node.value)  # type: ignore[attr-defined]
         if kind is ast.Starred:
             return hole(node, origin, "a starred argument")
+        if kind is ast.Subscript:
+            found = self.item(node.value, node.slice)  # type: ignore[attr-defined]
+            if found is not None:
+                return found
         return hole(node, origin, f"the SQL is computed at run time ({kind.__name__.lower()})")
+
+    def item(self, collection: ast.expr, key: ast.expr) -> Value | None:
+        """`QUERIES["lead"]`, `STEPS[0]`: the item; with a key known at run time, any item."""
+        items = self.items_of(collection)
+        if items is None or isinstance(key, ast.Slice):
+            return None
+        if isinstance(key, ast.Constant):
+            index = key.value
+            if items.keys is not None and index in items.keys:
+                return items.values[len(items.keys) - 1 - items.keys[::-1].index(index)]
+            if items.keys is None and type(index) is int:
+                count = len(items.values)
+                return items.values[index] if -count <= index < count else None
+            return None  # no such item: the call fails at run time
+        return union(items.values, key, self.origin)
+
+    def enum_value(self, node: ast.Attribute) -> Value | None:
+        """`Query.PINNED.value` of an `Enum` of the project: the member's constant."""
+        member = node.value
+        if node.attr != "value" or not isinstance(member, ast.Attribute):
+            return None
+        owner = self.binding_of_receiver(member.value)
+        if isinstance(owner, ImportedRef):
+            owner = self.index.imported(owner)
+        if not isinstance(owner, ClassRef) or not _is_enum(owner.info):
+            return None
+        found = self.index.class_attribute(owner.info, member.attr)
+        return found if isinstance(found, tuple) else None
+
+    def property_value(self, node: ast.Attribute, binding: FuncRef) -> Value:
+        """`self.select_sql` of a `@property`: what the getter (or its overrides) returns."""
+        base = self.binding_of_receiver(node.value)
+        info = binding.info
+        returns = (
+            self.index.overrides(base.info, node.attr)
+            if isinstance(base, InstanceRef)
+            else lambda: [info]
+        )
+        reason = f"`{_short(node)}` is computed at run time"
+        return hole(node, self.origin, reason, returns=returns)
 
     def attribute_binding(self, node: ast.Attribute) -> Binding | None:
         base = self.binding_of_receiver(node.value)
@@ -1054,6 +1315,7 @@ class _Walker:
         parts: list[Value] = []
         origin = self.origin
         offset = 0
+        text = ""
         for part in node.values:
             if isinstance(part, ast.Constant):
                 text = str(part.value)
@@ -1061,13 +1323,60 @@ class _Walker:
                 offset += len(text)
                 continue
             assert isinstance(part, ast.FormattedValue)
-            if part.format_spec is None and part.conversion in (-1, ord("s")):
+            if _DOLLAR_END.search(text) and self.numeric(part.value):
+                # `${len(params)}`: a bind parameter whose number is counted at run time
+                reason = f"`{_short(part.value)}` numbers a parameter at run time"
+                parts.append(hole(part.value, origin, reason, kind="number", string=False))
+            elif part.format_spec is None and part.conversion in (-1, ord("s")):
                 parts.append(self.evaluate(part.value))
             else:
                 numeric = part.format_spec is not None
                 reason = f"`{_short(part.value)}` is formatted into the string at run time"
                 parts.append(hole(part.value, origin, reason, kind="value" if numeric else None))
+            text = ""
         return concat(parts, node, origin)
+
+    def replaced(self, template: ast.expr, node: ast.Call) -> Value | None:
+        """`TEMPLATE.replace("{table}", "leads")` of constants: the replaced text, placed at
+        the call (None: something in it is only known at run time)."""
+        texts: list[str] = []
+        for argument in node.args[:2]:
+            value = self.evaluate(argument)
+            text = _constant_text(value[0]) if len(value) == 1 else None
+            if text is None:
+                return None
+            texts.append(text)
+        count = -1
+        if len(node.args) == 3:
+            last = node.args[2]
+            if not (isinstance(last, ast.Constant) and type(last.value) is int):
+                return None
+            count = last.value
+        alternatives: list[tuple[Lit]] = []
+        for alternative in self.evaluate(template):
+            text = _constant_text(alternative)
+            if text is None:
+                return None
+            text = text.replace(texts[0], texts[1], count)
+            alternatives.append((Lit(text, self.origin, None, 0, node),))
+        return tuple(alternatives)
+
+    def numeric(self, node: ast.expr) -> bool:
+        """Whether an expression surely gives a number: an int, `len()`, `int()`, arithmetic
+        of them, a name holding one (`i: int`)."""
+        if isinstance(node, ast.Constant):
+            return type(node.value) is int
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return node.func.id in ("len", "int") and self.lookup(node.func.id) is None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
+            return self.numeric(node.left) and self.numeric(node.right)
+        if isinstance(node, ast.Name):
+            found = self.lookup(node.id)
+            return isinstance(found, tuple) and all(
+                len(a) == 1 and type(a[0]) is Hole and not a[0].string and a[0].kind == "value"
+                for a in found
+            )
+        return False
 
     def percent(self, node: ast.BinOp) -> Value:
         template = self.evaluate(node.left)
@@ -1123,6 +1432,12 @@ class _Walker:
                 composed = _is_sql_call(func.value)
                 values = [self._composable(e, composed) for e in items.elts]
                 return join_values(separator, values, node, origin)
+            named = self.items_of(items)
+            if named is not None and named.keys is None:  # `" ".join(CLAUSES)`
+                return join_values(self.evaluate(func.value), named.values, node, origin)
+            marks = _placeholder_list(items, origin)
+            if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
+                return join_values(self.evaluate(func.value), marks, node, origin)
             return hole(node, origin, "`.join()` of items computed at run time")
         if name == "Composed" and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
             items = node.args[0]
@@ -1131,10 +1446,36 @@ class _Walker:
             return self._composable(node, True)
         if name == "str" and len(node.args) == 1:
             return self.evaluate(node.args[0])
+        if name == "replace" and isinstance(func, ast.Attribute) and 2 <= len(node.args) <= 3:
+            replaced = self.replaced(func.value, node)
+            if replaced is not None:
+                return replaced
+        if name == "get" and isinstance(func, ast.Attribute) and len(node.args) == 1:
+            found = self.item(func.value, node.args[0])  # `QUERIES.get("lead")`
+            if found is not None and (self.items_of(func.value) or Items((), None)).keys:
+                return found
         if _builder(node):
             reason = f"`{_short(node)}` is a query builder's statement, not SQL text"
             return hole(node, origin, reason, string=False)
-        return hole(node, origin, f"`{_short(node)}` is computed at run time")
+        returns = self.returning(func)
+        return hole(node, origin, f"`{_short(node)}` is computed at run time", returns=returns)
+
+    def returning(self, func: ast.expr) -> Callable[[], list[FunctionInfo]] | None:
+        """The project functions a call surely runs (a method: the one its class finds, and
+        its overrides in subclasses of the same module), for what they return."""
+        if isinstance(func, ast.Name):
+            binding = self.lookup(func.id)
+            if isinstance(binding, FuncRef | ImportedRef):
+                return self.index.callees(binding)
+            return None
+        if not isinstance(func, ast.Attribute):
+            return None
+        receiver = self.binding_of_receiver(func.value)
+        if isinstance(receiver, ModuleRef | ImportedRef):
+            return self.index.module_callees(receiver, func.attr)
+        if isinstance(receiver, InstanceRef | ClassRef):
+            return self.index.overrides(receiver.info, func.attr)
+        return None
 
     def _composable(self, node: ast.expr, composed: bool) -> Value:
         """An argument of `.format()`; psycopg's `Identifier`/`Literal`/`Placeholder` render as
@@ -1386,6 +1727,10 @@ class ProjectIndex:
         dotted = _dotted(func)
         return any(dotted.endswith("." + n) or dotted == n for n in self.sql_functions)
 
+    def configured_function(self, info: FunctionInfo | None) -> bool:
+        """Whether a project function is named in `sql_functions` (its callers' SQL is checked)."""
+        return info is not None and info.name in self._sql_tails
+
     def may_define(self, name: str) -> bool:
         if name.startswith("__"):
             return False
@@ -1488,8 +1833,13 @@ class ProjectIndex:
             seen.add(ref)
             path = self.resolve(ref.module)
             info = self.module(path) if path else None
-            if info is not None and ref.name in info.env:
-                binding = info.env[ref.name]
+            binding = info.env.get(ref.name) if info is not None else None
+            if binding is not None and not (
+                # `from . import tq` in a package's `__init__.py` binds its submodule tq there
+                isinstance(binding, ImportedRef)
+                and binding.name == ref.name
+                and self.resolve(binding.module) == path
+            ):
                 if isinstance(binding, ImportedRef):
                     ref = binding
                     continue
@@ -1698,6 +2048,53 @@ class ProjectIndex:
 
         return resolve
 
+    def overrides(self, info: ClassInfo, name: str) -> Callable[[], list[FunctionInfo]]:
+        """The method a class finds by its name, and those of its subclasses in the same
+        module; none when a base outside the project may come first."""
+
+        def resolve() -> list[FunctionInfo]:
+            order, complete = self.bases(info)
+            found = next((cls.methods[name] for cls in order if name in cls.methods), None)
+            if found is None or not (complete or name in info.methods):
+                return []  # a base outside the project may define it first
+            return [found, *(c.methods[name] for c in self._subclasses(info) if name in c.methods)]
+
+        return resolve
+
+    def returned(self, value: Value, depth: int = 0, seen: frozenset[int] = frozenset()) -> Value:
+        """A value with the calls of project functions in it replaced by what they return
+        (each `return` one alternative); a call whose returns are not all read stays a hole."""
+        if not any(type(p) is Hole and p.returns is not None for a in value for p in a):
+            return value
+        out: list[tuple[Lit | Hole, ...]] = []
+        for alternative in value:
+            choices: list[Value] = []
+            for part in alternative:
+                given = self._given(part, depth, seen) if type(part) is Hole else None
+                choices.append(given if given is not None else ((part,),))
+            for combination in itertools.product(*choices):
+                out.append(tuple(p for piece in combination for p in piece))
+                if len(out) > MAX_ALTERNATIVES:
+                    return value  # too many strings: the calls stay unknown
+        return tuple(out)
+
+    def _given(self, part: Hole, depth: int, seen: frozenset[int]) -> Value | None:
+        if part.returns is None or depth >= _RETURN_DEPTH:
+            return None
+        targets = part.returns()  # type: ignore[operator]
+        if not targets:
+            return None
+        values: list[Value] = []
+        for info in targets:
+            if id(info) in seen:
+                return None  # a recursion: what it returns is not followed
+            self.finished(info.module)
+            if not info.returns or _generator(info.node):
+                return None
+            for value in info.returns.values():
+                values.append(self.returned(value, depth + 1, seen | {id(info)}))
+        return union(values, part.node, part.origin)
+
     def module_callees(
         self, ref: ModuleRef | ImportedRef, name: str
     ) -> Callable[[], list[FunctionInfo]]:
@@ -1850,6 +2247,123 @@ class ProjectIndex:
 def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
     node = info.node
     return (info.module.path or "", node.lineno, node.col_offset, info.name)
+
+
+_MARK = re.compile(r"%s|\?")
+_DOLLAR_END = re.compile(r"(?<![\w$])\$\Z")  # text ending in a `$` that starts a placeholder
+
+
+def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
+    """Two of the bind placeholders repeated by `["%s"] * n`, `"?" * n`, `("%s" for _ in
+    ids)` or `(f"${i}" for i in …)` (two: a list of tenants is several tenants), or None.
+    Only the placeholder's own text is read: a comprehension's names are its own."""
+    element: ast.expr | None = None
+    if isinstance(items, ast.BinOp) and isinstance(items.op, ast.Mult):
+        for side in (items.left, items.right):
+            if isinstance(side, ast.List | ast.Tuple) and len(side.elts) == 1:
+                element = side.elts[0]
+            elif isinstance(side, ast.Constant) and side.value == "?":
+                element = side
+    elif isinstance(items, ast.GeneratorExp | ast.ListComp):
+        element = items.elt
+    if (
+        isinstance(element, ast.Constant)
+        and isinstance(element.value, str)
+        and _MARK.fullmatch(element.value)
+    ):
+        return [((Lit(element.value, origin, element),),)] * 2
+    if (
+        isinstance(element, ast.JoinedStr)
+        and len(element.values) == 2
+        and isinstance(element.values[0], ast.Constant)
+        and element.values[0].value == "$"
+        and isinstance(element.values[1], ast.FormattedValue)
+        and element.values[1].format_spec is None
+    ):
+        # numbered at run time: two parameters no other placeholder of the statement uses
+        return [((Lit(f"${n}", origin, None, 0, element),),) for n in (65534, 65535)]
+    return None
+
+
+def _mutated(info: ModuleInfo) -> frozenset[str]:
+    """Names (and attribute names) whose list or dict the module changes in place: `X[k] =`,
+    `del X[k]`, `X.append(…)`. Worked out once per module, when it first builds one."""
+    if info._mutated is not None:
+        return info._mutated
+    found: set[str] = set()
+    if info.tree is not None:
+        for node in ast.walk(info.tree):
+            changed: ast.expr | None = None
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+                changed = node.value
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATORS
+            ):
+                changed = node.func.value
+            elif isinstance(node, ast.AugAssign):
+                changed = node.target
+            if isinstance(changed, ast.Name):
+                found.add(changed.id)
+            elif isinstance(changed, ast.Attribute):
+                found.add(changed.attr)
+    info._mutated = frozenset(found)
+    return info._mutated
+
+
+def _string_like(node: ast.expr) -> bool:
+    """Whether a returned expression may be SQL text worth following (not `await fetch()`)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr | ast.Name | ast.Attribute | ast.IfExp | ast.Subscript):
+        return True
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, ast.Add | ast.Mod)
+    return isinstance(node, ast.Call)  # `" ".join(…)`, `build()`: read; `await …` is not
+
+
+def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """`@property`, `@functools.cached_property`: reading the attribute runs the getter."""
+    for decorator in node.decorator_list:
+        name = _dotted(decorator).rsplit(".", 1)[-1]
+        if name in ("property", "cached_property"):
+            return True
+    return False
+
+
+def _is_enum(info: ClassInfo) -> bool:
+    """A class with an `Enum` base (`Enum`, `StrEnum`, `enum.IntEnum`…)."""
+    return any(_dotted(base).rsplit(".", 1)[-1].endswith("Enum") for base in info.base_exprs)
+
+
+def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function's own body yields (calling it gives a generator)."""
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Yield | ast.YieldFrom):
+            return True
+        if not isinstance(
+            current, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+        ):
+            stack.extend(ast.iter_child_nodes(current))
+    return False
+
+
+def _constant_text(alternative: tuple[Lit | Hole, ...]) -> str | None:
+    """The text of an alternative made of constants only, else None."""
+    texts = []
+    for part in alternative:
+        if type(part) is not Lit:
+            return None
+        texts.append(part.text)
+    return "".join(texts)
+
+
+def _sql_like(value: Value) -> bool:
+    """Whether some alternative of a value starts like SQL (its unknown parts left empty)."""
+    return any(starts_like_sql(skeleton(alternative)) for alternative in value)
 
 
 def passed_parameters(value: Value, owner: FunctionInfo) -> list[str]:

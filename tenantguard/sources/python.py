@@ -25,6 +25,7 @@ Not SQL: the methods of a prepared statement or asyncpg cursor (`stmt.fetchval(t
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterator, Sequence
@@ -51,8 +52,10 @@ __all__ = ["QUERY_METHODS", "check_python_text"]
 QUERY_METHODS = SQL_METHODS
 
 _MAX_VARIANTS = 8  # fills tried per alternative: beyond, each hole keeps its first fill
-_PLACEHOLDER = "$99"  # a bind parameter: pins like any parameter
+_PLACEHOLDER = "$99"  # a bind parameter: pins like any parameter (numbered per hole below)
 _NAME = "tg_unknown"  # an identifier no tenant table is called
+_NUMBERED = 60000  # `$60000`, `$60001`…: placeholders numbered at run time, by their order
+_DOLLAR_END = re.compile(r"(?<![\w$])\$\Z")  # a `$` that starts a placeholder
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +103,18 @@ class _Variant:
         return best.part, offset - best.start
 
 
-def _fill_candidates(before: str, hole_: Hole) -> list[str]:
-    """Neutral texts for a hole, by what its place in the SQL (the text before it) asks for."""
+def _fill_candidates(before: str, hole_: Hole, serial: int) -> list[str]:
+    """Neutral texts for a hole, by what its place in the SQL (the text before it) asks for;
+    `serial` numbers the holes of the text."""
+    number = str(_NUMBERED + serial)  # each hole a parameter of its own: `{a} OR {b}` are two
+    if hole_.kind == "number" or (_DOLLAR_END.search(before) and not _inside_quotes(before)):
+        # `= $` + a number made at run time, numbered by its order in the text (not by its
+        # line: baselines keep the text)
+        return [number]
+    return ["$" + number if fill == _PLACEHOLDER else fill for fill in _fills(before, hole_)]
+
+
+def _fills(before: str, hole_: Hole) -> list[str]:
     if hole_.kind == "value":
         return [_PLACEHOLDER]
     if hole_.kind == "name":
@@ -147,11 +160,11 @@ def _variants(alternative: tuple[Part, ...]) -> list[_Variant]:
         return [_Variant(alternative, {})]
     skeleton = [p.text if type(p) is Lit else "\0" for p in alternative]
     options: list[list[str]] = []
-    for index in holes:
+    for serial, index in enumerate(holes):
         before = "".join(skeleton[:index]).replace("\0", " ")
         part = alternative[index]
         assert type(part) is Hole
-        options.append(_fill_candidates(before, part))
+        options.append(_fill_candidates(before, part, serial))
     combinations: list[tuple[str, ...]] = []
     for combination in itertools.product(*options):
         combinations.append(combination)
@@ -229,6 +242,9 @@ class _ModuleCheck:
     # sinks
 
     def sink(self, sink: Sink) -> None:
+        returned = self.index.returned(sink.value)
+        if returned is not sink.value:  # calls of project functions: what they return
+            sink = dataclasses.replace(sink, value=returned)
         for alternative in sink.value:
             for part in alternative:
                 if type(part) is Lit and part.node is not None and self.local(part.origin):
@@ -239,7 +255,7 @@ class _ModuleCheck:
                 for part in alternative:
                     if type(part) is not Hole:
                         continue
-                    if part.param is not None and part.owner is sink.owner:
+                    if self.own_parameter(sink, part, whole=True):
                         continue  # a wrapper's parameter: its callers' SQL is checked
                     if sink.certain and part.string:
                         unknown.append(part)
@@ -250,7 +266,11 @@ class _ModuleCheck:
             self.checked += 1
             self.statement_findings(alternative, sink, at_sink=True)
             for part in alternative:
-                if type(part) is Hole:
+                if (
+                    type(part) is Hole
+                    and part.kind != "number"
+                    and not self.own_parameter(sink, part, whole=False)
+                ):
                     self.unresolved(sink, part, whole=False)
         if unknown:
             first = unknown[0]
@@ -260,6 +280,13 @@ class _ModuleCheck:
                     reason = f"{first.reason} (and {others} other value{'s' * (others > 1)})"
                     first = Hole(first.node, first.origin, reason)
             self.unresolved(sink, first, whole=True)
+
+    def own_parameter(self, sink: Sink, part: Hole, *, whole: bool) -> bool:
+        """A parameter of the function that sends it: passed unchanged (a wrapper), or inside
+        a function named in `sql_functions` (`query + " LIMIT %s"`); its callers are checked."""
+        if part.param is None or part.owner is not sink.owner:
+            return False
+        return whole or self.index.configured_function(sink.owner)
 
     report_unresolved = True
 

@@ -119,6 +119,9 @@ class Hole(NamedTuple):
     owner: object | None = None  # the function `param` belongs to
     kind: str | None = None  # "value", "name" or "clause" when the code says which
     string: bool = True  # False when it is known not to be a string (a number, an int parameter)
+    # a call of project functions (a callable giving them): what their `return`s give, read
+    # once every function body has run
+    returns: object | None = None
 
 
 Part = Lit | Hole
@@ -135,8 +138,9 @@ def hole(
     owner: object | None = None,
     kind: str | None = None,
     string: bool = True,
+    returns: object | None = None,
 ) -> Value:
-    return ((Hole(node, origin, reason, param, owner, kind, string),),)
+    return ((Hole(node, origin, reason, param, owner, kind, string, returns),),)
 
 
 def _capped(alternatives: list[Alternative], node: ast.AST, origin: Origin) -> Value:
