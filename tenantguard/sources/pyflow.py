@@ -243,6 +243,7 @@ class ModuleInfo:
     docstrings: set[int] = field(default_factory=set)
     exports: list[str] | None = None  # `__all__` when it is a list of constant strings
     _mutated: frozenset[str] | None = None  # names whose list or dict the module changes
+    _rebound: tuple[frozenset[str], frozenset[str]] | None = None  # see _rebound()
     # function bodies not run yet (a module read for its names runs them when they are needed)
     functions_pending: _Walker | None = None
     unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)
@@ -357,6 +358,7 @@ class _Walker:
         self.recorded: dict[int, Sink | Call] = {}  # by call id: a loop's last round wins
         self._synthetic: dict[int, ast.Call] = {}  # the call a `partial(…)` stands for
         self.depth = 0
+        self.nonlocals: frozenset[str] = frozenset()  # names nested functions assign again
 
     # names
 
@@ -419,8 +421,10 @@ class _Walker:
         self, info: FunctionInfo, outer: list[tuple[dict[str, Binding], dict[str, Binding]]]
     ) -> None:
         saved = (self.env, self.ever, self.outer, self.function, self.loops, self.tries)
+        saved_nonlocals = self.nonlocals
         self.env, self.ever, self.outer = {}, {}, outer
         self.function, self.loops, self.tries = info, [], []
+        self.nonlocals = _nonlocals(info.node)
         node = info.node
         args = node.args
         every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
@@ -461,6 +465,7 @@ class _Walker:
         self._docstring(node.body)
         self.block(node.body)
         self.env, self.ever, self.outer, self.function, self.loops, self.tries = saved
+        self.nonlocals = saved_nonlocals
 
     def _docstring(self, body: list[ast.stmt]) -> None:
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
@@ -601,6 +606,9 @@ class _Walker:
             if isinstance(binding, Items) and target.id in _mutated(self.module):
                 reason = f"`{target.id}` is changed after it is built"
                 binding = hole(target, self.origin, reason)
+            elif self._rebound_here(target.id):
+                reason = f"`{target.id}` is assigned again where it is not written here"
+                binding = hole(target, self.origin, reason)
             self.bind(target.id, binding)
         elif isinstance(target, ast.Tuple | ast.List):
             elements = value.elts if isinstance(value, ast.Tuple | ast.List) else None
@@ -626,6 +634,13 @@ class _Walker:
             self.assign(target.value, hole(target, self.origin, "a starred target"), None)
         else:
             self.scan(target)
+
+    def _rebound_here(self, name: str) -> bool:
+        """Whether a name bound here is assigned again elsewhere: by `global` in a function or
+        `globals()[…]` (a module's name), by `nonlocal` in a nested function."""
+        if self.function is None:
+            return not self._in_class_body and name in _rebound(self.module)[0]
+        return name in self.nonlocals
 
     def augmented(self, node: ast.AugAssign) -> None:
         self.scan(node.value)
@@ -824,6 +839,16 @@ class _Walker:
         self._in_class_body = False
         self.cls_stack.pop()
         info.attributes = self.env
+        changed = _rebound(self.module)[1]
+        computed = _is_enum(info) and bool({"__new__", "__init__"} & info.methods.keys())
+        for name, binding in list(info.attributes.items()):
+            if isinstance(binding, tuple | Items) and (computed or name in changed):
+                reason = (
+                    f"`{info.name}` computes its members' values in `__new__`/`__init__`"
+                    if computed
+                    else f"`{info.name}.{name}` is assigned again outside the class body"
+                )
+                info.attributes[name] = hole(node, self.origin, reason)
         self.env, self.ever, self.outer, self._in_class_body = saved
         self.bind(node.name, ClassRef(info))
 
@@ -2089,7 +2114,7 @@ class ProjectIndex:
             if id(info) in seen:
                 return None  # a recursion: what it returns is not followed
             self.finished(info.module)
-            if not info.returns or _generator(info.node):
+            if not info.returns or _generator(info.node) or _decorated(info.node):
                 return None
             for value in info.returns.values():
                 values.append(self.returned(value, depth + 1, seen | {id(info)}))
@@ -2310,6 +2335,83 @@ def _mutated(info: ModuleInfo) -> frozenset[str]:
                 found.add(changed.attr)
     info._mutated = frozenset(found)
     return info._mutated
+
+
+def _rebound(info: ModuleInfo) -> tuple[frozenset[str], frozenset[str]]:
+    """Names a function assigns again through `global` (or `globals()["X"] = …`), and
+    attribute names assigned through a class (`cls.X =`, `Repo.X =`, `setattr(Repo, "X", …)`)
+    anywhere in the module: what the module body wrote there is not what a call reads."""
+    if info._rebound is not None:
+        return info._rebound
+    names: set[str] = set()
+    attributes: set[str] = set()
+    if info.tree is not None:
+        classes = {n.name for n in ast.walk(info.tree) if isinstance(n, ast.ClassDef)}
+        for node in ast.walk(info.tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                declared = {n for g in ast.walk(node) if isinstance(g, ast.Global) for n in g.names}
+                if declared:  # `global X` without assigning X leaves the constant alone
+                    names.update(
+                        n.id
+                        for n in ast.walk(node)
+                        if isinstance(n, ast.Name)
+                        and isinstance(n.ctx, ast.Store | ast.Del)
+                        and n.id in declared
+                    )
+            elif (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Call)
+                and _dotted(node.value.func) in ("globals", "vars")
+                and isinstance(node.slice, ast.Constant)
+                and isinstance(node.slice.value, str)
+            ):
+                names.add(node.slice.value)
+            elif (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Store | ast.Del)
+                and isinstance(node.value, ast.Name)
+                and (node.value.id == "cls" or node.value.id in classes)
+            ):
+                attributes.add(node.attr)
+            elif (
+                isinstance(node, ast.Call)
+                and _dotted(node.func) in ("setattr", "delattr")
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
+                attributes.add(node.args[1].value)
+    info._rebound = (frozenset(names), frozenset(attributes))
+    return info._rebound
+
+
+def _nonlocals(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """Names the functions nested in this one assign again through `nonlocal`."""
+    found: set[str] = set()
+    for inner in ast.walk(node):
+        if inner is not node and isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
+            for statement in ast.walk(inner):
+                if isinstance(statement, ast.Nonlocal):
+                    found.update(statement.names)
+    return frozenset(found)
+
+
+# decorators that keep what the function returns
+_KEEPING = frozenset(
+    {"property", "cached_property", "staticmethod", "classmethod", "abstractmethod"}
+    | {"cache", "lru_cache", "override", "wraps"}
+)
+
+
+def _decorated(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a decorator may put another function in its place (`@swap`): what the body
+    returns is then not what a call gives."""
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if _dotted(target).rsplit(".", 1)[-1] not in _KEEPING:
+            return True
+    return False
 
 
 def _string_like(node: ast.expr) -> bool:
