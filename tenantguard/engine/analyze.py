@@ -140,6 +140,18 @@ _READER = _Reader()
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
+# a transaction's start with its modes, as asyncpg's Connection.transaction() writes it: sqlglot
+# parses BEGIN and an isolation level, not READ ONLY/WRITE or DEFERRABLE (PostgreSQL's blanks)
+_B = r"[ \t\n\r\f\v]"  # PostgreSQL's blanks (not Python's \s: U+00A0 is a letter to it)
+_TRANSACTION_START = re.compile(
+    rf"{_B}*(?:BEGIN(?:{_B}+(?:WORK|TRANSACTION))?|START{_B}+TRANSACTION)"
+    rf"(?:{_B}*,?{_B}*(?:ISOLATION{_B}+LEVEL{_B}+"
+    rf"(?:SERIALIZABLE|REPEATABLE{_B}+READ|READ{_B}+(?:UN)?COMMITTED)"
+    rf"|READ{_B}+(?:ONLY|WRITE)|(?:NOT{_B}+)?DEFERRABLE))*{_B}*;?{_B}*",
+    re.IGNORECASE,
+)
+
+
 def parse_statement(
     sql: str,
 ) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
@@ -152,6 +164,8 @@ def _parse_statement(
     sql: str,
 ) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
     text, inserted = normalize_placeholders(sql)
+    if text[:1] in "bBsS \t\n\r\f\v" and _TRANSACTION_START.fullmatch(text):
+        return exp.Transaction(), inserted, None, None  # reads no rows, whatever its modes
     try:
         trees = [t for t in _READER.parse(text) if isinstance(t, exp.Expression)]
     except RecursionError:
