@@ -89,6 +89,42 @@ def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
 # the query buffer as `;` does. Outside strings, comments and dollar quotes only.
 _PSQL_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?!\d)|\\|:(?='|\")")
 _PSQL_SENDS = re.compile(r"\\(?:g|gx|gset|gexec|gdesc|crosstabview|watch)\b")
+# `\copy SOURCE to|from FILE [options]` (one line): psql sends `COPY SOURCE TO STDOUT` (or FROM
+# STDIN) and moves the rows itself; what SOURCE reads is checked as that statement
+_PSQL_COPY = re.compile(r"\\copy\b", re.IGNORECASE)
+_COPY_DIRECTION = re.compile(r"\s+(to|from)\s", re.IGNORECASE)
+
+
+def _psql_copy(line: str) -> str | None:
+    """A `\\copy` line as the COPY statement psql sends for it (as long as the line up to its
+    direction; the file and options become STDOUT/STDIN), or None when it cannot be read."""
+    pos, depth = len("\\copy"), 0
+    variables: list[int] = []  # `:'var'`: psql's quoting of a value, read as a string
+    while pos < len(line):
+        char = line[pos]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char.isspace():
+            direction = _COPY_DIRECTION.match(line, pos) if depth == 0 else None
+            if direction is not None:
+                source = list(line[5 : direction.start()])
+                for at in variables:
+                    source[at - 5] = " "
+                to = direction.group(1).upper() == "TO"
+                return f" copy{''.join(source)} {'TO STDOUT' if to else 'FROM STDIN'};"
+        else:
+            special = _PSQL_SPECIAL.match(line, pos)
+            if special is not None and special.group() == ":":
+                variables.append(pos)
+            elif special is not None and special.group() != "\\":
+                pos = _skip_quoted(line, pos, special.group())
+                if pos < 0:
+                    return None
+                continue
+        pos += 1
+    return None
 
 
 def strip_psql(text: str) -> tuple[str, int | None]:
@@ -108,6 +144,11 @@ def strip_psql(text: str) -> tuple[str, int | None]:
         if token == "\\":
             end = text.find("\n", at)
             end = length if end < 0 else end
+            copy = _psql_copy(text[at:end]) if _PSQL_COPY.match(text, at) else None
+            if copy is not None:
+                out.append(text[last:at] + copy)
+                pos = last = end
+                continue
             sends = _PSQL_SENDS.match(text, at) is not None
             out.append(text[last:at])
             out.append((";" if sends else " ") + " " * (end - at - 1))
@@ -304,7 +345,8 @@ def check_file(
         if meta_line is not None:
             notes = (
                 f"{source.display}:{meta_line}: psql meta-commands (from a backslash to the end of the "
-                "line) are skipped; the SQL around them is checked",
+                "line) are skipped (`\\copy` is checked as the COPY it sends); the SQL around them "
+                "is checked",
             )
         findings, count, anchors, suppressions = check_sql_text(
             text, chosen, schema_source=schema, patch_linted=linted
