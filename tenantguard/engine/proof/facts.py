@@ -86,9 +86,13 @@ def values_column_pin(
     block: Block | None,
     side: exp.Expression,
     visible: Span | None = None,
+    *,
+    output: bool = False,
 ) -> PinValue | None:
     """A column of a `VALUES` list whose every row holds the same pinning value there:
-    `(VALUES ($1, 'X-1')) v(t, e)` makes `v.t` the value `$1`, whatever the column's name."""
+    `(VALUES ($1, 'X-1')) v(t, e)` makes `v.t` the value `$1`, whatever the column's name.
+    `output`: the column is projected or written, not compared with `=` — then a list on the
+    nullable side of an outer join is no value (NULL in the rows the join extends)."""
     while isinstance(side, exp.Paren):
         side = side.this
     if type(side) is not exp.Column or block is None:
@@ -96,6 +100,8 @@ def values_column_pin(
     source = names.resolve(block, side, visible)
     if source is None or source.kind is not SourceKind.VALUES or source.rows is None:
         return None
+    if output and source.nullable:
+        return None  # written to the tenant column, NULL makes a row of no tenant
     columns = source.column_names
     name = identifier_name(side.this)
     if columns is None or name not in columns:
@@ -479,9 +485,14 @@ class FactCollector:
             source.facts.append(Fact(source, source.node, "VALUES", multi=True))
 
     def values_pin(
-        self, block: Block | None, side: exp.Expression, visible: Span | None = None
+        self,
+        block: Block | None,
+        side: exp.Expression,
+        visible: Span | None = None,
+        *,
+        output: bool = False,
     ) -> PinValue | None:
-        return values_column_pin(self.model, self.names, block, side, visible)
+        return values_column_pin(self.model, self.names, block, side, visible, output=output)
 
     def _argument_facts(self, source: Source) -> None:
         """A function whose body pins its rows by a parameter: pinned by the argument given

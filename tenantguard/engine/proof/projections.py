@@ -240,7 +240,9 @@ class Projections:
             return owner.value if owner.pinned else None
         if is_star(item):
             return None
-        return self.model.pin_value(item) or values_column_pin(self.model, self.names, block, item)
+        return self.model.pin_value(item) or values_column_pin(
+            self.model, self.names, block, item, output=True
+        )
 
     def projection_pinned(self, block: Block, column: str, index: int | None = None) -> bool:
         """Does `block` output, under `column` (or at `index`), a pinning value or a pinned

@@ -7,7 +7,8 @@ puts something else there (a subquery, an expression, DEFAULT), the `INSERT … 
 something other than a pinning value or the tenant column of a pinned source, or there is no
 column list at all. With `shared_rows`, the tenant column of a source read with its shared rows
 (`tenant_id = $1 OR tenant_id IS NULL`) or NULL-extended by an outer join does not count: it may
-be NULL, and a row of no tenant is public to every tenant.
+be NULL, and a row of no tenant is public to every tenant. A `VALUES` column holding one pinning
+value counts, but not on the nullable side of an outer join (NULL in the rows the join extends).
 
 ## Why is this bad?
 A row written without the tenant's id either fails at run time (NOT NULL) or, worse, lands in a
@@ -157,7 +158,7 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             )
             if (
                 pin_value(value, ctx.policy) is None
-                and builder.facts.values_pin(block, value) is None
+                and builder.facts.values_pin(block, value, output=True) is None
                 and (owner is None or not owner.pinned or _public(ctx, owner))
             ):
                 yield ctx.finding(
