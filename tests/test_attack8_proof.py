@@ -121,3 +121,71 @@ async def test_the_leaks_publish_account_1s_notes_and_the_guard_refuses_them(
     finally:
         await owner.close()
     assert written and {r["account_id"] for r in written} == {1}
+
+
+# class 5/7: ALTER FUNCTION … RENAME TO moves the function. The schema's reading kept it under
+# its old name: the new name was unknown (a call passed unchecked) and the old one kept the body
+RENAMES = """
+CREATE FUNCTION notes_all(a bigint) RETURNS SETOF notes LANGUAGE sql STABLE
+    AS $$ SELECT * FROM notes $$;
+CREATE FUNCTION notes_pinned(a bigint) RETURNS SETOF notes LANGUAGE sql STABLE
+    AS $$ SELECT * FROM notes WHERE account_id = a $$;
+-- swap: the name the application calls now runs the pinned body; the other reads everything
+ALTER FUNCTION notes_all(bigint) RENAME TO notes_everyone;
+ALTER FUNCTION notes_pinned RENAME TO notes_all;
+CREATE FUNCTION by_acct(a bigint) RETURNS SETOF notes LANGUAGE sql STABLE
+    AS $$ SELECT * FROM notes WHERE account_id = a $$;
+ALTER FUNCTION by_acct(a bigint) RENAME TO of_acct;
+"""
+
+RENAMED_LEAKS = [
+    "SELECT body FROM notes_everyone($1)",  # every account's notes
+    "SELECT n.body FROM accounts a, LATERAL of_acct(a.id) n WHERE a.id > $1",  # every account
+]
+RENAMED_SAFE = [
+    "SELECT body FROM notes_all($1)",
+    "SELECT body FROM of_acct($1)",
+]
+
+
+def _renamed_policy(tmp_path: Path) -> Policy:
+    policy = policy_for(tmp_path, SCHEMA + RENAMES, tenant_column="account_id")
+    assert isinstance(policy, Policy)
+    return policy
+
+
+@pytest.mark.parametrize("sql", RENAMED_LEAKS)
+def test_a_renamed_function_is_read_under_its_new_name(tmp_path: Path, sql: str) -> None:
+    codes = [f.code for f in analyze_statement(sql, _renamed_policy(tmp_path)).findings]
+    assert codes == ["TG001"], sql
+
+
+@pytest.mark.parametrize("sql", RENAMED_SAFE)
+def test_a_renamed_pinned_function_pins_under_its_new_name(tmp_path: Path, sql: str) -> None:
+    assert analyze_statement(sql, _renamed_policy(tmp_path)).findings == (), sql
+
+
+async def test_the_guard_does_not_hand_out_notes_through_a_renamed_function(
+    database: str, tmp_path: Path
+) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(SCHEMA + RENAMES + DATA)
+        # as they are, on PostgreSQL: account 2's note comes back to a request of account 1
+        for sql in RENAMED_LEAKS:
+            bodies = {r["body"] for r in await owner.fetch(sql, 1)}
+            assert "VICTIM note" in bodies, sql
+    finally:
+        await owner.close()
+    conn = await connect(database, policy=_renamed_policy(tmp_path))
+    seen: list[str] = []
+    try:
+        for sql in RENAMED_LEAKS:
+            with tenant(1), contextlib.suppress(TenantIsolationError):
+                seen += [r["body"] for r in await conn.fetch(sql, 1)]
+        with tenant(1):  # the pinned ones still run, and see account 1's note only
+            for sql in RENAMED_SAFE:
+                assert {r["body"] for r in await conn.fetch(sql, 1)} == {"own note"}, sql
+    finally:
+        await conn.close()
+    assert seen == []

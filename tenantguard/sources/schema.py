@@ -4,8 +4,8 @@ pglast parses each file as PostgreSQL would, so every DDL form is read for what 
 TABLE` with `LIKE`, `INHERITS` and `PARTITION OF` (a partition of a tenant table is one), `CREATE
 TABLE … AS`, `ALTER TABLE` (columns, constraints, `VALIDATE`, renames), `CREATE UNIQUE INDEX`,
 views and materialized views, `DROP`, SQL functions (`AS $$…$$`, `RETURN …`, `BEGIN ATOMIC`)
-and PL/pgSQL ones, quoted names with their case kept, types sqlglot does not know. Files are
-read in order, so a later patch's DROP or RENAME changes what an earlier one made.
+and PL/pgSQL ones (`ALTER FUNCTION … RENAME TO` moves one), quoted names with their case kept,
+types sqlglot does not know. Files are read in order, so a later patch's DROP or RENAME changes what an earlier one made.
 
 What it keeps: columns per table, unique keys, constraint names, foreign keys (with whether
 they are validated and immediate), views, functions — and the statements it could not read,
@@ -794,6 +794,16 @@ class SchemaInfo:
                 if old in related:
                     related.discard(old)
                     related.add(new)
+        elif (
+            kind
+            in (
+                ObjectType.OBJECT_FUNCTION,
+                ObjectType.OBJECT_PROCEDURE,
+                ObjectType.OBJECT_ROUTINE,
+            )
+            and node.object is not None
+        ):
+            self._rename_function(node.object, new)
         elif kind == ObjectType.OBJECT_TYPE and node.object:
             old = str(node.object[-1].sval)
             if old in self.types:
@@ -831,6 +841,31 @@ class SchemaInfo:
                 for key in keys:
                     if key.name == old:
                         key.name = new
+
+    def _rename_function(self, target: Any, new: str) -> None:
+        """`ALTER FUNCTION f(…) RENAME TO g`: the body moves to `g` (beside any `g` already
+        there, read as overloads); overloads of `f` left behind keep `f` read as before."""
+        names = getattr(target, "objname", None) or ()
+        old = str(names[-1].sval) if names else ""
+        info = self.functions.get(old)
+        if info is None:
+            return
+        schema = _schema_of(names)
+        seen = self.signatures.get(old, set())
+        if target.args_unspecified:  # the one function of that name in that schema
+            moved = {s for s in seen if s[0] == schema}
+        else:
+            moved = {(schema, tuple(_type_key(t) for t in target.objargs or ()))}
+        seen -= moved
+        if not seen:
+            self.functions.pop(old, None)
+            self.signatures.pop(old, None)
+        landed = self.signatures.setdefault(new, set())
+        landed |= moved
+        # several bodies under `f` were one unreadable body: the one moved is not told apart
+        self.functions[new] = (
+            info if len(landed) == 1 else _overloaded(self.functions.get(new), info)
+        )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
         columns = self.columns.get(table)
