@@ -5,10 +5,10 @@ Finds an INSERT into a tenant table (also the INSERT action of a MERGE) that doe
 tenant column a pinning value in every row: the column list lacks the tenant column, a VALUES row
 puts something else there (a subquery, an expression, DEFAULT), the `INSERT … SELECT` projects
 something other than a pinning value or the tenant column of a pinned source, or there is no
-column list at all. With `shared_rows`, the tenant column of a source read with its shared rows
-(`tenant_id = $1 OR tenant_id IS NULL`) or NULL-extended by an outer join does not count: it may
-be NULL, and a row of no tenant is public to every tenant. A `VALUES` column holding one pinning
-value counts, but not on the nullable side of an outer join (NULL in the rows the join extends).
+column list at all. The tenant column of a source NULL-extended by an outer join does not count
+(nor a `VALUES` column there): it may be NULL, a row of no tenant, as `VALUES (NULL, …)` writes.
+With `shared_rows`, neither does the tenant column of a source read with its shared rows
+(`tenant_id = $1 OR tenant_id IS NULL`): a row of no tenant is public to every tenant.
 
 ## Why is this bad?
 A row written without the tenant's id either fails at run time (NOT NULL) or, worse, lands in a
@@ -170,6 +170,29 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
 
 
 def _public(ctx: Context, owner: Source | None) -> bool:
-    """With shared rows, a source's tenant column may be NULL (read with its shared rows, or
-    NULL-extended): copied, it writes rows of no tenant, which every tenant reads."""
-    return ctx.policy.shared_rows and owner is not None and (owner.maybe_null or owner.nullable)
+    """May a source's tenant column be NULL — NULL-extended by an outer join, or, with shared
+    rows, read with them? Copied, it writes rows of no tenant (which, with shared rows, every
+    tenant reads), as VALUES (NULL, …) would."""
+    if owner is None:
+        return False
+    if ctx.policy.shared_rows and owner.maybe_null:
+        return True
+    builder = ctx.builder
+    assert builder is not None
+    # through derived tables and CTEs that pass a tenant column through, down to its source
+    stack: list[Source | None] = [owner]
+    seen: set[int] = set()
+    while stack:
+        source = stack.pop()
+        if source is None or id(source) in seen:
+            continue
+        seen.add(id(source))
+        if source.nullable:
+            return True
+        if source.passthrough and source.body:
+            _, index = builder.projections.branch_index(source)
+            for body in source.body:
+                stack.append(
+                    builder.projections.item_and_owner(body, ctx.policy.tenant_column, index)[1]
+                )
+    return False
