@@ -55,6 +55,32 @@ def column_index(source: Source, column: str) -> int | None:
     return names.index(column)
 
 
+def _partition_of(window: exp.Window) -> list[exp.Expression]:
+    """A window's PARTITION BY, also when it names a window of its SELECT's WINDOW clause
+    (`OVER w`, `OVER (w ORDER BY …)`: the partition is the named window's, never added to)."""
+    seen: set[str] = set()
+    while not window.args.get("partition_by"):
+        name = window.args.get("alias")  # `OVER w`, `OVER (w …)`, `WINDOW w2 AS (w …)`
+        select = window.find_ancestor(exp.Select)
+        if not isinstance(name, exp.Identifier) or select is None:
+            return []
+        wanted = identifier_name(name)  # folded as PostgreSQL folds it: `W` is `w`, not `"W"`
+        if wanted in seen:
+            return []
+        seen.add(wanted)
+        named = [
+            w
+            for w in select.args.get("windows") or []
+            if isinstance(w, exp.Window)
+            and isinstance(w.this, exp.Identifier)
+            and identifier_name(w.this) == wanted
+        ]
+        if len(named) != 1:
+            return []
+        window = named[0]
+    return list(window.args.get("partition_by") or [])
+
+
 class Projections:
     """What the blocks of one statement project; memoised (the solver asks many times)."""
 
@@ -145,7 +171,7 @@ class Projections:
                     return False  # an aggregate of its own: one row of every tenant's rows
                 continue
             windows += 1
-            partition = found.args.get("partition_by") or []
+            partition = _partition_of(found) if isinstance(found, exp.Window) else []
             if not any(
                 isinstance(key, exp.Column)
                 and identifier_name(key.this) == self.tenant_col
