@@ -152,6 +152,41 @@ _TRANSACTION_START = re.compile(
 )
 
 
+# COPY's options without WITH (`… TO STDOUT (FORMAT csv)`, as asyncpg's copy_from_query writes
+# them): sqlglot parses them only after WITH. They choose a format, never rows
+_COPY = re.compile(r"[ \t\n\r\f\v]*COPY\b", re.IGNORECASE)
+_COPY_OPTIONS = re.compile(
+    rf"\b(?:TO|FROM){_B}+(?:STDOUT|STDIN|'(?:[^']|'')*'){_B}*(\()", re.IGNORECASE
+)
+
+
+def _without_copy_options(text: str) -> str | None:
+    """A COPY with its option list blanked (positions kept), or None when it has none."""
+    targets = list(_COPY_OPTIONS.finditer(text))
+    if not targets:
+        return None
+    start = pos = targets[-1].start(1)  # the last: the target follows the source (its query)
+    depth = 0
+    while pos < len(text):
+        char = text[pos]
+        if char in "'\"":
+            end = text.find(char, pos + 1)
+            while end >= 0 and text[end + 1 : end + 2] == char:  # '' and "" inside
+                end = text.find(char, end + 2)
+            if end < 0:
+                return None
+            pos = end
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                blank = "".join(c if c == "\n" else " " for c in text[start : pos + 1])
+                return text[:start] + blank + text[pos + 1 :]
+        pos += 1
+    return None
+
+
 def parse_statement(
     sql: str,
 ) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
@@ -173,6 +208,13 @@ def _parse_statement(
     except _Misread as misread:
         return None, inserted, misread.message, original_offset(misread.offset, inserted)
     except ParseError as error:
+        if _COPY.match(text) and (plain := _without_copy_options(text)) is not None:
+            try:  # once, as it is: what still fails is reported as the text was written
+                again = [t for t in _READER.parse(plain) if isinstance(t, exp.Expression)]
+            except (SqlglotError, _Misread, RecursionError):
+                again = []
+            if len(again) == 1:
+                return again[0], inserted, None, None
         detail = error.errors[0] if error.errors else {}
         message = "syntax error: " + _CLASS_NAME.sub(
             lambda m: m.group(1).upper(), str(detail.get("description") or error).split("\n")[0]
