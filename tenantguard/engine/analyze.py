@@ -20,7 +20,12 @@ from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.rules import STATEMENT_RULES, tg006_unprovable_statement
-from tenantguard.engine.sqltext import _skip_nested_comment, normalize_placeholders, original_offset
+from tenantguard.engine.sqltext import (
+    BLANK,
+    _skip_nested_comment,
+    normalize_placeholders,
+    original_offset,
+)
 from tenantguard.engine.verdicts import Analyzer, Verdict  # here too: where they were first
 
 _CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
@@ -66,7 +71,7 @@ class _Misread(Exception):
 # the statements sqlglot's tokenizer keeps whole after their first word (`CALL`, `LOCK` …)
 _COMMANDS = _POSTGRES.tokenizer_class.COMMANDS
 # what may separate two tokens for the server: its blanks, `--` comments, nested `/* */` ones
-_GAP = re.compile(r"(?:[ \t\n\r\f\v]+|--[^\n\r]*)*")
+_GAP = re.compile(rf"(?:{BLANK}+|--[^\n\r]*)*")
 _READ_ALIKE = frozenset(
     {
         TokenType.VAR,  # runs of letters (any script), digits, `_`, `$`: a name to both
@@ -142,7 +147,7 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 # a transaction's start with its modes, as asyncpg's Connection.transaction() writes it: sqlglot
 # parses BEGIN and an isolation level, not READ ONLY/WRITE or DEFERRABLE (PostgreSQL's blanks)
-_B = r"[ \t\n\r\f\v]"  # PostgreSQL's blanks (not Python's \s: U+00A0 is a letter to it)
+_B = BLANK  # short, for the patterns below
 _TRANSACTION_START = re.compile(
     rf"{_B}*(?:BEGIN(?:{_B}+(?:WORK|TRANSACTION))?|START{_B}+TRANSACTION)"
     rf"(?:{_B}*,?{_B}*(?:ISOLATION{_B}+LEVEL{_B}+"
@@ -154,7 +159,7 @@ _TRANSACTION_START = re.compile(
 
 # COPY's options without WITH (`… TO STDOUT (FORMAT csv)`, as asyncpg's copy_from_query writes
 # them): sqlglot parses them only after WITH. They choose a format, never rows
-_COPY = re.compile(r"[ \t\n\r\f\v]*COPY\b", re.IGNORECASE)
+_COPY = re.compile(rf"{BLANK}*COPY\b", re.IGNORECASE)
 _COPY_OPTIONS = re.compile(
     rf"\b(?:TO|FROM){_B}+(?:STDOUT|STDIN|'(?:[^']|'')*'){_B}*(\()", re.IGNORECASE
 )
@@ -199,7 +204,7 @@ def _parse_statement(
     sql: str,
 ) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
     text, inserted = normalize_placeholders(sql)
-    if text[:1] in "bBsS \t\n\r\f\v" and _TRANSACTION_START.fullmatch(text):
+    if _TRANSACTION_START.fullmatch(text):
         return exp.Transaction(), inserted, None, None  # reads no rows, whatever its modes
     try:
         trees = [t for t in _READER.parse(text) if isinstance(t, exp.Expression)]

@@ -12,7 +12,11 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["Comment", "LineIndex", "Statement", "normalize_placeholders", "split_sql"]
+__all__ = ["BLANK", "Comment", "LineIndex", "Statement", "normalize_placeholders", "split_sql"]
+
+# PostgreSQL's blanks, as a character class: not Python's `\s` (U+00A0 and the other Unicode
+# spaces are letters of a name to PostgreSQL); \v is a blank from PostgreSQL 16 (before, an error)
+BLANK = r"[ \t\n\r\f\v]"
 
 # `$` followed by a digit is a positional parameter, never a dollar quote: not special (an
 # ASCII digit: `$\u0661$` is a dollar quote to PostgreSQL, whose tags take any non-ASCII letter)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from tenantguard.engine.analyze import parse_statement
-from tenantguard.engine.sqltext import split_sql
+from tenantguard.engine.sqltext import BLANK, split_sql
 
 __all__ = [
     "LEXER_SETTINGS",
@@ -122,8 +122,8 @@ _HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
 # PostgreSQL's blanks, and the characters of a name it does not quote: every character past
 # ASCII is a letter to it (`lower\u00a0(` calls the function "lower\u00a0", where Python's `\s`
-# and sqlglot see lower and a space). \v is a blank from PostgreSQL 16 (before: an error)
-_BLANK = r"[ \t\n\r\f\v]"
+# and sqlglot see lower and a space)
+_BLANK = BLANK
 # written as the ASCII characters they exclude: `[a-z_\x80-\U0010ffff]` under (?i) takes
 # ~16 ms to compile, at every start of an application
 _LETTER = r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]"  # A-Z, a-z, _ and every character past ASCII
@@ -337,7 +337,7 @@ _CONTROL = re.compile(
         )
     )
 )
-_BLANKS = re.compile(r"[ \t\n\r\f\v]+")
+_BLANKS = re.compile(f"{BLANK}+")
 _COMMA = re.compile(r" ?, ?")
 
 
