@@ -34,6 +34,7 @@ from tenantguard.sources.pyvalues import (
     concat,
     format_percent,
     format_template,
+    formatted_numbers,
     hole,
     join_values,
     skeleton,
@@ -1234,7 +1235,9 @@ class _Walker:
             value = node.value  # type: ignore[attr-defined]
             if isinstance(value, str):
                 return ((Lit(value, origin, node),),)
-            return hole(node, origin, f"{value!r} is not a string", kind="value", string=False)
+            number = value if isinstance(value, int | float) else None
+            reason = f"{value!r} is not a string"
+            return hole(node, origin, reason, kind="value", string=False, number=number)
         if kind is ast.Name:
             return self.name_value(node)  # type: ignore[arg-type]
         if kind is ast.JoinedStr:
@@ -1353,7 +1356,7 @@ class _Walker:
                 reason = f"`{_short(part.value)}` numbers a parameter at run time"
                 parts.append(hole(part.value, origin, reason, kind="number", string=False))
             elif part.format_spec is None and part.conversion in (-1, ord("s")):
-                parts.append(self.evaluate(part.value))
+                parts.append(formatted_numbers(self.evaluate(part.value), "", part.value, origin))
             else:
                 numeric = part.format_spec is not None
                 reason = f"`{_short(part.value)}` is formatted into the string at run time"
