@@ -299,14 +299,24 @@ class SchemaInfo:
                         targets.add((key.ref_table, ref[0]))
         return next(iter(targets)) if len(targets) == 1 else None
 
-    def cascades(self, tenant_tables: Iterable[str]) -> dict[str, dict[str, frozenset[str]]]:
+    def cascades(
+        self, tenant_tables: Iterable[str], column: str = ""
+    ) -> dict[str, dict[str, frozenset[str]]]:
         """What a DELETE or an UPDATE of a table does to the tenant tables whose foreign keys
         reference it with an action (CASCADE, SET NULL, SET DEFAULT): table -> {"DELETE": …,
-        "UPDATE": the referenced columns whose change reaches them, "*" when they are unknown}."""
+        "UPDATE": the referenced columns whose change reaches them, "*" when they are unknown}.
+
+        A key from the tenant column to the tenant column of another tenant table is left out:
+        that table's DELETE or UPDATE is pinned to one tenant (TG001), and the rows it reaches
+        are that tenant's (`servers(server_id)` referenced by every table's `server_id`)."""
         acting = ("c", "n", "d")
+        tenant = set(tenant_tables)
         out: dict[str, dict[str, frozenset[str]]] = {}
-        for table in tenant_tables:
+        for table in tenant:
             for key in self.foreign_keys.get(table, []):
+                ref = key.ref_columns or self._primary_key(key.ref_table)
+                if column and key.columns == (column,) == tuple(ref) and key.ref_table in tenant:
+                    continue
                 kinds = out.setdefault(key.ref_table, {})
                 if key.on_delete in acting:
                     kinds["DELETE"] = frozenset()
