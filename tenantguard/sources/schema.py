@@ -1402,10 +1402,40 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
         return ""
     if fixed:
         return "its query pins a fixed tenant"
+    renamed = _renamed_tenant_column(view, column)
+    if renamed is not None:
+        return (
+            f"its query passes {column} through renamed {renamed}, and only a column named "
+            f"{column} pins a view from outside: keep the name {column} in the view, or pin "
+            "its rows inside it"
+        )
     return (
         f"its query does not pass the {column} of the rows it reads through row by row "
         "(it aggregates, ranks, limits, or takes the column from another table)"
     )
+
+
+def _renamed_tenant_column(view: ViewInfo, column: str) -> str | None:
+    """The name a view gives the tenant column it selects under another name (`created_by AS
+    admin_id`, or a column list), when none of its columns keeps the tenant column's name."""
+    from tenantguard.engine.proof import identifier_name
+
+    try:
+        tree = sqlglot.parse_one(view.query, read="postgres")
+    except SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select):
+        return None
+    names = [e.alias_or_name for e in tree.expressions]
+    if view.columns:
+        names = [*view.columns, *names[len(view.columns) :]]
+    if column in names:
+        return None
+    for index, item in enumerate(tree.expressions):
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(inner, exp.Column) and identifier_name(inner.this) == column:
+            return names[index] if index < len(names) else None
+    return None
 
 
 def _quoted(name: str) -> str:
