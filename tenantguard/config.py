@@ -305,6 +305,11 @@ def build_policy(
                 root, root_key = sql_name(inferred[0]), sql_name(inferred[1])
         elif root is not None and "." in root:
             root, root_key = root.rsplit(".", 1)
+        if root is not None and normalize_name(root_key) == column:
+            # a registry keyed by the tenant column itself (`servers(server_id)`) is a tenant
+            # table like the others: that column pins it and chains to it
+            tables.add(root)
+            root = None
         policy = Policy(
             settings.tenant_column,
             tables,
@@ -318,7 +323,9 @@ def build_policy(
             shared_rows=settings.shared_rows,
             foreign_keys=schema.sound_foreign_keys() if schema else None,
             unique_keys=schema.unique_keys if schema else None,
-            cascades=schema.cascades({normalize_name(t) for t in tables}) if schema else None,
+            cascades=(
+                schema.cascades({normalize_name(t) for t in tables}, column) if schema else None
+            ),
             functions=_quoted_names(schema.functions) if schema else (),
         )
     except ValueError as error:

@@ -193,6 +193,8 @@ def _skip_quoted(text: str, at: int, token: str) -> int:
     return -1 if quoted is None else quoted.end()
 
 
+_DDL_RULE = "TG007"  # DDL outside the schema sources
+
 _MIGRATION_MARKERS = re.compile(
     r"^(?:down_revision|revision)\s*(?::[^=\n]*)?=|^from (?:django\.db import migrations|yoyo)\b",
     re.MULTILINE,
@@ -326,7 +328,13 @@ def check_file(
     if source.path.suffix == ".py":
         from tenantguard.sources.python import check_python_text  # not for SQL files
 
-        if not schema and python_migration(source.path, text):
+        migration = python_migration(source.path, text)
+        # a module named in the schema sources that is no migration (a bot that creates its
+        # tables at startup): the schema comes from it, and its queries are application code
+        makes_tables = schema and not migration and not source.is_patch
+        if makes_tables:
+            schema, chosen = False, analyzer
+        elif migration:
             schema, chosen = True, patch_analyzer  # a schema source, not application code
         touching = chosen.touching
 
@@ -338,6 +346,9 @@ def check_file(
             index=options.python_index,
             schema_source=schema,
         )
+        if makes_tables:  # its DDL is where the configuration says the schema is made
+            kept_ddl = [i for i, f in enumerate(findings) if f.code != _DDL_RULE]
+            findings, anchors = [findings[i] for i in kept_ddl], [anchors[i] for i in kept_ddl]
         if options.python_index is not None:  # the cache's dependencies
             consulted = options.python_index.take_consulted()
         suppressions = python_suppressions(text)

@@ -299,14 +299,24 @@ class SchemaInfo:
                         targets.add((key.ref_table, ref[0]))
         return next(iter(targets)) if len(targets) == 1 else None
 
-    def cascades(self, tenant_tables: Iterable[str]) -> dict[str, dict[str, frozenset[str]]]:
+    def cascades(
+        self, tenant_tables: Iterable[str], column: str = ""
+    ) -> dict[str, dict[str, frozenset[str]]]:
         """What a DELETE or an UPDATE of a table does to the tenant tables whose foreign keys
         reference it with an action (CASCADE, SET NULL, SET DEFAULT): table -> {"DELETE": …,
-        "UPDATE": the referenced columns whose change reaches them, "*" when they are unknown}."""
+        "UPDATE": the referenced columns whose change reaches them, "*" when they are unknown}.
+
+        A key from the tenant column to the tenant column of another tenant table is left out:
+        that table's DELETE or UPDATE is pinned to one tenant (TG001), and the rows it reaches
+        are that tenant's (`servers(server_id)` referenced by every table's `server_id`)."""
         acting = ("c", "n", "d")
+        tenant = set(tenant_tables)
         out: dict[str, dict[str, frozenset[str]]] = {}
-        for table in tenant_tables:
+        for table in tenant:
             for key in self.foreign_keys.get(table, []):
+                ref = key.ref_columns or self._primary_key(key.ref_table)
+                if column and key.columns == (column,) == tuple(ref) and key.ref_table in tenant:
+                    continue
                 kinds = out.setdefault(key.ref_table, {})
                 if key.on_delete in acting:
                     kinds["DELETE"] = frozenset()
@@ -1392,10 +1402,40 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
         return ""
     if fixed:
         return "its query pins a fixed tenant"
+    renamed = _renamed_tenant_column(view, column)
+    if renamed is not None:
+        return (
+            f"its query passes {column} through renamed {renamed}, and only a column named "
+            f"{column} pins a view from outside: keep the name {column} in the view, or pin "
+            "its rows inside it"
+        )
     return (
         f"its query does not pass the {column} of the rows it reads through row by row "
         "(it aggregates, ranks, limits, or takes the column from another table)"
     )
+
+
+def _renamed_tenant_column(view: ViewInfo, column: str) -> str | None:
+    """The name a view gives the tenant column it selects under another name (`created_by AS
+    admin_id`, or a column list), when none of its columns keeps the tenant column's name."""
+    from tenantguard.engine.proof import identifier_name
+
+    try:
+        tree = sqlglot.parse_one(view.query, read="postgres")
+    except SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select):
+        return None
+    names = [e.alias_or_name for e in tree.expressions]
+    if view.columns:
+        names = [*view.columns, *names[len(view.columns) :]]
+    if column in names:
+        return None
+    for index, item in enumerate(tree.expressions):
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(inner, exp.Column) and identifier_name(inner.this) == column:
+            return names[index] if index < len(names) else None
+    return None
 
 
 def _quoted(name: str) -> str:
