@@ -41,7 +41,7 @@ from sqlglot import exp
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import sql_name
-from tenantguard.engine.proof import identifier_name, pin_value, set_branches
+from tenantguard.engine.proof import identifier_name, set_branches
 from tenantguard.engine.proof.model import Source
 
 RULE = RuleInfo("TG002", "insert-without-tenant-value", Severity.ERROR)
@@ -91,7 +91,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             for row_number, row in enumerate(source.expressions, 1):
                 items = row.expressions if isinstance(row, exp.Tuple) else [row]
                 value = items[index] if index < len(items) else None
-                if value is None or pin_value(value, ctx.policy) is None:
+                if value is None or builder.model.pin_value(value) is None:
                     yield ctx.finding(
                         RULE,
                         value if value is not None else table,
@@ -157,7 +157,7 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                 else None
             )
             if (
-                pin_value(value, ctx.policy) is None
+                builder.model.pin_value(value) is None
                 and builder.facts.values_pin(block, value, output=True) is None
                 and (owner is None or not owner.pinned or _public(ctx, owner))
             ):

@@ -1,0 +1,111 @@
+"""Round 9 attacks on the proof (issue 10), on a schema unlike the earlier ones: tenant column
+`org_id uuid`, tables in two schemas, the tenant registry `orgs (id uuid)`.
+
+A statement that calls `set_config` on the tenant setting in a FROM item or a CTE runs it before
+it reads rows: `current_setting('app.tenant_id')` then reads the value the statement put there.
+Each leak is shown by the rows PostgreSQL returns or writes when it runs as it is with org A's
+setting, and the proof must not accept it; the twins that set another setting, or pin by a
+parameter, read org A's rows only and are proven.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard import Policy
+from tenantguard.engine.analyze import analyze_statement
+
+from .test_schema import policy_for
+
+OWN = "00000000-0000-0000-0000-00000000000a"
+VICTIM = "00000000-0000-0000-0000-00000000000b"
+
+SCHEMA = """
+CREATE SCHEMA app;
+CREATE TABLE orgs (id uuid PRIMARY KEY, name text);
+CREATE TABLE app.tasks (id bigserial PRIMARY KEY, org_id uuid NOT NULL REFERENCES orgs (id),
+    title text, slug text GENERATED ALWAYS AS (lower(title)) STORED);
+CREATE TABLE public.notes (id bigserial PRIMARY KEY,
+    org_id uuid NOT NULL DEFAULT current_setting('app.tenant_id')::uuid REFERENCES orgs (id),
+    body text);
+"""
+
+DATA = f"""
+INSERT INTO orgs VALUES ('{OWN}', 'own'), ('{VICTIM}', 'VICTIM');
+INSERT INTO app.tasks (org_id, title) VALUES ('{OWN}', 'own task'), ('{VICTIM}', 'VICTIM task');
+"""
+
+_SWITCH = f"set_config('app.tenant_id', '{VICTIM}', true)"
+_PIN = "current_setting('app.tenant_id')::uuid"
+
+# each reads or changes org B's rows with org A's setting
+READ_LEAKS = [
+    f"SELECT t.title FROM (SELECT {_SWITCH}) s, app.tasks t WHERE t.org_id = {_PIN}",
+    f"SELECT t.title FROM app.tasks t, pg_catalog.set_config('App.Tenant_Id', '{VICTIM}', true) s "
+    f"WHERE t.org_id = {_PIN}",
+    f"WITH s AS MATERIALIZED (SELECT set_config(lower('APP.TENANT_ID'), '{VICTIM}', true)) "
+    f"SELECT t.title FROM s, app.tasks t WHERE t.org_id = {_PIN}",
+    f"UPDATE app.tasks SET title = title || ' hacked' FROM {_SWITCH} s "
+    f"WHERE org_id = {_PIN} RETURNING title",
+]
+# writes a row into org B
+WRITE_LEAK = (
+    f"INSERT INTO public.notes (org_id, body) SELECT {_PIN}, 'planted' FROM {_SWITCH} s "
+    "RETURNING org_id::text"
+)
+
+SAFE = [
+    f"SELECT t.title FROM (SELECT set_config('app.other', '{VICTIM}', true)) s, app.tasks t "
+    f"WHERE t.org_id = {_PIN}",
+    f"SELECT t.title FROM (SELECT {_SWITCH}) s, app.tasks t WHERE t.org_id = '{OWN}'",
+]
+
+
+def _policy(tmp_path: Path) -> Policy:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="org_id")
+    assert isinstance(policy, Policy)
+    return policy
+
+
+@pytest.mark.parametrize("sql", [*READ_LEAKS, WRITE_LEAK])
+def test_the_tenant_expression_pins_nothing_where_the_statement_sets_it(
+    tmp_path: Path, sql: str
+) -> None:
+    codes = {f.code for f in analyze_statement(sql, _policy(tmp_path)).findings}
+    assert codes & {"TG001", "TG002"}, sql
+
+
+@pytest.mark.parametrize("sql", SAFE)
+def test_another_setting_or_a_literal_pin_is_still_proven(tmp_path: Path, sql: str) -> None:
+    assert analyze_statement(sql, _policy(tmp_path)).findings == (), sql
+
+
+async def _in_org_a(conn: asyncpg.Connection, sql: str) -> list[str]:
+    """The statement's rows, run in a transaction with org A's setting, rolled back."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        await conn.execute(f"SET LOCAL app.tenant_id = '{OWN}'")
+        return [str(r[0]) for r in await conn.fetch(sql)]
+    finally:
+        await transaction.rollback()
+
+
+async def test_the_leaks_reach_org_b_on_the_server(database: str, tmp_path: Path) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        for sql in READ_LEAKS:
+            rows = await _in_org_a(conn, sql)
+            assert rows and all(r.startswith("VICTIM task") for r in rows), (sql, rows)
+        assert await _in_org_a(conn, WRITE_LEAK) == [VICTIM]
+        for sql in SAFE:
+            assert await _in_org_a(conn, sql) == ["own task"], sql
+    finally:
+        await conn.close()
+    policy = _policy(tmp_path)
+    for sql in [*READ_LEAKS, WRITE_LEAK]:
+        assert analyze_statement(sql, policy).findings, sql
