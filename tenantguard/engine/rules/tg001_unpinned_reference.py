@@ -39,7 +39,9 @@ What pins a reference `R`:
   chains from it (reads of the registry itself need no pin);
 - a composite foreign key of the schema: with `a` pinned and `FOREIGN KEY (tenant_id, b_id)
   REFERENCES b (tenant_id, id)` (validated, not deferrable) on `a`, and `b.id` unique by itself,
-  `b.id = a.b_id` pins `b` — a single-column key never does;
+  `b.id = a.b_id` pins `b` (also spelled `b.id IN (a.b_id)`, `BETWEEN a.b_id AND a.b_id`,
+  `OPERATOR(pg_catalog.=)` or pair by pair in a row equality; not `IS NOT DISTINCT FROM`, which
+  matches NULL to NULL) — a single-column key never does;
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
   or a pinning value. A `VALUES` column holding the same pinning value in every row is that
