@@ -36,7 +36,8 @@ What pins a reference `R`:
   (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
   `tenant_id IS NULL` (rows of no tenant) beside them;
 - the tenant registry (`tenant_root`): `root.id = V` pins it, and `R.tenant_id = root.id`
-  chains from it (reads of the registry itself need no pin);
+  chains from it (reads of the registry itself need no pin); the key of a pinned registry row
+  is its tenant value where a block outputs it (`SELECT r.id AS tenant_id … WHERE r.id = $1`);
 - a composite foreign key of the schema: with `a` pinned and `FOREIGN KEY (tenant_id, b_id)
   REFERENCES b (tenant_id, id)` (validated, not deferrable) on `a`, and `b.id` unique by itself,
   `b.id = a.b_id` pins `b` (also spelled `b.id IN (a.b_id)`, `BETWEEN a.b_id AND a.b_id`,
