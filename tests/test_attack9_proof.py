@@ -1,7 +1,7 @@
 """Round 9 attacks on the proof (issue 10), on a schema unlike the earlier ones: tenant column
 `org_id uuid`, tables in two schemas, the tenant registry `orgs (id uuid)`.
 
-A statement that calls `set_config` on the tenant setting in a FROM item or a CTE runs it before
+Class 1/f. A statement that calls `set_config` on the tenant setting in a FROM item or a CTE runs it before
 it reads rows: `current_setting('app.tenant_id')` then reads the value the statement put there.
 Each leak is shown by the rows PostgreSQL returns or writes when it runs as it is with org A's
 setting, and the proof must not accept it; the twins that set another setting, or pin by a
@@ -108,4 +108,77 @@ async def test_the_leaks_reach_org_b_on_the_server(database: str, tmp_path: Path
         await conn.close()
     policy = _policy(tmp_path)
     for sql in [*READ_LEAKS, WRITE_LEAK]:
+        assert analyze_statement(sql, policy).findings, sql
+
+
+# ---------------------------------------------------------------- class 5: a parameter shadowed
+# In a SQL function a column of the command wins over a parameter of the same name: where the
+# body's FROM item defines a column `o` (a derived table's alias, a column alias list, a
+# function's alias, a LATERAL subquery), `t.org_id = o` compares with that column, not with the
+# argument — `f($1)` returns every org's rows.
+SHADOWING = """
+CREATE FUNCTION app.f_derived(o uuid) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT t.title FROM app.tasks t, (SELECT id AS o FROM orgs) x WHERE t.org_id = o $$;
+CREATE FUNCTION app.f_column_list(o uuid) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT t.title FROM app.tasks t JOIN orgs AS x(o) ON true WHERE t.org_id = o $$;
+CREATE FUNCTION app.f_function_alias(o uuid) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT t.title FROM app.tasks t, unnest(ARRAY(SELECT id FROM orgs)) AS o
+    WHERE t.org_id = o $$;
+CREATE FUNCTION app.f_lateral(o uuid) RETURNS SETOF text LANGUAGE sql STABLE
+    BEGIN ATOMIC SELECT t.title FROM app.tasks t CROSS JOIN LATERAL (SELECT t.org_id AS o) x
+    WHERE t.org_id = o; END;
+CREATE FUNCTION app.f_values(o uuid) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT t.title FROM app.tasks t, (SELECT id FROM orgs) AS x(o) WHERE t.org_id = o $$;
+"""
+# the parameter is the parameter: no column of that name in the body
+NOT_SHADOWED = """
+CREATE FUNCTION app.f_param(o uuid) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT t.title FROM app.tasks t, (SELECT id AS other FROM orgs) x
+    WHERE t.org_id = o AND x.other = t.org_id $$;
+"""
+SHADOWED_CALLS = [
+    "SELECT * FROM app.f_derived($1)",
+    "SELECT * FROM app.f_column_list($1)",
+    "SELECT * FROM app.f_function_alias($1)",
+    "SELECT * FROM app.f_lateral($1)",
+    "SELECT * FROM app.f_values($1)",
+]
+
+
+def _function_policy(tmp_path: Path) -> Policy:
+    policy = policy_for(tmp_path, SCHEMA + SHADOWING + NOT_SHADOWED, tenant_column="org_id")
+    assert isinstance(policy, Policy)
+    return policy
+
+
+@pytest.mark.parametrize("sql", SHADOWED_CALLS)
+def test_a_parameter_shadowed_by_a_column_of_the_body_pins_nothing(
+    tmp_path: Path, sql: str
+) -> None:
+    codes = [f.code for f in analyze_statement(sql, _function_policy(tmp_path)).findings]
+    assert codes == ["TG001"], sql
+
+
+def test_a_parameter_no_column_shadows_still_pins(tmp_path: Path) -> None:
+    policy = _function_policy(tmp_path)
+    assert analyze_statement("SELECT * FROM app.f_param($1)", policy).findings == ()
+    assert analyze_statement("SELECT * FROM app.f_param(gen_random_uuid())", policy).findings
+
+
+async def test_the_shadowed_functions_return_every_org_on_the_server(
+    database: str, tmp_path: Path
+) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + SHADOWING + NOT_SHADOWED + DATA)
+        for sql in SHADOWED_CALLS:
+            rows = sorted(r[0] for r in await conn.fetch(sql, OWN))
+            assert rows == ["VICTIM task", "own task"], sql
+        assert [r[0] for r in await conn.fetch("SELECT * FROM app.f_param($1)", OWN)] == [
+            "own task"
+        ]
+    finally:
+        await conn.close()
+    policy = _function_policy(tmp_path)
+    for sql in SHADOWED_CALLS:
         assert analyze_statement(sql, policy).findings, sql

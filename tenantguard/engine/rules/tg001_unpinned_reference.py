@@ -67,7 +67,9 @@ What pins a reference `R`:
   column from a joined table cannot be, and every read of it is reported;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
-  A body pinned by several parameters needs a pinning value in each of them. A call shows
+  A body pinned by several parameters needs a pinning value in each of them. A parameter
+  named like a column the body can see (of a table, a view, a function's output, or an alias
+  the body gives: `(SELECT id AS o FROM orgs) x`) is that column in a SQL function: no pin. A call shows
   neither schema nor argument types: functions of one name (overloads, or one per schema) are
   read as one whose body cannot be read, pinned only in FROM by its tenant column.
 
