@@ -135,6 +135,9 @@ NOT_SHADOWED = """
 CREATE FUNCTION app.f_param(o uuid) RETURNS SETOF text LANGUAGE sql STABLE
     AS $$ SELECT t.title FROM app.tasks t, (SELECT id AS other FROM orgs) x
     WHERE t.org_id = o AND x.other = t.org_id $$;
+CREATE FUNCTION app.f_setting(o uuid) RETURNS SETOF text LANGUAGE sql
+    AS $$ SELECT t.title FROM app.tasks t, set_config('app.other', 'x', true) s
+    WHERE t.org_id = o $$;
 """
 SHADOWED_CALLS = [
     "SELECT * FROM app.f_derived($1)",
@@ -163,6 +166,8 @@ def test_a_parameter_no_column_shadows_still_pins(tmp_path: Path) -> None:
     policy = _function_policy(tmp_path)
     assert analyze_statement("SELECT * FROM app.f_param($1)", policy).findings == ()
     assert analyze_statement("SELECT * FROM app.f_param(gen_random_uuid())", policy).findings
+    # a setting changed in the body is no parameter
+    assert analyze_statement("SELECT * FROM app.f_setting($1)", policy).findings == ()
 
 
 async def test_the_shadowed_functions_return_every_org_on_the_server(

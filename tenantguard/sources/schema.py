@@ -1314,7 +1314,7 @@ def tenant_relations(
             # a parameter (that parameter's argument), or a literal (a fixed tenant)
             given: dict[str, str | None] = {}
             for variable, value in function.constants:
-                if variable == policy.tenant_column or variable in known_columns:
+                if variable == policy.tenant_column or variable in known_columns | defined:
                     continue
                 pin = _pin_of(value, pinned_by)
                 if pin is None:

@@ -84,6 +84,8 @@ def _settings_read(expressions: tuple[str, ...]) -> frozenset[str] | None:
     for text in expressions:
         parsed = sqlglot.parse_one(text, read="postgres")  # the Policy parsed it already
         tree = strip_casts(parsed) if isinstance(parsed, exp.Expression) else parsed
+        if isinstance(tree, exp.Column):
+            continue  # a function's parameter, read as an expression in its body: no setting
         if not (
             isinstance(tree, exp.Anonymous) and identifier_name(tree.this) == "current_setting"
         ):
