@@ -28,6 +28,10 @@ CREATE SCHEMA app;
 CREATE TABLE orgs (id uuid PRIMARY KEY, name text);
 CREATE TABLE app.tasks (id bigserial PRIMARY KEY, org_id uuid NOT NULL REFERENCES orgs (id),
     title text, slug text GENERATED ALWAYS AS (lower(title)) STORED);
+CREATE VIEW app.my_tasks AS SELECT id, title FROM app.tasks
+    WHERE org_id = current_setting('app.tenant_id')::uuid;
+CREATE FUNCTION app.my_titles() RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT title FROM app.tasks WHERE org_id = current_setting('app.tenant_id')::uuid $$;
 CREATE TABLE public.notes (id bigserial PRIMARY KEY,
     org_id uuid NOT NULL DEFAULT current_setting('app.tenant_id')::uuid REFERENCES orgs (id),
     body text);
@@ -51,6 +55,12 @@ READ_LEAKS = [
     f"UPDATE app.tasks SET title = title || ' hacked' FROM {_SWITCH} s "
     f"WHERE org_id = {_PIN} RETURNING title",
 ]
+# a view and a function pinned inside by the setting, read after the statement changed it (TG013)
+SETTING_READS = [
+    f"SELECT v.title FROM {_SWITCH} s, app.my_tasks v",
+    f"SELECT f.* FROM (SELECT {_SWITCH}) s, LATERAL app.my_titles() f",
+    f"SELECT (SELECT string_agg(title, ',') FROM app.my_tasks) FROM {_SWITCH} s",
+]
 # writes a row into org B
 WRITE_LEAK = (
     f"INSERT INTO public.notes (org_id, body) SELECT {_PIN}, 'planted' FROM {_SWITCH} s "
@@ -58,6 +68,8 @@ WRITE_LEAK = (
 )
 
 SAFE = [
+    "SELECT v.title FROM app.my_tasks v",
+    f"SELECT v.title FROM set_config('app.other', '{VICTIM}', true) s, app.my_tasks v",
     f"SELECT t.title FROM (SELECT set_config('app.other', '{VICTIM}', true)) s, app.tasks t "
     f"WHERE t.org_id = {_PIN}",
     f"SELECT t.title FROM (SELECT {_SWITCH}) s, app.tasks t WHERE t.org_id = '{OWN}'",
@@ -76,6 +88,14 @@ def test_the_tenant_expression_pins_nothing_where_the_statement_sets_it(
 ) -> None:
     codes = {f.code for f in analyze_statement(sql, _policy(tmp_path)).findings}
     assert codes & {"TG001", "TG002"}, sql
+
+
+@pytest.mark.parametrize("sql", SETTING_READS)
+def test_a_relation_pinned_by_the_setting_is_not_read_after_the_statement_sets_it(
+    tmp_path: Path, sql: str
+) -> None:
+    codes = [f.code for f in analyze_statement(sql, _policy(tmp_path)).findings]
+    assert codes == ["TG013"], sql
 
 
 @pytest.mark.parametrize("sql", SAFE)
@@ -101,13 +121,15 @@ async def test_the_leaks_reach_org_b_on_the_server(database: str, tmp_path: Path
         for sql in READ_LEAKS:
             rows = await _in_org_a(conn, sql)
             assert rows and all(r.startswith("VICTIM task") for r in rows), (sql, rows)
+        for sql in SETTING_READS:
+            assert await _in_org_a(conn, sql) == ["VICTIM task"], sql
         assert await _in_org_a(conn, WRITE_LEAK) == [VICTIM]
         for sql in SAFE:
             assert await _in_org_a(conn, sql) == ["own task"], sql
     finally:
         await conn.close()
     policy = _policy(tmp_path)
-    for sql in [*READ_LEAKS, WRITE_LEAK]:
+    for sql in [*READ_LEAKS, *SETTING_READS, WRITE_LEAK]:
         assert analyze_statement(sql, policy).findings, sql
 
 

@@ -15,6 +15,7 @@ INSERT sees nothing of the INSERT. Each block records which of its parent's sour
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import sqlglot
 from sqlglot import exp
@@ -74,6 +75,22 @@ def _is_comma(join: exp.Join) -> bool:
         or args.get("side")
         or args.get("method")
     )
+
+
+def sets_tenant_setting(calls: Sequence[exp.Expression], policy: Policy) -> bool:
+    """Is one of these `set_config` calls on a setting a tenant expression may read?
+
+    A FROM item or CTE runs it before the rows are read: `current_setting(…)` then reads
+    the new value. A name the text does not state may be any setting; GUC names ignore case.
+    """
+    read = _settings_read(policy.tenant_expressions)
+    for call in calls:
+        name = call.expressions[0] if call.expressions else None
+        if not (isinstance(name, exp.Literal) and name.is_string):
+            return True
+        if read is None or str(name.this).lower() in read:
+            return True
+    return False
 
 
 @functools.lru_cache(maxsize=16)
@@ -219,19 +236,14 @@ class Model:
         value = pin_value(node, self.policy)
         if value is not None and self.lossy and value in self.lossy:
             return None
-        if value is not None and value.kind == "expression" and self._sets_tenant_setting():
+        if value is not None and value.kind == "expression" and self.sets_tenant_setting():
             return None
         return value
 
-    def _sets_tenant_setting(self) -> bool:
-        """Does the statement call `set_config` on a setting a tenant expression may read?
-
-        A FROM item or CTE runs it before the rows are read: `current_setting(…)` then reads
-        the new value. A name the text does not state may be any setting; GUC names ignore case.
-        """
+    def sets_tenant_setting(self) -> bool:
+        """Does the statement call `set_config` on a setting a tenant expression may read?"""
         calls = self.calls.get("set_config")
-        if not calls:
-            return False
+        return calls is not None and sets_tenant_setting(calls, self.policy)
         read = _settings_read(self.policy.tenant_expressions)
         for call in calls:
             name = call.expressions[0] if call.expressions else None

@@ -13,6 +13,13 @@ on rows the tenant filter has not removed yet:
   pg_notify(…, name) FROM patients) SELECT … FROM x WHERE tenant_id = $1`): a materialized CTE
   runs over every row before the outer filter.
 
+Also `set_config` of the tenant setting (its name in any case, or a name given by an
+expression) in a statement that reads a view or function pinned inside by
+`current_setting('app.tenant_id')` — or any relation that is not a tenant table, the registry
+or a global table: PostgreSQL may run it first (a FROM item, a CTE, beside a scalar subquery),
+and the view then reads the rows of the tenant the statement named. Set the tenant in a
+statement of its own.
+
 It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
 itself (its rows are filtered before those are computed), and on the rows of a MATERIALIZED
 CTE that is pinned inside.
@@ -46,7 +53,8 @@ from sqlglot import exp
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.proof import Analysis, Block, Source, SourceKind, Span, function_name
-from tenantguard.engine.proof.syntax import identifier_name
+from tenantguard.engine.proof.blocks import sets_tenant_setting
+from tenantguard.engine.proof.syntax import identifier_name, is_table_name
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
 
@@ -72,6 +80,8 @@ _AFTER_FILTERS = frozenset(
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    if "set_config" in ctx.lowered and ctx.tree is not None and not ctx.in_patch:
+        yield from _setting_changed_before_read(ctx, ctx.tree)
     proof, analysis = ctx.proof, ctx.builder
     if proof is None or analysis is None or ctx.in_patch:
         return
@@ -93,6 +103,49 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "tenant) and call it in the select list of a block that reads those rows",
             )
             break
+
+
+def _setting_changed_before_read(ctx: Context, tree: exp.Expression) -> Iterator[Finding]:
+    """`set_config` of the tenant setting beside a read of a relation that is not a tenant
+    table (a view the schema shows pinned inside by `current_setting(…)` is none, nor is a
+    table the schema does not show) or of a function of the schema: one pinned by the setting
+    reads its rows by the new value. Tenant tables are proven by their own pins (a pin by the
+    tenant expression counts for nothing in such a statement)."""
+    policy = ctx.policy
+    setters = [n for n in tree.find_all(exp.Anonymous) if identifier_name(n.this) == "set_config"]
+    if not setters or not sets_tenant_setting(setters, policy):
+        return
+    ctes = {identifier_name(c.args.get("alias")) for c in tree.find_all(exp.CTE)}
+    read: str | None = None
+    for node in tree.find_all(exp.Table, exp.Anonymous):
+        if isinstance(node, exp.Table):
+            if not is_table_name(node):
+                continue  # a function in FROM: its call is visited as an Anonymous
+            name = identifier_name(node.this)
+            if node.args.get("db") is None and name in ctes:
+                continue  # a CTE: its body's reads are visited themselves
+        else:
+            name = identifier_name(node.this)
+            if name not in policy.functions:
+                continue
+        if (
+            policy.is_tenant_table(name)
+            or name in policy.global_tables
+            or policy.is_root_table(name)
+            or name in policy.pinning_functions
+        ):
+            continue
+        read = name
+        break
+    if read is None:
+        return
+    yield ctx.finding(
+        RULE,
+        setters[0],
+        f"set_config() may change the tenant setting before {read} is read: a view or "
+        "function pinned by current_setting(…) then reads another tenant's rows",
+        "set the tenant setting in a statement of its own, before this one",
+    )
 
 
 def _position(node: exp.Expression) -> int:
