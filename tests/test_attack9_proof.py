@@ -209,3 +209,43 @@ async def test_the_shadowed_functions_return_every_org_on_the_server(
     policy = _function_policy(tmp_path)
     for sql in SHADOWED_CALLS:
         assert analyze_statement(sql, policy).findings, sql
+
+
+# ---------------------------------------------------------------- class 9: a side effect over a
+# view or function pinned inside by the setting. Its filter is merged with the reader's WHERE, and
+# PostgreSQL runs the cheaper call first: set_config there sees org B's titles (the last one read
+# stays in the setting); in the select list it runs after the filter.
+SIDE_EFFECT_READS = [
+    "SELECT v.title FROM app.my_tasks v WHERE set_config('x.seen', v.title, true) IS NOT NULL",
+    "SELECT f FROM app.my_titles() f WHERE set_config('x.seen', f, true) IS NOT NULL",
+]
+SIDE_EFFECT_AFTER = "SELECT set_config('x.seen', v.title, true) FROM app.my_tasks v"
+
+
+@pytest.mark.parametrize("sql", SIDE_EFFECT_READS)
+def test_a_side_effect_in_the_where_over_a_relation_pinned_by_the_setting(
+    tmp_path: Path, sql: str
+) -> None:
+    codes = [f.code for f in analyze_statement(sql, _policy(tmp_path)).findings]
+    assert codes == ["TG013"], sql
+
+
+async def test_the_side_effect_sees_org_b_on_the_server(database: str, tmp_path: Path) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        for sql in [*SIDE_EFFECT_READS, SIDE_EFFECT_AFTER]:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute(f"SET LOCAL app.tenant_id = '{OWN}'")
+                rows = [r[0] for r in await conn.fetch(sql)]
+                seen = await conn.fetchval("SELECT current_setting('x.seen', true)")
+            finally:
+                await transaction.rollback()
+            assert rows == ["own task"], sql
+            # the WHERE ran on org B's row; the select list only on org A's
+            assert seen == ("own task" if sql == SIDE_EFFECT_AFTER else "VICTIM task"), sql
+    finally:
+        await conn.close()
+    assert analyze_statement(SIDE_EFFECT_AFTER, _policy(tmp_path)).findings == ()
