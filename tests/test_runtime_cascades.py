@@ -18,6 +18,7 @@ import pytest
 
 from tenantguard import TenantIsolationError
 from tenantguard.config import Settings, build_policy
+from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.policy import Policy
 from tenantguard.runtime import connect, tenant
 from tests.conftest import BASELINE
@@ -94,3 +95,41 @@ async def test_a_clinic_may_still_delete_itself(cascading: str, policy: Policy) 
     finally:
         await conn.close()
     assert await everyone(cascading) == ["Carla"]
+
+
+async def test_a_registry_pin_cast_lossily_elsewhere_is_no_pin(
+    cascading: str, policy: Policy
+) -> None:
+    """`$1::real` before `id = $1` types `$1` as float4 in the whole statement: 16777217 is
+    sent as 16777216.0, `id = $1` picks clinic 16777216's registry row (a float8 comparison),
+    and the cascade deletes that clinic's patients for a request of clinic 16777217."""
+    lossy = "DELETE FROM tenants WHERE $1::real > 0 AND id = $1"
+    verdict = analyze_statement(lossy, policy)
+    assert [f.code for f in verdict.findings] == ["TG005"]
+    assert verdict.pin_values == ()
+    exact = analyze_statement("DELETE FROM tenants WHERE $1::bigint > 0 AND id = $1", policy)
+    assert exact.findings == () and exact.pin_values
+    owner = await asyncpg.connect(cascading)
+    try:
+        await owner.execute(
+            "INSERT INTO tenants (id, name) VALUES (16777216, 'East'), (16777217, 'West');"
+            "INSERT INTO patients (tenant_id, first_name, phone_number) "
+            "VALUES (16777216, 'Dora', '331'), (16777217, 'Eva', '441')"
+        )
+        transaction = owner.transaction()
+        await transaction.start()
+        try:  # as it is, for clinic 16777217: clinic 16777216 goes instead
+            await owner.execute(lossy, 16777217)
+            left = [r[0] for r in await owner.fetch(EVERYONE)]
+        finally:
+            await transaction.rollback()
+        assert left == ["Ana", "Bruno", "Carla", "Eva"]
+    finally:
+        await owner.close()
+    conn = await connect(cascading, policy=policy)
+    try:
+        with tenant(16777217), contextlib.suppress(TenantIsolationError):
+            await conn.execute(lossy, 16777217)
+    finally:
+        await conn.close()
+    assert await everyone(cascading) == ["Ana", "Bruno", "Carla", "Dora", "Eva"]

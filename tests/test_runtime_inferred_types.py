@@ -27,6 +27,7 @@ import pytest
 from asyncpg.types import Type
 
 from tenantguard import Policy, TenantIsolationError
+from tenantguard.engine.analyze import analyze_statement
 from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant, unscoped
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, inexact
 
@@ -544,3 +545,34 @@ def test_which_parameter_types_compare_exactly(
         None if exact else (1, parameter)
     )
     assert first_inexact_pin([parameter], [1]) is None  # a pin that was not given
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "WITH m AS (SELECT $1::real AS x) INSERT INTO patients "
+        "(tenant_id, first_name, phone_number) VALUES ($1, 'Mallory', '903')",
+        "MERGE INTO patients t USING (SELECT $1::real AS x) s ON t.tenant_id = $1 "
+        "AND t.first_name = 'Mallory' WHEN NOT MATCHED THEN "
+        "INSERT (tenant_id, first_name, phone_number) VALUES ($1, 'Mallory', '903')",
+    ],
+    ids=["insert", "merge"],
+)
+async def test_the_proof_sees_a_written_tenant_value_typed_real(dsn: str, sql: str) -> None:
+    """The static proof too (pre-commit, CI): `$1` typed real before the VALUES writes the row
+    into clinic 16777216 for 16777217's value — shown as it is on the server, rolled back."""
+    assert "TG002" in [f.code for f in analyze_statement(sql, POLICY).findings]
+    exact = sql.replace("$1::real", "$1::bigint")
+    assert analyze_statement(exact, POLICY).findings == ()
+    owner = await asyncpg.connect(dsn)
+    try:
+        transaction = owner.transaction()
+        await transaction.start()
+        try:
+            await owner.execute(sql, WEST)
+            written = await owner.fetch("SELECT tenant_id FROM patients WHERE phone_number = '903'")
+        finally:
+            await transaction.rollback()
+    finally:
+        await owner.close()
+    assert [r["tenant_id"] for r in written] == [EAST]

@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import PinValue, conjuncts, identifier_name, pin_value
+from tenantguard.engine.proof.values import lossy_parameters
 
 __all__ = ["CascadingWrite", "cascading_writes"]
 
@@ -52,6 +53,8 @@ def cascading_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cas
             if kind == "UPDATE" and not _changes(assignments, kinds["UPDATE"]):
                 continue  # the referenced columns keep their values
             pin = _root_pin(condition, table, policy) if root and pinnable else None
+            if pin is not None and pin in lossy_parameters(tree, policy):
+                pin = None  # `id = $1` with `$1::real`: a float comparison picks several rows
             found.append(CascadingWrite(kind, table, name, pin))
     return found
 

@@ -33,7 +33,11 @@ from tenantguard.engine.proof.syntax import (
     set_branches,
     subclasses,
 )
-from tenantguard.engine.proof.values import exact_array_cast, exact_cast, pin_value
+from tenantguard.engine.proof.values import (
+    lossy_parameter,
+    pin_value,
+    single_value_array,
+)
 
 __all__ = ["Model"]
 
@@ -195,7 +199,9 @@ class Model:
                     if kind in _WINDOW_SET:
                         self.windows = True
                 elif kind in _CAST_SET:
-                    self._note_lossy_parameter(node)
+                    lossy = lossy_parameter(node, policy)
+                    if lossy is not None:
+                        self.lossy.add(lossy)
                 elif kind is exp.Table:
                     assert isinstance(node, exp.Table)
                     if is_table_name(node) and policy.is_tenant_table(identifier_name(node.this)):
@@ -215,22 +221,6 @@ class Model:
                 elif isinstance(value, expression) and type(value) not in leaves:
                     stack.append(value)
 
-    def _note_lossy_parameter(self, cast: exp.Expression) -> None:
-        """`$1::real` anywhere makes PostgreSQL type `$1` as real everywhere: `tenant_id = $1`
-        then compares in floating point, and `$1` pins nothing (nor does a cast of it)."""
-        if not isinstance(cast, exp.Cast | exp.TryCast):
-            return
-        inner = cast.this
-        while isinstance(inner, exp.Paren):
-            inner = inner.this
-        if not isinstance(inner, exp.Parameter | exp.Placeholder):
-            return
-        if exact_cast(cast) or exact_array_cast(cast):
-            return
-        value = pin_value(inner, self.policy)
-        if value is not None:
-            self.lossy.add(value)
-
     def pin_value(self, node: exp.Expression) -> PinValue | None:
         """`node` as a pinning value of this statement: not a parameter it casts lossily."""
         value = pin_value(node, self.policy)
@@ -244,14 +234,15 @@ class Model:
         """Does the statement call `set_config` on a setting a tenant expression may read?"""
         calls = self.calls.get("set_config")
         return calls is not None and sets_tenant_setting(calls, self.policy)
-        read = _settings_read(self.policy.tenant_expressions)
-        for call in calls:
-            name = call.expressions[0] if call.expressions else None
-            if not (isinstance(name, exp.Literal) and name.is_string):
-                return True
-            if read is None or str(name.this).lower() in read:
-                return True
-        return False
+
+    def array_pin_value(self, node: exp.Expression) -> PinValue | None:
+        """`ANY(ARRAY[V])` as a pinning value of this statement (see `pin_value`)."""
+        value = single_value_array(node, self.policy)
+        if value is not None and self.lossy and value in self.lossy:
+            return None
+        if value is not None and value.kind == "expression" and self.sets_tenant_setting():
+            return None
+        return value
 
     # CTEs
 

@@ -18,7 +18,7 @@ from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.names import Names
 from tenantguard.engine.proof.syntax import conjuncts, disjuncts, identifier_name, walk
-from tenantguard.engine.proof.values import multi_values, single_value_array
+from tenantguard.engine.proof.values import multi_values
 
 __all__ = ["SEVERAL", "SHARED", "FactCollector"]
 
@@ -203,14 +203,12 @@ class FactCollector:
                 if source is None or source not in filtered:
                     continue
                 fact: Fact | None = None
-                value = self.model.pin_value(other_side) or single_value_array(
-                    other_side, self.policy
-                )
+                value = self.model.pin_value(other_side) or self.model.array_pin_value(other_side)
                 if value is None and self.has_values and not isinstance(conjunct, exp.NullSafeEQ):
                     value = self.values_pin(block, other_side, visible)
                 if value is not None:
                     fact = Fact(source, conjunct, clause, value=value)
-                elif multi_values(other_side, self.policy):
+                elif multi_values(other_side, self.policy, self.model.lossy):
                     fact = Fact(source, conjunct, clause, multi=True)
                 else:
                     key = id(other_side)
@@ -310,7 +308,8 @@ class FactCollector:
         if source is None or source not in filtered:
             return False
         values = [self.model.pin_value(item) for item in items]
-        if len(items) == 1 and values[0] is not None:
+        if values and values[0] is not None and all(v == values[0] for v in values):
+            # `IN ($1)`, `IN ($1, $1)`: one value, however often it is written
             source.facts.append(Fact(source, conjunct, clause, value=values[0]))
             return True
         if items and all(values):

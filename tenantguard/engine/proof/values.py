@@ -21,6 +21,8 @@ __all__ = [
     "column_side",
     "exact_array_cast",
     "exact_cast",
+    "lossy_parameter",
+    "lossy_parameters",
     "multi_values",
     "pin_value",
     "single_value_array",
@@ -142,21 +144,30 @@ def _any_operand(node: exp.Expression) -> exp.Expression | None:
 
 
 def single_value_array(node: exp.Expression, policy: Policy) -> PinValue | None:
-    """`ANY(ARRAY[V])`: an array of one pinning value is that value."""
+    """`ANY(ARRAY[V])` (or `ARRAY[V, V]`): an array of one pinning value is that value."""
     inner = _any_operand(node)
-    if isinstance(inner, exp.Array) and len(inner.expressions) == 1:
-        return pin_value(inner.expressions[0], policy)
-    return None
+    if not isinstance(inner, exp.Array) or not inner.expressions:
+        return None
+    first = pin_value(inner.expressions[0], policy)
+    if first is None or any(pin_value(i, policy) != first for i in inner.expressions[1:]):
+        return None
+    return first
 
 
-def multi_values(node: exp.Expression, policy: Policy) -> bool:
-    """`ANY(…)` of pinning values or of an array parameter: a filter on several tenants."""
+def multi_values(
+    node: exp.Expression, policy: Policy, lossy: set[PinValue] | frozenset[PinValue] = frozenset()
+) -> bool:
+    """`ANY(…)` of pinning values or of an array parameter: a filter on several tenants.
+    `lossy`: the parameters the statement casts to a lossy type (no pinning values)."""
     inner = _any_operand(node)
     if inner is None:
         return False
-    if isinstance(inner, exp.Array):
-        return all(pin_value(item, policy) for item in inner.expressions)
-    return pin_value(inner, policy) is not None
+    items = inner.expressions if isinstance(inner, exp.Array) else [inner]
+    for item in items:
+        value = pin_value(item, policy)
+        if value is None or value in lossy:
+            return False
+    return bool(items)
 
 
 def exact_array_cast(node: exp.Cast | exp.TryCast) -> bool:
@@ -169,3 +180,31 @@ def exact_array_cast(node: exp.Cast | exp.TryCast) -> bool:
         and to.expressions[0].this in _EXACT
         and not to.expressions[0].expressions
     )
+
+
+def lossy_parameter(cast: exp.Expression, policy: Policy) -> PinValue | None:
+    """The parameter `cast` casts to a lossy type (`$1::real`), if it is one.
+
+    PostgreSQL types a parameter once for the whole statement: `$1::real` anywhere makes
+    `tenant_id = $1` compare in floating point, and `$1` then pins nothing (nor does a cast of it).
+    """
+    if not isinstance(cast, exp.Cast | exp.TryCast):
+        return None
+    inner = cast.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if not isinstance(inner, exp.Parameter | exp.Placeholder):
+        return None
+    if exact_cast(cast) or exact_array_cast(cast):
+        return None
+    return pin_value(inner, policy)
+
+
+def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
+    """Every parameter the statement casts to a lossy type somewhere."""
+    found = set()
+    for cast in tree.find_all(exp.Cast, exp.TryCast):
+        value = lossy_parameter(cast, policy)
+        if value is not None:
+            found.add(value)
+    return found

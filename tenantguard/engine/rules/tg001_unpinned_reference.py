@@ -26,7 +26,7 @@ What pins a reference `R`:
   side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
   column outside an aggregate, one value in each group;
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
-  V`, `IN (V)`, `= ANY(ARRAY[V])`, `R.tenant_id::text = V`; a row equality
+  V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
   tenant value; `… AND TRUE` and `… OR FALSE` change nothing;
 - `JOIN b USING (tenant_id, …)`, and a NATURAL JOIN whose sides the schema shows to share the

@@ -4,14 +4,16 @@
 Finds a call with a side effect — `pg_notify`, `set_config`, `nextval`/`setval`, `dblink_exec`,
 `dblink_connect`, the large-object functions (`lo_import`, `lo_export`, `lo_put`…), advisory
 locks, `pg_sleep`, the pgsql-http extension's requests —
-that takes a column of a tenant table (or a whole row of one) where PostgreSQL may evaluate it
-on rows the tenant filter has not removed yet:
+that takes a column of a tenant table (or a whole row of one) — or, taking none, runs once per
+row of one (`nextval('s')` counts the rows it runs on) — where PostgreSQL may evaluate it on rows
+the tenant filter has not removed yet:
 
 - in a WHERE or ON condition: the planner orders conditions as it likes, so the call may run
   before `tenant_id = $1` on every tenant's rows;
 - in a derived table or CTE pinned only from outside (`WITH x AS MATERIALIZED (SELECT
   pg_notify(…, name) FROM patients) SELECT … FROM x WHERE tenant_id = $1`): a materialized CTE
-  runs over every row before the outer filter.
+  runs over every row before the outer filter, and so does any CTE whose body calls a volatile
+  function (PostgreSQL never inlines one).
 
 Also `set_config` of the tenant setting (its name in any case, or a name given by an
 expression) in a statement that reads a view or function pinned inside by
@@ -111,17 +113,34 @@ def check(ctx: Context) -> Iterator[Finding]:
         block, position, visible = _placement(analysis, node)
         if block is None:
             continue
-        for source in _tenant_sources(analysis, block, node, visible):
+        sources = _tenant_sources(analysis, block, node, visible)
+        # a call that reads no tenant row still runs once per row: `nextval('s')` counts them
+        per_row = not sources
+        if per_row:
+            sources = [s for s in block.every_source if _carries_tenant_rows(s)]
+            if visible is not None:
+                sources = [s for s in sources if s in visible]
+        for source in sources:
             if _pinned_by_setting(ctx.policy, source):
                 if position == "after":
                     continue  # its own filter ran with the block's, before the select list
             elif _filtered_before(analysis, source, block, position):
                 continue
+            if per_row:
+                message = (
+                    f"{function_name(node)}() runs once per row of {source.describe()} where "
+                    "PostgreSQL may run it before the tenant filter: how many rows other "
+                    "tenants have leaks"
+                )
+            else:
+                message = (
+                    f"{function_name(node)}() takes a column of {source.describe()} where "
+                    "PostgreSQL may run it before the tenant filter, on other tenants' rows"
+                )
             yield ctx.finding(
                 RULE,
                 node,
-                f"{function_name(node)}() takes a column of {source.describe()} where "
-                "PostgreSQL may run it before the tenant filter, on other tenants' rows",
+                message,
                 f"pin {source.name or source.describe()} first (a MATERIALIZED CTE filtered by "
                 "tenant) and call it in the select list of a block that reads those rows",
             )
