@@ -328,6 +328,7 @@ def check_file(
 
         if not schema and python_migration(source.path, text):
             schema, chosen = True, patch_analyzer  # a schema source, not application code
+        touching = chosen.touching
 
         findings, count, anchors = check_python_text(
             text,
@@ -341,6 +342,7 @@ def check_file(
             consulted = options.python_index.take_consulted()
         suppressions = python_suppressions(text)
     else:
+        touching = chosen.touching
         text, meta_line = strip_psql(text)
         if meta_line is not None:
             notes = (
@@ -361,7 +363,8 @@ def check_file(
                 suppression.used = True  # about rules not run here: cannot tell it is unused
     kept = apply_suppressions(findings, anchors, suppressions)
     located = tuple(f.in_file(source.display) for f in kept if enabled is None or f.code in enabled)
-    return FileReport(source.display, located, count, notes, consulted, schema)
+    tenant = None if schema else chosen.touching - touching
+    return FileReport(source.display, located, count, notes, consulted, schema, tenant)
 
 
 def iter_reports(
