@@ -1274,8 +1274,9 @@ def tenant_relations(
       a fixed tenant cannot be pinned from outside: every read of it is a finding.
     - A function whose queries pin their rows by its parameters (or by `$n`) is pinned by the
       arguments given there: `patients_of($1)` is, `patients_of(a.id)` over every `a` is not.
-      A parameter named like a column of the schema is that column in a SQL function: it does
-      not count. A PL/pgSQL variable given a pinning value where declared and never written
+      A parameter named like a column of the schema, of a function's output, or of a column
+      the body names itself (an alias, `(…) AS x(o)`) is that column in a SQL function: it
+      does not count. A PL/pgSQL variable given a pinning value where declared and never written
       again counts like the value.
     - Any other function whose queries read tenant rows hands out every tenant's rows: a tenant
       table (pinned in FROM by its tenant column; called elsewhere, TG006). A body it cannot
@@ -1285,6 +1286,8 @@ def tenant_relations(
     from tenantguard.engine.findings import Severity
 
     known_columns = {c for columns in policy.table_columns.values() for c in columns}
+    # a set-returning function's output columns are columns of a body that reads it
+    known_columns.update(c for f in functions.values() for c in f.columns or ())
     base = len(policy.tenant_expressions)
     found = Relations()
     changed = True
@@ -1308,10 +1311,11 @@ def tenant_relations(
         for name, function in functions.items():
             if _decided(name, found, policy):
                 continue
+            defined = _columns_defined(function.body)
             parameters = [
                 p
                 for p in function.parameters
-                if p and p != policy.tenant_column and p not in known_columns
+                if p and p != policy.tenant_column and p not in known_columns and p not in defined
             ]
             pinned_by = current.replace(
                 tenant_expressions=(*current.tenant_expressions, *parameters)
@@ -1320,7 +1324,7 @@ def tenant_relations(
             # a parameter (that parameter's argument), or a literal (a fixed tenant)
             given: dict[str, str | None] = {}
             for variable, value in function.constants:
-                if variable == policy.tenant_column or variable in known_columns:
+                if variable == policy.tenant_column or variable in known_columns | defined:
                     continue
                 pin = _pin_of(value, pinned_by)
                 if pin is None:
@@ -1372,6 +1376,29 @@ def tenant_relations(
                 )
                 changed = True
     return found
+
+
+def _columns_defined(statements: list[str]) -> set[str]:
+    """The names the statements give to columns of their own: aliases, a derived table's or a
+    function's alias and column list (`(…) AS x(o)`, `unnest(…) AS o`). In a SQL function such a
+    column wins over a parameter of the same name (PL/pgSQL calls the clash an error)."""
+    names: set[str] = set()
+    for statement in statements:
+        try:
+            trees = sqlglot.parse(statement, read="postgres")
+        except (SqlglotError, RecursionError):
+            continue  # the proof reports what it cannot read
+        for tree in trees:
+            if tree is None:
+                continue
+            for node in tree.find_all(exp.TableAlias, exp.Alias):
+                if isinstance(node, exp.Alias):
+                    names.add(identifier_name(node.args.get("alias")))
+                    continue
+                names.add(identifier_name(node.this))
+                names.update(identifier_name(c) for c in node.args.get("columns") or ())
+    names.discard("")
+    return names
 
 
 def _decided(name: str, found: Relations, policy: Policy) -> bool:

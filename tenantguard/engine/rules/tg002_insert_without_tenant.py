@@ -4,8 +4,9 @@
 Finds an INSERT into a tenant table (also the INSERT action of a MERGE) that does not give the
 tenant column a pinning value in every row: the column list lacks the tenant column, a VALUES row
 puts something else there (a subquery, an expression, DEFAULT), the `INSERT … SELECT` projects
-something other than a pinning value or the tenant column of a pinned source, or there is no
-column list at all. The tenant column of a source NULL-extended by an outer join does not count
+something other than a pinning value or the tenant column of a pinned source (the key of the
+tenant registry pinned by `r.id = $1` is one), or there is no column list at all. A tenant
+expression is no pinning value in a statement that calls `set_config` on its setting. The tenant column of a source NULL-extended by an outer join does not count
 (nor a `VALUES` column there): it may be NULL, a row of no tenant, as `VALUES (NULL, …)` writes.
 With `shared_rows`, neither does the tenant column of a source read with its shared rows
 (`tenant_id = $1 OR tenant_id IS NULL`): a row of no tenant is public to every tenant.
@@ -29,7 +30,7 @@ WHERE l.tenant_id = $1;
 ```
 
 ## Options
-`tenant_column`, `tenant_tables`, `tenant_expressions`, `shared_rows`.
+`tenant_column`, `tenant_tables`, `tenant_expressions`, `tenant_root`, `shared_rows`.
 """
 
 from __future__ import annotations
