@@ -115,7 +115,10 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         sources = _tenant_sources(analysis, block, node, visible)
         # a call that reads no tenant row still runs once per row: `nextval('s')` counts them
+        # (not a FROM item of its own: `FROM t, nextval('s')` runs it once)
         per_row = not sources
+        if per_row and _from_item(node, block):
+            continue
         if per_row:
             sources = [s for s in block.every_source if _carries_tenant_rows(s)]
             if visible is not None:
@@ -188,6 +191,20 @@ def _setting_changed_before_read(ctx: Context, tree: exp.Expression) -> Iterator
         "function pinned by current_setting(…) then reads another tenant's rows",
         "set the tenant setting in a statement of its own, before this one",
     )
+
+
+def _from_item(node: exp.Expression, block: Block) -> bool:
+    """Is the call (part of) one of the block's FROM items, outside any condition? Such a call
+    reading no column runs once, not per row."""
+    child: exp.Expr = node
+    parent = node.parent
+    while parent is not None and parent is not block.node:
+        if isinstance(parent, exp.Join) and child is parent.args.get("on"):
+            return False
+        if isinstance(parent, exp.Select | exp.Subquery):
+            return False  # a nested block's own FROM item: its condition is not ours
+        child, parent = parent, parent.parent
+    return parent is not None and child.arg_key in ("from_", "joins")
 
 
 def _position(node: exp.Expression) -> int:
