@@ -327,6 +327,7 @@ def build_policy(
                 schema.cascades({normalize_name(t) for t in tables}, column) if schema else None
             ),
             functions=_quoted_names(schema.functions) if schema else (),
+            tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
@@ -364,6 +365,24 @@ def _read_schema(settings: Settings, cache: bool) -> SchemaInfo:
     schema = read_schema(paths)
     stored.store(settings, schema.to_json())
     return schema
+
+
+def _tenant_defaults(schema: SchemaInfo, column: str, settings: Settings) -> dict[str, int]:
+    """The tables whose tenant column defaults to a tenant expression (an exact cast of one):
+    which expression, by its index."""
+    found = {t: d[column] for t, d in schema.defaults.items() if column in d}
+    if not found:
+        return {}
+    from tenantguard.engine.policy import Policy, sql_name
+    from tenantguard.sources.schema import pin_of
+
+    probe = Policy(settings.tenant_column, tenant_expressions=settings.tenant_expressions)
+    out: dict[str, int] = {}
+    for table, expression in found.items():
+        value = pin_of(expression, probe)
+        if value is not None and value.kind == "expression" and isinstance(value.key, int):
+            out[sql_name(table)] = value.key
+    return out
 
 
 def _quoted_names(names: Iterable[str]) -> set[str]:

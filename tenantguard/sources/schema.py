@@ -47,6 +47,7 @@ __all__ = [
     "SchemaInfo",
     "SchemaProblem",
     "ViewInfo",
+    "pin_of",
     "postgres_error",
     "read_schema",
     "tenant_relations",
@@ -152,6 +153,9 @@ class SchemaInfo:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     problems: list[SchemaProblem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # each table's column defaults, as PostgreSQL prints them (a table whose name is in two
+    # schemas has none: which one an INSERT names is the search path's business)
+    defaults: dict[str, dict[str, str]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, the tables inheriting from (or partitions of) each table, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -165,6 +169,8 @@ class SchemaInfo:
     signatures: dict[str, set[tuple[str, tuple[str, ...]]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # names whose defaults are not kept (a table of that name in two schemas)
+    _no_defaults: set[str] = field(default_factory=set, compare=False, repr=False)
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
 
@@ -206,6 +212,7 @@ class SchemaInfo:
                 [p.path, p.line, p.column, p.message, p.text, p.parsed] for p in self.problems
             ],
             "files": [str(f) for f in self.files],
+            "defaults": {t: dict(d) for t, d in self.defaults.items()},
         }
 
     @classmethod
@@ -270,6 +277,7 @@ class SchemaInfo:
                 for path, line, column, message, text, parsed in data["problems"]
             ],
             [Path(str(f)) for f in data["files"]],
+            {str(t): {str(c): str(e) for c, e in d.items()} for t, d in data["defaults"].items()},
         )
 
     # what the schema says
@@ -526,7 +534,9 @@ class SchemaInfo:
 
     def _create_table(self, node: Any, text: str, path: str) -> None:
         table = _relname(node.relation)
-        self._defined(node.relation)
+        self.defaults.pop(table, None)  # what an earlier table of this name had is gone
+        if self._defined(node.relation):
+            self._no_defaults.add(table)
         columns = self.columns.setdefault(table, set())
         if node.ofTypename is not None:  # CREATE TABLE … OF type: the type's attributes
             type_name = str(node.ofTypename.names[-1].sval)
@@ -591,10 +601,13 @@ class SchemaInfo:
         if kind == "ColumnDef":
             column = str(element.colname)
             columns.add(column)
+            self._set_default(table, column, None)  # ADD COLUMN: a column of its own
             constraints = list(element.constraints or ())
             for index, constraint in enumerate(constraints):
                 contype = _enum(constraint.contype)
-                if contype == ConstrType.CONSTR_FOREIGN:
+                if contype == ConstrType.CONSTR_DEFAULT:
+                    self._set_default(table, column, constraint.raw_expr)
+                elif contype == ConstrType.CONSTR_FOREIGN:
                     deferrable = any(
                         _enum(c.contype)
                         in (ConstrType.CONSTR_ATTR_DEFERRABLE, ConstrType.CONSTR_ATTR_DEFERRED)
@@ -607,6 +620,22 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
+
+    def _set_default(self, table: str, column: str, expression: Any) -> None:
+        """A column's default set (`expression`, a pglast node) or dropped (None)."""
+        if expression is None or table in self._no_defaults:
+            found = self.defaults.get(table)
+            if found is not None:
+                found.pop(column, None)
+            return
+        from pglast.stream import RawStream
+
+        try:
+            text = RawStream()(expression)
+        except Exception:  # a default pglast cannot print: none kept
+            self._set_default(table, column, None)
+            return
+        self.defaults.setdefault(table, {})[column] = text
 
     def _constraint(self, table: str, node: Any, on: tuple[str, ...] | None) -> None:
         from pglast.enums import ConstrType
@@ -738,6 +767,10 @@ class SchemaInfo:
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
+                self._set_default(table, str(command.name), None)
+            elif subtype == AlterTableType.AT_ColumnDefault and command.name:
+                # SET DEFAULT e / DROP DEFAULT; ONLY or not, children keep theirs (none kept)
+                self._set_default(table, str(command.name), command.def_)
             elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
@@ -782,12 +815,17 @@ class SchemaInfo:
         new = str(node.newname)
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
-            self._defined(_Renamed(new, node.relation.schemaname))
+            if self._defined(_Renamed(new, node.relation.schemaname)):
+                self._no_defaults.add(new)
+                self.defaults.pop(new, None)
             if self._shared(node.relation):  # the same name in another schema stays
                 if old in self.columns:
                     self.columns.setdefault(new, set()).update(self.columns[old])
                 return
             self.relation_schemas.pop(old, None)
+            moved = self.defaults.pop(old, None)
+            if moved is not None and new not in self._no_defaults:
+                self.defaults[new] = moved
             if old in self.columns:
                 self.columns[new] = self.columns.pop(old)
             if old in self.unique_keys:
@@ -878,6 +916,12 @@ class SchemaInfo:
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
+        defaults = self.defaults.get(table)
+        if defaults is not None:
+            moved = defaults.pop(old, None)
+            defaults.pop(new, None)
+            if moved is not None:
+                defaults[new] = moved
         columns = self.columns.get(table)
         if columns is not None and old in columns:
             columns.discard(old)
@@ -943,6 +987,7 @@ class SchemaInfo:
                 self.columns.pop(name, None)
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
+                self.defaults.pop(name, None)
 
     # views and functions
 
@@ -1326,7 +1371,7 @@ def tenant_relations(
             for variable, value in function.constants:
                 if variable == policy.tenant_column or variable in known_columns | defined:
                     continue
-                pin = _pin_of(value, pinned_by)
+                pin = pin_of(value, pinned_by)
                 if pin is None:
                     continue
                 if pin.kind == "expression" and isinstance(pin.key, int):
@@ -1469,7 +1514,7 @@ def _quoted(name: str) -> str:
     return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
-def _pin_of(expression: str, policy: Policy) -> PinValue | None:
+def pin_of(expression: str, policy: Policy) -> PinValue | None:
     """This expression as a pinning value (a parameter, a literal, the tenant expression)."""
     from tenantguard.engine.proof import pin_value
 
