@@ -437,6 +437,7 @@ class Policy:
             "pinning_functions": self.pinning_functions,
             "cascades": self.cascades,
             "functions": {sql_name(f) for f in self.functions},
+            "tenant_defaults": {sql_name(t): i for t, i in self.tenant_defaults.items()},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

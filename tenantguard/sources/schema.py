@@ -534,7 +534,10 @@ class SchemaInfo:
 
     def _create_table(self, node: Any, text: str, path: str) -> None:
         table = _relname(node.relation)
+        if node.if_not_exists and self._exists(node.relation):
+            return  # PostgreSQL skips it: the relation of that name stays as it was
         self.defaults.pop(table, None)  # what an earlier table of this name had is gone
+        self._forget_kin(table)
         if self._defined(node.relation):
             self._no_defaults.add(table)
         columns = self.columns.setdefault(table, set())
@@ -623,7 +626,8 @@ class SchemaInfo:
 
     def _set_default(self, table: str, column: str, expression: Any) -> None:
         """A column's default set (`expression`, a pglast node) or dropped (None)."""
-        if expression is None or table in self._no_defaults:
+        # none for a table no source created (ALTER TABLE IF EXISTS of a missing one)
+        if expression is None or table in self._no_defaults or not self.relation_schemas.get(table):
             found = self.defaults.get(table)
             if found is not None:
                 found.pop(column, None)
@@ -769,8 +773,16 @@ class SchemaInfo:
                     columns.discard(str(command.name))
                 self._set_default(table, str(command.name), None)
             elif subtype == AlterTableType.AT_ColumnDefault and command.name:
-                # SET DEFAULT e / DROP DEFAULT; ONLY or not, children keep theirs (none kept)
-                self._set_default(table, str(command.name), command.def_)
+                # SET DEFAULT e / DROP DEFAULT: without ONLY, every descendant's too
+                heirs = self._descendants(table) if node.relation.inh else set()
+                for changed in (table, *heirs):
+                    self._set_default(changed, str(command.name), command.def_)
+            elif subtype in (AlterTableType.AT_AttachPartition, AlterTableType.AT_DetachPartition):
+                child = _relname(command.def_.name)  # a child of this table from now on, or not
+                self._inherit(child, table, subtype == AlterTableType.AT_AttachPartition)
+            elif subtype in (AlterTableType.AT_AddInherit, AlterTableType.AT_DropInherit):
+                parent = _relname(command.def_)  # ALTER TABLE child [NO] INHERIT parent
+                self._inherit(table, parent, subtype == AlterTableType.AT_AddInherit)
             elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
@@ -823,6 +835,8 @@ class SchemaInfo:
                     self.columns.setdefault(new, set()).update(self.columns[old])
                 return
             self.relation_schemas.pop(old, None)
+            self.defaults.pop(new, None)  # left by ALTER TABLE IF EXISTS of a missing table
+            self._forget_kin(new)
             moved = self.defaults.pop(old, None)
             if moved is not None and new not in self._no_defaults:
                 self.defaults[new] = moved
@@ -988,6 +1002,7 @@ class SchemaInfo:
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
                 self.defaults.pop(name, None)
+                self._forget_kin(name)
 
     # views and functions
 
@@ -1002,6 +1017,24 @@ class SchemaInfo:
         seen = self.relation_schemas.setdefault(_relname(relation), set())
         seen.add(str(relation.schemaname or "public"))
         return len(seen) > 1
+
+    def _exists(self, relation: Any) -> bool:
+        """Whether a table or view of this name is in the relation's schema already."""
+        seen = self.relation_schemas.get(_relname(relation), set())
+        return str(relation.schemaname or "public") in seen
+
+    def _inherit(self, child: str, parent: str, added: bool) -> None:
+        """ATTACH / DETACH PARTITION, [NO] INHERIT: whom the parent's changes reach."""
+        if added:
+            self.children.setdefault(parent, set()).add(child)
+        else:
+            self.children.get(parent, set()).discard(child)
+
+    def _forget_kin(self, table: str) -> None:
+        """A table gone (or new): neither a parent nor a child of anything it was before."""
+        self.children.pop(table, None)
+        for children in self.children.values():
+            children.discard(table)
 
     def _shared(self, relation: Any) -> bool:
         """Whether this name is also a relation of another schema (kept when this one goes)."""
