@@ -328,6 +328,7 @@ def build_policy(
             ),
             functions=_quoted_names(schema.functions) if schema else (),
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
+            setting_functions=_setting_functions(schema, settings) if schema else (),
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
@@ -383,6 +384,13 @@ def _tenant_defaults(schema: SchemaInfo, column: str, settings: Settings) -> dic
         if value is not None and value.kind == "expression" and isinstance(value.key, int):
             out[sql_name(table)] = value.key
     return out
+
+
+def _setting_functions(schema: SchemaInfo, settings: Settings) -> set[str]:
+    """The schema's functions and views that may change a setting the tenant expressions read."""
+    from tenantguard.engine.proof.blocks import settings_read
+
+    return _quoted_names(schema.setting_changers(settings_read(settings.tenant_expressions)))
 
 
 def _quoted_names(names: Iterable[str]) -> set[str]:

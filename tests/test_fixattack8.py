@@ -155,3 +155,78 @@ async def test_a_default_is_read_as_postgresql_leaves_it(
     assert isinstance(policy, Policy)
     codes = [f.code for f in analyze_statement(INSERT, policy).findings]
     assert codes == ([] if written == 1 else ["TG002"])
+
+
+# class 4: a function (or view) of the schema that changes the tenant setting before the
+# tenant expression is read: the INSERT … SELECT's default, or a read pinned by the expression
+SETTERS = (
+    ACCOUNTS
+    + f"CREATE TABLE memos (id bigserial, account_id bigint REFERENCES accounts (id) {GOOD},"
+    " body text);"
+    "CREATE FUNCTION be(t text) RETURNS text LANGUAGE sql AS "
+    "$$ SELECT set_config('app.tenant_id', t, true) $$;"
+    "CREATE FUNCTION bp(t text) RETURNS text LANGUAGE plpgsql AS "
+    "$$ BEGIN PERFORM set_config('app.tenant_id', t, true); RETURN t; END $$;"
+    "CREATE FUNCTION bs() RETURNS text LANGUAGE sql AS "
+    "$$ SET app.tenant_id = '2'; SELECT 'x' $$;"
+    "CREATE FUNCTION caller(t text) RETURNS text LANGUAGE sql AS $$ SELECT be(t) $$;"
+    "CREATE FUNCTION outer_caller(t text) RETURNS text LANGUAGE sql AS $$ SELECT caller(t) $$;"
+    "CREATE VIEW bev AS SELECT set_config('app.tenant_id', '2', true) AS s;"
+    "CREATE FUNCTION other(t text) RETURNS text LANGUAGE sql AS "
+    "$$ SELECT set_config('app.other', t, true) $$;"
+    "CREATE FUNCTION reader() RETURNS text LANGUAGE sql AS "
+    "$$ SELECT current_setting('app.tenant_id') $$;"
+)
+PINNED = "m.account_id = current_setting('app.tenant_id')::bigint"
+SETTER_CASES = {
+    "sql function": ("INSERT INTO memos (body) SELECT be('2') RETURNING account_id", [2]),
+    "plpgsql function": (
+        "INSERT INTO memos (body) SELECT 'x' FROM bp('2') RETURNING account_id",
+        [2],
+    ),
+    "sql function with SET": ("INSERT INTO memos (body) SELECT bs() RETURNING account_id", [2]),
+    "a function calling one": (
+        "INSERT INTO memos (body) SELECT caller('2') RETURNING account_id",
+        [2],
+    ),
+    "two calls deep": (
+        "INSERT INTO memos (body) SELECT outer_caller('2') RETURNING account_id",
+        [2],
+    ),
+    "a view": ("INSERT INTO memos (body) SELECT s FROM bev RETURNING account_id", [2]),
+    "a read pinned by the expression": (
+        f"SELECT m.account_id FROM bp('2') x, memos m WHERE {PINNED}",
+        [2],
+    ),
+    # safe twins: another setting, a function reading the setting
+    "another setting": ("INSERT INTO memos (body) SELECT other('2') RETURNING account_id", [1]),
+    "a function reading it": (
+        "INSERT INTO memos (body) SELECT reader() RETURNING account_id",
+        [1],
+    ),
+    "a read beside another setting": (
+        f"SELECT m.account_id FROM other('2') x, memos m WHERE {PINNED}",
+        [1],
+    ),
+}
+
+
+@pytest.mark.parametrize(("sql", "tenants"), SETTER_CASES.values(), ids=SETTER_CASES.keys())
+async def test_a_schema_function_that_sets_the_tenant_setting_unpins_the_expression(
+    database: str, tmp_path: Path, sql: str, tenants: list[int]
+) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SETTERS + "INSERT INTO accounts VALUES (1, 'own'), (2, 'VICTIM');")
+        await conn.execute("INSERT INTO memos (account_id, body) VALUES (1, 'own'), (2, 'VICTIM')")
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.tenant_id', '1', true)")
+            rows = await conn.fetch(sql)
+    finally:
+        await conn.close()
+    assert [r["account_id"] for r in rows] == tenants  # as tenant 1, on the server
+    policy = policy_for(tmp_path, SETTERS, tenant_column="account_id")
+    assert isinstance(policy, Policy)
+    assert "memos" in policy.tenant_defaults
+    codes = [f.code for f in analyze_statement(sql, policy).findings]
+    assert bool(codes) is (tenants != [1]), codes

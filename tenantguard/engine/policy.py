@@ -158,6 +158,7 @@ class Policy:
         "mixed_case_tables",
         "pinning_function_needles",
         "pinning_functions",
+        "setting_functions",
         "shared_rows",
         "spelled_call_needles",
         "spelled_calls",
@@ -196,6 +197,9 @@ class Policy:
     pinning_function_needles: tuple[str, ...]
     # the names the schema sources create as functions (a tenant table may be one)
     functions: frozenset[str]
+    # the schema's functions and views that may change a setting a tenant expression reads:
+    # beside a call (or read) of one, the expression pins nothing
+    setting_functions: frozenset[str]
     # tenant tables whose tenant column defaults to a tenant expression (which one, by index):
     # an INSERT that leaves the column out writes the setting's tenant
     tenant_defaults: Mapping[str, int]
@@ -234,6 +238,7 @@ class Policy:
         cascades: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
         functions: Iterable[str] = (),
         tenant_defaults: Mapping[str, int] | None = None,
+        setting_functions: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -292,6 +297,7 @@ class Policy:
             tuple(sorted({f.replace('"', '""').lower() for f in self.pinning_functions})),
         )
         init(self, "functions", _names(functions))
+        init(self, "setting_functions", _names(setting_functions))
         init(
             self,
             "tenant_defaults",
@@ -438,6 +444,7 @@ class Policy:
             "cascades": self.cascades,
             "functions": {sql_name(f) for f in self.functions},
             "tenant_defaults": {sql_name(t): i for t, i in self.tenant_defaults.items()},
+            "setting_functions": {sql_name(f) for f in self.setting_functions},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

@@ -74,6 +74,11 @@ _CREATE_TABLE_NAME = re.compile(
 )
 _ASSIGNED = re.compile(r"^\s*[\w$\".]+(?:\[[^\]]*\])?\s*:?=\s*")
 _SELECT_WORD = re.compile(r"\bSELECT\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
+_SET_CONFIG_CALL = re.compile(r"\bset_config\s*\(\s*(?:E?'((?:[^']|'')*)'\s*[,)])?", re.IGNORECASE)
+_SET_STATEMENT = re.compile(
+    r"^\s*(?:set|reset)\s+(?:(?:local|session)\s+)?(\"(?:[^\"]|\"\")*\"|[\w.$]+)", re.IGNORECASE
+)
 _META_COMMAND = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
 _PSQL_VARIABLE = re.compile(r"(?<!:):(['\"])([A-Za-z_]\w*)\1")
 _LONGEST_DDL = 100_000  # characters: a definition longer than this is not a definition
@@ -281,6 +286,28 @@ class SchemaInfo:
         )
 
     # what the schema says
+
+    def setting_changers(self, settings: frozenset[str] | None) -> set[str]:
+        """The functions and views whose bodies may change one of these settings (folded;
+        None: any): `set_config` of it (or of a name not written as a string), `SET`/`RESET`
+        of it, dynamic SQL, or a call or read of one that does (to a fixed point)."""
+        texts = {name: (*f.body, f.opaque) for name, f in self.functions.items()}
+        for name, view in self.views.items():
+            texts[name] = (*texts.get(name, ()), view.query)
+        found = {
+            name
+            for name, parts in texts.items()
+            if any(_changes_setting(part, settings) for part in parts)
+            or bool(name in self.functions and self.functions[name].opaque)
+        }
+        words = {name: set(_WORD.findall(" ".join(parts).lower())) for name, parts in texts.items()}
+        grown = True
+        while grown:  # a function calling (or a view reading) one that changes the setting
+            folded = {f.lower() for f in found}
+            more = {n for n, w in words.items() if n not in found and w & folded}
+            found |= more
+            grown = bool(more)
+        return found
 
     def tables_with(self, column: str) -> set[str]:
         """Tables that have `column` — and those a statement that could not be read would
@@ -1601,3 +1628,18 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
 def _called(node: Any) -> str:
     func = node.func
     return str(getattr(func, "attr", None) or getattr(func, "id", ""))
+
+
+def _changes_setting(text: str, settings: frozenset[str] | None) -> bool:
+    """Does this statement text call `set_config` on, `SET` or `RESET` one of these settings
+    (None: any setting)? A name that is not a plain string may be any."""
+    for match in _SET_CONFIG_CALL.finditer(text):
+        name = match.group(1)
+        if name is None or settings is None or name.replace("''", "'").lower() in settings:
+            return True
+    statement = _SET_STATEMENT.match(text)
+    if statement is not None:
+        name = statement.group(1).strip('"').lower()
+        if settings is None or name in settings or name == "all":  # RESET ALL
+            return True
+    return False

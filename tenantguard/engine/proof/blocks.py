@@ -87,7 +87,7 @@ def sets_tenant_setting(calls: Sequence[exp.Expression], policy: Policy) -> bool
     A FROM item or CTE runs it before the rows are read: `current_setting(…)` then reads
     the new value. A name the text does not state may be any setting; GUC names ignore case.
     """
-    read = _settings_read(policy.tenant_expressions)
+    read = settings_read(policy.tenant_expressions)
     for call in calls:
         name = call.expressions[0] if call.expressions else None
         if not (isinstance(name, exp.Literal) and name.is_string):
@@ -98,7 +98,7 @@ def sets_tenant_setting(calls: Sequence[exp.Expression], policy: Policy) -> bool
 
 
 @functools.lru_cache(maxsize=16)
-def _settings_read(expressions: tuple[str, ...]) -> frozenset[str] | None:
+def settings_read(expressions: tuple[str, ...]) -> frozenset[str] | None:
     """The settings the tenant expressions read (`current_setting('app.tenant_id')`), folded;
     None when one of them is something else (a function may read any setting)."""
     names: set[str] = set()
@@ -233,7 +233,17 @@ class Model:
     def sets_tenant_setting(self) -> bool:
         """Does the statement call `set_config` on a setting a tenant expression may read?"""
         calls = self.calls.get("set_config")
-        return calls is not None and sets_tenant_setting(calls, self.policy)
+        if calls is not None and sets_tenant_setting(calls, self.policy):
+            return True
+        changers = self.policy.setting_functions  # the schema's functions and views doing it
+        if not changers:
+            return False
+        if any(name in changers for name in self.calls):
+            return True
+        return any(
+            is_table_name(t) and identifier_name(t.this) in changers
+            for t in self.tree.find_all(exp.Table)
+        )
 
     def array_pin_value(self, node: exp.Expression) -> PinValue | None:
         """`ANY(ARRAY[V])` as a pinning value of this statement (see `pin_value`)."""

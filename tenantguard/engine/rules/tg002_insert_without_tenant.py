@@ -10,7 +10,8 @@ may leave the tenant column out when the schema sources give it a tenant express
 default (`tenant_id bigint NOT NULL DEFAULT current_setting('app.tenant_id')::bigint`, an exact
 cast; kept through SET/DROP DEFAULT, renames and drops; not for a name in two schemas): the row
 gets the setting's tenant, and the statement is pinned by that expression. A tenant
-expression is no pinning value in a statement that calls `set_config` on its setting. The tenant column of a source NULL-extended by an outer join does not count
+expression is no pinning value in a statement that calls `set_config` on its setting, or a
+function or view of the schema sources that may change it. The tenant column of a source NULL-extended by an outer join does not count
 (nor a `VALUES` column there): it may be NULL, a row of no tenant, as `VALUES (NULL, …)` writes.
 With `shared_rows`, neither does the tenant column of a source read with its shared rows
 (`tenant_id = $1 OR tenant_id IS NULL`): a row of no tenant is public to every tenant.
