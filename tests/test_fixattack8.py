@@ -123,6 +123,56 @@ CASES = {
         f"CREATE TABLE IF NOT EXISTS memos ({COLUMNS}, body text);",
         1,
     ),
+    # class 5: ADD COLUMN IF NOT EXISTS of a column that is there does nothing
+    "add column if not exists over a column defaulting to another tenant": (
+        f"CREATE TABLE memos ({COLUMNS} DEFAULT 2, body text);"
+        f"ALTER TABLE memos ADD COLUMN IF NOT EXISTS account_id bigint {GOOD};",
+        2,
+    ),
+    "add column if not exists of a new column": (
+        "CREATE TABLE memos (id bigint, body text);"
+        "ALTER TABLE memos ADD COLUMN IF NOT EXISTS account_id bigint REFERENCES accounts (id)"
+        " DEFAULT current_setting('app.tenant_id', true)::bigint;",
+        1,
+    ),
+    # class 6: a view's default goes with the view (DROP VIEW, ALTER VIEW … RENAME)
+    "a view dropped, a new view of its name": (
+        f"CREATE TABLE good ({COLUMNS} {GOOD}, body text);"
+        f"CREATE TABLE bad ({COLUMNS} DEFAULT 2, body text);"
+        "CREATE VIEW memos AS SELECT * FROM good;"
+        f"ALTER VIEW memos ALTER COLUMN account_id SET {GOOD};"
+        "DROP VIEW memos; CREATE VIEW memos AS SELECT * FROM bad;",
+        2,
+    ),
+    "a view renamed, a new view of its name": (
+        f"CREATE TABLE good ({COLUMNS} {GOOD}, body text);"
+        f"CREATE TABLE bad ({COLUMNS} DEFAULT 2, body text);"
+        "CREATE VIEW memos AS SELECT * FROM good;"
+        f"ALTER VIEW memos ALTER COLUMN account_id SET {GOOD};"
+        "ALTER VIEW memos RENAME TO memos_old; CREATE VIEW memos AS SELECT * FROM bad;",
+        2,
+    ),
+    "a view with the default, replaced (it keeps the default)": (
+        f"CREATE TABLE bad ({COLUMNS} DEFAULT 2, body text);"
+        "CREATE VIEW memos AS SELECT * FROM bad;"
+        f"ALTER VIEW memos ALTER COLUMN account_id SET {GOOD};"
+        "CREATE OR REPLACE VIEW memos AS SELECT * FROM bad WHERE body IS NOT NULL;",
+        1,
+    ),
+    "a renamed view keeps its default": (
+        f"CREATE TABLE bad ({COLUMNS} DEFAULT 2, body text);"
+        "CREATE VIEW memos0 AS SELECT * FROM bad;"
+        f"ALTER VIEW memos0 ALTER COLUMN account_id SET {GOOD};"
+        "ALTER VIEW memos0 RENAME TO memos;",
+        1,
+    ),
+    "a view of that name in another schema": (
+        f"CREATE TABLE bad ({COLUMNS} DEFAULT 2, body text);"
+        "CREATE SCHEMA a; CREATE VIEW a.memos AS SELECT * FROM bad;"
+        f"ALTER VIEW a.memos ALTER COLUMN account_id SET {GOOD};"
+        "CREATE VIEW memos AS SELECT * FROM bad;",
+        2,
+    ),
     # class 3 (false alarm): a schema with a function (or a view) lost every default
     "a schema with a function": (
         f"CREATE TABLE memos ({COLUMNS} {GOOD}, body text);"

@@ -790,6 +790,8 @@ class SchemaInfo:
         for command in node.cmds or ():
             subtype = _enum(command.subtype)
             if subtype == AlterTableType.AT_AddColumn and command.def_ is not None:
+                if command.missing_ok and str(getattr(command.def_, "colname", "")) in columns:
+                    continue  # ADD COLUMN IF NOT EXISTS of a column there: PostgreSQL skips it
                 self._table_element(table, columns, command.def_)
                 if type(command.def_).__name__ == "ColumnDef":  # inherited by every child
                     for child in self._descendants(table):
@@ -911,10 +913,15 @@ class SchemaInfo:
             old = _relname(node.relation)
             if old in self.views:
                 view = self.views[old]
+                moved = None
                 if not self._shared(node.relation):
                     del self.views[old]
                     self.relation_schemas.pop(old, None)
+                    moved = self.defaults.pop(old, None)
+                self.defaults.pop(new, None)
                 self._add_view(_Renamed(new, node.relation.schemaname), view)
+                if moved is not None and not self._shared(_Renamed(new, node.relation.schemaname)):
+                    self.defaults[new] = moved  # the view's defaults go with it
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
             table = _relname(node.relation)
             if self._shared(node.relation):  # the same name in another schema keeps its column
@@ -1024,6 +1031,7 @@ class SchemaInfo:
                 continue
             if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
                 self.views.pop(name, None)
+                self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
             elif kind == ObjectType.OBJECT_TABLE:
                 self.columns.pop(name, None)
                 self.unique_keys.pop(name, None)
@@ -1041,8 +1049,12 @@ class SchemaInfo:
 
     def _defined(self, relation: Any) -> bool:
         """Notes where a table or view is created; whether its name is in another schema too."""
-        seen = self.relation_schemas.setdefault(_relname(relation), set())
+        name = _relname(relation)
+        seen = self.relation_schemas.setdefault(name, set())
         seen.add(str(relation.schemaname or "public"))
+        if len(seen) > 1:  # which one an INSERT names is the search path's: no default kept
+            self._no_defaults.add(name)
+            self.defaults.pop(name, None)
         return len(seen) > 1
 
     def _exists(self, relation: Any) -> bool:
