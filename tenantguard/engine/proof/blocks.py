@@ -224,9 +224,16 @@ class Model:
     def pin_value(self, node: exp.Expression) -> PinValue | None:
         """`node` as a pinning value of this statement: not a parameter it casts lossily."""
         value = pin_value(node, self.policy)
-        if value is not None and self.lossy and value in self.lossy:
+        return None if value is None else self._of_this_statement(value)
+
+    def _of_this_statement(self, value: PinValue | None) -> PinValue | None:
+        """A pinning value, unless this statement casts it lossily (a parameter) or changes the
+        setting it reads (a tenant expression)."""
+        if value is None:
             return None
-        if value is not None and value.kind == "expression" and self.sets_tenant_setting():
+        if self.lossy and value in self.lossy:
+            return None
+        if value.kind == "expression" and self.sets_tenant_setting():
             return None
         return value
 
@@ -247,12 +254,7 @@ class Model:
 
     def array_pin_value(self, node: exp.Expression) -> PinValue | None:
         """`ANY(ARRAY[V])` as a pinning value of this statement (see `pin_value`)."""
-        value = single_value_array(node, self.policy)
-        if value is not None and self.lossy and value in self.lossy:
-            return None
-        if value is not None and value.kind == "expression" and self.sets_tenant_setting():
-            return None
-        return value
+        return self._of_this_statement(single_value_array(node, self.policy))
 
     # CTEs
 
