@@ -143,6 +143,7 @@ class Model:
         self.windows = False  # a window function somewhere
         self.lossy: set[PinValue] = set()  # parameters cast to a lossy type somewhere
         self.calls: dict[str, list[exp.Expression]] = {}  # function calls by name
+        self._reads_setter: bool | None = None  # calls or reads a setting_functions entry
         self.chains = SetChains()  # shared by every block: each union walked once
         self._walk()
         for block in self.blocks:
@@ -245,12 +246,12 @@ class Model:
         changers = self.policy.setting_functions  # the schema's functions and views doing it
         if not changers:
             return False
-        if any(name in changers for name in self.calls):
-            return True
-        return any(
-            is_table_name(t) and identifier_name(t.this) in changers
-            for t in self.tree.find_all(exp.Table)
-        )
+        if self._reads_setter is None:  # the tree is walked once, whoever asks
+            self._reads_setter = any(name in changers for name in self.calls) or any(
+                is_table_name(t) and identifier_name(t.this) in changers
+                for t in self.tree.find_all(exp.Table)
+            )
+        return self._reads_setter
 
     def array_pin_value(self, node: exp.Expression) -> PinValue | None:
         """`ANY(ARRAY[V])` as a pinning value of this statement (see `pin_value`)."""
