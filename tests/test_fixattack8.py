@@ -173,6 +173,35 @@ CASES = {
         "CREATE VIEW memos AS SELECT * FROM bad;",
         2,
     ),
+    # false alarms: a child, partition or LIKE … INCLUDING DEFAULTS copy takes the default
+    "a partition of a defaulted parent": (
+        f"CREATE TABLE base ({COLUMNS} {GOOD}, body text) PARTITION BY LIST (body);"
+        "CREATE TABLE memos PARTITION OF base FOR VALUES IN ('x');",
+        1,
+    ),
+    "a child of a defaulted parent": (
+        f"CREATE TABLE base ({COLUMNS} {GOOD}, body text);CREATE TABLE memos () INHERITS (base);",
+        1,
+    ),
+    "a child of a parent defaulting to another tenant": (
+        f"CREATE TABLE base ({COLUMNS} DEFAULT 2, body text);"
+        "CREATE TABLE memos () INHERITS (base);",
+        2,
+    ),
+    "like including defaults": (
+        f"CREATE TABLE base ({COLUMNS} {GOOD}, body text);"
+        "CREATE TABLE memos (LIKE base INCLUDING DEFAULTS);",
+        1,
+    ),
+    "like including all": (
+        f"CREATE TABLE base ({COLUMNS} {GOOD}, body text);"
+        "CREATE TABLE memos (LIKE base INCLUDING ALL);",
+        1,
+    ),
+    "like without its defaults": (
+        f"CREATE TABLE base ({COLUMNS} {GOOD}, body text);CREATE TABLE memos (LIKE base);",
+        None,
+    ),
     # class 3 (false alarm): a schema with a function (or a view) lost every default
     "a schema with a function": (
         f"CREATE TABLE memos ({COLUMNS} {GOOD}, body text);"

@@ -584,6 +584,7 @@ class SchemaInfo:
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
             columns |= self.columns.get(_relname(parent), set())
             self.children.setdefault(_relname(parent), set()).add(table)
+            self._copy_defaults(_relname(parent), table)  # a column declared again has its own
         for element in node.tableElts or ():
             self._table_element(table, columns, element)
 
@@ -625,7 +626,7 @@ class SchemaInfo:
         self.columns.setdefault(_relname(into.rel), set()).update(names or ())
 
     def _table_element(self, table: str, columns: set[str], element: Any) -> None:
-        from pglast.enums import ConstrType
+        from pglast.enums import ConstrType, TableLikeOption
 
         kind = type(element).__name__
         if kind == "ColumnDef":
@@ -650,6 +651,15 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
+            if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
+                self._copy_defaults(_relname(element.relation), table)
+
+    def _copy_defaults(self, source: str, table: str) -> None:
+        """A parent's (or a LIKE source's) column defaults, taken by a new table."""
+        if table in self._no_defaults:
+            return
+        for column, text in self.defaults.get(source, {}).items():
+            self.defaults.setdefault(table, {})[column] = text
 
     def _set_default(self, table: str, column: str, expression: Any) -> None:
         """A column's default set (`expression`, a pglast node) or dropped (None)."""
