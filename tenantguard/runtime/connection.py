@@ -47,6 +47,7 @@ from tenantguard.runtime.context import _SCOPE, UUID_TYPES
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
+from tenantguard.runtime.session import RELIED_ON_SETTINGS
 from tenantguard.runtime.tokens import inline_parameters
 
 __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "create_pool"]
@@ -79,7 +80,7 @@ _RESET_INLINE = asyncpg.Connection.reset.__code__.co_names == (
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -90,6 +91,8 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_clean = True
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
+        # a setting the guard relies on, given in the startup packet (no statement sets it)
+        self._tg_startup = _startup_problem(self)
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them passes unchecked (by identity: a
         # callback scheduled from it runs in a copy of its context, but not in its task)
@@ -202,7 +205,7 @@ class GuardedConnection(asyncpg.Connection):
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
-        self._tg_lexer_ok = _lexes_standard(self)
+        self._tg_lexer_ok = self._tg_startup is None and _lexes_standard(self)
         self._tg_setting = None
         self._tg_in_txn_set = False
         self._tg_fast = self._tg_lexer_ok
@@ -949,8 +952,43 @@ def _lexes_standard(connection: asyncpg.Connection) -> bool:
     )
 
 
+def _startup_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
+    """A setting the guard relies on (`RELIED_ON_SETTINGS`) that the connection was opened
+    with: `server_settings=`, a DSN's query parameters (asyncpg sends both in the startup
+    packet, and `pool.set_connect_args()` changes them for the pool's next connections) or
+    `options` (command-line switches: `-c name=value`, `--name=value`, `-` read as `_`).
+    Not every such setting is reported back (`session_replication_role` is not), so the
+    names are read here: one given at all is not trusted, whatever its value."""
+    params = getattr(connection, "_params", None)
+    settings = getattr(params, "server_settings", None)
+    if params is None or (settings is not None and not isinstance(settings, dict)):
+        return (
+            "the connection's startup settings cannot be read (another asyncpg?)",
+            "report this to the tenantguard maintainers",
+        )
+    for name, value in (settings or {}).items():
+        key = str(name).lower()
+        if key == "options":
+            # PostgreSQL splits the switches at blanks, `\` escaping the next character
+            text = str(value).lower().replace("\\", "").replace("-", "_")
+            named = [relied for relied in RELIED_ON_SETTINGS if relied in text]
+        else:
+            named = [key] if key in RELIED_ON_SETTINGS else []
+        if named:
+            why, hint = RELIED_ON_SETTINGS[named[0]]
+            return (
+                f"the connection was opened with {named[0]} in its startup settings "
+                f"({'options' if key == 'options' else 'server_settings or the DSN'}), {why}",
+                f"{hint}: do not pass it in server_settings=, the DSN or pool.set_connect_args()",
+            )
+    return None
+
+
 def _session_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
     """Why the server would not read statements as the guard does, and what to do."""
+    startup = getattr(connection, "_tg_startup", None)
+    if startup is not None:
+        return startup  # type: ignore[no-any-return]
     if _reported(connection, "standard_conforming_strings") != "on":
         return (
             "standard_conforming_strings is off in this session: the server ends strings "
