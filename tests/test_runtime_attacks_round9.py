@@ -8,6 +8,7 @@ failing test before its fix (a strict xfail while a hole stays open).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 from urllib.parse import quote
@@ -118,3 +119,52 @@ async def test_the_refusal_names_the_startup_setting_and_unscoped_code_still_run
             assert await conn.fetchval(f"SELECT current_setting('{REPLICA}')") == "replica"
     finally:
         await conn.close()
+
+
+# --- 2. notifications: every session's payloads on a channel, other clinics' included --------
+
+NOTIFY_NAMES = "SELECT pg_notify('events', first_name) FROM patients WHERE tenant_id = $1"
+
+
+async def test_a_request_cannot_listen_to_other_clinics_notifications(setup: Setup) -> None:
+    """Clinic 2's request publishes its patients' names (pinned: the guard lets it through);
+    a clinic-1 request that registered a listener on the channel would receive them, as
+    `pg_stat_activity` would show it clinic 2's statements. Listeners are refused where a
+    request is contained, like log listeners."""
+    received: list[str] = []
+    attacker = await setup.connect()
+    publisher = await setup.connect()
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            await attacker.add_listener("events", lambda *args: received.append(args[-1]))
+        with tenant(2):
+            await publisher.fetch(NOTIFY_NAMES, 2)
+        with tenant(1):
+            for _ in range(20):  # the notification arrives with the connection's next read
+                await attacker.fetch(round2.PINNED, 1)
+                await asyncio.sleep(0.01)
+    finally:
+        await publisher.close()
+        await attacker.close()
+    assert "Carla" not in received
+
+
+async def test_a_listener_added_in_unscoped_code_still_receives(setup: Setup) -> None:
+    received: list[str] = []
+    listener = await setup.connect()
+    publisher = await setup.connect()
+    try:
+        with unscoped("the application's event loop listens for every clinic"):
+            await listener.add_listener("events", lambda *args: received.append(args[-1]))
+        with tenant(2):
+            await publisher.fetch(NOTIFY_NAMES, 2)
+        for _ in range(50):
+            if received:
+                break
+            with unscoped("polling"):
+                await listener.fetchval("SELECT 1")
+            await asyncio.sleep(0.01)
+    finally:
+        await publisher.close()
+        await listener.close()
+    assert received == ["Carla"]

@@ -425,6 +425,14 @@ class GuardedConnection(asyncpg.Connection):
         )
         super().add_query_logger(callback)
 
+    async def add_listener(self, channel: str, callback: Any) -> None:
+        self._tg_check_hook(
+            "add_listener",
+            "receives the notifications every session sends on the channel (NOTIFY, "
+            "pg_notify()), other requests' payloads",
+        )
+        await super().add_listener(channel, callback)
+
     def add_log_listener(self, callback: Any) -> None:
         self._tg_check_hook(
             "add_log_listener",
