@@ -18,7 +18,9 @@ import pytest
 
 from tenantguard import TenantIsolationError
 from tenantguard.runtime import connect, create_pool, tenant, unscoped
+from tenantguard.runtime.session import statement_effects
 from tests import test_runtime_attacks as round2
+from tests import test_runtime_plain_trust as plain_trust
 from tests.test_runtime_attacks import Setup
 from tests.test_runtime_round4_fixes import APPOINTED, KEYED
 
@@ -168,3 +170,147 @@ async def test_a_listener_added_in_unscoped_code_still_receives(setup: Setup) ->
         await publisher.close()
         await listener.close()
     assert received == ["Carla"]
+
+
+# --- 3. the driver's exemption: code asyncpg runs in the reset's task -------------------------
+
+# clinic 2's rows deleted, out of the open transaction (rolled back when the connection is
+# lost), the setting first for the guard+rls setup
+DELETE_CLINIC_2 = (
+    "COMMIT; SELECT set_config('app.tenant_id', '2', false); "
+    "DELETE FROM patients WHERE tenant_id = 2"
+)
+UNSEEN = (asyncpg.InterfaceError, asyncpg.PostgresError, TenantIsolationError)
+
+
+@pytest.mark.parametrize("timeout", [None, 5.0])
+async def test_the_loops_exception_handler_is_not_the_pools_reset(
+    setup: Setup, timeout: float | None
+) -> None:
+    """A request leaves a transaction open (`BEGIN`, not `async with conn.transaction()`):
+    asyncpg's reset reports it to the loop's exception handler, synchronously, in the task
+    that resets, while the connection is idle before its ROLLBACK. A handler the request set
+    makes a call on the connection there and starts it at once (`send(None)`): made and run
+    in the reset's task and run, it passed as the pool's own statement, unchecked."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    started: list[Any] = []
+    pool = await create_pool(
+        setup.dsn, policy=round2.POLICY, min_size=1, max_size=1, **setup.options
+    )
+    try:
+        with tenant(1), contextlib.suppress(*UNSEEN):
+            conn = await pool.acquire()
+            execute = conn.execute  # bound to the connection: outlives the proxy
+            await conn.execute("BEGIN")  # left open: the reset reports it
+
+            def handler(loop: Any, context: dict[str, Any]) -> None:
+                if not started:
+                    started.append(execute(DELETE_CLINIC_2))
+                    with contextlib.suppress(*UNSEEN, StopIteration):
+                        started[0].send(None)  # sent now, if admitted
+
+            loop.set_exception_handler(handler)
+            await pool.release(conn, timeout=timeout)  # the reset, with asyncpg's timer or not
+        await asyncio.sleep(0.2)
+    finally:
+        loop.set_exception_handler(previous)
+        for call in started:
+            call.close()
+        await pool.close()
+    assert started
+    assert "Carla" in await setup.names()
+
+
+# --- 4. search_path: a built-in's name resolved to the schema's function ---------------------
+
+# a schema function with a built-in's exact name and signature: pg_catalog's is found first,
+# unless search_path names pg_catalog after public
+SHADOW = plain_trust.switching("public.lower", "text", "text", "$1")
+
+
+async def test_a_search_path_before_pg_catalog_makes_a_built_in_the_schemas_function(
+    setup: Setup,
+) -> None:
+    """`SET search_path = public, pg_catalog` was allowed (not plain: the setting is set again
+    after it); then `lower('X')`, a safe built-in by its name and so plain, called
+    public.lower, which switched the setting while the guard kept trusting it."""
+    await setup.owner(SHADOW)
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            with contextlib.suppress(TenantIsolationError):
+                await conn.execute("SET search_path = public, pg_catalog")
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+            await conn.fetchval("SELECT lower('X')")
+            names = [r[0] for r in await conn.fetch(round2.BY_SETTING)]
+    finally:
+        await conn.close()
+    assert names == round2.CLINIC_1
+
+
+PATHS_REFUSED = [
+    "SET search_path = public, pg_catalog",
+    "set local search_path to 'public', 'pg_catalog'",
+    'SET SESSION "search_path" = "$user", public, "PG_CATALOG"',
+    "SET search_path = public, E'pg\\x5fcatalog'",
+    "SELECT set_config('search_path', 'public, pg_catalog', false)",
+    "SELECT set_config('search_path', $1, false)",
+    "SELECT set_config('search_path'::text, 'public', false)",
+    "SELECT set_config('search_path', current_setting('search_path') || ', pg_catalog', false)",
+]
+PATHS_ALLOWED = [
+    "SET search_path = public",
+    "SET search_path TO pg_catalog, public",
+    'SET search_path = "$user", public',
+    "SET search_path TO DEFAULT",
+    "RESET search_path",
+    "SHOW search_path",
+    "SELECT current_setting('search_path')",
+    "SELECT set_config('search_path', 'public', false)",
+    "SELECT set_config('search_path', 'pg_catalog, public', true)",
+]
+
+
+@pytest.mark.parametrize("sql", PATHS_REFUSED)
+def test_a_search_path_naming_pg_catalog_after_another_schema_is_refused(sql: str) -> None:
+    effects = statement_effects(sql, "app.tenant_id")
+    assert effects.refusal is not None
+    assert "search_path" in effects.refusal
+
+
+@pytest.mark.parametrize("sql", PATHS_ALLOWED)
+def test_a_search_path_leaving_pg_catalog_first_passes(sql: str) -> None:
+    assert statement_effects(sql, "app.tenant_id").refusal is None
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"search_path": "public, pg_catalog"},
+        {"options": "-c search_path=public,pg_catalog"},
+        {"options": "--search-path=public,PG_CATALOG"},
+    ],
+)
+async def test_a_connection_opened_with_pg_catalog_after_another_schema_is_not_guarded(
+    setup: Setup, settings: dict[str, str]
+) -> None:
+    await setup.owner(SHADOW)
+    conn = await setup.connect(server_settings=settings)
+    try:
+        with tenant(1):
+            with contextlib.suppress(TenantIsolationError):
+                await conn.fetchval("SELECT lower('X')")
+            with pytest.raises(TenantIsolationError, match="search_path in its startup"):
+                await conn.fetch(round2.BY_SETTING)
+    finally:
+        await conn.close()
+
+
+async def test_a_connection_opened_with_its_own_search_path_is_guarded(setup: Setup) -> None:
+    conn = await setup.connect(server_settings={"search_path": '"$user", public'})
+    try:
+        with tenant(1):
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+    finally:
+        await conn.close()
