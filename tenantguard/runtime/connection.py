@@ -1001,7 +1001,8 @@ def _startup_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
     packet, and `pool.set_connect_args()` changes them for the pool's next connections) or
     `options` (command-line switches: `-c name=value`, `--name=value`, `-` read as `_`).
     Not every such setting is reported back (`session_replication_role` is not), so the
-    names are read here: one given at all is not trusted, whatever its value."""
+    names are read here: one given at all is not trusted, whatever its value; a search_path
+    only when it names pg_catalog after another schema (`session.search_path_problem`)."""
     params = getattr(connection, "_params", None)
     settings = getattr(params, "server_settings", None)
     if params is None or (settings is not None and not isinstance(settings, dict)):

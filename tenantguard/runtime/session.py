@@ -307,7 +307,13 @@ def statement_effects(text: str, setting: str) -> Effects:
     if ("search_path" in code and word == "set") or "set_config('search_path'" in code:
         name, why, hint = SEARCH_PATH
         if search_path_problem(code) or _PATH_NOT_LITERAL.search(code):
-            return Effects(False, False, f"the statement sets {name} {why}", hint)
+            return Effects(
+                False,
+                False,
+                f"the statement sets a {name} naming pg_catalog after another schema, or one "
+                f"the guard cannot read: {name} {why}",
+                hint,
+            )
     if "pg_settings" in code and not _only_reads(word, text):
         return Effects(
             False,
