@@ -254,6 +254,7 @@ class CheckCache:
             "hash": digest,
             "statements": report.statements,
             "schema": report.schema,
+            "tenant_statements": report.tenant_statements,
             "findings": [_row(f) for f in report.findings],
             # a note names the file as displayed: kept without it, said with today's
             "notes": [[n.startswith(prefix), n.removeprefix(prefix)] for n in report.notes],
@@ -492,6 +493,12 @@ class StoredVerdicts:
     def findings(self, text: str, in_patch: bool) -> tuple[Finding, ...] | None:
         data = self._lookup(text, in_patch)
         return None if data is None else data[0]
+
+    def findings_touching(
+        self, text: str, in_patch: bool
+    ) -> tuple[tuple[Finding, ...], bool] | None:
+        data = self._lookup(text, in_patch)
+        return None if data is None else (data[0], bool(data[2]))
 
     def verdict(self, text: str, in_patch: bool) -> Verdict | None:
         data = self._lookup(text, in_patch)
@@ -777,8 +784,14 @@ def _report(entry: dict[str, Any], display: str) -> FileReport | None:
             f"{display}:{text}" if prefixed else str(text)
             for prefixed, text in entry.get("notes", ())
         )
+        tenant = entry.get("tenant_statements")
         return FileReport(
-            display, findings, int(entry["statements"]), notes, schema=bool(entry.get("schema"))
+            display,
+            findings,
+            int(entry["statements"]),
+            notes,
+            schema=bool(entry.get("schema")),
+            tenant_statements=None if tenant is None else int(tenant),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -767,19 +767,31 @@ def _report(
 class _Tally:
     """What a run read and found, counted as its reports stream by."""
 
-    __slots__ = ("errors", "files", "found", "kept", "schema_statements", "statements")
+    __slots__ = (
+        "errors",
+        "files",
+        "found",
+        "kept",
+        "schema_statements",
+        "statements",
+        "tenant_statements",
+    )
 
     def __init__(self) -> None:
         self.files = 0
         self.statements = 0
         self.schema_statements = 0
+        self.tenant_statements: int | None = 0  # None: a report did not say (an older cache)
         self.found = 0  # with a baseline: before it, and after it
         self.kept = 0
         self.errors = 0
 
     def summary(self) -> Summary:
         hidden = self.found - self.kept
-        return Summary(self.files, self.statements, self.schema_statements, hidden)
+        return Summary(
+            self.files, self.statements, self.schema_statements, hidden,
+            tenant_statements=self.tenant_statements,
+        )  # fmt: skip
 
     def seen(self, findings: Iterable[Finding]) -> Iterator[Finding]:
         for finding in findings:
@@ -819,6 +831,11 @@ def _group_findings(
                 print(f"tenantguard: note: {note}", file=sys.stderr)
             tally.statements += report.statements
             tally.schema_statements += report.statements if report.schema else 0
+            if not report.schema and tally.tenant_statements is not None:
+                if report.tenant_statements is None:
+                    tally.tenant_statements = None
+                else:
+                    tally.tenant_statements += report.tenant_statements
             yield from sorted(report.findings, key=_order)
 
     return heapq.merge(files(), schema, key=_order)

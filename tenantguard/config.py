@@ -305,6 +305,11 @@ def build_policy(
                 root, root_key = sql_name(inferred[0]), sql_name(inferred[1])
         elif root is not None and "." in root:
             root, root_key = root.rsplit(".", 1)
+        if root is not None and normalize_name(root_key) == column:
+            # a registry keyed by the tenant column itself (`servers(server_id)`) is a tenant
+            # table like the others: that column pins it and chains to it
+            tables.add(root)
+            root = None
         policy = Policy(
             settings.tenant_column,
             tables,
@@ -318,8 +323,11 @@ def build_policy(
             shared_rows=settings.shared_rows,
             foreign_keys=schema.sound_foreign_keys() if schema else None,
             unique_keys=schema.unique_keys if schema else None,
-            cascades=schema.cascades({normalize_name(t) for t in tables}) if schema else None,
+            cascades=(
+                schema.cascades({normalize_name(t) for t in tables}, column) if schema else None
+            ),
             functions=_quoted_names(schema.functions) if schema else (),
+            tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
@@ -357,6 +365,24 @@ def _read_schema(settings: Settings, cache: bool) -> SchemaInfo:
     schema = read_schema(paths)
     stored.store(settings, schema.to_json())
     return schema
+
+
+def _tenant_defaults(schema: SchemaInfo, column: str, settings: Settings) -> dict[str, int]:
+    """The tables whose tenant column defaults to a tenant expression (an exact cast of one):
+    which expression, by its index."""
+    found = {t: d[column] for t, d in schema.defaults.items() if column in d}
+    if not found:
+        return {}
+    from tenantguard.engine.policy import Policy, sql_name
+    from tenantguard.sources.schema import pin_of
+
+    probe = Policy(settings.tenant_column, tenant_expressions=settings.tenant_expressions)
+    out: dict[str, int] = {}
+    for table, expression in found.items():
+        value = pin_of(expression, probe)
+        if value is not None and value.kind == "expression" and isinstance(value.key, int):
+            out[sql_name(table)] = value.key
+    return out
 
 
 def _quoted_names(names: Iterable[str]) -> set[str]:

@@ -80,12 +80,21 @@ def _location(f: Finding, style: Style) -> str:
 class Summary:
     """What a run read, beyond its findings: only application statements can be "proven"."""
 
-    __slots__ = ("files", "hidden", "schema_statements", "statements", "subject")
+    __slots__ = (
+        "files",
+        "hidden",
+        "schema_statements",
+        "statements",
+        "subject",
+        "tenant_statements",
+    )
     files: Final[int]
     statements: Final[int]
     schema_statements: Final[int]  # of `statements`, those of schema sources (patches, migrations)
     hidden: Final[int]  # findings the baseline hid: the run is not clean, it is accepted
     subject: Final[str]  # what was checked, when it is not files (`audit`: "database …")
+    # of the application statements, those that read or write tenant tables (None: not known)
+    tenant_statements: Final[int | None]
 
     def __init__(
         self,
@@ -94,12 +103,14 @@ class Summary:
         schema_statements: int = 0,
         hidden: int = 0,
         subject: str = "",
+        tenant_statements: int | None = None,
     ) -> None:
         self.files = files
         self.statements = statements
         self.schema_statements = schema_statements
         self.hidden = hidden
         self.subject = subject
+        self.tenant_statements = tenant_statements
 
     @property
     def application_statements(self) -> int:
@@ -137,6 +148,12 @@ class Summary:
             return f"No new findings: {statements} checked in {files}{schema}.{hidden}"
         if not checked:
             return f"No findings: no application SQL statement in {files}{schema}."
+        if self.tenant_statements == 0:
+            # nothing was proven: said, so that a misnamed tenant table does not look like a pass
+            return (
+                f"No findings: {statements} in {files}{schema}, none of them on a tenant table "
+                "(if some should be, check tenant_tables and tenant_column)."
+            )
         return f"No findings: {statements} in {files} proven{schema}."
 
 
@@ -348,6 +365,7 @@ def write_json(
             "errors": errors,
             "warnings": total - errors,
             "schema_statements": counts.schema_statements,
+            "tenant_statements": counts.tenant_statements,
             "hidden_by_baseline": counts.hidden,
         }
     )

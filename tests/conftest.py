@@ -11,6 +11,7 @@ CASE_TABLES = {
     "appointments",
     "leads",
     "chat_messages",
+    "memos",
     "professionals",
     "clinical_records",
     '"Audit Log"',

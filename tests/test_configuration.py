@@ -286,6 +286,46 @@ def test_no_statements_is_not_proven(
     assert out.strip() == "No findings: no application SQL statement in 1 file."
 
 
+NOTHING_ON_TENANT_TABLES = (
+    ", none of them on a tenant table (if some should be, check tenant_tables and tenant_column)."
+)
+
+
+@pytest.mark.parametrize("extra", [[], ["--no-cache"], ["--jobs", "2", "--no-cache"]])
+def test_a_run_that_touches_no_tenant_table_does_not_say_proven(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+) -> None:
+    """A tenant table misnamed in the configuration (no schema to compare with): every
+    statement passes, and the summary says that none of them was on a tenant table."""
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["patient"]\n')
+    write(tmp_path / "app" / "q.sql", "SELECT * FROM patients;\nSELECT * FROM visits;\n")
+    write(
+        tmp_path / "app" / "repo.py",
+        "async def f(conn):\n    return await conn.fetch('SELECT * FROM patients')\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # the second run reads the cache (unless --no-cache)
+        code, out, _ = run(capsys, "check", *extra, "app")
+        assert code == 0
+        assert out.strip() == "No findings: 3 statements in 2 files" + NOTHING_ON_TENANT_TABLES
+        code, out, _ = run(capsys, "check", *extra, "--format", "json", "app")
+        assert json.loads(out)["summary"]["tenant_statements"] == 0
+    # named right, the same tree is proven where it is pinned and reported where it is not
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["visits"]\n')
+    write(
+        tmp_path / "app" / "q.sql",
+        "SELECT * FROM patients;\n" + PINNED.replace("patients", "visits"),
+    )
+    code, out, _ = run(capsys, "check", *extra, "app")
+    assert code == 0
+    assert out.strip() == "No findings: 3 statements in 2 files proven."
+    code, out, _ = run(capsys, "check", *extra, "--format", "json", "app")
+    assert json.loads(out)["summary"]["tenant_statements"] == 1
+
+
 def test_explain_of_unparseable_text_is_not_proven(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -133,3 +133,90 @@ async def test_a_registry_pin_cast_lossily_elsewhere_is_no_pin(
     finally:
         await conn.close()
     assert await everyone(cascading) == ["Ana", "Bruno", "Carla", "Dora", "Eva"]
+
+
+# a registry keyed by the tenant column itself: `servers(server_id)`, referenced by every table's
+# `server_id` with ON DELETE / ON UPDATE CASCADE (the shape of chat bots keyed by guild)
+
+SERVERS = (
+    "CREATE TABLE servers (server_id bigint PRIMARY KEY, server_name text NOT NULL);\n"
+    "CREATE TABLE ignored_users (\n"
+    "    id serial PRIMARY KEY,\n"
+    "    server_id bigint NOT NULL REFERENCES servers (server_id)\n"
+    "        ON DELETE CASCADE ON UPDATE CASCADE,\n"
+    "    user_name text NOT NULL\n"
+    ");\n"
+)
+IGNORED = "SELECT user_name, server_id FROM ignored_users ORDER BY user_name"
+
+
+@pytest.fixture
+def servers_policy(tmp_path: Path) -> Policy:
+    schema = tmp_path / "schema"
+    schema.mkdir()
+    (schema / "0001_servers.sql").write_text(SERVERS, encoding="utf-8")
+    return build_policy(
+        Settings(root=tmp_path, schema_paths=("schema",), tenant_column="server_id")
+    )
+
+
+@pytest.fixture
+async def two_servers(database: str) -> str:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(SERVERS)
+        await owner.execute("INSERT INTO servers VALUES (1, 'North'), (2, 'South')")
+        await owner.execute(
+            "INSERT INTO ignored_users (server_id, user_name) VALUES "
+            "(1, 'ana'), (1, 'bruno'), (2, 'carla')"
+        )
+    finally:
+        await owner.close()
+    return database
+
+
+async def ignored(dsn: str) -> list[tuple[str, int]]:
+    owner = await asyncpg.connect(dsn)
+    try:
+        return [(r[0], r[1]) for r in await owner.fetch(IGNORED)]
+    finally:
+        await owner.close()
+
+
+def test_a_registry_keyed_by_the_tenant_column_is_a_tenant_table(servers_policy: Policy) -> None:
+    assert servers_policy.tenant_root is None
+    assert {"servers", "ignored_users"} <= servers_policy.tenant_tables
+    assert "servers" not in servers_policy.cascades  # its writes are pinned by server_id
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "DELETE FROM servers WHERE server_name = 'South'",
+        "DELETE FROM servers WHERE server_id = 2",
+        "DELETE FROM servers WHERE server_id = 1 OR server_id = 2",
+        "UPDATE servers SET server_id = server_id + 1000 WHERE server_name = 'South'",
+        "UPDATE servers SET server_id = 1000 WHERE server_id = 1",
+        "TRUNCATE servers CASCADE",
+    ],
+)
+async def test_a_write_to_a_registry_keyed_by_the_tenant_column_stays_in_its_tenant(
+    two_servers: str, servers_policy: Policy, attack: str
+) -> None:
+    conn = await connect(two_servers, policy=servers_policy)
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            await conn.execute(attack)
+    finally:
+        await conn.close()
+    assert await ignored(two_servers) == [("ana", 1), ("bruno", 1), ("carla", 2)]
+
+
+async def test_a_server_may_still_delete_itself(two_servers: str, servers_policy: Policy) -> None:
+    conn = await connect(two_servers, policy=servers_policy)
+    try:
+        with tenant(1):
+            await conn.execute("DELETE FROM servers WHERE server_id = $1", 1)
+    finally:
+        await conn.close()
+    assert await ignored(two_servers) == [("carla", 2)]

@@ -434,6 +434,7 @@ def test_a_verdict_reads_back_equal(tmp_path: Path) -> None:
     again = StoredVerdicts(tmp_path / "v.sqlite3", "basis")
     assert again.verdict(LEAK, False) == verdict
     assert again.findings(LEAK, False) == verdict.findings
+    assert again.findings_touching(LEAK, False) == (verdict.findings, True)
     assert again.verdict(LEAK, True) is None
     assert again.verdict(LEAK + " ", False) is None  # the exact text: whitespace counts
 

@@ -163,6 +163,7 @@ class Policy:
         "spelled_calls",
         "table_columns",
         "tenant_column",
+        "tenant_defaults",
         "tenant_expressions",
         "tenant_root",
         "tenant_root_key",
@@ -195,6 +196,9 @@ class Policy:
     pinning_function_needles: tuple[str, ...]
     # the names the schema sources create as functions (a tenant table may be one)
     functions: frozenset[str]
+    # tenant tables whose tenant column defaults to a tenant expression (which one, by index):
+    # an INSERT that leaves the column out writes the setting's tenant
+    tenant_defaults: Mapping[str, int]
     # the functions a statement must not call out of the proof's sight: tenant tables that are
     # functions, and pinning functions; and their names as written quoted, folded (a screen)
     spelled_calls: frozenset[str]
@@ -229,6 +233,7 @@ class Policy:
         pinning_functions: Mapping[str, FunctionPins] | None = None,
         cascades: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
         functions: Iterable[str] = (),
+        tenant_defaults: Mapping[str, int] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -287,6 +292,17 @@ class Policy:
             tuple(sorted({f.replace('"', '""').lower() for f in self.pinning_functions})),
         )
         init(self, "functions", _names(functions))
+        init(
+            self,
+            "tenant_defaults",
+            MappingProxyType(
+                {
+                    normalize_name(k): int(v)
+                    for k, v in (tenant_defaults or {}).items()
+                    if 0 <= int(v) < len(self.tenant_expressions)
+                }
+            ),
+        )
         calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
         init(self, "spelled_calls", frozenset(calls))
         init(

@@ -43,6 +43,11 @@ class VerdictStore(Protocol):
     def findings(self, text: str, in_patch: bool) -> tuple[Finding, ...] | None:
         """The stored verdict's findings alone (cheaper: no pin values to rebuild)."""
 
+    def findings_touching(
+        self, text: str, in_patch: bool
+    ) -> tuple[tuple[Finding, ...], bool] | None:
+        """The stored verdict's findings, and whether its statement touches tenant tables."""
+
     def verdict(self, text: str, in_patch: bool) -> Verdict | None: ...
 
     def put(self, text: str, in_patch: bool, verdict: Verdict) -> None: ...
@@ -69,6 +74,7 @@ class Analyzer:
         "misses",
         "store",
         "stored",
+        "touching",
     )
 
     def __init__(
@@ -94,6 +100,9 @@ class Analyzer:
         self.hits = 0  # verdicts found in memory
         self.stored = 0  # found in the store
         self.misses = 0  # analysed
+        # statements given to `statement_findings` that touch tenant tables: a run where none
+        # does proved nothing (a tenant table misnamed in the configuration, say)
+        self.touching = 0
 
     @property
     def policy(self) -> Policy:
@@ -133,12 +142,17 @@ class Analyzer:
         if cached is not None:
             self._cache.move_to_end(text)
             self.hits += 1
+            self.touching += cached.touches_tenant_tables
             return cached.findings
-        found = self.store.findings(text, self.in_patch) if self.store is not None else None
+        store = self.store
+        found = store.findings_touching(text, self.in_patch) if store is not None else None
         if found is None:
-            return self._analysed(text).findings
+            verdict = self._analysed(text)
+            self.touching += verdict.touches_tenant_tables
+            return verdict.findings
         self.stored += 1
-        return found
+        self.touching += found[1]
+        return found[0]
 
     def _analysed(self, sql: str) -> Verdict:
         # loads sqlglot: only for a statement neither memory nor the store holds

@@ -193,6 +193,8 @@ def _skip_quoted(text: str, at: int, token: str) -> int:
     return -1 if quoted is None else quoted.end()
 
 
+_DDL_RULE = "TG007"  # DDL outside the schema sources
+
 _MIGRATION_MARKERS = re.compile(
     r"^(?:down_revision|revision)\s*(?::[^=\n]*)?=|^from (?:django\.db import migrations|yoyo)\b",
     re.MULTILINE,
@@ -326,8 +328,15 @@ def check_file(
     if source.path.suffix == ".py":
         from tenantguard.sources.python import check_python_text  # not for SQL files
 
-        if not schema and python_migration(source.path, text):
+        migration = python_migration(source.path, text)
+        # a module named in the schema sources that is no migration (a bot that creates its
+        # tables at startup): the schema comes from it, and its queries are application code
+        makes_tables = schema and not migration and not source.is_patch
+        if makes_tables:
+            schema, chosen = False, analyzer
+        elif migration:
             schema, chosen = True, patch_analyzer  # a schema source, not application code
+        touching = chosen.touching
 
         findings, count, anchors = check_python_text(
             text,
@@ -337,10 +346,14 @@ def check_file(
             index=options.python_index,
             schema_source=schema,
         )
+        if makes_tables:  # its DDL is where the configuration says the schema is made
+            kept_ddl = [i for i, f in enumerate(findings) if f.code != _DDL_RULE]
+            findings, anchors = [findings[i] for i in kept_ddl], [anchors[i] for i in kept_ddl]
         if options.python_index is not None:  # the cache's dependencies
             consulted = options.python_index.take_consulted()
         suppressions = python_suppressions(text)
     else:
+        touching = chosen.touching
         text, meta_line = strip_psql(text)
         if meta_line is not None:
             notes = (
@@ -361,7 +374,8 @@ def check_file(
                 suppression.used = True  # about rules not run here: cannot tell it is unused
     kept = apply_suppressions(findings, anchors, suppressions)
     located = tuple(f.in_file(source.display) for f in kept if enabled is None or f.code in enabled)
-    return FileReport(source.display, located, count, notes, consulted, schema)
+    tenant = None if schema else chosen.touching - touching
+    return FileReport(source.display, located, count, notes, consulted, schema, tenant)
 
 
 def iter_reports(

@@ -34,6 +34,7 @@ from tenantguard.sources.pyvalues import (
     concat,
     format_percent,
     format_template,
+    formatted_numbers,
     hole,
     join_values,
     skeleton,
@@ -150,6 +151,14 @@ class Items:
 
 
 @dataclass(frozen=True, slots=True)
+class Grown:
+    """A list a function builds and grows with `.append()` / `.extend()` as it runs
+    (`constraints.append("…")` under the filters a request sets): its items on each path."""
+
+    lists: tuple[tuple[Value, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class QueryMethod:
     """A query method kept in a name (`execute = conn.execute`): calling it sends SQL."""
 
@@ -166,6 +175,7 @@ Binding = (
     | InstanceRef
     | Handle
     | Items
+    | Grown
     | QueryMethod
 )
 
@@ -260,6 +270,11 @@ def _merge(a: Binding | None, b: Binding | None, node: ast.AST, origin: Origin) 
         return a
     if isinstance(a, tuple) and isinstance(b, tuple):
         return union((a, b), node, origin)
+    if isinstance(a, Grown) and isinstance(b, Grown):
+        lists = tuple(dict.fromkeys((*a.lists, *b.lists)))
+        if len(lists) > MAX_ALTERNATIVES:
+            return hole(node, origin, f"the list can hold more than {MAX_ALTERNATIVES} contents")
+        return Grown(lists)
     return hole(node, origin, "it holds different kinds of values on different paths")
 
 
@@ -480,6 +495,7 @@ class _Walker:
         kind = type(node)
         if kind is ast.Expr:
             self.scan(node.value)  # type: ignore[attr-defined]
+            self.grow(node.value)  # type: ignore[attr-defined]
         elif kind is ast.Assign:
             self.scan(node.value)  # type: ignore[attr-defined]
             binding = self.binding(node.value)  # type: ignore[attr-defined]
@@ -602,6 +618,14 @@ class _Walker:
             function.returns = None
 
     def assign(self, target: ast.expr, binding: Binding, value: ast.expr | None) -> None:
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(value, ast.List)
+            and self.function is not None
+            and target.id in _grown_names(self.function.node)
+        ):
+            self.bind(target.id, Grown((tuple(self.evaluate(e) for e in value.elts),)))
+            return
         if isinstance(target, ast.Name):
             if isinstance(binding, Items) and target.id in _mutated(self.module):
                 reason = f"`{target.id}` is changed after it is built"
@@ -634,6 +658,32 @@ class _Walker:
             self.assign(target.value, hole(target, self.origin, "a starred target"), None)
         else:
             self.scan(target)
+
+    def grow(self, node: ast.expr) -> None:
+        """`name.append(x)` / `name.extend([…])` of a grown list: its items on this path."""
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+        ):
+            return
+        name = node.func.value.id
+        grown = self.lookup(name)
+        if not isinstance(grown, Grown):
+            return
+        added: tuple[Value, ...] | None = None
+        if node.func.attr == "append" and len(node.args) == 1 and not node.keywords:
+            added = (self.evaluate(node.args[0]),)
+        elif node.func.attr == "extend" and len(node.args) == 1 and not node.keywords:
+            items = node.args[0]
+            if isinstance(items, ast.List | ast.Tuple) and not any(
+                isinstance(e, ast.Starred) for e in items.elts
+            ):
+                added = tuple(self.evaluate(e) for e in items.elts)
+        if added is None:
+            self.bind(name, hole(node, self.origin, f"`{name}` is changed at run time"))
+        else:
+            self.bind(name, Grown(tuple(items + added for items in grown.lists)))
 
     def _rebound_here(self, name: str) -> bool:
         """Whether a name bound here is assigned again elsewhere: by `global` in a function or
@@ -1234,7 +1284,9 @@ class _Walker:
             value = node.value  # type: ignore[attr-defined]
             if isinstance(value, str):
                 return ((Lit(value, origin, node),),)
-            return hole(node, origin, f"{value!r} is not a string", kind="value", string=False)
+            number = value if isinstance(value, int | float) else None
+            reason = f"{value!r} is not a string"
+            return hole(node, origin, reason, kind="value", string=False, number=number)
         if kind is ast.Name:
             return self.name_value(node)  # type: ignore[arg-type]
         if kind is ast.JoinedStr:
@@ -1353,7 +1405,7 @@ class _Walker:
                 reason = f"`{_short(part.value)}` numbers a parameter at run time"
                 parts.append(hole(part.value, origin, reason, kind="number", string=False))
             elif part.format_spec is None and part.conversion in (-1, ord("s")):
-                parts.append(self.evaluate(part.value))
+                parts.append(formatted_numbers(self.evaluate(part.value), "", part.value, origin))
             else:
                 numeric = part.format_spec is not None
                 reason = f"`{_short(part.value)}` is formatted into the string at run time"
@@ -1457,6 +1509,11 @@ class _Walker:
                 composed = _is_sql_call(func.value)
                 values = [self._composable(e, composed) for e in items.elts]
                 return join_values(separator, values, node, origin)
+            grown = self.lookup(items.id) if isinstance(items, ast.Name) else None
+            if isinstance(grown, Grown):  # `" AND ".join(constraints)`: each list it can hold
+                separator = self.evaluate(func.value)
+                joined = [join_values(separator, list(a), node, origin) for a in grown.lists]
+                return union(joined, node, origin)
             named = self.items_of(items)
             if named is not None and named.keys is None:  # `" ".join(CLAUSES)`
                 return join_values(self.evaluate(func.value), named.values, node, origin)
@@ -2308,6 +2365,67 @@ def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
         # numbered at run time: two parameters no other placeholder of the statement uses
         return [((Lit(f"${n}", origin, None, 0, element),),) for n in (65534, 65535)]
     return None
+
+
+_GROWN_CACHE: dict[int, tuple[ast.AST, frozenset[str]]] = {}
+
+
+def _grown_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """Local names a function binds to list displays and otherwise only grows (`.append(x)`,
+    `.extend([…])` as statements), joins (`sep.join(name)`), measures (`len(name)`) or tests
+    (`if name`): nothing else can change the list, so its items are what the paths give. A
+    name used in any other way, or in a nested function, keeps the list unknown."""
+    cached = _GROWN_CACHE.get(id(function))
+    if cached is not None and cached[0] is function:
+        return cached[1]
+    candidates: set[str] = set()
+    spoiled: set[str] = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+    grows: set[int] = set()  # the names of `name.append(x)` written as statements
+    stack: list[tuple[ast.AST, ast.AST | None, bool]] = [
+        (s, function, False) for s in function.body
+    ]
+    while stack:  # iterative: nesting depth is the user's
+        node, parent, nested = stack.pop()
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            spoiled.update(node.names)
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr in ("append", "extend")
+        ):
+            grows.add(id(node.value.func.value))
+        if isinstance(node, ast.Name):
+            if nested or not (id(node) in grows or _growing_use(node, parent)):
+                spoiled.add(node.id)
+            elif isinstance(node.ctx, ast.Store):
+                candidates.add(node.id)
+        inner = nested or isinstance(
+            node,
+            ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef | ast.comprehension,
+        )
+        for child in ast.iter_child_nodes(node):
+            stack.append((child, node, inner))
+    found = frozenset(candidates - spoiled)
+    _GROWN_CACHE[id(function)] = (function, found)
+    return found
+
+
+def _growing_use(name: ast.Name, parent: ast.AST | None) -> bool:
+    if isinstance(name.ctx, ast.Store):  # `name = [...]`, alone on the left
+        return (
+            isinstance(parent, ast.Assign)
+            and len(parent.targets) == 1
+            and isinstance(parent.value, ast.List)
+        )
+    if isinstance(parent, ast.Call) and parent.args == [name] and not parent.keywords:
+        func = parent.func
+        return (isinstance(func, ast.Attribute) and func.attr == "join") or (
+            isinstance(func, ast.Name) and func.id == "len"
+        )
+    if isinstance(parent, ast.If | ast.While | ast.IfExp):
+        return parent.test is name
+    return isinstance(parent, ast.UnaryOp | ast.BoolOp)
 
 
 def _mutated(info: ModuleInfo) -> frozenset[str]:

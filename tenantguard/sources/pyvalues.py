@@ -122,6 +122,8 @@ class Hole(NamedTuple):
     # a call of project functions (a callable giving them): what their `return`s give, read
     # once every function body has run
     returns: object | None = None
+    # a constant number or bool: formatted into a string (f-string, `.format`, `%`) it is text
+    number: int | float | None = None
 
 
 Part = Lit | Hole
@@ -139,8 +141,35 @@ def hole(
     kind: str | None = None,
     string: bool = True,
     returns: object | None = None,
+    number: int | float | None = None,
 ) -> Value:
-    return ((Hole(node, origin, reason, param, owner, kind, string, returns),),)
+    return ((Hole(node, origin, reason, param, owner, kind, string, returns, number),),)
+
+
+def formatted_numbers(value: Value, spec: str, at: Lit | ast.AST, origin: Origin) -> Value:
+    """The value formatted into a string with `spec` (a format spec, or a `%` field): each
+    alternative that is a constant number becomes its text, placed where it is written in."""
+    out: list[Alternative] = []
+    for alternative in value:
+        first = alternative[0] if len(alternative) == 1 else None
+        number = first.number if type(first) is Hole else None
+        text = None if number is None else _number_text(number, spec)
+        if text is None:
+            out.append(alternative)
+        elif isinstance(at, Lit):
+            out.append((Lit(text, at.origin, at.node, at.offset, at.anchor),))
+        else:
+            out.append((Lit(text, origin, None, 0, at),))
+    return tuple(out)
+
+
+def _number_text(number: int | float, spec: str) -> str | None:
+    try:
+        if spec.startswith("%"):
+            return re.sub(r"^%\([^)]*\)", "%", spec) % number
+        return format(number, spec)
+    except (TypeError, ValueError):
+        return None  # a spec Python rejects for this value: left to run time
 
 
 def _capped(alternatives: list[Alternative], node: ast.AST, origin: Origin) -> Value:
@@ -279,11 +308,22 @@ def _fill(
             argument = keywords[key]
         else:
             return f"the template's field {key!r} has no argument"
-        value = argument
+        value = formatted_numbers(argument, _spec_of(piece.lit.text), piece.lit, origin)
         if piece.converted:
-            value = tuple(_as_value(a, node, origin) for a in value)
+            value = tuple(
+                a if is_constant(a) and a != b else _as_value(a, node, origin)
+                for a, b in zip(value, argument, strict=True)
+            )
         parts.append(value)
     return concat(parts, node, origin)
+
+
+def _spec_of(field: str) -> str:
+    """A template field's format: `%5d` as written, `{n:>5}` its spec (`!s`: as text)."""
+    if field.startswith("%"):
+        return field
+    name, _, spec = field[1:-1].partition(":")
+    return "" if "!" in name else spec
 
 
 def _as_value(alternative: Alternative, node: ast.AST, origin: Origin) -> Alternative:

@@ -47,6 +47,7 @@ __all__ = [
     "SchemaInfo",
     "SchemaProblem",
     "ViewInfo",
+    "pin_of",
     "postgres_error",
     "read_schema",
     "tenant_relations",
@@ -152,6 +153,9 @@ class SchemaInfo:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     problems: list[SchemaProblem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # each table's column defaults, as PostgreSQL prints them (a table whose name is in two
+    # schemas has none: which one an INSERT names is the search path's business)
+    defaults: dict[str, dict[str, str]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, the tables inheriting from (or partitions of) each table, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -165,6 +169,8 @@ class SchemaInfo:
     signatures: dict[str, set[tuple[str, tuple[str, ...]]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # names whose defaults are not kept (a table of that name in two schemas)
+    _no_defaults: set[str] = field(default_factory=set, compare=False, repr=False)
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
 
@@ -206,6 +212,7 @@ class SchemaInfo:
                 [p.path, p.line, p.column, p.message, p.text, p.parsed] for p in self.problems
             ],
             "files": [str(f) for f in self.files],
+            "defaults": {t: dict(d) for t, d in self.defaults.items()},
         }
 
     @classmethod
@@ -270,6 +277,7 @@ class SchemaInfo:
                 for path, line, column, message, text, parsed in data["problems"]
             ],
             [Path(str(f)) for f in data["files"]],
+            {str(t): {str(c): str(e) for c, e in d.items()} for t, d in data["defaults"].items()},
         )
 
     # what the schema says
@@ -299,14 +307,24 @@ class SchemaInfo:
                         targets.add((key.ref_table, ref[0]))
         return next(iter(targets)) if len(targets) == 1 else None
 
-    def cascades(self, tenant_tables: Iterable[str]) -> dict[str, dict[str, frozenset[str]]]:
+    def cascades(
+        self, tenant_tables: Iterable[str], column: str = ""
+    ) -> dict[str, dict[str, frozenset[str]]]:
         """What a DELETE or an UPDATE of a table does to the tenant tables whose foreign keys
         reference it with an action (CASCADE, SET NULL, SET DEFAULT): table -> {"DELETE": …,
-        "UPDATE": the referenced columns whose change reaches them, "*" when they are unknown}."""
+        "UPDATE": the referenced columns whose change reaches them, "*" when they are unknown}.
+
+        A key from the tenant column to the tenant column of another tenant table is left out:
+        that table's DELETE or UPDATE is pinned to one tenant (TG001), and the rows it reaches
+        are that tenant's (`servers(server_id)` referenced by every table's `server_id`)."""
         acting = ("c", "n", "d")
+        tenant = set(tenant_tables)
         out: dict[str, dict[str, frozenset[str]]] = {}
-        for table in tenant_tables:
+        for table in tenant:
             for key in self.foreign_keys.get(table, []):
+                ref = key.ref_columns or self._primary_key(key.ref_table)
+                if column and key.columns == (column,) == tuple(ref) and key.ref_table in tenant:
+                    continue
                 kinds = out.setdefault(key.ref_table, {})
                 if key.on_delete in acting:
                     kinds["DELETE"] = frozenset()
@@ -516,7 +534,9 @@ class SchemaInfo:
 
     def _create_table(self, node: Any, text: str, path: str) -> None:
         table = _relname(node.relation)
-        self._defined(node.relation)
+        self.defaults.pop(table, None)  # what an earlier table of this name had is gone
+        if self._defined(node.relation):
+            self._no_defaults.add(table)
         columns = self.columns.setdefault(table, set())
         if node.ofTypename is not None:  # CREATE TABLE … OF type: the type's attributes
             type_name = str(node.ofTypename.names[-1].sval)
@@ -581,10 +601,13 @@ class SchemaInfo:
         if kind == "ColumnDef":
             column = str(element.colname)
             columns.add(column)
+            self._set_default(table, column, None)  # ADD COLUMN: a column of its own
             constraints = list(element.constraints or ())
             for index, constraint in enumerate(constraints):
                 contype = _enum(constraint.contype)
-                if contype == ConstrType.CONSTR_FOREIGN:
+                if contype == ConstrType.CONSTR_DEFAULT:
+                    self._set_default(table, column, constraint.raw_expr)
+                elif contype == ConstrType.CONSTR_FOREIGN:
                     deferrable = any(
                         _enum(c.contype)
                         in (ConstrType.CONSTR_ATTR_DEFERRABLE, ConstrType.CONSTR_ATTR_DEFERRED)
@@ -597,6 +620,22 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
+
+    def _set_default(self, table: str, column: str, expression: Any) -> None:
+        """A column's default set (`expression`, a pglast node) or dropped (None)."""
+        if expression is None or table in self._no_defaults:
+            found = self.defaults.get(table)
+            if found is not None:
+                found.pop(column, None)
+            return
+        from pglast.stream import RawStream
+
+        try:
+            text = RawStream()(expression)
+        except Exception:  # a default pglast cannot print: none kept
+            self._set_default(table, column, None)
+            return
+        self.defaults.setdefault(table, {})[column] = text
 
     def _constraint(self, table: str, node: Any, on: tuple[str, ...] | None) -> None:
         from pglast.enums import ConstrType
@@ -728,6 +767,10 @@ class SchemaInfo:
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
+                self._set_default(table, str(command.name), None)
+            elif subtype == AlterTableType.AT_ColumnDefault and command.name:
+                # SET DEFAULT e / DROP DEFAULT; ONLY or not, children keep theirs (none kept)
+                self._set_default(table, str(command.name), command.def_)
             elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
@@ -772,12 +815,17 @@ class SchemaInfo:
         new = str(node.newname)
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
-            self._defined(_Renamed(new, node.relation.schemaname))
+            if self._defined(_Renamed(new, node.relation.schemaname)):
+                self._no_defaults.add(new)
+                self.defaults.pop(new, None)
             if self._shared(node.relation):  # the same name in another schema stays
                 if old in self.columns:
                     self.columns.setdefault(new, set()).update(self.columns[old])
                 return
             self.relation_schemas.pop(old, None)
+            moved = self.defaults.pop(old, None)
+            if moved is not None and new not in self._no_defaults:
+                self.defaults[new] = moved
             if old in self.columns:
                 self.columns[new] = self.columns.pop(old)
             if old in self.unique_keys:
@@ -868,6 +916,12 @@ class SchemaInfo:
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
+        defaults = self.defaults.get(table)
+        if defaults is not None:
+            moved = defaults.pop(old, None)
+            defaults.pop(new, None)
+            if moved is not None:
+                defaults[new] = moved
         columns = self.columns.get(table)
         if columns is not None and old in columns:
             columns.discard(old)
@@ -933,6 +987,7 @@ class SchemaInfo:
                 self.columns.pop(name, None)
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
+                self.defaults.pop(name, None)
 
     # views and functions
 
@@ -1264,8 +1319,9 @@ def tenant_relations(
       a fixed tenant cannot be pinned from outside: every read of it is a finding.
     - A function whose queries pin their rows by its parameters (or by `$n`) is pinned by the
       arguments given there: `patients_of($1)` is, `patients_of(a.id)` over every `a` is not.
-      A parameter named like a column of the schema is that column in a SQL function: it does
-      not count. A PL/pgSQL variable given a pinning value where declared and never written
+      A parameter named like a column of the schema, of a function's output, or of a column
+      the body names itself (an alias, `(…) AS x(o)`) is that column in a SQL function: it
+      does not count. A PL/pgSQL variable given a pinning value where declared and never written
       again counts like the value.
     - Any other function whose queries read tenant rows hands out every tenant's rows: a tenant
       table (pinned in FROM by its tenant column; called elsewhere, TG006). A body it cannot
@@ -1275,6 +1331,8 @@ def tenant_relations(
     from tenantguard.engine.findings import Severity
 
     known_columns = {c for columns in policy.table_columns.values() for c in columns}
+    # a set-returning function's output columns are columns of a body that reads it
+    known_columns.update(c for f in functions.values() for c in f.columns or ())
     base = len(policy.tenant_expressions)
     found = Relations()
     changed = True
@@ -1298,10 +1356,11 @@ def tenant_relations(
         for name, function in functions.items():
             if _decided(name, found, policy):
                 continue
+            defined = _columns_defined(function.body)
             parameters = [
                 p
                 for p in function.parameters
-                if p and p != policy.tenant_column and p not in known_columns
+                if p and p != policy.tenant_column and p not in known_columns and p not in defined
             ]
             pinned_by = current.replace(
                 tenant_expressions=(*current.tenant_expressions, *parameters)
@@ -1310,9 +1369,9 @@ def tenant_relations(
             # a parameter (that parameter's argument), or a literal (a fixed tenant)
             given: dict[str, str | None] = {}
             for variable, value in function.constants:
-                if variable == policy.tenant_column or variable in known_columns:
+                if variable == policy.tenant_column or variable in known_columns | defined:
                     continue
-                pin = _pin_of(value, pinned_by)
+                pin = pin_of(value, pinned_by)
                 if pin is None:
                     continue
                 if pin.kind == "expression" and isinstance(pin.key, int):
@@ -1364,6 +1423,29 @@ def tenant_relations(
     return found
 
 
+def _columns_defined(statements: list[str]) -> set[str]:
+    """The names the statements give to columns of their own: aliases, a derived table's or a
+    function's alias and column list (`(…) AS x(o)`, `unnest(…) AS o`). In a SQL function such a
+    column wins over a parameter of the same name (PL/pgSQL calls the clash an error)."""
+    names: set[str] = set()
+    for statement in statements:
+        try:
+            trees = sqlglot.parse(statement, read="postgres")
+        except (SqlglotError, RecursionError):
+            continue  # the proof reports what it cannot read
+        for tree in trees:
+            if tree is None:
+                continue
+            for node in tree.find_all(exp.TableAlias, exp.Alias):
+                if isinstance(node, exp.Alias):
+                    names.add(identifier_name(node.args.get("alias")))
+                    continue
+                names.add(identifier_name(node.this))
+                names.update(identifier_name(c) for c in node.args.get("columns") or ())
+    names.discard("")
+    return names
+
+
 def _decided(name: str, found: Relations, policy: Policy) -> bool:
     return (
         name in found.tenant
@@ -1392,17 +1474,47 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
         return ""
     if fixed:
         return "its query pins a fixed tenant"
+    renamed = _renamed_tenant_column(view, column)
+    if renamed is not None:
+        return (
+            f"its query passes {column} through renamed {renamed}, and only a column named "
+            f"{column} pins a view from outside: keep the name {column} in the view, or pin "
+            "its rows inside it"
+        )
     return (
         f"its query does not pass the {column} of the rows it reads through row by row "
         "(it aggregates, ranks, limits, or takes the column from another table)"
     )
 
 
+def _renamed_tenant_column(view: ViewInfo, column: str) -> str | None:
+    """The name a view gives the tenant column it selects under another name (`created_by AS
+    admin_id`, or a column list), when none of its columns keeps the tenant column's name."""
+    from tenantguard.engine.proof import identifier_name
+
+    try:
+        tree = sqlglot.parse_one(view.query, read="postgres")
+    except SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select):
+        return None
+    names = [e.alias_or_name for e in tree.expressions]
+    if view.columns:
+        names = [*view.columns, *names[len(view.columns) :]]
+    if column in names:
+        return None
+    for index, item in enumerate(tree.expressions):
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(inner, exp.Column) and identifier_name(inner.this) == column:
+            return names[index] if index < len(names) else None
+    return None
+
+
 def _quoted(name: str) -> str:
     return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
-def _pin_of(expression: str, policy: Policy) -> PinValue | None:
+def pin_of(expression: str, policy: Policy) -> PinValue | None:
     """This expression as a pinning value (a parameter, a literal, the tenant expression)."""
     from tenantguard.engine.proof import pin_value
 

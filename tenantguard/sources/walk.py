@@ -90,6 +90,8 @@ class FileReport:
     notes: tuple[str, ...] = ()  # said once per file, on standard error
     consulted: Consulted | None = None  # other files a Python file's check read (the cache)
     schema: bool = False  # a schema source (patch, migration): its statements are not "proven"
+    # of `statements`, those that read or write tenant tables (None: not known, an older cache)
+    tenant_statements: int | None = None
 
 
 def _matches(relative: str, patterns: Iterable[str]) -> bool:

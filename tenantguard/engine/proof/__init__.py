@@ -38,6 +38,7 @@ from tenantguard.engine.proof.syntax import (
     conjuncts,
     function_name,
     identifier_name,
+    is_table_name,
     set_branches,
     walk,
 )
@@ -163,6 +164,26 @@ class Analysis:
             ]
         return None
 
+    def default_pin(self, node: exp.Expression) -> PinValue | None:
+        """The tenant value an INSERT (or a MERGE's INSERT) that leaves the tenant column out
+        writes: the tenant expression its target's column defaults to (schema sources), unless
+        the statement changes the setting the expression reads."""
+        defaults = self.policy.tenant_defaults
+        if not defaults:
+            return None
+        target = node.this
+        if isinstance(node, exp.Insert) and isinstance(target, exp.Tuple):
+            merge = node.find_ancestor(exp.Merge)
+            target = merge.this if merge is not None else None
+        if isinstance(target, exp.Schema):
+            target = target.this
+        if not isinstance(target, exp.Table) or not is_table_name(target):
+            return None
+        index = defaults.get(identifier_name(target.this))
+        if index is None or self.model.sets_tenant_setting():
+            return None
+        return PinValue("expression", index)
+
     def _insert_rows(self, node: exp.Expression) -> list[list[exp.Expression]] | None:
         """The items of each VALUES row, or None for an INSERT … SELECT."""
         rows = node.expression
@@ -182,7 +203,12 @@ class Analysis:
         column = self.policy.tenant_column
         for node in inserts:
             columns = self._insert_columns(node)
-            if columns is None or column not in columns:
+            if columns is not None and column not in columns:
+                default = self.default_pin(node)
+                if default is not None:
+                    values.append((default, node))
+                continue
+            if columns is None:
                 continue
             index = columns.index(column)
             rows = self._insert_rows(node)
@@ -212,7 +238,9 @@ class Analysis:
         """The one tenant value every row of an INSERT writes, or None."""
         column = self.policy.tenant_column
         columns = self._insert_columns(node)
-        if columns is None or column not in columns:
+        if columns is not None and column not in columns:
+            return self.default_pin(node)
+        if columns is None:
             return None
         index = columns.index(column)
         rows = self._insert_rows(node)

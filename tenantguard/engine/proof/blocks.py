@@ -14,9 +14,13 @@ INSERT sees nothing of the INSERT. Each block records which of its parent's sour
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
+import sqlglot
 from sqlglot import exp
 
-from tenantguard.engine.policy import Policy
+from tenantguard.engine.policy import Policy, strip_casts
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import (
     PRUNED,
@@ -75,6 +79,43 @@ def _is_comma(join: exp.Join) -> bool:
         or args.get("side")
         or args.get("method")
     )
+
+
+def sets_tenant_setting(calls: Sequence[exp.Expression], policy: Policy) -> bool:
+    """Is one of these `set_config` calls on a setting a tenant expression may read?
+
+    A FROM item or CTE runs it before the rows are read: `current_setting(…)` then reads
+    the new value. A name the text does not state may be any setting; GUC names ignore case.
+    """
+    read = _settings_read(policy.tenant_expressions)
+    for call in calls:
+        name = call.expressions[0] if call.expressions else None
+        if not (isinstance(name, exp.Literal) and name.is_string):
+            return True
+        if read is None or str(name.this).lower() in read:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_read(expressions: tuple[str, ...]) -> frozenset[str] | None:
+    """The settings the tenant expressions read (`current_setting('app.tenant_id')`), folded;
+    None when one of them is something else (a function may read any setting)."""
+    names: set[str] = set()
+    for text in expressions:
+        parsed = sqlglot.parse_one(text, read="postgres")  # the Policy parsed it already
+        tree = strip_casts(parsed) if isinstance(parsed, exp.Expression) else parsed
+        if isinstance(tree, exp.Column):
+            continue  # a function's parameter, read as an expression in its body: no setting
+        if not (
+            isinstance(tree, exp.Anonymous) and identifier_name(tree.this) == "current_setting"
+        ):
+            return None
+        argument = tree.expressions[0] if tree.expressions else None
+        if not (isinstance(argument, exp.Literal) and argument.is_string):
+            return None
+        names.add(str(argument.this).lower())
+    return frozenset(names)
 
 
 class Model:
@@ -185,12 +226,21 @@ class Model:
         value = pin_value(node, self.policy)
         if value is not None and self.lossy and value in self.lossy:
             return None
+        if value is not None and value.kind == "expression" and self.sets_tenant_setting():
+            return None
         return value
+
+    def sets_tenant_setting(self) -> bool:
+        """Does the statement call `set_config` on a setting a tenant expression may read?"""
+        calls = self.calls.get("set_config")
+        return calls is not None and sets_tenant_setting(calls, self.policy)
 
     def array_pin_value(self, node: exp.Expression) -> PinValue | None:
         """`ANY(ARRAY[V])` as a pinning value of this statement (see `pin_value`)."""
         value = single_value_array(node, self.policy)
         if value is not None and self.lossy and value in self.lossy:
+            return None
+        if value is not None and value.kind == "expression" and self.sets_tenant_setting():
             return None
         return value
 

@@ -44,6 +44,25 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
     return [(left, right), (right, left)]
 
 
+def _key_equalities(conjunct: exp.Expression) -> tuple[tuple[exp.Expression, exp.Expression], ...]:
+    """The (left, right) pairs a conjunct equates for a foreign key's join: `=`, `OPERATOR(=)`,
+    `BETWEEN x AND x`, a one-item `IN (x)`, a row equality pair by pair. Not `IS NOT DISTINCT
+    FROM`: it matches a NULL key to a NULL key, which no foreign key points at."""
+    kind = type(conjunct)
+    if kind is exp.EQ:
+        left, right = conjunct.this, conjunct.expression
+        if type(left) is exp.Column and type(right) is exp.Column:
+            return ((left, right),)  # the common case, without the general reading
+    elif kind is exp.In:
+        options = conjunct.expressions
+        if len(options) == 1 and not conjunct.args.get("query"):
+            return ((conjunct.this, options[0]),)
+        return ()
+    elif kind is not exp.Between and kind is not exp.Operator:
+        return ()
+    return tuple(_equalities(conjunct) or ())
+
+
 def _is_row(node: exp.Expression) -> bool:
     """A row constructor: `(a, b)` or `ROW(a, b)` (not a function named `"ROW"`)."""
     if isinstance(node, exp.Tuple):
@@ -399,14 +418,12 @@ class FactCollector:
         wanted = policy.composite_key_pairs
         equalities: list[tuple[exp.Expression, exp.Column, exp.Column, str, str]] = []
         for conjunct in items:
-            if type(conjunct) is not exp.EQ:
-                continue
-            left, right = conjunct.this, conjunct.expression
-            if not (isinstance(left, exp.Column) and isinstance(right, exp.Column)):
-                continue
-            la, lb = identifier_name(left.this), identifier_name(right.this)
-            if (la, lb) in wanted:
-                equalities.append((conjunct, left, right, la, lb))
+            for left, right in _key_equalities(conjunct):
+                if not (isinstance(left, exp.Column) and isinstance(right, exp.Column)):
+                    continue
+                la, lb = identifier_name(left.this), identifier_name(right.this)
+                if (la, lb) in wanted:
+                    equalities.append((conjunct, left, right, la, lb))
         firsts = policy.composite_key_firsts
         if not any((la, lb) in firsts for _, _, _, la, lb in equalities):
             return

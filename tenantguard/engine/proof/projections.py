@@ -239,6 +239,17 @@ class Projections:
             ):
                 owner = None  # `t AS a(x, y)` renames by position
             return item, owner
+        if (
+            isinstance(item, exp.Column)
+            and self.policy.tenant_root is not None
+            and identifier_name(item.this) == self.policy.tenant_root_key
+        ):
+            # the registry's key is its row's tenant: pinned (`r.id = $1`), one value
+            owner = self.names.tenant_column_owner(block, item)
+            return (
+                item,
+                owner if owner is not None and owner.table == self.policy.tenant_root else None,
+            )
         return item, None
 
     def star_owner(

@@ -14,7 +14,9 @@ changes the rows of every tenant: one clinic sees, edits or deletes another clin
 
 What pins a reference `R`:
 - a conjunct `R.tenant_id = V` of a clause that filters `R`, V a pinning value — a parameter, a
-  literal, the tenant expression (`current_setting('app.tenant_id')`, also with `, true`), or a
+  literal, the tenant expression (`current_setting('app.tenant_id')`, also with `, true`; not in
+  a statement that calls `set_config` on that setting, or on a setting named by an expression: a
+  FROM item or CTE runs it before the rows are read, and the expression reads the new value), or a
   cast of one to a type whose equality is exact (integers, `numeric` without a scale, `text`,
   `varchar` without a length, `uuid`; never `real`, `double precision`, `varchar(n)`,
   `char(n)`, `numeric(p, s)`, `citext`, nor a conversion between families such as
@@ -34,10 +36,13 @@ What pins a reference `R`:
   (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
   `tenant_id IS NULL` (rows of no tenant) beside them;
 - the tenant registry (`tenant_root`): `root.id = V` pins it, and `R.tenant_id = root.id`
-  chains from it (reads of the registry itself need no pin);
+  chains from it (reads of the registry itself need no pin); the key of a pinned registry row
+  is its tenant value where a block outputs it (`SELECT r.id AS tenant_id … WHERE r.id = $1`);
 - a composite foreign key of the schema: with `a` pinned and `FOREIGN KEY (tenant_id, b_id)
   REFERENCES b (tenant_id, id)` (validated, not deferrable) on `a`, and `b.id` unique by itself,
-  `b.id = a.b_id` pins `b` — a single-column key never does;
+  `b.id = a.b_id` pins `b` (also spelled `b.id IN (a.b_id)`, `BETWEEN a.b_id AND a.b_id`,
+  `OPERATOR(pg_catalog.=)` or pair by pair in a row equality; not `IS NOT DISTINCT FROM`, which
+  matches NULL to NULL) — a single-column key never does;
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
   or a pinning value. A `VALUES` column holding the same pinning value in every row is that
@@ -62,7 +67,9 @@ What pins a reference `R`:
   column from a joined table cannot be, and every read of it is reported;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
-  A body pinned by several parameters needs a pinning value in each of them. A call shows
+  A body pinned by several parameters needs a pinning value in each of them. A parameter
+  named like a column the body can see (of a table, a view, a function's output, or an alias
+  the body gives: `(SELECT id AS o FROM orgs) x`) is that column in a SQL function: no pin. A call shows
   neither schema nor argument types: functions of one name (overloads, or one per schema) are
   read as one whose body cannot be read, pinned only in FROM by its tenant column.
 

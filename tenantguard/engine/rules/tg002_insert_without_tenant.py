@@ -4,8 +4,13 @@
 Finds an INSERT into a tenant table (also the INSERT action of a MERGE) that does not give the
 tenant column a pinning value in every row: the column list lacks the tenant column, a VALUES row
 puts something else there (a subquery, an expression, DEFAULT), the `INSERT … SELECT` projects
-something other than a pinning value or the tenant column of a pinned source, or there is no
-column list at all. The tenant column of a source NULL-extended by an outer join does not count
+something other than a pinning value or the tenant column of a pinned source (the key of the
+tenant registry pinned by `r.id = $1` is one), or there is no column list at all. A column list
+may leave the tenant column out when the schema sources give it a tenant expression as its
+default (`tenant_id bigint NOT NULL DEFAULT current_setting('app.tenant_id')::bigint`, an exact
+cast; kept through SET/DROP DEFAULT, renames and drops; not for a name in two schemas): the row
+gets the setting's tenant, and the statement is pinned by that expression. A tenant
+expression is no pinning value in a statement that calls `set_config` on its setting. The tenant column of a source NULL-extended by an outer join does not count
 (nor a `VALUES` column there): it may be NULL, a row of no tenant, as `VALUES (NULL, …)` writes.
 With `shared_rows`, neither does the tenant column of a source read with its shared rows
 (`tenant_id = $1 OR tenant_id IS NULL`): a row of no tenant is public to every tenant.
@@ -29,7 +34,7 @@ WHERE l.tenant_id = $1;
 ```
 
 ## Options
-`tenant_column`, `tenant_tables`, `tenant_expressions`, `shared_rows`.
+`tenant_column`, `tenant_tables`, `tenant_expressions`, `tenant_root`, `shared_rows`.
 """
 
 from __future__ import annotations
@@ -81,7 +86,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
             continue
         if column not in columns:
-            yield ctx.finding(RULE, table, f"INSERT into {name} does not set {column}", fix)
+            if builder.default_pin(node) is None:  # not written by a tenant-expression default
+                yield ctx.finding(RULE, table, f"INSERT into {name} does not set {column}", fix)
             continue
         index = columns.index(column)
         source = node.expression
@@ -141,6 +147,8 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             values = (
                 action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
             )
+            if column not in names and builder.default_pin(action) is not None:
+                continue  # the column's default writes the tenant expression's tenant
             if column not in names or names.index(column) >= len(values):
                 yield ctx.finding(
                     RULE,

@@ -15,6 +15,18 @@ the tenant filter has not removed yet:
   runs over every row before the outer filter, and so does any CTE whose body calls a volatile
   function (PostgreSQL never inlines one).
 
+Also `set_config` of the tenant setting (its name in any case, or a name given by an
+expression) in a statement that reads a view or function pinned inside by
+`current_setting('app.tenant_id')` — or any relation that is not a tenant table, the registry
+or a global table: PostgreSQL may run it first (a FROM item, a CTE, beside a scalar subquery),
+and the view then reads the rows of the tenant the statement named. Set the tenant in a
+statement of its own.
+
+A view or function pinned inside by `current_setting('app.tenant_id')` (read as it is: it is
+no tenant table) filters in its own WHERE, which PostgreSQL merges with the reader's: a call
+in the reader's WHERE or ON may run first, on every tenant's rows. With schema sources, any
+function of the schema or relation the schema shows as no table is read so.
+
 It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
 itself (its rows are filtered before those are computed), and on the rows of a MATERIALIZED
 CTE that is pinned inside.
@@ -47,8 +59,18 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.proof import Analysis, Block, Source, SourceKind, Span, function_name
-from tenantguard.engine.proof.syntax import identifier_name
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.proof import (
+    Analysis,
+    Block,
+    Source,
+    SourceKind,
+    Span,
+    build_proof,
+    function_name,
+)
+from tenantguard.engine.proof.blocks import sets_tenant_setting
+from tenantguard.engine.proof.syntax import identifier_name, is_table_name
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
 
@@ -74,9 +96,17 @@ _AFTER_FILTERS = frozenset(
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    proof, analysis = ctx.proof, ctx.builder
-    if proof is None or analysis is None or ctx.in_patch:
+    if "set_config" in ctx.lowered and ctx.tree is not None and not ctx.in_patch:
+        yield from _setting_changed_before_read(ctx, ctx.tree)
+    analysis = ctx.builder
+    if ctx.in_patch or ctx.tree is None:
         return
+    if analysis is None:
+        # no tenant table named: a view or function pinned inside by the tenant setting may
+        # still be read (cheap screen first: the call's name in the text)
+        if not ctx.policy.table_columns or not any(n in ctx.lowered for n in SIDE_EFFECTS):
+            return
+        analysis = build_proof(ctx.tree, ctx.policy)[1]
     calls = analysis.model.calls
     found = [node for name in SIDE_EFFECTS.intersection(calls) for node in calls[name]]
     for node in sorted(found, key=_position):
@@ -85,13 +115,19 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         sources = _tenant_sources(analysis, block, node, visible)
         # a call that reads no tenant row still runs once per row: `nextval('s')` counts them
+        # (not a FROM item of its own: `FROM t, nextval('s')` runs it once)
         per_row = not sources
+        if per_row and _from_item(node, block):
+            continue
         if per_row:
             sources = [s for s in block.every_source if _carries_tenant_rows(s)]
             if visible is not None:
                 sources = [s for s in sources if s in visible]
         for source in sources:
-            if _filtered_before(analysis, source, block, position):
+            if _pinned_by_setting(ctx.policy, source):
+                if position == "after":
+                    continue  # its own filter ran with the block's, before the select list
+            elif _filtered_before(analysis, source, block, position):
                 continue
             if per_row:
                 message = (
@@ -112,6 +148,63 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "tenant) and call it in the select list of a block that reads those rows",
             )
             break
+
+
+def _setting_changed_before_read(ctx: Context, tree: exp.Expression) -> Iterator[Finding]:
+    """`set_config` of the tenant setting beside a read of a relation that is not a tenant
+    table (a view the schema shows pinned inside by `current_setting(…)` is none, nor is a
+    table the schema does not show) or of a function of the schema: one pinned by the setting
+    reads its rows by the new value. Tenant tables are proven by their own pins (a pin by the
+    tenant expression counts for nothing in such a statement)."""
+    policy = ctx.policy
+    setters = [n for n in tree.find_all(exp.Anonymous) if identifier_name(n.this) == "set_config"]
+    if not setters or not sets_tenant_setting(setters, policy):
+        return
+    ctes = {identifier_name(c.args.get("alias")) for c in tree.find_all(exp.CTE)}
+    read: str | None = None
+    for node in tree.find_all(exp.Table, exp.Anonymous):
+        if isinstance(node, exp.Table):
+            if not is_table_name(node):
+                continue  # a function in FROM: its call is visited as an Anonymous
+            name = identifier_name(node.this)
+            if node.args.get("db") is None and name in ctes:
+                continue  # a CTE: its body's reads are visited themselves
+        else:
+            name = identifier_name(node.this)
+            if name not in policy.functions:
+                continue
+        if (
+            policy.is_tenant_table(name)
+            or name in policy.global_tables
+            or policy.is_root_table(name)
+            or name in policy.pinning_functions
+        ):
+            continue
+        read = name
+        break
+    if read is None:
+        return
+    yield ctx.finding(
+        RULE,
+        setters[0],
+        f"set_config() may change the tenant setting before {read} is read: a view or "
+        "function pinned by current_setting(…) then reads another tenant's rows",
+        "set the tenant setting in a statement of its own, before this one",
+    )
+
+
+def _from_item(node: exp.Expression, block: Block) -> bool:
+    """Is the call (part of) one of the block's FROM items, outside any condition? Such a call
+    reading no column runs once, not per row."""
+    child: exp.Expr = node
+    parent = node.parent
+    while parent is not None and parent is not block.node:
+        if isinstance(parent, exp.Join) and child is parent.args.get("on"):
+            return False
+        if isinstance(parent, exp.Select | exp.Subquery):
+            return False  # a nested block's own FROM item: its condition is not ours
+        child, parent = parent, parent.parent
+    return parent is not None and child.arg_key in ("from_", "joins")
 
 
 def _position(node: exp.Expression) -> int:
@@ -160,7 +253,11 @@ def _tenant_sources(
             continue  # a subquery's rows are its own
         if isinstance(node, exp.Column):
             source = _column_source(analysis, block, node, visible)
-            if source is not None and _carries_tenant_rows(source) and source not in found:
+            if (
+                source is not None
+                and (_carries_tenant_rows(source) or _pinned_by_setting(analysis.policy, source))
+                and source not in found
+            ):
                 found.append(source)
             continue
         stack.extend(node.iter_expressions())
@@ -186,6 +283,35 @@ def _named(block: Block | None, name: str) -> Source | None:
             return block.sources[name]
         block = block.parent
     return None
+
+
+def _pinned_by_setting(policy: Policy, source: Source) -> bool:
+    """A view or function that may be pinned inside by the tenant setting, read as it is: one
+    of the schema's functions, or a relation the schema sources show as no table (a view
+    pinned by `current_setting(…)` is neither a tenant table nor a table). PostgreSQL merges
+    its filter with the reader's WHERE and may run a call there first, on every tenant's rows."""
+    if source.tenant or not policy.table_columns:
+        return False  # a tenant table has its own pin; without a schema nothing can be told
+    node = source.node
+    if source.kind is SourceKind.TABLE and source.table is not None:
+        name = source.table
+        if name not in policy.functions and name in policy.table_columns:
+            return False  # a table of the schema
+    elif (
+        source.kind is SourceKind.OTHER
+        and isinstance(node, exp.Table)
+        and isinstance(node.this, exp.Anonymous)
+    ):
+        name = identifier_name(node.this.this)
+        if name not in policy.functions:
+            return False  # a built-in set-returning function
+    else:
+        return False
+    return not (
+        name in policy.global_tables
+        or policy.is_root_table(name)
+        or name in policy.pinning_functions
+    )
 
 
 def _carries_tenant_rows(source: Source) -> bool:
