@@ -314,3 +314,30 @@ async def test_a_connection_opened_with_its_own_search_path_is_guarded(setup: Se
             assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
     finally:
         await conn.close()
+
+
+# --- 5. a NUL character: the server reads the text before it -------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT first_name FROM patients\x00 WHERE tenant_id = $1",
+        "SELECT first_name FROM patients WHERE tenant_id = $1\x00\x00\x01\x00",
+    ],
+)
+async def test_a_statement_with_a_nul_is_refused_before_it_is_sent(
+    guard_only: Setup, sql: str
+) -> None:
+    """The proof read `\\x00` as a blank and proved the whole text; PostgreSQL reads a
+    statement up to its first NUL (the rest is the protocol message's next fields). No split
+    that reads another clinic was found (the tail must parse as Parse's parameter types), but
+    the guard does not send what it did not prove."""
+    conn = await connect(guard_only.dsn, policy=round2.POLICY)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="NUL character"):
+                await conn.fetch(sql, 1)
+            assert [r[0] for r in await conn.fetch(round2.PINNED, 1)] == round2.CLINIC_1
+    finally:
+        await conn.close()
