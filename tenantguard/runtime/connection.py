@@ -25,6 +25,7 @@ Besides proving statements, the connection keeps what it knows of its session:
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -38,6 +39,7 @@ from contextvars import ContextVar
 from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
+from asyncpg import compat
 from asyncpg.pool import Pool
 
 from tenantguard.engine.policy import Policy
@@ -47,6 +49,7 @@ from tenantguard.runtime.context import _SCOPE, UUID_TYPES
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
+from tenantguard.runtime.session import RELIED_ON_SETTINGS, SEARCH_PATH, search_path_problem
 from tenantguard.runtime.tokens import inline_parameters
 
 __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "create_pool"]
@@ -73,13 +76,20 @@ _TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per conn
 # timer: `GuardedConnection.reset` makes those steps itself, only while asyncpg's are these
 _RESET_INLINE = asyncpg.Connection.reset.__code__.co_names == (
     "compat", "timeout", "_reset", "get_reset_query", "execute",
+) and asyncpg.Connection._reset.__code__.co_names == (
+    "_check_open", "_listeners", "clear", "_log_listeners", "_protocol", "is_in_transaction",
+    "_top_xact", "_managed", "_loop", "call_exception_handler", "format", "execute",
 )  # fmt: skip
+# the driver's task while a reset the guard makes itself runs: no task is exempt (not None,
+# which `asyncio.current_task()` is in a loop's callback)
+_NO_TASK = object()
+_SPACE_OR_QUOTE = re.compile(r'[\s"]+')
 
 
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -90,11 +100,13 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_clean = True
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
+        # a setting the guard relies on, given in the startup packet (no statement sets it)
+        self._tg_startup = _startup_problem(self)
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them passes unchecked (by identity: a
         # callback scheduled from it runs in a copy of its context, but not in its task)
         self._tg_driver: asyncio.Event | None = None
-        self._tg_driver_task: asyncio.Task[Any] | None = None
+        self._tg_driver_task: object = None
         # the task running the pool's init=/setup= on this connection (see `_tg_configure`)
         self._tg_configuring: asyncio.Task[Any] | None = None
         # query -> asyncpg's statement state whose parameter types were found exact
@@ -202,7 +214,7 @@ class GuardedConnection(asyncpg.Connection):
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
-        self._tg_lexer_ok = _lexes_standard(self)
+        self._tg_lexer_ok = self._tg_startup is None and _lexes_standard(self)
         self._tg_setting = None
         self._tg_in_txn_set = False
         self._tg_fast = self._tg_lexer_ok
@@ -381,23 +393,48 @@ class GuardedConnection(asyncpg.Connection):
             # every statement since the last reset was plain: the reset would change nothing
             guard.resets_skipped += 1
             return
-        if timeout is None and self._tg_driver is None and _RESET_INLINE:
-            # the pool's release: asyncpg's reset made here, without its no-op timer, its
-            # script sent with asyncpg's own execute (this method's statement, by identity:
-            # nothing an application sends reaches that call); a ROLLBACK of asyncpg's
-            # `_reset` goes through `execute`, admitted as the driver's
-            done = self._tg_driver_start()
+        if _RESET_INLINE:
+            # asyncpg's reset made here, its ROLLBACK and script sent with asyncpg's own
+            # execute: none of it needs the driver's exemption, so no task has it meanwhile
+            # (asyncpg reports a transaction left open to the loop's exception handler, in
+            # this task: a call made there and started at once passed as the reset's own)
+            nested = self._tg_is_driver()  # a pool's reset= calling reset(): its run goes on
+            if not nested and self._tg_driver is not None:
+                await self._tg_settled()  # another task's run first
+            done = None if nested else self._tg_driver_start(exempt=False)
             try:
-                await self._reset()
-                script = self.get_reset_query()
-                if script:
-                    await _execute(self, script)
+                if timeout is None:  # the pool's release: without asyncpg's no-op timer
+                    await self._tg_reset_steps()
+                else:
+                    async with compat.timeout(timeout):
+                        await self._tg_reset_steps()
             finally:
-                self._tg_driver_end(done)
+                if done is not None:
+                    self._tg_driver_end(done)
         else:
             reset = super().reset
             await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
+
+    async def _tg_reset_steps(self) -> None:
+        """asyncpg's `_reset()` and reset query (`_RESET_INLINE`), every statement sent with
+        asyncpg's own `execute` (this method's, by identity: nothing an application sends
+        reaches these calls); the report of a transaction left open is a loop's callback."""
+        connection: Any = self  # asyncpg's attributes, as its `_reset()` uses them
+        connection._check_open()
+        connection._listeners.clear()
+        connection._log_listeners.clear()
+        top = connection._top_xact
+        if connection._protocol.is_in_transaction() or top is not None:
+            if top is None or not top._managed:
+                loop = connection._loop
+                message = f"Resetting connection with an active transaction {self!r}"
+                loop.call_soon(loop.call_exception_handler, {"message": message})
+            connection._top_xact = None
+            await _execute(self, "ROLLBACK")
+        script = self.get_reset_query()
+        if script:
+            await _execute(self, script)
 
     # -- what stays on the connection: codecs and the hooks that see later statements -------
 
@@ -421,6 +458,14 @@ class GuardedConnection(asyncpg.Connection):
             "and bound values of every later statement",
         )
         super().add_query_logger(callback)
+
+    async def add_listener(self, channel: str, callback: Any) -> None:
+        self._tg_check_hook(
+            "add_listener",
+            "receives the notifications every session sends on the channel (NOTIFY, "
+            "pg_notify()), other requests' payloads",
+        )
+        await super().add_listener(channel, callback)
 
     def add_log_listener(self, callback: Any) -> None:
         self._tg_check_hook(
@@ -918,10 +963,11 @@ class GuardedConnection(asyncpg.Connection):
         finally:
             self._tg_driver_end(done)
 
-    def _tg_driver_start(self) -> asyncio.Event:
-        """Marks this task as the driver's until `_tg_driver_end` (none may be in flight)."""
+    def _tg_driver_start(self, *, exempt: bool = True) -> asyncio.Event:
+        """Marks this task as the driver's until `_tg_driver_end` (none may be in flight);
+        not `exempt`: calls made meanwhile, this task's too, wait and are checked."""
         done = self._tg_driver = asyncio.Event()
-        self._tg_driver_task = asyncio.current_task()
+        self._tg_driver_task = asyncio.current_task() if exempt else _NO_TASK
         self._tg_fast = False  # keeps the hot path out: every call goes to the driver check
         return done
 
@@ -949,8 +995,50 @@ def _lexes_standard(connection: asyncpg.Connection) -> bool:
     )
 
 
+def _startup_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
+    """A setting the guard relies on (`RELIED_ON_SETTINGS`) that the connection was opened
+    with: `server_settings=`, a DSN's query parameters (asyncpg sends both in the startup
+    packet, and `pool.set_connect_args()` changes them for the pool's next connections) or
+    `options` (command-line switches: `-c name=value`, `--name=value`, `-` read as `_`).
+    Not every such setting is reported back (`session_replication_role` is not), so the
+    names are read here: one given at all is not trusted, whatever its value; a search_path
+    only when it names pg_catalog after another schema (`session.search_path_problem`)."""
+    params = getattr(connection, "_params", None)
+    settings = getattr(params, "server_settings", None)
+    if params is None or (settings is not None and not isinstance(settings, dict)):
+        return (
+            "the connection's startup settings cannot be read (another asyncpg?)",
+            "report this to the tenantguard maintainers",
+        )
+    relied_on = {**RELIED_ON_SETTINGS, SEARCH_PATH[0]: SEARCH_PATH[1:]}
+    for name, value in (settings or {}).items():
+        key = str(name).lower().replace("-", "_")
+        text = _SPACE_OR_QUOTE.sub("", str(value).lower())
+        if key == "options":
+            # PostgreSQL splits the switches at blanks, `\` escaping the next character
+            text = text.replace("\\", "").replace("-", "_")
+            named = [relied for relied in RELIED_ON_SETTINGS if relied in text]
+            if "search_path" in text and search_path_problem(text):
+                named.append("search_path")
+        elif key == "search_path":
+            named = [key] if search_path_problem(f"search_path={text}") else []
+        else:
+            named = [key] if key in RELIED_ON_SETTINGS else []
+        if named:
+            why, hint = relied_on[named[0]]
+            return (
+                f"the connection was opened with {named[0]} in its startup settings "
+                f"({'options' if key == 'options' else 'server_settings or the DSN'}), {why}",
+                f"{hint}: do not pass it in server_settings=, the DSN or pool.set_connect_args()",
+            )
+    return None
+
+
 def _session_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
     """Why the server would not read statements as the guard does, and what to do."""
+    startup = getattr(connection, "_tg_startup", None)
+    if startup is not None:
+        return startup  # type: ignore[no-any-return]
     if _reported(connection, "standard_conforming_strings") != "on":
         return (
             "standard_conforming_strings is off in this session: the server ends strings "

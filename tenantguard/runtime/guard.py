@@ -300,6 +300,15 @@ class Guard:
         texts = [s.text for s in split_sql(sql)[0]]
         effects = script_effects(texts, self.tenant_setting)
         errors: list[Finding] = []
+        if "\x00" in sql:
+            # the server reads a statement up to its first NUL; the proof reads past it
+            errors.append(
+                _runtime_finding(
+                    "the statement contains a NUL character: the server would read only the "
+                    "text before it, not the statement that was proven",
+                    "remove the NUL character (pass binary data as a parameter)",
+                )
+            )
         if effects.refusal is not None:
             errors.append(_runtime_finding(effects.refusal, effects.hint))
         parameters: set[int] = set()

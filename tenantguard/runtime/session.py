@@ -34,9 +34,11 @@ __all__ = [
     "LEXER_SETTINGS",
     "RELIED_ON_SETTINGS",
     "SAFE_FUNCTIONS",
+    "SEARCH_PATH",
     "Effects",
     "is_control_statement",
     "script_effects",
+    "search_path_problem",
     "statement_effects",
 ]
 
@@ -61,6 +63,28 @@ RELIED_ON_SETTINGS = {
         "leave session_replication_role at origin (replication tools run unscoped)",
     ),
 }
+
+
+# search_path decides which function a name calls: pg_catalog is searched first unless it is
+# named after another schema, and the guard trusts built-ins' names (`SAFE_FUNCTIONS`)
+SEARCH_PATH = (
+    "search_path",
+    "which decides which schema's function a name calls: a schema named before pg_catalog "
+    "turns a built-in the guard trusts (lower(), now() …) into that schema's function",
+    "leave pg_catalog out of search_path (it is then searched first), or name it first",
+)
+# pg_catalog first in a SET or set_config() value (the code text: no blanks, no double quotes)
+_CATALOG_FIRST = re.compile(r"(?:search_path(?:=|to)|set_config\('search_path',)'?pg_catalog")
+# set_config() of search_path whose value is not one plain string literal
+_PATH_NOT_LITERAL = re.compile(r"set_config\('search_path'(?!,'(?:[^'\\]|'')*',)")
+
+
+def search_path_problem(value: str) -> bool:
+    """True when a search_path value (or a text that sets one, lower-cased, without blanks
+    and double quotes) names pg_catalog after another schema, or cannot be read plainly."""
+    if "\\" in value:  # an escape string may spell pg_catalog (E'pg\x5fcatalog')
+        return True
+    return "pg_catalog" in _CATALOG_FIRST.sub("", value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +304,16 @@ def statement_effects(text: str, setting: str) -> Effects:
             relied_on == "client_encoding" and _SET_NAMES.match(bare)
         ):
             return Effects(False, False, f"the statement changes {relied_on}, {why}", hint)
+    if ("search_path" in code and word == "set") or "set_config('search_path'" in code:
+        name, why, hint = SEARCH_PATH
+        if search_path_problem(code) or _PATH_NOT_LITERAL.search(code):
+            return Effects(
+                False,
+                False,
+                f"the statement sets a {name} naming pg_catalog after another schema, or one "
+                f"the guard cannot read: {name} {why}",
+                hint,
+            )
     if "pg_settings" in code and not _only_reads(word, text):
         return Effects(
             False,
