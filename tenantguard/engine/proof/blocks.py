@@ -34,7 +34,6 @@ from tenantguard.engine.proof.syntax import (
     subclasses,
 )
 from tenantguard.engine.proof.values import (
-    context_lossy_parameters,
     lossy_parameter,
     pin_value,
     single_value_array,
@@ -55,8 +54,6 @@ _AGGREGATE_SET = subclasses(exp.AggFunc, exp.Window)
 _WINDOW_SET = subclasses(exp.Window)
 _GROUPING_SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
 _CAST_SET = subclasses(exp.Cast, exp.TryCast)
-# nodes that may type a parameter among their operands (function calls, operators)
-_CONTEXT_SET = subclasses(exp.Func, exp.Binary) - _CAST_SET
 _INTERESTING = (
     _BLOCK_SET
     | _INDEXED_SET
@@ -65,7 +62,6 @@ _INTERESTING = (
     | subclasses(exp.Table)
     | _AGGREGATE_SET
     | _CAST_SET
-    | _CONTEXT_SET
 ) | {exp.Anonymous}
 
 
@@ -218,8 +214,6 @@ class Model:
                         self.tenant_calls.append(node)
                     elif name in policy.pinning_functions:
                         self.pinned_calls.append((node, block))
-                if kind in _CONTEXT_SET:
-                    self.lossy.update(context_lossy_parameters(node, policy))
             for value in node.args.values():
                 if type(value) is list:
                     stack.extend(

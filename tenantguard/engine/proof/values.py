@@ -9,7 +9,7 @@ folds case) would let a value that passes the runtime's check select another ten
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any
 
 from sqlglot import exp
 
@@ -19,7 +19,6 @@ from tenantguard.engine.proof.syntax import identifier_name
 
 __all__ = [
     "column_side",
-    "context_lossy_parameters",
     "exact_array_cast",
     "exact_cast",
     "lossy_parameter",
@@ -202,77 +201,10 @@ def lossy_parameter(cast: exp.Expression, policy: Policy) -> PinValue | None:
 
 
 def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
-    """Every parameter the statement casts to a lossy type somewhere, or may type as one from
-    where it stands (`context_lossy_parameters`)."""
+    """Every parameter the statement casts to a lossy type somewhere."""
     found = set()
-    for walked in tree.walk():
-        node = cast(exp.Expression, walked)
-        if not isinstance(node, exp.Binary | exp.Func):  # casts are functions too
-            continue
-        value = lossy_parameter(node, policy)
+    for cast in tree.find_all(exp.Cast, exp.TryCast):
+        value = lossy_parameter(cast, policy)
         if value is not None:
             found.add(value)
-        found.update(context_lossy_parameters(node, policy))
     return found
-
-
-# calls whose arguments take their type from one another or from elsewhere, not from a
-# function's signature: read as operators (`coalesce($1, 0.5::real)` is lossy, `($1)` is not)
-_COMMON_TYPE = (exp.Coalesce, exp.Greatest, exp.Least, exp.Nullif, exp.Array)
-_TYPED_ELSEWHERE = (exp.Cast, exp.TryCast, exp.Any, exp.All, exp.Exists)
-
-
-def context_lossy_parameters(node: exp.Expression, policy: Policy) -> list[PinValue]:
-    """The parameters PostgreSQL may type as a lossy type from where they stand, not by a
-    cast: an argument of a function (its signature's type: `float4larger($1, 0)`), or an
-    operand beside a value that may be of one (`$1 + 0.5::real`, `$1 < random()`). PostgreSQL
-    types a parameter where it first reads it, for the whole statement; which place that is
-    is no proof. A function of the schema that pins by its arguments or hands out tenant rows
-    is read as typing them exactly."""
-    if isinstance(node, (exp.Connector, *_TYPED_ELSEWHERE)):
-        return []
-    if isinstance(node, (exp.Binary, *_COMMON_TYPE)):
-        operands = [_unparen(o) for o in node.iter_expressions()]
-        if not any(isinstance(o, exp.Parameter | exp.Placeholder) for o in operands):
-            return []
-        if not any(_may_be_lossy(o) for o in operands):
-            return []
-    elif isinstance(node, exp.Func):
-        if isinstance(node, exp.Anonymous):
-            name = identifier_name(node.this)
-            if name == "row":  # ROW($1, 1): typed by the row it is compared with
-                return []
-            if name in policy.pinning_functions or policy.is_tenant_table(name):
-                return []
-        operands = [_unparen(o) for o in node.iter_expressions()]
-    else:
-        return []
-    found = []
-    for operand in operands:
-        if isinstance(operand, exp.Parameter | exp.Placeholder):
-            value = pin_value(operand, policy)
-            if value is not None:
-                found.append(value)
-    return found
-
-
-def _unparen(node: exp.Expression) -> exp.Expression:
-    while isinstance(node, exp.Paren):
-        node = node.this
-    return node
-
-
-def _may_be_lossy(node: exp.Expression) -> bool:
-    """May this value be of a lossy type (a parameter beside it takes that type)? Arithmetic
-    has the type of its operands (`random() + 1`)."""
-    stack = [node]
-    while stack:  # explicit stack: the depth of an expression comes from user input
-        value = _unparen(stack.pop())
-        if isinstance(value, exp.Cast | exp.TryCast):
-            if not (exact_cast(value) or exact_array_cast(value)):
-                return True
-        elif isinstance(value, exp.Func | exp.Subquery):  # a call's type is its own: unknown
-            return True
-        elif isinstance(value, exp.Binary) and not isinstance(value, exp.Connector):
-            stack.extend(value.iter_expressions())
-    return False
