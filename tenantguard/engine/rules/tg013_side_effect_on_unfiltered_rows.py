@@ -117,7 +117,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         # a call that reads no tenant row still runs once per row: `nextval('s')` counts them
         # (not a FROM item of its own: `FROM t, nextval('s')` runs it once)
         per_row = not sources
-        if per_row and _from_item(node, block):
+        if per_row and position == "from":
             continue
         if per_row:
             sources = [s for s in block.every_source if _carries_tenant_rows(s)]
@@ -193,28 +193,16 @@ def _setting_changed_before_read(ctx: Context, tree: exp.Expression) -> Iterator
     )
 
 
-def _from_item(node: exp.Expression, block: Block) -> bool:
-    """Is the call (part of) one of the block's FROM items, outside any condition? Such a call
-    reading no column runs once, not per row."""
-    child: exp.Expr = node
-    parent = node.parent
-    while parent is not None and parent is not block.node:
-        if isinstance(parent, exp.Join) and child is parent.args.get("on"):
-            return False
-        if isinstance(parent, exp.Select | exp.Subquery):
-            return False  # a nested block's own FROM item: its condition is not ours
-        child, parent = parent, parent.parent
-    return parent is not None and child.arg_key in ("from_", "joins")
-
-
 def _position(node: exp.Expression) -> int:
     """Where a call starts in the text (the walk found them in no particular order)."""
     return int(node.meta.get("start", 0)) if node.meta else 0
 
 
 def _placement(analysis: Analysis, node: exp.Expression) -> tuple[Block | None, str, Span | None]:
-    """The block a call sits in, whether it is evaluated after the block's filters ("after")
-    or may be evaluated with them ("filter"), and the sources its clause sees."""
+    """The block a call sits in, whether it is evaluated after the block's filters ("after"),
+    may be evaluated with them ("filter"), or is (part of) a FROM item outside any condition
+    ("from": run with the rows, but once, not per row, when it reads no column), and the
+    sources its clause sees."""
     child: exp.Expr = node
     parent = node.parent
     visible: Span | None = None
@@ -228,6 +216,8 @@ def _placement(analysis: Analysis, node: exp.Expression) -> tuple[Block | None, 
             key = child.arg_key or ""
             if isinstance(parent, exp.Update) and key == "expressions":
                 key = "expressions"  # SET is computed on the rows the WHERE kept
+            elif key in ("from_", "joins") and position == "after":
+                position = "from"
             elif (
                 key in ("where", "on", "from_", "joins", "using", "this")
                 or key not in _AFTER_FILTERS
