@@ -76,7 +76,8 @@ def _written(ctx: Context, policy: Policy) -> list[str]:
             continue
         listed = node.this.expressions if isinstance(node.this, exp.Schema | exp.Tuple) else None
         names = [identifier_name(c.this if isinstance(c, exp.Column) else c) for c in listed or ()]
-        how = " (the column's default)" if listed and policy.tenant_column not in names else ""
+        omitted = node.args.get("default") or (listed and policy.tenant_column not in names)
+        how = " (the column's default)" if omitted else ""
         lines.append(f"{label}: {column} is {value.describe()}{how} in every row")
     return lines
 

@@ -147,3 +147,45 @@ def test_explain_says_what_an_insert_writes(tmp_path: Path) -> None:
     assert failed
     assert "memos (rows the INSERT writes): NOT SHOWN to carry one tenant in account_id" in out
     assert "proven" not in out
+
+
+async def test_the_default_keyword_writes_the_requests_tenant(
+    database: str, tmp_path: Path
+) -> None:
+    """`DEFAULT VALUES` and `VALUES (DEFAULT, …)` write the column's default: the request's
+    tenant where it is the tenant expression (accepted), another tenant where it is a constant
+    (refused before it runs: the rows show what it would have written)."""
+    schema = SCHEMA + "ALTER TABLE notes ALTER COLUMN account_id SET DEFAULT 2;"
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(schema + "INSERT INTO accounts VALUES (1, 'own'), (2, 'VICTIM');")
+    finally:
+        await owner.close()
+    policy = _policy(tmp_path, schema)
+    conn = await connect(database, policy=policy, set_tenant_setting=True)
+    refused = 0
+    try:
+        with tenant(1):
+            await conn.execute("INSERT INTO memos DEFAULT VALUES")
+            await conn.execute("INSERT INTO memos (account_id, body) VALUES (DEFAULT, 'kw')")
+            for sql in (
+                "INSERT INTO notes DEFAULT VALUES",
+                "INSERT INTO notes (account_id, body) VALUES (DEFAULT, 'kw')",
+            ):
+                try:
+                    await conn.execute(sql)
+                except TenantIsolationError:
+                    refused += 1
+    finally:
+        await conn.close()
+    owner = await asyncpg.connect(database)
+    try:
+        memos = await owner.fetch("SELECT account_id, body FROM memos ORDER BY id")
+        notes = await owner.fetch("SELECT account_id FROM notes")
+        # what the refused statements would have written: clinic 2's rows
+        await owner.execute("INSERT INTO notes DEFAULT VALUES")
+        would = await owner.fetchval("SELECT account_id FROM notes")
+    finally:
+        await owner.close()
+    assert [(r["account_id"], r["body"]) for r in memos] == [(1, None), (1, "kw")]
+    assert refused == 2 and notes == [] and would == 2
