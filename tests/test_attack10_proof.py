@@ -163,3 +163,33 @@ async def test_the_upsert_overwrites_another_workspace_on_the_server(database: s
         )
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 5/6: a parameter of a lossy type
+# OPEN. A function that pins by a parameter declared `char(n)` (bpchar) compares `workspace = w`
+# as text after bpchar drops trailing blanks: `docs_bp('acme ')` reads workspace 'acme'. The
+# schema reader keeps parameter names only (tenantguard/sources/schema.py: tenant_relations
+# counts every parameter named apart from a column; FunctionInfo has no parameter types).
+BPCHAR_FUNCTION = """
+CREATE FUNCTION docs_bp(w char(8)) RETURNS SETOF docs LANGUAGE sql STABLE
+    AS $$ SELECT * FROM docs WHERE workspace = w $$;
+"""
+BPCHAR_CALL = "SELECT title FROM docs_bp($1)"
+
+
+@pytest.mark.xfail(strict=True, reason="parameter types are not read: a bpchar parameter pins")
+def test_a_function_pinned_by_a_bpchar_parameter_is_not_pinned(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SCHEMA + BPCHAR_FUNCTION, tenant_column="workspace")
+    assert isinstance(policy, Policy)
+    assert analyze_statement(BPCHAR_CALL, policy).findings
+
+
+async def test_the_bpchar_parameter_reads_another_workspace_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + BPCHAR_FUNCTION + DATA)
+        await conn.execute("INSERT INTO workspaces VALUES ('acme ', 'trailing blank')")
+        # workspace 'acme ' (a registered slug of its own) reads workspace 'acme'
+        assert [r[0] for r in await conn.fetch(BPCHAR_CALL, "acme ")] == ["own"]
+    finally:
+        await conn.close()
