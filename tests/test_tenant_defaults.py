@@ -16,6 +16,7 @@ import pytest
 
 from tenantguard import Policy, TenantIsolationError
 from tenantguard.engine.analyze import analyze_statement
+from tenantguard.explain import explain
 from tenantguard.runtime import connect, tenant
 
 from .test_schema import policy_for
@@ -123,3 +124,26 @@ async def test_the_guard_writes_the_requests_tenant_through_the_default(
     finally:
         await owner.close()
     assert [(r["account_id"], r["body"]) for r in written] == [(1, "mine"), (1, "mine too")]
+
+
+def test_explain_says_what_an_insert_writes(tmp_path: Path) -> None:
+    """`explain` of an INSERT into a tenant table says what its rows carry (it said "reads and
+    writes no tenant table"), through the column's default too, and what it cannot show."""
+    policy = _policy(tmp_path)
+    out, failed = explain("INSERT INTO memos (body) VALUES ('a')", policy)
+    assert not failed
+    assert (
+        "memos (rows the INSERT writes): account_id is the tenant expression (the column's "
+        "default) in every row" in out
+    )
+    assert "Verdict: proven — every row it writes carries one tenant." in out
+    assert "nothing to prove" not in out
+    out, failed = explain("INSERT INTO memos (account_id, body) VALUES ($1, 'a')", policy)
+    assert "memos (rows the INSERT writes): account_id is $1 in every row" in out
+    assert "(the column's default)" not in out and not failed
+    out, failed = explain(
+        "INSERT INTO memos (account_id, body) SELECT account_id, body FROM memos", policy
+    )
+    assert failed
+    assert "memos (rows the INSERT writes): NOT SHOWN to carry one tenant in account_id" in out
+    assert "proven" not in out

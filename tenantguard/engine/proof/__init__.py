@@ -234,7 +234,7 @@ class Analysis:
                         values.append((value, item))
         return values
 
-    def _insert_value(self, node: exp.Insert) -> PinValue | None:
+    def insert_value(self, node: exp.Insert) -> PinValue | None:
         """The one tenant value every row of an INSERT writes, or None."""
         column = self.policy.tenant_column
         columns = self._insert_columns(node)
@@ -266,7 +266,7 @@ class Analysis:
             block = self.model.block_of.get(id(node))
             if block is None or not isinstance(node, exp.Insert):
                 continue
-            value = self._insert_value(node)
+            value = self.insert_value(node)
             if value is None:
                 continue
             conflict = node.args.get("conflict")
