@@ -166,10 +166,10 @@ async def test_the_upsert_overwrites_another_workspace_on_the_server(database: s
 
 
 # ---------------------------------------------------------------- class 5/6: a parameter of a lossy type
-# OPEN. A function that pins by a parameter declared `char(n)` (bpchar) compares `workspace = w`
-# as text after bpchar drops trailing blanks: `docs_bp('acme ')` reads workspace 'acme'. The
-# schema reader keeps parameter names only (tenantguard/sources/schema.py: tenant_relations
-# counts every parameter named apart from a column; FunctionInfo has no parameter types).
+# A function that pins by a parameter declared `char(n)` (bpchar) compares `workspace = w` as
+# text after bpchar drops trailing blanks: `docs_bp('acme ')` reads workspace 'acme'. A
+# parameter whose type pads, truncates, rounds or compares loosely (a domain over one, an array
+# of one) pins nothing: the function hands out every workspace's rows.
 BPCHAR_FUNCTION = """
 CREATE FUNCTION docs_bp(w char(8)) RETURNS SETOF docs LANGUAGE sql STABLE
     AS $$ SELECT * FROM docs WHERE workspace = w $$;
@@ -177,11 +177,35 @@ CREATE FUNCTION docs_bp(w char(8)) RETURNS SETOF docs LANGUAGE sql STABLE
 BPCHAR_CALL = "SELECT title FROM docs_bp($1)"
 
 
-@pytest.mark.xfail(strict=True, reason="parameter types are not read: a bpchar parameter pins")
-def test_a_function_pinned_by_a_bpchar_parameter_is_not_pinned(tmp_path: Path) -> None:
-    policy = policy_for(tmp_path, SCHEMA + BPCHAR_FUNCTION, tenant_column="workspace")
+@pytest.mark.parametrize(
+    ("declared", "condition", "pinned"),
+    [
+        ("w char(8)", "workspace = w", False),
+        ("w character(8)", "workspace = w", False),
+        ("w name", "workspace = w", False),
+        ('w "char"', "workspace = w", False),
+        ("w citext", "workspace = w", False),
+        ("w slug8", "workspace = w", False),  # a domain over char(8)
+        ("w char(8)[]", "workspace = ANY(w)", False),
+        ("w char(8)", "workspace = $1", False),  # by position, the same conversion
+        ("w text", "workspace = w", True),
+        ("w varchar(4)", "workspace = w", True),  # a length limit is ignored on arguments
+        ("w text[]", "workspace = ANY(w) AND cardinality(w) = 1", False),  # several: TG008-like
+        ("w text", "workspace = $1", True),
+    ],
+)
+def test_a_function_pinned_by_a_parameter_of_a_lossy_type_is_not_pinned(
+    tmp_path: Path, declared: str, condition: str, pinned: bool
+) -> None:
+    function = (
+        "CREATE DOMAIN slug8 AS char(8);\n"
+        f"CREATE FUNCTION docs_of({declared}) RETURNS SETOF docs LANGUAGE sql STABLE\n"
+        f"    AS $$ SELECT * FROM docs WHERE {condition} $$;\n"
+    )
+    policy = policy_for(tmp_path, SCHEMA + function, tenant_column="workspace")
     assert isinstance(policy, Policy)
-    assert analyze_statement(BPCHAR_CALL, policy).findings
+    findings = analyze_statement("SELECT title FROM docs_of($1)", policy).findings
+    assert (not findings) is pinned, [f.message for f in findings]
 
 
 async def test_the_bpchar_parameter_reads_another_workspace_on_the_server(database: str) -> None:

@@ -106,6 +106,10 @@ class FunctionInfo:
     columns: set[str] | None
     # PL/pgSQL variables set once, where declared, and never written again: (name, value)
     constants: tuple[tuple[str, str], ...] = ()
+    # positions (call order) of parameters whose type compares loosely or rounds (`real`,
+    # `char(n)`, `citext`, a domain over one): the argument is converted before the body
+    # compares it, so two tenants' ids can meet — such a parameter pins nothing
+    lossy: tuple[int, ...] = ()
 
 
 @dataclass
@@ -175,6 +179,13 @@ class SchemaInfo:
     # (`deterministic = false`, or FROM one) whose equality folds several values into one
     loose_types: set[str] = field(default_factory=lambda: {"citext"}, compare=False, repr=False)
     loose_collations: set[str] = field(default_factory=set, compare=False, repr=False)
+    # types a value converted to may meet another tenant's id: the loose ones, those that round
+    # (float4, float8), pad or truncate (bpchar, "char", name), and domains over any of them
+    lossy_types: set[str] = field(
+        default_factory=lambda: {"float4", "float8", "bpchar", "char", "name", "money"},
+        compare=False,
+        repr=False,
+    )
     # the schemas each table or view name is defined in: the proof knows a relation by its name
     # only, so one name in two schemas is read as both (a drop or rename of one keeps the other)
     relation_schemas: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -218,6 +229,7 @@ class SchemaInfo:
                     f.parameters,
                     None if f.columns is None else sorted(f.columns),
                     [list(c) for c in f.constants],
+                    list(f.lossy),
                 ]
                 for n, f in self.functions.items()
             },
@@ -281,8 +293,11 @@ class SchemaInfo:
                     texts(parameters),
                     None if columns is None else set(texts(columns)),
                     tuple((str(a), str(b)) for a, b in constants),
+                    tuple(int(i) for i in lossy),
                 )
-                for n, (body, opaque, parameters, columns, constants) in data["functions"].items()
+                for n, (body, opaque, parameters, columns, constants, lossy) in data[
+                    "functions"
+                ].items()
             },
             [
                 SchemaProblem(
@@ -685,6 +700,8 @@ class SchemaInfo:
         names = list(_strings(node.domainname))
         if names and self._loose_type(node.typeName, node.collClause):
             self.loose_types.add(names[-1])
+        if names and _type_key(node.typeName) in self.lossy_types:
+            self.lossy_types.add(names[-1])
 
     def _define(self, node: Any, text: str, path: str) -> None:
         """CREATE COLLATION: nondeterministic unless `deterministic` is plainly true (or it
@@ -1186,12 +1203,19 @@ class SchemaInfo:
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
         if returns in ("trigger", "event_trigger"):
             return
-        parameters, outputs, types = [], [], []
+        parameters: list[str] = []
+        outputs: list[str] = []
+        types: list[str] = []
+        lossy: list[int] = []
         for parameter in node.parameters or ():
             mode = str(getattr(parameter.mode, "value", parameter.mode))
             if mode in ("d", "i", "b", "v"):  # in, inout, variadic: positions in a call
+                type_key = _type_key(parameter.argType)
+                element = type_key.rstrip("[]")  # `real[]` for `= ANY(p)` rounds alike
+                if element in self.lossy_types or element in self.loose_types:
+                    lossy.append(len(parameters))
                 parameters.append(str(parameter.name or ""))
-                types.append(_type_key(parameter.argType))
+                types.append(type_key)
             if parameter.name and mode in ("o", "b", "t"):  # out, inout, TABLE columns
                 outputs.append(str(parameter.name))
         columns: set[str] | None = set(outputs) if outputs else None
@@ -1207,7 +1231,7 @@ class SchemaInfo:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
-        info = FunctionInfo(body, opaque, parameters, columns, constants)
+        info = FunctionInfo(body, opaque, parameters, columns, constants, tuple(lossy))
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
@@ -1507,8 +1531,12 @@ def tenant_relations(
             defined = _columns_defined(function.body)
             parameters = [
                 p
-                for p in function.parameters
-                if p and p != policy.tenant_column and p not in known_columns and p not in defined
+                for i, p in enumerate(function.parameters)
+                if p
+                and i not in function.lossy  # converted first: two tenants' ids may meet
+                and p != policy.tenant_column
+                and p not in known_columns
+                and p not in defined
             ]
             pinned_by = current.replace(
                 tenant_expressions=(*current.tenant_expressions, *parameters)
@@ -1542,6 +1570,9 @@ def tenant_relations(
                     break
                 for pin in verdict.pin_values:
                     if pin.kind == "parameter" and isinstance(pin.key, int) and pin.key >= 1:
+                        if pin.key - 1 in function.lossy:
+                            unpinned = True  # `$1` of a `real` parameter: no pin
+                            continue
                         positions.add(pin.key - 1)
                         if (
                             pin.key - 1 < len(function.parameters)

@@ -70,7 +70,10 @@ What pins a reference `R`:
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
   A body pinned by several parameters needs a pinning value in each of them. A parameter
   named like a column the body can see (of a table, a view, a function's output, or an alias
-  the body gives: `(SELECT id AS o FROM orgs) x`) is that column in a SQL function: no pin. A call shows
+  the body gives: `(SELECT id AS o FROM orgs) x`) is that column in a SQL function: no pin. Nor
+  is a parameter of a type that pads, truncates, rounds or compares loosely (`char(n)`, `name`,
+  `real`, `double precision`, `citext`, a domain or an array of one): the argument is converted
+  before the body compares it (`'acme '` as `char(8)` meets `'acme'`). A call shows
   neither schema nor argument types: functions of one name (overloads, or one per schema) are
   read as one whose body cannot be read, pinned only in FROM by its tenant column.
 
