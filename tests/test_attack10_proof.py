@@ -243,7 +243,7 @@ async def test_a_copy_keeps_the_collation_on_the_server(database: str) -> None:
     conn = await asyncpg.connect(database)
     try:
         await conn.execute(SCHEMA + DATA + "CREATE TABLE copy AS SELECT * FROM ci_notes;")
-        rows = await conn.fetch("SELECT body FROM copy WHERE workspace = $1 ORDER BY body", "acme")
-        assert [r["body"] for r in rows] == ["own", "VICTIM"]  # workspace ACME's row too
+        rows = await conn.fetch("SELECT body FROM copy WHERE workspace = $1", "acme")
+        assert sorted(r["body"] for r in rows) == ["VICTIM", "own"]  # workspace ACME's row too
     finally:
         await conn.close()
