@@ -1200,8 +1200,6 @@ class SchemaInfo:
         name = str(node.funcname[-1].sval)
         options = {str(o.defname): o.arg for o in node.options or ()}
         language = str(getattr(options.get("language"), "sval", "sql")).lower()
-        if language not in ("sql", "plpgsql"):
-            return
         returned = node.returnType
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
         if returns in ("trigger", "event_trigger"):
@@ -1230,6 +1228,12 @@ class SchemaInfo:
             opaque = ""
         elif language == "plpgsql":
             body, opaque, constants = _plpgsql_queries(text)
+        elif language != "sql":
+            # PL/Python, PL/Perl, C…: its queries are out of sight — naming a tenant table hands
+            # out every tenant's rows, and it may change any setting (opaque: fail closed)
+            source = options.get("as")
+            strings = list(_strings(source)) if isinstance(source, tuple) else []
+            body, opaque = [], " ".join(strings) or f"LANGUAGE {language}"
         else:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
