@@ -398,3 +398,71 @@ def test_policy_replace_keeps_the_case_of_names() -> None:
     assert dict(copy.table_columns) == {"Thread": {"userId", "id"}}
     assert dict(copy.constraint_columns) == {"Thread_pkey": {"id"}}
     assert (copy.tenant_root, copy.tenant_root_key) == ("Tenant", "tenantKey")
+
+
+# a newcomer's mistakes in the configuration itself
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_pyproject_that_is_not_valid_toml_is_exit_2_not_passed_over(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A duplicated key makes the file invalid TOML: skipping it would run without the
+    project's configuration (here: with an outer one that names no leak)."""
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["visits"]\n')
+    app = tmp_path / "app"
+    write(
+        app / "pyproject.toml",
+        '[tool.tenantguard]\ntenant_tables = ["patients"]\ntenant_tables = ["patients"]\n',
+    )
+    write(app / "q.sql", LEAK)
+    monkeypatch.chdir(app)
+    code, out, err = run(capsys, "check", "--format", fmt, "q.sql")
+    assert (code, out) == (2, ""), err
+    assert f"{app / 'pyproject.toml'} is not valid TOML" in err
+    assert "line 3" in err  # where the duplicate is
+
+
+def test_broken_pyproject_of_another_tool_is_still_passed_over(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_column = "outer"\n')
+    write(tmp_path / "inner" / "pyproject.toml", "[project\nname = 'x'\n")
+    assert load_settings(tmp_path / "inner").tenant_column == "outer"
+
+
+def test_unknown_key_suggests_the_key_meant(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_colum = "account_id"\n')
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'tenant_colum'.*did you mean 'tenant_column'"
+    ):
+        load_settings(tmp_path)
+
+
+def test_configured_tenant_root_that_no_schema_source_creates_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = (
+        "CREATE TABLE accounts (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE users (id int, account_id bigint REFERENCES accounts (id));\n"
+    )
+    write(tmp_path / "db" / "schema.sql", schema)
+    write(tmp_path / "q.sql", "SELECT * FROM users WHERE account_id = $1;\n")
+    monkeypatch.chdir(tmp_path)
+    for root, warned in (("acounts", True), ("accounts", False), ("accounts.id", False)):
+        write(
+            tmp_path / "pyproject.toml",
+            '[tool.tenantguard]\ntenant_column = "account_id"\nschema_paths = ["db"]\n'
+            f'tenant_root = "{root}"\n',
+        )
+        code, _, err = run(capsys, "check", "q.sql")
+        assert code == 0
+        assert ("tenant root" in err) is warned, err
+        if warned:
+            assert "tenant root 'acounts'" in err and "not created by any schema source" in err
+
+
+def test_no_configuration_points_to_init(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(elsewhere / "q.sql", LEAK)
+    code, _, err = run(capsys, "check", "q.sql")
+    assert code == 2 and "tenantguard init" in err
