@@ -681,6 +681,25 @@ def _enabled_rules(selection: RuleSelection) -> EnabledRules | None:
     return None if rules.everything else rules
 
 
+# suppression hygiene: a statement is proven without them
+_NOT_PROOF_RULES = frozenset({"TG010", "TG011"})
+
+
+def _rules_left_out(group: _Group) -> set[str]:
+    """The query rules (whose findings decide whether a statement is proven) that the
+    selection keeps from running, everywhere or in some checked file."""
+    rules = _enabled_rules(group.selection)
+    if rules is None:
+        return set()
+    proof = [c for c, _ in rules.rules if c.startswith("TG0") and c not in _NOT_PROOF_RULES]
+    left = {code for code in proof if code not in rules.codes}
+    if group.selection.per_file_ignores:
+        for source in group.files:
+            enabled = rules.in_file(source.relative)
+            left.update(code for code in proof if code not in enabled)
+    return left
+
+
 def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     if args.statistics and args.format not in ("text", "full", "concise", "json"):
         print(
@@ -721,6 +740,7 @@ def _check_groups(
         for warning in facts.warnings:
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
         tally.files += len(group.files)
+        tally.left_out.update(_rules_left_out(group))
         streams.append(_group_findings(group, reports, facts, tally))
     from tenantguard._collect import frozen_heap
 
@@ -772,6 +792,7 @@ class _Tally:
         "files",
         "found",
         "kept",
+        "left_out",
         "schema_statements",
         "statements",
         "tenant_statements",
@@ -785,12 +806,13 @@ class _Tally:
         self.found = 0  # with a baseline: before it, and after it
         self.kept = 0
         self.errors = 0
+        self.left_out: set[str] = set()  # proof rules the selection did not run
 
     def summary(self) -> Summary:
         hidden = self.found - self.kept
         return Summary(
             self.files, self.statements, self.schema_statements, hidden,
-            tenant_statements=self.tenant_statements,
+            tenant_statements=self.tenant_statements, left_out=tuple(sorted(self.left_out)),
         )  # fmt: skip
 
     def seen(self, findings: Iterable[Finding]) -> Iterator[Finding]:

@@ -466,3 +466,48 @@ def test_no_configuration_points_to_init(
     write(elsewhere / "q.sql", LEAK)
     code, _, err = run(capsys, "check", "q.sql")
     assert code == 2 and "tenantguard init" in err
+
+
+# the rules whose findings decide whether a statement is proven (not TG010/TG011: suppressions)
+PROOF_RULES = [f"TG00{n}" for n in range(1, 10)] + ["TG012", "TG013"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "config", "left_out"),
+    [
+        (["--ignore", "TG001"], "", "TG001"),
+        (["--ignore", "TG0"], "", ", ".join(PROOF_RULES)),
+        (["--select", "TG002"], "", ", ".join(c for c in PROOF_RULES if c != "TG002")),
+        ([], 'per_file_ignores = {"app/**" = ["TG001"]}\n', "TG001"),
+        ([], 'ignore = ["unpinned-tenant-reference"]\n', "TG001"),
+    ],
+)
+def test_a_run_with_proof_rules_left_out_does_not_say_proven(
+    flags: list[str],
+    config: str,
+    left_out: str,
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--ignore TG001` hides the leak: the statement was not proven, and the summary says so."""
+    write(project / "pyproject.toml", f'[tool.tenantguard]\ntenant_tables = ["patients"]\n{config}')
+    monkeypatch.chdir(project)
+    code, out, _ = run(capsys, "check", "--no-cache", *flags, "app")
+    assert code == 0
+    assert "file proven" not in out
+    assert out.strip().startswith("No findings: 1 statement in 1 file, not proven:")
+    assert f"the rule selection leaves out {left_out}" in out
+    code, out, _ = run(capsys, "check", "--no-cache", *flags, "--format", "json", "app")
+    assert json.loads(out)["summary"]["rules_left_out"] == left_out.split(", ")
+
+
+def test_leaving_out_only_the_suppression_rules_still_says_proven(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(project / "app" / "leak.sql", PINNED)
+    monkeypatch.chdir(project)
+    code, out, _ = run(capsys, "check", "--ignore", "TG010,TG011", "app")
+    assert (code, out.strip()) == (0, "No findings: 1 statement in 1 file proven.")
+    code, out, _ = run(capsys, "check", "--format", "json", "app")
+    assert json.loads(out)["summary"]["rules_left_out"] == []
