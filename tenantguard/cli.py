@@ -980,7 +980,17 @@ def _patches(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from tenantguard.audit.command import run_audit  # asyncpg and the catalog rules: only here
+    try:
+        from tenantguard.audit.command import run_audit  # asyncpg and the catalog rules: only here
+    except ModuleNotFoundError as error:
+        if error.name != "asyncpg":
+            raise
+        print(
+            "tenantguard: error: audit reads the database through asyncpg: "
+            "pip install 'tenantguard[runtime]'",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
 
     return run_audit(args, _settings(args))
 
