@@ -771,7 +771,8 @@ def _report(
     if known is not None:
         from tenantguard.baseline import without_baseline
 
-        findings = tally.reported(without_baseline(tally.seen(findings), known))
+        base = Path(args.baseline).resolve().parent  # the baseline's paths start there
+        findings = tally.reported(without_baseline(tally.seen(findings), known, base))
     findings = tally.errors_of(findings)
     texts = {path: text for group in groups for path, text in group.texts.items()}
     style = Style(colour=colour_wanted(sys.stdout), quiet=args.quiet, texts=texts)

@@ -511,3 +511,28 @@ def test_leaving_out_only_the_suppression_rules_still_says_proven(
     assert (code, out.strip()) == (0, "No findings: 1 statement in 1 file proven.")
     code, out, _ = run(capsys, "check", "--format", "json", "app")
     assert json.loads(out)["summary"]["rules_left_out"] == []
+
+
+@pytest.mark.parametrize("where", ["app", "..", "."])
+def test_a_baseline_holds_from_any_working_directory(
+    where: str, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Findings are keyed by their path from the baseline file's directory, not from the
+    working directory: CI or a developer in a subdirectory sees the same accepted findings."""
+    monkeypatch.chdir(project)
+    assert run(capsys, "check", "--write-baseline", ".tenantguard-baseline.json")[0] == 0
+    recorded = json.loads((project / ".tenantguard-baseline.json").read_text(encoding="utf-8"))
+    assert [e["path"] for e in recorded["findings"]] == ["app/leak.sql"]
+    monkeypatch.chdir(project / where)
+    baseline = os.path.relpath(project / ".tenantguard-baseline.json")
+    target = os.path.relpath(project)
+    code, out, _ = run(capsys, "check", "--baseline", baseline, target)
+    assert code == 0, out
+    assert "1 finding hidden by the baseline" in out
+    # a second copy of the leak is new, wherever the run starts
+    write(project / "app" / "more.sql", LEAK)
+    code, out, _ = run(
+        capsys, "check", "--baseline", baseline, target, "--output-format", "concise"
+    )
+    assert code == 1
+    assert os.path.relpath(project / "app" / "more.sql") + ":1:15: TG001" in out
