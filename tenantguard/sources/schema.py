@@ -812,6 +812,9 @@ class SchemaInfo:
         if not names:
             names = sorted(self._query_columns(source, query))
         self.columns.setdefault(name, set()).update(names)
+        if any(self.loose.get(t) for t in _relations_read(source)):
+            # a column keeps its collation and domain, under any name: fail closed
+            self.loose.setdefault(name, set()).update(names)
 
     def _query_columns(self, node: Any, query: str, depth: int = 0) -> set[str]:
         """The columns a query outputs — when a `*` or an expression hides them, every column
@@ -1197,8 +1200,6 @@ class SchemaInfo:
         name = str(node.funcname[-1].sval)
         options = {str(o.defname): o.arg for o in node.options or ()}
         language = str(getattr(options.get("language"), "sval", "sql")).lower()
-        if language not in ("sql", "plpgsql"):
-            return
         returned = node.returnType
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
         if returns in ("trigger", "event_trigger"):
@@ -1227,6 +1228,12 @@ class SchemaInfo:
             opaque = ""
         elif language == "plpgsql":
             body, opaque, constants = _plpgsql_queries(text)
+        elif language != "sql":
+            # PL/Python, PL/Perl, C…: its queries are out of sight — naming a tenant table hands
+            # out every tenant's rows, and it may change any setting (opaque: fail closed)
+            source = options.get("as")
+            strings = list(_strings(source)) if isinstance(source, tuple) else []
+            body, opaque = [], " ".join(strings) or f"LANGUAGE {language}"
         else:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
@@ -1289,6 +1296,25 @@ def _quote_name(name: str) -> str:
 def _schema_of(names: Any) -> str:
     """The schema of a function's qualified name; unqualified is the default `public`."""
     return str(names[-2].sval) if len(names) > 1 else "public"
+
+
+def _relations_read(node: Any) -> set[str]:
+    """The names of every relation a query reads (FROM items, joins, subqueries, CTEs, set
+    operations, sublinks), found by walking pglast's node tree."""
+    from pglast.ast import Node
+
+    names: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+        elif isinstance(current, Node):
+            if type(current).__name__ == "RangeVar":
+                names.add(_relname(current))
+                continue
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+    return names
 
 
 def _type_key(type_name: Any) -> str:

@@ -16,7 +16,8 @@ What pins a reference `R`:
 - a conjunct `R.tenant_id = V` of a clause that filters `R`, V a pinning value — a parameter, a
   literal, the tenant expression (`current_setting('app.tenant_id')`, also with `, true`; not in
   a statement that calls `set_config` on that setting, or on a setting named by an expression, or
-  calls (reads) a function (view) of the schema sources that may change it: a FROM item or CTE
+  calls (reads) a function (view) of the schema sources that may change it — any function in a
+  language other than SQL and PL/pgSQL may, its queries being out of sight: a FROM item or CTE
   runs it before the rows are read, and the expression reads the new value), or a
   cast of one to a type whose equality is exact (integers, `numeric` without a scale, `text`,
   `varchar` without a length, `uuid`; never `real`, `double precision`, `varchar(n)`,
