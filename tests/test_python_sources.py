@@ -670,3 +670,36 @@ def test_placeholders_numbered_at_run_time_keep_the_statement_text_when_lines_mo
     assert texts[0] == texts[1]
     assert [code for code, _, _ in texts[0]] == ["TG001", "TG009"]
     assert texts[0][0][2].endswith("a = $60000 AND b = $60001")
+
+
+def test_a_coding_declaration_is_read_as_python_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`# -*- coding: latin-1 -*-` (PEP 263): the file was TG006 "not UTF-8" though Python reads
+    it; its SQL is checked at the right places, and so are the constants it exports."""
+    (tmp_path / "tenantguard.toml").write_text('tenant_tables = ["leads"]\n', encoding="utf-8")
+    (tmp_path / "queries.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n"
+        b"# r\xe9sum\xe9 des requ\xeates\n"
+        b"ALL = \"SELECT * FROM leads WHERE note = 'caf\xe9'\"\n"
+    )
+    (tmp_path / "app.py").write_bytes(
+        b"#!/usr/bin/env python\n"
+        b"# vim: set fileencoding=iso-8859-15 :\n"
+        b"from queries import ALL\n"
+        b"async def f(conn):\n"
+        b"    await conn.fetch(\"SELECT * FROM leads WHERE tenant_id = $1 AND n = '\xe9'\", 1)\n"
+        b"    await conn.fetch(ALL)\n"
+        b"    await conn.fetch(\"SELECT * FROM leads WHERE n = '\xe9'\")\n"
+    )
+    (tmp_path / "plain.py").write_bytes(b"X = 'caf\xe9'\n")  # no declaration: not UTF-8
+    code = main(["check", "--format", "json", "--no-cache", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    found = sorted((Path(f["path"]).name, f["line"], f["rule"]) for f in out["findings"])
+    assert found == [
+        ("app.py", 6, "TG001"),
+        ("app.py", 7, "TG001"),
+        ("plain.py", 1, "TG006"),
+        ("queries.py", 3, "TG001"),  # the constant itself, a literal naming a tenant table
+    ]

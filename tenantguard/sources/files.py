@@ -55,6 +55,19 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
         return None, f"cannot read file: {error.strerror}", 0
     if b"\0" in data:
         return None, "binary file (contains NUL bytes): not SQL or Python source", data.index(b"\0")
+    encoding = _declared_encoding(data) if path.suffix in (".py", ".pyi") else None
+    if encoding is not None:  # `# -*- coding: latin-1 -*-`: Python reads the file that way
+        try:
+            return data.decode(encoding), None, 0
+        except LookupError:
+            return None, f"unknown encoding {encoding!r} in its coding declaration", 0
+        except UnicodeDecodeError as error:
+            return (
+                None,
+                f"not {encoding} text as its coding declaration says "
+                f"(byte 0x{data[error.start]:02x})",
+                error.start,
+            )
     try:
         return data.decode("utf-8-sig"), None, 0
     except UnicodeDecodeError as error:
@@ -63,6 +76,26 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
             f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8",
             error.start,
         )
+
+
+# PEP 263: a comment on the first or second line naming the source's encoding
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+
+
+def _declared_encoding(data: bytes) -> str | None:
+    """The encoding a Python file's coding declaration names, when it is not UTF-8 (a UTF-8
+    BOM wins, as for Python); None without one."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return None
+    head = data.split(b"\n", 2)[:2]
+    for number, line in enumerate(head):
+        found = _CODING.match(line)
+        if found is not None:
+            name = found.group(1).decode("ascii", "replace").lower().replace("_", "-")
+            return None if name in ("utf-8", "utf8") or name.startswith("utf-8-") else name
+        if number == 0 and line.strip() and not line.lstrip().startswith(b"#"):
+            return None  # the declaration is on line 1, or on line 2 after a comment line
+    return None
 
 
 def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:

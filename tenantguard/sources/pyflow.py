@@ -24,6 +24,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tenantguard.sources.pyvalues import (
     MAX_ALTERNATIVES,
@@ -2642,11 +2643,14 @@ def _module_file(base: str) -> str | None:
 
 
 def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
+    from tenantguard.sources.files import read_source  # its coding declaration, as Python
+
+    text, _, _ = read_source(Path(path))
+    if text is None:
+        return None
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
         tree = ast.parse(text)
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return analyze_module(text, tree, index, path=path, functions=False)
 
