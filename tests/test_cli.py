@@ -443,3 +443,33 @@ def test_python_that_does_not_parse_names_the_python_that_read_it(
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert f"q.py:1:7: TG006 cannot parse Python as Python {version} reads it" in out
     assert "a newer Python's syntax needs tenantguard installed on that Python" in out
+
+
+def test_a_suppression_of_no_rule_says_so(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in a suppression's code, or a rule written by its name, suppresses nothing: the
+    warning says which (it read like a finding that went away)."""
+    write(
+        workdir / "q.sql",
+        "SELECT * FROM patients; -- tenantguard: ignore[TG999] -- typo\n"
+        "SELECT * FROM patients; -- tenantguard: ignore[unpinned-tenant-reference] -- name\n"
+        "SELECT * FROM patients WHERE tenant_id = $1; -- tenantguard: ignore[TG001] -- gone\n",
+    )
+    code, out, _ = run(capsys, "check", *ISOLATED, "--no-cache", "--format", "json", "q.sql")
+    assert code == 1
+    unused = {
+        f["line"]: (f["message"], f["help"])
+        for f in json.loads(out)["findings"]
+        if f["rule"] == "TG011"
+    }
+    assert (
+        unused[1][0]
+        == "suppression names TG999, which is no tenantguard rule: it suppresses nothing"
+    )
+    assert "tenantguard rule --all" in unused[1][1]
+    assert unused[2][0] == (
+        "suppression names a rule by its name (unpinned-tenant-reference is rule TG001): it "
+        "suppresses nothing"
+    )
+    assert unused[3][0] == "suppression of TG001 suppresses nothing"

@@ -117,13 +117,14 @@ def apply_suppressions(
                 )
             )
         elif not s.used:
+            message, fix = _unused(s.codes)
             kept.append(
                 Finding(
                     unused.code,
                     unused.name,
                     unused.severity,
-                    f"suppression of {', '.join(sorted(s.codes))} suppresses nothing",
-                    "remove the comment (or move it to the line of the finding)",
+                    message,
+                    fix,
                     s.line,
                     s.column,
                     s.line,
@@ -131,3 +132,29 @@ def apply_suppressions(
                 )
             )
     return kept
+
+
+def _unused(codes: frozenset[str]) -> tuple[str, str]:
+    """What an unused suppression says: a code that is no rule, or a rule written by its name,
+    is named as such (a typo would otherwise read as a finding that went away)."""
+    from tenantguard.catalog import CATALOG, rule_doc
+
+    known = {r.code for r in CATALOG}
+    strange = sorted(c for c in codes if c not in known)
+    if not strange:
+        return (
+            f"suppression of {', '.join(sorted(codes))} suppresses nothing",
+            "remove the comment (or move it to the line of the finding)",
+        )
+    named = [(c, rule_doc(c)) for c in strange]
+    by_name = [f"{r.name} is rule {r.code}" for _, r in named if r is not None]
+    if by_name:
+        return (
+            f"suppression names a rule by its name ({'; '.join(by_name)}): it suppresses nothing",
+            "write the rule's code: `tenantguard: ignore[TG001] -- why this is safe`",
+        )
+    return (
+        f"suppression names {', '.join(strange)}, which is no tenantguard rule: it suppresses "
+        "nothing",
+        "write a rule's code (`tenantguard rule --all` lists them)",
+    )
