@@ -297,6 +297,26 @@ def _merge_envs(
     return merged
 
 
+def _is_number(binding: Binding | None) -> bool:
+    """Whether every value a name may hold is a number (`i = 1`, then `i += 1`)."""
+    return (
+        isinstance(binding, tuple)
+        and bool(binding)
+        and all(
+            len(a) == 1 and type(a[0]) is Hole and not a[0].string and a[0].kind == "value"
+            for a in binding
+        )
+    )
+
+
+def _constant_number(value: Value) -> int | None:
+    """The int a value surely is (one alternative, a constant number), else None."""
+    if len(value) == 1 and len(value[0]) == 1 and type(value[0][0]) is Hole:
+        number = value[0][0].number
+        return number if type(number) is int else None
+    return None
+
+
 class _Loop:
     __slots__ = ("breaks", "continues")
 
@@ -696,7 +716,14 @@ class _Walker:
         self.scan(node.value)
         self._exports(node.target, node.value, augmented=isinstance(node.op, ast.Add))
         target = node.target
-        if isinstance(target, ast.Name) and isinstance(node.op, ast.Add):
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(node.op, ast.Add | ast.Sub | ast.Mult)
+            and self.numeric(target)
+            and self.numeric(node.value)
+        ):  # `i += 1`: a counter stays a number (`${i}` numbers a parameter)
+            self.bind(target.id, self.counted(node, target, node.value))
+        elif isinstance(target, ast.Name) and isinstance(node.op, ast.Add):
             before = self.lookup(target.id)
             current = before if isinstance(before, tuple) else self.name_value(target)
             self.bind(target.id, concat((current, self.evaluate(node.value)), node, self.origin))
@@ -709,13 +736,19 @@ class _Walker:
 
     def branch(self, node: ast.If) -> bool:
         self.scan(node.test)
+        narrowed = self.narrowing(node.test)
+        name, truthy, falsy = narrowed if narrowed is not None else ("", None, None)
         before = self.env
-        self.env = dict(before)
-        then_live = self.block(node.body)
-        then_env = self.env if then_live else None
-        self.env = dict(before)
-        else_live = self.block(node.orelse)
-        else_env = self.env if else_live else None
+        envs: list[dict[str, Binding] | None] = []
+        for body, lists in ((node.body, truthy), (node.orelse, falsy)):
+            self.env = dict(before)
+            if lists is not None and lists.lists:
+                self.env[name] = lists
+            live = self.block(body)
+            # a branch no list a path leaves can take is still read (its calls are checked)
+            reachable = lists is None or bool(lists.lists)
+            envs.append(self.env if live and reachable else None)
+        then_env, else_env = envs
         merged = _merge_envs([then_env, else_env], node, self.origin)
         self.env = merged if merged is not None else before
         return merged is not None
@@ -1293,6 +1326,8 @@ class _Walker:
             return self.fstring(node)  # type: ignore[arg-type]
         if kind is ast.BinOp:
             op = type(node.op)  # type: ignore[attr-defined]
+            if op in (ast.Add, ast.Sub, ast.Mult) and self.numeric(node):
+                return self.counted(node, node.left, node.right)  # type: ignore[attr-defined]
             if op is ast.Add:
                 operands: list[ast.expr] = []
                 stack: list[ast.expr] = [node]
@@ -1308,7 +1343,7 @@ class _Walker:
                 return self.percent(node)  # type: ignore[arg-type]
             return hole(node, origin, "the string is computed at run time")
         if kind is ast.IfExp:
-            return union((self.evaluate(node.body), self.evaluate(node.orelse)), node, origin)  # type: ignore[attr-defined]
+            return self.conditional(node)  # type: ignore[arg-type]
         if kind is ast.BoolOp:
             return union([self.evaluate(v) for v in node.values], node, origin)  # type: ignore[attr-defined]
         if kind is ast.Call:
@@ -1438,6 +1473,63 @@ class _Walker:
             alternatives.append((Lit(text, self.origin, None, 0, node),))
         return tuple(alternatives)
 
+    def narrowing(self, test: ast.expr) -> tuple[str, Grown | None, Grown | None] | None:
+        """A test of a list the function grows (`if conditions`, `not params`, `len(xs)`): the
+        name, and the lists a path can leave that make it true, and false."""
+        negated = False
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, negated = test.operand, not negated
+        if (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Name)
+            and test.func.id == "len"
+            and self.lookup("len") is None
+            and len(test.args) == 1
+            and not test.keywords
+        ):
+            test = test.args[0]
+        if not isinstance(test, ast.Name):
+            return None
+        grown = self.env.get(test.id)
+        if not isinstance(grown, Grown):
+            return None
+        full = Grown(tuple(items for items in grown.lists if items))
+        empty = Grown(tuple(items for items in grown.lists if not items))
+        return (test.id, empty, full) if negated else (test.id, full, empty)
+
+    def conditional(self, node: ast.IfExp) -> Value:
+        """`a if test else b`: each branch's values; a branch that tests a grown list sees the
+        lists that take it (`f"WHERE {…}" if conditions else ""` never joins an empty list)."""
+        narrowed = self.narrowing(node.test)
+        if narrowed is None:
+            return union((self.evaluate(node.body), self.evaluate(node.orelse)), node, self.origin)
+        name, truthy, falsy = narrowed
+        values: list[Value] = []
+        saved = self.env[name]
+        try:
+            for branch, lists in ((node.body, truthy), (node.orelse, falsy)):
+                if lists is not None and lists.lists:
+                    self.env[name] = lists
+                    values.append(self.evaluate(branch))
+        finally:
+            self.env[name] = saved
+        return union(values, node, self.origin)
+
+    def counted(self, node: ast.AST, left: ast.expr, right: ast.expr) -> Value:
+        """Arithmetic of two numbers: a number (its value when both sides are constants)."""
+        numbers = [_constant_number(self.evaluate(side)) for side in (left, right)]
+        number: int | None = None
+        if numbers[0] is not None and numbers[1] is not None:
+            operator = node.op if isinstance(node, ast.AugAssign | ast.BinOp) else None
+            if isinstance(operator, ast.Add):
+                number = numbers[0] + numbers[1]
+            elif isinstance(operator, ast.Sub):
+                number = numbers[0] - numbers[1]
+            elif isinstance(operator, ast.Mult) and abs(numbers[0] * numbers[1]) < 1 << 64:
+                number = numbers[0] * numbers[1]
+        reason = f"`{_short(left)}` is a number counted at run time"
+        return hole(node, self.origin, reason, kind="value", string=False, number=number)
+
     def numeric(self, node: ast.expr) -> bool:
         """Whether an expression surely gives a number: an int, `len()`, `int()`, arithmetic
         of them, a name holding one (`i: int`)."""
@@ -1448,11 +1540,7 @@ class _Walker:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
             return self.numeric(node.left) and self.numeric(node.right)
         if isinstance(node, ast.Name):
-            found = self.lookup(node.id)
-            return isinstance(found, tuple) and all(
-                len(a) == 1 and type(a[0]) is Hole and not a[0].string and a[0].kind == "value"
-                for a in found
-            )
+            return _is_number(self.lookup(node.id))
         return False
 
     def percent(self, node: ast.BinOp) -> Value:

@@ -194,7 +194,8 @@ def concat(values: Sequence[Value], node: ast.AST, origin: Origin) -> Value:
     result: list[Alternative] = [()]
     for value in values:
         if len(result) * len(value) > MAX_ALTERNATIVES:
-            return _capped([(), *value, *result], node, origin)  # over the cap: one hole
+            # over the cap: this part is a hole, the text around it is still read
+            value = _capped([(), *value, *result], node, origin)
         if len(value) == 1:
             tail = value[0]
             result = [a + tail for a in result]
