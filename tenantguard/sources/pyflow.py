@@ -221,6 +221,18 @@ class FunctionInfo:
     wrapper: dict[str, tuple[str, bool]] | None = None  # parameter -> (what it reaches, certain)
     # what its `return`s give, by statement (None: one gives something that is not read)
     returns: dict[int, Value] | None = field(default_factory=dict)
+    # the function whose body defines this one (its parameters are this one's closure)
+    enclosing: FunctionInfo | None = None
+    nested: list[FunctionInfo] = field(default_factory=list)
+
+    def within(self, owner: object) -> bool:
+        """Whether this function is `owner` or is defined in its body (at any depth)."""
+        current: FunctionInfo | None = self
+        while current is not None:
+            if current is owner:
+                return True
+            current = current.enclosing
+        return False
 
 
 @dataclass(eq=False)
@@ -497,6 +509,7 @@ class _Walker:
                     kind="value",
                     string=False,
                 )
+        self.ever.update(self.env)  # the parameters, as closures defined in the body see them
         self._docstring(node.body)
         self.block(node.body)
         self.env, self.ever, self.outer, self.function, self.loops, self.tries = saved
@@ -891,6 +904,9 @@ class _Walker:
         if kind in ("method", "classmethod") and positional:
             positional = positional[1:]
         info = FunctionInfo(node.name, node, self.module, cls, every, positional, kind)
+        if self.function is not None and not self._in_class_body:
+            info.enclosing = self.function  # a closure: it reads the function's parameters
+            self.function.nested.append(info)
         self.module.functions.append(info)
         if cls is not None:
             cls.methods[node.name] = info
@@ -2370,10 +2386,15 @@ class ProjectIndex:
         self._frames.append(id(info))
         try:
             found: dict[str, tuple[str, bool]] = {}
-            for sink in info.sinks:
+            # the functions its body defines send what they read of its parameters too (a
+            # callback handed to a retry helper or a circuit breaker)
+            inner = [info]
+            for function in inner:
+                inner.extend(function.nested)
+            for sink in (s for function in inner for s in function.sinks):
                 for parameter in passed_parameters(sink.value, info):
                     found.setdefault(parameter, (sink.method, sink.certain))
-            for call in info.calls:
+            for call in (c for function in inner for c in function.calls):
                 for callee, _, argument, (through, certain) in self.wrapped_arguments(call):
                     for own in passed_parameters(argument[1], info):
                         found.setdefault(own, (f"{callee.name}() -> {through}", certain))

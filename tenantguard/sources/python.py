@@ -284,7 +284,8 @@ class _ModuleCheck:
     def own_parameter(self, sink: Sink, part: Hole, *, whole: bool) -> bool:
         """A parameter of the function that sends it: passed unchanged (a wrapper), or inside
         a function named in `sql_functions` (`query + " LIMIT %s"`); its callers are checked."""
-        if part.param is None or part.owner is not sink.owner:
+        owner = sink.owner
+        if part.param is None or not (isinstance(owner, FunctionInfo) and owner.within(part.owner)):
             return False
         return whole or self.index.configured_function(sink.owner)
 
