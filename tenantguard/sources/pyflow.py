@@ -1624,6 +1624,11 @@ class _Walker:
             marks = _placeholder_list(items, origin)
             if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
                 return join_values(self.evaluate(func.value), marks, node, origin)
+            if isinstance(grown, tuple) and len(grown) == 1 and len(grown[0]) == 1:
+                unknown = grown[0][0]  # a list the reader gave up on: say why
+                if type(unknown) is Hole:
+                    reason = f"`.join()` of `{_short(items)}`: {unknown.reason}"
+                    return hole(node, origin, reason)
             return hole(node, origin, "`.join()` of items computed at run time")
         if name == "Composed" and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
             items = node.args[0]
