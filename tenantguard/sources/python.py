@@ -164,7 +164,11 @@ def _variants(alternative: tuple[Part, ...]) -> list[_Variant]:
         before = "".join(skeleton[:index]).replace("\0", " ")
         part = alternative[index]
         assert type(part) is Hole
-        options.append(_fill_candidates(before, part, serial))
+        candidates = _fill_candidates(before, part, serial)
+        options.append(candidates)
+        # a later hole reads its place after this one's first fill (`ORDER BY {a} {b}`: `b`
+        # follows a name, not `BY`)
+        skeleton[index] = candidates[0] if candidates and candidates[0] else "\0"
     combinations: list[tuple[str, ...]] = []
     for combination in itertools.product(*options):
         combinations.append(combination)
