@@ -685,3 +685,18 @@ def test_a_join_of_a_list_too_varied_to_follow_says_why() -> None:
     assert sorted(f.code for f in found) == ["TG001", "TG009"]
     (unknown,) = [f for f in found if f.code == "TG009"]
     assert "`conditions`: the list can hold more than 32 contents" in unknown.message
+
+
+def test_a_concatenation_over_the_cap_keeps_each_part_once() -> None:
+    """16 prefixes times 4 endings is over the cap: the endings are one unknown part, and
+    each prefix stays as it is (the capped part once held prefixes and endings mixed, so the
+    text read was a prefix, an ending and a prefix again)."""
+    from tenantguard.sources.pyvalues import Hole, Lit, Origin, concat, text_of
+
+    origin = Origin(["x = 1\n"])
+    node = ast.parse("x = 1").body[0]
+    prefixes = tuple((Lit(f"SELECT {i} ", origin, None),) for i in range(16))
+    endings = tuple((Lit(f"LIMIT {j}", origin, None),) for j in range(4))
+    joined = concat([prefixes, endings], node, origin)
+    assert [text_of(a) for a in joined] == [f"SELECT {i} " for i in range(16)]
+    assert all(type(a[-1]) is Hole and "more than 32" in a[-1].reason for a in joined)
