@@ -217,3 +217,33 @@ async def test_the_bpchar_parameter_reads_another_workspace_on_the_server(databa
         assert [r[0] for r in await conn.fetch(BPCHAR_CALL, "acme ")] == ["own"]
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- CREATE TABLE … AS keeps collations
+# `CREATE TABLE copy AS SELECT * FROM ci_notes` keeps the column's collation: the copy compares
+# loosely too ('acme' = 'ACME'); a copy of an exact table stays pinnable.
+@pytest.mark.parametrize(
+    ("ctas", "pinned"),
+    [
+        ("CREATE TABLE copy AS SELECT * FROM ci_notes;", False),
+        ("CREATE TABLE copy (i, workspace, b) AS SELECT * FROM (SELECT * FROM ci_notes) x;", False),
+        ("CREATE TABLE copy AS SELECT id, workspace AS workspace, body FROM cit_notes;", False),
+        ("CREATE TABLE copy AS SELECT * FROM dom_notes;", True),
+        ("CREATE TABLE copy AS SELECT * FROM exact_notes;", True),
+    ],
+)
+def test_a_copy_of_a_loose_table_is_loose(tmp_path: Path, ctas: str, pinned: bool) -> None:
+    policy = policy_for(tmp_path, SCHEMA + ctas, tenant_column="workspace")
+    assert isinstance(policy, Policy)
+    findings = analyze_statement("SELECT * FROM copy WHERE workspace = $1", policy).findings
+    assert (not findings) is pinned, [f.message for f in findings]
+
+
+async def test_a_copy_keeps_the_collation_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA + "CREATE TABLE copy AS SELECT * FROM ci_notes;")
+        rows = await conn.fetch("SELECT body FROM copy WHERE workspace = $1", "acme")
+        assert sorted(r["body"] for r in rows) == ["VICTIM", "own"]  # workspace ACME's row too
+    finally:
+        await conn.close()

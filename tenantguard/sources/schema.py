@@ -813,6 +813,9 @@ class SchemaInfo:
         if not names:
             names = sorted(self._query_columns(source, query))
         self.columns.setdefault(name, set()).update(names)
+        if any(self.loose.get(t) for t in _relations_read(source)):
+            # a column keeps its collation and domain, under any name: fail closed
+            self.loose.setdefault(name, set()).update(names)
 
     def _query_columns(self, node: Any, query: str, depth: int = 0) -> set[str]:
         """The columns a query outputs — when a `*` or an expression hides them, every column
@@ -1290,6 +1293,25 @@ def _quote_name(name: str) -> str:
 def _schema_of(names: Any) -> str:
     """The schema of a function's qualified name; unqualified is the default `public`."""
     return str(names[-2].sval) if len(names) > 1 else "public"
+
+
+def _relations_read(node: Any) -> set[str]:
+    """The names of every relation a query reads (FROM items, joins, subqueries, CTEs, set
+    operations, sublinks), found by walking pglast's node tree."""
+    from pglast.ast import Node
+
+    names: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+        elif isinstance(current, Node):
+            if type(current).__name__ == "RangeVar":
+                names.add(_relname(current))
+                continue
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+    return names
 
 
 def _type_key(type_name: Any) -> str:
