@@ -572,3 +572,38 @@ def test_functions_in_other_languages_are_out_of_sight(
     policy = policy_for(tmp_path, OTHER_LANGUAGES)
     assert isinstance(policy, Policy)
     assert [f.code for f in analyze_statement(sql, policy).findings] == codes
+
+
+def test_undo_sections_of_a_migration_are_not_schema() -> None:
+    text = (
+        "-- migrate:up\nCREATE TABLE a (id int, tenant_id int);\n"
+        "-- migrate:down\nDROP TABLE a;\n"
+        "-- migrate:up\nCREATE TABLE b (id int, tenant_id int);\n"
+        "-- +goose Down\nDROP TABLE b;\nCREATE TABLE c (id int, tenant_id int);\n"
+        "-- +GOOSE UP\nCREATE TABLE d (id int, tenant_id int);\nDROP TABLE d;\n"
+    )
+    assert tenant_tables(text) == {"a", "b"}
+    # the undo text is blanked, not cut: a problem after it keeps its line
+    schema = schema_of("-- +goose Down\nDROP TABLE a;\n-- +goose Up\nCREATE TABLE;\n")
+    assert [p.line for p in schema.problems] == [4]
+
+
+@pytest.mark.parametrize(
+    ("name", "undo"),
+    [
+        ("down.sql", True),
+        ("000002_add_tags.down.sql", True),
+        ("U3__drop_tags.sql", True),
+        ("revert/tags.sql", True),
+        ("up.sql", False),
+        ("000002_add_tags.up.sql", False),
+        ("V3__tags.sql", False),
+        ("0004_lock_down.sql", False),
+        ("slowdown.sql", False),
+        ("deploy/tags.sql", False),
+    ],
+)
+def test_undo_scripts_are_known_by_their_names(name: str, undo: bool) -> None:
+    from tenantguard.sources.schema import is_undo_script
+
+    assert is_undo_script(Path("db") / name) is undo

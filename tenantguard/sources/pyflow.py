@@ -222,6 +222,18 @@ class FunctionInfo:
     wrapper: dict[str, tuple[str, bool]] | None = None  # parameter -> (what it reaches, certain)
     # what its `return`s give, by statement (None: one gives something that is not read)
     returns: dict[int, Value] | None = field(default_factory=dict)
+    # the function whose body defines this one (its parameters are this one's closure)
+    enclosing: FunctionInfo | None = None
+    nested: list[FunctionInfo] = field(default_factory=list)
+
+    def within(self, owner: object) -> bool:
+        """Whether this function is `owner` or is defined in its body (at any depth)."""
+        current: FunctionInfo | None = self
+        while current is not None:
+            if current is owner:
+                return True
+            current = current.enclosing
+        return False
 
 
 @dataclass(eq=False)
@@ -296,6 +308,26 @@ def _merge_envs(
             if current is not binding:
                 merged[name] = _merge(current, binding, node, origin)  # type: ignore[assignment]
     return merged
+
+
+def _is_number(binding: Binding | None) -> bool:
+    """Whether every value a name may hold is a number (`i = 1`, then `i += 1`)."""
+    return (
+        isinstance(binding, tuple)
+        and bool(binding)
+        and all(
+            len(a) == 1 and type(a[0]) is Hole and not a[0].string and a[0].kind == "value"
+            for a in binding
+        )
+    )
+
+
+def _constant_number(value: Value) -> int | None:
+    """The int a value surely is (one alternative, a constant number), else None."""
+    if len(value) == 1 and len(value[0]) == 1 and type(value[0][0]) is Hole:
+        number = value[0][0].number
+        return number if type(number) is int else None
+    return None
 
 
 class _Loop:
@@ -478,6 +510,7 @@ class _Walker:
                     kind="value",
                     string=False,
                 )
+        self.ever.update(self.env)  # the parameters, as closures defined in the body see them
         self._docstring(node.body)
         self.block(node.body)
         self.env, self.ever, self.outer, self.function, self.loops, self.tries = saved
@@ -697,7 +730,14 @@ class _Walker:
         self.scan(node.value)
         self._exports(node.target, node.value, augmented=isinstance(node.op, ast.Add))
         target = node.target
-        if isinstance(target, ast.Name) and isinstance(node.op, ast.Add):
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(node.op, ast.Add | ast.Sub | ast.Mult)
+            and self.numeric(target)
+            and self.numeric(node.value)
+        ):  # `i += 1`: a counter stays a number (`${i}` numbers a parameter)
+            self.bind(target.id, self.counted(node, target, node.value))
+        elif isinstance(target, ast.Name) and isinstance(node.op, ast.Add):
             before = self.lookup(target.id)
             current = before if isinstance(before, tuple) else self.name_value(target)
             self.bind(target.id, concat((current, self.evaluate(node.value)), node, self.origin))
@@ -710,13 +750,19 @@ class _Walker:
 
     def branch(self, node: ast.If) -> bool:
         self.scan(node.test)
+        narrowed = self.narrowing(node.test)
+        name, truthy, falsy = narrowed if narrowed is not None else ("", None, None)
         before = self.env
-        self.env = dict(before)
-        then_live = self.block(node.body)
-        then_env = self.env if then_live else None
-        self.env = dict(before)
-        else_live = self.block(node.orelse)
-        else_env = self.env if else_live else None
+        envs: list[dict[str, Binding] | None] = []
+        for body, lists in ((node.body, truthy), (node.orelse, falsy)):
+            self.env = dict(before)
+            if lists is not None and lists.lists:
+                self.env[name] = lists
+            live = self.block(body)
+            # a branch no list a path leaves can take is still read (its calls are checked)
+            reachable = lists is None or bool(lists.lists)
+            envs.append(self.env if live and reachable else None)
+        then_env, else_env = envs
         merged = _merge_envs([then_env, else_env], node, self.origin)
         self.env = merged if merged is not None else before
         return merged is not None
@@ -859,6 +905,9 @@ class _Walker:
         if kind in ("method", "classmethod") and positional:
             positional = positional[1:]
         info = FunctionInfo(node.name, node, self.module, cls, every, positional, kind)
+        if self.function is not None and not self._in_class_body:
+            info.enclosing = self.function  # a closure: it reads the function's parameters
+            self.function.nested.append(info)
         self.module.functions.append(info)
         if cls is not None:
             cls.methods[node.name] = info
@@ -1294,6 +1343,8 @@ class _Walker:
             return self.fstring(node)  # type: ignore[arg-type]
         if kind is ast.BinOp:
             op = type(node.op)  # type: ignore[attr-defined]
+            if op in (ast.Add, ast.Sub, ast.Mult) and self.numeric(node):
+                return self.counted(node, node.left, node.right)  # type: ignore[attr-defined]
             if op is ast.Add:
                 operands: list[ast.expr] = []
                 stack: list[ast.expr] = [node]
@@ -1309,7 +1360,7 @@ class _Walker:
                 return self.percent(node)  # type: ignore[arg-type]
             return hole(node, origin, "the string is computed at run time")
         if kind is ast.IfExp:
-            return union((self.evaluate(node.body), self.evaluate(node.orelse)), node, origin)  # type: ignore[attr-defined]
+            return self.conditional(node)  # type: ignore[arg-type]
         if kind is ast.BoolOp:
             return union([self.evaluate(v) for v in node.values], node, origin)  # type: ignore[attr-defined]
         if kind is ast.Call:
@@ -1439,6 +1490,63 @@ class _Walker:
             alternatives.append((Lit(text, self.origin, None, 0, node),))
         return tuple(alternatives)
 
+    def narrowing(self, test: ast.expr) -> tuple[str, Grown | None, Grown | None] | None:
+        """A test of a list the function grows (`if conditions`, `not params`, `len(xs)`): the
+        name, and the lists a path can leave that make it true, and false."""
+        negated = False
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, negated = test.operand, not negated
+        if (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Name)
+            and test.func.id == "len"
+            and self.lookup("len") is None
+            and len(test.args) == 1
+            and not test.keywords
+        ):
+            test = test.args[0]
+        if not isinstance(test, ast.Name):
+            return None
+        grown = self.env.get(test.id)
+        if not isinstance(grown, Grown):
+            return None
+        full = Grown(tuple(items for items in grown.lists if items))
+        empty = Grown(tuple(items for items in grown.lists if not items))
+        return (test.id, empty, full) if negated else (test.id, full, empty)
+
+    def conditional(self, node: ast.IfExp) -> Value:
+        """`a if test else b`: each branch's values; a branch that tests a grown list sees the
+        lists that take it (`f"WHERE {…}" if conditions else ""` never joins an empty list)."""
+        narrowed = self.narrowing(node.test)
+        if narrowed is None:
+            return union((self.evaluate(node.body), self.evaluate(node.orelse)), node, self.origin)
+        name, truthy, falsy = narrowed
+        values: list[Value] = []
+        saved = self.env[name]
+        try:
+            for branch, lists in ((node.body, truthy), (node.orelse, falsy)):
+                if lists is not None and lists.lists:
+                    self.env[name] = lists
+                    values.append(self.evaluate(branch))
+        finally:
+            self.env[name] = saved
+        return union(values, node, self.origin)
+
+    def counted(self, node: ast.AST, left: ast.expr, right: ast.expr) -> Value:
+        """Arithmetic of two numbers: a number (its value when both sides are constants)."""
+        numbers = [_constant_number(self.evaluate(side)) for side in (left, right)]
+        number: int | None = None
+        if numbers[0] is not None and numbers[1] is not None:
+            operator = node.op if isinstance(node, ast.AugAssign | ast.BinOp) else None
+            if isinstance(operator, ast.Add):
+                number = numbers[0] + numbers[1]
+            elif isinstance(operator, ast.Sub):
+                number = numbers[0] - numbers[1]
+            elif isinstance(operator, ast.Mult) and abs(numbers[0] * numbers[1]) < 1 << 64:
+                number = numbers[0] * numbers[1]
+        reason = f"`{_short(left)}` is a number counted at run time"
+        return hole(node, self.origin, reason, kind="value", string=False, number=number)
+
     def numeric(self, node: ast.expr) -> bool:
         """Whether an expression surely gives a number: an int, `len()`, `int()`, arithmetic
         of them, a name holding one (`i: int`)."""
@@ -1449,11 +1557,7 @@ class _Walker:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
             return self.numeric(node.left) and self.numeric(node.right)
         if isinstance(node, ast.Name):
-            found = self.lookup(node.id)
-            return isinstance(found, tuple) and all(
-                len(a) == 1 and type(a[0]) is Hole and not a[0].string and a[0].kind == "value"
-                for a in found
-            )
+            return _is_number(self.lookup(node.id))
         return False
 
     def percent(self, node: ast.BinOp) -> Value:
@@ -1521,6 +1625,11 @@ class _Walker:
             marks = _placeholder_list(items, origin)
             if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
                 return join_values(self.evaluate(func.value), marks, node, origin)
+            if isinstance(grown, tuple) and len(grown) == 1 and len(grown[0]) == 1:
+                unknown = grown[0][0]  # a list the reader gave up on: say why
+                if type(unknown) is Hole:
+                    reason = f"`.join()` of `{_short(items)}`: {unknown.reason}"
+                    return hole(node, origin, reason)
             return hole(node, origin, "`.join()` of items computed at run time")
         if name == "Composed" and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
             items = node.args[0]
@@ -2283,10 +2392,15 @@ class ProjectIndex:
         self._frames.append(id(info))
         try:
             found: dict[str, tuple[str, bool]] = {}
-            for sink in info.sinks:
+            # the functions its body defines send what they read of its parameters too (a
+            # callback handed to a retry helper or a circuit breaker)
+            inner = [info]
+            for function in inner:
+                inner.extend(function.nested)
+            for sink in (s for function in inner for s in function.sinks):
                 for parameter in passed_parameters(sink.value, info):
                     found.setdefault(parameter, (sink.method, sink.certain))
-            for call in info.calls:
+            for call in (c for function in inner for c in function.calls):
                 for callee, _, argument, (through, certain) in self.wrapped_arguments(call):
                     for own in passed_parameters(argument[1], info):
                         found.setdefault(own, (f"{callee.name}() -> {through}", certain))

@@ -165,7 +165,11 @@ def _variants(alternative: tuple[Part, ...]) -> list[_Variant]:
         before = "".join(skeleton[:index]).replace("\0", " ")
         part = alternative[index]
         assert type(part) is Hole
-        options.append(_fill_candidates(before, part, serial))
+        candidates = _fill_candidates(before, part, serial)
+        options.append(candidates)
+        # a later hole reads its place after this one's first fill (`ORDER BY {a} {b}`: `b`
+        # follows a name, not `BY`)
+        skeleton[index] = candidates[0] if candidates and candidates[0] else "\0"
     combinations: list[tuple[str, ...]] = []
     for combination in itertools.product(*options):
         combinations.append(combination)
@@ -265,7 +269,9 @@ class _ModuleCheck:
             if not sink.certain and not starts_like_sql(skeleton):
                 continue  # `schema.execute("query { … }")`: not SQL
             self.checked += 1
-            self.statement_findings(alternative, sink, at_sink=True)
+            read = self.statement_findings(alternative, sink, at_sink=True)
+            if not read and self._names_tenant_table(skeleton):
+                self.unfillable(sink, skeleton)  # else the tenant check would pass in silence
             for part in alternative:
                 if (
                     type(part) is Hole
@@ -282,10 +288,29 @@ class _ModuleCheck:
                     first = Hole(first.node, first.origin, reason)
             self.unresolved(sink, first, whole=True)
 
+    def unfillable(self, sink: Sink, skeleton: str) -> None:
+        """TG006 at the SQL a call sends when no fill of its parts known at run time parses."""
+        info = tg006_unprovable_statement.RULE
+        node = sink.argument
+        line, column = node.lineno, node.col_offset + 1
+        end_line = node.end_lineno or line
+        end_column = (node.end_col_offset or node.col_offset) + 1 if end_line == line else 1
+        message = (
+            f"cannot prove tenant isolation: the SQL passed to {sink.method} does not parse "
+            "whatever its parts known at run time hold"
+        )
+        fix = "fix the SQL around the parts built at run time, or build it from constants"
+        found = Finding(
+            info.code, info.name, Severity.ERROR, message, fix, line, column, end_line,
+            end_column, statement=" ".join(skeleton.split()),
+        )  # fmt: skip
+        self.add(found, (line - 1, line, sink.call.lineno - 1, sink.call.lineno))
+
     def own_parameter(self, sink: Sink, part: Hole, *, whole: bool) -> bool:
         """A parameter of the function that sends it: passed unchanged (a wrapper), or inside
         a function named in `sql_functions` (`query + " LIMIT %s"`); its callers are checked."""
-        if part.param is None or part.owner is not sink.owner:
+        owner = sink.owner
+        if part.param is None or not (isinstance(owner, FunctionInfo) and owner.within(part.owner)):
             return False
         return whole or self.index.configured_function(sink.owner)
 

@@ -194,7 +194,9 @@ def concat(values: Sequence[Value], node: ast.AST, origin: Origin) -> Value:
     result: list[Alternative] = [()]
     for value in values:
         if len(result) * len(value) > MAX_ALTERNATIVES:
-            return _capped([(), *value, *result], node, origin)  # over the cap: one hole
+            # over the cap: this part is a hole, the text around it is still read
+            reason = f"the string can take more than {MAX_ALTERNATIVES} different values"
+            value = hole(node, origin, reason)
         if len(value) == 1:
             tail = value[0]
             result = [a + tail for a in result]

@@ -20,7 +20,7 @@ the same way.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -407,8 +407,9 @@ class SchemaInfo:
     # reading
 
     def add_sql(self, text: str, path: str = "") -> None:
-        """Reads one file's (or one string's) statements."""
-        text = _psql_free(text)
+        """Reads one file's (or one string's) statements: not the undo sections of a
+        migration (goose's `-- +goose Down`, dbmate's `-- migrate:down`)."""
+        text = _psql_free(_undo_free(text))
         from pglast import parse_sql
         from pglast.parser import ParseError
 
@@ -443,7 +444,7 @@ class SchemaInfo:
             )
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
         }  # prose: alembic's "create visits table" is not a statement
-        for node in ast.walk(tree):
+        for node in _forward(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if id(node) not in docstrings and _ANY_DDL.search(node.value):
                     known = len(self.problems)
@@ -1359,6 +1360,65 @@ def _last_name(qualified: str) -> str:
     return name[1:-1].replace('""', '"') if name.startswith('"') else fold_name(name)
 
 
+_UNDO_MARKER = re.compile(
+    r"^[ \t]*--[ \t]*(?:\+goose[ \t]+|\+migrate[ \t]+|migrate:)(up|down)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+# undo scripts: diesel's and golang-migrate's `down.sql`, flyway's `U1__…`, sqitch's `revert/`
+_UNDO_FILE = re.compile(r"(?:^|\.)down\.sql$|^U\d[\w.]*__.*\.sql$", re.IGNORECASE)
+
+
+def is_undo_script(path: Path) -> bool:
+    """Whether a schema file undoes a migration (it describes no schema the app runs on)."""
+    return bool(_UNDO_FILE.search(path.name)) or path.parent.name.lower() == "revert"
+
+
+def _undo_free(text: str) -> str:
+    """The text without the undo sections of a migration file (from a down marker to the next
+    up marker or the end), kept as blank space: positions stay."""
+    if "migrate" not in text.lower() and "goose" not in text.lower():
+        return text
+    out: list[str] = []
+    position = 0
+    down_from: int | None = None
+    for marker in _UNDO_MARKER.finditer(text):
+        down = marker.group(1).lower() == "down"
+        if down and down_from is None:
+            out.append(text[position : marker.start()])
+            down_from = marker.start()
+        elif not down and down_from is not None:
+            out.append(re.sub(r"[^\n]", " ", text[down_from : marker.start()]))
+            position, down_from = marker.start(), None
+    if down_from is None:
+        out.append(text[position:])
+    else:
+        out.append(re.sub(r"[^\n]", " ", text[down_from:]))
+    return "".join(out)
+
+
+def _forward(tree: Any) -> Iterator[Any]:
+    """The nodes of a Python migration that move the schema forward, in source order: not
+    alembic's `downgrade()`, Django's `reverse_sql` (RunSQL's second argument) or yoyo's
+    rollback (`step(apply, rollback)`)."""
+    import ast
+
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+            "downgrade"
+        ):
+            continue
+        yield node
+        children = list(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Call):
+            skipped = {id(k) for k in node.keywords if k.arg in ("reverse_sql", "rollback")}
+            if _called(node) in ("RunSQL", "step"):
+                skipped |= {id(a) for a in node.args[1:]}
+            children = [c for c in children if id(c) not in skipped]
+        stack.extend(reversed(children))
+
+
 def _psql_free(text: str) -> str:
     """The text without psql meta-commands (kept as blank space: positions stay), with
     `:'var'` read as a string and `:"var"` as a name."""
@@ -1765,6 +1825,8 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
             if schema.add_python(text, str(file)):
                 schema.files.append(file)
             continue
+        if is_undo_script(file):
+            continue  # a down migration drops what its up created
         schema.files.append(file)
         schema.add_sql(text, str(file))
     return schema
