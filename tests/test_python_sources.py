@@ -672,7 +672,6 @@ def test_placeholders_numbered_at_run_time_keep_the_statement_text_when_lines_mo
     assert texts[0][0][2].endswith("a = $60000 AND b = $60001")
 
 
-<<<<<<< HEAD
 def test_a_coding_declaration_is_read_as_python_reads_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -704,7 +703,8 @@ def test_a_coding_declaration_is_read_as_python_reads_it(
         ("plain.py", 1, "TG006"),
         ("queries.py", 3, "TG001"),  # the constant itself, a literal naming a tenant table
     ]
-=======
+
+
 def test_a_join_of_a_list_too_varied_to_follow_says_why() -> None:
     """Six optional filters make 64 lists: the join is unknown because the list is, and the
     message says so (not "items computed at run time": every item is a constant)."""
@@ -733,4 +733,3 @@ def test_a_concatenation_over_the_cap_keeps_each_part_once() -> None:
     joined = concat([prefixes, endings], node, origin)
     assert [text_of(a) for a in joined] == [f"SELECT {i} " for i in range(16)]
     assert all(type(a[-1]) is Hole and "more than 32" in a[-1].reason for a in joined)
->>>>>>> real9
