@@ -733,3 +733,23 @@ def test_a_concatenation_over_the_cap_keeps_each_part_once() -> None:
     joined = concat([prefixes, endings], node, origin)
     assert [text_of(a) for a in joined] == [f"SELECT {i} " for i in range(16)]
     assert all(type(a[-1]) is Hole and "more than 32" in a[-1].reason for a in joined)
+
+
+def test_tenant_statements_are_never_more_than_statements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An f-string is analysed once per fill of its holes: the summary counted each fill as a
+    statement on a tenant table (8 of 2 statements)."""
+    (tmp_path / "tenantguard.toml").write_text('tenant_tables = ["leads"]\n', encoding="utf-8")
+    (tmp_path / "q.py").write_text(
+        "async def f(conn, order, limit, flag):\n"
+        "    extra = ' AND x = 1' if flag else ''\n"
+        "    await conn.fetch(\n"
+        "        f'SELECT * FROM leads WHERE tenant_id = $1{extra} ORDER BY {order} {limit}', 1\n"
+        "    )\n",
+        encoding="utf-8",
+    )
+    main(["check", "--format", "json", "--no-cache", str(tmp_path)])
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary["statements"] == 2
+    assert summary["tenant_statements"] == 2
