@@ -1,0 +1,96 @@
+"""Round 10: statements sqlglot's parser reads otherwise than PostgreSQL's grammar.
+
+Found by a differential of sqlglot's tree (printed back) against PostgreSQL's own parser
+(pglast) over variations of a pinned query, each candidate run on the server. A statement the
+two read differently is proven in one form and run in the other: the analyzer refuses it (TG006,
+"read differently"), and a twin that both read alike still passes.
+
+The server tests hold two tenants whose ids meet in double precision (9007199254740993 and
+9007199254740992) and a third, small one (5): each statement, run for tenant 9007199254740993,
+hands out another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tenantguard.engine.analyze import analyze_statement, parse_statement
+from tenantguard.engine.policy import Policy
+
+POLICY = Policy("tenant_id", {"t"})
+TENANT = 9007199254740993  # its neighbour 9007199254740992 is the same double precision value
+SCHEMA = (
+    "CREATE TABLE t (id int, tenant_id bigint);"
+    "INSERT INTO t VALUES (1, 9007199254740993), (2, 9007199254740992), (3, 5)"
+)
+
+
+async def _ids(database: str, sql: str, *args: object) -> list[int]:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA)
+        return sorted(r[0] for r in await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------------------------------ a prefix `@` is abs()
+# sqlglot's tokenizer reads `@` as the start of a named parameter (`@name`, T-SQL's and MySQL's
+# variables): `@tenant_id` is a parameter to the proof, a pin. PostgreSQL reads the prefix
+# operator `@`, absolute value: `tenant_id = @tenant_id` is true on every row of a tenant >= 0,
+# and `@$1` types `$1` as double precision.
+AT_LEAKS = [
+    pytest.param("SELECT id FROM t WHERE tenant_id = @tenant_id", (), [1, 2, 3], id="@column"),
+    pytest.param("SELECT id FROM t WHERE tenant_id = @ tenant_id", (), [1, 2, 3], id="@ column"),
+    pytest.param("SELECT id FROM t WHERE tenant_id = @$1", (TENANT,), [1, 2], id="@param"),
+    pytest.param("SELECT id FROM t WHERE tenant_id = @($1)", (TENANT,), [1, 2], id="@(param)"),
+    pytest.param(
+        "SELECT id FROM t WHERE tenant_id = @'9007199254740993'", (), [1, 2], id="@string"
+    ),
+    pytest.param(
+        # `@` anywhere types `$1` for the whole statement: the select list is read first
+        "SELECT id, @$1 FROM t WHERE tenant_id = $1",
+        (TENANT,),
+        [1, 2],
+        id="@param-elsewhere",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql", "args", "rows"), AT_LEAKS)
+def test_a_prefix_at_is_read_differently(
+    sql: str, args: tuple[object, ...], rows: list[int]
+) -> None:
+    verdict = analyze_statement(sql, POLICY)
+    assert not verdict.parsed
+    assert [(f.code, f.severity.value) for f in verdict.findings] == [("TG006", "error")]
+    assert "absolute value" in verdict.findings[0].message
+    _, _, _, offset = parse_statement(sql)
+    assert offset == sql.index("@")
+
+
+@pytest.mark.parametrize(("sql", "args", "rows"), AT_LEAKS)
+async def test_a_prefix_at_leaks_on_the_server(
+    database: str, sql: str, args: tuple[object, ...], rows: list[int]
+) -> None:
+    assert await _ids(database, sql, *args) == rows  # tenant 9007199254740993 owns row 1 only
+
+
+AT_SAFE = [
+    # operators that hold an `@` are one token to both readers
+    "SELECT id FROM t WHERE tenant_id = $1 AND '{\"a\": 1}'::jsonb @> '{}'",
+    "SELECT id FROM t WHERE tenant_id = $1 AND ARRAY[1] <@ ARRAY[1, 2]",
+    "SELECT id FROM t WHERE tenant_id = $1 AND to_tsvector('cats') @@ to_tsquery('cat')",
+    "SELECT id FROM t WHERE tenant_id = $1 AND '{\"a\": 1}'::jsonb @? '$.a'",
+    # an `@` inside a string, a quoted name or a comment
+    "SELECT id AS \"a@b\" FROM t WHERE tenant_id = $1 AND 'x@y' <> '' -- @tenant_id",
+]
+
+
+@pytest.mark.parametrize("sql", AT_SAFE)
+async def test_operators_holding_an_at_are_read_alike(database: str, sql: str) -> None:
+    verdict = analyze_statement(sql, POLICY)
+    assert verdict.parsed
+    assert verdict.findings == ()
+    assert await _ids(database, sql, TENANT) == [1]
