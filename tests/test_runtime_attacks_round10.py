@@ -1,0 +1,110 @@
+"""Round 10: an outsider's attack on the runtime guard, the application code as the attacker.
+
+A request for clinic 1 holds a guarded connection or pool and wants clinic 2's rows (Carla), to
+change them, or to switch what the guard relies on. Each test runs on the real server and asserts
+on the rows returned, or read afterwards through an unguarded owner connection. Each was a
+failing test before its fix (a strict xfail while a hole stays open).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.engine.analyze import analyze_statement
+from tenantguard.runtime import tenant
+from tests import test_runtime_attacks as round2
+from tests.test_runtime_attacks import Setup
+
+setup = round2.setup  # parametrized over "guard" and "guard+rls"
+__all__ = ["setup"]
+
+
+async def owner_value(setup: Setup, sql: str) -> Any:
+    raw = await asyncpg.connect(setup.owner_dsn)
+    try:
+        return await raw.fetchval(sql)
+    finally:
+        await raw.close()
+
+
+async def rows_or_refused(call: Callable[[], Awaitable[list[Any]]]) -> list[str]:
+    """The first column of the rows a guarded call returns; none when the guard refuses it
+    (when it is made or when it runs)."""
+    with contextlib.suppress(TenantIsolationError):
+        return [r[0] for r in await call()]
+    return []
+
+
+# --- 1. `@`: a parameter to the proof's parser, the absolute value to PostgreSQL ---------------
+
+# "AuditLog" has no row-level security in the guard+rls setup: the guard alone protects it
+AT_SIGN_READS = {
+    "@column": ('SELECT note FROM "AuditLog" WHERE tenant_id = @tenant_id ORDER BY note', ()),
+    "@number": (
+        'SELECT note FROM "AuditLog" WHERE tenant_id = @2 '
+        "AND $1::bigint IS NOT NULL AND $2::bigint IS NOT NULL",
+        (1, 1),
+    ),
+    "@ spaced": (
+        'SELECT note FROM "AuditLog" WHERE tenant_id = @ 2 AND $1::bigint = $2::bigint',
+        (1, 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(AT_SIGN_READS))
+async def test_an_at_sign_is_the_absolute_value_not_a_parameter(setup: Setup, attack: str) -> None:
+    """sqlglot's PostgreSQL tokenizer reads `@` as a parameter marker, as `$`: `tenant_id =
+    @tenant_id` was pinned by a parameter named tenant_id (no value to check: it passed, a
+    clinic-1 request read every clinic), `tenant_id = @2` by `$2`, whose value (1) was checked.
+    PostgreSQL reads `@` as the absolute-value operator: abs(tenant_id), abs(2)."""
+    sql, args = AT_SIGN_READS[attack]
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            notes = await rows_or_refused(lambda: conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+    assert "south audit" not in notes
+
+
+async def test_an_at_sign_deletes_no_other_clinics_rows(setup: Setup) -> None:
+    conn = await setup.connect()
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            await conn.execute(
+                'DELETE FROM "AuditLog" WHERE tenant_id = @2 AND $1::bigint = $2::bigint', 1, 1
+            )
+    finally:
+        await conn.close()
+    assert await owner_value(setup, """SELECT count(*) FROM "AuditLog" WHERE tenant_id = 2""") == 1
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT first_name FROM patients WHERE tenant_id = @tenant_id",
+        "SELECT first_name FROM patients WHERE tenant_id = @2 AND $2 = $1",
+        "SELECT first_name FROM patients WHERE tenant_id = $1 AND @ score > 1",
+    ],
+)
+def test_the_proof_refuses_an_at_sign_it_would_read_as_a_parameter(sql: str) -> None:
+    verdict = analyze_statement(sql, round2.POLICY)
+    assert not verdict.parsed
+    assert any(f.code == "TG006" and "`@`" in f.message for f in verdict.findings)
+
+
+def test_operators_spelled_with_an_at_sign_still_parse() -> None:
+    sql = (
+        "SELECT first_name FROM patients WHERE tenant_id = $1 AND tags @> ARRAY['a'] "
+        "AND ARRAY['a'] <@ tags AND doc @@ to_tsquery('a') AND payload @? '$.a'"
+    )
+    verdict = analyze_statement(sql, round2.POLICY)
+    assert verdict.parsed
+    assert not [f for f in verdict.findings if f.severity.name == "ERROR"]
