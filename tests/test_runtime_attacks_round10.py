@@ -17,7 +17,7 @@ import pytest
 
 from tenantguard import TenantIsolationError
 from tenantguard.engine.analyze import analyze_statement
-from tenantguard.runtime import tenant
+from tenantguard.runtime import Guard, tenant
 from tests import test_runtime_attacks as round2
 from tests.test_runtime_attacks import Setup
 
@@ -108,3 +108,19 @@ def test_operators_spelled_with_an_at_sign_still_parse() -> None:
     verdict = analyze_statement(sql, round2.POLICY)
     assert verdict.parsed
     assert not [f for f in verdict.findings if f.severity.name == "ERROR"]
+
+
+async def test_a_pin_by_parameter_zero_is_refused_not_checked_against_the_last_value(
+    setup: Setup,
+) -> None:
+    """`$0` was taken as the parameter at index -1: the hot path checked no value and the full
+    check compared the last argument. PostgreSQL refuses `$0`; the guard refuses it first."""
+    guard = Guard(round2.POLICY)
+    verdict = guard.verdict("SELECT first_name FROM patients WHERE tenant_id = $0")
+    assert verdict.errors and "does not bind" in verdict.errors[0].message
+    conn = await setup.connect()
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="does not bind"):
+            await conn.fetch('SELECT note FROM "AuditLog" WHERE tenant_id = $0', 1)
+    finally:
+        await conn.close()
