@@ -19,6 +19,7 @@ from tenantguard import TenantIsolationError
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.runtime import Guard, tenant
 from tests import test_runtime_attacks as round2
+from tests import test_runtime_plain_trust as plain_trust
 from tests.test_runtime_attacks import Setup
 
 setup = round2.setup  # parametrized over "guard" and "guard+rls"
@@ -124,3 +125,51 @@ async def test_a_pin_by_parameter_zero_is_refused_not_checked_against_the_last_v
             await conn.fetch('SELECT note FROM "AuditLog" WHERE tenant_id = $0', 1)
     finally:
         await conn.close()
+
+
+# --- 2. a call made earlier and awaited later, after the guard set the setting again ---------
+
+SWITCH_CLINIC = plain_trust.switching("public.switch_clinic", "", "integer", "1") + (
+    "GRANT EXECUTE ON FUNCTION public.switch_clinic() TO PUBLIC"
+)
+
+
+async def test_a_kept_call_that_may_change_the_setting_is_forgotten_when_it_runs(
+    setup: Setup,
+) -> None:
+    """A statement that may change the setting (it calls a schema function: not plain) made the
+    guard forget the setting's value when the call was made, not when it ran. The request kept
+    the coroutine, let the guard set the setting to 1 again, then awaited it: the function set
+    clinic 2, and the guard went on trusting its 1 for every pin by the setting."""
+    await setup.owner(SWITCH_CLINIC)
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+            switch = conn.fetchval("SELECT public.switch_clinic()")  # the setting holds 1
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+            await switch
+            names = await rows_or_refused(lambda: conn.fetch(round2.BY_SETTING))
+    finally:
+        await conn.close()
+    assert names == round2.CLINIC_1
+
+
+async def test_a_kept_rollback_is_forgotten_when_it_runs(setup: Setup) -> None:
+    """The same with ROLLBACK, kept while the guard set the setting inside the transaction
+    again: once awaited it restored clinic 2's value, left by a clinic-2 request on the
+    connection, and the guard still believed its 1."""
+    conn = await setup.connect()
+    try:
+        with tenant(2):
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == ["Carla"]
+        with tenant(1):
+            await conn.execute("BEGIN")
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+            rollback = conn.execute("ROLLBACK")
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+            await rollback
+            names = await rows_or_refused(lambda: conn.fetch(round2.BY_SETTING))
+    finally:
+        await conn.close()
+    assert names == round2.CLINIC_1

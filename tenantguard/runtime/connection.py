@@ -203,14 +203,13 @@ class GuardedConnection(asyncpg.Connection):
         if verdict.plain and not (verdict.ends_transaction and self._tg_in_txn_set):
             return wanted
         # after this statement the setting's value is unknown (a rollback reverts what the
-        # transaction set; anything else may change it): forgotten once it is sent, so that the
-        # next statement, and a call made earlier but awaited later, set it again
+        # transaction set; anything else may change it): forgotten now, and again when it is
+        # sent (its call may be kept and awaited after others set the setting again), so that
+        # the statements after it set it again
         self._tg_fast = False
         self._tg_clean = self._tg_clean and verdict.plain
-        if wanted is None:
-            self._tg_setting = None
-            return None
-        return _Forget(wanted)
+        self._tg_setting = None
+        return _Forget(wanted, verdict.plain)
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
@@ -236,13 +235,10 @@ class GuardedConnection(asyncpg.Connection):
         try:
             if type(plan) is _Later or type(plan) is _Driver:
                 plan = await self._tg_resolve(plan)
-            if plan is not None:
-                forget = type(plan) is _Forget
-                value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
-                if value != self._tg_setting:
-                    await self._tg_set(value)
-                if forget:
-                    self._tg_setting = None  # the statement about to run may change it
+            if type(plan) is _Forget:
+                await self._tg_forget(plan)
+            elif plan is not None and plan != self._tg_setting:
+                await self._tg_set(plan)  # type: ignore[arg-type]  # a str: the others are out
         except BaseException:
             call.close()  # never started: nothing reached the server
             raise
@@ -282,15 +278,22 @@ class GuardedConnection(asyncpg.Connection):
         returns the value it asks (None: none)."""
         if type(plan) is _Later or type(plan) is _Driver:
             plan = await self._tg_resolve(plan)
-        if plan is None:
-            return None
-        forget = type(plan) is _Forget
-        value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
-        if value != self._tg_setting:
-            await self._tg_set(value)
-        if forget:
-            self._tg_setting = None  # the statement about to run may change it
-        return value
+        if type(plan) is _Forget:
+            await self._tg_forget(plan)
+            return plan.value
+        if plan is not None and plan != self._tg_setting:
+            await self._tg_set(plan)  # type: ignore[arg-type]  # a str: the others are out
+        return plan  # type: ignore[return-value]
+
+    async def _tg_forget(self, plan: _Forget) -> None:
+        """Sets the setting as `plan` asks, then forgets what the guard knows of the session:
+        the statement about to run may change the setting (or the lexer's settings)."""
+        if plan.value is not None and plan.value != self._tg_setting:
+            await self._tg_set(plan.value)
+        self._tg_setting = None
+        self._tg_fast = False
+        if not plan.plain:
+            self._tg_clean = False
 
     # -- the types PostgreSQL inferred for the parameters -----------------------------------
 
@@ -1093,7 +1096,12 @@ def _combine(first: _Plan, second: _Plan) -> _Plan:
     if first is None or second is None:
         return first if second is None else second
     value = second.value if isinstance(second, _Forget) else second
-    return _Forget(value) if isinstance(first, _Forget) or isinstance(second, _Forget) else value
+    if value is None:
+        value = first.value if isinstance(first, _Forget) else first
+    if isinstance(first, _Forget) or isinstance(second, _Forget):
+        plain = all(p.plain for p in (first, second) if isinstance(p, _Forget))
+        return _Forget(value, plain)
+    return value
 
 
 class _Later:
@@ -1121,12 +1129,14 @@ class _Driver:
 
 
 class _Forget:
-    """The setting `value` for a statement after which its value is unknown."""
+    """A statement after which the setting's value is unknown: the setting `value` (None:
+    leave it) before it runs, then forgotten; `plain`: it leaves nothing a reset would undo."""
 
-    __slots__ = ("value",)
+    __slots__ = ("plain", "value")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str | None, plain: bool) -> None:
         self.value = value
+        self.plain = plain
 
 
 def _literal(text: str) -> str:
