@@ -8,16 +8,18 @@ failing test before its fix (a strict xfail while a hole stays open).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import pytest
 
-from tenantguard import TenantIsolationError
+from tenantguard import Policy, TenantIsolationError
 from tenantguard.engine.analyze import analyze_statement
-from tenantguard.runtime import Guard, tenant
+from tenantguard.runtime import Guard, connect, tenant
 from tests import test_runtime_attacks as round2
 from tests import test_runtime_plain_trust as plain_trust
 from tests.test_runtime_attacks import Setup
@@ -173,3 +175,94 @@ async def test_a_kept_rollback_is_forgotten_when_it_runs(setup: Setup) -> None:
     finally:
         await conn.close()
     assert names == round2.CLINIC_1
+
+
+# --- 3. a uuid.UUID changed after the check, before asyncpg encodes it ------------------------
+
+CLINIC_A = uuid.UUID("11111111-1111-4111-8111-111111111111")
+CLINIC_B = uuid.UUID("22222222-2222-4222-8222-222222222222")
+UUID_CLINICS = f"""
+CREATE TABLE IF NOT EXISTS docs (tenant_id uuid NOT NULL, body text);
+INSERT INTO docs VALUES ('{CLINIC_A}', 'mine'), ('{CLINIC_B}', 'theirs');
+GRANT SELECT, INSERT, UPDATE, DELETE ON docs TO PUBLIC;
+"""
+UUID_POLICY = Policy("tenant_id", {"docs"})
+DOCS = "SELECT body FROM docs WHERE tenant_id = $1"
+
+
+def changed_later(value: uuid.UUID) -> uuid.UUID:
+    """`value`, which becomes clinic B once `turn()` is called (a uuid.UUID is immutable by
+    convention only: its `int` slot can be set with object.__setattr__)."""
+    return uuid.UUID(int=value.int)
+
+
+def turn(value: uuid.UUID) -> None:
+    object.__setattr__(value, "int", CLINIC_B.int)
+
+
+async def uuid_connection(setup: Setup) -> Any:
+    await setup.owner(UUID_CLINICS)
+    return await connect(setup.dsn, policy=UUID_POLICY, **setup.options)
+
+
+@pytest.mark.parametrize("method", ["fetch", "fetchrow", "fetchval", "execute", "cursor"])
+async def test_a_uuid_changed_between_the_check_and_the_send_reads_no_other_clinic(
+    setup: Setup, method: str
+) -> None:
+    """The guarded `fetch` checks its values when it is called and returns asyncpg's
+    coroutine, which encodes them when it is awaited. A uuid.UUID that was clinic A's at the
+    check was turned into clinic B's before the await: asyncpg sent clinic B's id."""
+    conn = await uuid_connection(setup)
+    bodies: list[str] = []
+    try:
+        with tenant(CLINIC_A):
+            # the same statements once, as they are: then the hot path decides them
+            await conn.fetch(DOCS, CLINIC_A)
+            await conn.execute("DELETE FROM docs WHERE tenant_id = $1", CLINIC_A)
+            value = changed_later(CLINIC_A)
+            with contextlib.suppress(TenantIsolationError):
+                if method == "execute":
+                    call = conn.execute("DELETE FROM docs WHERE tenant_id = $1", value)
+                    turn(value)
+                    await call
+                elif method == "cursor":
+                    async with conn.transaction():
+                        cursor = conn.cursor(DOCS, value)
+                        turn(value)
+                        bodies = [r[0] async for r in cursor]
+                else:
+                    call = getattr(conn, method)(DOCS, value)
+                    turn(value)
+                    result = await call
+                    rows = result if isinstance(result, list) else [result]
+                    bodies = [r if isinstance(r, str) else r[0] for r in rows if r is not None]
+    finally:
+        await conn.close()
+    assert "theirs" not in bodies
+    assert await owner_value(setup, "SELECT count(*) FROM docs WHERE body = 'theirs'") == 1
+
+
+async def test_a_uuid_changed_while_the_setting_is_set_reads_no_other_clinic(setup: Setup) -> None:
+    """executemany and a prepared statement check their values, then await (the setting's
+    round trip), then send: another task turned the value meanwhile."""
+    conn = await uuid_connection(setup)
+    stolen: list[str] = []
+    try:
+        with tenant(CLINIC_A):
+            statement = await conn.prepare(DOCS)
+            for run in ("prepared", "executemany"):
+                await conn.execute("SELECT 1")
+                value = changed_later(CLINIC_A)
+                # a statement that is not plain: the next call sets the setting first
+                await conn.fetchval("SELECT pg_advisory_unlock_all()")
+                turner = asyncio.get_running_loop().call_soon(turn, value)
+                with contextlib.suppress(TenantIsolationError):
+                    if run == "prepared":
+                        stolen += [r[0] for r in await statement.fetch(value)]
+                    else:
+                        await conn.executemany("DELETE FROM docs WHERE tenant_id = $1", [(value,)])
+                turner.cancel()
+    finally:
+        await conn.close()
+    assert "theirs" not in stolen
+    assert await owner_value(setup, "SELECT count(*) FROM docs WHERE body = 'theirs'") == 1
