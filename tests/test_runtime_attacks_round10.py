@@ -177,6 +177,27 @@ async def test_a_kept_rollback_is_forgotten_when_it_runs(setup: Setup) -> None:
     assert names == round2.CLINIC_1
 
 
+async def test_a_rollback_kept_before_the_setting_was_set_in_its_transaction_is_forgotten(
+    setup: Setup,
+) -> None:
+    """Whether a ROLLBACK reverts a value the guard set was decided when the call was made:
+    made before the guard set the setting inside the transaction, it was taken as reverting
+    nothing; awaited after, it restored clinic 2's value and the guard kept believing its 1."""
+    conn = await setup.connect()
+    try:
+        with tenant(2):
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == ["Carla"]
+        with tenant(1):
+            await conn.execute("BEGIN")
+            rollback = conn.execute("ROLLBACK")  # nothing set in the transaction yet
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+            await rollback
+            names = await rows_or_refused(lambda: conn.fetch(round2.BY_SETTING))
+    finally:
+        await conn.close()
+    assert names == round2.CLINIC_1
+
+
 # --- 3. a uuid.UUID changed after the check, before asyncpg encodes it ------------------------
 
 CLINIC_A = uuid.UUID("11111111-1111-4111-8111-111111111111")

@@ -222,8 +222,12 @@ class GuardedConnection(asyncpg.Connection):
             # a pin by the setting is ensured when the call runs: another may run first
             if verdict.expression_pin or target != self._tg_setting:
                 wanted = target
-        if verdict.plain and not (verdict.ends_transaction and self._tg_in_txn_set):
+        if verdict.plain and not verdict.ends_transaction:
             return wanted
+        if verdict.plain and not self._tg_in_txn_set:
+            # the end of a transaction reverts a value set inside it, which the guard may set
+            # after this call is made and before it runs: decided when it runs
+            return _Forget(wanted, True, ending=True)
         # after this statement the setting's value is unknown (a rollback reverts what the
         # transaction set; anything else may change it): forgotten now, and again when it is
         # sent (its call may be kept and awaited after others set the setting again), so that
@@ -312,6 +316,8 @@ class GuardedConnection(asyncpg.Connection):
         the statement about to run may change the setting (or the lexer's settings)."""
         if plan.value is not None and plan.value != self._tg_setting:
             await self._tg_set(plan.value)
+        if plan.ending and not self._tg_in_txn_set:
+            return  # it ends a transaction in which nothing was set: it reverts nothing
         self._tg_setting = None
         self._tg_fast = False
         if not plan.plain:
@@ -1180,13 +1186,15 @@ class _Frozen:
 
 class _Forget:
     """A statement after which the setting's value is unknown: the setting `value` (None:
-    leave it) before it runs, then forgotten; `plain`: it leaves nothing a reset would undo."""
+    leave it) before it runs, then forgotten; `plain`: it leaves nothing a reset would undo;
+    `ending`: it ends a transaction, forgotten only if the value was set inside it."""
 
-    __slots__ = ("plain", "value")
+    __slots__ = ("ending", "plain", "value")
 
-    def __init__(self, value: str | None, plain: bool) -> None:
+    def __init__(self, value: str | None, plain: bool, *, ending: bool = False) -> None:
         self.value = value
         self.plain = plain
+        self.ending = ending
 
 
 def _literal(text: str) -> str:
