@@ -53,7 +53,11 @@ def test_the_core_install_is_the_linter(tmp_path: Path) -> None:
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert core(tmp_path, "rule", "TG105").returncode == 0
     assert core(tmp_path, "init", "--dry-run").returncode == 0
-    for argv, extra in ((["patches", "apply", "--dsn", "x"], "runtime"), (["demo"], "runtime")):
+    for argv, extra in (
+        (["patches", "apply", "--dsn", "x"], "runtime"),
+        (["demo"], "runtime"),
+        (["audit", "--dsn", "postgresql://nobody@127.0.0.1:1/x"], "runtime"),
+    ):
         run = core(tmp_path, *argv)
         assert run.returncode == 2 and f"pip install 'tenantguard[{extra}]'" in run.stderr, argv
         assert "internal error" not in run.stderr
