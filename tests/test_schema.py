@@ -607,3 +607,69 @@ def test_undo_scripts_are_known_by_their_names(name: str, undo: bool) -> None:
     from tenantguard.sources.schema import is_undo_script
 
     assert is_undo_script(Path("db") / name) is undo
+
+
+# ---------------------------------------------------------------- alembic revisions in chain order
+ADD_TENANT = '''"""add the tenant"""
+from alembic import op
+import sqlalchemy as sa
+
+revision: str = "a9f0c1"
+down_revision: str | None = "c3d2e1"
+
+
+def upgrade() -> None:
+    op.execute("ALTER TABLE notes RENAME COLUMN owner_id TO tenant_id")
+'''
+CREATE_NOTES = '''"""create notes"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "c3d2e1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table(
+        "notes",
+        sa.Column("id", sa.BigInteger()),
+        sa.Column("owner_id", sa.BigInteger()),
+        sa.Column("body", sa.Text()),
+    )
+'''
+MERGE_HEADS = """revision = "ffff00"
+down_revision = ("a9f0c1", "0b1e2d")
+
+
+def upgrade():
+    op.execute("ALTER TABLE tags ADD COLUMN tenant_id bigint")
+"""
+CREATE_TAGS = """revision = "0b1e2d"
+down_revision = "c3d2e1"
+
+
+def upgrade():
+    op.execute("CREATE TABLE tags (id bigint, name text)")
+"""
+
+
+def test_alembic_revisions_are_read_in_their_chain_order(tmp_path: Path) -> None:
+    """Revision files are named by random ids: read by name, the RENAME of `owner_id` to the
+    tenant column came before the CREATE TABLE, and `notes` was no tenant table (its queries
+    passed unchecked)."""
+    versions = tmp_path / "alembic" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "a9f0c1_add_tenant.py").write_text(ADD_TENANT, encoding="utf-8")
+    (versions / "c3d2e1_create_notes.py").write_text(CREATE_NOTES, encoding="utf-8")
+    (versions / "ffff00_merge.py").write_text(MERGE_HEADS, encoding="utf-8")
+    (versions / "0b1e2d_create_tags.py").write_text(CREATE_TAGS, encoding="utf-8")
+    policy = build_policy(Settings(root=tmp_path, schema_paths=("alembic/versions",)))
+    assert [f.code for f in analyze_statement("SELECT * FROM notes", policy).findings] == ["TG001"]
+    schema = read_schema([versions])
+    assert schema.tables_with("tenant_id") == {"notes", "tags"}
+    assert [f.name for f in schema.files] == [
+        "c3d2e1_create_notes.py",
+        "0b1e2d_create_tags.py",
+        "a9f0c1_add_tenant.py",
+        "ffff00_merge.py",
+    ]

@@ -50,6 +50,8 @@ class _Reader(threading.local):
     def parse(self, text: str) -> list[exp.Expr | None]:
         try:
             tokens = self.tokenizer.tokenize(text)
+            if "@" in text and (at := _at_parameter(tokens)) is not None:
+                raise _Misread(at, _AT_PARAMETER)
             if not text.isascii():  # ASCII text: each misreading below is an error to the server
                 misread = _misread(text, tokens)
                 if misread is not None:
@@ -141,6 +143,21 @@ def _misread(text: str, tokens: list[Token]) -> tuple[int, str] | None:
             f"keyword {token.token_type.name} to the analyzer: the two would read different "
             "statements"
         )
+    return None
+
+
+_AT_PARAMETER = (
+    "`@` is an operator to PostgreSQL (`@ x` is abs(x)) but a parameter marker to the analyzer: "
+    "the two would read different statements"
+)
+
+
+def _at_parameter(tokens: list[Token]) -> int | None:
+    """Where sqlglot reads `@` as a parameter (`@2`, `@tenant_id`, like `$2`): PostgreSQL reads
+    the absolute-value operator there, so `tenant_id = @tenant_id` selects every tenant."""
+    for token in tokens:
+        if token.token_type is TokenType.PARAMETER and token.text == "@":
+            return token.start
     return None
 
 

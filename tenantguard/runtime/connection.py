@@ -37,15 +37,17 @@ from collections.abc import (
 )
 from contextvars import ContextVar
 from typing import Any, TypeAlias, TypeVar
+from uuid import UUID as _UUID
 
 import asyncpg
 from asyncpg import compat
+from asyncpg.pgproto.pgproto import UUID as _PgUUID
 from asyncpg.pool import Pool
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError
-from tenantguard.runtime.context import _SCOPE, UUID_TYPES
+from tenantguard.runtime.context import _SCOPE
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
@@ -57,7 +59,7 @@ __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "c
 T = TypeVar("T")
 # what a check asks before its statement runs: the tenant setting's value (to forget after it),
 # a check still to make (`_Later`), the driver's exemption (`_Driver`), or nothing
-_Plan: TypeAlias = "str | _Forget | _Later | _Driver | None"
+_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | None"
 
 _get_scope = _SCOPE.get
 # asyncpg's own methods: what the guarded ones call once a statement is admitted
@@ -129,18 +131,18 @@ class GuardedConnection(asyncpg.Connection):
         anything else goes to `_tg_admit_slow`, which decides everything.
         """
         if not self._tg_fast:
-            return self._tg_admit_slow(query, (args,))
+            return self._tg_admit_args(query, args)
         guard: Guard = self._tg_guard  # type: ignore[assignment]  # set when _tg_fast is
         try:
             verdict = guard._cache[query]  # type: ignore[index]
         except (KeyError, TypeError):  # not seen yet, or not even hashable
-            return self._tg_admit_slow(query, (args,))
+            return self._tg_admit_args(query, args)
         if not verdict.fast:
-            return self._tg_admit_slow(query, (args,))
+            return self._tg_admit_args(query, args)
         scope = _get_scope()
         if scope is None:  # outside tenant(): no value to compare, the setting is cleared
             if guard.require_tenant and verdict.touches_tenant_tables:
-                return self._tg_admit_slow(query, (args,))
+                return self._tg_admit_args(query, args)
             wanted = ""
         elif scope.checkable:
             wanted = scope.key  # type: ignore[assignment]  # checkable: a key
@@ -149,26 +151,46 @@ class GuardedConnection(asyncpg.Connection):
                 try:
                     value = args[index]
                 except IndexError:
-                    return self._tg_admit_slow(query, (args,))
+                    return self._tg_admit_args(query, args)
                 kind = type(value)
                 if kind is int:
                     if value != scope.number:
-                        return self._tg_admit_slow(query, (args,))
+                        return self._tg_admit_args(query, args)
                 elif kind is str:
                     if value != wanted and value != scope.value:
-                        return self._tg_admit_slow(query, (args,))
-                elif kind not in UUID_TYPES or str(value) != wanted:
-                    return self._tg_admit_slow(query, (args,))
+                        return self._tg_admit_args(query, args)
+                elif kind is not _PgUUID or str(value) != wanted:  # a uuid.UUID: frozen
+                    return self._tg_admit_args(query, args)
             elif index == _SEVERAL_VALUES:
-                return self._tg_admit_slow(query, (args,))
+                return self._tg_admit_args(query, args)
         else:
-            return self._tg_admit_slow(query, (args,))
+            return self._tg_admit_args(query, args)
         guard.fast_hits += 1
         if guard._full:
             guard.touch(query)  # type: ignore[arg-type]
         if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
             return wanted  # a pin by the setting is ensured when the call runs, not now
         return None
+
+    def _tg_admit_args(self, query: object, args: tuple[Any, ...]) -> _Plan:
+        """`_tg_admit_slow` of one call's arguments, each uuid.UUID in them frozen first (see
+        `_frozen`): then the plan carries the arguments to send (`_Frozen`)."""
+        for value in args:
+            if type(value) is _UUID:
+                frozen = _frozen(args)
+                return _Frozen(frozen, self._tg_admit_slow(query, (frozen,)))
+        return self._tg_admit_slow(query, (args,))
+
+    def _tg_call(
+        self, plan: _Plan, method: Callable[..., Coroutine[Any, Any, T]], query: str,
+        args: tuple[Any, ...], options: dict[str, Any],
+    ) -> Coroutine[Any, Any, T]:  # fmt: skip
+        """asyncpg's `method` for a call whose check asked for more than running it: the
+        frozen arguments, the setting first."""
+        if type(plan) is _Frozen:
+            args, plan = plan.args, plan.plan
+        call = method(self, query, *args, **options)
+        return call if plan is None else self._tg_then(plan, call)
 
     def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> _Plan:
         if (driver := self._tg_driver) is not None:
@@ -200,17 +222,20 @@ class GuardedConnection(asyncpg.Connection):
             # a pin by the setting is ensured when the call runs: another may run first
             if verdict.expression_pin or target != self._tg_setting:
                 wanted = target
-        if verdict.plain and not (verdict.ends_transaction and self._tg_in_txn_set):
+        if verdict.plain and not verdict.ends_transaction:
             return wanted
+        if verdict.plain and not self._tg_in_txn_set:
+            # the end of a transaction reverts a value set inside it, which the guard may set
+            # after this call is made and before it runs: decided when it runs
+            return _Forget(wanted, True, ending=True)
         # after this statement the setting's value is unknown (a rollback reverts what the
-        # transaction set; anything else may change it): forgotten once it is sent, so that the
-        # next statement, and a call made earlier but awaited later, set it again
+        # transaction set; anything else may change it): forgotten now, and again when it is
+        # sent (its call may be kept and awaited after others set the setting again), so that
+        # the statements after it set it again
         self._tg_fast = False
         self._tg_clean = self._tg_clean and verdict.plain
-        if wanted is None:
-            self._tg_setting = None
-            return None
-        return _Forget(wanted)
+        self._tg_setting = None
+        return _Forget(wanted, verdict.plain)
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
@@ -236,13 +261,10 @@ class GuardedConnection(asyncpg.Connection):
         try:
             if type(plan) is _Later or type(plan) is _Driver:
                 plan = await self._tg_resolve(plan)
-            if plan is not None:
-                forget = type(plan) is _Forget
-                value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
-                if value != self._tg_setting:
-                    await self._tg_set(value)
-                if forget:
-                    self._tg_setting = None  # the statement about to run may change it
+            if type(plan) is _Forget:
+                await self._tg_forget(plan)
+            elif plan is not None and plan != self._tg_setting:
+                await self._tg_set(plan)  # type: ignore[arg-type]  # a str: the others are out
         except BaseException:
             call.close()  # never started: nothing reached the server
             raise
@@ -282,15 +304,24 @@ class GuardedConnection(asyncpg.Connection):
         returns the value it asks (None: none)."""
         if type(plan) is _Later or type(plan) is _Driver:
             plan = await self._tg_resolve(plan)
-        if plan is None:
-            return None
-        forget = type(plan) is _Forget
-        value: str = plan.value if forget else plan  # type: ignore[union-attr, assignment]
-        if value != self._tg_setting:
-            await self._tg_set(value)
-        if forget:
-            self._tg_setting = None  # the statement about to run may change it
-        return value
+        if type(plan) is _Forget:
+            await self._tg_forget(plan)
+            return plan.value
+        if plan is not None and plan != self._tg_setting:
+            await self._tg_set(plan)  # type: ignore[arg-type]  # a str: the others are out
+        return plan  # type: ignore[return-value]
+
+    async def _tg_forget(self, plan: _Forget) -> None:
+        """Sets the setting as `plan` asks, then forgets what the guard knows of the session:
+        the statement about to run may change the setting (or the lexer's settings)."""
+        if plan.value is not None and plan.value != self._tg_setting:
+            await self._tg_set(plan.value)
+        if plan.ending and not self._tg_in_txn_set:
+            return  # it ends a transaction in which nothing was set: it reverts nothing
+        self._tg_setting = None
+        self._tg_fast = False
+        if not plan.plain:
+            self._tg_clean = False
 
     # -- the types PostgreSQL inferred for the parameters -----------------------------------
 
@@ -566,46 +597,49 @@ class GuardedConnection(asyncpg.Connection):
         self, query: str, *args: Any, timeout: float | None = None
     ) -> Coroutine[Any, Any, str]:
         wanted = self._tg_admit(query, args)
+        if wanted is not None:
+            return self._tg_call(wanted, _execute, query, args, {"timeout": timeout})
         if timeout is None:  # keyword arguments cost a third of asyncpg's own call
-            call = _execute(self, query, *args)
-        else:
-            call = _execute(self, query, *args, timeout=timeout)
-        return call if wanted is None else self._tg_then(wanted, call)
+            return _execute(self, query, *args)
+        return _execute(self, query, *args, timeout=timeout)
 
     def fetch(
         self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
     ) -> Coroutine[Any, Any, list[Any]]:
         wanted = self._tg_admit(query, args)
+        if wanted is not None:
+            options = {"timeout": timeout, "record_class": record_class}
+            return self._tg_call(wanted, _fetch, query, args, options)
         if timeout is None and record_class is None:
-            call = _fetch(self, query, *args)
-        else:
-            call = _fetch(self, query, *args, timeout=timeout, record_class=record_class)
-        return call if wanted is None else self._tg_then(wanted, call)
+            return _fetch(self, query, *args)
+        return _fetch(self, query, *args, timeout=timeout, record_class=record_class)
 
     def fetchval(
         self, query: str, *args: Any, column: int = 0, timeout: float | None = None
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
+        if wanted is not None:
+            options = {"column": column, "timeout": timeout}
+            return self._tg_call(wanted, _fetchval, query, args, options)
         if column == 0 and timeout is None:
-            call = _fetchval(self, query, *args)
-        else:
-            call = _fetchval(self, query, *args, column=column, timeout=timeout)
-        return call if wanted is None else self._tg_then(wanted, call)
+            return _fetchval(self, query, *args)
+        return _fetchval(self, query, *args, column=column, timeout=timeout)
 
     def fetchrow(
         self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
+        if wanted is not None:
+            options = {"timeout": timeout, "record_class": record_class}
+            return self._tg_call(wanted, _fetchrow, query, args, options)
         if timeout is None and record_class is None:
-            call = _fetchrow(self, query, *args)
-        else:
-            call = _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
-        return call if wanted is None else self._tg_then(wanted, call)
+            return _fetchrow(self, query, *args)
+        return _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
 
     async def executemany(
         self, command: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> None:
-        rows = [tuple(row) for row in args]  # every row is checked before any is sent
+        rows = [_frozen(row) for row in args]  # every row is checked before any is sent
         await self._tg_ensure(self._tg_admit_slow(command, rows))
         await super().executemany(command, rows, timeout=timeout)
 
@@ -617,7 +651,7 @@ class GuardedConnection(asyncpg.Connection):
         timeout: float | None = None,
         record_class: Any = None,
     ) -> list[Any]:
-        rows = [tuple(row) for row in args]
+        rows = [_frozen(row) for row in args]
         await self._tg_ensure(self._tg_admit_slow(query, rows))
         return await super().fetchmany(query, rows, timeout=timeout, record_class=record_class)  # type: ignore[no-any-return]
 
@@ -648,6 +682,8 @@ class GuardedConnection(asyncpg.Connection):
         # the factory is lazy: the check happens now, where the call is; the setting before
         # the cursor's first round trip
         wanted = self._tg_admit(query, args)
+        if type(wanted) is _Frozen:
+            args, wanted = wanted.args, wanted.plan
         factory = super().cursor(
             query, *args, prefetch=prefetch, timeout=timeout, record_class=record_class
         )
@@ -658,6 +694,7 @@ class GuardedConnection(asyncpg.Connection):
         _, kwargs = self._tg_copy_arguments("copy_from_query", {}, None, kwargs)
         if args:
             # asyncpg pastes the values into the text: prove the values, then the text it sends
+            args = _frozen(args)
             self._tg_admit_slow(query, (args,))
             query = await self._tg_inline(query, args)
         wanted = self._tg_admit_slow(query, ((),))
@@ -767,7 +804,7 @@ class GuardedConnection(asyncpg.Connection):
         )
         streamed = isinstance(records, AsyncIterable)
         rows: list[tuple[object, ...]] | None = (
-            None if streamed else [tuple(r) for r in records]  # type: ignore[union-attr]
+            None if streamed else [_frozen(r) for r in records]  # type: ignore[union-attr]
         )
         wanted = self._tg_check_copy_in(
             table_name, schema_name, columns, rows, where, streamed=streamed
@@ -943,7 +980,7 @@ class GuardedConnection(asyncpg.Connection):
         statement = self._tg_copy_insert(table_name, schema_name, columns)
         guard = self.tenantguard
         async for record in records:
-            row = tuple(record)
+            row = _frozen(record)
             guard.check(statement, (row,))
             yield row
 
@@ -1087,13 +1124,18 @@ def _combine(first: _Plan, second: _Plan) -> _Plan:
 
     Never a `_Later`: the copy methods that combine checks wait for the driver first; a
     `_Driver` is theirs to run at once, in the driver's run."""
-    assert not isinstance(first, _Later) and not isinstance(second, _Later)
+    assert not isinstance(first, _Later | _Frozen) and not isinstance(second, _Later | _Frozen)
     first = None if isinstance(first, _Driver) else first
     second = None if isinstance(second, _Driver) else second
     if first is None or second is None:
         return first if second is None else second
     value = second.value if isinstance(second, _Forget) else second
-    return _Forget(value) if isinstance(first, _Forget) or isinstance(second, _Forget) else value
+    if value is None:
+        value = first.value if isinstance(first, _Forget) else first
+    if isinstance(first, _Forget) or isinstance(second, _Forget):
+        plain = all(p.plain for p in (first, second) if isinstance(p, _Forget))
+        return _Forget(value, plain)
+    return value
 
 
 class _Later:
@@ -1120,13 +1162,39 @@ class _Driver:
         self.rows = rows
 
 
+def _frozen(values: Iterable[Any]) -> tuple[Any, ...]:
+    """`values` as a tuple, each uuid.UUID in it replaced by asyncpg's own UUID of the same
+    value. A uuid.UUID is immutable by convention only (`object.__setattr__(u, "int", …)`)
+    and asyncpg encodes it when the statement is sent, after the check: asyncpg's UUID keeps
+    its bytes in C, and asyncpg sends it as it is."""
+    row = tuple(values)
+    for value in row:
+        if type(value) is _UUID:
+            return tuple(_PgUUID(v.bytes) if type(v) is _UUID else v for v in row)
+    return row
+
+
+class _Frozen:
+    """The plan of a call whose arguments are sent as `args` (`_frozen`), not as given."""
+
+    __slots__ = ("args", "plan")
+
+    def __init__(self, args: tuple[Any, ...], plan: _Plan) -> None:
+        self.args = args
+        self.plan = plan
+
+
 class _Forget:
-    """The setting `value` for a statement after which its value is unknown."""
+    """A statement after which the setting's value is unknown: the setting `value` (None:
+    leave it) before it runs, then forgotten; `plain`: it leaves nothing a reset would undo;
+    `ending`: it ends a transaction, forgotten only if the value was set inside it."""
 
-    __slots__ = ("value",)
+    __slots__ = ("ending", "plain", "value")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str | None, plain: bool, *, ending: bool = False) -> None:
         self.value = value
+        self.plain = plain
+        self.ending = ending
 
 
 def _literal(text: str) -> str:
@@ -1247,32 +1315,36 @@ class GuardedStatement:
         await self._connection._tg_ensure(self._check(rows))
 
     async def fetch(self, *args: Any, timeout: float | None = None) -> list[Any]:
+        args = _frozen(args)
         await self._admit((args,))
         return await self._statement.fetch(*args, timeout=timeout)  # type: ignore[no-any-return]
 
     async def fetchrow(self, *args: Any, timeout: float | None = None) -> Any:
+        args = _frozen(args)
         await self._admit((args,))
         return await self._statement.fetchrow(*args, timeout=timeout)
 
     async def fetchval(self, *args: Any, column: int = 0, timeout: float | None = None) -> Any:
+        args = _frozen(args)
         await self._admit((args,))
         return await self._statement.fetchval(*args, column=column, timeout=timeout)
 
     async def fetchmany(
         self, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> list[Any]:
-        rows = [tuple(r) for r in args]
+        rows = [_frozen(r) for r in args]
         await self._admit(rows)
         return await self._statement.fetchmany(rows, timeout=timeout)  # type: ignore[no-any-return]
 
     async def executemany(
         self, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> None:
-        rows = [tuple(r) for r in args]
+        rows = [_frozen(r) for r in args]
         await self._admit(rows)
         await self._statement.executemany(rows, timeout=timeout)
 
     def cursor(self, *args: Any, prefetch: int | None = None, timeout: float | None = None) -> Any:
+        args = _frozen(args)
         connection = self._connection
         wanted = self._check((args,))
         factory = self._statement.cursor(*args, prefetch=prefetch, timeout=timeout)
@@ -1283,6 +1355,7 @@ class GuardedStatement:
         instead of the EXPLAIN text, which hides the statement from the proof."""
         import json
 
+        args = _frozen(args)
         await self._admit((args,))
         connection = self._connection
         query = "EXPLAIN (FORMAT JSON, VERBOSE" + (", ANALYZE) " if analyze else ") ") + self._query

@@ -343,8 +343,17 @@ class Guard:
                     errors.append(_unparsed(verdict.findings))
                 touches = touches or verdict.touches_tenant_tables
                 for pin in verdict.pin_values:
-                    if pin.kind == "parameter" and isinstance(pin.key, int):
+                    if pin.kind == "parameter" and type(pin.key) is int and pin.key > 0:
                         parameters.add(pin.key - 1)
+                    elif pin.kind == "parameter":
+                        # asyncpg binds $1, $2 …: another marker's value is nobody's to check
+                        errors.append(
+                            _runtime_finding(
+                                f"the statement is pinned by a parameter asyncpg does not bind "
+                                f"({pin.key!r}): its tenant value cannot be checked",
+                                "use $1, $2 … placeholders with asyncpg",
+                            )
+                        )
                     elif pin.kind == "literal":
                         literals.append(str(pin.key))
                     elif pin.kind == "expression":

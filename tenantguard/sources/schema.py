@@ -1816,11 +1816,13 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     """Reads every `.sql` file, and every Python migration, under the given files and
     directories (missing ones are skipped)."""
     schema = SchemaInfo()
+    texts: list[tuple[Path, str]] = []
     for file in schema_files(paths):
         try:
-            text = file.read_text(encoding="utf-8")
+            texts.append((file, file.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError):
             continue
+    for file, text in _in_revision_order(texts):
         if file.suffix == ".py":
             if schema.add_python(text, str(file)):
                 schema.files.append(file)
@@ -1830,6 +1832,79 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
         schema.files.append(file)
         schema.add_sql(text, str(file))
     return schema
+
+
+_REVISION = re.compile(r"^(?:down_)?revision\b", re.MULTILINE)
+
+
+def _revision_ids(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """An alembic revision's id and the ids it follows (`down_revision`: None, one id, or a
+    tuple for a merge); None for any other file."""
+    if len(_REVISION.findall(text)) < 2:
+        return None
+    import ast
+
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    found: dict[str, object] = {}
+    for statement in module.body:
+        target: ast.expr | None = None
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+        elif isinstance(statement, ast.AnnAssign):
+            target = statement.target
+        value = getattr(statement, "value", None)
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            try:
+                found[target.id] = ast.literal_eval(value) if value is not None else None
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                return None
+    revision, down = found.get("revision"), found.get("down_revision", ...)
+    if not isinstance(revision, str) or down is ...:
+        return None
+    if down is None:
+        return revision, ()
+    if isinstance(down, str):
+        return revision, (down,)
+    if isinstance(down, tuple | list) and all(isinstance(d, str) for d in down):
+        return revision, tuple(down)
+    return None
+
+
+def _in_revision_order(texts: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """The schema files with alembic revisions in the order alembic applies them — each after
+    the revisions it follows (`down_revision`), ties by file name — in the places the revisions
+    take among the other files. Their file names are random (`3f2a9c_add_orgs.py`): read by
+    name, an ADD COLUMN tenant_id could come before its CREATE TABLE and the table be read as
+    no tenant table."""
+    revisions: dict[int, tuple[str, tuple[str, ...]]] = {}
+    for position, (file, text) in enumerate(texts):
+        if file.suffix == ".py":
+            ids = _revision_ids(text)
+            if ids is not None:
+                revisions[position] = ids
+    if len(revisions) < 2:
+        return texts
+    by_id = {ids[0]: position for position, ids in revisions.items()}
+    waiting = {
+        position: {by_id[d] for d in ids[1] if d in by_id and by_id[d] != position}
+        for position, ids in revisions.items()
+    }
+    ordered: list[int] = []
+    while waiting:
+        ready = sorted(p for p, before in waiting.items() if not before)
+        if not ready:  # a cycle: the rest by file name
+            ordered.extend(sorted(waiting))
+            break
+        for position in ready:
+            ordered.append(position)
+            del waiting[position]
+        for before in waiting.values():
+            before.difference_update(ready)
+    slots = iter(ordered)
+    return [texts[next(slots)] if i in revisions else item for i, item in enumerate(texts)]
 
 
 def _called(node: Any) -> str:
