@@ -65,7 +65,7 @@ def test_a_prefix_at_is_read_differently(
     verdict = analyze_statement(sql, POLICY)
     assert not verdict.parsed
     assert [(f.code, f.severity.value) for f in verdict.findings] == [("TG006", "error")]
-    assert "absolute value" in verdict.findings[0].message
+    assert "`@`" in verdict.findings[0].message and "PostgreSQL" in verdict.findings[0].message
     _, _, _, offset = parse_statement(sql)
     assert offset == sql.index("@")
 

@@ -56,10 +56,6 @@ class _Reader(threading.local):
                 misread = _misread(text, tokens)
                 if misread is not None:
                     raise _Misread(*misread)
-            if "@" in text:
-                at = _prefix_at(tokens)
-                if at is not None:
-                    raise _Misread(*at)
             trees = self.parser.parse(tokens, text)
             if "+" in text:
                 dropped = _unary_plus(tokens, trees)
@@ -192,21 +188,6 @@ def _unary_plus(tokens: list[Token], trees: list[exp.Expr | None]) -> tuple[int,
                 "a unary `+` before a parameter, a string or a parenthesis makes it double "
                 "precision for PostgreSQL (two tenant ids may meet), and the analyzer drops it: "
                 "remove the `+`, or cast the value to the tenant column's type"
-            )
-    return None
-
-
-def _prefix_at(tokens: list[Token]) -> tuple[int, str] | None:
-    """An `@` sqlglot reads as the start of a named parameter (`@name`, a variable in T-SQL and
-    MySQL): to PostgreSQL it is the prefix operator absolute value. `tenant_id = @tenant_id` would
-    be a pin to the proof and true on every row of a tenant >= 0 to the server; `@$1` types `$1`
-    as double precision. Operators holding an `@` (`@>`, `<@`, `@@`, `@?`) are tokens of their own."""
-    for token in tokens:
-        if token.token_type is TokenType.PARAMETER and token.text == "@":
-            return token.start, (
-                "`@` is the absolute value operator to PostgreSQL (`@ tenant_id` is true of every "
-                "tenant >= 0, `@$1` makes `$1` double precision) but a named parameter to the "
-                "analyzer: write abs(…) with a cast to the tenant column's type, or remove it"
             )
     return None
 
