@@ -94,3 +94,55 @@ async def test_operators_holding_an_at_are_read_alike(database: str, sql: str) -
     assert verdict.parsed
     assert verdict.findings == ()
     assert await _ids(database, sql, TENANT) == [1]
+
+
+# ------------------------------------ a parameter typed double precision by where else it is used
+# PostgreSQL types a parameter once for the whole statement, from its first use (the select list
+# is read before the WHERE): `sqrt($1)`, `$1 ^ 2`, `round($1)` … have only double precision and
+# numeric forms, and an untyped parameter takes the preferred one, double precision. The
+# tenant id is then sent as a float8, and 9007199254740993 arrives as 9007199254740992. The
+# proof saw a plain `tenant_id = $1`, as it did for `$1::real` elsewhere (already refused).
+FLOAT_TYPED = [
+    pytest.param("SELECT id, sqrt($1) FROM t WHERE tenant_id = $1", id="sqrt"),
+    pytest.param("SELECT id, |/ $1 FROM t WHERE tenant_id = $1", id="|/"),
+    pytest.param("SELECT id, $1 ^ 2 FROM t WHERE tenant_id = $1", id="^"),
+    pytest.param("SELECT id, power(($1), 1) FROM t WHERE tenant_id = $1", id="power"),
+    pytest.param("SELECT id, round($1) FROM t WHERE tenant_id = $1", id="round"),
+    pytest.param("SELECT id, abs($1) FROM t WHERE tenant_id = $1", id="abs"),
+    pytest.param("SELECT id, log10($1) FROM t WHERE tenant_id = $1", id="log10"),
+    pytest.param("SELECT id, degrees($1) FROM t WHERE tenant_id = $1", id="degrees"),
+    pytest.param("SELECT id, sind($1) FROM t WHERE tenant_id = $1", id="sind"),
+    pytest.param(
+        "WITH c AS (SELECT floor($1) AS x) SELECT id FROM t, c WHERE tenant_id = $1", id="cte"
+    ),
+]
+
+
+@pytest.mark.parametrize("sql", FLOAT_TYPED)
+def test_a_parameter_a_float_function_types_does_not_pin(sql: str) -> None:
+    verdict = analyze_statement(sql, POLICY)
+    assert [f.code for f in verdict.errors] == ["TG001"]
+
+
+@pytest.mark.parametrize("sql", FLOAT_TYPED)
+async def test_a_parameter_a_float_function_types_leaks_on_the_server(
+    database: str, sql: str
+) -> None:
+    assert await _ids(database, sql, TENANT) == [1, 2]  # and tenant 9007199254740992's row
+
+
+FLOAT_SAFE = [
+    # a cast types the parameter first; another parameter; two-argument round is numeric
+    "SELECT id, sqrt($1::bigint) FROM t WHERE tenant_id = $1",
+    "SELECT id, sqrt($2) FROM t WHERE tenant_id = $1",
+    "SELECT id, round($1, 2) FROM t WHERE tenant_id = $1",
+    "SELECT id, sqrt(id) FROM t WHERE tenant_id = $1",
+]
+
+
+@pytest.mark.parametrize("sql", FLOAT_SAFE)
+async def test_a_float_function_of_something_else_still_passes(database: str, sql: str) -> None:
+    verdict = analyze_statement(sql, POLICY)
+    assert verdict.findings == ()
+    args = (TENANT, 4) if "$2" in sql else (TENANT,)
+    assert await _ids(database, sql, *args) == [1]

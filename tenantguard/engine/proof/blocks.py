@@ -34,6 +34,9 @@ from tenantguard.engine.proof.syntax import (
     subclasses,
 )
 from tenantguard.engine.proof.values import (
+    FLOAT_TYPING_NAMES,
+    FLOAT_TYPING_SET,
+    float_typed_parameters,
     lossy_parameter,
     pin_value,
     single_value_array,
@@ -62,6 +65,7 @@ _INTERESTING = (
     | subclasses(exp.Table)
     | _AGGREGATE_SET
     | _CAST_SET
+    | FLOAT_TYPING_SET
 ) | {exp.Anonymous}
 
 
@@ -177,6 +181,8 @@ class Model:
                 continue
             kind = type(node)
             if kind in interesting:
+                if kind in FLOAT_TYPING_SET:  # `sqrt($1)`: $1 is double precision everywhere
+                    self.lossy.update(float_typed_parameters(node, policy))
                 if kind in _INDEXED_SET:
                     self.index.setdefault(kind, []).append(node)
                 if kind in _CTE_SET:
@@ -210,6 +216,8 @@ class Model:
                 elif kind is exp.Anonymous:
                     name = identifier_name(node.this)
                     self.calls.setdefault(name, []).append(node)
+                    if name in FLOAT_TYPING_NAMES:
+                        self.lossy.update(float_typed_parameters(node, policy))
                     if policy.is_tenant_table(name):
                         self.tenant_calls.append(node)
                     elif name in policy.pinning_functions:

@@ -18,9 +18,12 @@ from tenantguard.engine.proof.model import PinValue
 from tenantguard.engine.proof.syntax import identifier_name
 
 __all__ = [
+    "FLOAT_TYPING_NAMES",
+    "FLOAT_TYPING_SET",
     "column_side",
     "exact_array_cast",
     "exact_cast",
+    "float_typed_parameters",
     "lossy_parameter",
     "lossy_parameters",
     "multi_values",
@@ -200,11 +203,54 @@ def lossy_parameter(cast: exp.Expression, policy: Policy) -> PinValue | None:
     return pin_value(inner, policy)
 
 
+# functions and operators whose only forms take double precision (or double precision and
+# numeric, of which an untyped parameter takes the preferred one, double precision): one of them
+# applied to a bare parameter types it float8 for the whole statement (PostgreSQL types a
+# parameter once, by its first use), and 9007199254740993 is sent as 9007199254740992 (server
+# test). `^`, `|/` and `||/` are Pow, Sqrt and Cbrt; `round(x, n)` is numeric only.
+FLOAT_TYPING_SET: frozenset[type[exp.Expr]] = frozenset(
+    {
+        exp.Abs, exp.Acos, exp.Acosh, exp.Asin, exp.Asinh, exp.Atan, exp.Atan2, exp.Atanh,
+        exp.Cbrt, exp.Ceil, exp.Cos, exp.Cosh, exp.Cot, exp.Degrees, exp.Exp, exp.Floor,
+        exp.Ln, exp.Log, exp.Pow, exp.Radians, exp.Round, exp.Sign, exp.Sin, exp.Sinh,
+        exp.Sqrt, exp.Tan, exp.Tanh, exp.UnixToTime, exp.WidthBucket,
+    }
+)  # fmt: skip
+# the same, for the functions sqlglot keeps as anonymous calls
+FLOAT_TYPING_NAMES = frozenset(
+    {
+        "acosd", "asind", "atan2d", "atand", "cosd", "cotd", "sind", "tand", "setseed",
+        "pg_sleep", "cbrt", "dcbrt", "dsqrt", "dpow", "dexp", "dlog1", "dlog10", "dround",
+    }
+)  # fmt: skip
+
+
+def float_typed_parameters(call: exp.Expr, policy: Policy) -> list[PinValue]:
+    """The parameters a double precision function or operator takes as they are (`sqrt($1)`,
+    `$1 ^ 2`): PostgreSQL types them double precision, a pin by them is lossy."""
+    if isinstance(call, exp.Round) and call.args.get("decimals") is not None:
+        return []  # round(x, n) has only a numeric form: exact
+    found = []
+    for argument in call.iter_expressions():
+        while isinstance(argument, exp.Paren):
+            argument = argument.this
+        if isinstance(argument, exp.Parameter | exp.Placeholder):
+            value = pin_value(argument, policy)
+            if value is not None:
+                found.append(value)
+    return found
+
+
 def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
-    """Every parameter the statement casts to a lossy type somewhere."""
+    """Every parameter the statement casts to a lossy type, or types double precision, somewhere."""
     found = set()
     for cast in tree.find_all(exp.Cast, exp.TryCast):
         value = lossy_parameter(cast, policy)
         if value is not None:
             found.add(value)
+    for call in tree.find_all(*FLOAT_TYPING_SET, exp.Anonymous):
+        if type(call) in FLOAT_TYPING_SET or (
+            isinstance(call, exp.Anonymous) and identifier_name(call.this) in FLOAT_TYPING_NAMES
+        ):
+            found.update(float_typed_parameters(call, policy))
     return found
