@@ -146,3 +146,54 @@ async def test_a_float_function_of_something_else_still_passes(database: str, sq
     assert verdict.findings == ()
     args = (TENANT, 4) if "$2" in sql else (TENANT,)
     assert await _ids(database, sql, *args) == [1]
+
+
+# … and a parameter that meets a floating point expression takes its type: `$1 = x::float8`,
+# `coalesce($1, x::real)`, `CASE … THEN $1 ELSE x::float8 END`, `$1 = ANY(ARRAY[x::float8])`,
+# `$1 = sqrt(…)`, `$1 = date_part(…)` (double precision; sqlglot reads it as EXTRACT).
+MEETS_A_FLOAT = [
+    pytest.param("SELECT id, $1 = 1::float8 FROM t WHERE tenant_id = $1", id="= float8"),
+    pytest.param("SELECT id, 0.5::real < $1 FROM t WHERE tenant_id = $1", id="real <"),
+    pytest.param("SELECT id, $1 + 0::float8 FROM t WHERE tenant_id = $1", id="+ float8"),
+    pytest.param("SELECT id, coalesce($1, 1::float8) FROM t WHERE tenant_id = $1", id="coalesce"),
+    pytest.param(
+        "SELECT id, CASE WHEN id > 0 THEN $1 ELSE 1::float8 END FROM t WHERE tenant_id = $1",
+        id="case",
+    ),
+    pytest.param(
+        "SELECT id, $1 = ANY(ARRAY[(1::float8)]) FROM t WHERE tenant_id = $1", id="any-array"
+    ),
+    pytest.param("SELECT id, $1 IN (1, 2 * 1::float8) FROM t WHERE tenant_id = $1", id="in"),
+    pytest.param("SELECT id, $1 = sqrt(id) FROM t WHERE tenant_id = $1", id="= sqrt"),
+    pytest.param(
+        "SELECT id, $1 = date_part('epoch', now()) FROM t WHERE tenant_id = $1", id="date_part"
+    ),
+]
+
+
+@pytest.mark.parametrize("sql", MEETS_A_FLOAT)
+def test_a_parameter_meeting_a_float_does_not_pin(sql: str) -> None:
+    verdict = analyze_statement(sql, POLICY)
+    assert [f.code for f in verdict.errors] == ["TG001"]
+
+
+@pytest.mark.parametrize("sql", MEETS_A_FLOAT)
+async def test_a_parameter_meeting_a_float_leaks_on_the_server(database: str, sql: str) -> None:
+    assert await _ids(database, sql, TENANT) == [1, 2]
+
+
+MEETS_NO_FLOAT = [
+    # the float meets a column or another parameter; an exact cast types the pin first
+    "SELECT id, id = 1::float8, $2 = 1::float8 FROM t WHERE tenant_id = $1",
+    "SELECT id, coalesce($2, sqrt(id)) FROM t WHERE tenant_id = $1",
+    "SELECT id, $1::bigint = 1::float8 FROM t WHERE tenant_id = $1",
+    "SELECT id, $1 = 1.5 FROM t WHERE tenant_id = $1",  # numeric: exact
+]
+
+
+@pytest.mark.parametrize("sql", MEETS_NO_FLOAT)
+async def test_a_float_beside_something_else_still_passes(database: str, sql: str) -> None:
+    verdict = analyze_statement(sql, POLICY)
+    assert verdict.findings == ()
+    args = (TENANT, 4) if "$2" in sql else (TENANT,)
+    assert await _ids(database, sql, *args) == [1]

@@ -36,6 +36,8 @@ from tenantguard.engine.proof.syntax import (
 from tenantguard.engine.proof.values import (
     FLOAT_TYPING_NAMES,
     FLOAT_TYPING_SET,
+    float_neighbours,
+    float_root,
     float_typed_parameters,
     lossy_parameter,
     pin_value,
@@ -66,7 +68,7 @@ _INTERESTING = (
     | _AGGREGATE_SET
     | _CAST_SET
     | FLOAT_TYPING_SET
-) | {exp.Anonymous}
+) | {exp.Anonymous, exp.Extract}
 
 
 # pushed below a block's children on the walk's stack: popping it leaves the block
@@ -172,6 +174,7 @@ class Model:
         end_of_block = _END_OF_BLOCK
         enclosing: list[Block | None] = []
         block: Block | None = None
+        floats_seen: set[int] = set()
         # leaves are never pushed: only the root can be one
         stack: list[exp.Expression] = [] if type(self.tree) in leaves else [self.tree]
         while stack:
@@ -183,6 +186,8 @@ class Model:
             if kind in interesting:
                 if kind in FLOAT_TYPING_SET:  # `sqrt($1)`: $1 is double precision everywhere
                     self.lossy.update(float_typed_parameters(node, policy))
+                if float_root(node, policy):  # `$1 = x::real`: $1 is real everywhere
+                    self.lossy.update(float_neighbours(node, policy, floats_seen))
                 if kind in _INDEXED_SET:
                     self.index.setdefault(kind, []).append(node)
                 if kind in _CTE_SET:

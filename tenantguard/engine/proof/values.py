@@ -23,6 +23,8 @@ __all__ = [
     "column_side",
     "exact_array_cast",
     "exact_cast",
+    "float_neighbours",
+    "float_root",
     "float_typed_parameters",
     "lossy_parameter",
     "lossy_parameters",
@@ -241,6 +243,60 @@ def float_typed_parameters(call: exp.Expr, policy: Policy) -> list[PinValue]:
     return found
 
 
+_FLOATS = frozenset({_T.FLOAT, _T.DOUBLE})
+# what takes the type of its float operand (`$1 + x::real`, `coalesce($1, x::float8)`, a CASE of
+# float results, an array of floats under ANY): a parameter beside it is typed float too
+_FLOAT_CARRIERS = (
+    exp.Paren, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Pow, exp.Neg, exp.If, exp.Case,
+    exp.Coalesce, exp.Greatest, exp.Least, exp.Nullif, exp.Array, exp.Any, exp.All,
+)  # fmt: skip
+# what compares its operands in one type: a parameter beside a float is typed float
+_FLOAT_COMPARERS = (
+    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In,
+    exp.Between,
+)  # fmt: skip
+
+
+def float_root(node: exp.Expr, policy: Policy) -> bool:
+    """Is `node` an expression of a floating point type the proof can tell from the text alone:
+    a cast to real or double precision, or a double precision function (`sqrt(x)`, `x ^ y`,
+    `date_part(…)`, read by sqlglot as EXTRACT)?"""
+    if isinstance(node, exp.Cast | exp.TryCast):
+        to = node.args.get("to")
+        return isinstance(to, exp.DataType) and to.this in _FLOATS
+    if isinstance(node, exp.Anonymous):
+        return identifier_name(node.this) in FLOAT_TYPING_NAMES
+    return type(node) in FLOAT_TYPING_SET or isinstance(node, exp.Extract)
+
+
+def float_neighbours(root: exp.Expr, policy: Policy, seen: set[int]) -> list[PinValue]:
+    """The parameters PostgreSQL types float because they meet the float expression `root`:
+    `$1 = x::float8`, `$1 + sqrt(x)`, `coalesce($1, x::real)`, `CASE … THEN $1 ELSE x::float8`.
+    Walks up while the float carries over (an iterative walk; `seen` ends it where another root's
+    walk went, so a long chain of floats is walked once)."""
+    found: list[PinValue] = []
+    node = root
+    while True:
+        parent = node.parent
+        if parent is None or id(parent) in seen:
+            return found
+        seen.add(id(parent))
+        carrier = isinstance(parent, _FLOAT_CARRIERS)
+        if carrier or isinstance(parent, _FLOAT_COMPARERS):
+            for child in parent.iter_expressions():
+                # a CASE's results are its branches' THEN
+                operand = child.args.get("true") if isinstance(child, exp.If) else child
+                while isinstance(operand, exp.Paren):
+                    operand = operand.this
+                if isinstance(operand, exp.Parameter | exp.Placeholder):
+                    value = pin_value(operand, policy)
+                    if value is not None:
+                        found.append(value)
+        if not carrier:
+            return found
+        node = parent
+
+
 def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
     """Every parameter the statement casts to a lossy type, or types double precision, somewhere."""
     found = set()
@@ -248,9 +304,12 @@ def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
         value = lossy_parameter(cast, policy)
         if value is not None:
             found.add(value)
-    for call in tree.find_all(*FLOAT_TYPING_SET, exp.Anonymous):
+    seen: set[int] = set()
+    for call in tree.find_all(*FLOAT_TYPING_SET, exp.Anonymous, exp.Cast, exp.TryCast, exp.Extract):
         if type(call) in FLOAT_TYPING_SET or (
             isinstance(call, exp.Anonymous) and identifier_name(call.this) in FLOAT_TYPING_NAMES
         ):
             found.update(float_typed_parameters(call, policy))
+        if float_root(call, policy):
+            found.update(float_neighbours(call, policy, seen))
     return found
