@@ -11,12 +11,14 @@ What the runner guarantees:
   transaction of the application makes the patch wait — not the application's queries behind
   it; when it gives up, the error names the table and the backend holding it;
 - a `CREATE INDEX CONCURRENTLY` that failed or was killed leaves an INVALID index: the next run
-  drops and rebuilds it (also for an applied patch).
+  drops and rebuilds it (also for an applied patch);
+- a connection the caller passed in is handed back clean (no patch's settings, no transaction,
+  no patch lock), also when the run is cancelled.
 
 What it refuses, before any patch of the run executes: an applied patch whose file changed
 (unless re-baselined), a new patch numbered below an applied one (unless `allow_out_of_order`),
-transaction control (`COMMIT`, `BEGIN`, …) in a transactional patch, and a patch that does not
-parse (the error at its line and column). A renamed or renumbered applied patch (same checksum
+transaction control (`COMMIT`, `BEGIN`, …) in a transactional patch, a patch that does not
+parse (the error at its line and column), and a ledger off the runner's search_path. A renamed or renumbered applied patch (same checksum
 under a new name) is recorded under its new name, not run again; an applied patch whose file is
 gone is reported.
 """
@@ -171,12 +173,16 @@ def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
     return plan
 
 
+_RESET_SESSION = (
+    "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; DISCARD TEMP; DISCARD SEQUENCES"
+)
+
+
 async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | None) -> None:
     """The session as a new connection has it, plus the runner's own settings."""
     timeout = f"{max(1, int(ddl_lock_timeout * 1000))}ms" if ddl_lock_timeout else "0"
     await conn.execute(
-        "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; DISCARD TEMP; "
-        "DISCARD SEQUENCES; "
+        f"{_RESET_SESSION}; "
         # a runner that dies mid-patch must not hold the lock while its backend sleeps on
         "SET client_connection_check_interval = '1s'; "
         f"SET lock_timeout = '{timeout}'"
@@ -184,19 +190,40 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
 
 
 async def _ledger_table(conn: asyncpg.Connection) -> str:
-    """The ledger's qualified name: where the search path finds it, else the current schema."""
-    schema = await conn.fetchval(
-        """SELECT coalesce((SELECT n.nspname FROM pg_class c
-                            JOIN pg_namespace n ON n.oid = c.relnamespace
-                            WHERE c.oid = to_regclass($1)), current_schema())""",
+    """The ledger's qualified name: where the search path finds it, else the current schema.
+
+    A ledger elsewhere in the database, off the search path, is refused: taking the database
+    for a new one would run every patch again, into whatever schema the search path names now.
+    """
+    row = await conn.fetchrow(
+        """SELECT (SELECT n.nspname FROM pg_class c
+                   JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.oid = to_regclass($1)) AS found,
+                  current_schema() AS current,
+                  (SELECT array_agg(n.nspname::text ORDER BY n.nspname) FROM pg_class c
+                   JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.relname = $1 AND c.relkind IN ('r', 'p')
+                     AND n.nspname !~ '^pg_(temp|toast_temp)_') AS elsewhere""",
         LEDGER,
     )
-    if schema is None:
+    assert row is not None  # a SELECT without FROM returns its row
+    if row["found"] is not None:
+        return f"{quote_ident(row['found'])}.{LEDGER}"
+    if row["elsewhere"]:
+        where = ", ".join(f"{quote_ident(s)}.{LEDGER}" for s in row["elsewhere"])
+        path = await conn.fetchval("SHOW search_path")
+        raise PatchUsageError(
+            f"the patch ledger {where} is not on the runner's search_path ({path}): its "
+            "patches would all run again, into another schema. Put its schema back on the "
+            "search_path of the runner's user (ALTER ROLE … SET search_path), or connect as "
+            "the user that applied them"
+        )
+    if row["current"] is None:
         raise PatchUsageError(
             "the session's search_path names no existing schema, and the patch ledger needs "
             "one: create the schema or fix search_path for the runner's user"
         )
-    return f"{quote_ident(schema)}.{LEDGER}"
+    return f"{quote_ident(row['current'])}.{LEDGER}"
 
 
 async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, AppliedPatch]:
@@ -353,7 +380,8 @@ async def _apply(
         ledger_table = await _ledger_table(conn)
         ledger = await _read_ledger(conn, ledger_table)
         plan = _plan(patches, ledger)
-        invalid = [i for i in await invalid_indexes(conn, patches, exact=False) if i.patch]
+        # parsed only when the server has invalid indexes: a guessed name misses quoted ones
+        invalid = [i for i in await invalid_indexes(conn, patches, exact=True) if i.patch]
         if ledger and not plan.work and not invalid:  # the common startup: nothing to do
             _log_missing(plan)
             return PatchRun(
@@ -367,13 +395,26 @@ async def _apply(
         try:
             return await _apply_locked(conn, patches, options, started, ledger_table, current)
         finally:
-            if not conn.is_closed():
-                # on a broken connection the server frees the lock with it
-                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                    await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+            # also when the run is cancelled mid-patch (a startup timeout): a patch's open
+            # transaction would keep the caller's connection aborted, and the lock with it
+            await _quietly(conn, "ROLLBACK", only_in_transaction=True)
+            await _quietly(conn, f"SELECT pg_advisory_unlock({LOCK_KEY})")
     finally:
+        # the caller's connection must not keep a patch's settings (session_replication_role,
+        # search_path, role) nor the runner's lock_timeout
+        await _quietly(conn, _RESET_SESSION)
         if not conn.is_closed():
             conn.remove_log_listener(listener)
+
+
+async def _quietly(
+    conn: asyncpg.Connection, sql: str, *, only_in_transaction: bool = False
+) -> None:
+    """Runs clean-up SQL; on a broken connection the server has rolled back and freed the lock."""
+    if conn.is_closed() or (only_in_transaction and not conn.is_in_transaction()):
+        return
+    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        await conn.execute(sql)
 
 
 async def _apply_locked(

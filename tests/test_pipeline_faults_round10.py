@@ -1,0 +1,213 @@
+"""Round 10: the patch runner attacked from outside, on a real PostgreSQL started by the suite.
+
+Each test asserts on the database afterwards (catalog, ledger rows, data), not only on what the
+runner said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.patches.files import PatchError, PatchUsageError, read_patches
+from tenantguard.patches.locking import LOCK_KEY
+from tenantguard.patches.runner import LEDGER, apply_patches, pipeline_status
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+async def fetchval(dsn: str, sql: str, *args: object) -> object:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def lock_holders(dsn: str) -> list[int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = $1 AND objid = $2",
+            LOCK_KEY >> 32,
+            LOCK_KEY & 0xFFFF_FFFF,
+        )
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows]
+
+
+# ------------------------------------------------- the caller's own connection (the startup API)
+
+
+async def test_a_run_cancelled_on_the_callers_connection_rolls_back_and_frees_the_lock(
+    database: str, tmp_path: Path
+) -> None:
+    """An application's startup timeout (`wait_for(apply_patches(conn), …)`) cancelled the run
+    mid-patch: the connection was left idle in an aborted transaction holding the patch lock, so
+    every other replica waited for it, and a retry on it was refused as 'inside a transaction'."""
+    write(
+        tmp_path,
+        "0001_slow.sql",
+        """
+        CREATE TABLE IF NOT EXISTS half (id int);
+        INSERT INTO half VALUES (1);
+        SELECT pg_sleep(5);
+        """,
+    )
+    conn = await asyncpg.connect(database)
+    try:
+        pid = conn.get_server_pid()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(apply_patches(conn, tmp_path), 1.0)
+        assert not conn.is_in_transaction()
+        assert pid not in await lock_holders(database)
+        assert await fetchval(database, "SELECT to_regclass('half')") is None
+        assert await fetchval(database, f"SELECT count(*) FROM {LEDGER}") == 0
+        # another replica is not kept waiting, and the same connection can run again
+        write(tmp_path, "0001_slow.sql", "CREATE TABLE IF NOT EXISTS half (id int);")
+        run = await apply_patches(database, tmp_path, lock_wait=2)
+        assert run.applied == ["0001_slow.sql"]
+        write(tmp_path, "0002_more.sql", "CREATE TABLE IF NOT EXISTS more (id int);")
+        assert (await apply_patches(conn, tmp_path)).applied == ["0002_more.sql"]
+    finally:
+        await conn.close()
+
+
+async def test_a_patch_s_session_state_does_not_leak_into_the_callers_connection(
+    database: str, tmp_path: Path
+) -> None:
+    """The last patch's `SET session_replication_role = replica` (or search_path, or the
+    runner's own lock_timeout) stayed on the application's connection: its triggers — the
+    business rules the database keeps — stopped firing for the application."""
+    write(
+        tmp_path,
+        "0001_rule.sql",
+        """
+        CREATE TABLE IF NOT EXISTS patients (id int, name text);
+        CREATE OR REPLACE FUNCTION upper_name() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN NEW.name := upper(NEW.name); RETURN NEW; END $$;
+        CREATE OR REPLACE TRIGGER patients_upper BEFORE INSERT ON patients
+            FOR EACH ROW EXECUTE FUNCTION upper_name();
+        """,
+    )
+    write(
+        tmp_path,
+        "0002_backfill.sql",
+        """
+        SET session_replication_role = replica;
+        SET search_path = pg_temp;
+        SET statement_timeout = '1ms';
+        """,
+    )
+    conn = await asyncpg.connect(database)
+    try:
+        assert (await apply_patches(conn, tmp_path)).applied == [
+            "0001_rule.sql",
+            "0002_backfill.sql",
+        ]
+        await conn.execute("INSERT INTO public.patients VALUES (1, 'ana'); SELECT pg_sleep(0.01)")
+        assert await conn.fetchval("SELECT name FROM public.patients WHERE id = 1") == "ANA"
+        assert await conn.fetchval("SELECT current_setting('session_replication_role')") == "origin"
+        assert await conn.fetchval("SHOW lock_timeout") == "0"
+        assert await conn.fetchval("SELECT to_regclass('patients')") is not None
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------------- invalid indexes seen at startup
+
+
+async def test_an_invalid_index_with_a_quoted_name_is_rebuilt_at_startup(
+    database: str, tmp_path: Path
+) -> None:
+    """The startup's quick look matched invalid indexes to patches by a lower-cased unquoted
+    name: `"Leads_Phone"` was never matched, apply said '0 applied' and left it INVALID (while
+    status said 'apply rebuilds it')."""
+    write(
+        tmp_path,
+        "0001_t.sql",
+        'CREATE SCHEMA IF NOT EXISTS "Crm";\nCREATE TABLE IF NOT EXISTS "Crm".leads (phone text);',
+    )
+    write(
+        tmp_path,
+        "0002_idx.sql",
+        '-- tenantguard: no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "Leads_Phone" ON "Crm".leads (phone);\n',
+    )
+    await apply_patches(database, tmp_path)
+    # what an interrupted rebuild or an older runner leaves: the patch recorded, its index invalid
+    await fetchval(
+        database,
+        """UPDATE pg_index SET indisvalid = false WHERE indexrelid = '"Crm"."Leads_Phone"'::regclass""",
+    )
+    status = await pipeline_status(database, tmp_path)
+    assert [i.patch for i in status.invalid_indexes] == ["0002_idx.sql"]
+    run = await apply_patches(database, tmp_path)
+    assert run.rebuilt == ['"Crm"."Leads_Phone"']
+    assert await fetchval(
+        database,
+        """SELECT indisvalid FROM pg_index WHERE indexrelid = '"Crm"."Leads_Phone"'::regclass""",
+    )
+
+
+# ------------------------------------------------- patch files
+
+
+async def test_a_patch_number_the_ledger_cannot_hold_is_refused_before_anything_runs(
+    database: str, tmp_path: Path
+) -> None:
+    """`99999999999_x.sql` ran every time and failed at its ledger row (integer column): the
+    patches before it were applied first, and the message blamed 'recording it in the ledger'."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);")
+    write(tmp_path, "99999999999_big.sql", "CREATE TABLE IF NOT EXISTS big (id int);")
+    with pytest.raises(
+        PatchError, match=r"99999999999_big\.sql: patch number 99999999999 is too big"
+    ):
+        read_patches(tmp_path)
+    with pytest.raises(PatchError):
+        await apply_patches(database, tmp_path)
+    assert await fetchval(database, "SELECT to_regclass('a')") is None
+    assert await fetchval(database, "SELECT to_regclass('big')") is None
+
+
+# ------------------------------------------------- where the ledger is
+
+
+async def test_a_runner_whose_search_path_misses_the_ledger_refuses_instead_of_starting_over(
+    database: str, tmp_path: Path
+) -> None:
+    """`ALTER ROLE … SET search_path = app` (a schema without the ledger) made the runner take
+    the database for a new one: every patch ran again, into `app`, under a second ledger; status
+    called the applied patch 'pending' and exited 0."""
+    write(
+        tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\nINSERT INTO a VALUES (1);"
+    )
+    await apply_patches(database, tmp_path)
+    name = database.rsplit("/", 1)[1]
+    await fetchval(database, "CREATE SCHEMA app")
+    await fetchval(database, f"ALTER ROLE CURRENT_USER IN DATABASE {name} SET search_path = app")
+    try:
+        with pytest.raises(PatchUsageError, match=r"\"public\"\.tenantguard_patches") as refused:
+            await apply_patches(database, tmp_path)
+        assert refused.value.exit_code == 2 and "search_path" in str(refused.value)
+        with pytest.raises(PatchUsageError, match=r"\"public\"\.tenantguard_patches"):
+            await pipeline_status(database, tmp_path)
+        assert await fetchval(database, "SELECT to_regclass('app.a')") is None
+        assert await fetchval(database, "SELECT to_regclass('app.tenantguard_patches')") is None
+        assert await fetchval(database, "SELECT count(*) FROM public.a") == 1
+    finally:
+        await fetchval(database, f"ALTER ROLE CURRENT_USER IN DATABASE {name} RESET search_path")
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == [] and run.skipped == ["0001_a.sql"]
