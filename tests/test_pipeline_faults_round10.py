@@ -7,15 +7,21 @@ runner said.
 from __future__ import annotations
 
 import asyncio
+import os
 import textwrap
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tenantguard.patches.files import PatchError, PatchUsageError, read_patches
+from tenantguard.cli import main
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.patches.files import PatchError, PatchLockError, PatchUsageError, read_patches
 from tenantguard.patches.locking import LOCK_KEY
 from tenantguard.patches.runner import LEDGER, apply_patches, pipeline_status
+from tenantguard.patches.verify import sync_baseline, verify_pipeline
+
+SCHEMA_CHECK = "the pipeline's schema equals the baseline's"
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -211,3 +217,118 @@ async def test_a_runner_whose_search_path_misses_the_ledger_refuses_instead_of_s
         await fetchval(database, f"ALTER ROLE CURRENT_USER IN DATABASE {name} RESET search_path")
     run = await apply_patches(database, tmp_path)
     assert run.applied == [] and run.skipped == ["0001_a.sql"]
+
+
+# ------------------------------------------------- verify: what pg_dump --no-owner hid
+
+
+async def test_verify_sees_an_owner_a_patch_sets_and_sync_keeps_it(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """A patch's `ALTER TABLE … OWNER TO` was dropped from the baseline (pg_dump --no-owner) and
+    verify still said 'the pipeline's schema equals the baseline's': a new install's table was
+    owned by the installing user, who bypasses the table's row-level security unless forced."""
+    await fetchval(
+        postgres.dsn,
+        "DO $$ BEGIN IF to_regrole('tg_round10_owner') IS NULL THEN "
+        "CREATE ROLE tg_round10_owner; END IF; END $$",
+    )
+    patches, baseline = tmp_path / "patches", tmp_path / "baseline.sql"
+    write(
+        patches,
+        "0001_notes.sql",
+        "CREATE TABLE IF NOT EXISTS notes (tenant_id bigint NOT NULL, body text);\n"
+        "ALTER TABLE notes ENABLE ROW LEVEL SECURITY;\n"
+        "CREATE TABLE IF NOT EXISTS plain (id int);\n",
+    )
+    write(patches, "0002_owner.sql", "ALTER TABLE notes OWNER TO tg_round10_owner;\n")
+    await sync_baseline(postgres.dsn, patches, baseline)
+    text = baseline.read_text()
+    assert "ALTER TABLE public.notes OWNER TO tg_round10_owner;" in text
+    assert "OWNER TO postgres" not in text and "Owner: postgres" not in text  # portable
+    assert (await verify_pipeline(postgres.dsn, patches, baseline)).ok
+    # a new install from this baseline: the table belongs to the owner the patch names
+    name = f"tg_round10_{os.getpid()}"
+    await fetchval(postgres.dsn, f"CREATE DATABASE {name}")
+    try:
+        installed = postgres.dsn_for(name)
+        conn = await asyncpg.connect(installed)
+        try:
+            await conn.execute(text)
+            owner = await conn.fetchval(
+                "SELECT relowner::regrole::text FROM pg_class WHERE oid = 'notes'::regclass"
+            )
+        finally:
+            await conn.close()
+        assert owner == "tg_round10_owner"
+    finally:
+        await fetchval(postgres.dsn, f"DROP DATABASE {name} WITH (FORCE)")
+    # the baseline an older sync wrote (no owner): verify must say so, naming the table
+    baseline.write_text(text.replace("ALTER TABLE public.notes OWNER TO tg_round10_owner;\n", ""))
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    passed, difference = next((p, d) for n, p, d in report.checks if n == SCHEMA_CHECK)
+    assert not passed
+    assert "TABLE public.notes" in difference and "OWNER TO tg_round10_owner" in difference
+
+
+# ------------------------------------------------- no-transaction patches under the lock timeout
+
+
+async def test_a_concurrent_index_that_times_out_says_it_left_an_invalid_index(
+    database: str, tmp_path: Path
+) -> None:
+    """CREATE INDEX CONCURRENTLY waiting on an application's open snapshot hit the runner's
+    lock_timeout: the error said 'it was rolled back' while an INVALID index stayed behind (still
+    maintained on every write); the next run does rebuild it."""
+    await fetchval(database, "CREATE TABLE t AS SELECT 1 AS x")
+    write(
+        tmp_path,
+        "0001_t_x.sql",
+        "-- tenantguard: no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x);\n",
+    )
+    app = await asyncpg.connect(database)
+    try:
+        await app.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        await app.fetchval("SELECT count(*) FROM pg_class")  # an open snapshot
+        with pytest.raises(PatchLockError) as gave_up:
+            await apply_patches(database, tmp_path, ddl_lock_timeout=0.3, ddl_lock_retries=0)
+        message = str(gave_up.value)
+        assert await fetchval(
+            database, "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = 't_x_idx'::regclass"
+        )
+        assert "rolled back" not in message
+        assert 'left the INVALID index "public"."t_x_idx"' in message
+        assert "the next run drops and rebuilds it" in message
+    finally:
+        await app.close()
+    assert (await apply_patches(database, tmp_path)).applied == ["0001_t_x.sql"]
+    assert await fetchval(
+        database, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_idx'::regclass"
+    )
+
+
+# ------------------------------------------------- a table of the ledger's name that is not one
+
+
+async def test_a_table_of_the_ledger_s_name_that_is_not_the_ledger_is_a_clear_error(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another tool's (or a hand-made) `tenantguard_patches` table: the run ended on asyncpg's
+    `UndefinedColumnError: column "name" does not exist`, naming neither the table nor a fix."""
+    await fetchval(database, f"CREATE TABLE {LEDGER} (id serial PRIMARY KEY, version text)")
+    await fetchval(database, f"INSERT INTO {LEDGER} (version) VALUES ('v1')")
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);")
+    with pytest.raises(PatchUsageError, match=r'"public"\.tenantguard_patches is not') as refused:
+        await apply_patches(database, tmp_path)
+    assert "name, number, checksum" in str(refused.value)
+    with pytest.raises(PatchUsageError, match=r'"public"\.tenantguard_patches is not'):
+        await pipeline_status(database, tmp_path)
+    assert await fetchval(database, "SELECT to_regclass('a')") is None
+    assert await fetchval(database, f"SELECT version FROM {LEDGER}") == "v1"
+    assert (
+        await asyncio.to_thread(
+            main, ["patches", "status", "--dsn", database, "--dir", str(tmp_path)]
+        )
+        == 2
+    )
+    assert "Traceback" not in capsys.readouterr().err

@@ -229,9 +229,17 @@ async def _ledger_table(conn: asyncpg.Connection) -> str:
 async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, AppliedPatch]:
     if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
         return {}
-    rows = await conn.fetch(
-        f"SELECT name, checksum, applied_at, duration_ms, number FROM {table} ORDER BY number, name"
-    )
+    try:
+        rows = await conn.fetch(
+            f"SELECT name, checksum, applied_at, duration_ms, number FROM {table} "
+            "ORDER BY number, name"
+        )
+    except (asyncpg.UndefinedColumnError, asyncpg.WrongObjectTypeError) as error:
+        raise PatchUsageError(
+            f"{table} is not tenantguard's patch ledger (name, number, checksum, applied_at, "
+            f"duration_ms): {error}. Another tool's table of that name? Rename it: the runner "
+            "keeps its ledger under this name"
+        ) from error
     return {
         r["name"]: AppliedPatch(
             r["name"], r["checksum"], r["applied_at"], r["duration_ms"], r["number"]
@@ -532,24 +540,26 @@ async def _run_patch(
             blockers = await blockers_of(conn, timeout.relations, waited)
             who = "; ".join(map(str, blockers)) or "no backend holds a lock on them now"
             tables = ", ".join(timeout.relations) or "its tables"
+            left = await _left_behind(conn, patch)
             if attempt == attempts:
                 raise PatchLockError(
                     f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} could not "
                     f"lock {tables} within lock_timeout {options.ddl_lock_timeout or 0:g} s, "
-                    f"{attempts} times; it was rolled back. Blocking: {who}. End that "
+                    f"{attempts} times; {left}. Blocking: {who}. End that "
                     "transaction (or SELECT pg_terminate_backend(pid)) and apply again; "
                     "--lock-timeout and --lock-retries set the runner's patience",
                     applied=run.applied,
                 ) from timeout.error
             delay = min(_BACKOFF_FIRST * 2 ** (attempt - 1), _BACKOFF_MAX)
             log.warning(
-                "%s: could not lock %s within %g s (attempt %d of %d), rolled back; blocking: "
+                "%s: could not lock %s within %g s (attempt %d of %d), %s; blocking: "
                 "%s; retrying in %.1f s",
                 patch.name,
                 tables,
                 options.ddl_lock_timeout or 0,
                 attempt,
                 attempts,
+                left,
                 who,
                 delay,
             )
@@ -562,6 +572,31 @@ async def _run_patch(
             (time.perf_counter() - attempt_started) * 1000,
         )
         return
+
+
+async def _left_behind(conn: asyncpg.Connection, patch: PatchFile) -> str:
+    """What a patch that gave up left: nothing (rolled back), or its INVALID index."""
+    if patch.transactional:
+        return "it was rolled back"
+    from tenantguard.patches.statements import concurrent_index
+
+    found = concurrent_index(patch.statements[0])
+    if found is not None:
+        row = await conn.fetchrow(
+            "SELECT n.nspname, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE i.indexrelid = to_regclass($1) AND NOT i.indisvalid",
+            f"{quote_ident(found[0])}.{quote_ident(found[1])}"
+            if found[0]
+            else quote_ident(found[1]),
+        )
+        if row is not None:
+            index = f"{quote_ident(row['nspname'])}.{quote_ident(row['relname'])}"
+            return (
+                f"it left the INVALID index {index} (still updated by every write; the next "
+                "run drops and rebuilds it)"
+            )
+    return "its one statement did not complete"
 
 
 class _LockTimeout(Exception):
