@@ -274,17 +274,19 @@ async def test_verify_sees_an_owner_a_patch_sets_and_sync_keeps_it(
 # ------------------------------------------------- no-transaction patches under the lock timeout
 
 
-async def test_a_concurrent_index_that_times_out_says_it_left_an_invalid_index(
+async def test_a_concurrent_index_that_gives_up_does_not_leave_a_half_built_index(
     database: str, tmp_path: Path
 ) -> None:
-    """CREATE INDEX CONCURRENTLY waiting on an application's open snapshot hit the runner's
-    lock_timeout: the error said 'it was rolled back' while an INVALID index stayed behind (still
-    maintained on every write); the next run does rebuild it."""
+    """CREATE UNIQUE INDEX CONCURRENTLY waiting on an application's open snapshot hit the
+    runner's lock_timeout: the error said 'it was rolled back' while an INVALID but ready
+    unique index stayed behind — refusing the application's duplicate rows although the patch
+    'never ran' (and for good, if the deploy was rolled back to code without that patch)."""
     await fetchval(database, "CREATE TABLE t AS SELECT 1 AS x")
     write(
         tmp_path,
         "0001_t_x.sql",
-        "-- tenantguard: no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_x_idx ON t (x);\n",
+        "-- tenantguard: no-transaction\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x_key ON t (x);\n",
     )
     app = await asyncpg.connect(database)
     try:
@@ -293,17 +295,42 @@ async def test_a_concurrent_index_that_times_out_says_it_left_an_invalid_index(
         with pytest.raises(PatchLockError) as gave_up:
             await apply_patches(database, tmp_path, ddl_lock_timeout=0.3, ddl_lock_retries=0)
         message = str(gave_up.value)
-        assert await fetchval(
-            database, "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = 't_x_idx'::regclass"
-        )
+        assert await fetchval(database, "SELECT to_regclass('t_x_key')") is None
+        await fetchval(database, "INSERT INTO t VALUES (1)")  # the application's write
+        assert await fetchval(database, "SELECT count(*) FROM t WHERE x = 1") == 2
         assert "rolled back" not in message
-        assert 'left the INVALID index "public"."t_x_idx"' in message
-        assert "the next run drops and rebuilds it" in message
+        assert 'dropped the INVALID index "public"."t_x_key" it had begun' in message
     finally:
         await app.close()
+    assert await fetchval(database, f"SELECT count(*) FROM {LEDGER}") == 0
+    await fetchval(database, "DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t)")
     assert (await apply_patches(database, tmp_path)).applied == ["0001_t_x.sql"]
     assert await fetchval(
-        database, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_idx'::regclass"
+        database, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_key'::regclass"
+    )
+
+
+async def test_a_failed_concurrent_index_says_it_left_an_invalid_index(
+    database: str, tmp_path: Path
+) -> None:
+    """A unique CREATE INDEX CONCURRENTLY that fails on duplicate rows leaves an INVALID index
+    (not yet ready: no write updates it) that the message did not mention."""
+    await fetchval(database, "CREATE TABLE t AS SELECT 1 AS x UNION ALL SELECT 1")
+    write(
+        tmp_path,
+        "0001_t_x.sql",
+        "-- tenantguard: no-transaction\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x_key ON t (x);\n",
+    )
+    with pytest.raises(PatchError) as failed:
+        await apply_patches(database, tmp_path)
+    assert "UniqueViolationError" in str(failed.value)
+    assert 'failed and left the INVALID index "public"."t_x_key" (not used nor updated' in str(
+        failed.value
+    )
+    assert await fetchval(
+        database,
+        "SELECT NOT indisvalid AND NOT indisready FROM pg_index WHERE indexrelid = 't_x_key'::regclass",
     )
 
 
@@ -332,3 +359,81 @@ async def test_a_table_of_the_ledger_s_name_that_is_not_the_ledger_is_a_clear_er
         == 2
     )
     assert "Traceback" not in capsys.readouterr().err
+
+
+# ------------------------------------------------- verify: roles pg_dump does not dump
+
+
+async def test_a_role_the_patches_create_is_created_by_the_baseline_too(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """A patch creates a role and grants it a table. pg_dump dumps the GRANT but never the role
+    (roles belong to the server): verify, run where the pipeline had just created the role,
+    said everything was ok, and the baseline then failed on a new server ('role … does not
+    exist')."""
+    role = "tg_round10_reader"
+    await fetchval(postgres.dsn, f"DROP ROLE IF EXISTS {role}")
+    patches, baseline = tmp_path / "patches", tmp_path / "baseline.sql"
+    write(
+        patches,
+        "0001_reader.sql",
+        f"""
+        DO $$ BEGIN
+            IF to_regrole('{role}') IS NULL THEN CREATE ROLE {role} NOLOGIN; END IF;
+        END $$;
+        CREATE TABLE IF NOT EXISTS notes (tenant_id bigint NOT NULL, body text);
+        GRANT SELECT ON notes TO {role};
+        """,
+    )
+    await sync_baseline(postgres.dsn, patches, baseline)
+    text = baseline.read_text()
+    assert (await verify_pipeline(postgres.dsn, patches, baseline)).ok
+    # a new server: the role does not exist there yet
+    await fetchval(postgres.dsn, f"DROP OWNED BY {role}")  # in the databases verify left: none
+    await fetchval(postgres.dsn, f"DROP ROLE {role}")
+    name = f"tg_round10_roles_{os.getpid()}"
+    await fetchval(postgres.dsn, f"CREATE DATABASE {name}")
+    try:
+        conn = await asyncpg.connect(postgres.dsn_for(name))
+        try:
+            await conn.execute(text)
+            assert await conn.fetchval(
+                "SELECT has_table_privilege($1, 'public.notes', 'SELECT')", role
+            )
+        finally:
+            await conn.close()
+    finally:
+        await fetchval(postgres.dsn, f"DROP DATABASE {name} WITH (FORCE)")
+    # a baseline without the role (what sync wrote before): verify says so
+    start = text.index("DO $tg_role$")
+    stale = text[:start] + text[text.index("$tg_role$;", start) + len("$tg_role$;") :]
+    baseline.write_text(stale)
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    failed = {name: difference for name, passed, difference in report.checks if not passed}
+    assert list(failed) == ["the baseline creates the roles the patches create"]
+    assert f"role {role}" in failed["the baseline creates the roles the patches create"]
+
+
+# ------------------------------------------------- an applied patch whose bytes changed, not its SQL
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda data: data.replace(b"\n", b"\r\n"), "only its line endings differ (CRLF"),
+        (lambda data: b"\xef\xbb\xbf" + data, "only a UTF-8 byte-order mark differs"),
+    ],
+    ids=["crlf", "bom"],
+)
+async def test_an_applied_patch_changed_only_in_line_endings_says_so(
+    database: str, tmp_path: Path, change: object, said: str
+) -> None:
+    """A checkout with `core.autocrlf` (or an editor adding a BOM) was reported as 'its file has
+    changed since': true of the bytes, but it sent people looking for an edit nobody made."""
+    path = write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\nSELECT 1;\n")
+    await apply_patches(database, tmp_path)
+    path.write_bytes(change(path.read_bytes()))  # type: ignore[operator]
+    with pytest.raises(PatchError, match="has changed since") as refused:
+        await apply_patches(database, tmp_path)
+    assert said in str(refused.value)
+    assert await fetchval(database, f"SELECT count(*) FROM {LEDGER}") == 1

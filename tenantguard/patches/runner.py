@@ -11,7 +11,8 @@ What the runner guarantees:
   transaction of the application makes the patch wait — not the application's queries behind
   it; when it gives up, the error names the table and the backend holding it;
 - a `CREATE INDEX CONCURRENTLY` that failed or was killed leaves an INVALID index: the next run
-  drops and rebuilds it (also for an applied patch);
+  drops and rebuilds it (also for an applied patch); one that fails while the runner lives and
+  that writes already update (a unique one refusing duplicates) is dropped at once;
 - a connection the caller passed in is handed back clean (no patch's settings, no transaction,
   no patch lock), also when the run is cancelled.
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import time
@@ -443,8 +445,9 @@ async def _apply_locked(
             raise PatchError(
                 f"{patch.path}: patch {patch.name} was applied on "
                 f"{done.applied_at:%Y-%m-%d %H:%M} but its file has changed since "
-                "(checksum differs). Applied patches are never edited: add a new "
-                f"patch, or accept the edit with --rebaseline {patch.name}"
+                f"(checksum differs{_byte_change(patch, done.checksum)}). Applied patches are "
+                "never edited: add a new patch, or accept the edit with "
+                f"--rebaseline {patch.name}"
             )
     if plan.out_of_order and not options.allow_out_of_order:
         patch, top_name, top_number = plan.out_of_order[0]
@@ -502,6 +505,30 @@ async def _apply_locked(
     return run
 
 
+def _byte_change(patch: PatchFile, checksum: str) -> str:
+    """'; only its line endings differ …' when the applied bytes were the same text, else ''."""
+    try:
+        data = patch.path.read_bytes()
+    except OSError:
+        return ""
+    bom = b"\xef\xbb\xbf"
+    unix = data.replace(b"\r\n", b"\n")
+    candidates = {
+        "only its line endings differ (CRLF against LF: a checkout with git's core.autocrlf?)": (
+            unix,
+            unix.replace(b"\n", b"\r\n"),
+        ),
+        "only a UTF-8 byte-order mark differs (an editor added or removed it)": (
+            data.removeprefix(bom),
+            bom + data.removeprefix(bom),
+        ),
+    }
+    for said, variants in candidates.items():
+        if any(v != data and hashlib.sha256(v).hexdigest() == checksum for v in variants):
+            return f"; {said}"
+    return ""
+
+
 async def _drop_invalid_index(conn: asyncpg.Connection, patch: PatchFile) -> None:
     from tenantguard.patches.statements import concurrent_index
 
@@ -534,25 +561,26 @@ async def _run_patch(
         await _clean_session(conn, options.ddl_lock_timeout)
         attempt_started = time.perf_counter()
         try:
-            await _run_once(conn, patch, ledger_table, record)
+            await _run_once(conn, patch, ledger_table, record, options.ddl_lock_timeout)
         except _LockTimeout as timeout:
             waited = time.perf_counter() - attempt_started
             blockers = await blockers_of(conn, timeout.relations, waited)
             who = "; ".join(map(str, blockers)) or "no backend holds a lock on them now"
             tables = ", ".join(timeout.relations) or "its tables"
-            left = await _left_behind(conn, patch)
-            if attempt == attempts:
+            final = attempt == attempts
+            left = await _what_is_left(conn, patch, options.ddl_lock_timeout, drop=final)
+            if final:
                 raise PatchLockError(
                     f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} could not "
                     f"lock {tables} within lock_timeout {options.ddl_lock_timeout or 0:g} s, "
-                    f"{attempts} times; {left}. Blocking: {who}. End that "
+                    f"{attempts} times; it {left}. Blocking: {who}. End that "
                     "transaction (or SELECT pg_terminate_backend(pid)) and apply again; "
                     "--lock-timeout and --lock-retries set the runner's patience",
                     applied=run.applied,
                 ) from timeout.error
             delay = min(_BACKOFF_FIRST * 2 ** (attempt - 1), _BACKOFF_MAX)
             log.warning(
-                "%s: could not lock %s within %g s (attempt %d of %d), %s; blocking: "
+                "%s: could not lock %s within %g s (attempt %d of %d), it %s; blocking: "
                 "%s; retrying in %.1f s",
                 patch.name,
                 tables,
@@ -574,29 +602,57 @@ async def _run_patch(
         return
 
 
-async def _left_behind(conn: asyncpg.Connection, patch: PatchFile) -> str:
-    """What a patch that gave up left: nothing (rolled back), or its INVALID index."""
+async def _what_is_left(
+    conn: asyncpg.Connection, patch: PatchFile, ddl_lock_timeout: float | None, *, drop: bool
+) -> str:
+    """`_left_behind`, or the general answer when the catalog cannot be read now."""
+    try:
+        return await _left_behind(conn, patch, ddl_lock_timeout, drop=drop)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        return "was rolled back" if patch.transactional else "did not complete"
+
+
+async def _left_behind(
+    conn: asyncpg.Connection, patch: PatchFile, ddl_lock_timeout: float | None, *, drop: bool
+) -> str:
+    """What a patch that failed left: nothing (rolled back), or the INVALID index it began.
+
+    An index the build had made ready is updated by every write (and a unique one refuses the
+    application's duplicates) although the patch failed: with `drop`, it is dropped.
+    """
     if patch.transactional:
-        return "it was rolled back"
+        return "was rolled back"
     from tenantguard.patches.statements import concurrent_index
 
     found = concurrent_index(patch.statements[0])
-    if found is not None:
-        row = await conn.fetchrow(
-            "SELECT n.nspname, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE i.indexrelid = to_regclass($1) AND NOT i.indisvalid",
-            f"{quote_ident(found[0])}.{quote_ident(found[1])}"
-            if found[0]
-            else quote_ident(found[1]),
-        )
-        if row is not None:
-            index = f"{quote_ident(row['nspname'])}.{quote_ident(row['relname'])}"
+    if found is None:
+        return "did not complete"
+    row = await conn.fetchrow(
+        "SELECT n.nspname, c.relname, i.indisready FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE i.indexrelid = to_regclass($1) AND NOT i.indisvalid",
+        f"{quote_ident(found[0])}.{quote_ident(found[1])}" if found[0] else quote_ident(found[1]),
+    )
+    if row is None:
+        return "did not complete"
+    index = f"{quote_ident(row['nspname'])}.{quote_ident(row['relname'])}"
+    if not row["indisready"]:
+        return f"left the INVALID index {index} (not used nor updated; the next run rebuilds it)"
+    if drop:
+        try:
+            await _clean_session(conn, ddl_lock_timeout)
+            await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
+        except asyncpg.PostgresError as error:
+            log.warning("could not drop the INVALID index %s: %s", index, error)
+        else:
             return (
-                f"it left the INVALID index {index} (still updated by every write; the next "
-                "run drops and rebuilds it)"
+                f"dropped the INVALID index {index} it had begun (writes were already updating "
+                "it, and a unique one refusing duplicates)"
             )
-    return "its one statement did not complete"
+    return (
+        f"left the INVALID index {index}, which every write already updates (a unique one "
+        f"refuses duplicates): the next run rebuilds it, or DROP INDEX CONCURRENTLY {index}"
+    )
 
 
 class _LockTimeout(Exception):
@@ -606,7 +662,11 @@ class _LockTimeout(Exception):
 
 
 async def _run_once(
-    conn: asyncpg.Connection, patch: PatchFile, ledger_table: str, record: bool
+    conn: asyncpg.Connection,
+    patch: PatchFile,
+    ledger_table: str,
+    record: bool,
+    ddl_lock_timeout: float | None,
 ) -> None:
     from tenantguard.patches.statements import relations
 
@@ -670,7 +730,8 @@ async def _run_once(
         if not isinstance(error, asyncpg.PostgresError):
             raise
         shown = statement.text.strip().splitlines()[0][:120] if statement is not None else step
-        outcome = "failed and was rolled back" if patch.transactional else "failed"
+        left = await _what_is_left(conn, patch, ddl_lock_timeout, drop=True)
+        outcome = "failed" if left == "did not complete" else f"failed and {left}"
         said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
         raise PatchError(
             f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {said}\n    in: {shown}"
