@@ -436,7 +436,14 @@ async def _apply_locked(
     current: list[str],
 ) -> PatchRun:
     await _clean_session(conn, options.ddl_lock_timeout)
-    await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
+    try:
+        await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
+    except asyncpg.ReadOnlySQLTransactionError as error:
+        raise PatchUsageError(
+            f"the database is read-only for this session ({error}): a replica, or "
+            "default_transaction_read_only set for the runner's user. Apply the patches on the "
+            "primary, as a user that can write"
+        ) from error
     # re-read under the lock: another replica may have run
     ledger = await _read_ledger(conn, ledger_table)
     plan = _plan(patches, ledger)
@@ -569,10 +576,15 @@ async def _run_patch(
             tables = ", ".join(timeout.relations) or "its tables"
             final = attempt == attempts
             left = await _what_is_left(conn, patch, options.ddl_lock_timeout, drop=final)
+            failed = (
+                f"deadlocked with another transaction on {tables}"
+                if isinstance(timeout.error, asyncpg.DeadlockDetectedError)
+                else f"could not lock {tables} within lock_timeout "
+                f"{options.ddl_lock_timeout or 0:g} s"
+            )
             if final:
                 raise PatchLockError(
-                    f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} could not "
-                    f"lock {tables} within lock_timeout {options.ddl_lock_timeout or 0:g} s, "
+                    f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} {failed}, "
                     f"{attempts} times; it {left}. Blocking: {who}. End that "
                     "transaction (or SELECT pg_terminate_backend(pid)) and apply again; "
                     "--lock-timeout and --lock-retries set the runner's patience",
@@ -580,11 +592,9 @@ async def _run_patch(
                 ) from timeout.error
             delay = min(_BACKOFF_FIRST * 2 ** (attempt - 1), _BACKOFF_MAX)
             log.warning(
-                "%s: could not lock %s within %g s (attempt %d of %d), it %s; blocking: "
-                "%s; retrying in %.1f s",
+                "%s: %s (attempt %d of %d), it %s; blocking: %s; retrying in %.1f s",
                 patch.name,
-                tables,
-                options.ddl_lock_timeout or 0,
+                failed,
                 attempt,
                 attempts,
                 left,
@@ -716,16 +726,23 @@ async def _run_once(
         if conn.is_closed() or isinstance(
             error, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
         ):
-            left = (
-                "its transaction is rolled back by the server and nothing of it is recorded"
-                if patch.transactional
-                else "it may leave an INVALID index, which the next run rebuilds"
-            )
+            if not patch.transactional:
+                left = "it may leave an INVALID index, which the next run rebuilds"
+            elif step.startswith("COMMIT"):  # the server may have committed before it went
+                left = (
+                    "whether the server committed it is unknown (its answer to COMMIT was lost): "
+                    "`tenantguard patches status` shows whether it is recorded, and the next "
+                    "run applies it only if it is not"
+                )
+            else:
+                left = "its transaction is rolled back by the server and nothing of it is recorded"
             raise PatchConnectionError(
                 f"{where}: the connection to the server was lost while patch {patch.name} ran "
                 f"({type(error).__name__}: {error}): {left}. Run apply again when the server is back"
             ) from error
-        if isinstance(error, asyncpg.LockNotAvailableError) and statement is not None:
+        # a deadlock's victim, like a lock timeout, is the moment's traffic: retried
+        retry = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
+        if isinstance(error, retry) and statement is not None:
             raise _LockTimeout(error, relations(statement), line, column) from error
         if not isinstance(error, asyncpg.PostgresError):
             raise

@@ -98,6 +98,12 @@ def transaction_control(statement: SqlStatement) -> str | None:
 
 def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> None:
     """Refuses what the runner cannot run safely, before anything of the patch runs."""
+    if not patch.text.strip():
+        raise PatchError(
+            f"{patch.path}: the patch is empty (a truncated file?): recorded as applied, its "
+            "real content would later be refused as an edit. Write its SQL, or a comment "
+            "saying why it holds none"
+        )
     if not patch.transactional and len(statements) != 1:
         raise PatchError(
             f"{patch.path}: a no-transaction patch holds exactly one statement "
