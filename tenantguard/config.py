@@ -329,6 +329,7 @@ def build_policy(
             functions=_quoted_names(schema.functions) if schema else (),
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
             setting_functions=_setting_functions(schema, settings) if schema else (),
+            unpinnable=_loose_tables(schema, column, tables) if schema else None,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
@@ -343,9 +344,23 @@ def build_policy(
                 **{view: names for view, names in found.tenant.items() if names is not None},
             }
         ),
-        unpinnable=found.unpinnable,
+        unpinnable={**policy.unpinnable, **found.unpinnable},
         pinning_functions=found.pinned_by_arguments,
     )
+
+
+def _loose_tables(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:
+    """Tenant tables whose tenant column compares loosely (`citext`, a nondeterministic
+    collation): `workspace = 'acme'` also matches 'ACME', so no equality pins them."""
+    from tenantguard.engine.policy import LOOSE_COLUMN, normalize_name
+
+    tenant = {normalize_name(t) for t in tables} | set(schema.tables_with(column))
+    return {
+        table: f"{LOOSE_COLUMN} ({column} is citext or has a nondeterministic collation: "
+        "'acme' = 'ACME'), so no equality pins it to one tenant"
+        for table, columns in schema.loose.items()
+        if column in columns and table in tenant
+    }
 
 
 def _read_schema(settings: Settings, cache: bool) -> SchemaInfo:

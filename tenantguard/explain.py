@@ -9,6 +9,7 @@ from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Severity
 from tenantguard.engine.policy import Policy, sql_name
 from tenantguard.engine.proof import Fact, Source, SourceKind
+from tenantguard.engine.proof.syntax import identifier_name, is_table_name
 from tenantguard.engine.sqltext import split_sql
 
 __all__ = ["explain"]
@@ -46,6 +47,41 @@ def _pin_chain(source: Source) -> str:
     return " -> ".join(parts)
 
 
+def _written(ctx: Context, policy: Policy) -> list[str]:
+    """What each INSERT (or MERGE's INSERT) into a tenant table writes into its tenant column."""
+    analysis, proof = ctx.builder, ctx.proof
+    if analysis is None or proof is None:
+        return []
+    column = sql_name(policy.tenant_column)
+    lines: list[str] = []
+    for node in proof.find(exp.Insert):
+        assert isinstance(node, exp.Insert)
+        target = node.this
+        merge = node.find_ancestor(exp.Merge) if isinstance(target, exp.Tuple) else None
+        if merge is not None:
+            target = merge.this
+        if isinstance(target, exp.Schema):
+            target = target.this
+        if not isinstance(target, exp.Table) or not is_table_name(target):
+            continue
+        table = identifier_name(target.this)
+        if not policy.is_tenant_table(table):
+            continue
+        value = analysis.insert_value(node)
+        label = (
+            f"  {sql_name(table)} (rows the {'MERGE' if merge is not None else 'INSERT'} writes)"
+        )
+        if value is None:
+            lines.append(f"{label}: NOT SHOWN to carry one tenant in {column}")
+            continue
+        listed = node.this.expressions if isinstance(node.this, exp.Schema | exp.Tuple) else None
+        names = [identifier_name(c.this if isinstance(c, exp.Column) else c) for c in listed or ()]
+        omitted = node.args.get("default") or (listed and policy.tenant_column not in names)
+        how = " (the column's default)" if omitted else ""
+        lines.append(f"{label}: {column} is {value.describe()}{how} in every row")
+    return lines
+
+
 def explain(sql: str, policy: Policy) -> tuple[str, bool]:
     """The proof as text, and whether any error-level finding stands."""
     out: list[str] = []
@@ -69,6 +105,7 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
             continue
         ctx = Context(statement.text, policy, tree, inserted, error, offset)
         proof = ctx.proof if tree is not None else None
+        writes: list[str] = []
         if proof is not None:
             if not proof.references:
                 out.append("  No tenant-table reference to pin.")
@@ -108,15 +145,24 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
                 out.append(
                     f"  {source.describe()}: its {policy.tenant_column} is pinned in every branch"
                 )
+            writes = _written(ctx, policy)
+            out.extend(writes)
         verdict = analyze_statement(statement.text, policy)
         for finding in verdict.findings:
             failed = failed or finding.severity is Severity.ERROR
             line = statement.line + finding.line - 1
             out.append(f"  {finding.code} ({finding.severity}) at line {line}: {finding.message}")
             out.append(f"      fix: {finding.help}")
-        if not verdict.findings and (proof is None or not proof.references):
+        if not verdict.findings and (proof is None or not proof.references) and not writes:
             out.append(
                 "  Verdict: nothing to prove — the statement reads and writes no tenant table."
+            )
+        elif not verdict.findings and writes and (proof is None or not proof.references):
+            out.append("  Verdict: proven — every row it writes carries one tenant.")
+        elif not verdict.findings and writes:
+            out.append(
+                "  Verdict: proven — every tenant-table reference is pinned to one tenant, "
+                "and every row it writes carries one tenant."
             )
         elif not verdict.findings:
             out.append("  Verdict: proven — every tenant-table reference is pinned to one tenant.")

@@ -997,3 +997,47 @@ def test_the_dentalogic_schema_passes_its_own_audit(
     assert main(["audit", "--dsn", dsn, "--role", app, "--format", "json"]) == 0
     capsys.readouterr()
     assert run(contained()) == ["Ana"]
+
+
+LOOSE = f"""
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE DOMAIN ci_slug AS text COLLATE ci;
+CREATE TABLE labels (id bigserial PRIMARY KEY, tenant_id ci_slug NOT NULL, body text);
+CREATE TABLE tags (id bigserial PRIMARY KEY, tenant_id text NOT NULL, body text);
+INSERT INTO labels (tenant_id, body) VALUES ('n1', 'own'), ('N1', 'VICTIM');
+INSERT INTO tags (tenant_id, body) VALUES ('n1', 'own'), ('N1', 'other');
+GRANT SELECT ON labels, tags TO {APP};
+"""
+
+
+def test_a_loose_tenant_column_of_the_catalog_pins_nothing(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tenant column whose `=` folds values (a nondeterministic collation, here through a
+    domain) is read from the catalog as the schema reader reads it from files: `tenant_id = $1`
+    on it is no pin (the server returns the other tenant's row), on an exact column it is."""
+    name = server.database(LOOSE)
+    query = "SELECT body FROM {} WHERE tenant_id = $1"
+    assert run(rows_as(server.dsn(name), query.format("labels"), "n1", tenant=None)) == [
+        ("own",),
+        ("VICTIM",),
+    ]
+
+    async def traffic() -> None:
+        conn = await asyncpg.connect(server.dsn(name, APP))
+        try:
+            await conn.fetch(query.format("labels"), "n1")
+            await conn.fetch(query.format("tags"), "n1")
+        finally:
+            await conn.close()
+
+    run(traffic())
+    code, findings, err = audit(capsys, server.dsn(name), "--role", APP)
+    assert code == 1, err
+    flagged = [
+        str(f["message"])
+        for f in findings
+        if str(f["path"]).startswith("db:pg_stat_statements/") and f["rule"] == "TG001"
+    ]
+    assert any(query.format("labels") in m for m in flagged), flagged
+    assert not any(query.format("tags") in m for m in flagged), flagged

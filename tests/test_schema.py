@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tenantguard import Policy
 from tenantguard.config import Settings, build_policy
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.sources.schema import SchemaInfo, read_schema
@@ -532,3 +533,42 @@ def test_a_checked_schema_file_reports_what_postgresql_cannot_read_or_tell(
     assert found("db") == expected
     assert found("app.sql") == expected
     assert found(".") == expected
+
+
+# ---------------------------------------------------------------- functions in other languages
+# PL/Python, PL/Perl, C: the proof cannot read their queries. One whose text names a tenant table
+# hands out every tenant's rows (pinned only in FROM by its tenant column); any of them may change
+# the tenant setting, so a statement calling one is not pinned by the tenant expression.
+OTHER_LANGUAGES = """
+CREATE TABLE tenants (id bigint PRIMARY KEY);
+CREATE TABLE patients (id bigint PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES tenants (id),
+    name text);
+CREATE FUNCTION all_patients() RETURNS SETOF patients LANGUAGE plpython3u AS $$
+return plpy.execute("SELECT * FROM patients")
+$$;
+CREATE FUNCTION shout(t text) RETURNS text LANGUAGE plpython3u AS $$ return t.upper() $$;
+CREATE FUNCTION lib_f(int) RETURNS int LANGUAGE c AS 'mylib', 'lib_f';
+CREATE FUNCTION quiet(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
+CREATE FUNCTION on_write() RETURNS trigger LANGUAGE plpython3u AS $$ return None $$;
+"""
+SETTING = "current_setting('app.tenant_id')::bigint"
+
+
+@pytest.mark.parametrize(
+    ("sql", "codes"),
+    [
+        ("SELECT * FROM all_patients()", ["TG001"]),
+        ("SELECT * FROM all_patients() p WHERE p.tenant_id = $1", []),
+        ("SELECT shout(name) FROM patients WHERE tenant_id = $1", []),
+        (f"SELECT shout(name) FROM patients WHERE tenant_id = {SETTING}", ["TG001"]),
+        (f"SELECT name FROM patients WHERE lib_f(1) = 1 AND tenant_id = {SETTING}", ["TG001"]),
+        (f"SELECT quiet(name) FROM patients WHERE tenant_id = {SETTING}", []),  # SQL: read
+        (f"SELECT name FROM patients WHERE tenant_id = {SETTING}", []),
+    ],
+)
+def test_functions_in_other_languages_are_out_of_sight(
+    tmp_path: Path, sql: str, codes: list[str]
+) -> None:
+    policy = policy_for(tmp_path, OTHER_LANGUAGES)
+    assert isinstance(policy, Policy)
+    assert [f.code for f in analyze_statement(sql, policy).findings] == codes

@@ -16,6 +16,7 @@ import pytest
 
 from tenantguard import Policy, TenantIsolationError
 from tenantguard.engine.analyze import analyze_statement
+from tenantguard.explain import explain
 from tenantguard.runtime import connect, tenant
 
 from .test_schema import policy_for
@@ -123,3 +124,68 @@ async def test_the_guard_writes_the_requests_tenant_through_the_default(
     finally:
         await owner.close()
     assert [(r["account_id"], r["body"]) for r in written] == [(1, "mine"), (1, "mine too")]
+
+
+def test_explain_says_what_an_insert_writes(tmp_path: Path) -> None:
+    """`explain` of an INSERT into a tenant table says what its rows carry (it said "reads and
+    writes no tenant table"), through the column's default too, and what it cannot show."""
+    policy = _policy(tmp_path)
+    out, failed = explain("INSERT INTO memos (body) VALUES ('a')", policy)
+    assert not failed
+    assert (
+        "memos (rows the INSERT writes): account_id is the tenant expression (the column's "
+        "default) in every row" in out
+    )
+    assert "Verdict: proven — every row it writes carries one tenant." in out
+    assert "nothing to prove" not in out
+    out, failed = explain("INSERT INTO memos (account_id, body) VALUES ($1, 'a')", policy)
+    assert "memos (rows the INSERT writes): account_id is $1 in every row" in out
+    assert "(the column's default)" not in out and not failed
+    out, failed = explain(
+        "INSERT INTO memos (account_id, body) SELECT account_id, body FROM memos", policy
+    )
+    assert failed
+    assert "memos (rows the INSERT writes): NOT SHOWN to carry one tenant in account_id" in out
+    assert "proven" not in out
+
+
+async def test_the_default_keyword_writes_the_requests_tenant(
+    database: str, tmp_path: Path
+) -> None:
+    """`DEFAULT VALUES` and `VALUES (DEFAULT, …)` write the column's default: the request's
+    tenant where it is the tenant expression (accepted), another tenant where it is a constant
+    (refused before it runs: the rows show what it would have written)."""
+    schema = SCHEMA + "ALTER TABLE notes ALTER COLUMN account_id SET DEFAULT 2;"
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(schema + "INSERT INTO accounts VALUES (1, 'own'), (2, 'VICTIM');")
+    finally:
+        await owner.close()
+    policy = _policy(tmp_path, schema)
+    conn = await connect(database, policy=policy, set_tenant_setting=True)
+    refused = 0
+    try:
+        with tenant(1):
+            await conn.execute("INSERT INTO memos DEFAULT VALUES")
+            await conn.execute("INSERT INTO memos (account_id, body) VALUES (DEFAULT, 'kw')")
+            for sql in (
+                "INSERT INTO notes DEFAULT VALUES",
+                "INSERT INTO notes (account_id, body) VALUES (DEFAULT, 'kw')",
+            ):
+                try:
+                    await conn.execute(sql)
+                except TenantIsolationError:
+                    refused += 1
+    finally:
+        await conn.close()
+    owner = await asyncpg.connect(database)
+    try:
+        memos = await owner.fetch("SELECT account_id, body FROM memos ORDER BY id")
+        notes = await owner.fetch("SELECT account_id FROM notes")
+        # what the refused statements would have written: clinic 2's rows
+        await owner.execute("INSERT INTO notes DEFAULT VALUES")
+        would = await owner.fetchval("SELECT account_id FROM notes")
+    finally:
+        await owner.close()
+    assert [(r["account_id"], r["body"]) for r in memos] == [(1, None), (1, "kw")]
+    assert refused == 2 and notes == [] and would == 2

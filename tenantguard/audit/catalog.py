@@ -63,7 +63,15 @@ _COLUMNS = f"""
 SELECT a.attrelid::bigint AS rel, a.attname::text AS name,
        format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
        (a.attidentity::text <> ''
-        OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false)) AS sequence_filled
+        OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false)) AS sequence_filled,
+       (NOT coalesce((SELECT co.collisdeterministic FROM pg_collation co
+                      WHERE co.oid = a.attcollation), true)
+        OR EXISTS (WITH RECURSIVE b(oid) AS (
+                       SELECT a.atttypid
+                       UNION SELECT t.typbasetype FROM pg_type t JOIN b ON t.oid = b.oid
+                       WHERE t.typbasetype <> 0)
+                   SELECT 1 FROM b JOIN pg_type t ON t.oid = b.oid
+                   WHERE t.typname = 'citext')) AS loose
 FROM pg_attribute a
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid IN ({_AUDITED}) AND a.attnum > 0 AND NOT a.attisdropped
@@ -446,7 +454,7 @@ def _relations(rows: list[Any], parts: dict[str, list[Any]]) -> tuple[Relation, 
                 row["rls"],
                 row["force_rls"],
                 columns=tuple(
-                    Column(c["name"], c["type"], c["not_null"], c["sequence_filled"])
+                    Column(c["name"], c["type"], c["not_null"], c["sequence_filled"], c["loose"])
                     for c in by_relation["columns"][oid]
                 ),
                 keys=tuple(_key(k) for k in by_relation["keys"][oid]),

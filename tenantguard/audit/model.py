@@ -57,6 +57,8 @@ class Column:
     type: str  # format_type(): `bigint`, `character varying(20)`
     not_null: bool
     sequence_filled: bool = False  # an identity column, or a default of nextval(): a surrogate key
+    # `=` folds distinct values: citext (through domains) or a nondeterministic collation
+    loose: bool = False
 
 
 @dataclass(frozen=True, slots=True)

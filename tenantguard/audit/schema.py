@@ -37,6 +37,9 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
     for relation in catalog.relations:
         if relation.is_table or relation.kind == FOREIGN:
             schema.columns.setdefault(relation.name, set()).update(c.name for c in relation.columns)
+            loose = {c.name for c in relation.columns if c.loose}
+            if loose:  # no equality on such a tenant column pins it (`'acme' = 'ACME'`)
+                schema.loose.setdefault(relation.name, set()).update(loose)
             for key in relation.keys:
                 if key.kind in ("primary key", "unique constraint"):
                     schema.constraints[key.name] = set(key.plain_columns)

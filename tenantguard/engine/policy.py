@@ -13,6 +13,7 @@ from sqlglot import exp
 
 __all__ = [
     "DEFAULT_TENANT_EXPRESSIONS",
+    "LOOSE_COLUMN",
     "ForeignKey",
     "FunctionPins",
     "Policy",
@@ -23,6 +24,8 @@ __all__ = [
 ]
 
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
+# why a tenant table is in `unpinnable` when its own tenant column is the cause
+LOOSE_COLUMN = "its tenant column compares loosely"
 
 
 # a composite key's (column, referenced column) pairs besides the tenant column's

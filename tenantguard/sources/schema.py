@@ -106,6 +106,10 @@ class FunctionInfo:
     columns: set[str] | None
     # PL/pgSQL variables set once, where declared, and never written again: (name, value)
     constants: tuple[tuple[str, str], ...] = ()
+    # positions (call order) of parameters whose type compares loosely or rounds (`real`,
+    # `char(n)`, `citext`, a domain over one): the argument is converted before the body
+    # compares it, so two tenants' ids can meet — such a parameter pins nothing
+    lossy: tuple[int, ...] = ()
 
 
 @dataclass
@@ -161,12 +165,27 @@ class SchemaInfo:
     # each table's column defaults, as PostgreSQL prints them (a table whose name is in two
     # schemas has none: which one an INSERT names is the search path's business)
     defaults: dict[str, dict[str, str]] = field(default_factory=dict)
+    # each table's columns whose `=` is not exact: `citext`, a nondeterministic collation, a
+    # domain over either ('acme' = 'ACME'); kept through a drop or a second definition (fail
+    # closed), cleared by an ALTER COLUMN … TYPE to an exact one
+    loose: dict[str, set[str]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, the tables inheriting from (or partitions of) each table, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # types (citext, domains over a loose type or with a loose collation) and collations
+    # (`deterministic = false`, or FROM one) whose equality folds several values into one
+    loose_types: set[str] = field(default_factory=lambda: {"citext"}, compare=False, repr=False)
+    loose_collations: set[str] = field(default_factory=set, compare=False, repr=False)
+    # types a value converted to may meet another tenant's id: the loose ones, those that round
+    # (float4, float8), pad or truncate (bpchar, "char", name), and domains over any of them
+    lossy_types: set[str] = field(
+        default_factory=lambda: {"float4", "float8", "bpchar", "char", "name", "money"},
+        compare=False,
+        repr=False,
+    )
     # the schemas each table or view name is defined in: the proof knows a relation by its name
     # only, so one name in two schemas is read as both (a drop or rename of one keeps the other)
     relation_schemas: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -210,6 +229,7 @@ class SchemaInfo:
                     f.parameters,
                     None if f.columns is None else sorted(f.columns),
                     [list(c) for c in f.constants],
+                    list(f.lossy),
                 ]
                 for n, f in self.functions.items()
             },
@@ -218,6 +238,7 @@ class SchemaInfo:
             ],
             "files": [str(f) for f in self.files],
             "defaults": {t: dict(d) for t, d in self.defaults.items()},
+            "loose": {t: sorted(c) for t, c in self.loose.items()},
         }
 
     @classmethod
@@ -272,8 +293,11 @@ class SchemaInfo:
                     texts(parameters),
                     None if columns is None else set(texts(columns)),
                     tuple((str(a), str(b)) for a, b in constants),
+                    tuple(int(i) for i in lossy),
                 )
-                for n, (body, opaque, parameters, columns, constants) in data["functions"].items()
+                for n, (body, opaque, parameters, columns, constants, lossy) in data[
+                    "functions"
+                ].items()
             },
             [
                 SchemaProblem(
@@ -283,6 +307,7 @@ class SchemaInfo:
             ],
             [Path(str(f)) for f in data["files"]],
             {str(t): {str(c): str(e) for c, e in d.items()} for t, d in data["defaults"].items()},
+            {str(t): set(texts(c)) for t, c in data["loose"].items()},
         )
 
     # what the schema says
@@ -583,6 +608,7 @@ class SchemaInfo:
             self.typed.setdefault(type_name, set()).add(table)
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
             columns |= self.columns.get(_relname(parent), set())
+            self._copy_loose(_relname(parent), table)
             self.children.setdefault(_relname(parent), set()).add(table)
             self._copy_defaults(_relname(parent), table)  # a column declared again has its own
         for element in node.tableElts or ():
@@ -632,6 +658,8 @@ class SchemaInfo:
         if kind == "ColumnDef":
             column = str(element.colname)
             columns.add(column)
+            if self._loose_type(element.typeName, element.collClause):
+                self.loose.setdefault(table, set()).add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
             constraints = list(element.constraints or ())
             for index, constraint in enumerate(constraints):
@@ -651,8 +679,49 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
+            self._copy_loose(_relname(element.relation), table)  # LIKE keeps the collations
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
+
+    def _copy_loose(self, source: str, table: str) -> None:
+        if source in self.loose:
+            self.loose.setdefault(table, set()).update(self.loose[source])
+
+    def _loose_type(self, type_name: Any, collate: Any) -> bool:
+        """Whether a column (or domain) of this type and COLLATE clause compares loosely."""
+        if collate is not None:
+            names = list(_strings(collate.collname))
+            if names and names[-1] in self.loose_collations:
+                return True
+        names = list(_strings(getattr(type_name, "names", None) or ()))
+        return bool(names) and names[-1] in self.loose_types
+
+    def _domain(self, node: Any, text: str, path: str) -> None:
+        names = list(_strings(node.domainname))
+        if names and self._loose_type(node.typeName, node.collClause):
+            self.loose_types.add(names[-1])
+        if names and _type_key(node.typeName) in self.lossy_types:
+            self.lossy_types.add(names[-1])
+
+    def _define(self, node: Any, text: str, path: str) -> None:
+        """CREATE COLLATION: nondeterministic unless `deterministic` is plainly true (or it
+        copies a deterministic one)."""
+        from pglast.enums import ObjectType
+
+        names = list(_strings(node.defnames))
+        if _enum(node.kind) != ObjectType.OBJECT_COLLATION or not names:
+            return
+        loose = False
+        for option in node.definition or ():
+            if option.defname == "from":
+                source = list(_strings(option.arg))
+                loose = not source or source[-1] in self.loose_collations
+            elif option.defname == "deterministic" and option.arg is not None:
+                arg = option.arg
+                value = getattr(arg, "sval", getattr(arg, "ival", getattr(arg, "boolval", None)))
+                loose = str(value).lower() not in ("true", "on", "1")
+        if loose:
+            self.loose_collations.add(names[-1])
 
     def _copy_defaults(self, source: str, table: str) -> None:
         """A parent's (or a LIKE source's) column defaults, taken by a new table."""
@@ -743,6 +812,9 @@ class SchemaInfo:
         if not names:
             names = sorted(self._query_columns(source, query))
         self.columns.setdefault(name, set()).update(names)
+        if any(self.loose.get(t) for t in _relations_read(source)):
+            # a column keeps its collation and domain, under any name: fail closed
+            self.loose.setdefault(name, set()).update(names)
 
     def _query_columns(self, node: Any, query: str, depth: int = 0) -> set[str]:
         """The columns a query outputs — when a `*` or an expression hides them, every column
@@ -822,6 +894,14 @@ class SchemaInfo:
             elif subtype in (AlterTableType.AT_AddInherit, AlterTableType.AT_DropInherit):
                 parent = _relname(command.def_)  # ALTER TABLE child [NO] INHERIT parent
                 self._inherit(table, parent, subtype == AlterTableType.AT_AddInherit)
+            elif subtype == AlterTableType.AT_AlterColumnType and command.name:
+                def_ = command.def_
+                loose = self._loose_type(def_.typeName, def_.collClause)
+                for changed in (table, *self._descendants(table)):  # children follow
+                    if loose:
+                        self.loose.setdefault(changed, set()).add(str(command.name))
+                    elif not self._shared(node.relation):
+                        self.loose.get(changed, set()).discard(str(command.name))
             elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
@@ -869,6 +949,7 @@ class SchemaInfo:
             if self._defined(_Renamed(new, node.relation.schemaname)):
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
+            self._copy_loose(old, new)  # the old name stays marked: fail closed
             if self._shared(node.relation):  # the same name in another schema stays
                 if old in self.columns:
                     self.columns.setdefault(new, set()).update(self.columns[old])
@@ -984,6 +1065,9 @@ class SchemaInfo:
         if columns is not None and old in columns:
             columns.discard(old)
             columns.add(new)
+        loose = self.loose.get(table)
+        if loose is not None and old in loose:
+            loose.add(new)  # the old name stays marked too: fail closed
 
         def renamed(names: Iterable[str]) -> tuple[str, ...]:
             return tuple(new if n == old else n for n in names)
@@ -1116,18 +1200,23 @@ class SchemaInfo:
         name = str(node.funcname[-1].sval)
         options = {str(o.defname): o.arg for o in node.options or ()}
         language = str(getattr(options.get("language"), "sval", "sql")).lower()
-        if language not in ("sql", "plpgsql"):
-            return
         returned = node.returnType
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
         if returns in ("trigger", "event_trigger"):
             return
-        parameters, outputs, types = [], [], []
+        parameters: list[str] = []
+        outputs: list[str] = []
+        types: list[str] = []
+        lossy: list[int] = []
         for parameter in node.parameters or ():
             mode = str(getattr(parameter.mode, "value", parameter.mode))
             if mode in ("d", "i", "b", "v"):  # in, inout, variadic: positions in a call
+                type_key = _type_key(parameter.argType)
+                element = type_key.rstrip("[]")  # `real[]` for `= ANY(p)` rounds alike
+                if element in self.lossy_types or element in self.loose_types:
+                    lossy.append(len(parameters))
                 parameters.append(str(parameter.name or ""))
-                types.append(_type_key(parameter.argType))
+                types.append(type_key)
             if parameter.name and mode in ("o", "b", "t"):  # out, inout, TABLE columns
                 outputs.append(str(parameter.name))
         columns: set[str] | None = set(outputs) if outputs else None
@@ -1139,11 +1228,17 @@ class SchemaInfo:
             opaque = ""
         elif language == "plpgsql":
             body, opaque, constants = _plpgsql_queries(text)
+        elif language != "sql":
+            # PL/Python, PL/Perl, C…: its queries are out of sight — naming a tenant table hands
+            # out every tenant's rows, and it may change any setting (opaque: fail closed)
+            source = options.get("as")
+            strings = list(_strings(source)) if isinstance(source, tuple) else []
+            body, opaque = [], " ".join(strings) or f"LANGUAGE {language}"
         else:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
-        info = FunctionInfo(body, opaque, parameters, columns, constants)
+        info = FunctionInfo(body, opaque, parameters, columns, constants, tuple(lossy))
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
@@ -1175,6 +1270,8 @@ _HANDLERS = {
     "CreateFunctionStmt": SchemaInfo._function,
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,
+    "CreateDomainStmt": SchemaInfo._domain,
+    "DefineStmt": SchemaInfo._define,
 }
 
 
@@ -1199,6 +1296,25 @@ def _quote_name(name: str) -> str:
 def _schema_of(names: Any) -> str:
     """The schema of a function's qualified name; unqualified is the default `public`."""
     return str(names[-2].sval) if len(names) > 1 else "public"
+
+
+def _relations_read(node: Any) -> set[str]:
+    """The names of every relation a query reads (FROM items, joins, subqueries, CTEs, set
+    operations, sublinks), found by walking pglast's node tree."""
+    from pglast.ast import Node
+
+    names: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+        elif isinstance(current, Node):
+            if type(current).__name__ == "RangeVar":
+                names.add(_relname(current))
+                continue
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+    return names
 
 
 def _type_key(type_name: Any) -> str:
@@ -1422,7 +1538,7 @@ def tenant_relations(
         changed = False
         current = policy.replace(  # exact names, quoted so that the policy keeps their case
             tenant_tables={sql_name(t) for t in policy.tenant_tables | found.tenant.keys()},
-            unpinnable=found.unpinnable,
+            unpinnable={**policy.unpinnable, **found.unpinnable},  # loose tables stay
             pinning_functions=found.pinned_by_arguments,
         )
         for name, view in views.items():
@@ -1441,8 +1557,12 @@ def tenant_relations(
             defined = _columns_defined(function.body)
             parameters = [
                 p
-                for p in function.parameters
-                if p and p != policy.tenant_column and p not in known_columns and p not in defined
+                for i, p in enumerate(function.parameters)
+                if p
+                and i not in function.lossy  # converted first: two tenants' ids may meet
+                and p != policy.tenant_column
+                and p not in known_columns
+                and p not in defined
             ]
             pinned_by = current.replace(
                 tenant_expressions=(*current.tenant_expressions, *parameters)
@@ -1476,6 +1596,9 @@ def tenant_relations(
                     break
                 for pin in verdict.pin_values:
                     if pin.kind == "parameter" and isinstance(pin.key, int) and pin.key >= 1:
+                        if pin.key - 1 in function.lossy:
+                            unpinned = True  # `$1` of a `real` parameter: no pin
+                            continue
                         positions.add(pin.key - 1)
                         if (
                             pin.key - 1 < len(function.parameters)

@@ -38,6 +38,7 @@ from tenantguard.engine.proof.syntax import (
     conjuncts,
     function_name,
     identifier_name,
+    is_default_keyword,
     is_table_name,
     set_branches,
     walk,
@@ -184,6 +185,14 @@ class Analysis:
             return None
         return PinValue("expression", index)
 
+    def written_value(self, node: exp.Expression, item: exp.Expression) -> PinValue | None:
+        """The pinning value an item of an INSERT's VALUES row writes: the item's own, or for
+        the keyword `DEFAULT` the tenant expression the target's column defaults to (None when
+        it defaults to anything else: `DEFAULT 2` writes another tenant's rows)."""
+        if is_default_keyword(item):
+            return self.default_pin(node)
+        return self.model.pin_value(item)
+
     def _insert_rows(self, node: exp.Expression) -> list[list[exp.Expression]] | None:
         """The items of each VALUES row, or None for an INSERT … SELECT."""
         rows = node.expression
@@ -203,7 +212,7 @@ class Analysis:
         column = self.policy.tenant_column
         for node in inserts:
             columns = self._insert_columns(node)
-            if columns is not None and column not in columns:
+            if node.args.get("default") or (columns is not None and column not in columns):
                 default = self.default_pin(node)
                 if default is not None:
                     values.append((default, node))
@@ -227,26 +236,26 @@ class Analysis:
                 if index < len(items):
                     item = items[index]
                     bare = item.this if isinstance(item, exp.Alias) else item
-                    value = self.model.pin_value(bare) or values_column_pin(
+                    value = self.written_value(node, bare) or values_column_pin(
                         self.model, self.names, block, bare
                     )
                     if value is not None:
                         values.append((value, item))
         return values
 
-    def _insert_value(self, node: exp.Insert) -> PinValue | None:
+    def insert_value(self, node: exp.Insert) -> PinValue | None:
         """The one tenant value every row of an INSERT writes, or None."""
         column = self.policy.tenant_column
         columns = self._insert_columns(node)
-        if columns is not None and column not in columns:
-            return self.default_pin(node)
+        if node.args.get("default") or (columns is not None and column not in columns):
+            return self.default_pin(node)  # `DEFAULT VALUES`, or the column left out
         if columns is None:
             return None
         index = columns.index(column)
         rows = self._insert_rows(node)
         found: list[PinValue | None] = []
         if rows is not None:
-            found = [self.model.pin_value(r[index]) if index < len(r) else None for r in rows]
+            found = [self.written_value(node, r[index]) if index < len(r) else None for r in rows]
         elif node.expression is not None:
             for branch in set_branches(node.expression):
                 block = self.model.block_of.get(id(branch))
@@ -266,7 +275,7 @@ class Analysis:
             block = self.model.block_of.get(id(node))
             if block is None or not isinstance(node, exp.Insert):
                 continue
-            value = self._insert_value(node)
+            value = self.insert_value(node)
             if value is None:
                 continue
             conflict = node.args.get("conflict")

@@ -558,6 +558,17 @@ class FactCollector:
         for block, conjunct, filtered, clause, visible in self.misses:
             self._near_miss(block, conjunct, filtered, clause, visible)
 
+    def _unpinned_setting(self, conjunct: exp.Expression) -> bool:
+        """Does the conjunct compare with a tenant expression this statement unpins?"""
+        sides = [conjunct.this, *conjunct.args.get("expressions", []), conjunct.expression]
+        return (
+            any(
+                isinstance(side, exp.Expression) and self.policy.is_tenant_expression(side)
+                for side in sides
+            )
+            and self.model.sets_tenant_setting()
+        )
+
     def _near_miss(
         self,
         block: Block,
@@ -580,6 +591,11 @@ class FactCollector:
                 reason = f"the {clause} does not filter {owner.name} (outer-join rules)"
             elif isinstance(conjunct, exp.Or):
                 reason = "an OR pins only when every branch pins it to the same value"
+            elif isinstance(conjunct, exp.EQ | exp.In) and self._unpinned_setting(conjunct):
+                reason = (
+                    "the tenant expression pins nothing here: the statement may change its "
+                    "setting first (set_config, or a function or view of the schema that may)"
+                )
             elif isinstance(conjunct, exp.EQ | exp.In):
                 reason = "the other side is not a pinning value or a pinned tenant column"
             else:

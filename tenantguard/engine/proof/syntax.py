@@ -284,3 +284,8 @@ def is_star(item: exp.Expression) -> bool:
     return isinstance(item, exp.Star) or (
         isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
     )
+
+
+def is_default_keyword(item: exp.Expression) -> bool:
+    """The keyword `DEFAULT` as an item of an INSERT's VALUES row (not `"default"`, a column)."""
+    return type(item) is exp.Var and str(item.this).upper() == "DEFAULT"

@@ -16,7 +16,8 @@ What pins a reference `R`:
 - a conjunct `R.tenant_id = V` of a clause that filters `R`, V a pinning value — a parameter, a
   literal, the tenant expression (`current_setting('app.tenant_id')`, also with `, true`; not in
   a statement that calls `set_config` on that setting, or on a setting named by an expression, or
-  calls (reads) a function (view) of the schema sources that may change it: a FROM item or CTE
+  calls (reads) a function (view) of the schema sources that may change it — any function in a
+  language other than SQL and PL/pgSQL may, its queries being out of sight: a FROM item or CTE
   runs it before the rows are read, and the expression reads the new value), or a
   cast of one to a type whose equality is exact (integers, `numeric` without a scale, `text`,
   `varchar` without a length, `uuid`; never `real`, `double precision`, `varchar(n)`,
@@ -70,7 +71,10 @@ What pins a reference `R`:
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
   A body pinned by several parameters needs a pinning value in each of them. A parameter
   named like a column the body can see (of a table, a view, a function's output, or an alias
-  the body gives: `(SELECT id AS o FROM orgs) x`) is that column in a SQL function: no pin. A call shows
+  the body gives: `(SELECT id AS o FROM orgs) x`) is that column in a SQL function: no pin. Nor
+  is a parameter of a type that pads, truncates, rounds or compares loosely (`char(n)`, `name`,
+  `real`, `double precision`, `citext`, a domain or an array of one): the argument is converted
+  before the body compares it (`'acme '` as `char(8)` meets `'acme'`). A call shows
   neither schema nor argument types: functions of one name (overloads, or one per schema) are
   read as one whose body cannot be read, pinned only in FROM by its tenant column.
 
@@ -80,7 +84,12 @@ sees nothing of the query that owns the WITH; an unqualified column belongs to t
 level where some source has it; a column that cannot be told for sure pins nothing.
 
 NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a subquery, and a join on a key
-other than the tenant column never pin.
+other than the tenant column never pin. Nor does anything pin a table whose tenant column the
+schema sources declare to compare loosely — `citext`, a collation created `deterministic =
+false` (or `FROM` one), a domain over either, also through `LIKE`, `INHERITS`, `PARTITION OF`
+or `ALTER COLUMN … TYPE`: `workspace = 'acme'` matches 'ACME' there, even as `workspace::text`
+(the cast keeps the collation) or chained from an exact column (the comparison takes the
+column's collation); an upsert on it is TG003.
 
 ## Example
 ```sql
@@ -110,7 +119,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import sql_name
+from tenantguard.engine.policy import LOOSE_COLUMN, sql_name
 from tenantguard.engine.proof import Role, Source
 
 RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
@@ -123,6 +132,11 @@ def where_to_pin(source: Source, column: str) -> str:
         return (
             f"pass a pinning value ($n) or the {column} of a pinned source as the argument that "
             f"pins {source.table}()"
+        )
+    if source.unpinnable is not None and source.unpinnable.startswith(LOOSE_COLUMN):
+        return (
+            f"make {source.table}.{sql_name(column)} compare exactly: ALTER TABLE "
+            f'{source.table} ALTER COLUMN {sql_name(column)} TYPE text COLLATE "C" (in a patch)'
         )
     if source.unpinnable is not None:
         return (

@@ -3,13 +3,15 @@
 ## What it does
 Finds an INSERT into a tenant table (also the INSERT action of a MERGE) that does not give the
 tenant column a pinning value in every row: the column list lacks the tenant column, a VALUES row
-puts something else there (a subquery, an expression, DEFAULT), the `INSERT … SELECT` projects
+puts something else there (a subquery, an expression, `DEFAULT` where the column's default is
+not a tenant expression), the `INSERT … SELECT` projects
 something other than a pinning value or the tenant column of a pinned source (the key of the
 tenant registry pinned by `r.id = $1` is one), or there is no column list at all. A column list
 may leave the tenant column out when the schema sources give it a tenant expression as its
 default (`tenant_id bigint NOT NULL DEFAULT current_setting('app.tenant_id')::bigint`, an exact
 cast; kept through SET/DROP DEFAULT, renames and drops; not for a name in two schemas): the row
-gets the setting's tenant, and the statement is pinned by that expression. A tenant
+gets the setting's tenant, and the statement is pinned by that expression — so does the keyword
+`DEFAULT` in its place, and `INSERT … DEFAULT VALUES` (every other default: TG002). A tenant
 expression is no pinning value in a statement that calls `set_config` on its setting, or a
 function or view of the schema sources that may change it. The tenant column of a source NULL-extended by an outer join does not count
 (nor a `VALUES` column there): it may be NULL, a row of no tenant, as `VALUES (NULL, …)` writes.
@@ -78,6 +80,16 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"list {sql_name(column)} in the column list and give it a pinning value ($n) in "
             "every row"
         )
+        if node.args.get("default"):  # `DEFAULT VALUES`: every column its default
+            if builder.default_pin(node) is None:
+                yield ctx.finding(
+                    RULE,
+                    table,
+                    f"INSERT into {name} with DEFAULT VALUES does not set {column} (its default "
+                    "is not the tenant expression)",
+                    fix,
+                )
+            continue
         if columns is None:
             yield ctx.finding(
                 RULE,
@@ -98,7 +110,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             for row_number, row in enumerate(source.expressions, 1):
                 items = row.expressions if isinstance(row, exp.Tuple) else [row]
                 value = items[index] if index < len(items) else None
-                if value is None or builder.model.pin_value(value) is None:
+                if value is None or builder.written_value(node, value) is None:
                     yield ctx.finding(
                         RULE,
                         value if value is not None else table,
@@ -166,7 +178,7 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                 else None
             )
             if (
-                builder.model.pin_value(value) is None
+                builder.written_value(action, value) is None
                 and builder.facts.values_pin(block, value, output=True) is None
                 and (owner is None or not owner.pinned or _public(ctx, owner))
             ):

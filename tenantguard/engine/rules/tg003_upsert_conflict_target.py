@@ -3,7 +3,9 @@
 ## What it does
 Finds `INSERT … ON CONFLICT … DO UPDATE` on a tenant table whose conflict target does not include
 the tenant column: `ON CONFLICT (external_id)`, or `ON CONFLICT ON CONSTRAINT c` where the schema
-does not show `c` to include it. `DO NOTHING` is not reported.
+does not show `c` to include it, or any conflict target on a table whose tenant column
+compares loosely (`citext`, a nondeterministic collation: its unique index finds 'ACME's row
+for an insert of 'acme'). `DO NOTHING` is not reported.
 
 ## Why is this bad?
 The conflict target decides which existing row the update lands on. On a key that is unique
@@ -33,7 +35,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import sql_name
+from tenantguard.engine.policy import LOOSE_COLUMN, sql_name
 from tenantguard.engine.proof import identifier_name
 
 RULE = RuleInfo("TG003", "upsert-conflict-target-without-tenant", Severity.ERROR)
@@ -56,6 +58,17 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         name = identifier_name(target.this)
         if not ctx.policy.is_tenant_table(name):
+            continue
+        loose = ctx.policy.unpinnable.get(name, "")
+        if loose.startswith(LOOSE_COLUMN):  # its unique index matches 'ACME' to 'acme'
+            yield ctx.finding(
+                RULE,
+                target,
+                f"ON CONFLICT DO UPDATE on {name}: {loose}; the conflict can land on another "
+                "tenant's row",
+                f"make {name}.{sql_name(column)} compare exactly (text with a deterministic "
+                "collation), or use DO NOTHING",
+            )
             continue
         constraint = node.args.get("constraint")
         if constraint is not None:
