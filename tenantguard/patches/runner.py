@@ -19,9 +19,10 @@ What the runner guarantees:
 What it refuses, before any patch of the run executes: an applied patch whose file changed
 (unless re-baselined), a new patch numbered below an applied one (unless `allow_out_of_order`),
 transaction control (`COMMIT`, `BEGIN`, …) in a transactional patch, a patch that does not
-parse (the error at its line and column), and a ledger off the runner's search_path. A renamed or renumbered applied patch (same checksum
-under a new name) is recorded under its new name, not run again; an applied patch whose file is
-gone is reported.
+parse (the error at its line and column) or is empty, and a ledger off the runner's search_path.
+A renamed or renumbered applied patch (same checksum under a new name) is recorded under its new
+name, not run again; an applied patch whose file is gone is reported. A deadlock's victim is
+retried like a lock timeout.
 """
 
 # tenantguard: ignore-file[TG007,TG009] -- the runner owns the ledger table and rebuilds invalid indexes; names are constants
@@ -666,6 +667,8 @@ async def _left_behind(
 
 
 class _LockTimeout(Exception):
+    """A statement that could not take its locks now (lock_timeout, or a deadlock's victim)."""
+
     def __init__(self, error: Exception, relations: list[str], line: int, column: int) -> None:
         super().__init__(str(error))
         self.error, self.relations, self.line, self.column = error, relations, line, column
