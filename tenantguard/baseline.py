@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -29,18 +30,28 @@ __all__ = [
 VERSION = 1
 
 
-def fingerprint(finding: Finding) -> str:
+def _key_path(path: str, base: Path | None) -> str:
+    """The finding's path as keyed: from `base` (the baseline file's directory) when given, so
+    that a run from another working directory keys it alike."""
+    if base is None:
+        return Path(path).as_posix()
+    return Path(os.path.relpath(os.path.abspath(path), base)).as_posix()
+
+
+def fingerprint(finding: Finding, base: Path | None = None) -> str:
     statement = " ".join(finding.statement.split())
-    key = "\0".join((Path(finding.path).as_posix(), finding.code, finding.message, statement))
+    where = _key_path(finding.path, base)
+    key = "\0".join((where, finding.code, finding.message, statement))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
+    base = path.resolve().parent
     entries = sorted(
         (
             {
-                "fingerprint": fingerprint(f),
-                "path": Path(f.path).as_posix(),
+                "fingerprint": fingerprint(f, base),
+                "path": _key_path(f.path, base),
                 "rule": f.code,
                 "message": f.message,
             }
@@ -77,11 +88,14 @@ def subtract_baseline(findings: Sequence[Finding], known: Counter[str]) -> list[
     return list(without_baseline(findings, known))
 
 
-def without_baseline(findings: Iterable[Finding], known: Counter[str]) -> Iterator[Finding]:
-    """The findings the baseline does not record, in order: each recorded one hides one."""
+def without_baseline(
+    findings: Iterable[Finding], known: Counter[str], base: Path | None = None
+) -> Iterator[Finding]:
+    """The findings the baseline does not record, in order: each recorded one hides one.
+    `base`: the baseline file's directory, which its paths are relative to."""
     remaining = Counter(known)
     for finding in findings:
-        key = fingerprint(finding)
+        key = fingerprint(finding, base)
         if remaining[key] > 0:
             remaining[key] -= 1
         else:

@@ -681,6 +681,25 @@ def _enabled_rules(selection: RuleSelection) -> EnabledRules | None:
     return None if rules.everything else rules
 
 
+# suppression hygiene: a statement is proven without them
+_NOT_PROOF_RULES = frozenset({"TG010", "TG011"})
+
+
+def _rules_left_out(group: _Group) -> set[str]:
+    """The query rules (whose findings decide whether a statement is proven) that the
+    selection keeps from running, everywhere or in some checked file."""
+    rules = _enabled_rules(group.selection)
+    if rules is None:
+        return set()
+    proof = [c for c, _ in rules.rules if c.startswith("TG0") and c not in _NOT_PROOF_RULES]
+    left = {code for code in proof if code not in rules.codes}
+    if group.selection.per_file_ignores:
+        for source in group.files:
+            enabled = rules.in_file(source.relative)
+            left.update(code for code in proof if code not in enabled)
+    return left
+
+
 def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     if args.statistics and args.format not in ("text", "full", "concise", "json"):
         print(
@@ -721,6 +740,7 @@ def _check_groups(
         for warning in facts.warnings:
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
         tally.files += len(group.files)
+        tally.left_out.update(_rules_left_out(group))
         streams.append(_group_findings(group, reports, facts, tally))
     from tenantguard._collect import frozen_heap
 
@@ -751,7 +771,8 @@ def _report(
     if known is not None:
         from tenantguard.baseline import without_baseline
 
-        findings = tally.reported(without_baseline(tally.seen(findings), known))
+        base = Path(args.baseline).resolve().parent  # the baseline's paths start there
+        findings = tally.reported(without_baseline(tally.seen(findings), known, base))
     findings = tally.errors_of(findings)
     texts = {path: text for group in groups for path, text in group.texts.items()}
     style = Style(colour=colour_wanted(sys.stdout), quiet=args.quiet, texts=texts)
@@ -772,6 +793,7 @@ class _Tally:
         "files",
         "found",
         "kept",
+        "left_out",
         "schema_statements",
         "statements",
         "tenant_statements",
@@ -785,12 +807,13 @@ class _Tally:
         self.found = 0  # with a baseline: before it, and after it
         self.kept = 0
         self.errors = 0
+        self.left_out: set[str] = set()  # proof rules the selection did not run
 
     def summary(self) -> Summary:
         hidden = self.found - self.kept
         return Summary(
             self.files, self.statements, self.schema_statements, hidden,
-            tenant_statements=self.tenant_statements,
+            tenant_statements=self.tenant_statements, left_out=tuple(sorted(self.left_out)),
         )  # fmt: skip
 
     def seen(self, findings: Iterable[Finding]) -> Iterator[Finding]:
@@ -958,7 +981,17 @@ def _patches(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from tenantguard.audit.command import run_audit  # asyncpg and the catalog rules: only here
+    try:
+        from tenantguard.audit.command import run_audit  # asyncpg and the catalog rules: only here
+    except ModuleNotFoundError as error:
+        if error.name != "asyncpg":
+            raise
+        print(
+            "tenantguard: error: audit reads the database through asyncpg: "
+            "pip install 'tenantguard[runtime]'",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
 
     return run_audit(args, _settings(args))
 

@@ -9,6 +9,7 @@ from that path upward, then from the working directory upward.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -122,8 +123,14 @@ def find_config(start: Path) -> Path | None:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = candidate.read_text(encoding="utf-8")
+                data = tomllib.loads(text)
+            except (OSError, UnicodeDecodeError):
+                continue
+            except tomllib.TOMLDecodeError:
+                # ours, though broken: loading it says where; passed over, a run goes unconfigured
+                if "tenantguard" in text:
+                    return candidate
                 continue
             if isinstance(data.get("tool"), dict) and "tenantguard" in data["tool"]:
                 return candidate
@@ -142,7 +149,9 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
         if name not in _KEYS:
             known = ", ".join(sorted(_KEYS))
             table = "[tool.tenantguard]" if source.endswith("pyproject.toml") else "the file"
-            raise ConfigError(f"{source}: unknown key {key!r} in {table} (known: {known})")
+            close = difflib.get_close_matches(name, _KEYS, n=1)
+            meant = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{source}: unknown key {key!r} in {table}{meant} (known: {known})")
         if name in _SELECTOR_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{source}: {key} must be a list of rule codes")
@@ -296,6 +305,14 @@ def build_policy(
                             f"any schema source ({', '.join(settings.schema_paths)}): "
                             "check its spelling (quote mixed-case names: '\"Thread\"')"
                         )
+                if settings.tenant_root is not None:
+                    named = normalize_name(settings.tenant_root.rsplit(".", 1)[0])
+                    if named not in created:
+                        warnings.append(
+                            f"tenant root {named!r} ({_describe(settings)}) is not created by "
+                            f"any schema source ({', '.join(settings.schema_paths)}): check its "
+                            "spelling; nothing is pinned through it"
+                        )
         if schema is not None and settings.infer_tenant_tables:  # exact names: quote them
             tables |= {sql_name(t) for t in schema.tables_with(column)}
         root, root_key = settings.tenant_root, "id"
@@ -430,5 +447,6 @@ def require_tenant_tables(policy: Policy, settings: Settings) -> None:
         f"no tenant tables, so nothing can be proven: none configured, and the schema paths "
         f"({paths}) show no table with a {policy.tenant_column} column "
         f"[{_describe(settings)}]. Set tenant_tables or schema_paths in [tool.tenantguard] of "
-        "pyproject.toml (or in tenantguard.toml), or pass --tenant-tables"
+        "pyproject.toml (or in tenantguard.toml), or pass --tenant-tables; `tenantguard init` "
+        "proposes them from the schema"
     )

@@ -18,6 +18,7 @@ belong to a tenant, but no query on them can be pinned.
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 import tomllib
 from collections import Counter, defaultdict
@@ -246,8 +247,14 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
     else:
         separator = "\n" if existing.endswith("\n") else "\n\n"
     pyproject.write_text(existing + separator + text, encoding="utf-8")
+    # from elsewhere, the bare commands would check (and baseline) the working directory
+    there = (
+        ""
+        if directory.resolve() == Path.cwd().resolve()
+        else f"cd {shlex.quote(str(directory))} && "
+    )
     _say(out, f"Wrote [tool.tenantguard] to {pyproject}. Next, record today's findings:")
-    _say(out, "  tenantguard check --write-baseline .tenantguard-baseline.json")
+    _say(out, f"  {there}tenantguard check --write-baseline .tenantguard-baseline.json")
     _say(out, "and check new code against them:")
-    _say(out, "  tenantguard check --baseline .tenantguard-baseline.json")
+    _say(out, f"  {there}tenantguard check --baseline .tenantguard-baseline.json")
     return 0

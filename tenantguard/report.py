@@ -83,6 +83,7 @@ class Summary:
     __slots__ = (
         "files",
         "hidden",
+        "left_out",
         "schema_statements",
         "statements",
         "subject",
@@ -95,6 +96,7 @@ class Summary:
     subject: Final[str]  # what was checked, when it is not files (`audit`: "database …")
     # of the application statements, those that read or write tenant tables (None: not known)
     tenant_statements: Final[int | None]
+    left_out: Final[tuple[str, ...]]  # rules deciding proof that the selection did not run
 
     def __init__(
         self,
@@ -104,6 +106,7 @@ class Summary:
         hidden: int = 0,
         subject: str = "",
         tenant_statements: int | None = None,
+        left_out: tuple[str, ...] = (),
     ) -> None:
         self.files = files
         self.statements = statements
@@ -111,6 +114,7 @@ class Summary:
         self.hidden = hidden
         self.subject = subject
         self.tenant_statements = tenant_statements
+        self.left_out = left_out
 
     @property
     def application_statements(self) -> int:
@@ -153,6 +157,12 @@ class Summary:
             return (
                 f"No findings: {statements} in {files}{schema}, none of them on a tenant table "
                 "(if some should be, check tenant_tables and tenant_column)."
+            )
+        if self.left_out:
+            # `--ignore TG001` silences a leak: nothing unchecked is called proven
+            return (
+                f"No findings: {statements} in {files}, not proven: the rule selection leaves "
+                f"out {', '.join(self.left_out)}{schema}."
             )
         return f"No findings: {statements} in {files} proven{schema}."
 
@@ -367,6 +377,7 @@ def write_json(
             "schema_statements": counts.schema_statements,
             "tenant_statements": counts.tenant_statements,
             "hidden_by_baseline": counts.hidden,
+            "rules_left_out": list(counts.left_out),
         }
     )
     closing = "\n  ]" if total else "]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -429,3 +430,16 @@ def test_patches_lint_defaults_to_the_patch_dir_and_reports_patch_rules(
     assert sorted(f["rule"] for f in json.loads(out)["findings"]) == ["TG101", "TG105"]
     code, _, err = run(capsys, "patches")
     assert code == 2 and "needs a verb" in err
+
+
+def test_python_that_does_not_parse_names_the_python_that_read_it(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Syntax newer than the running Python (PEP 701's f-strings on 3.11) is not the user's
+    syntax error: the finding says which Python read the file and what to do."""
+    write(workdir / "q.py", "def f(:\n    pass\n")
+    code, out, _ = run(capsys, "check", *ISOLATED, "--output-format", "full", "q.py")
+    assert code == 1
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"q.py:1:7: TG006 cannot parse Python as Python {version} reads it" in out
+    assert "a newer Python's syntax needs tenantguard installed on that Python" in out

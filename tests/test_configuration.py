@@ -398,3 +398,141 @@ def test_policy_replace_keeps_the_case_of_names() -> None:
     assert dict(copy.table_columns) == {"Thread": {"userId", "id"}}
     assert dict(copy.constraint_columns) == {"Thread_pkey": {"id"}}
     assert (copy.tenant_root, copy.tenant_root_key) == ("Tenant", "tenantKey")
+
+
+# a newcomer's mistakes in the configuration itself
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_pyproject_that_is_not_valid_toml_is_exit_2_not_passed_over(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A duplicated key makes the file invalid TOML: skipping it would run without the
+    project's configuration (here: with an outer one that names no leak)."""
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["visits"]\n')
+    app = tmp_path / "app"
+    write(
+        app / "pyproject.toml",
+        '[tool.tenantguard]\ntenant_tables = ["patients"]\ntenant_tables = ["patients"]\n',
+    )
+    write(app / "q.sql", LEAK)
+    monkeypatch.chdir(app)
+    code, out, err = run(capsys, "check", "--format", fmt, "q.sql")
+    assert (code, out) == (2, ""), err
+    assert f"{app / 'pyproject.toml'} is not valid TOML" in err
+    assert "line 3" in err  # where the duplicate is
+
+
+def test_broken_pyproject_of_another_tool_is_still_passed_over(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_column = "outer"\n')
+    write(tmp_path / "inner" / "pyproject.toml", "[project\nname = 'x'\n")
+    assert load_settings(tmp_path / "inner").tenant_column == "outer"
+
+
+def test_unknown_key_suggests_the_key_meant(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.tenantguard]\ntenant_colum = "account_id"\n')
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'tenant_colum'.*did you mean 'tenant_column'"
+    ):
+        load_settings(tmp_path)
+
+
+def test_configured_tenant_root_that_no_schema_source_creates_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = (
+        "CREATE TABLE accounts (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE users (id int, account_id bigint REFERENCES accounts (id));\n"
+    )
+    write(tmp_path / "db" / "schema.sql", schema)
+    write(tmp_path / "q.sql", "SELECT * FROM users WHERE account_id = $1;\n")
+    monkeypatch.chdir(tmp_path)
+    for root, warned in (("acounts", True), ("accounts", False), ("accounts.id", False)):
+        write(
+            tmp_path / "pyproject.toml",
+            '[tool.tenantguard]\ntenant_column = "account_id"\nschema_paths = ["db"]\n'
+            f'tenant_root = "{root}"\n',
+        )
+        code, _, err = run(capsys, "check", "q.sql")
+        assert code == 0
+        assert ("tenant root" in err) is warned, err
+        if warned:
+            assert "tenant root 'acounts'" in err and "not created by any schema source" in err
+
+
+def test_no_configuration_points_to_init(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(elsewhere / "q.sql", LEAK)
+    code, _, err = run(capsys, "check", "q.sql")
+    assert code == 2 and "tenantguard init" in err
+
+
+# the rules whose findings decide whether a statement is proven (not TG010/TG011: suppressions)
+PROOF_RULES = [f"TG00{n}" for n in range(1, 10)] + ["TG012", "TG013"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "config", "left_out"),
+    [
+        (["--ignore", "TG001"], "", "TG001"),
+        (["--ignore", "TG0"], "", ", ".join(PROOF_RULES)),
+        (["--select", "TG002"], "", ", ".join(c for c in PROOF_RULES if c != "TG002")),
+        ([], 'per_file_ignores = {"app/**" = ["TG001"]}\n', "TG001"),
+        ([], 'ignore = ["unpinned-tenant-reference"]\n', "TG001"),
+    ],
+)
+def test_a_run_with_proof_rules_left_out_does_not_say_proven(
+    flags: list[str],
+    config: str,
+    left_out: str,
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--ignore TG001` hides the leak: the statement was not proven, and the summary says so."""
+    write(project / "pyproject.toml", f'[tool.tenantguard]\ntenant_tables = ["patients"]\n{config}')
+    monkeypatch.chdir(project)
+    code, out, _ = run(capsys, "check", "--no-cache", *flags, "app")
+    assert code == 0
+    assert "file proven" not in out
+    assert out.strip().startswith("No findings: 1 statement in 1 file, not proven:")
+    assert f"the rule selection leaves out {left_out}" in out
+    code, out, _ = run(capsys, "check", "--no-cache", *flags, "--format", "json", "app")
+    assert json.loads(out)["summary"]["rules_left_out"] == left_out.split(", ")
+
+
+def test_leaving_out_only_the_suppression_rules_still_says_proven(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(project / "app" / "leak.sql", PINNED)
+    monkeypatch.chdir(project)
+    code, out, _ = run(capsys, "check", "--ignore", "TG010,TG011", "app")
+    assert (code, out.strip()) == (0, "No findings: 1 statement in 1 file proven.")
+    code, out, _ = run(capsys, "check", "--format", "json", "app")
+    assert json.loads(out)["summary"]["rules_left_out"] == []
+
+
+@pytest.mark.parametrize("where", ["app", "..", "."])
+def test_a_baseline_holds_from_any_working_directory(
+    where: str, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Findings are keyed by their path from the baseline file's directory, not from the
+    working directory: CI or a developer in a subdirectory sees the same accepted findings."""
+    monkeypatch.chdir(project)
+    assert run(capsys, "check", "--write-baseline", ".tenantguard-baseline.json")[0] == 0
+    recorded = json.loads((project / ".tenantguard-baseline.json").read_text(encoding="utf-8"))
+    assert [e["path"] for e in recorded["findings"]] == ["app/leak.sql"]
+    monkeypatch.chdir(project / where)
+    baseline = os.path.relpath(project / ".tenantguard-baseline.json")
+    target = os.path.relpath(project)
+    code, out, _ = run(capsys, "check", "--baseline", baseline, target)
+    assert code == 0, out
+    assert "1 finding hidden by the baseline" in out
+    # a second copy of the leak is new, wherever the run starts
+    write(project / "app" / "more.sql", LEAK)
+    code, out, _ = run(
+        capsys, "check", "--baseline", baseline, target, "--output-format", "concise"
+    )
+    assert code == 1
+    assert os.path.relpath(project / "app" / "more.sql") + ":1:15: TG001" in out

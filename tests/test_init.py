@@ -146,3 +146,21 @@ def test_the_tenant_root_names_the_key_the_column_holds(
     assert table["tenant_column"] == "org_code"
     assert table.get("tenant_root") == written
     assert table["global_tables"] == ["orgs"]
+
+
+def test_init_of_another_directory_says_to_run_the_next_steps_there(
+    project: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Run from elsewhere, the next steps as printed would check and baseline the working
+    directory: they say to go to the project first."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    assert main(["init", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert f"  cd {project} && tenantguard check --write-baseline .tenantguard-baseline.json" in out
+    monkeypatch.chdir(project)
+    (project / "pyproject.toml").write_text('[project]\nname = "app"\n', encoding="utf-8")
+    assert main(["init"]) == 0
+    assert "\n  tenantguard check --write-baseline" in capsys.readouterr().out

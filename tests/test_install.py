@@ -53,7 +53,11 @@ def test_the_core_install_is_the_linter(tmp_path: Path) -> None:
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert core(tmp_path, "rule", "TG105").returncode == 0
     assert core(tmp_path, "init", "--dry-run").returncode == 0
-    for argv, extra in ((["patches", "apply", "--dsn", "x"], "runtime"), (["demo"], "runtime")):
+    for argv, extra in (
+        (["patches", "apply", "--dsn", "x"], "runtime"),
+        (["demo"], "runtime"),
+        (["audit", "--dsn", "postgresql://nobody@127.0.0.1:1/x"], "runtime"),
+    ):
         run = core(tmp_path, *argv)
         assert run.returncode == 2 and f"pip install 'tenantguard[{extra}]'" in run.stderr, argv
         assert "internal error" not in run.stderr
@@ -118,3 +122,53 @@ def test_a_matching_sqlglotc_is_used() -> None:
     out, err = probe(None)
     assert out == "True False ['TG001']"
     assert "does not match" not in err
+
+
+IMPORT_WITHOUT_EXTRAS = (
+    WITHOUT_EXTRAS.split("from tenantguard.cli")[0]
+    + """
+try:
+    exec(sys.argv[1])
+except ModuleNotFoundError as error:
+    print(f"{error.name}: {error}")
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("statement", "said"),
+    [
+        (
+            "from tenantguard.runtime import create_pool",
+            "asyncpg: tenantguard.runtime.create_pool needs asyncpg, which is not installed: "
+            "pip install 'tenantguard[runtime]'",
+        ),
+        (
+            "import tenantguard.runtime as r; r.tenant",
+            "asyncpg: tenantguard.runtime.tenant needs asyncpg",
+        ),
+        (
+            "from tenantguard.redis import WebhookDeduplicator",
+            "redis: tenantguard.redis needs redis-py, which is not installed: "
+            "pip install 'tenantguard[redis]'",
+        ),
+    ],
+)
+def test_an_extra_not_installed_says_which_to_install(statement: str, said: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", IMPORT_WITHOUT_EXTRAS, statement],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.stdout.startswith(said), run.stdout + run.stderr
+
+
+def test_a_mode_that_does_not_exist_names_those_that_do() -> None:
+    from tenantguard import Policy
+    from tenantguard.runtime import Guard
+
+    with pytest.raises(
+        ValueError, match=r"mode must be one of 'enforce', 'report', 'off', not 'warn'"
+    ):
+        Guard(Policy("tenant_id", {"patients"}), mode="warn")

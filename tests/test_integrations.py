@@ -181,6 +181,7 @@ def test_json_report_is_one_document_with_every_field() -> None:
         "schema_statements": 0,
         "tenant_statements": None,  # not known: no run counted them
         "hidden_by_baseline": 0,
+        "rules_left_out": [],
     }
     assert data["findings"][0] == {
         "path": "dir/naïve file.py",

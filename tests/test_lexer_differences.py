@@ -165,3 +165,52 @@ def test_the_splitter_reads_a_dollar_after_a_non_ascii_letter_as_part_of_a_name(
     # and `$\u0661$` (an Arabic-Indic digit) opens a dollar quote: no parameter is made of it
     sql = "SELECT $\u0661$;$\u0661$"
     assert [s.text for s in split_sql(sql)[0]] == [sql]
+
+
+# ---------------------------------------------------------------- a unary `+` sqlglot drops
+# `tenant_id = +$1` is `tenant_id = $1` to sqlglot (no node for a unary plus) but a comparison with
+# a double precision parameter to PostgreSQL: 9007199254740993 meets 9007199254740992.
+PLUS_LEAKS = [
+    "SELECT id FROM t WHERE tenant_id = +$1",
+    "SELECT id FROM t WHERE tenant_id = + $1",
+    "SELECT id FROM t WHERE tenant_id = +($1)",
+    "SELECT id FROM t WHERE tenant_id IN (+$1)",
+]
+PLUS_SAFE = [
+    "SELECT id FROM t WHERE tenant_id = $1 AND id = +5",
+    "SELECT id FROM t WHERE tenant_id = $1 AND id = $2 + 5",
+    "SELECT id FROM t WHERE tenant_id = $1 AND id = ($2 + (1))",
+    "SELECT id FROM t WHERE tenant_id = $1 AND at > now() + '1 day'::interval",
+    "SELECT id FROM t WHERE tenant_id = $1 -- + $1",
+]
+
+
+@pytest.mark.parametrize("sql", PLUS_LEAKS)
+def test_a_dropped_unary_plus_is_unprovable(sql: str) -> None:
+    tree, _, error, offset = parse_statement(sql)
+    assert tree is None and error is not None and "unary `+`" in error
+    assert offset == sql.index("+")
+
+
+@pytest.mark.parametrize("sql", PLUS_SAFE)
+def test_a_binary_plus_or_a_plus_before_a_number_is_read_alike(sql: str) -> None:
+    tree, _, error, _ = parse_statement(sql)
+    assert tree is not None and error is None
+
+
+async def test_the_unary_plus_leaks_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            "CREATE TABLE t (id int, tenant_id bigint, at timestamptz DEFAULT now());"
+            "INSERT INTO t (id, tenant_id) VALUES (1, 9007199254740993), (2, 9007199254740992)"
+        )
+        for sql in PLUS_LEAKS:
+            rows = await conn.fetch(sql, 9007199254740993)
+            assert sorted(r["id"] for r in rows) == [1, 2], sql  # the other tenant's row too
+        for sql in PLUS_SAFE:
+            args = (9007199254740993, 1)[: 2 if "$2" in sql else 1]
+            rows = await conn.fetch(sql, *args)
+            assert all(r["id"] == 1 for r in rows), sql
+    finally:
+        await conn.close()

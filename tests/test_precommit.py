@@ -109,3 +109,38 @@ def test_hook_from_a_commit_rev_blocks_a_leak_and_accepts_clean_and_excluded_fil
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     said = accepted.stdout + accepted.stderr
     assert "tenantguard (tenant isolation of SQL)" in said and "Passed" in said, said
+
+    # adopting on existing code, as README says: today's findings in a baseline, given to the
+    # hook as `args`; the old leak is accepted, a new one is still blocked
+    (app / "reports.py").write_text(
+        'async def everyone(conn):\n    return await conn.fetch("SELECT * FROM patients")\n',
+        encoding="utf-8",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "tenantguard.cli", "check", "--write-baseline", "baseline.json"],
+        cwd=app,
+        check=True,
+        capture_output=True,
+    )
+    (app / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {source}\n    rev: {rev}\n    hooks:\n      - id: tenantguard\n"
+        "        args: [--baseline, baseline.json]\n",
+        encoding="utf-8",
+    )
+    git(app, "add", "reports.py", "baseline.json", ".pre-commit-config.yaml")
+    commit = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-m"]
+    kept = subprocess.run(
+        [*commit, "baseline"], cwd=app, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert '"path": "reports.py"' in (app / "baseline.json").read_text(encoding="utf-8")
+    (app / "more.py").write_text(
+        'async def all_of_them(conn):\n    return await conn.fetch("SELECT id FROM patients")\n',
+        encoding="utf-8",
+    )
+    git(app, "add", "more.py")
+    new = subprocess.run(
+        [*commit, "new leak"], cwd=app, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert new.returncode != 0
+    assert "more.py:2:45: TG001" in new.stdout + new.stderr, new.stdout + new.stderr

@@ -54,7 +54,12 @@ class _Reader(threading.local):
                 misread = _misread(text, tokens)
                 if misread is not None:
                     raise _Misread(*misread)
-            return self.parser.parse(tokens, text)
+            trees = self.parser.parse(tokens, text)
+            if "+" in text:
+                dropped = _unary_plus(tokens, trees)
+                if dropped is not None:
+                    raise _Misread(*dropped)
+            return trees
         finally:
             self.parser.reset()  # do not keep the last statement's tokens alive
 
@@ -132,6 +137,41 @@ def _misread(text: str, tokens: list[Token]) -> tuple[int, str] | None:
             f"keyword {token.token_type.name} to the analyzer: the two would read different "
             "statements"
         )
+    return None
+
+
+# what a unary `+` gives its type to when PostgreSQL reads it: `+$1` is a double precision
+# parameter (9007199254740993 = 9007199254740992), `+'…'` a double precision literal
+_TYPED_BY_PLUS = frozenset(
+    {
+        TokenType.PARAMETER,
+        TokenType.PLACEHOLDER,
+        TokenType.STRING,
+        TokenType.NATIONAL_STRING,
+        TokenType.HEREDOC_STRING,
+        TokenType.L_PAREN,
+        TokenType.PLUS,
+        TokenType.DASH,
+    }
+)
+
+
+def _unary_plus(tokens: list[Token], trees: list[exp.Expr | None]) -> tuple[int, str] | None:
+    """A unary `+` sqlglot dropped (it keeps no node for one) before what the `+` types:
+    the tree would read `tenant_id = $1` where the server compares with `float8`. Each binary
+    `+` is an `Add` node: fewer of those than `+` tokens means some `+` was unary."""
+    plus = [i for i, t in enumerate(tokens) if t.token_type is TokenType.PLUS]
+    adds = sum(1 for tree in trees if tree is not None for _ in tree.find_all(exp.Add))
+    if len(plus) <= adds:
+        return None
+    for i in plus:
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if after is not None and after.token_type in _TYPED_BY_PLUS:
+            return tokens[i].start, (
+                "a unary `+` before a parameter, a string or a parenthesis makes it double "
+                "precision for PostgreSQL (two tenant ids may meet), and the analyzer drops it: "
+                "remove the `+`, or cast the value to the tenant column's type"
+            )
     return None
 
 

@@ -67,6 +67,16 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'tenantguard.runtime' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tenantguard.runtime.{module}"), name)
+    try:
+        loaded = importlib.import_module(f"tenantguard.runtime.{module}")
+    except ModuleNotFoundError as error:
+        if error.name != "asyncpg":
+            raise
+        raise ModuleNotFoundError(
+            f"tenantguard.runtime.{name} needs asyncpg, which is not installed: "
+            "pip install 'tenantguard[runtime]'",
+            name="asyncpg",
+        ) from error
+    value = getattr(loaded, name)
     globals()[name] = value
     return value

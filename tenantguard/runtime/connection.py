@@ -47,7 +47,7 @@ from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
-from tenantguard.runtime.guard import Guard, Mode
+from tenantguard.runtime.guard import Guard, Mode, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.session import RELIED_ON_SETTINGS, SEARCH_PATH, search_path_problem
 from tenantguard.runtime.tokens import inline_parameters
@@ -1304,7 +1304,7 @@ def _bound_class(guard: Guard) -> type[GuardedConnection]:
 
 def _guard_for(policy: Policy | None, mode: Mode | str, options: dict[str, Any]) -> Guard:
     """The guard for `connect`/`create_pool`; refuses to start when it would guard nothing."""
-    mode = Mode(mode)
+    mode = as_mode(mode)
     if policy is None:
         from tenantguard.config import build_policy, load_settings
 

@@ -53,6 +53,15 @@ class Mode(enum.StrEnum):
     OFF = "off"  # look at nothing (the tenant setting is still kept when asked)
 
 
+def as_mode(value: Mode | str) -> Mode:
+    """A mode from its name; a ValueError naming the modes there are (`"warn"` is none)."""
+    try:
+        return Mode(value)
+    except ValueError:
+        names = ", ".join(repr(m.value) for m in Mode)
+        raise ValueError(f"mode must be one of {names}, not {value!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class RuntimeVerdict:
     """What the guard needs of a statement, computed once per SQL text.
@@ -166,7 +175,7 @@ class Guard:
                 f"not {tenant_setting!r}"
             )
         self.policy = policy
-        self._mode = Mode(mode)
+        self._mode = as_mode(mode)
         self.cache_size = cache_size
         self.cache_bytes = cache_bytes
         self.max_statement_bytes = max_statement_bytes
@@ -193,7 +202,7 @@ class Guard:
 
     @mode.setter
     def mode(self, mode: Mode | str) -> None:
-        self._mode = Mode(mode)
+        self._mode = as_mode(mode)
         self.clear_cache()  # verdicts made in "off" mode hold no proof
 
     @property

@@ -28,6 +28,7 @@ import ast
 import dataclasses
 import itertools
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -571,8 +572,14 @@ def check_python_text(
     try:
         tree = ast.parse(text)
     except SyntaxError as error:
-        message = f"cannot parse Python ({error.msg}): the SQL in this file cannot be checked"
-        found = unprovable(message, "fix the syntax error", error.lineno or 1, error.offset or 1)
+        # a project on a newer Python (PEP 701 f-strings) must not read as its own mistake
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        message = (
+            f"cannot parse Python as Python {version} reads it ({error.msg}): the SQL in this "
+            "file cannot be checked"
+        )
+        fix = "fix the syntax error; a newer Python's syntax needs tenantguard installed on that Python"
+        found = unprovable(message, fix, error.lineno or 1, error.offset or 1)
         return [found], 0, [()]
     except (RecursionError, MemoryError, ValueError) as error:
         message = f"cannot parse Python ({type(error).__name__}): its SQL cannot be checked"
