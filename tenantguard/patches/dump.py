@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import asyncpg
 
-from tenantguard.patches.dsn import Dsn
+from tenantguard.patches.dsn import Dsn, connect
 from tenantguard.patches.files import PatchUsageError
 from tenantguard.patches.runner import LEDGER, quote_ident
 
@@ -45,6 +45,8 @@ _NOISE = re.compile(
     r"^(?:\\(?:un)?restrict .*|-- Dumped (?:from|by) .*|-- PostgreSQL database dump(?: complete)?"
     r"|SELECT pg_catalog\.set_config\('search_path', '', false\);)$"
 )
+_OWNER = re.compile(r"^ALTER .+ OWNER TO (.+);$")
+_HEADER_OWNER = re.compile(r"; Owner: .*$")
 _VERSION = re.compile(r"(\d+)(?:\.(\d+))?")
 _FEW_ROWS = 20  # tables with at most this many rows are compared row by row in messages
 
@@ -91,14 +93,23 @@ def find_pg_dump(server_major: int) -> str:
 
 
 async def dump_schema(dsn: Dsn, pg_dump: str) -> str:
-    """`pg_dump --schema-only --no-owner` of the database, without the patch ledger."""
+    """`pg_dump --schema-only` of the database, without the patch ledger.
+
+    Owners are kept where they are not the connecting user: a patch's `ALTER … OWNER TO role`
+    is part of the schema (an owner bypasses its table's row-level security unless forced),
+    while what the connecting user owns is simply what a new install's user will own.
+    """
+    conn = await connect(dsn)
+    try:
+        user = str(await conn.fetchval("SELECT current_user"))
+    finally:
+        await conn.close()
     env = dict(os.environ)
     if dsn.password:
         env["PGPASSWORD"] = dsn.password  # not on the command line, where ps would show it
     process = await asyncio.create_subprocess_exec(
         pg_dump,
         "--schema-only",
-        "--no-owner",
         f"--exclude-table=*.{LEDGER}",
         f"--dbname={dsn.without_password().keywords()}",
         stdout=asyncio.subprocess.PIPE,
@@ -109,7 +120,19 @@ async def dump_schema(dsn: Dsn, pg_dump: str) -> str:
     if process.returncode != 0:
         message = dsn.redact(err.decode("utf-8", "replace").strip())
         raise PatchUsageError(f"pg_dump of {dsn} failed: {message}")
-    return out.decode("utf-8")
+    return _without_owner(out.decode("utf-8"), user)
+
+
+def _without_owner(dump: str, user: str) -> str:
+    """The dump without `ALTER … OWNER TO user;` lines and with `Owner: -` in its headers."""
+    names = {user, '"' + user.replace('"', '""') + '"'}  # as pg_dump spells it, quoted or not
+    lines = []
+    for line in dump.splitlines():
+        owned = _OWNER.match(line)
+        if owned is not None and owned.group(1) in names:
+            continue
+        lines.append(_HEADER_OWNER.sub("; Owner: -", line) if _HEADER.match(line) else line)
+    return "\n".join(lines) + "\n"
 
 
 def baseline_text(dump: str, header: str) -> str:

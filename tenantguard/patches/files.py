@@ -36,6 +36,7 @@ __all__ = [
 LEDGER = "tenantguard_patches"
 
 _NAME = re.compile(r"^(\d+)_([A-Za-z0-9][\w\-]*)\.sql$")
+_MAX_NUMBER = 2**31 - 1  # the ledger's `number integer`
 NO_TRANSACTION = re.compile(
     r"^\s*--\s*tenantguard:\s*no-transaction\s*$", re.MULTILINE | re.IGNORECASE
 )
@@ -144,6 +145,11 @@ def read_patches(directory: Path) -> list[PatchFile]:
         if match is None:
             raise PatchError(f"{path}: a patch file is named NNNN_description.sql")
         number = int(match.group(1))
+        if number > _MAX_NUMBER:
+            raise PatchError(
+                f"{path}: patch number {number} is too big: the ledger records numbers up to "
+                f"{_MAX_NUMBER}; renumber the patch"
+            )
         if number in seen:
             raise PatchError(f"{path}: patch number {number} is also used by {seen[number]}")
         seen[number] = path.name

@@ -11,14 +11,18 @@ What the runner guarantees:
   transaction of the application makes the patch wait — not the application's queries behind
   it; when it gives up, the error names the table and the backend holding it;
 - a `CREATE INDEX CONCURRENTLY` that failed or was killed leaves an INVALID index: the next run
-  drops and rebuilds it (also for an applied patch).
+  drops and rebuilds it (also for an applied patch); one that fails while the runner lives and
+  that writes already update (a unique one refusing duplicates) is dropped at once;
+- a connection the caller passed in is handed back clean (no patch's settings, no transaction,
+  no patch lock), also when the run is cancelled.
 
 What it refuses, before any patch of the run executes: an applied patch whose file changed
 (unless re-baselined), a new patch numbered below an applied one (unless `allow_out_of_order`),
-transaction control (`COMMIT`, `BEGIN`, …) in a transactional patch, and a patch that does not
-parse (the error at its line and column). A renamed or renumbered applied patch (same checksum
-under a new name) is recorded under its new name, not run again; an applied patch whose file is
-gone is reported.
+transaction control (`COMMIT`, `BEGIN`, …) in a transactional patch, a patch that does not
+parse (the error at its line and column) or is empty, and a ledger off the runner's search_path.
+A renamed or renumbered applied patch (same checksum under a new name) is recorded under its new
+name, not run again; an applied patch whose file is gone is reported. A deadlock's victim is
+retried like a lock timeout.
 """
 
 # tenantguard: ignore-file[TG007,TG009] -- the runner owns the ledger table and rebuilds invalid indexes; names are constants
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import time
@@ -171,12 +176,16 @@ def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
     return plan
 
 
+_RESET_SESSION = (
+    "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; DISCARD TEMP; DISCARD SEQUENCES"
+)
+
+
 async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | None) -> None:
     """The session as a new connection has it, plus the runner's own settings."""
     timeout = f"{max(1, int(ddl_lock_timeout * 1000))}ms" if ddl_lock_timeout else "0"
     await conn.execute(
-        "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; DISCARD TEMP; "
-        "DISCARD SEQUENCES; "
+        f"{_RESET_SESSION}; "
         # a runner that dies mid-patch must not hold the lock while its backend sleeps on
         "SET client_connection_check_interval = '1s'; "
         f"SET lock_timeout = '{timeout}'"
@@ -184,27 +193,56 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
 
 
 async def _ledger_table(conn: asyncpg.Connection) -> str:
-    """The ledger's qualified name: where the search path finds it, else the current schema."""
-    schema = await conn.fetchval(
-        """SELECT coalesce((SELECT n.nspname FROM pg_class c
-                            JOIN pg_namespace n ON n.oid = c.relnamespace
-                            WHERE c.oid = to_regclass($1)), current_schema())""",
+    """The ledger's qualified name: where the search path finds it, else the current schema.
+
+    A ledger elsewhere in the database, off the search path, is refused: taking the database
+    for a new one would run every patch again, into whatever schema the search path names now.
+    """
+    row = await conn.fetchrow(
+        """SELECT (SELECT n.nspname FROM pg_class c
+                   JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.oid = to_regclass($1)) AS found,
+                  current_schema() AS current,
+                  (SELECT array_agg(n.nspname::text ORDER BY n.nspname) FROM pg_class c
+                   JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.relname = $1 AND c.relkind IN ('r', 'p')
+                     AND n.nspname !~ '^pg_(temp|toast_temp)_') AS elsewhere""",
         LEDGER,
     )
-    if schema is None:
+    assert row is not None  # a SELECT without FROM returns its row
+    if row["found"] is not None:
+        return f"{quote_ident(row['found'])}.{LEDGER}"
+    if row["elsewhere"]:
+        where = ", ".join(f"{quote_ident(s)}.{LEDGER}" for s in row["elsewhere"])
+        path = await conn.fetchval("SHOW search_path")
+        raise PatchUsageError(
+            f"the patch ledger {where} is not on the runner's search_path ({path}): its "
+            "patches would all run again, into another schema. Put its schema back on the "
+            "search_path of the runner's user (ALTER ROLE … SET search_path), or connect as "
+            "the user that applied them"
+        )
+    if row["current"] is None:
         raise PatchUsageError(
             "the session's search_path names no existing schema, and the patch ledger needs "
             "one: create the schema or fix search_path for the runner's user"
         )
-    return f"{quote_ident(schema)}.{LEDGER}"
+    return f"{quote_ident(row['current'])}.{LEDGER}"
 
 
 async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, AppliedPatch]:
     if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
         return {}
-    rows = await conn.fetch(
-        f"SELECT name, checksum, applied_at, duration_ms, number FROM {table} ORDER BY number, name"
-    )
+    try:
+        rows = await conn.fetch(
+            f"SELECT name, checksum, applied_at, duration_ms, number FROM {table} "
+            "ORDER BY number, name"
+        )
+    except (asyncpg.UndefinedColumnError, asyncpg.WrongObjectTypeError) as error:
+        raise PatchUsageError(
+            f"{table} is not tenantguard's patch ledger (name, number, checksum, applied_at, "
+            f"duration_ms): {error}. Another tool's table of that name? Rename it: the runner "
+            "keeps its ledger under this name"
+        ) from error
     return {
         r["name"]: AppliedPatch(
             r["name"], r["checksum"], r["applied_at"], r["duration_ms"], r["number"]
@@ -353,7 +391,8 @@ async def _apply(
         ledger_table = await _ledger_table(conn)
         ledger = await _read_ledger(conn, ledger_table)
         plan = _plan(patches, ledger)
-        invalid = [i for i in await invalid_indexes(conn, patches, exact=False) if i.patch]
+        # parsed only when the server has invalid indexes: a guessed name misses quoted ones
+        invalid = [i for i in await invalid_indexes(conn, patches, exact=True) if i.patch]
         if ledger and not plan.work and not invalid:  # the common startup: nothing to do
             _log_missing(plan)
             return PatchRun(
@@ -367,13 +406,26 @@ async def _apply(
         try:
             return await _apply_locked(conn, patches, options, started, ledger_table, current)
         finally:
-            if not conn.is_closed():
-                # on a broken connection the server frees the lock with it
-                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                    await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+            # also when the run is cancelled mid-patch (a startup timeout): a patch's open
+            # transaction would keep the caller's connection aborted, and the lock with it
+            await _quietly(conn, "ROLLBACK", only_in_transaction=True)
+            await _quietly(conn, f"SELECT pg_advisory_unlock({LOCK_KEY})")
     finally:
+        # the caller's connection must not keep a patch's settings (session_replication_role,
+        # search_path, role) nor the runner's lock_timeout
+        await _quietly(conn, _RESET_SESSION)
         if not conn.is_closed():
             conn.remove_log_listener(listener)
+
+
+async def _quietly(
+    conn: asyncpg.Connection, sql: str, *, only_in_transaction: bool = False
+) -> None:
+    """Runs clean-up SQL; on a broken connection the server has rolled back and freed the lock."""
+    if conn.is_closed() or (only_in_transaction and not conn.is_in_transaction()):
+        return
+    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        await conn.execute(sql)
 
 
 async def _apply_locked(
@@ -385,7 +437,14 @@ async def _apply_locked(
     current: list[str],
 ) -> PatchRun:
     await _clean_session(conn, options.ddl_lock_timeout)
-    await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
+    try:
+        await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
+    except asyncpg.ReadOnlySQLTransactionError as error:
+        raise PatchUsageError(
+            f"the database is read-only for this session ({error}): a replica, or "
+            "default_transaction_read_only set for the runner's user. Apply the patches on the "
+            "primary, as a user that can write"
+        ) from error
     # re-read under the lock: another replica may have run
     ledger = await _read_ledger(conn, ledger_table)
     plan = _plan(patches, ledger)
@@ -394,8 +453,9 @@ async def _apply_locked(
             raise PatchError(
                 f"{patch.path}: patch {patch.name} was applied on "
                 f"{done.applied_at:%Y-%m-%d %H:%M} but its file has changed since "
-                "(checksum differs). Applied patches are never edited: add a new "
-                f"patch, or accept the edit with --rebaseline {patch.name}"
+                f"(checksum differs{_byte_change(patch, done.checksum)}). Applied patches are "
+                "never edited: add a new patch, or accept the edit with "
+                f"--rebaseline {patch.name}"
             )
     if plan.out_of_order and not options.allow_out_of_order:
         patch, top_name, top_number = plan.out_of_order[0]
@@ -453,6 +513,30 @@ async def _apply_locked(
     return run
 
 
+def _byte_change(patch: PatchFile, checksum: str) -> str:
+    """'; only its line endings differ …' when the applied bytes were the same text, else ''."""
+    try:
+        data = patch.path.read_bytes()
+    except OSError:
+        return ""
+    bom = b"\xef\xbb\xbf"
+    unix = data.replace(b"\r\n", b"\n")
+    candidates = {
+        "only its line endings differ (CRLF against LF: a checkout with git's core.autocrlf?)": (
+            unix,
+            unix.replace(b"\n", b"\r\n"),
+        ),
+        "only a UTF-8 byte-order mark differs (an editor added or removed it)": (
+            data.removeprefix(bom),
+            bom + data.removeprefix(bom),
+        ),
+    }
+    for said, variants in candidates.items():
+        if any(v != data and hashlib.sha256(v).hexdigest() == checksum for v in variants):
+            return f"; {said}"
+    return ""
+
+
 async def _drop_invalid_index(conn: asyncpg.Connection, patch: PatchFile) -> None:
     from tenantguard.patches.statements import concurrent_index
 
@@ -485,30 +569,36 @@ async def _run_patch(
         await _clean_session(conn, options.ddl_lock_timeout)
         attempt_started = time.perf_counter()
         try:
-            await _run_once(conn, patch, ledger_table, record)
+            await _run_once(conn, patch, ledger_table, record, options.ddl_lock_timeout)
         except _LockTimeout as timeout:
             waited = time.perf_counter() - attempt_started
             blockers = await blockers_of(conn, timeout.relations, waited)
             who = "; ".join(map(str, blockers)) or "no backend holds a lock on them now"
             tables = ", ".join(timeout.relations) or "its tables"
-            if attempt == attempts:
+            final = attempt == attempts
+            left = await _what_is_left(conn, patch, options.ddl_lock_timeout, drop=final)
+            failed = (
+                f"deadlocked with another transaction on {tables}"
+                if isinstance(timeout.error, asyncpg.DeadlockDetectedError)
+                else f"could not lock {tables} within lock_timeout "
+                f"{options.ddl_lock_timeout or 0:g} s"
+            )
+            if final:
                 raise PatchLockError(
-                    f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} could not "
-                    f"lock {tables} within lock_timeout {options.ddl_lock_timeout or 0:g} s, "
-                    f"{attempts} times; it was rolled back. Blocking: {who}. End that "
+                    f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} {failed}, "
+                    f"{attempts} times; it {left}. Blocking: {who}. End that "
                     "transaction (or SELECT pg_terminate_backend(pid)) and apply again; "
                     "--lock-timeout and --lock-retries set the runner's patience",
                     applied=run.applied,
                 ) from timeout.error
             delay = min(_BACKOFF_FIRST * 2 ** (attempt - 1), _BACKOFF_MAX)
             log.warning(
-                "%s: could not lock %s within %g s (attempt %d of %d), rolled back; blocking: "
-                "%s; retrying in %.1f s",
+                "%s: %s (attempt %d of %d), it %s; blocking: %s; retrying in %.1f s",
                 patch.name,
-                tables,
-                options.ddl_lock_timeout or 0,
+                failed,
                 attempt,
                 attempts,
+                left,
                 who,
                 delay,
             )
@@ -523,14 +613,73 @@ async def _run_patch(
         return
 
 
+async def _what_is_left(
+    conn: asyncpg.Connection, patch: PatchFile, ddl_lock_timeout: float | None, *, drop: bool
+) -> str:
+    """`_left_behind`, or the general answer when the catalog cannot be read now."""
+    try:
+        return await _left_behind(conn, patch, ddl_lock_timeout, drop=drop)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        return "was rolled back" if patch.transactional else "did not complete"
+
+
+async def _left_behind(
+    conn: asyncpg.Connection, patch: PatchFile, ddl_lock_timeout: float | None, *, drop: bool
+) -> str:
+    """What a patch that failed left: nothing (rolled back), or the INVALID index it began.
+
+    An index the build had made ready is updated by every write (and a unique one refuses the
+    application's duplicates) although the patch failed: with `drop`, it is dropped.
+    """
+    if patch.transactional:
+        return "was rolled back"
+    from tenantguard.patches.statements import concurrent_index
+
+    found = concurrent_index(patch.statements[0])
+    if found is None:
+        return "did not complete"
+    row = await conn.fetchrow(
+        "SELECT n.nspname, c.relname, i.indisready FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE i.indexrelid = to_regclass($1) AND NOT i.indisvalid",
+        f"{quote_ident(found[0])}.{quote_ident(found[1])}" if found[0] else quote_ident(found[1]),
+    )
+    if row is None:
+        return "did not complete"
+    index = f"{quote_ident(row['nspname'])}.{quote_ident(row['relname'])}"
+    if not row["indisready"]:
+        return f"left the INVALID index {index} (not used nor updated; the next run rebuilds it)"
+    if drop:
+        try:
+            await _clean_session(conn, ddl_lock_timeout)
+            await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
+        except asyncpg.PostgresError as error:
+            log.warning("could not drop the INVALID index %s: %s", index, error)
+        else:
+            return (
+                f"dropped the INVALID index {index} it had begun (writes were already updating "
+                "it, and a unique one refusing duplicates)"
+            )
+    return (
+        f"left the INVALID index {index}, which every write already updates (a unique one "
+        f"refuses duplicates): the next run rebuilds it, or DROP INDEX CONCURRENTLY {index}"
+    )
+
+
 class _LockTimeout(Exception):
+    """A statement that could not take its locks now (lock_timeout, or a deadlock's victim)."""
+
     def __init__(self, error: Exception, relations: list[str], line: int, column: int) -> None:
         super().__init__(str(error))
         self.error, self.relations, self.line, self.column = error, relations, line, column
 
 
 async def _run_once(
-    conn: asyncpg.Connection, patch: PatchFile, ledger_table: str, record: bool
+    conn: asyncpg.Connection,
+    patch: PatchFile,
+    ledger_table: str,
+    record: bool,
+    ddl_lock_timeout: float | None,
 ) -> None:
     from tenantguard.patches.statements import relations
 
@@ -580,21 +729,29 @@ async def _run_once(
         if conn.is_closed() or isinstance(
             error, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
         ):
-            left = (
-                "its transaction is rolled back by the server and nothing of it is recorded"
-                if patch.transactional
-                else "it may leave an INVALID index, which the next run rebuilds"
-            )
+            if not patch.transactional:
+                left = "it may leave an INVALID index, which the next run rebuilds"
+            elif step.startswith("COMMIT"):  # the server may have committed before it went
+                left = (
+                    "whether the server committed it is unknown (its answer to COMMIT was lost): "
+                    "`tenantguard patches status` shows whether it is recorded, and the next "
+                    "run applies it only if it is not"
+                )
+            else:
+                left = "its transaction is rolled back by the server and nothing of it is recorded"
             raise PatchConnectionError(
                 f"{where}: the connection to the server was lost while patch {patch.name} ran "
                 f"({type(error).__name__}: {error}): {left}. Run apply again when the server is back"
             ) from error
-        if isinstance(error, asyncpg.LockNotAvailableError) and statement is not None:
+        # a deadlock's victim, like a lock timeout, is the moment's traffic: retried
+        retry = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
+        if isinstance(error, retry) and statement is not None:
             raise _LockTimeout(error, relations(statement), line, column) from error
         if not isinstance(error, asyncpg.PostgresError):
             raise
         shown = statement.text.strip().splitlines()[0][:120] if statement is not None else step
-        outcome = "failed and was rolled back" if patch.transactional else "failed"
+        left = await _what_is_left(conn, patch, ddl_lock_timeout, drop=True)
+        outcome = "failed" if left == "did not complete" else f"failed and {left}"
         said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
         raise PatchError(
             f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {said}\n    in: {shown}"

@@ -7,6 +7,7 @@ into that text) maps back to the file's line and column.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "SqlStatement",
     "check_patch_statements",
     "concurrent_index",
+    "created_roles",
     "relations",
     "split_patch",
     "transaction_control",
@@ -96,6 +98,12 @@ def transaction_control(statement: SqlStatement) -> str | None:
 
 def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> None:
     """Refuses what the runner cannot run safely, before anything of the patch runs."""
+    if not patch.text.strip():
+        raise PatchError(
+            f"{patch.path}: the patch is empty (a truncated file?): recorded as applied, its "
+            "real content would later be refused as an edit. Write its SQL, or a comment "
+            "saying why it holds none"
+        )
     if not patch.transactional and len(statements) != 1:
         raise PatchError(
             f"{patch.path}: a no-transaction patch holds exactly one statement "
@@ -130,6 +138,27 @@ def concurrent_index(statement: SqlStatement) -> tuple[str | None, str] | None:
 def relations(statement: SqlStatement) -> list[str]:
     """Names of the tables a statement names (`schema.table` when qualified), DO bodies included."""
     found: list[str] = []
+    for node in _nodes(statement):
+        if isinstance(node, ast.RangeVar) and node.relname:
+            name = f"{node.schemaname}.{node.relname}" if node.schemaname else str(node.relname)
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def created_roles(statement: SqlStatement) -> list[tuple[str, str]]:
+    """(name, `CREATE ROLE …` text) of each role a statement creates, DO bodies included."""
+    from pglast.stream import RawStream
+
+    return [
+        (str(node.role), RawStream()(node))
+        for node in _nodes(statement)
+        if isinstance(node, ast.CreateRoleStmt) and node.role
+    ]
+
+
+def _nodes(statement: SqlStatement) -> Iterator[Any]:
+    """Every node of the statement's tree, in the order written; DO bodies read as SQL."""
     stack: list[Any] = [statement.node]
     while stack:
         node = stack.pop()
@@ -141,13 +170,9 @@ def relations(statement: SqlStatement) -> list[str]:
             continue
         if not isinstance(node, ast.Node):
             continue
-        if isinstance(node, ast.RangeVar) and node.relname:
-            name = f"{node.schemaname}.{node.relname}" if node.schemaname else str(node.relname)
-            if name not in found:
-                found.append(name)
-        children = [getattr(node, slot, None) for slot in node.__slots__]
+        yield node
+        children = [getattr(node, slot, None) for slot in getattr(node, "__slots__", ())]
         stack.extend(c for c in reversed(children) if isinstance(c, (ast.Node, list, tuple)))
-    return found
 
 
 def _do_block_statements(node: ast.DoStmt) -> list[Any]:

@@ -40,8 +40,9 @@ from tenantguard.patches.dump import (
     schema_objects,
     table_contents,
 )
-from tenantguard.patches.files import PatchError, read_patches
+from tenantguard.patches.files import PatchError, PatchFile, read_patches
 from tenantguard.patches.runner import LEDGER, apply_patches, invalid_indexes, quote_ident
+from tenantguard.patches.statements import SqlStatement, created_roles, split_patch
 
 __all__ = [
     "SCRATCH_PREFIX",
@@ -156,6 +157,51 @@ async def _forget_ledger(dsn: Dsn) -> None:
         await conn.close()
 
 
+def _roles_created(statements: list[SqlStatement]) -> dict[str, str]:
+    return {name: sql for statement in statements for name, sql in created_roles(statement)}
+
+
+def _patch_roles(patches: list[PatchFile]) -> dict[str, tuple[str, str]]:
+    """Roles the patches create: name -> (the patch, its `CREATE ROLE …`)."""
+    roles: dict[str, tuple[str, str]] = {}
+    for patch in patches:
+        try:
+            statements = patch.statements
+        except PatchError:
+            continue  # apply reports it
+        for name, sql in _roles_created(statements).items():
+            roles.setdefault(name, (patch.name, sql))
+    return roles
+
+
+def _role_preamble(roles: dict[str, tuple[str, str]]) -> str:
+    """The baseline's first statements: the patches' roles, created when missing (pg_dump
+    dumps grants and owners, never the roles they name, which belong to the server)."""
+    if not roles:
+        return ""
+    lines = ["", "-- Roles the patches create: pg_dump dumps what they are granted, not the roles."]
+    for name, (_patch, sql) in roles.items():
+        literal = "'" + quote_ident(name).replace("'", "''") + "'"
+        lines.append(
+            f"DO $tg_role$ BEGIN IF to_regrole({literal}) IS NULL THEN {sql}; END IF; END $tg_role$;"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _roles_missing(roles: dict[str, tuple[str, str]], baseline_sql: str, baseline: Path) -> str:
+    """The roles the patches create that the baseline does not ('' when none, or unreadable)."""
+    try:
+        made = _roles_created(split_patch(baseline_sql, str(baseline)))
+    except PatchError:
+        return ""  # the check that loads the baseline says what is wrong with it
+    return "\n".join(
+        f"role {name}: created by {patch}, not by {baseline}: a new install from the baseline "
+        "fails where it does not exist yet (run sync)"
+        for name, (patch, _sql) in roles.items()
+        if name not in made
+    )
+
+
 async def verify_pipeline(
     dsn: str | Dsn, directory: Path, baseline: Path, *, stale_after: float = 60.0
 ) -> VerifyReport:
@@ -170,6 +216,12 @@ async def verify_pipeline(
     await sweep_scratch_databases(server, stale_after)
     pg_dump = await _server_pg_dump(server)
     report = VerifyReport()
+    roles = _patch_roles(patches)
+    if roles:  # verify runs where the pipeline has created them: a new server has not
+        report.add(
+            "the baseline creates the roles the patches create",
+            _roles_missing(roles, baseline_sql, baseline),
+        )
     async with scratch_database(server, "pipeline") as pipeline:
         log.info("applying the %d patches of %s to a scratch database", len(patches), directory)
         await apply_patches(pipeline, directory)
@@ -265,7 +317,7 @@ async def sync_baseline(
         log.info("applying the %d patches of %s to a scratch database", len(patches), directory)
         await apply_patches(pipeline, directory)
         dump = await dump_schema(pipeline, pg_dump)
-    text = baseline_text(dump, BASELINE_HEADER)
+    text = baseline_text(dump, BASELINE_HEADER + _role_preamble(_patch_roles(patches)))
     async with scratch_database(server, "check") as check:
         log.info("checking that the new baseline builds the same schema")
         conn = await connect(check)
