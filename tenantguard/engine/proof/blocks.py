@@ -59,6 +59,7 @@ _AGGREGATE_SET = subclasses(exp.AggFunc, exp.Window)
 _WINDOW_SET = subclasses(exp.Window)
 _GROUPING_SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
 _CAST_SET = subclasses(exp.Cast, exp.TryCast)
+_FLOAT_KINDS = FLOAT_TYPING_SET | {exp.Extract}  # double precision whatever their arguments
 _INTERESTING = (
     _BLOCK_SET
     | _INDEXED_SET
@@ -67,8 +68,8 @@ _INTERESTING = (
     | subclasses(exp.Table)
     | _AGGREGATE_SET
     | _CAST_SET
-    | FLOAT_TYPING_SET
-) | {exp.Anonymous, exp.Extract}
+    | _FLOAT_KINDS
+) | {exp.Anonymous}
 
 
 # pushed below a block's children on the walk's stack: popping it leaves the block
@@ -184,9 +185,8 @@ class Model:
                 continue
             kind = type(node)
             if kind in interesting:
-                if kind in FLOAT_TYPING_SET:  # `sqrt($1)`: $1 is double precision everywhere
+                if kind in _FLOAT_KINDS:  # `sqrt($1)`, `$1 = sqrt(x)`: $1 is double precision
                     self.lossy.update(float_typed_parameters(node, policy))
-                if float_root(node, policy):  # `$1 = x::real`: $1 is real everywhere
                     self.lossy.update(float_neighbours(node, policy, floats_seen))
                 if kind in _INDEXED_SET:
                     self.index.setdefault(kind, []).append(node)
@@ -214,6 +214,8 @@ class Model:
                     lossy = lossy_parameter(node, policy)
                     if lossy is not None:
                         self.lossy.add(lossy)
+                    if float_root(node, policy):  # `$1 = x::real`: $1 is real everywhere
+                        self.lossy.update(float_neighbours(node, policy, floats_seen))
                 elif kind is exp.Table:
                     assert isinstance(node, exp.Table)
                     if is_table_name(node) and policy.is_tenant_table(identifier_name(node.this)):
@@ -223,6 +225,7 @@ class Model:
                     self.calls.setdefault(name, []).append(node)
                     if name in FLOAT_TYPING_NAMES:
                         self.lossy.update(float_typed_parameters(node, policy))
+                        self.lossy.update(float_neighbours(node, policy, floats_seen))
                     if policy.is_tenant_table(name):
                         self.tenant_calls.append(node)
                     elif name in policy.pinning_functions:
