@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from sqlglot import exp
 
 from tenantguard.engine.analyze import analyze_statement, parse_statement
 from tenantguard.engine.policy import Policy
@@ -197,3 +198,34 @@ async def test_a_float_beside_something_else_still_passes(database: str, sql: st
     assert verdict.findings == ()
     args = (TENANT, 4) if "$2" in sql else (TENANT,)
     assert await _ids(database, sql, *args) == [1]
+
+
+# ---------------------------------------- false alarm: an empty string ending the statement
+# sqlglot's tokenizer reads a `$` as the start of a dollar-quote tag up to the next `$`; when none
+# follows and the text ends with `''`, it raises instead of backing off: `… AND note <> ''` after
+# a `$1` was TG006 "cannot tokenize" though PostgreSQL reads it plainly.
+ENDING_IN_EMPTY = [
+    "SELECT id FROM t WHERE tenant_id = $1 AND note <> ''",
+    "SELECT id FROM t WHERE tenant_id = $1 AND note <> E''",
+    "SELECT id FROM t WHERE tenant_id = $1 AND note IS DISTINCT FROM 'a'''",
+    "SELECT id, '' FROM t WHERE tenant_id = $2 AND id <> $1 AND note <> 'x' AND note <> ''",
+]
+
+
+@pytest.mark.parametrize("sql", ENDING_IN_EMPTY)
+async def test_an_empty_string_ending_the_statement_is_read(database: str, sql: str) -> None:
+    verdict = analyze_statement(sql, POLICY)
+    assert verdict.parsed and verdict.findings == ()
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + "; ALTER TABLE t ADD COLUMN note text DEFAULT 'n'")
+        args = (4, TENANT) if "$2" in sql else (TENANT,)
+        assert sorted(r[0] for r in await conn.fetch(sql, *args)) == [1]
+    finally:
+        await conn.close()
+
+
+def test_the_empty_string_is_read_as_one() -> None:
+    tree, _, error, _ = parse_statement("SELECT $1 || ''")
+    assert error is None and tree is not None
+    assert [s.this for s in tree.find_all(exp.Literal) if s.is_string] == [""]

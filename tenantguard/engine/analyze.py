@@ -49,7 +49,15 @@ class _Reader(threading.local):
 
     def parse(self, text: str) -> list[exp.Expr | None]:
         try:
-            tokens = self.tokenizer.tokenize(text)
+            try:
+                tokens = self.tokenizer.tokenize(text)
+            except TokenError:
+                if not text.endswith("''"):
+                    raise
+                # sqlglot takes a `$` for the start of a dollar-quote tag and, finding no `$`
+                # before the end, raises where the text ends with `''`; a newline after it is
+                # nothing to PostgreSQL and lets sqlglot back off (positions unchanged)
+                tokens = self.tokenizer.tokenize(text + "\n")
             if "@" in text and (at := _at_parameter(tokens)) is not None:
                 raise _Misread(at, _AT_PARAMETER)
             if not text.isascii():  # ASCII text: each misreading below is an error to the server
