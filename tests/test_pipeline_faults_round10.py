@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import textwrap
 from pathlib import Path
 
 import asyncpg
@@ -26,25 +25,11 @@ from tenantguard.patches.files import (
 from tenantguard.patches.locking import LOCK_KEY
 from tenantguard.patches.runner import LEDGER, apply_patches, pipeline_status
 from tenantguard.patches.verify import sync_baseline, verify_pipeline
+from tests.test_pipeline_faults import fetchval, write
 
 SCHEMA_CHECK = "the pipeline's schema equals the baseline's"
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
-async def fetchval(dsn: str, sql: str, *args: object) -> object:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
 
 
 async def lock_holders(dsn: str) -> list[int]:
