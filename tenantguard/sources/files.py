@@ -78,24 +78,17 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
         )
 
 
-# PEP 263: a comment on the first or second line naming the source's encoding
-_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
-
-
 def _declared_encoding(data: bytes) -> str | None:
-    """The encoding a Python file's coding declaration names, when it is not UTF-8 (a UTF-8
-    BOM wins, as for Python); None without one."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return None
-    head = data.split(b"\n", 2)[:2]
-    for number, line in enumerate(head):
-        found = _CODING.match(line)
-        if found is not None:
-            name = found.group(1).decode("ascii", "replace").lower().replace("_", "-")
-            return None if name in ("utf-8", "utf8") or name.startswith("utf-8-") else name
-        if number == 0 and line.strip() and not line.lstrip().startswith(b"#"):
-            return None  # the declaration is on line 1, or on line 2 after a comment line
-    return None
+    """The encoding a Python file declares (PEP 263), read as Python reads it
+    (`tokenize.detect_encoding`), when it is not UTF-8; None for UTF-8 or no declaration."""
+    import io
+    import tokenize  # already loaded by the standard library's own modules: no cost
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:
+        return None  # an unknown or conflicting declaration: read as UTF-8, the error says why
+    return None if encoding in ("utf-8", "utf-8-sig") else encoding
 
 
 def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
