@@ -1041,3 +1041,43 @@ def test_a_loose_tenant_column_of_the_catalog_pins_nothing(
     ]
     assert any(query.format("labels") in m for m in flagged), flagged
     assert not any(query.format("tags") in m for m in flagged), flagged
+
+
+LOSSY = f"""
+CREATE DOMAIN rating AS real;
+CREATE TABLE scores (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, score rating,
+    body text);
+INSERT INTO scores (tenant_id, score, body) VALUES (16777217, 1, 'own'), (16777216, 1, 'VICTIM');
+GRANT SELECT ON scores TO {APP};
+"""
+
+
+def test_a_parameter_typed_by_a_lossy_column_of_the_catalog_pins_nothing(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A column of a rounding type (here real, through a domain) is read from the catalog as
+    the schema reader reads it from files: `score < $1` types $1 real for the statement, and
+    `tenant_id = $1` then reads the tenant float4 rounds 16777217 to (the server's rows)."""
+    name = server.database(LOSSY)
+    leak = "SELECT body FROM scores WHERE score < $1 AND tenant_id = $1"
+    twin = "SELECT body FROM scores WHERE score < $2 AND tenant_id = $1"
+    assert run(rows_as(server.dsn(name), leak, 16777217, tenant=None)) == [("VICTIM",)]
+
+    async def traffic() -> None:
+        conn = await asyncpg.connect(server.dsn(name, APP))
+        try:
+            await conn.fetch(leak, 16777217)
+            assert [r[0] for r in await conn.fetch(twin, 16777217, 5)] == ["own"]
+        finally:
+            await conn.close()
+
+    run(traffic())
+    code, findings, err = audit(capsys, server.dsn(name), "--role", APP)
+    assert code == 1, err
+    flagged = [
+        str(f["message"])
+        for f in findings
+        if str(f["path"]).startswith("db:pg_stat_statements/") and f["rule"] == "TG001"
+    ]
+    assert any(leak in m for m in flagged), flagged
+    assert not any(twin in m for m in flagged), flagged

@@ -70,6 +70,10 @@ _INTERESTING = (
     | _CAST_SET
     | _FLOAT_KINDS
 ) | {exp.Anonymous}
+# with columns of a lossy type in the schema, the walk visits columns too (`score > $1`)
+_COLUMN_SET = subclasses(exp.Column)
+_INTERESTING_COLUMNS = _INTERESTING | _COLUMN_SET
+_LEAVES_BUT_COLUMNS = PRUNED - _COLUMN_SET
 
 
 # pushed below a block's children on the walk's stack: popping it leaves the block
@@ -128,7 +132,9 @@ def settings_read(expressions: tuple[str, ...]) -> frozenset[str] | None:
 class Model:
     """Blocks and sources of one statement, built by one walk of the tree."""
 
-    def __init__(self, tree: exp.Expression, policy: Policy) -> None:
+    def __init__(self, tree: exp.Expression, policy: Policy, *, lossy_columns: bool = True) -> None:
+        """`lossy_columns`: may the statement name one of `policy.lossy_columns` (False when a
+        screen of its text says it cannot: the walk then skips columns)."""
         self.tree = tree
         self.policy = policy
         self.tenant_col = policy.tenant_column
@@ -152,7 +158,7 @@ class Model:
         self.calls: dict[str, list[exp.Expression]] = {}  # function calls by name
         self._reads_setter: bool | None = None  # calls or reads a setting_functions entry
         self.chains = SetChains()  # shared by every block: each union walked once
-        self._walk()
+        self._walk(lossy_columns and bool(policy.lossy_columns))
         for block in self.blocks:
             self._collect_sources(block)
         for block in self.blocks:
@@ -163,14 +169,17 @@ class Model:
 
     # the walk
 
-    def _walk(self) -> None:
+    def _walk(self, columns: bool) -> None:
         """One pre-order walk (explicit stack: depth comes from user input) that finds the
         blocks, indexes the nodes the rules read, and notes each block's own aggregates.
-        Leaves (columns, literals…) are neither visited nor descended into. The block a node
-        sits in is kept by a marker pushed below each block's children (no tuple per node)."""
+        Leaves (literals…) are neither visited nor descended into, nor are columns unless
+        `columns` (the schema has columns of a lossy type, and the text may name one). The
+        block a node sits in is kept by a marker pushed below each block's children (no tuple
+        per node)."""
         policy = self.policy
-        interesting = _INTERESTING
-        leaves = PRUNED
+        interesting = _INTERESTING_COLUMNS if columns else _INTERESTING
+        leaves = _LEAVES_BUT_COLUMNS if columns else PRUNED
+        lossy_columns = policy.lossy_columns
         expression = exp.Expression
         end_of_block = _END_OF_BLOCK
         enclosing: list[Block | None] = []
@@ -216,6 +225,11 @@ class Model:
                         self.lossy.add(lossy)
                     if float_root(node, policy):  # `$1 = x::real`: $1 is real everywhere
                         self.lossy.update(float_neighbours(node, policy, floats_seen))
+                elif kind in _COLUMN_SET:
+                    # `score > $1` with `score real`: $1 is real for the whole statement
+                    if identifier_name(node.this) in lossy_columns:
+                        self.lossy.update(float_neighbours(node, policy, floats_seen))
+                    continue  # its parts are names
                 elif kind is exp.Table:
                     assert isinstance(node, exp.Table)
                     if is_table_name(node) and policy.is_tenant_table(identifier_name(node.this)):

@@ -298,7 +298,8 @@ def float_neighbours(root: exp.Expr, policy: Policy, seen: set[int]) -> list[Pin
 
 
 def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
-    """Every parameter the statement casts to a lossy type, or types double precision, somewhere."""
+    """Every parameter the statement casts to a lossy type, or types double precision (or as
+    a column of a lossy type), somewhere."""
     found = set()
     for cast in tree.find_all(exp.Cast, exp.TryCast):
         value = lossy_parameter(cast, policy)
@@ -312,4 +313,8 @@ def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
             found.update(float_typed_parameters(call, policy))
         if float_root(call, policy):
             found.update(float_neighbours(call, policy, seen))
+    if policy.lossy_columns:  # `score > $1` with `score real`
+        for column in tree.find_all(exp.Column):
+            if identifier_name(column.this) in policy.lossy_columns:
+                found.update(float_neighbours(column, policy, seen))
     return found
