@@ -36,6 +36,7 @@ from tenantguard.engine.proof.syntax import (
 from tenantguard.engine.proof.values import (
     FLOAT_TYPING_NAMES,
     FLOAT_TYPING_SET,
+    LOSSY_COLUMN_PARENTS,
     float_neighbours,
     float_root,
     float_typed_parameters,
@@ -70,10 +71,6 @@ _INTERESTING = (
     | _CAST_SET
     | _FLOAT_KINDS
 ) | {exp.Anonymous}
-# with columns of a lossy type in the schema, the walk visits columns too (`score > $1`)
-_COLUMN_SET = subclasses(exp.Column)
-_INTERESTING_COLUMNS = _INTERESTING | _COLUMN_SET
-_LEAVES_BUT_COLUMNS = PRUNED - _COLUMN_SET
 
 
 # pushed below a block's children on the walk's stack: popping it leaves the block
@@ -172,14 +169,14 @@ class Model:
     def _walk(self, columns: bool) -> None:
         """One pre-order walk (explicit stack: depth comes from user input) that finds the
         blocks, indexes the nodes the rules read, and notes each block's own aggregates.
-        Leaves (literals…) are neither visited nor descended into, nor are columns unless
-        `columns` (the schema has columns of a lossy type, and the text may name one). The
-        block a node sits in is kept by a marker pushed below each block's children (no tuple
-        per node)."""
+        Leaves (columns, literals…) are neither visited nor descended into; with `columns`
+        (the schema has columns of a lossy type, and the text may name one), the columns
+        compared or computed with are looked at from their parent. The block a node sits in is
+        kept by a marker pushed below each block's children (no tuple per node)."""
         policy = self.policy
-        interesting = _INTERESTING_COLUMNS if columns else _INTERESTING
-        leaves = _LEAVES_BUT_COLUMNS if columns else PRUNED
-        lossy_columns = policy.lossy_columns
+        interesting = _INTERESTING
+        leaves = PRUNED
+        lossy_parents = LOSSY_COLUMN_PARENTS if columns else frozenset()
         expression = exp.Expression
         end_of_block = _END_OF_BLOCK
         enclosing: list[Block | None] = []
@@ -225,11 +222,6 @@ class Model:
                         self.lossy.add(lossy)
                     if float_root(node, policy):  # `$1 = x::real`: $1 is real everywhere
                         self.lossy.update(float_neighbours(node, policy, floats_seen))
-                elif kind in _COLUMN_SET:
-                    # `score > $1` with `score real`: $1 is real for the whole statement
-                    if identifier_name(node.this) in lossy_columns:
-                        self.lossy.update(float_neighbours(node, policy, floats_seen))
-                    continue  # its parts are names
                 elif kind is exp.Table:
                     assert isinstance(node, exp.Table)
                     if is_table_name(node) and policy.is_tenant_table(identifier_name(node.this)):
@@ -244,6 +236,8 @@ class Model:
                         self.tenant_calls.append(node)
                     elif name in policy.pinning_functions:
                         self.pinned_calls.append((node, block))
+            if kind in lossy_parents:  # `score > $1` with `score real`: $1 is real throughout
+                self._lossy_operands(node, floats_seen)
             for value in node.args.values():
                 if type(value) is list:
                     stack.extend(
@@ -251,6 +245,14 @@ class Model:
                     )
                 elif isinstance(value, expression) and type(value) not in leaves:
                     stack.append(value)
+
+    def _lossy_operands(self, node: exp.Expression, floats_seen: set[int]) -> None:
+        """The parameters typed by a column of a lossy type among `node`'s operands."""
+        names = self.policy.lossy_columns
+        for value in node.args.values():
+            for operand in value if type(value) is list else (value,):
+                if type(operand) is exp.Column and identifier_name(operand.this) in names:
+                    self.lossy.update(float_neighbours(operand, self.policy, floats_seen))
 
     def pin_value(self, node: exp.Expression) -> PinValue | None:
         """`node` as a pinning value of this statement: not a parameter it casts lossily."""

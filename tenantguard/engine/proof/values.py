@@ -15,11 +15,12 @@ from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import PinValue
-from tenantguard.engine.proof.syntax import identifier_name
+from tenantguard.engine.proof.syntax import identifier_name, subclasses
 
 __all__ = [
     "FLOAT_TYPING_NAMES",
     "FLOAT_TYPING_SET",
+    "LOSSY_COLUMN_PARENTS",
     "column_side",
     "exact_array_cast",
     "exact_cast",
@@ -255,6 +256,11 @@ _FLOAT_COMPARERS = (
     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In,
     exp.Between,
 )  # fmt: skip
+
+
+# where a column of a lossy type types a parameter beside it (`score > $1`, `score + $1`):
+# every other place of a column starts no walk up (`float_neighbours` looks at its parent)
+LOSSY_COLUMN_PARENTS = subclasses(*_FLOAT_CARRIERS, *_FLOAT_COMPARERS)
 
 
 def float_root(node: exp.Expr, policy: Policy) -> bool:
