@@ -999,6 +999,18 @@ def test_the_dentalogic_schema_passes_its_own_audit(
     assert run(contained()) == ["Ana"]
 
 
+def statements_flagged_tg001(capsys: pytest.CaptureFixture[str], dsn: str) -> list[str]:
+    """The messages of audit's TG001 findings on the statements pg_stat_statements saw (the
+    audit must exit 1)."""
+    code, findings, err = audit(capsys, dsn, "--role", APP)
+    assert code == 1, err
+    return [
+        str(f["message"])
+        for f in findings
+        if str(f["path"]).startswith("db:pg_stat_statements/") and f["rule"] == "TG001"
+    ]
+
+
 LOOSE = f"""
 CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 CREATE DOMAIN ci_slug AS text COLLATE ci;
@@ -1032,13 +1044,7 @@ def test_a_loose_tenant_column_of_the_catalog_pins_nothing(
             await conn.close()
 
     run(traffic())
-    code, findings, err = audit(capsys, server.dsn(name), "--role", APP)
-    assert code == 1, err
-    flagged = [
-        str(f["message"])
-        for f in findings
-        if str(f["path"]).startswith("db:pg_stat_statements/") and f["rule"] == "TG001"
-    ]
+    flagged = statements_flagged_tg001(capsys, server.dsn(name))
     assert any(query.format("labels") in m for m in flagged), flagged
     assert not any(query.format("tags") in m for m in flagged), flagged
 
@@ -1072,12 +1078,6 @@ def test_a_parameter_typed_by_a_lossy_column_of_the_catalog_pins_nothing(
             await conn.close()
 
     run(traffic())
-    code, findings, err = audit(capsys, server.dsn(name), "--role", APP)
-    assert code == 1, err
-    flagged = [
-        str(f["message"])
-        for f in findings
-        if str(f["path"]).startswith("db:pg_stat_statements/") and f["rule"] == "TG001"
-    ]
+    flagged = statements_flagged_tg001(capsys, server.dsn(name))
     assert any(leak in m for m in flagged), flagged
     assert not any(twin in m for m in flagged), flagged
