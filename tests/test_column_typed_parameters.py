@@ -145,3 +145,162 @@ async def test_the_column_typed_parameter_reads_another_tenant_on_the_server(
             await transaction.rollback()
     finally:
         await conn.close()
+
+
+# Round 11's attack: a lossy column's type reaches the parameter through something other than
+# a bare column beside it — an aggregate or window over it, a subscript, a scalar subquery, a
+# row comparison, a cast to a domain, or another name (an alias in the statement, a view's or
+# a CREATE TABLE AS's output, a function's OUT column, a composite type's attribute, a renamed
+# column). Each read tenant 16777216's row with $1 = 16777217 on PostgreSQL 15.
+HIDDEN_SCHEMA = """
+CREATE DOMAIN rating AS real;
+CREATE TABLE tenants (id bigint PRIMARY KEY);
+CREATE TABLE scores (id bigint PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES tenants (id),
+    score real, weight double precision, arr real[], amount numeric, body text);
+CREATE TABLE rates (id bigint PRIMARY KEY, r real, n bigint);
+CREATE TABLE extras (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, ratio float4);
+ALTER TABLE extras RENAME COLUMN ratio TO factor;
+CREATE VIEW rates_v AS SELECT id, r AS pts, n AS cnt FROM rates;
+CREATE FUNCTION rate_fn() RETURNS TABLE (fid bigint, outpts real) LANGUAGE sql STABLE
+    AS $$ SELECT id, r FROM rates $$;
+CREATE TABLE snap AS SELECT id, r AS snappts FROM rates;
+CREATE TYPE pt AS (px real, py real);
+CREATE TABLE points OF pt;
+"""
+
+HIDDEN_DATA = """
+INSERT INTO tenants VALUES (16777216), (16777217), (9007199254740992), (9007199254740993);
+INSERT INTO scores VALUES (1, 16777217, 1, 1, '{1}', 1, 'own'),
+    (2, 16777216, 1, 1, '{1}', 1, 'VICTIM'),
+    (3, 9007199254740993, 1, 1, '{1}', 1, 'own'),
+    (4, 9007199254740992, 1, 1, '{1}', 1, 'VICTIM');
+INSERT INTO rates VALUES (1, 1, 1);
+INSERT INTO extras VALUES (1, 16777217, 1), (2, 16777216, 1);
+INSERT INTO snap VALUES (1, 1);
+INSERT INTO points VALUES (1, 1);
+"""
+
+HIDDEN_LEAKS = [
+    # through an expression the proof cannot type (the select list is typed before WHERE)
+    "SELECT body, max(score) OVER () < $1 FROM scores WHERE tenant_id = $1",
+    "SELECT body, sum(score) OVER () < $1 FROM scores WHERE tenant_id = $1",
+    "SELECT body, lag(score) OVER () IS DISTINCT FROM $1 FROM scores WHERE tenant_id = $1",
+    "SELECT body, arr[1] < $1 FROM scores WHERE tenant_id = $1",
+    "SELECT body FROM scores WHERE score::rating < $1 AND tenant_id = $1",
+    "SELECT body FROM scores WHERE (score, 1) < ($1, 2) AND tenant_id = $1",
+    "SELECT body, (SELECT r FROM rates LIMIT 1) < $1 FROM scores WHERE tenant_id = $1",
+    "SELECT body, $1 > ALL (SELECT r FROM rates) FROM scores WHERE tenant_id = $1",
+    "SELECT body, $1 IN (SELECT r FROM rates) FROM scores WHERE tenant_id = $1",
+    "SELECT body, (SELECT max(r) FROM rates) < $1 FROM scores WHERE tenant_id = $1",
+    # through another name given in the statement
+    "WITH q AS (SELECT r AS x FROM rates) "
+    "SELECT s.body FROM scores s, q WHERE q.x < $1 AND s.tenant_id = $1",
+    "SELECT s.body FROM scores s, (SELECT r FROM rates) q(x) WHERE q.x < $1 AND s.tenant_id = $1",
+    "SELECT d.body FROM (SELECT score AS x, tenant_id, body FROM scores) d "
+    "WHERE d.x < $1 AND d.tenant_id = $1",
+    # through another name given in the schema
+    "SELECT s.body FROM scores s, rates_v v WHERE v.pts < $1 AND s.tenant_id = $1",
+    "SELECT s.body FROM scores s, rate_fn() f WHERE f.outpts < $1 AND s.tenant_id = $1",
+    "SELECT s.body FROM scores s, snap n WHERE n.snappts < $1 AND s.tenant_id = $1",
+    "SELECT s.body FROM scores s, points p WHERE p.px < $1 AND s.tenant_id = $1",
+    "SELECT s.body FROM scores s JOIN extras e ON e.id = s.id "
+    "WHERE e.factor <= $1 AND s.tenant_id = $1 AND e.tenant_id = $1",
+    "SELECT s.body FROM scores s, points p WHERE (p).px < $1 AND s.tenant_id = $1",
+    "SELECT s.body FROM scores s, unnest(s.arr) x WHERE x < $1 AND s.tenant_id = $1",
+    "WITH a AS (SELECT r AS x FROM rates), b AS (SELECT x AS y FROM a) "
+    "SELECT s.body FROM scores s, b WHERE b.y < $1 AND s.tenant_id = $1",
+    "SELECT s.body FROM scores s, (SELECT n FROM rates UNION SELECT r FROM rates) q "
+    "WHERE q.n < $1 AND s.tenant_id = $1",
+    # a column's branches, rows or WHENs meet in one type
+    "SELECT s.body FROM (SELECT $1 AS v UNION SELECT r FROM rates) u, scores s "
+    "WHERE s.tenant_id = $1",
+    "SELECT s.body FROM scores s, LATERAL (VALUES ($1), (s.score)) v(x) WHERE s.tenant_id = $1",
+    "SELECT s.body FROM (VALUES ($1), (1.5::real)) v(x), scores s WHERE s.tenant_id = $1",
+    "SELECT body FROM scores WHERE ROW(score) <> ROW($1) AND tenant_id = $1",
+    "SELECT body FROM scores WHERE CASE score WHEN $1 THEN false ELSE true END AND tenant_id = $1",
+    # a polymorphic function: $1 takes arr's element type
+    "SELECT body, array_position(arr, $1) FROM scores WHERE tenant_id = $1",
+    "SELECT body, (array_agg(score) OVER ())[1] < $1 FROM scores WHERE tenant_id = $1",
+]
+
+# double precision through a function or aggregate: asked by tenant 2^53 + 1, reads 2^53's row
+HIDDEN_FLOAT8_LEAKS = [
+    "SELECT body, avg(weight) OVER () < $1 FROM scores WHERE tenant_id = $1",
+    "SELECT body, trunc(score) < $1 FROM scores WHERE tenant_id = $1",
+]
+
+# the same shapes over exact columns, or with another parameter: own row only
+HIDDEN_SAFE = [
+    "SELECT body, max(amount) OVER () < $1 FROM scores WHERE tenant_id = $1",
+    "SELECT body, count(*) OVER () < $1 FROM scores WHERE tenant_id = $1",
+    "SELECT body, (SELECT n FROM rates LIMIT 1) < $1 FROM scores WHERE tenant_id = $1",
+    "SELECT body, $1 IN (SELECT n FROM rates) FROM scores WHERE tenant_id = $1",
+    "SELECT body, (SELECT r FROM rates LIMIT 1) < $2 FROM scores WHERE tenant_id = $1",
+    "WITH q AS (SELECT n AS x FROM rates) "
+    "SELECT s.body FROM scores s, q WHERE q.x < $1 AND s.tenant_id = $1",
+    "SELECT s.body FROM scores s, rates_v v WHERE v.cnt < $1 AND s.tenant_id = $1",
+    "SELECT s.body FROM scores s, rates_v v WHERE v.pts < $2 AND s.tenant_id = $1",
+    "SELECT d.body FROM (SELECT amount AS x, tenant_id, body FROM scores) d "
+    "WHERE d.x < $1 AND d.tenant_id = $1",
+    "SELECT s.body FROM (SELECT $1 AS v UNION SELECT n FROM rates) u, scores s "
+    "WHERE s.tenant_id = $1",
+    "SELECT s.body FROM scores s, LATERAL (VALUES ($1), (s.amount)) v(x) WHERE s.tenant_id = $1",
+    "SELECT body, array_position(arr, $2) FROM scores WHERE tenant_id = $1",
+]
+
+# ordinary statements beside lossy columns that must stay proven: the tenant parameter used as
+# a pin only, whatever else the statement computes with lossy columns
+HIDDEN_ORDINARY = [
+    "INSERT INTO scores (id, tenant_id, score, body) VALUES (9, $1, 1, 'x'), "
+    "(10, $1, 2::real, 'y')",
+    "SELECT s.body, max(s.score) OVER (), v.pts FROM scores s, rates_v v "
+    "WHERE s.tenant_id = $1 AND v.pts > $2",
+    "WITH t AS (SELECT tenant_id, score AS x, body FROM scores WHERE tenant_id = $1) "
+    "SELECT body FROM t WHERE x < $2",
+    "SELECT body FROM scores WHERE tenant_id = $1 UNION ALL "
+    "SELECT body FROM scores WHERE tenant_id = $1 AND score > 2",
+]
+
+
+def _hidden_policy(tmp_path: Path) -> object:
+    return policy_for(tmp_path, HIDDEN_SCHEMA, tenant_column="tenant_id")
+
+
+@pytest.mark.parametrize("sql", HIDDEN_LEAKS + HIDDEN_FLOAT8_LEAKS)
+def test_a_lossy_type_reached_through_another_expression_or_name_pins_nothing(
+    tmp_path: Path, sql: str
+) -> None:
+    codes = [f.code for f in analyze_statement(sql, _hidden_policy(tmp_path)).findings]  # type: ignore[arg-type]
+    assert codes and set(codes) == {"TG001"}, sql
+
+
+@pytest.mark.parametrize("sql", HIDDEN_SAFE + HIDDEN_ORDINARY)
+def test_an_exact_type_reached_through_another_expression_or_name_pins(
+    tmp_path: Path, sql: str
+) -> None:
+    assert analyze_statement(sql, _hidden_policy(tmp_path)).findings == (), sql  # type: ignore[arg-type]
+
+
+async def test_a_lossy_type_reached_through_another_expression_reads_another_tenant(
+    database: str,
+) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(HIDDEN_SCHEMA + HIDDEN_DATA)
+            for sql in HIDDEN_LEAKS:
+                rows = sorted(str(r[0]) for r in await conn.fetch(sql, 16777217))
+                assert "VICTIM" in rows, (sql, rows)
+            for sql in HIDDEN_FLOAT8_LEAKS:
+                rows = sorted(str(r[0]) for r in await conn.fetch(sql, 9007199254740993))
+                assert "VICTIM" in rows, (sql, rows)
+            for sql in HIDDEN_SAFE:
+                args = (16777217, 5) if "$2" in sql else (16777217,)
+                rows = [str(r[0]) for r in await conn.fetch(sql, *args)]
+                assert rows and set(rows) == {"own"}, (sql, rows)
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()

@@ -625,9 +625,11 @@ class SchemaInfo:
         self._create_table(node.base, text, path)
 
     def _composite_type(self, node: Any, text: str, path: str) -> None:
-        self.types[_relname(node.typevar)] = {
-            str(c.colname) for c in node.coldeflist or () if type(c).__name__ == "ColumnDef"
-        }
+        attributes = [c for c in node.coldeflist or () if type(c).__name__ == "ColumnDef"]
+        self.types[_relname(node.typevar)] = {str(c.colname) for c in attributes}
+        self.lossy_columns.update(  # a typed table's columns, a `(row).field`
+            str(c.colname) for c in attributes if self._lossy_type(c.typeName, c.collClause)
+        )
 
     def _import_foreign_schema(self, node: Any, text: str, path: str) -> None:
         self._unknown(
@@ -657,6 +659,7 @@ class SchemaInfo:
             leaf.intoClause = into
         names = self._query_columns(node, query)
         self.columns.setdefault(_relname(into.rel), set()).update(names or ())
+        self._lossy_outputs(node, list(_strings(into.colNames)) or None)
 
     def _table_element(self, table: str, columns: set[str], element: Any) -> None:
         from pglast.enums import ConstrType, TableLikeOption
@@ -710,6 +713,46 @@ class SchemaInfo:
         so that two tenant ids may meet: it rounds, pads, truncates or compares loosely."""
         element = _type_key(type_name).rstrip("[]")
         return element in self.lossy_types or self._loose_type(type_name, collate)
+
+    def _lossy_outputs(self, query: Any, aliases: list[str] | None) -> None:
+        """The output names of a view's (or CREATE TABLE AS's) query that may be of a lossy
+        type under another name (`r AS pts`, `max(r)`): anything but a column of an exact
+        name or a constant, in any branch of a set operation, at that position."""
+        leaves: list[Any] = []
+        stack = [query]
+        while stack:
+            current = stack.pop()
+            if type(current).__name__ != "SelectStmt":
+                continue
+            if current.larg is not None:
+                stack.extend((current.rarg, current.larg))
+            else:
+                leaves.append(current)
+        names: list[str | None] = list(aliases or ())
+        for number, leaf in enumerate(leaves):
+            rows = [list(v) for v in leaf.valuesLists or ()]
+            if not rows:
+                rows = [[t.val for t in leaf.targetList or ()]]
+                if number == 0 and not aliases:
+                    names = [_output_name(t) for t in leaf.targetList or ()]
+            for row in rows:
+                if any(_star(item) for item in row):  # positions unknown: every alias
+                    self.lossy_columns.update(n for n in names if n)
+                    return
+                for position, item in enumerate(row):
+                    if position < len(names) and not self._exact_output(item):
+                        name = names[position]
+                        if name:
+                            self.lossy_columns.add(name)
+
+    def _exact_output(self, item: Any) -> bool:
+        kind = type(item).__name__
+        if kind == "A_Const":
+            return True
+        if kind != "ColumnRef":
+            return False
+        fields = list(item.fields or ())
+        return bool(fields) and str(getattr(fields[-1], "sval", "")) not in self.lossy_columns
 
     def _domain(self, node: Any, text: str, path: str) -> None:
         names = list(_strings(node.domainname))
@@ -818,6 +861,7 @@ class SchemaInfo:
                 )
                 return
         query = RawStream()(source)
+        self._lossy_outputs(source, list(_strings(node.into.colNames)) or None)
         if _enum(node.objtype) == ObjectType.OBJECT_MATVIEW:
             aliases = list(_strings(node.into.colNames)) or None
             self._add_view(node.into.rel, ViewInfo(query, aliases))
@@ -1032,6 +1076,8 @@ class SchemaInfo:
                     self.defaults[new] = moved  # the view's defaults go with it
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
             table = _relname(node.relation)
+            if node.subname in self.lossy_columns:  # the type goes with the column
+                self.lossy_columns.add(new)
             if self._shared(node.relation):  # the same name in another schema keeps its column
                 self.columns.setdefault(table, set()).add(new)
                 return
@@ -1157,6 +1203,7 @@ class SchemaInfo:
 
         aliases = list(_strings(node.aliases)) or None
         self._add_view(node.view, ViewInfo(RawStream()(node.query), aliases))
+        self._lossy_outputs(node.query, aliases)
 
     def _defined(self, relation: Any) -> bool:
         """Notes where a table or view is created; whether its name is in another schema too."""
@@ -1236,6 +1283,8 @@ class SchemaInfo:
                 types.append(type_key)
             if parameter.name and mode in ("o", "b", "t"):  # out, inout, TABLE columns
                 outputs.append(str(parameter.name))
+                if self._lossy_type(parameter.argType, None):
+                    self.lossy_columns.add(str(parameter.name))
         columns: set[str] | None = set(outputs) if outputs else None
         if columns is None and returned is not None and returned.setof:
             columns = self.columns.get(returns)
@@ -1332,6 +1381,26 @@ def _relations_read(node: Any) -> set[str]:
                 continue
             stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
     return names
+
+
+def _output_name(target: Any) -> str | None:
+    """The name PostgreSQL gives a select list item: its alias, a column's or a call's name."""
+    if target.name:
+        return str(target.name)
+    value = target.val
+    kind = type(value).__name__
+    if kind == "ColumnRef":
+        fields = list(value.fields or ())
+        return (str(getattr(fields[-1], "sval", "")) or None) if fields else None
+    if kind == "FuncCall" and value.funcname:
+        return str(value.funcname[-1].sval)
+    return None
+
+
+def _star(item: Any) -> bool:
+    return type(item).__name__ == "ColumnRef" and any(
+        type(f).__name__ == "A_Star" for f in item.fields or ()
+    )
 
 
 def _type_key(type_name: Any) -> str:

@@ -37,6 +37,7 @@ from tenantguard.engine.proof.values import (
     FLOAT_TYPING_NAMES,
     FLOAT_TYPING_SET,
     LOSSY_COLUMN_PARENTS,
+    column_typed_parameters,
     float_neighbours,
     float_root,
     float_typed_parameters,
@@ -177,6 +178,7 @@ class Model:
         interesting = _INTERESTING
         leaves = PRUNED
         lossy_parents = LOSSY_COLUMN_PARENTS if columns else frozenset()
+        typed_parents: list[exp.Expression] = []  # looked at once the walk has seen every alias
         expression = exp.Expression
         end_of_block = _END_OF_BLOCK
         enclosing: list[Block | None] = []
@@ -237,7 +239,7 @@ class Model:
                     elif name in policy.pinning_functions:
                         self.pinned_calls.append((node, block))
             if kind in lossy_parents:  # `score > $1` with `score real`: $1 is real throughout
-                self._lossy_operands(node, floats_seen)
+                typed_parents.append(node)
             for value in node.args.values():
                 if type(value) is list:
                     stack.extend(
@@ -245,14 +247,8 @@ class Model:
                     )
                 elif isinstance(value, expression) and type(value) not in leaves:
                     stack.append(value)
-
-    def _lossy_operands(self, node: exp.Expression, floats_seen: set[int]) -> None:
-        """The parameters typed by a column of a lossy type among `node`'s operands."""
-        names = self.policy.lossy_columns
-        for value in node.args.values():
-            for operand in value if type(value) is list else (value,):
-                if type(operand) is exp.Column and identifier_name(operand.this) in names:
-                    self.lossy.update(float_neighbours(operand, self.policy, floats_seen))
+        if typed_parents:  # once every alias is known (`WITH q AS (SELECT r AS x …)`)
+            self.lossy.update(column_typed_parameters(typed_parents, policy, floats_seen))
 
     def pin_value(self, node: exp.Expression) -> PinValue | None:
         """`node` as a pinning value of this statement: not a parameter it casts lossily."""

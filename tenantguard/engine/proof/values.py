@@ -15,20 +15,23 @@ from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import PinValue
-from tenantguard.engine.proof.syntax import identifier_name, subclasses
+from tenantguard.engine.proof.syntax import identifier_name, set_branches, subclasses
 
 __all__ = [
     "FLOAT_TYPING_NAMES",
     "FLOAT_TYPING_SET",
     "LOSSY_COLUMN_PARENTS",
     "column_side",
+    "column_typed_parameters",
     "exact_array_cast",
     "exact_cast",
     "float_neighbours",
     "float_root",
     "float_typed_parameters",
+    "local_lossy_names",
     "lossy_parameter",
     "lossy_parameters",
+    "lossy_root",
     "multi_values",
     "pin_value",
     "single_value_array",
@@ -216,7 +219,7 @@ FLOAT_TYPING_SET: frozenset[type[exp.Expr]] = frozenset(
         exp.Abs, exp.Acos, exp.Acosh, exp.Asin, exp.Asinh, exp.Atan, exp.Atan2, exp.Atanh,
         exp.Cbrt, exp.Ceil, exp.Cos, exp.Cosh, exp.Cot, exp.Degrees, exp.Exp, exp.Floor,
         exp.Ln, exp.Log, exp.Pow, exp.Radians, exp.Round, exp.Sign, exp.Sin, exp.Sinh,
-        exp.Sqrt, exp.Tan, exp.Tanh, exp.UnixToTime, exp.WidthBucket,
+        exp.Sqrt, exp.Tan, exp.Tanh, exp.Trunc, exp.UnixToTime, exp.WidthBucket,
     }
 )  # fmt: skip
 # the same, for the functions sqlglot keeps as anonymous calls
@@ -231,8 +234,8 @@ FLOAT_TYPING_NAMES = frozenset(
 def float_typed_parameters(call: exp.Expr, policy: Policy) -> list[PinValue]:
     """The parameters a double precision function or operator takes as they are (`sqrt($1)`,
     `$1 ^ 2`): PostgreSQL types them double precision, a pin by them is lossy."""
-    if isinstance(call, exp.Round) and call.args.get("decimals") is not None:
-        return []  # round(x, n) has only a numeric form: exact
+    if isinstance(call, exp.Round | exp.Trunc) and call.args.get("decimals") is not None:
+        return []  # round(x, n) and trunc(x, n) have only a numeric form: exact
     found = []
     for argument in call.iter_expressions():
         while isinstance(argument, exp.Paren):
@@ -250,7 +253,17 @@ _FLOATS = frozenset({_T.FLOAT, _T.DOUBLE})
 _FLOAT_CARRIERS = (
     exp.Paren, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Pow, exp.Neg, exp.If, exp.Case,
     exp.Coalesce, exp.Greatest, exp.Least, exp.Nullif, exp.Array, exp.Any, exp.All,
+    # what keeps its operand's type (`max(score) OVER () < $1`, `arr[1] < $1`, a scalar
+    # subquery's one column, a projection's alias): the float carries through
+    exp.Max, exp.Min, exp.Sum, exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp,
+    exp.Variance, exp.VariancePop, exp.FirstValue, exp.LastValue, exp.NthValue, exp.Lag,
+    exp.Lead, exp.AnyValue, exp.Window, exp.Filter, exp.Distinct, exp.IgnoreNulls,
+    exp.RespectNulls, exp.Bracket, exp.Collate, exp.Subquery, exp.Alias, exp.Tuple,
+    exp.ArrayAgg,
 )  # fmt: skip
+# carriers whose operands are not compared with one another (a row's or a call's other
+# fields): the walk goes up through them but marks no parameter among their operands
+_PASS_THROUGH = (exp.Alias, exp.Tuple, exp.Bracket, exp.Window, exp.Filter)
 # what compares its operands in one type: a parameter beside a float is typed float
 _FLOAT_COMPARERS = (
     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In,
@@ -258,9 +271,37 @@ _FLOAT_COMPARERS = (
 )  # fmt: skip
 
 
+# results of an exact type whatever their operands: counts, ranks, truth values, text
+_EXACT_RESULTS = subclasses(
+    exp.Count,
+    exp.RowNumber,
+    exp.Rank,
+    exp.DenseRank,
+    exp.Ntile,
+    exp.Predicate,
+    exp.Connector,
+    exp.Not,
+    exp.Lower,
+    exp.Upper,
+    exp.Length,
+    exp.Concat,
+    exp.DPipe,
+    exp.Exists,
+)
+# a call of any other function may be polymorphic (`array_position(arr, $1)` types $1 as
+# arr's element, `array_append`, `width_bucket`…): its parameters meet its other arguments
+_CALL_CARRIERS = subclasses(exp.Func) - _EXACT_RESULTS - subclasses(exp.Cast, exp.TryCast)
+
+
 # where a column of a lossy type types a parameter beside it (`score > $1`, `score + $1`):
 # every other place of a column starts no walk up (`float_neighbours` looks at its parent)
-LOSSY_COLUMN_PARENTS = subclasses(*_FLOAT_CARRIERS, *_FLOAT_COMPARERS)
+# (and `AS q(x)`, which names columns of another relation)
+LOSSY_COLUMN_PARENTS = (
+    subclasses(*_FLOAT_CARRIERS, *_FLOAT_COMPARERS, exp.Select, exp.TableAlias, exp.SetOperation)
+    | _CALL_CARRIERS
+)
+# operands whose type may be a lossy one the proof cannot see (see `lossy_root`)
+_TYPED_ROOTS = subclasses(exp.Column, exp.Dot, exp.Cast, exp.TryCast, exp.Anonymous)
 
 
 def float_root(node: exp.Expr, policy: Policy) -> bool:
@@ -284,23 +325,92 @@ def float_neighbours(root: exp.Expr, policy: Policy, seen: set[int]) -> list[Pin
     node = root
     while True:
         parent = node.parent
-        if parent is None or id(parent) in seen:
+        if parent is None:
+            return found
+        if isinstance(parent, exp.Select):
+            if node.arg_key != "expressions":
+                return found
+            # a projection of a scalar (or IN, ANY, ALL) subquery is its value; a set
+            # operation's branches meet column by column (`SELECT $1 UNION SELECT score`)
+            found.extend(_column_parameters(parent, node, policy))
+        elif isinstance(parent, exp.Tuple) and isinstance(parent.parent, exp.Values):
+            found.extend(_column_parameters(parent, node, policy))  # `VALUES ($1), (score)`
+        if id(parent) in seen:
             return found
         seen.add(id(parent))
-        carrier = isinstance(parent, _FLOAT_CARRIERS)
+        if isinstance(parent, (exp.Select, exp.SetOperation, *_PASS_THROUGH)):
+            node = parent
+            continue
+        carrier = isinstance(parent, _FLOAT_CARRIERS) or type(parent) in _CALL_CARRIERS
         if carrier or isinstance(parent, _FLOAT_COMPARERS):
-            for child in parent.iter_expressions():
+            # `CASE x WHEN $1`: x is compared with each WHEN
+            simple_case = isinstance(parent, exp.Case) and parent.this is not None
+            for child in _operands(parent):
                 # a CASE's results are its branches' THEN
-                operand = child.args.get("true") if isinstance(child, exp.If) else child
-                while isinstance(operand, exp.Paren):
-                    operand = operand.this
-                if isinstance(operand, exp.Parameter | exp.Placeholder):
-                    value = pin_value(operand, policy)
-                    if value is not None:
-                        found.append(value)
+                if isinstance(child, exp.If):
+                    operands = [child.args.get("true"), child.this if simple_case else None]
+                else:
+                    operands = [child]
+                for operand in operands:
+                    while isinstance(operand, exp.Paren):
+                        operand = operand.this
+                    if isinstance(operand, exp.Parameter | exp.Placeholder):
+                        value = pin_value(operand, policy)
+                        if value is not None:
+                            found.append(value)
         if not carrier:
             return found
         node = parent
+
+
+def _column_parameters(row: exp.Expr, item: exp.Expr, policy: Policy) -> list[PinValue]:
+    """The bare parameters in the column of `item` (in `row`, a set operation's branch or a
+    row of VALUES) of every other branch or row: PostgreSQL gives the column one type."""
+    position = next((i for i, e in enumerate(row.expressions) if e is item), None)
+    if position is None:
+        return []
+    if isinstance(row, exp.Tuple):
+        assert isinstance(row.parent, exp.Values)
+        if isinstance(row.parent.parent, exp.Insert):
+            return []  # INSERT's VALUES: each row is typed by the target columns
+        rows: list[exp.Expression] = list(row.parent.expressions)
+    else:
+        top: exp.Expr = row
+        while isinstance(top.parent, exp.SetOperation) or (
+            isinstance(top.parent, exp.Subquery)
+            and not top.parent.alias
+            and isinstance(top.parent.parent, exp.SetOperation)
+        ):
+            top = top.parent
+        if top is row or not isinstance(top, exp.Expression):
+            return []  # no set operation: the column is the projection's alone
+        rows = set_branches(top)
+    found = []
+    for other in rows:
+        items = other.expressions if isinstance(other, exp.Select | exp.Tuple) else ()
+        if position < len(items):
+            operand = items[position]
+            while isinstance(operand, exp.Paren | exp.Alias):
+                operand = operand.this
+            if isinstance(operand, exp.Parameter | exp.Placeholder):
+                value = pin_value(operand, policy)
+                if value is not None:
+                    found.append(value)
+    return found
+
+
+def _operands(node: exp.Expr) -> list[exp.Expr]:
+    """`node`'s operands, a row's fields in place of the row: `(score, 1) < ($1, 2)` and
+    `ROW(score) = ROW($1)` compare `score` with `$1`."""
+    out: list[exp.Expr] = []
+    for child in node.iter_expressions():
+        if isinstance(child, exp.Tuple) or (
+            isinstance(child, exp.Anonymous) and identifier_name(child.this) == "row"
+        ):
+            out.extend(child.expressions)
+        else:
+            out.append(child)
+    return out
 
 
 def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
@@ -320,7 +430,174 @@ def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
         if float_root(call, policy):
             found.update(float_neighbours(call, policy, seen))
     if policy.lossy_columns:  # `score > $1` with `score real`
-        for column in tree.find_all(exp.Column):
-            if identifier_name(column.this) in policy.lossy_columns:
-                found.update(float_neighbours(column, policy, seen))
+        parents = [n for n in tree.find_all(exp.Expression) if type(n) in LOSSY_COLUMN_PARENTS]
+        found.update(column_typed_parameters(parents, policy, seen))
     return found
+
+
+def column_typed_parameters(
+    parents: list[exp.Expression], policy: Policy, seen: set[int]
+) -> list[PinValue]:
+    """The parameters typed by an operand of a lossy type of one of `parents` (the nodes of
+    LOSSY_COLUMN_PARENTS of a statement, all of them: its aliases are read first)."""
+    names = local_lossy_names(parents, policy.lossy_columns)
+    found: list[PinValue] = []
+    for node in parents:
+        for value in node.args.values():
+            for operand in value if type(value) is list else (value,):
+                if type(operand) in _TYPED_ROOTS and lossy_root(operand, names):
+                    found.extend(float_neighbours(operand, policy, seen))
+    return found
+
+
+def lossy_root(operand: exp.Expression, names: frozenset[str] | set[str]) -> bool:
+    """Whether `operand` (a column, a field, a cast or a call) may be of a lossy type:
+    a column of one of `names`, a composite's field of one, a cast to a type that is not an
+    exact one (a domain over real), a function the proof does not know (its type unknown)."""
+    if type(operand) is exp.Column:
+        return identifier_name(operand.this) in names
+    if isinstance(operand, exp.Dot):  # `(p).px`
+        field = operand.expression
+        return not isinstance(field, exp.Identifier) or identifier_name(field) in names
+    if isinstance(operand, exp.Cast | exp.TryCast):
+        to = operand.args.get("to")
+        return isinstance(to, exp.DataType) and to.this is _T.USERDEFINED
+    return isinstance(operand, exp.Anonymous)
+
+
+_EXACT_LEAVES = subclasses(
+    exp.Literal, exp.Parameter, exp.Placeholder, exp.Null, exp.Boolean, exp.Identifier
+)
+_LOOK_BUDGET = 64  # nodes looked at per alias; beyond, the alias is read as lossy (fail closed)
+
+
+def _may_be_lossy(node: exp.Expression, names: frozenset[str] | set[str]) -> bool:
+    """Whether the value of `node` may be of a lossy type (fail closed: unknown is lossy)."""
+    stack = [node]
+    budget = _LOOK_BUDGET
+    while stack:
+        current = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return True
+        kind = type(current)
+        if kind is exp.Column:
+            if identifier_name(current.this) in names:
+                return True
+        elif kind in _EXACT_LEAVES or kind in _EXACT_RESULTS:
+            continue
+        elif kind in FLOAT_TYPING_SET or isinstance(current, exp.Extract):
+            return True  # double precision whatever its operands (`n ^ 2`)
+        elif isinstance(current, exp.Cast | exp.TryCast):
+            if not (exact_cast(current) or exact_array_cast(current)):
+                return True
+        elif isinstance(current, exp.If):
+            stack.append(current.args.get("true") or exp.Null())
+        elif isinstance(current, exp.Case):
+            stack.extend(current.args.get("ifs") or ())
+            if current.args.get("default") is not None:
+                stack.append(current.args["default"])
+        elif isinstance(current, exp.Select):
+            stack.extend(current.expressions)  # a scalar subquery: its column
+        elif isinstance(current, exp.SetOperation):
+            stack.extend((current.this, current.expression))
+        elif isinstance(current, _FLOAT_CARRIERS) and not isinstance(current, exp.Bracket):
+            stack.extend(current.iter_expressions())
+        else:
+            return True
+    return False
+
+
+def local_lossy_names(
+    nodes: list[exp.Expression], names: frozenset[str] | set[str]
+) -> frozenset[str] | set[str]:
+    """`names` with the names the statement gives to values of a lossy type (`score AS x`,
+    `(SELECT r FROM rates) q(x)`, `WITH q(x) AS (…)`): a parameter compared with `q.x` is
+    typed so. Repeated until no name is added (an alias of an alias), a few rounds at most."""
+    aliases = [n for n in nodes if type(n) is exp.Alias]
+    renamed = [n for n in nodes if isinstance(n, exp.TableAlias) and n.args.get("columns")]
+    unions = [
+        n
+        for n in nodes
+        if isinstance(n, exp.SetOperation) and not isinstance(n.parent, exp.SetOperation)
+    ]
+    # `unnest(arr) x`, `f() x`: the function's one column is named x (its type unknown)
+    called = [
+        identifier_name(n.this)
+        for n in nodes
+        if isinstance(n, exp.TableAlias)
+        and not n.args.get("columns")
+        and (
+            isinstance(n.parent, exp.Unnest)
+            or (isinstance(n.parent, exp.Table) and not isinstance(n.parent.this, exp.Identifier))
+        )
+    ]
+    if not aliases and not renamed and not unions and not called:
+        return names
+    found = set(names) | set(called)
+    for _ in range(8):
+        size = len(found)
+        for union in unions:
+            _union_columns(union, found)
+        for alias in aliases:
+            name = identifier_name(alias.args.get("alias"))
+            if name not in found and _may_be_lossy(alias.this, found):
+                found.add(name)
+        for table_alias in renamed:
+            _renamed_columns(table_alias, found)
+        if len(found) == size:
+            return found
+    for alias in aliases:  # still growing: every name given to a value (fail closed)
+        found.add(identifier_name(alias.args.get("alias")))
+    for table_alias in renamed:
+        found.update(identifier_name(c) for c in table_alias.args["columns"])
+    return found
+
+
+def _union_columns(union: exp.SetOperation, found: set[str]) -> None:
+    """Adds to `found` the names of a set operation's columns (its first branch's) of which
+    a branch may give a value of a lossy type: the column takes the branches' common type."""
+    branches = [list(b.expressions) for b in set_branches(union) if isinstance(b, exp.Select)]
+    if not branches:
+        return
+    for position, item in enumerate(branches[0]):
+        if isinstance(item, exp.Alias):
+            name = identifier_name(item.args.get("alias"))
+        elif isinstance(item, exp.Column):
+            name = identifier_name(item.this)
+        else:
+            continue  # `?column?`: no name to compare with
+        if name in found:
+            continue
+        items = [b[position] for b in branches if position < len(b)]
+        if any(_may_be_lossy(i.this if isinstance(i, exp.Alias) else i, found) for i in items):
+            found.add(name)
+
+
+def _renamed_columns(table_alias: exp.TableAlias, found: set[str]) -> None:
+    """Adds to `found` the names `AS q(a, b)` gives to columns of a lossy type, by position;
+    all of them when the relation's columns are not in sight (a table, a function)."""
+    columns = [
+        identifier_name(c.this if isinstance(c, exp.ColumnDef) else c)
+        for c in table_alias.args["columns"]
+    ]
+    relation = table_alias.parent
+    query = relation.this if isinstance(relation, exp.Subquery | exp.CTE) else relation
+    if isinstance(query, exp.Values):
+        rows = [list(t.expressions) if isinstance(t, exp.Tuple) else [t] for t in query.expressions]
+    elif isinstance(query, exp.Select | exp.SetOperation):
+        rows = [list(b.expressions) for b in set_branches(query) if isinstance(b, exp.Select)]
+        if any(
+            isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+            for r in rows
+            for e in r
+        ):
+            rows = []
+    else:
+        rows = []
+    for position, name in enumerate(columns):
+        if name in found:
+            continue
+        items = [row[position] for row in rows if position < len(row)]
+        if not items or any(_may_be_lossy(item, found) for item in items):
+            found.add(name)
