@@ -26,8 +26,14 @@ What pins a reference `R`:
   `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, or compares
   with a column the schema sources declare `real`, `double precision`, `char(n)`, `name`,
   `money` or `citext` (a domain or an array of one; any table's column of that name, the tenant
-  column's own name excepted): `score < $1`, since PostgreSQL types a parameter once for the
-  whole statement) — or the tenant column of a pinned source. The clauses that filter `R`: the
+  column's own name excepted), or with a value of such a column under any form or name — an
+  aggregate or window over it, a subscript, a scalar, `IN` or `ALL` subquery of it, a row of
+  it, `CASE x WHEN $1`, a polymorphic call (`array_position(arr, $1)`), the same column of a
+  set operation's other branch or of VALUES' other row, an alias, `AS q(x)`, a view's,
+  CREATE TABLE AS's or a function's output, a composite's attribute, a renamed column, or a
+  cast to a domain, or a function call of unknown type: `score < $1`,
+  `(SELECT r AS x FROM rates) q … q.x < $1`, `SELECT $1 UNION SELECT score`, since PostgreSQL
+  types a parameter once for the whole statement) — or the tenant column of a pinned source. The clauses that filter `R`: the
   WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the
   preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL JOIN's ON filters neither
   side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
