@@ -166,6 +166,7 @@ CREATE FUNCTION rate_fn() RETURNS TABLE (fid bigint, outpts real) LANGUAGE sql S
 CREATE TABLE snap AS SELECT id, r AS snappts FROM rates;
 CREATE TYPE pt AS (px real, py real);
 CREATE TABLE points OF pt;
+CREATE TABLE quoted (id bigint, "Score" real);
 """
 
 HIDDEN_DATA = """
@@ -178,6 +179,7 @@ INSERT INTO rates VALUES (1, 1, 1);
 INSERT INTO extras VALUES (1, 16777217, 1), (2, 16777216, 1);
 INSERT INTO snap VALUES (1, 1);
 INSERT INTO points VALUES (1, 1);
+INSERT INTO quoted VALUES (1, 1);
 """
 
 HIDDEN_LEAKS = [
@@ -192,6 +194,8 @@ HIDDEN_LEAKS = [
     "SELECT body, $1 > ALL (SELECT r FROM rates) FROM scores WHERE tenant_id = $1",
     "SELECT body, $1 IN (SELECT r FROM rates) FROM scores WHERE tenant_id = $1",
     "SELECT body, (SELECT max(r) FROM rates) < $1 FROM scores WHERE tenant_id = $1",
+    "SELECT max(body) FROM scores GROUP BY tenant_id HAVING max(score) < $1 AND tenant_id = $1",
+    'SELECT s.body FROM scores s, quoted q WHERE q."Score" < $1 AND s.tenant_id = $1',
     # through another name given in the statement
     "WITH q AS (SELECT r AS x FROM rates) "
     "SELECT s.body FROM scores s, q WHERE q.x < $1 AND s.tenant_id = $1",
