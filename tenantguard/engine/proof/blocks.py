@@ -37,6 +37,7 @@ from tenantguard.engine.proof.values import (
     FLOAT_TYPING_NAMES,
     FLOAT_TYPING_SET,
     LOSSY_COLUMN_PARENTS,
+    Seen,
     column_typed_parameters,
     float_neighbours,
     float_root,
@@ -183,7 +184,7 @@ class Model:
         end_of_block = _END_OF_BLOCK
         enclosing: list[Block | None] = []
         block: Block | None = None
-        floats_seen: set[int] = set()
+        floats_seen: Seen = set()
         # leaves are never pushed: only the root can be one
         stack: list[exp.Expression] = [] if type(self.tree) in leaves else [self.tree]
         while stack:

@@ -21,6 +21,7 @@ __all__ = [
     "FLOAT_TYPING_NAMES",
     "FLOAT_TYPING_SET",
     "LOSSY_COLUMN_PARENTS",
+    "Seen",
     "column_side",
     "column_typed_parameters",
     "exact_array_cast",
@@ -248,6 +249,9 @@ def float_typed_parameters(call: exp.Expr, policy: Policy) -> list[PinValue]:
 
 
 _FLOATS = frozenset({_T.FLOAT, _T.DOUBLE})
+# what a walk up from a float has been through: parents (their ids), and the columns of set
+# operations and VALUES (their id, the position)
+Seen = set[int | tuple[int, int]]
 # what takes the type of its float operand (`$1 + x::real`, `coalesce($1, x::float8)`, a CASE of
 # float results, an array of floats under ANY): a parameter beside it is typed float too
 _FLOAT_CARRIERS = (
@@ -316,7 +320,7 @@ def float_root(node: exp.Expr, policy: Policy) -> bool:
     return type(node) in FLOAT_TYPING_SET or isinstance(node, exp.Extract)
 
 
-def float_neighbours(root: exp.Expr, policy: Policy, seen: set[int]) -> list[PinValue]:
+def float_neighbours(root: exp.Expr, policy: Policy, seen: Seen) -> list[PinValue]:
     """The parameters PostgreSQL types float because they meet the float expression `root`:
     `$1 = x::float8`, `$1 + sqrt(x)`, `coalesce($1, x::real)`, `CASE … THEN $1 ELSE x::float8`.
     Walks up while the float carries over (an iterative walk; `seen` ends it where another root's
@@ -332,9 +336,9 @@ def float_neighbours(root: exp.Expr, policy: Policy, seen: set[int]) -> list[Pin
                 return found
             # a projection of a scalar (or IN, ANY, ALL) subquery is its value; a set
             # operation's branches meet column by column (`SELECT $1 UNION SELECT score`)
-            found.extend(_column_parameters(parent, node, policy))
+            found.extend(_column_parameters(parent, node, policy, seen))
         elif isinstance(parent, exp.Tuple) and isinstance(parent.parent, exp.Values):
-            found.extend(_column_parameters(parent, node, policy))  # `VALUES ($1), (score)`
+            found.extend(_column_parameters(parent, node, policy, seen))  # `VALUES ($1), (x)`
         if id(parent) in seen:
             return found
         seen.add(id(parent))
@@ -363,28 +367,46 @@ def float_neighbours(root: exp.Expr, policy: Policy, seen: set[int]) -> list[Pin
         node = parent
 
 
-def _column_parameters(row: exp.Expr, item: exp.Expr, policy: Policy) -> list[PinValue]:
+def _column_parameters(row: exp.Expr, item: exp.Expr, policy: Policy, seen: Seen) -> list[PinValue]:
     """The bare parameters in the column of `item` (in `row`, a set operation's branch or a
-    row of VALUES) of every other branch or row: PostgreSQL gives the column one type."""
-    position = next((i for i, e in enumerate(row.expressions) if e is item), None)
-    if position is None:
-        return []
+    row of VALUES) of every other branch or row: PostgreSQL gives the column one type. Each
+    column is looked at once (`seen`): a lossy column in every branch stays linear."""
     if isinstance(row, exp.Tuple):
         assert isinstance(row.parent, exp.Values)
         if isinstance(row.parent.parent, exp.Insert):
             return []  # INSERT's VALUES: each row is typed by the target columns
-        rows: list[exp.Expression] = list(row.parent.expressions)
-    else:
-        top: exp.Expr = row
-        while isinstance(top.parent, exp.SetOperation) or (
-            isinstance(top.parent, exp.Subquery)
-            and not top.parent.alias
-            and isinstance(top.parent.parent, exp.SetOperation)
+    position = next((i for i, e in enumerate(row.expressions) if e is item), None)
+    if position is None:
+        return []
+    top: exp.Expr = row
+    if isinstance(row.parent, exp.Values):
+        top = row.parent
+    if isinstance(top, exp.Values):
+        if (id(top), position) in seen:
+            return []
+        seen.add((id(top), position))
+    # up to the whole set operation; each one met is marked, so a column's climb stops where
+    # an earlier one went (a left-deep chain of 2 000 UNIONs is climbed once per column)
+    while True:
+        parent = top.parent
+        if not isinstance(parent, exp.SetOperation) and not (
+            isinstance(parent, exp.Subquery)
+            and not parent.alias
+            and isinstance(parent.parent, exp.SetOperation)
         ):
-            top = top.parent
-        if top is row or not isinstance(top, exp.Expression):
-            return []  # no set operation: the column is the projection's alone
-        rows = set_branches(top)
+            break
+        top = parent
+        if (id(top), position) in seen:
+            return []
+        seen.add((id(top), position))
+    if top is row:
+        return []  # no set operation: the column is the projection's alone
+    if isinstance(top, exp.Values):
+        rows: list[exp.Expr] = list(top.expressions)
+    elif isinstance(top, exp.Expression):
+        rows = list(set_branches(top))
+    else:
+        return []
     found = []
     for other in rows:
         items = other.expressions if isinstance(other, exp.Select | exp.Tuple) else ()
@@ -421,7 +443,7 @@ def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
         value = lossy_parameter(cast, policy)
         if value is not None:
             found.add(value)
-    seen: set[int] = set()
+    seen: Seen = set()
     for call in tree.find_all(*FLOAT_TYPING_SET, exp.Anonymous, exp.Cast, exp.TryCast, exp.Extract):
         if type(call) in FLOAT_TYPING_SET or (
             isinstance(call, exp.Anonymous) and identifier_name(call.this) in FLOAT_TYPING_NAMES
@@ -436,7 +458,7 @@ def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
 
 
 def column_typed_parameters(
-    parents: list[exp.Expression], policy: Policy, seen: set[int]
+    parents: list[exp.Expression], policy: Policy, seen: Seen
 ) -> list[PinValue]:
     """The parameters typed by an operand of a lossy type of one of `parents` (the nodes of
     LOSSY_COLUMN_PARENTS of a statement, all of them: its aliases are read first)."""
