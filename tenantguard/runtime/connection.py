@@ -623,7 +623,9 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, str]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            return self._tg_call(wanted, _execute, query, args, {"timeout": timeout})
+            if type(wanted) is not _Frozen or wanted.plan is not None:
+                return self._tg_call(wanted, _execute, query, args, {"timeout": timeout})
+            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None:  # keyword arguments cost a third of asyncpg's own call
             return _execute(self, query, *args)
         return _execute(self, query, *args, timeout=timeout)
@@ -633,8 +635,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, list[Any]]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            options = {"timeout": timeout, "record_class": record_class}
-            return self._tg_call(wanted, _fetch, query, args, options)
+            if type(wanted) is not _Frozen or wanted.plan is not None:
+                options = {"timeout": timeout, "record_class": record_class}
+                return self._tg_call(wanted, _fetch, query, args, options)
+            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None and record_class is None:
             return _fetch(self, query, *args)
         return _fetch(self, query, *args, timeout=timeout, record_class=record_class)
@@ -644,8 +648,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            options = {"column": column, "timeout": timeout}
-            return self._tg_call(wanted, _fetchval, query, args, options)
+            if type(wanted) is not _Frozen or wanted.plan is not None:
+                options = {"column": column, "timeout": timeout}
+                return self._tg_call(wanted, _fetchval, query, args, options)
+            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
         if column == 0 and timeout is None:
             return _fetchval(self, query, *args)
         return _fetchval(self, query, *args, column=column, timeout=timeout)
@@ -655,8 +661,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            options = {"timeout": timeout, "record_class": record_class}
-            return self._tg_call(wanted, _fetchrow, query, args, options)
+            if type(wanted) is not _Frozen or wanted.plan is not None:
+                options = {"timeout": timeout, "record_class": record_class}
+                return self._tg_call(wanted, _fetchrow, query, args, options)
+            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None and record_class is None:
             return _fetchrow(self, query, *args)
         return _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
