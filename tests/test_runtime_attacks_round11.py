@@ -161,3 +161,128 @@ async def test_the_hot_path_refuses_another_clinics_uuid(setup: Setup) -> None:
             assert await bodies_or_refused(lambda: conn.fetch(READ, same)) == ["mine"]
     finally:
         await conn.close()
+
+
+# --- 2. uuid-keyed use: other spellings, types and paths of clinic B's id ------------------------
+
+
+class UUIDSubclass(uuid.UUID):
+    """A uuid.UUID subclass whose text says clinic A while its value is clinic B's."""
+
+    def __str__(self) -> str:
+        return str(CLINIC_A)
+
+
+class HasBytes:
+    """What asyncpg's uuid encoder reads from anything that is not a str or its own UUID."""
+
+    bytes = CLINIC_B.bytes
+
+
+# PostgreSQL's uuid input (and asyncpg's, for a str bound to a uuid parameter) reads all of
+# these as clinic B: the guard compares exact text, so none equals clinic A's key
+OTHER_SPELLINGS: dict[str, object] = {
+    "upper case": str(CLINIC_B).upper(),
+    "braces": "{" + str(CLINIC_B) + "}",
+    "urn": CLINIC_B.urn,
+    "no dashes": CLINIC_B.hex,
+    "bytes": CLINIC_B.bytes,
+    "subclass": UUIDSubclass(int=CLINIC_B.int),
+    "asyncpg UUID of a str": PgUUID(str(CLINIC_B)),
+    "object with .bytes": HasBytes(),
+}
+READS = {
+    "untyped": READ,
+    "::uuid": "SELECT body FROM files WHERE tenant_id = $1::uuid ORDER BY body",
+    "column as text": "SELECT body FROM files WHERE tenant_id::text = $1 ORDER BY body",
+    "any array": "SELECT body FROM files WHERE tenant_id = ANY($1::uuid[]) ORDER BY body",
+}
+
+
+@pytest.mark.parametrize("read", list(READS))
+@pytest.mark.parametrize("spelling", list(OTHER_SPELLINGS))
+async def test_another_spelling_of_another_clinics_uuid_reads_nothing(
+    setup: Setup, spelling: str, read: str
+) -> None:
+    conn = await files_connection(setup)
+    value = OTHER_SPELLINGS[spelling]
+    mine: object = str(CLINIC_A) if read == "column as text" else CLINIC_A
+    if read == "any array":
+        value, mine = [value], [mine]
+    bodies: list[str] = []
+    try:
+        with tenant(CLINIC_A):
+            # seen once (then cached: the hot path decides what it can)
+            await bodies_or_refused(lambda: conn.fetch(READS[read], mine))
+            # asyncpg refusing to encode a value (DataError) sends nothing either
+            with contextlib.suppress(asyncpg.DataError):
+                bodies = await bodies_or_refused(lambda: conn.fetch(READS[read], value))
+    finally:
+        await conn.close()
+    assert "theirs" not in bodies
+
+
+async def test_executemany_mixing_clinics_changes_nothing(setup: Setup) -> None:
+    conn = await files_connection(setup)
+    try:
+        with tenant(CLINIC_A):
+            for rows in (
+                [(CLINIC_A, "pwned"), (CLINIC_B, "pwned")],
+                [(CLINIC_A, "pwned"), (str(CLINIC_B).upper(), "pwned")],
+                [(CLINIC_A, "pwned"), (PgUUID(str(CLINIC_B)), "pwned")],
+            ):
+                with contextlib.suppress(TenantIsolationError):
+                    await conn.executemany("UPDATE files SET body = $2 WHERE tenant_id = $1", rows)
+    finally:
+        await conn.close()
+    assert await owner_bodies(setup) == ["mine", "theirs"]
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [(CLINIC_A, "copied"), (CLINIC_B, "copied")],
+        [(str(CLINIC_B), "copied")],
+        [(CLINIC_B.hex, "copied")],
+        [(CLINIC_B.bytes, "copied")],
+        [(HasBytes(), "copied")],
+        [(UUIDSubclass(int=CLINIC_B.int), "copied")],
+    ],
+    ids=["mixed", "str", "hex", "bytes", "has-bytes", "subclass"],
+)
+async def test_copy_records_of_another_clinic_writes_nothing(
+    setup: Setup, records: list[tuple[object, str]]
+) -> None:
+    conn = await files_connection(setup)
+    try:
+        with tenant(CLINIC_A), contextlib.suppress(TenantIsolationError):
+            await conn.copy_records_to_table(
+                "files", records=records, columns=["tenant_id", "body"]
+            )
+    finally:
+        await conn.close()
+    assert await owner_bodies(setup) == ["mine", "theirs"]
+
+
+async def test_a_statement_prepared_for_one_clinic_reads_only_the_current_one(
+    setup: Setup,
+) -> None:
+    """Prepared inside tenant(B) (or unscoped), run inside tenant(A): the values are checked
+    against the tenant of the block where it runs, cursors included."""
+    conn = await files_connection(setup)
+    stolen: list[str] = []
+    try:
+        with tenant(CLINIC_B):
+            statement = await conn.prepare(READ)
+            assert [r[0] for r in await statement.fetch(CLINIC_B)] == ["theirs"]
+        with tenant(CLINIC_A):
+            stolen += await bodies_or_refused(lambda: statement.fetch(CLINIC_B))
+            stolen += await bodies_or_refused(lambda: statement.fetch(str(CLINIC_B).upper()))
+            with contextlib.suppress(TenantIsolationError):
+                async with conn.transaction():
+                    stolen += [r[0] async for r in statement.cursor(CLINIC_B)]
+            mine = await bodies_or_refused(lambda: statement.fetch(CLINIC_A))
+    finally:
+        await conn.close()
+    assert stolen == []
+    assert mine == ["mine"]
