@@ -148,12 +148,20 @@ async def _status(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline:
             else f"not built by a patch: DROP INDEX CONCURRENTLY {index.qualified} and build it again"
         )
         print(f"INVALID   index {index.qualified} on {index.table} ({fix})")
+    for partition, parent in status.pending_detaches:
+        print(
+            f"DETACHING partition {partition} of {parent} (a DETACH PARTITION … CONCURRENTLY cut "
+            f"short: apply finishes it, or ALTER TABLE {parent} DETACH PARTITION {partition} "
+            "FINALIZE)"
+        )
     applied_count = len(status.patches) - pending
     summary = f"{applied_count} applied, {pending} pending"
     if status.missing:
         summary += f", {len(status.missing)} missing"
     if status.invalid_indexes:
         summary += f", {len(status.invalid_indexes)} invalid indexes"
+    if status.pending_detaches:
+        summary += f", {len(status.pending_detaches)} partitions pending detach"
     print(summary)
     return 0 if status.ok else 1
 

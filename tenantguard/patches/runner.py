@@ -64,8 +64,10 @@ __all__ = [
     "PipelineStatus",
     "apply_patches",
     "invalid_indexes",
+    "ledger_of",
     "patch_status",
     "pipeline_status",
+    "plan_of",
     "quote_ident",
 ]
 
@@ -142,10 +144,24 @@ class _Plan:
     out_of_order: list[tuple[PatchFile, str, int]] = field(
         default_factory=list
     )  # (new, highest applied)
+    # a new name and checksum with the number of an applied patch whose file is gone: that
+    # patch renamed and edited, or another one in its place (the ledger cannot tell which)
+    reused: list[tuple[PatchFile, AppliedPatch]] = field(default_factory=list)
+    applied_rows: list[AppliedPatch] = field(default_factory=list)  # the ledger's
 
     @property
     def work(self) -> bool:
-        return bool(self.pending or self.changed or self.renamed)
+        return bool(self.pending or self.changed or self.renamed or self.reused)
+
+    def reused_message(self, patch: PatchFile, row: AppliedPatch) -> str:
+        top = max((r.number for r in self.applied_rows), default=row.number)
+        return (
+            f"{patch.path}: patch {patch.name} has the number of applied patch {row.name}, "
+            "whose file is gone: that patch renamed and edited? Applied patches are never "
+            f"edited. --rebaseline {patch.name} records it as {row.name}'s new name and "
+            f"contents without running it; if it is another patch, number it above {top} "
+            "(the highest applied)"
+        )
 
 
 def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
@@ -165,7 +181,13 @@ def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
             plan.changed.append((patch, done))
         else:
             plan.skipped.append(patch)
+    by_number = {row.number: row for row in gone}
+    for patch in list(plan.pending):
+        if patch.number in by_number:
+            plan.pending.remove(patch)
+            plan.reused.append((patch, by_number[patch.number]))
     plan.missing = sorted(gone, key=lambda row: (row.number, row.name))
+    plan.applied_rows = list(ledger.values())
     applied = {row.name: row.number for row in ledger.values()}
     for row, patch in plan.renamed:
         del applied[row.name]
@@ -227,6 +249,23 @@ async def _ledger_table(conn: asyncpg.Connection) -> str:
             "one: create the schema or fix search_path for the runner's user"
         )
     return f"{quote_ident(row['current'])}.{LEDGER}"
+
+
+async def ledger_of(conn: asyncpg.Connection) -> tuple[dict[str, AppliedPatch], str] | None:
+    """The database's ledger rows and the ledger's owner (the user that applied the patches);
+    None when the database has no ledger."""
+    table = await _ledger_table(conn)
+    owner = await conn.fetchval(
+        "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass($1)", table
+    )
+    if owner is None:
+        return None
+    return await _read_ledger(conn, table), str(owner)
+
+
+def plan_of(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
+    """What a run would do: applied (skipped), pending, changed, renamed, missing patches."""
+    return _plan(patches, ledger)
 
 
 async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, AppliedPatch]:
@@ -457,6 +496,9 @@ async def _apply_locked(
                 "never edited: add a new patch, or accept the edit with "
                 f"--rebaseline {patch.name}"
             )
+    for patch, row in plan.reused:
+        if patch.name not in options.rebaseline:
+            raise PatchError(plan.reused_message(patch, row))
     if plan.out_of_order and not options.allow_out_of_order:
         patch, top_name, top_number = plan.out_of_order[0]
         others = f" (and {len(plan.out_of_order) - 1} more)" if len(plan.out_of_order) > 1 else ""
@@ -467,9 +509,26 @@ async def _apply_locked(
         )
     for patch in plan.pending:
         patch.statements  # noqa: B018  (parse and check every pending patch before any runs)
+    taken = {row.name for _patch, row in plan.reused}
+    plan.missing = [row for row in plan.missing if row.name not in taken]
     _log_missing(plan)
     run = PatchRun([], [p.name for p in plan.skipped], [], 0.0)
     run.missing = [row.name for row in plan.missing]
+    for patch, row in plan.reused:  # re-baselined (else refused above): renamed, not run
+        await conn.execute(
+            f"UPDATE {ledger_table} SET name = $2, number = $3, checksum = $4 WHERE name = $1",
+            row.name,
+            patch.name,
+            patch.number,
+            patch.checksum,
+        )
+        log.info(
+            "re-baselined %s -> %s (renamed and edited: recorded, not run again)",
+            row.name,
+            patch.name,
+        )
+        run.renamed.append((row.name, patch.name))
+        run.rebaselined.append(patch.name)
     for row, patch in plan.renamed:
         await conn.execute(
             f"UPDATE {ledger_table} SET name = $2, number = $3 WHERE name = $1",
@@ -553,6 +612,24 @@ async def _drop_invalid_index(conn: asyncpg.Connection, patch: PatchFile) -> Non
         await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {qualified}")
 
 
+async def _pending_detach(conn: asyncpg.Connection, patch: PatchFile) -> str | None:
+    """`ALTER TABLE … DETACH PARTITION … FINALIZE` when the patch's concurrent detach was cut
+    short (the partition is left 'pending detach', and the patch itself can never run again)."""
+    from tenantguard.patches.statements import concurrent_detach
+
+    found = concurrent_detach(patch.statements[0])
+    if found is None:
+        return None
+    parent, partition = found
+    pending = await conn.fetchval(
+        "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass($1) "
+        "AND inhparent = to_regclass($2)",
+        partition,
+        parent,
+    )
+    return f"ALTER TABLE {parent} DETACH PARTITION {partition} FINALIZE" if pending else None
+
+
 async def _run_patch(
     conn: asyncpg.Connection,
     patch: PatchFile,
@@ -633,8 +710,14 @@ async def _left_behind(
     """
     if patch.transactional:
         return "was rolled back"
-    from tenantguard.patches.statements import concurrent_index
+    from tenantguard.patches.statements import concurrent_detach, concurrent_index
 
+    detach = concurrent_detach(patch.statements[0])
+    if detach is not None and await _pending_detach(conn, patch) is not None:
+        return (
+            f"left partition {detach[1]} pending detach from {detach[0]} (its first step "
+            "commits on its own): the next run finishes it with DETACH PARTITION … FINALIZE"
+        )
     found = concurrent_index(patch.statements[0])
     if found is None:
         return "did not complete"
@@ -687,13 +770,20 @@ async def _run_once(
     statement = None
     step = ""  # what ran when no statement of the patch did: the ledger row, the commit
     lines = LineIndex(patch.text)
+    finalize = None
     try:
         if patch.transactional:
             await conn.execute("BEGIN")
         else:
             statement = patch.statements[0]
             await _drop_invalid_index(conn, patch)
-        for statement in patch.statements:
+            finalize = await _pending_detach(conn, patch)
+            if finalize is not None:
+                log.warning(
+                    "%s: finishing the detach an earlier run began: %s", patch.name, finalize
+                )
+                await conn.execute(finalize)
+        for statement in patch.statements if finalize is None else ():
             await conn.execute(statement.text)
         statement, step = None, "recording it in the ledger"
         # the ledger row is the runner's own: written as the session's user, whatever role the patch set
@@ -769,11 +859,14 @@ class PipelineStatus:
     out_of_order: list[PatchFile]
     refused: list[tuple[PatchFile, str]]  # pending patches apply would refuse, and why
     invalid_indexes: list[InvalidIndex]
+    # (partition, parent): a DETACH PARTITION … CONCURRENTLY cut short
+    pending_detaches: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not (
-            self.missing
+            self.pending_detaches
+            or self.missing
             or self.changed
             or self.out_of_order
             or self.refused
@@ -788,10 +881,14 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
     try:
         ledger = await _read_ledger(conn, await _ledger_table(conn))
         invalid = await invalid_indexes(conn, patches, exact=True)
+        detaches = await conn.fetch(
+            "SELECT inhrelid::regclass::text AS partition, inhparent::regclass::text AS parent "
+            "FROM pg_inherits WHERE inhdetachpending ORDER BY 1"
+        )
     finally:
         await conn.close()
     plan = _plan(patches, ledger)
-    refused: list[tuple[PatchFile, str]] = []
+    refused = [(patch, plan.reused_message(patch, row)) for patch, row in plan.reused]
     for patch in plan.pending:
         try:
             patch.statements  # noqa: B018  (parsing is the check)
@@ -806,6 +903,7 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
         [patch for patch, _, _ in plan.out_of_order],
         refused,
         invalid,
+        [(row["partition"], row["parent"]) for row in detaches],
     )
 
 

@@ -135,6 +135,24 @@ def concurrent_index(statement: SqlStatement) -> tuple[str | None, str] | None:
     return None
 
 
+def concurrent_detach(statement: SqlStatement) -> tuple[str, str] | None:
+    """(parent, partition), quoted for SQL, of `ALTER TABLE parent DETACH PARTITION partition
+    CONCURRENTLY`, else None."""
+    node = statement.node
+    if not isinstance(node, ast.AlterTableStmt) or node.relation is None:
+        return None
+    for command in node.cmds or ():
+        partition = getattr(command, "def_", None)
+        if isinstance(partition, ast.PartitionCmd) and partition.concurrent and partition.name:
+            return (_qualified(node.relation), _qualified(partition.name))
+    return None
+
+
+def _qualified(relation: Any) -> str:
+    names = [relation.schemaname, relation.relname] if relation.schemaname else [relation.relname]
+    return ".".join('"' + str(name).replace('"', '""') + '"' for name in names)
+
+
 def relations(statement: SqlStatement) -> list[str]:
     """Names of the tables a statement names (`schema.table` when qualified), DO bodies included."""
     found: list[str] = []
