@@ -15,8 +15,14 @@ import pytest
 
 from tenantguard.cli import main
 from tenantguard.embedded import ThrowawayPostgres
-from tenantguard.patches.files import PatchError, read_patches
+from tenantguard.patches.files import PatchError, PatchUsageError, read_patches
 from tenantguard.patches.runner import LEDGER, apply_patches
+from tenantguard.patches.statements import (
+    SqlStatement,
+    concurrent_detach,
+    concurrent_reindex,
+    split_patch,
+)
 from tenantguard.patches.verify import VerifyReport, sync_baseline, verify_pipeline
 from tests.test_pipeline_faults import fetchval, ledger_names, write
 
@@ -373,3 +379,110 @@ async def test_database_settings_grants_and_comment_a_patch_sets_reach_the_basel
             await conn.close()
     finally:
         await fetchval(postgres.dsn, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+# ------------------------------------------------- a REINDEX CONCURRENTLY cut short
+
+
+async def test_a_reindex_concurrently_cut_short_leaves_no_invalid_copies(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`REINDEX INDEX CONCURRENTLY` that gives up (the runner's lock_timeout) leaves its copy
+    `<index>_ccnew` INVALID but updated by every write (a unique one checks every insert),
+    one more per retry; the runner said 'it did not complete', the next run succeeded and left
+    them, and status said 'not built by a patch: DROP … and build it again'."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_t.sql",
+        "CREATE TABLE IF NOT EXISTS t (tenant_id bigint NOT NULL, k int);\n"
+        "CREATE UNIQUE INDEX IF NOT EXISTS t_k ON t (tenant_id, k);",
+    )
+    await apply_patches(database, patches)
+    write(
+        patches,
+        "0002_reindex.sql",
+        "-- tenantguard: no-transaction\nREINDEX INDEX CONCURRENTLY t_k;",
+    )
+    invalid = "SELECT count(*) FROM pg_index WHERE NOT indisvalid"
+    app = await asyncpg.connect(database)
+    try:  # an application snapshot that has read the table: the reindex waits for it
+        transaction = app.transaction(isolation="repeatable_read")
+        await transaction.start()
+        await app.fetch("SELECT count(*) FROM t")
+        code = await asyncio.to_thread(
+            main,
+            [
+                "patches", "apply", "--dsn", database, "--dir", str(patches),
+                "--lock-timeout", "0.5", "--lock-retries", "1",
+            ],
+        )  # fmt: skip
+        err = capsys.readouterr()
+        assert code == 2, err
+        assert "t_k_ccnew" in err.err and "did not complete" not in err.err
+    finally:
+        await app.close()
+    assert await fetchval(database, invalid) != 0  # the blocker kept them from being dropped
+    assert (await apply_patches(database, patches)).applied == ["0002_reindex.sql"]
+    assert await fetchval(database, invalid) == 0
+    assert (
+        await fetchval(database, "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass")
+        == 1
+    )
+    await fetchval(database, f"DELETE FROM {LEDGER} WHERE name = '0002_reindex.sql'")
+    # a copy left by a runner that was killed: the next run drops it before it reindexes
+    await fetchval(database, "CREATE UNIQUE INDEX t_k_ccnew ON t (tenant_id, k)")
+    await fetchval(
+        database, "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 't_k_ccnew'::regclass"
+    )
+    code = await asyncio.to_thread(
+        main, ["patches", "status", "--dsn", database, "--dir", str(patches)]
+    )
+    out = capsys.readouterr().out
+    assert code == 1 and "REINDEX CONCURRENTLY" in out and "build it again" not in out
+    assert (await apply_patches(database, patches)).applied == ["0002_reindex.sql"]
+    assert await fetchval(database, invalid) == 0
+    assert (
+        await fetchval(database, "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass")
+        == 1
+    )
+
+
+def test_the_concurrent_statements_the_runner_finishes_or_cleans_up_are_recognised() -> None:
+    def first(sql: str) -> SqlStatement:
+        return split_patch(sql, "patch.sql")[0]
+
+    assert concurrent_reindex(first("REINDEX INDEX CONCURRENTLY s.t_k")) == '"s"."t_k"'
+    assert concurrent_reindex(first('REINDEX (CONCURRENTLY) TABLE "T"')) == '"T"'
+    assert concurrent_reindex(first("REINDEX (CONCURRENTLY false) INDEX t_k")) is None
+    assert concurrent_reindex(first("REINDEX INDEX t_k")) is None
+    assert concurrent_detach(
+        first('ALTER TABLE s.events DETACH PARTITION "Events_2020" CONCURRENTLY')
+    ) == ('"s"."events"', '"Events_2020"')
+    assert concurrent_detach(first("ALTER TABLE events DETACH PARTITION events_2020")) is None
+
+
+# ------------------------------------------------- a role that cannot create the ledger
+
+
+async def test_a_role_that_cannot_create_the_ledger_gets_a_usage_error_saying_so(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PostgreSQL 15 gives PUBLIC no CREATE on schema public: the application's role running
+    apply at startup got `InsufficientPrivilegeError: permission denied for schema public` from
+    asyncpg (the API) — nothing said it was the ledger, nor what to grant."""
+    await fetchval(
+        postgres.dsn,
+        "DO $$ BEGIN IF to_regrole('tg_round11_reader') IS NULL THEN "
+        "CREATE ROLE tg_round11_reader LOGIN; END IF; END $$",
+    )
+    patches = tmp_path / "patches"
+    write(patches, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);")
+    reader = postgres.dsn_for(database.rsplit("/", 1)[1], "tg_round11_reader")
+    with pytest.raises(PatchUsageError, match=r"tenantguard_patches.*GRANT CREATE ON SCHEMA"):
+        await apply_patches(reader, patches)
+    code = await asyncio.to_thread(
+        main, ["patches", "apply", "--dsn", reader, "--dir", str(patches)]
+    )
+    assert code == 2 and "GRANT CREATE ON SCHEMA" in capsys.readouterr().err
+    assert await fetchval(database, "SELECT to_regclass('t')") is None

@@ -484,6 +484,13 @@ async def _apply_locked(
             "default_transaction_read_only set for the runner's user. Apply the patches on the "
             "primary, as a user that can write"
         ) from error
+    except asyncpg.InsufficientPrivilegeError as error:
+        schema = ledger_table.rsplit(".", 1)[0]
+        raise PatchUsageError(
+            f"cannot create the patch ledger {ledger_table} ({error}): run the patches as the "
+            f"user that owns the schema, or GRANT CREATE ON SCHEMA {schema} TO the runner's "
+            "user (PostgreSQL 15 no longer grants it to PUBLIC on public)"
+        ) from error
     # re-read under the lock: another replica may have run
     ledger = await _read_ledger(conn, ledger_table)
     plan = _plan(patches, ledger)
@@ -630,6 +637,47 @@ async def _pending_detach(conn: asyncpg.Connection, patch: PatchFile) -> str | N
     return f"ALTER TABLE {parent} DETACH PARTITION {partition} FINALIZE" if pending else None
 
 
+# the copies REINDEX CONCURRENTLY makes (`_ccnew`) and the originals it swaps out (`_ccold`)
+REINDEX_LEFTOVER = r"_cc(new|old)[0-9]*$"
+
+
+async def _drop_reindex_leftovers(conn: asyncpg.Connection, patch: PatchFile) -> list[str]:
+    """Drops the INVALID copies a `REINDEX … CONCURRENTLY` patch cut short left on its table:
+    every write updates them (a unique one checks every insert) and a rerun adds more."""
+    dropped = []
+    for name in await _reindex_leftovers(conn, patch):
+        await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        dropped.append(name)
+    if dropped:
+        log.warning(
+            "%s: dropped the INVALID copies an interrupted REINDEX CONCURRENTLY left: %s",
+            patch.name,
+            ", ".join(dropped),
+        )
+    return dropped
+
+
+async def _reindex_leftovers(conn: asyncpg.Connection, patch: PatchFile) -> list[str]:
+    """The INVALID `_ccnew`/`_ccold` indexes on the table a `REINDEX … CONCURRENTLY` patch
+    rebuilds (its index's table, or the table it names)."""
+    from tenantguard.patches.statements import concurrent_reindex
+
+    target = concurrent_reindex(patch.statements[0])
+    if target is None:
+        return []
+    rows = await conn.fetch(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE NOT i.indisvalid AND c.relname ~ $2 AND i.indrelid = coalesce("
+        "(SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = to_regclass($1)), "
+        "to_regclass($1)) ORDER BY 1",
+        target,
+        REINDEX_LEFTOVER,
+    )
+    return [str(row["name"]) for row in rows]
+
+
 async def _run_patch(
     conn: asyncpg.Connection,
     patch: PatchFile,
@@ -710,7 +758,11 @@ async def _left_behind(
     """
     if patch.transactional:
         return "was rolled back"
-    from tenantguard.patches.statements import concurrent_detach, concurrent_index
+    from tenantguard.patches.statements import (
+        concurrent_detach,
+        concurrent_index,
+        concurrent_reindex,
+    )
 
     detach = concurrent_detach(patch.statements[0])
     if detach is not None and await _pending_detach(conn, patch) is not None:
@@ -718,6 +770,19 @@ async def _left_behind(
             f"left partition {detach[1]} pending detach from {detach[0]} (its first step "
             "commits on its own): the next run finishes it with DETACH PARTITION … FINALIZE"
         )
+    if concurrent_reindex(patch.statements[0]) is not None:
+        left = await _reindex_leftovers(conn, patch)
+        if not left:
+            return "did not complete"
+        try:
+            await _clean_session(conn, ddl_lock_timeout)
+            await _drop_reindex_leftovers(conn, patch)
+        except asyncpg.PostgresError:  # the transaction that blocked the patch blocks the drop
+            return (
+                f"left the INVALID copies {', '.join(left)} of the index, which every write "
+                "updates: the next run drops them before it reindexes"
+            )
+        return f"left the INVALID copies {', '.join(left)} of the index: dropped them"
     found = concurrent_index(patch.statements[0])
     if found is None:
         return "did not complete"
@@ -777,6 +842,7 @@ async def _run_once(
         else:
             statement = patch.statements[0]
             await _drop_invalid_index(conn, patch)
+            await _drop_reindex_leftovers(conn, patch)
             finalize = await _pending_detach(conn, patch)
             if finalize is not None:
                 log.warning(

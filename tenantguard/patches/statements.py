@@ -148,6 +148,19 @@ def concurrent_detach(statement: SqlStatement) -> tuple[str, str] | None:
     return None
 
 
+def concurrent_reindex(statement: SqlStatement) -> str | None:
+    """The index or table (quoted for SQL) a `REINDEX … CONCURRENTLY` rebuilds, else None."""
+    node = statement.node
+    if not isinstance(node, ast.ReindexStmt) or node.relation is None:
+        return None
+    for param in node.params or ():
+        if isinstance(param, ast.DefElem) and param.defname == "concurrently":
+            value = getattr(param.arg, "sval", None) or getattr(param.arg, "ival", None)
+            if param.arg is None or str(value).lower() not in ("false", "off", "0"):
+                return _qualified(node.relation)
+    return None
+
+
 def _qualified(relation: Any) -> str:
     names = [relation.schemaname, relation.relname] if relation.schemaname else [relation.relname]
     return ".".join('"' + str(name).replace('"', '""') + '"' for name in names)
