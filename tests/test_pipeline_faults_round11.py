@@ -486,3 +486,36 @@ async def test_a_role_that_cannot_create_the_ledger_gets_a_usage_error_saying_so
     )
     assert code == 2 and "GRANT CREATE ON SCHEMA" in capsys.readouterr().err
     assert await fetchval(database, "SELECT to_regclass('t')") is None
+
+
+# ------------------------------------------------- the database's statement_timeout
+
+
+async def test_a_patch_cancelled_by_the_database_s_statement_timeout_says_where_it_comes_from(
+    database: str, tmp_path: Path
+) -> None:
+    """`ALTER DATABASE … SET statement_timeout` (there for the application) cancels a long
+    backfill: the error said 'canceling statement due to statement timeout' and nothing about
+    which setting, its value, or how the patch can have its own."""
+    name = database.rsplit("/", 1)[1]
+    await fetchval(database, f"ALTER DATABASE {name} SET statement_timeout = '300ms'")
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_backfill.sql",
+        "CREATE TABLE IF NOT EXISTS t (id int);\nINSERT INTO t SELECT 1 FROM pg_sleep(1);",
+    )
+    with pytest.raises(PatchError) as caught:
+        await apply_patches(database, patches)
+    message = str(caught.value)
+    assert "0001_backfill.sql:2:" in message and "statement_timeout is 300ms" in message
+    assert "SET LOCAL statement_timeout" in message
+    assert await fetchval(database, "SELECT to_regclass('t')") is None
+    write(
+        patches,
+        "0001_backfill.sql",
+        "SET LOCAL statement_timeout = 0;\nCREATE TABLE IF NOT EXISTS t (id int);\n"
+        "INSERT INTO t SELECT 1 FROM pg_sleep(1);",
+    )
+    assert (await apply_patches(database, patches)).applied == ["0001_backfill.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM t") == 1

@@ -909,9 +909,28 @@ async def _run_once(
         left = await _what_is_left(conn, patch, ddl_lock_timeout, drop=True)
         outcome = "failed" if left == "did not complete" else f"failed and {left}"
         said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
+        said += await _timeout_hint(conn, error)
         raise PatchError(
             f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {said}\n    in: {shown}"
         ) from error
+
+
+async def _timeout_hint(conn: asyncpg.Connection, error: Exception) -> str:
+    """Where a statement_timeout that cancelled a patch comes from, and the patch's way out."""
+    if not isinstance(error, asyncpg.QueryCanceledError) or "statement timeout" not in str(error):
+        return ""
+    try:
+        value, source = await conn.fetchrow(
+            "SELECT current_setting('statement_timeout'), source FROM pg_settings "
+            "WHERE name = 'statement_timeout'"
+        ) or ("?", "?")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        return ""
+    return (
+        f"\n    the session's statement_timeout is {value} (set by the {source}; the runner "
+        "keeps the database's and role's settings): a patch that needs longer says "
+        "`SET LOCAL statement_timeout = 0;` first"
+    )
 
 
 @dataclass
