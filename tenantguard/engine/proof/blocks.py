@@ -41,6 +41,7 @@ from tenantguard.engine.proof.values import (
     float_typed_parameters,
     lossy_parameter,
     pin_value,
+    scalar_only,
     single_value_array,
 )
 
@@ -270,8 +271,15 @@ class Model:
         return self._reads_setter
 
     def array_pin_value(self, node: exp.Expression) -> PinValue | None:
-        """`ANY(ARRAY[V])` as a pinning value of this statement (see `pin_value`)."""
-        return self._of_this_statement(single_value_array(node, self.policy))
+        """`ANY(ARRAY[V])`, `ALL(ARRAY[V])` as a pinning value of this statement (see
+        `pin_value`), unless a bare parameter in it is typed an array elsewhere."""
+        found = single_value_array(node, self.policy)
+        if found is None:
+            return None
+        value, bare = found
+        if bare and not scalar_only(self.tree, value, self.policy):
+            return None
+        return self._of_this_statement(value)
 
     # CTEs
 

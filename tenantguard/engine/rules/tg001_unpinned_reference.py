@@ -30,9 +30,19 @@ What pins a reference `R`:
   side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
   column outside an aggregate, one value in each group;
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
-  V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `R.tenant_id::text = V`; a row equality
+  V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
+  empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` (every
+  branch of a set operation selecting the same V), `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
-  tenant value; `… AND TRUE` and `… OR FALSE` change nothing;
+  tenant value; `… AND TRUE` and `… OR FALSE` change nothing. A bare parameter in `ARRAY[$1]`
+  counts only when nothing else in the statement may type it an array (each other use is an
+  item of an `ARRAY[…]` or a cast to a type that is no array): after `$1::bigint[]` or
+  `= ANY($1)`, `ARRAY[$1]` is that whole array;
+- `V COLLATE "C"` or `R.tenant_id COLLATE "C"`, and the same with `"POSIX"`, `"default"` or
+  `ucs_basic` (PostgreSQL's own collations, also qualified `pg_catalog.`): their `=` is
+  byte-wise. Any other collation may be one created `deterministic = false` ('acme' = 'ACME'):
+  no pin. An unqualified name is pg_catalog's while pg_catalog comes first in the search path,
+  as the proof assumes of `=` itself;
 - `JOIN b USING (tenant_id, …)`, and a NATURAL JOIN whose sides the schema shows to share the
   tenant column, as `a.tenant_id = b.tenant_id` in its ON; the merged `tenant_id` is the left
   one (the right one for a RIGHT JOIN, no one's for a FULL JOIN);
