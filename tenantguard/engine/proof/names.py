@@ -111,6 +111,8 @@ class Names:
         if scope is not None and not scope:
             return _MISSING  # this level shows nothing (a derived table's parent)
         if qualifier:
+            if block.using_aliases and qualifier in block.using_aliases:
+                return self._using_alias(block, scope, qualifier, name)
             group = block.join_aliases.get(qualifier) if block.join_aliases else None
             if group is not None and (scope is None or all(s in scope for s in group)):
                 # `(a JOIN b) AS j`: `j.col` is the one side that has the column
@@ -142,6 +144,23 @@ class Names:
         if len(owners) == 1:
             return owners[0] if owners[0].name not in block.ambiguous else None
         return None if owners else _MISSING
+
+    @staticmethod
+    def _using_alias(block: Block, scope: Span | None, qualifier: str, name: str) -> object:
+        """`j.x` of `JOIN … USING (x) AS j`: the merged column's owner, when `j` is the one source
+        of that name the clause can see; None when the name is given twice (PostgreSQL refuses
+        it) or `x` is not in the USING list."""
+        aliases = block.using_aliases[qualifier]
+        seen = [
+            (owners, joined)
+            for owners, joined in aliases
+            if scope is None or all(s in scope for s in joined)
+        ]
+        if not seen:
+            return _MISSING
+        if len(seen) > 1 or qualifier in block.named or qualifier in block.join_aliases:
+            return None
+        return seen[0][0].get(name)
 
     @staticmethod
     def _schema_match(source: Source, schema: str) -> object:
