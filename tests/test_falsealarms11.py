@@ -153,3 +153,91 @@ async def test_the_rows_on_the_server(database: str) -> None:
             assert await _rows(conn, sql, "acme") == ["VICTIM", "own"], sql
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- item 7: INSERT through a view
+# An INSERT into an automatically updatable view leaves the base table's columns it does not
+# name to the base table's defaults (the view's own default, if set, first; `DEFAULT` in VALUES
+# too): a tenant column defaulting to the tenant expression is written with it. Not through a
+# view that renames the tenant column (`INSERT INTO v (t, …)` writes it), sets its own default,
+# or has an INSTEAD OF trigger or an INSTEAD rule (they write what they like: 202 here).
+VIEWS = """
+CREATE TABLE notes (id serial PRIMARY KEY,
+    tenant_id bigint NOT NULL DEFAULT current_setting('app.tenant_id')::bigint, body text);
+CREATE VIEW v AS SELECT id, tenant_id, body FROM notes;
+CREATE VIEW v_hidden AS SELECT id, body FROM notes;
+CREATE VIEW v_star AS SELECT * FROM notes WHERE body <> 'zzz';
+CREATE VIEW v_on_v AS SELECT id, tenant_id, body FROM v;
+CREATE VIEW v_own_default AS SELECT id, tenant_id, body FROM notes;
+ALTER VIEW v_own_default ALTER COLUMN tenant_id SET DEFAULT 202;
+CREATE VIEW v_renamed AS SELECT id, tenant_id AS t, body FROM notes;
+CREATE VIEW v_listed (i, t, b) AS SELECT id, tenant_id, body FROM notes;
+CREATE VIEW v_star_listed (i, t, b) AS SELECT * FROM notes;
+CREATE VIEW v_trigger AS SELECT id, tenant_id, body FROM notes;
+CREATE FUNCTION v_trigger_insert() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN INSERT INTO notes (tenant_id, body) VALUES (202, NEW.body); RETURN NEW; END $$;
+CREATE TRIGGER v_trigger_insert INSTEAD OF INSERT ON v_trigger
+    FOR EACH ROW EXECUTE FUNCTION v_trigger_insert();
+CREATE VIEW v_rule AS SELECT id, tenant_id, body FROM notes;
+CREATE RULE v_rule_insert AS ON INSERT TO v_rule
+    DO INSTEAD INSERT INTO notes (tenant_id, body) VALUES (202, NEW.body);
+CREATE VIEW v_joined AS SELECT n.id, n.tenant_id, n.body FROM notes n JOIN notes m USING (id);
+"""
+VIEW_SAFE = [
+    "INSERT INTO v (body) VALUES ($1)",
+    "INSERT INTO v (tenant_id, body) VALUES (DEFAULT, $1)",
+    "INSERT INTO v_hidden (body) VALUES ($1)",
+    "INSERT INTO v_star (body) VALUES ($1)",
+    "INSERT INTO v_on_v (body) VALUES ($1)",
+]
+# (statement, what the server writes to tenant_id with the setting at 101)
+VIEW_LEAKS = [
+    ("INSERT INTO v_own_default (body) VALUES ($1)", 202),
+    ("INSERT INTO v_renamed (t, body) VALUES (202, $1)", 202),
+    ("INSERT INTO v_listed (t, b) VALUES (202, $1)", 202),
+    ("INSERT INTO v_star_listed (t, b) VALUES (202, $1)", 202),
+    ("INSERT INTO v_trigger (body) VALUES ($1)", 202),
+    ("INSERT INTO v_rule (body) VALUES ($1)", 202),
+]
+
+
+def _views_policy(tmp_path: Path) -> Policy:
+    policy = policy_for(tmp_path, VIEWS)
+    assert isinstance(policy, Policy)
+    return policy
+
+
+@pytest.mark.parametrize("sql", VIEW_SAFE)
+def test_an_insert_through_a_view_takes_the_base_tables_tenant_default(
+    tmp_path: Path, sql: str
+) -> None:
+    assert analyze_statement(sql, _views_policy(tmp_path)).findings == (), sql
+
+
+@pytest.mark.parametrize(("sql", "written"), VIEW_LEAKS)
+def test_an_insert_through_a_view_that_writes_otherwise_is_flagged(
+    tmp_path: Path, sql: str, written: int
+) -> None:
+    codes = [f.code for f in analyze_statement(sql, _views_policy(tmp_path)).findings]
+    assert "TG002" in codes, (sql, codes)
+
+
+def test_a_view_that_cannot_take_an_insert_keeps_no_default(tmp_path: Path) -> None:
+    assert "v_joined" not in _views_policy(tmp_path).tenant_defaults
+
+
+async def test_the_tenant_written_through_views_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(VIEWS)
+        await conn.execute("SET app.tenant_id = '101'")
+        for sql in VIEW_SAFE:
+            await conn.execute(sql, sql)
+            written = await conn.fetchval("SELECT tenant_id FROM notes WHERE body = $1", sql)
+            assert written == 101, sql
+        for sql, expected in VIEW_LEAKS:
+            await conn.execute(sql, sql)
+            written = await conn.fetchval("SELECT tenant_id FROM notes WHERE body = $1", sql)
+            assert written == expected, sql
+    finally:
+        await conn.close()

@@ -175,6 +175,8 @@ class SchemaInfo:
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # relations with a trigger or a rule: an INSERT into such a view writes what they write
+    rewritten: set[str] = field(default_factory=set, compare=False, repr=False)
     # types (citext, domains over a loose type or with a loose collation) and collations
     # (`deterministic = false`, or FROM one) whose equality folds several values into one
     loose_types: set[str] = field(default_factory=lambda: {"citext"}, compare=False, repr=False)
@@ -1142,6 +1144,37 @@ class SchemaInfo:
         aliases = list(_strings(node.aliases)) or None
         self._add_view(node.view, ViewInfo(RawStream()(node.query), aliases))
 
+    def _trigger_or_rule(self, node: Any, text: str, path: str) -> None:
+        """CREATE TRIGGER, CREATE RULE: kept for good (a DROP of one is not followed)."""
+        if node.relation is not None:
+            self.rewritten.add(_relname(node.relation))
+
+    def inherit_view_defaults(self) -> None:
+        """An INSERT into an automatically updatable view gives the base table's columns it
+        does not name their base defaults (PostgreSQL 15, also for `DEFAULT` in VALUES): the
+        view takes the default of each base column it leaves out or shows under its own name.
+        Not a view with a default of its own on that column, a trigger or a rule (they write
+        what they like), nor a column it shows renamed (`tenant_id AS t`: the INSERT names it
+        `t`). Views of views follow, in as many rounds as there are views."""
+        for _ in range(len(self.views)):
+            changed = False
+            for name, view in self.views.items():
+                if name in self.rewritten or name in self._no_defaults:
+                    continue
+                found = _updatable_view_base(view)
+                if found is None:
+                    continue
+                base, shown = found
+                own = self.defaults.get(name, {})
+                for column, text in list(self.defaults.get(base, {}).items()):
+                    if column in own or not shown.get(column, {column}) <= {column}:
+                        continue
+                    self.defaults.setdefault(name, {})[column] = text
+                    own = self.defaults[name]
+                    changed = True
+            if not changed:
+                return
+
     def _defined(self, relation: Any) -> bool:
         """Notes where a table or view is created; whether its name is in another schema too."""
         name = _relname(relation)
@@ -1268,6 +1301,8 @@ _HANDLERS = {
     "IndexStmt": SchemaInfo._index,
     "DropStmt": SchemaInfo._drop,
     "ViewStmt": SchemaInfo._view,
+    "CreateTrigStmt": SchemaInfo._trigger_or_rule,
+    "RuleStmt": SchemaInfo._trigger_or_rule,
     "CreateFunctionStmt": SchemaInfo._function,
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,
@@ -1282,6 +1317,50 @@ def _enum(value: Any) -> int:
 
 def _relname(node: Any) -> str:
     return str(node.relname)
+
+
+def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | None:
+    """(the one table a view selects from, the names it shows each base column under by a
+    plain reference) when PostgreSQL updates the view itself: one FROM item, a table, and no
+    WITH, DISTINCT, GROUP BY, HAVING, window, LIMIT/OFFSET, locking or set operation; None
+    otherwise. `*` under a column list renames by positions the reader does not keep: None."""
+    import pglast
+
+    try:
+        statements = pglast.parse_sql(view.query)
+    except Exception:  # a query pglast printed and cannot read back: no default
+        return None
+    if len(statements) != 1:
+        return None
+    select: Any = statements[0].stmt
+    if type(select).__name__ != "SelectStmt" or _enum(select.op) != 0:
+        return None
+    if any(
+        getattr(select, clause) is not None
+        for clause in (
+            "withClause", "distinctClause", "groupClause", "havingClause", "windowClause",
+            "limitCount", "limitOffset", "lockingClause", "valuesLists", "intoClause",
+        )
+    ):  # fmt: skip
+        return None
+    sources: Any = select.fromClause or ()
+    if len(sources) != 1 or type(sources[0]).__name__ != "RangeVar":
+        return None
+    shown: dict[str, set[str]] = {}
+    renames = view.columns or []
+    for index, target in enumerate(select.targetList or ()):
+        value = target.val
+        if type(value).__name__ != "ColumnRef":
+            continue  # an expression: a column an INSERT cannot name
+        last = value.fields[-1]
+        if type(last).__name__ == "A_Star":
+            if renames:
+                return None
+            continue  # every base column under its own name
+        column = str(last.sval)
+        name = renames[index] if index < len(renames) else (target.name or column)
+        shown.setdefault(column, set()).add(str(name))
+    return _relname(sources[0]), shown
 
 
 def _aliased(alias: str, view: ViewInfo) -> str:
@@ -1831,6 +1910,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
             continue  # a down migration drops what its up created
         schema.files.append(file)
         schema.add_sql(text, str(file))
+    schema.inherit_view_defaults()
     return schema
 
 
