@@ -241,3 +241,88 @@ async def test_the_tenant_written_through_views_on_the_server(database: str) -> 
             assert written == expected, sql
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- items 4 and 5: what the schema says of the tenant column
+TYPED = """
+CREATE TABLE notes_i (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, body text);
+CREATE TABLE notes_t (id bigint PRIMARY KEY, tenant_id text NOT NULL, body text);
+CREATE TABLE notes_changed (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, body text);
+ALTER TABLE notes_changed ALTER COLUMN tenant_id TYPE text;
+ALTER TABLE notes_changed ALTER COLUMN tenant_id DROP NOT NULL;
+CREATE TABLE kids (id bigint PRIMARY KEY, note_id bigint, tenant_id bigint NOT NULL, body text);
+CREATE TABLE kids_n (id bigint PRIMARY KEY, note_id bigint, tenant_id bigint, body text);
+CREATE TABLE kids_later (id bigint PRIMARY KEY, note_id bigint, tenant_id bigint, body text);
+ALTER TABLE kids_later ALTER COLUMN tenant_id SET NOT NULL;
+"""
+TYPED_DATA = """
+INSERT INTO notes_i VALUES (1, 101, 'own'), (2, 202, 'VICTIM');
+INSERT INTO notes_t VALUES (1, '101', 'own'), (2, '0101', 'VICTIM');
+INSERT INTO kids VALUES (1, 1, 101, 'own kid'), (2, 1, 202, 'VICTIM kid');
+INSERT INTO kids_n VALUES (1, 1, 101, 'own kid'), (2, 1, NULL, 'NOTENANT kid');
+INSERT INTO kids_later VALUES (1, 1, 101, 'own kid'), (2, 1, 202, 'VICTIM kid');
+"""
+TYPED_SAFE = [
+    "SELECT body FROM notes_i WHERE tenant_id::bigint = $1",
+    "SELECT body FROM notes_i WHERE CAST(tenant_id AS int8) = $1",
+    "SELECT body FROM notes_i WHERE tenant_id::int2 = $1",
+    "SELECT body FROM notes_i WHERE tenant_id::numeric = $1",
+    "SELECT p.body || coalesce(' ' || k.body, '') FROM notes_i p LEFT JOIN kids k "
+    "ON k.note_id = p.id WHERE p.tenant_id = $1 AND (k.tenant_id = $1 OR k.tenant_id IS NULL)",
+    "SELECT p.body || coalesce(' ' || k.body, '') FROM notes_i p LEFT JOIN kids_later k "
+    "ON k.note_id = p.id WHERE p.tenant_id = $1 AND (k.tenant_id = $1 OR k.tenant_id IS NULL)",
+]
+# (statement, the own tenant): float4 has 24 bits, 16777216 = 16777217
+TYPED_LEAKS = [
+    ("SELECT body FROM notes_t WHERE tenant_id::bigint = $1", 101),
+    ("SELECT body FROM notes_i WHERE tenant_id::real = $1", 16777216),
+    (
+        "SELECT p.body || coalesce(' ' || k.body, '') FROM notes_i p LEFT JOIN kids_n k "
+        "ON k.note_id = p.id WHERE p.tenant_id = $1 AND (k.tenant_id = $1 OR k.tenant_id IS NULL)",
+        101,
+    ),
+]
+
+
+def _typed_policy(tmp_path: Path) -> Policy:
+    policy = policy_for(tmp_path, TYPED)
+    assert isinstance(policy, Policy)
+    return policy
+
+
+def test_the_schema_says_which_tenant_columns_are_integer_and_not_null(tmp_path: Path) -> None:
+    policy = _typed_policy(tmp_path)
+    assert policy.integer_tenant_tables == {"notes_i", "kids", "kids_n", "kids_later"}
+    assert policy.not_null_tenant_tables == {"notes_i", "notes_t", "kids", "kids_later"}
+
+
+@pytest.mark.parametrize("sql", TYPED_SAFE)
+def test_casts_and_null_extended_rows_the_schema_makes_safe(tmp_path: Path, sql: str) -> None:
+    assert analyze_statement(sql, _typed_policy(tmp_path)).findings == (), sql
+
+
+@pytest.mark.parametrize(("sql", "tenant"), TYPED_LEAKS)
+def test_their_twins_are_flagged(tmp_path: Path, sql: str, tenant: int) -> None:
+    codes = [f.code for f in analyze_statement(sql, _typed_policy(tmp_path)).findings]
+    assert "TG001" in codes, (sql, codes)
+
+
+async def test_the_typed_rows_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(TYPED + TYPED_DATA)
+        for sql in TYPED_SAFE:
+            rows = await _rows(conn, sql, 101)
+            assert rows and all("own" in r and "VICTIM" not in r for r in rows), (sql, rows)
+        # the twins' own data: ids a float4 cannot tell apart (out of int2's range, too)
+        await conn.execute("INSERT INTO notes_i VALUES (4, 16777217, 'VICTIM big')")
+        for sql, tenant in TYPED_LEAKS:
+            rows = await _rows(conn, sql, tenant)
+            assert any("VICTIM" in r or "NOTENANT" in r for r in rows), (sql, rows)
+        # a narrowing cast fails on a value out of its range: it never wraps onto another id
+        with pytest.raises(asyncpg.NumericValueOutOfRangeError):
+            await conn.fetch(
+                "SELECT body FROM notes_i WHERE tenant_id::int2 = $1", 16777217 % 65536
+            )
+    finally:
+        await conn.close()

@@ -169,6 +169,10 @@ class SchemaInfo:
     # domain over either ('acme' = 'ACME'); kept through a drop or a second definition (fail
     # closed), cleared by an ALTER COLUMN … TYPE to an exact one
     loose: dict[str, set[str]] = field(default_factory=dict)
+    # what is sure of each table's columns: "integer" (int2, int4, int8 or a serial: a cast to
+    # another integer type keeps `=` exact, or fails) and "not_null"; dropped at any doubt (a
+    # name in two schemas, a child's column added again, a rename, a dropped constraint)
+    traits: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, the tables inheriting from (or partitions of) each table, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -241,6 +245,7 @@ class SchemaInfo:
             "files": [str(f) for f in self.files],
             "defaults": {t: dict(d) for t, d in self.defaults.items()},
             "loose": {t: sorted(c) for t, c in self.loose.items()},
+            "traits": {t: {c: sorted(k) for c, k in d.items()} for t, d in self.traits.items()},
         }
 
     @classmethod
@@ -310,6 +315,10 @@ class SchemaInfo:
             [Path(str(f)) for f in data["files"]],
             {str(t): {str(c): str(e) for c, e in d.items()} for t, d in data["defaults"].items()},
             {str(t): set(texts(c)) for t, c in data["loose"].items()},
+            {
+                str(t): {str(c): set(texts(k)) for c, k in d.items()}
+                for t, d in data["traits"].items()
+            },
         )
 
     # what the schema says
@@ -592,6 +601,7 @@ class SchemaInfo:
         if node.if_not_exists and self._exists(node.relation):
             return  # PostgreSQL skips it: the relation of that name stays as it was
         self.defaults.pop(table, None)  # what an earlier table of this name had is gone
+        self.traits.pop(table, None)
         self._forget_kin(table)
         if self._defined(node.relation):
             self._no_defaults.add(table)
@@ -614,6 +624,7 @@ class SchemaInfo:
             self._copy_loose(_relname(parent), table)
             self.children.setdefault(_relname(parent), set()).add(table)
             self._copy_defaults(_relname(parent), table)  # a column declared again has its own
+            self._copy_traits(_relname(parent), table)  # types and NOT NULL are inherited
         for element in node.tableElts or ():
             self._table_element(table, columns, element)
 
@@ -665,6 +676,19 @@ class SchemaInfo:
                 self.loose.setdefault(table, set()).add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
             constraints = list(element.constraints or ())
+            traits = self.traits.setdefault(table, {}).setdefault(column, set())
+            if _integer_type(element.typeName):
+                traits.add("integer")  # a column declared again in a child keeps its parent's
+            if element.is_not_null or any(
+                _enum(c.contype)
+                in (
+                    ConstrType.CONSTR_NOTNULL,
+                    ConstrType.CONSTR_PRIMARY,
+                    ConstrType.CONSTR_IDENTITY,
+                )
+                for c in constraints
+            ):
+                traits.add("not_null")
             for index, constraint in enumerate(constraints):
                 contype = _enum(constraint.contype)
                 if contype == ConstrType.CONSTR_DEFAULT:
@@ -682,9 +706,26 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
+            self._copy_traits(_relname(element.relation), table)  # LIKE copies NOT NULL too
             self._copy_loose(_relname(element.relation), table)  # LIKE keeps the collations
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
+
+    def _copy_traits(self, source: str, table: str) -> None:
+        for column, traits in self.traits.get(source, {}).items():
+            self.traits.setdefault(table, {}).setdefault(column, set()).update(traits)
+
+    def _drop_traits(self, table: str, column: str | None, trait: str | None = None) -> None:
+        """Forgets a trait (all: None) of a column (all: None) of a table and its descendants."""
+        for changed in (table, *self._descendants(table)):
+            found = self.traits.get(changed)
+            if found is None:
+                continue
+            for name in [column] if column is not None else list(found):
+                if trait is None:
+                    found.pop(name, None)
+                elif name in found:
+                    found[name].discard(trait)
 
     def _copy_loose(self, source: str, table: str) -> None:
         if source in self.loose:
@@ -765,6 +806,8 @@ class SchemaInfo:
             return
         if contype == ConstrType.CONSTR_PRIMARY:
             name = node.conname or f"{table}_pkey"
+            for column in columns:  # a primary key's columns are NOT NULL
+                self.traits.setdefault(table, {}).setdefault(column, set()).add("not_null")
         else:
             name = node.conname or f"{table}_{'_'.join(columns)}_key"
         self.constraints[str(name)] = set(columns)
@@ -883,6 +926,7 @@ class SchemaInfo:
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
             elif subtype == AlterTableType.AT_DropColumn and command.name:
+                self._drop_traits(table, str(command.name))  # added again, it is another
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
                 self._set_default(table, str(command.name), None)
@@ -897,8 +941,20 @@ class SchemaInfo:
             elif subtype in (AlterTableType.AT_AddInherit, AlterTableType.AT_DropInherit):
                 parent = _relname(command.def_)  # ALTER TABLE child [NO] INHERIT parent
                 self._inherit(table, parent, subtype == AlterTableType.AT_AddInherit)
+            elif subtype == AlterTableType.AT_SetNotNull and command.name:
+                heirs = self._descendants(table) if node.relation.inh else set()
+                for changed in (table, *heirs):  # children follow, unless ONLY
+                    found = self.traits.setdefault(changed, {})
+                    found.setdefault(str(command.name), set()).add("not_null")
+            elif subtype == AlterTableType.AT_DropNotNull and command.name:
+                self._drop_traits(table, str(command.name), "not_null")
             elif subtype == AlterTableType.AT_AlterColumnType and command.name:
                 def_ = command.def_
+                self._drop_traits(table, str(command.name), "integer")
+                if _integer_type(def_.typeName) and not self._shared(node.relation):
+                    for changed in (table, *self._descendants(table)):
+                        found = self.traits.setdefault(changed, {})
+                        found.setdefault(str(command.name), set()).add("integer")
                 loose = self._loose_type(def_.typeName, def_.collClause)
                 for changed in (table, *self._descendants(table)):  # children follow
                     if loose:
@@ -909,6 +965,7 @@ class SchemaInfo:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
                 self._drop_constraint(table, str(command.name))
+                self._drop_traits(table, None, "not_null")  # perhaps a primary key's
             elif subtype == AlterTableType.AT_ValidateConstraint and command.name:
                 for key in self.foreign_keys.get(table, []):
                     if key.name == command.name:
@@ -953,6 +1010,8 @@ class SchemaInfo:
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
             self._copy_loose(old, new)  # the old name stays marked: fail closed
+            self.traits.pop(new, None)
+            moved_traits = self.traits.pop(old, None)
             if self._shared(node.relation):  # the same name in another schema stays
                 if old in self.columns:
                     self.columns.setdefault(new, set()).update(self.columns[old])
@@ -963,6 +1022,8 @@ class SchemaInfo:
             moved = self.defaults.pop(old, None)
             if moved is not None and new not in self._no_defaults:
                 self.defaults[new] = moved
+            if moved_traits is not None and new not in self._no_defaults:
+                self.traits[new] = moved_traits
             if old in self.columns:
                 self.columns[new] = self.columns.pop(old)
             if old in self.unique_keys:
@@ -1058,6 +1119,8 @@ class SchemaInfo:
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
+        self._drop_traits(table, old)  # children rename theirs too: forgotten, not followed
+        self._drop_traits(table, new)
         defaults = self.defaults.get(table)
         if defaults is not None:
             moved = defaults.pop(old, None)
@@ -1134,6 +1197,7 @@ class SchemaInfo:
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
                 self.defaults.pop(name, None)
+                self.traits.pop(name, None)
                 self._forget_kin(name)
 
     # views and functions
@@ -1317,6 +1381,22 @@ def _enum(value: Any) -> int:
 
 def _relname(node: Any) -> str:
     return str(node.relname)
+
+
+_INTEGER_TYPES = frozenset(
+    {"int2", "int4", "int8", "smallint", "integer", "int", "bigint", "serial", "bigserial",
+     "smallserial", "serial2", "serial4", "serial8"}
+)  # fmt: skip
+
+
+def _integer_type(type_name: Any) -> bool:
+    """int2, int4, int8 or a serial, no array (a domain over one is not followed)."""
+    if type_name is None or getattr(type_name, "arrayBounds", None):
+        return False
+    names = list(_strings(getattr(type_name, "names", None) or ()))
+    if len(names) > 1 and names[0] != "pg_catalog":
+        return False  # a type of that name in another schema
+    return bool(names) and names[-1] in _INTEGER_TYPES
 
 
 def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | None:
@@ -1910,6 +1990,8 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
             continue  # a down migration drops what its up created
         schema.files.append(file)
         schema.add_sql(text, str(file))
+    for name in schema._no_defaults:  # a name in two schemas: which one a query reads is
+        schema.traits.pop(name, None)  # the search path's business
     schema.inherit_view_defaults()
     return schema
 

@@ -375,11 +375,18 @@ class FactCollector:
         common: dict[tuple[int, PinValue], Source] | None = None
         shared: set[int] = set()
         for branch in disjuncts(condition):
-            if self.policy.shared_rows:
-                source = self._shared_branch(block, branch, visible)
-                if source is not None:
-                    shared.add(id(source))
-                    continue
+            source = self._shared_branch(block, branch, visible)
+            if source is not None and (
+                self.policy.shared_rows
+                or (
+                    source.kind is SourceKind.TABLE
+                    and source.table in self.policy.not_null_tenant_tables
+                )
+            ):
+                # with shared rows, rows of no tenant; on a NOT NULL tenant column of a table,
+                # only the rows an outer join NULL-extends (none of its data)
+                shared.add(id(source))
+                continue
             pins: dict[tuple[int, PinValue], Source] = {}
             for part in conjuncts(branch):
                 pairs = list(_equalities(part) or [])

@@ -15,7 +15,7 @@ from sqlglot import exp
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import identifier_name, is_star
-from tenantguard.engine.proof.values import column_side
+from tenantguard.engine.proof.values import column_side, integer_column_side
 
 __all__ = ["Names", "could_own", "output_names"]
 
@@ -183,10 +183,15 @@ class Names:
 
         A table renamed by position (`t AS a(x, y)`) proves nothing by name.
         """
+        integer_cast = False  # `tenant_id::bigint`: exact only on a column of an integer type
         if type(node) is not exp.Column:
-            node = column_side(node)
-            if type(node) is not exp.Column:
-                return None
+            bare = column_side(node)
+            if type(bare) is not exp.Column:
+                bare = integer_column_side(node)
+                integer_cast = True
+                if type(bare) is not exp.Column:
+                    return None
+            node = bare
         if type(node.this) is not exp.Identifier:
             return None
         name = identifier_name(node.this)
@@ -194,6 +199,10 @@ class Names:
             owner = self.resolve(block, node, visible, name)
             if owner is None:
                 return None
+            if integer_cast and not (
+                owner.kind is SourceKind.TABLE and owner.table in self.policy.integer_tenant_tables
+            ):
+                return None  # `text_col::int`: ' 1', '01' and '1' meet
             if owner.kind is SourceKind.TABLE and owner.column_names is not None:
                 return None
             if (
@@ -203,7 +212,7 @@ class Names:
             ):
                 return None  # the registry's own tenant column (if any) is not its key
             return owner
-        if self.root is not None and name == self.root_key:
+        if self.root is not None and name == self.root_key and not integer_cast:
             owner = self.resolve(block, node, visible, name)
             if (
                 owner is not None

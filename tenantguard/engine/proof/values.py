@@ -27,6 +27,7 @@ __all__ = [
     "float_neighbours",
     "float_root",
     "float_typed_parameters",
+    "integer_column_side",
     "lossy_parameter",
     "lossy_parameters",
     "multi_values",
@@ -148,6 +149,22 @@ def column_side(node: exp.Expression) -> exp.Expression:
     while True:
         textual = isinstance(node, exp.Cast | exp.TryCast) and exact_cast(node, _TEXTUAL)
         if not (textual or isinstance(node, exp.Paren) or deterministic_collate(node)):
+            return node
+        node = node.this
+
+
+# casts a column of an integer type may take on the column side of a pin: each maps two
+# integers to two values, or fails (`tenant_id::int2` of 70000 is an error, not a wrap)
+_FROM_INTEGER = _INTEGERS | {_T.DECIMAL, _T.TEXT, _T.VARCHAR}
+
+
+def integer_column_side(node: exp.Expression) -> exp.Expression:
+    """The column under parentheses and casts that keep equality exact *if the column is of
+    an integer type* (`tenant_id::bigint`, `CAST(tenant_id AS int8)`, `tenant_id::numeric`):
+    the caller checks the column's type."""
+    while True:
+        cast = isinstance(node, exp.Cast | exp.TryCast) and exact_cast(node, _FROM_INTEGER)
+        if not (cast or isinstance(node, exp.Paren) or deterministic_collate(node)):
             return node
         node = node.this
 

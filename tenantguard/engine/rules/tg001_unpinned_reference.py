@@ -38,6 +38,12 @@ What pins a reference `R`:
   counts only when nothing else in the statement may type it an array (each other use is an
   item of an `ARRAY[…]` or a cast to a type that is no array): after `$1::bigint[]` or
   `= ANY($1)`, `ARRAY[$1]` is that whole array;
+- `R.tenant_id::bigint = V` (`CAST(… AS int8)`, `::int2`, `::int4`, `::numeric`) when the
+  schema sources declare R's tenant column of an integer type (int2, int4, int8, a serial;
+  followed through `ALTER COLUMN … TYPE`, `LIKE`, `INHERITS`, `PARTITION OF`; forgotten at a
+  rename or for a name in two schemas): such a cast maps two ids to two values or fails
+  ("smallint out of range", never a wrap). Of a column of unknown or another type (text:
+  ' 1', '01' and '1' meet) or to `real` or `double precision`, no pin;
 - `V COLLATE "C"` or `R.tenant_id COLLATE "C"`, and the same with `"POSIX"`, `"default"` or
   `ucs_basic` (PostgreSQL's own collations, also qualified `pg_catalog.`): their `=` is
   byte-wise. Any other collation may be one created `deterministic = false` ('acme' = 'ACME'):
@@ -50,7 +56,11 @@ What pins a reference `R`:
   name as any alias does (not followed inside parentheses, nor for a FULL JOIN);
 - an OR, for what every one of its branches pins to the same value
   (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
-  `tenant_id IS NULL` (rows of no tenant) beside them;
+  `tenant_id IS NULL` (rows of no tenant) beside them; so too, without it, a branch
+  `R.tenant_id IS NULL` of a table whose tenant column the schema sources declare NOT NULL
+  (or in its primary key): only the rows an outer join NULL-extends pass it, which hold none
+  of R's data (`p LEFT JOIN m … WHERE (m.tenant_id = $1 OR m.tenant_id IS NULL)`; `p` needs
+  its own pin);
 - the tenant registry (`tenant_root`): `root.id = V` pins it, and `R.tenant_id = root.id`
   chains from it (reads of the registry itself need no pin); the key of a pinned registry row
   is its tenant value where a block outputs it (`SELECT r.id AS tenant_id … WHERE r.id = $1`);
