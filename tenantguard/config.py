@@ -349,6 +349,7 @@ def build_policy(
             unpinnable=_loose_tables(schema, column, tables) if schema else None,
             integer_tenant_tables=_with_trait(schema, column, "integer") if schema else (),
             not_null_tenant_tables=_with_trait(schema, column, "not_null") if schema else (),
+            lossy_columns=_quoted_names(schema.lossy_columns) if schema else (),
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error

@@ -159,6 +159,7 @@ class Policy:
         "functions",
         "global_tables",
         "integer_tenant_tables",
+        "lossy_columns",
         "mixed_case_tables",
         "not_null_tenant_tables",
         "pinning_function_needles",
@@ -208,6 +209,10 @@ class Policy:
     # the schema's functions and views that may change a setting a tenant expression reads:
     # beside a call (or read) of one, the expression pins nothing
     setting_functions: frozenset[str]
+    # names of columns (of any table) whose type rounds, pads, truncates or compares loosely
+    # (real, double precision, char(n), name, citext…): a parameter compared with one is typed
+    # so for the whole statement, and pins nothing (the tenant column is never among them)
+    lossy_columns: frozenset[str]
     # tenant tables whose tenant column defaults to a tenant expression (which one, by index):
     # an INSERT that leaves the column out writes the setting's tenant
     tenant_defaults: Mapping[str, int]
@@ -249,6 +254,7 @@ class Policy:
         setting_functions: Iterable[str] = (),
         integer_tenant_tables: Iterable[str] = (),
         not_null_tenant_tables: Iterable[str] = (),
+        lossy_columns: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -310,6 +316,7 @@ class Policy:
         )
         init(self, "functions", _names(functions))
         init(self, "setting_functions", _names(setting_functions))
+        init(self, "lossy_columns", _names(lossy_columns) - {self.tenant_column})
         init(
             self,
             "tenant_defaults",
@@ -459,6 +466,7 @@ class Policy:
             "setting_functions": {sql_name(f) for f in self.setting_functions},
             "integer_tenant_tables": {sql_name(t) for t in self.integer_tenant_tables},
             "not_null_tenant_tables": {sql_name(t) for t in self.not_null_tenant_tables},
+            "lossy_columns": {sql_name(c) for c in self.lossy_columns},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]
