@@ -347,6 +347,8 @@ def build_policy(
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
             setting_functions=_setting_functions(schema, settings) if schema else (),
             unpinnable=_loose_tables(schema, column, tables) if schema else None,
+            integer_tenant_tables=_with_trait(schema, column, "integer") if schema else (),
+            not_null_tenant_tables=_with_trait(schema, column, "not_null") if schema else (),
             lossy_columns=_quoted_names(schema.lossy_columns) if schema else (),
         )
     except ValueError as error:
@@ -364,6 +366,14 @@ def build_policy(
         ),
         unpinnable={**policy.unpinnable, **found.unpinnable},
         pinning_functions=found.pinned_by_arguments,
+    )
+
+
+def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:
+    """The tables whose tenant column the schema shows to be sure of a trait (integer type,
+    NOT NULL)."""
+    return _quoted_names(
+        t for t, traits in schema.traits.items() if trait in traits.get(column, ())
     )
 
 

@@ -158,8 +158,10 @@ class Policy:
         "foreign_keys",
         "functions",
         "global_tables",
+        "integer_tenant_tables",
         "lossy_columns",
         "mixed_case_tables",
+        "not_null_tenant_tables",
         "pinning_function_needles",
         "pinning_functions",
         "setting_functions",
@@ -195,6 +197,9 @@ class Policy:
     foreign_keys: Mapping[str, tuple[ForeignKey, ...]]
     unique_keys: Mapping[str, tuple[frozenset[str], ...]]
     unpinnable: Mapping[str, str]
+    # tables whose tenant column the schema shows to be of an integer type / NOT NULL
+    integer_tenant_tables: frozenset[str]
+    not_null_tenant_tables: frozenset[str]
     pinning_functions: Mapping[str, FunctionPins]
     # those functions' names as written between double quotes, folded: a substring of the
     # statement's folded text however it writes them (`"CountOf"` keeps its case)
@@ -247,6 +252,8 @@ class Policy:
         functions: Iterable[str] = (),
         tenant_defaults: Mapping[str, int] | None = None,
         setting_functions: Iterable[str] = (),
+        integer_tenant_tables: Iterable[str] = (),
+        not_null_tenant_tables: Iterable[str] = (),
         lossy_columns: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
@@ -299,6 +306,8 @@ class Policy:
             ),
         )
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
+        init(self, "integer_tenant_tables", _names(integer_tenant_tables))
+        init(self, "not_null_tenant_tables", _names(not_null_tenant_tables))
         init(self, "pinning_functions", MappingProxyType(dict(pinning_functions or {})))
         init(
             self,
@@ -455,6 +464,8 @@ class Policy:
             "functions": {sql_name(f) for f in self.functions},
             "tenant_defaults": {sql_name(t): i for t, i in self.tenant_defaults.items()},
             "setting_functions": {sql_name(f) for f in self.setting_functions},
+            "integer_tenant_tables": {sql_name(t) for t in self.integer_tenant_tables},
+            "not_null_tenant_tables": {sql_name(t) for t in self.not_null_tenant_tables},
             "lossy_columns": {sql_name(c) for c in self.lossy_columns},
         }
         fields.update(changes)

@@ -169,6 +169,10 @@ class SchemaInfo:
     # domain over either ('acme' = 'ACME'); kept through a drop or a second definition (fail
     # closed), cleared by an ALTER COLUMN … TYPE to an exact one
     loose: dict[str, set[str]] = field(default_factory=dict)
+    # what is sure of each table's columns: "integer" (int2, int4, int8 or a serial: a cast to
+    # another integer type keeps `=` exact, or fails) and "not_null"; dropped at any doubt (a
+    # name in two schemas, a child's column added again, a rename, a dropped constraint)
+    traits: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     # names of columns (any table) declared with a type that rounds, pads, truncates or compares
     # loosely (the lossy types below, the loose ones): a parameter compared with one is typed so
     # for the whole statement. Kept through drops and type changes (fail closed: a name)
@@ -179,6 +183,8 @@ class SchemaInfo:
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # relations with a trigger or a rule: an INSERT into such a view writes what they write
+    rewritten: set[str] = field(default_factory=set, compare=False, repr=False)
     # types (citext, domains over a loose type or with a loose collation) and collations
     # (`deterministic = false`, or FROM one) whose equality folds several values into one
     loose_types: set[str] = field(default_factory=lambda: {"citext"}, compare=False, repr=False)
@@ -243,6 +249,7 @@ class SchemaInfo:
             "files": [str(f) for f in self.files],
             "defaults": {t: dict(d) for t, d in self.defaults.items()},
             "loose": {t: sorted(c) for t, c in self.loose.items()},
+            "traits": {t: {c: sorted(k) for c, k in d.items()} for t, d in self.traits.items()},
             "lossy_columns": sorted(self.lossy_columns),
         }
 
@@ -313,6 +320,10 @@ class SchemaInfo:
             [Path(str(f)) for f in data["files"]],
             {str(t): {str(c): str(e) for c, e in d.items()} for t, d in data["defaults"].items()},
             {str(t): set(texts(c)) for t, c in data["loose"].items()},
+            {
+                str(t): {str(c): set(texts(k)) for c, k in d.items()}
+                for t, d in data["traits"].items()
+            },
             set(texts(data["lossy_columns"])),
         )
 
@@ -596,6 +607,7 @@ class SchemaInfo:
         if node.if_not_exists and self._exists(node.relation):
             return  # PostgreSQL skips it: the relation of that name stays as it was
         self.defaults.pop(table, None)  # what an earlier table of this name had is gone
+        self.traits.pop(table, None)
         self._forget_kin(table)
         if self._defined(node.relation):
             self._no_defaults.add(table)
@@ -618,6 +630,7 @@ class SchemaInfo:
             self._copy_loose(_relname(parent), table)
             self.children.setdefault(_relname(parent), set()).add(table)
             self._copy_defaults(_relname(parent), table)  # a column declared again has its own
+            self._copy_traits(_relname(parent), table)  # types and NOT NULL are inherited
         for element in node.tableElts or ():
             self._table_element(table, columns, element)
 
@@ -671,6 +684,19 @@ class SchemaInfo:
                 self.lossy_columns.add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
             constraints = list(element.constraints or ())
+            traits = self.traits.setdefault(table, {}).setdefault(column, set())
+            if _integer_type(element.typeName):
+                traits.add("integer")  # a column declared again in a child keeps its parent's
+            if element.is_not_null or any(
+                _enum(c.contype)
+                in (
+                    ConstrType.CONSTR_NOTNULL,
+                    ConstrType.CONSTR_PRIMARY,
+                    ConstrType.CONSTR_IDENTITY,
+                )
+                for c in constraints
+            ):
+                traits.add("not_null")
             for index, constraint in enumerate(constraints):
                 contype = _enum(constraint.contype)
                 if contype == ConstrType.CONSTR_DEFAULT:
@@ -688,9 +714,26 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
+            self._copy_traits(_relname(element.relation), table)  # LIKE copies NOT NULL too
             self._copy_loose(_relname(element.relation), table)  # LIKE keeps the collations
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
+
+    def _copy_traits(self, source: str, table: str) -> None:
+        for column, traits in self.traits.get(source, {}).items():
+            self.traits.setdefault(table, {}).setdefault(column, set()).update(traits)
+
+    def _drop_traits(self, table: str, column: str | None, trait: str | None = None) -> None:
+        """Forgets a trait (all: None) of a column (all: None) of a table and its descendants."""
+        for changed in (table, *self._descendants(table)):
+            found = self.traits.get(changed)
+            if found is None:
+                continue
+            for name in [column] if column is not None else list(found):
+                if trait is None:
+                    found.pop(name, None)
+                elif name in found:
+                    found[name].discard(trait)
 
     def _copy_loose(self, source: str, table: str) -> None:
         if source in self.loose:
@@ -777,6 +820,8 @@ class SchemaInfo:
             return
         if contype == ConstrType.CONSTR_PRIMARY:
             name = node.conname or f"{table}_pkey"
+            for column in columns:  # a primary key's columns are NOT NULL
+                self.traits.setdefault(table, {}).setdefault(column, set()).add("not_null")
         else:
             name = node.conname or f"{table}_{'_'.join(columns)}_key"
         self.constraints[str(name)] = set(columns)
@@ -895,6 +940,7 @@ class SchemaInfo:
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
             elif subtype == AlterTableType.AT_DropColumn and command.name:
+                self._drop_traits(table, str(command.name))  # added again, it is another
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
                 self._set_default(table, str(command.name), None)
@@ -909,8 +955,20 @@ class SchemaInfo:
             elif subtype in (AlterTableType.AT_AddInherit, AlterTableType.AT_DropInherit):
                 parent = _relname(command.def_)  # ALTER TABLE child [NO] INHERIT parent
                 self._inherit(table, parent, subtype == AlterTableType.AT_AddInherit)
+            elif subtype == AlterTableType.AT_SetNotNull and command.name:
+                heirs = self._descendants(table) if node.relation.inh else set()
+                for changed in (table, *heirs):  # children follow, unless ONLY
+                    found = self.traits.setdefault(changed, {})
+                    found.setdefault(str(command.name), set()).add("not_null")
+            elif subtype == AlterTableType.AT_DropNotNull and command.name:
+                self._drop_traits(table, str(command.name), "not_null")
             elif subtype == AlterTableType.AT_AlterColumnType and command.name:
                 def_ = command.def_
+                self._drop_traits(table, str(command.name), "integer")
+                if _integer_type(def_.typeName) and not self._shared(node.relation):
+                    for changed in (table, *self._descendants(table)):
+                        found = self.traits.setdefault(changed, {})
+                        found.setdefault(str(command.name), set()).add("integer")
                 loose = self._loose_type(def_.typeName, def_.collClause)
                 if self._lossy_type(def_.typeName, def_.collClause):
                     self.lossy_columns.add(str(command.name))
@@ -923,6 +981,7 @@ class SchemaInfo:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
                 self._drop_constraint(table, str(command.name))
+                self._drop_traits(table, None, "not_null")  # perhaps a primary key's
             elif subtype == AlterTableType.AT_ValidateConstraint and command.name:
                 for key in self.foreign_keys.get(table, []):
                     if key.name == command.name:
@@ -967,6 +1026,8 @@ class SchemaInfo:
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
             self._copy_loose(old, new)  # the old name stays marked: fail closed
+            self.traits.pop(new, None)
+            moved_traits = self.traits.pop(old, None)
             if self._shared(node.relation):  # the same name in another schema stays
                 if old in self.columns:
                     self.columns.setdefault(new, set()).update(self.columns[old])
@@ -977,6 +1038,8 @@ class SchemaInfo:
             moved = self.defaults.pop(old, None)
             if moved is not None and new not in self._no_defaults:
                 self.defaults[new] = moved
+            if moved_traits is not None and new not in self._no_defaults:
+                self.traits[new] = moved_traits
             if old in self.columns:
                 self.columns[new] = self.columns.pop(old)
             if old in self.unique_keys:
@@ -1072,6 +1135,8 @@ class SchemaInfo:
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
+        self._drop_traits(table, old)  # children rename theirs too: forgotten, not followed
+        self._drop_traits(table, new)
         defaults = self.defaults.get(table)
         if defaults is not None:
             moved = defaults.pop(old, None)
@@ -1148,6 +1213,7 @@ class SchemaInfo:
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
                 self.defaults.pop(name, None)
+                self.traits.pop(name, None)
                 self._forget_kin(name)
 
     # views and functions
@@ -1157,6 +1223,37 @@ class SchemaInfo:
 
         aliases = list(_strings(node.aliases)) or None
         self._add_view(node.view, ViewInfo(RawStream()(node.query), aliases))
+
+    def _trigger_or_rule(self, node: Any, text: str, path: str) -> None:
+        """CREATE TRIGGER, CREATE RULE: kept for good (a DROP of one is not followed)."""
+        if node.relation is not None:
+            self.rewritten.add(_relname(node.relation))
+
+    def inherit_view_defaults(self) -> None:
+        """An INSERT into an automatically updatable view gives the base table's columns it
+        does not name their base defaults (PostgreSQL 15, also for `DEFAULT` in VALUES): the
+        view takes the default of each base column it leaves out or shows under its own name.
+        Not a view with a default of its own on that column, a trigger or a rule (they write
+        what they like), nor a column it shows renamed (`tenant_id AS t`: the INSERT names it
+        `t`). Views of views follow, in as many rounds as there are views."""
+        for _ in range(len(self.views)):
+            changed = False
+            for name, view in self.views.items():
+                if name in self.rewritten or name in self._no_defaults:
+                    continue
+                found = _updatable_view_base(view)
+                if found is None:
+                    continue
+                base, shown = found
+                own = self.defaults.get(name, {})
+                for column, text in list(self.defaults.get(base, {}).items()):
+                    if column in own or not shown.get(column, {column}) <= {column}:
+                        continue
+                    self.defaults.setdefault(name, {})[column] = text
+                    own = self.defaults[name]
+                    changed = True
+            if not changed:
+                return
 
     def _defined(self, relation: Any) -> bool:
         """Notes where a table or view is created; whether its name is in another schema too."""
@@ -1284,6 +1381,8 @@ _HANDLERS = {
     "IndexStmt": SchemaInfo._index,
     "DropStmt": SchemaInfo._drop,
     "ViewStmt": SchemaInfo._view,
+    "CreateTrigStmt": SchemaInfo._trigger_or_rule,
+    "RuleStmt": SchemaInfo._trigger_or_rule,
     "CreateFunctionStmt": SchemaInfo._function,
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,
@@ -1298,6 +1397,66 @@ def _enum(value: Any) -> int:
 
 def _relname(node: Any) -> str:
     return str(node.relname)
+
+
+_INTEGER_TYPES = frozenset(
+    {"int2", "int4", "int8", "smallint", "integer", "int", "bigint", "serial", "bigserial",
+     "smallserial", "serial2", "serial4", "serial8"}
+)  # fmt: skip
+
+
+def _integer_type(type_name: Any) -> bool:
+    """int2, int4, int8 or a serial, no array (a domain over one is not followed)."""
+    if type_name is None or getattr(type_name, "arrayBounds", None):
+        return False
+    names = list(_strings(getattr(type_name, "names", None) or ()))
+    if len(names) > 1 and names[0] != "pg_catalog":
+        return False  # a type of that name in another schema
+    return bool(names) and names[-1] in _INTEGER_TYPES
+
+
+def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | None:
+    """(the one table a view selects from, the names it shows each base column under by a
+    plain reference) when PostgreSQL updates the view itself: one FROM item, a table, and no
+    WITH, DISTINCT, GROUP BY, HAVING, window, LIMIT/OFFSET, locking or set operation; None
+    otherwise. `*` under a column list renames by positions the reader does not keep: None."""
+    import pglast
+
+    try:
+        statements = pglast.parse_sql(view.query)
+    except Exception:  # a query pglast printed and cannot read back: no default
+        return None
+    if len(statements) != 1:
+        return None
+    select: Any = statements[0].stmt
+    if type(select).__name__ != "SelectStmt" or _enum(select.op) != 0:
+        return None
+    if any(
+        getattr(select, clause) is not None
+        for clause in (
+            "withClause", "distinctClause", "groupClause", "havingClause", "windowClause",
+            "limitCount", "limitOffset", "lockingClause", "valuesLists", "intoClause",
+        )
+    ):  # fmt: skip
+        return None
+    sources: Any = select.fromClause or ()
+    if len(sources) != 1 or type(sources[0]).__name__ != "RangeVar":
+        return None
+    shown: dict[str, set[str]] = {}
+    renames = view.columns or []
+    for index, target in enumerate(select.targetList or ()):
+        value = target.val
+        if type(value).__name__ != "ColumnRef":
+            continue  # an expression: a column an INSERT cannot name
+        last = value.fields[-1]
+        if type(last).__name__ == "A_Star":
+            if renames:
+                return None
+            continue  # every base column under its own name
+        column = str(last.sval)
+        name = renames[index] if index < len(renames) else (target.name or column)
+        shown.setdefault(column, set()).add(str(name))
+    return _relname(sources[0]), shown
 
 
 def _aliased(alias: str, view: ViewInfo) -> str:
@@ -1847,6 +2006,9 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
             continue  # a down migration drops what its up created
         schema.files.append(file)
         schema.add_sql(text, str(file))
+    for name in schema._no_defaults:  # a name in two schemas: which one a query reads is
+        schema.traits.pop(name, None)  # the search path's business
+    schema.inherit_view_defaults()
     return schema
 
 

@@ -33,15 +33,37 @@ What pins a reference `R`:
   side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
   column outside an aggregate, one value in each group;
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
-  V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `R.tenant_id::text = V`; a row equality
+  V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
+  empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` (every
+  branch of a set operation selecting the same V), `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
-  tenant value; `… AND TRUE` and `… OR FALSE` change nothing;
+  tenant value; `… AND TRUE` and `… OR FALSE` change nothing. A bare parameter in `ARRAY[$1]`
+  counts only when nothing else in the statement may type it an array (each other use is an
+  item of an `ARRAY[…]` or a cast to a type that is no array): after `$1::bigint[]` or
+  `= ANY($1)`, `ARRAY[$1]` is that whole array;
+- `R.tenant_id::bigint = V` (`CAST(… AS int8)`, `::int2`, `::int4`, `::numeric`) when the
+  schema sources declare R's tenant column of an integer type (int2, int4, int8, a serial;
+  followed through `ALTER COLUMN … TYPE`, `LIKE`, `INHERITS`, `PARTITION OF`; forgotten at a
+  rename or for a name in two schemas): such a cast maps two ids to two values or fails
+  ("smallint out of range", never a wrap). Of a column of unknown or another type (text:
+  ' 1', '01' and '1' meet) or to `real` or `double precision`, no pin;
+- `V COLLATE "C"` or `R.tenant_id COLLATE "C"`, and the same with `"POSIX"`, `"default"` or
+  `ucs_basic` (PostgreSQL's own collations, also qualified `pg_catalog.`): their `=` is
+  byte-wise. Any other collation may be one created `deterministic = false` ('acme' = 'ACME'):
+  no pin. An unqualified name is pg_catalog's while pg_catalog comes first in the search path,
+  as the proof assumes of `=` itself;
 - `JOIN b USING (tenant_id, …)`, and a NATURAL JOIN whose sides the schema shows to share the
   tenant column, as `a.tenant_id = b.tenant_id` in its ON; the merged `tenant_id` is the left
-  one (the right one for a RIGHT JOIN, no one's for a FULL JOIN);
+  one (the right one for a RIGHT JOIN, no one's for a FULL JOIN); so is `j.tenant_id` of a
+  join-using alias (`JOIN b USING (tenant_id) AS j`, PostgreSQL 14), which shadows an outer
+  name as any alias does (not followed inside parentheses, nor for a FULL JOIN);
 - an OR, for what every one of its branches pins to the same value
   (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
-  `tenant_id IS NULL` (rows of no tenant) beside them;
+  `tenant_id IS NULL` (rows of no tenant) beside them; so too, without it, a branch
+  `R.tenant_id IS NULL` of a table whose tenant column the schema sources declare NOT NULL
+  (or in its primary key): only the rows an outer join NULL-extends pass it, which hold none
+  of R's data (`p LEFT JOIN m … WHERE (m.tenant_id = $1 OR m.tenant_id IS NULL)`; `p` needs
+  its own pin);
 - the tenant registry (`tenant_root`): `root.id = V` pins it, and `R.tenant_id = root.id`
   chains from it (reads of the registry itself need no pin); the key of a pinned registry row
   is its tenant value where a block outputs it (`SELECT r.id AS tenant_id … WHERE r.id = $1`);
