@@ -2124,8 +2124,11 @@ class ProjectIndex:
             if name in cls.attributes:
                 values.append(cls.attributes[name])
                 break
+        passed = self._passed_to_base(order, name)
         for cls in [*order, *self._subclasses(info)]:
             assigned = self._assigned(cls).get(name)
+            if passed is not None and cls is passed[0]:
+                assigned = passed[1]
             if assigned is not None:
                 values.append(assigned)
         for sub in self._subclasses(info):
@@ -2148,6 +2151,54 @@ class ProjectIndex:
             if all(v is values[0] for v in values)
             else hole(node, origin, f"`self.{name}` holds different kinds of values")
         )
+
+    def _passed_to_base(self, order: list[ClassInfo], name: str) -> tuple[ClassInfo, Value] | None:
+        """`self.X = x` in a project base's `__init__` (x its parameter, not rebound there) and
+        the class's own `__init__` calling that one (`super().__init__(table="notes")`,
+        `Base.__init__(self, "notes")`): X holds what those calls pass (each call one
+        alternative), as the subclass's instances get it. None when that is not the shape."""
+        inits = [cls for cls in order if "__init__" in cls.methods]
+        if len(inits) < 2:
+            return None
+        own, base = inits[0].methods["__init__"], inits[1].methods["__init__"]
+        parameter = _init_parameter(base, name)
+        if parameter is None or not own.node.args.args:
+            return None
+        if any(
+            _init_parameter(m, name, stores=True)
+            for m in inits[1].methods.values()
+            if m is not base
+        ):
+            return None  # another method of the base sets it too
+        this, base_name = own.node.args.args[0].arg, inits[1].name
+        arguments: list[ast.expr] = []
+        for call in _own_calls(own.node):
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "__init__"):
+                continue
+            if isinstance(func.value, ast.Call) and _is_name(func.value.func, "super"):
+                positional = list(call.args)
+            elif _is_name(func.value, base_name) and call.args and _is_name(call.args[0], this):
+                positional = list(call.args[1:])
+            else:
+                return None  # another class's __init__: not the shape read here
+            if any(isinstance(a, ast.Starred) for a in positional):
+                return None  # *args: which argument is X is only known at run time
+            chosen = next((k.value for k in call.keywords if k.arg == parameter), None)
+            index = base.positional.index(parameter) if parameter in base.positional else -1
+            if chosen is None and 0 <= index < len(positional):
+                chosen = positional[index]
+            if chosen is None:
+                return None  # the default: left to the base's own reading
+            arguments.append(chosen)
+        if not arguments:
+            return None
+        walker = _Walker(own.module, self)
+        walker.env = {}
+        walker.outer = [(own.module.env, own.module.ever)]
+        values = [walker.evaluate(argument) for argument in arguments]
+        value = values[0] if len(values) == 1 else union(values, arguments[0], own.module.origin)
+        return inits[1], value
 
     def _subclasses(self, info: ClassInfo) -> list[ClassInfo]:
         out: list[ClassInfo] = []
@@ -2799,3 +2850,57 @@ def analyze_module(
             index.unfollowable(path)
         raise
     return info
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _own_calls(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
+    """The calls a function's body makes itself (not those of functions it defines)."""
+    out: list[ast.Call] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        if isinstance(node, ast.Call):
+            out.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _init_parameter(init: FunctionInfo, attribute: str, *, stores: bool = False) -> str | None:
+    """The parameter `__init__` stores as `self.<attribute>` and never rebinds, when every
+    assignment of that attribute there is of it. With `stores`: any text if the method assigns
+    the attribute at all (else None)."""
+    args = init.node.args.args
+    if not args:
+        return None
+    this, stored = args[0].arg, set()
+    rebound: set[str] = set()
+    for node in ast.walk(init.node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            rebound.add(node.id)
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets, value = [node.target], node.value if isinstance(node, ast.AnnAssign) else None
+        for target in targets:
+            if (
+                isinstance(target, ast.Attribute)
+                and target.attr == attribute
+                and _is_name(target.value, this)
+            ):
+                if stores:
+                    return attribute
+                if isinstance(node, ast.AugAssign) or not isinstance(value, ast.Name):
+                    return None
+                stored.add(value.id)
+    if len(stored) != 1:
+        return None
+    (parameter,) = stored
+    ok = parameter in init.parameters and parameter != this and parameter not in rebound
+    return parameter if ok else None
