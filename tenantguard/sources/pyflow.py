@@ -1606,7 +1606,7 @@ class _Walker:
             keywords = {k.arg: self._composable(k.value, composed) for k in node.keywords if k.arg}
             return format_template(template, positional, keywords, node, origin)
         if name == "join" and isinstance(func, ast.Attribute) and len(node.args) == 1:
-            items = node.args[0]
+            items = _unwrapped_items(node.args[0])
             if isinstance(items, ast.List | ast.Tuple) and not any(
                 isinstance(e, ast.Starred) for e in items.elts
             ):
@@ -2547,6 +2547,7 @@ def _grown_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[
     candidates: set[str] = set()
     spoiled: set[str] = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
     grows: set[int] = set()  # the names of `name.append(x)` written as statements
+    through: set[int] = set()  # names joined through a comprehension or map() keeping text
     stack: list[tuple[ast.AST, ast.AST | None, bool]] = [
         (s, function, False) for s in function.body
     ]
@@ -2561,8 +2562,16 @@ def _grown_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[
             and node.value.func.attr in ("append", "extend")
         ):
             grows.add(id(node.value.func.value))
+        if isinstance(node, ast.Call) and _called_name(node) == "join" and len(node.args) == 1:
+            joined = _unwrapped_items(node.args[0])
+            if joined is not node.args[0] and isinstance(joined, ast.Name) and not nested:
+                # `sep.join(sql.SQL(c) for c in name)` joins name: the loop's list is read
+                # where the join is, not inside the comprehension
+                through.add(id(joined))
         if isinstance(node, ast.Name):
-            if nested or not (id(node) in grows or _growing_use(node, parent)):
+            if id(node) in through:
+                pass
+            elif nested or not (id(node) in grows or _growing_use(node, parent)):
                 spoiled.add(node.id)
             elif isinstance(node.ctx, ast.Store):
                 candidates.add(node.id)
@@ -2575,6 +2584,59 @@ def _grown_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[
     found = frozenset(candidates - spoiled)
     _GROWN_CACHE[id(function)] = (function, found)
     return found
+
+
+def _unwrapped_items(node: ast.expr) -> ast.expr:
+    """The list a join's argument hands on item by item, each item's text unchanged: `(c for c
+    in L)`, `[sql.SQL(c) for c in L]`, `map(sql.SQL, L)`, `map(str, L)` give L; anything
+    else is itself."""
+    if isinstance(node, ast.GeneratorExp | ast.ListComp) and len(node.generators) == 1:
+        loop = node.generators[0]
+        if (
+            not loop.ifs
+            and not loop.is_async
+            and isinstance(loop.target, ast.Name)
+            and _keeps_text(node.elt, loop.target.id)
+        ):
+            return loop.iter
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "map"
+        and len(node.args) == 2
+        and not node.keywords
+        and _text_keeping(node.args[0])
+    ):
+        return node.args[1]
+    return node
+
+
+def _text_keeping(func: ast.expr) -> bool:
+    """`sql.SQL` (psycopg renders its text as written) or `str` (of a string: itself)."""
+    if isinstance(func, ast.Name):
+        return func.id in ("SQL", "str")
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "SQL"
+        and _receiver_name(func.value)
+        in (
+            "sql",
+            "psycopg",
+        )
+    )
+
+
+def _keeps_text(element: ast.expr, name: str) -> bool:
+    if isinstance(element, ast.Name):
+        return element.id == name
+    return (
+        isinstance(element, ast.Call)
+        and _text_keeping(element.func)
+        and len(element.args) == 1
+        and not element.keywords
+        and isinstance(element.args[0], ast.Name)
+        and element.args[0].id == name
+    )
 
 
 def _growing_use(name: ast.Name, parent: ast.AST | None) -> bool:
