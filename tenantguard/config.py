@@ -345,6 +345,7 @@ def build_policy(
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
             setting_functions=_setting_functions(schema, settings) if schema else (),
             unpinnable=_loose_tables(schema, column, tables) if schema else None,
+            lossy_columns=_quoted_names(schema.lossy_columns) if schema else (),
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
