@@ -278,7 +278,7 @@ def build_policy(
     unchanged.
     """
     # sqlglot and pglast: only when a file must be analysed
-    from tenantguard.engine.policy import Policy, normalize_name, sql_name
+    from tenantguard.engine.policy import Policy, normalize_name, sql_name, table_name
     from tenantguard.sources.schema import tenant_relations
 
     explicit = "schema_paths" in settings.configured and live_schema is None
@@ -298,7 +298,7 @@ def build_policy(
                 problems.extend(schema.problems)
             if warnings is not None and schema.files:
                 created = set(schema.columns) | set(schema.views) | set(schema.functions)
-                for name in sorted(normalize_name(t) for t in settings.tenant_tables):
+                for name in sorted(table_name(t) for t in settings.tenant_tables):
                     if name not in created:
                         warnings.append(
                             f"tenant table {name!r} ({_describe(settings)}) is not created by "
@@ -340,9 +340,7 @@ def build_policy(
             shared_rows=settings.shared_rows,
             foreign_keys=schema.sound_foreign_keys() if schema else None,
             unique_keys=schema.unique_keys if schema else None,
-            cascades=(
-                schema.cascades({normalize_name(t) for t in tables}, column) if schema else None
-            ),
+            cascades=(schema.cascades({table_name(t) for t in tables}, column) if schema else None),
             functions=_quoted_names(schema.functions) if schema else (),
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
             setting_functions=_setting_functions(schema, settings) if schema else (),
@@ -380,9 +378,9 @@ def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:
 def _loose_tables(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:
     """Tenant tables whose tenant column compares loosely (`citext`, a nondeterministic
     collation): `workspace = 'acme'` also matches 'ACME', so no equality pins them."""
-    from tenantguard.engine.policy import LOOSE_COLUMN, normalize_name
+    from tenantguard.engine.policy import LOOSE_COLUMN, table_name
 
-    tenant = {normalize_name(t) for t in tables} | set(schema.tables_with(column))
+    tenant = {table_name(t) for t in tables} | set(schema.tables_with(column))
     return {
         table: f"{LOOSE_COLUMN} ({column} is citext or has a nondeterministic collation: "
         "'acme' = 'ACME'), so no equality pins it to one tenant"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -21,6 +21,7 @@ __all__ = [
     "names_in_text",
     "normalize_name",
     "sql_name",
+    "table_name",
 ]
 
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
@@ -49,6 +50,20 @@ def normalize_name(name: str) -> str:
     if len(name) >= 2 and name[0] == name[-1] == '"':
         return name[1:-1].replace('""', '"')
     return fold_name(name)
+
+
+def table_name(name: str) -> str:
+    """A configured table name, folded: a schema-qualified one (`billing.invoices`,
+    `crm."Contacts"`) names its table, as a qualified reference in SQL is matched by its
+    table's name (else it would match nothing, and its statements pass unchecked)."""
+    name = name.strip()
+    quoted, start = False, 0
+    for at, char in enumerate(name):
+        if char == '"':
+            quoted = not quoted  # a doubled quote inside a quoted name toggles twice
+        elif char == "." and not quoted:
+            start = at + 1
+    return normalize_name(name[start:])
 
 
 # a word as Python's regular expressions see one (letters of any script)
@@ -96,10 +111,10 @@ def sql_name(name: str) -> str:
     return name if _PLAIN_NAME.match(name) else '"' + name.replace('"', '""') + '"'
 
 
-def _names(values: Iterable[str]) -> frozenset[str]:
+def _names(values: Iterable[str], fold: Callable[[str], str] = normalize_name) -> frozenset[str]:
     if isinstance(values, str):
         values = [part for part in values.split(",") if part.strip()]
-    return frozenset(normalize_name(value) for value in values)
+    return frozenset(fold(value) for value in values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,8 +275,8 @@ class Policy:
             raise ValueError("tenant_column must be a non-empty column name")
         init = object.__setattr__
         init(self, "tenant_column", normalize_name(tenant_column))
-        init(self, "global_tables", _names(global_tables))
-        init(self, "tenant_tables", _names(tenant_tables) - self.global_tables)
+        init(self, "global_tables", _names(global_tables, table_name))
+        init(self, "tenant_tables", _names(tenant_tables, table_name) - self.global_tables)
         init(self, "mixed_case_tables", any(t != t.lower() for t in self.tenant_tables))
         screenable = len(self.tenant_tables) <= 256 and not any(
             '"' in t for t in self.tenant_tables
