@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard import Policy
 from tenantguard.engine.analyze import analyze_statement
@@ -69,19 +70,14 @@ def _codes(sql: str, policy: Policy) -> list[str]:
     return sorted(f.code for f in analyze_statement(sql, policy).findings)
 
 
-async def _fetch(database: str, sql: str, *args: object) -> list[str]:
+async def _fetch(conn: asyncpg.Connection, sql: str, *args: object) -> list[str]:
     """The first column of each row, in a transaction rolled back."""
-    conn = await asyncpg.connect(database)
+    transaction = conn.transaction()
+    await transaction.start()
     try:
-        await conn.execute(SCHEMA + DATA)
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            return sorted(str(r[0]) for r in await conn.fetch(sql, *args))
-        finally:
-            await transaction.rollback()
+        return sorted(str(r[0]) for r in await conn.fetch(sql, *args))
     finally:
-        await conn.close()
+        await transaction.rollback()
 
 
 # ---------------------------------------------------------------- class 8: opaque commands
@@ -110,3 +106,71 @@ async def test_the_cursor_and_the_explain_reach_every_org_on_the_server(database
         assert await conn.fetchval("SELECT title FROM tasks WHERE org = $1", B) == "hacked"
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 7: schema inference
+# - A table with no tenant column inherited by a tenant table (INHERITS) returns the children's
+#   rows, every org's, to a read without ONLY; nothing can pin it.
+# - CREATE RULE "_RETURN" AS ON SELECT … DO INSTEAD makes a table a view (PostgreSQL 15): its
+#   rows are the rule's query's, read like a view's body (one that takes org from a joined
+#   table cannot be pinned; one that passes projects' org through can).
+# (statement, server arguments)
+LEAKS = [
+    ("SELECT body FROM base_docs", ()),
+    ("SELECT body FROM base_docs WHERE id > 0", ()),
+    ("SELECT d.body FROM base_docs d JOIN orgs o ON o.id = $1", (A,)),
+    ("UPDATE base_docs SET body = body || ' hacked' WHERE id = 2 RETURNING body", ()),
+    ("DELETE FROM base_docs WHERE id = 2 RETURNING body", ()),
+    ("SELECT name FROM proj_view WHERE org = $1", (A,)),
+    ("SELECT v.name FROM orgs o JOIN proj_view v ON v.org = o.id WHERE o.id = $1", (A,)),
+]
+SAFE = [
+    ("SELECT body FROM ONLY base_docs", ()),
+    ("UPDATE ONLY base_docs SET body = 'mine' WHERE id = 0 RETURNING body", ()),
+    ("SELECT body FROM docs WHERE org = $1", (A,)),
+    ("SELECT body FROM plain_docs", ()),
+    ("SELECT name FROM proj_mirror WHERE org = $1", (A,)),
+    ("SELECT name FROM projects WHERE org = $1", (A,)),
+]
+
+
+@pytest.mark.parametrize(("sql", "args"), LEAKS)
+def test_tables_that_hold_every_orgs_rows_are_reported(
+    tmp_path: Path, sql: str, args: tuple[object, ...]
+) -> None:
+    assert "TG001" in _codes(sql, _policy(tmp_path)), sql
+
+
+@pytest.mark.parametrize(("sql", "args"), SAFE)
+def test_their_twins_are_proven(tmp_path: Path, sql: str, args: tuple[object, ...]) -> None:
+    assert _codes(sql, _policy(tmp_path)) == [], sql
+
+
+async def test_the_leaks_read_or_change_org_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        for sql, args in LEAKS:
+            rows = await _fetch(conn, sql, *args)
+            assert any("VICTIM" in r for r in rows), (sql, rows)
+        for sql, args in SAFE:
+            rows = await _fetch(conn, sql, *args)
+            assert rows and not any("VICTIM" in r for r in rows), (sql, rows)
+    finally:
+        await conn.close()
+
+
+def test_inheritance_is_kept_in_the_schema_cache_and_follows_alter_table() -> None:
+    from tenantguard.sources.schema import SchemaInfo
+
+    schema = SchemaInfo()
+    schema.add_sql(
+        SCHEMA + "CREATE TABLE later_docs (org uuid NOT NULL, id bigint, body text);\n"
+        "CREATE TABLE plain_base (id bigint);\n"
+        "ALTER TABLE later_docs INHERIT plain_base;\n"
+        "ALTER TABLE docs NO INHERIT base_docs;\n"
+    )
+    expected = {"plain_base": {"later_docs"}}
+    assert schema.inherited_by(schema.tables_with("org"), "org") == expected
+    back = SchemaInfo.from_json(schema.to_json())
+    assert back.inherited_by(back.tables_with("org"), "org") == expected

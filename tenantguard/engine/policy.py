@@ -13,6 +13,7 @@ from sqlglot import exp
 
 __all__ = [
     "DEFAULT_TENANT_EXPRESSIONS",
+    "INHERITED_ROWS",
     "LOOSE_COLUMN",
     "ForeignKey",
     "FunctionPins",
@@ -26,6 +27,9 @@ __all__ = [
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
 # why a tenant table is in `unpinnable` when its own tenant column is the cause
 LOOSE_COLUMN = "its tenant column compares loosely"
+# why a table with no tenant column is in `unpinnable`: tenant tables inherit from it (INHERITS),
+# and a read without ONLY returns their rows
+INHERITED_ROWS = "it has no tenant column and tenant tables inherit from it"
 
 
 # a composite key's (column, referenced column) pairs besides the tenant column's

@@ -169,11 +169,12 @@ class SchemaInfo:
     # domain over either ('acme' = 'ACME'); kept through a drop or a second definition (fail
     # closed), cleared by an ALTER COLUMN … TYPE to an exact one
     loose: dict[str, set[str]] = field(default_factory=dict)
+    # the tables inheriting from (or partitions of) each table: a read of a parent returns them
+    children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
-    # of each type, the tables inheriting from (or partitions of) each table, PREPAREd queries
+    # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
-    children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # types (citext, domains over a loose type or with a loose collation) and collations
     # (`deterministic = false`, or FROM one) whose equality folds several values into one
@@ -239,6 +240,7 @@ class SchemaInfo:
             "files": [str(f) for f in self.files],
             "defaults": {t: dict(d) for t, d in self.defaults.items()},
             "loose": {t: sorted(c) for t, c in self.loose.items()},
+            "children": {t: sorted(c) for t, c in self.children.items() if c},
         }
 
     @classmethod
@@ -308,6 +310,7 @@ class SchemaInfo:
             [Path(str(f)) for f in data["files"]],
             {str(t): {str(c): str(e) for c, e in d.items()} for t, d in data["defaults"].items()},
             {str(t): set(texts(c)) for t, c in data["loose"].items()},
+            children={str(t): set(texts(c)) for t, c in data["children"].items()},
         )
 
     # what the schema says
@@ -344,6 +347,16 @@ class SchemaInfo:
             if named is not None and word.search(problem.text):
                 found.add(_last_name(named.group(1)))
         return found
+
+    def inherited_by(self, tables: Iterable[str], column: str) -> dict[str, set[str]]:
+        """Tables without `column` that some of `tables` inherit from (INHERITS, at any depth):
+        a read of one without ONLY returns those tables' rows too. Which of them, for each."""
+        wanted = set(tables)
+        return {
+            table: heirs
+            for table, columns in self.columns.items()
+            if column not in columns and (heirs := self._descendants(table) & wanted)
+        }
 
     def tenant_root(self, column: str) -> tuple[str, str] | None:
         """The tenant registry: the one (table, key column) every foreign key on the tenant
@@ -1142,6 +1155,21 @@ class SchemaInfo:
         aliases = list(_strings(node.aliases)) or None
         self._add_view(node.view, ViewInfo(RawStream()(node.query), aliases))
 
+    def _rule(self, node: Any, text: str, path: str) -> None:
+        """CREATE RULE "_RETURN" AS ON SELECT … DO INSTEAD SELECT: PostgreSQL (15 and before)
+        makes the table a view whose rows are the rule's query's, whatever its columns say."""
+        from pglast.enums import CmdType
+        from pglast.stream import RawStream
+
+        actions = list(node.actions or ())
+        if _enum(node.event) != CmdType.CMD_SELECT or not node.instead or len(actions) != 1:
+            return  # rules on writes run out of the proof's sight, like triggers
+        table = _relname(node.relation)
+        self.columns.pop(table, None)  # no longer a table: the view's verdict decides
+        self.loose.pop(table, None)
+        self.defaults.pop(table, None)
+        self._add_view(node.relation, ViewInfo(RawStream()(actions[0]), None))
+
     def _defined(self, relation: Any) -> bool:
         """Notes where a table or view is created; whether its name is in another schema too."""
         name = _relname(relation)
@@ -1268,6 +1296,7 @@ _HANDLERS = {
     "IndexStmt": SchemaInfo._index,
     "DropStmt": SchemaInfo._drop,
     "ViewStmt": SchemaInfo._view,
+    "RuleStmt": SchemaInfo._rule,
     "CreateFunctionStmt": SchemaInfo._function,
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,

@@ -93,6 +93,12 @@ or `ALTER COLUMN … TYPE`: `workspace = 'acme'` matches 'ACME' there, even as `
 (the cast keeps the collation) or chained from an exact column (the comparison takes the
 column's collation); an upsert on it is TG003.
 
+The schema sources decide what a name reads. A table with no tenant column that tenant tables
+inherit from (`CREATE TABLE docs (org uuid) INHERITS (base_docs)`) returns their rows of every
+tenant to a read, update or delete without `ONLY`: nothing pins it (`FROM ONLY base_docs`
+reads its own rows and passes). A table that a `CREATE RULE "_RETURN" AS ON SELECT … DO
+INSTEAD` turns into a view is read as that view.
+
 ## Example
 ```sql
 SELECT p.name, a.starts_at
@@ -121,7 +127,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import LOOSE_COLUMN, sql_name
+from tenantguard.engine.policy import INHERITED_ROWS, LOOSE_COLUMN, sql_name
 from tenantguard.engine.proof import Role, Source
 
 RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
@@ -139,6 +145,11 @@ def where_to_pin(source: Source, column: str) -> str:
         return (
             f"make {source.table}.{sql_name(column)} compare exactly: ALTER TABLE "
             f'{source.table} ALTER COLUMN {sql_name(column)} TYPE text COLLATE "C" (in a patch)'
+        )
+    if source.unpinnable is not None and source.unpinnable.startswith(INHERITED_ROWS):
+        return (
+            f"read ONLY {source.table} for its own rows, or the tenant tables that inherit "
+            "from it, each pinned to one tenant"
         )
     if source.unpinnable is not None:
         return (
