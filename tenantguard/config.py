@@ -348,6 +348,15 @@ def build_policy(
             functions=_quoted_names(schema.functions) if schema else (),
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
             setting_functions=_setting_functions(schema, settings) if schema else (),
+            tenant_sources=(
+                {
+                    sql_name(t): {sql_name(c) for c in g[column]}
+                    for t, g in schema.generated.items()
+                    if column in g
+                }
+                if schema
+                else None
+            ),
             unpinnable=(
                 {**_loose_tables(schema, column, tables), **_inherited(schema, column, tables)}
                 if schema

@@ -174,3 +174,55 @@ def test_inheritance_is_kept_in_the_schema_cache_and_follows_alter_table() -> No
     assert schema.inherited_by(schema.tables_with("org"), "org") == expected
     back = SchemaInfo.from_json(schema.to_json())
     assert back.inherited_by(back.tables_with("org"), "org") == expected
+
+
+# ---------------------------------------------------------------- TG004: a generated tenant column
+# `org uuid GENERATED ALWAYS AS (owner) STORED`: an UPDATE of owner moves the row to the org it
+# names, though org is not in the SET list.
+MOVES = [
+    "UPDATE gen SET owner = $2 WHERE org = $1 RETURNING org",
+    "UPDATE gen SET (body, owner) = ('x', $2) WHERE org = $1 RETURNING org",
+    "INSERT INTO gen AS g (id, owner, body) VALUES (1, $1, 'x') "
+    "ON CONFLICT (id) DO UPDATE SET owner = $2 WHERE g.org = $1 RETURNING g.org",
+    "MERGE INTO gen g USING (SELECT 1 AS id) s ON g.org = $1 AND g.id = s.id "
+    "WHEN MATCHED THEN UPDATE SET owner = $2",
+]
+
+
+@pytest.mark.parametrize("sql", MOVES)
+def test_an_update_of_what_the_tenant_column_is_generated_from_moves_rows(
+    tmp_path: Path, sql: str
+) -> None:
+    assert "TG004" in _codes(sql, _policy(tmp_path)), sql
+
+
+def test_an_update_of_other_columns_of_that_table_is_proven(tmp_path: Path) -> None:
+    policy = _policy(tmp_path)
+    assert _codes("UPDATE gen SET body = $2 WHERE org = $1 RETURNING org", policy) == []
+    # the column it is generated from, LIKE … INCLUDING GENERATED and INHERITS keep it
+    child = SCHEMA + (
+        "CREATE TABLE gen_copy (LIKE gen INCLUDING GENERATED);\n"
+        "CREATE TABLE gen_child () INHERITS (gen);\n"
+    )
+    policy = policy_for(tmp_path, child, tenant_column="org")
+    assert isinstance(policy, Policy)
+    for table in ("gen_copy", "gen_child"):
+        assert _codes(f"UPDATE {table} SET owner = $2 WHERE org = $1", policy) == ["TG004"]
+        assert _codes(f"UPDATE {table} SET body = $2 WHERE org = $1", policy) == []
+
+
+async def test_the_update_moves_a_row_to_org_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        for sql in MOVES:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute(sql, A, B)
+                orgs = await conn.fetch("SELECT org FROM gen ORDER BY id")
+                assert [str(r["org"]) for r in orgs] == [B, B], sql  # org A's row is now B's
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()

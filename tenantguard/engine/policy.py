@@ -175,6 +175,7 @@ class Policy:
         "tenant_expressions",
         "tenant_root",
         "tenant_root_key",
+        "tenant_sources",
         "tenant_table_needles",
         "tenant_tables",
         "unique_keys",
@@ -210,6 +211,9 @@ class Policy:
     # tenant tables whose tenant column defaults to a tenant expression (which one, by index):
     # an INSERT that leaves the column out writes the setting's tenant
     tenant_defaults: Mapping[str, int]
+    # tenant tables whose tenant column is generated (`GENERATED ALWAYS AS (owner) STORED`): the
+    # columns its expression reads, whose UPDATE moves the row to another tenant
+    tenant_sources: Mapping[str, frozenset[str]]
     # the functions a statement must not call out of the proof's sight: tenant tables that are
     # functions, and pinning functions; and their names as written quoted, folded (a screen)
     spelled_calls: frozenset[str]
@@ -246,6 +250,7 @@ class Policy:
         functions: Iterable[str] = (),
         tenant_defaults: Mapping[str, int] | None = None,
         setting_functions: Iterable[str] = (),
+        tenant_sources: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -314,6 +319,13 @@ class Policy:
                     for k, v in (tenant_defaults or {}).items()
                     if 0 <= int(v) < len(self.tenant_expressions)
                 }
+            ),
+        )
+        init(
+            self,
+            "tenant_sources",
+            MappingProxyType(
+                {normalize_name(k): _names(v) for k, v in (tenant_sources or {}).items()}
             ),
         )
         calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
@@ -452,6 +464,9 @@ class Policy:
             "functions": {sql_name(f) for f in self.functions},
             "tenant_defaults": {sql_name(t): i for t, i in self.tenant_defaults.items()},
             "setting_functions": {sql_name(f) for f in self.setting_functions},
+            "tenant_sources": {
+                sql_name(t): {sql_name(c) for c in cs} for t, cs in self.tenant_sources.items()
+            },
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

@@ -169,6 +169,9 @@ class SchemaInfo:
     # domain over either ('acme' = 'ACME'); kept through a drop or a second definition (fail
     # closed), cleared by an ALTER COLUMN … TYPE to an exact one
     loose: dict[str, set[str]] = field(default_factory=dict)
+    # each table's generated columns (`GENERATED ALWAYS AS (owner) STORED`) and the columns
+    # their expressions read: an UPDATE of one of those changes the generated column
+    generated: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     # the tables inheriting from (or partitions of) each table: a read of a parent returns them
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
@@ -241,6 +244,9 @@ class SchemaInfo:
             "defaults": {t: dict(d) for t, d in self.defaults.items()},
             "loose": {t: sorted(c) for t, c in self.loose.items()},
             "children": {t: sorted(c) for t, c in self.children.items() if c},
+            "generated": {
+                t: {c: sorted(r) for c, r in g.items()} for t, g in self.generated.items() if g
+            },
         }
 
     @classmethod
@@ -311,6 +317,10 @@ class SchemaInfo:
             {str(t): {str(c): str(e) for c, e in d.items()} for t, d in data["defaults"].items()},
             {str(t): set(texts(c)) for t, c in data["loose"].items()},
             children={str(t): set(texts(c)) for t, c in data["children"].items()},
+            generated={
+                str(t): {str(c): set(texts(r)) for c, r in g.items()}
+                for t, g in data["generated"].items()
+            },
         )
 
     # what the schema says
@@ -623,6 +633,7 @@ class SchemaInfo:
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
             columns |= self.columns.get(_relname(parent), set())
             self._copy_loose(_relname(parent), table)
+            self._copy_generated(_relname(parent), table)
             self.children.setdefault(_relname(parent), set()).add(table)
             self._copy_defaults(_relname(parent), table)  # a column declared again has its own
         for element in node.tableElts or ():
@@ -680,6 +691,9 @@ class SchemaInfo:
                 contype = _enum(constraint.contype)
                 if contype == ConstrType.CONSTR_DEFAULT:
                     self._set_default(table, column, constraint.raw_expr)
+                elif contype == ConstrType.CONSTR_GENERATED and constraint.raw_expr is not None:
+                    read = _columns_read(constraint.raw_expr)
+                    self.generated.setdefault(table, {})[column] = read
                 elif contype == ConstrType.CONSTR_FOREIGN:
                     deferrable = any(
                         _enum(c.contype)
@@ -694,8 +708,13 @@ class SchemaInfo:
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
             self._copy_loose(_relname(element.relation), table)  # LIKE keeps the collations
+            self._copy_generated(_relname(element.relation), table)  # INCLUDING GENERATED
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
+
+    def _copy_generated(self, source: str, table: str) -> None:
+        for column, read in self.generated.get(source, {}).items():
+            self.generated.setdefault(table, {}).setdefault(column, set()).update(read)
 
     def _copy_loose(self, source: str, table: str) -> None:
         if source in self.loose:
@@ -893,6 +912,7 @@ class SchemaInfo:
                     for child in self._descendants(table):
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
+                            self._copy_generated(table, child)
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
@@ -1307,6 +1327,23 @@ _HANDLERS = {
 
 def _enum(value: Any) -> int:
     return int(getattr(value, "value", value))
+
+
+def _columns_read(expression: Any) -> set[str]:
+    """The names of the columns an expression (a pglast node) reads."""
+    found: set[str] = set()
+    stack = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, tuple | list):
+            stack.extend(node)
+        elif type(node).__name__ == "ColumnRef":
+            names = list(_strings(node.fields))
+            if names:
+                found.add(names[-1])
+        elif hasattr(node, "__slots__"):
+            stack.extend(getattr(node, name, None) for name in node.__slots__)
+    return found
 
 
 def _relname(node: Any) -> str:
