@@ -41,6 +41,31 @@ CREATE TABLE gen (id bigint PRIMARY KEY, owner uuid NOT NULL,
 CREATE TABLE proj_view (id bigint, org uuid, name text);
 CREATE RULE "_RETURN" AS ON SELECT TO proj_view DO INSTEAD
     SELECT p.id, o.id AS org, p.name FROM projects p CROSS JOIN orgs o;
+CREATE TABLE billing.summary (id bigint, org uuid NOT NULL, name text);
+CREATE VIEW summary AS SELECT p.id, o.id AS org, p.name FROM projects p CROSS JOIN orgs o;
+CREATE VIEW billing.summary2 AS SELECT p.id, o.id AS org, p.name FROM projects p CROSS JOIN orgs o;
+CREATE TABLE summary2 (id bigint, org uuid NOT NULL, name text);
+CREATE TABLE billing.summary3 (id bigint, org uuid NOT NULL, name text);
+CREATE FUNCTION summary3() RETURNS TABLE (id bigint, org uuid, name text) LANGUAGE sql STABLE
+    AS $$ SELECT p.id, o.id, p.name FROM projects p CROSS JOIN orgs o $$;
+CREATE FUNCTION crossed() RETURNS TABLE (id bigint, org uuid, name text) LANGUAGE sql STABLE
+    AS $$ SELECT p.id, o.id, p.name FROM projects p CROSS JOIN orgs o $$;
+CREATE FUNCTION crossed_setof() RETURNS SETOF projects LANGUAGE sql STABLE
+    AS $$ SELECT p.id, o.id, p.name FROM projects p CROSS JOIN orgs o $$;
+CREATE FUNCTION counted() RETURNS TABLE (org uuid, name text) LANGUAGE sql STABLE
+    AS $$ SELECT o.id, (SELECT string_agg(name, ',') FROM projects) FROM orgs o $$;
+CREATE FUNCTION labelled(x uuid) RETURNS TABLE (org uuid, name text) LANGUAGE sql STABLE
+    AS $$ SELECT x, string_agg(name, ',') FROM projects $$;
+CREATE FUNCTION first_project() RETURNS TABLE (org uuid, name text) LANGUAGE plpgsql STABLE
+    AS $$ BEGIN RETURN QUERY SELECT p.org, p.name FROM projects p ORDER BY p.name LIMIT 1; END $$;
+CREATE FUNCTION renamed_out() RETURNS TABLE (org uuid, name text) LANGUAGE sql STABLE
+    AS $$ SELECT o.id AS owner, p.name FROM projects p CROSS JOIN orgs o $$;
+CREATE FUNCTION swapped() RETURNS TABLE (org uuid, real_org uuid, name text) LANGUAGE sql STABLE
+    AS $$ SELECT o.id, p.org AS org, p.name FROM projects p CROSS JOIN orgs o $$;
+CREATE FUNCTION all_projects() RETURNS SETOF projects LANGUAGE sql STABLE
+    AS $$ SELECT * FROM projects $$;
+CREATE FUNCTION project_names() RETURNS TABLE (id bigint, org uuid, name text) LANGUAGE sql
+    STABLE AS $$ SELECT id, org, name FROM projects $$;
 CREATE TABLE proj_mirror (id bigint, org uuid, name text);
 CREATE RULE "_RETURN" AS ON SELECT TO proj_mirror DO INSTEAD
     SELECT p.id, p.org, p.name FROM projects p;
@@ -123,6 +148,21 @@ LEAKS = [
     ("DELETE FROM base_docs WHERE id = 2 RETURNING body", ()),
     ("SELECT name FROM proj_view WHERE org = $1", (A,)),
     ("SELECT v.name FROM orgs o JOIN proj_view v ON v.org = o.id WHERE o.id = $1", (A,)),
+    # a view or function of one schema named like a tenant table of another is read as both
+    ("SELECT name FROM summary WHERE org = $1", (A,)),
+    ("SELECT name FROM billing.summary2 WHERE org = $1", (A,)),
+    ("SELECT name FROM summary3() WHERE org = $1", (A,)),
+    # the table public.summary2 on the default search path; billing's view under
+    # SET search_path = billing, public (the proof knows a relation by its name only)
+    ("SELECT name FROM summary2 WHERE org = $1", (A,)),
+    # a function that reads tenant rows unpinned and does not pass their org through row by
+    # row: a pin on its output org does not select one org's rows
+    ("SELECT name FROM crossed() WHERE org = $1", (A,)),
+    ("SELECT name FROM crossed_setof() WHERE org = $1", (A,)),
+    ("SELECT name FROM counted() WHERE org = $1", (A,)),
+    ("SELECT name FROM swapped() WHERE org = $1", (A,)),  # outputs match by position
+    ("SELECT name FROM labelled($1) WHERE org = $1", (A,)),
+    ("SELECT c.name FROM orgs o, crossed() c WHERE c.org = o.id AND o.id = $1", (A,)),
 ]
 SAFE = [
     ("SELECT body FROM ONLY base_docs", ()),
@@ -131,12 +171,28 @@ SAFE = [
     ("SELECT body FROM plain_docs", ()),
     ("SELECT name FROM proj_mirror WHERE org = $1", (A,)),
     ("SELECT name FROM projects WHERE org = $1", (A,)),
+    ("SELECT name FROM all_projects() WHERE org = $1", (A,)),
+    ("SELECT name FROM project_names() WHERE org = $1", (A,)),
+]
+# a LIMIT before the pin picks among every org's rows (the first project by name is org B's:
+# org A sees none of its own); a body that names its org output otherwise (`o.id AS owner`)
+# still fills org by position
+PICKS = [
+    "SELECT name FROM first_project() WHERE org = $1",
+    "SELECT name FROM renamed_out() WHERE org = $1",
 ]
 
 
 @pytest.mark.parametrize(("sql", "args"), LEAKS)
 def test_tables_that_hold_every_orgs_rows_are_reported(
     tmp_path: Path, sql: str, args: tuple[object, ...]
+) -> None:
+    assert "TG001" in _codes(sql, _policy(tmp_path)), sql
+
+
+@pytest.mark.parametrize("sql", PICKS)
+def test_functions_that_pick_or_rename_before_the_pin_are_reported(
+    tmp_path: Path, sql: str
 ) -> None:
     assert "TG001" in _codes(sql, _policy(tmp_path)), sql
 
@@ -152,10 +208,17 @@ async def test_the_leaks_read_or_change_org_b_on_the_server(database: str) -> No
         await conn.execute(SCHEMA + DATA)
         for sql, args in LEAKS:
             rows = await _fetch(conn, sql, *args)
+            if not any("VICTIM" in r for r in rows):  # the name's other relation
+                await conn.execute("SET search_path = billing, public")
+                rows = await _fetch(conn, sql, *args)
+                await conn.execute("RESET search_path")
             assert any("VICTIM" in r for r in rows), (sql, rows)
         for sql, args in SAFE:
             rows = await _fetch(conn, sql, *args)
-            assert rows and not any("VICTIM" in r for r in rows), (sql, rows)
+            assert not any("VICTIM" in r for r in rows), (sql, rows)
+        # org A has a project, yet sees none: org B's came first
+        assert await _fetch(conn, PICKS[0], A) == [], "org B's project no longer sorts first"
+        assert await _fetch(conn, PICKS[1], A) == ["VICTIM", "own"]
     finally:
         await conn.close()
 

@@ -110,6 +110,9 @@ class FunctionInfo:
     # `char(n)`, `citext`, a domain over one): the argument is converted before the body
     # compares it, so two tenants' ids can meet — such a parameter pins nothing
     lossy: tuple[int, ...] = ()
+    # its declared output columns in order (RETURNS TABLE, OUT, INOUT): the body's columns are
+    # matched to them by position; empty when not declared so (RETURNS SETOF a table)
+    outputs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -234,6 +237,7 @@ class SchemaInfo:
                     None if f.columns is None else sorted(f.columns),
                     [list(c) for c in f.constants],
                     list(f.lossy),
+                    list(f.outputs),
                 ]
                 for n, f in self.functions.items()
             },
@@ -302,8 +306,9 @@ class SchemaInfo:
                     None if columns is None else set(texts(columns)),
                     tuple((str(a), str(b)) for a, b in constants),
                     tuple(int(i) for i in lossy),
+                    tuple(texts(outputs)),
                 )
-                for n, (body, opaque, parameters, columns, constants, lossy) in data[
+                for n, (body, opaque, parameters, columns, constants, lossy, outputs) in data[
                     "functions"
                 ].items()
             },
@@ -1287,7 +1292,9 @@ class SchemaInfo:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
-        info = FunctionInfo(body, opaque, parameters, columns, constants, tuple(lossy))
+        info = FunctionInfo(
+            body, opaque, parameters, columns, constants, tuple(lossy), tuple(outputs)
+        )
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
@@ -1668,6 +1675,12 @@ def tenant_relations(
             pinning_functions=found.pinned_by_arguments,
         )
         for name, view in views.items():
+            if _collides(name, found, policy):  # a table of this name in another schema
+                found.tenant[name] = None  # read as both: the table's columns stay
+                reason = _view_verdict(view, current, policy.tenant_column)
+                if reason:
+                    found.unpinnable[name] = reason
+                changed = True
             if _decided(name, found, policy):
                 continue
             reason = _view_verdict(view, current, policy.tenant_column)
@@ -1678,6 +1691,12 @@ def tenant_relations(
             if reason:
                 found.unpinnable[name] = reason
         for name, function in functions.items():
+            if _collides(name, found, policy):
+                found.tenant[name] = None
+                reason = _function_verdict(function, current, policy.tenant_column)
+                if reason:
+                    found.unpinnable[name] = reason
+                changed = True
             if _decided(name, found, policy):
                 continue
             defined = _columns_defined(function.body)
@@ -1745,6 +1764,9 @@ def tenant_relations(
                         unpinned = True  # a fixed tenant, whoever calls it
             if unpinned:
                 found.tenant[name] = function.columns
+                reason = _function_verdict(function, current, policy.tenant_column)
+                if reason:
+                    found.unpinnable[name] = reason
                 changed = True
             elif positions:
                 found.pinned_by_arguments[name] = FunctionPins(
@@ -1775,6 +1797,17 @@ def _columns_defined(statements: list[str]) -> set[str]:
                 names.update(identifier_name(c) for c in node.args.get("columns") or ())
     names.discard("")
     return names
+
+
+def _collides(name: str, found: Relations, policy: Policy) -> bool:
+    """A view or function named like a tenant table (of another schema, or configured): the
+    proof knows a relation by its name only, so it must be pinnable as both."""
+    return (
+        name in policy.tenant_tables
+        and name not in found.tenant
+        and name not in found.pinned_by_arguments
+        and name not in policy.global_tables
+    )
 
 
 def _decided(name: str, found: Relations, policy: Policy) -> bool:
@@ -1816,6 +1849,29 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
         f"its query does not pass the {column} of the rows it reads through row by row "
         "(it aggregates, ranks, limits, or takes the column from another table)"
     )
+
+
+def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> str:
+    """ "": a function whose rows a pin on its tenant column selects (each query that reads
+    tenant rows unpinned passes their tenant column through row by row, at that column's
+    position among the declared outputs); otherwise why a pin from outside does not."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    aliases = f"({', '.join(_quoted(c) for c in function.outputs)})" if function.outputs else ""
+    for statement in function.body:
+        verdict = analyze_statement(statement, policy)
+        if not any(f.severity is Severity.ERROR for f in verdict.findings):
+            continue  # reads no tenant row unpinned
+        wrapped = f"SELECT * FROM ({statement}) AS v{aliases} WHERE v.{_quoted(column)} = $1"
+        outside = analyze_statement(wrapped, policy)
+        if any(f.severity is Severity.ERROR for f in outside.findings):
+            return (
+                f"its query does not pass the {column} of the rows it reads through row by row "
+                "to its own output of that name (it aggregates, ranks, limits, or takes the "
+                "column from another table)"
+            )
+    return ""
 
 
 def _renamed_tenant_column(view: ViewInfo, column: str) -> str | None:

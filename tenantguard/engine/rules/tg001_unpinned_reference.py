@@ -68,7 +68,12 @@ What pins a reference `R`:
   column through at the tenant column's position, and no LIMIT/OFFSET of the set operation
   picks rows before the pin. A view of the schema sources is
   pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
-  column from a joined table cannot be, and every read of it is reported;
+  column from a joined table cannot be, and every read of it is reported. So is a function of
+  the schema whose query reads tenant rows without pinning them: its output tenant column
+  (matched to the query's columns by position, for `RETURNS TABLE` and `OUT` columns) must be
+  the tenant column of the rows it reads, passed through row by row. A view or function named
+  like a tenant table of another schema is read as both (the search path decides which one a
+  name reads): it must be pinnable as each;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
   A body pinned by several parameters needs a pinning value in each of them. A parameter
