@@ -62,6 +62,16 @@ CREATE FUNCTION renamed_out() RETURNS TABLE (org uuid, name text) LANGUAGE sql S
     AS $$ SELECT o.id AS owner, p.name FROM projects p CROSS JOIN orgs o $$;
 CREATE FUNCTION swapped() RETURNS TABLE (org uuid, real_org uuid, name text) LANGUAGE sql STABLE
     AS $$ SELECT o.id, p.org AS org, p.name FROM projects p CROSS JOIN orgs o $$;
+CREATE FUNCTION dynamic() RETURNS TABLE (id bigint, org uuid, name text) LANGUAGE plpgsql STABLE
+    AS $$ BEGIN RETURN QUERY EXECUTE 'SELECT p.id, o.id, p.name FROM projects p, orgs o'; END $$;
+CREATE FUNCTION twice() RETURNS TABLE (id bigint, org uuid, name text) LANGUAGE sql STABLE
+    AS $$ SELECT p.id, o.id, p.name FROM projects p CROSS JOIN orgs o $$;
+CREATE FUNCTION twice(x int) RETURNS TABLE (id bigint, org uuid, name text) LANGUAGE sql STABLE
+    AS $$ SELECT p.id, p.org, p.name FROM projects p $$;
+CREATE FUNCTION twice_through() RETURNS SETOF projects LANGUAGE sql STABLE
+    AS $$ SELECT * FROM projects $$;
+CREATE FUNCTION twice_through(x int) RETURNS SETOF projects LANGUAGE sql STABLE
+    AS $$ SELECT * FROM projects WHERE id = x $$;
 CREATE FUNCTION all_projects() RETURNS SETOF projects LANGUAGE sql STABLE
     AS $$ SELECT * FROM projects $$;
 CREATE FUNCTION project_names() RETURNS TABLE (id bigint, org uuid, name text) LANGUAGE sql
@@ -161,6 +171,7 @@ LEAKS = [
     ("SELECT name FROM crossed_setof() WHERE org = $1", (A,)),
     ("SELECT name FROM counted() WHERE org = $1", (A,)),
     ("SELECT name FROM swapped() WHERE org = $1", (A,)),  # outputs match by position
+    ("SELECT name FROM twice() WHERE org = $1", (A,)),  # overloads: each must pass org through
     ("SELECT name FROM labelled($1) WHERE org = $1", (A,)),
     ("SELECT c.name FROM orgs o, crossed() c WHERE c.org = o.id AND o.id = $1", (A,)),
 ]
@@ -173,6 +184,7 @@ SAFE = [
     ("SELECT name FROM projects WHERE org = $1", (A,)),
     ("SELECT name FROM all_projects() WHERE org = $1", (A,)),
     ("SELECT name FROM project_names() WHERE org = $1", (A,)),
+    ("SELECT name FROM twice_through() WHERE org = $1", (A,)),
 ]
 # a LIMIT before the pin picks among every org's rows (the first project by name is org B's:
 # org A sees none of its own); a body that names its org output otherwise (`o.id AS owner`)

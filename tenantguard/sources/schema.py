@@ -113,6 +113,9 @@ class FunctionInfo:
     # its declared output columns in order (RETURNS TABLE, OUT, INOUT): the body's columns are
     # matched to them by position; empty when not declared so (RETURNS SETOF a table)
     outputs: tuple[str, ...] = ()
+    # several functions of this name whose bodies are all readable: `body` holds every one's
+    # queries, `opaque` their text (a call may run any of them; none pins by its parameters)
+    overloads: bool = False
 
 
 @dataclass
@@ -238,6 +241,7 @@ class SchemaInfo:
                     [list(c) for c in f.constants],
                     list(f.lossy),
                     list(f.outputs),
+                    f.overloads,
                 ]
                 for n, f in self.functions.items()
             },
@@ -307,10 +311,18 @@ class SchemaInfo:
                     tuple((str(a), str(b)) for a, b in constants),
                     tuple(int(i) for i in lossy),
                     tuple(texts(outputs)),
+                    bool(overloads),
                 )
-                for n, (body, opaque, parameters, columns, constants, lossy, outputs) in data[
-                    "functions"
-                ].items()
+                for n, (
+                    body,
+                    opaque,
+                    parameters,
+                    columns,
+                    constants,
+                    lossy,
+                    outputs,
+                    overloads,
+                ) in data["functions"].items()
             },
             [
                 SchemaProblem(
@@ -1405,7 +1417,11 @@ def _overloaded(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
     columns = None
     if old is not None and old.columns is not None and new.columns is not None:
         columns = old.columns | new.columns
-    return FunctionInfo([], "\n".join(parts), [], columns)
+    # every body readable: kept, so that whether a pin from outside selects rows can be shown
+    readable = old is not None and (not old.opaque or old.overloads) and not new.opaque
+    body = [*old.body, *new.body] if readable and old is not None else []
+    outputs = new.outputs if old is not None and old.outputs == new.outputs else ()
+    return FunctionInfo(body, "\n".join(parts), [], columns, outputs=outputs, overloads=readable)
 
 
 def _strings(nodes: Any) -> Iterable[str]:
@@ -1858,6 +1874,8 @@ def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> st
     from tenantguard.engine.analyze import analyze_statement
     from tenantguard.engine.findings import Severity
 
+    if function.opaque and not function.overloads:
+        return ""  # dynamic SQL, another language: pinned in FROM by its tenant column
     aliases = f"({', '.join(_quoted(c) for c in function.outputs)})" if function.outputs else ""
     for statement in function.body:
         verdict = analyze_statement(statement, policy)
