@@ -171,6 +171,7 @@ LEAKS = [
     ("SELECT name FROM crossed_setof() WHERE org = $1", (A,)),
     ("SELECT name FROM counted() WHERE org = $1", (A,)),
     ("SELECT name FROM swapped() WHERE org = $1", (A,)),  # outputs match by position
+    ("SELECT name FROM dynamic() WHERE org = $1", (A,)),  # its query is out of sight
     ("SELECT name FROM twice() WHERE org = $1", (A,)),  # overloads: each must pass org through
     ("SELECT name FROM labelled($1) WHERE org = $1", (A,)),
     ("SELECT c.name FROM orgs o, crossed() c WHERE c.org = o.id AND o.id = $1", (A,)),

@@ -1874,8 +1874,11 @@ def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> st
     from tenantguard.engine.analyze import analyze_statement
     from tenantguard.engine.findings import Severity
 
-    if function.opaque and not function.overloads:
-        return ""  # dynamic SQL, another language: pinned in FROM by its tenant column
+    if function.opaque and not function.overloads:  # dynamic SQL, another language
+        return (
+            f"its queries are out of the proof's sight (dynamic SQL, a language other than SQL "
+            f"and PL/pgSQL): whether its {column} is the rows' own cannot be shown"
+        )
     aliases = f"({', '.join(_quoted(c) for c in function.outputs)})" if function.outputs else ""
     for statement in function.body:
         verdict = analyze_statement(statement, policy)

@@ -84,7 +84,8 @@ What pins a reference `R`:
   before the body compares it (`'acme '` as `char(8)` meets `'acme'`). A call shows
   neither schema nor argument types: functions of one name (overloads, or one per schema) are
   read as one pinned by no argument, pinned only in FROM by its tenant column when each of them
-  passes its rows' tenant column through.
+  passes its rows' tenant column through. A function whose queries are out of sight (dynamic
+  SQL, a language other than SQL and PL/pgSQL) cannot be pinned from outside at all.
 
 Names are resolved as PostgreSQL resolves them: an ON sees only the two sides it joins; a
 derived table sees none of its siblings in FROM (a LATERAL one sees those before it); a CTE body
