@@ -12,6 +12,7 @@ An editable install is never compiled: an extension would shadow the source bein
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -31,7 +32,10 @@ ASKED = os.environ.get("TENANTGUARD_COMPILE", "") not in ("", "0")
 if ASKED and "bdist_wheel" in sys.argv:
     from mypyc.build import mypycify
 
-    # a build directory of its own: a later pure build must not pick up these extensions
+    # a build directory of its own: a later pure build must not pick up these extensions; emptied
+    # first, or an extension left by an earlier build (of a module since dropped from COMPILED)
+    # would go into the wheel and shadow that module's source
+    shutil.rmtree("build/compiled", ignore_errors=True)
     setup(
         ext_modules=mypycify(COMPILED, opt_level="3", target_dir="build/compiled"),
         options={"build": {"build_base": "build/compiled"}},

@@ -362,6 +362,7 @@ def build_policy(
                 if schema
                 else None
             ),
+            lossy_columns=_quoted_names(schema.lossy_columns) if schema else (),
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error

@@ -999,6 +999,18 @@ def test_the_dentalogic_schema_passes_its_own_audit(
     assert run(contained()) == ["Ana"]
 
 
+def statements_flagged_tg001(capsys: pytest.CaptureFixture[str], dsn: str) -> list[str]:
+    """The messages of audit's TG001 findings on the statements pg_stat_statements saw (the
+    audit must exit 1)."""
+    code, findings, err = audit(capsys, dsn, "--role", APP)
+    assert code == 1, err
+    return [
+        str(f["message"])
+        for f in findings
+        if str(f["path"]).startswith("db:pg_stat_statements/") and f["rule"] == "TG001"
+    ]
+
+
 LOOSE = f"""
 CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 CREATE DOMAIN ci_slug AS text COLLATE ci;
@@ -1032,12 +1044,40 @@ def test_a_loose_tenant_column_of_the_catalog_pins_nothing(
             await conn.close()
 
     run(traffic())
-    code, findings, err = audit(capsys, server.dsn(name), "--role", APP)
-    assert code == 1, err
-    flagged = [
-        str(f["message"])
-        for f in findings
-        if str(f["path"]).startswith("db:pg_stat_statements/") and f["rule"] == "TG001"
-    ]
+    flagged = statements_flagged_tg001(capsys, server.dsn(name))
     assert any(query.format("labels") in m for m in flagged), flagged
     assert not any(query.format("tags") in m for m in flagged), flagged
+
+
+LOSSY = f"""
+CREATE DOMAIN rating AS real;
+CREATE TABLE scores (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, score rating,
+    body text);
+INSERT INTO scores (tenant_id, score, body) VALUES (16777217, 1, 'own'), (16777216, 1, 'VICTIM');
+GRANT SELECT ON scores TO {APP};
+"""
+
+
+def test_a_parameter_typed_by_a_lossy_column_of_the_catalog_pins_nothing(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A column of a rounding type (here real, through a domain) is read from the catalog as
+    the schema reader reads it from files: `score < $1` types $1 real for the statement, and
+    `tenant_id = $1` then reads the tenant float4 rounds 16777217 to (the server's rows)."""
+    name = server.database(LOSSY)
+    leak = "SELECT body FROM scores WHERE score < $1 AND tenant_id = $1"
+    twin = "SELECT body FROM scores WHERE score < $2 AND tenant_id = $1"
+    assert run(rows_as(server.dsn(name), leak, 16777217, tenant=None)) == [("VICTIM",)]
+
+    async def traffic() -> None:
+        conn = await asyncpg.connect(server.dsn(name, APP))
+        try:
+            await conn.fetch(leak, 16777217)
+            assert [r[0] for r in await conn.fetch(twin, 16777217, 5)] == ["own"]
+        finally:
+            await conn.close()
+
+    run(traffic())
+    flagged = statements_flagged_tg001(capsys, server.dsn(name))
+    assert any(leak in m for m in flagged), flagged
+    assert not any(twin in m for m in flagged), flagged

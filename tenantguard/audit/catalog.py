@@ -71,7 +71,15 @@ SELECT a.attrelid::bigint AS rel, a.attname::text AS name,
                        UNION SELECT t.typbasetype FROM pg_type t JOIN b ON t.oid = b.oid
                        WHERE t.typbasetype <> 0)
                    SELECT 1 FROM b JOIN pg_type t ON t.oid = b.oid
-                   WHERE t.typname = 'citext')) AS loose
+                   WHERE t.typname = 'citext')) AS loose,
+       EXISTS (WITH RECURSIVE b(oid) AS (
+                   SELECT CASE WHEN t0.typcategory = 'A' THEN t0.typelem ELSE t0.oid END
+                   FROM pg_type t0 WHERE t0.oid = a.atttypid
+                   UNION SELECT t.typbasetype FROM pg_type t JOIN b ON t.oid = b.oid
+                   WHERE t.typbasetype <> 0)
+               SELECT 1 FROM b JOIN pg_type t ON t.oid = b.oid
+               WHERE t.typname IN ('float4', 'float8', 'bpchar', 'char', 'name', 'money',
+                                   'citext')) AS lossy
 FROM pg_attribute a
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid IN ({_AUDITED}) AND a.attnum > 0 AND NOT a.attisdropped
@@ -454,7 +462,14 @@ def _relations(rows: list[Any], parts: dict[str, list[Any]]) -> tuple[Relation, 
                 row["rls"],
                 row["force_rls"],
                 columns=tuple(
-                    Column(c["name"], c["type"], c["not_null"], c["sequence_filled"], c["loose"])
+                    Column(
+                        c["name"],
+                        c["type"],
+                        c["not_null"],
+                        c["sequence_filled"],
+                        c["loose"],
+                        c["lossy"] or c["loose"],
+                    )
                     for c in by_relation["columns"][oid]
                 ),
                 keys=tuple(_key(k) for k in by_relation["keys"][oid]),

@@ -59,6 +59,9 @@ class Column:
     sequence_filled: bool = False  # an identity column, or a default of nextval(): a surrogate key
     # `=` folds distinct values: citext (through domains) or a nondeterministic collation
     loose: bool = False
+    # a parameter compared with it is typed so that two tenant ids may meet: it rounds, pads,
+    # truncates or folds (real, double precision, char(n), name, money, loose; domains, arrays)
+    lossy: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
             loose = {c.name for c in relation.columns if c.loose}
             if loose:  # no equality on such a tenant column pins it (`'acme' = 'ACME'`)
                 schema.loose.setdefault(relation.name, set()).update(loose)
+            schema.lossy_columns.update(c.name for c in relation.columns if c.lossy)
             for key in relation.keys:
                 if key.kind in ("primary key", "unique constraint"):
                     schema.constraints[key.name] = set(key.plain_columns)

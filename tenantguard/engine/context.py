@@ -107,12 +107,22 @@ class Context:
         built = self._built
         if isinstance(built, _Unset):
             built = (
-                build_proof(self.tree, self.policy)
+                build_proof(self.tree, self.policy, lossy_columns=self.may_name_lossy_column)
                 if self.tree is not None and self.may_name_tenant_table
                 else None
             )
             self._built = built
         return built
+
+    @property
+    def may_name_lossy_column(self) -> bool:
+        """False only when no column of a lossy type (`policy.lossy_columns`) is named in the
+        text, folded or quoted (a substring screen: the proof then walks no columns)."""
+        names = self.policy.lossy_columns
+        if not names:
+            return False
+        lowered = self.lowered
+        return self.may_spell_names or any(name.lower() in lowered for name in names)
 
     @property
     def may_spell_names(self) -> bool:

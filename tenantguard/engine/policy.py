@@ -162,6 +162,7 @@ class Policy:
         "foreign_keys",
         "functions",
         "global_tables",
+        "lossy_columns",
         "mixed_case_tables",
         "pinning_function_needles",
         "pinning_functions",
@@ -208,6 +209,10 @@ class Policy:
     # the schema's functions and views that may change a setting a tenant expression reads:
     # beside a call (or read) of one, the expression pins nothing
     setting_functions: frozenset[str]
+    # names of columns (of any table) whose type rounds, pads, truncates or compares loosely
+    # (real, double precision, char(n), name, citext…): a parameter compared with one is typed
+    # so for the whole statement, and pins nothing (the tenant column is never among them)
+    lossy_columns: frozenset[str]
     # tenant tables whose tenant column defaults to a tenant expression (which one, by index):
     # an INSERT that leaves the column out writes the setting's tenant
     tenant_defaults: Mapping[str, int]
@@ -251,6 +256,7 @@ class Policy:
         tenant_defaults: Mapping[str, int] | None = None,
         setting_functions: Iterable[str] = (),
         tenant_sources: Mapping[str, Iterable[str]] | None = None,
+        lossy_columns: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -310,6 +316,7 @@ class Policy:
         )
         init(self, "functions", _names(functions))
         init(self, "setting_functions", _names(setting_functions))
+        init(self, "lossy_columns", _names(lossy_columns) - {self.tenant_column})
         init(
             self,
             "tenant_defaults",
@@ -467,6 +474,7 @@ class Policy:
             "tenant_sources": {
                 sql_name(t): {sql_name(c) for c in cs} for t, cs in self.tenant_sources.items()
             },
+            "lossy_columns": {sql_name(c) for c in self.lossy_columns},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

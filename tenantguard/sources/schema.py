@@ -175,6 +175,10 @@ class SchemaInfo:
     # domain over either ('acme' = 'ACME'); kept through a drop or a second definition (fail
     # closed), cleared by an ALTER COLUMN … TYPE to an exact one
     loose: dict[str, set[str]] = field(default_factory=dict)
+    # names of columns (any table) declared with a type that rounds, pads, truncates or compares
+    # loosely (the lossy types below, the loose ones): a parameter compared with one is typed so
+    # for the whole statement. Kept through drops and type changes (fail closed: a name)
+    lossy_columns: set[str] = field(default_factory=set)
     # each table's generated columns (`GENERATED ALWAYS AS (owner) STORED`) and the columns
     # their expressions read: an UPDATE of one of those changes the generated column
     generated: dict[str, dict[str, set[str]]] = field(default_factory=dict)
@@ -251,6 +255,7 @@ class SchemaInfo:
             "files": [str(f) for f in self.files],
             "defaults": {t: dict(d) for t, d in self.defaults.items()},
             "loose": {t: sorted(c) for t, c in self.loose.items()},
+            "lossy_columns": sorted(self.lossy_columns),
             "children": {t: sorted(c) for t, c in self.children.items() if c},
             "generated": {
                 t: {c: sorted(r) for c, r in g.items()} for t, g in self.generated.items() if g
@@ -333,6 +338,7 @@ class SchemaInfo:
             [Path(str(f)) for f in data["files"]],
             {str(t): {str(c): str(e) for c, e in d.items()} for t, d in data["defaults"].items()},
             {str(t): set(texts(c)) for t, c in data["loose"].items()},
+            set(texts(data["lossy_columns"])),
             children={str(t): set(texts(c)) for t, c in data["children"].items()},
             generated={
                 str(t): {str(c): set(texts(r)) for c, r in g.items()}
@@ -702,6 +708,8 @@ class SchemaInfo:
             columns.add(column)
             if self._loose_type(element.typeName, element.collClause):
                 self.loose.setdefault(table, set()).add(column)
+            if self._lossy_type(element.typeName, element.collClause):
+                self.lossy_columns.add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
             constraints = list(element.constraints or ())
             for index, constraint in enumerate(constraints):
@@ -745,6 +753,12 @@ class SchemaInfo:
                 return True
         names = list(_strings(getattr(type_name, "names", None) or ()))
         return bool(names) and names[-1] in self.loose_types
+
+    def _lossy_type(self, type_name: Any, collate: Any) -> bool:
+        """Whether a parameter compared with a column of this type (or an array of it) is typed
+        so that two tenant ids may meet: it rounds, pads, truncates or compares loosely."""
+        element = _type_key(type_name).rstrip("[]")
+        return element in self.lossy_types or self._loose_type(type_name, collate)
 
     def _domain(self, node: Any, text: str, path: str) -> None:
         names = list(_strings(node.domainname))
@@ -948,6 +962,8 @@ class SchemaInfo:
             elif subtype == AlterTableType.AT_AlterColumnType and command.name:
                 def_ = command.def_
                 loose = self._loose_type(def_.typeName, def_.collClause)
+                if self._lossy_type(def_.typeName, def_.collClause):
+                    self.lossy_columns.add(str(command.name))
                 for changed in (table, *self._descendants(table)):  # children follow
                     if loose:
                         self.loose.setdefault(changed, set()).add(str(command.name))

@@ -75,10 +75,10 @@ class Analysis:
 
     __slots__ = ("facts", "model", "names", "policy", "projections", "tree")
 
-    def __init__(self, tree: exp.Expression, policy: Policy) -> None:
+    def __init__(self, tree: exp.Expression, policy: Policy, *, lossy_columns: bool = True) -> None:
         self.tree = tree
         self.policy = policy
-        self.model = Model(tree, policy)
+        self.model = Model(tree, policy, lossy_columns=lossy_columns)
         self.names = Names(policy)
         self.projections = Projections(self.model, self.names)
         self.facts = FactCollector(self.model, self.names)
@@ -356,6 +356,10 @@ class Analysis:
         return pins, compared
 
 
-def build_proof(tree: exp.Expression, policy: Policy) -> tuple[Proof, Analysis]:
-    analysis = Analysis(tree, policy)
+def build_proof(
+    tree: exp.Expression, policy: Policy, *, lossy_columns: bool = True
+) -> tuple[Proof, Analysis]:
+    """The proof of `tree`; `lossy_columns=False` when a screen of the text showed that it
+    names none of `policy.lossy_columns`."""
+    analysis = Analysis(tree, policy, lossy_columns=lossy_columns)
     return analysis.build(), analysis

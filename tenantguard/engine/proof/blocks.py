@@ -36,6 +36,7 @@ from tenantguard.engine.proof.syntax import (
 from tenantguard.engine.proof.values import (
     FLOAT_TYPING_NAMES,
     FLOAT_TYPING_SET,
+    LOSSY_COLUMN_PARENTS,
     float_neighbours,
     float_root,
     float_typed_parameters,
@@ -128,7 +129,9 @@ def settings_read(expressions: tuple[str, ...]) -> frozenset[str] | None:
 class Model:
     """Blocks and sources of one statement, built by one walk of the tree."""
 
-    def __init__(self, tree: exp.Expression, policy: Policy) -> None:
+    def __init__(self, tree: exp.Expression, policy: Policy, *, lossy_columns: bool = True) -> None:
+        """`lossy_columns`: may the statement name one of `policy.lossy_columns` (False when a
+        screen of its text says it cannot: the walk then skips columns)."""
         self.tree = tree
         self.policy = policy
         self.tenant_col = policy.tenant_column
@@ -152,7 +155,7 @@ class Model:
         self.calls: dict[str, list[exp.Expression]] = {}  # function calls by name
         self._reads_setter: bool | None = None  # calls or reads a setting_functions entry
         self.chains = SetChains()  # shared by every block: each union walked once
-        self._walk()
+        self._walk(lossy_columns and bool(policy.lossy_columns))
         for block in self.blocks:
             self._collect_sources(block)
         for block in self.blocks:
@@ -163,14 +166,17 @@ class Model:
 
     # the walk
 
-    def _walk(self) -> None:
+    def _walk(self, columns: bool) -> None:
         """One pre-order walk (explicit stack: depth comes from user input) that finds the
         blocks, indexes the nodes the rules read, and notes each block's own aggregates.
-        Leaves (columns, literals…) are neither visited nor descended into. The block a node
-        sits in is kept by a marker pushed below each block's children (no tuple per node)."""
+        Leaves (columns, literals…) are neither visited nor descended into; with `columns`
+        (the schema has columns of a lossy type, and the text may name one), the columns
+        compared or computed with are looked at from their parent. The block a node sits in is
+        kept by a marker pushed below each block's children (no tuple per node)."""
         policy = self.policy
         interesting = _INTERESTING
         leaves = PRUNED
+        lossy_parents = LOSSY_COLUMN_PARENTS if columns else frozenset()
         expression = exp.Expression
         end_of_block = _END_OF_BLOCK
         enclosing: list[Block | None] = []
@@ -230,6 +236,8 @@ class Model:
                         self.tenant_calls.append(node)
                     elif name in policy.pinning_functions:
                         self.pinned_calls.append((node, block))
+            if kind in lossy_parents:  # `score > $1` with `score real`: $1 is real throughout
+                self._lossy_operands(node, floats_seen)
             for value in node.args.values():
                 if type(value) is list:
                     stack.extend(
@@ -237,6 +245,14 @@ class Model:
                     )
                 elif isinstance(value, expression) and type(value) not in leaves:
                     stack.append(value)
+
+    def _lossy_operands(self, node: exp.Expression, floats_seen: set[int]) -> None:
+        """The parameters typed by a column of a lossy type among `node`'s operands."""
+        names = self.policy.lossy_columns
+        for value in node.args.values():
+            for operand in value if type(value) is list else (value,):
+                if type(operand) is exp.Column and identifier_name(operand.this) in names:
+                    self.lossy.update(float_neighbours(operand, self.policy, floats_seen))
 
     def pin_value(self, node: exp.Expression) -> PinValue | None:
         """`node` as a pinning value of this statement: not a parameter it casts lossily."""

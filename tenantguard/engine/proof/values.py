@@ -15,11 +15,12 @@ from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import PinValue
-from tenantguard.engine.proof.syntax import identifier_name
+from tenantguard.engine.proof.syntax import identifier_name, subclasses
 
 __all__ = [
     "FLOAT_TYPING_NAMES",
     "FLOAT_TYPING_SET",
+    "LOSSY_COLUMN_PARENTS",
     "column_side",
     "exact_array_cast",
     "exact_cast",
@@ -257,6 +258,11 @@ _FLOAT_COMPARERS = (
 )  # fmt: skip
 
 
+# where a column of a lossy type types a parameter beside it (`score > $1`, `score + $1`):
+# every other place of a column starts no walk up (`float_neighbours` looks at its parent)
+LOSSY_COLUMN_PARENTS = subclasses(*_FLOAT_CARRIERS, *_FLOAT_COMPARERS)
+
+
 def float_root(node: exp.Expr, policy: Policy) -> bool:
     """Is `node` an expression of a floating point type the proof can tell from the text alone:
     a cast to real or double precision, or a double precision function (`sqrt(x)`, `x ^ y`,
@@ -298,7 +304,8 @@ def float_neighbours(root: exp.Expr, policy: Policy, seen: set[int]) -> list[Pin
 
 
 def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
-    """Every parameter the statement casts to a lossy type, or types double precision, somewhere."""
+    """Every parameter the statement casts to a lossy type, or types double precision (or as
+    a column of a lossy type), somewhere."""
     found = set()
     for cast in tree.find_all(exp.Cast, exp.TryCast):
         value = lossy_parameter(cast, policy)
@@ -312,4 +319,8 @@ def lossy_parameters(tree: exp.Expression, policy: Policy) -> set[PinValue]:
             found.update(float_typed_parameters(call, policy))
         if float_root(call, policy):
             found.update(float_neighbours(call, policy, seen))
+    if policy.lossy_columns:  # `score > $1` with `score real`
+        for column in tree.find_all(exp.Column):
+            if identifier_name(column.this) in policy.lossy_columns:
+                found.update(float_neighbours(column, policy, seen))
     return found

@@ -23,8 +23,11 @@ What pins a reference `R`:
   `varchar` without a length, `uuid`; never `real`, `double precision`, `varchar(n)`,
   `char(n)`, `numeric(p, s)`, `citext`, nor a conversion between families such as
   `$1::numeric::int`; nor a parameter that the statement types double precision elsewhere:
-  `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, since PostgreSQL
-  types a parameter once for the whole statement) — or the tenant column of a pinned source. The clauses that filter `R`: the
+  `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, or compares
+  with a column the schema sources declare `real`, `double precision`, `char(n)`, `name`,
+  `money` or `citext` (a domain or an array of one; any table's column of that name, the tenant
+  column's own name excepted): `score < $1`, since PostgreSQL types a parameter once for the
+  whole statement) — or the tenant column of a pinned source. The clauses that filter `R`: the
   WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the
   preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL JOIN's ON filters neither
   side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
