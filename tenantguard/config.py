@@ -322,6 +322,8 @@ def build_policy(
                 root, root_key = sql_name(inferred[0]), sql_name(inferred[1])
         elif root is not None and "." in root:
             root, root_key = root.rsplit(".", 1)
+        if schema is not None:  # a parent the tenant tables inherit from returns their rows
+            tables |= {sql_name(t) for t in _inherited(schema, column, tables)}
         if root is not None and normalize_name(root_key) == column:
             # a registry keyed by the tenant column itself (`servers(server_id)`) is a tenant
             # table like the others: that column pins it and chains to it
@@ -344,9 +346,22 @@ def build_policy(
             functions=_quoted_names(schema.functions) if schema else (),
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
             setting_functions=_setting_functions(schema, settings) if schema else (),
-            unpinnable=_loose_tables(schema, column, tables) if schema else None,
             integer_tenant_tables=_with_trait(schema, column, "integer") if schema else (),
             not_null_tenant_tables=_with_trait(schema, column, "not_null") if schema else (),
+            tenant_sources=(
+                {
+                    sql_name(t): {sql_name(c) for c in g[column]}
+                    for t, g in schema.generated.items()
+                    if column in g
+                }
+                if schema
+                else None
+            ),
+            unpinnable=(
+                {**_loose_tables(schema, column, tables), **_inherited(schema, column, tables)}
+                if schema
+                else None
+            ),
             lossy_columns=_quoted_names(schema.lossy_columns) if schema else (),
         )
     except ValueError as error:
@@ -386,6 +401,19 @@ def _loose_tables(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str
         "'acme' = 'ACME'), so no equality pins it to one tenant"
         for table, columns in schema.loose.items()
         if column in columns and table in tenant
+    }
+
+
+def _inherited(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:
+    """Tables with no tenant column that tenant tables inherit from: a read without ONLY
+    returns every tenant's rows of those, and nothing can pin it."""
+    from tenantguard.engine.policy import INHERITED_ROWS, normalize_name
+
+    tenant = {normalize_name(t) for t in tables} | set(schema.tables_with(column))
+    return {
+        table: f"{INHERITED_ROWS} ({', '.join(sorted(heirs))}): a read without ONLY returns "
+        f"their rows of every tenant, and it has no {column} to pin"
+        for table, heirs in schema.inherited_by(tenant, column).items()
     }
 
 

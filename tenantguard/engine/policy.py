@@ -13,6 +13,7 @@ from sqlglot import exp
 
 __all__ = [
     "DEFAULT_TENANT_EXPRESSIONS",
+    "INHERITED_ROWS",
     "LOOSE_COLUMN",
     "ForeignKey",
     "FunctionPins",
@@ -27,6 +28,9 @@ __all__ = [
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
 # why a tenant table is in `unpinnable` when its own tenant column is the cause
 LOOSE_COLUMN = "its tenant column compares loosely"
+# why a table with no tenant column is in `unpinnable`: tenant tables inherit from it (INHERITS),
+# and a read without ONLY returns their rows
+INHERITED_ROWS = "it has no tenant column and tenant tables inherit from it"
 
 
 # a composite key's (column, referenced column) pairs besides the tenant column's
@@ -189,6 +193,7 @@ class Policy:
         "tenant_expressions",
         "tenant_root",
         "tenant_root_key",
+        "tenant_sources",
         "tenant_table_needles",
         "tenant_tables",
         "unique_keys",
@@ -231,6 +236,9 @@ class Policy:
     # tenant tables whose tenant column defaults to a tenant expression (which one, by index):
     # an INSERT that leaves the column out writes the setting's tenant
     tenant_defaults: Mapping[str, int]
+    # tenant tables whose tenant column is generated (`GENERATED ALWAYS AS (owner) STORED`): the
+    # columns its expression reads, whose UPDATE moves the row to another tenant
+    tenant_sources: Mapping[str, frozenset[str]]
     # the functions a statement must not call out of the proof's sight: tenant tables that are
     # functions, and pinning functions; and their names as written quoted, folded (a screen)
     spelled_calls: frozenset[str]
@@ -269,6 +277,7 @@ class Policy:
         setting_functions: Iterable[str] = (),
         integer_tenant_tables: Iterable[str] = (),
         not_null_tenant_tables: Iterable[str] = (),
+        tenant_sources: Mapping[str, Iterable[str]] | None = None,
         lossy_columns: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
@@ -341,6 +350,13 @@ class Policy:
                     for k, v in (tenant_defaults or {}).items()
                     if 0 <= int(v) < len(self.tenant_expressions)
                 }
+            ),
+        )
+        init(
+            self,
+            "tenant_sources",
+            MappingProxyType(
+                {normalize_name(k): _names(v) for k, v in (tenant_sources or {}).items()}
             ),
         )
         calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
@@ -481,6 +497,9 @@ class Policy:
             "setting_functions": {sql_name(f) for f in self.setting_functions},
             "integer_tenant_tables": {sql_name(t) for t in self.integer_tenant_tables},
             "not_null_tenant_tables": {sql_name(t) for t in self.not_null_tenant_tables},
+            "tenant_sources": {
+                sql_name(t): {sql_name(c) for c in cs} for t, cs in self.tenant_sources.items()
+            },
             "lossy_columns": {sql_name(c) for c in self.lossy_columns},
         }
         fields.update(changes)

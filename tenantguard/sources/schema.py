@@ -110,6 +110,12 @@ class FunctionInfo:
     # `char(n)`, `citext`, a domain over one): the argument is converted before the body
     # compares it, so two tenants' ids can meet — such a parameter pins nothing
     lossy: tuple[int, ...] = ()
+    # its declared output columns in order (RETURNS TABLE, OUT, INOUT): the body's columns are
+    # matched to them by position; empty when not declared so (RETURNS SETOF a table)
+    outputs: tuple[str, ...] = ()
+    # several functions of this name whose bodies are all readable: `body` holds every one's
+    # queries, `opaque` their text (a call may run any of them; none pins by its parameters)
+    overloads: bool = False
 
 
 @dataclass
@@ -177,11 +183,15 @@ class SchemaInfo:
     # loosely (the lossy types below, the loose ones): a parameter compared with one is typed so
     # for the whole statement. Kept through drops and type changes (fail closed: a name)
     lossy_columns: set[str] = field(default_factory=set)
+    # each table's generated columns (`GENERATED ALWAYS AS (owner) STORED`) and the columns
+    # their expressions read: an UPDATE of one of those changes the generated column
+    generated: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    # the tables inheriting from (or partitions of) each table: a read of a parent returns them
+    children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
-    # of each type, the tables inheriting from (or partitions of) each table, PREPAREd queries
+    # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
-    children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # relations with a trigger or a rule: an INSERT into such a view writes what they write
     rewritten: set[str] = field(default_factory=set, compare=False, repr=False)
@@ -240,6 +250,8 @@ class SchemaInfo:
                     None if f.columns is None else sorted(f.columns),
                     [list(c) for c in f.constants],
                     list(f.lossy),
+                    list(f.outputs),
+                    f.overloads,
                 ]
                 for n, f in self.functions.items()
             },
@@ -251,6 +263,10 @@ class SchemaInfo:
             "loose": {t: sorted(c) for t, c in self.loose.items()},
             "traits": {t: {c: sorted(k) for c, k in d.items()} for t, d in self.traits.items()},
             "lossy_columns": sorted(self.lossy_columns),
+            "children": {t: sorted(c) for t, c in self.children.items() if c},
+            "generated": {
+                t: {c: sorted(r) for c, r in g.items()} for t, g in self.generated.items() if g
+            },
         }
 
     @classmethod
@@ -306,10 +322,19 @@ class SchemaInfo:
                     None if columns is None else set(texts(columns)),
                     tuple((str(a), str(b)) for a, b in constants),
                     tuple(int(i) for i in lossy),
+                    tuple(texts(outputs)),
+                    bool(overloads),
                 )
-                for n, (body, opaque, parameters, columns, constants, lossy) in data[
-                    "functions"
-                ].items()
+                for n, (
+                    body,
+                    opaque,
+                    parameters,
+                    columns,
+                    constants,
+                    lossy,
+                    outputs,
+                    overloads,
+                ) in data["functions"].items()
             },
             [
                 SchemaProblem(
@@ -325,6 +350,11 @@ class SchemaInfo:
                 for t, d in data["traits"].items()
             },
             set(texts(data["lossy_columns"])),
+            children={str(t): set(texts(c)) for t, c in data["children"].items()},
+            generated={
+                str(t): {str(c): set(texts(r)) for c, r in g.items()}
+                for t, g in data["generated"].items()
+            },
         )
 
     # what the schema says
@@ -361,6 +391,16 @@ class SchemaInfo:
             if named is not None and word.search(problem.text):
                 found.add(_last_name(named.group(1)))
         return found
+
+    def inherited_by(self, tables: Iterable[str], column: str) -> dict[str, set[str]]:
+        """Tables without `column` that some of `tables` inherit from (INHERITS, at any depth):
+        a read of one without ONLY returns those tables' rows too. Which of them, for each."""
+        wanted = set(tables)
+        return {
+            table: heirs
+            for table, columns in self.columns.items()
+            if column not in columns and (heirs := self._descendants(table) & wanted)
+        }
 
     def tenant_root(self, column: str) -> tuple[str, str] | None:
         """The tenant registry: the one (table, key column) every foreign key on the tenant
@@ -628,6 +668,7 @@ class SchemaInfo:
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
             columns |= self.columns.get(_relname(parent), set())
             self._copy_loose(_relname(parent), table)
+            self._copy_generated(_relname(parent), table)
             self.children.setdefault(_relname(parent), set()).add(table)
             self._copy_defaults(_relname(parent), table)  # a column declared again has its own
             self._copy_traits(_relname(parent), table)  # types and NOT NULL are inherited
@@ -701,6 +742,9 @@ class SchemaInfo:
                 contype = _enum(constraint.contype)
                 if contype == ConstrType.CONSTR_DEFAULT:
                     self._set_default(table, column, constraint.raw_expr)
+                elif contype == ConstrType.CONSTR_GENERATED and constraint.raw_expr is not None:
+                    read = _columns_read(constraint.raw_expr)
+                    self.generated.setdefault(table, {})[column] = read
                 elif contype == ConstrType.CONSTR_FOREIGN:
                     deferrable = any(
                         _enum(c.contype)
@@ -716,6 +760,7 @@ class SchemaInfo:
             columns |= self.columns.get(_relname(element.relation), set())
             self._copy_traits(_relname(element.relation), table)  # LIKE copies NOT NULL too
             self._copy_loose(_relname(element.relation), table)  # LIKE keeps the collations
+            self._copy_generated(_relname(element.relation), table)  # INCLUDING GENERATED
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
 
@@ -734,6 +779,10 @@ class SchemaInfo:
                     found.pop(name, None)
                 elif name in found:
                     found[name].discard(trait)
+
+    def _copy_generated(self, source: str, table: str) -> None:
+        for column, read in self.generated.get(source, {}).items():
+            self.generated.setdefault(table, {}).setdefault(column, set()).update(read)
 
     def _copy_loose(self, source: str, table: str) -> None:
         if source in self.loose:
@@ -939,6 +988,7 @@ class SchemaInfo:
                     for child in self._descendants(table):
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
+                            self._copy_generated(table, child)
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 self._drop_traits(table, str(command.name))  # added again, it is another
                 if not self._shared(node.relation):  # another schema's table keeps it
@@ -1255,6 +1305,22 @@ class SchemaInfo:
             if not changed:
                 return
 
+    def _rule(self, node: Any, text: str, path: str) -> None:
+        """CREATE RULE "_RETURN" AS ON SELECT … DO INSTEAD SELECT: PostgreSQL (15 and before)
+        makes the table a view whose rows are the rule's query's, whatever its columns say."""
+        from pglast.enums import CmdType
+        from pglast.stream import RawStream
+
+        self._trigger_or_rule(node, text, path)  # an INSERT into it writes what the rule does
+        actions = list(node.actions or ())
+        if _enum(node.event) != CmdType.CMD_SELECT or not node.instead or len(actions) != 1:
+            return  # rules on writes run out of the proof's sight, like triggers
+        table = _relname(node.relation)
+        self.columns.pop(table, None)  # no longer a table: the view's verdict decides
+        self.loose.pop(table, None)
+        self.defaults.pop(table, None)
+        self._add_view(node.relation, ViewInfo(RawStream()(actions[0]), None))
+
     def _defined(self, relation: Any) -> bool:
         """Notes where a table or view is created; whether its name is in another schema too."""
         name = _relname(relation)
@@ -1352,7 +1418,9 @@ class SchemaInfo:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
-        info = FunctionInfo(body, opaque, parameters, columns, constants, tuple(lossy))
+        info = FunctionInfo(
+            body, opaque, parameters, columns, constants, tuple(lossy), tuple(outputs)
+        )
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
@@ -1382,7 +1450,7 @@ _HANDLERS = {
     "DropStmt": SchemaInfo._drop,
     "ViewStmt": SchemaInfo._view,
     "CreateTrigStmt": SchemaInfo._trigger_or_rule,
-    "RuleStmt": SchemaInfo._trigger_or_rule,
+    "RuleStmt": SchemaInfo._rule,
     "CreateFunctionStmt": SchemaInfo._function,
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,
@@ -1393,6 +1461,23 @@ _HANDLERS = {
 
 def _enum(value: Any) -> int:
     return int(getattr(value, "value", value))
+
+
+def _columns_read(expression: Any) -> set[str]:
+    """The names of the columns an expression (a pglast node) reads."""
+    found: set[str] = set()
+    stack = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, tuple | list):
+            stack.extend(node)
+        elif type(node).__name__ == "ColumnRef":
+            names = list(_strings(node.fields))
+            if names:
+                found.add(names[-1])
+        elif hasattr(node, "__slots__"):
+            stack.extend(getattr(node, name, None) for name in node.__slots__)
+    return found
 
 
 def _relname(node: Any) -> str:
@@ -1507,7 +1592,11 @@ def _overloaded(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
     columns = None
     if old is not None and old.columns is not None and new.columns is not None:
         columns = old.columns | new.columns
-    return FunctionInfo([], "\n".join(parts), [], columns)
+    # every body readable: kept, so that whether a pin from outside selects rows can be shown
+    readable = old is not None and (not old.opaque or old.overloads) and not new.opaque
+    body = [*old.body, *new.body] if readable and old is not None else []
+    outputs = new.outputs if old is not None and old.outputs == new.outputs else ()
+    return FunctionInfo(body, "\n".join(parts), [], columns, outputs=outputs, overloads=readable)
 
 
 def _strings(nodes: Any) -> Iterable[str]:
@@ -1777,6 +1866,12 @@ def tenant_relations(
             pinning_functions=found.pinned_by_arguments,
         )
         for name, view in views.items():
+            if _collides(name, found, policy):  # a table of this name in another schema
+                found.tenant[name] = None  # read as both: the table's columns stay
+                reason = _view_verdict(view, current, policy.tenant_column)
+                if reason:
+                    found.unpinnable[name] = reason
+                changed = True
             if _decided(name, found, policy):
                 continue
             reason = _view_verdict(view, current, policy.tenant_column)
@@ -1787,6 +1882,12 @@ def tenant_relations(
             if reason:
                 found.unpinnable[name] = reason
         for name, function in functions.items():
+            if _collides(name, found, policy):
+                found.tenant[name] = None
+                reason = _function_verdict(function, current, policy.tenant_column)
+                if reason:
+                    found.unpinnable[name] = reason
+                changed = True
             if _decided(name, found, policy):
                 continue
             defined = _columns_defined(function.body)
@@ -1854,6 +1955,9 @@ def tenant_relations(
                         unpinned = True  # a fixed tenant, whoever calls it
             if unpinned:
                 found.tenant[name] = function.columns
+                reason = _function_verdict(function, current, policy.tenant_column)
+                if reason:
+                    found.unpinnable[name] = reason
                 changed = True
             elif positions:
                 found.pinned_by_arguments[name] = FunctionPins(
@@ -1884,6 +1988,17 @@ def _columns_defined(statements: list[str]) -> set[str]:
                 names.update(identifier_name(c) for c in node.args.get("columns") or ())
     names.discard("")
     return names
+
+
+def _collides(name: str, found: Relations, policy: Policy) -> bool:
+    """A view or function named like a tenant table (of another schema, or configured): the
+    proof knows a relation by its name only, so it must be pinnable as both."""
+    return (
+        name in policy.tenant_tables
+        and name not in found.tenant
+        and name not in found.pinned_by_arguments
+        and name not in policy.global_tables
+    )
 
 
 def _decided(name: str, found: Relations, policy: Policy) -> bool:
@@ -1925,6 +2040,34 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
         f"its query does not pass the {column} of the rows it reads through row by row "
         "(it aggregates, ranks, limits, or takes the column from another table)"
     )
+
+
+def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> str:
+    """ "": a function whose rows a pin on its tenant column selects (each query that reads
+    tenant rows unpinned passes their tenant column through row by row, at that column's
+    position among the declared outputs); otherwise why a pin from outside does not."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    if function.opaque and not function.overloads:  # dynamic SQL, another language
+        return (
+            f"its queries are out of the proof's sight (dynamic SQL, a language other than SQL "
+            f"and PL/pgSQL): whether its {column} is the rows' own cannot be shown"
+        )
+    aliases = f"({', '.join(_quoted(c) for c in function.outputs)})" if function.outputs else ""
+    for statement in function.body:
+        verdict = analyze_statement(statement, policy)
+        if not any(f.severity is Severity.ERROR for f in verdict.findings):
+            continue  # reads no tenant row unpinned
+        wrapped = f"SELECT * FROM ({statement}) AS v{aliases} WHERE v.{_quoted(column)} = $1"
+        outside = analyze_statement(wrapped, policy)
+        if any(f.severity is Severity.ERROR for f in outside.findings):
+            return (
+                f"its query does not pass the {column} of the rows it reads through row by row "
+                "to its own output of that name (it aggregates, ranks, limits, or takes the "
+                "column from another table)"
+            )
+    return ""
 
 
 def _renamed_tenant_column(view: ViewInfo, column: str) -> str | None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import sqlglot
 from sqlglot import exp
 
-from tenantguard.engine.policy import Policy, strip_casts
+from tenantguard.engine.policy import INHERITED_ROWS, Policy, strip_casts
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import (
     PRUNED,
@@ -539,6 +539,10 @@ class Model:
                 column_names=columns,
             )
         else:
+            unpinnable = self.policy.unpinnable.get(table_name)
+            # ONLY: the parent's own rows, none of the tenant tables inheriting from it
+            only = unpinnable is not None and unpinnable.startswith(INHERITED_ROWS)
+            only = only and bool(table.args.get("only"))
             source = Source(
                 name,
                 SourceKind.TABLE,
@@ -546,9 +550,9 @@ class Model:
                 block,
                 role,
                 table_name,
-                self.policy.is_tenant_table(table_name),
+                self.policy.is_tenant_table(table_name) and not only,
                 column_names=columns,
-                unpinnable=self.policy.unpinnable.get(table_name),
+                unpinnable=None if only else unpinnable,
             )
         return self._add(block, source)
 

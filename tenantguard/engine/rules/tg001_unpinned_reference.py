@@ -93,7 +93,12 @@ What pins a reference `R`:
   column through at the tenant column's position, and no LIMIT/OFFSET of the set operation
   picks rows before the pin. A view of the schema sources is
   pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
-  column from a joined table cannot be, and every read of it is reported;
+  column from a joined table cannot be, and every read of it is reported. So is a function of
+  the schema whose query reads tenant rows without pinning them: its output tenant column
+  (matched to the query's columns by position, for `RETURNS TABLE` and `OUT` columns) must be
+  the tenant column of the rows it reads, passed through row by row. A view or function named
+  like a tenant table of another schema is read as both (the search path decides which one a
+  name reads): it must be pinnable as each;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
   A body pinned by several parameters needs a pinning value in each of them. A parameter
@@ -103,7 +108,9 @@ What pins a reference `R`:
   `real`, `double precision`, `citext`, a domain or an array of one): the argument is converted
   before the body compares it (`'acme '` as `char(8)` meets `'acme'`). A call shows
   neither schema nor argument types: functions of one name (overloads, or one per schema) are
-  read as one whose body cannot be read, pinned only in FROM by its tenant column.
+  read as one pinned by no argument, pinned only in FROM by its tenant column when each of them
+  passes its rows' tenant column through. A function whose queries are out of sight (dynamic
+  SQL, a language other than SQL and PL/pgSQL) cannot be pinned from outside at all.
 
 Names are resolved as PostgreSQL resolves them: an ON sees only the two sides it joins; a
 derived table sees none of its siblings in FROM (a LATERAL one sees those before it); a CTE body
@@ -117,6 +124,12 @@ false` (or `FROM` one), a domain over either, also through `LIKE`, `INHERITS`, `
 or `ALTER COLUMN … TYPE`: `workspace = 'acme'` matches 'ACME' there, even as `workspace::text`
 (the cast keeps the collation) or chained from an exact column (the comparison takes the
 column's collation); an upsert on it is TG003.
+
+The schema sources decide what a name reads. A table with no tenant column that tenant tables
+inherit from (`CREATE TABLE docs (org uuid) INHERITS (base_docs)`) returns their rows of every
+tenant to a read, update or delete without `ONLY`: nothing pins it (`FROM ONLY base_docs`
+reads its own rows and passes). A table that a `CREATE RULE "_RETURN" AS ON SELECT … DO
+INSTEAD` turns into a view is read as that view.
 
 ## Example
 ```sql
@@ -146,7 +159,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import LOOSE_COLUMN, sql_name
+from tenantguard.engine.policy import INHERITED_ROWS, LOOSE_COLUMN, sql_name
 from tenantguard.engine.proof import Role, Source
 
 RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
@@ -164,6 +177,11 @@ def where_to_pin(source: Source, column: str) -> str:
         return (
             f"make {source.table}.{sql_name(column)} compare exactly: ALTER TABLE "
             f'{source.table} ALTER COLUMN {sql_name(column)} TYPE text COLLATE "C" (in a patch)'
+        )
+    if source.unpinnable is not None and source.unpinnable.startswith(INHERITED_ROWS):
+        return (
+            f"read ONLY {source.table} for its own rows, or the tenant tables that inherit "
+            "from it, each pinned to one tenant"
         )
     if source.unpinnable is not None:
         return (
