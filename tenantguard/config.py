@@ -278,7 +278,7 @@ def build_policy(
     unchanged.
     """
     # sqlglot and pglast: only when a file must be analysed
-    from tenantguard.engine.policy import Policy, normalize_name, sql_name
+    from tenantguard.engine.policy import Policy, normalize_name, sql_name, table_name
     from tenantguard.sources.schema import tenant_relations
 
     explicit = "schema_paths" in settings.configured and live_schema is None
@@ -298,7 +298,7 @@ def build_policy(
                 problems.extend(schema.problems)
             if warnings is not None and schema.files:
                 created = set(schema.columns) | set(schema.views) | set(schema.functions)
-                for name in sorted(normalize_name(t) for t in settings.tenant_tables):
+                for name in sorted(table_name(t) for t in settings.tenant_tables):
                     if name not in created:
                         warnings.append(
                             f"tenant table {name!r} ({_describe(settings)}) is not created by "
@@ -322,6 +322,8 @@ def build_policy(
                 root, root_key = sql_name(inferred[0]), sql_name(inferred[1])
         elif root is not None and "." in root:
             root, root_key = root.rsplit(".", 1)
+        if schema is not None:  # a parent the tenant tables inherit from returns their rows
+            tables |= {sql_name(t) for t in _inherited(schema, column, tables)}
         if root is not None and normalize_name(root_key) == column:
             # a registry keyed by the tenant column itself (`servers(server_id)`) is a tenant
             # table like the others: that column pins it and chains to it
@@ -340,13 +342,26 @@ def build_policy(
             shared_rows=settings.shared_rows,
             foreign_keys=schema.sound_foreign_keys() if schema else None,
             unique_keys=schema.unique_keys if schema else None,
-            cascades=(
-                schema.cascades({normalize_name(t) for t in tables}, column) if schema else None
-            ),
+            cascades=(schema.cascades({table_name(t) for t in tables}, column) if schema else None),
             functions=_quoted_names(schema.functions) if schema else (),
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
             setting_functions=_setting_functions(schema, settings) if schema else (),
-            unpinnable=_loose_tables(schema, column, tables) if schema else None,
+            integer_tenant_tables=_with_trait(schema, column, "integer") if schema else (),
+            not_null_tenant_tables=_with_trait(schema, column, "not_null") if schema else (),
+            tenant_sources=(
+                {
+                    sql_name(t): {sql_name(c) for c in g[column]}
+                    for t, g in schema.generated.items()
+                    if column in g
+                }
+                if schema
+                else None
+            ),
+            unpinnable=(
+                {**_loose_tables(schema, column, tables), **_inherited(schema, column, tables)}
+                if schema
+                else None
+            ),
             lossy_columns=_quoted_names(schema.lossy_columns) if schema else (),
         )
     except ValueError as error:
@@ -367,17 +382,38 @@ def build_policy(
     )
 
 
+def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:
+    """The tables whose tenant column the schema shows to be sure of a trait (integer type,
+    NOT NULL)."""
+    return _quoted_names(
+        t for t, traits in schema.traits.items() if trait in traits.get(column, ())
+    )
+
+
 def _loose_tables(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:
     """Tenant tables whose tenant column compares loosely (`citext`, a nondeterministic
     collation): `workspace = 'acme'` also matches 'ACME', so no equality pins them."""
-    from tenantguard.engine.policy import LOOSE_COLUMN, normalize_name
+    from tenantguard.engine.policy import LOOSE_COLUMN, table_name
 
-    tenant = {normalize_name(t) for t in tables} | set(schema.tables_with(column))
+    tenant = {table_name(t) for t in tables} | set(schema.tables_with(column))
     return {
         table: f"{LOOSE_COLUMN} ({column} is citext or has a nondeterministic collation: "
         "'acme' = 'ACME'), so no equality pins it to one tenant"
         for table, columns in schema.loose.items()
         if column in columns and table in tenant
+    }
+
+
+def _inherited(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:
+    """Tables with no tenant column that tenant tables inherit from: a read without ONLY
+    returns every tenant's rows of those, and nothing can pin it."""
+    from tenantguard.engine.policy import INHERITED_ROWS, normalize_name
+
+    tenant = {normalize_name(t) for t in tables} | set(schema.tables_with(column))
+    return {
+        table: f"{INHERITED_ROWS} ({', '.join(sorted(heirs))}): a read without ONLY returns "
+        f"their rows of every tenant, and it has no {column} to pin"
+        for table, heirs in schema.inherited_by(tenant, column).items()
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tenantguard.cli import main
 from tenantguard.config import find_config, load_settings
+from tenantguard.engine.policy import Policy, table_name
 from tenantguard.errors import ConfigError
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -144,6 +145,35 @@ def test_configured_tenant_table_that_no_schema_source_creates_is_a_warning(
         assert code == 0
         assert err.count("warning") == 1
         assert "tenant table 'patient'" in err and "not created by any schema source" in err
+
+
+def test_schema_qualified_names_in_the_configuration_name_their_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`billing.invoices` in tenant_tables is the table the schema creates as billing.invoices
+    (it matched nothing: its unpinned reads passed as proven), and `billing.rates` in
+    global_tables keeps that table out of the inferred ones."""
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.tenantguard]\ntenant_tables = ["billing.invoices"]\n'
+        'global_tables = ["billing.rates"]\n',
+    )
+    write(
+        tmp_path / "patches" / "0001.sql",
+        "CREATE TABLE billing.invoices (id int, number text);\n"
+        "CREATE TABLE billing.rates (id int, tenant_id int, code text);\n",
+    )
+    write(
+        tmp_path / "q.sql",
+        "SELECT * FROM billing.invoices WHERE number = $1;\n"
+        "SELECT * FROM billing.rates WHERE code = $1;\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "check", "--format", "json", "q.sql")
+    assert err == ""  # no "not created by any schema source"
+    assert code == 1
+    found = [(f["line"], f["rule"]) for f in json.loads(out)["findings"]]
+    assert found == [(1, "TG001")]
 
 
 def test_no_warning_about_tables_when_there_are_no_schema_sources(
@@ -536,3 +566,22 @@ def test_a_baseline_holds_from_any_working_directory(
     )
     assert code == 1
     assert os.path.relpath(project / "app" / "more.sql") + ":1:15: TG001" in out
+
+
+@pytest.mark.parametrize(
+    ("configured", "table"),
+    [
+        ("billing.invoices", "invoices"),
+        ("Billing.Invoices", "invoices"),
+        ('crm."Contacts"', "Contacts"),
+        ('"My.Schema"."Line.Items"', "Line.Items"),
+        ('"a.b"', "a.b"),
+        ('"say ""hi"".x"', 'say "hi".x'),
+        (" leads ", "leads"),
+    ],
+)
+def test_a_configured_table_name_is_its_table_without_the_schema(
+    configured: str, table: str
+) -> None:
+    assert table_name(configured) == table
+    assert Policy("tenant_id", [configured]).tenant_tables == {table}

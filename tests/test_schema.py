@@ -558,7 +558,8 @@ SETTING = "current_setting('app.tenant_id')::bigint"
     ("sql", "codes"),
     [
         ("SELECT * FROM all_patients()", ["TG001"]),
-        ("SELECT * FROM all_patients() p WHERE p.tenant_id = $1", []),
+        # its query is out of sight: whether its tenant_id is its rows' own cannot be shown
+        ("SELECT * FROM all_patients() p WHERE p.tenant_id = $1", ["TG001"]),
         ("SELECT shout(name) FROM patients WHERE tenant_id = $1", []),
         (f"SELECT shout(name) FROM patients WHERE tenant_id = {SETTING}", ["TG001"]),
         (f"SELECT name FROM patients WHERE lib_f(1) = 1 AND tenant_id = {SETTING}", ["TG001"]),

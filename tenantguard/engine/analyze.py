@@ -64,7 +64,12 @@ class _Reader(threading.local):
                 misread = _misread(text, tokens)
                 if misread is not None:
                     raise _Misread(*misread)
+            aliases = _join_using_aliases(tokens) if _USING.search(text) else None
+            if aliases:
+                tokens = [t for i, t in enumerate(tokens) if i not in aliases.removed]
             trees = self.parser.parse(tokens, text)
+            if aliases:
+                _place_join_using_aliases(trees, aliases)
             if "+" in text:
                 dropped = _unary_plus(tokens, trees)
                 if dropped is not None:
@@ -148,6 +153,89 @@ def _misread(text: str, tokens: list[Token]) -> tuple[int, str] | None:
             "statements"
         )
     return None
+
+
+_USING = re.compile("using", re.IGNORECASE)
+# what may name a column in a USING list: a name, a quoted name, a keyword PostgreSQL takes as one
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
+
+
+class _JoinUsingAliases:
+    """`JOIN b USING (tenant_id) AS j` (PostgreSQL 14): sqlglot does not read the alias. Its two
+    tokens are taken out before parsing and the alias put back on the join (`using_alias`)."""
+
+    __slots__ = ("by_end", "removed")
+
+    def __init__(self) -> None:
+        self.removed: set[int] = set()  # token indexes of `AS j`
+        self.by_end: dict[int, Token] = {}  # the USING list's last name's end: the alias token
+
+
+def _join_using_aliases(tokens: list[Token]) -> _JoinUsingAliases | None:
+    """Finds `USING ( name [, name …] ) AS alias` in the tokens: only a join's USING has a list
+    of bare names in parentheses followed by AS (`MERGE … USING (t) AS s` and `DELETE … USING
+    (t) AS s` are syntax errors to PostgreSQL; a subquery or VALUES holds more than names)."""
+    found: _JoinUsingAliases | None = None
+    using, l_paren, r_paren, comma = (
+        TokenType.USING,
+        TokenType.L_PAREN,
+        TokenType.R_PAREN,
+        TokenType.COMMA,
+    )
+    count = len(tokens)
+    for i, token in enumerate(tokens):
+        if (
+            token.token_type is not using
+            or i + 1 >= count
+            or tokens[i + 1].token_type is not l_paren
+        ):
+            continue
+        j = i + 2
+        while j < count:
+            name = tokens[j]
+            if name.token_type is not TokenType.IDENTIFIER and not _WORD.match(name.text):
+                break
+            j += 1
+            if j < count and tokens[j].token_type is comma:
+                j += 1
+                continue
+            break
+        if not (
+            j + 2 < count
+            and j > i + 2
+            and tokens[j].token_type is r_paren
+            and tokens[j + 1].token_type is TokenType.ALIAS
+            and tokens[j + 2].token_type in (TokenType.VAR, TokenType.IDENTIFIER)
+        ):
+            continue
+        if found is None:
+            found = _JoinUsingAliases()
+        found.removed.update((j + 1, j + 2))
+        found.by_end[tokens[j - 1].end] = tokens[j + 2]
+    return found
+
+
+def _place_join_using_aliases(trees: list[exp.Expr | None], aliases: _JoinUsingAliases) -> None:
+    """Puts each alias on the join whose USING list ends where the alias's list ended; an alias
+    that lands on no join was no join's: fail closed (the text is read otherwise than it runs)."""
+    placed = 0
+    for tree in trees:
+        if tree is None:
+            continue
+        for join in tree.find_all(exp.Join):
+            using = join.args.get("using")
+            if not using:
+                continue
+            end = using[-1].meta.get("end") if isinstance(using[-1], exp.Expression) else None
+            token = aliases.by_end.get(end) if isinstance(end, int) else None
+            if token is None:
+                continue
+            quoted = token.token_type is TokenType.IDENTIFIER
+            join.set("using_alias", exp.Identifier(this=token.text, quoted=quoted))
+            placed += 1
+    if placed != len(aliases.by_end):
+        token = next(iter(aliases.by_end.values()))
+        raise _Misread(token.start, "an alias after a USING list that belongs to no join")
 
 
 _AT_PARAMETER = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -13,6 +13,7 @@ from sqlglot import exp
 
 __all__ = [
     "DEFAULT_TENANT_EXPRESSIONS",
+    "INHERITED_ROWS",
     "LOOSE_COLUMN",
     "ForeignKey",
     "FunctionPins",
@@ -21,11 +22,15 @@ __all__ = [
     "names_in_text",
     "normalize_name",
     "sql_name",
+    "table_name",
 ]
 
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
 # why a tenant table is in `unpinnable` when its own tenant column is the cause
 LOOSE_COLUMN = "its tenant column compares loosely"
+# why a table with no tenant column is in `unpinnable`: tenant tables inherit from it (INHERITS),
+# and a read without ONLY returns their rows
+INHERITED_ROWS = "it has no tenant column and tenant tables inherit from it"
 
 
 # a composite key's (column, referenced column) pairs besides the tenant column's
@@ -49,6 +54,20 @@ def normalize_name(name: str) -> str:
     if len(name) >= 2 and name[0] == name[-1] == '"':
         return name[1:-1].replace('""', '"')
     return fold_name(name)
+
+
+def table_name(name: str) -> str:
+    """A configured table name, folded: a schema-qualified one (`billing.invoices`,
+    `crm."Contacts"`) names its table, as a qualified reference in SQL is matched by its
+    table's name (else it would match nothing, and its statements pass unchecked)."""
+    name = name.strip()
+    quoted, start = False, 0
+    for at, char in enumerate(name):
+        if char == '"':
+            quoted = not quoted  # a doubled quote inside a quoted name toggles twice
+        elif char == "." and not quoted:
+            start = at + 1
+    return normalize_name(name[start:])
 
 
 # a word as Python's regular expressions see one (letters of any script)
@@ -96,10 +115,10 @@ def sql_name(name: str) -> str:
     return name if _PLAIN_NAME.match(name) else '"' + name.replace('"', '""') + '"'
 
 
-def _names(values: Iterable[str]) -> frozenset[str]:
+def _names(values: Iterable[str], fold: Callable[[str], str] = normalize_name) -> frozenset[str]:
     if isinstance(values, str):
         values = [part for part in values.split(",") if part.strip()]
-    return frozenset(normalize_name(value) for value in values)
+    return frozenset(fold(value) for value in values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +177,10 @@ class Policy:
         "foreign_keys",
         "functions",
         "global_tables",
+        "integer_tenant_tables",
         "lossy_columns",
         "mixed_case_tables",
+        "not_null_tenant_tables",
         "pinning_function_needles",
         "pinning_functions",
         "setting_functions",
@@ -172,6 +193,7 @@ class Policy:
         "tenant_expressions",
         "tenant_root",
         "tenant_root_key",
+        "tenant_sources",
         "tenant_table_needles",
         "tenant_tables",
         "unique_keys",
@@ -195,6 +217,9 @@ class Policy:
     foreign_keys: Mapping[str, tuple[ForeignKey, ...]]
     unique_keys: Mapping[str, tuple[frozenset[str], ...]]
     unpinnable: Mapping[str, str]
+    # tables whose tenant column the schema shows to be of an integer type / NOT NULL
+    integer_tenant_tables: frozenset[str]
+    not_null_tenant_tables: frozenset[str]
     pinning_functions: Mapping[str, FunctionPins]
     # those functions' names as written between double quotes, folded: a substring of the
     # statement's folded text however it writes them (`"CountOf"` keeps its case)
@@ -211,6 +236,9 @@ class Policy:
     # tenant tables whose tenant column defaults to a tenant expression (which one, by index):
     # an INSERT that leaves the column out writes the setting's tenant
     tenant_defaults: Mapping[str, int]
+    # tenant tables whose tenant column is generated (`GENERATED ALWAYS AS (owner) STORED`): the
+    # columns its expression reads, whose UPDATE moves the row to another tenant
+    tenant_sources: Mapping[str, frozenset[str]]
     # the functions a statement must not call out of the proof's sight: tenant tables that are
     # functions, and pinning functions; and their names as written quoted, folded (a screen)
     spelled_calls: frozenset[str]
@@ -247,14 +275,17 @@ class Policy:
         functions: Iterable[str] = (),
         tenant_defaults: Mapping[str, int] | None = None,
         setting_functions: Iterable[str] = (),
+        integer_tenant_tables: Iterable[str] = (),
+        not_null_tenant_tables: Iterable[str] = (),
+        tenant_sources: Mapping[str, Iterable[str]] | None = None,
         lossy_columns: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
         init = object.__setattr__
         init(self, "tenant_column", normalize_name(tenant_column))
-        init(self, "global_tables", _names(global_tables))
-        init(self, "tenant_tables", _names(tenant_tables) - self.global_tables)
+        init(self, "global_tables", _names(global_tables, table_name))
+        init(self, "tenant_tables", _names(tenant_tables, table_name) - self.global_tables)
         init(self, "mixed_case_tables", any(t != t.lower() for t in self.tenant_tables))
         screenable = len(self.tenant_tables) <= 256 and not any(
             '"' in t for t in self.tenant_tables
@@ -299,6 +330,8 @@ class Policy:
             ),
         )
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
+        init(self, "integer_tenant_tables", _names(integer_tenant_tables))
+        init(self, "not_null_tenant_tables", _names(not_null_tenant_tables))
         init(self, "pinning_functions", MappingProxyType(dict(pinning_functions or {})))
         init(
             self,
@@ -317,6 +350,13 @@ class Policy:
                     for k, v in (tenant_defaults or {}).items()
                     if 0 <= int(v) < len(self.tenant_expressions)
                 }
+            ),
+        )
+        init(
+            self,
+            "tenant_sources",
+            MappingProxyType(
+                {normalize_name(k): _names(v) for k, v in (tenant_sources or {}).items()}
             ),
         )
         calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
@@ -455,6 +495,11 @@ class Policy:
             "functions": {sql_name(f) for f in self.functions},
             "tenant_defaults": {sql_name(t): i for t, i in self.tenant_defaults.items()},
             "setting_functions": {sql_name(f) for f in self.setting_functions},
+            "integer_tenant_tables": {sql_name(t) for t in self.integer_tenant_tables},
+            "not_null_tenant_tables": {sql_name(t) for t in self.not_null_tenant_tables},
+            "tenant_sources": {
+                sql_name(t): {sql_name(c) for c in cs} for t, cs in self.tenant_sources.items()
+            },
             "lossy_columns": {sql_name(c) for c in self.lossy_columns},
         }
         fields.update(changes)

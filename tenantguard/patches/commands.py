@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import asyncpg
 from tenantguard.config import Settings
 from tenantguard.patches.dsn import Dsn
 from tenantguard.patches.files import PatchError
-from tenantguard.patches.runner import apply_patches, pipeline_status
+from tenantguard.patches.runner import REINDEX_LEFTOVER, apply_patches, pipeline_status
 from tenantguard.patches.verify import sync_baseline, verify_pipeline
 
 __all__ = ["run_patch_command"]
@@ -142,18 +143,30 @@ async def _status(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline:
             f"{directory})"
         )
     for index in status.invalid_indexes:
-        fix = (
-            f"built by {index.patch}: apply rebuilds it"
-            if index.patch
-            else f"not built by a patch: DROP INDEX CONCURRENTLY {index.qualified} and build it again"
-        )
+        if index.patch:
+            fix = f"built by {index.patch}: apply rebuilds it"
+        elif re.search(REINDEX_LEFTOVER, index.name):
+            fix = (
+                "left by an interrupted REINDEX CONCURRENTLY, and updated by every write: "
+                f"DROP INDEX CONCURRENTLY {index.qualified} (the index it copies is still there)"
+            )
+        else:
+            fix = f"not built by a patch: DROP INDEX CONCURRENTLY {index.qualified} and build it again"
         print(f"INVALID   index {index.qualified} on {index.table} ({fix})")
+    for partition, parent in status.pending_detaches:
+        print(
+            f"DETACHING partition {partition} of {parent} (a DETACH PARTITION … CONCURRENTLY cut "
+            f"short: apply finishes it, or ALTER TABLE {parent} DETACH PARTITION {partition} "
+            "FINALIZE)"
+        )
     applied_count = len(status.patches) - pending
     summary = f"{applied_count} applied, {pending} pending"
     if status.missing:
         summary += f", {len(status.missing)} missing"
     if status.invalid_indexes:
         summary += f", {len(status.invalid_indexes)} invalid indexes"
+    if status.pending_detaches:
+        summary += f", {len(status.pending_detaches)} partitions pending detach"
     print(summary)
     return 0 if status.ok else 1
 

@@ -33,6 +33,8 @@ __all__ = [
     "TableContents",
     "baseline_text",
     "contents_diff",
+    "database_properties",
+    "database_statements",
     "dump_schema",
     "find_pg_dump",
     "schema_diff",
@@ -104,13 +106,69 @@ async def dump_schema(dsn: Dsn, pg_dump: str) -> str:
         user = str(await conn.fetchval("SELECT current_user"))
     finally:
         await conn.close()
+    dump = await _pg_dump(dsn, pg_dump, "--schema-only", f"--exclude-table=*.{LEDGER}")
+    return _without_owner(dump, user)
+
+
+DATABASE = "<database>"  # the database's name in what is compared: each check has its own
+_DATABASE_TYPES = ("DATABASE PROPERTIES", "COMMENT", "ACL")
+
+
+async def database_properties(dsn: Dsn, pg_dump: str) -> dict[str, list[str]]:
+    """What a patch sets on the database itself, as pg_dump --create shows it: `ALTER DATABASE
+    … SET`, `ALTER ROLE … IN DATABASE … SET`, `COMMENT ON DATABASE`, its grants — with the
+    database's name replaced by `<database>` (scratch databases have names of their own)."""
+    conn = await connect(dsn)
+    try:
+        name = str(await conn.fetchval("SELECT current_database()"))
+        spelled = str(await conn.fetchval("SELECT quote_ident(current_database())"))
+    finally:
+        await conn.close()
+    dump = await _pg_dump(dsn, pg_dump, "--schema-only", "--create", "--no-owner")
+    objects: dict[str, list[str]] = {}
+    for key, lines in schema_objects(dump).items():
+        kind, _, rest = key.partition(" ")
+        if key.startswith("DATABASE PROPERTIES "):
+            kind, rest = "DATABASE PROPERTIES", key.removeprefix("DATABASE PROPERTIES ")
+        if kind not in _DATABASE_TYPES:
+            continue
+        if kind != "DATABASE PROPERTIES" and rest not in (
+            f"DATABASE {spelled}",
+            f"DATABASE {name}",
+        ):
+            continue  # a comment or grants of another object: in the schema dump
+        objects[f"{kind} DATABASE {DATABASE}"] = [
+            _rename_database(line, spelled) for line in lines if not line.startswith("\\")
+        ]
+    return objects
+
+
+def _rename_database(line: str, spelled: str) -> str:
+    """`ALTER DATABASE x SET …` -> `ALTER DATABASE <database> SET …` (x as pg_dump quotes it)."""
+    return re.sub(
+        rf"(\bDATABASE ){re.escape(spelled)}(?=[ ;])", lambda m: m.group(1) + DATABASE, line
+    )
+
+
+def database_statements(objects: dict[str, list[str]]) -> str:
+    """`database_properties` as SQL that sets them on whatever database runs it."""
+    out = []
+    for key in sorted(objects):
+        sql = "\n".join(objects[key]).replace("%", "%%").replace(DATABASE, "%1$I")
+        out.append(
+            f"DO $tg_database$ BEGIN EXECUTE format($tg_sql${sql}$tg_sql$, current_database()); "
+            "END $tg_database$;"
+        )
+    return "\n".join(out)
+
+
+async def _pg_dump(dsn: Dsn, pg_dump: str, *options: str) -> str:
     env = dict(os.environ)
     if dsn.password:
         env["PGPASSWORD"] = dsn.password  # not on the command line, where ps would show it
     process = await asyncio.create_subprocess_exec(
         pg_dump,
-        "--schema-only",
-        f"--exclude-table=*.{LEDGER}",
+        *options,
         f"--dbname={dsn.without_password().keywords()}",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -120,7 +178,7 @@ async def dump_schema(dsn: Dsn, pg_dump: str) -> str:
     if process.returncode != 0:
         message = dsn.redact(err.decode("utf-8", "replace").strip())
         raise PatchUsageError(f"pg_dump of {dsn} failed: {message}")
-    return _without_owner(out.decode("utf-8"), user)
+    return out.decode("utf-8")
 
 
 def _without_owner(dump: str, user: str) -> str:

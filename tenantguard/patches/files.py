@@ -134,8 +134,16 @@ def read_patches(directory: Path) -> list[PatchFile]:
     patches: list[PatchFile] = []
     seen: dict[int, str] = {}
     for path in sorted(directory.iterdir()):
-        if path.name.startswith(".") or not path.is_file() or path.suffix.lower() != ".sql":
+        if path.name.startswith(".") or path.suffix.lower() != ".sql":
             continue  # editors' lock and backup files, notes, subdirectories
+        if not path.is_file():
+            if _NAME.match(path.name) is None:
+                continue
+            what = "a symbolic link to nothing" if path.is_symlink() else "not a file"
+            raise PatchError(
+                f"{path}: named like a patch but {what}: it would be skipped without a word. "
+                "Restore the patch file, or rename it"
+            )
         if path.suffix != ".sql":
             raise PatchError(
                 f"{path}: a patch file ends in lower-case .sql: rename it to {path.stem}.sql "
@@ -153,7 +161,10 @@ def read_patches(directory: Path) -> list[PatchFile]:
         if number in seen:
             raise PatchError(f"{path}: patch number {number} is also used by {seen[number]}")
         seen[number] = path.name
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise PatchError(f"{path}: cannot read the patch: {error.strerror or error}") from error
         text = decode_patch(data, path)
         transactional = NO_TRANSACTION.search(text) is None
         patches.append(

@@ -64,8 +64,10 @@ __all__ = [
     "PipelineStatus",
     "apply_patches",
     "invalid_indexes",
+    "ledger_of",
     "patch_status",
     "pipeline_status",
+    "plan_of",
     "quote_ident",
 ]
 
@@ -142,10 +144,24 @@ class _Plan:
     out_of_order: list[tuple[PatchFile, str, int]] = field(
         default_factory=list
     )  # (new, highest applied)
+    # a new name and checksum with the number of an applied patch whose file is gone: that
+    # patch renamed and edited, or another one in its place (the ledger cannot tell which)
+    reused: list[tuple[PatchFile, AppliedPatch]] = field(default_factory=list)
+    applied_rows: list[AppliedPatch] = field(default_factory=list)  # the ledger's
 
     @property
     def work(self) -> bool:
-        return bool(self.pending or self.changed or self.renamed)
+        return bool(self.pending or self.changed or self.renamed or self.reused)
+
+    def reused_message(self, patch: PatchFile, row: AppliedPatch) -> str:
+        top = max((r.number for r in self.applied_rows), default=row.number)
+        return (
+            f"{patch.path}: patch {patch.name} has the number of applied patch {row.name}, "
+            "whose file is gone: that patch renamed and edited? Applied patches are never "
+            f"edited. --rebaseline {patch.name} records it as {row.name}'s new name and "
+            f"contents without running it; if it is another patch, number it above {top} "
+            "(the highest applied)"
+        )
 
 
 def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
@@ -165,7 +181,13 @@ def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
             plan.changed.append((patch, done))
         else:
             plan.skipped.append(patch)
+    by_number = {row.number: row for row in gone}
+    for patch in list(plan.pending):
+        if patch.number in by_number:
+            plan.pending.remove(patch)
+            plan.reused.append((patch, by_number[patch.number]))
     plan.missing = sorted(gone, key=lambda row: (row.number, row.name))
+    plan.applied_rows = list(ledger.values())
     applied = {row.name: row.number for row in ledger.values()}
     for row, patch in plan.renamed:
         del applied[row.name]
@@ -227,6 +249,23 @@ async def _ledger_table(conn: asyncpg.Connection) -> str:
             "one: create the schema or fix search_path for the runner's user"
         )
     return f"{quote_ident(row['current'])}.{LEDGER}"
+
+
+async def ledger_of(conn: asyncpg.Connection) -> tuple[dict[str, AppliedPatch], str] | None:
+    """The database's ledger rows and the ledger's owner (the user that applied the patches);
+    None when the database has no ledger."""
+    table = await _ledger_table(conn)
+    owner = await conn.fetchval(
+        "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass($1)", table
+    )
+    if owner is None:
+        return None
+    return await _read_ledger(conn, table), str(owner)
+
+
+def plan_of(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
+    """What a run would do: applied (skipped), pending, changed, renamed, missing patches."""
+    return _plan(patches, ledger)
 
 
 async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, AppliedPatch]:
@@ -445,6 +484,13 @@ async def _apply_locked(
             "default_transaction_read_only set for the runner's user. Apply the patches on the "
             "primary, as a user that can write"
         ) from error
+    except asyncpg.InsufficientPrivilegeError as error:
+        schema = ledger_table.rsplit(".", 1)[0]
+        raise PatchUsageError(
+            f"cannot create the patch ledger {ledger_table} ({error}): run the patches as the "
+            f"user that owns the schema, or GRANT CREATE ON SCHEMA {schema} TO the runner's "
+            "user (PostgreSQL 15 no longer grants it to PUBLIC on public)"
+        ) from error
     # re-read under the lock: another replica may have run
     ledger = await _read_ledger(conn, ledger_table)
     plan = _plan(patches, ledger)
@@ -457,6 +503,9 @@ async def _apply_locked(
                 "never edited: add a new patch, or accept the edit with "
                 f"--rebaseline {patch.name}"
             )
+    for patch, row in plan.reused:
+        if patch.name not in options.rebaseline:
+            raise PatchError(plan.reused_message(patch, row))
     if plan.out_of_order and not options.allow_out_of_order:
         patch, top_name, top_number = plan.out_of_order[0]
         others = f" (and {len(plan.out_of_order) - 1} more)" if len(plan.out_of_order) > 1 else ""
@@ -467,9 +516,26 @@ async def _apply_locked(
         )
     for patch in plan.pending:
         patch.statements  # noqa: B018  (parse and check every pending patch before any runs)
+    taken = {row.name for _patch, row in plan.reused}
+    plan.missing = [row for row in plan.missing if row.name not in taken]
     _log_missing(plan)
     run = PatchRun([], [p.name for p in plan.skipped], [], 0.0)
     run.missing = [row.name for row in plan.missing]
+    for patch, row in plan.reused:  # re-baselined (else refused above): renamed, not run
+        await conn.execute(
+            f"UPDATE {ledger_table} SET name = $2, number = $3, checksum = $4 WHERE name = $1",
+            row.name,
+            patch.name,
+            patch.number,
+            patch.checksum,
+        )
+        log.info(
+            "re-baselined %s -> %s (renamed and edited: recorded, not run again)",
+            row.name,
+            patch.name,
+        )
+        run.renamed.append((row.name, patch.name))
+        run.rebaselined.append(patch.name)
     for row, patch in plan.renamed:
         await conn.execute(
             f"UPDATE {ledger_table} SET name = $2, number = $3 WHERE name = $1",
@@ -553,6 +619,65 @@ async def _drop_invalid_index(conn: asyncpg.Connection, patch: PatchFile) -> Non
         await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {qualified}")
 
 
+async def _pending_detach(conn: asyncpg.Connection, patch: PatchFile) -> str | None:
+    """`ALTER TABLE … DETACH PARTITION … FINALIZE` when the patch's concurrent detach was cut
+    short (the partition is left 'pending detach', and the patch itself can never run again)."""
+    from tenantguard.patches.statements import concurrent_detach
+
+    found = concurrent_detach(patch.statements[0])
+    if found is None:
+        return None
+    parent, partition = found
+    pending = await conn.fetchval(
+        "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass($1) "
+        "AND inhparent = to_regclass($2)",
+        partition,
+        parent,
+    )
+    return f"ALTER TABLE {parent} DETACH PARTITION {partition} FINALIZE" if pending else None
+
+
+# the copies REINDEX CONCURRENTLY makes (`_ccnew`) and the originals it swaps out (`_ccold`)
+REINDEX_LEFTOVER = r"_cc(new|old)[0-9]*$"
+
+
+async def _drop_reindex_leftovers(conn: asyncpg.Connection, patch: PatchFile) -> list[str]:
+    """Drops the INVALID copies a `REINDEX … CONCURRENTLY` patch cut short left on its table:
+    every write updates them (a unique one checks every insert) and a rerun adds more."""
+    dropped = []
+    for name in await _reindex_leftovers(conn, patch):
+        await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        dropped.append(name)
+    if dropped:
+        log.warning(
+            "%s: dropped the INVALID copies an interrupted REINDEX CONCURRENTLY left: %s",
+            patch.name,
+            ", ".join(dropped),
+        )
+    return dropped
+
+
+async def _reindex_leftovers(conn: asyncpg.Connection, patch: PatchFile) -> list[str]:
+    """The INVALID `_ccnew`/`_ccold` indexes on the table a `REINDEX … CONCURRENTLY` patch
+    rebuilds (its index's table, or the table it names)."""
+    from tenantguard.patches.statements import concurrent_reindex
+
+    target = concurrent_reindex(patch.statements[0])
+    if target is None:
+        return []
+    rows = await conn.fetch(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE NOT i.indisvalid AND c.relname ~ $2 AND i.indrelid = coalesce("
+        "(SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = to_regclass($1)), "
+        "to_regclass($1)) ORDER BY 1",
+        target,
+        REINDEX_LEFTOVER,
+    )
+    return [str(row["name"]) for row in rows]
+
+
 async def _run_patch(
     conn: asyncpg.Connection,
     patch: PatchFile,
@@ -633,8 +758,31 @@ async def _left_behind(
     """
     if patch.transactional:
         return "was rolled back"
-    from tenantguard.patches.statements import concurrent_index
+    from tenantguard.patches.statements import (
+        concurrent_detach,
+        concurrent_index,
+        concurrent_reindex,
+    )
 
+    detach = concurrent_detach(patch.statements[0])
+    if detach is not None and await _pending_detach(conn, patch) is not None:
+        return (
+            f"left partition {detach[1]} pending detach from {detach[0]} (its first step "
+            "commits on its own): the next run finishes it with DETACH PARTITION … FINALIZE"
+        )
+    if concurrent_reindex(patch.statements[0]) is not None:
+        left = await _reindex_leftovers(conn, patch)
+        if not left:
+            return "did not complete"
+        try:
+            await _clean_session(conn, ddl_lock_timeout)
+            await _drop_reindex_leftovers(conn, patch)
+        except asyncpg.PostgresError:  # the transaction that blocked the patch blocks the drop
+            return (
+                f"left the INVALID copies {', '.join(left)} of the index, which every write "
+                "updates: the next run drops them before it reindexes"
+            )
+        return f"left the INVALID copies {', '.join(left)} of the index: dropped them"
     found = concurrent_index(patch.statements[0])
     if found is None:
         return "did not complete"
@@ -687,13 +835,21 @@ async def _run_once(
     statement = None
     step = ""  # what ran when no statement of the patch did: the ledger row, the commit
     lines = LineIndex(patch.text)
+    finalize = None
     try:
         if patch.transactional:
             await conn.execute("BEGIN")
         else:
             statement = patch.statements[0]
             await _drop_invalid_index(conn, patch)
-        for statement in patch.statements:
+            await _drop_reindex_leftovers(conn, patch)
+            finalize = await _pending_detach(conn, patch)
+            if finalize is not None:
+                log.warning(
+                    "%s: finishing the detach an earlier run began: %s", patch.name, finalize
+                )
+                await conn.execute(finalize)
+        for statement in patch.statements if finalize is None else ():
             await conn.execute(statement.text)
         statement, step = None, "recording it in the ledger"
         # the ledger row is the runner's own: written as the session's user, whatever role the patch set
@@ -753,9 +909,28 @@ async def _run_once(
         left = await _what_is_left(conn, patch, ddl_lock_timeout, drop=True)
         outcome = "failed" if left == "did not complete" else f"failed and {left}"
         said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
+        said += await _timeout_hint(conn, error)
         raise PatchError(
             f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {said}\n    in: {shown}"
         ) from error
+
+
+async def _timeout_hint(conn: asyncpg.Connection, error: Exception) -> str:
+    """Where a statement_timeout that cancelled a patch comes from, and the patch's way out."""
+    if not isinstance(error, asyncpg.QueryCanceledError) or "statement timeout" not in str(error):
+        return ""
+    try:
+        value, source = await conn.fetchrow(
+            "SELECT current_setting('statement_timeout'), source FROM pg_settings "
+            "WHERE name = 'statement_timeout'"
+        ) or ("?", "?")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        return ""
+    return (
+        f"\n    the session's statement_timeout is {value} (set by the {source}; the runner "
+        "keeps the database's and role's settings): a patch that needs longer says "
+        "`SET LOCAL statement_timeout = 0;` first"
+    )
 
 
 @dataclass
@@ -769,11 +944,14 @@ class PipelineStatus:
     out_of_order: list[PatchFile]
     refused: list[tuple[PatchFile, str]]  # pending patches apply would refuse, and why
     invalid_indexes: list[InvalidIndex]
+    # (partition, parent): a DETACH PARTITION … CONCURRENTLY cut short
+    pending_detaches: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not (
-            self.missing
+            self.pending_detaches
+            or self.missing
             or self.changed
             or self.out_of_order
             or self.refused
@@ -788,10 +966,14 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
     try:
         ledger = await _read_ledger(conn, await _ledger_table(conn))
         invalid = await invalid_indexes(conn, patches, exact=True)
+        detaches = await conn.fetch(
+            "SELECT inhrelid::regclass::text AS partition, inhparent::regclass::text AS parent "
+            "FROM pg_inherits WHERE inhdetachpending ORDER BY 1"
+        )
     finally:
         await conn.close()
     plan = _plan(patches, ledger)
-    refused: list[tuple[PatchFile, str]] = []
+    refused = [(patch, plan.reused_message(patch, row)) for patch, row in plan.reused]
     for patch in plan.pending:
         try:
             patch.statements  # noqa: B018  (parsing is the check)
@@ -806,6 +988,7 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
         [patch for patch, _, _ in plan.out_of_order],
         refused,
         invalid,
+        [(row["partition"], row["parent"]) for row in detaches],
     )
 
 

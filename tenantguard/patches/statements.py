@@ -135,6 +135,37 @@ def concurrent_index(statement: SqlStatement) -> tuple[str | None, str] | None:
     return None
 
 
+def concurrent_detach(statement: SqlStatement) -> tuple[str, str] | None:
+    """(parent, partition), quoted for SQL, of `ALTER TABLE parent DETACH PARTITION partition
+    CONCURRENTLY`, else None."""
+    node = statement.node
+    if not isinstance(node, ast.AlterTableStmt) or node.relation is None:
+        return None
+    for command in node.cmds or ():
+        partition = getattr(command, "def_", None)
+        if isinstance(partition, ast.PartitionCmd) and partition.concurrent and partition.name:
+            return (_qualified(node.relation), _qualified(partition.name))
+    return None
+
+
+def concurrent_reindex(statement: SqlStatement) -> str | None:
+    """The index or table (quoted for SQL) a `REINDEX … CONCURRENTLY` rebuilds, else None."""
+    node = statement.node
+    if not isinstance(node, ast.ReindexStmt) or node.relation is None:
+        return None
+    for param in node.params or ():
+        if isinstance(param, ast.DefElem) and param.defname == "concurrently":
+            value = getattr(param.arg, "sval", None) or getattr(param.arg, "ival", None)
+            if param.arg is None or str(value).lower() not in ("false", "off", "0"):
+                return _qualified(node.relation)
+    return None
+
+
+def _qualified(relation: Any) -> str:
+    names = [relation.schemaname, relation.relname] if relation.schemaname else [relation.relname]
+    return ".".join('"' + str(name).replace('"', '""') + '"' for name in names)
+
+
 def relations(statement: SqlStatement) -> list[str]:
     """Names of the tables a statement names (`schema.table` when qualified), DO bodies included."""
     found: list[str] = []

@@ -6,7 +6,10 @@ verify proves, on databases it creates (and drops) on the given server:
      table's contents (every patch is idempotent);
   3. the pipeline's schema equals the baseline's (as `pg_dump --schema-only` shows them);
   4. the pipeline applied on top of the baseline changes nothing, and leaves the same rows as
-     the pipeline alone (new installs converge with upgraded ones).
+     the pipeline alone (new installs converge with upgraded ones);
+  5. when the given database has a patch ledger: its schema equals what the patches its ledger
+     records build (an object made by hand under a patch's name, of another shape, is skipped
+     by the patch's `IF NOT EXISTS` and seen only here).
 sync rewrites the baseline from `pg_dump` of what the pipeline builds, after checking that the
 new baseline builds the same schema.
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -34,14 +39,23 @@ from tenantguard.patches.dump import (
     TableContents,
     baseline_text,
     contents_diff,
+    database_properties,
+    database_statements,
     dump_schema,
     find_pg_dump,
     schema_diff,
     schema_objects,
     table_contents,
 )
-from tenantguard.patches.files import PatchError, PatchFile, read_patches
-from tenantguard.patches.runner import LEDGER, apply_patches, invalid_indexes, quote_ident
+from tenantguard.patches.files import PatchError, PatchFile, PatchUsageError, read_patches
+from tenantguard.patches.runner import (
+    LEDGER,
+    apply_patches,
+    invalid_indexes,
+    ledger_of,
+    plan_of,
+    quote_ident,
+)
 from tenantguard.patches.statements import SqlStatement, created_roles, split_patch
 
 __all__ = [
@@ -53,6 +67,7 @@ __all__ = [
 ]
 
 SCRATCH_PREFIX = "tg_scratch_"
+LIVE_CHECK = "the database's schema equals what its applied patches build"
 _SCRATCH_NAME = re.compile(rf"^{SCRATCH_PREFIX}(\d+)_[a-z]+_[0-9a-f]+$")
 
 BASELINE_HEADER = """-- Baseline schema for new installations.
@@ -139,8 +154,13 @@ async def _server_pg_dump(dsn: Dsn) -> str:
     return find_pg_dump(version // 10000)
 
 
+async def _schema(dsn: Dsn, pg_dump: str) -> dict[str, list[str]]:
+    """The schema's objects, and what is set on the database itself (pg_dump --create)."""
+    return schema_objects(await dump_schema(dsn, pg_dump)) | await database_properties(dsn, pg_dump)
+
+
 async def _state(dsn: Dsn, pg_dump: str) -> tuple[dict[str, list[str]], dict[str, TableContents]]:
-    objects = schema_objects(await dump_schema(dsn, pg_dump))
+    objects = await _schema(dsn, pg_dump)
     conn = await connect(dsn)
     try:
         contents = await table_contents(conn)
@@ -254,6 +274,7 @@ async def verify_pipeline(
             "the pipeline applied twice changes nothing the second time (table contents)",
             contents_diff(built_rows, again_rows, "after one run", "after two runs"),
         )
+    await _check_live_database(server, patches, built, pg_dump, report)
     async with scratch_database(server, "baseline") as base:
         log.info("loading the baseline %s into a scratch database", baseline)
         conn = await connect(base)
@@ -290,6 +311,90 @@ async def verify_pipeline(
     return report
 
 
+def _without_owners(objects: dict[str, list[str]], owners: set[str]) -> dict[str, list[str]]:
+    """The objects without `ALTER … OWNER TO` lines naming one of `owners`, and without
+    those left with no statement (pg_dump's `SCHEMA public` entry holds only its owner)."""
+    names = owners | {quote_ident(o) for o in owners}
+    kept: dict[str, list[str]] = {}
+    for key, lines in objects.items():
+        rest = [
+            line
+            for line in lines
+            if (owned := _OWNER_LINE.match(line)) is None or owned.group(1) not in names
+        ]
+        if any(not line.startswith(("--", "SET ")) for line in rest):
+            kept[key] = rest
+    return kept
+
+
+_OWNER_LINE = re.compile(r"^ALTER .+ OWNER TO (.+);$")
+
+
+async def _check_live_database(
+    server: Dsn,
+    patches: list[PatchFile],
+    built: dict[str, list[str]],
+    pg_dump: str,
+    report: VerifyReport,
+) -> None:
+    """Check 5: the given database against what its applied patches build on a scratch one.
+
+    A database without a ledger (the server's maintenance database, a new one) is not compared.
+    Ownership by the user that applied the patches (the ledger's owner) or by the one verifying
+    is not a difference: a migration role owning what it created is not drift.
+    """
+    conn = await connect(server)
+    try:
+        try:
+            found = await ledger_of(conn)
+        except PatchUsageError as error:
+            report.add(LIVE_CHECK, str(error))
+            return
+        if found is None:
+            log.info("%s has no patch ledger: its schema is not compared", server)
+            return
+        ledger, owner = found
+        user = str(await conn.fetchval("SELECT current_user"))
+    finally:
+        await conn.close()
+    plan = plan_of(patches, ledger)
+    unknown = [f"{p.name}: its file changed since it was applied" for p, _ in plan.changed]
+    unknown += [f"{row.name}: applied, but its file is gone" for row in plan.missing]
+    name = LIVE_CHECK
+    if plan.pending:
+        name += f" (pending: {', '.join(p.name for p in plan.pending)})"
+    if unknown:
+        report.add(
+            name,
+            "what the database's ledger records cannot be rebuilt from the patch directory "
+            "(see `tenantguard patches status`):\n" + "\n".join(unknown),
+        )
+        return
+    log.info(
+        "comparing the schema of %s with what its %d applied patches build", server, len(ledger)
+    )
+    expected = built
+    if plan.pending:
+        applied = plan.skipped + [patch for _row, patch in plan.renamed]
+        with tempfile.TemporaryDirectory(prefix="tg-applied-") as copy:
+            for patch in applied:
+                shutil.copyfile(patch.path, Path(copy) / patch.name)
+            async with scratch_database(server, "applied") as scratch:
+                await apply_patches(scratch, Path(copy))
+                expected = await _schema(scratch, pg_dump)
+    live = await _schema(server, pg_dump)
+    owners = {user, owner}
+    report.add(
+        name,
+        schema_diff(
+            _without_owners(expected, owners),
+            _without_owners(live, owners),
+            "its patches",
+            f"database {dict(server.params).get('dbname', '?')}",
+        ),
+    )
+
+
 def _located(error: asyncpg.PostgresError, text: str, path: Path) -> str:
     from tenantguard.engine.sqltext import LineIndex
 
@@ -317,7 +422,13 @@ async def sync_baseline(
         log.info("applying the %d patches of %s to a scratch database", len(patches), directory)
         await apply_patches(pipeline, directory)
         dump = await dump_schema(pipeline, pg_dump)
+        database = await database_properties(pipeline, pg_dump)
     text = baseline_text(dump, BASELINE_HEADER + _role_preamble(_patch_roles(patches)))
+    if database:  # pg_dump without --create leaves them out; they name no database here
+        text += (
+            "\n-- Set on the database itself (pg_dump --create), for whichever database loads "
+            f"this file.\n{database_statements(database)}\n"
+        )
     async with scratch_database(server, "check") as check:
         log.info("checking that the new baseline builds the same schema")
         conn = await connect(check)
@@ -331,8 +442,8 @@ async def sync_baseline(
         finally:
             await conn.close()
         difference = schema_diff(
-            schema_objects(dump),
-            schema_objects(await dump_schema(check, pg_dump)),
+            schema_objects(dump) | database,
+            await _schema(check, pg_dump),
             "pipeline",
             "new baseline",
         )

@@ -47,9 +47,9 @@ from asyncpg.pool import Pool
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError
-from tenantguard.runtime.context import _SCOPE
+from tenantguard.runtime.context import _SCOPE, Scope
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
-from tenantguard.runtime.guard import Guard, Mode, as_mode
+from tenantguard.runtime.guard import Guard, Mode, RuntimeVerdict, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.session import RELIED_ON_SETTINGS, SEARCH_PATH, search_path_problem
 from tenantguard.runtime.tokens import inline_parameters
@@ -62,6 +62,9 @@ T = TypeVar("T")
 _Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | None"
 
 _get_scope = _SCOPE.get
+# a uuid.UUID's bytes as its `bytes` property makes them (big-endian), without the property
+# and without an int subclass's own method (an `int` slot set with object.__setattr__)
+_to_bytes = int.to_bytes
 # asyncpg's own methods: what the guarded ones call once a statement is admitted
 _execute = asyncpg.Connection.execute
 _fetch = asyncpg.Connection.fetch
@@ -159,7 +162,9 @@ class GuardedConnection(asyncpg.Connection):
                 elif kind is str:
                     if value != wanted and value != scope.value:
                         return self._tg_admit_args(query, args)
-                elif kind is not _PgUUID or str(value) != wanted:  # a uuid.UUID: frozen
+                elif kind is _UUID:
+                    return self._tg_admit_uuid(query, args, index, verdict, scope)
+                elif kind is not _PgUUID or value != scope.frozen_key:
                     return self._tg_admit_args(query, args)
             elif index == _SEVERAL_VALUES:
                 return self._tg_admit_args(query, args)
@@ -171,6 +176,26 @@ class GuardedConnection(asyncpg.Connection):
         if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
             return wanted  # a pin by the setting is ensured when the call runs, not now
         return None
+
+    def _tg_admit_uuid(
+        self, query: object, args: tuple[Any, ...], index: int, verdict: RuntimeVerdict,
+        scope: Scope,
+    ) -> _Plan:  # fmt: skip
+        """The hot path's end for a uuid.UUID pinning value: it is frozen (`_frozen`: a
+        uuid.UUID is mutable, asyncpg encodes it after the check), the frozen value compared
+        with the tenant, and the call sent with it (`_Frozen`)."""
+        frozen = _PgUUID(_to_bytes(args[index].int, 16))
+        if frozen != scope.frozen_key:
+            return self._tg_admit_args(query, args)
+        guard: Guard = self._tg_guard  # type: ignore[assignment]  # the hot path's caller's
+        guard.fast_hits += 1
+        if guard._full:
+            guard.touch(query)  # type: ignore[arg-type]
+        wanted: str = scope.key  # type: ignore[assignment]  # checkable: a key
+        plan = None
+        if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
+            plan = wanted  # a pin by the setting is ensured when the call runs, not now
+        return _Frozen((*args[:index], frozen, *args[index + 1 :]), plan)
 
     def _tg_admit_args(self, query: object, args: tuple[Any, ...]) -> _Plan:
         """`_tg_admit_slow` of one call's arguments, each uuid.UUID in them frozen first (see
@@ -598,7 +623,9 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, str]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            return self._tg_call(wanted, _execute, query, args, {"timeout": timeout})
+            if type(wanted) is not _Frozen or wanted.plan is not None:
+                return self._tg_call(wanted, _execute, query, args, {"timeout": timeout})
+            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None:  # keyword arguments cost a third of asyncpg's own call
             return _execute(self, query, *args)
         return _execute(self, query, *args, timeout=timeout)
@@ -608,8 +635,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, list[Any]]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            options = {"timeout": timeout, "record_class": record_class}
-            return self._tg_call(wanted, _fetch, query, args, options)
+            if type(wanted) is not _Frozen or wanted.plan is not None:
+                options = {"timeout": timeout, "record_class": record_class}
+                return self._tg_call(wanted, _fetch, query, args, options)
+            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None and record_class is None:
             return _fetch(self, query, *args)
         return _fetch(self, query, *args, timeout=timeout, record_class=record_class)
@@ -619,8 +648,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            options = {"column": column, "timeout": timeout}
-            return self._tg_call(wanted, _fetchval, query, args, options)
+            if type(wanted) is not _Frozen or wanted.plan is not None:
+                options = {"column": column, "timeout": timeout}
+                return self._tg_call(wanted, _fetchval, query, args, options)
+            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
         if column == 0 and timeout is None:
             return _fetchval(self, query, *args)
         return _fetchval(self, query, *args, column=column, timeout=timeout)
@@ -630,8 +661,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            options = {"timeout": timeout, "record_class": record_class}
-            return self._tg_call(wanted, _fetchrow, query, args, options)
+            if type(wanted) is not _Frozen or wanted.plan is not None:
+                options = {"timeout": timeout, "record_class": record_class}
+                return self._tg_call(wanted, _fetchrow, query, args, options)
+            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None and record_class is None:
             return _fetchrow(self, query, *args)
         return _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
@@ -1170,7 +1203,7 @@ def _frozen(values: Iterable[Any]) -> tuple[Any, ...]:
     row = tuple(values)
     for value in row:
         if type(value) is _UUID:
-            return tuple(_PgUUID(v.bytes) if type(v) is _UUID else v for v in row)
+            return tuple(_PgUUID(_to_bytes(v.int, 16)) if type(v) is _UUID else v for v in row)
     return row
 
 

@@ -46,10 +46,14 @@ class Scope:
     number: int | None = None
     owner: FrameType | None = field(default=None, compare=False)
     checkable: bool = field(init=False, compare=False)  # a tenant with a key, no owner
+    # the key as asyncpg's UUID when it is a UUID's canonical text (else None): the hot path
+    # compares a frozen uuid argument with it, byte for byte (the same as text to the key)
+    frozen_key: _PgUUID | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         checkable = self.key is not None and self.unscoped_reason is None and self.owner is None
         object.__setattr__(self, "checkable", checkable)
+        object.__setattr__(self, "frozen_key", _canonical_uuid(self.key))
 
     def outside_owner(self) -> bool:
         """True when the generator that entered this scope is suspended at a `yield`:
@@ -66,6 +70,17 @@ class Scope:
 
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("tenantguard_scope", default=None)
+
+
+def _canonical_uuid(key: str | None) -> _PgUUID | None:
+    """asyncpg's UUID whose canonical text is exactly `key`, or None (any other spelling)."""
+    if key is None or len(key) != 36:
+        return None
+    try:
+        value = _PgUUID(key)
+    except (ValueError, TypeError):
+        return None
+    return value if str(value) == key else None
 
 
 def tenant_key(value: object) -> str | None:

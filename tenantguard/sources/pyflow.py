@@ -1606,7 +1606,7 @@ class _Walker:
             keywords = {k.arg: self._composable(k.value, composed) for k in node.keywords if k.arg}
             return format_template(template, positional, keywords, node, origin)
         if name == "join" and isinstance(func, ast.Attribute) and len(node.args) == 1:
-            items = node.args[0]
+            items = _unwrapped_items(node.args[0])
             if isinstance(items, ast.List | ast.Tuple) and not any(
                 isinstance(e, ast.Starred) for e in items.elts
             ):
@@ -2124,8 +2124,11 @@ class ProjectIndex:
             if name in cls.attributes:
                 values.append(cls.attributes[name])
                 break
+        passed = self._passed_to_base(order, name)
         for cls in [*order, *self._subclasses(info)]:
             assigned = self._assigned(cls).get(name)
+            if passed is not None and cls is passed[0]:
+                assigned = passed[1]
             if assigned is not None:
                 values.append(assigned)
         for sub in self._subclasses(info):
@@ -2148,6 +2151,54 @@ class ProjectIndex:
             if all(v is values[0] for v in values)
             else hole(node, origin, f"`self.{name}` holds different kinds of values")
         )
+
+    def _passed_to_base(self, order: list[ClassInfo], name: str) -> tuple[ClassInfo, Value] | None:
+        """`self.X = x` in a project base's `__init__` (x its parameter, not rebound there) and
+        the class's own `__init__` calling that one (`super().__init__(table="notes")`,
+        `Base.__init__(self, "notes")`): X holds what those calls pass (each call one
+        alternative), as the subclass's instances get it. None when that is not the shape."""
+        inits = [cls for cls in order if "__init__" in cls.methods]
+        if len(inits) < 2:
+            return None
+        own, base = inits[0].methods["__init__"], inits[1].methods["__init__"]
+        parameter = _init_parameter(base, name)
+        if parameter is None or not own.node.args.args:
+            return None
+        if any(
+            _init_parameter(m, name, stores=True)
+            for m in inits[1].methods.values()
+            if m is not base
+        ):
+            return None  # another method of the base sets it too
+        this, base_name = own.node.args.args[0].arg, inits[1].name
+        arguments: list[ast.expr] = []
+        for call in _own_calls(own.node):
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "__init__"):
+                continue
+            if isinstance(func.value, ast.Call) and _is_name(func.value.func, "super"):
+                positional = list(call.args)
+            elif _is_name(func.value, base_name) and call.args and _is_name(call.args[0], this):
+                positional = list(call.args[1:])
+            else:
+                return None  # another class's __init__: not the shape read here
+            if any(isinstance(a, ast.Starred) for a in positional):
+                return None  # *args: which argument is X is only known at run time
+            chosen = next((k.value for k in call.keywords if k.arg == parameter), None)
+            index = base.positional.index(parameter) if parameter in base.positional else -1
+            if chosen is None and 0 <= index < len(positional):
+                chosen = positional[index]
+            if chosen is None:
+                return None  # the default: left to the base's own reading
+            arguments.append(chosen)
+        if not arguments:
+            return None
+        walker = _Walker(own.module, self)
+        walker.env = {}
+        walker.outer = [(own.module.env, own.module.ever)]
+        values = [walker.evaluate(argument) for argument in arguments]
+        value = values[0] if len(values) == 1 else union(values, arguments[0], own.module.origin)
+        return inits[1], value
 
     def _subclasses(self, info: ClassInfo) -> list[ClassInfo]:
         out: list[ClassInfo] = []
@@ -2496,6 +2547,7 @@ def _grown_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[
     candidates: set[str] = set()
     spoiled: set[str] = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
     grows: set[int] = set()  # the names of `name.append(x)` written as statements
+    through: set[int] = set()  # names joined through a comprehension or map() keeping text
     stack: list[tuple[ast.AST, ast.AST | None, bool]] = [
         (s, function, False) for s in function.body
     ]
@@ -2510,8 +2562,16 @@ def _grown_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[
             and node.value.func.attr in ("append", "extend")
         ):
             grows.add(id(node.value.func.value))
+        if isinstance(node, ast.Call) and _called_name(node) == "join" and len(node.args) == 1:
+            joined = _unwrapped_items(node.args[0])
+            if joined is not node.args[0] and isinstance(joined, ast.Name) and not nested:
+                # `sep.join(sql.SQL(c) for c in name)` joins name: the loop's list is read
+                # where the join is, not inside the comprehension
+                through.add(id(joined))
         if isinstance(node, ast.Name):
-            if nested or not (id(node) in grows or _growing_use(node, parent)):
+            if id(node) in through:
+                pass
+            elif nested or not (id(node) in grows or _growing_use(node, parent)):
                 spoiled.add(node.id)
             elif isinstance(node.ctx, ast.Store):
                 candidates.add(node.id)
@@ -2524,6 +2584,59 @@ def _grown_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[
     found = frozenset(candidates - spoiled)
     _GROWN_CACHE[id(function)] = (function, found)
     return found
+
+
+def _unwrapped_items(node: ast.expr) -> ast.expr:
+    """The list a join's argument hands on item by item, each item's text unchanged: `(c for c
+    in L)`, `[sql.SQL(c) for c in L]`, `map(sql.SQL, L)`, `map(str, L)` give L; anything
+    else is itself."""
+    if isinstance(node, ast.GeneratorExp | ast.ListComp) and len(node.generators) == 1:
+        loop = node.generators[0]
+        if (
+            not loop.ifs
+            and not loop.is_async
+            and isinstance(loop.target, ast.Name)
+            and _keeps_text(node.elt, loop.target.id)
+        ):
+            return loop.iter
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "map"
+        and len(node.args) == 2
+        and not node.keywords
+        and _text_keeping(node.args[0])
+    ):
+        return node.args[1]
+    return node
+
+
+def _text_keeping(func: ast.expr) -> bool:
+    """`sql.SQL` (psycopg renders its text as written) or `str` (of a string: itself)."""
+    if isinstance(func, ast.Name):
+        return func.id in ("SQL", "str")
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "SQL"
+        and _receiver_name(func.value)
+        in (
+            "sql",
+            "psycopg",
+        )
+    )
+
+
+def _keeps_text(element: ast.expr, name: str) -> bool:
+    if isinstance(element, ast.Name):
+        return element.id == name
+    return (
+        isinstance(element, ast.Call)
+        and _text_keeping(element.func)
+        and len(element.args) == 1
+        and not element.keywords
+        and isinstance(element.args[0], ast.Name)
+        and element.args[0].id == name
+    )
 
 
 def _growing_use(name: ast.Name, parent: ast.AST | None) -> bool:
@@ -2799,3 +2912,57 @@ def analyze_module(
             index.unfollowable(path)
         raise
     return info
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _own_calls(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
+    """The calls a function's body makes itself (not those of functions it defines)."""
+    out: list[ast.Call] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        if isinstance(node, ast.Call):
+            out.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _init_parameter(init: FunctionInfo, attribute: str, *, stores: bool = False) -> str | None:
+    """The parameter `__init__` stores as `self.<attribute>` and never rebinds, when every
+    assignment of that attribute there is of it. With `stores`: any text if the method assigns
+    the attribute at all (else None)."""
+    args = init.node.args.args
+    if not args:
+        return None
+    this, stored = args[0].arg, set()
+    rebound: set[str] = set()
+    for node in ast.walk(init.node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            rebound.add(node.id)
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets, value = [node.target], node.value if isinstance(node, ast.AnnAssign) else None
+        for target in targets:
+            if (
+                isinstance(target, ast.Attribute)
+                and target.attr == attribute
+                and _is_name(target.value, this)
+            ):
+                if stores:
+                    return attribute
+                if isinstance(node, ast.AugAssign) or not isinstance(value, ast.Name):
+                    return None
+                stored.add(value.id)
+    if len(stored) != 1:
+        return None
+    (parameter,) = stored
+    ok = parameter in init.parameters and parameter != this and parameter not in rebound
+    return parameter if ok else None

@@ -110,6 +110,12 @@ class FunctionInfo:
     # `char(n)`, `citext`, a domain over one): the argument is converted before the body
     # compares it, so two tenants' ids can meet — such a parameter pins nothing
     lossy: tuple[int, ...] = ()
+    # its declared output columns in order (RETURNS TABLE, OUT, INOUT): the body's columns are
+    # matched to them by position; empty when not declared so (RETURNS SETOF a table)
+    outputs: tuple[str, ...] = ()
+    # several functions of this name whose bodies are all readable: `body` holds every one's
+    # queries, `opaque` their text (a call may run any of them; none pins by its parameters)
+    overloads: bool = False
 
 
 @dataclass
@@ -169,16 +175,26 @@ class SchemaInfo:
     # domain over either ('acme' = 'ACME'); kept through a drop or a second definition (fail
     # closed), cleared by an ALTER COLUMN … TYPE to an exact one
     loose: dict[str, set[str]] = field(default_factory=dict)
+    # what is sure of each table's columns: "integer" (int2, int4, int8 or a serial: a cast to
+    # another integer type keeps `=` exact, or fails) and "not_null"; dropped at any doubt (a
+    # name in two schemas, a child's column added again, a rename, a dropped constraint)
+    traits: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     # names of columns (any table) declared with a type that rounds, pads, truncates or compares
     # loosely (the lossy types below, the loose ones): a parameter compared with one is typed so
     # for the whole statement. Kept through drops and type changes (fail closed: a name)
     lossy_columns: set[str] = field(default_factory=set)
+    # each table's generated columns (`GENERATED ALWAYS AS (owner) STORED`) and the columns
+    # their expressions read: an UPDATE of one of those changes the generated column
+    generated: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    # the tables inheriting from (or partitions of) each table: a read of a parent returns them
+    children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
-    # of each type, the tables inheriting from (or partitions of) each table, PREPAREd queries
+    # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
-    children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # relations with a trigger or a rule: an INSERT into such a view writes what they write
+    rewritten: set[str] = field(default_factory=set, compare=False, repr=False)
     # types (citext, domains over a loose type or with a loose collation) and collations
     # (`deterministic = false`, or FROM one) whose equality folds several values into one
     loose_types: set[str] = field(default_factory=lambda: {"citext"}, compare=False, repr=False)
@@ -234,6 +250,8 @@ class SchemaInfo:
                     None if f.columns is None else sorted(f.columns),
                     [list(c) for c in f.constants],
                     list(f.lossy),
+                    list(f.outputs),
+                    f.overloads,
                 ]
                 for n, f in self.functions.items()
             },
@@ -243,7 +261,12 @@ class SchemaInfo:
             "files": [str(f) for f in self.files],
             "defaults": {t: dict(d) for t, d in self.defaults.items()},
             "loose": {t: sorted(c) for t, c in self.loose.items()},
+            "traits": {t: {c: sorted(k) for c, k in d.items()} for t, d in self.traits.items()},
             "lossy_columns": sorted(self.lossy_columns),
+            "children": {t: sorted(c) for t, c in self.children.items() if c},
+            "generated": {
+                t: {c: sorted(r) for c, r in g.items()} for t, g in self.generated.items() if g
+            },
         }
 
     @classmethod
@@ -299,10 +322,19 @@ class SchemaInfo:
                     None if columns is None else set(texts(columns)),
                     tuple((str(a), str(b)) for a, b in constants),
                     tuple(int(i) for i in lossy),
+                    tuple(texts(outputs)),
+                    bool(overloads),
                 )
-                for n, (body, opaque, parameters, columns, constants, lossy) in data[
-                    "functions"
-                ].items()
+                for n, (
+                    body,
+                    opaque,
+                    parameters,
+                    columns,
+                    constants,
+                    lossy,
+                    outputs,
+                    overloads,
+                ) in data["functions"].items()
             },
             [
                 SchemaProblem(
@@ -313,7 +345,16 @@ class SchemaInfo:
             [Path(str(f)) for f in data["files"]],
             {str(t): {str(c): str(e) for c, e in d.items()} for t, d in data["defaults"].items()},
             {str(t): set(texts(c)) for t, c in data["loose"].items()},
+            {
+                str(t): {str(c): set(texts(k)) for c, k in d.items()}
+                for t, d in data["traits"].items()
+            },
             set(texts(data["lossy_columns"])),
+            children={str(t): set(texts(c)) for t, c in data["children"].items()},
+            generated={
+                str(t): {str(c): set(texts(r)) for c, r in g.items()}
+                for t, g in data["generated"].items()
+            },
         )
 
     # what the schema says
@@ -350,6 +391,16 @@ class SchemaInfo:
             if named is not None and word.search(problem.text):
                 found.add(_last_name(named.group(1)))
         return found
+
+    def inherited_by(self, tables: Iterable[str], column: str) -> dict[str, set[str]]:
+        """Tables without `column` that some of `tables` inherit from (INHERITS, at any depth):
+        a read of one without ONLY returns those tables' rows too. Which of them, for each."""
+        wanted = set(tables)
+        return {
+            table: heirs
+            for table, columns in self.columns.items()
+            if column not in columns and (heirs := self._descendants(table) & wanted)
+        }
 
     def tenant_root(self, column: str) -> tuple[str, str] | None:
         """The tenant registry: the one (table, key column) every foreign key on the tenant
@@ -596,6 +647,7 @@ class SchemaInfo:
         if node.if_not_exists and self._exists(node.relation):
             return  # PostgreSQL skips it: the relation of that name stays as it was
         self.defaults.pop(table, None)  # what an earlier table of this name had is gone
+        self.traits.pop(table, None)
         self._forget_kin(table)
         if self._defined(node.relation):
             self._no_defaults.add(table)
@@ -616,8 +668,10 @@ class SchemaInfo:
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
             columns |= self.columns.get(_relname(parent), set())
             self._copy_loose(_relname(parent), table)
+            self._copy_generated(_relname(parent), table)
             self.children.setdefault(_relname(parent), set()).add(table)
             self._copy_defaults(_relname(parent), table)  # a column declared again has its own
+            self._copy_traits(_relname(parent), table)  # types and NOT NULL are inherited
         for element in node.tableElts or ():
             self._table_element(table, columns, element)
 
@@ -674,10 +728,26 @@ class SchemaInfo:
                 self.lossy_columns.add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
             constraints = list(element.constraints or ())
+            traits = self.traits.setdefault(table, {}).setdefault(column, set())
+            if _integer_type(element.typeName):
+                traits.add("integer")  # a column declared again in a child keeps its parent's
+            if element.is_not_null or any(
+                _enum(c.contype)
+                in (
+                    ConstrType.CONSTR_NOTNULL,
+                    ConstrType.CONSTR_PRIMARY,
+                    ConstrType.CONSTR_IDENTITY,
+                )
+                for c in constraints
+            ):
+                traits.add("not_null")
             for index, constraint in enumerate(constraints):
                 contype = _enum(constraint.contype)
                 if contype == ConstrType.CONSTR_DEFAULT:
                     self._set_default(table, column, constraint.raw_expr)
+                elif contype == ConstrType.CONSTR_GENERATED and constraint.raw_expr is not None:
+                    read = _columns_read(constraint.raw_expr)
+                    self.generated.setdefault(table, {})[column] = read
                 elif contype == ConstrType.CONSTR_FOREIGN:
                     deferrable = any(
                         _enum(c.contype)
@@ -691,9 +761,31 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
+            self._copy_traits(_relname(element.relation), table)  # LIKE copies NOT NULL too
             self._copy_loose(_relname(element.relation), table)  # LIKE keeps the collations
+            self._copy_generated(_relname(element.relation), table)  # INCLUDING GENERATED
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
+
+    def _copy_traits(self, source: str, table: str) -> None:
+        for column, traits in self.traits.get(source, {}).items():
+            self.traits.setdefault(table, {}).setdefault(column, set()).update(traits)
+
+    def _drop_traits(self, table: str, column: str | None, trait: str | None = None) -> None:
+        """Forgets a trait (all: None) of a column (all: None) of a table and its descendants."""
+        for changed in (table, *self._descendants(table)):
+            found = self.traits.get(changed)
+            if found is None:
+                continue
+            for name in [column] if column is not None else list(found):
+                if trait is None:
+                    found.pop(name, None)
+                elif name in found:
+                    found[name].discard(trait)
+
+    def _copy_generated(self, source: str, table: str) -> None:
+        for column, read in self.generated.get(source, {}).items():
+            self.generated.setdefault(table, {}).setdefault(column, set()).update(read)
 
     def _copy_loose(self, source: str, table: str) -> None:
         if source in self.loose:
@@ -820,6 +912,8 @@ class SchemaInfo:
             return
         if contype == ConstrType.CONSTR_PRIMARY:
             name = node.conname or f"{table}_pkey"
+            for column in columns:  # a primary key's columns are NOT NULL
+                self.traits.setdefault(table, {}).setdefault(column, set()).add("not_null")
         else:
             name = node.conname or f"{table}_{'_'.join(columns)}_key"
         self.constraints[str(name)] = set(columns)
@@ -938,7 +1032,9 @@ class SchemaInfo:
                     for child in self._descendants(table):
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
+                            self._copy_generated(table, child)
             elif subtype == AlterTableType.AT_DropColumn and command.name:
+                self._drop_traits(table, str(command.name))  # added again, it is another
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
                 self._set_default(table, str(command.name), None)
@@ -953,8 +1049,20 @@ class SchemaInfo:
             elif subtype in (AlterTableType.AT_AddInherit, AlterTableType.AT_DropInherit):
                 parent = _relname(command.def_)  # ALTER TABLE child [NO] INHERIT parent
                 self._inherit(table, parent, subtype == AlterTableType.AT_AddInherit)
+            elif subtype == AlterTableType.AT_SetNotNull and command.name:
+                heirs = self._descendants(table) if node.relation.inh else set()
+                for changed in (table, *heirs):  # children follow, unless ONLY
+                    found = self.traits.setdefault(changed, {})
+                    found.setdefault(str(command.name), set()).add("not_null")
+            elif subtype == AlterTableType.AT_DropNotNull and command.name:
+                self._drop_traits(table, str(command.name), "not_null")
             elif subtype == AlterTableType.AT_AlterColumnType and command.name:
                 def_ = command.def_
+                self._drop_traits(table, str(command.name), "integer")
+                if _integer_type(def_.typeName) and not self._shared(node.relation):
+                    for changed in (table, *self._descendants(table)):
+                        found = self.traits.setdefault(changed, {})
+                        found.setdefault(str(command.name), set()).add("integer")
                 loose = self._loose_type(def_.typeName, def_.collClause)
                 if self._lossy_type(def_.typeName, def_.collClause):
                     self.lossy_columns.add(str(command.name))
@@ -967,6 +1075,7 @@ class SchemaInfo:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
                 self._drop_constraint(table, str(command.name))
+                self._drop_traits(table, None, "not_null")  # perhaps a primary key's
             elif subtype == AlterTableType.AT_ValidateConstraint and command.name:
                 for key in self.foreign_keys.get(table, []):
                     if key.name == command.name:
@@ -1011,6 +1120,8 @@ class SchemaInfo:
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
             self._copy_loose(old, new)  # the old name stays marked: fail closed
+            self.traits.pop(new, None)
+            moved_traits = self.traits.pop(old, None)
             if self._shared(node.relation):  # the same name in another schema stays
                 if old in self.columns:
                     self.columns.setdefault(new, set()).update(self.columns[old])
@@ -1021,6 +1132,8 @@ class SchemaInfo:
             moved = self.defaults.pop(old, None)
             if moved is not None and new not in self._no_defaults:
                 self.defaults[new] = moved
+            if moved_traits is not None and new not in self._no_defaults:
+                self.traits[new] = moved_traits
             if old in self.columns:
                 self.columns[new] = self.columns.pop(old)
             if old in self.unique_keys:
@@ -1118,6 +1231,8 @@ class SchemaInfo:
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
+        self._drop_traits(table, old)  # children rename theirs too: forgotten, not followed
+        self._drop_traits(table, new)
         defaults = self.defaults.get(table)
         if defaults is not None:
             moved = defaults.pop(old, None)
@@ -1194,6 +1309,7 @@ class SchemaInfo:
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
                 self.defaults.pop(name, None)
+                self.traits.pop(name, None)
                 self._forget_kin(name)
 
     # views and functions
@@ -1204,6 +1320,53 @@ class SchemaInfo:
         aliases = list(_strings(node.aliases)) or None
         self._add_view(node.view, ViewInfo(RawStream()(node.query), aliases))
         self._lossy_outputs(node.query, aliases)
+
+    def _trigger_or_rule(self, node: Any, text: str, path: str) -> None:
+        """CREATE TRIGGER, CREATE RULE: kept for good (a DROP of one is not followed)."""
+        if node.relation is not None:
+            self.rewritten.add(_relname(node.relation))
+
+    def inherit_view_defaults(self) -> None:
+        """An INSERT into an automatically updatable view gives the base table's columns it
+        does not name their base defaults (PostgreSQL 15, also for `DEFAULT` in VALUES): the
+        view takes the default of each base column it leaves out or shows under its own name.
+        Not a view with a default of its own on that column, a trigger or a rule (they write
+        what they like), nor a column it shows renamed (`tenant_id AS t`: the INSERT names it
+        `t`). Views of views follow, in as many rounds as there are views."""
+        for _ in range(len(self.views)):
+            changed = False
+            for name, view in self.views.items():
+                if name in self.rewritten or name in self._no_defaults:
+                    continue
+                found = _updatable_view_base(view)
+                if found is None:
+                    continue
+                base, shown = found
+                own = self.defaults.get(name, {})
+                for column, text in list(self.defaults.get(base, {}).items()):
+                    if column in own or not shown.get(column, {column}) <= {column}:
+                        continue
+                    self.defaults.setdefault(name, {})[column] = text
+                    own = self.defaults[name]
+                    changed = True
+            if not changed:
+                return
+
+    def _rule(self, node: Any, text: str, path: str) -> None:
+        """CREATE RULE "_RETURN" AS ON SELECT … DO INSTEAD SELECT: PostgreSQL (15 and before)
+        makes the table a view whose rows are the rule's query's, whatever its columns say."""
+        from pglast.enums import CmdType
+        from pglast.stream import RawStream
+
+        self._trigger_or_rule(node, text, path)  # an INSERT into it writes what the rule does
+        actions = list(node.actions or ())
+        if _enum(node.event) != CmdType.CMD_SELECT or not node.instead or len(actions) != 1:
+            return  # rules on writes run out of the proof's sight, like triggers
+        table = _relname(node.relation)
+        self.columns.pop(table, None)  # no longer a table: the view's verdict decides
+        self.loose.pop(table, None)
+        self.defaults.pop(table, None)
+        self._add_view(node.relation, ViewInfo(RawStream()(actions[0]), None))
 
     def _defined(self, relation: Any) -> bool:
         """Notes where a table or view is created; whether its name is in another schema too."""
@@ -1304,7 +1467,9 @@ class SchemaInfo:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
-        info = FunctionInfo(body, opaque, parameters, columns, constants, tuple(lossy))
+        info = FunctionInfo(
+            body, opaque, parameters, columns, constants, tuple(lossy), tuple(outputs)
+        )
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
@@ -1333,6 +1498,8 @@ _HANDLERS = {
     "IndexStmt": SchemaInfo._index,
     "DropStmt": SchemaInfo._drop,
     "ViewStmt": SchemaInfo._view,
+    "CreateTrigStmt": SchemaInfo._trigger_or_rule,
+    "RuleStmt": SchemaInfo._rule,
     "CreateFunctionStmt": SchemaInfo._function,
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,
@@ -1345,8 +1512,85 @@ def _enum(value: Any) -> int:
     return int(getattr(value, "value", value))
 
 
+def _columns_read(expression: Any) -> set[str]:
+    """The names of the columns an expression (a pglast node) reads."""
+    found: set[str] = set()
+    stack = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, tuple | list):
+            stack.extend(node)
+        elif type(node).__name__ == "ColumnRef":
+            names = list(_strings(node.fields))
+            if names:
+                found.add(names[-1])
+        elif hasattr(node, "__slots__"):
+            stack.extend(getattr(node, name, None) for name in node.__slots__)
+    return found
+
+
 def _relname(node: Any) -> str:
     return str(node.relname)
+
+
+_INTEGER_TYPES = frozenset(
+    {"int2", "int4", "int8", "smallint", "integer", "int", "bigint", "serial", "bigserial",
+     "smallserial", "serial2", "serial4", "serial8"}
+)  # fmt: skip
+
+
+def _integer_type(type_name: Any) -> bool:
+    """int2, int4, int8 or a serial, no array (a domain over one is not followed)."""
+    if type_name is None or getattr(type_name, "arrayBounds", None):
+        return False
+    names = list(_strings(getattr(type_name, "names", None) or ()))
+    if len(names) > 1 and names[0] != "pg_catalog":
+        return False  # a type of that name in another schema
+    return bool(names) and names[-1] in _INTEGER_TYPES
+
+
+def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | None:
+    """(the one table a view selects from, the names it shows each base column under by a
+    plain reference) when PostgreSQL updates the view itself: one FROM item, a table, and no
+    WITH, DISTINCT, GROUP BY, HAVING, window, LIMIT/OFFSET, locking or set operation; None
+    otherwise. `*` under a column list renames by positions the reader does not keep: None."""
+    import pglast
+
+    try:
+        statements = pglast.parse_sql(view.query)
+    except Exception:  # a query pglast printed and cannot read back: no default
+        return None
+    if len(statements) != 1:
+        return None
+    select: Any = statements[0].stmt
+    if type(select).__name__ != "SelectStmt" or _enum(select.op) != 0:
+        return None
+    if any(
+        getattr(select, clause) is not None
+        for clause in (
+            "withClause", "distinctClause", "groupClause", "havingClause", "windowClause",
+            "limitCount", "limitOffset", "lockingClause", "valuesLists", "intoClause",
+        )
+    ):  # fmt: skip
+        return None
+    sources: Any = select.fromClause or ()
+    if len(sources) != 1 or type(sources[0]).__name__ != "RangeVar":
+        return None
+    shown: dict[str, set[str]] = {}
+    renames = view.columns or []
+    for index, target in enumerate(select.targetList or ()):
+        value = target.val
+        if type(value).__name__ != "ColumnRef":
+            continue  # an expression: a column an INSERT cannot name
+        last = value.fields[-1]
+        if type(last).__name__ == "A_Star":
+            if renames:
+                return None
+            continue  # every base column under its own name
+        column = str(last.sval)
+        name = renames[index] if index < len(renames) else (target.name or column)
+        shown.setdefault(column, set()).add(str(name))
+    return _relname(sources[0]), shown
 
 
 def _aliased(alias: str, view: ViewInfo) -> str:
@@ -1417,7 +1661,11 @@ def _overloaded(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
     columns = None
     if old is not None and old.columns is not None and new.columns is not None:
         columns = old.columns | new.columns
-    return FunctionInfo([], "\n".join(parts), [], columns)
+    # every body readable: kept, so that whether a pin from outside selects rows can be shown
+    readable = old is not None and (not old.opaque or old.overloads) and not new.opaque
+    body = [*old.body, *new.body] if readable and old is not None else []
+    outputs = new.outputs if old is not None and old.outputs == new.outputs else ()
+    return FunctionInfo(body, "\n".join(parts), [], columns, outputs=outputs, overloads=readable)
 
 
 def _strings(nodes: Any) -> Iterable[str]:
@@ -1687,6 +1935,12 @@ def tenant_relations(
             pinning_functions=found.pinned_by_arguments,
         )
         for name, view in views.items():
+            if _collides(name, found, policy):  # a table of this name in another schema
+                found.tenant[name] = None  # read as both: the table's columns stay
+                reason = _view_verdict(view, current, policy.tenant_column)
+                if reason:
+                    found.unpinnable[name] = reason
+                changed = True
             if _decided(name, found, policy):
                 continue
             reason = _view_verdict(view, current, policy.tenant_column)
@@ -1697,6 +1951,12 @@ def tenant_relations(
             if reason:
                 found.unpinnable[name] = reason
         for name, function in functions.items():
+            if _collides(name, found, policy):
+                found.tenant[name] = None
+                reason = _function_verdict(function, current, policy.tenant_column)
+                if reason:
+                    found.unpinnable[name] = reason
+                changed = True
             if _decided(name, found, policy):
                 continue
             defined = _columns_defined(function.body)
@@ -1764,6 +2024,9 @@ def tenant_relations(
                         unpinned = True  # a fixed tenant, whoever calls it
             if unpinned:
                 found.tenant[name] = function.columns
+                reason = _function_verdict(function, current, policy.tenant_column)
+                if reason:
+                    found.unpinnable[name] = reason
                 changed = True
             elif positions:
                 found.pinned_by_arguments[name] = FunctionPins(
@@ -1794,6 +2057,17 @@ def _columns_defined(statements: list[str]) -> set[str]:
                 names.update(identifier_name(c) for c in node.args.get("columns") or ())
     names.discard("")
     return names
+
+
+def _collides(name: str, found: Relations, policy: Policy) -> bool:
+    """A view or function named like a tenant table (of another schema, or configured): the
+    proof knows a relation by its name only, so it must be pinnable as both."""
+    return (
+        name in policy.tenant_tables
+        and name not in found.tenant
+        and name not in found.pinned_by_arguments
+        and name not in policy.global_tables
+    )
 
 
 def _decided(name: str, found: Relations, policy: Policy) -> bool:
@@ -1835,6 +2109,34 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
         f"its query does not pass the {column} of the rows it reads through row by row "
         "(it aggregates, ranks, limits, or takes the column from another table)"
     )
+
+
+def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> str:
+    """ "": a function whose rows a pin on its tenant column selects (each query that reads
+    tenant rows unpinned passes their tenant column through row by row, at that column's
+    position among the declared outputs); otherwise why a pin from outside does not."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    if function.opaque and not function.overloads:  # dynamic SQL, another language
+        return (
+            f"its queries are out of the proof's sight (dynamic SQL, a language other than SQL "
+            f"and PL/pgSQL): whether its {column} is the rows' own cannot be shown"
+        )
+    aliases = f"({', '.join(_quoted(c) for c in function.outputs)})" if function.outputs else ""
+    for statement in function.body:
+        verdict = analyze_statement(statement, policy)
+        if not any(f.severity is Severity.ERROR for f in verdict.findings):
+            continue  # reads no tenant row unpinned
+        wrapped = f"SELECT * FROM ({statement}) AS v{aliases} WHERE v.{_quoted(column)} = $1"
+        outside = analyze_statement(wrapped, policy)
+        if any(f.severity is Severity.ERROR for f in outside.findings):
+            return (
+                f"its query does not pass the {column} of the rows it reads through row by row "
+                "to its own output of that name (it aggregates, ranks, limits, or takes the "
+                "column from another table)"
+            )
+    return ""
 
 
 def _renamed_tenant_column(view: ViewInfo, column: str) -> str | None:
@@ -1916,6 +2218,9 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
             continue  # a down migration drops what its up created
         schema.files.append(file)
         schema.add_sql(text, str(file))
+    for name in schema._no_defaults:  # a name in two schemas: which one a query reads is
+        schema.traits.pop(name, None)  # the search path's business
+    schema.inherit_view_defaults()
     return schema
 
 

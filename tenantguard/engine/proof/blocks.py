@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import sqlglot
 from sqlglot import exp
 
-from tenantguard.engine.policy import Policy, strip_casts
+from tenantguard.engine.policy import INHERITED_ROWS, Policy, strip_casts
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import (
     PRUNED,
@@ -44,6 +44,7 @@ from tenantguard.engine.proof.values import (
     float_typed_parameters,
     lossy_parameter,
     pin_value,
+    scalar_only,
     single_value_array,
 )
 
@@ -283,8 +284,15 @@ class Model:
         return self._reads_setter
 
     def array_pin_value(self, node: exp.Expression) -> PinValue | None:
-        """`ANY(ARRAY[V])` as a pinning value of this statement (see `pin_value`)."""
-        return self._of_this_statement(single_value_array(node, self.policy))
+        """`ANY(ARRAY[V])`, `ALL(ARRAY[V])` as a pinning value of this statement (see
+        `pin_value`), unless a bare parameter in it is typed an array elsewhere."""
+        found = single_value_array(node, self.policy)
+        if found is None:
+            return None
+        value, bare = found
+        if bare and not scalar_only(self.tree, value, self.policy):
+            return None
+        return self._of_this_statement(value)
 
     # CTEs
 
@@ -528,6 +536,10 @@ class Model:
                 column_names=columns,
             )
         else:
+            unpinnable = self.policy.unpinnable.get(table_name)
+            # ONLY: the parent's own rows, none of the tenant tables inheriting from it
+            only = unpinnable is not None and unpinnable.startswith(INHERITED_ROWS)
+            only = only and bool(table.args.get("only"))
             source = Source(
                 name,
                 SourceKind.TABLE,
@@ -535,9 +547,9 @@ class Model:
                 block,
                 role,
                 table_name,
-                self.policy.is_tenant_table(table_name),
+                self.policy.is_tenant_table(table_name) and not only,
                 column_names=columns,
-                unpinnable=self.policy.unpinnable.get(table_name),
+                unpinnable=None if only else unpinnable,
             )
         return self._add(block, source)
 
@@ -580,7 +592,46 @@ class Model:
             self._merge_tenant_columns(
                 block, left, right, join, filtered, f"USING of {kind} {name}"
             )
+        alias = join.args.get("using_alias")
+        if alias is not None:
+            self._using_alias(block, join, identifier_name(alias), using, left, right, side)
         return everything + right
+
+    def _using_alias(
+        self,
+        block: Block,
+        join: exp.Join,
+        alias: str,
+        using: list[str],
+        left: list[Source],
+        right: list[Source],
+        side: str,
+    ) -> None:
+        """`JOIN b USING (tenant_id) AS j`: `j.tenant_id` is the merged column — the left one
+        (the right one for a RIGHT JOIN; a FULL JOIN's coalesce is no one's) — and `j` names
+        nothing else. Inside parentheses (`(a JOIN b USING (x) AS j) AS k` hides it) the alias
+        is not followed: its columns resolve to nothing."""
+        from tenantguard.engine.proof.names import could_own
+
+        node: exp.Expr | None = join.parent
+        while node is not None and node is not block.node:
+            if isinstance(node, exp.Subquery | exp.Paren):
+                return
+            node = node.parent
+        owners: dict[str, Source | None] = {}
+        for column in using:
+            if side == "FULL":
+                owners[column] = None
+            elif column == self.tenant_col:
+                owners[column] = block.merged[column][0]
+            else:
+                candidates = [
+                    s
+                    for s in (right if side == "RIGHT" else left)
+                    if could_own(self.policy, s, column)
+                ]
+                owners[column] = candidates[0] if len(candidates) == 1 else None
+        block.using_aliases.setdefault(alias, []).append((owners, Span.of(block, left + right)))
 
     def _common_columns(self, left: list[Source], right: list[Source]) -> list[str]:
         """The columns a NATURAL JOIN equates: those both sides have, when the schema shows

@@ -82,12 +82,13 @@ def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
     if kind is exp.Column:
         name = side.this
         return type(name) is exp.Identifier and identifier_name(name) in keys
-    # a row `(tenant_id, id) = ($1, $2)`, or a column under parentheses or a cast
+    # a row `(tenant_id, id) = ($1, $2)`, or a column under parentheses, a cast or a collation
     return (
         kind is exp.Tuple
         or kind is exp.Paren
         or kind is exp.Cast
         or kind is exp.TryCast
+        or kind is exp.Collate
         or (kind is exp.Anonymous and _is_row(side))
     )
 
@@ -225,6 +226,12 @@ class FactCollector:
                     found = True
         elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
             found = self._in_fact(block, conjunct, filtered, clause, visible)
+        elif isinstance(conjunct, exp.In):
+            source = self.names.tenant_column_owner(block, conjunct.this, visible)
+            value = self._selected_value(conjunct.args["query"]) if source is not None else None
+            if source is not None and value is not None and source in filtered:
+                source.facts.append(Fact(source, conjunct, clause, value=value))
+                found = True
         elif isinstance(conjunct, exp.Or):
             pinned, shared = self._pinned_in_every_branch(block, conjunct, filtered, visible)
             for source, value in pinned:
@@ -317,6 +324,29 @@ class FactCollector:
             return True
         return False
 
+    def _selected_value(self, query: exp.Expression) -> PinValue | None:
+        """`IN (SELECT V)`, `IN (SELECT V UNION SELECT V)`: every row of every branch is the
+        pinning value V (its FROM, WHERE or LIMIT only repeat or drop it); anything else, None.
+        Set operations nest as deep as the text does: an explicit stack."""
+        values: set[PinValue | None] = set()
+        stack = [query]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, exp.Subquery | exp.Paren):
+                stack.append(node.this)
+            elif isinstance(node, exp.SetOperation):
+                stack.extend((node.this, node.expression))
+            elif isinstance(node, exp.Select) and len(node.expressions) == 1:
+                item = node.expressions[0]
+                if isinstance(item, exp.Alias):
+                    item = item.this
+                values.add(self.model.pin_value(item))
+            else:
+                return None
+            if None in values or len(values) > 1:
+                return None
+        return values.pop() if values else None
+
     def _shared_branch(
         self, block: Block, condition: exp.Expression, visible: Span | None
     ) -> Source | None:
@@ -345,11 +375,18 @@ class FactCollector:
         common: dict[tuple[int, PinValue], Source] | None = None
         shared: set[int] = set()
         for branch in disjuncts(condition):
-            if self.policy.shared_rows:
-                source = self._shared_branch(block, branch, visible)
-                if source is not None:
-                    shared.add(id(source))
-                    continue
+            source = self._shared_branch(block, branch, visible)
+            if source is not None and (
+                self.policy.shared_rows
+                or (
+                    source.kind is SourceKind.TABLE
+                    and source.table in self.policy.not_null_tenant_tables
+                )
+            ):
+                # with shared rows, rows of no tenant; on a NOT NULL tenant column of a table,
+                # only the rows an outer join NULL-extends (none of its data)
+                shared.add(id(source))
+                continue
             pins: dict[tuple[int, PinValue], Source] = {}
             for part in conjuncts(branch):
                 pairs = list(_equalities(part) or [])

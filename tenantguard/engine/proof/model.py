@@ -191,6 +191,10 @@ class Block:
     full_merged: dict[str, tuple[Source, Source]] = field(default_factory=dict)
     # `(a JOIN b) AS j`: the sources `j` names
     join_aliases: dict[str, list[Source]] = field(default_factory=dict)
+    # `JOIN b USING (x) AS j`: what `j.x` stands for (None: no one), and the sources joined
+    using_aliases: dict[str, list[tuple[dict[str, Source | None], Span]]] = field(
+        default_factory=dict
+    )
     # LEFT/RIGHT joins: (the JOIN, its nullable side, its preserved side)
     outer_joins: list[tuple[exp.Expression, Span, Span]] = field(default_factory=list)
     root: bool = False  # the statement's own block

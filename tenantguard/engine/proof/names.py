@@ -15,7 +15,7 @@ from sqlglot import exp
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import identifier_name, is_star
-from tenantguard.engine.proof.values import column_side
+from tenantguard.engine.proof.values import column_side, integer_column_side
 
 __all__ = ["Names", "could_own", "output_names"]
 
@@ -111,6 +111,8 @@ class Names:
         if scope is not None and not scope:
             return _MISSING  # this level shows nothing (a derived table's parent)
         if qualifier:
+            if block.using_aliases and qualifier in block.using_aliases:
+                return self._using_alias(block, scope, qualifier, name)
             group = block.join_aliases.get(qualifier) if block.join_aliases else None
             if group is not None and (scope is None or all(s in scope for s in group)):
                 # `(a JOIN b) AS j`: `j.col` is the one side that has the column
@@ -144,6 +146,23 @@ class Names:
         return None if owners else _MISSING
 
     @staticmethod
+    def _using_alias(block: Block, scope: Span | None, qualifier: str, name: str) -> object:
+        """`j.x` of `JOIN … USING (x) AS j`: the merged column's owner, when `j` is the one source
+        of that name the clause can see; None when the name is given twice (PostgreSQL refuses
+        it) or `x` is not in the USING list."""
+        aliases = block.using_aliases[qualifier]
+        seen = [
+            (owners, joined)
+            for owners, joined in aliases
+            if scope is None or all(s in scope for s in joined)
+        ]
+        if not seen:
+            return _MISSING
+        if len(seen) > 1 or qualifier in block.named or qualifier in block.join_aliases:
+            return None
+        return seen[0][0].get(name)
+
+    @staticmethod
     def _schema_match(source: Source, schema: str) -> object:
         """`schema.table.col` names the table of that schema, read without an alias; a FROM
         item of another schema (or an alias) is not it, and one without a schema may or may
@@ -164,10 +183,15 @@ class Names:
 
         A table renamed by position (`t AS a(x, y)`) proves nothing by name.
         """
+        integer_cast = False  # `tenant_id::bigint`: exact only on a column of an integer type
         if type(node) is not exp.Column:
-            node = column_side(node)
-            if type(node) is not exp.Column:
-                return None
+            bare = column_side(node)
+            if type(bare) is not exp.Column:
+                bare = integer_column_side(node)
+                integer_cast = True
+                if type(bare) is not exp.Column:
+                    return None
+            node = bare
         if type(node.this) is not exp.Identifier:
             return None
         name = identifier_name(node.this)
@@ -175,6 +199,10 @@ class Names:
             owner = self.resolve(block, node, visible, name)
             if owner is None:
                 return None
+            if integer_cast and not (
+                owner.kind is SourceKind.TABLE and owner.table in self.policy.integer_tenant_tables
+            ):
+                return None  # `text_col::int`: ' 1', '01' and '1' meet
             if owner.kind is SourceKind.TABLE and owner.column_names is not None:
                 return None
             if (
@@ -184,7 +212,7 @@ class Names:
             ):
                 return None  # the registry's own tenant column (if any) is not its key
             return owner
-        if self.root is not None and name == self.root_key:
+        if self.root is not None and name == self.root_key and not integer_cast:
             owner = self.resolve(block, node, visible, name)
             if (
                 owner is not None

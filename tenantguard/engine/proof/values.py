@@ -24,17 +24,20 @@ __all__ = [
     "Seen",
     "column_side",
     "column_typed_parameters",
+    "deterministic_collate",
     "exact_array_cast",
     "exact_cast",
     "float_neighbours",
     "float_root",
     "float_typed_parameters",
+    "integer_column_side",
     "local_lossy_names",
     "lossy_parameter",
     "lossy_parameters",
     "lossy_root",
     "multi_values",
     "pin_value",
+    "scalar_only",
     "single_value_array",
 ]
 
@@ -45,6 +48,10 @@ _INTEGERS = frozenset({_T.SMALLINT, _T.INT, _T.BIGINT})
 _EXACT = _INTEGERS | {_T.DECIMAL, _T.TEXT, _T.VARCHAR, _T.UUID}
 # casts that may wrap the column side of a pin: text of an integer, uuid or text is one-to-one
 _TEXTUAL = frozenset({_T.TEXT, _T.VARCHAR})
+# PostgreSQL's own deterministic collations: `=` under them compares bytes (one value, one
+# tenant). Unqualified, they are pg_catalog's as long as pg_catalog comes first in the search
+# path, which the proof assumes of `=` itself (a `public.=` would hijack every pin otherwise)
+_DETERMINISTIC_COLLATIONS = frozenset({"C", "POSIX", "default", "ucs_basic"})
 
 
 def exact_cast(node: exp.Cast | exp.TryCast, allowed: frozenset[Any] = _EXACT) -> bool:
@@ -58,6 +65,25 @@ def exact_cast(node: exp.Cast | exp.TryCast, allowed: frozenset[Any] = _EXACT) -
     )
 
 
+def deterministic_collate(node: exp.Expr) -> bool:
+    """`x COLLATE "C"` (or "POSIX", "default", ucs_basic, also as `pg_catalog."C"`): a
+    collation of PostgreSQL's own whose `=` is exact. One created by the schema (`COLLATE ci`,
+    perhaps `deterministic = false`: 'acme' = 'ACME') or of another schema is not."""
+    if not isinstance(node, exp.Collate):
+        return False
+    name = node.expression
+    if isinstance(name, exp.Column):
+        if name.args.get("catalog") or identifier_name(name.args.get("table")) not in (
+            "",
+            "pg_catalog",
+        ):
+            return False
+        name = name.this
+    if not isinstance(name, exp.Identifier | exp.Var):
+        return False
+    return identifier_name(name) in _DETERMINISTIC_COLLATIONS
+
+
 def _strip_exact_casts(node: exp.Expression) -> exp.Expression | None:
     """The value under parentheses and exact casts; None when a cast may lose equality.
 
@@ -66,8 +92,8 @@ def _strip_exact_casts(node: exp.Expression) -> exp.Expression | None:
     '01' as 1) maps several values to one.
     """
     families: list[bool] = []  # per cast: is it to an integer type?
-    while isinstance(node, exp.Cast | exp.TryCast | exp.Paren):
-        if not isinstance(node, exp.Paren):
+    while isinstance(node, exp.Cast | exp.TryCast | exp.Paren) or deterministic_collate(node):
+        if isinstance(node, exp.Cast | exp.TryCast):
             if not exact_cast(node):
                 return None
             to = node.args["to"]
@@ -123,22 +149,44 @@ def _number(text: str) -> str:
 
 
 def column_side(node: exp.Expression) -> exp.Expression:
-    """The column under parentheses and one-to-one casts to text (`tenant_id::text = $1`)."""
+    """The column under parentheses, one-to-one casts to text (`tenant_id::text = $1`) and
+    deterministic collations of PostgreSQL's own (`tenant_id COLLATE "C"`)."""
     while True:
         textual = isinstance(node, exp.Cast | exp.TryCast) and exact_cast(node, _TEXTUAL)
-        if not (textual or isinstance(node, exp.Paren)):
+        if not (textual or isinstance(node, exp.Paren) or deterministic_collate(node)):
             return node
         node = node.this
 
 
-def _any_operand(node: exp.Expression) -> exp.Expression | None:
-    """What `ANY(…)` (or its synonym `SOME(…)`) ranges over, exact array casts removed."""
+# casts a column of an integer type may take on the column side of a pin: each maps two
+# integers to two values, or fails (`tenant_id::int2` of 70000 is an error, not a wrap)
+_FROM_INTEGER = _INTEGERS | {_T.DECIMAL, _T.TEXT, _T.VARCHAR}
+
+
+def integer_column_side(node: exp.Expression) -> exp.Expression:
+    """The column under parentheses and casts that keep equality exact *if the column is of
+    an integer type* (`tenant_id::bigint`, `CAST(tenant_id AS int8)`, `tenant_id::numeric`):
+    the caller checks the column's type."""
+    while True:
+        cast = isinstance(node, exp.Cast | exp.TryCast) and exact_cast(node, _FROM_INTEGER)
+        if not (cast or isinstance(node, exp.Paren) or deterministic_collate(node)):
+            return node
+        node = node.this
+
+
+def _any_operand(
+    node: exp.Expression, quantifiers: tuple[str, ...] = ("any", "some")
+) -> exp.Expression | None:
+    """What `ANY(…)` (or its synonym `SOME(…)`; `ALL(…)` when asked) ranges over, exact array
+    casts removed. A quoted `"some"(…)` or `"all"(…)` is a function of that name: None."""
     inner: exp.Expression
-    if isinstance(node, exp.Any):
+    if isinstance(node, exp.Any) and "any" in quantifiers:
         inner = node.this
     elif (
         isinstance(node, exp.Anonymous)
-        and identifier_name(node.this) == "some"
+        and not (isinstance(node.this, exp.Identifier) and node.this.quoted)
+        and identifier_name(node.this) in quantifiers
+        and identifier_name(node.this) != "any"  # exp.Any above
         and len(node.expressions) == 1
     ):
         inner = node.expressions[0]
@@ -153,15 +201,56 @@ def _any_operand(node: exp.Expression) -> exp.Expression | None:
             return inner if isinstance(inner, exp.Expression) else None
 
 
-def single_value_array(node: exp.Expression, policy: Policy) -> PinValue | None:
-    """`ANY(ARRAY[V])` (or `ARRAY[V, V]`): an array of one pinning value is that value."""
-    inner = _any_operand(node)
+def single_value_array(
+    node: exp.Expression, policy: Policy
+) -> tuple[PinValue, list[exp.Expression]] | None:
+    """`ANY(ARRAY[V])` (or `ARRAY[V, V]`), `ALL(ARRAY[V])`: an array of one pinning value is that
+    value; with the bare parameters among its items (an array themselves when the statement
+    types them one elsewhere: the caller asks). `ALL` over an empty array is TRUE for every
+    row: no value."""
+    inner = _any_operand(node, ("any", "some", "all"))
     if not isinstance(inner, exp.Array) or not inner.expressions:
         return None
     first = pin_value(inner.expressions[0], policy)
     if first is None or any(pin_value(i, policy) != first for i in inner.expressions[1:]):
         return None
-    return first
+    bare = [
+        i for i in inner.expressions if isinstance(_unwrapped(i), exp.Parameter | exp.Placeholder)
+    ]
+    return first, bare
+
+
+def _unwrapped(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, exp.Paren) or deterministic_collate(node):
+        node = node.this
+    return node
+
+
+def scalar_only(tree: exp.Expression, value: PinValue, policy: Policy) -> bool:
+    """Is the parameter `value` typed as no array anywhere in the statement? Only an item of an
+    `ARRAY[…]` (typed as its element) and a cast to a type that is no array (an error for an
+    array) are sure not to make it one: `$1::bigint[]`, `= ANY($1)`, `cardinality($1)` do, and
+    then `ARRAY[$1]` is that whole array (`= ALL` of an empty one is TRUE for every row)."""
+    for node in tree.find_all(exp.Parameter, exp.Placeholder):
+        if pin_value(node, policy) != value:
+            continue
+        parent = node.parent
+        while isinstance(parent, exp.Paren) or (
+            parent is not None and deterministic_collate(parent)
+        ):
+            parent = parent.parent
+        if isinstance(parent, exp.Array):
+            continue
+        if isinstance(parent, exp.Cast | exp.TryCast):
+            to = parent.args.get("to")
+            if (
+                isinstance(to, exp.DataType)
+                and to.this is not _T.ARRAY
+                and not to.args.get("nested")
+            ):
+                continue
+        return False
+    return True
 
 
 def multi_values(

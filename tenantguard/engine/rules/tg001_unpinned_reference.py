@@ -39,15 +39,37 @@ What pins a reference `R`:
   side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
   column outside an aggregate, one value in each group;
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
-  V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `R.tenant_id::text = V`; a row equality
+  V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
+  empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` (every
+  branch of a set operation selecting the same V), `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
-  tenant value; `… AND TRUE` and `… OR FALSE` change nothing;
+  tenant value; `… AND TRUE` and `… OR FALSE` change nothing. A bare parameter in `ARRAY[$1]`
+  counts only when nothing else in the statement may type it an array (each other use is an
+  item of an `ARRAY[…]` or a cast to a type that is no array): after `$1::bigint[]` or
+  `= ANY($1)`, `ARRAY[$1]` is that whole array;
+- `R.tenant_id::bigint = V` (`CAST(… AS int8)`, `::int2`, `::int4`, `::numeric`) when the
+  schema sources declare R's tenant column of an integer type (int2, int4, int8, a serial;
+  followed through `ALTER COLUMN … TYPE`, `LIKE`, `INHERITS`, `PARTITION OF`; forgotten at a
+  rename or for a name in two schemas): such a cast maps two ids to two values or fails
+  ("smallint out of range", never a wrap). Of a column of unknown or another type (text:
+  ' 1', '01' and '1' meet) or to `real` or `double precision`, no pin;
+- `V COLLATE "C"` or `R.tenant_id COLLATE "C"`, and the same with `"POSIX"`, `"default"` or
+  `ucs_basic` (PostgreSQL's own collations, also qualified `pg_catalog.`): their `=` is
+  byte-wise. Any other collation may be one created `deterministic = false` ('acme' = 'ACME'):
+  no pin. An unqualified name is pg_catalog's while pg_catalog comes first in the search path,
+  as the proof assumes of `=` itself;
 - `JOIN b USING (tenant_id, …)`, and a NATURAL JOIN whose sides the schema shows to share the
   tenant column, as `a.tenant_id = b.tenant_id` in its ON; the merged `tenant_id` is the left
-  one (the right one for a RIGHT JOIN, no one's for a FULL JOIN);
+  one (the right one for a RIGHT JOIN, no one's for a FULL JOIN); so is `j.tenant_id` of a
+  join-using alias (`JOIN b USING (tenant_id) AS j`, PostgreSQL 14), which shadows an outer
+  name as any alias does (not followed inside parentheses, nor for a FULL JOIN);
 - an OR, for what every one of its branches pins to the same value
   (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
-  `tenant_id IS NULL` (rows of no tenant) beside them;
+  `tenant_id IS NULL` (rows of no tenant) beside them; so too, without it, a branch
+  `R.tenant_id IS NULL` of a table whose tenant column the schema sources declare NOT NULL
+  (or in its primary key): only the rows an outer join NULL-extends pass it, which hold none
+  of R's data (`p LEFT JOIN m … WHERE (m.tenant_id = $1 OR m.tenant_id IS NULL)`; `p` needs
+  its own pin);
 - the tenant registry (`tenant_root`): `root.id = V` pins it, and `R.tenant_id = root.id`
   chains from it (reads of the registry itself need no pin); the key of a pinned registry row
   is its tenant value where a block outputs it (`SELECT r.id AS tenant_id … WHERE r.id = $1`);
@@ -77,7 +99,12 @@ What pins a reference `R`:
   column through at the tenant column's position, and no LIMIT/OFFSET of the set operation
   picks rows before the pin. A view of the schema sources is
   pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
-  column from a joined table cannot be, and every read of it is reported;
+  column from a joined table cannot be, and every read of it is reported. So is a function of
+  the schema whose query reads tenant rows without pinning them: its output tenant column
+  (matched to the query's columns by position, for `RETURNS TABLE` and `OUT` columns) must be
+  the tenant column of the rows it reads, passed through row by row. A view or function named
+  like a tenant table of another schema is read as both (the search path decides which one a
+  name reads): it must be pinnable as each;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
   A body pinned by several parameters needs a pinning value in each of them. A parameter
@@ -87,7 +114,9 @@ What pins a reference `R`:
   `real`, `double precision`, `citext`, a domain or an array of one): the argument is converted
   before the body compares it (`'acme '` as `char(8)` meets `'acme'`). A call shows
   neither schema nor argument types: functions of one name (overloads, or one per schema) are
-  read as one whose body cannot be read, pinned only in FROM by its tenant column.
+  read as one pinned by no argument, pinned only in FROM by its tenant column when each of them
+  passes its rows' tenant column through. A function whose queries are out of sight (dynamic
+  SQL, a language other than SQL and PL/pgSQL) cannot be pinned from outside at all.
 
 Names are resolved as PostgreSQL resolves them: an ON sees only the two sides it joins; a
 derived table sees none of its siblings in FROM (a LATERAL one sees those before it); a CTE body
@@ -101,6 +130,12 @@ false` (or `FROM` one), a domain over either, also through `LIKE`, `INHERITS`, `
 or `ALTER COLUMN … TYPE`: `workspace = 'acme'` matches 'ACME' there, even as `workspace::text`
 (the cast keeps the collation) or chained from an exact column (the comparison takes the
 column's collation); an upsert on it is TG003.
+
+The schema sources decide what a name reads. A table with no tenant column that tenant tables
+inherit from (`CREATE TABLE docs (org uuid) INHERITS (base_docs)`) returns their rows of every
+tenant to a read, update or delete without `ONLY`: nothing pins it (`FROM ONLY base_docs`
+reads its own rows and passes). A table that a `CREATE RULE "_RETURN" AS ON SELECT … DO
+INSTEAD` turns into a view is read as that view.
 
 ## Example
 ```sql
@@ -130,7 +165,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import LOOSE_COLUMN, sql_name
+from tenantguard.engine.policy import INHERITED_ROWS, LOOSE_COLUMN, sql_name
 from tenantguard.engine.proof import Role, Source
 
 RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
@@ -148,6 +183,11 @@ def where_to_pin(source: Source, column: str) -> str:
         return (
             f"make {source.table}.{sql_name(column)} compare exactly: ALTER TABLE "
             f'{source.table} ALTER COLUMN {sql_name(column)} TYPE text COLLATE "C" (in a patch)'
+        )
+    if source.unpinnable is not None and source.unpinnable.startswith(INHERITED_ROWS):
+        return (
+            f"read ONLY {source.table} for its own rows, or the tenant tables that inherit "
+            "from it, each pinned to one tenant"
         )
     if source.unpinnable is not None:
         return (

@@ -11,7 +11,11 @@ may leave the tenant column out when the schema sources give it a tenant express
 default (`tenant_id bigint NOT NULL DEFAULT current_setting('app.tenant_id')::bigint`, an exact
 cast; kept through SET/DROP DEFAULT, renames and drops; not for a name in two schemas): the row
 gets the setting's tenant, and the statement is pinned by that expression — so does the keyword
-`DEFAULT` in its place, and `INSERT … DEFAULT VALUES` (every other default: TG002). A tenant
+`DEFAULT` in its place, and `INSERT … DEFAULT VALUES` (every other default: TG002). An
+automatically updatable view of such a table (one table, no aggregate, DISTINCT, LIMIT or set
+operation) takes that default, as PostgreSQL gives it to the base column an INSERT into the view
+leaves out — not a view that shows the tenant column renamed (`tenant_id AS t`), sets a default
+of its own on it, or has a trigger or a rule (they write what they like). A tenant
 expression is no pinning value in a statement that calls `set_config` on its setting, or a
 function or view of the schema sources that may change it. The tenant column of a source NULL-extended by an outer join does not count
 (nor a `VALUES` column there): it may be NULL, a row of no tenant, as `VALUES (NULL, …)` writes.

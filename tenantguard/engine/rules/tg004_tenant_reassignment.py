@@ -2,7 +2,9 @@
 
 ## What it does
 Finds `UPDATE … SET tenant_id = …`, `ON CONFLICT … DO UPDATE SET tenant_id = …` and
-`MERGE … WHEN MATCHED THEN UPDATE SET tenant_id = …` on a tenant table.
+`MERGE … WHEN MATCHED THEN UPDATE SET tenant_id = …` on a tenant table — and, where the schema
+sources generate the tenant column (`org uuid GENERATED ALWAYS AS (owner) STORED`), a SET of a
+column its expression reads (`SET owner = $2`): PostgreSQL computes the tenant column again.
 
 ## Why is this bad?
 Changing the tenant column moves rows from one tenant to another: a patient's history appears in
@@ -86,6 +88,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             what = "ON CONFLICT DO UPDATE"
         if not ctx.policy.is_tenant_table(table):
             continue
+        # a generated tenant column changes with the columns its expression reads
+        moving = {column} | ctx.policy.tenant_sources.get(table, frozenset())
         for assignment in assignments:
             if not isinstance(assignment, exp.EQ):
                 continue
@@ -98,11 +102,15 @@ def check(ctx: Context) -> Iterator[Finding]:
                 list(left.expressions) if isinstance(left, exp.Tuple) else [left]
             )
             for target in names:
-                if isinstance(target, exp.Column) and identifier_name(target.this) == column:
+                if isinstance(target, exp.Column) and identifier_name(target.this) in moving:
+                    name = identifier_name(target.this)
+                    assigns = (
+                        column if name == column else f"{name}, which {column} is generated from"
+                    )
                     yield ctx.finding(
                         RULE,
                         target,
-                        f"{what} on {table} assigns {column}: rows move between tenants",
-                        f"remove {column} from the SET list; move data between tenants only "
+                        f"{what} on {table} assigns {assigns}: rows move between tenants",
+                        f"remove {name} from the SET list; move data between tenants only "
                         "in the patch pipeline",
                     )

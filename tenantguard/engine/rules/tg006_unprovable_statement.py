@@ -2,7 +2,8 @@
 
 ## What it does
 Finds a statement the proof cannot read: SQL that does not parse, a statement sqlglot keeps
-opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, function bodies…) while naming a tenant table, a tenant
+opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, `DECLARE … CURSOR`, function bodies…) while naming a
+tenant table (or holding a `U&"…"` identifier, which can spell any table's name), a tenant
 table in a position the proof does not understand, a call of a function that hands out every
 tenant's rows (a SQL or PL/pgSQL function of the schema sources whose body does not pin them)
 anywhere but in FROM, where its tenant column can be pinned, or input nested too deeply to analyse.
@@ -347,6 +348,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _server_side(ctx)
     yield from _hidden_calls(ctx)
     named = ctx.named_tenant_tables if isinstance(ctx.tree, exp.Command) else []
+    if isinstance(ctx.tree, exp.Command) and not named and ctx.may_spell_names:
+        named = ["(spelled with escapes?)"]  # `U&"\0070atients"` in a DECLARE or an EXPLAIN
     if named:
         keyword = str(ctx.tree.this).upper()
         yield ctx.finding(
