@@ -328,13 +328,19 @@ def float_typed_parameters(call: exp.Expr, policy: Policy) -> list[PinValue]:
         return []  # round(x, n) and trunc(x, n) have only a numeric form: exact
     found = []
     for argument in call.iter_expressions():
-        while isinstance(argument, exp.Paren):
-            argument = argument.this
-        if isinstance(argument, exp.Parameter | exp.Placeholder):
-            value = pin_value(argument, policy)
-            if value is not None:
-                found.append(value)
+        value = _bare_parameter(argument, policy)
+        if value is not None:
+            found.append(value)
     return found
+
+
+def _bare_parameter(node: exp.Expr | None, policy: Policy) -> PinValue | None:
+    """The pinning value of `node` when it is a parameter (under parentheses or not)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Parameter | exp.Placeholder):
+        return pin_value(node, policy)
+    return None
 
 
 _FLOATS = frozenset({_T.FLOAT, _T.DOUBLE})
@@ -445,12 +451,9 @@ def float_neighbours(root: exp.Expr, policy: Policy, seen: Seen) -> list[PinValu
                 else:
                     operands = [child]
                 for operand in operands:
-                    while isinstance(operand, exp.Paren):
-                        operand = operand.this
-                    if isinstance(operand, exp.Parameter | exp.Placeholder):
-                        value = pin_value(operand, policy)
-                        if value is not None:
-                            found.append(value)
+                    value = _bare_parameter(operand, policy)
+                    if value is not None:
+                        found.append(value)
         if not carrier:
             return found
         node = parent
