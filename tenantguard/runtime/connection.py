@@ -47,9 +47,9 @@ from asyncpg.pool import Pool
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError
-from tenantguard.runtime.context import _SCOPE, Scope
+from tenantguard.runtime.context import _SCOPE
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
-from tenantguard.runtime.guard import Guard, Mode, RuntimeVerdict, as_mode
+from tenantguard.runtime.guard import Guard, Mode, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.session import RELIED_ON_SETTINGS, SEARCH_PATH, search_path_problem
 from tenantguard.runtime.tokens import inline_parameters
@@ -143,6 +143,7 @@ class GuardedConnection(asyncpg.Connection):
         if not verdict.fast:
             return self._tg_admit_args(query, args)
         scope = _get_scope()
+        frozen: tuple[Any, ...] | None = None  # the arguments to send, a uuid.UUID frozen
         if scope is None:  # outside tenant(): no value to compare, the setting is cleared
             if guard.require_tenant and verdict.touches_tenant_tables:
                 return self._tg_admit_args(query, args)
@@ -163,7 +164,11 @@ class GuardedConnection(asyncpg.Connection):
                     if value != wanted and value != scope.value:
                         return self._tg_admit_args(query, args)
                 elif kind is _UUID:
-                    return self._tg_admit_uuid(query, args, index, verdict, scope)
+                    # mutable, and encoded by asyncpg after the check: frozen, and sent so
+                    value = _PgUUID(_to_bytes(value.int, 16))
+                    if value != scope.frozen_key:
+                        return self._tg_admit_args(query, args)
+                    frozen = (*args[:index], value, *args[index + 1 :])
                 elif kind is not _PgUUID or value != scope.frozen_key:
                     return self._tg_admit_args(query, args)
             elif index == _SEVERAL_VALUES:
@@ -174,28 +179,9 @@ class GuardedConnection(asyncpg.Connection):
         if guard._full:
             guard.touch(query)  # type: ignore[arg-type]
         if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
-            return wanted  # a pin by the setting is ensured when the call runs, not now
-        return None
-
-    def _tg_admit_uuid(
-        self, query: object, args: tuple[Any, ...], index: int, verdict: RuntimeVerdict,
-        scope: Scope,
-    ) -> _Plan:  # fmt: skip
-        """The hot path's end for a uuid.UUID pinning value: it is frozen (`_frozen`: a
-        uuid.UUID is mutable, asyncpg encodes it after the check), the frozen value compared
-        with the tenant, and the call sent with it (`_Frozen`)."""
-        frozen = _PgUUID(_to_bytes(args[index].int, 16))
-        if frozen != scope.frozen_key:
-            return self._tg_admit_args(query, args)
-        guard: Guard = self._tg_guard  # type: ignore[assignment]  # the hot path's caller's
-        guard.fast_hits += 1
-        if guard._full:
-            guard.touch(query)  # type: ignore[arg-type]
-        wanted: str = scope.key  # type: ignore[assignment]  # checkable: a key
-        plan = None
-        if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
-            plan = wanted  # a pin by the setting is ensured when the call runs, not now
-        return _Frozen((*args[:index], frozen, *args[index + 1 :]), plan)
+            # a pin by the setting is ensured when the call runs, not now
+            return wanted if frozen is None else _Frozen(frozen, wanted)
+        return None if frozen is None else _Frozen(frozen, None)
 
     def _tg_admit_args(self, query: object, args: tuple[Any, ...]) -> _Plan:
         """`_tg_admit_slow` of one call's arguments, each uuid.UUID in them frozen first (see
