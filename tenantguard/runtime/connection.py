@@ -36,7 +36,7 @@ from collections.abc import (
     Sequence,
 )
 from contextvars import ContextVar
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NoReturn, TypeAlias, TypeVar
 from uuid import UUID as _UUID
 
 import asyncpg
@@ -46,7 +46,7 @@ from asyncpg.pool import Pool
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.sqltext import split_sql
-from tenantguard.errors import ConfigError
+from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode, as_mode
@@ -133,12 +133,12 @@ class GuardedConnection(asyncpg.Connection):
         The hot path decides a cached plain statement with at most one bound value to compare;
         anything else goes to `_tg_admit_slow`, which decides everything.
         """
-        if not self._tg_fast:
+        if not self._tg_fast or type(query) is not str:  # a str subclass may pose as a key
             return self._tg_admit_args(query, args)
         guard: Guard = self._tg_guard  # type: ignore[assignment]  # set when _tg_fast is
         try:
-            verdict = guard._cache[query]  # type: ignore[index]
-        except (KeyError, TypeError):  # not seen yet, or not even hashable
+            verdict = guard._cache[query]
+        except KeyError:  # not seen yet
             return self._tg_admit_args(query, args)
         if not verdict.fast:
             return self._tg_admit_args(query, args)
@@ -165,7 +165,10 @@ class GuardedConnection(asyncpg.Connection):
                         return self._tg_admit_args(query, args)
                 elif kind is _UUID:
                     # mutable, and encoded by asyncpg after the check: frozen, and sent so
-                    value = _PgUUID(_to_bytes(value.int, 16))
+                    try:
+                        value = _PgUUID(_to_bytes(value.int, 16))
+                    except (AttributeError, TypeError, OverflowError):
+                        _no_uuid_value(value)
                     if value != scope.frozen_key:
                         return self._tg_admit_args(query, args)
                     frozen = (*args[:index], value, *args[index + 1 :])
@@ -177,7 +180,7 @@ class GuardedConnection(asyncpg.Connection):
             return self._tg_admit_args(query, args)
         guard.fast_hits += 1
         if guard._full:
-            guard.touch(query)  # type: ignore[arg-type]
+            guard.touch(query)
         if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
             # a pin by the setting is ensured when the call runs, not now
             return wanted if frozen is None else _Frozen(frozen, wanted)
@@ -1189,8 +1192,32 @@ def _frozen(values: Iterable[Any]) -> tuple[Any, ...]:
     row = tuple(values)
     for value in row:
         if type(value) is _UUID:
-            return tuple(_PgUUID(_to_bytes(v.int, 16)) if type(v) is _UUID else v for v in row)
+            return tuple(_pg_uuid(v) if type(v) is _UUID else v for v in row)
     return row
+
+
+def _pg_uuid(value: _UUID) -> object:
+    """asyncpg's UUID of a uuid.UUID's value (read from its `int` slot)."""
+    try:
+        return _PgUUID(_to_bytes(value.int, 16))
+    except (AttributeError, TypeError, OverflowError):
+        _no_uuid_value(value)
+
+
+def _no_uuid_value(value: object) -> NoReturn:
+    """A uuid.UUID whose `int` slot was deleted or set to something that is no 128-bit
+    number (object.__setattr__) has no value to check or to send: refused in every mode
+    (asyncpg could not encode it either)."""
+    try:
+        slot = repr(object.__getattribute__(value, "int"))[:40]
+    except AttributeError:
+        slot = "nothing"
+    raise TenantIsolationError(
+        f"TG-RUNTIME: a uuid.UUID argument holds {slot} in its int slot, no uuid value: it "
+        "cannot be checked or sent — pass the tenant's uuid.UUID as uuid.UUID() made it",
+        rule="TG-RUNTIME",
+        hint="pass the tenant's uuid.UUID as uuid.UUID() made it",
+    )
 
 
 class _Frozen:
