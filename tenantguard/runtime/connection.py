@@ -59,7 +59,8 @@ __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "c
 T = TypeVar("T")
 # what a check asks before its statement runs: the tenant setting's value (to forget after it),
 # a check still to make (`_Later`), the driver's exemption (`_Driver`), or nothing
-_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | None"
+# the hot path's plan of a call that only sends frozen arguments is that tuple of arguments
+_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | tuple[Any, ...] | None"
 
 _get_scope = _SCOPE.get
 # a uuid.UUID's bytes as its `bytes` property makes them (big-endian), without the property
@@ -164,14 +165,20 @@ class GuardedConnection(asyncpg.Connection):
                     if value != wanted and value != scope.value:
                         return self._tg_admit_args(query, args)
                 elif kind is _UUID:
-                    # mutable, and encoded by asyncpg after the check: frozen, and sent so
+                    # mutable, and encoded by asyncpg after the check: its number is read
+                    # once and compared, and the scope's own frozen UUID is sent in its place
                     try:
-                        value = _PgUUID(_to_bytes(value.int, 16))
-                    except (AttributeError, TypeError, OverflowError):
+                        number = value.int
+                    except AttributeError:
                         _no_uuid_value(value)
-                    if value != scope.frozen_key:
-                        return self._tg_admit_args(query, args)
-                    frozen = (*args[:index], value, *args[index + 1 :])
+                    if type(number) is not int or number != scope.uuid_number:
+                        return self._tg_admit_args(query, args)  # another, or not a number
+                    key = scope.frozen_key
+                    frozen = (
+                        (key, *args[1:])
+                        if index == 0
+                        else (*args[:index], key, *args[index + 1 :])
+                    )
                 elif kind is not _PgUUID or value != scope.frozen_key:
                     return self._tg_admit_args(query, args)
             elif index == _SEVERAL_VALUES:
@@ -184,7 +191,7 @@ class GuardedConnection(asyncpg.Connection):
         if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
             # a pin by the setting is ensured when the call runs, not now
             return wanted if frozen is None else _Frozen(frozen, wanted)
-        return None if frozen is None else _Frozen(frozen, None)
+        return frozen  # None, or only the frozen arguments to send
 
     def _tg_admit_args(self, query: object, args: tuple[Any, ...]) -> _Plan:
         """`_tg_admit_slow` of one call's arguments, each uuid.UUID in them frozen first (see
@@ -203,6 +210,8 @@ class GuardedConnection(asyncpg.Connection):
         frozen arguments, the setting first."""
         if type(plan) is _Frozen:
             args, plan = plan.args, plan.plan
+        elif type(plan) is tuple:
+            args, plan = plan, None
         call = method(self, query, *args, **options)
         return call if plan is None else self._tg_then(plan, call)
 
@@ -612,9 +621,9 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, str]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            if type(wanted) is not _Frozen or wanted.plan is not None:
+            if type(wanted) is not tuple:
                 return self._tg_call(wanted, _execute, query, args, {"timeout": timeout})
-            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
+            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None:  # keyword arguments cost a third of asyncpg's own call
             return _execute(self, query, *args)
         return _execute(self, query, *args, timeout=timeout)
@@ -624,10 +633,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, list[Any]]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            if type(wanted) is not _Frozen or wanted.plan is not None:
+            if type(wanted) is not tuple:
                 options = {"timeout": timeout, "record_class": record_class}
                 return self._tg_call(wanted, _fetch, query, args, options)
-            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
+            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None and record_class is None:
             return _fetch(self, query, *args)
         return _fetch(self, query, *args, timeout=timeout, record_class=record_class)
@@ -637,10 +646,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            if type(wanted) is not _Frozen or wanted.plan is not None:
+            if type(wanted) is not tuple:
                 options = {"column": column, "timeout": timeout}
                 return self._tg_call(wanted, _fetchval, query, args, options)
-            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
+            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
         if column == 0 and timeout is None:
             return _fetchval(self, query, *args)
         return _fetchval(self, query, *args, column=column, timeout=timeout)
@@ -650,10 +659,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            if type(wanted) is not _Frozen or wanted.plan is not None:
+            if type(wanted) is not tuple:
                 options = {"timeout": timeout, "record_class": record_class}
                 return self._tg_call(wanted, _fetchrow, query, args, options)
-            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
+            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None and record_class is None:
             return _fetchrow(self, query, *args)
         return _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
@@ -704,7 +713,9 @@ class GuardedConnection(asyncpg.Connection):
         # the factory is lazy: the check happens now, where the call is; the setting before
         # the cursor's first round trip
         wanted = self._tg_admit(query, args)
-        if type(wanted) is _Frozen:
+        if type(wanted) is tuple:
+            args, wanted = wanted, None
+        elif type(wanted) is _Frozen:
             args, wanted = wanted.args, wanted.plan
         factory = super().cursor(
             query, *args, prefetch=prefetch, timeout=timeout, record_class=record_class
@@ -1146,7 +1157,8 @@ def _combine(first: _Plan, second: _Plan) -> _Plan:
 
     Never a `_Later`: the copy methods that combine checks wait for the driver first; a
     `_Driver` is theirs to run at once, in the driver's run."""
-    assert not isinstance(first, _Later | _Frozen) and not isinstance(second, _Later | _Frozen)
+    assert not isinstance(first, _Later | _Frozen | tuple)
+    assert not isinstance(second, _Later | _Frozen | tuple)
     first = None if isinstance(first, _Driver) else first
     second = None if isinstance(second, _Driver) else second
     if first is None or second is None:
