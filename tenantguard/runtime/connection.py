@@ -175,9 +175,7 @@ class GuardedConnection(asyncpg.Connection):
                         return self._tg_admit_args(query, args)  # another, or not a number
                     key = scope.frozen_key
                     frozen = (
-                        (key, *args[1:])
-                        if index == 0
-                        else (*args[:index], key, *args[index + 1 :])
+                        (key, *args[1:]) if index == 0 else (*args[:index], key, *args[index + 1 :])
                     )
                 elif kind is not _PgUUID or value != scope.frozen_key:
                     return self._tg_admit_args(query, args)
