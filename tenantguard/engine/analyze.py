@@ -64,6 +64,8 @@ class _Reader(threading.local):
                 misread = _misread(text, tokens)
                 if misread is not None:
                     raise _Misread(*misread)
+            if _NAME_KEYWORDS.search(text):
+                _keywords_as_names(tokens)
             aliases = _join_using_aliases(tokens) if _USING.search(text) else None
             if aliases:
                 tokens = [t for i, t in enumerate(tokens) if i not in aliases.removed]
@@ -77,6 +79,22 @@ class _Reader(threading.local):
             return trees
         finally:
             self.parser.reset()  # do not keep the last statement's tokens alive
+
+
+# words sqlglot's tokenizer makes keywords of other dialects' clauses, which PostgreSQL reads as
+# names: `lock` (an unreserved keyword: only `LOCK [TABLE] …` starts with it; sqlglot ends a
+# GROUP BY or a FROM at it, for MySQL's `LOCK IN SHARE MODE`) and `qualify` (no keyword at all;
+# Snowflake's clause)
+_NAME_KEYWORDS = re.compile(r"lock|qualify", re.IGNORECASE)
+
+
+def _keywords_as_names(tokens: list[Token]) -> None:
+    """Retypes those words as names where PostgreSQL has them as names: everywhere but a
+    statement's first word (`LOCK TABLE t`)."""
+    for index, token in enumerate(tokens):
+        kind = token.token_type
+        if kind is TokenType.QUALIFY or (kind is TokenType.LOCK and index > 0):
+            token.token_type = TokenType.VAR
 
 
 class _Misread(Exception):
