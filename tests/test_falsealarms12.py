@@ -338,7 +338,11 @@ SPELLINGS_SAFE: list[tuple[str, Any]] = [
     ("SELECT title FROM tasks WHERE (tasks).org = $1", A),
     ("SELECT title FROM tasks p WHERE ((p)).org = $1 AND p.n > 0", A),
     ("SELECT t.title FROM tasks t WHERE (t.*).org = $1", A),
-    ("SELECT p.title FROM tasks p WHERE EXISTS (SELECT 1 FROM orgs o WHERE (p).org = $1)", A),
+    (
+        "SELECT p.title FROM tasks p WHERE p.org = $1 "
+        "AND EXISTS (SELECT 1 FROM tasks t WHERE t.org = (p).org)",
+        A,
+    ),
     ("SELECT title FROM tasks WHERE (org = $1) IS TRUE", A),
     ("SELECT title FROM tasks WHERE org = $1 IS TRUE AND n > 0", A),
     ("SELECT title FROM tasks WHERE ((org = $1) IS TRUE) IS TRUE", A),
