@@ -78,7 +78,7 @@ def _single_item(node: exp.Expression) -> exp.Expression | None:
         node = node.this
     if not isinstance(node, exp.Array) or len(node.expressions) != 1:
         return None
-    item = node.expressions[0]
+    item: exp.Expression = node.expressions[0]
     bare = item
     while isinstance(bare, exp.Paren):
         bare = bare.this
