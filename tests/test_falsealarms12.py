@@ -267,6 +267,22 @@ def test_an_insert_that_leaves_the_copied_column_out_is_flagged(tmp_path: Path) 
     assert _codes("INSERT INTO gen VALUES ($1, $2)", policy) == ["TG002"]
 
 
+async def test_the_guard_checks_the_value_given_to_the_copied_column(
+    database: str, tmp_path: Path
+) -> None:
+    raw = await _loaded(database)
+    guarded = await connect(database, policy=_policy(tmp_path))
+    try:
+        with tenant(uuid.UUID(A)):
+            await guarded.execute(GENERATED_SAFE[0], uuid.UUID(A), 10)
+            with pytest.raises(TenantIsolationError):
+                await guarded.execute(GENERATED_SAFE[0], uuid.UUID(B), 11)
+        assert [str(r[0]) for r in await raw.fetch("SELECT org FROM gen")] == [A]
+    finally:
+        await guarded.close()
+        await raw.close()
+
+
 def test_default_for_the_copied_column_is_not_the_tenant_default() -> None:
     """`DEFAULT` where the copied column stands is that column's default: never the tenant
     expression the tenant column might default to (a policy where both are said of a table)."""

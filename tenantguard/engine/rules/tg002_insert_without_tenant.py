@@ -15,7 +15,16 @@ gets the setting's tenant, and the statement is pinned by that expression — so
 automatically updatable view of such a table (one table, no aggregate, DISTINCT, LIMIT or set
 operation) takes that default, as PostgreSQL gives it to the base column an INSERT into the view
 leaves out — not a view that shows the tenant column renamed (`tenant_id AS t`), sets a default
-of its own on it, or has a trigger or a rule (they write what they like). A tenant
+of its own on it, or has a trigger or a rule (they write what they like). Where the schema
+sources generate the tenant column as a copy of one column (`org uuid GENERATED ALWAYS AS
+(owner) STORED`, or an exact cast of it, `owner::uuid`), the column list may name that column
+in its stead, held to the same rules: the row's tenant is the value it gets. Not when the
+expression is anything else (`coalesce(fallback, owner)`, `owner + 1`), when `owner` is of a
+lossy type anywhere in the schema (a float8 `owner` is sent rounded: 9007199254740993 is
+written as tenant 9007199254740992), nor after `DROP EXPRESSION`, a rename of either column or
+of the table, or a type change (forgotten, fail closed); kept through `LIKE … INCLUDING
+GENERATED`, `INHERITS` and `PARTITION OF` (PostgreSQL 15 gives children the parent's
+expression), not a name in two schemas. A tenant
 expression is no pinning value in a statement that calls `set_config` on its setting, or a
 function or view of the schema sources that may change it. The tenant column of a source NULL-extended by an outer join does not count
 (nor a `VALUES` column there): it may be NULL, a row of no tenant, as `VALUES (NULL, …)` writes.

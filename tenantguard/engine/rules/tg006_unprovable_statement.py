@@ -2,8 +2,12 @@
 
 ## What it does
 Finds a statement the proof cannot read: SQL that does not parse, a statement sqlglot keeps
-opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, `DECLARE … CURSOR`, function bodies…) while naming a
-tenant table (or holding a `U&"…"` identifier, which can spell any table's name), a tenant
+opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, function bodies…; a `DECLARE … CURSOR … FOR query` whose
+first words are not read as the server reads them — otherwise its query is proven) while naming
+a tenant table (or holding a `U&"…"` identifier, which can spell any table's name), a statement
+of any kind spelling a name `U&"…"` (sqlglot reads it as `U & "…"`, undecoded:
+`U&"\0061ll_rows"()` calls all_rows(), every tenant's rows, where the proof sees a call of a
+function named `\0061ll_rows`), a tenant
 table in a position the proof does not understand, a call of a function that hands out every
 tenant's rows (a SQL or PL/pgSQL function of the schema sources whose body does not pin them)
 anywhere but in FROM, where its tenant column can be pinned, or input nested too deeply to analyse.
