@@ -357,6 +357,7 @@ def build_policy(
                 if schema
                 else None
             ),
+            tenant_copies=_tenant_copies(schema, column) if schema else None,
             unpinnable=(
                 {**_loose_tables(schema, column, tables), **_inherited(schema, column, tables)}
                 if schema
@@ -452,6 +453,28 @@ def _tenant_defaults(schema: SchemaInfo, column: str, settings: Settings) -> dic
         value = pin_of(expression, probe)
         if value is not None and value.kind == "expression" and isinstance(value.key, int):
             out[sql_name(table)] = value.key
+    return out
+
+
+def _tenant_copies(schema: SchemaInfo, column: str) -> dict[str, str]:
+    """The tables whose tenant column is generated as a copy of one column (the schema's
+    `copies`) in the table and in every table inheriting from it (PostgreSQL 15 gives them the
+    parent's expression; an INSERT into a parent lands in them), of no lossy or loose type: a
+    float8 `owner` is sent rounded, and two tenant ids meet."""
+    from tenantguard.engine.policy import sql_name
+
+    out: dict[str, str] = {}
+    for table, copies in schema.copies.items():
+        copied = copies.get(column)
+        if copied is None or copied in schema.lossy_columns:
+            continue
+        kin = (table, *schema.descendants(table))
+        if any(
+            schema.copies.get(t, {}).get(column) != copied or copied in schema.loose.get(t, ())
+            for t in kin
+        ):
+            continue
+        out[sql_name(table)] = sql_name(copied)
     return out
 
 

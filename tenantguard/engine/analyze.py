@@ -23,6 +23,7 @@ from tenantguard.engine.rules import STATEMENT_RULES, tg006_unprovable_statement
 from tenantguard.engine.sqltext import (
     BLANK,
     _skip_nested_comment,
+    declared_query,
     normalize_placeholders,
     original_offset,
 )
@@ -377,6 +378,27 @@ def _parse_statement(
     text, inserted = normalize_placeholders(sql)
     if _TRANSACTION_START.fullmatch(text):
         return exp.Transaction(), inserted, None, None  # reads no rows, whatever its modes
+    parsed = _parse_text(text, inserted)
+    tree = parsed[0]
+    if type(tree) is exp.Command and str(tree.this).upper() == "DECLARE":
+        return _declared_query(text, inserted) or parsed
+    return parsed
+
+
+def _declared_query(
+    text: str, inserted: tuple[int, ...]
+) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None] | None:
+    """`DECLARE c … CURSOR … FOR query`, which sqlglot keeps opaque: the query, parsed where it
+    stands (the words before it blanked, so that positions hold), and proven as any query is
+    (a `U&"…"` name in it is TG006's, as anywhere). None — the statement stays opaque — when
+    the words before it are not read as the server reads them."""
+    query = declared_query(text)
+    return None if query is None else _parse_text(query, inserted)
+
+
+def _parse_text(
+    text: str, inserted: tuple[int, ...]
+) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
     try:
         trees = [t for t in _READER.parse(text) if isinstance(t, exp.Expression)]
     except RecursionError:

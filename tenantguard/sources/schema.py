@@ -186,6 +186,12 @@ class SchemaInfo:
     # each table's generated columns (`GENERATED ALWAYS AS (owner) STORED`) and the columns
     # their expressions read: an UPDATE of one of those changes the generated column
     generated: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    # each table's generated columns that copy one column (`GENERATED ALWAYS AS (owner)`, or an
+    # exact cast of it: `owner::uuid`): the column copied. An INSERT giving it a value gives the
+    # generated column that value. Forgotten at any doubt: a rename, a type change, DROP or SET
+    # EXPRESSION, a drop, a second definition, a name in two schemas, LIKE without INCLUDING
+    # GENERATED
+    copies: dict[str, dict[str, str]] = field(default_factory=dict)
     # the tables inheriting from (or partitions of) each table: a read of a parent returns them
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
@@ -267,6 +273,7 @@ class SchemaInfo:
             "generated": {
                 t: {c: sorted(r) for c, r in g.items()} for t, g in self.generated.items() if g
             },
+            "copies": {t: dict(c) for t, c in self.copies.items() if c},
         }
 
     @classmethod
@@ -354,6 +361,9 @@ class SchemaInfo:
             generated={
                 str(t): {str(c): set(texts(r)) for c, r in g.items()}
                 for t, g in data["generated"].items()
+            },
+            copies={
+                str(t): {str(c): str(r) for c, r in g.items()} for t, g in data["copies"].items()
             },
         )
 
@@ -622,6 +632,10 @@ class SchemaInfo:
         where, line, column = self._at
         self.problems.append(SchemaProblem(where, line, column, message, text, parsed=True))
 
+    def descendants(self, table: str) -> set[str]:
+        """The tables inheriting from `table`, at any depth (partitions included)."""
+        return self._descendants(table)
+
     def _descendants(self, table: str) -> set[str]:
         """The tables inheriting from `table`, at any depth (partitions included)."""
         found: set[str] = set()
@@ -648,6 +662,7 @@ class SchemaInfo:
             return  # PostgreSQL skips it: the relation of that name stays as it was
         self.defaults.pop(table, None)  # what an earlier table of this name had is gone
         self.traits.pop(table, None)
+        self.copies.pop(table, None)
         self._forget_kin(table)
         if self._defined(node.relation):
             self._no_defaults.add(table)
@@ -668,7 +683,7 @@ class SchemaInfo:
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
             columns |= self.columns.get(_relname(parent), set())
             self._copy_loose(_relname(parent), table)
-            self._copy_generated(_relname(parent), table)
+            self._copy_generated(_relname(parent), table, expressions=True)
             self.children.setdefault(_relname(parent), set()).add(table)
             self._copy_defaults(_relname(parent), table)  # a column declared again has its own
             self._copy_traits(_relname(parent), table)  # types and NOT NULL are inherited
@@ -727,6 +742,7 @@ class SchemaInfo:
             if self._lossy_type(element.typeName, element.collClause):
                 self.lossy_columns.add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
+            self.copies.get(table, {}).pop(column, None)  # unless its own expression copies
             constraints = list(element.constraints or ())
             traits = self.traits.setdefault(table, {}).setdefault(column, set())
             if _integer_type(element.typeName):
@@ -748,6 +764,9 @@ class SchemaInfo:
                 elif contype == ConstrType.CONSTR_GENERATED and constraint.raw_expr is not None:
                     read = _columns_read(constraint.raw_expr)
                     self.generated.setdefault(table, {})[column] = read
+                    copied = _copied_column(constraint.raw_expr)
+                    if copied is not None and table not in self._no_defaults:
+                        self.copies.setdefault(table, {})[column] = copied
                 elif contype == ConstrType.CONSTR_FOREIGN:
                     deferrable = any(
                         _enum(c.contype)
@@ -763,7 +782,19 @@ class SchemaInfo:
             columns |= self.columns.get(_relname(element.relation), set())
             self._copy_traits(_relname(element.relation), table)  # LIKE copies NOT NULL too
             self._copy_loose(_relname(element.relation), table)  # LIKE keeps the collations
-            self._copy_generated(_relname(element.relation), table)  # INCLUDING GENERATED
+            # the expressions only with INCLUDING GENERATED (without: plain columns); the names
+            # read, always (fail closed)
+            self._copy_generated(
+                _relname(element.relation),
+                table,
+                expressions=bool(
+                    element.options
+                    & (
+                        TableLikeOption.CREATE_TABLE_LIKE_GENERATED
+                        | TableLikeOption.CREATE_TABLE_LIKE_ALL
+                    )
+                ),
+            )
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
 
@@ -783,9 +814,26 @@ class SchemaInfo:
                 elif name in found:
                     found[name].discard(trait)
 
-    def _copy_generated(self, source: str, table: str) -> None:
+    def _copy_generated(self, source: str, table: str, *, expressions: bool) -> None:
+        """`table` gets `source`'s generated columns (INHERITS, PARTITION OF, LIKE): the names
+        they read, and with `expressions` the columns they copy."""
         for column, read in self.generated.get(source, {}).items():
             self.generated.setdefault(table, {}).setdefault(column, set()).update(read)
+            copied = self.copies.get(source, {}).get(column)
+            if expressions and copied is not None and table not in self._no_defaults:
+                self.copies.setdefault(table, {})[column] = copied
+            else:
+                self._forget_copies(table, column)
+
+    def _forget_copies(self, table: str, *columns: str) -> None:
+        """Forgets the copies of `table` (and its descendants) that name one of `columns`, as
+        the generated column or the column copied."""
+        for changed in (table, *self._descendants(table)):
+            copies = self.copies.get(changed)
+            if copies:
+                for generated, copied in list(copies.items()):
+                    if generated in columns or copied in columns:
+                        del copies[generated]
 
     def _copy_loose(self, source: str, table: str) -> None:
         if source in self.loose:
@@ -1032,9 +1080,10 @@ class SchemaInfo:
                     for child in self._descendants(table):
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
-                            self._copy_generated(table, child)
+                            self._copy_generated(table, child, expressions=True)
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 self._drop_traits(table, str(command.name))  # added again, it is another
+                self._forget_copies(table, str(command.name))
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
                 self._set_default(table, str(command.name), None)
@@ -1056,7 +1105,10 @@ class SchemaInfo:
                     found.setdefault(str(command.name), set()).add("not_null")
             elif subtype == AlterTableType.AT_DropNotNull and command.name:
                 self._drop_traits(table, str(command.name), "not_null")
+            elif subtype in (AlterTableType.AT_DropExpression, AlterTableType.AT_SetExpression):
+                self._forget_copies(table, str(command.name))  # no longer (the same) copy
             elif subtype == AlterTableType.AT_AlterColumnType and command.name:
+                self._forget_copies(table, str(command.name))
                 def_ = command.def_
                 self._drop_traits(table, str(command.name), "integer")
                 if _integer_type(def_.typeName) and not self._shared(node.relation):
@@ -1120,6 +1172,9 @@ class SchemaInfo:
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
             self._copy_loose(old, new)  # the old name stays marked: fail closed
+            self._copy_generated(old, new, expressions=False)  # read under its new name
+            self.copies.pop(old, None)
+            self.copies.pop(new, None)
             self.traits.pop(new, None)
             moved_traits = self.traits.pop(old, None)
             if self._shared(node.relation):  # the same name in another schema stays
@@ -1233,6 +1288,14 @@ class SchemaInfo:
     def _rename_column(self, table: str, old: str, new: str) -> None:
         self._drop_traits(table, old)  # children rename theirs too: forgotten, not followed
         self._drop_traits(table, new)
+        self._forget_copies(table, old, new)
+        for read in self.generated.get(table, {}).values():
+            if old in read:
+                read.add(new)  # the expression reads the column under its new name (the old
+                # name stays marked too: fail closed)
+        generated = self.generated.get(table)
+        if generated is not None and old in generated:
+            generated.setdefault(new, set()).update(generated[old])
         defaults = self.defaults.get(table)
         if defaults is not None:
             moved = defaults.pop(old, None)
@@ -1310,6 +1373,7 @@ class SchemaInfo:
                 self.foreign_keys.pop(name, None)
                 self.defaults.pop(name, None)
                 self.traits.pop(name, None)
+                self.copies.pop(name, None)
                 self._forget_kin(name)
 
     # views and functions
@@ -1527,6 +1591,39 @@ def _columns_read(expression: Any) -> set[str]:
         elif hasattr(node, "__slots__"):
             stack.extend(getattr(node, name, None) for name in node.__slots__)
     return found
+
+
+# casts that keep a copy exact: to integers, numeric without a typmod, text, varchar without a
+# length, uuid (as PostgreSQL's parser names them)
+_EXACT_CASTS = frozenset(
+    {"int2", "int4", "int8", "numeric", "text", "varchar", "uuid", "smallint", "integer",
+     "bigint", "int"}
+)  # fmt: skip
+
+
+def _copied_column(expression: Any) -> str | None:
+    """The column a generation expression copies: `owner`, or `owner::uuid` (a cast to a type
+    of `_EXACT_CASTS`, no typmod, no array; pg_catalog's or unqualified); None otherwise."""
+    if type(expression).__name__ == "TypeCast":
+        type_name = expression.typeName
+        names = list(_strings(type_name.names)) if type_name is not None else []
+        if (
+            not names
+            or names[-1] not in _EXACT_CASTS
+            or names[:-1] not in ([], ["pg_catalog"])
+            or type_name.typmods
+            or type_name.arrayBounds
+            or type_name.setof
+            or type_name.pct_type
+        ):
+            return None
+        expression = expression.arg
+    if type(expression).__name__ != "ColumnRef":
+        return None
+    fields = list(expression.fields or ())
+    if len(fields) != 1 or type(fields[0]).__name__ != "String":
+        return None
+    return str(fields[0].sval)
 
 
 def _relname(node: Any) -> str:
