@@ -260,7 +260,7 @@ def check_sql_text(
             moved = finding.shifted(statement.line, statement.column)
             findings.append(moved)
             anchors.append((statement.line - 1, statement.line, moved.line - 1, moved.line))
-    suppressions = sql_suppressions((c.text, c.line, c.column) for c in comments)
+    suppressions = sql_suppressions(((c.text, c.line, c.column) for c in comments), text)
     return findings, len(statements), anchors, suppressions
 
 
