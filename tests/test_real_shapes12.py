@@ -178,3 +178,41 @@ async def test_lock_as_a_column_name_reads_as_postgresql_reads_it(database: str)
 
 def test_isolated_is_the_cli_fixture() -> None:
     assert ISOLATED[0] == "--isolated"
+
+
+# ------------------------------------------------------------ 3. an upsert guarded by EXCLUDED
+
+GUARDED_UPSERT = (
+    "INSERT INTO leads AS l (tenant_id, external_id, name) VALUES ($1, $2, $3) "
+    "ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name"
+)
+
+
+@pytest.mark.parametrize(
+    ("guard", "codes", "theirs_after"),
+    [
+        (" WHERE l.tenant_id = EXCLUDED.tenant_id", [], "theirs"),
+        ("", ["TG003"], "taken"),  # the twin: tenant 1 overwrites tenant 2's lead
+        (" WHERE l.tenant_id = EXCLUDED.tenant_id OR l.name = 'theirs'", ["TG003"], "taken"),
+    ],
+    ids=["guarded", "unguarded", "guard in an OR"],
+)
+async def test_an_upsert_guarded_by_the_excluded_tenant_leaves_other_tenants_rows(
+    database: str, guard: str, codes: list[str], theirs_after: str
+) -> None:
+    """A conflict on a key unique across tenants (`external_id`) finds tenant 2's lead for
+    tenant 1's insert: the update's WHERE decides whether it lands on it."""
+    sql = GUARDED_UPSERT + guard
+    policy = Policy("tenant_id", {"leads"})
+    assert [f.code for f in analyze_statement(sql, policy).findings] == codes
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            "CREATE TABLE leads (tenant_id int NOT NULL, external_id text UNIQUE, name text);"
+            "INSERT INTO leads VALUES (2, 'wa-7', 'theirs')"
+        )
+        await conn.execute(sql, 1, "wa-7", "taken")
+        rows = [tuple(r) for r in await conn.fetch("SELECT tenant_id, name FROM leads")]
+    finally:
+        await conn.close()
+    assert rows == [(2, theirs_after)]
