@@ -47,6 +47,8 @@ __all__ = [
     "SchemaInfo",
     "SchemaProblem",
     "ViewInfo",
+    "namesake_functions",
+    "namesake_views",
     "pin_of",
     "postgres_error",
     "read_schema",
@@ -1227,7 +1229,7 @@ class SchemaInfo:
         landed |= moved
         # several bodies under `f` were one unreadable body: the one moved is not told apart
         self.functions[new] = (
-            info if len(landed) == 1 else _overloaded(self.functions.get(new), info)
+            info if len(landed) == 1 else namesake_functions(self.functions.get(new), info)
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
@@ -1405,16 +1407,7 @@ class SchemaInfo:
         name = _relname(relation)
         old = self.views.get(name)
         if self._defined(relation) and old is not None:
-            # one name, two views: read as the rows of both (pinned only if both pass through);
-            # with different column lists, positions differ: read so that nothing pins it
-            if old.columns == view.columns:
-                view = ViewInfo(f"({old.query}) UNION ALL ({view.query})", view.columns)
-            else:
-                view = ViewInfo(
-                    f"SELECT * FROM ({old.query}) AS {_aliased('a', old)} "
-                    f"UNION ALL SELECT * FROM ({view.query}) AS {_aliased('b', view)}",
-                    None,
-                )
+            view = namesake_views(old, view)
         self.views[name] = view
 
     def _function(self, node: Any, text: str, path: str) -> None:
@@ -1473,7 +1466,7 @@ class SchemaInfo:
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
-            info = _overloaded(self.functions.get(name), info)
+            info = namesake_functions(self.functions.get(name), info)
         self.functions[name] = info
 
     def _do(self, node: Any, text: str, path: str) -> None:
@@ -1593,6 +1586,19 @@ def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | No
     return _relname(sources[0]), shown
 
 
+def namesake_views(old: ViewInfo, new: ViewInfo) -> ViewInfo:
+    """One name, two views (in two schemas, or one replacing the other): read as the rows of
+    both, pinned only if both pass their tenant column through; with different column lists,
+    positions differ: read so that nothing pins it."""
+    if old.columns == new.columns:
+        return ViewInfo(f"({old.query}) UNION ALL ({new.query})", new.columns)
+    return ViewInfo(
+        f"SELECT * FROM ({old.query}) AS {_aliased('a', old)} "
+        f"UNION ALL SELECT * FROM ({new.query}) AS {_aliased('b', new)}",
+        None,
+    )
+
+
 def _aliased(alias: str, view: ViewInfo) -> str:
     if not view.columns:
         return alias
@@ -1654,8 +1660,9 @@ def _type_key(type_name: Any) -> str:
     return base + "[]" * len(getattr(type_name, "arrayBounds", None) or ())
 
 
-def _overloaded(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
-    """Several functions under one name, which is all a call shows: read as one function
+def namesake_functions(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
+    """Several functions under one name (overloads, or in two schemas), which is all a call
+    shows: read as one function
     whose body cannot be read (naming a tenant table hands out every tenant's rows)."""
     parts = [part for f in (old, new) if f is not None for part in (*f.body, f.opaque) if part]
     columns = None
