@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from tenantguard.audit.catalog import read_database
 from tenantguard.audit.model import Catalog
@@ -306,29 +305,53 @@ CREATE FUNCTION straight_setof() RETURNS SETOF memberships LANGUAGE sql STABLE
           FROM memberships m JOIN orgs o ON o.id = m.org $$;
 CREATE FUNCTION starred_setof() RETURNS SETOF memberships LANGUAGE sql STABLE
     AS $$ SELECT * FROM memberships $$;
+CREATE TABLE base_notes (id bigint, note text);
+CREATE TABLE kid_notes (org uuid NOT NULL, user_org uuid) INHERITS (base_notes);
+CREATE FUNCTION kids_swapped() RETURNS SETOF kid_notes LANGUAGE sql STABLE
+    AS $$ SELECT k.id, k.note, o.id AS user_org, k.org AS org
+          FROM ONLY kid_notes k CROSS JOIN orgs o $$;
+CREATE FUNCTION kids_starred() RETURNS SETOF kid_notes LANGUAGE sql STABLE
+    AS $$ SELECT * FROM ONLY kid_notes $$;
+CREATE TABLE base_cards (org uuid NOT NULL, id bigint, note text);
+CREATE TABLE kid_cards (extra uuid) INHERITS (base_cards);
+CREATE FUNCTION kids_first() RETURNS SETOF kid_cards LANGUAGE sql STABLE
+    AS $$ SELECT k.org, k.id, k.note, NULL::uuid FROM ONLY kid_cards k $$;
+CREATE TABLE swaps (id bigint, org uuid NOT NULL, user_org uuid, note text);
+CREATE FUNCTION by_names() RETURNS SETOF swaps LANGUAGE sql STABLE
+    AS $$ SELECT s.id, s.org, s.user_org, s.note FROM swaps s $$;
+ALTER TABLE swaps RENAME COLUMN org TO tmp;
+ALTER TABLE swaps RENAME COLUMN user_org TO org;
+ALTER TABLE swaps RENAME COLUMN tmp TO user_org;
 """
 SETOF_DATA = f"""
 INSERT INTO orgs VALUES ('{A}', 'own'), ('{B}', 'VICTIM');
 INSERT INTO memberships VALUES (1, '{A}', '{A}', 'own'), (2, '{B}', '{B}', 'VICTIM');
+INSERT INTO kid_notes (id, note, org) VALUES (1, 'own', '{A}'), (2, 'VICTIM', '{B}');
+INSERT INTO kid_cards (org, id, note) VALUES ('{A}', 1, 'own'), ('{B}', 2, 'VICTIM');
+INSERT INTO swaps (id, user_org, org, note) VALUES (1, '{B}', '{A}', 'own'), (2, '{A}', '{B}', 'VICTIM');
 """
 SETOF_LEAKS = [
     "SELECT note FROM swapped_setof() WHERE org = $1",
     "SELECT note FROM swapped_plpgsql() WHERE org = $1",
+    "SELECT note FROM kids_swapped() WHERE org = $1",  # inherited columns come first
+    # renamed after the function: the body's `s.org` is the tenant column, but the row's org
+    # (third now) is filled from `s.user_org`
+    "SELECT note FROM by_names() WHERE org = $1",
 ]
 SETOF_SAFE = [
     "SELECT note FROM straight_setof() WHERE org = $1",
     "SELECT note FROM starred_setof() WHERE org = $1",
+    "SELECT note FROM kids_starred() WHERE org = $1",
+    "SELECT note FROM kids_first() WHERE org = $1",
 ]
 
 
 async def test_a_function_returning_a_tables_rows_fills_them_by_position(
     database: str, tmp_path: Path
 ) -> None:
-    live = _live(await _catalog(database, SETOF), "org")
-    for sql in SETOF_LEAKS:
-        assert "TG001" in _codes(sql, live), sql
-    for sql in SETOF_SAFE:
-        assert _codes(sql, live) == [], sql
+    static, live, _ = await _policies(database, tmp_path, SETOF, "org")
+    _agree(static, live, SETOF_LEAKS, "TG001")
+    _agree(static, live, SETOF_SAFE, None)
     conn = await asyncpg.connect(database)
     try:
         await conn.execute(SETOF_DATA)
@@ -338,17 +361,6 @@ async def test_a_function_returning_a_tables_rows_fills_them_by_position(
             assert await _rows(conn, sql, A) == ["own"], sql
     finally:
         await conn.close()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the schema reader keeps a table's columns unordered, and matches a SETOF "
-    "function's outputs to them by name (swapped_setof() passes check)",
-)
-def test_check_fills_a_tables_rows_by_position_too(tmp_path: Path) -> None:
-    static = _static(tmp_path, SETOF, "org")
-    for sql in SETOF_LEAKS:
-        assert "TG001" in _codes(sql, static), sql
 
 
 # ---------------------------------------------------------------- rules on writes
@@ -400,3 +412,22 @@ async def test_rules_on_writes_are_reported_by_the_audit(database: str, tmp_path
         ]
     finally:
         await conn.close()
+
+
+# where the schema files do not show a table's column order (CREATE TABLE AS, a typed table, a
+# name in two schemas), check cannot tell which output lands in org: it pins nothing (a false
+# alarm, sound); the catalog knows the order
+UNORDERED = """
+CREATE TABLE memberships (id bigint, org uuid NOT NULL, note text);
+CREATE TABLE snap AS SELECT * FROM memberships;
+CREATE FUNCTION snaps() RETURNS SETOF snap LANGUAGE sql STABLE AS $$ SELECT * FROM snap $$;
+"""
+
+
+async def test_check_fails_closed_where_the_column_order_is_unknown(
+    database: str, tmp_path: Path
+) -> None:
+    static, live, _ = await _policies(database, tmp_path, UNORDERED, "org")
+    sql = "SELECT note FROM snaps() WHERE org = $1"
+    assert "TG001" in _codes(sql, static)
+    assert _codes(sql, live) == []

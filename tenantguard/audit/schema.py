@@ -11,24 +11,18 @@ like tenant tables, pinned by their arguments, or safe.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from tenantguard.audit.model import FOREIGN, Catalog, Relation
 from tenantguard.config import Settings, build_policy
 from tenantguard.engine.policy import Policy, normalize_name
-from tenantguard.engine.proof import identifier_name
-from tenantguard.engine.proof.names import output_names
 from tenantguard.errors import ConfigError
 from tenantguard.sources.schema import (
     ForeignKeyInfo,
     FunctionInfo,
     SchemaInfo,
     ViewInfo,
+    fills_by_name,
     namesake_functions,
     namesake_views,
 )
@@ -125,55 +119,12 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
         # the parameters' types through their domains; a row type's columns, by position
         info = replace(info, lossy=tuple(sorted(set(info.lossy) | set(function.lossy_arguments))))
         row = function.row_columns
-        if not info.outputs and row and not _fills_by_name(info.body, row, orders):
+        if not info.outputs and row and not fills_by_name(info.body, row, orders):
             info = replace(info, outputs=row)
         bodies[function.oid] = info
         known = schema.functions.get(function.name)
         schema.functions[function.name] = info if known is None else namesake_functions(known, info)
     return schema, bodies
-
-
-def _fills_by_name(
-    body: list[str], row: tuple[str, ...], orders: Mapping[str, list[tuple[str, ...]]]
-) -> bool:
-    """Whether each query of a function returning a row type outputs the row's columns under
-    their own names, at their own positions — a select list naming them in order, or `*` (`t.*`)
-    of one relation whose columns (every relation of that name's) are the row's, in order — so
-    that reading its outputs by name is reading them by position, as PostgreSQL fills the row.
-    (A `*` renamed by position hides which column lands where: the proof pins none.)"""
-    for statement in body:
-        try:
-            tree = sqlglot.parse_one(statement, read="postgres")
-        except (SqlglotError, RecursionError):
-            return False
-        if not isinstance(tree, exp.Select):
-            return False
-        names = output_names(tree)
-        if names is not None:
-            if tuple(names) != row:
-                return False
-            continue
-        source = tree.args.get("from_")
-        if (
-            len(tree.expressions) != 1
-            or tree.args.get("joins")
-            or source is None
-            or not isinstance(source.this, exp.Table)
-        ):
-            return False
-        qualifier = tree.expressions[0].args.get("table")
-        table = source.this
-        if qualifier is not None and identifier_name(qualifier) not in (
-            table.alias_or_name,
-            identifier_name(table.this),
-        ):
-            return False
-        if table.args.get("alias") is not None and table.args["alias"].columns:
-            return False  # `t AS a(x, y)` renames by position
-        found = orders.get(identifier_name(table.this))
-        if not found or any(columns != row for columns in found):
-            return False
-    return True
 
 
 def live_policy(settings: Settings, catalog: Catalog) -> LivePolicy:
