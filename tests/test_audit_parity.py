@@ -431,3 +431,38 @@ async def test_check_fails_closed_where_the_column_order_is_unknown(
     sql = "SELECT note FROM snaps() WHERE org = $1"
     assert "TG001" in _codes(sql, static)
     assert _codes(sql, live) == []
+
+
+# a function in another language is read from its CREATE FUNCTION as from a file: its queries
+# are out of sight, and naming a tenant table is enough (a namesake of it in SQL is read with
+# it). This server has no PL/Python: `plhidden` runs PL/pgSQL under another name.
+OTHER_LANGUAGE = f"""
+CREATE TABLE orgs (id uuid PRIMARY KEY, name text);
+CREATE TABLE projects (id bigint PRIMARY KEY, org uuid NOT NULL, name text);
+CREATE FUNCTION hidden_handler() RETURNS language_handler LANGUAGE c
+    AS '$libdir/plpgsql', 'plpgsql_call_handler';
+CREATE LANGUAGE plhidden HANDLER hidden_handler;
+CREATE FUNCTION hidden_rows() RETURNS TABLE (id bigint, org uuid, name text) LANGUAGE plhidden
+    AS $$ BEGIN RETURN QUERY SELECT p.id, o.id, p.name FROM projects p CROSS JOIN orgs o; END $$;
+CREATE FUNCTION mixed() RETURNS SETOF projects LANGUAGE sql STABLE
+    AS $$ SELECT * FROM projects $$;
+CREATE FUNCTION mixed(x int) RETURNS SETOF projects LANGUAGE plhidden
+    AS $$ BEGIN RETURN QUERY SELECT p.id, o.id, p.name FROM projects p CROSS JOIN orgs o; END $$;
+INSERT INTO orgs VALUES ('{A}', 'own'), ('{B}', 'VICTIM');
+INSERT INTO projects VALUES (1, '{A}', 'own'), (2, '{B}', 'VICTIM');
+"""
+OTHER_LANGUAGE_LEAKS = [
+    "SELECT name FROM hidden_rows() WHERE org = $1",
+    "SELECT name FROM mixed(1) WHERE org = $1",
+]
+
+
+async def test_functions_in_other_languages(database: str, tmp_path: Path) -> None:
+    static, live, _ = await _policies(database, tmp_path, OTHER_LANGUAGE, "org")
+    _agree(static, live, OTHER_LANGUAGE_LEAKS, "TG001")
+    conn = await asyncpg.connect(database)
+    try:
+        for sql in OTHER_LANGUAGE_LEAKS:
+            assert "VICTIM" in await _rows(conn, sql, A), sql
+    finally:
+        await conn.close()

@@ -97,20 +97,13 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
     for relation in catalog.relations:
         orders.setdefault(relation.name, []).append(tuple(c.name for c in relation.columns))
     bodies: dict[int, FunctionInfo] = {}
-    named: dict[str, int] = {}  # how many functions of each name the catalog has
     for function in catalog.functions:
-        named[function.name] = named.get(function.name, 0) + 1
         schema.lossy_columns.update(function.lossy_outputs)
     for function in catalog.functions:
         if function.returns_trigger:
             continue
-        if function.language not in ("sql", "plpgsql"):
-            if named[function.name] > 1:  # a call may run it: its namesakes are opaque too
-                opaque = FunctionInfo([], function.source or function.definition, [], None)
-                schema.functions[function.name] = namesake_functions(
-                    schema.functions.get(function.name), opaque
-                )
-            continue
+        # read as the schema reader reads its CREATE FUNCTION: in another language (C,
+        # PL/Python…), its queries are out of sight — opaque, naming a tenant table is enough
         one = SchemaInfo(columns=schema.columns)
         one.add_sql(function.definition)
         info = one.functions.get(function.name)
@@ -121,7 +114,8 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
         row = function.row_columns
         if not info.outputs and row and not fills_by_name(info.body, row, orders):
             info = replace(info, outputs=row)
-        bodies[function.oid] = info
+        if function.language in ("sql", "plpgsql"):
+            bodies[function.oid] = info
         known = schema.functions.get(function.name)
         schema.functions[function.name] = info if known is None else namesake_functions(known, info)
     return schema, bodies
