@@ -47,6 +47,9 @@ __all__ = [
     "SchemaInfo",
     "SchemaProblem",
     "ViewInfo",
+    "fills_by_name",
+    "namesake_functions",
+    "namesake_views",
     "pin_of",
     "postgres_error",
     "read_schema",
@@ -201,6 +204,13 @@ class SchemaInfo:
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # relations with a trigger or a rule: an INSERT into such a view writes what they write
     rewritten: set[str] = field(default_factory=set, compare=False, repr=False)
+    # while reading only: each table's columns in order, where the sources show it (dropped at
+    # any doubt); the tables whose rows each function returns without naming its outputs
+    # (RETURNS SETOF t: PostgreSQL fills t's columns by position), and the functions that name
+    # theirs (RETURNS TABLE, OUT) — see `resolve_row_outputs`
+    order: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+    row_returns: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    declared_outputs: set[str] = field(default_factory=set, compare=False, repr=False)
     # types (citext, domains over a loose type or with a loose collation) and collations
     # (`deterministic = false`, or FROM one) whose equality folds several values into one
     loose_types: set[str] = field(default_factory=lambda: {"citext"}, compare=False, repr=False)
@@ -680,13 +690,23 @@ class SchemaInfo:
             else:
                 columns |= attributes
             self.typed.setdefault(type_name, set()).add(table)
+        # the columns in order: the parents' first, then its own (and LIKE's) as written
+        order: list[str] | None = [] if node.ofTypename is None else None
+        self.order.pop(table, None)
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
+            known = self.order.get(_relname(parent))
+            if order is not None and known is not None:
+                order.extend(c for c in known if c not in order)
+            else:
+                order = None
             columns |= self.columns.get(_relname(parent), set())
             self._copy_loose(_relname(parent), table)
             self._copy_generated(_relname(parent), table, expressions=True)
             self.children.setdefault(_relname(parent), set()).add(table)
             self._copy_defaults(_relname(parent), table)  # a column declared again has its own
             self._copy_traits(_relname(parent), table)  # types and NOT NULL are inherited
+        if order is not None and len(self.relation_schemas.get(table, ())) <= 1:
+            self.order[table] = order
         for element in node.tableElts or ():
             self._table_element(table, columns, element)
 
@@ -728,6 +748,7 @@ class SchemaInfo:
             leaf.intoClause = into
         names = self._query_columns(node, query)
         self.columns.setdefault(_relname(into.rel), set()).update(names or ())
+        self.order.pop(_relname(into.rel), None)  # its columns' order: not kept
         self._lossy_outputs(node, list(_strings(into.colNames)) or None)
 
     def _table_element(self, table: str, columns: set[str], element: Any) -> None:
@@ -737,6 +758,8 @@ class SchemaInfo:
         if kind == "ColumnDef":
             column = str(element.colname)
             columns.add(column)
+            if table in self.order and column not in self.order[table]:
+                self.order[table].append(column)
             if self._loose_type(element.typeName, element.collClause):
                 self.loose.setdefault(table, set()).add(column)
             if self._lossy_type(element.typeName, element.collClause):
@@ -764,7 +787,7 @@ class SchemaInfo:
                 elif contype == ConstrType.CONSTR_GENERATED and constraint.raw_expr is not None:
                     read = _columns_read(constraint.raw_expr)
                     self.generated.setdefault(table, {})[column] = read
-                    copied = _copied_column(constraint.raw_expr)
+                    copied = copied_column(constraint.raw_expr)
                     if copied is not None and table not in self._no_defaults:
                         self.copies.setdefault(table, {})[column] = copied
                 elif contype == ConstrType.CONSTR_FOREIGN:
@@ -780,6 +803,11 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
+            known = self.order.get(_relname(element.relation))
+            if table in self.order and known is not None:
+                self.order[table].extend(c for c in known if c not in self.order[table])
+            else:
+                self.order.pop(table, None)
             self._copy_traits(_relname(element.relation), table)  # LIKE copies NOT NULL too
             self._copy_loose(_relname(element.relation), table)  # LIKE keeps the collations
             # the expressions only with INCLUDING GENERATED (without: plain columns); the names
@@ -1013,6 +1041,7 @@ class SchemaInfo:
         if not names:
             names = sorted(self._query_columns(source, query))
         self.columns.setdefault(name, set()).update(names)
+        self.order.pop(name, None)  # its columns' order: not kept
         if any(self.loose.get(t) for t in _relations_read(source)):
             # a column keeps its collation and domain, under any name: fail closed
             self.loose.setdefault(name, set()).update(names)
@@ -1080,12 +1109,16 @@ class SchemaInfo:
                     for child in self._descendants(table):
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
+                            if str(command.def_.colname) not in self.order.get(child, [""]):
+                                self.order[child].append(str(command.def_.colname))
                             self._copy_generated(table, child, expressions=True)
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 self._drop_traits(table, str(command.name))  # added again, it is another
                 self._forget_copies(table, str(command.name))
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
+                for changed in (table, *self._descendants(table)):  # a child may keep its own
+                    self.order.pop(changed, None)
                 self._set_default(table, str(command.name), None)
             elif subtype == AlterTableType.AT_ColumnDefault and command.name:
                 # SET DEFAULT e / DROP DEFAULT: without ONLY, every descendant's too
@@ -1177,10 +1210,13 @@ class SchemaInfo:
             self.copies.pop(new, None)
             self.traits.pop(new, None)
             moved_traits = self.traits.pop(old, None)
+            self.order.pop(new, None)
             if self._shared(node.relation):  # the same name in another schema stays
                 if old in self.columns:
                     self.columns.setdefault(new, set()).update(self.columns[old])
                 return
+            if old in self.order:
+                self.order[new] = self.order.pop(old)
             self.relation_schemas.pop(old, None)
             self.defaults.pop(new, None)  # left by ALTER TABLE IF EXISTS of a missing table
             self._forget_kin(new)
@@ -1280,9 +1316,13 @@ class SchemaInfo:
             self.signatures.pop(old, None)
         landed = self.signatures.setdefault(new, set())
         landed |= moved
+        if old in self.row_returns:  # which of them returned rows is not told apart
+            self.row_returns.setdefault(new, set()).update(self.row_returns[old])
+        if old in self.declared_outputs:
+            self.declared_outputs.add(new)
         # several bodies under `f` were one unreadable body: the one moved is not told apart
         self.functions[new] = (
-            info if len(landed) == 1 else _overloaded(self.functions.get(new), info)
+            info if len(landed) == 1 else namesake_functions(self.functions.get(new), info)
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
@@ -1306,6 +1346,8 @@ class SchemaInfo:
         if columns is not None and old in columns:
             columns.discard(old)
             columns.add(new)
+        if table in self.order:  # the column keeps its place
+            self.order[table] = [new if c == old else c for c in self.order[table]]
         loose = self.loose.get(table)
         if loose is not None and old in loose:
             loose.add(new)  # the old name stays marked too: fail closed
@@ -1355,6 +1397,8 @@ class SchemaInfo:
                     if not seen:
                         self.functions.pop(name, None)
                         self.signatures.pop(name, None)
+                        self.row_returns.pop(name, None)
+                        self.declared_outputs.discard(name)
                 continue
             names = list(_strings(target)) if isinstance(target, tuple) else []
             if not names:
@@ -1369,6 +1413,7 @@ class SchemaInfo:
                 self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
             elif kind == ObjectType.OBJECT_TABLE:
                 self.columns.pop(name, None)
+                self.order.pop(name, None)
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
                 self.defaults.pop(name, None)
@@ -1416,6 +1461,35 @@ class SchemaInfo:
             if not changed:
                 return
 
+    def resolve_row_outputs(self) -> None:
+        """A function returning a table's rows (`RETURNS SETOF t`) has t's columns filled by
+        position, whatever its query names its outputs: its outputs are t's columns in order,
+        as they are after every source has been read (a later RENAME COLUMN renames them in
+        place). Unless its queries output them in that order under those names anyway (`*` of
+        t itself), where reading them by name is the same. Where the order is unknown (the
+        sources do not show it, or the name's definitions return different rows): outputs
+        named so that no column of them is the tenant column, and nothing pins it."""
+        orders = {table: [tuple(columns)] for table, columns in self.order.items()}
+        for name, tables in self.row_returns.items():
+            info = self.functions.get(name)
+            if info is None or (info.outputs and name not in self.declared_outputs):
+                continue
+            table = next(iter(tables))
+            order = self.order.get(table)
+            if (
+                len(tables) == 1
+                and name not in self.declared_outputs
+                and order is not None
+                and set(order) == self.columns.get(table)
+            ):
+                row = tuple(order)
+                if not fills_by_name(info.body, row, orders):
+                    self.functions[name] = replace(info, outputs=row)
+                continue
+            width = max(len(self.columns.get(t, ())) for t in tables)
+            unknown = tuple(f"?column{i}?" for i in range(1, width + 1))
+            self.functions[name] = replace(info, outputs=unknown)
+
     def _rule(self, node: Any, text: str, path: str) -> None:
         """CREATE RULE "_RETURN" AS ON SELECT … DO INSTEAD SELECT: PostgreSQL (15 and before)
         makes the table a view whose rows are the rule's query's, whatever its columns say."""
@@ -1428,6 +1502,7 @@ class SchemaInfo:
             return  # rules on writes run out of the proof's sight, like triggers
         table = _relname(node.relation)
         self.columns.pop(table, None)  # no longer a table: the view's verdict decides
+        self.order.pop(table, None)
         self.loose.pop(table, None)
         self.defaults.pop(table, None)
         self._add_view(node.relation, ViewInfo(RawStream()(actions[0]), None))
@@ -1469,16 +1544,7 @@ class SchemaInfo:
         name = _relname(relation)
         old = self.views.get(name)
         if self._defined(relation) and old is not None:
-            # one name, two views: read as the rows of both (pinned only if both pass through);
-            # with different column lists, positions differ: read so that nothing pins it
-            if old.columns == view.columns:
-                view = ViewInfo(f"({old.query}) UNION ALL ({view.query})", view.columns)
-            else:
-                view = ViewInfo(
-                    f"SELECT * FROM ({old.query}) AS {_aliased('a', old)} "
-                    f"UNION ALL SELECT * FROM ({view.query}) AS {_aliased('b', view)}",
-                    None,
-                )
+            view = namesake_views(old, view)
         self.views[name] = view
 
     def _function(self, node: Any, text: str, path: str) -> None:
@@ -1512,9 +1578,16 @@ class SchemaInfo:
                 outputs.append(str(parameter.name))
                 if self._lossy_type(parameter.argType, None):
                     self.lossy_columns.add(str(parameter.name))
+        if self.signatures.get(name, set()) <= {(_schema_of(node.funcname), tuple(types))}:
+            self.row_returns.pop(name, None)  # none before, or this one replaced: from now
+            self.declared_outputs.discard(name)
         columns: set[str] | None = set(outputs) if outputs else None
         if columns is None and returned is not None and returned.setof:
             columns = self.columns.get(returns)
+            if columns is not None:  # filled by position: see resolve_row_outputs
+                self.row_returns.setdefault(name, set()).add(returns)
+        if outputs:
+            self.declared_outputs.add(name)
         constants: tuple[tuple[str, str], ...] = ()
         if node.sql_body is not None:  # RETURN …, BEGIN ATOMIC … END
             body = [RawStream()(s) for s in _flatten(node.sql_body)]
@@ -1537,7 +1610,7 @@ class SchemaInfo:
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
-            info = _overloaded(self.functions.get(name), info)
+            info = namesake_functions(self.functions.get(name), info)
         self.functions[name] = info
 
     def _do(self, node: Any, text: str, path: str) -> None:
@@ -1601,7 +1674,7 @@ _EXACT_CASTS = frozenset(
 )  # fmt: skip
 
 
-def _copied_column(expression: Any) -> str | None:
+def copied_column(expression: Any) -> str | None:
     """The column a generation expression copies: `owner`, or `owner::uuid` (a cast to a type
     of `_EXACT_CASTS`, no typmod, no array; pg_catalog's or unqualified); None otherwise."""
     if type(expression).__name__ == "TypeCast":
@@ -1690,6 +1763,65 @@ def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | No
     return _relname(sources[0]), shown
 
 
+def fills_by_name(
+    body: list[str], row: tuple[str, ...], orders: Mapping[str, list[tuple[str, ...]]]
+) -> bool:
+    """Whether each query of a function returning a row type outputs the row's columns under
+    their own names, at their own positions — a select list naming them in order, or `*` (`t.*`)
+    of one relation whose columns (every relation of that name's, in `orders`) are the row's, in
+    order — so that reading its outputs by name is reading them by position, as PostgreSQL fills
+    the row. (A `*` renamed by position hides which column lands where: the proof pins none.)"""
+    from tenantguard.engine.proof.names import output_names
+
+    for statement in body:
+        try:
+            tree = sqlglot.parse_one(statement, read="postgres")
+        except (SqlglotError, RecursionError):
+            return False
+        if not isinstance(tree, exp.Select):
+            return False
+        names = output_names(tree)
+        if names is not None:
+            if tuple(names) != row:
+                return False
+            continue
+        source = tree.args.get("from_")
+        if (
+            len(tree.expressions) != 1
+            or tree.args.get("joins")
+            or source is None
+            or not isinstance(source.this, exp.Table)
+        ):
+            return False
+        qualifier = tree.expressions[0].args.get("table")
+        table = source.this
+        if qualifier is not None and identifier_name(qualifier) not in (
+            table.alias_or_name,
+            identifier_name(table.this),
+        ):
+            return False
+        alias = table.args.get("alias")
+        if alias is not None and alias.columns:
+            return False  # `t AS a(x, y)` renames by position
+        found = orders.get(identifier_name(table.this))
+        if not found or any(columns != row for columns in found):
+            return False
+    return True
+
+
+def namesake_views(old: ViewInfo, new: ViewInfo) -> ViewInfo:
+    """One name, two views (in two schemas, or one replacing the other): read as the rows of
+    both, pinned only if both pass their tenant column through; with different column lists,
+    positions differ: read so that nothing pins it."""
+    if old.columns == new.columns:
+        return ViewInfo(f"({old.query}) UNION ALL ({new.query})", new.columns)
+    return ViewInfo(
+        f"SELECT * FROM ({old.query}) AS {_aliased('a', old)} "
+        f"UNION ALL SELECT * FROM ({new.query}) AS {_aliased('b', new)}",
+        None,
+    )
+
+
 def _aliased(alias: str, view: ViewInfo) -> str:
     if not view.columns:
         return alias
@@ -1751,8 +1883,9 @@ def _type_key(type_name: Any) -> str:
     return base + "[]" * len(getattr(type_name, "arrayBounds", None) or ())
 
 
-def _overloaded(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
-    """Several functions under one name, which is all a call shows: read as one function
+def namesake_functions(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
+    """Several functions under one name (overloads, or in two schemas), which is all a call
+    shows: read as one function
     whose body cannot be read (naming a tenant table hands out every tenant's rows)."""
     parts = [part for f in (old, new) if f is not None for part in (*f.body, f.opaque) if part]
     columns = None
@@ -2318,6 +2451,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     for name in schema._no_defaults:  # a name in two schemas: which one a query reads is
         schema.traits.pop(name, None)  # the search path's business
     schema.inherit_view_defaults()
+    schema.resolve_row_outputs()
     return schema
 
 

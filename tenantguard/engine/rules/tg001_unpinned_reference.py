@@ -122,8 +122,11 @@ What pins a reference `R`:
   pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
   column from a joined table cannot be, and every read of it is reported. So is a function of
   the schema whose query reads tenant rows without pinning them: its output tenant column
-  (matched to the query's columns by position, for `RETURNS TABLE` and `OUT` columns) must be
-  the tenant column of the rows it reads, passed through row by row. A view or function named
+  (matched to the query's columns by position, as PostgreSQL fills them: `RETURNS TABLE` and
+  `OUT` columns, and `RETURNS SETOF` a table — its columns in order, parents' first, as renamed
+  since; where the schema files do not show that order, nothing pins it — a `*` so matched pins
+  nothing unless it reads that same table) must be the tenant column of the rows it reads,
+  passed through row by row. A view or function named
   like a tenant table of another schema is read as both (the search path decides which one a
   name reads): it must be pinnable as each;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
