@@ -151,6 +151,11 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
             table = "[tool.tenantguard]" if source.endswith("pyproject.toml") else "the file"
             close = difflib.get_close_matches(name, _KEYS, n=1)
             meant = f"; did you mean {close[0]!r}?" if close else ""
+            if name == "tool" and not source.endswith("pyproject.toml"):
+                meant = (
+                    "; tenantguard.toml takes the keys at its top level, without a "
+                    "[tool.tenantguard] header (that header is for pyproject.toml)"
+                )
             raise ConfigError(f"{source}: unknown key {key!r} in {table}{meant} (known: {known})")
         if name in _SELECTOR_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
