@@ -329,6 +329,8 @@ def build_policy(
             root, root_key = root.rsplit(".", 1)
         if schema is not None:  # a parent the tenant tables inherit from returns their rows
             tables |= {sql_name(t) for t in _inherited(schema, column, tables)}
+        if warnings is not None and schema is not None and root is not None:
+            warnings.extend(_registry_references(schema, column, root, tables, settings))
         if root is not None and normalize_name(root_key) == column:
             # a registry keyed by the tenant column itself (`servers(server_id)`) is a tenant
             # table like the others: that column pins it and chains to it
@@ -386,6 +388,32 @@ def build_policy(
         unpinnable={**policy.unpinnable, **found.unpinnable},
         pinning_functions=found.pinned_by_arguments,
     )
+
+
+def _registry_references(
+    schema: SchemaInfo, column: str, root: str, tables: set[str], settings: Settings
+) -> list[str]:
+    """Tables that reference the tenant registry by a column of another name and have no
+    tenant column (`invoices.organization_id REFERENCES organizations`, after a rename of
+    `org_id`): per-tenant rows, likely, that nothing checks — unless named a global table."""
+    from tenantguard.engine.policy import normalize_name, sql_name, table_name
+
+    registry = normalize_name(root) if root.startswith('"') else root
+    known = {table_name(t) for t in settings.global_tables} | {table_name(t) for t in tables}
+    out = []
+    for table, keys in sorted(schema.foreign_keys.items()):
+        if table == registry or column in schema.columns.get(table, ()) or table in known:
+            continue
+        via = sorted(k.columns[0] for k in keys if k.ref_table == registry and len(k.columns) == 1)
+        if via:
+            out.append(
+                f"table {sql_name(table)!r} references the tenant registry {sql_name(registry)!r} "
+                f"through {', '.join(via)} but has no {column} column: it is not checked as a "
+                f"tenant table. If its rows belong to one tenant, name its column {column} "
+                "(a renamed tenant column takes the table out of every check); if it is "
+                "shared by all tenants, add it to global_tables"
+            )
+    return out
 
 
 def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:

@@ -592,3 +592,42 @@ def test_tenantguard_toml_with_pyprojects_header_says_how_it_is_written(tmp_path
     write(tmp_path / "tenantguard.toml", '[tool.tenantguard]\ntenant_column = "org_id"\n')
     with pytest.raises(ConfigError, match=r"without a \[tool.tenantguard\] header"):
         load_settings(tmp_path)
+
+
+REGISTRY_SCHEMA = """
+CREATE TABLE orgs (id uuid PRIMARY KEY);
+CREATE TABLE tasks (id int, org_id uuid NOT NULL REFERENCES orgs (id));
+CREATE TABLE invoices (id int, org_id uuid NOT NULL REFERENCES orgs (id));
+ALTER TABLE invoices RENAME COLUMN org_id TO organization_id;
+CREATE TABLE regions (id int, parent uuid REFERENCES regions_root (id));
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "warned"),
+    [("", True), ('global_tables = ["invoices"]\n', False)],
+    ids=["warned", "named global"],
+)
+def test_a_table_referencing_the_registry_without_the_tenant_column_is_a_warning(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    extra: str,
+    warned: bool,
+) -> None:
+    """A first-time user renamed a table's tenant column (round 12): the table left every
+    check without a word. Its foreign key to the registry under another name is a warning, in
+    every format, until it is named a global table."""
+    write(
+        tmp_path / "pyproject.toml",
+        f'[tool.tenantguard]\ntenant_column = "org_id"\nschema_paths = ["schema"]\n{extra}',
+    )
+    write(tmp_path / "schema" / "0001.sql", REGISTRY_SCHEMA)
+    write(tmp_path / "q.sql", "SELECT id FROM tasks WHERE org_id = $1;\n")
+    monkeypatch.chdir(tmp_path)
+    for fmt in FORMATS:
+        code, _, err = run(capsys, "check", "--format", fmt, "q.sql")
+        assert code == 0
+        said = "'invoices' references the tenant registry 'orgs' through organization_id"
+        assert (said in err) is warned, err
+        assert "regions" not in err and "tasks" not in err
