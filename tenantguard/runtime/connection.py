@@ -695,10 +695,29 @@ class GuardedConnection(asyncpg.Connection):
         # the structure (and literal pins) is proven now; the values when the statement runs
         if type(self._tg_admit_slow(query, ())) is _Later:
             await self._tg_after_driver(_Later(query, ()))
+        if name is not None:
+            self._tg_check_statement_name(name, query)
         statement = await super().prepare(
             query, name=name, timeout=timeout, record_class=record_class
         )
         return GuardedStatement(statement, self, query)
+
+    def _tg_check_statement_name(self, name: object, query: str) -> None:
+        """Refuses a statement name of asyncpg's own (`__asyncpg_stmt_N__`, what it binds for a
+        text it has run): were it free on the server (dropped by maintenance, by schema code),
+        other SQL prepared under it would run for the text the guard proved."""
+        guard = self.tenantguard
+        scope = _get_scope()
+        if guard.mode is Mode.OFF or (scope is not None and scope.unscoped_reason is not None):
+            return
+        if type(name) is not str or name.startswith("__asyncpg_"):
+            guard.violation(
+                "prepare(name=…) names the statement with a name of asyncpg's own, or not with "
+                "a str: asyncpg binds its names for the texts it has run, and SQL prepared "
+                "under one of them runs for a text the guard proved",
+                "leave name= out (asyncpg names the statement), or pass a name of your own",
+                query,
+            )
 
     def cursor(
         self,
