@@ -12,13 +12,15 @@ closed the connection: another request's). Each test runs on the real server, in
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
-from tenantguard.runtime import tenant, unscoped
-from tests.test_runtime_attacks import Setup
+from tenantguard.runtime import create_pool, tenant, unscoped
+from tests.test_runtime_attacks import CLINIC_1, PINNED, POLICY, Setup
 from tests.test_runtime_attacks_round11 import (
     CLINIC_A,
     CLINIC_B,
@@ -129,3 +131,72 @@ async def test_deallocate_runs_unscoped(setup: Setup) -> None:
             )
     finally:
         await conn.close()
+
+
+# --- 2. a codec set through the connection's settings ---------------------------------------
+
+
+def plus_one(value: int) -> str:
+    """An int8 encoder that sends the next clinic's id for the one it is given."""
+    return str(value + 1)
+
+
+SETTINGS_CALLS: dict[str, Callable[[Any], object]] = {
+    "add_python_codec": lambda settings: settings.add_python_codec(
+        20, "int8", "pg_catalog", [], "scalar", plus_one, int, "text"
+    ),
+    "set_builtin_type_codec": lambda settings: settings.set_builtin_type_codec(
+        20, "int8", "pg_catalog", "scalar", "float8", None
+    ),
+    "remove_python_codec": lambda settings: settings.remove_python_codec(20, "int8", "pg_catalog"),
+    "register_data_types": lambda settings: settings.register_data_types([]),
+    "clear_type_cache": lambda settings: settings.clear_type_cache(),
+}
+
+
+@pytest.mark.parametrize("call", list(SETTINGS_CALLS))
+async def test_codecs_cannot_be_changed_through_the_connections_settings(
+    setup: Setup, call: str
+) -> None:
+    """`get_settings()` is asyncpg's public accessor of the connection's codec registry:
+    `add_python_codec` on int8 made the guard compare tenant 1 while the server got 2 (Carla
+    read in the `guard` setup; RLS kept the other). The codec methods are what
+    `set_type_codec` calls: refused where it is; the settings themselves still read."""
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            settings = conn.get_settings()
+            assert settings.server_version and settings.standard_conforming_strings == "on"
+            with pytest.raises(TenantIsolationError, match=call):
+                SETTINGS_CALLS[call](settings)
+            with contextlib.suppress(TenantIsolationError, Exception):
+                SETTINGS_CALLS["add_python_codec"](settings)
+            names = [r[0] for r in await conn.fetch(PINNED + " ", 1)]  # a statement not cached
+    finally:
+        await conn.close()
+    assert names == CLINIC_1
+
+
+async def test_codecs_set_through_the_settings_in_the_pools_init_still_work(
+    setup: Setup,
+) -> None:
+    """The pool's init= is the application's configuration: there the settings' codec
+    methods pass (as set_type_codec does), in the task running it."""
+    seen: list[object] = []
+
+    def decode(text: str) -> object:
+        seen.append(text)
+        return text
+
+    async def init(conn: Any) -> None:
+        conn.get_settings().add_python_codec(
+            3802, "jsonb", "pg_catalog", [], "scalar", str, decode, "text"
+        )
+
+    pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, init=init)
+    try:
+        with tenant(1):
+            assert await pool.fetchval("SELECT '{\"a\": 1}'::jsonb") == '{"a": 1}'
+    finally:
+        await pool.close()
+    assert seen == ['{"a": 1}']

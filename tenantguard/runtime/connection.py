@@ -72,6 +72,7 @@ _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
+_get_settings = asyncpg.Connection.get_settings
 _introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
 # the connection whose statement's types asyncpg is introspecting in this task (its own queries)
 _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
@@ -501,6 +502,29 @@ class GuardedConnection(asyncpg.Connection):
     async def reset_type_codec(self, typename: str, **kwargs: Any) -> None:
         self._tg_check_codec("reset_type_codec", typename)
         await super().reset_type_codec(typename, **kwargs)
+
+    def get_settings(self) -> Any:
+        """asyncpg's settings of the connection (the values the server reported), whose codec
+        methods are checked as `set_type_codec` is (`_GuardedSettings`)."""
+        return _GuardedSettings(_get_settings(self), self)
+
+    def _tg_check_settings(self, method: str) -> None:
+        """A codec method of the settings, called directly: refused outside the pool's
+        `init=`/`setup=` and `unscoped()`. It registers a codec by the type's oid (the name it
+        is given need not be the type's), so the type cannot be told from it: any type."""
+        guard = self.tenantguard
+        if guard.mode is Mode.OFF or self._tg_trusted_with_connection():
+            return
+        guard.violation(
+            f"get_settings().{method}() changes the connection's codecs (what "
+            "set_type_codec() does) outside the pool's configuration: a codec decides the "
+            "bytes a tenant id is sent as while the guard compares the value given to asyncpg, "
+            "and it stays on the connection for the next requests",
+            "set codecs with set_type_codec() in the pool's init= (or inside "
+            "`with unscoped(reason):`)",
+            f"get_settings().{method}(…)",
+            reference=method,
+        )
 
     def add_query_logger(self, callback: Any) -> None:
         # also what `query_logger()` calls
@@ -1066,7 +1090,7 @@ class GuardedConnection(asyncpg.Connection):
 
 def _reported(connection: asyncpg.Connection, name: str) -> object:
     """A setting the server reports (ParameterStatus), or None."""
-    settings = connection.get_settings()
+    settings = _get_settings(connection)  # asyncpg's own (the guarded one returns a view)
     try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
         return type(settings).__getattr__(settings, name)
     except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
@@ -1247,6 +1271,39 @@ def _no_uuid_value(value: object) -> NoReturn:
         rule="TG-RUNTIME",
         hint="pass the tenant's uuid.UUID as uuid.UUID() made it",
     )
+
+
+class _GuardedSettings:
+    """asyncpg's `ConnectionSettings` as `GuardedConnection.get_settings()` hands it out: the
+    settings the server reported read as asyncpg's do (`settings.server_version`), and the
+    methods that only read; any other method (`add_python_codec`… what `set_type_codec` calls,
+    and whatever a later asyncpg adds) is checked first."""
+
+    __slots__ = ("_connection", "_settings")
+
+    def __init__(self, settings: Any, connection: GuardedConnection) -> None:
+        self._settings = settings
+        self._connection = connection
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._settings, name)
+        if name in _READING_METHODS or not hasattr(type(self._settings), name):
+            return value  # a setting the server reported, or a method that only reads
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            self._connection._tg_check_settings(name)
+            return value(*args, **kwargs)
+
+        return checked
+
+    def __repr__(self) -> str:
+        return repr(self._settings)
+
+
+# the methods of asyncpg's ConnectionSettings that change nothing
+_READING_METHODS = frozenset(
+    {"get_data_codec", "get_json_decoder", "get_json_encoder", "get_text_codec"}
+)
 
 
 class _Frozen:
