@@ -11,15 +11,17 @@ closed the connection: another request's). Each test runs on the real server, in
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable
+import io
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
-from tenantguard.runtime import create_pool, tenant, unscoped
+from tenantguard.runtime import GuardedPool, create_pool, current_scope, tenant, unscoped
 from tests.test_runtime_attacks import CLINIC_1, PINNED, POLICY, Setup
 from tests.test_runtime_attacks_round11 import (
     CLINIC_A,
@@ -200,3 +202,149 @@ async def test_codecs_set_through_the_settings_in_the_pools_init_still_work(
     finally:
         await pool.close()
     assert seen == ['{"a": 1}']
+
+
+# --- 3. callbacks run in another request's tenant() -----------------------------------------
+
+
+def reader(pool: GuardedPool, got: asyncio.Future[object]) -> Callable[..., Awaitable[None]]:
+    """A callback that reads clinic 2's patients through the pool, in whatever scope it runs,
+    and reports that scope (its key, or unscoped) and the names it read (none when refused)."""
+
+    async def read(*_: object) -> None:
+        scope = current_scope()
+        try:
+            rows = await pool.fetch(PINNED, 2)
+        except TenantIsolationError:
+            rows = []
+        if not got.done():
+            ran_in = None if scope is None else scope.key or f"unscoped({scope.unscoped_reason})"
+            got.set_result((ran_in, [r[0] for r in rows]))
+
+    return read
+
+
+async def terminated(conn: Any) -> None:
+    """The server ends the session (what a failover, idle_session_timeout or an operator does)."""
+    with contextlib.suppress(Exception):
+        await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+
+async def guarded_pool(where: Setup, **options: Any) -> GuardedPool:
+    """A pool whose code outside tenant() is contained: require_tenant (the `guard` setup;
+    `guard+rls` has set_tenant_setting and RLS too)."""
+    return await create_pool(
+        where.dsn, policy=POLICY, require_tenant=True, **{**where.options, **options}
+    )
+
+
+async def what_the_callback_read(got: asyncio.Future[object]) -> tuple[object, list[str]]:
+    return await asyncio.wait_for(got, 10)  # type: ignore[return-value]
+
+
+def opened_in(where: str) -> contextlib.AbstractContextManager[object]:
+    return tenant(2) if where == "clinic 2's request" else unscoped("nightly report")
+
+
+@pytest.mark.parametrize("where", ["clinic 2's request", "unscoped()"])
+async def test_a_termination_listener_does_not_run_in_the_scope_that_opened_the_connection(
+    setup: Setup, where: str
+) -> None:
+    """asyncio runs a socket's callbacks in a copy of the context that opened it: the
+    connection a pool opened lazily inside clinic 2's request (or an unscoped() job) ran
+    every later notification, log message and termination callback under that scope. A
+    termination listener added in clinic 1's request read Carla when the server ended the
+    session."""
+    pool = await guarded_pool(setup, min_size=0, max_size=2)
+    got: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    try:
+        with opened_in(where):
+            async with pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        with tenant(1):
+            async with pool.acquire() as conn:
+                conn.add_termination_listener(reader(pool, got))
+                await terminated(conn)
+        scope, names = await what_the_callback_read(got)
+    finally:
+        await pool.close()
+    assert (scope, names) == (None, [])
+
+
+async def test_a_termination_listener_does_not_run_in_the_request_that_closes_it(
+    setup: Setup,
+) -> None:
+    """A pool closes a connection at the release that reaches max_queries (or after
+    expire_connections()): asyncpg called the listener clinic 1's request had left on it in
+    clinic 2's release, under tenant(2)."""
+    pool = await guarded_pool(setup, min_size=1, max_size=1, max_queries=3)
+    got: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    try:
+        with tenant(1):
+            async with pool.acquire() as conn:
+                conn.add_termination_listener(reader(pool, got))
+                await conn.fetch(PINNED, 1)
+        with tenant(2):  # clinic 2's own request, whose release ends the connection
+            async with pool.acquire() as conn:
+                for _ in range(3):
+                    await conn.fetch(PINNED, 2)
+        scope, names = await what_the_callback_read(got)
+    finally:
+        await pool.close()
+    assert (scope, names) == (None, [])
+
+
+async def test_a_copy_does_not_hand_its_scope_to_the_sockets_callbacks(setup: Setup) -> None:
+    """A COPY TO pauses the socket and resumes it from the copying task: asyncio registers
+    the reader again in that task's context. After clinic 2's request copied on a connection
+    the pool had opened outside any request, its callbacks ran under tenant(2)."""
+    pool = await guarded_pool(setup, min_size=1, max_size=2)
+    got: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    try:
+        with tenant(2):
+            async with pool.acquire() as conn:
+                await conn.copy_from_query(PINNED, 2, output=io.BytesIO())
+        with tenant(1):
+            async with pool.acquire() as conn:
+                conn.add_termination_listener(reader(pool, got))
+                await terminated(conn)
+        scope, names = await what_the_callback_read(got)
+    finally:
+        await pool.close()
+    assert (scope, names) == (None, [])
+
+
+# what makes the server call the application's listener on the connection: a notification on
+# its channel, or a message (ROLLBACK outside a transaction: a WARNING)
+TRIGGERS = {"notification": "NOTIFY jobs, '2'", "log message": "ROLLBACK"}
+
+
+@pytest.mark.parametrize("kind", list(TRIGGERS))
+async def test_a_listener_of_the_pools_setup_runs_in_no_request(setup: Setup, kind: str) -> None:
+    """The application's own listener (added in the pool's setup=, trusted) handles a job
+    named in a notification's payload, or a server message. Clinic 1's request made the
+    server send one on a connection clinic 2's request had opened: the handler ran under
+    tenant(2) and read Carla. It runs in no request's scope: what it reads is refused
+    (require_tenant) or nothing (RLS)."""
+    got: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    handlers: list[Callable[..., Awaitable[None]]] = []
+
+    async def listen(conn: Any) -> None:
+        if kind == "notification":
+            await conn.add_listener("jobs", handlers[0])
+        else:
+            conn.add_log_listener(handlers[0])
+
+    pool = await guarded_pool(setup, min_size=0, max_size=2, setup=listen)
+    handlers.append(reader(pool, got))
+    try:
+        with tenant(2):
+            async with pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        with tenant(1):
+            async with pool.acquire() as conn:
+                await conn.execute(TRIGGERS[kind])
+                scope, names = await what_the_callback_read(got)
+    finally:
+        await pool.close()
+    assert (scope, names) == (None, [])

@@ -35,7 +35,7 @@ from collections.abc import (
     Iterable,
     Sequence,
 )
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from typing import Any, NoReturn, TypeAlias, TypeVar
 from uuid import UUID as _UUID
 
@@ -552,6 +552,17 @@ class GuardedConnection(asyncpg.Connection):
         )
         self._tg_clean = False  # the pool's reset removes it
         super().add_log_listener(callback)
+
+    # -- callbacks asyncpg runs from the connection's socket or where it is closed ----------
+
+    def _process_notification(self, pid: int, channel: str, payload: str) -> None:
+        _outside_requests(super()._process_notification, pid, channel, payload)  # type: ignore[misc]
+
+    def _process_log_message(self, fields: Any, last_query: Any) -> None:
+        _outside_requests(super()._process_log_message, fields, last_query)  # type: ignore[misc]
+
+    def _call_termination_listeners(self) -> None:
+        _outside_requests(super()._call_termination_listeners)  # type: ignore[misc]
 
     async def _tg_configure(self, call: Callable[[], Awaitable[T]]) -> T:
         """Runs the pool's `init=`/`setup=`: codecs and hooks set by this task meanwhile are
@@ -1086,6 +1097,20 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_driver = self._tg_driver_task = None
         done.set()
         self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
+
+
+def _outside_requests(dispatch: Callable[..., None], *args: Any) -> None:
+    """Runs asyncpg's dispatch of listener callbacks (`call_soon`, `create_task`: each copies
+    the context it is made in) in a copy of the current context without a tenant() or
+    unscoped() scope. asyncpg dispatches from the socket's callbacks, which asyncio runs in the
+    context that opened the connection or last resumed reading it (a request that opened it
+    lazily in a pool, one whose COPY TO paused it, an unscoped() job), and from `close()`,
+    made by whichever request releases the connection at its end (`max_queries`): a
+    listener is no request's code, and runs in none's scope."""
+    context = copy_context()
+    context.run(_SCOPE.set, None)
+    context.run(_INTROSPECTING.set, None)
+    context.run(dispatch, *args)
 
 
 def _reported(connection: asyncpg.Connection, name: str) -> object:
