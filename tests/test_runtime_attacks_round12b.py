@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -348,3 +349,32 @@ async def test_a_listener_of_the_pools_setup_runs_in_no_request(setup: Setup, ki
     finally:
         await pool.close()
     assert (scope, names) == (None, [])
+
+
+# --- 4. the guard turned off from a request -------------------------------------------------
+
+
+async def test_turning_the_guard_off_is_logged_with_its_call_site(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`pool.tenantguard.mode = "off"` is the guard's API (the only way to run unguarded),
+    and a request can reach it: it turned every connection of the pool off, and nothing said
+    so. Like unscoped(), it is logged (a WARNING naming the modes and the call site); the
+    rows it lets through are the API's promise, asserted here so that the test says what the
+    log line is about."""
+    conn = await setup.connect()
+    try:
+        with tenant(1), caplog.at_level(logging.WARNING, logger="tenantguard"):
+            guard = conn.tenantguard
+            guard.mode = "off"
+            names = [r[0] for r in await conn.fetch("SELECT first_name FROM patients ORDER BY 1")]
+            guard.mode = "off"  # no change: no line
+            guard.mode = "enforce"
+    finally:
+        await conn.close()
+    lines = [r.getMessage() for r in caplog.records if "mode" in r.getMessage()]
+    assert len(lines) == 2, lines
+    assert "from enforce to off" in lines[0] and "test_runtime_attacks_round12b.py:" in lines[0]
+    assert "from off to enforce" in lines[1]
+    if setup.name == "guard":
+        assert "Carla" in names
