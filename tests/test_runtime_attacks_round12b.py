@@ -92,9 +92,9 @@ class PosingName(str):
 async def test_a_name_freed_by_maintenance_cannot_be_given_to_other_sql(
     setup: Setup, posing: bool
 ) -> None:
-    """Maintenance (unscoped()) or schema code dropped asyncpg's statement: a request then
-    prepared SWAPPED under its name, and PROVEN ran it. asyncpg's names are refused in
-    prepare(name=) outside unscoped()."""
+    """Maintenance (unscoped()) or schema code dropped asyncpg's statement (asyncpg then
+    reports it missing): a request could prepare SWAPPED under its name, which PROVEN would
+    run. asyncpg's names are refused in prepare(name=) outside unscoped()."""
     conn = await files_connection(setup)
     stolen: list[str] = []
     try:
@@ -119,8 +119,8 @@ async def test_a_name_freed_by_maintenance_cannot_be_given_to_other_sql(
 
 
 async def test_deallocate_runs_unscoped(setup: Setup) -> None:
-    """The refusal is the guard's, outside unscoped(): maintenance code may still drop
-    statements (asyncpg then prepares its cached ones again)."""
+    """The refusal is the guard's, outside unscoped(): maintenance code may still drop the
+    statements it prepared."""
     conn = await files_connection(setup)
     try:
         with tenant(CLINIC_A):
