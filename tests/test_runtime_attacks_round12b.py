@@ -320,6 +320,8 @@ async def test_a_copy_does_not_hand_its_scope_to_the_sockets_callbacks(setup: Se
 TRIGGERS = {"notification": "NOTIFY jobs, '2'", "log message": "ROLLBACK"}
 
 
+# setup= adds the listener at each acquire: asyncpg warns that the release finds it there
+@pytest.mark.filterwarnings("ignore::asyncpg.InterfaceWarning")
 @pytest.mark.parametrize("kind", list(TRIGGERS))
 async def test_a_listener_of_the_pools_setup_runs_in_no_request(setup: Setup, kind: str) -> None:
     """The application's own listener (added in the pool's setup=, trusted) handles a job
