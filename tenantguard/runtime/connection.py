@@ -35,7 +35,7 @@ from collections.abc import (
     Iterable,
     Sequence,
 )
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from typing import Any, NoReturn, TypeAlias, TypeVar
 from uuid import UUID as _UUID
 
@@ -72,6 +72,7 @@ _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
+_get_settings = asyncpg.Connection.get_settings
 _introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
 # the connection whose statement's types asyncpg is introspecting in this task (its own queries)
 _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
@@ -502,6 +503,29 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_check_codec("reset_type_codec", typename)
         await super().reset_type_codec(typename, **kwargs)
 
+    def get_settings(self) -> Any:
+        """asyncpg's settings of the connection (the values the server reported), whose codec
+        methods are checked as `set_type_codec` is (`_GuardedSettings`)."""
+        return _GuardedSettings(_get_settings(self), self)
+
+    def _tg_check_settings(self, method: str) -> None:
+        """A codec method of the settings, called directly: refused outside the pool's
+        `init=`/`setup=` and `unscoped()`. It registers a codec by the type's oid (the name it
+        is given need not be the type's), so the type cannot be told from it: any type."""
+        guard = self.tenantguard
+        if guard.mode is Mode.OFF or self._tg_trusted_with_connection():
+            return
+        guard.violation(
+            f"get_settings().{method}() changes the connection's codecs (what "
+            "set_type_codec() does) outside the pool's configuration: a codec decides the "
+            "bytes a tenant id is sent as while the guard compares the value given to asyncpg, "
+            "and it stays on the connection for the next requests",
+            "set codecs with set_type_codec() in the pool's init= (or inside "
+            "`with unscoped(reason):`)",
+            f"get_settings().{method}(…)",
+            reference=method,
+        )
+
     def add_query_logger(self, callback: Any) -> None:
         # also what `query_logger()` calls
         self._tg_check_hook(
@@ -528,6 +552,17 @@ class GuardedConnection(asyncpg.Connection):
         )
         self._tg_clean = False  # the pool's reset removes it
         super().add_log_listener(callback)
+
+    # -- callbacks asyncpg runs from the connection's socket or where it is closed ----------
+
+    def _process_notification(self, pid: int, channel: str, payload: str) -> None:
+        _outside_requests(super()._process_notification, pid, channel, payload)  # type: ignore[misc]
+
+    def _process_log_message(self, fields: Any, last_query: Any) -> None:
+        _outside_requests(super()._process_log_message, fields, last_query)  # type: ignore[misc]
+
+    def _call_termination_listeners(self) -> None:
+        _outside_requests(super()._call_termination_listeners)  # type: ignore[misc]
 
     async def _tg_configure(self, call: Callable[[], Awaitable[T]]) -> T:
         """Runs the pool's `init=`/`setup=`: codecs and hooks set by this task meanwhile are
@@ -695,10 +730,29 @@ class GuardedConnection(asyncpg.Connection):
         # the structure (and literal pins) is proven now; the values when the statement runs
         if type(self._tg_admit_slow(query, ())) is _Later:
             await self._tg_after_driver(_Later(query, ()))
+        if name is not None:
+            self._tg_check_statement_name(name, query)
         statement = await super().prepare(
             query, name=name, timeout=timeout, record_class=record_class
         )
         return GuardedStatement(statement, self, query)
+
+    def _tg_check_statement_name(self, name: object, query: str) -> None:
+        """Refuses a statement name of asyncpg's own (`__asyncpg_stmt_N__`, what it binds for a
+        text it has run): were it free on the server (dropped by maintenance, by schema code),
+        other SQL prepared under it would run for the text the guard proved."""
+        guard = self.tenantguard
+        scope = _get_scope()
+        if guard.mode is Mode.OFF or (scope is not None and scope.unscoped_reason is not None):
+            return
+        if type(name) is not str or name.startswith("__asyncpg_"):
+            guard.violation(
+                "prepare(name=…) names the statement with a name of asyncpg's own, or not with "
+                "a str: asyncpg binds its names for the texts it has run, and SQL prepared "
+                "under one of them runs for a text the guard proved",
+                "leave name= out (asyncpg names the statement), or pass a name of your own",
+                query,
+            )
 
     def cursor(
         self,
@@ -1045,9 +1099,23 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
 
 
+def _outside_requests(dispatch: Callable[..., None], *args: Any) -> None:
+    """Runs asyncpg's dispatch of listener callbacks (`call_soon`, `create_task`: each copies
+    the context it is made in) in a copy of the current context without a tenant() or
+    unscoped() scope. asyncpg dispatches from the socket's callbacks, which asyncio runs in the
+    context that opened the connection or last resumed reading it (a request that opened it
+    lazily in a pool, one whose COPY TO paused it, an unscoped() job), and from `close()`,
+    made by whichever request releases the connection at its end (`max_queries`): a
+    listener is no request's code, and runs in none's scope."""
+    context = copy_context()
+    context.run(_SCOPE.set, None)
+    context.run(_INTROSPECTING.set, None)
+    context.run(dispatch, *args)
+
+
 def _reported(connection: asyncpg.Connection, name: str) -> object:
     """A setting the server reports (ParameterStatus), or None."""
-    settings = connection.get_settings()
+    settings = _get_settings(connection)  # asyncpg's own (the guarded one returns a view)
     try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
         return type(settings).__getattr__(settings, name)
     except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
@@ -1228,6 +1296,39 @@ def _no_uuid_value(value: object) -> NoReturn:
         rule="TG-RUNTIME",
         hint="pass the tenant's uuid.UUID as uuid.UUID() made it",
     )
+
+
+class _GuardedSettings:
+    """asyncpg's `ConnectionSettings` as `GuardedConnection.get_settings()` hands it out: the
+    settings the server reported read as asyncpg's do (`settings.server_version`), and the
+    methods that only read; any other method (`add_python_codec`… what `set_type_codec` calls,
+    and whatever a later asyncpg adds) is checked first."""
+
+    __slots__ = ("_connection", "_settings")
+
+    def __init__(self, settings: Any, connection: GuardedConnection) -> None:
+        self._settings = settings
+        self._connection = connection
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._settings, name)
+        if name in _READING_METHODS or not hasattr(type(self._settings), name):
+            return value  # a setting the server reported, or a method that only reads
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            self._connection._tg_check_settings(name)
+            return value(*args, **kwargs)
+
+        return checked
+
+    def __repr__(self) -> str:
+        return repr(self._settings)
+
+
+# the methods of asyncpg's ConnectionSettings that change nothing
+_READING_METHODS = frozenset(
+    {"get_data_codec", "get_json_decoder", "get_json_encoder", "get_text_codec"}
+)
 
 
 class _Frozen:

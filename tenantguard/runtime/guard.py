@@ -202,8 +202,27 @@ class Guard:
 
     @mode.setter
     def mode(self, mode: Mode | str) -> None:
-        self._mode = as_mode(mode)
+        old, new = self._mode, as_mode(mode)
+        self._mode = new
         self.clear_cache()  # verdicts made in "off" mode hold no proof
+        if new is not old:
+            # every connection sharing the guard follows: never silently (code a request runs
+            # can reach `pool.tenantguard`), like unscoped()
+            site = call_site(sys._getframe(1))
+            log.warning(
+                "tenantguard: mode changed from %s to %s at %s",
+                old,
+                new,
+                site,
+                extra={
+                    "tenantguard": {
+                        "event": "mode",
+                        "from": str(old),
+                        "to": str(new),
+                        "call_site": site,
+                    }
+                },
+            )
 
     @property
     def checked(self) -> int:

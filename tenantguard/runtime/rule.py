@@ -14,7 +14,12 @@ Reported by the runtime guard (`tenantguard.runtime.connect` / `create_pool`), n
 - A statement changes what the guard owns: `SET`/`SET LOCAL`/`RESET` of the tenant setting
   (`app.tenant_id`), `RESET ALL`, `DISCARD ALL`, `set_config()` of it or of a name that is not a
   plain literal, `standard_conforming_strings` (it decides where the server ends a string).
-- SQL-level `PREPARE`/`EXECUTE`: what `EXECUTE name` runs was prepared out of sight.
+- SQL-level `PREPARE`/`EXECUTE`: what `EXECUTE name` runs was prepared out of sight; SQL-level
+  `DEALLOCATE` and `prepare(name=)` with one of asyncpg's own names (`__asyncpg_stmt_N__`):
+  asyncpg binds that name for a text it has run, and other SQL prepared under it would run
+  for the proven text.
+- A codec set where the caller may not: `set_type_codec()` and the codec methods of
+  `get_settings()` (`add_python_codec`…) outside the pool's `init=`/`setup=` and `unscoped()`.
 - The session lexes strings differently (`standard_conforming_strings = off`).
 - A statement longer than `max_statement_bytes`, on a tenant table outside `tenant()` with
   `require_tenant=True`, a `tenant()` held across a generator's `yield`, a COPY whose rows or

@@ -9,7 +9,8 @@ it
   of the setting, `RESET ALL`, `DISCARD ALL` (however their words are separated), `set_config(…)`
   of it or of a name the guard cannot read, a mention of it anywhere else (a `DO` body, a string
   run as SQL); SQL-level `PREPARE`/
-  `EXECUTE` (the statement an `EXECUTE name` runs is out of sight); `U&` escapes (not decoded);
+  `EXECUTE` (the statement an `EXECUTE name` runs is out of sight) and `DEALLOCATE` (it frees
+  the name of a statement asyncpg binds for a proven text); `U&` escapes (not decoded);
 - is *plain*: a query or a transaction statement calling only built-in functions that touch no
   session state, so that the guard's knowledge of the session (the setting's value, the lexer)
   still holds after it and the pool's reset has nothing to undo;
@@ -286,6 +287,17 @@ def statement_effects(text: str, setting: str) -> Effects:
             "SQL-level PREPARE/EXECUTE: the statement an EXECUTE runs was prepared out of the "
             "guard's sight (it may read every tenant, and it outlives the pool's reset)",
             "use `conn.prepare(sql)`: the guard checks the prepared statement's values at each run",
+        )
+    if word == "deallocate":
+        return Effects(
+            False,
+            False,
+            "SQL-level DEALLOCATE drops a prepared statement: asyncpg keeps the statement of "
+            "each text it has run under a name on the server (__asyncpg_stmt_N__) and binds "
+            "that name whenever the text comes again, so a name dropped and prepared again with "
+            "other SQL runs that SQL for the text the guard proved",
+            "leave prepared statements to asyncpg (a `conn.prepare()` statement is closed when "
+            "it is no longer used); run maintenance inside `with unscoped(reason):`",
         )
     if word == "show":
         return PLAIN
