@@ -71,14 +71,7 @@ def _agree(static: Policy, live: Policy, statements: list[str], code: str | None
             assert code in found, sql
 
 
-async def _rows(conn: asyncpg.Connection, sql: str, *args: object) -> list[str]:
-    """The first column of each row, in a transaction rolled back."""
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        return sorted(str(r[0]) for r in await conn.fetch(sql, *args))
-    finally:
-        await transaction.rollback()
+_rows = round11._fetch  # the first column of each row, in a transaction rolled back
 
 
 # ---------------------------------------------------------------- round 11's schema

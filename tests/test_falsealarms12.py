@@ -28,7 +28,7 @@ from tenantguard import Policy, TenantIsolationError
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.runtime import connect, tenant
 
-from .test_attack11_proof import _fetch
+from .test_attack11_proof import _codes, _fetch
 from .test_schema import policy_for
 
 A = "aaaaaaaa-0000-0000-0000-000000000001"
@@ -73,10 +73,6 @@ def _policy(tmp_path: Path) -> Policy:
     policy = policy_for(tmp_path, SCHEMA, tenant_column="org")
     assert isinstance(policy, Policy)
     return policy
-
-
-def _codes(sql: str, policy: Policy) -> list[str]:
-    return sorted(f.code for f in analyze_statement(sql, policy).findings)
 
 
 async def _loaded(database: str) -> asyncpg.Connection:
