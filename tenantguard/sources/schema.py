@@ -215,6 +215,18 @@ class SchemaInfo:
     )
     # names whose defaults are not kept (a table of that name in two schemas)
     _no_defaults: set[str] = field(default_factory=set, compare=False, repr=False)
+    # while reading only: what a composite foreign key's pin stands on (`settle_keys`) — each
+    # unique key's constraint or index name (name -> [(table, columns)]), the names PostgreSQL
+    # chose (computed here: a guess), every constraint and index name seen, the tables whose
+    # foreign-key triggers were disabled, and the tables that are partitions
+    _key_names: dict[str, list[tuple[str, frozenset[str]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _guessed: set[tuple[str, str]] = field(default_factory=set, compare=False, repr=False)
+    _named: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    _indexes: set[str] = field(default_factory=set, compare=False, repr=False)
+    _unenforced: set[str] = field(default_factory=set, compare=False, repr=False)
+    _partitions: set[str] = field(default_factory=set, compare=False, repr=False)
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
 
@@ -665,6 +677,10 @@ class SchemaInfo:
             else:
                 columns |= attributes
             self.typed.setdefault(type_name, set()).add(table)
+        if node.partbound is not None:  # PARTITION OF: its parent's keys are its own
+            self._partitions.add(table)
+        else:
+            self._partitions.discard(table)
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
             columns |= self.columns.get(_relname(parent), set())
             self._copy_loose(_relname(parent), table)
@@ -749,14 +765,9 @@ class SchemaInfo:
                     read = _columns_read(constraint.raw_expr)
                     self.generated.setdefault(table, {})[column] = read
                 elif contype == ConstrType.CONSTR_FOREIGN:
-                    deferrable = any(
-                        _enum(c.contype)
-                        in (ConstrType.CONSTR_ATTR_DEFERRABLE, ConstrType.CONSTR_ATTR_DEFERRED)
-                        for c in constraints[index + 1 : index + 3]
-                    )
-                    self._foreign_key(table, constraint, (column,), deferrable)
+                    self._foreign_key(table, constraint, (column,), _deferred(constraints, index))
                 else:
-                    self._constraint(table, constraint, (column,))
+                    self._constraint(table, constraint, (column,), _deferred(constraints, index))
         elif kind == "Constraint":
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
@@ -897,7 +908,9 @@ class SchemaInfo:
             return
         self.defaults.setdefault(table, {})[column] = text
 
-    def _constraint(self, table: str, node: Any, on: tuple[str, ...] | None) -> None:
+    def _constraint(
+        self, table: str, node: Any, on: tuple[str, ...] | None, deferrable: bool = False
+    ) -> None:
         from pglast.enums import ConstrType
 
         contype = _enum(node.contype)
@@ -906,6 +919,8 @@ class SchemaInfo:
             self._foreign_key(table, node, columns, bool(node.deferrable))
             return
         if contype not in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE):
+            if node.conname:  # CHECK, EXCLUDE…: a name a DROP CONSTRAINT may give
+                self._named.setdefault(table, set()).add(str(node.conname))
             return
         columns = tuple(_strings(node.keys)) or (on or ())
         if not columns:
@@ -917,16 +932,35 @@ class SchemaInfo:
         else:
             name = node.conname or f"{table}_{'_'.join(columns)}_key"
         self.constraints[str(name)] = set(columns)
-        self.unique_keys.setdefault(table, []).append(frozenset(columns))
+        key = frozenset(columns)
+        self._name_key(table, str(name), key, guessed=not node.conname, index=True)
+        if deferrable or node.deferrable or node.initdeferred:
+            return  # checked at commit: until then two rows may share the key
+        self.unique_keys.setdefault(table, []).append(key)
+
+    def _name_key(
+        self, table: str, name: str, key: frozenset[str] | None, *, guessed: bool, index: bool
+    ) -> None:
+        """Notes a constraint's or a unique index's name (PostgreSQL's choice when `guessed`:
+        `t_a_key`, `t_a_b_fkey`, `t_a_idx` — longer or clashing names it chooses otherwise)."""
+        self._named.setdefault(table, set()).add(name)
+        if index:
+            self._indexes.add(name)  # a unique constraint's index has its name
+        if key is not None:
+            self._key_names.setdefault(name, []).append((table, key))
+        if guessed:
+            self._guessed.add((table, name))
 
     def _foreign_key(
         self, table: str, node: Any, columns: tuple[str, ...], deferrable: bool
     ) -> None:
         if node.pktable is None:
             return
+        name = str(node.conname or f"{table}_{'_'.join(columns)}_fkey")
+        self._name_key(table, name, None, guessed=not node.conname, index=False)
         self.foreign_keys.setdefault(table, []).append(
             ForeignKeyInfo(
-                str(node.conname or ""),
+                name,
                 columns,
                 _relname(node.pktable),
                 tuple(_strings(node.pk_attrs)),
@@ -1015,7 +1049,7 @@ class SchemaInfo:
         return self._query_columns(parsed[0].stmt, view.query, depth + 1) if parsed else set()
 
     def _alter_table(self, node: Any, text: str, path: str) -> None:
-        from pglast.enums import AlterTableType, ObjectType
+        from pglast.enums import AlterTableType, DropBehavior, ObjectType
 
         if _enum(node.objtype) == ObjectType.OBJECT_TYPE:
             self._alter_type(node)
@@ -1035,6 +1069,7 @@ class SchemaInfo:
                             self._copy_generated(table, child)
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 self._drop_traits(table, str(command.name))  # added again, it is another
+                self._drop_column_keys(table, str(command.name))
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
                 self._set_default(table, str(command.name), None)
@@ -1046,6 +1081,10 @@ class SchemaInfo:
             elif subtype in (AlterTableType.AT_AttachPartition, AlterTableType.AT_DetachPartition):
                 child = _relname(command.def_.name)  # a child of this table from now on, or not
                 self._inherit(child, table, subtype == AlterTableType.AT_AttachPartition)
+                if subtype == AlterTableType.AT_AttachPartition:
+                    self._partitions.add(child)
+                else:
+                    self._partitions.discard(child)
             elif subtype in (AlterTableType.AT_AddInherit, AlterTableType.AT_DropInherit):
                 parent = _relname(command.def_)  # ALTER TABLE child [NO] INHERIT parent
                 self._inherit(table, parent, subtype == AlterTableType.AT_AddInherit)
@@ -1074,8 +1113,16 @@ class SchemaInfo:
             elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
-                self._drop_constraint(table, str(command.name))
+                cascade = _enum(command.behavior) == DropBehavior.DROP_CASCADE
+                self._drop_constraint(table, str(command.name), cascade)
                 self._drop_traits(table, None, "not_null")  # perhaps a primary key's
+            elif subtype == AlterTableType.AT_AlterConstraint and command.def_ is not None:
+                self._alter_constraint(table, command)
+            elif subtype == AlterTableType.AT_DisableTrigAll or (
+                subtype == AlterTableType.AT_DisableTrig
+                and str(command.name or "").startswith("RI_ConstraintTrigger")
+            ):
+                self._unenforced.add(table)  # its foreign keys' checks, either way
             elif subtype == AlterTableType.AT_ValidateConstraint and command.name:
                 for key in self.foreign_keys.get(table, []):
                     if key.name == command.name:
@@ -1100,14 +1147,137 @@ class SchemaInfo:
                 for columns in (attributes, *tables):
                     columns.discard(str(command.name))
 
-    def _drop_constraint(self, table: str, name: str) -> None:
+    def _drop_constraint(self, table: str, name: str, cascade: bool = False) -> None:
+        known = name in self._named.get(table, ()) or name in self.constraints
         dropped = self.constraints.pop(name, None)
-        if dropped is not None and table in self.unique_keys:
-            keys = self.unique_keys[table]
+        if dropped is not None and table in self.unique_keys and name not in self._key_names:
+            keys = self.unique_keys[table]  # a key the schema cache kept without its name
             if frozenset(dropped) in keys:
                 keys.remove(frozenset(dropped))
+        self._drop_key(name, table, cascade)
         if table in self.foreign_keys:
             self.foreign_keys[table] = [k for k in self.foreign_keys[table] if k.name != name]
+        if not known:
+            # a name PostgreSQL chose otherwise than guessed (a long or clashing one): every
+            # key of this table whose name was a guess may be the one gone
+            self._forget_guessed(table, cascade, indexes_only=False)
+
+    # the keys a composite foreign key's pin stands on (round 12)
+
+    def _drop_key(self, name: str, table: str | None, cascade: bool) -> None:
+        """A unique key dropped by its constraint's or index's name (on `table`, or any); with
+        CASCADE, the foreign keys that referenced those columns go with it."""
+        kept: list[tuple[str, frozenset[str]]] = []
+        for owner, key in self._key_names.pop(name, []):
+            if table is not None and owner != table:
+                kept.append((owner, key))
+                continue
+            keys = self.unique_keys.get(owner, [])
+            if key in keys:
+                keys.remove(key)
+            if cascade:
+                self._forget_references(owner, key)
+        if kept:
+            self._key_names[name] = kept
+        self._guessed.discard((table or "", name))
+
+    def _forget_guessed(self, table: str | None, cascade: bool, *, indexes_only: bool) -> None:
+        """Drops every key (of `table`, or of any table) whose name PostgreSQL chose: one of
+        them is what a DROP of a name the reader does not know removed."""
+        for owner, name in sorted(self._guessed):
+            if table is not None and owner != table:
+                continue
+            if indexes_only and name not in self._key_names:
+                continue
+            self._guessed.discard((owner, name))
+            self._drop_key(name, owner, cascade)
+            if owner in self.foreign_keys:
+                self.foreign_keys[owner] = [k for k in self.foreign_keys[owner] if k.name != name]
+
+    def _forget_references(self, table: str, columns: frozenset[str] | None) -> None:
+        """The foreign keys referencing `table` (on these columns; None: any) are gone."""
+        primary = frozenset(self.constraints.get(f"{table}_pkey", ()))
+        for owner, keys in self.foreign_keys.items():
+            self.foreign_keys[owner] = [
+                k
+                for k in keys
+                if k.ref_table != table
+                or (columns is not None and (frozenset(k.ref_columns) or primary) != columns)
+            ]
+
+    def _drop_column_keys(self, table: str, column: str) -> None:
+        """DROP COLUMN takes the keys on it along: its table's unique and foreign keys that
+        hold it, and (CASCADE) the foreign keys of other tables that reference it."""
+        if table in self.unique_keys:
+            self.unique_keys[table] = [k for k in self.unique_keys[table] if column not in k]
+        if table in self.foreign_keys:
+            self.foreign_keys[table] = [
+                k for k in self.foreign_keys[table] if column not in k.columns
+            ]
+        primary = self.constraints.get(f"{table}_pkey", set())
+        for owner, keys in self.foreign_keys.items():
+            self.foreign_keys[owner] = [
+                k
+                for k in keys
+                if k.ref_table != table or column not in (k.ref_columns or tuple(primary))
+            ]
+
+    def _rename_key(self, table: str | None, old: str, new: str) -> None:
+        """RENAME CONSTRAINT, ALTER INDEX … RENAME: a unique constraint and its index are
+        renamed together."""
+        if old in self.constraints:
+            self.constraints[new] = self.constraints.pop(old)
+        if old in self._key_names:
+            self._key_names.setdefault(new, []).extend(self._key_names.pop(old))
+        if old in self._indexes:
+            self._indexes.add(new)
+        for owner, name in list(self._guessed):
+            if name == old and (table is None or owner == table):
+                self._guessed.discard((owner, name))
+                self._named.setdefault(owner, set()).add(new)
+        if table is not None:
+            self._named.setdefault(table, set()).add(new)
+            for key in self.foreign_keys.get(table, []):
+                if key.name == old:
+                    key.name = new
+
+    def _alter_constraint(self, table: str, command: Any) -> None:
+        """ALTER CONSTRAINT … [NOT] DEFERRABLE (foreign keys only, in PostgreSQL 15)."""
+        change = command.def_
+        name = str(getattr(change, "conname", "") or "")
+        deferrable = bool(getattr(change, "deferrable", False)) or bool(
+            getattr(change, "initdeferred", False)
+        )
+        found = [k for k in self.foreign_keys.get(table, []) if k.name == name]
+        if not found and name not in self._named.get(table, ()):
+            guessed = {n for t, n in self._guessed if t == table}
+            found = [k for k in self.foreign_keys.get(table, []) if k.name in guessed]
+            deferrable = True  # which one is not known: each may be deferred now
+        for key in found:
+            key.deferrable = deferrable
+
+    def settle_keys(self) -> None:
+        """Once every source is read: what a composite foreign key's pin may not stand on. A
+        table with children by inheritance (not partitions) is read with their rows, which its
+        unique keys do not cover and its foreign keys do not check (PostgreSQL copies neither
+        to such a child); a foreign key whose triggers were disabled (DISABLE TRIGGER ALL, or
+        its RI_ConstraintTrigger by name) was not checked on the rows written meanwhile, and
+        enabling them again checks none of those."""
+        inherited = {
+            table
+            for table in self.children
+            if any(child not in self._partitions for child in self._descendants(table))
+        }
+        for table in inherited:
+            self.unique_keys.pop(table, None)
+        for table, keys in self.foreign_keys.items():
+            for key in keys:
+                if (
+                    table in inherited
+                    or table in self._unenforced
+                    or key.ref_table in self._unenforced
+                ):
+                    key.valid = False
 
     def _rename(self, node: Any, text: str, path: str) -> None:
         from pglast.enums import ObjectType
@@ -1197,13 +1367,14 @@ class SchemaInfo:
             for renamed in (table, *self._descendants(table)):  # inherited columns follow
                 self._rename_column(renamed, str(node.subname), new)
         elif kind == ObjectType.OBJECT_TABCONSTRAINT and node.subname:
-            old = str(node.subname)
-            if old in self.constraints:
-                self.constraints[new] = self.constraints.pop(old)
-            for keys in self.foreign_keys.values():
+            owner = _relname(node.relation) if node.relation is not None else None
+            self._rename_key(owner, str(node.subname), new)
+            for keys in self.foreign_keys.values():  # a table the reader knows otherwise
                 for key in keys:
-                    if key.name == old:
+                    if key.name == str(node.subname):
                         key.name = new
+        elif kind == ObjectType.OBJECT_INDEX and node.relation is not None:
+            self._rename_key(None, _relname(node.relation), new)
 
     def _rename_function(self, target: Any, new: str) -> None:
         """`ALTER FUNCTION f(…) RENAME TO g`: the body moves to `g` (beside any `g` already
@@ -1260,16 +1431,22 @@ class SchemaInfo:
                     key.ref_columns = renamed(key.ref_columns)
 
     def _index(self, node: Any, text: str, path: str) -> None:
+        table = _relname(node.relation)
+        names = [p.name for p in node.indexParams or ()]
+        default = f"{table}_{'_'.join(str(n) if n else 'expr' for n in names)}_idx"
+        name = str(node.idxname or default)
+        self._indexes.add(name)
         if not node.unique or node.whereClause is not None:
             return  # a partial unique index says nothing of the whole table
-        names = [p.name for p in node.indexParams or ()]
+        if not node.relation.inh:
+            return  # ON ONLY a partitioned table: its partitions' rows are not held to it
         if names and all(names):
-            self.unique_keys.setdefault(_relname(node.relation), []).append(
-                frozenset(str(n) for n in names)
-            )
+            key = frozenset(str(n) for n in names)
+            self._name_key(table, name, key, guessed=not node.idxname, index=True)
+            self.unique_keys.setdefault(table, []).append(key)
 
     def _drop(self, node: Any, text: str, path: str) -> None:
-        from pglast.enums import ObjectType
+        from pglast.enums import DropBehavior, ObjectType
 
         kind = _enum(node.removeType)
         for target in node.objects or ():
@@ -1297,6 +1474,14 @@ class SchemaInfo:
             if not names:
                 continue
             name = names[-1]
+            if kind == ObjectType.OBJECT_INDEX:
+                cascade = _enum(node.behavior) == DropBehavior.DROP_CASCADE
+                if name in self._key_names:
+                    self._drop_key(name, None, cascade)
+                elif name not in self._indexes:  # named by PostgreSQL otherwise than guessed
+                    self._forget_guessed(None, cascade, indexes_only=True)
+                self._indexes.discard(name)
+                continue
             schemas = self.relation_schemas.get(name, set())
             schemas.discard(names[-2] if len(names) > 1 else "public")
             if schemas:  # the same name in another schema stays, read as both
@@ -1308,6 +1493,8 @@ class SchemaInfo:
                 self.columns.pop(name, None)
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
+                self._forget_references(name, None)  # CASCADE took them (or the DROP failed)
+                self._partitions.discard(name)
                 self.defaults.pop(name, None)
                 self.traits.pop(name, None)
                 self._forget_kin(name)
@@ -1510,6 +1697,17 @@ _HANDLERS = {
 
 def _enum(value: Any) -> int:
     return int(getattr(value, "value", value))
+
+
+def _deferred(constraints: list[Any], index: int) -> bool:
+    """Whether a column's constraint at `index` is made DEFERRABLE (or INITIALLY DEFERRED) by
+    the attributes that follow it in the column's list."""
+    from pglast.enums import ConstrType
+
+    return any(
+        _enum(c.contype) in (ConstrType.CONSTR_ATTR_DEFERRABLE, ConstrType.CONSTR_ATTR_DEFERRED)
+        for c in constraints[index + 1 : index + 3]
+    )
 
 
 def _columns_read(expression: Any) -> set[str]:
@@ -2221,6 +2419,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     for name in schema._no_defaults:  # a name in two schemas: which one a query reads is
         schema.traits.pop(name, None)  # the search path's business
     schema.inherit_view_defaults()
+    schema.settle_keys()
     return schema
 
 

@@ -1,0 +1,240 @@
+"""Round 12 attacks on the proof (issue 10), on a schema unlike the earlier ones: tenant column
+`account_id bigint NOT NULL REFERENCES accounts (id)`, tables keyed `(account_id, id)` whose ids
+repeat across accounts, composite foreign keys, a partitioned table, a domain and an enum.
+
+Each leak is shown on PostgreSQL 15 by the rows it returns or changes: account 1's request
+(`$1` = 1) reads or writes account 2's rows; each safe twin reads account 1's rows only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard import Policy
+from tenantguard.engine.analyze import analyze_statement
+
+from .test_schema import policy_for
+
+
+def _codes(sql: str, policy: Policy) -> list[str]:
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)
+
+
+def _policy(tmp_path: Path, schema: str) -> Policy:
+    policy = policy_for(tmp_path, schema, tenant_column="account_id")
+    assert isinstance(policy, Policy)
+    return policy
+
+
+# ---------------------------------------------------------------- class 7: what a composite key's
+# pin stands on. `t.customer_id = c.id` from a pinned `t` pins `c` when t has FOREIGN KEY
+# (account_id, customer_id) REFERENCES c (account_id, id) and `c.id` is unique by itself: the one
+# `c` row is the row the key points at. The schema reader kept both facts through statements
+# that end them on the server — a key dropped by the name PostgreSQL gave it, with its column,
+# with its referenced table (CASCADE) or its referenced key (CASCADE), an index dropped (also
+# after a rename), a foreign key made DEFERRABLE, a unique key DEFERRABLE (two rows share it
+# until the commit), triggers disabled, a child by inheritance (its rows are read with the
+# parent's, no key covers them). Each `c` below then holds account 2's customer that account 1's
+# ticket points at (or that shares its id).
+KEYS = """
+CREATE TABLE accounts (id bigint PRIMARY KEY, name text);
+"""
+_PLAIN = (
+    "CREATE TABLE cust_{v} (account_id bigint NOT NULL REFERENCES accounts (id), "
+    "id bigint NOT NULL {unique}, name text, PRIMARY KEY (account_id, id));\n"
+)
+_TICKETS = (
+    "CREATE TABLE tick_{v} (account_id bigint NOT NULL REFERENCES accounts (id), "
+    "id bigint NOT NULL, customer_id bigint, PRIMARY KEY (account_id, id){fk});\n"
+)
+_FK = ", {name}FOREIGN KEY (account_id, customer_id) REFERENCES cust_{v} (account_id, id){extra}"
+
+
+LONG = "l_a_rather_long_name_for_this_table_of_tickets"
+WIDE = "x_a_rather_long_name_for_this_table_of_all_the_customers"
+
+
+def _pair(v: str, after: str, unique: str = "UNIQUE", name: str = "", extra: str = "") -> str:
+    fk = _FK.format(v=v, name=f"CONSTRAINT {name} " if name else "", extra=extra)
+    return (
+        _PLAIN.format(v=v, unique=unique)
+        + _TICKETS.format(v=v, fk=fk if name != "-" else "")
+        + after
+        + "\n"
+    )
+
+
+KEYS += "".join(
+    [
+        # the foreign key dropped by the name PostgreSQL gave it
+        _pair("u", "ALTER TABLE tick_u DROP CONSTRAINT tick_u_account_id_customer_id_fkey;"),
+        _pair(
+            "h",
+            "ALTER TABLE tick_h ADD FOREIGN KEY (account_id, customer_id) REFERENCES cust_h "
+            "(account_id, id);\nALTER TABLE tick_h DROP CONSTRAINT "
+            "tick_h_account_id_customer_id_fkey;",
+            name="-",
+        ),
+        # … by a name PostgreSQL shortened (the reader's guess of it is longer)
+        _pair(
+            LONG,
+            f"ALTER TABLE tick_{LONG} DROP CONSTRAINT "
+            "tick_l_a_rather_long_name_for_this__account_id_customer_id_fkey;",
+        ),
+        # … with its column (added again, without the key)
+        _pair(
+            "g",
+            "ALTER TABLE tick_g DROP COLUMN customer_id;\n"
+            "ALTER TABLE tick_g ADD COLUMN customer_id bigint;",
+        ),
+        # … with the table it references, dropped CASCADE and created again
+        _pair(
+            "i",
+            "DROP TABLE cust_i CASCADE;\n" + _PLAIN.format(v="i", unique="UNIQUE"),
+        ),
+        # … with the key it references, dropped CASCADE (the unique id stays)
+        _pair("q", "ALTER TABLE cust_q DROP CONSTRAINT cust_q_pkey CASCADE;"),
+        # its triggers disabled (enabled again: the rows written meanwhile were not checked)
+        _pair("k", "ALTER TABLE tick_k DISABLE TRIGGER ALL;"),
+        # made DEFERRABLE: within a transaction the ticket may point anywhere
+        _pair(
+            "n",
+            "ALTER TABLE tick_n ALTER CONSTRAINT tick_n_account_id_customer_id_fkey "
+            "DEFERRABLE INITIALLY DEFERRED;",
+        ),
+        # the unique id: dropped as an index, renamed first, or deferrable
+        _pair("b", "CREATE UNIQUE INDEX ON cust_b (id);\nDROP INDEX cust_b_id_idx;", unique=""),
+        _pair(
+            "f",
+            "CREATE UNIQUE INDEX f_uniq ON cust_f (id);\nALTER INDEX f_uniq RENAME TO f_uniq2;\n"
+            "DROP INDEX f_uniq2;",
+            unique="",
+        ),
+        _pair(
+            WIDE,
+            f"CREATE UNIQUE INDEX ON cust_{WIDE} (id);\n"
+            "DROP INDEX cust_x_a_rather_long_name_for_this_table_of_all_the_cust_id_idx;",
+            unique="",
+        ),
+        _pair("d", "", unique="UNIQUE DEFERRABLE INITIALLY DEFERRED"),
+        # a child by inheritance: its rows are read with the parent's, unique or not
+        _pair("a", "CREATE TABLE cust_a_child () INHERITS (cust_a);"),
+        _pair(
+            "m",
+            "CREATE TABLE cust_m_other (account_id bigint NOT NULL, id bigint NOT NULL, "
+            "name text);\nALTER TABLE cust_m_other INHERIT cust_m;",
+        ),
+    ]
+)
+# the same keys, kept through what does not end them: proven, and the server refuses a ticket
+# pointing at another account's customer
+KEYS += "".join(
+    [
+        _pair(
+            "s",
+            "ALTER TABLE tick_s ADD CONSTRAINT positive CHECK (id > 0);\n"
+            "ALTER TABLE tick_s DROP CONSTRAINT positive;\n"
+            "CREATE INDEX ON tick_s (customer_id);\nDROP INDEX tick_s_customer_id_idx;\n"
+            "ALTER TABLE tick_s RENAME CONSTRAINT tick_s_account_id_customer_id_fkey TO s_fk;\n"
+            "ALTER TABLE tick_s ADD COLUMN note text;\nALTER TABLE tick_s DROP COLUMN note;\n"
+            "ALTER TABLE cust_s ADD COLUMN note text;\nALTER TABLE cust_s DROP COLUMN note;\n"
+            "CREATE TABLE unrelated (id bigint);\nDROP TABLE unrelated CASCADE;",
+        ),
+        # of two keys PostgreSQL named, the one dropped by its name goes, the other stays
+        _pair(
+            "w",
+            "ALTER TABLE tick_w ADD COLUMN other_id bigint;\n"
+            "ALTER TABLE tick_w ADD FOREIGN KEY (account_id, other_id) REFERENCES cust_w "
+            "(account_id, id);\n"
+            "ALTER TABLE tick_w DROP CONSTRAINT tick_w_account_id_other_id_fkey;",
+        ),
+        _pair(
+            "r",
+            "CREATE UNIQUE INDEX r_uniq ON cust_r (id);\nALTER INDEX r_uniq RENAME TO r_uniq2;\n"
+            "ALTER TABLE tick_r ALTER CONSTRAINT r_fk NOT DEFERRABLE;",
+            unique="",
+            name="r_fk",
+            extra=" DEFERRABLE",
+        ),
+        # a partitioned table's foreign key and unique keys hold for every partition
+        "CREATE TABLE cust_p (account_id bigint NOT NULL REFERENCES accounts (id), "
+        "id bigint NOT NULL UNIQUE, name text, PRIMARY KEY (account_id, id));\n"
+        "CREATE TABLE tick_p (account_id bigint NOT NULL, id bigint NOT NULL, customer_id bigint, "
+        "PRIMARY KEY (account_id, id), FOREIGN KEY (account_id, customer_id) REFERENCES cust_p "
+        "(account_id, id)) PARTITION BY LIST (account_id);\n"
+        "CREATE TABLE tick_p1 PARTITION OF tick_p FOR VALUES IN (1);\n"
+        "CREATE TABLE tick_p2 (LIKE tick_p);\n"
+        "ALTER TABLE tick_p ATTACH PARTITION tick_p2 FOR VALUES IN (2);\n",
+    ]
+)
+KEY_JOIN = (
+    "SELECT c.name FROM tick_{v} t JOIN cust_{v} c ON c.id = t.customer_id WHERE t.account_id = $1"
+)
+# (variant, rows written in one transaction before the read)
+KEY_LEAKS = [
+    ("u", "INSERT INTO tick_u VALUES (1, 1, 2)"),
+    ("h", "INSERT INTO tick_h VALUES (1, 1, 2)"),
+    (LONG, f"INSERT INTO tick_{LONG} VALUES (1, 1, 2)"),
+    ("g", "INSERT INTO tick_g VALUES (1, 1, 2)"),
+    ("i", "INSERT INTO tick_i VALUES (1, 1, 2)"),
+    ("q", "INSERT INTO tick_q VALUES (1, 1, 2)"),
+    ("k", ""),  # written while the triggers were off
+    ("n", "INSERT INTO tick_n VALUES (1, 1, 2)"),
+    ("b", "INSERT INTO cust_b VALUES (1, 2, 'own'); INSERT INTO tick_b VALUES (1, 1, 2)"),
+    ("f", "INSERT INTO cust_f VALUES (1, 2, 'own'); INSERT INTO tick_f VALUES (1, 1, 2)"),
+    (
+        WIDE,
+        f"INSERT INTO cust_{WIDE} VALUES (1, 2, 'own'); INSERT INTO tick_{WIDE} VALUES (1, 1, 2)",
+    ),
+    ("d", "INSERT INTO cust_d VALUES (1, 2, 'own'); INSERT INTO tick_d VALUES (1, 1, 2)"),
+    ("a", "INSERT INTO cust_a VALUES (1, 3, 'own'); INSERT INTO tick_a VALUES (1, 1, 3)"),
+    ("m", "INSERT INTO cust_m VALUES (1, 3, 'own'); INSERT INTO tick_m VALUES (1, 1, 3)"),
+]
+KEY_SAFE = ["s", "w", "r", "p"]
+# written while tick_k's triggers are off; then they are on again (the schema says so too)
+ENABLED = "INSERT INTO tick_k VALUES (1, 1, 2);\nALTER TABLE tick_k ENABLE TRIGGER ALL;\n"
+KEY_DATA = "INSERT INTO accounts VALUES (1, 'own'), (2, 'VICTIM');\n" + "".join(
+    f"INSERT INTO cust_{v} VALUES (2, 2, 'VICTIM');\n" for v, _ in KEY_LEAKS if v not in ("a", "m")
+)
+KEY_DATA += (
+    "INSERT INTO cust_a_child VALUES (2, 3, 'VICTIM');\n"
+    "INSERT INTO cust_m_other VALUES (2, 3, 'VICTIM');\n"
+)
+KEY_DATA += "".join(
+    f"INSERT INTO cust_{v} VALUES (1, 1, 'own'), (2, 2, 'VICTIM');\n"
+    f"INSERT INTO tick_{v} VALUES (1, 1, 1);\n"
+    for v in KEY_SAFE
+)
+
+
+def test_keys_the_server_no_longer_holds_pin_nothing(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, KEYS + ENABLED)
+    for v, _ in KEY_LEAKS:
+        assert _codes(KEY_JOIN.format(v=v), policy) == ["TG001"], v
+    for v in KEY_SAFE:
+        assert _codes(KEY_JOIN.format(v=v), policy) == [], v
+
+
+async def test_the_key_joins_read_account_2s_customer_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(KEYS + KEY_DATA + ENABLED)
+        for v, writes in KEY_LEAKS:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                if writes:
+                    await conn.execute(writes)
+                rows = [r[0] for r in await conn.fetch(KEY_JOIN.format(v=v), 1)]
+            finally:
+                await transaction.rollback()
+            assert "VICTIM" in rows, (v, rows)
+        for v in KEY_SAFE:
+            assert [r[0] for r in await conn.fetch(KEY_JOIN.format(v=v), 1)] == ["own"], v
+            with pytest.raises(asyncpg.ForeignKeyViolationError):
+                await conn.execute(f"INSERT INTO tick_{v} VALUES (1, 9, 2)")
+    finally:
+        await conn.close()
