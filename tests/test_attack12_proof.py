@@ -37,9 +37,11 @@ def _policy(tmp_path: Path, schema: str) -> Policy:
 # with its referenced table (CASCADE) or its referenced key (CASCADE), an index dropped (also
 # after a rename), a foreign key made DEFERRABLE, a unique key DEFERRABLE (two rows share it
 # until the commit), triggers disabled, a child by inheritance (its rows are read with the
-# parent's, no key covers them). Each `c` below then holds account 2's customer that account 1's
+# parent's, no key covers them), a name in two schemas (the keys are one table's, the search path
+# reads the other). Each `c` below then holds account 2's customer that account 1's
 # ticket points at (or that shares its id).
 KEYS = """
+CREATE SCHEMA billing;
 CREATE TABLE accounts (id bigint PRIMARY KEY, name text);
 """
 _PLAIN = (
@@ -127,6 +129,13 @@ KEYS += "".join(
             "CREATE TABLE cust_m_other (account_id bigint NOT NULL, id bigint NOT NULL, "
             "name text);\nALTER TABLE cust_m_other INHERIT cust_m;",
         ),
+        # a name in two schemas: the unique id, or the foreign key, is the other table's
+        "CREATE TABLE billing.cust_z (account_id bigint NOT NULL, id bigint NOT NULL UNIQUE, "
+        "name text, PRIMARY KEY (account_id, id));\n" + _pair("z", "", unique=""),
+        _pair("y", "", name="-")
+        + "CREATE TABLE billing.tick_y (account_id bigint NOT NULL, id bigint NOT NULL, "
+        "customer_id bigint, PRIMARY KEY (account_id, id), FOREIGN KEY (account_id, customer_id) "
+        "REFERENCES public.cust_y (account_id, id));\n",
     ]
 )
 # the same keys, kept through what does not end them: proven, and the server refuses a ticket
@@ -190,6 +199,8 @@ KEY_LEAKS = [
         f"INSERT INTO cust_{WIDE} VALUES (1, 2, 'own'); INSERT INTO tick_{WIDE} VALUES (1, 1, 2)",
     ),
     ("d", "INSERT INTO cust_d VALUES (1, 2, 'own'); INSERT INTO tick_d VALUES (1, 1, 2)"),
+    ("z", "INSERT INTO cust_z VALUES (1, 2, 'own'); INSERT INTO tick_z VALUES (1, 1, 2)"),
+    ("y", "INSERT INTO tick_y VALUES (1, 1, 2)"),
     ("a", "INSERT INTO cust_a VALUES (1, 3, 'own'); INSERT INTO tick_a VALUES (1, 1, 3)"),
     ("m", "INSERT INTO cust_m VALUES (1, 3, 'own'); INSERT INTO tick_m VALUES (1, 1, 3)"),
 ]

@@ -1262,18 +1262,21 @@ class SchemaInfo:
         unique keys do not cover and its foreign keys do not check (PostgreSQL copies neither
         to such a child); a foreign key whose triggers were disabled (DISABLE TRIGGER ALL, or
         its RI_ConstraintTrigger by name) was not checked on the rows written meanwhile, and
-        enabling them again checks none of those."""
+        enabling them again checks none of those. A name in two schemas is read as both (the
+        search path decides): the keys of one are not the other's."""
         inherited = {
             table
             for table in self.children
             if any(child not in self._partitions for child in self._descendants(table))
         }
-        for table in inherited:
+        doubtful = inherited | {t for t, s in self.relation_schemas.items() if len(s) > 1}
+        for table in doubtful:
             self.unique_keys.pop(table, None)
         for table, keys in self.foreign_keys.items():
             for key in keys:
                 if (
-                    table in inherited
+                    table in doubtful
+                    or key.ref_table in doubtful
                     or table in self._unenforced
                     or key.ref_table in self._unenforced
                 ):

@@ -78,11 +78,13 @@ What pins a reference `R`:
   `b.id = a.b_id` pins `b` (also spelled `b.id IN (a.b_id)`, `BETWEEN a.b_id AND a.b_id`,
   `OPERATOR(pg_catalog.=)` or pair by pair in a row equality; not `IS NOT DISTINCT FROM`, which
   matches NULL to NULL) — a single-column key never does. Both facts must still hold after
-  every schema source: a key dropped (by the name PostgreSQL chose, a name the reader cannot
-  tell is no longer a guess; with its column, or CASCADE with the table or key it references),
-  made DEFERRABLE, or whose triggers were disabled once, does not pin; nor does a unique key
+  every schema source: a key dropped (also by the name PostgreSQL gave it — a drop of a name
+  the reader does not know forgets every key whose name it had to guess —, with its column, or
+  CASCADE with the table or key it references), made DEFERRABLE, or whose triggers were
+  disabled once, does not pin; nor does a unique key
   that is deferrable, partial, dropped as an index, or on a table with children by inheritance
-  (their rows are read with it, and neither key covers them; partitions are covered);
+  (their rows are read with it, and neither key covers them; partitions are covered), or of
+  a name in two schemas (the search path decides which one a query reads);
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
   or a pinning value. A `VALUES` column holding the same pinning value in every row is that
