@@ -8,6 +8,8 @@ Each leak is shown on PostgreSQL 15 by the rows it returns or changes: account 1
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import asyncpg
@@ -247,5 +249,171 @@ async def test_the_key_joins_read_account_2s_customer_on_the_server(database: st
             assert [r[0] for r in await conn.fetch(KEY_JOIN.format(v=v), 1)] == ["own"], v
             with pytest.raises(asyncpg.ForeignKeyViolationError):
                 await conn.execute(f"INSERT INTO tick_{v} VALUES (1, 9, 2)")
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- the main schema of this round
+SCHEMA = """
+CREATE DOMAIN acct_id AS bigint CHECK (VALUE > 0);
+CREATE TYPE ticket_state AS ENUM ('open', 'pending', 'closed');
+CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL, slug text UNIQUE);
+CREATE TABLE members (account_id bigint NOT NULL REFERENCES accounts (id), id bigint NOT NULL,
+    email text, PRIMARY KEY (account_id, id));
+CREATE TABLE customers (account_id bigint NOT NULL REFERENCES accounts (id), id bigint NOT NULL,
+    name text, owner_id bigint, PRIMARY KEY (account_id, id),
+    FOREIGN KEY (account_id, owner_id) REFERENCES members (account_id, id));
+CREATE TABLE tickets (account_id bigint NOT NULL REFERENCES accounts (id), id bigint NOT NULL,
+    customer_id bigint, subject text, state ticket_state NOT NULL DEFAULT 'open', priority int,
+    PRIMARY KEY (account_id, id),
+    FOREIGN KEY (account_id, customer_id) REFERENCES customers (account_id, id));
+CREATE TABLE comments (account_id bigint NOT NULL REFERENCES accounts (id), id bigint NOT NULL,
+    ticket_id bigint, body text, PRIMARY KEY (account_id, id),
+    FOREIGN KEY (account_id, ticket_id) REFERENCES tickets (account_id, id));
+CREATE TABLE tags (account_id bigint NOT NULL REFERENCES accounts (id), id bigint NOT NULL,
+    label text, PRIMARY KEY (account_id, id), UNIQUE (account_id, label));
+CREATE TABLE audit (account_id bigint NOT NULL REFERENCES accounts (id), id bigint NOT NULL,
+    happened date NOT NULL, what text, PRIMARY KEY (account_id, id, happened))
+    PARTITION BY RANGE (happened);
+CREATE TABLE audit_2024 PARTITION OF audit FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE audit_rest PARTITION OF audit DEFAULT;
+CREATE TABLE webhooks (id bigint PRIMARY KEY, account_id text NOT NULL, url text);
+CREATE TABLE typed_notes (account_id acct_id NOT NULL REFERENCES accounts (id),
+    id bigint NOT NULL, body text, PRIMARY KEY (account_id, id));
+CREATE TABLE countries (code text PRIMARY KEY, name text);
+CREATE VIEW open_tickets AS
+    SELECT t.account_id, t.id, t.subject, t.state FROM tickets t WHERE t.state <> 'closed';
+CREATE VIEW ticket_counts AS SELECT account_id, state, count(*) AS n FROM tickets
+    GROUP BY account_id, state;
+CREATE FUNCTION customer_tickets(acct bigint) RETURNS TABLE (id bigint, subject text)
+    LANGUAGE sql STABLE AS $$ SELECT t.id, t.subject FROM tickets t WHERE t.account_id = acct $$;
+CREATE FUNCTION all_tags() RETURNS SETOF tags LANGUAGE sql STABLE AS $$ SELECT * FROM tags $$;
+CREATE FUNCTION tickets_of(acct bigint) RETURNS SETOF tickets LANGUAGE plpgsql STABLE AS $f$
+BEGIN
+    RETURN QUERY SELECT * FROM tickets WHERE account_id = acct;
+END $f$;
+"""
+
+DATA = """
+INSERT INTO accounts VALUES (1, 'own', 'own'), (2, 'VICTIM', 'victim');
+INSERT INTO members VALUES (1, 1, 'own@a'), (2, 1, 'VICTIM@b');
+INSERT INTO customers VALUES (1, 1, 'own', 1), (2, 1, 'VICTIM', 1);
+INSERT INTO tickets VALUES (1, 1, 1, 'own', 'open', 1), (2, 1, 1, 'VICTIM', 'open', 1);
+INSERT INTO comments VALUES (1, 1, 1, 'own'), (2, 1, 1, 'VICTIM');
+INSERT INTO tags VALUES (1, 1, 'own'), (2, 1, 'VICTIM');
+INSERT INTO audit VALUES (1, 1, '2024-05-01', 'own'), (2, 1, '2024-05-01', 'VICTIM');
+INSERT INTO webhooks VALUES (1, '1', 'own'), (2, '2', 'VICTIM');
+INSERT INTO typed_notes VALUES (1, 1, 'own'), (2, 1, 'VICTIM');
+"""
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_column = "account_id"\nschema_paths = ["schema"]\n', encoding="utf-8"
+    )
+    for name, text in {"schema/0001.sql": SCHEMA, **files}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def _check(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *paths: str
+) -> list[tuple[str, int, str]]:
+    """The error findings of `tenantguard check` on paths of a project: (path, line, rule)."""
+    from tenantguard.cli import main
+
+    monkeypatch.chdir(root)
+    code = main(["check", "--format", "json", *paths])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    errors = [(f["path"], f["line"], f["rule"]) for f in found if f["severity"] == "error"]
+    assert code == (1 if errors else 0)
+    return errors
+
+
+# ---------------------------------------------------------------- class 8: psql runs what the
+# script does not show. A .sql file is read with psql's meta-commands skipped; but `\gexec`
+# runs each value its query returns as a statement, `\!` runs a shell command (psql -c …), and a
+# psql variable pastes text (`:name`) or a quoted name (`:"name"`) into the statement. Each of
+# these passed with no finding, and changed or read account 2's ticket.
+PSQL_LEAKS = {
+    "gexec.sql": "SELECT 'UPDATE tickets SET subject = ''hacked'' WHERE id = 1' \\gexec\n",
+    "shell.sql": "\\! psql -c \"UPDATE tickets SET subject = 'hacked' WHERE id = 1\"\n",
+    "pasted.sql": "\\set victim tickets\nUPDATE :victim SET subject = 'hacked' WHERE id = 1;\n",
+    "named.sql": "\\set victim tickets\nUPDATE :\"victim\" SET subject = 'hacked' WHERE id = 1;\n",
+    "where.sql": (
+        "\\set acct '1 OR true'\n"
+        "UPDATE tickets SET subject = 'hacked' WHERE id = 1 AND account_id = :acct;\n"
+    ),
+    "gset.sql": (
+        "SELECT '1 OR true' AS acct \\gset\n"
+        "UPDATE tickets SET subject = 'hacked' WHERE id = 1 AND account_id = :acct;\n"
+    ),
+}
+# a psql variable's value as a literal (`:'acct'`), a variable the script sets to a number only
+# or leaves to the caller (`-v acct=1`, a parameter's value), and a driver's `:acct` bind in a
+# file that is no psql script, pin; `::` is a cast
+PSQL_SAFE = {
+    "number.sql": (
+        "\\set acct 1\nUPDATE tickets SET subject = 'mine' WHERE id = 1 AND account_id = :acct;\n"
+    ),
+    "caller.sql": (
+        "\\echo mine\nUPDATE tickets SET subject = 'mine' WHERE id = 1 AND account_id = :acct;\n"
+    ),
+    "literal.sql": (
+        "\\set acct 1\n"
+        "UPDATE tickets SET subject = 'mine' WHERE id = 1 AND account_id = :'acct'::bigint;\n"
+    ),
+    "bind.sql": "UPDATE tickets SET subject = 'mine' WHERE id = 1 AND account_id = :acct;\n",
+}
+
+
+def test_what_psql_runs_beyond_the_text_is_unprovable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project(tmp_path, {f"app/{n}": t for n, t in {**PSQL_LEAKS, **PSQL_SAFE}.items()})
+    found = _check(root, monkeypatch, capsys, "app")
+    for name, text in PSQL_LEAKS.items():
+        line = 1 if text.startswith(("\\!", "SELECT 'UPDATE")) else 2
+        assert (f"app/{name}", line, "TG006") in found, (name, found)
+    assert not [f for f in found if f[0] in {f"app/{n}" for n in PSQL_SAFE}], found
+    # a schema source whose `\gexec` creates what the reader cannot see
+    (root / "schema/0002.sql").write_text(PSQL_LEAKS["gexec.sql"], encoding="utf-8")
+    assert _check(root, monkeypatch, capsys, "schema") == [("schema/0002.sql", 1, "TG006")]
+
+
+async def test_psql_changes_account_2s_ticket_on_the_server(database: str) -> None:
+    import subprocess
+    from urllib.parse import urlsplit
+
+    from tenantguard.embedded import find_postgres_bin
+
+    bindir = find_postgres_bin()
+    assert bindir is not None
+    where = urlsplit(database)  # for the psql that `\!` starts, too
+    env = {
+        **os.environ,
+        "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
+        "PGHOST": str(where.hostname),
+        "PGPORT": str(where.port),
+        "PGUSER": str(where.username),
+        "PGDATABASE": where.path.lstrip("/"),
+    }
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        for name, script in {**PSQL_LEAKS, **PSQL_SAFE}.items():
+            await conn.execute("UPDATE tickets SET subject = 'VICTIM' WHERE account_id = 2")
+            run = subprocess.run(
+                [str(bindir / "psql"), "-X", "-q", "-v", "acct=1"],
+                input=script,
+                capture_output=True,
+                text=True,
+                check=False,
+                env=env,
+            )
+            assert run.returncode == 0 and not run.stderr, (name, run.stderr)
+            victim = await conn.fetchval("SELECT subject FROM tickets WHERE account_id = 2")
+            assert victim == ("hacked" if name in PSQL_LEAKS else "VICTIM"), name
     finally:
         await conn.close()

@@ -8,6 +8,11 @@ table in a position the proof does not understand, a call of a function that han
 tenant's rows (a SQL or PL/pgSQL function of the schema sources whose body does not pin them)
 anywhere but in FROM, where its tenant column can be pinned, or input nested too deeply to analyse.
 
+So is what psql runs beyond a `.sql` script's text: `\\gexec` (each value its query returns
+runs as a statement), `\\!` (a shell command), a variable pasted as a name (`:"var"`) or, in a
+file with meta-commands, as text (`:var`, unless the script sets it to a number only, or never
+sets it and has no `\\gset`: the caller's value, as a bind's); `:'var'` is a value.
+
 SQL that runs inside the server, out of the proof's sight, is unprovable too: `CALL`, `DO`
 (whatever it names: its body can build the table name), `PREPARE` and `EXECUTE name` (the
 statement that runs is not the one sent), functions that run a query or a table given as text
