@@ -304,6 +304,7 @@ INSERT INTO tags VALUES (1, 1, 'own'), (2, 1, 'VICTIM');
 INSERT INTO audit VALUES (1, 1, '2024-05-01', 'own'), (2, 1, '2024-05-01', 'VICTIM');
 INSERT INTO webhooks VALUES (1, '1', 'own'), (2, '2', 'VICTIM');
 INSERT INTO typed_notes VALUES (1, 1, 'own'), (2, 1, 'VICTIM');
+INSERT INTO countries VALUES ('ES', 'Spain');
 """
 
 
@@ -415,5 +416,44 @@ async def test_psql_changes_account_2s_ticket_on_the_server(database: str) -> No
             assert run.returncode == 0 and not run.stderr, (name, run.stderr)
             victim = await conn.fetchval("SELECT subject FROM tickets WHERE account_id = 2")
             assert victim == ("hacked" if name in PSQL_LEAKS else "VICTIM"), name
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- class 8: a placeholder where a
+# relation's name goes. sqlglot reads `FROM %s`, `JOIN $1 u`, `UPDATE :t` as a table named by
+# a placeholder, which the proof skipped. No driver binds a value there (PostgreSQL refuses
+# `FROM $1`): such a statement runs only once code pastes text in — a template kept in a .sql
+# file and filled with `%`, or a wrapper's `replace` — and then reads whatever relation it names.
+PASTED = [
+    ("SELECT subject FROM %s WHERE id = $1", "tickets"),
+    ("SELECT c.name FROM countries o, %s c WHERE c.id = $1", "customers"),
+    ("UPDATE %s SET subject = 'hacked' WHERE id = $1 RETURNING subject", "tickets"),
+]
+
+
+def test_a_placeholder_naming_a_relation_is_unprovable(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, SCHEMA)
+    for template, _ in PASTED:
+        assert _codes(template, policy) == ["TG006"], template
+    assert _codes("SELECT name FROM %s.customers WHERE account_id = $1", policy) == []
+
+
+async def test_the_pasted_relation_reads_account_2_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        with pytest.raises(asyncpg.PostgresSyntaxError):  # never bound as a value
+            await conn.fetch("SELECT subject FROM $1 WHERE id = $2", "tickets", 1)
+        for template, relation in PASTED:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                rows = [r[0] for r in await conn.fetch(template % relation, 1)]
+            finally:
+                await transaction.rollback()
+            assert len(rows) == 2, (template, rows)  # row 1 of both accounts
+            if "RETURNING" not in template:
+                assert sorted(rows) == ["VICTIM", "own"], (template, rows)
     finally:
         await conn.close()
