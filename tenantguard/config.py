@@ -279,7 +279,7 @@ def build_policy(
     """
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import Policy, normalize_name, sql_name, table_name
-    from tenantguard.sources.schema import tenant_relations
+    from tenantguard.sources.schema import hidden_writes, tenant_relations
 
     explicit = "schema_paths" in settings.configured and live_schema is None
     for path in settings.schema_paths if explicit else ():
@@ -366,20 +366,23 @@ def build_policy(
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
-    if schema is None or not (schema.views or schema.functions):
-        return policy
-    found = tenant_relations(schema.views, schema.functions, policy)
-    return policy.replace(
-        tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
-        table_columns=_quoted(
-            {
-                **policy.table_columns,
-                **{view: names for view, names in found.tenant.items() if names is not None},
-            }
-        ),
-        unpinnable={**policy.unpinnable, **found.unpinnable},
-        pinning_functions=found.pinned_by_arguments,
-    )
+    if schema is not None and (schema.views or schema.functions):
+        found = tenant_relations(schema.views, schema.functions, policy)
+        policy = policy.replace(
+            tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
+            table_columns=_quoted(
+                {
+                    **policy.table_columns,
+                    **{view: names for view, names in found.tenant.items() if names is not None},
+                }
+            ),
+            unpinnable={**policy.unpinnable, **found.unpinnable},
+            pinning_functions=found.pinned_by_arguments,
+        )
+    if schema is not None and (schema.triggers or schema.write_rules):
+        # what writes run beside themselves, read once the tenant relations are known
+        policy = policy.replace(hidden_writes=hidden_writes(schema, policy))
+    return policy
 
 
 def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:

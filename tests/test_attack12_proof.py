@@ -457,3 +457,205 @@ async def test_the_pasted_relation_reads_account_2_on_the_server(database: str) 
                 assert sorted(rows) == ["VICTIM", "own"], (template, rows)
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 5/7: what a write runs
+# beside itself. A write of a relation also runs its triggers' functions and its rules'
+# actions, which the proof did not read: INSERT INTO signups (a global table) passed and its
+# rule updated every account's ticket; a trigger's function can do the same from any write, or
+# move the row written to another account (`NEW.account_id := 2`); a trigger pinned to the row it
+# fires on may write a table whose own trigger is not. Each leak below is proven by itself
+# (pinned to account 1, or on a global table) and changed account 2's rows.
+HOOKS = """
+CREATE TABLE signups (email text, plan text);
+CREATE RULE signups_touch AS ON INSERT TO signups DO ALSO
+    UPDATE tickets SET subject = 'hacked' WHERE id = 1;
+CREATE TABLE pings (id bigint PRIMARY KEY, n int);
+CREATE FUNCTION pings_touch() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    UPDATE tickets SET subject = 'hacked' WHERE id = NEW.id;
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER pings_touch AFTER INSERT OR UPDATE OR DELETE ON pings
+    FOR EACH ROW EXECUTE FUNCTION pings_touch();
+CREATE FUNCTION wipe_all() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    EXECUTE 'UPDATE ' || 'tickets SET subject = ''hacked'' WHERE id = 1';
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER wipe_all AFTER TRUNCATE ON pings FOR EACH STATEMENT EXECUTE FUNCTION wipe_all();
+-- on a tenant table: the customer of that id in every account, a fixed account, the row moved
+CREATE FUNCTION touch_customer() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    UPDATE customers SET name = 'hacked' WHERE id = NEW.customer_id;
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER touch_customer AFTER UPDATE ON tickets
+    FOR EACH ROW EXECUTE FUNCTION touch_customer();
+CREATE FUNCTION count_tag() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    UPDATE tags SET label = 'hacked' WHERE account_id = 2 AND id = NEW.ticket_id;
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER count_tag AFTER INSERT ON comments FOR EACH ROW EXECUTE FUNCTION count_tag();
+CREATE FUNCTION move_note() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    NEW.account_id := NEW.account_id + 1;
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER move_note BEFORE INSERT ON typed_notes
+    FOR EACH ROW EXECUTE FUNCTION move_note();
+-- pinned to the row written, but its UPDATE of tickets fires touch_customer in turn
+CREATE FUNCTION bump_ticket() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    UPDATE tickets SET priority = priority + 1
+        WHERE account_id = NEW.account_id AND id = NEW.ticket_id;
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER bump_ticket AFTER UPDATE ON comments FOR EACH ROW EXECUTE FUNCTION bump_ticket();
+-- a trigger renamed, on a table renamed: still fired
+CREATE TABLE old_visits (id bigint, account_id bigint NOT NULL REFERENCES accounts (id));
+CREATE FUNCTION visit_touch() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    UPDATE tickets SET subject = 'hacked' WHERE id = NEW.id;
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER visit_touch AFTER INSERT ON old_visits FOR EACH ROW EXECUTE FUNCTION visit_touch();
+ALTER TABLE old_visits RENAME TO visits;
+ALTER FUNCTION visit_touch() RENAME TO visit_touched;
+ALTER TRIGGER visit_touch ON visits RENAME TO touched;
+-- pinned to the rows written (NEW, OLD) or the setting; a built-in's; dropped: proven
+CREATE FUNCTION keep_audit() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO audit (account_id, id, happened, what)
+        VALUES (New.account_id, NEW.id, '2024-06-01', 'tag ' || NEW.label);
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER keep_audit AFTER INSERT OR UPDATE ON tags
+    FOR EACH ROW EXECUTE FUNCTION keep_audit();
+CREATE FUNCTION forget_comments() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    DELETE FROM comments WHERE account_id = OLD.account_id AND ticket_id = OLD.id;
+    RETURN OLD;
+END $f$;
+CREATE TRIGGER forget_comments BEFORE DELETE ON tickets
+    FOR EACH ROW EXECUTE FUNCTION forget_comments();
+CREATE TRIGGER unchanged BEFORE UPDATE ON customers
+    FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+CREATE RULE log_member AS ON INSERT TO members DO ALSO
+    INSERT INTO audit (account_id, id, happened, what)
+    VALUES (NEW.account_id, NEW.id, '2024-07-01', 'member');
+CREATE TABLE quiet (id bigint);
+CREATE TRIGGER quiet_touch AFTER INSERT ON quiet FOR EACH ROW EXECUTE FUNCTION pings_touch();
+DROP TRIGGER quiet_touch ON quiet;
+"""
+# (statement, what it fires)
+HOOK_LEAKS = [
+    ("INSERT INTO signups (email, plan) VALUES ('a@b', $1)", "rule"),
+    ("INSERT INTO pings (id, n) VALUES (1, $1)", "trigger"),
+    ("INSERT INTO pings (id, n) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET n = 2", "upsert"),
+    ("COPY pings (id, n) FROM STDIN", "copy"),
+    ("TRUNCATE pings", "truncate"),
+    (
+        "MERGE INTO pings p USING (SELECT 1 AS id) s ON p.id = s.id "
+        "WHEN NOT MATCHED THEN INSERT (id, n) VALUES (s.id, $1)",
+        "merge",
+    ),
+    ("UPDATE tickets SET priority = 5 WHERE account_id = $1 AND id = 1", "customer"),
+    ("INSERT INTO comments (account_id, id, ticket_id, body) VALUES ($1, 9, 1, 'x')", "fixed"),
+    ("INSERT INTO typed_notes (account_id, id, body) VALUES ($1, 9, 'mine')", "moved"),
+    ("INSERT INTO visits (id, account_id) VALUES (1, $1)", "renamed"),
+    ("UPDATE comments SET body = 'x' WHERE account_id = $1 AND id = 1", "chained"),
+]
+HOOK_SAFE = [
+    "INSERT INTO tags (account_id, id, label) VALUES ($1, 5, 'new')",
+    "UPDATE tags SET label = 'x' WHERE account_id = $1 AND id = 1",
+    "DELETE FROM tickets WHERE account_id = $1 AND id = 1",
+    "UPDATE customers SET name = 'x' WHERE account_id = $1 AND id = 1",
+    "INSERT INTO members (account_id, id, email) VALUES ($1, 7, 'x')",
+    "INSERT INTO quiet (id) VALUES (1)",
+]
+
+
+def test_writes_that_fire_unpinned_triggers_or_rules_are_reported(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, SCHEMA + HOOKS)
+    for sql, _ in HOOK_LEAKS:
+        assert _codes(sql, policy) == ["TG005"], sql
+    for sql in HOOK_SAFE:
+        assert _codes(sql, policy) == [], sql
+    # kept in the schema cache as read
+    from tenantguard.sources.schema import SchemaInfo
+
+    schema = SchemaInfo()
+    schema.add_sql(SCHEMA + HOOKS)
+    back = SchemaInfo.from_json(json.loads(json.dumps(schema.to_json())))
+    assert (back.triggers, back.write_rules, back.new_fields) == (
+        schema.triggers,
+        schema.write_rules,
+        schema.new_fields,
+    )
+    assert {n: f.body for n, f in back.trigger_functions.items()} == {
+        n: f.body for n, f in schema.trigger_functions.items()
+    }
+
+
+async def test_the_triggers_and_rules_change_account_2_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA + HOOKS)
+        await conn.execute(  # a row for the UPDATE of an upsert, written with no trigger
+            "SET session_replication_role = replica; INSERT INTO pings VALUES (1, 0); "
+            "RESET session_replication_role"
+        )
+        snapshot = (
+            "SELECT (SELECT subject FROM tickets WHERE account_id = 2 AND id = 1), "
+            "(SELECT name FROM customers WHERE account_id = 2 AND id = 1), "
+            "(SELECT label FROM tags WHERE account_id = 2 AND id = 1), "
+            "(SELECT count(*) FROM typed_notes WHERE account_id = 2), "
+            "(SELECT count(*) FROM audit WHERE account_id = 2)"
+        )
+        before = tuple(await conn.fetchrow(snapshot))
+        for sql, what in HOOK_LEAKS:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                if what in ("copy", "trigger", "merge"):  # (its AFTER DELETE changes nothing)
+                    await conn.execute("DELETE FROM pings")
+                if what == "copy":
+                    await conn.copy_to_table("pings", source=_Rows(b"1\t1\n"), columns=["id", "n"])
+                elif what == "truncate":
+                    await conn.execute(sql)
+                else:
+                    await conn.execute(
+                        sql, *(["1"] if what == "rule" else [1] if "$1" in sql else [])
+                    )
+                after = tuple(await conn.fetchrow(snapshot))
+            finally:
+                await transaction.rollback()
+            assert after != before, (sql, after)  # one of account 2's rows changed or added
+        for sql in HOOK_SAFE:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute(sql, *([1] if "$1" in sql else []))
+                assert tuple(await conn.fetchrow(snapshot)) == before, sql
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+class _Rows:
+    """The rows COPY … FROM STDIN reads (asyncpg's copy_to_table takes an async iterable)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __aiter__(self) -> _Rows:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self.data:
+            raise StopAsyncIteration
+        data, self.data = self.data, b""
+        return data

@@ -14,7 +14,7 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import PinValue, conjuncts, identifier_name, pin_value
 from tenantguard.engine.proof.values import lossy_parameters
 
-__all__ = ["CascadingWrite", "cascading_writes"]
+__all__ = ["CascadingWrite", "HiddenWrite", "cascading_writes", "hidden_writes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +129,72 @@ def _root_pin(
                 if value is not None:
                     return value
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenWrite:
+    """A write whose relation's triggers or rules reach tenant rows the statement does not pin."""
+
+    kind: str  # INSERT, UPDATE, DELETE or TRUNCATE ("INSERT and UPDATE": an upsert)
+    table: exp.Table
+    name: str
+    what: str  # the trigger or rule, and why it is not pinned
+
+
+def hidden_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[HiddenWrite]:
+    """The statement's writes (in CTEs too; COPY … FROM fires INSERT triggers) of relations
+    whose triggers or rules (`policy.hidden_writes`) reach tenant rows unpinned."""
+    known = policy.hidden_writes
+    if not known:
+        return []
+    lowered = sql.lower()
+    if not any(name.lower() in lowered for name in known):
+        return []  # a few substring tests before any walk
+    found = []
+    for node in tree.find_all(
+        exp.Delete, exp.Update, exp.Merge, exp.Insert, exp.TruncateTable, exp.Copy
+    ):
+        targets = node.expressions if isinstance(node, exp.TruncateTable) else [node.this]
+        for table in targets:
+            if isinstance(table, exp.Schema):
+                table = table.this
+            if not isinstance(table, exp.Table):
+                continue
+            name = identifier_name(table.this)
+            kinds = known.get(name)
+            if not kinds:
+                continue
+            fired: dict[str, list[str]] = {}  # what runs -> the kinds of write that run it
+            for kind in _fired(node):
+                if kind in kinds:
+                    fired.setdefault(kinds[kind], []).append(kind)
+            for what, written in fired.items():
+                found.append(HiddenWrite(" and ".join(written), table, name, what))
+    return found
+
+
+def _fired(node: exp.Expression) -> list[str]:
+    """The kinds of write a statement does to its target, as triggers and rules see them."""
+    if isinstance(node, exp.TruncateTable):
+        return ["TRUNCATE"]
+    if isinstance(node, exp.Copy):
+        return ["INSERT"] if node.args.get("kind") else []  # FROM: rows inserted; TO: read
+    if isinstance(node, exp.Insert):
+        kinds = ["INSERT"]
+        conflict = node.args.get("conflict")
+        if conflict is not None and "UPDATE" in str(conflict.args.get("action")).upper():
+            kinds.append("UPDATE")
+        return kinds
+    if isinstance(node, exp.Merge):
+        whens = node.args.get("whens")
+        kinds = []
+        for when in whens.expressions if whens is not None else ():
+            then = when.args.get("then")
+            if isinstance(then, exp.Insert):
+                kinds.append("INSERT")
+            elif isinstance(then, exp.Update):
+                kinds.append("UPDATE")
+            elif isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+                kinds.append("DELETE")
+        return kinds
+    return ["DELETE" if isinstance(node, exp.Delete) else "UPDATE"]

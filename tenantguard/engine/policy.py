@@ -177,6 +177,7 @@ class Policy:
         "foreign_keys",
         "functions",
         "global_tables",
+        "hidden_writes",
         "integer_tenant_tables",
         "lossy_columns",
         "mixed_case_tables",
@@ -246,6 +247,9 @@ class Policy:
     # table -> what its DELETE / UPDATE (of these columns, "*" its key) does to tenant tables
     # through their foreign keys' ON DELETE / ON UPDATE actions
     cascades: Mapping[str, Mapping[str, frozenset[str]]]
+    # relation -> kind of write (INSERT, UPDATE, DELETE, TRUNCATE) -> the trigger or rule it
+    # runs that reaches tenant rows unpinned, and why (schema sources)
+    hidden_writes: Mapping[str, Mapping[str, str]]
     # table -> (referenced table, its (column, referenced column) pairs besides the tenant's)
     composite_keys: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]
     # every (column, referenced column) of those keys, both ways round
@@ -279,6 +283,7 @@ class Policy:
         not_null_tenant_tables: Iterable[str] = (),
         tenant_sources: Mapping[str, Iterable[str]] | None = None,
         lossy_columns: Iterable[str] = (),
+        hidden_writes: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -373,6 +378,17 @@ class Policy:
                 {
                     t: MappingProxyType({k: frozenset(c) for k, c in kinds.items()})
                     for t, kinds in (cascades or {}).items()
+                }
+            ),
+        )
+        init(
+            self,
+            "hidden_writes",
+            MappingProxyType(
+                {
+                    t: MappingProxyType(dict(kinds))
+                    for t, kinds in (hidden_writes or {}).items()
+                    if kinds
                 }
             ),
         )
@@ -501,6 +517,7 @@ class Policy:
                 sql_name(t): {sql_name(c) for c in cs} for t, cs in self.tenant_sources.items()
             },
             "lossy_columns": {sql_name(c) for c in self.lossy_columns},
+            "hidden_writes": self.hidden_writes,
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

@@ -134,6 +134,33 @@ class ForeignKeyInfo:
     on_update: str = "a"
 
 
+@dataclass
+class TriggerInfo:
+    """A trigger of the schema sources: the writes of its relation that fire it, the function
+    it runs, and whether it runs for each row (NEW and OLD are the rows written)."""
+
+    name: str
+    relation: str
+    events: tuple[str, ...]  # INSERT, UPDATE, DELETE, TRUNCATE
+    function: str
+    row: bool
+
+
+@dataclass
+class WriteRule:
+    """A rule on a write (`CREATE RULE … AS ON INSERT | UPDATE | DELETE TO r DO …`): the
+    statements it runs beside (or instead of) the write."""
+
+    name: str
+    relation: str
+    event: str
+    actions: list[str]
+
+
+# CreateTrigStmt.events: the bits of the writes that fire a trigger
+_TRIGGER_EVENTS = (("INSERT", 4), ("DELETE", 8), ("UPDATE", 16), ("TRUNCATE", 32))
+
+
 @dataclass(frozen=True)
 class _Renamed:
     """A relation's new name, in its schema (what `RENAME TO` leaves)."""
@@ -188,6 +215,12 @@ class SchemaInfo:
     generated: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     # the tables inheriting from (or partitions of) each table: a read of a parent returns them
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    # what a write runs beside itself: triggers and the functions they call (with the fields
+    # of NEW each function assigns, "*" for NEW whole), rules on INSERT, UPDATE, DELETE
+    triggers: list[TriggerInfo] = field(default_factory=list)
+    trigger_functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    new_fields: dict[str, set[str]] = field(default_factory=dict)
+    write_rules: list[WriteRule] = field(default_factory=list)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -226,6 +259,9 @@ class SchemaInfo:
     _named: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     _indexes: set[str] = field(default_factory=set, compare=False, repr=False)
     _unenforced: set[str] = field(default_factory=set, compare=False, repr=False)
+    _trigger_versions: dict[str, dict[str, tuple[FunctionInfo, set[str]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     _partitions: set[str] = field(default_factory=set, compare=False, repr=False)
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
@@ -279,6 +315,12 @@ class SchemaInfo:
             "generated": {
                 t: {c: sorted(r) for c, r in g.items()} for t, g in self.generated.items() if g
             },
+            "triggers": [
+                [t.name, t.relation, list(t.events), t.function, t.row] for t in self.triggers
+            ],
+            "trigger_functions": {n: [f.body, f.opaque] for n, f in self.trigger_functions.items()},
+            "new_fields": {n: sorted(f) for n, f in self.new_fields.items()},
+            "write_rules": [[r.name, r.relation, r.event, r.actions] for r in self.write_rules],
         }
 
     @classmethod
@@ -367,6 +409,19 @@ class SchemaInfo:
                 str(t): {str(c): set(texts(r)) for c, r in g.items()}
                 for t, g in data["generated"].items()
             },
+            triggers=[
+                TriggerInfo(str(name), str(relation), tuple(texts(events)), str(f), bool(row))
+                for name, relation, events, f, row in data["triggers"]
+            ],
+            trigger_functions={
+                str(n): FunctionInfo(texts(body), str(opaque), [], None)
+                for n, (body, opaque) in data["trigger_functions"].items()
+            },
+            new_fields={str(n): set(texts(f)) for n, f in data["new_fields"].items()},
+            write_rules=[
+                WriteRule(str(name), str(relation), str(event), texts(actions))
+                for name, relation, event, actions in data["write_rules"]
+            ],
         )
 
     # what the schema says
@@ -1319,6 +1374,10 @@ class SchemaInfo:
                         key.ref_table = new
             if old in self.children:
                 self.children[new] = self.children.pop(old)
+            fired: list[TriggerInfo | WriteRule] = [*self.triggers, *self.write_rules]
+            for one in fired:
+                if one.relation == old:
+                    one.relation = new
             for related in (*self.children.values(), *self.typed.values()):
                 if old in related:
                     related.discard(old)
@@ -1378,12 +1437,25 @@ class SchemaInfo:
                         key.name = new
         elif kind == ObjectType.OBJECT_INDEX and node.relation is not None:
             self._rename_key(None, _relname(node.relation), new)
+        elif kind in (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_RULE) and node.relation:
+            relation = _relname(node.relation)
+            named: list[TriggerInfo | WriteRule] = [*self.triggers, *self.write_rules]
+            for one in named:
+                if one.relation == relation and one.name == node.subname:
+                    one.name = new
 
     def _rename_function(self, target: Any, new: str) -> None:
         """`ALTER FUNCTION f(…) RENAME TO g`: the body moves to `g` (beside any `g` already
-        there, read as overloads); overloads of `f` left behind keep `f` read as before."""
+        there, read as overloads); overloads of `f` left behind keep `f` read as before. A
+        trigger function moves with its triggers (they call it by its oid, not its name)."""
         names = getattr(target, "objname", None) or ()
         old = str(names[-1].sval) if names else ""
+        if old in self.trigger_functions:
+            self.trigger_functions[new] = self.trigger_functions.pop(old)
+            self.new_fields[new] = self.new_fields.pop(old, set())
+            for trigger in self.triggers:
+                if trigger.function == old:
+                    trigger.function = new
         info = self.functions.get(old)
         if info is None:
             return
@@ -1477,6 +1549,21 @@ class SchemaInfo:
             if not names:
                 continue
             name = names[-1]
+            if kind in (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_RULE) and len(names) > 1:
+                relation, dropped = names[-2], names[-1]
+                if kind == ObjectType.OBJECT_TRIGGER:
+                    self.triggers = [
+                        t
+                        for t in self.triggers
+                        if not (t.relation == relation and t.name == dropped)
+                    ]
+                else:
+                    self.write_rules = [
+                        r
+                        for r in self.write_rules
+                        if not (r.relation == relation and r.name == dropped)
+                    ]
+                continue
             if kind == ObjectType.OBJECT_INDEX:
                 cascade = _enum(node.behavior) == DropBehavior.DROP_CASCADE
                 if name in self._key_names:
@@ -1512,9 +1599,22 @@ class SchemaInfo:
         self._lossy_outputs(node.query, aliases)
 
     def _trigger_or_rule(self, node: Any, text: str, path: str) -> None:
-        """CREATE TRIGGER, CREATE RULE: kept for good (a DROP of one is not followed)."""
-        if node.relation is not None:
-            self.rewritten.add(_relname(node.relation))
+        """CREATE TRIGGER, CREATE RULE: the relation is rewritten for good (a DROP of one is
+        not followed there); a trigger is kept with its events and function."""
+        if node.relation is None:
+            return
+        relation = _relname(node.relation)
+        self.rewritten.add(relation)
+        if type(node).__name__ != "CreateTrigStmt" or not node.funcname:
+            return
+        name = str(node.trigname or "")
+        if node.replace:  # CREATE OR REPLACE TRIGGER: the old one of that name goes
+            self.triggers = [
+                t for t in self.triggers if not (t.relation == relation and t.name == name)
+            ]
+        events = tuple(e for e, bit in _TRIGGER_EVENTS if int(node.events or 0) & bit)
+        function = str(node.funcname[-1].sval)
+        self.triggers.append(TriggerInfo(name, relation, events, function, bool(node.row)))
 
     def inherit_view_defaults(self) -> None:
         """An INSERT into an automatically updatable view gives the base table's columns it
@@ -1550,8 +1650,24 @@ class SchemaInfo:
 
         self._trigger_or_rule(node, text, path)  # an INSERT into it writes what the rule does
         actions = list(node.actions or ())
-        if _enum(node.event) != CmdType.CMD_SELECT or not node.instead or len(actions) != 1:
-            return  # rules on writes run out of the proof's sight, like triggers
+        event = _enum(node.event)
+        if event != CmdType.CMD_SELECT:  # what a write runs beside itself: its statements
+            kind = {
+                CmdType.CMD_INSERT: "INSERT",
+                CmdType.CMD_UPDATE: "UPDATE",
+                CmdType.CMD_DELETE: "DELETE",
+            }.get(CmdType(event))
+            relation, name = _relname(node.relation), str(node.rulename or "")
+            if node.replace:
+                self.write_rules = [
+                    r for r in self.write_rules if not (r.relation == relation and r.name == name)
+                ]
+            if kind is not None and actions:
+                statements = [RawStream()(a) for a in actions]
+                self.write_rules.append(WriteRule(name, relation, kind, statements))
+            return
+        if not node.instead or len(actions) != 1:
+            return
         table = _relname(node.relation)
         self.columns.pop(table, None)  # no longer a table: the view's verdict decides
         self.loose.pop(table, None)
@@ -1619,7 +1735,10 @@ class SchemaInfo:
         language = str(getattr(options.get("language"), "sval", "sql")).lower()
         returned = node.returnType
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
-        if returns in ("trigger", "event_trigger"):
+        if returns == "event_trigger":
+            return
+        if returns == "trigger":
+            self._trigger_function(name, _schema_of(node.funcname), language, options, text)
             return
         parameters: list[str] = []
         outputs: list[str] = []
@@ -1665,6 +1784,29 @@ class SchemaInfo:
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
             info = _overloaded(self.functions.get(name), info)
         self.functions[name] = info
+
+    def _trigger_function(
+        self, name: str, schema: str, language: str, options: dict[str, Any], text: str
+    ) -> None:
+        """A trigger function: the SQL it runs (PL/pgSQL), or its text (another language,
+        dynamic SQL), and the fields of NEW it assigns. One name in two schemas: both (a
+        trigger names its function's schema, the proof knows it by name)."""
+        if language == "plpgsql":
+            body, opaque, _ = _plpgsql_queries(text)
+            assigned = _assigned_new_fields(text)
+        else:  # C, PL/Python…: out of sight — what it names is all there is to go on
+            source = options.get("as")
+            strings = list(_strings(source)) if isinstance(source, tuple) else []
+            body, opaque, assigned = [], " ".join(strings) or f"LANGUAGE {language}", {"*"}
+        versions = self._trigger_versions.setdefault(name, {})
+        versions[schema] = (FunctionInfo(body, opaque, [], None), assigned)
+        self.trigger_functions[name] = FunctionInfo(
+            [q for f, _ in versions.values() for q in f.body],
+            " ".join(f.opaque for f, _ in versions.values() if f.opaque),
+            [],
+            None,
+        )
+        self.new_fields[name] = {n for _, a in versions.values() for n in a}
 
     def _do(self, node: Any, text: str, path: str) -> None:
         body = next((str(a.arg.sval) for a in node.args or () if a.defname == "as"), "")
@@ -2037,6 +2179,52 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
     return queries, " ".join(dynamic), _constants(tree)
 
 
+def _assigned_new_fields(text: str) -> set[str]:
+    """The fields of the trigger's NEW row a PL/pgSQL function assigns (`NEW.x := …`, `SELECT
+    … INTO NEW.x`), "*" for NEW whole (`NEW := …`, `INTO NEW`); "*" too when pglast rejects the
+    body (what it assigns is not known)."""
+    import pglast
+
+    try:
+        tree = pglast.parse_plpgsql(text)
+    except Exception:  # pglast raises its own and PostgreSQL's errors
+        return {"*"}
+    function = tree[0].get("PLpgSQL_function", {}) if isinstance(tree, list) and tree else {}
+    datums = function.get("datums", []) if isinstance(function, dict) else []
+    new = function.get("new_varno", 0)
+    fields: dict[int, str] = {new: "*"}
+    for index, datum in enumerate(datums):
+        field_ = datum.get("PLpgSQL_recfield") if isinstance(datum, dict) else None
+        if isinstance(field_, dict) and field_.get("recparentno", 0) == new:
+            fields[index] = str(field_.get("fieldname", "*"))
+    assigned: set[str] = set()
+    stack: list[Any] = [function.get("action")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key == "PLpgSQL_stmt_assign" and isinstance(value, dict):
+                varno = value.get("varno", 0)
+                if varno in fields:
+                    assigned.add(fields[varno])
+            elif key == "fields" and isinstance(value, list):  # an INTO target's row
+                for item in value:
+                    if isinstance(item, dict) and item.get("varno", -1) in fields:
+                        assigned.add(fields[item["varno"]])
+            elif (
+                key == "PLpgSQL_rec"
+                and isinstance(value, dict)
+                and str(value.get("refname", "")).lower() == "new"
+            ):
+                assigned.add("*")  # `INTO NEW`
+            stack.append(value)
+    return assigned
+
+
 def _constants(tree: Any) -> tuple[tuple[str, str], ...]:
     """Variables given a value where declared and never written again — no assignment, no
     INTO, no loop over them — nor declared twice (shadowing): (name, the value's expression).
@@ -2310,6 +2498,80 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
         f"its query does not pass the {column} of the rows it reads through row by row "
         "(it aggregates, ranks, limits, or takes the column from another table)"
     )
+
+
+def hidden_writes(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
+    """What a write runs beside itself that reaches tenant rows unpinned: relation -> the kind
+    of write (INSERT, UPDATE, DELETE, TRUNCATE) -> what runs and why it is not pinned.
+
+    A trigger's function (PL/pgSQL: its statements; any other language, or dynamic SQL: its
+    text naming a tenant table) and a rule's actions are read like the statements of a
+    function. On a tenant table, for each row, NEW and OLD are the rows the write changes:
+    proven pinned to one tenant, they carry that tenant, so `NEW.tenant_id` (or OLD's) pins
+    like the statement's own value — unless a trigger function assigns NEW's tenant column
+    (or NEW whole: a row moved to another tenant). A trigger whose function no schema source
+    defines (a built-in, an extension's) is not followed. A statement they run fires the
+    triggers and rules of what it writes in turn: read to a fixed point."""
+    found: dict[str, dict[str, str]] = {}
+    for _ in range(len(schema.triggers) + len(schema.write_rules) + 1):
+        again = _hidden_writes_once(schema, policy.replace(hidden_writes=found))
+        if again == found:
+            break
+        found = again
+    return found
+
+
+def _hidden_writes_once(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
+    """`hidden_writes`, the statements triggers and rules run read under `policy` (whose own
+    hidden writes are those the round before found)."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    column = policy.tenant_column
+    own = f"new.{sql_name(column)}"
+    rows = policy.replace(tenant_expressions=(*policy.tenant_expressions, own))
+    pattern = re.compile(
+        rf"\b(?i:new|old)\s*\.\s*(?:(?i:{re.escape(column)})\b|\"{re.escape(column)}\")"
+        if column == column.lower() and re.fullmatch(r"[a-z_][a-z0-9_$]*", column)
+        else rf"\b(?i:new|old)\s*\.\s*\"{re.escape(column)}\""
+    )
+
+    def unpinned(statements: list[str], opaque: str, by_row: bool) -> str | None:
+        named = names_in_text(opaque, policy.tenant_tables) if opaque else set()
+        if named:
+            return f"its text out of the proof's sight names {', '.join(sorted(named))}"
+        for statement in statements:
+            text = pattern.sub(own, statement) if by_row else statement
+            verdict = analyze_statement(text, rows if by_row else policy)
+            errors = [f for f in verdict.findings if f.severity is Severity.ERROR]
+            short = " ".join(statement.split())
+            short = short if len(short) <= 80 else short[:77] + "..."
+            if errors:
+                return f"`{short}`: {errors[0].message}"
+            if any(p.kind == "literal" for p in verdict.pin_values):
+                return f"`{short}` pins a fixed tenant, whoever writes"
+        return None
+
+    found: dict[str, dict[str, str]] = {}
+    for trigger in schema.triggers:
+        function = schema.trigger_functions.get(trigger.function)
+        if function is None:
+            continue
+        tenant_rows = trigger.row and policy.is_tenant_table(trigger.relation)
+        assigned = schema.new_fields.get(trigger.function, set()) & {column, "*"}
+        if tenant_rows and assigned:
+            why: str | None = f"it assigns NEW.{'*' if '*' in assigned else column}"
+        else:
+            why = unpinned(function.body, function.opaque, tenant_rows)
+        if why is not None:
+            what = f"trigger {trigger.name} (function {trigger.function}): {why}"
+            for event in trigger.events:
+                found.setdefault(trigger.relation, {}).setdefault(event, what)
+    for rule in schema.write_rules:
+        why = unpinned(rule.actions, "", policy.is_tenant_table(rule.relation))
+        if why is not None:
+            found.setdefault(rule.relation, {}).setdefault(rule.event, f"rule {rule.name}: {why}")
+    return found
 
 
 def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> str:
