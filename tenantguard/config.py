@@ -279,7 +279,7 @@ def build_policy(
     """
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import Policy, normalize_name, sql_name, table_name
-    from tenantguard.sources.schema import hidden_writes, tenant_relations
+    from tenantguard.sources.schema import copied_rows, hidden_writes, tenant_relations
 
     explicit = "schema_paths" in settings.configured and live_schema is None
     for path in settings.schema_paths if explicit else ():
@@ -379,6 +379,14 @@ def build_policy(
             unpinnable={**policy.unpinnable, **found.unpinnable},
             pinning_functions=found.pinned_by_arguments,
         )
+    if schema is not None and schema.copies:
+        # a table a query filled once (CREATE TABLE … AS): its rows are that query's
+        copied = copied_rows(schema, policy)
+        if copied:
+            policy = policy.replace(
+                tenant_tables=_quoted_names(policy.tenant_tables | copied.keys()),
+                unpinnable={**policy.unpinnable, **copied},
+            )
     if schema is not None and (schema.triggers or schema.write_rules):
         # what writes run beside themselves, read once the tenant relations are known
         policy = policy.replace(hidden_writes=hidden_writes(schema, policy))

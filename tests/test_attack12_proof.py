@@ -659,3 +659,62 @@ class _Rows:
             raise StopAsyncIteration
         data, self.data = self.data, b""
         return data
+
+
+# ---------------------------------------------------------------- class 7: a table a query filled.
+# CREATE TABLE … AS and SELECT … INTO in the schema sources make a table whose columns the reader
+# kept, and whose rows the query copied once: every account's, without their account_id (a
+# global table to the proof), or one account's chosen by the migration's tenant setting. A
+# materialized view of the same query was held to the view conditions; such a table was not.
+COPIES = """
+CREATE TABLE ticket_stats AS
+    SELECT state, count(*) AS n, string_agg(subject, ',') AS subjects FROM tickets GROUP BY state;
+SELECT id, subject INTO subject_copy FROM tickets;
+CREATE TABLE mine AS
+    SELECT subject FROM tickets WHERE account_id = current_setting('app.tenant_id')::bigint;
+CREATE TABLE ticket_copy AS SELECT account_id, id, subject FROM tickets;
+CREATE TABLE empty_stats AS
+    SELECT state, string_agg(subject, ',') AS subjects FROM tickets GROUP BY state WITH NO DATA;
+CREATE TABLE emptied AS SELECT id, subject FROM tickets;
+TRUNCATE emptied;
+"""
+COPY_LEAKS = [
+    "SELECT subjects FROM ticket_stats",
+    "SELECT subject FROM subject_copy WHERE id = 1",
+    "SELECT subject FROM mine",
+]
+COPY_SAFE = [
+    "SELECT subject FROM ticket_copy WHERE account_id = $1",
+    "SELECT subjects FROM empty_stats",
+    "SELECT subject FROM emptied",
+]
+
+
+def test_tables_a_query_filled_with_every_accounts_rows_are_reported(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, SCHEMA + COPIES)
+    for sql in COPY_LEAKS:
+        assert _codes(sql, policy) == ["TG001"], sql
+    for sql in COPY_SAFE:
+        assert _codes(sql, policy) == [], sql
+    from tenantguard.sources.schema import SchemaInfo
+
+    schema = SchemaInfo()
+    schema.add_sql(SCHEMA + COPIES)
+    assert SchemaInfo.from_json(json.loads(json.dumps(schema.to_json()))).copies == schema.copies
+
+
+async def test_the_copies_hold_account_2s_rows_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        await conn.execute("SET app.tenant_id = '2'")  # the migration's session, say
+        await conn.execute(COPIES)
+        await conn.execute("RESET app.tenant_id")
+        for sql in COPY_LEAKS:
+            rows = [str(r[0]) for r in await conn.fetch(sql)]
+            assert any("VICTIM" in r for r in rows), (sql, rows)
+        for sql in COPY_SAFE:
+            rows = [str(r[0]) for r in await conn.fetch(sql, *([1] if "$1" in sql else []))]
+            assert not any("VICTIM" in r for r in rows), (sql, rows)
+    finally:
+        await conn.close()

@@ -221,6 +221,9 @@ class SchemaInfo:
     trigger_functions: dict[str, FunctionInfo] = field(default_factory=dict)
     new_fields: dict[str, set[str]] = field(default_factory=dict)
     write_rules: list[WriteRule] = field(default_factory=list)
+    # tables made by CREATE TABLE … AS / SELECT … INTO (with data): the query that filled them,
+    # held to the view conditions (a copy of every tenant's rows without their tenant column)
+    copies: dict[str, ViewInfo] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -321,6 +324,7 @@ class SchemaInfo:
             "trigger_functions": {n: [f.body, f.opaque] for n, f in self.trigger_functions.items()},
             "new_fields": {n: sorted(f) for n, f in self.new_fields.items()},
             "write_rules": [[r.name, r.relation, r.event, r.actions] for r in self.write_rules],
+            "copies": {n: [v.query, v.columns] for n, v in self.copies.items()},
         }
 
     @classmethod
@@ -422,6 +426,10 @@ class SchemaInfo:
                 WriteRule(str(name), str(relation), str(event), texts(actions))
                 for name, relation, event, actions in data["write_rules"]
             ],
+            copies={
+                str(n): ViewInfo(str(query), None if columns is None else texts(columns))
+                for n, (query, columns) in data["copies"].items()
+            },
         )
 
     # what the schema says
@@ -714,6 +722,7 @@ class SchemaInfo:
         if node.if_not_exists and self._exists(node.relation):
             return  # PostgreSQL skips it: the relation of that name stays as it was
         self.defaults.pop(table, None)  # what an earlier table of this name had is gone
+        self.copies.pop(table, None)
         self.traits.pop(table, None)
         self._forget_kin(table)
         if self._defined(node.relation):
@@ -785,6 +794,7 @@ class SchemaInfo:
         names = self._query_columns(node, query)
         self.columns.setdefault(_relname(into.rel), set()).update(names or ())
         self._lossy_outputs(node, list(_strings(into.colNames)) or None)
+        self.copies[_relname(into.rel)] = ViewInfo(query, list(_strings(into.colNames)) or None)
 
     def _table_element(self, table: str, columns: set[str], element: Any) -> None:
         from pglast.enums import ConstrType, TableLikeOption
@@ -1050,6 +1060,9 @@ class SchemaInfo:
             self._add_view(node.into.rel, ViewInfo(query, aliases))
             return
         self._defined(node.into.rel)
+        self.copies.pop(name, None)
+        if not node.into.skipData:  # WITH NO DATA copies no row
+            self.copies[name] = ViewInfo(query, list(_strings(node.into.colNames)) or None)
         names = list(_strings(node.into.colNames))
         if not names:
             names = sorted(self._query_columns(source, query))
@@ -1374,6 +1387,8 @@ class SchemaInfo:
                         key.ref_table = new
             if old in self.children:
                 self.children[new] = self.children.pop(old)
+            if old in self.copies:
+                self.copies[new] = self.copies.pop(old)
             fired: list[TriggerInfo | WriteRule] = [*self.triggers, *self.write_rules]
             for one in fired:
                 if one.relation == old:
@@ -1584,6 +1599,7 @@ class SchemaInfo:
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
                 self._forget_references(name, None)  # CASCADE took them (or the DROP failed)
+                self.copies.pop(name, None)
                 self._partitions.discard(name)
                 self.defaults.pop(name, None)
                 self.traits.pop(name, None)
@@ -1808,6 +1824,11 @@ class SchemaInfo:
         )
         self.new_fields[name] = {n for _, a in versions.values() for n in a}
 
+    def _truncate(self, node: Any, text: str, path: str) -> None:
+        """TRUNCATE of a table a query filled: no copied row is left (CASCADE reaches more)."""
+        for relation in node.relations or ():
+            self.copies.pop(_relname(relation), None)
+
     def _do(self, node: Any, text: str, path: str) -> None:
         body = next((str(a.arg.sval) for a in node.args or () if a.defname == "as"), "")
         self._scan_embedded(body, path)
@@ -1837,6 +1858,7 @@ _HANDLERS = {
     "CreateSchemaStmt": SchemaInfo._schema,
     "CreateDomainStmt": SchemaInfo._domain,
     "DefineStmt": SchemaInfo._define,
+    "TruncateStmt": SchemaInfo._truncate,
 }
 
 
@@ -2498,6 +2520,23 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
         f"its query does not pass the {column} of the rows it reads through row by row "
         "(it aggregates, ranks, limits, or takes the column from another table)"
     )
+
+
+def copied_rows(schema: SchemaInfo, policy: Policy) -> dict[str, str]:
+    """Tables a query filled when the schema made them (CREATE TABLE … AS, SELECT … INTO,
+    with data) whose rows no pin on their tenant column selects: name -> why. Held to the view
+    conditions, with one difference: the query ran once, under whatever tenant setting the
+    migration had, so the tenant expression pins nothing there."""
+    column = policy.tenant_column
+    once = policy.replace(tenant_expressions=())
+    found: dict[str, str] = {}
+    for name, copy in schema.copies.items():
+        if name in schema.views:
+            continue
+        reason = _view_verdict(copy, once, column)
+        if reason:
+            found[name] = f"it holds rows its query copied once, when the schema made it: {reason}"
+    return found
 
 
 def hidden_writes(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:

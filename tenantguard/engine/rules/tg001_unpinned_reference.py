@@ -111,7 +111,10 @@ What pins a reference `R`:
   (matched to the query's columns by position, for `RETURNS TABLE` and `OUT` columns) must be
   the tenant column of the rows it reads, passed through row by row. A view or function named
   like a tenant table of another schema is read as both (the search path decides which one a
-  name reads): it must be pinnable as each;
+  name reads): it must be pinnable as each. A table a query filled when the schema made it
+  (`CREATE TABLE … AS`, `SELECT … INTO`, with data, not emptied since) holds that query's rows
+  and is held to the same conditions — the tenant setting pinning nothing there, as the query
+  ran once, under the migration's setting;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
   A body pinned by several parameters needs a pinning value in each of them. A parameter
