@@ -367,7 +367,7 @@ def build_policy(
     except ValueError as error:
         raise ConfigError(str(error)) from error
     if schema is not None and (schema.views or schema.functions):
-        found = tenant_relations(schema.views, schema.functions, policy)
+        found = tenant_relations(schema.views, schema.functions, policy, schema.materialized)
         policy = policy.replace(
             tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
             table_columns=_quoted(

@@ -224,6 +224,9 @@ class SchemaInfo:
     # tables made by CREATE TABLE … AS / SELECT … INTO (with data): the query that filled them,
     # held to the view conditions (a copy of every tenant's rows without their tenant column)
     copies: dict[str, ViewInfo] = field(default_factory=dict)
+    # the materialized views among the views: their rows are their query's when last refreshed,
+    # under the tenant setting of the session that refreshed them
+    materialized: set[str] = field(default_factory=set)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -325,6 +328,7 @@ class SchemaInfo:
             "new_fields": {n: sorted(f) for n, f in self.new_fields.items()},
             "write_rules": [[r.name, r.relation, r.event, r.actions] for r in self.write_rules],
             "copies": {n: [v.query, v.columns] for n, v in self.copies.items()},
+            "materialized": sorted(self.materialized),
         }
 
     @classmethod
@@ -430,6 +434,7 @@ class SchemaInfo:
                 str(n): ViewInfo(str(query), None if columns is None else texts(columns))
                 for n, (query, columns) in data["copies"].items()
             },
+            materialized=set(texts(data["materialized"])),
         )
 
     # what the schema says
@@ -1058,6 +1063,7 @@ class SchemaInfo:
         if _enum(node.objtype) == ObjectType.OBJECT_MATVIEW:
             aliases = list(_strings(node.into.colNames)) or None
             self._add_view(node.into.rel, ViewInfo(query, aliases))
+            self.materialized.add(name)  # one of a name in two schemas: read as both
             return
         self._defined(node.into.rel)
         self.copies.pop(name, None)
@@ -1432,6 +1438,8 @@ class SchemaInfo:
                     moved = self.defaults.pop(old, None)
                 self.defaults.pop(new, None)
                 self._add_view(_Renamed(new, node.relation.schemaname), view)
+                if old in self.materialized:
+                    self.materialized.add(new)
                 if moved is not None and not self._shared(_Renamed(new, node.relation.schemaname)):
                     self.defaults[new] = moved  # the view's defaults go with it
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
@@ -1593,6 +1601,7 @@ class SchemaInfo:
                 continue
             if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
                 self.views.pop(name, None)
+                self.materialized.discard(name)
                 self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
             elif kind == ObjectType.OBJECT_TABLE:
                 self.columns.pop(name, None)
@@ -2308,7 +2317,10 @@ class Relations:
 
 
 def tenant_relations(
-    views: Mapping[str, ViewInfo], functions: Mapping[str, FunctionInfo], policy: Policy
+    views: Mapping[str, ViewInfo],
+    functions: Mapping[str, FunctionInfo],
+    policy: Policy,
+    materialized: Iterable[str] = (),
 ) -> Relations:
     """Sorts the views and functions of the schema for the proof, to a fixed point (a view of
     a view is read under what the first one turned out to be).
@@ -2336,6 +2348,7 @@ def tenant_relations(
     # a set-returning function's output columns are columns of a body that reads it
     known_columns.update(c for f in functions.values() for c in f.columns or ())
     base = len(policy.tenant_expressions)
+    stored = set(materialized)
     found = Relations()
     changed = True
     while changed:
@@ -2345,16 +2358,20 @@ def tenant_relations(
             unpinnable={**policy.unpinnable, **found.unpinnable},  # loose tables stay
             pinning_functions=found.pinned_by_arguments,
         )
+        once = current.replace(tenant_expressions=())
         for name, view in views.items():
+            # a materialized view's rows are its query's under the setting it was refreshed
+            # with: the tenant expression pins nothing there
+            reading = once if name in stored else current
             if _collides(name, found, policy):  # a table of this name in another schema
                 found.tenant[name] = None  # read as both: the table's columns stay
-                reason = _view_verdict(view, current, policy.tenant_column)
+                reason = _view_verdict(view, reading, policy.tenant_column)
                 if reason:
                     found.unpinnable[name] = reason
                 changed = True
             if _decided(name, found, policy):
                 continue
-            reason = _view_verdict(view, current, policy.tenant_column)
+            reason = _view_verdict(view, reading, policy.tenant_column)
             if reason is None:
                 continue
             changed = True
