@@ -97,9 +97,10 @@ What pins a reference `R`:
   body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it), outputs
   the tenant column of one of its sources unchanged (by name, or by position under a column
   list), works row by row — no aggregate or window function of its own, LIMIT/OFFSET/FETCH or
-  locking clause; GROUP BY or DISTINCT only over that tenant column, window functions only
-  each `PARTITION BY` that tenant column, a named window's from the WINDOW clause (a row's
-  values then come from its own tenant's rows)
+  locking clause; GROUP BY or DISTINCT only over that tenant column (also named by its
+  position, `GROUP BY 1`), window functions only each `PARTITION BY` that tenant column (in
+  parentheses or not), a named window's from the WINDOW clause (a row's values then come
+  from its own tenant's rows)
   — and every read of it is pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
   (the body's other sources still need their own pin or chain). A body of several branches
   (UNION [ALL], INTERSECT, EXCEPT) is pinned branch by branch when each passes its own tenant
