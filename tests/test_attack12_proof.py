@@ -728,3 +728,57 @@ async def test_the_copies_hold_account_2s_rows_on_the_server(database: str) -> N
         assert [r[0] for r in await conn.fetch("SELECT subject FROM my_view")] == ["own"]
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 6: a parameter typed by a
+# catalog's column. PostgreSQL types `$1` once for the statement: compared with a catalog column
+# of type "char" (pg_class.relkind: one byte) or name (pg_namespace.nspname: 63 bytes), or with
+# a name-valued function (`current_user`), it is that type everywhere, and `w.account_id = $1`
+# compares the cut value. The text tenant column of webhooks holds '2' and a 63-letter id;
+# '2nd-tenant' and that id with a letter more read those rows. The catalogs' columns are in no
+# schema source: the proof now holds those of a lossy type (and those functions) lossy.
+LONG_ID = "n" * 63
+CATALOG_TYPED = [
+    (
+        "SELECT url FROM webhooks w WHERE EXISTS (SELECT 1 FROM pg_class c "
+        "WHERE c.relkind = $1 OR true) AND w.account_id = $1",
+        "2nd-tenant",
+    ),
+    (
+        "SELECT url FROM webhooks w WHERE EXISTS (SELECT 1 FROM pg_namespace n "
+        "WHERE n.nspname = $1 OR true) AND w.account_id = $1",
+        LONG_ID + "x",
+    ),
+    (
+        "SELECT url FROM webhooks w WHERE ($1 = current_user OR true) AND w.account_id = $1",
+        LONG_ID + "x",
+    ),
+]
+# another parameter compared with the catalog: the tenant's own stays exact
+CATALOG_SAFE = (
+    "SELECT url FROM webhooks w WHERE w.account_id = $1 AND EXISTS (SELECT 1 FROM pg_class c "
+    "WHERE c.relkind = $2 OR true) AND current_user IS NOT NULL"
+)
+
+
+def test_a_parameter_typed_by_a_catalog_column_pins_nothing(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, SCHEMA)
+    for sql, _ in CATALOG_TYPED:
+        assert _codes(sql, policy) == ["TG001"], sql
+    assert _codes(CATALOG_SAFE, policy) == []
+
+
+async def test_the_cut_parameter_reads_another_tenant_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        await conn.execute(f"INSERT INTO webhooks VALUES (3, '{LONG_ID}', 'VICTIM long')")
+        for number, (sql, own) in enumerate(CATALOG_TYPED):
+            # sent as text, as most drivers send a string (asyncpg wants bytes for "char")
+            await conn.execute(f"PREPARE typed{number} AS {sql}")
+            rows = [r[0] for r in await conn.fetch(f"EXECUTE typed{number}('{own}')")]
+            assert rows and all(r.startswith("VICTIM") for r in rows), (sql, rows)
+        await conn.execute(f"PREPARE safe AS {CATALOG_SAFE}")
+        assert [r[0] for r in await conn.fetch("EXECUTE safe('1', 'r')")] == ["own"]
+    finally:
+        await conn.close()

@@ -26,7 +26,10 @@ What pins a reference `R`:
   `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, or compares
   with a column the schema sources declare `real`, `double precision`, `char(n)`, `name`,
   `money` or `citext` (a domain or an array of one; any table's column of that name, the tenant
-  column's own name excepted), or with a value of such a column under any form or name — an
+  column's own name excepted) — or, in a statement that may read PostgreSQL's catalogs, a
+  catalog column of type `name` or `"char"` (`pg_namespace.nspname`, `pg_class.relkind`,
+  `information_schema`'s identifiers) or a name-valued function (`current_user`) —, or with a
+  value of such a column under any form or name — an
   aggregate or window over it, a subscript, a scalar, `IN` or `ALL` subquery of it, a row of
   it, `CASE x WHEN $1`, a polymorphic call (`array_position(arr, $1)`), the same column of a
   set operation's other branch or of VALUES' other row, an alias, `AS q(x)`, a view's,
