@@ -279,7 +279,12 @@ def build_policy(
     """
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import Policy, normalize_name, sql_name, table_name
-    from tenantguard.sources.schema import copied_rows, hidden_writes, tenant_relations
+    from tenantguard.sources.schema import (
+        copied_rows,
+        hidden_writes,
+        leaky_defaults,
+        tenant_relations,
+    )
 
     explicit = "schema_paths" in settings.configured and live_schema is None
     for path in settings.schema_paths if explicit else ():
@@ -390,6 +395,10 @@ def build_policy(
     if schema is not None and (schema.triggers or schema.write_rules):
         # what writes run beside themselves, read once the tenant relations are known
         policy = policy.replace(hidden_writes=hidden_writes(schema, policy))
+    if schema is not None and schema.defaults:
+        leaky = leaky_defaults(schema, policy)
+        if leaky:
+            policy = policy.replace(leaky_defaults=leaky)
     return policy
 
 

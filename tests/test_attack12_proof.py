@@ -782,3 +782,73 @@ async def test_the_cut_parameter_reads_another_tenant_on_the_server(database: st
         assert [r[0] for r in await conn.fetch("EXECUTE safe('1', 'r')")] == ["own"]
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 5/7: a column's default.
+# An INSERT that leaves a column out (or writes DEFAULT, or DEFAULT VALUES), an UPDATE that sets
+# it to DEFAULT, a MERGE's INSERT, evaluate its default: one calling a schema function that reads
+# every account's subjects copies them into the row written, and RETURNING hands them out.
+DEFAULTS = """
+CREATE FUNCTION all_subjects() RETURNS text LANGUAGE sql STABLE
+    AS $f$ SELECT string_agg(subject, ',' ORDER BY subject) FROM tickets $f$;
+CREATE TABLE drafts (id bigint PRIMARY KEY, body text DEFAULT all_subjects(),
+    made timestamptz DEFAULT now());
+CREATE TABLE memos (id bigint PRIMARY KEY, body text);
+ALTER TABLE memos ALTER COLUMN body SET DEFAULT upper(all_subjects());
+CREATE TABLE scraps (note text DEFAULT all_subjects());
+CREATE TABLE own_drafts (id bigint, account_id bigint NOT NULL
+    DEFAULT current_setting('app.tenant_id')::bigint, body text DEFAULT 'empty');
+"""
+DEFAULT_LEAKS = [
+    "INSERT INTO drafts (id) VALUES ($1) RETURNING body",
+    "INSERT INTO drafts (id, body) VALUES ($1, DEFAULT) RETURNING body",
+    "INSERT INTO drafts VALUES ($1) RETURNING body",
+    "INSERT INTO memos (id) VALUES ($1) RETURNING body",
+    "INSERT INTO scraps DEFAULT VALUES RETURNING note",
+    "UPDATE drafts SET body = DEFAULT WHERE id = $1 RETURNING body",
+    "MERGE INTO drafts d USING (SELECT $1::bigint AS id) s ON d.id = s.id "
+    "WHEN NOT MATCHED THEN INSERT (id) VALUES (s.id)",
+]
+DEFAULT_SAFE = [
+    "INSERT INTO drafts (id, body) VALUES ($1, 'mine') RETURNING body",
+    "INSERT INTO drafts VALUES ($1, 'mine', now()) RETURNING body",
+    "UPDATE drafts SET body = 'mine' WHERE id = $1 RETURNING body",
+    "INSERT INTO own_drafts (id) VALUES ($1) RETURNING body",
+]
+
+
+def test_a_write_evaluating_a_default_that_reads_every_account_is_reported(
+    tmp_path: Path,
+) -> None:
+    policy = _policy(tmp_path, SCHEMA + DEFAULTS)
+    for sql in DEFAULT_LEAKS:
+        assert _codes(sql, policy) == ["TG005"], sql
+    for sql in DEFAULT_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_the_defaults_copy_account_2s_rows_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA + DEFAULTS)
+        for sql in [*DEFAULT_LEAKS, *DEFAULT_SAFE]:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute("SET LOCAL app.tenant_id = '1'")
+                await conn.execute("INSERT INTO drafts (id, body) VALUES (7, 'mine')")
+                args = [7 if "UPDATE" in sql else 8] if "$1" in sql else []
+                returned = [str(r[0]) for r in await conn.fetch(sql, *args)]
+                written = [
+                    str(r[0])
+                    for r in await conn.fetch(
+                        "SELECT body FROM drafts UNION ALL SELECT body FROM memos "
+                        "UNION ALL SELECT body FROM own_drafts UNION ALL SELECT note FROM scraps"
+                    )
+                ]
+            finally:
+                await transaction.rollback()
+            leaked = any("VICTIM" in r for r in [*returned, *written])
+            assert leaked == (sql in DEFAULT_LEAKS), (sql, returned, written)
+    finally:
+        await conn.close()

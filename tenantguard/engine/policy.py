@@ -239,6 +239,7 @@ class Policy:
         "global_tables",
         "hidden_writes",
         "integer_tenant_tables",
+        "leaky_defaults",
         "lossy_columns",
         "mixed_case_tables",
         "not_null_tenant_tables",
@@ -310,6 +311,9 @@ class Policy:
     # relation -> kind of write (INSERT, UPDATE, DELETE, TRUNCATE) -> the trigger or rule it
     # runs that reaches tenant rows unpinned, and why (schema sources)
     hidden_writes: Mapping[str, Mapping[str, str]]
+    # relation -> column -> why its default (evaluated by an INSERT that leaves the column out,
+    # or writes DEFAULT) reads tenant rows unpinned (schema sources)
+    leaky_defaults: Mapping[str, Mapping[str, str]]
     # table -> (referenced table, its (column, referenced column) pairs besides the tenant's)
     composite_keys: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]
     # every (column, referenced column) of those keys, both ways round
@@ -345,6 +349,7 @@ class Policy:
         tenant_sources: Mapping[str, Iterable[str]] | None = None,
         lossy_columns: Iterable[str] = (),
         hidden_writes: Mapping[str, Mapping[str, str]] | None = None,
+        leaky_defaults: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -451,6 +456,19 @@ class Policy:
                     t: MappingProxyType(dict(kinds))
                     for t, kinds in (hidden_writes or {}).items()
                     if kinds
+                }
+            ),
+        )
+        init(
+            self,
+            "leaky_defaults",
+            MappingProxyType(
+                {
+                    normalize_name(t): MappingProxyType(
+                        {normalize_name(c): why for c, why in columns.items()}
+                    )
+                    for t, columns in (leaky_defaults or {}).items()
+                    if columns
                 }
             ),
         )
@@ -591,6 +609,10 @@ class Policy:
             },
             "lossy_columns": {sql_name(c) for c in self.lossy_columns},
             "hidden_writes": self.hidden_writes,
+            "leaky_defaults": {
+                sql_name(t): {sql_name(c): why for c, why in columns.items()}
+                for t, columns in self.leaky_defaults.items()
+            },
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

@@ -2556,6 +2556,34 @@ def copied_rows(schema: SchemaInfo, policy: Policy) -> dict[str, str]:
     return found
 
 
+# calls that run SQL given as text (TG006's): a default naming one is read too
+_TEXT_RUNNERS = re.compile(r"_to_xml|ts_stat|ts_rewrite|dblink|crosstab|connectby|select")
+
+
+def leaky_defaults(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
+    """Column defaults that read tenant rows they do not pin (a schema function handing out
+    every tenant's rows, a subquery): table -> column -> why, names as written in configuration.
+    An INSERT that leaves the column out (or writes DEFAULT), an UPDATE that sets it to
+    DEFAULT, evaluates it into the row it writes — every tenant's rows copied into it."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    functions = {f.lower() for f in schema.functions}
+    found: dict[str, dict[str, str]] = {}
+    for table, defaults in schema.defaults.items():
+        for column, text in defaults.items():
+            lowered = text.lower()
+            if not _TEXT_RUNNERS.search(lowered) and not functions & set(_WORD.findall(lowered)):
+                continue  # built-ins only (now(), nextval(…), the tenant setting)
+            verdict = analyze_statement(f"SELECT {text}", policy)
+            errors = [f for f in verdict.findings if f.severity is Severity.ERROR]
+            fixed = [p for p in verdict.pin_values if p.kind == "literal"]
+            if errors or fixed:
+                why = errors[0].message if errors else "it pins a fixed tenant"
+                found.setdefault(sql_name(table), {})[sql_name(column)] = f"`{text}`: {why}"
+    return found
+
+
 def hidden_writes(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
     """What a write runs beside itself that reaches tenant rows unpinned: relation -> the kind
     of write (INSERT, UPDATE, DELETE, TRUNCATE) -> what runs and why it is not pinned.

@@ -14,7 +14,11 @@ any other language or of dynamic SQL, by the tenant tables it names) and a rule'
 read like a function's queries. On a tenant table, for each row, `NEW.tenant_id` and
 `OLD.tenant_id` pin: the rows a proven write changes are one tenant's (unless the function
 assigns NEW's tenant column). INSERT (also `COPY … FROM` and an upsert's update), UPDATE,
-DELETE, TRUNCATE and MERGE fire them.
+DELETE, TRUNCATE and MERGE fire them. So does a write that evaluates a column default reading
+tenant rows it does not pin (a schema function handing out every tenant's rows): an INSERT, a
+MERGE's INSERT or `COPY … FROM` that leaves the column out or writes DEFAULT (`DEFAULT
+VALUES`; rows without a column list shorter than the table), an UPDATE setting it to DEFAULT —
+the row written, and its RETURNING, carry every tenant's data.
 
 ## Why is this bad?
 Both act on every tenant's rows at once: TRUNCATE erases every clinic's data, COPY TO exports it
@@ -70,7 +74,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     node = ctx.tree
     if ctx.policy.cascades:
         yield from _cascades(ctx)
-    if ctx.policy.hidden_writes:
+    if ctx.policy.hidden_writes or ctx.policy.leaky_defaults:
         yield from _hidden_writes(ctx)
     if not isinstance(node, exp.TruncateTable | exp.Copy):
         return
