@@ -786,8 +786,9 @@ async def test_the_cut_parameter_reads_another_tenant_on_the_server(database: st
 
 # ---------------------------------------------------------------- class 5/7: a column's default.
 # An INSERT that leaves a column out (or writes DEFAULT, or DEFAULT VALUES), an UPDATE that sets
-# it to DEFAULT, a MERGE's INSERT, evaluate its default: one calling a schema function that reads
-# every account's subjects copies them into the row written, and RETURNING hands them out.
+# it to DEFAULT, a MERGE's INSERT, evaluate its default (its domain's, when it has none of its
+# own): one calling a schema function that reads every account's subjects copies them into the
+# row written, and RETURNING hands them out.
 DEFAULTS = """
 CREATE FUNCTION all_subjects() RETURNS text LANGUAGE sql STABLE
     AS $f$ SELECT string_agg(subject, ',' ORDER BY subject) FROM tickets $f$;
@@ -796,6 +797,9 @@ CREATE TABLE drafts (id bigint PRIMARY KEY, body text DEFAULT all_subjects(),
 CREATE TABLE memos (id bigint PRIMARY KEY, body text);
 ALTER TABLE memos ALTER COLUMN body SET DEFAULT upper(all_subjects());
 CREATE TABLE scraps (note text DEFAULT all_subjects());
+CREATE DOMAIN filled AS text;
+ALTER DOMAIN filled SET DEFAULT all_subjects();
+CREATE TABLE sheets (id bigint, body filled);
 CREATE TABLE own_drafts (id bigint, account_id bigint NOT NULL
     DEFAULT current_setting('app.tenant_id')::bigint, body text DEFAULT 'empty');
 """
@@ -805,6 +809,7 @@ DEFAULT_LEAKS = [
     "INSERT INTO drafts VALUES ($1) RETURNING body",
     "INSERT INTO memos (id) VALUES ($1) RETURNING body",
     "INSERT INTO scraps DEFAULT VALUES RETURNING note",
+    "INSERT INTO sheets (id) VALUES ($1) RETURNING body",  # its domain's default
     "UPDATE drafts SET body = DEFAULT WHERE id = $1 RETURNING body",
     "MERGE INTO drafts d USING (SELECT $1::bigint AS id) s ON d.id = s.id "
     "WHEN NOT MATCHED THEN INSERT (id) VALUES (s.id)",
@@ -843,7 +848,8 @@ async def test_the_defaults_copy_account_2s_rows_on_the_server(database: str) ->
                     str(r[0])
                     for r in await conn.fetch(
                         "SELECT body FROM drafts UNION ALL SELECT body FROM memos "
-                        "UNION ALL SELECT body FROM own_drafts UNION ALL SELECT note FROM scraps"
+                        "UNION ALL SELECT body FROM own_drafts UNION ALL SELECT note FROM scraps "
+                        "UNION ALL SELECT body FROM sheets"
                     )
                 ]
             finally:

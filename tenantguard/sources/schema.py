@@ -268,6 +268,12 @@ class SchemaInfo:
     _trigger_versions: dict[str, dict[str, tuple[FunctionInfo, set[str]]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # each domain's default (a pglast node, None: none), each column declared of a domain: a
+    # column without a default of its own takes its domain's, as it is when the rows are written
+    _domain_defaults: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _column_domains: dict[tuple[str, str], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     _partitions: set[str] = field(default_factory=set, compare=False, repr=False)
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
@@ -813,6 +819,7 @@ class SchemaInfo:
             if self._lossy_type(element.typeName, element.collClause):
                 self.lossy_columns.add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
+            self._of_domain(table, column, element.typeName)
             constraints = list(element.constraints or ())
             traits = self.traits.setdefault(table, {}).setdefault(column, set())
             if _integer_type(element.typeName):
@@ -847,6 +854,14 @@ class SchemaInfo:
             self._copy_generated(_relname(element.relation), table)  # INCLUDING GENERATED
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
+
+    def _of_domain(self, table: str, column: str, type_name: Any) -> None:
+        """Notes (or forgets) that a column is of a domain: it may take the domain's default."""
+        domain = _type_key(type_name)
+        if domain in self._domain_defaults:
+            self._column_domains[(table, column)] = domain
+        else:
+            self._column_domains.pop((table, column), None)
 
     def _copy_traits(self, source: str, table: str) -> None:
         for column, traits in self.traits.get(source, {}).items():
@@ -928,11 +943,36 @@ class SchemaInfo:
         return bool(fields) and str(getattr(fields[-1], "sval", "")) not in self.lossy_columns
 
     def _domain(self, node: Any, text: str, path: str) -> None:
+        from pglast.enums import ConstrType
+
         names = list(_strings(node.domainname))
+        if names:
+            self._domain_defaults[names[-1]] = next(
+                (
+                    c.raw_expr
+                    for c in node.constraints or ()
+                    if _enum(c.contype) == ConstrType.CONSTR_DEFAULT
+                ),
+                None,
+            )
         if names and self._loose_type(node.typeName, node.collClause):
             self.loose_types.add(names[-1])
         if names and _type_key(node.typeName) in self.lossy_types:
             self.lossy_types.add(names[-1])
+
+    def _alter_domain(self, node: Any, text: str, path: str) -> None:
+        """ALTER DOMAIN … SET | DROP DEFAULT: the default of its columns without their own."""
+        names = list(_strings(node.typeName))
+        if names and str(node.subtype) == "T":
+            self._domain_defaults[names[-1]] = node.def_
+
+    def domain_defaults(self) -> None:
+        """Once every source is read: a column of a domain with a default, without a default
+        of its own, defaults to the domain's."""
+        for (table, column), domain in self._column_domains.items():
+            expression = self._domain_defaults.get(domain)
+            if expression is not None and column not in self.defaults.get(table, {}):
+                self._set_default(table, column, expression)
 
     def _define(self, node: Any, text: str, path: str) -> None:
         """CREATE COLLATION: nondeterministic unless `deterministic` is plainly true (or it
@@ -1144,6 +1184,7 @@ class SchemaInfo:
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 self._drop_traits(table, str(command.name))  # added again, it is another
                 self._drop_column_keys(table, str(command.name))
+                self._column_domains.pop((table, str(command.name)), None)
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
                 self._set_default(table, str(command.name), None)
@@ -1171,6 +1212,7 @@ class SchemaInfo:
                 self._drop_traits(table, str(command.name), "not_null")
             elif subtype == AlterTableType.AT_AlterColumnType and command.name:
                 def_ = command.def_
+                self._of_domain(table, str(command.name), def_.typeName)
                 self._drop_traits(table, str(command.name), "integer")
                 if _integer_type(def_.typeName) and not self._shared(node.relation):
                     for changed in (table, *self._descendants(table)):
@@ -1867,6 +1909,7 @@ _HANDLERS = {
     "CreateSchemaStmt": SchemaInfo._schema,
     "CreateDomainStmt": SchemaInfo._domain,
     "DefineStmt": SchemaInfo._define,
+    "AlterDomainStmt": SchemaInfo._alter_domain,
     "TruncateStmt": SchemaInfo._truncate,
 }
 
@@ -2767,6 +2810,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
         schema.add_sql(text, str(file))
     for name in schema._no_defaults:  # a name in two schemas: which one a query reads is
         schema.traits.pop(name, None)  # the search path's business
+    schema.domain_defaults()
     schema.inherit_view_defaults()
     schema.settle_keys()
     return schema

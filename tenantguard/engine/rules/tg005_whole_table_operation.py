@@ -17,7 +17,8 @@ assigns NEW's tenant column). INSERT (also `COPY … FROM` and an upsert's updat
 DELETE, TRUNCATE and MERGE fire them. So does a write that evaluates a column default reading
 tenant rows it does not pin (a schema function handing out every tenant's rows): an INSERT, a
 MERGE's INSERT or `COPY … FROM` that leaves the column out or writes DEFAULT (`DEFAULT
-VALUES`; rows without a column list shorter than the table), an UPDATE setting it to DEFAULT —
+VALUES`; rows without a column list shorter than the table), an UPDATE setting it to DEFAULT (a
+column without a default of its own takes its domain's) —
 the row written, and its RETURNING, carry every tenant's data.
 
 ## Why is this bad?
