@@ -12,7 +12,7 @@ measures, in one run, rounds interleaved, medians printed side by side:
 
   read      connecting and reading the catalog and pg_stat_statements (one transaction);
   policy    the engine's policy from the catalog (views and functions sorted by the proof);
-  rules     the catalog rules TG201-TG214;
+  rules     the catalog rules TG201-TG216;
   floor     parsing every distinct text with the tool's own reader, one process: the floor;
   traffic   the proof of every recorded statement, one process (--jobs 1) and all cores;
   audit     `tenantguard audit` in-process, end to end (all cores), against the 10 s goal;

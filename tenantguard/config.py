@@ -151,6 +151,11 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
             table = "[tool.tenantguard]" if source.endswith("pyproject.toml") else "the file"
             close = difflib.get_close_matches(name, _KEYS, n=1)
             meant = f"; did you mean {close[0]!r}?" if close else ""
+            if name == "tool" and not source.endswith("pyproject.toml"):
+                meant = (
+                    "; tenantguard.toml takes the keys at its top level, without a "
+                    "[tool.tenantguard] header (that header is for pyproject.toml)"
+                )
             raise ConfigError(f"{source}: unknown key {key!r} in {table}{meant} (known: {known})")
         if name in _SELECTOR_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -280,7 +285,7 @@ def build_policy(
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import Policy, normalize_name, sql_name, table_name
     from tenantguard.sources.schema import (
-        copied_rows,
+        filled_tables,
         hidden_writes,
         leaky_defaults,
         tenant_relations,
@@ -362,6 +367,7 @@ def build_policy(
                 if schema
                 else None
             ),
+            tenant_copies=_tenant_copies(schema, column) if schema else None,
             unpinnable=(
                 {**_loose_tables(schema, column, tables), **_inherited(schema, column, tables)}
                 if schema
@@ -384,9 +390,9 @@ def build_policy(
             unpinnable={**policy.unpinnable, **found.unpinnable},
             pinning_functions=found.pinned_by_arguments,
         )
-    if schema is not None and schema.copies:
+    if schema is not None and schema.filled:
         # a table a query filled once (CREATE TABLE … AS): its rows are that query's
-        copied = copied_rows(schema, policy)
+        copied = filled_tables(schema, policy)
         if copied:
             policy = policy.replace(
                 tenant_tables=_quoted_names(policy.tenant_tables | copied.keys()),
@@ -472,6 +478,28 @@ def _tenant_defaults(schema: SchemaInfo, column: str, settings: Settings) -> dic
         value = pin_of(expression, probe)
         if value is not None and value.kind == "expression" and isinstance(value.key, int):
             out[sql_name(table)] = value.key
+    return out
+
+
+def _tenant_copies(schema: SchemaInfo, column: str) -> dict[str, str]:
+    """The tables whose tenant column is generated as a copy of one column (the schema's
+    `copies`) in the table and in every table inheriting from it (PostgreSQL 15 gives them the
+    parent's expression; an INSERT into a parent lands in them), of no lossy or loose type: a
+    float8 `owner` is sent rounded, and two tenant ids meet."""
+    from tenantguard.engine.policy import sql_name
+
+    out: dict[str, str] = {}
+    for table, copies in schema.copies.items():
+        copied = copies.get(column)
+        if copied is None or copied in schema.lossy_columns:
+            continue
+        kin = (table, *schema.descendants(table))
+        if any(
+            schema.copies.get(t, {}).get(column) != copied or copied in schema.loose.get(t, ())
+            for t in kin
+        ):
+            continue
+        out[sql_name(table)] = sql_name(copied)
     return out
 
 

@@ -253,8 +253,10 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
         if directory.resolve() == Path.cwd().resolve()
         else f"cd {shlex.quote(str(directory))} && "
     )
-    _say(out, f"Wrote [tool.tenantguard] to {pyproject}. Next, record today's findings:")
+    _say(out, f"Wrote [tool.tenantguard] to {pyproject}. Next, read what it finds (some may be")
+    _say(out, "leaks to fix now, not to record):")
+    _say(out, f"  {there}tenantguard check")
+    _say(out, "then record the findings you accept, and check new code against them:")
     _say(out, f"  {there}tenantguard check --write-baseline .tenantguard-baseline.json")
-    _say(out, "and check new code against them:")
     _say(out, f"  {there}tenantguard check --baseline .tenantguard-baseline.json")
     return 0

@@ -708,7 +708,7 @@ def test_tables_a_query_filled_with_every_accounts_rows_are_reported(tmp_path: P
 
     schema = SchemaInfo()
     schema.add_sql(SCHEMA + COPIES)
-    assert SchemaInfo.from_json(json.loads(json.dumps(schema.to_json()))).copies == schema.copies
+    assert SchemaInfo.from_json(json.loads(json.dumps(schema.to_json()))).filled == schema.filled
 
 
 async def test_the_copies_hold_account_2s_rows_on_the_server(database: str) -> None:

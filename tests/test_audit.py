@@ -392,9 +392,37 @@ BREAKING = [
         "GRANT SELECT (name) ON patients TO PUBLIC",
         {("TG214", "db:public.patients")},
     ),
+    Case(
+        "TG216",
+        "CREATE RULE appointments_move AS ON UPDATE TO appointments "
+        "DO INSTEAD UPDATE patients SET name = NEW.tenant_id::text",
+        {("TG216", "db:public.appointments")},
+    ),
+    Case(
+        "TG216-suppressed-without-reason",
+        "CREATE TABLE inbox (id int, body text);"
+        "CREATE RULE inbox_to AS ON INSERT TO inbox DO INSTEAD "
+        "UPDATE patients SET name = NEW.body;"
+        "COMMENT ON RULE inbox_to ON inbox IS 'tenantguard: ignore[TG216]'",
+        {("TG010", "db:public.inbox")},  # accepted, but the comment must say why
+    ),
 ]
 
 PASSING = [
+    Case(
+        "rules-that-leave-tenant-rows-alone",
+        "CREATE RULE appointments_keep AS ON DELETE TO appointments DO INSTEAD NOTHING;"
+        "CREATE TABLE countries (code text PRIMARY KEY, name text);"
+        "CREATE TABLE country_log (code text, name text);"
+        "CREATE RULE countries_log AS ON UPDATE TO countries "
+        "DO ALSO INSERT INTO country_log VALUES (NEW.code, NEW.name);"
+        "CREATE TABLE inbox (id int, body text);"
+        "CREATE RULE inbox_to AS ON INSERT TO inbox DO INSTEAD "
+        "UPDATE patients SET name = NEW.body;"
+        "COMMENT ON RULE inbox_to ON inbox IS "
+        "'tenantguard: ignore[TG216] -- a maintenance table the application never writes'",
+        set(),
+    ),
     Case(
         "policy-without-nullif",
         "DROP POLICY tenant_isolation ON patients;"

@@ -17,6 +17,7 @@ from tenantguard.audit.model import (
     Function,
     Key,
     Relation,
+    RewriteRule,
     Role,
     RowPolicy,
 )
@@ -178,6 +179,33 @@ def codes_of(*relations: Relation, **options: object) -> list[str]:
 
 def test_a_clean_table_has_no_finding() -> None:
     assert findings_of(PATIENTS) == []
+
+
+def _rule(name: str, **changes: object) -> RewriteRule:
+    rule = RewriteRule(name, "2", True, True, f"CREATE RULE {name} …")
+    return replace(rule, **changes)  # type: ignore[arg-type]
+
+
+def test_rules_on_writes_the_proof_cannot_follow() -> None:
+    """TG216: a rule on a tenant table, or one whose actions name a tenant table or call a
+    schema function; not DO INSTEAD NOTHING, nor a rule among global tables alone."""
+    log = Relation(7, "public", "log", "r", "postgres", columns=(Column("body", "text", False),))
+    inbox = replace(log, oid=8, name="inbox")
+    f = _function("touch", "… log")
+    cases = [
+        (replace(PATIENTS, rules=(_rule("r1"),)), ["TG216"]),
+        (replace(PATIENTS, rules=(_rule("r2", acts=False),)), []),  # DO INSTEAD NOTHING
+        (replace(inbox, rules=(_rule("r3", relations=(1,)),)), ["TG216"]),  # names patients
+        (replace(inbox, rules=(_rule("r4", relations=(7,)),)), []),  # writes the log only
+        (replace(inbox, rules=(_rule("r5", functions=(f.oid,)),)), ["TG216"]),
+        (replace(inbox, rules=(_rule("r6", instead=False, event="3"),)), []),
+    ]
+    for relation, expected in cases:
+        others = [r for r in (PATIENTS, log) if r.oid != relation.oid]
+        found = [c for c in codes_of(relation, *others, functions=(f,)) if c == "TG216"]
+        assert found == expected, relation.rules
+    accepted = _rule("r7", comment="tenantguard: ignore[TG216] -- the migration role's only")
+    assert codes_of(replace(PATIENTS, rules=(accepted,)), log) == []
 
 
 def test_permissive_policies_per_command() -> None:

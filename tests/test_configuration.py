@@ -585,3 +585,10 @@ def test_a_configured_table_name_is_its_table_without_the_schema(
 ) -> None:
     assert table_name(configured) == table
     assert Policy("tenant_id", [configured]).tenant_tables == {table}
+
+
+def test_tenantguard_toml_with_pyprojects_header_says_how_it_is_written(tmp_path: Path) -> None:
+    """A first-time user copied the pyproject.toml table into tenantguard.toml (round 12)."""
+    write(tmp_path / "tenantguard.toml", '[tool.tenantguard]\ntenant_column = "org_id"\n')
+    with pytest.raises(ConfigError, match=r"without a \[tool.tenantguard\] header"):
+        load_settings(tmp_path)

@@ -521,28 +521,99 @@ async def test_a_patch_cancelled_by_the_database_s_statement_timeout_says_where_
     assert await fetchval(database, "SELECT count(*) FROM t") == 1
 
 
-# ------------------------------------------------- open: killed between a build and its ledger row
+# ------------------------------------------------- killed between a build and its ledger row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a no-transaction patch is not atomic with its ledger row; a runner killed after "
-    "`CREATE INDEX CONCURRENTLY name` (without IF NOT EXISTS) built the index leaves every later "
-    "run failing on 'already exists' (runner._run_once: no check that the valid index is the "
-    "patch's own)",
-)
-async def test_a_runner_killed_between_a_concurrent_build_and_its_ledger_row_recovers(
-    database: str, tmp_path: Path
-) -> None:
+async def _killed_after_build(database: str, tmp_path: Path, built: str, patch: str) -> Path:
+    """What a runner killed after its `CREATE INDEX CONCURRENTLY` finished and before it wrote
+    the ledger row leaves: the index `built` (valid), no row for the patch `patch`."""
     patches = tmp_path / "patches"
-    write(patches, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (tenant_id bigint NOT NULL, k int);")
-    await apply_patches(database, patches)
-    # what the killed runner left: the index built and valid, no ledger row
-    await fetchval(database, "CREATE INDEX t_k ON t (tenant_id, k)")
     write(
         patches,
-        "0002_t_k.sql",
-        "-- tenantguard: no-transaction\nCREATE INDEX CONCURRENTLY t_k ON t (tenant_id, k);",
+        "0001_t.sql",
+        "CREATE TABLE IF NOT EXISTS t (tenant_id bigint NOT NULL, k int, email text);\n"
+        "CREATE TABLE IF NOT EXISTS u (tenant_id bigint NOT NULL, k int);",
     )
+    await apply_patches(database, patches)
+    await fetchval(database, built)
+    write(patches, "0002_t_k.sql", f"-- tenantguard: no-transaction\n{patch}")
+    return patches
+
+
+@pytest.mark.parametrize(
+    ("built", "patch"),
+    [
+        (
+            "CREATE INDEX t_k ON t (tenant_id, k)",
+            "CREATE INDEX CONCURRENTLY t_k ON t (tenant_id, k);",
+        ),
+        (
+            "CREATE UNIQUE INDEX t_k ON public.t USING btree (tenant_id, k DESC) WHERE k > 0",
+            "create unique index concurrently t_k on t (tenant_id, k desc) where k > 0;",
+        ),
+    ],
+    ids=["plain", "unique, partial, ordered"],
+)
+async def test_a_runner_killed_between_a_concurrent_build_and_its_ledger_row_recovers(
+    database: str, tmp_path: Path, built: str, patch: str
+) -> None:
+    """The index the patch builds is there, valid and of the patch's definition: the next run
+    records the patch without building it again (before: every later run failed on 'already
+    exists', the pipeline stuck)."""
+    patches = await _killed_after_build(database, tmp_path, built, patch)
+    oid = await fetchval(database, "SELECT 't_k'::regclass::oid")
     assert (await apply_patches(database, patches)).applied == ["0002_t_k.sql"]
     assert await ledger_names(database) == ["0001_t.sql", "0002_t_k.sql"]
+    assert await fetchval(database, "SELECT 't_k'::regclass::oid") == oid  # not rebuilt
+    assert (await apply_patches(database, patches)).applied == []
+
+
+@pytest.mark.parametrize(
+    "built",
+    [
+        "CREATE INDEX t_k ON t (k)",  # without the tenant column
+        "CREATE UNIQUE INDEX t_k ON t (tenant_id, k)",  # unique where the patch's is not
+        "CREATE INDEX t_k ON t (tenant_id, k) WHERE k > 0",  # partial
+        "CREATE INDEX t_k ON t USING hash (k)",  # another access method
+        "CREATE INDEX t_k ON u (tenant_id, k)",  # on another table
+        "CREATE INDEX t_k ON t (tenant_id, lower(email))",  # an expression
+    ],
+)
+async def test_an_index_of_the_patchs_name_and_another_definition_is_refused(
+    database: str, tmp_path: Path, built: str
+) -> None:
+    """The same name, another index (made by hand, or by an earlier version of the patch):
+    the run stops at that patch with both definitions and what to do, and records nothing —
+    it is not taken as the patch's own."""
+    patches = await _killed_after_build(
+        database, tmp_path, built, "CREATE INDEX CONCURRENTLY t_k ON t (tenant_id, k);"
+    )
+    with pytest.raises(PatchError) as raised:
+        await apply_patches(database, patches)
+    message = str(raised.value)
+    assert "0002_t_k.sql" in message and "t_k" in message
+    assert "DROP INDEX CONCURRENTLY" in message
+    assert await ledger_names(database) == ["0001_t.sql"]
+    definition = await fetchval(database, "SELECT pg_get_indexdef('t_k'::regclass)")
+    assert str(definition).replace("public.", "") in message.replace("public.", "")
+
+
+async def test_an_invalid_index_of_the_patchs_name_is_still_rebuilt(
+    database: str, tmp_path: Path
+) -> None:
+    """The recovery above takes valid indexes only: an INVALID one (the build itself was cut
+    short) is dropped and built again, as before."""
+    patches = await _killed_after_build(
+        database,
+        tmp_path,
+        "CREATE INDEX t_k ON t (tenant_id, k)",
+        "CREATE INDEX CONCURRENTLY t_k ON t (tenant_id, k);",
+    )
+    await fetchval(
+        database,
+        "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 't_k'::regclass",
+    )
+    assert (await apply_patches(database, patches)).applied == ["0002_t_k.sql"]
+    assert await fetchval(
+        database, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_k'::regclass"
+    )

@@ -7,7 +7,7 @@ the database itself, nor what other clients send to it. The audit reads both fro
   columns, keys, foreign keys, Row-Level Security policies, grants, views, functions, the
   audited role) and the statements pg_stat_statements recorded, into the records of `model`;
 - `schema`: the catalog as a schema, turned into the engine's policy by `config.build_policy`;
-- `rules`: the catalog rules TG201-TG214, one module each; `rowpolicy` asks the engine whether
+- `rules`: the catalog rules TG201-TG216, one module each; `rowpolicy` asks the engine whether
   a policy's expression pins the tenant;
 - `traffic` and `statement_log`: every recorded statement (or every statement of a csv or json
   log) through the proof, on several processes, ranked by calls and time;

@@ -20,6 +20,7 @@ from tenantguard.audit.model import (
     Function,
     Key,
     Relation,
+    RewriteRule,
     Role,
     RowPolicy,
     SchemaCode,
@@ -39,7 +40,8 @@ _USER_OBJECT = """
 """
 
 # the relations audited (also the filter of the queries about them: no array parameter, whose
-# type asyncpg would look up with a query the proof cannot parse)
+# type asyncpg would look up with a query the proof cannot parse; arrays come back as text[],
+# the one array type asyncpg decodes without such a look-up)
 _AUDITED = f"""
     SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -59,6 +61,30 @@ WHERE c.oid IN ({_AUDITED})
 ORDER BY n.nspname, c.relname
 """
 
+# the types whose values a comparison converts so that two tenant ids may meet: they round
+# (real, double precision), pad or truncate (char(n), "char", name), money, or compare loosely
+# (citext, a nondeterministic collation); through domains and arrays (the schema reader's
+# lossy_types and loose_types)
+_LOSSY_TYPE_NAMES = "'float4', 'float8', 'bpchar', 'char', 'name', 'money', 'citext'"
+
+
+def _lossy_type(type_oid: str) -> str:
+    """SQL: whether a value of the type `type_oid` is of a lossy type (through domains, array
+    elements, and the collation a domain gives)."""
+    return f"""EXISTS (WITH RECURSIVE b(oid) AS (
+                   SELECT {type_oid}
+                   UNION SELECT x.oid FROM b JOIN pg_type t ON t.oid = b.oid
+                   CROSS JOIN LATERAL (VALUES (t.typbasetype),
+                       (CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE 0 END)) AS x(oid)
+                   WHERE x.oid <> 0)
+               SELECT 1 FROM b JOIN pg_type t ON t.oid = b.oid
+               WHERE t.typname IN ({_LOSSY_TYPE_NAMES})
+                  OR NOT coalesce((SELECT co.collisdeterministic FROM pg_collation co
+                                   WHERE co.oid = t.typcollation), true))"""
+
+
+# `generated`: a generated column's expression reads these columns (its pg_attrdef depends on
+# them), NULL for any other column
 _COLUMNS = f"""
 SELECT a.attrelid::bigint AS rel, a.attname::text AS name,
        format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
@@ -72,18 +98,52 @@ SELECT a.attrelid::bigint AS rel, a.attname::text AS name,
                        WHERE t.typbasetype <> 0)
                    SELECT 1 FROM b JOIN pg_type t ON t.oid = b.oid
                    WHERE t.typname = 'citext')) AS loose,
-       EXISTS (WITH RECURSIVE b(oid) AS (
-                   SELECT CASE WHEN t0.typcategory = 'A' THEN t0.typelem ELSE t0.oid END
-                   FROM pg_type t0 WHERE t0.oid = a.atttypid
-                   UNION SELECT t.typbasetype FROM pg_type t JOIN b ON t.oid = b.oid
-                   WHERE t.typbasetype <> 0)
-               SELECT 1 FROM b JOIN pg_type t ON t.oid = b.oid
-               WHERE t.typname IN ('float4', 'float8', 'bpchar', 'char', 'name', 'money',
-                                   'citext')) AS lossy
+       {_lossy_type("a.atttypid")} AS lossy,
+       CASE WHEN a.attgenerated::text <> '' THEN ARRAY(
+           SELECT DISTINCT r.attname::text FROM pg_depend e
+           JOIN pg_attribute r ON r.attrelid = e.refobjid AND r.attnum = e.refobjsubid
+           WHERE e.classid = 'pg_attrdef'::regclass AND e.objid = d.oid
+             AND e.refclassid = 'pg_class'::regclass AND e.refobjid = a.attrelid
+             AND e.refobjsubid > 0 AND e.refobjsubid <> a.attnum
+           ORDER BY 1) END AS generated,
+       CASE WHEN a.attgenerated::text <> '' THEN pg_get_expr(d.adbin, d.adrelid) END
+           AS generation
 FROM pg_attribute a
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid IN ({_AUDITED}) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
+"""
+
+# each table's parents (INHERITS, PARTITION OF)
+_PARENTS = f"""
+SELECT h.inhrelid::bigint AS rel, h.inhparent::bigint AS parent
+FROM pg_inherits h
+WHERE h.inhrelid IN ({_AUDITED})
+ORDER BY h.inhrelid, h.inhseqno
+"""
+
+# the rules on writes (ON INSERT, UPDATE, DELETE; a view's _RETURN rule is its query), with the
+# relations and functions their actions name (pg_depend: the rule's own relation left out, as
+# NEW and OLD name it too); `acts` is false for DO INSTEAD NOTHING (one query of CMD_NOTHING,
+# 7 since PostgreSQL 15 added MERGE, 6 before)
+_RULES = f"""
+SELECT r.ev_class::bigint AS rel, r.rulename::text AS name, r.ev_type::text AS event,
+       r.is_instead AS instead,
+       r.ev_action::text NOT LIKE '({{QUERY :commandType ' || CASE  -- CMD_NOTHING
+           WHEN current_setting('server_version_num')::int >= 150000 THEN 7 ELSE 6 END
+           || ' %' AS acts,
+       pg_get_ruledef(r.oid) AS definition, obj_description(r.oid, 'pg_rewrite') AS comment,
+       ARRAY(SELECT DISTINCT d.refobjid::bigint::text FROM pg_depend d
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+               AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+             ORDER BY 1) AS relations,
+       ARRAY(SELECT DISTINCT d.refobjid::bigint::text FROM pg_depend d
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+               AND d.refclassid = 'pg_proc'::regclass
+             ORDER BY 1) AS functions
+FROM pg_rewrite r
+WHERE r.rulename <> '_RETURN' AND r.ev_class IN ({_AUDITED})
+ORDER BY r.ev_class, r.rulename
 """
 
 # key columns in order (NULL for an expression); INCLUDE columns left out
@@ -177,7 +237,17 @@ SELECT p.oid::bigint AS oid, n.nspname::text AS schema, p.proname::text AS name,
        p.prorettype = 'trigger'::regtype AS returns_trigger,
        pg_get_functiondef(p.oid) AS definition,
        obj_description(p.oid, 'pg_proc') AS comment,
-       p.prosrc AS source
+       p.prosrc AS source,
+       ARRAY(SELECT k::text FROM generate_series(0, p.pronargs - 1) AS k
+             WHERE {_lossy_type("p.proargtypes[k]")} ORDER BY k) AS lossy_arguments,
+       ARRAY(SELECT k.name FROM unnest(p.proallargtypes, p.proargmodes::text[], p.proargnames)
+                 WITH ORDINALITY AS k(type, mode, name, n)
+             WHERE k.mode IN ('o', 'b', 't') AND k.name <> '' AND {_lossy_type("k.type")}
+             ORDER BY k.n) AS lossy_outputs,
+       CASE WHEN p.proallargtypes IS NULL THEN ARRAY(
+           SELECT a.attname::text FROM pg_type t
+           JOIN pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+           WHERE t.oid = p.prorettype ORDER BY a.attnum) END AS row_columns
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
@@ -190,6 +260,21 @@ WHERE p.prokind IN ('f', 'p')
     ))
   )
 ORDER BY n.nspname, p.proname, p.oid
+"""
+
+
+# the attributes of lossy types of the schema's composite types (`(row).cap`, a typed table's
+# columns, the columns of a function returning the type)
+_LOSSY_ATTRIBUTES = f"""
+SELECT DISTINCT a.attname::text AS name
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind = 'c' AND {_USER_OBJECT.format(catalog="'pg_type'", oid="c.reltype")}
+  AND ({_lossy_type("a.atttypid")}
+       OR NOT coalesce((SELECT co.collisdeterministic FROM pg_collation co
+                        WHERE co.oid = a.attcollation), true))
+ORDER BY 1
 """
 
 
@@ -276,7 +361,7 @@ WHERE r.rulename = '_RETURN' AND c.relkind = 'v' AND c.oid IN ({_AUDITED})
   AND cardinality(x.calls) > 0
 UNION ALL
 SELECT 'rule', r.rulename::text, x.calls, pg_get_ruledef(r.oid), {_RELATION_PATH},
-       c.oid::bigint, NULL, obj_description(r.oid, 'pg_rewrite')
+       c.oid::bigint, NULL, NULL  -- its comment is read with the relation's rules
 FROM pg_rewrite r
 JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
 {_calling("r.ev_action::text || ' ' || r.ev_qual::text")}
@@ -395,6 +480,9 @@ async def read_database(
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         await conn.execute("SET LOCAL lock_timeout = '5s'")
         await conn.execute("SET LOCAL statement_timeout = '120s'")
+        # the catalog queries' subplans look costly to the planner, which would JIT-compile
+        # them: a second of compiling for a few milliseconds of reading
+        await conn.execute("SET LOCAL jit = off")
         database = await conn.fetchval("SELECT current_database()::text")
         version = await conn.fetchval("SELECT current_setting('server_version_num')::int")
         name = role or await conn.fetchval("SELECT current_user::text")
@@ -417,9 +505,12 @@ async def read_database(
             "policies": await conn.fetch(_POLICIES, name),
             "grants": await conn.fetch(_PUBLIC_GRANTS),
             "reads": await conn.fetch(_VIEW_READS),
+            "parents": await conn.fetch(_PARENTS),
+            "rules": await conn.fetch(_RULES),
         }
         function_rows = await conn.fetch(_FUNCTIONS)
         code_rows = await conn.fetch(_SCHEMA_CODE)
+        attribute_rows = await conn.fetch(_LOSSY_ATTRIBUTES)
         read = AuditRead(
             Catalog(
                 database,
@@ -428,6 +519,7 @@ async def read_database(
                 _relations(relation_rows, parts),
                 tuple(_function(r) for r in function_rows),
                 tuple(_schema_code(r) for r in code_rows),
+                tuple(r["name"] for r in attribute_rows),
             )
         )
         if read_traffic:
@@ -469,6 +561,8 @@ def _relations(rows: list[Any], parts: dict[str, list[Any]]) -> tuple[Relation, 
                         c["sequence_filled"],
                         c["loose"],
                         c["lossy"] or c["loose"],
+                        None if c["generated"] is None else tuple(c["generated"]),
+                        _copied(c["generation"]),
                     )
                     for c in by_relation["columns"][oid]
                 ),
@@ -511,6 +605,20 @@ def _relations(rows: list[Any], parts: dict[str, list[Any]]) -> tuple[Relation, 
                 security_invoker=options.get("security_invoker") in ("true", "on", "yes", "1"),
                 reads=tuple(sorted(r["reads"] for r in by_relation["reads"][oid])),
                 comment=row["comment"],
+                parents=tuple(p["parent"] for p in by_relation["parents"][oid]),
+                rules=tuple(
+                    RewriteRule(
+                        r["name"],
+                        r["event"],
+                        r["instead"],
+                        r["acts"],
+                        r["definition"],
+                        tuple(int(o) for o in r["relations"]),
+                        tuple(int(o) for o in r["functions"]),
+                        r["comment"],
+                    )
+                    for r in by_relation["rules"][oid]
+                ),
             )
         )
     return tuple(relations)
@@ -550,6 +658,9 @@ def _function(row: Any) -> Function:
         row["returns_trigger"],
         row["comment"],
         row["source"] or "",
+        tuple(int(n) for n in row["lossy_arguments"]),
+        tuple(row["lossy_outputs"]),
+        None if row["row_columns"] is None else tuple(row["row_columns"]),
     )
 
 
@@ -631,3 +742,23 @@ async def _read_statements(conn: asyncpg.Connection, read: AuditRead) -> None:
                 tuple(row["roles"] or ()),
             )
         )
+
+
+def _copied(generation: str | None) -> str | None:
+    """The column a generated column's expression (as pg_get_expr prints it) copies, read as
+    the schema reader reads one from files: `owner`, `(owner)::uuid`; else None."""
+    if not generation:
+        return None
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+
+    from tenantguard.sources.schema import copied_column
+
+    try:
+        statements = parse_sql(f"SELECT {generation}")
+    except ParseError:
+        return None
+    targets = getattr(statements[0].stmt, "targetList", None) if len(statements) == 1 else None
+    if not targets or len(targets) != 1:
+        return None
+    return copied_column(getattr(targets[0], "val", None))

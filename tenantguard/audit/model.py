@@ -18,6 +18,7 @@ __all__ = [
     "Function",
     "Key",
     "Relation",
+    "RewriteRule",
     "Role",
     "RowPolicy",
     "SchemaCode",
@@ -62,6 +63,10 @@ class Column:
     # a parameter compared with it is typed so that two tenant ids may meet: it rounds, pads,
     # truncates or folds (real, double precision, char(n), name, money, loose; domains, arrays)
     lossy: bool = False
+    # a generated column (`GENERATED ALWAYS AS (owner) STORED`): the columns its expression reads
+    generated: tuple[str, ...] | None = None
+    # the column the generation expression copies (`owner`, `owner::uuid`), else None
+    copies: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,29 @@ class RowPolicy:
         )
 
 
+# pg_rewrite.ev_type
+EVENTS = {"1": "SELECT", "2": "UPDATE", "3": "INSERT", "4": "DELETE"}
+
+
+@dataclass(frozen=True, slots=True)
+class RewriteRule:
+    """A rule on a write (`CREATE RULE … AS ON UPDATE TO t DO INSTEAD …`): PostgreSQL runs its
+    actions in place of (INSTEAD) or beside (ALSO) the statement sent."""
+
+    name: str
+    event: str  # pg_rewrite.ev_type: 2 UPDATE, 3 INSERT, 4 DELETE
+    instead: bool
+    acts: bool  # False: DO INSTEAD NOTHING (or DO ALSO NOTHING)
+    definition: str  # pg_get_ruledef
+    relations: tuple[int, ...] = ()  # the other relations its actions (and WHERE) name
+    functions: tuple[int, ...] = ()  # the functions they call
+    comment: str | None = None
+
+    def describe(self) -> str:
+        kind = "INSTEAD" if self.instead else "ALSO"
+        return f"rule {sql_name(self.name)} (ON {EVENTS.get(self.event, '?')} DO {kind})"
+
+
 @dataclass(frozen=True, slots=True)
 class Relation:
     """A table, view, materialized view or foreign table of a user schema."""
@@ -148,6 +176,8 @@ class Relation:
     security_invoker: bool = False
     reads: tuple[int, ...] = ()  # a view's: the relations its query reads (pg_depend)
     comment: str | None = None
+    parents: tuple[int, ...] = ()  # the tables it inherits from, or is a partition of
+    rules: tuple[RewriteRule, ...] = ()  # its rules on writes
 
     @property
     def qualified(self) -> str:
@@ -182,6 +212,13 @@ class Function:
     returns_trigger: bool = False
     comment: str | None = None
     source: str = ""  # prosrc: the body as written; empty for a SQL-standard body (BEGIN ATOMIC)
+    # positions (call order) of its parameters of a lossy type (as Column.lossy: a domain over
+    # real…), and the names of its outputs (OUT, INOUT, RETURNS TABLE) of one
+    lossy_arguments: tuple[int, ...] = ()
+    lossy_outputs: tuple[str, ...] = ()
+    # without declared outputs, the columns of the row type it returns (a table's, a view's, a
+    # composite type's), in order: PostgreSQL fills them by position; None for a scalar
+    row_columns: tuple[str, ...] | None = None
 
     @property
     def search_path(self) -> str | None:
@@ -234,6 +271,8 @@ class Catalog:
     relations: tuple[Relation, ...] = ()
     functions: tuple[Function, ...] = ()
     schema_code: tuple[SchemaCode, ...] = ()
+    # names of the composite types' attributes of a lossy type (as Column.lossy)
+    lossy_attributes: tuple[str, ...] = ()
     _by_oid: dict[int, Relation] = field(default_factory=dict, init=False, repr=False)
     _by_name: dict[tuple[str, str], Relation] = field(default_factory=dict, init=False, repr=False)
 

@@ -11,13 +11,21 @@ like tenant tables, pinned by their arguments, or safe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tenantguard.audit.model import FOREIGN, Catalog, Relation
 from tenantguard.config import Settings, build_policy
 from tenantguard.engine.policy import Policy, normalize_name
 from tenantguard.errors import ConfigError
-from tenantguard.sources.schema import ForeignKeyInfo, FunctionInfo, SchemaInfo, ViewInfo
+from tenantguard.sources.schema import (
+    ForeignKeyInfo,
+    FunctionInfo,
+    SchemaInfo,
+    ViewInfo,
+    fills_by_name,
+    namesake_functions,
+    namesake_views,
+)
 
 __all__ = ["LivePolicy", "live_policy", "live_schema"]
 
@@ -32,15 +40,34 @@ class LivePolicy:
 
 def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
     """The catalog as the schema reader would have read it from files; and what the reader
-    makes of each function (by oid)."""
+    makes of each function (by oid).
+
+    As from files: a table's parents (INHERITS, PARTITION OF) and generated columns; the names
+    of lossy values, whatever carries them (a table's, a view's or a composite type's column, a
+    function's output); a name defined twice (views or functions in two schemas, overloads)
+    read as both. Better than from files: a parameter's type through its domains, and the
+    columns a function returning a row type fills, by position. Rules on writes are read from
+    their definitions (what a write runs beside itself); triggers and column defaults are not
+    (yet): the audit's TG216 and TG215 speak of those."""
     schema = SchemaInfo()
     for relation in catalog.relations:
+        # a view's column, as a table's, carries its type to a parameter compared with it
+        schema.lossy_columns.update(c.name for c in relation.columns if c.lossy)
         if relation.is_table or relation.kind == FOREIGN:
             schema.columns.setdefault(relation.name, set()).update(c.name for c in relation.columns)
             loose = {c.name for c in relation.columns if c.loose}
             if loose:  # no equality on such a tenant column pins it (`'acme' = 'ACME'`)
                 schema.loose.setdefault(relation.name, set()).update(loose)
-            schema.lossy_columns.update(c.name for c in relation.columns if c.lossy)
+            for column in relation.columns:
+                if column.generated is not None:  # an UPDATE of these moves the row
+                    generated = schema.generated.setdefault(relation.name, {})
+                    generated.setdefault(column.name, set()).update(column.generated)
+                if column.copies is not None:  # an INSERT sets it through that column
+                    schema.copies.setdefault(relation.name, {})[column.name] = column.copies
+            for oid in relation.parents:  # a read of the parent returns this table's rows
+                parent = catalog.relation(oid)
+                if parent is not None:
+                    schema.children.setdefault(parent.name, set()).add(relation.name)
             for key in relation.keys:
                 if key.kind in ("primary key", "unique constraint"):
                     schema.constraints[key.name] = set(key.plain_columns)
@@ -64,19 +91,41 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
                     )
                 )
         elif relation.is_view and relation.definition:
-            schema.views[relation.name] = ViewInfo(
+            view = ViewInfo(
                 relation.definition.strip().rstrip(";"), [c.name for c in relation.columns]
             )
+            old = schema.views.get(relation.name)
+            schema.views[relation.name] = view if old is None else namesake_views(old, view)
+    schema.lossy_columns.update(catalog.lossy_attributes)
+    orders: dict[str, list[tuple[str, ...]]] = {}  # each relation name's columns, in order
+    for relation in catalog.relations:
+        orders.setdefault(relation.name, []).append(tuple(c.name for c in relation.columns))
+    for relation in catalog.relations:
+        for rule in relation.rules:  # its statements run with a write: read as check reads them
+            if rule.acts:
+                schema.add_sql(rule.definition)
     bodies: dict[int, FunctionInfo] = {}
     for function in catalog.functions:
-        if function.language not in ("sql", "plpgsql") or function.returns_trigger:
+        schema.lossy_columns.update(function.lossy_outputs)
+    for function in catalog.functions:
+        if function.returns_trigger:
             continue
+        # read as the schema reader reads its CREATE FUNCTION: in another language (C,
+        # PL/Python…), its queries are out of sight — opaque, naming a tenant table is enough
         one = SchemaInfo(columns=schema.columns)
         one.add_sql(function.definition)
         info = one.functions.get(function.name)
-        if info is not None:
-            schema.functions[function.name] = info
+        if info is None:
+            continue
+        # the parameters' types through their domains; a row type's columns, by position
+        info = replace(info, lossy=tuple(sorted(set(info.lossy) | set(function.lossy_arguments))))
+        row = function.row_columns
+        if not info.outputs and row and not fills_by_name(info.body, row, orders):
+            info = replace(info, outputs=row)
+        if function.language in ("sql", "plpgsql"):
             bodies[function.oid] = info
+        known = schema.functions.get(function.name)
+        schema.functions[function.name] = info if known is None else namesake_functions(known, info)
     return schema, bodies
 
 

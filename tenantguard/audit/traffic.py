@@ -79,7 +79,7 @@ def _verdict(text: str, analyzer: Analyzer) -> tuple[Finding, ...]:
             moved = finding.shifted(statement.line, statement.column)
             findings.append(moved)
             anchors.append((statement.line - 1, statement.line, moved.line - 1, moved.line))
-    suppressions = sql_suppressions((c.text, c.line, c.column) for c in comments)
+    suppressions = sql_suppressions(((c.text, c.line, c.column) for c in comments), text)
     return tuple(apply_suppressions(findings, anchors, suppressions))
 
 

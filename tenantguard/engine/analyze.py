@@ -23,6 +23,7 @@ from tenantguard.engine.rules import STATEMENT_RULES, tg006_unprovable_statement
 from tenantguard.engine.sqltext import (
     BLANK,
     _skip_nested_comment,
+    declared_query,
     normalize_placeholders,
     original_offset,
 )
@@ -64,6 +65,8 @@ class _Reader(threading.local):
                 misread = _misread(text, tokens)
                 if misread is not None:
                     raise _Misread(*misread)
+            if _NAME_KEYWORDS.search(text):
+                _keywords_as_names(tokens)
             aliases = _join_using_aliases(tokens) if _USING.search(text) else None
             if aliases:
                 tokens = [t for i, t in enumerate(tokens) if i not in aliases.removed]
@@ -77,6 +80,22 @@ class _Reader(threading.local):
             return trees
         finally:
             self.parser.reset()  # do not keep the last statement's tokens alive
+
+
+# words sqlglot's tokenizer makes keywords of other dialects' clauses, which PostgreSQL reads as
+# names: `lock` (an unreserved keyword: only `LOCK [TABLE] …` starts with it; sqlglot ends a
+# GROUP BY or a FROM at it, for MySQL's `LOCK IN SHARE MODE`) and `qualify` (no keyword at all;
+# Snowflake's clause)
+_NAME_KEYWORDS = re.compile(r"lock|qualify", re.IGNORECASE)
+
+
+def _keywords_as_names(tokens: list[Token]) -> None:
+    """Retypes those words as names where PostgreSQL has them as names: everywhere but a
+    statement's first word (`LOCK TABLE t`)."""
+    for index, token in enumerate(tokens):
+        kind = token.token_type
+        if kind is TokenType.QUALIFY or (kind is TokenType.LOCK and index > 0):
+            token.token_type = TokenType.VAR
 
 
 class _Misread(Exception):
@@ -359,6 +378,27 @@ def _parse_statement(
     text, inserted = normalize_placeholders(sql)
     if _TRANSACTION_START.fullmatch(text):
         return exp.Transaction(), inserted, None, None  # reads no rows, whatever its modes
+    parsed = _parse_text(text, inserted)
+    tree = parsed[0]
+    if type(tree) is exp.Command and str(tree.this).upper() == "DECLARE":
+        return _declared_query(text, inserted) or parsed
+    return parsed
+
+
+def _declared_query(
+    text: str, inserted: tuple[int, ...]
+) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None] | None:
+    """`DECLARE c … CURSOR … FOR query`, which sqlglot keeps opaque: the query, parsed where it
+    stands (the words before it blanked, so that positions hold), and proven as any query is
+    (a `U&"…"` name in it is TG006's, as anywhere). None — the statement stays opaque — when
+    the words before it are not read as the server reads them."""
+    query = declared_query(text)
+    return None if query is None else _parse_text(query, inserted)
+
+
+def _parse_text(
+    text: str, inserted: tuple[int, ...]
+) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
     try:
         trees = [t for t in _READER.parse(text) if isinstance(t, exp.Expression)]
     except RecursionError:

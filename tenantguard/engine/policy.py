@@ -251,6 +251,7 @@ class Policy:
         "spelled_calls",
         "table_columns",
         "tenant_column",
+        "tenant_copies",
         "tenant_defaults",
         "tenant_expressions",
         "tenant_root",
@@ -301,6 +302,10 @@ class Policy:
     # tenant tables whose tenant column is generated (`GENERATED ALWAYS AS (owner) STORED`): the
     # columns its expression reads, whose UPDATE moves the row to another tenant
     tenant_sources: Mapping[str, frozenset[str]]
+    # tenant tables whose tenant column is generated as a copy of one column (`GENERATED ALWAYS
+    # AS (owner) STORED`, or an exact cast of it; `owner` of no lossy type): that column, which
+    # an INSERT may give the tenant value in the tenant column's stead
+    tenant_copies: Mapping[str, str]
     # the functions a statement must not call out of the proof's sight: tenant tables that are
     # functions, and pinning functions; and their names as written quoted, folded (a screen)
     spelled_calls: frozenset[str]
@@ -350,6 +355,7 @@ class Policy:
         lossy_columns: Iterable[str] = (),
         hidden_writes: Mapping[str, Mapping[str, str]] | None = None,
         leaky_defaults: Mapping[str, Mapping[str, str]] | None = None,
+        tenant_copies: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -429,6 +435,17 @@ class Policy:
             "tenant_sources",
             MappingProxyType(
                 {normalize_name(k): _names(v) for k, v in (tenant_sources or {}).items()}
+            ),
+        )
+        init(
+            self,
+            "tenant_copies",
+            MappingProxyType(
+                {
+                    normalize_name(k): normalize_name(v)
+                    for k, v in (tenant_copies or {}).items()
+                    if normalize_name(v) != self.tenant_column
+                }
             ),
         )
         calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
@@ -613,6 +630,7 @@ class Policy:
                 sql_name(t): {sql_name(c): why for c, why in columns.items()}
                 for t, columns in self.leaky_defaults.items()
             },
+            "tenant_copies": {sql_name(t): sql_name(c) for t, c in self.tenant_copies.items()},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

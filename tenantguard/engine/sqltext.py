@@ -12,7 +12,16 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["BLANK", "Comment", "LineIndex", "Statement", "normalize_placeholders", "split_sql"]
+__all__ = [
+    "BLANK",
+    "Comment",
+    "LineIndex",
+    "Statement",
+    "cursor_query_start",
+    "declared_query",
+    "normalize_placeholders",
+    "split_sql",
+]
 
 # PostgreSQL's blanks, as a character class: not Python's `\s` (U+00A0 and the other Unicode
 # spaces are letters of a name to PostgreSQL); \v is a blank from PostgreSQL 16 (before, an error)
@@ -103,6 +112,78 @@ def _skip_leading_noise(text: str, start: int, end: int) -> int:
         if after < 0 or after > end:
             return start
         start = after
+
+
+# a word as PostgreSQL's scanner reads one (a letter, `_` or any non-ASCII character, then those,
+# digits and `$`), or a quoted name
+_WORD = re.compile(
+    r'"[^"]*(?:""[^"]*)*"'
+    r"|[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*"
+)
+_CURSOR_OPTIONS = frozenset({"binary", "asensitive", "insensitive", "scroll"})
+
+
+def cursor_query_start(text: str) -> int | None:
+    """Where the query of `DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL]
+    CURSOR [{WITH | WITHOUT} HOLD] FOR query` starts in `text`; None for any other statement.
+
+    Read word by word as the server reads them (blanks and comments between words, keywords
+    in ASCII letters of any case, the cursor's name plain or quoted); anything else, None.
+    """
+    words = 0
+    position = 0
+    end = len(text)
+    state = "declare"
+    while words < 12:  # DECLARE, the name, the options, CURSOR, WITH HOLD, FOR: a few words
+        position = _skip_leading_noise(text, position, end)
+        match = _WORD.match(text, position)
+        if match is None:
+            return None
+        word = match.group()
+        position = match.end()
+        words += 1
+        keyword = word.lower() if word.isascii() and word[0] != '"' else ""
+        if state == "declare":
+            if keyword != "declare":
+                return None
+            state = "name"
+        elif state == "name":
+            state = "options"
+        elif state == "options":
+            if keyword == "cursor":
+                state = "hold"
+            elif keyword == "no":
+                state = "no"
+            elif keyword not in _CURSOR_OPTIONS:
+                return None
+        elif state == "no":
+            if keyword != "scroll":
+                return None
+            state = "options"
+        elif state == "hold":
+            if keyword == "for":
+                return position
+            if keyword not in ("with", "without"):
+                return None
+            state = "held"
+        elif state == "held":
+            if keyword != "hold":
+                return None
+            state = "for"
+        elif keyword == "for":  # state "for"
+            return position
+        else:
+            return None
+    return None
+
+
+def declared_query(text: str) -> str | None:
+    """The query of a cursor's declaration where it stands in `text`, the words before it
+    blanked (lines and positions kept); None when `text` declares no cursor."""
+    start = cursor_query_start(text)
+    if start is None:
+        return None
+    return "".join(c if c in "\n\r" else " " for c in text[:start]) + text[start:]
 
 
 _DOLLAR_QUOTE = re.compile(r"\$(?![0-9])")  # a `$` that may open a dollar quote

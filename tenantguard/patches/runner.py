@@ -12,7 +12,9 @@ What the runner guarantees:
   it; when it gives up, the error names the table and the backend holding it;
 - a `CREATE INDEX CONCURRENTLY` that failed or was killed leaves an INVALID index: the next run
   drops and rebuilds it (also for an applied patch); one that fails while the runner lives and
-  that writes already update (a unique one refusing duplicates) is dropped at once;
+  that writes already update (a unique one refusing duplicates) is dropped at once; one killed
+  after its build and before its ledger row is recorded without building it again when the
+  index is valid and of the patch's definition, and refused when it is another index;
 - a connection the caller passed in is handed back clean (no patch's settings, no transaction,
   no patch lock), also when the run is cancelled.
 
@@ -619,6 +621,77 @@ async def _drop_invalid_index(conn: asyncpg.Connection, patch: PatchFile) -> Non
         await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {qualified}")
 
 
+_BUILT_INDEX = """
+SELECT i.indisvalid, i.indrelid = to_regclass($2) AS same_table,
+       pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_index i WHERE i.indexrelid = to_regclass($1)
+"""
+
+
+async def _built_already(conn: asyncpg.Connection, patch: PatchFile) -> bool:
+    """Is the index of a no-transaction `CREATE INDEX CONCURRENTLY name …` (without IF NOT
+    EXISTS) there already, valid and as the patch defines it? A runner stopped after the build
+    and before the ledger row leaves it so, and the patch could never run again ('already
+    exists'): it is recorded without building it again. An index of that name and another
+    definition is not the patch's: refused, with both definitions and the way out."""
+    from pglast import ast
+
+    from tenantguard.patches.statements import concurrent_index
+
+    statement = patch.statements[0]
+    found = concurrent_index(statement)
+    node = statement.node
+    if not (found and isinstance(node, ast.IndexStmt) and node.relation and not node.if_not_exists):
+        return False
+    schema, name = found
+    qualified = f"{quote_ident(schema)}.{quote_ident(name)}" if schema else quote_ident(name)
+    relation = node.relation
+    table = quote_ident(str(relation.relname))
+    if relation.schemaname:
+        table = f"{quote_ident(str(relation.schemaname))}.{table}"
+    row = await conn.fetchrow(_BUILT_INDEX, qualified, table)
+    if row is None or not row["indisvalid"]:
+        return False  # none (built now), or INVALID (dropped before: `_drop_invalid_index`)
+    live = str(row["definition"])
+    if row["same_table"] and _same_index(statement.text, live):
+        log.warning(
+            "%s: index %s is there already, valid and as the patch defines it (a run stopped "
+            "between building it and recording the patch): recorded without building it again",
+            patch.name,
+            qualified,
+        )
+        return True
+    raise PatchError(
+        f"{patch.path}: patch {patch.name} builds index {qualified}, and an index of that name "
+        f"exists already with another definition:\n    in the database: {live}\n"
+        f"    the patch builds: {statement.text.strip()}\n"
+        "    It was made by hand or by another version of the patch; nothing was recorded. If "
+        f"it may go, run `DROP INDEX CONCURRENTLY {qualified};` and apply again (the patch "
+        "builds it); if it is the right one, write the patch to build exactly it"
+    )
+
+
+def _same_index(patch: str, live: str) -> bool:
+    """Do a patch's `CREATE INDEX CONCURRENTLY …` and an index's `pg_get_indexdef` build the
+    same index on the same table (known to be the same by the caller)? Both read by
+    PostgreSQL's parser and printed back, CONCURRENTLY and the table's spelling set aside.
+    A spelling the server normalizes differently (an expression it prints with casts) reads as
+    another definition: refused, never taken for the patch's."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+    from pglast.stream import RawStream
+
+    try:
+        mine, theirs = (parse_sql(text)[0].stmt for text in (patch, live))
+    except (ParseError, IndexError):
+        return False
+    if not (isinstance(mine, ast.IndexStmt) and isinstance(theirs, ast.IndexStmt)):
+        return False
+    theirs.relation = mine.relation
+    mine.concurrent = theirs.concurrent = False
+    return bool(RawStream()(mine) == RawStream()(theirs))
+
+
 async def _pending_detach(conn: asyncpg.Connection, patch: PatchFile) -> str | None:
     """`ALTER TABLE … DETACH PARTITION … FINALIZE` when the patch's concurrent detach was cut
     short (the partition is left 'pending detach', and the patch itself can never run again)."""
@@ -849,6 +922,8 @@ async def _run_once(
                     "%s: finishing the detach an earlier run began: %s", patch.name, finalize
                 )
                 await conn.execute(finalize)
+            elif await _built_already(conn, patch):
+                finalize = "built"
         for statement in patch.statements if finalize is None else ():
             await conn.execute(statement.text)
         statement, step = None, "recording it in the ledger"

@@ -36,7 +36,7 @@ from collections.abc import (
     Sequence,
 )
 from contextvars import ContextVar
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NoReturn, TypeAlias, TypeVar
 from uuid import UUID as _UUID
 
 import asyncpg
@@ -46,7 +46,7 @@ from asyncpg.pool import Pool
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.sqltext import split_sql
-from tenantguard.errors import ConfigError
+from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode, as_mode
@@ -59,7 +59,8 @@ __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "c
 T = TypeVar("T")
 # what a check asks before its statement runs: the tenant setting's value (to forget after it),
 # a check still to make (`_Later`), the driver's exemption (`_Driver`), or nothing
-_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | None"
+# the hot path's plan of a call that only sends frozen arguments is that tuple of arguments
+_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | tuple[Any, ...] | None"
 
 _get_scope = _SCOPE.get
 # a uuid.UUID's bytes as its `bytes` property makes them (big-endian), without the property
@@ -133,12 +134,12 @@ class GuardedConnection(asyncpg.Connection):
         The hot path decides a cached plain statement with at most one bound value to compare;
         anything else goes to `_tg_admit_slow`, which decides everything.
         """
-        if not self._tg_fast:
+        if not self._tg_fast or type(query) is not str:  # a str subclass may pose as a key
             return self._tg_admit_args(query, args)
         guard: Guard = self._tg_guard  # type: ignore[assignment]  # set when _tg_fast is
         try:
-            verdict = guard._cache[query]  # type: ignore[index]
-        except (KeyError, TypeError):  # not seen yet, or not even hashable
+            verdict = guard._cache[query]
+        except KeyError:  # not seen yet
             return self._tg_admit_args(query, args)
         if not verdict.fast:
             return self._tg_admit_args(query, args)
@@ -164,11 +165,18 @@ class GuardedConnection(asyncpg.Connection):
                     if value != wanted and value != scope.value:
                         return self._tg_admit_args(query, args)
                 elif kind is _UUID:
-                    # mutable, and encoded by asyncpg after the check: frozen, and sent so
-                    value = _PgUUID(_to_bytes(value.int, 16))
-                    if value != scope.frozen_key:
-                        return self._tg_admit_args(query, args)
-                    frozen = (*args[:index], value, *args[index + 1 :])
+                    # mutable, and encoded by asyncpg after the check: its number is read
+                    # once and compared, and the scope's own frozen UUID is sent in its place
+                    try:
+                        number = value.int
+                    except AttributeError:
+                        _no_uuid_value(value)
+                    if type(number) is not int or number != scope.uuid_number:
+                        return self._tg_admit_args(query, args)  # another, or not a number
+                    key = scope.frozen_key
+                    frozen = (
+                        (key, *args[1:]) if index == 0 else (*args[:index], key, *args[index + 1 :])
+                    )
                 elif kind is not _PgUUID or value != scope.frozen_key:
                     return self._tg_admit_args(query, args)
             elif index == _SEVERAL_VALUES:
@@ -177,11 +185,11 @@ class GuardedConnection(asyncpg.Connection):
             return self._tg_admit_args(query, args)
         guard.fast_hits += 1
         if guard._full:
-            guard.touch(query)  # type: ignore[arg-type]
+            guard.touch(query)
         if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
             # a pin by the setting is ensured when the call runs, not now
             return wanted if frozen is None else _Frozen(frozen, wanted)
-        return None if frozen is None else _Frozen(frozen, None)
+        return frozen  # None, or only the frozen arguments to send
 
     def _tg_admit_args(self, query: object, args: tuple[Any, ...]) -> _Plan:
         """`_tg_admit_slow` of one call's arguments, each uuid.UUID in them frozen first (see
@@ -200,6 +208,8 @@ class GuardedConnection(asyncpg.Connection):
         frozen arguments, the setting first."""
         if type(plan) is _Frozen:
             args, plan = plan.args, plan.plan
+        elif type(plan) is tuple:
+            args, plan = plan, None
         call = method(self, query, *args, **options)
         return call if plan is None else self._tg_then(plan, call)
 
@@ -609,9 +619,9 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, str]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            if type(wanted) is not _Frozen or wanted.plan is not None:
+            if type(wanted) is not tuple:
                 return self._tg_call(wanted, _execute, query, args, {"timeout": timeout})
-            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
+            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None:  # keyword arguments cost a third of asyncpg's own call
             return _execute(self, query, *args)
         return _execute(self, query, *args, timeout=timeout)
@@ -621,10 +631,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, list[Any]]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            if type(wanted) is not _Frozen or wanted.plan is not None:
+            if type(wanted) is not tuple:
                 options = {"timeout": timeout, "record_class": record_class}
                 return self._tg_call(wanted, _fetch, query, args, options)
-            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
+            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None and record_class is None:
             return _fetch(self, query, *args)
         return _fetch(self, query, *args, timeout=timeout, record_class=record_class)
@@ -634,10 +644,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            if type(wanted) is not _Frozen or wanted.plan is not None:
+            if type(wanted) is not tuple:
                 options = {"column": column, "timeout": timeout}
                 return self._tg_call(wanted, _fetchval, query, args, options)
-            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
+            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
         if column == 0 and timeout is None:
             return _fetchval(self, query, *args)
         return _fetchval(self, query, *args, column=column, timeout=timeout)
@@ -647,10 +657,10 @@ class GuardedConnection(asyncpg.Connection):
     ) -> Coroutine[Any, Any, Any]:
         wanted = self._tg_admit(query, args)
         if wanted is not None:
-            if type(wanted) is not _Frozen or wanted.plan is not None:
+            if type(wanted) is not tuple:
                 options = {"timeout": timeout, "record_class": record_class}
                 return self._tg_call(wanted, _fetchrow, query, args, options)
-            args = wanted.args  # the hot path's frozen uuid: asyncpg's call, made below
+            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
         if timeout is None and record_class is None:
             return _fetchrow(self, query, *args)
         return _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
@@ -701,7 +711,9 @@ class GuardedConnection(asyncpg.Connection):
         # the factory is lazy: the check happens now, where the call is; the setting before
         # the cursor's first round trip
         wanted = self._tg_admit(query, args)
-        if type(wanted) is _Frozen:
+        if type(wanted) is tuple:
+            args, wanted = wanted, None
+        elif type(wanted) is _Frozen:
             args, wanted = wanted.args, wanted.plan
         factory = super().cursor(
             query, *args, prefetch=prefetch, timeout=timeout, record_class=record_class
@@ -1143,7 +1155,8 @@ def _combine(first: _Plan, second: _Plan) -> _Plan:
 
     Never a `_Later`: the copy methods that combine checks wait for the driver first; a
     `_Driver` is theirs to run at once, in the driver's run."""
-    assert not isinstance(first, _Later | _Frozen) and not isinstance(second, _Later | _Frozen)
+    assert not isinstance(first, _Later | _Frozen | tuple)
+    assert not isinstance(second, _Later | _Frozen | tuple)
     first = None if isinstance(first, _Driver) else first
     second = None if isinstance(second, _Driver) else second
     if first is None or second is None:
@@ -1189,8 +1202,32 @@ def _frozen(values: Iterable[Any]) -> tuple[Any, ...]:
     row = tuple(values)
     for value in row:
         if type(value) is _UUID:
-            return tuple(_PgUUID(_to_bytes(v.int, 16)) if type(v) is _UUID else v for v in row)
+            return tuple(_pg_uuid(v) if type(v) is _UUID else v for v in row)
     return row
+
+
+def _pg_uuid(value: _UUID) -> object:
+    """asyncpg's UUID of a uuid.UUID's value (read from its `int` slot)."""
+    try:
+        return _PgUUID(_to_bytes(value.int, 16))
+    except (AttributeError, TypeError, OverflowError):
+        _no_uuid_value(value)
+
+
+def _no_uuid_value(value: object) -> NoReturn:
+    """A uuid.UUID whose `int` slot was deleted or set to something that is no 128-bit
+    number (object.__setattr__) has no value to check or to send: refused in every mode
+    (asyncpg could not encode it either)."""
+    try:
+        slot = repr(object.__getattribute__(value, "int"))[:40]
+    except AttributeError:
+        slot = "nothing"
+    raise TenantIsolationError(
+        f"TG-RUNTIME: a uuid.UUID argument holds {slot} in its int slot, no uuid value: it "
+        "cannot be checked or sent — pass the tenant's uuid.UUID as uuid.UUID() made it",
+        rule="TG-RUNTIME",
+        hint="pass the tenant's uuid.UUID as uuid.UUID() made it",
+    )
 
 
 class _Frozen:

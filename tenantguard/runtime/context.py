@@ -49,11 +49,17 @@ class Scope:
     # the key as asyncpg's UUID when it is a UUID's canonical text (else None): the hot path
     # compares a frozen uuid argument with it, byte for byte (the same as text to the key)
     frozen_key: _PgUUID | None = field(init=False, compare=False)
+    # frozen_key's 128-bit number: the hot path compares a uuid.UUID argument's `int` slot
+    # with it (an exact int, read once) and sends frozen_key in its place
+    uuid_number: int | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         checkable = self.key is not None and self.unscoped_reason is None and self.owner is None
         object.__setattr__(self, "checkable", checkable)
-        object.__setattr__(self, "frozen_key", _canonical_uuid(self.key))
+        frozen = _canonical_uuid(self.key)
+        object.__setattr__(self, "frozen_key", frozen)
+        number = None if frozen is None else int.from_bytes(frozen.bytes, "big")
+        object.__setattr__(self, "uuid_number", number)
 
     def outside_owner(self) -> bool:
         """True when the generator that entered this scope is suspended at a `yield`:

@@ -21,7 +21,7 @@ from sqlglot import exp
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy, strip_casts
-from tenantguard.engine.sqltext import split_sql
+from tenantguard.engine.sqltext import cursor_query_start, split_sql
 from tenantguard.errors import TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site
@@ -358,6 +358,15 @@ class Guard:
                         literals.append(str(pin.key))
                     elif pin.kind == "expression":
                         expression = True
+                        if cursor_query_start(text) is not None:
+                            errors.append(
+                                _runtime_finding(
+                                    "the cursor is pinned by the tenant expression, which its "
+                                    "query reads when the rows are fetched (FETCH), under "
+                                    "whatever the setting holds then: not when it is declared",
+                                    "pin the cursor's query with a parameter ($n)",
+                                )
+                            )
                     elif pin.kind == "placeholder":
                         errors.append(
                             _runtime_finding(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 
 from tenantguard._collect import collecting_less, young_collections_less
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.sqltext import LineIndex, split_sql
+from tenantguard.engine.sqltext import Comment, LineIndex, Statement, split_sql
 from tenantguard.sources.suppressions import (
     Suppression,
     apply_suppressions,
@@ -338,6 +338,8 @@ def check_sql_text(
     one sqlglot accepts but it rejects (`x int,, y int`) is TG006 at its error (unless the
     patch rules, `patch_linted`, said so already)."""
     statements, comments = split_sql(text)
+    if comments and not schema_source:
+        statements = _query_file_pieces(text, statements, comments, analyzer)
     findings: list[Finding] = []
     anchors: list[tuple[int, ...]] = []
     for statement in statements:
@@ -348,8 +350,62 @@ def check_sql_text(
             moved = finding.shifted(statement.line, statement.column)
             findings.append(moved)
             anchors.append((statement.line - 1, statement.line, moved.line - 1, moved.line))
-    suppressions = sql_suppressions((c.text, c.line, c.column) for c in comments)
+    suppressions = sql_suppressions(((c.text, c.line, c.column) for c in comments), text)
     return findings, len(statements), anchors, suppressions
+
+
+# a comment line that heads a query in a query file: after a blank line, or aiosql's `-- name:`
+_HEADER_AFTER_BLANK = re.compile(r"\n[ \t\r\f\v]*\n[ \t\r\f\v]*\Z")
+_NAME_HEADER = re.compile(r"--\s*name\s*:", re.IGNORECASE)
+_LINE_START = re.compile(r"(?:\A|\n)[ \t\r\f\v]*\Z")
+
+
+def _query_file_pieces(
+    text: str, statements: list[Statement], comments: list[Comment], analyzer: Analyzer
+) -> list[Statement]:
+    """The statements of a query file that separates its queries by comment headers, not by
+    `;` (aiosql's `-- name: get_patient`, procrastinate's `-- defer_job --`): a statement that
+    does not parse, cut at the comment lines that head a query — a line comment alone on its
+    line after a blank line, or `-- name:` — when every piece parses on its own. PostgreSQL
+    would refuse the text as one statement; the application sends the pieces, one by one.
+    Anything else stays as it was (and unprovable)."""
+    out: list[Statement] = []
+    lines: LineIndex | None = None
+    for statement in statements:
+        end = statement.start + len(statement.text)
+        cuts = [
+            c.start
+            for c in comments
+            if statement.start < c.start < end
+            and c.text.startswith("--")
+            and _LINE_START.search(text, 0, c.start) is not None
+            and (
+                _HEADER_AFTER_BLANK.search(text, 0, c.start) is not None
+                or _NAME_HEADER.match(c.text) is not None
+            )
+        ]
+        if not cuts or statement.error is not None or analyzer.verdict(statement.text).parsed:
+            out.append(statement)
+            continue
+        lines = lines or LineIndex(text)
+        pieces: list[Statement] = []
+        for begin, stop in zip([statement.start, *cuts], [*cuts, end], strict=True):
+            found, _ = split_sql(text[begin:stop])
+            if not found:
+                continue  # a header with nothing under it
+            if len(found) != 1 or found[0].error is not None:
+                break
+            piece = found[0]
+            if not analyzer.verdict(piece.text).parsed:
+                break
+            line, column = lines.position(begin + piece.start)
+            pieces.append(Statement(piece.text, begin + piece.start, line, column))
+        else:
+            if len(pieces) > 1:
+                out.extend(pieces)
+                continue
+        out.append(statement)
+    return out
 
 
 def _as_postgresql_reads(

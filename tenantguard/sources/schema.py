@@ -47,6 +47,9 @@ __all__ = [
     "SchemaInfo",
     "SchemaProblem",
     "ViewInfo",
+    "fills_by_name",
+    "namesake_functions",
+    "namesake_views",
     "pin_of",
     "postgres_error",
     "read_schema",
@@ -213,6 +216,12 @@ class SchemaInfo:
     # each table's generated columns (`GENERATED ALWAYS AS (owner) STORED`) and the columns
     # their expressions read: an UPDATE of one of those changes the generated column
     generated: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    # each table's generated columns that copy one column (`GENERATED ALWAYS AS (owner)`, or an
+    # exact cast of it: `owner::uuid`): the column copied. An INSERT giving it a value gives the
+    # generated column that value. Forgotten at any doubt: a rename, a type change, DROP or SET
+    # EXPRESSION, a drop, a second definition, a name in two schemas, LIKE without INCLUDING
+    # GENERATED
+    copies: dict[str, dict[str, str]] = field(default_factory=dict)
     # the tables inheriting from (or partitions of) each table: a read of a parent returns them
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # what a write runs beside itself: triggers and the functions they call (with the fields
@@ -223,7 +232,7 @@ class SchemaInfo:
     write_rules: list[WriteRule] = field(default_factory=list)
     # tables made by CREATE TABLE … AS / SELECT … INTO (with data): the query that filled them,
     # held to the view conditions (a copy of every tenant's rows without their tenant column)
-    copies: dict[str, ViewInfo] = field(default_factory=dict)
+    filled: dict[str, ViewInfo] = field(default_factory=dict)
     # the materialized views among the views: their rows are their query's when last refreshed,
     # under the tenant setting of the session that refreshed them
     materialized: set[str] = field(default_factory=set)
@@ -234,6 +243,13 @@ class SchemaInfo:
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # relations with a trigger or a rule: an INSERT into such a view writes what they write
     rewritten: set[str] = field(default_factory=set, compare=False, repr=False)
+    # while reading only: each table's columns in order, where the sources show it (dropped at
+    # any doubt); the tables whose rows each function returns without naming its outputs
+    # (RETURNS SETOF t: PostgreSQL fills t's columns by position), and the functions that name
+    # theirs (RETURNS TABLE, OUT) — see `resolve_row_outputs`
+    order: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+    row_returns: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    declared_outputs: set[str] = field(default_factory=set, compare=False, repr=False)
     # types (citext, domains over a loose type or with a loose collation) and collations
     # (`deterministic = false`, or FROM one) whose equality folds several values into one
     loose_types: set[str] = field(default_factory=lambda: {"citext"}, compare=False, repr=False)
@@ -333,8 +349,9 @@ class SchemaInfo:
             "trigger_functions": {n: [f.body, f.opaque] for n, f in self.trigger_functions.items()},
             "new_fields": {n: sorted(f) for n, f in self.new_fields.items()},
             "write_rules": [[r.name, r.relation, r.event, r.actions] for r in self.write_rules],
-            "copies": {n: [v.query, v.columns] for n, v in self.copies.items()},
+            "filled": {n: [v.query, v.columns] for n, v in self.filled.items()},
             "materialized": sorted(self.materialized),
+            "copies": {t: dict(c) for t, c in self.copies.items() if c},
         }
 
     @classmethod
@@ -436,11 +453,14 @@ class SchemaInfo:
                 WriteRule(str(name), str(relation), str(event), texts(actions))
                 for name, relation, event, actions in data["write_rules"]
             ],
-            copies={
+            filled={
                 str(n): ViewInfo(str(query), None if columns is None else texts(columns))
-                for n, (query, columns) in data["copies"].items()
+                for n, (query, columns) in data["filled"].items()
             },
             materialized=set(texts(data["materialized"])),
+            copies={
+                str(t): {str(c): str(r) for c, r in g.items()} for t, g in data["copies"].items()
+            },
         )
 
     # what the schema says
@@ -708,6 +728,10 @@ class SchemaInfo:
         where, line, column = self._at
         self.problems.append(SchemaProblem(where, line, column, message, text, parsed=True))
 
+    def descendants(self, table: str) -> set[str]:
+        """The tables inheriting from `table`, at any depth (partitions included)."""
+        return self._descendants(table)
+
     def _descendants(self, table: str) -> set[str]:
         """The tables inheriting from `table`, at any depth (partitions included)."""
         found: set[str] = set()
@@ -733,8 +757,9 @@ class SchemaInfo:
         if node.if_not_exists and self._exists(node.relation):
             return  # PostgreSQL skips it: the relation of that name stays as it was
         self.defaults.pop(table, None)  # what an earlier table of this name had is gone
-        self.copies.pop(table, None)
+        self.filled.pop(table, None)
         self.traits.pop(table, None)
+        self.copies.pop(table, None)
         self._forget_kin(table)
         if self._defined(node.relation):
             self._no_defaults.add(table)
@@ -756,13 +781,23 @@ class SchemaInfo:
             self._partitions.add(table)
         else:
             self._partitions.discard(table)
+        # the columns in order: the parents' first, then its own (and LIKE's) as written
+        order: list[str] | None = [] if node.ofTypename is None else None
+        self.order.pop(table, None)
         for parent in node.inhRelations or ():  # INHERITS, PARTITION OF
+            known = self.order.get(_relname(parent))
+            if order is not None and known is not None:
+                order.extend(c for c in known if c not in order)
+            else:
+                order = None
             columns |= self.columns.get(_relname(parent), set())
             self._copy_loose(_relname(parent), table)
-            self._copy_generated(_relname(parent), table)
+            self._copy_generated(_relname(parent), table, expressions=True)
             self.children.setdefault(_relname(parent), set()).add(table)
             self._copy_defaults(_relname(parent), table)  # a column declared again has its own
             self._copy_traits(_relname(parent), table)  # types and NOT NULL are inherited
+        if order is not None and len(self.relation_schemas.get(table, ())) <= 1:
+            self.order[table] = order
         for element in node.tableElts or ():
             self._table_element(table, columns, element)
 
@@ -804,8 +839,9 @@ class SchemaInfo:
             leaf.intoClause = into
         names = self._query_columns(node, query)
         self.columns.setdefault(_relname(into.rel), set()).update(names or ())
+        self.order.pop(_relname(into.rel), None)  # its columns' order: not kept
         self._lossy_outputs(node, list(_strings(into.colNames)) or None)
-        self.copies[_relname(into.rel)] = ViewInfo(query, list(_strings(into.colNames)) or None)
+        self.filled[_relname(into.rel)] = ViewInfo(query, list(_strings(into.colNames)) or None)
 
     def _table_element(self, table: str, columns: set[str], element: Any) -> None:
         from pglast.enums import ConstrType, TableLikeOption
@@ -814,12 +850,15 @@ class SchemaInfo:
         if kind == "ColumnDef":
             column = str(element.colname)
             columns.add(column)
+            if table in self.order and column not in self.order[table]:
+                self.order[table].append(column)
             if self._loose_type(element.typeName, element.collClause):
                 self.loose.setdefault(table, set()).add(column)
             if self._lossy_type(element.typeName, element.collClause):
                 self.lossy_columns.add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
             self._of_domain(table, column, element.typeName)
+            self.copies.get(table, {}).pop(column, None)  # unless its own expression copies
             constraints = list(element.constraints or ())
             traits = self.traits.setdefault(table, {}).setdefault(column, set())
             if _integer_type(element.typeName):
@@ -841,6 +880,9 @@ class SchemaInfo:
                 elif contype == ConstrType.CONSTR_GENERATED and constraint.raw_expr is not None:
                     read = _columns_read(constraint.raw_expr)
                     self.generated.setdefault(table, {})[column] = read
+                    copied = copied_column(constraint.raw_expr)
+                    if copied is not None and table not in self._no_defaults:
+                        self.copies.setdefault(table, {})[column] = copied
                 elif contype == ConstrType.CONSTR_FOREIGN:
                     self._foreign_key(table, constraint, (column,), _deferred(constraints, index))
                 else:
@@ -849,9 +891,26 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             columns |= self.columns.get(_relname(element.relation), set())
+            known = self.order.get(_relname(element.relation))
+            if table in self.order and known is not None:
+                self.order[table].extend(c for c in known if c not in self.order[table])
+            else:
+                self.order.pop(table, None)
             self._copy_traits(_relname(element.relation), table)  # LIKE copies NOT NULL too
             self._copy_loose(_relname(element.relation), table)  # LIKE keeps the collations
-            self._copy_generated(_relname(element.relation), table)  # INCLUDING GENERATED
+            # the expressions only with INCLUDING GENERATED (without: plain columns); the names
+            # read, always (fail closed)
+            self._copy_generated(
+                _relname(element.relation),
+                table,
+                expressions=bool(
+                    element.options
+                    & (
+                        TableLikeOption.CREATE_TABLE_LIKE_GENERATED
+                        | TableLikeOption.CREATE_TABLE_LIKE_ALL
+                    )
+                ),
+            )
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
 
@@ -879,9 +938,26 @@ class SchemaInfo:
                 elif name in found:
                     found[name].discard(trait)
 
-    def _copy_generated(self, source: str, table: str) -> None:
+    def _copy_generated(self, source: str, table: str, *, expressions: bool) -> None:
+        """`table` gets `source`'s generated columns (INHERITS, PARTITION OF, LIKE): the names
+        they read, and with `expressions` the columns they copy."""
         for column, read in self.generated.get(source, {}).items():
             self.generated.setdefault(table, {}).setdefault(column, set()).update(read)
+            copied = self.copies.get(source, {}).get(column)
+            if expressions and copied is not None and table not in self._no_defaults:
+                self.copies.setdefault(table, {})[column] = copied
+            else:
+                self._forget_copies(table, column)
+
+    def _forget_copies(self, table: str, *columns: str) -> None:
+        """Forgets the copies of `table` (and its descendants) that name one of `columns`, as
+        the generated column or the column copied."""
+        for changed in (table, *self._descendants(table)):
+            copies = self.copies.get(changed)
+            if copies:
+                for generated, copied in list(copies.items()):
+                    if generated in columns or copied in columns:
+                        del copies[generated]
 
     def _copy_loose(self, source: str, table: str) -> None:
         if source in self.loose:
@@ -1106,13 +1182,14 @@ class SchemaInfo:
             self.materialized.add(name)  # one of a name in two schemas: read as both
             return
         self._defined(node.into.rel)
-        self.copies.pop(name, None)
+        self.filled.pop(name, None)
         if not node.into.skipData:  # WITH NO DATA copies no row
-            self.copies[name] = ViewInfo(query, list(_strings(node.into.colNames)) or None)
+            self.filled[name] = ViewInfo(query, list(_strings(node.into.colNames)) or None)
         names = list(_strings(node.into.colNames))
         if not names:
             names = sorted(self._query_columns(source, query))
         self.columns.setdefault(name, set()).update(names)
+        self.order.pop(name, None)  # its columns' order: not kept
         if any(self.loose.get(t) for t in _relations_read(source)):
             # a column keeps its collation and domain, under any name: fail closed
             self.loose.setdefault(name, set()).update(names)
@@ -1180,13 +1257,18 @@ class SchemaInfo:
                     for child in self._descendants(table):
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
-                            self._copy_generated(table, child)
+                            if str(command.def_.colname) not in self.order.get(child, [""]):
+                                self.order[child].append(str(command.def_.colname))
+                            self._copy_generated(table, child, expressions=True)
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 self._drop_traits(table, str(command.name))  # added again, it is another
                 self._drop_column_keys(table, str(command.name))
                 self._column_domains.pop((table, str(command.name)), None)
+                self._forget_copies(table, str(command.name))
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
+                for changed in (table, *self._descendants(table)):  # a child may keep its own
+                    self.order.pop(changed, None)
                 self._set_default(table, str(command.name), None)
             elif subtype == AlterTableType.AT_ColumnDefault and command.name:
                 # SET DEFAULT e / DROP DEFAULT: without ONLY, every descendant's too
@@ -1210,7 +1292,10 @@ class SchemaInfo:
                     found.setdefault(str(command.name), set()).add("not_null")
             elif subtype == AlterTableType.AT_DropNotNull and command.name:
                 self._drop_traits(table, str(command.name), "not_null")
+            elif subtype in (AlterTableType.AT_DropExpression, AlterTableType.AT_SetExpression):
+                self._forget_copies(table, str(command.name))  # no longer (the same) copy
             elif subtype == AlterTableType.AT_AlterColumnType and command.name:
+                self._forget_copies(table, str(command.name))
                 def_ = command.def_
                 self._of_domain(table, str(command.name), def_.typeName)
                 self._drop_traits(table, str(command.name), "integer")
@@ -1409,12 +1494,18 @@ class SchemaInfo:
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
             self._copy_loose(old, new)  # the old name stays marked: fail closed
+            self._copy_generated(old, new, expressions=False)  # read under its new name
+            self.copies.pop(old, None)
+            self.copies.pop(new, None)
             self.traits.pop(new, None)
             moved_traits = self.traits.pop(old, None)
+            self.order.pop(new, None)
             if self._shared(node.relation):  # the same name in another schema stays
                 if old in self.columns:
                     self.columns.setdefault(new, set()).update(self.columns[old])
                 return
+            if old in self.order:
+                self.order[new] = self.order.pop(old)
             self.relation_schemas.pop(old, None)
             self.defaults.pop(new, None)  # left by ALTER TABLE IF EXISTS of a missing table
             self._forget_kin(new)
@@ -1435,8 +1526,8 @@ class SchemaInfo:
                         key.ref_table = new
             if old in self.children:
                 self.children[new] = self.children.pop(old)
-            if old in self.copies:
-                self.copies[new] = self.copies.pop(old)
+            if old in self.filled:
+                self.filled[new] = self.filled.pop(old)
             fired: list[TriggerInfo | WriteRule] = [*self.triggers, *self.write_rules]
             for one in fired:
                 if one.relation == old:
@@ -1536,14 +1627,26 @@ class SchemaInfo:
             self.signatures.pop(old, None)
         landed = self.signatures.setdefault(new, set())
         landed |= moved
+        if old in self.row_returns:  # which of them returned rows is not told apart
+            self.row_returns.setdefault(new, set()).update(self.row_returns[old])
+        if old in self.declared_outputs:
+            self.declared_outputs.add(new)
         # several bodies under `f` were one unreadable body: the one moved is not told apart
         self.functions[new] = (
-            info if len(landed) == 1 else _overloaded(self.functions.get(new), info)
+            info if len(landed) == 1 else namesake_functions(self.functions.get(new), info)
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
         self._drop_traits(table, old)  # children rename theirs too: forgotten, not followed
         self._drop_traits(table, new)
+        self._forget_copies(table, old, new)
+        for read in self.generated.get(table, {}).values():
+            if old in read:
+                read.add(new)  # the expression reads the column under its new name (the old
+                # name stays marked too: fail closed)
+        generated = self.generated.get(table)
+        if generated is not None and old in generated:
+            generated.setdefault(new, set()).update(generated[old])
         defaults = self.defaults.get(table)
         if defaults is not None:
             moved = defaults.pop(old, None)
@@ -1554,6 +1657,8 @@ class SchemaInfo:
         if columns is not None and old in columns:
             columns.discard(old)
             columns.add(new)
+        if table in self.order:  # the column keeps its place
+            self.order[table] = [new if c == old else c for c in self.order[table]]
         loose = self.loose.get(table)
         if loose is not None and old in loose:
             loose.add(new)  # the old name stays marked too: fail closed
@@ -1609,6 +1714,8 @@ class SchemaInfo:
                     if not seen:
                         self.functions.pop(name, None)
                         self.signatures.pop(name, None)
+                        self.row_returns.pop(name, None)
+                        self.declared_outputs.discard(name)
                 continue
             names = list(_strings(target)) if isinstance(target, tuple) else []
             if not names:
@@ -1647,13 +1754,15 @@ class SchemaInfo:
                 self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
             elif kind == ObjectType.OBJECT_TABLE:
                 self.columns.pop(name, None)
+                self.order.pop(name, None)
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
                 self._forget_references(name, None)  # CASCADE took them (or the DROP failed)
-                self.copies.pop(name, None)
+                self.filled.pop(name, None)
                 self._partitions.discard(name)
                 self.defaults.pop(name, None)
                 self.traits.pop(name, None)
+                self.copies.pop(name, None)
                 self._forget_kin(name)
 
     # views and functions
@@ -1709,6 +1818,35 @@ class SchemaInfo:
             if not changed:
                 return
 
+    def resolve_row_outputs(self) -> None:
+        """A function returning a table's rows (`RETURNS SETOF t`) has t's columns filled by
+        position, whatever its query names its outputs: its outputs are t's columns in order,
+        as they are after every source has been read (a later RENAME COLUMN renames them in
+        place). Unless its queries output them in that order under those names anyway (`*` of
+        t itself), where reading them by name is the same. Where the order is unknown (the
+        sources do not show it, or the name's definitions return different rows): outputs
+        named so that no column of them is the tenant column, and nothing pins it."""
+        orders = {table: [tuple(columns)] for table, columns in self.order.items()}
+        for name, tables in self.row_returns.items():
+            info = self.functions.get(name)
+            if info is None or (info.outputs and name not in self.declared_outputs):
+                continue
+            table = next(iter(tables))
+            order = self.order.get(table)
+            if (
+                len(tables) == 1
+                and name not in self.declared_outputs
+                and order is not None
+                and set(order) == self.columns.get(table)
+            ):
+                row = tuple(order)
+                if not fills_by_name(info.body, row, orders):
+                    self.functions[name] = replace(info, outputs=row)
+                continue
+            width = max(len(self.columns.get(t, ())) for t in tables)
+            unknown = tuple(f"?column{i}?" for i in range(1, width + 1))
+            self.functions[name] = replace(info, outputs=unknown)
+
     def _rule(self, node: Any, text: str, path: str) -> None:
         """CREATE RULE "_RETURN" AS ON SELECT … DO INSTEAD SELECT: PostgreSQL (15 and before)
         makes the table a view whose rows are the rule's query's, whatever its columns say."""
@@ -1737,6 +1875,7 @@ class SchemaInfo:
             return
         table = _relname(node.relation)
         self.columns.pop(table, None)  # no longer a table: the view's verdict decides
+        self.order.pop(table, None)
         self.loose.pop(table, None)
         self.defaults.pop(table, None)
         self._add_view(node.relation, ViewInfo(RawStream()(actions[0]), None))
@@ -1778,16 +1917,7 @@ class SchemaInfo:
         name = _relname(relation)
         old = self.views.get(name)
         if self._defined(relation) and old is not None:
-            # one name, two views: read as the rows of both (pinned only if both pass through);
-            # with different column lists, positions differ: read so that nothing pins it
-            if old.columns == view.columns:
-                view = ViewInfo(f"({old.query}) UNION ALL ({view.query})", view.columns)
-            else:
-                view = ViewInfo(
-                    f"SELECT * FROM ({old.query}) AS {_aliased('a', old)} "
-                    f"UNION ALL SELECT * FROM ({view.query}) AS {_aliased('b', view)}",
-                    None,
-                )
+            view = namesake_views(old, view)
         self.views[name] = view
 
     def _function(self, node: Any, text: str, path: str) -> None:
@@ -1824,9 +1954,16 @@ class SchemaInfo:
                 outputs.append(str(parameter.name))
                 if self._lossy_type(parameter.argType, None):
                     self.lossy_columns.add(str(parameter.name))
+        if self.signatures.get(name, set()) <= {(_schema_of(node.funcname), tuple(types))}:
+            self.row_returns.pop(name, None)  # none before, or this one replaced: from now
+            self.declared_outputs.discard(name)
         columns: set[str] | None = set(outputs) if outputs else None
         if columns is None and returned is not None and returned.setof:
             columns = self.columns.get(returns)
+            if columns is not None:  # filled by position: see resolve_row_outputs
+                self.row_returns.setdefault(name, set()).add(returns)
+        if outputs:
+            self.declared_outputs.add(name)
         constants: tuple[tuple[str, str], ...] = ()
         if node.sql_body is not None:  # RETURN …, BEGIN ATOMIC … END
             body = [RawStream()(s) for s in _flatten(node.sql_body)]
@@ -1849,7 +1986,7 @@ class SchemaInfo:
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
-            info = _overloaded(self.functions.get(name), info)
+            info = namesake_functions(self.functions.get(name), info)
         self.functions[name] = info
 
     def _trigger_function(
@@ -1878,7 +2015,7 @@ class SchemaInfo:
     def _truncate(self, node: Any, text: str, path: str) -> None:
         """TRUNCATE of a table a query filled: no copied row is left (CASCADE reaches more)."""
         for relation in node.relations or ():
-            self.copies.pop(_relname(relation), None)
+            self.filled.pop(_relname(relation), None)
 
     def _do(self, node: Any, text: str, path: str) -> None:
         body = next((str(a.arg.sval) for a in node.args or () if a.defname == "as"), "")
@@ -1946,6 +2083,39 @@ def _columns_read(expression: Any) -> set[str]:
     return found
 
 
+# casts that keep a copy exact: to integers, numeric without a typmod, text, varchar without a
+# length, uuid (as PostgreSQL's parser names them)
+_EXACT_CASTS = frozenset(
+    {"int2", "int4", "int8", "numeric", "text", "varchar", "uuid", "smallint", "integer",
+     "bigint", "int"}
+)  # fmt: skip
+
+
+def copied_column(expression: Any) -> str | None:
+    """The column a generation expression copies: `owner`, or `owner::uuid` (a cast to a type
+    of `_EXACT_CASTS`, no typmod, no array; pg_catalog's or unqualified); None otherwise."""
+    if type(expression).__name__ == "TypeCast":
+        type_name = expression.typeName
+        names = list(_strings(type_name.names)) if type_name is not None else []
+        if (
+            not names
+            or names[-1] not in _EXACT_CASTS
+            or names[:-1] not in ([], ["pg_catalog"])
+            or type_name.typmods
+            or type_name.arrayBounds
+            or type_name.setof
+            or type_name.pct_type
+        ):
+            return None
+        expression = expression.arg
+    if type(expression).__name__ != "ColumnRef":
+        return None
+    fields = list(expression.fields or ())
+    if len(fields) != 1 or type(fields[0]).__name__ != "String":
+        return None
+    return str(fields[0].sval)
+
+
 def _relname(node: Any) -> str:
     return str(node.relname)
 
@@ -2010,6 +2180,65 @@ def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | No
     return _relname(sources[0]), shown
 
 
+def fills_by_name(
+    body: list[str], row: tuple[str, ...], orders: Mapping[str, list[tuple[str, ...]]]
+) -> bool:
+    """Whether each query of a function returning a row type outputs the row's columns under
+    their own names, at their own positions — a select list naming them in order, or `*` (`t.*`)
+    of one relation whose columns (every relation of that name's, in `orders`) are the row's, in
+    order — so that reading its outputs by name is reading them by position, as PostgreSQL fills
+    the row. (A `*` renamed by position hides which column lands where: the proof pins none.)"""
+    from tenantguard.engine.proof.names import output_names
+
+    for statement in body:
+        try:
+            tree = sqlglot.parse_one(statement, read="postgres")
+        except (SqlglotError, RecursionError):
+            return False
+        if not isinstance(tree, exp.Select):
+            return False
+        names = output_names(tree)
+        if names is not None:
+            if tuple(names) != row:
+                return False
+            continue
+        source = tree.args.get("from_")
+        if (
+            len(tree.expressions) != 1
+            or tree.args.get("joins")
+            or source is None
+            or not isinstance(source.this, exp.Table)
+        ):
+            return False
+        qualifier = tree.expressions[0].args.get("table")
+        table = source.this
+        if qualifier is not None and identifier_name(qualifier) not in (
+            table.alias_or_name,
+            identifier_name(table.this),
+        ):
+            return False
+        alias = table.args.get("alias")
+        if alias is not None and alias.columns:
+            return False  # `t AS a(x, y)` renames by position
+        found = orders.get(identifier_name(table.this))
+        if not found or any(columns != row for columns in found):
+            return False
+    return True
+
+
+def namesake_views(old: ViewInfo, new: ViewInfo) -> ViewInfo:
+    """One name, two views (in two schemas, or one replacing the other): read as the rows of
+    both, pinned only if both pass their tenant column through; with different column lists,
+    positions differ: read so that nothing pins it."""
+    if old.columns == new.columns:
+        return ViewInfo(f"({old.query}) UNION ALL ({new.query})", new.columns)
+    return ViewInfo(
+        f"SELECT * FROM ({old.query}) AS {_aliased('a', old)} "
+        f"UNION ALL SELECT * FROM ({new.query}) AS {_aliased('b', new)}",
+        None,
+    )
+
+
 def _aliased(alias: str, view: ViewInfo) -> str:
     if not view.columns:
         return alias
@@ -2071,8 +2300,9 @@ def _type_key(type_name: Any) -> str:
     return base + "[]" * len(getattr(type_name, "arrayBounds", None) or ())
 
 
-def _overloaded(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
-    """Several functions under one name, which is all a call shows: read as one function
+def namesake_functions(old: FunctionInfo | None, new: FunctionInfo) -> FunctionInfo:
+    """Several functions under one name (overloads, or in two schemas), which is all a call
+    shows: read as one function
     whose body cannot be read (naming a tenant table hands out every tenant's rows)."""
     parts = [part for f in (old, new) if f is not None for part in (*f.body, f.opaque) if part]
     columns = None
@@ -2582,7 +2812,7 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
     )
 
 
-def copied_rows(schema: SchemaInfo, policy: Policy) -> dict[str, str]:
+def filled_tables(schema: SchemaInfo, policy: Policy) -> dict[str, str]:
     """Tables a query filled when the schema made them (CREATE TABLE … AS, SELECT … INTO,
     with data) whose rows no pin on their tenant column selects: name -> why. Held to the view
     conditions, with one difference: the query ran once, under whatever tenant setting the
@@ -2590,7 +2820,7 @@ def copied_rows(schema: SchemaInfo, policy: Policy) -> dict[str, str]:
     column = policy.tenant_column
     once = policy.replace(tenant_expressions=())
     found: dict[str, str] = {}
-    for name, copy in schema.copies.items():
+    for name, copy in schema.filled.items():
         if name in schema.views:
             continue
         reason = _view_verdict(copy, once, column)
@@ -2813,6 +3043,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     schema.domain_defaults()
     schema.inherit_view_defaults()
     schema.settle_keys()
+    schema.resolve_row_outputs()
     return schema
 
 

@@ -1,8 +1,10 @@
 """Suppression comments: `tenantguard: ignore[CODE] -- reason` and `ignore-file[CODE]`.
 
 In Python the comment is a `#` comment, in SQL a `--` or `/* */` comment. A line suppression
-covers findings on its own line and on the line after it (and the statement or call that starts
-there); a file suppression covers the whole file. Every suppression needs a reason after `--`
+alone on its line covers findings on its own line and on the line after it (and the statement or
+call that starts there); one written after code on its line (trailing) covers that line's
+statement or call only — not the next line's, where another leak may stand. A file suppression
+covers the whole file. Every suppression needs a reason after `--`
 (TG010) and must suppress something (TG011).
 """
 
@@ -34,9 +36,10 @@ class Suppression:
     reason: str
     whole_file: bool
     used: bool = False
+    trailing: bool = False  # written after code on its line: that line only
 
 
-def _parse(text: str, line: int, column: int) -> Suppression | None:
+def _parse(text: str, line: int, column: int, trailing: bool = False) -> Suppression | None:
     match = _PATTERN.search(text)
     if match is None:
         return None
@@ -45,9 +48,8 @@ def _parse(text: str, line: int, column: int) -> Suppression | None:
     )
     rest = match.group("rest").strip().rstrip("*/").strip()
     reason = rest[2:].strip() if rest.startswith("--") else ""
-    return Suppression(
-        line, column + match.start(), codes, reason, match.group("kind").lower() == "ignore-file"
-    )
+    whole_file = match.group("kind").lower() == "ignore-file"
+    return Suppression(line, column + match.start(), codes, reason, whole_file, trailing=trailing)
 
 
 def python_suppressions(source: str) -> list[Suppression]:
@@ -57,7 +59,8 @@ def python_suppressions(source: str) -> list[Suppression]:
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type == tokenize.COMMENT and "tenantguard" in token.string:
-                parsed = _parse(token.string, token.start[0], token.start[1] + 1)
+                trailing = bool(token.line[: token.start[1]].strip())
+                parsed = _parse(token.string, token.start[0], token.start[1] + 1, trailing)
                 if parsed is not None:
                     found.append(parsed)
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -65,11 +68,17 @@ def python_suppressions(source: str) -> list[Suppression]:
     return found
 
 
-def sql_suppressions(comments: Iterable[tuple[str, int, int]]) -> list[Suppression]:
+def sql_suppressions(
+    comments: Iterable[tuple[str, int, int]], source: str | None = None
+) -> list[Suppression]:
+    """The suppressions among a script's comments; `source`, the script, tells which are
+    trailing (after code on their line)."""
     found = []
+    lines = source.split("\n") if source is not None and "tenantguard" in source else None
     for text, line, column in comments:
         if "tenantguard" in text:
-            parsed = _parse(text, line, column)
+            trailing = lines is not None and bool(lines[line - 1][: column - 1].strip())
+            parsed = _parse(text, line, column, trailing)
             if parsed is not None:
                 found.append(parsed)
     return found
@@ -82,10 +91,7 @@ def apply_suppressions(
     kept: list[Finding] = []
     for finding, lines in zip(findings, anchors, strict=True):
         covering = [
-            s
-            for s in suppressions
-            if finding.code in s.codes
-            and (s.whole_file or s.line in lines or s.line in (finding.line, finding.line - 1))
+            s for s in suppressions if finding.code in s.codes and _covers(s, finding, lines)
         ]
         if covering:
             for s in covering:
@@ -132,6 +138,18 @@ def apply_suppressions(
                 )
             )
     return kept
+
+
+def _covers(s: Suppression, finding: Finding, lines: tuple[int, ...]) -> bool:
+    """`lines`: for each place the finding is anchored at (its statement's or call's first
+    line, its own line), that line and the one before it."""
+    if s.whole_file:
+        return True
+    if not s.trailing:
+        return s.line in lines or s.line in (finding.line, finding.line - 1)
+    # a trailing one: the finding's own line, or an anchor line itself (its line before in
+    # the anchors too), not the line before an anchor
+    return s.line == finding.line or (s.line in lines and s.line - 1 in lines)
 
 
 def _unused(codes: frozenset[str]) -> tuple[str, str]:

@@ -137,7 +137,12 @@ def _commented(catalog: Catalog) -> Iterator[tuple[Subject, object]]:
     yield catalog.role, catalog.role
     for relation in catalog.relations:
         yield relation, relation
-        for owner in (*relation.keys, *relation.foreign_keys, *relation.policies):
+        for owner in (
+            *relation.keys,
+            *relation.foreign_keys,
+            *relation.policies,
+            *relation.rules,
+        ):
             yield relation, owner
     for function in catalog.functions:
         yield function, function
@@ -213,6 +218,7 @@ from tenantguard.audit.rules import (  # noqa: E402  (the modules import AuditCo
     tg213_security_definer_search_path,
     tg214_public_grant_on_tenant_table,
     tg215_function_changes_session_setting,
+    tg216_rule_rewrites_writes,
 )
 
 CATALOG_RULES: tuple[Rule[AuditContext], ...] = tuple(
@@ -233,6 +239,7 @@ CATALOG_RULES: tuple[Rule[AuditContext], ...] = tuple(
         tg213_security_definer_search_path,
         tg214_public_grant_on_tenant_table,
         tg215_function_changes_session_setting,
+        tg216_rule_rewrites_writes,
     )
 )
 

@@ -77,7 +77,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tenantguard.audit.model import SETTING_BUILTINS, Function, Relation, RowPolicy, SchemaCode
+from tenantguard.audit.model import (
+    SETTING_BUILTINS,
+    Function,
+    Relation,
+    RewriteRule,
+    RowPolicy,
+    SchemaCode,
+)
 from tenantguard.audit.rules import AuditContext
 from tenantguard.engine.context import RuleInfo
 from tenantguard.engine.findings import Finding, Severity
@@ -193,7 +200,7 @@ def check(ctx: AuditContext) -> Iterator[Finding]:
 def _report_code(ctx: AuditContext, code: SchemaCode, reasons: list[str]) -> Iterator[Finding]:
     relation = ctx.catalog.relation(code.relation) if code.relation is not None else None
     subject: Relation | SchemaCode = relation or code
-    on: SchemaCode | RowPolicy = code
+    on: SchemaCode | RowPolicy | RewriteRule = code
     if relation is None:
         what = code.describe()
     elif code.kind == "view":
@@ -202,6 +209,8 @@ def _report_code(ctx: AuditContext, code: SchemaCode, reasons: list[str]) -> Ite
         what = f"{code.describe()} on {relation.qualified}"
         if code.kind == "policy":  # its comment is read with the table's policies
             on = next((p for p in relation.policies if p.name == code.name), code)
+        elif code.kind == "rule":  # and a rule's with its rules
+            on = next((r for r in relation.rules if r.name == code.name), code)
     yield from ctx.report(
         RULE,
         subject,

@@ -165,13 +165,9 @@ class Analysis:
             ]
         return None
 
-    def default_pin(self, node: exp.Expression) -> PinValue | None:
-        """The tenant value an INSERT (or a MERGE's INSERT) that leaves the tenant column out
-        writes: the tenant expression its target's column defaults to (schema sources), unless
-        the statement changes the setting the expression reads."""
-        defaults = self.policy.tenant_defaults
-        if not defaults:
-            return None
+    @staticmethod
+    def insert_target(node: exp.Expression) -> str | None:
+        """The name of the table an INSERT (or a MERGE's INSERT) writes."""
         target = node.this
         if isinstance(node, exp.Insert) and isinstance(target, exp.Tuple):
             merge = node.find_ancestor(exp.Merge)
@@ -180,7 +176,32 @@ class Analysis:
             target = target.this
         if not isinstance(target, exp.Table) or not is_table_name(target):
             return None
-        index = defaults.get(identifier_name(target.this))
+        return identifier_name(target.this)
+
+    def tenant_position(self, node: exp.Expression, columns: list[str]) -> int | None:
+        """Where an INSERT's column list gives the tenant column its value: the tenant column's
+        place, or — when the list leaves it out and the target's tenant column is generated as
+        a copy of one column (`GENERATED ALWAYS AS (owner)`) — that column's; None when it
+        gives it none."""
+        column = self.policy.tenant_column
+        if column in columns:
+            return columns.index(column)
+        copies = self.policy.tenant_copies
+        if copies:
+            copied = copies.get(self.insert_target(node) or "")
+            if copied is not None and copied in columns:
+                return columns.index(copied)
+        return None
+
+    def default_pin(self, node: exp.Expression) -> PinValue | None:
+        """The tenant value an INSERT (or a MERGE's INSERT) that leaves the tenant column out
+        writes: the tenant expression its target's column defaults to (schema sources), unless
+        the statement changes the setting the expression reads."""
+        defaults = self.policy.tenant_defaults
+        if not defaults:
+            return None
+        target = self.insert_target(node)
+        index = defaults.get(target) if target is not None else None
         if index is None or self.model.sets_tenant_setting():
             return None
         return PinValue("expression", index)
@@ -188,8 +209,12 @@ class Analysis:
     def written_value(self, node: exp.Expression, item: exp.Expression) -> PinValue | None:
         """The pinning value an item of an INSERT's VALUES row writes: the item's own, or for
         the keyword `DEFAULT` the tenant expression the target's column defaults to (None when
-        it defaults to anything else: `DEFAULT 2` writes another tenant's rows)."""
+        it defaults to anything else: `DEFAULT 2` writes another tenant's rows). Not for a
+        target whose tenant column is generated: the item may be the copied column's."""
         if is_default_keyword(item):
+            copies = self.policy.tenant_copies
+            if copies and self.insert_target(node) in copies:
+                return None
             return self.default_pin(node)
         return self.model.pin_value(item)
 
@@ -209,17 +234,16 @@ class Analysis:
         """The values written into tenant columns: VALUES rows, INSERT … SELECT projections,
         MERGE INSERT values — what the runtime must compare with the request's tenant."""
         values: list[tuple[PinValue, exp.Expression]] = []
-        column = self.policy.tenant_column
         for node in inserts:
             columns = self._insert_columns(node)
-            if node.args.get("default") or (columns is not None and column not in columns):
+            index = self.tenant_position(node, columns) if columns is not None else None
+            if node.args.get("default") or (columns is not None and index is None):
                 default = self.default_pin(node)
                 if default is not None:
                     values.append((default, node))
                 continue
-            if columns is None:
+            if index is None:
                 continue
-            index = columns.index(column)
             rows = self._insert_rows(node)
             located: list[tuple[list[exp.Expression], Block | None]]
             if rows is None:
@@ -247,11 +271,11 @@ class Analysis:
         """The one tenant value every row of an INSERT writes, or None."""
         column = self.policy.tenant_column
         columns = self._insert_columns(node)
-        if node.args.get("default") or (columns is not None and column not in columns):
+        index = self.tenant_position(node, columns) if columns is not None else None
+        if node.args.get("default") or (columns is not None and index is None):
             return self.default_pin(node)  # `DEFAULT VALUES`, or the column left out
-        if columns is None:
+        if index is None:
             return None
-        index = columns.index(column)
         rows = self._insert_rows(node)
         found: list[PinValue | None] = []
         if rows is not None:

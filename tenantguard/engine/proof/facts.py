@@ -31,6 +31,15 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
     conjunct is no equality. A row equality `(a, b) = (x, y)` states `a = x` and `b = y`."""
     if isinstance(conjunct, exp.EQ | exp.NullSafeEQ) or _is_equals_operator(conjunct):
         left, right = conjunct.this, conjunct.expression
+    elif isinstance(conjunct, exp.Case):
+        compared = _case_equality(conjunct)
+        if compared is None:
+            return None
+        left, right = compared
+    elif isinstance(conjunct, exp.ArrayContainedBy | exp.ArrayContainsAll):
+        left, right = _single_item(conjunct.this), _single_item(conjunct.expression)
+        if left is None or right is None:
+            return None
     elif isinstance(conjunct, exp.Between):
         low, high = conjunct.args.get("low"), conjunct.args.get("high")
         if low is None or high is None or low != high:
@@ -42,6 +51,40 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         sides = list(zip(left.expressions, right.expressions, strict=True))
         return [*sides, *((b, a) for a, b in sides)]
     return [(left, right), (right, left)]
+
+
+def _case_equality(case: exp.Case) -> tuple[exp.Expression, exp.Expression] | None:
+    """`CASE x WHEN v THEN TRUE [ELSE FALSE | ELSE NULL] END`: TRUE exactly where `x = v` is
+    (the simple CASE compares with `=`; NULL = v is not TRUE): (x, v). Anything else, None."""
+    subject, ifs, default = case.this, case.args.get("ifs") or [], case.args.get("default")
+    if subject is None or len(ifs) != 1:
+        return None
+    (branch,) = ifs
+    result = branch.args.get("true")
+    if not (isinstance(result, exp.Boolean) and result.this is True):
+        return None
+    if default is not None and not (
+        type(default) is exp.Null or (type(default) is exp.Boolean and default.this is False)
+    ):
+        return None
+    return subject, branch.this
+
+
+def _single_item(node: exp.Expression) -> exp.Expression | None:
+    """The one item of `ARRAY[x]`, unless it is a bare parameter (an array, when the statement
+    types it one elsewhere: then `ARRAY[$1]` holds all of its elements). `ARRAY[x] <@ ARRAY[y]`
+    and `@>` are TRUE exactly where `x = y` is (a NULL element matches nothing)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if not isinstance(node, exp.Array) or len(node.expressions) != 1:
+        return None
+    item: exp.Expression = node.expressions[0]
+    bare = item
+    while isinstance(bare, exp.Paren):
+        bare = bare.this
+    if isinstance(bare, exp.Parameter | exp.Placeholder | exp.Select | exp.Subquery):
+        return None
+    return item
 
 
 def _key_equalities(conjunct: exp.Expression) -> tuple[tuple[exp.Expression, exp.Expression], ...]:
@@ -63,6 +106,19 @@ def _key_equalities(conjunct: exp.Expression) -> tuple[tuple[exp.Expression, exp
     return tuple(_equalities(conjunct) or ())
 
 
+def _matching_items(items: list[exp.Expression]) -> list[exp.Expression]:
+    """The items of an `IN (…)` list that may match: not NULL (also cast or in parentheses),
+    which never equals anything — `x IN (V, NULL)` is TRUE exactly where `x = V` is."""
+    kept = []
+    for item in items:
+        bare = item
+        while isinstance(bare, exp.Paren | exp.Cast | exp.TryCast):
+            bare = bare.this
+        if type(bare) is not exp.Null:
+            kept.append(item)
+    return kept
+
+
 def _is_row(node: exp.Expression) -> bool:
     """A row constructor: `(a, b)` or `ROW(a, b)` (not a function named `"ROW"`)."""
     if isinstance(node, exp.Tuple):
@@ -82,6 +138,9 @@ def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
     if kind is exp.Column:
         name = side.this
         return type(name) is exp.Identifier and identifier_name(name) in keys
+    if kind is exp.Dot:  # `(p).tenant_id`
+        field = side.expression
+        return type(field) is exp.Identifier and identifier_name(field) in keys
     # a row `(tenant_id, id) = ($1, $2)`, or a column under parentheses, a cast or a collation
     return (
         kind is exp.Tuple
@@ -314,6 +373,7 @@ class FactCollector:
         source = self.names.tenant_column_owner(block, left, visible)
         if source is None or source not in filtered:
             return False
+        items = _matching_items(items)
         values = [self.model.pin_value(item) for item in items]
         if values and values[0] is not None and all(v == values[0] for v in values):
             # `IN ($1)`, `IN ($1, $1)`: one value, however often it is written
@@ -390,8 +450,10 @@ class FactCollector:
             pins: dict[tuple[int, PinValue], Source] = {}
             for part in conjuncts(branch):
                 pairs = list(_equalities(part) or [])
-                if isinstance(part, exp.In) and len(part.expressions) == 1:
-                    pairs.append((part.this, part.expressions[0]))  # `IN (V)` is `= V`
+                if isinstance(part, exp.In) and not part.args.get("query"):
+                    items = _matching_items(part.expressions)
+                    if len(items) == 1:
+                        pairs.append((part.this, items[0]))  # `IN (V)` is `= V`
                 for column_side, other_side in pairs:
                     source = self.names.tenant_column_owner(block, column_side, visible)
                     value = self.model.pin_value(other_side) if source else None

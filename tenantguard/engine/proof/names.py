@@ -96,6 +96,11 @@ class Names:
         schema = identifier_name(db) if db is not None else ""
         if name is None:
             name = identifier_name(args.get("this"))
+        return self._resolve(block, visible, qualifier, name, schema)
+
+    def _resolve(
+        self, block: Block | None, visible: Span | None, qualifier: str, name: str, schema: str
+    ) -> Source | None:
         scope = visible
         while block is not None:
             found = self._in_level(block, scope, qualifier, name, schema)
@@ -186,9 +191,13 @@ class Names:
         integer_cast = False  # `tenant_id::bigint`: exact only on a column of an integer type
         if type(node) is not exp.Column:
             bare = column_side(node)
+            if type(bare) is exp.Dot:
+                return self._field_owner(block, bare, visible, integer_cast)
             if type(bare) is not exp.Column:
                 bare = integer_column_side(node)
                 integer_cast = True
+                if type(bare) is exp.Dot:
+                    return self._field_owner(block, bare, visible, integer_cast)
                 if type(bare) is not exp.Column:
                     return None
             node = bare
@@ -197,21 +206,7 @@ class Names:
         name = identifier_name(node.this)
         if name == self.tenant_col:
             owner = self.resolve(block, node, visible, name)
-            if owner is None:
-                return None
-            if integer_cast and not (
-                owner.kind is SourceKind.TABLE and owner.table in self.policy.integer_tenant_tables
-            ):
-                return None  # `text_col::int`: ' 1', '01' and '1' meet
-            if owner.kind is SourceKind.TABLE and owner.column_names is not None:
-                return None
-            if (
-                owner.table is not None
-                and owner.table == self.root
-                and owner.kind is SourceKind.TABLE
-            ):
-                return None  # the registry's own tenant column (if any) is not its key
-            return owner
+            return self._tenant_owner(owner, integer_cast)
         if self.root is not None and name == self.root_key and not integer_cast:
             owner = self.resolve(block, node, visible, name)
             if (
@@ -222,3 +217,57 @@ class Names:
             ):
                 return owner
         return None
+
+    def _field_owner(
+        self, block: Block, node: exp.Dot, visible: Span | None, integer_cast: bool
+    ) -> Source | None:
+        """`(p).tenant_id` (or `(p.*).tenant_id`): the field of the row variable p, which is
+        `p.tenant_id` — unless a source some level can see may have a column named p: then
+        PostgreSQL reads `(p)` as that column (a composite's field), whatever the relations."""
+        field, row = node.expression, node.this
+        if type(field) is not exp.Identifier or identifier_name(field) != self.tenant_col:
+            return None
+        if type(row) is not exp.Paren:
+            return None
+        while type(row) is exp.Paren:
+            row = row.this
+        if type(row) is not exp.Column or row.args.get("db") or row.args.get("catalog"):
+            return None
+        target = row.this
+        if type(target) is exp.Star:
+            qualifier = identifier_name(row.args.get("table"))  # `(p.*)`: the relation
+            if not qualifier:
+                return None
+        elif type(target) is exp.Identifier and not row.args.get("table"):
+            qualifier = identifier_name(target)
+            if self._may_be_column(block, visible, qualifier):
+                return None
+        else:
+            return None
+        owner = self._resolve(block, visible, qualifier, self.tenant_col, "")
+        return self._tenant_owner(owner, integer_cast)
+
+    def _may_be_column(self, block: Block | None, visible: Span | None, name: str) -> bool:
+        """May a source of some level the clause sees have a column `name` (PostgreSQL looks
+        a lone name up as a column at every level before it looks for a relation)?"""
+        scope = visible
+        while block is not None:
+            if self._in_level(block, scope, "", name) is not _MISSING:
+                return True
+            scope = block.outer
+            block = block.parent
+        return False
+
+    def _tenant_owner(self, owner: Source | None, integer_cast: bool) -> Source | None:
+        """The source whose tenant column a reference resolved to `owner` is, or None."""
+        if owner is None:
+            return None
+        if integer_cast and not (
+            owner.kind is SourceKind.TABLE and owner.table in self.policy.integer_tenant_tables
+        ):
+            return None  # `text_col::int`: ' 1', '01' and '1' meet
+        if owner.kind is SourceKind.TABLE and owner.column_names is not None:
+            return None
+        if owner.table is not None and owner.table == self.root and owner.kind is SourceKind.TABLE:
+            return None  # the registry's own tenant column (if any) is not its key
+        return owner

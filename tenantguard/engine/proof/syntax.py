@@ -83,7 +83,9 @@ def walk(node: exp.Expression) -> Iterator[exp.Expression]:
 def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     """The top-level AND-conjuncts of a condition, parentheses ignored, in source order.
 
-    A literal TRUE conjunct says nothing and is left out (`… AND TRUE`).
+    A literal TRUE conjunct says nothing and is left out (`… AND TRUE`). `c IS TRUE` and `CASE
+    WHEN c THEN TRUE [ELSE FALSE | ELSE NULL] END` are read as `c`: TRUE exactly where `c` is
+    (NULL IS TRUE is FALSE) — not `c IS NOT FALSE`, TRUE where `c` is NULL too.
     """
     return [c for c in _operands(node, exp.And) if not _is_boolean(c, True)]
 
@@ -98,7 +100,26 @@ def disjuncts(node: exp.Expression) -> list[exp.Expression]:
     return kept or branches
 
 
-def _is_boolean(node: exp.Expression, value: bool) -> bool:
+def _truth_of(node: exp.Expression) -> exp.Expression | None:
+    """`c` of `c IS TRUE`, or of `CASE WHEN c THEN TRUE [ELSE FALSE | ELSE NULL] END`: TRUE
+    exactly where `c` is. None for anything else."""
+    kind = type(node)
+    if kind is exp.Is:
+        return node.this if _is_boolean(node.expression, True) else None
+    if kind is not exp.Case or node.this is not None:
+        return None
+    ifs, default = node.args.get("ifs") or [], node.args.get("default")
+    if (
+        len(ifs) == 1
+        and _is_boolean(ifs[0].args.get("true"), True)
+        and (default is None or type(default) is exp.Null or _is_boolean(default, False))
+    ):
+        condition = ifs[0].this
+        return condition if isinstance(condition, exp.Expression) else None
+    return None
+
+
+def _is_boolean(node: exp.Expression | None, value: bool) -> bool:
     return type(node) is exp.Boolean and node.this is value
 
 
@@ -107,8 +128,14 @@ def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[ex
     stack = [node] if node is not None else []
     while stack:
         current = stack.pop()
-        while isinstance(current, exp.Paren):
-            current = current.this
+        while True:
+            if isinstance(current, exp.Paren):
+                current = current.this
+                continue
+            inner = _truth_of(current)
+            if inner is None:
+                break
+            current = inner
         if isinstance(current, kind):
             stack.append(current.expression)
             stack.append(current.this)

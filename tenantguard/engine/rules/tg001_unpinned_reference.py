@@ -56,6 +56,27 @@ What pins a reference `R`:
   rename or for a name in two schemas): such a cast maps two ids to two values or fails
   ("smallint out of range", never a wrap). Of a column of unknown or another type (text:
   ' 1', '01' and '1' meet) or to `real` or `double precision`, no pin;
+- `R.tenant_id IN (V, NULL)` (a NULL item, also cast, never matches: the IN is then NULL or
+  TRUE exactly where `= V` is); `(R.tenant_id = V) IS TRUE`, and `CASE WHEN c THEN TRUE [ELSE
+  FALSE | ELSE NULL] END` read as `c` (TRUE exactly where `c` is; NULL IS TRUE is FALSE) — never
+  `IS NOT FALSE`, `IS NOT TRUE` or `IS FALSE` (`(tenant_id = $1) IS NOT FALSE` is TRUE for every
+  row when `$1` is NULL); `CASE R.tenant_id WHEN V THEN TRUE [ELSE FALSE | ELSE NULL] END` (the
+  simple CASE compares with `=`), not with a second WHEN or another default;
+  `ARRAY[R.tenant_id] <@ ARRAY[V]`, or `@>`, either way round: two one-element arrays contain one
+  another exactly when their elements are equal (a NULL element matches nothing) — not with an
+  array parameter, two values, or a bare parameter as the element (`ARRAY[$1]` is all of `$1`
+  when the statement types it an array), nor `&&`;
+- `(p).tenant_id` or `(p.*).tenant_id`, the field of the row variable p, as `p.tenant_id` —
+  unless a source some level of the clause can see may have a column named p (of a table whose
+  columns the schema sources show, none is): PostgreSQL looks a lone name up as a column, at
+  every level, before it looks for a relation, and `(p)` is then that column (a composite's
+  field);
+- the query of `DECLARE c [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL] CURSOR [{WITH |
+  WITHOUT} HOLD] FOR query`, proven as itself (sqlglot keeps the statement opaque: its first
+  words are read as the server reads them — blanks, comments, a quoted cursor name, keywords in
+  ASCII letters — and any other form stays TG006). At run time the guard checks it as the
+  query, and refuses a cursor pinned by the tenant expression: its query reads the setting when
+  the rows are fetched (FETCH), under whatever value the setting holds then;
 - `V COLLATE "C"` or `R.tenant_id COLLATE "C"`, and the same with `"POSIX"`, `"default"` or
   `ucs_basic` (PostgreSQL's own collations, also qualified `pg_catalog.`): their `=` is
   byte-wise. Any other collation may be one created `deterministic = false` ('acme' = 'ACME'):
@@ -112,8 +133,11 @@ What pins a reference `R`:
   pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
   column from a joined table cannot be, and every read of it is reported. So is a function of
   the schema whose query reads tenant rows without pinning them: its output tenant column
-  (matched to the query's columns by position, for `RETURNS TABLE` and `OUT` columns) must be
-  the tenant column of the rows it reads, passed through row by row. A view or function named
+  (matched to the query's columns by position, as PostgreSQL fills them: `RETURNS TABLE` and
+  `OUT` columns, and `RETURNS SETOF` a table — its columns in order, parents' first, as renamed
+  since; where the schema files do not show that order, nothing pins it — a `*` so matched pins
+  nothing unless it reads that same table) must be the tenant column of the rows it reads,
+  passed through row by row. A view or function named
   like a tenant table of another schema is read as both (the search path decides which one a
   name reads): it must be pinnable as each. A table a query filled when the schema made it
   (`CREATE TABLE … AS`, `SELECT … INTO`, with data, not emptied since) holds that query's rows

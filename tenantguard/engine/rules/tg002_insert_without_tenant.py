@@ -15,7 +15,16 @@ gets the setting's tenant, and the statement is pinned by that expression — so
 automatically updatable view of such a table (one table, no aggregate, DISTINCT, LIMIT or set
 operation) takes that default, as PostgreSQL gives it to the base column an INSERT into the view
 leaves out — not a view that shows the tenant column renamed (`tenant_id AS t`), sets a default
-of its own on it, or has a trigger or a rule (they write what they like). A tenant
+of its own on it, or has a trigger or a rule (they write what they like). Where the schema
+sources generate the tenant column as a copy of one column (`org uuid GENERATED ALWAYS AS
+(owner) STORED`, or an exact cast of it, `owner::uuid`), the column list may name that column
+in its stead, held to the same rules: the row's tenant is the value it gets. Not when the
+expression is anything else (`coalesce(fallback, owner)`, `owner + 1`), when `owner` is of a
+lossy type anywhere in the schema (a float8 `owner` is sent rounded: 9007199254740993 is
+written as tenant 9007199254740992), nor after `DROP EXPRESSION`, a rename of either column or
+of the table, or a type change (forgotten, fail closed); kept through `LIKE … INCLUDING
+GENERATED`, `INHERITS` and `PARTITION OF` (PostgreSQL 15 gives children the parent's
+expression), not a name in two schemas. A tenant
 expression is no pinning value in a statement that calls `set_config` on its setting, or a
 function or view of the schema sources that may change it. The tenant column of a source NULL-extended by an outer join does not count
 (nor a `VALUES` column there): it may be NULL, a row of no tenant, as `VALUES (NULL, …)` writes.
@@ -102,11 +111,12 @@ def check(ctx: Context) -> Iterator[Finding]:
                 fix,
             )
             continue
-        if column not in columns:
+        index = builder.tenant_position(node, columns)
+        if index is None:
             if builder.default_pin(node) is None:  # not written by a tenant-expression default
                 yield ctx.finding(RULE, table, f"INSERT into {name} does not set {column}", fix)
             continue
-        index = columns.index(column)
+        written = _written(column, columns[index])
         source = node.expression
         while isinstance(source, exp.Paren | exp.Subquery) and not isinstance(source, exp.Values):
             source = source.this
@@ -118,7 +128,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                     yield ctx.finding(
                         RULE,
                         value if value is not None else table,
-                        f"row {row_number} of the INSERT into {name} gives {column} a value "
+                        f"row {row_number} of the INSERT into {name} gives {written} a value "
                         "that is not a pinning value",
                         "put a parameter ($n), a literal or the tenant expression there",
                     )
@@ -133,8 +143,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 RULE,
                 table,
-                f"the query of the INSERT into {name} does not project a pinned {column} "
-                f"(column {index + 1} of its select list)",
+                f"the query of the INSERT into {name} does not project a pinned value for "
+                f"{written} (column {index + 1} of its select list)",
                 f"select a pinning value or the {column} of a pinned source in that position",
             )
     yield from _merge_inserts(ctx)
@@ -164,9 +174,10 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             values = (
                 action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
             )
-            if column not in names and builder.default_pin(action) is not None:
+            index = builder.tenant_position(action, names)
+            if index is None and builder.default_pin(action) is not None:
                 continue  # the column's default writes the tenant expression's tenant
-            if column not in names or names.index(column) >= len(values):
+            if index is None or index >= len(values):
                 yield ctx.finding(
                     RULE,
                     action,
@@ -174,7 +185,7 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                     f"list {column} in the INSERT of the WHEN NOT MATCHED clause",
                 )
                 continue
-            value = values[names.index(column)]
+            value = values[index]
             bare = value.this if isinstance(value, exp.Paren) else value
             owner = (
                 builder.resolve(block, bare)
@@ -192,6 +203,12 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                     f"the MERGE INSERT into {name} gives {column} a value that is not pinned",
                     "use a pinning value or the tenant column of the pinned MERGE source",
                 )
+
+
+def _written(column: str, listed: str) -> str:
+    """What an INSERT's column list writes the tenant through: the tenant column, or the
+    column it is generated from."""
+    return column if listed == column else f"{listed} ({column} is generated from it)"
 
 
 def _public(ctx: Context, owner: Source | None) -> bool:

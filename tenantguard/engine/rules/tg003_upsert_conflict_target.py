@@ -5,7 +5,10 @@ Finds `INSERT … ON CONFLICT … DO UPDATE` on a tenant table whose conflict ta
 the tenant column: `ON CONFLICT (external_id)`, or `ON CONFLICT ON CONSTRAINT c` where the schema
 does not show `c` to include it, or any conflict target on a table whose tenant column
 compares loosely (`citext`, a nondeterministic collation: its unique index finds 'ACME's row
-for an insert of 'acme'). `DO NOTHING` is not reported.
+for an insert of 'acme'). `DO NOTHING` is not reported, nor a `DO UPDATE … WHERE` with the
+conjunct `<target>.tenant_id = EXCLUDED.tenant_id` (the table's name, or its alias when it has
+one; either way round; no cast): the update lands only on a row of the inserting tenant — on
+another tenant's row nothing happens.
 
 ## Why is this bad?
 The conflict target decides which existing row the update lands on. On a key that is unique
@@ -36,7 +39,7 @@ from sqlglot import exp
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import LOOSE_COLUMN, sql_name
-from tenantguard.engine.proof import identifier_name
+from tenantguard.engine.proof import conjuncts, identifier_name
 
 RULE = RuleInfo("TG003", "upsert-conflict-target-without-tenant", Severity.ERROR)
 NEEDS = (exp.OnConflict,)  # the node kinds check() looks at
@@ -93,7 +96,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             identifier_name(k.this.this if isinstance(k, exp.Ordered) else k.this)
             for k in node.args.get("conflict_keys") or []
         ]
-        if column not in keys:
+        if column not in keys and not _guarded(node, target, column):
             shown = ", ".join(keys) if keys else "none"
             yield ctx.finding(
                 RULE,
@@ -103,3 +106,29 @@ def check(ctx: Context) -> Iterator[Finding]:
                 f"make the conflict target ({sql_name(column)}, {shown}) and back it with a "
                 "unique index",
             )
+
+
+def _guarded(node: exp.Expression, target: exp.Table, column: str) -> bool:
+    """`DO UPDATE … WHERE t.tenant_id = EXCLUDED.tenant_id` (a top-level conjunct): the
+    existing row is updated only when its tenant column equals the inserted row's."""
+    where = node.args.get("where")
+    if not isinstance(where, exp.Where):
+        return False
+    alias = target.args.get("alias")
+    own = identifier_name(alias.this if isinstance(alias, exp.TableAlias) else target.this)
+    for conjunct in conjuncts(where.this):
+        if type(conjunct) is not exp.EQ:
+            continue
+        sides = (conjunct.this, conjunct.expression)
+        if not all(
+            type(side) is exp.Column
+            and identifier_name(side.this) == column
+            and not side.args.get("db")
+            and not side.args.get("catalog")
+            for side in sides
+        ):
+            continue
+        tables = sorted(identifier_name(side.args.get("table")) for side in sides)
+        if tables == sorted(["excluded", own]) and own != "excluded":
+            return True
+    return False

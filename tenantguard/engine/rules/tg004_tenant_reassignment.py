@@ -5,6 +5,8 @@ Finds `UPDATE … SET tenant_id = …`, `ON CONFLICT … DO UPDATE SET tenant_id
 `MERGE … WHEN MATCHED THEN UPDATE SET tenant_id = …` on a tenant table — and, where the schema
 sources generate the tenant column (`org uuid GENERATED ALWAYS AS (owner) STORED`), a SET of a
 column its expression reads (`SET owner = $2`): PostgreSQL computes the tenant column again.
+The names read follow `RENAME COLUMN` and the table's `RENAME TO` (the old names stay flagged
+too: fail closed).
 
 ## Why is this bad?
 Changing the tenant column moves rows from one tenant to another: a patient's history appears in

@@ -2,8 +2,12 @@
 
 ## What it does
 Finds a statement the proof cannot read: SQL that does not parse, a statement sqlglot keeps
-opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, `DECLARE … CURSOR`, function bodies…) while naming a
-tenant table (or holding a `U&"…"` identifier, which can spell any table's name), a tenant
+opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, function bodies…; a `DECLARE … CURSOR … FOR query` whose
+first words are not read as the server reads them — otherwise its query is proven) while naming
+a tenant table (or holding a `U&"…"` identifier, which can spell any table's name), a statement
+of any kind spelling a name `U&"…"` (sqlglot reads it as `U & "…"`, undecoded:
+`U&"\0061ll_rows"()` calls all_rows(), every tenant's rows, where the proof sees a call of a
+function named `\0061ll_rows`), a tenant
 table in a position the proof does not understand, a call of a function that hands out every
 tenant's rows (a SQL or PL/pgSQL function of the schema sources whose body does not pin them)
 anywhere but in FROM, where its tenant column can be pinned, or input nested too deeply to analyse.
@@ -65,7 +69,7 @@ from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import fold_name
 from tenantguard.engine.proof import function_name, identifier_name
-from tenantguard.engine.sqltext import normalize_placeholders, original_offset
+from tenantguard.engine.sqltext import declared_query, normalize_placeholders, original_offset
 
 RULE = RuleInfo("TG006", "unprovable-statement", Severity.ERROR)
 
@@ -322,6 +326,36 @@ def _spelled_calls(sql: str, names: frozenset[str]) -> list[tuple[str, int]]:
     return found
 
 
+def _parsed_text(sql: str) -> tuple[str, tuple[int, ...]]:
+    """The text the parser read, as `normalize_placeholders` gives it: a cursor's query with
+    the words declaring it blanked (sqlglot's tokenizer keeps what follows DECLARE whole)."""
+    text, inserted = normalize_placeholders(sql)
+    return declared_query(text) or text, inserted
+
+
+def _unicode_name(sql: str) -> int | None:
+    """Where the statement spells a name `U&"…"` (as PostgreSQL's scanner reads one: `U&"`
+    written together, outside strings and comments), or None. sqlglot reads it as a column U,
+    the operator `&` and the quoted name undecoded: `U&"\\0061ll_rows"()` is a call of
+    all_rows() to the server, of a function named `\\0061ll_rows` to the proof."""
+    text, inserted = _parsed_text(sql)
+    try:
+        tokens = _TOKENIZER().tokenize(text)
+    except Exception:  # the parser read this text: it cannot fail here, but fail closed
+        return 0
+    for first, second, third in zip(tokens, tokens[1:], tokens[2:], strict=False):
+        if (
+            first.token_type is TokenType.VAR
+            and first.text in ("U", "u")
+            and second.token_type is TokenType.AMP
+            and third.token_type is TokenType.IDENTIFIER
+            and second.start == first.end + 1
+            and third.start == second.end + 1
+        ):
+            return original_offset(first.start, inserted)
+    return None
+
+
 def _hidden_calls(ctx: Context) -> Iterator[Finding]:
     """A call of a tenant or pinning function that sqlglot parsed as one of its own functions
     (`"Now"()` as CURRENT_TIMESTAMP, `"Upper"(1)` as UPPER): the proof reads calls by name and
@@ -330,7 +364,7 @@ def _hidden_calls(ctx: Context) -> Iterator[Finding]:
     policy = ctx.policy
     if ctx.tree is None or not any(n in ctx.lowered for n in policy.spelled_call_needles):
         return
-    text, inserted = normalize_placeholders(ctx.sql)
+    text, inserted = _parsed_text(ctx.sql)
     spelled = _spelled_calls(text, policy.spelled_calls)
     if not spelled:
         return
@@ -402,6 +436,19 @@ def check(ctx: Context) -> Iterator[Finding]:
     named = ctx.named_tenant_tables if isinstance(ctx.tree, exp.Command) else []
     if isinstance(ctx.tree, exp.Command) and not named and ctx.may_spell_names:
         named = ["(spelled with escapes?)"]  # `U&"\0070atients"` in a DECLARE or an EXPLAIN
+    elif not named and ctx.may_spell_names:
+        offset = _unicode_name(ctx.sql)
+        if offset is not None:
+            yield ctx.finding(
+                RULE,
+                None,
+                'a name spelled with Unicode escapes (U&"…"): PostgreSQL decodes it, the '
+                'analyzer reads `U & "…"` — it may name any table, or a function that hands '
+                "out every tenant's rows",
+                "write the name plainly",
+                offset=offset,
+            )
+            return
     if named:
         keyword = str(ctx.tree.this).upper()
         yield ctx.finding(
