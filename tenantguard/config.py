@@ -284,7 +284,12 @@ def build_policy(
     """
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import Policy, normalize_name, sql_name, table_name
-    from tenantguard.sources.schema import tenant_relations
+    from tenantguard.sources.schema import (
+        filled_tables,
+        hidden_writes,
+        leaky_defaults,
+        tenant_relations,
+    )
 
     explicit = "schema_paths" in settings.configured and live_schema is None
     for path in settings.schema_paths if explicit else ():
@@ -374,20 +379,35 @@ def build_policy(
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
-    if schema is None or not (schema.views or schema.functions):
-        return policy
-    found = tenant_relations(schema.views, schema.functions, policy)
-    return policy.replace(
-        tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
-        table_columns=_quoted(
-            {
-                **policy.table_columns,
-                **{view: names for view, names in found.tenant.items() if names is not None},
-            }
-        ),
-        unpinnable={**policy.unpinnable, **found.unpinnable},
-        pinning_functions=found.pinned_by_arguments,
-    )
+    if schema is not None and (schema.views or schema.functions):
+        found = tenant_relations(schema.views, schema.functions, policy, schema.materialized)
+        policy = policy.replace(
+            tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
+            table_columns=_quoted(
+                {
+                    **policy.table_columns,
+                    **{view: names for view, names in found.tenant.items() if names is not None},
+                }
+            ),
+            unpinnable={**policy.unpinnable, **found.unpinnable},
+            pinning_functions=found.pinned_by_arguments,
+        )
+    if schema is not None and schema.filled:
+        # a table a query filled once (CREATE TABLE … AS): its rows are that query's
+        copied = filled_tables(schema, policy)
+        if copied:
+            policy = policy.replace(
+                tenant_tables=_quoted_names(policy.tenant_tables | copied.keys()),
+                unpinnable={**policy.unpinnable, **copied},
+            )
+    if schema is not None and (schema.triggers or schema.write_rules):
+        # what writes run beside themselves, read once the tenant relations are known
+        policy = policy.replace(hidden_writes=hidden_writes(schema, policy))
+    if schema is not None and schema.defaults:
+        leaky = leaky_defaults(schema, policy)
+        if leaky:
+            policy = policy.replace(leaky_defaults=leaky)
+    return policy
 
 
 def _registry_references(

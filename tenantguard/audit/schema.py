@@ -46,7 +46,9 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
     of lossy values, whatever carries them (a table's, a view's or a composite type's column, a
     function's output); a name defined twice (views or functions in two schemas, overloads)
     read as both. Better than from files: a parameter's type through its domains, and the
-    columns a function returning a row type fills, by position."""
+    columns a function returning a row type fills, by position. Rules on writes are read from
+    their definitions (what a write runs beside itself); triggers and column defaults are not
+    (yet): the audit's TG216 and TG215 speak of those."""
     schema = SchemaInfo()
     for relation in catalog.relations:
         # a view's column, as a table's, carries its type to a parameter compared with it
@@ -98,6 +100,10 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
     orders: dict[str, list[tuple[str, ...]]] = {}  # each relation name's columns, in order
     for relation in catalog.relations:
         orders.setdefault(relation.name, []).append(tuple(c.name for c in relation.columns))
+    for relation in catalog.relations:
+        for rule in relation.rules:  # its statements run with a write: read as check reads them
+            if rule.acts:
+                schema.add_sql(rule.definition)
     bodies: dict[int, FunctionInfo] = {}
     for function in catalog.functions:
         schema.lossy_columns.update(function.lossy_outputs)

@@ -6,6 +6,7 @@ reaches that tenant's rows only: its value is a pin of the statement, checked at
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -14,7 +15,7 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import PinValue, conjuncts, identifier_name, pin_value
 from tenantguard.engine.proof.values import lossy_parameters
 
-__all__ = ["CascadingWrite", "cascading_writes"]
+__all__ = ["CascadingWrite", "HiddenWrite", "cascading_writes", "hidden_writes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +130,160 @@ def _root_pin(
                 if value is not None:
                     return value
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenWrite:
+    """A write whose relation's triggers or rules reach tenant rows the statement does not pin."""
+
+    kind: str  # INSERT, UPDATE, DELETE or TRUNCATE ("INSERT and UPDATE": an upsert)
+    table: exp.Table
+    name: str
+    what: str  # the trigger or rule, and why it is not pinned
+
+
+def hidden_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[HiddenWrite]:
+    """The statement's writes (in CTEs too; COPY … FROM fires INSERT triggers) of relations
+    whose triggers or rules (`policy.hidden_writes`) reach tenant rows unpinned, or that
+    evaluate a column default reading them (`policy.leaky_defaults`)."""
+    known, defaults = policy.hidden_writes, policy.leaky_defaults
+    if not known and not defaults:
+        return []
+    lowered = sql.lower()
+    if not any(name.lower() in lowered for name in (*known, *defaults)):
+        return []  # a few substring tests before any walk
+    found = []
+    for node in tree.find_all(
+        exp.Delete, exp.Update, exp.Merge, exp.Insert, exp.TruncateTable, exp.Copy
+    ):
+        targets = node.expressions if isinstance(node, exp.TruncateTable) else [node.this]
+        for target in targets:
+            table = target.this if isinstance(target, exp.Schema) else target
+            if not isinstance(table, exp.Table):
+                continue
+            name = identifier_name(table.this)
+            leaky = defaults.get(name)
+            if leaky:
+                for column in _defaulted(node, target, leaky, policy.columns_of(name)):
+                    found.append(
+                        HiddenWrite(
+                            "INSERT" if not isinstance(node, exp.Update) else "UPDATE",
+                            table,
+                            name,
+                            f"the default of {column}, {leaky[column]}",
+                        )
+                    )
+            kinds = known.get(name)
+            if not kinds:
+                continue
+            fired: dict[str, list[str]] = {}  # what runs -> the kinds of write that run it
+            for kind in _fired(node):
+                if kind in kinds:
+                    fired.setdefault(kinds[kind], []).append(kind)
+            for what, written in fired.items():
+                found.append(HiddenWrite(" and ".join(written), table, name, what))
+    return found
+
+
+def _fired(node: exp.Expression) -> list[str]:
+    """The kinds of write a statement does to its target, as triggers and rules see them."""
+    if isinstance(node, exp.TruncateTable):
+        return ["TRUNCATE"]
+    if isinstance(node, exp.Copy):
+        return ["INSERT"] if node.args.get("kind") else []  # FROM: rows inserted; TO: read
+    if isinstance(node, exp.Insert):
+        kinds = ["INSERT"]
+        conflict = node.args.get("conflict")
+        if conflict is not None and "UPDATE" in str(conflict.args.get("action")).upper():
+            kinds.append("UPDATE")
+        return kinds
+    if isinstance(node, exp.Merge):
+        whens = node.args.get("whens")
+        kinds = []
+        for when in whens.expressions if whens is not None else ():
+            then = when.args.get("then")
+            if isinstance(then, exp.Insert):
+                kinds.append("INSERT")
+            elif isinstance(then, exp.Update):
+                kinds.append("UPDATE")
+            elif isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+                kinds.append("DELETE")
+        return kinds
+    return ["DELETE" if isinstance(node, exp.Delete) else "UPDATE"]
+
+
+def _is_default(item: exp.Expression) -> bool:
+    """The keyword DEFAULT where a value goes (sqlglot reads it as a variable in VALUES, as a
+    column named DEFAULT in a SET list or a MERGE's INSERT)."""
+    if type(item) is exp.Var:
+        return str(item.this).upper() == "DEFAULT"
+    return (
+        type(item) is exp.Column
+        and not item.args.get("table")
+        and isinstance(item.this, exp.Identifier)
+        and not item.this.quoted
+        and item.this.name.upper() == "DEFAULT"
+    )
+
+
+def _defaulted(
+    node: exp.Expression,
+    target: exp.Expression,
+    leaky: Mapping[str, str],
+    columns: frozenset[str] | None,
+) -> list[str]:
+    """The columns of `leaky` whose default a write evaluates: those an INSERT or COPY FROM
+    leaves out or gives DEFAULT, those an UPDATE (or a MERGE's actions) sets to DEFAULT. An
+    INSERT without a column list whose rows may be shorter than the table: all of them."""
+    if isinstance(node, exp.Merge):
+        whens = node.args.get("whens")
+        out: list[str] = []
+        for when in whens.expressions if whens is not None else ():
+            then = when.args.get("then")
+            if isinstance(then, exp.Insert | exp.Update):
+                out.extend(c for c in _defaulted(then, then.this, leaky, columns) if c not in out)
+        return out
+    if isinstance(node, exp.Update):
+        return [
+            name
+            for assignment in node.expressions
+            if isinstance(assignment, exp.EQ)
+            and isinstance(assignment.this, exp.Column)
+            and _is_default(assignment.expression)
+            and (name := identifier_name(assignment.this.this)) in leaky
+        ]
+    if isinstance(node, exp.Copy):
+        if not node.args.get("kind") or not isinstance(target, exp.Schema):
+            return []  # COPY … TO reads; COPY t FROM gives every column
+        listed = {identifier_name(c) for c in target.expressions}
+        return [c for c in leaky if c not in listed]
+    if not isinstance(node, exp.Insert):
+        return []
+    named: list[str] | None = None
+    if isinstance(target, exp.Schema | exp.Tuple):  # a column list (a MERGE's: a tuple)
+        named = [
+            identifier_name(c.this if isinstance(c, exp.Column) else c) for c in target.expressions
+        ]
+        if named == ["DEFAULT"] or named == ["default"]:  # a MERGE's INSERT DEFAULT VALUES
+            return list(leaky)
+    rows = node.expression
+    while isinstance(rows, exp.Subquery | exp.Paren):
+        rows = rows.this
+    tuples = (
+        rows.expressions if isinstance(rows, exp.Values) else [rows] if isinstance(rows, exp.Tuple)
+        else []
+    )  # fmt: skip
+    items = [t.expressions if isinstance(t, exp.Tuple) else [t] for t in tuples]
+    if named is None:
+        if columns is None or not items or any(len(r) < len(columns) for r in items):
+            # DEFAULT VALUES, a query's rows, rows shorter than the table: defaults
+            return list(leaky)
+        if any(_is_default(i) for r in items for i in r):
+            return list(leaky)  # DEFAULT at a position the proof cannot name
+        return []
+    out = [c for c in leaky if c not in named]
+    for row in items:
+        for column, item in zip(named, row, strict=False):
+            if column in leaky and column not in out and _is_default(item):
+                out.append(column)
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +20,11 @@ from tenantguard.engine.sqltext import LineIndex, original_offset
 __all__ = ["Context", "Rule", "RuleInfo", "rule_of"]
 
 C = TypeVar("C")
+
+# a catalog relation (`pg_class`, `information_schema.columns`), a name-valued SQL function
+_CATALOG_SCREEN = re.compile(
+    r"pg_|information_schema|current_|session_user|\buser\b", re.IGNORECASE
+)
 
 # an unquoted identifier (a letter of any script or `_`, then letters, digits, `_`, `$`)
 
@@ -106,13 +112,23 @@ class Context:
     def _proof(self) -> tuple[Proof, Analysis] | None:
         built = self._built
         if isinstance(built, _Unset):
-            built = (
-                build_proof(self.tree, self.policy, lossy_columns=self.may_name_lossy_column)
-                if self.tree is not None and self.may_name_tenant_table
-                else None
-            )
+            built = None
+            if self.tree is not None and self.may_name_tenant_table:
+                catalog = self.may_read_catalog
+                built = build_proof(
+                    self.tree,
+                    self.policy.catalog_typed() if catalog else self.policy,
+                    lossy_columns=catalog or self.may_name_lossy_column,
+                )
             self._built = built
         return built
+
+    @property
+    def may_read_catalog(self) -> bool:
+        """Whether the text may read a column of PostgreSQL's catalogs or a name-valued SQL
+        function (`current_user`…): a parameter compared with one is a `name` or `"char"`
+        (a substring screen; the proof then holds such columns lossy)."""
+        return _CATALOG_SCREEN.search(self.sql) is not None
 
     @property
     def may_name_lossy_column(self) -> bool:

@@ -156,6 +156,65 @@ def _parse_expression(text: str) -> exp.Expression:
     return strip_casts(parsed)
 
 
+# the columns of PostgreSQL 15's catalogs (pg_catalog, information_schema) of type name (63
+# bytes: longer values are cut), "char" (one byte) or sql_identifier (a domain over name), and
+# the SQL value functions PostgreSQL parses as columns (`current_role`, `user`: name): a
+# parameter compared with one is typed so for the whole statement (round 12)
+CATALOG_LOSSY_COLUMNS = frozenset(
+    {
+        "action_reference_new_row", "action_reference_new_table", "action_reference_old_row",
+        "action_reference_old_table", "aggfinalmodify", "aggkind", "aggmfinalmodify", "amname",
+        "amoppurpose", "amtype", "attalign", "attcompression", "attgenerated", "attidentity",
+        "attname", "attribute_name", "attribute_udt_catalog", "attribute_udt_name",
+        "attribute_udt_schema", "attstorage", "authorization_identifier", "castcontext",
+        "castmethod", "catalog_name", "cfgname", "character_repertoire",
+        "character_set_catalog", "character_set_name", "character_set_schema",
+        "collation_catalog", "collation_name", "collation_schema", "collection_type_identifier",
+        "collname", "collprovider", "column_name", "confdeltype", "confmatchtype",
+        "confupdtype", "conname", "constraint_catalog", "constraint_name", "constraint_schema",
+        "contype", "current_role", "database", "datlocprovider", "datname", "defaclobjtype",
+        "default_character_set_catalog", "default_character_set_name",
+        "default_character_set_schema", "default_collate_catalog", "default_collate_name",
+        "default_collate_schema", "dependent_column", "deptype", "dictname", "domain_catalog",
+        "domain_name", "domain_schema", "dtd_identifier", "enumlabel", "ev_enabled", "ev_type",
+        "event_object_catalog", "event_object_column", "event_object_schema",
+        "event_object_table", "evtenabled", "evtevent", "evtname", "extname", "fdwname",
+        "foreign_data_wrapper_catalog", "foreign_data_wrapper_name", "foreign_server_catalog",
+        "foreign_server_name", "foreign_table_catalog", "foreign_table_name",
+        "foreign_table_schema", "form_of_use", "funcname", "grantee", "grantor", "groname",
+        "group_name", "indexname", "indexrelname", "lanname", "matviewname", "matviewowner",
+        "module_catalog", "module_name", "module_schema", "name", "nspname", "object_catalog",
+        "object_name", "object_schema", "opcname", "opfname", "oprkind", "oprname",
+        "option_name", "ordering_routine_catalog", "ordering_routine_name",
+        "ordering_routine_schema", "owner", "parameter_name", "partstrat", "plugin", "polcmd",
+        "policyname", "polname", "privtype", "prokind", "proname", "proparallel", "provolatile",
+        "prsname", "pubname", "ref_dtd_identifier", "relkind", "relname", "relpersistence",
+        "relreplident", "result_cast_char_set_catalog", "result_cast_char_set_name",
+        "result_cast_char_set_schema", "result_cast_collation_catalog",
+        "result_cast_collation_name", "result_cast_collation_schema",
+        "result_cast_dtd_identifier", "result_cast_scope_catalog", "result_cast_scope_name",
+        "result_cast_scope_schema", "result_cast_type_udt_catalog", "result_cast_type_udt_name",
+        "result_cast_type_udt_schema", "role_name", "rolname", "routine_catalog",
+        "routine_name", "routine_schema", "rulename", "schema", "schema_name", "schema_owner",
+        "schemaname", "scope_catalog", "scope_name", "scope_schema",
+        "self_referencing_column_name", "sequence_catalog", "sequence_name", "sequence_schema",
+        "sequencename", "sequenceowner", "slot_name", "source_dtd_identifier", "spcname",
+        "specific_catalog", "specific_name", "specific_schema", "srsubstate", "srvname",
+        "srvowner", "statistics_name", "statistics_owner", "statistics_schemaname", "stxname",
+        "subname", "subslotname", "subtwophasestate", "table_catalog", "table_name",
+        "table_schema", "tablename", "tableowner", "tablespace", "tgenabled", "tgname",
+        "tgnewtable", "tgoldtable", "tmplname", "to_sql_specific_catalog",
+        "to_sql_specific_name", "to_sql_specific_schema", "trigger_catalog", "trigger_name",
+        "trigger_schema", "typalign", "typcategory", "typdelim", "type_udt_catalog",
+        "type_udt_name", "type_udt_schema", "typname", "typstorage", "typtype", "udt_catalog",
+        "udt_name", "udt_schema", "unique_constraint_catalog", "unique_constraint_name",
+        "unique_constraint_schema", "usename", "user", "user_defined_type_catalog",
+        "user_defined_type_name", "user_defined_type_schema", "view_catalog", "view_name",
+        "view_schema", "viewname", "viewowner",
+    }
+)  # fmt: skip
+
+
 class Policy:
     """What the tenant proof needs to know about a schema.
 
@@ -166,6 +225,7 @@ class Policy:
     """
 
     __slots__ = (
+        "_catalog_typed",
         "_expression_trees",
         "allow_multi_tenant",
         "cascades",
@@ -177,7 +237,9 @@ class Policy:
         "foreign_keys",
         "functions",
         "global_tables",
+        "hidden_writes",
         "integer_tenant_tables",
+        "leaky_defaults",
         "lossy_columns",
         "mixed_case_tables",
         "not_null_tenant_tables",
@@ -251,6 +313,12 @@ class Policy:
     # table -> what its DELETE / UPDATE (of these columns, "*" its key) does to tenant tables
     # through their foreign keys' ON DELETE / ON UPDATE actions
     cascades: Mapping[str, Mapping[str, frozenset[str]]]
+    # relation -> kind of write (INSERT, UPDATE, DELETE, TRUNCATE) -> the trigger or rule it
+    # runs that reaches tenant rows unpinned, and why (schema sources)
+    hidden_writes: Mapping[str, Mapping[str, str]]
+    # relation -> column -> why its default (evaluated by an INSERT that leaves the column out,
+    # or writes DEFAULT) reads tenant rows unpinned (schema sources)
+    leaky_defaults: Mapping[str, Mapping[str, str]]
     # table -> (referenced table, its (column, referenced column) pairs besides the tenant's)
     composite_keys: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]
     # every (column, referenced column) of those keys, both ways round
@@ -258,6 +326,7 @@ class Policy:
     composite_keys_by_first: Mapping[tuple[str, str, str], tuple[tuple[int, str, KeyPairs], ...]]
     composite_key_firsts: frozenset[tuple[str, str]]
     _expression_trees: tuple[exp.Expression, ...]
+    _catalog_typed: Policy | None
 
     def __init__(
         self,
@@ -284,6 +353,8 @@ class Policy:
         not_null_tenant_tables: Iterable[str] = (),
         tenant_sources: Mapping[str, Iterable[str]] | None = None,
         lossy_columns: Iterable[str] = (),
+        hidden_writes: Mapping[str, Mapping[str, str]] | None = None,
+        leaky_defaults: Mapping[str, Mapping[str, str]] | None = None,
         tenant_copies: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
@@ -347,6 +418,7 @@ class Policy:
         init(self, "functions", _names(functions))
         init(self, "setting_functions", _names(setting_functions))
         init(self, "lossy_columns", _names(lossy_columns) - {self.tenant_column})
+        init(self, "_catalog_typed", None)
         init(
             self,
             "tenant_defaults",
@@ -393,6 +465,30 @@ class Policy:
                 }
             ),
         )
+        init(
+            self,
+            "hidden_writes",
+            MappingProxyType(
+                {
+                    t: MappingProxyType(dict(kinds))
+                    for t, kinds in (hidden_writes or {}).items()
+                    if kinds
+                }
+            ),
+        )
+        init(
+            self,
+            "leaky_defaults",
+            MappingProxyType(
+                {
+                    normalize_name(t): MappingProxyType(
+                        {normalize_name(c): why for c, why in columns.items()}
+                    )
+                    for t, columns in (leaky_defaults or {}).items()
+                    if columns
+                }
+            ),
+        )
         init(self, "composite_keys", MappingProxyType(self._composite_keys()))
         pairs = {p for keys in self.composite_keys.values() for _, rest in keys for p in rest}
         init(self, "composite_key_pairs", frozenset(pairs | {(r, c) for c, r in pairs}))
@@ -412,6 +508,17 @@ class Policy:
         )
         firsts = {(c, r) for _, c, r in by_first}
         init(self, "composite_key_firsts", frozenset(firsts | {(r, c) for c, r in firsts}))
+
+    def catalog_typed(self) -> Policy:
+        """This policy with the columns of PostgreSQL's catalogs of a lossy type among
+        `lossy_columns`, for a statement that may read a catalog (built once)."""
+        found = self._catalog_typed
+        if found is None:
+            names = {sql_name(c) for c in self.lossy_columns | CATALOG_LOSSY_COLUMNS}
+            found = self.replace(lossy_columns=names)
+            object.__setattr__(found, "_catalog_typed", found)
+            object.__setattr__(self, "_catalog_typed", found)
+        return found
 
     def _composite_keys(
         self,
@@ -518,6 +625,11 @@ class Policy:
                 sql_name(t): {sql_name(c) for c in cs} for t, cs in self.tenant_sources.items()
             },
             "lossy_columns": {sql_name(c) for c in self.lossy_columns},
+            "hidden_writes": self.hidden_writes,
+            "leaky_defaults": {
+                sql_name(t): {sql_name(c): why for c, why in columns.items()}
+                for t, columns in self.leaky_defaults.items()
+            },
             "tenant_copies": {sql_name(t): sql_name(c) for t, c in self.tenant_copies.items()},
         }
         fields.update(changes)

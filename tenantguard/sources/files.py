@@ -113,7 +113,23 @@ def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
 
 # psql: a backslash command runs to the end of its line; `\g`, `\gset`, `\gx`, `\gexec`… send
 # the query buffer as `;` does. Outside strings, comments and dollar quotes only.
-_PSQL_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?!\d)|\\|:(?='|\")")
+_PSQL_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?!\d)|\\|(?<!:):(?='|\"|[A-Za-z_])")
+# what psql runs that the script does not show (round 12): `\gexec` runs each value its query
+# returns as a statement, `\!` a shell command (psql itself, say)
+_PSQL_RUNS = re.compile(r"\\(gexec|!)")
+_PSQL_RUNS_SAYS = {
+    "gexec": "psql runs each value the query before `\\gexec` returns as a statement: SQL built "
+    "at run time cannot be proven",
+    "!": "`\\!` runs a shell command, which can run any SQL (psql itself): it cannot be proven",
+}
+_PSQL_NAME_SAYS = (
+    "psql pastes the value of variable {} here as a quoted name: the relation or column it "
+    "names is not in the file, so the statement cannot be proven"
+)
+_PSQL_TEXT_SAYS = (
+    "psql pastes the text of variable {} here (this file is a psql script): what it adds to "
+    "the statement cannot be proven; use :'{}' for a value"
+)
 _PSQL_SENDS = re.compile(r"\\(?:g|gx|gset|gexec|gdesc|crosstabview|watch)\b")
 # `\copy SOURCE to|from FILE [options]` (one line): psql sends `COPY SOURCE TO STDOUT` (or FROM
 # STDIN) and moves the rows itself; what SOURCE reads is checked as that statement
@@ -153,13 +169,19 @@ def _psql_copy(line: str) -> str | None:
     return None
 
 
-def strip_psql(text: str) -> tuple[str, int | None]:
-    """The script with psql meta-commands blanked (positions kept) and `:'var'` / `:"var"`
-    read as a string / identifier; and the line of the first meta-command, if any."""
-    if "\\" not in text and ":'" not in text and ':"' not in text:
-        return text, None
+def strip_psql(text: str) -> tuple[str, int | None, list[tuple[int, str, bool]]]:
+    """The script with psql meta-commands blanked (positions kept) and `:'var'` read as a
+    string; the line of the first meta-command, if any; and what psql would run that the
+    text does not show, (offset, why, whether it runs statements of its own): `\\gexec`,
+    `\\!`, `:"var"` (a name), and in a psql script (one with meta-commands) `:var` (text
+    pasted in; elsewhere a driver's bind)."""
+    if "\\" not in text and ":" not in text:
+        return text, None, []
     out: list[str] = []
     first: int | None = None
+    pasted: list[int] = []
+    commands: list[str] = []  # the meta-commands, each to the end of its line
+    unseen: list[tuple[int, str, bool]] = []
     pos = last = 0
     length = len(text)
     while pos < length:
@@ -171,18 +193,31 @@ def strip_psql(text: str) -> tuple[str, int | None]:
             end = text.find("\n", at)
             end = length if end < 0 else end
             copy = _psql_copy(text[at:end]) if _PSQL_COPY.match(text, at) else None
+            if first is None:
+                first = text.count("\n", 0, at) + 1
+            commands.append(text[at:end])
             if copy is not None:
                 out.append(text[last:at] + copy)
                 pos = last = end
                 continue
+            runs = _PSQL_RUNS.match(text, at)
+            if runs is not None:
+                unseen.append((at, _PSQL_RUNS_SAYS[runs.group(1)], True))
             sends = _PSQL_SENDS.match(text, at) is not None
             out.append(text[last:at])
             out.append((";" if sends else " ") + " " * (end - at - 1))
-            if first is None:
-                first = text.count("\n", 0, at) + 1
             pos = last = end
             continue
         if token == ":":
+            quote = text[at + 1]
+            if quote == '"':
+                name = re.match(r':"(?:[^"]|"")*"', text[at:])
+                says = _PSQL_NAME_SAYS.format(name.group(0) if name else ':"…"')
+                unseen.append((at, says, False))
+            elif quote != "'":  # `:name`: a psql variable, or a driver's named bind
+                pasted.append(at)
+                pos = at + 1
+                continue
             out.append(text[last:at] + " ")  # `:'tenant'` is psql's quoting of a value
             last = pos = at + 1
             continue
@@ -190,7 +225,62 @@ def strip_psql(text: str) -> tuple[str, int | None]:
         if pos < 0:
             break
     out.append(text[last:])
-    return "".join(out), first
+    if first is not None:  # a psql script: `:name` is psql's, the text of a variable
+        values, unset_are_values = _psql_values(commands)
+        for at in pasted:
+            name = re.match(r":([A-Za-z_]\w*)", text[at:])
+            label = name.group(1) if name else "…"
+            if values.get(label, unset_are_values):
+                continue  # a number, or the caller's value (`-v`): one value, as a bind is
+            unseen.append((at, _PSQL_TEXT_SAYS.format(f":{label}", label), False))
+    return "".join(out), first, sorted(unseen)
+
+
+_PSQL_SETS = re.compile(r"\\(set|gset|getenv|prompt)\b(.*)", re.IGNORECASE)
+_PSQL_NUMBER = re.compile(r"'?-?\d+'?")
+
+
+def _psql_values(commands: list[str]) -> tuple[dict[str, bool], bool]:
+    """Which psql variables a statement of the script may read as one value, like a bind:
+    those the script sets only to a number (`\\set tenant 42`: True); not those it sets to any
+    other text, or from the environment or a prompt (False). And whether a variable it never
+    sets is one (the caller's `-v name=…`): not when a `\\gset` may set it from a query's
+    columns."""
+    values: dict[str, bool] = {}
+    gset = False
+    for line in commands:
+        match = _PSQL_SETS.match(line)
+        if match is None:
+            continue
+        command, rest = match.group(1).lower(), match.group(2).split()
+        if command == "gset":
+            gset = True
+        elif command == "set" and rest:
+            number = len(rest) == 2 and _PSQL_NUMBER.fullmatch(rest[1]) is not None
+            values[rest[0]] = values.get(rest[0], True) and number
+        elif rest:  # \getenv NAME ENV, \prompt [TEXT] NAME: text from outside
+            values[rest[0] if command == "getenv" else rest[-1]] = False
+    return values, not gset
+
+
+def _psql_unprovable(source: SourceFile, message: str, line: int, column: int) -> Finding:
+    """TG006 where psql would run what the script does not show."""
+    from tenantguard.engine.rules import tg006_unprovable_statement  # sqlglot: this case only
+
+    info = tg006_unprovable_statement.RULE
+    return Finding(
+        info.code,
+        info.name,
+        Severity.ERROR,
+        message,
+        "write the statements themselves, pinned to one tenant (a value from a psql variable "
+        "as :'name'); scripts that build SQL belong to operations, not to checked code",
+        line,
+        column,
+        line,
+        column + 1,
+        path=source.display,
+    )
 
 
 def _skip_quoted(text: str, at: int, token: str) -> int:
@@ -436,7 +526,7 @@ def check_file(
         suppressions = python_suppressions(text)
     else:
         touching = chosen.touching
-        text, meta_line = strip_psql(text)
+        text, meta_line, unseen = strip_psql(text)
         if meta_line is not None:
             notes = (
                 f"{source.display}:{meta_line}: psql meta-commands (from a backslash to the end of the "
@@ -446,6 +536,14 @@ def check_file(
         findings, count, anchors, suppressions = check_sql_text(
             text, chosen, schema_source=schema, patch_linted=linted
         )
+        if schema:  # the reader takes a variable for its name; statements built at run time
+            unseen = [u for u in unseen if u[2]]  # create what no source shows
+        if unseen:  # what psql runs beyond the text: never a silent pass
+            lines = LineIndex(text)
+            for offset, message, _ in unseen:
+                line, column = lines.position(offset)
+                findings.append(_psql_unprovable(source, message, line, column))
+                anchors.append((line - 1, line))
     findings = [*findings, *patch_findings]
     anchors = [*anchors, *((f.line - 1, f.line) for f in patch_findings)]
     if enabled is not None:

@@ -137,6 +137,33 @@ class ForeignKeyInfo:
     on_update: str = "a"
 
 
+@dataclass
+class TriggerInfo:
+    """A trigger of the schema sources: the writes of its relation that fire it, the function
+    it runs, and whether it runs for each row (NEW and OLD are the rows written)."""
+
+    name: str
+    relation: str
+    events: tuple[str, ...]  # INSERT, UPDATE, DELETE, TRUNCATE
+    function: str
+    row: bool
+
+
+@dataclass
+class WriteRule:
+    """A rule on a write (`CREATE RULE … AS ON INSERT | UPDATE | DELETE TO r DO …`): the
+    statements it runs beside (or instead of) the write."""
+
+    name: str
+    relation: str
+    event: str
+    actions: list[str]
+
+
+# CreateTrigStmt.events: the bits of the writes that fire a trigger
+_TRIGGER_EVENTS = (("INSERT", 4), ("DELETE", 8), ("UPDATE", 16), ("TRUNCATE", 32))
+
+
 @dataclass(frozen=True)
 class _Renamed:
     """A relation's new name, in its schema (what `RENAME TO` leaves)."""
@@ -197,6 +224,18 @@ class SchemaInfo:
     copies: dict[str, dict[str, str]] = field(default_factory=dict)
     # the tables inheriting from (or partitions of) each table: a read of a parent returns them
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    # what a write runs beside itself: triggers and the functions they call (with the fields
+    # of NEW each function assigns, "*" for NEW whole), rules on INSERT, UPDATE, DELETE
+    triggers: list[TriggerInfo] = field(default_factory=list)
+    trigger_functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    new_fields: dict[str, set[str]] = field(default_factory=dict)
+    write_rules: list[WriteRule] = field(default_factory=list)
+    # tables made by CREATE TABLE … AS / SELECT … INTO (with data): the query that filled them,
+    # held to the view conditions (a copy of every tenant's rows without their tenant column)
+    filled: dict[str, ViewInfo] = field(default_factory=dict)
+    # the materialized views among the views: their rows are their query's when last refreshed,
+    # under the tenant setting of the session that refreshed them
+    materialized: set[str] = field(default_factory=set)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -231,6 +270,27 @@ class SchemaInfo:
     )
     # names whose defaults are not kept (a table of that name in two schemas)
     _no_defaults: set[str] = field(default_factory=set, compare=False, repr=False)
+    # while reading only: what a composite foreign key's pin stands on (`settle_keys`) — each
+    # unique key's constraint or index name (name -> [(table, columns)]), the names PostgreSQL
+    # chose (computed here: a guess), every constraint and index name seen, the tables whose
+    # foreign-key triggers were disabled, and the tables that are partitions
+    _key_names: dict[str, list[tuple[str, frozenset[str]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _guessed: set[tuple[str, str]] = field(default_factory=set, compare=False, repr=False)
+    _named: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    _indexes: set[str] = field(default_factory=set, compare=False, repr=False)
+    _unenforced: set[str] = field(default_factory=set, compare=False, repr=False)
+    _trigger_versions: dict[str, dict[str, tuple[FunctionInfo, set[str]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    # each domain's default (a pglast node, None: none), each column declared of a domain: a
+    # column without a default of its own takes its domain's, as it is when the rows are written
+    _domain_defaults: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _column_domains: dict[tuple[str, str], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _partitions: set[str] = field(default_factory=set, compare=False, repr=False)
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
 
@@ -283,6 +343,14 @@ class SchemaInfo:
             "generated": {
                 t: {c: sorted(r) for c, r in g.items()} for t, g in self.generated.items() if g
             },
+            "triggers": [
+                [t.name, t.relation, list(t.events), t.function, t.row] for t in self.triggers
+            ],
+            "trigger_functions": {n: [f.body, f.opaque] for n, f in self.trigger_functions.items()},
+            "new_fields": {n: sorted(f) for n, f in self.new_fields.items()},
+            "write_rules": [[r.name, r.relation, r.event, r.actions] for r in self.write_rules],
+            "filled": {n: [v.query, v.columns] for n, v in self.filled.items()},
+            "materialized": sorted(self.materialized),
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
         }
 
@@ -372,6 +440,24 @@ class SchemaInfo:
                 str(t): {str(c): set(texts(r)) for c, r in g.items()}
                 for t, g in data["generated"].items()
             },
+            triggers=[
+                TriggerInfo(str(name), str(relation), tuple(texts(events)), str(f), bool(row))
+                for name, relation, events, f, row in data["triggers"]
+            ],
+            trigger_functions={
+                str(n): FunctionInfo(texts(body), str(opaque), [], None)
+                for n, (body, opaque) in data["trigger_functions"].items()
+            },
+            new_fields={str(n): set(texts(f)) for n, f in data["new_fields"].items()},
+            write_rules=[
+                WriteRule(str(name), str(relation), str(event), texts(actions))
+                for name, relation, event, actions in data["write_rules"]
+            ],
+            filled={
+                str(n): ViewInfo(str(query), None if columns is None else texts(columns))
+                for n, (query, columns) in data["filled"].items()
+            },
+            materialized=set(texts(data["materialized"])),
             copies={
                 str(t): {str(c): str(r) for c, r in g.items()} for t, g in data["copies"].items()
             },
@@ -671,6 +757,7 @@ class SchemaInfo:
         if node.if_not_exists and self._exists(node.relation):
             return  # PostgreSQL skips it: the relation of that name stays as it was
         self.defaults.pop(table, None)  # what an earlier table of this name had is gone
+        self.filled.pop(table, None)
         self.traits.pop(table, None)
         self.copies.pop(table, None)
         self._forget_kin(table)
@@ -690,6 +777,10 @@ class SchemaInfo:
             else:
                 columns |= attributes
             self.typed.setdefault(type_name, set()).add(table)
+        if node.partbound is not None:  # PARTITION OF: its parent's keys are its own
+            self._partitions.add(table)
+        else:
+            self._partitions.discard(table)
         # the columns in order: the parents' first, then its own (and LIKE's) as written
         order: list[str] | None = [] if node.ofTypename is None else None
         self.order.pop(table, None)
@@ -750,6 +841,7 @@ class SchemaInfo:
         self.columns.setdefault(_relname(into.rel), set()).update(names or ())
         self.order.pop(_relname(into.rel), None)  # its columns' order: not kept
         self._lossy_outputs(node, list(_strings(into.colNames)) or None)
+        self.filled[_relname(into.rel)] = ViewInfo(query, list(_strings(into.colNames)) or None)
 
     def _table_element(self, table: str, columns: set[str], element: Any) -> None:
         from pglast.enums import ConstrType, TableLikeOption
@@ -765,6 +857,7 @@ class SchemaInfo:
             if self._lossy_type(element.typeName, element.collClause):
                 self.lossy_columns.add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
+            self._of_domain(table, column, element.typeName)
             self.copies.get(table, {}).pop(column, None)  # unless its own expression copies
             constraints = list(element.constraints or ())
             traits = self.traits.setdefault(table, {}).setdefault(column, set())
@@ -791,14 +884,9 @@ class SchemaInfo:
                     if copied is not None and table not in self._no_defaults:
                         self.copies.setdefault(table, {})[column] = copied
                 elif contype == ConstrType.CONSTR_FOREIGN:
-                    deferrable = any(
-                        _enum(c.contype)
-                        in (ConstrType.CONSTR_ATTR_DEFERRABLE, ConstrType.CONSTR_ATTR_DEFERRED)
-                        for c in constraints[index + 1 : index + 3]
-                    )
-                    self._foreign_key(table, constraint, (column,), deferrable)
+                    self._foreign_key(table, constraint, (column,), _deferred(constraints, index))
                 else:
-                    self._constraint(table, constraint, (column,))
+                    self._constraint(table, constraint, (column,), _deferred(constraints, index))
         elif kind == "Constraint":
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
@@ -825,6 +913,14 @@ class SchemaInfo:
             )
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
+
+    def _of_domain(self, table: str, column: str, type_name: Any) -> None:
+        """Notes (or forgets) that a column is of a domain: it may take the domain's default."""
+        domain = _type_key(type_name)
+        if domain in self._domain_defaults:
+            self._column_domains[(table, column)] = domain
+        else:
+            self._column_domains.pop((table, column), None)
 
     def _copy_traits(self, source: str, table: str) -> None:
         for column, traits in self.traits.get(source, {}).items():
@@ -923,11 +1019,36 @@ class SchemaInfo:
         return bool(fields) and str(getattr(fields[-1], "sval", "")) not in self.lossy_columns
 
     def _domain(self, node: Any, text: str, path: str) -> None:
+        from pglast.enums import ConstrType
+
         names = list(_strings(node.domainname))
+        if names:
+            self._domain_defaults[names[-1]] = next(
+                (
+                    c.raw_expr
+                    for c in node.constraints or ()
+                    if _enum(c.contype) == ConstrType.CONSTR_DEFAULT
+                ),
+                None,
+            )
         if names and self._loose_type(node.typeName, node.collClause):
             self.loose_types.add(names[-1])
         if names and _type_key(node.typeName) in self.lossy_types:
             self.lossy_types.add(names[-1])
+
+    def _alter_domain(self, node: Any, text: str, path: str) -> None:
+        """ALTER DOMAIN … SET | DROP DEFAULT: the default of its columns without their own."""
+        names = list(_strings(node.typeName))
+        if names and str(node.subtype) == "T":
+            self._domain_defaults[names[-1]] = node.def_
+
+    def domain_defaults(self) -> None:
+        """Once every source is read: a column of a domain with a default, without a default
+        of its own, defaults to the domain's."""
+        for (table, column), domain in self._column_domains.items():
+            expression = self._domain_defaults.get(domain)
+            if expression is not None and column not in self.defaults.get(table, {}):
+                self._set_default(table, column, expression)
 
     def _define(self, node: Any, text: str, path: str) -> None:
         """CREATE COLLATION: nondeterministic unless `deterministic` is plainly true (or it
@@ -973,7 +1094,9 @@ class SchemaInfo:
             return
         self.defaults.setdefault(table, {})[column] = text
 
-    def _constraint(self, table: str, node: Any, on: tuple[str, ...] | None) -> None:
+    def _constraint(
+        self, table: str, node: Any, on: tuple[str, ...] | None, deferrable: bool = False
+    ) -> None:
         from pglast.enums import ConstrType
 
         contype = _enum(node.contype)
@@ -982,6 +1105,8 @@ class SchemaInfo:
             self._foreign_key(table, node, columns, bool(node.deferrable))
             return
         if contype not in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE):
+            if node.conname:  # CHECK, EXCLUDE…: a name a DROP CONSTRAINT may give
+                self._named.setdefault(table, set()).add(str(node.conname))
             return
         columns = tuple(_strings(node.keys)) or (on or ())
         if not columns:
@@ -993,16 +1118,35 @@ class SchemaInfo:
         else:
             name = node.conname or f"{table}_{'_'.join(columns)}_key"
         self.constraints[str(name)] = set(columns)
-        self.unique_keys.setdefault(table, []).append(frozenset(columns))
+        key = frozenset(columns)
+        self._name_key(table, str(name), key, guessed=not node.conname, index=True)
+        if deferrable or node.deferrable or node.initdeferred:
+            return  # checked at commit: until then two rows may share the key
+        self.unique_keys.setdefault(table, []).append(key)
+
+    def _name_key(
+        self, table: str, name: str, key: frozenset[str] | None, *, guessed: bool, index: bool
+    ) -> None:
+        """Notes a constraint's or a unique index's name (PostgreSQL's choice when `guessed`:
+        `t_a_key`, `t_a_b_fkey`, `t_a_idx` — longer or clashing names it chooses otherwise)."""
+        self._named.setdefault(table, set()).add(name)
+        if index:
+            self._indexes.add(name)  # a unique constraint's index has its name
+        if key is not None:
+            self._key_names.setdefault(name, []).append((table, key))
+        if guessed:
+            self._guessed.add((table, name))
 
     def _foreign_key(
         self, table: str, node: Any, columns: tuple[str, ...], deferrable: bool
     ) -> None:
         if node.pktable is None:
             return
+        name = str(node.conname or f"{table}_{'_'.join(columns)}_fkey")
+        self._name_key(table, name, None, guessed=not node.conname, index=False)
         self.foreign_keys.setdefault(table, []).append(
             ForeignKeyInfo(
-                str(node.conname or ""),
+                name,
                 columns,
                 _relname(node.pktable),
                 tuple(_strings(node.pk_attrs)),
@@ -1035,8 +1179,12 @@ class SchemaInfo:
         if _enum(node.objtype) == ObjectType.OBJECT_MATVIEW:
             aliases = list(_strings(node.into.colNames)) or None
             self._add_view(node.into.rel, ViewInfo(query, aliases))
+            self.materialized.add(name)  # one of a name in two schemas: read as both
             return
         self._defined(node.into.rel)
+        self.filled.pop(name, None)
+        if not node.into.skipData:  # WITH NO DATA copies no row
+            self.filled[name] = ViewInfo(query, list(_strings(node.into.colNames)) or None)
         names = list(_strings(node.into.colNames))
         if not names:
             names = sorted(self._query_columns(source, query))
@@ -1092,7 +1240,7 @@ class SchemaInfo:
         return self._query_columns(parsed[0].stmt, view.query, depth + 1) if parsed else set()
 
     def _alter_table(self, node: Any, text: str, path: str) -> None:
-        from pglast.enums import AlterTableType, ObjectType
+        from pglast.enums import AlterTableType, DropBehavior, ObjectType
 
         if _enum(node.objtype) == ObjectType.OBJECT_TYPE:
             self._alter_type(node)
@@ -1114,6 +1262,8 @@ class SchemaInfo:
                             self._copy_generated(table, child, expressions=True)
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 self._drop_traits(table, str(command.name))  # added again, it is another
+                self._drop_column_keys(table, str(command.name))
+                self._column_domains.pop((table, str(command.name)), None)
                 self._forget_copies(table, str(command.name))
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
@@ -1128,6 +1278,10 @@ class SchemaInfo:
             elif subtype in (AlterTableType.AT_AttachPartition, AlterTableType.AT_DetachPartition):
                 child = _relname(command.def_.name)  # a child of this table from now on, or not
                 self._inherit(child, table, subtype == AlterTableType.AT_AttachPartition)
+                if subtype == AlterTableType.AT_AttachPartition:
+                    self._partitions.add(child)
+                else:
+                    self._partitions.discard(child)
             elif subtype in (AlterTableType.AT_AddInherit, AlterTableType.AT_DropInherit):
                 parent = _relname(command.def_)  # ALTER TABLE child [NO] INHERIT parent
                 self._inherit(table, parent, subtype == AlterTableType.AT_AddInherit)
@@ -1143,6 +1297,7 @@ class SchemaInfo:
             elif subtype == AlterTableType.AT_AlterColumnType and command.name:
                 self._forget_copies(table, str(command.name))
                 def_ = command.def_
+                self._of_domain(table, str(command.name), def_.typeName)
                 self._drop_traits(table, str(command.name), "integer")
                 if _integer_type(def_.typeName) and not self._shared(node.relation):
                     for changed in (table, *self._descendants(table)):
@@ -1159,8 +1314,16 @@ class SchemaInfo:
             elif subtype == AlterTableType.AT_AddConstraint and command.def_ is not None:
                 self._constraint(table, command.def_, None)
             elif subtype == AlterTableType.AT_DropConstraint and command.name:
-                self._drop_constraint(table, str(command.name))
+                cascade = _enum(command.behavior) == DropBehavior.DROP_CASCADE
+                self._drop_constraint(table, str(command.name), cascade)
                 self._drop_traits(table, None, "not_null")  # perhaps a primary key's
+            elif subtype == AlterTableType.AT_AlterConstraint and command.def_ is not None:
+                self._alter_constraint(table, command)
+            elif subtype == AlterTableType.AT_DisableTrigAll or (
+                subtype == AlterTableType.AT_DisableTrig
+                and str(command.name or "").startswith("RI_ConstraintTrigger")
+            ):
+                self._unenforced.add(table)  # its foreign keys' checks, either way
             elif subtype == AlterTableType.AT_ValidateConstraint and command.name:
                 for key in self.foreign_keys.get(table, []):
                     if key.name == command.name:
@@ -1185,14 +1348,140 @@ class SchemaInfo:
                 for columns in (attributes, *tables):
                     columns.discard(str(command.name))
 
-    def _drop_constraint(self, table: str, name: str) -> None:
+    def _drop_constraint(self, table: str, name: str, cascade: bool = False) -> None:
+        known = name in self._named.get(table, ()) or name in self.constraints
         dropped = self.constraints.pop(name, None)
-        if dropped is not None and table in self.unique_keys:
-            keys = self.unique_keys[table]
+        if dropped is not None and table in self.unique_keys and name not in self._key_names:
+            keys = self.unique_keys[table]  # a key the schema cache kept without its name
             if frozenset(dropped) in keys:
                 keys.remove(frozenset(dropped))
+        self._drop_key(name, table, cascade)
         if table in self.foreign_keys:
             self.foreign_keys[table] = [k for k in self.foreign_keys[table] if k.name != name]
+        if not known:
+            # a name PostgreSQL chose otherwise than guessed (a long or clashing one): every
+            # key of this table whose name was a guess may be the one gone
+            self._forget_guessed(table, cascade, indexes_only=False)
+
+    # the keys a composite foreign key's pin stands on (round 12)
+
+    def _drop_key(self, name: str, table: str | None, cascade: bool) -> None:
+        """A unique key dropped by its constraint's or index's name (on `table`, or any); with
+        CASCADE, the foreign keys that referenced those columns go with it."""
+        kept: list[tuple[str, frozenset[str]]] = []
+        for owner, key in self._key_names.pop(name, []):
+            if table is not None and owner != table:
+                kept.append((owner, key))
+                continue
+            keys = self.unique_keys.get(owner, [])
+            if key in keys:
+                keys.remove(key)
+            if cascade:
+                self._forget_references(owner, key)
+        if kept:
+            self._key_names[name] = kept
+        self._guessed.discard((table or "", name))
+
+    def _forget_guessed(self, table: str | None, cascade: bool, *, indexes_only: bool) -> None:
+        """Drops every key (of `table`, or of any table) whose name PostgreSQL chose: one of
+        them is what a DROP of a name the reader does not know removed."""
+        for owner, name in sorted(self._guessed):
+            if table is not None and owner != table:
+                continue
+            if indexes_only and name not in self._key_names:
+                continue
+            self._guessed.discard((owner, name))
+            self._drop_key(name, owner, cascade)
+            if owner in self.foreign_keys:
+                self.foreign_keys[owner] = [k for k in self.foreign_keys[owner] if k.name != name]
+
+    def _forget_references(self, table: str, columns: frozenset[str] | None) -> None:
+        """The foreign keys referencing `table` (on these columns; None: any) are gone."""
+        primary = frozenset(self.constraints.get(f"{table}_pkey", ()))
+        for owner, keys in self.foreign_keys.items():
+            self.foreign_keys[owner] = [
+                k
+                for k in keys
+                if k.ref_table != table
+                or (columns is not None and (frozenset(k.ref_columns) or primary) != columns)
+            ]
+
+    def _drop_column_keys(self, table: str, column: str) -> None:
+        """DROP COLUMN takes the keys on it along: its table's unique and foreign keys that
+        hold it, and (CASCADE) the foreign keys of other tables that reference it."""
+        if table in self.unique_keys:
+            self.unique_keys[table] = [k for k in self.unique_keys[table] if column not in k]
+        if table in self.foreign_keys:
+            self.foreign_keys[table] = [
+                k for k in self.foreign_keys[table] if column not in k.columns
+            ]
+        primary = self.constraints.get(f"{table}_pkey", set())
+        for owner, keys in self.foreign_keys.items():
+            self.foreign_keys[owner] = [
+                k
+                for k in keys
+                if k.ref_table != table or column not in (k.ref_columns or tuple(primary))
+            ]
+
+    def _rename_key(self, table: str | None, old: str, new: str) -> None:
+        """RENAME CONSTRAINT, ALTER INDEX … RENAME: a unique constraint and its index are
+        renamed together."""
+        if old in self.constraints:
+            self.constraints[new] = self.constraints.pop(old)
+        if old in self._key_names:
+            self._key_names.setdefault(new, []).extend(self._key_names.pop(old))
+        if old in self._indexes:
+            self._indexes.add(new)
+        for owner, name in list(self._guessed):
+            if name == old and (table is None or owner == table):
+                self._guessed.discard((owner, name))
+                self._named.setdefault(owner, set()).add(new)
+        if table is not None:
+            self._named.setdefault(table, set()).add(new)
+            for key in self.foreign_keys.get(table, []):
+                if key.name == old:
+                    key.name = new
+
+    def _alter_constraint(self, table: str, command: Any) -> None:
+        """ALTER CONSTRAINT … [NOT] DEFERRABLE (foreign keys only, in PostgreSQL 15)."""
+        change = command.def_
+        name = str(getattr(change, "conname", "") or "")
+        deferrable = bool(getattr(change, "deferrable", False)) or bool(
+            getattr(change, "initdeferred", False)
+        )
+        found = [k for k in self.foreign_keys.get(table, []) if k.name == name]
+        if not found and name not in self._named.get(table, ()):
+            guessed = {n for t, n in self._guessed if t == table}
+            found = [k for k in self.foreign_keys.get(table, []) if k.name in guessed]
+            deferrable = True  # which one is not known: each may be deferred now
+        for key in found:
+            key.deferrable = deferrable
+
+    def settle_keys(self) -> None:
+        """Once every source is read: what a composite foreign key's pin may not stand on. A
+        table with children by inheritance (not partitions) is read with their rows, which its
+        unique keys do not cover and its foreign keys do not check (PostgreSQL copies neither
+        to such a child); a foreign key whose triggers were disabled (DISABLE TRIGGER ALL, or
+        its RI_ConstraintTrigger by name) was not checked on the rows written meanwhile, and
+        enabling them again checks none of those. A name in two schemas is read as both (the
+        search path decides): the keys of one are not the other's."""
+        inherited = {
+            table
+            for table in self.children
+            if any(child not in self._partitions for child in self._descendants(table))
+        }
+        doubtful = inherited | {t for t, s in self.relation_schemas.items() if len(s) > 1}
+        for table in doubtful:
+            self.unique_keys.pop(table, None)
+        for table, keys in self.foreign_keys.items():
+            for key in keys:
+                if (
+                    table in doubtful
+                    or key.ref_table in doubtful
+                    or table in self._unenforced
+                    or key.ref_table in self._unenforced
+                ):
+                    key.valid = False
 
     def _rename(self, node: Any, text: str, path: str) -> None:
         from pglast.enums import ObjectType
@@ -1237,6 +1526,12 @@ class SchemaInfo:
                         key.ref_table = new
             if old in self.children:
                 self.children[new] = self.children.pop(old)
+            if old in self.filled:
+                self.filled[new] = self.filled.pop(old)
+            fired: list[TriggerInfo | WriteRule] = [*self.triggers, *self.write_rules]
+            for one in fired:
+                if one.relation == old:
+                    one.relation = new
             for related in (*self.children.values(), *self.typed.values()):
                 if old in related:
                     related.discard(old)
@@ -1276,6 +1571,8 @@ class SchemaInfo:
                     moved = self.defaults.pop(old, None)
                 self.defaults.pop(new, None)
                 self._add_view(_Renamed(new, node.relation.schemaname), view)
+                if old in self.materialized:
+                    self.materialized.add(new)
                 if moved is not None and not self._shared(_Renamed(new, node.relation.schemaname)):
                     self.defaults[new] = moved  # the view's defaults go with it
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
@@ -1288,19 +1585,33 @@ class SchemaInfo:
             for renamed in (table, *self._descendants(table)):  # inherited columns follow
                 self._rename_column(renamed, str(node.subname), new)
         elif kind == ObjectType.OBJECT_TABCONSTRAINT and node.subname:
-            old = str(node.subname)
-            if old in self.constraints:
-                self.constraints[new] = self.constraints.pop(old)
-            for keys in self.foreign_keys.values():
+            owner = _relname(node.relation) if node.relation is not None else None
+            self._rename_key(owner, str(node.subname), new)
+            for keys in self.foreign_keys.values():  # a table the reader knows otherwise
                 for key in keys:
-                    if key.name == old:
+                    if key.name == str(node.subname):
                         key.name = new
+        elif kind == ObjectType.OBJECT_INDEX and node.relation is not None:
+            self._rename_key(None, _relname(node.relation), new)
+        elif kind in (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_RULE) and node.relation:
+            relation = _relname(node.relation)
+            named: list[TriggerInfo | WriteRule] = [*self.triggers, *self.write_rules]
+            for one in named:
+                if one.relation == relation and one.name == node.subname:
+                    one.name = new
 
     def _rename_function(self, target: Any, new: str) -> None:
         """`ALTER FUNCTION f(…) RENAME TO g`: the body moves to `g` (beside any `g` already
-        there, read as overloads); overloads of `f` left behind keep `f` read as before."""
+        there, read as overloads); overloads of `f` left behind keep `f` read as before. A
+        trigger function moves with its triggers (they call it by its oid, not its name)."""
         names = getattr(target, "objname", None) or ()
         old = str(names[-1].sval) if names else ""
+        if old in self.trigger_functions:
+            self.trigger_functions[new] = self.trigger_functions.pop(old)
+            self.new_fields[new] = self.new_fields.pop(old, set())
+            for trigger in self.triggers:
+                if trigger.function == old:
+                    trigger.function = new
         info = self.functions.get(old)
         if info is None:
             return
@@ -1365,16 +1676,22 @@ class SchemaInfo:
                     key.ref_columns = renamed(key.ref_columns)
 
     def _index(self, node: Any, text: str, path: str) -> None:
+        table = _relname(node.relation)
+        names = [p.name for p in node.indexParams or ()]
+        default = f"{table}_{'_'.join(str(n) if n else 'expr' for n in names)}_idx"
+        name = str(node.idxname or default)
+        self._indexes.add(name)
         if not node.unique or node.whereClause is not None:
             return  # a partial unique index says nothing of the whole table
-        names = [p.name for p in node.indexParams or ()]
+        if not node.relation.inh:
+            return  # ON ONLY a partitioned table: its partitions' rows are not held to it
         if names and all(names):
-            self.unique_keys.setdefault(_relname(node.relation), []).append(
-                frozenset(str(n) for n in names)
-            )
+            key = frozenset(str(n) for n in names)
+            self._name_key(table, name, key, guessed=not node.idxname, index=True)
+            self.unique_keys.setdefault(table, []).append(key)
 
     def _drop(self, node: Any, text: str, path: str) -> None:
-        from pglast.enums import ObjectType
+        from pglast.enums import DropBehavior, ObjectType
 
         kind = _enum(node.removeType)
         for target in node.objects or ():
@@ -1404,18 +1721,45 @@ class SchemaInfo:
             if not names:
                 continue
             name = names[-1]
+            if kind in (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_RULE) and len(names) > 1:
+                relation, dropped = names[-2], names[-1]
+                if kind == ObjectType.OBJECT_TRIGGER:
+                    self.triggers = [
+                        t
+                        for t in self.triggers
+                        if not (t.relation == relation and t.name == dropped)
+                    ]
+                else:
+                    self.write_rules = [
+                        r
+                        for r in self.write_rules
+                        if not (r.relation == relation and r.name == dropped)
+                    ]
+                continue
+            if kind == ObjectType.OBJECT_INDEX:
+                cascade = _enum(node.behavior) == DropBehavior.DROP_CASCADE
+                if name in self._key_names:
+                    self._drop_key(name, None, cascade)
+                elif name not in self._indexes:  # named by PostgreSQL otherwise than guessed
+                    self._forget_guessed(None, cascade, indexes_only=True)
+                self._indexes.discard(name)
+                continue
             schemas = self.relation_schemas.get(name, set())
             schemas.discard(names[-2] if len(names) > 1 else "public")
             if schemas:  # the same name in another schema stays, read as both
                 continue
             if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
                 self.views.pop(name, None)
+                self.materialized.discard(name)
                 self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
             elif kind == ObjectType.OBJECT_TABLE:
                 self.columns.pop(name, None)
                 self.order.pop(name, None)
                 self.unique_keys.pop(name, None)
                 self.foreign_keys.pop(name, None)
+                self._forget_references(name, None)  # CASCADE took them (or the DROP failed)
+                self.filled.pop(name, None)
+                self._partitions.discard(name)
                 self.defaults.pop(name, None)
                 self.traits.pop(name, None)
                 self.copies.pop(name, None)
@@ -1431,9 +1775,22 @@ class SchemaInfo:
         self._lossy_outputs(node.query, aliases)
 
     def _trigger_or_rule(self, node: Any, text: str, path: str) -> None:
-        """CREATE TRIGGER, CREATE RULE: kept for good (a DROP of one is not followed)."""
-        if node.relation is not None:
-            self.rewritten.add(_relname(node.relation))
+        """CREATE TRIGGER, CREATE RULE: the relation is rewritten for good (a DROP of one is
+        not followed there); a trigger is kept with its events and function."""
+        if node.relation is None:
+            return
+        relation = _relname(node.relation)
+        self.rewritten.add(relation)
+        if type(node).__name__ != "CreateTrigStmt" or not node.funcname:
+            return
+        name = str(node.trigname or "")
+        if node.replace:  # CREATE OR REPLACE TRIGGER: the old one of that name goes
+            self.triggers = [
+                t for t in self.triggers if not (t.relation == relation and t.name == name)
+            ]
+        events = tuple(e for e, bit in _TRIGGER_EVENTS if int(node.events or 0) & bit)
+        function = str(node.funcname[-1].sval)
+        self.triggers.append(TriggerInfo(name, relation, events, function, bool(node.row)))
 
     def inherit_view_defaults(self) -> None:
         """An INSERT into an automatically updatable view gives the base table's columns it
@@ -1498,8 +1855,24 @@ class SchemaInfo:
 
         self._trigger_or_rule(node, text, path)  # an INSERT into it writes what the rule does
         actions = list(node.actions or ())
-        if _enum(node.event) != CmdType.CMD_SELECT or not node.instead or len(actions) != 1:
-            return  # rules on writes run out of the proof's sight, like triggers
+        event = _enum(node.event)
+        if event != CmdType.CMD_SELECT:  # what a write runs beside itself: its statements
+            kind = {
+                CmdType.CMD_INSERT: "INSERT",
+                CmdType.CMD_UPDATE: "UPDATE",
+                CmdType.CMD_DELETE: "DELETE",
+            }.get(CmdType(event))
+            relation, name = _relname(node.relation), str(node.rulename or "")
+            if node.replace:
+                self.write_rules = [
+                    r for r in self.write_rules if not (r.relation == relation and r.name == name)
+                ]
+            if kind is not None and actions:
+                statements = [RawStream()(a) for a in actions]
+                self.write_rules.append(WriteRule(name, relation, kind, statements))
+            return
+        if not node.instead or len(actions) != 1:
+            return
         table = _relname(node.relation)
         self.columns.pop(table, None)  # no longer a table: the view's verdict decides
         self.order.pop(table, None)
@@ -1559,7 +1932,10 @@ class SchemaInfo:
         language = str(getattr(options.get("language"), "sval", "sql")).lower()
         returned = node.returnType
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
-        if returns in ("trigger", "event_trigger"):
+        if returns == "event_trigger":
+            return
+        if returns == "trigger":
+            self._trigger_function(name, _schema_of(node.funcname), language, options, text)
             return
         parameters: list[str] = []
         outputs: list[str] = []
@@ -1613,6 +1989,34 @@ class SchemaInfo:
             info = namesake_functions(self.functions.get(name), info)
         self.functions[name] = info
 
+    def _trigger_function(
+        self, name: str, schema: str, language: str, options: dict[str, Any], text: str
+    ) -> None:
+        """A trigger function: the SQL it runs (PL/pgSQL), or its text (another language,
+        dynamic SQL), and the fields of NEW it assigns. One name in two schemas: both (a
+        trigger names its function's schema, the proof knows it by name)."""
+        if language == "plpgsql":
+            body, opaque, _ = _plpgsql_queries(text)
+            assigned = _assigned_new_fields(text)
+        else:  # C, PL/Python…: out of sight — what it names is all there is to go on
+            source = options.get("as")
+            strings = list(_strings(source)) if isinstance(source, tuple) else []
+            body, opaque, assigned = [], " ".join(strings) or f"LANGUAGE {language}", {"*"}
+        versions = self._trigger_versions.setdefault(name, {})
+        versions[schema] = (FunctionInfo(body, opaque, [], None), assigned)
+        self.trigger_functions[name] = FunctionInfo(
+            [q for f, _ in versions.values() for q in f.body],
+            " ".join(f.opaque for f, _ in versions.values() if f.opaque),
+            [],
+            None,
+        )
+        self.new_fields[name] = {n for _, a in versions.values() for n in a}
+
+    def _truncate(self, node: Any, text: str, path: str) -> None:
+        """TRUNCATE of a table a query filled: no copied row is left (CASCADE reaches more)."""
+        for relation in node.relations or ():
+            self.filled.pop(_relname(relation), None)
+
     def _do(self, node: Any, text: str, path: str) -> None:
         body = next((str(a.arg.sval) for a in node.args or () if a.defname == "as"), "")
         self._scan_embedded(body, path)
@@ -1642,11 +2046,24 @@ _HANDLERS = {
     "CreateSchemaStmt": SchemaInfo._schema,
     "CreateDomainStmt": SchemaInfo._domain,
     "DefineStmt": SchemaInfo._define,
+    "AlterDomainStmt": SchemaInfo._alter_domain,
+    "TruncateStmt": SchemaInfo._truncate,
 }
 
 
 def _enum(value: Any) -> int:
     return int(getattr(value, "value", value))
+
+
+def _deferred(constraints: list[Any], index: int) -> bool:
+    """Whether a column's constraint at `index` is made DEFERRABLE (or INITIALLY DEFERRED) by
+    the attributes that follow it in the column's list."""
+    from pglast.enums import ConstrType
+
+    return any(
+        _enum(c.contype) in (ConstrType.CONSTR_ATTR_DEFERRABLE, ConstrType.CONSTR_ATTR_DEFERRED)
+        for c in constraints[index + 1 : index + 3]
+    )
 
 
 def _columns_read(expression: Any) -> set[str]:
@@ -2066,6 +2483,52 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
     return queries, " ".join(dynamic), _constants(tree)
 
 
+def _assigned_new_fields(text: str) -> set[str]:
+    """The fields of the trigger's NEW row a PL/pgSQL function assigns (`NEW.x := …`, `SELECT
+    … INTO NEW.x`), "*" for NEW whole (`NEW := …`, `INTO NEW`); "*" too when pglast rejects the
+    body (what it assigns is not known)."""
+    import pglast
+
+    try:
+        tree = pglast.parse_plpgsql(text)
+    except Exception:  # pglast raises its own and PostgreSQL's errors
+        return {"*"}
+    function = tree[0].get("PLpgSQL_function", {}) if isinstance(tree, list) and tree else {}
+    datums = function.get("datums", []) if isinstance(function, dict) else []
+    new = function.get("new_varno", 0)
+    fields: dict[int, str] = {new: "*"}
+    for index, datum in enumerate(datums):
+        field_ = datum.get("PLpgSQL_recfield") if isinstance(datum, dict) else None
+        if isinstance(field_, dict) and field_.get("recparentno", 0) == new:
+            fields[index] = str(field_.get("fieldname", "*"))
+    assigned: set[str] = set()
+    stack: list[Any] = [function.get("action")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key == "PLpgSQL_stmt_assign" and isinstance(value, dict):
+                varno = value.get("varno", 0)
+                if varno in fields:
+                    assigned.add(fields[varno])
+            elif key == "fields" and isinstance(value, list):  # an INTO target's row
+                for item in value:
+                    if isinstance(item, dict) and item.get("varno", -1) in fields:
+                        assigned.add(fields[item["varno"]])
+            elif (
+                key == "PLpgSQL_rec"
+                and isinstance(value, dict)
+                and str(value.get("refname", "")).lower() == "new"
+            ):
+                assigned.add("*")  # `INTO NEW`
+            stack.append(value)
+    return assigned
+
+
 def _constants(tree: Any) -> tuple[tuple[str, str], ...]:
     """Variables given a value where declared and never written again — no assignment, no
     INTO, no loop over them — nor declared twice (shadowing): (name, the value's expression).
@@ -2127,7 +2590,10 @@ class Relations:
 
 
 def tenant_relations(
-    views: Mapping[str, ViewInfo], functions: Mapping[str, FunctionInfo], policy: Policy
+    views: Mapping[str, ViewInfo],
+    functions: Mapping[str, FunctionInfo],
+    policy: Policy,
+    materialized: Iterable[str] = (),
 ) -> Relations:
     """Sorts the views and functions of the schema for the proof, to a fixed point (a view of
     a view is read under what the first one turned out to be).
@@ -2155,6 +2621,7 @@ def tenant_relations(
     # a set-returning function's output columns are columns of a body that reads it
     known_columns.update(c for f in functions.values() for c in f.columns or ())
     base = len(policy.tenant_expressions)
+    stored = set(materialized)
     found = Relations()
     changed = True
     while changed:
@@ -2164,16 +2631,20 @@ def tenant_relations(
             unpinnable={**policy.unpinnable, **found.unpinnable},  # loose tables stay
             pinning_functions=found.pinned_by_arguments,
         )
+        once = current.replace(tenant_expressions=())
         for name, view in views.items():
+            # a materialized view's rows are its query's under the setting it was refreshed
+            # with: the tenant expression pins nothing there
+            reading = once if name in stored else current
             if _collides(name, found, policy):  # a table of this name in another schema
                 found.tenant[name] = None  # read as both: the table's columns stay
-                reason = _view_verdict(view, current, policy.tenant_column)
+                reason = _view_verdict(view, reading, policy.tenant_column)
                 if reason:
                     found.unpinnable[name] = reason
                 changed = True
             if _decided(name, found, policy):
                 continue
-            reason = _view_verdict(view, current, policy.tenant_column)
+            reason = _view_verdict(view, reading, policy.tenant_column)
             if reason is None:
                 continue
             changed = True
@@ -2341,6 +2812,125 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
     )
 
 
+def filled_tables(schema: SchemaInfo, policy: Policy) -> dict[str, str]:
+    """Tables a query filled when the schema made them (CREATE TABLE … AS, SELECT … INTO,
+    with data) whose rows no pin on their tenant column selects: name -> why. Held to the view
+    conditions, with one difference: the query ran once, under whatever tenant setting the
+    migration had, so the tenant expression pins nothing there."""
+    column = policy.tenant_column
+    once = policy.replace(tenant_expressions=())
+    found: dict[str, str] = {}
+    for name, copy in schema.filled.items():
+        if name in schema.views:
+            continue
+        reason = _view_verdict(copy, once, column)
+        if reason:
+            found[name] = f"it holds rows its query copied once, when the schema made it: {reason}"
+    return found
+
+
+# calls that run SQL given as text (TG006's): a default naming one is read too
+_TEXT_RUNNERS = re.compile(r"_to_xml|ts_stat|ts_rewrite|dblink|crosstab|connectby|select")
+
+
+def leaky_defaults(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
+    """Column defaults that read tenant rows they do not pin (a schema function handing out
+    every tenant's rows, a subquery): table -> column -> why, names as written in configuration.
+    An INSERT that leaves the column out (or writes DEFAULT), an UPDATE that sets it to
+    DEFAULT, evaluates it into the row it writes — every tenant's rows copied into it."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    functions = {f.lower() for f in schema.functions}
+    found: dict[str, dict[str, str]] = {}
+    for table, defaults in schema.defaults.items():
+        for column, text in defaults.items():
+            lowered = text.lower()
+            if not _TEXT_RUNNERS.search(lowered) and not functions & set(_WORD.findall(lowered)):
+                continue  # built-ins only (now(), nextval(…), the tenant setting)
+            verdict = analyze_statement(f"SELECT {text}", policy)
+            errors = [f for f in verdict.findings if f.severity is Severity.ERROR]
+            fixed = [p for p in verdict.pin_values if p.kind == "literal"]
+            if errors or fixed:
+                why = errors[0].message if errors else "it pins a fixed tenant"
+                found.setdefault(sql_name(table), {})[sql_name(column)] = f"`{text}`: {why}"
+    return found
+
+
+def hidden_writes(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
+    """What a write runs beside itself that reaches tenant rows unpinned: relation -> the kind
+    of write (INSERT, UPDATE, DELETE, TRUNCATE) -> what runs and why it is not pinned.
+
+    A trigger's function (PL/pgSQL: its statements; any other language, or dynamic SQL: its
+    text naming a tenant table) and a rule's actions are read like the statements of a
+    function. On a tenant table, for each row, NEW and OLD are the rows the write changes:
+    proven pinned to one tenant, they carry that tenant, so `NEW.tenant_id` (or OLD's) pins
+    like the statement's own value — unless a trigger function assigns NEW's tenant column
+    (or NEW whole: a row moved to another tenant). A trigger whose function no schema source
+    defines (a built-in, an extension's) is not followed. A statement they run fires the
+    triggers and rules of what it writes in turn: read to a fixed point."""
+    found: dict[str, dict[str, str]] = {}
+    for _ in range(len(schema.triggers) + len(schema.write_rules) + 1):
+        again = _hidden_writes_once(schema, policy.replace(hidden_writes=found))
+        if again == found:
+            break
+        found = again
+    return found
+
+
+def _hidden_writes_once(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
+    """`hidden_writes`, the statements triggers and rules run read under `policy` (whose own
+    hidden writes are those the round before found)."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    column = policy.tenant_column
+    own = f"new.{sql_name(column)}"
+    rows = policy.replace(tenant_expressions=(*policy.tenant_expressions, own))
+    pattern = re.compile(
+        rf"\b(?i:new|old)\s*\.\s*(?:(?i:{re.escape(column)})\b|\"{re.escape(column)}\")"
+        if column == column.lower() and re.fullmatch(r"[a-z_][a-z0-9_$]*", column)
+        else rf"\b(?i:new|old)\s*\.\s*\"{re.escape(column)}\""
+    )
+
+    def unpinned(statements: list[str], opaque: str, by_row: bool) -> str | None:
+        named = names_in_text(opaque, policy.tenant_tables) if opaque else set()
+        if named:
+            return f"its text out of the proof's sight names {', '.join(sorted(named))}"
+        for statement in statements:
+            text = pattern.sub(own, statement) if by_row else statement
+            verdict = analyze_statement(text, rows if by_row else policy)
+            errors = [f for f in verdict.findings if f.severity is Severity.ERROR]
+            short = " ".join(statement.split())
+            short = short if len(short) <= 80 else short[:77] + "..."
+            if errors:
+                return f"`{short}`: {errors[0].message}"
+            if any(p.kind == "literal" for p in verdict.pin_values):
+                return f"`{short}` pins a fixed tenant, whoever writes"
+        return None
+
+    found: dict[str, dict[str, str]] = {}
+    for trigger in schema.triggers:
+        function = schema.trigger_functions.get(trigger.function)
+        if function is None:
+            continue
+        tenant_rows = trigger.row and policy.is_tenant_table(trigger.relation)
+        assigned = schema.new_fields.get(trigger.function, set()) & {column, "*"}
+        if tenant_rows and assigned:
+            why: str | None = f"it assigns NEW.{'*' if '*' in assigned else column}"
+        else:
+            why = unpinned(function.body, function.opaque, tenant_rows)
+        if why is not None:
+            what = f"trigger {trigger.name} (function {trigger.function}): {why}"
+            for event in trigger.events:
+                found.setdefault(trigger.relation, {}).setdefault(event, what)
+    for rule in schema.write_rules:
+        why = unpinned(rule.actions, "", policy.is_tenant_table(rule.relation))
+        if why is not None:
+            found.setdefault(rule.relation, {}).setdefault(rule.event, f"rule {rule.name}: {why}")
+    return found
+
+
 def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> str:
     """ "": a function whose rows a pin on its tenant column selects (each query that reads
     tenant rows unpinned passes their tenant column through row by row, at that column's
@@ -2450,7 +3040,9 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
         schema.add_sql(text, str(file))
     for name in schema._no_defaults:  # a name in two schemas: which one a query reads is
         schema.traits.pop(name, None)  # the search path's business
+    schema.domain_defaults()
     schema.inherit_view_defaults()
+    schema.settle_keys()
     schema.resolve_row_outputs()
     return schema
 

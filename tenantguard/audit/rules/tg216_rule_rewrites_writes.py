@@ -11,8 +11,9 @@ as the view.
 PostgreSQL rewrites a statement on such a relation into the rule's actions, run in place of it
 (`INSTEAD`) or beside it (`ALSO`). The proof reads the statement sent: `UPDATE inbox SET body = $2
 WHERE org = $1` is pinned to one tenant, yet a rule `ON UPDATE TO inbox DO INSTEAD UPDATE
-projects SET name = NEW.body` renames every tenant's projects. What the rule writes, and for
-which tenant, is out of the proof's sight — `check` cannot see it either, as with triggers.
+projects SET name = NEW.body` renames every tenant's projects. `check` (and the audit's own
+reading of statements) reads a rule's actions since round 12 and reports a write that fires one
+unpinned (TG005); this rule reports the rule itself, wherever it is fired from.
 
 ## Example
 ```sql

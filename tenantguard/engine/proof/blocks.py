@@ -147,6 +147,8 @@ class Model:
         # blocks with an aggregate or window function of their own (not a nested block's)
         self.aggregating: set[int] = set()
         self.tenant_nodes: list[exp.Table] = []  # tenant-table names anywhere
+        # tables named by a placeholder (`FROM %s`): text pasted in before the statement runs
+        self.pasted: list[exp.Table] = []
         self.tenant_calls: list[exp.Expression] = []  # calls of functions handing out rows
         self.pinned_calls: list[tuple[exp.Expression, Block | None]] = []  # pinned by arguments
         self.index: dict[type[exp.Expression], list[exp.Expression]] = {}
@@ -228,8 +230,11 @@ class Model:
                         self.lossy.update(float_neighbours(node, policy, floats_seen))
                 elif kind is exp.Table:
                     assert isinstance(node, exp.Table)
-                    if is_table_name(node) and policy.is_tenant_table(identifier_name(node.this)):
-                        self.tenant_nodes.append(node)
+                    if is_table_name(node):
+                        if policy.is_tenant_table(identifier_name(node.this)):
+                            self.tenant_nodes.append(node)
+                    elif isinstance(node.this, exp.Placeholder | exp.Parameter):
+                        self.pasted.append(node)
                 elif kind is exp.Anonymous:
                     name = identifier_name(node.this)
                     self.calls.setdefault(name, []).append(node)

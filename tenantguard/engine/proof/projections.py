@@ -55,6 +55,24 @@ def column_index(source: Source, column: str) -> int | None:
     return names.index(column)
 
 
+def _unparenthesized(key: exp.Expression) -> exp.Expression:
+    while isinstance(key, exp.Paren):
+        key = key.this
+    return key
+
+
+def _positional(select: exp.Select, key: exp.Expression) -> exp.Expression:
+    """A GROUP BY key as PostgreSQL reads it: an integer constant `n` is the select list's
+    n-th item (its expression, without the alias); anything else is itself."""
+    if isinstance(key, exp.Literal) and not key.is_string and key.this.isdigit():
+        items = select.expressions
+        position = int(key.this)
+        if 1 <= position <= len(items):
+            item: exp.Expression = items[position - 1]
+            return item.this if isinstance(item, exp.Alias) else item
+    return key
+
+
 def _partition_of(window: exp.Window) -> list[exp.Expression]:
     """A window's PARTITION BY, also when it names a window of its SELECT's WINDOW clause
     (`OVER w`, `OVER (w ORDER BY …)`: the partition is the named window's, never added to)."""
@@ -124,7 +142,7 @@ class Projections:
         if isinstance(group, exp.Group):
             if any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals")):
                 return False
-            keys = list(group.expressions)
+            keys = [_positional(node, k) for k in group.expressions]
             if isinstance(distinct, exp.Distinct):
                 return False  # DISTINCT over groups: kept simple
         elif isinstance(distinct, exp.Distinct):
@@ -172,6 +190,7 @@ class Projections:
                 continue
             windows += 1
             partition = _partition_of(found) if isinstance(found, exp.Window) else []
+            partition = [_unparenthesized(key) for key in partition]
             if not any(
                 isinstance(key, exp.Column)
                 and identifier_name(key.this) == self.tenant_col

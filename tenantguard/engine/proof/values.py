@@ -401,6 +401,15 @@ LOSSY_COLUMN_PARENTS = (
 )
 # operands whose type may be a lossy one the proof cannot see (see `lossy_root`)
 _TYPED_ROOTS = subclasses(exp.Column, exp.Dot, exp.Cast, exp.TryCast, exp.Anonymous)
+# SQL value functions of type name: `$1 = current_user` types $1 name (63 bytes)
+_NAME_VALUED = (
+    exp.CurrentUser,
+    exp.SessionUser,
+    exp.CurrentSchema,
+    exp.CurrentCatalog,
+    exp.CurrentDatabase,
+)
+_TYPED_ROOTS |= subclasses(*_NAME_VALUED)
 
 
 def float_root(node: exp.Expr, policy: Policy) -> bool:
@@ -576,7 +585,7 @@ def lossy_root(operand: exp.Expression, names: frozenset[str] | set[str]) -> boo
     if isinstance(operand, exp.Cast | exp.TryCast):
         to = operand.args.get("to")
         return isinstance(to, exp.DataType) and to.this is _T.USERDEFINED
-    return isinstance(operand, exp.Anonymous)
+    return isinstance(operand, (exp.Anonymous, *_NAME_VALUED))
 
 
 _EXACT_LEAVES = subclasses(

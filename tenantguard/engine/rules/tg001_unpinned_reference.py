@@ -26,7 +26,10 @@ What pins a reference `R`:
   `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, or compares
   with a column the schema sources declare `real`, `double precision`, `char(n)`, `name`,
   `money` or `citext` (a domain or an array of one; any table's column of that name, the tenant
-  column's own name excepted), or with a value of such a column under any form or name — an
+  column's own name excepted) — or, in a statement that may read PostgreSQL's catalogs, a
+  catalog column of type `name` or `"char"` (`pg_namespace.nspname`, `pg_class.relkind`,
+  `information_schema`'s identifiers) or a name-valued function (`current_user`) —, or with a
+  value of such a column under any form or name — an
   aggregate or window over it, a subscript, a scalar, `IN` or `ALL` subquery of it, a row of
   it, `CASE x WHEN $1`, a polymorphic call (`array_position(arr, $1)`), the same column of a
   set operation's other branch or of VALUES' other row, an alias, `AS q(x)`, a view's,
@@ -98,7 +101,14 @@ What pins a reference `R`:
   REFERENCES b (tenant_id, id)` (validated, not deferrable) on `a`, and `b.id` unique by itself,
   `b.id = a.b_id` pins `b` (also spelled `b.id IN (a.b_id)`, `BETWEEN a.b_id AND a.b_id`,
   `OPERATOR(pg_catalog.=)` or pair by pair in a row equality; not `IS NOT DISTINCT FROM`, which
-  matches NULL to NULL) — a single-column key never does;
+  matches NULL to NULL) — a single-column key never does. Both facts must still hold after
+  every schema source: a key dropped (also by the name PostgreSQL gave it — a drop of a name
+  the reader does not know forgets every key whose name it had to guess —, with its column, or
+  CASCADE with the table or key it references), made DEFERRABLE, or whose triggers were
+  disabled once, does not pin; nor does a unique key
+  that is deferrable, partial, dropped as an index, or on a table with children by inheritance
+  (their rows are read with it, and neither key covers them; partitions are covered), or of
+  a name in two schemas (the search path decides which one a query reads);
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
   or a pinning value. A `VALUES` column holding the same pinning value in every row is that
@@ -111,9 +121,10 @@ What pins a reference `R`:
   body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it), outputs
   the tenant column of one of its sources unchanged (by name, or by position under a column
   list), works row by row — no aggregate or window function of its own, LIMIT/OFFSET/FETCH or
-  locking clause; GROUP BY or DISTINCT only over that tenant column, window functions only
-  each `PARTITION BY` that tenant column, a named window's from the WINDOW clause (a row's
-  values then come from its own tenant's rows)
+  locking clause; GROUP BY or DISTINCT only over that tenant column (also named by its
+  position, `GROUP BY 1`), window functions only each `PARTITION BY` that tenant column (in
+  parentheses or not), a named window's from the WINDOW clause (a row's values then come
+  from its own tenant's rows)
   — and every read of it is pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
   (the body's other sources still need their own pin or chain). A body of several branches
   (UNION [ALL], INTERSECT, EXCEPT) is pinned branch by branch when each passes its own tenant
@@ -128,7 +139,11 @@ What pins a reference `R`:
   nothing unless it reads that same table) must be the tenant column of the rows it reads,
   passed through row by row. A view or function named
   like a tenant table of another schema is read as both (the search path decides which one a
-  name reads): it must be pinnable as each;
+  name reads): it must be pinnable as each. A table a query filled when the schema made it
+  (`CREATE TABLE … AS`, `SELECT … INTO`, with data, not emptied since) holds that query's rows
+  and is held to the same conditions — the tenant setting pinning nothing there, as the query
+  ran once, under the migration's setting. So is a materialized view: its rows are its query's
+  under the setting of the session that last refreshed it, not the reader's;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
   A body pinned by several parameters needs a pinning value in each of them. A parameter

@@ -8,6 +8,19 @@ referenced columns): the action reaches every tenant's rows that reference the r
 The tenant registry (`tenant_root`) pinned to one tenant (`DELETE FROM tenants WHERE id = $1`)
 reaches that tenant's rows only, and passes. `COPY (query) TO …` is not reported here: its query is checked like any other.
 
+So does a write of a relation whose triggers or rules (schema sources) run statements that
+reach tenant rows they do not pin: a trigger's function (its PL/pgSQL statements; the text of
+any other language or of dynamic SQL, by the tenant tables it names) and a rule's actions are
+read like a function's queries. On a tenant table, for each row, `NEW.tenant_id` and
+`OLD.tenant_id` pin: the rows a proven write changes are one tenant's (unless the function
+assigns NEW's tenant column). INSERT (also `COPY … FROM` and an upsert's update), UPDATE,
+DELETE, TRUNCATE and MERGE fire them. So does a write that evaluates a column default reading
+tenant rows it does not pin (a schema function handing out every tenant's rows): an INSERT, a
+MERGE's INSERT or `COPY … FROM` that leaves the column out or writes DEFAULT (`DEFAULT
+VALUES`; rows without a column list shorter than the table), an UPDATE setting it to DEFAULT (a
+column without a default of its own takes its domain's) —
+the row written, and its RETURNING, carry every tenant's data.
+
 ## Why is this bad?
 Both act on every tenant's rows at once: TRUNCATE erases every clinic's data, COPY TO exports it
 and COPY FROM writes rows whose tenant nothing checks. `CASCADE` also truncates every table whose
@@ -36,6 +49,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
+from tenantguard.engine.cascades import hidden_writes
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import sql_name
@@ -61,6 +75,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     node = ctx.tree
     if ctx.policy.cascades:
         yield from _cascades(ctx)
+    if ctx.policy.hidden_writes or ctx.policy.leaky_defaults:
+        yield from _hidden_writes(ctx)
     if not isinstance(node, exp.TruncateTable | exp.Copy):
         return
     if (
@@ -115,4 +131,18 @@ def _cascades(ctx: Context) -> Iterator[Finding]:
             "action of tenant tables' foreign keys)",
             f"pin it to one tenant's row ({sql_name(policy.tenant_root or write.name)}."
             f"{sql_name(policy.tenant_root_key)} = $n), or run it in the patch pipeline",
+        )
+
+
+def _hidden_writes(ctx: Context) -> Iterator[Finding]:
+    """Writes of a relation whose triggers or rules reach tenant rows unpinned."""
+    assert ctx.tree is not None
+    for write in hidden_writes(ctx.tree, ctx.sql, ctx.policy):
+        yield ctx.finding(
+            RULE,
+            write.table,
+            f"{write.kind} on {write.name} runs {write.what}: the statement reaches rows of "
+            "every tenant it does not name",
+            "pin the trigger's or rule's statements to the rows written (NEW.tenant_id, "
+            "OLD.tenant_id) or to the tenant setting, in the schema",
         )

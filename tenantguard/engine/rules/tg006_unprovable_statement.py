@@ -12,6 +12,15 @@ table in a position the proof does not understand, a call of a function that han
 tenant's rows (a SQL or PL/pgSQL function of the schema sources whose body does not pin them)
 anywhere but in FROM, where its tenant column can be pinned, or input nested too deeply to analyse.
 
+So is a placeholder where a relation's name goes (`FROM %s`, `JOIN $1 u`, `UPDATE :t`): no
+driver binds a value there (PostgreSQL refuses `FROM $1`), so the statement runs only once code
+pastes text in its place, and the relation read is not in the statement.
+
+So is what psql runs beyond a `.sql` script's text: `\\gexec` (each value its query returns
+runs as a statement), `\\!` (a shell command), a variable pasted as a name (`:"var"`) or, in a
+file with meta-commands, as text (`:var`, unless the script sets it to a number only, or never
+sets it and has no `\\gset`: the caller's value, as a bind's); `:'var'` is a value.
+
 SQL that runs inside the server, out of the proof's sight, is unprovable too: `CALL`, `DO`
 (whatever it names: its body can build the table name), `PREPARE` and `EXECUTE name` (the
 statement that runs is not the one sent), functions that run a query or a table given as text
@@ -175,6 +184,48 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 f"{identifier_name(node.this)} holds sample values of every tenant's rows "
                 "(planner statistics)",
                 "do not read planner statistics from application code",
+            )
+
+
+# a placeholder where a relation's name goes (round 12): after the words that introduce one, or
+# after a comma of a FROM or USING list; blanks, comments and an opening parenthesis between
+_PLACEHOLDER = r"(?:\$\d|%s|%\(|:[a-z_\"]|\?)"
+_BETWEEN = r"(?:\s|/\*.*?\*/|--[^\n]*)*\(?\s*(?:[\w$\"]+\s*\.\s*)*"
+_PASTED_RELATION = re.compile(
+    rf"\b(from|join|update|into|only|using|lateral){_BETWEEN}{_PLACEHOLDER}"
+    rf"|,{_BETWEEN}{_PLACEHOLDER}",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _pasted_relations(ctx: Context) -> Iterator[Finding]:
+    """A placeholder that sqlglot reads as a relation's name (`FROM %s`, `JOIN $1 u`, `UPDATE
+    :t`): no driver binds a value there — PostgreSQL refuses `FROM $1` — so the statement runs
+    only once some code has pasted text in its place, and what relation that is (a tenant
+    table, a subquery) the statement does not say. Found by a screen of the text, then on the
+    tree's tables."""
+    tree = ctx.tree
+    if tree is None:
+        return
+    found = _PASTED_RELATION.search(ctx.sql)
+    if found is None:
+        return
+    lowered = ctx.lowered
+    if found.group(1) is None and "from" not in lowered and "using" not in lowered:
+        return  # `VALUES ($1, $2)`: a comma of no FROM or USING list
+    built = ctx.builder  # its walk found them already; else a walk of the tables
+    tables = built.model.pasted if built is not None else tree.find_all(exp.Table)
+    for table in tables:
+        if isinstance(table.this, exp.Placeholder | exp.Parameter):
+            yield ctx.finding(
+                RULE,
+                table,
+                "a placeholder stands where PostgreSQL takes a relation's name: no driver binds "
+                "a value there, so the relation is text pasted in before the server sees it, "
+                "and which one it is (a tenant table?) the statement does not say",
+                "name the relation in the statement (one statement per relation), pinned to one "
+                "tenant",
+                offset=None if ctx.span_of(table) else 0,
             )
 
 
@@ -380,6 +431,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     yield from _outside_the_database(ctx)
     yield from _server_side(ctx)
+    yield from _pasted_relations(ctx)
     yield from _hidden_calls(ctx)
     named = ctx.named_tenant_tables if isinstance(ctx.tree, exp.Command) else []
     if isinstance(ctx.tree, exp.Command) and not named and ctx.may_spell_names:
