@@ -198,6 +198,24 @@ _PASTED_RELATION = re.compile(
 )
 
 
+_PLACEHOLDER_AT = re.compile(_PLACEHOLDER, re.IGNORECASE)
+
+
+def _may_paste(sql: str) -> bool:
+    """Whether `_PASTED_RELATION` may match (it is tried at every comma: dear on long texts).
+    Without comments, a placeholder it matches is preceded, spaces and one `(` aside, by a
+    keyword, a comma or a qualifier (`name.`): a letter, digit, `_`, `$`, `"`, `.` or `,`."""
+    if "--" in sql or "/*" in sql:
+        return True
+    for match in _PLACEHOLDER_AT.finditer(sql):
+        before = sql[: match.start()].rstrip()
+        if before.endswith("("):
+            before = before[:-1].rstrip()
+        if before and (before[-1].isalnum() or before[-1] in '_$".,'):
+            return True
+    return False
+
+
 def _pasted_relations(ctx: Context) -> Iterator[Finding]:
     """A placeholder that sqlglot reads as a relation's name (`FROM %s`, `JOIN $1 u`, `UPDATE
     :t`): no driver binds a value there — PostgreSQL refuses `FROM $1` — so the statement runs
@@ -207,7 +225,7 @@ def _pasted_relations(ctx: Context) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    found = _PASTED_RELATION.search(ctx.sql)
+    found = _PASTED_RELATION.search(ctx.sql) if _may_paste(ctx.sql) else None
     if found is None:
         return
     lowered = ctx.lowered
