@@ -93,22 +93,22 @@ def _declared_encoding(data: bytes) -> str | None:
 
 def file_error(source: SourceFile, message: str, prefix: str = "") -> Finding:
     """A file that cannot be read cannot be proven: a TG006 finding at the offending place."""
+    line, column = LineIndex(prefix).position(len(prefix))
+    fix = "fix the file, or exclude it (exclude = [...] in [tool.tenantguard])"
+    return _unprovable_at(source, message, fix, line, column, column)
+
+
+def _unprovable_at(
+    source: SourceFile, message: str, fix: str, line: int, column: int, end_column: int
+) -> Finding:
+    """TG006, an error, at one place of a file."""
     from tenantguard.engine.rules import tg006_unprovable_statement  # sqlglot: this case only
 
-    line, column = LineIndex(prefix).position(len(prefix))
     info = tg006_unprovable_statement.RULE
     return Finding(
-        info.code,
-        info.name,
-        Severity.ERROR,
-        message,
-        "fix the file, or exclude it (exclude = [...] in [tool.tenantguard])",
-        line,
-        column,
-        line,
-        column,
+        info.code, info.name, Severity.ERROR, message, fix, line, column, line, end_column,
         path=source.display,
-    )
+    )  # fmt: skip
 
 
 # psql: a backslash command runs to the end of its line; `\g`, `\gset`, `\gx`, `\gexec`… send
@@ -265,22 +265,11 @@ def _psql_values(commands: list[str]) -> tuple[dict[str, bool], bool]:
 
 def _psql_unprovable(source: SourceFile, message: str, line: int, column: int) -> Finding:
     """TG006 where psql would run what the script does not show."""
-    from tenantguard.engine.rules import tg006_unprovable_statement  # sqlglot: this case only
-
-    info = tg006_unprovable_statement.RULE
-    return Finding(
-        info.code,
-        info.name,
-        Severity.ERROR,
-        message,
+    fix = (
         "write the statements themselves, pinned to one tenant (a value from a psql variable "
-        "as :'name'); scripts that build SQL belong to operations, not to checked code",
-        line,
-        column,
-        line,
-        column + 1,
-        path=source.display,
+        "as :'name'); scripts that build SQL belong to operations, not to checked code"
     )
+    return _unprovable_at(source, message, fix, line, column, column + 1)
 
 
 def _skip_quoted(text: str, at: int, token: str) -> int:
