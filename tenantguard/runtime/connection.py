@@ -147,7 +147,7 @@ class GuardedConnection(asyncpg.Connection):
         scope = _get_scope()
         frozen: tuple[Any, ...] | None = None  # the arguments to send, a uuid.UUID frozen
         if scope is None:  # outside tenant(): no value to compare, the setting is cleared
-            if guard.require_tenant and verdict.touches_tenant_tables:
+            if guard._require_tenant and verdict.touches_tenant_tables:
                 return self._tg_admit_args(query, args)
             wanted = ""
         elif scope.checkable:

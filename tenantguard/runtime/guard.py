@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import FrameType
 
 from sqlglot import exp
 
@@ -60,6 +61,39 @@ def as_mode(value: Mode | str) -> Mode:
     except ValueError:
         names = ", ".join(repr(m.value) for m in Mode)
         raise ValueError(f"mode must be one of {names}, not {value!r}") from None
+
+
+def _fixed(option: str) -> None:
+    raise AttributeError(
+        f"{option} is fixed when the guard is made (each connection keeps the tenant setting "
+        f"it set on the server): create the pool or connection with {option}=…"
+    )
+
+
+def _checked_policy(policy: object) -> Policy:
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a tenantguard Policy, not {type(policy).__name__}")
+    return policy
+
+
+def _checked_flag(option: str, value: object) -> bool:
+    if type(value) is not bool:  # `require_tenant = "no"` would be true
+        raise TypeError(f"{option} must be True or False, not {value!r}")
+    return value
+
+
+def _checked_bytes(value: object) -> int:
+    if type(value) is not int or value < 1:
+        raise ValueError(f"max_statement_bytes must be a whole number of at least 1, not {value!r}")
+    return value
+
+
+def _checked_setting(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*", value):
+        raise ValueError(
+            f"tenant_setting must be a custom setting name like 'app.tenant_id', not {value!r}"
+        )
+    return value.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +172,11 @@ class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
     __slots__ = (
-        "_cache", "_cache_bytes_used", "_checked", "_full", "_hits", "_mode",
-        "_owns_expressions", "_reports", "blocked", "cache_bytes", "cache_misses", "cache_size",
-        "fast_hits",
-        "log_values", "max_statement_bytes", "policy", "reported", "require_tenant",
-        "resets_skipped", "set_tenant_setting", "setting_literal", "setting_syncs",
-        "tenant_setting",
-        "unscoped_statements",
+        "_cache", "_cache_bytes_used", "_checked", "_full", "_hits", "_log_values",
+        "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_reports",
+        "_require_tenant", "_set_tenant_setting", "_setting_literal", "_tenant_setting",
+        "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "reported",
+        "resets_skipped", "setting_syncs", "unscoped_statements",
     )  # fmt: skip
 
     def __init__(
@@ -165,28 +197,17 @@ class Guard:
             raise ValueError("cache_size must be at least 1")
         if cache_bytes < 1:
             raise ValueError("cache_bytes must be at least 1")
-        if max_statement_bytes < 1:
-            raise ValueError("max_statement_bytes must be at least 1")
-        if not isinstance(tenant_setting, str) or not re.fullmatch(
-            r"[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*", tenant_setting
-        ):
-            raise ValueError(
-                f"tenant_setting must be a custom setting name like 'app.tenant_id', "
-                f"not {tenant_setting!r}"
-            )
-        self.policy = policy
         self._mode = as_mode(mode)
         self.cache_size = cache_size
         self.cache_bytes = cache_bytes
-        self.max_statement_bytes = max_statement_bytes
-        self.require_tenant = require_tenant
-        self.set_tenant_setting = set_tenant_setting
-        self.tenant_setting = tenant_setting.lower()
-        self.setting_literal = f"'{self.tenant_setting}'"  # a checked name: no quote in it
-        self.log_values = log_values
-        self._owns_expressions = all(
-            _owns(e, self.tenant_setting) for e in policy.tenant_expressions
-        )
+        self._policy = _checked_policy(policy)
+        self._max_statement_bytes = _checked_bytes(max_statement_bytes)
+        self._require_tenant = _checked_flag("require_tenant", require_tenant)
+        self._set_tenant_setting = _checked_flag("set_tenant_setting", set_tenant_setting)
+        self._tenant_setting = _checked_setting(tenant_setting)
+        self._setting_literal = f"'{self._tenant_setting}'"  # a checked name: no quote in it
+        self._log_values = _checked_flag("log_values", log_values)
+        self._owns_expressions = self._owns()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
         self._full = False
@@ -206,23 +227,102 @@ class Guard:
         self._mode = new
         self.clear_cache()  # verdicts made in "off" mode hold no proof
         if new is not old:
-            # every connection sharing the guard follows: never silently (code a request runs
-            # can reach `pool.tenantguard`), like unscoped()
-            site = call_site(sys._getframe(1))
-            log.warning(
-                "tenantguard: mode changed from %s to %s at %s",
-                old,
-                new,
-                site,
-                extra={
-                    "tenantguard": {
-                        "event": "mode",
-                        "from": str(old),
-                        "to": str(new),
-                        "call_site": site,
-                    }
-                },
-            )
+            self._changed("mode", old, new, sys._getframe(1))
+
+    # What decides a verdict can be changed after the guard is made (tests, a feature flag):
+    # every connection sharing the guard follows, its cached verdicts go, and the change is
+    # logged with the caller's place — never silently, since code a request runs can reach
+    # `pool.tenantguard` (like `unscoped()` and `mode`). A value of the wrong type is refused
+    # as it is in the constructor. What the connections keep on the server (the tenant
+    # setting, and whether they keep it) is fixed: each connection knows the value it set,
+    # under the name it set it with.
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        old, self._policy = self._policy, _checked_policy(policy)
+        self._owns_expressions = self._owns()
+        self.clear_cache()
+        if policy is not old:
+            self._changed("policy", "the policy given", "another policy", sys._getframe(1))
+
+    @property
+    def require_tenant(self) -> bool:
+        return self._require_tenant
+
+    @require_tenant.setter
+    def require_tenant(self, value: bool) -> None:
+        old, self._require_tenant = self._require_tenant, _checked_flag("require_tenant", value)
+        self.clear_cache()
+        if value is not old:
+            self._changed("require_tenant", old, value, sys._getframe(1))
+
+    @property
+    def set_tenant_setting(self) -> bool:
+        return self._set_tenant_setting
+
+    @set_tenant_setting.setter
+    def set_tenant_setting(self, value: bool) -> None:
+        _fixed("set_tenant_setting")
+
+    @property
+    def tenant_setting(self) -> str:
+        return self._tenant_setting
+
+    @tenant_setting.setter
+    def tenant_setting(self, value: str) -> None:
+        _fixed("tenant_setting")
+
+    @property
+    def setting_literal(self) -> str:
+        """The tenant setting's name as an SQL string literal."""
+        return self._setting_literal
+
+    @property
+    def log_values(self) -> bool:
+        return self._log_values
+
+    @log_values.setter
+    def log_values(self, value: bool) -> None:
+        old, self._log_values = self._log_values, _checked_flag("log_values", value)
+        if value is not old:
+            self._changed("log_values", old, value, sys._getframe(1))
+
+    @property
+    def max_statement_bytes(self) -> int:
+        return self._max_statement_bytes
+
+    @max_statement_bytes.setter
+    def max_statement_bytes(self, value: int) -> None:
+        old, self._max_statement_bytes = self._max_statement_bytes, _checked_bytes(value)
+        self.clear_cache()
+        if value != old:
+            self._changed("max_statement_bytes", old, value, sys._getframe(1))
+
+    def _owns(self) -> bool:
+        return all(_owns(e, self._tenant_setting) for e in self._policy.tenant_expressions)
+
+    def _changed(self, option: str, old: object, new: object, frame: FrameType) -> None:
+        site = call_site(frame)
+        log.warning(
+            "tenantguard: %s changed from %s to %s at %s",
+            option,
+            old,
+            new,
+            site,
+            extra={
+                "tenantguard": {
+                    "event": "mode" if option == "mode" else "option",
+                    "option": option,
+                    "from": str(old),
+                    "to": str(new),
+                    "call_site": site,
+                }
+            },
+        )
 
     @property
     def checked(self) -> int:
@@ -259,9 +359,9 @@ class Guard:
             return cached
         self.cache_misses += 1
         size = len(sql)
-        if size > self.max_statement_bytes or (
-            size * 4 > self.max_statement_bytes
-            and len(sql.encode("utf-8", "surrogatepass")) > self.max_statement_bytes
+        if size > self._max_statement_bytes or (
+            size * 4 > self._max_statement_bytes
+            and len(sql.encode("utf-8", "surrogatepass")) > self._max_statement_bytes
         ):
             return self._oversized(sql)  # not cached: its text would crowd out the cache
         try:
@@ -313,7 +413,7 @@ class Guard:
             (
                 _runtime_finding(
                     f"the statement is longer than max_statement_bytes "
-                    f"({self.max_statement_bytes}): proving it would hold the event loop",
+                    f"({self._max_statement_bytes}): proving it would hold the event loop",
                     "send the data as parameters (executemany, copy_records_to_table, "
                     "= ANY($1)) or raise max_statement_bytes",
                 ),
@@ -326,7 +426,7 @@ class Guard:
 
     def _verdict_of(self, sql: str) -> RuntimeVerdict:
         texts = [s.text for s in split_sql(sql)[0]]
-        effects = script_effects(texts, self.tenant_setting)
+        effects = script_effects(texts, self._tenant_setting)
         errors: list[Finding] = []
         if "\x00" in sql:
             # the server reads a statement up to its first NUL; the proof reads past it
@@ -344,7 +444,7 @@ class Guard:
         touches = expression = False
         if self._mode is not Mode.OFF:
             for text in texts:
-                verdict = analyze_statement(text, self.policy)
+                verdict = analyze_statement(text, self._policy)
                 # TG012 (two pin values in one statement): each bound value is checked against
                 # the request's tenant instead, so one statement still sees one tenant
                 errors.extend(
@@ -398,8 +498,8 @@ class Guard:
                 errors.append(
                     _runtime_finding(
                         "the statement is pinned by a tenant expression that does not read the "
-                        f"setting the guard keeps ({self.tenant_setting}): its value is unknown",
-                        f"pin with a parameter, or use current_setting('{self.tenant_setting}')",
+                        f"setting the guard keeps ({self._tenant_setting}): its value is unknown",
+                        f"pin with a parameter, or use current_setting('{self._tenant_setting}')",
                     )
                 )
         size = sys.getsizeof(sql) + _ENTRY_BYTES + sum(len(f.message) + len(f.help) for f in errors)
@@ -418,7 +518,7 @@ class Guard:
             effects.plain,
             effects.ends_transaction,
             fast and self._mode is not Mode.OFF,
-            self.set_tenant_setting or expression,
+            self._set_tenant_setting or expression,
             value_check,
             size,
         )
@@ -435,7 +535,7 @@ class Guard:
         """
         del several
         if self._mode is Mode.OFF:
-            if self.set_tenant_setting and type(query) is str:
+            if self._set_tenant_setting and type(query) is str:
                 return self.verdict(query)  # effects only: the setting must still be kept
             return None
         self._checked += 1
@@ -467,7 +567,7 @@ class Guard:
             self.violation(first.message, first.help, query, rule=first.code)
             return verdict
         if scope is None:
-            if self.require_tenant and verdict.touches_tenant_tables:
+            if self._require_tenant and verdict.touches_tenant_tables:
                 self.violation(
                     "a statement on a tenant table ran outside any tenant() or unscoped() block",
                     "wrap the request in `with tenant(tenant_id):`",
@@ -511,7 +611,7 @@ class Guard:
         else:
             detail = "pins another tenant than the request's"
             hint = "pass the current tenant's id in the same form as tenant(); never a tenant from input"
-        if self.log_values:
+        if self._log_values:
             detail += f" ({value!r}; the request's tenant is {scope.value!r})"
         self.violation(f"{where} {detail}", hint, query, reference=where)
 
@@ -547,7 +647,7 @@ class Guard:
 
     def _private(self, message: str) -> str:
         """The message with SQL literals hidden, unless `log_values`."""
-        if self.log_values:
+        if self._log_values:
             return message
         return _BACKTICKED.sub(lambda m: "`" + redact_literals(m.group()[1:-1]) + "`", message)
 
@@ -562,7 +662,7 @@ class Guard:
         site: str | None = None,
     ) -> None:
         site = site or call_site(sys._getframe(2))
-        shown = statement[:2000] if self.log_values else redact_literals(statement)
+        shown = statement[:2000] if self._log_values else redact_literals(statement)
         fields = {
             "rule": rule,
             "statement": shown,
