@@ -312,7 +312,9 @@ def write_concise(
 ) -> None:
     errors = total = 0
     for f in findings:
-        out.write(f"{_location(f, style)} {f.message}\n")
+        # a warning says so (it does not fail the run): the line stays `path:line:col: CODE …`
+        mark = "" if f.severity is Severity.ERROR else " (warning)"
+        out.write(f"{_location(f, style)} {f.message}{mark}\n")
         total += 1
         errors += f.severity is Severity.ERROR
     if not style.quiet:

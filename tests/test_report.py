@@ -156,3 +156,23 @@ def test_the_findings_of_several_configurations_come_in_path_order(
         "z.sql:2:15:",
     ]
     assert out[-1] == "Found 3 errors and 0 warnings in 3 files (5 statements)."
+
+
+def test_a_warning_says_so_in_the_concise_format(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One line per finding, `path:line:col: CODE message`: a warning (it does not fail the
+    run) ends with `(warning)`, as the text format's help line does; an error does not."""
+    (workdir / "a.py").write_text(
+        "async def f(conn, q):\n"
+        '    sql = "SELECT * FROM patients WHERE id = 1 AND " + q\n'
+        "    return await conn.fetch(sql)\n"
+    )
+    code = main(["check", "--no-cache", "--format", "concise", "a.py"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1
+    by_code = {line.split(" ")[1]: line for line in out[:-1]}
+    assert set(by_code) == {"TG001", "TG009"}
+    assert by_code["TG009"].endswith(" (warning)")
+    assert not by_code["TG001"].endswith(")")
+    assert out[-1] == "Found 1 error and 1 warning in 1 file (1 statement)."
