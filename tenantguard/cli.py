@@ -912,6 +912,15 @@ def _schema_findings(
 def _explain(args: argparse.Namespace) -> int:
     from tenantguard.explain import explain
 
+    if args.file is not None and args.file.suffix in (".py", ".pyi"):
+        # read as SQL, Python source is a syntax error: "NOT PROVEN" about nothing it holds
+        print(
+            f"tenantguard: error: {args.file} is Python source; explain takes SQL (a .sql "
+            f"file, standard input or an argument): `tenantguard check {args.file}` finds and "
+            f'checks the SQL it sends, and `tenantguard explain "<statement>"` explains one',
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     if args.file is not None:
         try:
             sql = (

@@ -388,6 +388,18 @@ def test_explain_without_sql_is_usage_error(capsys: pytest.CaptureFixture[str]) 
     assert code == 2 and "give the SQL" in err
 
 
+def test_explain_of_a_python_file_says_to_check_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Read as SQL, Python source was "NOT PROVEN — does not parse" (exit 1), about nothing it
+    holds: a usage error that says what to run instead."""
+    source = tmp_path / "app.py"
+    source.write_text('async def f(c):\n    return await c.fetch("SELECT * FROM patients")\n')
+    code, out, err = run(capsys, "explain", "-f", str(source), *ISOLATED)
+    assert (code, out) == (2, "")
+    assert "is Python source" in err and f"tenantguard check {source}" in err
+
+
 def test_readme_example_reports_the_deliberate_leaks(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
