@@ -72,6 +72,16 @@ def _schema_files(root: Path) -> list[Path]:
     return [path for _, path in sorted(chosen)]
 
 
+def _python_migrations(root: Path) -> str | None:
+    """What builds the schema in Python, when something does: Alembic's or Django's
+    migrations (their SQL is made at run time, out of reach of the schema reader)."""
+    if (root / "alembic.ini").is_file() or any(root.glob("*/versions/*.py")):
+        return "Alembic migrations"
+    if any(root.glob("*/migrations/0*.py")) or any(root.glob("*/*/migrations/0*.py")):
+        return "Django migrations"
+    return None
+
+
 def _schema_paths(relatives: list[str]) -> list[str]:
     """The directories (or top-level files) holding the schema files, none inside another."""
     candidates = sorted({r.rsplit("/", 1)[0] if "/" in r else r for r in relatives})
@@ -198,8 +208,16 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
             return 2
     proposal = propose(directory)
     if not proposal.files:
+        migrations = _python_migrations(directory)
+        built_by = (
+            f" — the schema is built by {migrations}, which tenantguard does not read (Python): "
+            "dump it as SQL (`pg_dump --schema-only --no-owner DATABASE > schema.sql`) into the "
+            "project and run init again, or"
+            if migrations
+            else ";"
+        )
         print(
-            "tenantguard: error: no .sql file with CREATE TABLE or ALTER TABLE found; "
+            f"tenantguard: error: no .sql file with CREATE TABLE or ALTER TABLE found{built_by} "
             "set tenant_column and tenant_tables in [tool.tenantguard] by hand",
             file=sys.stderr,
         )

@@ -164,3 +164,28 @@ def test_init_of_another_directory_says_to_run_the_next_steps_there(
     (project / "pyproject.toml").write_text('[project]\nname = "app"\n', encoding="utf-8")
     assert main(["init"]) == 0
     assert "\n  tenantguard check --write-baseline" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("files", "named"),
+    [
+        (
+            {"alembic.ini": "[alembic]\n", "alembic/versions/1a2b_init.py": "def upgrade(): ..."},
+            "Alembic",
+        ),
+        ({"db/versions/1a2b_init.py": "def upgrade(): op.create_table('t')"}, "Alembic"),
+        ({"shop/migrations/0001_initial.py": "class Migration: ..."}, "Django"),
+    ],
+)
+def test_a_schema_built_by_python_migrations_says_how_to_give_it_as_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str], named: str
+) -> None:
+    """Alembic and Django build the schema in Python: init found "no .sql file" and left the
+    newcomer there. It names what builds the schema and how to hand it over as SQL."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert main(["init", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"built by {named} migrations" in err and "pg_dump --schema-only" in err
+    assert not (tmp_path / "pyproject.toml").exists()
