@@ -76,6 +76,10 @@ _INTERESTING = (
 ) | {exp.Anonymous}
 
 
+# argument values that are not nodes (most arguments are None, a flag or a string): passed by
+# one set lookup
+_SCALARS = frozenset({type(None), bool, str, int})
+
 # pushed below a block's children on the walk's stack: popping it leaves the block
 _END_OF_BLOCK = exp.Expression()
 
@@ -248,11 +252,12 @@ class Model:
             if kind in lossy_parents:  # `score > $1` with `score real`: $1 is real throughout
                 typed_parents.append(node)
             for value in node.args.values():
-                if type(value) is list:
+                held = type(value)
+                if held is list:
                     stack.extend(
-                        [v for v in value if isinstance(v, expression) and type(v) not in leaves]
+                        [v for v in value if type(v) not in leaves and isinstance(v, expression)]
                     )
-                elif isinstance(value, expression) and type(value) not in leaves:
+                elif held not in leaves and held not in _SCALARS and isinstance(value, expression):
                     stack.append(value)
         if typed_parents:  # once every alias is known (`WITH q AS (SELECT r AS x …)`)
             self.lossy.update(column_typed_parameters(typed_parents, policy, floats_seen))

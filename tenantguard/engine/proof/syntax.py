@@ -144,6 +144,12 @@ def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[ex
     return out
 
 
+# unquoted names as PostgreSQL folds them, by their text: a statement names the same few
+# identifiers many times, and so do the statements of a project (bounded: cleared when full)
+_FOLDED: dict[str, str] = {}
+_FOLDED_MAX = 1 << 16
+
+
 def identifier_name(node: exp.Expression | str | None) -> str:
     """A name as PostgreSQL sees it: folded to lower case (ASCII letters) unless quoted."""
     if type(node) is exp.Identifier:
@@ -151,7 +157,14 @@ def identifier_name(node: exp.Expression | str | None) -> str:
         text = args["this"]
         if type(text) is not str:
             text = str(text)
-        return text if args.get("quoted") else fold_name(text)
+        if args.get("quoted"):
+            return text
+        folded = _FOLDED.get(text)
+        if folded is None:
+            if len(_FOLDED) >= _FOLDED_MAX:
+                _FOLDED.clear()
+            folded = _FOLDED[text] = fold_name(text)
+        return folded
     if node is None:
         return ""
     if isinstance(node, str):
