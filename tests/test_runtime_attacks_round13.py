@@ -14,6 +14,7 @@ the real server, in the `guard` and `guard+rls` setups, and assert on the rows.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +146,35 @@ async def test_what_the_connections_keep_on_the_server_cannot_change_under_them(
     finally:
         await conn.close()
     assert names == CLINIC_1 and setting == "1"
+
+
+# --- the application's own wrapper: the log says which code called it ------------------------
+
+
+async def fetch_all(conn: object, sql: str, *args: object) -> list[object]:
+    return await conn.fetch(sql, *args)  # type: ignore[attr-defined,no-any-return]  # WRAPPER
+
+
+async def list_patients(conn: object) -> list[object]:
+    return await fetch_all(conn, UNPINNED)  # CALLER
+
+
+async def test_a_finding_through_a_projects_wrapper_names_the_code_that_called_it(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every statement of a project that sends its SQL through one helper had the helper's
+    line for call site: the log line now also names the application's frames above it."""
+    source = Path(__file__).read_text().splitlines()
+    wrapper = next(n for n, line in enumerate(source, 1) if line.endswith("# WRAPPER"))
+    caller = next(n for n, line in enumerate(source, 1) if line.endswith("# CALLER"))
+    conn = await setup.connect(mode="report")
+    try:
+        with tenant(1), caplog.at_level(logging.WARNING, logger="tenantguard"):
+            await list_patients(conn)
+    finally:
+        await conn.close()
+    (record,) = [r for r in caplog.records if hasattr(r, "tenantguard")]
+    fields = record.tenantguard  # type: ignore[attr-defined]
+    assert fields["call_site"] == f"{__file__}:{wrapper}"
+    assert fields["callers"][0] == f"{__file__}:{caller}"
+    assert f"(called from {__file__}:{caller}" in record.getMessage()

@@ -25,7 +25,7 @@ from tenantguard.engine.policy import Policy, strip_casts
 from tenantguard.engine.sqltext import cursor_query_start, split_sql
 from tenantguard.errors import TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
-from tenantguard.runtime.logs import ReportLimiter, call_site
+from tenantguard.runtime.logs import ReportLimiter, call_site, callers
 from tenantguard.runtime.session import is_control_statement, script_effects
 from tenantguard.runtime.tokens import redact_literals
 
@@ -661,7 +661,10 @@ class Guard:
         count: int,
         site: str | None = None,
     ) -> None:
-        site = site or call_site(sys._getframe(2))
+        above: list[str] = []
+        if site is None:
+            frame = sys._getframe(2)
+            site, above = call_site(frame), callers(frame)
         shown = statement[:2000] if self._log_values else redact_literals(statement)
         fields = {
             "rule": rule,
@@ -670,16 +673,18 @@ class Guard:
             "hint": hint,
             "mode": str(self._mode),
             "call_site": site,
+            "callers": above,  # the application's frames above the call site, nearest first
             "count": count,
         }
         verb = "blocked" if self._mode is Mode.ENFORCE else "would block"
         times = "" if count == 1 else f" ({count} times since the last line)"
         log.log(
             logging.ERROR if self._mode is Mode.ENFORCE else logging.WARNING,
-            "tenantguard: %s %s at %s%s: %s — %s",
+            "tenantguard: %s %s at %s%s%s: %s — %s",
             verb,
             rule,
             site,
+            f" (called from {', '.join(above)})" if above else "",
             times,
             self._private(message),
             shown,

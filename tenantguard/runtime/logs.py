@@ -7,6 +7,7 @@ asyncpg's or the guard's), one line per distinct statement and finding per inter
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ import asyncpg
 
 import tenantguard
 
-__all__ = ["ReportLimiter", "call_site"]
+__all__ = ["ReportLimiter", "call_site", "callers"]
 
 _INTERNAL = tuple(
     os.path.dirname(module.__file__) + os.sep
@@ -35,6 +36,27 @@ def call_site(frame: FrameType | None = None) -> str:
     if frame is None:
         return "<unknown>"
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+# frames that say nothing of the application: the event loop's
+_LOOP = (os.path.dirname(asyncio.__file__) + os.sep,)
+
+
+def callers(frame: FrameType | None = None, limit: int = 3) -> list[str]:
+    """`file:line` of the application's frames above its call (`call_site`), nearest first, at
+    most `limit`: the call site of a project's own wrapper (`db.fetch(sql)`) is the wrapper's
+    line for every statement; these say which code called it."""
+    frame = frame or sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
+        frame = frame.f_back
+    found: list[str] = []
+    frame = frame.f_back if frame is not None else None
+    while frame is not None and len(found) < limit:
+        name = frame.f_code.co_filename
+        if not name.startswith(_INTERNAL + _LOOP):
+            found.append(f"{name}:{frame.f_lineno}")
+        frame = frame.f_back
+    return found
 
 
 class ReportLimiter:
