@@ -753,3 +753,60 @@ def test_tenant_statements_are_never_more_than_statements(
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert summary["statements"] == 2
     assert summary["tenant_statements"] == 2
+
+
+# an instance of a project class, made where it is used: its methods are the class's
+
+QUERIES = """
+class PatientQueries:
+    BASE = "SELECT id FROM patients"
+
+    def by_org(self):
+        return self.BASE + " WHERE tenant_id = $1"
+
+    def everyone(self):
+        return self.BASE
+
+
+class Loose(PatientQueries):
+    def by_org(self):
+        return self.BASE + " WHERE tenant_id = $1 OR true"
+
+
+async def handler(conn, tenant_id, flag):
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # safe: the method the instance runs pins (was TG009: "computed at run time")
+        ("q = PatientQueries()\n    return await conn.fetch(q.by_org(), tenant_id)", []),
+        ("return await conn.fetch(PatientQueries().by_org(), tenant_id)", []),
+        (
+            "async with conn.transaction():\n        q = PatientQueries()\n"
+            "        return await conn.fetch(q.by_org(), tenant_id)",
+            [],
+        ),
+        # leaks: the method returns unpinned SQL, or a subclass's override does
+        ("q = PatientQueries()\n    return await conn.fetch(q.everyone())", [(3, "TG001")]),
+        ("return await conn.fetch(PatientQueries().everyone())", [(3, "TG001")]),
+        ("q = Loose()\n    return await conn.fetch(q.by_org(), tenant_id)", [(3, "TG001")]),
+        # the name rebound to the leaking class after the safe one: the last one is read
+        (
+            "q = PatientQueries()\n    q = Loose()\n    return await conn.fetch(q.by_org(), tenant_id)",
+            [(3, "TG001")],
+        ),
+        # one of two classes by a condition: not followed, but never a pass (TG009 at the
+        # call; the class's fragment, used where it is not followed, is checked alone)
+        (
+            "q = PatientQueries() if flag else Loose()\n"
+            "    return await conn.fetch(q.by_org(), tenant_id)",
+            [(3, "TG001"), (19, "TG009")],
+        ),
+    ],
+)
+def test_a_method_called_on_an_instance_made_here_runs_the_classes_method(
+    body: str, expected: list[tuple[int, str]]
+) -> None:
+    assert codes(QUERIES + "    " + body + "\n") == expected

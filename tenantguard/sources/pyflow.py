@@ -132,6 +132,9 @@ class ClassRef:
 @dataclass(frozen=True, slots=True, eq=False)
 class InstanceRef:
     info: ClassInfo
+    # made here by calling the class (`Queries()`): of that class itself, so a subclass's
+    # override is not what it runs (`self` in a method may be of any subclass)
+    exact: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -1252,6 +1255,9 @@ class _Walker:
         kept = self.query_method(inner)
         if kept is not None:
             return kept
+        instance = self.instance_of(inner)
+        if instance is not None:  # `q = Queries()`: q.by_org() runs Queries.by_org
+            return instance
         if (
             isinstance(inner, ast.Tuple | ast.List)
             and inner.elts
@@ -1288,10 +1294,23 @@ class _Walker:
             return found if isinstance(found, Handle) else None
         return None
 
+    def instance_of(self, node: ast.expr) -> InstanceRef | None:
+        """`Queries()` (or `m.Queries()`, imported) of a class of the project: an instance of
+        it, whose methods are the class's (or a subclass's override: each is read)."""
+        if not isinstance(node, ast.Call):
+            return None
+        made = self.binding_of_receiver(node.func)
+        if isinstance(made, ImportedRef):
+            imported = self.index.imported(made)
+            made = imported if isinstance(imported, ClassRef) else made
+        return InstanceRef(made.info, exact=True) if isinstance(made, ClassRef) else None
+
     def binding_of_receiver(self, node: ast.expr) -> Binding | None:
         """The reference an expression stands for (`self`, a class, a module), if any."""
         if isinstance(node, ast.Name):
             return self.lookup(node.id)
+        if isinstance(node, ast.Call):
+            return self.instance_of(node)
         if isinstance(node, ast.Attribute):
             base = self.binding_of_receiver(node.value)
             if isinstance(base, ImportedRef):
@@ -1418,7 +1437,7 @@ class _Walker:
         base = self.binding_of_receiver(node.value)
         info = binding.info
         returns = (
-            self.index.overrides(base.info, node.attr)
+            self.index.overrides(base.info, node.attr, exact=base.exact)
             if isinstance(base, InstanceRef)
             else lambda: [info]
         )
@@ -1665,7 +1684,9 @@ class _Walker:
         receiver = self.binding_of_receiver(func.value)
         if isinstance(receiver, ModuleRef | ImportedRef):
             return self.index.module_callees(receiver, func.attr)
-        if isinstance(receiver, InstanceRef | ClassRef):
+        if isinstance(receiver, InstanceRef):
+            return self.index.overrides(receiver.info, func.attr, exact=receiver.exact)
+        if isinstance(receiver, ClassRef):
             return self.index.overrides(receiver.info, func.attr)
         return None
 
@@ -2291,15 +2312,20 @@ class ProjectIndex:
 
         return resolve
 
-    def overrides(self, info: ClassInfo, name: str) -> Callable[[], list[FunctionInfo]]:
-        """The method a class finds by its name, and those of its subclasses in the same
-        module; none when a base outside the project may come first."""
+    def overrides(
+        self, info: ClassInfo, name: str, *, exact: bool = False
+    ) -> Callable[[], list[FunctionInfo]]:
+        """The method a class finds by its name, and (unless the object is `exact`ly of that
+        class) those of its subclasses in the same module; none when a base outside the
+        project may come first."""
 
         def resolve() -> list[FunctionInfo]:
             order, complete = self.bases(info)
             found = next((cls.methods[name] for cls in order if name in cls.methods), None)
             if found is None or not (complete or name in info.methods):
                 return []  # a base outside the project may define it first
+            if exact:
+                return [found]
             return [found, *(c.methods[name] for c in self._subclasses(info) if name in c.methods)]
 
         return resolve
