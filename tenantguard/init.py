@@ -34,6 +34,9 @@ __all__ = ["Proposal", "propose", "run_init"]
 SCHEMA_DIRECTORIES = ("patches", "migrations", "migration", "db", "sql", "schema", "database")
 _TEST_DIRECTORIES = ("tests", "test", "testing", "fixtures", "examples", "benchmarks")
 _DDL = re.compile(r"\b(?:CREATE\s+(?:\w+\s+)*TABLE|ALTER\s+TABLE)\b", re.IGNORECASE)
+# alembic's operations that make or change tables (the schema reader follows them)
+_ALEMBIC_DDL = re.compile(r"\bop\.(?:create_table|add_column|alter_column|rename_table)\b")
+_MIGRATION_DIRECTORIES = frozenset({"versions", "migrations", "migration", "alembic"})
 _TENANT_LIKE = re.compile(
     r"^(?:tenant|account|organi[sz]ation|org|company|workspace|customer|clinic|team)_id$"
 )
@@ -53,17 +56,23 @@ class Proposal:
 
 
 def _schema_files(root: Path) -> list[Path]:
+    """The project's schema sources: `.sql` files with CREATE or ALTER TABLE, and Python
+    migrations (alembic revisions, scripts in a migrations folder) creating or altering tables,
+    which the schema reader follows as it follows SQL."""
     files, _ = discover(
-        [root], root=root, include=["*.sql"], exclude=[], pipeline=[], patch_dir=None
+        [root], root=root, include=["*.sql", "*.py"], exclude=[], pipeline=[], patch_dir=None
     )
     found: list[tuple[str, Path]] = []
     for source in files:
         relative = source.relative or source.display
+        folders = {part.lower() for part in relative.split("/")[:-1]}
+        if source.path.suffix == ".py" and not folders & _MIGRATION_DIRECTORIES:
+            continue  # application code may hold DDL strings: migrations only
         try:
             text = source.path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if _DDL.search(text):
+        if _DDL.search(text) or (source.path.suffix == ".py" and _ALEMBIC_DDL.search(text)):
             found.append((relative, source.path))
     preferred = [(r, p) for r, p in found if r.split("/")[0].lower() in SCHEMA_DIRECTORIES]
     chosen = preferred or [
@@ -73,10 +82,8 @@ def _schema_files(root: Path) -> list[Path]:
 
 
 def _python_migrations(root: Path) -> str | None:
-    """What builds the schema in Python, when something does: Alembic's or Django's
-    migrations (their SQL is made at run time, out of reach of the schema reader)."""
-    if (root / "alembic.ini").is_file() or any(root.glob("*/versions/*.py")):
-        return "Alembic migrations"
+    """What builds the schema in Python out of the schema reader's reach: Django's migrations
+    (models, not SQL; alembic's operations and SQL strings in migrations are read)."""
     if any(root.glob("*/migrations/0*.py")) or any(root.glob("*/*/migrations/0*.py")):
         return "Django migrations"
     return None
@@ -94,15 +101,13 @@ def _schema_paths(relatives: list[str]) -> list[str]:
 
 def propose(root: Path) -> Proposal:
     """What `init` would write for the project at `root`, and why."""
-    from tenantguard.sources.schema import SchemaInfo  # the schema reader (pglast)
+    from tenantguard.sources.schema import read_schema  # the schema reader (pglast)
 
     proposal = Proposal()
     root = root.resolve()
     files = _schema_files(root)
-    reader = SchemaInfo()
-    for file in files:
-        reader.add_sql(file.read_text(encoding="utf-8", errors="replace"), str(file))
-        proposal.files.append(file.relative_to(root).as_posix())
+    reader = read_schema(files)  # as check reads them: alembic revisions in their order
+    proposal.files = [file.relative_to(root).as_posix() for file in files]
     # every foreign key: (table, its columns, the table referenced, the columns referenced)
     references = [
         (table, key.columns, key.ref_table, key.ref_columns or reader._primary_key(key.ref_table))
@@ -210,14 +215,16 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
     if not proposal.files:
         migrations = _python_migrations(directory)
         built_by = (
-            f" — the schema is built by {migrations}, which tenantguard does not read (Python): "
+            f" — the schema is built by {migrations} (models, not SQL: tenantguard cannot read "
+            "them): "
             "dump it as SQL (`pg_dump --schema-only --no-owner DATABASE > schema.sql`) into the "
             "project and run init again, or"
             if migrations
             else ";"
         )
         print(
-            f"tenantguard: error: no .sql file with CREATE TABLE or ALTER TABLE found{built_by} "
+            f"tenantguard: error: no .sql file with CREATE TABLE or ALTER TABLE found (nor a "
+            f"migration making tables){built_by} "
             "set tenant_column and tenant_tables in [tool.tenantguard] by hand",
             file=sys.stderr,
         )

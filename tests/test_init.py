@@ -166,26 +166,57 @@ def test_init_of_another_directory_says_to_run_the_next_steps_there(
     assert "\n  tenantguard check --write-baseline" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    ("files", "named"),
-    [
-        (
-            {"alembic.ini": "[alembic]\n", "alembic/versions/1a2b_init.py": "def upgrade(): ..."},
-            "Alembic",
-        ),
-        ({"db/versions/1a2b_init.py": "def upgrade(): op.create_table('t')"}, "Alembic"),
-        ({"shop/migrations/0001_initial.py": "class Migration: ..."}, "Django"),
-    ],
-)
-def test_a_schema_built_by_python_migrations_says_how_to_give_it_as_sql(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str], named: str
+def test_a_schema_built_by_django_migrations_says_how_to_give_it_as_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Alembic and Django build the schema in Python: init found "no .sql file" and left the
-    newcomer there. It names what builds the schema and how to hand it over as SQL."""
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    """Django's migrations build the schema from models (no SQL to read): init found "no .sql
+    file" and left the newcomer there. It names them and how to hand the schema over as SQL."""
+    (tmp_path / "shop" / "migrations").mkdir(parents=True)
+    (tmp_path / "shop" / "migrations" / "0001_initial.py").write_text("class Migration: ...\n")
     assert main(["init", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert f"built by {named} migrations" in err and "pg_dump --schema-only" in err
+    assert "built by Django migrations" in err and "pg_dump --schema-only" in err
     assert not (tmp_path / "pyproject.toml").exists()
+
+
+ALEMBIC_FIRST = """revision = "b1"
+down_revision = "a0"
+
+def upgrade():
+    op.add_column("visits", sa.Column("org_id", sa.BigInteger(), sa.ForeignKey("orgs.id")))
+    op.create_foreign_key(None, "visits", "orgs", ["org_id"], ["id"])
+"""
+ALEMBIC_ZERO = """revision = "a0"
+down_revision = None
+
+def upgrade():
+    op.create_table("orgs", sa.Column("id", sa.BigInteger(), primary_key=True))
+    op.create_table(
+        "patients",
+        sa.Column("id", sa.BigInteger(), primary_key=True),
+        sa.Column("org_id", sa.BigInteger(), sa.ForeignKey("orgs.id"), nullable=False),
+    )
+    op.create_table("visits", sa.Column("id", sa.BigInteger(), primary_key=True))
+"""
+
+
+def test_alembic_revisions_are_read_as_the_schema_in_their_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Alembic builds the schema with `op.create_table`/`op.add_column`, which the schema
+    reader follows (in revision order, not file-name order): init proposes them as the schema
+    sources and finds the tenant column a later revision added ("no .sql file" before)."""
+    versions = tmp_path / "alembic" / "versions"
+    versions.mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text("[alembic]\n")
+    (versions / "0b_add_org.py").write_text(ALEMBIC_FIRST)  # read by name, it comes first
+    (versions / "9z_initial.py").write_text(ALEMBIC_ZERO)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "ddl.py").write_text('SQL = "CREATE TABLE scratch (org_id bigint)"\n')
+    assert main(["init", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Read 2 schema file(s) in alembic/versions." in out
+    table = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["tenantguard"]
+    assert table["tenant_column"] == "org_id" and table["schema_paths"] == ["alembic/versions"]
+    assert "Tenant tables (2, they have org_id" in out and "patients, visits" in out
+    assert main(["check", "--no-cache", str(tmp_path)]) == 0  # the same reading
