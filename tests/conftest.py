@@ -110,13 +110,49 @@ def postgres() -> Iterator[ThrowawayPostgres]:
         server.stop()
 
 
+BASELINE = Path(__file__).resolve().parent.parent / "db" / "init" / "dentalogic_schema.sql"
+CLINICS = (
+    "INSERT INTO tenants (id, name) VALUES (1, 'North'), (2, 'South');\n"
+    "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES "
+    "(1, 'Ana', '111'), (1, 'Bruno', '112'), (2, 'Carla', '221');\n"
+)
+_TEMPLATES: dict[tuple[str, str], str] = {}  # (server, what) -> a template database's name
+
+
+async def _template(postgres: ThrowawayPostgres, sql: str) -> str:
+    """A database holding `sql`, made once per server, to copy (CREATE DATABASE … TEMPLATE
+    copies it in about the time an empty one takes; running the baseline takes as long again)."""
+    key = (postgres.dsn, sql)
+    if key not in _TEMPLATES:
+        name = f"template_{len(_TEMPLATES) + 1}"
+        admin = await asyncpg.connect(postgres.dsn)
+        try:
+            await admin.execute(f"CREATE DATABASE {name}")
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(postgres.dsn_for(name))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+        _TEMPLATES[key] = name
+    return _TEMPLATES[key]
+
+
 @pytest.fixture
-async def database(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
-    """A fresh, empty database on the session's server; its DSN."""
+async def database(
+    postgres: ThrowawayPostgres, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """A fresh, empty database on the session's server; its DSN. (For a test that asks for
+    `two_clinics` too, a copy of a database that has them already.)"""
     name = f"t{next(_DB_NUMBERS)}"
+    template = ""
+    if "two_clinics" in request.fixturenames:
+        sql = BASELINE.read_text(encoding="utf-8") + CLINICS
+        template = f" TEMPLATE {await _template(postgres, sql)}"
     admin = await asyncpg.connect(postgres.dsn)
     try:
-        await admin.execute(f"CREATE DATABASE {name}")
+        await admin.execute(f"CREATE DATABASE {name}{template}")
     finally:
         await admin.close()
     yield postgres.dsn_for(name)
@@ -127,23 +163,11 @@ async def database(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
         await admin.close()
 
 
-BASELINE = Path(__file__).resolve().parent.parent / "db" / "init" / "dentalogic_schema.sql"
-
-
 @pytest.fixture
 async def two_clinics(database: str) -> str:
     """A database with the Dentalogic baseline, clinics 1 and 2, and three patients:
-    Ana and Bruno in clinic 1, Carla in clinic 2."""
-    conn = await asyncpg.connect(database)
-    try:
-        await conn.execute(BASELINE.read_text(encoding="utf-8"))
-        await conn.execute("INSERT INTO tenants (id, name) VALUES (1, 'North'), (2, 'South')")
-        await conn.execute(
-            "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES "
-            "(1, 'Ana', '111'), (1, 'Bruno', '112'), (2, 'Carla', '221')"
-        )
-    finally:
-        await conn.close()
+    Ana and Bruno in clinic 1, Carla in clinic 2 (copied from a template database that has
+    them: see `database`)."""
     return database
 
 
