@@ -5,9 +5,11 @@ A request can reach its connection's guard (`conn.tenantguard`, `pool.tenantguar
 setting's name, `log_values` and `max_statement_bytes` were plain attributes. A request could
 swap the policy or drop `require_tenant` for every connection of the pool without a line in the
 log, and verdicts cached under the old options stayed in the cache: a statement admitted under
-a policy that knew no tenant table was still admitted, from the cache, once the right policy
-was back. Each option is now a property: a change is logged with its call site, clears the
-cached verdicts, and a value of the wrong type is refused as in the constructor. The tests run on
+a policy that took patients for a global table was still admitted, from the cache, once the
+right policy was back. Each option is now a property: a change is logged with its call site,
+clears the cached verdicts, and a value of the wrong type — or a policy naming no tenant table —
+is refused as in the constructor. What the connections keep on the server (whether they keep
+the tenant setting, and its name) is fixed. The tests run on
 the real server, in the `guard` and `guard+rls` setups, and assert on the rows.
 """
 
@@ -20,6 +22,7 @@ import pytest
 
 from tenantguard import TenantIsolationError
 from tenantguard.engine.policy import Policy
+from tenantguard.errors import ConfigError
 from tenantguard.runtime import tenant
 from tests.test_runtime_attacks import CLINIC_1, PINNED, POLICY, Setup
 from tests.test_runtime_attacks_round11 import setup
@@ -27,7 +30,8 @@ from tests.test_runtime_attacks_round11 import setup
 __all__ = ["setup"]
 
 UNPINNED = "SELECT first_name FROM patients ORDER BY first_name"
-NO_TENANT_TABLES = Policy("tenant_id", set(), global_tables={"tenants", "patients"})
+# patients taken for a global table (another table stays a tenant table)
+PATIENTS_GLOBAL = Policy("tenant_id", {"appointments"}, global_tables={"tenants", "patients"})
 
 
 def changes(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -37,15 +41,15 @@ def changes(caplog: pytest.LogCaptureFixture) -> list[str]:
 async def test_a_verdict_made_under_another_policy_is_not_kept(
     setup: Setup, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The request swaps in a policy that knows no tenant table, runs the unpinned read (the
-    API's promise: admitted), and puts the right policy back: the same text is refused again
+    """The request swaps in a policy that takes patients for a global table, runs the unpinned
+    read (the API's promise: admitted), and puts the right policy back: the same text is refused again
     (it was served from the cache, made under the other policy), and both swaps are logged with
     this file's line."""
     conn = await setup.connect()
     try:
         with tenant(1), caplog.at_level(logging.WARNING, logger="tenantguard"):
             guard = conn.tenantguard
-            guard.policy = NO_TENANT_TABLES
+            guard.policy = PATIENTS_GLOBAL
             swapped = [r[0] for r in await conn.fetch(UNPINNED)]
             guard.policy = POLICY
             with pytest.raises(TenantIsolationError):
@@ -101,6 +105,7 @@ async def test_dropping_require_tenant_is_logged_and_taking_it_back_holds(
         ("require_tenant", 0),
         ("log_values", 1),
         ("policy", {"tenant_tables": []}),
+        ("policy", Policy("tenant_id", set())),  # no tenant table: refused as connect() does
         ("max_statement_bytes", 0),
         ("max_statement_bytes", 10.5),
     ],
@@ -112,7 +117,7 @@ async def test_an_option_of_the_wrong_kind_is_refused_and_nothing_changes(
     try:
         guard = conn.tenantguard
         before = getattr(guard, option)
-        with pytest.raises((TypeError, ValueError), match=option):
+        with pytest.raises((TypeError, ValueError, ConfigError), match=option):
             setattr(guard, option, value)
         assert getattr(guard, option) == before
         with pytest.raises(TenantIsolationError):  # the guard still holds

@@ -23,7 +23,7 @@ from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy, strip_casts
 from tenantguard.engine.sqltext import cursor_query_start, split_sql
-from tenantguard.errors import TenantIsolationError
+from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site, callers
 from tenantguard.runtime.session import is_control_statement, script_effects
@@ -243,7 +243,14 @@ class Guard:
 
     @policy.setter
     def policy(self, policy: Policy) -> None:
-        old, self._policy = self._policy, _checked_policy(policy)
+        checked = _checked_policy(policy)
+        if not checked.tenant_tables and self._mode is not Mode.OFF:
+            raise ConfigError(  # as connect()/create_pool() refuse it
+                "tenantguard: the policy names no tenant tables: the guard would allow every "
+                "statement. Name them (Policy(tenant_tables={…})), or set mode='off' to run "
+                "unguarded on purpose"
+            )
+        old, self._policy = self._policy, checked
         self._owns_expressions = self._owns()
         self.clear_cache()
         if policy is not old:
