@@ -376,6 +376,14 @@ def build_policy(
                 else None
             ),
             lossy_columns=_quoted_names(schema.lossy_columns) if schema else (),
+            exact_domains=(
+                {
+                    sql_name(n): (sql_name(where), sql_name(base))
+                    for n, (where, base) in schema.exact_domains.items()
+                }
+                if schema
+                else None
+            ),
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error

@@ -234,6 +234,7 @@ class Policy:
         "composite_keys",
         "composite_keys_by_first",
         "constraint_columns",
+        "exact_domains",
         "foreign_keys",
         "functions",
         "global_tables",
@@ -325,6 +326,9 @@ class Policy:
     composite_key_pairs: frozenset[tuple[str, str]]
     composite_keys_by_first: Mapping[tuple[str, str, str], tuple[tuple[int, str, KeyPairs], ...]]
     composite_key_firsts: frozenset[tuple[str, str]]
+    # domains of the schema a cast to which keeps `=` exact (`CREATE DOMAIN acct_id AS bigint`):
+    # name -> (schema, builtin base type: int2, int4, int8, numeric, text, varchar or uuid)
+    exact_domains: Mapping[str, tuple[str, str]]
     _expression_trees: tuple[exp.Expression, ...]
     _catalog_typed: Policy | None
 
@@ -356,6 +360,7 @@ class Policy:
         hidden_writes: Mapping[str, Mapping[str, str]] | None = None,
         leaky_defaults: Mapping[str, Mapping[str, str]] | None = None,
         tenant_copies: Mapping[str, str] | None = None,
+        exact_domains: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -448,6 +453,11 @@ class Policy:
                 }
             ),
         )
+        domains: dict[str, tuple[str, str]] = {}
+        for name, where in (exact_domains or {}).items():
+            schema, base = (normalize_name(part) for part in where)
+            domains[normalize_name(name)] = (schema, base)
+        init(self, "exact_domains", MappingProxyType(domains))
         calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
         init(self, "spelled_calls", frozenset(calls))
         init(
@@ -631,6 +641,10 @@ class Policy:
                 for t, columns in self.leaky_defaults.items()
             },
             "tenant_copies": {sql_name(t): sql_name(c) for t, c in self.tenant_copies.items()},
+            "exact_domains": {
+                sql_name(n): (sql_name(schema), sql_name(base))
+                for n, (schema, base) in self.exact_domains.items()
+            },
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

@@ -20,7 +20,11 @@ What pins a reference `R`:
   language other than SQL and PL/pgSQL may, its queries being out of sight: a FROM item or CTE
   runs it before the rows are read, and the expression reads the new value), or a
   cast of one to a type whose equality is exact (integers, `numeric` without a scale, `text`,
-  `varchar` without a length, `uuid`; never `real`, `double precision`, `varchar(n)`,
+  `varchar` without a length, `uuid`, or a domain of the schema over one of those — or over
+  such a domain — with no length, precision, array or collation of its own but `"C"`,
+  `"POSIX"`, `ucs_basic`: `CREATE DOMAIN acct_id AS bigint`, `$1::acct_id`; a domain name
+  defined twice, in two schemas, renamed, moved, dropped or touched by DDL the schema reader
+  cannot read is not; never `real`, `double precision`, `varchar(n)`,
   `char(n)`, `numeric(p, s)`, `citext`, nor a conversion between families such as
   `$1::numeric::int`; nor a parameter that the statement types double precision elsewhere:
   `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, or compares
@@ -34,7 +38,7 @@ What pins a reference `R`:
   it, `CASE x WHEN $1`, a polymorphic call (`array_position(arr, $1)`), the same column of a
   set operation's other branch or of VALUES' other row, an alias, `AS q(x)`, a view's,
   CREATE TABLE AS's or a function's output, a composite's attribute, a renamed column, or a
-  cast to a domain, or a function call of unknown type: `score < $1`,
+  cast to a domain not known to be exact, or a function call of unknown type: `score < $1`,
   `(SELECT r AS x FROM rates) q … q.x < $1`, `SELECT $1 UNION SELECT score`, since PostgreSQL
   types a parameter once for the whole statement) — or the tenant column of a pinned source. The clauses that filter `R`: the
   WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the

@@ -1,0 +1,190 @@
+"""Round 13 (fp13): false alarms of the proof closed, each beside its unsafe twin, on PostgreSQL 15.
+
+1. A cast to a domain over an exact type (`CREATE DOMAIN acct_id AS bigint`, a domain over such
+   a domain, over text in the "C" collation) keeps `=` exact: `org = $1::acct_id` pins. A
+   domain over real, varchar(3) or citext does not (its rows show another tenant's), nor a
+   domain name in doubt (defined twice, in two schemas, renamed, moved, dropped, made by DDL
+   the reader cannot read). `check` (the schema files) and `audit` (the catalog) agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.engine.policy import Policy
+from tenantguard.sources.schema import SchemaInfo, read_schema
+
+from .test_attack11_proof import _codes, _fetch
+from .test_audit_parity import _agree, _policies
+from .test_schema import policy_for
+
+# ---------------------------------------------------------------- 1. casts to a domain
+# tenant ids chosen so that a lossy type makes two of them meet: real has 24 bits (16777217 is
+# read 16777216), varchar(3) cuts '1011' to '101'
+OWN, FLOAT_TWIN, CUT_TWIN = 16777217, 16777216, 101
+DOMAINS = """
+CREATE EXTENSION IF NOT EXISTS citext;
+CREATE DOMAIN acct_id AS bigint;
+CREATE DOMAIN acct_ref AS acct_id NOT NULL CHECK (VALUE > 0);
+CREATE DOMAIN acct_int AS int8;
+CREATE DOMAIN acct_text AS text COLLATE "C";
+CREATE DOMAIN acct_plain_text AS pg_catalog.text;
+CREATE DOMAIN acct_real AS real;
+CREATE DOMAIN acct_real_ref AS acct_real;
+CREATE DOMAIN acct_code AS varchar(3);
+CREATE DOMAIN acct_code_ref AS acct_code;
+CREATE DOMAIN acct_ci AS citext;
+CREATE DOMAIN acct_num AS numeric(20, 0);
+CREATE TABLE tasks (id bigint PRIMARY KEY, org bigint NOT NULL, title text);
+"""
+DOMAIN_DATA = f"""
+INSERT INTO tasks VALUES (1, {OWN}, 'own'), (2, {FLOAT_TWIN}, 'VICTIM float'),
+    (3, {CUT_TWIN}, 'VICTIM cut'), (4, 1011, 'own 1011');
+"""
+# $1 is the tenant OWN (as text where the statement compares text): only its rows come back
+DOMAIN_SAFE = [
+    "SELECT title FROM tasks WHERE org = $1::acct_id",
+    "SELECT title FROM tasks WHERE org = CAST($1 AS acct_ref)",
+    "SELECT title FROM tasks WHERE org = $1::public.acct_id",
+    "SELECT title FROM tasks WHERE org = $1::acct_int::bigint",
+    "SELECT title FROM tasks WHERE org::text = $1::acct_text",
+    "SELECT title FROM tasks WHERE org::text = $1::acct_plain_text",
+    "SELECT title FROM tasks t WHERE t.org = $1::acct_ref AND t.title <> $2::acct_text",
+]
+# (statement, the tenant bound to $1): another tenant's rows come back
+DOMAIN_LEAKS = [
+    ("SELECT title FROM tasks WHERE org = $1::acct_real", OWN),
+    ("SELECT title FROM tasks WHERE org = $1::acct_real_ref", OWN),
+    # typed text by its first use, $1 is cut by the explicit cast ('1011' is '101'; typed
+    # acct_code, the server refuses a longer value)
+    ("SELECT title FROM tasks WHERE $1::text <> '' AND org::text = $1::acct_code", "1011"),
+    ("SELECT title FROM tasks WHERE $1::text <> '' AND org::text = $1::acct_code_ref", "1011"),
+    # PostgreSQL types $1 by its first use: real, then cast to the exact domain
+    ("SELECT title FROM tasks WHERE $1::acct_real IS NOT NULL AND org = $1::acct_id", OWN),
+]
+# lossy too, though the data does not show it here (citext folds case; numeric(20, 0) rounds);
+# a domain of another schema, an array of the domain; $1 typed by its first use as acct_id
+DOMAIN_FLAGGED = [
+    "SELECT title FROM tasks WHERE org::text = $1::acct_code",
+    "SELECT title FROM tasks WHERE org::text = $1::acct_ci",
+    "SELECT title FROM tasks WHERE org = $1::acct_num",
+    "SELECT title FROM tasks WHERE org = $1::other.acct_id",
+    "SELECT title FROM tasks WHERE org = ANY($1::acct_id[])",
+    "SELECT title FROM tasks WHERE org = $1::acct_id AND $1::acct_real IS NOT NULL",
+]
+# a table and an exact domain, for the DDL that puts the domain's name in doubt
+BASE = """
+CREATE DOMAIN acct_id AS bigint;
+CREATE TABLE tasks (id bigint PRIMARY KEY, org bigint NOT NULL, title text);
+"""
+
+
+def _policy(tmp_path: Path, ddl: str = DOMAINS) -> Policy:
+    policy = policy_for(tmp_path, ddl, tenant_column="org")
+    assert isinstance(policy, Policy)
+    return policy
+
+
+def test_the_schema_reader_knows_the_exact_domains(tmp_path: Path) -> None:
+    (tmp_path / "s.sql").write_text(DOMAINS, encoding="utf-8")
+    assert read_schema([tmp_path]).exact_domains == {
+        "acct_id": ("public", "int8"),
+        "acct_ref": ("public", "int8"),
+        "acct_int": ("public", "int8"),
+        "acct_text": ("public", "text"),
+        "acct_plain_text": ("public", "text"),
+    }
+
+
+@pytest.mark.parametrize("sql", DOMAIN_SAFE)
+def test_a_cast_to_an_exact_domain_pins(tmp_path: Path, sql: str) -> None:
+    assert _codes(sql, _policy(tmp_path)) == [], sql
+
+
+@pytest.mark.parametrize("sql", [s for s, _ in DOMAIN_LEAKS] + DOMAIN_FLAGGED)
+def test_a_cast_to_a_lossy_domain_does_not_pin(tmp_path: Path, sql: str) -> None:
+    assert _codes(sql, _policy(tmp_path)) == ["TG001"], sql
+
+
+async def test_the_rows_of_casts_to_domains(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(DOMAINS + DOMAIN_DATA)
+        for sql in DOMAIN_SAFE:
+            args: tuple[object, ...] = (str(OWN),) if "org::text" in sql else (OWN,)
+            if "$2" in sql:
+                args = (*args, "x")
+            assert await _fetch(conn, sql, *args) == ["own"], sql
+        for sql, own in DOMAIN_LEAKS:
+            rows = await _fetch(conn, sql, own)
+            assert any(r.startswith("VICTIM") for r in rows), (sql, rows)
+    finally:
+        await conn.close()
+
+
+# a domain's name in doubt: no cast to it pins (each DDL's `acct_id` was over bigint first)
+DOUBTS = {
+    "defined again over real": "DROP DOMAIN acct_id; CREATE DOMAIN acct_id AS real;",
+    "dropped": "DROP DOMAIN acct_id;",
+    "in two schemas": "CREATE SCHEMA other; CREATE DOMAIN other.acct_id AS real;",
+    "renamed": "ALTER DOMAIN acct_id RENAME TO acct_old; CREATE DOMAIN acct_id AS real;",
+    "renamed away": "ALTER DOMAIN acct_id RENAME TO acct_old;",
+    "moved": "CREATE SCHEMA other; ALTER DOMAIN acct_id SET SCHEMA other;",
+    "an enum of that name": "CREATE SCHEMA other; CREATE TYPE other.acct_id AS ENUM ('1');",
+    "a range of that name": (
+        "CREATE SCHEMA other; CREATE TYPE other.acct_id AS RANGE (subtype = float8);"
+    ),
+    "a composite of that name": "CREATE SCHEMA other; CREATE TYPE other.acct_id AS (x real);",
+    "a shell type of that name": "CREATE SCHEMA other; CREATE TYPE other.acct_id;",
+    "dropped as a type": "DROP TYPE acct_id;",
+    "made by dynamic SQL": (
+        "DO $$ BEGIN EXECUTE 'DROP DOMAIN acct_id; CREATE DOMAIN ' || 'acct_id AS real'; END $$;"
+    ),
+    "made by a function": (
+        "CREATE FUNCTION remake() RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+        "DROP DOMAIN acct_id; CREATE DOMAIN acct_id AS real; END $$;"
+    ),
+}
+
+
+@pytest.mark.parametrize("ddl", DOUBTS.values(), ids=DOUBTS.keys())
+def test_a_domain_name_in_doubt_is_not_exact(tmp_path: Path, ddl: str) -> None:
+    policy = _policy(tmp_path, BASE + ddl)
+    assert "acct_id" not in policy.exact_domains
+    assert _codes("SELECT title FROM tasks WHERE org = $1::acct_id", policy) == ["TG001"]
+
+
+def test_a_domain_made_in_a_do_block_is_read(tmp_path: Path) -> None:
+    """An idempotent patch creates its domain in a DO block: read as the statement it runs."""
+    ddl = (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_type WHERE typname = 'acct_id') THEN\n"
+        "  CREATE DOMAIN acct_id AS bigint;\nEND IF; END $$;\n"
+        "CREATE TABLE tasks (id bigint PRIMARY KEY, org bigint NOT NULL, title text);\n"
+    )
+    policy = _policy(tmp_path, ddl)
+    assert policy.exact_domains == {"acct_id": ("public", "int8")}
+    assert _codes("SELECT title FROM tasks WHERE org = $1::acct_id", policy) == []
+
+
+def test_the_exact_domains_are_kept_in_the_schema_cache(tmp_path: Path) -> None:
+    (tmp_path / "s.sql").write_text(DOMAINS, encoding="utf-8")
+    schema = read_schema([tmp_path])
+    assert SchemaInfo.from_json(schema.to_json()).exact_domains == schema.exact_domains
+
+
+async def test_audit_and_check_agree_on_domains(database: str, tmp_path: Path) -> None:
+    static, live, _ = await _policies(database, tmp_path, DOMAINS, "org")
+    assert dict(live.exact_domains) == dict(static.exact_domains)
+    _agree(static, live, DOMAIN_SAFE, None)
+    _agree(static, live, [s for s, _ in DOMAIN_LEAKS] + DOMAIN_FLAGGED, "TG001")
+
+
+async def test_audit_sees_a_domain_name_in_two_schemas(database: str, tmp_path: Path) -> None:
+    ddl = DOMAINS + "CREATE SCHEMA other; CREATE DOMAIN other.acct_id AS real;"
+    static, live, _ = await _policies(database, tmp_path, ddl, "org")
+    assert "acct_id" not in live.exact_domains
+    assert "acct_id" not in static.exact_domains
+    _agree(static, live, ["SELECT title FROM tasks WHERE org = $1::acct_id"], "TG001")
