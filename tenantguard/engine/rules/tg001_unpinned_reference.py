@@ -44,7 +44,9 @@ What pins a reference `R`:
   WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the
   preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL JOIN's ON filters neither
   side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
-  column outside an aggregate, one value in each group;
+  column outside an aggregate, one value in each group (under ROLLUP, CUBE or GROUPING SETS
+  PostgreSQL 15 computes every tenant's groups before a HAVING or an outer pin filters them:
+  `sum(1 / (n - 5))` fails on another tenant's row; only the block's own WHERE pins);
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
   V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
   empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` (every
@@ -115,7 +117,9 @@ What pins a reference `R`:
   a name in two schemas (the search path decides which one a query reads);
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
-  or a pinning value. A `VALUES` column holding the same pinning value in every row is that
+  or a pinning value — which may be NULL (not pinned for `IS NOT DISTINCT FROM`) when it is a
+  key of ROLLUP, CUBE or GROUPING SETS but no plain key of the GROUP BY (the row of a set
+  without it). A `VALUES` column holding the same pinning value in every row is that
   value, whatever its name: `(VALUES ($1, 'X-1')) v(t, e) JOIN leads l ON l.tenant_id = v.t`. Set operations match columns by position, never by name. The `RETURNING`
   rows of a pinned INSERT, UPDATE or DELETE inside a CTE are pinned; so is `excluded` of an
   upsert, and the conflicting row when the conflict target has the tenant column. A recursive
