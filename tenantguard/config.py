@@ -384,6 +384,7 @@ def build_policy(
                 if schema
                 else None
             ),
+            exact_functions=_quoted_names(schema.exact_functions) if schema else (),
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error

@@ -280,3 +280,106 @@ async def test_the_rows_of_grouping_sets(database: str) -> None:
             assert await _fetch(conn, sql, 101) == ["101"], sql
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- 3. calls of typed functions
+# `title` is of a lossy type in another table (legacy.title char(10)): a parameter compared with
+# it is typed so. `f_text(title)` is text whatever its argument (the schema's f_text(text)
+# RETURNS text, no built-in of that name): `org::text = $1 AND f_text(title) = $1` types $1
+# text, the pin is exact. A function returning real, a polymorphic one, or a name in doubt
+# stays a value of unknown type.
+CALLS = """
+CREATE TABLE tasks (id bigint PRIMARY KEY, org bigint NOT NULL, title text);
+CREATE TABLE legacy (id bigint PRIMARY KEY, title char(10));
+CREATE FUNCTION f_text(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
+CREATE FUNCTION f_text(t text, u int4) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT t $$;
+CREATE FUNCTION f_real(t text) RETURNS real LANGUAGE sql IMMUTABLE AS $$ SELECT t::real $$;
+CREATE FUNCTION f_poly(t anyelement) RETURNS anyelement LANGUAGE sql IMMUTABLE AS $$ SELECT t $$;
+CREATE FUNCTION f_mixed(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT t $$;
+CREATE FUNCTION f_mixed(t real) RETURNS real LANGUAGE sql IMMUTABLE AS $$ SELECT t $$;
+"""
+CALLS_DATA = f"""
+INSERT INTO tasks VALUES (1, {OWN}, '{OWN}'), (2, {FLOAT_TWIN}, '{FLOAT_TWIN}');
+"""
+CALLS_SAFE = [
+    "SELECT id FROM tasks WHERE org::text = $1 AND f_text(title) = $1",
+    "SELECT id FROM tasks WHERE f_text(title, 1) = $1 AND org::text = $1",
+]
+CALLS_LEAKS = [  # $1 typed real by its first use: 16777217 meets 16777216
+    "SELECT id FROM tasks WHERE f_real(title) = $1 AND org = $1",
+]
+CALLS_FLAGGED = [
+    "SELECT id FROM tasks WHERE org::text = $1 AND f_poly(title) = $1",
+    "SELECT id FROM tasks WHERE org::text = $1 AND f_mixed(title) = $1",
+    "SELECT id FROM tasks WHERE org::text = $1 AND f_text(title) = $1 AND title = $1",
+]
+
+
+def test_the_schema_reader_knows_the_exact_functions(tmp_path: Path) -> None:
+    (tmp_path / "s.sql").write_text(CALLS, encoding="utf-8")
+    assert read_schema([tmp_path]).exact_functions == {"f_text": "text"}
+
+
+def test_calls_of_typed_functions(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, CALLS)
+    for sql in CALLS_SAFE:
+        assert _codes(sql, policy) == [], sql
+    for sql in CALLS_LEAKS + CALLS_FLAGGED:
+        assert _codes(sql, policy) == ["TG001"], sql
+
+
+async def test_the_rows_of_calls_of_typed_functions(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(CALLS + CALLS_DATA)
+        for sql in CALLS_SAFE:
+            assert await _fetch(conn, sql, str(OWN)) == ["1"], sql
+        for sql in CALLS_LEAKS:  # tenant OWN's request returns tenant FLOAT_TWIN's row
+            assert await _fetch(conn, sql, OWN) == ["2"], sql
+    finally:
+        await conn.close()
+
+
+# a function name in doubt: its calls are of unknown type (each DDL's f_text was exact first)
+FUNCTION_DOUBTS = {
+    "a built-in's name": "CREATE FUNCTION lower(t text, u text) RETURNS text "
+    "LANGUAGE sql AS $$ SELECT t $$;",
+    "renamed": "ALTER FUNCTION f_text(text) RENAME TO f_old; "
+    "CREATE FUNCTION f_text(t text) RETURNS text LANGUAGE sql AS $$ SELECT t $$;",
+    "moved": "CREATE SCHEMA other; ALTER FUNCTION f_text(text) SET SCHEMA other;",
+    "an aggregate of that name": "CREATE AGGREGATE f_text(real) (sfunc = float4pl, stype = real);",
+    "returning a set": "CREATE FUNCTION f_text(t int8) RETURNS SETOF text LANGUAGE sql "
+    "AS $$ SELECT '1' $$;",
+    "with an output parameter": "CREATE FUNCTION f_text(t int8, OUT u text) LANGUAGE sql "
+    "AS $$ SELECT '1' $$;",
+    "returning a varchar of three": "CREATE FUNCTION f_text(t int8) RETURNS varchar(3) "
+    "LANGUAGE sql AS $$ SELECT '1' $$;",
+    "made by a function": "CREATE FUNCTION remake() RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+    "EXECUTE 'CREATE FUNCTION f_text(t real) RETURNS real LANGUAGE sql AS ''SELECT t'''; "
+    "END $$;",
+    "made by dynamic SQL": "DO $$ BEGIN EXECUTE 'CREATE FUNCTION ' || 'f_text(t real) "
+    "RETURNS real LANGUAGE sql AS ''SELECT t'''; END $$;",
+}
+CALLS_BASE = """
+CREATE TABLE tasks (id bigint PRIMARY KEY, org bigint NOT NULL, title text);
+CREATE TABLE legacy (id bigint PRIMARY KEY, title char(10));
+CREATE FUNCTION f_text(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
+"""
+
+
+@pytest.mark.parametrize("ddl", FUNCTION_DOUBTS.values(), ids=FUNCTION_DOUBTS.keys())
+def test_a_function_name_in_doubt_is_of_unknown_type(tmp_path: Path, ddl: str) -> None:
+    if "lower(" in ddl:  # the built-in's name, as the schema's only function of it
+        policy = _policy(tmp_path, CALLS_BASE.replace("f_text", "lower") + ddl)
+        assert "lower" not in policy.exact_functions
+        return
+    policy = _policy(tmp_path, CALLS_BASE + ddl)
+    assert "f_text" not in policy.exact_functions
+    assert _codes(CALLS_SAFE[0], policy) == ["TG001"]
+
+
+async def test_audit_and_check_agree_on_functions(database: str, tmp_path: Path) -> None:
+    static, live, _ = await _policies(database, tmp_path, CALLS, "org")
+    assert live.exact_functions == static.exact_functions == {"f_text"}
+    _agree(static, live, CALLS_SAFE, None)
+    _agree(static, live, CALLS_LEAKS + CALLS_FLAGGED, "TG001")

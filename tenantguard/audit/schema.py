@@ -98,6 +98,7 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
             schema.views[relation.name] = view if old is None else namesake_views(old, view)
     schema.lossy_columns.update(catalog.lossy_attributes)
     schema.exact_domains = {name: (where, base) for name, where, base in catalog.exact_domains}
+    schema.exact_functions = dict(catalog.exact_functions)
     orders: dict[str, list[tuple[str, ...]]] = {}  # each relation name's columns, in order
     for relation in catalog.relations:
         orders.setdefault(relation.name, []).append(tuple(c.name for c in relation.columns))

@@ -235,6 +235,7 @@ class Policy:
         "composite_keys_by_first",
         "constraint_columns",
         "exact_domains",
+        "exact_functions",
         "foreign_keys",
         "functions",
         "global_tables",
@@ -329,6 +330,9 @@ class Policy:
     # domains of the schema a cast to which keeps `=` exact (`CREATE DOMAIN acct_id AS bigint`):
     # name -> (schema, builtin base type: int2, int4, int8, numeric, text, varchar or uuid)
     exact_domains: Mapping[str, tuple[str, str]]
+    # functions of the schema whose calls take and return exact types only (no built-in of the
+    # name): a call is neither of a lossy type nor types its arguments so
+    exact_functions: frozenset[str]
     _expression_trees: tuple[exp.Expression, ...]
     _catalog_typed: Policy | None
 
@@ -361,6 +365,7 @@ class Policy:
         leaky_defaults: Mapping[str, Mapping[str, str]] | None = None,
         tenant_copies: Mapping[str, str] | None = None,
         exact_domains: Mapping[str, Iterable[str]] | None = None,
+        exact_functions: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -458,6 +463,7 @@ class Policy:
             schema, base = (normalize_name(part) for part in where)
             domains[normalize_name(name)] = (schema, base)
         init(self, "exact_domains", MappingProxyType(domains))
+        init(self, "exact_functions", _names(exact_functions))
         calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
         init(self, "spelled_calls", frozenset(calls))
         init(
@@ -645,6 +651,7 @@ class Policy:
                 sql_name(n): (sql_name(schema), sql_name(base))
                 for n, (schema, base) in self.exact_domains.items()
             },
+            "exact_functions": {sql_name(f) for f in self.exact_functions},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

@@ -230,6 +230,11 @@ class SchemaInfo:
     # precision, array or collation of its own, through domains over domains). Only a name
     # defined once and never renamed, moved, dropped or made another type (see `settle_domains`)
     exact_domains: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # functions a call of which is of an exact type and types its arguments exactly: name ->
+    # the builtin type it returns. Every definition of the name takes and returns exact types
+    # (as above: a domain of `exact_domains` counts), no built-in function has the name, and it
+    # was never renamed, moved or made by DDL the reader cannot read (see `settle_functions`)
+    exact_functions: dict[str, str] = field(default_factory=dict)
     # the tables inheriting from (or partitions of) each table: a read of a parent returns them
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # what a write runs beside itself: triggers and the functions they call (with the fields
@@ -304,6 +309,14 @@ class SchemaInfo:
     # type DDL the reader saw and could not read (dynamic SQL, a function's body): no domain
     # is known to be exact
     _hidden_types: bool = field(default=False, compare=False, repr=False)
+    # while reading only: each function name's definitions, the types (schema or "", name; "?"
+    # for one that cannot be exact) of its return and its parameters; the function names in
+    # doubt; function DDL the reader could not read
+    _function_types: dict[str, set[tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _doubtful_functions: set[str] = field(default_factory=set, compare=False, repr=False)
+    _hidden_functions: bool = field(default=False, compare=False, repr=False)
     _column_domains: dict[tuple[str, str], str] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -370,6 +383,7 @@ class SchemaInfo:
             "materialized": sorted(self.materialized),
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
             "exact_domains": {n: list(d) for n, d in self.exact_domains.items()},
+            "exact_functions": dict(self.exact_functions),
         }
 
     @classmethod
@@ -483,6 +497,7 @@ class SchemaInfo:
                 str(n): (str(schema), str(base))
                 for n, (schema, base) in data["exact_domains"].items()
             },
+            exact_functions={str(n): str(b) for n, b in data["exact_functions"].items()},
         )
 
     # what the schema says
@@ -727,6 +742,7 @@ class SchemaInfo:
             key=lambda m: m.start(),
         )
         starts = {m.start() for m in types}
+        routines = {m.start() for m in _FUNCTION_DDL.finditer(text)}
         for match in found:
             start = match.start()
             chunk = text[start : start + _LONGEST_DDL]
@@ -737,6 +753,7 @@ class SchemaInfo:
                 statements, _ = split_sql(chunk)
                 if not statements or statements[0].error is not None:
                     self._hidden_types |= start in starts
+                    self._hidden_functions |= start in routines
                     continue
                 piece = statements[0].text
             from pglast import parse_sql
@@ -746,6 +763,7 @@ class SchemaInfo:
                 parsed = parse_sql(piece)
             except ParseError:
                 self._hidden_types |= start in starts
+                self._hidden_functions |= start in routines
                 continue  # a fragment of dynamic SQL, not a statement of its own
             for raw in parsed[:1]:
                 self._statement(raw.stmt, piece, path)
@@ -1080,11 +1098,19 @@ class SchemaInfo:
         self.doubt_types(*list(_strings(node.typeName))[-1:])
 
     def _type_moved(self, node: Any, text: str, path: str) -> None:
-        """ALTER DOMAIN | TYPE … SET SCHEMA: which type the name means is then in doubt."""
+        """ALTER DOMAIN | TYPE | FUNCTION … SET SCHEMA: which one the name means is in doubt."""
         from pglast.enums import ObjectType
 
-        if _enum(node.objectType) in (ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_TYPE):
+        kind = _enum(node.objectType)
+        if kind in (ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_TYPE):
             self.doubt_types(*list(_strings(node.object))[-1:])
+        elif kind in (
+            ObjectType.OBJECT_FUNCTION,
+            ObjectType.OBJECT_ROUTINE,
+            ObjectType.OBJECT_AGGREGATE,
+        ):  # which function a call means is then in doubt
+            names = list(_strings(getattr(node.object, "objname", None)))
+            self._doubtful_functions.update(names[-1:])
 
     def doubt_types(self, *names: str) -> None:
         """Type names a statement other than CREATE DOMAIN makes, renames, moves or drops
@@ -1100,6 +1126,35 @@ class SchemaInfo:
             found = self._exact_domain(name, "", 0)
             if found is not None:
                 self.exact_domains[name] = found
+
+    def settle_functions(self) -> None:
+        """Once every source is read (and the domains settled): `exact_functions`."""
+        from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
+
+        self.exact_functions = {}
+        if self._hidden_functions:
+            return
+        for name, definitions in self._function_types.items():
+            if name in BUILTIN_FUNCTIONS or name in self._doubtful_functions:
+                continue
+            returned: set[str | None] = set()
+            for types in definitions:
+                bases = [self._exact_type(schema, type_name) for schema, type_name in types]
+                if None in bases:
+                    returned = {None}
+                    break
+                returned.add(bases[0])
+            if len(returned) == 1 and None not in returned:
+                self.exact_functions[name] = str(next(iter(returned)))
+
+    def _exact_type(self, schema: str, name: str) -> str | None:
+        """The builtin type of an exact type (or exact domain) `schema.name`, else None."""
+        if name in _EXACT_BASES and schema in ("", "pg_catalog"):
+            return name
+        domain = self.exact_domains.get(name)
+        if domain is None or schema not in ("", domain[0]):
+            return None
+        return domain[1]
 
     def _exact_domain(self, name: str, schema: str, depth: int) -> tuple[str, str] | None:
         """(schema, builtin base) of the domain `name` (in `schema`, "" for any) if a cast to
@@ -1139,6 +1194,8 @@ class SchemaInfo:
         names = list(_strings(node.defnames))
         if _enum(node.kind) == ObjectType.OBJECT_TYPE and names:
             self.doubt_types(names[-1])  # a base or shell type: a cast to it may be anything
+        if _enum(node.kind) == ObjectType.OBJECT_AGGREGATE and names:
+            self._doubtful_functions.add(names[-1])  # called like a function of that name
         if _enum(node.kind) != ObjectType.OBJECT_COLLATION or not names:
             return
         loose = False
@@ -1631,6 +1688,9 @@ class SchemaInfo:
             and node.object is not None
         ):
             self._rename_function(node.object, new)
+            self._doubtful_functions.update(
+                [new, *list(_strings(getattr(node.object, "objname", None)))[-1:]]
+            )
         elif kind == ObjectType.OBJECT_TYPE and node.object:
             old = str(node.object[-1].sval)
             if old in self.types:
@@ -2014,6 +2074,8 @@ class SchemaInfo:
 
         if _TYPE_DDL.search(text):  # run when it is called: out of the reader's sight
             self._hidden_types = True
+        if len(_FUNCTION_DDL.findall(text)) > 1:  # one more function, made when it is called
+            self._hidden_functions = True
         if not node.funcname:
             return
         name = str(node.funcname[-1].sval)
@@ -2072,6 +2134,12 @@ class SchemaInfo:
         info = FunctionInfo(
             body, opaque, parameters, columns, constants, tuple(lossy), tuple(outputs)
         )
+        # the types of its return and of its parameters (any output but the return: "?")
+        exact = [_domain_base(returned, None) if returned is not None else ("", "?")]
+        for parameter in node.parameters or ():
+            mode = str(getattr(parameter.mode, "value", parameter.mode))
+            exact.append(_domain_base(parameter.argType, None) if mode in ("d", "i") else ("", "?"))
+        self._function_types.setdefault(name, set()).add(tuple(exact))
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
@@ -3165,6 +3233,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
         schema.traits.pop(name, None)  # the search path's business
     schema.domain_defaults()
     schema.settle_domains()
+    schema.settle_functions()
     schema.inherit_view_defaults()
     schema.settle_keys()
     schema.resolve_row_outputs()

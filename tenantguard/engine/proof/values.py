@@ -27,6 +27,7 @@ __all__ = [
     "column_typed_parameters",
     "deterministic_collate",
     "exact_array_cast",
+    "exact_call",
     "exact_cast",
     "float_neighbours",
     "float_root",
@@ -484,7 +485,9 @@ def float_neighbours(root: exp.Expr, policy: Policy, seen: Seen) -> list[PinValu
         if isinstance(parent, (exp.Select, exp.SetOperation, *_PASS_THROUGH)):
             node = parent
             continue
-        carrier = isinstance(parent, _FLOAT_CARRIERS) or type(parent) in _CALL_CARRIERS
+        carrier = isinstance(parent, _FLOAT_CARRIERS) or (
+            type(parent) in _CALL_CARRIERS and not exact_call(parent, policy)
+        )
         if carrier or isinstance(parent, _FLOAT_COMPARERS):
             # `CASE x WHEN $1`: x is compared with each WHEN
             simple_case = isinstance(parent, exp.Case) and parent.this is not None
@@ -627,7 +630,21 @@ def lossy_root(
             and to.this is _T.USERDEFINED
             and not (cast_type(to, policy) is not None and exact_cast(operand, policy=policy))
         )
-    return isinstance(operand, (exp.Anonymous, *_NAME_VALUED))
+    if isinstance(operand, exp.Anonymous):
+        return not exact_call(operand, policy)
+    return isinstance(operand, _NAME_VALUED)
+
+
+def exact_call(node: exp.Expr, policy: Policy | None) -> bool:
+    """Is `node` a call of a function of the schema that takes and returns exact types only
+    (`Policy.exact_functions`: `f_text(t text) RETURNS text`, no built-in of that name)? Its
+    value is of an exact type, and it types its arguments so, whatever they are."""
+    return (
+        policy is not None
+        and type(node) is exp.Anonymous
+        and bool(policy.exact_functions)
+        and identifier_name(node.this) in policy.exact_functions
+    )
 
 
 _EXACT_LEAVES = subclasses(

@@ -38,7 +38,10 @@ What pins a reference `R`:
   it, `CASE x WHEN $1`, a polymorphic call (`array_position(arr, $1)`), the same column of a
   set operation's other branch or of VALUES' other row, an alias, `AS q(x)`, a view's,
   CREATE TABLE AS's or a function's output, a composite's attribute, a renamed column, or a
-  cast to a domain not known to be exact, or a function call of unknown type: `score < $1`,
+  cast to a domain not known to be exact, or a function call of unknown type — not a call of
+  a function of the schema whose every definition takes and returns exact types, of a name
+  no built-in has (`f_text(t text) RETURNS text`; a name renamed, moved, made an aggregate or
+  created by DDL the schema reader cannot read is of unknown type): `score < $1`,
   `(SELECT r AS x FROM rates) q … q.x < $1`, `SELECT $1 UNION SELECT score`, since PostgreSQL
   types a parameter once for the whole statement) — or the tenant column of a pinned source. The clauses that filter `R`: the
   WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the
