@@ -385,6 +385,9 @@ def build_policy(
                 else None
             ),
             exact_functions=_quoted_names(schema.exact_functions) if schema else (),
+            lossy_arguments=(
+                {sql_name(f): p for f, p in schema.lossy_arguments.items()} if schema else None
+            ),
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error

@@ -383,3 +383,62 @@ async def test_audit_and_check_agree_on_functions(database: str, tmp_path: Path)
     assert live.exact_functions == static.exact_functions == {"f_text"}
     _agree(static, live, CALLS_SAFE, None)
     _agree(static, live, CALLS_LEAKS + CALLS_FLAGGED, "TG001")
+
+
+# ---------------------------------------------------------------- 4. lossy parameters of calls
+# LEAK found on the way: a bind parameter given bare to a schema function's parameter of a
+# lossy type (`f_realp(t real)`) is typed real for the whole statement when that is its first
+# use: `f_realp($1) AND org = $1` compares org in floating point, and tenant 16777217's request
+# returned tenant 16777216's row (proven clean before).
+ARGUMENTS = """
+CREATE TABLE tasks (id bigint PRIMARY KEY, org bigint NOT NULL, title text);
+CREATE FUNCTION f_realp(t real) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT t > 0 $$;
+CREATE FUNCTION f_two(a text, b real) RETURNS boolean LANGUAGE sql IMMUTABLE
+    AS $$ SELECT b > 0 $$;
+CREATE FUNCTION f_var(a int, VARIADIC v real[]) RETURNS boolean LANGUAGE sql IMMUTABLE
+    AS $$ SELECT true $$;
+"""
+ARGUMENTS_DATA = f"INSERT INTO tasks VALUES (1, {OWN}, 'own'), (2, {FLOAT_TWIN}, 'VICTIM');"
+ARGUMENT_LEAKS = [
+    "SELECT title FROM tasks WHERE f_realp($1) AND org = $1",
+    "SELECT title FROM tasks WHERE f_two('x', ($1)) AND org = $1",
+    "SELECT title FROM tasks WHERE f_two(b => $1, a => 'x') AND org = $1",
+    "SELECT title FROM tasks WHERE f_var(1, 2, $1) AND org = $1",
+]
+ARGUMENT_SAFE = [  # $2 is no tenant value; $1 is typed bigint
+    "SELECT title FROM tasks WHERE f_two($2, 1) AND org = $1",
+    "SELECT title FROM tasks WHERE f_realp($2) AND org = $1",
+]
+
+
+def test_the_verdicts_on_lossy_arguments(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, ARGUMENTS)
+    assert dict(policy.lossy_arguments) == {
+        "f_realp": {0, -1},
+        "f_two": {1, -2},
+        "f_var": {1, -2},
+    }
+    for sql in ARGUMENT_LEAKS:
+        assert _codes(sql, policy) == ["TG001"], sql
+    for sql in ARGUMENT_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_the_rows_of_lossy_arguments(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(ARGUMENTS + ARGUMENTS_DATA)
+        for sql in ARGUMENT_LEAKS:
+            assert await _fetch(conn, sql, OWN) == ["VICTIM"], sql
+        for sql in ARGUMENT_SAFE:
+            second: object = "x" if "f_two" in sql else 1.5
+            assert await _fetch(conn, sql, OWN, second) == ["own"], sql
+    finally:
+        await conn.close()
+
+
+async def test_audit_and_check_agree_on_lossy_arguments(database: str, tmp_path: Path) -> None:
+    static, live, _ = await _policies(database, tmp_path, ARGUMENTS, "org")
+    assert dict(live.lossy_arguments) == dict(static.lossy_arguments)
+    _agree(static, live, ARGUMENT_SAFE, None)
+    _agree(static, live, ARGUMENT_LEAKS, "TG001")

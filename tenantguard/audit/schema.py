@@ -109,6 +109,14 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
     bodies: dict[int, FunctionInfo] = {}
     for function in catalog.functions:
         schema.lossy_columns.update(function.lossy_outputs)
+        if function.lossy_arguments and not function.returns_trigger:
+            positions = schema.lossy_arguments.setdefault(function.name, set())
+            positions.update(function.lossy_arguments)
+            # `public.f(real, text)`: oidvectortypes lists the types, none with a comma
+            listed = function.signature.rsplit("(", 1)[-1].rstrip(")")
+            last = len(listed.split(",")) - 1 if listed.strip() else -1
+            if function.lossy_arguments[-1] == last:  # the last: VARIADIC perhaps
+                positions.add(-(last + 1))
     for function in catalog.functions:
         if function.returns_trigger:
             continue

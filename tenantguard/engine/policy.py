@@ -242,6 +242,7 @@ class Policy:
         "hidden_writes",
         "integer_tenant_tables",
         "leaky_defaults",
+        "lossy_arguments",
         "lossy_columns",
         "mixed_case_tables",
         "not_null_tenant_tables",
@@ -333,6 +334,9 @@ class Policy:
     # functions of the schema whose calls take and return exact types only (no built-in of the
     # name): a call is neither of a lossy type nor types its arguments so
     exact_functions: frozenset[str]
+    # functions of the schema -> the positions of their parameters of a lossy type (`f(t real)`;
+    # -(p + 1): p and every position after it): a bare bind parameter given there is typed so
+    lossy_arguments: Mapping[str, frozenset[int]]
     _expression_trees: tuple[exp.Expression, ...]
     _catalog_typed: Policy | None
 
@@ -366,6 +370,7 @@ class Policy:
         tenant_copies: Mapping[str, str] | None = None,
         exact_domains: Mapping[str, Iterable[str]] | None = None,
         exact_functions: Iterable[str] = (),
+        lossy_arguments: Mapping[str, Iterable[int]] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -464,6 +469,13 @@ class Policy:
             domains[normalize_name(name)] = (schema, base)
         init(self, "exact_domains", MappingProxyType(domains))
         init(self, "exact_functions", _names(exact_functions))
+        init(
+            self,
+            "lossy_arguments",
+            MappingProxyType(
+                {normalize_name(k): frozenset(v) for k, v in (lossy_arguments or {}).items()}
+            ),
+        )
         calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
         init(self, "spelled_calls", frozenset(calls))
         init(
@@ -652,6 +664,7 @@ class Policy:
                 for n, (schema, base) in self.exact_domains.items()
             },
             "exact_functions": {sql_name(f) for f in self.exact_functions},
+            "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

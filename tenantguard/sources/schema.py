@@ -235,6 +235,10 @@ class SchemaInfo:
     # (as above: a domain of `exact_domains` counts), no built-in function has the name, and it
     # was never renamed, moved or made by DDL the reader cannot read (see `settle_functions`)
     exact_functions: dict[str, str] = field(default_factory=dict)
+    # each function name's parameter positions (call order, 0-based, any definition) of a lossy
+    # type (`f(t real)`): a bare bind parameter given there is typed so for the whole statement.
+    # -(p + 1): position p and every one after it (the last parameter, VARIADIC perhaps)
+    lossy_arguments: dict[str, set[int]] = field(default_factory=dict)
     # the tables inheriting from (or partitions of) each table: a read of a parent returns them
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # what a write runs beside itself: triggers and the functions they call (with the fields
@@ -384,6 +388,7 @@ class SchemaInfo:
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
             "exact_domains": {n: list(d) for n, d in self.exact_domains.items()},
             "exact_functions": dict(self.exact_functions),
+            "lossy_arguments": {n: sorted(p) for n, p in self.lossy_arguments.items()},
         }
 
     @classmethod
@@ -498,6 +503,9 @@ class SchemaInfo:
                 for n, (schema, base) in data["exact_domains"].items()
             },
             exact_functions={str(n): str(b) for n, b in data["exact_functions"].items()},
+            lossy_arguments={
+                str(n): {int(i) for i in p} for n, p in data["lossy_arguments"].items()
+            },
         )
 
     # what the schema says
@@ -2140,6 +2148,10 @@ class SchemaInfo:
             mode = str(getattr(parameter.mode, "value", parameter.mode))
             exact.append(_domain_base(parameter.argType, None) if mode in ("d", "i") else ("", "?"))
         self._function_types.setdefault(name, set()).add(tuple(exact))
+        if lossy:
+            self.lossy_arguments.setdefault(name, set()).update(
+                [*lossy, *([-len(parameters)] if lossy[-1] == len(parameters) - 1 else [])]
+            )
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them

@@ -34,6 +34,7 @@ __all__ = [
     "float_typed_parameters",
     "integer_column_side",
     "local_lossy_names",
+    "lossy_arguments",
     "lossy_parameter",
     "lossy_parameters",
     "lossy_root",
@@ -367,6 +368,22 @@ def float_typed_parameters(call: exp.Expr, policy: Policy) -> list[PinValue]:
         value = _bare_parameter(argument, policy)
         if value is not None:
             found.append(value)
+    return found
+
+
+def lossy_arguments(call: exp.Expr, positions: frozenset[int], policy: Policy) -> list[PinValue]:
+    """The bind parameters a call of a schema function gives bare to its parameters of a lossy
+    type (`positions`, see Policy.lossy_arguments): PostgreSQL types them so for the whole
+    statement when the call is their first use (`f_real($1) AND tenant_id = $1` compares in
+    floating point). Given by name (`t => $1`): any of them, the name's position unknown."""
+    after = min((-p - 1 for p in positions if p < 0), default=None)
+    found = []
+    for at, argument in enumerate(call.expressions if isinstance(call, exp.Anonymous) else ()):
+        named = isinstance(argument, exp.Kwarg | exp.PropertyEQ)
+        if named or at in positions or (after is not None and at >= after):
+            value = _bare_parameter(argument.expression if named else argument, policy)
+            if value is not None:
+                found.append(value)
     return found
 
 

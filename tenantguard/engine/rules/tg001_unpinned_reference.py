@@ -27,7 +27,8 @@ What pins a reference `R`:
   cannot read is not; never `real`, `double precision`, `varchar(n)`,
   `char(n)`, `numeric(p, s)`, `citext`, nor a conversion between families such as
   `$1::numeric::int`; nor a parameter that the statement types double precision elsewhere:
-  `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, or compares
+  `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, a parameter of
+  a schema function declared of a lossy type (`f(t real)`: `f($1)`, `f(t => $1)`), or compares
   with a column the schema sources declare `real`, `double precision`, `char(n)`, `name`,
   `money` or `citext` (a domain or an array of one; any table's column of that name, the tenant
   column's own name excepted) — or, in a statement that may read PostgreSQL's catalogs, a
