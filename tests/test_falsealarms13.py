@@ -442,3 +442,93 @@ async def test_audit_and_check_agree_on_lossy_arguments(database: str, tmp_path:
     assert dict(live.lossy_arguments) == dict(static.lossy_arguments)
     _agree(static, live, ARGUMENT_SAFE, None)
     _agree(static, live, ARGUMENT_LEAKS, "TG001")
+
+
+# ---------------------------------------------------------------- 5. ints formatted into SQL
+# TG009 said "part of the SQL is only known at run time" of an f-string field that is surely an
+# `int` — an int literal, `int(…)`, `len(…)` (the built-ins, not rebound), `+ - *` of those,
+# through names: formatted, it is digits with perhaps a leading minus, one number token where
+# the text around it keeps it one (outside quotes, after a blank, `(`, `,`, `=`, `<`, `>`, `[`,
+# `+`, `*` or `/`, before no name or number). The statement is checked with a number there.
+# Twins: an annotation (`n: int` is not enforced), a value of unknown type, an int where it
+# would join a name (`logs_{n}`), follow a minus (`-{n}` with n < 0 starts a `--` comment),
+# stand in quotes, or be formatted with a spec or `!r`.
+from tenantguard.engine.analyze import Analyzer  # noqa: E402
+from tenantguard.sources.python import check_python_text  # noqa: E402
+
+_PY_POLICY = Policy("tenant_id", ["notes"])
+_HEAD = "async def f(conn, tenant, n, page, size, items, text: str, m: int):\n"
+
+
+def _python(body: str) -> list[str]:
+    source = _HEAD + "".join(f"    {line}\n" for line in body.splitlines())
+    found, _, _ = check_python_text(source, Analyzer(_PY_POLICY))
+    return sorted(f.code for f in found)
+
+
+INT_SAFE = [
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {int(n)}", tenant)',
+    "page = int(page)\nsize = int(size)\n"
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 OFFSET {page * size}", tenant)',
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {len(items)}", tenant)',
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 '
+    'LIMIT {int(size)} OFFSET {(int(page) - 1) * int(size)}", tenant)',
+    "limit = len(items) + 1\n"
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {limit}", tenant)',
+    "k = 10\nk += int(n)\n"
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {k!s}", tenant)',
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 AND id IN ({int(n)},{int(page)})",'
+    " tenant)",
+]
+INT_FLAGGED = [
+    # an annotation is not enforced: a str may come
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {m}", tenant)',
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {n}", tenant)',
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {n + 1}", tenant)',
+    # `str * int` repeats the string
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {text * int(n)}", tenant)',
+    # rebound: not the built-in
+    'int = str\nawait conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {int(n)}", tenant)',
+    # joined to a name, after a minus, in quotes, with a spec or !r
+    'await conn.fetch(f"SELECT body FROM notes_{int(n)} WHERE tenant_id = $1", tenant)',
+    'await conn.fetch(f"SELECT body FROM notes WHERE id = 5-{int(n)} AND tenant_id = $1", tenant)',
+    "await conn.fetch(f\"SELECT body FROM notes WHERE tenant_id = $1 AND body = '{int(n)}'\", tenant)",
+    'await conn.fetch(f"SELECT \\"c{int(n)}\\" FROM notes WHERE tenant_id = $1", tenant)',
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {int(n):x}", tenant)',
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {int(n)!r}", tenant)',
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {int(n)}e2", tenant)',
+    # a name assigned a str first and an int later: every value it may hold counts
+    "x = text\nif n:\n    x = int(n)\n"
+    'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {x}", tenant)',
+]
+
+
+@pytest.mark.parametrize("body", INT_SAFE)
+def test_an_int_formatted_into_sql_is_no_unresolved_part(body: str) -> None:
+    assert _python(body) == [], body
+
+
+@pytest.mark.parametrize("body", INT_FLAGGED)
+def test_a_value_not_surely_an_int_stays_unresolved(body: str) -> None:
+    assert "TG009" in _python(body), body
+
+
+def test_an_int_that_pins_is_checked_as_a_pin() -> None:
+    """The statement is proven with a number in the field's place: unpinned stays TG001, and
+    two fields pinning are two tenants (TG012)."""
+    assert _python('await conn.fetch(f"SELECT body FROM notes LIMIT {int(n)}")') == ["TG001"]
+    both = 'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = {int(n)} AND tenant_id = {int(page)}")'
+    assert _python(both) == ["TG012"]
+
+
+async def test_an_int_after_a_minus_comments_out_the_pin(database: str) -> None:
+    """Why `-{n}` is no number token: n = -1 makes `--`, the rest of the line a comment (and
+    the pin with it)."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(GROUPS + GROUPS_DATA)
+        for n, expected in ((1, ["a", "b"]), (-1, ["VICTIM", "a", "b"])):
+            sql = f"SELECT kind FROM items WHERE n <> 0-{n} AND org = 101"
+            assert await _fetch(conn, sql) == expected, sql
+    finally:
+        await conn.close()
