@@ -532,3 +532,22 @@ async def test_an_int_after_a_minus_comments_out_the_pin(database: str) -> None:
             assert await _fetch(conn, sql) == expected, sql
     finally:
         await conn.close()
+
+
+def test_a_placeholder_numbered_by_an_annotated_int_is_unresolved() -> None:
+    """`${m}` with `m: int`: the annotation is not enforced (it was trusted before fp13)."""
+    body = 'await conn.fetch(f"SELECT body FROM notes WHERE id = ${m} AND tenant_id = $1", tenant)'
+    assert "TG009" in _python(body)
+    assert _python(body.replace("${m}", "${int(m)}")) == []
+
+
+async def test_a_str_as_the_number_of_a_placeholder(database: str) -> None:
+    """What a str given for such an int does: `$1 OR true --`, every tenant's rows."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(GROUPS + GROUPS_DATA)
+        m = "1 OR true --"
+        sql = f"SELECT kind FROM items WHERE id = ${m} AND org = $1"
+        assert "VICTIM" in await _fetch(conn, sql, 101)
+    finally:
+        await conn.close()

@@ -314,18 +314,6 @@ def _merge_envs(
     return merged
 
 
-def _is_number(binding: Binding | None) -> bool:
-    """Whether every value a name may hold is a number (`i = 1`, then `i += 1`)."""
-    return (
-        isinstance(binding, tuple)
-        and bool(binding)
-        and all(
-            len(a) == 1 and type(a[0]) is Hole and not a[0].string and a[0].kind == "value"
-            for a in binding
-        )
-    )
-
-
 def _constant_number(value: Value) -> int | None:
     """The int a value surely is (one alternative, a constant number), else None."""
     if len(value) == 1 and len(value[0]) == 1 and type(value[0][0]) is Hole:
@@ -1590,8 +1578,9 @@ class _Walker:
         )
 
     def numeric(self, node: ast.expr) -> bool:
-        """Whether an expression surely gives a number: an int, `len()`, `int()`, arithmetic
-        of them, a name holding one (`i: int`)."""
+        """Whether an expression surely gives a number: an int literal, `len()`, `int()`,
+        arithmetic of them, a name every value of which is one (not a parameter annotated
+        `int`: Python does not enforce it)."""
         if isinstance(node, ast.Constant):
             return type(node.value) is int
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -1599,7 +1588,8 @@ class _Walker:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
             return self.numeric(node.left) and self.numeric(node.right)
         if isinstance(node, ast.Name):
-            return _is_number(self.lookup(node.id))
+            binding = self.lookup(node.id)  # every value it may hold an int (no annotation)
+            return isinstance(binding, tuple) and integer_value(binding)
         return False
 
     def percent(self, node: ast.BinOp) -> Value:
