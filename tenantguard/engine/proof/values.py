@@ -95,12 +95,12 @@ def exact_cast(
     """Is this cast to a type of `allowed` (or, with `policy`, an exact domain over one), with
     no length, precision or scale?"""
     to = node.args.get("to")
-    return (
-        isinstance(to, exp.DataType)
-        and cast_type(to, policy) in allowed
-        and not to.expressions
-        and not to.args.get("nested")
-    )
+    if not isinstance(to, exp.DataType):
+        return False
+    kind = to.this
+    if kind is _T.USERDEFINED:
+        kind = cast_type(to, policy)
+    return kind in allowed and not to.expressions and not to.args.get("nested")
 
 
 def deterministic_collate(node: exp.Expr) -> bool:
@@ -134,7 +134,11 @@ def _strip_exact_casts(node: exp.Expression, policy: Policy) -> exp.Expression |
         if isinstance(node, exp.Cast | exp.TryCast):
             if not exact_cast(node, policy=policy):
                 return None
-            families.append(cast_type(node.args["to"], policy) in _INTEGERS)
+            to = node.args["to"]
+            kind = to.this
+            families.append(
+                kind in _INTEGERS or (kind is _T.USERDEFINED and cast_type(to, policy) in _INTEGERS)
+            )
         node = node.this
     if len(families) > 1 and not all(families):
         return None
