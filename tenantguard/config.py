@@ -376,6 +376,18 @@ def build_policy(
                 else None
             ),
             lossy_columns=_quoted_names(schema.lossy_columns) if schema else (),
+            exact_domains=(
+                {
+                    sql_name(n): (sql_name(where), sql_name(base))
+                    for n, (where, base) in schema.exact_domains.items()
+                }
+                if schema
+                else None
+            ),
+            exact_functions=_quoted_names(schema.exact_functions) if schema else (),
+            lossy_arguments=(
+                {sql_name(f): p for f, p in schema.lossy_arguments.items()} if schema else None
+            ),
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error

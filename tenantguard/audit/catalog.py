@@ -278,6 +278,99 @@ ORDER BY 1
 """
 
 
+# the schema's types, for the domains a cast to which keeps `=` exact (the schema reader's
+# exact_domains): every domain with its base type and the typmod and collation it gives, and
+# the other types of the schema that may have a domain's name (not arrays, not a table's row)
+_TYPES = f"""
+SELECT t.oid::bigint AS oid, n.nspname::text AS schema, t.typname::text AS name,
+       t.typtype::text AS kind, t.typbasetype::bigint AS base, bn.nspname::text AS base_schema,
+       b.typname::text AS base_name, t.typtypmod AS typmod,
+       (t.typcollation = 0 OR EXISTS (
+           SELECT 1 FROM pg_collation co
+           WHERE co.oid = t.typcollation AND co.collnamespace = 'pg_catalog'::regnamespace
+             AND co.collname IN ('C', 'POSIX', 'default', 'ucs_basic'))) AS byte_collation
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_type b ON b.oid = t.typbasetype
+LEFT JOIN pg_namespace bn ON bn.oid = b.typnamespace
+WHERE t.typtype = 'd'
+   OR ({_USER_OBJECT.format(catalog="'pg_type'", oid="t.oid")}
+       AND NOT (t.typcategory = 'A' AND t.typelem <> 0)
+       AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c'))
+ORDER BY 1
+"""
+# the builtin types an exact domain may stand on (schema.py's _EXACT_BASES)
+_EXACT_BASES = frozenset({"int2", "int4", "int8", "numeric", "text", "varchar", "uuid"})
+
+
+# the schema's routines (and its extensions'), for the functions whose calls take and return
+# exact types only (the schema reader's exact_functions); `builtin`: pg_catalog has the name
+_ROUTINES = """
+SELECT p.proname::text AS name, p.prokind::text AS kind, p.proretset AS set,
+       p.prorettype::bigint AS returns, p.proallargtypes IS NOT NULL AS outputs,
+       ARRAY(SELECT p.proargtypes[k]::text FROM generate_series(0, p.pronargs - 1) AS k
+             ORDER BY k) AS arguments,
+       EXISTS (SELECT 1 FROM pg_proc b
+               WHERE b.proname = p.proname AND b.pronamespace = 'pg_catalog'::regnamespace)
+           AS builtin
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+ORDER BY 1
+"""
+# the oids of the exact builtin types (fixed in every PostgreSQL)
+_EXACT_OIDS = {21: "int2", 23: "int4", 20: "int8", 1700: "numeric", 25: "text", 1043: "varchar",
+               2950: "uuid"}  # fmt: skip
+
+
+def _exact_functions(rows: list[Any], domains: dict[int, str]) -> tuple[tuple[str, str], ...]:
+    """(name, builtin type returned) of each function name whose every routine is a plain
+    function taking and returning exact types (`domains`: the exact domains' oids), the same
+    type returned by all, and which no built-in function has."""
+    types = {**_EXACT_OIDS, **domains}
+    returned: dict[str, set[str | None]] = defaultdict(set)
+    for row in rows:
+        arguments = [int(a) for a in row["arguments"] or ()]
+        plain = row["kind"] == "f" and not row["set"] and not row["outputs"] and not row["builtin"]
+        if not plain or any(a not in types for a in arguments):
+            returned[row["name"]].add(None)
+        else:
+            returned[row["name"]].add(types.get(row["returns"]))
+    return tuple(
+        (name, str(next(iter(found))))
+        for name, found in returned.items()
+        if len(found) == 1 and None not in found
+    )
+
+
+def _exact_domain_rows(rows: list[Any]) -> list[tuple[int, str, str, str]]:
+    """(oid, name, schema, builtin base) of each domain of the schema a cast to which is exact:
+    its name no other type's of the schema, over an exact builtin type (or such a domain) with
+    no typmod or collation of its own but PostgreSQL's byte-comparing ones."""
+    domains = {r["oid"]: r for r in rows if r["kind"] == "d"}
+    user = [r for r in rows if r["schema"] not in ("pg_catalog", "information_schema")]
+    names: defaultdict[str, int] = defaultdict(int)
+    for row in user:
+        names[row["name"]] += 1
+    found = []
+    for row in user:
+        if row["kind"] != "d" or names[row["name"]] != 1:
+            continue
+        current, base = row, None
+        for _ in range(16):
+            if current["typmod"] != -1 or not current["byte_collation"]:
+                break
+            below = domains.get(current["base"])
+            if below is None:
+                if current["base_schema"] == "pg_catalog" and current["base_name"] in _EXACT_BASES:
+                    base = current["base_name"]
+                break
+            current = below
+        if base is not None:
+            found.append((row["oid"], row["name"], row["schema"], base))
+    return found
+
+
 # an object of the schema, or one created in pg_catalog or information_schema after initdb (oid
 # >= FirstNormalObjectId), not an extension's: the functions' filter, for any catalog
 def _own(catalog: str, oid: str) -> str:
@@ -511,6 +604,9 @@ async def read_database(
         function_rows = await conn.fetch(_FUNCTIONS)
         code_rows = await conn.fetch(_SCHEMA_CODE)
         attribute_rows = await conn.fetch(_LOSSY_ATTRIBUTES)
+        type_rows = await conn.fetch(_TYPES)
+        routine_rows = await conn.fetch(_ROUTINES)
+        exact = _exact_domain_rows(type_rows)
         read = AuditRead(
             Catalog(
                 database,
@@ -520,6 +616,8 @@ async def read_database(
                 tuple(_function(r) for r in function_rows),
                 tuple(_schema_code(r) for r in code_rows),
                 tuple(r["name"] for r in attribute_rows),
+                tuple((n, s, b) for _, n, s, b in exact),
+                _exact_functions(routine_rows, {oid: b for oid, _, _, b in exact}),
             )
         )
         if read_traffic:

@@ -273,6 +273,10 @@ class Catalog:
     schema_code: tuple[SchemaCode, ...] = ()
     # names of the composite types' attributes of a lossy type (as Column.lossy)
     lossy_attributes: tuple[str, ...] = ()
+    # (name, schema, builtin base) of the domains a cast to which keeps `=` exact
+    exact_domains: tuple[tuple[str, str, str], ...] = ()
+    # (name, builtin type returned) of the functions whose calls take and return exact types
+    exact_functions: tuple[tuple[str, str], ...] = ()
     _by_oid: dict[int, Relation] = field(default_factory=dict, init=False, repr=False)
     _by_name: dict[tuple[str, str], Relation] = field(default_factory=dict, init=False, repr=False)
 

@@ -97,6 +97,8 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
             old = schema.views.get(relation.name)
             schema.views[relation.name] = view if old is None else namesake_views(old, view)
     schema.lossy_columns.update(catalog.lossy_attributes)
+    schema.exact_domains = {name: (where, base) for name, where, base in catalog.exact_domains}
+    schema.exact_functions = dict(catalog.exact_functions)
     orders: dict[str, list[tuple[str, ...]]] = {}  # each relation name's columns, in order
     for relation in catalog.relations:
         orders.setdefault(relation.name, []).append(tuple(c.name for c in relation.columns))
@@ -107,6 +109,14 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
     bodies: dict[int, FunctionInfo] = {}
     for function in catalog.functions:
         schema.lossy_columns.update(function.lossy_outputs)
+        if function.lossy_arguments and not function.returns_trigger:
+            positions = schema.lossy_arguments.setdefault(function.name, set())
+            positions.update(function.lossy_arguments)
+            # `public.f(real, text)`: oidvectortypes lists the types, none with a comma
+            listed = function.signature.rsplit("(", 1)[-1].rstrip(")")
+            last = len(listed.split(",")) - 1 if listed.strip() else -1
+            if function.lossy_arguments[-1] == last:  # the last: VARIADIC perhaps
+                positions.add(-(last + 1))
     for function in catalog.functions:
         if function.returns_trigger:
             continue

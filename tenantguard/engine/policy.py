@@ -234,12 +234,15 @@ class Policy:
         "composite_keys",
         "composite_keys_by_first",
         "constraint_columns",
+        "exact_domains",
+        "exact_functions",
         "foreign_keys",
         "functions",
         "global_tables",
         "hidden_writes",
         "integer_tenant_tables",
         "leaky_defaults",
+        "lossy_arguments",
         "lossy_columns",
         "mixed_case_tables",
         "not_null_tenant_tables",
@@ -325,6 +328,15 @@ class Policy:
     composite_key_pairs: frozenset[tuple[str, str]]
     composite_keys_by_first: Mapping[tuple[str, str, str], tuple[tuple[int, str, KeyPairs], ...]]
     composite_key_firsts: frozenset[tuple[str, str]]
+    # domains of the schema a cast to which keeps `=` exact (`CREATE DOMAIN acct_id AS bigint`):
+    # name -> (schema, builtin base type: int2, int4, int8, numeric, text, varchar or uuid)
+    exact_domains: Mapping[str, tuple[str, str]]
+    # functions of the schema whose calls take and return exact types only (no built-in of the
+    # name): a call is neither of a lossy type nor types its arguments so
+    exact_functions: frozenset[str]
+    # functions of the schema -> the positions of their parameters of a lossy type (`f(t real)`;
+    # -(p + 1): p and every position after it): a bare bind parameter given there is typed so
+    lossy_arguments: Mapping[str, frozenset[int]]
     _expression_trees: tuple[exp.Expression, ...]
     _catalog_typed: Policy | None
 
@@ -356,6 +368,9 @@ class Policy:
         hidden_writes: Mapping[str, Mapping[str, str]] | None = None,
         leaky_defaults: Mapping[str, Mapping[str, str]] | None = None,
         tenant_copies: Mapping[str, str] | None = None,
+        exact_domains: Mapping[str, Iterable[str]] | None = None,
+        exact_functions: Iterable[str] = (),
+        lossy_arguments: Mapping[str, Iterable[int]] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -446,6 +461,19 @@ class Policy:
                     for k, v in (tenant_copies or {}).items()
                     if normalize_name(v) != self.tenant_column
                 }
+            ),
+        )
+        domains: dict[str, tuple[str, str]] = {}
+        for name, where in (exact_domains or {}).items():
+            schema, base = (normalize_name(part) for part in where)
+            domains[normalize_name(name)] = (schema, base)
+        init(self, "exact_domains", MappingProxyType(domains))
+        init(self, "exact_functions", _names(exact_functions))
+        init(
+            self,
+            "lossy_arguments",
+            MappingProxyType(
+                {normalize_name(k): frozenset(v) for k, v in (lossy_arguments or {}).items()}
             ),
         )
         calls = (self.tenant_tables & self.functions) | self.pinning_functions.keys()
@@ -631,6 +659,12 @@ class Policy:
                 for t, columns in self.leaky_defaults.items()
             },
             "tenant_copies": {sql_name(t): sql_name(c) for t, c in self.tenant_copies.items()},
+            "exact_domains": {
+                sql_name(n): (sql_name(schema), sql_name(base))
+                for n, (schema, base) in self.exact_domains.items()
+            },
+            "exact_functions": {sql_name(f) for f in self.exact_functions},
+            "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

@@ -37,6 +37,7 @@ from tenantguard.sources.pyvalues import (
     format_template,
     formatted_numbers,
     hole,
+    integer_value,
     join_values,
     skeleton,
     starts_like_sql,
@@ -311,18 +312,6 @@ def _merge_envs(
             if current is not binding:
                 merged[name] = _merge(current, binding, node, origin)  # type: ignore[assignment]
     return merged
-
-
-def _is_number(binding: Binding | None) -> bool:
-    """Whether every value a name may hold is a number (`i = 1`, then `i += 1`)."""
-    return (
-        isinstance(binding, tuple)
-        and bool(binding)
-        and all(
-            len(a) == 1 and type(a[0]) is Hole and not a[0].string and a[0].kind == "value"
-            for a in binding
-        )
-    )
 
 
 def _constant_number(value: Value) -> int | None:
@@ -1355,7 +1344,10 @@ class _Walker:
                 return ((Lit(value, origin, node),),)
             number = value if isinstance(value, int | float) else None
             reason = f"{value!r} is not a string"
-            return hole(node, origin, reason, kind="value", string=False, number=number)
+            integer = type(value) is int  # not a bool: `True` formats as a word
+            return hole(
+                node, origin, reason, kind="value", string=False, number=number, integer=integer
+            )
         if kind is ast.Name:
             return self.name_value(node)  # type: ignore[arg-type]
         if kind is ast.JoinedStr:
@@ -1476,7 +1468,18 @@ class _Walker:
                 reason = f"`{_short(part.value)}` numbers a parameter at run time"
                 parts.append(hole(part.value, origin, reason, kind="number", string=False))
             elif part.format_spec is None and part.conversion in (-1, ord("s")):
-                parts.append(formatted_numbers(self.evaluate(part.value), "", part.value, origin))
+                value = self.evaluate(part.value)
+                if integer_value(value) and not all(
+                    type(a[0]) is Hole and a[0].number is not None for a in value
+                ):
+                    # an int known at run time: digits (and a minus), one number token where
+                    # the text around it keeps it one (python.py checks the place)
+                    reason = f"`{_short(part.value)}` is an int formatted at run time"
+                    parts.append(
+                        hole(part.value, origin, reason, kind="integer", string=False, integer=True)
+                    )
+                else:
+                    parts.append(formatted_numbers(value, "", part.value, origin))
             else:
                 numeric = part.format_spec is not None
                 reason = f"`{_short(part.value)}` is formatted into the string at run time"
@@ -1553,7 +1556,13 @@ class _Walker:
 
     def counted(self, node: ast.AST, left: ast.expr, right: ast.expr) -> Value:
         """Arithmetic of two numbers: a number (its value when both sides are constants)."""
-        numbers = [_constant_number(self.evaluate(side)) for side in (left, right)]
+        values = [self.evaluate(side) for side in (left, right)]
+        numbers = [_constant_number(value) for value in values]
+        operator = node.op if isinstance(node, ast.AugAssign | ast.BinOp) else None
+        # `int + int`, `int - int`, `int * int`: an int
+        integer = isinstance(operator, ast.Add | ast.Sub | ast.Mult) and all(
+            integer_value(value) for value in values
+        )
         number: int | None = None
         if numbers[0] is not None and numbers[1] is not None:
             operator = node.op if isinstance(node, ast.AugAssign | ast.BinOp) else None
@@ -1564,11 +1573,14 @@ class _Walker:
             elif isinstance(operator, ast.Mult) and abs(numbers[0] * numbers[1]) < 1 << 64:
                 number = numbers[0] * numbers[1]
         reason = f"`{_short(left)}` is a number counted at run time"
-        return hole(node, self.origin, reason, kind="value", string=False, number=number)
+        return hole(
+            node, self.origin, reason, kind="value", string=False, number=number, integer=integer
+        )
 
     def numeric(self, node: ast.expr) -> bool:
-        """Whether an expression surely gives a number: an int, `len()`, `int()`, arithmetic
-        of them, a name holding one (`i: int`)."""
+        """Whether an expression surely gives a number: an int literal, `len()`, `int()`,
+        arithmetic of them, a name every value of which is one (not a parameter annotated
+        `int`: Python does not enforce it)."""
         if isinstance(node, ast.Constant):
             return type(node.value) is int
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -1576,7 +1588,8 @@ class _Walker:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
             return self.numeric(node.left) and self.numeric(node.right)
         if isinstance(node, ast.Name):
-            return _is_number(self.lookup(node.id))
+            binding = self.lookup(node.id)  # every value it may hold an int (no annotation)
+            return isinstance(binding, tuple) and integer_value(binding)
         return False
 
     def percent(self, node: ast.BinOp) -> Value:
@@ -1612,6 +1625,15 @@ class _Walker:
             and (name == "as_string" or not node.args)
         ):
             return self.evaluate(func.value)  # whitespace does not change SQL
+        if (
+            isinstance(func, ast.Name)
+            and func.id in ("int", "len")
+            and self.lookup(func.id) is None  # the built-in: an int, or an exception
+            and node.args
+            and not any(isinstance(a, ast.Starred) for a in node.args)
+        ):
+            reason = f"`{_short(node)}` is a number computed at run time"
+            return hole(node, origin, reason, kind="value", string=False, integer=True)
         if name in _TRANSPARENT | {"dedent"} and node.args:
             return self.evaluate(node.args[0])
         if name == "format" and isinstance(func, ast.Attribute):

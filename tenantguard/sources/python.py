@@ -108,7 +108,9 @@ def _fill_candidates(before: str, hole_: Hole, serial: int) -> list[str]:
     """Neutral texts for a hole, by what its place in the SQL (the text before it) asks for;
     `serial` numbers the holes of the text."""
     number = str(_NUMBERED + serial)  # each hole a parameter of its own: `{a} OR {b}` are two
-    if hole_.kind == "number" or (_DOLLAR_END.search(before) and not _inside_quotes(before)):
+    if hole_.kind in ("number", "integer") or (
+        _DOLLAR_END.search(before) and not _inside_quotes(before)
+    ):
         # `= $` + a number made at run time, numbered by its order in the text (not by its
         # line: baselines keep the text)
         return [number]
@@ -153,6 +155,37 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|--[^\n]*|/\*.*?\*/|['\"]", re.DOTALL)
 def _inside_quotes(text: str) -> bool:
     """Whether the end of `text` is inside a SQL string or quoted identifier."""
     return any(len(m.group()) == 1 for m in _QUOTED.finditer(text))
+
+
+# what may stand right before an int formatted into SQL: it stays one number token, whatever
+# its value (`= -5`, `(3`, `, 10`); not a letter, digit, `_`, `$` or `.` (it would become part
+# of a name or another number: `logs_{n}`), nor `-` (`-{n}` with n < 0 starts a `--` comment)
+_BEFORE_INTEGER = frozenset(" \t\r\n(,=<>[+*/")
+
+
+def _integer_fits(alternative: tuple[Part, ...], index: int) -> bool:
+    """Whether the int formatted at `alternative[index]` (a hole of kind "integer": digits
+    and perhaps a leading minus) is one number token of the SQL, whatever its value: outside
+    quotes, after a character of _BEFORE_INTEGER, before none of a name or number. Then it
+    cannot change what the SQL says: it is a number (filled as one), and needs no TG009."""
+    before: list[str] = []
+    for part in alternative[:index]:
+        if type(part) is Lit:
+            before.append(part.text)
+        elif isinstance(part, Hole) and part.kind in ("number", "integer"):
+            before.append("0")  # digits: no quote, no comment
+        else:
+            return False  # text known at run time: where the int stands is unknown
+    text = "".join(before)
+    if not text or text[-1] not in _BEFORE_INTEGER or _inside_quotes(text):
+        return False
+    for part in alternative[index + 1 :]:
+        if type(part) is not Lit:
+            return False
+        if part.text:
+            first = part.text[0]
+            return not (first.isalnum() or first in "_$.'\"")
+    return True
 
 
 def _variants(alternative: tuple[Part, ...]) -> list[_Variant]:
@@ -272,10 +305,11 @@ class _ModuleCheck:
             read = self.statement_findings(alternative, sink, at_sink=True)
             if not read and self._names_tenant_table(skeleton):
                 self.unfillable(sink, skeleton)  # else the tenant check would pass in silence
-            for part in alternative:
+            for at, part in enumerate(alternative):
                 if (
                     type(part) is Hole
                     and part.kind != "number"
+                    and not (part.kind == "integer" and _integer_fits(alternative, at))
                     and not self.own_parameter(sink, part, whole=False)
                 ):
                     self.unresolved(sink, part, whole=False)

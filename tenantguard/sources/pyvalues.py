@@ -30,6 +30,7 @@ __all__ = [
     "format_percent",
     "format_template",
     "hole",
+    "integer_value",
     "join_values",
     "skeleton",
     "starts_like_sql",
@@ -124,6 +125,9 @@ class Hole(NamedTuple):
     returns: object | None = None
     # a constant number or bool: formatted into a string (f-string, `.format`, `%`) it is text
     number: int | float | None = None
+    # surely an `int` (exactly): an int literal, `int(…)`, `len(…)`, `+ - *` of those (never
+    # an annotation, which Python does not enforce): formatted, digits and a leading minus
+    integer: bool = False
 
 
 Part = Lit | Hole
@@ -142,8 +146,14 @@ def hole(
     string: bool = True,
     returns: object | None = None,
     number: int | float | None = None,
+    integer: bool = False,
 ) -> Value:
-    return ((Hole(node, origin, reason, param, owner, kind, string, returns, number),),)
+    return ((Hole(node, origin, reason, param, owner, kind, string, returns, number, integer),),)
+
+
+def integer_value(value: Value) -> bool:
+    """Whether every alternative of a value is surely an `int` (see `Hole.integer`)."""
+    return bool(value) and all(len(a) == 1 and type(a[0]) is Hole and a[0].integer for a in value)
 
 
 def formatted_numbers(value: Value, spec: str, at: Lit | ast.AST, origin: Origin) -> Value:

@@ -70,6 +70,9 @@ _VIEW_DDL = re.compile(
 _FUNCTION_DDL = re.compile(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION|DROP\s+FUNCTION)\b", re.IGNORECASE
 )
+# type DDL in a DO body, an EXECUTE string or a function's body: what it does to a domain's
+# name is read when it parses as a statement, and makes every domain inexact when not
+_TYPE_DDL = re.compile(r"\b(?:CREATE|ALTER|DROP)\s+(?:DOMAIN|TYPE)\b", re.IGNORECASE)
 _CREATE_TABLE_NAME = re.compile(
     r"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+|FOREIGN\s+)?TABLE\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)",
@@ -222,6 +225,20 @@ class SchemaInfo:
     # EXPRESSION, a drop, a second definition, a name in two schemas, LIKE without INCLUDING
     # GENERATED
     copies: dict[str, dict[str, str]] = field(default_factory=dict)
+    # domains a cast to which keeps `=` exact (`CREATE DOMAIN acct_id AS bigint`): name ->
+    # (schema, base type: int2, int4, int8, numeric, text, varchar or uuid without a length,
+    # precision, array or collation of its own, through domains over domains). Only a name
+    # defined once and never renamed, moved, dropped or made another type (see `settle_domains`)
+    exact_domains: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # functions a call of which is of an exact type and types its arguments exactly: name ->
+    # the builtin type it returns. Every definition of the name takes and returns exact types
+    # (as above: a domain of `exact_domains` counts), no built-in function has the name, and it
+    # was never renamed, moved or made by DDL the reader cannot read (see `settle_functions`)
+    exact_functions: dict[str, str] = field(default_factory=dict)
+    # each function name's parameter positions (call order, 0-based, any definition) of a lossy
+    # type (`f(t real)`): a bare bind parameter given there is typed so for the whole statement.
+    # -(p + 1): position p and every one after it (the last parameter, VARIADIC perhaps)
+    lossy_arguments: dict[str, set[int]] = field(default_factory=dict)
     # the tables inheriting from (or partitions of) each table: a read of a parent returns them
     children: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # what a write runs beside itself: triggers and the functions they call (with the fields
@@ -287,6 +304,23 @@ class SchemaInfo:
     # each domain's default (a pglast node, None: none), each column declared of a domain: a
     # column without a default of its own takes its domain's, as it is when the rows are written
     _domain_defaults: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # while reading only: each domain name's definitions, (schema, base type's schema or "",
+    # base type's name; "?" for a base that cannot be exact), and the type names in doubt
+    _domain_defs: dict[str, set[tuple[str, str, str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _doubtful_types: set[str] = field(default_factory=set, compare=False, repr=False)
+    # type DDL the reader saw and could not read (dynamic SQL, a function's body): no domain
+    # is known to be exact
+    _hidden_types: bool = field(default=False, compare=False, repr=False)
+    # while reading only: each function name's definitions, the types (schema or "", name; "?"
+    # for one that cannot be exact) of its return and its parameters; the function names in
+    # doubt; function DDL the reader could not read
+    _function_types: dict[str, set[tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _doubtful_functions: set[str] = field(default_factory=set, compare=False, repr=False)
+    _hidden_functions: bool = field(default=False, compare=False, repr=False)
     _column_domains: dict[tuple[str, str], str] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -352,6 +386,9 @@ class SchemaInfo:
             "filled": {n: [v.query, v.columns] for n, v in self.filled.items()},
             "materialized": sorted(self.materialized),
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
+            "exact_domains": {n: list(d) for n, d in self.exact_domains.items()},
+            "exact_functions": dict(self.exact_functions),
+            "lossy_arguments": {n: sorted(p) for n, p in self.lossy_arguments.items()},
         }
 
     @classmethod
@@ -460,6 +497,14 @@ class SchemaInfo:
             materialized=set(texts(data["materialized"])),
             copies={
                 str(t): {str(c): str(r) for c, r in g.items()} for t, g in data["copies"].items()
+            },
+            exact_domains={
+                str(n): (str(schema), str(base))
+                for n, (schema, base) in data["exact_domains"].items()
+            },
+            exact_functions={str(n): str(b) for n, b in data["exact_functions"].items()},
+            lossy_arguments={
+                str(n): {int(i) for i in p} for n, p in data["lossy_arguments"].items()
             },
         )
 
@@ -691,10 +736,21 @@ class SchemaInfo:
 
     def _scan_embedded(self, text: str, path: str) -> None:
         """DDL inside a DO body or an EXECUTE string: located by a scan, then read."""
+        types = list(_TYPE_DDL.finditer(text))
         found = sorted(
-            [*_TABLE_DDL.finditer(text), *_VIEW_DDL.finditer(text), *_FUNCTION_DDL.finditer(text)],
+            {
+                m.start(): m
+                for m in (
+                    *_TABLE_DDL.finditer(text),
+                    *_VIEW_DDL.finditer(text),
+                    *_FUNCTION_DDL.finditer(text),
+                    *types,
+                )
+            }.values(),
             key=lambda m: m.start(),
         )
+        starts = {m.start() for m in types}
+        routines = {m.start() for m in _FUNCTION_DDL.finditer(text)}
         for match in found:
             start = match.start()
             chunk = text[start : start + _LONGEST_DDL]
@@ -704,6 +760,8 @@ class SchemaInfo:
             else:
                 statements, _ = split_sql(chunk)
                 if not statements or statements[0].error is not None:
+                    self._hidden_types |= start in starts
+                    self._hidden_functions |= start in routines
                     continue
                 piece = statements[0].text
             from pglast import parse_sql
@@ -712,6 +770,8 @@ class SchemaInfo:
             try:
                 parsed = parse_sql(piece)
             except ParseError:
+                self._hidden_types |= start in starts
+                self._hidden_functions |= start in routines
                 continue  # a fragment of dynamic SQL, not a statement of its own
             for raw in parsed[:1]:
                 self._statement(raw.stmt, piece, path)
@@ -807,6 +867,7 @@ class SchemaInfo:
     def _composite_type(self, node: Any, text: str, path: str) -> None:
         attributes = [c for c in node.coldeflist or () if type(c).__name__ == "ColumnDef"]
         self.types[_relname(node.typevar)] = {str(c.colname) for c in attributes}
+        self.doubt_types(_relname(node.typevar))
         self.lossy_columns.update(  # a typed table's columns, a `(row).field`
             str(c.colname) for c in attributes if self._lossy_type(c.typeName, c.collClause)
         )
@@ -1035,6 +1096,89 @@ class SchemaInfo:
             self.loose_types.add(names[-1])
         if names and _type_key(node.typeName) in self.lossy_types:
             self.lossy_types.add(names[-1])
+        if names:
+            self._domain_defs.setdefault(names[-1], set()).add(
+                (_schema_of(node.domainname), *_domain_base(node.typeName, node.collClause))
+            )
+
+    def _other_type(self, node: Any, text: str, path: str) -> None:
+        """CREATE TYPE … AS ENUM | RANGE: a type name a cast may mean instead of a domain."""
+        self.doubt_types(*list(_strings(node.typeName))[-1:])
+
+    def _type_moved(self, node: Any, text: str, path: str) -> None:
+        """ALTER DOMAIN | TYPE | FUNCTION … SET SCHEMA: which one the name means is in doubt."""
+        from pglast.enums import ObjectType
+
+        kind = _enum(node.objectType)
+        if kind in (ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_TYPE):
+            self.doubt_types(*list(_strings(node.object))[-1:])
+        elif kind in (
+            ObjectType.OBJECT_FUNCTION,
+            ObjectType.OBJECT_ROUTINE,
+            ObjectType.OBJECT_AGGREGATE,
+        ):  # which function a call means is then in doubt
+            names = list(_strings(getattr(node.object, "objname", None)))
+            self._doubtful_functions.update(names[-1:])
+
+    def doubt_types(self, *names: str) -> None:
+        """Type names a statement other than CREATE DOMAIN makes, renames, moves or drops
+        (CREATE TYPE, ALTER DOMAIN … RENAME, DROP DOMAIN …): no cast to one is read as exact."""
+        self._doubtful_types.update(names)
+
+    def settle_domains(self) -> None:
+        """Once every source is read: the domains a cast to which is exact (`exact_domains`)."""
+        self.exact_domains = {}
+        if self._hidden_types:
+            return
+        for name in self._domain_defs:
+            found = self._exact_domain(name, "", 0)
+            if found is not None:
+                self.exact_domains[name] = found
+
+    def settle_functions(self) -> None:
+        """Once every source is read (and the domains settled): `exact_functions`."""
+        from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
+
+        self.exact_functions = {}
+        if self._hidden_functions:
+            return
+        for name, definitions in self._function_types.items():
+            if name in BUILTIN_FUNCTIONS or name in self._doubtful_functions:
+                continue
+            returned: set[str | None] = set()
+            for types in definitions:
+                bases = [self._exact_type(schema, type_name) for schema, type_name in types]
+                if None in bases:
+                    returned = {None}
+                    break
+                returned.add(bases[0])
+            if len(returned) == 1 and None not in returned:
+                self.exact_functions[name] = str(next(iter(returned)))
+
+    def _exact_type(self, schema: str, name: str) -> str | None:
+        """The builtin type of an exact type (or exact domain) `schema.name`, else None."""
+        if name in _EXACT_BASES and schema in ("", "pg_catalog"):
+            return name
+        domain = self.exact_domains.get(name)
+        if domain is None or schema not in ("", domain[0]):
+            return None
+        return domain[1]
+
+    def _exact_domain(self, name: str, schema: str, depth: int) -> tuple[str, str] | None:
+        """(schema, builtin base) of the domain `name` (in `schema`, "" for any) if a cast to
+        it is exact: defined once, never in doubt, over an exact type or such a domain."""
+        defs = self._domain_defs.get(name)
+        if depth > 8 or not defs or len(defs) != 1 or name in self._doubtful_types:
+            return None
+        ((own, base_schema, base),) = defs
+        if schema and schema != own:
+            return None
+        if base in _EXACT_BASES and base_schema in ("", "pg_catalog"):
+            return own, base
+        if base == "?" or base_schema == "pg_catalog":
+            return None
+        found = self._exact_domain(base, base_schema, depth + 1)
+        return None if found is None else (own, found[1])
 
     def _alter_domain(self, node: Any, text: str, path: str) -> None:
         """ALTER DOMAIN … SET | DROP DEFAULT: the default of its columns without their own."""
@@ -1056,6 +1200,10 @@ class SchemaInfo:
         from pglast.enums import ObjectType
 
         names = list(_strings(node.defnames))
+        if _enum(node.kind) == ObjectType.OBJECT_TYPE and names:
+            self.doubt_types(names[-1])  # a base or shell type: a cast to it may be anything
+        if _enum(node.kind) == ObjectType.OBJECT_AGGREGATE and names:
+            self._doubtful_functions.add(names[-1])  # called like a function of that name
         if _enum(node.kind) != ObjectType.OBJECT_COLLATION or not names:
             return
         loose = False
@@ -1488,6 +1636,8 @@ class SchemaInfo:
 
         kind = _enum(node.renameType)
         new = str(node.newname)
+        if kind in (ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_TYPE):
+            self.doubt_types(new, *list(_strings(node.object))[-1:])
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
             if self._defined(_Renamed(new, node.relation.schemaname)):
@@ -1546,6 +1696,9 @@ class SchemaInfo:
             and node.object is not None
         ):
             self._rename_function(node.object, new)
+            self._doubtful_functions.update(
+                [new, *list(_strings(getattr(node.object, "objname", None)))[-1:]]
+            )
         elif kind == ObjectType.OBJECT_TYPE and node.object:
             old = str(node.object[-1].sval)
             if old in self.types:
@@ -1695,10 +1848,12 @@ class SchemaInfo:
 
         kind = _enum(node.removeType)
         for target in node.objects or ():
-            if kind == ObjectType.OBJECT_TYPE:
+            if kind in (ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN):
                 names = getattr(target, "names", None) or ()
                 if names:
-                    self.types.pop(str(names[-1].sval), None)
+                    if kind == ObjectType.OBJECT_TYPE:
+                        self.types.pop(str(names[-1].sval), None)
+                    self.doubt_types(str(names[-1].sval))
                 continue
             if kind == ObjectType.OBJECT_FUNCTION:
                 names = getattr(target, "objname", None) or ()
@@ -1925,6 +2080,10 @@ class SchemaInfo:
         followed; trigger functions are called by the database on rows, never by a query."""
         from pglast.stream import RawStream
 
+        if _TYPE_DDL.search(text):  # run when it is called: out of the reader's sight
+            self._hidden_types = True
+        if len(_FUNCTION_DDL.findall(text)) > 1:  # one more function, made when it is called
+            self._hidden_functions = True
         if not node.funcname:
             return
         name = str(node.funcname[-1].sval)
@@ -1983,6 +2142,16 @@ class SchemaInfo:
         info = FunctionInfo(
             body, opaque, parameters, columns, constants, tuple(lossy), tuple(outputs)
         )
+        # the types of its return and of its parameters (any output but the return: "?")
+        exact = [_domain_base(returned, None) if returned is not None else ("", "?")]
+        for parameter in node.parameters or ():
+            mode = str(getattr(parameter.mode, "value", parameter.mode))
+            exact.append(_domain_base(parameter.argType, None) if mode in ("d", "i") else ("", "?"))
+        self._function_types.setdefault(name, set()).add(tuple(exact))
+        if lossy:
+            self.lossy_arguments.setdefault(name, set()).update(
+                [*lossy, *([-len(parameters)] if lossy[-1] == len(parameters) - 1 else [])]
+            )
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
@@ -2047,6 +2216,9 @@ _HANDLERS = {
     "CreateDomainStmt": SchemaInfo._domain,
     "DefineStmt": SchemaInfo._define,
     "AlterDomainStmt": SchemaInfo._alter_domain,
+    "CreateEnumStmt": SchemaInfo._other_type,
+    "CreateRangeStmt": SchemaInfo._other_type,
+    "AlterObjectSchemaStmt": SchemaInfo._type_moved,
     "TruncateStmt": SchemaInfo._truncate,
 }
 
@@ -2247,6 +2419,37 @@ def _aliased(alias: str, view: ViewInfo) -> str:
 
 def _quote_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# the types a domain may stand on for a cast to it to be exact (see values.py's _EXACT)
+_EXACT_BASES = frozenset({"int2", "int4", "int8", "numeric", "text", "varchar", "uuid"})
+# collations of PostgreSQL's own whose `=` compares bytes (values.py's _DETERMINISTIC_COLLATIONS)
+_BYTE_COLLATIONS = frozenset({"C", "POSIX", "default", "ucs_basic"})
+
+
+def _domain_base(type_name: Any, collate: Any) -> tuple[str, str]:
+    """A domain's base type as (schema or "", name); name "?" when no cast to the domain can
+    be exact whatever the type: a length, precision or array, SETOF or %TYPE, or a COLLATE
+    of a collation not PostgreSQL's own deterministic one."""
+    if collate is not None:
+        collation = list(_strings(collate.collname))
+        if (
+            not collation
+            or collation[-1] not in _BYTE_COLLATIONS
+            or collation[:-1] not in ([], ["pg_catalog"])
+        ):
+            return "", "?"
+    names = list(_strings(getattr(type_name, "names", None) or ()))
+    if (
+        not names
+        or len(names) > 2
+        or getattr(type_name, "typmods", None)
+        or getattr(type_name, "arrayBounds", None)
+        or getattr(type_name, "setof", False)
+        or getattr(type_name, "pct_type", False)
+    ):
+        return "", "?"
+    return (names[0] if len(names) == 2 else ""), names[-1]
 
 
 def _schema_of(names: Any) -> str:
@@ -3041,6 +3244,8 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     for name in schema._no_defaults:  # a name in two schemas: which one a query reads is
         schema.traits.pop(name, None)  # the search path's business
     schema.domain_defaults()
+    schema.settle_domains()
+    schema.settle_functions()
     schema.inherit_view_defaults()
     schema.settle_keys()
     schema.resolve_row_outputs()

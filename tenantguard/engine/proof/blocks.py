@@ -42,6 +42,7 @@ from tenantguard.engine.proof.values import (
     float_neighbours,
     float_root,
     float_typed_parameters,
+    lossy_arguments,
     lossy_parameter,
     pin_value,
     scalar_only,
@@ -245,6 +246,9 @@ class Model:
                     if name in FLOAT_TYPING_NAMES:
                         self.lossy.update(float_typed_parameters(node, policy))
                         self.lossy.update(float_neighbours(node, policy, floats_seen))
+                    positions = policy.lossy_arguments.get(name) if policy.lossy_arguments else None
+                    if positions:  # `f($1)` with the schema's `f(t real)`: $1 is real throughout
+                        self.lossy.update(lossy_arguments(node, positions, policy))
                     if policy.is_tenant_table(name):
                         self.tenant_calls.append(node)
                     elif name in policy.pinning_functions:

@@ -19,6 +19,7 @@ __all__ = ["Projections", "projection_item"]
 
 # clauses after which a block's rows depend on other rows than their own
 _NOT_ROW_BY_ROW = ("group", "having", "distinct", "limit", "offset", "fetch", "qualify", "locks")
+_GROUPING_SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
 
 
 def projection_item(
@@ -172,6 +173,48 @@ class Projections:
             ):
                 return True
         return False
+
+    def grouping_null(self, block: Block, item: exp.Expression) -> bool:
+        """May `block` output `item` (a select-list item) as NULL in a row that is no row of
+        one tenant: under ROLLUP, CUBE or GROUPING SETS, a key is NULL in the rows of a set
+        without it (`ROLLUP (tenant_id)`'s `()` set totals every row the WHERE kept, with
+        tenant_id NULL). Not when `item` is a plain key of the GROUP BY (in every set), nor when
+        no key inside a grouping set may be it (a constant stays itself)."""
+        node = block.node
+        if not isinstance(node, exp.Select):
+            return False
+        group = node.args.get("group")
+        if not isinstance(group, exp.Group):
+            return False
+        if any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals")):
+            return True
+        sets = [k for k in group.expressions if isinstance(k, _GROUPING_SETS)]
+        if not sets:
+            return False
+        item = _unparenthesized(item.this if isinstance(item, exp.Alias) else item)
+        for key in group.expressions:
+            if not isinstance(key, _GROUPING_SETS) and self._same_key(
+                block, _unparenthesized(_positional(node, key)), item
+            ):
+                return False  # in every grouping set: never NULLed
+        for construct in sets:
+            for key in construct.walk():
+                if not isinstance(key, exp.Expression):
+                    continue
+                if isinstance(key, exp.Literal) and not key.is_string:
+                    return True  # a position, perhaps (`ROLLUP (1)`): fail closed
+                if self._same_key(block, key, item):
+                    return True
+        return False
+
+    def _same_key(self, block: Block, key: exp.Expression, item: exp.Expression) -> bool:
+        """Is the GROUP BY key `key` the select-list item `item`: the same column (by what it
+        resolves to), or the same expression?"""
+        if isinstance(key, exp.Column) and isinstance(item, exp.Column):
+            return identifier_name(key.this) == identifier_name(item.this) and (
+                self.names.resolve(block, key) is self.names.resolve(block, item)
+            )
+        return key == item
 
     def _windows_partitioned_by(self, block: Block, owner: Source) -> bool:
         """Row by row but for window functions, each partitioned by `owner`'s tenant column:

@@ -145,11 +145,14 @@ class Solver:
         return False
 
     def _projects_null(self, source: Source) -> bool:
-        """May a branch project a NULL tenant column (a nullable side, rows of no tenant)?"""
+        """May a branch project a NULL tenant column (a nullable side, rows of no tenant, the
+        row of a grouping set without it)?"""
         _, index = self.projections.branch_index(source)
         for body in source.body:
-            _, owner = self.projections.item_and_owner(body, self.tenant_col, index)
+            item, owner = self.projections.item_and_owner(body, self.tenant_col, index)
             if owner is not None and (owner.maybe_null or owner.nullable):
+                return True
+            if item is not None and self.projections.grouping_null(body, item):
                 return True
         return False
 

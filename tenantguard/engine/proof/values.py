@@ -22,16 +22,19 @@ __all__ = [
     "FLOAT_TYPING_SET",
     "LOSSY_COLUMN_PARENTS",
     "Seen",
+    "cast_type",
     "column_side",
     "column_typed_parameters",
     "deterministic_collate",
     "exact_array_cast",
+    "exact_call",
     "exact_cast",
     "float_neighbours",
     "float_root",
     "float_typed_parameters",
     "integer_column_side",
     "local_lossy_names",
+    "lossy_arguments",
     "lossy_parameter",
     "lossy_parameters",
     "lossy_root",
@@ -54,15 +57,50 @@ _TEXTUAL = frozenset({_T.TEXT, _T.VARCHAR})
 _DETERMINISTIC_COLLATIONS = frozenset({"C", "POSIX", "default", "ucs_basic"})
 
 
-def exact_cast(node: exp.Cast | exp.TryCast, allowed: frozenset[Any] = _EXACT) -> bool:
-    """Is this cast to a type of `allowed`, with no length, precision or scale?"""
+# the builtin types an exact domain of the schema may stand on (Policy.exact_domains)
+_DOMAIN_BASES = {
+    "int2": _T.SMALLINT,
+    "int4": _T.INT,
+    "int8": _T.BIGINT,
+    "numeric": _T.DECIMAL,
+    "text": _T.TEXT,
+    "varchar": _T.VARCHAR,
+    "uuid": _T.UUID,
+}
+
+
+def cast_type(to: exp.DataType, policy: Policy | None) -> Any:
+    """The type `to` names: its own, or for a domain of the schema that keeps `=` exact
+    (`CREATE DOMAIN acct_id AS bigint`, written `acct_id` or qualified by its schema) the
+    builtin type it stands on; None for any other type a name stands for."""
+    if to.this is not _T.USERDEFINED:
+        return to.this
+    if policy is None or not policy.exact_domains:
+        return None
+    kind = to.args.get("kind")
+    schema = None
+    if isinstance(kind, exp.Dot) and isinstance(kind.this, exp.Identifier):
+        schema, kind = identifier_name(kind.this), kind.expression
+    if not isinstance(kind, exp.Identifier):
+        return None
+    found = policy.exact_domains.get(identifier_name(kind))
+    if found is None or (schema is not None and schema != found[0]):
+        return None
+    return _DOMAIN_BASES.get(found[1])
+
+
+def exact_cast(
+    node: exp.Cast | exp.TryCast, allowed: frozenset[Any] = _EXACT, policy: Policy | None = None
+) -> bool:
+    """Is this cast to a type of `allowed` (or, with `policy`, an exact domain over one), with
+    no length, precision or scale?"""
     to = node.args.get("to")
-    return (
-        isinstance(to, exp.DataType)
-        and to.this in allowed
-        and not to.expressions
-        and not to.args.get("nested")
-    )
+    if not isinstance(to, exp.DataType):
+        return False
+    kind = to.this
+    if kind is _T.USERDEFINED:
+        kind = cast_type(to, policy)
+    return kind in allowed and not to.expressions and not to.args.get("nested")
 
 
 def deterministic_collate(node: exp.Expr) -> bool:
@@ -84,7 +122,7 @@ def deterministic_collate(node: exp.Expr) -> bool:
     return identifier_name(name) in _DETERMINISTIC_COLLATIONS
 
 
-def _strip_exact_casts(node: exp.Expression) -> exp.Expression | None:
+def _strip_exact_casts(node: exp.Expression, policy: Policy) -> exp.Expression | None:
     """The value under parentheses and exact casts; None when a cast may lose equality.
 
     Several casts in a row are accepted between integer types only (`$1::int::bigint`): a
@@ -94,10 +132,13 @@ def _strip_exact_casts(node: exp.Expression) -> exp.Expression | None:
     families: list[bool] = []  # per cast: is it to an integer type?
     while isinstance(node, exp.Cast | exp.TryCast | exp.Paren) or deterministic_collate(node):
         if isinstance(node, exp.Cast | exp.TryCast):
-            if not exact_cast(node):
+            if not exact_cast(node, policy=policy):
                 return None
             to = node.args["to"]
-            families.append(to.this in _INTEGERS)
+            kind = to.this
+            families.append(
+                kind in _INTEGERS or (kind is _T.USERDEFINED and cast_type(to, policy) in _INTEGERS)
+            )
         node = node.this
     if len(families) > 1 and not all(families):
         return None
@@ -107,7 +148,7 @@ def _strip_exact_casts(node: exp.Expression) -> exp.Expression | None:
 def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
     """`node` as a pinning value: a parameter, a literal, a tenant expression, or an exact cast
     of one."""
-    bare = _strip_exact_casts(node)
+    bare = _strip_exact_casts(node, policy)
     if bare is None:
         return None
     if isinstance(bare, exp.Parameter):
@@ -294,7 +335,7 @@ def lossy_parameter(cast: exp.Expression, policy: Policy) -> PinValue | None:
         inner = inner.this
     if not isinstance(inner, exp.Parameter | exp.Placeholder):
         return None
-    if exact_cast(cast) or exact_array_cast(cast):
+    if exact_cast(cast, policy=policy) or exact_array_cast(cast):
         return None
     return pin_value(inner, policy)
 
@@ -331,6 +372,22 @@ def float_typed_parameters(call: exp.Expr, policy: Policy) -> list[PinValue]:
         value = _bare_parameter(argument, policy)
         if value is not None:
             found.append(value)
+    return found
+
+
+def lossy_arguments(call: exp.Expr, positions: frozenset[int], policy: Policy) -> list[PinValue]:
+    """The bind parameters a call of a schema function gives bare to its parameters of a lossy
+    type (`positions`, see Policy.lossy_arguments): PostgreSQL types them so for the whole
+    statement when the call is their first use (`f_real($1) AND tenant_id = $1` compares in
+    floating point). Given by name (`t => $1`): any of them, the name's position unknown."""
+    after = min((-p - 1 for p in positions if p < 0), default=None)
+    found = []
+    for at, argument in enumerate(call.expressions if isinstance(call, exp.Anonymous) else ()):
+        named = isinstance(argument, exp.Kwarg | exp.PropertyEQ)
+        if named or at in positions or (after is not None and at >= after):
+            value = _bare_parameter(argument.expression if named else argument, policy)
+            if value is not None:
+                found.append(value)
     return found
 
 
@@ -449,7 +506,9 @@ def float_neighbours(root: exp.Expr, policy: Policy, seen: Seen) -> list[PinValu
         if isinstance(parent, (exp.Select, exp.SetOperation, *_PASS_THROUGH)):
             node = parent
             continue
-        carrier = isinstance(parent, _FLOAT_CARRIERS) or type(parent) in _CALL_CARRIERS
+        carrier = isinstance(parent, _FLOAT_CARRIERS) or (
+            type(parent) in _CALL_CARRIERS and not exact_call(parent, policy)
+        )
         if carrier or isinstance(parent, _FLOAT_COMPARERS):
             # `CASE x WHEN $1`: x is compared with each WHEN
             simple_case = isinstance(parent, exp.Case) and parent.this is not None
@@ -568,15 +627,18 @@ def column_typed_parameters(
     for node in parents:
         for value in node.args.values():
             for operand in value if type(value) is list else (value,):
-                if type(operand) in _TYPED_ROOTS and lossy_root(operand, names):
+                if type(operand) in _TYPED_ROOTS and lossy_root(operand, names, policy):
                     found.extend(float_neighbours(operand, policy, seen))
     return found
 
 
-def lossy_root(operand: exp.Expression, names: frozenset[str] | set[str]) -> bool:
+def lossy_root(
+    operand: exp.Expression, names: frozenset[str] | set[str], policy: Policy | None = None
+) -> bool:
     """Whether `operand` (a column, a field, a cast or a call) may be of a lossy type:
     a column of one of `names`, a composite's field of one, a cast to a type that is not an
-    exact one (a domain over real), a function the proof does not know (its type unknown)."""
+    exact one (a domain over real; one of `policy.exact_domains` is exact), a function the
+    proof does not know (its type unknown)."""
     if type(operand) is exp.Column:
         return identifier_name(operand.this) in names
     if isinstance(operand, exp.Dot):  # `(p).px`
@@ -584,8 +646,26 @@ def lossy_root(operand: exp.Expression, names: frozenset[str] | set[str]) -> boo
         return not isinstance(field, exp.Identifier) or identifier_name(field) in names
     if isinstance(operand, exp.Cast | exp.TryCast):
         to = operand.args.get("to")
-        return isinstance(to, exp.DataType) and to.this is _T.USERDEFINED
-    return isinstance(operand, (exp.Anonymous, *_NAME_VALUED))
+        return (
+            isinstance(to, exp.DataType)
+            and to.this is _T.USERDEFINED
+            and not (cast_type(to, policy) is not None and exact_cast(operand, policy=policy))
+        )
+    if isinstance(operand, exp.Anonymous):
+        return not exact_call(operand, policy)
+    return isinstance(operand, _NAME_VALUED)
+
+
+def exact_call(node: exp.Expr, policy: Policy | None) -> bool:
+    """Is `node` a call of a function of the schema that takes and returns exact types only
+    (`Policy.exact_functions`: `f_text(t text) RETURNS text`, no built-in of that name)? Its
+    value is of an exact type, and it types its arguments so, whatever they are."""
+    return (
+        policy is not None
+        and type(node) is exp.Anonymous
+        and bool(policy.exact_functions)
+        and identifier_name(node.this) in policy.exact_functions
+    )
 
 
 _EXACT_LEAVES = subclasses(

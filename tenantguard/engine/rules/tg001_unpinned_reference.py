@@ -20,10 +20,15 @@ What pins a reference `R`:
   language other than SQL and PL/pgSQL may, its queries being out of sight: a FROM item or CTE
   runs it before the rows are read, and the expression reads the new value), or a
   cast of one to a type whose equality is exact (integers, `numeric` without a scale, `text`,
-  `varchar` without a length, `uuid`; never `real`, `double precision`, `varchar(n)`,
+  `varchar` without a length, `uuid`, or a domain of the schema over one of those — or over
+  such a domain — with no length, precision, array or collation of its own but `"C"`,
+  `"POSIX"`, `ucs_basic`: `CREATE DOMAIN acct_id AS bigint`, `$1::acct_id`; a domain name
+  defined twice, in two schemas, renamed, moved, dropped or touched by DDL the schema reader
+  cannot read is not; never `real`, `double precision`, `varchar(n)`,
   `char(n)`, `numeric(p, s)`, `citext`, nor a conversion between families such as
   `$1::numeric::int`; nor a parameter that the statement types double precision elsewhere:
-  `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, or compares
+  `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, a parameter of
+  a schema function declared of a lossy type (`f(t real)`: `f($1)`, `f(t => $1)`), or compares
   with a column the schema sources declare `real`, `double precision`, `char(n)`, `name`,
   `money` or `citext` (a domain or an array of one; any table's column of that name, the tenant
   column's own name excepted) — or, in a statement that may read PostgreSQL's catalogs, a
@@ -34,13 +39,18 @@ What pins a reference `R`:
   it, `CASE x WHEN $1`, a polymorphic call (`array_position(arr, $1)`), the same column of a
   set operation's other branch or of VALUES' other row, an alias, `AS q(x)`, a view's,
   CREATE TABLE AS's or a function's output, a composite's attribute, a renamed column, or a
-  cast to a domain, or a function call of unknown type: `score < $1`,
+  cast to a domain not known to be exact, or a function call of unknown type — not a call of
+  a function of the schema whose every definition takes and returns exact types, of a name
+  no built-in has (`f_text(t text) RETURNS text`; a name renamed, moved, made an aggregate or
+  created by DDL the schema reader cannot read is of unknown type): `score < $1`,
   `(SELECT r AS x FROM rates) q … q.x < $1`, `SELECT $1 UNION SELECT score`, since PostgreSQL
   types a parameter once for the whole statement) — or the tenant column of a pinned source. The clauses that filter `R`: the
   WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the
   preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL JOIN's ON filters neither
   side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
-  column outside an aggregate, one value in each group;
+  column outside an aggregate, one value in each group (under ROLLUP, CUBE or GROUPING SETS
+  PostgreSQL 15 computes every tenant's groups before a HAVING or an outer pin filters them:
+  `sum(1 / (n - 5))` fails on another tenant's row; only the block's own WHERE pins);
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
   V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
   empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` (every
@@ -111,7 +121,9 @@ What pins a reference `R`:
   a name in two schemas (the search path decides which one a query reads);
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
-  or a pinning value. A `VALUES` column holding the same pinning value in every row is that
+  or a pinning value — which may be NULL (not pinned for `IS NOT DISTINCT FROM`) when it is a
+  key of ROLLUP, CUBE or GROUPING SETS but no plain key of the GROUP BY (the row of a set
+  without it). A `VALUES` column holding the same pinning value in every row is that
   value, whatever its name: `(VALUES ($1, 'X-1')) v(t, e) JOIN leads l ON l.tenant_id = v.t`. Set operations match columns by position, never by name. The `RETURNING`
   rows of a pinned INSERT, UPDATE or DELETE inside a CTE are pinned; so is `excluded` of an
   upsert, and the conflicting row when the conflict target has the tenant column. A recursive

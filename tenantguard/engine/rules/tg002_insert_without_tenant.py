@@ -28,6 +28,9 @@ expression), not a name in two schemas. A tenant
 expression is no pinning value in a statement that calls `set_config` on its setting, or a
 function or view of the schema sources that may change it. The tenant column of a source NULL-extended by an outer join does not count
 (nor a `VALUES` column there): it may be NULL, a row of no tenant, as `VALUES (NULL, …)` writes.
+Nor does a key of ROLLUP, CUBE or GROUPING SETS (a tenant column, a parameter) unless it is a
+plain key of the GROUP BY, in every set: NULL in the rows of a set without it (`ROLLUP
+(tenant_id)` adds a total row whose tenant_id is NULL).
 With `shared_rows`, neither does the tenant column of a source read with its shared rows
 (`tenant_id = $1 OR tenant_id IS NULL`): a row of no tenant is public to every tenant.
 
@@ -63,7 +66,7 @@ from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import sql_name
 from tenantguard.engine.proof import identifier_name, set_branches
-from tenantguard.engine.proof.model import Source
+from tenantguard.engine.proof.model import Block, Source
 
 RULE = RuleInfo("TG002", "insert-without-tenant-value", Severity.ERROR)
 NEEDS = (exp.Insert, exp.Merge)  # the node kinds check() looks at
@@ -137,7 +140,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not branches or any(
             b is None
             or not builder.projection_pinned(b, column, index)
-            or _public(ctx, builder.projections.item_and_owner(b, column, index)[1])
+            or _public(ctx, b, column, index)
             for b in branches
         ):
             yield ctx.finding(
@@ -195,7 +198,7 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             if (
                 builder.written_value(action, value) is None
                 and builder.facts.values_pin(block, value, output=True) is None
-                and (owner is None or not owner.pinned or _public(ctx, owner))
+                and (owner is None or not owner.pinned or _public_source(ctx, owner))
             ):
                 yield ctx.finding(
                     RULE,
@@ -211,16 +214,28 @@ def _written(column: str, listed: str) -> str:
     return column if listed == column else f"{listed} ({column} is generated from it)"
 
 
-def _public(ctx: Context, owner: Source | None) -> bool:
-    """May a source's tenant column be NULL — NULL-extended by an outer join, or, with shared
-    rows, read with them? Copied, it writes rows of no tenant (which, with shared rows, every
-    tenant reads), as VALUES (NULL, …) would."""
+def _public(ctx: Context, block: Block, column: str, index: int | None) -> bool:
+    """May what `block` projects as the tenant column (at `index`) be NULL (see `_public_source`),
+    or the row of a grouping set without it (ROLLUP's total of every row, tenant_id NULL)?"""
+    builder = ctx.builder
+    assert builder is not None
+    item, owner = builder.projections.item_and_owner(block, column, index)
+    if item is not None and builder.projections.grouping_null(block, item):
+        return True
+    return _public_source(ctx, owner)
+
+
+def _public_source(ctx: Context, owner: Source | None) -> bool:
+    """May a source's tenant column be NULL — NULL-extended by an outer join, projected by a
+    grouping set without it, or, with shared rows, read with them? Copied, it writes rows of no
+    tenant (which, with shared rows, every tenant reads), as VALUES (NULL, …) would."""
     if owner is None:
         return False
     if ctx.policy.shared_rows and owner.maybe_null:
         return True
     builder = ctx.builder
     assert builder is not None
+    projections = builder.projections
     # through derived tables and CTEs that pass a tenant column through, down to its source
     stack: list[Source | None] = [owner]
     seen: set[int] = set()
@@ -232,9 +247,10 @@ def _public(ctx: Context, owner: Source | None) -> bool:
         if source.nullable:
             return True
         if source.passthrough and source.body:
-            _, index = builder.projections.branch_index(source)
+            _, index = projections.branch_index(source)
             for body in source.body:
-                stack.append(
-                    builder.projections.item_and_owner(body, ctx.policy.tenant_column, index)[1]
-                )
+                item, inner = projections.item_and_owner(body, ctx.policy.tenant_column, index)
+                if item is not None and projections.grouping_null(body, item):
+                    return True
+                stack.append(inner)
     return False

@@ -12,6 +12,12 @@ some path the reviewer never sees, and a value interpolated into the text instea
 parameter is also an injection risk. An f-string whose interpolations only insert placeholder
 names is still unresolvable: the tool cannot know what the names hold.
 
+Not reported: an f-string field surely an `int` (an int literal, `int(…)`, `len(…)`, `+ - *` of
+those; not an annotation, which Python does not enforce) where it stays one number token
+whatever its value — `LIMIT {int(n)}`, `OFFSET {page * size}` —, outside quotes and not joined
+to a name, a number or a minus (`-{n}` with n < 0 would start a `--` comment): the statement is
+checked with a number there.
+
 ## Example
 ```python
 await conn.fetch(f"SELECT * FROM patients WHERE tenant_id = $1 AND {column} = $2", t, v)
