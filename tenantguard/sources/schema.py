@@ -33,6 +33,7 @@ from tenantguard.engine.policy import (
     ForeignKey,
     FunctionPins,
     Policy,
+    clip_name,
     fold_name,
     names_in_text,
     sql_name,
@@ -2337,7 +2338,7 @@ def _flatten(nodes: Any) -> list[Any]:
 def _last_name(qualified: str) -> str:
     """The last part of a possibly schema-qualified name, folded like PostgreSQL folds it."""
     name = re.split(r"\s*\.\s*(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", qualified)[-1]
-    return name[1:-1].replace('""', '"') if name.startswith('"') else fold_name(name)
+    return clip_name(name[1:-1].replace('""', '"')) if name.startswith('"') else fold_name(name)
 
 
 _UNDO_MARKER = re.compile(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from tenantguard.engine.policy import fold_name
+from tenantguard.engine.policy import clip_name, fold_name
 
 __all__ = [
     "SetChains",
@@ -145,20 +145,21 @@ def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[ex
 
 
 def identifier_name(node: exp.Expression | str | None) -> str:
-    """A name as PostgreSQL sees it: folded to lower case (ASCII letters) unless quoted."""
+    """A name as PostgreSQL sees it: folded to lower case (ASCII letters) unless quoted, cut to
+    63 bytes (`clip_name`)."""
     if type(node) is exp.Identifier:
         args = node.args
         text = args["this"]
         if type(text) is not str:
             text = str(text)
-        return text if args.get("quoted") else fold_name(text)
+        return clip_name(text) if args.get("quoted") else fold_name(text)
     if node is None:
         return ""
     if isinstance(node, str):
         return fold_name(node)
     if isinstance(node, exp.Identifier):
         text = str(node.this)
-        return text if node.quoted else fold_name(text)
+        return clip_name(text) if node.quoted else fold_name(text)
     return identifier_name(node.args.get("this")) if isinstance(node, exp.Expression) else ""
 
 

@@ -160,7 +160,10 @@ What pins a reference `R`:
 Names are resolved as PostgreSQL resolves them: an ON sees only the two sides it joins; a
 derived table sees none of its siblings in FROM (a LATERAL one sees those before it); a CTE body
 sees nothing of the query that owns the WITH; an unqualified column belongs to the innermost
-level where some source has it; a column that cannot be told for sure pins nothing.
+level where some source has it; a column that cannot be told for sure pins nothing. Every
+name — of a table, alias, column, CTE or function, quoted or not — is its first 63 bytes, as
+PostgreSQL cuts it in DDL and queries alike: two aliases alike that far are one (the inner
+shadows the outer), and a table declared with a longer name is read by it.
 
 NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a subquery, and a join on a key
 other than the tenant column never pin. Nor does anything pin a table whose tenant column the

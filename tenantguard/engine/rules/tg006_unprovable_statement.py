@@ -67,7 +67,7 @@ from sqlglot.tokenizer_core import TokenType
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import fold_name
+from tenantguard.engine.policy import clip_name, fold_name
 from tenantguard.engine.proof import function_name, identifier_name
 from tenantguard.engine.sqltext import declared_query, normalize_placeholders, original_offset
 
@@ -332,7 +332,7 @@ def _spelled_calls(sql: str, names: frozenset[str]) -> list[tuple[str, int]]:
         if tokens[i + 1].token_type is not TokenType.L_PAREN or token.token_type in _NOT_NAMES:
             continue
         quoted = token.token_type is TokenType.IDENTIFIER
-        name = token.text if quoted else fold_name(token.text)
+        name = clip_name(token.text) if quoted else fold_name(token.text)
         if name not in names:
             continue
         before = i - 1  # skip the qualifiers: `INTO public.patients (…)`

@@ -1,0 +1,117 @@
+"""Round 13 attacks on the proof, on a schema unlike the earlier ones: tenant column
+`workspace_id uuid NOT NULL REFERENCES workspaces (id)`, tables keyed `(workspace_id, id)` whose
+ids repeat across workspaces, composite foreign keys, a view, SQL and PL/pgSQL functions.
+
+Each leak is shown on PostgreSQL 15 by the rows it returns: workspace A's request (`$1` = A)
+reads workspace B's rows (their text says VICTIM); each safe twin reads A's rows only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from tenantguard import Policy
+
+from .test_attack11_proof import _codes, _fetch
+from .test_schema import policy_for
+
+A = "00000000-0000-0000-0000-00000000000a"
+B = "00000000-0000-0000-0000-00000000000b"
+
+SCHEMA = """
+CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE currencies (code text PRIMARY KEY, name text);
+CREATE TABLE projects (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    name text, PRIMARY KEY (workspace_id, id));
+CREATE TABLE tasks (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    project_id int, parent_id int, title text, PRIMARY KEY (workspace_id, id),
+    FOREIGN KEY (workspace_id, project_id) REFERENCES projects (workspace_id, id),
+    FOREIGN KEY (workspace_id, parent_id) REFERENCES tasks (workspace_id, id));
+CREATE TABLE notes (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    task_id int, body text, PRIMARY KEY (workspace_id, id),
+    FOREIGN KEY (workspace_id, task_id) REFERENCES tasks (workspace_id, id));
+CREATE VIEW task_view AS SELECT t.workspace_id, t.id, t.title, p.name AS project
+    FROM tasks t JOIN projects p ON p.workspace_id = t.workspace_id AND p.id = t.project_id;
+CREATE FUNCTION tasks_in(ws uuid) RETURNS SETOF tasks LANGUAGE sql STABLE
+    AS $$ SELECT * FROM tasks WHERE workspace_id = ws $$;
+"""
+
+DATA = f"""
+INSERT INTO workspaces VALUES ('{A}', 'own'), ('{B}', 'VICTIM');
+INSERT INTO projects VALUES ('{A}', 1, 'own'), ('{B}', 1, 'VICTIM');
+INSERT INTO tasks VALUES ('{A}', 1, 1, NULL, 'own'), ('{B}', 1, 1, NULL, 'VICTIM');
+INSERT INTO notes VALUES ('{A}', 1, 1, 'own'), ('{B}', 1, 1, 'VICTIM');
+"""
+
+
+def _policy(tmp_path: Path, schema: str) -> Policy:
+    policy = policy_for(tmp_path, schema, tenant_column="workspace_id")
+    assert isinstance(policy, Policy)
+    return policy
+
+
+# ---------------------------------------------------------------- class 1: names longer than
+# 63 bytes. PostgreSQL cuts every identifier to NAMEDATALEN - 1 = 63 bytes (at a character's
+# end), in DDL as in queries. The schema reader (pglast, PostgreSQL's own scanner) kept the cut
+# name of a tenant table declared with a longer one; the proof (sqlglot) kept the whole name, so
+# the table, read by the very name its CREATE TABLE gave, was an unknown relation: no pin needed.
+# Two aliases alike in their first 63 bytes are one alias, the inner one shadowing the outer:
+# a chain "to the outer row" compared the inner row with itself.
+LONG = "workspace_integration_webhook_delivery_attempt_payload_snapshots_archive"  # 72
+ALIAS = "an_alias_longer_than_the_sixty_three_bytes_postgresql_keeps_of_"  # 63
+# a name whose 63rd byte falls inside a two-byte letter: PostgreSQL cuts before it
+WIDE = "é" * 40  # 80 bytes: 31 letters kept (62 bytes)
+LONG_SCHEMA = (
+    SCHEMA + f"CREATE TABLE {LONG} (workspace_id uuid NOT NULL REFERENCES workspaces (id),\n"
+    "    id int NOT NULL, payload text, PRIMARY KEY (workspace_id, id));\n"
+    + f'CREATE TABLE "{WIDE}" (workspace_id uuid NOT NULL REFERENCES workspaces (id),\n'
+    "    id int NOT NULL, payload text, PRIMARY KEY (workspace_id, id));\n"
+)
+LONG_DATA = (
+    DATA
+    + f"INSERT INTO {LONG} VALUES ('{A}', 1, 'own'), ('{B}', 1, 'VICTIM');\n"
+    + f"INSERT INTO \"{WIDE}\" VALUES ('{A}', 1, 'own'), ('{B}', 1, 'VICTIM');\n"
+)
+LONG_LEAKS = [
+    f"SELECT payload FROM {LONG}",
+    f"SELECT payload FROM {LONG[:63]}_and_more",
+    f'SELECT payload FROM public."{LONG}" WHERE id = 1',
+    f'SELECT payload FROM "{WIDE}"',
+    f'SELECT payload FROM "{"é" * 31}ü_and_more"',
+    # the inner alias shadows the outer one: the inner row is compared with itself
+    f"SELECT (SELECT string_agg({ALIAS}_in.title, ',') FROM tasks AS {ALIAS}_in "
+    f"WHERE {ALIAS}_in.workspace_id = {ALIAS}_out.workspace_id) "
+    f"FROM projects AS {ALIAS}_out WHERE {ALIAS}_out.workspace_id = $1",
+]
+LONG_SAFE = [
+    f"SELECT payload FROM {LONG} WHERE workspace_id = $1",
+    f"SELECT payload FROM {LONG[:63]}_and_more x WHERE x.workspace_id = $1",
+    f'SELECT payload FROM "{WIDE}" WHERE workspace_id = $1',
+    f'SELECT w.payload FROM "{"é" * 31}ü_and_more" w WHERE w.workspace_id = $1',
+    f"SELECT (SELECT string_agg(i.title, ',') FROM tasks AS i "
+    f"WHERE i.workspace_id = {ALIAS}_out.workspace_id) "
+    f"FROM projects AS {ALIAS}_out WHERE {ALIAS}_out.workspace_id = $1",
+]
+
+
+def test_names_are_cut_to_63_bytes_as_postgresql_cuts_them(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, LONG_SCHEMA)
+    for sql in LONG_LEAKS:
+        assert "TG001" in _codes(sql, policy), sql
+    for sql in LONG_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_the_long_names_read_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(LONG_SCHEMA + LONG_DATA)
+        for sql in LONG_LEAKS:
+            args = (A,) if "$1" in sql else ()
+            assert "VICTIM" in " ".join(await _fetch(conn, sql, *args)), sql
+        for sql in LONG_SAFE:
+            assert await _fetch(conn, sql, A) in (["own"], ["own,own"]), sql
+    finally:
+        await conn.close()
