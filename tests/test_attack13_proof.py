@@ -8,13 +8,16 @@ reads workspace B's rows (their text says VICTIM); each safe twin reads A's rows
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard import Policy
 
 from .test_attack11_proof import _codes, _fetch
+from .test_attack12_proof import _check
 from .test_schema import policy_for
 
 A = "00000000-0000-0000-0000-00000000000a"
@@ -113,5 +116,93 @@ async def test_the_long_names_read_workspace_b_on_the_server(database: str) -> N
             assert "VICTIM" in " ".join(await _fetch(conn, sql, *args)), sql
         for sql in LONG_SAFE:
             assert await _fetch(conn, sql, A) in (["own"], ["own,own"]), sql
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- class 2: what `=` and `::`
+# mean, decided by the schema. The proof reads `=` (and the `<=`/`>=` of BETWEEN, the `<@`/`@>`
+# of one-element arrays) as PostgreSQL's own, and `::` as its own casts. An operator the schema
+# defines is chosen wherever its operand types match better than pg_catalog's — always for
+# types pg_catalog does not compare (`uuid = text`): `workspace_id = $1::text`, the tenant
+# setting without a cast, a parameter typed text elsewhere in the statement, a function's text
+# parameter. A cast the schema defines (`CREATE CAST (text AS uuid) … AS IMPLICIT`, or one for
+# the I/O conversion `uuid::text`) decides what those compare. Each pin below matched workspace
+# B's rows; the statements passed with no finding.
+SHORT_IDS = """
+CREATE FUNCTION uuid_matches_text(uuid, text) RETURNS boolean LANGUAGE sql IMMUTABLE
+    AS $$ SELECT left($1::text, 8) = left($2, 8) $$;
+CREATE OPERATOR = (LEFTARG = uuid, RIGHTARG = text, FUNCTION = uuid_matches_text);
+CREATE FUNCTION tasks_of(ws text) RETURNS SETOF tasks LANGUAGE sql STABLE
+    AS $$ SELECT * FROM tasks WHERE workspace_id = ws $$;
+"""
+SHORT_TEXT = """
+CREATE FUNCTION short_text(uuid) RETURNS text LANGUAGE sql IMMUTABLE
+    AS $$ SELECT left(uuid_out($1)::text, 8) $$;
+CREATE CAST (uuid AS text) WITH FUNCTION short_text(uuid);
+"""
+OPERATOR_LEAKS = [
+    "SELECT title FROM tasks t WHERE t.workspace_id = $1::text",
+    "SELECT title FROM tasks t WHERE $1::text IS NOT NULL AND t.workspace_id = $1",
+    "SELECT title FROM tasks t WHERE t.workspace_id IN ($1::text)",
+    "SELECT title FROM tasks_of($1)",
+]
+# a chain through the cast: B's tasks and A's project share their first 8 letters
+CAST_LEAKS = [
+    "SELECT t.title FROM projects p JOIN tasks t ON t.workspace_id::text = p.workspace_id::text "
+    "WHERE p.workspace_id = $1"
+]
+
+
+def test_a_schema_that_defines_equality_or_casts_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_column = "workspace_id"\nschema_paths = ["schema"]\n', encoding="utf-8"
+    )
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "schema/0001.sql").write_text(SCHEMA, encoding="utf-8")
+    (tmp_path / "app/q.sql").write_text(
+        "".join(f"{sql};\n" for sql in OPERATOR_LEAKS), encoding="utf-8"
+    )
+    # PostgreSQL's own: no finding
+    assert _check(tmp_path, monkeypatch, capsys, "app") == []
+    (tmp_path / "schema/0002.sql").write_text(
+        SHORT_IDS + SHORT_TEXT + "CREATE OPERATOR public.>= (LEFTARG = uuid, RIGHTARG = text, "
+        "FUNCTION = uuid_matches_text);\n"
+        # operators the proof does not read as a pin: no finding
+        + "CREATE OPERATOR === (LEFTARG = uuid, RIGHTARG = text, FUNCTION = uuid_matches_text);\n"
+        + "CREATE OPERATOR < (LEFTARG = uuid, RIGHTARG = text, FUNCTION = uuid_matches_text);\n",
+        encoding="utf-8",
+    )
+    found = _check(tmp_path, monkeypatch, capsys, "app")
+    assert found == [
+        ("schema/0002.sql", 4, "TG006"),
+        ("schema/0002.sql", 10, "TG006"),
+        ("schema/0002.sql", 11, "TG006"),
+    ], found
+    # acknowledged for that file: the pins are the user's word
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_column = "workspace_id"\nschema_paths = ["schema"]\n'
+        'per_file_ignores = {"schema/0002.sql" = ["TG006"]}\n',
+        encoding="utf-8",
+    )
+    assert _check(tmp_path, monkeypatch, capsys, "app") == []
+
+
+async def test_the_schema_operator_and_cast_read_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        for sql in OPERATOR_LEAKS + CAST_LEAKS:  # PostgreSQL's own: refused or one workspace
+            with contextlib.suppress(asyncpg.UndefinedFunctionError):
+                assert await _fetch(conn, sql, A) == ["own"], sql
+        await conn.execute(SHORT_IDS)
+        for sql in OPERATOR_LEAKS:
+            assert await _fetch(conn, sql, A) == ["VICTIM", "own"], sql
+        await conn.execute(SHORT_TEXT)
+        for sql in CAST_LEAKS:
+            assert await _fetch(conn, sql, A) == ["VICTIM", "own"], sql
     finally:
         await conn.close()

@@ -1053,10 +1053,29 @@ class SchemaInfo:
 
     def _define(self, node: Any, text: str, path: str) -> None:
         """CREATE COLLATION: nondeterministic unless `deterministic` is plainly true (or it
-        copies a deterministic one)."""
+        copies a deterministic one). CREATE OPERATOR of a comparison the proof reads as a pin:
+        an error at the statement (`_own_comparison`)."""
         from pglast.enums import ObjectType
 
         names = list(_strings(node.defnames))
+        if _enum(node.kind) == ObjectType.OBJECT_OPERATOR and names and names[-1] in _PINNING:
+            types = {
+                str(o.defname).lower(): _type_key(o.arg)
+                for o in node.definition or ()
+                if str(o.defname).lower() in ("leftarg", "rightarg")
+                and type(o.arg).__name__ == "TypeName"
+            }
+            self._own_comparison(
+                text,
+                f"CREATE OPERATOR {names[-1]} ({types.get('leftarg', 'NONE')}, "
+                f"{types.get('rightarg', 'NONE')}): the proof reads `{names[-1]}` as "
+                "PostgreSQL's own, and the schema's is chosen where its operand types match "
+                "better (always for types pg_catalog does not compare, `uuid = text`): "
+                "`tenant_id = $1::text`, the tenant setting without a cast, a parameter "
+                "typed text elsewhere in the statement, a function's text parameter may then "
+                "match other tenants' rows",
+            )
+            return
         if _enum(node.kind) != ObjectType.OBJECT_COLLATION or not names:
             return
         loose = False
@@ -1070,6 +1089,32 @@ class SchemaInfo:
                 loose = str(value).lower() not in ("true", "on", "1")
         if loose:
             self.loose_collations.add(names[-1])
+
+    def _cast(self, node: Any, text: str, path: str) -> None:
+        """CREATE CAST: an error at the statement (`_own_comparison`)."""
+        source, target = _type_key(node.sourcetype), _type_key(node.targettype)
+        self._own_comparison(
+            text,
+            f"CREATE CAST ({source} AS {target}): the proof reads `::` and the conversions of "
+            "a comparison as PostgreSQL's own; this one decides what `tenant_id::text = "
+            "x.tenant_id::text` or, implicit, `tenant_id = $1::text` compares, which may then "
+            "match other tenants' rows",
+        )
+
+    def _own_comparison(self, text: str, message: str) -> None:
+        """An operator or cast of the schema that changes what a pin compares: the proof
+        assumes PostgreSQL's own and cannot tell where this one is chosen (it reads no types),
+        so the statement is an error, reported whatever is checked (TG006 at the statement),
+        to be removed or acknowledged (per_file_ignores, a baseline)."""
+        where, line, column = self._at
+        help = (
+            "compare through a function named for what it does (the proof reads none as a "
+            "pin); once no pin can reach it, leave TG006 out for this file (per_file_ignores) "
+            "or record it in a baseline"
+        )
+        self.problems.append(
+            SchemaProblem(where, line, column, f"{message}\n{help}", text, parsed=True)
+        )
 
     def _copy_defaults(self, source: str, table: str) -> None:
         """A parent's (or a LIKE source's) column defaults, taken by a new table."""
@@ -2047,6 +2092,7 @@ _HANDLERS = {
     "CreateSchemaStmt": SchemaInfo._schema,
     "CreateDomainStmt": SchemaInfo._domain,
     "DefineStmt": SchemaInfo._define,
+    "CreateCastStmt": SchemaInfo._cast,
     "AlterDomainStmt": SchemaInfo._alter_domain,
     "TruncateStmt": SchemaInfo._truncate,
 }
@@ -2569,6 +2615,9 @@ def _constants(tree: Any) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+# the operators a pin is spelled with: `=` (also of IN, ANY, IS NOT DISTINCT FROM), BETWEEN's `<=`
+# and `>=`, the containment of one-element arrays
+_PINNING = frozenset({"=", "<=", ">=", "<@", "@>"})
 _DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 
 

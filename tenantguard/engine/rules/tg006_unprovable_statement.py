@@ -36,6 +36,16 @@ name (`"Now"()` read as `now()`, `"Upper"(1)` as `upper(1)`): PostgreSQL calls t
 function, the proof would see the built-in. Calls are found on the statement's tokens, for the
 names the schema sources create as functions.
 
+So is, in the schema sources, an operator they define for a comparison the proof reads as a
+pin (`CREATE OPERATOR =`, `<=`, `>=`, `<@`, `@>`, in any schema) and a cast they define
+(`CREATE CAST`): the proof reads `=` and `::` as PostgreSQL's own and cannot tell where the
+schema's is chosen — `CREATE OPERATOR = (LEFTARG = uuid, RIGHTARG = text, …)` decides
+`workspace_id = $1::text`, `workspace_id = current_setting('app.tenant_id')`, a parameter typed
+text elsewhere in the statement and a function's text parameter; `CREATE CAST (uuid AS text)`
+decides `a.workspace_id::text = b.workspace_id::text`. Reported at the schema statement
+whatever is checked; once no pin can reach it, leave TG006 out for that file
+(`per_file_ignores`) or record the finding in a baseline.
+
 ## Why is this bad?
 What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
 that names no tenant table is reported as a warning (it cannot touch tenant rows, but it will not
