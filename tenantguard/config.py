@@ -380,7 +380,9 @@ def build_policy(
     except ValueError as error:
         raise ConfigError(str(error)) from error
     if schema is not None and (schema.views or schema.functions):
-        found = tenant_relations(schema.views, schema.functions, policy, schema.materialized)
+        found = tenant_relations(
+            schema.views, schema.functions, policy, schema.materialized, schema.stale_views
+        )
         policy = policy.replace(
             tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
             table_columns=_quoted(

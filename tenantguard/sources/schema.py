@@ -237,6 +237,10 @@ class SchemaInfo:
     # the materialized views among the views: their rows are their query's when last refreshed,
     # under the tenant setting of the session that refreshed them
     materialized: set[str] = field(default_factory=set)
+    # views made before a column of a relation they read was renamed: PostgreSQL binds a view
+    # to the columns it read when it was made (by number), so the view reads the renamed column
+    # under its old name, which the view's text now gives another column (or none)
+    stale_views: set[str] = field(default_factory=set)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -352,6 +356,7 @@ class SchemaInfo:
             "write_rules": [[r.name, r.relation, r.event, r.actions] for r in self.write_rules],
             "filled": {n: [v.query, v.columns] for n, v in self.filled.items()},
             "materialized": sorted(self.materialized),
+            "stale_views": sorted(self.stale_views),
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
         }
 
@@ -459,6 +464,7 @@ class SchemaInfo:
                 for n, (query, columns) in data["filled"].items()
             },
             materialized=set(texts(data["materialized"])),
+            stale_views=set(texts(data["stale_views"])),
             copies={
                 str(t): {str(c): str(r) for c, r in g.items()} for t, g in data["copies"].items()
             },
@@ -1536,6 +1542,7 @@ class SchemaInfo:
         new = str(node.newname)
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
+            self._rebind_views(old, new, node.relation.schemaname)
             if self._defined(_Renamed(new, node.relation.schemaname)):
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
@@ -1608,6 +1615,7 @@ class SchemaInfo:
                 self._rename_column(table, str(node.subname), new)
         elif kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW) and node.relation:
             old = _relname(node.relation)
+            self._rebind_views(old, new, node.relation.schemaname)
             if old in self.views:
                 view = self.views[old]
                 moved = None
@@ -1619,6 +1627,8 @@ class SchemaInfo:
                 self._add_view(_Renamed(new, node.relation.schemaname), view)
                 if old in self.materialized:
                     self.materialized.add(new)
+                if old in self.stale_views:
+                    self.stale_views.add(new)  # the old name stays marked too: fail closed
                 if moved is not None and not self._shared(_Renamed(new, node.relation.schemaname)):
                     self.defaults[new] = moved  # the view's defaults go with it
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
@@ -1645,6 +1655,24 @@ class SchemaInfo:
             for one in named:
                 if one.relation == relation and one.name == node.subname:
                     one.name = new
+
+    def _rebind_views(self, old: str, new: str, schema: str | None) -> None:
+        """`ALTER TABLE|VIEW old RENAME TO new`: a view reading `old` is bound to that relation,
+        not to its name — it reads `new` from now on. Its query is rewritten so; one that
+        names a CTE `old` too (which of its `old`s is which is not told here) is stale."""
+        from pglast.stream import RawStream
+
+        for name, view in list(self.views.items()):
+            tree = _parsed(view.query)
+            if old not in _relations_read(tree):
+                continue
+            if old in _cte_names(tree):
+                self.stale_views.add(name)
+                continue
+            for relation in _range_vars(tree):
+                if relation.relname == old and relation.schemaname in (None, schema or "public"):
+                    relation.relname = new
+            self.views[name] = ViewInfo(RawStream()(tree), view.columns)
 
     def _rename_function(self, target: Any, new: str) -> None:
         """`ALTER FUNCTION f(…) RENAME TO g`: the body moves to `g` (beside any `g` already
@@ -1683,6 +1711,9 @@ class SchemaInfo:
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
+        for name, view in self.views.items():
+            if name not in self.stale_views and table in _relations_read(_parsed(view.query)):
+                self.stale_views.add(name)
         self._drop_traits(table, old)  # children rename theirs too: forgotten, not followed
         self._drop_traits(table, new)
         self._forget_copies(table, old, new)
@@ -1797,6 +1828,7 @@ class SchemaInfo:
             if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
                 self.views.pop(name, None)
                 self.materialized.discard(name)
+                self.stale_views.discard(name)
                 self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
             elif kind == ObjectType.OBJECT_TABLE:
                 self.columns.pop(name, None)
@@ -1817,6 +1849,8 @@ class SchemaInfo:
         from pglast.stream import RawStream
 
         aliases = list(_strings(node.aliases)) or None
+        if not self._shared(node.view):
+            self.stale_views.discard(_relname(node.view))  # bound to the names of now
         self._add_view(node.view, ViewInfo(RawStream()(node.query), aliases))
         self._lossy_outputs(node.query, aliases)
 
@@ -2320,6 +2354,48 @@ def _relations_read(node: Any) -> set[str]:
     return names
 
 
+def _parsed(query: str) -> Any:
+    """A view's query (as the reader printed it) as pglast's tree."""
+    import pglast
+
+    return pglast.parse_sql(query)[0].stmt
+
+
+def _range_vars(node: Any) -> list[Any]:
+    """Every relation a tree names (RangeVar), at any depth."""
+    from pglast.ast import Node
+
+    found = []
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+        elif isinstance(current, Node):
+            if type(current).__name__ == "RangeVar":
+                found.append(current)
+                continue
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+    return found
+
+
+def _cte_names(node: Any) -> set[str]:
+    """The names of the CTEs a tree defines, at any depth."""
+    from pglast.ast import Node
+
+    names: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+        elif isinstance(current, Node):
+            if type(current).__name__ == "CommonTableExpr":
+                names.add(str(getattr(current, "ctename", "")))
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+    return names
+
+
 def _output_name(target: Any) -> str | None:
     """The name PostgreSQL gives a select list item: its alias, a column's or a call's name."""
     if target.name:
@@ -2644,6 +2720,7 @@ def tenant_relations(
     functions: Mapping[str, FunctionInfo],
     policy: Policy,
     materialized: Iterable[str] = (),
+    stale: Iterable[str] = (),
 ) -> Relations:
     """Sorts the views and functions of the schema for the proof, to a fixed point (a view of
     a view is read under what the first one turned out to be).
@@ -2672,6 +2749,9 @@ def tenant_relations(
     known_columns.update(c for f in functions.values() for c in f.columns or ())
     base = len(policy.tenant_expressions)
     stored = set(materialized)
+    # views bound to a column renamed since: read without the tenant setting (a filter inside
+    # may be on the old column), and never pinned from outside
+    bound = set(stale)
     found = Relations()
     changed = True
     while changed:
@@ -2685,10 +2765,12 @@ def tenant_relations(
         for name, view in views.items():
             # a materialized view's rows are its query's under the setting it was refreshed
             # with: the tenant expression pins nothing there
-            reading = once if name in stored else current
+            reading = once if name in stored or name in bound else current
             if _collides(name, found, policy):  # a table of this name in another schema
                 found.tenant[name] = None  # read as both: the table's columns stay
                 reason = _view_verdict(view, reading, policy.tenant_column)
+                if reason == "" and name in bound:
+                    reason = STALE_VIEW
                 if reason:
                     found.unpinnable[name] = reason
                 changed = True
@@ -2697,6 +2779,8 @@ def tenant_relations(
             reason = _view_verdict(view, reading, policy.tenant_column)
             if reason is None:
                 continue
+            if reason == "" and name in bound:
+                reason = STALE_VIEW
             changed = True
             found.tenant[name] = _view_columns(view)
             if reason:
@@ -2828,6 +2912,13 @@ def _decided(name: str, found: Relations, policy: Policy) -> bool:
         or name in policy.tenant_tables
         or name in policy.global_tables
     )
+
+
+STALE_VIEW = (
+    "a column of a table it reads was renamed after it was made, and PostgreSQL keeps the view "
+    "on that column under the name it had (its text now names another column, or none): "
+    "make it again (CREATE OR REPLACE VIEW) after the rename"
+)
 
 
 def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:

@@ -137,8 +137,12 @@ What pins a reference `R`:
   `OUT` columns, and `RETURNS SETOF` a table — its columns in order, parents' first, as renamed
   since; where the schema files do not show that order, nothing pins it — a `*` so matched pins
   nothing unless it reads that same table) must be the tenant column of the rows it reads,
-  passed through row by row. A view or function named
-  like a tenant table of another schema is read as both (the search path decides which one a
+  passed through row by row. A view reads what PostgreSQL bound it to when it was made:
+  after `ALTER TABLE|VIEW r RENAME TO s` its query reads `s`; after a column of a table it
+  reads is renamed, it reads that column under its old name (the text names another column,
+  or none), so such a view is never pinned from outside nor by the tenant setting inside it —
+  it is safe only if it reads no tenant rows at all — until it is made again. A view or
+  function named like a tenant table of another schema is read as both (the search path decides which one a
   name reads): it must be pinnable as each. A table a query filled when the schema made it
   (`CREATE TABLE … AS`, `SELECT … INTO`, with data, not emptied since) holds that query's rows
   and is held to the same conditions — the tenant setting pinning nothing there, as the query
