@@ -305,3 +305,72 @@ def test_stale_views_are_kept_in_the_schema_cache() -> None:
     # made again after the rename: bound to the names of now
     schema.add_sql("CREATE OR REPLACE VIEW doc_view AS SELECT workspace_id, id, body FROM docs;")
     assert "doc_view" not in schema.stale_views
+
+
+# … and so is a SQL function whose body has the standard's form (`RETURN …`, `BEGIN ATOMIC …
+# END`): PostgreSQL binds it when it is made, as a view. `my_docs()` (pinned by the tenant
+# setting), `docs_of($1)` (pinned by its parameter) and `staged()` (a global table, renamed and
+# given the tenant column) returned workspace B's documents; the same bodies written `AS $$…$$`
+# look their names up at each call, and read what the schema's text says.
+BOUND = """
+CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE docs (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    body text, PRIMARY KEY (workspace_id, id));
+CREATE TABLE staging (id int PRIMARY KEY, body text);
+CREATE FUNCTION my_docs() RETURNS SETOF text LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT body FROM docs WHERE workspace_id = current_setting('app.tenant_id')::uuid;
+END;
+CREATE FUNCTION docs_of(ws uuid) RETURNS text LANGUAGE sql STABLE
+    RETURN (SELECT string_agg(body, ',') FROM docs WHERE workspace_id = ws);
+CREATE FUNCTION staged() RETURNS SETOF text LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT body FROM staging;
+END;
+CREATE FUNCTION late_docs() RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT body FROM docs WHERE workspace_id = current_setting('app.tenant_id')::uuid $$;
+CREATE FUNCTION late_staged() RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT body FROM staging $$;
+CREATE FUNCTION counted() RETURNS bigint LANGUAGE sql STABLE
+    RETURN (SELECT count(*) FROM workspaces);
+ALTER TABLE docs RENAME COLUMN workspace_id TO legacy_workspace_id;
+ALTER TABLE docs ADD COLUMN workspace_id uuid REFERENCES workspaces (id);
+ALTER TABLE workspaces RENAME COLUMN name TO title;
+ALTER TABLE staging RENAME TO shared_docs;
+ALTER TABLE shared_docs ADD COLUMN workspace_id uuid REFERENCES workspaces (id);
+CREATE TABLE staging (id int PRIMARY KEY, body text);
+"""
+BOUND_DATA = STALE_DATA + "INSERT INTO staging VALUES (1, 'global');\n"
+BOUND_LEAKS = [
+    "SELECT * FROM my_docs()",
+    "SELECT docs_of($1)",
+    "SELECT * FROM staged()",
+]
+BOUND_SAFE = [
+    "SELECT * FROM late_docs()",
+    "SELECT * FROM late_staged()",
+    "SELECT counted()::text",  # bound to a table of no tenant: nothing to pin
+]
+
+
+def test_functions_bound_when_made_read_what_they_were_bound_to(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, BOUND)
+    for sql in BOUND_LEAKS:
+        assert {"TG001", "TG006"} & set(_codes(sql, policy)), sql
+    for sql in BOUND_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_the_bound_functions_read_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(BOUND + BOUND_DATA)
+        await conn.execute(f"SET app.tenant_id = '{A}'")
+        for sql in BOUND_LEAKS:
+            rows = await _fetch(conn, sql, *((A,) if "$1" in sql else ()))
+            assert "VICTIM" in rows, (sql, rows)
+        for sql in BOUND_SAFE:
+            rows = await _fetch(conn, sql)
+            assert "VICTIM" not in rows, (sql, rows)
+    finally:
+        await conn.close()

@@ -241,6 +241,9 @@ class SchemaInfo:
     # to the columns it read when it was made (by number), so the view reads the renamed column
     # under its old name, which the view's text now gives another column (or none)
     stale_views: set[str] = field(default_factory=set)
+    # SQL functions with a body of the standard's form (`RETURN …`, `BEGIN ATOMIC … END`):
+    # bound like a view when made (a late-bound `AS $$…$$` body looks its names up per call)
+    bound_functions: set[str] = field(default_factory=set)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -357,6 +360,7 @@ class SchemaInfo:
             "filled": {n: [v.query, v.columns] for n, v in self.filled.items()},
             "materialized": sorted(self.materialized),
             "stale_views": sorted(self.stale_views),
+            "bound_functions": sorted(self.bound_functions),
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
         }
 
@@ -465,6 +469,7 @@ class SchemaInfo:
             },
             materialized=set(texts(data["materialized"])),
             stale_views=set(texts(data["stale_views"])),
+            bound_functions=set(texts(data["bound_functions"])),
             copies={
                 str(t): {str(c): str(r) for c, r in g.items()} for t, g in data["copies"].items()
             },
@@ -1663,7 +1668,11 @@ class SchemaInfo:
         from pglast.stream import RawStream
 
         for name, view in list(self.views.items()):
-            tree = _parsed(view.query)
+            trees = _body_trees([view.query])
+            if trees is None:
+                self.stale_views.add(name)  # fail closed
+                continue
+            tree = trees[0]
             if old not in _relations_read(tree):
                 continue
             if old in _cte_names(tree):
@@ -1673,6 +1682,42 @@ class SchemaInfo:
                 if relation.relname == old and relation.schemaname in (None, schema or "public"):
                     relation.relname = new
             self.views[name] = ViewInfo(RawStream()(tree), view.columns)
+        for name in self.bound_functions:
+            info = self.functions.get(name)
+            if info is None:
+                continue
+            trees = _body_trees(info.body)
+            if trees is None:
+                if any(old in s for s in info.body):
+                    self._unbind(name)
+                continue
+            if not any(old in _relations_read(tree) for tree in trees):
+                continue
+            if info.overloads or any(old in _cte_names(tree) for tree in trees):
+                self._unbind(name)  # which body, or which `old`, is not told apart
+                continue
+            for tree in trees:
+                for relation in _range_vars(tree):
+                    if relation.relname == old and relation.schemaname in (
+                        None,
+                        schema or "public",
+                    ):
+                        relation.relname = new
+            body = [
+                ("RETURN " + RawStream()(tree)[len("SELECT ") :])
+                if s.startswith("RETURN")
+                else RawStream()(tree)
+                for s, tree in zip(info.body, trees, strict=True)
+            ]
+            self.functions[name] = replace(info, body=body)
+
+    def _unbind(self, function: str) -> None:
+        """A function bound to a column renamed since (or to relations not told apart): its
+        body is read as text that cannot be read (naming a tenant table hands out every
+        tenant's rows; no parameter pins it)."""
+        info = self.functions[function]
+        opaque = " ".join([info.opaque, *info.body]).strip()
+        self.functions[function] = replace(info, body=[], opaque=opaque)
 
     def _rename_function(self, target: Any, new: str) -> None:
         """`ALTER FUNCTION f(…) RENAME TO g`: the body moves to `g` (beside any `g` already
@@ -1705,6 +1750,8 @@ class SchemaInfo:
             self.row_returns.setdefault(new, set()).update(self.row_returns[old])
         if old in self.declared_outputs:
             self.declared_outputs.add(new)
+        if old in self.bound_functions:
+            self.bound_functions.add(new)
         # several bodies under `f` were one unreadable body: the one moved is not told apart
         self.functions[new] = (
             info if len(landed) == 1 else namesake_functions(self.functions.get(new), info)
@@ -1712,8 +1759,16 @@ class SchemaInfo:
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
         for name, view in self.views.items():
-            if name not in self.stale_views and table in _relations_read(_parsed(view.query)):
+            trees = _body_trees([view.query])
+            if trees is None or table in _relations_read(trees[0]):
                 self.stale_views.add(name)
+        for name in self.bound_functions:
+            info = self.functions.get(name)
+            if info is None:
+                continue
+            trees = _body_trees(info.body)
+            if trees is None or any(table in _relations_read(tree) for tree in trees):
+                self._unbind(name)
         self._drop_traits(table, old)  # children rename theirs too: forgotten, not followed
         self._drop_traits(table, new)
         self._forget_copies(table, old, new)
@@ -1793,6 +1848,7 @@ class SchemaInfo:
                         self.signatures.pop(name, None)
                         self.row_returns.pop(name, None)
                         self.declared_outputs.discard(name)
+                        self.bound_functions.discard(name)
                 continue
             names = list(_strings(target)) if isinstance(target, tuple) else []
             if not names:
@@ -2065,6 +2121,10 @@ class SchemaInfo:
         )
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
+        if node.sql_body is not None:
+            self.bound_functions.add(name)
+        elif len(seen) == 1:
+            self.bound_functions.discard(name)
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
             info = namesake_functions(self.functions.get(name), info)
         self.functions[name] = info
@@ -2359,6 +2419,23 @@ def _parsed(query: str) -> Any:
     import pglast
 
     return pglast.parse_sql(query)[0].stmt
+
+
+def _body_trees(body: list[str]) -> list[Any] | None:
+    """A view's query or a bound function's statements as pglast's trees (`RETURN x` as
+    `SELECT x`); None when one does not parse so."""
+    from pglast.parser import ParseError
+
+    trees = []
+    for statement in body:
+        text = (
+            "SELECT " + statement[len("RETURN") :] if statement.startswith("RETURN") else statement
+        )
+        try:
+            trees.append(_parsed(text))
+        except (ParseError, IndexError):
+            return None
+    return trees
 
 
 def _range_vars(node: Any) -> list[Any]:

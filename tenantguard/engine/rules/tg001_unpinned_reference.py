@@ -141,7 +141,11 @@ What pins a reference `R`:
   after `ALTER TABLE|VIEW r RENAME TO s` its query reads `s`; after a column of a table it
   reads is renamed, it reads that column under its old name (the text names another column,
   or none), so such a view is never pinned from outside nor by the tenant setting inside it —
-  it is safe only if it reads no tenant rows at all — until it is made again. A view or
+  it is safe only if it reads no tenant rows at all — until it is made again. So is a SQL
+  function whose body has the standard's form (`RETURN …`, `BEGIN ATOMIC … END`): bound when
+  made, it reads a renamed relation under its new name, and after a rename of a column it
+  reads its body is out of the proof's sight (one written `AS $$…$$` looks its names up at
+  each call, as the schema's text says). A view or
   function named like a tenant table of another schema is read as both (the search path decides which one a
   name reads): it must be pinnable as each. A table a query filled when the schema made it
   (`CREATE TABLE … AS`, `SELECT … INTO`, with data, not emptied since) holds that query's rows
