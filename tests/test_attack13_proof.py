@@ -374,3 +374,48 @@ async def test_the_bound_functions_read_workspace_b_on_the_server(database: str)
             assert "VICTIM" not in rows, (sql, rows)
     finally:
         await conn.close()
+
+
+# … and the functions they call: `ALTER FUNCTION doc_rows() RENAME TO all_doc_rows` and a new,
+# pinned doc_rows() left the view and the bound function calling all_doc_rows (every
+# workspace's documents), while the proof read the new one.
+CALLS = """
+CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE docs (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    body text, PRIMARY KEY (workspace_id, id));
+CREATE FUNCTION doc_rows() RETURNS SETOF docs LANGUAGE sql STABLE AS $$ SELECT * FROM docs $$;
+CREATE VIEW my_doc_view AS SELECT body FROM doc_rows();
+CREATE FUNCTION my_doc_fn() RETURNS SETOF text LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT body FROM public.doc_rows();
+END;
+CREATE FUNCTION late_doc_fn() RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT body FROM doc_rows() $$;
+ALTER FUNCTION doc_rows() RENAME TO all_doc_rows;
+CREATE FUNCTION doc_rows() RETURNS SETOF docs LANGUAGE sql STABLE
+    AS $$ SELECT * FROM docs WHERE workspace_id = current_setting('app.tenant_id')::uuid $$;
+"""
+CALL_LEAKS = ["SELECT body FROM my_doc_view", "SELECT * FROM my_doc_fn()"]
+CALL_SAFE = ["SELECT * FROM late_doc_fn()", "SELECT body FROM doc_rows()"]
+
+
+def test_views_call_the_function_they_were_bound_to(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, CALLS)
+    for sql in CALL_LEAKS:
+        assert "TG001" in _codes(sql, policy), sql
+    for sql in CALL_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_the_renamed_function_reads_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(CALLS + DATA.split("INSERT INTO projects")[0])
+        await conn.execute(f"INSERT INTO docs VALUES ('{A}', 1, 'own'), ('{B}', 1, 'VICTIM')")
+        await conn.execute(f"SET app.tenant_id = '{A}'")
+        for sql in CALL_LEAKS:
+            assert await _fetch(conn, sql) == ["VICTIM", "own"], sql
+        for sql in CALL_SAFE:
+            assert await _fetch(conn, sql) == ["own"], sql
+    finally:
+        await conn.close()

@@ -1703,13 +1703,40 @@ class SchemaInfo:
                         schema or "public",
                     ):
                         relation.relname = new
-            body = [
-                ("RETURN " + RawStream()(tree)[len("SELECT ") :])
-                if s.startswith("RETURN")
-                else RawStream()(tree)
-                for s, tree in zip(info.body, trees, strict=True)
-            ]
-            self.functions[name] = replace(info, body=body)
+            self.functions[name] = replace(info, body=_body_texts(info.body, trees))
+
+    def _rebind_calls(self, old: str, new: str, schema: str) -> None:
+        """`ALTER FUNCTION old(…) RENAME TO new`: a view, or a function bound when made, calls
+        the function it was bound to — `new` from now on (a new `old` is another function)."""
+        from pglast import ast
+        from pglast.stream import RawStream
+
+        def renamed(trees: list[Any]) -> bool:
+            found = False
+            for tree in trees:
+                for call in _calls(tree):
+                    parts = [str(getattr(n, "sval", "")) for n in call.funcname]
+                    if parts[-1] == old and (len(parts) == 1 or parts[-2] == schema):
+                        call.funcname = (*call.funcname[:-1], ast.String(sval=new))
+                        found = True
+            return found
+
+        for name, view in list(self.views.items()):
+            trees = _body_trees([view.query])
+            if trees is None:
+                self.stale_views.add(name)  # fail closed
+            elif renamed(trees):
+                self.views[name] = ViewInfo(RawStream()(trees[0]), view.columns)
+        for name in self.bound_functions:
+            info = self.functions.get(name)
+            if info is None or name == old:
+                continue
+            trees = _body_trees(info.body)
+            if trees is None:
+                if any(old in s for s in info.body):
+                    self._unbind(name)
+            elif renamed(trees):
+                self.functions[name] = replace(info, body=_body_texts(info.body, trees))
 
     def _unbind(self, function: str) -> None:
         """A function bound to a column renamed since (or to relations not told apart): its
@@ -1725,6 +1752,7 @@ class SchemaInfo:
         trigger function moves with its triggers (they call it by its oid, not its name)."""
         names = getattr(target, "objname", None) or ()
         old = str(names[-1].sval) if names else ""
+        self._rebind_calls(old, new, _schema_of(names))
         if old in self.trigger_functions:
             self.trigger_functions[new] = self.trigger_functions.pop(old)
             self.new_fields[new] = self.new_fields.pop(old, set())
@@ -2436,6 +2464,35 @@ def _body_trees(body: list[str]) -> list[Any] | None:
         except (ParseError, IndexError):
             return None
     return trees
+
+
+def _body_texts(body: list[str], trees: list[Any]) -> list[str]:
+    """The statements `_body_trees` read, printed again from their (rewritten) trees."""
+    from pglast.stream import RawStream
+
+    return [
+        "RETURN " + RawStream()(tree)[len("SELECT ") :]
+        if s.startswith("RETURN")
+        else RawStream()(tree)
+        for s, tree in zip(body, trees, strict=True)
+    ]
+
+
+def _calls(node: Any) -> list[Any]:
+    """Every function call of a tree (FuncCall), at any depth."""
+    from pglast.ast import Node
+
+    found = []
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+        elif isinstance(current, Node):
+            if type(current).__name__ == "FuncCall":
+                found.append(current)
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+    return found
 
 
 def _range_vars(node: Any) -> list[Any]:
