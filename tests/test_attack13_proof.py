@@ -419,3 +419,54 @@ async def test_the_renamed_function_reads_workspace_b_on_the_server(database: st
             assert await _fetch(conn, sql) == ["own"], sql
     finally:
         await conn.close()
+
+
+# … and a view's own column renamed (`ALTER VIEW v RENAME COLUMN`): the reader kept the names
+# of its query, so `workspace_id` was still the passed-through column where PostgreSQL now
+# gives that name to origin_ws (B's document names A as its origin).
+VIEW_COLUMNS = """
+CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE docs (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    body text, origin_ws uuid, PRIMARY KEY (workspace_id, id));
+CREATE VIEW doc_view AS SELECT origin_ws AS x, workspace_id, body FROM docs;
+ALTER VIEW doc_view RENAME COLUMN workspace_id TO y;
+ALTER TABLE doc_view RENAME COLUMN x TO workspace_id;
+CREATE VIEW doc_list (x, workspace_id) AS SELECT origin_ws, workspace_id, body FROM docs;
+ALTER VIEW doc_list RENAME COLUMN workspace_id TO y;
+ALTER VIEW doc_list RENAME COLUMN x TO workspace_id;
+CREATE VIEW doc_star AS SELECT * FROM docs;
+ALTER VIEW doc_star RENAME COLUMN workspace_id TO y;
+ALTER VIEW doc_star RENAME COLUMN origin_ws TO workspace_id;
+CREATE VIEW doc_named AS SELECT workspace_id AS ws, body FROM docs;
+ALTER VIEW doc_named RENAME COLUMN ws TO workspace_id;
+"""
+VIEW_COLUMN_LEAKS = [
+    "SELECT body FROM doc_view WHERE workspace_id = $1",
+    "SELECT body FROM doc_list WHERE workspace_id = $1",
+    "SELECT body FROM doc_star WHERE workspace_id = $1",
+]
+VIEW_COLUMN_SAFE = ["SELECT body FROM doc_named WHERE workspace_id = $1"]
+
+
+def test_a_views_renamed_column_is_read_under_its_new_name(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, VIEW_COLUMNS)
+    for sql in VIEW_COLUMN_LEAKS:
+        assert "TG001" in _codes(sql, policy), sql
+    for sql in VIEW_COLUMN_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_the_renamed_view_column_reads_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(VIEW_COLUMNS)
+        await conn.execute(
+            f"INSERT INTO workspaces VALUES ('{A}', 'own'), ('{B}', 'VICTIM');\n"
+            f"INSERT INTO docs VALUES ('{A}', 1, 'own', NULL), ('{B}', 1, 'VICTIM', '{A}')"
+        )
+        for sql in VIEW_COLUMN_LEAKS:
+            assert await _fetch(conn, sql, A) == ["VICTIM"], sql
+        for sql in VIEW_COLUMN_SAFE:
+            assert await _fetch(conn, sql, A) == ["own"], sql
+    finally:
+        await conn.close()

@@ -1638,6 +1638,8 @@ class SchemaInfo:
                     self.defaults[new] = moved  # the view's defaults go with it
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
             table = _relname(node.relation)
+            if table in self.views:  # ALTER VIEW|TABLE v RENAME COLUMN: its output's name
+                self._rename_view_column(table, str(node.subname), new, node.relation)
             if node.subname in self.lossy_columns:  # the type goes with the column
                 self.lossy_columns.add(new)
             if self._shared(node.relation):  # the same name in another schema keeps its column
@@ -1737,6 +1739,24 @@ class SchemaInfo:
                     self._unbind(name)
             elif renamed(trees):
                 self.functions[name] = replace(info, body=_body_texts(info.body, trees))
+
+    def _rename_view_column(self, name: str, old: str, new: str, relation: Any) -> None:
+        """A view's output column renamed: its column list says so (a view whose outputs are
+        not all in sight, or of a name in two schemas, is stale: pinned by nothing)."""
+        view = self.views[name]
+        given = list(view.columns or ())
+        outputs = _ordered_outputs(view.query)
+        if outputs is not None and len(outputs) >= len(given):
+            names = given + outputs[len(given) :]
+        elif old in given:
+            names = given
+        else:
+            self.stale_views.add(name)
+            return
+        if self._shared(relation) or names.count(old) != 1:
+            self.stale_views.add(name)
+            return
+        self.views[name] = ViewInfo(view.query, [new if n == old else n for n in names])
 
     def _unbind(self, function: str) -> None:
         """A function bound to a column renamed since (or to relations not told apart): its
@@ -2464,6 +2484,26 @@ def _body_trees(body: list[str]) -> list[Any] | None:
         except (ParseError, IndexError):
             return None
     return trees
+
+
+def _ordered_outputs(query: str) -> list[str] | None:
+    """The names a view's query gives its columns, in order (its first branch's), or None
+    where a `*` hides them."""
+    trees = _body_trees([query])
+    if trees is None:
+        return None
+    select = trees[0]
+    while getattr(select, "larg", None) is not None:
+        select = select.larg
+    names = []
+    for target in getattr(select, "targetList", None) or ():
+        value = target.val
+        if type(value).__name__ == "ColumnRef" and any(
+            type(f).__name__ == "A_Star" for f in value.fields or ()
+        ):
+            return None
+        names.append(_output_name(target) or "?column?")
+    return names or None
 
 
 def _body_texts(body: list[str], trees: list[Any]) -> list[str]:

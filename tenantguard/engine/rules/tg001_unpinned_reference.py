@@ -139,7 +139,8 @@ What pins a reference `R`:
   nothing unless it reads that same table) must be the tenant column of the rows it reads,
   passed through row by row. A view reads what PostgreSQL bound it to when it was made:
   after `ALTER TABLE|VIEW r RENAME TO s` its query reads `s` (after `ALTER FUNCTION f RENAME
-  TO g` it calls `g`); after a column of a table it
+  TO g` it calls `g`; after `ALTER VIEW v RENAME COLUMN` its column has the new name); after
+  a column of a table it
   reads is renamed, it reads that column under its old name (the text names another column,
   or none), so such a view is never pinned from outside nor by the tenant setting inside it —
   it is safe only if it reads no tenant rows at all — until it is made again. So is a SQL
