@@ -470,3 +470,61 @@ async def test_the_renamed_view_column_reads_workspace_b_on_the_server(database:
             assert await _fetch(conn, sql, A) == ["own"], sql
     finally:
         await conn.close()
+
+
+# … and a rule's actions (bound when the rule is made): after staging became shared_docs (with
+# the tenant column), `INSERT INTO signups` updated every workspace's shared_docs; after the
+# rename of docs.workspace_id, touch_mine filtered on the legacy column.
+RULES = """
+CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE signups (id int PRIMARY KEY, email text);
+CREATE TABLE visits (id int PRIMARY KEY, email text);
+CREATE TABLE staging (id int PRIMARY KEY, body text);
+CREATE TABLE counters (id int PRIMARY KEY, n int);
+CREATE TABLE docs (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    body text, PRIMARY KEY (workspace_id, id));
+CREATE RULE touch AS ON INSERT TO signups DO ALSO UPDATE staging SET body = 'HACK';
+CREATE RULE touch_mine AS ON INSERT TO signups DO ALSO UPDATE docs SET body = 'HACK'
+    WHERE workspace_id = current_setting('app.tenant_id')::uuid;
+CREATE RULE count AS ON INSERT TO visits DO ALSO UPDATE counters SET n = n + 1;
+ALTER TABLE staging RENAME TO shared_docs;
+ALTER TABLE shared_docs ADD COLUMN workspace_id uuid REFERENCES workspaces (id);
+CREATE TABLE staging (id int PRIMARY KEY, body text);
+ALTER TABLE counters RENAME TO visit_counters;
+ALTER TABLE docs RENAME COLUMN workspace_id TO legacy_workspace_id;
+ALTER TABLE docs ADD COLUMN workspace_id uuid REFERENCES workspaces (id);
+"""
+
+
+def test_rules_write_what_they_were_bound_to(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, RULES)
+    assert _codes("INSERT INTO signups VALUES (1, $1)", policy) == ["TG005"]
+    assert _codes("INSERT INTO visits VALUES (1, $1)", policy) == []
+    # each rule alone
+    touch = "CREATE RULE touch AS ON INSERT TO signups DO ALSO UPDATE staging SET body = 'HACK';\n"
+    mine = RULES.split("CREATE RULE touch_mine")[1].split(";")[0]
+    for alone in (RULES.replace(touch, ""), RULES.replace(f"CREATE RULE touch_mine{mine};", "")):
+        assert alone != RULES
+        assert _codes("INSERT INTO signups VALUES (1, $1)", _policy(tmp_path, alone)) == ["TG005"]
+
+
+async def test_the_bound_rules_change_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(RULES)
+        await conn.execute(
+            f"INSERT INTO workspaces VALUES ('{A}', 'own'), ('{B}', 'VICTIM');\n"
+            f"INSERT INTO shared_docs VALUES (1, 'own', '{A}'), (2, 'VICTIM', '{B}');\n"
+            f"INSERT INTO docs (legacy_workspace_id, id, body, workspace_id)"
+            f" VALUES ('{A}', 1, 'VICTIM', '{B}');\n"
+            f"SET app.tenant_id = '{A}'"
+        )
+        await conn.execute("INSERT INTO signups VALUES (1, 'a@example.com')")
+        changed = await conn.fetch(
+            "SELECT body FROM shared_docs WHERE workspace_id = $1 "
+            "UNION ALL SELECT body FROM docs WHERE workspace_id = $1",
+            B,
+        )
+        assert [r[0] for r in changed] == ["HACK", "HACK"]
+    finally:
+        await conn.close()

@@ -159,6 +159,9 @@ class WriteRule:
     relation: str
     event: str
     actions: list[str]
+    # bound to a column renamed since (PostgreSQL binds a rule's actions when it is made):
+    # read as text out of sight
+    stale: bool = False
 
 
 # CreateTrigStmt.events: the bits of the writes that fire a trigger
@@ -356,7 +359,9 @@ class SchemaInfo:
             ],
             "trigger_functions": {n: [f.body, f.opaque] for n, f in self.trigger_functions.items()},
             "new_fields": {n: sorted(f) for n, f in self.new_fields.items()},
-            "write_rules": [[r.name, r.relation, r.event, r.actions] for r in self.write_rules],
+            "write_rules": [
+                [r.name, r.relation, r.event, r.actions, r.stale] for r in self.write_rules
+            ],
             "filled": {n: [v.query, v.columns] for n, v in self.filled.items()},
             "materialized": sorted(self.materialized),
             "stale_views": sorted(self.stale_views),
@@ -460,8 +465,8 @@ class SchemaInfo:
             },
             new_fields={str(n): set(texts(f)) for n, f in data["new_fields"].items()},
             write_rules=[
-                WriteRule(str(name), str(relation), str(event), texts(actions))
-                for name, relation, event, actions in data["write_rules"]
+                WriteRule(str(name), str(relation), str(event), texts(actions), bool(stale))
+                for name, relation, event, actions, stale in data["write_rules"]
             ],
             filled={
                 str(n): ViewInfo(str(query), None if columns is None else texts(columns))
@@ -1684,6 +1689,21 @@ class SchemaInfo:
                 if relation.relname == old and relation.schemaname in (None, schema or "public"):
                     relation.relname = new
             self.views[name] = ViewInfo(RawStream()(tree), view.columns)
+        for rule in self.write_rules:
+            trees = _body_trees(rule.actions)
+            if trees is None or any(
+                old in _relations_read(tree) and old in _cte_names(tree) for tree in trees
+            ):
+                rule.stale = rule.stale or any(old in a for a in rule.actions)
+                continue
+            for tree in trees:
+                for relation in _range_vars(tree):
+                    if relation.relname == old and relation.schemaname in (
+                        None,
+                        schema or "public",
+                    ):
+                        relation.relname = new
+            rule.actions = _body_texts(rule.actions, trees)
         for name in self.bound_functions:
             info = self.functions.get(name)
             if info is None:
@@ -1729,6 +1749,12 @@ class SchemaInfo:
                 self.stale_views.add(name)  # fail closed
             elif renamed(trees):
                 self.views[name] = ViewInfo(RawStream()(trees[0]), view.columns)
+        for rule in self.write_rules:
+            trees = _body_trees(rule.actions)
+            if trees is None:
+                rule.stale = rule.stale or any(old in a for a in rule.actions)
+            elif renamed(trees):
+                rule.actions = _body_texts(rule.actions, trees)
         for name in self.bound_functions:
             info = self.functions.get(name)
             if info is None or name == old:
@@ -1817,6 +1843,12 @@ class SchemaInfo:
             trees = _body_trees(info.body)
             if trees is None or any(table in _relations_read(tree) for tree in trees):
                 self._unbind(name)
+        for rule in self.write_rules:
+            trees = _body_trees(rule.actions)
+            if rule.relation == table or trees is None:
+                rule.stale = True  # NEW and OLD are rows of `table` too
+            elif any(table in _relations_read(tree) for tree in trees):
+                rule.stale = True
         self._drop_traits(table, old)  # children rename theirs too: forgotten, not followed
         self._drop_traits(table, new)
         self._forget_copies(table, old, new)
@@ -3240,7 +3272,8 @@ def _hidden_writes_once(schema: SchemaInfo, policy: Policy) -> dict[str, dict[st
             for event in trigger.events:
                 found.setdefault(trigger.relation, {}).setdefault(event, what)
     for rule in schema.write_rules:
-        why = unpinned(rule.actions, "", policy.is_tenant_table(rule.relation))
+        stale = " ".join(rule.actions) if rule.stale else ""  # bound to a renamed column
+        why = unpinned(rule.actions, stale, policy.is_tenant_table(rule.relation))
         if why is not None:
             found.setdefault(rule.relation, {}).setdefault(rule.event, f"rule {rule.name}: {why}")
     return found

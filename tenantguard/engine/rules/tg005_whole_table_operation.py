@@ -11,7 +11,10 @@ reaches that tenant's rows only, and passes. `COPY (query) TO …` is not report
 So does a write of a relation whose triggers or rules (schema sources) run statements that
 reach tenant rows they do not pin: a trigger's function (its PL/pgSQL statements; the text of
 any other language or of dynamic SQL, by the tenant tables it names) and a rule's actions are
-read like a function's queries. On a tenant table, for each row, `NEW.tenant_id` and
+read like a function's queries — a rule's actions as PostgreSQL bound them when the rule was
+made: a relation or function renamed since under its new name, and actions bound to a column
+renamed since (or a rule of a table one of whose columns was renamed) as text out of sight,
+by the tenant tables they name. On a tenant table, for each row, `NEW.tenant_id` and
 `OLD.tenant_id` pin: the rows a proven write changes are one tenant's (unless the function
 assigns NEW's tenant column). INSERT (also `COPY … FROM` and an upsert's update), UPDATE,
 DELETE, TRUNCATE and MERGE fire them. So does a write that evaluates a column default reading
