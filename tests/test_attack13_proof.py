@@ -528,3 +528,46 @@ async def test_the_bound_rules_change_workspace_b_on_the_server(database: str) -
         assert [r[0] for r in changed] == ["HACK", "HACK"]
     finally:
         await conn.close()
+
+
+# … and a column default (or a domain's) calls the function it was bound to: after
+# `ALTER FUNCTION first_body() RENAME TO all_bodies` and a harmless new first_body(), an INSERT
+# that leaves `body` out copied every workspace's bodies into its row and returned them.
+DEFAULTS = """
+CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE docs (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    body text, PRIMARY KEY (workspace_id, id));
+CREATE FUNCTION first_body() RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT string_agg(body, ',' ORDER BY body) FROM docs $$;
+CREATE DOMAIN filled_text AS text DEFAULT first_body();
+CREATE TABLE drafts (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    body text DEFAULT first_body(), note filled_text, PRIMARY KEY (workspace_id, id));
+ALTER FUNCTION first_body() RENAME TO all_bodies;
+CREATE FUNCTION first_body() RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'empty' $$;
+"""
+DEFAULT_LEAKS = [
+    "INSERT INTO drafts (workspace_id, id, note) VALUES ($1, 1, '') RETURNING body",
+    "INSERT INTO drafts (workspace_id, id, body) VALUES ($1, 1, '') RETURNING note",
+]
+
+
+def test_defaults_call_the_function_they_were_bound_to(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, DEFAULTS)
+    for sql in DEFAULT_LEAKS:
+        assert _codes(sql, policy) == ["TG005"], sql
+    given = "INSERT INTO drafts (workspace_id, id, body, note) VALUES ($1, 1, '', '')"
+    assert _codes(given, policy) == []
+
+
+async def test_the_bound_defaults_copy_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(DEFAULTS)
+        await conn.execute(
+            f"INSERT INTO workspaces VALUES ('{A}', 'own'), ('{B}', 'VICTIM');\n"
+            f"INSERT INTO docs VALUES ('{A}', 1, 'own'), ('{B}', 1, 'VICTIM')"
+        )
+        for sql in DEFAULT_LEAKS:
+            assert await _fetch(conn, sql, A) == ["VICTIM,own"], sql
+    finally:
+        await conn.close()

@@ -1755,6 +1755,12 @@ class SchemaInfo:
                 rule.stale = rule.stale or any(old in a for a in rule.actions)
             elif renamed(trees):
                 rule.actions = _body_texts(rule.actions, trees)
+        for defaults in self.defaults.values():  # a column default calls by oid too
+            for column, text in list(defaults.items()):
+                trees = _body_trees([f"SELECT {text}"]) if old in text else None
+                if trees is not None and renamed(trees):
+                    defaults[column] = RawStream()(trees[0])[len("SELECT ") :]
+        renamed(list(self._domain_defaults.values()))  # nodes, printed when read
         for name in self.bound_functions:
             info = self.functions.get(name)
             if info is None or name == old:

@@ -21,7 +21,8 @@ DELETE, TRUNCATE and MERGE fire them. So does a write that evaluates a column de
 tenant rows it does not pin (a schema function handing out every tenant's rows): an INSERT, a
 MERGE's INSERT or `COPY … FROM` that leaves the column out or writes DEFAULT (`DEFAULT
 VALUES`; rows without a column list shorter than the table), an UPDATE setting it to DEFAULT (a
-column without a default of its own takes its domain's) —
+column without a default of its own takes its domain's; a default calls the function it was
+made with, under the name an `ALTER FUNCTION … RENAME TO` gave it since) —
 the row written, and its RETURNING, carry every tenant's data.
 
 ## Why is this bad?
