@@ -571,3 +571,54 @@ async def test_the_bound_defaults_copy_workspace_b_on_the_server(database: str) 
             assert await _fetch(conn, sql, A) == ["VICTIM,own"], sql
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 4: a PL/pgSQL parameter
+# written before it pins. A function whose query pins its rows by a parameter is pinned by the
+# argument given there — but PL/pgSQL parameters are variables: `ws := …`, `SELECT … INTO ws`,
+# `FOR ws IN SELECT …`, `FOREACH ws IN ARRAY …`, a write through `ALIAS FOR ws`, `$1` or
+# `fn.ws`, or a block that declares its own `ws`, and the query pins whatever was put there.
+# (pglast leaves a target out of its JSON when it is variable 0 — the first parameter.)
+_VICTIM = "(SELECT w.id FROM workspaces w WHERE w.name = 'VICTIM')"
+_PINNED = "RETURN QUERY SELECT * FROM tasks WHERE workspace_id = ws;"
+WRITES = {
+    "by_assignment": f"ws := {_VICTIM};",
+    "by_select_into": "SELECT w.id INTO ws FROM workspaces w WHERE w.name = 'VICTIM';",
+    "by_two_targets": "SELECT w.id, 1 INTO ws, n FROM workspaces w WHERE w.name = 'VICTIM';",
+    "by_alias": f"DECLARE w ALIAS FOR ws; BEGIN w := {_VICTIM}; END;",
+    "by_number": f"$1 := {_VICTIM};",
+    "by_qualified_name": f"by_qualified_name.ws := {_VICTIM};",
+    "by_foreach": f"FOREACH ws IN ARRAY ARRAY[{_VICTIM}] LOOP {_PINNED} END LOOP;",
+    "by_loop": f"FOR ws IN SELECT id FROM workspaces LOOP {_PINNED} END LOOP;",
+    "by_shadowing": f"DECLARE ws uuid := {_VICTIM}; BEGIN {_PINNED} END;",
+}
+PARAMETER_SCHEMA = SCHEMA + "".join(
+    f"CREATE FUNCTION {name}(ws uuid) RETURNS SETOF tasks LANGUAGE plpgsql STABLE AS $f$\n"
+    f"DECLARE n int;\nBEGIN\n    {body}\n    {_PINNED}\nEND $f$;\n"
+    for name, body in {
+        **WRITES,
+        # writes of other variables, or none: pinned by the argument
+        "reads_only": "n := 1;",
+        "writes_another": "SELECT 1 INTO n; n := n + 1;",
+    }.items()
+)
+
+
+def test_a_parameter_the_body_writes_pins_nothing(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, PARAMETER_SCHEMA)
+    for name in WRITES:
+        assert _codes(f"SELECT title FROM {name}($1)", policy) == ["TG001"], name
+    for name in ("reads_only", "writes_another", "tasks_in"):
+        assert _codes(f"SELECT title FROM {name}($1)", policy) == [], name
+
+
+async def test_the_written_parameters_read_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(PARAMETER_SCHEMA + DATA)
+        for name in WRITES:
+            assert "VICTIM" in await _fetch(conn, f"SELECT title FROM {name}($1)", A), name
+        for name in ("reads_only", "writes_another", "tasks_in"):
+            assert await _fetch(conn, f"SELECT title FROM {name}($1)", A) == ["own"], name
+    finally:
+        await conn.close()

@@ -112,7 +112,8 @@ class FunctionInfo:
     constants: tuple[tuple[str, str], ...] = ()
     # positions (call order) of parameters whose type compares loosely or rounds (`real`,
     # `char(n)`, `citext`, a domain over one): the argument is converted before the body
-    # compares it, so two tenants' ids can meet — such a parameter pins nothing
+    # compares it, so two tenants' ids can meet — such a parameter pins nothing; nor does one
+    # a PL/pgSQL body writes (its queries compare what was put there)
     lossy: tuple[int, ...] = ()
     # its declared output columns in order (RETURNS TABLE, OUT, INOUT): the body's columns are
     # matched to them by position; empty when not declared so (RETURNS SETOF a table)
@@ -2192,6 +2193,12 @@ class SchemaInfo:
             opaque = ""
         elif language == "plpgsql":
             body, opaque, constants = _plpgsql_queries(text)
+            written = _written_variables(text)  # a parameter the body writes pins nothing
+            lossy.extend(
+                i
+                for i, p in enumerate(parameters)
+                if written is None or (p and p.lower() in written) or f"${i + 1}" in written
+            )
         elif language != "sql":
             # PL/Python, PL/Perl, C…: its queries are out of sight — naming a tenant table hands
             # out every tenant's rows, and it may change any setting (opaque: fail closed)
@@ -2862,6 +2869,63 @@ def _assigned_new_fields(text: str) -> set[str]:
                 assigned.add("*")  # `INTO NEW`
             stack.append(value)
     return assigned
+
+
+# PL/pgSQL statements that write a variable given by number (pglast's JSON leaves out a number
+# that is 0: the function's first parameter)
+_WRITES_BY_NUMBER = {
+    "PLpgSQL_stmt_assign": "varno",
+    "PLpgSQL_stmt_foreach_a": "varno",
+    "PLpgSQL_diag_item": "target",
+    "PLpgSQL_stmt_open": "curvar",
+}
+
+
+def _written_variables(text: str) -> set[str] | None:
+    """The names of the variables (parameters among them; `$n` for one without a name) a
+    PL/pgSQL body writes — assigns, selects or fetches INTO, loops over, gets diagnostics
+    into, or declares again in an inner block (shadowing) — and every parameter when it CALLs
+    a procedure (an INOUT argument is written). None when pglast rejects the body."""
+    import pglast
+
+    try:
+        tree = pglast.parse_plpgsql(text)
+    except Exception:  # pglast raises its own and PostgreSQL's errors
+        return None
+    function = tree[0].get("PLpgSQL_function", {}) if isinstance(tree, list) and tree else {}
+    datums = function.get("datums", []) if isinstance(function, dict) else []
+    names = []
+    for datum in datums:
+        inner: Any = next(iter(datum.values()), {}) if isinstance(datum, dict) and datum else {}
+        names.append(str(inner.get("refname", "")).lower() if isinstance(inner, dict) else "")
+    written: set[int] = set()
+    stack: list[Any] = [function.get("action")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key in _WRITES_BY_NUMBER and isinstance(value, dict):
+                written.add(int(value.get(_WRITES_BY_NUMBER[key], 0)))
+            elif key == "PLpgSQL_stmt_call":
+                return {n for n in names if n} | {f"${i + 1}" for i in range(len(names))}
+            elif key in ("target", "var") and isinstance(value, dict):
+                row = value.get("PLpgSQL_row")
+                if isinstance(row, dict):  # INTO a, b; FOR a, b IN …
+                    written.update(
+                        int(f.get("varno", 0)) for f in row.get("fields", []) if isinstance(f, dict)
+                    )
+                record = value.get("PLpgSQL_rec")
+                if isinstance(record, dict):
+                    written.add(int(record.get("dno", 0)))
+            stack.append(value)
+    found = {names[i] for i in written if 0 <= i < len(names)}
+    # a name declared twice: an inner block's variable shadows the parameter in its queries
+    found.update(n for n in names if n and names.count(n) > 1)
+    return found
 
 
 def _constants(tree: Any) -> tuple[tuple[str, str], ...]:

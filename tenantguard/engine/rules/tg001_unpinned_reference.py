@@ -161,7 +161,11 @@ What pins a reference `R`:
   the body gives: `(SELECT id AS o FROM orgs) x`) is that column in a SQL function: no pin. Nor
   is a parameter of a type that pads, truncates, rounds or compares loosely (`char(n)`, `name`,
   `real`, `double precision`, `citext`, a domain or an array of one): the argument is converted
-  before the body compares it (`'acme '` as `char(8)` meets `'acme'`). A call shows
+  before the body compares it (`'acme '` as `char(8)` meets `'acme'`). Nor is a PL/pgSQL
+  parameter the body writes — assigns (also through `ALIAS FOR`, `$n` or `fn.p`), selects,
+  fetches or gets diagnostics INTO, loops over (`FOR p IN`, `FOREACH p IN ARRAY`), declares
+  again in an inner block, or may pass to a procedure (`CALL`, an INOUT argument): its queries
+  pin what was put there, not the argument. A call shows
   neither schema nor argument types: functions of one name (overloads, or one per schema) are
   read as one pinned by no argument, pinned only in FROM by its tenant column when each of them
   passes its rows' tenant column through. A function whose queries are out of sight (dynamic
