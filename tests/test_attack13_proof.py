@@ -622,3 +622,58 @@ async def test_the_written_parameters_read_workspace_b_on_the_server(database: s
             assert await _fetch(conn, f"SELECT title FROM {name}($1)", A) == ["own"], name
     finally:
         await conn.close()
+
+
+# … and the same writes to a trigger's NEW row: `FOREACH NEW.org IN ARRAY …` and `GET
+# DIAGNOSTICS NEW.org = ROW_COUNT` moved org 1's inserted row into org 2 (an integer tenant
+# column) while only `NEW.org := …` and INTO NEW.org were looked for.
+TRIGGERS = """
+CREATE TABLE orgs (id bigint PRIMARY KEY, name text);
+CREATE TABLE notes (org bigint NOT NULL REFERENCES orgs (id), id int NOT NULL, body text,
+    PRIMARY KEY (org, id));
+CREATE FUNCTION move_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    FOREACH NEW.org IN ARRAY ARRAY[2::bigint] LOOP END LOOP;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER move BEFORE INSERT ON notes FOR EACH ROW EXECUTE FUNCTION move_note();
+CREATE TABLE memos (org bigint NOT NULL REFERENCES orgs (id), id int NOT NULL, body text,
+    PRIMARY KEY (org, id));
+CREATE FUNCTION move_memo() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE orgs SET name = name WHERE id IN (1, 2);
+    GET DIAGNOSTICS NEW.org = ROW_COUNT;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER move BEFORE INSERT ON memos FOR EACH ROW EXECUTE FUNCTION move_memo();
+CREATE TABLE logs (org bigint NOT NULL REFERENCES orgs (id), id int NOT NULL, n bigint,
+    PRIMARY KEY (org, id));
+CREATE FUNCTION count_log() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE orgs SET name = name WHERE id = NEW.org;
+    GET DIAGNOSTICS NEW.n = ROW_COUNT;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER count BEFORE INSERT ON logs FOR EACH ROW EXECUTE FUNCTION count_log();
+"""
+
+
+def test_a_trigger_that_writes_new_tenant_column_otherwise_moves_the_row(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TRIGGERS, tenant_column="org")
+    assert isinstance(policy, Policy)
+    for table in ("notes", "memos"):
+        sql = f"INSERT INTO {table} (org, id, body) VALUES ($1, 1, 'mine')"
+        assert _codes(sql, policy) == ["TG005"], table
+    assert _codes("INSERT INTO logs (org, id) VALUES ($1, 1)", policy) == []
+
+
+async def test_the_triggers_move_the_row_to_org_2_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(TRIGGERS + "INSERT INTO orgs VALUES (1, 'own'), (2, 'VICTIM');")
+        for table in ("notes", "memos"):
+            sql = f"INSERT INTO {table} (org, id, body) VALUES ($1, 1, 'mine') RETURNING org"
+            assert await _fetch(conn, sql, 1) == ["2"], table
+        assert await _fetch(conn, "INSERT INTO logs VALUES ($1, 1) RETURNING org", 1) == ["1"]
+    finally:
+        await conn.close()

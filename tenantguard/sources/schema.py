@@ -2827,8 +2827,9 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
 
 def _assigned_new_fields(text: str) -> set[str]:
     """The fields of the trigger's NEW row a PL/pgSQL function assigns (`NEW.x := …`, `SELECT
-    … INTO NEW.x`), "*" for NEW whole (`NEW := …`, `INTO NEW`); "*" too when pglast rejects the
-    body (what it assigns is not known)."""
+    … INTO NEW.x`, `FOREACH NEW.x IN ARRAY …`, `GET DIAGNOSTICS NEW.x = …`), "*" for NEW whole
+    (`NEW := …`, `INTO NEW`); "*" too when pglast rejects the body (what it assigns is not
+    known) or when it CALLs a procedure (an INOUT argument)."""
     import pglast
 
     try:
@@ -2853,10 +2854,13 @@ def _assigned_new_fields(text: str) -> set[str]:
         if not isinstance(node, dict):
             continue
         for key, value in node.items():
-            if key == "PLpgSQL_stmt_assign" and isinstance(value, dict):
-                varno = value.get("varno", 0)
+            if key in _WRITES_BY_NUMBER and isinstance(value, dict):
+                # `NEW.x := …`, `FOREACH NEW.x IN ARRAY …`, `GET DIAGNOSTICS NEW.x = …`
+                varno = value.get(_WRITES_BY_NUMBER[key], 0)
                 if varno in fields:
                     assigned.add(fields[varno])
+            elif key == "PLpgSQL_stmt_call":
+                assigned.add("*")  # an INOUT argument may be NEW or a field of it
             elif key == "fields" and isinstance(value, list):  # an INTO target's row
                 for item in value:
                     if isinstance(item, dict) and item.get("varno", -1) in fields:

@@ -16,7 +16,8 @@ made: a relation or function renamed since under its new name, and actions bound
 renamed since (or a rule of a table one of whose columns was renamed) as text out of sight,
 by the tenant tables they name. On a tenant table, for each row, `NEW.tenant_id` and
 `OLD.tenant_id` pin: the rows a proven write changes are one tenant's (unless the function
-assigns NEW's tenant column). INSERT (also `COPY … FROM` and an upsert's update), UPDATE,
+assigns NEW's tenant column: `NEW.tenant_id := …`, INTO it, `FOREACH` over it, `GET DIAGNOSTICS`
+into it, or a `CALL`, which may pass it as an INOUT argument). INSERT (also `COPY … FROM` and an upsert's update), UPDATE,
 DELETE, TRUNCATE and MERGE fire them. So does a write that evaluates a column default reading
 tenant rows it does not pin (a schema function handing out every tenant's rows): an INSERT, a
 MERGE's INSERT or `COPY … FROM` that leaves the column out or writes DEFAULT (`DEFAULT
