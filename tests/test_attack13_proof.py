@@ -677,3 +677,43 @@ async def test_the_triggers_move_the_row_to_org_2_on_the_server(database: str) -
         assert await _fetch(conn, "INSERT INTO logs VALUES ($1, 1) RETURNING org", 1) == ["1"]
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 5: a SQL function's
+# parameter named like a column of a view its body reads. In a SQL function a name the body's
+# sources have as a column is that column, not the parameter: `v.workspace_id = owner_ws` over
+# task_owner (which outputs `workspace_id AS owner_ws`) compares the row with itself. Only the
+# columns of tables and of functions' outputs were looked at — not a view's (its aliases, or
+# those beside a `*`).
+VIEW_NAMES = (
+    SCHEMA
+    + """
+CREATE VIEW task_owner AS SELECT workspace_id, id, title, workspace_id AS owner_ws FROM tasks;
+CREATE VIEW task_project AS SELECT t.*, p.workspace_id AS proj_ws FROM tasks t
+    JOIN projects p ON p.workspace_id = t.workspace_id AND p.id = t.project_id;
+CREATE FUNCTION owner_tasks(owner_ws uuid) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT v.title FROM task_owner v WHERE v.workspace_id = owner_ws $$;
+CREATE FUNCTION project_tasks(proj_ws uuid) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT v.title FROM task_project v WHERE v.workspace_id = proj_ws $$;
+CREATE FUNCTION named_tasks(wanted uuid) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$ SELECT v.title FROM task_owner v WHERE v.workspace_id = wanted $$;
+"""
+)
+
+
+def test_a_parameter_named_like_a_views_column_pins_nothing(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, VIEW_NAMES)
+    for name in ("owner_tasks", "project_tasks"):
+        assert _codes(f"SELECT * FROM {name}($1)", policy) == ["TG001"], name
+    assert _codes("SELECT * FROM named_tasks($1)", policy) == []
+
+
+async def test_the_view_column_reads_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(VIEW_NAMES + DATA)
+        for name in ("owner_tasks", "project_tasks"):
+            assert "VICTIM" in await _fetch(conn, f"SELECT * FROM {name}($1)", A), name
+        assert await _fetch(conn, "SELECT * FROM named_tasks($1)", A) == ["own"]
+    finally:
+        await conn.close()

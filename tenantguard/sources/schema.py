@@ -2551,6 +2551,22 @@ def _ordered_outputs(query: str) -> list[str] | None:
     return names or None
 
 
+def _named_outputs(query: str) -> set[str]:
+    """The names a view's query gives its columns where it names them (its first branch's;
+    a `*` among them left out)."""
+    trees = _body_trees([query])
+    if trees is None:
+        return set()
+    select = trees[0]
+    while getattr(select, "larg", None) is not None:
+        select = select.larg
+    return {
+        name
+        for target in getattr(select, "targetList", None) or ()
+        if (name := _output_name(target))
+    }
+
+
 def _body_texts(body: list[str], trees: list[Any]) -> list[str]:
     """The statements `_body_trees` read, printed again from their (rewritten) trees."""
     from pglast.stream import RawStream
@@ -3025,8 +3041,12 @@ def tenant_relations(
     from tenantguard.engine.findings import Severity
 
     known_columns = {c for columns in policy.table_columns.values() for c in columns}
-    # a set-returning function's output columns are columns of a body that reads it
+    # a set-returning function's output columns are columns of a body that reads it, and so
+    # are a view's (those a `*` beside them hides are its sources')
     known_columns.update(c for f in functions.values() for c in f.columns or ())
+    for view in views.values():
+        known_columns.update(view.columns or ())
+        known_columns.update(_named_outputs(view.query))
     base = len(policy.tenant_expressions)
     stored = set(materialized)
     # views bound to a column renamed since: read without the tenant setting (a filter inside
