@@ -717,3 +717,49 @@ async def test_the_view_column_reads_workspace_b_on_the_server(database: str) ->
         assert await _fetch(conn, "SELECT * FROM named_tasks($1)", A) == ["own"]
     finally:
         await conn.close()
+
+
+# … and the same renames sent by alembic (`op.rename_table`, `op.alter_column(…,
+# new_column_name=…)`): the reader did not follow them at all.
+ALEMBIC = """
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    op.execute("CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL)")
+    op.execute("CREATE TABLE staging (id int PRIMARY KEY, body text)")
+    op.execute("CREATE VIEW staged AS SELECT id, body FROM staging")
+    op.execute(
+        "CREATE TABLE docs (workspace_id uuid NOT NULL REFERENCES workspaces (id), "
+        "id int NOT NULL, body text, PRIMARY KEY (workspace_id, id))"
+    )
+    op.execute("CREATE VIEW doc_view AS SELECT workspace_id, id, body FROM docs")
+    op.rename_table("staging", "shared_docs")
+    op.add_column("shared_docs", sa.Column("workspace_id", sa.Uuid()))
+    op.create_table("staging", sa.Column("id", sa.Integer), sa.Column("body", sa.Text))
+    op.alter_column("docs", "workspace_id", new_column_name="legacy_workspace_id")
+    op.add_column("docs", sa.Column("workspace_id", sa.Uuid()))
+"""
+
+
+def test_alembic_renames_are_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_column = "workspace_id"\nschema_paths = ["migrations"]\n', encoding="utf-8"
+    )
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "migrations/0001_init.py").write_text(ALEMBIC, encoding="utf-8")
+    (tmp_path / "app/q.sql").write_text(
+        "SELECT body FROM staged;\n"
+        "SELECT body FROM doc_view WHERE workspace_id = $1;\n"
+        "SELECT body FROM staging;\n"
+        "SELECT body FROM docs WHERE workspace_id = $1;\n",
+        encoding="utf-8",
+    )
+    assert _check(tmp_path, monkeypatch, capsys, "app") == [
+        ("app/q.sql", 1, "TG001"),
+        ("app/q.sql", 2, "TG001"),
+    ]

@@ -609,7 +609,8 @@ class SchemaInfo:
     def add_python(self, text: str, path: str = "") -> bool:
         """A Python migration (alembic, or any script sending DDL): the DDL in its string
         constants, and alembic's `op.create_table` / `op.add_column` /
-        `op.create_unique_constraint` / `op.drop_table`. False when it does not parse."""
+        `op.create_unique_constraint` / `op.drop_table` / `op.rename_table` /
+        `op.alter_column(…, new_column_name=…)`. False when it does not parse."""
         import ast
 
         try:
@@ -677,6 +678,23 @@ class SchemaInfo:
                 self.columns.setdefault(str(text(arguments[0])), set()).add(name)
         elif operation == "drop_table" and arguments and text(arguments[0]):
             self.columns.pop(str(text(arguments[0])), None)
+        elif operation in ("rename_table", "alter_column") and len(arguments) >= 2:
+            # read as the SQL alembic sends: a view, rule or bound function follows it
+            keywords = {k.arg: text(k.value) for k in call.keywords if k.arg}
+            first, second = text(arguments[0]), text(arguments[1])
+            schema = keywords.get("schema")
+            if first is None or second is None:
+                return
+            table = (
+                _quote_name(first)
+                if schema is None
+                else f"{_quote_name(schema)}.{_quote_name(first)}"
+            )
+            if operation == "rename_table":
+                self.add_sql(f"ALTER TABLE {table} RENAME TO {_quote_name(second)};")
+            elif keywords.get("new_column_name"):
+                new = _quote_name(str(keywords["new_column_name"]))
+                self.add_sql(f"ALTER TABLE {table} RENAME COLUMN {_quote_name(second)} TO {new};")
         elif operation == "create_unique_constraint" and len(arguments) >= 3:
             label, names = text(arguments[0]), arguments[2]
             if label and isinstance(names, ast.List | ast.Tuple):
