@@ -763,3 +763,62 @@ def test_alembic_renames_are_followed(
         ("app/q.sql", 1, "TG001"),
         ("app/q.sql", 2, "TG001"),
     ]
+
+
+# … and alembic's drops of what a composite key's pin stands on (`op.drop_constraint` of the
+# foreign key, `op.drop_index` of the unique id, `op.drop_column`): read as kept, the join
+# `c.id = o.customer_id` from a pinned order pinned the customer, while the server let
+# workspace A's order point at workspace B's customer.
+KEYED = """
+CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE customers (workspace_id uuid NOT NULL REFERENCES workspaces (id),
+    id int NOT NULL, name text, PRIMARY KEY (workspace_id, id));
+CREATE UNIQUE INDEX customers_id ON customers (id);
+CREATE TABLE orders (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    customer_id int, PRIMARY KEY (workspace_id, id),
+    CONSTRAINT orders_customer_fk FOREIGN KEY (workspace_id, customer_id)
+    REFERENCES customers (workspace_id, id));
+"""
+DROPS = {
+    "key": 'op.drop_constraint("orders_customer_fk", "orders", type_="foreignkey")',
+    "index": 'op.drop_index("customers_id", table_name="customers")',
+    "column": 'op.drop_column("orders", "customer_id")\n'
+    '    op.add_column("orders", sa.Column("customer_id", sa.Integer))',
+    "kept": 'op.drop_index("some_other_index", table_name="orders")',
+}
+KEYED_JOIN = (
+    "SELECT c.name FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.workspace_id = $1"
+)
+
+
+def test_alembic_drops_end_the_key_pins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_column = "workspace_id"\nschema_paths = ["migrations"]\n', encoding="utf-8"
+    )
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/q.sql").write_text(KEYED_JOIN + ";\n", encoding="utf-8")
+    for name, drop in DROPS.items():
+        (tmp_path / "migrations").mkdir(exist_ok=True)
+        (tmp_path / "migrations/0001_init.py").write_text(
+            "from alembic import op\nimport sqlalchemy as sa\n\n\ndef upgrade():\n"
+            f"    op.execute('''{KEYED}''')\n    {drop}\n",
+            encoding="utf-8",
+        )
+        found = _check(tmp_path, monkeypatch, capsys, "app")
+        assert found == ([] if name == "kept" else [("app/q.sql", 1, "TG001")]), name
+
+
+async def test_the_dropped_key_reads_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(KEYED + "ALTER TABLE orders DROP CONSTRAINT orders_customer_fk;")
+        await conn.execute(
+            f"INSERT INTO workspaces VALUES ('{A}', 'own'), ('{B}', 'VICTIM');\n"
+            f"INSERT INTO customers VALUES ('{A}', 1, 'own'), ('{B}', 2, 'VICTIM');\n"
+            f"INSERT INTO orders VALUES ('{A}', 1, 2)"
+        )
+        assert await _fetch(conn, KEYED_JOIN, A) == ["VICTIM"]
+    finally:
+        await conn.close()

@@ -609,8 +609,9 @@ class SchemaInfo:
     def add_python(self, text: str, path: str = "") -> bool:
         """A Python migration (alembic, or any script sending DDL): the DDL in its string
         constants, and alembic's `op.create_table` / `op.add_column` /
-        `op.create_unique_constraint` / `op.drop_table` / `op.rename_table` /
-        `op.alter_column(…, new_column_name=…)`. False when it does not parse."""
+        `op.create_unique_constraint` / `op.drop_table`, and as the SQL they send
+        `op.rename_table` / `op.alter_column(…, new_column_name=…)` / `op.drop_constraint` /
+        `op.drop_index` / `op.drop_column`. False when it does not parse."""
         import ast
 
         try:
@@ -678,23 +679,31 @@ class SchemaInfo:
                 self.columns.setdefault(str(text(arguments[0])), set()).add(name)
         elif operation == "drop_table" and arguments and text(arguments[0]):
             self.columns.pop(str(text(arguments[0])), None)
-        elif operation in ("rename_table", "alter_column") and len(arguments) >= 2:
-            # read as the SQL alembic sends: a view, rule or bound function follows it
+        elif operation in _ALEMBIC_SQL and arguments:
+            # read as the SQL alembic sends: what a key, view, rule or bound function stood on
+            # goes as it does on the server
             keywords = {k.arg: text(k.value) for k in call.keywords if k.arg}
-            first, second = text(arguments[0]), text(arguments[1])
-            schema = keywords.get("schema")
-            if first is None or second is None:
+            first = text(arguments[0])
+            second = text(arguments[1]) if len(arguments) > 1 else keywords.get("table_name")
+            if first is None or (second is None and operation != "drop_index"):
                 return
-            table = (
-                _quote_name(first)
-                if schema is None
-                else f"{_quote_name(schema)}.{_quote_name(first)}"
-            )
+            schema = keywords.get("schema")
+            prefix = "" if schema is None else f"{_quote_name(schema)}."
+            one, two = _quote_name(first), _quote_name(second or "")
             if operation == "rename_table":
-                self.add_sql(f"ALTER TABLE {table} RENAME TO {_quote_name(second)};")
-            elif keywords.get("new_column_name"):
-                new = _quote_name(str(keywords["new_column_name"]))
-                self.add_sql(f"ALTER TABLE {table} RENAME COLUMN {_quote_name(second)} TO {new};")
+                sql = f"ALTER TABLE {prefix}{one} RENAME TO {two}"
+            elif operation == "alter_column":
+                renamed = keywords.get("new_column_name")
+                if not renamed:
+                    return
+                sql = f"ALTER TABLE {prefix}{one} RENAME COLUMN {two} TO {_quote_name(renamed)}"
+            elif operation == "drop_constraint":
+                sql = f"ALTER TABLE {prefix}{two} DROP CONSTRAINT {one}"
+            elif operation == "drop_index":
+                sql = f"DROP INDEX {prefix}{one}"
+            else:  # drop_column
+                sql = f"ALTER TABLE {prefix}{one} DROP COLUMN {two}"
+            self.add_sql(sql + ";")
         elif operation == "create_unique_constraint" and len(arguments) >= 3:
             label, names = text(arguments[0]), arguments[2]
             if label and isinstance(names, ast.List | ast.Tuple):
@@ -3005,6 +3014,10 @@ def _constants(tree: Any) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+# alembic operations read as the SQL they send
+_ALEMBIC_SQL = frozenset(
+    {"rename_table", "alter_column", "drop_constraint", "drop_index", "drop_column"}
+)
 # the operators a pin is spelled with: `=` (also of IN, ANY, IS NOT DISTINCT FROM), BETWEEN's `<=`
 # and `>=`, the containment of one-element arrays
 _PINNING = frozenset({"=", "<=", ">=", "<@", "@>"})
