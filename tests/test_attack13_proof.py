@@ -822,3 +822,70 @@ async def test_the_dropped_key_reads_workspace_b_on_the_server(database: str) ->
         assert await _fetch(conn, KEYED_JOIN, A) == ["VICTIM"]
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 6: a tenant column made
+# citext by alembic (`sa.Column("workspace", CITEXT())`, `op.add_column`, `op.alter_column(…,
+# type_=CITEXT())`): the reader kept the names of alembic's columns only, so `workspace = $1`
+# pinned a column whose `=` folds case — 'acme' read workspace ACME's notes.
+CITEXT_MIGRATION = """
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import CITEXT
+
+
+def upgrade():
+    op.execute("CREATE EXTENSION IF NOT EXISTS citext")
+    op.create_table(
+        "notes",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("workspace", CITEXT(), nullable=False),
+        sa.Column("body", sa.Text),
+    )
+    op.create_table("memos", sa.Column("id", sa.Integer), sa.Column("body", sa.Text))
+    op.add_column("memos", sa.Column("workspace", type_=CITEXT))
+    op.create_table(
+        "drafts", sa.Column("id", sa.Integer), sa.Column("workspace", sa.Text), sa.Column("body", sa.Text)
+    )
+    op.alter_column("drafts", "workspace", type_=CITEXT())
+    op.create_table(
+        "pages", sa.Column("id", sa.Integer), sa.Column("workspace", sa.Text), sa.Column("body", sa.Text)
+    )
+"""
+
+
+def test_an_alembic_citext_tenant_column_pins_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_column = "workspace"\nschema_paths = ["migrations"]\n', encoding="utf-8"
+    )
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "migrations/0001_init.py").write_text(CITEXT_MIGRATION, encoding="utf-8")
+    (tmp_path / "app/q.sql").write_text(
+        "".join(
+            f"SELECT body FROM {t} WHERE workspace = $1;\n"
+            for t in ("notes", "memos", "drafts", "pages")
+        ),
+        encoding="utf-8",
+    )
+    assert _check(tmp_path, monkeypatch, capsys, "app") == [
+        ("app/q.sql", 1, "TG001"),
+        ("app/q.sql", 2, "TG001"),
+        ("app/q.sql", 3, "TG001"),
+    ]
+
+
+async def test_the_citext_column_reads_the_other_workspace_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            "CREATE EXTENSION IF NOT EXISTS citext;\n"
+            "CREATE TABLE notes (id int PRIMARY KEY, workspace citext NOT NULL, body text);\n"
+            "INSERT INTO notes VALUES (1, 'acme', 'own'), (2, 'ACME', 'VICTIM');"
+        )
+        sql = "SELECT body FROM notes WHERE workspace = $1"
+        assert await _fetch(conn, sql, "acme") == ["VICTIM", "own"]
+    finally:
+        await conn.close()

@@ -652,6 +652,30 @@ class SchemaInfo:
                 return text(node.args[0])
             return None
 
+        def typed(table: str, node: Any, type_: Any = None) -> None:
+            """A column's SQLAlchemy type, where it compares loosely or rounds (`CITEXT`,
+            `Float`, `CHAR`…): marked as the SQL reader marks such a column."""
+            if type_ is None and isinstance(node, ast.Call):
+                given = [a for a in node.args[1:2]]
+                given += [k.value for k in node.keywords if k.arg == "type_"]
+                type_ = given[0] if given else None
+            name = column(node) if node is not None else None
+            if name is None or type_ is None:
+                return
+            called = type_.func if isinstance(type_, ast.Call) else type_
+            kind = (
+                called.attr
+                if isinstance(called, ast.Attribute)
+                else called.id
+                if isinstance(called, ast.Name)
+                else ""
+            ).lower()
+            if kind in _ALEMBIC_LOOSE:
+                self.loose.setdefault(table, set()).add(name)
+                self.lossy_columns.add(name)
+            elif kind in _ALEMBIC_LOSSY:
+                self.lossy_columns.add(name)
+
         arguments = list(call.args)
         if operation == "create_table" and arguments and text(arguments[0]):
             table = str(text(arguments[0]))
@@ -660,6 +684,7 @@ class SchemaInfo:
                 name = column(argument)
                 if name is not None:
                     columns.add(name)
+                    typed(table, argument)
                 elif isinstance(argument, ast.Call) and _called(argument) in (
                     "UniqueConstraint",
                     "PrimaryKeyConstraint",
@@ -677,6 +702,7 @@ class SchemaInfo:
             name = column(arguments[1])
             if name is not None:
                 self.columns.setdefault(str(text(arguments[0])), set()).add(name)
+                typed(str(text(arguments[0])), arguments[1])
         elif operation == "drop_table" and arguments and text(arguments[0]):
             self.columns.pop(str(text(arguments[0])), None)
         elif operation in _ALEMBIC_SQL and arguments:
@@ -693,6 +719,10 @@ class SchemaInfo:
             if operation == "rename_table":
                 sql = f"ALTER TABLE {prefix}{one} RENAME TO {two}"
             elif operation == "alter_column":
+                type_ = next((k.value for k in call.keywords if k.arg == "type_"), None)
+                if type_ is not None:  # `op.alter_column(t, c, type_=CITEXT())`
+                    column_call = ast.Call(ast.Name("Column"), [arguments[1]], [])
+                    typed(first, column_call, type_)
                 renamed = keywords.get("new_column_name")
                 if not renamed:
                     return
@@ -3014,6 +3044,11 @@ def _constants(tree: Any) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+# SQLAlchemy types (lower case) whose `=` folds case, and those that round, pad or truncate
+_ALEMBIC_LOOSE = frozenset({"citext"})
+_ALEMBIC_LOSSY = frozenset(
+    {"float", "real", "double", "double_precision", "char", "nchar", "money"}
+)
 # alembic operations read as the SQL they send
 _ALEMBIC_SQL = frozenset(
     {"rename_table", "alter_column", "drop_constraint", "drop_index", "drop_column"}
