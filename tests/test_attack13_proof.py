@@ -848,6 +848,15 @@ def upgrade():
         "drafts", sa.Column("id", sa.Integer), sa.Column("workspace", sa.Text), sa.Column("body", sa.Text)
     )
     op.alter_column("drafts", "workspace", type_=CITEXT())
+    op.execute(
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+    )
+    op.create_table(
+        "folded",
+        sa.Column("id", sa.Integer),
+        sa.Column("workspace", sa.Text(collation="ci")),
+        sa.Column("body", sa.Text),
+    )
     op.create_table(
         "pages", sa.Column("id", sa.Integer), sa.Column("workspace", sa.Text), sa.Column("body", sa.Text)
     )
@@ -866,7 +875,7 @@ def test_an_alembic_citext_tenant_column_pins_nothing(
     (tmp_path / "app/q.sql").write_text(
         "".join(
             f"SELECT body FROM {t} WHERE workspace = $1;\n"
-            for t in ("notes", "memos", "drafts", "pages")
+            for t in ("notes", "memos", "drafts", "folded", "pages")
         ),
         encoding="utf-8",
     )
@@ -874,6 +883,7 @@ def test_an_alembic_citext_tenant_column_pins_nothing(
         ("app/q.sql", 1, "TG001"),
         ("app/q.sql", 2, "TG001"),
         ("app/q.sql", 3, "TG001"),
+        ("app/q.sql", 4, "TG001"),
     ]
 
 

@@ -670,7 +670,11 @@ class SchemaInfo:
                 if isinstance(called, ast.Name)
                 else ""
             ).lower()
-            if kind in _ALEMBIC_LOOSE:
+            collation = next(
+                (text(k.value) for k in getattr(type_, "keywords", ()) if k.arg == "collation"),
+                None,
+            )  # `sa.Text(collation="ci")` of a collation created `deterministic = false`
+            if kind in _ALEMBIC_LOOSE or collation in self.loose_collations:
                 self.loose.setdefault(table, set()).add(name)
                 self.lossy_columns.add(name)
             elif kind in _ALEMBIC_LOSSY:
