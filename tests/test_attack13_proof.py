@@ -899,3 +899,66 @@ async def test_the_citext_column_reads_the_other_workspace_on_the_server(databas
         assert await _fetch(conn, sql, "acme") == ["VICTIM", "own"]
     finally:
         await conn.close()
+
+
+# … and `op.alter_column(…, nullable=True)`: the reader kept the tenant column NOT NULL, and
+# `(n.workspace_id = $1 OR n.workspace_id IS NULL)` — read as letting through only the rows a
+# LEFT JOIN NULL-extends — returned notes of no workspace.
+NULLABLE = """
+from alembic import op
+
+
+def upgrade():
+    op.execute("CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL)")
+    op.execute(
+        "CREATE TABLE projects (workspace_id uuid NOT NULL REFERENCES workspaces (id), "
+        "id int NOT NULL, name text, PRIMARY KEY (workspace_id, id))"
+    )
+    op.execute(
+        "CREATE TABLE notes (workspace_id uuid NOT NULL REFERENCES workspaces (id), "
+        "id int NOT NULL, project_id int, body text)"
+    )
+    op.execute(
+        "CREATE TABLE memos (workspace_id uuid NOT NULL REFERENCES workspaces (id), "
+        "id int NOT NULL, project_id int, body text)"
+    )
+    op.alter_column("notes", "workspace_id", nullable=True)
+    op.alter_column("memos", "workspace_id", nullable=False)
+"""
+OR_NULL = (
+    "SELECT n.body FROM projects p LEFT JOIN {t} n ON n.project_id = p.id "
+    "WHERE p.workspace_id = $1 AND (n.workspace_id = $1 OR n.workspace_id IS NULL)"
+)
+
+
+def test_alembic_nullable_drops_not_null(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_column = "workspace_id"\nschema_paths = ["migrations"]\n', encoding="utf-8"
+    )
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "migrations/0001_init.py").write_text(NULLABLE, encoding="utf-8")
+    (tmp_path / "app/q.sql").write_text(
+        OR_NULL.format(t="notes") + ";\n" + OR_NULL.format(t="memos") + ";\n", encoding="utf-8"
+    )
+    assert _check(tmp_path, monkeypatch, capsys, "app") == [("app/q.sql", 1, "TG001")]
+
+
+async def test_the_nullable_column_returns_notes_of_no_workspace(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            "CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);\n"
+            "CREATE TABLE projects (workspace_id uuid NOT NULL REFERENCES workspaces (id), "
+            "id int NOT NULL, name text, PRIMARY KEY (workspace_id, id));\n"
+            "CREATE TABLE notes (workspace_id uuid REFERENCES workspaces (id), "
+            "id int NOT NULL, project_id int, body text);\n"
+            f"INSERT INTO workspaces VALUES ('{A}', 'own');\n"
+            f"INSERT INTO projects VALUES ('{A}', 1, 'own');\n"
+            f"INSERT INTO notes VALUES ('{A}', 1, 1, 'own'), (NULL, 2, 1, 'NO WORKSPACE')"
+        )
+        assert await _fetch(conn, OR_NULL.format(t="notes"), A) == ["NO WORKSPACE", "own"]
+    finally:
+        await conn.close()

@@ -727,6 +727,11 @@ class SchemaInfo:
                 if type_ is not None:  # `op.alter_column(t, c, type_=CITEXT())`
                     column_call = ast.Call(ast.Name("Column"), [arguments[1]], [])
                     typed(first, column_call, type_)
+                nullable = next((k.value for k in call.keywords if k.arg == "nullable"), None)
+                if nullable is not None and not (
+                    isinstance(nullable, ast.Constant) and nullable.value is False
+                ):  # `nullable=True` (or a value known at run time): NOT NULL goes
+                    self.add_sql(f"ALTER TABLE {prefix}{one} ALTER COLUMN {two} DROP NOT NULL;")
                 renamed = keywords.get("new_column_name")
                 if not renamed:
                     return
