@@ -962,3 +962,38 @@ async def test_the_nullable_column_returns_notes_of_no_workspace(database: str) 
         assert await _fetch(conn, OR_NULL.format(t="notes"), A) == ["NO WORKSPACE", "own"]
     finally:
         await conn.close()
+
+
+# … and `ALTER TABLE v RENAME TO w` of a view (PostgreSQL lets ALTER TABLE rename a view or a
+# materialized view): the reader renamed only tables, so `w` was no relation it knew — a read
+# of every workspace's documents passed.
+RENAMED_VIEWS = (
+    STALE.split("CREATE VIEW doc_view")[0]
+    + """
+CREATE VIEW every_doc AS SELECT body FROM docs;
+ALTER TABLE every_doc RENAME TO docs_overview;
+CREATE MATERIALIZED VIEW doc_bodies AS SELECT body FROM docs;
+ALTER TABLE doc_bodies RENAME TO doc_texts;
+"""
+)
+
+
+def test_alter_table_renames_a_view(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, RENAMED_VIEWS)
+    for name in ("docs_overview", "doc_texts"):
+        assert _codes(f"SELECT body FROM {name}", policy) == ["TG001"], name
+
+
+async def test_the_renamed_view_reads_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(RENAMED_VIEWS)
+        await conn.execute(
+            f"INSERT INTO workspaces VALUES ('{A}', 'own'), ('{B}', 'VICTIM');\n"
+            f"INSERT INTO docs (workspace_id, id, body) VALUES ('{A}', 1, 'own'), ('{B}', 1, 'VICTIM');\n"
+            "REFRESH MATERIALIZED VIEW doc_texts"
+        )
+        for name in ("docs_overview", "doc_texts"):
+            assert await _fetch(conn, f"SELECT body FROM {name}") == ["VICTIM", "own"], name
+    finally:
+        await conn.close()

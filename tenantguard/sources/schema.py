@@ -1617,6 +1617,18 @@ class SchemaInfo:
 
         kind = _enum(node.renameType)
         new = str(node.newname)
+        if (
+            kind == ObjectType.OBJECT_TABLE
+            and node.relation is not None
+            and _relname(node.relation) in self.views
+        ):
+            # ALTER TABLE renames a view (or materialized view) too; a table of that name in
+            # another schema keeps both read under the new name (fail closed)
+            if _relname(node.relation) not in self.columns:
+                kind = ObjectType.OBJECT_VIEW
+            else:
+                view = self.views[_relname(node.relation)]
+                self._add_view(_Renamed(new, node.relation.schemaname), view)
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
             self._rebind_views(old, new, node.relation.schemaname)
