@@ -9,6 +9,7 @@ reads workspace B's rows (their text says VICTIM); each safe twin reads A's rows
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import asyncpg
@@ -997,3 +998,39 @@ async def test_the_renamed_view_reads_workspace_b_on_the_server(database: str) -
             assert await _fetch(conn, f"SELECT body FROM {name}") == ["VICTIM", "own"], name
     finally:
         await conn.close()
+
+
+# … and `ALTER FOREIGN TABLE ft RENAME TO` was not followed at all: the foreign table, every
+# workspace's rows, was read under its new name as an unknown relation.
+def _foreign(csv: str) -> str:
+    return (
+        "CREATE EXTENSION IF NOT EXISTS file_fdw;\n"
+        "CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;\n"
+        "CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);\n"
+        "CREATE FOREIGN TABLE remote_docs (workspace_id uuid NOT NULL, id int, body text) "
+        f"SERVER files OPTIONS (filename '{csv}', format 'csv');\n"
+        "ALTER FOREIGN TABLE remote_docs RENAME TO archived_docs;\n"
+    )
+
+
+def test_a_renamed_foreign_table_is_read_under_its_new_name(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, _foreign("/nonexistent.csv"))
+    assert _codes("SELECT body FROM archived_docs", policy) == ["TG001"]
+    assert _codes("SELECT body FROM archived_docs WHERE workspace_id = $1", policy) == []
+
+
+async def test_the_renamed_foreign_table_reads_workspace_b_on_the_server(database: str) -> None:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", dir="/tmp", delete=False) as out:
+        out.write(f"{A},1,own\n{B},2,VICTIM\n")
+    try:
+        os.chmod(out.name, 0o644)
+        conn = await asyncpg.connect(database)
+        try:
+            await conn.execute(_foreign(out.name))
+            assert await _fetch(conn, "SELECT body FROM archived_docs") == ["VICTIM", "own"]
+        finally:
+            await conn.close()
+    finally:
+        os.unlink(out.name)

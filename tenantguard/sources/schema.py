@@ -1617,6 +1617,8 @@ class SchemaInfo:
 
         kind = _enum(node.renameType)
         new = str(node.newname)
+        if kind == ObjectType.OBJECT_FOREIGN_TABLE:
+            kind = ObjectType.OBJECT_TABLE  # ALTER FOREIGN TABLE … RENAME TO: a table's rename
         if (
             kind == ObjectType.OBJECT_TABLE
             and node.relation is not None
