@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from tenantguard import Policy
+from tenantguard.sources.schema import SchemaInfo
 
 from .test_attack11_proof import _codes, _fetch
 from .test_attack12_proof import _check
@@ -293,8 +294,6 @@ async def test_the_bound_views_read_workspace_b_on_the_server(database: str) -> 
 
 def test_stale_views_are_kept_in_the_schema_cache() -> None:
     import json
-
-    from tenantguard.sources.schema import SchemaInfo
 
     schema = SchemaInfo()
     schema.add_sql(STALE)
@@ -1034,3 +1033,67 @@ async def test_the_renamed_foreign_table_reads_workspace_b_on_the_server(databas
             await conn.close()
     finally:
         os.unlink(out.name)
+
+
+# ---------------------------------------------------------------- class 7: what an idempotent
+# patch creates inside DO. PostgreSQL 15 has no CREATE TRIGGER IF NOT EXISTS, so a patch
+# wraps it in `DO $$ BEGIN IF NOT EXISTS (…) THEN CREATE TRIGGER … END IF; END $$` (or catches
+# duplicate_object); the reader looked in DO bodies for tables, views and functions only, and
+# the trigger or rule updating every org's notes from `INSERT INTO signups` was never read.
+DO_WRITES = """
+CREATE TABLE orgs (id bigint PRIMARY KEY, name text);
+CREATE TABLE notes (org bigint NOT NULL REFERENCES orgs (id), id int NOT NULL, body text,
+    PRIMARY KEY (org, id));
+CREATE TABLE signups (id int PRIMARY KEY, email text);
+CREATE TABLE visits (id int PRIMARY KEY, email text);
+CREATE FUNCTION touch_notes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE notes SET body = 'HACK';
+    RETURN NEW;
+END $$;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'touch') THEN
+        CREATE TRIGGER touch AFTER INSERT ON signups FOR EACH ROW EXECUTE FUNCTION touch_notes();
+    END IF;
+END $$;
+DO $$
+BEGIN
+    CREATE RULE touch_rule AS ON INSERT TO visits DO ALSO UPDATE notes SET body = 'HACK';
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+"""
+
+
+def test_triggers_and_rules_created_in_do_are_read(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, DO_WRITES, tenant_column="org")
+    assert isinstance(policy, Policy)
+    for table in ("signups", "visits"):
+        assert _codes(f"INSERT INTO {table} VALUES (1, $1)", policy) == ["TG005"], table
+    # an operator or cast created there is reported at its DO statement
+    schema = SchemaInfo()
+    schema.add_sql(
+        "DO $$ BEGIN CREATE OPERATOR = (LEFTARG = uuid, RIGHTARG = text, FUNCTION = f); "
+        "EXCEPTION WHEN duplicate_function THEN NULL; END $$;",
+        "0001.sql",
+    )
+    assert [p.line for p in schema.problems] == [1]
+
+
+async def test_the_triggers_made_in_do_change_org_2_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            DO_WRITES + "INSERT INTO orgs VALUES (1, 'own'), (2, 'VICTIM');\n"
+            "INSERT INTO notes VALUES (2, 1, 'VICTIM');"
+        )
+        for table in ("signups", "visits"):
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute(f"INSERT INTO {table} VALUES (1, 'a@example.com')")
+                assert await conn.fetchval("SELECT body FROM notes WHERE org = 2") == "HACK"
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()

@@ -71,6 +71,15 @@ _VIEW_DDL = re.compile(
 _FUNCTION_DDL = re.compile(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION|DROP\s+FUNCTION)\b", re.IGNORECASE
 )
+# the rest of what the reader follows, looked for in DO bodies too (an idempotent patch creates
+# a trigger or rule there, as PostgreSQL 15 has no CREATE TRIGGER IF NOT EXISTS)
+_OTHER_DDL = re.compile(
+    r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?(?:TRIGGER|RULE)"
+    r"|DROP\s+(?:TRIGGER|RULE)|CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE"
+    r"|ALTER\s+(?:(?:MATERIALIZED\s+)?VIEW|FOREIGN\s+TABLE|FUNCTION|PROCEDURE|ROUTINE|DOMAIN)"
+    r"|CREATE\s+(?:DOMAIN|COLLATION|OPERATOR|CAST))\b",
+    re.IGNORECASE,
+)
 _CREATE_TABLE_NAME = re.compile(
     r"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+|FOREIGN\s+)?TABLE\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)",
@@ -776,7 +785,12 @@ class SchemaInfo:
     def _scan_embedded(self, text: str, path: str) -> None:
         """DDL inside a DO body or an EXECUTE string: located by a scan, then read."""
         found = sorted(
-            [*_TABLE_DDL.finditer(text), *_VIEW_DDL.finditer(text), *_FUNCTION_DDL.finditer(text)],
+            [
+                *_TABLE_DDL.finditer(text),
+                *_VIEW_DDL.finditer(text),
+                *_FUNCTION_DDL.finditer(text),
+                *_OTHER_DDL.finditer(text),
+            ],
             key=lambda m: m.start(),
         )
         for match in found:

@@ -8,7 +8,8 @@ referenced columns): the action reaches every tenant's rows that reference the r
 The tenant registry (`tenant_root`) pinned to one tenant (`DELETE FROM tenants WHERE id = $1`)
 reaches that tenant's rows only, and passes. `COPY (query) TO …` is not reported here: its query is checked like any other.
 
-So does a write of a relation whose triggers or rules (schema sources) run statements that
+So does a write of a relation whose triggers or rules (schema sources, also created inside a
+`DO` block, as an idempotent patch does) run statements that
 reach tenant rows they do not pin: a trigger's function (its PL/pgSQL statements; the text of
 any other language or of dynamic SQL, by the tenant tables it names) and a rule's actions are
 read like a function's queries — a rule's actions as PostgreSQL bound them when the rule was
