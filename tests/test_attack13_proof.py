@@ -1097,3 +1097,46 @@ async def test_the_triggers_made_in_do_change_org_2_on_the_server(database: str)
                 await transaction.rollback()
     finally:
         await conn.close()
+
+
+# … and one created by dynamic SQL (`EXECUTE format('CREATE TRIGGER … ON %I …', t)`), which no
+# reader can follow: TG006 at the DO statement, whatever is checked.
+DO_DYNAMIC = (
+    DO_WRITES.split("DO $$")[0]
+    + """DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['signups'] LOOP
+        EXECUTE format('CREATE TRIGGER touch AFTER INSERT ON %I FOR EACH ROW '
+            'EXECUTE FUNCTION touch_notes()', t);
+    END LOOP;
+END $$;
+"""
+)
+
+
+def test_a_trigger_created_by_dynamic_sql_is_unprovable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_column = "org"\nschema_paths = ["schema"]\n', encoding="utf-8"
+    )
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "schema/0001.sql").write_text(DO_DYNAMIC, encoding="utf-8")
+    (tmp_path / "app/q.sql").write_text("INSERT INTO signups VALUES (1, $1);\n", encoding="utf-8")
+    line = DO_DYNAMIC[: DO_DYNAMIC.index("DO $$")].count("\n") + 1
+    assert _check(tmp_path, monkeypatch, capsys, "app") == [("schema/0001.sql", line, "TG006")]
+
+
+async def test_the_dynamic_trigger_changes_org_2_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            DO_DYNAMIC + "INSERT INTO orgs VALUES (1, 'own'), (2, 'VICTIM');\n"
+            "INSERT INTO notes VALUES (2, 1, 'VICTIM');\n"
+            "INSERT INTO signups VALUES (1, 'a@example.com');"
+        )
+        assert await conn.fetchval("SELECT body FROM notes WHERE org = 2") == "HACK"
+    finally:
+        await conn.close()

@@ -80,6 +80,10 @@ _OTHER_DDL = re.compile(
     r"|CREATE\s+(?:DOMAIN|COLLATION|OPERATOR|CAST))\b",
     re.IGNORECASE,
 )
+_HIDDEN_DDL = re.compile(
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?(?:TRIGGER|RULE)|CREATE\s+(?:OPERATOR|CAST)",
+    re.IGNORECASE,
+)
 _CREATE_TABLE_NAME = re.compile(
     r"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+|FOREIGN\s+)?TABLE\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)",
@@ -810,6 +814,20 @@ class SchemaInfo:
             try:
                 parsed = parse_sql(piece)
             except ParseError:
+                if _HIDDEN_DDL.match(match.group(0)):
+                    # `EXECUTE format('CREATE TRIGGER … ON %I …', t)`: what it makes run beside
+                    # a write, or what `=` and `::` mean, is out of sight
+                    where, line, column = self._at
+                    message = (
+                        f"{' '.join(match.group(0).split()).upper()} in dynamic SQL: what it "
+                        "creates (a trigger or rule that runs beside writes, an operator or cast "
+                        "that changes what a pin compares) cannot be read\nwrite it as a "
+                        "statement of its own (in the DO block, without format()), or leave "
+                        "TG006 out for this file once it reaches no tenant rows"
+                    )
+                    self.problems.append(
+                        SchemaProblem(where, line, column, message, text, parsed=True)
+                    )
                 continue  # a fragment of dynamic SQL, not a statement of its own
             for raw in parsed[:1]:
                 self._statement(raw.stmt, piece, path)

@@ -43,7 +43,9 @@ schema's is chosen — `CREATE OPERATOR = (LEFTARG = uuid, RIGHTARG = text, …)
 `workspace_id = $1::text`, `workspace_id = current_setting('app.tenant_id')`, a parameter typed
 text elsewhere in the statement and a function's text parameter; `CREATE CAST (uuid AS text)`
 decides `a.workspace_id::text = b.workspace_id::text`. Reported at the schema statement
-whatever is checked; once no pin can reach it, leave TG006 out for that file
+whatever is checked (also inside a `DO` block; one in dynamic SQL there — `EXECUTE
+format('CREATE TRIGGER … ON %I …', t)` — cannot be read, nor can a trigger or rule created so:
+TG006 too); once no pin can reach it, leave TG006 out for that file
 (`per_file_ignores`) or record the finding in a baseline.
 
 ## Why is this bad?
