@@ -1140,3 +1140,50 @@ async def test_the_dynamic_trigger_changes_org_2_on_the_server(database: str) ->
         assert await conn.fetchval("SELECT body FROM notes WHERE org = 2") == "HACK"
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 8: a stored generated
+# column computed by a schema function that reads every tenant's rows (labelled IMMUTABLE: the
+# server takes its word). Every row written holds that data for good: INSERT … RETURNING
+# summary, and any later read of the row, returned workspace B's bodies to A. Round 12 read
+# column defaults so; a generated column is computed at each write whatever the statement says.
+GENERATED = """
+CREATE TABLE workspaces (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE docs (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    body text, PRIMARY KEY (workspace_id, id));
+CREATE FUNCTION every_body(x int) RETURNS text LANGUAGE sql IMMUTABLE
+    AS $$ SELECT string_agg(body, ',' ORDER BY body) FROM docs $$;
+CREATE FUNCTION doubled(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x * 2 $$;
+CREATE TABLE drafts (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    summary text GENERATED ALWAYS AS (every_body(id)) STORED, PRIMARY KEY (workspace_id, id));
+CREATE TABLE pages (workspace_id uuid NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+    twice int GENERATED ALWAYS AS (doubled(id)) STORED, PRIMARY KEY (workspace_id, id));
+"""
+
+
+def test_a_generated_column_computed_from_every_tenant_is_reported(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, GENERATED)
+    insert = "INSERT INTO drafts (workspace_id, id) VALUES ($1, 1) RETURNING summary"
+    assert _codes(insert, policy) == ["TG005"]
+    assert _codes("SELECT summary FROM drafts WHERE workspace_id = $1", policy) == ["TG001"]
+    # a function of the row's own values: proven
+    assert (
+        _codes("INSERT INTO pages (workspace_id, id) VALUES ($1, 1) RETURNING twice", policy) == []
+    )
+    assert _codes("SELECT twice FROM pages WHERE workspace_id = $1", policy) == []
+
+
+async def test_the_generated_column_holds_workspace_b_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            GENERATED + f"INSERT INTO workspaces VALUES ('{A}', 'own'), ('{B}', 'VICTIM');\n"
+            f"INSERT INTO docs VALUES ('{B}', 1, 'VICTIM');"
+        )
+        insert = "INSERT INTO drafts (workspace_id, id) VALUES ($1, 1) RETURNING summary"
+        assert await _fetch(conn, insert, A) == ["VICTIM"]
+        await conn.execute(f"INSERT INTO drafts (workspace_id, id) VALUES ('{A}', 1)")
+        read = "SELECT summary FROM drafts WHERE workspace_id = $1"
+        assert await _fetch(conn, read, A) == ["VICTIM"]
+    finally:
+        await conn.close()

@@ -261,6 +261,9 @@ class SchemaInfo:
     # SQL functions with a body of the standard's form (`RETURN …`, `BEGIN ATOMIC … END`):
     # bound like a view when made (a late-bound `AS $$…$$` body looks its names up per call)
     bound_functions: set[str] = field(default_factory=set)
+    # each table's stored generated columns' expressions that call a function (as printed):
+    # computed into every row written, and kept in it
+    generated_calls: dict[str, dict[str, str]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -381,6 +384,7 @@ class SchemaInfo:
             "stale_views": sorted(self.stale_views),
             "bound_functions": sorted(self.bound_functions),
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
+            "generated_calls": {t: dict(c) for t, c in self.generated_calls.items() if c},
         }
 
     @classmethod
@@ -491,6 +495,10 @@ class SchemaInfo:
             bound_functions=set(texts(data["bound_functions"])),
             copies={
                 str(t): {str(c): str(r) for c, r in g.items()} for t, g in data["copies"].items()
+            },
+            generated_calls={
+                str(t): {str(c): str(r) for c, r in g.items()}
+                for t, g in data["generated_calls"].items()
             },
         )
 
@@ -996,6 +1004,11 @@ class SchemaInfo:
                 elif contype == ConstrType.CONSTR_GENERATED and constraint.raw_expr is not None:
                     read = _columns_read(constraint.raw_expr)
                     self.generated.setdefault(table, {})[column] = read
+                    if _calls(constraint.raw_expr):
+                        from pglast.stream import RawStream
+
+                        printed = RawStream()(constraint.raw_expr)
+                        self.generated_calls.setdefault(table, {})[column] = printed
                     copied = copied_column(constraint.raw_expr)
                     if copied is not None and table not in self._no_defaults:
                         self.copies.setdefault(table, {})[column] = copied
@@ -1868,7 +1881,8 @@ class SchemaInfo:
                 rule.stale = rule.stale or any(old in a for a in rule.actions)
             elif renamed(trees):
                 rule.actions = _body_texts(rule.actions, trees)
-        for defaults in self.defaults.values():  # a column default calls by oid too
+        for defaults in (*self.defaults.values(), *self.generated_calls.values()):
+            # a column default (or generated column) calls by oid too
             for column, text in list(defaults.items()):
                 trees = _body_trees([f"SELECT {text}"]) if old in text else None
                 if trees is not None and renamed(trees):
@@ -3400,12 +3414,19 @@ def leaky_defaults(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, st
     every tenant's rows, a subquery): table -> column -> why, names as written in configuration.
     An INSERT that leaves the column out (or writes DEFAULT), an UPDATE that sets it to
     DEFAULT, evaluates it into the row it writes — every tenant's rows copied into it."""
+    return _leaky_expressions(schema, schema.defaults, policy)
+
+
+def _leaky_expressions(
+    schema: SchemaInfo, expressions: dict[str, dict[str, str]], policy: Policy
+) -> dict[str, dict[str, str]]:
+    """`leaky_defaults` of these column expressions (defaults, or generated columns')."""
     from tenantguard.engine.analyze import analyze_statement
     from tenantguard.engine.findings import Severity
 
     functions = {f.lower() for f in schema.functions}
     found: dict[str, dict[str, str]] = {}
-    for table, defaults in schema.defaults.items():
+    for table, defaults in expressions.items():
         for column, text in defaults.items():
             lowered = text.lower()
             if not _TEXT_RUNNERS.search(lowered) and not functions & set(_WORD.findall(lowered)):
@@ -3417,6 +3438,21 @@ def leaky_defaults(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, st
                 why = errors[0].message if errors else "it pins a fixed tenant"
                 found.setdefault(sql_name(table), {})[sql_name(column)] = f"`{text}`: {why}"
     return found
+
+
+def leaky_generated(
+    schema: SchemaInfo, policy: Policy
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Tables with a stored generated column computed by a call that reads tenant rows it does
+    not pin (a schema function, labelled IMMUTABLE or not, handing out every tenant's rows):
+    table -> why (every row written holds that data, and keeps it: no pin selects it out), and
+    those columns as `leaky_defaults` gives them (an INSERT computes them)."""
+    computed = _leaky_expressions(schema, schema.generated_calls, policy)
+    found: dict[str, str] = {}
+    for table, reads in computed.items():
+        column, why = sorted(reads.items())[0]
+        found[table] = f"its generated column {column} is computed by {why}"
+    return found, computed
 
 
 def hidden_writes(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:

@@ -152,7 +152,8 @@ What pins a reference `R`:
   name reads): it must be pinnable as each. A table a query filled when the schema made it
   (`CREATE TABLE … AS`, `SELECT … INTO`, with data, not emptied since) holds that query's rows
   and is held to the same conditions — the tenant setting pinning nothing there, as the query
-  ran once, under the migration's setting. So is a materialized view: its rows are its query's
+  ran once, under the migration's setting. So is a table with a stored generated column computed by a
+  function that reads tenant rows it does not pin (every row holds that data for good). So is a materialized view: its rows are its query's
   under the setting of the session that last refreshed it, not the reader's;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.

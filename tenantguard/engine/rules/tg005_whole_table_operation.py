@@ -24,7 +24,8 @@ tenant rows it does not pin (a schema function handing out every tenant's rows):
 MERGE's INSERT or `COPY … FROM` that leaves the column out or writes DEFAULT (`DEFAULT
 VALUES`; rows without a column list shorter than the table), an UPDATE setting it to DEFAULT (a
 column without a default of its own takes its domain's; a default calls the function it was
-made with, under the name an `ALTER FUNCTION … RENAME TO` gave it since) —
+made with, under the name an `ALTER FUNCTION … RENAME TO` gave it since; a stored generated
+column is computed so at every INSERT) —
 the row written, and its RETURNING, carry every tenant's data.
 
 ## Why is this bad?
