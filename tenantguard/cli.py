@@ -875,7 +875,9 @@ def _schema_findings(
     rules = _enabled_rules(group.selection) if problems else None
     root = os.path.realpath(group.settings.root)
     findings = []
-    for where, line, column, message, text, parsed in problems:
+    for where, line, column, text_of_message, text, parsed in problems:
+        # a message of its own help after a line break (an operator or cast of the schema)
+        message, _, help = text_of_message.partition("\n")
         if rules is not None:
             relative = os.path.relpath(os.path.realpath(where), root)
             inside = not relative.startswith(os.pardir)
@@ -890,11 +892,13 @@ def _schema_findings(
                 "TG006",
                 "unprovable-statement",
                 Severity.ERROR,
-                f"cannot tell the columns of the table this schema statement creates: {message}"
+                message
+                if help
+                else f"cannot tell the columns of the table this schema statement creates: {message}"
                 if parsed
                 else f"cannot read this schema statement: {message}; the tenant tables it "
                 "may create are guessed from its text",
-                "name its tenant tables in tenant_tables, or create them with their columns"
+                help or "name its tenant tables in tenant_tables, or create them with their columns"
                 if parsed
                 else "fix the statement so that PostgreSQL's parser reads it (psql "
                 "meta-commands are skipped)",

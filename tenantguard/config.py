@@ -288,6 +288,7 @@ def build_policy(
         filled_tables,
         hidden_writes,
         leaky_defaults,
+        leaky_generated,
         tenant_relations,
     )
 
@@ -392,7 +393,9 @@ def build_policy(
     except ValueError as error:
         raise ConfigError(str(error)) from error
     if schema is not None and (schema.views or schema.functions):
-        found = tenant_relations(schema.views, schema.functions, policy, schema.materialized)
+        found = tenant_relations(
+            schema.views, schema.functions, policy, schema.materialized, schema.stale_views
+        )
         policy = policy.replace(
             tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
             table_columns=_quoted(
@@ -419,6 +422,18 @@ def build_policy(
         leaky = leaky_defaults(schema, policy)
         if leaky:
             policy = policy.replace(leaky_defaults=leaky)
+    if schema is not None and schema.generated_calls:
+        # a stored generated column computed from every tenant's rows: in each row for good
+        tainted, computed = leaky_generated(schema, policy)
+        if tainted:
+            merged = {t: dict(c) for t, c in policy.leaky_defaults.items()}
+            for table, columns in computed.items():  # an INSERT computes it: as a default
+                merged.setdefault(table, {}).update(columns)
+            policy = policy.replace(
+                tenant_tables=_quoted_names(policy.tenant_tables | tainted.keys()),
+                unpinnable={**policy.unpinnable, **tainted},
+                leaky_defaults=merged,
+            )
     return policy
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "ForeignKey",
     "FunctionPins",
     "Policy",
+    "clip_name",
     "fold_name",
     "names_in_text",
     "normalize_name",
@@ -41,8 +42,30 @@ _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstu
 
 def fold_name(name: str) -> str:
     """An unquoted identifier as PostgreSQL folds it: ASCII letters only (a UTF-8 database
-    keeps `Ü`: `Überweisungen` is the table `"Überweisungen"`, not `"überweisungen"`)."""
-    return name.lower() if name.isascii() else name.translate(_ASCII_FOLD)
+    keeps `Ü`: `Überweisungen` is the table `"Überweisungen"`, not `"überweisungen"`), cut to
+    63 bytes (`clip_name`)."""
+    folded = name.lower() if name.isascii() else name.translate(_ASCII_FOLD)
+    return folded if len(folded) <= _SHORT else clip_name(folded)
+
+
+# PostgreSQL keeps NAMEDATALEN - 1 bytes of an identifier; a name of up to 15 characters (at
+# most 4 bytes each) is never cut
+NAME_BYTES = 63
+_SHORT = NAME_BYTES // 4
+
+
+def clip_name(name: str) -> str:
+    """An identifier as PostgreSQL keeps it, quoted or not: its first 63 bytes (UTF-8), cut at
+    a character's end. `CREATE TABLE` and every query cut a longer name alike (with a NOTICE):
+    two names alike in their first 63 bytes are one table, alias or column."""
+    if len(name) <= _SHORT:
+        return name
+    if name.isascii():
+        return name[:NAME_BYTES]
+    data = name.encode("utf-8", "surrogatepass")
+    if len(data) <= NAME_BYTES:
+        return name
+    return data[:NAME_BYTES].decode("utf-8", "ignore")
 
 
 def normalize_name(name: str) -> str:
@@ -52,7 +75,7 @@ def normalize_name(name: str) -> str:
     """
     name = name.strip()
     if len(name) >= 2 and name[0] == name[-1] == '"':
-        return name[1:-1].replace('""', '"')
+        return clip_name(name[1:-1].replace('""', '"'))
     return fold_name(name)
 
 

@@ -33,6 +33,7 @@ from tenantguard.engine.policy import (
     ForeignKey,
     FunctionPins,
     Policy,
+    clip_name,
     fold_name,
     names_in_text,
     sql_name,
@@ -73,6 +74,19 @@ _FUNCTION_DDL = re.compile(
 # type DDL in a DO body, an EXECUTE string or a function's body: what it does to a domain's
 # name is read when it parses as a statement, and makes every domain inexact when not
 _TYPE_DDL = re.compile(r"\b(?:CREATE|ALTER|DROP)\s+(?:DOMAIN|TYPE)\b", re.IGNORECASE)
+# the rest of what the reader follows, looked for in DO bodies too (an idempotent patch creates
+# a trigger or rule there, as PostgreSQL 15 has no CREATE TRIGGER IF NOT EXISTS)
+_OTHER_DDL = re.compile(
+    r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?(?:TRIGGER|RULE)"
+    r"|DROP\s+(?:TRIGGER|RULE)|CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE"
+    r"|ALTER\s+(?:(?:MATERIALIZED\s+)?VIEW|FOREIGN\s+TABLE|FUNCTION|PROCEDURE|ROUTINE|DOMAIN)"
+    r"|CREATE\s+(?:DOMAIN|COLLATION|OPERATOR|CAST))\b",
+    re.IGNORECASE,
+)
+_HIDDEN_DDL = re.compile(
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?(?:TRIGGER|RULE)|CREATE\s+(?:OPERATOR|CAST)",
+    re.IGNORECASE,
+)
 _CREATE_TABLE_NAME = re.compile(
     r"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+|FOREIGN\s+)?TABLE\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)",
@@ -114,7 +128,8 @@ class FunctionInfo:
     constants: tuple[tuple[str, str], ...] = ()
     # positions (call order) of parameters whose type compares loosely or rounds (`real`,
     # `char(n)`, `citext`, a domain over one): the argument is converted before the body
-    # compares it, so two tenants' ids can meet — such a parameter pins nothing
+    # compares it, so two tenants' ids can meet — such a parameter pins nothing; nor does one
+    # a PL/pgSQL body writes (its queries compare what was put there)
     lossy: tuple[int, ...] = ()
     # its declared output columns in order (RETURNS TABLE, OUT, INOUT): the body's columns are
     # matched to them by position; empty when not declared so (RETURNS SETOF a table)
@@ -161,6 +176,9 @@ class WriteRule:
     relation: str
     event: str
     actions: list[str]
+    # bound to a column renamed since (PostgreSQL binds a rule's actions when it is made):
+    # read as text out of sight
+    stale: bool = False
 
 
 # CreateTrigStmt.events: the bits of the writes that fire a trigger
@@ -253,6 +271,16 @@ class SchemaInfo:
     # the materialized views among the views: their rows are their query's when last refreshed,
     # under the tenant setting of the session that refreshed them
     materialized: set[str] = field(default_factory=set)
+    # views made before a column of a relation they read was renamed: PostgreSQL binds a view
+    # to the columns it read when it was made (by number), so the view reads the renamed column
+    # under its old name, which the view's text now gives another column (or none)
+    stale_views: set[str] = field(default_factory=set)
+    # SQL functions with a body of the standard's form (`RETURN …`, `BEGIN ATOMIC … END`):
+    # bound like a view when made (a late-bound `AS $$…$$` body looks its names up per call)
+    bound_functions: set[str] = field(default_factory=set)
+    # each table's stored generated columns' expressions that call a function (as printed):
+    # computed into every row written, and kept in it
+    generated_calls: dict[str, dict[str, str]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -382,13 +410,18 @@ class SchemaInfo:
             ],
             "trigger_functions": {n: [f.body, f.opaque] for n, f in self.trigger_functions.items()},
             "new_fields": {n: sorted(f) for n, f in self.new_fields.items()},
-            "write_rules": [[r.name, r.relation, r.event, r.actions] for r in self.write_rules],
+            "write_rules": [
+                [r.name, r.relation, r.event, r.actions, r.stale] for r in self.write_rules
+            ],
             "filled": {n: [v.query, v.columns] for n, v in self.filled.items()},
             "materialized": sorted(self.materialized),
+            "stale_views": sorted(self.stale_views),
+            "bound_functions": sorted(self.bound_functions),
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
             "exact_domains": {n: list(d) for n, d in self.exact_domains.items()},
             "exact_functions": dict(self.exact_functions),
             "lossy_arguments": {n: sorted(p) for n, p in self.lossy_arguments.items()},
+            "generated_calls": {t: dict(c) for t, c in self.generated_calls.items() if c},
         }
 
     @classmethod
@@ -487,14 +520,16 @@ class SchemaInfo:
             },
             new_fields={str(n): set(texts(f)) for n, f in data["new_fields"].items()},
             write_rules=[
-                WriteRule(str(name), str(relation), str(event), texts(actions))
-                for name, relation, event, actions in data["write_rules"]
+                WriteRule(str(name), str(relation), str(event), texts(actions), bool(stale))
+                for name, relation, event, actions, stale in data["write_rules"]
             ],
             filled={
                 str(n): ViewInfo(str(query), None if columns is None else texts(columns))
                 for n, (query, columns) in data["filled"].items()
             },
             materialized=set(texts(data["materialized"])),
+            stale_views=set(texts(data["stale_views"])),
+            bound_functions=set(texts(data["bound_functions"])),
             copies={
                 str(t): {str(c): str(r) for c, r in g.items()} for t, g in data["copies"].items()
             },
@@ -505,6 +540,10 @@ class SchemaInfo:
             exact_functions={str(n): str(b) for n, b in data["exact_functions"].items()},
             lossy_arguments={
                 str(n): {int(i) for i in p} for n, p in data["lossy_arguments"].items()
+            },
+            generated_calls={
+                str(t): {str(c): str(r) for c, r in g.items()}
+                for t, g in data["generated_calls"].items()
             },
         )
 
@@ -636,7 +675,9 @@ class SchemaInfo:
     def add_python(self, text: str, path: str = "") -> bool:
         """A Python migration (alembic, or any script sending DDL): the DDL in its string
         constants, and alembic's `op.create_table` / `op.add_column` /
-        `op.create_unique_constraint` / `op.drop_table`. False when it does not parse."""
+        `op.create_unique_constraint` / `op.drop_table`, and as the SQL they send
+        `op.rename_table` / `op.alter_column(…, new_column_name=…)` / `op.drop_constraint` /
+        `op.drop_index` / `op.drop_column`. False when it does not parse."""
         import ast
 
         try:
@@ -677,6 +718,34 @@ class SchemaInfo:
                 return text(node.args[0])
             return None
 
+        def typed(table: str, node: Any, type_: Any = None) -> None:
+            """A column's SQLAlchemy type, where it compares loosely or rounds (`CITEXT`,
+            `Float`, `CHAR`…): marked as the SQL reader marks such a column."""
+            if type_ is None and isinstance(node, ast.Call):
+                given = [a for a in node.args[1:2]]
+                given += [k.value for k in node.keywords if k.arg == "type_"]
+                type_ = given[0] if given else None
+            name = column(node) if node is not None else None
+            if name is None or type_ is None:
+                return
+            called = type_.func if isinstance(type_, ast.Call) else type_
+            kind = (
+                called.attr
+                if isinstance(called, ast.Attribute)
+                else called.id
+                if isinstance(called, ast.Name)
+                else ""
+            ).lower()
+            collation = next(
+                (text(k.value) for k in getattr(type_, "keywords", ()) if k.arg == "collation"),
+                None,
+            )  # `sa.Text(collation="ci")` of a collation created `deterministic = false`
+            if kind in _ALEMBIC_LOOSE or collation in self.loose_collations:
+                self.loose.setdefault(table, set()).add(name)
+                self.lossy_columns.add(name)
+            elif kind in _ALEMBIC_LOSSY:
+                self.lossy_columns.add(name)
+
         arguments = list(call.args)
         if operation == "create_table" and arguments and text(arguments[0]):
             table = str(text(arguments[0]))
@@ -685,6 +754,7 @@ class SchemaInfo:
                 name = column(argument)
                 if name is not None:
                     columns.add(name)
+                    typed(table, argument)
                 elif isinstance(argument, ast.Call) and _called(argument) in (
                     "UniqueConstraint",
                     "PrimaryKeyConstraint",
@@ -702,8 +772,43 @@ class SchemaInfo:
             name = column(arguments[1])
             if name is not None:
                 self.columns.setdefault(str(text(arguments[0])), set()).add(name)
+                typed(str(text(arguments[0])), arguments[1])
         elif operation == "drop_table" and arguments and text(arguments[0]):
             self.columns.pop(str(text(arguments[0])), None)
+        elif operation in _ALEMBIC_SQL and arguments:
+            # read as the SQL alembic sends: what a key, view, rule or bound function stood on
+            # goes as it does on the server
+            keywords = {k.arg: text(k.value) for k in call.keywords if k.arg}
+            first = text(arguments[0])
+            second = text(arguments[1]) if len(arguments) > 1 else keywords.get("table_name")
+            if first is None or (second is None and operation != "drop_index"):
+                return
+            schema = keywords.get("schema")
+            prefix = "" if schema is None else f"{_quote_name(schema)}."
+            one, two = _quote_name(first), _quote_name(second or "")
+            if operation == "rename_table":
+                sql = f"ALTER TABLE {prefix}{one} RENAME TO {two}"
+            elif operation == "alter_column":
+                type_ = next((k.value for k in call.keywords if k.arg == "type_"), None)
+                if type_ is not None:  # `op.alter_column(t, c, type_=CITEXT())`
+                    column_call = ast.Call(ast.Name("Column"), [arguments[1]], [])
+                    typed(first, column_call, type_)
+                nullable = next((k.value for k in call.keywords if k.arg == "nullable"), None)
+                if nullable is not None and not (
+                    isinstance(nullable, ast.Constant) and nullable.value is False
+                ):  # `nullable=True` (or a value known at run time): NOT NULL goes
+                    self.add_sql(f"ALTER TABLE {prefix}{one} ALTER COLUMN {two} DROP NOT NULL;")
+                renamed = keywords.get("new_column_name")
+                if not renamed:
+                    return
+                sql = f"ALTER TABLE {prefix}{one} RENAME COLUMN {two} TO {_quote_name(renamed)}"
+            elif operation == "drop_constraint":
+                sql = f"ALTER TABLE {prefix}{two} DROP CONSTRAINT {one}"
+            elif operation == "drop_index":
+                sql = f"DROP INDEX {prefix}{one}"
+            else:  # drop_column
+                sql = f"ALTER TABLE {prefix}{one} DROP COLUMN {two}"
+            self.add_sql(sql + ";")
         elif operation == "create_unique_constraint" and len(arguments) >= 3:
             label, names = text(arguments[0]), arguments[2]
             if label and isinstance(names, ast.List | ast.Tuple):
@@ -745,6 +850,7 @@ class SchemaInfo:
                     *_VIEW_DDL.finditer(text),
                     *_FUNCTION_DDL.finditer(text),
                     *types,
+                    *_OTHER_DDL.finditer(text),
                 )
             }.values(),
             key=lambda m: m.start(),
@@ -772,6 +878,20 @@ class SchemaInfo:
             except ParseError:
                 self._hidden_types |= start in starts
                 self._hidden_functions |= start in routines
+                if _HIDDEN_DDL.match(match.group(0)):
+                    # `EXECUTE format('CREATE TRIGGER … ON %I …', t)`: what it makes run beside
+                    # a write, or what `=` and `::` mean, is out of sight
+                    where, line, column = self._at
+                    message = (
+                        f"{' '.join(match.group(0).split()).upper()} in dynamic SQL: what it "
+                        "creates (a trigger or rule that runs beside writes, an operator or cast "
+                        "that changes what a pin compares) cannot be read\nwrite it as a "
+                        "statement of its own (in the DO block, without format()), or leave "
+                        "TG006 out for this file once it reaches no tenant rows"
+                    )
+                    self.problems.append(
+                        SchemaProblem(where, line, column, message, text, parsed=True)
+                    )
                 continue  # a fragment of dynamic SQL, not a statement of its own
             for raw in parsed[:1]:
                 self._statement(raw.stmt, piece, path)
@@ -941,6 +1061,11 @@ class SchemaInfo:
                 elif contype == ConstrType.CONSTR_GENERATED and constraint.raw_expr is not None:
                     read = _columns_read(constraint.raw_expr)
                     self.generated.setdefault(table, {})[column] = read
+                    if _calls(constraint.raw_expr):
+                        from pglast.stream import RawStream
+
+                        printed = RawStream()(constraint.raw_expr)
+                        self.generated_calls.setdefault(table, {})[column] = printed
                     copied = copied_column(constraint.raw_expr)
                     if copied is not None and table not in self._no_defaults:
                         self.copies.setdefault(table, {})[column] = copied
@@ -1196,7 +1321,8 @@ class SchemaInfo:
 
     def _define(self, node: Any, text: str, path: str) -> None:
         """CREATE COLLATION: nondeterministic unless `deterministic` is plainly true (or it
-        copies a deterministic one)."""
+        copies a deterministic one). CREATE OPERATOR of a comparison the proof reads as a pin:
+        an error at the statement (`_own_comparison`)."""
         from pglast.enums import ObjectType
 
         names = list(_strings(node.defnames))
@@ -1204,6 +1330,24 @@ class SchemaInfo:
             self.doubt_types(names[-1])  # a base or shell type: a cast to it may be anything
         if _enum(node.kind) == ObjectType.OBJECT_AGGREGATE and names:
             self._doubtful_functions.add(names[-1])  # called like a function of that name
+        if _enum(node.kind) == ObjectType.OBJECT_OPERATOR and names and names[-1] in _PINNING:
+            types = {
+                str(o.defname).lower(): _type_key(o.arg)
+                for o in node.definition or ()
+                if str(o.defname).lower() in ("leftarg", "rightarg")
+                and type(o.arg).__name__ == "TypeName"
+            }
+            self._own_comparison(
+                text,
+                f"CREATE OPERATOR {names[-1]} ({types.get('leftarg', 'NONE')}, "
+                f"{types.get('rightarg', 'NONE')}): the proof reads `{names[-1]}` as "
+                "PostgreSQL's own, and the schema's is chosen where its operand types match "
+                "better (always for types pg_catalog does not compare, `uuid = text`): "
+                "`tenant_id = $1::text`, the tenant setting without a cast, a parameter "
+                "typed text elsewhere in the statement, a function's text parameter may then "
+                "match other tenants' rows",
+            )
+            return
         if _enum(node.kind) != ObjectType.OBJECT_COLLATION or not names:
             return
         loose = False
@@ -1217,6 +1361,32 @@ class SchemaInfo:
                 loose = str(value).lower() not in ("true", "on", "1")
         if loose:
             self.loose_collations.add(names[-1])
+
+    def _cast(self, node: Any, text: str, path: str) -> None:
+        """CREATE CAST: an error at the statement (`_own_comparison`)."""
+        source, target = _type_key(node.sourcetype), _type_key(node.targettype)
+        self._own_comparison(
+            text,
+            f"CREATE CAST ({source} AS {target}): the proof reads `::` and the conversions of "
+            "a comparison as PostgreSQL's own; this one decides what `tenant_id::text = "
+            "x.tenant_id::text` or, implicit, `tenant_id = $1::text` compares, which may then "
+            "match other tenants' rows",
+        )
+
+    def _own_comparison(self, text: str, message: str) -> None:
+        """An operator or cast of the schema that changes what a pin compares: the proof
+        assumes PostgreSQL's own and cannot tell where this one is chosen (it reads no types),
+        so the statement is an error, reported whatever is checked (TG006 at the statement),
+        to be removed or acknowledged (per_file_ignores, a baseline)."""
+        where, line, column = self._at
+        help = (
+            "compare through a function named for what it does (the proof reads none as a "
+            "pin); once no pin can reach it, leave TG006 out for this file (per_file_ignores) "
+            "or record it in a baseline"
+        )
+        self.problems.append(
+            SchemaProblem(where, line, column, f"{message}\n{help}", text, parsed=True)
+        )
 
     def _copy_defaults(self, source: str, table: str) -> None:
         """A parent's (or a LIKE source's) column defaults, taken by a new table."""
@@ -1638,8 +1808,23 @@ class SchemaInfo:
         new = str(node.newname)
         if kind in (ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_TYPE):
             self.doubt_types(new, *list(_strings(node.object))[-1:])
+        if kind == ObjectType.OBJECT_FOREIGN_TABLE:
+            kind = ObjectType.OBJECT_TABLE  # ALTER FOREIGN TABLE … RENAME TO: a table's rename
+        if (
+            kind == ObjectType.OBJECT_TABLE
+            and node.relation is not None
+            and _relname(node.relation) in self.views
+        ):
+            # ALTER TABLE renames a view (or materialized view) too; a table of that name in
+            # another schema keeps both read under the new name (fail closed)
+            if _relname(node.relation) not in self.columns:
+                kind = ObjectType.OBJECT_VIEW
+            else:
+                view = self.views[_relname(node.relation)]
+                self._add_view(_Renamed(new, node.relation.schemaname), view)
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
+            self._rebind_views(old, new, node.relation.schemaname)
             if self._defined(_Renamed(new, node.relation.schemaname)):
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
@@ -1715,6 +1900,7 @@ class SchemaInfo:
                 self._rename_column(table, str(node.subname), new)
         elif kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW) and node.relation:
             old = _relname(node.relation)
+            self._rebind_views(old, new, node.relation.schemaname)
             if old in self.views:
                 view = self.views[old]
                 moved = None
@@ -1726,10 +1912,14 @@ class SchemaInfo:
                 self._add_view(_Renamed(new, node.relation.schemaname), view)
                 if old in self.materialized:
                     self.materialized.add(new)
+                if old in self.stale_views:
+                    self.stale_views.add(new)  # the old name stays marked too: fail closed
                 if moved is not None and not self._shared(_Renamed(new, node.relation.schemaname)):
                     self.defaults[new] = moved  # the view's defaults go with it
         elif kind == ObjectType.OBJECT_COLUMN and node.relation is not None and node.subname:
             table = _relname(node.relation)
+            if table in self.views:  # ALTER VIEW|TABLE v RENAME COLUMN: its output's name
+                self._rename_view_column(table, str(node.subname), new, node.relation)
             if node.subname in self.lossy_columns:  # the type goes with the column
                 self.lossy_columns.add(new)
             if self._shared(node.relation):  # the same name in another schema keeps its column
@@ -1753,12 +1943,144 @@ class SchemaInfo:
                 if one.relation == relation and one.name == node.subname:
                     one.name = new
 
+    def _rebind_views(self, old: str, new: str, schema: str | None) -> None:
+        """`ALTER TABLE|VIEW old RENAME TO new`: a view reading `old` is bound to that relation,
+        not to its name — it reads `new` from now on. Its query is rewritten so; one that
+        names a CTE `old` too (which of its `old`s is which is not told here) is stale."""
+        from pglast.stream import RawStream
+
+        for name, view in list(self.views.items()):
+            trees = _body_trees([view.query])
+            if trees is None:
+                self.stale_views.add(name)  # fail closed
+                continue
+            tree = trees[0]
+            if old not in _relations_read(tree):
+                continue
+            if old in _cte_names(tree):
+                self.stale_views.add(name)
+                continue
+            for relation in _range_vars(tree):
+                if relation.relname == old and relation.schemaname in (None, schema or "public"):
+                    relation.relname = new
+            self.views[name] = ViewInfo(RawStream()(tree), view.columns)
+        for rule in self.write_rules:
+            trees = _body_trees(rule.actions)
+            if trees is None or any(
+                old in _relations_read(tree) and old in _cte_names(tree) for tree in trees
+            ):
+                rule.stale = rule.stale or any(old in a for a in rule.actions)
+                continue
+            for tree in trees:
+                for relation in _range_vars(tree):
+                    if relation.relname == old and relation.schemaname in (
+                        None,
+                        schema or "public",
+                    ):
+                        relation.relname = new
+            rule.actions = _body_texts(rule.actions, trees)
+        for name in self.bound_functions:
+            info = self.functions.get(name)
+            if info is None:
+                continue
+            trees = _body_trees(info.body)
+            if trees is None:
+                if any(old in s for s in info.body):
+                    self._unbind(name)
+                continue
+            if not any(old in _relations_read(tree) for tree in trees):
+                continue
+            if info.overloads or any(old in _cte_names(tree) for tree in trees):
+                self._unbind(name)  # which body, or which `old`, is not told apart
+                continue
+            for tree in trees:
+                for relation in _range_vars(tree):
+                    if relation.relname == old and relation.schemaname in (
+                        None,
+                        schema or "public",
+                    ):
+                        relation.relname = new
+            self.functions[name] = replace(info, body=_body_texts(info.body, trees))
+
+    def _rebind_calls(self, old: str, new: str, schema: str) -> None:
+        """`ALTER FUNCTION old(…) RENAME TO new`: a view, or a function bound when made, calls
+        the function it was bound to — `new` from now on (a new `old` is another function)."""
+        from pglast import ast
+        from pglast.stream import RawStream
+
+        def renamed(trees: list[Any]) -> bool:
+            found = False
+            for tree in trees:
+                for call in _calls(tree):
+                    parts = [str(getattr(n, "sval", "")) for n in call.funcname]
+                    if parts[-1] == old and (len(parts) == 1 or parts[-2] == schema):
+                        call.funcname = (*call.funcname[:-1], ast.String(sval=new))
+                        found = True
+            return found
+
+        for name, view in list(self.views.items()):
+            trees = _body_trees([view.query])
+            if trees is None:
+                self.stale_views.add(name)  # fail closed
+            elif renamed(trees):
+                self.views[name] = ViewInfo(RawStream()(trees[0]), view.columns)
+        for rule in self.write_rules:
+            trees = _body_trees(rule.actions)
+            if trees is None:
+                rule.stale = rule.stale or any(old in a for a in rule.actions)
+            elif renamed(trees):
+                rule.actions = _body_texts(rule.actions, trees)
+        for defaults in (*self.defaults.values(), *self.generated_calls.values()):
+            # a column default (or generated column) calls by oid too
+            for column, text in list(defaults.items()):
+                trees = _body_trees([f"SELECT {text}"]) if old in text else None
+                if trees is not None and renamed(trees):
+                    defaults[column] = RawStream()(trees[0])[len("SELECT ") :]
+        renamed(list(self._domain_defaults.values()))  # nodes, printed when read
+        for name in self.bound_functions:
+            info = self.functions.get(name)
+            if info is None or name == old:
+                continue
+            trees = _body_trees(info.body)
+            if trees is None:
+                if any(old in s for s in info.body):
+                    self._unbind(name)
+            elif renamed(trees):
+                self.functions[name] = replace(info, body=_body_texts(info.body, trees))
+
+    def _rename_view_column(self, name: str, old: str, new: str, relation: Any) -> None:
+        """A view's output column renamed: its column list says so (a view whose outputs are
+        not all in sight, or of a name in two schemas, is stale: pinned by nothing)."""
+        view = self.views[name]
+        given = list(view.columns or ())
+        outputs = _ordered_outputs(view.query)
+        if outputs is not None and len(outputs) >= len(given):
+            names = given + outputs[len(given) :]
+        elif old in given:
+            names = given
+        else:
+            self.stale_views.add(name)
+            return
+        if self._shared(relation) or names.count(old) != 1:
+            self.stale_views.add(name)
+            return
+        self.views[name] = ViewInfo(view.query, [new if n == old else n for n in names])
+
+    def _unbind(self, function: str) -> None:
+        """A function bound to a column renamed since (or to relations not told apart): its
+        body is read as text that cannot be read (naming a tenant table hands out every
+        tenant's rows; no parameter pins it)."""
+        info = self.functions[function]
+        opaque = " ".join([info.opaque, *info.body]).strip()
+        self.functions[function] = replace(info, body=[], opaque=opaque)
+
     def _rename_function(self, target: Any, new: str) -> None:
         """`ALTER FUNCTION f(…) RENAME TO g`: the body moves to `g` (beside any `g` already
         there, read as overloads); overloads of `f` left behind keep `f` read as before. A
         trigger function moves with its triggers (they call it by its oid, not its name)."""
         names = getattr(target, "objname", None) or ()
         old = str(names[-1].sval) if names else ""
+        self._rebind_calls(old, new, _schema_of(names))
         if old in self.trigger_functions:
             self.trigger_functions[new] = self.trigger_functions.pop(old)
             self.new_fields[new] = self.new_fields.pop(old, set())
@@ -1784,12 +2106,31 @@ class SchemaInfo:
             self.row_returns.setdefault(new, set()).update(self.row_returns[old])
         if old in self.declared_outputs:
             self.declared_outputs.add(new)
+        if old in self.bound_functions:
+            self.bound_functions.add(new)
         # several bodies under `f` were one unreadable body: the one moved is not told apart
         self.functions[new] = (
             info if len(landed) == 1 else namesake_functions(self.functions.get(new), info)
         )
 
     def _rename_column(self, table: str, old: str, new: str) -> None:
+        for name, view in self.views.items():
+            trees = _body_trees([view.query])
+            if trees is None or table in _relations_read(trees[0]):
+                self.stale_views.add(name)
+        for name in self.bound_functions:
+            info = self.functions.get(name)
+            if info is None:
+                continue
+            trees = _body_trees(info.body)
+            if trees is None or any(table in _relations_read(tree) for tree in trees):
+                self._unbind(name)
+        for rule in self.write_rules:
+            trees = _body_trees(rule.actions)
+            if rule.relation == table or trees is None:
+                rule.stale = True  # NEW and OLD are rows of `table` too
+            elif any(table in _relations_read(tree) for tree in trees):
+                rule.stale = True
         self._drop_traits(table, old)  # children rename theirs too: forgotten, not followed
         self._drop_traits(table, new)
         self._forget_copies(table, old, new)
@@ -1871,6 +2212,7 @@ class SchemaInfo:
                         self.signatures.pop(name, None)
                         self.row_returns.pop(name, None)
                         self.declared_outputs.discard(name)
+                        self.bound_functions.discard(name)
                 continue
             names = list(_strings(target)) if isinstance(target, tuple) else []
             if not names:
@@ -1906,6 +2248,7 @@ class SchemaInfo:
             if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
                 self.views.pop(name, None)
                 self.materialized.discard(name)
+                self.stale_views.discard(name)
                 self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
             elif kind == ObjectType.OBJECT_TABLE:
                 self.columns.pop(name, None)
@@ -1926,6 +2269,8 @@ class SchemaInfo:
         from pglast.stream import RawStream
 
         aliases = list(_strings(node.aliases)) or None
+        if not self._shared(node.view):
+            self.stale_views.discard(_relname(node.view))  # bound to the names of now
         self._add_view(node.view, ViewInfo(RawStream()(node.query), aliases))
         self._lossy_outputs(node.query, aliases)
 
@@ -2129,6 +2474,12 @@ class SchemaInfo:
             opaque = ""
         elif language == "plpgsql":
             body, opaque, constants = _plpgsql_queries(text)
+            written = _written_variables(text)  # a parameter the body writes pins nothing
+            lossy.extend(
+                i
+                for i, p in enumerate(parameters)
+                if written is None or (p and p.lower() in written) or f"${i + 1}" in written
+            )
         elif language != "sql":
             # PL/Python, PL/Perl, C…: its queries are out of sight — naming a tenant table hands
             # out every tenant's rows, and it may change any setting (opaque: fail closed)
@@ -2154,6 +2505,10 @@ class SchemaInfo:
             )
         seen = self.signatures.setdefault(name, set())
         seen.add((_schema_of(node.funcname), tuple(types)))
+        if node.sql_body is not None:
+            self.bound_functions.add(name)
+        elif len(seen) == 1:
+            self.bound_functions.discard(name)
         if len(seen) > 1:  # overloads, or one name in two schemas: a call may run any of them
             info = namesake_functions(self.functions.get(name), info)
         self.functions[name] = info
@@ -2215,6 +2570,7 @@ _HANDLERS = {
     "CreateSchemaStmt": SchemaInfo._schema,
     "CreateDomainStmt": SchemaInfo._domain,
     "DefineStmt": SchemaInfo._define,
+    "CreateCastStmt": SchemaInfo._cast,
     "AlterDomainStmt": SchemaInfo._alter_domain,
     "CreateEnumStmt": SchemaInfo._other_type,
     "CreateRangeStmt": SchemaInfo._other_type,
@@ -2476,6 +2832,130 @@ def _relations_read(node: Any) -> set[str]:
     return names
 
 
+def _parsed(query: str) -> Any:
+    """A view's query (as the reader printed it) as pglast's tree."""
+    import pglast
+
+    return pglast.parse_sql(query)[0].stmt
+
+
+def _body_trees(body: list[str]) -> list[Any] | None:
+    """A view's query or a bound function's statements as pglast's trees (`RETURN x` as
+    `SELECT x`); None when one does not parse so."""
+    from pglast.parser import ParseError
+
+    trees = []
+    for statement in body:
+        text = (
+            "SELECT " + statement[len("RETURN") :] if statement.startswith("RETURN") else statement
+        )
+        try:
+            trees.append(_parsed(text))
+        except (ParseError, IndexError):
+            return None
+    return trees
+
+
+def _ordered_outputs(query: str) -> list[str] | None:
+    """The names a view's query gives its columns, in order (its first branch's), or None
+    where a `*` hides them."""
+    trees = _body_trees([query])
+    if trees is None:
+        return None
+    select = trees[0]
+    while getattr(select, "larg", None) is not None:
+        select = select.larg
+    names = []
+    for target in getattr(select, "targetList", None) or ():
+        value = target.val
+        if type(value).__name__ == "ColumnRef" and any(
+            type(f).__name__ == "A_Star" for f in value.fields or ()
+        ):
+            return None
+        names.append(_output_name(target) or "?column?")
+    return names or None
+
+
+def _named_outputs(query: str) -> set[str]:
+    """The names a view's query gives its columns where it names them (its first branch's;
+    a `*` among them left out)."""
+    trees = _body_trees([query])
+    if trees is None:
+        return set()
+    select = trees[0]
+    while getattr(select, "larg", None) is not None:
+        select = select.larg
+    return {
+        name
+        for target in getattr(select, "targetList", None) or ()
+        if (name := _output_name(target))
+    }
+
+
+def _body_texts(body: list[str], trees: list[Any]) -> list[str]:
+    """The statements `_body_trees` read, printed again from their (rewritten) trees."""
+    from pglast.stream import RawStream
+
+    return [
+        "RETURN " + RawStream()(tree)[len("SELECT ") :]
+        if s.startswith("RETURN")
+        else RawStream()(tree)
+        for s, tree in zip(body, trees, strict=True)
+    ]
+
+
+def _calls(node: Any) -> list[Any]:
+    """Every function call of a tree (FuncCall), at any depth."""
+    from pglast.ast import Node
+
+    found = []
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+        elif isinstance(current, Node):
+            if type(current).__name__ == "FuncCall":
+                found.append(current)
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+    return found
+
+
+def _range_vars(node: Any) -> list[Any]:
+    """Every relation a tree names (RangeVar), at any depth."""
+    from pglast.ast import Node
+
+    found = []
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+        elif isinstance(current, Node):
+            if type(current).__name__ == "RangeVar":
+                found.append(current)
+                continue
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+    return found
+
+
+def _cte_names(node: Any) -> set[str]:
+    """The names of the CTEs a tree defines, at any depth."""
+    from pglast.ast import Node
+
+    names: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple | list):
+            stack.extend(current)
+        elif isinstance(current, Node):
+            if type(current).__name__ == "CommonTableExpr":
+                names.add(str(getattr(current, "ctename", "")))
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+    return names
+
+
 def _output_name(target: Any) -> str | None:
     """The name PostgreSQL gives a select list item: its alias, a column's or a call's name."""
     if target.name:
@@ -2540,7 +3020,7 @@ def _flatten(nodes: Any) -> list[Any]:
 def _last_name(qualified: str) -> str:
     """The last part of a possibly schema-qualified name, folded like PostgreSQL folds it."""
     name = re.split(r"\s*\.\s*(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", qualified)[-1]
-    return name[1:-1].replace('""', '"') if name.startswith('"') else fold_name(name)
+    return clip_name(name[1:-1].replace('""', '"')) if name.startswith('"') else fold_name(name)
 
 
 _UNDO_MARKER = re.compile(
@@ -2688,8 +3168,9 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
 
 def _assigned_new_fields(text: str) -> set[str]:
     """The fields of the trigger's NEW row a PL/pgSQL function assigns (`NEW.x := …`, `SELECT
-    … INTO NEW.x`), "*" for NEW whole (`NEW := …`, `INTO NEW`); "*" too when pglast rejects the
-    body (what it assigns is not known)."""
+    … INTO NEW.x`, `FOREACH NEW.x IN ARRAY …`, `GET DIAGNOSTICS NEW.x = …`), "*" for NEW whole
+    (`NEW := …`, `INTO NEW`); "*" too when pglast rejects the body (what it assigns is not
+    known) or when it CALLs a procedure (an INOUT argument)."""
     import pglast
 
     try:
@@ -2714,10 +3195,13 @@ def _assigned_new_fields(text: str) -> set[str]:
         if not isinstance(node, dict):
             continue
         for key, value in node.items():
-            if key == "PLpgSQL_stmt_assign" and isinstance(value, dict):
-                varno = value.get("varno", 0)
+            if key in _WRITES_BY_NUMBER and isinstance(value, dict):
+                # `NEW.x := …`, `FOREACH NEW.x IN ARRAY …`, `GET DIAGNOSTICS NEW.x = …`
+                varno = value.get(_WRITES_BY_NUMBER[key], 0)
                 if varno in fields:
                     assigned.add(fields[varno])
+            elif key == "PLpgSQL_stmt_call":
+                assigned.add("*")  # an INOUT argument may be NEW or a field of it
             elif key == "fields" and isinstance(value, list):  # an INTO target's row
                 for item in value:
                     if isinstance(item, dict) and item.get("varno", -1) in fields:
@@ -2730,6 +3214,63 @@ def _assigned_new_fields(text: str) -> set[str]:
                 assigned.add("*")  # `INTO NEW`
             stack.append(value)
     return assigned
+
+
+# PL/pgSQL statements that write a variable given by number (pglast's JSON leaves out a number
+# that is 0: the function's first parameter)
+_WRITES_BY_NUMBER = {
+    "PLpgSQL_stmt_assign": "varno",
+    "PLpgSQL_stmt_foreach_a": "varno",
+    "PLpgSQL_diag_item": "target",
+    "PLpgSQL_stmt_open": "curvar",
+}
+
+
+def _written_variables(text: str) -> set[str] | None:
+    """The names of the variables (parameters among them; `$n` for one without a name) a
+    PL/pgSQL body writes — assigns, selects or fetches INTO, loops over, gets diagnostics
+    into, or declares again in an inner block (shadowing) — and every parameter when it CALLs
+    a procedure (an INOUT argument is written). None when pglast rejects the body."""
+    import pglast
+
+    try:
+        tree = pglast.parse_plpgsql(text)
+    except Exception:  # pglast raises its own and PostgreSQL's errors
+        return None
+    function = tree[0].get("PLpgSQL_function", {}) if isinstance(tree, list) and tree else {}
+    datums = function.get("datums", []) if isinstance(function, dict) else []
+    names = []
+    for datum in datums:
+        inner: Any = next(iter(datum.values()), {}) if isinstance(datum, dict) and datum else {}
+        names.append(str(inner.get("refname", "")).lower() if isinstance(inner, dict) else "")
+    written: set[int] = set()
+    stack: list[Any] = [function.get("action")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key in _WRITES_BY_NUMBER and isinstance(value, dict):
+                written.add(int(value.get(_WRITES_BY_NUMBER[key], 0)))
+            elif key == "PLpgSQL_stmt_call":
+                return {n for n in names if n} | {f"${i + 1}" for i in range(len(names))}
+            elif key in ("target", "var") and isinstance(value, dict):
+                row = value.get("PLpgSQL_row")
+                if isinstance(row, dict):  # INTO a, b; FOR a, b IN …
+                    written.update(
+                        int(f.get("varno", 0)) for f in row.get("fields", []) if isinstance(f, dict)
+                    )
+                record = value.get("PLpgSQL_rec")
+                if isinstance(record, dict):
+                    written.add(int(record.get("dno", 0)))
+            stack.append(value)
+    found = {names[i] for i in written if 0 <= i < len(names)}
+    # a name declared twice: an inner block's variable shadows the parameter in its queries
+    found.update(n for n in names if n and names.count(n) > 1)
+    return found
 
 
 def _constants(tree: Any) -> tuple[tuple[str, str], ...]:
@@ -2771,6 +3312,18 @@ def _constants(tree: Any) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+# SQLAlchemy types (lower case) whose `=` folds case, and those that round, pad or truncate
+_ALEMBIC_LOOSE = frozenset({"citext"})
+_ALEMBIC_LOSSY = frozenset(
+    {"float", "real", "double", "double_precision", "char", "nchar", "money"}
+)
+# alembic operations read as the SQL they send
+_ALEMBIC_SQL = frozenset(
+    {"rename_table", "alter_column", "drop_constraint", "drop_index", "drop_column"}
+)
+# the operators a pin is spelled with: `=` (also of IN, ANY, IS NOT DISTINCT FROM), BETWEEN's `<=`
+# and `>=`, the containment of one-element arrays
+_PINNING = frozenset({"=", "<=", ">=", "<@", "@>"})
 _DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 
 
@@ -2797,6 +3350,7 @@ def tenant_relations(
     functions: Mapping[str, FunctionInfo],
     policy: Policy,
     materialized: Iterable[str] = (),
+    stale: Iterable[str] = (),
 ) -> Relations:
     """Sorts the views and functions of the schema for the proof, to a fixed point (a view of
     a view is read under what the first one turned out to be).
@@ -2821,10 +3375,17 @@ def tenant_relations(
     from tenantguard.engine.findings import Severity
 
     known_columns = {c for columns in policy.table_columns.values() for c in columns}
-    # a set-returning function's output columns are columns of a body that reads it
+    # a set-returning function's output columns are columns of a body that reads it, and so
+    # are a view's (those a `*` beside them hides are its sources')
     known_columns.update(c for f in functions.values() for c in f.columns or ())
+    for view in views.values():
+        known_columns.update(view.columns or ())
+        known_columns.update(_named_outputs(view.query))
     base = len(policy.tenant_expressions)
     stored = set(materialized)
+    # views bound to a column renamed since: read without the tenant setting (a filter inside
+    # may be on the old column), and never pinned from outside
+    bound = set(stale)
     found = Relations()
     changed = True
     while changed:
@@ -2838,10 +3399,12 @@ def tenant_relations(
         for name, view in views.items():
             # a materialized view's rows are its query's under the setting it was refreshed
             # with: the tenant expression pins nothing there
-            reading = once if name in stored else current
+            reading = once if name in stored or name in bound else current
             if _collides(name, found, policy):  # a table of this name in another schema
                 found.tenant[name] = None  # read as both: the table's columns stay
                 reason = _view_verdict(view, reading, policy.tenant_column)
+                if reason == "" and name in bound:
+                    reason = STALE_VIEW
                 if reason:
                     found.unpinnable[name] = reason
                 changed = True
@@ -2850,6 +3413,8 @@ def tenant_relations(
             reason = _view_verdict(view, reading, policy.tenant_column)
             if reason is None:
                 continue
+            if reason == "" and name in bound:
+                reason = STALE_VIEW
             changed = True
             found.tenant[name] = _view_columns(view)
             if reason:
@@ -2983,6 +3548,13 @@ def _decided(name: str, found: Relations, policy: Policy) -> bool:
     )
 
 
+STALE_VIEW = (
+    "a column of a table it reads was renamed after it was made, and PostgreSQL keeps the view "
+    "on that column under the name it had (its text now names another column, or none): "
+    "make it again (CREATE OR REPLACE VIEW) after the rename"
+)
+
+
 def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
     """None: safe as it is (pinned inside by the tenant expression, or no tenant rows); "": a
     tenant table, pinned from outside; otherwise why it cannot be pinned from outside."""
@@ -3041,12 +3613,19 @@ def leaky_defaults(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, st
     every tenant's rows, a subquery): table -> column -> why, names as written in configuration.
     An INSERT that leaves the column out (or writes DEFAULT), an UPDATE that sets it to
     DEFAULT, evaluates it into the row it writes — every tenant's rows copied into it."""
+    return _leaky_expressions(schema, schema.defaults, policy)
+
+
+def _leaky_expressions(
+    schema: SchemaInfo, expressions: dict[str, dict[str, str]], policy: Policy
+) -> dict[str, dict[str, str]]:
+    """`leaky_defaults` of these column expressions (defaults, or generated columns')."""
     from tenantguard.engine.analyze import analyze_statement
     from tenantguard.engine.findings import Severity
 
     functions = {f.lower() for f in schema.functions}
     found: dict[str, dict[str, str]] = {}
-    for table, defaults in schema.defaults.items():
+    for table, defaults in expressions.items():
         for column, text in defaults.items():
             lowered = text.lower()
             if not _TEXT_RUNNERS.search(lowered) and not functions & set(_WORD.findall(lowered)):
@@ -3058,6 +3637,21 @@ def leaky_defaults(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, st
                 why = errors[0].message if errors else "it pins a fixed tenant"
                 found.setdefault(sql_name(table), {})[sql_name(column)] = f"`{text}`: {why}"
     return found
+
+
+def leaky_generated(
+    schema: SchemaInfo, policy: Policy
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Tables with a stored generated column computed by a call that reads tenant rows it does
+    not pin (a schema function, labelled IMMUTABLE or not, handing out every tenant's rows):
+    table -> why (every row written holds that data, and keeps it: no pin selects it out), and
+    those columns as `leaky_defaults` gives them (an INSERT computes them)."""
+    computed = _leaky_expressions(schema, schema.generated_calls, policy)
+    found: dict[str, str] = {}
+    for table, reads in computed.items():
+        column, why = sorted(reads.items())[0]
+        found[table] = f"its generated column {column} is computed by {why}"
+    return found, computed
 
 
 def hidden_writes(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
@@ -3128,7 +3722,8 @@ def _hidden_writes_once(schema: SchemaInfo, policy: Policy) -> dict[str, dict[st
             for event in trigger.events:
                 found.setdefault(trigger.relation, {}).setdefault(event, what)
     for rule in schema.write_rules:
-        why = unpinned(rule.actions, "", policy.is_tenant_table(rule.relation))
+        stale = " ".join(rule.actions) if rule.stale else ""  # bound to a renamed column
+        why = unpinned(rule.actions, stale, policy.is_tenant_table(rule.relation))
         if why is not None:
             found.setdefault(rule.relation, {}).setdefault(rule.event, f"rule {rule.name}: {why}")
     return found

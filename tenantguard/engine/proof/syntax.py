@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from tenantguard.engine.policy import fold_name
+from tenantguard.engine.policy import clip_name, fold_name
 
 __all__ = [
     "SetChains",
@@ -151,19 +151,20 @@ _FOLDED_MAX = 1 << 16
 
 
 def identifier_name(node: exp.Expression | str | None) -> str:
-    """A name as PostgreSQL sees it: folded to lower case (ASCII letters) unless quoted."""
+    """A name as PostgreSQL sees it: folded to lower case (ASCII letters) unless quoted, cut to
+    63 bytes (`clip_name`)."""
     if type(node) is exp.Identifier:
         args = node.args
         text = args["this"]
         if type(text) is not str:
             text = str(text)
         if args.get("quoted"):
-            return text
+            return clip_name(text)
         folded = _FOLDED.get(text)
         if folded is None:
             if len(_FOLDED) >= _FOLDED_MAX:
                 _FOLDED.clear()
-            folded = _FOLDED[text] = fold_name(text)
+            folded = _FOLDED[text] = fold_name(text)  # folded and cut to 63 bytes
         return folded
     if node is None:
         return ""
@@ -171,7 +172,7 @@ def identifier_name(node: exp.Expression | str | None) -> str:
         return fold_name(node)
     if isinstance(node, exp.Identifier):
         text = str(node.this)
-        return text if node.quoted else fold_name(text)
+        return clip_name(text) if node.quoted else fold_name(text)
     return identifier_name(node.args.get("this")) if isinstance(node, exp.Expression) else ""
 
 

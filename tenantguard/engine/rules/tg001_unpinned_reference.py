@@ -149,12 +149,23 @@ What pins a reference `R`:
   `OUT` columns, and `RETURNS SETOF` a table — its columns in order, parents' first, as renamed
   since; where the schema files do not show that order, nothing pins it — a `*` so matched pins
   nothing unless it reads that same table) must be the tenant column of the rows it reads,
-  passed through row by row. A view or function named
-  like a tenant table of another schema is read as both (the search path decides which one a
+  passed through row by row. A view reads what PostgreSQL bound it to when it was made:
+  after `ALTER TABLE|VIEW r RENAME TO s` its query reads `s` (after `ALTER FUNCTION f RENAME
+  TO g` it calls `g`; after `ALTER VIEW v RENAME COLUMN` its column has the new name); after
+  a column of a table it
+  reads is renamed, it reads that column under its old name (the text names another column,
+  or none), so such a view is never pinned from outside nor by the tenant setting inside it —
+  it is safe only if it reads no tenant rows at all — until it is made again. So is a SQL
+  function whose body has the standard's form (`RETURN …`, `BEGIN ATOMIC … END`): bound when
+  made, it reads a renamed relation under its new name, and after a rename of a column it
+  reads its body is out of the proof's sight (one written `AS $$…$$` looks its names up at
+  each call, as the schema's text says). A view or
+  function named like a tenant table of another schema is read as both (the search path decides which one a
   name reads): it must be pinnable as each. A table a query filled when the schema made it
   (`CREATE TABLE … AS`, `SELECT … INTO`, with data, not emptied since) holds that query's rows
   and is held to the same conditions — the tenant setting pinning nothing there, as the query
-  ran once, under the migration's setting. So is a materialized view: its rows are its query's
+  ran once, under the migration's setting. So is a table with a stored generated column computed by a
+  function that reads tenant rows it does not pin (every row holds that data for good). So is a materialized view: its rows are its query's
   under the setting of the session that last refreshed it, not the reader's;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
@@ -163,7 +174,11 @@ What pins a reference `R`:
   the body gives: `(SELECT id AS o FROM orgs) x`) is that column in a SQL function: no pin. Nor
   is a parameter of a type that pads, truncates, rounds or compares loosely (`char(n)`, `name`,
   `real`, `double precision`, `citext`, a domain or an array of one): the argument is converted
-  before the body compares it (`'acme '` as `char(8)` meets `'acme'`). A call shows
+  before the body compares it (`'acme '` as `char(8)` meets `'acme'`). Nor is a PL/pgSQL
+  parameter the body writes — assigns (also through `ALIAS FOR`, `$n` or `fn.p`), selects,
+  fetches or gets diagnostics INTO, loops over (`FOR p IN`, `FOREACH p IN ARRAY`), declares
+  again in an inner block, or may pass to a procedure (`CALL`, an INOUT argument): its queries
+  pin what was put there, not the argument. A call shows
   neither schema nor argument types: functions of one name (overloads, or one per schema) are
   read as one pinned by no argument, pinned only in FROM by its tenant column when each of them
   passes its rows' tenant column through. A function whose queries are out of sight (dynamic
@@ -172,7 +187,10 @@ What pins a reference `R`:
 Names are resolved as PostgreSQL resolves them: an ON sees only the two sides it joins; a
 derived table sees none of its siblings in FROM (a LATERAL one sees those before it); a CTE body
 sees nothing of the query that owns the WITH; an unqualified column belongs to the innermost
-level where some source has it; a column that cannot be told for sure pins nothing.
+level where some source has it; a column that cannot be told for sure pins nothing. Every
+name — of a table, alias, column, CTE or function, quoted or not — is its first 63 bytes, as
+PostgreSQL cuts it in DDL and queries alike: two aliases alike that far are one (the inner
+shadows the outer), and a table declared with a longer name is read by it.
 
 NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a subquery, and a join on a key
 other than the tenant column never pin. Nor does anything pin a table whose tenant column the

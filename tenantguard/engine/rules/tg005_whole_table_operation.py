@@ -8,17 +8,24 @@ referenced columns): the action reaches every tenant's rows that reference the r
 The tenant registry (`tenant_root`) pinned to one tenant (`DELETE FROM tenants WHERE id = $1`)
 reaches that tenant's rows only, and passes. `COPY (query) TO …` is not reported here: its query is checked like any other.
 
-So does a write of a relation whose triggers or rules (schema sources) run statements that
+So does a write of a relation whose triggers or rules (schema sources, also created inside a
+`DO` block, as an idempotent patch does) run statements that
 reach tenant rows they do not pin: a trigger's function (its PL/pgSQL statements; the text of
 any other language or of dynamic SQL, by the tenant tables it names) and a rule's actions are
-read like a function's queries. On a tenant table, for each row, `NEW.tenant_id` and
+read like a function's queries — a rule's actions as PostgreSQL bound them when the rule was
+made: a relation or function renamed since under its new name, and actions bound to a column
+renamed since (or a rule of a table one of whose columns was renamed) as text out of sight,
+by the tenant tables they name. On a tenant table, for each row, `NEW.tenant_id` and
 `OLD.tenant_id` pin: the rows a proven write changes are one tenant's (unless the function
-assigns NEW's tenant column). INSERT (also `COPY … FROM` and an upsert's update), UPDATE,
+assigns NEW's tenant column: `NEW.tenant_id := …`, INTO it, `FOREACH` over it, `GET DIAGNOSTICS`
+into it, or a `CALL`, which may pass it as an INOUT argument). INSERT (also `COPY … FROM` and an upsert's update), UPDATE,
 DELETE, TRUNCATE and MERGE fire them. So does a write that evaluates a column default reading
 tenant rows it does not pin (a schema function handing out every tenant's rows): an INSERT, a
 MERGE's INSERT or `COPY … FROM` that leaves the column out or writes DEFAULT (`DEFAULT
 VALUES`; rows without a column list shorter than the table), an UPDATE setting it to DEFAULT (a
-column without a default of its own takes its domain's) —
+column without a default of its own takes its domain's; a default calls the function it was
+made with, under the name an `ALTER FUNCTION … RENAME TO` gave it since; a stored generated
+column is computed so at every INSERT) —
 the row written, and its RETURNING, carry every tenant's data.
 
 ## Why is this bad?

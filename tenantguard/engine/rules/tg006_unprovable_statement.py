@@ -36,6 +36,18 @@ name (`"Now"()` read as `now()`, `"Upper"(1)` as `upper(1)`): PostgreSQL calls t
 function, the proof would see the built-in. Calls are found on the statement's tokens, for the
 names the schema sources create as functions.
 
+So is, in the schema sources, an operator they define for a comparison the proof reads as a
+pin (`CREATE OPERATOR =`, `<=`, `>=`, `<@`, `@>`, in any schema) and a cast they define
+(`CREATE CAST`): the proof reads `=` and `::` as PostgreSQL's own and cannot tell where the
+schema's is chosen — `CREATE OPERATOR = (LEFTARG = uuid, RIGHTARG = text, …)` decides
+`workspace_id = $1::text`, `workspace_id = current_setting('app.tenant_id')`, a parameter typed
+text elsewhere in the statement and a function's text parameter; `CREATE CAST (uuid AS text)`
+decides `a.workspace_id::text = b.workspace_id::text`. Reported at the schema statement
+whatever is checked (also inside a `DO` block; one in dynamic SQL there — `EXECUTE
+format('CREATE TRIGGER … ON %I …', t)` — cannot be read, nor can a trigger or rule created so:
+TG006 too); once no pin can reach it, leave TG006 out for that file
+(`per_file_ignores`) or record the finding in a baseline.
+
 ## Why is this bad?
 What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
 that names no tenant table is reported as a warning (it cannot touch tenant rows, but it will not
@@ -67,7 +79,7 @@ from sqlglot.tokenizer_core import TokenType
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import fold_name
+from tenantguard.engine.policy import clip_name, fold_name
 from tenantguard.engine.proof import function_name, identifier_name
 from tenantguard.engine.sqltext import declared_query, normalize_placeholders, original_offset
 
@@ -332,7 +344,7 @@ def _spelled_calls(sql: str, names: frozenset[str]) -> list[tuple[str, int]]:
         if tokens[i + 1].token_type is not TokenType.L_PAREN or token.token_type in _NOT_NAMES:
             continue
         quoted = token.token_type is TokenType.IDENTIFIER
-        name = token.text if quoted else fold_name(token.text)
+        name = clip_name(token.text) if quoted else fold_name(token.text)
         if name not in names:
             continue
         before = i - 1  # skip the qualifiers: `INTO public.patients (…)`
