@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["collecting_less", "frozen_heap", "young_collections_less"]
+__all__ = ["collecting_less", "collections_paused", "frozen_heap", "young_collections_less"]
 
 
 @contextmanager
@@ -67,6 +67,35 @@ class young_collections_less:  # named as a function: it is used as one, like co
                 if gc.get_threshold()[0] == _YOUNG:  # not changed by anyone else meanwhile
                     gc.set_threshold(*_restore)
                 _restore = None
+
+
+_paused_by = 0  # callers inside `collections_paused`, in every thread
+_resume = False  # whether the last to leave enables collection again
+
+
+class collections_paused:
+    """No automatic collection for the duration (one large statement's analysis): its tree is
+    alive to the end, and each collection would walk it again — a third of the proof's time on
+    a 2 000-branch UNION. Shared as `young_collections_less` is: the first caller disables,
+    the last enables again, unless collection was off before or someone enabled it meanwhile."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _paused_by, _resume
+        with _LOCK:
+            if _paused_by == 0:
+                _resume = gc.isenabled()
+                gc.disable()
+            _paused_by += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _paused_by, _resume
+        with _LOCK:
+            _paused_by -= 1
+            if _paused_by == 0 and _resume:
+                gc.enable()
+                _resume = False
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tenantguard import Policy
-from tenantguard._collect import young_collections_less
+from tenantguard._collect import collections_paused, young_collections_less
 from tenantguard.engine.analyze import analyze_statement, parse_statement
 
 POLICY = Policy("tenant_id", {"patients"})
@@ -81,3 +81,92 @@ def test_parse_and_analysis_leave_the_collector_as_they_found_it() -> None:
     assert analyze_statement("SELECT id FROM patients", POLICY).findings  # unpinned: found
     assert parse_statement("SELECT (")[0] is None  # an error leaves it as found too
     assert gc.get_threshold() == (700, 10, 10)
+
+
+# a large statement: no automatic collection while it is analysed
+
+
+def test_collection_is_paused_inside_and_enabled_after_the_last_leaves() -> None:
+    assert gc.isenabled()
+    with collections_paused():
+        assert not gc.isenabled()
+        with collections_paused():  # nested: no change of its own
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner exit did not enable early
+    assert gc.isenabled()
+
+
+def test_collection_turned_off_before_stays_off() -> None:
+    gc.disable()
+    try:
+        with collections_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_concurrent_pauses_enable_once_the_last_leaves() -> None:
+    inside = threading.Barrier(2)
+    first_left = threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with collections_paused():
+            inside.wait()
+        first_left.set()
+
+    def second() -> None:
+        with collections_paused():
+            inside.wait()
+            first_left.wait()
+            seen.append(gc.isenabled())  # the first left: still paused for this one
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_a_large_statement_is_analysed_with_collection_paused_and_left_as_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No automatic collection starts while a statement past 16 KiB is parsed and proven (a
+    smaller one: the raised threshold only); the collector is left as it was found."""
+    from tenantguard.engine import analyze
+
+    inside: list[bool] = [False]
+    during: list[bool] = []  # for each collection that started: was an analysis running?
+    real = analyze._analyze_statement
+
+    def watched(*args: object) -> object:
+        inside[0] = True
+        try:
+            return real(*args)  # type: ignore[arg-type]
+        finally:
+            inside[0] = False
+
+    monkeypatch.setattr(analyze, "_analyze_statement", watched)
+    unit = "SELECT id FROM patients WHERE tenant_id = $1"
+    large = " UNION ALL ".join(unit for _ in range(400))
+    small = " UNION ALL ".join(unit for _ in range(290))
+    assert len(small) < 16_384 < len(large)
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            during.append(inside[0])
+
+    gc.callbacks.append(callback)
+    try:
+        assert analyze_statement(large, POLICY).findings == ()
+        paused = list(during)
+        during.clear()
+        assert analyze_statement(small, POLICY).findings == ()
+    finally:
+        gc.callbacks.remove(callback)
+    assert True not in paused
+    assert True in during  # a smaller one's analysis is collected in (the test can see one)
+    assert gc.isenabled() and gc.get_threshold() == (700, 10, 10)
