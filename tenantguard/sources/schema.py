@@ -2906,23 +2906,16 @@ def _body_texts(body: list[str], trees: list[Any]) -> list[str]:
 
 def _calls(node: Any) -> list[Any]:
     """Every function call of a tree (FuncCall), at any depth."""
-    from pglast.ast import Node
-
-    found = []
-    stack: list[Any] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, tuple | list):
-            stack.extend(current)
-        elif isinstance(current, Node):
-            if type(current).__name__ == "FuncCall":
-                found.append(current)
-            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
-    return found
+    return _nodes_named(node, "FuncCall", inside=True)
 
 
 def _range_vars(node: Any) -> list[Any]:
     """Every relation a tree names (RangeVar), at any depth."""
+    return _nodes_named(node, "RangeVar", inside=False)
+
+
+def _nodes_named(node: Any, name: str, *, inside: bool) -> list[Any]:
+    """The nodes of a tree of that type name, at any depth (`inside`: those within them too)."""
     from pglast.ast import Node
 
     found = []
@@ -2932,9 +2925,10 @@ def _range_vars(node: Any) -> list[Any]:
         if isinstance(current, tuple | list):
             stack.extend(current)
         elif isinstance(current, Node):
-            if type(current).__name__ == "RangeVar":
+            if type(current).__name__ == name:
                 found.append(current)
-                continue
+                if not inside:
+                    continue
             stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
     return found
 
