@@ -3160,19 +3160,44 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
     return queries, " ".join(dynamic), _constants(tree)
 
 
-def _assigned_new_fields(text: str) -> set[str]:
-    """The fields of the trigger's NEW row a PL/pgSQL function assigns (`NEW.x := …`, `SELECT
-    … INTO NEW.x`, `FOREACH NEW.x IN ARRAY …`, `GET DIAGNOSTICS NEW.x = …`), "*" for NEW whole
-    (`NEW := …`, `INTO NEW`); "*" too when pglast rejects the body (what it assigns is not
-    known) or when it CALLs a procedure (an INOUT argument)."""
+def _plpgsql_function(text: str) -> tuple[dict[str, Any], list[Any]] | None:
+    """A PL/pgSQL body as pglast reads it: the function and its datums (variables, by number);
+    None when pglast rejects it."""
     import pglast
 
     try:
         tree = pglast.parse_plpgsql(text)
     except Exception:  # pglast raises its own and PostgreSQL's errors
-        return {"*"}
+        return None
     function = tree[0].get("PLpgSQL_function", {}) if isinstance(tree, list) and tree else {}
-    datums = function.get("datums", []) if isinstance(function, dict) else []
+    if not isinstance(function, dict):
+        return {}, []
+    return function, function.get("datums", [])
+
+
+def _action_items(function: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) of the function's statements, at any depth (each value is walked
+    after it is handed out)."""
+    stack: list[Any] = [function.get("action")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                yield key, value
+                stack.append(value)
+
+
+def _assigned_new_fields(text: str) -> set[str]:
+    """The fields of the trigger's NEW row a PL/pgSQL function assigns (`NEW.x := …`, `SELECT
+    … INTO NEW.x`, `FOREACH NEW.x IN ARRAY …`, `GET DIAGNOSTICS NEW.x = …`), "*" for NEW whole
+    (`NEW := …`, `INTO NEW`); "*" too when pglast rejects the body (what it assigns is not
+    known) or when it CALLs a procedure (an INOUT argument)."""
+    parsed = _plpgsql_function(text)
+    if parsed is None:
+        return {"*"}
+    function, datums = parsed
     new = function.get("new_varno", 0)
     fields: dict[int, str] = {new: "*"}
     for index, datum in enumerate(datums):
@@ -3180,33 +3205,24 @@ def _assigned_new_fields(text: str) -> set[str]:
         if isinstance(field_, dict) and field_.get("recparentno", 0) == new:
             fields[index] = str(field_.get("fieldname", "*"))
     assigned: set[str] = set()
-    stack: list[Any] = [function.get("action")]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        for key, value in node.items():
-            if key in _WRITES_BY_NUMBER and isinstance(value, dict):
-                # `NEW.x := …`, `FOREACH NEW.x IN ARRAY …`, `GET DIAGNOSTICS NEW.x = …`
-                varno = value.get(_WRITES_BY_NUMBER[key], 0)
-                if varno in fields:
-                    assigned.add(fields[varno])
-            elif key == "PLpgSQL_stmt_call":
-                assigned.add("*")  # an INOUT argument may be NEW or a field of it
-            elif key == "fields" and isinstance(value, list):  # an INTO target's row
-                for item in value:
-                    if isinstance(item, dict) and item.get("varno", -1) in fields:
-                        assigned.add(fields[item["varno"]])
-            elif (
-                key == "PLpgSQL_rec"
-                and isinstance(value, dict)
-                and str(value.get("refname", "")).lower() == "new"
-            ):
-                assigned.add("*")  # `INTO NEW`
-            stack.append(value)
+    for key, value in _action_items(function):
+        if key in _WRITES_BY_NUMBER and isinstance(value, dict):
+            # `NEW.x := …`, `FOREACH NEW.x IN ARRAY …`, `GET DIAGNOSTICS NEW.x = …`
+            varno = value.get(_WRITES_BY_NUMBER[key], 0)
+            if varno in fields:
+                assigned.add(fields[varno])
+        elif key == "PLpgSQL_stmt_call":
+            assigned.add("*")  # an INOUT argument may be NEW or a field of it
+        elif key == "fields" and isinstance(value, list):  # an INTO target's row
+            for item in value:
+                if isinstance(item, dict) and item.get("varno", -1) in fields:
+                    assigned.add(fields[item["varno"]])
+        elif (
+            key == "PLpgSQL_rec"
+            and isinstance(value, dict)
+            and str(value.get("refname", "")).lower() == "new"
+        ):
+            assigned.add("*")  # `INTO NEW`
     return assigned
 
 
@@ -3225,42 +3241,29 @@ def _written_variables(text: str) -> set[str] | None:
     PL/pgSQL body writes — assigns, selects or fetches INTO, loops over, gets diagnostics
     into, or declares again in an inner block (shadowing) — and every parameter when it CALLs
     a procedure (an INOUT argument is written). None when pglast rejects the body."""
-    import pglast
-
-    try:
-        tree = pglast.parse_plpgsql(text)
-    except Exception:  # pglast raises its own and PostgreSQL's errors
+    parsed = _plpgsql_function(text)
+    if parsed is None:
         return None
-    function = tree[0].get("PLpgSQL_function", {}) if isinstance(tree, list) and tree else {}
-    datums = function.get("datums", []) if isinstance(function, dict) else []
+    function, datums = parsed
     names = []
     for datum in datums:
         inner: Any = next(iter(datum.values()), {}) if isinstance(datum, dict) and datum else {}
         names.append(str(inner.get("refname", "")).lower() if isinstance(inner, dict) else "")
     written: set[int] = set()
-    stack: list[Any] = [function.get("action")]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        for key, value in node.items():
-            if key in _WRITES_BY_NUMBER and isinstance(value, dict):
-                written.add(int(value.get(_WRITES_BY_NUMBER[key], 0)))
-            elif key == "PLpgSQL_stmt_call":
-                return {n for n in names if n} | {f"${i + 1}" for i in range(len(names))}
-            elif key in ("target", "var") and isinstance(value, dict):
-                row = value.get("PLpgSQL_row")
-                if isinstance(row, dict):  # INTO a, b; FOR a, b IN …
-                    written.update(
-                        int(f.get("varno", 0)) for f in row.get("fields", []) if isinstance(f, dict)
-                    )
-                record = value.get("PLpgSQL_rec")
-                if isinstance(record, dict):
-                    written.add(int(record.get("dno", 0)))
-            stack.append(value)
+    for key, value in _action_items(function):
+        if key in _WRITES_BY_NUMBER and isinstance(value, dict):
+            written.add(int(value.get(_WRITES_BY_NUMBER[key], 0)))
+        elif key == "PLpgSQL_stmt_call":
+            return {n for n in names if n} | {f"${i + 1}" for i in range(len(names))}
+        elif key in ("target", "var") and isinstance(value, dict):
+            row = value.get("PLpgSQL_row")
+            if isinstance(row, dict):  # INTO a, b; FOR a, b IN …
+                written.update(
+                    int(f.get("varno", 0)) for f in row.get("fields", []) if isinstance(f, dict)
+                )
+            record = value.get("PLpgSQL_rec")
+            if isinstance(record, dict):
+                written.add(int(record.get("dno", 0)))
     found = {names[i] for i in written if 0 <= i < len(names)}
     # a name declared twice: an inner block's variable shadows the parameter in its queries
     found.update(n for n in names if n and names.count(n) > 1)
