@@ -224,7 +224,7 @@ class GuardedConnection(asyncpg.Connection):
             # it is awaited, once they are done, against the session they leave
             return _Later(query, tuple(rows))
         guard = self.tenantguard
-        if guard.mode is Mode.OFF and not guard.set_tenant_setting:
+        if guard.mode is Mode.OFF and not guard._set_tenant_setting:
             self._tg_clean = False  # unseen statements may have changed the session
             return None
         if not self._tg_fast:
@@ -239,7 +239,7 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_clean = self._tg_fast = False
             return None
         wanted = None
-        if guard.set_tenant_setting or verdict.expression_pin:
+        if guard._set_tenant_setting or verdict.expression_pin:
             target = scope.key if scope is not None and scope.key is not None else ""
             # a pin by the setting is ensured when the call runs: another may run first
             if verdict.expression_pin or target != self._tg_setting:
@@ -271,7 +271,7 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = None  # a cancelled or failed round trip leaves the value unknown
         # the simple protocol costs the client least; the value is a quoted literal
         await _execute(
-            self, f"SELECT set_config({guard.setting_literal}, {_literal(value)}, false)"
+            self, f"SELECT set_config({guard._setting_literal}, {_literal(value)}, false)"
         )
         self._tg_setting = value
         self._tg_in_txn_set = self.is_in_transaction()
@@ -439,7 +439,7 @@ class GuardedConnection(asyncpg.Connection):
         guard = type(self)._tg_guard
         if (
             guard is not None
-            and guard.set_tenant_setting
+            and guard._set_tenant_setting
             and self._tg_clean
             and not self.is_in_transaction()
         ):
@@ -589,7 +589,7 @@ class GuardedConnection(asyncpg.Connection):
         if _get_scope() is not None:
             return True  # unscoped() was let through by `_tg_trusted_with_connection`
         guard = self.tenantguard
-        return guard.require_tenant or guard.set_tenant_setting
+        return guard._require_tenant or guard._set_tenant_setting
 
     def _tg_containment(self) -> str:
         if _get_scope() is not None:
