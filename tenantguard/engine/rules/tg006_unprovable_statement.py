@@ -71,7 +71,7 @@ reason (`-- tenantguard: ignore[TG006] -- why`) and report the case.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -220,10 +220,14 @@ def _may_paste(sql: str) -> bool:
     if "--" in sql or "/*" in sql:
         return True
     for match in _PLACEHOLDER_AT.finditer(sql):
-        before = sql[: match.start()].rstrip()
-        if before.endswith("("):
-            before = before[:-1].rstrip()
-        if before and (before[-1].isalnum() or before[-1] in '_$".,'):
+        at = match.start() - 1  # back over blanks and one `(`, without copying the text
+        while at >= 0 and sql[at].isspace():
+            at -= 1
+        if at >= 0 and sql[at] == "(":
+            at -= 1
+            while at >= 0 and sql[at].isspace():
+                at -= 1
+        if at >= 0 and (sql[at].isalnum() or sql[at] in '_$".,'):
             return True
     return False
 
@@ -237,14 +241,17 @@ def _pasted_relations(ctx: Context) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    found = _PASTED_RELATION.search(ctx.sql) if _may_paste(ctx.sql) else None
-    if found is None:
-        return
-    lowered = ctx.lowered
-    if found.group(1) is None and "from" not in lowered and "using" not in lowered:
-        return  # `VALUES ($1, $2)`: a comma of no FROM or USING list
-    built = ctx.builder  # its walk found them already; else a walk of the tables
-    tables = built.model.pasted if built is not None else tree.find_all(exp.Table)
+    built = ctx.builder  # its walk found them already: nothing more to screen
+    if built is not None:
+        tables: Iterable[exp.Table] = built.model.pasted
+    else:
+        found = _PASTED_RELATION.search(ctx.sql) if _may_paste(ctx.sql) else None
+        if found is None:
+            return
+        lowered = ctx.lowered
+        if found.group(1) is None and "from" not in lowered and "using" not in lowered:
+            return  # `VALUES ($1, $2)`: a comma of no FROM or USING list
+        tables = tree.find_all(exp.Table)
     for table in tables:
         if isinstance(table.this, exp.Placeholder | exp.Parameter):
             yield ctx.finding(
