@@ -491,8 +491,10 @@ async def _builtins_by_c_name(dsn: str, names: list[str]) -> dict[str, set[str]]
 
 def test_the_two_lists_of_dangerous_built_ins_name_the_same_functions(server: Server) -> None:
     """The audit finds them by C name in function bodies (model.SETTING_BUILTINS) and by
-    signature in stored expressions (catalog._BUILTINS): the server says both are one list."""
-    from tenantguard.audit import catalog, model
+    signature in stored expressions (runtime.schema_code.BUILTINS, shared with the runtime
+    guard): the server says both are one list."""
+    from tenantguard.audit import model
+    from tenantguard.runtime import schema_code
 
     found = run(_builtins_by_c_name(server.dsn(server.database()), list(model.SETTING_BUILTINS)))
     assert isinstance(found, dict)
@@ -505,4 +507,4 @@ def test_the_two_lists_of_dangerous_built_ins_name_the_same_functions(server: Se
     for c_name, entries in found.items():  # the SQL name each C function is called by
         assert {e.split("|")[0] for e in entries} == {model.SETTING_BUILTINS[c_name]}, c_name
     # ts_rewrite(tsquery, text) only: its other overload runs no text
-    assert set(by_signature) == {b.replace(" ", "") for b in catalog._BUILTINS}
+    assert set(by_signature) == {b.replace(" ", "") for b in schema_code.BUILTINS}

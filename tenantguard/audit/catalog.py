@@ -26,6 +26,7 @@ from tenantguard.audit.model import (
     SchemaCode,
 )
 from tenantguard.audit.traffic import RecordedStatement
+from tenantguard.runtime.schema_code import DANGER
 
 __all__ = ["AuditRead", "UnknownRole", "read_database"]
 
@@ -393,25 +394,8 @@ def _calling(tree: str) -> str:
     ) x"""
 
 
-# the built-ins that change a setting or run text as SQL (SETTING_BUILTINS), as constants: a
-# scan of pg_proc for them, in each row's subquery, costs seconds
-_BUILTINS = (
-    "set_config(text, text, boolean)",
-    "query_to_xml(text, boolean, boolean, text)",
-    "query_to_xmlschema(text, boolean, boolean, text)",
-    "query_to_xml_and_xmlschema(text, boolean, boolean, text)",
-    "ts_stat(text)",
-    "ts_stat(text, text)",
-    "ts_rewrite(tsquery, text)",
-)
-_DANGER = (
-    "VALUES "
-    + ", ".join(
-        f"(':funcid ' || 'pg_catalog.{f}'::regprocedure::oid || ' ', '{f.partition('(')[0]}')"
-        for f in _BUILTINS
-    )
-    + ", (':relid ' || 'pg_catalog.pg_settings'::regclass::oid || ' ', 'pg_settings')"
-)
+# the built-ins that change a setting or run text as SQL, as the runtime guard reads them
+_DANGER = DANGER
 _RELATION_PATH = "quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
 _SIGNATURE = (
     "quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' "

@@ -51,6 +51,10 @@ from tenantguard.runtime.context import _SCOPE
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
+from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
+from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
+from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
+from tenantguard.runtime.schema_code import implicit_changers
 from tenantguard.runtime.session import RELIED_ON_SETTINGS, SEARCH_PATH, search_path_problem
 from tenantguard.runtime.tokens import inline_parameters
 
@@ -96,7 +100,7 @@ _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -109,6 +113,9 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_lexer_ok = False
         # a setting the guard relies on, given in the startup packet (no statement sets it)
         self._tg_startup = _startup_problem(self)
+        # the schema's functions that may change a setting where no text names them (read
+        # from the catalog by `_tg_read_schema_code` before the application gets the connection)
+        self._tg_schema_code: tuple[str, ...] = ()
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them passes unchecked (by identity: a
         # callback scheduled from it runs in a copy of its context, but not in its task)
@@ -244,9 +251,12 @@ class GuardedConnection(asyncpg.Connection):
             # a pin by the setting is ensured when the call runs: another may run first
             if verdict.expression_pin or target != self._tg_setting:
                 wanted = target
-        if verdict.plain and not verdict.ends_transaction:
+        # on a database whose schema code may change a setting where the text does not name
+        # it (`runtime.schema_code`), no statement is plain
+        plain = verdict.plain and not self._tg_schema_code
+        if plain and not verdict.ends_transaction:
             return wanted
-        if verdict.plain and not self._tg_in_txn_set:
+        if plain and not self._tg_in_txn_set:
             # the end of a transaction reverts a value set inside it, which the guard may set
             # after this call is made and before it runs: decided when it runs
             return _Forget(wanted, True, ending=True)
@@ -255,16 +265,16 @@ class GuardedConnection(asyncpg.Connection):
         # sent (its call may be kept and awaited after others set the setting again), so that
         # the statements after it set it again
         self._tg_fast = False
-        self._tg_clean = self._tg_clean and verdict.plain
+        self._tg_clean = self._tg_clean and plain
         self._tg_setting = None
-        return _Forget(wanted, verdict.plain)
+        return _Forget(wanted, plain)
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
         self._tg_lexer_ok = self._tg_startup is None and _lexes_standard(self)
         self._tg_setting = None
         self._tg_in_txn_set = False
-        self._tg_fast = self._tg_lexer_ok
+        self._tg_fast = self._tg_lexer_ok and not self._tg_schema_code
 
     async def _tg_set(self, value: str) -> None:
         guard = self.tenantguard
@@ -291,6 +301,27 @@ class GuardedConnection(asyncpg.Connection):
             call.close()  # never started: nothing reached the server
             raise
         return await call
+
+    async def _tg_read_schema_code(self) -> None:
+        """Reads which of the schema's functions may change a setting where no statement's
+        text names them (`runtime.schema_code`): if any, no statement is plain on this
+        connection (the setting is set again before each statement it pins, and the pool's
+        release resets the session). Said once per guard, in a warning."""
+        guard = self.tenantguard
+        if guard.mode is Mode.OFF and not guard._set_tenant_setting:
+            return
+
+        async def read() -> tuple[list[Any], list[Any]]:
+            modern = self.get_server_version().major >= 14
+            query = _SCHEMA_CODE_QUERY if modern else _SCHEMA_CODE_QUERY_BEFORE_14
+            return await _fetch(self, query), await _fetch(self, _CODE_QUERY)
+
+        functions, code = await self._tg_driver_call(read)
+        found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
+        self._tg_schema_code = found
+        if found:
+            self._tg_fast = False
+            guard.schema_code_found(found)
 
     def _tg_is_driver(self) -> bool:
         """True in the task running the driver's statements in flight on this connection."""
@@ -1589,6 +1620,11 @@ async def connect(
     guard = _guard_for(policy, mode, options)
     connection = await asyncpg.connect(dsn, connection_class=_bound_class(guard), **kwargs)
     assert isinstance(connection, GuardedConnection)
+    try:
+        await connection._tg_read_schema_code()
+    except BaseException:
+        await connection.close()
+        raise
     return connection
 
 
@@ -1611,6 +1647,7 @@ def create_pool(
         configure = kwargs.get(hook)
         if configure is not None:
             kwargs[hook] = _configuring(configure)
+    kwargs["init"] = _reading_schema_code(kwargs.get("init"))
     reset = kwargs.get("reset")
     if reset is not None:
         # the pool's reset callback is the pool's own statement, like asyncpg's reset
@@ -1637,6 +1674,19 @@ def _configuring(
         return await connection._tg_configure(lambda: configure(connection))
 
     return configured
+
+
+def _reading_schema_code(
+    init: Callable[[Any], Coroutine[Any, Any, Any]] | None,
+) -> Callable[[Any], Coroutine[Any, Any, Any]]:
+    """The pool's `init=`: each new connection reads the schema's code first (see
+    `GuardedConnection._tg_read_schema_code`), then runs the caller's `init=`, if any."""
+
+    async def initialised(connection: Any) -> Any:
+        await connection._tg_read_schema_code()
+        return None if init is None else await init(connection)
+
+    return initialised
 
 
 class GuardedPool(Pool):

@@ -176,7 +176,7 @@ class Guard:
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_reports",
         "_require_tenant", "_set_tenant_setting", "_setting_literal", "_tenant_setting",
         "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "reported",
-        "resets_skipped", "setting_syncs", "unscoped_statements",
+        "resets_skipped", "schema_code", "setting_syncs", "unscoped_statements",
     )  # fmt: skip
 
     def __init__(
@@ -216,6 +216,9 @@ class Guard:
         self.cache_misses = self.unscoped_statements = 0
         self.setting_syncs = self.resets_skipped = 0
         self.fast_hits = 0  # checks decided by a connection's hot path (cache hits too)
+        # the schema's functions that may change a setting unnamed (`runtime.schema_code`),
+        # as the last connection to read the catalog found them
+        self.schema_code: tuple[str, ...] = ()
 
     @property
     def mode(self) -> Mode:
@@ -308,6 +311,25 @@ class Guard:
         self.clear_cache()
         if value != old:
             self._changed("max_statement_bytes", old, value, sys._getframe(1))
+
+    def schema_code_found(self, functions: tuple[str, ...]) -> None:
+        """A connection found schema code that may change a setting where no statement names
+        it: said once (again when what was found changes)."""
+        if functions == self.schema_code:
+            return
+        self.schema_code = functions
+        shown = ", ".join(functions[:10]) + (" …" if len(functions) > 10 else "")
+        log.warning(
+            "tenantguard: the schema has functions that may change a setting (set_config, "
+            "SET, dynamic SQL) and that PostgreSQL runs where a statement does not name them "
+            "(a trigger, operator, cast, default, constraint, view, policy, or a built-in's "
+            "name): %s. No statement is taken as leaving the session unchanged: the tenant "
+            "setting is set again before each statement that reads it, and the pool resets "
+            "each released connection (slower). Move the setting change out of them to restore "
+            "the fast path",
+            shown,
+            extra={"tenantguard": {"event": "schema_code", "functions": list(functions)}},
+        )
 
     def _owns(self) -> bool:
         return all(_owns(e, self._tenant_setting) for e in self._policy.tenant_expressions)

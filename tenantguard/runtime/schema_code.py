@@ -1,0 +1,180 @@
+"""Schema code that PostgreSQL runs without the statement's text naming it, and that may change
+the session.
+
+The guard takes a statement as *plain* (`runtime.session`) when its text calls only built-in
+functions that touch no session state: after it, the guard still trusts what it knows of the
+session (the tenant setting's value, how strings are lexed) and the pool's reset has nothing to
+undo. But PostgreSQL also runs the schema's own functions where the text does not name them:
+a trigger, an operator or a cast, a domain's or a table's CHECK, a column default or a
+generated column, a view's body, a row-level security policy, a type's input function, and an
+overload of a built-in's name (`public.length(bigint)` is called by `length(1::bigint)`). If
+such a function may change a setting (`set_config`, `SET`/`RESET`, dynamic SQL, a language
+the guard cannot read), no statement is plain on that database.
+
+This module reads the catalog once per connection (`QUERY`) and tells which functions those
+are (`implicit_changers`). Pure but for the query text: rows in, names out.
+
+What it cannot see: code created after the connection read the catalog (a migration run while
+the application runs: connections made after it see it), and a setting's name assembled at run
+time inside a function that neither calls `set_config` nor runs dynamic SQL (there is no other
+way to change a setting from SQL).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+__all__ = ["CODE_QUERY", "DANGER", "QUERY", "QUERY_BEFORE_14", "implicit_changers"]
+
+# Every function of the database outside pg_catalog and information_schema that no extension
+# owns, with its text (the SQL-standard body deparsed; an aggregate's support functions named),
+# whether some object other than a function depends on it (pg_depend: triggers, operators,
+# casts, column defaults, constraints, views and rules, policies, types, indexes), and whether
+# pg_catalog has a function of its name. Extensions' functions are trusted like built-ins.
+QUERY = """
+SELECT p.proname::text, n.nspname::text, l.lanname::text,
+       CASE
+         WHEN p.prokind = 'a' THEN (
+           SELECT concat_ws(' ', a.aggtransfn::text, a.aggfinalfn::text, a.aggcombinefn::text,
+                            a.aggserialfn::text, a.aggdeserialfn::text, a.aggmtransfn::text,
+                            a.aggminvtransfn::text, a.aggmfinalfn::text)
+           FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid)
+         WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid)
+         ELSE p.prosrc
+       END,
+       EXISTS (
+         SELECT 1 FROM pg_catalog.pg_depend d
+         WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass AND d.refobjid = p.oid
+           AND d.classid <> 'pg_catalog.pg_proc'::regclass AND d.deptype IN ('n', 'a')),
+       EXISTS (
+         SELECT 1 FROM pg_catalog.pg_proc b
+         WHERE b.pronamespace = 'pg_catalog'::regnamespace AND b.proname = p.proname)
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_depend e
+    WHERE e.classid = 'pg_catalog.pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
+"""
+
+# the built-ins that change a setting or run text as SQL (`audit.model.SETTING_BUILTINS`), as
+# constants: a scan of pg_proc for them, in each row's subquery, costs seconds
+BUILTINS = (
+    "set_config(text, text, boolean)",
+    "query_to_xml(text, boolean, boolean, text)",
+    "query_to_xmlschema(text, boolean, boolean, text)",
+    "query_to_xml_and_xmlschema(text, boolean, boolean, text)",
+    "ts_stat(text)",
+    "ts_stat(text, text)",
+    "ts_rewrite(tsquery, text)",
+)
+# (what a stored node tree holds where it calls one, its name): `{FUNCEXPR :funcid 2078 …`, and
+# `:relid N ` where it reads or writes pg_settings
+DANGER = (
+    "VALUES "
+    + ", ".join(
+        f"(':funcid ' || 'pg_catalog.{f}'::regprocedure::oid || ' ', '{f.partition('(')[0]}')"
+        for f in BUILTINS
+    )
+    + ", (':relid ' || 'pg_catalog.pg_settings'::regclass::oid || ' ', 'pg_settings')"
+)
+_BUILTIN_OIDS = ", ".join(f"'pg_catalog.{f}'::regprocedure" for f in BUILTINS)
+
+# Schema code that is no function and calls one of those built-ins itself, where no statement
+# names it: a view or rule, a column's or a domain's default, a CHECK, a policy, a trigger's
+# WHEN, a function's argument defaults (found in their node trees); an operator, aggregate or
+# cast built on one. Objects made after initdb only (oid 16384 and up). One row each: a name.
+CODE_QUERY = f"""
+SELECT s.kind || ' ' || s.name || ' calls ' || b.name
+FROM (
+  SELECT 'view or rule of' AS kind, r.ev_class::regclass::text AS name, r.ev_action::text AS tree
+  FROM pg_catalog.pg_rewrite r WHERE r.oid >= 16384
+  UNION ALL
+  SELECT 'default of', d.adrelid::regclass::text, d.adbin::text
+  FROM pg_catalog.pg_attrdef d WHERE d.oid >= 16384
+  UNION ALL
+  SELECT 'constraint', c.conname::text, c.conbin::text
+  FROM pg_catalog.pg_constraint c WHERE c.oid >= 16384 AND c.conbin IS NOT NULL
+  UNION ALL
+  SELECT 'policy', p.polname::text, concat(p.polqual::text, ' ', p.polwithcheck::text)
+  FROM pg_catalog.pg_policy p
+  UNION ALL
+  SELECT 'trigger', t.tgname::text, t.tgqual::text
+  FROM pg_catalog.pg_trigger t WHERE t.oid >= 16384 AND t.tgqual IS NOT NULL
+  UNION ALL
+  SELECT 'default of domain', t.typname::text, t.typdefaultbin::text
+  FROM pg_catalog.pg_type t WHERE t.oid >= 16384 AND t.typdefaultbin IS NOT NULL
+  UNION ALL
+  SELECT 'argument defaults of', p.proname::text, p.proargdefaults::text
+  FROM pg_catalog.pg_proc p WHERE p.oid >= 16384 AND p.proargdefaults IS NOT NULL
+) s
+JOIN ({DANGER}) AS b(pattern, name) ON strpos(s.tree, b.pattern) > 0
+UNION ALL
+SELECT 'operator ' || o.oprname::text || ' is ' || o.oprcode::text
+FROM pg_catalog.pg_operator o WHERE o.oid >= 16384 AND o.oprcode::oid IN ({_BUILTIN_OIDS})
+UNION ALL
+SELECT 'aggregate ' || a.aggfnoid::text || ' is built on a built-in changing a setting'
+FROM pg_catalog.pg_aggregate a
+WHERE a.aggfnoid >= 16384
+  AND (a.aggtransfn::oid IN ({_BUILTIN_OIDS}) OR a.aggfinalfn::oid IN ({_BUILTIN_OIDS})
+       OR a.aggmtransfn::oid IN ({_BUILTIN_OIDS}) OR a.aggmfinalfn::oid IN ({_BUILTIN_OIDS}))
+UNION ALL
+SELECT 'cast ' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL)
+       || ' is ' || c.castfunc::regproc::text
+FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 AND c.castfunc IN ({_BUILTIN_OIDS})
+"""
+
+# before PostgreSQL 14 there are no SQL-standard bodies: the source is the text
+QUERY_BEFORE_14 = QUERY.replace(
+    "WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid)\n", ""
+)
+
+# the languages whose text the screen below reads; any other may do anything
+_READ_LANGUAGES = frozenset({"sql", "plpgsql"})
+
+# what may change a setting in SQL or PL/pgSQL text (lower case): set_config(), a SET or RESET
+# of a setting (a dotted custom one, the ones the guard relies on, SESSION/LOCAL, ROLE), and
+# dynamic SQL (EXECUTE), which may run any of them. Wider than needed: an UPDATE's `SET
+# col.field =` matches too, which only costs the guard its hot path on that database.
+_CHANGES = re.compile(
+    r"set_config"
+    r"|\breset\b"
+    r"|\bexecute\b"
+    r"|\bset\s+(?:session|local|role|search_path|standard_conforming_strings"
+    r"|client_encoding|session_replication_role|\"?[a-z_][\w$]*\"?\s*\.\s*\"?[a-z_][\w$]*\"?\s*"
+    r"(?:=|to\b))",
+    re.DOTALL,
+)
+_WORD = re.compile(r"[a-z_][\w$]*")
+# comments: a word in one calls nothing (a string may: it is kept)
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+Row = Sequence[object]  # (name, schema, language, text, depended on, named like a built-in)
+
+
+def implicit_changers(rows: Iterable[Row]) -> list[str]:
+    """The functions (`schema.name`, sorted) that may change a setting and that PostgreSQL may
+    run without the statement naming them: depended on by a trigger, operator, cast, default,
+    constraint, view, policy or type, or named like a built-in. A function calling one that
+    changes a setting changes it too (by name, to a fixed point)."""
+    functions: list[tuple[str, str, bool, set[str]]] = []
+    changers: set[str] = set()  # folded names
+    for name, schema, language, text, depended, builtin in rows:
+        folded = str(name).lower()
+        body = str(text or "").lower()
+        if str(language) not in _READ_LANGUAGES or _CHANGES.search(body):
+            changers.add(folded)
+        implicit = bool(depended) or bool(builtin)
+        words = set(_WORD.findall(_COMMENT.sub(" ", body)))
+        functions.append((f"{schema}.{name}", folded, implicit, words))
+    grown = True
+    while grown:  # a function calling one that changes a setting
+        grown = False
+        for _, folded, _, words in functions:
+            if folded not in changers and words & changers:
+                changers.add(folded)
+                grown = True
+    return sorted({qualified for qualified, folded, implicit, _ in functions
+                   if implicit and folded in changers})  # fmt: skip
