@@ -287,6 +287,7 @@ def build_policy(
     from tenantguard.sources.schema import (
         filled_tables,
         hidden_writes,
+        implicit_calls,
         leaky_defaults,
         leaky_generated,
         tenant_relations,
@@ -415,9 +416,21 @@ def build_policy(
                 tenant_tables=_quoted_names(policy.tenant_tables | copied.keys()),
                 unpinnable={**policy.unpinnable, **copied},
             )
+    implicit: dict[str, dict[str, str]] = {}
+    if schema is not None and (
+        schema.implicit_calls or schema.domain_calls or schema.aggregate_calls
+    ):
+        # functions the server calls unnamed: constraints, indexes, domains, aggregates
+        implicit, types, aggregates = implicit_calls(schema, policy)
+        policy = policy.replace(
+            hidden_writes=implicit,
+            leaky_types=types,
+            tenant_tables=_quoted_names(policy.tenant_tables | aggregates.keys()),
+            unpinnable={**policy.unpinnable, **aggregates},
+        )
     if schema is not None and (schema.triggers or schema.write_rules):
         # what writes run beside themselves, read once the tenant relations are known
-        policy = policy.replace(hidden_writes=hidden_writes(schema, policy))
+        policy = policy.replace(hidden_writes=hidden_writes(schema, policy, implicit))
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
         if leaky:

@@ -265,6 +265,7 @@ class Policy:
         "hidden_writes",
         "integer_tenant_tables",
         "leaky_defaults",
+        "leaky_types",
         "lossy_arguments",
         "lossy_columns",
         "mixed_case_tables",
@@ -345,6 +346,9 @@ class Policy:
     # relation -> column -> why its default (evaluated by an INSERT that leaves the column out,
     # or writes DEFAULT) reads tenant rows unpinned (schema sources)
     leaky_defaults: Mapping[str, Mapping[str, str]]
+    # domain -> why a value cast to it reaches tenant rows unpinned: its CHECK calls a function
+    # that does (schema sources)
+    leaky_types: Mapping[str, str]
     # table -> (referenced table, its (column, referenced column) pairs besides the tenant's)
     composite_keys: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]
     # every (column, referenced column) of those keys, both ways round
@@ -390,6 +394,7 @@ class Policy:
         lossy_columns: Iterable[str] = (),
         hidden_writes: Mapping[str, Mapping[str, str]] | None = None,
         leaky_defaults: Mapping[str, Mapping[str, str]] | None = None,
+        leaky_types: Mapping[str, str] | None = None,
         tenant_copies: Mapping[str, str] | None = None,
         exact_domains: Mapping[str, Iterable[str]] | None = None,
         exact_functions: Iterable[str] = (),
@@ -540,6 +545,11 @@ class Policy:
                 }
             ),
         )
+        init(
+            self,
+            "leaky_types",
+            MappingProxyType({normalize_name(t): why for t, why in (leaky_types or {}).items()}),
+        )
         init(self, "composite_keys", MappingProxyType(self._composite_keys()))
         pairs = {p for keys in self.composite_keys.values() for _, rest in keys for p in rest}
         init(self, "composite_key_pairs", frozenset(pairs | {(r, c) for c, r in pairs}))
@@ -681,6 +691,7 @@ class Policy:
                 sql_name(t): {sql_name(c): why for c, why in columns.items()}
                 for t, columns in self.leaky_defaults.items()
             },
+            "leaky_types": {sql_name(t): why for t, why in self.leaky_types.items()},
             "tenant_copies": {sql_name(t): sql_name(c) for t, c in self.tenant_copies.items()},
             "exact_domains": {
                 sql_name(n): (sql_name(schema), sql_name(base))

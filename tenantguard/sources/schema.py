@@ -80,7 +80,7 @@ _OTHER_DDL = re.compile(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?(?:TRIGGER|RULE)"
     r"|DROP\s+(?:TRIGGER|RULE)|CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE"
     r"|ALTER\s+(?:(?:MATERIALIZED\s+)?VIEW|FOREIGN\s+TABLE|FUNCTION|PROCEDURE|ROUTINE|DOMAIN)"
-    r"|CREATE\s+(?:DOMAIN|COLLATION|OPERATOR|CAST))\b",
+    r"|CREATE\s+(?:DOMAIN|COLLATION|OPERATOR|CAST)|CREATE\s+(?:OR\s+REPLACE\s+)?AGGREGATE)\b",
     re.IGNORECASE,
 )
 _HIDDEN_DDL = re.compile(
@@ -281,6 +281,15 @@ class SchemaInfo:
     # each table's stored generated columns' expressions that call a function (as printed):
     # computed into every row written, and kept in it
     generated_calls: dict[str, dict[str, str]] = field(default_factory=dict)
+    # functions the server calls where no statement names them (by oid: a renamed one is kept
+    # under both names): on each row a write gives a relation, those of its CHECK and EXCLUDE
+    # constraints, of its indexes' expressions and predicates, of its partition key (relation
+    # -> what -> the functions' names); on each value cast to a domain or written in a column
+    # of it, those of the domain's CHECK constraints (and of the domains it is over); on each
+    # row an aggregate reads, its support functions
+    implicit_calls: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    domain_calls: dict[str, set[str]] = field(default_factory=dict)
+    aggregate_calls: dict[str, set[str]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -332,6 +341,8 @@ class SchemaInfo:
     # each domain's default (a pglast node, None: none), each column declared of a domain: a
     # column without a default of its own takes its domain's, as it is when the rows are written
     _domain_defaults: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # while reading only: each domain's base type's name
+    _domain_bases: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     # while reading only: each domain name's definitions, (schema, base type's schema or "",
     # base type's name; "?" for a base that cannot be exact), and the type names in doubt
     _domain_defs: dict[str, set[tuple[str, str, str]]] = field(
@@ -422,6 +433,11 @@ class SchemaInfo:
             "exact_functions": dict(self.exact_functions),
             "lossy_arguments": {n: sorted(p) for n, p in self.lossy_arguments.items()},
             "generated_calls": {t: dict(c) for t, c in self.generated_calls.items() if c},
+            "implicit_calls": {
+                t: {w: sorted(f) for w, f in c.items()} for t, c in self.implicit_calls.items()
+            },
+            "domain_calls": {d: sorted(f) for d, f in self.domain_calls.items()},
+            "aggregate_calls": {a: sorted(f) for a, f in self.aggregate_calls.items()},
         }
 
     @classmethod
@@ -545,6 +561,12 @@ class SchemaInfo:
                 str(t): {str(c): str(r) for c, r in g.items()}
                 for t, g in data["generated_calls"].items()
             },
+            implicit_calls={
+                str(t): {str(w): set(texts(f)) for w, f in c.items()}
+                for t, c in data["implicit_calls"].items()
+            },
+            domain_calls={str(d): set(texts(f)) for d, f in data["domain_calls"].items()},
+            aggregate_calls={str(a): set(texts(f)) for a, f in data["aggregate_calls"].items()},
         )
 
     # what the schema says
@@ -980,6 +1002,8 @@ class SchemaInfo:
             self.order[table] = order
         for element in node.tableElts or ():
             self._table_element(table, columns, element)
+        if node.partspec is not None:
+            self._implicit(table, "the partition key", node.partspec)
 
     def _foreign_table(self, node: Any, text: str, path: str) -> None:
         self._create_table(node.base, text, path)
@@ -1099,6 +1123,9 @@ class SchemaInfo:
             )
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
+            # INCLUDING CONSTRAINTS / INDEXES copy what they call (whatever the options: kept)
+            for what, called in self.implicit_calls.get(_relname(element.relation), {}).items():
+                self.implicit_calls.setdefault(table, {}).setdefault(what, set()).update(called)
 
     def _of_domain(self, table: str, column: str, type_name: Any) -> None:
         """Notes (or forgets) that a column is of a domain: it may take the domain's default."""
@@ -1217,6 +1244,10 @@ class SchemaInfo:
                 ),
                 None,
             )
+        if names:
+            self._domain_bases[names[-1]] = _type_key(node.typeName).rstrip("[]")
+            for constraint in node.constraints or ():
+                self._domain_check(names[-1], constraint)
         if names and self._loose_type(node.typeName, node.collClause):
             self.loose_types.add(names[-1])
         if names and _type_key(node.typeName) in self.lossy_types:
@@ -1310,6 +1341,40 @@ class SchemaInfo:
         names = list(_strings(node.typeName))
         if names and str(node.subtype) == "T":
             self._domain_defaults[names[-1]] = node.def_
+        elif names and str(node.subtype) == "C" and node.def_ is not None:
+            self._domain_check(names[-1], node.def_)  # ADD CONSTRAINT (a DROP is not followed)
+
+    def _domain_check(self, domain: str, constraint: Any) -> None:
+        """A domain's constraint: the functions its CHECK calls on each value."""
+        from pglast.enums import ConstrType
+
+        if _enum(constraint.contype) == ConstrType.CONSTR_CHECK:
+            called = {str(c.funcname[-1].sval) for c in _calls(constraint)}
+            if called:
+                self.domain_calls.setdefault(domain, set()).update(called)
+
+    def _implicit(self, table: str, what: str, tree: Any) -> None:
+        """The functions an expression of a table (a constraint, an index, the partition key)
+        calls on each row written."""
+        called = {str(c.funcname[-1].sval) for c in _calls(tree)}
+        if called:
+            self.implicit_calls.setdefault(table, {}).setdefault(what, set()).update(called)
+
+    def settle_calls(self) -> None:
+        """Once every source is read: a domain runs the CHECKs of the domains it is over; a
+        column of a domain runs them on each row written."""
+        for domain in list(self._domain_bases):
+            seen, base = {domain}, self._domain_bases.get(domain)
+            while base is not None and base not in seen:
+                seen.add(base)
+                if base in self.domain_calls:
+                    self.domain_calls.setdefault(domain, set()).update(self.domain_calls[base])
+                base = self._domain_bases.get(base)
+        for (table, column), domain in self._column_domains.items():
+            called = self.domain_calls.get(domain)
+            if called:
+                what = f"the CHECK of domain {domain} (column {column})"
+                self.implicit_calls.setdefault(table, {}).setdefault(what, set()).update(called)
 
     def domain_defaults(self) -> None:
         """Once every source is read: a column of a domain with a default, without a default
@@ -1330,6 +1395,18 @@ class SchemaInfo:
             self.doubt_types(names[-1])  # a base or shell type: a cast to it may be anything
         if _enum(node.kind) == ObjectType.OBJECT_AGGREGATE and names:
             self._doubtful_functions.add(names[-1])  # called like a function of that name
+            support = set()  # sfunc, finalfunc, combinefunc, msfunc, minvfunc, mfinalfunc…
+            for option in node.definition or ():
+                if str(option.defname).lower().endswith("func") and option.arg is not None:
+                    arg = option.arg
+                    parts = getattr(arg, "names", None) or (arg if isinstance(arg, tuple) else ())
+                    found = [str(getattr(n, "sval", "")) for n in parts] or [
+                        str(getattr(arg, "sval", ""))
+                    ]
+                    if found[-1]:
+                        support.add(found[-1])
+            if support:
+                self.aggregate_calls.setdefault(names[-1], set()).update(support)
         if _enum(node.kind) == ObjectType.OBJECT_OPERATOR and names and names[-1] in _PINNING:
             types = {
                 str(o.defname).lower(): _type_key(o.arg)
@@ -1418,6 +1495,9 @@ class SchemaInfo:
         from pglast.enums import ConstrType
 
         contype = _enum(node.contype)
+        if contype in (ConstrType.CONSTR_CHECK, ConstrType.CONSTR_EXCLUSION):
+            kind = "CHECK" if contype == ConstrType.CONSTR_CHECK else "EXCLUDE"
+            self._implicit(table, f"{kind} constraint {node.conname or '(unnamed)'}", node)
         if contype == ConstrType.CONSTR_FOREIGN:
             columns = tuple(_strings(node.fk_attrs)) or (on or ())
             self._foreign_key(table, node, columns, bool(node.deferrable))
@@ -1808,6 +1888,13 @@ class SchemaInfo:
         new = str(node.newname)
         if kind in (ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_TYPE):
             self.doubt_types(new, *list(_strings(node.object))[-1:])
+            for was in list(_strings(node.object))[-1:]:  # its CHECKs: under both names
+                if was in self.domain_calls:
+                    self.domain_calls.setdefault(new, set()).update(self.domain_calls[was])
+                if was in self._domain_bases:
+                    self._domain_bases.setdefault(new, self._domain_bases[was])
+                if was in self._domain_defaults:  # its default goes with it
+                    self._domain_defaults.setdefault(new, self._domain_defaults[was])
         if kind == ObjectType.OBJECT_FOREIGN_TABLE:
             kind = ObjectType.OBJECT_TABLE  # ALTER FOREIGN TABLE … RENAME TO: a table's rename
         if (
@@ -1835,6 +1922,8 @@ class SchemaInfo:
             self.traits.pop(new, None)
             moved_traits = self.traits.pop(old, None)
             self.order.pop(new, None)
+            for what, called in self.implicit_calls.get(old, {}).items():  # kept under both
+                self.implicit_calls.setdefault(new, {}).setdefault(what, set()).update(called)
             if self._shared(node.relation):  # the same name in another schema stays
                 if old in self.columns:
                     self.columns.setdefault(new, set()).update(self.columns[old])
@@ -2037,6 +2126,14 @@ class SchemaInfo:
                 if trees is not None and renamed(trees):
                     defaults[column] = RawStream()(trees[0])[len("SELECT ") :]
         renamed(list(self._domain_defaults.values()))  # nodes, printed when read
+        called_sets = [
+            *(f for c in self.implicit_calls.values() for f in c.values()),
+            *self.domain_calls.values(),
+            *self.aggregate_calls.values(),
+        ]
+        for called in called_sets:  # called by oid: the renamed function (and any new `old`)
+            if old in called:
+                called.add(new)
         for name in self.bound_functions:
             info = self.functions.get(name)
             if info is None or name == old:
@@ -2175,6 +2272,7 @@ class SchemaInfo:
         default = f"{table}_{'_'.join(str(n) if n else 'expr' for n in names)}_idx"
         name = str(node.idxname or default)
         self._indexes.add(name)
+        self._implicit(table, f"index {name}", (node.indexParams, node.whereClause))
         if not node.unique or node.whereClause is not None:
             return  # a partial unique index says nothing of the whole table
         if not node.relation.inh:
@@ -3651,7 +3749,63 @@ def leaky_generated(
     return found, computed
 
 
-def hidden_writes(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
+def implicit_calls(
+    schema: SchemaInfo, policy: Policy
+) -> tuple[dict[str, dict[str, str]], dict[str, str], dict[str, str]]:
+    """What the functions the server calls unnamed (`SchemaInfo.implicit_calls`,
+    `domain_calls`, `aggregate_calls`) do, once the functions that reach tenant rows unpinned
+    are known (`policy.unpinnable`, or pinned by arguments the server chooses): the writes that
+    run one (relation -> INSERT, UPDATE -> why; a relation's ancestors and descendants too: a
+    write of a parent is routed to its partitions, constraints and partitioned indexes are
+    inherited), the domains a cast to which runs one, the aggregates that run one."""
+    functions = set(schema.functions)
+    leaky = {
+        name: (
+            policy.unpinnable.get(name)
+            or "is pinned by its arguments, and the server passes it values of its choosing"
+        )
+        for name in functions
+        if name in policy.unpinnable or name in policy.pinning_functions
+    }
+
+    def why(called: set[str]) -> str | None:
+        bad = sorted(called & leaky.keys())
+        if not bad:
+            return None
+        reason = leaky[bad[0]]
+        return f"calls {bad[0]}, which reaches tenant rows unpinned ({reason})"
+
+    writes: dict[str, dict[str, str]] = {}
+    parents = {c: p for p, children in schema.children.items() for c in children}
+    for relation, found in schema.implicit_calls.items():
+        for what, called in sorted(found.items()):
+            because = why(called)
+            if because is None:
+                continue
+            kin = {relation, *schema.descendants(relation)}
+            up = parents.get(relation)
+            while up is not None and up not in kin:
+                kin.add(up)
+                up = parents.get(up)
+            for table in kin:
+                for kind in ("INSERT", "UPDATE"):
+                    writes.setdefault(table, {}).setdefault(kind, f"{what} {because}")
+    types = {
+        sql_name(domain): f"the CHECK of domain {domain} {because}"
+        for domain, called in schema.domain_calls.items()
+        if (because := why(called)) is not None
+    }
+    aggregates = {
+        name: f"aggregate {name} {because}"
+        for name, called in schema.aggregate_calls.items()
+        if (because := why(called)) is not None
+    }
+    return writes, types, aggregates
+
+
+def hidden_writes(
+    schema: SchemaInfo, policy: Policy, seed: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, dict[str, str]]:
     """What a write runs beside itself that reaches tenant rows unpinned: relation -> the kind
     of write (INSERT, UPDATE, DELETE, TRUNCATE) -> what runs and why it is not pinned.
 
@@ -3663,16 +3817,19 @@ def hidden_writes(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str
     (or NEW whole: a row moved to another tenant). A trigger whose function no schema source
     defines (a built-in, an extension's) is not followed. A statement they run fires the
     triggers and rules of what it writes in turn: read to a fixed point."""
-    found: dict[str, dict[str, str]] = {}
+    start = {t: dict(k) for t, k in (seed or {}).items()}
+    found: dict[str, dict[str, str]] = start
     for _ in range(len(schema.triggers) + len(schema.write_rules) + 1):
-        again = _hidden_writes_once(schema, policy.replace(hidden_writes=found))
+        again = _hidden_writes_once(schema, policy.replace(hidden_writes=found), start)
         if again == found:
             break
         found = again
     return found
 
 
-def _hidden_writes_once(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
+def _hidden_writes_once(
+    schema: SchemaInfo, policy: Policy, start: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
     """`hidden_writes`, the statements triggers and rules run read under `policy` (whose own
     hidden writes are those the round before found)."""
     from tenantguard.engine.analyze import analyze_statement
@@ -3703,7 +3860,7 @@ def _hidden_writes_once(schema: SchemaInfo, policy: Policy) -> dict[str, dict[st
                 return f"`{short}` pins a fixed tenant, whoever writes"
         return None
 
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, str]] = {t: dict(k) for t, k in start.items()}
     for trigger in schema.triggers:
         function = schema.trigger_functions.get(trigger.function)
         if function is None:
@@ -3836,6 +3993,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     for name in schema._no_defaults:  # a name in two schemas: which one a query reads is
         schema.traits.pop(name, None)  # the search path's business
     schema.domain_defaults()
+    schema.settle_calls()
     schema.settle_domains()
     schema.settle_functions()
     schema.inherit_view_defaults()

@@ -27,6 +27,13 @@ column without a default of its own takes its domain's; a default calls the func
 made with, under the name an `ALTER FUNCTION … RENAME TO` gave it since; a stored generated
 column is computed so at every INSERT) —
 the row written, and its RETURNING, carry every tenant's data.
+So does a write whose rows make the server call a function that reaches tenant rows unpinned
+(or is pinned by its arguments, which the server chooses) where no statement names it: a CHECK
+or EXCLUDE constraint of the table (also `NOT VALID`, inherited, copied by `LIKE`), an index's
+expression or predicate, the partition key, the CHECK of a domain a column is of (or of the
+domains it is over): INSERT, UPDATE, MERGE and `COPY … FROM` of the table, of its partitions and
+of the tables it is a partition or child of. A function renamed since is followed by its new
+name (the server calls it by its oid).
 
 ## Why is this bad?
 Both act on every tenant's rows at once: TRUNCATE erases every clinic's data, COPY TO exports it

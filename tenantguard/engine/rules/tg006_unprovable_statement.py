@@ -31,6 +31,12 @@ can run any SQL), `LOAD` of a library, and reads of the planner's statistics (`p
 values of every tenant's rows, and reads of the statements other sessions sent
 (`pg_stat_activity.query`, `pg_stat_statements`), other tenants' requests with their values.
 
+So is a value cast to a domain of the schema sources whose CHECK (or that of a domain it is
+over, also added by `ALTER DOMAIN … ADD CONSTRAINT`) calls a function that reaches tenant rows
+unpinned: the server runs it on the value, whatever pins the rows; and a call of an aggregate
+whose support functions (`sfunc`, `finalfunc`…) do, on each row aggregated (also made inside a
+`DO` block).
+
 So is a call of a schema function that sqlglot reads as one of its own built-ins, dropping the
 name (`"Now"()` read as `now()`, `"Upper"(1)` as `upper(1)`): PostgreSQL calls the schema's
 function, the proof would see the built-in. Calls are found on the statement's tokens, for the
@@ -429,12 +435,45 @@ def _hidden_calls(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _named_leaky_type(ctx: Context) -> str:
+    """A domain of `policy.leaky_types` the text of an unparsed statement names (as a word):
+    `checked_ref '5'` casts to it."""
+    for name in ctx.policy.leaky_types:
+        if name.lower() in ctx.lowered and re.search(
+            rf"(?<![\w$]){re.escape(name)}(?![\w$])", ctx.sql, re.IGNORECASE
+        ):
+            return f"a cast to domain {name}, whose CHECK reaches tenant rows unpinned"
+    return ""
+
+
+def _leaky_casts(ctx: Context) -> Iterator[Finding]:
+    """A value cast to a domain whose CHECK calls a function that reaches tenant rows
+    unpinned (`policy.leaky_types`): the server runs it on the value, whatever pins the rows."""
+    leaky = ctx.policy.leaky_types
+    if not leaky or ctx.tree is None or not any(n.lower() in ctx.lowered for n in leaky):
+        return
+    for node in ctx.tree.find_all(exp.DataType):
+        kind = node.args.get("kind")
+        if node.this is not exp.DataType.Type.USERDEFINED or kind is None:
+            continue
+        name = identifier_name(kind.expression if isinstance(kind, exp.Dot) else kind)
+        if name in leaky:
+            yield ctx.finding(
+                RULE,
+                None,
+                f"a cast to domain {name}: {leaky[name]}; the server runs it on the value cast",
+                "cast to the domain's base type, or make the domain's CHECK a function of the "
+                "value only",
+            )
+            return
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None:
         named = ctx.named_tenant_tables
         reason = ctx.parse_error or "the statement could not be parsed"
         # SQL that runs other SQL given as text reads tenant rows without naming them
-        runs_text = _runs_text(ctx.sql)
+        runs_text = _runs_text(ctx.sql) or _named_leaky_type(ctx)
         if named or ctx.may_spell_names or runs_text:
             said = ", ".join(named) or ("(spelled with escapes?)" if ctx.may_spell_names else "")
             message = f"cannot prove tenant isolation: {reason} " + (
@@ -470,6 +509,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _server_side(ctx)
     yield from _pasted_relations(ctx)
     yield from _hidden_calls(ctx)
+    yield from _leaky_casts(ctx)
     named = ctx.named_tenant_tables if isinstance(ctx.tree, exp.Command) else []
     if isinstance(ctx.tree, exp.Command) and not named and ctx.may_spell_names:
         named = ["(spelled with escapes?)"]  # `U&"\0070atients"` in a DECLARE or an EXPLAIN
