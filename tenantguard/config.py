@@ -290,7 +290,6 @@ def build_policy(
         implicit_calls,
         leaky_defaults,
         leaky_generated,
-        tenant_relations,
     )
 
     explicit = "schema_paths" in settings.configured and live_schema is None
@@ -394,20 +393,7 @@ def build_policy(
     except ValueError as error:
         raise ConfigError(str(error)) from error
     if schema is not None and (schema.views or schema.functions):
-        found = tenant_relations(
-            schema.views, schema.functions, policy, schema.materialized, schema.stale_views
-        )
-        policy = policy.replace(
-            tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
-            table_columns=_quoted(
-                {
-                    **policy.table_columns,
-                    **{view: names for view, names in found.tenant.items() if names is not None},
-                }
-            ),
-            unpinnable={**policy.unpinnable, **found.unpinnable},
-            pinning_functions=found.pinned_by_arguments,
-        )
+        policy = _relations(schema, policy)
     if schema is not None and schema.filled:
         # a table a query filled once (CREATE TABLE … AS): its rows are that query's
         copied = filled_tables(schema, policy)
@@ -420,14 +406,23 @@ def build_policy(
     if schema is not None and (
         schema.implicit_calls or schema.domain_calls or schema.aggregate_calls
     ):
-        # functions the server calls unnamed: constraints, indexes, domains, aggregates
-        implicit, types, aggregates = implicit_calls(schema, policy)
-        policy = policy.replace(
-            hidden_writes=implicit,
-            leaky_types=types,
-            tenant_tables=_quoted_names(policy.tenant_tables | aggregates.keys()),
-            unpinnable={**policy.unpinnable, **aggregates},
-        )
+        # functions the server calls unnamed (constraints, indexes, domains, aggregates); the
+        # views and functions read again under them (a body that casts to such a domain,
+        # writes such a table or calls such an aggregate), to a fixed point
+        seen: object = None
+        for _ in range(len(schema.functions) + 2):
+            implicit, types, aggregates = implicit_calls(schema, policy)
+            if (implicit, types, aggregates) == seen:
+                break
+            seen = (implicit, types, aggregates)
+            policy = policy.replace(
+                hidden_writes=implicit,
+                leaky_types=types,
+                tenant_tables=_quoted_names(policy.tenant_tables | aggregates.keys()),
+                unpinnable={**policy.unpinnable, **aggregates},
+            )
+            if schema.views or schema.functions:
+                policy = _relations(schema, policy)
     if schema is not None and (schema.triggers or schema.write_rules):
         # what writes run beside themselves, read once the tenant relations are known
         policy = policy.replace(hidden_writes=hidden_writes(schema, policy, implicit))
@@ -448,6 +443,26 @@ def build_policy(
                 leaky_defaults=merged,
             )
     return policy
+
+
+def _relations(schema: SchemaInfo, policy: Policy) -> Policy:
+    """`policy` with the schema's views and functions sorted (`tenant_relations`)."""
+    from tenantguard.sources.schema import tenant_relations
+
+    found = tenant_relations(
+        schema.views, schema.functions, policy, schema.materialized, schema.stale_views
+    )
+    return policy.replace(
+        tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
+        table_columns=_quoted(
+            {
+                **policy.table_columns,
+                **{view: names for view, names in found.tenant.items() if names is not None},
+            }
+        ),
+        unpinnable={**policy.unpinnable, **found.unpinnable},
+        pinning_functions=found.pinned_by_arguments,
+    )
 
 
 def _registry_references(

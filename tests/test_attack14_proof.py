@@ -262,3 +262,60 @@ async def test_the_variations_reach_org_2_on_the_server(database: str) -> None:
             assert not _victim(seen), (sql, seen)
     finally:
         await conn.close()
+
+
+# functions (and a trigger's function) that run those calls in turn: a parameter, a return, a
+# PL/pgSQL variable of such a domain, a cast to it, a write of such a table, a call of such an
+# aggregate. The functions are read again once those are known.
+CALLERS_SCHEMA = (
+    CALLS_SCHEMA
+    + """
+CREATE FUNCTION fmt_ref(x checked_ref) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT x::text $$;
+CREATE FUNCTION as_ref(x bigint) RETURNS checked_again LANGUAGE sql IMMUTABLE AS $$ SELECT x $$;
+CREATE FUNCTION held(x bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE v late_ref := x; BEGIN RETURN v; END $$;
+CREATE FUNCTION sign_one(o bigint) RETURNS int LANGUAGE sql AS $$
+INSERT INTO signoffs (org_id, id, note) VALUES (o, 7, 'x') RETURNING id $$;
+CREATE FUNCTION ids_of(o bigint) RETURNS text LANGUAGE sql STABLE AS $$
+SELECT agg_all(id) FROM tickets WHERE org_id = o $$;
+CREATE FUNCTION stamp_ref() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE v checked_ref := 5; BEGIN RETURN NEW; END $$;
+CREATE TABLE visits (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL,
+    PRIMARY KEY (org_id, id));
+CREATE TRIGGER visits_ref BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION stamp_ref();
+CREATE FUNCTION plain_fmt(x plain_ref) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT x::text $$;
+"""
+)
+CALLERS_LEAKS = [
+    "SELECT title, fmt_ref($1) FROM tickets WHERE org_id = $1",
+    "SELECT title, as_ref($1) FROM tickets WHERE org_id = $1",
+    "SELECT title, held($1) FROM tickets WHERE org_id = $1",
+    "SELECT title, sign_one($1) FROM tickets WHERE org_id = $1",
+    "SELECT title, ids_of($1) FROM tickets WHERE org_id = $1",
+    "INSERT INTO visits (org_id, id) VALUES ($1, 1) RETURNING id",
+]
+CALLERS_SAFE = [
+    "SELECT title, plain_fmt($1) FROM tickets WHERE org_id = $1",
+]
+
+
+def test_functions_that_run_those_calls_are_followed(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, CALLERS_SCHEMA)
+    for sql in CALLERS_LEAKS:
+        assert {"TG005", "TG006"} & set(_codes(sql, policy)), sql
+    for sql in CALLERS_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_the_calling_functions_reach_org_2_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(CALLERS_SCHEMA + DATA)
+        for sql in CALLERS_LEAKS:
+            seen = await _leaked(conn, sql, 1)
+            assert _victim(seen), (sql, seen)
+        for sql in CALLERS_SAFE:
+            seen = await _leaked(conn, sql, 1)
+            assert not _victim(seen), (sql, seen)
+    finally:
+        await conn.close()

@@ -290,6 +290,9 @@ class SchemaInfo:
     implicit_calls: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     domain_calls: dict[str, set[str]] = field(default_factory=dict)
     aggregate_calls: dict[str, set[str]] = field(default_factory=dict)
+    # the domains of `domain_calls` each function's text names (a parameter, the return, a
+    # PL/pgSQL variable of one, a cast to one): a call (a trigger's run) runs their CHECKs
+    function_domains: dict[str, set[str]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -343,6 +346,8 @@ class SchemaInfo:
     _domain_defaults: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # while reading only: each domain's base type's name
     _domain_bases: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # while reading only: each function's (and trigger function's) texts
+    _function_texts: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
     # while reading only: each domain name's definitions, (schema, base type's schema or "",
     # base type's name; "?" for a base that cannot be exact), and the type names in doubt
     _domain_defs: dict[str, set[tuple[str, str, str]]] = field(
@@ -438,6 +443,7 @@ class SchemaInfo:
             },
             "domain_calls": {d: sorted(f) for d, f in self.domain_calls.items()},
             "aggregate_calls": {a: sorted(f) for a, f in self.aggregate_calls.items()},
+            "function_domains": {f: sorted(d) for f, d in self.function_domains.items()},
         }
 
     @classmethod
@@ -567,6 +573,7 @@ class SchemaInfo:
             },
             domain_calls={str(d): set(texts(f)) for d, f in data["domain_calls"].items()},
             aggregate_calls={str(a): set(texts(f)) for a, f in data["aggregate_calls"].items()},
+            function_domains={str(f): set(texts(d)) for f, d in data["function_domains"].items()},
         )
 
     # what the schema says
@@ -1370,6 +1377,18 @@ class SchemaInfo:
                 if base in self.domain_calls:
                     self.domain_calls.setdefault(domain, set()).update(self.domain_calls[base])
                 base = self._domain_bases.get(base)
+        if self.domain_calls:
+            pattern = re.compile(
+                r"(?<![\w$])(?:"
+                + "|".join(re.escape(d) for d in sorted(self.domain_calls, key=len, reverse=True))
+                + r")(?![\w$])",
+                re.IGNORECASE,
+            )
+            for function, texts in self._function_texts.items():
+                named = {m.group(0).lower() for t in texts for m in pattern.finditer(t)}
+                found = {d for d in self.domain_calls if d.lower() in named}
+                if found:
+                    self.function_domains.setdefault(function, set()).update(found)
         for (table, column), domain in self._column_domains.items():
             called = self.domain_calls.get(domain)
             if called:
@@ -2178,6 +2197,8 @@ class SchemaInfo:
         names = getattr(target, "objname", None) or ()
         old = str(names[-1].sval) if names else ""
         self._rebind_calls(old, new, _schema_of(names))
+        if old in self._function_texts:  # what its text names goes with it
+            self._function_texts.setdefault(new, []).extend(self._function_texts[old])
         if old in self.trigger_functions:
             self.trigger_functions[new] = self.trigger_functions.pop(old)
             self.new_fields[new] = self.new_fields.pop(old, set())
@@ -2536,6 +2557,7 @@ class SchemaInfo:
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
         if returns == "event_trigger":
             return
+        self._function_texts.setdefault(name, []).append(text)
         if returns == "trigger":
             self._trigger_function(name, _schema_of(node.funcname), language, options, text)
             return
@@ -3800,6 +3822,20 @@ def implicit_calls(
         for name, called in schema.aggregate_calls.items()
         if (because := why(called)) is not None
     }
+    leaky_domains = {d for d in schema.domain_calls if sql_name(d) in types}
+    for function, domains in sorted(schema.function_domains.items()):
+        bad = sorted(domains & leaky_domains)
+        if not bad:
+            continue
+        because = f"names domain {bad[0]}, whose CHECK {why(schema.domain_calls[bad[0]])}"
+        if function in schema.functions:
+            aggregates.setdefault(function, f"function {function} {because}")
+        for trigger in schema.triggers:
+            if trigger.function == function:
+                for kind in trigger.events:
+                    writes.setdefault(trigger.relation, {}).setdefault(
+                        kind, f"trigger {trigger.name} (function {function}) {because}"
+                    )
     return writes, types, aggregates
 
 

@@ -35,7 +35,10 @@ So is a value cast to a domain of the schema sources whose CHECK (or that of a d
 over, also added by `ALTER DOMAIN … ADD CONSTRAINT`) calls a function that reaches tenant rows
 unpinned: the server runs it on the value, whatever pins the rows; and a call of an aggregate
 whose support functions (`sfunc`, `finalfunc`…) do, on each row aggregated (also made inside a
-`DO` block).
+`DO` block); and a call of a function whose text names such a domain (a parameter, the return,
+a PL/pgSQL variable, a cast) or whose queries cast to one, write a table whose writes run such
+a function (TG005) or call such an aggregate — read again to a fixed point (a trigger's
+function naming such a domain makes its table's writes TG005).
 
 So is a call of a schema function that sqlglot reads as one of its own built-ins, dropping the
 name (`"Now"()` read as `now()`, `"Upper"(1)` as `upper(1)`): PostgreSQL calls the schema's
