@@ -290,6 +290,7 @@ def build_policy(
         implicit_calls,
         leaky_defaults,
         leaky_generated,
+        through_views,
     )
 
     explicit = "schema_paths" in settings.configured and live_schema is None
@@ -442,6 +443,15 @@ def build_policy(
                 unpinnable={**policy.unpinnable, **tainted},
                 leaky_defaults=merged,
             )
+    if schema is not None and schema.views and (policy.hidden_writes or policy.leaky_defaults):
+        # a write of a view is a write of the table under it: what that runs, the view runs
+        policy = policy.replace(
+            hidden_writes=through_views(schema, policy.hidden_writes),
+            leaky_defaults={
+                sql_name(t): {sql_name(c): why for c, why in columns.items()}
+                for t, columns in through_views(schema, policy.leaky_defaults).items()
+            },
+        )
     return policy
 
 

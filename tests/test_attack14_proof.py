@@ -319,3 +319,74 @@ async def test_the_calling_functions_reach_org_2_on_the_server(database: str) ->
             assert not _victim(seen), (sql, seen)
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- class 8/9: writes through a
+# view, a trigger's WHEN. A write of an automatically updatable view is a write of the table
+# under it: that table's triggers, rules, constraints, indexes and defaults run. The proof read
+# them for the table named only: an INSERT into a view of `events` ran events' trigger, which
+# updated every org's comments, and passed. A trigger's WHEN condition runs on each row too,
+# whatever function the trigger runs.
+VIEWS_SCHEMA = (
+    CALLS_SCHEMA
+    + """
+CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN UPDATE comments SET body = 'HIT ' || body; RETURN NEW; END $$;
+CREATE FUNCTION fine() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE FUNCTION all_notes() RETURNS text LANGUAGE sql STABLE AS $$
+SELECT string_agg(body, ',') FROM comments $$;
+CREATE TABLE events (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL, kind text,
+    PRIMARY KEY (org_id, id));
+CREATE TRIGGER events_bump AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION bump();
+CREATE VIEW event_view AS SELECT * FROM events;
+CREATE VIEW event_view2 AS SELECT org_id, id, kind FROM event_view WHERE id > 0;
+CREATE VIEW signoff_view AS SELECT org_id, id, note FROM public.signoffs;
+CREATE TABLE drafts (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL,
+    body text DEFAULT all_notes(), PRIMARY KEY (org_id, id));
+CREATE VIEW draft_view AS SELECT org_id, id, body FROM drafts;
+CREATE TABLE steps (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL, kind text,
+    PRIMARY KEY (org_id, id));
+CREATE TRIGGER steps_when AFTER INSERT ON steps FOR EACH ROW WHEN (touch_all(NEW.kind))
+    EXECUTE FUNCTION fine();
+CREATE TABLE quiet (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL, kind text,
+    PRIMARY KEY (org_id, id));
+CREATE TRIGGER quiet_when AFTER INSERT ON quiet FOR EACH ROW WHEN (not_blank(NEW.kind))
+    EXECUTE FUNCTION fine();
+CREATE VIEW quiet_view AS SELECT * FROM quiet;
+"""
+)
+VIEWS_LEAKS = [
+    "INSERT INTO event_view (org_id, id, kind) VALUES ($1, 1, 'x') RETURNING id",
+    "INSERT INTO event_view2 (org_id, id, kind) VALUES ($1, 1, 'x') RETURNING id",
+    "INSERT INTO signoff_view (org_id, id, note) VALUES ($1, 1, 'x') RETURNING id",
+    "INSERT INTO draft_view (org_id, id) VALUES ($1, 1) RETURNING body",
+    "INSERT INTO steps (org_id, id, kind) VALUES ($1, 1, 'x') RETURNING id",
+]
+VIEWS_SAFE = [
+    "INSERT INTO quiet_view (org_id, id, kind) VALUES ($1, 1, 'x') RETURNING id",
+    "INSERT INTO draft_view (org_id, id, body) VALUES ($1, 1, 'x') RETURNING body",
+    "SELECT kind FROM event_view WHERE org_id = $1",
+    "DELETE FROM event_view WHERE org_id = $1 RETURNING id",
+]
+
+
+def test_writes_through_views_and_trigger_conditions_are_followed(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, VIEWS_SCHEMA)
+    for sql in VIEWS_LEAKS:
+        assert "TG005" in _codes(sql, policy), sql
+    for sql in VIEWS_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_the_view_writes_reach_org_2_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(VIEWS_SCHEMA + DATA)
+        for sql in VIEWS_LEAKS:
+            seen = await _leaked(conn, sql, 1)
+            assert _victim(seen), (sql, seen)
+        for sql in VIEWS_SAFE:
+            seen = await _leaked(conn, sql, 1)
+            assert not _victim(seen), (sql, seen)
+    finally:
+        await conn.close()

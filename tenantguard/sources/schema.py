@@ -2409,6 +2409,8 @@ class SchemaInfo:
             ]
         events = tuple(e for e, bit in _TRIGGER_EVENTS if int(node.events or 0) & bit)
         function = str(node.funcname[-1].sval)
+        if node.whenClause is not None:  # run on each row, whatever the function does
+            self._implicit(relation, f"the WHEN of trigger {name} ({', '.join(events)})", node)
         self.triggers.append(TriggerInfo(name, relation, events, function, bool(node.row)))
 
     def inherit_view_defaults(self) -> None:
@@ -3799,6 +3801,7 @@ def implicit_calls(
 
     writes: dict[str, dict[str, str]] = {}
     parents = {c: p for p, children in schema.children.items() for c in children}
+    when = re.compile(r"^the WHEN of trigger .* \(([A-Z, ]*)\)$")
     for relation, found in schema.implicit_calls.items():
         for what, called in sorted(found.items()):
             because = why(called)
@@ -3809,8 +3812,14 @@ def implicit_calls(
             while up is not None and up not in kin:
                 kin.add(up)
                 up = parents.get(up)
+            fired = when.match(what)
+            if fired is not None:  # a trigger's: its events, on its relation (partitions: clones)
+                kinds: tuple[str, ...] = tuple(k for k in fired.group(1).split(", ") if k)
+                kin = {relation, *schema.descendants(relation)}
+            else:
+                kinds = ("INSERT", "UPDATE")
             for table in kin:
-                for kind in ("INSERT", "UPDATE"):
+                for kind in kinds:
                     writes.setdefault(table, {}).setdefault(kind, f"{what} {because}")
     types = {
         sql_name(domain): f"the CHECK of domain {domain} {because}"
@@ -3837,6 +3846,53 @@ def implicit_calls(
                         kind, f"trigger {trigger.name} (function {function}) {because}"
                     )
     return writes, types, aggregates
+
+
+def view_bases(schema: SchemaInfo) -> dict[str, set[str]]:
+    """The relations a write of each (not materialized) view may be a write of: those its
+    query's outermost FROM names (an automatically updatable view has one; a view that is not
+    cannot be written, but through its own triggers and rules)."""
+    from tenantguard.engine.proof import identifier_name
+
+    out: dict[str, set[str]] = {}
+    for name, view in schema.views.items():
+        if name in schema.materialized:
+            continue
+        try:
+            tree = sqlglot.parse_one(view.query, read="postgres")
+        except SqlglotError:
+            tree = None
+        if not isinstance(tree, exp.Select):
+            out[name] = set(names_in_text(view.query, set(schema.columns) | set(schema.views)))
+            continue
+        found = set()
+        sources = [tree.args.get("from_"), *(tree.args.get("joins") or ())]
+        for source in sources:
+            table = source.this if source is not None else None
+            if isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier):
+                found.add(identifier_name(table.this))
+        out[name] = found
+    return out
+
+
+def through_views(
+    schema: SchemaInfo, writes: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
+    """`writes` (relation -> kind -> why: hidden writes, or leaky defaults by column) with each
+    view's own beside those of the relations under it (to a fixed point: views of views)."""
+    out = {t: dict(k) for t, k in writes.items()}
+    bases = view_bases(schema)
+    changed = True
+    while changed:
+        changed = False
+        for view, under in bases.items():
+            for base in sorted(under):
+                for kind, why in out.get(base, {}).items():
+                    mine = out.setdefault(view, {})
+                    if kind not in mine:
+                        mine[kind] = f"{why} (a write of view {view} writes {base})"
+                        changed = True
+    return out
 
 
 def hidden_writes(

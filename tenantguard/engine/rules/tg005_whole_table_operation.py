@@ -33,7 +33,11 @@ or EXCLUDE constraint of the table (also `NOT VALID`, inherited, copied by `LIKE
 expression or predicate, the partition key, the CHECK of a domain a column is of (or of the
 domains it is over): INSERT, UPDATE, MERGE and `COPY … FROM` of the table, of its partitions and
 of the tables it is a partition or child of. A function renamed since is followed by its new
-name (the server calls it by its oid).
+name (the server calls it by its oid). So does a trigger's `WHEN` condition calling such a
+function, for the trigger's events, whatever function the trigger runs. A write of a view is
+read as a write of the relations its query's outermost FROM names too (an automatically
+updatable view writes the table under it: its triggers, rules, constraints, indexes and column
+defaults run), through views of views.
 
 ## Why is this bad?
 Both act on every tenant's rows at once: TRUNCATE erases every clinic's data, COPY TO exports it
