@@ -390,3 +390,59 @@ async def test_the_view_writes_reach_org_2_on_the_server(database: str) -> None:
             assert not _victim(seen), (sql, seen)
     finally:
         await conn.close()
+
+
+# a cast to such a domain, where the server evaluates it unnamed: a CHECK, an index, a generated
+# column, a default, another domain's CHECK
+CASTS_SCHEMA = (
+    CALLS_SCHEMA
+    + """
+CREATE TABLE casts_check (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL,
+    ref bigint CHECK (ref::checked_ref IS NOT NULL), PRIMARY KEY (org_id, id));
+CREATE TABLE casts_index (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL,
+    ref bigint, PRIMARY KEY (org_id, id));
+CREATE INDEX casts_index_ref ON casts_index ((ref::late_ref));
+CREATE TABLE casts_generated (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL,
+    ref bigint, checked bigint GENERATED ALWAYS AS (ref::checked_ref) STORED,
+    PRIMARY KEY (org_id, id));
+CREATE TABLE casts_default (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL,
+    ref bigint DEFAULT 5::checked_ref, PRIMARY KEY (org_id, id));
+CREATE DOMAIN chained_ref AS bigint CHECK (VALUE::late_ref IS NOT NULL);
+CREATE TABLE casts_chained (org_id bigint NOT NULL REFERENCES orgs (id), id int NOT NULL,
+    ref chained_ref, PRIMARY KEY (org_id, id));
+"""
+)
+CASTS_LEAKS = [
+    "INSERT INTO casts_check (org_id, id, ref) VALUES ($1, 1, 5) RETURNING id",
+    "INSERT INTO casts_index (org_id, id, ref) VALUES ($1, 1, 5) RETURNING id",
+    "INSERT INTO casts_generated (org_id, id, ref) VALUES ($1, 1, 5) RETURNING id",
+    "INSERT INTO casts_default (org_id, id) VALUES ($1, 1) RETURNING id",
+    "INSERT INTO casts_chained (org_id, id, ref) VALUES ($1, 1, 5) RETURNING id",
+    "SELECT title FROM tickets WHERE org_id = $1 AND 5::chained_ref > 0",
+]
+CASTS_SAFE = [
+    "INSERT INTO casts_default (org_id, id, ref) VALUES ($1, 1, 7) RETURNING id",
+    "SELECT ref FROM casts_check WHERE org_id = $1",
+]
+
+
+def test_casts_the_server_evaluates_unnamed_are_followed(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, CASTS_SCHEMA)
+    for sql in CASTS_LEAKS:
+        assert {"TG005", "TG006"} & set(_codes(sql, policy)), sql
+    for sql in CASTS_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_the_unnamed_casts_reach_org_2_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(CASTS_SCHEMA + DATA)
+        for sql in CASTS_LEAKS:
+            seen = await _leaked(conn, sql, 1)
+            assert _victim(seen), (sql, seen)
+        for sql in CASTS_SAFE:
+            seen = await _leaked(conn, sql, 1)
+            assert not _victim(seen), (sql, seen)
+    finally:
+        await conn.close()

@@ -1090,6 +1090,12 @@ class SchemaInfo:
                 if contype == ConstrType.CONSTR_DEFAULT:
                     self._set_default(table, column, constraint.raw_expr)
                 elif contype == ConstrType.CONSTR_GENERATED and constraint.raw_expr is not None:
+                    casts = {c for c in _called_or_cast(constraint.raw_expr) if c[:2] == "::"}
+                    if casts:  # computed at each write: a domain's CHECK runs (calls: below)
+                        what = f"generated column {column}"
+                        self.implicit_calls.setdefault(table, {}).setdefault(what, set()).update(
+                            casts
+                        )
                     read = _columns_read(constraint.raw_expr)
                     self.generated.setdefault(table, {})[column] = read
                     if _calls(constraint.raw_expr):
@@ -1356,14 +1362,14 @@ class SchemaInfo:
         from pglast.enums import ConstrType
 
         if _enum(constraint.contype) == ConstrType.CONSTR_CHECK:
-            called = {str(c.funcname[-1].sval) for c in _calls(constraint)}
+            called = _called_or_cast(constraint)
             if called:
                 self.domain_calls.setdefault(domain, set()).update(called)
 
     def _implicit(self, table: str, what: str, tree: Any) -> None:
         """The functions an expression of a table (a constraint, an index, the partition key)
         calls on each row written."""
-        called = {str(c.funcname[-1].sval) for c in _calls(tree)}
+        called = _called_or_cast(tree)
         if called:
             self.implicit_calls.setdefault(table, {}).setdefault(what, set()).update(called)
 
@@ -3026,6 +3032,16 @@ def _body_texts(body: list[str], trees: list[Any]) -> list[str]:
     ]
 
 
+def _called_or_cast(tree: Any) -> set[str]:
+    """The functions an expression calls, and the types it casts to (`::name`: a domain's
+    CHECK runs on the value)."""
+    called = {str(c.funcname[-1].sval) for c in _calls(tree)}
+    for cast in _nodes_named(tree, "TypeCast", inside=True):
+        if cast.typeName is not None:
+            called.add("::" + _type_key(cast.typeName).rstrip("[]"))
+    return called
+
+
 def _calls(node: Any) -> list[Any]:
     """Every function call of a tree (FuncCall), at any depth."""
     return _nodes_named(node, "FuncCall", inside=True)
@@ -3747,7 +3763,12 @@ def _leaky_expressions(
     for table, defaults in expressions.items():
         for column, text in defaults.items():
             lowered = text.lower()
-            if not _TEXT_RUNNERS.search(lowered) and not functions & set(_WORD.findall(lowered)):
+            words = set(_WORD.findall(lowered))
+            if (
+                not _TEXT_RUNNERS.search(lowered)
+                and not functions & words
+                and not words & policy.leaky_types.keys()  # a cast to such a domain
+            ):
                 continue  # built-ins only (now(), nextval(…), the tenant setting)
             verdict = analyze_statement(f"SELECT {text}", policy)
             errors = [f for f in verdict.findings if f.severity is Severity.ERROR]
@@ -3792,19 +3813,32 @@ def implicit_calls(
         if name in policy.unpinnable or name in policy.pinning_functions
     }
 
-    def why(called: set[str]) -> str | None:
+    def why(called: set[str], domains: Mapping[str, str]) -> str | None:
         bad = sorted(called & leaky.keys())
-        if not bad:
-            return None
-        reason = leaky[bad[0]]
-        return f"calls {bad[0]}, which reaches tenant rows unpinned ({reason})"
+        if bad:
+            reason = leaky[bad[0]]
+            return f"calls {bad[0]}, which reaches tenant rows unpinned ({reason})"
+        cast = sorted(c[2:] for c in called if c.startswith("::") and c[2:] in domains)
+        if cast:
+            return f"casts to domain {cast[0]}, whose CHECK {domains[cast[0]]}"
+        return None
+
+    # the domains whose CHECK calls such a function or casts to such a domain (a fixed point)
+    bad_domains: dict[str, str] = {}
+    changed = True
+    while changed:
+        changed = False
+        for domain, called in schema.domain_calls.items():
+            if domain not in bad_domains and (because := why(called, bad_domains)) is not None:
+                bad_domains[domain] = because
+                changed = True
 
     writes: dict[str, dict[str, str]] = {}
     parents = {c: p for p, children in schema.children.items() for c in children}
     when = re.compile(r"^the WHEN of trigger .* \(([A-Z, ]*)\)$")
     for relation, found in schema.implicit_calls.items():
         for what, called in sorted(found.items()):
-            because = why(called)
+            because = why(called, bad_domains)
             if because is None:
                 continue
             kin = {relation, *schema.descendants(relation)}
@@ -3823,20 +3857,19 @@ def implicit_calls(
                     writes.setdefault(table, {}).setdefault(kind, f"{what} {because}")
     types = {
         sql_name(domain): f"the CHECK of domain {domain} {because}"
-        for domain, called in schema.domain_calls.items()
-        if (because := why(called)) is not None
+        for domain, because in bad_domains.items()
     }
     aggregates = {
         name: f"aggregate {name} {because}"
         for name, called in schema.aggregate_calls.items()
-        if (because := why(called)) is not None
+        if (because := why(called, bad_domains)) is not None
     }
-    leaky_domains = {d for d in schema.domain_calls if sql_name(d) in types}
+    leaky_domains = set(bad_domains)
     for function, domains in sorted(schema.function_domains.items()):
         bad = sorted(domains & leaky_domains)
         if not bad:
             continue
-        because = f"names domain {bad[0]}, whose CHECK {why(schema.domain_calls[bad[0]])}"
+        because = f"names domain {bad[0]}, whose CHECK {bad_domains[bad[0]]}"
         if function in schema.functions:
             aggregates.setdefault(function, f"function {function} {because}")
         for trigger in schema.triggers:
