@@ -266,6 +266,14 @@ class FactCollector:
                 value = self.model.pin_value(other_side) or self.model.array_pin_value(other_side)
                 if value is None and self.has_values and not isinstance(conjunct, exp.NullSafeEQ):
                     value = self.values_pin(block, other_side, visible)
+                if (
+                    value is None
+                    and isinstance(other_side, exp.Subquery)
+                    and not isinstance(conjunct, exp.NullSafeEQ)
+                ):
+                    # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
+                    # equal), or an error (several rows), as `IN (SELECT V)` is
+                    value = self._selected_value(other_side)
                 if value is not None:
                     fact = Fact(source, conjunct, clause, value=value)
                 elif multi_values(other_side, self.policy, self.model.lossy):

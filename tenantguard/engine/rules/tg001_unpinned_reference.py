@@ -53,8 +53,9 @@ What pins a reference `R`:
   `sum(1 / (n - 5))` fails on another tenant's row; only the block's own WHERE pins);
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
   V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
-  empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` (every
-  branch of a set operation selecting the same V), `R.tenant_id::text = V`; a row equality
+  empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` and `= (SELECT V)`
+  (every branch of a set operation selecting the same V: a scalar subquery is then V, NULL or
+  an error; never `IS NOT DISTINCT FROM` it), `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
   tenant value; `… AND TRUE` and `… OR FALSE` change nothing. A bare parameter in `ARRAY[$1]`
   counts only when nothing else in the statement may type it an array (each other use is an
