@@ -414,3 +414,66 @@ async def test_the_rows_of_aggregates_filtered_by_the_pin(database: str) -> None
         assert sorted((r[0], r[1]) for r in rows) == [("VICTIM", 0), ("own", 1)]
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- 2f. extensions' functions
+# `ll_to_earth(float8, float8)`, `earth_box(earth, float8)` (earthdistance, over cube): a bind
+# parameter given bare there is typed double precision. Another parameter than the pin's (the
+# distance, the point) is no pin: nothing to flag, in check as in audit, and an unknown
+# function gives no other parameter a type. The pin's own parameter given there first is typed
+# float8 for the whole statement: `tenant_id = $1` compares in floating point, and tenant
+# 2^53 + 1's request reads tenant 2^53's rows. The audit reads the extensions' functions from
+# the catalog (their parameters of a lossy type, as the schema's own); check does not see them
+# (an extension's functions are not in the schema sources): the statement passes there.
+BIG_OWN, BIG_TWIN = 2**53 + 1, 2**53
+EXTENSION = """
+CREATE EXTENSION IF NOT EXISTS cube;
+CREATE EXTENSION IF NOT EXISTS earthdistance;
+CREATE TABLE tenants (id bigint PRIMARY KEY);
+CREATE TABLE places (id bigint PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES tenants (id),
+    lat float8, lng float8, name text);
+"""
+EXTENSION_DATA = f"""
+INSERT INTO tenants VALUES ({BIG_OWN}), ({BIG_TWIN});
+INSERT INTO places VALUES (1, {BIG_OWN}, 0, 0, 'own'), (2, {BIG_TWIN}, 0, 0, 'VICTIM');
+"""
+EXTENSION_SAFE = [
+    "SELECT name FROM places WHERE tenant_id = $1 "
+    "AND earth_box(ll_to_earth($2, $3), $4) @> ll_to_earth(lat, lng)",
+    "SELECT name FROM places WHERE earth_box(ll_to_earth($2, $3), $4) @> ll_to_earth(lat, lng) "
+    "AND tenant_id = $1",
+    "SELECT name FROM places WHERE earth_distance(ll_to_earth(lat, lng), ll_to_earth($2, $3)) "
+    "< $4 AND tenant_id = $1",
+    "SELECT name, earth_distance(ll_to_earth(lat, lng), ll_to_earth($2, $3)) AS d FROM places "
+    "WHERE tenant_id = $1 ORDER BY d",
+    # typed bigint by its cast: exact
+    "SELECT name FROM places WHERE ll_to_earth($1::bigint, 0) IS NOT NULL AND tenant_id = $1",
+]
+EXTENSION_LEAK = "SELECT name FROM places WHERE ll_to_earth($1, 0) IS NOT NULL AND tenant_id = $1"
+
+
+async def test_extension_functions_with_float_parameters(database: str, tmp_path: Path) -> None:
+    from .test_audit_parity import _policies
+
+    static, live, _ = await _policies(database, tmp_path, EXTENSION, "tenant_id")
+    assert set(live.lossy_arguments["ll_to_earth"]) == {0, 1}
+    assert 1 in live.lossy_arguments["earth_box"]
+    for sql in EXTENSION_SAFE:
+        assert _codes(sql, static) == [], sql
+        assert _codes(sql, live) == [], sql
+    assert _codes(EXTENSION_LEAK, live) == ["TG001"]
+    assert _codes(EXTENSION_LEAK, static) == []  # out of the schema sources' sight
+
+
+async def test_the_rows_of_extension_functions_with_float_parameters(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(EXTENSION + EXTENSION_DATA)
+        for sql in EXTENSION_SAFE:
+            args: list[object] = [BIG_OWN]
+            args += [0.0, 0.0, 1000.0][: sum(f"${n}" in sql for n in (2, 3, 4))]
+            assert await _fetch(conn, sql, *args) == ["own"], sql
+        # $1 typed float8 by its first use: 2^53 + 1 is read 2^53
+        assert await _fetch(conn, EXTENSION_LEAK, BIG_OWN) == ["VICTIM", "own"]
+    finally:
+        await conn.close()
