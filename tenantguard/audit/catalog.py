@@ -318,7 +318,7 @@ SELECT p.proname::text AS name, p.prokind::text AS kind, p.proretset AS set,
        EXISTS (SELECT 1 FROM pg_depend e
                WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
            AS member,
-       ARRAY(SELECT k FROM generate_series(0, p.pronargs - 1) AS k
+       ARRAY(SELECT k::text FROM generate_series(0, p.pronargs - 1) AS k
              WHERE {_lossy_type("p.proargtypes[k]")} ORDER BY k) AS lossy,
        p.provariadic <> 0 AS variadic, p.pronargs::int AS arity
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
