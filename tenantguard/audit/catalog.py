@@ -305,15 +305,23 @@ _EXACT_BASES = frozenset({"int2", "int4", "int8", "numeric", "text", "varchar", 
 
 
 # the schema's routines (and its extensions'), for the functions whose calls take and return
-# exact types only (the schema reader's exact_functions); `builtin`: pg_catalog has the name
-_ROUTINES = """
+# exact types only (the schema reader's exact_functions); `builtin`: pg_catalog has the name.
+# An extension's function (`member`: not in _FUNCTIONS) with parameters of a lossy type
+# (`lossy`, 0-based; `variadic`: its last is VARIADIC) types a bare parameter given there so
+_ROUTINES = f"""
 SELECT p.proname::text AS name, p.prokind::text AS kind, p.proretset AS set,
        p.prorettype::bigint AS returns, p.proallargtypes IS NOT NULL AS outputs,
        ARRAY(SELECT p.proargtypes[k]::text FROM generate_series(0, p.pronargs - 1) AS k
              ORDER BY k) AS arguments,
        EXISTS (SELECT 1 FROM pg_proc b
                WHERE b.proname = p.proname AND b.pronamespace = 'pg_catalog'::regnamespace)
-           AS builtin
+           AS builtin,
+       EXISTS (SELECT 1 FROM pg_depend e
+               WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
+           AS member,
+       ARRAY(SELECT k::text FROM generate_series(0, p.pronargs - 1) AS k
+             WHERE {_lossy_type("p.proargtypes[k]")} ORDER BY k) AS lossy,
+       p.provariadic <> 0 AS variadic, p.pronargs::int AS arity
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
@@ -342,6 +350,23 @@ def _exact_functions(rows: list[Any], domains: dict[int, str]) -> tuple[tuple[st
         for name, found in returned.items()
         if len(found) == 1 and None not in found
     )
+
+
+def _extension_lossy_arguments(rows: list[Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """(name, positions) of the extensions' functions with parameters of a lossy type
+    (`ST_DWithin(geometry, geometry, float8)`: 2), as the schema's functions' are read
+    (Policy.lossy_arguments: -(p + 1) for a VARIADIC last parameter p, every position from
+    it). The schema's own functions are read from _FUNCTIONS."""
+    found = []
+    for row in rows:
+        lossy = [int(k) for k in row["lossy"] or ()]
+        if not row["member"] or not lossy or row["kind"] not in ("f", "a", "w"):
+            continue
+        last = int(row["arity"]) - 1
+        if row["variadic"] and lossy[-1] == last:
+            lossy.append(-(last + 1))
+        found.append((str(row["name"]), tuple(lossy)))
+    return tuple(found)
 
 
 def _exact_domain_rows(rows: list[Any]) -> list[tuple[int, str, str, str]]:
@@ -602,6 +627,7 @@ async def read_database(
                 tuple(r["name"] for r in attribute_rows),
                 tuple((n, s, b) for _, n, s, b in exact),
                 _exact_functions(routine_rows, {oid: b for oid, _, _, b in exact}),
+                _extension_lossy_arguments(routine_rows),
             )
         )
         if read_traffic:

@@ -277,6 +277,9 @@ class Catalog:
     exact_domains: tuple[tuple[str, str, str], ...] = ()
     # (name, builtin type returned) of the functions whose calls take and return exact types
     exact_functions: tuple[tuple[str, str], ...] = ()
+    # (name, positions) of the extensions' functions with parameters of a lossy type (as
+    # Policy.lossy_arguments; the schema's own functions carry theirs in Function)
+    extension_lossy_arguments: tuple[tuple[str, tuple[int, ...]], ...] = ()
     _by_oid: dict[int, Relation] = field(default_factory=dict, init=False, repr=False)
     _by_name: dict[tuple[str, str], Relation] = field(default_factory=dict, init=False, repr=False)
 

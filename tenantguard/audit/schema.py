@@ -107,6 +107,10 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
             if rule.acts:
                 schema.add_sql(rule.definition)
     bodies: dict[int, FunctionInfo] = {}
+    # an extension's function is no body to read, but a bare parameter given to its `real` or
+    # `float8` parameter is typed so (fp14: `ll_to_earth($1, 0) AND tenant_id = $1`)
+    for name, lossy in catalog.extension_lossy_arguments:
+        schema.lossy_arguments.setdefault(name, set()).update(lossy)
     for function in catalog.functions:
         schema.lossy_columns.update(function.lossy_outputs)
         if function.lossy_arguments and not function.returns_trigger:

@@ -29,7 +29,14 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from tenantguard.engine.analyze import parse_statement
-from tenantguard.engine.sqltext import BLANK, split_sql
+from tenantguard.engine.search_path import (
+    SEARCH_PATH,
+    code_text,
+    search_path_problem,
+    search_path_refused,
+    without_comments,
+)
+from tenantguard.engine.sqltext import BLANK
 
 __all__ = [
     "LEXER_SETTINGS",
@@ -64,28 +71,6 @@ RELIED_ON_SETTINGS = {
         "leave session_replication_role at origin (replication tools run unscoped)",
     ),
 }
-
-
-# search_path decides which function a name calls: pg_catalog is searched first unless it is
-# named after another schema, and the guard trusts built-ins' names (`SAFE_FUNCTIONS`)
-SEARCH_PATH = (
-    "search_path",
-    "which decides which schema's function a name calls: a schema named before pg_catalog "
-    "turns a built-in the guard trusts (lower(), now() …) into that schema's function",
-    "leave pg_catalog out of search_path (it is then searched first), or name it first",
-)
-# pg_catalog first in a SET or set_config() value (the code text: no blanks, no double quotes)
-_CATALOG_FIRST = re.compile(r"(?:search_path(?:=|to)|set_config\('search_path',)'?pg_catalog")
-# set_config() of search_path whose value is not one plain string literal
-_PATH_NOT_LITERAL = re.compile(r"set_config\('search_path'(?!,'(?:[^'\\]|'')*',)")
-
-
-def search_path_problem(value: str) -> bool:
-    """True when a search_path value (or a text that sets one, lower-cased, without blanks
-    and double quotes) names pg_catalog after another schema, or cannot be read plainly."""
-    if "\\" in value:  # an escape string may spell pg_catalog (E'pg\x5fcatalog')
-        return True
-    return "pg_catalog" in _CATALOG_FIRST.sub("", value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +129,6 @@ _ENDS_TRANSACTION = frozenset({"commit", "end", "rollback", "abort"})
 _LEADING = re.compile(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
 _SET_CONFIG = re.compile(r"set_config\(")
 _HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
-_SPACE_OR_QUOTE = re.compile(r'[\s"]+')
 # PostgreSQL's blanks, and the characters of a name it does not quote: every character past
 # ASCII is a letter to it (`lower\u00a0(` calls the function "lower\u00a0", where Python's `\s`
 # and sqlglot see lower and a space)
@@ -205,24 +189,9 @@ def _only_reads(word: str, text: str) -> bool:
     return tree is not None and error is None and tree.find(*_WRITES) is None
 
 
-def _without_comments(text: str) -> str:
-    """The statement with each comment (nested ones whole, as the server reads them) made a
-    space: what separates two words for the server."""
-    _, comments = split_sql(text)
-    if not comments:
-        return text
-    parts, last = [], 0
-    for comment in comments:
-        parts.append(text[last : comment.start])
-        last = comment.start + len(comment.text)
-    parts.append(text[last:])
-    return " ".join(parts)
-
-
-def _code_text(bare: str) -> str:
-    """The comment-free statement lower-cased, without whitespace and double quotes: the form
-    in which a name is found however it is spaced or quoted (`"app" . "tenant_id"`)."""
-    return _SPACE_OR_QUOTE.sub("", bare.lower())
+# one implementation with the static check (TG006): engine.search_path
+_without_comments = without_comments
+_code_text = code_text
 
 
 def _functions_plain(text: str, bare: str) -> bool:
@@ -316,16 +285,15 @@ def statement_effects(text: str, setting: str) -> Effects:
             relied_on == "client_encoding" and _SET_NAMES.match(bare)
         ):
             return Effects(False, False, f"the statement changes {relied_on}, {why}", hint)
-    if ("search_path" in code and word == "set") or "set_config('search_path'" in code:
+    if search_path_refused(code, word):
         name, why, hint = SEARCH_PATH
-        if search_path_problem(code) or _PATH_NOT_LITERAL.search(code):
-            return Effects(
-                False,
-                False,
-                f"the statement sets a {name} naming pg_catalog after another schema, or one "
-                f"the guard cannot read: {name} {why}",
-                hint,
-            )
+        return Effects(
+            False,
+            False,
+            f"the statement sets a {name} naming pg_catalog after another schema, or one "
+            f"the guard cannot read: {name} {why}",
+            hint,
+        )
     if "pg_settings" in code and not _only_reads(word, text):
         return Effects(
             False,

@@ -3510,12 +3510,20 @@ def tenant_relations(
     from tenantguard.engine.findings import Severity
 
     known_columns = {c for columns in policy.table_columns.values() for c in columns}
-    # a set-returning function's output columns are columns of a body that reads it, and so
-    # are a view's (those a `*` beside them hides are its sources')
-    known_columns.update(c for f in functions.values() for c in f.columns or ())
+    # a view's columns are columns of a body that reads it (those a `*` beside them hides are
+    # its sources')
     for view in views.values():
         known_columns.update(view.columns or ())
         known_columns.update(_named_outputs(view.query))
+    # a set-returning function's output columns (RETURNS TABLE, OUT, INOUT) are columns of a
+    # body that reads it, of no other: a body that may name the function (a superset, read in
+    # its text) has them shadow its parameters (fp14: another function's `OUT ws` hid `ws`)
+    outputs = {name: f.columns for name, f in functions.items() if f.columns}
+    shadowing: dict[str, set[str]] = {}
+    for name, function in functions.items():
+        text = "\n".join((*function.body, function.opaque))
+        read = names_in_text(text, outputs.keys()) if outputs else set()
+        shadowing[name] = known_columns.union(*(outputs[r] for r in read))
     base = len(policy.tenant_expressions)
     stored = set(materialized)
     # views bound to a column renamed since: read without the tenant setting (a filter inside
@@ -3570,7 +3578,7 @@ def tenant_relations(
                 if p
                 and i not in function.lossy  # converted first: two tenants' ids may meet
                 and p != policy.tenant_column
-                and p not in known_columns
+                and p not in shadowing[name]
                 and p not in defined
             ]
             pinned_by = current.replace(
@@ -3580,7 +3588,7 @@ def tenant_relations(
             # a parameter (that parameter's argument), or a literal (a fixed tenant)
             given: dict[str, str | None] = {}
             for variable, value in function.constants:
-                if variable == policy.tenant_column or variable in known_columns | defined:
+                if variable == policy.tenant_column or variable in shadowing[name] | defined:
                     continue
                 pin = pin_of(value, pinned_by)
                 if pin is None:

@@ -64,6 +64,17 @@ _AGGREGATE_SET = subclasses(exp.AggFunc, exp.Window)
 _WINDOW_SET = subclasses(exp.Window)
 _GROUPING_SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
 _CAST_SET = subclasses(exp.Cast, exp.TryCast)
+# what a block whose only pins are its aggregates' FILTERs may not hold outside them
+_FILTER_REFUSED = (exp.Select, exp.Subquery, exp.Window, exp.Table, exp.Lateral, exp.Unnest)
+# what a FILTER's condition may hold (it is evaluated on every row of the source)
+_PLAIN_CONDITION = frozenset(
+    {
+        exp.Column, exp.Identifier, exp.Literal, exp.Parameter, exp.Placeholder, exp.Boolean,
+        exp.Null, exp.Paren, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
+        exp.NullSafeNEQ, exp.And, exp.Or, exp.Not, exp.Is, exp.Between, exp.Neg,
+    }
+)  # fmt: skip
+_CAST_VALUES = frozenset({exp.Parameter, exp.Placeholder, exp.Literal, exp.Null})
 _FLOAT_KINDS = FLOAT_TYPING_SET | {exp.Extract}  # double precision whatever their arguments
 _INTERESTING = (
     _BLOCK_SET
@@ -485,13 +496,33 @@ class Model:
         function's column filters the zipped rows, not the other functions' own: one that
         hands out tenant rows cannot be proven here."""
         names = []
+        calls = []
         for item in node.args.get("rows_from") or []:
             call = item.this if isinstance(item, exp.Table) else item
             if isinstance(call, exp.Anonymous):
                 self.handled.add(id(call))
                 names.append(identifier_name(call.this))
+                calls.append(call)
         policy = self.policy
         tenant = [n for n in names if policy.is_tenant_table(n) or n in policy.pinning_functions]
+        if tenant and not any(policy.is_tenant_table(n) for n in tenant):
+            # every function handing out tenant rows is pinned by its arguments (fp14): each
+            # call's rows are its tenant's whatever they are zipped with (the others' rows, or
+            # NULLs past the end of the shorter): a reference pinned by its arguments alone,
+            # like a call outside FROM; the zipped relation holds no other tenant's rows
+            for call in calls:
+                if identifier_name(call.this) in policy.pinning_functions:
+                    self._call_source(block, call)
+            zipped = Source(
+                alias_name(node) or names[0],
+                SourceKind.OTHER,
+                node,
+                block,
+                role,
+                column_names=alias_columns(node),
+                lateral=True,
+            )
+            return self._add(block, zipped)
         source = Source(
             alias_name(node) or (names[0] if names else ""),
             SourceKind.TABLE if tenant else SourceKind.OTHER,
@@ -782,6 +813,100 @@ class Model:
             block.filters.append(
                 (conjuncts(having.this), Span.of(block, everything), "HAVING", None)
             )
+        if (
+            isinstance(node, exp.Select)
+            and id(block) in self.aggregating
+            and len(everything) == 1
+            and everything[0].tenant
+            and everything[0].kind is SourceKind.TABLE
+            and everything[0].unpinnable is None
+            and group is None
+            and having is None
+        ):
+            filters = self._aggregate_filters(node, everything[0])
+            for condition in filters or ():
+                block.filters.append(
+                    (conjuncts(condition), Span.of(block, everything), "FILTER", None)
+                )
+
+    def _aggregate_filters(self, node: exp.Select, source: Source) -> list[exp.Expression] | None:
+        """`SELECT count(*) FILTER (WHERE tenant_id = $1), sum(n) FILTER (…) FROM t` (fp14):
+        the conditions of the FILTERs, when they alone decide what the block returns of its one
+        source. The block is one row (no GROUP BY, no HAVING: the caller) whose every aggregate
+        is filtered by a condition with a conjunct `tenant_col = V` on the source (a pinning
+        value: a chain may stay unpinned, and one aggregate's pin must not pin another's
+        rows), and that names no column, `*`, call or aggregate outside them (every other
+        tenant's row feeds nothing returned). A filter condition is evaluated on every row: it
+        may hold columns, values, comparisons and connectives only — no call, no cast of a
+        column (a side effect, an error that tells another tenant's values). No nested query,
+        no window. None: not so."""
+        policy = self.policy
+        tenant = policy.tenant_column
+        filters: list[exp.Expression] = []
+        stack: list[exp.Expression] = [
+            v
+            for key, value in node.args.items()
+            if key != "from_"
+            for v in (value if isinstance(value, list) else [value])
+            if isinstance(v, exp.Expression)
+        ]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, exp.Filter):
+                aggregate, where = current.this, current.expression
+                if not isinstance(aggregate, exp.AggFunc) or not isinstance(where, exp.Where):
+                    return None
+                condition = where.this
+                if not self._plain_condition(condition):
+                    return None
+                if not any(
+                    type(c) is exp.EQ and self._pins_by_value(c, source, tenant)
+                    for c in conjuncts(condition)
+                ):
+                    return None
+                filters.append(condition)  # its arguments are evaluated on its rows only
+                continue
+            if isinstance(current, exp.Column | exp.Star | exp.AggFunc | exp.Anonymous):
+                if not policy.is_tenant_expression(current):
+                    return None
+                continue
+            if isinstance(current, _FILTER_REFUSED):
+                return None
+            stack.extend(current.iter_expressions())
+        return filters
+
+    def _plain_condition(self, condition: exp.Expression) -> bool:
+        """Columns, values, comparisons and connectives only (a tenant expression counts)."""
+        stack = [condition]
+        while stack:
+            current = stack.pop()
+            if self.policy.is_tenant_expression(current):
+                continue
+            if isinstance(current, exp.Cast | exp.TryCast):
+                # a cast of a value only: a column's may fail on another tenant's row
+                if type(strip_casts(current)) not in _CAST_VALUES:
+                    return False
+                continue
+            if type(current) not in _PLAIN_CONDITION:
+                return False
+            stack.extend(current.iter_expressions())
+        return True
+
+    def _pins_by_value(self, conjunct: exp.EQ, source: Source, tenant: str) -> bool:
+        """`tenant_col = V` on `source` (qualified by its name, or not), V a pinning value."""
+        for column, other in ((conjunct.this, conjunct.expression),
+                              (conjunct.expression, conjunct.this)):  # fmt: skip
+            while isinstance(column, exp.Paren):
+                column = column.this
+            if (
+                type(column) is exp.Column
+                and identifier_name(column.this) == tenant
+                and (not column.table or identifier_name(column.args.get("table")) == source.name)
+                and not column.args.get("db")
+                and self.pin_value(other) is not None
+            ):
+                return True
+        return False
 
     def _insert_sources(self, block: Block, node: exp.Insert) -> None:
         """The rows an INSERT writes, as its target (for RETURNING and ON CONFLICT), and the

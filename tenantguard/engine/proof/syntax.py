@@ -83,9 +83,10 @@ def walk(node: exp.Expression) -> Iterator[exp.Expression]:
 def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     """The top-level AND-conjuncts of a condition, parentheses ignored, in source order.
 
-    A literal TRUE conjunct says nothing and is left out (`… AND TRUE`). `c IS TRUE` and `CASE
-    WHEN c THEN TRUE [ELSE FALSE | ELSE NULL] END` are read as `c`: TRUE exactly where `c` is
-    (NULL IS TRUE is FALSE) — not `c IS NOT FALSE`, TRUE where `c` is NULL too.
+    A literal TRUE conjunct says nothing and is left out (`… AND TRUE`). `c IS TRUE`, `c = TRUE`,
+    `c <> FALSE` and `CASE WHEN c THEN TRUE [ELSE FALSE | ELSE NULL] END` are read as `c`: TRUE
+    exactly where `c` is (NULL IS TRUE is FALSE) — not `c IS NOT FALSE`, TRUE where `c` is NULL
+    too.
     """
     return [c for c in _operands(node, exp.And) if not _is_boolean(c, True)]
 
@@ -106,6 +107,17 @@ def _truth_of(node: exp.Expression) -> exp.Expression | None:
     kind = type(node)
     if kind is exp.Is:
         return node.this if _is_boolean(node.expression, True) else None
+    # `c = TRUE`, `c <> FALSE`, `c IS NOT DISTINCT FROM TRUE` (either side): NULL where `c` is
+    # NULL, so TRUE exactly where `c` is (fp14). Not `c IS DISTINCT FROM FALSE` nor `c IS NOT
+    # FALSE`: TRUE where `c` is NULL (`tenant_id = NULL` with a NULL bound: every row)
+    if kind is exp.EQ or kind is exp.NullSafeEQ or kind is exp.NEQ:
+        truth = kind is not exp.NEQ
+        left, right = node.this, node.expression
+        if _is_boolean(right, truth) and isinstance(left, exp.Expression):
+            return left
+        if _is_boolean(left, truth) and isinstance(right, exp.Expression):
+            return right
+        return None
     if kind is not exp.Case or node.this is not None:
         return None
     ifs, default = node.args.get("ifs") or [], node.args.get("default")

@@ -50,7 +50,14 @@ What pins a reference `R`:
   side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
   column outside an aggregate, one value in each group (under ROLLUP, CUBE or GROUPING SETS
   PostgreSQL 15 computes every tenant's groups before a HAVING or an outer pin filters them:
-  `sum(1 / (n - 5))` fails on another tenant's row; only the block's own WHERE pins);
+  `sum(1 / (n - 5))` fails on another tenant's row; only the block's own WHERE pins); the
+  FILTERs of a one-row aggregate block over R alone (`SELECT count(*) FILTER (WHERE tenant_id =
+  $1), sum(n) FILTER (WHERE tenant_id = $1 AND kind = 'a') FROM R`) when every aggregate is
+  filtered by `tenant_id = V` (a pinning value) and nothing else of R is read (no column, `*`
+  or aggregate outside the filters, no GROUP BY — a group of another tenant's rows only shows
+  its key —, no HAVING, no window, no WHERE, no join, no nested query), each filter holding
+  columns, values, comparisons and connectives only (it runs on every row: no call, no cast of
+  a column);
 - the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
   V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
   empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` and `= (SELECT V)`
@@ -69,7 +76,8 @@ What pins a reference `R`:
   ' 1', '01' and '1' meet) or to `real` or `double precision`, no pin;
 - `R.tenant_id IN (V, NULL)` (a NULL item, also cast, never matches: the IN is then NULL or
   TRUE exactly where `= V` is); `(R.tenant_id = V) IS TRUE`, and `CASE WHEN c THEN TRUE [ELSE
-  FALSE | ELSE NULL] END` read as `c` (TRUE exactly where `c` is; NULL IS TRUE is FALSE) — never
+  FALSE | ELSE NULL] END` read as `c` (TRUE exactly where `c` is; NULL IS TRUE is FALSE), and
+  so are `c = TRUE`, `c <> FALSE` and `c IS NOT DISTINCT FROM TRUE` (NULL where `c` is) — never
   `IS NOT FALSE`, `IS NOT TRUE` or `IS FALSE` (`(tenant_id = $1) IS NOT FALSE` is TRUE for every
   row when `$1` is NULL); `CASE R.tenant_id WHEN V THEN TRUE [ELSE FALSE | ELSE NULL] END` (the
   simple CASE compares with `=`), not with a second WHEN or another default;
@@ -170,8 +178,12 @@ What pins a reference `R`:
   under the setting of the session that last refreshed it, not the reader's;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
-  A body pinned by several parameters needs a pinning value in each of them. A parameter
-  named like a column the body can see (of a table, a view, a function's output, or an alias
+  A body pinned by several parameters needs a pinning value in each of them. So pinned, it
+  may be zipped with other functions in `ROWS FROM (f($1), g($1), generate_series(…))` (each
+  call's rows are its tenant's, the shorter padded with NULLs) — not beside a function handing
+  out every tenant's rows, which `ROWS FROM` keeps from being pinned. A parameter
+  named like a column the body can see (of a table, a view, a function's output — of a
+  function the body may read, named in its text —, or an alias
   the body gives: `(SELECT id AS o FROM orgs) x`) is that column in a SQL function: no pin. Nor
   is a parameter of a type that pads, truncates, rounds or compares loosely (`char(n)`, `name`,
   `real`, `double precision`, `citext`, a domain or an array of one): the argument is converted

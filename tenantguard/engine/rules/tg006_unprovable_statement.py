@@ -57,6 +57,14 @@ format('CREATE TRIGGER … ON %I …', t)` — cannot be read, nor can a trigger
 TG006 too); once no pin can reach it, leave TG006 out for that file
 (`per_file_ignores`) or record the finding in a baseline.
 
+So is a statement that sets a `search_path` naming pg_catalog after another schema (`SET
+[LOCAL | SESSION] search_path = public, pg_catalog`, `set_config('search_path', 'public,
+pg_catalog', …)`), or one the analyzer cannot read (a value that is not a plain string literal,
+an escape string): the proof reads `lower()`, `now()` and `=` as PostgreSQL's own, which is
+true only while pg_catalog is searched first. `SET search_path = public` (pg_catalog is then
+searched first) and `SET search_path = pg_catalog, public` are fine. The runtime guard refuses
+the same statements (one implementation: `tenantguard.engine.search_path`).
+
 ## Why is this bad?
 What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
 that names no tenant table is reported as a warning (it cannot touch tenant rows, but it will not
@@ -90,6 +98,7 @@ from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import clip_name, fold_name
 from tenantguard.engine.proof import function_name, identifier_name
+from tenantguard.engine.search_path import SEARCH_PATH, statement_sets_bad_search_path
 from tenantguard.engine.sqltext import declared_query, normalize_placeholders, original_offset
 
 RULE = RuleInfo("TG006", "unprovable-statement", Severity.ERROR)
@@ -472,6 +481,16 @@ def _leaky_casts(ctx: Context) -> Iterator[Finding]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    if not ctx.in_patch and statement_sets_bad_search_path(ctx.sql):
+        name, why, hint = SEARCH_PATH
+        yield ctx.finding(
+            RULE,
+            None,
+            f"the statement sets a {name} naming pg_catalog after another schema, or one the "
+            f"analyzer cannot read: {name} {why}, and {name} stays for the session's later "
+            "statements (the runtime guard refuses it too)",
+            hint,
+        )
     if ctx.tree is None:
         named = ctx.named_tenant_tables
         reason = ctx.parse_error or "the statement could not be parsed"
