@@ -63,9 +63,13 @@ SQL_METHODS = frozenset(
     {
         "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare",
         "cursor", "copy_from_query", "fetch_all", "fetch_one", "fetch_val", "execute_many",
-        "exec_driver_sql",
+        "exec_driver_sql", "copy_expert",
     }
 )  # fmt: skip
+# psycopg 3's `cursor.copy("COPY … FROM STDIN")`: SQL on a cursor only (`copy.copy(x)`,
+# `d.copy()` are no SQL)
+_CURSOR_METHODS = frozenset({"copy"})
+_CURSOR_RECEIVER = re.compile(r"cur")
 # names only database drivers use: an argument there is SQL whatever the receiver is called
 CERTAIN_METHODS = frozenset(
     {
@@ -76,6 +80,7 @@ CERTAIN_METHODS = frozenset(
         "copy_from_query",
         "fetch_val",
         "exec_driver_sql",
+        "copy_expert",
     }
 )
 _DB_RECEIVER = re.compile(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur")
@@ -87,13 +92,18 @@ _LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
 )
 _MESSAGE_FUNCTIONS = frozenset({"print", "warn", "echo", "secho"})
+# DB-API drivers whose `cursor(name)` takes a cursor's name, not SQL
+_DBAPI_DRIVERS = frozenset(
+    {"psycopg", "psycopg2", "psycopg2cffi", "pg8000", "aiopg", "psycopg_pool"}
+)
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit)$")
 _STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
 _TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
 # calls that change a list or a dict in place: its items are then not what it was built with
 _MUTATORS = frozenset(
     {"append", "extend", "insert", "update", "setdefault", "__setitem__", "clear", "pop"}
-    | {"popitem", "remove", "reverse", "sort", "__iadd__", "__ior__"}
+    | {"popitem", "remove", "reverse", "sort", "__iadd__", "__ior__", "add", "discard"}
+    | {"difference_update", "intersection_update", "symmetric_difference_update"}
 )
 _MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
 _RETURN_DEPTH = 4  # calls inside returned values followed, one inside the other
@@ -153,6 +163,9 @@ class Items:
 
     values: tuple[Value, ...]
     keys: tuple[str, ...] | None  # a dict's constant keys; None for a tuple or a list
+    # False for a set (`{"a", "b"}`, `frozenset(…)`): its order is not the order written, so
+    # it is read item by item (`in`, `for`) but never joined or indexed
+    ordered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,6 +607,9 @@ class _Walker:
             if node.msg is not None:  # type: ignore[attr-defined]
                 self._messages(node.msg)  # type: ignore[attr-defined]
             self.scan(node.test)  # type: ignore[attr-defined]
+            member = self.membership(node.test)  # type: ignore[attr-defined]
+            if member is not None and member[2]:  # `assert sort in SORTABLE`
+                self.env[member[0]] = member[1]
         elif kind is ast.Delete:
             for target in node.targets:  # type: ignore[attr-defined]
                 self.scan(target)
@@ -744,12 +760,15 @@ class _Walker:
         self.scan(node.test)
         narrowed = self.narrowing(node.test)
         name, truthy, falsy = narrowed if narrowed is not None else ("", None, None)
+        member = self.membership(node.test)
         before = self.env
         envs: list[dict[str, Binding] | None] = []
-        for body, lists in ((node.body, truthy), (node.orelse, falsy)):
+        for when, body, lists in ((True, node.body, truthy), (False, node.orelse, falsy)):
             self.env = dict(before)
             if lists is not None and lists.lists:
                 self.env[name] = lists
+            if member is not None and member[2] == when:
+                self.env[member[0]] = member[1]  # `if sort in SORTABLE:` / its `else`
             live = self.block(body)
             # a branch no list a path leaves can take is still read (its calls are checked)
             reachable = lists is None or bool(lists.lists)
@@ -1052,6 +1071,14 @@ class _Walker:
             if name in SQL_METHODS:
                 self.sql_method(node, func)
                 return
+            if name in _CURSOR_METHODS and node.args:
+                handle = self.handle_of(func.value)
+                if handle is not None and handle.kind == "dbapi-cursor":
+                    self.sink(node, f".{name}()", certain=True)
+                    return
+                if handle is None and _CURSOR_RECEIVER.search(_receiver_name(func.value).lower()):
+                    self.sink(node, f".{name}()", certain=False)
+                    return
             if self.index.is_sql_function(name, func):
                 self.sink(node, f"{name}()", certain=True, configured=True)
                 return
@@ -1068,9 +1095,47 @@ class _Walker:
             self.project_call(node, func)
 
     def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
+        if func.attr == "cursor" and not self.query_cursor(node):
+            return  # a DB-API cursor (psycopg's named one: `cursor("dunning")`): no SQL yet
         certain = self.certainty(func)
         if certain is not None:
             self.sink(node, f".{func.attr}()", certain=certain)
+
+    def query_cursor(self, node: ast.Call) -> bool:
+        """Whether `x.cursor(…)` is asyncpg's `cursor(query, *args)`, which sends its query,
+        rather than a DB-API cursor: psycopg's `cursor()` and its named (server-side)
+        `cursor("dunning")`, whose SQL comes with `execute()`. A first argument that reads as
+        SQL is a query; one with text that does not is a name; one wholly known at run time
+        is a query unless the module imports a DB-API driver and not asyncpg."""
+        if not node.args or isinstance(node.args[0], ast.Starred):
+            return False
+        value = self.evaluate(node.args[0])
+        texts = [skeleton(alternative).strip() for alternative in value]
+        if any(starts_like_sql(text) for text in texts):
+            return True
+        if any(texts):
+            return False  # `cursor("dunning")`, `cursor(f"export-{org}")`: a cursor's name
+        drivers = self.drivers()
+        return "asyncpg" in drivers or not drivers & _DBAPI_DRIVERS
+
+    def drivers(self) -> frozenset[str]:
+        """The top-level packages the module imports (read once per module)."""
+        if self._drivers is None:
+            names: set[str] = set()
+            tree = self.module.tree
+            for statement in ast.walk(tree) if tree is not None else ():
+                if isinstance(statement, ast.Import):
+                    names.update(a.name.split(".")[0] for a in statement.names)
+                elif (
+                    isinstance(statement, ast.ImportFrom)
+                    and statement.module
+                    and not statement.level
+                ):
+                    names.add(statement.module.split(".")[0])
+            self._drivers = frozenset(names)
+        return self._drivers
+
+    _drivers: frozenset[str] | None = None
 
     def certainty(self, func: ast.Attribute) -> bool | None:
         """For a query method of a receiver: whether what it is given is surely SQL (else
@@ -1083,11 +1148,7 @@ class _Walker:
         if (
             handle is not None
             and handle.kind == "dbapi-cursor"
-            and func.attr
-            not in (
-                "execute",
-                "executemany",
-            )
+            and func.attr not in ("execute", "executemany", "copy_expert")
         ):
             return None
         receiver = _receiver_name(func.value)
@@ -1227,7 +1288,7 @@ class _Walker:
             if attr == "prepare":
                 return Handle("prepared")
             if attr == "cursor":
-                return Handle("cursor" if inner.args else "dbapi-cursor")
+                return Handle("cursor" if self.query_cursor(inner) else "dbapi-cursor")
             if attr in ("acquire", "connect", "create_pool"):
                 return Handle("connection")
         if isinstance(inner, ast.Name):
@@ -1253,6 +1314,9 @@ class _Walker:
             and not any(isinstance(e, ast.Starred) for e in inner.elts)
         ):
             return Items(tuple(self.evaluate(e) for e in inner.elts), None)
+        members = _set_display(inner)
+        if members is not None:  # `{"a", "b"}`, `frozenset({…})`: read by `in` and `for`
+            return Items(tuple(self.evaluate(e) for e in members), None, ordered=False)
         if isinstance(inner, ast.Dict) and inner.keys:
             keys = [k.value if isinstance(k, ast.Constant) else None for k in inner.keys]
             if all(isinstance(k, str) for k in keys):
@@ -1277,7 +1341,7 @@ class _Walker:
             if inner.func.attr == "prepare":
                 return Handle("prepared")
             if inner.func.attr == "cursor":
-                return Handle("cursor" if inner.args else "dbapi-cursor")
+                return Handle("cursor" if self.query_cursor(inner) else "dbapi-cursor")
         if isinstance(inner, ast.Name):
             found = self.lookup(inner.id)
             return found if isinstance(found, Handle) else None
@@ -1399,7 +1463,7 @@ class _Walker:
     def item(self, collection: ast.expr, key: ast.expr) -> Value | None:
         """`QUERIES["lead"]`, `STEPS[0]`: the item; with a key known at run time, any item."""
         items = self.items_of(collection)
-        if items is None or isinstance(key, ast.Slice):
+        if items is None or not items.ordered or isinstance(key, ast.Slice):
             return None
         if isinstance(key, ast.Constant):
             index = key.value
@@ -1536,6 +1600,43 @@ class _Walker:
         empty = Grown(tuple(items for items in grown.lists if not items))
         return (test.id, empty, full) if negated else (test.id, full, empty)
 
+    def membership(self, test: ast.expr) -> tuple[str, Value, bool] | None:
+        """`name in CONSTANTS` (or `not in`, `not … in`) where CONSTANTS is a tuple, list, set
+        or dict of constant strings, written there or bound to a name the module does not
+        change: the name, the strings it holds when the test passes (a dict's keys), and
+        whether that is when the test is true."""
+        negated = False
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, negated = test.operand, not negated
+        if not (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.In | ast.NotIn)
+            and isinstance(test.left, ast.Name)
+        ):
+            return None
+        if isinstance(test.ops[0], ast.NotIn):
+            negated = not negated
+        container = test.comparators[0]
+        items = self.items_of(container)
+        if items is None:
+            displayed = container.elts if isinstance(container, ast.Tuple | ast.List) else None
+            displayed = displayed or _set_display(container)
+            if not displayed or any(isinstance(e, ast.Starred) for e in displayed):
+                return None
+            items = Items(tuple(self.evaluate(e) for e in displayed), None)
+        if items.keys is not None:
+            members: list[Value] = [
+                ((Lit(key, self.origin, None, 0, container),),) for key in items.keys
+            ]
+        else:
+            members = list(items.values)
+        if not members or not all(
+            value and all(all(type(p) is Lit for p in a) for a in value) for value in members
+        ):
+            return None  # an item known at run time (or a number): the name is not narrowed
+        return test.left.id, union(members, test, self.origin), not negated
+
     def conditional(self, node: ast.IfExp) -> Value:
         """`a if test else b`: each branch's values; a branch that tests a grown list sees the
         lists that take it (`f"WHERE {…}" if conditions else ""` never joins an empty list)."""
@@ -1661,7 +1762,7 @@ class _Walker:
                 joined = [join_values(separator, list(a), node, origin) for a in grown.lists]
                 return union(joined, node, origin)
             named = self.items_of(items)
-            if named is not None and named.keys is None:  # `" ".join(CLAUSES)`
+            if named is not None and named.keys is None and named.ordered:  # `" ".join(CLAUSES)`
                 return join_values(self.evaluate(func.value), named.values, node, origin)
             marks = _placeholder_list(items, origin)
             if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
@@ -1756,13 +1857,14 @@ class _Walker:
                         ),
                     )
                     return quoted
-                unknown = hole(
+                # a value known at run time, quoted by psycopg as it renders it: a value of
+                # the statement, as a bind parameter is (it cannot change what the SQL says)
+                return hole(
                     argument,
                     origin,
-                    f"`{_short(argument)}` is a value known at run time",
-                    kind="value",
+                    f"`{_short(argument)}` is a value psycopg quotes (`sql.Literal`)",
+                    kind="literal",
                 )
-                return unknown
             if name == "Placeholder":
                 label = (
                     node.args[0]
@@ -1814,13 +1916,36 @@ def _is_sql_call(node: ast.expr) -> bool:
     return isinstance(node, ast.Call) and _called_name(node) in ("SQL", "Composed")
 
 
+_SQL_MODULES = ("sql", "psycopg", "psycopg2")
+
+
+def _set_display(node: ast.expr) -> list[ast.expr] | None:
+    """The items of `{"a", "b"}`, `frozenset({…})`, `set([…])`, `frozenset(("a", "b"))`."""
+    if isinstance(node, ast.Set):
+        return list(node.elts)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("set", "frozenset")
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], ast.Set | ast.List | ast.Tuple)
+    ):
+        return list(node.args[0].elts)
+    return None
+
+
 def _is_sql_module_call(node: ast.Call) -> bool:
     func = node.func
-    return isinstance(func, ast.Attribute) and _receiver_name(func.value) in (
-        "sql",
-        "psycopg",
-        "psycopg2",
-    )
+    return isinstance(func, ast.Attribute) and _receiver_name(func.value) in _SQL_MODULES
+
+
+def _psycopg_part(node: ast.Call) -> str | None:
+    """`Placeholder` or `Literal` for `sql.Placeholder(…)` / `sql.Literal(…)`, else None."""
+    func = node.func
+    if _is_sql_module_call(node) and isinstance(func, ast.Attribute):
+        return func.attr if func.attr in ("Placeholder", "Literal") else None
+    return None
 
 
 def _receiver_name(node: ast.expr) -> str:
@@ -2560,8 +2685,30 @@ def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
                 element = side.elts[0]
             elif isinstance(side, ast.Constant) and side.value == "?":
                 element = side
+            elif isinstance(side, ast.Call) and _psycopg_part(side) == "Placeholder":
+                element = side  # `sql.Placeholder() * len(ids)`: psycopg repeats it
     elif isinstance(items, ast.GeneratorExp | ast.ListComp):
         element = items.elt
+    elif (
+        isinstance(items, ast.Call)
+        and isinstance(items.func, ast.Name)
+        and items.func.id == "map"
+        and len(items.args) == 2
+        and not items.keywords
+        and isinstance(items.args[0], ast.Attribute)
+        and items.args[0].attr == "Literal"
+        and _receiver_name(items.args[0].value) in _SQL_MODULES
+    ):  # `map(sql.Literal, ids)`: each item a value psycopg quotes
+        reason = f"`{_short(items)}` are values psycopg quotes (`sql.Literal`)"
+        return [hole(items, origin, reason, kind="literal")] * 2
+    if isinstance(element, ast.Call):
+        part = _psycopg_part(element)
+        if part == "Placeholder" and not element.args and not element.keywords:
+            return [((Lit("%s", origin, None, 0, element),),)] * 2
+        if part == "Literal" and len(element.args) == 1 and not element.keywords:
+            reason = f"`{_short(element)}` is a value psycopg quotes (`sql.Literal`)"
+            return [hole(element, origin, reason, kind="literal")] * 2
+        return None
     if (
         isinstance(element, ast.Constant)
         and isinstance(element.value, str)

@@ -118,7 +118,7 @@ def _fill_candidates(before: str, hole_: Hole, serial: int) -> list[str]:
 
 
 def _fills(before: str, hole_: Hole) -> list[str]:
-    if hole_.kind == "value":
+    if hole_.kind in ("value", "literal"):
         return [_PLACEHOLDER]
     if hole_.kind == "name":
         return [_NAME]
@@ -308,7 +308,7 @@ class _ModuleCheck:
             for at, part in enumerate(alternative):
                 if (
                     type(part) is Hole
-                    and part.kind != "number"
+                    and part.kind not in ("number", "literal")
                     and not (part.kind == "integer" and _integer_fits(alternative, at))
                     and not self.own_parameter(sink, part, whole=False)
                 ):

@@ -118,7 +118,8 @@ class Hole(NamedTuple):
     reason: str
     param: str | None = None  # a parameter of `owner`, passed on unchanged
     owner: object | None = None  # the function `param` belongs to
-    kind: str | None = None  # "value", "name" or "clause" when the code says which
+    kind: str | None = None  # "value", "name" or "clause" when the code says which; "literal":
+    # a value psycopg quotes (`sql.Literal(x)`), "number"/"integer": formatted numbers
     string: bool = True  # False when it is known not to be a string (a number, an int parameter)
     # a call of project functions (a callable giving them): what their `return`s give, read
     # once every function body has run

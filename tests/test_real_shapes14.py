@@ -1,0 +1,383 @@
+"""Round 14, real code: three small projects written as their authors would (a Discord bot over
+asyncpg keyed by guild_id, a FastAPI service over asyncpg with a repository layer, a psycopg 3
+billing service with `psycopg.sql` composition, named cursors and SQLAlchemy `text()`), each with
+its schema and its own configuration, in tests/fixtures/projects/real14_*. What a first-time
+user met there:
+
+1. psycopg's named (server-side) cursor, `conn.cursor("dunning")`, was read as asyncpg's
+   `conn.cursor(query)`: the cursor's name was checked as a statement, and the SQL given to
+   that cursor's `execute()` was not seen at a call (only as a loose string: a value built at
+   run time there was no TG009, a fragment would be read alone).
+2. `sql.Literal(value)` of a value known at run time is a value psycopg quotes, as a bind
+   parameter is: it was TG009.
+3. A list of psycopg placeholders or literals joined (`sql.SQL(", ").join(sql.Placeholder() *
+   len(ids))`, `[sql.Placeholder()] * n`, `sql.Literal(i) for i in ids`, `map(sql.Literal,
+   ids)`) was TG009 where `", ".join(["%s"] * len(ids))` is read as two placeholders.
+4. psycopg's `cursor.copy("COPY … FROM STDIN")` and psycopg2's `copy_expert(sql, file)` were
+   no calls that send SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tenantguard.cli import main
+from tenantguard.engine.analyze import Analyzer
+from tenantguard.engine.policy import Policy
+from tenantguard.sources.python import check_python_text
+
+PROJECTS = Path(__file__).parent / "fixtures" / "projects"
+POLICY = Policy("org_id", ["invoices", "usage_events"])
+
+
+def found(source: str) -> list[tuple[int, int, str]]:
+    out, _, _ = check_python_text(source, Analyzer(POLICY))
+    return sorted((f.line, f.column, f.code) for f in out)
+
+
+def checked(source: str) -> int:
+    return check_python_text(source, Analyzer(POLICY))[1]
+
+
+# ------------------------------------------------------------ 1. psycopg's named cursors
+
+NAMED_CURSOR = """\
+import psycopg
+
+def overdue(conn):
+    with conn.cursor("dunning") as cur:
+        cur.execute({sql})
+        return cur.fetchmany(100)
+"""
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        'conn.cursor("dunning")',
+        'conn.cursor("dunning", scrollable=True)',
+        'conn.cursor(f"export-{org}")',
+        'conn.cursor(name="dunning")',
+        'self.conn.cursor("export_" + str(org))',
+    ],
+    ids=["name", "name and options", "f-string name", "keyword", "built name"],
+)
+def test_the_sql_a_named_cursor_executes_is_checked_at_its_call(opening: str) -> None:
+    source = (
+        "import psycopg\n\n"
+        "def overdue(self, conn, org, where):\n"
+        f"    with {opening} as cur:\n"
+        "        cur.execute(\"SELECT id FROM invoices WHERE status = 'overdue'\")\n"
+        "        cur.execute('SELECT id FROM invoices WHERE ' + where)\n"
+        "        return cur.fetchmany(100)\n"
+    )
+    # the leak at its place; the run-time WHERE is TG009 at the call; the name is no SQL
+    assert found(source) == [(5, 37, "TG001"), (6, 37, "TG001"), (6, 56, "TG009")]
+    assert checked(source) == 2
+
+
+def test_asyncpg_cursor_of_a_query_is_still_a_call_that_sends_sql() -> None:
+    """The twin: asyncpg's `conn.cursor(query, *args)` sends its query; its fetch takes a count."""
+    source = (
+        "import asyncpg\n\n"
+        "async def rows(conn, org):\n"
+        "    async with conn.transaction():\n"
+        "        cur = await conn.cursor('SELECT id FROM invoices')\n"
+        "        return await cur.fetch(100)\n"
+        "async def more(conn, where):\n"
+        "    cur = await conn.cursor(f'SELECT id FROM invoices WHERE {where}')\n"
+        "    return await cur.fetch(100)\n"
+    )
+    assert found(source) == [(5, 49, "TG001"), (8, 46, "TG001"), (8, 62, "TG009")]
+
+
+def test_a_sql_looking_first_argument_of_cursor_stays_sql_in_a_psycopg_module() -> None:
+    source = "import psycopg\n\ndef f(conn):\n    conn.cursor('SELECT id FROM invoices')\n"
+    assert found(source) == [(4, 33, "TG001")]
+
+
+# ------------------------------------------------------------ 2. sql.Literal of a run-time value
+
+LITERAL = """\
+from psycopg import sql
+
+def totals(conn, org_id, month, col):
+    query = sql.SQL(
+        "SELECT sum(total_cents) FROM invoices WHERE {where} = {org} AND month = {month}"
+    ).format(where=sql.Identifier({column}), org=sql.Literal(org_id), month=sql.Literal(month))
+    return conn.execute(query).fetchall()
+"""
+
+
+def test_a_literal_of_a_run_time_value_is_a_value_not_tg009() -> None:
+    assert found(LITERAL.replace("{column}", '"org_id"')) == []
+
+
+def test_a_literal_does_not_pin_what_it_does_not_compare() -> None:
+    """The twins: the pin on another column is no pin; an identifier chosen at run time is
+    still TG009 (and the pin it may name is not seen)."""
+    assert found(LITERAL.replace("{column}", '"number"')) == [(5, 39, "TG001")]
+    assert found(LITERAL.replace("{column}", "col")) == [(5, 39, "TG001"), (6, 35, "TG009")]
+
+
+def test_a_literal_in_a_names_place_does_not_parse() -> None:
+    source = (
+        "from psycopg import sql\n\n"
+        "def f(conn, t):\n"
+        "    conn.execute(sql.SQL('SELECT id FROM {} WHERE org_id = 1').format(sql.Literal(t)))\n"
+    )
+    assert [c for _, _, c in found(source)] == ["TG006"]
+
+
+# ------------------------------------------------------------ 3. lists of placeholders, psycopg's
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        "sql.Placeholder() * len(ids)",
+        "[sql.Placeholder()] * len(ids)",
+        "(sql.Placeholder() for _ in ids)",
+        "[sql.Literal(i) for i in ids]",
+        "map(sql.Literal, ids)",
+    ],
+)
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("org_id = %s AND id IN ({})", []),
+        ("org_id IN ({})", [(6, 22, "TG008")]),  # several orgs at once: no pin
+    ],
+    ids=["pinned", "a list of orgs"],
+)
+def test_psycopg_lists_of_placeholders_are_read_as_two_of_them(
+    items: str, where: str, expected: list[tuple[int, int, str]]
+) -> None:
+    source = (
+        "from psycopg import sql\n\n"
+        "def delete_in(conn, org, ids):\n"
+        f"    marks = sql.SQL(', ').join({items})\n"
+        "    stmt = sql.SQL(\n"
+        f'        "DELETE FROM invoices WHERE {where}"\n'
+        "    ).format(marks)\n"
+        "    conn.execute(stmt, (org, *ids))\n"
+    )
+    assert found(source) == expected
+
+
+def test_a_list_of_run_time_sql_joined_stays_tg009() -> None:
+    source = (
+        "from psycopg import sql\n\n"
+        "def f(conn, org, cols):\n"
+        "    marks = sql.SQL(', ').join(sql.SQL(c) for c in cols.split())\n"
+        "    conn.execute(sql.SQL('SELECT {} FROM invoices WHERE org_id = %s').format(marks), (org,))\n"
+    )
+    assert [c for _, _, c in found(source)] == ["TG009"]
+
+
+# ------------------------------------------------------------ 4. psycopg's copy, copy_expert
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'cur.copy("COPY usage_events TO STDOUT")',
+        'cur.copy_expert("COPY usage_events TO STDOUT", fh)',
+        'conn.cursor().copy("COPY usage_events TO STDOUT")',
+    ],
+)
+def test_copy_of_a_cursor_sends_sql(call: str) -> None:
+    source = f"def export(conn, cur, fh):\n    with {call} as c:\n        pass\n"
+    assert [c for _, _, c in found(source)] == ["TG005"]
+    assert checked(source) == 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "cur.copy(f'COPY (SELECT * FROM invoices WHERE org_id = {org}) TO STDOUT')",
+        "cur.copy_expert(build(org), fh)",
+    ],
+)
+def test_copy_built_at_run_time_is_tg009(call: str) -> None:
+    source = f"def export(conn, cur, fh, org, query):\n    {call}\n"
+    assert "TG009" in [c for _, _, c in found(source)]
+
+
+def test_copy_of_other_objects_is_not_sql() -> None:
+    source = (
+        "import copy\n\n"
+        "def f(d, items, cur):\n"
+        "    a = copy.copy(items)\n"
+        "    b = d.copy()\n"
+        "    c = items.copy('x')\n"
+        "    return a, b, c\n"
+    )
+    assert found(source) == []
+    assert checked(source) == 0
+
+
+# ------------------------------------------------------------ 5. a name checked against constants
+
+ALLOWLIST = """\
+from psycopg import sql
+
+SORTABLE = {allowed}
+
+
+def listing(conn, org, sort):
+{guard}
+    query = sql.SQL("SELECT id FROM invoices WHERE org_id = %s ORDER BY {{}}").format(
+        sql.Identifier(sort)
+    )
+    return conn.execute(query, (org,)).fetchall()
+"""
+
+
+@pytest.mark.parametrize(
+    "allowed",
+    [
+        '{"issued_at", "total_cents"}',
+        '("issued_at", "total_cents")',
+        '["issued_at", "total_cents"]',
+        'frozenset({"issued_at", "total_cents"})',
+        '{"issued_at": "date", "total_cents": "total"}',
+    ],
+    ids=["set", "tuple", "list", "frozenset", "dict keys"],
+)
+@pytest.mark.parametrize(
+    "guard",
+    [
+        "    if sort not in SORTABLE:\n        raise ValueError(sort)",
+        "    if sort not in SORTABLE:\n        return []",
+        "    if sort not in SORTABLE:\n        sort = 'issued_at'",
+        "    assert sort in SORTABLE",
+        "    if not sort in SORTABLE:\n        raise ValueError(sort)",
+    ],
+    ids=["raise", "return", "default", "assert", "not in"],
+)
+def test_a_name_checked_against_constants_holds_one_of_them(allowed: str, guard: str) -> None:
+    source = ALLOWLIST.format(allowed=allowed, guard=guard)
+    assert found(source) == []
+
+
+def test_a_name_checked_inside_the_branch_holds_one_of_them() -> None:
+    source = (
+        "def f(conn, org, col):\n"
+        "    if col in ('number', 'status'):\n"
+        "        conn.execute(f'SELECT {col} FROM invoices WHERE org_id = %s', (org,))\n"
+        "    else:\n"
+        "        conn.execute(f'SELECT {col} FROM invoices WHERE org_id = %s', (org,))\n"
+    )
+    # the else branch: any text (the tenant pin may be commented out by it)
+    assert found(source) == [(5, 32, "TG009")]
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [
+        # the check does not stop the function
+        "    if sort not in SORTABLE:\n        print('unknown sort')",
+        # another test joined to it
+        "    if sort not in SORTABLE and sort != 'id':\n        raise ValueError(sort)",
+        # the name is changed after the check
+        "    if sort not in SORTABLE:\n        raise ValueError(sort)\n    sort = load()",
+        # a collection built at run time, or changed in place by the module
+        "    if sort not in ALLOWED:\n        raise ValueError(sort)",
+        "    SORTABLE.add(sort)\n    if sort not in SORTABLE:\n        raise ValueError(sort)",
+        # the text tested is not the text used
+        "    if sort.lower() not in SORTABLE:\n        raise ValueError(sort)",
+    ],
+    ids=["no stop", "and", "changed after", "run-time collection", "changed set", "other text"],
+)
+def test_a_check_that_does_not_hold_leaves_the_name_unknown(guard: str) -> None:
+    source = "ALLOWED = set(load())\n" + ALLOWLIST.format(allowed='{"issued_at"}', guard=guard)
+    assert "TG009" in [c for _, _, c in found(source)], source
+
+
+def test_a_set_of_fragments_is_not_joined_in_an_order() -> None:
+    """A set's order is Python's hash order: joined, its text is known at run time only."""
+    source = (
+        "CLAUSES = {'org_id = %s', 'status = %s'}\n"
+        "def f(conn, a, b):\n"
+        "    conn.execute('SELECT id FROM invoices WHERE ' + ' AND '.join(CLAUSES), (a, b))\n"
+    )
+    assert "TG009" in [c for _, _, c in found(source)]
+
+
+# ------------------------------------------------------------ the projects, as a user runs them
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, object]]:
+    code = main(["check", "--no-cache", "--format", "json", *argv])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    return code, json.loads(out)
+
+
+def located(data: dict[str, object], root: Path) -> list[tuple[str, int, int, str]]:
+    findings = data["findings"]
+    assert isinstance(findings, list)
+    return sorted(
+        (
+            Path(f["path"]).resolve().relative_to(root.resolve()).as_posix(),
+            f["line"],
+            f["column"],
+            f["rule"],
+        )
+        for f in findings
+    )
+
+
+BILLING = [
+    ("billing/jobs.py", 28, 28, "TG001"),  # retention over every org's events
+    ("billing/store.py", 64, 39, "TG001"),  # lines joined by invoice id only
+    ("billing/store.py", 81, 49, "TG001"),  # the dunning job's named cursor
+    ("billing/store.py", 122, 51, "TG001"),  # text() of platform-wide usage
+    ("billing/store.py", 128, 33, "TG005"),  # COPY of the whole table
+]
+GUILDBOT = [
+    ("bot/cogs/levels.py", 32, 55, "TG001"),
+    ("bot/cogs/moderation.py", 45, 44, "TG001"),
+    ("bot/cogs/tags.py", 14, 26, "TG001"),
+    ("bot/cogs/tags.py", 53, 30, "TG001"),
+    ("bot/cogs/tags.py", 66, 60, "TG001"),
+    ("bot/db.py", 21, 37, "TG009"),  # the schema file read at startup
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "statements"),
+    [("real14_billing", BILLING, 20), ("real14_guildbot", GUILDBOT, 21)],
+)
+@pytest.mark.parametrize("where", ["root", "subdirectory", "outside"])
+def test_each_project_from_any_working_directory(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    expected: list[tuple[str, int, int, str]],
+    statements: int,
+    where: str,
+) -> None:
+    root = PROJECTS / name
+    if where == "root":
+        monkeypatch.chdir(root)
+        target = "."
+    elif where == "subdirectory":
+        sub = next(p for p in sorted(root.iterdir()) if p.is_dir())
+        monkeypatch.chdir(sub)
+        target = ".."
+    else:
+        monkeypatch.chdir(PROJECTS.parent)
+        target = os.path.relpath(root)
+    code, data = run_json(capsys, target)
+    assert code == 1
+    assert located(data, root) == expected
+    summary = data["summary"]
+    assert isinstance(summary, dict)
+    # each SQL text a call can send is one statement checked (the schema read apart)
+    assert summary["statements"] - summary["schema_statements"] == statements
