@@ -350,9 +350,26 @@ GUILDBOT = [
 ]
 
 
+NOTES_API = [
+    ("app/queries.py", 19, 29, "TG001"),  # the tag cloud's tags, read where they are written
+    ("app/repositories/members.py", 18, 35, "TG001"),
+    ("app/repositories/notes.py", 15, 23, "TG001"),  # archive by id in any workspace
+    ("app/repositories/notes.py", 27, 32, "TG001"),  # the tag cloud, at its call
+    ("app/repositories/notes.py", 54, 41, "TG001"),  # the tag filter's subquery
+    ("app/repositories/notes.py", 63, 15, "TG002"),
+    # the page helper appends LIMIT/OFFSET: its callers' SQL is checked with it
+    ("app/routers/notes.py", 45, 58, "TG001"),
+    ("app/routers/notes.py", 63, 60, "TG001"),
+]
+
+
 @pytest.mark.parametrize(
     ("name", "expected", "statements"),
-    [("real14_billing", BILLING, 20), ("real14_guildbot", GUILDBOT, 21)],
+    [
+        ("real14_billing", BILLING, 20),
+        ("real14_guildbot", GUILDBOT, 21),
+        ("real14_notes_api", NOTES_API, 29),
+    ],
 )
 @pytest.mark.parametrize("where", ["root", "subdirectory", "outside"])
 def test_each_project_from_any_working_directory(
@@ -381,3 +398,218 @@ def test_each_project_from_any_working_directory(
     assert isinstance(summary, dict)
     # each SQL text a call can send is one statement checked (the schema read apart)
     assert summary["statements"] - summary["schema_statements"] == statements
+
+
+# ------------------------------------------------------------ 6. wrappers that add to the SQL
+
+NOTES = Policy("workspace_id", ["notes"])
+
+
+def notes_found(source: str) -> list[tuple[int, int, str]]:
+    out, _, _ = check_python_text(source, Analyzer(NOTES))
+    return sorted((f.line, f.column, f.code) for f in out)
+
+
+PAGE_HELPER = """\
+async def fetch_page(conn, query, *args, limit=50, offset=0):
+    rows = await conn.fetch({template}, *args)
+    return [dict(r) for r in rows]
+
+
+async def mine(conn, ws):
+    return await fetch_page(conn, "SELECT id FROM notes WHERE workspace_id = $1", ws)
+
+
+async def everyone(conn):
+    return await fetch_page(conn, "SELECT id FROM notes ORDER BY id")
+"""
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        'f"{query} LIMIT {int(limit)} OFFSET {int(offset)}"',
+        'query + " LIMIT 50"',
+        'f"{query} LIMIT $9"',
+        'f"SELECT count(*) FROM ({query}) AS counted"',
+        'f"WITH page AS ({query}) SELECT * FROM page LIMIT {int(limit)}"',
+        '"{} LIMIT {}".format(query, int(limit))',
+    ],
+    ids=["limit offset", "concatenated", "bound limit", "count", "cte", "format"],
+)
+def test_the_sql_a_wrapper_completes_is_checked_at_each_call(template: str) -> None:
+    """A helper that adds a clause to the SQL it is given, or reads it as a subquery, is a
+    wrapper: the unpinned caller is found (at its literal), nothing is TG009 in the helper."""
+    assert notes_found(PAGE_HELPER.format(template=template)) == [(11, 51, "TG001")]
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('f"{query} OR true"', [(7, 51, "TG001"), (11, 51, "TG001")]),
+        ('f"{query} OR workspace_id IS NOT NULL"', [(7, 51, "TG001"), (11, 51, "TG001")]),
+        # the helper's own unpinned branch, once for each call that sends it
+        (
+            'f"SELECT * FROM ({query}) AS q UNION ALL SELECT id FROM notes"',
+            [(2, 85, "TG001"), (2, 85, "TG001"), (11, 51, "TG001")],
+        ),
+    ],
+    ids=["or true", "or any workspace", "union"],
+)
+def test_what_a_wrapper_adds_is_checked_with_the_callers_sql(
+    template: str, expected: list[tuple[int, int, str]]
+) -> None:
+    """The attacker's twin: the pinned caller's SQL is no longer pinned once the helper adds
+    to it; found where the unpinned table is written (the caller's literal, or the helper's)."""
+    assert notes_found(PAGE_HELPER.format(template=template)) == expected
+
+
+def test_a_wrapper_parameter_filled_by_the_caller_is_resolved() -> None:
+    source = (
+        "async def fetch_sorted(conn, query, order, *args):\n"
+        '    return await conn.fetch(f"{query} ORDER BY {order}", *args)\n'
+        "\n"
+        "async def f(conn, ws, column):\n"
+        '    await fetch_sorted(conn, "SELECT id FROM notes WHERE workspace_id = $1", "id", ws)\n'
+        '    await fetch_sorted(conn, "SELECT id FROM notes WHERE workspace_id = $1", column, ws)\n'
+    )
+    # the order given at run time is TG009 where it is given; the constant one is no finding
+    assert notes_found(source) == [(6, 78, "TG009")]
+
+
+def test_a_wrapper_of_a_wrapper_that_completes_the_sql() -> None:
+    source = (
+        "async def fetch_page(conn, query, *args):\n"
+        '    return await conn.fetch(f"{query} LIMIT 50", *args)\n'
+        "\n"
+        "class Repo:\n"
+        "    def __init__(self, conn):\n"
+        "        self.conn = conn\n"
+        "    async def page(self, sql, *args):\n"
+        "        return await fetch_page(self.conn, sql, *args)\n"
+        "    async def everyone(self):\n"
+        '        return await self.page("SELECT id FROM notes")\n'
+    )
+    assert notes_found(source) == [(10, 48, "TG001")]
+
+
+def test_a_parameter_inside_the_text_is_not_a_wrapper() -> None:
+    """`FROM {table}`: the function builds its SQL from a name; TG009 stays where it is built."""
+    source = (
+        "async def count(conn, table, ws):\n"
+        '    return await conn.fetchval(f"SELECT count(*) FROM {table} WHERE workspace_id = $1", ws)\n'
+        "\n"
+        "async def f(conn, ws):\n"
+        '    return await count(conn, "notes", ws)\n'
+    )
+    assert notes_found(source) == [(2, 56, "TG009")]
+
+
+# ------------------------------------------------------------ 7. ints written by .format and %
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ('"SELECT id FROM invoices WHERE org_id = %s LIMIT {}".format(int(n))', []),
+        ('"SELECT id FROM invoices WHERE org_id = %s LIMIT {:d}".format(len(xs))', []),
+        ('"SELECT id FROM invoices WHERE org_id = %s LIMIT {0!s}".format(int(n))', []),
+        ('"SELECT id FROM invoices WHERE org_id = %%s LIMIT %d" % int(n)', []),
+        ('"SELECT id FROM invoices WHERE org_id = %%s LIMIT %s" % (len(xs) + 1,)', []),
+        # the twins: not surely an int, or not one number token there
+        ('"SELECT id FROM invoices WHERE org_id = %s LIMIT {}".format(n)', ["TG009"]),
+        ('"SELECT id FROM invoices_{} WHERE org_id = %s".format(int(n))', ["TG009"]),
+        ('"SELECT id FROM invoices WHERE org_id = %s LIMIT {:>5}".format(int(n))', ["TG009"]),
+        ('"SELECT id FROM invoices WHERE org_id = %s AND id = -{}".format(int(n))', ["TG009"]),
+    ],
+)
+def test_an_int_formatted_by_format_or_percent_is_a_number(
+    expression: str, expected: list[str]
+) -> None:
+    source = f"def f(cur, n, xs, org):\n    cur.execute({expression}, (org,))\n"
+    assert [c for _, _, c in found(source)] == expected
+
+
+# ------------------------------------------------------------ 8. subclasses in other modules
+
+BASE = """\
+class Repository:
+    table: str = ""
+    FILTER = "WHERE workspace_id = $1"
+    DELETE_ONE = ""
+
+    def __init__(self, conn, ws):
+        self.conn = conn
+        self.ws = ws
+
+    async def all(self):
+        return await self.conn.fetch(f"SELECT id FROM {self.table} {self.FILTER}", self.ws)
+
+    async def delete(self, item_id):
+        return await self.conn.execute(self.DELETE_ONE, self.ws, item_id)
+"""
+
+SUBCLASSES = """\
+from .base import Repository
+
+
+class NotesRepository(Repository):
+    table = "notes"
+    DELETE_ONE = "DELETE FROM notes WHERE workspace_id = $1 AND id = $2"
+
+
+class MembersRepository(Repository):
+    table = "members"
+    FILTER = "WHERE user_id = $1"
+    DELETE_ONE = "DELETE FROM members WHERE user_id = $2 AND $1::uuid IS NOT NULL"
+"""
+
+
+def repository_project(root: Path, subclasses: str = SUBCLASSES) -> None:
+    (root / "app").mkdir(parents=True)
+    (root / "tenantguard.toml").write_text(
+        'tenant_column = "workspace_id"\ntenant_tables = ["notes", "members"]\n'
+    )
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "base.py").write_text(BASE)
+    (root / "app" / "repos.py").write_text(subclasses)
+
+
+def test_attributes_a_subclass_in_another_module_sets_reach_the_base_methods(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`self.table` / `self.FILTER` / `self.DELETE_ONE` in the base's methods hold what each
+    subclass of the project sets, wherever it is: the members' unpinned FILTER is found at
+    the base's call (it was a TG006 warning on `SELECT id FROM  WHERE …`), and so is the
+    unpinned DELETE."""
+    repository_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for argv in ([], ["app/base.py"]):  # the whole tree, or the base alone (pre-commit)
+        _, data = run_json(capsys, *argv)
+        assert [
+            (f[0], f[1], f[2], f[3]) for f in located(data, tmp_path) if f[0] == "app/base.py"
+        ] == [
+            # the base's own `table = ""`: `SELECT id FROM  WHERE …` (a warning: it may be used)
+            ("app/base.py", 3, 19, "TG006"),
+            # members' table with members' filter; not notes' table with members' filter
+            ("app/base.py", 11, 38, "TG001"),
+            ("app/base.py", 14, 40, "TG001"),
+        ], data
+
+
+def test_a_subclass_added_in_another_module_invalidates_the_cached_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    safe = SUBCLASSES.split("\n\nclass MembersRepository")[0] + "\n"
+    repository_project(tmp_path, safe)
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--format", "json", "app/base.py"])
+    assert code == 0, capsys.readouterr()
+    capsys.readouterr()
+    (tmp_path / "app" / "members.py").write_text(
+        SUBCLASSES.split("\n\n\nclass NotesRepository")[0]
+        + "\n\n\nclass MembersRepository"
+        + SUBCLASSES.split("class MembersRepository")[1]
+    )
+    code = main(["check", "--format", "json", "app/base.py"])
+    assert code == 1, capsys.readouterr()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from tenantguard.sources.pyvalues import (
     MAX_ALTERNATIVES,
+    Alternative,
     Hole,
     Lit,
     Origin,
@@ -184,6 +185,10 @@ class QueryMethod:
     certain: bool
 
 
+# what a wrapper's parameter reaches: (the call it reaches, whether that is surely SQL, the
+# alternatives it is sent in, its hole in each: `((hole,),)` when it is sent unchanged)
+Reach = tuple[str, bool, Value]
+
 Binding = (
     Value
     | ModuleRef
@@ -236,7 +241,9 @@ class FunctionInfo:
     method_kind: str  # "function", "method", "classmethod", "staticmethod"
     sinks: list[Sink] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
-    wrapper: dict[str, tuple[str, bool]] | None = None  # parameter -> (what it reaches, certain)
+    # parameter -> (what it reaches, certain, the SQL sent with it: its template, see
+    # passed_parameters)
+    wrapper: dict[str, Reach] | None = None
     # what its `return`s give, by statement (None: one gives something that is not read)
     returns: dict[int, Value] | None = field(default_factory=dict)
     # the function whose body defines this one (its parameters are this one's closure)
@@ -1230,7 +1237,7 @@ class _Walker:
             return
         if isinstance(argument, ast.Constant) and not isinstance(argument.value, str):
             return
-        value = self.evaluate(argument)
+        value = self.by_class(argument)
         if configured and keyword is None and not _sql_like(value):
             # a project helper called as `execute_query(conn, "SELECT …")`: the SQL comes later
             for later in node.args[1:]:
@@ -1241,6 +1248,40 @@ class _Walker:
                     argument, value = later, later_value
                     break
         self.recorded[id(node)] = Sink(node, argument, method, value, certain, self.function)
+
+    def by_class(self, argument: ast.expr) -> Value:
+        """The argument's value; in a method whose `self` may be of several project classes,
+        read once for each of them, so that the attributes it reads come from one class
+        (`f"SELECT … FROM {self.table} {self.FILTER}"`: a subclass's table with its own
+        filter, not with another subclass's)."""
+        function = self.function
+        if function is None or function.cls is None or function.method_kind != "method":
+            return self.evaluate(argument)
+        first = (*function.node.args.posonlyargs, *function.node.args.args)[:1]
+        name = first[0].arg if first else ""
+        me = self.env.get(name)
+        if not isinstance(me, InstanceRef) or me.exact:
+            return self.evaluate(argument)
+        read = {
+            node.attr
+            for node in ast.walk(argument)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == name
+        }
+        if len(read) < 2:
+            return self.evaluate(argument)  # one attribute: its values are the same either way
+        subclasses = self.index._subclasses(me.info)
+        if not subclasses:
+            return self.evaluate(argument)
+        values: list[Value] = []
+        try:
+            for cls in (me.info, *subclasses):
+                self.env[name] = InstanceRef(cls, exact=True)
+                values.append(self.evaluate(argument))
+        finally:
+            self.env[name] = me
+        return union(values, argument, self.origin)
 
     def project_call(self, node: ast.Call, func: ast.Attribute | ast.Name) -> None:
         """A call that may reach a project function; its arguments are kept for later."""
@@ -1506,7 +1547,7 @@ class _Walker:
             imported = self.index.imported(base)  # `from m import Repo`: Repo.X
             base = imported if isinstance(imported, ClassRef) else base
         if isinstance(base, InstanceRef):
-            return self.index.instance_attribute(base.info, node.attr, node)
+            return self.index.instance_attribute(base.info, node.attr, node, exact=base.exact)
         if isinstance(base, ClassRef):
             return self.index.class_attribute(base.info, node.attr)
         if isinstance(base, ModuleRef | ImportedRef):
@@ -1919,6 +1960,16 @@ def _is_sql_call(node: ast.expr) -> bool:
 _SQL_MODULES = ("sql", "psycopg", "psycopg2")
 
 
+def _same_class(a: ClassInfo, b: ClassInfo) -> bool:
+    """The same class statement, read twice (a module read again after the index let it go)."""
+    return (
+        a.name == b.name
+        and a.module.path == b.module.path
+        and a.node.lineno == b.node.lineno
+        and a.node.col_offset == b.node.col_offset
+    )
+
+
 def _set_display(node: ast.expr) -> list[ast.expr] | None:
     """The items of `{"a", "b"}`, `frozenset({…})`, `set([…])`, `frozenset(("a", "b"))`."""
     if isinstance(node, ast.Set):
@@ -1972,6 +2023,9 @@ def _short(node: ast.AST) -> str:
 
 
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+# `class Name(Base, other.Base):`: each name in its bases, as `class:Base` (see _subclasses)
+_CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -2031,7 +2085,7 @@ class ProjectIndex:
         self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
         self._low: dict[int, int] = {}
         self._unsettled: list[FunctionInfo] = []
-        self._provisional: dict[int, dict[str, tuple[str, bool]]] = {}
+        self._provisional: dict[int, dict[str, Reach]] = {}
         self._frames: list[int] = []  # the functions whose wrapper is being computed
         self._asked_again: set[int] = set()  # unsettled functions whose answer was asked again
         self.cache_size = 512
@@ -2062,7 +2116,10 @@ class ProjectIndex:
                         text = handle.read()
                 except OSError:
                     continue
-                for name in set(_DEF.findall(text)):
+                names = set(_DEF.findall(text))
+                for bases in _CLASS_BASES.findall(text):
+                    names.update("class:" + word for word in _WORD.findall(bases))
+                for name in names:
                     self._defined.setdefault(name, []).append(path)
 
     def take_consulted(self) -> Consulted:
@@ -2282,10 +2339,14 @@ class ProjectIndex:
                 return cls.attributes[name]
         return None
 
-    def instance_attribute(self, info: ClassInfo, name: str, node: ast.AST) -> Binding | None:
+    def instance_attribute(
+        self, info: ClassInfo, name: str, node: ast.AST, *, exact: bool = False
+    ) -> Binding | None:
         """`self.X`: the class attribute (through the project bases), what methods assign to
-        `self.X`, and what subclasses of the same module set X to — any of them."""
+        `self.X`, and (unless the object is `exact`ly of that class) what the project's
+        subclasses set X to — any of them."""
         order, complete = self.bases(info)
+        subclasses = [] if exact else self._subclasses(info)
         origin = info.module.origin
         values: list[Binding] = []
         for cls in order:
@@ -2293,13 +2354,13 @@ class ProjectIndex:
                 values.append(cls.attributes[name])
                 break
         passed = self._passed_to_base(order, name)
-        for cls in [*order, *self._subclasses(info)]:
+        for cls in [*order, *subclasses]:
             assigned = self._assigned(cls).get(name)
             if passed is not None and cls is passed[0]:
                 assigned = passed[1]
             if assigned is not None:
                 values.append(assigned)
-        for sub in self._subclasses(info):
+        for sub in subclasses:
             if name in sub.attributes:
                 values.append(sub.attributes[name])
         if not values:
@@ -2369,10 +2430,31 @@ class ProjectIndex:
         return inits[1], value
 
     def _subclasses(self, info: ClassInfo) -> list[ClassInfo]:
+        """The project's classes that derive from `info`: in its module, and in the project's
+        files whose class statements name it among their bases (read from disk, so that a
+        file checked alone sees the subclasses the tree holds)."""
         out: list[ClassInfo] = []
         for cls in info.module.classes:  # those of the module's body: function bodies run later
             if cls.top and cls is not info and info in self.bases(cls)[0][1:]:
                 out.append(cls)
+        home = info.module.path
+        if home is None or not self.files:
+            return out
+        key = "class:" + info.name
+        self.prepare()
+        assert self._defined is not None
+        self._consulted_names.add(key)
+        for path in self._defined.get(key, ()):
+            if path == home:
+                continue
+            module = self.module(path)
+            if module is None:
+                continue
+            for cls in module.classes:
+                if cls.top and any(
+                    base is info or _same_class(base, info) for base in self.bases(cls)[0][1:]
+                ):
+                    out.append(cls)
         return out
 
     def _assigned(self, info: ClassInfo) -> dict[str, Value]:
@@ -2548,7 +2630,7 @@ class ProjectIndex:
 
         return resolve
 
-    def wrapper(self, info: FunctionInfo) -> dict[str, tuple[str, bool]]:
+    def wrapper(self, info: FunctionInfo) -> dict[str, Reach]:
         """The parameters a function passes unchanged into a sink (directly, or through other
         project functions), with what they reach and whether that is certainly SQL.
 
@@ -2610,33 +2692,44 @@ class ProjectIndex:
             self._asked_again.discard(key)
         del self._unsettled[start:]
 
-    def _wrapper_of(self, info: FunctionInfo) -> dict[str, tuple[str, bool]]:
+    def _wrapper_of(self, info: FunctionInfo) -> dict[str, Reach]:
         """One function's answer, given what its callees' answers are now."""
         self.finished(info.module)
         self._frames.append(id(info))
         try:
-            found: dict[str, tuple[str, bool]] = {}
+            found: dict[str, Reach] = {}
+
+            def reaches(parameter: str, through: str, certain: bool, template: Value) -> None:
+                known = found.get(parameter)
+                if known is None:
+                    found[parameter] = (through, certain, template)
+                elif not set(template) <= set(known[2]):  # sent in several ways: each is one
+                    merged = union((known[2], template), info.node, info.module.origin)
+                    found[parameter] = (known[0], known[1], merged)
+
             # the functions its body defines send what they read of its parameters too (a
             # callback handed to a retry helper or a circuit breaker)
             inner = [info]
             for function in inner:
                 inner.extend(function.nested)
             for sink in (s for function in inner for s in function.sinks):
-                for parameter in passed_parameters(sink.value, info):
-                    found.setdefault(parameter, (sink.method, sink.certain))
+                for parameter, template in passed_parameters(sink.value, info).items():
+                    reaches(parameter, sink.method, sink.certain, template)
             for call in (c for function in inner for c in function.calls):
-                for callee, _, argument, (through, certain) in self.wrapped_arguments(call):
-                    for own in passed_parameters(argument[1], info):
-                        found.setdefault(own, (f"{callee.name}() -> {through}", certain))
+                for callee, _, argument, (through, certain, _) in self.wrapped_arguments(call):
+                    for own, template in passed_parameters(argument[1], info).items():
+                        reaches(own, f"{callee.name}() -> {through}", certain, template)
             return found
         finally:
             self._frames.pop()
 
     def wrapped_arguments(
         self, call: Call
-    ) -> Iterator[tuple[FunctionInfo, str, tuple[ast.expr, Value], tuple[str, bool]]]:
+    ) -> Iterator[tuple[FunctionInfo, str, tuple[ast.expr, Value], Reach]]:
         """(callee, its parameter, the argument given for it, what it reaches) for each
-        parameter of a wrapper that this call fills."""
+        parameter of a wrapper that this call fills. The argument's value is the SQL the
+        callee sends with it: its template with the argument in the parameter's place, and
+        the callee's other parameters there filled by what this call gives them."""
         for callee in call.targets():
             wrapped = self.wrapper(callee)
             if self._frames and id(callee) in self._low:  # still unsettled: one recursion
@@ -2654,15 +2747,28 @@ class ProjectIndex:
                     a.arg for a in (*callee.node.args.posonlyargs, *callee.node.args.args)
                 ]
             for parameter, reach in wrapped.items():
-                argument: tuple[ast.expr, Value] | None = call.keywords.get(parameter)
-                if argument is None and parameter in positional:
-                    index = positional.index(parameter)
-                    if index < len(call.positional):
-                        if any(a is None for a in call.positional[: index + 1]):
-                            continue  # a starred argument before it: its position is unknown
-                        argument = call.positional[index]
-                if argument is not None:
+                argument = _argument_for(call, callee, positional, parameter)
+                if argument is None:
+                    continue
+                template = reach[2]
+                if len(template) == 1 and len(template[0]) == 1:  # sent unchanged
                     yield callee, parameter, argument, reach
+                    continue
+                filled = {parameter: argument[1]}
+                for alternative in template:
+                    for part in alternative:
+                        if (
+                            type(part) is Hole
+                            and part.owner is callee
+                            and part.param is not None
+                            and part.param not in filled
+                        ):
+                            other = _argument_for(call, callee, positional, part.param)
+                            given = other[1] if other is not None else _default(callee, part)
+                            if given is not None:
+                                filled[part.param] = given
+                value = _substituted(template, callee, filled, argument[0])
+                yield callee, parameter, (argument[0], value), reach
 
 
 def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
@@ -3009,15 +3115,86 @@ def _sql_like(value: Value) -> bool:
     return any(starts_like_sql(skeleton(alternative)) for alternative in value)
 
 
-def passed_parameters(value: Value, owner: FunctionInfo) -> list[str]:
-    """Parameters of `owner` that a value holds unchanged in one of its alternatives."""
-    out = []
+def passed_parameters(value: Value, owner: FunctionInfo) -> dict[str, Value]:
+    """Parameters of `owner` whose text a value sends as SQL, each with the alternatives that
+    send it (its template): held unchanged, or completed — the alternative starts with it,
+    or with constant text ending in `(` before it (`f"{query} LIMIT 50"`, `f"SELECT
+    count(*) FROM ({query}) AS q"`), and holds it once. A parameter inside the text (`FROM
+    {table}`) is not one: the function builds its SQL from it."""
+    out: dict[str, list[Alternative]] = {}
     for alternative in value:
-        if len(alternative) == 1:
-            part = alternative[0]
-            if type(part) is Hole and part.param is not None and part.owner is owner:
-                out.append(part.param)
-    return out
+        for index, part in enumerate(alternative):
+            if type(part) is not Hole:
+                continue
+            if part.param is None or part.owner is not owner:
+                break
+            before = "".join(p.text for p in alternative[:index] if type(p) is Lit).strip()
+            if before and not before.endswith("("):
+                break
+            if any(
+                type(p) is Hole and p.param == part.param and p.owner is owner
+                for p in alternative[index + 1 :]
+            ):
+                break
+            out.setdefault(part.param, []).append(alternative)
+            break
+    return {name: tuple(alternatives) for name, alternatives in out.items()}
+
+
+def _argument_for(
+    call: Call, callee: FunctionInfo, positional: list[str], parameter: str
+) -> tuple[ast.expr, Value] | None:
+    """The argument a call gives for one of the callee's parameters, if it surely gives one."""
+    argument = call.keywords.get(parameter)
+    if argument is None and parameter in positional:
+        index = positional.index(parameter)
+        if index < len(call.positional):
+            if any(a is None for a in call.positional[: index + 1]):
+                return None  # a starred argument before it: its position is unknown
+            argument = call.positional[index]
+    return argument
+
+
+def _default(callee: FunctionInfo, part: Hole) -> Value | None:
+    """A parameter's constant default (a string, or an int as it is formatted)."""
+    arguments = callee.node.args
+    defaults: dict[str, ast.expr] = {}
+    positional = [*arguments.posonlyargs, *arguments.args]
+    for argument, given in zip(positional[::-1], arguments.defaults[::-1], strict=False):
+        defaults[argument.arg] = given
+    for argument, maybe in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+        if maybe is not None:
+            defaults[argument.arg] = maybe
+    default = defaults.get(part.param or "")
+    if not isinstance(default, ast.Constant) or isinstance(default.value, bool):
+        return None
+    origin = callee.module.origin
+    if isinstance(default.value, str):
+        return ((Lit(default.value, origin, default),),)
+    if type(default.value) is int:
+        return ((Lit(str(default.value), origin, None, 0, default),),)
+    return None
+
+
+def _substituted(
+    template: Value, owner: FunctionInfo, filled: dict[str, Value], node: ast.AST
+) -> Value:
+    """The template with each parameter of `owner` named in `filled` replaced by its value."""
+    out: list[Value] = []
+    for alternative in template:
+        pieces: list[Value] = []
+        start = 0
+        for index, part in enumerate(alternative):
+            if type(part) is Hole and part.owner is owner and part.param in filled:
+                pieces.append((alternative[start:index],))
+                pieces.append(filled[part.param])
+                start = index + 1
+        pieces.append((alternative[start:],))
+        if len(pieces) == 3 and not pieces[0][0] and not pieces[2][0]:
+            out.append(pieces[1])  # sent unchanged: the argument's own value
+        else:
+            out.append(concat(pieces, node, owner.module.origin))
+    return out[0] if len(out) == 1 else union(out, node, owner.module.origin)
 
 
 def _dotted(node: ast.expr) -> str:

@@ -272,6 +272,7 @@ class _ModuleCheck:
                 for callee, _, (argument, value), (
                     through,
                     certain,
+                    _,
                 ) in self.index.wrapped_arguments(call):
                     method = f"{callee.name}() (it passes it to {through})"
                     certain = certain and not call.guessed
@@ -288,7 +289,13 @@ class _ModuleCheck:
                 if type(part) is Lit and part.node is not None and self.local(part.origin):
                     self.consumed.add(_place(part.node))
         unknown: list[Hole] = []  # values wholly computed at run time: said once per call
+        completed = self.completed(sink)
         for alternative in sink.value:
+            if completed and any(
+                type(p) is Hole and p.param in completed and p.owner is sink.owner
+                for p in alternative
+            ):
+                continue  # a wrapper's SQL completed (`f"{query} LIMIT 50"`): checked at its calls
             if not any(type(p) is Lit and p.text.strip() for p in alternative):
                 for part in alternative:
                     if type(part) is not Hole:
@@ -339,6 +346,18 @@ class _ModuleCheck:
             end_column, statement=" ".join(skeleton.split()),
         )  # fmt: skip
         self.add(found, (line - 1, line, sink.call.lineno - 1, sink.call.lineno))
+
+    def completed(self, sink: Sink) -> frozenset[str]:
+        """The parameters of the function that sends it whose SQL it completes: the callers'
+        SQL is checked with what it adds."""
+        owner = sink.owner
+        if not isinstance(owner, FunctionInfo):
+            return frozenset()
+        return frozenset(
+            name
+            for name, (_, _, template) in self.index.wrapper(owner).items()
+            if not (len(template) == 1 and len(template[0]) == 1)
+        )
 
     def own_parameter(self, sink: Sink, part: Hole, *, whole: bool) -> bool:
         """A parameter of the function that sends it: passed unchanged (a wrapper), or inside
