@@ -613,3 +613,84 @@ def test_a_subclass_added_in_another_module_invalidates_the_cached_base(
     )
     code = main(["check", "--format", "json", "app/base.py"])
     assert code == 1, capsys.readouterr()
+
+
+# ------------------------------------------------------------ 9. configuration that cannot mean anything
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ('tenant_expressions = ["current_setting(app.ws"]', "tenant_expressions"),
+        ('tenant_expressions = ["1 +"]', "tenant_expressions"),
+        ('tenant_expressions = [""]', "tenant_expressions"),
+        ('tenant_root = "workspaces.("', "tenant_root"),
+        ('tenant_root = "workspaces id"', "tenant_root"),
+        ('tenant_tables = ["notes;"]', "tenant_tables"),
+        ('global_tables = ["plans, orgs"]', "global_tables"),
+        ('tenant_column = "workspace id"', "tenant_column"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "explain"])
+def test_a_setting_that_is_no_sql_name_or_expression_exits_2_naming_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    line: str,
+    named: str,
+    command: str,
+) -> None:
+    """It was an internal error ("please report this") for an expression, and passed in
+    silence for a name (a tenant root that names nothing pins nothing)."""
+    (tmp_path / "tenantguard.toml").write_text(
+        f'tenant_column = "workspace_id"\n{line}\n'.replace(
+            'tenant_column = "workspace_id"\ntenant_column', "tenant_column"
+        )
+        + ('tenant_tables = ["notes"]\n' if "tenant_tables" not in line else "")
+    )
+    (tmp_path / "q.sql").write_text("SELECT id FROM notes WHERE workspace_id = $1;\n")
+    monkeypatch.chdir(tmp_path)
+    argv = ["check", "q.sql"] if command == "check" else ["explain", "SELECT 1"]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "configuration error" in err and named in err and "internal error" not in err, err
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'tenant_root = "workspaces"',
+        'tenant_root = "workspaces.code"',
+        "tenant_root = 'crm.\"Workspaces\".id'",
+        "tenant_tables = ['\"Notes\"', 'billing.invoices', 'notes_2024', 'ñotas']",
+        'tenant_expressions = ["current_setting(\'app.ws\')::uuid", "app_ws()"]',
+    ],
+)
+def test_names_and_expressions_postgresql_reads_are_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], line: str
+) -> None:
+    (tmp_path / "tenantguard.toml").write_text(
+        f'tenant_column = "workspace_id"\n{line}\n'
+        + ('tenant_tables = ["notes"]\n' if "tenant_tables" not in line else "")
+    )
+    (tmp_path / "q.sql").write_text("SELECT 1;\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--no-cache", "q.sql"]) == 0, capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--tenant-column", "workspace id"], ["--tenant-tables", "notes;drop"]],
+)
+def test_a_flag_that_is_no_sql_name_exits_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+) -> None:
+    (tmp_path / "q.sql").write_text("SELECT 1;\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--isolated", "--tenant-tables", "notes", *flags, "q.sql"])
+    err = capsys.readouterr().err
+    assert code == 2 and "configuration error" in err, err
