@@ -694,3 +694,82 @@ def test_a_flag_that_is_no_sql_name_exits_2(
     code = main(["check", "--isolated", "--tenant-tables", "notes", *flags, "q.sql"])
     err = capsys.readouterr().err
     assert code == 2 and "configuration error" in err, err
+
+
+# ------------------------------------------------------------ 10. prose that sqlglot reads as DML
+
+BOT = Policy("guild_id", ["tags", "levels"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Update levels from the dashboard",  # sqlglot: UPDATE levels SET  FROM the AS dashboard
+        "Delete tags from the list",  # sqlglot: MySQL's DELETE t FROM …
+        "delete levels",
+        "update levels",
+    ],
+)
+def test_prose_postgresql_would_not_parse_is_not_sql(text: str) -> None:
+    source = f'async def tag(ctx):\n    await ctx.send("{text}")\n    x = f"{text} {{ctx}}"\n'
+    out, count, _ = check_python_text(source, Analyzer(BOT))
+    assert [f.code for f in out] == [] and count == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("UPDATE levels SET xp = 0", 28),
+        ("update levels set xp = 0 where user_id = $1", 28),
+        ("DELETE FROM levels WHERE user_id = $1", 33),
+        ("delete from tags", 33),
+    ],
+)
+def test_sql_standing_alone_is_still_checked(text: str, column: int) -> None:
+    source = f'async def tag(ctx):\n    await ctx.send("{text}")\n'
+    out, _, _ = check_python_text(source, Analyzer(BOT))
+    assert [(f.line, f.column, f.code) for f in out] == [(2, column, "TG001")]
+
+
+# ------------------------------------------------------------ 11. queries keyed by an Enum
+
+KEYED = """\
+import enum
+
+
+class Kind(enum.Enum):
+    TAGS = "tags"
+    LEVELS = "levels"
+
+
+QUERIES = {{
+    Kind.TAGS: "SELECT count(*) FROM tags WHERE guild_id = $1",
+    Kind.LEVELS: {levels},
+}}
+
+
+async def count(pool, kind: Kind, guild: int):
+    return await pool.fetchval({pick}, guild)
+"""
+
+
+@pytest.mark.parametrize("pick", ["QUERIES[kind]", "QUERIES[Kind.LEVELS]", "QUERIES.get(kind)"])
+@pytest.mark.parametrize(
+    ("levels", "expected"),
+    [
+        ('"SELECT count(*) FROM levels WHERE guild_id = $1"', []),
+        ('"SELECT count(*) FROM levels"', [(11, 40, "TG001")]),  # the twin: found at its text
+        ("load_levels_sql()", ["TG009"]),
+    ],
+    ids=["pinned", "unpinned", "run time"],
+)
+def test_a_dict_keyed_by_enum_members_gives_each_of_its_values(
+    pick: str, levels: str, expected: list[object]
+) -> None:
+    source = KEYED.format(levels=levels, pick=pick)
+    out, _, _ = check_python_text(source, Analyzer(BOT))
+    got = [(f.line, f.column, f.code) for f in out]
+    if expected == ["TG009"]:
+        assert [c for _, _, c in got] == ["TG009"], got
+    else:
+        assert got == expected

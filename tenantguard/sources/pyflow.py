@@ -1359,7 +1359,16 @@ class _Walker:
         if members is not None:  # `{"a", "b"}`, `frozenset({…})`: read by `in` and `for`
             return Items(tuple(self.evaluate(e) for e in members), None, ordered=False)
         if isinstance(inner, ast.Dict) and inner.keys:
-            keys = [k.value if isinstance(k, ast.Constant) else None for k in inner.keys]
+            # constant strings; a name or a member (`{Kind.TAGS: "…"}`) is kept apart from
+            # them (`\0Kind.TAGS`): a key chosen at run time reads each value
+            keys = [
+                k.value
+                if isinstance(k, ast.Constant)
+                else "\0" + _dotted(k)
+                if isinstance(k, ast.Name | ast.Attribute) and _dotted(k)
+                else None
+                for k in inner.keys
+            ]
             if all(isinstance(k, str) for k in keys):
                 values = tuple(self.evaluate(v) for v in inner.values)
                 return Items(values, tuple(keys))  # type: ignore[arg-type]
@@ -1510,6 +1519,8 @@ class _Walker:
             index = key.value
             if items.keys is not None and index in items.keys:
                 return items.values[len(items.keys) - 1 - items.keys[::-1].index(index)]
+            if items.keys is not None and any(k.startswith("\0") for k in items.keys):
+                return union(items.values, key, self.origin)  # a name's key may equal it
             if items.keys is None and type(index) is int:
                 count = len(items.values)
                 return items.values[index] if -count <= index < count else None
@@ -1667,6 +1678,8 @@ class _Walker:
                 return None
             items = Items(tuple(self.evaluate(e) for e in displayed), None)
         if items.keys is not None:
+            if any(k.startswith("\0") for k in items.keys):
+                return None  # keys that are names: their values are not read here
             members: list[Value] = [
                 ((Lit(key, self.origin, None, 0, container),),) for key in items.keys
             ]

@@ -520,6 +520,8 @@ class _ModuleCheck:
         skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
         if not starts_like_sql(skeleton, query_only=True) or not self._names_tenant_table(skeleton):
             return
+        if _PROSE.match(skeleton):
+            return  # "Update levels from the dashboard": sqlglot reads it, PostgreSQL would not
         if not self._reads_as_sql(alternative):
             return
         self.checked += 1
@@ -547,6 +549,15 @@ class _ModuleCheck:
             if tree is not None and not isinstance(tree, exp.Command):
                 return True
         return False
+
+
+# what sqlglot accepts and PostgreSQL does not, as prose often reads: an UPDATE with no SET
+# (`UPDATE levels SET  FROM the AS dashboard`), a DELETE with no FROM (MySQL's `DELETE t FROM
+# …`); a loose string so written is a sentence, not SQL (at a call, SQL is read as it is sent)
+_PROSE = re.compile(
+    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(?:update\b(?![\s\S]*\bset\b)|delete\s+(?!from\b))",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _place(node: ast.AST) -> tuple[int, int, int | None, int | None]:
