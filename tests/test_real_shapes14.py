@@ -439,19 +439,27 @@ async def everyone(conn):
 )
 def test_the_sql_a_wrapper_completes_is_checked_at_each_call(template: str) -> None:
     """A helper that adds a clause to the SQL it is given, or reads it as a subquery, is a
-    wrapper: the unpinned caller is found (at its literal), nothing is TG009 in the helper."""
-    assert notes_found(PAGE_HELPER.format(template=template)) == [(11, 51, "TG001")]
+    wrapper: the unpinned caller is found (at its literal), nothing is TG009 in the helper
+    (but where the query is read by more than a tail: the CTE's main query)."""
+    expected = [(11, 51, "TG001")]
+    if "WITH" in template:
+        expected[:0] = [(2, 46, "TG009"), (2, 80, "TG009")]  # the query, the int after it
+    assert notes_found(PAGE_HELPER.format(template=template)) == expected
 
 
 @pytest.mark.parametrize(
     ("template", "expected"),
     [
-        ('f"{query} OR true"', [(7, 51, "TG001"), (11, 51, "TG001")]),
-        ('f"{query} OR workspace_id IS NOT NULL"', [(7, 51, "TG001"), (11, 51, "TG001")]),
+        ('f"{query} OR true"', [(2, 32, "TG009"), (7, 51, "TG001"), (11, 51, "TG001")]),
+        (
+            'f"{query} OR workspace_id IS NOT NULL"',
+            [(2, 32, "TG009"), (7, 51, "TG001"), (11, 51, "TG001")],
+        ),
         # the helper's own unpinned branch, once for each call that sends it
         (
             'f"SELECT * FROM ({query}) AS q UNION ALL SELECT id FROM notes"',
-            [(2, 85, "TG001"), (2, 85, "TG001"), (11, 51, "TG001")],
+            # the helper's own check, and each call's
+            [(2, 47, "TG009"), *[(2, 85, "TG001")] * 3, (11, 51, "TG001")],
         ),
     ],
     ids=["or true", "or any workspace", "union"],
@@ -460,7 +468,8 @@ def test_what_a_wrapper_adds_is_checked_with_the_callers_sql(
     template: str, expected: list[tuple[int, int, str]]
 ) -> None:
     """The attacker's twin: the pinned caller's SQL is no longer pinned once the helper adds
-    to it; found where the unpinned table is written (the caller's literal, or the helper's)."""
+    to it; found where the unpinned table is written (the caller's literal, or the helper's).
+    What the helper adds changes what the SQL reads: its parameter stays TG009 there too."""
     assert notes_found(PAGE_HELPER.format(template=template)) == expected
 
 
@@ -773,3 +782,24 @@ def test_a_dict_keyed_by_enum_members_gives_each_of_its_values(
         assert [c for _, _, c in got] == ["TG009"], got
     else:
         assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # a value list, not a subquery: the function's own SQL, checked where it is written
+        ('f"SELECT * FROM notes WHERE id IN ({ids})"', [(2, 45, "TG001"), (2, 65, "TG009")]),
+        # a tail that changes what the statement reads: TG009 in the helper, whoever calls it
+        ('f"{ids} OR true"', [(2, 32, "TG009")]),
+        ('f"{ids} FROM notes"', [(2, 32, "TG009"), (2, 42, "TG001")]),
+        # a tail that does not: the callers' SQL is checked, nothing is said here
+        ('f"{ids} LIMIT 10"', []),
+        ('f"{ids} ORDER BY id FOR UPDATE"', []),
+        ('f"SELECT count(*) FROM ({ids}) AS q"', []),
+    ],
+)
+def test_a_helper_nobody_calls_keeps_what_it_said(
+    body: str, expected: list[tuple[int, int, str]]
+) -> None:
+    source = f"async def by_ids(conn, ids):\n    return await conn.fetch({body})\n"
+    assert notes_found(source) == expected

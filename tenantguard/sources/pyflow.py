@@ -56,6 +56,7 @@ __all__ = [
     "ProjectIndex",
     "Sink",
     "analyze_module",
+    "completes_only",
     "find_module",
 ]
 
@@ -3141,8 +3142,8 @@ def passed_parameters(value: Value, owner: FunctionInfo) -> dict[str, Value]:
                 continue
             if part.param is None or part.owner is not owner:
                 break
-            before = "".join(p.text for p in alternative[:index] if type(p) is Lit).strip()
-            if before and not before.endswith("("):
+            before = "".join(p.text for p in alternative[:index] if type(p) is Lit)
+            if before.strip() and not _SUBQUERY_OPEN.search(before):
                 break
             if any(
                 type(p) is Hole and p.param == part.param and p.owner is owner
@@ -3152,6 +3153,32 @@ def passed_parameters(value: Value, owner: FunctionInfo) -> dict[str, Value]:
             out.setdefault(part.param, []).append(alternative)
             break
     return {name: tuple(alternatives) for name, alternatives in out.items()}
+
+
+# where a complete query stands inside another: `FROM (`, `JOIN (`, `LATERAL (`, `EXISTS (`, a
+# CTE's `AS (` (not `IN (`: a list of values)
+_SUBQUERY_OPEN = re.compile(r"\b(?:FROM|JOIN|LATERAL|EXISTS|AS)\s*\(\s*$", re.IGNORECASE)
+# what may follow a complete statement without changing the rows it reads
+# (after a subquery's `)` and its alias)
+_STATEMENT_TAIL = re.compile(
+    r"(?:\s*\)\s*(?:AS\s+)?(?!LIMIT\b|OFFSET\b|ORDER\b|FETCH\b|FOR\b|UNION\b|JOIN\b)\w*)?"
+    r"\s*(?:;\s*$|$|(?:LIMIT|OFFSET|ORDER\s+BY|FETCH\s+(?:FIRST|NEXT)|FOR\s+(?:UPDATE|SHARE|NO\s+KEY"
+    r"\s+UPDATE|KEY\s+SHARE))\b(?![\s\S]*\b(?:UNION|INTERSECT|EXCEPT|OR|JOIN|FROM|WHERE)\b))",
+    re.IGNORECASE,
+)
+
+
+def completes_only(alternative: Alternative, parameter: str, owner: object) -> bool:
+    """Whether a wrapper's SQL keeps what its parameter reads: the parameter stands alone, or
+    first with only a statement's tail after it (`LIMIT …`, `ORDER BY …`, `FOR UPDATE`), or
+    inside a subquery (`FROM ({query}) AS q`). Then the wrapper itself has nothing to say:
+    its callers' SQL is checked with what it adds. Otherwise (`{query} OR true`) the
+    parameter stays TG009 in the wrapper too."""
+    for index, part in enumerate(alternative):
+        if type(part) is Hole and part.param == parameter and part.owner is owner:
+            after = "".join(p.text if type(p) is Lit else " 0 " for p in alternative[index + 1 :])
+            return _STATEMENT_TAIL.match(after) is not None
+    return False
 
 
 def _argument_for(

@@ -45,6 +45,7 @@ from tenantguard.sources.pyflow import (
     ProjectIndex,
     Sink,
     analyze_module,
+    completes_only,
 )
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, starts_like_sql
 
@@ -292,7 +293,10 @@ class _ModuleCheck:
         completed = self.completed(sink)
         for alternative in sink.value:
             if completed and any(
-                type(p) is Hole and p.param in completed and p.owner is sink.owner
+                type(p) is Hole
+                and p.param in completed
+                and p.owner is sink.owner
+                and completes_only(alternative, p.param, sink.owner)
                 for p in alternative
             ):
                 continue  # a wrapper's SQL completed (`f"{query} LIMIT 50"`): checked at its calls
