@@ -803,3 +803,29 @@ def test_a_helper_nobody_calls_keeps_what_it_said(
 ) -> None:
     source = f"async def by_ids(conn, ids):\n    return await conn.fetch({body})\n"
     assert notes_found(source) == expected
+
+
+# ------------------------------------------------------------ 12. whole tables copied by name
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        # exports: every tenant's rows
+        ('await conn.copy_from_table("invoices", output=fh, format="csv")', ["TG005"]),
+        ('await conn.copy_from_table(table_name="invoices", output=fh)', ["TG005"]),
+        ('cur.copy_to(fh, "invoices")', ["TG005"]),
+        ('cur.copy_to(fh, table="invoices", columns=("org_id", "id"))', ["TG005"]),
+        # imports: as asyncpg's copy_to_table, the tenant column must be given
+        ('cur.copy_from(fh, "invoices", columns=("number", "total_cents"))', ["TG002"]),
+        ('cur.copy_from(fh, "invoices")', ["TG002"]),
+        ('cur.copy_from(fh, "invoices", columns=("org_id", "number"))', []),
+        # the twins: a table of no tenant, a file copied by shutil
+        ('await conn.copy_from_table("plans", output=fh)', []),
+        ('cur.copy_to(fh, "plans")', []),
+        ('shutil.copy_to(fh, "invoices.csv")', []),
+    ],
+)
+def test_a_table_copied_by_its_name(call: str, expected: list[str]) -> None:
+    source = f"import shutil\n\nasync def export(conn, cur, fh):\n    {call}\n"
+    assert [(line, code) for line, _, code in found(source)] == [(4, c) for c in expected]

@@ -68,6 +68,12 @@ SQL_METHODS = frozenset(
         "exec_driver_sql", "copy_expert",
     }
 )  # fmt: skip
+# calls that copy a table named by a string: asyncpg's `copy_to_table`,
+# `copy_records_to_table` (in) and `copy_from_table` (out), psycopg2's `copy_from` (in) and
+# `copy_to` (out)
+_TABLE_COPIES = frozenset(
+    {"copy_to_table", "copy_records_to_table", "copy_from_table", "copy_from", "copy_to"}
+)
 # psycopg 3's `cursor.copy("COPY … FROM STDIN")`: SQL on a cursor only (`copy.copy(x)`,
 # `d.copy()` are no SQL)
 _CURSOR_METHODS = frozenset({"copy"})
@@ -1073,7 +1079,7 @@ class _Walker:
             ):
                 self._messages(node)
                 return
-            if name in ("copy_to_table", "copy_records_to_table"):
+            if name in _TABLE_COPIES:
                 self.module.copies.append(node)
                 return
             if name in SQL_METHODS:

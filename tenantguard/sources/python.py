@@ -591,24 +591,47 @@ def _offset_in(text: str, line: int, column: int) -> int:
 
 def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) -> Iterator[Finding]:
     """`copy_to_table(table, columns=[…])`: a tenant table needs the tenant column listed.
+    `copy_from_table(table, …)` (asyncpg) and `copy_to(file, table)` (psycopg2) write out
+    every tenant's rows, as `COPY table TO` does.
 
     asyncpg quotes the table and column names it is given: they are matched exactly.
     """
-    from tenantguard.engine.rules import tg002_insert_without_tenant
+    from tenantguard.engine.rules import tg002_insert_without_tenant, tg005_whole_table_operation
 
     info = tg002_insert_without_tenant.RULE
     policy = analyzer.policy
     for call in calls:
         method = call.func.attr if isinstance(call.func, ast.Attribute) else "copy"
+        psycopg2 = method in ("copy_from", "copy_to")  # (file, table, …)
+        keyword = "table" if psycopg2 else "table_name"
+        position = 1 if psycopg2 else 0
         table = (
-            call.args[0]
-            if call.args
-            else next((k.value for k in call.keywords if k.arg == "table_name"), None)
+            call.args[position]
+            if len(call.args) > position
+            and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1])
+            else next((k.value for k in call.keywords if k.arg == keyword), None)
         )
         if not (isinstance(table, ast.Constant) and isinstance(table.value, str)):
             continue
         name = table.value.split(".")[-1]
         if not policy.is_tenant_table(name):
+            continue
+        if method in ("copy_from_table", "copy_to"):
+            whole = tg005_whole_table_operation.RULE
+            line, column = origin.node_position(call)
+            end_line, end_column = origin.node_end(call)
+            yield Finding(
+                whole.code,
+                whole.name,
+                whole.severity,
+                f"{method}() of tenant table {name} moves every tenant's rows",
+                f'copy a query pinned to one tenant instead: copy_from_query("SELECT … FROM '
+                f'{name} WHERE {policy.tenant_column} = $1", tenant, …) or COPY (SELECT …) TO',
+                line,
+                column,
+                end_line,
+                end_column,
+            )
             continue
         columns = next((k.value for k in call.keywords if k.arg == "columns"), None)
         names: list[str] | None = None
