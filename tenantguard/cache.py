@@ -59,6 +59,9 @@ _VERDICTS_BATCH = 2_000  # new verdicts held in memory before they are written
 _VERDICTS_WAIT = 2.0  # seconds a run waits for another's write to the store
 # any `def NAME` (wider than the index's scan: a one-line `class A: def f` counts too)
 _ANY_DEF = re.compile(rb"\bdef\s+(\w+)")
+# the names in the bases of a class statement, as the index keys them (`class:Base`)
+_ANY_CLASS = re.compile(rb"\bclass\s+\w+\s*\(([^)]*)\)")
+_ANY_WORD = re.compile(rb"\w+")
 _KEEP_DAYS = 30  # entries (and key files) unused this long are dropped
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -328,7 +331,12 @@ class CheckCache:
                         data = handle.read()
                 except OSError:
                     continue
-                for name in sorted({m.decode("ascii", "replace") for m in _ANY_DEF.findall(data)}):
+                names = {m.decode("ascii", "replace") for m in _ANY_DEF.findall(data)}
+                for bases in _ANY_CLASS.findall(data):
+                    names.update(
+                        "class:" + w.decode("ascii", "replace") for w in _ANY_WORD.findall(bases)
+                    )
+                for name in sorted(names):
                     self._definitions.setdefault(name, []).append(path)
         return self._definitions
 

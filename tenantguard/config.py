@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,7 +86,9 @@ class Settings:
         return RuleSelection(chosen, dropped, dict(self.per_file_ignores))
 
     def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+        given = {k: v for k, v in changes.items() if v is not None}
+        _check_names(given, "--" + "/--".join(k.replace("_", "-") for k in given if k in _NAMES))
+        return replace(self, **given)  # type: ignore[arg-type]
 
 
 _KEYS = {f.name for f in fields(Settings)} - {"root", "config_file", "configured", "isolated"}
@@ -106,6 +109,45 @@ _BOOL_KEYS = {
     "respect_gitignore",
 }
 _SELECTOR_KEYS = {"select", "extend_select", "ignore"}
+# keys that name SQL objects: a column, tables (schema-qualified or not), the tenant registry
+# (`accounts`, `accounts.code`, `crm."Accounts".id`)
+_NAMES = {"tenant_column": 1, "tenant_tables": 2, "global_tables": 2, "tenant_root": 3}
+_IDENTIFIER = r'(?:"(?:[^"]|"")+"|[^\W\d][\w$]*)'
+_SQL_NAMES = {
+    parts: re.compile(rf"\s*{_IDENTIFIER}(?:\s*\.\s*{_IDENTIFIER}){{0,{parts - 1}}}\s*")
+    for parts in (1, 2, 3)
+}
+
+
+def _check_names(values: Mapping[str, object], source: str) -> None:
+    """Names that PostgreSQL could not read as names match nothing: a configuration error, not
+    a tenant table (or root) that silently pins nothing."""
+    for key, parts in _NAMES.items():
+        value = values.get(key)
+        if value is None:
+            continue
+        names: tuple[object, ...] = (value,) if isinstance(value, str) else tuple(value)  # type: ignore[arg-type]
+        for name in names:
+            if not isinstance(name, str) or not _SQL_NAMES[parts].fullmatch(name):
+                what = "a column name" if parts == 1 else "a table name (or schema.table)"
+                if key == "tenant_root":
+                    what = "a table name, or table.column"
+                raise ConfigError(
+                    f"{source}: {key}: {name!r} is not {what} as PostgreSQL reads it "
+                    "(quote a name with other characters: '\"Odd name\"')"
+                )
+
+
+def _check_expressions(expressions: Sequence[str], source: str) -> None:
+    from tenantguard.engine.policy import parse_tenant_expression  # sqlglot: only when given
+
+    for text in expressions:
+        try:
+            parse_tenant_expression(text)
+        except ValueError as error:
+            raise ConfigError(f"{source}: tenant_expressions: {error}") from error
+
+
 _CHOICES = {"unresolved_severity": ("warning", "error")}
 
 
@@ -177,6 +219,9 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
             if name in _CHOICES and value not in _CHOICES[name]:
                 raise ConfigError(f"{source}: {key} must be one of {', '.join(_CHOICES[name])}")
             values[name] = value
+    _check_names(values, source)
+    if "tenant_expressions" in values:
+        _check_expressions(values["tenant_expressions"], source)  # type: ignore[arg-type]
     return values
 
 

@@ -169,7 +169,14 @@ def strip_casts(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def parse_tenant_expression(text: str) -> exp.Expression:
+    """A configured tenant expression's tree (casts stripped); ValueError when it is none."""
+    return _parse_expression(text)
+
+
 def _parse_expression(text: str) -> exp.Expression:
+    if not text.strip():
+        raise ValueError("a tenant expression is empty")
     try:
         parsed = sqlglot.parse_one(text, read="postgres")
     except sqlglot.errors.SqlglotError as error:

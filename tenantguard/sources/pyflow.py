@@ -28,6 +28,7 @@ from pathlib import Path
 
 from tenantguard.sources.pyvalues import (
     MAX_ALTERNATIVES,
+    Alternative,
     Hole,
     Lit,
     Origin,
@@ -55,6 +56,7 @@ __all__ = [
     "ProjectIndex",
     "Sink",
     "analyze_module",
+    "completes_only",
     "find_module",
 ]
 
@@ -63,9 +65,19 @@ SQL_METHODS = frozenset(
     {
         "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare",
         "cursor", "copy_from_query", "fetch_all", "fetch_one", "fetch_val", "execute_many",
-        "exec_driver_sql",
+        "exec_driver_sql", "copy_expert",
     }
 )  # fmt: skip
+# calls that copy a table named by a string: asyncpg's `copy_to_table`,
+# `copy_records_to_table` (in) and `copy_from_table` (out), psycopg2's `copy_from` (in) and
+# `copy_to` (out)
+_TABLE_COPIES = frozenset(
+    {"copy_to_table", "copy_records_to_table", "copy_from_table", "copy_from", "copy_to"}
+)
+# psycopg 3's `cursor.copy("COPY … FROM STDIN")`: SQL on a cursor only (`copy.copy(x)`,
+# `d.copy()` are no SQL)
+_CURSOR_METHODS = frozenset({"copy"})
+_CURSOR_RECEIVER = re.compile(r"cur")
 # names only database drivers use: an argument there is SQL whatever the receiver is called
 CERTAIN_METHODS = frozenset(
     {
@@ -76,6 +88,7 @@ CERTAIN_METHODS = frozenset(
         "copy_from_query",
         "fetch_val",
         "exec_driver_sql",
+        "copy_expert",
     }
 )
 _DB_RECEIVER = re.compile(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur")
@@ -87,13 +100,18 @@ _LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
 )
 _MESSAGE_FUNCTIONS = frozenset({"print", "warn", "echo", "secho"})
+# DB-API drivers whose `cursor(name)` takes a cursor's name, not SQL
+_DBAPI_DRIVERS = frozenset(
+    {"psycopg", "psycopg2", "psycopg2cffi", "pg8000", "aiopg", "psycopg_pool"}
+)
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit)$")
 _STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
 _TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
 # calls that change a list or a dict in place: its items are then not what it was built with
 _MUTATORS = frozenset(
     {"append", "extend", "insert", "update", "setdefault", "__setitem__", "clear", "pop"}
-    | {"popitem", "remove", "reverse", "sort", "__iadd__", "__ior__"}
+    | {"popitem", "remove", "reverse", "sort", "__iadd__", "__ior__", "add", "discard"}
+    | {"difference_update", "intersection_update", "symmetric_difference_update"}
 )
 _MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
 _RETURN_DEPTH = 4  # calls inside returned values followed, one inside the other
@@ -153,6 +171,9 @@ class Items:
 
     values: tuple[Value, ...]
     keys: tuple[str, ...] | None  # a dict's constant keys; None for a tuple or a list
+    # False for a set (`{"a", "b"}`, `frozenset(…)`): its order is not the order written, so
+    # it is read item by item (`in`, `for`) but never joined or indexed
+    ordered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +191,10 @@ class QueryMethod:
     attr: str
     certain: bool
 
+
+# what a wrapper's parameter reaches: (the call it reaches, whether that is surely SQL, the
+# alternatives it is sent in, its hole in each: `((hole,),)` when it is sent unchanged)
+Reach = tuple[str, bool, Value]
 
 Binding = (
     Value
@@ -223,7 +248,9 @@ class FunctionInfo:
     method_kind: str  # "function", "method", "classmethod", "staticmethod"
     sinks: list[Sink] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
-    wrapper: dict[str, tuple[str, bool]] | None = None  # parameter -> (what it reaches, certain)
+    # parameter -> (what it reaches, certain, the SQL sent with it: its template, see
+    # passed_parameters)
+    wrapper: dict[str, Reach] | None = None
     # what its `return`s give, by statement (None: one gives something that is not read)
     returns: dict[int, Value] | None = field(default_factory=dict)
     # the function whose body defines this one (its parameters are this one's closure)
@@ -594,6 +621,9 @@ class _Walker:
             if node.msg is not None:  # type: ignore[attr-defined]
                 self._messages(node.msg)  # type: ignore[attr-defined]
             self.scan(node.test)  # type: ignore[attr-defined]
+            member = self.membership(node.test)  # type: ignore[attr-defined]
+            if member is not None and member[2]:  # `assert sort in SORTABLE`
+                self.env[member[0]] = member[1]
         elif kind is ast.Delete:
             for target in node.targets:  # type: ignore[attr-defined]
                 self.scan(target)
@@ -744,12 +774,15 @@ class _Walker:
         self.scan(node.test)
         narrowed = self.narrowing(node.test)
         name, truthy, falsy = narrowed if narrowed is not None else ("", None, None)
+        member = self.membership(node.test)
         before = self.env
         envs: list[dict[str, Binding] | None] = []
-        for body, lists in ((node.body, truthy), (node.orelse, falsy)):
+        for when, body, lists in ((True, node.body, truthy), (False, node.orelse, falsy)):
             self.env = dict(before)
             if lists is not None and lists.lists:
                 self.env[name] = lists
+            if member is not None and member[2] == when:
+                self.env[member[0]] = member[1]  # `if sort in SORTABLE:` / its `else`
             live = self.block(body)
             # a branch no list a path leaves can take is still read (its calls are checked)
             reachable = lists is None or bool(lists.lists)
@@ -1046,12 +1079,20 @@ class _Walker:
             ):
                 self._messages(node)
                 return
-            if name in ("copy_to_table", "copy_records_to_table"):
+            if name in _TABLE_COPIES:
                 self.module.copies.append(node)
                 return
             if name in SQL_METHODS:
                 self.sql_method(node, func)
                 return
+            if name in _CURSOR_METHODS and node.args:
+                handle = self.handle_of(func.value)
+                if handle is not None and handle.kind == "dbapi-cursor":
+                    self.sink(node, f".{name}()", certain=True)
+                    return
+                if handle is None and _CURSOR_RECEIVER.search(_receiver_name(func.value).lower()):
+                    self.sink(node, f".{name}()", certain=False)
+                    return
             if self.index.is_sql_function(name, func):
                 self.sink(node, f"{name}()", certain=True, configured=True)
                 return
@@ -1068,9 +1109,47 @@ class _Walker:
             self.project_call(node, func)
 
     def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
+        if func.attr == "cursor" and not self.query_cursor(node):
+            return  # a DB-API cursor (psycopg's named one: `cursor("dunning")`): no SQL yet
         certain = self.certainty(func)
         if certain is not None:
             self.sink(node, f".{func.attr}()", certain=certain)
+
+    def query_cursor(self, node: ast.Call) -> bool:
+        """Whether `x.cursor(…)` is asyncpg's `cursor(query, *args)`, which sends its query,
+        rather than a DB-API cursor: psycopg's `cursor()` and its named (server-side)
+        `cursor("dunning")`, whose SQL comes with `execute()`. A first argument that reads as
+        SQL is a query; one with text that does not is a name; one wholly known at run time
+        is a query unless the module imports a DB-API driver and not asyncpg."""
+        if not node.args or isinstance(node.args[0], ast.Starred):
+            return False
+        value = self.evaluate(node.args[0])
+        texts = [skeleton(alternative).strip() for alternative in value]
+        if any(starts_like_sql(text) for text in texts):
+            return True
+        if any(texts):
+            return False  # `cursor("dunning")`, `cursor(f"export-{org}")`: a cursor's name
+        drivers = self.drivers()
+        return "asyncpg" in drivers or not drivers & _DBAPI_DRIVERS
+
+    def drivers(self) -> frozenset[str]:
+        """The top-level packages the module imports (read once per module)."""
+        if self._drivers is None:
+            names: set[str] = set()
+            tree = self.module.tree
+            for statement in ast.walk(tree) if tree is not None else ():
+                if isinstance(statement, ast.Import):
+                    names.update(a.name.split(".")[0] for a in statement.names)
+                elif (
+                    isinstance(statement, ast.ImportFrom)
+                    and statement.module
+                    and not statement.level
+                ):
+                    names.add(statement.module.split(".")[0])
+            self._drivers = frozenset(names)
+        return self._drivers
+
+    _drivers: frozenset[str] | None = None
 
     def certainty(self, func: ast.Attribute) -> bool | None:
         """For a query method of a receiver: whether what it is given is surely SQL (else
@@ -1083,11 +1162,7 @@ class _Walker:
         if (
             handle is not None
             and handle.kind == "dbapi-cursor"
-            and func.attr
-            not in (
-                "execute",
-                "executemany",
-            )
+            and func.attr not in ("execute", "executemany", "copy_expert")
         ):
             return None
         receiver = _receiver_name(func.value)
@@ -1169,7 +1244,7 @@ class _Walker:
             return
         if isinstance(argument, ast.Constant) and not isinstance(argument.value, str):
             return
-        value = self.evaluate(argument)
+        value = self.by_class(argument)
         if configured and keyword is None and not _sql_like(value):
             # a project helper called as `execute_query(conn, "SELECT …")`: the SQL comes later
             for later in node.args[1:]:
@@ -1180,6 +1255,40 @@ class _Walker:
                     argument, value = later, later_value
                     break
         self.recorded[id(node)] = Sink(node, argument, method, value, certain, self.function)
+
+    def by_class(self, argument: ast.expr) -> Value:
+        """The argument's value; in a method whose `self` may be of several project classes,
+        read once for each of them, so that the attributes it reads come from one class
+        (`f"SELECT … FROM {self.table} {self.FILTER}"`: a subclass's table with its own
+        filter, not with another subclass's)."""
+        function = self.function
+        if function is None or function.cls is None or function.method_kind != "method":
+            return self.evaluate(argument)
+        first = (*function.node.args.posonlyargs, *function.node.args.args)[:1]
+        name = first[0].arg if first else ""
+        me = self.env.get(name)
+        if not isinstance(me, InstanceRef) or me.exact:
+            return self.evaluate(argument)
+        read = {
+            node.attr
+            for node in ast.walk(argument)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == name
+        }
+        if len(read) < 2:
+            return self.evaluate(argument)  # one attribute: its values are the same either way
+        subclasses = self.index._subclasses(me.info)
+        if not subclasses:
+            return self.evaluate(argument)
+        values: list[Value] = []
+        try:
+            for cls in (me.info, *subclasses):
+                self.env[name] = InstanceRef(cls, exact=True)
+                values.append(self.evaluate(argument))
+        finally:
+            self.env[name] = me
+        return union(values, argument, self.origin)
 
     def project_call(self, node: ast.Call, func: ast.Attribute | ast.Name) -> None:
         """A call that may reach a project function; its arguments are kept for later."""
@@ -1227,7 +1336,7 @@ class _Walker:
             if attr == "prepare":
                 return Handle("prepared")
             if attr == "cursor":
-                return Handle("cursor" if inner.args else "dbapi-cursor")
+                return Handle("cursor" if self.query_cursor(inner) else "dbapi-cursor")
             if attr in ("acquire", "connect", "create_pool"):
                 return Handle("connection")
         if isinstance(inner, ast.Name):
@@ -1253,8 +1362,20 @@ class _Walker:
             and not any(isinstance(e, ast.Starred) for e in inner.elts)
         ):
             return Items(tuple(self.evaluate(e) for e in inner.elts), None)
+        members = _set_display(inner)
+        if members is not None:  # `{"a", "b"}`, `frozenset({…})`: read by `in` and `for`
+            return Items(tuple(self.evaluate(e) for e in members), None, ordered=False)
         if isinstance(inner, ast.Dict) and inner.keys:
-            keys = [k.value if isinstance(k, ast.Constant) else None for k in inner.keys]
+            # constant strings; a name or a member (`{Kind.TAGS: "…"}`) is kept apart from
+            # them (`\0Kind.TAGS`): a key chosen at run time reads each value
+            keys = [
+                k.value
+                if isinstance(k, ast.Constant)
+                else "\0" + _dotted(k)
+                if isinstance(k, ast.Name | ast.Attribute) and _dotted(k)
+                else None
+                for k in inner.keys
+            ]
             if all(isinstance(k, str) for k in keys):
                 values = tuple(self.evaluate(v) for v in inner.values)
                 return Items(values, tuple(keys))  # type: ignore[arg-type]
@@ -1277,7 +1398,7 @@ class _Walker:
             if inner.func.attr == "prepare":
                 return Handle("prepared")
             if inner.func.attr == "cursor":
-                return Handle("cursor" if inner.args else "dbapi-cursor")
+                return Handle("cursor" if self.query_cursor(inner) else "dbapi-cursor")
         if isinstance(inner, ast.Name):
             found = self.lookup(inner.id)
             return found if isinstance(found, Handle) else None
@@ -1399,12 +1520,14 @@ class _Walker:
     def item(self, collection: ast.expr, key: ast.expr) -> Value | None:
         """`QUERIES["lead"]`, `STEPS[0]`: the item; with a key known at run time, any item."""
         items = self.items_of(collection)
-        if items is None or isinstance(key, ast.Slice):
+        if items is None or not items.ordered or isinstance(key, ast.Slice):
             return None
         if isinstance(key, ast.Constant):
             index = key.value
             if items.keys is not None and index in items.keys:
                 return items.values[len(items.keys) - 1 - items.keys[::-1].index(index)]
+            if items.keys is not None and any(k.startswith("\0") for k in items.keys):
+                return union(items.values, key, self.origin)  # a name's key may equal it
             if items.keys is None and type(index) is int:
                 count = len(items.values)
                 return items.values[index] if -count <= index < count else None
@@ -1442,7 +1565,7 @@ class _Walker:
             imported = self.index.imported(base)  # `from m import Repo`: Repo.X
             base = imported if isinstance(imported, ClassRef) else base
         if isinstance(base, InstanceRef):
-            return self.index.instance_attribute(base.info, node.attr, node)
+            return self.index.instance_attribute(base.info, node.attr, node, exact=base.exact)
         if isinstance(base, ClassRef):
             return self.index.class_attribute(base.info, node.attr)
         if isinstance(base, ModuleRef | ImportedRef):
@@ -1535,6 +1658,45 @@ class _Walker:
         full = Grown(tuple(items for items in grown.lists if items))
         empty = Grown(tuple(items for items in grown.lists if not items))
         return (test.id, empty, full) if negated else (test.id, full, empty)
+
+    def membership(self, test: ast.expr) -> tuple[str, Value, bool] | None:
+        """`name in CONSTANTS` (or `not in`, `not … in`) where CONSTANTS is a tuple, list, set
+        or dict of constant strings, written there or bound to a name the module does not
+        change: the name, the strings it holds when the test passes (a dict's keys), and
+        whether that is when the test is true."""
+        negated = False
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, negated = test.operand, not negated
+        if not (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.In | ast.NotIn)
+            and isinstance(test.left, ast.Name)
+        ):
+            return None
+        if isinstance(test.ops[0], ast.NotIn):
+            negated = not negated
+        container = test.comparators[0]
+        items = self.items_of(container)
+        if items is None:
+            displayed = container.elts if isinstance(container, ast.Tuple | ast.List) else None
+            displayed = displayed or _set_display(container)
+            if not displayed or any(isinstance(e, ast.Starred) for e in displayed):
+                return None
+            items = Items(tuple(self.evaluate(e) for e in displayed), None)
+        if items.keys is not None:
+            if any(k.startswith("\0") for k in items.keys):
+                return None  # keys that are names: their values are not read here
+            members: list[Value] = [
+                ((Lit(key, self.origin, None, 0, container),),) for key in items.keys
+            ]
+        else:
+            members = list(items.values)
+        if not members or not all(
+            value and all(all(type(p) is Lit for p in a) for a in value) for value in members
+        ):
+            return None  # an item known at run time (or a number): the name is not narrowed
+        return test.left.id, union(members, test, self.origin), not negated
 
     def conditional(self, node: ast.IfExp) -> Value:
         """`a if test else b`: each branch's values; a branch that tests a grown list sees the
@@ -1661,7 +1823,7 @@ class _Walker:
                 joined = [join_values(separator, list(a), node, origin) for a in grown.lists]
                 return union(joined, node, origin)
             named = self.items_of(items)
-            if named is not None and named.keys is None:  # `" ".join(CLAUSES)`
+            if named is not None and named.keys is None and named.ordered:  # `" ".join(CLAUSES)`
                 return join_values(self.evaluate(func.value), named.values, node, origin)
             marks = _placeholder_list(items, origin)
             if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
@@ -1756,13 +1918,14 @@ class _Walker:
                         ),
                     )
                     return quoted
-                unknown = hole(
+                # a value known at run time, quoted by psycopg as it renders it: a value of
+                # the statement, as a bind parameter is (it cannot change what the SQL says)
+                return hole(
                     argument,
                     origin,
-                    f"`{_short(argument)}` is a value known at run time",
-                    kind="value",
+                    f"`{_short(argument)}` is a value psycopg quotes (`sql.Literal`)",
+                    kind="literal",
                 )
-                return unknown
             if name == "Placeholder":
                 label = (
                     node.args[0]
@@ -1814,13 +1977,46 @@ def _is_sql_call(node: ast.expr) -> bool:
     return isinstance(node, ast.Call) and _called_name(node) in ("SQL", "Composed")
 
 
+_SQL_MODULES = ("sql", "psycopg", "psycopg2")
+
+
+def _same_class(a: ClassInfo, b: ClassInfo) -> bool:
+    """The same class statement, read twice (a module read again after the index let it go)."""
+    return (
+        a.name == b.name
+        and a.module.path == b.module.path
+        and a.node.lineno == b.node.lineno
+        and a.node.col_offset == b.node.col_offset
+    )
+
+
+def _set_display(node: ast.expr) -> list[ast.expr] | None:
+    """The items of `{"a", "b"}`, `frozenset({…})`, `set([…])`, `frozenset(("a", "b"))`."""
+    if isinstance(node, ast.Set):
+        return list(node.elts)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("set", "frozenset")
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], ast.Set | ast.List | ast.Tuple)
+    ):
+        return list(node.args[0].elts)
+    return None
+
+
 def _is_sql_module_call(node: ast.Call) -> bool:
     func = node.func
-    return isinstance(func, ast.Attribute) and _receiver_name(func.value) in (
-        "sql",
-        "psycopg",
-        "psycopg2",
-    )
+    return isinstance(func, ast.Attribute) and _receiver_name(func.value) in _SQL_MODULES
+
+
+def _psycopg_part(node: ast.Call) -> str | None:
+    """`Placeholder` or `Literal` for `sql.Placeholder(…)` / `sql.Literal(…)`, else None."""
+    func = node.func
+    if _is_sql_module_call(node) and isinstance(func, ast.Attribute):
+        return func.attr if func.attr in ("Placeholder", "Literal") else None
+    return None
 
 
 def _receiver_name(node: ast.expr) -> str:
@@ -1847,6 +2043,9 @@ def _short(node: ast.AST) -> str:
 
 
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+# `class Name(Base, other.Base):`: each name in its bases, as `class:Base` (see _subclasses)
+_CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1906,7 +2105,7 @@ class ProjectIndex:
         self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
         self._low: dict[int, int] = {}
         self._unsettled: list[FunctionInfo] = []
-        self._provisional: dict[int, dict[str, tuple[str, bool]]] = {}
+        self._provisional: dict[int, dict[str, Reach]] = {}
         self._frames: list[int] = []  # the functions whose wrapper is being computed
         self._asked_again: set[int] = set()  # unsettled functions whose answer was asked again
         self.cache_size = 512
@@ -1937,7 +2136,10 @@ class ProjectIndex:
                         text = handle.read()
                 except OSError:
                     continue
-                for name in set(_DEF.findall(text)):
+                names = set(_DEF.findall(text))
+                for bases in _CLASS_BASES.findall(text):
+                    names.update("class:" + word for word in _WORD.findall(bases))
+                for name in names:
                     self._defined.setdefault(name, []).append(path)
 
     def take_consulted(self) -> Consulted:
@@ -2157,10 +2359,14 @@ class ProjectIndex:
                 return cls.attributes[name]
         return None
 
-    def instance_attribute(self, info: ClassInfo, name: str, node: ast.AST) -> Binding | None:
+    def instance_attribute(
+        self, info: ClassInfo, name: str, node: ast.AST, *, exact: bool = False
+    ) -> Binding | None:
         """`self.X`: the class attribute (through the project bases), what methods assign to
-        `self.X`, and what subclasses of the same module set X to — any of them."""
+        `self.X`, and (unless the object is `exact`ly of that class) what the project's
+        subclasses set X to — any of them."""
         order, complete = self.bases(info)
+        subclasses = [] if exact else self._subclasses(info)
         origin = info.module.origin
         values: list[Binding] = []
         for cls in order:
@@ -2168,13 +2374,13 @@ class ProjectIndex:
                 values.append(cls.attributes[name])
                 break
         passed = self._passed_to_base(order, name)
-        for cls in [*order, *self._subclasses(info)]:
+        for cls in [*order, *subclasses]:
             assigned = self._assigned(cls).get(name)
             if passed is not None and cls is passed[0]:
                 assigned = passed[1]
             if assigned is not None:
                 values.append(assigned)
-        for sub in self._subclasses(info):
+        for sub in subclasses:
             if name in sub.attributes:
                 values.append(sub.attributes[name])
         if not values:
@@ -2244,10 +2450,31 @@ class ProjectIndex:
         return inits[1], value
 
     def _subclasses(self, info: ClassInfo) -> list[ClassInfo]:
+        """The project's classes that derive from `info`: in its module, and in the project's
+        files whose class statements name it among their bases (read from disk, so that a
+        file checked alone sees the subclasses the tree holds)."""
         out: list[ClassInfo] = []
         for cls in info.module.classes:  # those of the module's body: function bodies run later
             if cls.top and cls is not info and info in self.bases(cls)[0][1:]:
                 out.append(cls)
+        home = info.module.path
+        if home is None or not self.files:
+            return out
+        key = "class:" + info.name
+        self.prepare()
+        assert self._defined is not None
+        self._consulted_names.add(key)
+        for path in self._defined.get(key, ()):
+            if path == home:
+                continue
+            module = self.module(path)
+            if module is None:
+                continue
+            for cls in module.classes:
+                if cls.top and any(
+                    base is info or _same_class(base, info) for base in self.bases(cls)[0][1:]
+                ):
+                    out.append(cls)
         return out
 
     def _assigned(self, info: ClassInfo) -> dict[str, Value]:
@@ -2423,7 +2650,7 @@ class ProjectIndex:
 
         return resolve
 
-    def wrapper(self, info: FunctionInfo) -> dict[str, tuple[str, bool]]:
+    def wrapper(self, info: FunctionInfo) -> dict[str, Reach]:
         """The parameters a function passes unchanged into a sink (directly, or through other
         project functions), with what they reach and whether that is certainly SQL.
 
@@ -2485,33 +2712,44 @@ class ProjectIndex:
             self._asked_again.discard(key)
         del self._unsettled[start:]
 
-    def _wrapper_of(self, info: FunctionInfo) -> dict[str, tuple[str, bool]]:
+    def _wrapper_of(self, info: FunctionInfo) -> dict[str, Reach]:
         """One function's answer, given what its callees' answers are now."""
         self.finished(info.module)
         self._frames.append(id(info))
         try:
-            found: dict[str, tuple[str, bool]] = {}
+            found: dict[str, Reach] = {}
+
+            def reaches(parameter: str, through: str, certain: bool, template: Value) -> None:
+                known = found.get(parameter)
+                if known is None:
+                    found[parameter] = (through, certain, template)
+                elif not set(template) <= set(known[2]):  # sent in several ways: each is one
+                    merged = union((known[2], template), info.node, info.module.origin)
+                    found[parameter] = (known[0], known[1], merged)
+
             # the functions its body defines send what they read of its parameters too (a
             # callback handed to a retry helper or a circuit breaker)
             inner = [info]
             for function in inner:
                 inner.extend(function.nested)
             for sink in (s for function in inner for s in function.sinks):
-                for parameter in passed_parameters(sink.value, info):
-                    found.setdefault(parameter, (sink.method, sink.certain))
+                for parameter, template in passed_parameters(sink.value, info).items():
+                    reaches(parameter, sink.method, sink.certain, template)
             for call in (c for function in inner for c in function.calls):
-                for callee, _, argument, (through, certain) in self.wrapped_arguments(call):
-                    for own in passed_parameters(argument[1], info):
-                        found.setdefault(own, (f"{callee.name}() -> {through}", certain))
+                for callee, _, argument, (through, certain, _) in self.wrapped_arguments(call):
+                    for own, template in passed_parameters(argument[1], info).items():
+                        reaches(own, f"{callee.name}() -> {through}", certain, template)
             return found
         finally:
             self._frames.pop()
 
     def wrapped_arguments(
         self, call: Call
-    ) -> Iterator[tuple[FunctionInfo, str, tuple[ast.expr, Value], tuple[str, bool]]]:
+    ) -> Iterator[tuple[FunctionInfo, str, tuple[ast.expr, Value], Reach]]:
         """(callee, its parameter, the argument given for it, what it reaches) for each
-        parameter of a wrapper that this call fills."""
+        parameter of a wrapper that this call fills. The argument's value is the SQL the
+        callee sends with it: its template with the argument in the parameter's place, and
+        the callee's other parameters there filled by what this call gives them."""
         for callee in call.targets():
             wrapped = self.wrapper(callee)
             if self._frames and id(callee) in self._low:  # still unsettled: one recursion
@@ -2529,15 +2767,28 @@ class ProjectIndex:
                     a.arg for a in (*callee.node.args.posonlyargs, *callee.node.args.args)
                 ]
             for parameter, reach in wrapped.items():
-                argument: tuple[ast.expr, Value] | None = call.keywords.get(parameter)
-                if argument is None and parameter in positional:
-                    index = positional.index(parameter)
-                    if index < len(call.positional):
-                        if any(a is None for a in call.positional[: index + 1]):
-                            continue  # a starred argument before it: its position is unknown
-                        argument = call.positional[index]
-                if argument is not None:
+                argument = _argument_for(call, callee, positional, parameter)
+                if argument is None:
+                    continue
+                template = reach[2]
+                if len(template) == 1 and len(template[0]) == 1:  # sent unchanged
                     yield callee, parameter, argument, reach
+                    continue
+                filled = {parameter: argument[1]}
+                for alternative in template:
+                    for part in alternative:
+                        if (
+                            type(part) is Hole
+                            and part.owner is callee
+                            and part.param is not None
+                            and part.param not in filled
+                        ):
+                            other = _argument_for(call, callee, positional, part.param)
+                            given = other[1] if other is not None else _default(callee, part)
+                            if given is not None:
+                                filled[part.param] = given
+                value = _substituted(template, callee, filled, argument[0])
+                yield callee, parameter, (argument[0], value), reach
 
 
 def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
@@ -2560,8 +2811,30 @@ def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
                 element = side.elts[0]
             elif isinstance(side, ast.Constant) and side.value == "?":
                 element = side
+            elif isinstance(side, ast.Call) and _psycopg_part(side) == "Placeholder":
+                element = side  # `sql.Placeholder() * len(ids)`: psycopg repeats it
     elif isinstance(items, ast.GeneratorExp | ast.ListComp):
         element = items.elt
+    elif (
+        isinstance(items, ast.Call)
+        and isinstance(items.func, ast.Name)
+        and items.func.id == "map"
+        and len(items.args) == 2
+        and not items.keywords
+        and isinstance(items.args[0], ast.Attribute)
+        and items.args[0].attr == "Literal"
+        and _receiver_name(items.args[0].value) in _SQL_MODULES
+    ):  # `map(sql.Literal, ids)`: each item a value psycopg quotes
+        reason = f"`{_short(items)}` are values psycopg quotes (`sql.Literal`)"
+        return [hole(items, origin, reason, kind="literal")] * 2
+    if isinstance(element, ast.Call):
+        part = _psycopg_part(element)
+        if part == "Placeholder" and not element.args and not element.keywords:
+            return [((Lit("%s", origin, None, 0, element),),)] * 2
+        if part == "Literal" and len(element.args) == 1 and not element.keywords:
+            reason = f"`{_short(element)}` is a value psycopg quotes (`sql.Literal`)"
+            return [hole(element, origin, reason, kind="literal")] * 2
+        return None
     if (
         isinstance(element, ast.Constant)
         and isinstance(element.value, str)
@@ -2862,15 +3135,112 @@ def _sql_like(value: Value) -> bool:
     return any(starts_like_sql(skeleton(alternative)) for alternative in value)
 
 
-def passed_parameters(value: Value, owner: FunctionInfo) -> list[str]:
-    """Parameters of `owner` that a value holds unchanged in one of its alternatives."""
-    out = []
+def passed_parameters(value: Value, owner: FunctionInfo) -> dict[str, Value]:
+    """Parameters of `owner` whose text a value sends as SQL, each with the alternatives that
+    send it (its template): held unchanged, or completed — the alternative starts with it,
+    or with constant text ending in `(` before it (`f"{query} LIMIT 50"`, `f"SELECT
+    count(*) FROM ({query}) AS q"`), and holds it once. A parameter inside the text (`FROM
+    {table}`) is not one: the function builds its SQL from it."""
+    out: dict[str, list[Alternative]] = {}
     for alternative in value:
-        if len(alternative) == 1:
-            part = alternative[0]
-            if type(part) is Hole and part.param is not None and part.owner is owner:
-                out.append(part.param)
-    return out
+        for index, part in enumerate(alternative):
+            if type(part) is not Hole:
+                continue
+            if part.param is None or part.owner is not owner:
+                break
+            before = "".join(p.text for p in alternative[:index] if type(p) is Lit)
+            if before.strip() and not _SUBQUERY_OPEN.search(before):
+                break
+            if any(
+                type(p) is Hole and p.param == part.param and p.owner is owner
+                for p in alternative[index + 1 :]
+            ):
+                break
+            out.setdefault(part.param, []).append(alternative)
+            break
+    return {name: tuple(alternatives) for name, alternatives in out.items()}
+
+
+# where a complete query stands inside another: `FROM (`, `JOIN (`, `LATERAL (`, `EXISTS (`, a
+# CTE's `AS (` (not `IN (`: a list of values)
+_SUBQUERY_OPEN = re.compile(r"\b(?:FROM|JOIN|LATERAL|EXISTS|AS)\s*\(\s*$", re.IGNORECASE)
+# what may follow a complete statement without changing the rows it reads
+# (after a subquery's `)` and its alias)
+_STATEMENT_TAIL = re.compile(
+    r"(?:\s*\)\s*(?:AS\s+)?(?!LIMIT\b|OFFSET\b|ORDER\b|FETCH\b|FOR\b|UNION\b|JOIN\b)\w*)?"
+    r"\s*(?:;\s*$|$|(?:LIMIT|OFFSET|ORDER\s+BY|FETCH\s+(?:FIRST|NEXT)|FOR\s+(?:UPDATE|SHARE|NO\s+KEY"
+    r"\s+UPDATE|KEY\s+SHARE))\b(?![\s\S]*\b(?:UNION|INTERSECT|EXCEPT|OR|JOIN|FROM|WHERE)\b))",
+    re.IGNORECASE,
+)
+
+
+def completes_only(alternative: Alternative, parameter: str, owner: object) -> bool:
+    """Whether a wrapper's SQL keeps what its parameter reads: the parameter stands alone, or
+    first with only a statement's tail after it (`LIMIT …`, `ORDER BY …`, `FOR UPDATE`), or
+    inside a subquery (`FROM ({query}) AS q`). Then the wrapper itself has nothing to say:
+    its callers' SQL is checked with what it adds. Otherwise (`{query} OR true`) the
+    parameter stays TG009 in the wrapper too."""
+    for index, part in enumerate(alternative):
+        if type(part) is Hole and part.param == parameter and part.owner is owner:
+            after = "".join(p.text if type(p) is Lit else " 0 " for p in alternative[index + 1 :])
+            return _STATEMENT_TAIL.match(after) is not None
+    return False
+
+
+def _argument_for(
+    call: Call, callee: FunctionInfo, positional: list[str], parameter: str
+) -> tuple[ast.expr, Value] | None:
+    """The argument a call gives for one of the callee's parameters, if it surely gives one."""
+    argument = call.keywords.get(parameter)
+    if argument is None and parameter in positional:
+        index = positional.index(parameter)
+        if index < len(call.positional):
+            if any(a is None for a in call.positional[: index + 1]):
+                return None  # a starred argument before it: its position is unknown
+            argument = call.positional[index]
+    return argument
+
+
+def _default(callee: FunctionInfo, part: Hole) -> Value | None:
+    """A parameter's constant default (a string, or an int as it is formatted)."""
+    arguments = callee.node.args
+    defaults: dict[str, ast.expr] = {}
+    positional = [*arguments.posonlyargs, *arguments.args]
+    for argument, given in zip(positional[::-1], arguments.defaults[::-1], strict=False):
+        defaults[argument.arg] = given
+    for argument, maybe in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+        if maybe is not None:
+            defaults[argument.arg] = maybe
+    default = defaults.get(part.param or "")
+    if not isinstance(default, ast.Constant) or isinstance(default.value, bool):
+        return None
+    origin = callee.module.origin
+    if isinstance(default.value, str):
+        return ((Lit(default.value, origin, default),),)
+    if type(default.value) is int:
+        return ((Lit(str(default.value), origin, None, 0, default),),)
+    return None
+
+
+def _substituted(
+    template: Value, owner: FunctionInfo, filled: dict[str, Value], node: ast.AST
+) -> Value:
+    """The template with each parameter of `owner` named in `filled` replaced by its value."""
+    out: list[Value] = []
+    for alternative in template:
+        pieces: list[Value] = []
+        start = 0
+        for index, part in enumerate(alternative):
+            if type(part) is Hole and part.owner is owner and part.param in filled:
+                pieces.append((alternative[start:index],))
+                pieces.append(filled[part.param])
+                start = index + 1
+        pieces.append((alternative[start:],))
+        if len(pieces) == 3 and not pieces[0][0] and not pieces[2][0]:
+            out.append(pieces[1])  # sent unchanged: the argument's own value
+        else:
+            out.append(concat(pieces, node, owner.module.origin))
+    return out[0] if len(out) == 1 else union(out, node, owner.module.origin)
 
 
 def _dotted(node: ast.expr) -> str:

@@ -45,6 +45,7 @@ from tenantguard.sources.pyflow import (
     ProjectIndex,
     Sink,
     analyze_module,
+    completes_only,
 )
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, starts_like_sql
 
@@ -118,7 +119,7 @@ def _fill_candidates(before: str, hole_: Hole, serial: int) -> list[str]:
 
 
 def _fills(before: str, hole_: Hole) -> list[str]:
-    if hole_.kind == "value":
+    if hole_.kind in ("value", "literal"):
         return [_PLACEHOLDER]
     if hole_.kind == "name":
         return [_NAME]
@@ -272,6 +273,7 @@ class _ModuleCheck:
                 for callee, _, (argument, value), (
                     through,
                     certain,
+                    _,
                 ) in self.index.wrapped_arguments(call):
                     method = f"{callee.name}() (it passes it to {through})"
                     certain = certain and not call.guessed
@@ -288,7 +290,16 @@ class _ModuleCheck:
                 if type(part) is Lit and part.node is not None and self.local(part.origin):
                     self.consumed.add(_place(part.node))
         unknown: list[Hole] = []  # values wholly computed at run time: said once per call
+        completed = self.completed(sink)
         for alternative in sink.value:
+            if completed and any(
+                type(p) is Hole
+                and p.param in completed
+                and p.owner is sink.owner
+                and completes_only(alternative, p.param, sink.owner)
+                for p in alternative
+            ):
+                continue  # a wrapper's SQL completed (`f"{query} LIMIT 50"`): checked at its calls
             if not any(type(p) is Lit and p.text.strip() for p in alternative):
                 for part in alternative:
                     if type(part) is not Hole:
@@ -308,7 +319,7 @@ class _ModuleCheck:
             for at, part in enumerate(alternative):
                 if (
                     type(part) is Hole
-                    and part.kind != "number"
+                    and part.kind not in ("number", "literal")
                     and not (part.kind == "integer" and _integer_fits(alternative, at))
                     and not self.own_parameter(sink, part, whole=False)
                 ):
@@ -339,6 +350,18 @@ class _ModuleCheck:
             end_column, statement=" ".join(skeleton.split()),
         )  # fmt: skip
         self.add(found, (line - 1, line, sink.call.lineno - 1, sink.call.lineno))
+
+    def completed(self, sink: Sink) -> frozenset[str]:
+        """The parameters of the function that sends it whose SQL it completes: the callers'
+        SQL is checked with what it adds."""
+        owner = sink.owner
+        if not isinstance(owner, FunctionInfo):
+            return frozenset()
+        return frozenset(
+            name
+            for name, (_, _, template) in self.index.wrapper(owner).items()
+            if not (len(template) == 1 and len(template[0]) == 1)
+        )
 
     def own_parameter(self, sink: Sink, part: Hole, *, whole: bool) -> bool:
         """A parameter of the function that sends it: passed unchanged (a wrapper), or inside
@@ -501,6 +524,8 @@ class _ModuleCheck:
         skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
         if not starts_like_sql(skeleton, query_only=True) or not self._names_tenant_table(skeleton):
             return
+        if _PROSE.match(skeleton):
+            return  # "Update levels from the dashboard": sqlglot reads it, PostgreSQL would not
         if not self._reads_as_sql(alternative):
             return
         self.checked += 1
@@ -530,6 +555,15 @@ class _ModuleCheck:
         return False
 
 
+# what sqlglot accepts and PostgreSQL does not, as prose often reads: an UPDATE with no SET
+# (`UPDATE levels SET  FROM the AS dashboard`), a DELETE with no FROM (MySQL's `DELETE t FROM
+# …`); a loose string so written is a sentence, not SQL (at a call, SQL is read as it is sent)
+_PROSE = re.compile(
+    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(?:update\b(?![\s\S]*\bset\b)|delete\s+(?!from\b))",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
 def _place(node: ast.AST) -> tuple[int, int, int | None, int | None]:
     return (
         getattr(node, "lineno", 0),
@@ -557,24 +591,47 @@ def _offset_in(text: str, line: int, column: int) -> int:
 
 def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) -> Iterator[Finding]:
     """`copy_to_table(table, columns=[…])`: a tenant table needs the tenant column listed.
+    `copy_from_table(table, …)` (asyncpg) and `copy_to(file, table)` (psycopg2) write out
+    every tenant's rows, as `COPY table TO` does.
 
     asyncpg quotes the table and column names it is given: they are matched exactly.
     """
-    from tenantguard.engine.rules import tg002_insert_without_tenant
+    from tenantguard.engine.rules import tg002_insert_without_tenant, tg005_whole_table_operation
 
     info = tg002_insert_without_tenant.RULE
     policy = analyzer.policy
     for call in calls:
         method = call.func.attr if isinstance(call.func, ast.Attribute) else "copy"
+        psycopg2 = method in ("copy_from", "copy_to")  # (file, table, …)
+        keyword = "table" if psycopg2 else "table_name"
+        position = 1 if psycopg2 else 0
         table = (
-            call.args[0]
-            if call.args
-            else next((k.value for k in call.keywords if k.arg == "table_name"), None)
+            call.args[position]
+            if len(call.args) > position
+            and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1])
+            else next((k.value for k in call.keywords if k.arg == keyword), None)
         )
         if not (isinstance(table, ast.Constant) and isinstance(table.value, str)):
             continue
         name = table.value.split(".")[-1]
         if not policy.is_tenant_table(name):
+            continue
+        if method in ("copy_from_table", "copy_to"):
+            whole = tg005_whole_table_operation.RULE
+            line, column = origin.node_position(call)
+            end_line, end_column = origin.node_end(call)
+            yield Finding(
+                whole.code,
+                whole.name,
+                whole.severity,
+                f"{method}() of tenant table {name} moves every tenant's rows",
+                f'copy a query pinned to one tenant instead: copy_from_query("SELECT … FROM '
+                f'{name} WHERE {policy.tenant_column} = $1", tenant, …) or COPY (SELECT …) TO',
+                line,
+                column,
+                end_line,
+                end_column,
+            )
             continue
         columns = next((k.value for k in call.keywords if k.arg == "columns"), None)
         names: list[str] | None = None

@@ -118,7 +118,8 @@ class Hole(NamedTuple):
     reason: str
     param: str | None = None  # a parameter of `owner`, passed on unchanged
     owner: object | None = None  # the function `param` belongs to
-    kind: str | None = None  # "value", "name" or "clause" when the code says which
+    kind: str | None = None  # "value", "name" or "clause" when the code says which; "literal":
+    # a value psycopg quotes (`sql.Literal(x)`), "number"/"integer": formatted numbers
     string: bool = True  # False when it is known not to be a string (a number, an int parameter)
     # a call of project functions (a callable giving them): what their `return`s give, read
     # once every function body has run
@@ -320,14 +321,23 @@ def _fill(
             argument = keywords[key]
         else:
             return f"the template's field {key!r} has no argument"
-        value = formatted_numbers(argument, _spec_of(piece.lit.text), piece.lit, origin)
-        if piece.converted:
+        spec = _spec_of(piece.lit.text)
+        value = formatted_numbers(argument, spec, piece.lit, origin)
+        if spec in _DIGITS_SPECS and integer_value(value):
+            # an int known at run time (`"LIMIT {}".format(int(n))`, `"LIMIT %d" % len(xs)`):
+            # digits and a minus, as in an f-string (python.py checks its place)
+            value = tuple((a[0]._replace(kind="integer"),) for a in value if type(a[0]) is Hole)
+        elif piece.converted:
             value = tuple(
                 a if is_constant(a) and a != b else _as_value(a, node, origin)
                 for a, b in zip(value, argument, strict=True)
             )
         parts.append(value)
     return concat(parts, node, origin)
+
+
+# formats that write an int as its digits (and a minus)
+_DIGITS_SPECS = frozenset({"", "d", "%d", "%i", "%s", "%u"})
 
 
 def _spec_of(field: str) -> str:
