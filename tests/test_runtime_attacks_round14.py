@@ -1,0 +1,227 @@
+"""Round 14: the runtime guard attacked from inside clinic A's request.
+
+The application code holds a guarded connection or pool inside `with tenant(A):` and ends up
+with clinic B's rows. Each test runs on the real server, in the `guard` and `guard+rls` setups
+(see `tests.test_runtime_attacks`), and asserts on the rows that come back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import tenant, unscoped
+from tests.test_runtime_attacks import BY_SETTING, CLINIC_1, PINNED, Setup
+from tests.test_runtime_attacks_round11 import setup
+
+__all__ = ["setup"]
+
+ALL = "SELECT first_name FROM patients ORDER BY first_name"
+
+
+async def names_or_refused(conn: Any, sql: str, *args: object) -> list[str]:
+    try:
+        return [r[0] for r in await conn.fetch(sql, *args)]
+    except TenantIsolationError:
+        return ["refused"]
+    except asyncpg.DataError:  # the setting read as the tenant is empty: no tenant
+        return ["no tenant"]
+
+
+# --- 1. a tenant()/unscoped() object entered twice -------------------------------------------
+
+
+async def test_an_unscoped_block_entered_again_inside_itself_ends_with_it(setup: Setup) -> None:
+    """A module-level `unscoped()` (one object, entered by each helper that needs it) entered
+    again inside itself: the inner entry overwrote the outer one's token, the outer exit found
+    none and restored nothing, and the request went on unscoped: its unpinned read returned
+    clinic 2's Carla."""
+    maintenance = unscoped("nightly upkeep")
+
+    def vacuum_helper() -> None:
+        with maintenance:  # the helper the maintenance code calls uses it too
+            pass
+
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            with maintenance:
+                vacuum_helper()
+            assert await names_or_refused(conn, ALL) == ["refused"]
+            assert await names_or_refused(conn, PINNED, 1) == CLINIC_1
+    finally:
+        await conn.close()
+
+
+async def test_a_tenant_block_entered_again_inside_itself_restores_the_request(
+    setup: Setup,
+) -> None:
+    """Clinic 2's request enters one `tenant(1)` object twice (say a scope kept on a job object
+    and entered by two layers): once both exit, the request is clinic 2's again, and a read
+    pinned by the setting returns Carla, not clinic 1's patients."""
+    conn = await setup.connect()
+    try:
+        with tenant(2):
+            job_scope = tenant(1)
+
+            async def load_job() -> list[str]:
+                with job_scope:  # the job's loader enters the job's scope again
+                    return [r[0] for r in await conn.fetch(BY_SETTING)]
+
+            with job_scope:
+                assert await load_job() == CLINIC_1
+            assert [r[0] for r in await conn.fetch(BY_SETTING)] == ["Carla"]
+    finally:
+        await conn.close()
+
+
+async def test_one_unscoped_object_shared_by_two_requests_leaves_each_its_own_scope(
+    setup: Setup,
+) -> None:
+    """Two concurrent requests (tasks) share a module-level `unscoped()` object. The second
+    entry overwrote the first's token; the first request's exit then reset with the second
+    request's token (made in another context), fell back to its old value — clinic 2's scope —
+    and clinic 1's request went on as clinic 2; the second request's exit found no token and
+    stayed unscoped. Each request must be back in its own tenant."""
+    shared = unscoped("admin dashboard")
+    conn1 = await setup.connect()
+    conn2 = await setup.connect()
+    inside = asyncio.Event()
+    first_out = asyncio.Event()
+
+    seen: dict[int, list[object]] = {}
+
+    async def request(clinic: int, conn: Any, first: bool) -> None:
+        try:
+            with tenant(clinic):
+                with shared:
+                    if first:
+                        inside.set()
+                        await asyncio.sleep(0)
+                        await asyncio.sleep(0)
+                    else:
+                        await inside.wait()
+                if first:
+                    first_out.set()
+                else:
+                    await first_out.wait()
+                seen[clinic] = [
+                    *await names_or_refused(conn, ALL),
+                    "|",
+                    *await names_or_refused(conn, BY_SETTING),
+                ]
+        except RuntimeError:
+            seen[clinic].append("out of order")
+
+    try:
+        await asyncio.gather(request(1, conn1, True), request(2, conn2, False))
+    finally:
+        await conn1.close()
+        await conn2.close()
+    assert seen == {1: ["refused", "|", *CLINIC_1], 2: ["refused", "|", "Carla"]}
+
+
+# --- 2. a tenant() held across a generator's yield, entered through a helper ----------------
+
+
+@contextlib.contextmanager
+def as_clinic(clinic: int) -> Iterator[None]:
+    """A project's own helper around tenant() (a context manager by design)."""
+    with tenant(clinic):
+        yield
+
+
+class ClinicScope:
+    """A project's own class-based wrapper around tenant()."""
+
+    def __init__(self, clinic: int) -> None:
+        self._scope = tenant(clinic)
+
+    def __enter__(self) -> object:
+        return self._scope.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._scope.__exit__(*exc)  # type: ignore[arg-type]
+
+
+def helper_rows() -> Iterator[int]:
+    with as_clinic(2):
+        yield 1
+
+
+def stack_rows() -> Iterator[int]:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(tenant(2))
+        yield 1
+
+
+def wrapper_rows() -> Iterator[int]:
+    with ClinicScope(2):
+        yield 1
+
+
+async def async_helper_rows() -> AsyncIterator[int]:
+    with as_clinic(2):
+        yield 1
+
+
+@pytest.mark.parametrize(
+    "rows", [helper_rows, stack_rows, wrapper_rows, async_helper_rows], ids=lambda f: f.__name__
+)
+async def test_a_tenant_entered_through_a_helper_and_held_across_a_yield_is_refused(
+    setup: Setup, rows: Callable[[], Any]
+) -> None:
+    """Clinic 1's request iterates a generator that enters clinic 2's scope through a helper
+    (the project's context manager around tenant(), an ExitStack, a wrapper class) and yields:
+    the loop body ran as clinic 2 and read Carla. Entered directly (`with tenant(2): yield`)
+    it was refused; through a helper the generator was not seen."""
+    conn = await setup.connect()
+    seen: list[str] = []
+    try:
+        with tenant(1):
+            iterated = rows()
+            if hasattr(iterated, "__aiter__"):
+                async for _ in iterated:
+                    seen += await names_or_refused(conn, PINNED, 2)
+            else:
+                for _ in iterated:
+                    seen += await names_or_refused(conn, PINNED, 2)
+            seen += await names_or_refused(conn, PINNED, 1)
+    finally:
+        await conn.close()
+    assert seen == ["refused", *CLINIC_1]
+
+
+async def test_a_helper_context_manager_still_hands_its_scope_to_its_block(setup: Setup) -> None:
+    """The twin: the same helpers used as context managers in a request (and in a generator
+    that does not yield inside them) scope the block, as tenant() does."""
+    conn = await setup.connect()
+    seen: list[str] = []
+
+    def loader() -> Iterator[list[str]]:
+        with as_clinic(2):
+            names = ["x"]
+        yield names
+
+    try:
+        with as_clinic(2):
+            seen += await names_or_refused(conn, PINNED, 2)
+        with ClinicScope(2):
+            seen += await names_or_refused(conn, PINNED, 2)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(tenant(1))
+            seen += await names_or_refused(conn, PINNED, 1)
+        for _ in loader():
+            seen += await names_or_refused(conn, PINNED, 2)  # outside any scope: allowed
+    finally:
+        await conn.close()
+    if setup.name == "guard":
+        assert seen == ["Carla", "Carla", *CLINIC_1, "Carla"]
+    else:  # no tenant outside tenant(): RLS shows no rows
+        assert seen == ["Carla", "Carla", *CLINIC_1]
