@@ -15,12 +15,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tenantguard import TenantIsolationError
+from tenantguard import Policy, TenantIsolationError
 from tenantguard.runtime import tenant, unscoped
-from tests.test_runtime_attacks import BY_SETTING, CLINIC_1, PINNED, Setup
+from tests.test_runtime_attacks import BY_SETTING, CLINIC_1, PINNED, POLICY, Setup
+from tests.test_runtime_attacks_round3 import guard_only
 from tests.test_runtime_attacks_round11 import setup
 
-__all__ = ["setup"]
+__all__ = ["guard_only", "setup"]
 
 ALL = "SELECT first_name FROM patients ORDER BY first_name"
 
@@ -225,3 +226,71 @@ async def test_a_helper_context_manager_still_hands_its_scope_to_its_block(setup
         assert seen == ["Carla", "Carla", *CLINIC_1, "Carla"]
     else:  # no tenant outside tenant(): RLS shows no rows
         assert seen == ["Carla", "Carla", *CLINIC_1]
+
+
+# --- 3. what a connection keeps of a verdict, past a change of the policy --------------------
+
+EAST, WEST = 16777216, 16777217  # one float4 apart: 2^24, 2^24 + 1
+REAL_FIRST = (  # `$1` typed real by its first use, a real column
+    "SELECT p.first_name FROM patients p LEFT JOIN measures m ON m.score = $1 "
+    "WHERE p.tenant_id = $1"
+)
+
+
+async def test_parameter_types_found_exact_under_another_policy_are_checked_again(
+    guard_only: Setup,
+) -> None:
+    """The connection keeps, per statement, that PostgreSQL typed its pinning parameters
+    exactly. Under a policy that does not name patients yet, `$1` pins nothing: the statement
+    was kept as exact. Once the policy is corrected (`guard.policy = …`, which clears the
+    verdicts), the same text is pinned by `$1` — typed real by its first use — and the kept
+    note let it through without looking: West's request read East's Dora."""
+    await guard_only.owner(
+        "INSERT INTO tenants (id, name) VALUES (16777216, 'East'), (16777217, 'West');"
+        "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES "
+        "(16777216, 'Dora', '331'), (16777217, 'Eva', '441');"
+        "CREATE TABLE measures (score real); INSERT INTO measures VALUES (16777216)"
+    )
+    conn = await guard_only.connect()
+    try:
+        guard = conn.tenantguard
+        guard.policy = Policy("tenant_id", {"appointments"}, global_tables={"tenants"})
+        with tenant(WEST):
+            before = await names_or_refused(conn, REAL_FIRST, WEST)
+            guard.policy = POLICY  # the operator's fix, at run time
+            after = await names_or_refused(conn, REAL_FIRST, WEST)
+            again = await names_or_refused(conn, REAL_FIRST, WEST)
+    finally:
+        await conn.close()
+    assert before == ["Dora"]  # patients was no tenant table: nothing was checked
+    assert after == again == ["refused"]
+
+
+async def test_a_prepared_statement_typed_under_another_policy_is_checked_again(
+    guard_only: Setup,
+) -> None:
+    """The same through a statement prepared and run before the policy was corrected: it
+    kept its own note that its types were exact."""
+    await guard_only.owner(
+        "INSERT INTO tenants (id, name) VALUES (16777216, 'East'), (16777217, 'West');"
+        "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES "
+        "(16777216, 'Dora', '331'), (16777217, 'Eva', '441');"
+        "CREATE TABLE measures (score real); INSERT INTO measures VALUES (16777216)"
+    )
+    conn = await guard_only.connect()
+    seen: list[str] = []
+    try:
+        guard = conn.tenantguard
+        guard.policy = Policy("tenant_id", {"appointments"}, global_tables={"tenants"})
+        with tenant(WEST):
+            statement = await conn.prepare(REAL_FIRST)
+            seen += [r[0] for r in await statement.fetch(WEST)]
+            guard.policy = POLICY
+            for _ in range(2):
+                try:
+                    seen += [r[0] for r in await statement.fetch(WEST)]
+                except TenantIsolationError:
+                    seen.append("refused")
+    finally:
+        await conn.close()
+    assert seen == ["Dora", "refused", "refused"]

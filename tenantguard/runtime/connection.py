@@ -116,8 +116,17 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_driver_task: object = None
         # the task running the pool's init=/setup= on this connection (see `_tg_configure`)
         self._tg_configuring: asyncio.Task[Any] | None = None
-        # query -> asyncpg's statement state whose parameter types were found exact
+        # query -> asyncpg's statement state whose parameter types were found exact (for the
+        # pins of the verdict then: forgotten when the guard's cache is cleared)
         self._tg_typed: dict[str, object] = {}
+        guard = type(self)._tg_guard
+        if guard is not None:
+            guard._connections.add(self)
+
+    def _tg_forget_types(self) -> None:
+        """Forgets which statements' parameter types were found exact: the pins they were
+        checked for are another policy's (`Guard.clear_cache`)."""
+        self._tg_typed.clear()
 
     @property
     def tenantguard(self) -> Guard:
@@ -125,6 +134,7 @@ class GuardedConnection(asyncpg.Connection):
         guard = type(self)._tg_guard
         if guard is None:
             guard = type(self)._tg_guard = _guard_for(None, Mode.ENFORCE, {})
+            guard._connections.add(self)
         return guard
 
     # -- admission: the check, and whether the setting must be set first ---------------------
@@ -1454,7 +1464,7 @@ class GuardedStatement:
         self._statement = statement
         self._connection = connection
         self._query = query
-        self._typed = False  # its parameter types were found exact
+        self._typed = -1  # the guard's generation in which its parameter types were found exact
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._statement, name)
@@ -1464,8 +1474,11 @@ class GuardedStatement:
         have been prepared outside tenant(), where they were not refused)."""
         connection = self._connection
         plan = connection._tg_admit_slow(self._query, rows)
-        if not self._typed:
-            self._typed = connection._tg_types_exact(self._query, self._statement.get_parameters())
+        generation = connection.tenantguard._generation
+        if self._typed != generation and connection._tg_types_exact(
+            self._query, self._statement.get_parameters()
+        ):
+            self._typed = generation
         return plan
 
     async def _admit(self, rows: Iterable[Sequence[object]]) -> None:
