@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -16,9 +17,10 @@ import asyncpg
 import pytest
 
 from tenantguard import Policy, TenantIsolationError
-from tenantguard.runtime import tenant, unscoped
+from tenantguard.runtime import create_pool, tenant, unscoped
 from tests.test_runtime_attacks import BY_SETTING, CLINIC_1, PINNED, POLICY, Setup
 from tests.test_runtime_attacks_round3 import guard_only
+from tests.test_runtime_attacks_round4 import CARLA_HISTORY, PINNED_HISTORY
 from tests.test_runtime_attacks_round11 import setup
 
 __all__ = ["guard_only", "setup"]
@@ -294,3 +296,163 @@ async def test_a_prepared_statement_typed_under_another_policy_is_checked_again(
     finally:
         await conn.close()
     assert seen == ["Dora", "refused", "refused"]
+
+
+# --- 4. what a connection knows of its session, past a time with the guard off ---------------
+
+
+async def test_the_setting_changed_while_the_guard_was_off_is_not_trusted(setup: Setup) -> None:
+    """The guard is turned off for a while (`guard.mode = "off"`, logged) and on again. What a
+    connection knew of its session before (the tenant setting holds clinic 1) was kept, though
+    statements it never looked at ran meanwhile: one set the setting to clinic 2, and clinic
+    1's next read pinned by the setting returned Carla."""
+    conn = await setup.connect()
+    try:
+        guard = conn.tenantguard
+        with tenant(1):
+            assert await names_or_refused(conn, BY_SETTING) == CLINIC_1
+        guard.mode = "off"
+        await conn.execute("SELECT set_config('app.tenant_id', '2', false)")
+        guard.mode = "enforce"
+        with tenant(1):
+            first = await names_or_refused(conn, BY_SETTING)
+            second = await names_or_refused(conn, BY_SETTING)
+    finally:
+        await conn.close()
+    assert first == second == CLINIC_1
+
+
+async def test_a_call_made_while_the_guard_was_off_and_awaited_after_is_not_trusted(
+    setup: Setup,
+) -> None:
+    """The twin in time: the call that changes the setting is made while the guard is off and
+    awaited once it is on again and has set the setting for clinic 1 (its knowledge is new):
+    what the call changes is forgotten when it runs."""
+    conn = await setup.connect()
+    try:
+        guard = conn.tenantguard
+        guard.mode = "off"
+        later = conn.execute("SELECT set_config('app.tenant_id', '2', false)")
+        guard.mode = "enforce"
+        with tenant(1):
+            first = await names_or_refused(conn, BY_SETTING)
+            await later
+            second = await names_or_refused(conn, BY_SETTING)
+    finally:
+        await conn.close()
+    assert first == second == CLINIC_1
+
+
+async def test_the_lexer_changed_while_the_guard_was_off_is_read_again(setup: Setup) -> None:
+    """The same for the session's lexer: standard_conforming_strings turned off while the guard
+    was off; back on, a statement whose string ends elsewhere for the server is refused, not
+    proven as the guard reads it."""
+    conn = await setup.connect()
+    # one string, then another, for the guard; for a server that reads `\'` as a quote, one
+    # string, then `OR true` and a comment
+    sneaky = (
+        "SELECT first_name FROM patients WHERE tenant_id = $1 AND first_name <> 'a\\' "
+        "AND first_name <> ' OR true --' ORDER BY first_name"
+    )
+    try:
+        with tenant(1):
+            assert await names_or_refused(conn, PINNED, 1) == CLINIC_1
+        conn.tenantguard.mode = "off"
+        await conn.execute("SET standard_conforming_strings = off")
+        conn.tenantguard.mode = "enforce"
+        with tenant(1):
+            seen = await names_or_refused(conn, sneaky, 1)
+            seen += await names_or_refused(conn, PINNED, 1)
+    finally:
+        await conn.close()
+    assert "Carla" not in seen
+
+
+# --- 5. an unscoped() held across a generator's yield trusts its consumer with the connection --
+
+
+def export_rows() -> Iterator[int]:
+    """A maintenance generator that yields inside its unscoped() block."""
+    with unscoped("nightly export"):
+        yield 1
+
+
+async def test_an_unscoped_held_across_a_yield_does_not_trust_the_consumer_with_codecs(
+    setup: Setup,
+) -> None:
+    """Statements made under an unscoped() held across a generator's yield are refused (the
+    consumer did not ask for it), but codecs and hooks were trusted on the scope alone: clinic
+    1's request, looping over such a generator, set a jsonb decoder that stays on the pooled
+    connection, and the next request, clinic 2's, decoded Carla's medical history through it."""
+    await setup.owner(
+        f"UPDATE patients SET medical_history = '{CARLA_HISTORY}' WHERE tenant_id = 2"
+    )
+    stolen: list[str] = []
+
+    def steal(text: str) -> object:
+        stolen.append(text)
+        return json.loads(text)
+
+    pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **setup.options)
+    try:
+        async with pool.acquire() as conn:
+            with tenant(1):  # the attacker's request
+                for _ in export_rows():
+                    with contextlib.suppress(TenantIsolationError):
+                        await conn.set_type_codec(
+                            "jsonb", encoder=json.dumps, decoder=steal, schema="pg_catalog"
+                        )
+        async with pool.acquire() as conn:
+            with tenant(2):  # the next request, for clinic 2, unaware
+                await conn.fetch(PINNED_HISTORY, 2)
+    finally:
+        await pool.close()
+    assert CARLA_HISTORY not in stolen
+
+
+async def test_an_unscoped_held_across_a_yield_does_not_trust_the_consumer_with_hooks(
+    setup: Setup,
+) -> None:
+    """The same for a query logger, which stays on the connection and sees every later
+    request's statements and values."""
+    seen: list[object] = []
+    pool = await create_pool(setup.dsn, policy=POLICY, min_size=1, max_size=1, **setup.options)
+    try:
+        async with pool.acquire() as conn:
+            with tenant(1):
+                for _ in export_rows():
+                    with contextlib.suppress(TenantIsolationError):
+                        conn.add_query_logger(lambda record: seen.append(record.args))
+        async with pool.acquire() as conn:
+            with tenant(2):
+                await conn.fetch(PINNED, 2)
+        await asyncio.sleep(0)
+    finally:
+        await pool.close()
+    assert (2,) not in seen
+
+
+async def test_unscoped_code_still_sets_codecs_and_hooks(setup: Setup) -> None:
+    """The twin: inside unscoped() itself (and in the generator's own code) codecs and hooks
+    are the application's configuration, trusted."""
+    seen: list[object] = []
+    decoded: list[str] = []
+
+    async def configure_rows(conn: Any) -> AsyncIterator[None]:
+        with unscoped("configure"):
+            conn.add_query_logger(lambda record: seen.append(record.args))
+            await conn.set_type_codec(
+                "jsonb", encoder=json.dumps, decoder=decoded.append, schema="pg_catalog"
+            )
+            yield
+
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            async for _ in configure_rows(conn):  # set by the generator's own code: trusted
+                pass
+            await conn.fetch(PINNED_HISTORY, 1)
+        await asyncio.sleep(0)
+    finally:
+        await conn.close()
+    assert (1,) in seen
