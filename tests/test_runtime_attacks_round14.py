@@ -174,8 +174,41 @@ async def async_helper_rows() -> AsyncIterator[int]:
         yield 1
 
 
+class AsyncClinicScope:
+    """A project's own `async with` wrapper around tenant()."""
+
+    def __init__(self, clinic: int) -> None:
+        self._scope = tenant(clinic)
+
+    async def __aenter__(self) -> object:
+        return self._scope.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._scope.__exit__(*exc)  # type: ignore[arg-type]
+
+
+async def async_wrapper_rows() -> AsyncIterator[int]:
+    async with AsyncClinicScope(2):
+        yield 1
+
+
+async def async_stack_rows() -> AsyncIterator[int]:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.enter_context(tenant(2))
+        yield 1
+
+
 @pytest.mark.parametrize(
-    "rows", [helper_rows, stack_rows, wrapper_rows, async_helper_rows], ids=lambda f: f.__name__
+    "rows",
+    [
+        helper_rows,
+        stack_rows,
+        wrapper_rows,
+        async_helper_rows,
+        async_wrapper_rows,
+        async_stack_rows,
+    ],
+    ids=lambda f: f.__name__,
 )
 async def test_a_tenant_entered_through_a_helper_and_held_across_a_yield_is_refused(
     setup: Setup, rows: Callable[[], Any]
