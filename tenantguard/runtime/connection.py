@@ -47,7 +47,7 @@ from asyncpg.pool import Pool
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError, TenantIsolationError
-from tenantguard.runtime.context import _SCOPE
+from tenantguard.runtime.context import _SCOPE, Scope
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
@@ -123,8 +123,17 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_driver_task: object = None
         # the task running the pool's init=/setup= on this connection (see `_tg_configure`)
         self._tg_configuring: asyncio.Task[Any] | None = None
-        # query -> asyncpg's statement state whose parameter types were found exact
+        # query -> asyncpg's statement state whose parameter types were found exact (for the
+        # pins of the verdict then: forgotten when the guard's cache is cleared)
         self._tg_typed: dict[str, object] = {}
+        guard = type(self)._tg_guard
+        if guard is not None:
+            guard._connections.add(self)
+
+    def _tg_forget_types(self) -> None:
+        """Forgets which statements' parameter types were found exact: the pins they were
+        checked for are another policy's (`Guard.clear_cache`)."""
+        self._tg_typed.clear()
 
     @property
     def tenantguard(self) -> Guard:
@@ -132,6 +141,7 @@ class GuardedConnection(asyncpg.Connection):
         guard = type(self)._tg_guard
         if guard is None:
             guard = type(self)._tg_guard = _guard_for(None, Mode.ENFORCE, {})
+            guard._connections.add(self)
         return guard
 
     # -- admission: the check, and whether the setting must be set first ---------------------
@@ -232,19 +242,17 @@ class GuardedConnection(asyncpg.Connection):
             return _Later(query, tuple(rows))
         guard = self.tenantguard
         if guard.mode is Mode.OFF and not guard._set_tenant_setting:
-            self._tg_clean = False  # unseen statements may have changed the session
-            return None
+            return self._tg_unseen()
         if not self._tg_fast:
             self._tg_refresh()
         scope = _get_scope()
-        unscoped = scope is not None and scope.unscoped_reason is not None
+        unscoped = _unscoped_here(scope)
         if not self._tg_lexer_ok and guard.mode is not Mode.OFF and not unscoped:
             problem, hint = _session_problem(self) or ("the session changed", "")
             guard.violation(f"{problem}, so no statement can be proven", hint, query)
         verdict = guard.check(query, rows)
         if verdict is None:
-            self._tg_clean = self._tg_fast = False
-            return None
+            return self._tg_unseen()
         wanted = None
         if guard._set_tenant_setting or verdict.expression_pin:
             target = scope.key if scope is not None and scope.key is not None else ""
@@ -268,6 +276,15 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_clean = self._tg_clean and plain
         self._tg_setting = None
         return _Forget(wanted, plain)
+
+    def _tg_unseen(self) -> _Forget:
+        """The plan of a statement the guard did not look at (mode off, or not SQL text in
+        report mode): it may change the tenant setting or the lexer's settings, so what the
+        guard knows of the session is forgotten now and again when it runs (it may be awaited
+        after the guard is on again and has learned the session anew)."""
+        self._tg_clean = self._tg_fast = False
+        self._tg_setting = None
+        return _UNSEEN
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
@@ -448,7 +465,7 @@ class GuardedConnection(asyncpg.Connection):
         if problem is None:
             return True
         scope = _get_scope()
-        if scope is None or scope.unscoped_reason is not None:
+        if scope is None or _unscoped_here(scope):
             return False  # no tenant to compare a value with: nothing is checked here
         index, parameter = problem
         name = f"${index + 1}"
@@ -609,7 +626,7 @@ class GuardedConnection(asyncpg.Connection):
         """True where what stays on the connection may be set: inside `unscoped()` and the
         pool's `init=`/`setup=` (checked by task: a callback scheduled from there is not)."""
         scope = _get_scope()
-        if scope is not None and scope.unscoped_reason is not None:
+        if _unscoped_here(scope):
             return True
         configuring = self._tg_configuring
         return configuring is not None and asyncio.current_task() is configuring
@@ -774,7 +791,7 @@ class GuardedConnection(asyncpg.Connection):
         other SQL prepared under it would run for the text the guard proved."""
         guard = self.tenantguard
         scope = _get_scope()
-        if guard.mode is Mode.OFF or (scope is not None and scope.unscoped_reason is not None):
+        if guard.mode is Mode.OFF or _unscoped_here(scope):
             return
         if type(name) is not str or name.startswith("__asyncpg_"):
             guard.violation(
@@ -844,7 +861,7 @@ class GuardedConnection(asyncpg.Connection):
         statements, _ = split_sql(sent)
         if len(statements) != 1 or statements[0].error is not None:
             scope = _get_scope()
-            if scope is None or scope.unscoped_reason is None:
+            if not _unscoped_here(scope):
                 self.tenantguard.violation(
                     "the text would not be one statement once asyncpg places it in COPY: "
                     "an unbalanced quote, comment or `;` changes what the server runs",
@@ -1006,7 +1023,7 @@ class GuardedConnection(asyncpg.Connection):
             )
         if quoted_texts and not _lexes_standard(self):
             scope = _get_scope()
-            if scope is None or scope.unscoped_reason is None:
+            if not _unscoped_here(scope):
                 problem, hint = _session_problem(self) or ("the session changed", "")
                 guard.violation(
                     f"{problem}: the COPY options asyncpg quotes as literals would end "
@@ -1051,7 +1068,7 @@ class GuardedConnection(asyncpg.Connection):
         if rows is None and not streamed:
             wanted = _combine(wanted, self._tg_admit_slow(statement, ()))  # tenant column given
             scope = _get_scope()
-            if scope is None or scope.unscoped_reason is None:
+            if not _unscoped_here(scope):
                 guard.violation(
                     "COPY from a file into a tenant table: the tenant of each row cannot be "
                     "checked before it is written",
@@ -1075,7 +1092,7 @@ class GuardedConnection(asyncpg.Connection):
             or (statements[0].text != where.strip())
         ):
             scope = _get_scope()
-            if scope is None or scope.unscoped_reason is None:
+            if not _unscoped_here(scope):
                 guard.violation(
                     "where= is not one SQL expression: a `;`, an unbalanced quote or comment "
                     "would add statements to the COPY",
@@ -1128,6 +1145,15 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_driver = self._tg_driver_task = None
         done.set()
         self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
+
+
+def _unscoped_here(scope: Scope | None) -> bool:
+    """True inside `unscoped()` where the code running asked for it: not in the consumer of a
+    generator that holds an unscoped() block across its yield (`Scope.outside_owner`), which
+    the guard refuses statements to and must not trust with the connection either."""
+    if scope is None or scope.unscoped_reason is None:
+        return False
+    return scope.owner is None or not scope.outside_owner()
 
 
 def _outside_requests(dispatch: Callable[..., None], *args: Any) -> None:
@@ -1385,6 +1411,10 @@ class _Forget:
         self.ending = ending
 
 
+# the plan of a statement the guard did not look at (`GuardedConnection._tg_unseen`)
+_UNSEEN = _Forget(None, False)
+
+
 def _literal(text: str) -> str:
     """A string literal for a session that lexes with standard_conforming_strings on (the
     only kind the guard serves): quotes doubled, backslashes literal."""
@@ -1485,7 +1515,7 @@ class GuardedStatement:
         self._statement = statement
         self._connection = connection
         self._query = query
-        self._typed = False  # its parameter types were found exact
+        self._typed = -1  # the guard's generation in which its parameter types were found exact
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._statement, name)
@@ -1495,8 +1525,11 @@ class GuardedStatement:
         have been prepared outside tenant(), where they were not refused)."""
         connection = self._connection
         plan = connection._tg_admit_slow(self._query, rows)
-        if not self._typed:
-            self._typed = connection._tg_types_exact(self._query, self._statement.get_parameters())
+        generation = connection.tenantguard._generation
+        if self._typed != generation and connection._tg_types_exact(
+            self._query, self._statement.get_parameters()
+        ):
+            self._typed = generation
         return plan
 
     async def _admit(self, rows: Iterable[Sequence[object]]) -> None:

@@ -6,8 +6,14 @@ nest, and restore the previous scope on exit.
 A generator runs in its consumer's context, so `with tenant(2): yield row` inside a generator
 that is iterated would hand tenant 2 to the loop body of its consumer. Such a scope remembers
 the generator frame that entered it; the guard refuses statements made under it while that frame
-is suspended (see `Scope.outside_owner`). Generators driven by `contextlib.contextmanager` /
-`asynccontextmanager` are context managers by design and are left alone.
+is suspended (see `Scope.outside_owner`), also when the generator entered it through a context
+manager of its own (a `@contextmanager` helper, a wrapper class, an ExitStack). Generators
+driven by `contextlib.contextmanager` / `asynccontextmanager` are context managers by design:
+the block is where they are entered.
+
+One block object may be entered again while it is open (inside itself, or by other tasks when it
+is shared at module level): each entry restores, on exit, the scope it replaced in its own
+context.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import contextlib
 import logging
 import sys
 import uuid
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
 from types import FrameType, TracebackType
@@ -45,6 +51,10 @@ class Scope:
     unscoped_reason: str | None = None
     number: int | None = None
     owner: FrameType | None = field(default=None, compare=False)
+    # the entry of a block that set this scope (see `_ScopeBlock`): the block, and the scope it
+    # restores on exit in the context it was entered in (a stack per context, not per block)
+    block: object = field(default=None, compare=False, repr=False)
+    previous: Scope | None = field(default=None, compare=False, repr=False)
     checkable: bool = field(init=False, compare=False)  # a tenant with a key, no owner
     # the key as asyncpg's UUID when it is a UUID's canonical text (else None): the hot path
     # compares a frozen uuid argument with it, byte for byte (the same as text to the key)
@@ -135,31 +145,59 @@ _CONTEXT_MANAGER_CODES = frozenset(
 )
 
 
-def _iterated_generator(frame: FrameType) -> FrameType | None:
-    """`frame` when it is a generator's, resumed by its consumer rather than by contextlib."""
-    if not frame.f_code.co_flags & (CO_GENERATOR | CO_ASYNC_GENERATOR):
-        return None
-    caller = frame.f_back
-    if caller is not None and caller.f_code in _CONTEXT_MANAGER_CODES:
-        return None
-    return frame
+# the frames of a context manager's own entry: its `__enter__`/`__aenter__` (a class wrapping
+# tenant(), contextlib's), an ExitStack's `enter_context`: the block is where they were called
+_ENTERING = frozenset({"__enter__", "__aenter__", "enter_context", "enter_async_context"})
+
+
+def _owning_generator(frame: FrameType | None) -> FrameType | None:
+    """The generator whose code holds the block entered from `frame`, when it is iterated by
+    its consumer (else None). The block is looked for through the context managers that
+    entered it: a project's helper around tenant() (a `@contextmanager` generator, a class
+    whose `__enter__` enters it, an ExitStack) used in an iterated generator holds the scope
+    across its yields just as `with tenant(x): yield` does; a helper's own generator, resumed
+    by contextlib, is a context manager by design and is looked through."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_flags & (CO_GENERATOR | CO_ASYNC_GENERATOR):
+            caller = frame.f_back
+            if caller is None or caller.f_code not in _CONTEXT_MANAGER_CODES:
+                return frame  # iterated: its consumer runs while it is suspended
+            frame = caller  # contextlib's __enter__: on to where the helper was entered
+        elif code.co_name in _ENTERING:
+            frame = frame.f_back
+        else:
+            return None
+    return None
 
 
 class _ScopeBlock:
-    """Sets a scope for a `with` block; exits must nest like the blocks do."""
+    """Sets a scope for a `with` block; exits must nest like the blocks do.
 
-    __slots__ = ("_scope", "_token")
+    What an exit restores is kept with the scope each entry sets (`Scope.previous`), in the
+    context it was entered in, not on the block: one block may be entered again inside itself
+    (a helper using the same module-level `unscoped()`), or by several tasks at once (requests
+    sharing it), and each exit restores what its own entry replaced in its own context.
+    """
+
+    __slots__ = ("_scope",)
 
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
-        self._token: Token[Scope | None] | None = None
 
     def _enter(self, frame: FrameType) -> None:
-        owner = _iterated_generator(frame)
-        if owner is not None:
-            scope = self._scope
-            self._scope = Scope(scope.value, scope.key, scope.unscoped_reason, scope.number, owner)
-        self._token = _SCOPE.set(self._scope)
+        base = self._scope
+        _SCOPE.set(
+            Scope(
+                base.value,
+                base.key,
+                base.unscoped_reason,
+                base.number,
+                _owning_generator(frame),
+                self,
+                _SCOPE.get(),
+            )
+        )
 
     def __exit__(
         self,
@@ -167,17 +205,16 @@ class _ScopeBlock:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        token, self._token = self._token, None
-        if token is None:
-            return
         current = _SCOPE.get()
-        if current is not self._scope and self._scope.owner is not None:
-            return  # a generator's scope closed after its consumer moved on: leave theirs
-        try:
-            _SCOPE.reset(token)
-        except ValueError:  # exited in another context than entered: restore by value
-            _SCOPE.set(None if token.old_value is Token.MISSING else token.old_value)
-        if current is not self._scope and kind is None:
+        entry = current
+        while entry is not None and entry.block is not self:
+            entry = entry.previous
+        if entry is None:
+            # not entered in this context: a generator's scope closed after its consumer moved
+            # on, or by a finalizer in another task: leave this context's scope alone
+            return
+        _SCOPE.set(entry.previous)
+        if entry is not current and kind is None:
             raise RuntimeError(
                 "tenantguard: tenant()/unscoped() blocks exited out of order: a tenant() entered "
                 "in a generator was held across a yield. Enter tenant() in the code that "

@@ -13,9 +13,11 @@ import enum
 import logging
 import re
 import sys
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 from sqlglot import exp
 
@@ -172,7 +174,8 @@ class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
     __slots__ = (
-        "_cache", "_cache_bytes_used", "_checked", "_full", "_hits", "_log_values",
+        "_cache", "_cache_bytes_used", "_checked", "_connections", "_full", "_generation",
+        "_hits", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_reports",
         "_require_tenant", "_set_tenant_setting", "_setting_literal", "_tenant_setting",
         "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "reported",
@@ -210,6 +213,10 @@ class Guard:
         self._owns_expressions = self._owns()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
+        # what the connections keep of verdicts besides this cache (the parameter types found
+        # exact for a statement's pins): forgotten with the cache, when what decides changes
+        self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._generation = 0  # counts the clears: a prepared statement's types note carries it
         self._full = False
         self._reports = ReportLimiter(report_interval)
         self._checked = self._hits = self.blocked = self.reported = 0
@@ -376,6 +383,9 @@ class Guard:
         self._cache.clear()
         self._cache_bytes_used = 0
         self._full = False
+        self._generation += 1
+        for connection in list(self._connections):
+            connection._tg_forget_types()
 
     # -- verdicts ----------------------------------------------------------------------------
 
