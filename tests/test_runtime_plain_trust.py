@@ -311,3 +311,21 @@ async def test_schema_code_calling_set_config_itself(setup: Setup, sql: str) -> 
         ]
     finally:
         await conn.close()
+
+
+async def test_a_connection_made_with_the_guard_off_reads_the_schema_code_too(
+    setup: Setup,
+) -> None:
+    """The mode can be changed while the application runs: a connection made in "off" mode
+    knows the schema's code once the guard is turned on."""
+    await setup.owner(IMPLICIT)
+    conn = await connect(setup.dsn, policy=POLICY, mode="off", **setup.options)
+    try:
+        assert "public.length" in conn._tg_schema_code
+        conn.tenantguard.mode = "enforce"
+        with tenant(1):
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+            await conn.fetchval("SELECT length(1::bigint)")
+            assert [r[0] for r in await conn.fetch(round2.BY_SETTING)] == round2.CLINIC_1
+    finally:
+        await conn.close()

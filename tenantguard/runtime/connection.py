@@ -324,9 +324,7 @@ class GuardedConnection(asyncpg.Connection):
         text names them (`runtime.schema_code`): if any, no statement is plain on this
         connection (the setting is set again before each statement it pins, and the pool's
         release resets the session). Said once per guard, in a warning."""
-        guard = self.tenantguard
-        if guard.mode is Mode.OFF and not guard._set_tenant_setting:
-            return
+        guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
 
         async def read() -> tuple[list[Any], list[Any]]:
             modern = self.get_server_version().major >= 14
