@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from tenantguard.engine.analyze import Analyzer, parse_statement
+from tenantguard.engine.context import RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.rules import tg006_unprovable_statement, tg009_unresolved_dynamic_sql
 from tenantguard.engine.sqltext import split_sql
@@ -589,6 +590,15 @@ def _offset_in(text: str, line: int, column: int) -> int:
     return min(len(text), offset + column - 1)
 
 
+def _finding_at(node: ast.AST, origin: Origin, rule: RuleInfo, message: str, help: str) -> Finding:
+    """A finding of `rule` spanning `node` in the file."""
+    line, column = origin.node_position(node)
+    end_line, end_column = origin.node_end(node)
+    return Finding(
+        rule.code, rule.name, rule.severity, message, help, line, column, end_line, end_column
+    )
+
+
 def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) -> Iterator[Finding]:
     """`copy_to_table(table, columns=[…])`: a tenant table needs the tenant column listed.
     `copy_from_table(table, …)` (asyncpg) and `copy_to(file, table)` (psycopg2) write out
@@ -617,20 +627,13 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
         if not policy.is_tenant_table(name):
             continue
         if method in ("copy_from_table", "copy_to"):
-            whole = tg005_whole_table_operation.RULE
-            line, column = origin.node_position(call)
-            end_line, end_column = origin.node_end(call)
-            yield Finding(
-                whole.code,
-                whole.name,
-                whole.severity,
+            yield _finding_at(
+                call,
+                origin,
+                tg005_whole_table_operation.RULE,
                 f"{method}() of tenant table {name} moves every tenant's rows",
                 f'copy a query pinned to one tenant instead: copy_from_query("SELECT … FROM '
                 f'{name} WHERE {policy.tenant_column} = $1", tenant, …) or COPY (SELECT …) TO',
-                line,
-                column,
-                end_line,
-                end_column,
             )
             continue
         columns = next((k.value for k in call.keywords if k.arg == "columns"), None)
@@ -650,18 +653,12 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
                 else "has columns computed at run time"
             )
         )
-        line, column = origin.node_position(call)
-        end_line, end_column = origin.node_end(call)
-        yield Finding(
-            info.code,
-            info.name,
-            info.severity,
+        yield _finding_at(
+            call,
+            origin,
+            info,
             f"{method}() into tenant table {name} {what}",
             f"pass columns=[..., {policy.tenant_column!r}, ...] and the tenant in every record",
-            line,
-            column,
-            end_line,
-            end_column,
         )
 
 
