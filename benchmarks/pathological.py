@@ -106,6 +106,13 @@ def big_insert(megabytes: float) -> str:
     return f"INSERT INTO patients (tenant_id, name) VALUES {', '.join([row] * count)}"
 
 
+def big_insert_distinct(megabytes: float) -> str:
+    """A bulk INSERT whose rows all differ (a name and a number each), of one tenant."""
+    count = int(megabytes * 1_000_000 / 58)
+    rows = ", ".join(f"($1, 'patient {i:08d}, with a longer name', {i})" for i in range(count))
+    return f"INSERT INTO patients (tenant_id, name, id) VALUES {rows}"
+
+
 SHAPES: list[tuple[str, Callable[[float], str]]] = [
     ("nested derived tables, 400 deep", lambda s: nested_derived(int(400 * s))),
     ("2 000 ORs, each pinning", lambda s: or_branches(int(2000 * s))),
@@ -122,6 +129,7 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
     ("2 000-branch UNION in IN (…)", lambda s: union_in_subquery(int(2000 * s))),
     ("20 000-item IN list", lambda s: in_list(int(20000 * s))),
     ("5 MB INSERT", lambda s: big_insert(5 * s)),
+    ("5 MB INSERT, every row different", lambda s: big_insert_distinct(5 * s)),
 ]
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from tenantguard import Policy, TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine import bulk_values
 from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant, unscoped
 
 POLICY = Policy(
@@ -118,6 +119,34 @@ async def test_executemany_with_one_bad_row_writes_nothing(
             "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $3)", rows
         )
     assert await count(dsn, "SELECT count(*) FROM patients") == 3
+
+
+async def test_a_bulk_insert_with_another_tenant_deep_in_it_writes_nothing(dsn: str) -> None:
+    """A 3 000-row VALUES list (~80 kB, past the default max_statement_bytes: raised here; its
+    rows that bring nothing new are left out of the proof's tree, engine/bulk_values.py): one
+    row of clinic 2 deep in it, as a literal or as another parameter bound to 2, and the
+    statement never runs; the list of clinic 1 alone runs, once its parameter is clinic 1."""
+    conn = await connect(dsn, policy=POLICY, max_statement_bytes=1 << 20)
+    rows = [f"($1, 'bulk', '{i:09d}')" for i in range(3_000)]
+    head = "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES "
+    bulk = "SELECT count(*) FROM patients WHERE first_name = 'bulk'"
+    try:
+        for intruder, args in [("(2, 'bulk', '2')", (1,)), ("($2, 'bulk', '2')", (1, 2))]:
+            sql = head + ", ".join([*rows[:2_345], intruder, *rows[2_345:]])
+            assert len(sql) > bulk_values.MINIMUM
+            with tenant(1), pytest.raises(TenantIsolationError, match="another tenant") as e:
+                await conn.execute(sql, *args)
+            assert "max_statement_bytes" not in str(e.value)
+            assert await count(dsn, bulk) == 0
+        sql = head + ", ".join(rows)
+        with tenant(1), pytest.raises(TenantIsolationError, match="another tenant"):
+            await conn.execute(sql, 2)  # the one parameter bound to another clinic
+        assert await count(dsn, bulk) == 0
+        with tenant(1):
+            await conn.execute(sql, 1)
+        assert await count(dsn, bulk + " AND tenant_id = 1") == await count(dsn, bulk) == 3_000
+    finally:
+        await conn.close()
 
 
 async def test_prepared_statement_checks_values_at_each_run(conn: GuardedConnection) -> None:

@@ -16,12 +16,14 @@ from sqlglot.tokenizer_core import Token, TokenType
 from sqlglot.tokens import Tokenizer
 
 from tenantguard._collect import collections_paused, young_collections_less
+from tenantguard.engine import bulk_values
 from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.rules import STATEMENT_RULES, tg006_unprovable_statement
 from tenantguard.engine.sqltext import (
     BLANK,
+    LineIndex,
     _skip_nested_comment,
     declared_query,
     normalize_placeholders,
@@ -48,26 +50,30 @@ class _Reader(threading.local):
         self.tokenizer: Tokenizer = _POSTGRES.tokenizer()
         self.parser: Parser = _POSTGRES.parser()
 
-    def parse(self, text: str) -> list[exp.Expr | None]:
+    def parse(self, text: str, thinned: bulk_values.Thinned | None = None) -> list[exp.Expr | None]:
+        """`thinned`: the text without rows of a long VALUES list, to tokenize in its stead."""
+        source = text if thinned is None else thinned.text
         try:
             try:
-                tokens = self.tokenizer.tokenize(text)
+                tokens = self.tokenizer.tokenize(source)
             except TokenError:
-                if not text.endswith("''"):
+                if not source.endswith("''"):
                     raise
                 # sqlglot takes a `$` for the start of a dollar-quote tag and, finding no `$`
                 # before the end, raises where the text ends with `''`; a newline after it is
                 # nothing to PostgreSQL and lets sqlglot back off (positions unchanged)
-                tokens = self.tokenizer.tokenize(text + "\n")
+                tokens = self.tokenizer.tokenize(source + "\n")
+            if thinned is not None:
+                _move_tokens(tokens, text, thinned)
             if "@" in text and (at := _at_parameter(tokens)) is not None:
                 raise _Misread(at, _AT_PARAMETER)
             if not text.isascii():  # ASCII text: each misreading below is an error to the server
                 misread = _misread(text, tokens)
                 if misread is not None:
                     raise _Misread(*misread)
-            if _NAME_KEYWORDS.search(text):
+            if _NAME_KEYWORDS.search(source):
                 _keywords_as_names(tokens)
-            aliases = _join_using_aliases(tokens) if _USING.search(text) else None
+            aliases = _join_using_aliases(tokens) if _USING.search(source) else None
             if aliases:
                 tokens = [t for i, t in enumerate(tokens) if i not in aliases.removed]
             trees = self.parser.parse(tokens, text)
@@ -80,6 +86,16 @@ class _Reader(threading.local):
             return trees
         finally:
             self.parser.reset()  # do not keep the last statement's tokens alive
+
+
+def _move_tokens(tokens: list[Token], text: str, thinned: bulk_values.Thinned) -> None:
+    """Puts the tokens of the text without some rows where they stand in `text`: offsets, and
+    the line and column of their last character (sqlglot's)."""
+    lines = LineIndex(text)
+    for token in tokens:
+        token.start = thinned.shift(token.start)
+        token.end = thinned.shift(token.end)
+        token.line, token.col = lines.position(token.end)
 
 
 # words sqlglot's tokenizer makes keywords of other dialects' clauses, which PostgreSQL reads as
@@ -373,8 +389,22 @@ def parse_statement(
 
 
 def _parse_statement(
-    sql: str,
+    sql: str, policy: Policy | None = None
 ) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
+    """`policy`: given, the rows of a long VALUES list that bring nothing new to its proof are
+    left out of the tree (bulk_values)."""
+    if policy is not None and len(sql) >= bulk_values.MINIMUM:
+        thinned = bulk_values.thin_rows(sql, policy)
+        if thinned is not None:
+            # the tokens of the text without those rows are put where they stand in `sql`:
+            # the tree's positions are the statement's as written (nothing inserted)
+            short, inserted = normalize_placeholders(thinned.text)
+            thinned = thinned._replace(text=short, inserted=inserted)
+            parsed = _parse_text(sql, (), thinned)
+            if parsed[0] is not None:
+                bulk_values.number_rows(parsed[0], thinned)
+                return parsed
+            # an error: said as for the statement read as written, row by row
     text, inserted = normalize_placeholders(sql)
     if _TRANSACTION_START.fullmatch(text):
         return exp.Transaction(), inserted, None, None  # reads no rows, whatever its modes
@@ -397,10 +427,10 @@ def _declared_query(
 
 
 def _parse_text(
-    text: str, inserted: tuple[int, ...]
+    text: str, inserted: tuple[int, ...], thinned: bulk_values.Thinned | None = None
 ) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
     try:
-        trees = [t for t in _READER.parse(text) if isinstance(t, exp.Expression)]
+        trees = [t for t in _READER.parse(text, thinned) if isinstance(t, exp.Expression)]
     except RecursionError:
         return None, inserted, "nested too deeply to analyse", None
     except _Misread as misread:
@@ -492,12 +522,13 @@ def analyze_statement(sql: str, policy: Policy, *, in_patch: bool = False) -> Ve
 
 
 def _analyze_statement(sql: str, policy: Policy, in_patch: bool) -> Verdict:
-    tree, inserted, error, error_offset = _parse_statement(sql)
+    tree, inserted, error, error_offset = _parse_statement(sql, policy)
     ctx = Context(sql, policy, tree, inserted, error, error_offset, in_patch)
     findings = _run_rules(ctx)
     proof = ctx.proof if ctx.tree is not None else None
     try:
-        pins = tuple(proof.pin_values()) if proof is not None else ()
+        # each value once (a VALUES list gives one per row)
+        pins = tuple(dict.fromkeys(proof.pin_values())) if proof is not None else ()
     except RecursionError:
         pins = ()
     touches = (

@@ -125,6 +125,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             source = source.this
         if isinstance(source, exp.Values):
             for row_number, row in enumerate(source.expressions, 1):
+                row_number = row.meta.get("row", row_number)  # as written (bulk_values)
                 items = row.expressions if isinstance(row, exp.Tuple) else [row]
                 value = items[index] if index < len(items) else None
                 if value is None or builder.written_value(node, value) is None:
