@@ -13,8 +13,9 @@ statement's:
   first row that is anything else ends the run; it and the rest are parsed as written;
 - the first two rows are always kept (a one-row VALUES is read otherwise than a longer one);
 - a row is kept when its kind (which value is a string, a number, a parameter, a keyword, which
-  casts) is not the first row's, or when it brings a value (as written) not seen before in a
-  column whose every value counts: the tenant column and the columns the tenant value may come
+  casts: to which type, as the server reads its name: `"Dom"` is not `"dom"`) is not the first
+  row's, or when it brings a value (as written) not seen before in a column whose every value
+  counts: the tenant column and the columns the tenant value may come
   from (the registry's key, a generated tenant column's sources), columns of a lossy type, and
   every parameter in any column;
 - in the other columns, a value not seen before is kept until the column has two different
@@ -48,27 +49,38 @@ _HEAD = re.compile(
 )
 _COLUMN = re.compile(_NAME)
 # one value: its constant, then at most one cast to a one-word type (`::uuid`, `::varchar(20)`)
-_VALUE = (
+_CONSTANT = (
     r"(?:'[^'\\]*(?:''[^'\\]*)*'"  # a string, no backslash: read alike whatever the settings
     r"|-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?(?![A-Za-z0-9_$.])"
     r"|\$[0-9]+(?![0-9])"
     r"|(?i:NULL|TRUE|FALSE|DEFAULT)(?![A-Za-z0-9_$]))"
-    rf"(?:{_B}*::{_B}*{_NAME}(?:{_B}*\({_B}*[0-9]+(?:{_B}*,{_B}*[0-9]+)?{_B}*\))?)?"
+)
+_VALUE = (
+    _CONSTANT + rf"(?:{_B}*::{_B}*{_NAME}(?:{_B}*\({_B}*[0-9]+(?:{_B}*,{_B}*[0-9]+)?{_B}*\))?)?"
 )
 _ROW = re.compile(rf"\({_B}*{_VALUE}(?:{_B}*,{_B}*{_VALUE})*{_B}*\)")
 _ITEM = re.compile(_VALUE)
+_CONSTANT_AT = re.compile(_CONSTANT)
 _SEPARATOR = re.compile(rf"{_B}*,{_B}*(?=\()")
 
 
 def _kind(item: str) -> str:
-    """What a value is, beside which one: its first character's class and its cast."""
+    """What a value is, beside which one: its first character's class and its cast (the type
+    name as PostgreSQL reads it: folded unless quoted, `"Dom"` is not `"dom"`)."""
+    constant = _CONSTANT_AT.match(item)
+    assert constant is not None  # `item` is a _VALUE
     first = item[0]
     head = "'" if first == "'" else "$" if first == "$" else "k" if first.isalpha() else "0"
-    after = item.rfind("'") + 1 if head == "'" else 0  # a string may hold `::`
     if head == "k":  # NULL, TRUE, FALSE, DEFAULT: which one matters (DEFAULT runs the default)
-        head = item.split(":", 1)[0].strip().upper()
-    cast = item.find("::", after)
-    return head if cast < 0 else f"{head}::{item[cast + 2 :].strip().lower()}"
+        head = constant.group().upper()
+    # after the constant: a string may hold `::`, a quoted type name `'`
+    cast = item[constant.end() :].strip()
+    if not cast:
+        return head
+    cast = cast[2:].strip()  # past `::`
+    if not cast.startswith('"'):
+        cast = cast.lower()
+    return f"{head}::{cast}"
 
 
 _KIND_PATTERNS = {
@@ -85,8 +97,9 @@ def _rows_of_kinds(kinds: tuple[str, ...]) -> re.Pattern[str]:
     for kind in kinds:
         head, _, cast = kind.partition("::")
         pattern = _KIND_PATTERNS.get(head) or rf"(?i:{head})(?![A-Za-z0-9_$])"
-        if cast:
-            pattern += rf"{_B}*::{_B}*(?i:{re.escape(cast)})"
+        if cast:  # a quoted type name keeps its case
+            name = re.escape(cast) if cast.startswith('"') else f"(?i:{re.escape(cast)})"
+            pattern += rf"{_B}*::{_B}*{name}"
         values.append(f"({pattern})")
     return re.compile(rf"{_B}*,{_B}*\({_B}*" + rf"{_B}*,{_B}*".join(values) + rf"{_B}*\)")
 
