@@ -36,9 +36,11 @@ from tenantguard.sources.pyvalues import (
     concat,
     format_percent,
     format_template,
+    formatted,
     formatted_numbers,
     hole,
     integer_value,
+    is_constant,
     join_values,
     skeleton,
     starts_like_sql,
@@ -1590,6 +1592,31 @@ class _Walker:
                 # `${len(params)}`: a bind parameter whose number is counted at run time
                 reason = f"`{_short(part.value)}` numbers a parameter at run time"
                 parts.append(hole(part.value, origin, reason, kind="number", string=False))
+            elif (
+                part.format_spec is not None or part.conversion not in (-1, ord("s"))
+            ) and isinstance(spec := _constant_spec(part.format_spec), str):
+                # `{n:>5}`, `{name!r}`: a constant is formatted as Python formats it
+                conversion = "" if part.conversion == -1 else chr(part.conversion)
+                value = self.evaluate(part.value)
+                if conversion in ("", "s") and spec in ("", "d") and integer_value(value):
+                    value = formatted_numbers(value, spec, part.value, origin)
+                    if not all(is_constant(a) for a in value):
+                        reason = f"`{_short(part.value)}` is an int formatted at run time"
+                        value = hole(
+                            part.value, origin, reason, kind="integer", string=False, integer=True
+                        )
+                    parts.append(value)
+                    text = ""
+                    continue
+                value = formatted(value, conversion, spec, part.value, origin)
+                reason = f"`{_short(part.value)}` is formatted into the string at run time"
+                kind = "value" if spec else None
+                parts.append(
+                    tuple(
+                        a if is_constant(a) else (Hole(part.value, origin, reason, kind=kind),)
+                        for a in value
+                    )
+                )
             elif part.format_spec is None and part.conversion in (-1, ord("s")):
                 value = self.evaluate(part.value)
                 if integer_value(value) and not all(
@@ -3118,6 +3145,18 @@ def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         ):
             stack.extend(ast.iter_child_nodes(current))
     return False
+
+
+def _constant_spec(spec: ast.expr | None) -> str | None:
+    """An f-string field's format spec when it is written whole (`{n:>5}`); None when a part
+    of it is computed (`{n:{width}}`)."""
+    if spec is None:
+        return ""
+    if isinstance(spec, ast.JoinedStr) and all(
+        isinstance(v, ast.Constant) and isinstance(v.value, str) for v in spec.values
+    ):
+        return "".join(str(v.value) for v in spec.values if isinstance(v, ast.Constant))
+    return None
 
 
 def _constant_text(alternative: tuple[Lit | Hole, ...]) -> str | None:
