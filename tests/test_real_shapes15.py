@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -144,26 +143,26 @@ def test_a_constant_of_another_module_is_reported_once_where_it_is_written(
     ]
 
 
-def test_a_file_checked_alone_still_reports_at_its_calls(
+def test_a_constant_of_a_module_the_project_excludes_is_reported_at_its_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A constant module outside the project's files (another tree) is not checked by this
-    run: its SQL is reported at the call, as before."""
-    project(tmp_path / "lib", {"shared/__init__.py": "", "shared/queries.py": QUERIES})
+    """A module the check does not read (excluded, or outside the tree) reports nothing: the
+    constant it gives is reported at the calls."""
     project(
-        tmp_path / "svc",
-        {"app/__init__.py": "", "app/uses.py": "from shared.queries import ALL_PATIENTS\n"
-         "async def f(conn):\n    await conn.fetch(ALL_PATIENTS)\n"},
-    )  # fmt: skip
-    monkeypatch.chdir(tmp_path / "svc")
-    monkeypatch.syspath_prepend(os.fspath(tmp_path / "lib"))
-    (tmp_path / "svc" / "shared").symlink_to(tmp_path / "lib" / "shared")
-    (tmp_path / "svc" / "pyproject.toml").write_text(
-        '[tool.tenantguard]\ntenant_column = "clinic_id"\n'
-        'tenant_tables = ["patients", "appointments"]\nexclude = ["shared"]\n'
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/vendored/__init__.py": "",
+            "app/vendored/queries.py": QUERIES,
+            "app/uses.py": "from .vendored.queries import ALL_PATIENTS\n\n"
+            "async def f(conn):\n    await conn.fetch(ALL_PATIENTS)\n",
+        },
     )
-    _, data = run_json(capsys, "app")
-    assert located(data, tmp_path / "svc") == [("app/uses.py", 3, 22, "TG001")]
+    with (tmp_path / "pyproject.toml").open("a") as config:
+        config.write('exclude = ["app/vendored"]\n')
+    monkeypatch.chdir(tmp_path)
+    _, data = run_json(capsys, ".")
+    assert located(data, tmp_path) == [("app/uses.py", 4, 22, "TG001")]
 
 
 # ------------------------------------------------------------ 2. self.X copied to a local
@@ -246,7 +245,8 @@ def test_a_table_each_subclass_passes_to_the_base_is_a_constant_per_subclass() -
 def test_each_table_passed_is_checked() -> None:
     """The twin: the statement, unpinned, is found for each tenant table passed."""
     source = TABLE_BASE.format(where="$1::int IS NOT NULL", more="")
-    assert [c for _, _, c in found(source)] == ["TG001"]  # one place: the field, both tables
+    # at the field, once for each table
+    assert [c for _, _, c in found(source)] == ["TG001", "TG001"]
 
 
 @pytest.mark.parametrize(
@@ -256,16 +256,15 @@ def test_each_table_passed_is_checked() -> None:
         "class Any(Repository):\n    def __init__(self, pool, name):\n"
         "        super().__init__(pool, table=name)\n",
         # a subclass made with the base's own __init__
-        "class Loose(Repository):\n    pass\n",
+        "class Loose(Repository):\n    pass\n\n\nLoose(None, 'x')\n",
         # the base made directly, in a module of the project, or handed out to be made
         "def make(pool, name):\n    return Repository(pool, name)\n",
         "def make(pool, name):\n    return Repository(pool=pool, table=name)\n",
         "FACTORIES = {'x': Repository}\n",
         "def make(pool, name):\n    kind = Repository\n    return kind(pool, name)\n",
         # a classmethod that makes the class it is called on
-        "class Made(Repository):\n    def __init__(self, pool):\n"
-        "        super().__init__(pool, 'patients')\n"
-        "    @classmethod\n    def of(cls, pool, name):\n        return cls.__new__(cls)\n",
+        "class Made(Repository):\n"
+        "    @classmethod\n    def of(cls, pool, name):\n        return cls(pool, name)\n",
     ],
     ids=["run-time table", "no own init", "made directly", "keywords", "handed out", "alias",
          "made by a classmethod"],
@@ -273,6 +272,17 @@ def test_each_table_passed_is_checked() -> None:
 def test_a_table_given_at_run_time_stays_tg009(more: str) -> None:
     source = TABLE_BASE.format(where="clinic_id = $1", more="\n\n" + more)
     assert "TG009" in [c for _, _, c in found(source)], found(source)
+
+
+def test_an_intermediate_base_never_made_passes_nothing_itself() -> None:
+    more = (
+        "\n\nclass Scoped(Repository):\n    pass\n\n\n"
+        "class Visits(Scoped):\n    def __init__(self, pool):\n"
+        "        super().__init__(pool, 'appointments')\n"
+    )
+    assert found(TABLE_BASE.format(where="clinic_id = $1", more=more)) == []
+    made = more + "\n\ndef make(pool, t):\n    return Scoped(pool, t)\n"
+    assert "TG009" in [c for _, _, c in found(TABLE_BASE.format(where="clinic_id = $1", more=made))]
 
 
 @pytest.mark.parametrize(
@@ -304,13 +314,36 @@ def test_subclasses_in_other_modules_pass_their_tables(
     )
     monkeypatch.chdir(tmp_path)
     _, data = run_json(capsys, ".")
-    assert [f[3] for f in located(data, tmp_path)] == ["TG001"]
+    assert [f[3] for f in located(data, tmp_path)] == ["TG001", "TG001"]
     # a module that makes the base with a table given at run time: TG009 in the base
     (tmp_path / "app" / "deps.py").write_text(
         "from .base import Repository\n\ndef repo(pool, t):\n    return Repository(pool, t)\n"
     )
     _, data = run_json(capsys, ".")
     assert "TG009" in [f[3] for f in located(data, tmp_path)]
+
+
+def test_a_module_that_makes_the_base_invalidates_the_cached_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, subs = TABLE_BASE.format(where="clinic_id = $1", more="").split("\n\n\nclass Patients")
+    project(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/base.py": base,
+            "app/repos.py": "from .base import Repository\n\n\nclass Patients" + subs,
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--format", "json", "app/base.py"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    (tmp_path / "app" / "deps.py").write_text(
+        "from .base import Repository\n\ndef repo(pool, t):\n    return Repository(pool, t)\n"
+    )
+    main(["check", "--format", "json", "app/base.py"])
+    data = json.loads(capsys.readouterr().out)
+    assert [f["rule"] for f in data["findings"]] == ["TG009"]
 
 
 # ------------------------------------------------------------ 4. format specs of constants

@@ -148,6 +148,8 @@ class FuncRef:
 @dataclass(frozen=True, slots=True, eq=False)
 class ClassRef:
     info: ClassInfo
+    # `cls` in a classmethod: the class it is called on, which may be any project subclass
+    any_subclass: bool = False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -303,6 +305,11 @@ class ModuleInfo:
     # function bodies not run yet (a module read for its names runs them when they are needed)
     functions_pending: _Walker | None = None
     unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)
+    # the literals its check reads as SQL standing alone, and what it finds at each (by the
+    # analyzer asked: see python.py's `_ModuleCheck.said_where_written`)
+    alone: dict[
+        int, dict[tuple[int, int, int | None, int | None], frozenset[tuple[str, int, int]]]
+    ] = field(default_factory=dict)
 
     @property
     def path(self) -> str | None:
@@ -508,7 +515,11 @@ class _Walker:
                 and info.cls is not None
                 and info.method_kind in ("method", "classmethod")
             ):
-                ref = InstanceRef(info.cls) if info.method_kind == "method" else ClassRef(info.cls)
+                ref = (
+                    InstanceRef(info.cls)
+                    if info.method_kind == "method"
+                    else ClassRef(info.cls, any_subclass=True)
+                )
                 self.env[name] = ref
                 continue
             if parameter is args.vararg or parameter is args.kwarg:
@@ -1422,9 +1433,14 @@ class _Walker:
         if isinstance(node, ast.Name):
             return self.lookup(node.id)
         if isinstance(node, ast.Call):
+            if _is_name(node.func, "type") and len(node.args) == 1 and not node.keywords:
+                made = self.binding_of_receiver(node.args[0])  # `type(self)`: self's class
+                return made if isinstance(made, InstanceRef) else None
             return self.instance_of(node)
         if isinstance(node, ast.Attribute):
             base = self.binding_of_receiver(node.value)
+            if node.attr == "__class__" and isinstance(base, InstanceRef):
+                return base  # `self.__class__`: self's class
             if isinstance(base, ImportedRef):
                 imported = self.index.imported(base)  # `from m import Repo`: Repo.X
                 base = imported if isinstance(imported, ClassRef) else base
@@ -1568,6 +1584,10 @@ class _Walker:
             base = imported if isinstance(imported, ClassRef) else base
         if isinstance(base, InstanceRef):
             return self.index.instance_attribute(base.info, node.attr, node, exact=base.exact)
+        if isinstance(base, ClassRef) and base.any_subclass:
+            # `cls.X`: the class's X or a subclass's (what instances are given included: more
+            # values, each checked)
+            return self.index.instance_attribute(base.info, node.attr, node)
         if isinstance(base, ClassRef):
             return self.index.class_attribute(base.info, node.attr)
         if isinstance(base, ModuleRef | ImportedRef):
@@ -2128,6 +2148,8 @@ class ProjectIndex:
         self._loading: set[str] = set()
         self._unfollowable: set[str] = set()  # modules whose body could not be followed
         self._found: dict[tuple[str, str, int], str | None] = {}
+        self._made: dict[str, bool] = {}  # class name -> a file of the project may make one
+        self._real: frozenset[str] | None = None  # the files, their real paths
         # wrappers being worked out (Tarjan's strongly connected components over calls)
         self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
         self._low: dict[int, int] = {}
@@ -2146,6 +2168,12 @@ class ProjectIndex:
         if callable(self._files):
             self._files = list(self._files())
         return list(self._files)
+
+    def in_project(self, path: str) -> bool:
+        """Whether a file is one of the project's files (checked when the tree is)."""
+        if self._real is None:
+            self._real = frozenset(os.path.realpath(f) for f in self.files)
+        return os.path.realpath(path) in self._real
 
     def display(self, path: str) -> str:
         """How messages name a module: relative to the project root (to the working directory
@@ -2401,10 +2429,14 @@ class ProjectIndex:
                 values.append(cls.attributes[name])
                 break
         passed = self._passed_to_base(order, name)
+        given = None if passed is not None else self._given_by_subclasses(info, subclasses, name)
         for cls in [*order, *subclasses]:
             assigned = self._assigned(cls).get(name)
             if passed is not None and cls is passed[0]:
                 assigned = passed[1]
+            if given is not None and cls is given[0]:
+                values.extend(given[1])  # each subclass's, in place of the parameter
+                continue
             if assigned is not None:
                 values.append(assigned)
         for sub in subclasses:
@@ -2475,6 +2507,67 @@ class ProjectIndex:
         values = [walker.evaluate(argument) for argument in arguments]
         value = values[0] if len(values) == 1 else union(values, arguments[0], own.module.origin)
         return inits[1], value
+
+    def _given_by_subclasses(
+        self, info: ClassInfo, subclasses: list[ClassInfo], name: str
+    ) -> tuple[ClassInfo, list[Value]] | None:
+        """`self.X = x` stored from a parameter of the `__init__` an object of `info` runs,
+        where every class of such an object passes X to that `__init__` (`super().__init__(
+        table="notes")`): the class whose `__init__` stores it, and what each one passes. None
+        when one of them may be made with X given at run time: a subclass that passes nothing,
+        or a base (`info`, an intermediate class) made somewhere in the project (see
+        `_may_be_made`)."""
+        if not subclasses:
+            return None
+        inits = [cls for cls in self.bases(info)[0] if "__init__" in cls.methods]
+        if not inits or _init_parameter(inits[0].methods["__init__"], name) is None:
+            return None
+        storing = inits[0]
+        values: list[Value] = []
+        for concrete in [info, *subclasses]:
+            passed = self._passed_to_base(self.bases(concrete)[0], name)
+            if passed is not None and passed[0] is storing:
+                values.append(passed[1])
+            elif (
+                # a class that passes nothing is made with X given at run time, unless it is
+                # a base only: subclassed, and never made by the project (a leaf subclass may
+                # be made by a framework that finds it, by a name the code does not write)
+                (
+                    concrete is not info
+                    and not any(concrete in self.bases(s)[0][1:] for s in subclasses)
+                )
+                or self._may_be_made(concrete)
+            ):
+                return None
+        return storing, values
+
+    def _may_be_made(self, info: ClassInfo) -> bool:
+        """Whether an object of exactly this class may be made: its name is used in a file of
+        the project other than in a class statement, an import, an annotation, `Name.attr`,
+        `super(Name, …)`, `isinstance`, a comment line; or a method of it or of its bases
+        makes the class it is called on (`cls(…)`, `type(self)(…)`, `__new__`)."""
+        for cls in self.bases(info)[0]:
+            if any(_makes_its_class(m) for m in cls.methods.values()):
+                return True
+        name = info.name
+        if name not in self._made:
+            pattern = re.compile(rf"\b{re.escape(name)}\b")
+            texts: list[str] = []
+            own = info.module.path
+            files = self.files
+            if own is None or own not in files:
+                texts.append("".join(info.module.origin.lines))
+            for path in files:
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        text = handle.read()
+                except OSError:
+                    continue
+                if pattern.search(text):
+                    texts.append(text)
+            self._made[name] = any(_makes_by_name(t, name, pattern) for t in texts)
+        self._consulted_names.add("word:" + name)
+        return self._made[name]
 
     def _subclasses(self, info: ClassInfo) -> list[ClassInfo]:
         """The project's classes that derive from `info`: in its module, and in the project's
@@ -3144,6 +3237,50 @@ def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
             current, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
         ):
             stack.extend(ast.iter_child_nodes(current))
+    return False
+
+
+# uses of a class's name that do not make an object of it (see `_may_be_made`)
+_ANNOTATED = re.compile(r"(?:(?<!lambda)\b\w+\s*:|->)\s*[\"']?(?:[\w.]+\[)*\Z")
+_CHECKED = re.compile(r"\b(?:isinstance|issubclass)\([^()]*\Z|\bsuper\(\s*\Z")
+
+
+def _makes_by_name(text: str, name: str, pattern: re.Pattern[str]) -> bool:
+    """Whether a file's text uses a class's name in a way that may make an object of it."""
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if name not in line or stripped.startswith(("#", "class ", "import ", "from ")):
+            continue
+        for match in pattern.finditer(line):
+            before, after = line[: match.start()], line[match.end() :].lstrip()
+            if after.startswith("."):
+                continue  # `Name.__init__(self, …)`, `Name.X`
+            if _CHECKED.search(before):
+                continue
+            if (
+                not after.startswith("(")
+                and _ANNOTATED.search(before)
+                and (stripped.startswith(("def ", "async def ")) or re.match(r"\w+\s*:", stripped))
+            ):
+                continue  # `repo: Name`, `-> Name`, `-> Optional[Name]`
+            return True
+    return False
+
+
+def _makes_its_class(method: FunctionInfo) -> bool:
+    """`cls(…)`, `type(self)(…)`, `self.__class__(…)`, `X.__new__(…)` in a method."""
+    args = method.node.args.args
+    first = args[0].arg if args and method.method_kind == "classmethod" else None
+    for node in ast.walk(method.node):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if (
+            (first is not None and _is_name(func, first))
+            or (isinstance(func, ast.Call) and _is_name(func.func, "type"))
+            or (isinstance(func, ast.Attribute) and func.attr in ("__class__", "__new__"))
+        ):
+            return True
     return False
 
 
