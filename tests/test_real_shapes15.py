@@ -386,3 +386,64 @@ def test_a_format_spec_of_a_constant_is_computed(expression: str, expected: list
         assert "TG009" in got, got
     else:
         assert got == expected
+
+
+# ------------------------------------------------------------ 5. real shapes: loops that unpack
+
+EXPORTS = """\
+EXPORTS = {exports}
+
+
+async def export(conn, clinic):
+    out = {{}}
+    for {target} in {iterable}:
+        out[name] = await conn.fetch(sql, clinic)
+    return out
+"""
+
+PINNED = (
+    '"SELECT id FROM patients WHERE clinic_id = $1"',
+    '"SELECT id FROM appointments WHERE clinic_id = $1"',
+)
+UNPINNED = ('"SELECT id FROM patients WHERE clinic_id = $1"', '"SELECT id FROM appointments"')
+
+
+@pytest.mark.parametrize(
+    ("exports", "target", "iterable"),
+    [
+        ('{{"patients": {0}, "appointments": {1}}}', "name, sql", "EXPORTS.items()"),
+        ('[("patients", {0}), ("appointments", {1})]', "name, sql", "EXPORTS"),
+        ('(("patients", {0}), ("appointments", {1}))', "(name, sql)", "EXPORTS"),
+        ("None", "name, sql", '[("patients", {0}), ("appointments", {1})]'),
+    ],
+    ids=["dict items", "list of tuples", "tuple of tuples", "written in the loop"],
+)
+@pytest.mark.parametrize(
+    ("queries", "expected"),
+    [(PINNED, []), (UNPINNED, ["TG001"])],
+    ids=["pinned", "one unpinned"],
+)
+def test_a_loop_that_unpacks_constants_checks_each(
+    exports: str, target: str, iterable: str, queries: tuple[str, str], expected: list[str]
+) -> None:
+    source = EXPORTS.format(
+        exports=exports.format(*queries), target=target, iterable=iterable.format(*queries)
+    )
+    assert [c for _, _, c in found(source)] == expected, source
+
+
+@pytest.mark.parametrize(
+    ("exports", "iterable"),
+    [
+        # a row of another width, a value built at run time, a dict changed in place
+        ('[("patients", {0}), ("appointments", {1}, 1)]', "EXPORTS"),
+        ('[("patients", {0}), ("appointments", load())]', "EXPORTS"),
+        ('{{"patients": {0}}}\nEXPORTS["x"] = load()', "EXPORTS.items()"),
+        ('{{"patients": {0}}}', "EXPORTS.values()"),
+        ('{{"patients": {0}}}', "sorted(EXPORTS.items())"),
+    ],
+    ids=["ragged", "run time", "changed", "values of a dict, unpacked", "sorted"],
+)
+def test_a_loop_over_what_is_not_known_stays_tg009(exports: str, iterable: str) -> None:
+    source = EXPORTS.format(exports=exports.format(*PINNED), target="name, sql", iterable=iterable)
+    assert "TG009" in [c for _, _, c in found(source)], source

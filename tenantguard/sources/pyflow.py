@@ -178,6 +178,9 @@ class Items:
     # False for a set (`{"a", "b"}`, `frozenset(…)`): its order is not the order written, so
     # it is read item by item (`in`, `for`) but never joined or indexed
     ordered: bool = True
+    # items that are tuples of one width (`[("patients", "SELECT …"), …]`): each one's values,
+    # for `for name, sql in ROWS`
+    rows: tuple[tuple[Value, ...], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -821,7 +824,7 @@ class _Walker:
             self.loops.append(loop)
             self.env = dict(head)
             if is_for:
-                self.assign(node.target, self.iteration(node.iter), None)  # type: ignore[union-attr]
+                self.assign_iteration(node.target, node.iter)  # type: ignore[union-attr]
             live = self.block(node.body)
             self.loops.pop()
             ends = [self.env if live else None, *loop.continues]
@@ -841,6 +844,51 @@ class _Walker:
         merged = _merge_envs([*exits, *loop.breaks], node, self.origin)
         self.env = merged if merged is not None else head
         return merged is not None
+
+    def assign_iteration(self, target: ast.expr, iterable: ast.expr) -> None:
+        """The loop variables of `for name, sql in QUERIES.items()` or of a sequence of tuples
+        of constants (`for name, sql in (("a", "…"), …)`, or a name bound to one): each takes
+        any value its place holds (each is checked)."""
+        if isinstance(target, ast.Tuple | ast.List) and not any(
+            isinstance(e, ast.Starred) for e in target.elts
+        ):
+            columns = self.unpacked(iterable, len(target.elts))
+            if columns is not None:
+                for sub, value in zip(target.elts, columns, strict=True):
+                    self.assign(sub, value, None)
+                return
+        self.assign(target, self.iteration(iterable), None)
+
+    def unpacked(self, iterable: ast.expr, width: int) -> list[Value] | None:
+        origin = self.origin
+        if (
+            width == 2
+            and isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Attribute)
+            and iterable.func.attr == "items"
+            and not iterable.args
+        ):
+            items = self.items_of(iterable.func.value)
+            if items is None or items.keys is None or not items.values:
+                return None
+            keys = [
+                hole(iterable, origin, "a key of the dict")
+                if key.startswith("\0")
+                else ((Lit(key, origin, None, 0, iterable),),)
+                for key in items.keys
+            ]
+            return [union(keys, iterable, origin), union(items.values, iterable, origin)]
+        rows: list[tuple[Value, ...]] | None = None
+        if isinstance(iterable, ast.Tuple | ast.List):
+            found = _rows(iterable.elts)
+            rows = None if found is None else [tuple(map(self.evaluate, r)) for r in found]
+        else:
+            items = self.items_of(iterable)
+            if items is not None and items.rows is not None:
+                rows = list(items.rows)
+        if not rows or any(len(r) != width for r in rows):
+            return None
+        return [union([r[i] for r in rows], iterable, origin) for i in range(width)]
 
     def iteration(self, iterable: ast.expr) -> Binding:
         """The loop variable of `for q in ("…", "…")`: each constant; else unknown."""
@@ -1374,7 +1422,12 @@ class _Walker:
             and inner.elts
             and not any(isinstance(e, ast.Starred) for e in inner.elts)
         ):
-            return Items(tuple(self.evaluate(e) for e in inner.elts), None)
+            rows = _rows(inner.elts)
+            return Items(
+                tuple(self.evaluate(e) for e in inner.elts),
+                None,
+                rows=None if rows is None else tuple(tuple(map(self.evaluate, r)) for r in rows),
+            )
         members = _set_display(inner)
         if members is not None:  # `{"a", "b"}`, `frozenset({…})`: read by `in` and `for`
             return Items(tuple(self.evaluate(e) for e in members), None, ordered=False)
@@ -2434,7 +2487,7 @@ class ProjectIndex:
             assigned = self._assigned(cls).get(name)
             if passed is not None and cls is passed[0]:
                 assigned = passed[1]
-            if given is not None and cls is given[0]:
+            if given is not None and _same_class(cls, given[0]):
                 values.extend(given[1])  # each subclass's, in place of the parameter
                 continue
             if assigned is not None:
@@ -2526,7 +2579,7 @@ class ProjectIndex:
         values: list[Value] = []
         for concrete in [info, *subclasses]:
             passed = self._passed_to_base(self.bases(concrete)[0], name)
-            if passed is not None and passed[0] is storing:
+            if passed is not None and _same_class(passed[0], storing):
                 values.append(passed[1])
             elif (
                 # a class that passes nothing is made with X given at run time, unless it is
@@ -3282,6 +3335,21 @@ def _makes_its_class(method: FunctionInfo) -> bool:
         ):
             return True
     return False
+
+
+def _rows(elements: list[ast.expr]) -> list[list[ast.expr]] | None:
+    """The elements of tuple (or list) displays of one width, none starred."""
+    if not elements or not all(isinstance(e, ast.Tuple | ast.List) for e in elements):
+        return None
+    rows = [list(e.elts) for e in elements if isinstance(e, ast.Tuple | ast.List)]
+    width = len(rows[0])
+    if (
+        not width
+        or any(len(r) != width for r in rows)
+        or any(isinstance(x, ast.Starred) for r in rows for x in r)
+    ):
+        return None
+    return rows
 
 
 def _constant_spec(spec: ast.expr | None) -> str | None:
