@@ -447,3 +447,73 @@ def test_a_loop_that_unpacks_constants_checks_each(
 def test_a_loop_over_what_is_not_known_stays_tg009(exports: str, iterable: str) -> None:
     source = EXPORTS.format(exports=exports.format(*PINNED), target="name, sql", iterable=iterable)
     assert "TG009" in [c for _, _, c in found(source)], source
+
+
+# ------------------------------------------------------------ 6. psycopg names joined, %d in text
+
+LEDGER = Policy("account_id", ["entries"])
+
+INSERT = """\
+from psycopg import sql
+
+COLUMNS = {columns}
+
+
+def insert(conn, account, amount, memo):
+    query = sql.SQL("INSERT INTO entries ({{}}) VALUES ({{}})").format(
+        sql.SQL(", ").join({names}),
+        sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS)),
+    )
+    conn.execute(query, (account, amount, memo))
+"""
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        "map(sql.Identifier, COLUMNS)",
+        "(sql.Identifier(c) for c in COLUMNS)",
+        "[sql.Identifier(c) for c in COLUMNS]",
+    ],
+)
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        ('("account_id", "amount", "memo")', []),
+        ('["account_id", "amount", "memo"]', []),
+        ('("amount", "memo", "created_by")', ["TG002"]),  # the twin: no tenant column
+        ('{"account_id", "amount", "memo"}', ["TG009"]),  # a set: its order is Python's
+        ("tuple(load())", ["TG009"]),
+    ],
+)
+def test_psycopg_identifiers_of_constant_columns_are_names(
+    names: str, columns: str, expected: list[str]
+) -> None:
+    source = INSERT.format(columns=columns, names=names)
+    got = [c for _, _, c in found(source, LEDGER)]
+    if expected == ["TG009"]:
+        assert "TG009" in got, got
+    else:
+        assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # `%d` writes digits and a minus, or raises: inside a string literal, its text
+        ("\"SELECT id FROM entries WHERE account_id = %%s AND at > now() - interval '%d days'\" % days", []),
+        ("\"SELECT id FROM entries WHERE account_id = %%s LIMIT %d\" % n", []),
+        # the twins: `%s` of a value is any text; digits in a name or after `E'\\`
+        ("\"SELECT id FROM entries WHERE account_id = %%s AND memo = '%s'\" % days", ["TG009"]),
+        ("\"SELECT id FROM entries_%d WHERE account_id = %%s\" % days", ["TG009"]),
+        ("\"SELECT id FROM \\\"entries%d\\\" WHERE account_id = %%s\" % days", ["TG009"]),
+        ("\"SELECT id FROM entries WHERE account_id = %%s AND memo = E'\\\\%d'\" % days", ["TG009"]),
+    ],
+)  # fmt: skip
+def test_a_number_written_by_percent_d_is_digits(query: str, expected: list[str]) -> None:
+    source = f"def recent(conn, account, days, n):\n    conn.execute({query}, (account,))\n"
+    got = [c for _, _, c in found(source, LEDGER)]
+    if expected == ["TG009"]:
+        assert "TG009" in got, got
+    else:
+        assert got == expected

@@ -1925,6 +1925,9 @@ class _Walker:
             named = self.items_of(items)
             if named is not None and named.keys is None and named.ordered:  # `" ".join(CLAUSES)`
                 return join_values(self.evaluate(func.value), named.values, node, origin)
+            names = self.identifiers(items)
+            if names is not None:  # `map(sql.Identifier, COLUMNS)`: each name, quoted
+                return join_values(self.evaluate(func.value), names, node, origin)
             marks = _placeholder_list(items, origin)
             if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
                 return join_values(self.evaluate(func.value), marks, node, origin)
@@ -1973,6 +1976,58 @@ class _Walker:
         if isinstance(receiver, ClassRef):
             return self.index.overrides(receiver.info, func.attr)
         return None
+
+    def identifiers(self, items: ast.expr) -> list[Value] | None:
+        """psycopg's `map(sql.Identifier, COLUMNS)` or `(sql.Identifier(c) for c in COLUMNS)`
+        of a tuple or list of constants (written there or named): each item quoted as psycopg
+        quotes a name. None for another shape."""
+        source: ast.expr | None = None
+        if (
+            isinstance(items, ast.Call)
+            and _is_name(items.func, "map")
+            and len(items.args) == 2
+            and not items.keywords
+            and isinstance(items.args[0], ast.Attribute)
+            and items.args[0].attr == "Identifier"
+            and _receiver_name(items.args[0].value) in _SQL_MODULES
+        ):
+            source = items.args[1]
+        elif (
+            isinstance(items, ast.GeneratorExp | ast.ListComp)
+            and len(items.generators) == 1
+            and not items.generators[0].ifs
+            and not items.generators[0].is_async
+            and isinstance(items.generators[0].target, ast.Name)
+            and isinstance(items.elt, ast.Call)
+            and _is_sql_module_call(items.elt)
+            and isinstance(items.elt.func, ast.Attribute)
+            and items.elt.func.attr == "Identifier"
+            and len(items.elt.args) == 1
+            and not items.elt.keywords
+            and _is_name(items.elt.args[0], items.generators[0].target.id)
+        ):
+            source = items.generators[0].iter
+        if source is None:
+            return None
+        values: Sequence[Value]
+        if isinstance(source, ast.List | ast.Tuple):
+            if not source.elts or any(isinstance(e, ast.Starred) for e in source.elts):
+                return None
+            values = [self.evaluate(e) for e in source.elts]
+        else:
+            named = self.items_of(source)
+            if named is None or named.keys is not None or not named.ordered:
+                return None
+            values = named.values
+        origin = self.origin
+        quoted: list[Value] = []
+        for value in values:
+            quote = ((Lit('"', origin, None, 0, source),),)
+            inner = tuple(
+                tuple(p._replace(kind="name") if type(p) is Hole else p for p in a) for a in value
+            )
+            quoted.append(concat([quote, inner, quote], source, origin))
+        return quoted
 
     def _composable(self, node: ast.expr, composed: bool) -> Value:
         """An argument of `.format()`; psycopg's `Identifier`/`Literal`/`Placeholder` render as

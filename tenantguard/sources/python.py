@@ -156,6 +156,16 @@ def _fills(before: str, hole_: Hole) -> list[str]:
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|--[^\n]*|/\*.*?\*/|['\"]", re.DOTALL)
 
 
+def _inside_string(text: str) -> bool:
+    """Whether the end of `text` is inside a SQL string literal written `'…'` (not `E'…'`,
+    whose backslashes escape: there digits after `\\` are an escape)."""
+    for match in _QUOTED.finditer(text):
+        if match.group() == "'":
+            start = match.start()
+            return not (start and text[start - 1] in "eE$\\")
+    return False
+
+
 def _inside_quotes(text: str) -> bool:
     """Whether the end of `text` is inside a SQL string or quoted identifier."""
     return any(len(m.group()) == 1 for m in _QUOTED.finditer(text))
@@ -181,6 +191,8 @@ def _integer_fits(alternative: tuple[Part, ...], index: int) -> bool:
         else:
             return False  # text known at run time: where the int stands is unknown
     text = "".join(before)
+    if _inside_string(text):
+        return True  # digits in a string literal (`interval '%d days'`): its text, a value
     if not text or text[-1] not in _BEFORE_INTEGER or _inside_quotes(text):
         return False
     for part in alternative[index + 1 :]:

@@ -374,6 +374,23 @@ def _fill(
             # an int known at run time (`"LIMIT {}".format(int(n))`, `"LIMIT %d" % len(xs)`):
             # digits and a minus, as in an f-string (python.py checks its place)
             value = tuple((a[0]._replace(kind="integer"),) for a in value if type(a[0]) is Hole)
+        elif spec in ("%d", "%i", "%u"):
+            # `%d` takes a number only (or raises): any value is written as digits and a minus
+            value = tuple(
+                a
+                if is_constant(a)
+                else (
+                    Hole(
+                        a[0].node if len(a) == 1 and type(a[0]) is Hole else node,
+                        origin,
+                        "a number formatted into the string with `%d` at run time",
+                        kind="integer",
+                        string=False,
+                        integer=True,
+                    ),
+                )
+                for a in value
+            )
         elif piece.converted:
             # constants are formatted as Python formats them: what is left is made at run time
             value = tuple(a if is_constant(a) else _as_value(a, node, origin) for a in value)
