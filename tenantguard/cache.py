@@ -190,6 +190,7 @@ class CheckCache:
         self._hashes: dict[str, str] = {}  # path -> content hash, this run
         self._valid_worlds: dict[str, bool] = {}
         self._definitions: dict[str, list[str]] | None = None
+        self._words: dict[str, list[str]] = {}
         self._stored_python: list[str] = []
 
     @classmethod
@@ -351,13 +352,31 @@ class CheckCache:
                 modules |= item.modules
                 lookups |= item.lookups
                 names |= item.names
-        defined = self._defined(project) if names else {}
         return {
             "modules": {m: self._hash(m) or "unreadable" for m in sorted(modules)},
             "lookups": sorted([list(k) for k in lookups], key=repr),
             # the files that may define each name, with their content (see `_check_world`)
-            "names": {n: self._with_hashes(defined.get(n, [])) for n in sorted(names)},
+            "names": {n: self._with_hashes(self._files_of(n, project)) for n in sorted(names)},
         }
+
+    def _files_of(self, name: str, project: Callable[[], Sequence[str]]) -> list[str]:
+        """The project's files a name's answer came from: those that define it, or (`word:X`,
+        where a class may be made) those whose text holds the word X."""
+        if not name.startswith("word:"):
+            return self._defined(project).get(name, [])
+        word = name[5:]
+        if word not in self._words:
+            pattern = re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
+            found: list[str] = []
+            for path in sorted(project()):
+                try:
+                    with open(path, "rb") as handle:
+                        if pattern.search(handle.read()):
+                            found.append(path)
+                except OSError:
+                    continue
+            self._words[word] = found
+        return self._words[word]
 
     def _with_hashes(self, paths: list[str]) -> dict[str, str]:
         return {p: self._hash(p) or "unreadable" for p in paths}
@@ -375,13 +394,11 @@ class CheckCache:
                 if (self._hash(path) or "unreadable") != digest:
                     return False
             names = world["names"]
-            if names:
-                defined = self._defined(project)
-                # same files, same contents: the index's narrower scan finds what it found
-                if any(
-                    self._with_hashes(defined.get(n, [])) != files for n, files in names.items()
-                ):
-                    return False
+            # same files, same contents: the index's narrower scan finds what it found
+            if any(
+                self._with_hashes(self._files_of(n, project)) != files for n, files in names.items()
+            ):
+                return False
             lookups = world["lookups"]
             if lookups:
                 from tenantguard.sources.pyflow import find_module  # no sqlglot

@@ -177,7 +177,8 @@ def test_a_cached_run_says_what_the_policy_and_the_files_said(
 PYTHON_CASES = {
     "an imported constant": (
         {"app/q.py": 'SQL = "SELECT * FROM notes"\n'},
-        "from q import SQL\n\n\nasync def f(c):\n    await c.fetch(SQL)\n",
+        # completed at the call (sent as it is, it is reported where it is written)
+        "from q import SQL\n\n\nasync def f(c):\n    await c.fetch(SQL + ' LIMIT 5')\n",
         {"app/q.py": 'SQL = "SELECT * FROM patients"\n'},
         "TG001",
     ),

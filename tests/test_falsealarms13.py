@@ -489,10 +489,11 @@ INT_FLAGGED = [
     'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {text * int(n)}", tenant)',
     # rebound: not the built-in
     'int = str\nawait conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {int(n)}", tenant)',
-    # joined to a name, after a minus, in quotes, with a spec or !r
+    # joined to a name, after a minus, in quoted names or escape strings, with a spec or !r
+    # (round 15: in a plain '…' literal, digits are its text: they cannot end it)
     'await conn.fetch(f"SELECT body FROM notes_{int(n)} WHERE tenant_id = $1", tenant)',
     'await conn.fetch(f"SELECT body FROM notes WHERE id = 5-{int(n)} AND tenant_id = $1", tenant)',
-    "await conn.fetch(f\"SELECT body FROM notes WHERE tenant_id = $1 AND body = '{int(n)}'\", tenant)",
+    "await conn.fetch(f\"SELECT body FROM notes WHERE tenant_id = $1 AND body = E'\\\\{int(n)}'\", tenant)",
     'await conn.fetch(f"SELECT \\"c{int(n)}\\" FROM notes WHERE tenant_id = $1", tenant)',
     'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {int(n):x}", tenant)',
     'await conn.fetch(f"SELECT body FROM notes WHERE tenant_id = $1 LIMIT {int(n)!r}", tenant)',

@@ -36,9 +36,11 @@ from tenantguard.sources.pyvalues import (
     concat,
     format_percent,
     format_template,
+    formatted,
     formatted_numbers,
     hole,
     integer_value,
+    is_constant,
     join_values,
     skeleton,
     starts_like_sql,
@@ -146,6 +148,8 @@ class FuncRef:
 @dataclass(frozen=True, slots=True, eq=False)
 class ClassRef:
     info: ClassInfo
+    # `cls` in a classmethod: the class it is called on, which may be any project subclass
+    any_subclass: bool = False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -174,6 +178,9 @@ class Items:
     # False for a set (`{"a", "b"}`, `frozenset(…)`): its order is not the order written, so
     # it is read item by item (`in`, `for`) but never joined or indexed
     ordered: bool = True
+    # items that are tuples of one width (`[("patients", "SELECT …"), …]`): each one's values,
+    # for `for name, sql in ROWS`
+    rows: tuple[tuple[Value, ...], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +308,11 @@ class ModuleInfo:
     # function bodies not run yet (a module read for its names runs them when they are needed)
     functions_pending: _Walker | None = None
     unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)
+    # the literals its check reads as SQL standing alone, and what it finds at each (by the
+    # analyzer asked: see python.py's `_ModuleCheck.said_where_written`)
+    alone: dict[
+        int, dict[tuple[int, int, int | None, int | None], frozenset[tuple[str, int, int]]]
+    ] = field(default_factory=dict)
 
     @property
     def path(self) -> str | None:
@@ -506,7 +518,11 @@ class _Walker:
                 and info.cls is not None
                 and info.method_kind in ("method", "classmethod")
             ):
-                ref = InstanceRef(info.cls) if info.method_kind == "method" else ClassRef(info.cls)
+                ref = (
+                    InstanceRef(info.cls)
+                    if info.method_kind == "method"
+                    else ClassRef(info.cls, any_subclass=True)
+                )
                 self.env[name] = ref
                 continue
             if parameter is args.vararg or parameter is args.kwarg:
@@ -808,7 +824,7 @@ class _Walker:
             self.loops.append(loop)
             self.env = dict(head)
             if is_for:
-                self.assign(node.target, self.iteration(node.iter), None)  # type: ignore[union-attr]
+                self.assign_iteration(node.target, node.iter)  # type: ignore[union-attr]
             live = self.block(node.body)
             self.loops.pop()
             ends = [self.env if live else None, *loop.continues]
@@ -828,6 +844,51 @@ class _Walker:
         merged = _merge_envs([*exits, *loop.breaks], node, self.origin)
         self.env = merged if merged is not None else head
         return merged is not None
+
+    def assign_iteration(self, target: ast.expr, iterable: ast.expr) -> None:
+        """The loop variables of `for name, sql in QUERIES.items()` or of a sequence of tuples
+        of constants (`for name, sql in (("a", "…"), …)`, or a name bound to one): each takes
+        any value its place holds (each is checked)."""
+        if isinstance(target, ast.Tuple | ast.List) and not any(
+            isinstance(e, ast.Starred) for e in target.elts
+        ):
+            columns = self.unpacked(iterable, len(target.elts))
+            if columns is not None:
+                for sub, value in zip(target.elts, columns, strict=True):
+                    self.assign(sub, value, None)
+                return
+        self.assign(target, self.iteration(iterable), None)
+
+    def unpacked(self, iterable: ast.expr, width: int) -> list[Value] | None:
+        origin = self.origin
+        if (
+            width == 2
+            and isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Attribute)
+            and iterable.func.attr == "items"
+            and not iterable.args
+        ):
+            items = self.items_of(iterable.func.value)
+            if items is None or items.keys is None or not items.values:
+                return None
+            keys = [
+                hole(iterable, origin, "a key of the dict")
+                if key.startswith("\0")
+                else ((Lit(key, origin, None, 0, iterable),),)
+                for key in items.keys
+            ]
+            return [union(keys, iterable, origin), union(items.values, iterable, origin)]
+        rows: list[tuple[Value, ...]] | None = None
+        if isinstance(iterable, ast.Tuple | ast.List):
+            found = _rows(iterable.elts)
+            rows = None if found is None else [tuple(map(self.evaluate, r)) for r in found]
+        else:
+            items = self.items_of(iterable)
+            if items is not None and items.rows is not None:
+                rows = list(items.rows)
+        if not rows or any(len(r) != width for r in rows):
+            return None
+        return [union([r[i] for r in rows], iterable, origin) for i in range(width)]
 
     def iteration(self, iterable: ast.expr) -> Binding:
         """The loop variable of `for q in ("…", "…")`: each constant; else unknown."""
@@ -1361,7 +1422,12 @@ class _Walker:
             and inner.elts
             and not any(isinstance(e, ast.Starred) for e in inner.elts)
         ):
-            return Items(tuple(self.evaluate(e) for e in inner.elts), None)
+            rows = _rows(inner.elts)
+            return Items(
+                tuple(self.evaluate(e) for e in inner.elts),
+                None,
+                rows=None if rows is None else tuple(tuple(map(self.evaluate, r)) for r in rows),
+            )
         members = _set_display(inner)
         if members is not None:  # `{"a", "b"}`, `frozenset({…})`: read by `in` and `for`
             return Items(tuple(self.evaluate(e) for e in members), None, ordered=False)
@@ -1420,9 +1486,14 @@ class _Walker:
         if isinstance(node, ast.Name):
             return self.lookup(node.id)
         if isinstance(node, ast.Call):
+            if _is_name(node.func, "type") and len(node.args) == 1 and not node.keywords:
+                made = self.binding_of_receiver(node.args[0])  # `type(self)`: self's class
+                return made if isinstance(made, InstanceRef) else None
             return self.instance_of(node)
         if isinstance(node, ast.Attribute):
             base = self.binding_of_receiver(node.value)
+            if node.attr == "__class__" and isinstance(base, InstanceRef):
+                return base  # `self.__class__`: self's class
             if isinstance(base, ImportedRef):
                 imported = self.index.imported(base)  # `from m import Repo`: Repo.X
                 base = imported if isinstance(imported, ClassRef) else base
@@ -1566,6 +1637,10 @@ class _Walker:
             base = imported if isinstance(imported, ClassRef) else base
         if isinstance(base, InstanceRef):
             return self.index.instance_attribute(base.info, node.attr, node, exact=base.exact)
+        if isinstance(base, ClassRef) and base.any_subclass:
+            # `cls.X`: the class's X or a subclass's (what instances are given included: more
+            # values, each checked)
+            return self.index.instance_attribute(base.info, node.attr, node)
         if isinstance(base, ClassRef):
             return self.index.class_attribute(base.info, node.attr)
         if isinstance(base, ModuleRef | ImportedRef):
@@ -1590,6 +1665,31 @@ class _Walker:
                 # `${len(params)}`: a bind parameter whose number is counted at run time
                 reason = f"`{_short(part.value)}` numbers a parameter at run time"
                 parts.append(hole(part.value, origin, reason, kind="number", string=False))
+            elif (
+                part.format_spec is not None or part.conversion not in (-1, ord("s"))
+            ) and isinstance(spec := _constant_spec(part.format_spec), str):
+                # `{n:>5}`, `{name!r}`: a constant is formatted as Python formats it
+                conversion = "" if part.conversion == -1 else chr(part.conversion)
+                value = self.evaluate(part.value)
+                if conversion in ("", "s") and spec in ("", "d") and integer_value(value):
+                    value = formatted_numbers(value, spec, part.value, origin)
+                    if not all(is_constant(a) for a in value):
+                        reason = f"`{_short(part.value)}` is an int formatted at run time"
+                        value = hole(
+                            part.value, origin, reason, kind="integer", string=False, integer=True
+                        )
+                    parts.append(value)
+                    text = ""
+                    continue
+                value = formatted(value, conversion, spec, part.value, origin)
+                reason = f"`{_short(part.value)}` is formatted into the string at run time"
+                kind = "value" if spec else None
+                parts.append(
+                    tuple(
+                        a if is_constant(a) else (Hole(part.value, origin, reason, kind=kind),)
+                        for a in value
+                    )
+                )
             elif part.format_spec is None and part.conversion in (-1, ord("s")):
                 value = self.evaluate(part.value)
                 if integer_value(value) and not all(
@@ -1825,6 +1925,9 @@ class _Walker:
             named = self.items_of(items)
             if named is not None and named.keys is None and named.ordered:  # `" ".join(CLAUSES)`
                 return join_values(self.evaluate(func.value), named.values, node, origin)
+            names = self.identifiers(items)
+            if names is not None:  # `map(sql.Identifier, COLUMNS)`: each name, quoted
+                return join_values(self.evaluate(func.value), names, node, origin)
             marks = _placeholder_list(items, origin)
             if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
                 return join_values(self.evaluate(func.value), marks, node, origin)
@@ -1873,6 +1976,58 @@ class _Walker:
         if isinstance(receiver, ClassRef):
             return self.index.overrides(receiver.info, func.attr)
         return None
+
+    def identifiers(self, items: ast.expr) -> list[Value] | None:
+        """psycopg's `map(sql.Identifier, COLUMNS)` or `(sql.Identifier(c) for c in COLUMNS)`
+        of a tuple or list of constants (written there or named): each item quoted as psycopg
+        quotes a name. None for another shape."""
+        source: ast.expr | None = None
+        if (
+            isinstance(items, ast.Call)
+            and _is_name(items.func, "map")
+            and len(items.args) == 2
+            and not items.keywords
+            and isinstance(items.args[0], ast.Attribute)
+            and items.args[0].attr == "Identifier"
+            and _receiver_name(items.args[0].value) in _SQL_MODULES
+        ):
+            source = items.args[1]
+        elif (
+            isinstance(items, ast.GeneratorExp | ast.ListComp)
+            and len(items.generators) == 1
+            and not items.generators[0].ifs
+            and not items.generators[0].is_async
+            and isinstance(items.generators[0].target, ast.Name)
+            and isinstance(items.elt, ast.Call)
+            and _is_sql_module_call(items.elt)
+            and isinstance(items.elt.func, ast.Attribute)
+            and items.elt.func.attr == "Identifier"
+            and len(items.elt.args) == 1
+            and not items.elt.keywords
+            and _is_name(items.elt.args[0], items.generators[0].target.id)
+        ):
+            source = items.generators[0].iter
+        if source is None:
+            return None
+        values: Sequence[Value]
+        if isinstance(source, ast.List | ast.Tuple):
+            if not source.elts or any(isinstance(e, ast.Starred) for e in source.elts):
+                return None
+            values = [self.evaluate(e) for e in source.elts]
+        else:
+            named = self.items_of(source)
+            if named is None or named.keys is not None or not named.ordered:
+                return None
+            values = named.values
+        origin = self.origin
+        quoted: list[Value] = []
+        for value in values:
+            quote = ((Lit('"', origin, None, 0, source),),)
+            inner = tuple(
+                tuple(p._replace(kind="name") if type(p) is Hole else p for p in a) for a in value
+            )
+            quoted.append(concat([quote, inner, quote], source, origin))
+        return quoted
 
     def _composable(self, node: ast.expr, composed: bool) -> Value:
         """An argument of `.format()`; psycopg's `Identifier`/`Literal`/`Placeholder` render as
@@ -2101,6 +2256,8 @@ class ProjectIndex:
         self._loading: set[str] = set()
         self._unfollowable: set[str] = set()  # modules whose body could not be followed
         self._found: dict[tuple[str, str, int], str | None] = {}
+        self._made: dict[str, bool] = {}  # class name -> a file of the project may make one
+        self._real: frozenset[str] | None = None  # the files, their real paths
         # wrappers being worked out (Tarjan's strongly connected components over calls)
         self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
         self._low: dict[int, int] = {}
@@ -2119,6 +2276,12 @@ class ProjectIndex:
         if callable(self._files):
             self._files = list(self._files())
         return list(self._files)
+
+    def in_project(self, path: str) -> bool:
+        """Whether a file is one of the project's files (checked when the tree is)."""
+        if self._real is None:
+            self._real = frozenset(os.path.realpath(f) for f in self.files)
+        return os.path.realpath(path) in self._real
 
     def display(self, path: str) -> str:
         """How messages name a module: relative to the project root (to the working directory
@@ -2374,10 +2537,14 @@ class ProjectIndex:
                 values.append(cls.attributes[name])
                 break
         passed = self._passed_to_base(order, name)
+        given = None if passed is not None else self._given_by_subclasses(info, subclasses, name)
         for cls in [*order, *subclasses]:
             assigned = self._assigned(cls).get(name)
             if passed is not None and cls is passed[0]:
                 assigned = passed[1]
+            if given is not None and _same_class(cls, given[0]):
+                values.extend(given[1])  # each subclass's, in place of the parameter
+                continue
             if assigned is not None:
                 values.append(assigned)
         for sub in subclasses:
@@ -2448,6 +2615,67 @@ class ProjectIndex:
         values = [walker.evaluate(argument) for argument in arguments]
         value = values[0] if len(values) == 1 else union(values, arguments[0], own.module.origin)
         return inits[1], value
+
+    def _given_by_subclasses(
+        self, info: ClassInfo, subclasses: list[ClassInfo], name: str
+    ) -> tuple[ClassInfo, list[Value]] | None:
+        """`self.X = x` stored from a parameter of the `__init__` an object of `info` runs,
+        where every class of such an object passes X to that `__init__` (`super().__init__(
+        table="notes")`): the class whose `__init__` stores it, and what each one passes. None
+        when one of them may be made with X given at run time: a subclass that passes nothing,
+        or a base (`info`, an intermediate class) made somewhere in the project (see
+        `_may_be_made`)."""
+        if not subclasses:
+            return None
+        inits = [cls for cls in self.bases(info)[0] if "__init__" in cls.methods]
+        if not inits or _init_parameter(inits[0].methods["__init__"], name) is None:
+            return None
+        storing = inits[0]
+        values: list[Value] = []
+        for concrete in [info, *subclasses]:
+            passed = self._passed_to_base(self.bases(concrete)[0], name)
+            if passed is not None and _same_class(passed[0], storing):
+                values.append(passed[1])
+            elif (
+                # a class that passes nothing is made with X given at run time, unless it is
+                # a base only: subclassed, and never made by the project (a leaf subclass may
+                # be made by a framework that finds it, by a name the code does not write)
+                (
+                    concrete is not info
+                    and not any(concrete in self.bases(s)[0][1:] for s in subclasses)
+                )
+                or self._may_be_made(concrete)
+            ):
+                return None
+        return storing, values
+
+    def _may_be_made(self, info: ClassInfo) -> bool:
+        """Whether an object of exactly this class may be made: its name is used in a file of
+        the project other than in a class statement, an import, an annotation, `Name.attr`,
+        `super(Name, …)`, `isinstance`, a comment line; or a method of it or of its bases
+        makes the class it is called on (`cls(…)`, `type(self)(…)`, `__new__`)."""
+        for cls in self.bases(info)[0]:
+            if any(_makes_its_class(m) for m in cls.methods.values()):
+                return True
+        name = info.name
+        if name not in self._made:
+            pattern = re.compile(rf"\b{re.escape(name)}\b")
+            texts: list[str] = []
+            own = info.module.path
+            files = self.files
+            if own is None or own not in files:
+                texts.append("".join(info.module.origin.lines))
+            for path in files:
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        text = handle.read()
+                except OSError:
+                    continue
+                if pattern.search(text):
+                    texts.append(text)
+            self._made[name] = any(_makes_by_name(t, name, pattern) for t in texts)
+        self._consulted_names.add("word:" + name)
+        return self._made[name]
 
     def _subclasses(self, info: ClassInfo) -> list[ClassInfo]:
         """The project's classes that derive from `info`: in its module, and in the project's
@@ -3118,6 +3346,77 @@ def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         ):
             stack.extend(ast.iter_child_nodes(current))
     return False
+
+
+# uses of a class's name that do not make an object of it (see `_may_be_made`)
+_ANNOTATED = re.compile(r"(?:(?<!lambda)\b\w+\s*:|->)\s*[\"']?(?:[\w.]+\[)*\Z")
+_CHECKED = re.compile(r"\b(?:isinstance|issubclass)\([^()]*\Z|\bsuper\(\s*\Z")
+
+
+def _makes_by_name(text: str, name: str, pattern: re.Pattern[str]) -> bool:
+    """Whether a file's text uses a class's name in a way that may make an object of it."""
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if name not in line or stripped.startswith(("#", "class ", "import ", "from ")):
+            continue
+        for match in pattern.finditer(line):
+            before, after = line[: match.start()], line[match.end() :].lstrip()
+            if after.startswith("."):
+                continue  # `Name.__init__(self, …)`, `Name.X`
+            if _CHECKED.search(before):
+                continue
+            if (
+                not after.startswith("(")
+                and _ANNOTATED.search(before)
+                and (stripped.startswith(("def ", "async def ")) or re.match(r"\w+\s*:", stripped))
+            ):
+                continue  # `repo: Name`, `-> Name`, `-> Optional[Name]`
+            return True
+    return False
+
+
+def _makes_its_class(method: FunctionInfo) -> bool:
+    """`cls(…)`, `type(self)(…)`, `self.__class__(…)`, `X.__new__(…)` in a method."""
+    args = method.node.args.args
+    first = args[0].arg if args and method.method_kind == "classmethod" else None
+    for node in ast.walk(method.node):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if (
+            (first is not None and _is_name(func, first))
+            or (isinstance(func, ast.Call) and _is_name(func.func, "type"))
+            or (isinstance(func, ast.Attribute) and func.attr in ("__class__", "__new__"))
+        ):
+            return True
+    return False
+
+
+def _rows(elements: list[ast.expr]) -> list[list[ast.expr]] | None:
+    """The elements of tuple (or list) displays of one width, none starred."""
+    if not elements or not all(isinstance(e, ast.Tuple | ast.List) for e in elements):
+        return None
+    rows = [list(e.elts) for e in elements if isinstance(e, ast.Tuple | ast.List)]
+    width = len(rows[0])
+    if (
+        not width
+        or any(len(r) != width for r in rows)
+        or any(isinstance(x, ast.Starred) for r in rows for x in r)
+    ):
+        return None
+    return rows
+
+
+def _constant_spec(spec: ast.expr | None) -> str | None:
+    """An f-string field's format spec when it is written whole (`{n:>5}`); None when a part
+    of it is computed (`{n:{width}}`)."""
+    if spec is None:
+        return ""
+    if isinstance(spec, ast.JoinedStr) and all(
+        isinstance(v, ast.Constant) and isinstance(v.value, str) for v in spec.values
+    ):
+        return "".join(str(v.value) for v in spec.values if isinstance(v, ast.Constant))
+    return None
 
 
 def _constant_text(alternative: tuple[Lit | Hole, ...]) -> str | None:

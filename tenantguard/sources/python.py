@@ -31,6 +31,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlglot import exp
 
@@ -39,6 +40,7 @@ from tenantguard.engine.context import RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.rules import tg006_unprovable_statement, tg009_unresolved_dynamic_sql
 from tenantguard.engine.sqltext import split_sql
+from tenantguard.sources.files import python_migration
 from tenantguard.sources.pyflow import (
     SQL_METHODS,
     FunctionInfo,
@@ -154,6 +156,16 @@ def _fills(before: str, hole_: Hole) -> list[str]:
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|--[^\n]*|/\*.*?\*/|['\"]", re.DOTALL)
 
 
+def _inside_string(text: str) -> bool:
+    """Whether the end of `text` is inside a SQL string literal written `'…'` (not `E'…'`,
+    whose backslashes escape: there digits after `\\` are an escape)."""
+    for match in _QUOTED.finditer(text):
+        if match.group() == "'":
+            start = match.start()
+            return not (start and text[start - 1] in "eE$\\")
+    return False
+
+
 def _inside_quotes(text: str) -> bool:
     """Whether the end of `text` is inside a SQL string or quoted identifier."""
     return any(len(m.group()) == 1 for m in _QUOTED.finditer(text))
@@ -179,6 +191,8 @@ def _integer_fits(alternative: tuple[Part, ...], index: int) -> bool:
         else:
             return False  # text known at run time: where the int stands is unknown
     text = "".join(before)
+    if _inside_string(text):
+        return True  # digits in a string literal (`interval '%d days'`): its text, a value
     if not text or text[-1] not in _BEFORE_INTEGER or _inside_quotes(text):
         return False
     for part in alternative[index + 1 :]:
@@ -314,6 +328,8 @@ class _ModuleCheck:
             if not sink.certain and not starts_like_sql(skeleton):
                 continue  # `schema.execute("query { … }")`: not SQL
             self.checked += 1
+            if self.said_where_written(alternative):
+                continue  # a constant of another module, sent as it is: reported there, once
             read = self.statement_findings(alternative, sink, at_sink=True)
             if not read and self._names_tenant_table(skeleton):
                 self.unfillable(sink, skeleton)  # else the tenant check would pass in silence
@@ -333,6 +349,70 @@ class _ModuleCheck:
                     reason = f"{first.reason} (and {others} other value{'s' * (others > 1)})"
                     first = Hole(first.node, first.origin, reason)
             self.unresolved(sink, first, whole=True)
+
+    def said_where_written(self, alternative: tuple[Part, ...]) -> bool:
+        """A string constant of another module of the project (`from .queries import X`, a
+        subclass's class attribute), sent unchanged: that module's check reads it as SQL standing
+        alone and finds there all this call would find. It is said once, where it is written,
+        not once more at each call (the check of this file alone does not show it then: the
+        tree's check does, as it shows the constant's other faults)."""
+        part = alternative[0] if len(alternative) == 1 else None
+        if (
+            type(part) is not Lit
+            or not isinstance(part.node, ast.Constant)
+            or part.offset
+            or part.text != part.node.value
+            or self.local(part.origin)
+        ):
+            return False
+        path = part.origin.path
+        if path is None or not self.index.in_project(path):
+            return False
+        info = self.index.module(path)
+        if info is None:
+            return False
+        said = self._alone(info).get(_place(part.node))
+        if not said:
+            return False
+        probe = _ModuleCheck(info, self.analyzer, self.index, self.severity)
+        probe.statement_findings(alternative, None, at_sink=True)
+        return {(c.finding.code, c.finding.line, c.finding.column) for c in probe.out} <= said
+
+    def _alone(
+        self, info: ModuleInfo
+    ) -> dict[tuple[int, int, int | None, int | None], frozenset[tuple[str, int, int]]]:
+        """What the check of another module finds at each literal it reads as SQL standing
+        alone (none while that module's own check asks: an import cycle keeps both reports)."""
+        key = id(self.analyzer)
+        if key in info.alone:
+            return info.alone[key]
+        found: dict[tuple[int, int, int | None, int | None], frozenset[tuple[str, int, int]]] = {}
+        info.alone[key] = found
+        if info.path is None or python_migration(Path(info.path), "".join(info.origin.lines)):
+            return found  # a schema source: read by other rules
+        try:
+            self.index.finished(info)
+            other = _ModuleCheck(info, self.analyzer, self.index, self.severity)
+            other.report_unresolved = False
+            for sink in other.sinks():
+                other.sink(sink)
+            for node in info.strings:
+                place = _place(node)
+                if place in other.consumed or id(node) in info.messages:
+                    continue
+                if id(node) in info.docstrings:
+                    continue
+                other.out = []
+                other.seen = set()
+                other.free_string(node)
+                said = frozenset(
+                    (c.finding.code, c.finding.line, c.finding.column) for c in other.out
+                )
+                if said:
+                    found[place] = said
+        except RecursionError:
+            found.clear()
+        return found
 
     def unfillable(self, sink: Sink, skeleton: str) -> None:
         """TG006 at the SQL a call sends when no fill of its parts known at run time parses."""

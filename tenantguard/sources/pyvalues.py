@@ -29,6 +29,7 @@ __all__ = [
     "concat",
     "format_percent",
     "format_template",
+    "formatted",
     "hole",
     "integer_value",
     "join_values",
@@ -174,6 +175,51 @@ def formatted_numbers(value: Value, spec: str, at: Lit | ast.AST, origin: Origin
     return tuple(out)
 
 
+def formatted(value: Value, conversion: str, spec: str, at: Lit | ast.AST, origin: Origin) -> Value:
+    """The value formatted into a string as Python formats it: `!r`/`!a`/`!s` (`conversion`),
+    then a format spec (`>5`, `.3`) or a `%` field (`%5s`, `%r`). A constant alternative (text
+    or number) becomes the text Python makes, placed where the field is written; one known at
+    run time stays as it is. A constant Python would refuse to format is left to run time."""
+    if conversion in ("", "s") and spec in ("", "s", "%s"):
+        return formatted_numbers(value, spec, at, origin)  # text as it is: positions kept
+    out: list[Alternative] = []
+    for alternative in value:
+        first = alternative[0] if len(alternative) == 1 else None
+        constant: object
+        if is_constant(alternative):
+            constant = text_of(alternative)
+        elif type(first) is Hole and first.number is not None:
+            constant = first.number
+        else:
+            out.append(alternative)
+            continue
+        text = _python_format(constant, conversion, spec)
+        if text is None:
+            where = (at.node or at.anchor or ast.Pass()) if isinstance(at, Lit) else at
+            reason = "Python cannot format this value with this spec"
+            out.append((Hole(where, origin, reason, kind="value"),))
+        elif isinstance(at, Lit):
+            out.append((Lit(text, at.origin, at.node, at.offset, at.anchor),))
+        else:
+            out.append((Lit(text, origin, None, 0, at),))
+    return tuple(out)
+
+
+def _python_format(value: object, conversion: str, spec: str) -> str | None:
+    try:
+        if spec.startswith("%"):
+            return re.sub(r"^%\([^)]*\)", "%", spec) % (value,)
+        if conversion == "r":
+            value = repr(value)
+        elif conversion == "a":
+            value = ascii(value)
+        elif conversion == "s":
+            value = str(value)
+        return format(value, spec)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def _number_text(number: int | float, spec: str) -> str | None:
     try:
         if spec.startswith("%"):
@@ -268,6 +314,7 @@ class _Field:
     key: int | str | None  # position, keyword, or None for the next positional argument
     converted: bool  # `%d`, `%r`, `{:d}`: the argument's text is made at run time (a value)
     lit: Lit  # the field's text, for positions
+    conversion: str = ""  # `{!r}`: "r"
 
 
 def _split(
@@ -322,16 +369,31 @@ def _fill(
         else:
             return f"the template's field {key!r} has no argument"
         spec = _spec_of(piece.lit.text)
-        value = formatted_numbers(argument, spec, piece.lit, origin)
+        value = formatted(argument, piece.conversion, spec, piece.lit, origin)
         if spec in _DIGITS_SPECS and integer_value(value):
             # an int known at run time (`"LIMIT {}".format(int(n))`, `"LIMIT %d" % len(xs)`):
             # digits and a minus, as in an f-string (python.py checks its place)
             value = tuple((a[0]._replace(kind="integer"),) for a in value if type(a[0]) is Hole)
-        elif piece.converted:
+        elif spec in ("%d", "%i", "%u"):
+            # `%d` takes a number only (or raises): any value is written as digits and a minus
             value = tuple(
-                a if is_constant(a) and a != b else _as_value(a, node, origin)
-                for a, b in zip(value, argument, strict=True)
+                a
+                if is_constant(a)
+                else (
+                    Hole(
+                        a[0].node if len(a) == 1 and type(a[0]) is Hole else node,
+                        origin,
+                        "a number formatted into the string with `%d` at run time",
+                        kind="integer",
+                        string=False,
+                        integer=True,
+                    ),
+                )
+                for a in value
             )
+        elif piece.converted:
+            # constants are formatted as Python formats them: what is left is made at run time
+            value = tuple(a if is_constant(a) else _as_value(a, node, origin) for a in value)
         parts.append(value)
     return concat(parts, node, origin)
 
@@ -341,11 +403,11 @@ _DIGITS_SPECS = frozenset({"", "d", "%d", "%i", "%s", "%u"})
 
 
 def _spec_of(field: str) -> str:
-    """A template field's format: `%5d` as written, `{n:>5}` its spec (`!s`: as text)."""
+    """A template field's format: `%5d` as written, `{n:>5}` its spec."""
     if field.startswith("%"):
         return field
-    name, _, spec = field[1:-1].partition(":")
-    return "" if "!" in name else spec
+    _, _, spec = field[1:-1].partition(":")
+    return spec
 
 
 def _as_value(alternative: Alternative, node: ast.AST, origin: Origin) -> Alternative:
@@ -408,7 +470,7 @@ def format_template(
             spec = match.group("field") or ""
             name, _, format_spec = spec.partition(":")
             name, bang, conversion = name.partition("!")
-            if bang and conversion not in ("s",):
+            if bang and conversion not in ("s", "r", "a"):
                 return None
             key: int | str | None
             if name == "":
@@ -419,8 +481,12 @@ def format_template(
                 key = name
             else:
                 return None  # `{0.attr}`, `{a[0]}`: computed at run time
-            numeric = bool(format_spec) and format_spec[-1:] in _NUMERIC
-            return _Field(key, numeric, lit)
+            # a spec or `!r` of a value known at run time: a value made by Python
+            converted = (bool(format_spec) and format_spec[-1:] in _NUMERIC) or conversion in (
+                "r",
+                "a",
+            )
+            return _Field(key, converted, lit, conversion)
 
         pieces = _split(alternative, _FIELD, field)
         if pieces is None:
