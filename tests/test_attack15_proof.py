@@ -222,10 +222,17 @@ NOTATION = "SELECT d.title FROM docs d WHERE workspace_id(d) = $1"
 
 
 def test_functional_notation(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
+    for sub in "abc":
+        (tmp_path / sub).mkdir()
     assert _codes(NOTATION, _policy(tmp_path / "a", SCHEMA)) == []
     assert _codes(NOTATION, _policy(tmp_path / "b", NOTATION_SCHEMA)) == ["TG001"]
+    # a column of a lossy type named like the row (`n real`) does not type the parameter
+    lossy = _policy(tmp_path / "c", SCHEMA + "CREATE TABLE gauges (id int, n real);\n")
+    assert _codes("SELECT n.body FROM notes n WHERE workspace_id(n) = $1", lossy) == []
+    assert _codes("UPDATE notes n SET body = 'x' WHERE workspace_id(n) = $1", lossy) == []
+    assert _codes("SELECT n.body FROM notes n WHERE workspace_id(n) = $1 AND n(n) = $1", lossy) == [
+        "TG001"
+    ]
 
 
 async def test_functional_notation_on_the_server(database: str) -> None:

@@ -15,7 +15,7 @@ from sqlglot import exp
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import identifier_name, is_star
-from tenantguard.engine.proof.values import column_side, integer_column_side
+from tenantguard.engine.proof.values import _ROW_CALLS, column_side, integer_column_side
 
 __all__ = ["Names", "could_own", "output_names"]
 
@@ -65,40 +65,6 @@ def could_own(policy: Policy, source: Source, column: str) -> bool:
     if source.kind is SourceKind.VALUES:
         return True  # `VALUES` without a column list names its columns column1, column2…
     return source.role is not Role.CALL and (not source.name or column == source.name)
-
-
-# built-in functions that take one value of any type, a row among them (`to_json(p)`): a
-# tenant column of such a name, called so, is the function's value, not the column
-_ROW_CALLS = frozenset(
-    [
-        "to_json",
-        "to_jsonb",
-        "row_to_json",
-        "num_nulls",
-        "num_nonnulls",
-        "pg_column_size",
-        "pg_typeof",
-        "concat",
-        "concat_ws",
-        "format",
-        "hstore",
-        "quote_literal",
-        "quote_nullable",
-        "quote_ident",
-        "json_populate_record",
-        "jsonb_populate_record",
-        "array_to_json",
-        "to_tsvector",
-        "jsonb_build_array",
-        "json_build_array",
-        "jsonb_build_object",
-        "json_build_object",
-        "record_out",
-        "textin",
-        "text",
-        "row",
-    ]
-)
 
 
 class Names:
