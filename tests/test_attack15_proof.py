@@ -244,3 +244,52 @@ async def test_functional_notation_on_the_server(database: str) -> None:
         assert "own" in seen and not _victim(seen), seen
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- Part B: shadowed parameters
+# FALSE ALARM. Engine before: TG001/TG006. A SQL function's parameter is shadowed by a column
+# of a relation its query reads; the reader counted a column of any relation of the schema
+# (`CREATE TABLE typed OF pair`, whose column `w` nothing here reads, made every function's
+# parameter `w` no pin). Twins: a body reading a table with a column `w`, and one reading a
+# view over it (a `*` hides the column).
+SHADOW_SCHEMA = (
+    SCHEMA
+    + """
+CREATE TYPE pair AS (w uuid, b text);
+CREATE TABLE typed OF pair;
+CREATE TABLE marks (workspace_id uuid NOT NULL, w uuid, body text);
+CREATE VIEW marks_view AS SELECT * FROM marks;
+CREATE FUNCTION notes_of(w uuid) RETURNS SETOF notes LANGUAGE sql STABLE AS $$
+SELECT * FROM notes WHERE workspace_id = w $$;
+CREATE FUNCTION count_of(w uuid) RETURNS bigint LANGUAGE sql STABLE AS $$
+SELECT count(*) FROM notes WHERE workspace_id = w $$;
+CREATE FUNCTION marks_of(w uuid) RETURNS SETOF marks LANGUAGE sql STABLE AS $$
+SELECT * FROM marks WHERE workspace_id = w $$;
+CREATE FUNCTION viewed_of(w uuid) RETURNS SETOF marks LANGUAGE sql STABLE AS $$
+SELECT * FROM marks_view WHERE workspace_id = w $$;
+"""
+)
+SHADOW_DATA = f"INSERT INTO marks VALUES ('{A}', '{A}', 'own'), ('{B}', '{B}', 'VICTIM');"
+SHADOW_SAFE = ["SELECT body FROM notes_of($1)", "SELECT count_of($1)"]
+SHADOW_LEAKS = ["SELECT body FROM marks_of($1)", "SELECT body FROM viewed_of($1)"]
+
+
+def test_parameters_shadowed_only_by_what_the_body_reads(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, SHADOW_SCHEMA)
+    for sql in SHADOW_SAFE:
+        assert _codes(sql, policy) == [], sql
+    for sql in SHADOW_LEAKS:
+        assert {"TG001", "TG006"} & set(_codes(sql, policy)), sql
+
+
+async def test_shadowed_parameters_on_the_server(database: str) -> None:
+    conn = await _server(SHADOW_SCHEMA, database)
+    try:
+        await conn.execute(SHADOW_DATA)
+        for sql in SHADOW_SAFE:
+            seen = await _seen(conn, sql, A)
+            assert not _victim(seen) and not seen.startswith("error"), (sql, seen)
+        for sql in SHADOW_LEAKS:
+            assert _victim(await _seen(conn, sql, A)), sql
+    finally:
+        await conn.close()

@@ -3589,12 +3589,21 @@ def tenant_relations(
     from tenantguard.engine.analyze import analyze_statement
     from tenantguard.engine.findings import Severity
 
-    known_columns = {c for columns in policy.table_columns.values() for c in columns}
-    # a view's columns are columns of a body that reads it (those a `*` beside them hides are
-    # its sources')
-    for view in views.values():
-        known_columns.update(view.columns or ())
-        known_columns.update(_named_outputs(view.query))
+    # the columns of each relation a body may read: a table's, a view's (and those of the
+    # relations its query names: a `*` there hides them), to a fixed point through views
+    columns_of: dict[str, set[str]] = {t: set(c) for t, c in policy.table_columns.items()}
+    for name, view in views.items():
+        columns_of.setdefault(name, set()).update(view.columns or (), _named_outputs(view.query))
+    relations = set(columns_of)
+    under = {name: names_in_text(view.query, relations) - {name} for name, view in views.items()}
+    changed = True
+    while changed:
+        changed = False
+        for name, named in under.items():
+            extra = set().union(*(columns_of[r] for r in named)) - columns_of[name]
+            if extra:
+                columns_of[name] |= extra
+                changed = True
     # a set-returning function's output columns (RETURNS TABLE, OUT, INOUT) are columns of a
     # body that reads it, of no other: a body that may name the function (a superset, read in
     # its text) has them shadow its parameters (fp14: another function's `OUT ws` hid `ws`)
@@ -3603,7 +3612,10 @@ def tenant_relations(
     for name, function in functions.items():
         text = "\n".join((*function.body, function.opaque))
         read = names_in_text(text, outputs.keys()) if outputs else set()
-        shadowing[name] = known_columns.union(*(outputs[r] for r in read))
+        # a parameter is shadowed by a column of a relation its query reads, of no other
+        # (round 15: a typed table's column `w` elsewhere hid every function's `w`)
+        tables = names_in_text(text, relations)
+        shadowing[name] = set().union(*(columns_of[r] for r in tables), *(outputs[r] for r in read))
     base = len(policy.tenant_expressions)
     stored = set(materialized)
     # views bound to a column renamed since: read without the tenant setting (a filter inside
