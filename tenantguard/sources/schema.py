@@ -3578,7 +3578,8 @@ def tenant_relations(
       a fixed tenant cannot be pinned from outside: every read of it is a finding.
     - A function whose queries pin their rows by its parameters (or by `$n`) is pinned by the
       arguments given there: `patients_of($1)` is, `patients_of(a.id)` over every `a` is not.
-      A parameter named like a column of the schema, of a function's output, or of a column
+      A parameter named like a column of a relation its text names (of a view: also of the
+      relations the view's query names), of a function's output, or of a column
       the body names itself (an alias, `(…) AS x(o)`) is that column in a SQL function: it
       does not count. A PL/pgSQL variable given a pinning value where declared and never written
       again counts like the value.
