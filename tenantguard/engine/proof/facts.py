@@ -12,6 +12,8 @@ reference left unpinned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 
 from tenantguard.engine.proof.blocks import Model
@@ -128,14 +130,18 @@ def _matching_items(items: list[exp.Expression]) -> list[exp.Expression]:
 
 
 def _range_equalities(
-    items: list[exp.Expression], model: Model
+    items: list[exp.Expression],
+    model: Model,
+    owner: Callable[[exp.Expression], Source | None] | None = None,
 ) -> list[tuple[exp.Expression, exp.Expression, exp.Expression]]:
     """`x >= V AND x <= V` (either side round, the two conjuncts anywhere among `items`) is
     `x = V`, as `x BETWEEN V AND V` is (round 15): (the later of the two conjuncts, x, V) for
     each such pair. V is a pinning value and the same one on both sides (an unnamed `%s` is a
-    parameter of its own at each place: two of them are no pair). Linear: bounds are keyed."""
-    lows: dict[tuple[exp.Expression, PinValue], int] = {}
-    highs: dict[tuple[exp.Expression, PinValue], int] = {}
+    parameter of its own at each place: two of them are no pair). Two plain column references
+    are one column when `owner` resolves both to the same source's tenant column
+    (`d.tenant_id >= V AND tenant_id <= V`). Linear: bounds are keyed."""
+    lows: dict[tuple[object, PinValue], int] = {}
+    highs: dict[tuple[object, PinValue], int] = {}
     found = []
     for position, item in enumerate(items):
         kind = type(item)
@@ -147,7 +153,8 @@ def _range_equalities(
             value = model.pin_value(other)
             if value is None or not isinstance(column, exp.Expression):
                 continue
-            key = (column, value)
+            source = owner(column) if owner is not None and type(column) is exp.Column else None
+            key = (id(source) if source is not None else column, value)
             mine, theirs = (lows, highs) if low else (highs, lows)
             mine.setdefault(key, position)
             if key in theirs:
@@ -315,7 +322,13 @@ class FactCollector:
                 for conjunct in items:
                     if not self._pin_fact(block, conjunct, filtered, clause, visible):
                         self.misses.append((block, conjunct, filtered, clause, visible))
-                for conjunct, column, value in _range_equalities(items, self.model):
+
+                def owner(
+                    column: exp.Expression, b: Block = block, v: Span | None = visible
+                ) -> Source | None:
+                    return self.names.tenant_column_owner(b, column, v)
+
+                for conjunct, column, value in _range_equalities(items, self.model, owner):
                     pairs = [(column, value), (value, column)]
                     self._equality_facts(block, conjunct, pairs, filtered, clause, visible)
                 self._foreign_keys(block, items, filtered, clause, visible)
@@ -568,7 +581,9 @@ class FactCollector:
                 continue
             pins: dict[tuple[int, PinValue], Source] = {}
             parts = conjuncts(branch)
-            ranges = [(p, c, v) for p, c, v in _range_equalities(parts, self.model)]
+            ranges = _range_equalities(
+                parts, self.model, lambda c: self.names.tenant_column_owner(block, c, visible)
+            )
             for part in parts:
                 pairs = list(_equalities(part) or [])
                 pairs.extend((c, v) for p, c, v in ranges if p is part)
