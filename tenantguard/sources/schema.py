@@ -889,9 +889,13 @@ class SchemaInfo:
         for match in found:
             start = match.start()
             chunk = text[start : start + _LONGEST_DDL]
-            if text.count("'", text.rfind("\n", 0, start) + 1, start) % 2:
+            in_string = bool(text.count("'", text.rfind("\n", 0, start) + 1, start) % 2)
+            if in_string:
                 # inside a string (`EXECUTE 'CREATE VIEW …'`): it ends at the closing quote
                 piece = _string_body(chunk)
+                # `EXECUTE format('ALTER TABLE %I ADD CHECK (…)', 'dyn')` of constant
+                # arguments: the statement it runs (round 15)
+                piece = _formatted(text, start, piece) or piece
             else:
                 statements, _ = split_sql(chunk)
                 if not statements or statements[0].error is not None:
@@ -907,14 +911,16 @@ class SchemaInfo:
             except ParseError:
                 self._hidden_types |= start in starts
                 self._hidden_functions |= start in routines
-                if _HIDDEN_DDL.match(match.group(0)):
+                if _HIDDEN_DDL.match(match.group(0)) or (in_string and piece):
                     # `EXECUTE format('CREATE TRIGGER … ON %I …', t)`: what it makes run beside
                     # a write, or what `=` and `::` mean, is out of sight
                     where, line, column = self._at
                     message = (
                         f"{' '.join(match.group(0).split()).upper()} in dynamic SQL: what it "
                         "creates (a trigger or rule that runs beside writes, an operator or cast "
-                        "that changes what a pin compares) cannot be read\nwrite it as a "
+                        "that changes what a pin compares, a table, a CHECK, an index or a "
+                        "default that calls a function on each row written) cannot be "
+                        "read\nwrite it as a "
                         "statement of its own (in the DO block, without format()), or leave "
                         "TG006 out for this file once it reaches no tenant rows"
                     )
@@ -1143,7 +1149,9 @@ class SchemaInfo:
     def _of_domain(self, table: str, column: str, type_name: Any) -> None:
         """Notes (or forgets) that a column is of a domain: it may take the domain's default."""
         domain = _type_key(type_name)
-        if domain in self._domain_defaults:
+        if domain.rstrip("[]") in self._domain_defaults:
+            # an array of a domain (`leaky_dom[]`) runs the domain's CHECK on each element it
+            # is given (round 15); it takes no default of the domain's (settled below)
             self._column_domains[(table, column)] = domain
         else:
             self._column_domains.pop((table, column), None)
@@ -1371,6 +1379,7 @@ class SchemaInfo:
         calls on each row written."""
         called = _called_or_cast(tree)
         if called:
+            called |= _row_calls(tree)
             self.implicit_calls.setdefault(table, {}).setdefault(what, set()).update(called)
 
     def settle_calls(self) -> None:
@@ -1396,7 +1405,7 @@ class SchemaInfo:
                 if found:
                     self.function_domains.setdefault(function, set()).update(found)
         for (table, column), domain in self._column_domains.items():
-            called = self.domain_calls.get(domain)
+            called = self.domain_calls.get(domain.rstrip("[]"))
             if called:
                 what = f"the CHECK of domain {domain} (column {column})"
                 self.implicit_calls.setdefault(table, {}).setdefault(what, set()).update(called)
@@ -1405,7 +1414,7 @@ class SchemaInfo:
         """Once every source is read: a column of a domain with a default, without a default
         of its own, defaults to the domain's."""
         for (table, column), domain in self._column_domains.items():
-            expression = self._domain_defaults.get(domain)
+            expression = self._domain_defaults.get(domain)  # not an array's: `x[]` is no key
             if expression is not None and column not in self.defaults.get(table, {}):
                 self._set_default(table, column, expression)
 
@@ -3042,6 +3051,30 @@ def _called_or_cast(tree: Any) -> set[str]:
     return called
 
 
+def _row_calls(tree: Any) -> set[str]:
+    """Each call of an expression on the row written, spelled `f(a,,b)`: an argument that is a
+    column of the row (`a`, `NEW.a`) by its name, any other argument empty. Beside the names
+    `_called_or_cast` gives: a function pinned by its parameters, called only with the row's
+    own tenant column there, reads the rows of the tenant the write is pinned to (round 15)."""
+    out = set()
+    for call in _calls(tree):
+        spelled = []
+        for argument in call.args or ():
+            fields = [str(getattr(f, "sval", "")) for f in getattr(argument, "fields", None) or ()]
+            if type(argument).__name__ != "ColumnRef" or not fields or not all(fields):
+                spelled.append("")
+            elif len(fields) == 1:
+                spelled.append(fields[0])
+            elif len(fields) == 2 and fields[0].lower() in ("new", "old"):
+                spelled.append(fields[1])
+            else:
+                spelled.append("")
+        if call.agg_star or call.agg_distinct or call.func_variadic or call.over is not None:
+            spelled = ["*"]
+        out.add(f"{call.funcname[-1].sval}({','.join(spelled)})")
+    return out
+
+
 def _calls(node: Any) -> list[Any]:
     """Every function call of a tree (FuncCall), at any depth."""
     return _nodes_named(node, "FuncCall", inside=True)
@@ -3222,6 +3255,53 @@ def _psql_free(text: str) -> str:
     if ":'" in text or ':"' in text:
         text = _PSQL_VARIABLE.sub(lambda m: f" {m.group(1)}{m.group(2)}{m.group(1)}", text)
     return text
+
+
+_FORMAT_CALL = re.compile(r"\bformat\s*\(\s*'$", re.IGNORECASE)
+_FORMAT_ARGUMENTS = re.compile(r"\s*((?:,\s*'(?:[^']|'')*'\s*)*)\)")
+_FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?([sIL%])")
+
+
+def _formatted(text: str, start: int, body: str) -> str | None:
+    """The statement `format('…', 'a', …)` makes, when the DDL at `start` opens the string
+    that is format()'s first argument and every other argument is a string constant:
+    `%s` the argument, `%I` it quoted as an identifier, `%L` as a literal. None for anything
+    else (a width, a flag, an argument that is not a constant)."""
+    if not _FORMAT_CALL.search(text, max(0, start - 40), start):
+        return None
+    end = start + len(body) + body.count("'") + 1  # the closing quote (`''` read as `'`)
+    if end > len(text) or text[end - 1] != "'":
+        return None
+    tail = _FORMAT_ARGUMENTS.match(text, end)
+    if tail is None:
+        return None
+    arguments: list[str] = [
+        a.replace("''", "'") for a in re.findall(r"'((?:[^']|'')*)'", tail.group(1))
+    ]
+    position = 0
+
+    def spell(match: re.Match[str]) -> str:
+        nonlocal position
+        kind = match.group(2)
+        if kind == "%":
+            return "%"
+        index = int(match.group(1)) - 1 if match.group(1) else position
+        position = index + 1
+        if not 0 <= index < len(arguments) or "\\" in arguments[index]:
+            raise ValueError(match.group(0))
+        value: str = arguments[index]
+        if kind == "I":
+            return '"' + value.replace('"', '""') + '"'
+        if kind == "L":
+            return "'" + value.replace("'", "''") + "'"
+        return value
+
+    if re.search(r"%(?!(?:\d+\$)?[sIL])", body.replace("%%", "")):
+        return None  # a width or a flag: not followed
+    try:
+        return _FORMAT_SPEC.sub(spell, body)
+    except ValueError:
+        return None
 
 
 def _string_body(text: str) -> str:
@@ -3498,7 +3578,8 @@ def tenant_relations(
       a fixed tenant cannot be pinned from outside: every read of it is a finding.
     - A function whose queries pin their rows by its parameters (or by `$n`) is pinned by the
       arguments given there: `patients_of($1)` is, `patients_of(a.id)` over every `a` is not.
-      A parameter named like a column of the schema, of a function's output, or of a column
+      A parameter named like a column of a relation its text names (of a view: also of the
+      relations the view's query names), of a function's output, or of a column
       the body names itself (an alias, `(…) AS x(o)`) is that column in a SQL function: it
       does not count. A PL/pgSQL variable given a pinning value where declared and never written
       again counts like the value.
@@ -3509,12 +3590,21 @@ def tenant_relations(
     from tenantguard.engine.analyze import analyze_statement
     from tenantguard.engine.findings import Severity
 
-    known_columns = {c for columns in policy.table_columns.values() for c in columns}
-    # a view's columns are columns of a body that reads it (those a `*` beside them hides are
-    # its sources')
-    for view in views.values():
-        known_columns.update(view.columns or ())
-        known_columns.update(_named_outputs(view.query))
+    # the columns of each relation a body may read: a table's, a view's (and those of the
+    # relations its query names: a `*` there hides them), to a fixed point through views
+    columns_of: dict[str, set[str]] = {t: set(c) for t, c in policy.table_columns.items()}
+    for name, view in views.items():
+        columns_of.setdefault(name, set()).update(view.columns or (), _named_outputs(view.query))
+    relations = set(columns_of)
+    under = {name: names_in_text(view.query, relations) - {name} for name, view in views.items()}
+    changed = True
+    while changed:
+        changed = False
+        for name, named in under.items():
+            extra = set().union(*(columns_of[r] for r in named)) - columns_of[name]
+            if extra:
+                columns_of[name] |= extra
+                changed = True
     # a set-returning function's output columns (RETURNS TABLE, OUT, INOUT) are columns of a
     # body that reads it, of no other: a body that may name the function (a superset, read in
     # its text) has them shadow its parameters (fp14: another function's `OUT ws` hid `ws`)
@@ -3523,7 +3613,10 @@ def tenant_relations(
     for name, function in functions.items():
         text = "\n".join((*function.body, function.opaque))
         read = names_in_text(text, outputs.keys()) if outputs else set()
-        shadowing[name] = known_columns.union(*(outputs[r] for r in read))
+        # a parameter is shadowed by a column of a relation its query reads, of no other
+        # (round 15: a typed table's column `w` elsewhere hid every function's `w`)
+        tables = names_in_text(text, relations)
+        shadowing[name] = set().union(*(columns_of[r] for r in tables), *(outputs[r] for r in read))
     base = len(policy.tenant_expressions)
     stored = set(materialized)
     # views bound to a column renamed since: read without the tenant setting (a filter inside
@@ -3821,8 +3914,27 @@ def implicit_calls(
         if name in policy.unpinnable or name in policy.pinning_functions
     }
 
-    def why(called: set[str], domains: Mapping[str, str]) -> str | None:
-        bad = sorted(called & leaky.keys())
+    def pinned_by_row(name: str, called: set[str], table: str | None) -> bool:
+        """Is every call of `name` (pinned by its parameters) given the written row's own
+        tenant column at each of them, on a tenant table (whose writes are pinned)? Then it
+        reads the rows of the tenant the write is pinned to: harmless (round 15)."""
+        pins = policy.pinning_functions.get(name)
+        if table is None or pins is None or name in policy.unpinnable or not pins.positions:
+            return False
+        if table not in policy.tenant_tables:
+            return False
+        spelled = [c[len(name) + 1 : -1] for c in called if c.startswith(name + "(")]
+        if not spelled:
+            return False
+        column = policy.tenant_column
+        for arguments in spelled:
+            given = arguments.split(",")
+            if not all(p < len(given) and given[p] == column for p in pins.positions):
+                return False
+        return True
+
+    def why(called: set[str], domains: Mapping[str, str], table: str | None = None) -> str | None:
+        bad = sorted(n for n in called & leaky.keys() if not pinned_by_row(n, called, table))
         if bad:
             reason = leaky[bad[0]]
             return f"calls {bad[0]}, which reaches tenant rows unpinned ({reason})"
@@ -3846,7 +3958,7 @@ def implicit_calls(
     when = re.compile(r"^the WHEN of trigger .* \(([A-Z, ]*)\)$")
     for relation, found in schema.implicit_calls.items():
         for what, called in sorted(found.items()):
-            because = why(called, bad_domains)
+            because = why(called, bad_domains, relation)
             if because is None:
                 continue
             kin = {relation, *schema.descendants(relation)}

@@ -1,7 +1,7 @@
 """Facts: what each filtering conjunct says of tenant columns.
 
 `R.tenant_id = V` (either side; `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
-V`, `IN (V)`, `= ANY(ARRAY[V])`, a row equality pair by pair, a row-IN list whose rows all carry
+V` or `>= V AND <= V`, `NOT (… <> V)`, `IN (V)`, `= ANY(ARRAY[V])`, a row equality pair by pair, a row-IN list whose rows all carry
 the same value) pins `R` to V. `R.tenant_id = S.tenant_id` equates the two. An OR pins what every
 branch pins to the same value (with `shared_rows`, a branch `R.tenant_id IS NULL` admits only
 rows of no tenant and is allowed beside them). A composite foreign key `(tenant_id, x)
@@ -12,12 +12,14 @@ reference left unpinned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 
 from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
-from tenantguard.engine.proof.names import Names
-from tenantguard.engine.proof.syntax import conjuncts, disjuncts, identifier_name, walk
+from tenantguard.engine.proof.names import Names, output_names, projection_items
+from tenantguard.engine.proof.syntax import conjuncts, disjuncts, identifier_name, is_star, walk
 from tenantguard.engine.proof.values import multi_values
 
 __all__ = ["SEVERAL", "SHARED", "FactCollector"]
@@ -31,6 +33,14 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
     conjunct is no equality. A row equality `(a, b) = (x, y)` states `a = x` and `b = y`."""
     if isinstance(conjunct, exp.EQ | exp.NullSafeEQ) or _is_equals_operator(conjunct):
         left, right = conjunct.this, conjunct.expression
+    elif isinstance(conjunct, exp.Not):
+        # `NOT (a <> b)` is TRUE exactly where `a = b` is (NOT of NULL is NULL) (round 15)
+        inner = conjunct.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if type(inner) is not exp.NEQ:
+            return None
+        left, right = inner.this, inner.expression
     elif isinstance(conjunct, exp.Case):
         compared = _case_equality(conjunct)
         if compared is None:
@@ -119,6 +129,39 @@ def _matching_items(items: list[exp.Expression]) -> list[exp.Expression]:
     return kept
 
 
+def _range_equalities(
+    items: list[exp.Expression],
+    model: Model,
+    owner: Callable[[exp.Expression], Source | None] | None = None,
+) -> list[tuple[exp.Expression, exp.Expression, exp.Expression]]:
+    """`x >= V AND x <= V` (either side round, the two conjuncts anywhere among `items`) is
+    `x = V`, as `x BETWEEN V AND V` is (round 15): (the later of the two conjuncts, x, V) for
+    each such pair. V is a pinning value and the same one on both sides (an unnamed `%s` is a
+    parameter of its own at each place: two of them are no pair). Two plain column references
+    are one column when `owner` resolves both to the same source's tenant column
+    (`d.tenant_id >= V AND tenant_id <= V`). Linear: bounds are keyed."""
+    lows: dict[tuple[object, PinValue], int] = {}
+    highs: dict[tuple[object, PinValue], int] = {}
+    found = []
+    for position, item in enumerate(items):
+        kind = type(item)
+        if kind is not exp.GTE and kind is not exp.LTE:
+            continue
+        left, right = item.this, item.expression
+        # (x, V, is a lower bound of x) both ways round: `x >= V` is `V <= x`
+        for column, other, low in ((left, right, kind is exp.GTE), (right, left, kind is exp.LTE)):
+            value = model.pin_value(other)
+            if value is None or not isinstance(column, exp.Expression):
+                continue
+            source = owner(column) if owner is not None and type(column) is exp.Column else None
+            key = (id(source) if source is not None else column, value)
+            mine, theirs = (lows, highs) if low else (highs, lows)
+            mine.setdefault(key, position)
+            if key in theirs:
+                found.append((item, column, other))
+    return found
+
+
 def _is_row(node: exp.Expression) -> bool:
     """A row constructor: `(a, b)` or `ROW(a, b)` (not a function named `"ROW"`)."""
     if isinstance(node, exp.Tuple):
@@ -148,8 +191,15 @@ def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
         or kind is exp.Cast
         or kind is exp.TryCast
         or kind is exp.Collate
-        or (kind is exp.Anonymous and _is_row(side))
+        or (kind is exp.Anonymous and (_is_row(side) or _call_name(side) in keys))
     )
+
+
+def _call_name(call: exp.Expression) -> str:
+    """The name of a call `f(…)` as PostgreSQL folds it (`tenant_id(p)`: functional notation
+    of a column)."""
+    name = call.this
+    return identifier_name(name) if isinstance(name, exp.Identifier) else str(name).lower()
 
 
 def _is_equals_operator(node: exp.Expression) -> bool:
@@ -177,12 +227,16 @@ def values_column_pin(
     if type(side) is not exp.Column or block is None:
         return None
     source = names.resolve(block, side, visible)
-    if source is None or source.kind is not SourceKind.VALUES or source.rows is None:
+    if source is None:
         return None
     if output and source.nullable:
         return None  # written to the tenant column, NULL makes a row of no tenant
-    columns = source.column_names
     name = identifier_name(side.this)
+    if source.kind is SourceKind.DERIVED or source.kind is SourceKind.CTE:
+        return _constant_column(model, source, name)
+    if source.kind is not SourceKind.VALUES or source.rows is None:
+        return None
+    columns = source.column_names
     if columns is None or name not in columns:
         return None
     position = columns.index(name)
@@ -192,6 +246,49 @@ def values_column_pin(
         else None
         for row in source.rows.expressions
     }
+    return values.pop() if len(values) == 1 else None
+
+
+def _constant_column(model: Model, source: Source, name: str) -> PinValue | None:
+    """A derived table's or CTE's column that every branch of its body projects as one and the
+    same pinning value: `(SELECT $1 AS o) p` makes `p.o` the value `$1` in every row it has
+    (round 15). Set operations match by position: a column list, or the first branch's names,
+    give it. Anything else (a column, a call, a `*`, another value), None."""
+    if not source.body:
+        return None
+    index: int | None = None
+    if source.column_names is not None:
+        if name not in source.column_names:
+            return None
+        index = source.column_names.index(name)
+    elif len(source.body) > 1:
+        first = output_names(source.body[0].node)
+        if first is None or name not in first:
+            return None
+        index = first.index(name)
+    values: set[PinValue | None] = set()
+    for branch in source.body:
+        items = projection_items(branch.node)
+        if items is None:
+            return None
+        item: exp.Expression | None = None
+        if index is not None:
+            item = items[index] if index < len(items) else None
+        else:
+            named = [
+                i
+                for i in items
+                if (isinstance(i, exp.Alias) and identifier_name(i.args.get("alias")) == name)
+                or (type(i) is exp.Column and identifier_name(i.this) == name)
+            ]
+            item = named[0] if len(named) == 1 else None
+        if item is None or is_star(item):
+            return None
+        if isinstance(item, exp.Alias):
+            item = item.this
+        values.add(model.pin_value(item))
+        if None in values or len(values) > 1:
+            return None
     return values.pop() if len(values) == 1 else None
 
 
@@ -212,8 +309,11 @@ class FactCollector:
         self.has_values = False  # a VALUES list among the sources: its columns may be pins
 
     def collect(self) -> None:
+        # a VALUES list, or a derived table or CTE (a column of one value: round 15)
         self.has_values = any(
-            s.kind is SourceKind.VALUES for block in self.model.blocks for s in block.every_source
+            s.kind is SourceKind.VALUES or s.kind is SourceKind.DERIVED or s.kind is SourceKind.CTE
+            for block in self.model.blocks
+            for s in block.every_source
         )
         for block in self.model.blocks:
             for items, filtered, clause, visible in block.filters:
@@ -222,6 +322,15 @@ class FactCollector:
                 for conjunct in items:
                     if not self._pin_fact(block, conjunct, filtered, clause, visible):
                         self.misses.append((block, conjunct, filtered, clause, visible))
+
+                def owner(
+                    column: exp.Expression, b: Block = block, v: Span | None = visible
+                ) -> Source | None:
+                    return self.names.tenant_column_owner(b, column, v)
+
+                for conjunct, column, value in _range_equalities(items, self.model, owner):
+                    pairs = [(column, value), (value, column)]
+                    self._equality_facts(block, conjunct, pairs, filtered, clause, visible)
                 self._foreign_keys(block, items, filtered, clause, visible)
             if block.outer_joins:
                 self._inner_by_where(block)
@@ -246,51 +355,12 @@ class FactCollector:
             _may_be_key(conjunct.this, self.keys) or _may_be_key(conjunct.expression, self.keys)
         ):
             return False  # `p.status = 'active'`, `t.patient_id = p.id`: most conjuncts
-        owner_of = self.names.tenant_column_owner
         found = False
         pairs = _equalities(conjunct)
         if pairs is not None and block.full_merged:
             found = self._full_merged_fact(block, conjunct, pairs, filtered, clause, visible)
         if pairs is not None:
-            # each side is asked for twice (both ways round): resolved once
-            owners: dict[int, Source | None] = {}
-            for column_side, other_side in pairs:
-                key = id(column_side)
-                if key in owners:
-                    source = owners[key]
-                else:
-                    source = owners[key] = owner_of(block, column_side, visible)
-                if source is None or source not in filtered:
-                    continue
-                fact: Fact | None = None
-                value = self.model.pin_value(other_side) or self.model.array_pin_value(other_side)
-                if value is None and self.has_values and not isinstance(conjunct, exp.NullSafeEQ):
-                    value = self.values_pin(block, other_side, visible)
-                if (
-                    value is None
-                    and isinstance(other_side, exp.Subquery)
-                    and not isinstance(conjunct, exp.NullSafeEQ)
-                ):
-                    # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
-                    # equal), or an error (several rows), as `IN (SELECT V)` is
-                    value = self._selected_value(other_side)
-                if value is not None:
-                    fact = Fact(source, conjunct, clause, value=value)
-                elif multi_values(other_side, self.policy, self.model.lossy):
-                    fact = Fact(source, conjunct, clause, multi=True)
-                else:
-                    key = id(other_side)
-                    if key in owners:
-                        other = owners[key]
-                    else:
-                        other = owners[key] = owner_of(block, other_side, visible)
-                    if other is not None and other is not source:
-                        fact = Fact(source, conjunct, clause, other=other)
-                if fact is not None and isinstance(conjunct, exp.NullSafeEQ):
-                    fact.null_safe = True  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant
-                if fact is not None:
-                    source.facts.append(fact)
-                    found = True
+            found = self._equality_facts(block, conjunct, pairs, filtered, clause, visible) or found
         elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
             found = self._in_fact(block, conjunct, filtered, clause, visible)
         elif isinstance(conjunct, exp.In):
@@ -309,6 +379,60 @@ class FactCollector:
             source = self._shared_branch(block, conjunct, visible)
             if source is not None and source in filtered:
                 source.facts.append(Fact(source, conjunct, clause, value=SHARED, null_safe=True))
+                found = True
+        return found
+
+    def _equality_facts(
+        self,
+        block: Block,
+        conjunct: exp.Expression,
+        pairs: list[tuple[exp.Expression, exp.Expression]],
+        filtered: Span,
+        clause: str,
+        visible: Span | None,
+    ) -> bool:
+        """Records what the (column side, other side) pairs of an equality say; False when
+        they say nothing."""
+        owner_of = self.names.tenant_column_owner
+        found = False
+        # each side is asked for twice (both ways round): resolved once
+        owners: dict[int, Source | None] = {}
+        for column_side, other_side in pairs:
+            key = id(column_side)
+            if key in owners:
+                source = owners[key]
+            else:
+                source = owners[key] = owner_of(block, column_side, visible)
+            if source is None or source not in filtered:
+                continue
+            fact: Fact | None = None
+            value = self.model.pin_value(other_side) or self.model.array_pin_value(other_side)
+            if value is None and self.has_values and not isinstance(conjunct, exp.NullSafeEQ):
+                value = self.values_pin(block, other_side, visible)
+            if (
+                value is None
+                and isinstance(other_side, exp.Subquery)
+                and not isinstance(conjunct, exp.NullSafeEQ)
+            ):
+                # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
+                # equal), or an error (several rows), as `IN (SELECT V)` is
+                value = self._selected_value(other_side)
+            if value is not None:
+                fact = Fact(source, conjunct, clause, value=value)
+            elif multi_values(other_side, self.policy, self.model.lossy):
+                fact = Fact(source, conjunct, clause, multi=True)
+            else:
+                key = id(other_side)
+                if key in owners:
+                    other = owners[key]
+                else:
+                    other = owners[key] = owner_of(block, other_side, visible)
+                if other is not None and other is not source:
+                    fact = Fact(source, conjunct, clause, other=other)
+            if fact is not None and isinstance(conjunct, exp.NullSafeEQ):
+                fact.null_safe = True  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant
+            if fact is not None:
+                source.facts.append(fact)
                 found = True
         return found
 
@@ -456,8 +580,13 @@ class FactCollector:
                 shared.add(id(source))
                 continue
             pins: dict[tuple[int, PinValue], Source] = {}
-            for part in conjuncts(branch):
+            parts = conjuncts(branch)
+            ranges = _range_equalities(
+                parts, self.model, lambda c: self.names.tenant_column_owner(block, c, visible)
+            )
+            for part in parts:
                 pairs = list(_equalities(part) or [])
+                pairs.extend((c, v) for p, c, v in ranges if p is part)
                 if isinstance(part, exp.In) and not part.args.get("query"):
                     items = _matching_items(part.expressions)
                     if len(items) == 1:

@@ -15,7 +15,7 @@ from sqlglot import exp
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import identifier_name, is_star
-from tenantguard.engine.proof.values import column_side, integer_column_side
+from tenantguard.engine.proof.values import _ROW_CALLS, column_side, integer_column_side
 
 __all__ = ["Names", "could_own", "output_names"]
 
@@ -193,11 +193,15 @@ class Names:
             bare = column_side(node)
             if type(bare) is exp.Dot:
                 return self._field_owner(block, bare, visible, integer_cast)
+            if type(bare) is exp.Anonymous:
+                return self._call_owner(block, bare, visible, integer_cast)
             if type(bare) is not exp.Column:
                 bare = integer_column_side(node)
                 integer_cast = True
                 if type(bare) is exp.Dot:
                     return self._field_owner(block, bare, visible, integer_cast)
+                if type(bare) is exp.Anonymous:
+                    return self._call_owner(block, bare, visible, integer_cast)
                 if type(bare) is not exp.Column:
                     return None
             node = bare
@@ -229,6 +233,27 @@ class Names:
             return None
         if type(row) is not exp.Paren:
             return None
+        return self._row_field_owner(block, row, visible, integer_cast)
+
+    def _call_owner(
+        self, block: Block, call: exp.Anonymous, visible: Span | None, integer_cast: bool
+    ) -> Source | None:
+        """`tenant_id(p)`, functional notation (round 15): PostgreSQL reads a call of one
+        argument of a row type, by an unqualified name no function has, as that column of the
+        row — `p.tenant_id`. A function of the schema of that name is called instead: then
+        (and for any other shape of call) None."""
+        name = call.this
+        folded = identifier_name(name) if isinstance(name, exp.Identifier) else str(name).lower()
+        if folded != self.tenant_col or folded in self.policy.functions or folded in _ROW_CALLS:
+            return None
+        if len(call.expressions) != 1 or call.args.get("distinct"):
+            return None
+        return self._row_field_owner(block, call.expressions[0], visible, integer_cast)
+
+    def _row_field_owner(
+        self, block: Block, row: exp.Expression, visible: Span | None, integer_cast: bool
+    ) -> Source | None:
+        """The tenant column of the row variable `row` (`p`, `p.*`, in parentheses)."""
         while type(row) is exp.Paren:
             row = row.this
         if type(row) is not exp.Column or row.args.get("db") or row.args.get("catalog"):

@@ -14,6 +14,7 @@ from tenantguard.engine.proof.facts import values_column_pin
 from tenantguard.engine.proof.model import Block, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import Names, could_own, output_names, projection_items
 from tenantguard.engine.proof.syntax import identifier_name, is_star
+from tenantguard.engine.proof.values import functional_column
 
 __all__ = ["Projections", "projection_item"]
 
@@ -292,6 +293,8 @@ class Projections:
             item = item.this
         while isinstance(item, exp.Paren):
             item = item.this
+        if type(item) is exp.Anonymous and functional_column(item, self.policy):
+            return item, self.names.tenant_column_owner(block, item)  # `tenant_id(p)`
         if isinstance(item, exp.Column) and identifier_name(item.this) == self.tenant_col:
             owner = self.names.resolve(block, item)
             if (

@@ -86,7 +86,7 @@ def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     A literal TRUE conjunct says nothing and is left out (`… AND TRUE`). `c IS TRUE`, `c = TRUE`,
     `c <> FALSE` and `CASE WHEN c THEN TRUE [ELSE FALSE | ELSE NULL] END` are read as `c`: TRUE
     exactly where `c` is (NULL IS TRUE is FALSE) — not `c IS NOT FALSE`, TRUE where `c` is NULL
-    too.
+    too. `NOT NOT c` is read as `c` (round 15).
     """
     return [c for c in _operands(node, exp.And) if not _is_boolean(c, True)]
 
@@ -94,10 +94,11 @@ def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
 def disjuncts(node: exp.Expression) -> list[exp.Expression]:
     """The top-level OR-branches of a condition, parentheses ignored, in source order.
 
-    A literal FALSE branch lets no row through and is left out (`… OR FALSE`).
+    A literal FALSE branch lets no row through and is left out (`… OR FALSE`); so does a literal
+    NULL (also cast: `… OR NULL::boolean`), which is never TRUE (round 15).
     """
     branches = _operands(node, exp.Or)
-    kept = [b for b in branches if not _is_boolean(b, False)]
+    kept = [b for b in branches if not _is_boolean(b, False) and not _is_null(b)]
     return kept or branches
 
 
@@ -135,6 +136,25 @@ def _is_boolean(node: exp.Expression | None, value: bool) -> bool:
     return type(node) is exp.Boolean and node.this is value
 
 
+def _is_null(node: exp.Expression | None) -> bool:
+    """A literal NULL, under parentheses and casts."""
+    while isinstance(node, exp.Paren | exp.Cast | exp.TryCast):
+        node = node.this
+    return type(node) is exp.Null
+
+
+def _not_not(node: exp.Expression) -> exp.Expression | None:
+    """`c` of `NOT NOT c` (NOT of NULL is NULL: TRUE exactly where `c` is); None otherwise."""
+    if type(node) is not exp.Not:
+        return None
+    inner = node.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if type(inner) is not exp.Not or not isinstance(inner.this, exp.Expression):
+        return None
+    return inner.this
+
+
 def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[exp.Expression]:
     out: list[exp.Expression] = []
     stack = [node] if node is not None else []
@@ -145,6 +165,8 @@ def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[ex
                 current = current.this
                 continue
             inner = _truth_of(current)
+            if inner is None:
+                inner = _not_not(current)
             if inner is None:
                 break
             current = inner

@@ -625,11 +625,61 @@ def column_typed_parameters(
     names = local_lossy_names(parents, policy.lossy_columns)
     found: list[PinValue] = []
     for node in parents:
+        if functional_column(node, policy):
+            continue  # `tenant_id(p)`: the row `p` is no value typed with the call's
         for value in node.args.values():
             for operand in value if type(value) is list else (value,):
                 if type(operand) in _TYPED_ROOTS and lossy_root(operand, names, policy):
                     found.extend(float_neighbours(operand, policy, seen))
     return found
+
+
+# built-in functions that take one value of any type, a row among them (`to_json(p)`): a
+# tenant column of such a name, called so, is the function's value, not the column
+_ROW_CALLS = frozenset(
+    [
+        "to_json",
+        "to_jsonb",
+        "row_to_json",
+        "num_nulls",
+        "num_nonnulls",
+        "pg_column_size",
+        "pg_typeof",
+        "concat",
+        "concat_ws",
+        "format",
+        "hstore",
+        "quote_literal",
+        "quote_nullable",
+        "quote_ident",
+        "json_populate_record",
+        "jsonb_populate_record",
+        "array_to_json",
+        "to_tsvector",
+        "jsonb_build_array",
+        "json_build_array",
+        "jsonb_build_object",
+        "json_build_object",
+        "record_out",
+        "textin",
+        "text",
+        "row",
+    ]
+)
+
+
+def functional_column(node: exp.Expression, policy: Policy | None) -> bool:
+    """`tenant_id(p)`: a call PostgreSQL may read as the tenant column of the row `p`
+    (functional notation; no function of the schema has the name)."""
+    if policy is None or type(node) is not exp.Anonymous or len(node.expressions) != 1:
+        return False
+    name = node.this
+    folded = identifier_name(name) if isinstance(name, exp.Identifier) else str(name).lower()
+    return (
+        folded == policy.tenant_column
+        and folded not in policy.functions
+        and folded not in _ROW_CALLS
+    )
 
 
 def lossy_root(
@@ -652,6 +702,8 @@ def lossy_root(
             and not (cast_type(to, policy) is not None and exact_cast(operand, policy=policy))
         )
     if isinstance(operand, exp.Anonymous):
+        if functional_column(operand, policy):  # `tenant_id(p)` is `p.tenant_id`
+            return policy is not None and policy.tenant_column in names
         return not exact_call(operand, policy)
     return isinstance(operand, _NAME_VALUED)
 

@@ -64,7 +64,10 @@ What pins a reference `R`:
   (every branch of a set operation selecting the same V: a scalar subquery is then V, NULL or
   an error; never `IS NOT DISTINCT FROM` it), `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
-  tenant value; `… AND TRUE` and `… OR FALSE` change nothing. A bare parameter in `ARRAY[$1]`
+  tenant value; `… AND TRUE`, `… OR FALSE` and `… OR NULL` (also cast: never TRUE) change
+  nothing; `R.tenant_id >= V AND R.tenant_id <= V` (either side round, anywhere among the
+  conjuncts, the same V on both: never two unnamed `%s`) as `BETWEEN V AND V`; `NOT NOT c` as
+  `c`, `NOT (R.tenant_id <> V)` as `= V` (NOT of NULL is NULL; never `NOT (… = V)`). A bare parameter in `ARRAY[$1]`
   counts only when nothing else in the statement may type it an array (each other use is an
   item of an `ARRAY[…]` or a cast to a type that is no array): after `$1::bigint[]` or
   `= ANY($1)`, `ARRAY[$1]` is that whole array;
@@ -85,6 +88,14 @@ What pins a reference `R`:
   another exactly when their elements are equal (a NULL element matches nothing) — not with an
   array parameter, two values, or a bare parameter as the element (`ARRAY[$1]` is all of `$1`
   when the statement types it an array), nor `&&`;
+- a column of a derived table or CTE that every branch of its body projects as one and the
+  same pinning value V (`(SELECT $1 AS o) p … R.tenant_id = p.o`, also written by `INSERT …
+  SELECT p.o`): V in every row it has (not a column, a call, another value, a recursive term,
+  nor — when written — a column of the nullable side of an outer join);
+- `tenant_id(p)`, functional notation, as `p.tenant_id` (PostgreSQL's reading of a call of one
+  row argument by an unqualified name no function has) — not when the schema sources define a
+  function of that name (PostgreSQL calls it), for a built-in taking any row (`to_json(p)`),
+  nor when p may be a column (as below);
 - `(p).tenant_id` or `(p.*).tenant_id`, the field of the row variable p, as `p.tenant_id` —
   unless a source some level of the clause can see may have a column named p (of a table whose
   columns the schema sources show, none is): PostgreSQL looks a lone name up as a column, at

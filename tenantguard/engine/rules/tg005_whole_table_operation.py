@@ -32,7 +32,12 @@ So does a write whose rows make the server call a function that reaches tenant r
 or EXCLUDE constraint of the table (also `NOT VALID`, inherited, copied by `LIKE`), an index's
 expression or predicate, the partition key, the CHECK of a domain a column is of (or of the
 domains it is over): INSERT, UPDATE, MERGE and `COPY … FROM` of the table, of its partitions and
-of the tables it is a partition or child of. A function renamed since is followed by its new
+of the tables it is a partition or child of (a column of an array of such a domain too; a
+constraint added by `EXECUTE format('ALTER TABLE %I ADD …', 'name')` of constant arguments is
+read as the statement it makes, and dynamic DDL that cannot be read is TG006 at the schema file).
+Not a function pinned by its parameters that the CHECK or `WHEN` gives the written row's own
+tenant column there, on a tenant table (`CHECK (quota_ok(tenant_id))`: the write is pinned, so
+the rows it reads are its tenant's). A function renamed since is followed by its new
 name (the server calls it by its oid). So does a trigger's `WHEN` condition calling such a
 function, for the trigger's events, whatever function the trigger runs. A write of a view is
 read as a write of the relations its query's outermost FROM names too (an automatically
