@@ -116,7 +116,7 @@ def _guarded(method: M, then: _Then) -> M:
     def guarded(self: GuardedConnection, query: str, *args: Any, **options: Any) -> Any:
         if not self._tg_fast or type(query) is not str:  # a str subclass may pose as a key
             return then(self, self._tg_admit_args(query, args), method, query, args, options)
-        guard: Guard = self._tg_guard  # type: ignore[assignment]  # set when _tg_fast is
+        guard: Guard = self._tg_hot  # type: ignore[assignment]  # set with _tg_fast
         try:
             verdict = guard._cache[query]
         except KeyError:  # not seen yet
@@ -221,7 +221,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -229,6 +229,9 @@ class GuardedConnection(asyncpg.Connection):
         super().__init__(*args, **kwargs)
         self._tg_setting: str | None = None
         self._tg_fast = False  # the first statement reads the session's lexer setting
+        # the guard, for the hot path (an instance slot: read faster than the class's
+        # `_tg_guard`), set with `_tg_fast`
+        self._tg_hot: Guard | None = None
         self._tg_clean = True
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
@@ -336,6 +339,7 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_lexer_ok = self._tg_startup is None and _lexes_standard(self)
         self._tg_setting = None
         self._tg_in_txn_set = False
+        self._tg_hot = self.tenantguard
         self._tg_fast = self._tg_lexer_ok and not self._tg_schema_code
 
     async def _tg_set(self, value: str) -> None:
