@@ -191,6 +191,7 @@ def _guarded(method: M, then: _Then) -> M:
 
     guarded = functools.wraps(method)(guarded)  # asyncpg's name, doc and signature
     guarded.__qualname__ = f"GuardedConnection.{method.__name__}"
+    guarded.__module__ = __name__
     return guarded  # type: ignore[return-value]  # the same signature
 
 
