@@ -9,6 +9,7 @@ connection. Each was a failing test before its fix (a strict xfail while a hole 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -102,6 +103,64 @@ async def test_the_hot_path_sends_the_uuid_it_checked(setup: Setup, method: str)
     assert took_hot_path == 1
     assert value == CLINIC_B  # the turn happened
     assert bodies == ["mine"]
+
+
+class Body(asyncpg.Record):
+    pass
+
+
+async def test_the_hot_path_passes_asyncpgs_options_on(setup: Setup) -> None:
+    """The guarded methods are one function over asyncpg's (`_guarded`), its keyword options
+    passed on as given: on the hot path too, with the uuid frozen (turned after the call, the
+    rows are still clinic A's)."""
+    conn = await files_connection(setup)
+    guard = conn.tenantguard
+    query = "SELECT tenant_id, body FROM files WHERE tenant_id = $1 ORDER BY body"
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("fetch", {"timeout": 5.0, "record_class": Body}),
+        ("fetchrow", {"timeout": 5.0, "record_class": Body}),
+        ("fetchval", {"column": 1, "timeout": 5.0}),
+        ("cursor", {"prefetch": 1, "record_class": Body}),
+    ]
+    seen = []
+    try:
+        with tenant(CLINIC_A):
+            await conn.fetch(query, CLINIC_A)  # proven once: then the hot path decides it
+            for method, options in calls:
+                value = changed_later(CLINIC_A)
+                before = guard.fast_hits
+                if method == "cursor":
+                    async with conn.transaction():
+                        cursor = conn.cursor(query, value, **options)
+                        took = guard.fast_hits - before
+                        turn(value)
+                        rows = [r async for r in cursor]
+                else:
+                    call = getattr(conn, method)(query, value, **options)
+                    took = guard.fast_hits - before
+                    turn(value)
+                    result = await call
+                    rows = result if isinstance(result, list) else [result]
+                seen.append((method, took, [r if isinstance(r, str) else type(r) for r in rows]))
+                if method != "fetchval":
+                    assert [(str(r[0]), r[1]) for r in rows] == [(str(CLINIC_A), "mine")]
+    finally:
+        await conn.close()
+    assert seen == [
+        ("fetch", 1, [Body]),
+        ("fetchrow", 1, [Body]),
+        ("fetchval", 1, ["mine"]),  # column=1: the body
+        ("cursor", 1, [Body]),
+    ]
+
+
+def test_the_guarded_methods_keep_asyncpgs_signatures() -> None:
+    from tenantguard.runtime.connection import GuardedConnection
+
+    for name in ("execute", "fetch", "fetchval", "fetchrow", "cursor"):
+        guarded, own = getattr(GuardedConnection, name), getattr(asyncpg.Connection, name)
+        assert inspect.signature(guarded) == inspect.signature(own), name
+        assert guarded.__doc__ == own.__doc__, name
 
 
 async def test_the_hot_path_deletes_only_the_checked_clinics_rows(setup: Setup) -> None:

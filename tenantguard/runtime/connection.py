@@ -25,6 +25,7 @@ Besides proving statements, the connection keeps what it knows of its session:
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import (
     AsyncIterable,
@@ -63,8 +64,12 @@ __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "c
 T = TypeVar("T")
 # what a check asks before its statement runs: the tenant setting's value (to forget after it),
 # a check still to make (`_Later`), the driver's exemption (`_Driver`), or nothing
-# the hot path's plan of a call that only sends frozen arguments is that tuple of arguments
-_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | tuple[Any, ...] | None"
+_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | None"
+M = TypeVar("M", bound=Callable[..., Any])
+# what makes a call whose plan asks for more than asyncpg's call (`_then`, `_then_cursor`)
+_Then: TypeAlias = (
+    "Callable[[GuardedConnection, _Plan, Any, str, tuple[Any, ...], dict[str, Any]], Any]"
+)
 
 _get_scope = _SCOPE.get
 # a uuid.UUID's bytes as its `bytes` property makes them (big-endian), without the property
@@ -75,6 +80,7 @@ _execute = asyncpg.Connection.execute
 _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
+_cursor = asyncpg.Connection.cursor
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
 _get_settings = asyncpg.Connection.get_settings
 _introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
@@ -97,10 +103,126 @@ _NO_TASK = object()
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
 
 
+def _guarded(method: M, then: _Then) -> M:
+    """asyncpg's `method` (execute, fetch, fetchval, fetchrow, cursor), each call checked first.
+
+    The hot path decides a cached plain statement with at most one bound value to compare, in
+    this one frame, and returns asyncpg's own call (no extra coroutine frame); anything else
+    goes to `_tg_admit_args`, which decides everything, and `then` makes the call its plan
+    asks for (the frozen arguments, the setting first). Keyword options are asyncpg's own,
+    passed on as given (they cost a third of asyncpg's call: left out when there are none).
+    """
+
+    def guarded(self: GuardedConnection, query: str, *args: Any, **options: Any) -> Any:
+        if not self._tg_fast or type(query) is not str:  # a str subclass may pose as a key
+            return then(self, self._tg_admit_args(query, args), method, query, args, options)
+        guard: Guard = self._tg_hot  # type: ignore[assignment]  # set with _tg_fast
+        try:
+            verdict = guard._cache[query]
+        except KeyError:  # not seen yet
+            return then(self, self._tg_admit_args(query, args), method, query, args, options)
+        if not verdict.fast:
+            return then(self, self._tg_admit_args(query, args), method, query, args, options)
+        scope = _get_scope()
+        # asyncpg's call's positional arguments (the connection, the query, the arguments) when
+        # a uuid.UUID argument is frozen: unpacked once, with no copy of `args`
+        call: tuple[Any, ...] | None = None
+        if scope is None:  # outside tenant(): no value to compare, the setting is cleared
+            if guard._require_tenant and verdict.touches_tenant_tables:
+                return then(self, self._tg_admit_args(query, args), method, query, args, options)
+            wanted = ""
+        elif scope.checkable:
+            wanted = scope.key  # type: ignore[assignment]  # checkable: a key
+            index = verdict.value_check
+            if index >= 0:  # the one parameter that pins the tenant
+                try:
+                    value = args[index]
+                except IndexError:
+                    return then(
+                        self, self._tg_admit_args(query, args), method, query, args, options
+                    )
+                kind = type(value)
+                if kind is int:
+                    if value != scope.number:
+                        return then(
+                            self, self._tg_admit_args(query, args), method, query, args, options
+                        )
+                elif kind is _UUID:
+                    # mutable, and encoded by asyncpg after the check: its number is read
+                    # once and compared, and the scope's own frozen UUID is sent in its place
+                    try:
+                        number = value.int
+                    except AttributeError:
+                        _no_uuid_value(value)
+                    if type(number) is not int or number != scope.uuid_number:
+                        # another tenant's, or not a number
+                        return then(
+                            self, self._tg_admit_args(query, args), method, query, args, options
+                        )
+                    if index == 0:
+                        call = (self, query, scope.frozen_key) + args[1:]  # noqa: RUF005  # faster
+                    else:
+                        call = (self, query, *args[:index], scope.frozen_key, *args[index + 1 :])
+                elif kind is str:
+                    if value != wanted and value != scope.value:
+                        return then(
+                            self, self._tg_admit_args(query, args), method, query, args, options
+                        )
+                elif kind is not _PgUUID or value != scope.frozen_key:
+                    return then(
+                        self, self._tg_admit_args(query, args), method, query, args, options
+                    )
+            elif index == _SEVERAL_VALUES:
+                return then(self, self._tg_admit_args(query, args), method, query, args, options)
+        else:
+            return then(self, self._tg_admit_args(query, args), method, query, args, options)
+        guard.fast_hits += 1
+        if guard._full:
+            guard.touch(query)
+        if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
+            # a pin by the setting is ensured when the call runs, not now
+            plan = wanted if call is None else _Frozen(call[2:], wanted)
+            return then(self, plan, method, query, args, options)
+        if call is None:
+            if options:
+                return method(self, query, *args, **options)
+            return method(self, query, *args)
+        return method(*call, **options) if options else method(*call)
+
+    guarded = functools.wraps(method)(guarded)  # asyncpg's name, doc and signature
+    guarded.__qualname__ = f"GuardedConnection.{method.__name__}"
+    guarded.__module__ = __name__
+    return guarded  # type: ignore[return-value]  # the same signature
+
+
+def _then(
+    connection: GuardedConnection, plan: _Plan, method: Callable[..., Coroutine[Any, Any, T]],
+    query: str, args: tuple[Any, ...], options: dict[str, Any],
+) -> Coroutine[Any, Any, T]:  # fmt: skip
+    """asyncpg's `method` for a call whose check asked for more than running it: the frozen
+    arguments, the setting first."""
+    if type(plan) is _Frozen:
+        args, plan = plan.args, plan.plan
+    call = method(connection, query, *args, **options)
+    return call if plan is None else connection._tg_then(plan, call)
+
+
+def _then_cursor(
+    connection: GuardedConnection, plan: _Plan, method: Callable[..., Any], query: str,
+    args: tuple[Any, ...], options: dict[str, Any],
+) -> Any:  # fmt: skip
+    """asyncpg's cursor factory for a call whose check asked for more than making it: the
+    frozen arguments; the setting before each of the cursor's round trips."""
+    if type(plan) is _Frozen:
+        args, plan = plan.args, plan.plan
+    factory = method(connection, query, *args, **options)
+    return factory if plan is None else _SettingCursorFactory(factory, connection, plan)
+
+
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -108,6 +230,9 @@ class GuardedConnection(asyncpg.Connection):
         super().__init__(*args, **kwargs)
         self._tg_setting: str | None = None
         self._tg_fast = False  # the first statement reads the session's lexer setting
+        # the guard, for the hot path (an instance slot: read faster than the class's
+        # `_tg_guard`), set with `_tg_fast`
+        self._tg_hot: Guard | None = None
         self._tg_clean = True
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
@@ -146,69 +271,6 @@ class GuardedConnection(asyncpg.Connection):
 
     # -- admission: the check, and whether the setting must be set first ---------------------
 
-    def _tg_admit(self, query: object, args: tuple[Any, ...]) -> _Plan:
-        """Checks one call; returns the setting value to set before it runs, or None.
-
-        The hot path decides a cached plain statement with at most one bound value to compare;
-        anything else goes to `_tg_admit_slow`, which decides everything.
-        """
-        if not self._tg_fast or type(query) is not str:  # a str subclass may pose as a key
-            return self._tg_admit_args(query, args)
-        guard: Guard = self._tg_guard  # type: ignore[assignment]  # set when _tg_fast is
-        try:
-            verdict = guard._cache[query]
-        except KeyError:  # not seen yet
-            return self._tg_admit_args(query, args)
-        if not verdict.fast:
-            return self._tg_admit_args(query, args)
-        scope = _get_scope()
-        frozen: tuple[Any, ...] | None = None  # the arguments to send, a uuid.UUID frozen
-        if scope is None:  # outside tenant(): no value to compare, the setting is cleared
-            if guard._require_tenant and verdict.touches_tenant_tables:
-                return self._tg_admit_args(query, args)
-            wanted = ""
-        elif scope.checkable:
-            wanted = scope.key  # type: ignore[assignment]  # checkable: a key
-            index = verdict.value_check
-            if index >= 0:  # the one parameter that pins the tenant
-                try:
-                    value = args[index]
-                except IndexError:
-                    return self._tg_admit_args(query, args)
-                kind = type(value)
-                if kind is int:
-                    if value != scope.number:
-                        return self._tg_admit_args(query, args)
-                elif kind is str:
-                    if value != wanted and value != scope.value:
-                        return self._tg_admit_args(query, args)
-                elif kind is _UUID:
-                    # mutable, and encoded by asyncpg after the check: its number is read
-                    # once and compared, and the scope's own frozen UUID is sent in its place
-                    try:
-                        number = value.int
-                    except AttributeError:
-                        _no_uuid_value(value)
-                    if type(number) is not int or number != scope.uuid_number:
-                        return self._tg_admit_args(query, args)  # another, or not a number
-                    key = scope.frozen_key
-                    frozen = (
-                        (key, *args[1:]) if index == 0 else (*args[:index], key, *args[index + 1 :])
-                    )
-                elif kind is not _PgUUID or value != scope.frozen_key:
-                    return self._tg_admit_args(query, args)
-            elif index == _SEVERAL_VALUES:
-                return self._tg_admit_args(query, args)
-        else:
-            return self._tg_admit_args(query, args)
-        guard.fast_hits += 1
-        if guard._full:
-            guard.touch(query)
-        if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
-            # a pin by the setting is ensured when the call runs, not now
-            return wanted if frozen is None else _Frozen(frozen, wanted)
-        return frozen  # None, or only the frozen arguments to send
-
     def _tg_admit_args(self, query: object, args: tuple[Any, ...]) -> _Plan:
         """`_tg_admit_slow` of one call's arguments, each uuid.UUID in them frozen first (see
         `_frozen`): then the plan carries the arguments to send (`_Frozen`)."""
@@ -217,19 +279,6 @@ class GuardedConnection(asyncpg.Connection):
                 frozen = _frozen(args)
                 return _Frozen(frozen, self._tg_admit_slow(query, (frozen,)))
         return self._tg_admit_slow(query, (args,))
-
-    def _tg_call(
-        self, plan: _Plan, method: Callable[..., Coroutine[Any, Any, T]], query: str,
-        args: tuple[Any, ...], options: dict[str, Any],
-    ) -> Coroutine[Any, Any, T]:  # fmt: skip
-        """asyncpg's `method` for a call whose check asked for more than running it: the
-        frozen arguments, the setting first."""
-        if type(plan) is _Frozen:
-            args, plan = plan.args, plan.plan
-        elif type(plan) is tuple:
-            args, plan = plan, None
-        call = method(self, query, *args, **options)
-        return call if plan is None else self._tg_then(plan, call)
 
     def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> _Plan:
         if (driver := self._tg_driver) is not None:
@@ -291,6 +340,7 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_lexer_ok = self._tg_startup is None and _lexes_standard(self)
         self._tg_setting = None
         self._tg_in_txn_set = False
+        self._tg_hot = self.tenantguard
         self._tg_fast = self._tg_lexer_ok and not self._tg_schema_code
 
     async def _tg_set(self, value: str) -> None:
@@ -695,56 +745,11 @@ class GuardedConnection(asyncpg.Connection):
                 reference=typename,
             )
 
-    def execute(
-        self, query: str, *args: Any, timeout: float | None = None
-    ) -> Coroutine[Any, Any, str]:
-        wanted = self._tg_admit(query, args)
-        if wanted is not None:
-            if type(wanted) is not tuple:
-                return self._tg_call(wanted, _execute, query, args, {"timeout": timeout})
-            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
-        if timeout is None:  # keyword arguments cost a third of asyncpg's own call
-            return _execute(self, query, *args)
-        return _execute(self, query, *args, timeout=timeout)
-
-    def fetch(
-        self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
-    ) -> Coroutine[Any, Any, list[Any]]:
-        wanted = self._tg_admit(query, args)
-        if wanted is not None:
-            if type(wanted) is not tuple:
-                options = {"timeout": timeout, "record_class": record_class}
-                return self._tg_call(wanted, _fetch, query, args, options)
-            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
-        if timeout is None and record_class is None:
-            return _fetch(self, query, *args)
-        return _fetch(self, query, *args, timeout=timeout, record_class=record_class)
-
-    def fetchval(
-        self, query: str, *args: Any, column: int = 0, timeout: float | None = None
-    ) -> Coroutine[Any, Any, Any]:
-        wanted = self._tg_admit(query, args)
-        if wanted is not None:
-            if type(wanted) is not tuple:
-                options = {"column": column, "timeout": timeout}
-                return self._tg_call(wanted, _fetchval, query, args, options)
-            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
-        if column == 0 and timeout is None:
-            return _fetchval(self, query, *args)
-        return _fetchval(self, query, *args, column=column, timeout=timeout)
-
-    def fetchrow(
-        self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None
-    ) -> Coroutine[Any, Any, Any]:
-        wanted = self._tg_admit(query, args)
-        if wanted is not None:
-            if type(wanted) is not tuple:
-                options = {"timeout": timeout, "record_class": record_class}
-                return self._tg_call(wanted, _fetchrow, query, args, options)
-            args = wanted  # the hot path's frozen uuid: asyncpg's call, made below
-        if timeout is None and record_class is None:
-            return _fetchrow(self, query, *args)
-        return _fetchrow(self, query, *args, timeout=timeout, record_class=record_class)
+    # the hot path: see `_guarded`
+    execute = _guarded(_execute, _then)
+    fetch = _guarded(_fetch, _then)
+    fetchval = _guarded(_fetchval, _then)
+    fetchrow = _guarded(_fetchrow, _then)
 
     async def executemany(
         self, command: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
@@ -800,25 +805,9 @@ class GuardedConnection(asyncpg.Connection):
                 query,
             )
 
-    def cursor(
-        self,
-        query: str,
-        *args: Any,
-        prefetch: int | None = None,
-        timeout: float | None = None,
-        record_class: Any = None,
-    ) -> Any:
-        # the factory is lazy: the check happens now, where the call is; the setting before
-        # the cursor's first round trip
-        wanted = self._tg_admit(query, args)
-        if type(wanted) is tuple:
-            args, wanted = wanted, None
-        elif type(wanted) is _Frozen:
-            args, wanted = wanted.args, wanted.plan
-        factory = super().cursor(
-            query, *args, prefetch=prefetch, timeout=timeout, record_class=record_class
-        )
-        return factory if wanted is None else _SettingCursorFactory(factory, self, wanted)
+    # the factory is lazy: the check happens now, where the call is; the setting before the
+    # cursor's first round trip
+    cursor = _guarded(_cursor, _then_cursor)
 
     async def copy_from_query(self, query: str, *args: Any, output: Any, **kwargs: Any) -> str:
         await self._tg_settled()  # the checks below are made in one go, after the driver's
@@ -1278,8 +1267,8 @@ def _combine(first: _Plan, second: _Plan) -> _Plan:
 
     Never a `_Later`: the copy methods that combine checks wait for the driver first; a
     `_Driver` is theirs to run at once, in the driver's run."""
-    assert not isinstance(first, _Later | _Frozen | tuple)
-    assert not isinstance(second, _Later | _Frozen | tuple)
+    assert not isinstance(first, _Later | _Frozen)
+    assert not isinstance(second, _Later | _Frozen)
     first = None if isinstance(first, _Driver) else first
     second = None if isinstance(second, _Driver) else second
     if first is None or second is None:
