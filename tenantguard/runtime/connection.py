@@ -25,6 +25,7 @@ Besides proving statements, the connection keeps what it knows of its session:
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 from collections.abc import (
     AsyncIterable,
@@ -77,6 +78,7 @@ _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
 _get_settings = asyncpg.Connection.get_settings
+_check_open = asyncpg.Connection._check_open  # type: ignore[attr-defined]
 _introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
 # the connection whose statement's types asyncpg is introspecting in this task (its own queries)
 _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
@@ -277,6 +279,37 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = None
         return _Forget(wanted, plain)
 
+    def _check_open(self) -> None:
+        """asyncpg's check, made as each call starts running (execute, fetch*, executemany,
+        prepare…; cursors prepare in `_get_statement`), with the session's lexer read again
+        when what the guard knows of it is not current (`_tg_lexer_now`)."""
+        if not self._tg_fast and self._tg_driver is None:
+            self._tg_lexer_now()
+        _check_open(self)
+
+    def _tg_lexer_now(self) -> None:
+        """Refuses a statement about to run in a session that no longer lexes strings as the
+        guard does. Its call was checked when it was made; a call kept and awaited after a
+        statement the guard did not prove (mode off, `unscoped()`) turned
+        standard_conforming_strings off would run text the server reads otherwise than it
+        was proven (`'a\\'` ends elsewhere). Only read when `_tg_fast` is off: it is on only
+        while the lexer is known to be the guard's."""
+        guard = type(self)._tg_guard
+        if guard is None or guard._mode is Mode.OFF:
+            return
+        if self._tg_startup is None and _lexes_standard(self):
+            return
+        if _unscoped_here(_get_scope()):
+            return
+        self._tg_lexer_ok = False
+        problem, hint = _session_problem(self) or ("the session changed", "")
+        guard.violation(
+            f"{problem} when the call ran: the server would not read its statement as the "
+            "guard proved it",
+            hint,
+            "(a call made before the session's lexer changed)",
+        )
+
     def _tg_unseen(self) -> _Forget:
         """The plan of a statement the guard did not look at (mode off, or not SQL text in
         report mode): it may change the tenant setting or the lexer's settings, so what the
@@ -411,6 +444,8 @@ class GuardedConnection(asyncpg.Connection):
         statement object, per connection: a hit on a statement found exact before is asyncpg's
         own cache lookup, made here (one coroutine less), and one dict lookup.
         """
+        if not self._tg_fast and self._tg_driver is None:
+            self._tg_lexer_now()  # a call made before the session's lexer changed
         if use_cache and record_class is None:
             record = self._protocol.get_record_class()  # type: ignore[attr-defined]
             state = self._stmt_cache.get((query, record, ignore_custom_codec))  # type: ignore[attr-defined]
@@ -515,6 +550,22 @@ class GuardedConnection(asyncpg.Connection):
             await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
 
+    def get_reset_query(self) -> str:
+        """asyncpg's reset script, plus `DISCARD TEMP` and `DISCARD SEQUENCES` on PostgreSQL:
+        a temporary table (or view, function) and the session's sequence values (`lastval()`,
+        `currval()`) outlive asyncpg's script (`RESET ALL`, `CLOSE ALL`, `UNLISTEN *`,
+        advisory locks), and the next request on the pooled connection read them — a TEMP
+        table an unscoped() job or a schema function filled with every clinic's rows needs no
+        pin (it is no tenant table). Made once per connection, like asyncpg's."""
+        script: str | None = self._reset_query  # type: ignore[has-type]
+        if script is not None:
+            return script
+        script = super().get_reset_query()
+        if self._server_caps.sql_close_all:  # type: ignore[attr-defined]  # PostgreSQL itself
+            script = "\n".join(filter(None, (script, "DISCARD TEMP;", "DISCARD SEQUENCES;")))
+            self._reset_query = script
+        return script
+
     async def _tg_reset_steps(self) -> None:
         """asyncpg's `_reset()` and reset query (`_RESET_INLINE`), every statement sent with
         asyncpg's own `execute` (this method's, by identity: nothing an application sends
@@ -538,7 +589,7 @@ class GuardedConnection(asyncpg.Connection):
     # -- what stays on the connection: codecs and the hooks that see later statements -------
 
     async def set_type_codec(self, typename: str, **kwargs: Any) -> None:
-        self._tg_check_codec("set_type_codec", typename)
+        self._tg_check_codec("set_type_codec", typename, kwargs)
         await super().set_type_codec(typename, **kwargs)
 
     async def set_builtin_type_codec(self, typename: str, **kwargs: Any) -> None:
@@ -658,7 +709,9 @@ class GuardedConnection(asyncpg.Connection):
                 f"{method}(…)",
             )
 
-    def _tg_check_codec(self, method: str, typename: object) -> None:
+    def _tg_check_codec(
+        self, method: str, typename: object, functions: dict[str, Any] | None = None
+    ) -> None:
         """Refuses a codec change where the caller may not read every tenant (`_tg_contained`):
         a codec stays on the connection and decodes the next request's rows. On a type a
         tenant value is sent as, it is refused outside `unscoped()` and the pool's
@@ -667,6 +720,17 @@ class GuardedConnection(asyncpg.Connection):
         guard = self.tenantguard
         if guard.mode is Mode.OFF or self._tg_trusted_with_connection():
             return
+        # an async encoder/decoder: refused where any codec is, saying that asyncpg never
+        # awaits a codec (it cannot work) and that the call alone hands it each value
+        asynchronous = _coroutine_functions(functions)
+        why = (
+            f" ({asynchronous}: asyncpg calls codecs synchronously and never awaits them, so it "
+            "would not work, while each call still hands it the value — a coroutine never "
+            "awaited holds its arguments)"
+            if asynchronous
+            else ""
+        )
+        fix = "write encoder= and decoder= as plain functions (def), and " if why else ""
         if type(typename) is not str:  # asyncpg looks the name up with its methods
             guard.violation(
                 f"{method}() needs the type's name as a str, not a {type(typename).__name__}",
@@ -677,8 +741,8 @@ class GuardedConnection(asyncpg.Connection):
             guard.violation(
                 f"{method}() on {typename}: a tenant id is sent as a value of that type, and a "
                 "codec decides what is sent for it, while the guard compares the value given "
-                "to asyncpg",
-                "set codecs of these types in the pool's init= (or inside "
+                f"to asyncpg{why}",
+                f"{fix}set codecs of these types in the pool's init= (or inside "
                 "`with unscoped(reason):`), where they are trusted to send the value they are "
                 "given",
                 f"{method}({typename!r})",
@@ -688,8 +752,8 @@ class GuardedConnection(asyncpg.Connection):
             guard.violation(
                 f"{method}() on {typename} {self._tg_containment()}: a codec stays on the "
                 "connection (the pool's reset does not remove it) and decodes or encodes the "
-                "values of every later request, other tenants' included",
-                "set codecs in the pool's init= (or inside `with unscoped(reason):`), where "
+                f"values of every later request, other tenants' included{why}",
+                f"{fix}set codecs in the pool's init= (or inside `with unscoped(reason):`), where "
                 "they are the application's configuration, not a request's",
                 f"{method}({typename!r})",
                 reference=typename,
@@ -1271,6 +1335,26 @@ _TENANT_TYPES = frozenset(
         "text", "varchar", "character varying", "bpchar", "char", "character", "name", "uuid",
     }
 )  # fmt: skip
+
+
+def _coroutine_functions(functions: dict[str, Any] | None) -> str:
+    """Which of a codec's `encoder=`/`decoder=` are coroutine functions ('' when none)."""
+    found = [
+        name
+        for name in ("encoder", "decoder")
+        if functions
+        and (
+            inspect.iscoroutinefunction(function := functions.get(name))
+            or inspect.iscoroutinefunction(vars(type(function)).get("__call__"))
+        )
+    ]
+    if not found:
+        return ""
+    return (
+        " and ".join(f"{name}=" for name in found)
+        + (" is" if len(found) == 1 else " are")
+        + (" a coroutine function" if len(found) == 1 else " coroutine functions")
+    )
 
 
 def _combine(first: _Plan, second: _Plan) -> _Plan:
