@@ -19,7 +19,7 @@ import pytest
 
 from tenantguard import TenantIsolationError
 from tenantguard.runtime import create_pool, tenant, unscoped
-from tests.test_runtime_attacks import CLINIC_1, PINNED, POLICY, Setup
+from tests.test_runtime_attacks import BY_SETTING, CLINIC_1, PINNED, POLICY, Setup
 from tests.test_runtime_attacks_round3 import guard_only
 from tests.test_runtime_attacks_round4 import CARLA_HISTORY, PINNED_HISTORY
 from tests.test_runtime_attacks_round11 import setup
@@ -318,3 +318,118 @@ async def test_a_temp_table_does_not_outlive_the_request_on_a_pooled_connection(
         await pool.close()
     assert mine in (CLINIC_1, ["north audit", "south audit"])  # it was there
     assert theirs == ["no table"]
+
+
+# --- 5. part B: an outsider's attempts that found holes ---------------------------------------
+
+
+async def test_the_sessions_prepared_statements_do_not_show_earlier_requests(
+    guard_only: Setup,
+) -> None:
+    """A pooled connection keeps one prepared statement per text it ran (asyncpg's cache), and
+    `pg_prepared_statements` shows their text: clinic 1's request read clinic 2's literals
+    (Carla's phone number) from the statement clinic 2's request ran before on the same
+    connection."""
+    pool = await create_pool(guard_only.dsn, policy=POLICY, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            with tenant(2):
+                await conn.fetch(
+                    "SELECT first_name FROM patients WHERE tenant_id = 2 AND phone_number = '221'"
+                )
+        async with pool.acquire() as conn:
+            with tenant(1):
+                seen = await names_or_refused(
+                    lambda: conn.fetch("SELECT statement FROM pg_prepared_statements")
+                )
+                seen += await names_or_refused(
+                    lambda: conn.fetch("SELECT s.statement FROM pg_prepared_statement() s")
+                )
+                counted = await conn.fetchval("SELECT count(*) FROM pg_prepared_statements")
+    finally:
+        await pool.close()
+    assert seen == ["refused", "refused"]
+    assert counted > 0  # the twin: how many there are reads no text
+
+
+async def test_a_large_object_is_no_request_s_to_read_by_number(guard_only: Setup) -> None:
+    """Large objects have no tenant column: clinic 1's request read clinic 2's x-ray by its
+    number with lo_get()."""
+    conn = await guard_only.connect()
+    try:
+        with unscoped("store an upload"):
+            oid = await conn.fetchval("SELECT lo_from_bytea(0, 'Carla x-ray')")
+        with tenant(1):
+            seen = await names_or_refused(
+                lambda: conn.fetch("SELECT convert_from(lo_get($1), 'UTF8')", oid)
+            )
+    finally:
+        await conn.close()
+    assert seen == ["refused"]
+
+
+SWITCHING_TRIGGER = """
+CREATE TABLE pings (n int);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM set_config('app.tenant_id', '2', false); RETURN NEW; END $$;
+CREATE TRIGGER touch BEFORE INSERT ON pings FOR EACH ROW EXECUTE FUNCTION touch();
+"""
+
+
+async def test_a_connection_made_by_asyncpg_does_not_trust_unread_schema_code(
+    guard_only: Setup,
+) -> None:
+    """A guarded class given to `asyncpg.connect(connection_class=…)` (or asyncpg.create_pool)
+    never read the schema's code: a trigger that switches the tenant setting was unknown, the
+    INSERT that fires it passed as plain, and clinic 1's next read pinned by the setting
+    returned Carla. Until the code is read, no statement is plain."""
+    await guard_only.owner(SWITCHING_TRIGGER)
+    made = await guard_only.connect()
+    bound = type(made)
+    await made.close()
+    conn = await asyncpg.connect(guard_only.dsn, connection_class=bound)
+    try:
+        with tenant(1):
+            before = await names_or_refused(lambda: conn.fetch(BY_SETTING))
+            await conn.execute("INSERT INTO pings VALUES (1)")
+            after = await names_or_refused(lambda: conn.fetch(BY_SETTING))
+    finally:
+        await conn.close()
+    assert before == after == CLINIC_1
+
+
+LOOSE_DOCS = """
+CREATE COLLATION loose (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE docs (tenant_id text COLLATE loose NOT NULL, body text);
+INSERT INTO docs VALUES ('acme', 'mine'), ('ACME', 'theirs');
+"""
+
+
+@pytest.mark.parametrize("collation", ["loose", '"C"'])
+async def test_a_tenant_column_with_a_nondeterministic_collation_pins_nothing(
+    guard_only: Setup, collation: str
+) -> None:
+    """`tenant_id = 'acme'` on a column with a case-insensitive (nondeterministic) collation is
+    true of tenant 'ACME' too: tenant acme's request read 'theirs'. A connection that finds
+    such a tenant column refuses to prove statements (its twin, a deterministic collation,
+    reads its own rows)."""
+    await guard_only.owner(LOOSE_DOCS.replace("COLLATE loose", f"COLLATE {collation}"))
+    conn = await connect_docs(guard_only)
+    try:
+        with tenant("acme"):
+            seen = await names_or_refused(
+                lambda: conn.fetch("SELECT body FROM docs WHERE tenant_id = $1", "acme")
+            )
+            seen += await names_or_refused(
+                lambda: conn.fetch("SELECT body FROM docs WHERE tenant_id = 'acme'")
+            )
+    finally:
+        await conn.close()
+    assert seen == (["refused", "refused"] if collation == "loose" else ["mine", "mine"])
+
+
+async def connect_docs(setup: Setup) -> Any:
+    from tenantguard import Policy
+    from tenantguard.runtime import connect
+
+    return await connect(setup.dsn, policy=Policy("tenant_id", {"docs"}))

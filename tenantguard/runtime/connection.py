@@ -96,6 +96,21 @@ _RESET_INLINE = asyncpg.Connection.reset.__code__.co_names == (
 # the driver's task while a reset the guard makes itself runs: no task is exempt (not None,
 # which `asyncio.current_task()` is in a loop's callback)
 _NO_TASK = object()
+# the columns named like the tenant column whose collation is nondeterministic (case- or
+# accent-insensitive): `tenant_id = $1` matches other tenants' ids there
+_LOOSE_COLLATION_QUERY = """
+SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname)
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+WHERE a.attname = $1 AND NOT a.attisdropped AND a.attnum > 0 AND NOT co.collisdeterministic
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1
+"""
+# `_tg_schema_code` of a connection that has not read the schema's code
+_SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
 
 
@@ -116,8 +131,10 @@ class GuardedConnection(asyncpg.Connection):
         # a setting the guard relies on, given in the startup packet (no statement sets it)
         self._tg_startup = _startup_problem(self)
         # the schema's functions that may change a setting where no text names them (read
-        # from the catalog by `_tg_read_schema_code` before the application gets the connection)
-        self._tg_schema_code: tuple[str, ...] = ()
+        # from the catalog by `_tg_read_schema_code` before the application gets the connection;
+        # until then, as on a connection that `asyncpg.connect(connection_class=…)` or
+        # `asyncpg.create_pool` made, which never read it, no statement is plain)
+        self._tg_schema_code: tuple[str, ...] = _SCHEMA_CODE_UNREAD
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them passes unchecked (by identity: a
         # callback scheduled from it runs in a copy of its context, but not in its task)
@@ -359,14 +376,28 @@ class GuardedConnection(asyncpg.Connection):
         release resets the session). Said once per guard, in a warning."""
         guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
 
-        async def read() -> tuple[list[Any], list[Any]]:
-            modern = self.get_server_version().major >= 14
-            query = _SCHEMA_CODE_QUERY if modern else _SCHEMA_CODE_QUERY_BEFORE_14
-            return await _fetch(self, query), await _fetch(self, _CODE_QUERY)
+        async def read() -> tuple[list[Any], list[Any], list[Any]]:
+            version = self.get_server_version().major
+            query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
+            loose = []
+            if version >= 12:  # nondeterministic collations came with PostgreSQL 12
+                loose = await _fetch(self, _LOOSE_COLLATION_QUERY, guard.policy.tenant_column)
+            return await _fetch(self, query), await _fetch(self, _CODE_QUERY), loose
 
-        functions, code = await self._tg_driver_call(read)
+        functions, code, loose = await self._tg_driver_call(read)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
+        if loose and self._tg_startup is None:
+            # `tenant_id = 'acme'` is true of 'ACME' too: a pin selects other tenants' rows
+            columns = ", ".join(row[0] for row in loose[:5])
+            self._tg_startup = (
+                f"the tenant column has a nondeterministic collation ({columns}): it compares "
+                "different tenant ids as equal ('acme' = 'ACME'), so a pin selects other "
+                "tenants' rows too",
+                "give the tenant column a deterministic collation (ALTER TABLE … ALTER COLUMN "
+                'tenant_id TYPE text COLLATE "C")',
+            )
+            self._tg_lexer_ok = self._tg_fast = False
         if found:
             self._tg_fast = False
             guard.schema_code_found(found)
