@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import re
 from collections.abc import (
     AsyncIterable,
@@ -83,6 +84,7 @@ _fetchval = asyncpg.Connection.fetchval
 _cursor = asyncpg.Connection.cursor
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
 _get_settings = asyncpg.Connection.get_settings
+_check_open = asyncpg.Connection._check_open  # type: ignore[attr-defined]
 _introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
 # the connection whose statement's types asyncpg is introspecting in this task (its own queries)
 _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
@@ -100,6 +102,21 @@ _RESET_INLINE = asyncpg.Connection.reset.__code__.co_names == (
 # the driver's task while a reset the guard makes itself runs: no task is exempt (not None,
 # which `asyncio.current_task()` is in a loop's callback)
 _NO_TASK = object()
+# the columns named like the tenant column whose collation is nondeterministic (case- or
+# accent-insensitive): `tenant_id = $1` matches other tenants' ids there
+_LOOSE_COLLATION_QUERY = """
+SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname)
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+WHERE a.attname = $1 AND NOT a.attisdropped AND a.attnum > 0 AND NOT co.collisdeterministic
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1
+"""
+# `_tg_schema_code` of a connection that has not read the schema's code
+_SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
 
 
@@ -239,8 +256,10 @@ class GuardedConnection(asyncpg.Connection):
         # a setting the guard relies on, given in the startup packet (no statement sets it)
         self._tg_startup = _startup_problem(self)
         # the schema's functions that may change a setting where no text names them (read
-        # from the catalog by `_tg_read_schema_code` before the application gets the connection)
-        self._tg_schema_code: tuple[str, ...] = ()
+        # from the catalog by `_tg_read_schema_code` before the application gets the connection;
+        # until then, as on a connection that `asyncpg.connect(connection_class=…)` or
+        # `asyncpg.create_pool` made, which never read it, no statement is plain)
+        self._tg_schema_code: tuple[str, ...] = _SCHEMA_CODE_UNREAD
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them passes unchecked (by identity: a
         # callback scheduled from it runs in a copy of its context, but not in its task)
@@ -326,6 +345,37 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = None
         return _Forget(wanted, plain)
 
+    def _check_open(self) -> None:
+        """asyncpg's check, made as each call starts running (execute, fetch*, executemany,
+        prepare…; cursors prepare in `_get_statement`), with the session's lexer read again
+        when what the guard knows of it is not current (`_tg_lexer_now`)."""
+        if not self._tg_fast and self._tg_driver is None:
+            self._tg_lexer_now()
+        _check_open(self)
+
+    def _tg_lexer_now(self) -> None:
+        """Refuses a statement about to run in a session that no longer lexes strings as the
+        guard does. Its call was checked when it was made; a call kept and awaited after a
+        statement the guard did not prove (mode off, `unscoped()`) turned
+        standard_conforming_strings off would run text the server reads otherwise than it
+        was proven (`'a\\'` ends elsewhere). Only read when `_tg_fast` is off: it is on only
+        while the lexer is known to be the guard's."""
+        guard = type(self)._tg_guard
+        if guard is None or guard._mode is Mode.OFF:
+            return
+        if self._tg_startup is None and _lexes_standard(self):
+            return
+        if _unscoped_here(_get_scope()):
+            return
+        self._tg_lexer_ok = False
+        problem, hint = _session_problem(self) or ("the session changed", "")
+        guard.violation(
+            f"{problem} when the call ran: the server would not read its statement as the "
+            "guard proved it",
+            hint,
+            "(a call made before the session's lexer changed)",
+        )
+
     def _tg_unseen(self) -> _Forget:
         """The plan of a statement the guard did not look at (mode off, or not SQL text in
         report mode): it may change the tenant setting or the lexer's settings, so what the
@@ -376,14 +426,28 @@ class GuardedConnection(asyncpg.Connection):
         release resets the session). Said once per guard, in a warning."""
         guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
 
-        async def read() -> tuple[list[Any], list[Any]]:
-            modern = self.get_server_version().major >= 14
-            query = _SCHEMA_CODE_QUERY if modern else _SCHEMA_CODE_QUERY_BEFORE_14
-            return await _fetch(self, query), await _fetch(self, _CODE_QUERY)
+        async def read() -> tuple[list[Any], list[Any], list[Any]]:
+            version = self.get_server_version().major
+            query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
+            loose = []
+            if version >= 12:  # nondeterministic collations came with PostgreSQL 12
+                loose = await _fetch(self, _LOOSE_COLLATION_QUERY, guard.policy.tenant_column)
+            return await _fetch(self, query), await _fetch(self, _CODE_QUERY), loose
 
-        functions, code = await self._tg_driver_call(read)
+        functions, code, loose = await self._tg_driver_call(read)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
+        if loose and self._tg_startup is None:
+            # `tenant_id = 'acme'` is true of 'ACME' too: a pin selects other tenants' rows
+            columns = ", ".join(row[0] for row in loose[:5])
+            self._tg_startup = (
+                f"the tenant column has a nondeterministic collation ({columns}): it compares "
+                "different tenant ids as equal ('acme' = 'ACME'), so a pin selects other "
+                "tenants' rows too",
+                "give the tenant column a deterministic collation (ALTER TABLE … ALTER COLUMN "
+                'tenant_id TYPE text COLLATE "C")',
+            )
+            self._tg_lexer_ok = self._tg_fast = False
         if found:
             self._tg_fast = False
             guard.schema_code_found(found)
@@ -461,6 +525,8 @@ class GuardedConnection(asyncpg.Connection):
         statement object, per connection: a hit on a statement found exact before is asyncpg's
         own cache lookup, made here (one coroutine less), and one dict lookup.
         """
+        if not self._tg_fast and self._tg_driver is None:
+            self._tg_lexer_now()  # a call made before the session's lexer changed
         if use_cache and record_class is None:
             record = self._protocol.get_record_class()  # type: ignore[attr-defined]
             state = self._stmt_cache.get((query, record, ignore_custom_codec))  # type: ignore[attr-defined]
@@ -565,6 +631,22 @@ class GuardedConnection(asyncpg.Connection):
             await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
 
+    def get_reset_query(self) -> str:
+        """asyncpg's reset script, plus `DISCARD TEMP` and `DISCARD SEQUENCES` on PostgreSQL:
+        a temporary table (or view, function) and the session's sequence values (`lastval()`,
+        `currval()`) outlive asyncpg's script (`RESET ALL`, `CLOSE ALL`, `UNLISTEN *`,
+        advisory locks), and the next request on the pooled connection read them — a TEMP
+        table an unscoped() job or a schema function filled with every clinic's rows needs no
+        pin (it is no tenant table). Made once per connection, like asyncpg's."""
+        script: str | None = self._reset_query  # type: ignore[has-type]
+        if script is not None:
+            return script
+        script = super().get_reset_query()
+        if self._server_caps.sql_close_all:  # type: ignore[attr-defined]  # PostgreSQL itself
+            script = "\n".join(filter(None, (script, "DISCARD TEMP;", "DISCARD SEQUENCES;")))
+            self._reset_query = script
+        return script
+
     async def _tg_reset_steps(self) -> None:
         """asyncpg's `_reset()` and reset query (`_RESET_INLINE`), every statement sent with
         asyncpg's own `execute` (this method's, by identity: nothing an application sends
@@ -588,7 +670,7 @@ class GuardedConnection(asyncpg.Connection):
     # -- what stays on the connection: codecs and the hooks that see later statements -------
 
     async def set_type_codec(self, typename: str, **kwargs: Any) -> None:
-        self._tg_check_codec("set_type_codec", typename)
+        self._tg_check_codec("set_type_codec", typename, kwargs)
         await super().set_type_codec(typename, **kwargs)
 
     async def set_builtin_type_codec(self, typename: str, **kwargs: Any) -> None:
@@ -708,7 +790,9 @@ class GuardedConnection(asyncpg.Connection):
                 f"{method}(…)",
             )
 
-    def _tg_check_codec(self, method: str, typename: object) -> None:
+    def _tg_check_codec(
+        self, method: str, typename: object, functions: dict[str, Any] | None = None
+    ) -> None:
         """Refuses a codec change where the caller may not read every tenant (`_tg_contained`):
         a codec stays on the connection and decodes the next request's rows. On a type a
         tenant value is sent as, it is refused outside `unscoped()` and the pool's
@@ -717,6 +801,17 @@ class GuardedConnection(asyncpg.Connection):
         guard = self.tenantguard
         if guard.mode is Mode.OFF or self._tg_trusted_with_connection():
             return
+        # an async encoder/decoder: refused where any codec is, saying that asyncpg never
+        # awaits a codec (it cannot work) and that the call alone hands it each value
+        asynchronous = _coroutine_functions(functions)
+        why = (
+            f" ({asynchronous}: asyncpg calls codecs synchronously and never awaits them, so it "
+            "would not work, while each call still hands it the value — a coroutine never "
+            "awaited holds its arguments)"
+            if asynchronous
+            else ""
+        )
+        fix = "write encoder= and decoder= as plain functions (def), and " if why else ""
         if type(typename) is not str:  # asyncpg looks the name up with its methods
             guard.violation(
                 f"{method}() needs the type's name as a str, not a {type(typename).__name__}",
@@ -727,8 +822,8 @@ class GuardedConnection(asyncpg.Connection):
             guard.violation(
                 f"{method}() on {typename}: a tenant id is sent as a value of that type, and a "
                 "codec decides what is sent for it, while the guard compares the value given "
-                "to asyncpg",
-                "set codecs of these types in the pool's init= (or inside "
+                f"to asyncpg{why}",
+                f"{fix}set codecs of these types in the pool's init= (or inside "
                 "`with unscoped(reason):`), where they are trusted to send the value they are "
                 "given",
                 f"{method}({typename!r})",
@@ -738,8 +833,8 @@ class GuardedConnection(asyncpg.Connection):
             guard.violation(
                 f"{method}() on {typename} {self._tg_containment()}: a codec stays on the "
                 "connection (the pool's reset does not remove it) and decodes or encodes the "
-                "values of every later request, other tenants' included",
-                "set codecs in the pool's init= (or inside `with unscoped(reason):`), where "
+                f"values of every later request, other tenants' included{why}",
+                f"{fix}set codecs in the pool's init= (or inside `with unscoped(reason):`), where "
                 "they are the application's configuration, not a request's",
                 f"{method}({typename!r})",
                 reference=typename,
@@ -1260,6 +1355,26 @@ _TENANT_TYPES = frozenset(
         "text", "varchar", "character varying", "bpchar", "char", "character", "name", "uuid",
     }
 )  # fmt: skip
+
+
+def _coroutine_functions(functions: dict[str, Any] | None) -> str:
+    """Which of a codec's `encoder=`/`decoder=` are coroutine functions ('' when none)."""
+    found = [
+        name
+        for name in ("encoder", "decoder")
+        if functions
+        and (
+            inspect.iscoroutinefunction(function := functions.get(name))
+            or inspect.iscoroutinefunction(vars(type(function)).get("__call__"))
+        )
+    ]
+    if not found:
+        return ""
+    return (
+        " and ".join(f"{name}=" for name in found)
+        + (" is" if len(found) == 1 else " are")
+        + (" a coroutine function" if len(found) == 1 else " coroutine functions")
+    )
 
 
 def _combine(first: _Plan, second: _Plan) -> _Plan:

@@ -19,12 +19,13 @@ context.
 from __future__ import annotations
 
 import contextlib
+import dis
 import logging
 import sys
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
+from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR
 from types import FrameType, TracebackType
 
 from asyncpg.pgproto.pgproto import UUID as _PgUUID
@@ -145,29 +146,64 @@ _CONTEXT_MANAGER_CODES = frozenset(
 )
 
 
-# the frames of a context manager's own entry: its `__enter__`/`__aenter__` (a class wrapping
-# tenant(), contextlib's), an ExitStack's `enter_context`: the block is where they were called
-_ENTERING = frozenset({"__enter__", "__aenter__", "enter_context", "enter_async_context"})
+# the instructions that call a context manager's entry for a `with` / `async with` statement
+# (CPython 3.11-3.13; elsewhere no entry is taken as a `with`: the walk goes on, which only
+# refuses more)
+_CACHE = dis.opmap.get("CACHE", -1)
+_BEFORE_WITH = dis.opmap.get("BEFORE_WITH", -1)
+_SEND = dis.opmap.get("SEND", -1)
+_LOAD_CONST = dis.opmap.get("LOAD_CONST", -1)
+_GET_AWAITABLE = dis.opmap.get("GET_AWAITABLE", -1)
+_WALKED = CO_GENERATOR | CO_ASYNC_GENERATOR | CO_COROUTINE
+
+
+def _entered_by_with(frame: FrameType) -> bool:
+    """True when `frame` is making the call of a `with` (or `async with`) statement's entry:
+    the block it opens ends before the frame returns. False for an explicit `__enter__()` call,
+    whose scope outlives the call."""
+    code = frame.f_code.co_code
+    i = frame.f_lasti
+    while i > 0 and code[i] == _CACHE:
+        i -= 2
+    op = code[i]
+    if op == _BEFORE_WITH:
+        return True
+    # `async with`: BEFORE_ASYNC_WITH, GET_AWAITABLE 1, LOAD_CONST None, SEND (awaiting __aenter__)
+    return (
+        op == _SEND
+        and i >= 4
+        and code[i - 2] == _LOAD_CONST
+        and code[i - 4] == _GET_AWAITABLE
+        and code[i - 3] == 1
+    )
 
 
 def _owning_generator(frame: FrameType | None) -> FrameType | None:
-    """The generator whose code holds the block entered from `frame`, when it is iterated by
-    its consumer (else None). The block is looked for through the context managers that
-    entered it: a project's helper around tenant() (a `@contextmanager` generator, a class
-    whose `__enter__` enters it, an ExitStack) used in an iterated generator holds the scope
-    across its yields just as `with tenant(x): yield` does; a helper's own generator, resumed
-    by contextlib, is a context manager by design and is looked through."""
+    """The generator that holds the block entered from `frame` across its yields, when it is
+    iterated by its consumer (else None).
+
+    A block opened by a `with` statement ends in the frame that opened it: if that frame is an
+    iterated generator, it may yield inside the block. A block entered by an explicit call
+    (`tenant(2).__enter__()` in a project's helper, a wrapper class's `__enter__`, an ExitStack's
+    `enter_context`) outlives the call: it is held by the callers above it, up to the first one
+    whose `with` statement opened it — a generator among them yields it to its consumer, and
+    to the tasks the consumer starts. A helper's own generator, resumed by contextlib, is a
+    context manager by design and is looked through. The walk ends at the root of the task's
+    await chain (a coroutine called by no coroutine or generator)."""
     while frame is not None:
-        code = frame.f_code
-        if code.co_flags & (CO_GENERATOR | CO_ASYNC_GENERATOR):
+        flags = frame.f_code.co_flags
+        if flags & (CO_GENERATOR | CO_ASYNC_GENERATOR):
             caller = frame.f_back
             if caller is None or caller.f_code not in _CONTEXT_MANAGER_CODES:
                 return frame  # iterated: its consumer runs while it is suspended
-            frame = caller  # contextlib's __enter__: on to where the helper was entered
-        elif code.co_name in _ENTERING:
-            frame = frame.f_back
-        else:
-            return None
+            frame = caller.f_back  # contextlib's __enter__: on to where the helper was entered
+            continue
+        if _entered_by_with(frame):
+            return None  # the block ends in this frame, which is no generator
+        caller = frame.f_back
+        if flags & CO_COROUTINE and (caller is None or not caller.f_code.co_flags & _WALKED):
+            return None  # the task's own coroutine: the scope stays in the task's context
+        frame = caller
     return None
 
 

@@ -176,6 +176,10 @@ _SETTING_HINT = (
 
 
 _READS = frozenset({"select", "values", "table", "show"})
+# `SELECT … INTO t` creates a table (a TEMP one stays on a pooled connection until the pool's
+# reset drops it); `INTO` in any other place of such a statement only makes it not plain
+_MAY_CREATE = frozenset({"select", "with", "values", "table"})
+_INTO = re.compile(r"(?i)(?<![\w$])into(?![\w$])")
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 
 
@@ -317,6 +321,8 @@ def statement_effects(text: str, setting: str) -> Effects:
             "name the setting with a plain string literal; " + _SETTING_HINT,
         )
     if word in _DML:
+        if word in _MAY_CREATE and _INTO.search(bare):
+            return OPAQUE  # `SELECT … INTO [TEMP] t`: a table the pool's reset must drop
         return PLAIN if _functions_plain(text, bare) else OPAQUE
     if word in _TRANSACTION:
         return PLAIN

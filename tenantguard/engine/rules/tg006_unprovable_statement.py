@@ -29,7 +29,10 @@ statement that runs is not the one sent), functions that run a query or a table 
 `lo_import`, `lo_export`), `COPY` to or from a program or a file of the server (a shell command
 can run any SQL), `LOAD` of a library, and reads of the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
 values of every tenant's rows, and reads of the statements other sessions sent
-(`pg_stat_activity.query`, `pg_stat_statements`), other tenants' requests with their values.
+(`pg_stat_activity.query`, `pg_stat_statements`), other tenants' requests with their values, or
+that the session prepared or declared before (`pg_prepared_statements.statement`, `pg_cursors`:
+on a pooled connection, earlier requests'), and the large-object functions (`lo_get`, `loread`,
+`lo_put`, `lo_unlink`…): large objects have no tenant column, any request reaches any by number.
 
 So is a value cast to a domain of the schema sources whose CHECK (or that of a domain it is
 over, also added by `ALTER DOMAIN … ADD CONSTRAINT`) calls a function that reaches tenant rows
@@ -125,6 +128,12 @@ _RUNS_TEXT = frozenset(
 _SERVER_FILES = frozenset(
     {"pg_read_file", "pg_read_binary_file", "lo_import", "lo_export", "pg_file_write"}
 )
+# large objects: stored by number in pg_largeobject, with no tenant column and no pin — any
+# request reads, overwrites or drops any clinic's object by its oid
+_LARGE_OBJECTS = frozenset(
+    {"lo_get", "lo_open", "loread", "lo_put", "lowrite", "lo_unlink", "lo_truncate",
+     "lo_truncate64", "lo_from_bytea", "lo_create", "lo_creat"}
+)  # fmt: skip
 # the planner's statistics: sample values of every row
 _STATISTICS = frozenset(
     {
@@ -138,10 +147,20 @@ _ACTIVITY = frozenset({"pg_stat_activity", "pg_stat_statements"})
 _ACTIVITY_CALLS = frozenset(
     {"pg_stat_get_activity", "pg_stat_get_backend_activity", "pg_stat_statements"}
 )
+# what this session prepared or declared before, with its text: on a pooled connection, the
+# earlier requests' statements (asyncpg keeps one prepared statement per text it ran), other
+# clinics' literals in them. The column that holds the text, by view
+_SESSION_HISTORY = {"pg_prepared_statements": "statement", "pg_cursors": "statement"}
+_SESSION_HISTORY_CALLS = frozenset({"pg_prepared_statement", "pg_cursor"})
 # a cheap test of the text before the walk: every name above holds one of these
 _COMMAND_WORDS = re.compile(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
 _HINTS = (
     "_to_xml",
+    "pg_prepared_statement",
+    "pg_cursor",
+    "lo_",
+    "loread",
+    "lowrite",
     "ts_stat",
     "ts_rewrite",
     "dblink",
@@ -160,6 +179,12 @@ _RUNS_TEXT_SAYS = (
     "runs SQL (or reads a table) given as text: the analyzer cannot see what it reads",
     "query the rows directly, pinned to one tenant",
 )
+_LARGE_OBJECTS_SAY = (
+    "reads or writes a large object by its number: large objects have no tenant column, so "
+    "no pin restricts them to one tenant's",
+    "keep a tenant's binary data in a tenant table's bytea column, read through pinned "
+    "statements (or run large-object maintenance inside unscoped())",
+)
 _FILES_SAY = (
     "reads or writes the server's files: a table's files hold every tenant's rows, and a file "
     "written can be run by the server",
@@ -170,6 +195,7 @@ _FILES_SAY = (
 _CALLS_SAY = {
     **dict.fromkeys(_RUNS_TEXT, _RUNS_TEXT_SAYS),
     **dict.fromkeys(_SERVER_FILES, _FILES_SAY),
+    **dict.fromkeys(_LARGE_OBJECTS, _LARGE_OBJECTS_SAY),
 }
 
 
@@ -180,7 +206,9 @@ def _runs_text(sql: str) -> str:
     if not any(hint in lowered for hint in _HINTS) and not _COMMAND_WORDS.search(sql):
         return ""
     words = set(re.findall(r"[a-z_][a-z0-9_]*", lowered))
-    found = sorted(words & (_RUNS_TEXT | _SERVER_FILES | {"do", "call", "prepare", "execute"}))
+    found = sorted(
+        words & (_RUNS_TEXT | _SERVER_FILES | _LARGE_OBJECTS | {"do", "call", "prepare", "execute"})
+    )
     return found[0] if found else ""
 
 
@@ -202,11 +230,18 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 yield ctx.finding(RULE, node, f"{name}() {said[0]}", said[1])
             elif name in _ACTIVITY_CALLS:
                 yield _activity(ctx, node, f"{name}()")
+            elif name in _SESSION_HISTORY_CALLS:
+                yield _history(ctx, node, f"{name}()")
         elif not isinstance(node, exp.Table):
             continue
         elif identifier_name(node.this) in _ACTIVITY:
             if _reads_statements(ctx.tree, identifier_name(node.args.get("alias") or node.this)):
                 yield _activity(ctx, node, identifier_name(node.this))
+        elif identifier_name(node.this) in _SESSION_HISTORY:
+            name = identifier_name(node.this)
+            row = identifier_name(node.args.get("alias") or node.this)
+            if _reads_statements(ctx.tree, row, _SESSION_HISTORY[name]):
+                yield _history(ctx, node, name)
         elif identifier_name(node.this) in _STATISTICS:
             yield ctx.finding(
                 RULE,
@@ -294,7 +329,17 @@ def _activity(ctx: Context, node: exp.Expression, what: str) -> Finding:
     )
 
 
-def _reads_statements(tree: exp.Expression, row: str) -> bool:
+def _history(ctx: Context, node: exp.Expression, what: str) -> Finding:
+    return ctx.finding(
+        RULE,
+        node,
+        f"{what} shows the statements this session prepared or declared before, with their "
+        "text: on a pooled connection, earlier requests' — other tenants' values in them",
+        "do not read the session's prepared statements or cursors from application code",
+    )
+
+
+def _reads_statements(tree: exp.Expression, row: str, column: str = "query") -> bool:
     """Does a statement reading an activity view read its `query` column, or every column
     (`*`, the whole row by the name `row`)?"""
     for node in tree.walk():
@@ -302,7 +347,7 @@ def _reads_statements(tree: exp.Expression, row: str) -> bool:
             return True  # `count(*)` reads no column
         if isinstance(node, exp.Column) and (
             isinstance(node.this, exp.Star)
-            or identifier_name(node.this) == "query"
+            or identifier_name(node.this) == column
             or (not node.args.get("table") and identifier_name(node.this) == row)
         ):
             return True
