@@ -131,13 +131,15 @@ def test_reports_from_the_store_equal_fresh_reports_byte_for_byte(
         for round_, name in enumerate(FORMATS):
             edit(files, round_)  # the result cache misses every file
             assert report(capsys, "--format", name, "app", "patches") == fresh[name], name
-    # statements moved: the findings move with them, as a fresh check places them
+    # statements moved: the findings move with them, as a fresh check places them (in the two
+    # formats that show every position: the others are made from the same findings)
     move(files)
-    moved = {f: report(capsys, "--no-cache", "--format", f, "app", "patches") for f in FORMATS}
+    placed = ("full", "json")
+    moved = {f: report(capsys, "--no-cache", "--format", f, "app", "patches") for f in placed}
     assert moved["full"] != fresh["full"]
     with monkeypatch.context() as inside:
         no_analysis(inside)
-        for round_, name in enumerate(FORMATS):
+        for round_, name in enumerate(placed):
             edit(files, 10 + round_)
             assert report(capsys, "--format", name, "app", "patches") == moved[name], name
     assert len(stored_rows(tmp_path)) == stored  # nothing new: every verdict was served
