@@ -77,3 +77,61 @@ def test_transaction_control_finding_points_at_the_statement() -> None:
     patch = "ALTER TABLE patients ADD COLUMN IF NOT EXISTS a int;\n  COMMIT;\n"
     [finding] = lint_patch_text(patch, "0001_x.sql", POLICY)
     assert (finding.code, finding.line, finding.column) == ("TG107", 2, 3)
+
+
+# ---------------------------------------------------------------- the patch set, read once
+
+
+def test_a_patch_set_is_parsed_once_not_once_per_patch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each patch is checked against the tables the whole set builds: reading the set again for
+    every patch made n patches cost n² parses (the store test's 82 patches: 6 806 parses)."""
+    from tenantguard.patches import lint
+
+    count = 40
+    for n in range(count):
+        (tmp_path / f"{n:04d}_t{n}.sql").write_text(
+            f"CREATE TABLE IF NOT EXISTS t{n} (id bigint, tenant_id bigint NOT NULL);\n"
+            f"CREATE INDEX IF NOT EXISTS t{n}_tenant_idx ON t{n} (tenant_id);\n",
+            encoding="utf-8",
+        )
+    parsed: list[str] = []
+    real = lint.read_patch_source
+
+    def counting(text: str, path: str) -> lint.PatchSource:
+        parsed.append(Path(path).name)
+        return real(text, path)
+
+    monkeypatch.setattr(lint, "read_patch_source", counting)
+    monkeypatch.setattr(lint, "_read", {})
+    for path in sorted(tmp_path.glob("*.sql")):
+        assert lint_patch_text(path.read_text(), str(path), POLICY, tmp_path) == []
+    # each file parsed as the one checked, and once more as one of the set
+    assert len(parsed) == 2 * count
+    assert sorted(parsed) == sorted(p.name for p in tmp_path.glob("*.sql") for _ in (1, 2))
+
+
+def test_a_patch_of_the_set_edited_during_the_run_is_read_again(tmp_path: Path) -> None:
+    """The index of a table lives in another patch: removing it there is seen by the next check
+    in the same process (the set is cached by each file's size, time and inode)."""
+    table = tmp_path / "0001_notes.sql"
+    index = tmp_path / "0002_notes_index.sql"
+    table.write_text(
+        "CREATE TABLE IF NOT EXISTS notes (id bigint, tenant_id bigint NOT NULL);\n",
+        encoding="utf-8",
+    )
+    index.write_text(
+        "CREATE INDEX IF NOT EXISTS notes_tenant_idx ON notes (tenant_id);\n", encoding="utf-8"
+    )
+    assert lint_patch_text(table.read_text(), str(table), POLICY, tmp_path) == []
+    index.write_text("CREATE INDEX IF NOT EXISTS notes_id_idx ON notes (id);\n", encoding="utf-8")
+    [finding] = lint_patch_text(table.read_text(), str(table), POLICY, tmp_path)
+    assert (finding.code, finding.line) == ("TG106", 1)
+    index.unlink()  # gone: not read from the cache either
+    [finding] = lint_patch_text(table.read_text(), str(table), POLICY, tmp_path)
+    assert finding.code == "TG106"
+    index.write_text(
+        "CREATE INDEX IF NOT EXISTS notes_tenant_idx ON notes (tenant_id);\n", encoding="utf-8"
+    )
+    assert lint_patch_text(table.read_text(), str(table), POLICY, tmp_path) == []

@@ -8,9 +8,11 @@ extracts; they do not parse.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import pglast
@@ -242,12 +244,45 @@ def lint_patch_text(
 
     source = read_patch_source(text, path)
     others: list[PatchSource] = [source]
-    if directory is not None and directory.is_dir():
-        for other in sorted(directory.glob("*.sql")):
-            if other.resolve() == Path(path).resolve():
-                continue
-            try:
-                others.append(read_patch_source(other.read_text(encoding="utf-8"), str(other)))
-            except (OSError, UnicodeDecodeError):
-                continue
+    if directory is not None:
+        this = os.path.realpath(path)
+        others.extend(s for p, s in _patch_set(directory) if p != this)
     return list(check_patch(PatchContext(source, table_shapes(others), policy)))
+
+
+# A patch directory's sources, each file read and parsed once per process while it is unchanged
+# (the same size, modification time and inode): every patch of a set is checked against all the
+# others, and parsing them all again for each one made a check of n patches n² parses.
+_read: dict[str, tuple[tuple[int, int, int], PatchSource]] = {}
+
+
+def _patch_set(directory: Path) -> list[tuple[str, PatchSource]]:
+    """The `*.sql` files of a patch directory, in name order, as (real path, source); a file that
+    cannot be read as UTF-8 text is left out (it is reported when it is checked itself)."""
+    try:
+        entries = sorted(
+            (e for e in os.scandir(directory) if e.name.endswith(".sql")), key=lambda e: e.name
+        )
+    except OSError:
+        return []
+    found: list[tuple[str, PatchSource]] = []
+    for entry in entries:
+        try:
+            real = os.path.realpath(entry.path)
+            stat = os.stat(real)
+        except OSError:
+            continue
+        if not S_ISREG(stat.st_mode):
+            continue
+        signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        known = _read.get(real)
+        if known is None or known[0] != signature:
+            try:
+                text = Path(real).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                _read.pop(real, None)
+                continue
+            known = (signature, read_patch_source(text, entry.path))
+            _read[real] = known
+        found.append((real, known[1]))
+    return found
