@@ -166,6 +166,52 @@ async def test_redis_stopped_mid_test_fail_closed_and_fail_open(
         await client.aclose()
 
 
+@pytest.mark.parametrize(
+    "retry",
+    [
+        pytest.param("default", id="redis-py-default-retries"),
+        pytest.param("none", id="no-retries"),
+        pytest.param("forever", id="retries-forever"),
+    ],
+)
+async def test_a_stopped_redis_is_decided_within_the_timeout_whatever_the_clients_retries(
+    retry: str,
+) -> None:
+    """The client's socket timeouts bound one attempt, not a command: redis-py (6+) retries a
+    refused connection three times with backoff by default (3.5 s here for a 0.5 s socket
+    timeout), or forever with retries=-1. The deduplicator's `timeout` is the whole bound."""
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ConstantBackoff
+
+    server = ThrowawayRedis().start()
+    options: dict[str, object] = {}
+    if retry == "none":
+        options["retry"] = Retry(ConstantBackoff(0), 0)
+    elif retry == "forever":
+        options["retry"] = Retry(ConstantBackoff(0.05), -1)
+    client = aioredis.Redis(
+        port=server.port, socket_timeout=0.2, socket_connect_timeout=0.2, **options
+    )
+    dedup = WebhookDeduplicator(client, prefix=f"bound{next(_PREFIXES)}", timeout=0.3)
+    loop = asyncio.get_running_loop()
+    try:
+        assert await dedup.claim(1, "up")
+        server.stop()
+        started = loop.time()
+        with pytest.raises(DedupUnavailableError):
+            await dedup.claim(1, "down")
+        assert loop.time() - started < 1.5  # 0.3 s and the scheduler's slack, not the retries
+        # no timeout given: the client's socket timeout is the whole bound
+        bounded = WebhookDeduplicator(client, prefix=f"bound{next(_PREFIXES)}")
+        started = loop.time()
+        with pytest.raises(DedupUnavailableError):
+            await bounded.claim(1, "down")
+        assert loop.time() - started < 1.5
+    finally:
+        server.stop()
+        await client.aclose()
+
+
 @pytest.mark.parametrize("bad", [None, "", b"bytes", 1.5, True, ["x"]])
 def test_bad_ids_are_rejected_clearly(bad: object) -> None:
     with pytest.raises(ValueError, match="id"):

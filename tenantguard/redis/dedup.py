@@ -5,8 +5,8 @@ number of concurrent deliveries gets True. On success the claim is completed (th
 the rest of the window, so late duplicates are dropped); on failure it is released (deleted, if
 it is still this claim's), so the provider's retry can run.
 
-Every command is bounded in time: by `timeout` seconds when given, else by the client's own
-`socket_timeout`/`socket_connect_timeout` (redis-py's default: 5 s), else by 5 s.
+Every command is bounded in time, retries included: by `timeout` seconds when given, else by the
+client's own `socket_timeout`/`socket_connect_timeout` (redis-py's default: 5 s), else by 5 s.
 
 When Redis cannot be reached, `on_unavailable` decides, never an accident:
 `"fail_closed"` (default) raises `DedupUnavailableError`; `"fail_open"` logs a warning and lets
@@ -52,6 +52,14 @@ class DedupUnavailableError(RuntimeError):
     """Redis could not be reached and the deduplicator is configured to fail closed."""
 
 
+def _retries(retry: Any) -> int:
+    """How many times a redis-py `Retry` retries a failed command (-1: forever)."""
+    if retry is None:
+        return 0
+    count = retry.get_retries() if hasattr(retry, "get_retries") else getattr(retry, "_retries", 1)
+    return int(count) if isinstance(count, int) else 1
+
+
 class WebhookDeduplicator:
     def __init__(
         self,
@@ -82,7 +90,14 @@ class WebhookDeduplicator:
         client_bound = max(own) if all(own) else None  # type: ignore[type-var]
         if timeout is None:
             self.timeout = float(client_bound or 5.0)
-        self._client_bounded = client_bound is not None and client_bound <= self.timeout
+        # ... one attempt: a client that retries (redis-py 6+ does, three times with backoff, by
+        # default; retries=-1 is forever) takes several, so only a client without retries
+        # bounds a command by its socket timeouts
+        self._client_bounded = (
+            client_bound is not None
+            and client_bound <= self.timeout
+            and _retries(kwargs.get("retry")) == 0
+        )
         self._release = client.register_script(_RELEASE)
         self._complete = client.register_script(_COMPLETE)
 
