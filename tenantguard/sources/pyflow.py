@@ -1366,6 +1366,11 @@ class _Walker:
                 bound = isinstance(receiver, InstanceRef)
             elif isinstance(receiver, ModuleRef | ImportedRef):
                 targets = self.index.module_callees(receiver, func.attr)
+            elif isinstance(func.value, ast.Constant | ast.JoinedStr) or (
+                isinstance(receiver, tuple)
+                and all(type(part) is Lit for alternative in receiver for part in alternative)
+            ):
+                return  # `"…".replace(…)`, a name holding constants: str's methods, not the project's
             elif self.index.may_define(func.attr) or any(
                 f.name == func.attr for f in self.module.functions
             ):
@@ -2964,6 +2969,8 @@ class ProjectIndex:
                 for parameter, template in passed_parameters(sink.value, info).items():
                     reaches(parameter, sink.method, sink.certain, template)
             for call in (c for function in inner for c in function.calls):
+                if not _carries_parameters(call, info):
+                    continue  # none of its arguments holds one of them: whatever the callee does
                 for callee, _, argument, (through, certain, _) in self.wrapped_arguments(call):
                     for own, template in passed_parameters(argument[1], info).items():
                         reaches(own, f"{callee.name}() -> {through}", certain, template)
@@ -3432,6 +3439,20 @@ def _constant_text(alternative: tuple[Lit | Hole, ...]) -> str | None:
 def _sql_like(value: Value) -> bool:
     """Whether some alternative of a value starts like SQL (its unknown parts left empty)."""
     return any(starts_like_sql(skeleton(alternative)) for alternative in value)
+
+
+def _carries_parameters(call: Call, owner: FunctionInfo) -> bool:
+    """Whether an argument of the call holds text of a parameter of `owner` (what
+    `passed_parameters` looks for): only then can the call make `owner` a wrapper, and the
+    callees' own answers are not needed (working them out reads their modules, and theirs)."""
+    arguments = [a for a in call.positional if a is not None]
+    arguments.extend(call.keywords.values())
+    return any(
+        type(part) is Hole and part.owner is owner
+        for _, value in arguments
+        for alternative in value
+        for part in alternative
+    )
 
 
 def passed_parameters(value: Value, owner: FunctionInfo) -> dict[str, Value]:
