@@ -305,6 +305,7 @@ class ModuleInfo:
     exports: list[str] | None = None  # `__all__` when it is a list of constant strings
     _mutated: frozenset[str] | None = None  # names whose list or dict the module changes
     _rebound: tuple[frozenset[str], frozenset[str]] | None = None  # see _rebound()
+    _nonlocals: dict[int, frozenset[str]] | None = None  # see _function_nonlocals()
     # function bodies not run yet (a module read for its names runs them when they are needed)
     functions_pending: _Walker | None = None
     unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)
@@ -503,7 +504,7 @@ class _Walker:
         saved_nonlocals = self.nonlocals
         self.env, self.ever, self.outer = {}, {}, outer
         self.function, self.loops, self.tries = info, [], []
-        self.nonlocals = _nonlocals(info.node)
+        self.nonlocals = _function_nonlocals(info)
         node = info.node
         args = node.args
         every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
@@ -3215,27 +3216,9 @@ def _growing_use(name: ast.Name, parent: ast.AST | None) -> bool:
 def _mutated(info: ModuleInfo) -> frozenset[str]:
     """Names (and attribute names) whose list or dict the module changes in place: `X[k] =`,
     `del X[k]`, `X.append(…)`. Worked out once per module, when it first builds one."""
-    if info._mutated is not None:
-        return info._mutated
-    found: set[str] = set()
-    if info.tree is not None:
-        for node in ast.walk(info.tree):
-            changed: ast.expr | None = None
-            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
-                changed = node.value
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in _MUTATORS
-            ):
-                changed = node.func.value
-            elif isinstance(node, ast.AugAssign):
-                changed = node.target
-            if isinstance(changed, ast.Name):
-                found.add(changed.id)
-            elif isinstance(changed, ast.Attribute):
-                found.add(changed.attr)
-    info._mutated = frozenset(found)
+    if info._mutated is None:
+        _scan_scopes(info)
+    assert info._mutated is not None
     return info._mutated
 
 
@@ -3243,49 +3226,93 @@ def _rebound(info: ModuleInfo) -> tuple[frozenset[str], frozenset[str]]:
     """Names a function assigns again through `global` (or `globals()["X"] = …`), and
     attribute names assigned through a class (`cls.X =`, `Repo.X =`, `setattr(Repo, "X", …)`)
     anywhere in the module: what the module body wrote there is not what a call reads."""
-    if info._rebound is not None:
-        return info._rebound
+    if info._rebound is None:
+        _scan_scopes(info)
+    assert info._rebound is not None
+    return info._rebound
+
+
+def _function_nonlocals(info: FunctionInfo) -> frozenset[str]:
+    """Names the functions nested in this one assign again through `nonlocal`."""
+    module = info.module
+    if module._nonlocals is None:
+        _scan_scopes(module)
+    assert module._nonlocals is not None
+    found = module._nonlocals.get(id(info.node))
+    return found if found is not None else _nonlocals(info.node)
+
+
+def _scan_scopes(info: ModuleInfo) -> None:
+    """`_mutated`, `_rebound` and every function's nested `nonlocal` names, in one walk of the
+    module (a walk per function cost as many walks of a body as it is deep)."""
+    mutated: set[str] = set()
     names: set[str] = set()
     attributes: set[str] = set()
-    if info.tree is not None:
-        classes = {n.name for n in ast.walk(info.tree) if isinstance(n, ast.ClassDef)}
-        for node in ast.walk(info.tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                declared = {n for g in ast.walk(node) if isinstance(g, ast.Global) for n in g.names}
-                if declared:  # `global X` without assigning X leaves the constant alone
-                    names.update(
-                        n.id
-                        for n in ast.walk(node)
-                        if isinstance(n, ast.Name)
-                        and isinstance(n.ctx, ast.Store | ast.Del)
-                        and n.id in declared
-                    )
-            elif (
-                isinstance(node, ast.Subscript)
-                and isinstance(node.ctx, ast.Store)
+    classes: set[str] = set()
+    through: list[tuple[str, str]] = []  # (name, attribute): `Name.attribute = …`
+    declared: dict[int, set[str]] = {}  # outermost function -> its `global` names
+    stored: dict[int, set[str]] = {}  # outermost function -> names it (or a nested one) assigns
+    nonlocals: dict[int, set[str]] = {}
+    Chain = tuple[ast.FunctionDef | ast.AsyncFunctionDef, ...]
+    stack: list[tuple[ast.AST, Chain]] = [(info.tree, ())] if info.tree is not None else []
+    while stack:
+        node, chain = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            chain = (*chain, node)
+            nonlocals.setdefault(id(node), set())
+        elif isinstance(node, ast.ClassDef):
+            classes.add(node.name)
+        elif isinstance(node, ast.Global) and chain:
+            declared.setdefault(id(chain[0]), set()).update(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            for outer in chain[:-1]:  # the functions this one is nested in
+                nonlocals[id(outer)].update(node.names)
+        elif isinstance(node, ast.Name):
+            if chain and isinstance(node.ctx, ast.Store | ast.Del):
+                stored.setdefault(id(chain[0]), set()).add(node.id)
+        elif isinstance(node, ast.Subscript):
+            if isinstance(node.ctx, ast.Store | ast.Del):
+                _changed(node.value, mutated)
+            if (
+                isinstance(node.ctx, ast.Store)
                 and isinstance(node.value, ast.Call)
                 and _dotted(node.value.func) in ("globals", "vars")
                 and isinstance(node.slice, ast.Constant)
                 and isinstance(node.slice.value, str)
             ):
                 names.add(node.slice.value)
-            elif (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.ctx, ast.Store | ast.Del)
-                and isinstance(node.value, ast.Name)
-                and (node.value.id == "cls" or node.value.id in classes)
-            ):
-                attributes.add(node.attr)
-            elif (
-                isinstance(node, ast.Call)
-                and _dotted(node.func) in ("setattr", "delattr")
+        elif isinstance(node, ast.Attribute):
+            if isinstance(node.ctx, ast.Store | ast.Del) and isinstance(node.value, ast.Name):
+                through.append((node.value.id, node.attr))
+        elif isinstance(node, ast.AugAssign):
+            _changed(node.target, mutated)
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+                _changed(node.func.value, mutated)
+            if (
+                _dotted(node.func) in ("setattr", "delattr")
                 and len(node.args) >= 2
                 and isinstance(node.args[1], ast.Constant)
                 and isinstance(node.args[1].value, str)
             ):
                 attributes.add(node.args[1].value)
+        stack.extend((child, chain) for child in ast.iter_child_nodes(node))
+    # a name assigned in a function whose outermost enclosing function declares it `global`
+    # somewhere (`global X` without assigning X leaves the constant alone)
+    for top, assigned in stored.items():
+        names.update(assigned & declared.get(top, set()))
+    attributes.update(a for n, a in through if n == "cls" or n in classes)
+    info._mutated = frozenset(mutated)
     info._rebound = (frozenset(names), frozenset(attributes))
-    return info._rebound
+    info._nonlocals = {key: frozenset(found) for key, found in nonlocals.items()}
+
+
+def _changed(target: ast.expr, found: set[str]) -> None:
+    """The name (or attribute name) a change in place (`X[k] =`, `X.append(…)`) is made to."""
+    if isinstance(target, ast.Name):
+        found.add(target.id)
+    elif isinstance(target, ast.Attribute):
+        found.add(target.attr)
 
 
 def _nonlocals(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
