@@ -38,7 +38,8 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         inner = conjunct.this
         while isinstance(inner, exp.Paren):
             inner = inner.this
-        if type(inner) is not exp.NEQ:
+        # `NOT (a IS DISTINCT FROM b)` is `a IS NOT DISTINCT FROM b` (see `_null_safe`) (round 16)
+        if type(inner) is not exp.NEQ and type(inner) is not exp.NullSafeNEQ:
             return None
         left, right = inner.this, inner.expression
     elif isinstance(conjunct, exp.Case):
@@ -61,6 +62,18 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         sides = list(zip(left.expressions, right.expressions, strict=True))
         return [*sides, *((b, a) for a, b in sides)]
     return [(left, right), (right, left)]
+
+
+def _null_safe(conjunct: exp.Expression) -> bool:
+    """`a IS NOT DISTINCT FROM b`, or `NOT (a IS DISTINCT FROM b)`: TRUE where both are NULL."""
+    if isinstance(conjunct, exp.NullSafeEQ):
+        return True
+    if type(conjunct) is not exp.Not:
+        return False
+    inner = conjunct.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    return type(inner) is exp.NullSafeNEQ
 
 
 def _case_equality(case: exp.Case) -> tuple[exp.Expression, exp.Expression] | None:
@@ -407,13 +420,9 @@ class FactCollector:
                 continue
             fact: Fact | None = None
             value = self.model.pin_value(other_side) or self.model.array_pin_value(other_side)
-            if value is None and self.has_values and not isinstance(conjunct, exp.NullSafeEQ):
+            if value is None and self.has_values and not _null_safe(conjunct):
                 value = self.values_pin(block, other_side, visible)
-            if (
-                value is None
-                and isinstance(other_side, exp.Subquery)
-                and not isinstance(conjunct, exp.NullSafeEQ)
-            ):
+            if value is None and isinstance(other_side, exp.Subquery) and not _null_safe(conjunct):
                 # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
                 # equal), or an error (several rows), as `IN (SELECT V)` is
                 value = self._selected_value(other_side)
@@ -429,7 +438,7 @@ class FactCollector:
                     other = owners[key] = owner_of(block, other_side, visible)
                 if other is not None and other is not source:
                     fact = Fact(source, conjunct, clause, other=other)
-            if fact is not None and isinstance(conjunct, exp.NullSafeEQ):
+            if fact is not None and _null_safe(conjunct):
                 fact.null_safe = True  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant
             if fact is not None:
                 source.facts.append(fact)
@@ -458,7 +467,7 @@ class FactCollector:
                 or bare.args.get("table")
                 or identifier_name(bare.this) != column
                 or column not in block.full_merged
-                or isinstance(conjunct, exp.NullSafeEQ)
+                or _null_safe(conjunct)
             ):
                 continue
             if visible is not None and not all(s in visible for s in block.full_merged[column]):

@@ -58,7 +58,7 @@ What pins a reference `R`:
   its key —, no HAVING, no window, no WHERE, no join, no nested query), each filter holding
   columns, values, comparisons and connectives only (it runs on every row: no call, no cast of
   a column);
-- the same equality spelled `IS NOT DISTINCT FROM`, `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
+- the same equality spelled `IS NOT DISTINCT FROM` (or `NOT (… IS DISTINCT FROM V)`), `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
   V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
   empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` and `= (SELECT V)`
   (every branch of a set operation selecting the same V: a scalar subquery is then V, NULL or
