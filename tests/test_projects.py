@@ -274,3 +274,26 @@ def test_a_file_checked_alone_reads_only_the_modules_its_sql_can_reach(
     ]
     assert "app/tally.py" not in finished
     assert {"app/repo.py", "app/db.py"} <= set(finished)
+
+
+def test_methods_of_built_in_objects_are_not_looked_up_among_the_projects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`QUERIES.get(…)`, `Lookups.BY_NAME.get(…)`, `self.LEAKY.get(…)` on dicts of constants:
+    a dict's `get`, not the project's `get` methods (repo.py, noise.py); their modules are not
+    read for it, and the SQL picked is still checked."""
+    from tenantguard.sources.pyflow import ModuleInfo, ProjectIndex
+
+    root = copy_project("named_methods", tmp_path, monkeypatch)
+    finished: list[str] = []
+    real = ProjectIndex.finished
+
+    def recording(self: ProjectIndex, info: ModuleInfo) -> ModuleInfo:
+        if info.functions_pending is not None and info.path is not None:
+            finished.append(Path(info.path).resolve().relative_to(root.resolve()).as_posix())
+        return real(self, info)
+
+    monkeypatch.setattr(ProjectIndex, "finished", recording)
+    found = findings_by_file(capsys, "--no-cache", "app/lookups.py")
+    assert [(line, rule) for line, _, rule, _, _ in found["app/lookups.py"]] == [(8, "TG001")]
+    assert not {"app/repo.py", "app/noise.py"} & set(finished), finished

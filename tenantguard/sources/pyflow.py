@@ -1352,6 +1352,27 @@ class _Walker:
             self.env[name] = me
         return union(values, argument, self.origin)
 
+    def _builtin_receiver(self, node: ast.expr, receiver: Binding | None) -> bool:
+        """Whether an object is surely of a built-in type: a literal or display, or a name or
+        class attribute holding constant text or a tuple, list or dict of constants. Its
+        methods are not the project's (looking them up by name read every project module that
+        defines a `get`)."""
+        if isinstance(
+            node, ast.Constant | ast.JoinedStr | ast.List | ast.Tuple | ast.Dict | ast.Set
+        ):
+            return True
+        if receiver is None and isinstance(node, ast.Attribute):
+            base = self.binding_of_receiver(node.value)
+            if isinstance(base, ClassRef):
+                receiver = self.index.class_attribute(base.info, node.attr)
+            elif isinstance(base, InstanceRef):  # what it is in the class and every subclass
+                receiver = self.index.instance_attribute(base.info, node.attr, node)
+        if isinstance(receiver, Items | Grown):
+            return True
+        return isinstance(receiver, tuple) and all(
+            type(part) is Lit for alternative in receiver for part in alternative
+        )
+
     def project_call(self, node: ast.Call, func: ast.Attribute | ast.Name) -> None:
         """A call that may reach a project function; its arguments are kept for later."""
         targets: Callable[[], list[FunctionInfo]] | None = None
@@ -1367,11 +1388,8 @@ class _Walker:
                 bound = isinstance(receiver, InstanceRef)
             elif isinstance(receiver, ModuleRef | ImportedRef):
                 targets = self.index.module_callees(receiver, func.attr)
-            elif isinstance(func.value, ast.Constant | ast.JoinedStr) or (
-                isinstance(receiver, tuple)
-                and all(type(part) is Lit for alternative in receiver for part in alternative)
-            ):
-                return  # `"…".replace(…)`, a name holding constants: str's methods, not the project's
+            elif self._builtin_receiver(func.value, receiver):
+                return  # `"…".replace(…)`, `QUERIES.get(…)`: str's or dict's methods, not the project's
             elif self.index.may_define(func.attr) or any(
                 f.name == func.attr for f in self.module.functions
             ):
