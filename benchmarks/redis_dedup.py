@@ -5,7 +5,9 @@
 Starts a throwaway redis-server and alternates rounds of `WebhookDeduplicator.claim` and of the
 bare `SET key value NX EX 120` it wraps, on one client, with fresh keys each time. Prints both
 medians and their ratio (target: ratio <= 1.1), and the client process's CPU time per command
-of each (steadier than wall time when the machine is shared).
+of each (steadier than wall time when the machine is shared). Twice: with redis-py's default
+client (it retries, so the deduplicator bounds each claim with its own timer), and with a
+client that does not retry (its socket timeouts bound a command: no timer).
 """
 
 from __future__ import annotations
@@ -23,10 +25,20 @@ from tenantguard.embedded import ThrowawayRedis
 from tenantguard.redis import WebhookDeduplicator
 
 
-async def measure(port: int, rounds: int, claims: int) -> None:
-    # a production client bounds its commands itself (the deduplicator relies on that)
-    client = aioredis.Redis(port=port, socket_timeout=1.0, socket_connect_timeout=1.0)
+async def measure(port: int, rounds: int, claims: int, *, retries: bool) -> None:
+    options: dict[str, object] = {}
+    if not retries:
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        options["retry"] = Retry(NoBackoff(), 0)
+    client = aioredis.Redis(port=port, socket_timeout=1.0, socket_connect_timeout=1.0, **options)
     dedup = WebhookDeduplicator(client, prefix="bench")
+    print(
+        "a client with redis-py's default retries (a timer per claim)"
+        if retries
+        else "a client without retries (its socket timeouts bound a claim)"
+    )
     counter = itertools.count()
     raw_times: list[float] = []
     claim_times: list[float] = []
@@ -68,7 +80,8 @@ def main() -> int:
     parser.add_argument("--claims", type=int, default=500)
     args = parser.parse_args()
     with ThrowawayRedis() as server:
-        asyncio.run(measure(server.port, args.rounds, args.claims))
+        asyncio.run(measure(server.port, args.rounds, args.claims, retries=True))
+        asyncio.run(measure(server.port, args.rounds, args.claims, retries=False))
     return 0
 
 
