@@ -247,17 +247,11 @@ def test_a_tree_reports_the_same_bytes_on_any_processes_in_any_order(tmp_path: P
     assert report(7, 2, paths[::-1]) == first  # warm
 
 
-def test_a_file_checked_alone_reads_only_the_modules_its_sql_can_reach(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A method called on an object of unknown class may be any project method of that name;
-    asking whether one passes its SQL on follows only its calls that carry a parameter. A call
-    that carries none (`self.cache.add(hit)`) leads nowhere the SQL goes: the module of `add`
-    is not read. (Following every call read the whole project for one file: 4.5 s for a
-    14-line file of this repository.)"""
+def modules_read(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The project modules whose function bodies a run reads from here on (relative paths),
+    in the order it reads them."""
     from tenantguard.sources.pyflow import ModuleInfo, ProjectIndex
 
-    root = copy_project("named_methods", tmp_path, monkeypatch)
     finished: list[str] = []
     real = ProjectIndex.finished
 
@@ -267,6 +261,19 @@ def test_a_file_checked_alone_reads_only_the_modules_its_sql_can_reach(
         return real(self, info)
 
     monkeypatch.setattr(ProjectIndex, "finished", recording)
+    return finished
+
+
+def test_a_file_checked_alone_reads_only_the_modules_its_sql_can_reach(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A method called on an object of unknown class may be any project method of that name;
+    asking whether one passes its SQL on follows only its calls that carry a parameter. A call
+    that carries none (`self.cache.add(hit)`) leads nowhere the SQL goes: the module of `add`
+    is not read. (Following every call read the whole project for one file: 4.5 s for a
+    14-line file of this repository.)"""
+    root = copy_project("named_methods", tmp_path, monkeypatch)
+    finished = modules_read(root, monkeypatch)
     found = findings_by_file(capsys, "--no-cache", "app/handlers.py")
     assert [(line, rule) for line, _, rule, _, _ in found["app/handlers.py"]] == [
         (9, "TG001"),
@@ -282,18 +289,8 @@ def test_methods_of_built_in_objects_are_not_looked_up_among_the_projects(
     """`QUERIES.get(…)`, `Lookups.BY_NAME.get(…)`, `self.LEAKY.get(…)` on dicts of constants:
     a dict's `get`, not the project's `get` methods (repo.py, noise.py); their modules are not
     read for it, and the SQL picked is still checked."""
-    from tenantguard.sources.pyflow import ModuleInfo, ProjectIndex
-
     root = copy_project("named_methods", tmp_path, monkeypatch)
-    finished: list[str] = []
-    real = ProjectIndex.finished
-
-    def recording(self: ProjectIndex, info: ModuleInfo) -> ModuleInfo:
-        if info.functions_pending is not None and info.path is not None:
-            finished.append(Path(info.path).resolve().relative_to(root.resolve()).as_posix())
-        return real(self, info)
-
-    monkeypatch.setattr(ProjectIndex, "finished", recording)
+    finished = modules_read(root, monkeypatch)
     found = findings_by_file(capsys, "--no-cache", "app/lookups.py")
     assert [(line, rule) for line, _, rule, _, _ in found["app/lookups.py"]] == [(8, "TG001")]
     assert not {"app/repo.py", "app/noise.py"} & set(finished), finished
