@@ -1388,11 +1388,12 @@ class _Walker:
                 bound = isinstance(receiver, InstanceRef)
             elif isinstance(receiver, ModuleRef | ImportedRef):
                 targets = self.index.module_callees(receiver, func.attr)
-            elif self._builtin_receiver(func.value, receiver):
-                return  # `"…".replace(…)`, `QUERIES.get(…)`: str's or dict's methods, not the project's
-            elif self.index.may_define(func.attr) or any(
-                f.name == func.attr for f in self.module.functions
-            ):
+            elif (
+                self.index.may_define(func.attr)
+                or any(f.name == func.attr for f in self.module.functions)
+            ) and not self._builtin_receiver(func.value, receiver):
+                # (`"…".replace(…)`, `QUERIES.get(…)`: str's or dict's methods, not the
+                # project's; asked only when the project has a method of that name)
                 targets = self.index.named_callees(func.attr, self.module)
                 bound = True
                 guessed = _DB_RECEIVER.search(_receiver_name(func.value).lower()) is None
