@@ -88,21 +88,39 @@ def case_policy(**changes: object) -> Policy:
 # ---------------------------------------------------------------- real servers
 import asyncio  # noqa: E402
 import itertools  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+from collections.abc import AsyncIterator, Awaitable, Callable  # noqa: E402
+from contextlib import asynccontextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import asyncpg  # noqa: E402
 import pytest  # noqa: E402
 
-from tenantguard.embedded import ThrowawayPostgres, ThrowawayRedis  # noqa: E402
+from tenantguard.embedded import (  # noqa: E402
+    ThrowawayPostgres,
+    ThrowawayRedis,
+    find_postgres_bin,
+)
 
 _DB_NUMBERS = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[ThrowawayPostgres]:
-    """One throwaway cluster for the session; tests get databases of their own."""
-    server = ThrowawayPostgres(settings={"log_statement": "all", "max_connections": "200"})
+    """One throwaway cluster for the session; tests get databases of their own.
+    (No WAL is written but by a change, which is how a database a test left unchanged is told
+    apart: see `fresh_database`. So no background process writes any: wal_level = minimal
+    writes no standby snapshots, and autovacuum is off.)"""
+    server = ThrowawayPostgres(
+        settings={
+            "log_statement": "all",
+            "max_connections": "200",
+            "wal_level": "minimal",
+            "max_wal_senders": "0",
+            "autovacuum": "off",
+        }
+    )
     server.start()
     try:
         yield server
@@ -116,13 +134,37 @@ CLINICS = (
     "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES "
     "(1, 'Ana', '111'), (1, 'Bruno', '112'), (2, 'Carla', '221');\n"
 )
-_TEMPLATES: dict[tuple[str, str], str] = {}  # (server, what) -> a template database's name
+_TEMPLATES: dict[tuple[str, str, str], str] = {}  # (server, what) -> a template database's name
+_UNCHANGED: dict[tuple[str, str, str], list[str]] = {}  # (server, what) -> databases left as copied
+_COPIES = {"made": 0, "reused": 0, "sessions left": 0, "written": 0}
+
+# After a template is built: every sequence's next nextval() writes WAL (setval leaves log_cnt at
+# 0; otherwise up to 32 calls go unlogged), and no page is left for a read to prune (a prune
+# writes WAL).
+_SEQUENCES_LOGGED = """
+DO $$
+DECLARE s record;
+BEGIN
+    FOR s IN SELECT c.oid::regclass AS seq, q.last_value, q.is_called
+             FROM pg_class c, LATERAL pg_sequence_last_value(c.oid) AS v(lv),
+                  LATERAL (SELECT coalesce(v.lv, p.seqstart) AS last_value,
+                                  v.lv IS NOT NULL AS is_called
+                           FROM pg_sequence p WHERE p.seqrelid = c.oid) AS q
+             WHERE c.relkind = 'S' AND c.relpersistence = 'p'
+    LOOP
+        PERFORM setval(s.seq, s.last_value, s.is_called);
+    END LOOP;
+END $$
+"""
 
 
-async def _template(postgres: ThrowawayPostgres, sql: str) -> str:
-    """A database holding `sql`, made once per server, to copy (CREATE DATABASE … TEMPLATE
-    copies it in about the time an empty one takes; running the baseline takes as long again)."""
-    key = (postgres.dsn, sql)
+async def _template(
+    postgres: ThrowawayPostgres, sql: str, build: Callable[[str], Awaitable[None]] | None = None
+) -> str:
+    """A database holding `sql` (then what `build` does to the DSN it is given), made once per
+    server, to copy (CREATE DATABASE … TEMPLATE copies it in about the time an empty one takes;
+    running the baseline takes as long again)."""
+    key = _key(postgres, sql, build)
     if key not in _TEMPLATES:
         name = f"template_{len(_TEMPLATES) + 1}"
         admin = await asyncpg.connect(postgres.dsn)
@@ -132,35 +174,114 @@ async def _template(postgres: ThrowawayPostgres, sql: str) -> str:
             await admin.close()
         conn = await asyncpg.connect(postgres.dsn_for(name))
         try:
-            await conn.execute(sql)
+            if sql:
+                await conn.execute(sql)
+            if build is not None:
+                await build(postgres.dsn_for(name))
+            await conn.execute(_SEQUENCES_LOGGED)
+            await conn.execute("ANALYZE")
+            await conn.execute("VACUUM (FREEZE)")
         finally:
             await conn.close()
         _TEMPLATES[key] = name
     return _TEMPLATES[key]
 
 
+def _key(
+    postgres: ThrowawayPostgres, sql: str, build: Callable[[str], Awaitable[None]] | None
+) -> tuple[str, str, str]:
+    return (postgres.dsn, sql, "" if build is None else f"{build.__module__}.{build.__qualname__}")
+
+
+async def _left_unchanged(admin: asyncpg.Connection, name: str, lsn: object) -> bool:
+    """Whether the test left database `name` as it was handed out: no session on it any more
+    (a closed connection's backend takes a moment to go), and not one byte of WAL written on the
+    server since (only this test used the server meanwhile). A change to its rows, its catalogs,
+    a sequence, a role or the server's catalogs writes WAL; so do things that change nothing one
+    can see (a row lock, a transaction id taken): those databases are dropped too."""
+    for _ in range(100):
+        sessions = await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        if not sessions:
+            break
+        await asyncio.sleep(0.005)
+    else:
+        _COPIES["sessions left"] += 1
+        return False
+    if await admin.fetchval("SELECT pg_current_wal_insert_lsn() = $1", lsn):
+        return True
+    _COPIES["written"] += 1
+    return False
+
+
+def _dump(postgres: ThrowawayPostgres, name: str) -> str:
+    """pg_dump of a database: its schema, rows and sequence values (without the random key of
+    its \\restrict lines)."""
+    bindir = find_postgres_bin()
+    assert bindir is not None
+    dump = subprocess.run(
+        [str(bindir / "pg_dump"), "--no-sync", postgres.dsn_for(name)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return "\n".join(line for line in dump.splitlines() if "restrict " not in line[:12])
+
+
+@asynccontextmanager
+async def fresh_database(
+    postgres: ThrowawayPostgres,
+    sql: str = "",
+    build: Callable[[str], Awaitable[None]] | None = None,
+) -> AsyncIterator[str]:
+    """The DSN of a database holding `sql` (then what `build`, a module-level function, does to
+    the DSN it is given) and nothing else, for one test: a copy of a template that has it, or a
+    copy that an earlier test left exactly as it was copied (most tests only read: a copy costs
+    0.1-0.3 s, telling that nothing changed a few milliseconds)."""
+    key = _key(postgres, sql, build)
+    template = await _template(postgres, sql, build)
+    unchanged = _UNCHANGED.setdefault(key, [])
+    admin = await asyncpg.connect(postgres.dsn)
+    try:
+        if unchanged:
+            name = unchanged.pop()
+            _COPIES["reused"] += 1
+        else:
+            name = f"t{next(_DB_NUMBERS)}"
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+            _COPIES["made"] += 1
+        lsn = await admin.fetchval("SELECT pg_current_wal_insert_lsn()")
+    finally:
+        await admin.close()
+    try:
+        yield postgres.dsn_for(name)
+    finally:
+        admin = await asyncpg.connect(postgres.dsn)
+        try:
+            if await _left_unchanged(admin, name, lsn):
+                if os.environ.get("TENANTGUARD_TEST_CHECK_REUSE"):
+                    # (a check of the check, for the whole suite: `TENANTGUARD_TEST_CHECK_REUSE=1
+                    # bash scripts/test`; a pg_dump per test, too slow to run always)
+                    assert _dump(postgres, name) == _dump(postgres, template), name
+                unchanged.append(name)
+            else:
+                await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
+
+
 @pytest.fixture
 async def database(
     postgres: ThrowawayPostgres, request: pytest.FixtureRequest
 ) -> AsyncIterator[str]:
-    """A fresh, empty database on the session's server; its DSN. (For a test that asks for
-    `two_clinics` too, a copy of a database that has them already.)"""
-    name = f"t{next(_DB_NUMBERS)}"
-    template = ""
+    """A database as fresh as a new, empty one on the session's server; its DSN. (For a test
+    that asks for `two_clinics` too, one that has them already.)"""
+    sql = ""
     if "two_clinics" in request.fixturenames:
         sql = BASELINE.read_text(encoding="utf-8") + CLINICS
-        template = f" TEMPLATE {await _template(postgres, sql)}"
-    admin = await asyncpg.connect(postgres.dsn)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}{template}")
-    finally:
-        await admin.close()
-    yield postgres.dsn_for(name)
-    admin = await asyncpg.connect(postgres.dsn)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    async with fresh_database(postgres, sql) as dsn:
+        yield dsn
 
 
 @pytest.fixture
@@ -182,3 +303,12 @@ def redis_server() -> Iterator[ThrowawayRedis]:
 
 
 __all__ = ["asyncio"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _COPIES["made"] or _COPIES["reused"]:
+        terminalreporter.write_line(
+            f"databases: {_COPIES['made']} copied from a template, "
+            f"{_COPIES['reused']} handed on unchanged; dropped: {_COPIES['written']} changed, "
+            f"{_COPIES['sessions left']} with sessions left open"
+        )

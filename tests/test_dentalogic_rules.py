@@ -17,8 +17,10 @@ import asyncpg
 import pytest
 
 from tenantguard.cli import main
+from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
+from tests.conftest import fresh_database
 
 PATCHES = Path(__file__).resolve().parent.parent / "patches"
 
@@ -33,15 +35,33 @@ def patches_before(tmp_path: Path, number: int) -> Path:
     return directory
 
 
+CLINICS = """
+INSERT INTO tenants (id, name) VALUES (1, 'Norte'), (2, 'Sur');
+INSERT INTO professionals (tenant_id, id, full_name) VALUES (1, 1, 'Dra. Ruiz');
+"""
+
+
+async def _crm_with_clinics(dsn: str) -> None:
+    await apply_patches(dsn, PATCHES)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(CLINICS)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
-async def crm(database: str) -> AsyncIterator[asyncpg.Connection]:
-    """The shipped pipeline applied; clinics 1 and 2, a professional in clinic 1; a connection."""
-    await apply_patches(database, PATCHES)
-    conn = await asyncpg.connect(database)
-    await conn.execute("INSERT INTO tenants (id, name) VALUES (1, 'Norte'), (2, 'Sur')")
-    await conn.execute(
-        "INSERT INTO professionals (tenant_id, id, full_name) VALUES (1, 1, 'Dra. Ruiz')"
-    )
+async def crm_dsn(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    """A database with the shipped pipeline applied; clinics 1 and 2, a professional in clinic 1
+    (a copy of a database they were made in once)."""
+    async with fresh_database(postgres, build=_crm_with_clinics) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+async def crm(crm_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to `crm_dsn`."""
+    conn = await asyncpg.connect(crm_dsn)
     try:
         yield conn
     finally:
@@ -260,10 +280,10 @@ async def test_a_patient_with_appointments_ahead_cannot_become_a_guest(
 @pytest.mark.parametrize("isolation", ["read_committed", "serializable"])
 @pytest.mark.parametrize("first", ["booking", "demotion"])
 async def test_a_booking_racing_a_demotion_cannot_both_commit(
-    crm: asyncpg.Connection, database: str, first: str, isolation: str
+    crm: asyncpg.Connection, crm_dsn: str, first: str, isolation: str
 ) -> None:
     patient = await active_patient(crm, 1, "111")
-    booking, demotion = await asyncpg.connect(database), await asyncpg.connect(database)
+    booking, demotion = await asyncpg.connect(crm_dsn), await asyncpg.connect(crm_dsn)
     try:
         book_tx = booking.transaction(isolation=isolation)
         demote_tx = demotion.transaction(isolation=isolation)
@@ -359,10 +379,10 @@ async def test_only_an_active_ceo_carries_the_omega_prime_mark(crm: asyncpg.Conn
 
 
 async def test_a_registration_racing_the_first_ceo_s_suspension(
-    crm: asyncpg.Connection, database: str
+    crm: asyncpg.Connection, crm_dsn: str
 ) -> None:
     first = await register(crm, 1, "a@x")
-    suspending, registering = await asyncpg.connect(database), await asyncpg.connect(database)
+    suspending, registering = await asyncpg.connect(crm_dsn), await asyncpg.connect(crm_dsn)
     try:
         suspend_tx = suspending.transaction()
         await suspend_tx.start()
@@ -388,7 +408,7 @@ async def test_a_registration_racing_the_first_ceo_s_suspension(
 
 
 async def test_a_whatsapp_message_is_stored_once_per_clinic(
-    crm: asyncpg.Connection, database: str
+    crm: asyncpg.Connection, crm_dsn: str
 ) -> None:
     insert = "INSERT INTO chat_messages (tenant_id, direction, body, external_id) VALUES ($1, 'inbound', 'hola', $2)"
     await crm.execute(insert, 1, "wamid.A")
@@ -398,7 +418,7 @@ async def test_a_whatsapp_message_is_stored_once_per_clinic(
     for _ in range(2):
         await crm.execute(insert, 1, None)  # outbound messages carry no external id
     # two deliveries of one webhook at once: one row, whoever wins
-    a, b = await asyncpg.connect(database), await asyncpg.connect(database)
+    a, b = await asyncpg.connect(crm_dsn), await asyncpg.connect(crm_dsn)
     try:
         upsert = insert + " ON CONFLICT (tenant_id, external_id) DO NOTHING"
         results = await asyncio.gather(

@@ -12,12 +12,16 @@ hands out another tenant's rows.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import asyncpg
 import pytest
 from sqlglot import exp
 
+from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.engine.analyze import analyze_statement, parse_statement
 from tenantguard.engine.policy import Policy
+from tests.conftest import fresh_database
 
 POLICY = Policy("tenant_id", {"t"})
 TENANT = 9007199254740993  # its neighbour 9007199254740992 is the same double precision value
@@ -27,10 +31,16 @@ SCHEMA = (
 )
 
 
+@pytest.fixture
+async def database(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    """A database holding SCHEMA (most tests only read it: see tests/conftest.py)."""
+    async with fresh_database(postgres, SCHEMA) as dsn:
+        yield dsn
+
+
 async def _ids(database: str, sql: str, *args: object) -> list[int]:
     conn = await asyncpg.connect(database)
     try:
-        await conn.execute(SCHEMA)
         return sorted(r[0] for r in await conn.fetch(sql, *args))
     finally:
         await conn.close()
@@ -218,7 +228,7 @@ async def test_an_empty_string_ending_the_statement_is_read(database: str, sql: 
     assert verdict.parsed and verdict.findings == ()
     conn = await asyncpg.connect(database)
     try:
-        await conn.execute(SCHEMA + "; ALTER TABLE t ADD COLUMN note text DEFAULT 'n'")
+        await conn.execute("ALTER TABLE t ADD COLUMN note text DEFAULT 'n'")
         args = (4, TENANT) if "$2" in sql else (TENANT,)
         assert sorted(r[0] for r in await conn.fetch(sql, *args)) == [1]
     finally:

@@ -23,6 +23,7 @@ import asyncpg
 import pytest
 
 from tenantguard import Policy, TenantIsolationError
+from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.errors import ConfigError
 from tenantguard.runtime import (
     GuardedConnection,
@@ -32,6 +33,7 @@ from tenantguard.runtime import (
     tenant,
     unscoped,
 )
+from tests.conftest import BASELINE, CLINICS, fresh_database
 
 TABLES = {"patients", "appointments", "chat_messages", "leads", "users", '"AuditLog"', "notes"}
 POLICY = Policy("tenant_id", TABLES, global_tables={"tenants"})
@@ -84,31 +86,43 @@ INSERT INTO notes VALUES ('1', 'mine'), ('01', 'other clinic 01'), (' 1', 'other
 """
 
 
-@pytest.fixture(params=["guard", "guard+rls"])
-async def setup(request: pytest.FixtureRequest, two_clinics: str) -> Setup:
-    owner = await asyncpg.connect(two_clinics)
-    try:
-        await owner.execute(EXTRA_TABLES)
+# The `guard+rls` setup on top of EXTRA_TABLES: the application role under row-level security.
+# PostgreSQL refuses COPY FROM into a table under RLS: the copy targets stay without (the baseline
+# enables RLS on every tenant table since patch 0050).
+UNDER_RLS = f"""
+ALTER TABLE chat_messages DISABLE ROW LEVEL SECURITY;
+{rls_policy_sql(["patients"])}
+{rls_policy_sql(["notes"], column_type="text")}
+DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'clinic_app')
+THEN CREATE ROLE clinic_app LOGIN; END IF; END $$;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO clinic_app;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO clinic_app;
+"""
+
+
+def setup_with(extra: str = "") -> Any:
+    """The `setup` fixture over databases that also hold `extra` (run after the setup's own SQL,
+    as the owner): parametrized over "guard" and "guard+rls". A test module takes it as
+    `setup = setup_with(…)`."""
+
+    @pytest.fixture(params=["guard", "guard+rls"])
+    async def setup(
+        request: pytest.FixtureRequest, postgres: ThrowawayPostgres
+    ) -> AsyncIterator[Setup]:
+        """The two clinics (see tests/conftest.py) with EXTRA_TABLES, as `guard` or
+        `guard+rls`."""
+        sql = BASELINE.read_text(encoding="utf-8") + CLINICS + EXTRA_TABLES
         if request.param == "guard":
-            return Setup("guard", two_clinics, two_clinics)
-        # PostgreSQL refuses COPY FROM into a table under RLS: the copy targets stay without
-        # (the baseline enables RLS on every tenant table since patch 0050)
-        await owner.execute("ALTER TABLE chat_messages DISABLE ROW LEVEL SECURITY")
-        await owner.execute(rls_policy_sql(["patients"]))
-        await owner.execute(rls_policy_sql(["notes"], column_type="text"))
-        await owner.execute(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'clinic_app') "
-            "THEN CREATE ROLE clinic_app LOGIN; END IF; END $$"
-        )
-        await owner.execute(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO clinic_app;"
-            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO clinic_app"
-        )
-    finally:
-        await owner.close()
-    return Setup(
-        "guard+rls", as_user(two_clinics, "clinic_app"), two_clinics, {"set_tenant_setting": True}
-    )
+            async with fresh_database(postgres, sql + extra) as dsn:
+                yield Setup("guard", dsn, dsn)
+            return
+        async with fresh_database(postgres, sql + UNDER_RLS + extra) as dsn:
+            yield Setup("guard+rls", as_user(dsn, "clinic_app"), dsn, {"set_tenant_setting": True})
+
+    return setup
+
+
+setup = setup_with()
 
 
 async def copy_out(conn: GuardedConnection, query: str, *args: object) -> list[str]:

@@ -23,9 +23,6 @@ from tenantguard.runtime import connect, tenant
 from tests import test_runtime_attacks as round2
 from tests.test_runtime_attacks import Setup
 
-setup = round2.setup  # parametrized over "guard" and "guard+rls"
-__all__ = ["setup"]
-
 CLINIC_A = uuid.UUID("aaaaaaaa-1111-4111-8111-111111111111")
 CLINIC_B = uuid.UUID("bbbbbbbb-2222-4222-8222-222222222222")
 # the guard alone protects this table in both setups (no row-level security on it)
@@ -37,9 +34,12 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON files TO PUBLIC;
 POLICY = Policy("tenant_id", {"files"})
 READ = "SELECT body FROM files WHERE tenant_id = $1 ORDER BY body"
 
+setup = round2.setup_with(FILES)  # parametrized over "guard" and "guard+rls"
+__all__ = ["setup"]
+
 
 async def files_connection(setup: Setup, **options: Any) -> Any:
-    await setup.owner(FILES)
+    """A guarded connection under POLICY (`files`, in the setup's database)."""
     return await connect(setup.dsn, policy=POLICY, **{**setup.options, **options})
 
 

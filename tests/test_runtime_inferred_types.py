@@ -19,7 +19,7 @@ import contextlib
 import io
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -27,9 +27,11 @@ import pytest
 from asyncpg.types import Type
 
 from tenantguard import Policy, TenantIsolationError
+from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant, unscoped
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, inexact
+from tests.conftest import BASELINE, CLINICS, fresh_database
 
 POLICY = Policy("tenant_id", {"patients", "labels", "docs", "visits"}, global_tables={"tenants"})
 
@@ -62,13 +64,12 @@ Call = Callable[[], Awaitable[Any]]
 
 
 @pytest.fixture
-async def dsn(two_clinics: str) -> str:
-    owner = await asyncpg.connect(two_clinics)
-    try:
-        await owner.execute(TABLES)
-    finally:
-        await owner.close()
-    return two_clinics
+async def dsn(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    """The two clinics (tests/conftest.py) and TABLES."""
+    async with fresh_database(
+        postgres, BASELINE.read_text(encoding="utf-8") + CLINICS + TABLES
+    ) as dsn:
+        yield dsn
 
 
 async def guarded(dsn: str, **options: Any) -> GuardedConnection:
