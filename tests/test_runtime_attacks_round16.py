@@ -35,3 +35,50 @@ async def test_not_is_distinct_from_pins_to_the_bound_tenant_only(
         assert got == expected
     finally:
         await conn.close()
+
+
+# A CTE nothing names is neither planned nor run: the guard lets it through, and the server
+# shows it never ran (a division by zero for every row it would read, a setting it would set).
+UNREAD = [
+    "WITH x AS (SELECT 1 / (id * 0) FROM patients) SELECT 'ran'",
+    "WITH x AS MATERIALIZED (SELECT 1 / (id * 0) FROM patients) SELECT 'ran'",
+    "WITH x AS (SELECT 1 / (id * 0) FROM patients), y AS (SELECT first_name FROM patients "
+    "WHERE tenant_id = $1) SELECT first_name FROM y ORDER BY 1",
+]
+
+
+@pytest.mark.parametrize("sql", UNREAD)
+async def test_a_cte_nothing_reads_is_let_through_and_never_runs(
+    guard_only: Setup, sql: str
+) -> None:
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            args = (1,) if "$1" in sql else ()
+            got = await names_or_refused(lambda: conn.fetch(sql, *args))
+        assert got == (CLINIC_1 if args else ["ran"])
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # named by another CTE (unread itself, but PostgreSQL plans what is named), by a
+        # subquery, or a CTE that changes data (it runs unread)
+        "WITH x AS (SELECT first_name FROM patients), y AS (SELECT * FROM x) SELECT 'ran'",
+        "WITH x AS (SELECT first_name FROM patients) SELECT (SELECT max(first_name) FROM x)",
+        "WITH x AS (DELETE FROM patients WHERE tenant_id = 2 RETURNING *) SELECT 'ran'",
+    ],
+)
+async def test_a_cte_something_reads_or_that_changes_data_is_still_proven(
+    guard_only: Setup, sql: str
+) -> None:
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            got = await names_or_refused(lambda: conn.fetch(sql))
+        assert got == ["refused"]
+    finally:
+        await conn.close()
+    assert await guard_only.names() == ["Ana", "Bruno", "Carla"]

@@ -114,11 +114,14 @@ class Analysis:
             if not pinned:
                 break
             solver.solve_more(pinned)
+        unread = model.unread_ctes()  # their rows reach no one: nothing to pin
         references = [
             source
             for block in model.blocks
             for source in block.every_source
-            if source.kind is SourceKind.TABLE and source.tenant
+            if source.kind is SourceKind.TABLE
+            and source.tenant
+            and not (unread and model.inside(block.node, unread))
         ]
         if any(not r.pinned for r in references):  # only a finding (or explain) reads them
             self.facts.near_misses()
@@ -132,6 +135,8 @@ class Analysis:
             if id(t) not in handled and not ddl and model.cte_definition(t) is None
         ]
         unplaced += [c for c in model.tenant_calls if id(c) not in handled and not ddl]
+        if unread:
+            unplaced = [u for u in unplaced if not model.inside(u, unread)]
         root = self.tree
         while isinstance(root, exp.Subquery | exp.Paren):
             root = root.this

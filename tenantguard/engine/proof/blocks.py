@@ -60,6 +60,8 @@ _BLOCK_SET = subclasses(*_BLOCK_TYPES)
 _INDEXED_SET = subclasses(*_INDEXED_TYPES)
 _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)
 _CTE_SET = subclasses(exp.CTE)
+# a CTE body that changes data runs whether or not anything reads it
+_CHANGES_DATA = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _AGGREGATE_SET = subclasses(exp.AggFunc, exp.Window)
 _WINDOW_SET = subclasses(exp.Window)
 _GROUPING_SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
@@ -351,6 +353,34 @@ class Model:
                     return found[1]
             child, parent = parent, parent.parent
         return None
+
+    def unread_ctes(self) -> set[int]:
+        """The SELECT (or VALUES) CTEs no table reference of the statement names (by id):
+        PostgreSQL plans and runs none of them (a CTE whose reference count is 0 is skipped
+        unless it changes data), so their rows reach no one. Counted by name, whatever the
+        reference resolves to, as PostgreSQL counts references from anywhere in the statement,
+        a CTE that is itself unread included: a CTE is unread only when nothing names it."""
+        if not self.cte_names:
+            return set()
+        named = {
+            identifier_name(t.this)
+            for t in self.tree.find_all(exp.Table)
+            if not t.args.get("db") and not t.args.get("catalog")
+        }
+        return {
+            id(cte)
+            for cte in self.tree.find_all(exp.CTE)
+            if alias_name(cte) not in named and not isinstance(cte.this, _CHANGES_DATA)
+        }
+
+    def inside(self, node: exp.Expression, nodes: set[int]) -> bool:
+        """Is `node` one of `nodes` (by id) or within one?"""
+        current: exp.Expr | None = node
+        while current is not None:
+            if id(current) in nodes:
+                return True
+            current = current.parent
+        return False
 
     def _ctes_of(self, with_: exp.Expr) -> tuple[dict[str, tuple[int, exp.CTE]], dict[int, int]]:
         """A WITH's CTEs by name (the first of a name) and the position of each: looked up once

@@ -149,6 +149,12 @@ What pins a reference `R`:
   upsert, and the conflicting row when the conflict target has the tenant column. A recursive
   CTE is pinned when its anchor is and its recursive term, reading the CTE, projects the same
   pinned value (by induction on the depth);
+- a SELECT (or VALUES) CTE that no table reference of the statement names needs no pin:
+  PostgreSQL neither plans nor runs a CTE whose reference count is 0 (`WITH x AS [NOT]
+  MATERIALIZED (SELECT * FROM R) SELECT 1`), so its rows reach no one. A CTE named only by
+  another unread CTE, by its own recursive term, or by a reference in a nested WITH that
+  shadows it is counted as read (PostgreSQL counts such references, or the proof cannot tell
+  them apart); a CTE that changes data runs whether read or not;
 - the other way round, a pin on a derived table's or CTE's tenant column is pushed into its
   body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it), outputs
   the tenant column of one of its sources unchanged (by name, or by position under a column
