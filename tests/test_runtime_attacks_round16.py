@@ -82,3 +82,44 @@ async def test_a_cte_something_reads_or_that_changes_data_is_still_proven(
     finally:
         await conn.close()
     assert await guard_only.names() == ["Ana", "Bruno", "Carla"]
+
+
+# `= (SELECT p.tenant_id FROM p WHERE p.tenant_id = $1 …)` is $1 (or NULL): proven, and checked by
+# its value like any pin. Twins: the subquery's source unpinned (Carla's tenant), null-safe.
+BY_SUBQUERY = (
+    "SELECT first_name FROM patients WHERE tenant_id = (SELECT p.tenant_id FROM patients p "
+    "WHERE p.tenant_id = $1 ORDER BY p.id LIMIT 1) ORDER BY first_name"
+)
+
+
+@pytest.mark.parametrize(("bound", "expected"), [(1, CLINIC_1), (2, ["refused"])])
+async def test_a_scalar_subquery_of_a_pinned_tenant_column_pins_to_its_value(
+    guard_only: Setup, bound: int, expected: list[str]
+) -> None:
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            got = await names_or_refused(lambda: conn.fetch(BY_SUBQUERY, bound))
+        assert got == expected
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT first_name FROM patients WHERE tenant_id = (SELECT p.tenant_id FROM patients p "
+        "WHERE p.first_name = 'Carla')",
+        "SELECT first_name FROM patients WHERE tenant_id IS NOT DISTINCT FROM (SELECT p.tenant_id "
+        "FROM patients p WHERE p.tenant_id = $1 AND p.id < 0)",
+    ],
+)
+async def test_a_scalar_subquery_that_is_not_pinned_is_refused(guard_only: Setup, sql: str) -> None:
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            args = (1,) if "$1" in sql else ()
+            got = await names_or_refused(lambda: conn.fetch(sql, *args))
+        assert got == ["refused"]
+    finally:
+        await conn.close()

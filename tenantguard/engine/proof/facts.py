@@ -378,10 +378,16 @@ class FactCollector:
             found = self._in_fact(block, conjunct, filtered, clause, visible)
         elif isinstance(conjunct, exp.In):
             source = self.names.tenant_column_owner(block, conjunct.this, visible)
-            value = self._selected_value(conjunct.args["query"]) if source is not None else None
-            if source is not None and value is not None and source in filtered:
-                source.facts.append(Fact(source, conjunct, clause, value=value))
-                found = True
+            if source is not None and source in filtered:
+                query = conjunct.args["query"]
+                value = self._selected_value(query)
+                selected = self._selected_source(query) if value is None else None
+                if value is not None:
+                    source.facts.append(Fact(source, conjunct, clause, value=value))
+                    found = True
+                elif selected is not None and selected is not source:
+                    source.facts.append(Fact(source, conjunct, clause, other=selected))
+                    found = True
         elif isinstance(conjunct, exp.Or):
             pinned, shared = self._pinned_in_every_branch(block, conjunct, filtered, visible)
             for source, value in pinned:
@@ -422,12 +428,18 @@ class FactCollector:
             value = self.model.pin_value(other_side) or self.model.array_pin_value(other_side)
             if value is None and self.has_values and not _null_safe(conjunct):
                 value = self.values_pin(block, other_side, visible)
+            selected: Source | None = None
             if value is None and isinstance(other_side, exp.Subquery) and not _null_safe(conjunct):
                 # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
-                # equal), or an error (several rows), as `IN (SELECT V)` is
+                # equal), or an error (several rows), as `IN (SELECT V)` is; so is
+                # `= (SELECT p.tenant_id FROM p …)` once p is pinned to V
                 value = self._selected_value(other_side)
+                if value is None:
+                    selected = self._selected_source(other_side)
             if value is not None:
                 fact = Fact(source, conjunct, clause, value=value)
+            elif selected is not None and selected is not source:
+                fact = Fact(source, conjunct, clause, other=selected)
             elif multi_values(other_side, self.policy, self.model.lossy):
                 fact = Fact(source, conjunct, clause, multi=True)
             else:
@@ -547,6 +559,23 @@ class FactCollector:
             if None in values or len(values) > 1:
                 return None
         return values.pop() if values else None
+
+    def _selected_source(self, query: exp.Expression) -> Source | None:
+        """`(SELECT p.tenant_id FROM p …)`, one SELECT of one item: the source whose tenant
+        column it selects. Every row it returns holds that source's tenant value — V once p is
+        pinned to V, or NULL (an outer join's nullable side, a grouping set), which equals
+        nothing. Not through a set operation (each branch would need its own)."""
+        while isinstance(query, exp.Subquery | exp.Paren):
+            query = query.this
+        if not isinstance(query, exp.Select) or len(query.expressions) != 1:
+            return None
+        inner = self.model.block_of.get(id(query))
+        if inner is None:
+            return None
+        item = query.expressions[0]
+        if isinstance(item, exp.Alias):
+            item = item.this
+        return self.names.tenant_column_owner(inner, item)
 
     def _shared_branch(
         self, block: Block, condition: exp.Expression, visible: Span | None

@@ -62,7 +62,10 @@ What pins a reference `R`:
   V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
   empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` and `= (SELECT V)`
   (every branch of a set operation selecting the same V: a scalar subquery is then V, NULL or
-  an error; never `IS NOT DISTINCT FROM` it), `R.tenant_id::text = V`; a row equality
+  an error; never `IS NOT DISTINCT FROM` it), and so `= (SELECT p.tenant_id FROM p …)` or `IN
+  (SELECT p.tenant_id …)` — one SELECT of one item, the tenant column of its source p — once p
+  is pinned to V (not through a set operation, nor when the column is the outer row's);
+  `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
   tenant value; `… AND TRUE`, `… OR FALSE` and `… OR NULL` (also cast: never TRUE) change
   nothing; `R.tenant_id >= V AND R.tenant_id <= V` (either side round, anywhere among the
