@@ -28,8 +28,9 @@ in the reader's WHERE or ON may run first, on every tenant's rows. With schema s
 function of the schema or relation the schema shows as no table is read so.
 
 It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
-itself (its rows are filtered before those are computed), and on the rows of a MATERIALIZED
-CTE that is pinned inside.
+itself (its rows are filtered before those are computed), on the rows of a MATERIALIZED
+CTE that is pinned inside, and in a SELECT CTE that nothing in the statement names
+(PostgreSQL neither plans nor runs it).
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
@@ -109,7 +110,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         analysis = build_proof(ctx.tree, ctx.policy)[1]
     calls = analysis.model.calls
     found = [node for name in SIDE_EFFECTS.intersection(calls) for node in calls[name]]
+    unread = analysis.model.unread_ctes() if found else set()
     for node in sorted(found, key=_position):
+        if unread and analysis.model.inside(node, unread):
+            continue  # in a CTE nothing names: PostgreSQL never runs it
         block, position, visible = _placement(analysis, node)
         if block is None:
             continue
