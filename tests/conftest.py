@@ -135,6 +135,8 @@ CLINICS = (
     "(1, 'Ana', '111'), (1, 'Bruno', '112'), (2, 'Carla', '221');\n"
 )
 _TEMPLATES: dict[tuple[str, str, str], str] = {}  # (server, what) -> a template database's name
+# templates whose copies are never handed on: an unlogged sequence changes without WAL
+_NOT_HANDED_ON: set[str] = set()
 _UNCHANGED: dict[tuple[str, str, str], list[str]] = {}  # (server, what) -> databases left as copied
 _COPIES = {"made": 0, "reused": 0, "sessions left": 0, "written": 0}
 
@@ -181,8 +183,17 @@ async def _template(
             await conn.execute(_SEQUENCES_LOGGED)
             await conn.execute("ANALYZE")
             await conn.execute("VACUUM (FREEZE)")
+            if await conn.fetchval(
+                "SELECT EXISTS (SELECT FROM pg_class WHERE relkind = 'S' AND relpersistence = 'u')"
+            ):
+                _NOT_HANDED_ON.add(name)
         finally:
             await conn.close()
+        admin = await asyncpg.connect(postgres.dsn)
+        try:  # copied, never changed: no test can connect to it
+            await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        finally:
+            await admin.close()
         _TEMPLATES[key] = name
     return _TEMPLATES[key]
 
@@ -191,6 +202,10 @@ def _key(
     postgres: ThrowawayPostgres, sql: str, build: Callable[[str], Awaitable[None]] | None
 ) -> tuple[str, str, str]:
     return (postgres.dsn, sql, "" if build is None else f"{build.__module__}.{build.__qualname__}")
+
+
+# ALTER SYSTEM writes postgresql.auto.conf, and no WAL
+_SERVER_SETTINGS = "SELECT pg_read_file('postgresql.auto.conf')"
 
 
 async def _left_unchanged(admin: asyncpg.Connection, name: str, lsn: object) -> bool:
@@ -238,7 +253,10 @@ async def fresh_database(
     """The DSN of a database holding `sql` (then what `build`, a module-level function, does to
     the DSN it is given) and nothing else, for one test: a copy of a template that has it, or a
     copy that an earlier test left exactly as it was copied (most tests only read: a copy costs
-    0.1-0.3 s, telling that nothing changed a few milliseconds)."""
+    0.1-0.3 s, telling that nothing changed a few milliseconds). Not part of "as it was copied":
+    the statistics counters (`pg_stat_*`: any read changes them) and files a test writes on the
+    server (`COPY … TO 'file'`); roles are the server's, shared by every database, as always.
+    A test that changes the server's settings (ALTER SYSTEM) fails."""
     key = _key(postgres, sql, build)
     template = await _template(postgres, sql, build)
     unchanged = _UNCHANGED.setdefault(key, [])
@@ -252,6 +270,7 @@ async def fresh_database(
             await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
             _COPIES["made"] += 1
         lsn = await admin.fetchval("SELECT pg_current_wal_insert_lsn()")
+        settings = await admin.fetchval(_SERVER_SETTINGS)
     finally:
         await admin.close()
     try:
@@ -259,7 +278,16 @@ async def fresh_database(
     finally:
         admin = await asyncpg.connect(postgres.dsn)
         try:
-            if await _left_unchanged(admin, name, lsn):
+            # ALTER SYSTEM: no WAL, and no copy undoes it: every later test would run under it
+            reset = await admin.fetchval(_SERVER_SETTINGS) != settings
+            if reset:
+                await admin.execute("ALTER SYSTEM RESET ALL")
+                await admin.execute("SELECT pg_reload_conf()")
+            if (
+                not reset
+                and template not in _NOT_HANDED_ON
+                and await _left_unchanged(admin, name, lsn)
+            ):
                 if os.environ.get("TENANTGUARD_TEST_CHECK_REUSE"):
                     # (a check of the check, for the whole suite: `TENANTGUARD_TEST_CHECK_REUSE=1
                     # bash scripts/test`; a pg_dump per test, too slow to run always)
@@ -269,6 +297,8 @@ async def fresh_database(
                 await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:
             await admin.close()
+        if reset:
+            raise AssertionError("the test changed the server's settings (ALTER SYSTEM)")
 
 
 @pytest.fixture

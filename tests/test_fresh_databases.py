@@ -4,11 +4,13 @@ way is dropped, and the next test gets a new copy. A test never sees an earlier 
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
-from tests.conftest import fresh_database
+from tests.conftest import _template, fresh_database
 
 CONTENTS = """
 CREATE TABLE t (id bigserial PRIMARY KEY, a int NOT NULL);
@@ -98,3 +100,45 @@ async def test_a_connection_left_open_keeps_its_database_from_the_next_test(
             await left.fetchval("SELECT 1")
     finally:
         left.terminate()
+
+
+async def test_copies_of_a_template_with_an_unlogged_sequence_are_never_handed_on(
+    postgres: ThrowawayPostgres,
+) -> None:
+    """nextval() of an unlogged sequence writes no WAL: the change would go unseen."""
+    contents = "CREATE UNLOGGED SEQUENCE u;"
+    async with fresh_database(postgres, contents) as first:
+        await _run(first, "SELECT nextval('u')")
+    async with fresh_database(postgres, contents) as second:
+        assert second != first
+        conn = await asyncpg.connect(second)
+        try:
+            assert await conn.fetchval("SELECT nextval('u')") == 1
+        finally:
+            await conn.close()
+
+
+async def test_a_test_that_changes_the_servers_settings_fails_and_they_are_reset(
+    postgres: ThrowawayPostgres,
+) -> None:
+    """ALTER SYSTEM writes no WAL, and no copy undoes it."""
+    with pytest.raises(AssertionError, match="ALTER SYSTEM"):
+        async with fresh_database(postgres, CONTENTS) as dsn:
+            await _run(dsn, "ALTER SYSTEM SET work_mem = '7MB'")
+            await _run(dsn, "SELECT pg_reload_conf()")
+    async with fresh_database(postgres, CONTENTS) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await asyncio.sleep(0.2)  # the reload reaches new sessions
+            assert await conn.fetchval("SHOW work_mem") == "4MB"
+        finally:
+            await conn.close()
+
+
+async def test_no_test_can_connect_to_a_template(postgres: ThrowawayPostgres) -> None:
+    """A change to the template itself would reach every later copy."""
+    async with fresh_database(postgres, CONTENTS):
+        pass
+    template = await _template(postgres, CONTENTS)
+    with pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError, match="not currently accepting"):
+        await asyncpg.connect(postgres.dsn_for(template))
