@@ -429,7 +429,19 @@ class FactCollector:
             if value is None and self.has_values and not _null_safe(conjunct):
                 value = self.values_pin(block, other_side, visible)
             selected: Source | None = None
-            if value is None and isinstance(other_side, exp.Subquery) and not _null_safe(conjunct):
+            if (
+                value is None
+                and type(other_side) is exp.Any
+                and isinstance(other_side.this, exp.Subquery)
+            ):
+                # `= ANY (SELECT …)` is `IN (SELECT …)` (never ALL: TRUE for every row when the
+                # subquery returns none)
+                value = self._selected_value(other_side.this)
+                if value is None:
+                    selected = self._selected_source(other_side.this)
+            elif (
+                value is None and isinstance(other_side, exp.Subquery) and not _null_safe(conjunct)
+            ):
                 # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
                 # equal), or an error (several rows), as `IN (SELECT V)` is; so is
                 # `= (SELECT p.tenant_id FROM p …)` once p is pinned to V

@@ -65,6 +65,8 @@ What pins a reference `R`:
   an error; never `IS NOT DISTINCT FROM` it), and so `= (SELECT p.tenant_id FROM p …)` or `IN
   (SELECT p.tenant_id …)` — one SELECT of one item, the tenant column of its source p — once p
   is pinned to V (not through a set operation, nor when the column is the outer row's);
+  `= ANY (SELECT …)` as `IN (SELECT …)` (never `= ALL (SELECT …)`: TRUE for every row when it
+  returns none);
   `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
   tenant value; `… AND TRUE`, `… OR FALSE` and `… OR NULL` (also cast: never TRUE) change
