@@ -92,14 +92,21 @@ BY_SUBQUERY = (
 )
 
 
+BY_ANY = (
+    "SELECT first_name FROM patients WHERE tenant_id = ANY (SELECT p.tenant_id FROM patients p "
+    "WHERE p.tenant_id = $1) ORDER BY first_name"
+)
+
+
+@pytest.mark.parametrize("sql", [BY_SUBQUERY, BY_ANY])
 @pytest.mark.parametrize(("bound", "expected"), [(1, CLINIC_1), (2, ["refused"])])
 async def test_a_scalar_subquery_of_a_pinned_tenant_column_pins_to_its_value(
-    guard_only: Setup, bound: int, expected: list[str]
+    guard_only: Setup, sql: str, bound: int, expected: list[str]
 ) -> None:
     conn = await guard_only.connect()
     try:
         with tenant(1):
-            got = await names_or_refused(lambda: conn.fetch(BY_SUBQUERY, bound))
+            got = await names_or_refused(lambda: conn.fetch(sql, bound))
         assert got == expected
     finally:
         await conn.close()
@@ -111,6 +118,9 @@ async def test_a_scalar_subquery_of_a_pinned_tenant_column_pins_to_its_value(
         "SELECT first_name FROM patients WHERE tenant_id = (SELECT p.tenant_id FROM patients p "
         "WHERE p.first_name = 'Carla')",
         "SELECT first_name FROM patients WHERE tenant_id IS NOT DISTINCT FROM (SELECT p.tenant_id "
+        "FROM patients p WHERE p.tenant_id = $1 AND p.id < 0)",
+        # no row: ALL is TRUE for every row, Carla's too
+        "SELECT first_name FROM patients WHERE tenant_id = ALL (SELECT p.tenant_id "
         "FROM patients p WHERE p.tenant_id = $1 AND p.id < 0)",
     ],
 )
