@@ -133,3 +133,31 @@ async def test_a_scalar_subquery_that_is_not_pinned_is_refused(guard_only: Setup
         assert got == ["refused"]
     finally:
         await conn.close()
+
+
+# A derived table's tenant column under another name (`tenant_id AS tid`), pinned outside: the pin
+# is pushed into its body. Twin: another column under that name (the pin is on ids, not tenants).
+RENAMED = (
+    "SELECT d.first_name FROM (SELECT tenant_id AS tid, first_name FROM patients) d "
+    "WHERE d.tid = $1 ORDER BY 1"
+)
+RENAMED_ID = (
+    "SELECT d.first_name FROM (SELECT id AS tid, first_name FROM patients) d "
+    "WHERE d.tid = $1 ORDER BY 1"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "bound", "expected"),
+    [(RENAMED, 1, CLINIC_1), (RENAMED, 2, ["refused"]), (RENAMED_ID, 1, ["refused"])],
+)
+async def test_a_renamed_tenant_column_pinned_outside_returns_the_tenants_rows_only(
+    guard_only: Setup, sql: str, bound: int, expected: list[str]
+) -> None:
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            got = await names_or_refused(lambda: conn.fetch(sql, bound))
+        assert got == expected
+    finally:
+        await conn.close()

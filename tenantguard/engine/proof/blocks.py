@@ -181,8 +181,15 @@ class Model:
         self._walk(lossy_columns and bool(policy.lossy_columns))
         for block in self.blocks:
             self._collect_sources(block)
+        # names under which a derived table or CTE outputs a tenant column (`tenant_id AS tid`)
+        self.renamed: set[str] = set()
         for block in self.blocks:
             block.outer = self._outer_scope(block)
+            for source in block.every_source:
+                if source.kind in (SourceKind.DERIVED, SourceKind.CTE):
+                    source.tenant_name = self._tenant_alias(source)
+                    if source.tenant_name is not None:
+                        self.renamed.add(source.tenant_name)
         for call, holder in self.pinned_calls:
             if id(call) not in self.handled and holder is not None:
                 self._call_source(holder, call)
@@ -353,6 +360,37 @@ class Model:
                     return found[1]
             child, parent = parent, parent.parent
         return None
+
+    def _tenant_alias(self, source: Source) -> str | None:
+        """The name under which a derived table or CTE of one SELECT, without a column list,
+        outputs a tenant column when it outputs none under the tenant column's own name: the
+        alias of its one item `[q.]tenant_id AS name` (two such items: None). Whose tenant
+        column it is, and whether it passes through, is the projections' to say, as for a
+        column of the tenant column's name."""
+        if len(source.body) != 1 or source.column_names is not None or source.rows is not None:
+            return None
+        from tenantguard.engine.proof.names import output_names
+
+        node = source.body[0].node
+        if not isinstance(node, exp.Select):
+            return None
+        names = output_names(node)
+        if names is None or self.tenant_col in names:
+            return None
+        found: list[str] = []
+        for item in node.expressions:
+            if not isinstance(item, exp.Alias):
+                continue
+            inner = item.this
+            while isinstance(inner, exp.Paren):
+                inner = inner.this
+            if (
+                isinstance(inner, exp.Column)
+                and isinstance(inner.this, exp.Identifier)
+                and identifier_name(inner.this) == self.tenant_col
+            ):
+                found.append(identifier_name(item.args.get("alias")))
+        return found[0] if len(found) == 1 and found[0] else None
 
     def unread_ctes(self) -> set[int]:
         """The SELECT (or VALUES) CTEs no table reference of the statement names (by id):

@@ -316,7 +316,9 @@ class FactCollector:
         self.policy = model.policy
         # the column names an equality must have on one side to say anything of a tenant
         root_key = self.policy.tenant_root_key if self.policy.tenant_root is not None else None
-        self.keys = frozenset(k for k in (self.policy.tenant_column, root_key) if k)
+        self.keys = frozenset(k for k in (self.policy.tenant_column, root_key) if k) | frozenset(
+            model.renamed
+        )
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
         self.misses: list[tuple[Block, exp.Expression, Span, str, Span | None]] = []
         self.has_values = False  # a VALUES list among the sources: its columns may be pins

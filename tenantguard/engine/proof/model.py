@@ -104,6 +104,9 @@ class Source:
     facts: list[Fact] = field(default_factory=list)
     # conjuncts that mention its tenant column but do not pin it, with the reason
     near_misses: list[tuple[exp.Expression, str]] = field(default_factory=list)
+    # a derived table or CTE that outputs its one source's tenant column under another name
+    # (`SELECT tenant_id AS tid …`): that name (None: the tenant column's own)
+    tenant_name: str | None = None
 
     @property
     def multi_tenant(self) -> bool:

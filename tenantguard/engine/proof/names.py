@@ -70,11 +70,13 @@ def could_own(policy: Policy, source: Source, column: str) -> bool:
 class Names:
     """Resolves column references of one statement's blocks."""
 
-    __slots__ = ("policy", "root", "root_key", "tenant_col")
+    __slots__ = ("policy", "renamed", "root", "root_key", "tenant_col")
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, renamed: frozenset[str] = frozenset()) -> None:
         self.policy = policy
         self.tenant_col = policy.tenant_column
+        # names under which a derived table or CTE outputs its tenant column (Source.tenant_name)
+        self.renamed = renamed
         self.root = policy.tenant_root
         self.root_key = policy.tenant_root_key
 
@@ -211,6 +213,10 @@ class Names:
         if name == self.tenant_col:
             owner = self.resolve(block, node, visible, name)
             return self._tenant_owner(owner, integer_cast)
+        if name in self.renamed:
+            owner = self.resolve(block, node, visible, name)
+            if owner is not None and owner.tenant_name == name:
+                return self._tenant_owner(owner, integer_cast)
         if self.root is not None and name == self.root_key and not integer_cast:
             owner = self.resolve(block, node, visible, name)
             if (

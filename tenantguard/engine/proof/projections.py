@@ -304,6 +304,11 @@ class Projections:
             ):
                 owner = None  # `t AS a(x, y)` renames by position
             return item, owner
+        if isinstance(item, exp.Column) and identifier_name(item.this) in self.names.renamed:
+            # `d.tid`, a derived table's or CTE's tenant column under another name
+            renamed = self.names.tenant_column_owner(block, item)
+            if renamed is not None:
+                return item, renamed
         if (
             isinstance(item, exp.Column)
             and self.policy.tenant_root is not None

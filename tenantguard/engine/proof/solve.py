@@ -94,7 +94,9 @@ class Solver:
                 found, index = projections.branch_index(source)
                 if found:
                     for body in source.body:
-                        _, owner = projections.item_and_owner(body, column, index)
+                        _, owner = projections.item_and_owner(
+                            body, source.tenant_name or column, index
+                        )
                         self._depends(owner, source)
         for block in self.model.blocks:
             readers = self.model.readers.get(id(block))
@@ -148,8 +150,9 @@ class Solver:
         """May a branch project a NULL tenant column (a nullable side, rows of no tenant, the
         row of a grouping set without it)?"""
         _, index = self.projections.branch_index(source)
+        column = source.tenant_name or self.tenant_col
         for body in source.body:
-            item, owner = self.projections.item_and_owner(body, self.tenant_col, index)
+            item, owner = self.projections.item_and_owner(body, column, index)
             if owner is not None and (owner.maybe_null or owner.nullable):
                 return True
             if item is not None and self.projections.grouping_null(body, item):
@@ -171,8 +174,9 @@ class Solver:
         if not found:
             return None
         value: PinValue | None = None
+        column = source.tenant_name or self.tenant_col
         for body in source.body:
-            projected = self.projections.projected_value(body, self.tenant_col, index)
+            projected = self.projections.projected_value(body, column, index)
             if projected is None or (value is not None and projected != value):
                 return None
             value = projected
@@ -200,7 +204,8 @@ class Solver:
         found, index = self._reader_index(reader)
         if not found:
             return None
-        _, owner = self.projections.item_and_owner(block, self.tenant_col, index)
+        column = reader.tenant_name or self.tenant_col
+        _, owner = self.projections.item_and_owner(block, column, index)
         return owner if owner is not None and owner.block is block else None
 
     def _filter_commutes(self, branch: exp.Expression) -> bool:
@@ -253,7 +258,7 @@ class Solver:
                 return None
         first = readers[0]
         _, index = self._reader_index(first)
-        item = projection_item(block.node, self.tenant_col, index)
+        item = projection_item(block.node, first.tenant_name or self.tenant_col, index)
         assert item is not None  # _projected_owner found it
         return Fact(source, item, "select list", other=first, value=first.value, pushed=True)
 

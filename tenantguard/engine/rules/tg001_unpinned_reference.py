@@ -169,6 +169,9 @@ What pins a reference `R`:
   parentheses or not), a named window's from the WINDOW clause (a row's values then come
   from its own tenant's rows)
   — and every read of it is pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
+  (a body of one SELECT, without a column list, that outputs no column of the tenant column's
+  name but one item `[q.]tenant_id AS tid` is read by that name: `d.tid = $1` pins it too, and
+  a pinned body pins `d.tid` for a chain or an INSERT; not through a set operation or a cast)
   (the body's other sources still need their own pin or chain). A body of several branches
   (UNION [ALL], INTERSECT, EXCEPT) is pinned branch by branch when each passes its own tenant
   column through at the tenant column's position, and no LIMIT/OFFSET of the set operation
