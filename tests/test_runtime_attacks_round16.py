@@ -161,3 +161,33 @@ async def test_a_renamed_tenant_column_pinned_outside_returns_the_tenants_rows_o
         assert got == expected
     finally:
         await conn.close()
+
+
+# Found by an outside attack on this round's refinements: each returned or changed clinic 2's rows
+# on the server before the fix. The guard refuses them; nothing changed.
+ATTACKS = [
+    "SELECT first_name FROM patients a WHERE NOT (a.tenant_id <> ANY (SELECT p.tenant_id "
+    "FROM patients p WHERE p.tenant_id = $1 AND p.id < 0))",
+    "SELECT d.first_name FROM (SELECT p.tenant_id AS tid, p.first_name, (SELECT $1::bigint AS "
+    "tenant_id) FROM patients p) d WHERE d.tenant_id = $1",
+    "SELECT x.first_name FROM (SELECT tenant_id AS tid, first_name FROM patients) x, patients b "
+    "WHERE b.tenant_id = $1 AND x.tid IN (SELECT tenant_id FROM (SELECT (g.tenant_id) "
+    "FROM generate_series(1, 2) g(tenant_id)) d)",
+    "UPDATE patients a SET first_name = 'pwned' WHERE a.tenant_id IN (SELECT tenant_id FROM "
+    "(SELECT * FROM patients WHERE tenant_id = $1) b NATURAL RIGHT JOIN (SELECT (g.tenant_id) "
+    "FROM generate_series(1, 2) g(tenant_id)) d) RETURNING first_name",
+]
+
+
+@pytest.mark.parametrize("sql", ATTACKS)
+async def test_the_attacks_on_this_rounds_refinements_are_refused(
+    guard_only: Setup, sql: str
+) -> None:
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            got = await names_or_refused(lambda: conn.fetch(sql, 1))
+        assert got == ["refused"]
+    finally:
+        await conn.close()
+    assert await guard_only.names() == ["Ana", "Bruno", "Carla"]

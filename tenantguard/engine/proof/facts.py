@@ -434,6 +434,8 @@ class FactCollector:
             if (
                 value is None
                 and type(other_side) is exp.Any
+                and type(conjunct) is exp.EQ
+                and other_side.parent is conjunct
                 and isinstance(other_side.this, exp.Subquery)
             ):
                 # `= ANY (SELECT …)` is `IN (SELECT …)` (never ALL: TRUE for every row when the

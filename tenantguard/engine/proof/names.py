@@ -37,9 +37,62 @@ def output_names(node: exp.Expression) -> list[str] | None:
             if isinstance(item, exp.Alias)
             else identifier_name(item.this)
             if isinstance(item, exp.Column)
-            else ""
+            else figured_name(item)
         )
     return names
+
+
+# what PostgreSQL names an unaliased item of these kinds (FigureColnameInternal)
+_FIXED_NAMES: tuple[tuple[type[exp.Expression], str], ...] = (
+    (exp.Case, "case"),
+    (exp.Array, "array"),
+    (exp.Exists, "exists"),
+    (exp.Coalesce, "coalesce"),
+    (exp.Greatest, "greatest"),
+    (exp.Least, "least"),
+    (exp.Nullif, "nullif"),
+)
+
+
+def figured_name(item: exp.Expression) -> str:
+    """The name PostgreSQL gives an unaliased select-list item (parse_target.c, FigureColname):
+    a column's or a field's name, through parentheses, casts, collations and subscripts (a
+    cast of something unnamed: the type's name); a scalar or ARRAY subquery's item's; a
+    function's; `case`, `array`…; `?column?` for the rest. `(g.tenant_id)` and
+    `(SELECT $1 AS tenant_id)` are columns named tenant_id."""
+    while True:
+        if isinstance(item, exp.Paren | exp.Bracket | exp.Collate):
+            item = item.this
+        elif isinstance(item, exp.Column):
+            return identifier_name(item.this) if isinstance(item.this, exp.Identifier) else ""
+        elif isinstance(item, exp.Dot):
+            field = item.expression
+            return identifier_name(field) if isinstance(field, exp.Identifier) else "?column?"
+        elif isinstance(item, exp.Cast):
+            name = figured_name(item.this)
+            if name != "?column?":
+                return name
+            to = item.args.get("to")
+            return to.sql(dialect="postgres").lower() if isinstance(to, exp.DataType) else name
+        elif isinstance(item, exp.Subquery):
+            query: exp.Expression | None = item.this
+            while isinstance(query, exp.SetOperation | exp.Subquery | exp.Paren):
+                query = query.this  # the leftmost branch names the columns
+            names = output_names(query) if query is not None else None
+            return names[0] if names else "?column?"
+        elif isinstance(item, exp.Anonymous):
+            return (
+                identifier_name(item.this)
+                if isinstance(item.this, exp.Identifier)
+                else (str(item.this).lower())
+            )
+        else:
+            for kind, name in _FIXED_NAMES:
+                if isinstance(item, kind):
+                    return name
+            if isinstance(item, exp.Func):
+                return item.sql_name().lower()
+            return "?column?"
 
 
 def projection_items(node: exp.Expression) -> list[exp.Expression] | None:
@@ -212,6 +265,8 @@ class Names:
         name = identifier_name(node.this)
         if name == self.tenant_col:
             owner = self.resolve(block, node, visible, name)
+            if owner is not None and owner.tenant_name is not None:
+                return None  # its tenant column is under another name: this one is something else
             return self._tenant_owner(owner, integer_cast)
         if name in self.renamed:
             owner = self.resolve(block, node, visible, name)
