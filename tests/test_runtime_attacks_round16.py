@@ -4,6 +4,7 @@ Bruno, clinic 2 has Carla."""
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 
 from tenantguard.runtime import tenant
@@ -191,3 +192,34 @@ async def test_the_attacks_on_this_rounds_refinements_are_refused(
     finally:
         await conn.close()
     assert await guard_only.names() == ["Ana", "Bruno", "Carla"]
+
+
+# A CTE read twice is materialized: its body runs over every tenant's rows before either pin, and
+# an error on another tenant's row tells that the row exists (the guard let it through when each
+# read was pinned). Twin: NOT MATERIALIZED folds it into each read, after the pin.
+BOOM = (
+    "WITH x AS {how} (SELECT tenant_id, first_name, 1 / (tenant_id - 2) AS boom FROM patients) "
+    "SELECT first_name FROM x WHERE tenant_id = $1 UNION ALL "
+    "SELECT first_name FROM x WHERE tenant_id = $1"
+)
+
+
+async def test_a_cte_read_twice_runs_over_every_tenants_rows_and_is_refused(
+    guard_only: Setup,
+) -> None:
+    raw = await asyncpg.connect(guard_only.owner_dsn)
+    try:
+        with pytest.raises(asyncpg.DivisionByZeroError):  # clinic 2's row, read before the pin
+            await raw.fetch(BOOM.format(how=""), 1)
+        unfolded = await raw.fetch(BOOM.format(how="NOT MATERIALIZED"), 1)
+        assert sorted(r[0] for r in unfolded) == sorted(CLINIC_1 * 2)
+    finally:
+        await raw.close()
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            assert await names_or_refused(lambda: conn.fetch(BOOM.format(how=""), 1)) == ["refused"]
+            got = await names_or_refused(lambda: conn.fetch(BOOM.format(how="NOT MATERIALIZED"), 1))
+        assert sorted(got) == sorted(CLINIC_1 * 2)
+    finally:
+        await conn.close()

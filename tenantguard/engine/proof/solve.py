@@ -247,7 +247,7 @@ class Solver:
         """
         block = source.block
         readers = self.model.readers[id(block)]
-        if _materialized(block):
+        if _materialized(block, len(readers)):
             return None  # it runs over every row first: its errors and effects see them all
         if not self.projections.row_by_row(block) and not self.projections.grouped_by_owner(
             block, source
@@ -351,10 +351,15 @@ class Solver:
                 return
 
 
-def _materialized(block: Block) -> bool:
-    """The body of a `WITH x AS MATERIALIZED (…)`."""
+def _materialized(block: Block, reads: int) -> bool:
+    """The body of a CTE PostgreSQL materializes: `WITH x AS MATERIALIZED (…)`, or one read
+    more than once and not `NOT MATERIALIZED` (PostgreSQL 12+ folds a CTE into its reader only
+    when it is read once)."""
     node = block.chains.above(block.node.parent, subqueries=True)  # once per union
-    return isinstance(node, exp.CTE) and bool(node.args.get("materialized"))
+    if not isinstance(node, exp.CTE):
+        return False
+    materialized = node.args.get("materialized")
+    return bool(materialized) or (materialized is None and reads > 1)
 
 
 def _position(names: list[str] | None, column: str) -> int | None:

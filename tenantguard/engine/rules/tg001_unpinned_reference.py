@@ -161,7 +161,10 @@ What pins a reference `R`:
   shadows it is counted as read (PostgreSQL counts such references, or the proof cannot tell
   them apart); a CTE that changes data runs whether read or not;
 - the other way round, a pin on a derived table's or CTE's tenant column is pushed into its
-  body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it), outputs
+  body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it, and a
+  CTE PostgreSQL materializes — `MATERIALIZED`, or read more than once and not `NOT
+  MATERIALIZED` — runs over every tenant's rows before any pin: its errors and side effects see
+  them, so it must be pinned inside), outputs
   the tenant column of one of its sources unchanged (by name, or by position under a column
   list), works row by row — no aggregate or window function of its own, LIMIT/OFFSET/FETCH or
   locking clause; GROUP BY or DISTINCT only over that tenant column (also named by its
