@@ -14,6 +14,18 @@ from tests.test_runtime_attacks_round15 import names_or_refused
 
 __all__ = ["guard_only"]
 
+
+async def fetched_as_clinic_1(setup: Setup, sql: str, *args: object) -> list[str]:
+    """What a guarded connection fetches for clinic 1's request: the first column, or
+    `refused`."""
+    conn = await setup.connect()
+    try:
+        with tenant(1):
+            return await names_or_refused(lambda: conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
 NOT_DISTINCT = (
     "SELECT first_name FROM patients WHERE NOT (tenant_id IS DISTINCT FROM $1) ORDER BY first_name"
 )
@@ -29,13 +41,8 @@ async def test_not_is_distinct_from_pins_to_the_bound_tenant_only(
     """`NOT (tenant_id IS DISTINCT FROM $1)` is proven (`IS NOT DISTINCT FROM`), so it runs
     with clinic 1's id and returns clinic 1's rows; bound to clinic 2, to NULL (the rows of no
     tenant), it is refused before it reaches the server."""
-    conn = await guard_only.connect()
-    try:
-        with tenant(1):
-            got = await names_or_refused(lambda: conn.fetch(NOT_DISTINCT, bound))
-        assert got == expected
-    finally:
-        await conn.close()
+    got = await fetched_as_clinic_1(guard_only, NOT_DISTINCT, bound)
+    assert got == expected
 
 
 # A CTE nothing names is neither planned nor run: the guard lets it through, and the server
@@ -52,14 +59,9 @@ UNREAD = [
 async def test_a_cte_nothing_reads_is_let_through_and_never_runs(
     guard_only: Setup, sql: str
 ) -> None:
-    conn = await guard_only.connect()
-    try:
-        with tenant(1):
-            args = (1,) if "$1" in sql else ()
-            got = await names_or_refused(lambda: conn.fetch(sql, *args))
-        assert got == (CLINIC_1 if args else ["ran"])
-    finally:
-        await conn.close()
+    args = (1,) if "$1" in sql else ()
+    got = await fetched_as_clinic_1(guard_only, sql, *args)
+    assert got == (CLINIC_1 if args else ["ran"])
 
 
 @pytest.mark.parametrize(
@@ -75,13 +77,8 @@ async def test_a_cte_nothing_reads_is_let_through_and_never_runs(
 async def test_a_cte_something_reads_or_that_changes_data_is_still_proven(
     guard_only: Setup, sql: str
 ) -> None:
-    conn = await guard_only.connect()
-    try:
-        with tenant(1):
-            got = await names_or_refused(lambda: conn.fetch(sql))
-        assert got == ["refused"]
-    finally:
-        await conn.close()
+    got = await fetched_as_clinic_1(guard_only, sql)
+    assert got == ["refused"]
     assert await guard_only.names() == ["Ana", "Bruno", "Carla"]
 
 
@@ -104,13 +101,8 @@ BY_ANY = (
 async def test_a_scalar_subquery_of_a_pinned_tenant_column_pins_to_its_value(
     guard_only: Setup, sql: str, bound: int, expected: list[str]
 ) -> None:
-    conn = await guard_only.connect()
-    try:
-        with tenant(1):
-            got = await names_or_refused(lambda: conn.fetch(sql, bound))
-        assert got == expected
-    finally:
-        await conn.close()
+    got = await fetched_as_clinic_1(guard_only, sql, bound)
+    assert got == expected
 
 
 @pytest.mark.parametrize(
@@ -126,14 +118,9 @@ async def test_a_scalar_subquery_of_a_pinned_tenant_column_pins_to_its_value(
     ],
 )
 async def test_a_scalar_subquery_that_is_not_pinned_is_refused(guard_only: Setup, sql: str) -> None:
-    conn = await guard_only.connect()
-    try:
-        with tenant(1):
-            args = (1,) if "$1" in sql else ()
-            got = await names_or_refused(lambda: conn.fetch(sql, *args))
-        assert got == ["refused"]
-    finally:
-        await conn.close()
+    args = (1,) if "$1" in sql else ()
+    got = await fetched_as_clinic_1(guard_only, sql, *args)
+    assert got == ["refused"]
 
 
 # A derived table's tenant column under another name (`tenant_id AS tid`), pinned outside: the pin
@@ -155,13 +142,8 @@ RENAMED_ID = (
 async def test_a_renamed_tenant_column_pinned_outside_returns_the_tenants_rows_only(
     guard_only: Setup, sql: str, bound: int, expected: list[str]
 ) -> None:
-    conn = await guard_only.connect()
-    try:
-        with tenant(1):
-            got = await names_or_refused(lambda: conn.fetch(sql, bound))
-        assert got == expected
-    finally:
-        await conn.close()
+    got = await fetched_as_clinic_1(guard_only, sql, bound)
+    assert got == expected
 
 
 # Found by an outside attack on this round's refinements: each returned or changed clinic 2's rows
@@ -184,13 +166,8 @@ ATTACKS = [
 async def test_the_attacks_on_this_rounds_refinements_are_refused(
     guard_only: Setup, sql: str
 ) -> None:
-    conn = await guard_only.connect()
-    try:
-        with tenant(1):
-            got = await names_or_refused(lambda: conn.fetch(sql, 1))
-        assert got == ["refused"]
-    finally:
-        await conn.close()
+    got = await fetched_as_clinic_1(guard_only, sql, 1)
+    assert got == ["refused"]
     assert await guard_only.names() == ["Ana", "Bruno", "Carla"]
 
 
