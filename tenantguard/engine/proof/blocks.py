@@ -160,6 +160,9 @@ class Model:
         self.block_of: dict[int, Block] = {}
         self.handled: set[int] = set()
         self.cte_names: set[str] = set()  # of every CTE in the statement (found by the walk)
+        self.ctes: list[exp.CTE] = []  # every CTE, in walk order
+        self.unqualified: set[str] = set()  # names of the table references without a schema
+        self._unread: set[int] | None = None
         # the derived-table and CTE sources that read each body block (by the block's id)
         self.readers: dict[int, list[Source]] = {}
         # blocks with an aggregate or window function of their own (not a nested block's)
@@ -228,6 +231,8 @@ class Model:
                 if kind in _INDEXED_SET:
                     self.index.setdefault(kind, []).append(node)
                 if kind in _CTE_SET:
+                    assert isinstance(node, exp.CTE)
+                    self.ctes.append(node)
                     self.cte_names.add(alias_name(node))
                     if node.parent is not None and node.parent.args.get("recursive"):
                         self.recursive = True
@@ -256,8 +261,11 @@ class Model:
                 elif kind is exp.Table:
                     assert isinstance(node, exp.Table)
                     if is_table_name(node):
-                        if policy.is_tenant_table(identifier_name(node.this)):
+                        table_name = identifier_name(node.this)
+                        if policy.is_tenant_table(table_name):
                             self.tenant_nodes.append(node)
+                        if not node.args.get("db") and not node.args.get("catalog"):
+                            self.unqualified.add(table_name)
                     elif isinstance(node.this, exp.Placeholder | exp.Parameter):
                         self.pasted.append(node)
                 elif kind is exp.Anonymous:
@@ -397,19 +405,16 @@ class Model:
         PostgreSQL plans and runs none of them (a CTE whose reference count is 0 is skipped
         unless it changes data), so their rows reach no one. Counted by name, whatever the
         reference resolves to, as PostgreSQL counts references from anywhere in the statement,
-        a CTE that is itself unread included: a CTE is unread only when nothing names it."""
-        if not self.cte_names:
-            return set()
-        named = {
-            identifier_name(t.this)
-            for t in self.tree.find_all(exp.Table)
-            if not t.args.get("db") and not t.args.get("catalog")
-        }
-        return {
-            id(cte)
-            for cte in self.tree.find_all(exp.CTE)
-            if alias_name(cte) not in named and not isinstance(cte.this, _CHANGES_DATA)
-        }
+        a CTE that is itself unread included: a CTE is unread only when nothing names it.
+        (From what the walk noted; worked out once.)"""
+        if self._unread is None:
+            self._unread = {
+                id(cte)
+                for cte in self.ctes
+                if alias_name(cte) not in self.unqualified
+                and not isinstance(cte.this, _CHANGES_DATA)
+            }
+        return self._unread
 
     def inside(self, node: exp.Expression, nodes: set[int]) -> bool:
         """Is `node` one of `nodes` (by id) or within one?"""

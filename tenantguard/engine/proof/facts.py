@@ -381,9 +381,7 @@ class FactCollector:
         elif isinstance(conjunct, exp.In):
             source = self.names.tenant_column_owner(block, conjunct.this, visible)
             if source is not None and source in filtered:
-                query = conjunct.args["query"]
-                value = self._selected_value(query)
-                selected = self._selected_source(query) if value is None else None
+                value, selected = self._subquery_pin(conjunct.args["query"])
                 if value is not None:
                     source.facts.append(Fact(source, conjunct, clause, value=value))
                     found = True
@@ -440,18 +438,14 @@ class FactCollector:
             ):
                 # `= ANY (SELECT …)` is `IN (SELECT …)` (never ALL: TRUE for every row when the
                 # subquery returns none)
-                value = self._selected_value(other_side.this)
-                if value is None:
-                    selected = self._selected_source(other_side.this)
+                value, selected = self._subquery_pin(other_side.this)
             elif (
                 value is None and isinstance(other_side, exp.Subquery) and not _null_safe(conjunct)
             ):
                 # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
                 # equal), or an error (several rows), as `IN (SELECT V)` is; so is
                 # `= (SELECT p.tenant_id FROM p …)` once p is pinned to V
-                value = self._selected_value(other_side)
-                if value is None:
-                    selected = self._selected_source(other_side)
+                value, selected = self._subquery_pin(other_side)
             if value is not None:
                 fact = Fact(source, conjunct, clause, value=value)
             elif selected is not None and selected is not source:
@@ -575,6 +569,12 @@ class FactCollector:
             if None in values or len(values) > 1:
                 return None
         return values.pop() if values else None
+
+    def _subquery_pin(self, query: exp.Expression) -> tuple[PinValue | None, Source | None]:
+        """What every row of a subquery compared with (`IN`, `= ANY`, `=`) is: a pinning value
+        V, or else the tenant column of one source of it (V once that source is pinned)."""
+        value = self._selected_value(query)
+        return value, None if value is not None else self._selected_source(query)
 
     def _selected_source(self, query: exp.Expression) -> Source | None:
         """`(SELECT p.tenant_id FROM p …)`, one SELECT of one item: the source whose tenant

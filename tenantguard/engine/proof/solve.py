@@ -74,6 +74,10 @@ class Solver:
             queue.append(source)
         self._drain(queue)
 
+    def _column(self, source: Source) -> str:
+        """The name under which a derived table or CTE outputs its tenant column."""
+        return source.tenant_name or self.tenant_col
+
     # dependencies
 
     def _depends(self, on: Source | None, source: Source) -> None:
@@ -86,7 +90,6 @@ class Solver:
         is pushed onto."""
         self._linked = True
         projections = self.projections
-        column = self.tenant_col
         for source in self.sources:
             for fact in source.facts:
                 self._depends(fact.other, source)
@@ -94,9 +97,7 @@ class Solver:
                 found, index = projections.branch_index(source)
                 if found:
                     for body in source.body:
-                        _, owner = projections.item_and_owner(
-                            body, source.tenant_name or column, index
-                        )
+                        _, owner = projections.item_and_owner(body, self._column(source), index)
                         self._depends(owner, source)
         for block in self.model.blocks:
             readers = self.model.readers.get(id(block))
@@ -150,7 +151,7 @@ class Solver:
         """May a branch project a NULL tenant column (a nullable side, rows of no tenant, the
         row of a grouping set without it)?"""
         _, index = self.projections.branch_index(source)
-        column = source.tenant_name or self.tenant_col
+        column = self._column(source)
         for body in source.body:
             item, owner = self.projections.item_and_owner(body, column, index)
             if owner is not None and (owner.maybe_null or owner.nullable):
@@ -174,7 +175,7 @@ class Solver:
         if not found:
             return None
         value: PinValue | None = None
-        column = source.tenant_name or self.tenant_col
+        column = self._column(source)
         for body in source.body:
             projected = self.projections.projected_value(body, column, index)
             if projected is None or (value is not None and projected != value):
@@ -204,8 +205,7 @@ class Solver:
         found, index = self._reader_index(reader)
         if not found:
             return None
-        column = reader.tenant_name or self.tenant_col
-        _, owner = self.projections.item_and_owner(block, column, index)
+        _, owner = self.projections.item_and_owner(block, self._column(reader), index)
         return owner if owner is not None and owner.block is block else None
 
     def _filter_commutes(self, branch: exp.Expression) -> bool:
@@ -258,7 +258,7 @@ class Solver:
                 return None
         first = readers[0]
         _, index = self._reader_index(first)
-        item = projection_item(block.node, first.tenant_name or self.tenant_col, index)
+        item = projection_item(block.node, self._column(first), index)
         assert item is not None  # _projected_owner found it
         return Fact(source, item, "select list", other=first, value=first.value, pushed=True)
 
