@@ -52,6 +52,14 @@ UNREAD = [
     "WITH x AS MATERIALIZED (SELECT 1 / (id * 0) FROM patients) SELECT 'ran'",
     "WITH x AS (SELECT 1 / (id * 0) FROM patients), y AS (SELECT first_name FROM patients "
     "WHERE tenant_id = $1) SELECT first_name FROM y ORDER BY 1",
+    # round 17: named only from inside CTEs that never run, or by its own body
+    "WITH x AS (SELECT 1 / (id * 0) AS a FROM patients), y AS (SELECT * FROM x) SELECT 'ran'",
+    "WITH x AS MATERIALIZED (SELECT 1 / (id * 0) AS a FROM patients), "
+    "y AS MATERIALIZED (SELECT * FROM x), z AS (SELECT * FROM y) SELECT 'ran'",
+    "WITH x AS (SELECT 1 / (id * 0) AS a FROM patients) "
+    "SELECT * FROM (WITH y AS (SELECT * FROM x) SELECT 'ran') s",
+    "WITH RECURSIVE x AS (SELECT 1 / (id * 0) AS a FROM patients "
+    "UNION ALL SELECT a FROM x WHERE a < 0) SELECT 'ran'",
 ]
 
 
@@ -67,10 +75,13 @@ async def test_a_cte_nothing_reads_is_let_through_and_never_runs(
 @pytest.mark.parametrize(
     "sql",
     [
-        # named by another CTE (unread itself, but PostgreSQL plans what is named), by a
-        # subquery, or a CTE that changes data (it runs unread)
-        "WITH x AS (SELECT first_name FROM patients), y AS (SELECT * FROM x) SELECT 'ran'",
+        # named by a subquery, by a CTE that runs (read, or changing data), or a CTE that
+        # changes data (it runs unread)
         "WITH x AS (SELECT first_name FROM patients) SELECT (SELECT max(first_name) FROM x)",
+        "WITH x AS (SELECT first_name FROM patients), y AS (SELECT * FROM x) "
+        "SELECT max(first_name) FROM y",
+        "WITH x AS (SELECT first_name FROM patients), y AS (INSERT INTO patients (tenant_id, "
+        "first_name) SELECT 1, first_name FROM x RETURNING 1) SELECT 'ran'",
         "WITH x AS (DELETE FROM patients WHERE tenant_id = 2 RETURNING *) SELECT 'ran'",
     ],
 )

@@ -161,7 +161,8 @@ class Model:
         self.handled: set[int] = set()
         self.cte_names: set[str] = set()  # of every CTE in the statement (found by the walk)
         self.ctes: list[exp.CTE] = []  # every CTE, in walk order
-        self.unqualified: set[str] = set()  # names of the table references without a schema
+        # the table references without a schema, by name
+        self.unqualified: dict[str, list[exp.Table]] = {}
         self._unread: set[int] | None = None
         # the derived-table and CTE sources that read each body block (by the block's id)
         self.readers: dict[int, list[Source]] = {}
@@ -265,7 +266,7 @@ class Model:
                         if policy.is_tenant_table(table_name):
                             self.tenant_nodes.append(node)
                         if not node.args.get("db") and not node.args.get("catalog"):
-                            self.unqualified.add(table_name)
+                            self.unqualified.setdefault(table_name, []).append(node)
                     elif isinstance(node.this, exp.Placeholder | exp.Parameter):
                         self.pasted.append(node)
                 elif kind is exp.Anonymous:
@@ -401,20 +402,50 @@ class Model:
         return found[0] if len(found) == 1 and found[0] else None
 
     def unread_ctes(self) -> set[int]:
-        """The SELECT (or VALUES) CTEs no table reference of the statement names (by id):
-        PostgreSQL plans and runs none of them (a CTE whose reference count is 0 is skipped
-        unless it changes data), so their rows reach no one. Counted by name, whatever the
-        reference resolves to, as PostgreSQL counts references from anywhere in the statement,
-        a CTE that is itself unread included: a CTE is unread only when nothing names it.
-        (From what the walk noted; worked out once.)"""
+        """The SELECT (or VALUES) CTEs PostgreSQL never runs (by id), so that their rows reach
+        no one: a CTE whose reference count is 0 is skipped unless it changes data, and one that
+        is planned runs when a scan of it first asks for a row. So a CTE runs when a reference
+        that runs names it: one outside every CTE, or inside a CTE that runs (the innermost
+        around it); a CTE that changes data always runs. A CTE named only by its own body
+        (recursive) or from inside CTEs that never run never runs either. References count by
+        name, whatever they resolve to (a name is enough for PostgreSQL's count, and a CTE
+        elsewhere of that name is not told apart). (From what the walk noted; worked out once,
+        in time linear in the references.)"""
         if self._unread is None:
-            self._unread = {
-                id(cte)
-                for cte in self.ctes
-                if alias_name(cte) not in self.unqualified
-                and not isinstance(cte.this, _CHANGES_DATA)
-            }
+            self._unread = self._never_run()
         return self._unread
+
+    def _never_run(self) -> set[int]:
+        if not self.ctes:
+            return set()
+        named: dict[str, list[exp.CTE]] = {}
+        for cte in self.ctes:
+            named.setdefault(alias_name(cte), []).append(cte)
+        ids = {id(cte) for cte in self.ctes}
+        waiting: dict[int, list[str]] = {}  # CTE id -> names referenced in it (innermost)
+        running: list[str] = []  # names referenced from outside every CTE
+        for name, tables in self.unqualified.items():
+            if name not in named:
+                continue
+            for table in tables:
+                holder = table.parent
+                while holder is not None and id(holder) not in ids:
+                    holder = holder.parent
+                if holder is None:
+                    running.append(name)
+                else:
+                    waiting.setdefault(id(holder), []).append(name)
+        run: set[int] = set()
+        for cte in self.ctes:
+            if isinstance(cte.this, _CHANGES_DATA):
+                run.add(id(cte))
+                running.extend(waiting.pop(id(cte), ()))
+        while running:
+            for cte in named.get(running.pop(), ()):
+                if id(cte) not in run:
+                    run.add(id(cte))
+                    running.extend(waiting.pop(id(cte), ()))
+        return ids - run
 
     def inside(self, node: exp.Expression, nodes: set[int]) -> bool:
         """Is `node` one of `nodes` (by id) or within one?"""

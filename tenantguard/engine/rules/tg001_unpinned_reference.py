@@ -154,12 +154,15 @@ What pins a reference `R`:
   upsert, and the conflicting row when the conflict target has the tenant column. A recursive
   CTE is pinned when its anchor is and its recursive term, reading the CTE, projects the same
   pinned value (by induction on the depth);
-- a SELECT (or VALUES) CTE that no table reference of the statement names needs no pin:
-  PostgreSQL neither plans nor runs a CTE whose reference count is 0 (`WITH x AS [NOT]
-  MATERIALIZED (SELECT * FROM R) SELECT 1`), so its rows reach no one. A CTE named only by
-  another unread CTE, by its own recursive term, or by a reference in a nested WITH that
-  shadows it is counted as read (PostgreSQL counts such references, or the proof cannot tell
-  them apart); a CTE that changes data runs whether read or not;
+- a SELECT (or VALUES) CTE that PostgreSQL never runs needs no pin, its rows reach no one: it
+  neither plans nor runs a CTE whose reference count is 0 (`WITH x AS [NOT] MATERIALIZED
+  (SELECT * FROM R) SELECT 1`), and a CTE it plans runs when a scan of it first asks for a row.
+  So a CTE runs when a reference that runs names it — one outside every CTE, or one inside a
+  CTE that runs —; a CTE named only by its own recursive term, or only from inside CTEs that
+  never run (`WITH x AS (…), y AS (SELECT * FROM x) SELECT 1`), never runs. References count
+  by name: a reference in a nested WITH that shadows the name counts for it too (the proof does
+  not tell them apart). A CTE that changes data runs whether read or not, and so does every
+  CTE it names;
 - the other way round, a pin on a derived table's or CTE's tenant column is pushed into its
   body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it, and a
   CTE PostgreSQL materializes — `MATERIALIZED`, or read more than once and not `NOT
