@@ -321,7 +321,8 @@ SELECT p.proname::text AS name, p.prokind::text AS kind, p.proretset AS set,
            AS member,
        ARRAY(SELECT k::text FROM generate_series(0, p.pronargs - 1) AS k
              WHERE {_lossy_type("p.proargtypes[k]")} ORDER BY k) AS lossy,
-       p.provariadic <> 0 AS variadic, p.pronargs::int AS arity
+       p.provariadic <> 0 AS variadic, p.pronargs::int AS arity,
+       p.provolatile::text AS volatility
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
@@ -350,6 +351,14 @@ def _exact_functions(rows: list[Any], domains: dict[int, str]) -> tuple[tuple[st
         for name, found in returned.items()
         if len(found) == 1 and None not in found
     )
+
+
+def _stable_functions(rows: list[Any]) -> tuple[str, ...]:
+    """The names every routine of which is IMMUTABLE or STABLE, no built-in among them."""
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        kinds[row["name"]].add("builtin" if row["builtin"] else row["volatility"])
+    return tuple(sorted(name for name, found in kinds.items() if found <= {"i", "s"}))
 
 
 def _extension_lossy_arguments(rows: list[Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -628,6 +637,7 @@ async def read_database(
                 tuple((n, s, b) for _, n, s, b in exact),
                 _exact_functions(routine_rows, {oid: b for oid, _, _, b in exact}),
                 _extension_lossy_arguments(routine_rows),
+                _stable_functions(routine_rows),
             )
         )
         if read_traffic:

@@ -280,6 +280,9 @@ class Catalog:
     # (name, positions) of the extensions' functions with parameters of a lossy type (as
     # Policy.lossy_arguments; the schema's own functions carry theirs in Function)
     extension_lossy_arguments: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    # the names of the functions every routine of which is IMMUTABLE or STABLE and which no
+    # built-in function has (as the schema reader's stable_functions)
+    stable_functions: tuple[str, ...] = ()
     _by_oid: dict[int, Relation] = field(default_factory=dict, init=False, repr=False)
     _by_name: dict[tuple[str, str], Relation] = field(default_factory=dict, init=False, repr=False)
 

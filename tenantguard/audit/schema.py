@@ -99,6 +99,7 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
     schema.lossy_columns.update(catalog.lossy_attributes)
     schema.exact_domains = {name: (where, base) for name, where, base in catalog.exact_domains}
     schema.exact_functions = dict(catalog.exact_functions)
+    schema.stable_functions = set(catalog.stable_functions)
     orders: dict[str, list[tuple[str, ...]]] = {}  # each relation name's columns, in order
     for relation in catalog.relations:
         orders.setdefault(relation.name, []).append(tuple(c.name for c in relation.columns))

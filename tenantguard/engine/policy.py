@@ -283,6 +283,7 @@ class Policy:
         "shared_rows",
         "spelled_call_needles",
         "spelled_calls",
+        "stable_functions",
         "table_columns",
         "tenant_column",
         "tenant_copies",
@@ -368,6 +369,10 @@ class Policy:
     # functions of the schema whose calls take and return exact types only (no built-in of the
     # name): a call is neither of a lossy type nor types its arguments so
     exact_functions: frozenset[str]
+    # functions of the schema declared IMMUTABLE or STABLE in every definition (no built-in of
+    # the name): a call of any other function that is not a built-in is VOLATILE, PostgreSQL's
+    # default (a CTE calling one is materialized)
+    stable_functions: frozenset[str]
     # functions of the schema -> the positions of their parameters of a lossy type (`f(t real)`;
     # -(p + 1): p and every position after it): a bare bind parameter given there is typed so
     lossy_arguments: Mapping[str, frozenset[int]]
@@ -406,6 +411,7 @@ class Policy:
         exact_domains: Mapping[str, Iterable[str]] | None = None,
         exact_functions: Iterable[str] = (),
         lossy_arguments: Mapping[str, Iterable[int]] | None = None,
+        stable_functions: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -504,6 +510,7 @@ class Policy:
             domains[normalize_name(name)] = (schema, base)
         init(self, "exact_domains", MappingProxyType(domains))
         init(self, "exact_functions", _names(exact_functions))
+        init(self, "stable_functions", _names(stable_functions))
         init(
             self,
             "lossy_arguments",
@@ -705,6 +712,7 @@ class Policy:
                 for n, (schema, base) in self.exact_domains.items()
             },
             "exact_functions": {sql_name(f) for f in self.exact_functions},
+            "stable_functions": {sql_name(f) for f in self.stable_functions},
             "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
         }
         fields.update(changes)

@@ -253,6 +253,11 @@ class SchemaInfo:
     # (as above: a domain of `exact_domains` counts), no built-in function has the name, and it
     # was never renamed, moved or made by DDL the reader cannot read (see `settle_functions`)
     exact_functions: dict[str, str] = field(default_factory=dict)
+    # functions every definition of which is declared IMMUTABLE or STABLE (PostgreSQL's default
+    # is VOLATILE), no built-in function has the name, never renamed, moved, altered to
+    # VOLATILE, nor made by DDL the reader cannot read: a CTE calling one may be folded into
+    # its reader (a volatile call keeps it materialized)
+    stable_functions: set[str] = field(default_factory=set)
     # each function name's parameter positions (call order, 0-based, any definition) of a lossy
     # type (`f(t real)`): a bare bind parameter given there is typed so for the whole statement.
     # -(p + 1): position p and every one after it (the last parameter, VARIADIC perhaps)
@@ -364,6 +369,11 @@ class SchemaInfo:
         default_factory=dict, compare=False, repr=False
     )
     _doubtful_functions: set[str] = field(default_factory=set, compare=False, repr=False)
+    # each function name's definitions (schema, parameter types) -> volatility (i, s or v), as
+    # ALTER FUNCTION leaves it; "*": an ALTER … VOLATILE of a definition not told apart
+    _volatility: dict[str, dict[tuple[str, tuple[str, ...]], str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     _hidden_functions: bool = field(default=False, compare=False, repr=False)
     _column_domains: dict[tuple[str, str], str] = field(
         default_factory=dict, compare=False, repr=False
@@ -436,6 +446,7 @@ class SchemaInfo:
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
             "exact_domains": {n: list(d) for n, d in self.exact_domains.items()},
             "exact_functions": dict(self.exact_functions),
+            "stable_functions": sorted(self.stable_functions),
             "lossy_arguments": {n: sorted(p) for n, p in self.lossy_arguments.items()},
             "generated_calls": {t: dict(c) for t, c in self.generated_calls.items() if c},
             "implicit_calls": {
@@ -560,6 +571,7 @@ class SchemaInfo:
                 for n, (schema, base) in data["exact_domains"].items()
             },
             exact_functions={str(n): str(b) for n, b in data["exact_functions"].items()},
+            stable_functions=set(texts(data["stable_functions"])),
             lossy_arguments={
                 str(n): {int(i) for i in p} for n, p in data["lossy_arguments"].items()
             },
@@ -1313,12 +1325,22 @@ class SchemaInfo:
                 self.exact_domains[name] = found
 
     def settle_functions(self) -> None:
-        """Once every source is read (and the domains settled): `exact_functions`."""
+        """Once every source is read (and the domains settled): `exact_functions`,
+        `stable_functions`."""
         from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
 
         self.exact_functions = {}
+        self.stable_functions = set()
         if self._hidden_functions:
             return
+        self.stable_functions = {
+            name
+            for name, kinds in self._volatility.items()
+            if kinds
+            and "v" not in kinds.values()
+            and name not in BUILTIN_FUNCTIONS
+            and name not in self._doubtful_functions
+        }
         for name, definitions in self._function_types.items():
             if name in BUILTIN_FUNCTIONS or name in self._doubtful_functions:
                 continue
@@ -2570,6 +2592,7 @@ class SchemaInfo:
         name = str(node.funcname[-1].sval)
         options = {str(o.defname): o.arg for o in node.options or ()}
         language = str(getattr(options.get("language"), "sval", "sql")).lower()
+        volatility = str(getattr(options.get("volatility"), "sval", "volatile")).lower()
         returned = node.returnType
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
         if returns == "event_trigger":
@@ -2595,7 +2618,9 @@ class SchemaInfo:
                 outputs.append(str(parameter.name))
                 if self._lossy_type(parameter.argType, None):
                     self.lossy_columns.add(str(parameter.name))
-        if self.signatures.get(name, set()) <= {(_schema_of(node.funcname), tuple(types))}:
+        signature = (_schema_of(node.funcname), tuple(types))
+        self._volatility.setdefault(name, {})[signature] = volatility[:1]
+        if self.signatures.get(name, set()) <= {signature}:
             self.row_returns.pop(name, None)  # none before, or this one replaced: from now
             self.declared_outputs.discard(name)
         columns: set[str] | None = set(outputs) if outputs else None
@@ -2650,6 +2675,29 @@ class SchemaInfo:
             info = namesake_functions(self.functions.get(name), info)
         self.functions[name] = info
 
+    def _alter_function(self, node: Any, text: str, path: str) -> None:
+        """ALTER FUNCTION … IMMUTABLE | STABLE | VOLATILE: the definition's new volatility. One
+        not told apart from the others (no argument list, types spelled otherwise): VOLATILE
+        counts for the name, IMMUTABLE or STABLE for nothing."""
+        names = list(_strings(getattr(node.func, "objname", None)))
+        if not names:
+            return
+        definitions = self._volatility.setdefault(names[-1], {})
+        signature: tuple[str, tuple[str, ...]] | None = None
+        if not node.func.args_unspecified:
+            arguments = tuple(_type_key(a) for a in node.func.objargs or ())
+            signature = (_schema_of(node.func.objname), arguments)
+        elif len(definitions) == 1:
+            signature = next(iter(definitions))
+        for action in node.actions or ():
+            if str(action.defname) != "volatility":
+                continue
+            kind = str(getattr(action.arg, "sval", "volatile")).lower()[:1]
+            if signature is not None and signature in definitions:
+                definitions[signature] = kind
+            elif kind == "v":
+                definitions[("*", ())] = kind
+
     def _trigger_function(
         self, name: str, schema: str, language: str, options: dict[str, Any], text: str
     ) -> None:
@@ -2703,6 +2751,7 @@ _HANDLERS = {
     "CreateTrigStmt": SchemaInfo._trigger_or_rule,
     "RuleStmt": SchemaInfo._rule,
     "CreateFunctionStmt": SchemaInfo._function,
+    "AlterFunctionStmt": SchemaInfo._alter_function,
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,
     "CreateDomainStmt": SchemaInfo._domain,

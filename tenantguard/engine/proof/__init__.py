@@ -370,7 +370,9 @@ class Analysis:
                     if not found:
                         continue
                     for body in source.body:
-                        item, owner = self.projections.item_and_owner(body, column, index)
+                        item, owner = self.projections.item_and_owner(
+                            body, source.tenant_name or column, index
+                        )
                         value = (
                             self.model.pin_value(item)
                             if item is not None and owner is None

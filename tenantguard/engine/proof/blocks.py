@@ -371,35 +371,42 @@ class Model:
         return None
 
     def _tenant_alias(self, source: Source) -> str | None:
-        """The name under which a derived table or CTE of one SELECT, without a column list,
-        outputs a tenant column when it outputs none under the tenant column's own name: the
-        alias of its one item `[q.]tenant_id AS name` (two such items: None). Whose tenant
-        column it is, and whether it passes through, is the projections' to say, as for a
-        column of the tenant column's name."""
-        if len(source.body) != 1 or source.column_names is not None or source.rows is not None:
+        """The name under which a derived table or CTE outputs a tenant column when it outputs
+        none under the tenant column's own name: its first branch's one item `[q.]tenant_id`
+        renamed — by an alias (`tenant_id AS tid`) without a column list, or by the column
+        list's name at its position (`d(tid, pid)` over `SELECT tenant_id, id`). Two such
+        items, or a name the column list gives twice: None. Whose tenant column it is in each
+        branch (by position in a set operation), and whether it passes through, is the
+        projections' to say, as for a column of the tenant column's own name."""
+        if not source.body or source.rows is not None:
             return None
         from tenantguard.engine.proof.names import output_names
 
         node = source.body[0].node
         if not isinstance(node, exp.Select):
             return None
-        names = output_names(node)
+        listed = source.column_names
+        names = output_names(node) if listed is None else listed
         if names is None or self.tenant_col in names:
             return None
         found: list[str] = []
-        for item in node.expressions:
-            if not isinstance(item, exp.Alias):
-                continue
-            inner = item.this
+        for position, item in enumerate(node.expressions):
+            inner = item.this if isinstance(item, exp.Alias) else item
             while isinstance(inner, exp.Paren):
                 inner = inner.this
-            if (
+            if not (
                 isinstance(inner, exp.Column)
                 and isinstance(inner.this, exp.Identifier)
                 and identifier_name(inner.this) == self.tenant_col
             ):
+                continue
+            if listed is not None:
+                found.append(listed[position] if position < len(listed) else "")
+            elif isinstance(item, exp.Alias):
                 found.append(identifier_name(item.args.get("alias")))
-        return found[0] if len(found) == 1 and found[0] else None
+        if len(found) != 1 or not found[0] or names.count(found[0]) != 1:
+            return None
+        return found[0]
 
     def unread_ctes(self) -> set[int]:
         """The SELECT (or VALUES) CTEs PostgreSQL never runs (by id), so that their rows reach

@@ -254,7 +254,7 @@ class Projections:
         return found
 
     def _branch_index(self, source: Source) -> tuple[bool, int | None]:
-        column = self.tenant_col
+        column = source.tenant_name or self.tenant_col
         if source.column_names is not None:
             if column not in source.column_names:
                 return False, None

@@ -23,7 +23,7 @@ from tenantguard.engine.proof.facts import SEVERAL
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import output_names
 from tenantguard.engine.proof.projections import Projections, column_index, projection_item
-from tenantguard.engine.proof.syntax import alias_columns, set_branches
+from tenantguard.engine.proof.syntax import alias_columns, calls_volatile, set_branches
 
 __all__ = ["Solver"]
 
@@ -34,6 +34,7 @@ class Solver:
         "_commutes",
         "_dependents",
         "_linked",
+        "_materialized_ctes",
         "model",
         "projections",
         "sources",
@@ -51,6 +52,7 @@ class Solver:
         self._commutes: dict[int, bool] = {}
         self._dependents: dict[int, list[Source]] = {}
         self._linked = False
+        self._materialized_ctes: dict[int, bool] = {}  # CTE id -> PostgreSQL materializes it
 
     def solve(self) -> None:
         # one pass in FROM order pins most statements (a pin before the chains that use it);
@@ -187,7 +189,7 @@ class Solver:
         """Where the body's branches put `reader`'s tenant column: (found, position); by name
         (None) for one branch without a column list, by position otherwise."""
         if len(reader.body) == 1:
-            index = column_index(reader, self.tenant_col)
+            index = column_index(reader, self._column(reader))
             return index is not None or reader.column_names is None, index
         found, index = self.projections.branch_index(reader)
         return found and index is not None, index
@@ -247,7 +249,7 @@ class Solver:
         """
         block = source.block
         readers = self.model.readers[id(block)]
-        if _materialized(block, len(readers)):
+        if self._materialized(block, len(readers)):
             return None  # it runs over every row first: its errors and effects see them all
         if not self.projections.row_by_row(block) and not self.projections.grouped_by_owner(
             block, source
@@ -261,6 +263,22 @@ class Solver:
         item = projection_item(block.node, self._column(first), index)
         assert item is not None  # _projected_owner found it
         return Fact(source, item, "select list", other=first, value=first.value, pushed=True)
+
+    def _materialized(self, block: Block, reads: int) -> bool:
+        """The body of a CTE PostgreSQL materializes: `WITH x AS MATERIALIZED (…)`; one read more
+        than once and not `NOT MATERIALIZED` (PostgreSQL 12+ folds a CTE into its reader only
+        when it is read once); one that calls a VOLATILE function anywhere, `NOT MATERIALIZED`
+        or not (it is never folded: the call would run another number of times)."""
+        node = block.chains.above(block.node.parent, subqueries=True)  # once per union
+        if not isinstance(node, exp.CTE):
+            return False
+        materialized = node.args.get("materialized")
+        if materialized or (materialized is None and reads > 1):
+            return True
+        known = self._materialized_ctes.get(id(node))
+        if known is None:
+            known = self._materialized_ctes[id(node)] = calls_volatile(node, self.model.policy)
+        return known
 
     # recursive CTEs
 
@@ -349,17 +367,6 @@ class Solver:
                         value,
                     )
                 return
-
-
-def _materialized(block: Block, reads: int) -> bool:
-    """The body of a CTE PostgreSQL materializes: `WITH x AS MATERIALIZED (…)`, or one read
-    more than once and not `NOT MATERIALIZED` (PostgreSQL 12+ folds a CTE into its reader only
-    when it is read once)."""
-    node = block.chains.above(block.node.parent, subqueries=True)  # once per union
-    if not isinstance(node, exp.CTE):
-        return False
-    materialized = node.args.get("materialized")
-    return bool(materialized) or (materialized is None and reads > 1)
 
 
 def _position(names: list[str] | None, column: str) -> int | None:

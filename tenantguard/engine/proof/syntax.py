@@ -7,12 +7,14 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from tenantguard.engine.policy import clip_name, fold_name
+from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS, VOLATILE_FUNCTIONS
+from tenantguard.engine.policy import Policy, clip_name, fold_name
 
 __all__ = [
     "SetChains",
     "alias_columns",
     "alias_name",
+    "calls_volatile",
     "conjuncts",
     "disjuncts",
     "function_name",
@@ -217,6 +219,28 @@ def function_name(node: exp.Expression) -> str:
     if isinstance(node, exp.Func):
         return node.sql_name().lower()
     return ""
+
+
+# the built-in VOLATILE functions sqlglot reads as nodes of their own: random(),
+# gen_random_uuid()
+_VOLATILE_KINDS = (exp.Rand, exp.Uuid)
+
+
+def calls_volatile(node: exp.Expression, policy: Policy) -> bool:
+    """Does `node` call a VOLATILE function anywhere within it (its subqueries included, as
+    PostgreSQL's `contain_volatile_functions` looks): a built-in one (`VOLATILE_FUNCTIONS`,
+    `random()`, `gen_random_uuid()`), or any function that is not built in and that the schema
+    does not declare IMMUTABLE or STABLE (`Policy.stable_functions`; PostgreSQL's default is
+    VOLATILE, and an extension's function is not known)."""
+    for found in node.find_all(exp.Anonymous, *_VOLATILE_KINDS):
+        if not isinstance(found, exp.Anonymous):
+            return True
+        name = identifier_name(found.this)
+        if name in VOLATILE_FUNCTIONS:
+            return True
+        if name not in BUILTIN_FUNCTIONS and name not in policy.stable_functions:
+            return True
+    return False
 
 
 def alias_name(node: exp.Expression) -> str:

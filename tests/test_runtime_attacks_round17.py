@@ -1,0 +1,59 @@
+"""Round 17: the tenant column renamed by position — a column list `d(tid, n)`, a CTE's `c(tid,
+n)`, a set operation whose first branch names it for every branch — pinned outside, on the
+runtime guard and the server: what is let through is the request's tenant's rows only. Clinic 1
+has Ana and Bruno, clinic 2 has Carla."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_runtime_attacks import CLINIC_1, Setup
+from tests.test_runtime_attacks_round3 import guard_only
+from tests.test_runtime_attacks_round16 import fetched_as_clinic_1
+
+__all__ = ["guard_only"]
+
+BOTH = sorted(CLINIC_1 * 2)
+RENAMED = [
+    (
+        "SELECT d.n FROM (SELECT tenant_id, first_name FROM patients) d(tid, n) "
+        "WHERE d.tid = $1 ORDER BY 1",
+        CLINIC_1,
+    ),
+    (
+        "WITH c(tid, n) AS (SELECT tenant_id, first_name FROM patients) "
+        "SELECT n FROM c WHERE tid = $1 ORDER BY 1",
+        CLINIC_1,
+    ),
+    (
+        "SELECT d.n FROM (SELECT tenant_id AS t, first_name AS n FROM patients UNION ALL "
+        "SELECT tenant_id, first_name FROM patients) d WHERE d.t = $1 ORDER BY 1",
+        BOTH,
+    ),
+    (
+        "SELECT d.n FROM (SELECT tenant_id, first_name FROM patients UNION ALL "
+        "SELECT tenant_id, first_name FROM patients) d(tid, n) WHERE d.tid = $1 ORDER BY 1",
+        BOTH,
+    ),
+]
+# the name on another column where the tenant column is not: the pin is on ids, or on names
+NOT_THE_TENANT = [
+    "SELECT d.n FROM (SELECT id, first_name FROM patients) d(tid, n) WHERE d.tid = $1",
+    "SELECT d.n FROM (SELECT tenant_id AS t, first_name AS n FROM patients UNION ALL "
+    "SELECT id, first_name FROM patients) d WHERE d.t = $1",
+    "SELECT d.n FROM (SELECT tenant_id, first_name FROM patients) d(tid, n) "
+    "WHERE d.n = $1::text OR d.tid = $1",
+]
+
+
+@pytest.mark.parametrize(("sql", "expected"), RENAMED)
+async def test_a_tenant_column_renamed_by_position_returns_the_tenants_rows_only(
+    guard_only: Setup, sql: str, expected: list[str]
+) -> None:
+    assert sorted(await fetched_as_clinic_1(guard_only, sql, 1)) == expected
+    assert await fetched_as_clinic_1(guard_only, sql, 2) == ["refused"]
+
+
+@pytest.mark.parametrize("sql", NOT_THE_TENANT)
+async def test_another_column_under_the_name_is_refused(guard_only: Setup, sql: str) -> None:
+    assert await fetched_as_clinic_1(guard_only, sql, 1) == ["refused"]
