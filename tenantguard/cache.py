@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CheckCache", "PolicyFacts", "SchemaCache", "StoredVerdicts", "content_hash"]
 
-FORMAT = 3
+FORMAT = 4
 SCHEMA_FORMAT = 14
 VERDICTS_FORMAT = 1
 VERDICTS_LIMIT = 100_000  # statements' verdicts kept in the store (see StoredVerdicts)
@@ -172,6 +172,9 @@ class PolicyFacts:
     # unreadable schema statements: (path, line, column, message, text, read by PostgreSQL's
     # parser but creating a table of unknown columns)
     problems: tuple[tuple[str, int, int, str, str, bool], ...] = ()
+    # the policy's tenant tables, as it names them (None: not known): a screen of a text for
+    # them needs no policy built
+    names: tuple[str, ...] | None = None
 
 
 # a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
@@ -302,6 +305,7 @@ class CheckCache:
                     "tenant_tables": self.facts.tenant_tables,
                     "warnings": list(self.facts.warnings),
                     "problems": [list(p) for p in self.facts.problems],
+                    "names": None if self.facts.names is None else list(self.facts.names),
                 },
                 "worlds": worlds,
                 "files": kept,
@@ -529,9 +533,7 @@ class StoredVerdicts:
         data = self._lookup(text, in_patch)
         if data is None:
             return None
-        # pin values are the proof's (sqlglot): rebuilt only for a caller that asks for them
-        from tenantguard.engine.proof import PinValue
-        from tenantguard.engine.verdicts import Verdict
+        from tenantguard.engine.verdicts import PinValue, Verdict
 
         findings, pins, touches, parsed = data
         return Verdict(findings, tuple(PinValue(*pin) for pin in pins), touches, parsed)
@@ -797,6 +799,7 @@ def _facts(data: object) -> PolicyFacts | None:
                 (str(p), int(line), int(column), str(message), str(text), bool(parsed))
                 for p, line, column, message, text, parsed in data["problems"]
             ),
+            None if data.get("names") is None else tuple(str(n) for n in data["names"]),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -566,12 +566,20 @@ def _check_group(
             len(policy.tenant_tables),
             tuple(warnings),
             tuple((p.path, p.line, p.column, p.message, p.text, p.parsed) for p in problems),
+            tuple(sorted(policy.tenant_tables)),
         )
     else:  # what building it says is known: built when a statement must be analysed
         policy = cache_function(partial(_policy, settings, patch_rules_only, cache=True))
     if pending:
         checked = _run_checks(
-            pending, group, policy, project, store, jobs=jobs, patch_rules_only=patch_rules_only
+            pending,
+            group,
+            policy,
+            project,
+            store,
+            jobs=jobs,
+            patch_rules_only=patch_rules_only,
+            tenant_tables=facts.names,
         )
 
     def reports() -> Iterator[FileReport]:
@@ -639,17 +647,19 @@ def _run_checks(
     *,
     jobs: int | None,
     patch_rules_only: bool,
+    tenant_tables: Iterable[str] | None = None,
 ) -> Iterator[FileReport]:
     """Analyses the files, their reports in their order. `policy` may be a function that builds
-    it: sqlglot loads (and the policy is built) only for a statement the store does not hold."""
+    it: sqlglot loads (and the policy is built) only for a statement the store does not hold.
+    `tenant_tables`: the policy's, when known without building it (the cache's facts)."""
     from tenantguard.engine.verdicts import Analyzer
     from tenantguard.sources.files import CheckOptions, iter_checked
 
     settings = group.settings
     rules = _enabled_rules(group.selection)
     patch_directory = settings.root / settings.patch_dir
-    analyzer = Analyzer(policy, store=store)
-    patch_analyzer = Analyzer(policy, in_patch=True, store=store)
+    analyzer = Analyzer(policy, store=store, tenant_tables=tenant_tables)
+    patch_analyzer = Analyzer(policy, in_patch=True, store=store, tenant_tables=tenant_tables)
 
     def patch_linter(text: str, path: Path) -> list[Finding]:
         from tenantguard.patches.lint import lint_patch_text  # pglast loads only for patches

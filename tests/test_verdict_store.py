@@ -225,6 +225,32 @@ def test_an_edited_file_whose_statements_are_unchanged_does_not_import_sqlglot(
     )
 
 
+PYTHON_APP = (
+    "async def find(conn, tenant, dni):  # {n}\n"
+    "    await conn.fetch('SELECT id FROM patients WHERE tenant_id = $1', tenant)\n"
+    "    await conn.fetch('{leak}', dni)\n"
+    "    log = 'SELECT id FROM patients WHERE tenant_id = 7 OR true'\n"
+    "    return log\n"
+)
+
+
+def test_an_edited_python_file_whose_sql_is_unchanged_does_not_import_sqlglot(
+    project: Path,
+) -> None:
+    """The same for Python (round 17): its SQL at calls and its loose SQL strings, checked by
+    verdicts from the store, need neither the parser nor the policy built."""
+    target = project / "app" / "q.py"
+    (project / "app" / "q.sql").unlink()
+    expected = [("app/q.py", 3, 37, "TG001"), ("app/q.py", 4, 27, "TG001")]
+    target.write_text(PYTHON_APP.format(n=0, leak=LEAK), encoding="utf-8")
+    assert fresh_process(project, "app") == ("SQLGLOT 1", expected)
+    target.write_text(PYTHON_APP.format(n=1, leak=LEAK), encoding="utf-8")
+    assert fresh_process(project, "app") == ("NO-SQLGLOT 1", expected)
+    # a statement changed: parsed, so sqlglot is imported
+    target.write_text(PYTHON_APP.format(n=2, leak=LEAK + " AND id = 3"), encoding="utf-8")
+    assert fresh_process(project, "app")[0] == "SQLGLOT 1"
+
+
 # ---------------------------------------------------------------- what the key covers
 
 

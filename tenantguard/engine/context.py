@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from sqlglot import exp
 
 from tenantguard.engine.cascades import CascadingWrite, cascading_writes
-from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.findings import Finding, RuleInfo, Severity
 from tenantguard.engine.policy import Policy, names_in_text
 from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
 from tenantguard.engine.sqltext import LineIndex, original_offset
@@ -28,15 +28,6 @@ _CATALOG_SCREEN = re.compile(
 )
 
 # an unquoted identifier (a letter of any script or `_`, then letters, digits, `_`, `$`)
-
-
-@dataclass(frozen=True, slots=True)
-class RuleInfo:
-    """A rule's code, name and default severity."""
-
-    code: str
-    name: str
-    severity: Severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,22 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Finding", "Severity"]
+__all__ = ["Finding", "RuleInfo", "Severity"]
 
 
 class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """A rule's code, name and default severity (here, not beside the rules' context, so that
+    the sources layer can name a rule without loading the parser)."""
+
+    code: str
+    name: str
+    severity: Severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ the store never loads the parser.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,9 +16,30 @@ from tenantguard.engine.findings import Finding
 
 if TYPE_CHECKING:
     from tenantguard.engine.policy import Policy
-    from tenantguard.engine.proof import PinValue
 
-__all__ = ["Analyzer", "Verdict", "VerdictStore"]
+__all__ = ["Analyzer", "PinValue", "Verdict", "VerdictStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class PinValue:
+    """A value a tenant column is pinned to: `$2`, `%(tenant)s`, `42`, a tenant expression.
+
+    Two pins name the same tenant when their values are equal; an unnamed placeholder (`%s`,
+    `?`) is a parameter of its own at each occurrence, so its key is the occurrence's position.
+    """
+
+    kind: str  # "parameter" | "placeholder" | "literal" | "expression"
+    key: int | str | None  # parameter number, placeholder name or position, literal text,
+    # or the index of the tenant expression in the policy
+
+    def describe(self) -> str:
+        if self.kind == "parameter":
+            return f"${self.key}"
+        if self.kind == "placeholder":
+            return f"%({self.key})s" if isinstance(self.key, str) else "a positional placeholder"
+        if self.kind == "literal":
+            return repr(self.key) if not str(self.key).lstrip("-").isdigit() else str(self.key)
+        return "the tenant expression"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +83,15 @@ class Analyzer:
 
     `policy` may be a function that builds it: it is called when a statement must first be
     analysed (a run whose verdicts all come from the store never builds the policy).
+    `tenant_tables`, when given, are the policy's tenant tables (whoever gives them vouches for
+    it), for screens of text that need no more of the policy.
     """
 
     __slots__ = (
         "_build",
         "_cache",
         "_policy",
+        "_tenant_tables",
         "hits",
         "in_patch",
         "maxsize",
@@ -84,6 +108,7 @@ class Analyzer:
         maxsize: int = 4096,
         in_patch: bool = False,
         store: VerdictStore | None = None,
+        tenant_tables: Iterable[str] | None = None,
     ) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
@@ -93,6 +118,7 @@ class Analyzer:
             self._build = policy
         else:
             self._policy = policy
+        self._tenant_tables = None if tenant_tables is None else frozenset(tenant_tables)
         self.maxsize = maxsize
         self.in_patch = in_patch
         self.store = store
@@ -110,6 +136,13 @@ class Analyzer:
             assert self._build is not None
             self._policy = self._build()
         return self._policy
+
+    @property
+    def tenant_tables(self) -> frozenset[str]:
+        """The policy's tenant tables (without building it when they were given)."""
+        if self._policy is None and self._tenant_tables is not None:
+            return self._tenant_tables
+        return self.policy.tenant_tables
 
     def prepare(self) -> None:
         """Builds the policy and loads the parser now (before forking workers, which would

@@ -2222,10 +2222,30 @@ def _short(node: ast.AST) -> str:
 # the project: modules found from imports, wrappers, class attributes
 
 
-_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
-# `class Name(Base, other.Base):`: each name in its bases, as `class:Base` (see _subclasses)
-_CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+# `def name` (or `async def name`) at the start of a line; `class Name(Base, other.Base):`,
+# each name in its bases, as `class:Base` (see _subclasses). Found by the keyword first (a
+# literal: the regular expression engine skips to it), then checked to start its line.
+_DEF = re.compile(r"def[ \t]+(\w+)")
+_CLASS_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
+_DEF_LEAD = re.compile(r"[ \t]*(?:async[ \t]+)?\Z")
+_CLASS_LEAD = re.compile(r"[ \t]*\Z")
 _WORD = re.compile(r"\w+")
+
+
+def _at_line_starts(pattern: re.Pattern[str], lead: re.Pattern[str], text: str) -> Iterator[str]:
+    """Group 1 of each match of `pattern` preceded on its line by `lead` only (as
+    `^lead pattern` with re.MULTILINE finds them, several times faster on a large file)."""
+    position = 0
+    while True:
+        match = pattern.search(text, position)
+        if match is None:
+            return
+        start = match.start()
+        if lead.match(text, text.rfind("\n", 0, start) + 1, start):
+            yield match.group(1)
+            position = match.end()
+        else:
+            position = start + 1  # not at a line's start: a match may begin inside it
 
 
 @dataclass(frozen=True, slots=True)
@@ -2324,8 +2344,8 @@ class ProjectIndex:
                         text = handle.read()
                 except OSError:
                     continue
-                names = set(_DEF.findall(text))
-                for bases in _CLASS_BASES.findall(text):
+                names = set(_at_line_starts(_DEF, _DEF_LEAD, text))
+                for bases in _at_line_starts(_CLASS_BASES, _CLASS_LEAD, text):
                     names.update("class:" + word for word in _WORD.findall(bases))
                 for name in names:
                     self._defined.setdefault(name, []).append(path)

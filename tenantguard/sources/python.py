@@ -32,13 +32,10 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlglot import exp
-
-from tenantguard.engine.analyze import Analyzer, parse_statement
-from tenantguard.engine.context import RuleInfo
-from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.rules import tg006_unprovable_statement, tg009_unresolved_dynamic_sql
+from tenantguard.engine.findings import Finding, RuleInfo, Severity
+from tenantguard.engine.rules import tg009_unresolved_dynamic_sql
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.sources.files import python_migration
 from tenantguard.sources.pyflow import (
@@ -52,7 +49,15 @@ from tenantguard.sources.pyflow import (
 )
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, starts_like_sql
 
+if TYPE_CHECKING:
+    from tenantguard.engine.verdicts import Analyzer
+
+# (sqlglot, and the rules that need it, are loaded when a statement must be analysed: a file
+# whose verdicts all come from the store never loads them)
+
 __all__ = ["QUERY_METHODS", "check_python_text"]
+
+_UNPROVABLE = "TG006"  # tg006_unprovable_statement's code, known without loading it
 
 QUERY_METHODS = SQL_METHODS
 
@@ -416,6 +421,8 @@ class _ModuleCheck:
 
     def unfillable(self, sink: Sink, skeleton: str) -> None:
         """TG006 at the SQL a call sends when no fill of its parts known at run time parses."""
+        from tenantguard.engine.rules import tg006_unprovable_statement
+
         info = tg006_unprovable_statement.RULE
         node = sink.argument
         line, column = node.lineno, node.col_offset + 1
@@ -499,7 +506,7 @@ class _ModuleCheck:
         fills that parse. False when no fill parses as SQL."""
         common: dict[tuple[str, int, int], _Checked] | None = None
         filled = any(type(p) is Hole for p in alternative)
-        unprovable = tg006_unprovable_statement.RULE.code
+        unprovable = _UNPROVABLE
         for variant in _variants(alternative):
             found: dict[tuple[str, int, int], _Checked] = {}
             statements, _ = split_sql(variant.text)
@@ -614,7 +621,7 @@ class _ModuleCheck:
 
     def _names_tenant_table(self, text: str) -> bool:
         lowered = text.lower()
-        return any(t in text or t.lower() in lowered for t in self.analyzer.policy.tenant_tables)
+        return any(t in text or t.lower() in lowered for t in self.analyzer.tenant_tables)
 
     def _reads_as_sql(self, alternative: tuple[Part, ...]) -> bool:
         """A free string counts as SQL when one of its fills parses as a statement sqlglot
@@ -626,10 +633,14 @@ class _ModuleCheck:
             verdict = self.analyzer.verdict(statements[0].text)
             if not verdict.parsed or not verdict.touches_tenant_tables:
                 continue
-            if any(f.code != tg006_unprovable_statement.RULE.code for f in verdict.findings):
+            if any(f.code != _UNPROVABLE for f in verdict.findings):
                 return True  # rules other than TG006 read a tree sqlglot understood
             if not verdict.findings:
                 return True
+            from sqlglot import exp
+
+            from tenantguard.engine.analyze import parse_statement
+
             tree, _, _, _ = parse_statement(statements[0].text)
             if tree is not None and not isinstance(tree, exp.Command):
                 return True
@@ -686,6 +697,8 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
 
     asyncpg quotes the table and column names it is given: they are matched exactly.
     """
+    if not calls:
+        return
     from tenantguard.engine.rules import tg002_insert_without_tenant, tg005_whole_table_operation
 
     info = tg002_insert_without_tenant.RULE
@@ -755,9 +768,11 @@ def check_python_text(
 
     A schema source (a migration) sends DDL and maintenance SQL built as it likes: no TG009.
     """
-    info = tg006_unprovable_statement.RULE
 
     def unprovable(message: str, fix: str, line: int = 1, column: int = 1) -> Finding:
+        from tenantguard.engine.rules import tg006_unprovable_statement
+
+        info = tg006_unprovable_statement.RULE
         return Finding(
             info.code, info.name, Severity.ERROR, message, fix, line, column, line, column
         )

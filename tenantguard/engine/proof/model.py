@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from tenantguard.engine.proof.syntax import SetChains
+from tenantguard.engine.verdicts import PinValue
 
 __all__ = ["Block", "Fact", "PinValue", "Proof", "Role", "Source", "SourceKind", "Span"]
 
@@ -27,28 +28,6 @@ class Role(enum.Enum):
     TARGET = "target"  # UPDATE / DELETE / MERGE target: rows it may change
     MERGE_SOURCE = "MERGE source"
     CALL = "call"  # a function pinned by one of its arguments, called outside FROM
-
-
-@dataclass(frozen=True, slots=True)
-class PinValue:
-    """A value a tenant column is pinned to: `$2`, `%(tenant)s`, `42`, a tenant expression.
-
-    Two pins name the same tenant when their values are equal; an unnamed placeholder (`%s`,
-    `?`) is a parameter of its own at each occurrence, so its key is the occurrence's position.
-    """
-
-    kind: str  # "parameter" | "placeholder" | "literal" | "expression"
-    key: int | str | None  # parameter number, placeholder name or position, literal text,
-    # or the index of the tenant expression in the policy
-
-    def describe(self) -> str:
-        if self.kind == "parameter":
-            return f"${self.key}"
-        if self.kind == "placeholder":
-            return f"%({self.key})s" if isinstance(self.key, str) else "a positional placeholder"
-        if self.kind == "literal":
-            return repr(self.key) if not str(self.key).lstrip("-").isdigit() else str(self.key)
-        return "the tenant expression"
 
 
 @dataclass(eq=False, slots=True)

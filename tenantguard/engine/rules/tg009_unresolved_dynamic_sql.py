@@ -36,7 +36,6 @@ The runtime guard (`tenantguard.runtime`) still checks what static analysis cann
 
 from __future__ import annotations
 
-from tenantguard.engine.context import RuleInfo
-from tenantguard.engine.findings import Severity
+from tenantguard.engine.findings import RuleInfo, Severity
 
 RULE = RuleInfo("TG009", "unresolved-dynamic-sql", Severity.WARNING)
