@@ -433,6 +433,7 @@ def build_policy(
             ),
             exact_functions=_quoted_names(schema.exact_functions) if schema else (),
             stable_functions=_quoted_names(schema.stable_functions) if schema else (),
+            volatile_views=_quoted_names(schema.volatile_views) if schema else (),
             lossy_arguments=(
                 {sql_name(f): p for f, p in schema.lossy_arguments.items()} if schema else None
             ),

@@ -41,13 +41,40 @@ CREATE FUNCTION f_altered(t text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT 
 ALTER FUNCTION f_altered(text) VOLATILE;
 CREATE FUNCTION f_made_stable(t text) RETURNS text LANGUAGE sql AS $$ SELECT t $$;
 ALTER FUNCTION f_made_stable(text) STABLE;
+CREATE SCHEMA audit;
+CREATE FUNCTION audit.log(x numeric) RETURNS numeric LANGUAGE sql VOLATILE AS $$ SELECT x $$;
+CREATE FUNCTION audit.f_stable(t text) RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT t $$;
+CREATE FUNCTION log(t text) RETURNS text LANGUAGE sql AS $$ SELECT t $$;
+CREATE FUNCTION lower(t int) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT t::text $$;
+CREATE FUNCTION datediff(a int, b int) RETURNS int LANGUAGE sql AS $$ SELECT a - b $$;
+CREATE FUNCTION f_accum(a int, b int) RETURNS int LANGUAGE sql AS $$ SELECT a + b $$;
+CREATE AGGREGATE my_sum(int) (sfunc = f_accum, stype = int);
+CREATE FUNCTION txt_eq_int(a text, b int) RETURNS boolean LANGUAGE sql AS $$ SELECT a = b::text $$;
+CREATE OPERATOR === (LEFTARG = text, RIGHTARG = int, FUNCTION = txt_eq_int);
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE VIEW tasks_ranked AS SELECT id, org, title, random() AS r FROM tasks;
+CREATE VIEW tasks_plain AS SELECT id, org, title FROM tasks;
+CREATE VIEW tasks_over AS SELECT * FROM tasks_ranked;
 """
-STABLE = {"f_stable", "f_immutable", "f_made_stable"}
+# every definition IMMUTABLE or STABLE (an aggregate is IMMUTABLE for the planner)
+STABLE = {"f_immutable", "f_made_stable", "lower", "my_sum"}
 
 
 def test_the_schema_reader_knows_the_functions_that_are_not_volatile(tmp_path: Path) -> None:
     (tmp_path / "s.sql").write_text(FUNCTIONS, encoding="utf-8")
-    assert read_schema([tmp_path]).stable_functions == STABLE
+    schema = read_schema([tmp_path])
+    assert STABLE | {f"public.{n}" for n in STABLE} <= schema.stable_functions
+    # f_stable is STABLE in public, VOLATILE in audit: neither the name nor audit's is stable
+    assert "f_stable" not in schema.stable_functions
+    assert "public.f_stable" in schema.stable_functions
+    assert "audit.f_stable" not in schema.stable_functions
+    for name in ("f_default", "f_volatile", "f_overloaded", "f_altered", "log", "datediff"):
+        assert name not in schema.stable_functions, name
+    # the contrib extensions it creates: pg_trgm's and pgcrypto's by their volatility
+    assert {"similarity", "public.similarity", "digest", "crypt"} <= schema.stable_functions
+    assert "gen_random_bytes" not in schema.stable_functions
+    assert schema.volatile_views == {"tasks_ranked", "tasks_over"}
 
 
 @pytest.mark.parametrize(
@@ -66,15 +93,24 @@ def test_a_function_in_doubt_is_volatile(tmp_path: Path, ddl: str) -> None:
     assert "f_stable" not in read_schema([tmp_path]).stable_functions
 
 
-def test_a_built_in_name_is_never_the_schemas(tmp_path: Path) -> None:
-    ddl = "CREATE FUNCTION random(t text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT t $$;"
-    (tmp_path / "s.sql").write_text(FUNCTIONS + ddl, encoding="utf-8")
-    assert "random" not in read_schema([tmp_path]).stable_functions
-
-
 PUSHED = "WITH x AS (SELECT id, org, {call} AS c FROM tasks) SELECT id FROM x WHERE org = $1"
-FOLDED = ["f_stable(title)", "f_immutable(title)", "f_made_stable(title)", "lower(title)", "now()"]
+VIEW = "WITH x AS (SELECT id, org FROM {view}) SELECT id FROM x WHERE org = $1"
+FOLDED = [
+    "public.f_stable(title)",
+    "f_immutable(title)",
+    "f_made_stable(title)",
+    "lower(title)",
+    "now()",
+    "pg_catalog.lower(title)",
+    # a contrib extension's IMMUTABLE function; grammar sqlglot reads as a call; an aggregate
+    "similarity(title, 'x')",
+    "digest(title, 'sha256')",
+    "row_to_json(ROW(id, title))",
+    "xmlforest(title AS t)",
+    "(SELECT my_sum(1))",
+]
 MATERIALIZED = [
+    "f_stable(title)",  # VOLATILE in another schema: which one runs is the search path's
     "f_default(title)",
     "f_volatile(title)",
     "f_overloaded(title)",
@@ -82,7 +118,17 @@ MATERIALIZED = [
     "f_unknown(title)",
     "random()",
     "(SELECT clock_timestamp())",
+    # round 17's attack: a schema's function of a built-in's name, an overload of one, a name
+    # sqlglot reads as a node of its own, an operator of the schema, an extension's volatile one
+    "audit.log(1)",
+    "audit.f_stable(title)",
+    "log(title)",
+    "datediff(1, 2)",
+    "title OPERATOR(public.===) 5",
+    "gen_random_bytes(4)",
 ]
+VIEWS_FOLDED = ["tasks_plain"]
+VIEWS_MATERIALIZED = ["tasks_ranked", "tasks_over"]  # random() inside, directly or not
 
 
 def test_a_pin_is_pushed_into_a_cte_only_when_it_calls_nothing_volatile(tmp_path: Path) -> None:
@@ -91,13 +137,20 @@ def test_a_pin_is_pushed_into_a_cte_only_when_it_calls_nothing_volatile(tmp_path
         assert _codes(PUSHED.format(call=call), policy) == [], call
     for call in MATERIALIZED:
         assert _codes(PUSHED.format(call=call), policy) == ["TG001"], call
+    for view in VIEWS_FOLDED:
+        assert _codes(VIEW.format(view=view), policy) == [], view
+    for view in VIEWS_MATERIALIZED:
+        assert _codes(VIEW.format(view=view), policy) == ["TG001"], view
 
 
 async def test_audit_and_check_agree_on_volatility(database: str, tmp_path: Path) -> None:
     static, live, _ = await _policies(database, tmp_path, FUNCTIONS, "org")
-    assert live.stable_functions == static.stable_functions == STABLE
+    assert live.stable_functions == static.stable_functions
+    assert live.volatile_views == static.volatile_views
     _agree(static, live, [PUSHED.format(call=c) for c in FOLDED], None)
     _agree(static, live, [PUSHED.format(call=c) for c in MATERIALIZED], "TG001")
+    _agree(static, live, [VIEW.format(view=v) for v in VIEWS_FOLDED], None)
+    _agree(static, live, [VIEW.format(view=v) for v in VIEWS_MATERIALIZED], "TG001")
 
 
 # On the server: clinic 2's row makes the CTE's body divide by zero when the body runs over it.
@@ -129,5 +182,35 @@ async def test_a_cte_calling_a_volatile_function_runs_over_every_tenants_rows_an
                 "FROM patients)", "FROM patients WHERE tenant_id = $1)"
             )
             assert await names_or_refused(lambda: conn.fetch(pinned_inside, 1)) == CLINIC_1
+    finally:
+        await conn.close()
+
+
+# What the server does with each: a CTE it folds runs its body after the pin (no error); one it
+# materializes runs it over tenant 2's row too (1 / (org - 2) divides by zero). The proof calls
+# a few folded ones volatile: which definition of a name runs is the search path's business.
+CONSERVATIVE = {"f_stable(title)", "f_overloaded(title)", "f_unknown(title)"}
+EACH = "WITH x AS (SELECT id, org, {call} AS c, 1 / (org - 2) AS boom FROM {source}) "
+EACH += "SELECT id FROM x WHERE org = $1"
+
+
+async def test_the_server_folds_what_the_proof_folds(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(FUNCTIONS + "INSERT INTO tasks VALUES (1, 1, 'a'), (2, 2, 'b');")
+        for call in FOLDED:
+            rows = await conn.fetch(EACH.format(call=call, source="tasks"), 1)
+            assert [r[0] for r in rows] == [1], call
+        for view in VIEWS_FOLDED:
+            rows = await conn.fetch(EACH.format(call="1", source=view), 1)
+            assert [r[0] for r in rows] == [1], view
+        for call in MATERIALIZED:
+            if call in CONSERVATIVE:
+                continue
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await conn.fetch(EACH.format(call=call, source="tasks"), 1)
+        for view in VIEWS_MATERIALIZED:
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await conn.fetch(EACH.format(call="1", source=view), 1)
     finally:
         await conn.close()

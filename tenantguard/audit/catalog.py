@@ -7,6 +7,7 @@ The caller analyses after the transaction has ended: nothing is held open while 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -322,7 +323,7 @@ SELECT p.proname::text AS name, p.prokind::text AS kind, p.proretset AS set,
        ARRAY(SELECT k::text FROM generate_series(0, p.pronargs - 1) AS k
              WHERE {_lossy_type("p.proargtypes[k]")} ORDER BY k) AS lossy,
        p.provariadic <> 0 AS variadic, p.pronargs::int AS arity,
-       p.provolatile::text AS volatility
+       p.provolatile::text AS volatility, n.nspname::text AS schema
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
@@ -353,11 +354,23 @@ def _exact_functions(rows: list[Any], domains: dict[int, str]) -> tuple[tuple[st
     )
 
 
+# the pseudo-types of functions no query calls (support, handler, trigger functions), by oid:
+# internal, trigger, event_trigger, fdw_handler, index_am_handler, tsm_handler,
+# language_handler, table_am_handler; and a type's input/output functions, by name
+_NOT_CALLED = frozenset({2281, 2279, 3838, 3115, 325, 3310, 2280, 269})
+_TYPE_IO = re.compile(r"_(?:in|out|recv|send|typmod_in|typmod_out)$")
+
+
 def _stable_functions(rows: list[Any]) -> tuple[str, ...]:
-    """The names every routine of which is IMMUTABLE or STABLE, no built-in among them."""
+    """The names every routine of which (outside pg_catalog) is IMMUTABLE or STABLE, and
+    `schema.name` for each schema whose routines of the name all are (as the schema reader's
+    stable_functions)."""
     kinds: dict[str, set[str]] = defaultdict(set)
     for row in rows:
-        kinds[row["name"]].add("builtin" if row["builtin"] else row["volatility"])
+        if row["returns"] in _NOT_CALLED or _TYPE_IO.search(row["name"]):
+            continue  # no query calls it (as pgextensions lists an extension's functions)
+        kinds[row["name"]].add(row["volatility"])
+        kinds[f"{row['schema']}.{row['name']}"].add(row["volatility"])
     return tuple(sorted(name for name, found in kinds.items() if found <= {"i", "s"}))
 
 

@@ -141,6 +141,7 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
             bodies[function.oid] = info
         known = schema.functions.get(function.name)
         schema.functions[function.name] = info if known is None else namesake_functions(known, info)
+    schema.settle_views()  # the views whose query calls a volatile function
     return schema, bodies
 
 

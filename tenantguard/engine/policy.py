@@ -296,6 +296,7 @@ class Policy:
         "tenant_tables",
         "unique_keys",
         "unpinnable",
+        "volatile_views",
     )
 
     tenant_column: str
@@ -369,10 +370,13 @@ class Policy:
     # functions of the schema whose calls take and return exact types only (no built-in of the
     # name): a call is neither of a lossy type nor types its arguments so
     exact_functions: frozenset[str]
-    # functions of the schema declared IMMUTABLE or STABLE in every definition (no built-in of
-    # the name): a call of any other function that is not a built-in is VOLATILE, PostgreSQL's
+    # function names (and `schema.name`) every known definition of which is IMMUTABLE or
+    # STABLE: the schema's, its contrib extensions' (see SchemaInfo.stable_functions); a call of
+    # any other function the schema creates, or that is not built in, is VOLATILE, PostgreSQL's
     # default (a CTE calling one is materialized)
     stable_functions: frozenset[str]
+    # views whose query calls a volatile function (a CTE reading one is materialized)
+    volatile_views: frozenset[str]
     # functions of the schema -> the positions of their parameters of a lossy type (`f(t real)`;
     # -(p + 1): p and every position after it): a bare bind parameter given there is typed so
     lossy_arguments: Mapping[str, frozenset[int]]
@@ -412,6 +416,7 @@ class Policy:
         exact_functions: Iterable[str] = (),
         lossy_arguments: Mapping[str, Iterable[int]] | None = None,
         stable_functions: Iterable[str] = (),
+        volatile_views: Iterable[str] = (),
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -511,6 +516,7 @@ class Policy:
         init(self, "exact_domains", MappingProxyType(domains))
         init(self, "exact_functions", _names(exact_functions))
         init(self, "stable_functions", _names(stable_functions))
+        init(self, "volatile_views", _names(volatile_views))
         init(
             self,
             "lossy_arguments",
@@ -713,6 +719,7 @@ class Policy:
             },
             "exact_functions": {sql_name(f) for f in self.exact_functions},
             "stable_functions": {sql_name(f) for f in self.stable_functions},
+            "volatile_views": {sql_name(v) for v in self.volatile_views},
             "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
         }
         fields.update(changes)

@@ -115,6 +115,15 @@ class ViewInfo:
 
 
 @dataclass(frozen=True)
+class _Volatility:
+    """What `calls_volatile` reads of a policy, while the schema is read."""
+
+    stable_functions: frozenset[str]
+    functions: frozenset[str]
+    volatile_views: frozenset[str]
+
+
+@dataclass(frozen=True)
 class FunctionInfo:
     """A SQL or PL/pgSQL function of the schema sources: the statements of its body the proof
     can read, the text of what it cannot (dynamic SQL), its parameter names, and its output
@@ -253,11 +262,17 @@ class SchemaInfo:
     # (as above: a domain of `exact_domains` counts), no built-in function has the name, and it
     # was never renamed, moved or made by DDL the reader cannot read (see `settle_functions`)
     exact_functions: dict[str, str] = field(default_factory=dict)
-    # functions every definition of which is declared IMMUTABLE or STABLE (PostgreSQL's default
-    # is VOLATILE), no built-in function has the name, never renamed, moved, altered to
-    # VOLATILE, nor made by DDL the reader cannot read: a CTE calling one may be folded into
-    # its reader (a volatile call keeps it materialized)
+    # function names every definition of which is declared IMMUTABLE or STABLE (PostgreSQL's
+    # default is VOLATILE) — the schema's own and those of the contrib extensions it creates —,
+    # never renamed, moved, altered to VOLATILE, nor made by DDL the reader cannot read; and
+    # `schema.name` for each schema whose definitions of the name all are: a CTE calling only
+    # such functions (or built-in ones the schema does not overload) may be folded into its
+    # reader, a volatile call keeps it materialized
     stable_functions: set[str] = field(default_factory=set)
+    # the views (not materialized) whose query calls a volatile function, or reads such a view:
+    # PostgreSQL expands a view into the query that reads it, so a CTE reading one is
+    # materialized
+    volatile_views: set[str] = field(default_factory=set)
     # each function name's parameter positions (call order, 0-based, any definition) of a lossy
     # type (`f(t real)`): a bare bind parameter given there is typed so for the whole statement.
     # -(p + 1): position p and every one after it (the last parameter, VARIADIC perhaps)
@@ -374,6 +389,9 @@ class SchemaInfo:
     _volatility: dict[str, dict[tuple[str, tuple[str, ...]], str]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _aggregates: set[str] = field(default_factory=set, compare=False, repr=False)
+    # CREATE EXTENSION: (extension, the schema its objects go to)
+    _extensions: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
     _hidden_functions: bool = field(default=False, compare=False, repr=False)
     _column_domains: dict[tuple[str, str], str] = field(
         default_factory=dict, compare=False, repr=False
@@ -447,6 +465,7 @@ class SchemaInfo:
             "exact_domains": {n: list(d) for n, d in self.exact_domains.items()},
             "exact_functions": dict(self.exact_functions),
             "stable_functions": sorted(self.stable_functions),
+            "volatile_views": sorted(self.volatile_views),
             "lossy_arguments": {n: sorted(p) for n, p in self.lossy_arguments.items()},
             "generated_calls": {t: dict(c) for t, c in self.generated_calls.items() if c},
             "implicit_calls": {
@@ -572,6 +591,7 @@ class SchemaInfo:
             },
             exact_functions={str(n): str(b) for n, b in data["exact_functions"].items()},
             stable_functions=set(texts(data["stable_functions"])),
+            volatile_views=set(texts(data["volatile_views"])),
             lossy_arguments={
                 str(n): {int(i) for i in p} for n, p in data["lossy_arguments"].items()
             },
@@ -1333,14 +1353,7 @@ class SchemaInfo:
         self.stable_functions = set()
         if self._hidden_functions:
             return
-        self.stable_functions = {
-            name
-            for name, kinds in self._volatility.items()
-            if kinds
-            and "v" not in kinds.values()
-            and name not in BUILTIN_FUNCTIONS
-            and name not in self._doubtful_functions
-        }
+        self._settle_volatility()
         for name, definitions in self._function_types.items():
             if name in BUILTIN_FUNCTIONS or name in self._doubtful_functions:
                 continue
@@ -1353,6 +1366,57 @@ class SchemaInfo:
                 returned.add(bases[0])
             if len(returned) == 1 and None not in returned:
                 self.exact_functions[name] = str(next(iter(returned)))
+
+    def _settle_volatility(self) -> None:
+        from tenantguard.engine.pgextensions import EXTENSION_FUNCTIONS
+
+        definitions = {name: dict(found) for name, found in self._volatility.items()}
+        for extension, where in self._extensions:
+            stable, volatile = EXTENSION_FUNCTIONS.get(extension, ((), ()))
+            for names, kind in ((stable, "s"), (volatile, "v")):
+                for name in names:
+                    definitions.setdefault(name, {})[(where, ("extension", extension))] = kind
+        doubtful = self._doubtful_functions - self._aggregates
+        for name, found in definitions.items():
+            if not found or name in doubtful:
+                continue
+            schemas: dict[str, set[str]] = {}
+            for (where, _), kind in found.items():
+                schemas.setdefault(where, set()).add(kind)
+            if "v" not in found.values():
+                self.stable_functions.add(name)
+            self.stable_functions.update(
+                f"{where}.{name}" for where, kinds in schemas.items() if "v" not in kinds
+            )
+
+    def settle_views(self) -> None:
+        """Once the functions are settled: `volatile_views` (a view whose query cannot be read
+        is counted among them)."""
+        from tenantguard.engine.analyze import parse_statement
+        from tenantguard.engine.proof.syntax import calls_volatile
+
+        trees: dict[str, exp.Expression] = {}
+        volatile: set[str] = set()
+        for name, view in self.views.items():
+            if name in self.materialized:
+                continue
+            tree = parse_statement(view.query)[0]
+            if tree is None:
+                volatile.add(name)
+            else:
+                trees[name] = tree
+        known = _Volatility(
+            frozenset(self.stable_functions), frozenset(self.functions), frozenset(volatile)
+        )
+        changed = True
+        while changed:  # a view reading a volatile view is one
+            changed = False
+            for name, tree in trees.items():
+                if name not in volatile and calls_volatile(tree, known):
+                    volatile.add(name)
+                    known = replace(known, volatile_views=frozenset(volatile))
+                    changed = True
+        self.volatile_views = volatile
 
     def _exact_type(self, schema: str, name: str) -> str | None:
         """The builtin type of an exact type (or exact domain) `schema.name`, else None."""
@@ -1451,6 +1515,10 @@ class SchemaInfo:
             self.doubt_types(names[-1])  # a base or shell type: a cast to it may be anything
         if _enum(node.kind) == ObjectType.OBJECT_AGGREGATE and names:
             self._doubtful_functions.add(names[-1])  # called like a function of that name
+            self._aggregates.add(names[-1])  # an aggregate is IMMUTABLE for the planner
+            self._volatility.setdefault(names[-1], {})[
+                (_schema_of(node.defnames), ("aggregate",))
+            ] = "i"
             support = set()  # sfunc, finalfunc, combinefunc, msfunc, minvfunc, mfinalfunc…
             for option in node.definition or ():
                 if str(option.defname).lower().endswith("func") and option.arg is not None:
@@ -2698,6 +2766,12 @@ class SchemaInfo:
             elif kind == "v":
                 definitions[("*", ())] = kind
 
+    def _extension(self, node: Any, text: str, path: str) -> None:
+        """CREATE EXTENSION: its functions' volatility is known for PostgreSQL's contrib ones."""
+        options = {str(o.defname): o.arg for o in node.options or ()}
+        where = str(getattr(options.get("schema"), "sval", "public"))
+        self._extensions.append((str(node.extname), where))
+
     def _trigger_function(
         self, name: str, schema: str, language: str, options: dict[str, Any], text: str
     ) -> None:
@@ -2752,6 +2826,7 @@ _HANDLERS = {
     "RuleStmt": SchemaInfo._rule,
     "CreateFunctionStmt": SchemaInfo._function,
     "AlterFunctionStmt": SchemaInfo._alter_function,
+    "CreateExtensionStmt": SchemaInfo._extension,
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,
     "CreateDomainStmt": SchemaInfo._domain,
@@ -4290,6 +4365,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     schema.settle_calls()
     schema.settle_domains()
     schema.settle_functions()
+    schema.settle_views()
     schema.inherit_view_defaults()
     schema.settle_keys()
     schema.resolve_row_outputs()

@@ -4,14 +4,17 @@ and walks with explicit stacks (depth comes from user input)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
+from typing import Protocol
 
 from sqlglot import exp
 
 from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS, VOLATILE_FUNCTIONS
-from tenantguard.engine.policy import Policy, clip_name, fold_name
+from tenantguard.engine.policy import clip_name, fold_name
 
 __all__ = [
     "SetChains",
+    "VolatilityFacts",
     "alias_columns",
     "alias_name",
     "calls_volatile",
@@ -221,24 +224,76 @@ def function_name(node: exp.Expression) -> str:
     return ""
 
 
+class VolatilityFacts(Protocol):
+    """What `calls_volatile` needs of a policy."""
+
+    @property
+    def stable_functions(self) -> AbstractSet[str]: ...
+
+    @property
+    def functions(self) -> AbstractSet[str]: ...
+
+    @property
+    def volatile_views(self) -> AbstractSet[str]: ...
+
+
 # the built-in VOLATILE functions sqlglot reads as nodes of their own: random(),
 # gen_random_uuid()
 _VOLATILE_KINDS = (exp.Rand, exp.Uuid)
+# grammar that sqlglot reads as a call of a name pg_proc does not have: none is volatile
+_CONSTRUCTS = frozenset({"row", "treat", "xmlforest", "xmlconcat", "xmlelement", "xmlattributes"})
+# sqlglot's names of each kind of call it reads as a node of its own (several names may make one)
+_KIND_NAMES: dict[type[exp.Expr], frozenset[str]] = {}
 
 
-def calls_volatile(node: exp.Expression, policy: Policy) -> bool:
+def calls_volatile(node: exp.Expression, facts: VolatilityFacts) -> bool:
     """Does `node` call a VOLATILE function anywhere within it (its subqueries included, as
-    PostgreSQL's `contain_volatile_functions` looks): a built-in one (`VOLATILE_FUNCTIONS`,
-    `random()`, `gen_random_uuid()`), or any function that is not built in and that the schema
-    does not declare IMMUTABLE or STABLE (`Policy.stable_functions`; PostgreSQL's default is
-    VOLATILE, and an extension's function is not known)."""
-    for found in node.find_all(exp.Anonymous, *_VOLATILE_KINDS):
+    PostgreSQL's `contain_volatile_functions` looks, views expanded)? Volatile:
+
+    * a built-in one (`VOLATILE_FUNCTIONS`, `random()`, `gen_random_uuid()`);
+    * a name the schema creates a function of (a built-in's name included: an overload of it may
+      be the one called), unless every definition of it is IMMUTABLE or STABLE;
+    * any other function that is not built in and not known IMMUTABLE or STABLE (a contrib
+      extension's, from its CREATE EXTENSION): PostgreSQL's default is VOLATILE;
+    * a call qualified by a schema other than pg_catalog, unless the schema's definitions of the
+      name are all IMMUTABLE or STABLE;
+    * an operator named with OPERATOR(schema.op) outside pg_catalog (its function is unknown);
+    * a read of a view of `facts.volatile_views`.
+    """
+    stable, created = facts.stable_functions, facts.functions
+    for found in node.find_all(exp.Func, exp.Operator, exp.Table):
+        kind = type(found)
+        if isinstance(found, exp.Table):
+            if is_table_name(found) and identifier_name(found.this) in facts.volatile_views:
+                return True
+            continue
+        if kind is exp.Operator:
+            operator = str(found.args.get("operator") or "").replace(" ", "").lower()
+            if "." in operator and not operator.startswith("pg_catalog."):
+                return True
+            continue
+        if kind in _VOLATILE_KINDS:
+            return True
+        parent = found.parent
+        schema = ""
+        if type(parent) is exp.Dot and parent.expression is found:
+            schema = identifier_name(parent.this)
         if not isinstance(found, exp.Anonymous):
-            return True
+            names = _KIND_NAMES.get(kind)
+            if names is None:
+                spelled = found.sql_names() if isinstance(found, exp.Func) else []
+                names = _KIND_NAMES[kind] = frozenset(n.lower() for n in spelled)
+            if any(n in created and n not in stable for n in names):
+                return True  # `datediff(…)` read as DateDiff: the schema's function
+            continue
         name = identifier_name(found.this)
-        if name in VOLATILE_FUNCTIONS:
-            return True
-        if name not in BUILTIN_FUNCTIONS and name not in policy.stable_functions:
+        if schema and schema != "pg_catalog":
+            if f"{schema}.{name}" not in stable:
+                return True
+        elif name in BUILTIN_FUNCTIONS or name in _CONSTRUCTS:
+            if name in VOLATILE_FUNCTIONS or (name in created and name not in stable):
+                return True
+        elif name not in stable:
             return True
     return False
 

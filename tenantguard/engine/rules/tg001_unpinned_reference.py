@@ -167,10 +167,12 @@ What pins a reference `R`:
   body when the body is a SELECT (a data-modifying CTE runs in full whatever reads it, and a
   CTE PostgreSQL materializes — `MATERIALIZED`; read more than once and not `NOT
   MATERIALIZED`; or calling a VOLATILE function anywhere in it, `NOT MATERIALIZED` or not: a
-  built-in one such as `random()` or `nextval()`, or a function the schema sources do not
-  declare IMMUTABLE or STABLE, PostgreSQL's default being VOLATILE — runs over every tenant's
-  rows before any pin: its errors and side effects see them, so it must be pinned inside),
-  outputs
+  built-in one such as `random()` or `nextval()`; a function the schema sources do not declare
+  IMMUTABLE or STABLE in every definition, PostgreSQL's default being VOLATILE (an overload of
+  a built-in's name, a call qualified by another schema, an operator named with `OPERATOR(s.op)`
+  included; a contrib extension's functions are known from its CREATE EXTENSION); a view whose
+  query calls one — runs over every tenant's rows before any pin: its errors and side effects
+  see them, so it must be pinned inside), outputs
   the tenant column of one of its sources unchanged (by name, or by position under a column
   list), works row by row — no aggregate or window function of its own, LIMIT/OFFSET/FETCH or
   locking clause; GROUP BY or DISTINCT only over that tenant column (also named by its
