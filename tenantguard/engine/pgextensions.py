@@ -6,12 +6,14 @@ input/output functions, no handlers —; PostgreSQL 15.18).
 
 `CREATE EXTENSION x` in the schema sources tells which functions a query may call under their
 names: a name whose every overload is IMMUTABLE or STABLE is not volatile (a CTE calling it may be
-folded into its reader); one with a VOLATILE overload is.
+folded into its reader); one with a VOLATILE overload is. And which of their parameters are of a
+lossy type (`ll_to_earth(float8, float8)`): a bare bind parameter given there is typed so, and a
+tenant id of 2^53 or more meets another in double precision.
 """
 
 from __future__ import annotations
 
-__all__ = ["EXTENSION_FUNCTIONS"]
+__all__ = ["EXTENSION_FUNCTIONS", "EXTENSION_LOSSY_ARGUMENTS", "EXTENSION_REQUIRES"]
 
 # extension -> (names of its IMMUTABLE or STABLE functions, names with a VOLATILE overload)
 _DATA = {
@@ -250,3 +252,96 @@ EXTENSION_FUNCTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     name: (frozenset(stable.split()), frozenset(volatile.split()))
     for name, (stable, volatile) in _DATA.items()
 }
+
+# extension -> its functions with parameters of a lossy type (real, double precision, money,
+# char(n), citext…) -> their positions, 0-based (-(p + 1): p and every position after it, a
+# VARIADIC last parameter), as `audit` reads them from the catalog (catalog._ROUTINES; the same
+# database): a bare bind parameter given there is typed so for the whole statement
+EXTENSION_LOSSY_ARGUMENTS: dict[str, dict[str, tuple[int, ...]]] = {
+    "btree_gin": {
+        "gin_compare_prefix_bpchar": (0, 1),
+        "gin_compare_prefix_char": (0, 1),
+        "gin_compare_prefix_float4": (0, 1),
+        "gin_compare_prefix_float8": (0, 1),
+        "gin_compare_prefix_money": (0, 1),
+        "gin_compare_prefix_name": (0, 1),
+        "gin_extract_query_bpchar": (0,),
+        "gin_extract_query_char": (0,),
+        "gin_extract_query_float4": (0,),
+        "gin_extract_query_float8": (0,),
+        "gin_extract_query_money": (0,),
+        "gin_extract_query_name": (0,),
+        "gin_extract_value_bpchar": (0,),
+        "gin_extract_value_char": (0,),
+        "gin_extract_value_float4": (0,),
+        "gin_extract_value_float8": (0,),
+        "gin_extract_value_money": (0,),
+        "gin_extract_value_name": (0,),
+    },
+    "btree_gist": {
+        "cash_dist": (0, 1),
+        "float4_dist": (0, 1),
+        "float8_dist": (0, 1),
+        "gbt_bpchar_consistent": (1,),
+        "gbt_cash_consistent": (1,),
+        "gbt_cash_distance": (1,),
+        "gbt_float4_consistent": (1,),
+        "gbt_float4_distance": (1,),
+        "gbt_float8_consistent": (1,),
+        "gbt_float8_distance": (1,),
+    },
+    "citext": {
+        "citext": (0,),
+        "citext_cmp": (0, 1),
+        "citext_eq": (0, 1),
+        "citext_ge": (0, 1),
+        "citext_gt": (0, 1),
+        "citext_hash": (0,),
+        "citext_hash_extended": (0,),
+        "citext_larger": (0, 1),
+        "citext_le": (0, 1),
+        "citext_lt": (0, 1),
+        "citext_ne": (0, 1),
+        "citext_pattern_cmp": (0, 1),
+        "citext_pattern_ge": (0, 1),
+        "citext_pattern_gt": (0, 1),
+        "citext_pattern_le": (0, 1),
+        "citext_pattern_lt": (0, 1),
+        "citext_smaller": (0, 1),
+        "citextout": (0,),
+        "citextsend": (0,),
+        "max": (0,),
+        "min": (0,),
+        "regexp_match": (0, 1),
+        "regexp_matches": (0, 1),
+        "regexp_replace": (0, 1),
+        "regexp_split_to_array": (0, 1),
+        "regexp_split_to_table": (0, 1),
+        "replace": (0, 1, 2),
+        "split_part": (0, 1),
+        "strpos": (0, 1),
+        "texticlike": (0, 1),
+        "texticnlike": (0, 1),
+        "texticregexeq": (0, 1),
+        "texticregexne": (0, 1),
+        "translate": (0, 1),
+    },
+    "cube": {
+        "cube": (0, 1, 2),
+        "cube_enlarge": (1,),
+    },
+    "earthdistance": {
+        "earth_box": (1,),
+        "gc_to_sec": (0,),
+        "ll_to_earth": (0, 1),
+        "sec_to_gc": (0,),
+    },
+    "pg_trgm": {
+        "set_limit": (0,),
+    },
+    "tablefunc": {
+        "normal_rand": (1, 2),
+    },
+}  # fmt: skip
+# what CREATE EXTENSION … CASCADE creates first (their control files' `requires`)
+EXTENSION_REQUIRES: dict[str, tuple[str, ...]] = {"earthdistance": ("cube",)}

@@ -1347,8 +1347,12 @@ class SchemaInfo:
     def settle_functions(self) -> None:
         """Once every source is read (and the domains settled): `exact_functions`,
         `stable_functions`."""
+        from tenantguard.engine.pgextensions import EXTENSION_LOSSY_ARGUMENTS
         from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
 
+        for extension, _ in self._extensions:  # a bare parameter given there is typed so
+            for name, positions in EXTENSION_LOSSY_ARGUMENTS.get(extension, {}).items():
+                self.lossy_arguments.setdefault(name, set()).update(positions)
         self.exact_functions = {}
         self.stable_functions = set()
         if self._hidden_functions:
@@ -2767,10 +2771,16 @@ class SchemaInfo:
                 definitions[("*", ())] = kind
 
     def _extension(self, node: Any, text: str, path: str) -> None:
-        """CREATE EXTENSION: its functions' volatility is known for PostgreSQL's contrib ones."""
+        """CREATE EXTENSION: its functions' volatility, and their parameters of a lossy type, are
+        known for PostgreSQL's contrib ones (`engine.pgextensions`)."""
+        from tenantguard.engine.pgextensions import EXTENSION_REQUIRES
+
         options = {str(o.defname): o.arg for o in node.options or ()}
         where = str(getattr(options.get("schema"), "sval", "public"))
-        self._extensions.append((str(node.extname), where))
+        name = str(node.extname)
+        for required in EXTENSION_REQUIRES.get(name, ()):  # created first (CASCADE), or there
+            self._extensions.append((required, where))
+        self._extensions.append((name, where))
 
     def _trigger_function(
         self, name: str, schema: str, language: str, options: dict[str, Any], text: str
