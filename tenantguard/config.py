@@ -434,6 +434,8 @@ def build_policy(
             exact_functions=_quoted_names(schema.exact_functions) if schema else (),
             stable_functions=_quoted_names(schema.stable_functions) if schema else (),
             volatile_views=_quoted_names(schema.volatile_views) if schema else (),
+            volatile_operators=schema.volatile_operators if schema else (),
+            tenant_column_types=_column_types(schema, column) if schema else None,
             lossy_arguments=(
                 {sql_name(f): p for f, p in schema.lossy_arguments.items()} if schema else None
             ),
@@ -554,6 +556,18 @@ def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:
     return _quoted_names(
         t for t, traits in schema.traits.items() if trait in traits.get(column, ())
     )
+
+
+def _column_types(schema: SchemaInfo, column: str) -> dict[str, str]:
+    """Each table's `column` type where the schema is sure of it (one `type:` trait)."""
+    from tenantguard.engine.policy import sql_name
+
+    found: dict[str, str] = {}
+    for table, traits in schema.traits.items():
+        types = [t[len("type:") :] for t in traits.get(column, ()) if t.startswith("type:")]
+        if len(types) == 1 and types[0] != "?":
+            found[sql_name(table)] = types[0]
+    return found
 
 
 def _loose_tables(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:

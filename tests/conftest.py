@@ -81,6 +81,8 @@ def case_policy(**changes: object) -> Policy:
         global_tables={"tenants"},
         table_columns=CASE_COLUMNS,
         constraint_columns=CASE_CONSTRAINTS,
+        # every tenant column of tests/fixtures/case_schema.sql is a bigint (set operations)
+        tenant_column_types=dict.fromkeys(CASE_TABLES, "int8"),
     )
     return policy.replace(**changes) if changes else policy
 

@@ -7,11 +7,25 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_runtime_attacks import CLINIC_1, Setup
+from tenantguard.runtime import connect, tenant
+from tests.test_runtime_attacks import CLINIC_1, POLICY, Setup
 from tests.test_runtime_attacks_round3 import guard_only
-from tests.test_runtime_attacks_round16 import fetched_as_clinic_1
+from tests.test_runtime_attacks_round15 import names_or_refused
 
 __all__ = ["guard_only"]
+
+# the policy of the schema files: patients.tenant_id is a bigint (patches/0001), which a set
+# operation's branches must all output for a filter on it to be pushed into them
+TYPED = POLICY.replace(tenant_column_types={"patients": "int8"})
+
+
+async def fetched_as_clinic_1(setup: Setup, sql: str, *args: object) -> list[str]:
+    conn = await connect(setup.dsn, policy=TYPED)
+    try:
+        with tenant(1):
+            return await names_or_refused(lambda: conn.fetch(sql, *args))
+    finally:
+        await conn.close()
 
 BOTH = sorted(CLINIC_1 * 2)
 RENAMED = [
@@ -57,3 +71,15 @@ async def test_a_tenant_column_renamed_by_position_returns_the_tenants_rows_only
 @pytest.mark.parametrize("sql", NOT_THE_TENANT)
 async def test_another_column_under_the_name_is_refused(guard_only: Setup, sql: str) -> None:
     assert await fetched_as_clinic_1(guard_only, sql, 1) == ["refused"]
+
+
+async def test_a_union_is_refused_when_the_types_are_not_known(guard_only: Setup) -> None:
+    """Without the schema's types, a filter on a union's output may not reach its branches
+    (PostgreSQL pushes it only into branches of the output's very type): refused."""
+    conn = await connect(guard_only.dsn, policy=POLICY)
+    try:
+        with tenant(1):
+            got = await names_or_refused(lambda: conn.fetch(RENAMED[2][0], 1))
+        assert got == ["refused"]
+    finally:
+        await conn.close()

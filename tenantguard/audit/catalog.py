@@ -132,8 +132,8 @@ _RULES = f"""
 SELECT r.ev_class::bigint AS rel, r.rulename::text AS name, r.ev_type::text AS event,
        r.is_instead AS instead,
        r.ev_action::text NOT LIKE '({{QUERY :commandType ' || CASE  -- CMD_NOTHING
-           WHEN current_setting('server_version_num')::int >= 150000 THEN 7 ELSE 6 END
-           || ' %' AS acts,
+           WHEN current_setting('server_version_num')::int >= 150000 THEN '7' ELSE '6' END
+           || ' %' AS acts,  -- text only: a schema's own `||` (text, bigint) makes int ambiguous
        pg_get_ruledef(r.oid) AS definition, obj_description(r.oid, 'pg_rewrite') AS comment,
        ARRAY(SELECT DISTINCT d.refobjid::bigint::text FROM pg_depend d
              WHERE d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
@@ -327,6 +327,21 @@ SELECT p.proname::text AS name, p.prokind::text AS kind, p.proretset AS set,
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+ORDER BY 1
+"""
+# the schema's operators and casts of a VOLATILE function: a CTE using one is materialized (a
+# cast applied without `::`, or to a built-in type: `cast:*`, as the schema reader keys it);
+# casts made after initdb have oids from 16384 (FirstNormalObjectId)
+_VOLATILE_OPERATORS = """
+SELECT o.oprname::text AS symbol
+FROM pg_operator o JOIN pg_proc p ON p.oid = o.oprcode
+JOIN pg_namespace n ON n.oid = o.oprnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.provolatile = 'v'
+UNION
+SELECT CASE WHEN c.castcontext <> 'e' OR t.typnamespace = 'pg_catalog'::regnamespace
+            THEN 'cast:*' ELSE 'cast:' || t.typname::text END
+FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc JOIN pg_type t ON t.oid = c.casttarget
+WHERE c.oid >= 16384 AND p.provolatile = 'v'
 ORDER BY 1
 """
 # the oids of the exact builtin types (fixed in every PostgreSQL)
@@ -637,6 +652,7 @@ async def read_database(
         attribute_rows = await conn.fetch(_LOSSY_ATTRIBUTES)
         type_rows = await conn.fetch(_TYPES)
         routine_rows = await conn.fetch(_ROUTINES)
+        operator_rows = await conn.fetch(_VOLATILE_OPERATORS)
         exact = _exact_domain_rows(type_rows)
         read = AuditRead(
             Catalog(
@@ -651,6 +667,7 @@ async def read_database(
                 _exact_functions(routine_rows, {oid: b for oid, _, _, b in exact}),
                 _extension_lossy_arguments(routine_rows),
                 _stable_functions(routine_rows),
+                tuple(str(r["symbol"]) for r in operator_rows),
             )
         )
         if read_traffic:

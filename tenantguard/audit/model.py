@@ -283,6 +283,9 @@ class Catalog:
     # the names of the functions every routine of which is IMMUTABLE or STABLE and which no
     # built-in function has (as the schema reader's stable_functions)
     stable_functions: tuple[str, ...] = ()
+    # the schema's operators (symbols) and casts (`cast:type`, `cast:*`) of a VOLATILE function
+    # (as the schema reader's volatile_operators)
+    volatile_operators: tuple[str, ...] = ()
     _by_oid: dict[int, Relation] = field(default_factory=dict, init=False, repr=False)
     _by_name: dict[tuple[str, str], Relation] = field(default_factory=dict, init=False, repr=False)
 

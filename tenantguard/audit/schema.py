@@ -11,6 +11,7 @@ like tenant tables, pinned by their arguments, or safe.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from tenantguard.audit.model import FOREIGN, Catalog, Relation
@@ -38,6 +39,25 @@ class LivePolicy:
     warnings: tuple[str, ...]
 
 
+# format_type()'s names of the built-in types whose name in pg_type differs
+_TYPE_NAMES = {
+    "integer": "int4", "bigint": "int8", "smallint": "int2", "character varying": "varchar",
+    "character": "bpchar", "boolean": "bool", "real": "float4", "double precision": "float8",
+    "timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz",
+    "time without time zone": "time", "time with time zone": "timetz", "bit varying": "varbit",
+}  # fmt: skip
+
+
+def type_key(formatted: str) -> str:
+    """A column's type as the schema reader keys it from DDL (`type:` traits): pg_type's name,
+    without a typmod, `[]` per array level (`character varying(20)[]`: `varchar[]`)."""
+    arrays = 0
+    while formatted.endswith("[]"):
+        formatted, arrays = formatted[:-2], arrays + 1
+    base = re.sub(r"\(.*?\)", "", formatted).strip()
+    return _TYPE_NAMES.get(base, base) + "[]" * arrays
+
+
 def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
     """The catalog as the schema reader would have read it from files; and what the reader
     makes of each function (by oid).
@@ -55,6 +75,15 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
         schema.lossy_columns.update(c.name for c in relation.columns if c.lossy)
         if relation.is_table or relation.kind == FOREIGN:
             schema.columns.setdefault(relation.name, set()).update(c.name for c in relation.columns)
+            for column in relation.columns:  # its type, as the reader keys it (set operations)
+                traits = schema.traits.setdefault(relation.name, {})
+                kinds = traits.setdefault(column.name, set())
+                typed = f"type:{type_key(column.type)}"
+                if any(k.startswith("type:") and k != typed for k in kinds):
+                    kinds.difference_update([k for k in kinds if k.startswith("type:")])
+                    kinds.add("type:?")  # a name in two schemas: not sure
+                else:
+                    kinds.add(typed)
             loose = {c.name for c in relation.columns if c.loose}
             if loose:  # no equality on such a tenant column pins it (`'acme' = 'ACME'`)
                 schema.loose.setdefault(relation.name, set()).update(loose)
@@ -141,6 +170,7 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
             bodies[function.oid] = info
         known = schema.functions.get(function.name)
         schema.functions[function.name] = info if known is None else namesake_functions(known, info)
+    schema.volatile_operators = set(catalog.volatile_operators)
     schema.settle_views()  # the views whose query calls a volatile function
     return schema, bodies
 

@@ -286,6 +286,7 @@ class Policy:
         "stable_functions",
         "table_columns",
         "tenant_column",
+        "tenant_column_types",
         "tenant_copies",
         "tenant_defaults",
         "tenant_expressions",
@@ -296,6 +297,7 @@ class Policy:
         "tenant_tables",
         "unique_keys",
         "unpinnable",
+        "volatile_operators",
         "volatile_views",
     )
 
@@ -375,8 +377,14 @@ class Policy:
     # any other function the schema creates, or that is not built in, is VOLATILE, PostgreSQL's
     # default (a CTE calling one is materialized)
     stable_functions: frozenset[str]
+    # each tenant table's tenant column type, where the schema is sure of it (`int8`, `text`,
+    # a domain's name): a filter on a set operation's output is pushed into its branches only
+    # when each branch's column is of the very same type
+    tenant_column_types: Mapping[str, str]
     # views whose query calls a volatile function (a CTE reading one is materialized)
     volatile_views: frozenset[str]
+    # the schema's operators (symbols) and casts (`cast:type`, `cast:*`) of volatile functions
+    volatile_operators: frozenset[str]
     # functions of the schema -> the positions of their parameters of a lossy type (`f(t real)`;
     # -(p + 1): p and every position after it): a bare bind parameter given there is typed so
     lossy_arguments: Mapping[str, frozenset[int]]
@@ -417,6 +425,8 @@ class Policy:
         lossy_arguments: Mapping[str, Iterable[int]] | None = None,
         stable_functions: Iterable[str] = (),
         volatile_views: Iterable[str] = (),
+        volatile_operators: Iterable[str] = (),
+        tenant_column_types: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -517,6 +527,14 @@ class Policy:
         init(self, "exact_functions", _names(exact_functions))
         init(self, "stable_functions", _names(stable_functions))
         init(self, "volatile_views", _names(volatile_views))
+        init(self, "volatile_operators", frozenset(volatile_operators))
+        init(
+            self,
+            "tenant_column_types",
+            MappingProxyType(
+                {table_name(t): str(k) for t, k in (tenant_column_types or {}).items()}
+            ),
+        )
         init(
             self,
             "lossy_arguments",
@@ -720,6 +738,8 @@ class Policy:
             "exact_functions": {sql_name(f) for f in self.exact_functions},
             "stable_functions": {sql_name(f) for f in self.stable_functions},
             "volatile_views": {sql_name(v) for v in self.volatile_views},
+            "volatile_operators": set(self.volatile_operators),
+            "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},
             "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
         }
         fields.update(changes)

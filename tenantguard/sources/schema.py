@@ -121,6 +121,7 @@ class _Volatility:
     stable_functions: frozenset[str]
     functions: frozenset[str]
     volatile_views: frozenset[str]
+    volatile_operators: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,9 @@ class SchemaInfo:
     # PostgreSQL expands a view into the query that reads it, so a CTE reading one is
     # materialized
     volatile_views: set[str] = field(default_factory=set)
+    # the schema's operators whose function is not stable (their symbols: `||`, `+`…), and its
+    # casts with such a function (`cast:target type`; `cast:*` for one applied implicitly)
+    volatile_operators: set[str] = field(default_factory=set)
     # each function name's parameter positions (call order, 0-based, any definition) of a lossy
     # type (`f(t real)`): a bare bind parameter given there is typed so for the whole statement.
     # -(p + 1): position p and every one after it (the last parameter, VARIADIC perhaps)
@@ -390,6 +394,8 @@ class SchemaInfo:
         default_factory=dict, compare=False, repr=False
     )
     _aggregates: set[str] = field(default_factory=set, compare=False, repr=False)
+    # CREATE OPERATOR and CREATE CAST: (symbol, or cast:target, or cast:*; the function's name)
+    _operators: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
     # CREATE EXTENSION: (extension, the schema its objects go to)
     _extensions: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
     _hidden_functions: bool = field(default=False, compare=False, repr=False)
@@ -466,6 +472,7 @@ class SchemaInfo:
             "exact_functions": dict(self.exact_functions),
             "stable_functions": sorted(self.stable_functions),
             "volatile_views": sorted(self.volatile_views),
+            "volatile_operators": sorted(self.volatile_operators),
             "lossy_arguments": {n: sorted(p) for n, p in self.lossy_arguments.items()},
             "generated_calls": {t: dict(c) for t, c in self.generated_calls.items() if c},
             "implicit_calls": {
@@ -592,6 +599,7 @@ class SchemaInfo:
             exact_functions={str(n): str(b) for n, b in data["exact_functions"].items()},
             stable_functions=set(texts(data["stable_functions"])),
             volatile_views=set(texts(data["volatile_views"])),
+            volatile_operators=set(texts(data["volatile_operators"])),
             lossy_arguments={
                 str(n): {int(i) for i in p} for n, p in data["lossy_arguments"].items()
             },
@@ -1113,6 +1121,9 @@ class SchemaInfo:
             traits = self.traits.setdefault(table, {}).setdefault(column, set())
             if _integer_type(element.typeName):
                 traits.add("integer")  # a column declared again in a child keeps its parent's
+            typed = _type_trait(element.typeName)
+            if typed is not None and not any(t.startswith("type:") for t in traits):
+                traits.add(typed)
             if element.is_not_null or any(
                 _enum(c.contype)
                 in (
@@ -1394,11 +1405,14 @@ class SchemaInfo:
             )
 
     def settle_views(self) -> None:
-        """Once the functions are settled: `volatile_views` (a view whose query cannot be read
-        is counted among them)."""
+        """Once the functions are settled: `volatile_operators`, `volatile_views` (a view whose
+        query cannot be read is counted among them)."""
         from tenantguard.engine.analyze import parse_statement
         from tenantguard.engine.proof.syntax import calls_volatile
 
+        self.volatile_operators |= {  # (audit gives them from the catalog)
+            symbol for symbol, function in self._operators if function not in self.stable_functions
+        }
         trees: dict[str, exp.Expression] = {}
         volatile: set[str] = set()
         for name, view in self.views.items():
@@ -1410,7 +1424,10 @@ class SchemaInfo:
             else:
                 trees[name] = tree
         known = _Volatility(
-            frozenset(self.stable_functions), frozenset(self.functions), frozenset(volatile)
+            frozenset(self.stable_functions),
+            frozenset(self.functions),
+            frozenset(volatile),
+            frozenset(self.volatile_operators),
         )
         changed = True
         while changed:  # a view reading a volatile view is one
@@ -1535,6 +1552,11 @@ class SchemaInfo:
                         support.add(found[-1])
             if support:
                 self.aggregate_calls.setdefault(names[-1], set()).update(support)
+        if _enum(node.kind) == ObjectType.OBJECT_OPERATOR and names:
+            for option in node.definition or ():  # its function: volatile unless declared not
+                if str(option.defname).lower() in ("function", "procedure"):
+                    called = [str(getattr(n, "sval", "")) for n in getattr(option.arg, "names", ())]
+                    self._operators.append((names[-1], called[-1] if called else ""))
         if _enum(node.kind) == ObjectType.OBJECT_OPERATOR and names and names[-1] in _PINNING:
             types = {
                 str(o.defname).lower(): _type_key(o.arg)
@@ -1568,8 +1590,21 @@ class SchemaInfo:
             self.loose_collations.add(names[-1])
 
     def _cast(self, node: Any, text: str, path: str) -> None:
-        """CREATE CAST: an error at the statement (`_own_comparison`)."""
+        """CREATE CAST: an error at the statement (`_own_comparison`). Its function, volatile
+        unless declared not, makes a CTE casting so materialized (`cast:*` when it is applied
+        without `::`, or to a built-in type)."""
+        from pglast.enums import CoercionContext
+
         source, target = _type_key(node.sourcetype), _type_key(node.targettype)
+        if node.func is not None:
+            called = list(_strings(getattr(node.func, "objname", None)))
+            implicit = _enum(node.context) != CoercionContext.COERCION_EXPLICIT
+            builtin = (
+                len(node.targettype.names or ()) > 1
+                and str(node.targettype.names[0].sval) == "pg_catalog"
+            )
+            where = "cast:*" if implicit or builtin else f"cast:{target}"
+            self._operators.append((where, called[-1] if called else ""))
         self._own_comparison(
             text,
             f"CREATE CAST ({source} AS {target}): the proof reads `::` and the conversions of "
@@ -1825,10 +1860,19 @@ class SchemaInfo:
                 def_ = command.def_
                 self._of_domain(table, str(command.name), def_.typeName)
                 self._drop_traits(table, str(command.name), "integer")
+                for changed in (table, *self._descendants(table)):
+                    kept = self.traits.get(changed, {}).get(str(command.name))
+                    if kept is not None:
+                        kept.difference_update([t for t in kept if t.startswith("type:")])
                 if _integer_type(def_.typeName) and not self._shared(node.relation):
                     for changed in (table, *self._descendants(table)):
                         found = self.traits.setdefault(changed, {})
                         found.setdefault(str(command.name), set()).add("integer")
+                typed = _type_trait(def_.typeName)
+                if typed is not None and not self._shared(node.relation):
+                    for changed in (table, *self._descendants(table)):
+                        found = self.traits.setdefault(changed, {})
+                        found.setdefault(str(command.name), set()).add(typed)
                 loose = self._loose_type(def_.typeName, def_.collClause)
                 if self._lossy_type(def_.typeName, def_.collClause):
                     self.lossy_columns.add(str(command.name))
@@ -2923,6 +2967,27 @@ _INTEGER_TYPES = frozenset(
     {"int2", "int4", "int8", "smallint", "integer", "int", "bigint", "serial", "bigserial",
      "smallserial", "serial2", "serial4", "serial8"}
 )  # fmt: skip
+
+
+# serials are integers of these types
+_SERIALS = {"smallserial": "int2", "serial2": "int2", "serial": "int4", "serial4": "int4",
+            "bigserial": "int8", "serial8": "int8"}  # fmt: skip
+
+
+def _type_trait(type_name: Any) -> str | None:
+    """`type:<name>` of a column's declared type as PostgreSQL compares types (its oid: the
+    last name, a serial's integer type, `[]` per array level; a typmod does not count), for
+    set operations, which push a filter into their branches only when each branch's column is
+    of the output's very type. None: not sure (a %TYPE, SETOF)."""
+    if type_name is None or getattr(type_name, "pct_type", False):
+        return None
+    names = list(_strings(getattr(type_name, "names", None) or ()))
+    if not names:
+        return None
+    base = _SERIALS.get(names[-1], names[-1]) if len(names) == 1 else names[-1]
+    where = names[0] if len(names) > 1 and names[0] != "pg_catalog" else ""
+    arrays = "[]" * len(getattr(type_name, "arrayBounds", None) or ())
+    return f"type:{where + '.' if where else ''}{base}{arrays}"
 
 
 def _integer_type(type_name: Any) -> bool:

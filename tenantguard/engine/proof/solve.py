@@ -35,6 +35,7 @@ class Solver:
         "_dependents",
         "_linked",
         "_materialized_ctes",
+        "_set_safe",
         "model",
         "projections",
         "sources",
@@ -53,6 +54,7 @@ class Solver:
         self._dependents: dict[int, list[Source]] = {}
         self._linked = False
         self._materialized_ctes: dict[int, bool] = {}  # CTE id -> PostgreSQL materializes it
+        self._set_safe: dict[int, bool] = {}  # reader id -> a filter goes into its branches
 
     def solve(self) -> None:
         # one pass in FROM order pins most statements (a pin before the chains that use it);
@@ -202,13 +204,57 @@ class Solver:
             bodies = self._bodies[id(reader)] = frozenset(id(b) for b in reader.body)
         if id(block) not in bodies:
             return None
-        if len(reader.body) > 1 and not self._filter_commutes(block.node):
+        if len(reader.body) > 1 and (
+            not self._filter_commutes(block.node) or not self._set_pushdown_safe(reader)
+        ):
             return None
         found, index = self._reader_index(reader)
         if not found:
             return None
         _, owner = self.projections.item_and_owner(block, self._column(reader), index)
         return owner if owner is not None and owner.block is block else None
+
+    def _set_pushdown_safe(self, reader: Source) -> bool:
+        """Does PostgreSQL push a filter on a set operation's output into its branches? Not
+        when an EXCEPT is in it, nor when a branch's column is not of the output's very type
+        (allpaths.c: recurse_pushdown_safe, compare_tlist_datatypes): every branch must then
+        output the tenant column of a table whose type the schema is sure of, the same in all.
+        Otherwise each branch runs over every tenant's rows before the filter."""
+        known = self._set_safe.get(id(reader))
+        if known is None:
+            known = self._set_safe[id(reader)] = self._work_out_set_safe(reader)
+        return known
+
+    def _work_out_set_safe(self, reader: Source) -> bool:
+        top: exp.Expression = reader.body[0].node
+        while isinstance(top.parent, exp.SetOperation | exp.Paren) or (
+            isinstance(top.parent, exp.Subquery) and isinstance(top.parent.parent, exp.SetOperation)
+        ):
+            top = top.parent
+        stack = [top]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, exp.Except):
+                return False
+            if isinstance(node, exp.SetOperation):
+                stack.extend((node.this, node.expression))
+            elif isinstance(node, exp.Paren | exp.Subquery):
+                stack.append(node.this)
+        types = self.model.policy.tenant_column_types
+        found, index = self._reader_index(reader)
+        if not found:
+            return False
+        column = self._column(reader)
+        seen: set[str] = set()
+        for body in reader.body:
+            _, owner = self.projections.item_and_owner(body, column, index)
+            if owner is None or owner.kind is not SourceKind.TABLE or owner.table is None:
+                return False
+            kind = types.get(owner.table)
+            if kind is None:
+                return False
+            seen.add(kind)
+        return len(seen) == 1
 
     def _filter_commutes(self, branch: exp.Expression) -> bool:
         """Does a filter on a set operation's output commute with the set operations above
@@ -285,9 +331,9 @@ class Solver:
     def _reader_position(self, reader: Source) -> int | None:
         """Where a reader of a recursive CTE takes its tenant column from, by position."""
         if reader.column_names is not None:
-            return _position(reader.column_names, self.tenant_col)
+            return _position(reader.column_names, self._column(reader))
         first = reader.body[0] if reader.body else None
-        return _position(output_names(first.node), self.tenant_col) if first else None
+        return _position(output_names(first.node), self._column(reader)) if first else None
 
     def _recursive_ctes(self) -> None:
         groups: dict[int, tuple[exp.CTE, list[Source]]] = {}
@@ -322,9 +368,21 @@ class Solver:
             for r in inside
             if b is not None and _within(r.block.node, b.node)
         }
-        # the tenant column's position in the CTE: its column list, or the anchor's names
-        index = _position(alias_columns(cte), self.tenant_col)
-        if index is None and not alias_columns(cte):
+        # the tenant column's position in the CTE: its column list (under the name it gives the
+        # anchor's tenant column: `c(tid, …)`), or the anchor's names
+        listed = alias_columns(cte)
+        column = self.tenant_col
+        if listed is not None and column not in listed:
+            renamed = {
+                r.tenant_name
+                for r in readers
+                if r.tenant_name is not None
+                and r.column_names is not None
+                and r.column_names[: len(listed)] == listed
+            }
+            column = renamed.pop() if len(renamed) == 1 else column
+        index = _position(listed, column)
+        if index is None and not listed:
             first = branches[0]
             assert first is not None
             index = _position(output_names(first.node), self.tenant_col)
@@ -340,7 +398,7 @@ class Solver:
             assert branch is not None
             if id(branch) in recursive:
                 continue
-            value = self.projections.projected_value(branch, self.tenant_col, index)
+            value = self.projections.projected_value(branch, column, index)
             if value is None or (anchor is not None and value != anchor):
                 return
             anchor = value
@@ -358,7 +416,7 @@ class Solver:
         for branch in branches:
             assert branch is not None
             if id(branch) in recursive and (
-                self.projections.projected_value(branch, self.tenant_col, index) != anchor
+                self.projections.projected_value(branch, column, index) != anchor
             ):
                 for source, pinned_by, passthrough, value in saved:  # the hypothesis fails
                     source.pinned_by, source.passthrough, source.value = (

@@ -236,14 +236,125 @@ class VolatilityFacts(Protocol):
     @property
     def volatile_views(self) -> AbstractSet[str]: ...
 
+    @property
+    def volatile_operators(self) -> AbstractSet[str]: ...
+
 
 # the built-in VOLATILE functions sqlglot reads as nodes of their own: random(),
 # gen_random_uuid()
 _VOLATILE_KINDS = (exp.Rand, exp.Uuid)
 # grammar that sqlglot reads as a call of a name pg_proc does not have: none is volatile
 _CONSTRUCTS = frozenset({"row", "treat", "xmlforest", "xmlconcat", "xmlelement", "xmlattributes"})
-# sqlglot's names of each kind of call it reads as a node of its own (several names may make one)
-_KIND_NAMES: dict[type[exp.Expr], frozenset[str]] = {}
+# the kinds of node (class names) sqlglot reads a call of each name as, when not Anonymous;
+# and, for a policy's (functions, stable_functions), those of its functions that are not stable
+_CALL_KINDS: dict[str, frozenset[str]] = {}
+_UNSTABLE_KINDS: dict[
+    tuple[AbstractSet[str], AbstractSet[str], AbstractSet[str]], frozenset[str]
+] = {}
+_OPERATOR_KINDS: dict[str, frozenset[str]] = {}
+
+
+# the nodes of `SELECT f(a, b)` and `SELECT * FROM f(a)` that are not the call
+_NOT_CALLS = (
+    exp.Anonymous,
+    exp.Select,
+    exp.From,
+    exp.Table,
+    exp.TableAlias,
+    exp.Column,
+    exp.Identifier,
+    exp.Star,
+    exp.Alias,
+    exp.Paren,
+)
+
+
+def call_kinds(name: str) -> frozenset[str]:
+    """The kinds of node sqlglot reads a call of `name` as (`lpad(…)`: Pad; `now()`:
+    CurrentTimestamp), tried with one to three arguments, in a select list and in FROM; empty
+    when it reads every one as Anonymous."""
+    found = _CALL_KINDS.get(name)
+    if found is None:
+        import sqlglot
+        from sqlglot.dialects.postgres import Postgres
+
+        parser = Postgres.Parser
+        upper = name.upper()
+        kinds: set[str] = set()
+        if (
+            upper in parser.FUNCTIONS
+            or upper in parser.FUNCTION_PARSERS
+            or upper in getattr(parser, "NO_PAREN_FUNCTIONS", {})
+        ):
+            quoted = '"' + name.replace('"', '""') + '"' if name != name.lower() else name
+            for arguments in ("", "a", "a, b", "a, b, c"):
+                for sql in (
+                    f"SELECT {quoted}({arguments})",
+                    f"SELECT * FROM {quoted}({arguments})",
+                ):
+                    try:
+                        tree = sqlglot.parse_one(sql, read="postgres")
+                    except (sqlglot.errors.SqlglotError, RecursionError):
+                        continue
+                    kinds.update(
+                        type(node).__name__
+                        for node in tree.walk()
+                        if not isinstance(node, _NOT_CALLS)
+                    )
+        found = _CALL_KINDS[name] = frozenset(kinds)
+    return found
+
+
+def operator_kinds(symbol: str) -> frozenset[str]:
+    """The kinds of node sqlglot reads `a <symbol> b` and `<symbol> b` as (`||`: DPipe); empty
+    when it reads neither (a query using it is then unprovable anyway)."""
+    found = _OPERATOR_KINDS.get(symbol)
+    if found is None:
+        import sqlglot
+
+        kinds: set[str] = set()
+        for sql in (f"SELECT a {symbol} b", f"SELECT {symbol} b"):
+            try:
+                tree = sqlglot.parse_one(sql, read="postgres")
+            except (sqlglot.errors.SqlglotError, RecursionError):
+                continue
+            if isinstance(tree, exp.Select) and tree.selects:
+                kinds.update(
+                    type(node).__name__
+                    for node in tree.selects[0].walk()
+                    if not isinstance(node, (*_NOT_CALLS, exp.Parameter, exp.Placeholder))
+                )
+        found = _OPERATOR_KINDS[symbol] = frozenset(kinds)
+    return found
+
+
+def _unstable_kinds(facts: VolatilityFacts) -> frozenset[str]:
+    """The kinds of node that may be a call of a volatile function of the schema: its unstable
+    functions' names sqlglot reads as nodes of their own, its volatile operators'."""
+    key = (facts.functions, facts.stable_functions, facts.volatile_operators)
+    found = _UNSTABLE_KINDS.get(key)
+    if found is None:
+        if len(_UNSTABLE_KINDS) > 64:
+            _UNSTABLE_KINDS.clear()
+        kinds: set[str] = set()
+        for name in facts.functions:
+            if name not in facts.stable_functions:
+                kinds.update(call_kinds(name))
+        for symbol in facts.volatile_operators:
+            if not symbol.startswith("cast:"):
+                kinds.update(operator_kinds(symbol))
+        found = _UNSTABLE_KINDS[key] = frozenset(kinds)
+    return found
+
+
+def _type_name(data_type: exp.Expression | None) -> str:
+    """A cast's target type as the schema reader keys it (its last name, folded)."""
+    if not isinstance(data_type, exp.DataType):
+        return ""
+    kind = data_type.args.get("kind")
+    if data_type.this == exp.DataType.Type.USERDEFINED and kind is not None:
+        return identifier_name(kind.expression if isinstance(kind, exp.Dot) else kind)
+    return str(data_type.this.value).lower()
 
 
 def calls_volatile(node: exp.Expression, facts: VolatilityFacts) -> bool:
@@ -252,15 +363,23 @@ def calls_volatile(node: exp.Expression, facts: VolatilityFacts) -> bool:
 
     * a built-in one (`VOLATILE_FUNCTIONS`, `random()`, `gen_random_uuid()`);
     * a name the schema creates a function of (a built-in's name included: an overload of it may
-      be the one called), unless every definition of it is IMMUTABLE or STABLE;
+      be the one called), unless every definition of it is IMMUTABLE or STABLE — also when
+      sqlglot reads the call as a node of its own (`lpad(…)` is Pad: any Pad may be it);
     * any other function that is not built in and not known IMMUTABLE or STABLE (a contrib
       extension's, from its CREATE EXTENSION): PostgreSQL's default is VOLATILE;
     * a call qualified by a schema other than pg_catalog, unless the schema's definitions of the
       name are all IMMUTABLE or STABLE;
     * an operator named with OPERATOR(schema.op) outside pg_catalog (its function is unknown);
+      one the schema creates with a volatile function (`facts.volatile_operators`: any node
+      sqlglot reads its symbol as), a cast it creates so (`cast:type`; `cast:*`: anywhere);
     * a read of a view of `facts.volatile_views`.
     """
-    stable, created = facts.stable_functions, facts.functions
+    stable, created, operators = facts.stable_functions, facts.functions, facts.volatile_operators
+    if "cast:*" in operators:
+        return True  # a volatile cast PostgreSQL may apply without `::`: anywhere
+    unstable = _unstable_kinds(facts) if created or operators else frozenset()
+    if unstable and any(type(n).__name__ in unstable for n in node.walk()):
+        return True  # `lpad(id, 6)` read as Pad, `mod(a, b)` as Mod, `a || b` as DPipe…
     for found in node.find_all(exp.Func, exp.Operator, exp.Table):
         kind = type(found)
         if isinstance(found, exp.Table):
@@ -274,18 +393,16 @@ def calls_volatile(node: exp.Expression, facts: VolatilityFacts) -> bool:
             continue
         if kind in _VOLATILE_KINDS:
             return True
+        if isinstance(found, exp.Cast):
+            if operators and f"cast:{_type_name(found.to)}" in operators:
+                return True
+            continue
         parent = found.parent
         schema = ""
         if type(parent) is exp.Dot and parent.expression is found:
             schema = identifier_name(parent.this)
         if not isinstance(found, exp.Anonymous):
-            names = _KIND_NAMES.get(kind)
-            if names is None:
-                spelled = found.sql_names() if isinstance(found, exp.Func) else []
-                names = _KIND_NAMES[kind] = frozenset(n.lower() for n in spelled)
-            if any(n in created and n not in stable for n in names):
-                return True  # `datediff(…)` read as DateDiff: the schema's function
-            continue
+            continue  # (a name the schema overloads: above)
         name = identifier_name(found.this)
         if schema and schema != "pg_catalog":
             if f"{schema}.{name}" not in stable:

@@ -180,13 +180,18 @@ What pins a reference `R`:
   parentheses or not), a named window's from the WINDOW clause (a row's values then come
   from its own tenant's rows)
   — and every read of it is pinned: `SELECT … FROM (SELECT * FROM patients) d WHERE d.tenant_id = $1` pins `patients`
-  (a body of one SELECT, without a column list, that outputs no column of the tenant column's
-  name but one item `[q.]tenant_id AS tid` is read by that name: `d.tid = $1` pins it too, and
-  a pinned body pins `d.tid` for a chain or an INSERT; not through a set operation or a cast)
+  (a body that outputs no column of the tenant column's name but its first branch's one item
+  `[q.]tenant_id` renamed — `tenant_id AS tid`, or by a column list at its position: `d(tid,
+  pid)` over `SELECT tenant_id, id` — is read by that name: `d.tid = $1` pins it too, and a
+  pinned body pins `d.tid` for a chain or an INSERT; not through a cast)
   (the body's other sources still need their own pin or chain). A body of several branches
-  (UNION [ALL], INTERSECT, EXCEPT) is pinned branch by branch when each passes its own tenant
+  (UNION [ALL], INTERSECT) is pinned branch by branch when each passes its own tenant
   column through at the tenant column's position, and no LIMIT/OFFSET of the set operation
-  picks rows before the pin. A view of the schema sources is
+  picks rows before the pin — and only as PostgreSQL pushes a filter into the branches: no
+  EXCEPT anywhere in the set operation, and every branch's column of the output's very type
+  (each branch outputs the tenant column of a table whose column type the schema sources
+  show, the same for all; `int` beside `bigint`, or types unknown without schema sources:
+  not pushed, each branch runs over every tenant's rows). A view of the schema sources is
   pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
   column from a joined table cannot be, and every read of it is reported. So is a function of
   the schema whose query reads tenant rows without pinning them: its output tenant column
