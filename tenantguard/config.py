@@ -559,14 +559,19 @@ def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:
 
 
 def _column_types(schema: SchemaInfo, column: str) -> dict[str, str]:
-    """Each table's `column` type where the schema is sure of it (one `type:` trait)."""
+    """Each table's `column` type where the schema is sure of it: one `type:` trait, of a
+    built-in type or of a domain defined once, never renamed, moved or dropped (a domain's name
+    may mean two types: one per schema, or before and after a rename)."""
     from tenantguard.engine.policy import sql_name
 
     found: dict[str, str] = {}
     for table, traits in schema.traits.items():
         types = [t[len("type:") :] for t in traits.get(column, ()) if t.startswith("type:")]
-        if len(types) == 1 and types[0] != "?":
-            found[sql_name(table)] = types[0]
+        if len(types) != 1 or types[0] == "?":
+            continue
+        if types[0].startswith("domain:") and types[0][7:].rstrip("[]") not in schema.exact_domains:
+            continue
+        found[sql_name(table)] = types[0]
     return found
 
 

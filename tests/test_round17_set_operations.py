@@ -34,11 +34,26 @@ CREATE OPERATOR || (LEFTARG = text, RIGHTARG = bigint, FUNCTION = cat_int);
 CREATE TYPE mood AS ENUM ('ok', 'bad');
 CREATE FUNCTION to_mood(n bigint) RETURNS mood LANGUAGE sql AS $$ SELECT 'ok'::mood $$;
 CREATE CAST (bigint AS mood) WITH FUNCTION to_mood(bigint);
+CREATE FUNCTION vol_eq(a bigint, b bigint) RETURNS boolean LANGUAGE sql AS $$ SELECT a = b $$;
+CREATE OPERATOR === (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = vol_eq);
+-- two domains under one name (renamed, then made again), one domain written two ways
+CREATE DOMAIN okey AS bigint;
+CREATE TABLE old_keyed (id bigint PRIMARY KEY, org okey NOT NULL, title text);
+ALTER DOMAIN okey RENAME TO okey_before;
+CREATE DOMAIN okey AS bigint;
+CREATE TABLE new_keyed (id bigint PRIMARY KEY, org okey NOT NULL, title text);
+CREATE DOMAIN tkey AS bigint;
+CREATE TABLE keyed (id bigint PRIMARY KEY, org public.tkey NOT NULL, title text);
+CREATE TABLE keyed_too (id bigint PRIMARY KEY, org tkey NOT NULL, title text);
 """
 DATA = """
 INSERT INTO tasks VALUES (1, 1, 'mine'), (2, 2, 'theirs');
 INSERT INTO notes VALUES (1, 1, 'mine'), (2, 2, 'theirs');
 INSERT INTO legacy VALUES (1, 1, 'mine'), (2, 2, 'theirs');
+INSERT INTO old_keyed VALUES (1, 1, 'mine'), (2, 2, 'theirs');
+INSERT INTO new_keyed VALUES (1, 1, 'mine'), (2, 2, 'theirs');
+INSERT INTO keyed VALUES (1, 1, 'mine'), (2, 2, 'theirs');
+INSERT INTO keyed_too VALUES (1, 1, 'mine'), (2, 2, 'theirs');
 """
 BOOM = "(1 / (org - 2))::text"
 # (statement, the server folds it: the pin filters before the body runs)
@@ -88,6 +103,45 @@ STATEMENTS = [
         "SELECT t FROM x WHERE org = $1",
         False,
     ),
+    # third attack: one branch that would not take the filter keeps it from all; a schema
+    # operator named bare; an array cast of a volatile cast; one domain name for two types
+    (
+        f"SELECT t FROM (SELECT org, title || {BOOM} AS t FROM tasks UNION "
+        "(SELECT org, title FROM notes WHERE org = $1 LIMIT 5)) d WHERE d.org = $1",
+        False,
+    ),
+    (
+        f"SELECT t FROM (SELECT org, title || {BOOM} AS t, 0::bigint AS r FROM tasks UNION "
+        "SELECT org, title, row_number() OVER (ORDER BY id) FROM notes WHERE org = $1) d "
+        "WHERE d.org = $1",
+        False,
+    ),
+    (
+        f"SELECT t FROM ((SELECT org, title || {BOOM} AS t FROM tasks UNION "
+        "SELECT org, title FROM notes ORDER BY 1) UNION SELECT org, title FROM tasks) d "
+        "WHERE d.org = $1",
+        False,
+    ),
+    (
+        f"WITH x AS (SELECT org, {BOOM} AS t, id OPERATOR(===) 1 AS c FROM tasks) "
+        "SELECT t FROM x WHERE org = $1",
+        False,
+    ),
+    (
+        f"WITH x AS (SELECT org, {BOOM} AS t, ARRAY[id]::mood[] AS c FROM tasks) "
+        "SELECT t FROM x WHERE org = $1",
+        False,
+    ),
+    (
+        f"SELECT t FROM (SELECT org, title || {BOOM} AS t FROM old_keyed UNION "
+        "SELECT org, title FROM new_keyed) d WHERE d.org = $1",
+        False,
+    ),
+    (
+        f"SELECT t FROM (SELECT org, title || {BOOM} AS t FROM keyed UNION "
+        "SELECT org, title FROM keyed_too) d WHERE d.org = $1",
+        True,
+    ),
     (
         f"WITH x AS (SELECT org, {BOOM} AS t, lpad(title, 6) AS c FROM tasks) "
         "SELECT t FROM x WHERE org = $1",
@@ -123,8 +177,12 @@ def test_the_proof_pushes_the_pin_only_where_the_server_does(tmp_path: Path) -> 
 
 async def test_audit_and_check_agree(database: str, tmp_path: Path) -> None:
     static, live, _ = await _policies(database, tmp_path, SCHEMA, "org")
-    assert static.tenant_column_types == live.tenant_column_types
+    # what the files show, the catalog shows alike; the catalog tells the renamed domain apart
+    assert static.tenant_column_types.items() <= live.tenant_column_types.items()
+    assert live.tenant_column_types["old_keyed"] != live.tenant_column_types["new_keyed"]
     assert static.tenant_column_types["legacy"] == "int4"
-    assert static.volatile_operators == live.volatile_operators == {"||", "cast:mood"}
+    assert static.tenant_column_types["keyed"] == "domain:tkey"
+    assert "old_keyed" not in static.tenant_column_types  # okey: two domains, one name
+    assert static.volatile_operators == live.volatile_operators == {"||", "===", "cast:mood"}
     for sql, folded in STATEMENTS:
         _agree(static, live, [sql], None if folded and sql not in CONSERVATIVE else "TG001")

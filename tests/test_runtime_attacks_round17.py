@@ -27,6 +27,7 @@ async def fetched_as_clinic_1(setup: Setup, sql: str, *args: object) -> list[str
     finally:
         await conn.close()
 
+
 BOTH = sorted(CLINIC_1 * 2)
 RENAMED = [
     (

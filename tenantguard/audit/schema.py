@@ -19,6 +19,7 @@ from tenantguard.config import Settings, build_policy
 from tenantguard.engine.policy import Policy, normalize_name
 from tenantguard.errors import ConfigError
 from tenantguard.sources.schema import (
+    BUILTIN_TYPES,
     ForeignKeyInfo,
     FunctionInfo,
     SchemaInfo,
@@ -26,6 +27,7 @@ from tenantguard.sources.schema import (
     fills_by_name,
     namesake_functions,
     namesake_views,
+    type_trait,
 )
 
 __all__ = ["LivePolicy", "live_policy", "live_schema"]
@@ -49,13 +51,18 @@ _TYPE_NAMES = {
 
 
 def type_key(formatted: str) -> str:
-    """A column's type as the schema reader keys it from DDL (`type:` traits): pg_type's name,
-    without a typmod, `[]` per array level (`character varying(20)[]`: `varchar[]`)."""
+    """A column's type (format_type()) as the schema reader keys it from DDL (its `type:`
+    trait): pg_type's name, no typmod, `[]` per array level (`character varying(20)[]`:
+    `type:varchar[]`); any other than a built-in as a domain, by its last name."""
     arrays = 0
     while formatted.endswith("[]"):
         formatted, arrays = formatted[:-2], arrays + 1
     base = re.sub(r"\(.*?\)", "", formatted).strip()
-    return _TYPE_NAMES.get(base, base) + "[]" * arrays
+    base = _TYPE_NAMES.get(base, base)
+    if base not in BUILTIN_TYPES:
+        base = base.rsplit(".", 1)[-1].strip('"')
+        return type_trait(base, arrays, builtin=False)
+    return type_trait(base, arrays, builtin=True)
 
 
 def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
@@ -78,7 +85,7 @@ def live_schema(catalog: Catalog) -> tuple[SchemaInfo, dict[int, FunctionInfo]]:
             for column in relation.columns:  # its type, as the reader keys it (set operations)
                 traits = schema.traits.setdefault(relation.name, {})
                 kinds = traits.setdefault(column.name, set())
-                typed = f"type:{type_key(column.type)}"
+                typed = type_key(column.type)
                 if any(k.startswith("type:") and k != typed for k in kinds):
                     kinds.difference_update([k for k in kinds if k.startswith("type:")])
                     kinds.add("type:?")  # a name in two schemas: not sure

@@ -2974,20 +2974,67 @@ _SERIALS = {"smallserial": "int2", "serial2": "int2", "serial": "int4", "serial4
             "bigserial": "int8", "serial8": "int8"}  # fmt: skip
 
 
+# pg_catalog's types a column's declaration may name without its schema (PostgreSQL's parser
+# writes the SQL-standard ones — int, varchar, numeric… — as pg_catalog.<name> already)
+BUILTIN_TYPES = frozenset(
+    [
+        "int2",
+        "int4",
+        "int8",
+        "float4",
+        "float8",
+        "numeric",
+        "bool",
+        "text",
+        "varchar",
+        "bpchar",
+        "uuid",
+        "bytea",
+        "json",
+        "jsonb",
+        "date",
+        "time",
+        "timetz",
+        "timestamp",
+        "timestamptz",
+        "interval",
+        "inet",
+        "cidr",
+        "macaddr",
+        "macaddr8",
+        "money",
+        "oid",
+        "name",
+        "char",
+        "bit",
+        "varbit",
+        "xml",
+        "tsvector",
+        "tsquery",
+        "point",
+    ]
+)
+
+
+def type_trait(base: str, arrays: int, builtin: bool) -> str:
+    """`type:<name>` of a built-in type, `type:domain:<name>` of any other (counted only when
+    the schema is sure of it: `exact_domains`), `[]` per array level."""
+    return f"type:{'' if builtin else 'domain:'}{base}{'[]' * arrays}"
+
+
 def _type_trait(type_name: Any) -> str | None:
-    """`type:<name>` of a column's declared type as PostgreSQL compares types (its oid: the
-    last name, a serial's integer type, `[]` per array level; a typmod does not count), for
-    set operations, which push a filter into their branches only when each branch's column is
-    of the output's very type. None: not sure (a %TYPE, SETOF)."""
+    """The `type:` trait of a column's declared type, as PostgreSQL compares types (by oid: a
+    typmod does not count, a serial is its integer type), for set operations, which push a
+    filter into their branches only when each branch's column is of the output's very type.
+    None: not sure (%TYPE)."""
     if type_name is None or getattr(type_name, "pct_type", False):
         return None
     names = list(_strings(getattr(type_name, "names", None) or ()))
     if not names:
         return None
     base = _SERIALS.get(names[-1], names[-1]) if len(names) == 1 else names[-1]
-    where = names[0] if len(names) > 1 and names[0] != "pg_catalog" else ""
-    arrays = "[]" * len(getattr(type_name, "arrayBounds", None) or ())
-    return f"type:{where + '.' if where else ''}{base}{arrays}"
+    builtin = names[0] == "pg_catalog" if len(names) > 1 else base in BUILTIN_TYPES
+    return type_trait(base, len(getattr(type_name, "arrayBounds", None) or ()), builtin)
 
 
 def _integer_type(type_name: Any) -> bool:

@@ -237,6 +237,8 @@ class Solver:
             if isinstance(node, exp.Except):
                 return False
             if isinstance(node, exp.SetOperation):
+                if node is not top and any(node.args.get(k) for k in _ROW_CLAUSES):
+                    return False  # a leaf with components of its own: none is pushed into
                 stack.extend((node.this, node.expression))
             elif isinstance(node, exp.Paren | exp.Subquery):
                 stack.append(node.this)
@@ -249,6 +251,12 @@ class Solver:
         for body in reader.body:
             _, owner = self.projections.item_and_owner(body, column, index)
             if owner is None or owner.kind is not SourceKind.TABLE or owner.table is None:
+                return False
+            # PostgreSQL decides for the whole set operation: one branch that would not take the
+            # filter (a LIMIT, a window or DISTINCT ON not over the column) keeps it from all
+            if not (
+                self.projections.row_by_row(body) or self.projections.grouped_by_owner(body, owner)
+            ):
                 return False
             kind = types.get(owner.table)
             if kind is None:
@@ -425,6 +433,10 @@ class Solver:
                         value,
                     )
                 return
+
+
+# what a nested set operation may carry of its own: then it is no part of the outer one
+_ROW_CLAUSES = ("order", "limit", "offset", "fetch")
 
 
 def _position(names: list[str] | None, column: str) -> int | None:

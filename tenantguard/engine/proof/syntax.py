@@ -351,6 +351,8 @@ def _type_name(data_type: exp.Expression | None) -> str:
     """A cast's target type as the schema reader keys it (its last name, folded)."""
     if not isinstance(data_type, exp.DataType):
         return ""
+    if data_type.this == exp.DataType.Type.ARRAY and data_type.expressions:
+        return _type_name(data_type.expressions[0])  # `x::color[]` casts each element
     kind = data_type.args.get("kind")
     if data_type.this == exp.DataType.Type.USERDEFINED and kind is not None:
         return identifier_name(kind.expression if isinstance(kind, exp.Dot) else kind)
@@ -390,6 +392,8 @@ def calls_volatile(node: exp.Expression, facts: VolatilityFacts) -> bool:
             operator = str(found.args.get("operator") or "").replace(" ", "").lower()
             if "." in operator and not operator.startswith("pg_catalog."):
                 return True
+            if "." not in operator and operator in operators:
+                return True  # `OPERATOR(===)`: the schema's, of a volatile function
             continue
         if kind in _VOLATILE_KINDS:
             return True
