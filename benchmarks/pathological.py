@@ -32,6 +32,8 @@ POLICY = Policy(
     {"patients", "appointments", "leads"},
     global_tables={"tenants"},
     table_columns={"patients": ["id", "tenant_id", "name", "status", "referrer_id"]},
+    # as schema files show them: a filter on a union's output goes into branches of one type
+    tenant_column_types=dict.fromkeys(("patients", "appointments", "leads"), "int8"),
 )
 
 

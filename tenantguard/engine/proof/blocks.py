@@ -53,11 +53,14 @@ __all__ = ["Model"]
 
 _BLOCK_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Merge, exp.Insert)
 _INDEXED_TYPES = (exp.Insert, exp.Merge, exp.OnConflict, exp.Update, exp.TruncateTable, exp.Copy)
+# calls that may be volatile whatever the schema (random(), gen_random_uuid(), OPERATOR(s.op)):
+# noted by the walk, so that a statement with none of them and no other call is not searched
+_MAYBE_VOLATILE = (exp.Rand, exp.Uuid, exp.Operator)
 DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke)
 # nodes whose table operands are not row sources: whole-table statements (TG005), DDL (TG007)
 _WHOLE_TABLE_TYPES = (exp.Lock, exp.TruncateTable, exp.Copy, *DDL_TYPES)
 _BLOCK_SET = subclasses(*_BLOCK_TYPES)
-_INDEXED_SET = subclasses(*_INDEXED_TYPES)
+_INDEXED_SET = subclasses(*_INDEXED_TYPES, *_MAYBE_VOLATILE)
 _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)
 _CTE_SET = subclasses(exp.CTE)
 # a CTE body that changes data runs whether or not anything reads it
@@ -164,6 +167,8 @@ class Model:
         # the table references without a schema, by name
         self.unqualified: dict[str, list[exp.Table]] = {}
         self._unread: set[int] | None = None
+        self.casts = False  # the walk saw a cast
+        self._volatile: bool | None = None
         # the derived-table and CTE sources that read each body block (by the block's id)
         self.readers: dict[int, list[Source]] = {}
         # blocks with an aggregate or window function of their own (not a nested block's)
@@ -254,6 +259,7 @@ class Model:
                     if kind in _WINDOW_SET:
                         self.windows = True
                 elif kind in _CAST_SET:
+                    self.casts = True
                     lossy = lossy_parameter(node, policy)
                     if lossy is not None:
                         self.lossy.add(lossy)
@@ -453,6 +459,27 @@ class Model:
                     run.add(id(cte))
                     running.extend(waiting.pop(id(cte), ()))
         return ids - run
+
+    def may_call_volatile(self) -> bool:
+        """Might a part of this statement call a VOLATILE function (see `calls_volatile`)? No
+        when the walk saw no call of a name, no random(), gen_random_uuid() or OPERATOR(…), no
+        cast while the schema has volatile casts — and the schema has no volatile view, and no
+        function or operator sqlglot reads as a node of another kind (a `+`, a `lpad(…)`):
+        then no CTE of it need be searched one by one."""
+        if self._volatile is None:
+            from tenantguard.engine.proof.syntax import unstable_kinds
+
+            policy = self.policy
+            operators = policy.volatile_operators
+            self._volatile = bool(
+                self.calls
+                or any(kind in self.index for kind in _MAYBE_VOLATILE)
+                or (self.casts and any(o.startswith("cast:") for o in operators))
+                or bool(policy.volatile_views)  # (a qualified read is not noted by name)
+                or "cast:*" in operators
+                or ((policy.functions or operators) and unstable_kinds(policy))
+            )
+        return self._volatile
 
     def inside(self, node: exp.Expression, nodes: set[int]) -> bool:
         """Is `node` one of `nodes` (by id) or within one?"""

@@ -293,9 +293,10 @@ class Solver:
         body passes `patients.tenant_id` through unchanged as `d.tenant_id`, and it works row by
         row (no aggregate, window, DISTINCT, GROUP BY, LIMIT/OFFSET, locking), so the only rows
         that leave it are the pinned tenant's. A body of several branches (UNION [ALL],
-        INTERSECT, EXCEPT, which compare whole rows, the tenant column among them) is pinned
-        branch by branch, each passing its own tenant column through at the reader's position,
-        unless a LIMIT/OFFSET of the set operation picks rows before the pin. Every reader of the body
+        INTERSECT, which compare whole rows, the tenant column among them) is pinned branch by
+        branch, each passing its own tenant column through at the reader's position, where
+        PostgreSQL pushes the filter (`_set_pushdown_safe`), unless a LIMIT/OFFSET of the set
+        operation picks rows before the pin. Every reader of the body
         must be pinned by a condition of its own: a CTE read twice, once unpinned, leaks through
         the other read. A DML body (`WITH d AS (DELETE … RETURNING *)`) runs in full whatever
         reads it, and so does a MATERIALIZED CTE (its errors — `name::int` failing on another
@@ -303,15 +304,17 @@ class Solver:
         """
         block = source.block
         readers = self.model.readers[id(block)]
-        if self._materialized(block, len(readers)):
-            return None  # it runs over every row first: its errors and effects see them all
+        if any(reader.pinned_by is None for reader in readers):
+            return None  # (asked again once they are: the cheap test first)
         if not self.projections.row_by_row(block) and not self.projections.grouped_by_owner(
             block, source
         ):
             return None
         for reader in readers:
-            if reader.pinned_by is None or self._projected_owner(block, reader) is not source:
+            if self._projected_owner(block, reader) is not source:
                 return None
+        if self._materialized(block, len(readers)):
+            return None  # it runs over every row first: its errors and effects see them all
         first = readers[0]
         _, index = self._reader_index(first)
         item = projection_item(block.node, self._column(first), index)
@@ -329,6 +332,8 @@ class Solver:
         materialized = node.args.get("materialized")
         if materialized or (materialized is None and reads > 1):
             return True
+        if not self.model.may_call_volatile():
+            return False  # nothing in the statement may be volatile: no CTE need be searched
         known = self._materialized_ctes.get(id(node))
         if known is None:
             known = self._materialized_ctes[id(node)] = calls_volatile(node, self.model.policy)

@@ -27,6 +27,7 @@ __all__ = [
     "set_branches",
     "structural_nodes",
     "subclasses",
+    "unstable_kinds",
     "walk",
 ]
 
@@ -328,7 +329,7 @@ def operator_kinds(symbol: str) -> frozenset[str]:
     return found
 
 
-def _unstable_kinds(facts: VolatilityFacts) -> frozenset[str]:
+def unstable_kinds(facts: VolatilityFacts) -> frozenset[str]:
     """The kinds of node that may be a call of a volatile function of the schema: its unstable
     functions' names sqlglot reads as nodes of their own, its volatile operators'."""
     key = (facts.functions, facts.stable_functions, facts.volatile_operators)
@@ -379,7 +380,7 @@ def calls_volatile(node: exp.Expression, facts: VolatilityFacts) -> bool:
     stable, created, operators = facts.stable_functions, facts.functions, facts.volatile_operators
     if "cast:*" in operators:
         return True  # a volatile cast PostgreSQL may apply without `::`: anywhere
-    unstable = _unstable_kinds(facts) if created or operators else frozenset()
+    unstable = unstable_kinds(facts) if created or operators else frozenset()
     if unstable and any(type(n).__name__ in unstable for n in node.walk()):
         return True  # `lpad(id, 6)` read as Pad, `mod(a, b)` as Mod, `a || b` as DPipe…
     for found in node.find_all(exp.Func, exp.Operator, exp.Table):
