@@ -168,7 +168,8 @@ class Model:
         self.unqualified: dict[str, list[exp.Table]] = {}
         self._unread: set[int] | None = None
         self.casts = False  # the walk saw a cast
-        self._volatile: bool | None = None
+        # (not `_volatile`: mypyc names the C field `__volatile`, a keyword of GCC)
+        self._maybe_volatile: bool | None = None
         # the derived-table and CTE sources that read each body block (by the block's id)
         self.readers: dict[int, list[Source]] = {}
         # blocks with an aggregate or window function of their own (not a nested block's)
@@ -466,12 +467,12 @@ class Model:
         cast while the schema has volatile casts — and the schema has no volatile view, and no
         function or operator sqlglot reads as a node of another kind (a `+`, a `lpad(…)`):
         then no CTE of it need be searched one by one."""
-        if self._volatile is None:
+        if self._maybe_volatile is None:
             from tenantguard.engine.proof.syntax import unstable_kinds
 
             policy = self.policy
             operators = policy.volatile_operators
-            self._volatile = bool(
+            self._maybe_volatile = bool(
                 self.calls
                 or any(kind in self.index for kind in _MAYBE_VOLATILE)
                 or (self.casts and any(o.startswith("cast:") for o in operators))
@@ -479,7 +480,7 @@ class Model:
                 or "cast:*" in operators
                 or ((policy.functions or operators) and unstable_kinds(policy))
             )
-        return self._volatile
+        return self._maybe_volatile
 
     def inside(self, node: exp.Expression, nodes: set[int]) -> bool:
         """Is `node` one of `nodes` (by id) or within one?"""
