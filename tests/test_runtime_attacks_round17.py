@@ -5,6 +5,7 @@ has Ana and Bruno, clinic 2 has Carla."""
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 
 from tenantguard.runtime import connect, tenant
@@ -84,3 +85,23 @@ async def test_a_union_is_refused_when_the_types_are_not_known(guard_only: Setup
         assert got == ["refused"]
     finally:
         await conn.close()
+
+
+# An outside attack: a qualified aggregate with FILTER or WITHIN GROUP hid the subquery in it from
+# the proof (sqlglot read the call as a column's name), and the guard let every tenant's names out.
+HIDDEN = [
+    "SELECT pg_catalog.string_agg((SELECT string_agg(first_name, ',' ORDER BY first_name) "
+    "FROM patients), ',') FILTER (WHERE true) FROM (VALUES (1)) v(a)",
+    "SELECT pg_catalog.mode() WITHIN GROUP (ORDER BY (SELECT string_agg(first_name, ',' "
+    "ORDER BY first_name) FROM patients)) FROM (VALUES (1)) v(a)",
+]
+
+
+@pytest.mark.parametrize("sql", HIDDEN)
+async def test_a_read_inside_a_qualified_aggregate_is_seen(guard_only: Setup, sql: str) -> None:
+    raw = await asyncpg.connect(guard_only.owner_dsn)
+    try:
+        assert await raw.fetchval(sql) == "Ana,Bruno,Carla"  # what it would hand out
+    finally:
+        await raw.close()
+    assert await fetched_as_clinic_1(guard_only, sql) == ["refused"]

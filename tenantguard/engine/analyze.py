@@ -83,9 +83,37 @@ class _Reader(threading.local):
                 dropped = _unary_plus(tokens, trees)
                 if dropped is not None:
                     raise _Misread(*dropped)
+            if _CALL_CLAUSES.search(source):
+                _qualified_calls(trees)
             return trees
         finally:
             self.parser.reset()  # do not keep the last statement's tokens alive
+
+
+# the clauses PostgreSQL's grammar puts after a function's arguments besides OVER (which
+# sqlglot reads as a window): `pg_catalog.count(*) FILTER (WHERE …)`, `s.mode() WITHIN GROUP
+# (ORDER BY …)`. sqlglot reads a qualified call so followed as a column whose "name" is the call
+# (`Column(this=Filter(…), table=pg_catalog)`): the proof, which never looks inside a column,
+# would not see the calls and subqueries in it (a read of every tenant's rows, a volatile call)
+_CALL_CLAUSES = re.compile(r"filter|within", re.IGNORECASE)
+
+
+def _qualified_calls(trees: list[exp.Expr | None]) -> None:
+    """Rewrites each column whose name is not a name (a qualified call with FILTER or WITHIN
+    GROUP) as the qualified expression sqlglot makes of a plain qualified call: a Dot."""
+    for tree in trees:
+        if tree is None:
+            continue
+        odd = [
+            column
+            for column in tree.find_all(exp.Column)
+            if not isinstance(column.this, exp.Identifier | exp.Star)
+        ]
+        for column in odd:
+            parts = [column.args.get(k) for k in ("catalog", "db", "table")]
+            qualifier = [p for p in parts if isinstance(p, exp.Expression)]
+            inner = column.this
+            column.replace(exp.Dot.build([*(q.copy() for q in qualifier), inner.pop()]))
 
 
 def _move_tokens(tokens: list[Token], text: str, thinned: bulk_values.Thinned) -> None:
