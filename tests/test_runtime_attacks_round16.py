@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tenantguard.runtime import tenant
+from tenantguard import Policy
+from tenantguard.runtime import connect, tenant
 from tests.test_runtime_attacks import CLINIC_1, Setup
 from tests.test_runtime_attacks_round3 import guard_only
 from tests.test_runtime_attacks_round15 import names_or_refused
@@ -15,10 +16,12 @@ from tests.test_runtime_attacks_round15 import names_or_refused
 __all__ = ["guard_only"]
 
 
-async def fetched_as_clinic_1(setup: Setup, sql: str, *args: object) -> list[str]:
+async def fetched_as_clinic_1(
+    setup: Setup, sql: str, *args: object, policy: Policy | None = None
+) -> list[str]:
     """What a guarded connection fetches for clinic 1's request: the first column, or
-    `refused`."""
-    conn = await setup.connect()
+    `refused` (under `policy` when given, else the setup's)."""
+    conn = await (setup.connect() if policy is None else connect(setup.dsn, policy=policy))
     try:
         with tenant(1):
             return await names_or_refused(lambda: conn.fetch(sql, *args))

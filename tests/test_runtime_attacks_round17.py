@@ -8,10 +8,9 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tenantguard.runtime import connect, tenant
 from tests.test_runtime_attacks import CLINIC_1, POLICY, Setup
 from tests.test_runtime_attacks_round3 import guard_only
-from tests.test_runtime_attacks_round15 import names_or_refused
+from tests.test_runtime_attacks_round16 import fetched_as_clinic_1 as fetched
 
 __all__ = ["guard_only"]
 
@@ -21,12 +20,7 @@ TYPED = POLICY.replace(tenant_column_types={"patients": "int8"})
 
 
 async def fetched_as_clinic_1(setup: Setup, sql: str, *args: object) -> list[str]:
-    conn = await connect(setup.dsn, policy=TYPED)
-    try:
-        with tenant(1):
-            return await names_or_refused(lambda: conn.fetch(sql, *args))
-    finally:
-        await conn.close()
+    return await fetched(setup, sql, *args, policy=TYPED)
 
 
 BOTH = sorted(CLINIC_1 * 2)
@@ -78,13 +72,7 @@ async def test_another_column_under_the_name_is_refused(guard_only: Setup, sql: 
 async def test_a_union_is_refused_when_the_types_are_not_known(guard_only: Setup) -> None:
     """Without the schema's types, a filter on a union's output may not reach its branches
     (PostgreSQL pushes it only into branches of the output's very type): refused."""
-    conn = await connect(guard_only.dsn, policy=POLICY)
-    try:
-        with tenant(1):
-            got = await names_or_refused(lambda: conn.fetch(RENAMED[2][0], 1))
-        assert got == ["refused"]
-    finally:
-        await conn.close()
+    assert await fetched(guard_only, RENAMED[2][0], 1, policy=POLICY) == ["refused"]
 
 
 # An outside attack: a qualified aggregate with FILTER or WITHIN GROUP hid the subquery in it from

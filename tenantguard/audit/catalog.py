@@ -380,13 +380,18 @@ def _stable_functions(rows: list[Any]) -> tuple[str, ...]:
     """The names every routine of which (outside pg_catalog) is IMMUTABLE or STABLE, and
     `schema.name` for each schema whose routines of the name all are (as the schema reader's
     stable_functions)."""
-    kinds: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        if row["returns"] in _NOT_CALLED or _TYPE_IO.search(row["name"]):
-            continue  # no query calls it (as pgextensions lists an extension's functions)
-        kinds[row["name"]].add(row["volatility"])
-        kinds[f"{row['schema']}.{row['name']}"].add(row["volatility"])
-    return tuple(sorted(name for name, found in kinds.items() if found <= {"i", "s"}))
+    from tenantguard.sources.schema import stable_names
+
+    return tuple(
+        sorted(
+            stable_names(
+                (str(row["schema"]), str(row["name"]), str(row["volatility"]))
+                for row in rows
+                # no query calls it (as pgextensions lists an extension's functions)
+                if row["returns"] not in _NOT_CALLED and not _TYPE_IO.search(row["name"])
+            )
+        )
+    )
 
 
 def _extension_lossy_arguments(rows: list[Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:

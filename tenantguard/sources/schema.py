@@ -1392,17 +1392,12 @@ class SchemaInfo:
                 for name in names:
                     definitions.setdefault(name, {})[(where, ("extension", extension))] = kind
         doubtful = self._doubtful_functions - self._aggregates
-        for name, found in definitions.items():
-            if not found or name in doubtful:
-                continue
-            schemas: dict[str, set[str]] = {}
-            for (where, _), kind in found.items():
-                schemas.setdefault(where, set()).add(kind)
-            if "v" not in found.values():
-                self.stable_functions.add(name)
-            self.stable_functions.update(
-                f"{where}.{name}" for where, kinds in schemas.items() if "v" not in kinds
-            )
+        self.stable_functions = stable_names(
+            (where, name, kind)
+            for name, found in definitions.items()
+            if name not in doubtful
+            for (where, _), kind in found.items()
+        )
 
     def settle_views(self) -> None:
         """Once the functions are settled: `volatile_operators`, `volatile_views` (a view whose
@@ -3020,6 +3015,17 @@ def type_trait(base: str, arrays: int, builtin: bool) -> str:
     """`type:<name>` of a built-in type, `type:domain:<name>` of any other (counted only when
     the schema is sure of it: `exact_domains`), `[]` per array level."""
     return f"type:{'' if builtin else 'domain:'}{base}{'[]' * arrays}"
+
+
+def stable_names(definitions: Iterable[tuple[str, str, str]]) -> set[str]:
+    """Of (schema, name, volatility i/s/v) definitions: each name, and `schema.name`, every
+    definition of which is IMMUTABLE or STABLE (the schema reader's and audit's
+    stable_functions)."""
+    kinds: dict[str, set[str]] = {}
+    for where, name, kind in definitions:
+        kinds.setdefault(name, set()).add(kind)
+        kinds.setdefault(f"{where}.{name}", set()).add(kind)
+    return {name for name, found in kinds.items() if found <= {"i", "s"}}
 
 
 def _type_trait(type_name: Any) -> str | None:

@@ -3,7 +3,7 @@ and walks with explicit stacks (depth comes from user input)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from typing import Protocol
 
@@ -270,39 +270,51 @@ _NOT_CALLS = (
 )
 
 
+def _parsed_kinds(sqls: Iterable[str]) -> frozenset[str]:
+    """The kinds of node (class names) sqlglot reads these statements into, besides the query's
+    own scaffolding (`_NOT_CALLS`, parameters); a statement it cannot read adds nothing."""
+    import sqlglot
+
+    kinds: set[str] = set()
+    for sql in sqls:
+        try:
+            tree = sqlglot.parse_one(sql, read="postgres")
+        except (sqlglot.errors.SqlglotError, RecursionError):
+            continue
+        kinds.update(
+            type(node).__name__
+            for node in tree.walk()
+            if not isinstance(node, (*_NOT_CALLS, exp.Parameter, exp.Placeholder))
+        )
+    return frozenset(kinds)
+
+
 def call_kinds(name: str) -> frozenset[str]:
     """The kinds of node sqlglot reads a call of `name` as (`lpad(…)`: Pad; `now()`:
-    CurrentTimestamp), tried with one to three arguments, in a select list and in FROM; empty
-    when it reads every one as Anonymous."""
+    CurrentTimestamp), tried with none to three arguments, in a select list and in FROM; empty
+    when it reads every one as Anonymous (a name its parser has no entry for)."""
     found = _CALL_KINDS.get(name)
     if found is None:
-        import sqlglot
         from sqlglot.dialects.postgres import Postgres
 
         parser = Postgres.Parser
         upper = name.upper()
-        kinds: set[str] = set()
+        found = frozenset()
         if (
             upper in parser.FUNCTIONS
             or upper in parser.FUNCTION_PARSERS
             or upper in getattr(parser, "NO_PAREN_FUNCTIONS", {})
         ):
             quoted = '"' + name.replace('"', '""') + '"' if name != name.lower() else name
-            for arguments in ("", "a", "a, b", "a, b, c"):
+            found = _parsed_kinds(
+                sql
+                for arguments in ("", "a", "a, b", "a, b, c")
                 for sql in (
                     f"SELECT {quoted}({arguments})",
                     f"SELECT * FROM {quoted}({arguments})",
-                ):
-                    try:
-                        tree = sqlglot.parse_one(sql, read="postgres")
-                    except (sqlglot.errors.SqlglotError, RecursionError):
-                        continue
-                    kinds.update(
-                        type(node).__name__
-                        for node in tree.walk()
-                        if not isinstance(node, _NOT_CALLS)
-                    )
-        found = _CALL_KINDS[name] = frozenset(kinds)
+                )
+            )
+        _CALL_KINDS[name] = found
     return found
 
 
@@ -311,21 +323,9 @@ def operator_kinds(symbol: str) -> frozenset[str]:
     when it reads neither (a query using it is then unprovable anyway)."""
     found = _OPERATOR_KINDS.get(symbol)
     if found is None:
-        import sqlglot
-
-        kinds: set[str] = set()
-        for sql in (f"SELECT a {symbol} b", f"SELECT {symbol} b"):
-            try:
-                tree = sqlglot.parse_one(sql, read="postgres")
-            except (sqlglot.errors.SqlglotError, RecursionError):
-                continue
-            if isinstance(tree, exp.Select) and tree.selects:
-                kinds.update(
-                    type(node).__name__
-                    for node in tree.selects[0].walk()
-                    if not isinstance(node, (*_NOT_CALLS, exp.Parameter, exp.Placeholder))
-                )
-        found = _OPERATOR_KINDS[symbol] = frozenset(kinds)
+        found = _OPERATOR_KINDS[symbol] = _parsed_kinds(
+            (f"SELECT a {symbol} b", f"SELECT {symbol} b")
+        )
     return found
 
 
