@@ -6,8 +6,9 @@ Starts a throwaway redis-server and alternates rounds of `WebhookDeduplicator.cl
 bare `SET key value NX EX 120` it wraps, on one client, with fresh keys each time. Prints both
 medians and their ratio (target: ratio <= 1.1), and the client process's CPU time per command
 of each (steadier than wall time when the machine is shared). Twice: with redis-py's default
-client (it retries, so the deduplicator bounds each claim with its own timer), and with a
-client that does not retry (its socket timeouts bound a command: no timer).
+client (it retries, so the deduplicator bounds each claim itself: one timer per event loop for
+all claims, tenantguard.redis.deadlines), and with a client that does not retry (its socket
+timeouts bound a command: no timer).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ async def measure(port: int, rounds: int, claims: int, *, retries: bool) -> None
     client = aioredis.Redis(port=port, socket_timeout=1.0, socket_connect_timeout=1.0, **options)
     dedup = WebhookDeduplicator(client, prefix="bench")
     print(
-        "a client with redis-py's default retries (a timer per claim)"
+        "a client with redis-py's default retries (the deduplicator's deadlines bound a claim)"
         if retries
         else "a client without retries (its socket timeouts bound a claim)"
     )

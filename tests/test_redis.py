@@ -346,3 +346,38 @@ async def test_a_hanging_redis_is_bounded_by_the_timeout() -> None:
     finally:
         await client.aclose()
         server.close()
+
+
+async def test_concurrent_claims_on_a_hanging_redis_are_each_bounded_from_their_own_start() -> None:
+    """Many claims in flight, started apart, on a server that never answers: one timer serves
+    them all (tenantguard.redis.deadlines), and each gives up `timeout` after its own start."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = aioredis.Redis(port=port, max_connections=50)  # no socket timeouts of its own
+    dedup = WebhookDeduplicator(client, prefix="hang-many", timeout=0.3)
+    loop = asyncio.get_running_loop()
+
+    async def claim(number: int) -> float:
+        await asyncio.sleep(0.04 * number)
+        started = loop.time()
+        with pytest.raises(DedupUnavailableError):
+            await dedup.claim(1, f"e{number}")
+        return loop.time() - started
+
+    try:
+        took = await asyncio.gather(*(claim(n) for n in range(10)))
+        assert all(0.29 <= t < 1.0 for t in took), took
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0
+    finally:
+        await client.aclose()
+        server.close()
+
+
+def test_a_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="timeout must be positive"):
+        WebhookDeduplicator(aioredis.Redis(), timeout=0)

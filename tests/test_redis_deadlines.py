@@ -1,0 +1,115 @@
+"""One timer per loop bounding many commands (tenantguard.redis.deadlines): pure asyncio, the
+commands are sleeps and futures; the Redis side is in test_redis.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tenantguard.redis.deadlines import Deadlines
+
+
+async def test_a_command_in_time_returns_its_result_and_leaves_no_cancellation() -> None:
+    deadlines = Deadlines(0.05)
+    for number in range(30):  # 0.3 s of commands: the timer fires several times among them
+        assert await deadlines.run(asyncio.sleep(0.01, number)) == number
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    await asyncio.sleep(0.1)  # nothing pending is delivered to the caller later
+
+
+async def test_a_late_command_raises_timeout_error_near_its_own_deadline() -> None:
+    deadlines = Deadlines(0.2)
+    loop = asyncio.get_running_loop()
+
+    async def late(delay: float) -> float:
+        await asyncio.sleep(delay)  # started `delay` after the first
+        started = loop.time()
+        with pytest.raises(TimeoutError):
+            await deadlines.run(asyncio.sleep(10))
+        return loop.time() - started
+
+    # staggered starts: each is cut at its own start + 0.2 s, not at the first one's deadline
+    took = await asyncio.gather(*(late(0.03 * i) for i in range(8)))
+    assert all(0.19 <= t < 0.35 for t in took), took
+
+
+async def test_late_and_quick_commands_mixed() -> None:
+    deadlines = Deadlines(0.15)
+
+    async def quick() -> str:
+        return await deadlines.run(asyncio.sleep(0.01, "quick"))
+
+    async def stuck() -> str:
+        return await deadlines.run(asyncio.sleep(5, "stuck"))
+
+    results = await asyncio.gather(
+        stuck(), quick(), stuck(), quick(), quick(), return_exceptions=True
+    )
+    assert [type(r).__name__ if isinstance(r, BaseException) else r for r in results] == [
+        "TimeoutError",
+        "quick",
+        "TimeoutError",
+        "quick",
+        "quick",
+    ]
+
+
+async def test_a_cancellation_from_outside_is_not_turned_into_a_timeout() -> None:
+    deadlines = Deadlines(5)
+    task = asyncio.create_task(deadlines.run(asyncio.sleep(10)))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # and the deadline machinery keeps working afterwards
+    assert await deadlines.run(asyncio.sleep(0, "after")) == "after"
+
+
+async def test_outside_cancellation_at_the_deadline_goes_on_as_cancellation() -> None:
+    """Cancelled by its caller and by its deadline at once: the caller's cancellation wins
+    (asyncio.timeout's rule), not a TimeoutError the caller did not ask about."""
+    deadlines = Deadlines(0.1)
+    loop = asyncio.get_running_loop()
+
+    async def command() -> None:
+        await deadlines.run(asyncio.sleep(10))
+
+    task = asyncio.create_task(command())
+    # the caller cancels exactly when the deadline's timer fires
+    loop.call_at(loop.time() + 0.1, task.cancel)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_command_that_swallows_nothing_is_cut_even_if_it_retries() -> None:
+    """An operation that catches TimeoutError-like failures and retries (as redis-py's Retry
+    does) is still cut: the bound is a cancellation, which it does not retry."""
+    deadlines = Deadlines(0.1)
+
+    async def retrying() -> None:
+        while True:
+            try:
+                await asyncio.sleep(0.03)
+                raise ConnectionError("refused")
+            except ConnectionError:
+                continue
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(TimeoutError):
+        await deadlines.run(retrying())
+    assert loop.time() - started < 0.3
+
+
+def test_one_deadlines_object_serves_successive_event_loops() -> None:
+    deadlines = Deadlines(0.1)
+
+    async def once() -> None:
+        assert await deadlines.run(asyncio.sleep(0, 1)) == 1
+        with pytest.raises(TimeoutError):
+            await deadlines.run(asyncio.sleep(5))
+
+    asyncio.run(once())
+    asyncio.run(once())  # a new loop: its own timer, nothing left from the first
