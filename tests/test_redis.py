@@ -381,3 +381,25 @@ async def test_concurrent_claims_on_a_hanging_redis_are_each_bounded_from_their_
 def test_a_timeout_must_be_positive() -> None:
     with pytest.raises(ValueError, match="timeout must be positive"):
         WebhookDeduplicator(aioredis.Redis(), timeout=0)
+
+
+async def test_changing_the_timeout_after_construction_takes_effect() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = aioredis.Redis(port=port)
+    dedup = WebhookDeduplicator(client, prefix="retimed", timeout=5)
+    dedup.timeout = 0.2
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        with pytest.raises(DedupUnavailableError):
+            await dedup.claim(1, "e")
+        assert loop.time() - started < 1.0
+        with pytest.raises(ValueError, match="positive"):
+            dedup.timeout = -1
+    finally:
+        await client.aclose()
+        server.close()

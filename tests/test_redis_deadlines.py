@@ -113,3 +113,73 @@ def test_one_deadlines_object_serves_successive_event_loops() -> None:
 
     asyncio.run(once())
     asyncio.run(once())  # a new loop: its own timer, nothing left from the first
+
+
+async def test_a_command_cut_that_ends_in_another_error_leaves_the_task_uncancelled() -> None:
+    """A client that turns the cancellation into an error of its own (as some wrappers do):
+    the deadline's cancellation is still taken back, as asyncio.timeout does — else the task
+    stays 'being cancelled' and, say, Ctrl-C under asyncio.run becomes a CancelledError."""
+    deadlines = Deadlines(0.05)
+
+    async def converting() -> None:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            raise ConnectionError("connection closed") from None
+
+    with pytest.raises(ConnectionError):
+        await deadlines.run(converting())
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    await asyncio.sleep(0.01)  # and no cancellation is delivered later
+
+
+def test_event_loops_are_not_kept_alive() -> None:
+    import gc
+    import weakref
+
+    deadlines = Deadlines(0.05)
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def once() -> None:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        await deadlines.run(asyncio.sleep(0))
+        with pytest.raises(TimeoutError):
+            await deadlines.run(asyncio.sleep(1))
+
+    for _ in range(20):
+        asyncio.run(once())
+    gc.collect()
+    assert sum(ref() is not None for ref in loops) == 0
+
+
+def test_outside_a_task_it_says_so() -> None:
+    """A coroutine driven by hand from a loop's callback has no task to cancel: a clear error,
+    and the operation is closed, not left never awaited."""
+    import inspect
+
+    deadlines = Deadlines(1)
+    operation = asyncio.sleep(0)
+    seen: list[str] = []
+
+    def callback() -> None:
+        coroutine = deadlines.run(operation)
+        try:
+            coroutine.send(None)
+        except RuntimeError as error:
+            seen.append(str(error))
+
+    async def main() -> None:
+        asyncio.get_running_loop().call_soon(callback)
+        await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert len(seen) == 1 and "run it in an asyncio task" in seen[0]
+    assert inspect.getcoroutinestate(operation) == inspect.CORO_CLOSED
+
+
+def test_the_timeout_is_fixed_and_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        Deadlines(0)
+    with pytest.raises(AttributeError):
+        Deadlines(1).timeout = 2  # type: ignore[misc]

@@ -15,6 +15,7 @@ cancellation then goes on (`Task.cancelling()`/`uncancel()`, as asyncio counts t
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import weakref
 from collections.abc import Awaitable
@@ -36,21 +37,31 @@ class _Running:
 
 
 class _Loop:
-    """The commands running on one event loop, oldest first, and the timer for the oldest."""
+    """The commands running on one event loop, oldest first, and whether a timer is set.
 
-    __slots__ = ("loop", "running", "timer")
+    The loop itself is held weakly (the table of loops is keyed by it, weakly): a loop that is
+    dropped goes, with its timers, this state included."""
+
+    __slots__ = ("armed", "loop", "running")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self.loop = weakref.ref(loop)
         self.running: dict[int, _Running] = {}  # by number, in start (= deadline) order
-        self.timer: asyncio.TimerHandle | None = None
+        self.armed = False  # a timer of this loop will call expire()
+
+    def arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        self.armed = True
+        loop.call_at(deadline, self.expire)  # never cancelled: it finds nothing late, at worst
 
     def expire(self) -> None:
-        self.timer = None
-        now = self.loop.time()
+        self.armed = False
+        loop = self.loop()
+        if loop is None:
+            return
+        now = loop.time()
         for command in self.running.values():
             if command.deadline > now:  # the oldest one still in time: wake up for it
-                self.timer = self.loop.call_at(command.deadline, self.expire)
+                self.arm(loop, command.deadline)
                 return
             if not command.expired:
                 command.expired = True
@@ -59,46 +70,59 @@ class _Loop:
 
 class Deadlines:
     """`await deadlines.run(operation)`: the operation's result, or TimeoutError once it has
-    run `timeout` seconds."""
+    run `timeout` seconds. The timeout is fixed (the one timer relies on deadlines coming in
+    start order): another timeout is another Deadlines."""
 
     def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
+        if not timeout > 0:
+            raise ValueError("timeout must be positive (seconds)")
+        self._timeout = float(timeout)
         self._numbers = itertools.count()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._current: _Loop | None = None
+        self._current: _Loop | None = None  # the last loop's (a loop is rarely replaced)
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = (
             weakref.WeakKeyDictionary()
         )
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
 
     def _of(self, loop: asyncio.AbstractEventLoop) -> _Loop:
         state = self._loops.get(loop)
         if state is None:
             state = self._loops[loop] = _Loop(loop)
-        self._loop, self._current = loop, state
+        self._current = state
         return state
 
     async def run(self, operation: Awaitable[T]) -> T:
         loop = asyncio.get_running_loop()
-        state = self._current if loop is self._loop else None
-        if state is None:
+        state = self._current
+        if state is None or state.loop() is not loop:
             state = self._of(loop)
         task = asyncio.current_task(loop)
-        if task is None:  # a coroutine driven by hand, outside any task: nothing to cancel
-            async with asyncio.timeout(self.timeout):
-                return await operation
-        command = _Running(task, loop.time() + self.timeout)
+        if task is None:  # a coroutine driven by hand: there is no task to cancel at the deadline
+            if inspect.iscoroutine(operation):
+                operation.close()
+            raise RuntimeError(
+                "tenantguard.redis bounds a command by cancelling its task: run it in an asyncio "
+                "task (asyncio.run, create_task, or any framework's request handler)"
+            )
+        command = _Running(task, loop.time() + self._timeout)
         number = next(self._numbers)
         state.running[number] = command
-        if state.timer is None:
-            state.timer = loop.call_at(command.deadline, state.expire)
+        if not state.armed:
+            state.arm(loop, command.deadline)
         try:
-            result = await operation
+            return await operation
         except asyncio.CancelledError as error:
-            if command.expired and task.uncancel() <= command.cancelling:
-                raise TimeoutError(f"no answer within {self.timeout} s") from error
+            if command.expired:
+                command.expired = False  # uncancelled here, not again below
+                if task.uncancel() <= command.cancelling:
+                    raise TimeoutError(f"no answer within {self._timeout} s") from error
             raise
         finally:
             del state.running[number]
-        if command.expired:  # it expired as it finished: the cancellation was ours, not theirs
-            task.uncancel()
-        return result
+            # cut as it ended some other way (a result, another error): the cancellation asked
+            # at the deadline is taken back, as asyncio.timeout does
+            if command.expired:
+                task.uncancel()

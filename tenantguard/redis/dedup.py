@@ -87,25 +87,29 @@ class WebhookDeduplicator:
         pool = getattr(client, "connection_pool", None)
         kwargs = getattr(pool, "connection_kwargs", {}) or {}
         own = [kwargs.get("socket_timeout"), kwargs.get("socket_connect_timeout")]
-        client_bound = max(own) if all(own) else None  # type: ignore[type-var]
-        bound = float(client_bound or 5.0) if timeout is None else timeout
         # ... one attempt: a client that retries (redis-py 6+ does, three times with backoff, by
         # default; retries=-1 is forever) takes several, so only a client without retries
         # bounds a command by its socket timeouts
-        self._client_bounded = (
-            client_bound is not None
-            and client_bound <= bound
-            and _retries(kwargs.get("retry")) == 0
-        )
-        # otherwise one timer per event loop bounds every command (not one timer per command)
-        self._deadlines = Deadlines(bound)
+        self._client_bound: float | None = max(own) if all(own) else None  # type: ignore[type-var]
+        self._client_retries = _retries(kwargs.get("retry"))
+        self.timeout = float(self._client_bound or 5.0) if timeout is None else timeout
         self._release = client.register_script(_RELEASE)
         self._complete = client.register_script(_COMPLETE)
 
     @property
     def timeout(self) -> float:
-        """Seconds a command may take, retries included (fixed at construction)."""
+        """Seconds a command may take, retries included."""
         return self._deadlines.timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        # one timer per event loop bounds every command the client does not bound itself
+        self._deadlines = Deadlines(value)
+        self._client_bounded = (
+            self._client_bound is not None
+            and self._client_bound <= value
+            and self._client_retries == 0
+        )
 
     def key(self, tenant_id: object, event_id: object) -> str:
         return tenant_key(self.prefix, tenant_id, "webhook", event_id, "event id")
