@@ -79,7 +79,7 @@ class Analysis:
         self.tree = tree
         self.policy = policy
         self.model = Model(tree, policy, lossy_columns=lossy_columns)
-        self.names = Names(policy, frozenset(self.model.renamed))
+        self.names = Names(policy, frozenset(self.model.renamed), reads_root=self.model.reads_root)
         self.projections = Projections(self.model, self.names)
         self.facts = FactCollector(self.model, self.names)
 

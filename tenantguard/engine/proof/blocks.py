@@ -203,6 +203,13 @@ class Model:
         for call, holder in self.pinned_calls:
             if id(call) not in self.handled and holder is not None:
                 self._call_source(holder, call)
+        # the tenant registry's key says something of tenants only where the registry is read
+        # (a source of that table): elsewhere `x.id = …` is no tenant equality, and the facts
+        # skip it without resolving either side
+        root = policy.tenant_root
+        self.reads_root = root is not None and any(
+            source.table == root for block in self.blocks for source in block.every_source
+        )
 
     # the walk
 
@@ -352,6 +359,8 @@ class Model:
         A CTE's own body sees only the CTEs defined before it (all of them under RECURSIVE);
         the query of a WITH sees all of them. A schema-qualified name is never a CTE.
         """
+        if not self.cte_names:
+            return None  # the statement has no CTE (most have none)
         if table.args.get("db") or table.args.get("catalog"):
             return None
         name = identifier_name(table.this)

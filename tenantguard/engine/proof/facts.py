@@ -315,7 +315,7 @@ class FactCollector:
         self.names = names
         self.policy = model.policy
         # the column names an equality must have on one side to say anything of a tenant
-        root_key = self.policy.tenant_root_key if self.policy.tenant_root is not None else None
+        root_key = self.policy.tenant_root_key if names.root is not None else None
         self.keys = frozenset(k for k in (self.policy.tenant_column, root_key) if k) | frozenset(
             model.renamed
         )

@@ -120,17 +120,29 @@ def could_own(policy: Policy, source: Source, column: str) -> bool:
     return source.role is not Role.CALL and (not source.name or column == source.name)
 
 
+def _seen(sources: list[Source], scope: Span, block: Block) -> list[Source]:
+    """Those of `block`'s `sources` that `scope` shows (`s in scope`, without the call)."""
+    if scope.block is not block:
+        return [s for s in sources if s in scope]
+    start, end = scope.start, scope.end
+    return [s for s in sources if start <= s.index < end]
+
+
 class Names:
     """Resolves column references of one statement's blocks."""
 
     __slots__ = ("policy", "renamed", "root", "root_key", "tenant_col")
 
-    def __init__(self, policy: Policy, renamed: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, policy: Policy, renamed: frozenset[str] = frozenset(), *, reads_root: bool = True
+    ) -> None:
+        """`reads_root`: may a source of the statement be the tenant registry (`tenant_root`)?
+        When none can, its key owns nothing (Model.reads_root)."""
         self.policy = policy
         self.tenant_col = policy.tenant_column
         # names under which a derived table or CTE outputs its tenant column (Source.tenant_name)
         self.renamed = renamed
-        self.root = policy.tenant_root
+        self.root = policy.tenant_root if reads_root else None
         self.root_key = policy.tenant_root_key
 
     def resolve(
@@ -168,7 +180,7 @@ class Names:
     def _in_level(
         self, block: Block, scope: Span | None, qualifier: str, name: str, schema: str = ""
     ) -> object:
-        if scope is not None and not scope:
+        if scope is not None and scope.end <= scope.start:
             return _MISSING  # this level shows nothing (a derived table's parent)
         if qualifier:
             if block.using_aliases and qualifier in block.using_aliases:
@@ -179,8 +191,8 @@ class Names:
                 owners = [s for s in group if could_own(self.policy, s, name)]
                 return owners[0] if len(owners) == 1 else None
             matches = block.named.get(qualifier, ())
-            if scope is not None:
-                matches = [s for s in matches if s in scope]
+            if scope is not None and matches:
+                matches = _seen(matches, scope, block)
             if len(matches) > 1:
                 return None  # a name given twice: PostgreSQL refuses it, the proof cannot tell
             if not matches:
@@ -199,8 +211,8 @@ class Names:
             known = [s for s in block.every_source if could_own(policy, s, name)]
             block.owners[name] = known
         owners = known
-        if scope is not None:
-            owners = [s for s in owners if s in scope]
+        if scope is not None and owners:
+            owners = _seen(owners, scope, block)
         if len(owners) == 1:
             return owners[0] if owners[0].name not in block.ambiguous else None
         return None if owners else _MISSING
