@@ -702,7 +702,8 @@ class FactCollector:
         `id` unique only per tenant proves nothing (the schema reader keeps only the sound ones).
         """
         policy = self.policy
-        if not policy.composite_keys:
+        # a key relates two of the block's own tables: a block of one source has none to relate
+        if not policy.composite_keys or len(block.every_source) < 2:
             return
         # the column equalities a key could stand on (most filters have none: done)
         wanted = policy.composite_key_pairs
