@@ -32,7 +32,7 @@ async def test_a_late_command_raises_timeout_error_near_its_own_deadline() -> No
 
     # staggered starts: each is cut at its own start + 0.2 s, not at the first one's deadline
     took = await asyncio.gather(*(late(0.03 * i) for i in range(8)))
-    assert all(0.19 <= t < 0.35 for t in took), took
+    assert all(0.19 <= t < 1.0 for t in took), took  # not the first one's deadline, not 10 s
 
 
 async def test_late_and_quick_commands_mixed() -> None:
@@ -100,7 +100,7 @@ async def test_a_command_that_swallows_nothing_is_cut_even_if_it_retries() -> No
     started = loop.time()
     with pytest.raises(TimeoutError):
         await deadlines.run(retrying())
-    assert loop.time() - started < 0.3
+    assert loop.time() - started < 1.0  # the sleeps go on for ever without the bound
 
 
 def test_one_deadlines_object_serves_successive_event_loops() -> None:
