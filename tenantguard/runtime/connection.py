@@ -963,10 +963,10 @@ class GuardedConnection(asyncpg.Connection):
         )
         if columns is not None:
             kwargs["columns"] = columns
-        wanted = None
-        if self.tenantguard.policy.is_tenant_table(table_name):
-            # TG005: a whole-table read (asyncpg quotes the name: it is the exact table)
-            wanted = self._tg_admit_slow(f"COPY {_table(table_name, schema_name)} TO STDOUT", ((),))
+        # proven as the COPY it is, whatever the table: a tenant table's is a whole-table read
+        # (TG005), and a table where the server stores every tenant's data (a TOAST table,
+        # pg_largeobject) is TG006 (asyncpg quotes the names: they are the exact table)
+        wanted = self._tg_admit_slow(f"COPY {_table(table_name, schema_name)} TO STDOUT", ((),))
         await self._tg_ensure(wanted)
         return await super().copy_from_table(
             table_name, output=output, schema_name=schema_name, **kwargs

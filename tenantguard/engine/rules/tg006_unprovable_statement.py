@@ -27,7 +27,9 @@ statement that runs is not the one sent), functions that run a query or a table 
 (`query_to_xml` and the other `*_to_xml` functions, `ts_stat`, `ts_rewrite`, `dblink`,
 `crosstab`), functions that read or write the server's files (`pg_read_binary_file`,
 `lo_import`, `lo_export`), `COPY` to or from a program or a file of the server (a shell command
-can run any SQL), `LOAD` of a library, and reads of the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
+can run any SQL), `LOAD` of a library, and reads of the server's own storage of every tenant's data (`pg_largeobject`, the large
+objects' pages; a TOAST table, `pg_toast.pg_toast_<oid>`: a table's long values), reads of
+the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
 values of every tenant's rows, and reads of the statements other sessions sent
 (`pg_stat_activity.query`, `pg_stat_statements`), other tenants' requests with their values, or
 that the session prepared or declared before (`pg_prepared_statements.statement`, `pg_cursors`:
@@ -141,6 +143,10 @@ _STATISTICS = frozenset(
         "pg_statistic_ext_data",
     }
 )  # fmt: skip
+# where the server stores data itself, for every tenant: the large objects' pages (the lo_*
+# functions are refused for the same data), and each table's TOAST table (its long values, out
+# of line: a schema `pg_toast` or `pg_toast_temp_N`, tables `pg_toast_<oid>`)
+_LARGE_OBJECT_DATA = "pg_largeobject"
 # what other sessions sent: the application's one role sees its own sessions' statements, so
 # other tenants' requests with their values inlined (a count of connections reads none)
 _ACTIVITY = frozenset({"pg_stat_activity", "pg_stat_statements"})
@@ -171,6 +177,8 @@ _HINTS = (
     "lo_import",
     "lo_export",
     "pg_file_write",
+    "pg_largeobject",
+    "pg_toast",
 )
 
 
@@ -213,7 +221,8 @@ def _runs_text(sql: str) -> str:
 
 
 def _server_side(ctx: Context) -> Iterator[Finding]:
-    """Calls that run SQL given as text, and reads of planner statistics."""
+    """Calls that run SQL given as text, reads of the server's storage tables and of planner
+    statistics."""
     if ctx.tree is None:
         return
     lowered = ctx.lowered
@@ -242,6 +251,14 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
             row = identifier_name(node.args.get("alias") or node.this)
             if _reads_statements(ctx.tree, row, _SESSION_HISTORY[name]):
                 yield _history(ctx, node, name)
+        elif _storage(node):
+            yield ctx.finding(
+                RULE,
+                node,
+                f"{identifier_name(node.this)} holds stored data of every tenant's rows "
+                "(large objects' pages, or a table's long values kept out of line)",
+                "read rows through their tables, pinned to one tenant",
+            )
         elif identifier_name(node.this) in _STATISTICS:
             yield ctx.finding(
                 RULE,
@@ -250,6 +267,16 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 "(planner statistics)",
                 "do not read planner statistics from application code",
             )
+
+
+def _storage(table: exp.Table) -> bool:
+    """A table where the server keeps data for every tenant: `pg_largeobject`, or a TOAST
+    table (in a `pg_toast…` schema, or named `pg_toast_…` — the search path may reach one)."""
+    name = identifier_name(table.this)
+    schema = identifier_name(table.args.get("db"))
+    if schema.startswith("pg_toast") or name.startswith("pg_toast_"):
+        return True
+    return name == _LARGE_OBJECT_DATA and schema in ("", "pg_catalog")
 
 
 # a placeholder where a relation's name goes (round 12): after the words that introduce one, or
