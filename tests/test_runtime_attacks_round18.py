@@ -88,3 +88,49 @@ async def test_copy_from_table_of_a_toast_table_or_the_large_objects_is_refused(
             assert out.getvalue()
     finally:
         await conn.close()
+
+
+# An error is a side effect too: PostgreSQL evaluates a scan's conditions cheapest first, and a
+# pin by a parameter after the conditions of its cost; what fails on another clinic's row says
+# its value in the message (TG013).
+LEAKS_BY_ERROR = [
+    # the outside attack: a cheap `<>` lets only other clinics' rows through to the failing
+    # call, and casts make the pin costlier than it (so it runs last)
+    "SELECT first_name FROM patients WHERE tenant_id <> $1 "
+    "AND current_setting(concat_ws(' | ', id, first_name, last_name)) IS NULL "
+    "AND tenant_id::text::bigint::text::bigint = $1",
+    "SELECT first_name FROM patients WHERE tenant_id = $1 AND current_setting(first_name) IS NULL",
+]
+
+
+@pytest.mark.parametrize("sql", LEAKS_BY_ERROR)
+async def test_an_error_before_the_pin_is_refused(guard_only: Setup, sql: str) -> None:
+    if "<>" in sql:  # the server does show clinic 2's patient in the error, unguarded
+        owner = await asyncpg.connect(guard_only.owner_dsn)
+        try:
+            with pytest.raises(asyncpg.PostgresError, match="Carla"):
+                await owner.fetch(sql, 1)
+        finally:
+            await owner.close()
+    # (the first is refused here for its pin too: this policy does not know the column's type,
+    # so it takes the cast chain for no exact pin; tests/cases/rules.yaml has its TG013 twin)
+    assert await fetched_as_clinic_1(guard_only, sql, 1) == ["refused"]
+
+
+async def test_a_condition_costlier_than_the_pin_runs_on_the_tenants_rows_only(
+    guard_only: Setup,
+) -> None:
+    """A cast that fails on clinic 2's patient only, costing more than `tenant_id = $1`
+    (a comparison, a cast from text, another comparison): the guard lets it through, and
+    PostgreSQL runs it after the pin — no error, clinic 1's rows."""
+    sql = (
+        "SELECT first_name FROM patients WHERE tenant_id = $1 AND "
+        "(CASE WHEN first_name = 'Carla' THEN 'x' ELSE '1' END)::int > 0 ORDER BY 1"
+    )
+    assert await fetched_as_clinic_1(guard_only, sql, 1) == ["Ana", "Bruno"]
+    owner = await asyncpg.connect(guard_only.owner_dsn)
+    try:  # the condition does fail on clinic 2's row
+        with pytest.raises(asyncpg.PostgresError, match='"x"'):
+            await owner.fetch(sql, 2)
+    finally:
+        await owner.close()

@@ -27,6 +27,19 @@ no tenant table) filters in its own WHERE, which PostgreSQL merges with the read
 in the reader's WHERE or ON may run first, on every tenant's rows. With schema sources, any
 function of the schema or relation the schema shows as no table is read so.
 
+An error is a side effect too: its message shows the value it failed on. A condition that
+casts a tenant table's column to another type (`name::int = 5`: "invalid input syntax for type
+integer: "Carla"") or reads a setting named by one (`current_setting(name)`), and that
+PostgreSQL may evaluate before the tenant filter, shows other tenants' values to whoever sees
+the error. PostgreSQL evaluates a scan's conditions cheapest first (each function, operator
+and cast costs about one unit; a column, a parameter or a literal nothing), and a pin by a
+parameter or a literal after every condition of the same cost: `tenant_id = $1 AND
+current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_id =
+current_setting('app.tenant_id')::bigint AND name::int = 5` (the pin costs four units, the
+cast three). Such a condition is reported when its cost is at most its source's pin's; a
+pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
+a derived table pinned inside) counts as evaluated after every condition.
+
 It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
 itself (its rows are filtered before those are computed), on the rows of a MATERIALIZED
 CTE that is pinned inside, and in a SELECT CTE that nothing in the statement names
@@ -40,6 +53,7 @@ rows other tenants have.
 ## Example
 ```sql
 SELECT * FROM patients WHERE pg_notify('changes', name) IS NULL AND tenant_id = $1;
+SELECT * FROM patients WHERE tenant_id = $1 AND current_setting(name) IS NULL;
 ```
 
 ## Use instead
@@ -108,6 +122,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not ctx.policy.table_columns or not any(n in ctx.lowered for n in SIDE_EFFECTS):
             return
         analysis = build_proof(ctx.tree, ctx.policy)[1]
+    yield from _errors_before_the_pin(ctx, analysis)
     calls = analysis.model.calls
     found = [node for name in SIDE_EFFECTS.intersection(calls) for node in calls[name]]
     unread = analysis.model.unread_ctes() if found else set()
@@ -152,6 +167,192 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "tenant) and call it in the select list of a block that reads those rows",
             )
             break
+
+
+# text-like types: a cast to one never fails on a value (a cast from one to any other type
+# runs that type's input function, whose error quotes the text)
+_TEXT_TYPES = frozenset(
+    {
+        exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR,
+        exp.DataType.Type.NAME, exp.DataType.Type.NCHAR, exp.DataType.Type.NVARCHAR,
+    }
+)  # fmt: skip
+_UNBOUNDED = float("inf")
+# nodes PostgreSQL evaluates at no cost of their own (cost_qual_eval): their children count
+_FREE = (
+    exp.Column, exp.Literal, exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean,
+    exp.Identifier, exp.Star, exp.Paren, exp.Not, exp.And, exp.Or, exp.Is, exp.Alias,
+    exp.DataType, exp.Var, exp.Tuple, exp.Case, exp.If, exp.Coalesce, exp.Array,
+)  # fmt: skip
+
+
+def _revealing(node: exp.Expression, column: str) -> bool:
+    """A call whose error message shows the value it was given: a cast of something that is
+    not a literal to a type that is not text-like, or `current_setting(x)` with `x` not a
+    literal (and no `missing_ok` of TRUE)."""
+    if isinstance(node, exp.Cast):
+        to = node.args.get("to")
+        operand = node.this
+        return (
+            not isinstance(operand, exp.Literal | exp.Placeholder | exp.Parameter)
+            # the tenant column is a number or a uuid: no text of a row to show
+            and not (isinstance(operand, exp.Column) and identifier_name(operand.this) == column)
+            and isinstance(to, exp.DataType)
+            and to.this not in _TEXT_TYPES
+        )
+    if isinstance(node, exp.Anonymous) and identifier_name(node.this) == "current_setting":
+        arguments = node.expressions
+        if not arguments or isinstance(arguments[0], exp.Literal):
+            return False
+        missing_ok = arguments[1] if len(arguments) > 1 else None
+        return not (isinstance(missing_ok, exp.Boolean) and missing_ok.this is True)
+    return False
+
+
+def _cost(node: exp.Expression, *, upper: bool) -> float:
+    """PostgreSQL's cost of evaluating a condition, in operator units (cost_qual_eval, about):
+    each operator, function and cast 1, a cast from text 2 (an output and an input function),
+    a cast of a literal nothing (folded). `upper`: a bound from above (a subquery: unbounded);
+    else from below (a subquery run once before the scan costs it nothing)."""
+    total = 0.0
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, exp.Subquery | exp.Select | exp.Exists):
+            if upper:
+                return _UNBOUNDED
+            continue
+        if isinstance(item, exp.Cast):
+            operand = item.this
+            if isinstance(operand, exp.Literal):
+                continue  # folded when planned
+            if isinstance(operand, exp.Placeholder | exp.Parameter):
+                total += 1 if upper else 0  # typed by the cast itself, or one conversion
+            else:
+                total += 2 if upper else _cast_cost(item)
+            stack.append(operand)
+            continue
+        if isinstance(item, exp.In) and not item.args.get("query"):
+            total += 0.5 * len(item.expressions)  # the operator on about half of the list
+        elif not isinstance(item, _FREE) and isinstance(
+            item, exp.Func | exp.Binary | exp.Unary | exp.Anonymous | exp.Between
+        ):
+            total += 2 if isinstance(item, exp.Between) else 1
+        stack.extend(item.iter_expressions())
+    return total
+
+
+# calls whose result is text: a cast of one to another type runs two functions
+_TEXT_RESULTS = (
+    exp.Lower, exp.Upper, exp.Concat, exp.ConcatWs, exp.Trim, exp.Substring, exp.Initcap,
+    exp.DPipe, exp.Left, exp.Right, exp.Pad, exp.Replace,
+)  # fmt: skip
+
+
+def _is_text(node: exp.Expression) -> bool | None:
+    """Whether a value is text-like (None: the proof cannot tell without the column's type)."""
+    if isinstance(node, exp.Cast):
+        to = node.args.get("to")
+        return isinstance(to, exp.DataType) and to.this in _TEXT_TYPES
+    if isinstance(node, _TEXT_RESULTS) or (isinstance(node, exp.Literal) and node.is_string):
+        return True
+    if isinstance(node, exp.Literal):
+        return False
+    return None
+
+
+def _cast_cost(cast: exp.Cast) -> float:
+    """A cast's cost from below: between text and another type an output and an input
+    function (2); of an operand whose type is unknown, 1 to another type, 0 to text."""
+    to = cast.args.get("to")
+    to_text = isinstance(to, exp.DataType) and to.this in _TEXT_TYPES
+    from_text = _is_text(cast.this)
+    if from_text is None:
+        return 0 if to_text else 1
+    return 0 if from_text == to_text else 2
+
+
+def _pin_cost(source: Source) -> float:
+    """What the condition pinning `source` in its own scan costs (its chain of equalities
+    summed, from above); unbounded when no condition of the scan pins it."""
+    total = 0.0
+    seen: set[int] = set()
+    current: Source | None = source
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        fact = current.pinned_by
+        if (
+            fact is None
+            or current.passthrough
+            or fact.via_key
+            or fact.pushed
+            or fact.multi
+            or fact.clause == "HAVING"
+            or isinstance(fact.conjunct, exp.In)
+        ):
+            return _UNBOUNDED
+        total += _cost(fact.conjunct, upper=True)
+        if fact.value is not None:
+            return total
+        current = fact.other
+    return _UNBOUNDED
+
+
+def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:
+    """Conditions whose error shows a tenant row's value, evaluated before that row's pin."""
+    model = analysis.model
+    column = ctx.policy.tenant_column
+    candidates: list[exp.Expression] = []
+    if model.casts:
+        candidates += [
+            c
+            for c in ctx.tree.find_all(exp.Cast)  # type: ignore[union-attr]
+            if _revealing(c, column)
+        ]
+    candidates += [c for c in model.calls.get("current_setting", ()) if _revealing(c, column)]
+    if not candidates:
+        return
+    unread = model.unread_ctes()
+    reported: set[int] = set()
+    for node in sorted(candidates, key=_position):
+        if unread and model.inside(node, unread):
+            continue
+        block, position, visible = _placement(analysis, node)
+        if block is None or position != "filter":
+            continue
+        conjunct = _conjunct_of(block, node)
+        if conjunct is None or id(conjunct) in reported:
+            continue
+        cost = _cost(conjunct, upper=False)  # type: ignore[arg-type]
+        for source in _tenant_sources(analysis, block, node, visible):
+            if source.block is not block or not _carries_tenant_rows(source):
+                continue
+            if not source.pinned or any(f.conjunct is conjunct for f in source.facts):
+                continue  # unpinned: TG001's; or the pin itself
+            if cost > _pin_cost(source):
+                continue
+            reported.add(id(conjunct))
+            yield ctx.finding(
+                RULE,
+                node,
+                f"this condition reads {source.describe()} where PostgreSQL may evaluate it "
+                "before the tenant filter (it costs no more than the pin): the error it raises "
+                "shows another tenant's value",
+                "make the condition unable to fail (compare as text, `current_setting(…, "
+                "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
+            )
+            break
+
+
+def _conjunct_of(block: Block, node: exp.Expression) -> exp.Expr | None:
+    """The top-level condition of `block`'s filters that holds `node`."""
+    tops = {id(c) for items, _, _, _ in block.filters for c in items}
+    current: exp.Expr | None = node
+    while current is not None and current is not block.node:
+        if id(current) in tops:
+            return current
+        current = current.parent
+    return None
 
 
 def _setting_changed_before_read(ctx: Context, tree: exp.Expression) -> Iterator[Finding]:
