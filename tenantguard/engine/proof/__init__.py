@@ -40,6 +40,7 @@ from tenantguard.engine.proof.syntax import (
     identifier_name,
     is_default_keyword,
     is_table_name,
+    positional_item,
     set_branches,
     walk,
 )
@@ -262,8 +263,8 @@ class Analysis:
                 block = self.model.block_of.get(id(merge)) if merge is not None else None
                 located = [(items, block) for items in rows]
             for items, block in located:
-                if index < len(items):
-                    item = items[index]
+                item = positional_item(items, index)  # none past an expanded `x.*`
+                if item is not None:
                     bare = item.this if isinstance(item, exp.Alias) else item
                     value = self.written_value(node, bare) or values_column_pin(
                         self.model, self.names, block, bare
@@ -284,7 +285,12 @@ class Analysis:
         rows = self._insert_rows(node)
         found: list[PinValue | None] = []
         if rows is not None:
-            found = [self.written_value(node, r[index]) if index < len(r) else None for r in rows]
+            found = [
+                self.written_value(node, item)
+                if (item := positional_item(r, index)) is not None
+                else None
+                for r in rows
+            ]
         elif node.expression is not None:
             for branch in set_branches(node.expression):
                 block = self.model.block_of.get(id(branch))

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import sqlglot
 from sqlglot import exp
 
+from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
 from tenantguard.engine.policy import INHERITED_ROWS, Policy, strip_casts
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import (
@@ -99,6 +100,38 @@ _SCALARS = frozenset({type(None), bool, str, int})
 
 # pushed below a block's children on the walk's stack: popping it leaves the block
 _END_OF_BLOCK = exp.Expression()
+
+
+# set-returning built-ins whose columns have names of their own
+_FUNCTION_COLUMNS = {
+    **dict.fromkeys(
+        ("json_array_elements", "jsonb_array_elements", "json_array_elements_text",
+         "jsonb_array_elements_text"),
+        ("value",),
+    ),
+    **dict.fromkeys(
+        ("json_each", "jsonb_each", "json_each_text", "jsonb_each_text"), ("key", "value")
+    ),
+}  # fmt: skip
+
+
+def function_columns(function: str, alias: str) -> list[str] | None:
+    """The columns of `FROM function(…) [AS alias]` without a column list, as PostgreSQL names
+    them: a built-in returning a scalar has one, named by the alias (else the function); a few
+    set-returning built-ins name theirs. None (unknown: any column may be one of them) for a
+    function of the schema or a built-in that may return a row type (`json_populate_record`,
+    `pg_…`): its columns are that type's."""
+    named = _FUNCTION_COLUMNS.get(function)
+    if named is not None:
+        return list(named)
+    if (
+        function not in BUILTIN_FUNCTIONS
+        or function.startswith("pg_")
+        or "record" in function
+        or function in ("unnest", "xmltable", "json_table")
+    ):
+        return None
+    return [alias or function]
 
 
 def _is_comma(join: exp.Join) -> bool:
@@ -595,7 +628,11 @@ class Model:
             )  # fmt: skip
             return [self._add(block, source)]
         name = alias_name(node) or identifier_name(node.args.get("this"))
-        columns = alias_columns(node) or ([name] if name else None)
+        # a scalar (unnest of an array of scalars, generate_series): one column, named by the
+        # alias; anything else sqlglot has a node of its own for (XMLTABLE's COLUMNS…): unknown
+        scalars = (exp.Unnest, exp.GenerateSeries, exp.ExplodingGenerateSeries)
+        scalar = isinstance(node, scalars) or isinstance(node.args.get("this"), scalars)
+        columns = alias_columns(node) or ([name] if name and scalar else None)
         # functions in FROM (unnest, jsonb_to_recordset…) see the sources before them
         other = Source(
             name, SourceKind.OTHER, node, block, role, column_names=columns, lateral=True
@@ -633,7 +670,9 @@ class Model:
             role,
             function if tenant else None,
             tenant,
-            column_names=alias_columns(node) if tenant else alias_columns(node) or [function],
+            column_names=alias_columns(node)
+            if tenant
+            else alias_columns(node) or function_columns(function, alias_name(node)),
             lateral=True,
             unpinnable=policy.unpinnable.get(function),
         )

@@ -19,7 +19,14 @@ from sqlglot import exp
 from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.names import Names, output_names, projection_items
-from tenantguard.engine.proof.syntax import conjuncts, disjuncts, identifier_name, is_star, walk
+from tenantguard.engine.proof.syntax import (
+    conjuncts,
+    disjuncts,
+    identifier_name,
+    is_star,
+    positional_item,
+    walk,
+)
 from tenantguard.engine.proof.values import multi_values
 
 __all__ = ["SEVERAL", "SHARED", "FactCollector"]
@@ -58,6 +65,10 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         left, right = conjunct.this, low  # `x BETWEEN V AND V` is `x = V`
     else:
         return None
+    if (_is_row(left) or _is_row(right)) and any(
+        is_star(i) for i in (*left.expressions, *right.expressions)
+    ):
+        return None  # `(x.*, tenant_id) = (…)`: the columns pair otherwise than the items
     if _is_row(left) and _is_row(right) and len(left.expressions) == len(right.expressions):
         sides = list(zip(left.expressions, right.expressions, strict=True))
         return [*sides, *((b, a) for a, b in sides)]
@@ -254,8 +265,9 @@ def values_column_pin(
         return None
     position = columns.index(name)
     values = {
-        model.pin_value(row.expressions[position])
-        if isinstance(row, exp.Tuple) and position < len(row.expressions)
+        model.pin_value(item)
+        if isinstance(row, exp.Tuple)
+        and (item := positional_item(row.expressions, position)) is not None
         else None
         for row in source.rows.expressions
     }
@@ -286,7 +298,7 @@ def _constant_column(model: Model, source: Source, name: str) -> PinValue | None
             return None
         item: exp.Expression | None = None
         if index is not None:
-            item = items[index] if index < len(items) else None
+            item = positional_item(items, index)
         else:
             named = [
                 i
@@ -515,14 +527,17 @@ class FactCollector:
         left = conjunct.this
         if isinstance(left, exp.Tuple):
             # `(tenant_id, id) IN ((V, 1), (V, 2))`: one tenant when every row carries the same
+            if any(is_star(i) for i in left.expressions):
+                return False  # `(x.*, tenant_id) IN (…)`: the columns pair otherwise
             found = False
             for position, part in enumerate(left.expressions):
                 source = self.names.tenant_column_owner(block, part, visible)
                 if source is None or source not in filtered:
                     continue
                 values = [
-                    self.model.pin_value(row.expressions[position])
-                    if isinstance(row, exp.Tuple) and position < len(row.expressions)
+                    self.model.pin_value(item)
+                    if isinstance(row, exp.Tuple)
+                    and (item := positional_item(row.expressions, position)) is not None
                     else None
                     for row in items
                 ]
@@ -779,8 +794,9 @@ class FactCollector:
         position = names.index(column)
         rows = source.rows.expressions if source.rows is not None else []
         values = [
-            self.model.pin_value(row.expressions[position])
-            if isinstance(row, exp.Tuple) and position < len(row.expressions)
+            self.model.pin_value(item)
+            if isinstance(row, exp.Tuple)
+            and (item := positional_item(row.expressions, position)) is not None
             else None
             for row in rows
         ]

@@ -117,6 +117,8 @@ def could_own(policy: Policy, source: Source, column: str) -> bool:
         return names is None or column in names
     if source.kind is SourceKind.VALUES:
         return True  # `VALUES` without a column list names its columns column1, column2…
+    if source.kind is SourceKind.OTHER and source.lateral:
+        return True  # a function in FROM whose columns are not known (a row type's)
     return source.role is not Role.CALL and (not source.name or column == source.name)
 
 

@@ -556,10 +556,22 @@ def is_table_name(node: exp.Table) -> bool:
 
 
 def is_star(item: exp.Expression) -> bool:
-    """`*` or `t.*` in a select list."""
-    return isinstance(item, exp.Star) or (
-        isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+    """`*`, `t.*` or `(row).*`: one item that PostgreSQL expands into several columns (in a
+    select list, a row constructor, a VALUES row)."""
+    return (
+        isinstance(item, exp.Star)
+        or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star))
+        or (isinstance(item, exp.Dot) and isinstance(item.expression, exp.Star))
     )
+
+
+def positional_item(items: list[exp.Expression], index: int) -> exp.Expression | None:
+    """The item at `index` of a list read by position (a row, a VALUES row, a select list):
+    None when there is none, or when an item at or before it is expanded into several columns
+    (`(x.*, t)`, `VALUES ((ROW('a', 2)).*, $1)`: the position is another column)."""
+    if index >= len(items) or any(is_star(i) for i in items[: index + 1]):
+        return None
+    return items[index]
 
 
 def is_default_keyword(item: exp.Expression) -> bool:

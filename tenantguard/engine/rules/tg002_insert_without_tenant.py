@@ -67,6 +67,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import sql_name
 from tenantguard.engine.proof import identifier_name, set_branches
 from tenantguard.engine.proof.model import Block, Source
+from tenantguard.engine.proof.syntax import positional_item
 
 RULE = RuleInfo("TG002", "insert-without-tenant-value", Severity.ERROR)
 NEEDS = (exp.Insert, exp.Merge)  # the node kinds check() looks at
@@ -127,7 +128,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             for row_number, row in enumerate(source.expressions, 1):
                 row_number = row.meta.get("row", row_number)  # as written (bulk_values)
                 items = row.expressions if isinstance(row, exp.Tuple) else [row]
-                value = items[index] if index < len(items) else None
+                value = positional_item(items, index)  # none past an expanded `x.*`
                 if value is None or builder.written_value(node, value) is None:
                     yield ctx.finding(
                         RULE,
@@ -189,7 +190,16 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                     f"list {column} in the INSERT of the WHEN NOT MATCHED clause",
                 )
                 continue
-            value = values[index]
+            value = positional_item(values, index)
+            if value is None:  # `VALUES (s.*, $1)`: s's columns come first, one per column
+                yield ctx.finding(
+                    RULE,
+                    action,
+                    f"the MERGE INSERT into {name} gives {column} a column of an expanded "
+                    "`x.*`, not the value written at its place",
+                    "write each value of the INSERT's VALUES by itself",
+                )
+                continue
             bare = value.this if isinstance(value, exp.Paren) else value
             owner = (
                 builder.resolve(block, bare)
