@@ -306,10 +306,14 @@ class Solver:
         readers = self.model.readers[id(block)]
         if any(reader.pinned_by is None for reader in readers):
             return None  # (asked again once they are: the cheap test first)
-        if not self.projections.row_by_row(block) and not self.projections.grouped_by_owner(
-            block, source
-        ):
-            return None
+        if not self.projections.row_by_row(block):
+            if not self.projections.grouped_by_owner(block, source):
+                return None
+            # a grouped or windowed body is not merged into its reader: only a condition
+            # PostgreSQL pushes into it filters its rows before its aggregates run (else they
+            # run over every tenant's rows, and an error there shows them)
+            if not all(self._pushed_by_postgres(reader) for reader in readers):
+                return None
         for reader in readers:
             if self._projected_owner(block, reader) is not source:
                 return None
@@ -320,6 +324,33 @@ class Solver:
         item = projection_item(block.node, self._column(first), index)
         assert item is not None  # _projected_owner found it
         return Fact(source, item, "select list", other=first, value=first.value, pushed=True)
+
+    def _pushed_by_postgres(self, reader: Source) -> bool:
+        """Does PostgreSQL push the reader's pin into the body it reads? A plain `=` of the
+        reader's tenant column and a value with no subquery and no volatile call, or a chain
+        of plain `=` between tenant columns ending in one (an equivalence class: PostgreSQL
+        derives `reader.tenant_id = V`). Not `BETWEEN V AND V`, `IN (SELECT V)`, `IS TRUE`,
+        `IS NOT DISTINCT FROM` and the other spellings the proof reads as a pin: PostgreSQL
+        keeps those above the body."""
+        seen: set[int] = set()
+        current: Source | None = reader
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            fact = current.pinned_by
+            if fact is None or fact.via_key or fact.multi or fact.clause == "HAVING":
+                return False
+            conjunct = fact.conjunct
+            if fact.pushed:  # pinned by its own reader's pin, pushed once more
+                current = fact.other
+                continue
+            if type(conjunct) is not exp.EQ or conjunct.find(exp.Subquery, exp.Select):
+                return False
+            if self.model.may_call_volatile() and calls_volatile(conjunct, self.model.policy):
+                return False
+            if fact.value is not None:
+                return True
+            current = fact.other
+        return False
 
     def _materialized(self, block: Block, reads: int) -> bool:
         """The body of a CTE PostgreSQL materializes: `WITH x AS MATERIALIZED (…)`; one read more

@@ -85,7 +85,7 @@ from tenantguard.engine.proof import (
     function_name,
 )
 from tenantguard.engine.proof.blocks import sets_tenant_setting
-from tenantguard.engine.proof.syntax import identifier_name, is_table_name
+from tenantguard.engine.proof.syntax import calls_volatile, identifier_name, is_table_name
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
 
@@ -318,7 +318,10 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         if unread and model.inside(node, unread):
             continue
         block, position, visible = _placement(analysis, node)
-        if block is None or position != "filter":
+        if block is None or position == "from":
+            continue
+        if position == "after":
+            yield from _before_a_having_pin(ctx, analysis, block, node, visible, reported)
             continue
         conjunct = _conjunct_of(block, node)
         if conjunct is None or id(conjunct) in reported:
@@ -342,6 +345,44 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
             break
+
+
+def _before_a_having_pin(
+    ctx: Context,
+    analysis: Analysis,
+    block: Block,
+    node: exp.Expression,
+    visible: Span | None,
+    reported: set[int],
+) -> Iterator[Finding]:
+    """A failing call computed after the block's filters (an aggregate's argument) over rows
+    pinned by a HAVING condition PostgreSQL keeps in HAVING — one with a subquery or a
+    volatile call, which it does not move to WHERE: the aggregate ran over every tenant's
+    rows first. (Outside an aggregate, a select list is computed after HAVING.)"""
+    if node.find_ancestor(exp.AggFunc, exp.Select) is None or isinstance(
+        node.find_ancestor(exp.AggFunc, exp.Select), exp.Select
+    ):
+        return
+    for source in _tenant_sources(analysis, block, node, visible):
+        fact = source.pinned_by
+        if source.block is not block or fact is None or fact.clause != "HAVING":
+            continue
+        conjunct = fact.conjunct
+        kept = conjunct.find(exp.Subquery, exp.Select) is not None or calls_volatile(
+            conjunct, ctx.policy
+        )
+        if not kept or id(node) in reported:
+            continue
+        reported.add(id(node))
+        yield ctx.finding(
+            RULE,
+            node,
+            f"this expression reads {source.describe()} before its HAVING pin (PostgreSQL keeps "
+            "a condition with a subquery in HAVING, after the aggregates ran over every "
+            "tenant's rows): the error it raises shows another tenant's value",
+            "pin the rows in WHERE, before they are grouped",
+        )
+        return
 
 
 def _conjunct_of(block: Block, node: exp.Expression) -> exp.Expr | None:
