@@ -281,7 +281,15 @@ def scalar_only(tree: exp.Expression, value: PinValue, policy: Policy) -> bool:
         ):
             parent = parent.parent
         if isinstance(parent, exp.Array):
-            continue
+            # typed as the element of the ARRAY[…], unless another element is an array (then
+            # the parameter is one too: `ARRAY['{0,0}'::bigint[], $1]`)
+            if all(
+                _scalar_element(e) or pin_value(e, policy) == value
+                for e in parent.expressions
+                if e is not node
+            ):
+                continue
+            return False
         if isinstance(parent, exp.Cast | exp.TryCast):
             to = parent.args.get("to")
             if (
@@ -292,6 +300,24 @@ def scalar_only(tree: exp.Expression, value: PinValue, policy: Policy) -> bool:
                 continue
         return False
     return True
+
+
+def _scalar_element(node: exp.Expression) -> bool:
+    """An element of `ARRAY[…]` sure to be no array: a literal (not a string, which may spell
+    one), or a cast of one to a type that is no array."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Literal):
+        return not node.is_string
+    if isinstance(node, exp.Cast | exp.TryCast):
+        to = node.args.get("to")
+        return (
+            isinstance(to, exp.DataType)
+            and to.this is not _T.ARRAY
+            and not to.args.get("nested")
+            and isinstance(node.this, exp.Literal)
+        )
+    return False
 
 
 def multi_values(
