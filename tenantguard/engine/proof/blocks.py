@@ -631,7 +631,12 @@ class Model:
         # a scalar (unnest of an array of scalars, generate_series): one column, named by the
         # alias; anything else sqlglot has a node of its own for (XMLTABLE's COLUMNS…): unknown
         scalars = (exp.Unnest, exp.GenerateSeries, exp.ExplodingGenerateSeries)
-        scalar = isinstance(node, scalars) or isinstance(node.args.get("this"), scalars)
+        call = node if isinstance(node, scalars) else node.args.get("this")
+        # (not an unnest of an array of a row type: it has that type's columns)
+        scalar = isinstance(call, scalars) and not any(
+            isinstance(t, exp.DataType) and t.this is exp.DataType.Type.USERDEFINED
+            for t in call.find_all(exp.DataType)
+        )
         columns = alias_columns(node) or ([name] if name and scalar else None)
         # functions in FROM (unnest, jsonb_to_recordset…) see the sources before them
         other = Source(

@@ -28,6 +28,17 @@ from tenantguard.engine.proof.syntax import alias_columns, calls_volatile, set_b
 __all__ = ["Solver"]
 
 
+def _plain_equality(conjunct: exp.Expression) -> bool:
+    """`a = b`, or `a IN (b)` (PostgreSQL reads a one-item IN list as `=`)."""
+    if type(conjunct) is exp.EQ:
+        return True
+    return (
+        type(conjunct) is exp.In
+        and not conjunct.args.get("query")
+        and len(conjunct.expressions) == 1
+    )
+
+
 class Solver:
     __slots__ = (
         "_bodies",
@@ -343,7 +354,11 @@ class Solver:
             if fact.pushed:  # pinned by its own reader's pin, pushed once more
                 current = fact.other
                 continue
-            if type(conjunct) is not exp.EQ or conjunct.find(exp.Subquery, exp.Select):
+            if isinstance(conjunct, exp.Join):
+                # `JOIN d USING (tenant_id)`: a plain = of the two columns
+                if not conjunct.args.get("using") or fact.value is not None:
+                    return False
+            elif not _plain_equality(conjunct) or conjunct.find(exp.Subquery, exp.Select):
                 return False
             if self.model.may_call_volatile() and calls_volatile(conjunct, self.model.policy):
                 return False

@@ -182,31 +182,106 @@ _UNBOUNDED = float("inf")
 _FREE = (
     exp.Column, exp.Literal, exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean,
     exp.Identifier, exp.Star, exp.Paren, exp.Not, exp.And, exp.Or, exp.Is, exp.Alias,
-    exp.DataType, exp.Var, exp.Tuple, exp.Case, exp.If, exp.Coalesce, exp.Array,
+    exp.DataType, exp.Var, exp.Tuple, exp.Case, exp.If, exp.Coalesce, exp.Array, exp.Dot,
 )  # fmt: skip
 
 
-def _revealing(node: exp.Expression, column: str) -> bool:
-    """A call whose error message shows the value it was given: a cast of something that is
-    not a literal to a type that is not text-like, or `current_setting(x)` with `x` not a
-    literal (and no `missing_ok` of TRUE)."""
+# built-ins whose error quotes an argument (a date's text and its format, a time zone's or a
+# unit's name, a privilege's relation, a JSON path's item, a setting's name): (the positions of
+# the arguments that do, None: every one)
+_QUOTING_CALLS: dict[str, tuple[int, ...] | None] = {
+    "current_setting": (0,),
+    "timezone": (0,),
+    "make_date": None,
+    "make_time": None,
+    "make_timestamp": None,
+    "make_timestamptz": None,
+    "make_interval": None,
+    "convert_from": None,
+    "convert": None,
+    "jsonb_path_exists": None,
+    "jsonb_path_match": None,
+    "jsonb_path_query": None,
+    "jsonb_path_query_array": None,
+    "jsonb_path_query_first": None,
+    "to_regtype": None,
+    "has_table_privilege": None,
+    "has_column_privilege": None,
+    "has_schema_privilege": None,
+    "has_function_privilege": None,
+    "has_database_privilege": None,
+    "has_sequence_privilege": None,
+    "has_any_column_privilege": None,
+    "has_type_privilege": None,
+    "has_tablespace_privilege": None,
+    "has_foreign_data_wrapper_privilege": None,
+    "has_server_privilege": None,
+    "has_language_privilege": None,
+    "pg_has_role": None,
+}
+# the units PostgreSQL knows (sqlglot reads `date_trunc(unit, …)`'s unit as a word, a column
+# of that place included): another word is a column's value
+_UNITS = frozenset(
+    """microsecond microseconds millisecond milliseconds second seconds minute minutes hour hours
+    day days week weeks month months quarter year years decade decades century centuries
+    millennium millennia millenniums dow doy epoch isodow isoyear julian timezone
+    timezone_hour timezone_minute""".split()  # noqa: SIM905 - a word list reads better as text
+)
+
+
+def _revealing_parts(node: exp.Expression, column: str) -> list[exp.Expression] | None:
+    """The arguments of a call whose error message would show their value — a cast of
+    something that is not a literal to a type that is not text-like, a function of
+    `_QUOTING_CALLS`, `to_date`/`to_timestamp`/`to_number`, a time zone or a unit given by an
+    expression, `format` with a format string that is not a literal; None for any other node."""
     if isinstance(node, exp.Cast):
         to = node.args.get("to")
         operand = node.this
-        return (
+        if (
             not isinstance(operand, exp.Literal | exp.Placeholder | exp.Parameter)
             # the tenant column is a number or a uuid: no text of a row to show
             and not (isinstance(operand, exp.Column) and identifier_name(operand.this) == column)
             and isinstance(to, exp.DataType)
             and to.this not in _TEXT_TYPES
+        ):
+            return [operand]
+        return None
+    if isinstance(node, exp.StrToDate | exp.StrToTime | exp.ToNumber):
+        return [p for p in (node.this, node.args.get("format")) if isinstance(p, exp.Expression)]
+    if isinstance(node, exp.AtTimeZone):
+        zone = node.args.get("zone")
+        return (
+            [zone]
+            if isinstance(zone, exp.Expression) and not isinstance(zone, exp.Literal)
+            else None
         )
-    if isinstance(node, exp.Anonymous) and identifier_name(node.this) == "current_setting":
-        arguments = node.expressions
-        if not arguments or isinstance(arguments[0], exp.Literal):
-            return False
-        missing_ok = arguments[1] if len(arguments) > 1 else None
-        return not (isinstance(missing_ok, exp.Boolean) and missing_ok.this is True)
-    return False
+    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc | exp.Extract):
+        unit = node.args.get("unit") if not isinstance(node, exp.Extract) else node.this
+        if isinstance(unit, exp.Var) and str(unit.this).lower() not in _UNITS:
+            # a column where the unit goes (sqlglot keeps its name as a word): its value is
+            # the unit named, quoted by the error
+            return [exp.Column(this=exp.Identifier(this=str(unit.this)))]
+        return None
+    if isinstance(node, exp.Format):
+        return [node.this] if not isinstance(node.this, exp.Literal) else None
+    if isinstance(node, exp.Anonymous):
+        name = identifier_name(node.this)
+        if name not in _QUOTING_CALLS:
+            return None
+        arguments = list(node.expressions)
+        if name == "current_setting":
+            missing_ok = arguments[1] if len(arguments) > 1 else None
+            if isinstance(missing_ok, exp.Boolean) and missing_ok.this is True:
+                return None
+        positions = _QUOTING_CALLS[name]
+        chosen = (
+            arguments
+            if positions is None
+            else [arguments[i] for i in positions if i < len(arguments)]
+        )
+        parts = [a for a in chosen if not isinstance(a, exp.Literal)]
+        return parts or None
+    return None
 
 
 def _cost(node: exp.Expression, *, upper: bool) -> float:
@@ -302,19 +377,19 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
     """Conditions whose error shows a tenant row's value, evaluated before that row's pin."""
     model = analysis.model
     column = ctx.policy.tenant_column
-    candidates: list[exp.Expression] = []
-    if model.casts:
-        candidates += [
-            c
-            for c in ctx.tree.find_all(exp.Cast)  # type: ignore[union-attr]
-            if _revealing(c, column)
-        ]
-    candidates += [c for c in model.calls.get("current_setting", ()) if _revealing(c, column)]
+    tree = ctx.tree
+    assert tree is not None
+    kinds: tuple[type[exp.Expression], ...] = _QUOTING_KINDS + ((exp.Cast,) if model.casts else ())
+    candidates = [
+        (node, parts)
+        for node in tree.find_all(*kinds)
+        if (parts := _revealing_parts(node, column)) is not None
+    ]
     if not candidates:
         return
     unread = model.unread_ctes()
     reported: set[int] = set()
-    for node in sorted(candidates, key=_position):
+    for node, parts in sorted(candidates, key=lambda c: _position(c[0])):
         if unread and model.inside(node, unread):
             continue
         block, position, visible = _placement(analysis, node)
@@ -327,7 +402,7 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         if conjunct is None or id(conjunct) in reported:
             continue
         cost = _cost(conjunct, upper=False)  # type: ignore[arg-type]
-        for source in _tenant_sources(analysis, block, node, visible):
+        for source in _sources_of(analysis, block, parts, visible):
             if source.block is not block or not _carries_tenant_rows(source):
                 continue
             if not source.pinned or any(f.conjunct is conjunct for f in source.facts):
@@ -345,6 +420,20 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
             break
+
+
+# the nodes `_revealing_parts` reads (a cast only where the walk saw one)
+_QUOTING_KINDS: tuple[type[exp.Expression], ...] = (
+    exp.Anonymous, exp.StrToDate, exp.StrToTime, exp.ToNumber, exp.AtTimeZone,
+    exp.TimestampTrunc, exp.DateTrunc, exp.Extract, exp.Format,
+)  # fmt: skip
+
+
+def _sources_of(
+    analysis: Analysis, block: Block, parts: list[exp.Expression], visible: Span | None
+) -> list[Source]:
+    """The sources carrying tenant rows whose columns the parts read."""
+    return _sources_in(analysis, block, list(parts), visible)
 
 
 def _before_a_having_pin(
@@ -481,8 +570,14 @@ def _tenant_sources(
 ) -> list[Source]:
     """The sources carrying tenant rows whose columns (or whole rows) the call's arguments
     read."""
+    return _sources_in(analysis, block, list(call.iter_expressions()), visible)
+
+
+def _sources_in(
+    analysis: Analysis, block: Block, roots: list[exp.Expr], visible: Span | None
+) -> list[Source]:
     found: list[Source] = []
-    stack: list[exp.Expr] = list(call.iter_expressions())
+    stack: list[exp.Expr] = roots
     while stack:
         node = stack.pop()
         if isinstance(node, exp.Select | exp.Subquery):
