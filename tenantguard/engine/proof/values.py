@@ -290,16 +290,16 @@ def scalar_only(tree: exp.Expression, value: PinValue, policy: Policy) -> bool:
             ):
                 continue
             return False
-        if isinstance(parent, exp.Cast | exp.TryCast):
-            to = parent.args.get("to")
-            if (
-                isinstance(to, exp.DataType)
-                and to.this is not _T.ARRAY
-                and not to.args.get("nested")
-            ):
-                continue
+        if isinstance(parent, exp.Cast | exp.TryCast) and _to_no_array(parent):
+            continue
         return False
     return True
+
+
+def _to_no_array(cast: exp.Cast | exp.TryCast) -> bool:
+    """A cast to a type that is no array (an error for an array)."""
+    to = cast.args.get("to")
+    return isinstance(to, exp.DataType) and to.this is not _T.ARRAY and not to.args.get("nested")
 
 
 def _scalar_element(node: exp.Expression) -> bool:
@@ -310,13 +310,7 @@ def _scalar_element(node: exp.Expression) -> bool:
     if isinstance(node, exp.Literal):
         return not node.is_string
     if isinstance(node, exp.Cast | exp.TryCast):
-        to = node.args.get("to")
-        return (
-            isinstance(to, exp.DataType)
-            and to.this is not _T.ARRAY
-            and not to.args.get("nested")
-            and isinstance(node.this, exp.Literal)
-        )
+        return _to_no_array(node) and isinstance(node.this, exp.Literal)
     return False
 
 

@@ -29,7 +29,10 @@ function of the schema or relation the schema shows as no table is read so.
 
 An error is a side effect too: its message shows the value it failed on. A condition that
 casts a tenant table's column to another type (`name::int = 5`: "invalid input syntax for type
-integer: "Carla"") or reads a setting named by one (`current_setting(name)`), and that
+integer: "Carla""), reads a setting, a time zone, a unit or a relation named by one
+(`current_setting(name)`, `AT TIME ZONE name`, `date_trunc(name, …)`,
+`has_table_privilege(name, …)`), parses it (`to_date`, `to_number`, `make_date`,
+`convert_from`, `format(name, …)`) or runs a JSON path on it (`jsonb_path_exists`), and that
 PostgreSQL may evaluate before the tenant filter, shows other tenants' values to whoever sees
 the error. PostgreSQL evaluates a scan's conditions cheapest first (each function, operator
 and cast costs about one unit; a column, a parameter or a literal nothing), and a pin by a
@@ -38,7 +41,12 @@ current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_i
 current_setting('app.tenant_id')::bigint AND name::int = 5` (the pin costs four units, the
 cast three). Such a condition is reported when its cost is at most its source's pin's; a
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
-a derived table pinned inside) counts as evaluated after every condition.
+a derived table pinned inside) counts as evaluated after every condition. An aggregate's
+argument that fails, under a HAVING pin PostgreSQL keeps in HAVING (one with a subquery), ran
+over every tenant's rows too. Not seen: a failing call in a derived table's select list tested
+by the outer WHERE (PostgreSQL pulls the body up), and errors that only tell that some row
+exists (a division by zero); a cast of a column that is not text is read as one (a false alarm
+beside a pin by the tenant expression: `created_at::date = current_date`).
 
 It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
 itself (its rows are filtered before those are computed), on the rows of a MATERIALIZED
