@@ -436,6 +436,7 @@ def build_policy(
             volatile_views=_quoted_names(schema.volatile_views) if schema else (),
             volatile_operators=schema.volatile_operators if schema else (),
             tenant_column_types=_column_types(schema, column) if schema else None,
+            nontext_columns=_nontext_columns(schema) if schema else None,
             lossy_arguments=(
                 {sql_name(f): p for f, p in schema.lossy_arguments.items()} if schema else None
             ),
@@ -572,6 +573,29 @@ def _column_types(schema: SchemaInfo, column: str) -> dict[str, str]:
         if types[0].startswith("domain:") and types[0][7:].rstrip("[]") not in schema.exact_domains:
             continue
         found[sql_name(table)] = types[0]
+    return found
+
+
+# built-in types whose text form a cast from reads (`text::int` quotes the text it fails on)
+_TEXT_LIKE = frozenset({"text", "varchar", "bpchar", "char", "name", "unknown", "json", "xml"})
+
+
+def _nontext_columns(schema: SchemaInfo) -> dict[str, set[str]]:
+    """Each table's columns of one built-in type, sure, that is neither text-like nor an array
+    (a cast of one fails quoting no row's text: `created_at::date`)."""
+    from tenantguard.engine.policy import sql_name
+
+    found: dict[str, set[str]] = {}
+    for table, traits in schema.traits.items():
+        for column, kept in traits.items():
+            types = [t[len("type:") :] for t in kept if t.startswith("type:")]
+            if len(types) != 1:
+                continue
+            kind = types[0]
+            if kind == "?" or kind.startswith("domain:") or kind.endswith("]"):
+                continue
+            if kind not in _TEXT_LIKE:
+                found.setdefault(sql_name(table), set()).add(sql_name(column))
     return found
 
 

@@ -276,6 +276,7 @@ class Policy:
         "lossy_arguments",
         "lossy_columns",
         "mixed_case_tables",
+        "nontext_columns",
         "not_null_tenant_tables",
         "pinning_function_needles",
         "pinning_functions",
@@ -381,6 +382,9 @@ class Policy:
     # a domain's name): a filter on a set operation's output is pushed into its branches only
     # when each branch's column is of the very same type
     tenant_column_types: Mapping[str, str]
+    # each table's columns the schema shows of a built-in type that is not text-like (a
+    # timestamp, a number…): a cast of one never fails quoting a row's text (TG013)
+    nontext_columns: Mapping[str, frozenset[str]]
     # views whose query calls a volatile function (a CTE reading one is materialized)
     volatile_views: frozenset[str]
     # the schema's operators (symbols) and casts (`cast:type`, `cast:*`) of volatile functions
@@ -427,6 +431,7 @@ class Policy:
         volatile_views: Iterable[str] = (),
         volatile_operators: Iterable[str] = (),
         tenant_column_types: Mapping[str, str] | None = None,
+        nontext_columns: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -533,6 +538,13 @@ class Policy:
             "tenant_column_types",
             MappingProxyType(
                 {table_name(t): str(k) for t, k in (tenant_column_types or {}).items()}
+            ),
+        )
+        init(
+            self,
+            "nontext_columns",
+            MappingProxyType(
+                {table_name(t): _names(c) for t, c in (nontext_columns or {}).items()}
             ),
         )
         init(
@@ -740,6 +752,9 @@ class Policy:
             "volatile_views": {sql_name(v) for v in self.volatile_views},
             "volatile_operators": set(self.volatile_operators),
             "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},
+            "nontext_columns": {
+                sql_name(t): {sql_name(c) for c in cs} for t, cs in self.nontext_columns.items()
+            },
             "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
         }
         fields.update(changes)

@@ -403,6 +403,8 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         block, position, visible = _placement(analysis, node)
         if block is None or position == "from":
             continue
+        if isinstance(node, exp.Cast) and _not_text(analysis, block, node.this, visible):
+            continue  # `created_at::date`: a timestamp's cast quotes no text
         if position == "after":
             yield from _before_a_having_pin(ctx, analysis, block, node, visible, reported)
             continue
@@ -435,6 +437,21 @@ _QUOTING_KINDS: tuple[type[exp.Expression], ...] = (
     exp.Anonymous, exp.StrToDate, exp.StrToTime, exp.ToNumber, exp.AtTimeZone,
     exp.TimestampTrunc, exp.DateTrunc, exp.Extract, exp.Format,
 )  # fmt: skip
+
+
+def _not_text(
+    analysis: Analysis, block: Block, operand: exp.Expression, visible: Span | None
+) -> bool:
+    """A column of a table that the schema shows of a type that is not text-like."""
+    while isinstance(operand, exp.Paren):
+        operand = operand.this
+    if not isinstance(operand, exp.Column) or isinstance(operand.this, exp.Star):
+        return False
+    source = analysis.resolve(block, operand, visible)
+    if source is None or source.kind is not SourceKind.TABLE or source.table is None:
+        return False
+    typed = analysis.policy.nontext_columns.get(source.table)
+    return typed is not None and identifier_name(operand.this) in typed
 
 
 def _sources_of(
