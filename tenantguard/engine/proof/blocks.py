@@ -61,7 +61,12 @@ DDL_TYPES = (exp.Create, exp.Drop, exp.Alter, exp.Comment, exp.Grant, exp.Revoke
 # nodes whose table operands are not row sources: whole-table statements (TG005), DDL (TG007)
 _WHOLE_TABLE_TYPES = (exp.Lock, exp.TruncateTable, exp.Copy, *DDL_TYPES)
 _BLOCK_SET = subclasses(*_BLOCK_TYPES)
-_INDEXED_SET = subclasses(*_INDEXED_TYPES, *_MAYBE_VOLATILE)
+# calls whose error may quote their argument (TG013 reads them from the index: no walk of its own)
+QUOTING_TYPES = (
+    exp.Cast, exp.StrToDate, exp.StrToTime, exp.ToNumber, exp.AtTimeZone, exp.TimestampTrunc,
+    exp.DateTrunc, exp.Extract, exp.Format,
+)  # fmt: skip
+_INDEXED_SET = subclasses(*_INDEXED_TYPES, *_MAYBE_VOLATILE, *QUOTING_TYPES)
 _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)
 _CTE_SET = subclasses(exp.CTE)
 # a CTE body that changes data runs whether or not anything reads it

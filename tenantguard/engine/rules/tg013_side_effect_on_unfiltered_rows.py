@@ -92,7 +92,7 @@ from tenantguard.engine.proof import (
     build_proof,
     function_name,
 )
-from tenantguard.engine.proof.blocks import sets_tenant_setting
+from tenantguard.engine.proof.blocks import QUOTING_TYPES, sets_tenant_setting
 from tenantguard.engine.proof.syntax import calls_volatile, identifier_name, is_table_name
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
@@ -385,13 +385,16 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
     """Conditions whose error shows a tenant row's value, evaluated before that row's pin."""
     model = analysis.model
     column = ctx.policy.tenant_column
-    tree = ctx.tree
-    assert tree is not None
-    kinds: tuple[type[exp.Expression], ...] = _QUOTING_KINDS + ((exp.Cast,) if model.casts else ())
+    # what the model's walk indexed: typed calls and casts, and calls by name
+    nodes = [
+        node
+        for kind, found in model.index.items()
+        if issubclass(kind, QUOTING_TYPES)
+        for node in found
+    ]
+    nodes += [n for name in _QUOTING_CALLS.keys() & model.calls.keys() for n in model.calls[name]]
     candidates = [
-        (node, parts)
-        for node in tree.find_all(*kinds)
-        if (parts := _revealing_parts(node, column)) is not None
+        (node, parts) for node in nodes if (parts := _revealing_parts(node, column)) is not None
     ]
     if not candidates:
         return
@@ -430,13 +433,6 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
             break
-
-
-# the nodes `_revealing_parts` reads (a cast only where the walk saw one)
-_QUOTING_KINDS: tuple[type[exp.Expression], ...] = (
-    exp.Anonymous, exp.StrToDate, exp.StrToTime, exp.ToNumber, exp.AtTimeZone,
-    exp.TimestampTrunc, exp.DateTrunc, exp.Extract, exp.Format,
-)  # fmt: skip
 
 
 def _not_text(
