@@ -41,10 +41,12 @@ current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_i
 current_setting('app.tenant_id')::bigint AND name::int = 5` (the pin costs four units, the
 cast three). Such a condition is reported when its cost is at most its source's pin's; a
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
-a derived table pinned inside) counts as evaluated after every condition. An aggregate's
+a derived table pinned inside) counts as evaluated after every condition. A failing call in
+the select list of a derived table PostgreSQL merges into its reader counts in the reader's
+conditions that test its output (`(SELECT current_setting(name) AS s …) d WHERE d.s IS NULL`).
+An aggregate's
 argument that fails, under a HAVING pin PostgreSQL keeps in HAVING (one with a subquery), ran
-over every tenant's rows too. Not seen: a failing call in a derived table's select list tested
-by the outer WHERE (PostgreSQL pulls the body up), and errors that only tell that some row
+over every tenant's rows too. Not seen: errors that only tell that some row
 exists (a division by zero); a cast of a column that is not text is read as one (a false alarm
 beside a pin by the tenant expression: `created_at::date = current_date`).
 
@@ -368,12 +370,14 @@ def _pin_cost(source: Source) -> float:
             fact is None
             or current.passthrough
             or fact.via_key
-            or fact.pushed
             or fact.multi
             or fact.clause == "HAVING"
             or isinstance(fact.conjunct, exp.In)
         ):
             return _UNBOUNDED
+        if fact.pushed:  # the reader's pin, pushed into (or pulled up with) this body
+            current = fact.other
+            continue
         total += _cost(fact.conjunct, upper=True)
         if fact.value is not None:
             return total
@@ -410,6 +414,7 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             continue  # `created_at::date`: a timestamp's cast quotes no text
         if position == "after":
             yield from _before_a_having_pin(ctx, analysis, block, node, visible, reported)
+            yield from _tested_outside(ctx, analysis, block, node, parts, visible, reported)
             continue
         conjunct = _conjunct_of(block, node)
         if conjunct is None or id(conjunct) in reported:
@@ -455,6 +460,67 @@ def _sources_of(
 ) -> list[Source]:
     """The sources carrying tenant rows whose columns the parts read."""
     return _sources_in(analysis, block, list(parts), visible)
+
+
+def _tested_outside(
+    ctx: Context,
+    analysis: Analysis,
+    body: Block,
+    node: exp.Expression,
+    parts: list[exp.Expression],
+    visible: Span | None,
+    reported: set[int],
+) -> Iterator[Finding]:
+    """A failing call in the select list of a derived table or CTE that PostgreSQL merges into
+    its reader (one plain SELECT working row by row), its output tested by the reader's WHERE:
+    `(SELECT tenant_id, current_setting(name) AS s FROM patients) d WHERE d.tenant_id = $1 AND
+    d.s IS NULL` — merged, the test is a condition of the scan of `patients`, costed with the
+    call, and may run before the pin."""
+    readers = analysis.model.readers.get(id(body))
+    if not readers or not analysis.projections.row_by_row(body):
+        return
+    item: exp.Expr = node
+    while item.parent is not None and item.parent is not body.node:
+        item = item.parent
+    if item.arg_key != "expressions" or item.parent is not body.node:
+        return  # not a select-list item
+    name = (identifier_name(item.args.get("alias")) if isinstance(item, exp.Alias) else "") or (
+        identifier_name(item.this) if isinstance(item, exp.Column) else ""
+    )
+    sources = [
+        s for s in _sources_of(analysis, body, parts, visible) if s.block is body and s.pinned
+    ]
+    if not name or not sources:
+        return
+    extra = _cost(item.this if isinstance(item, exp.Alias) else item, upper=False)  # type: ignore[arg-type]
+    for reader in readers:
+        outer = reader.block
+        if len(reader.body) != 1 or reader.column_names is not None:
+            continue
+        for items, _, _, seen in outer.filters:
+            for conjunct in items:
+                if id(conjunct) in reported or not any(
+                    identifier_name(c.this) == name and analysis.resolve(outer, c, seen) is reader
+                    for c in conjunct.find_all(exp.Column)
+                ):
+                    continue
+                cost = _cost(conjunct, upper=False) + extra
+                for source in sources:
+                    if cost > _pin_cost(source):
+                        continue
+                    reported.add(id(conjunct))
+                    yield ctx.finding(
+                        RULE,
+                        conjunct,
+                        f"this condition tests {reader.name or reader.describe()}.{name}, "
+                        f"computed from "
+                        f"{source.describe()} by a call that can fail: PostgreSQL merges the "
+                        "two and may evaluate it before the tenant filter, and the error shows "
+                        "another tenant's value",
+                        "test the value in a block that reads rows already pinned (a "
+                        "MATERIALIZED CTE filtered by tenant), or make the call unable to fail",
+                    )
+                    break
 
 
 def _before_a_having_pin(
