@@ -228,6 +228,15 @@ _QUOTING_CALLS: dict[str, tuple[int, ...] | None] = {
     "has_server_privilege": None,
     "has_language_privilege": None,
     "pg_has_role": None,
+    # a relation named by text (cast to regclass: "relation "…" does not exist")
+    "pg_get_viewdef": (0,),
+    "pg_relation_size": (0,),
+    "pg_table_size": (0,),
+    "pg_total_relation_size": (0,),
+    "pg_indexes_size": (0,),
+    "pg_relation_filepath": (0,),
+    "pg_get_serial_sequence": None,
+    "currval": (0,),
 }
 # the units PostgreSQL knows (sqlglot reads `date_trunc(unit, …)`'s unit as a word, a column
 # of that place included): another word is a column's value
@@ -237,6 +246,10 @@ _UNITS = frozenset(
     millennium millennia millenniums dow doy epoch isodow isoyear julian timezone
     timezone_hour timezone_minute""".split()  # noqa: SIM905 - a word list reads better as text
 )
+
+
+# what keeps a sub-expression from being folded to a constant when the statement is planned
+_VARYING = (exp.Column, exp.Parameter, exp.Placeholder, exp.Subquery, exp.Select, exp.Star)
 
 
 def _revealing_parts(node: exp.Expression, column: str) -> list[exp.Expression] | None:
@@ -307,6 +320,8 @@ def _cost(node: exp.Expression, *, upper: bool) -> float:
             if upper:
                 return _UNBOUNDED
             continue
+        if not upper and item.find(*_VARYING) is None:
+            continue  # no column, parameter or subquery: folded to a constant when planned
         if isinstance(item, exp.Cast):
             operand = item.this
             if isinstance(operand, exp.Literal):
