@@ -434,14 +434,17 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         conjunct = _conjunct_of(block, node)
         if conjunct is None or id(conjunct) in reported:
             continue
-        cost = _cost(conjunct, upper=False)  # type: ignore[arg-type]
-        for source in _sources_of(analysis, block, parts, visible):
-            if source.block is not block or not _carries_tenant_rows(source):
-                continue
-            if not source.pinned or any(f.conjunct is conjunct for f in source.facts):
-                continue  # unpinned: TG001's; or the pin itself
-            if cost > _pin_cost(source):
-                continue
+        # of the sources it reads, pinned (unpinned: TG001's), not by this very condition
+        reading = [
+            s
+            for s in _sources_of(analysis, block, parts, visible)
+            if s.block is block
+            and _carries_tenant_rows(s)
+            and s.pinned
+            and not any(f.conjunct is conjunct for f in s.facts)
+        ]
+        source = _pinned_after(reading, _cost(conjunct, upper=False))  # type: ignore[arg-type]
+        if source is not None:
             reported.add(id(conjunct))
             yield ctx.finding(
                 RULE,
@@ -452,7 +455,6 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
                 "make the condition unable to fail (compare as text, `current_setting(…, "
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
-            break
 
 
 def _not_text(
@@ -475,6 +477,12 @@ def _sources_of(
 ) -> list[Source]:
     """The sources carrying tenant rows whose columns the parts read."""
     return _sources_in(analysis, block, list(parts), visible)
+
+
+def _pinned_after(sources: list[Source], cost: float) -> Source | None:
+    """The first source whose pin costs at least `cost`: PostgreSQL may run a condition of that
+    cost before it (a tie goes to the condition when the pin is a parameter's or a literal's)."""
+    return next((s for s in sources if cost <= _pin_cost(s)), None)
 
 
 def _tested_outside(
@@ -519,10 +527,8 @@ def _tested_outside(
                     for c in conjunct.find_all(exp.Column)
                 ):
                     continue
-                cost = _cost(conjunct, upper=False) + extra
-                for source in sources:
-                    if cost > _pin_cost(source):
-                        continue
+                source = _pinned_after(sources, _cost(conjunct, upper=False) + extra)
+                if source is not None:
                     reported.add(id(conjunct))
                     yield ctx.finding(
                         RULE,
@@ -535,7 +541,6 @@ def _tested_outside(
                         "test the value in a block that reads rows already pinned (a "
                         "MATERIALIZED CTE filtered by tenant), or make the call unable to fail",
                     )
-                    break
 
 
 def _before_a_having_pin(
