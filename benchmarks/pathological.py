@@ -54,6 +54,13 @@ def or_filter(n: int) -> str:
     return f"SELECT * FROM patients WHERE tenant_id = $1 AND ({branches})"
 
 
+def or_casts(n: int) -> str:
+    """Casts of a text column in every branch: conditions that may fail before the pin (TG013
+    costs the condition once, not once per cast)."""
+    branches = " OR ".join(f"dni::int = {i}" for i in range(n))
+    return f"SELECT id FROM patients WHERE tenant_id = $1 AND ({branches})"
+
+
 def join_chain_pinned_last(n: int) -> str:
     joins = " ".join(
         f"JOIN patients p{i} ON p{i}.referrer_id = p{i - 1}.id AND p{i}.tenant_id = p{i - 1}.tenant_id"
@@ -119,6 +126,7 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
     ("nested derived tables, 400 deep", lambda s: nested_derived(int(400 * s))),
     ("2 000 ORs, each pinning", lambda s: or_branches(int(2000 * s))),
     ("2 000 ORs under a pin", lambda s: or_filter(int(2000 * s))),
+    ("2 000 ORs of text casts under a pin", lambda s: or_casts(int(2000 * s))),
     ("300 joins pinned on the last", lambda s: join_chain_pinned_last(int(300 * s))),
     ("500 chained CTEs", lambda s: cte_chain(int(500 * s))),
     ("2 000-branch UNION", lambda s: union_branches(int(2000 * s))),

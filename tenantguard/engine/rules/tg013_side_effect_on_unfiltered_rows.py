@@ -313,6 +313,7 @@ def _cost(node: exp.Expression, *, upper: bool) -> float:
     a cast of a literal nothing (folded). `upper`: a bound from above (a subquery: unbounded);
     else from below (a subquery run once before the scan costs it nothing)."""
     total = 0.0
+    varying = set() if upper else _varying(node)
     stack = [node]
     while stack:
         item = stack.pop()
@@ -320,7 +321,7 @@ def _cost(node: exp.Expression, *, upper: bool) -> float:
             if upper:
                 return _UNBOUNDED
             continue
-        if not upper and item.find(*_VARYING) is None:
+        if not upper and id(item) not in varying:
             continue  # no column, parameter or subquery: folded to a constant when planned
         if isinstance(item, exp.Cast):
             operand = item.this
@@ -340,6 +341,20 @@ def _cost(node: exp.Expression, *, upper: bool) -> float:
             total += 2 if isinstance(item, exp.Between) else 1
         stack.extend(item.iter_expressions())
     return total
+
+
+def _varying(node: exp.Expression) -> set[int]:
+    """The nodes of `node` (by id) holding a column, a parameter or a subquery: the others are
+    constants. One walk, each node marked once from the leaves up."""
+    marked: set[int] = set()
+    for leaf in node.find_all(*_VARYING):
+        current: exp.Expr | None = leaf
+        while current is not None and id(current) not in marked:
+            marked.add(id(current))
+            if current is node:
+                break
+            current = current.parent
+    return marked
 
 
 # calls whose result is text: a cast of one to another type runs two functions
@@ -419,19 +434,20 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         return
     unread = model.unread_ctes()
     reported: set[int] = set()
+    costs: dict[int, float] = {}  # by condition: many failing calls may sit in one
+    locate = _Locator(analysis)
     for node, parts in sorted(candidates, key=lambda c: _position(c[0])):
         if unread and model.inside(node, unread):
             continue
-        block, position, visible = _placement(analysis, node)
+        block, position, visible, conjunct, top = locate(node)
         if block is None or position == "from":
             continue
         if isinstance(node, exp.Cast) and _not_text(analysis, block, node.this, visible):
             continue  # `created_at::date`: a timestamp's cast quotes no text
         if position == "after":
             yield from _before_a_having_pin(ctx, analysis, block, node, visible, reported)
-            yield from _tested_outside(ctx, analysis, block, node, parts, visible, reported)
+            yield from _tested_outside(ctx, analysis, block, top, parts, visible, reported)
             continue
-        conjunct = _conjunct_of(block, node)
         if conjunct is None or id(conjunct) in reported:
             continue
         # of the sources it reads, pinned (unpinned: TG001's), not by this very condition
@@ -443,7 +459,10 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             and s.pinned
             and not any(f.conjunct is conjunct for f in s.facts)
         ]
-        source = _pinned_after(reading, _cost(conjunct, upper=False))  # type: ignore[arg-type]
+        cost = costs.get(id(conjunct))
+        if cost is None:
+            cost = costs[id(conjunct)] = _cost(conjunct, upper=False)  # type: ignore[arg-type]
+        source = _pinned_after(reading, cost)
         if source is not None:
             reported.add(id(conjunct))
             yield ctx.finding(
@@ -485,11 +504,55 @@ def _pinned_after(sources: list[Source], cost: float) -> Source | None:
     return next((s for s in sources if cost <= _pin_cost(s)), None)
 
 
+class _Locator:
+    """`_placement` and `_conjunct_of` of many nodes of one statement, each step of the way up
+    taken once: the failing calls of a condition of 2 000 ORs share their way to its block.
+    A node's (block, position, visible sources, condition, the block's child holding it)."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.memo: dict[int, tuple[Block | None, str, Span | None, exp.Expr | None, exp.Expr]] = {}
+        self.tops: dict[int, set[int]] = {}
+
+    def __call__(
+        self, node: exp.Expression
+    ) -> tuple[Block | None, str, Span | None, exp.Expr | None, exp.Expr]:
+        blocks = self.analysis.block_of
+        path: list[exp.Expr] = []
+        current: exp.Expr | None = node
+        while current is not None and id(current) not in self.memo and id(current) not in blocks:
+            if isinstance(current, exp.Join):  # a join's ON changes the position: no sharing
+                block, position, visible = _placement(self.analysis, node)
+                conjunct = _conjunct_of(block, node) if block is not None else None
+                return block, position, visible, conjunct, node
+            path.append(current)
+            current = current.parent
+        if current is not None and id(current) in self.memo:
+            block, position, visible, conjunct, top = self.memo[id(current)]
+        else:  # reached the block (or the root): the walk up once, for the topmost
+            block, position, visible = _placement(self.analysis, node)
+            conjunct, top = None, path[-1] if path else node
+        tops = self._tops(block) if block is not None else set()
+        for step in reversed(path):  # from the block down to the node
+            if conjunct is None and id(step) in tops:
+                conjunct = step
+            self.memo[id(step)] = (block, position, visible, conjunct, top)
+        return self.memo[id(node)] if path else (block, position, visible, conjunct, top)
+
+    def _tops(self, block: Block) -> set[int]:
+        found = self.tops.get(id(block))
+        if found is None:
+            found = self.tops[id(block)] = {
+                id(c) for items, _, _, _ in block.filters for c in items
+            }
+        return found
+
+
 def _tested_outside(
     ctx: Context,
     analysis: Analysis,
     body: Block,
-    node: exp.Expression,
+    item: exp.Expr,
     parts: list[exp.Expression],
     visible: Span | None,
     reported: set[int],
@@ -502,11 +565,8 @@ def _tested_outside(
     readers = analysis.model.readers.get(id(body))
     if not readers or not analysis.projections.row_by_row(body):
         return
-    item: exp.Expr = node
-    while item.parent is not None and item.parent is not body.node:
-        item = item.parent
     if item.arg_key != "expressions" or item.parent is not body.node:
-        return  # not a select-list item
+        return  # not a select-list item (`item`: the child of the block holding the call)
     name = (identifier_name(item.args.get("alias")) if isinstance(item, exp.Alias) else "") or (
         identifier_name(item.this) if isinstance(item, exp.Column) else ""
     )
@@ -555,9 +615,11 @@ def _before_a_having_pin(
     pinned by a HAVING condition PostgreSQL keeps in HAVING — one with a subquery or a
     volatile call, which it does not move to WHERE: the aggregate ran over every tenant's
     rows first. (Outside an aggregate, a select list is computed after HAVING.)"""
-    if node.find_ancestor(exp.AggFunc, exp.Select) is None or isinstance(
-        node.find_ancestor(exp.AggFunc, exp.Select), exp.Select
+    if not any(
+        s.pinned_by is not None and s.pinned_by.clause == "HAVING" for s in block.every_source
     ):
+        return  # (the cheap test first)
+    if not isinstance(node.find_ancestor(exp.AggFunc, exp.Select), exp.AggFunc):
         return
     for source in _tenant_sources(analysis, block, node, visible):
         fact = source.pinned_by
