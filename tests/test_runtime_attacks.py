@@ -708,17 +708,22 @@ async def test_a_tenant_held_across_a_generators_yield_is_refused(setup: Setup) 
         await conn.close()
 
 
-async def test_an_explained_pinned_statement_is_not_refused(setup: Setup) -> None:
+async def test_an_explained_statement_runs_in_a_maintenance_session_only(setup: Setup) -> None:
+    """A plan's estimates and EXPLAIN ANALYZE's row counts cover every tenant's rows (round 19,
+    tests/test_runtime_attacks_round19.py): refused in a request, run inside unscoped()."""
     conn = await setup.connect()
     try:
         with tenant(1):
             statement = await conn.prepare(PINNED)
+            for bound, analyze in ((1, False), (1, True), (2, False)):
+                with pytest.raises(TenantIsolationError):
+                    await statement.explain(bound, analyze=analyze)
+        with unscoped("query plans, by the operator"):
             plan = await statement.explain(1)
             assert plan[0]["Plan"]
             analyzed = await statement.explain(1, analyze=True)
-            assert analyzed[0]["Plan"]["Actual Rows"] == 2
-            with pytest.raises(TenantIsolationError):
-                await statement.explain(2)
+            # under RLS, unscoped() sets no tenant: the policy shows no row
+            assert analyzed[0]["Plan"]["Actual Rows"] == (0 if "rls" in setup.name else 2)
     finally:
         await conn.close()
 

@@ -1675,12 +1675,30 @@ class GuardedStatement:
 
     async def explain(self, *args: Any, analyze: bool = False) -> Any:
         """asyncpg's `explain`, with the statement itself checked (EXPLAIN ANALYZE runs it)
-        instead of the EXPLAIN text, which hides the statement from the proof."""
+        instead of the EXPLAIN text, which hides the statement from the proof.
+
+        Refused (TG006, as a raw `EXPLAIN` is) when the statement reads a tenant table: a plan
+        shows the planner's row estimates, computed from statistics over every tenant's rows
+        (the most common values of a column, with their frequencies), and EXPLAIN ANALYZE
+        shows how many rows the tenant filter removed — other tenants' counts (round 19).
+        Inside `unscoped()` it runs, as every statement does there."""
         import json
 
         args = _frozen(args)
         await self._admit((args,))
         connection = self._connection
+        guard = connection.tenantguard
+        if guard.mode is not Mode.OFF and not _unscoped_here(_get_scope()):
+            verdict = guard.verdict(self._query)
+            if verdict.touches_tenant_tables:
+                guard.violation(
+                    "explain() of a statement on a tenant table shows planner estimates and "
+                    "row counts computed over every tenant's rows",
+                    "run EXPLAIN in a maintenance session (tenantguard.unscoped()), not in a "
+                    "request",
+                    self._query,
+                    rule="TG006",
+                )
         query = "EXPLAIN (FORMAT JSON, VERBOSE" + (", ANALYZE) " if analyze else ") ") + self._query
         if not analyze:
             data = await _fetchval(connection, query, *args)
