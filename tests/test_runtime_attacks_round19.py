@@ -85,3 +85,63 @@ async def test_explain_of_a_statement_on_no_tenant_table_runs_in_a_request(
         assert plan[0]["Plan"]["Node Type"]
     finally:
         await conn.close()
+
+
+# 2. The error oracle of round 18 knew a fixed list of failing calls. Any built-in may quote its
+#    argument in its error: a type's name called as a function is a cast (`int4(x)`, `date(x)`),
+#    `encode`'s encoding, `pg_size_bytes`'s size, `decode`'s digits… A pin by the tenant
+#    expression costs four units (`=`, `current_setting`, a cast from text), so each of these
+#    (one or two units) runs before it, on clinic 2's rows: the server's error names Carla.
+def _only_carla(condition: str, harmless: str) -> str:
+    return condition.format(f"CASE WHEN first_name = 'Carla' THEN first_name ELSE '{harmless}' END")
+
+
+ORACLES = [  # a call, and an argument it takes without failing (on clinic 1's rows)
+    ("int4({}) IS NULL", "1"),
+    ("date({}) IS NULL", "2020-01-01"),
+    ("encode('x'::bytea, {}) IS NULL", "hex"),
+    ("pg_size_bytes({}) IS NULL", "1 kB"),
+    ("regclass({}) IS NULL", "patients"),
+    ("decode({}, 'hex') IS NULL", "00"),
+]
+BY_THE_SETTING = "tenant_id = current_setting('app.tenant_id')::bigint"
+
+
+@pytest.mark.parametrize(("condition", "harmless"), ORACLES)
+async def test_a_built_in_failing_on_another_tenants_value_is_refused(
+    guard_only: Setup, condition: str, harmless: str
+) -> None:
+    carla = _only_carla(condition, harmless)
+    sql = f"SELECT first_name FROM patients WHERE {carla} AND {BY_THE_SETTING}"
+    owner = await asyncpg.connect(guard_only.owner_dsn)
+    try:  # the server, for clinic 1: the call ran on clinic 2's row first
+        await owner.execute("SET app.tenant_id = '1'")
+        with pytest.raises(asyncpg.PostgresError, match='(?i)carla|"[a-z]"'):
+            await owner.fetch(sql)
+    finally:
+        await owner.close()
+    conn = await guard_only.connect()
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="TG013"):
+            await conn.fetch(sql)
+    finally:
+        await conn.close()
+
+
+SAFE_BESIDE_THE_SETTING = [
+    # a built-in that shows no argument (a document, a text search of a literal configuration)
+    "to_tsvector('simple', first_name) @@ plainto_tsquery('simple', 'ana')",
+    "octet_length(first_name) > 0",
+]
+
+
+@pytest.mark.parametrize("condition", SAFE_BESIDE_THE_SETTING)
+async def test_a_built_in_that_shows_no_argument_runs(guard_only: Setup, condition: str) -> None:
+    sql = f"SELECT first_name FROM patients WHERE {condition} AND {BY_THE_SETTING} ORDER BY 1"
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            names = [r[0] for r in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+    assert names and set(names) <= {"Ana", "Bruno"}

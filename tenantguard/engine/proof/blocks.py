@@ -64,7 +64,8 @@ _BLOCK_SET = subclasses(*_BLOCK_TYPES)
 # calls whose error may quote their argument (TG013 reads them from the index: no walk of its own)
 QUOTING_TYPES = (
     exp.Cast, exp.StrToDate, exp.StrToTime, exp.ToNumber, exp.AtTimeZone, exp.TimestampTrunc,
-    exp.DateTrunc, exp.Extract, exp.Format,
+    exp.DateTrunc, exp.Extract, exp.Format, exp.Encode, exp.Decode, exp.Date, exp.Timestamp,
+    exp.Time, exp.Interval, exp.UnixToTime, exp.Chr,
 )  # fmt: skip
 _INDEXED_SET = subclasses(*_INDEXED_TYPES, *_MAYBE_VOLATILE, *QUOTING_TYPES)
 _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)

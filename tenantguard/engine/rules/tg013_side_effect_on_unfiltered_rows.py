@@ -32,9 +32,13 @@ casts a tenant table's column to another type (`name::int = 5`: "invalid input s
 integer: "Carla""), reads a setting, a time zone, a unit or a relation named by one
 (`current_setting(name)`, `AT TIME ZONE name`, `date_trunc(name, …)`,
 `has_table_privilege(name, …)`), parses it (`to_date`, `to_number`, `make_date`,
-`convert_from`, `format(name, …)`) or runs a JSON path on it (`jsonb_path_exists`), and that
+`convert_from`, `format(name, …)`) or runs a JSON path on it (`jsonb_path_exists`) — or
+passes it to any other built-in, but those known to show no argument in their errors
+(`lower`, `unaccent`, `to_tsvector('simple', …)`, `jsonb_typeof`…; a type's name called as a
+function is a cast: `int4(name)`, `date(name)`, `regclass(name)`) — and that
 PostgreSQL may evaluate before the tenant filter, shows other tenants' values to whoever sees
-the error. PostgreSQL evaluates a scan's conditions cheapest first (each function, operator
+the error. Functions of the schema and of extensions are not read so (PL/pgSQL and SQL
+functions cost 100 units: PostgreSQL evaluates them after a pin by a value). PostgreSQL evaluates a scan's conditions cheapest first (each function, operator
 and cast costs about one unit; a column, a parameter or a literal nothing), and a pin by a
 parameter or a literal after every condition of the same cost: `tenant_id = $1 AND
 current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_id =
@@ -79,11 +83,13 @@ SELECT pg_notify('changes', name) FROM mine;
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import (
     Analysis,
@@ -238,6 +244,73 @@ _QUOTING_CALLS: dict[str, tuple[int, ...] | None] = {
     "pg_get_serial_sequence": None,
     "currval": (0,),
 }
+# calls sqlglot does not know (read by name) whose errors never show the value of an argument
+# — a document, a text to compare, an array or a JSON value — but at the positions listed (a
+# text search configuration, regular expression flags, a weight): every other such call may
+# (a type's name called as a function is a cast: `int4(name)`, `regclass(name)`; an extension
+# or a built-in of some other kind: "invalid size: "…"", "unrecognized encoding: "…"")
+_NON_QUOTING_CALLS: dict[str, tuple[int, ...]] = {
+    **dict.fromkeys(
+        """unaccent similarity word_similarity strict_word_similarity show_trgm cardinality
+        array_ndims array_dims array_lower array_upper array_remove array_replace array_append
+        array_prepend array_cat jsonb_array_length json_array_length jsonb_typeof json_typeof
+        jsonb_extract_path jsonb_extract_path_text json_extract_path json_extract_path_text
+        to_jsonb to_json row_to_json array_to_json jsonb_build_object json_build_object
+        jsonb_build_array json_build_array jsonb_strip_nulls json_strip_nulls jsonb_pretty
+        jsonb_exists jsonb_exists_any jsonb_exists_all jsonb_contains jsonb_contained
+        num_nulls num_nonnulls octet_length bit_length pg_column_size quote_literal
+        quote_nullable quote_ident isfinite age justify_days justify_hours justify_interval
+        ts_rank ts_rank_cd numnode strip length char_length character_length text varchar
+        bpchar name int8larger int8smaller int4larger int4smaller textlen texteq textne
+        starts_with strpos btrim ltrim rtrim lpad rpad reverse initcap sha224 sha256 sha384
+        sha512 md5 hashtext gen_random_uuid uuid_generate_v4 now clock_timestamp
+        statement_timestamp transaction_timestamp timeofday random pg_backend_pid
+        array_length array_position array_positions array_to_string lower upper concat
+        concat_ws coalesce nullif greatest least abs ceil ceiling floor round trunc sign""".split(),  # noqa: SIM905
+        (),
+    ),
+    # a text search configuration named first (when there are two arguments)
+    "to_tsvector": (0,),
+    "plainto_tsquery": (0,),
+    "phraseto_tsquery": (0,),
+    "websearch_to_tsquery": (0,),
+    # regular expression flags ("invalid regular expression option: "…"")
+    **dict.fromkeys(
+        """regexp_match regexp_matches regexp_split_to_array regexp_split_to_table regexp_count
+        regexp_instr regexp_like regexp_substr""".split(),  # noqa: SIM905
+        (2, 3, 4, 5),
+    ),
+    "setweight": (1,),  # "unrecognized weight: "…""
+}
+_CONFIG_FIRST = frozenset(
+    {"to_tsvector", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery"}
+)
+# PostGIS declares its functions' cost at 10 000 units or more: PostgreSQL evaluates them after
+# any pin by a value
+_EXPENSIVE_PREFIXES = ("st_", "postgis_", "_st_")
+# calls sqlglot knows whose error shows an argument: type names called as functions
+# (`date(name)`, `timestamp(name)`: casts), `decode(data, format)` ("invalid hexadecimal digit:
+# "…"", "unrecognized encoding: "…""), `to_timestamp(seconds)` ("timestamp out of range: "…""),
+# `chr(n)` ("requested character too large for encoding: …")
+_TYPED_QUOTING = (
+    exp.Date,
+    exp.Timestamp,
+    exp.Time,
+    exp.Interval,
+    exp.Decode,
+    exp.UnixToTime,
+    exp.Chr,
+)
+# type names PostgreSQL reads as a cast when called as a function of one argument: a value of a
+# type that is not text cast so shows no text (`date(created_at)`)
+_TYPE_CALLS = frozenset(
+    """int2 int4 int8 smallint integer bigint float4 float8 numeric decimal bool boolean json
+    jsonb xml inet cidr macaddr macaddr8 money regclass regtype regproc regprocedure regoper
+    regoperator regnamespace regrole regconfig regdictionary regcollation oid tsvector tsquery
+    timestamptz timetz bit varbit point line lseg box path polygon circle""".split()  # noqa: SIM905
+)
+
+
 # the units PostgreSQL knows (sqlglot reads `date_trunc(unit, …)`'s unit as a word, a column
 # of that place included): another word is a column's value
 _UNITS = frozenset(
@@ -252,11 +325,17 @@ _UNITS = frozenset(
 _VARYING = (exp.Column, exp.Parameter, exp.Placeholder, exp.Subquery, exp.Select, exp.Star)
 
 
-def _revealing_parts(node: exp.Expression, column: str) -> list[exp.Expression] | None:
+def _revealing_parts(
+    node: exp.Expression, column: str, functions: frozenset[str] = frozenset()
+) -> list[exp.Expression] | None:
     """The arguments of a call whose error message would show their value — a cast of
-    something that is not a literal to a type that is not text-like, a function of
-    `_QUOTING_CALLS`, `to_date`/`to_timestamp`/`to_number`, a time zone or a unit given by an
-    expression, `format` with a format string that is not a literal; None for any other node."""
+    something that is not a literal to a type that is not text-like (or a type's name called
+    as a function: `int4(x)`, `date(x)`, `jsonb(x)`), a function of `_QUOTING_CALLS`,
+    `to_date`/`to_timestamp`/`to_number`, a time zone, a unit or an encoding given by an
+    expression, `format` with a format string that is not a literal, and any call sqlglot does
+    not know but those of `_NON_QUOTING_CALLS` (at their other positions): a built-in or a
+    type's name, not a function of the schema (`functions`) or an extension; None for any
+    other node."""
     if isinstance(node, exp.Cast):
         to = node.args.get("to")
         operand = node.this
@@ -287,16 +366,36 @@ def _revealing_parts(node: exp.Expression, column: str) -> list[exp.Expression] 
         return None
     if isinstance(node, exp.Format):
         return [node.this] if not isinstance(node.this, exp.Literal) else None
+    if isinstance(node, exp.Encode):  # `encode(data, name)`: "unrecognized encoding: "…""
+        charset = node.args.get("charset")
+        return [charset] if _varies(charset) else None
+    if isinstance(node, _TYPED_QUOTING):
+        varying: list[exp.Expression] = [p for p in node.iter_expressions() if _varies(p)]
+        return varying or None
     if isinstance(node, exp.Anonymous):
         name = identifier_name(node.this)
-        if name not in _QUOTING_CALLS:
-            return None
         arguments = list(node.expressions)
-        if name == "current_setting":
-            missing_ok = arguments[1] if len(arguments) > 1 else None
-            if isinstance(missing_ok, exp.Boolean) and missing_ok.this is True:
-                return None
-        positions = _QUOTING_CALLS[name]
+        if name in _QUOTING_CALLS:
+            if name == "current_setting":
+                missing_ok = arguments[1] if len(arguments) > 1 else None
+                if isinstance(missing_ok, exp.Boolean) and missing_ok.this is True:
+                    return None
+            positions = _QUOTING_CALLS[name]
+        elif (
+            name in functions
+            or name in SIDE_EFFECTS  # reported as side effects already
+            or name.startswith(_EXPENSIVE_PREFIXES)
+            or (name not in BUILTIN_FUNCTIONS and name not in _TYPE_CALLS)
+        ):
+            # the schema's own functions, and those of extensions it does not show (PL/pgSQL
+            # and SQL functions cost 100 units: PostgreSQL evaluates them after the pin)
+            return None
+        elif name in _NON_QUOTING_CALLS:
+            positions = _NON_QUOTING_CALLS[name]
+            if name in _CONFIG_FIRST and len(arguments) < 2:
+                positions = ()  # `to_tsvector(document)`: no configuration named
+        else:
+            positions = None  # any other built-in: its error may show any argument
         chosen = (
             arguments
             if positions is None
@@ -305,6 +404,11 @@ def _revealing_parts(node: exp.Expression, column: str) -> list[exp.Expression] 
         parts = [a for a in chosen if not isinstance(a, exp.Literal)]
         return parts or None
     return None
+
+
+def _varies(node: object) -> TypeGuard[exp.Expression]:
+    """Not a literal: a value PostgreSQL computes from the row (or a parameter)."""
+    return isinstance(node, exp.Expression) and not isinstance(node, exp.Literal | exp.Null)
 
 
 def _cost(node: exp.Expression, *, upper: bool) -> float:
@@ -426,9 +530,12 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         if issubclass(kind, QUOTING_TYPES)
         for node in found
     ]
-    nodes += [n for name in _QUOTING_CALLS.keys() & model.calls.keys() for n in model.calls[name]]
+    nodes += [n for found in model.calls.values() for n in found]
+    functions = ctx.policy.functions
     candidates = [
-        (node, parts) for node in nodes if (parts := _revealing_parts(node, column)) is not None
+        (node, parts)
+        for node in nodes
+        if (parts := _revealing_parts(node, column, functions)) is not None
     ]
     if not candidates:
         return
@@ -442,8 +549,8 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         block, position, visible, conjunct, top = locate(node)
         if block is None or position == "from":
             continue
-        if isinstance(node, exp.Cast) and _not_text(analysis, block, node.this, visible):
-            continue  # `created_at::date`: a timestamp's cast quotes no text
+        if _is_cast(node) and len(parts) == 1 and _not_text(analysis, block, parts[0], visible):
+            continue  # `created_at::date`, `date(created_at)`: a timestamp's cast quotes no text
         if position == "after":
             yield from _before_a_having_pin(ctx, analysis, block, node, visible, reported)
             yield from _tested_outside(ctx, analysis, block, top, parts, visible, reported)
@@ -474,6 +581,17 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
                 "make the condition unable to fail (compare as text, `current_setting(…, "
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
+
+
+def _is_cast(node: exp.Expression) -> bool:
+    """A cast, or a type's name called as a function (`date(x)`, `int4(x)`)."""
+    if isinstance(node, exp.Cast | exp.Date | exp.Timestamp | exp.Time | exp.Interval):
+        return True
+    return (
+        isinstance(node, exp.Anonymous)
+        and len(node.expressions) == 1
+        and identifier_name(node.this) in _TYPE_CALLS
+    )
 
 
 def _not_text(
