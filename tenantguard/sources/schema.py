@@ -3476,17 +3476,36 @@ def _undo_free(text: str) -> str:
     return "".join(out)
 
 
+# functions of a migration that undo it, by name: alembic's `downgrade()`, the `up()`/`down()`
+# and `forwards()`/`backwards()` of hand-written runners, `rollback`, `revert`, `undo`…
+_ROLLBACK_NAME = re.compile(
+    r"(?:down(?:grade)?|backwards?|rollback|revert|undo|unapply|unmigrate|reverse)(?:_|\d|$)",
+    re.IGNORECASE,
+)
+
+
 def _forward(tree: Any) -> Iterator[Any]:
     """The nodes of a Python migration that move the schema forward, in source order: not
-    alembic's `downgrade()`, Django's `reverse_sql` (RunSQL's second argument) or yoyo's
-    rollback (`step(apply, rollback)`)."""
+    a function that undoes it (`_ROLLBACK_NAME`: alembic's `downgrade()`, `down()`,
+    `backwards()`…, or one Django's RunPython is given as its reverse), Django's `reverse_sql`
+    (RunSQL's second argument) or yoyo's rollback (`step(apply, rollback)`)."""
     import ast
 
+    reverse_code = {
+        argument.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and _called(node) == "RunPython"
+        for argument in [
+            *node.args[1:2],
+            *(k.value for k in node.keywords if k.arg == "reverse_code"),
+        ]
+        if isinstance(argument, ast.Name)
+    }
     stack: list[Any] = [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
-            "downgrade"
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+            _ROLLBACK_NAME.match(node.name.lstrip("_")) or node.name in reverse_code
         ):
             continue
         yield node
