@@ -4,6 +4,11 @@
    `backwards()`, `rollback()`… (only alembic's `downgrade()` was known), so its `DROP TABLE`
    took a tenant table out of the schema and every leak on it passed. Now any function named as
    a rollback, or given to Django's `RunPython` as its reverse, is skipped.
+2. A function passing its parameter unchanged to `fetch` was taken for a wrapper (its callers'
+   SQL checked, nothing reported inside it) even when nothing of the project calls it: a route
+   (`@router.post`) or a chat command taking SQL from its request ran it unseen, "No findings".
+   A framework's handler, or a function the project never names, takes its arguments from
+   outside: TG009 at the call.
 """
 
 from __future__ import annotations
@@ -127,3 +132,74 @@ class Migration(migrations.Migration):
     )
     _, findings = run_json(capsys, tmp_path)
     assert ("TG001", 3) in [(f["rule"], f["line"]) for f in findings]
+
+
+TENANT_CONFIG = '[tool.tenantguard]\ntenant_column = "guild_id"\ntenant_tables = ["notes"]\n'
+
+
+def test_sql_from_a_route_s_request_is_built_at_run_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = """
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.post("/reports/run")
+async def run_report(sql: str, conn=None):
+    return await conn.fetch(sql)
+
+
+async def never_called(conn, text):
+    return await conn.fetchval(text)
+"""
+    write(tmp_path, {"pyproject.toml": TENANT_CONFIG, "api.py": api})
+    _, findings = run_json(capsys, tmp_path)
+    got = [(f["rule"], f["line"], f["severity"]) for f in findings]
+    assert got == [("TG009", 9, "warning"), ("TG009", 13, "warning")]
+    assert "never calls" in str(findings[0]["message"])
+
+
+def test_a_chat_command_s_argument_is_built_at_run_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command's name is a word the project writes elsewhere (`sql`): its decorator says a
+    framework calls it."""
+    cog = """
+from discord.ext import commands
+
+
+class Admin(commands.Cog):
+    @commands.command(name="sql")
+    async def sql(self, ctx, *, query: str):
+        sql = query.strip()
+        async with self.bot.pool.acquire() as conn:
+            return await conn.fetch(sql)
+"""
+    write(tmp_path, {"pyproject.toml": TENANT_CONFIG, "cog.py": cog})
+    _, findings = run_json(capsys, tmp_path)
+    assert [(f["rule"], f["line"]) for f in findings] == [("TG009", 10)]
+
+
+def test_a_wrapper_the_project_calls_is_checked_at_its_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": TENANT_CONFIG,
+            "db.py": "async def fetch_all(conn, sql, *args):\n    return await conn.fetch(sql, *args)\n",
+            "notes.py": (
+                "from db import fetch_all\n\n\n"
+                "async def mine(conn, guild):\n"
+                '    return await fetch_all(conn, "SELECT * FROM notes WHERE guild_id = $1", guild)\n\n\n'
+                "async def every(conn):\n"
+                '    return await fetch_all(conn, "SELECT * FROM notes")\n'
+            ),
+        },
+    )
+    _, findings = run_json(capsys, tmp_path)
+    assert [(Path(str(f["path"])).name, f["rule"], f["line"]) for f in findings] == [
+        ("notes.py", "TG001", 9)
+    ]

@@ -21,7 +21,7 @@ import ast
 import itertools
 import os
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -2230,6 +2230,13 @@ _CLASS_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
 _DEF_LEAD = re.compile(r"[ \t]*(?:async[ \t]+)?\Z")
 _CLASS_LEAD = re.compile(r"[ \t]*\Z")
 _WORD = re.compile(r"\w+")
+# the last word of a decorator call that makes a function a framework's handler: web routes,
+# chat commands, event listeners — the framework passes its arguments, from outside
+_FRAMEWORK_HOOKS = frozenset(
+    """get post put patch delete head options route api_route websocket command
+    slash_command hybrid_command message_command user_command listener event on_event
+    on_message subscriber""".split()  # noqa: SIM905
+)
 
 
 def _at_line_starts(pattern: re.Pattern[str], lead: re.Pattern[str], text: str) -> Iterator[str]:
@@ -2303,6 +2310,7 @@ class ProjectIndex:
         self._found: dict[tuple[str, str, int], str | None] = {}
         self._made: dict[str, bool] = {}  # class name -> a file of the project may make one
         self._real: frozenset[str] | None = None  # the files, their real paths
+        self._words: Counter[str] | None = None  # see _word_counts
         # wrappers being worked out (Tarjan's strongly connected components over calls)
         self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
         self._low: dict[int, int] = {}
@@ -2349,6 +2357,40 @@ class ProjectIndex:
                     names.update("class:" + word for word in _WORD.findall(bases))
                 for name in names:
                     self._defined.setdefault(name, []).append(path)
+
+    def entry_point(self, info: FunctionInfo) -> bool:
+        """Whether a framework, not the project, calls this function: a route or command
+        handler (decorated by a call of such a name: `@router.post("/run")`, `@bot.command()`),
+        or a function whose name no file of the project writes anywhere but where it defines
+        it. Its parameters come from outside (a request, a chat message): SQL taken from one
+        is built at run time, not a wrapper's for callers to complete."""
+        for decorator in info.node.decorator_list:
+            called = decorator.func if isinstance(decorator, ast.Call) else None
+            if called is not None and _dotted(called).rsplit(".", 1)[-1] in _FRAMEWORK_HOOKS:
+                return True
+        if info.enclosing is not None or info.name.startswith("__"):
+            return False  # a closure is passed on by its enclosing function; dunders by Python
+        words = self._word_counts()
+        path = info.module.path
+        if path is None or not self.in_project(path):
+            return False  # the project's files are not all known: its callers may be anywhere
+        defined = words.get("def " + info.name, 0)
+        return defined > 0 and words.get(info.name, 0) <= defined
+
+    def _word_counts(self) -> Counter[str]:
+        """Each word of the project's files, counted once per use (`def name` also on its own)."""
+        if self._words is None:
+            counts: Counter[str] = Counter()
+            for path in self.files:
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        text = handle.read()
+                except OSError:
+                    continue
+                counts.update(_WORD.findall(text))
+                counts.update("def " + name for name in _DEF.findall(text))
+            self._words = counts
+        return self._words
 
     def take_consulted(self) -> Consulted:
         """What was read since the last call, besides the files checked (see `Consulted`)."""

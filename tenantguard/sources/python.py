@@ -457,6 +457,8 @@ class _ModuleCheck:
         owner = sink.owner
         if part.param is None or not (isinstance(owner, FunctionInfo) and owner.within(part.owner)):
             return False
+        if isinstance(part.owner, FunctionInfo) and self.index.entry_point(part.owner):
+            return False  # a framework's handler: the SQL comes from outside (TG009)
         return whole or self.index.configured_function(sink.owner)
 
     report_unresolved = True
@@ -469,6 +471,15 @@ class _ModuleCheck:
             return  # one unknown reaching a call through several paths: said once
         self.reported_holes.add(reported)
         info = tg009_unresolved_dynamic_sql.RULE
+        if (
+            part.param is not None
+            and isinstance(part.owner, FunctionInfo)
+            and self.index.entry_point(part.owner)
+        ):
+            part = part._replace(
+                reason=f"{part.reason}, which the project never calls: a framework's handler, "
+                "its arguments come from outside"
+            )
         node = sink.argument if whole or not self.local(part.origin) else part.node
         line, column = self.origin.node_position(node)
         end_line, end_column = self.origin.node_end(node)
