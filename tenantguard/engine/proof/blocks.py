@@ -587,6 +587,9 @@ class Model:
             alias = alias_name(node)
             if alias:
                 self._hide(block, alias, group)
+                listed = alias_columns(node)
+                if listed is not None:
+                    block.join_lists[alias] = listed
             return group
         lateral = isinstance(node, exp.Lateral)
         if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Values):

@@ -173,6 +173,9 @@ class Block:
     full_merged: dict[str, tuple[Source, Source]] = field(default_factory=dict)
     # `(a JOIN b) AS j`: the sources `j` names
     join_aliases: dict[str, list[Source]] = field(default_factory=dict)
+    # `(a JOIN b) AS j(x, y)`: the names the list gives the join's first columns, by position
+    # (which columns they are depends on the tables' column order, unknown to the proof)
+    join_lists: dict[str, list[str]] = field(default_factory=dict)
     # `JOIN b USING (x) AS j`: what `j.x` stands for (None: no one), and the sources joined
     using_aliases: dict[str, list[tuple[dict[str, Source | None], Span]]] = field(
         default_factory=dict

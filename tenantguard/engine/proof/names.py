@@ -189,6 +189,14 @@ class Names:
                 return self._using_alias(block, scope, qualifier, name)
             group = block.join_aliases.get(qualifier) if block.join_aliases else None
             if group is not None and (scope is None or all(s in scope for s in group)):
+                if block.join_lists and any(
+                    a == qualifier or any(s in group for s in block.join_aliases[a])
+                    for a in block.join_lists
+                ):
+                    return None  # `AS j(x, y)` renames the join's columns by position
+                merged = block.merged.get(name) if block.merged else None
+                if merged is not None and all(s in group for s in merged[1]):
+                    return merged[0]  # `(a JOIN b USING (x)) AS j`: `j.x` is the merged column
                 # `(a JOIN b) AS j`: `j.col` is the one side that has the column
                 owners = [s for s in group if could_own(self.policy, s, name)]
                 return owners[0] if len(owners) == 1 else None
@@ -202,6 +210,8 @@ class Names:
             if schema:
                 return self._schema_match(matches[0], schema)
             return matches[0]
+        if block.join_lists and self._renamed_by_a_join_list(block, scope, name):
+            return None
         merged = block.merged.get(name) if block.merged else None
         if merged is not None:
             owner, merging = merged
@@ -218,6 +228,17 @@ class Names:
         if len(owners) == 1:
             return owners[0] if owners[0].name not in block.ambiguous else None
         return None if owners else _MISSING
+
+    def _renamed_by_a_join_list(self, block: Block, scope: Span | None, name: str) -> bool:
+        """An unqualified name that may be a column of `(a JOIN b) AS j(x, y)`: one the list
+        gives, or one of a joined table's (which the list may have renamed: by position)."""
+        for alias, listed in block.join_lists.items():
+            group = block.join_aliases[alias]
+            if scope is not None and not all(s in scope for s in group):
+                continue
+            if name in listed or any(could_own(self.policy, s, name) for s in group):
+                return True
+        return False
 
     @staticmethod
     def _using_alias(block: Block, scope: Span | None, qualifier: str, name: str) -> object:
