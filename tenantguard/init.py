@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tenantguard.config import Settings
+from tenantguard.engine.policy import sql_name
 from tenantguard.sources.walk import discover
 
 __all__ = ["Proposal", "propose", "run_init"]
@@ -164,8 +165,21 @@ def propose(root: Path) -> Proposal:
     return proposal
 
 
-def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+def _toml_string(text: str) -> str:
+    """A TOML string of `text`: a literal string ('…') when it holds a double quote."""
+    if '"' in text and "'" not in text:
+        return f"'{text}'"
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_name(name: str) -> str:
+    """A table's or column's name as the configuration reads it: quoted when it is not all
+    lower case (`'"workspaceId"'`: unquoted, it would fold to `workspaceid`)."""
+    return _toml_string(sql_name(name))
+
+
+def _toml_list(values: list[str], *, names: bool = False) -> str:
+    return "[" + ", ".join(_toml_name(v) if names else _toml_string(v) for v in values) + "]"
 
 
 def configuration(proposal: Proposal) -> str:
@@ -174,15 +188,18 @@ def configuration(proposal: Proposal) -> str:
     lines = [
         "[tool.tenantguard]",
         f"# written by `tenantguard init` from {', '.join(proposal.schema_paths)}",
-        f'tenant_column = "{proposal.tenant_column}"',
+        f"tenant_column = {_toml_name(proposal.tenant_column or '')}",
         f"schema_paths = {_toml_list(proposal.schema_paths)}",
     ]
     if proposal.tenant_root is not None:
         if "tenant_root" in known and proposal.tenant_root_key is not None:
-            key = "" if proposal.tenant_root_key == "id" else f".{proposal.tenant_root_key}"
-            lines.append(f'tenant_root = "{proposal.tenant_root}{key}"')
+            key = (
+                "" if proposal.tenant_root_key == "id" else "." + sql_name(proposal.tenant_root_key)
+            )
+            root = sql_name(proposal.tenant_root) + key
+            lines.append(f"tenant_root = {_toml_string(root)}")
         # the registry is read unpinned (login, sign-up): never a tenant table
-        lines.append(f"global_tables = {_toml_list([proposal.tenant_root])}")
+        lines.append(f"global_tables = {_toml_list([proposal.tenant_root], names=True)}")
     return "\n".join(lines) + "\n"
 
 

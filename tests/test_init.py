@@ -220,3 +220,35 @@ def test_alembic_revisions_are_read_as_the_schema_in_their_order(
     assert table["tenant_column"] == "org_id" and table["schema_paths"] == ["alembic/versions"]
     assert "Tenant tables (2, they have org_id" in out and "patients, visits" in out
     assert main(["check", "--no-cache", str(tmp_path)]) == 0  # the same reading
+
+
+def test_quoted_mixed_case_names_are_written_quoted_and_check_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prisma-style names (`"Workspace"`, `"workspaceId"`): unquoted in the configuration they
+    fold to lower case, name nothing, and `check` refused the configuration init wrote (round
+    19, a first-time user)."""
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "schema" / "001.sql").write_text(
+        'CREATE TABLE "Workspace" (id text PRIMARY KEY, name text);\n'
+        'CREATE TABLE "Document" (id text PRIMARY KEY, "workspaceId" text NOT NULL '
+        'REFERENCES "Workspace" (id), title text);\n'
+        'CREATE TABLE "Membership" (id text PRIMARY KEY, "workspaceId" text NOT NULL '
+        'REFERENCES "Workspace" (id), "userId" text);\n'
+    )
+    (tmp_path / "app.sql").write_text(
+        'SELECT d.title FROM "Document" d JOIN "Workspace" w ON d."workspaceId" = w.id '
+        "WHERE w.id = $1;\n"
+        'SELECT title FROM "Document";\n'
+    )
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    capsys.readouterr()
+    table = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["tenantguard"]
+    assert table["tenant_column"] == '"workspaceId"'
+    assert table["tenant_root"] == '"Workspace"'
+    assert table["global_tables"] == ['"Workspace"']
+    code = main(["check", "--no-cache", "--format", "json", "app.sql"])
+    found = [(f["line"], f["rule"]) for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert (code, found) == (1, [(2, "TG001")])  # the join through the registry is pinned
