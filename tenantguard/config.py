@@ -297,7 +297,36 @@ def _describe(settings: Settings) -> str:
         return os.fspath(settings.config_file)
     if settings.isolated:
         return "configuration files ignored (--isolated)"
-    return f"no configuration file found from {settings.root} upward"
+    near = _misspelt_table(settings.root)
+    return f"no configuration file found from {settings.root} upward" + (
+        f"; {near[0]} has [tool.{near[1]}]: did you mean [tool.tenantguard]?" if near else ""
+    )
+
+
+def _misspelt_table(start: Path) -> tuple[str, str] | None:
+    """The nearest pyproject.toml with a [tool] table named almost `tenantguard`
+    (`tenant-guard`, `tenant_guard`, `TenantGuard`, `tenantgaurd`…), and that name."""
+    import difflib
+
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            tools = tomllib.loads(candidate.read_text(encoding="utf-8")).get("tool")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        if not isinstance(tools, dict):
+            continue
+        for name in tools:
+            plain = re.sub(r"[-_.\s]", "", str(name)).lower()
+            if (
+                plain == "tenantguard"
+                or difflib.SequenceMatcher(None, plain, "tenantguard").ratio() >= 0.85
+            ):
+                return os.fspath(candidate), str(name)
+    return None
 
 
 def build_policy(

@@ -631,3 +631,22 @@ def test_a_table_referencing_the_registry_without_the_tenant_column_is_a_warning
         said = "'invoices' references the tenant registry 'orgs' through organization_id"
         assert (said in err) is warned, err
         assert "regions" not in err and "tasks" not in err
+
+
+@pytest.mark.parametrize("section", ["tenant-guard", "tenant_guard", "TenantGuard", "tenantgaurd"])
+def test_a_misspelt_section_is_named_in_the_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    section: str,
+) -> None:
+    """`[tool.tenant-guard]` is not read: the run fails closed, and says which table it saw
+    (round 19, a first-time user: the message said only that no configuration was found)."""
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.{section}]\ntenant_column = "tenant_id"\ntenant_tables = ["notes"]\n'
+    )
+    (tmp_path / "a.sql").write_text("SELECT * FROM notes;\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--no-cache", "a.sql"]) == 2
+    err = capsys.readouterr().err
+    assert f"has [tool.{section}]: did you mean [tool.tenantguard]?" in err
