@@ -401,11 +401,26 @@ def render_github(
     return out.getvalue()
 
 
+def _workspace_path(path: str) -> str:
+    """A finding's path as GitHub names the file: relative to the checkout (`GITHUB_WORKSPACE`,
+    set in a workflow) when it is inside it — a step run in a subdirectory (`working-directory:`)
+    has paths relative to that directory, which annotations would not attach to; else as given."""
+    base = os.environ.get("GITHUB_WORKSPACE")
+    if not base:
+        return path
+    full = os.path.abspath(path)
+    root = os.path.abspath(base)
+    if full == root or not full.startswith(root.rstrip(os.sep) + os.sep):
+        return path
+    return Path(os.path.relpath(full, root)).as_posix()
+
+
 def write_github(out: TextIO, findings: Iterable[Finding]) -> None:
     for f in findings:
         level = "error" if f.severity is Severity.ERROR else "warning"
         props = (
-            f"file={_escape_github(f.path, property_=True)},line={f.line},col={f.column},"
+            f"file={_escape_github(_workspace_path(f.path), property_=True)},"
+            f"line={f.line},col={f.column},"
             f"endLine={f.end_line},endColumn={f.end_column},"
             f"title={_escape_github(f'{f.code} {f.name}', property_=True)}"
         )
@@ -454,7 +469,14 @@ def write_sarif(out: TextIO, findings: Iterable[Finding]) -> None:
         {
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",
-            "runs": [{"tool": {"driver": {**driver, "rules": rules}}, "results": [None]}],
+            "runs": [
+                {
+                    "tool": {"driver": {**driver, "rules": rules}},
+                    # columns count characters (as the text report's), not UTF-16 code units
+                    "columnKind": "unicodeCodePoints",
+                    "results": [None],
+                }
+            ],
         },
         indent=2,
     )
@@ -473,7 +495,7 @@ def write_sarif(out: TextIO, findings: Iterable[Finding]) -> None:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": Path(f.path).as_posix()},
+                        "artifactLocation": {"uri": Path(_workspace_path(f.path)).as_posix()},
                         "region": {
                             "startLine": f.line,
                             "startColumn": f.column,

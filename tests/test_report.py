@@ -176,3 +176,37 @@ def test_a_warning_says_so_in_the_concise_format(
     assert by_code["TG009"].endswith(" (warning)")
     assert not by_code["TG001"].endswith(")")
     assert out[-1] == "Found 1 error and 1 warning in 1 file (1 statement)."
+
+
+def test_github_and_sarif_paths_are_relative_to_the_checkout(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A workflow step run in a subdirectory (`working-directory: app`): GitHub attaches an
+    annotation or a code-scanning result to a path of the checkout, not of that directory
+    (round 19, a first-time user)."""
+    (workdir / "app").mkdir()
+    (workdir / "app" / "q.sql").write_text("SELECT * FROM patients;\n")
+    monkeypatch.chdir(workdir / "app")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(workdir))
+    assert main(["check", "--no-cache", "--format", "github", "q.sql"]) == 1
+    assert capsys.readouterr().out.startswith("::error file=app/q.sql,line=1,col=15,")
+    assert main(["check", "--no-cache", "--format", "sarif", "q.sql"]) == 1
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    location = run["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "app/q.sql"
+    monkeypatch.delenv("GITHUB_WORKSPACE")
+    assert main(["check", "--no-cache", "--format", "github", "q.sql"]) == 1
+    assert capsys.readouterr().out.startswith("::error file=q.sql,")
+
+
+def test_sarif_columns_count_characters_and_say_so(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SARIF reads columns as UTF-16 code units unless the run says otherwise: after an emoji
+    (two units, one character) every column was one off."""
+    (workdir / "e.sql").write_text("SELECT '\U0001f600', * FROM patients;\n")
+    assert main(["check", "--no-cache", "--format", "sarif", "e.sql"]) == 1
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    assert run["columnKind"] == "unicodeCodePoints"
+    region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert region["startColumn"] == len("SELECT '\U0001f600', * FROM ") + 1
