@@ -9,6 +9,10 @@
    (`@router.post`) or a chat command taking SQL from its request ran it unseen, "No findings".
    A framework's handler, or a function the project never names, takes its arguments from
    outside: TG009 at the call.
+3. English sentences that sqlglot reads as SQL ("Delete from comments done": a DELETE of
+   `comments AS done`) in a response body, a chat reply, an argparse help were TG001 errors.
+   A free string (at no call that sends SQL) in sentence case — its first word capitalized, no
+   operator, list, call or parameter — is prose; SQL at a sink is read whatever its case.
 """
 
 from __future__ import annotations
@@ -202,4 +206,35 @@ def test_a_wrapper_the_project_calls_is_checked_at_its_calls(
     _, findings = run_json(capsys, tmp_path)
     assert [(Path(str(f["path"])).name, f["rule"], f["line"]) for f in findings] == [
         ("notes.py", "TG001", 9)
+    ]
+
+
+def test_a_sentence_is_not_sql_but_sql_in_any_case_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = """
+import argparse
+
+
+async def delete_note(ctx, conn, guild, note):
+    await conn.execute("DELETE FROM notes WHERE guild_id = $1 AND id = $2", guild, note)
+    await ctx.send("Delete from notes done")
+    return {"detail": "Delete from notes done."}
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--purge", help="Delete from notes everything")
+FREE = "DELETE FROM notes"
+also_free = "delete from notes"
+
+
+async def sent(conn):
+    await conn.execute("Delete from notes")
+"""
+    write(tmp_path, {"pyproject.toml": TENANT_CONFIG, "app.py": app})
+    _, findings = run_json(capsys, tmp_path)
+    assert [(f["rule"], f["line"]) for f in findings] == [
+        ("TG001", 13),
+        ("TG001", 14),
+        ("TG001", 18),
     ]

@@ -623,8 +623,11 @@ class _ModuleCheck:
         skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
         if not starts_like_sql(skeleton, query_only=True) or not self._names_tenant_table(skeleton):
             return
-        if _PROSE.match(skeleton):
-            return  # "Update levels from the dashboard": sqlglot reads it, PostgreSQL would not
+        if _PROSE.match(skeleton) or _SENTENCE.fullmatch(skeleton):
+            # "Update levels from the dashboard": sqlglot reads it, PostgreSQL would not;
+            # "Delete from comments done" (a response body, a chat reply, an argparse help):
+            # a sentence — its first word capitalized, no operator, list, call or parameter
+            return
         if not self._reads_as_sql(alternative):
             return
         self.checked += 1
@@ -661,6 +664,7 @@ class _ModuleCheck:
 # what sqlglot accepts and PostgreSQL does not, as prose often reads: an UPDATE with no SET
 # (`UPDATE levels SET  FROM the AS dashboard`), a DELETE with no FROM (MySQL's `DELETE t FROM
 # …`); a loose string so written is a sentence, not SQL (at a call, SQL is read as it is sent)
+_SENTENCE = re.compile(r"\s*[A-Z][a-z]+\s[^*=(),;$%?:'\"\n\\{}\[\]<>|]*")
 _PROSE = re.compile(
     r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(?:update\b(?![\s\S]*\bset\b)|delete\s+(?!from\b))",
     re.IGNORECASE | re.DOTALL,
