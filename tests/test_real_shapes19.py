@@ -13,6 +13,12 @@
    `comments AS done`) in a response body, a chat reply, an argparse help were TG001 errors.
    A free string (at no call that sends SQL) in sentence case — its first word capitalized, no
    operator, list, call or parameter — is prose; SQL at a sink is read whatever its case.
+4. Dynamic WHEREs that always hold the tenant filter were TG001 errors: `" AND ".join(["org_id
+   = $1", *clauses])`, a list that starts with the filter and grows in a loop, and a wrapper
+   completing its caller's condition (`"SELECT … WHERE " + where`) — checked inside the
+   wrapper, never at its callers. Now the unpacked or appended items are unknown items after
+   the known ones (TG009), and a wrapper's `WHERE {clause}` is checked at each call with the
+   caller's condition in it.
 """
 
 from __future__ import annotations
@@ -238,3 +244,50 @@ async def sent(conn):
         ("TG001", 14),
         ("TG001", 18),
     ]
+
+
+DYNAMIC = """
+async def joined(conn, org, clauses, *args):
+    where = " AND ".join(["org_id = $1", *clauses])
+    return await conn.fetch(f"SELECT id FROM tasks WHERE {where}", org, *args)
+
+
+async def joined_by_or(conn, org, clauses):
+    where = " OR ".join(["org_id = $1", *clauses])
+    return await conn.fetch(f"SELECT id FROM tasks WHERE {where}", org)
+
+
+async def grown(conn, org, saved):
+    clauses = ["org_id = $1"]
+    for key in saved:
+        clauses.append(f"{key} = ${len(clauses) + 1}")
+    return await conn.fetch("SELECT id FROM tasks WHERE " + " AND ".join(clauses), org)
+
+
+class Repo:
+    async def count_where(self, where_sql, *args):
+        return await self.conn.fetchval("SELECT count(*) FROM tasks WHERE " + where_sql, *args)
+
+    async def mine(self, org):
+        return await self.count_where("org_id = $1 AND status = 'open'", org)
+
+    async def every_org(self):
+        return await self.count_where("status = 'open'")
+"""
+
+
+def test_a_dynamic_where_that_always_holds_the_filter_is_no_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = '[tool.tenantguard]\ntenant_column = "org_id"\ntenant_tables = ["tasks"]\n'
+    write(tmp_path, {"pyproject.toml": config, "repo.py": DYNAMIC})
+    _, findings = run_json(capsys, tmp_path)
+    got = [(f["rule"], f["line"], f["severity"]) for f in findings]
+    errors = [(rule, line) for rule, line, severity in got if severity == "error"]
+    # the OR branch, and the caller that passes no filter (named with its line)
+    assert errors == [("TG001", 9), ("TG001", 21)]
+    assert "sent by count_where() (it passes it to .fetchval()) at line 27" in str(
+        [f["help"] for f in findings if f["line"] == 21]
+    )
+    warned = {line for rule, line, severity in got if rule == "TG009"}
+    assert warned == {3, 8, 14}  # the unknown items, where they come from

@@ -116,7 +116,7 @@ async def test_a_built_in_failing_on_another_tenants_value_is_refused(
     owner = await asyncpg.connect(guard_only.owner_dsn)
     try:  # the server, for clinic 1: the call ran on clinic 2's row first
         await owner.execute("SET app.tenant_id = '1'")
-        with pytest.raises(asyncpg.PostgresError, match='(?i)carla|"[a-z]"'):
+        with pytest.raises(asyncpg.PostgresError, match=r'(?i)carla|"[a-z]"'):
             await owner.fetch(sql)
     finally:
         await owner.close()

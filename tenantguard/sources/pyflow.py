@@ -191,6 +191,13 @@ class Grown:
     lists: tuple[tuple[Value, ...], ...]
 
 
+def _appended_to(before: Grown, after: object) -> bool:
+    """Whether each list `after` may hold is one of `before`'s with items appended."""
+    return isinstance(after, Grown) and all(
+        any(items[: len(old)] == old for old in before.lists) for items in after.lists
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class QueryMethod:
     """A query method kept in a name (`execute = conn.execute`): calling it sends SQL."""
@@ -834,7 +841,19 @@ class _Walker:
                 break
             if round_ == _LOOP_ROUNDS:  # still growing: what changes is unknown
                 for name, binding in widened.items():
-                    if head.get(name) != binding:
+                    before = entry.get(name)
+                    if isinstance(before, Grown) and _appended_to(before, binding):
+                        # `clauses = ["tenant_id = $1"]` then `clauses.append(…)` in the loop:
+                        # the list before it, then items computed at run time
+                        tail = hole(node, self.origin, f"items appended to `{name}` in a loop")
+                        widened[name] = Grown(
+                            tuple(
+                                dict.fromkeys(
+                                    [*before.lists, *((*items, tail) for items in before.lists)]
+                                )
+                            )
+                        )
+                    elif head.get(name) != binding:
                         widened[name] = hole(
                             node, self.origin, f"`{name}` changes from one iteration to the next"
                         )
@@ -1942,6 +1961,29 @@ class _Walker:
                 composed = _is_sql_call(func.value)
                 values = [self._composable(e, composed) for e in items.elts]
                 return join_values(separator, values, node, origin)
+            starred = (
+                [e for e in items.elts if isinstance(e, ast.Starred)]
+                if isinstance(items, ast.List | ast.Tuple)
+                else []
+            )
+            if 0 < len(starred) <= 3:
+                # `" AND ".join(["tenant_id = $1", *clauses])`: each unpacked list adds no
+                # item, or items computed at run time (one hole, with the separator around it)
+                assert isinstance(items, ast.List | ast.Tuple)
+                separator = self.evaluate(func.value)
+                composed = _is_sql_call(func.value)
+                joined = []
+                for present in itertools.product((False, True), repeat=len(starred)):
+                    chosen = dict(zip(map(id, starred), present, strict=True))
+                    values = [
+                        hole(e, origin, f"items of `{_short(e.value)}` computed at run time")
+                        if isinstance(e, ast.Starred)
+                        else self._composable(e, composed)
+                        for e in items.elts
+                        if not isinstance(e, ast.Starred) or chosen[id(e)]
+                    ]
+                    joined.append(join_values(separator, values, node, origin))
+                return union(joined, node, origin)
             grown = self.lookup(items.id) if isinstance(items, ast.Name) else None
             if isinstance(grown, Grown):  # `" AND ".join(constraints)`: each list it can hold
                 separator = self.evaluate(func.value)
@@ -2230,6 +2272,47 @@ _CLASS_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
 _DEF_LEAD = re.compile(r"[ \t]*(?:async[ \t]+)?\Z")
 _CLASS_LEAD = re.compile(r"[ \t]*\Z")
 _WORD = re.compile(r"\w+")
+# a Python string literal (prefixes, triple quotes) or a comment
+_TRIPLE_SINGLE = "'" * 3
+_TRIPLE_DOUBLE = '"' * 3
+_STRING_OR_COMMENT = re.compile(
+    r"(?:\b[rRbBuUfF]{1,2})?(?:"
+    + _TRIPLE_SINGLE
+    + r"[\s\S]*?"
+    + _TRIPLE_SINGLE
+    + "|"
+    + _TRIPLE_DOUBLE
+    + r"[\s\S]*?"
+    + _TRIPLE_DOUBLE
+    + "|"
+    + r"'(?:\\.|[^'\\\n])*'"
+    + "|"
+    + r'"(?:\\.|[^"\\\n])*"'
+    + r")|#[^\n]*"
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _code_words(text: str) -> Counter[str]:
+    """The words a Python text uses as code — not those inside its comments or strings
+    (`'overdue'` in a query), but a string that is one name (`getattr(self, "handler")`)
+    — each counted per use, and `def name` once per definition."""
+    counts: Counter[str] = Counter()
+
+    def blank(match: re.Match[str]) -> str:
+        literal = match.group(0)
+        if not literal.startswith("#"):
+            inner = literal.lstrip("rRbBuUfF").strip("'\"")
+            if _IDENTIFIER.fullmatch(inner):
+                counts[inner] += 1
+        return " "
+
+    code = _STRING_OR_COMMENT.sub(blank, text)
+    counts.update(_WORD.findall(code))
+    counts.update("def " + name for name in _DEF.findall(code))
+    return counts
+
+
 # the last word of a decorator call that makes a function a framework's handler: web routes,
 # chat commands, event listeners — the framework passes its arguments, from outside
 _FRAMEWORK_HOOKS = frozenset(
@@ -2370,10 +2453,10 @@ class ProjectIndex:
                 return True
         if info.enclosing is not None or info.name.startswith("__"):
             return False  # a closure is passed on by its enclosing function; dunders by Python
-        words = self._word_counts()
         path = info.module.path
         if path is None or not self.in_project(path):
-            return False  # the project's files are not all known: its callers may be anywhere
+            return False  # a text checked on its own (stdin): its callers may be anywhere
+        words = self._word_counts()
         defined = words.get("def " + info.name, 0)
         return defined > 0 and words.get(info.name, 0) <= defined
 
@@ -2387,8 +2470,7 @@ class ProjectIndex:
                         text = handle.read()
                 except OSError:
                     continue
-                counts.update(_WORD.findall(text))
-                counts.update("def " + name for name in _DEF.findall(text))
+                counts.update(_code_words(text))
             self._words = counts
         return self._words
 
@@ -3577,7 +3659,11 @@ def passed_parameters(value: Value, owner: FunctionInfo) -> dict[str, Value]:
             if part.param is None or part.owner is not owner:
                 break
             before = "".join(p.text for p in alternative[:index] if type(p) is Lit)
-            if before.strip() and not _SUBQUERY_OPEN.search(before):
+            if (
+                before.strip()
+                and not _SUBQUERY_OPEN.search(before)
+                and not _CLAUSE_OPEN.search(before)
+            ):
                 break
             if any(
                 type(p) is Hole and p.param == part.param and p.owner is owner
@@ -3592,6 +3678,13 @@ def passed_parameters(value: Value, owner: FunctionInfo) -> dict[str, Value]:
 # where a complete query stands inside another: `FROM (`, `JOIN (`, `LATERAL (`, `EXISTS (`, a
 # CTE's `AS (` (not `IN (`: a list of values)
 _SUBQUERY_OPEN = re.compile(r"\b(?:FROM|JOIN|LATERAL|EXISTS|AS)\s*\(\s*$", re.IGNORECASE)
+# where a caller's condition stands in a wrapper's statement (`"SELECT … WHERE " + clause`): the
+# callers' SQL is checked with the wrapper's around it
+_CLAUSE_OPEN = re.compile(r"\b(?:WHERE|AND)\s*\(?\s*$", re.IGNORECASE)
+# conditions the wrapper adds after the caller's, and the statement's tail
+_MORE_CONDITIONS = re.compile(
+    r"\s*\)?\s*AND\b(?![\s\S]*\b(?:UNION|INTERSECT|EXCEPT|OR|JOIN|FROM|WHERE)\b)", re.IGNORECASE
+)
 # what may follow a complete statement without changing the rows it reads
 # (after a subquery's `)` and its alias)
 _STATEMENT_TAIL = re.compile(
@@ -3611,6 +3704,11 @@ def completes_only(alternative: Alternative, parameter: str, owner: object) -> b
     for index, part in enumerate(alternative):
         if type(part) is Hole and part.param == parameter and part.owner is owner:
             after = "".join(p.text if type(p) is Lit else " 0 " for p in alternative[index + 1 :])
+            before = "".join(p.text for p in alternative[:index] if type(p) is Lit)
+            if _CLAUSE_OPEN.search(before):  # `WHERE {clause}`: more conditions, or the tail
+                return _STATEMENT_TAIL.match(after) is not None or (
+                    _MORE_CONDITIONS.match(after) is not None
+                )
             return _STATEMENT_TAIL.match(after) is not None
     return False
 

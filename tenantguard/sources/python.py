@@ -443,8 +443,8 @@ class _ModuleCheck:
         """The parameters of the function that sends it whose SQL it completes: the callers'
         SQL is checked with what it adds."""
         owner = sink.owner
-        if not isinstance(owner, FunctionInfo):
-            return frozenset()
+        if not isinstance(owner, FunctionInfo) or self.index.entry_point(owner):
+            return frozenset()  # (a framework's handler: no caller of the project completes it)
         return frozenset(
             name
             for name, (_, _, template) in self.index.wrapper(owner).items()
