@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from tenantguard.engine.policy import Policy
 from tenantguard.runtime import TenantIsolationError, tenant, unscoped
 from tests.test_runtime_attacks import Setup
 from tests.test_runtime_attacks_round3 import guard_only
+from tests.test_runtime_attacks_round16 import fetched_as_clinic_1
 
 __all__ = ["guard_only"]
 
@@ -145,3 +147,35 @@ async def test_a_built_in_that_shows_no_argument_runs(guard_only: Setup, conditi
     finally:
         await conn.close()
     assert names and set(names) <= {"Ana", "Bruno"}
+
+
+# 3. `(SELECT * FROM tickets AS t(id, x, tenant_id)) d WHERE d.tenant_id = $1`: the list renames
+#    the third column (the priority) to tenant_id; the `*` outputs it, and the outer pin was
+#    taken for a pin of the table's tenant column. Clinic 2's ticket of priority 1 came back.
+RENAMED_BY_POSITION = [
+    "SELECT d.secret FROM (SELECT * FROM tickets AS t(id, x, tenant_id)) d WHERE d.tenant_id = $1",
+    "SELECT d.secret FROM (SELECT t.* FROM tickets t(id, x, tenant_id)) d WHERE d.tenant_id = $1",
+    "WITH c AS (SELECT * FROM tickets AS t(id, x, tenant_id)) SELECT secret FROM c "
+    "WHERE tenant_id = $1",
+]
+
+
+@pytest.mark.parametrize("sql", RENAMED_BY_POSITION)
+async def test_a_star_over_a_table_renamed_by_position_pins_nothing(
+    guard_only: Setup, sql: str
+) -> None:
+    owner = await asyncpg.connect(guard_only.owner_dsn)
+    try:
+        await owner.execute(
+            "CREATE TABLE tickets (id int, tenant_id bigint, priority bigint, secret text);"
+            "INSERT INTO tickets VALUES (1, 1, 3, 'own ticket'), (2, 2, 1, 'VICTIM ticket')"
+        )
+        assert [r[0] for r in await owner.fetch(sql, 1)] == ["VICTIM ticket"]
+    finally:
+        await owner.close()
+    columns = {"tickets": ["id", "tenant_id", "priority", "secret"]}
+    for policy in (  # the schema's columns known (as a project's configuration has them), or not
+        Policy("tenant_id", {"tickets"}, table_columns=columns),
+        Policy("tenant_id", {"tickets"}),
+    ):
+        assert await fetched_as_clinic_1(guard_only, sql, 1, policy=policy) == ["refused"]

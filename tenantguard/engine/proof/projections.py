@@ -330,10 +330,20 @@ class Projections:
             return None  # a `*` renamed by position: which column lands there is unknown
         qualifier = identifier_name(star.args.get("table")) if isinstance(star, exp.Column) else ""
         if qualifier:
+            if qualifier in block.join_lists:
+                return None  # `j.*` of `(a JOIN b) AS j(x, y)`: renamed by position
             owners = [block.sources[qualifier]] if qualifier in block.sources else []
         else:
             owners = [s for s in block.every_source if could_own(self.policy, s, column)]
-        return owners[0] if len(owners) == 1 else None
+            renamed = [s for a in block.join_lists for s in block.join_aliases[a]]
+            if any(s in renamed for s in owners):
+                return None  # a `*` over `(a JOIN b) AS j(x, y)`: renamed by position
+        if len(owners) != 1:
+            return None
+        owner = owners[0]
+        if owner.kind is SourceKind.TABLE and owner.column_names is not None:
+            return None  # `t AS x(a, b)`: the column of that name is another one, by position
+        return owner
 
     def projected_value(
         self, block: Block, column: str, index: int | None = None
