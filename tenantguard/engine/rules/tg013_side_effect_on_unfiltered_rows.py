@@ -281,9 +281,10 @@ _NON_QUOTING_CALLS: dict[str, tuple[int, ...]] = {
         (2, 3, 4, 5),
     ),
     "setweight": (1,),  # "unrecognized weight: "…""
+    "unaccent": (0,),  # a dictionary named first (when there are two arguments)
 }
 _CONFIG_FIRST = frozenset(
-    {"to_tsvector", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery"}
+    {"to_tsvector", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery", "unaccent"}
 )
 # PostGIS declares its functions' cost at 10 000 units or more: PostgreSQL evaluates them after
 # any pin by a value
@@ -301,6 +302,13 @@ _TYPED_QUOTING = (
     exp.UnixToTime,
     exp.Chr,
 )
+# calls sqlglot knows whose arguments but the data ones (`this`, `expression`, `replacement`)
+# name an encoding or give regular expression flags, quoted by their errors
+_TYPED_CONTROL = (
+    exp.Length, exp.RegexpLike, exp.RegexpILike, exp.RegexpReplace, exp.RegexpCount,
+    exp.RegexpSubstr, exp.RegexpInstr, exp.RegexpExtract, exp.RegexpExtractAll, exp.RegexpSplit,
+)  # fmt: skip
+_TYPED_DATA = frozenset({"this", "expression", "replacement"})
 # type names PostgreSQL reads as a cast when called as a function of one argument: a value of a
 # type that is not text cast so shows no text (`date(created_at)`)
 _TYPE_CALLS = frozenset(
@@ -369,6 +377,11 @@ def _revealing_parts(
     if isinstance(node, exp.Encode):  # `encode(data, name)`: "unrecognized encoding: "…""
         charset = node.args.get("charset")
         return [charset] if _varies(charset) else None
+    if isinstance(node, _TYPED_CONTROL):
+        # `length(bytes, encoding)`, `regexp_like(text, pattern, flags)`: the control arguments
+        # ("invalid encoding name "…"", "invalid regular expression option: "…"")
+        control = [v for k, v in node.args.items() if k not in _TYPED_DATA and _varies(v)]
+        return control or None
     if isinstance(node, _TYPED_QUOTING):
         varying: list[exp.Expression] = [p for p in node.iter_expressions() if _varies(p)]
         return varying or None
@@ -381,6 +394,10 @@ def _revealing_parts(
                 if isinstance(missing_ok, exp.Boolean) and missing_ok.this is True:
                     return None
             positions = _QUOTING_CALLS[name]
+        elif name in _NON_QUOTING_CALLS and name not in functions:
+            positions = _NON_QUOTING_CALLS[name]
+            if name in _CONFIG_FIRST and len(arguments) < 2:
+                positions = ()  # `to_tsvector(document)`: no configuration named
         elif (
             name in functions
             or name in SIDE_EFFECTS  # reported as side effects already
@@ -390,10 +407,6 @@ def _revealing_parts(
             # the schema's own functions, and those of extensions it does not show (PL/pgSQL
             # and SQL functions cost 100 units: PostgreSQL evaluates them after the pin)
             return None
-        elif name in _NON_QUOTING_CALLS:
-            positions = _NON_QUOTING_CALLS[name]
-            if name in _CONFIG_FIRST and len(arguments) < 2:
-                positions = ()  # `to_tsvector(document)`: no configuration named
         else:
             positions = None  # any other built-in: its error may show any argument
         chosen = (
