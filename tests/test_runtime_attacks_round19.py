@@ -11,6 +11,8 @@ Clinic 1 has Ana and Bruno, clinic 2 has Carla.
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -182,3 +184,37 @@ async def test_a_star_over_a_table_renamed_by_position_pins_nothing(
         Policy("tenant_id", {"tickets"}),
     ):
         assert await fetched_as_clinic_1(guard_only, sql, 1, policy=policy) == ["refused"]
+
+
+# 4. (the attack on the explain() fix) `SET debug_print_plan = on` and `SET client_min_messages =
+#    log` inside a request: the server then sends each statement's plan tree, with the planner's
+#    estimates, to the client as a LOG message — the same as explain() showed.
+async def test_settings_that_send_plans_to_the_client_are_refused_in_a_request(
+    guard_only: Setup,
+) -> None:
+    await _skew(guard_only)
+    owner = await asyncpg.connect(guard_only.owner_dsn)
+    messages: list[str] = []
+    try:  # unguarded: the plan comes back as a message, its estimate for clinic 2's name in it
+        owner.add_log_listener(lambda _c, m: messages.append(f"{m.message} {m.detail}"))
+        await owner.execute("SET debug_print_plan = on; SET client_min_messages = log")
+        await owner.fetch(GUESS, 1, SECRET)
+        await asyncio.sleep(0.2)  # the listener is called from the event loop
+    finally:
+        await owner.close()
+    assert any(":plan_rows" in m for m in messages), messages[:3]
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            for sql in (
+                "SET debug_print_plan = on",
+                "SET client_min_messages = log",
+                "SET client_min_messages TO debug1",
+                "SELECT set_config('client_min_messages', 'log', false)",
+                "SELECT set_config('debug_print_rewritten', 'on', true)",
+            ):
+                with pytest.raises(TenantIsolationError, match="plans or log lines"):
+                    await conn.execute(sql)
+            await conn.execute("SET client_min_messages = warning")  # quieter: allowed
+    finally:
+        await conn.close()

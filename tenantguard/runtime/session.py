@@ -73,6 +73,26 @@ RELIED_ON_SETTINGS = {
 }
 
 
+# settings that send the server's internals to the client as messages: each plan tree (with the
+# planner's estimates, from statistics over every tenant's rows) at LOG level, which
+# `client_min_messages` below NOTICE lets through (round 19)
+_SHOWING_SETTINGS = (
+    "debug_print_plan",
+    "debug_print_parse",
+    "debug_print_rewritten",
+    "client_min_messages",
+)
+_MESSAGE_LEVEL = re.compile(r"client_min_messages'?(?:to|=|,)'?([\w$]*)")
+_QUIET_LEVELS = frozenset({"notice", "warning", "error", "fatal", "panic", "default", "info"})
+
+
+def _shows_log_lines(code: str) -> bool:
+    """Does a change of client_min_messages (in the code text) set a level below NOTICE, or one
+    the guard cannot read?"""
+    levels = _MESSAGE_LEVEL.findall(code)
+    return not levels or any(level not in _QUIET_LEVELS for level in levels)
+
+
 @dataclass(frozen=True, slots=True)
 class Effects:
     plain: bool = True
@@ -289,6 +309,18 @@ def statement_effects(text: str, setting: str) -> Effects:
             relied_on == "client_encoding" and _SET_NAMES.match(bare)
         ):
             return Effects(False, False, f"the statement changes {relied_on}, {why}", hint)
+    for shown in _SHOWING_SETTINGS:
+        if code.count(shown) > code.count(f"current_setting('{shown}'") and (
+            shown != "client_min_messages" or _shows_log_lines(code)
+        ):
+            return Effects(
+                False,
+                False,
+                f"the statement changes {shown}, which makes the server send its plans or log "
+                "lines to the client: planner estimates computed from every tenant's rows",
+                f"leave {shown} at its default in requests; read plans in a maintenance "
+                "session (`with unscoped(reason):`)",
+            )
     if search_path_refused(code, word):
         name, why, hint = SEARCH_PATH
         return Effects(
