@@ -168,7 +168,7 @@ async def never_called(conn, text):
     _, findings = run_json(capsys, tmp_path)
     got = [(f["rule"], f["line"], f["severity"]) for f in findings]
     assert got == [("TG009", 9, "warning"), ("TG009", 13, "warning")]
-    assert "never calls" in str(findings[0]["message"])
+    assert "whose caller is not the project" in str(findings[0]["message"])
 
 
 def test_a_chat_command_s_argument_is_built_at_run_time(
@@ -291,3 +291,44 @@ def test_a_dynamic_where_that_always_holds_the_filter_is_no_error(
     )
     warned = {line for rule, line, severity in got if rule == "TG009"}
     assert warned == {3, 8, 14}  # the unknown items, where they come from
+
+
+def test_a_function_passed_on_as_a_handler_is_an_entry_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(the attack on the fix) A handler registered by value — a route table, a dispatch dict,
+    a Django URLconf by its module's name — is called by the framework even when the project
+    also calls it with constant SQL; a wrapper only called is still the callers' to prove."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": TENANT_CONFIG,
+            "routes.py": (
+                "async def run_sql(conn, sql):\n"
+                "    return await conn.fetch(sql)\n\n\n"
+                "async def health(conn):\n"
+                '    return await run_sql(conn, "SELECT 1")\n\n\n'
+                'router.add_api_route("/run", run_sql)\n'
+            ),
+            "dispatch.py": (
+                "async def raw(conn, sql):\n"
+                "    return await conn.fetch(sql)\n\n\n"
+                'HANDLERS = {"raw": raw}\n'
+            ),
+            "views.py": "async def run(request, sql):\n    return await request.conn.fetch(sql)\n",
+            "urls.py": 'import views\n\nurlpatterns = [path("run", views.run)]\n',
+            "db.py": (
+                "async def fetch_all(conn, sql, *args):\n"
+                "    return await conn.fetch(sql, *args)\n\n\n"
+                "async def notes(conn, guild):\n"
+                '    return await fetch_all(conn, "SELECT * FROM notes WHERE guild_id = $1", guild)\n'
+            ),
+        },
+    )
+    _, findings = run_json(capsys, tmp_path)
+    got = sorted((Path(str(f["path"])).name, f["rule"], f["line"]) for f in findings)
+    assert got == [
+        ("dispatch.py", "TG009", 2),
+        ("routes.py", "TG009", 2),
+        ("views.py", "TG009", 2),
+    ]

@@ -2290,26 +2290,26 @@ _STRING_OR_COMMENT = re.compile(
     + r'"(?:\\.|[^"\\\n])*"'
     + r")|#[^\n]*"
 )
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_CALLED = re.compile(r"(?<![\w])([A-Za-z_]\w*)\s*\(")
+# a name passed on as a value: an argument, a dict's value, an item (`add_api_route("/run",
+# run_sql)`, `{"run": run_sql}`, `[obj.run_sql]`), not called there
+_VALUE_USE = re.compile(r"[(,:\[]\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)\]}])")
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)", re.M)
 
 
 def _code_words(text: str) -> Counter[str]:
-    """The words a Python text uses as code — not those inside its comments or strings
-    (`'overdue'` in a query), but a string that is one name (`getattr(self, "handler")`)
-    — each counted per use, and `def name` once per definition."""
-    counts: Counter[str] = Counter()
-
-    def blank(match: re.Match[str]) -> str:
-        literal = match.group(0)
-        if not literal.startswith("#"):
-            inner = literal.lstrip("rRbBuUfF").strip("'\"")
-            if _IDENTIFIER.fullmatch(inner):
-                counts[inner] += 1
-        return " "
-
-    code = _STRING_OR_COMMENT.sub(blank, text)
-    counts.update(_WORD.findall(code))
-    counts.update("def " + name for name in _DEF.findall(code))
+    """How a Python text uses each name as code (not inside its comments or strings, not in
+    its imports): `name` the calls (`name(`, `obj.name(`), `def name` the definitions (whose
+    `name(` counts as a call), `value name` the other uses (passed on: `add_api_route("/run",
+    name)`, `{"run": name}`, `callback=obj.name`)."""
+    code = _IMPORT.sub(" ", _STRING_OR_COMMENT.sub(" ", text))
+    counts: Counter[str] = Counter(_CALLED.findall(code))
+    for name in _DEF.findall(code):
+        counts["def " + name] += 1
+    for qualifier, name in _VALUE_USE.findall(code):
+        counts["value " + name] += 1
+        if qualifier:  # `views.run_sql`: the module's (or the object's) last name with it
+            counts["value " + qualifier.rstrip(". \t").rsplit(".", 1)[-1].strip() + "." + name] += 1
     return counts
 
 
@@ -2394,6 +2394,7 @@ class ProjectIndex:
         self._made: dict[str, bool] = {}  # class name -> a file of the project may make one
         self._real: frozenset[str] | None = None  # the files, their real paths
         self._words: Counter[str] | None = None  # see _word_counts
+        self._own_words: dict[str, Counter[str]] = {}  # each module's, by path
         # wrappers being worked out (Tarjan's strongly connected components over calls)
         self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
         self._low: dict[int, int] = {}
@@ -2444,9 +2445,10 @@ class ProjectIndex:
     def entry_point(self, info: FunctionInfo) -> bool:
         """Whether a framework, not the project, calls this function: a route or command
         handler (decorated by a call of such a name: `@router.post("/run")`, `@bot.command()`),
-        or a function whose name no file of the project writes anywhere but where it defines
-        it. Its parameters come from outside (a request, a chat message): SQL taken from one
-        is built at run time, not a wrapper's for callers to complete."""
+        or a function no file of the project calls by its name (`name(…)`, `obj.name(…)`) —
+        one only passed on as a value (a route table, a dispatch dict) or never used. Its
+        parameters come from outside (a request, a chat message): SQL taken from one is built
+        at run time, not a wrapper's for callers to complete."""
         for decorator in info.node.decorator_list:
             called = decorator.func if isinstance(decorator, ast.Call) else None
             if called is not None and _dotted(called).rsplit(".", 1)[-1] in _FRAMEWORK_HOOKS:
@@ -2458,7 +2460,16 @@ class ProjectIndex:
             return False  # a text checked on its own (stdin): its callers may be anywhere
         words = self._word_counts()
         defined = words.get("def " + info.name, 0)
-        return defined > 0 and words.get(info.name, 0) <= defined
+        if defined > 0 and words.get(info.name, 0) <= defined:
+            return True  # no call but the definitions
+        # passed on as a value — in its own module (`add_api_route("/run", run_sql)`, a
+        # dispatch table), or by its module's name (`path("run", views.run_sql)`): whoever
+        # calls it then is not the project (other modules' names of that word are others')
+        own = self._own_words.get(path)
+        if own is None:
+            own = self._own_words[path] = _code_words("".join(info.module.origin.lines))
+        stem = os.path.splitext(os.path.basename(path))[0]
+        return own.get("value " + info.name, 0) > 0 or words.get(f"value {stem}.{info.name}", 0) > 0
 
     def _word_counts(self) -> Counter[str]:
         """Each word of the project's files, counted once per use (`def name` also on its own)."""

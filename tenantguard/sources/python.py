@@ -477,8 +477,8 @@ class _ModuleCheck:
             and self.index.entry_point(part.owner)
         ):
             part = part._replace(
-                reason=f"{part.reason}, which the project never calls: a framework's handler, "
-                "its arguments come from outside"
+                reason=f"{part.reason}, a handler whose caller is not the project (it never "
+                "calls it, or passes it on): its arguments come from outside"
             )
         node = sink.argument if whole or not self.local(part.origin) else part.node
         line, column = self.origin.node_position(node)
