@@ -466,6 +466,15 @@ def build_policy(
             volatile_operators=schema.volatile_operators if schema else (),
             tenant_column_types=_column_types(schema, column) if schema else None,
             nontext_columns=_nontext_columns(schema) if schema else None,
+            inlined_functions=(
+                {
+                    sql_name(n): "\n".join(f.body)
+                    for n, f in schema.functions.items()
+                    if f.inlined and f.body
+                }
+                if schema
+                else None
+            ),
             lossy_arguments=(
                 {sql_name(f): p for f, p in schema.lossy_arguments.items()} if schema else None
             ),

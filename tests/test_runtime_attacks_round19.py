@@ -12,12 +12,14 @@ Clinic 1 has Ana and Bruno, clinic 2 has Carla.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from tenantguard.engine.policy import Policy
 from tenantguard.runtime import TenantIsolationError, tenant, unscoped
+from tenantguard.sources.schema import read_schema
 from tests.test_runtime_attacks import Setup
 from tests.test_runtime_attacks_round3 import guard_only
 from tests.test_runtime_attacks_round16 import fetched_as_clinic_1
@@ -218,3 +220,32 @@ async def test_settings_that_send_plans_to_the_client_are_refused_in_a_request(
             await conn.execute("SET client_min_messages = warning")  # quieter: allowed
     finally:
         await conn.close()
+
+
+# 5. (the attack on the error-oracle fix) a SQL function of the schema is inlined by PostgreSQL
+#    into the condition that calls it: `as_int(t) = 5` is `t::int = 5`, costed and failing so,
+#    before a pin by the tenant expression.
+async def test_an_inlined_sql_function_failing_on_another_tenants_value_is_refused(
+    guard_only: Setup, tmp_path: Path
+) -> None:
+    schema = "CREATE FUNCTION as_int(t text) RETURNS int LANGUAGE sql AS 'SELECT t::int';"
+    owner = await asyncpg.connect(guard_only.owner_dsn)
+    sql = (
+        "SELECT first_name FROM patients WHERE as_int(CASE WHEN first_name = 'Carla' "
+        f"THEN first_name ELSE '1' END) = 5 AND {BY_THE_SETTING}"
+    )
+    try:
+        await owner.execute(schema)
+        await owner.execute("SET app.tenant_id = '1'")
+        with pytest.raises(asyncpg.PostgresError, match="Carla"):
+            await owner.fetch(sql)
+    finally:
+        await owner.close()
+    # the schema reader finds the function inlinable, as a project's configuration reads it
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE patients (id bigint, tenant_id bigint, first_name text);\n" + schema
+    )
+    info = read_schema([tmp_path / "schema.sql"])
+    assert info.functions["as_int"].inlined
+    policy = Policy("tenant_id", {"patients"}, inlined_functions={"as_int": "SELECT t::int"})
+    assert await fetched_as_clinic_1(guard_only, sql, policy=policy) == ["refused"]

@@ -270,6 +270,7 @@ class Policy:
         "functions",
         "global_tables",
         "hidden_writes",
+        "inlined_functions",
         "integer_tenant_tables",
         "leaky_defaults",
         "leaky_types",
@@ -385,6 +386,10 @@ class Policy:
     # each table's columns the schema shows of a built-in type that is not text-like (a
     # timestamp, a number…): a cast of one never fails quoting a row's text (TG013)
     nontext_columns: Mapping[str, frozenset[str]]
+    # the schema's SQL functions PostgreSQL may inline into the query that calls them (LANGUAGE
+    # sql, one expression, not a set): name -> the body's text. A call of one costs what its
+    # body costs, and fails where its body fails (TG013)
+    inlined_functions: Mapping[str, str]
     # views whose query calls a volatile function (a CTE reading one is materialized)
     volatile_views: frozenset[str]
     # the schema's operators (symbols) and casts (`cast:type`, `cast:*`) of volatile functions
@@ -432,6 +437,7 @@ class Policy:
         volatile_operators: Iterable[str] = (),
         tenant_column_types: Mapping[str, str] | None = None,
         nontext_columns: Mapping[str, Iterable[str]] | None = None,
+        inlined_functions: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -545,6 +551,13 @@ class Policy:
             "nontext_columns",
             MappingProxyType(
                 {table_name(t): _names(c) for t, c in (nontext_columns or {}).items()}
+            ),
+        )
+        init(
+            self,
+            "inlined_functions",
+            MappingProxyType(
+                {normalize_name(f): str(b) for f, b in (inlined_functions or {}).items()}
             ),
         )
         init(
@@ -756,6 +769,7 @@ class Policy:
                 sql_name(t): {sql_name(c) for c in cs} for t, cs in self.nontext_columns.items()
             },
             "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
+            "inlined_functions": {sql_name(f): b for f, b in self.inlined_functions.items()},
         }
         fields.update(changes)
         return Policy(**fields)  # type: ignore[arg-type]

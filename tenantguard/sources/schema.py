@@ -147,6 +147,9 @@ class FunctionInfo:
     # several functions of this name whose bodies are all readable: `body` holds every one's
     # queries, `opaque` their text (a call may run any of them; none pins by its parameters)
     overloads: bool = False
+    # LANGUAGE sql returning one value, its body one statement: PostgreSQL may inline it into
+    # the query that calls it (its cost and its errors are its body's)
+    inlined: bool = False
 
 
 @dataclass
@@ -440,6 +443,7 @@ class SchemaInfo:
                     list(f.lossy),
                     list(f.outputs),
                     f.overloads,
+                    f.inlined,
                 ]
                 for n, f in self.functions.items()
             },
@@ -538,6 +542,7 @@ class SchemaInfo:
                     tuple(int(i) for i in lossy),
                     tuple(texts(outputs)),
                     bool(overloads),
+                    bool(inlined),
                 )
                 for n, (
                     body,
@@ -548,6 +553,7 @@ class SchemaInfo:
                     lossy,
                     outputs,
                     overloads,
+                    inlined,
                 ) in data["functions"].items()
             },
             [
@@ -2763,8 +2769,24 @@ class SchemaInfo:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
+        inlined = (
+            language == "sql"
+            and len(body) == 1
+            and not opaque
+            and not outputs
+            and returned is not None
+            and not returned.setof
+            and returns not in ("record", "void")
+        )
         info = FunctionInfo(
-            body, opaque, parameters, columns, constants, tuple(lossy), tuple(outputs)
+            body,
+            opaque,
+            parameters,
+            columns,
+            constants,
+            tuple(lossy),
+            tuple(outputs),
+            inlined=inlined,
         )
         # the types of its return and of its parameters (any output but the return: "?")
         exact = [_domain_base(returned, None) if returned is not None else ("", "?")]
@@ -3412,7 +3434,16 @@ def namesake_functions(old: FunctionInfo | None, new: FunctionInfo) -> FunctionI
     readable = old is not None and (not old.opaque or old.overloads) and not new.opaque
     body = [*old.body, *new.body] if readable and old is not None else []
     outputs = new.outputs if old is not None and old.outputs == new.outputs else ()
-    return FunctionInfo(body, "\n".join(parts), [], columns, outputs=outputs, overloads=readable)
+    inlined = (old is not None and old.inlined) or new.inlined  # a call may run either
+    return FunctionInfo(
+        body,
+        "\n".join(parts),
+        [],
+        columns,
+        outputs=outputs,
+        overloads=readable,
+        inlined=inlined,
+    )
 
 
 def _strings(nodes: Any) -> Iterable[str]:

@@ -37,8 +37,11 @@ passes it to any other built-in, but those known to show no argument in their er
 (`lower`, `unaccent`, `to_tsvector('simple', …)`, `jsonb_typeof`…; a type's name called as a
 function is a cast: `int4(name)`, `date(name)`, `regclass(name)`) — and that
 PostgreSQL may evaluate before the tenant filter, shows other tenants' values to whoever sees
-the error. Functions of the schema and of extensions are not read so (PL/pgSQL and SQL
-functions cost 100 units: PostgreSQL evaluates them after a pin by a value). PostgreSQL evaluates a scan's conditions cheapest first (each function, operator
+the error. So does a SQL function of the schema that PostgreSQL inlines (LANGUAGE sql, one
+expression) whose body fails so (`SELECT t::int`). Other functions of the schema and those of
+extensions are not read so (PL/pgSQL functions cost 100 units: PostgreSQL evaluates them after
+a pin by a value). Control arguments count too: an encoding (`length(bytes, name)`), regular
+expression flags, a text search configuration or dictionary given by a column. PostgreSQL evaluates a scan's conditions cheapest first (each function, operator
 and cast costs about one unit; a column, a parameter or a literal nothing), and a pin by a
 parameter or a literal after every condition of the same cost: `tenant_id = $1 AND
 current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_id =
@@ -82,7 +85,8 @@ SELECT pg_notify('changes', name) FROM mine;
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping
 from typing import TypeGuard
 
 from sqlglot import exp
@@ -194,6 +198,7 @@ _TEXT_TYPES = frozenset(
     }
 )  # fmt: skip
 _UNBOUNDED = float("inf")
+_NO_BODIES: Mapping[str, str] = {}
 # nodes PostgreSQL evaluates at no cost of their own (cost_qual_eval): their children count
 _FREE = (
     exp.Column, exp.Literal, exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean,
@@ -334,7 +339,10 @@ _VARYING = (exp.Column, exp.Parameter, exp.Placeholder, exp.Subquery, exp.Select
 
 
 def _revealing_parts(
-    node: exp.Expression, column: str, functions: frozenset[str] = frozenset()
+    node: exp.Expression,
+    column: str,
+    functions: frozenset[str] = frozenset(),
+    inlined: Mapping[str, str] = _NO_BODIES,
 ) -> list[exp.Expression] | None:
     """The arguments of a call whose error message would show their value — a cast of
     something that is not a literal to a type that is not text-like (or a type's name called
@@ -394,6 +402,9 @@ def _revealing_parts(
                 if isinstance(missing_ok, exp.Boolean) and missing_ok.this is True:
                     return None
             positions = _QUOTING_CALLS[name]
+        elif name in inlined and _body_fails(inlined[name]):
+            # a SQL function PostgreSQL inlines: its body's failing call runs in the condition
+            positions = None
         elif name in _NON_QUOTING_CALLS and name not in functions:
             positions = _NON_QUOTING_CALLS[name]
             if name in _CONFIG_FIRST and len(arguments) < 2:
@@ -417,6 +428,26 @@ def _revealing_parts(
         parts = [a for a in chosen if not isinstance(a, exp.Literal)]
         return parts or None
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _body_fails(body: str) -> bool:
+    """Whether an inlined SQL function's body (`SELECT current_setting(t)`, `RETURN t::int`)
+    holds a call whose error may show a value it is given — one of its parameters."""
+    from tenantguard.engine.analyze import parse_statement
+
+    text = body.strip()
+    if text[:6].upper() == "RETURN":
+        text = "SELECT " + text[6:]
+    tree = parse_statement(text)[0]
+    if tree is None:
+        return True  # a body the parser cannot read may fail anyhow
+    for node in tree.walk():
+        if isinstance(node, exp.Expression):
+            parts = _revealing_parts(node, "")
+            if parts and any(not isinstance(p, exp.Literal) for p in parts):
+                return True
+    return False
 
 
 def _varies(node: object) -> TypeGuard[exp.Expression]:
@@ -545,10 +576,11 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
     ]
     nodes += [n for found in model.calls.values() for n in found]
     functions = ctx.policy.functions
+    inlined = ctx.policy.inlined_functions
     candidates = [
         (node, parts)
         for node in nodes
-        if (parts := _revealing_parts(node, column, functions)) is not None
+        if (parts := _revealing_parts(node, column, functions, inlined)) is not None
     ]
     if not candidates:
         return
