@@ -19,6 +19,9 @@
    wrapper, never at its callers. Now the unpacked or appended items are unknown items after
    the known ones (TG009), and a wrapper's `WHERE {clause}` is checked at each call with the
    caller's condition in it.
+5. Constant SQL read as built at run time (TG009): a join of a comprehension over a tuple of
+   constants (`", ".join(f"t.{c}" for c in ("id", "title"))`), `.format(**PARAMS)` with a dict
+   of constants. And a TG009 named `self.col` for `Q_TASKS.col`.
 """
 
 from __future__ import annotations
@@ -332,3 +335,41 @@ def test_a_function_passed_on_as_a_handler_is_an_entry_point(
         ("routes.py", "TG009", 2),
         ("views.py", "TG009", 2),
     ]
+
+
+def test_constants_mapped_or_unpacked_are_constants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = """
+TPL = "SELECT id FROM {table} WHERE org_id = $1"
+PARAMS = {"table": "tasks"}
+LEAKY = {"table": "tasks WHERE true OR org_id = $1 --"}
+COLUMNS = ("id", "title")
+
+
+async def a(conn, org):
+    return await conn.fetch(TPL.format(**PARAMS), org)
+
+
+async def b(conn, org):
+    cols = ", ".join(f"t.{c}" for c in ("id", "title"))
+    return await conn.fetch(f"SELECT {cols} FROM tasks t WHERE t.org_id = $1", org)
+
+
+async def c(conn, org):
+    cols = ", ".join([f"t.{c}" for c in COLUMNS])
+    return await conn.fetch(f"SELECT {cols} FROM tasks t WHERE t.org_id = $1", org)
+
+
+async def leak(conn, org):
+    return await conn.fetch(TPL.format(**LEAKY), org)
+
+
+async def mapped_leak(conn):
+    where = " AND ".join(f"{c} IS NOT NULL" for c in COLUMNS)
+    return await conn.fetch(f"SELECT * FROM tasks WHERE {where}")
+"""
+    config = '[tool.tenantguard]\ntenant_column = "org_id"\ntenant_tables = ["tasks"]\n'
+    write(tmp_path, {"pyproject.toml": config, "q.py": source})
+    _, findings = run_json(capsys, tmp_path)
+    assert [(f["rule"], f["line"]) for f in findings] == [("TG001", 4), ("TG001", 28)]

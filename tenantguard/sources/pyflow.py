@@ -1491,6 +1491,41 @@ class _Walker:
                 return Items(values, tuple(keys))  # type: ignore[arg-type]
         return self.evaluate(node)
 
+    def _mapped_constants(self, node: ast.expr) -> list[Value] | None:
+        """`(f"t.{c}" for c in ("id", "title"))` (or a list comprehension) over an ordered tuple
+        or list of constants, without a condition: each item's value, the name bound in turn
+        to each constant. None for anything else."""
+        if not (isinstance(node, ast.GeneratorExp | ast.ListComp) and len(node.generators) == 1):
+            return None
+        loop = node.generators[0]
+        if loop.ifs or loop.is_async or not isinstance(loop.target, ast.Name):
+            return None
+        source = loop.iter
+        if isinstance(source, ast.Tuple | ast.List) and not any(
+            isinstance(e, ast.Starred) for e in source.elts
+        ):
+            values = [self.evaluate(e) for e in source.elts]
+        else:
+            items = self.items_of(source)
+            if items is None or items.keys is not None or not items.ordered:
+                return None
+            values = list(items.values)
+        if len(values) > 64:
+            return None
+        name = loop.target.id
+        before = self.env.get(name, _UNBOUND)
+        out: list[Value] = []
+        try:
+            for value in values:
+                self.env[name] = value
+                out.append(self.evaluate(node.elt))
+        finally:
+            if before is _UNBOUND:
+                self.env.pop(name, None)
+            else:
+                self.env[name] = before  # type: ignore[assignment]
+        return out
+
     def items_of(self, node: ast.expr) -> Items | None:
         """The tuple, list or dict of constants an expression names, if it names one."""
         binding: Binding | None = None
@@ -1944,15 +1979,28 @@ class _Walker:
             return self.evaluate(node.args[0])
         if name == "format" and isinstance(func, ast.Attribute):
             template = self.evaluate(func.value)
-            if any(isinstance(a, ast.Starred) for a in node.args) or any(
-                k.arg is None for k in node.keywords
-            ):
+            # `**PARAMS` of a dict of constants: its keys, as keywords
+            unpacked: dict[str, Value] = {}
+            for keyword in node.keywords:
+                if keyword.arg is not None:
+                    continue
+                constants = self.items_of(keyword.value)
+                if constants is None or constants.keys is None:
+                    return hole(node, origin, "`.format()` with unpacked arguments")
+                unpacked.update(zip(constants.keys, constants.values, strict=True))
+            if any(isinstance(a, ast.Starred) for a in node.args):
                 return hole(node, origin, "`.format()` with unpacked arguments")
             composed = _is_sql_call(func.value)
             positional = [self._composable(a, composed) for a in node.args]
-            keywords = {k.arg: self._composable(k.value, composed) for k in node.keywords if k.arg}
+            keywords = {
+                **unpacked,
+                **{k.arg: self._composable(k.value, composed) for k in node.keywords if k.arg},
+            }
             return format_template(template, positional, keywords, node, origin)
         if name == "join" and isinstance(func, ast.Attribute) and len(node.args) == 1:
+            mapped = self._mapped_constants(node.args[0])
+            if mapped is not None:  # `", ".join(f"t.{c}" for c in ("id", "title"))`
+                return join_values(self.evaluate(func.value), mapped, node, origin)
             items = _unwrapped_items(node.args[0])
             if isinstance(items, ast.List | ast.Tuple) and not any(
                 isinstance(e, ast.Starred) for e in items.elts
@@ -2272,6 +2320,7 @@ _CLASS_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
 _DEF_LEAD = re.compile(r"[ \t]*(?:async[ \t]+)?\Z")
 _CLASS_LEAD = re.compile(r"[ \t]*\Z")
 _WORD = re.compile(r"\w+")
+_UNBOUND = object()
 # a Python string literal (prefixes, triple quotes) or a comment
 _TRIPLE_SINGLE = "'" * 3
 _TRIPLE_DOUBLE = '"' * 3
@@ -2732,10 +2781,9 @@ class ProjectIndex:
                 values.append(sub.attributes[name])
         if not values:
             if not complete:
+                written = _short(node) if isinstance(node, ast.expr) else f"self.{name}"
                 return hole(
-                    node,
-                    origin,
-                    f"`self.{name}` may come from a base class outside the project",
+                    node, origin, f"`{written}` may come from a base class outside the project"
                 )
             return None
         if len(values) == 1:
