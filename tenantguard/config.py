@@ -468,7 +468,7 @@ def build_policy(
             nontext_columns=_nontext_columns(schema) if schema else None,
             inlined_functions=(
                 {
-                    sql_name(n): "\n".join(f.body)
+                    sql_name(n): ";\n".join(f.body)
                     for n, f in schema.functions.items()
                     if f.inlined and f.body
                 }

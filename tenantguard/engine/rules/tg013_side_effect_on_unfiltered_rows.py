@@ -435,18 +435,21 @@ def _body_fails(body: str) -> bool:
     """Whether an inlined SQL function's body (`SELECT current_setting(t)`, `RETURN t::int`)
     holds a call whose error may show a value it is given — one of its parameters."""
     from tenantguard.engine.analyze import parse_statement
+    from tenantguard.engine.sqltext import split_sql
 
-    text = body.strip()
-    if text[:6].upper() == "RETURN":
-        text = "SELECT " + text[6:]
-    tree = parse_statement(text)[0]
-    if tree is None:
-        return True  # a body the parser cannot read may fail anyhow
-    for node in tree.walk():
-        if isinstance(node, exp.Expression):
-            parts = _revealing_parts(node, "")
-            if parts and any(not isinstance(p, exp.Literal) for p in parts):
-                return True
+    statements, _ = split_sql(body)  # (overloads: each definition's body)
+    for statement in statements:
+        text = statement.text.strip()
+        if text[:6].upper() == "RETURN":
+            text = "SELECT " + text[6:]
+        tree = parse_statement(text)[0]
+        if tree is None:
+            return True  # a body the parser cannot read may fail anyhow
+        for node in tree.walk():
+            if isinstance(node, exp.Expression):
+                parts = _revealing_parts(node, "")
+                if parts and any(not isinstance(p, exp.Literal) for p in parts):
+                    return True
     return False
 
 
