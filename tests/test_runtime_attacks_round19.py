@@ -164,6 +164,13 @@ RENAMED_BY_POSITION = [
     "SELECT d.secret FROM (SELECT t.* FROM tickets t(id, x, tenant_id)) d WHERE d.tenant_id = $1",
     "WITH c AS (SELECT * FROM tickets AS t(id, x, tenant_id)) SELECT secret FROM c "
     "WHERE tenant_id = $1",
+    # (the attack on the fix) USING and NATURAL JOIN match the renamed column by its new name
+    "SELECT t.secret FROM boards b JOIN tickets AS t(id, x, tenant_id) USING (tenant_id) "
+    "WHERE b.tenant_id = $1",
+    "SELECT secret FROM tickets AS t(id, x, tenant_id) JOIN boards b USING (tenant_id) "
+    "WHERE b.tenant_id = $1",
+    "SELECT t.secret FROM boards b NATURAL JOIN tickets AS t(id, x, tenant_id) "
+    "WHERE b.tenant_id = $1",
 ]
 
 
@@ -175,15 +182,17 @@ async def test_a_star_over_a_table_renamed_by_position_pins_nothing(
     try:
         await owner.execute(
             "CREATE TABLE tickets (id int, tenant_id bigint, priority bigint, secret text);"
-            "INSERT INTO tickets VALUES (1, 1, 3, 'own ticket'), (2, 2, 1, 'VICTIM ticket')"
+            "INSERT INTO tickets VALUES (1, 1, 3, 'own ticket'), (2, 2, 1, 'VICTIM ticket');"
+            "CREATE TABLE boards (tenant_id bigint);"
+            "INSERT INTO boards VALUES (1)"
         )
         assert [r[0] for r in await owner.fetch(sql, 1)] == ["VICTIM ticket"]
     finally:
         await owner.close()
-    columns = {"tickets": ["id", "tenant_id", "priority", "secret"]}
+    columns = {"tickets": ["id", "tenant_id", "priority", "secret"], "boards": ["tenant_id"]}
     for policy in (  # the schema's columns known (as a project's configuration has them), or not
-        Policy("tenant_id", {"tickets"}, table_columns=columns),
-        Policy("tenant_id", {"tickets"}),
+        Policy("tenant_id", {"tickets", "boards"}, table_columns=columns),
+        Policy("tenant_id", {"tickets", "boards"}),
     ):
         assert await fetched_as_clinic_1(guard_only, sql, 1, policy=policy) == ["refused"]
 

@@ -191,6 +191,14 @@ def settings_read(expressions: tuple[str, ...]) -> frozenset[str] | None:
     return frozenset(names)
 
 
+def _renamed_by_position(source: Source, renamed: list[Source]) -> bool:
+    """A table whose columns a list renames by position: its own (`t AS x(a, b)`) or a join
+    alias's around it (`renamed`)."""
+    return (
+        source.kind is SourceKind.TABLE and source.column_names is not None
+    ) or source in renamed
+
+
 class Model:
     """Blocks and sources of one statement, built by one walk of the tree."""
 
@@ -929,6 +937,13 @@ class Model:
             left_owner = owners[0] if len(owners) == 1 else None
         owners = [s for s in right if could_own(policy, s, column)]
         right_owner = owners[0] if len(owners) == 1 else None
+        # a table renamed by position (`patients AS p(tenant_id, x)`, or inside `(…) AS j(…)`):
+        # its column of that name is whichever the list put there — no tenant column (round 19)
+        renamed = [s for a in block.join_lists for s in block.join_aliases[a]]
+        if left_owner is not None and _renamed_by_position(left_owner, renamed):
+            left_owner = None
+        if right_owner is not None and _renamed_by_position(right_owner, renamed):
+            right_owner = None
         side = (join.args.get("side") or "").upper()
         merged = None if side == "FULL" else right_owner if side == "RIGHT" else left_owner
         block.merged[column] = (merged, (*left, *right))
