@@ -357,7 +357,13 @@ def build_policy(
     unchanged.
     """
     # sqlglot and pglast: only when a file must be analysed
-    from tenantguard.engine.policy import Policy, normalize_name, sql_name, table_name
+    from tenantguard.engine.policy import (
+        CHEAP_FUNCTION,
+        Policy,
+        normalize_name,
+        sql_name,
+        table_name,
+    )
     from tenantguard.sources.schema import (
         filled_tables,
         hidden_writes,
@@ -468,9 +474,9 @@ def build_policy(
             nontext_columns=_nontext_columns(schema) if schema else None,
             inlined_functions=(
                 {
-                    sql_name(n): ";\n".join(f.body)
+                    sql_name(n): CHEAP_FUNCTION if f.cheap else ";\n".join(f.body)
                     for n, f in schema.functions.items()
-                    if f.inlined and f.body
+                    if f.cheap or (f.inlined and f.body)
                 }
                 if schema
                 else None

@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tenantguard.config import Settings, build_policy
 from tenantguard.engine.policy import Policy
 from tenantguard.runtime import TenantIsolationError, tenant, unscoped
 from tenantguard.sources.schema import read_schema
@@ -223,6 +224,9 @@ async def test_settings_that_send_plans_to_the_client_are_refused_in_a_request(
                 "SET client_min_messages TO debug1",
                 "SELECT set_config('client_min_messages', 'log', false)",
                 "SELECT set_config('debug_print_rewritten', 'on', true)",
+                # (the second attack) a column named like a quiet level
+                "SELECT set_config('client_min_messages', notice, false) "
+                "FROM (SELECT 'debug5' AS notice) s",
             ):
                 with pytest.raises(TenantIsolationError, match="plans or log lines"):
                     await conn.execute(sql)
@@ -258,3 +262,43 @@ async def test_an_inlined_sql_function_failing_on_another_tenants_value_is_refus
     assert info.functions["as_int"].inlined
     policy = Policy("tenant_id", {"patients"}, inlined_functions={"as_int": "SELECT t::int"})
     assert await fetched_as_clinic_1(guard_only, sql, policy=policy) == ["refused"]
+
+
+# 6. (the second attack on the error oracle) a function of the schema declared cheap (`COST
+#    0.001`) runs before a pin by a parameter, whatever its language; and an inlined body's
+#    positional parameter (`SELECT $1::regclass`) is its argument.
+CHEAP_SCHEMA = (
+    "CREATE FUNCTION chk(t text) RETURNS bool LANGUAGE plpgsql COST 0.001 "
+    "AS $$ BEGIN RETURN t::int > 0; END $$;"
+    "CREATE FUNCTION is_rel(t text) RETURNS bool LANGUAGE sql "
+    "AS 'SELECT $1::regclass IS NOT NULL';"
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "harmless", "pin"),
+    [
+        ("chk({}) IS NULL", "1", BY_THE_SETTING),
+        ("is_rel({})", "patients", BY_THE_SETTING),
+    ],
+    ids=["declared cheap", "positional"],
+)
+async def test_a_cheap_or_inlined_schema_function_failing_on_another_tenant_is_refused(
+    guard_only: Setup, tmp_path: Path, condition: str, harmless: str, pin: str
+) -> None:
+    sql = f"SELECT first_name FROM patients WHERE {_only_carla(condition, harmless)} AND {pin}"
+    args = (1,) if "$1" in pin else ()
+    owner = await asyncpg.connect(guard_only.owner_dsn)
+    try:
+        await owner.execute(CHEAP_SCHEMA)
+        await owner.execute("SET app.tenant_id = '1'")
+        with pytest.raises(asyncpg.PostgresError, match=r"(?i)carla"):
+            await owner.fetch(sql, *args)
+    finally:
+        await owner.close()
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE patients (id bigint, tenant_id bigint, first_name text);\n" + CHEAP_SCHEMA
+    )
+    # the policy a project's configuration builds from that schema
+    policy = build_policy(Settings(root=tmp_path, schema_paths=("schema.sql",)))
+    assert await fetched_as_clinic_1(guard_only, sql, *args, policy=policy) == ["refused"]

@@ -27,6 +27,9 @@ __all__ = [
 ]
 
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
+# the body `inlined_functions` gives a function of the schema declared cheaper than PostgreSQL's
+# default (`COST 1`): its body is not read, it may fail (or raise a notice) on any argument
+CHEAP_FUNCTION = "-- a function declared cheap (COST below 100): its body is not read"
 # why a tenant table is in `unpinnable` when its own tenant column is the cause
 LOOSE_COLUMN = "its tenant column compares loosely"
 # why a table with no tenant column is in `unpinnable`: tenant tables inherit from it (INHERITS),
@@ -388,7 +391,8 @@ class Policy:
     nontext_columns: Mapping[str, frozenset[str]]
     # the schema's SQL functions PostgreSQL may inline into the query that calls them (LANGUAGE
     # sql, one expression, not a set): name -> the body's text. A call of one costs what its
-    # body costs, and fails where its body fails (TG013)
+    # body costs, and fails where its body fails (TG013). A function declared cheap (`COST 1`)
+    # maps to CHEAP_FUNCTION: it may fail on anything
     inlined_functions: Mapping[str, str]
     # views whose query calls a volatile function (a CTE reading one is materialized)
     volatile_views: frozenset[str]

@@ -82,15 +82,18 @@ _SHOWING_SETTINGS = (
     "debug_print_rewritten",
     "client_min_messages",
 )
-_MESSAGE_LEVEL = re.compile(r"client_min_messages'?(?:to|=|,)'?([\w$]*)")
+# `SET client_min_messages TO warning` (a word or a string), `set_config('client_min_messages',
+# 'warning', …)` (a string only: a word there is a column, any value)
+_MESSAGE_LEVEL = re.compile(r"client_min_messages(?:(?:to|=)'?([\w$]*)|',?'([\w$]*)'(?=,))")
 _QUIET_LEVELS = frozenset({"notice", "warning", "error", "fatal", "panic", "default", "info"})
 
 
 def _shows_log_lines(code: str) -> bool:
     """Does a change of client_min_messages (in the code text) set a level below NOTICE, or one
     the guard cannot read?"""
-    levels = _MESSAGE_LEVEL.findall(code)
-    return not levels or any(level not in _QUIET_LEVELS for level in levels)
+    mentions = code.count("client_min_messages") - code.count("current_setting('client_min")
+    levels = [a or b for a, b in _MESSAGE_LEVEL.findall(code)]
+    return len(levels) < mentions or any(level not in _QUIET_LEVELS for level in levels)
 
 
 @dataclass(frozen=True, slots=True)

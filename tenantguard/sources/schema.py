@@ -150,6 +150,9 @@ class FunctionInfo:
     # LANGUAGE sql returning one value, its body one statement: PostgreSQL may inline it into
     # the query that calls it (its cost and its errors are its body's)
     inlined: bool = False
+    # declared `COST n` below PostgreSQL's default of 100 for such functions: evaluated before
+    # dearer conditions (its errors and notices, on rows not filtered yet)
+    cheap: bool = False
 
 
 @dataclass
@@ -444,6 +447,7 @@ class SchemaInfo:
                     list(f.outputs),
                     f.overloads,
                     f.inlined,
+                    f.cheap,
                 ]
                 for n, f in self.functions.items()
             },
@@ -543,6 +547,7 @@ class SchemaInfo:
                     tuple(texts(outputs)),
                     bool(overloads),
                     bool(inlined),
+                    bool(cheap),
                 )
                 for n, (
                     body,
@@ -554,6 +559,7 @@ class SchemaInfo:
                     outputs,
                     overloads,
                     inlined,
+                    cheap,
                 ) in data["functions"].items()
             },
             [
@@ -2778,6 +2784,12 @@ class SchemaInfo:
             and not returned.setof
             and returns not in ("record", "void")
         )
+        declared = options.get("cost")
+        cost = getattr(declared, "fval", None) or getattr(declared, "ival", None)
+        try:
+            cheap = cost is not None and float(cost) < 100
+        except ValueError:
+            cheap = True
         info = FunctionInfo(
             body,
             opaque,
@@ -2787,6 +2799,7 @@ class SchemaInfo:
             tuple(lossy),
             tuple(outputs),
             inlined=inlined,
+            cheap=cheap,
         )
         # the types of its return and of its parameters (any output but the return: "?")
         exact = [_domain_base(returned, None) if returned is not None else ("", "?")]
@@ -3435,6 +3448,7 @@ def namesake_functions(old: FunctionInfo | None, new: FunctionInfo) -> FunctionI
     body = [*old.body, *new.body] if readable and old is not None else []
     outputs = new.outputs if old is not None and old.outputs == new.outputs else ()
     inlined = (old is not None and old.inlined) or new.inlined  # a call may run either
+    cheap = (old is not None and old.cheap) or new.cheap
     return FunctionInfo(
         body,
         "\n".join(parts),
@@ -3443,6 +3457,7 @@ def namesake_functions(old: FunctionInfo | None, new: FunctionInfo) -> FunctionI
         outputs=outputs,
         overloads=readable,
         inlined=inlined,
+        cheap=cheap,
     )
 
 

@@ -67,7 +67,7 @@ QUOTING_TYPES = (
     exp.DateTrunc, exp.Extract, exp.Format, exp.Encode, exp.Decode, exp.Date, exp.Timestamp,
     exp.Time, exp.Interval, exp.UnixToTime, exp.Chr, exp.Length, exp.RegexpLike, exp.RegexpILike,
     exp.RegexpReplace, exp.RegexpCount, exp.RegexpSubstr, exp.RegexpInstr, exp.RegexpExtract,
-    exp.RegexpExtractAll, exp.RegexpSplit,
+    exp.RegexpExtractAll, exp.RegexpSplit, exp.JSONBDeleteAtPath,
 )  # fmt: skip
 _INDEXED_SET = subclasses(*_INDEXED_TYPES, *_MAYBE_VOLATILE, *QUOTING_TYPES)
 _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)

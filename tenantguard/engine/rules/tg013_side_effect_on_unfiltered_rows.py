@@ -86,6 +86,7 @@ SELECT pg_notify('changes', name) FROM mine;
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from typing import TypeGuard
 
@@ -94,7 +95,7 @@ from sqlglot import exp
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
-from tenantguard.engine.policy import Policy
+from tenantguard.engine.policy import CHEAP_FUNCTION, Policy
 from tenantguard.engine.proof import (
     Analysis,
     Block,
@@ -199,6 +200,7 @@ _TEXT_TYPES = frozenset(
 )  # fmt: skip
 _UNBOUNDED = float("inf")
 _NO_BODIES: Mapping[str, str] = {}
+_POSITIONAL = re.compile(r"\$(\d+)")
 # nodes PostgreSQL evaluates at no cost of their own (cost_qual_eval): their children count
 _FREE = (
     exp.Column, exp.Literal, exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean,
@@ -375,11 +377,21 @@ def _revealing_parts(
         )
     if isinstance(node, exp.TimestampTrunc | exp.DateTrunc | exp.Extract):
         unit = node.args.get("unit") if not isinstance(node, exp.Extract) else node.this
-        if isinstance(unit, exp.Var) and str(unit.this).lower() not in _UNITS:
-            # a column where the unit goes (sqlglot keeps its name as a word): its value is
-            # the unit named, quoted by the error
-            return [exp.Column(this=exp.Identifier(this=str(unit.this)))]
-        return None
+        found: list[exp.Expression] = []
+        if isinstance(unit, exp.Var):
+            if str(unit.this).lower() not in _UNITS:
+                # a column where the unit goes (sqlglot keeps its name as a word): its value is
+                # the unit named, quoted by the error
+                found.append(exp.Column(this=exp.Identifier(this=str(unit.this))))
+        elif _varies(unit):  # `p.name`, `lower(name)`: "unit "…" not recognized"
+            found.append(unit)
+        zone = node.args.get("zone")  # `date_trunc('day', ts, zone)`
+        if _varies(zone):
+            found.append(zone)
+        return found or None
+    if isinstance(node, exp.JSONBDeleteAtPath):  # `#-`: "path element … is not an integer: "…""
+        path = node.expression
+        return [path] if _varies(path) else None
     if isinstance(node, exp.Format):
         return [node.this] if not isinstance(node.this, exp.Literal) else None
     if isinstance(node, exp.Encode):  # `encode(data, name)`: "unrecognized encoding: "…""
@@ -437,6 +449,10 @@ def _body_fails(body: str) -> bool:
     from tenantguard.engine.analyze import parse_statement
     from tenantguard.engine.sqltext import split_sql
 
+    if body == CHEAP_FUNCTION:
+        return True  # declared cheap, its body unread: it may fail (or notify) on anything
+    # the body's `$1`, `$2`: its arguments (a cast of one fails on the value it is given)
+    body = _POSITIONAL.sub(lambda m: f"_argument_{m.group(1)}", body)
     statements, _ = split_sql(body)  # (overloads: each definition's body)
     for statement in statements:
         text = statement.text.strip()
