@@ -302,3 +302,26 @@ async def test_a_cheap_or_inlined_schema_function_failing_on_another_tenant_is_r
     # the policy a project's configuration builds from that schema
     policy = build_policy(Settings(root=tmp_path, schema_paths=("schema.sql",)))
     assert await fetched_as_clinic_1(guard_only, sql, *args, policy=policy) == ["refused"]
+
+
+# 7. Counters of whole tables: the statistics collector's and the planner's row counts cover every
+#    tenant (clinic 1 has 2 patients, the table 3): refused in a request.
+COUNTERS = [
+    "SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'patients'",
+    "SELECT reltuples FROM pg_class WHERE relname = 'patients'",
+    "SELECT pg_stat_get_live_tuples('patients'::regclass)",
+]
+
+
+@pytest.mark.parametrize("sql", COUNTERS)
+async def test_whole_table_counters_are_refused_in_a_request(guard_only: Setup, sql: str) -> None:
+    owner = await asyncpg.connect(guard_only.owner_dsn)
+    try:
+        await owner.execute("ANALYZE patients")
+        await asyncio.sleep(0.6)  # the statistics collector reports every 500 ms
+        counted = await owner.fetchval(sql)
+        mine = await owner.fetchval("SELECT count(*) FROM patients WHERE tenant_id = 1")
+        assert counted > mine  # other clinics' rows counted too
+    finally:
+        await owner.close()
+    assert await fetched_as_clinic_1(guard_only, sql) == ["refused"]

@@ -30,7 +30,9 @@ statement that runs is not the one sent), functions that run a query or a table 
 can run any SQL), `LOAD` of a library, and reads of the server's own storage of every tenant's data (`pg_largeobject`, the large
 objects' pages; a TOAST table, `pg_toast.pg_toast_<oid>`: a table's long values), reads of
 the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
-values of every tenant's rows, and reads of the statements other sessions sent
+values of every tenant's rows, of counters of whole tables (`pg_class.reltuples`,
+`pg_stat_user_tables.n_live_tup`, `pg_statio_*`, `pg_stat_get_*()`: every tenant's rows
+counted together), and reads of the statements other sessions sent
 (`pg_stat_activity.query`, `pg_stat_statements`), other tenants' requests with their values, or
 that the session prepared or declared before (`pg_prepared_statements.statement`, `pg_cursors`:
 on a pooled connection, earlier requests'), and the large-object functions (`lo_get`, `loread`,
@@ -147,6 +149,13 @@ _STATISTICS = frozenset(
 # functions are refused for the same data), and each table's TOAST table (its long values, out
 # of line: a schema `pg_toast` or `pg_toast_temp_N`, tables `pg_toast_<oid>`)
 _LARGE_OBJECT_DATA = "pg_largeobject"
+# counters of whole tables — every tenant's rows together — kept by the statistics collector
+# (`pg_stat_user_tables.n_live_tup`, `pg_stat_get_live_tuples(oid)`, block reads) and by the
+# planner (`pg_class.reltuples`, `relpages`): another tenant's activity, a row at a time
+_COUNTER_VIEW = re.compile(
+    r"pg_stat(?:io)?_(?:xact_)?(?:all|user|sys)_(?:tables|indexes|sequences)"
+)
+_CATALOG_COUNTS = frozenset({"reltuples", "relpages", "relallvisible"})
 # what other sessions sent: the application's one role sees its own sessions' statements, so
 # other tenants' requests with their values inlined (a count of connections reads none)
 _ACTIVITY = frozenset({"pg_stat_activity", "pg_stat_statements"})
@@ -173,6 +182,10 @@ _HINTS = (
     "crosstab",
     "connectby",
     "pg_stat",
+    "reltuples",
+    "relpages",
+    "pg_class",
+    "relallvisible",
     "pg_read",
     "lo_import",
     "lo_export",
@@ -241,8 +254,18 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 yield _activity(ctx, node, f"{name}()")
             elif name in _SESSION_HISTORY_CALLS:
                 yield _history(ctx, node, f"{name}()")
+            elif name.startswith("pg_stat_get_"):
+                yield _counters(ctx, node, f"{name}()")
+        elif isinstance(node, exp.Column) and identifier_name(node.this) in _CATALOG_COUNTS:
+            yield _counters(ctx, node, f"pg_class.{identifier_name(node.this)}")
         elif not isinstance(node, exp.Table):
             continue
+        elif _COUNTER_VIEW.fullmatch(identifier_name(node.this)):
+            yield _counters(ctx, node, identifier_name(node.this))
+        elif identifier_name(node.this) == "pg_class" and any(
+            True for _ in ctx.tree.find_all(exp.Star)
+        ):
+            yield _counters(ctx, node, "pg_class.*")
         elif identifier_name(node.this) in _ACTIVITY:
             if _reads_statements(ctx.tree, identifier_name(node.args.get("alias") or node.this)):
                 yield _activity(ctx, node, identifier_name(node.this))
@@ -267,6 +290,16 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 "(planner statistics)",
                 "do not read planner statistics from application code",
             )
+
+
+def _counters(ctx: Context, node: exp.Expression, what: str) -> Finding:
+    return ctx.finding(
+        RULE,
+        node,
+        f"{what} counts every tenant's rows together (the statistics collector's or the "
+        "planner's estimate of a whole table)",
+        "count a tenant's rows with a pinned count(*); leave table statistics to monitoring",
+    )
 
 
 def _storage(table: exp.Table) -> bool:
