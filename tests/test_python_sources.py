@@ -222,7 +222,8 @@ def test_wrapper_forms() -> None:
         "    await Db.one(conn, sql='SELECT * FROM patients')\n"
         "    await Db.run(conn, *['x'])\n"
     )
-    assert codes(source) == [(9, "TG001"), (10, "TG001")]
+    # the SQL of an unpacked call is not seen: TG009 there (round 19)
+    assert codes(source) == [(9, "TG001"), (10, "TG001"), (11, "TG009")]
 
 
 def test_mutually_recursive_wrappers_terminate() -> None:

@@ -373,3 +373,58 @@ async def mapped_leak(conn):
     write(tmp_path, {"pyproject.toml": config, "q.py": source})
     _, findings = run_json(capsys, tmp_path)
     assert [(f["rule"], f["line"]) for f in findings] == [("TG001", 4), ("TG001", 28)]
+
+
+def test_a_clause_wrapper_called_with_unpacked_or_computed_arguments_is_not_silent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(the second attack) `find(conn, **kw)`, `find(conn, *[…])`: the call's SQL is not
+    seen, so it is TG009 there (with the fill's TG001); `getattr(repo, "find")(…)` calls the
+    wrapper by a computed name: it is a handler, TG009 inside it."""
+    config = '[tool.tenantguard]\ntenant_column = "tenant_id"\ntenant_tables = ["patients"]\n'
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": config,
+            "repo.py": (
+                "async def find(conn, where, *args):\n"
+                '    return await conn.fetch("SELECT name FROM patients WHERE " + where, *args)\n'
+            ),
+            "kw.py": (
+                "from repo import find\n\n\n"
+                "async def handler(conn):\n"
+                '    kw = {"where": "tenant_id > 0"}\n'
+                "    return await find(conn, **kw)\n"
+            ),
+            "star.py": (
+                "from repo import find\n\n\n"
+                "async def handler(conn, t):\n"
+                '    return await find(conn, *["tenant_id = $1 OR true", t])\n'
+            ),
+            "pinned.py": (
+                "from repo import find\n\n\n"
+                "async def handler(conn, t):\n"
+                '    return await find(conn, "tenant_id = $1", t)\n'
+            ),
+        },
+    )
+    _, findings = run_json(capsys, tmp_path)
+    got = sorted({(Path(str(f["path"])).name, f["rule"]) for f in findings})
+    assert got == [
+        ("kw.py", "TG001"),
+        ("kw.py", "TG009"),
+        ("star.py", "TG001"),
+        ("star.py", "TG009"),
+    ]
+    write(
+        tmp_path,
+        {
+            "dyn.py": (
+                "import repo\n\n\n"
+                "async def handler(conn, t):\n"
+                '    return await getattr(repo, "find")(conn, "tenant_id = $1 OR true", t)\n'
+            )
+        },
+    )
+    _, findings = run_json(capsys, tmp_path)
+    assert ("repo.py", "TG009") in {(Path(str(f["path"])).name, f["rule"]) for f in findings}

@@ -2343,6 +2343,7 @@ _CALLED = re.compile(r"(?<![\w])([A-Za-z_]\w*)\s*\(")
 # a name passed on as a value: an argument, a dict's value, an item (`add_api_route("/run",
 # run_sql)`, `{"run": run_sql}`, `[obj.run_sql]`), not called there
 _VALUE_USE = re.compile(r"[(,:\[]\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)\]}])")
+_GETATTR = re.compile(r"""\bgetattr\s*\(\s*[^,()]+,\s*["'](\w+)["']""")
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)", re.M)
 
 
@@ -2351,8 +2352,11 @@ def _code_words(text: str) -> Counter[str]:
     its imports): `name` the calls (`name(`, `obj.name(`), `def name` the definitions (whose
     `name(` counts as a call), `value name` the other uses (passed on: `add_api_route("/run",
     name)`, `{"run": name}`, `callback=obj.name`)."""
+    counts: Counter[str] = Counter(
+        "getattr " + name for name in _GETATTR.findall(text)
+    )  # `getattr(repo, "find")(…)`: called by a name the code computes with
     code = _IMPORT.sub(" ", _STRING_OR_COMMENT.sub(" ", text))
-    counts: Counter[str] = Counter(_CALLED.findall(code))
+    counts.update(_CALLED.findall(code))
     for name in _DEF.findall(code):
         counts["def " + name] += 1
     for qualifier, name in _VALUE_USE.findall(code):
@@ -2518,7 +2522,11 @@ class ProjectIndex:
         if own is None:
             own = self._own_words[path] = _code_words("".join(info.module.origin.lines))
         stem = os.path.splitext(os.path.basename(path))[0]
-        return own.get("value " + info.name, 0) > 0 or words.get(f"value {stem}.{info.name}", 0) > 0
+        return (
+            own.get("value " + info.name, 0) > 0
+            or words.get(f"value {stem}.{info.name}", 0) > 0
+            or words.get("getattr " + info.name, 0) > 0
+        )
 
     def _word_counts(self) -> Counter[str]:
         """Each word of the project's files, counted once per use (`def name` also on its own)."""
@@ -3202,12 +3210,19 @@ class ProjectIndex:
             self._frames.pop()
 
     def wrapped_arguments(
-        self, call: Call
+        self, call: Call, unpacked: Origin | None = None
     ) -> Iterator[tuple[FunctionInfo, str, tuple[ast.expr, Value], Reach]]:
         """(callee, its parameter, the argument given for it, what it reaches) for each
         parameter of a wrapper that this call fills. The argument's value is the SQL the
         callee sends with it: its template with the argument in the parameter's place, and
-        the callee's other parameters there filled by what this call gives them."""
+        the callee's other parameters there filled by what this call gives them.
+
+        `unpacked` (the calling file): a parameter the call may fill from `*args` or
+        `**kwargs` is given a value only known at run time, there (not left out)."""
+        unpacks = unpacked is not None and (
+            any(p is None for p in call.positional)
+            or any(k.arg is None for k in call.call.keywords)
+        )
         for callee in call.targets():
             wrapped = self.wrapper(callee)
             if self._frames and id(callee) in self._low:  # still unsettled: one recursion
@@ -3226,6 +3241,10 @@ class ProjectIndex:
                 ]
             for parameter, reach in wrapped.items():
                 argument = _argument_for(call, callee, positional, parameter)
+                if argument is None and unpacks and parameter not in call.keywords:
+                    assert unpacked is not None
+                    reason = f"the SQL {callee.name}() gets is unpacked from `*`/`**` arguments"
+                    argument = (call.call, hole(call.call, unpacked, reason))
                 if argument is None:
                     continue
                 template = reach[2]

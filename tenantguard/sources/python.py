@@ -294,7 +294,7 @@ class _ModuleCheck:
                     through,
                     certain,
                     _,
-                ) in self.index.wrapped_arguments(call):
+                ) in self.index.wrapped_arguments(call, self.origin):
                     method = f"{callee.name}() (it passes it to {through})"
                     certain = certain and not call.guessed
                     yield Sink(call.call, argument, method, value, certain, function)
