@@ -471,7 +471,17 @@ def _body_fails(body: str) -> bool:
 
 def _varies(node: object) -> TypeGuard[exp.Expression]:
     """Not a literal: a value PostgreSQL computes from the row (or a parameter)."""
-    return isinstance(node, exp.Expression) and not isinstance(node, exp.Literal | exp.Null)
+    return isinstance(node, exp.Expression) and not isinstance(
+        node, exp.Literal | exp.Null | exp.Var | exp.DataType | exp.Boolean
+    )
+
+
+def _reads_a_column(parts: list[exp.Expression]) -> bool:
+    """Whether a failing call's quoted parts read a column (or a whole row): only a row's
+    value can be another tenant's (the sources read are told apart later)."""
+    return any(
+        type(p) is exp.Column or p.find(exp.Column, exp.Dot, exp.Star) is not None for p in parts
+    )
 
 
 def _cost(node: exp.Expression, *, upper: bool) -> float:
@@ -600,6 +610,7 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         (node, parts)
         for node in nodes
         if (parts := _revealing_parts(node, column, functions, inlined)) is not None
+        and _reads_a_column(parts)
     ]
     if not candidates:
         return
