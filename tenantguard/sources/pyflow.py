@@ -2480,15 +2480,19 @@ class ProjectIndex:
         prefix = base.rstrip(os.sep) + os.sep
         return path[len(prefix) :] if path.startswith(prefix) else path
 
+    def _texts(self) -> Iterator[tuple[str, str]]:
+        """Each of the project's files that can be read, with its text."""
+        for path in self.files:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    yield path, handle.read()
+            except OSError:
+                continue
+
     def prepare(self) -> None:
         if self._defined is None:
             self._defined = {}
-            for path in self.files:
-                try:
-                    with open(path, encoding="utf-8", errors="replace") as handle:
-                        text = handle.read()
-                except OSError:
-                    continue
+            for path, text in self._texts():
                 names = set(_at_line_starts(_DEF, _DEF_LEAD, text))
                 for bases in _at_line_starts(_CLASS_BASES, _CLASS_LEAD, text):
                     names.update("class:" + word for word in _WORD.findall(bases))
@@ -2529,15 +2533,10 @@ class ProjectIndex:
         )
 
     def _word_counts(self) -> Counter[str]:
-        """Each word of the project's files, counted once per use (`def name` also on its own)."""
+        """`_code_words` of the whole project, read once."""
         if self._words is None:
             counts: Counter[str] = Counter()
-            for path in self.files:
-                try:
-                    with open(path, encoding="utf-8", errors="replace") as handle:
-                        text = handle.read()
-                except OSError:
-                    continue
+            for _, text in self._texts():
                 counts.update(_code_words(text))
             self._words = counts
         return self._words
