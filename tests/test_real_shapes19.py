@@ -428,3 +428,42 @@ def test_a_clause_wrapper_called_with_unpacked_or_computed_arguments_is_not_sile
     )
     _, findings = run_json(capsys, tmp_path)
     assert ("repo.py", "TG009") in {(Path(str(f["path"])).name, f["rule"]) for f in findings}
+
+
+def test_a_wrapper_handed_to_helpers_or_mapped_over_constants_is_still_a_wrapper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(a false-alarm review of the handler fix) A wrapper handed to a retry helper, an
+    executor or a partial is called with the project's arguments: no TG009 inside it; a
+    comprehension over a tuple of constant SQL gives each of them, as a `for` does."""
+    source = """
+import asyncio
+from functools import partial
+
+DASHBOARD = (
+    "SELECT count(*) FROM notes WHERE guild_id = $1",
+    "SELECT max(id) FROM notes WHERE guild_id = $1",
+)
+
+
+async def fetch_all(conn, sql, *args):
+    return await conn.fetch(sql, *args)
+
+
+async def with_retry(fn, *args):
+    return await fn(*args)
+
+
+async def page(conn, guild):
+    await with_retry(fetch_all, conn, "SELECT * FROM notes WHERE guild_id = $1", guild)
+    again = partial(fetch_all, conn)
+    await asyncio.gather(*(fetch_all(conn, q, guild) for q in DASHBOARD))
+    return [await fetch_all(conn, q, guild) for q in DASHBOARD], again
+
+
+async def leak(conn):
+    return [await fetch_all(conn, q) for q in ("SELECT * FROM notes",)]
+"""
+    write(tmp_path, {"pyproject.toml": TENANT_CONFIG, "app.py": source})
+    _, findings = run_json(capsys, tmp_path)
+    assert [(f["rule"], f["line"]) for f in findings] == [("TG001", 27)]

@@ -325,3 +325,16 @@ async def test_whole_table_counters_are_refused_in_a_request(guard_only: Setup, 
     finally:
         await owner.close()
     assert await fetched_as_clinic_1(guard_only, sql) == ["refused"]
+
+
+async def test_resetting_the_message_level_in_a_request_runs(guard_only: Setup) -> None:
+    """(a false-alarm review) `SET client_min_messages = warning` then `RESET` back to the
+    server's default: quieter, then the default — neither shows plans."""
+    conn = await guard_only.connect()
+    try:
+        with tenant(1):
+            await conn.execute("SET client_min_messages = warning")
+            await conn.execute("RESET client_min_messages")
+            assert await conn.fetchval("SHOW client_min_messages") == "notice"
+    finally:
+        await conn.close()

@@ -313,6 +313,8 @@ def statement_effects(text: str, setting: str) -> Effects:
         ):
             return Effects(False, False, f"the statement changes {relied_on}, {why}", hint)
     for shown in _SHOWING_SETTINGS:
+        if word == "reset" and second != "all":
+            break  # back to the server's default (RESET ALL is refused above)
         if code.count(shown) > code.count(f"current_setting('{shown}'") and (
             shown != "client_min_messages" or _shows_log_lines(code)
         ):

@@ -191,6 +191,17 @@ class Grown:
     lists: tuple[tuple[Value, ...], ...]
 
 
+def _unknown(binding: object) -> bool:
+    """A value wholly computed at run time: one alternative of one hole."""
+    return (
+        isinstance(binding, tuple)
+        and len(binding) == 1
+        and isinstance(binding[0], tuple)
+        and len(binding[0]) == 1
+        and type(binding[0][0]) is Hole
+    )
+
+
 def _appended_to(before: Grown, after: object) -> bool:
     """Whether each list `after` may hold is one of `before`'s with items appended."""
     return isinstance(after, Grown) and all(
@@ -1124,7 +1135,26 @@ class _Walker:
         self.env = dict(saved)
         for generator in node.generators:
             self.scan(generator.iter)
-            for name in ast.walk(generator.target):
+            target = generator.target
+            if isinstance(target, ast.Name) and not generator.is_async:
+                # `(fetch(q) for q in QUERIES)`: each item of constants, as a `for` gives it
+                value = self.iteration(generator.iter)
+                if not _unknown(value):
+                    self.env[target.id] = value
+                    continue
+            columns = (
+                self.unpacked(generator.iter, len(target.elts))
+                if isinstance(target, ast.Tuple | ast.List)
+                and all(isinstance(e, ast.Name) for e in target.elts)
+                else None
+            )
+            if columns is not None:
+                assert isinstance(target, ast.Tuple | ast.List)
+                for element, value in zip(target.elts, columns, strict=True):
+                    assert isinstance(element, ast.Name)
+                    self.env[element.id] = value
+                continue
+            for name in ast.walk(target):
                 if isinstance(name, ast.Name):
                     self.env[name.id] = hole(
                         name, self.origin, f"`{name.id}` is a comprehension variable"
@@ -2340,11 +2370,22 @@ _STRING_OR_COMMENT = re.compile(
     + r")|#[^\n]*"
 )
 _CALLED = re.compile(r"(?<![\w])([A-Za-z_]\w*)\s*\(")
-# a name passed on as a value: an argument, a dict's value, an item (`add_api_route("/run",
-# run_sql)`, `{"run": run_sql}`, `[obj.run_sql]`), not called there
-_VALUE_USE = re.compile(r"[(,:\[]\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)\]}])")
+# a name registered as a handler by a string: after a route, a URL or a key — an argument
+# (`add_api_route("/run", run_sql)`, `path("run", views.run_sql)`) or a dict's value (`{"run":
+# run_sql}`) — not called there. A function only handed to a helper (`retry(fetch_all, SQL)`,
+# `run_in_executor(None, run_query, …)`) is not read so: whoever calls it is given the project's
+# arguments
+_VALUE_USE = re.compile(
+    r"""["'][^"'\n]*["']\s*[,:]\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)\]}])"""
+)
 _GETATTR = re.compile(r"""\bgetattr\s*\(\s*[^,()]+,\s*["'](\w+)["']""")
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)", re.M)
+
+
+def _blank_but_quotes(match: re.Match[str]) -> str:
+    """A string literal as `""` (a comment as a blank): its words gone, its place kept."""
+    literal = match.group(0)
+    return " " if literal.startswith("#") else '""'
 
 
 def _code_words(text: str) -> Counter[str]:
@@ -2355,13 +2396,14 @@ def _code_words(text: str) -> Counter[str]:
     counts: Counter[str] = Counter(
         "getattr " + name for name in _GETATTR.findall(text)
     )  # `getattr(repo, "find")(…)`: called by a name the code computes with
-    code = _IMPORT.sub(" ", _STRING_OR_COMMENT.sub(" ", text))
+    code = _IMPORT.sub(" ", _STRING_OR_COMMENT.sub(_blank_but_quotes, text))
     counts.update(_CALLED.findall(code))
     for name in _DEF.findall(code):
         counts["def " + name] += 1
     for qualifier, name in _VALUE_USE.findall(code):
-        counts["value " + name] += 1
-        if qualifier:  # `views.run_sql`: the module's (or the object's) last name with it
+        if not qualifier:
+            counts["value " + name] += 1
+        else:  # `views.run_sql`, `self.fetch_all`: the module's (or the object's) last name
             counts["value " + qualifier.rstrip(". \t").rsplit(".", 1)[-1].strip() + "." + name] += 1
     return counts
 
@@ -2526,8 +2568,10 @@ class ProjectIndex:
         if own is None:
             own = self._own_words[path] = _code_words("".join(info.module.origin.lines))
         stem = os.path.splitext(os.path.basename(path))[0]
+        # (a method by `self.name` / `cls.name` in its own module, a function bare there)
+        mine = ("self", "cls") if info.cls is not None else ("",)
         return (
-            own.get("value " + info.name, 0) > 0
+            any(own.get(f"value {q}{'.' if q else ''}{info.name}", 0) > 0 for q in mine)
             or words.get(f"value {stem}.{info.name}", 0) > 0
             or words.get("getattr " + info.name, 0) > 0
         )

@@ -156,6 +156,12 @@ _COUNTER_VIEW = re.compile(
     r"pg_stat(?:io)?_(?:xact_)?(?:all|user|sys)_(?:tables|indexes|sequences)"
 )
 _CATALOG_COUNTS = frozenset({"reltuples", "relpages", "relallvisible"})
+# the statistics functions of a table's or an index's rows and reads (not of backends or of
+# the database: `pg_stat_get_backend_pid()`)
+_COUNTER_CALL = re.compile(
+    r"pg_stat_get_(?:xact_)?(?:numscans|lastscan|tuples_\w+|live_tuples|dead_tuples"
+    r"|mod_since_analyze|ins_since_vacuum|blocks_\w+)"
+)
 # what other sessions sent: the application's one role sees its own sessions' statements, so
 # other tenants' requests with their values inlined (a count of connections reads none)
 _ACTIVITY = frozenset({"pg_stat_activity", "pg_stat_statements"})
@@ -254,7 +260,7 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 yield _activity(ctx, node, f"{name}()")
             elif name in _SESSION_HISTORY_CALLS:
                 yield _history(ctx, node, f"{name}()")
-            elif name.startswith("pg_stat_get_"):
+            elif _COUNTER_CALL.fullmatch(name):
                 yield _counters(ctx, node, f"{name}()")
         elif isinstance(node, exp.Column) and identifier_name(node.this) in _CATALOG_COUNTS:
             yield _counters(ctx, node, f"pg_class.{identifier_name(node.this)}")
@@ -262,9 +268,7 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
             continue
         elif _COUNTER_VIEW.fullmatch(identifier_name(node.this)):
             yield _counters(ctx, node, identifier_name(node.this))
-        elif identifier_name(node.this) == "pg_class" and any(
-            True for _ in ctx.tree.find_all(exp.Star)
-        ):
+        elif identifier_name(node.this) == "pg_class" and _all_columns_of(node):
             yield _counters(ctx, node, "pg_class.*")
         elif identifier_name(node.this) in _ACTIVITY:
             if _reads_statements(ctx.tree, identifier_name(node.args.get("alias") or node.this)):
@@ -290,6 +294,25 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 "(planner statistics)",
                 "do not read planner statistics from application code",
             )
+
+
+def _all_columns_of(table: exp.Table) -> bool:
+    """Does the SELECT reading this table output all of its columns (`*`, or `c.*` by its
+    alias or name)? Not `count(*)`, nor another table's `x.*`."""
+    select = table.find_ancestor(exp.Select)
+    if select is None:
+        return False
+    names = {identifier_name(table.this), identifier_name(table.args.get("alias"))}
+    for item in select.expressions:
+        if isinstance(item, exp.Star):
+            return True
+        if (
+            isinstance(item, exp.Column)
+            and isinstance(item.this, exp.Star)
+            and identifier_name(item.args.get("table")) in names
+        ):
+            return True
+    return False
 
 
 def _counters(ctx: Context, node: exp.Expression, what: str) -> Finding:

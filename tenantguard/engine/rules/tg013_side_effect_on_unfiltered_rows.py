@@ -273,7 +273,9 @@ _NON_QUOTING_CALLS: dict[str, tuple[int, ...]] = {
         sha512 md5 hashtext gen_random_uuid uuid_generate_v4 now clock_timestamp
         statement_timestamp transaction_timestamp timeofday random pg_backend_pid
         array_length array_position array_positions array_to_string lower upper concat
-        concat_ws coalesce nullif greatest least abs ceil ceiling floor round trunc sign""".split(),  # noqa: SIM905
+        concat_ws coalesce nullif greatest least abs ceil ceiling floor round trunc sign
+        isempty lower_inf upper_inf lower_inc upper_inc range_merge xml_is_well_formed
+        xml_is_well_formed_document xml_is_well_formed_content""".split(),  # noqa: SIM905
         (),
     ),
     # a text search configuration named first (when there are two arguments)
@@ -408,7 +410,10 @@ def _revealing_parts(
     if isinstance(node, exp.Anonymous):
         name = identifier_name(node.this)
         arguments = list(node.expressions)
-        if name in _QUOTING_CALLS:
+        positions: tuple[int, ...] | None
+        if name.startswith("jsonb_path_") and len(arguments) > 1 and _plain_path(arguments[1]):
+            positions = (2, 3)  # a literal path without `.datetime()`: only its variables
+        elif name in _QUOTING_CALLS:
             if name == "current_setting":
                 missing_ok = arguments[1] if len(arguments) > 1 else None
                 if isinstance(missing_ok, exp.Boolean) and missing_ok.this is True:
@@ -464,9 +469,18 @@ def _body_fails(body: str) -> bool:
         for node in tree.walk():
             if isinstance(node, exp.Expression):
                 parts = _revealing_parts(node, "")
-                if parts and any(not isinstance(p, exp.Literal) for p in parts):
-                    return True
+                if not parts or all(isinstance(p, exp.Literal) for p in parts):
+                    continue
+                if _is_cast(node) and len(parts) == 1 and _typed_not_text(parts[0]):
+                    continue  # `date_trunc('week', $1)::date`: no text to show
+                return True
     return False
+
+
+def _plain_path(path: exp.Expression) -> bool:
+    """A JSON path written as a literal that reads no value as a date (`.datetime()` quotes
+    the value it fails on)."""
+    return isinstance(path, exp.Literal) and "datetime" not in str(path.this).lower()
 
 
 def _varies(node: object) -> TypeGuard[exp.Expression]:
@@ -669,12 +683,51 @@ def _is_cast(node: exp.Expression) -> bool:
     )
 
 
+# values of a type that is not text-like whatever their operands (a cast of one quotes no text:
+# "integer out of range", "cannot cast jsonb string to type integer")
+_NONTEXT_RESULTS = (
+    exp.TimestampTrunc, exp.DateTrunc, exp.AtTimeZone, exp.Extract, exp.Add, exp.Sub, exp.Mul,
+    exp.Div, exp.Mod, exp.Pow, exp.Round, exp.Floor, exp.Ceil, exp.Abs, exp.JSONExtract,
+    exp.JSONBExtract, exp.Interval, exp.CurrentTimestamp, exp.CurrentDate, exp.Length,
+    exp.ArraySize, exp.Predicate, exp.Connector, exp.Not,
+)  # fmt: skip
+
+
+def _typed_not_text(operand: exp.Expression) -> bool:
+    """`_not_text` without columns: by the expression's own form."""
+    while isinstance(operand, exp.Paren):
+        operand = operand.this
+    if isinstance(operand, _NONTEXT_RESULTS) or (
+        isinstance(operand, exp.Literal) and not operand.is_string
+    ):
+        return True
+    if isinstance(operand, exp.Cast):
+        to = operand.args.get("to")
+        return isinstance(to, exp.DataType) and to.this not in _TEXT_TYPES
+    return False
+
+
 def _not_text(
     analysis: Analysis, block: Block, operand: exp.Expression, visible: Span | None
 ) -> bool:
-    """A column of a table that the schema shows of a type that is not text-like."""
+    """A value of a type that is not text-like: a column the schema shows so, a number, the
+    result of arithmetic, of a date or JSON operator, a cast to such a type (its own failure is
+    another call's), or a coalesce/greatest/least of one."""
     while isinstance(operand, exp.Paren):
         operand = operand.this
+    if isinstance(operand, _NONTEXT_RESULTS) or (
+        isinstance(operand, exp.Literal) and not operand.is_string
+    ):
+        return True
+    if isinstance(operand, exp.Cast):
+        to = operand.args.get("to")
+        return isinstance(to, exp.DataType) and to.this not in _TEXT_TYPES
+    if isinstance(operand, exp.Coalesce | exp.Greatest | exp.Least):
+        return any(
+            _not_text(analysis, block, e, visible)
+            for e in (operand.this, *operand.expressions)
+            if isinstance(e, exp.Expression)
+        )
     if not isinstance(operand, exp.Column) or isinstance(operand.this, exp.Star):
         return False
     source = analysis.resolve(block, operand, visible)
