@@ -467,3 +467,39 @@ async def leak(conn):
     write(tmp_path, {"pyproject.toml": TENANT_CONFIG, "app.py": source})
     _, findings = run_json(capsys, tmp_path)
     assert [(f["rule"], f["line"]) for f in findings] == [("TG001", 27)]
+
+
+def test_handlers_registered_by_a_variable_a_list_or_a_keyword(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(the attack on the false-alarm fix) a route given by a variable, a list of handlers, a
+    keyword (`endpoint=`), and a method of the same name called elsewhere (`jobs.run_sql(…)`
+    is not a call of the function `run_sql`): each is a handler."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": TENANT_CONFIG,
+            "api.py": (
+                'PATH = "/admin/sql"\n\n\n'
+                "async def run_sql(sql, guild):\n"
+                "    return await pool.fetch(sql, guild)\n\n\n"
+                "async def run_list(sql):\n"
+                "    return await pool.fetch(sql)\n\n\n"
+                "async def run_kw(sql):\n"
+                "    return await pool.fetch(sql)\n\n\n"
+                'router.add_api_route(PATH, run_sql, methods=["POST"])\n'
+                "ROUTES = [run_list]\n"
+                'app.add_url_rule("/kw", endpoint=run_kw)\n'
+            ),
+            "worker.py": (
+                "class Jobs:\n"
+                "    async def run_sql(self, sql):\n"
+                "        return sql\n\n\n"
+                "async def nightly(jobs):\n"
+                '    await jobs.run_sql("VACUUM")\n'
+            ),
+        },
+    )
+    _, findings = run_json(capsys, tmp_path)
+    got = sorted((Path(str(f["path"])).name, f["rule"], f["line"]) for f in findings)
+    assert got == [("api.py", "TG009", 5), ("api.py", "TG009", 9), ("api.py", "TG009", 13)]

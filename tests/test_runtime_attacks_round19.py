@@ -327,14 +327,16 @@ async def test_whole_table_counters_are_refused_in_a_request(guard_only: Setup, 
     assert await fetched_as_clinic_1(guard_only, sql) == ["refused"]
 
 
-async def test_resetting_the_message_level_in_a_request_runs(guard_only: Setup) -> None:
-    """(a false-alarm review) `SET client_min_messages = warning` then `RESET` back to the
-    server's default: quieter, then the default — neither shows plans."""
+async def test_resetting_the_message_level_in_a_request_is_refused(guard_only: Setup) -> None:
+    """Quieter is allowed; RESET (or SET … TO DEFAULT) goes back to the role's or the database's
+    default, which may show plans: refused (the attack on a false-alarm fix, round 19)."""
     conn = await guard_only.connect()
     try:
         with tenant(1):
             await conn.execute("SET client_min_messages = warning")
-            await conn.execute("RESET client_min_messages")
-            assert await conn.fetchval("SHOW client_min_messages") == "notice"
+            for sql in ("RESET client_min_messages", "SET client_min_messages TO DEFAULT"):
+                with pytest.raises(TenantIsolationError, match="plans or log lines"):
+                    await conn.execute(sql)
+            assert await conn.fetchval("SHOW client_min_messages") == "warning"
     finally:
         await conn.close()

@@ -85,7 +85,7 @@ _SHOWING_SETTINGS = (
 # `SET client_min_messages TO warning` (a word or a string), `set_config('client_min_messages',
 # 'warning', …)` (a string only: a word there is a column, any value)
 _MESSAGE_LEVEL = re.compile(r"client_min_messages(?:(?:to|=)'?([\w$]*)|',?'([\w$]*)'(?=,))")
-_QUIET_LEVELS = frozenset({"notice", "warning", "error", "fatal", "panic", "default", "info"})
+_QUIET_LEVELS = frozenset({"notice", "warning", "error", "fatal", "panic", "info"})
 
 
 def _shows_log_lines(code: str) -> bool:
@@ -313,8 +313,7 @@ def statement_effects(text: str, setting: str) -> Effects:
         ):
             return Effects(False, False, f"the statement changes {relied_on}, {why}", hint)
     for shown in _SHOWING_SETTINGS:
-        if word == "reset" and second != "all":
-            break  # back to the server's default (RESET ALL is refused above)
+        # (RESET too: the role's or the database's default may be a level that shows them)
         if code.count(shown) > code.count(f"current_setting('{shown}'") and (
             shown != "client_min_messages" or _shows_log_lines(code)
         ):

@@ -2369,14 +2369,16 @@ _STRING_OR_COMMENT = re.compile(
     + r'"(?:\\.|[^"\\\n])*"'
     + r")|#[^\n]*"
 )
-_CALLED = re.compile(r"(?<![\w])([A-Za-z_]\w*)\s*\(")
-# a name registered as a handler by a string: after a route, a URL or a key — an argument
-# (`add_api_route("/run", run_sql)`, `path("run", views.run_sql)`) or a dict's value (`{"run":
-# run_sql}`) — not called there. A function only handed to a helper (`retry(fetch_all, SQL)`,
-# `run_in_executor(None, run_query, …)`) is not read so: whoever calls it is given the project's
-# arguments
+# a call: `name(` (its qualifier kept: `jobs.run_sql(` is a method's, not the function's)
+_CALLED = re.compile(r"(?<![\w])((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*\(")
+# a name handed on as a value, not called there: an argument after the first (`add_api_route(PATH,
+# run_sql)`, `path("run", views.run_sql)`), a list's or a dict's item (`[run_list]`, `{"run":
+# run_sql}`), a keyword (`endpoint=run_kw`). The first argument of a call is a helper's callback
+# (`retry(fetch_all, SQL)`, `partial(fetch_all, …)`, `to_thread(run_query, …)`): whoever calls
+# it then is given the project's arguments — and so is `run_in_executor(None, f, …)`'s
 _VALUE_USE = re.compile(
-    r"""["'][^"'\n]*["']\s*[,:]\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)\]}])"""
+    r"(?:(?<!\bNone)\s*[,\[:]|\b(?:endpoint|view_func|view|handler|callback|func|target|coro)\s*=)"
+    r"\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)\]}])"
 )
 _GETATTR = re.compile(r"""\bgetattr\s*\(\s*[^,()]+,\s*["'](\w+)["']""")
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)", re.M)
@@ -2397,7 +2399,12 @@ def _code_words(text: str) -> Counter[str]:
         "getattr " + name for name in _GETATTR.findall(text)
     )  # `getattr(repo, "find")(…)`: called by a name the code computes with
     code = _IMPORT.sub(" ", _STRING_OR_COMMENT.sub(_blank_but_quotes, text))
-    counts.update(_CALLED.findall(code))
+    for qualifier, name in _CALLED.findall(code):
+        counts[name] += 1  # any call of the name (a method's, by `obj.name(`)
+        if not qualifier:
+            counts["bare " + name] += 1  # a function's, by its name alone
+        else:  # `views.run_sql(`: by its module's (or object's) last name
+            counts["call " + qualifier.rstrip(". \t").rsplit(".", 1)[-1].strip() + "." + name] += 1
     for name in _DEF.findall(code):
         counts["def " + name] += 1
     for qualifier, name in _VALUE_USE.findall(code):
@@ -2559,7 +2566,15 @@ class ProjectIndex:
             return False  # a text checked on its own (stdin): its callers may be anywhere
         words = self._word_counts()
         defined = words.get("def " + info.name, 0)
-        if defined > 0 and words.get(info.name, 0) <= defined:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        # the calls that may be of it: a method's by any `obj.name(`; a function's by its name
+        # alone or by its module's (`jobs.run_sql(` is some object's method)
+        calls = (
+            words.get(info.name, 0)
+            if info.cls is not None
+            else words.get("bare " + info.name, 0) + words.get(f"call {stem}.{info.name}", 0)
+        )
+        if defined > 0 and calls <= defined:
             return True  # no call but the definitions
         # passed on as a value — in its own module (`add_api_route("/run", run_sql)`, a
         # dispatch table), or by its module's name (`path("run", views.run_sql)`): whoever
@@ -2567,7 +2582,6 @@ class ProjectIndex:
         own = self._own_words.get(path)
         if own is None:
             own = self._own_words[path] = _code_words("".join(info.module.origin.lines))
-        stem = os.path.splitext(os.path.basename(path))[0]
         # (a method by `self.name` / `cls.name` in its own module, a function bare there)
         mine = ("self", "cls") if info.cls is not None else ("",)
         return (

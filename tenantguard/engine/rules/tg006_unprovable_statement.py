@@ -161,6 +161,7 @@ _CATALOG_COUNTS = frozenset({"reltuples", "relpages", "relallvisible"})
 _COUNTER_CALL = re.compile(
     r"pg_stat_get_(?:xact_)?(?:numscans|lastscan|tuples_\w+|live_tuples|dead_tuples"
     r"|mod_since_analyze|ins_since_vacuum|blocks_\w+)"
+    r"|pg_stat_get_db_(?!numbackends)\w+"
 )
 # what other sessions sent: the application's one role sees its own sessions' statements, so
 # other tenants' requests with their values inlined (a count of connections reads none)
@@ -297,22 +298,25 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
 
 
 def _all_columns_of(table: exp.Table) -> bool:
-    """Does the SELECT reading this table output all of its columns (`*`, or `c.*` by its
-    alias or name)? Not `count(*)`, nor another table's `x.*`."""
-    select = table.find_ancestor(exp.Select)
-    if select is None:
-        return False
-    names = {identifier_name(table.this), identifier_name(table.args.get("alias"))}
-    for item in select.expressions:
-        if isinstance(item, exp.Star):
+    """Does the statement read pg_class's row whole, or its counters by another path: a `*`
+    anywhere but in `count(*)` (`c.*`, `SELECT * FROM (SELECT …) s`), the row by its alias
+    (`c::text`, `row_to_json(c)`), `(c).reltuples`, or columns renamed by a list?"""
+    root = table.root()
+    names = {identifier_name(table.this), identifier_name(table.args.get("alias"))} - {""}
+    alias = table.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.columns:
+        return True
+    for star in root.find_all(exp.Star):
+        if not isinstance(star.parent, exp.Count):
             return True
-        if (
-            isinstance(item, exp.Column)
-            and isinstance(item.this, exp.Star)
-            and identifier_name(item.args.get("table")) in names
-        ):
-            return True
-    return False
+    for column in root.find_all(exp.Column):
+        if not column.args.get("table") and identifier_name(column.this) in names:
+            return True  # the whole row, by its alias
+    return any(  # `(c).reltuples` (a column of that name is reported by itself)
+        isinstance(d.expression, exp.Identifier)
+        and identifier_name(d.expression) in _CATALOG_COUNTS
+        for d in root.find_all(exp.Dot)
+    )
 
 
 def _counters(ctx: Context, node: exp.Expression, what: str) -> Finding:

@@ -687,10 +687,24 @@ def _is_cast(node: exp.Expression) -> bool:
 # "integer out of range", "cannot cast jsonb string to type integer")
 _NONTEXT_RESULTS = (
     exp.TimestampTrunc, exp.DateTrunc, exp.AtTimeZone, exp.Extract, exp.Add, exp.Sub, exp.Mul,
-    exp.Div, exp.Mod, exp.Pow, exp.Round, exp.Floor, exp.Ceil, exp.Abs, exp.JSONExtract,
-    exp.JSONBExtract, exp.Interval, exp.CurrentTimestamp, exp.CurrentDate, exp.Length,
-    exp.ArraySize, exp.Predicate, exp.Connector, exp.Not,
+    exp.Div, exp.Mod, exp.Pow, exp.Round, exp.Floor, exp.Ceil, exp.Abs, exp.Interval,
+    exp.CurrentTimestamp, exp.CurrentDate, exp.Length, exp.ArraySize, exp.Predicate,
+    exp.Connector, exp.Not,
 )  # fmt: skip
+# `->` and `#>` give JSON of a JSON value — but hstore's `->` gives text: only of a known JSON
+_JSON_OPERATORS = (exp.JSONExtract, exp.JSONBExtract)
+_JSON_TYPES = frozenset({exp.DataType.Type.JSON, exp.DataType.Type.JSONB})
+
+
+def _cast_to_nontext(cast: exp.Cast) -> bool:
+    """A cast to a built-in type that is not text-like (a domain, an enum, citext — a type of
+    the schema — may be text: not so)."""
+    to = cast.args.get("to")
+    return (
+        isinstance(to, exp.DataType)
+        and to.this not in _TEXT_TYPES
+        and to.this is not exp.DataType.Type.USERDEFINED
+    )
 
 
 def _typed_not_text(operand: exp.Expression) -> bool:
@@ -702,9 +716,33 @@ def _typed_not_text(operand: exp.Expression) -> bool:
     ):
         return True
     if isinstance(operand, exp.Cast):
-        to = operand.args.get("to")
-        return isinstance(to, exp.DataType) and to.this not in _TEXT_TYPES
+        return _cast_to_nontext(operand)
+    if isinstance(operand, _JSON_OPERATORS):
+        return _json_value(operand.this)
     return False
+
+
+# built-ins that return json or jsonb
+_JSON_CALLS = frozenset(
+    """to_json to_jsonb row_to_json array_to_json json_build_object jsonb_build_object
+    json_build_array jsonb_build_array json_object jsonb_object json_agg jsonb_agg
+    json_object_agg jsonb_object_agg jsonb_set jsonb_insert jsonb_strip_nulls json_strip_nulls
+    jsonb_path_query_array jsonb_path_query_first jsonb_extract_path json_extract_path""".split()  # noqa: SIM905
+)
+
+
+def _json_value(node: exp.Expression) -> bool:
+    """A json or jsonb value by its form: a cast to one, a call returning one, `->`/`#>` of one."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Cast):
+        to = node.args.get("to")
+        return isinstance(to, exp.DataType) and to.this in _JSON_TYPES
+    if isinstance(node, _JSON_OPERATORS):
+        return _json_value(node.this)
+    if isinstance(node, exp.Anonymous):
+        return identifier_name(node.this) in _JSON_CALLS
+    return isinstance(node, exp.JSONObject | exp.JSONArray | exp.JSONBObjectAgg | exp.JSONObjectAgg)
 
 
 def _not_text(
@@ -715,18 +753,17 @@ def _not_text(
     another call's), or a coalesce/greatest/least of one."""
     while isinstance(operand, exp.Paren):
         operand = operand.this
-    if isinstance(operand, _NONTEXT_RESULTS) or (
-        isinstance(operand, exp.Literal) and not operand.is_string
-    ):
+    if _typed_not_text(operand):
         return True
-    if isinstance(operand, exp.Cast):
-        to = operand.args.get("to")
-        return isinstance(to, exp.DataType) and to.this not in _TEXT_TYPES
+    if isinstance(operand, _JSON_OPERATORS):  # `doc -> 'k'` of a column the schema types json
+        return _not_text(analysis, block, operand.this, visible)
     if isinstance(operand, exp.Coalesce | exp.Greatest | exp.Least):
-        return any(
-            _not_text(analysis, block, e, visible)
-            for e in (operand.this, *operand.expressions)
-            if isinstance(e, exp.Expression)
+        # of one type: every argument not text (a NULL or a number aside)
+        arguments = [
+            e for e in (operand.this, *operand.expressions) if isinstance(e, exp.Expression)
+        ]
+        return bool(arguments) and all(
+            isinstance(e, exp.Null) or _not_text(analysis, block, e, visible) for e in arguments
         )
     if not isinstance(operand, exp.Column) or isinstance(operand.this, exp.Star):
         return False
