@@ -503,3 +503,40 @@ def test_handlers_registered_by_a_variable_a_list_or_a_keyword(
     _, findings = run_json(capsys, tmp_path)
     got = sorted((Path(str(f["path"])).name, f["rule"], f["line"]) for f in findings)
     assert got == [("api.py", "TG009", 5), ("api.py", "TG009", 9), ("api.py", "TG009", 13)]
+
+
+def test_handlers_registered_as_a_first_argument_or_from_another_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(the last attack) `app.add_route(run_a)`, `router.get("/x")(run_b)`,
+    `signal.connect(run_c)`, `Client(on_message=run_d)`, a set `{run_e}`, and a route in another
+    module that imports the handler — while the project also calls each with constant SQL.
+    A helper that calls it with the project's arguments (`with_retry(f, …)`) is no framework."""
+    handlers = "".join(
+        f"async def {name}(conn, sql):\n    return await conn.fetch(sql)\n\n\n"
+        for name in ("run_a", "run_b", "run_c", "run_d", "run_e", "run_imp", "helper")
+    )
+    calls = "".join(
+        f'    await {name}(conn, "SELECT 1")\n'
+        for name in ("run_a", "run_b", "run_c", "run_d", "run_e", "run_imp")
+    )
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": TENANT_CONFIG,
+            "handlers.py": handlers
+            + "async def internal(conn):\n"
+            + calls
+            + '    await helper(conn, "SELECT 1")\n'
+            + '    await with_retry(helper, conn, "SELECT 1")\n\n\n'
+            + "app.add_route(run_a)\n"
+            + 'router.get("/x")(run_b)\n'
+            + "signal.connect(run_c)\n"
+            + "client = Client(on_message=run_d)\n"
+            + "HANDLERS = {run_e}\n",
+            "main.py": 'from handlers import run_imp\n\napp.add_api_route("/admin/sql", run_imp)\n',
+        },
+    )
+    _, findings = run_json(capsys, tmp_path)
+    lines = sorted(f["line"] for f in findings if f["rule"] == "TG009")
+    assert lines == [2, 6, 10, 14, 18, 22]  # every handler but `helper`

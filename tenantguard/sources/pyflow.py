@@ -2371,14 +2371,23 @@ _STRING_OR_COMMENT = re.compile(
 )
 # a call: `name(` (its qualifier kept: `jobs.run_sql(` is a method's, not the function's)
 _CALLED = re.compile(r"(?<![\w])((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*\(")
-# a name handed on as a value, not called there: an argument after the first (`add_api_route(PATH,
-# run_sql)`, `path("run", views.run_sql)`), a list's or a dict's item (`[run_list]`, `{"run":
-# run_sql}`), a keyword (`endpoint=run_kw`). The first argument of a call is a helper's callback
-# (`retry(fetch_all, SQL)`, `partial(fetch_all, …)`, `to_thread(run_query, …)`): whoever calls
-# it then is given the project's arguments — and so is `run_in_executor(None, f, …)`'s
+# a name handed on as a value, not called there — an argument (`add_api_route(PATH, run_sql)`,
+# `app.add_route(run_sql)`, `signal.connect(run_sql)`), a list's, set's or dict's item, a keyword
+# (`endpoint=run_kw`, `on_message=…`): someone else calls it (an alias, `f = run_sql`, is not:
+# the project calls it by that name).
+# Not the first argument of a helper that calls it with the project's arguments (`retry(f, SQL)`,
+# `partial(f, …)`, `to_thread(f, …)`, `gather`…: `_FORWARDERS`), nor `run_in_executor(None, f)`
 _VALUE_USE = re.compile(
-    r"(?:(?<!\bNone)\s*[,\[:]|\b(?:endpoint|view_func|view|handler|callback|func|target|coro)\s*=)"
+    r"(?:(?<!\bNone)\s*[,\[:{]|\b\w+\s*=(?!=))"
     r"\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)\]}])"
+)
+_FIRST_ARGUMENT = re.compile(r"(\w+|\))\s*\(\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)])")
+# helpers that call the function they are given with the arguments the project gives them
+_FORWARDERS = frozenset(
+    """partial partialmethod retry with_retry retrying to_thread run_in_threadpool
+    run_in_executor sync_to_async async_to_sync run_sync gather create_task ensure_future
+    wait_for shield wraps map filter sorted min max reduce submit apply call_soon
+    call_later run_until_complete run timeit cache lru_cache""".split()  # noqa: SIM905
 )
 _GETATTR = re.compile(r"""\bgetattr\s*\(\s*[^,()]+,\s*["'](\w+)["']""")
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)", re.M)
@@ -2407,9 +2416,19 @@ def _code_words(text: str) -> Counter[str]:
             counts["call " + qualifier.rstrip(". \t").rsplit(".", 1)[-1].strip() + "." + name] += 1
     for name in _DEF.findall(code):
         counts["def " + name] += 1
-    for qualifier, name in _VALUE_USE.findall(code):
+    uses = _VALUE_USE.findall(code) + [
+        (qualifier, name)
+        for callee, qualifier, name in _FIRST_ARGUMENT.findall(code)
+        if callee not in _FORWARDERS
+    ]
+    imported = {
+        word for line in _IMPORT.findall(text) for word in _WORD.findall(line.split("import", 1)[1])
+    }
+    for qualifier, name in uses:
         if not qualifier:
             counts["value " + name] += 1
+            if name in imported:  # `from handlers import run_sql` then registered here
+                counts["imported value " + name] += 1
         else:  # `views.run_sql`, `self.fetch_all`: the module's (or the object's) last name
             counts["value " + qualifier.rstrip(". \t").rsplit(".", 1)[-1].strip() + "." + name] += 1
     return counts
@@ -2587,6 +2606,7 @@ class ProjectIndex:
         return (
             any(own.get(f"value {q}{'.' if q else ''}{info.name}", 0) > 0 for q in mine)
             or words.get(f"value {stem}.{info.name}", 0) > 0
+            or (info.cls is None and words.get("imported value " + info.name, 0) > 0)
             or words.get("getattr " + info.name, 0) > 0
         )
 

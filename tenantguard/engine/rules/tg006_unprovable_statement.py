@@ -30,9 +30,10 @@ statement that runs is not the one sent), functions that run a query or a table 
 can run any SQL), `LOAD` of a library, and reads of the server's own storage of every tenant's data (`pg_largeobject`, the large
 objects' pages; a TOAST table, `pg_toast.pg_toast_<oid>`: a table's long values), reads of
 the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
-values of every tenant's rows, of counters of whole tables (`pg_class.reltuples`,
-`pg_stat_user_tables.n_live_tup`, `pg_statio_*`, `pg_stat_get_*()`: every tenant's rows
-counted together), and reads of the statements other sessions sent
+values of every tenant's rows, of counters of whole tables (`pg_class.reltuples` or
+pg_class's whole row, `pg_stat_user_tables.n_live_tup`, `pg_statio_*`, `pg_stat_database`,
+`pg_sequences`, `pg_stat_get_*()`, relation and database sizes: every tenant's rows counted
+together), and reads of the statements other sessions sent
 (`pg_stat_activity.query`, `pg_stat_statements`), other tenants' requests with their values, or
 that the session prepared or declared before (`pg_prepared_statements.statement`, `pg_cursors`:
 on a pooled connection, earlier requests'), and the large-object functions (`lo_get`, `loread`,
@@ -153,7 +154,16 @@ _LARGE_OBJECT_DATA = "pg_largeobject"
 # (`pg_stat_user_tables.n_live_tup`, `pg_stat_get_live_tuples(oid)`, block reads) and by the
 # planner (`pg_class.reltuples`, `relpages`): another tenant's activity, a row at a time
 _COUNTER_VIEW = re.compile(
-    r"pg_stat(?:io)?_(?:xact_)?(?:all|user|sys)_(?:tables|indexes|sequences)"
+    r"pg_stat(?:io)?_(?:xact_)?(?:all|user|sys)_(?:tables|indexes|sequences|functions)"
+    r"|pg_stat_database(?:_conflicts)?|pg_sequences"
+)
+# functions of a relation's or a database's size, a sequence's last value, a table's pages
+# (pgstattuple, pg_freespacemap, pg_visibility): every tenant's rows together
+_SIZE_CALLS = frozenset(
+    """pg_relation_size pg_total_relation_size pg_table_size pg_indexes_size pg_database_size
+    pg_sequence_last_value pg_stat_file pgstattuple pgstattuple_approx pgstatindex
+    pg_relpages pg_freespace pg_visibility pg_visibility_map pg_visibility_map_summary
+    pg_stat_get_function_calls pg_stat_get_function_total_time""".split()  # noqa: SIM905
 )
 _CATALOG_COUNTS = frozenset({"reltuples", "relpages", "relallvisible"})
 # the statistics functions of a table's or an index's rows and reads (not of backends or of
@@ -189,6 +199,12 @@ _HINTS = (
     "crosstab",
     "connectby",
     "pg_stat",
+    "pg_sequence",
+    "_size",
+    "pgstat",
+    "pg_relpages",
+    "pg_freespace",
+    "pg_visibility",
     "reltuples",
     "relpages",
     "pg_class",
@@ -261,7 +277,7 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 yield _activity(ctx, node, f"{name}()")
             elif name in _SESSION_HISTORY_CALLS:
                 yield _history(ctx, node, f"{name}()")
-            elif _COUNTER_CALL.fullmatch(name):
+            elif _COUNTER_CALL.fullmatch(name) or name in _SIZE_CALLS:
                 yield _counters(ctx, node, f"{name}()")
         elif isinstance(node, exp.Column) and identifier_name(node.this) in _CATALOG_COUNTS:
             yield _counters(ctx, node, f"pg_class.{identifier_name(node.this)}")

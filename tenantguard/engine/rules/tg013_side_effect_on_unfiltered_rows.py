@@ -196,8 +196,19 @@ _TEXT_TYPES = frozenset(
     {
         exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR,
         exp.DataType.Type.NAME, exp.DataType.Type.NCHAR, exp.DataType.Type.NVARCHAR,
+        exp.DataType.Type.BPCHAR,
     }
 )  # fmt: skip
+# built-in types that are not text-like: a value cast to one shows no text when cast again
+_NONTEXT_TYPES = frozenset(
+    getattr(exp.DataType.Type, name)
+    for name in """TINYINT SMALLINT INT BIGINT UTINYINT USMALLINT UINT UBIGINT DECIMAL FLOAT
+    DOUBLE MONEY SMALLMONEY BOOLEAN DATE DATETIME DATETIME64 TIMESTAMP TIMESTAMPTZ
+    TIMESTAMPLTZ TIMESTAMP_S TIMESTAMP_MS TIMESTAMP_NS TIME TIMETZ INTERVAL UUID JSON JSONB
+    SERIAL BIGSERIAL SMALLSERIAL INT4RANGE INT8RANGE NUMRANGE DATERANGE TSRANGE TSTZRANGE
+    INET""".split()  # noqa: SIM905
+    if hasattr(exp.DataType.Type, name)
+)
 _UNBOUNDED = float("inf")
 _NO_BODIES: Mapping[str, str] = {}
 _POSITIONAL = re.compile(r"\$(\d+)")
@@ -700,11 +711,7 @@ def _cast_to_nontext(cast: exp.Cast) -> bool:
     """A cast to a built-in type that is not text-like (a domain, an enum, citext — a type of
     the schema — may be text: not so)."""
     to = cast.args.get("to")
-    return (
-        isinstance(to, exp.DataType)
-        and to.this not in _TEXT_TYPES
-        and to.this is not exp.DataType.Type.USERDEFINED
-    )
+    return isinstance(to, exp.DataType) and to.this in _NONTEXT_TYPES and not to.expressions
 
 
 def _typed_not_text(operand: exp.Expression) -> bool:
