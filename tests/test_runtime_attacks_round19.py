@@ -340,3 +340,33 @@ async def test_resetting_the_message_level_in_a_request_is_refused(guard_only: S
             assert await conn.fetchval("SHOW client_min_messages") == "warning"
     finally:
         await conn.close()
+
+
+# 8. (the last attack) a row's physical place: `RETURNING ctid` of a tenant's own inserts shows
+#    how many rows other tenants wrote in between, on the pages every tenant shares.
+INSERT_PLACE = (
+    "INSERT INTO patients (tenant_id, first_name, phone_number) "
+    "VALUES ($1, 'probe', $2) RETURNING ctid"
+)
+
+
+async def test_a_rows_place_in_the_shared_pages_is_refused(guard_only: Setup) -> None:
+    owner = await asyncpg.connect(guard_only.owner_dsn)
+    try:
+        before = (await owner.fetchval(INSERT_PLACE, 1, "+1-probe-1"))[1]
+        await owner.execute(
+            "INSERT INTO patients (tenant_id, first_name, phone_number) "
+            "SELECT 2, 'other', '+2-other-' || i FROM generate_series(1, 5) i"
+        )
+        after = (await owner.fetchval(INSERT_PLACE, 1, "+1-probe-2"))[1]
+        assert after - before == 6  # clinic 2's five rows, counted
+    finally:
+        await owner.close()
+    conn = await guard_only.connect()
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="TG006"):
+            await conn.fetchval(INSERT_PLACE, 1, "+1-probe-3")
+        with tenant(1):  # its key is fine
+            assert await conn.fetchval(INSERT_PLACE.replace("ctid", "id"), 1, "+1-probe-4")
+    finally:
+        await conn.close()

@@ -199,6 +199,9 @@ _HINTS = (
     "crosstab",
     "connectby",
     "pg_stat",
+    "ctid",
+    "xmin",
+    "xmax",
     "pg_sequence",
     "_size",
     "pgstat",
@@ -281,6 +284,19 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 yield _counters(ctx, node, f"{name}()")
         elif isinstance(node, exp.Column) and identifier_name(node.this) in _CATALOG_COUNTS:
             yield _counters(ctx, node, f"pg_class.{identifier_name(node.this)}")
+        elif (
+            isinstance(node, exp.Column)
+            and identifier_name(node.this) in _ROW_PLACES
+            and _in_output(node)
+        ):
+            yield ctx.finding(
+                RULE,
+                node,
+                f"{identifier_name(node.this)} shows where a row lies in the table's pages, which "
+                "every tenant's rows share: the gaps between a tenant's own rows count other "
+                "tenants' writes",
+                "return the row's key, not its physical place",
+            )
         elif not isinstance(node, exp.Table):
             continue
         elif _COUNTER_VIEW.fullmatch(identifier_name(node.this)):
@@ -311,6 +327,26 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 "(planner statistics)",
                 "do not read planner statistics from application code",
             )
+
+
+# system columns of a row's physical place (and the transaction that wrote it)
+_ROW_PLACES = frozenset({"ctid", "xmin", "xmax"})
+
+
+def _in_output(node: exp.Expression) -> bool:
+    """Is it in a select list or a RETURNING (not a condition)?"""
+    current: exp.Expr = node
+    while current.parent is not None:
+        parent = current.parent
+        if isinstance(parent, exp.Returning):
+            return True
+        if isinstance(parent, exp.Select | exp.Update | exp.Delete | exp.Insert):
+            if not (isinstance(parent, exp.Select) and current.arg_key == "expressions"):
+                return False
+            # a select list that reaches the client: not a condition's subquery
+            return parent.find_ancestor(exp.Where, exp.Having, exp.Join, exp.In, exp.Exists) is None
+        current = parent
+    return False
 
 
 def _all_columns_of(table: exp.Table) -> bool:
