@@ -2598,7 +2598,7 @@ class ProjectIndex:
         # passed on as a value — in its own module (`add_api_route("/run", run_sql)`, a
         # dispatch table), or by its module's name (`path("run", views.run_sql)`): whoever
         # calls it then is not the project (other modules' names of that word are others')
-        own = self._own_words.get(path)
+        own = self._own_words.get(path)  # read by _word_counts, unless the file changed since
         if own is None:
             own = self._own_words[path] = _code_words("".join(info.module.origin.lines))
         # (a method by `self.name` / `cls.name` in its own module, a function bare there)
@@ -2614,8 +2614,9 @@ class ProjectIndex:
         """`_code_words` of the whole project, read once."""
         if self._words is None:
             counts: Counter[str] = Counter()
-            for _, text in self._texts():
-                counts.update(_code_words(text))
+            for path, text in self._texts():
+                own = self._own_words[path] = _code_words(text)  # each file's, kept
+                counts.update(own)
             self._words = counts
         return self._words
 
