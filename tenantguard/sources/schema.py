@@ -3950,36 +3950,49 @@ def tenant_relations(
         )
         once = current.replace(tenant_expressions=())
         for name, view in views.items():
+            if name in policy.global_tables:
+                continue
             # a materialized view's rows are its query's under the setting it was refreshed
             # with: the tenant expression pins nothing there
             reading = once if name in stored or name in bound else current
-            if _collides(name, found, policy):  # a table of this name in another schema
-                found.tenant[name] = None  # read as both: the table's columns stay
-                reason = _view_verdict(view, reading, policy.tenant_column)
-                if reason == "" and name in bound:
-                    reason = STALE_VIEW
-                if reason:
-                    found.unpinnable[name] = reason
-                changed = True
-            if _decided(name, found, policy):
-                continue
+            # judged again in every pass, under what the views and functions its query reads
+            # turned out to be (judged once, a view joining `v_patients` before that view was
+            # known passed every tenant's rows: round 20); a verdict only gets worse
             reason = _view_verdict(view, reading, policy.tenant_column)
-            if reason is None:
-                continue
             if reason == "" and name in bound:
                 reason = STALE_VIEW
+            if name in policy.tenant_tables:  # a table of this name in another schema
+                if name not in found.tenant:
+                    found.tenant[name] = None  # read as both: the table's columns stay
+                    changed = True
+                if reason and name not in found.unpinnable:
+                    found.unpinnable[name] = reason
+                    changed = True
+                continue
+            if reason is None:
+                continue
+            if name in found.tenant:
+                if reason and name not in found.unpinnable:  # no longer pinnable from outside
+                    found.unpinnable[name] = reason
+                    changed = True
+                continue
             changed = True
             found.tenant[name] = _view_columns(view)
             if reason:
                 found.unpinnable[name] = reason
         for name, function in functions.items():
-            if _collides(name, found, policy):
-                found.tenant[name] = None
+            if name in policy.global_tables:
+                continue
+            if name in policy.tenant_tables or name in found.tenant:
+                # a table of this name in another schema (read as both), or a function handing
+                # out every tenant's rows: judged again whether it can be pinned from outside
+                if name not in found.tenant:
+                    found.tenant[name] = None
+                    changed = True
                 reason = _function_verdict(function, current, policy.tenant_column)
-                if reason:
+                if reason and name not in found.unpinnable:
                     found.unpinnable[name] = reason
-                changed = True
-            if _decided(name, found, policy):
+                    changed = True
                 continue
             defined = _columns_defined(function.body)
             parameters = [
@@ -4045,16 +4058,25 @@ def tenant_relations(
                     elif pin.kind == "literal":
                         unpinned = True  # a fixed tenant, whoever calls it
             if unpinned:
+                # (judged pinned by its arguments in an earlier pass, before a view or function
+                # its body reads was known to hand out every tenant's rows: round 20)
+                found.pinned_by_arguments.pop(name, None)
                 found.tenant[name] = function.columns
                 reason = _function_verdict(function, current, policy.tenant_column)
                 if reason:
                     found.unpinnable[name] = reason
                 changed = True
             elif positions:
-                found.pinned_by_arguments[name] = FunctionPins(
-                    frozenset(positions), frozenset(names)
-                )
-                changed = True
+                # every position must be given a pin (facts.py): an earlier pass's stay
+                earlier = found.pinned_by_arguments.get(name)
+                pins = FunctionPins(frozenset(positions), frozenset(names))
+                if earlier is not None:
+                    pins = FunctionPins(
+                        earlier.positions | pins.positions, earlier.names | pins.names
+                    )
+                if pins != earlier:
+                    found.pinned_by_arguments[name] = pins
+                    changed = True
     return found
 
 
@@ -4079,26 +4101,6 @@ def _columns_defined(statements: list[str]) -> set[str]:
                 names.update(identifier_name(c) for c in node.args.get("columns") or ())
     names.discard("")
     return names
-
-
-def _collides(name: str, found: Relations, policy: Policy) -> bool:
-    """A view or function named like a tenant table (of another schema, or configured): the
-    proof knows a relation by its name only, so it must be pinnable as both."""
-    return (
-        name in policy.tenant_tables
-        and name not in found.tenant
-        and name not in found.pinned_by_arguments
-        and name not in policy.global_tables
-    )
-
-
-def _decided(name: str, found: Relations, policy: Policy) -> bool:
-    return (
-        name in found.tenant
-        or name in found.pinned_by_arguments
-        or name in policy.tenant_tables
-        or name in policy.global_tables
-    )
 
 
 STALE_VIEW = (

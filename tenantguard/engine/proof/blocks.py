@@ -686,6 +686,21 @@ class Model:
         policy = self.policy
         tenant = policy.is_tenant_table(function) or function in policy.pinning_functions
         self.handled.add(id(call))
+        unpinnable = policy.unpinnable.get(function)
+        if (
+            unpinnable is None
+            and node.args.get("ordinality")
+            and policy.is_tenant_table(function)
+            and function not in policy.pinning_functions
+        ):
+            # PostgreSQL does not inline a function read WITH ORDINALITY: it runs over every
+            # tenant's rows and numbers them before the reader's filter (round 20)
+            unpinnable = (
+                f"WITH ORDINALITY numbers the rows {function}() returns for every tenant before "
+                "a pin on its columns filters them: the numbers count other tenants' rows (pin "
+                "the rows inside the function, or number them after the filter: row_number() "
+                "OVER ())"
+            )
         source = Source(
             alias_name(node) or function,
             SourceKind.TABLE if tenant else SourceKind.OTHER,
@@ -698,7 +713,7 @@ class Model:
             if tenant
             else alias_columns(node) or function_columns(function, alias_name(node)),
             lateral=True,
-            unpinnable=policy.unpinnable.get(function),
+            unpinnable=unpinnable,
         )
         return self._add(block, source)
 

@@ -216,7 +216,13 @@ What pins a reference `R`:
   and is held to the same conditions — the tenant setting pinning nothing there, as the query
   ran once, under the migration's setting. So is a table with a stored generated column computed by a
   function that reads tenant rows it does not pin (every row holds that data for good). So is a materialized view: its rows are its query's
-  under the setting of the session that last refreshed it, not the reader's;
+  under the setting of the session that last refreshed it, not the reader's. A view or function
+  that reads other views and functions of the schema is held to these conditions with what
+  those turned out to be, whatever order the schema defines them in (`patients p, v_patients
+  x` reads every tenant's rows through `x` when `v_patients` passes them through). A function
+  handing out every tenant's rows read `WITH ORDINALITY` cannot be pinned from outside:
+  PostgreSQL does not inline it then, and numbers every tenant's rows before the filter (the
+  numbers count the other tenants' rows);
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
   A body pinned by several parameters needs a pinning value in each of them. So pinned, it

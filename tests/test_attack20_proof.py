@@ -1,0 +1,155 @@
+"""Round 20 attacks on the proof (helper-86): schema views and functions that read other
+schema views and functions, and `WITH ORDINALITY` over a function handing out every tenant's
+rows.
+
+1. A view or function of the schema was judged once, in the first pass of the fixed point that
+   sorts them, when the views and functions its body reads were not known yet: a view joining a
+   pinned table with `v_patients` (a pass-through view of every tenant's patients) was taken for
+   one pinnable from outside, a function pinning one table by its parameter and reading
+   `all_patients()` beside it for one pinned by its arguments — and never judged again. Each
+   read of them returned every tenant's names. Now each is judged again in every pass, with
+   what the earlier ones turned out to be, until nothing changes (a verdict only gets worse).
+2. `f() WITH ORDINALITY` is not inlined by PostgreSQL: the function runs over every tenant's
+   rows and numbers them before the reader's filter — the numbers count (and rank) the other
+   tenants' rows. A function read so cannot be pinned from outside (one pinned by its arguments
+   can: its rows are its tenant's).
+
+Each leak is shown on PostgreSQL 15 by the rows it returns for tenant 1 (tenant 2's names say
+SECRET), each safe twin by rows of tenant 1 only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from tenantguard import Policy
+
+from .test_attack11_proof import _codes
+from .test_schema import policy_for
+
+SCHEMA = """
+CREATE TABLE tenants (id bigint PRIMARY KEY);
+CREATE TABLE patients (tenant_id bigint NOT NULL REFERENCES tenants (id), id bigint NOT NULL,
+    name text, score int, PRIMARY KEY (tenant_id, id));
+CREATE TABLE audit (tenant_id bigint NOT NULL REFERENCES tenants (id), msg text);
+CREATE VIEW v_patients AS SELECT tenant_id, id, name, score FROM patients;
+CREATE FUNCTION all_patients() RETURNS SETOF patients LANGUAGE sql STABLE AS
+    $$ SELECT * FROM patients $$;
+CREATE FUNCTION patients_of(t bigint) RETURNS SETOF patients LANGUAGE sql STABLE AS
+    $$ SELECT * FROM patients WHERE tenant_id = t $$;
+-- a view of a view, and of a function, beside a pinned table: every tenant's names
+CREATE VIEW v_pair AS SELECT p.tenant_id, p.id, x.name AS other FROM patients p, v_patients x;
+CREATE VIEW v_pair_f AS SELECT p.tenant_id, p.id, x.name AS other
+    FROM patients p CROSS JOIN LATERAL all_patients() x;
+CREATE VIEW v_pair_sub AS SELECT p.tenant_id, p.id,
+    (SELECT string_agg(n.name, ',') FROM v_patients n) AS other FROM patients p;
+-- the same, pinned inside (x's tenant is p's): safe from outside
+CREATE VIEW v_pair_ok AS SELECT p.tenant_id, p.id, x.name AS other
+    FROM patients p JOIN v_patients x ON x.tenant_id = p.tenant_id;
+-- functions pinning one source by their parameter, reading every tenant's rows beside it
+CREATE FUNCTION pair_of(t bigint) RETURNS TABLE (tenant_id bigint, other text)
+    LANGUAGE sql STABLE AS
+    $$ SELECT p.tenant_id, x.name FROM patients p, all_patients() x WHERE p.tenant_id = t $$;
+CREATE FUNCTION others_of(t bigint) RETURNS text LANGUAGE sql STABLE AS
+    $$ SELECT string_agg(x.name, ',') FROM patients p, v_patients x WHERE p.tenant_id = t $$;
+-- and pinning both: safe
+CREATE FUNCTION pair_ok(t bigint) RETURNS TABLE (tenant_id bigint, other text)
+    LANGUAGE sql STABLE AS
+    $$ SELECT p.tenant_id, x.name FROM patients p, v_patients x
+       WHERE p.tenant_id = t AND x.tenant_id = t $$;
+"""
+
+DATA = """
+INSERT INTO tenants VALUES (1), (2);
+-- tenant 2's rows first in the heap: a function reading every row returns them first
+INSERT INTO patients VALUES (2, 3, 'SECRET-carla', 1), (2, 4, 'SECRET-dave', 2),
+    (1, 1, 'alice', 5), (1, 2, 'bob', 6);
+"""
+
+LEAKS = [
+    "SELECT * FROM v_pair WHERE tenant_id = $1",
+    "SELECT * FROM v_pair_f WHERE tenant_id = $1",
+    "SELECT * FROM v_pair_sub WHERE tenant_id = $1",
+    "SELECT * FROM pair_of($1)",
+    "SELECT others_of($1)",
+    "INSERT INTO audit (tenant_id, msg) SELECT tenant_id, other FROM v_pair WHERE tenant_id = $1",
+    # numbered before the filter: tenant 2's rows are counted in tenant 1's numbers
+    "SELECT x.name, x.ordinality FROM all_patients() WITH ORDINALITY x WHERE x.tenant_id = $1",
+    "SELECT x.name, x.n FROM all_patients() WITH ORDINALITY AS x(tenant_id, id, name, score, n) "
+    "WHERE x.tenant_id = $1",
+    "SELECT x.name, x.ordinality FROM LATERAL all_patients() WITH ORDINALITY x "
+    "WHERE x.tenant_id = $1",
+]
+SAFE = [
+    "SELECT * FROM v_patients WHERE tenant_id = $1",
+    "SELECT * FROM v_pair_ok WHERE tenant_id = $1",
+    "SELECT * FROM pair_ok($1)",
+    "SELECT x.name FROM all_patients() x WHERE x.tenant_id = $1",
+    "SELECT x.name, x.ordinality FROM patients_of($1) WITH ORDINALITY x",
+]
+
+
+def _policy(tmp_path: Path) -> Policy:
+    policy = policy_for(tmp_path, SCHEMA)
+    assert isinstance(policy, Policy)
+    return policy
+
+
+def test_relations_reading_relations_and_ordinality(tmp_path: Path) -> None:
+    policy = _policy(tmp_path)
+    for sql in LEAKS:
+        # TG001 in FROM; a call handing out every tenant's rows elsewhere is TG006
+        assert {"TG001", "TG006"} & set(_codes(sql, policy)), sql
+    for sql in SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+def test_relations_judged_in_any_order(tmp_path: Path) -> None:
+    """The verdicts do not depend on the order the schema defines its views and functions in:
+    the same schema with its statements reversed gives the same findings."""
+    policy = _policy(tmp_path)
+    statements = [s for s in SCHEMA.split(";\n") if s.strip()]
+    body = ";\n".join(s for s in statements if "CREATE TABLE" in s)
+    rest = [s for s in statements if "CREATE TABLE" not in s]
+    reversed_schema = body + ";\n" + ";\n".join(reversed(rest)) + ";\n"
+    other = tmp_path / "reversed"
+    other.mkdir()
+    reversed_policy = policy_for(other, reversed_schema)
+    assert isinstance(reversed_policy, Policy)
+    assert reversed_policy.tenant_tables == policy.tenant_tables
+    for sql in LEAKS + SAFE:
+        assert _codes(sql, reversed_policy) == _codes(sql, policy), sql
+
+
+async def _rows(conn: asyncpg.Connection, sql: str) -> str:
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        rows = await conn.fetch(sql, 1)
+        written = await conn.fetch("SELECT msg FROM audit")
+        return " ".join([*(str(tuple(r)) for r in rows), *(str(w[0]) for w in written)])
+    finally:
+        await transaction.rollback()
+
+
+async def test_relations_reading_relations_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        for sql in LEAKS:
+            seen = await _rows(conn, sql)
+            if "ordinality" in sql.lower():
+                # tenant 1's rows numbered after tenant 2's: 3 and 4, not 1 and 2
+                assert "SECRET" not in seen and ", 3)" in seen, (sql, seen)
+            else:
+                assert "SECRET" in seen, (sql, seen)
+        for sql in SAFE:
+            seen = await _rows(conn, sql)
+            assert "SECRET" not in seen and "alice" in seen, (sql, seen)
+        # numbered after its own filter, the safe twin counts tenant 1's rows only
+        seen = await _rows(conn, SAFE[-1])
+        assert ", 1)" in seen and ", 3)" not in seen, seen
+    finally:
+        await conn.close()
