@@ -75,6 +75,26 @@ def _positional(select: exp.Select, key: exp.Expression) -> exp.Expression:
     return key
 
 
+def _ordering_key(select: exp.Select, key: exp.Expression) -> exp.Expression:
+    """A DISTINCT ON key as PostgreSQL reads it, by ORDER BY's rules: an integer constant `n` is
+    the select list's n-th item, and a bare name that an item of the select list outputs is that
+    item (before any input column of the name: `x AS tenant_id … DISTINCT ON (tenant_id)`
+    groups by x); anything else is itself."""
+    positional = _positional(select, key)
+    if positional is not key:
+        return positional
+    if isinstance(key, exp.Column) and not key.args.get("table"):
+        name = identifier_name(key.this)
+        for item in select.expressions:
+            if isinstance(item, exp.Alias):
+                if identifier_name(item.args.get("alias")) == name:
+                    aliased: exp.Expression = item.this
+                    return aliased
+            elif isinstance(item, exp.Column) and identifier_name(item.this) == name:
+                return item
+    return key
+
+
 def _partition_of(window: exp.Window) -> list[exp.Expression]:
     """A window's PARTITION BY, also when it names a window of its SELECT's WINDOW clause
     (`OVER w`, `OVER (w ORDER BY …)`: the partition is the named window's, never added to)."""
@@ -151,7 +171,8 @@ class Projections:
             # DISTINCT is a grouping by the whole select list, DISTINCT ON by its list
             on = distinct.args.get("on")
             if on is not None:
-                keys = list(on.expressions) if isinstance(on, exp.Tuple) else [on]
+                listed = list(on.expressions) if isinstance(on, exp.Tuple) else [on]
+                keys = [_ordering_key(node, k) for k in listed]
             else:
                 keys = [e.this if isinstance(e, exp.Alias) else e for e in node.expressions]
             if id(block) in self.model.aggregating:
