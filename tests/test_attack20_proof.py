@@ -132,7 +132,7 @@ async def _rows(conn: asyncpg.Connection, sql: str) -> str:
     transaction = conn.transaction()
     await transaction.start()
     try:
-        rows = await conn.fetch(sql, 1)
+        rows = await conn.fetch(sql, *([1] if "$1" in sql else []))
         written = await conn.fetch("SELECT msg FROM audit")
         return " ".join([*(str(tuple(r)) for r in rows), *(str(w[0]) for w in written)])
     finally:
@@ -157,5 +157,53 @@ async def test_relations_reading_relations_on_the_server(database: str) -> None:
         numbered = next(s for s in SAFE if "ORDINALITY" in s)
         seen = await _rows(conn, numbered)
         assert ", 1)" in seen and ", 3)" not in seen, seen
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- helper-87, on the fix
+# A view and a function of one name: the view, judged first, made the name a tenant relation,
+# and the function — pinned by its parameter in a first pass, before `y()` was known to hand out
+# every tenant's rows — was not judged again. The registry's name stays global beside a function
+# of the same name (reads of the registry pass).
+SAME_NAME_SCHEMA = """
+CREATE TABLE tenants (id bigint PRIMARY KEY);
+CREATE TABLE patients (tenant_id bigint NOT NULL REFERENCES tenants (id), id bigint NOT NULL,
+    name text, score int, PRIMARY KEY (tenant_id, id));
+CREATE TABLE audit (tenant_id bigint NOT NULL REFERENCES tenants (id), msg text);
+CREATE FUNCTION y() RETURNS SETOF patients LANGUAGE sql STABLE AS $$ SELECT * FROM patients $$;
+CREATE FUNCTION qx(t bigint) RETURNS SETOF patients LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM patients WHERE tenant_id = t;
+  RETURN QUERY SELECT y.tenant_id, y.id, y.name, y.score FROM y() y;
+END $$;
+CREATE VIEW qx AS SELECT y.tenant_id, y.id, y.name, y.score FROM y() y;
+CREATE FUNCTION tenants() RETURNS TABLE (id bigint) LANGUAGE sql STABLE AS
+    $$ SELECT id FROM tenants $$;
+CREATE FUNCTION rows_of(t bigint) RETURNS SETOF patients LANGUAGE sql STABLE AS
+    $$ SELECT * FROM patients WHERE tenant_id = t $$;
+"""
+SAME_NAME_LEAKS = ["SELECT * FROM qx($1)"]
+SAME_NAME_SAFE = ["SELECT * FROM rows_of($1)", "SELECT * FROM tenants WHERE id = $1"]
+
+
+def test_view_and_function_of_one_name(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SAME_NAME_SCHEMA, global_tables=("tenants",))
+    assert isinstance(policy, Policy)
+    for sql in SAME_NAME_LEAKS:
+        assert {"TG001", "TG006"} & set(_codes(sql, policy)), sql
+    for sql in SAME_NAME_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_view_and_function_of_one_name_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SAME_NAME_SCHEMA + DATA)
+        for sql in SAME_NAME_LEAKS:
+            assert "SECRET" in await _rows(conn, sql), sql
+        for sql in SAME_NAME_SAFE:
+            seen = await _rows(conn, sql)
+            assert "SECRET" not in seen, (sql, seen)
     finally:
         await conn.close()

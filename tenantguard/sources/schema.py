@@ -3940,6 +3940,7 @@ def tenant_relations(
     # may be on the old column), and never pinned from outside
     bound = set(stale)
     found = Relations()
+    handing_out: set[str] = set()  # functions whose own queries read tenant rows unpinned
     changed = True
     while changed:
         changed = False
@@ -3984,8 +3985,9 @@ def tenant_relations(
             if name in policy.global_tables:
                 continue
             if name in policy.tenant_tables or name in found.tenant:
-                # a table of this name in another schema (read as both), or a function handing
-                # out every tenant's rows: judged again whether it can be pinned from outside
+                # a table of this name in another schema, or a view of this name (read as both),
+                # or a function handing out every tenant's rows: judged again whether it can be
+                # pinned from outside
                 if name not in found.tenant:
                     found.tenant[name] = None
                     changed = True
@@ -3993,7 +3995,11 @@ def tenant_relations(
                 if reason and name not in found.unpinnable:
                     found.unpinnable[name] = reason
                     changed = True
+            if name in handing_out:
                 continue
+            # a body pinned by its parameter is judged again in each pass too, also when a view
+            # of its name made the name a tenant relation (helper-87: `qx($1)` whose body also
+            # read `y()`, known to hand out every tenant's rows only after a first pass)
             defined = _columns_defined(function.body)
             parameters = [
                 p
@@ -4060,8 +4066,12 @@ def tenant_relations(
             if unpinned:
                 # (judged pinned by its arguments in an earlier pass, before a view or function
                 # its body reads was known to hand out every tenant's rows: round 20)
+                handing_out.add(name)
                 found.pinned_by_arguments.pop(name, None)
-                found.tenant[name] = function.columns
+                if name not in found.tenant:
+                    found.tenant[name] = function.columns
+                elif found.tenant[name] != function.columns:
+                    found.tenant[name] = None  # a view's of this name too: either's columns
                 reason = _function_verdict(function, current, policy.tenant_column)
                 if reason:
                     found.unpinnable[name] = reason
