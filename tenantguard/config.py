@@ -487,11 +487,12 @@ def build_policy(
         )
     except ValueError as error:
         raise ConfigError(str(error)) from error
+    by_setting: dict[str, str] = {}  # views and functions pinned inside by the tenant setting
     if schema is not None and (schema.views or schema.functions):
-        policy = _relations(schema, policy)
+        policy, by_setting = _relations(schema, policy)
     if schema is not None and schema.filled:
         # a table a query filled once (CREATE TABLE … AS): its rows are that query's
-        copied = filled_tables(schema, policy)
+        copied = filled_tables(schema, policy, by_setting)
         if copied:
             policy = policy.replace(
                 tenant_tables=_quoted_names(policy.tenant_tables | copied.keys()),
@@ -517,7 +518,7 @@ def build_policy(
                 unpinnable={**policy.unpinnable, **aggregates},
             )
             if schema.views or schema.functions:
-                policy = _relations(schema, policy)
+                policy, by_setting = _relations(schema, policy)
     if schema is not None and (schema.triggers or schema.write_rules):
         # what writes run beside themselves, read once the tenant relations are known
         policy = policy.replace(hidden_writes=hidden_writes(schema, policy, implicit))
@@ -549,8 +550,9 @@ def build_policy(
     return policy
 
 
-def _relations(schema: SchemaInfo, policy: Policy) -> Policy:
-    """`policy` with the schema's views and functions sorted (`tenant_relations`)."""
+def _relations(schema: SchemaInfo, policy: Policy) -> tuple[Policy, dict[str, str]]:
+    """`policy` with the schema's views and functions sorted (`tenant_relations`), and those
+    pinned inside by the tenant setting (`Relations.by_setting`)."""
     from tenantguard.sources.schema import tenant_relations
 
     found = tenant_relations(
@@ -566,7 +568,7 @@ def _relations(schema: SchemaInfo, policy: Policy) -> Policy:
         ),
         unpinnable={**policy.unpinnable, **found.unpinnable},
         pinning_functions=found.pinned_by_arguments,
-    )
+    ), found.by_setting
 
 
 def _registry_references(

@@ -3866,7 +3866,7 @@ _DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 class Relations:
     """What the views and functions of the schema are to the proof."""
 
-    __slots__ = ("pinned_by_arguments", "tenant", "unpinnable")
+    __slots__ = ("by_setting", "pinned_by_arguments", "tenant", "unpinnable")
 
     def __init__(self) -> None:
         # read like tenant tables, with their columns if known
@@ -3875,6 +3875,10 @@ class Relations:
         self.unpinnable: dict[str, str] = {}
         # pinned by some of their parameters: a call is pinned when those arguments are
         self.pinned_by_arguments: dict[str, FunctionPins] = {}
+        # safe as they are, pinned inside by the tenant setting: read by a query that ran once
+        # (a materialized view's), they hand out the rows of that session's tenant — "" when a
+        # pin on their tenant column selects the rows, else why none does
+        self.by_setting: dict[str, str] = {}
 
 
 def tenant_relations(
@@ -3949,7 +3953,7 @@ def tenant_relations(
             unpinnable={**policy.unpinnable, **found.unpinnable},  # loose tables stay
             pinning_functions=found.pinned_by_arguments,
         )
-        once = current.replace(tenant_expressions=())
+        once = fixed_tenant_policy(current, found.by_setting)
         for name, view in views.items():
             if name in policy.global_tables:
                 continue
@@ -3971,6 +3975,10 @@ def tenant_relations(
                     changed = True
                 continue
             if reason is None:
+                if reading is current and _setting_pinned(
+                    name, _view_verdict(view, once, policy.tenant_column), found
+                ):
+                    changed = True
                 continue
             if name in found.tenant:
                 if reason and name not in found.unpinnable:  # no longer pinnable from outside
@@ -4076,7 +4084,18 @@ def tenant_relations(
                 if reason:
                     found.unpinnable[name] = reason
                 changed = True
-            elif positions:
+            elif not positions:
+                # safe as it is: pinned by the tenant setting, or reading no tenant rows
+                fixed = once.replace(tenant_expressions=tuple(parameters))
+                if any(
+                    f.severity is Severity.ERROR
+                    for statement in function.body
+                    for f in analyze_statement(statement, fixed).findings
+                ) and _setting_pinned(
+                    name, _function_verdict(function, once, policy.tenant_column) or "", found
+                ):
+                    changed = True
+            else:
                 # every position must be given a pin (facts.py): an earlier pass's stay
                 earlier = found.pinned_by_arguments.get(name)
                 pins = FunctionPins(frozenset(positions), frozenset(names))
@@ -4088,6 +4107,32 @@ def tenant_relations(
                     found.pinned_by_arguments[name] = pins
                     changed = True
     return found
+
+
+def fixed_tenant_policy(policy: Policy, by_setting: Mapping[str, str]) -> Policy:
+    """`policy` for a query that ran once, under whatever tenant setting its session had (a
+    materialized view's, a table's filled by a query): the tenant expression pins nothing, and the
+    views and functions pinned inside by it (`by_setting`) hand out that one tenant's rows —
+    tenant relations, pinned from outside by their tenant column where they pass it through."""
+    if not by_setting:
+        return policy.replace(tenant_expressions=())
+    return policy.replace(
+        tenant_expressions=(),
+        tenant_tables={sql_name(t) for t in policy.tenant_tables | by_setting.keys()},
+        unpinnable={**policy.unpinnable, **{n: r for n, r in by_setting.items() if r}},
+    )
+
+
+def _setting_pinned(name: str, reason: str | None, found: Relations) -> bool:
+    """Records that `name`, safe under the tenant setting, reads tenant rows without it
+    (`reason`: its verdict then; None: it reads none); True when that is new or worse."""
+    if reason is None:
+        return False
+    earlier = found.by_setting.get(name)
+    if earlier is not None and (earlier or not reason):
+        return False
+    found.by_setting[name] = reason
+    return True
 
 
 def _columns_defined(statements: list[str]) -> set[str]:
@@ -4152,13 +4197,15 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
     )
 
 
-def filled_tables(schema: SchemaInfo, policy: Policy) -> dict[str, str]:
+def filled_tables(
+    schema: SchemaInfo, policy: Policy, by_setting: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Tables a query filled when the schema made them (CREATE TABLE … AS, SELECT … INTO,
     with data) whose rows no pin on their tenant column selects: name -> why. Held to the view
     conditions, with one difference: the query ran once, under whatever tenant setting the
     migration had, so the tenant expression pins nothing there."""
     column = policy.tenant_column
-    once = policy.replace(tenant_expressions=())
+    once = fixed_tenant_policy(policy, by_setting or {})
     found: dict[str, str] = {}
     for name, copy in schema.filled.items():
         if name in schema.views:
