@@ -273,3 +273,67 @@ async def test_copies_of_setting_pinned_relations_on_the_server(database: str) -
             assert "alice" in seen or "$1" in sql, (sql, seen)  # the copy holds no row of 1
     finally:
         await conn.close()
+
+
+# A PL/pgSQL function returning rows one by one (RETURN NEXT) from variables a loop over every
+# tenant's rows sets: a row of tenant 1 may carry tenant 2's name (`prev`) and count tenant 2's
+# rows (`n`). Taken for one passing its loop query's tenant column through, it passed a pin from
+# outside (helper-87). Twins: RETURN QUERY of the same rows, a loop over its parameter's rows.
+LOOP_SCHEMA = """
+CREATE TABLE tenants (id bigint PRIMARY KEY);
+CREATE TABLE patients (tenant_id bigint NOT NULL REFERENCES tenants (id), id bigint NOT NULL,
+    name text, score int, PRIMARY KEY (tenant_id, id));
+CREATE TABLE audit (tenant_id bigint NOT NULL REFERENCES tenants (id), msg text);
+CREATE FUNCTION loop_p() RETURNS TABLE (tenant_id bigint, name text, n int)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE r record; prev text := ''; i int := 0;
+BEGIN
+  FOR r IN SELECT p.tenant_id, p.name FROM patients p ORDER BY p.id DESC LOOP
+    i := i + 1;
+    tenant_id := r.tenant_id; name := r.name || '/' || prev; n := i;
+    prev := r.name;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+CREATE FUNCTION query_p() RETURNS TABLE (tenant_id bigint, name text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN QUERY SELECT p.tenant_id, p.name FROM patients p;
+END $$;
+CREATE FUNCTION loop_of(t bigint) RETURNS TABLE (tenant_id bigint, name text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE r record; prev text := '';
+BEGIN
+  FOR r IN SELECT p.tenant_id, p.name FROM patients p WHERE p.tenant_id = t LOOP
+    tenant_id := r.tenant_id; name := r.name || '/' || prev; prev := r.name;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+"""
+LOOP_LEAKS = ["SELECT * FROM loop_p() x WHERE x.tenant_id = $1"]
+LOOP_SAFE = [
+    "SELECT * FROM query_p() x WHERE x.tenant_id = $1",
+    "SELECT * FROM loop_of($1)",
+]
+
+
+def test_rows_built_one_by_one(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, LOOP_SCHEMA)
+    assert isinstance(policy, Policy)
+    for sql in LOOP_LEAKS:
+        assert "TG001" in _codes(sql, policy), sql
+    for sql in LOOP_SAFE:
+        assert _codes(sql, policy) == [], sql
+
+
+async def test_rows_built_one_by_one_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(LOOP_SCHEMA + DATA)
+        for sql in LOOP_LEAKS:
+            assert "SECRET" in await _rows(conn, sql), sql
+        for sql in LOOP_SAFE:
+            seen = await _rows(conn, sql)
+            assert "SECRET" not in seen and "alice" in seen, (sql, seen)
+    finally:
+        await conn.close()

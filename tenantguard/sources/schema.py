@@ -153,6 +153,9 @@ class FunctionInfo:
     # declared `COST n` below PostgreSQL's default of 100 for such functions: evaluated before
     # dearer conditions (its errors and notices, on rows not filtered yet)
     cheap: bool = False
+    # PL/pgSQL returning rows one by one (RETURN NEXT): built from variables, which a loop may
+    # carry from one row to the next (another tenant's value, a count of every tenant's rows)
+    built_rows: bool = False
 
 
 @dataclass
@@ -448,6 +451,7 @@ class SchemaInfo:
                     f.overloads,
                     f.inlined,
                     f.cheap,
+                    f.built_rows,
                 ]
                 for n, f in self.functions.items()
             },
@@ -548,6 +552,7 @@ class SchemaInfo:
                     bool(overloads),
                     bool(inlined),
                     bool(cheap),
+                    bool(built_rows),
                 )
                 for n, (
                     body,
@@ -560,6 +565,7 @@ class SchemaInfo:
                     overloads,
                     inlined,
                     cheap,
+                    built_rows,
                 ) in data["functions"].items()
             },
             [
@@ -2754,11 +2760,13 @@ class SchemaInfo:
         if outputs:
             self.declared_outputs.add(name)
         constants: tuple[tuple[str, str], ...] = ()
+        built_rows = False
         if node.sql_body is not None:  # RETURN …, BEGIN ATOMIC … END
             body = [RawStream()(s) for s in _flatten(node.sql_body)]
             opaque = ""
         elif language == "plpgsql":
             body, opaque, constants = _plpgsql_queries(text)
+            built_rows = _returns_next(text)
             written = _written_variables(text)  # a parameter the body writes pins nothing
             lossy.extend(
                 i
@@ -2800,6 +2808,7 @@ class SchemaInfo:
             tuple(outputs),
             inlined=inlined,
             cheap=cheap,
+            built_rows=built_rows,
         )
         # the types of its return and of its parameters (any output but the return: "?")
         exact = [_domain_base(returned, None) if returned is not None else ("", "?")]
@@ -3458,6 +3467,7 @@ def namesake_functions(old: FunctionInfo | None, new: FunctionInfo) -> FunctionI
         overloads=readable,
         inlined=inlined,
         cheap=cheap,
+        built_rows=(old is not None and old.built_rows) or new.built_rows,
     )
 
 
@@ -3693,6 +3703,27 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
             else:
                 stack.append((value, is_dynamic or key == "dynquery"))
     return queries, " ".join(dynamic), _constants(tree)
+
+
+def _returns_next(text: str) -> bool:
+    """Does a PL/pgSQL body return rows one by one (`RETURN NEXT`)? A body pglast rejects is
+    opaque anyway."""
+    import pglast
+
+    try:
+        tree = pglast.parse_plpgsql(text)
+    except Exception:  # pglast raises its own and PostgreSQL's errors
+        return False
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if "PLpgSQL_stmt_return_next" in node:
+                return True
+            stack.extend(node.values())
+    return False
 
 
 def _plpgsql_function(text: str) -> tuple[dict[str, Any], list[Any]] | None:
@@ -4521,6 +4552,13 @@ def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> st
         verdict = analyze_statement(statement, policy)
         if not any(f.severity is Severity.ERROR for f in verdict.findings):
             continue  # reads no tenant row unpinned
+        if function.built_rows:
+            return (
+                "it returns rows one by one (RETURN NEXT) built from variables, which a loop over "
+                "every tenant's rows may carry from one row to the next: a pin on its output "
+                f"does not show its {column} is the rows' own (pin the loop's query inside it, "
+                "or RETURN QUERY the pinned rows)"
+            )
         wrapped = f"SELECT * FROM ({statement}) AS v{aliases} WHERE v.{_quoted(column)} = $1"
         outside = analyze_statement(wrapped, policy)
         if any(f.severity is Severity.ERROR for f in outside.findings):

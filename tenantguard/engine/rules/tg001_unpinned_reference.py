@@ -222,7 +222,12 @@ What pins a reference `R`:
   x` reads every tenant's rows through `x` when `v_patients` passes them through). A function
   handing out every tenant's rows read `WITH ORDINALITY` cannot be pinned from outside:
   PostgreSQL does not inline it then, and numbers every tenant's rows before the filter (the
-  numbers count the other tenants' rows);
+  numbers count the other tenants' rows). Nor can a PL/pgSQL function returning rows one by
+  one (`RETURN NEXT`) from a loop over every tenant's rows: its variables may carry another
+  tenant's value, or a count of every tenant's rows, into a row of the tenant pinned. A
+  materialized view or a table a query filled over a view or function pinned inside by the
+  tenant setting holds the rows of the tenant whose session refreshed or filled it: pinned from
+  outside by its tenant column where it passes it through, reported at every read otherwise;
 - a function whose body pins its rows by a parameter, called with a pinning value (or a pinned
   tenant column) in that position: `patients_of($1)`, not `patients_of(a.id)` over every `a`.
   A body pinned by several parameters needs a pinning value in each of them. So pinned, it
