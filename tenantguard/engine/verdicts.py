@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from tenantguard.engine.findings import Finding
 
@@ -20,12 +20,14 @@ if TYPE_CHECKING:
 __all__ = ["Analyzer", "PinValue", "Verdict", "VerdictStore"]
 
 
-@dataclass(frozen=True, slots=True)
-class PinValue:
+class PinValue(NamedTuple):
     """A value a tenant column is pinned to: `$2`, `%(tenant)s`, `42`, a tenant expression.
 
     Two pins name the same tenant when their values are equal; an unnamed placeholder (`%s`,
     `?`) is a parameter of its own at each occurrence, so its key is the occurrence's position.
+    A named tuple: the proof hashes and compares them often, and a tuple does both in C (a
+    frozen dataclass's generated `__hash__` and `__eq__` are interpreted, even when the proof
+    is compiled).
     """
 
     kind: str  # "parameter" | "placeholder" | "literal" | "expression"
