@@ -300,6 +300,42 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
   RETURN QUERY SELECT p.tenant_id, p.name FROM patients p;
 END $$;
+-- (helper-88) no RETURN NEXT: a loop's RETURN QUERY reading the loop's variables, an INTO
+-- feeding a RETURN QUERY, OUT parameters accumulated over a loop, a cursor
+CREATE FUNCTION rq_loop() RETURNS TABLE (tenant_id bigint, name text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE r record; prev text := '';
+BEGIN
+  FOR r IN SELECT p.tenant_id, p.name FROM patients p ORDER BY p.tenant_id DESC, p.id LOOP
+    RETURN QUERY SELECT r.tenant_id, r.name || '/' || prev;
+    prev := prev || r.name || ',';
+  END LOOP;
+END $$;
+CREATE FUNCTION into_rq() RETURNS TABLE (tenant_id bigint, name text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE other text;
+BEGIN
+  SELECT p.name INTO other FROM patients p WHERE p.id = 3;
+  RETURN QUERY SELECT p.tenant_id, p.name || '/' || other FROM patients p;
+END $$;
+CREATE FUNCTION acc_row(OUT tenant_id bigint, OUT names text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE r record;
+BEGIN
+  names := '';
+  FOR r IN SELECT p.tenant_id, p.name FROM patients p ORDER BY p.id DESC LOOP
+    tenant_id := r.tenant_id; names := names || r.name || ',';
+  END LOOP;
+END $$;
+CREATE FUNCTION cursor_p() RETURNS TABLE (tenant_id bigint, names text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE c CURSOR FOR SELECT p.tenant_id, p.name FROM patients p ORDER BY p.id DESC; s text := '';
+BEGIN
+  FOR r IN c LOOP
+    s := s || r.name || ','; tenant_id := r.tenant_id; names := s;
+  END LOOP;
+  RETURN NEXT;
+END $$;
 CREATE FUNCTION loop_of(t bigint) RETURNS TABLE (tenant_id bigint, name text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE r record; prev text := '';
@@ -310,7 +346,13 @@ BEGIN
   END LOOP;
 END $$;
 """
-LOOP_LEAKS = ["SELECT * FROM loop_p() x WHERE x.tenant_id = $1"]
+LOOP_LEAKS = [
+    "SELECT * FROM loop_p() x WHERE x.tenant_id = $1",
+    "SELECT * FROM rq_loop() x WHERE x.tenant_id = $1",
+    "SELECT * FROM into_rq() x WHERE x.tenant_id = $1",
+    "SELECT * FROM acc_row() x WHERE x.tenant_id = $1",
+    "SELECT * FROM cursor_p() x WHERE x.tenant_id = $1",
+]
 LOOP_SAFE = [
     "SELECT * FROM query_p() x WHERE x.tenant_id = $1",
     "SELECT * FROM loop_of($1)",

@@ -153,9 +153,11 @@ class FunctionInfo:
     # declared `COST n` below PostgreSQL's default of 100 for such functions: evaluated before
     # dearer conditions (its errors and notices, on rows not filtered yet)
     cheap: bool = False
-    # PL/pgSQL returning rows one by one (RETURN NEXT): built from variables, which a loop may
-    # carry from one row to the next (another tenant's value, a count of every tenant's rows)
-    built_rows: bool = False
+    # PL/pgSQL: the queries of its RETURN QUERY statements outside any loop, whose rows are the
+    # function's own; the rows of its other queries go into variables (FOR … IN, INTO, cursors,
+    # expressions), which may carry another tenant's value or a count of every tenant's rows
+    # into the rows it returns (RETURN NEXT, a RETURN QUERY reading them). None: LANGUAGE sql
+    returned: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -451,7 +453,7 @@ class SchemaInfo:
                     f.overloads,
                     f.inlined,
                     f.cheap,
-                    f.built_rows,
+                    None if f.returned is None else list(f.returned),
                 ]
                 for n, f in self.functions.items()
             },
@@ -552,7 +554,7 @@ class SchemaInfo:
                     bool(overloads),
                     bool(inlined),
                     bool(cheap),
-                    bool(built_rows),
+                    None if returned is None else tuple(texts(returned)),
                 )
                 for n, (
                     body,
@@ -565,7 +567,7 @@ class SchemaInfo:
                     overloads,
                     inlined,
                     cheap,
-                    built_rows,
+                    returned,
                 ) in data["functions"].items()
             },
             [
@@ -2760,13 +2762,13 @@ class SchemaInfo:
         if outputs:
             self.declared_outputs.add(name)
         constants: tuple[tuple[str, str], ...] = ()
-        built_rows = False
+        row_queries: tuple[str, ...] | None = None
         if node.sql_body is not None:  # RETURN …, BEGIN ATOMIC … END
             body = [RawStream()(s) for s in _flatten(node.sql_body)]
             opaque = ""
         elif language == "plpgsql":
             body, opaque, constants = _plpgsql_queries(text)
-            built_rows = _returns_next(text)
+            row_queries = _returned_queries(text)
             written = _written_variables(text)  # a parameter the body writes pins nothing
             lossy.extend(
                 i
@@ -2808,7 +2810,7 @@ class SchemaInfo:
             tuple(outputs),
             inlined=inlined,
             cheap=cheap,
-            built_rows=built_rows,
+            returned=row_queries,
         )
         # the types of its return and of its parameters (any output but the return: "?")
         exact = [_domain_base(returned, None) if returned is not None else ("", "?")]
@@ -3467,7 +3469,7 @@ def namesake_functions(old: FunctionInfo | None, new: FunctionInfo) -> FunctionI
         overloads=readable,
         inlined=inlined,
         cheap=cheap,
-        built_rows=(old is not None and old.built_rows) or new.built_rows,
+        returned=_returned_of_namesakes(old, new),
     )
 
 
@@ -3705,25 +3707,52 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
     return queries, " ".join(dynamic), _constants(tree)
 
 
-def _returns_next(text: str) -> bool:
-    """Does a PL/pgSQL body return rows one by one (`RETURN NEXT`)? A body pglast rejects is
-    opaque anyway."""
+_LOOPS = frozenset(
+    (
+        "PLpgSQL_stmt_loop",
+        "PLpgSQL_stmt_while",
+        "PLpgSQL_stmt_fori",
+        "PLpgSQL_stmt_fors",
+        "PLpgSQL_stmt_forc",
+        "PLpgSQL_stmt_foreach_a",
+        "PLpgSQL_stmt_dynfors",
+    )
+)
+
+
+def _returned_queries(text: str) -> tuple[str, ...]:
+    """The queries of a PL/pgSQL body's RETURN QUERY statements outside any loop (a loop's
+    may read its variables); () for a body pglast rejects (opaque anyway)."""
     import pglast
 
     try:
         tree = pglast.parse_plpgsql(text)
     except Exception:  # pglast raises its own and PostgreSQL's errors
-        return False
-    stack: list[Any] = [tree]
+        return ()
+    found: list[str] = []
+    stack: list[tuple[Any, bool]] = [(tree, False)]
     while stack:
-        node = stack.pop()
+        node, in_loop = stack.pop()
         if isinstance(node, list):
-            stack.extend(node)
+            stack.extend((item, in_loop) for item in node)
         elif isinstance(node, dict):
-            if "PLpgSQL_stmt_return_next" in node:
-                return True
-            stack.extend(node.values())
-    return False
+            for key, value in node.items():
+                if key == "PLpgSQL_stmt_return_query" and isinstance(value, dict) and not in_loop:
+                    expr = (value.get("query") or {}).get("PLpgSQL_expr") or {}
+                    if expr.get("query"):
+                        found.append(str(expr["query"]))
+                stack.append((value, in_loop or key in _LOOPS))
+    return tuple(found)
+
+
+def _returned_of_namesakes(old: FunctionInfo | None, new: FunctionInfo) -> tuple[str, ...] | None:
+    """The returned queries of functions read as one (a SQL function's are all its queries)."""
+    if old is None or (old.returned is None and new.returned is None):
+        return new.returned
+    return (
+        *(old.body if old.returned is None else old.returned),
+        *(new.body if new.returned is None else new.returned),
+    )
 
 
 def _plpgsql_function(text: str) -> tuple[dict[str, Any], list[Any]] | None:
@@ -4552,12 +4581,12 @@ def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> st
         verdict = analyze_statement(statement, policy)
         if not any(f.severity is Severity.ERROR for f in verdict.findings):
             continue  # reads no tenant row unpinned
-        if function.built_rows:
+        if function.returned is not None and statement not in function.returned:
             return (
-                "it returns rows one by one (RETURN NEXT) built from variables, which a loop over "
-                "every tenant's rows may carry from one row to the next: a pin on its output "
-                f"does not show its {column} is the rows' own (pin the loop's query inside it, "
-                "or RETURN QUERY the pinned rows)"
+                "a query of it reads every tenant's rows into variables (FOR … IN, INTO, a "
+                "cursor, a loop's RETURN QUERY), which may carry another tenant's value or a "
+                f"count of every tenant's rows into the rows it returns: a pin on its {column} "
+                "does not show they are the rows' own (pin that query inside it)"
             )
         wrapped = f"SELECT * FROM ({statement}) AS v{aliases} WHERE v.{_quoted(column)} = $1"
         outside = analyze_statement(wrapped, policy)

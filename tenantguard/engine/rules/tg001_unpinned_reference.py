@@ -222,9 +222,11 @@ What pins a reference `R`:
   x` reads every tenant's rows through `x` when `v_patients` passes them through). A function
   handing out every tenant's rows read `WITH ORDINALITY` cannot be pinned from outside:
   PostgreSQL does not inline it then, and numbers every tenant's rows before the filter (the
-  numbers count the other tenants' rows). Nor can a PL/pgSQL function returning rows one by
-  one (`RETURN NEXT`) from a loop over every tenant's rows: its variables may carry another
-  tenant's value, or a count of every tenant's rows, into a row of the tenant pinned. A
+  numbers count the other tenants' rows). Nor can a PL/pgSQL function one of whose queries
+  reads every tenant's rows into variables (`FOR r IN`, `INTO`, a cursor, a `RETURN QUERY`
+  inside a loop): its variables may carry another tenant's value, or a count of every
+  tenant's rows, into a row of the tenant pinned (`RETURN NEXT`, OUT parameters, a `RETURN
+  QUERY` reading them); only its `RETURN QUERY` statements outside loops pass rows through. A
   materialized view or a table a query filled over a view or function pinned inside by the
   tenant setting holds the rows of the tenant whose session refreshed or filled it: pinned from
   outside by its tenant column where it passes it through, reported at every read otherwise;
