@@ -230,6 +230,16 @@ CREATE MATERIALIZED VIEW mv_fmine AS SELECT name FROM f_mine();
 CREATE VIEW v_of_mv AS SELECT * FROM mv_mine_cnt;
 CREATE TABLE t_copy AS SELECT string_agg(name, ',') AS names FROM v_mine;
 CREATE VIEW v_of_mine AS SELECT id, name FROM v_mine;
+-- (helper-88) a tenant view, or a function pinned by its parameter, joining the setting-pinned
+-- view: pinned from outside for a request, not in a copy refreshed by another tenant's session
+CREATE VIEW vj AS SELECT p.tenant_id, p.id, p.name, m.name AS mine
+    FROM patients p JOIN v_mine m ON m.score < p.score;
+CREATE MATERIALIZED VIEW mv_vj AS SELECT * FROM vj;
+CREATE TABLE t_vj AS SELECT * FROM vj;
+CREATE FUNCTION pj(t bigint) RETURNS TABLE (tenant_id bigint, id bigint, mine text)
+    LANGUAGE sql STABLE AS $$ SELECT p.tenant_id, p.id, m.name FROM patients p
+    JOIN v_mine m ON m.score < p.score WHERE p.tenant_id = t $$;
+CREATE MATERIALIZED VIEW mv_pj AS SELECT x.* FROM tenants tn CROSS JOIN LATERAL pj(tn.id) x;
 """
 SETTING_LEAKS = [
     "SELECT * FROM mv_mine",
@@ -237,11 +247,16 @@ SETTING_LEAKS = [
     "SELECT * FROM mv_fmine",
     "SELECT * FROM v_of_mv",
     "SELECT * FROM t_copy",
+    "SELECT * FROM mv_vj WHERE tenant_id = $1",
+    "SELECT * FROM t_vj WHERE tenant_id = $1",
+    "SELECT * FROM mv_pj WHERE tenant_id = $1",
 ]
 SETTING_SAFE = [
     "SELECT * FROM mv_mine WHERE tenant_id = $1",
     "SELECT * FROM v_of_mine",
     "SELECT * FROM v_mine",
+    "SELECT * FROM vj WHERE tenant_id = $1",
+    "SELECT * FROM pj($1)",
 ]
 
 

@@ -4034,11 +4034,16 @@ def tenant_relations(
                     found.unpinnable[name] = reason
                     changed = True
                 continue
-            if reason is None:
-                if reading is current and _setting_pinned(
-                    name, _view_verdict(view, once, policy.tenant_column), found
+            if reading is current and reason != STALE_VIEW and not found.unpinnable.get(name):
+                # read by a query that ran once (a materialized view's), under another tenant's
+                # setting: safe as it is, or pinned from outside for a request — a copy of it may
+                # not be (it reads a view pinned inside by the setting: helper-88)
+                fixed = _view_verdict(view, once, policy.tenant_column)
+                if (reason is None or (fixed and not reason)) and _setting_pinned(
+                    name, fixed, found
                 ):
                     changed = True
+            if reason is None:
                 continue
             if name in found.tenant:
                 if reason and name not in found.unpinnable:  # no longer pinnable from outside
@@ -4063,6 +4068,10 @@ def tenant_relations(
                 if reason and name not in found.unpinnable:
                     found.unpinnable[name] = reason
                     changed = True
+                if not found.unpinnable.get(name) and _setting_pinned(
+                    name, _function_verdict(function, once, policy.tenant_column) or None, found
+                ):
+                    changed = True  # pinnable from outside for a request, not in a copy
             if name in handing_out:
                 continue
             # a body pinned by its parameter is judged again in each pass too, also when a view
@@ -4144,28 +4153,30 @@ def tenant_relations(
                 if reason:
                     found.unpinnable[name] = reason
                 changed = True
-            elif not positions:
-                # safe as it is: pinned by the tenant setting, or reading no tenant rows
-                fixed = once.replace(tenant_expressions=tuple(parameters))
+            else:
+                if positions:
+                    # every position must be given a pin (facts.py): an earlier pass's stay
+                    earlier = found.pinned_by_arguments.get(name)
+                    pins = FunctionPins(frozenset(positions), frozenset(names))
+                    if earlier is not None:
+                        pins = FunctionPins(
+                            earlier.positions | pins.positions, earlier.names | pins.names
+                        )
+                    if pins != earlier:
+                        found.pinned_by_arguments[name] = pins
+                        changed = True
+                # safe as it is (pinned by the tenant setting, or reading no tenant rows), or
+                # pinned by its arguments: in a copy made by another tenant's session, a view or
+                # function pinned by the setting that it reads hands out that tenant's rows
+                by_arguments = once.replace(tenant_expressions=tuple(parameters))
                 if any(
                     f.severity is Severity.ERROR
                     for statement in function.body
-                    for f in analyze_statement(statement, fixed).findings
-                ) and _setting_pinned(
-                    name, _function_verdict(function, once, policy.tenant_column) or "", found
+                    for f in analyze_statement(statement, by_arguments).findings
                 ):
-                    changed = True
-            else:
-                # every position must be given a pin (facts.py): an earlier pass's stay
-                earlier = found.pinned_by_arguments.get(name)
-                pins = FunctionPins(frozenset(positions), frozenset(names))
-                if earlier is not None:
-                    pins = FunctionPins(
-                        earlier.positions | pins.positions, earlier.names | pins.names
-                    )
-                if pins != earlier:
-                    found.pinned_by_arguments[name] = pins
-                    changed = True
+                    copied = _function_verdict(function, once, policy.tenant_column)
+                    if (copied or not positions) and _setting_pinned(name, copied, found):
+                        changed = True
     return found
 
 
