@@ -556,7 +556,12 @@ def _relations(schema: SchemaInfo, policy: Policy) -> tuple[Policy, dict[str, st
     from tenantguard.sources.schema import tenant_relations
 
     found = tenant_relations(
-        schema.views, schema.functions, policy, schema.materialized, schema.stale_views
+        schema.views,
+        schema.functions,
+        policy,
+        schema.materialized,
+        schema.stale_views,
+        copies=bool(schema.materialized or schema.filled or schema.stale_views),
     )
     return policy.replace(
         tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),

@@ -3947,9 +3947,13 @@ def tenant_relations(
     policy: Policy,
     materialized: Iterable[str] = (),
     stale: Iterable[str] = (),
+    *,
+    copies: bool = True,
 ) -> Relations:
     """Sorts the views and functions of the schema for the proof, to a fixed point (a view of
-    a view is read under what the first one turned out to be).
+    a view is read under what the first one turned out to be). `copies`: the schema has
+    relations filled by a query that ran once (materialized views, CREATE TABLE … AS, views
+    bound to a renamed column): each view and function is then also judged as they read it.
 
     - A view or function whose every query pins its rows by the tenant expression is safe to
       read as it is.
@@ -4034,7 +4038,12 @@ def tenant_relations(
                     found.unpinnable[name] = reason
                     changed = True
                 continue
-            if reading is current and reason != STALE_VIEW and not found.unpinnable.get(name):
+            if (
+                copies
+                and reading is current
+                and reason != STALE_VIEW
+                and not found.unpinnable.get(name)
+            ):
                 # read by a query that ran once (a materialized view's), under another tenant's
                 # setting: safe as it is, or pinned from outside for a request — a copy of it may
                 # not be (it reads a view pinned inside by the setting: helper-88)
@@ -4068,8 +4077,12 @@ def tenant_relations(
                 if reason and name not in found.unpinnable:
                     found.unpinnable[name] = reason
                     changed = True
-                if not found.unpinnable.get(name) and _setting_pinned(
-                    name, _function_verdict(function, once, policy.tenant_column) or None, found
+                if (
+                    copies
+                    and not found.unpinnable.get(name)
+                    and _setting_pinned(
+                        name, _function_verdict(function, once, policy.tenant_column) or None, found
+                    )
                 ):
                     changed = True  # pinnable from outside for a request, not in a copy
             if name in handing_out:
@@ -4169,7 +4182,7 @@ def tenant_relations(
                 # pinned by its arguments: in a copy made by another tenant's session, a view or
                 # function pinned by the setting that it reads hands out that tenant's rows
                 by_arguments = once.replace(tenant_expressions=tuple(parameters))
-                if any(
+                if copies and any(
                     f.severity is Severity.ERROR
                     for statement in function.body
                     for f in analyze_statement(statement, by_arguments).findings
