@@ -394,3 +394,44 @@ async def test_rows_built_one_by_one_on_the_server(database: str) -> None:
             assert "SECRET" not in seen and "alice" in seen, (sql, seen)
     finally:
         await conn.close()
+
+
+# A function that sets the tenant setting itself before its setting-pinned query reads the
+# tenant it set, not the request's (helper-88): judged without the tenant expression. Twin: the
+# same query in a function that leaves the setting alone.
+SETTER_SCHEMA = """
+CREATE TABLE tenants (id bigint PRIMARY KEY);
+CREATE TABLE patients (tenant_id bigint NOT NULL REFERENCES tenants (id), id bigint NOT NULL,
+    name text, score int, PRIMARY KEY (tenant_id, id));
+CREATE TABLE audit (tenant_id bigint NOT NULL REFERENCES tenants (id), msg text);
+CREATE FUNCTION f_setcfg() RETURNS SETOF patients LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  PERFORM set_config('app.tenant_id', '2', true);
+  RETURN QUERY SELECT * FROM patients WHERE tenant_id = current_setting('app.tenant_id')::bigint;
+END $$;
+CREATE FUNCTION f_mine() RETURNS SETOF patients LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM patients WHERE tenant_id = current_setting('app.tenant_id')::bigint;
+END $$;
+"""
+
+
+def test_a_function_setting_the_tenant_itself(tmp_path: Path) -> None:
+    policy = policy_for(
+        tmp_path, SETTER_SCHEMA, tenant_expressions=("current_setting('app.tenant_id')::bigint",)
+    )
+    assert isinstance(policy, Policy)
+    assert "TG001" in _codes("SELECT * FROM f_setcfg()", policy)
+    assert _codes("SELECT * FROM f_mine()", policy) == []
+
+
+async def test_a_function_setting_the_tenant_itself_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SETTER_SCHEMA + DATA)
+        await conn.execute("SET app.tenant_id = '1'")
+        assert "SECRET" in await _rows(conn, "SELECT * FROM f_setcfg()")
+        seen = await _rows(conn, "SELECT * FROM f_mine()")
+        assert "SECRET" not in seen and "alice" in seen, seen
+    finally:
+        await conn.close()

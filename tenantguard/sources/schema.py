@@ -4002,7 +4002,6 @@ def tenant_relations(
         # (round 15: a typed table's column `w` elsewhere hid every function's `w`)
         tables = names_in_text(text, relations)
         shadowing[name] = set().union(*(columns_of[r] for r in tables), *(outputs[r] for r in read))
-    base = len(policy.tenant_expressions)
     stored = set(materialized)
     # views bound to a column renamed since: read without the tenant setting (a filter inside
     # may be on the old column), and never pinned from outside
@@ -4100,9 +4099,15 @@ def tenant_relations(
                 and p not in shadowing[name]
                 and p not in defined
             ]
-            pinned_by = current.replace(
-                tenant_expressions=(*current.tenant_expressions, *parameters)
+            # a function that may set the tenant setting itself reads the tenant it set, not the
+            # caller's: the tenant expression pins nothing in it (helper-88)
+            own = (
+                current.replace(tenant_expressions=())
+                if name in policy.setting_functions
+                else current
             )
+            first = len(own.tenant_expressions)  # the parameters' expressions start there
+            pinned_by = own.replace(tenant_expressions=(*own.tenant_expressions, *parameters))
             # a variable set once pins like the value it was set from: the tenant expression,
             # a parameter (that parameter's argument), or a literal (a fixed tenant)
             given: dict[str, str | None] = {}
@@ -4141,7 +4146,7 @@ def tenant_relations(
                             and function.parameters[pin.key - 1]
                         ):
                             names.add(function.parameters[pin.key - 1])
-                    elif pin.kind == "expression" and isinstance(pin.key, int) and pin.key >= base:
+                    elif pin.kind == "expression" and isinstance(pin.key, int) and pin.key >= first:
                         label: str | None = pinned_by.tenant_expressions[pin.key]
                         if label in given:  # a constant: what it was given from
                             label = given[label]
