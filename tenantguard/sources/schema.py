@@ -4018,8 +4018,8 @@ def tenant_relations(
         )
         once = fixed_tenant_policy(current, found.by_setting)
         for name, view in views.items():
-            if name in policy.global_tables:
-                continue
+            if name in policy.global_tables or found.unpinnable.get(name):
+                continue  # (reported at every read already: no verdict is worse)
             # a materialized view's rows are its query's under the setting it was refreshed
             # with: the tenant expression pins nothing there
             reading = once if name in stored or name in bound else current
@@ -4072,10 +4072,11 @@ def tenant_relations(
                 if name not in found.tenant:
                     found.tenant[name] = None
                     changed = True
-                reason = _function_verdict(function, current, policy.tenant_column)
-                if reason and name not in found.unpinnable:
-                    found.unpinnable[name] = reason
-                    changed = True
+                if name not in found.unpinnable:  # (at the worst verdict: not judged again)
+                    reason = _function_verdict(function, current, policy.tenant_column)
+                    if reason:
+                        found.unpinnable[name] = reason
+                        changed = True
                 if (
                     copies
                     and not found.unpinnable.get(name)
