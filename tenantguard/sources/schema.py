@@ -702,16 +702,26 @@ class SchemaInfo:
         reference it with an action (CASCADE, SET NULL, SET DEFAULT): table -> {"DELETE": …,
         "UPDATE": the referenced columns whose change reaches them, "*" when they are unknown}.
 
-        A key from the tenant column to the tenant column of another tenant table is left out:
-        that table's DELETE or UPDATE is pinned to one tenant (TG001), and the rows it reaches
-        are that tenant's (`servers(server_id)` referenced by every table's `server_id`)."""
+        A key that carries the tenant column to the tenant column of another tenant table is
+        left out: that table's DELETE or UPDATE is pinned to one tenant (TG001), and the rows
+        it reaches are that tenant's — the key makes their tenant column equal to the written
+        row's (`servers(server_id)` referenced by every table's `server_id`; `FOREIGN KEY
+        (tenant_id, task_id) REFERENCES tasks (tenant_id, id)`). A NULL in the key matches
+        nothing, so the action reaches no row of another tenant either. Not with SET DEFAULT:
+        the tenant column's default may be another tenant (the rows would move there)."""
         acting = ("c", "n", "d")
         tenant = set(tenant_tables)
         out: dict[str, dict[str, frozenset[str]]] = {}
         for table in tenant:
             for key in self.foreign_keys.get(table, []):
                 ref = key.ref_columns or self._primary_key(key.ref_table)
-                if column and key.columns == (column,) == tuple(ref) and key.ref_table in tenant:
+                if (
+                    column
+                    and key.ref_table in tenant
+                    and len(ref) == len(key.columns)
+                    and (column, column) in zip(key.columns, ref, strict=True)
+                    and "d" not in (key.on_delete, key.on_update)
+                ):
                     continue
                 kinds = out.setdefault(key.ref_table, {})
                 if key.on_delete in acting:
