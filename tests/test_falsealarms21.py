@@ -107,7 +107,9 @@ async def test_on_the_server_the_cascade_stays_in_the_tenant(database: str) -> N
         left = await conn.fetch("SELECT tenant_id, task_id, body FROM comments ORDER BY body")
         assert [tuple(r) for r in left] == [(2, 10, "theirs")]
         with pytest.raises(asyncpg.ForeignKeyViolationError):  # no reference across tenants
-            await conn.execute("INSERT INTO comments (tenant_id, task_id, body) VALUES (1, 10, 'x')")
+            await conn.execute(
+                "INSERT INTO comments (tenant_id, task_id, body) VALUES (1, 10, 'x')"
+            )
     finally:
         await conn.close()
 
