@@ -26,7 +26,11 @@ SQL that runs inside the server, out of the proof's sight, is unprovable too: `C
 statement that runs is not the one sent), functions that run a query or a table given as text
 (`query_to_xml` and the other `*_to_xml` functions, `ts_stat`, `ts_rewrite`, `dblink`,
 `crosstab`), functions that read or write the server's files (`pg_read_binary_file`,
-`lo_import`, `lo_export`), `COPY` to or from a program or a file of the server (a shell command
+`lo_import`, `lo_export`), functions that read what the server wrote of every tenant's rows
+outside any table — the change stream (logical decoding: `pg_logical_slot_get_changes`,
+`pg_logical_slot_peek_changes`, and the replication slots that keep it), the write-ahead log
+(`pg_walinspect`'s `pg_get_wal_block_info`…) and a table's raw pages (`pageinspect`'s
+`get_raw_page`, `heap_page_items`…) —, `COPY` to or from a program or a file of the server (a shell command
 can run any SQL), `LOAD` of a library, and reads of the server's own storage of every tenant's data (`pg_largeobject`, the large
 objects' pages; a TOAST table, `pg_toast.pg_toast_<oid>`: a table's long values), reads of
 the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
@@ -133,6 +137,22 @@ _RUNS_TEXT = frozenset(
 _SERVER_FILES = frozenset(
     {"pg_read_file", "pg_read_binary_file", "lo_import", "lo_export", "pg_file_write"}
 )
+# what the server wrote of every tenant's rows outside any table: the change stream of logical
+# decoding (a slot, once made, keeps every change since for whoever reads it), the write-ahead
+# log (pg_walinspect) and a table's raw pages (pageinspect)
+_RAW_CHANGES = frozenset(
+    {
+        "pg_logical_slot_get_changes", "pg_logical_slot_peek_changes",
+        "pg_logical_slot_get_binary_changes", "pg_logical_slot_peek_binary_changes",
+        "pg_create_logical_replication_slot", "pg_create_physical_replication_slot",
+        "pg_copy_logical_replication_slot", "pg_copy_physical_replication_slot",
+        "pg_replication_slot_advance", "pg_get_wal_block_info", "pg_get_wal_records_info",
+        "pg_get_wal_record_info", "pg_get_wal_records_info_till_end_of_wal", "get_raw_page",
+        "heap_page_items", "heap_page_item_attrs", "tuple_data_split", "bt_page_items",
+        "bt_multi_page_stats", "brin_page_items", "gin_leafpage_items", "gist_page_items",
+        "gist_page_items_bytea", "hash_page_items",
+    }
+)  # fmt: skip
 # large objects: stored by number in pg_largeobject, with no tenant column and no pin — any
 # request reads, overwrites or drops any clinic's object by its oid
 _LARGE_OBJECTS = frozenset(
@@ -218,6 +238,13 @@ _HINTS = (
     "pg_file_write",
     "pg_largeobject",
     "pg_toast",
+    "replication_slot",
+    "pg_logical",
+    "pg_get_wal",
+    "page_item",
+    "get_raw_page",
+    "tuple_data_split",
+    "bt_multi_page_stats",
 )
 
 
@@ -239,7 +266,16 @@ _FILES_SAY = (
     "application code",
 )
 
+_RAW_CHANGES_SAY = (
+    "reads what the server wrote of every tenant's rows outside any table (the change stream "
+    "of logical decoding, the write-ahead log, a table's raw pages): no pin restricts it to "
+    "one tenant's",
+    "read rows through pinned statements; change data capture belongs to operations, on a "
+    "connection of its own, not to application code",
+)
+
 _CALLS_SAY = {
+    **dict.fromkeys(_RAW_CHANGES, _RAW_CHANGES_SAY),
     **dict.fromkeys(_RUNS_TEXT, _RUNS_TEXT_SAYS),
     **dict.fromkeys(_SERVER_FILES, _FILES_SAY),
     **dict.fromkeys(_LARGE_OBJECTS, _LARGE_OBJECTS_SAY),
@@ -254,7 +290,14 @@ def _runs_text(sql: str) -> str:
         return ""
     words = set(re.findall(r"[a-z_][a-z0-9_]*", lowered))
     found = sorted(
-        words & (_RUNS_TEXT | _SERVER_FILES | _LARGE_OBJECTS | {"do", "call", "prepare", "execute"})
+        words
+        & (
+            _RUNS_TEXT
+            | _SERVER_FILES
+            | _LARGE_OBJECTS
+            | _RAW_CHANGES
+            | {"do", "call", "prepare", "execute"}
+        )
     )
     return found[0] if found else ""
 
