@@ -170,3 +170,37 @@ def test_a_large_statement_is_analysed_with_collection_paused_and_left_as_found(
     assert True not in paused
     assert True in during  # a smaller one's analysis is collected in (the test can see one)
     assert gc.isenabled() and gc.get_threshold() == (700, 10, 10)
+
+
+def test_a_proofs_records_are_freed_as_the_statement_ends_not_left_to_the_collector() -> None:
+    """Blocks point at their sources and back, facts at the sources they pin: left as cycles,
+    they would be garbage only the collector finds, among the next statements' trees (it ran
+    ~15 % more often on a check than on parsing alone). The verdict made, they are freed."""
+    policy = Policy("tenant_id", {"patients", "visits"})
+    statements = [
+        "SELECT p.name FROM patients p JOIN visits v ON v.patient_id = p.id "
+        "WHERE p.tenant_id = $1 AND v.tenant_id = $1",
+        "WITH x AS (SELECT * FROM visits WHERE tenant_id = $1) "
+        "SELECT * FROM patients p, x WHERE p.tenant_id = x.tenant_id",
+        "SELECT * FROM patients WHERE tenant_id = $1 UNION SELECT * FROM patients "
+        "WHERE tenant_id = $1 AND id IN (SELECT patient_id FROM visits WHERE tenant_id = $1)",
+        "UPDATE visits v SET note = 'x' FROM patients p WHERE p.id = v.patient_id "
+        "AND p.tenant_id = $1 AND v.tenant_id = $1 RETURNING v.id",
+        "SELECT * FROM patients",  # a finding: near misses, facts of no pin
+    ]
+    analyze_statement(statements[0], policy)  # lazy set-up first
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        verdicts = [analyze_statement(s, policy) for s in statements]
+        gc.collect()
+        left = [type(o).__qualname__ for o in gc.garbage if "tenantguard" in type(o).__module__]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+    assert verdicts[-1].findings and not verdicts[0].findings  # the statements were analysed
+    assert left == []

@@ -573,4 +573,5 @@ def _analyze_statement(sql: str, policy: Policy, in_patch: bool) -> Verdict:
     if cascading:
         touches = True
         pins += tuple(w.pin for w in cascading if w.pin is not None and w.pin not in pins)
+    ctx.release()
     return Verdict(tuple(findings), pins, touches or bool(findings), tree is not None)

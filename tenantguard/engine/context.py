@@ -115,6 +115,12 @@ class Context:
             self._built = built
         return built
 
+    def release(self) -> None:
+        """The proof's records freed now (the verdict is made): see `Analysis.release`."""
+        built = self._built
+        if not isinstance(built, _Unset) and built is not None:
+            built[1].release()
+
     @property
     def may_read_catalog(self) -> bool:
         """Whether the text may read a column of PostgreSQL's catalogs or a name-valued SQL

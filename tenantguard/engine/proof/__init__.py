@@ -158,6 +158,35 @@ class Analysis:
             compared,
         )
 
+    def release(self) -> None:
+        """Breaks the cycles between the statement's records once nothing reads them (a block
+        holds its sources, each source points back at its block; a source holds its facts,
+        each fact names its source): refcounting frees them as the statement ends, instead of
+        the collector finding them among the next trees' nodes."""
+        for block in self.model.blocks:
+            for source in block.every_source:
+                source.facts.clear()
+                source.near_misses.clear()
+                source.body.clear()
+                source.pinned_by = None  # a fact names the source it pins
+            block.sources.clear()
+            block.every_source.clear()
+            block.filters.clear()
+            block.on_scopes.clear()
+            block.named.clear()
+            block.owners.clear()
+            block.merged.clear()
+            block.full_merged.clear()
+            block.join_aliases.clear()
+            block.join_lists.clear()
+            block.using_aliases.clear()
+            block.outer_joins.clear()
+            block.outer = None
+        self.model.blocks.clear()
+        self.model.block_of.clear()
+        self.model.readers.clear()
+        self.model.source_of_node.clear()
+
     # INSERT
 
     def _insert_columns(self, node: exp.Expression) -> list[str] | None:
