@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from tenantguard import TenantIsolationError
+from tenantguard import Policy, TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.runtime import connect, tenant
 from tests.conftest import BASELINE, CLINICS
@@ -82,3 +82,59 @@ async def test_the_change_stream_holds_other_clinics_rows_and_the_guard_refuses_
         await owner.execute("SELECT pg_drop_replication_slot('tg_slot')")
     finally:
         await owner.close()
+
+
+# 2. A policy whose tenant tables are not this database's (a typo, a quoted mixed-case name)
+#    guarded nothing: `Policy("tenant_id", {"patient"})` let `SELECT … FROM patients` return
+#    every clinic's rows, with no error and no warning.
+
+EVERYONE = "SELECT tenant_id, first_name FROM patients ORDER BY 1, 2"
+
+
+@pytest.mark.parametrize("tables", [{"patient"}, {'"Patients"'}, {"public.patient"}])
+async def test_a_policy_naming_no_table_of_the_database_refuses_every_statement(
+    two_clinics: str, tables: set[str]
+) -> None:
+    conn = await connect(two_clinics, policy=Policy("tenant_id", tables))
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="would guard nothing"):
+                await conn.fetch(EVERYONE)
+            with pytest.raises(TenantIsolationError, match="would guard nothing"):
+                await conn.fetch("SELECT 1")
+    finally:
+        await conn.close()
+
+
+async def test_a_policy_naming_some_tables_warns_of_the_others_and_still_guards(
+    two_clinics: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn = await connect(two_clinics, policy=Policy("tenant_id", {"patients"}))
+    try:
+        with tenant(1):
+            assert [tuple(r) for r in await conn.fetch(PINNED_EVERYONE, 1)] == [
+                (1, "Ana"),
+                (1, "Bruno"),
+            ]
+            with pytest.raises(TenantIsolationError, match="TG001"):
+                await conn.fetch(EVERYONE)
+    finally:
+        await conn.close()
+    said = [
+        r.getMessage()
+        for r in caplog.records
+        if "not in the policy's tenant tables" in r.getMessage()
+    ]
+    assert len(said) == 1 and "appointments" in said[0] and "patients" not in said[0].split(":")[-2]
+
+
+async def test_a_database_without_the_tables_yet_is_not_refused(database: str) -> None:
+    """A fresh database (the patches have not run yet): nothing holds the tenant column."""
+    conn = await connect(database, policy=Policy("tenant_id", {"patients"}))
+    try:
+        assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await conn.close()
+
+
+PINNED_EVERYONE = "SELECT tenant_id, first_name FROM patients WHERE tenant_id = $1 ORDER BY 1, 2"

@@ -115,6 +115,22 @@ WHERE a.attname = $1 AND NOT a.attisdropped AND a.attnum > 0 AND NOT co.collisde
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 ORDER BY 1
 """
+# the relations that hold the tenant column ($1) or bear a name of the policy's tenant tables
+# ($2), and the functions of those names (the policy may name one that hands out rows): a policy
+# none of whose names is found, in a database whose tables hold the tenant column, guards
+# nothing (`Policy(tenant_tables={"patient"})`, `{'"Patients"'}`)
+_POLICY_NAMES_QUERY = """
+SELECT c.relname::text, c.relname = ANY($2::text[])
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+  AND (c.relname = ANY($2::text[]) OR EXISTS (
+    SELECT 1 FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = c.oid AND a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped))
+UNION ALL
+SELECT p.proname::text, true FROM pg_catalog.pg_proc p WHERE p.proname = ANY($2::text[])
+"""
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
 _SPACE_OR_QUOTE = re.compile(r'[\s"]+')
@@ -426,15 +442,20 @@ class GuardedConnection(asyncpg.Connection):
         release resets the session). Said once per guard, in a warning."""
         guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
 
-        async def read() -> tuple[list[Any], list[Any], list[Any]]:
+        async def read() -> tuple[list[Any], list[Any], list[Any], list[Any]]:
             version = self.get_server_version().major
             query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
+            policy = guard.policy
             loose = []
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
-                loose = await _fetch(self, _LOOSE_COLLATION_QUERY, guard.policy.tenant_column)
-            return await _fetch(self, query), await _fetch(self, _CODE_QUERY), loose
+                loose = await _fetch(self, _LOOSE_COLLATION_QUERY, policy.tenant_column)
+            names = await _fetch(
+                self, _POLICY_NAMES_QUERY, policy.tenant_column, sorted(policy.tenant_tables)
+            )
+            return await _fetch(self, query), await _fetch(self, _CODE_QUERY), loose, names
 
-        functions, code, loose = await self._tg_driver_call(read)
+        functions, code, loose, names = await self._tg_driver_call(read)
+        self._tg_check_policy_names(names)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         if loose and self._tg_startup is None:
@@ -451,6 +472,31 @@ class GuardedConnection(asyncpg.Connection):
         if found:
             self._tg_fast = False
             guard.schema_code_found(found)
+
+    def _tg_check_policy_names(self, rows: list[Any]) -> None:
+        """A policy that names none of this database's tables, while tables here hold the tenant
+        column, guards nothing: every statement is refused (fail closed, as a wrong
+        configuration must). Tables holding the tenant column that the policy names neither a
+        tenant table nor a global one are said once, in a warning."""
+        guard = self.tenantguard
+        policy = guard.policy
+        found = any(listed for _, listed in rows)
+        unlisted = sorted(
+            {name for name, listed in rows if not listed and name not in policy.global_tables}
+        )
+        if not found and unlisted and self._tg_startup is None:
+            names = ", ".join(sorted(policy.tenant_tables)[:5])
+            holders = ", ".join(unlisted[:5]) + (" …" if len(unlisted) > 5 else "")
+            self._tg_startup = (
+                f"none of the policy's tenant tables ({names}) is a table or function of this "
+                f"database, whose tables {holders} have the tenant column "
+                f"{policy.tenant_column}: the policy would guard nothing",
+                "name the tables as PostgreSQL does (unquoted names fold to lower case: "
+                "tenant_tables={'patients'}), or connect to the database they are in",
+            )
+            self._tg_lexer_ok = self._tg_fast = False
+        elif unlisted:
+            guard.unlisted_tables_found(tuple(unlisted))
 
     def _tg_is_driver(self) -> bool:
         """True in the task running the driver's statements in flight on this connection."""

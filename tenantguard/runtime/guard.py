@@ -179,7 +179,8 @@ class Guard:
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_reports",
         "_require_tenant", "_set_tenant_setting", "_setting_literal", "_tenant_setting",
         "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "reported",
-        "resets_skipped", "schema_code", "setting_syncs", "unscoped_statements",
+        "resets_skipped", "schema_code", "setting_syncs", "unlisted_tables",
+        "unscoped_statements",
     )  # fmt: skip
 
     def __init__(
@@ -226,6 +227,7 @@ class Guard:
         # the schema's functions that may change a setting unnamed (`runtime.schema_code`),
         # as the last connection to read the catalog found them
         self.schema_code: tuple[str, ...] = ()
+        self.unlisted_tables: tuple[str, ...] = ()
 
     @property
     def mode(self) -> Mode:
@@ -336,6 +338,22 @@ class Guard:
             "the fast path",
             shown,
             extra={"tenantguard": {"event": "schema_code", "functions": list(functions)}},
+        )
+
+    def unlisted_tables_found(self, tables: tuple[str, ...]) -> None:
+        """A connection found tables holding the tenant column that the policy names neither
+        tenant nor global tables: said once (again when what was found changes)."""
+        if tables == self.unlisted_tables:
+            return
+        self.unlisted_tables = tables
+        shown = ", ".join(tables[:10]) + (" …" if len(tables) > 10 else "")
+        log.warning(
+            "tenantguard: tables of this database have the tenant column %s but are not in the "
+            "policy's tenant tables: %s. Statements reading them pass unchecked. Add them to "
+            "tenant_tables (or to global_tables, if their rows are shared on purpose)",
+            self._policy.tenant_column,
+            shown,
+            extra={"tenantguard": {"event": "unlisted_tables", "tables": list(tables)}},
         )
 
     def _owns(self) -> bool:
