@@ -469,6 +469,7 @@ def build_policy(
             exact_functions=_quoted_names(schema.exact_functions) if schema else (),
             stable_functions=_quoted_names(schema.stable_functions) if schema else (),
             volatile_views=_quoted_names(schema.volatile_views) if schema else (),
+            views=_quoted_names(schema.views) if schema else (),
             volatile_operators=schema.volatile_operators if schema else (),
             tenant_column_types=_column_types(schema, column) if schema else None,
             nontext_columns=_nontext_columns(schema) if schema else None,

@@ -302,6 +302,7 @@ class Policy:
         "tenant_tables",
         "unique_keys",
         "unpinnable",
+        "views",
         "volatile_operators",
         "volatile_views",
     )
@@ -396,6 +397,9 @@ class Policy:
     inlined_functions: Mapping[str, str]
     # views whose query calls a volatile function (a CTE reading one is materialized)
     volatile_views: frozenset[str]
+    # the views of the schema sources (an INSERT into one that cannot be pinned from outside
+    # writes its tenant column's name into another column)
+    views: frozenset[str]
     # the schema's operators (symbols) and casts (`cast:type`, `cast:*`) of volatile functions
     volatile_operators: frozenset[str]
     # functions of the schema -> the positions of their parameters of a lossy type (`f(t real)`;
@@ -438,6 +442,7 @@ class Policy:
         lossy_arguments: Mapping[str, Iterable[int]] | None = None,
         stable_functions: Iterable[str] = (),
         volatile_views: Iterable[str] = (),
+        views: Iterable[str] = (),
         volatile_operators: Iterable[str] = (),
         tenant_column_types: Mapping[str, str] | None = None,
         nontext_columns: Mapping[str, Iterable[str]] | None = None,
@@ -542,6 +547,7 @@ class Policy:
         init(self, "exact_functions", _names(exact_functions))
         init(self, "stable_functions", _names(stable_functions))
         init(self, "volatile_views", _names(volatile_views))
+        init(self, "views", _names(views))
         init(self, "volatile_operators", frozenset(volatile_operators))
         init(
             self,
@@ -767,6 +773,7 @@ class Policy:
             "exact_functions": {sql_name(f) for f in self.exact_functions},
             "stable_functions": {sql_name(f) for f in self.stable_functions},
             "volatile_views": {sql_name(v) for v in self.volatile_views},
+            "views": {sql_name(v) for v in self.views},
             "volatile_operators": set(self.volatile_operators),
             "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},
             "nontext_columns": {

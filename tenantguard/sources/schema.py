@@ -1695,6 +1695,11 @@ class SchemaInfo:
                 self._named.setdefault(table, set()).add(str(node.conname))
             return
         columns = tuple(_strings(node.keys)) or (on or ())
+        if not columns and node.indexname:  # `ADD CONSTRAINT uk UNIQUE USING INDEX idx`
+            owned = [k for t, k in self._key_names.get(str(node.indexname), []) if t == table]
+            columns = tuple(sorted(owned[0])) if len(owned) == 1 else ()
+            if not columns and node.conname:  # columns unknown: an older `uk` is not this one
+                self.constraints.pop(str(node.conname), None)
         if not columns:
             return
         if contype == ConstrType.CONSTR_PRIMARY:
@@ -1703,7 +1708,15 @@ class SchemaInfo:
                 self.traits.setdefault(table, {}).setdefault(column, set()).add("not_null")
         else:
             name = node.conname or f"{table}_{'_'.join(columns)}_key"
-        self.constraints[str(name)] = set(columns)
+        before = self.constraints.get(str(name))
+        if before is not None and any(
+            str(name) in names for owner, names in self._named.items() if owner != table
+        ):
+            # one name on two tables (in two schemas: the reader does not tell them apart) —
+            # `ON CONFLICT ON CONSTRAINT uk` may mean either: only the columns both have
+            self.constraints[str(name)] = before & set(columns)
+        else:
+            self.constraints[str(name)] = set(columns)
         key = frozenset(columns)
         self._name_key(table, str(name), key, guessed=not node.conname, index=True)
         if deferrable or node.deferrable or node.initdeferred:
@@ -2548,6 +2561,10 @@ class SchemaInfo:
                 self.stale_views.discard(name)
                 self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
             elif kind == ObjectType.OBJECT_TABLE:
+                for gone in self._named.pop(name, set()):  # its constraints went with it
+                    if not any(gone in names for names in self._named.values()):
+                        self.constraints.pop(gone, None)
+                self.constraints.pop(f"{name}_pkey", None)
                 self.columns.pop(name, None)
                 self.order.pop(name, None)
                 self.unique_keys.pop(name, None)

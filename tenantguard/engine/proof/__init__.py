@@ -35,6 +35,7 @@ from tenantguard.engine.proof.names import Names, output_names
 from tenantguard.engine.proof.projections import Projections, projection_item
 from tenantguard.engine.proof.solve import Solver
 from tenantguard.engine.proof.syntax import (
+    conflict_key_names,
     conjuncts,
     function_name,
     identifier_name,
@@ -57,6 +58,7 @@ __all__ = [
     "SourceKind",
     "Span",
     "build_proof",
+    "conflict_key_names",
     "conjuncts",
     "function_name",
     "identifier_name",
@@ -368,11 +370,7 @@ class Analysis:
         constraint = conflict.args.get("constraint")
         if constraint is not None:
             return self.policy.constraint_has_tenant(identifier_name(constraint))
-        keys = [
-            identifier_name(k.this.this if isinstance(k, exp.Ordered) else k.this)
-            for k in conflict.args.get("conflict_keys") or []
-        ]
-        return column in keys
+        return column in conflict_key_names(conflict)
 
     # what the statement pins
 

@@ -190,6 +190,21 @@ _FOLDED: dict[str, str] = {}
 _FOLDED_MAX = 1 << 16
 
 
+def conflict_key_names(conflict: exp.Expression) -> list[str]:
+    """The columns an ON CONFLICT target names, in order: "" for a key that is not a plain
+    column. An expression over a column (`(tenant_id % 1)`, `(tenant_id / 10)`), a collation
+    or an operator class (`tenant_id COLLATE "x"`, `tenant_id my_ops`) infers a unique index
+    whose equality is not the column's own: two tenants' rows may conflict there."""
+    names = []
+    for key in conflict.args.get("conflict_keys") or []:
+        if type(key) is exp.Ordered:
+            key = key.this
+        while type(key) is exp.Paren:  # `((tenant_id))` is the column itself
+            key = key.this
+        names.append(identifier_name(key.this) if type(key) is exp.Column else "")
+    return names
+
+
 def identifier_name(node: exp.Expression | str | None) -> str:
     """A name as PostgreSQL sees it: folded to lower case (ASCII letters) unless quoted, cut to
     63 bytes (`clip_name`)."""

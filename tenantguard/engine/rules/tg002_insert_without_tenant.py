@@ -31,6 +31,11 @@ function or view of the schema sources that may change it. The tenant column of 
 Nor does a key of ROLLUP, CUBE or GROUPING SETS (a tenant column, a parameter) unless it is a
 plain key of the GROUP BY, in every set: NULL in the rows of a set without it (`ROLLUP
 (tenant_id)` adds a total row whose tenant_id is NULL).
+An INSERT or a MERGE INSERT into a view of the schema sources that cannot be pinned from
+outside is reported when it names the tenant column (or lists no columns): the view's column of
+that name is not its table's tenant column (`CREATE VIEW v (id, tenant_id) AS SELECT tenant_id,
+id …`, or `id AS tenant_id`), so the value lands in another column, and an ON CONFLICT target
+named by the view's columns infers the table's index on other columns.
 With `shared_rows`, neither does the tenant column of a source read with its shared rows
 (`tenant_id = $1 OR tenant_id IS NULL`): a row of no tenant is public to every tenant.
 
@@ -97,6 +102,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"list {sql_name(column)} in the column list and give it a pinning value ($n) in "
             "every row"
         )
+        if _through_unpinnable(ctx, name, columns):
+            yield _unpinnable_target(ctx, table, name, "INSERT")
+            continue
         if node.args.get("default"):  # `DEFAULT VALUES`: every column its default
             if builder.default_pin(node) is None:
                 yield ctx.finding(
@@ -179,6 +187,9 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             values = (
                 action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
             )
+            if _through_unpinnable(ctx, name, names if columns is not None else None):
+                yield _unpinnable_target(ctx, action, name, "MERGE INSERT")
+                continue
             index = builder.tenant_position(action, names)
             if index is None and builder.default_pin(action) is not None:
                 continue  # the column's default writes the tenant expression's tenant
@@ -217,6 +228,31 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                     f"the MERGE INSERT into {name} gives {column} a value that is not pinned",
                     "use a pinning value or the tenant column of the pinned MERGE source",
                 )
+
+
+def _through_unpinnable(ctx: Context, name: str, columns: list[str] | None) -> bool:
+    """An INSERT into a view of the schema sources that cannot be pinned from outside, naming
+    its tenant column (or every column, with no list): the view's column of that name is not
+    its table's tenant column (`CREATE VIEW v (id, tenant_id) AS SELECT tenant_id, id …`), or
+    comes from elsewhere — the value written under the name lands in another column, and an ON
+    CONFLICT target named by the view's columns infers the table's index on other columns. (A
+    list leaving the tenant column out is judged by the table's default, as before.)"""
+    policy = ctx.policy
+    if name not in policy.views or not policy.unpinnable.get(name):
+        return False
+    return columns is None or policy.tenant_column in columns
+
+
+def _unpinnable_target(ctx: Context, table: exp.Expression, name: str, verb: str) -> Finding:
+    column = ctx.policy.tenant_column
+    return ctx.finding(
+        RULE,
+        table,
+        f"{verb} into {name}: it cannot be pinned from outside ({ctx.policy.unpinnable[name]}), "
+        f"so the value written as its {column} is not the row's tenant",
+        "write into the table itself, with its tenant column, or give the view its table's "
+        f"{column} under that name",
+    )
 
 
 def _written(column: str, listed: str) -> str:

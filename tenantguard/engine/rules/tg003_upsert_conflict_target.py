@@ -3,7 +3,10 @@
 ## What it does
 Finds `INSERT … ON CONFLICT … DO UPDATE` on a tenant table whose conflict target does not include
 the tenant column: `ON CONFLICT (external_id)`, or `ON CONFLICT ON CONSTRAINT c` where the schema
-does not show `c` to include it, or any conflict target on a table whose tenant column
+does not show `c` to include it, or a target that names an expression over the tenant column,
+a collation or an operator class in its stead (`((tenant_id % 1), label)`, `(tenant_id / 10)`,
+`tenant_id COLLATE "x"`: the unique index it infers lets two tenants' rows conflict; only the
+plain column, `(tenant_id)` too, counts), or any conflict target on a table whose tenant column
 compares loosely (`citext`, a nondeterministic collation: its unique index finds 'ACME's row
 for an insert of 'acme'). `DO NOTHING` is not reported, nor a `DO UPDATE … WHERE` with the
 conjunct `<target>.tenant_id = EXCLUDED.tenant_id` (the table's name, or its alias when it has
@@ -27,7 +30,9 @@ ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = EXCLUDED.name;
 ```
 
 ## Options
-`tenant_column`; constraint columns come from the schema sources.
+`tenant_column`; constraint columns come from the schema sources: a dropped table's constraints
+go with it, `ADD CONSTRAINT c UNIQUE USING INDEX i` takes the index's columns, and one name on
+two tables (in two schemas) keeps only the columns both have.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from sqlglot import exp
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import LOOSE_COLUMN, sql_name
-from tenantguard.engine.proof import conjuncts, identifier_name
+from tenantguard.engine.proof import conflict_key_names, conjuncts, identifier_name
 
 RULE = RuleInfo("TG003", "upsert-conflict-target-without-tenant", Severity.ERROR)
 NEEDS = (exp.OnConflict,)  # the node kinds check() looks at
@@ -92,12 +97,10 @@ def check(ctx: Context) -> Iterator[Finding]:
                 f"ON CONFLICT ({sql_name(column)}, …)",
             )
             continue
-        keys = [
-            identifier_name(k.this.this if isinstance(k, exp.Ordered) else k.this)
-            for k in node.args.get("conflict_keys") or []
-        ]
+        keys = conflict_key_names(node)
         if column not in keys and not _guarded(node, target, column):
-            shown = ", ".join(keys) if keys else "none"
+            written = node.args.get("conflict_keys") or []
+            shown = ", ".join(k.sql("postgres") for k in written) if keys else "none"
             yield ctx.finding(
                 RULE,
                 node.args["conflict_keys"][0] if keys else target,

@@ -40,7 +40,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.proof import identifier_name
+from tenantguard.engine.proof import conflict_key_names, identifier_name
 
 RULE = RuleInfo("TG004", "tenant-reassignment", Severity.ERROR)
 NEEDS = (exp.Update, exp.OnConflict)  # the node kinds check() looks at
@@ -65,11 +65,7 @@ def _keeps_tenant(conflict: exp.OnConflict, assignment: exp.EQ, column: str, ctx
     constraint = conflict.args.get("constraint")
     if constraint is not None:
         return ctx.policy.constraint_has_tenant(identifier_name(constraint))
-    keys = [
-        identifier_name(k.this.this if isinstance(k, exp.Ordered) else k.this)
-        for k in conflict.args.get("conflict_keys") or []
-    ]
-    return column in keys
+    return column in conflict_key_names(conflict)
 
 
 def check(ctx: Context) -> Iterator[Finding]:

@@ -1,0 +1,213 @@
+"""Round 21 attacks on the proof (helper-89): upserts and inserts whose target is not what its
+names say.
+
+1. An ON CONFLICT target naming an expression over the tenant column (`(tenant_id % 1)`,
+   `(tenant_id / 10)`) was read as the tenant column itself: the unique index it infers lets two
+   tenants' rows conflict, and DO UPDATE overwrote (or, with `SET tenant_id =
+   excluded.tenant_id`, moved into tenant 1) tenant 2's row. Only a plain column counts now.
+2. `ON CONFLICT ON CONSTRAINT uk` was judged by a name-to-columns map that kept a dropped
+   table's `uk`, took no columns from `ADD CONSTRAINT uk UNIQUE USING INDEX`, and let one
+   schema's `uk (tenant_id, x)` stand for another table's `uk (ext)`. A dropped table's
+   constraints go with it, USING INDEX takes the index's columns, and one name on two tables
+   keeps only the columns both have.
+3. An INSERT (or an upsert) into a view that shows another column under the tenant column's
+   name (`CREATE VIEW v (id, tenant_id) AS SELECT tenant_id, id …`) was proven by the value
+   under that name; it lands in `id`, and the conflict target infers the table's index on other
+   columns: tenant 2's row was overwritten and its secret returned. A view that cannot be
+   pinned from outside is no INSERT or MERGE target (TG002).
+
+Each leak is shown on PostgreSQL 15 by what tenant 1's statement does to tenant 2's rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard import Policy
+
+from .test_attack11_proof import _codes
+from .test_schema import policy_for
+
+SCHEMA = """
+CREATE TABLE accounts (id bigint PRIMARY KEY);
+CREATE TABLE tags2 (id bigint PRIMARY KEY, label text, tenant_id bigint NOT NULL);
+CREATE UNIQUE INDEX tags2_u ON tags2 ((tenant_id % 1), label);
+CREATE TABLE tags3 (id bigint PRIMARY KEY, label text, tenant_id bigint NOT NULL);
+CREATE UNIQUE INDEX tags3_u ON tags3 ((tenant_id / 10), label);
+CREATE TABLE tags4 (id bigint PRIMARY KEY, label text, tenant_id bigint NOT NULL,
+    UNIQUE (tenant_id, label));
+CREATE TABLE things (id bigint PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES accounts (id),
+    ext text, label text, CONSTRAINT uk UNIQUE (ext));
+CREATE SCHEMA s1;
+CREATE TABLE s1.other (tenant_id bigint NOT NULL REFERENCES accounts (id), x text,
+    CONSTRAINT uk UNIQUE (tenant_id, x));
+CREATE TABLE things_ok (id bigint PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES accounts (id),
+    ext text, label text);
+CREATE UNIQUE INDEX things_ok_idx ON things_ok (tenant_id, ext);
+ALTER TABLE things_ok ADD CONSTRAINT uk_ok UNIQUE USING INDEX things_ok_idx;
+CREATE TABLE visits (tenant_id bigint NOT NULL, id bigint NOT NULL, note text,
+    PRIMARY KEY (tenant_id, id));
+CREATE VIEW v_visits (id, tenant_id, note) AS SELECT tenant_id, id, note FROM visits;
+CREATE VIEW v_vis_sw AS SELECT tenant_id AS id, id AS tenant_id, note FROM visits;
+CREATE VIEW v_ok AS SELECT tenant_id, id, note FROM visits;
+"""
+DATA = """
+INSERT INTO accounts VALUES (1), (2);
+INSERT INTO tags2 VALUES (2, 'SECRET-t2tag', 2);
+INSERT INTO tags3 VALUES (2, 'SECRET-t2tag', 2);
+INSERT INTO tags4 VALUES (2, 'SECRET-t2tag', 2);
+INSERT INTO things VALUES (2, 2, 'ext-2', 'SECRET t2 thing');
+INSERT INTO things_ok VALUES (2, 2, 'ext-2', 'SECRET t2 thing');
+INSERT INTO visits VALUES (1, 1, 't1 visit'), (2, 1, 'SECRET t2 visit');
+"""
+# (statement, its arguments for tenant 1): each changed or returned tenant 2's row
+LEAKS = [
+    (
+        "INSERT INTO tags2 (id, label, tenant_id) VALUES ($2, $3, $1) "
+        "ON CONFLICT (label, (tenant_id % 1)) DO UPDATE SET label = 'HIT' RETURNING *",
+        (1, 99, "SECRET-t2tag"),
+    ),
+    (
+        "INSERT INTO tags2 (id, label, tenant_id) VALUES ($2, $3, $1) "
+        "ON CONFLICT (label, (tenant_id % 1)) DO UPDATE SET tenant_id = excluded.tenant_id "
+        "RETURNING *",
+        (1, 99, "SECRET-t2tag"),
+    ),
+    (
+        "INSERT INTO tags3 (id, label, tenant_id) VALUES ($2, $3, $1) "
+        "ON CONFLICT ((tenant_id / 10), label) DO UPDATE SET label = tags3.label || '!' RETURNING *",
+        (1, 99, "SECRET-t2tag"),
+    ),
+    (
+        "INSERT INTO things (id, tenant_id, ext, label) VALUES ($2, $1, $3, 'x') "
+        "ON CONFLICT ON CONSTRAINT uk DO UPDATE SET label = 'HIT' RETURNING *",
+        (1, 99, "ext-2"),
+    ),
+    (
+        "INSERT INTO v_visits (tenant_id, id, note) VALUES ($1, 2, 'x') "
+        "ON CONFLICT (tenant_id, id) DO UPDATE SET note = 'HIT' RETURNING *",
+        (1,),
+    ),
+    (
+        "INSERT INTO v_vis_sw (tenant_id, id, note) VALUES ($1, 2, 'x') "
+        "ON CONFLICT (tenant_id, id) DO UPDATE SET note = v_vis_sw.note || ' <-read by t1' "
+        "RETURNING *",
+        (1,),
+    ),
+]
+SAFE = [
+    (
+        "INSERT INTO tags4 (id, label, tenant_id) VALUES ($2, $3, $1) "
+        "ON CONFLICT ((tenant_id), label) DO UPDATE SET label = 'HIT' RETURNING *",
+        (1, 99, "SECRET-t2tag"),
+    ),
+    (
+        "INSERT INTO things_ok (id, tenant_id, ext, label) VALUES ($2, $1, $3, 'x') "
+        "ON CONFLICT ON CONSTRAINT uk_ok DO UPDATE SET label = 'HIT' RETURNING *",
+        (1, 99, "ext-2"),
+    ),
+    (
+        "INSERT INTO v_ok (tenant_id, id, note) VALUES ($1, 2, 'x') "
+        "ON CONFLICT (tenant_id, id) DO UPDATE SET note = 'HIT' RETURNING *",
+        (1,),
+    ),
+]
+# a stale name: `uk` of a table dropped since, and `uk` added to another by USING INDEX
+STALE = """
+CREATE TABLE accounts (id bigint PRIMARY KEY);
+CREATE TABLE old_things (tenant_id bigint NOT NULL REFERENCES accounts (id), x text,
+    CONSTRAINT uk UNIQUE (tenant_id, x));
+DROP TABLE old_things;
+CREATE TABLE things (id bigint PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES accounts (id),
+    ext text UNIQUE, label text);
+CREATE UNIQUE INDEX things_ext_idx ON things (ext);
+ALTER TABLE things ADD CONSTRAINT uk UNIQUE USING INDEX things_ext_idx;
+"""
+
+
+def _policy(tmp_path: Path, schema: str = SCHEMA) -> Policy:
+    policy = policy_for(tmp_path, schema)
+    assert isinstance(policy, Policy)
+    return policy
+
+
+def test_upsert_targets_that_are_not_what_they_say(tmp_path: Path) -> None:
+    policy = _policy(tmp_path)
+    for sql, _ in LEAKS:
+        assert {"TG002", "TG003"} & set(_codes(sql, policy)), sql
+    # the tenant column moved by `excluded` under a target without it: a reassignment too
+    assert "TG004" in _codes(LEAKS[1][0], policy)
+    for sql, _ in SAFE:
+        assert _codes(sql, policy) == [], sql
+    assert "TG002" in _codes(
+        "INSERT INTO v_visits (tenant_id, id, note) VALUES ($1, 2, 'x')", policy
+    )
+
+
+def test_a_constraint_name_of_a_dropped_table(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, STALE)
+    assert "TG003" in _codes(LEAKS[3][0], policy)
+
+
+async def _tenant_2(conn: asyncpg.Connection, sql: str, args: tuple[object, ...]) -> str:
+    """What tenant 1's statement returned and left of tenant 2's rows (rolled back)."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        returned = [tuple(r) for r in await conn.fetch(sql, *args)]
+        left = [
+            tuple(r)
+            for table in ("tags2", "tags3", "tags4", "things", "things_ok")
+            for r in await conn.fetch(f"SELECT tenant_id, label FROM {table} WHERE id = 2")
+        ] + [tuple(r) for r in await conn.fetch("SELECT tenant_id, note FROM visits WHERE id = 1")]
+        return f"{returned} {left}"
+    finally:
+        await transaction.rollback()
+
+
+UNTOUCHED = (
+    "[(2, 'SECRET-t2tag'), (2, 'SECRET-t2tag'), (2, 'SECRET-t2tag'), (2, 'SECRET t2 thing'), "
+    "(2, 'SECRET t2 thing'), (1, 't1 visit'), (2, 'SECRET t2 visit')]"
+)
+
+
+async def test_upsert_targets_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SCHEMA + DATA)
+        for sql, args in LEAKS:
+            seen = await _tenant_2(conn, sql, args)
+            # tenant 2's row changed, or its secret returned to tenant 1
+            assert not seen.endswith(UNTOUCHED) or "SECRET t2" in seen.split("] [")[0], (sql, seen)
+        for sql, args in SAFE:
+            seen = await _tenant_2(conn, sql, args)
+            # a row of tenant 1's own: tenant 2's left as they were, nothing of theirs returned
+            returned = seen.split("] [")[0]
+            assert seen.endswith(UNTOUCHED) and "HIT" not in returned, (sql, seen)
+            assert "SECRET t2" not in returned, (sql, seen)
+        # the stale name, in a schema of its own: tenant 2's thing overwritten
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute("CREATE SCHEMA p3; SET LOCAL search_path = p3;" + STALE)
+            await conn.execute(
+                "INSERT INTO accounts VALUES (1), (2);"
+                "INSERT INTO things VALUES (2, 2, 'ext-2', 'SECRET t2 thing')"
+            )
+            rows = await conn.fetch(LEAKS[3][0], *LEAKS[3][1])
+            assert [tuple(r) for r in rows] == [(2, 2, "ext-2", "HIT")]
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("sql", [s for s, _ in LEAKS[:3]])
+def test_the_rule_says_which_key_is_not_the_column(tmp_path: Path, sql: str) -> None:
+    from tenantguard.engine.analyze import analyze_statement
+
+    messages = [f.message for f in analyze_statement(sql, _policy(tmp_path)).findings]
+    assert any("tenant_id %" in m or "tenant_id /" in m for m in messages), messages
