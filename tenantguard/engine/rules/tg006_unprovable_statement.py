@@ -331,15 +331,27 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
             isinstance(node, exp.Column)
             and identifier_name(node.this) in _ROW_PLACES
             and _in_output(node)
+            and not _compared_with_zero(node)
         ):
-            yield ctx.finding(
-                RULE,
-                node,
-                f"{identifier_name(node.this)} shows where a row lies in the table's pages, which "
-                "every tenant's rows share: the gaps between a tenant's own rows count other "
-                "tenants' writes",
-                "return the row's key, not its physical place",
-            )
+            name = identifier_name(node.this)
+            if name == "ctid":
+                yield ctx.finding(
+                    RULE,
+                    node,
+                    "ctid shows where a row lies in the table's pages, which every tenant's rows "
+                    "share: the gaps between a tenant's own rows count other tenants' writes",
+                    "return the row's key, not its physical place",
+                )
+            else:
+                yield ctx.finding(
+                    RULE,
+                    node,
+                    f"{name} is a transaction id, counted across every tenant's transactions: "
+                    "the gaps between the ids of a tenant's own rows count other tenants' writes",
+                    f"return the row's key, or a version column of the table's own; to tell an "
+                    f"upsert's insert from its update, compare it with 0: ({name} = 0) AS "
+                    "inserted",
+                )
         elif not isinstance(node, exp.Table):
             continue
         elif _COUNTER_VIEW.fullmatch(identifier_name(node.this)):
@@ -374,6 +386,17 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
 
 # system columns of a row's physical place (and the transaction that wrote it)
 _ROW_PLACES = frozenset({"ctid", "xmin", "xmax"})
+
+
+def _compared_with_zero(node: exp.Expression) -> bool:
+    """`xmax = 0` (`<>`, either way round): whether the row was inserted or updated by this
+    statement — one bit of the tenant's own row, no count of anyone's transactions."""
+    parent = node.parent
+    if type(parent) not in (exp.EQ, exp.NEQ) or identifier_name(node.this) == "ctid":
+        return False
+    assert isinstance(parent, exp.Binary)
+    other = parent.expression if parent.this is node else parent.this
+    return type(other) is exp.Literal and other.name == "0"
 
 
 def _in_output(node: exp.Expression) -> bool:
