@@ -388,11 +388,27 @@ class _Loop:
         self.continues: list[dict[str, Binding]] = []
 
 
-_TEXT_TYPES = re.compile(r"str|Any|SQL|Query|Composable|Text|object|Statement|Clause")
+# the annotations of values that cannot be SQL text; any other name may be (a `str` subclass, an
+# enum of queries, `LiteralString`, `NewType("Sql", str)`, a protocol): a parameter so annotated
+# is followed as text, and a function sending it is a wrapper whose callers' SQL is checked
+_VALUE_TYPES = frozenset(
+    """int float bool bytes bytearray complex memoryview None NoneType Decimal Fraction UUID
+    datetime date time timedelta timezone tzinfo Connection Pool PoolConnectionProxy Record
+    Transaction Redis Request Response Logger Path PurePath Callable Awaitable Coroutine
+    Iterator AsyncIterator Generator AsyncGenerator Event Lock Semaphore""".split()  # noqa: SIM905
+)
+# names whose arguments decide (a container, a union): `list[int]`, `Optional[UUID]`
+_TYPE_FORMS = frozenset(
+    """Optional Union list List tuple Tuple dict Dict set Set frozenset FrozenSet Sequence
+    MutableSequence Iterable Collection Mapping MutableMapping typing abc collections
+    datetime decimal uuid asyncpg pool connection pathlib fractions""".split()  # noqa: SIM905
+)
 
 
 def _string_annotation(annotation: ast.expr | None) -> bool:
-    """Whether a parameter annotated so may hold SQL text (no annotation: it may)."""
+    """Whether a parameter annotated so may hold SQL text: unless every name the annotation
+    spells is a type no text can be (`int`, `UUID`, `list[int] | None`). No annotation, or a
+    name not known to be such a type, may."""
     stack = [annotation]
     while stack:
         node = stack.pop()
@@ -401,9 +417,12 @@ def _string_annotation(annotation: ast.expr | None) -> bool:
         if isinstance(node, ast.Name):
             name = node.id
         elif isinstance(node, ast.Attribute):
+            stack.append(node.value)  # `datetime.date`, `asyncpg.Connection`
             name = node.attr
         elif isinstance(node, ast.Constant):
-            name = str(node.value)  # a forward reference, or None in `X | None`
+            if node.value is None or isinstance(node.value, int | float):
+                continue  # `X | None`; a Literal's numbers
+            name = str(node.value)  # a forward reference (or a Literal's string: text)
         elif isinstance(node, ast.Subscript):
             stack.extend((node.value, node.slice))
             continue
@@ -415,7 +434,7 @@ def _string_annotation(annotation: ast.expr | None) -> bool:
             continue
         else:
             return True
-        if _TEXT_TYPES.search(name):
+        if name not in _VALUE_TYPES and name not in _TYPE_FORMS:
             return True
     return False
 
@@ -1058,6 +1077,23 @@ class _Walker:
         info.attributes = self.env
         changed = _rebound(self.module)[1]
         computed = _is_enum(info) and bool({"__new__", "__init__"} & info.methods.keys())
+        if _makes_records(info):
+            # `sql: str = "…"` of a dataclass, a NamedTuple, an attrs or pydantic model: a
+            # default each instance may replace (`Query(sql=…)`), not the attribute's value
+            for statement in node.body:
+                if (
+                    isinstance(statement, ast.AnnAssign)
+                    and statement.value is not None
+                    and isinstance(statement.target, ast.Name)
+                    and "ClassVar" not in ast.unparse(statement.annotation)
+                ):
+                    field_name = statement.target.id
+                    info.attributes[field_name] = hole(
+                        statement,
+                        self.origin,
+                        f"`{info.name}.{field_name}` is a field: its default, unless the "
+                        "constructor is given another",
+                    )
         for name, binding in list(info.attributes.items()):
             if isinstance(binding, tuple | Items) and (computed or name in changed):
                 reason = (
@@ -3680,6 +3716,20 @@ def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         if name in ("property", "cached_property"):
             return True
     return False
+
+
+# decorators and bases of classes whose annotated attributes are fields set by the constructor
+_RECORD_DECORATORS = frozenset({"dataclass", "define", "frozen", "mutable", "attrs", "s", "Struct"})
+_RECORD_BASES = frozenset({"NamedTuple", "BaseModel", "BaseSettings", "Struct", "SQLModel"})
+
+
+def _makes_records(info: ClassInfo) -> bool:
+    """A dataclass, a NamedTuple, an attrs class, a pydantic model, a msgspec struct."""
+    for decorator in info.node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if _dotted(target).rsplit(".", 1)[-1] in _RECORD_DECORATORS:
+            return True
+    return any(_dotted(base).rsplit(".", 1)[-1] in _RECORD_BASES for base in info.base_exprs)
 
 
 def _is_enum(info: ClassInfo) -> bool:
