@@ -397,6 +397,27 @@ def build_policy(
                             f"any schema source ({', '.join(settings.schema_paths)}): "
                             "check its spelling (quote mixed-case names: '\"Thread\"')"
                         )
+                # a NOT NULL tenant column: every row is some tenant's, none is shared
+                holders = (
+                    {t for t in schema.tables_with(column) if "not_null" in
+                     schema.traits.get(t, {}).get(column, ())}
+                    if column
+                    else set()
+                )  # fmt: skip
+                for name in sorted(table_name(t) for t in settings.global_tables):
+                    if name not in created:
+                        warnings.append(
+                            f"global table {name!r} ({_describe(settings)}) is not created by "
+                            f"any schema source ({', '.join(settings.schema_paths)}): check its "
+                            "spelling (quote mixed-case names: '\"Thread\"')"
+                        )
+                    elif name in holders:
+                        warnings.append(
+                            f"global table {name!r} ({_describe(settings)}) has the tenant "
+                            f"column {column}, NOT NULL, in the schema sources: each of its rows "
+                            "is a tenant's, yet no statement on it is checked; remove it from "
+                            "global_tables"
+                        )
                 if settings.tenant_root is not None:
                     named = normalize_name(settings.tenant_root.rsplit(".", 1)[0])
                     if named not in created:

@@ -147,6 +147,32 @@ def test_configured_tenant_table_that_no_schema_source_creates_is_a_warning(
         assert "tenant table 'patient'" in err and "not created by any schema source" in err
 
 
+def test_a_global_table_holding_a_not_null_tenant_column_or_no_table_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helper-91: `global_tables = ["users"]` where the schema gives users a NOT NULL tenant
+    column exempted every statement on it, silently; a misspelt global table said nothing. A
+    nullable tenant column may mark shared rows (no warning)."""
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.tenantguard]\nglobal_tables = ["users", "rates", "countrys"]\n',
+    )
+    write(
+        tmp_path / "patches" / "0001.sql",
+        "CREATE TABLE patients (id int, tenant_id int NOT NULL);\n"
+        "CREATE TABLE users (id int, tenant_id int NOT NULL, email text);\n"
+        "CREATE TABLE rates (id int, tenant_id int, code text);\n"
+        "CREATE TABLE countries (id int, name text);\n",
+    )
+    write(tmp_path / "q.sql", "SELECT email FROM users;\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "check", "q.sql")
+    assert code == 0  # still exempted: a warning, not a verdict
+    assert "global table 'users'" in err and "NOT NULL" in err
+    assert "global table 'countrys'" in err and "not created by any schema source" in err
+    assert "'rates'" not in err
+
+
 def test_schema_qualified_names_in_the_configuration_name_their_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
