@@ -78,7 +78,7 @@ NOT_RUN_CODES = {"TG005", "TG006", "TG007"}
 UTILITY = {
     "CREATE", "ALTER", "DROP", "GRANT", "REVOKE", "COMMENT", "TRUNCATE", "COPY", "CALL", "DO",
     "PREPARE", "EXECUTE", "DEALLOCATE", "SET", "RESET", "BEGIN", "START", "COMMIT", "ROLLBACK",
-    "LOCK", "EXPLAIN", "VACUUM", "ANALYZE", "LISTEN", "NOTIFY",
+    "LOCK", "EXPLAIN", "VACUUM", "ANALYZE", "LISTEN", "NOTIFY", "UNLISTEN", "RELEASE",
 }  # fmt: skip
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)

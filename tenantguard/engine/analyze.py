@@ -415,6 +415,15 @@ def parse_statement(
     with young_collections_less():  # a large tree's nodes otherwise trigger many collections
         return _parse_statement(sql)
 
+# notifications and savepoint releases, which sqlglot misreads or cannot read (`NOTIFY ch,
+# 'payload'`, `UNLISTEN *`, `RELEASE SAVEPOINT a`): they read no rows (a payload is a literal)
+_NAME = r'(?:[A-Za-z_\x80-\U0010ffff][\w$\x80-\U0010ffff]*|"(?:[^"]|"")+")'
+_SESSION_CONTROL = re.compile(
+    rf"{_B}*(?:NOTIFY{_B}+{_NAME}(?:{_B}*,{_B}*'(?:[^']|'')*')?|LISTEN{_B}+{_NAME}"
+    rf"|UNLISTEN{_B}+(?:{_NAME}|\*)|RELEASE(?:{_B}+SAVEPOINT)?{_B}+{_NAME}){_B}*;?{_B}*",
+    re.IGNORECASE,
+)
+
 
 def _parse_statement(
     sql: str, policy: Policy | None = None
@@ -434,7 +443,7 @@ def _parse_statement(
                 return parsed
             # an error: said as for the statement read as written, row by row
     text, inserted = normalize_placeholders(sql)
-    if _TRANSACTION_START.fullmatch(text):
+    if _TRANSACTION_START.fullmatch(text) or _SESSION_CONTROL.fullmatch(text):
         return exp.Transaction(), inserted, None, None  # reads no rows, whatever its modes
     parsed = _parse_text(text, inserted)
     tree = parsed[0]
