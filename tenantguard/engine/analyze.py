@@ -415,6 +415,7 @@ def parse_statement(
     with young_collections_less():  # a large tree's nodes otherwise trigger many collections
         return _parse_statement(sql)
 
+
 # notifications and savepoint releases, which sqlglot misreads or cannot read (`NOTIFY ch,
 # 'payload'`, `UNLISTEN *`, `RELEASE SAVEPOINT a`): they read no rows (a payload is a literal)
 _NAME = r'(?:[A-Za-z_\x80-\U0010ffff][\w$\x80-\U0010ffff]*|"(?:[^"]|"")+")'
