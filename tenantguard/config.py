@@ -544,6 +544,11 @@ def build_policy(
     if schema is not None and (schema.triggers or schema.write_rules):
         # what writes run beside themselves, read once the tenant relations are known
         policy = policy.replace(hidden_writes=hidden_writes(schema, policy, implicit))
+        if policy.hidden_writes:  # a cascade into a table whose triggers write unpinned
+            found = {table_name(t) for t in tables}
+            policy = policy.replace(
+                cascades=schema.cascades(found, column, policy.hidden_writes)
+            )
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
         if leaky:

@@ -696,41 +696,73 @@ class SchemaInfo:
         return next(iter(targets)) if len(targets) == 1 else None
 
     def cascades(
-        self, tenant_tables: Iterable[str], column: str = ""
+        self,
+        tenant_tables: Iterable[str],
+        column: str = "",
+        hidden: Mapping[str, Mapping[str, str]] | None = None,
     ) -> dict[str, dict[str, frozenset[str]]]:
         """What a DELETE or an UPDATE of a table does to the tenant tables whose foreign keys
         reference it with an action (CASCADE, SET NULL, SET DEFAULT): table -> {"DELETE": …,
         "UPDATE": the referenced columns whose change reaches them, "*" when they are unknown}.
 
-        A key that carries the tenant column to the tenant column of another tenant table is
-        left out: that table's DELETE or UPDATE is pinned to one tenant (TG001), and the rows
-        it reaches are that tenant's — the key makes their tenant column equal to the written
-        row's (`servers(server_id)` referenced by every table's `server_id`; `FOREIGN KEY
-        (tenant_id, task_id) REFERENCES tasks (tenant_id, id)`). A NULL in the key matches
-        nothing, so the action reaches no row of another tenant either. Not with SET DEFAULT:
-        the tenant column's default may be another tenant (the rows would move there)."""
+        A key that carries the tenant column to the tenant column of another tenant table, with
+        CASCADE, is left out when the rows it reaches are the written row's tenant's and go no
+        further: the key makes their tenant column equal to the written row's (`servers
+        (server_id)` referenced by every table's `server_id`; `FOREIGN KEY (tenant_id, task_id)
+        REFERENCES tasks (tenant_id, id) ON DELETE CASCADE`) — and the child it deletes or
+        updates is itself clean: no trigger or rule of its runs an unpinned write (`hidden`:
+        relation -> write kinds), and every key referencing it is left out alike (a child
+        referenced by `comments.note_id` alone deletes other tenants' comments). Not SET NULL
+        (the rows become no tenant's, every tenant's under `shared_rows`) nor SET DEFAULT (the
+        default may be another tenant)."""
         acting = ("c", "n", "d")
         tenant = set(tenant_tables)
-        out: dict[str, dict[str, frozenset[str]]] = {}
+        hidden = hidden or {}
+        # (referenced table, child, key, its referenced columns), acting keys of tenant children
+        keys: list[tuple[str, str, ForeignKeyInfo, tuple[str, ...]]] = []
         for table in tenant:
             for key in self.foreign_keys.get(table, []):
-                ref = key.ref_columns or self._primary_key(key.ref_table)
-                if (
-                    column
-                    and key.ref_table in tenant
-                    and len(ref) == len(key.columns)
-                    and (column, column) in zip(key.columns, ref, strict=True)
-                    and "d" not in (key.on_delete, key.on_update)
-                ):
-                    continue
-                kinds = out.setdefault(key.ref_table, {})
-                if key.on_delete in acting:
-                    kinds["DELETE"] = frozenset()
-                if key.on_update in acting:
-                    ref = key.ref_columns or self._primary_key(key.ref_table) or ("*",)
-                    kinds["UPDATE"] = kinds.get("UPDATE", frozenset()) | set(ref)
-                if not kinds:
-                    del out[key.ref_table]
+                if key.on_delete in acting or key.on_update in acting:
+                    ref = key.ref_columns or self._primary_key(key.ref_table)
+                    keys.append((key.ref_table, table, key, tuple(ref)))
+
+        def carries(key: ForeignKeyInfo, ref: tuple[str, ...], parent: str) -> bool:
+            return (
+                bool(column)
+                and parent in tenant
+                and len(ref) == len(key.columns)
+                and (column, column) in zip(key.columns, ref, strict=True)
+            )
+
+        contained: dict[str, set[int]] = {}  # verb -> ids of the keys left out
+        for verb, action in (("DELETE", "on_delete"), ("UPDATE", "on_update")):
+            # the greatest fixed point: clean until shown otherwise (a self-reference stays clean)
+            clean = {t for t in tenant if verb not in hidden.get(t, {})}
+            while True:
+                left = {
+                    id(key)
+                    for parent, child, key, ref in keys
+                    if getattr(key, action) == "c" and carries(key, ref, parent) and child in clean
+                }
+                dirty = {
+                    parent
+                    for parent, _, key, _ in keys
+                    if getattr(key, action) in acting and id(key) not in left
+                }
+                if not (clean & dirty):
+                    break
+                clean -= dirty
+            contained[verb] = left
+        out: dict[str, dict[str, frozenset[str]]] = {}
+        for parent, _, key, _ in keys:
+            kinds = out.setdefault(parent, {})
+            if key.on_delete in acting and id(key) not in contained["DELETE"]:
+                kinds["DELETE"] = frozenset()
+            if key.on_update in acting and id(key) not in contained["UPDATE"]:
+                ref = key.ref_columns or self._primary_key(key.ref_table) or ("*",)
+                kinds["UPDATE"] = kinds.get("UPDATE", frozenset()) | set(ref)
+            if not kinds:
+                del out[parent]
         return out
 
     def sound_foreign_keys(self) -> dict[str, tuple[ForeignKey, ...]]:
