@@ -16,7 +16,7 @@ import pytest
 
 from tenantguard import Policy, TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
-from tenantguard.runtime import connect, tenant
+from tenantguard.runtime import connect, create_pool, tenant
 from tests.conftest import BASELINE, CLINICS
 from tests.test_runtime import POLICY
 
@@ -138,3 +138,97 @@ async def test_a_database_without_the_tables_yet_is_not_refused(database: str) -
 
 
 PINNED_EVERYONE = "SELECT tenant_id, first_name FROM patients WHERE tenant_id = $1 ORDER BY 1, 2"
+
+
+# helper-93, on the fixes above. (a) A misspelt table named like a function of pg_catalog
+# (`lead`, `log`, `position`) counted as found; (b) a misspelt tenant column passed; (c) a pool
+# made before the patches built the schema was never checked again; (d) a global table with a
+# NOT NULL tenant column was not said at run time.
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Policy("tenant_id", {"patient", "appointment", "lead"}),
+        Policy("tenantid", {"patients"}),
+    ],
+    ids=["built-in function name", "misspelt column"],
+)
+async def test_a_policy_that_still_guards_nothing_is_refused(
+    two_clinics: str, policy: Policy
+) -> None:
+    conn = await connect(two_clinics, policy=policy)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="would guard nothing"):
+            await conn.fetch(EVERYONE)
+    finally:
+        await conn.close()
+
+
+async def test_a_global_table_with_a_not_null_tenant_column_is_said(
+    two_clinics: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn = await connect(
+        two_clinics, policy=Policy("tenant_id", {"patients"}, global_tables={"users"})
+    )
+    await conn.close()
+    said = [
+        r.getMessage() for r in caplog.records if "global tables of the policy" in r.getMessage()
+    ]
+    assert len(said) == 1 and "users" in said[0]
+
+
+async def test_a_pool_made_before_the_schema_checks_again_when_acquired(database: str) -> None:
+    pool = await create_pool(
+        database, policy=Policy("tenant_id", {"patient"}), min_size=1, max_size=1
+    )
+    try:
+        owner = await asyncpg.connect(database)
+        try:  # the patches run on a connection of their own, after the pool is made
+            await owner.execute(BASELINE.read_text(encoding="utf-8") + CLINICS)
+        finally:
+            await owner.close()
+        with tenant(1), pytest.raises(TenantIsolationError, match="would guard nothing"):
+            await pool.fetch(EVERYONE)
+    finally:
+        await pool.close()
+    right = await create_pool(database, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            assert [tuple(r) for r in await right.fetch(PINNED_EVERYONE, 1)] == [
+                (1, "Ana"),
+                (1, "Bruno"),
+            ]
+    finally:
+        await right.close()
+
+
+REFUSED_AT_RUN_TIME = [
+    # auto_explain's plans, with the rows filters removed, sent as NOTICEs
+    "SET auto_explain.log_min_duration = 0",
+    "SELECT set_config('auto_explain.log_analyze', 'on', false)",
+    # the activity views' text column renamed by a column list
+    "SELECT a.q FROM pg_stat_activity AS a(datid, datname, pid, leader_pid, usesysid, usename,"
+    " application_name, client_addr, client_hostname, client_port, backend_start, xact_start,"
+    " query_start, state_change, wait_event_type, wait_event, state, backend_xid, backend_xmin,"
+    " query_id, q)",
+    "SELECT p.s FROM pg_prepared_statements AS p(n, s)",
+    # counters of every tenant's transactions and writes; other sessions' locks
+    "SELECT txid_current()",
+    "SELECT pg_current_xact_id()::text",
+    "SELECT wal_records FROM pg_stat_wal",
+    "SELECT relation::regclass::text, mode FROM pg_locks",
+]
+
+
+async def test_more_of_the_servers_own_views_of_every_tenant_are_refused(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            for sql in REFUSED_AT_RUN_TIME:
+                with pytest.raises(TenantIsolationError):
+                    await conn.fetch(sql)
+            # unrefused, the same connection still serves its own clinic
+            assert tuple(await conn.fetchrow(PINNED_EVERYONE, 1)) == (1, "Ana")
+    finally:
+        await conn.close()

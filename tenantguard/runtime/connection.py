@@ -120,16 +120,20 @@ ORDER BY 1
 # none of whose names is found, in a database whose tables hold the tenant column, guards
 # nothing (`Policy(tenant_tables={"patient"})`, `{'"Patients"'}`)
 _POLICY_NAMES_QUERY = """
-SELECT c.relname::text, c.relname = ANY($2::text[])
+SELECT c.relname::text, c.relname = ANY($2::text[]), a.attname IS NOT NULL,
+       coalesce(a.attnotnull, false), c.relname = ANY($3::text[])
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a
+  ON a.attrelid = c.oid AND a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
-  AND (c.relname = ANY($2::text[]) OR EXISTS (
-    SELECT 1 FROM pg_catalog.pg_attribute a
-    WHERE a.attrelid = c.oid AND a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped))
+  AND (c.relname = ANY($2::text[]) OR c.relname = ANY($3::text[]) OR a.attname IS NOT NULL)
 UNION ALL
-SELECT p.proname::text, true FROM pg_catalog.pg_proc p WHERE p.proname = ANY($2::text[])
+SELECT p.proname::text, true, true, false, false
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE p.proname = ANY($2::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
@@ -255,7 +259,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -271,6 +275,9 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_lexer_ok = False
         # a setting the guard relies on, given in the startup packet (no statement sets it)
         self._tg_startup = _startup_problem(self)
+        # the policy's names not checked against the catalog yet: nothing was there to check
+        # them against (a database whose schema the patches have not built yet)
+        self._tg_names_pending = False
         # the schema's functions that may change a setting where no text names them (read
         # from the catalog by `_tg_read_schema_code` before the application gets the connection;
         # until then, as on a connection that `asyncpg.connect(connection_class=…)` or
@@ -450,7 +457,11 @@ class GuardedConnection(asyncpg.Connection):
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
                 loose = await _fetch(self, _LOOSE_COLLATION_QUERY, policy.tenant_column)
             names = await _fetch(
-                self, _POLICY_NAMES_QUERY, policy.tenant_column, sorted(policy.tenant_tables)
+                self,
+                _POLICY_NAMES_QUERY,
+                policy.tenant_column,
+                sorted(policy.tenant_tables),
+                sorted(policy.global_tables),
             )
             return await _fetch(self, query), await _fetch(self, _CODE_QUERY), loose, names
 
@@ -473,30 +484,68 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_fast = False
             guard.schema_code_found(found)
 
+    async def _tg_check_names_again(self) -> None:
+        """The policy's names checked once the schema exists: a pool made before the patches
+        build it checks each connection again as it is acquired, until something is found."""
+        if not self._tg_names_pending:
+            return
+        policy = self.tenantguard.policy
+
+        async def read() -> list[Any]:
+            return await _fetch(
+                self,
+                _POLICY_NAMES_QUERY,
+                policy.tenant_column,
+                sorted(policy.tenant_tables),
+                sorted(policy.global_tables),
+            )
+
+        self._tg_check_policy_names(await self._tg_driver_call(read))
+
     def _tg_check_policy_names(self, rows: list[Any]) -> None:
-        """A policy that names none of this database's tables, while tables here hold the tenant
-        column, guards nothing: every statement is refused (fail closed, as a wrong
-        configuration must). Tables holding the tenant column that the policy names neither a
-        tenant table nor a global one are said once, in a warning."""
+        """A policy that guards nothing here refuses every statement (fail closed, as a wrong
+        configuration must): none of its tenant tables is a table of this database (or a
+        function of its schemas) while tables here hold the tenant column — a typo, a quoted
+        mixed-case name —, or those found have no tenant column (the column misspelt). Tables
+        holding the tenant column that the policy names neither tenant nor global tables, and
+        global tables whose tenant column is NOT NULL (each row a tenant's), are said once in a
+        warning."""
         guard = self.tenantguard
         policy = guard.policy
-        found = any(listed for _, listed in rows)
+        column = policy.tenant_column
+        self._tg_names_pending = not rows
+        listed = [(name, has) for name, mine, has, _, _ in rows if mine]
         unlisted = sorted(
-            {name for name, listed in rows if not listed and name not in policy.global_tables}
+            {name for name, mine, has, _, glob in rows if has and not mine and not glob}
         )
-        if not found and unlisted and self._tg_startup is None:
+        problem = None
+        if not any(has for _, has in listed):
             names = ", ".join(sorted(policy.tenant_tables)[:5])
-            holders = ", ".join(unlisted[:5]) + (" …" if len(unlisted) > 5 else "")
+            if listed:
+                found = ", ".join(sorted({name for name, _ in listed})[:5])
+                problem = (
+                    f"the policy's tenant tables found in this database ({found}) have no "
+                    f"column {column}: the policy would guard nothing"
+                )
+            elif unlisted:
+                holders = ", ".join(unlisted[:5]) + (" …" if len(unlisted) > 5 else "")
+                problem = (
+                    f"none of the policy's tenant tables ({names}) is a table or function of "
+                    f"this database, whose tables {holders} have the tenant column {column}: "
+                    "the policy would guard nothing"
+                )
+        if problem is not None and self._tg_startup is None:
             self._tg_startup = (
-                f"none of the policy's tenant tables ({names}) is a table or function of this "
-                f"database, whose tables {holders} have the tenant column "
-                f"{policy.tenant_column}: the policy would guard nothing",
-                "name the tables as PostgreSQL does (unquoted names fold to lower case: "
-                "tenant_tables={'patients'}), or connect to the database they are in",
+                problem,
+                "name the tables and the tenant column as PostgreSQL does (unquoted names fold "
+                "to lower case: tenant_tables={'patients'}), or connect to the database they "
+                "are in",
             )
             self._tg_lexer_ok = self._tg_fast = False
-        elif unlisted:
-            guard.unlisted_tables_found(tuple(unlisted))
+            return
+        shared = sorted({name for name, _, has, not_null, glob in rows if glob and not_null})
+        if unlisted or shared:
+            guard.unlisted_tables_found(tuple(unlisted), tuple(shared))
 
     def _tg_is_driver(self) -> bool:
         """True in the task running the driver's statements in flight on this connection."""
@@ -1847,6 +1896,7 @@ def create_pool(
         if configure is not None:
             kwargs[hook] = _configuring(configure)
     kwargs["init"] = _reading_schema_code(kwargs.get("init"))
+    kwargs["setup"] = _checking_names(kwargs.get("setup"))
     reset = kwargs.get("reset")
     if reset is not None:
         # the pool's reset callback is the pool's own statement, like asyncpg's reset
@@ -1873,6 +1923,22 @@ def _configuring(
         return await connection._tg_configure(lambda: configure(connection))
 
     return configured
+
+
+def _checking_names(
+    setup: Callable[[Any], Coroutine[Any, Any, Any]] | None,
+) -> Callable[[Any], Coroutine[Any, Any, Any]]:
+    """The pool's `setup=`: a connection opened before the schema existed checks the policy's
+    names again as it is acquired (`GuardedConnection._tg_check_names_again`), then the
+    caller's `setup=` runs, if any."""
+
+    async def acquired(proxy: Any) -> Any:
+        connection: Any = getattr(proxy, "_con", proxy)  # the proxy's connection
+        if isinstance(connection, GuardedConnection) and connection._tg_names_pending:
+            await connection._tg_check_names_again()
+        return None if setup is None else await setup(proxy)
+
+    return acquired
 
 
 def _reading_schema_code(

@@ -227,7 +227,7 @@ class Guard:
         # the schema's functions that may change a setting unnamed (`runtime.schema_code`),
         # as the last connection to read the catalog found them
         self.schema_code: tuple[str, ...] = ()
-        self.unlisted_tables: tuple[str, ...] = ()
+        self.unlisted_tables: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     @property
     def mode(self) -> Mode:
@@ -340,21 +340,34 @@ class Guard:
             extra={"tenantguard": {"event": "schema_code", "functions": list(functions)}},
         )
 
-    def unlisted_tables_found(self, tables: tuple[str, ...]) -> None:
+    def unlisted_tables_found(self, tables: tuple[str, ...], shared: tuple[str, ...] = ()) -> None:
         """A connection found tables holding the tenant column that the policy names neither
-        tenant nor global tables: said once (again when what was found changes)."""
-        if tables == self.unlisted_tables:
+        tenant nor global tables, or global tables whose tenant column is NOT NULL: said once
+        (again when what was found changes)."""
+        if (tables, shared) == self.unlisted_tables:
             return
-        self.unlisted_tables = tables
-        shown = ", ".join(tables[:10]) + (" …" if len(tables) > 10 else "")
-        log.warning(
-            "tenantguard: tables of this database have the tenant column %s but are not in the "
-            "policy's tenant tables: %s. Statements reading them pass unchecked. Add them to "
-            "tenant_tables (or to global_tables, if their rows are shared on purpose)",
-            self._policy.tenant_column,
-            shown,
-            extra={"tenantguard": {"event": "unlisted_tables", "tables": list(tables)}},
-        )
+        self.unlisted_tables = (tables, shared)
+        column = self._policy.tenant_column
+        if tables:
+            shown = ", ".join(tables[:10]) + (" …" if len(tables) > 10 else "")
+            log.warning(
+                "tenantguard: tables of this database have the tenant column %s but are not in "
+                "the policy's tenant tables: %s. Statements reading them pass unchecked. Add "
+                "them to tenant_tables (or to global_tables, if their rows are shared on "
+                "purpose)",
+                column,
+                shown,
+                extra={"tenantguard": {"event": "unlisted_tables", "tables": list(tables)}},
+            )
+        if shared:
+            log.warning(
+                "tenantguard: global tables of the policy have the tenant column %s, NOT NULL: "
+                "%s. Each of their rows is a tenant's, yet no statement on them is checked: "
+                "remove them from global_tables",
+                column,
+                ", ".join(shared[:10]),
+                extra={"tenantguard": {"event": "global_tenant_tables", "tables": list(shared)}},
+            )
 
     def _owns(self) -> bool:
         return all(_owns(e, self._tenant_setting) for e in self._policy.tenant_expressions)

@@ -81,6 +81,9 @@ _SHOWING_SETTINGS = (
     "debug_print_parse",
     "debug_print_rewritten",
     "client_min_messages",
+    # auto_explain's (`log_level = notice`, `log_analyze`): each plan, with its actual rows and
+    # the rows its filters removed — other tenants' — sent as a NOTICE (round 21)
+    "auto_explain.",
 )
 # `SET client_min_messages TO warning` (a word or a string), `set_config('client_min_messages',
 # 'warning', …)` (a string only: a word there is a column, any value)
