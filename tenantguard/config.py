@@ -490,7 +490,12 @@ def build_policy(
             exact_functions=_quoted_names(schema.exact_functions) if schema else (),
             stable_functions=_quoted_names(schema.stable_functions) if schema else (),
             volatile_views=_quoted_names(schema.volatile_views) if schema else (),
-            views=_quoted_names(schema.views) if schema else (),
+            renaming_views=_quoted_names(schema.renaming_views(column)) if schema else (),
+            loose_arbiters=(
+                _quoted_names(t for t, c in schema.loose_keys.items() if column in c)
+                if schema
+                else ()
+            ),
             volatile_operators=schema.volatile_operators if schema else (),
             tenant_column_types=_column_types(schema, column) if schema else None,
             nontext_columns=_nontext_columns(schema) if schema else None,
@@ -546,9 +551,7 @@ def build_policy(
         policy = policy.replace(hidden_writes=hidden_writes(schema, policy, implicit))
         if policy.hidden_writes:  # a cascade into a table whose triggers write unpinned
             found = {table_name(t) for t in tables}
-            policy = policy.replace(
-                cascades=schema.cascades(found, column, policy.hidden_writes)
-            )
+            policy = policy.replace(cascades=schema.cascades(found, column, policy.hidden_writes))
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
         if leaky:

@@ -211,3 +211,153 @@ def test_the_rule_says_which_key_is_not_the_column(tmp_path: Path, sql: str) -> 
 
     messages = [f.message for f in analyze_statement(sql, _policy(tmp_path)).findings]
     assert any("tenant_id %" in m or "tenant_id /" in m for m in messages), messages
+
+
+# helper-92, on the fix: a view pinned inside by the setting is no tenant relation, yet it
+# renames the tenant column all the same (the upsert overwrote tenant 2's row, the insert
+# planted a row in tenant 3); and a view whose own tenant column passes through, unpinnable
+# for reads only (an unpinned NOT EXISTS), writes the row's tenant as given (a false alarm).
+SETTING_VIEWS = """
+CREATE TABLE items (tenant_id bigint NOT NULL, id bigint NOT NULL, name text,
+    PRIMARY KEY (tenant_id, id));
+CREATE TABLE archived (tenant_id bigint NOT NULL, item_id bigint);
+CREATE VIEW my_items (id, tenant_id, name) AS SELECT tenant_id, id, name FROM items
+    WHERE tenant_id = current_setting('app.tenant_id')::bigint;
+CREATE VIEW my_items2 AS SELECT id AS tenant_id, tenant_id AS id, name FROM items
+    WHERE tenant_id = current_setting('app.tenant_id')::bigint;
+CREATE VIEW my_items3 AS SELECT * FROM my_items2;
+CREATE VIEW live_items AS SELECT * FROM items i
+    WHERE NOT EXISTS (SELECT 1 FROM archived a WHERE a.item_id = i.id);
+"""
+SETTING_LEAKS = [
+    "INSERT INTO my_items (tenant_id, id, name) VALUES ($1, 2, 'x') "
+    "ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name RETURNING *",
+    "INSERT INTO my_items2 (tenant_id, id, name) VALUES ($1, 3, 'x')",
+    "INSERT INTO my_items3 (tenant_id, id, name) VALUES ($1, 3, 'x')",
+    "INSERT INTO my_items (id, name) VALUES (2, 'x') ON CONFLICT (tenant_id, id) DO NOTHING",
+]
+PASS_THROUGH = "INSERT INTO live_items (tenant_id, id, name) VALUES ($1, 5, 'x')"
+
+
+def test_views_renaming_the_tenant_column_whatever_pins_them(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, SETTING_VIEWS)
+    for sql in SETTING_LEAKS:
+        assert "TG002" in _codes(sql, policy), sql
+    assert _codes(PASS_THROUGH, policy) == []
+
+
+async def test_views_renaming_the_tenant_column_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(SETTING_VIEWS)
+        await conn.execute(
+            "INSERT INTO items VALUES (1, 1, 'mine'), (2, 1, 'SECRET t2 item');"
+            "SET app.tenant_id = '1'"
+        )
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            returned = [tuple(r) for r in await conn.fetch(SETTING_LEAKS[0], 1)]
+            assert returned == [(2, 1, "x")]  # the view's (id, tenant_id): items (2, 1)
+            assert await conn.fetchval("SELECT name FROM items WHERE tenant_id = 2") == "x"
+        finally:
+            await transaction.rollback()
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(PASS_THROUGH, 1)
+            rows = await conn.fetch("SELECT tenant_id, id, name FROM items ORDER BY 1, 2")
+            assert [tuple(r) for r in rows] == [
+                (1, 1, "mine"),
+                (1, 5, "x"),
+                (2, 1, "SECRET t2 item"),
+            ]
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+# helper-92, more constraint names and arbiters: (a) PostgreSQL names an unnamed key `…_key1`
+# when `…_key` is taken by an explicit constraint (or `…_pkey1`), where the reader took the
+# unnamed key's columns for the explicit name; (b) a RENAME into a name another table's
+# constraint bears replaced the columns wholesale; (c) a unique index comparing the tenant
+# column under a collation that is not deterministic is inferred by a target naming the column
+# plainly: 'acme''s insert overwrote 'ACME''s row.
+GUESSED = """
+CREATE TABLE widgets (tenant_id bigint NOT NULL, external_id text NOT NULL, name text,
+  CONSTRAINT widgets_tenant_id_external_id_key UNIQUE (external_id),
+  UNIQUE (tenant_id, external_id));
+CREATE TABLE gadgets (tenant_id bigint NOT NULL, external_id text NOT NULL, name text,
+  CONSTRAINT gadgets_pkey UNIQUE (external_id));
+ALTER TABLE gadgets ADD PRIMARY KEY (tenant_id, external_id);
+CREATE SCHEMA crm;
+CREATE TABLE gizmos (tenant_id bigint NOT NULL, external_id text NOT NULL, name text,
+  CONSTRAINT gizmos_uk UNIQUE (external_id));
+CREATE TABLE crm.archive (tenant_id bigint NOT NULL, external_id text NOT NULL,
+  CONSTRAINT archive_uk UNIQUE (tenant_id, external_id));
+ALTER TABLE crm.archive RENAME CONSTRAINT archive_uk TO gizmos_uk;
+"""
+LOOSE_ARBITER = """
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE tags (tenant_id text NOT NULL, external_id text NOT NULL, name text);
+CREATE UNIQUE INDEX tags_ext ON tags (tenant_id COLLATE ci, external_id);
+CREATE TABLE marks (tenant_id text NOT NULL, external_id text NOT NULL, name text);
+CREATE UNIQUE INDEX marks_ext ON marks (tenant_id COLLATE "C", external_id);
+"""
+UPSERT = (
+    "INSERT INTO {t} (tenant_id, external_id, name) VALUES ($1, 'w1', 'mine') "
+    "ON CONFLICT {target} DO UPDATE SET name = EXCLUDED.name RETURNING *"
+)
+
+
+@pytest.mark.parametrize(
+    ("table", "target"),
+    [
+        ("widgets", "ON CONSTRAINT widgets_tenant_id_external_id_key"),
+        ("gadgets", "ON CONSTRAINT gadgets_pkey"),
+        ("gizmos", "ON CONSTRAINT gizmos_uk"),
+    ],
+)
+def test_constraint_names_as_postgresql_gives_them(tmp_path: Path, table: str, target: str) -> None:
+    policy = _policy(tmp_path, GUESSED)
+    assert "TG003" in _codes(UPSERT.format(t=table, target=target), policy)
+    # the key PostgreSQL gave the unnamed constraint, by its name
+    safe = UPSERT.format(t="widgets", target="ON CONSTRAINT widgets_tenant_id_external_id_key1")
+    assert _codes(safe, policy) == []
+
+
+def test_an_arbiter_index_comparing_loosely(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, LOOSE_ARBITER)
+    target = "(tenant_id, external_id)"
+    assert "TG003" in _codes(UPSERT.format(t="tags", target=target), policy)
+    assert _codes(UPSERT.format(t="marks", target=target), policy) == []
+    # the reads stay pinned: `=` on the column is its own, exact
+    assert _codes("SELECT name FROM tags WHERE tenant_id = $1", policy) == []
+
+
+async def test_constraint_names_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(GUESSED)
+        names = {
+            (r[0], r[1])
+            for r in await conn.fetch(
+                "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype IN "
+                "('u', 'p') AND conrelid::regclass::text IN ('widgets', 'gadgets')"
+            )
+        }
+        assert ("widgets", "widgets_tenant_id_external_id_key1") in names
+        assert ("gadgets", "gadgets_pkey1") in names
+        await conn.execute(
+            "INSERT INTO widgets VALUES (2, 'w1', 'SECRET t2'); INSERT INTO gizmos VALUES "
+            "(2, 'w1', 'SECRET t2')"
+        )
+        for table, target in (
+            ("widgets", "ON CONSTRAINT widgets_tenant_id_external_id_key"),
+            ("gizmos", "ON CONSTRAINT gizmos_uk"),
+        ):
+            rows = await conn.fetch(UPSERT.format(t=table, target=target), 1)
+            assert [tuple(r) for r in rows] == [(2, "w1", "mine")]  # tenant 2's row, overwritten
+    finally:
+        await conn.close()

@@ -277,6 +277,7 @@ class Policy:
         "integer_tenant_tables",
         "leaky_defaults",
         "leaky_types",
+        "loose_arbiters",
         "lossy_arguments",
         "lossy_columns",
         "mixed_case_tables",
@@ -284,6 +285,7 @@ class Policy:
         "not_null_tenant_tables",
         "pinning_function_needles",
         "pinning_functions",
+        "renaming_views",
         "setting_functions",
         "shared_rows",
         "spelled_call_needles",
@@ -302,7 +304,6 @@ class Policy:
         "tenant_tables",
         "unique_keys",
         "unpinnable",
-        "views",
         "volatile_operators",
         "volatile_views",
     )
@@ -397,9 +398,13 @@ class Policy:
     inlined_functions: Mapping[str, str]
     # views whose query calls a volatile function (a CTE reading one is materialized)
     volatile_views: frozenset[str]
-    # the views of the schema sources (an INSERT into one that cannot be pinned from outside
-    # writes its tenant column's name into another column)
-    views: frozenset[str]
+    # tenant tables with a unique index comparing the tenant column otherwise than `=` does (a
+    # collation that is not deterministic, an operator class): an ON CONFLICT target naming the
+    # column plainly infers it, and 'acme''s insert lands on 'ACME''s row
+    loose_arbiters: frozenset[str]
+    # updatable views of the schema sources that show another column of their table under the
+    # tenant column's name: an INSERT naming it writes that other column
+    renaming_views: frozenset[str]
     # the schema's operators (symbols) and casts (`cast:type`, `cast:*`) of volatile functions
     volatile_operators: frozenset[str]
     # functions of the schema -> the positions of their parameters of a lossy type (`f(t real)`;
@@ -442,7 +447,8 @@ class Policy:
         lossy_arguments: Mapping[str, Iterable[int]] | None = None,
         stable_functions: Iterable[str] = (),
         volatile_views: Iterable[str] = (),
-        views: Iterable[str] = (),
+        renaming_views: Iterable[str] = (),
+        loose_arbiters: Iterable[str] = (),
         volatile_operators: Iterable[str] = (),
         tenant_column_types: Mapping[str, str] | None = None,
         nontext_columns: Mapping[str, Iterable[str]] | None = None,
@@ -547,7 +553,8 @@ class Policy:
         init(self, "exact_functions", _names(exact_functions))
         init(self, "stable_functions", _names(stable_functions))
         init(self, "volatile_views", _names(volatile_views))
-        init(self, "views", _names(views))
+        init(self, "renaming_views", _names(renaming_views))
+        init(self, "loose_arbiters", _names(loose_arbiters))
         init(self, "volatile_operators", frozenset(volatile_operators))
         init(
             self,
@@ -773,7 +780,8 @@ class Policy:
             "exact_functions": {sql_name(f) for f in self.exact_functions},
             "stable_functions": {sql_name(f) for f in self.stable_functions},
             "volatile_views": {sql_name(v) for v in self.volatile_views},
-            "views": {sql_name(v) for v in self.views},
+            "renaming_views": {sql_name(v) for v in self.renaming_views},
+            "loose_arbiters": {sql_name(t) for t in self.loose_arbiters},
             "volatile_operators": set(self.volatile_operators),
             "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},
             "nontext_columns": {

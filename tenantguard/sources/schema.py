@@ -328,6 +328,10 @@ class SchemaInfo:
     # the domains of `domain_calls` each function's text names (a parameter, the return, a
     # PL/pgSQL variable of one, a cast to one): a call (a trigger's run) runs their CHECKs
     function_domains: dict[str, set[str]] = field(default_factory=dict)
+    # each table's columns a unique index compares otherwise than `=` does: under a collation
+    # that is not deterministic, or an operator class (`CREATE UNIQUE INDEX … (tenant_id
+    # COLLATE ci, …)`): an ON CONFLICT target naming the column plainly infers that index
+    loose_keys: dict[str, set[str]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -495,6 +499,7 @@ class SchemaInfo:
             "domain_calls": {d: sorted(f) for d, f in self.domain_calls.items()},
             "aggregate_calls": {a: sorted(f) for a, f in self.aggregate_calls.items()},
             "function_domains": {f: sorted(d) for f, d in self.function_domains.items()},
+            "loose_keys": {t: sorted(c) for t, c in self.loose_keys.items()},
         }
 
     @classmethod
@@ -634,6 +639,7 @@ class SchemaInfo:
             domain_calls={str(d): set(texts(f)) for d, f in data["domain_calls"].items()},
             aggregate_calls={str(a): set(texts(f)) for a, f in data["aggregate_calls"].items()},
             function_domains={str(f): set(texts(d)) for f, d in data["function_domains"].items()},
+            loose_keys={str(t): set(texts(c)) for t, c in data["loose_keys"].items()},
         )
 
     # what the schema says
@@ -1740,6 +1746,14 @@ class SchemaInfo:
                 self.traits.setdefault(table, {}).setdefault(column, set()).add("not_null")
         else:
             name = node.conname or f"{table}_{'_'.join(columns)}_key"
+        if not node.conname:
+            # PostgreSQL's choice when the name is taken (by a constraint or index named so
+            # explicitly): the next free of `name1`, `name2`…
+            guess, number = name, 0
+            while guess in self.constraints or guess in self._indexes:
+                number += 1
+                guess = f"{name}{number}"
+            name = guess
         before = self.constraints.get(str(name))
         if before is not None and any(
             str(name) in names for owner, names in self._named.items() if owner != table
@@ -2067,7 +2081,11 @@ class SchemaInfo:
         """RENAME CONSTRAINT, ALTER INDEX … RENAME: a unique constraint and its index are
         renamed together."""
         if old in self.constraints:
-            self.constraints[new] = self.constraints.pop(old)
+            moved = self.constraints.pop(old)
+            before = self.constraints.get(new)
+            # a name another table's constraint bears too (in another schema): either may be
+            # meant by `ON CONFLICT ON CONSTRAINT new` — only the columns both have
+            self.constraints[new] = moved if before is None else before & moved
         if old in self._key_names:
             self._key_names.setdefault(new, []).extend(self._key_names.pop(old))
         if old in self._indexes:
@@ -2517,6 +2535,15 @@ class SchemaInfo:
         name = str(node.idxname or default)
         self._indexes.add(name)
         self._implicit(table, f"index {name}", (node.indexParams, node.whereClause))
+        if node.unique:
+            for param in node.indexParams or ():
+                collation = [str(c.sval) for c in param.collation or ()]
+                opclass = [str(c.sval) for c in param.opclass or ()]
+                if param.name and (
+                    (collation and collation[-1] in self.loose_collations)
+                    or (opclass and opclass[-1] not in _EXACT_OPCLASSES)
+                ):
+                    self.loose_keys.setdefault(table, set()).add(str(param.name))
         if not node.unique or node.whereClause is not None:
             return  # a partial unique index says nothing of the whole table
         if not node.relation.inh:
@@ -2639,6 +2666,31 @@ class SchemaInfo:
         if node.whenClause is not None:  # run on each row, whatever the function does
             self._implicit(relation, f"the WHEN of trigger {name} ({', '.join(events)})", node)
         self.triggers.append(TriggerInfo(name, relation, events, function, bool(node.row)))
+
+    def renaming_views(self, column: str) -> set[str]:
+        """The automatically updatable views (of views too) that show another column of their
+        table under the tenant column's name (`CREATE VIEW v (id, tenant_id) AS SELECT
+        tenant_id, id …`, `id AS tenant_id`): an INSERT naming the view's `tenant_id` writes
+        the table's `id`, and an ON CONFLICT target named by the view's columns infers an index
+        on other columns. A view showing no column under that name is not one of them (an
+        INSERT naming it fails)."""
+        found: set[str] = set()
+        for name in self.views:
+            wanted, current, seen = {column}, name, set()
+            while wanted and current in self.views and current not in seen:
+                seen.add(current)
+                based = _updatable_view_base(self.views[current])
+                if based is None:
+                    wanted = set()
+                    break
+                current, shown = based
+                # the columns under it shown with the wanted names (`*`: each as itself)
+                wanted = {c for c, names in shown.items() if c != "*" and names & wanted} | (
+                    wanted if "*" in shown else set()
+                )
+            if wanted and wanted != {column}:
+                found.add(name)
+        return found
 
     def inherit_view_defaults(self) -> None:
         """An INSERT into an automatically updatable view gives the base table's columns it
@@ -3158,6 +3210,13 @@ def _integer_type(type_name: Any) -> bool:
     return bool(names) and names[-1] in _INTEGER_TYPES
 
 
+# PostgreSQL's own operator classes of the types a tenant column has, whose equality is `=`
+_EXACT_OPCLASSES = frozenset(
+    """int2_ops int4_ops int8_ops integer_ops text_ops varchar_ops bpchar_ops uuid_ops
+    text_pattern_ops varchar_pattern_ops bpchar_pattern_ops numeric_ops bytea_ops""".split()  # noqa: SIM905
+)
+
+
 def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | None:
     """(the one table a view selects from, the names it shows each base column under by a
     plain reference) when PostgreSQL updates the view itself: one FROM item, a table, and no
@@ -3195,7 +3254,8 @@ def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | No
         if type(last).__name__ == "A_Star":
             if renames:
                 return None
-            continue  # every base column under its own name
+            shown.setdefault("*", set())  # every base column under its own name
+            continue
         column = str(last.sval)
         name = renames[index] if index < len(renames) else (target.name or column)
         shown.setdefault(column, set()).add(str(name))

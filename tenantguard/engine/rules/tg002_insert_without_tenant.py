@@ -31,11 +31,12 @@ function or view of the schema sources that may change it. The tenant column of 
 Nor does a key of ROLLUP, CUBE or GROUPING SETS (a tenant column, a parameter) unless it is a
 plain key of the GROUP BY, in every set: NULL in the rows of a set without it (`ROLLUP
 (tenant_id)` adds a total row whose tenant_id is NULL).
-An INSERT or a MERGE INSERT into a view of the schema sources that cannot be pinned from
-outside is reported when it names the tenant column (or lists no columns): the view's column of
-that name is not its table's tenant column (`CREATE VIEW v (id, tenant_id) AS SELECT tenant_id,
-id …`, or `id AS tenant_id`), so the value lands in another column, and an ON CONFLICT target
-named by the view's columns infers the table's index on other columns.
+An INSERT or a MERGE INSERT into an updatable view of the schema sources (a view of such views
+too) that shows another column of its table under the tenant column's name (`CREATE VIEW v (id,
+tenant_id) AS SELECT tenant_id, id …`, or `id AS tenant_id`) is reported when it names that
+column — in its list, in its ON CONFLICT target, or every column with no list —, whatever pins
+the view (its own WHERE on the setting too): the value lands in another column, and the
+conflict target infers the table's index on other columns.
 With `shared_rows`, neither does the tenant column of a source read with its shared rows
 (`tenant_id = $1 OR tenant_id IS NULL`): a row of no tenant is public to every tenant.
 
@@ -70,7 +71,7 @@ from sqlglot import exp
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import sql_name
-from tenantguard.engine.proof import identifier_name, set_branches
+from tenantguard.engine.proof import conflict_key_names, identifier_name, set_branches
 from tenantguard.engine.proof.model import Block, Source
 from tenantguard.engine.proof.syntax import positional_item
 
@@ -87,6 +88,8 @@ def _insert_target(node: exp.Insert) -> tuple[exp.Table | None, list[str] | None
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    if ctx.policy.renaming_views and ctx.tree is not None and not ctx.in_patch:
+        yield from _renaming_targets(ctx)
     proof, builder = ctx.proof, ctx.builder
     if proof is None or builder is None or ctx.in_patch:
         return
@@ -102,9 +105,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"list {sql_name(column)} in the column list and give it a pinning value ($n) in "
             "every row"
         )
-        if _through_unpinnable(ctx, name, columns):
-            yield _unpinnable_target(ctx, table, name, "INSERT")
-            continue
+        if _through_renaming(ctx, node, name, columns):
+            continue  # `_renaming_targets`
         if node.args.get("default"):  # `DEFAULT VALUES`: every column its default
             if builder.default_pin(node) is None:
                 yield ctx.finding(
@@ -187,9 +189,8 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             values = (
                 action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
             )
-            if _through_unpinnable(ctx, name, names if columns is not None else None):
-                yield _unpinnable_target(ctx, action, name, "MERGE INSERT")
-                continue
+            if _through_renaming(ctx, action, name, names if columns is not None else None):
+                continue  # `_renaming_targets`
             index = builder.tenant_position(action, names)
             if index is None and builder.default_pin(action) is not None:
                 continue  # the column's default writes the tenant expression's tenant
@@ -230,17 +231,50 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                 )
 
 
-def _through_unpinnable(ctx: Context, name: str, columns: list[str] | None) -> bool:
-    """An INSERT into a view of the schema sources that cannot be pinned from outside, naming
-    its tenant column (or every column, with no list): the view's column of that name is not
-    its table's tenant column (`CREATE VIEW v (id, tenant_id) AS SELECT tenant_id, id …`), or
-    comes from elsewhere — the value written under the name lands in another column, and an ON
-    CONFLICT target named by the view's columns infers the table's index on other columns. (A
-    list leaving the tenant column out is judged by the table's default, as before.)"""
+def _renaming_targets(ctx: Context) -> Iterator[Finding]:
+    """INSERTs (and MERGE INSERTs) into views that show another column under the tenant
+    column's name, whether or not the view is a tenant relation (one pinned inside by the
+    setting is not; its table's rows are written all the same)."""
+    assert ctx.tree is not None
+    lowered = ctx.lowered
+    if not any(v.lower() in lowered for v in ctx.policy.renaming_views):
+        return
+    for node in ctx.tree.find_all(exp.Insert):
+        if isinstance(node.parent, exp.When):
+            merge = node.find_ancestor(exp.Merge)
+            target = merge.this if merge is not None else None
+            listed = node.this.expressions if isinstance(node.this, exp.Tuple) else None
+            columns = (
+                None
+                if listed is None
+                else [identifier_name(c.this if isinstance(c, exp.Column) else c) for c in listed]
+            )
+            verb = "MERGE INSERT"
+        else:
+            target, columns = _insert_target(node)
+            verb = "INSERT"
+        if not isinstance(target, exp.Table):
+            continue
+        name = identifier_name(target.this)
+        if _through_renaming(ctx, node, name, columns):
+            yield _unpinnable_target(ctx, target, name, verb)
+
+
+def _through_renaming(
+    ctx: Context, node: exp.Expression, name: str, columns: list[str] | None
+) -> bool:
+    """An INSERT into an updatable view of the schema sources that shows another column of its
+    table under the tenant column's name (`CREATE VIEW v (id, tenant_id) AS SELECT tenant_id,
+    id …`), naming that column — in its list, in its ON CONFLICT target, or every column, with
+    no list: the value written under the name lands in another column, and the conflict target
+    infers the table's index on other columns."""
     policy = ctx.policy
-    if name not in policy.views or not policy.unpinnable.get(name):
+    if name not in policy.renaming_views:
         return False
-    return columns is None or policy.tenant_column in columns
+    column = policy.tenant_column
+    conflict = node.args.get("conflict")
+    named = conflict_key_names(conflict) if isinstance(conflict, exp.OnConflict) else []
+    return columns is None or column in columns or column in named
 
 
 def _unpinnable_target(ctx: Context, table: exp.Expression, name: str, verb: str) -> Finding:
@@ -248,9 +282,9 @@ def _unpinnable_target(ctx: Context, table: exp.Expression, name: str, verb: str
     return ctx.finding(
         RULE,
         table,
-        f"{verb} into {name}: it cannot be pinned from outside ({ctx.policy.unpinnable[name]}), "
-        f"so the value written as its {column} is not the row's tenant",
-        "write into the table itself, with its tenant column, or give the view its table's "
+        f"{verb} into {name}: the view shows another column of its table under the name "
+        f"{column}, so the value written as its {column} is not the row's tenant",
+        f"write into the table itself, with its tenant column, or give the view its table's "
         f"{column} under that name",
     )
 

@@ -8,7 +8,9 @@ a collation or an operator class in its stead (`((tenant_id % 1), label)`, `(ten
 `tenant_id COLLATE "x"`: the unique index it infers lets two tenants' rows conflict; only the
 plain column, `(tenant_id)` too, counts), or any conflict target on a table whose tenant column
 compares loosely (`citext`, a nondeterministic collation: its unique index finds 'ACME's row
-for an insert of 'acme'). `DO NOTHING` is not reported, nor a `DO UPDATE … WHERE` with the
+for an insert of 'acme') or that has a unique index comparing it so (`CREATE UNIQUE INDEX … ON t
+(tenant_id COLLATE ci, …)`, or under an operator class of its own: a target naming the column
+plainly infers that index). `DO NOTHING` is not reported, nor a `DO UPDATE … WHERE` with the
 conjunct `<target>.tenant_id = EXCLUDED.tenant_id` (the table's name, or its alias when it has
 one; either way round; no cast): the update lands only on a row of the inserting tenant — on
 another tenant's row nothing happens.
@@ -31,8 +33,9 @@ ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = EXCLUDED.name;
 
 ## Options
 `tenant_column`; constraint columns come from the schema sources: a dropped table's constraints
-go with it, `ADD CONSTRAINT c UNIQUE USING INDEX i` takes the index's columns, and one name on
-two tables (in two schemas) keeps only the columns both have.
+go with it, `ADD CONSTRAINT c UNIQUE USING INDEX i` takes the index's columns, one name on
+two tables (in two schemas, by a RENAME too) keeps only the columns both have, and an unnamed
+key whose name PostgreSQL would guess is taken gets the name it gives (`t_a_key1`, `t_pkey1`).
 """
 
 from __future__ import annotations
@@ -68,6 +71,12 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not ctx.policy.is_tenant_table(name):
             continue
         loose = ctx.policy.unpinnable.get(name, "")
+        if name in ctx.policy.loose_arbiters and not loose.startswith(LOOSE_COLUMN):
+            loose = (
+                f"{LOOSE_COLUMN} in a unique index of {name} (a collation that is not "
+                "deterministic, or an operator class), which a conflict target naming the "
+                "column plainly infers"
+            )
         if loose.startswith(LOOSE_COLUMN):  # its unique index matches 'ACME' to 'acme'
             yield ctx.finding(
                 RULE,

@@ -25,20 +25,23 @@ SQL that runs inside the server, out of the proof's sight, is unprovable too: `C
 (whatever it names: its body can build the table name), `PREPARE` and `EXECUTE name` (the
 statement that runs is not the one sent), functions that run a query or a table given as text
 (`query_to_xml` and the other `*_to_xml` functions, `ts_stat`, `ts_rewrite`, `dblink`,
-`crosstab`), functions that read or write the server's files (`pg_read_binary_file`,
+`crosstab`, `xpath_table`), functions that read or write the server's files (`pg_read_binary_file`,
 `lo_import`, `lo_export`), functions that read what the server wrote of every tenant's rows
 outside any table — the change stream (logical decoding: `pg_logical_slot_get_changes`,
 `pg_logical_slot_peek_changes`, and the replication slots that keep it), the write-ahead log
 (`pg_walinspect`'s `pg_get_wal_block_info`…) and a table's raw pages (`pageinspect`'s
-`get_raw_page`, `heap_page_items`…) —, `COPY` to or from a program or a file of the server (a shell command
+`get_raw_page`, `heap_page_items`…; pg_surgery's `heap_force_kill`, pgrowlocks) —, `COPY` to or from a program or a file of the server (a shell command
 can run any SQL), `LOAD` of a library, and reads of the server's own storage of every tenant's data (`pg_largeobject`, the large
 objects' pages; a TOAST table, `pg_toast.pg_toast_<oid>`: a table's long values), reads of
 the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
 values of every tenant's rows, of counters of whole tables (`pg_class.reltuples` or
 pg_class's whole row, `pg_stat_user_tables.n_live_tup`, `pg_statio_*`, `pg_stat_database`,
-`pg_sequences`, `pg_stat_get_*()`, relation and database sizes: every tenant's rows counted
-together), and reads of the statements other sessions sent
-(`pg_stat_activity.query`, `pg_stat_statements`), other tenants' requests with their values, or
+`pg_sequences`, `pg_stat_get_*()`, relation and database sizes, an index page's items,
+`pg_stat_wal`, `pg_buffercache`, the transaction counter and the WAL's position (`txid_current()`,
+`pg_current_xact_id()`, `pg_current_wal_lsn()`), `pg_locks` and `pg_stat_progress_*` (other
+sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
+(`pg_stat_activity.query`, `pg_stat_statements`; read with a column list, which may rename
+the text column, too), other tenants' requests with their values, or
 that the session prepared or declared before (`pg_prepared_statements.statement`, `pg_cursors`:
 on a pooled connection, earlier requests'), and the large-object functions (`lo_get`, `loread`,
 `lo_put`, `lo_unlink`…): large objects have no tenant column, any request reaches any by number.
@@ -129,7 +132,7 @@ _RUNS_TEXT = frozenset(
         "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "database_to_xml",
         "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "dblink",
         "dblink_exec", "dblink_open", "dblink_fetch", "dblink_send_query", "crosstab",
-        "crosstab2", "crosstab3", "crosstab4", "connectby", "ts_rewrite",
+        "crosstab2", "crosstab3", "crosstab4", "connectby", "ts_rewrite", "xpath_table",
     }
 )  # fmt: skip
 # functions that read or write the server's files by name: a table's heap file holds every
@@ -150,7 +153,8 @@ _RAW_CHANGES = frozenset(
         "pg_get_wal_record_info", "pg_get_wal_records_info_till_end_of_wal", "get_raw_page",
         "heap_page_items", "heap_page_item_attrs", "tuple_data_split", "bt_page_items",
         "bt_multi_page_stats", "brin_page_items", "gin_leafpage_items", "gist_page_items",
-        "gist_page_items_bytea", "hash_page_items",
+        "gist_page_items_bytea", "hash_page_items", "heap_force_kill", "heap_force_freeze",
+        "pgrowlocks",
     }
 )  # fmt: skip
 # large objects: stored by number in pg_largeobject, with no tenant column and no pin — any
@@ -175,7 +179,8 @@ _LARGE_OBJECT_DATA = "pg_largeobject"
 # planner (`pg_class.reltuples`, `relpages`): another tenant's activity, a row at a time
 _COUNTER_VIEW = re.compile(
     r"pg_stat(?:io)?_(?:xact_)?(?:all|user|sys)_(?:tables|indexes|sequences|functions)"
-    r"|pg_stat_database(?:_conflicts)?|pg_sequences"
+    r"|pg_stat_database(?:_conflicts)?|pg_sequences|pg_stat_wal|pg_stat_slru|pg_buffercache"
+    r"|pg_locks|pg_stat_progress_\w+"
 )
 # functions of a relation's or a database's size, a sequence's last value, a table's pages
 # (pgstattuple, pg_freespacemap, pg_visibility): every tenant's rows together
@@ -183,7 +188,16 @@ _SIZE_CALLS = frozenset(
     """pg_relation_size pg_total_relation_size pg_table_size pg_indexes_size pg_database_size
     pg_sequence_last_value pg_stat_file pgstattuple pgstattuple_approx pgstatindex
     pg_relpages pg_freespace pg_visibility pg_visibility_map pg_visibility_map_summary
-    pg_stat_get_function_calls pg_stat_get_function_total_time""".split()  # noqa: SIM905
+    pg_stat_get_function_calls pg_stat_get_function_total_time pg_stat_get_function_self_time
+    pg_stat_get_xact_function_calls pg_stat_get_xact_function_total_time
+    pg_stat_get_xact_function_self_time bt_page_stats bt_metap bt_multi_page_stats
+    brin_metapage_info gin_metapage_info hash_metapage_info hash_page_stats pg_prewarm
+    pg_buffercache_pages pg_buffercache_summary pg_buffercache_usage_counts pg_ls_waldir
+    pg_stat_reset pg_stat_reset_shared pg_stat_reset_single_table_counters
+    pg_stat_reset_single_function_counters pg_stat_reset_slru pg_stat_statements_reset
+    txid_current txid_current_if_assigned txid_current_snapshot pg_current_xact_id
+    pg_current_xact_id_if_assigned pg_current_snapshot pg_current_wal_lsn
+    pg_current_wal_insert_lsn pg_current_wal_flush_lsn""".split()  # noqa: SIM905
 )
 _CATALOG_COUNTS = frozenset({"reltuples", "relpages", "relallvisible"})
 # the statistics functions of a table's or an index's rows and reads (not of backends or of
@@ -245,6 +259,18 @@ _HINTS = (
     "get_raw_page",
     "tuple_data_split",
     "bt_multi_page_stats",
+    "xpath_table",
+    "heap_force",
+    "pgrowlocks",
+    "bt_",
+    "_metapage_info",
+    "hash_page_stats",
+    "pg_prewarm",
+    "pg_buffercache",
+    "pg_ls_waldir",
+    "txid_",
+    "pg_current_",
+    "pg_locks",
 )
 
 
@@ -359,12 +385,14 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
         elif identifier_name(node.this) == "pg_class" and _all_columns_of(node):
             yield _counters(ctx, node, "pg_class.*")
         elif identifier_name(node.this) in _ACTIVITY:
-            if _reads_statements(ctx.tree, identifier_name(node.args.get("alias") or node.this)):
+            if _renames_columns(node) or _reads_statements(
+                ctx.tree, identifier_name(node.args.get("alias") or node.this)
+            ):
                 yield _activity(ctx, node, identifier_name(node.this))
         elif identifier_name(node.this) in _SESSION_HISTORY:
             name = identifier_name(node.this)
             row = identifier_name(node.args.get("alias") or node.this)
-            if _reads_statements(ctx.tree, row, _SESSION_HISTORY[name]):
+            if _renames_columns(node) or _reads_statements(ctx.tree, row, _SESSION_HISTORY[name]):
                 yield _history(ctx, node, name)
         elif _storage(node):
             yield ctx.finding(
@@ -542,6 +570,12 @@ def _history(ctx: Context, node: exp.Expression, what: str) -> Finding:
         "text: on a pooled connection, earlier requests' — other tenants' values in them",
         "do not read the session's prepared statements or cursors from application code",
     )
+
+
+def _renames_columns(table: exp.Table) -> bool:
+    """`pg_stat_activity AS a(datid, …, q)`: a column list renames the text column (round 21)."""
+    alias = table.args.get("alias")
+    return isinstance(alias, exp.TableAlias) and bool(alias.columns)
 
 
 def _reads_statements(tree: exp.Expression, row: str, column: str = "query") -> bool:
