@@ -392,11 +392,7 @@ def build_policy(
                 created = set(schema.columns) | set(schema.views) | set(schema.functions)
                 for name in sorted(table_name(t) for t in settings.tenant_tables):
                     if name not in created:
-                        warnings.append(
-                            f"tenant table {name!r} ({_describe(settings)}) is not created by "
-                            f"any schema source ({', '.join(settings.schema_paths)}): "
-                            "check its spelling (quote mixed-case names: '\"Thread\"')"
-                        )
+                        warnings.append(_not_created("tenant table", name, settings))
                 # a NOT NULL tenant column: every row is some tenant's, none is shared
                 holders = (
                     {t for t in schema.tables_with(column) if "not_null" in
@@ -406,11 +402,7 @@ def build_policy(
                 )  # fmt: skip
                 for name in sorted(table_name(t) for t in settings.global_tables):
                     if name not in created:
-                        warnings.append(
-                            f"global table {name!r} ({_describe(settings)}) is not created by "
-                            f"any schema source ({', '.join(settings.schema_paths)}): check its "
-                            "spelling (quote mixed-case names: '\"Thread\"')"
-                        )
+                        warnings.append(_not_created("global table", name, settings))
                     elif name in holders:
                         warnings.append(
                             f"global table {name!r} ({_describe(settings)}) has the tenant "
@@ -725,6 +717,14 @@ def _read_schema(settings: Settings, cache: bool) -> SchemaInfo:
     schema = read_schema(paths)
     stored.store(settings, schema.to_json())
     return schema
+
+
+def _not_created(kind: str, name: str, settings: Settings) -> str:
+    return (
+        f"{kind} {name!r} ({_describe(settings)}) is not created by any schema source "
+        f"({', '.join(settings.schema_paths)}): check its spelling (quote mixed-case names: "
+        "'\"Thread\"')"
+    )
 
 
 def _tenant_defaults(schema: SchemaInfo, column: str, settings: Settings) -> dict[str, int]:

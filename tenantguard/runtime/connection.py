@@ -452,17 +452,10 @@ class GuardedConnection(asyncpg.Connection):
         async def read() -> tuple[list[Any], list[Any], list[Any], list[Any]]:
             version = self.get_server_version().major
             query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
-            policy = guard.policy
             loose = []
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
-                loose = await _fetch(self, _LOOSE_COLLATION_QUERY, policy.tenant_column)
-            names = await _fetch(
-                self,
-                _POLICY_NAMES_QUERY,
-                policy.tenant_column,
-                sorted(policy.tenant_tables),
-                sorted(policy.global_tables),
-            )
+                loose = await _fetch(self, _LOOSE_COLLATION_QUERY, guard.policy.tenant_column)
+            names = await self._tg_policy_names()
             return await _fetch(self, query), await _fetch(self, _CODE_QUERY), loose, names
 
         functions, code, loose, names = await self._tg_driver_call(read)
@@ -487,20 +480,19 @@ class GuardedConnection(asyncpg.Connection):
     async def _tg_check_names_again(self) -> None:
         """The policy's names checked once the schema exists: a pool made before the patches
         build it checks each connection again as it is acquired, until something is found."""
-        if not self._tg_names_pending:
-            return
+        if self._tg_names_pending:
+            self._tg_check_policy_names(await self._tg_driver_call(self._tg_policy_names))
+
+    async def _tg_policy_names(self) -> list[Any]:
+        """The catalog's rows of `_POLICY_NAMES_QUERY` for this guard's policy."""
         policy = self.tenantguard.policy
-
-        async def read() -> list[Any]:
-            return await _fetch(
-                self,
-                _POLICY_NAMES_QUERY,
-                policy.tenant_column,
-                sorted(policy.tenant_tables),
-                sorted(policy.global_tables),
-            )
-
-        self._tg_check_policy_names(await self._tg_driver_call(read))
+        return await _fetch(
+            self,
+            _POLICY_NAMES_QUERY,
+            policy.tenant_column,
+            sorted(policy.tenant_tables),
+            sorted(policy.global_tables),
+        )
 
     def _tg_check_policy_names(self, rows: list[Any]) -> None:
         """A policy that guards nothing here refuses every statement (fail closed, as a wrong
