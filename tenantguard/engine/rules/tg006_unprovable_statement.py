@@ -193,8 +193,6 @@ _SIZE_CALLS = frozenset(
     pg_stat_get_xact_function_self_time bt_page_stats bt_metap bt_multi_page_stats
     brin_metapage_info gin_metapage_info hash_metapage_info hash_page_stats pg_prewarm
     pg_buffercache_pages pg_buffercache_summary pg_buffercache_usage_counts pg_ls_waldir
-    pg_stat_reset pg_stat_reset_shared pg_stat_reset_single_table_counters
-    pg_stat_reset_single_function_counters pg_stat_reset_slru pg_stat_statements_reset
     txid_current txid_current_if_assigned txid_current_snapshot pg_current_xact_id
     pg_current_xact_id_if_assigned pg_current_snapshot pg_current_wal_lsn
     pg_current_wal_insert_lsn pg_current_wal_flush_lsn""".split()  # noqa: SIM905
