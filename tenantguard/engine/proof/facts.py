@@ -390,6 +390,8 @@ class FactCollector:
             found = self._equality_facts(block, conjunct, pairs, filtered, clause, visible) or found
         elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
             found = self._in_fact(block, conjunct, filtered, clause, visible)
+        elif isinstance(conjunct, exp.In) and isinstance(conjunct.this, exp.Tuple):
+            found = self._row_in_query_fact(block, conjunct, filtered, clause, visible)
         elif isinstance(conjunct, exp.In):
             source = self.names.tenant_column_owner(block, conjunct.this, visible)
             if source is not None and source in filtered:
@@ -562,10 +564,37 @@ class FactCollector:
             return True
         return False
 
-    def _selected_value(self, query: exp.Expression) -> PinValue | None:
+    def _row_in_query_fact(
+        self,
+        block: Block,
+        conjunct: exp.In,
+        filtered: Span,
+        clause: str,
+        visible: Span | None,
+    ) -> bool:
+        """`(tenant_id, id) IN (SELECT $1, x FROM unnest($2) x)`: a row matches only a row of
+        the subquery, every one of which holds V at the tenant column's place — one tenant."""
+        parts = conjunct.this.expressions
+        if any(is_star(p) for p in parts):
+            return False
+        found = False
+        for position, part in enumerate(parts):
+            source = self.names.tenant_column_owner(block, part, visible)
+            if source is None or source not in filtered:
+                continue
+            value = self._selected_value(conjunct.args["query"], position, len(parts))
+            if value is not None:
+                source.facts.append(Fact(source, conjunct, clause, value=value))
+                found = True
+        return found
+
+    def _selected_value(
+        self, query: exp.Expression, position: int = 0, width: int = 1
+    ) -> PinValue | None:
         """`IN (SELECT V)`, `IN (SELECT V UNION SELECT V)`: every row of every branch is the
         pinning value V (its FROM, WHERE or LIMIT only repeat or drop it); anything else, None.
-        Set operations nest as deep as the text does: an explicit stack."""
+        With a row on the left, the item at `position` of select lists `width` items long (no
+        `*`). Set operations nest as deep as the text does: an explicit stack."""
         values: set[PinValue | None] = set()
         stack = [query]
         while stack:
@@ -574,8 +603,12 @@ class FactCollector:
                 stack.append(node.this)
             elif isinstance(node, exp.SetOperation):
                 stack.extend((node.this, node.expression))
-            elif isinstance(node, exp.Select) and len(node.expressions) == 1:
-                item = node.expressions[0]
+            elif (
+                isinstance(node, exp.Select)
+                and len(node.expressions) == width
+                and not any(is_star(i) for i in node.expressions)
+            ):
+                item = node.expressions[position]
                 if isinstance(item, exp.Alias):
                     item = item.this
                 values.add(self.model.pin_value(item))

@@ -36,7 +36,8 @@ objects' pages; a TOAST table, `pg_toast.pg_toast_<oid>`: a table's long values)
 the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
 values of every tenant's rows, of counters of whole tables (`pg_class.reltuples` or
 pg_class's whole row, `pg_stat_user_tables.n_live_tup`, `pg_statio_*`, `pg_stat_database`,
-`pg_sequences`, `pg_stat_get_*()`, relation and database sizes, an index page's items,
+`pg_sequences`, a serial's sequence read as a relation (`SELECT last_value FROM
+patients_id_seq`), `pg_stat_get_*()`, relation and database sizes, an index page's items,
 `pg_stat_wal`, `pg_buffercache`, the transaction counter and the WAL's position (`txid_current()`,
 `pg_current_xact_id()`, `pg_current_wal_lsn()`), `pg_locks` and `pg_stat_progress_*` (other
 sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
@@ -269,6 +270,7 @@ _HINTS = (
     "txid_",
     "pg_current_",
     "pg_locks",
+    "_seq",
 )
 
 
@@ -380,6 +382,10 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
             continue
         elif _COUNTER_VIEW.fullmatch(identifier_name(node.this)):
             yield _counters(ctx, node, identifier_name(node.this))
+        elif _a_sequence(ctx, node):
+            # `SELECT last_value FROM patients_id_seq`: the counter every tenant's inserts draw
+            # from (pg_sequences and pg_sequence_last_value() are refused alike)
+            yield _counters(ctx, node, f"sequence {identifier_name(node.this)}")
         elif identifier_name(node.this) == "pg_class" and _all_columns_of(node):
             yield _counters(ctx, node, "pg_class.*")
         elif identifier_name(node.this) in _ACTIVITY:
@@ -567,6 +573,20 @@ def _history(ctx: Context, node: exp.Expression, what: str) -> Finding:
         f"{what} shows the statements this session prepared or declared before, with their "
         "text: on a pooled connection, earlier requests' — other tenants' values in them",
         "do not read the session's prepared statements or cursors from application code",
+    )
+
+
+def _a_sequence(ctx: Context, table: exp.Table) -> bool:
+    """A relation read by a name PostgreSQL gives the sequences of serial and identity columns
+    (`<table>_<column>_seq`), that the schema sources do not show as a table or view."""
+    name = identifier_name(table.this)
+    return (
+        name.endswith("_seq")
+        and name not in ctx.policy.table_columns
+        and not ctx.policy.is_tenant_table(name)
+        and name not in ctx.policy.global_tables
+        and not isinstance(table.parent, exp.Schema | exp.Insert | exp.Update | exp.Delete)
+        and table.find_ancestor(exp.Create, exp.Drop, exp.Alter) is None
     )
 
 
