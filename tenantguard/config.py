@@ -541,9 +541,13 @@ def build_policy(
     if schema is not None and (schema.triggers or schema.write_rules):
         # what writes run beside themselves, read once the tenant relations are known
         policy = policy.replace(hidden_writes=hidden_writes(schema, policy, implicit))
-        if policy.hidden_writes:  # a cascade into a table whose triggers write unpinned
-            found = {table_name(t) for t in tables}
-            policy = policy.replace(cascades=schema.cascades(found, column, policy.hidden_writes))
+    if schema is not None and policy.hidden_writes and schema.children:
+        # a write of a table is a write of its partitions and children: their triggers run
+        policy = policy.replace(hidden_writes=_inherited_writes(schema, policy.hidden_writes))
+    if schema is not None and policy.hidden_writes:
+        # a cascade into a table whose triggers, rules or CHECKs write unpinned
+        found = {table_name(t) for t in tables}
+        policy = policy.replace(cascades=schema.cascades(found, column, policy.hidden_writes))
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
         if leaky:
@@ -717,6 +721,24 @@ def _read_schema(settings: Settings, cache: bool) -> SchemaInfo:
     schema = read_schema(paths)
     stored.store(settings, schema.to_json())
     return schema
+
+
+def _inherited_writes(
+    schema: SchemaInfo, hidden: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
+    """`hidden_writes` with each table's also given those of its partitions and children (a
+    DELETE or an UPDATE of the parent deletes or updates their rows, and runs their triggers)."""
+    from tenantguard.engine.policy import sql_name, table_name
+
+    out = {t: dict(kinds) for t, kinds in hidden.items()}
+    folded = {table_name(t): t for t in hidden}
+    for table in schema.children:
+        for child in schema.descendants(table):
+            kinds = hidden.get(folded.get(child, child), {})
+            for kind, why in kinds.items():
+                if kind in ("DELETE", "UPDATE", "TRUNCATE"):
+                    out.setdefault(sql_name(table), {}).setdefault(kind, why)
+    return out
 
 
 def _not_created(kind: str, name: str, settings: Settings) -> str:

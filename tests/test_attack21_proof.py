@@ -361,3 +361,54 @@ async def test_constraint_names_on_the_server(database: str) -> None:
             assert [tuple(r) for r in rows] == [(2, "w1", "mine")]  # tenant 2's row, overwritten
     finally:
         await conn.close()
+
+
+# helper-94, on the fixes above (tests/fixtures/round21: each schema with the statement that
+# tenant 1 ran, shown on PostgreSQL 15 to change or return tenant 2's rows):
+#   a1 a CHECK of the cascade's child deletes unpinned (cascades were recomputed only when the
+#      schema had triggers); a2, a4 a trigger on a partition or an inheritance child of the
+#      child, or of the table written (a write of a parent runs its children's triggers); a3 a
+#      child without the tenant column passing the cascade to a table whose trigger deletes
+#      unpinned;
+#   b2, b3, b4 views renaming by position: `v (tenant_id, real_tenant) AS SELECT * FROM t`, a
+#      FROM alias's column list, a `*` bound before two renames;
+#   c2 one table name in two schemas: PostgreSQL keeps `t_code_key` for the unnamed key of the
+#      second, the reader gave it `t_code_key1` (now one name, the columns both have).
+ROUND21 = Path(__file__).parent / "fixtures" / "round21"
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("a1", "TG005"),
+        ("a2", "TG005"),
+        ("a3", "TG005"),
+        ("a4", "TG005"),
+        ("b2", "TG002"),
+        ("b3", "TG002"),
+        ("b4", "TG002"),
+        ("c2", "TG003"),
+    ],
+)
+def test_round21_wave3_shapes(tmp_path: Path, case: str, code: str) -> None:
+    policy = _policy(tmp_path, (ROUND21 / f"{case}.sql").read_text(encoding="utf-8"))
+    statement = (ROUND21 / f"{case}.q").read_text(encoding="utf-8").strip().rstrip(";")
+    assert code in _codes(statement, policy)
+
+
+async def test_round21_wave3_on_the_server(database: str) -> None:
+    """a3: tenant 1's task deleted; its comment, the attachment, and by the attachment's
+    trigger every note of that ref go — tenant 2's too."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND21 / "a3.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "INSERT INTO tasks VALUES (1, 5, 'mine'), (2, 5, 'theirs');"
+            "INSERT INTO comments VALUES (10, 1, 5);"
+            "INSERT INTO attachments VALUES (100, 10, 7);"
+            "INSERT INTO notes VALUES (1, 1, 7), (2, 2, 7)"
+        )
+        await conn.execute((ROUND21 / "a3.q").read_text(encoding="utf-8"), 1, 5)
+        assert await conn.fetch("SELECT * FROM notes") == []  # tenant 2's note (2, 2, 7) too
+    finally:
+        await conn.close()

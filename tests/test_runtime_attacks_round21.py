@@ -232,3 +232,69 @@ async def test_more_of_the_servers_own_views_of_every_tenant_are_refused(two_cli
             assert tuple(await conn.fetchrow(PINNED_EVERYONE, 1)) == (1, "Ana")
     finally:
         await conn.close()
+
+
+# helper-94, on the fixes above: (RT1) a pool made while only the registry existed stopped
+# checking (something was found: the global table) and served every clinic's rows under the
+# misspelt policy; (RT4) a right policy, on a database whose schema was half built, was refused
+# for good; (RT2) a connection of connect() made before the schema said nothing.
+
+REGISTRY = "CREATE TABLE plans (id bigint PRIMARY KEY, name text NOT NULL);\n"
+HALF = "CREATE TABLE audit_trail (tenant_id bigint NOT NULL, what text);\n"
+
+
+async def _build(dsn: str) -> None:
+    owner = await asyncpg.connect(dsn)
+    try:
+        await owner.execute(BASELINE.read_text(encoding="utf-8") + CLINICS)
+    finally:
+        await owner.close()
+
+
+async def test_a_pool_keeps_checking_until_the_policys_tables_are_found(database: str) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(REGISTRY)
+    finally:
+        await owner.close()
+    pool = await create_pool(
+        database,
+        policy=Policy("tenant_id", {"patient"}, global_tables={"plans"}),
+        min_size=1,
+        max_size=1,
+    )
+    try:
+        await _build(database)
+        with tenant(1), pytest.raises(TenantIsolationError, match="would guard nothing"):
+            await pool.fetch(EVERYONE)
+    finally:
+        await pool.close()
+
+
+async def test_a_right_policy_on_a_half_built_schema_is_served_once_it_is_built(
+    database: str,
+) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(HALF)
+    finally:
+        await owner.close()
+    pool = await create_pool(database, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="would guard nothing"):
+            await pool.fetch("SELECT 1")  # fail closed while the policy's tables are missing
+        await _build(database)
+        with tenant(1):
+            rows = await pool.fetch(PINNED_EVERYONE, 1)
+        assert [tuple(r) for r in rows] == [(1, "Ana"), (1, "Bruno")]
+    finally:
+        await pool.close()
+
+
+async def test_a_connection_made_before_the_schema_says_so(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn = await connect(database, policy=POLICY)
+    await conn.close()
+    said = [r.getMessage() for r in caplog.records if "does not look again" in r.getMessage()]
+    assert len(said) == 1 and "patients" in said[0]

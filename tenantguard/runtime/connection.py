@@ -259,7 +259,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -278,6 +278,7 @@ class GuardedConnection(asyncpg.Connection):
         # the policy's names not checked against the catalog yet: nothing was there to check
         # them against (a database whose schema the patches have not built yet)
         self._tg_names_pending = False
+        self._tg_names_problem = False  # `_tg_startup` is the names' problem: checked again
         # the schema's functions that may change a setting where no text names them (read
         # from the catalog by `_tg_read_schema_code` before the application gets the connection;
         # until then, as on a connection that `asyncpg.connect(connection_class=…)` or
@@ -478,10 +479,12 @@ class GuardedConnection(asyncpg.Connection):
             guard.schema_code_found(found)
 
     async def _tg_check_names_again(self) -> None:
-        """The policy's names checked once the schema exists: a pool made before the patches
-        build it checks each connection again as it is acquired, until something is found."""
-        if self._tg_names_pending:
-            self._tg_check_policy_names(await self._tg_driver_call(self._tg_policy_names))
+        """The policy's names checked again once the schema exists: a pool made before the
+        patches build it (or while they do) checks each connection again as it is acquired,
+        until one of the policy's tables is found — with everything read at connect (a
+        problem found then may be gone, another may have come)."""
+        if self._tg_names_pending or self._tg_names_problem:
+            await self._tg_read_schema_code()
 
     async def _tg_policy_names(self) -> list[Any]:
         """The catalog's rows of `_POLICY_NAMES_QUERY` for this guard's policy."""
@@ -505,7 +508,13 @@ class GuardedConnection(asyncpg.Connection):
         guard = self.tenantguard
         policy = guard.policy
         column = policy.tenant_column
-        self._tg_names_pending = not rows
+        # until one of the policy's tenant tables is found with its column (a schema the
+        # patches have not built yet), a pool's connection checks again when acquired
+        self._tg_names_pending = not any(mine and has for _, mine, has, _, _ in rows)
+        if self._tg_names_problem:  # checked again: the problem is said again if it stands
+            self._tg_names_problem = False
+            self._tg_startup = _startup_problem(self)
+            self._tg_fast = False  # the lexer's state is read again before the next statement
         listed = [(name, has) for name, mine, has, _, _ in rows if mine]
         unlisted = sorted(
             {name for name, mine, has, _, glob in rows if has and not mine and not glob}
@@ -527,6 +536,7 @@ class GuardedConnection(asyncpg.Connection):
                     "the policy would guard nothing"
                 )
         if problem is not None and self._tg_startup is None:
+            self._tg_names_problem = True
             self._tg_startup = (
                 problem,
                 "name the tables and the tenant column as PostgreSQL does (unquoted names fold "
@@ -1865,6 +1875,8 @@ async def connect(
     except BaseException:
         await connection.close()
         raise
+    if connection._tg_names_pending:
+        guard.names_not_found(connection._tg_names_problem)
     return connection
 
 
@@ -1926,7 +1938,7 @@ def _checking_names(
 
     async def acquired(proxy: Any) -> Any:
         connection: Any = getattr(proxy, "_con", proxy)  # the proxy's connection
-        if isinstance(connection, GuardedConnection) and connection._tg_names_pending:
+        if isinstance(connection, GuardedConnection):
             await connection._tg_check_names_again()
         return None if setup is None else await setup(proxy)
 

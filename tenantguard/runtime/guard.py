@@ -178,8 +178,8 @@ class Guard:
         "_hits", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_reports",
         "_require_tenant", "_set_tenant_setting", "_setting_literal", "_tenant_setting",
-        "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "reported",
-        "resets_skipped", "schema_code", "setting_syncs", "unlisted_tables",
+        "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "names_unchecked",
+        "reported", "resets_skipped", "schema_code", "setting_syncs", "unlisted_tables",
         "unscoped_statements",
     )  # fmt: skip
 
@@ -228,6 +228,7 @@ class Guard:
         # as the last connection to read the catalog found them
         self.schema_code: tuple[str, ...] = ()
         self.unlisted_tables: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        self.names_unchecked = False
 
     @property
     def mode(self) -> Mode:
@@ -368,6 +369,23 @@ class Guard:
                 ", ".join(shared[:10]),
                 extra={"tenantguard": {"event": "global_tenant_tables", "tables": list(shared)}},
             )
+
+    def names_not_found(self, refused: bool) -> None:
+        """A connection of `connect()` found none of the policy's tenant tables (the patches
+        may not have built them yet): it does not look again, unlike a pool's. Said once."""
+        if self.names_unchecked:
+            return
+        self.names_unchecked = True
+        log.warning(
+            "tenantguard: none of the policy's tenant tables (%s) was found with the tenant "
+            "column %s when this connection was opened%s. A connection of connect() does not "
+            "look again: open it after the schema is built, or use create_pool(), whose "
+            "connections check again when acquired",
+            ", ".join(sorted(self._policy.tenant_tables)[:5]),
+            self._policy.tenant_column,
+            " (its statements are refused)" if refused else "",
+            extra={"tenantguard": {"event": "names_not_found"}},
+        )
 
     def _owns(self) -> bool:
         return all(_owns(e, self._tenant_setting) for e in self._policy.tenant_expressions)

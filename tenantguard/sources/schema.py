@@ -724,31 +724,42 @@ class SchemaInfo:
         acting = ("c", "n", "d")
         tenant = set(tenant_tables)
         hidden = hidden or {}
-        # (referenced table, child, key, its referenced columns), acting keys of tenant children
+        # (referenced table, child, key, its referenced columns): the acting keys of every
+        # table — a child without the tenant column may run triggers of its own, or pass the
+        # cascade on (round 21)
         keys: list[tuple[str, str, ForeignKeyInfo, tuple[str, ...]]] = []
-        for table in tenant:
-            for key in self.foreign_keys.get(table, []):
+        for table, table_keys in self.foreign_keys.items():
+            for key in table_keys:
                 if key.on_delete in acting or key.on_update in acting:
                     ref = key.ref_columns or self._primary_key(key.ref_table)
                     keys.append((key.ref_table, table, key, tuple(ref)))
 
-        def carries(key: ForeignKeyInfo, ref: tuple[str, ...], parent: str) -> bool:
+        def carries(key: ForeignKeyInfo, ref: tuple[str, ...], parent: str, child: str) -> bool:
             return (
                 bool(column)
                 and parent in tenant
+                and child in tenant
                 and len(ref) == len(key.columns)
                 and (column, column) in zip(key.columns, ref, strict=True)
             )
 
+        def writes(table: str, verb: str) -> bool:
+            """A trigger, rule or CHECK of the table, or of a partition or child of it (a write
+            of the table is one of theirs), writes unpinned."""
+            return any(verb in hidden.get(t, {}) for t in (table, *self.descendants(table)))
+
+        children = {child for _, child, _, _ in keys}
         contained: dict[str, set[int]] = {}  # verb -> ids of the keys left out
         for verb, action in (("DELETE", "on_delete"), ("UPDATE", "on_update")):
             # the greatest fixed point: clean until shown otherwise (a self-reference stays clean)
-            clean = {t for t in tenant if verb not in hidden.get(t, {})}
+            clean = {t for t in tenant | children if not writes(t, verb)}
             while True:
                 left = {
                     id(key)
                     for parent, child, key, ref in keys
-                    if getattr(key, action) == "c" and carries(key, ref, parent) and child in clean
+                    if getattr(key, action) == "c"
+                    and carries(key, ref, parent, child)
+                    and child in clean
                 }
                 dirty = {
                     parent
@@ -760,7 +771,13 @@ class SchemaInfo:
                 clean -= dirty
             contained[verb] = left
         out: dict[str, dict[str, frozenset[str]]] = {}
-        for parent, _, key, _ in keys:
+        for parent, child, key, _ in keys:
+            if (
+                child not in tenant
+                and not (writes(child, "DELETE") or writes(child, "UPDATE"))
+                and not any(p == child for p, _, _, _ in keys)
+            ):
+                continue  # rows of no tenant, reached by a key that runs nothing further
             kinds = out.setdefault(parent, {})
             if key.on_delete in acting and id(key) not in contained["DELETE"]:
                 kinds["DELETE"] = frozenset()
@@ -1749,8 +1766,12 @@ class SchemaInfo:
         if not node.conname:
             # PostgreSQL's choice when the name is taken (by a constraint or index named so
             # explicitly): the next free of `name1`, `name2`…
-            guess, number = name, 0
-            while guess in self.constraints or guess in self._indexes:
+            # (only a name of this table's: one of another table may be in another schema,
+            # where PostgreSQL keeps the name — the two are then read as one, see below)
+            guess, number, mine = name, 0, self._named.get(table, set())
+            if len(self.relation_schemas.get(table, ())) > 1:
+                mine = set()  # tables of this name in two schemas: which one's name, unknown
+            while guess in mine:
                 number += 1
                 guess = f"{name}{number}"
             name = guess
@@ -2679,8 +2700,18 @@ class SchemaInfo:
             wanted, current, seen = {column}, name, set()
             while wanted and current in self.views and current not in seen:
                 seen.add(current)
-                based = _updatable_view_base(self.views[current])
+                based = (
+                    None
+                    if current in self.stale_views
+                    else _updatable_view_base(self.views[current])
+                )
                 if based is None:
+                    # not read (a `*` under a column list, a FROM alias's columns, a `*` bound
+                    # before a rename, a view PostgreSQL does not update itself): a view showing
+                    # a column of the name may show any column under it (fail closed)
+                    shows = _view_columns(self.views[name])
+                    if shows is None or column in shows:  # (unknown: may show it)
+                        found.add(name)
                     wanted = set()
                     break
                 current, shown = based
@@ -3244,6 +3275,9 @@ def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | No
     sources: Any = select.fromClause or ()
     if len(sources) != 1 or type(sources[0]).__name__ != "RangeVar":
         return None
+    alias = getattr(sources[0], "alias", None)
+    if alias is not None and getattr(alias, "colnames", None):
+        return None  # `FROM t AS x (a, b)` renames by positions the reader does not keep
     shown: dict[str, set[str]] = {}
     renames = view.columns or []
     for index, target in enumerate(select.targetList or ()):
