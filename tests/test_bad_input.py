@@ -249,3 +249,17 @@ def test_dollar_quote_tags_of_any_character_postgresql_accepts() -> None:
     statements, _ = split_sql("SELECT $😀$'$😀$; DELETE FROM patients; -- '")
     assert [s.text for s in statements] == ["SELECT $😀$'$😀$", "DELETE FROM patients"]
     assert all(s.error is None for s in statements)
+
+
+def test_a_syntax_error_names_the_token_not_its_repr() -> None:
+    """helper-91: `Expected table name but got <Token token_type: TokenType.WHERE, text: WHERE,
+    line: 1, col: 20, start: 15, end: 19, comments: []>` — the parser's internals in a message
+    a user reads. The token's text instead."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.policy import Policy
+
+    (finding,) = analyze_statement(
+        "SELECT * FROM  WHERE tenant_id = $1", Policy("tenant_id", ["tasks"])
+    ).findings
+    assert finding.message.endswith("Expected table name but got `WHERE`")
+    assert "Token" not in finding.message

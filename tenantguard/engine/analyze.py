@@ -32,6 +32,9 @@ from tenantguard.engine.sqltext import (
 from tenantguard.engine.verdicts import Analyzer, Verdict  # here too: where they were first
 
 _CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
+# sqlglot's repr of a token in its messages: `<Token token_type: TokenType.WHERE, text: WHERE,
+# line: 1, col: 20, start: 15, end: 19, comments: []>` -> `WHERE`
+_TOKEN_REPR = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: \d+, col: \d+.*?>")
 
 __all__ = ["Analyzer", "Verdict", "analyze_statement", "parse_statement"]
 
@@ -482,8 +485,12 @@ def _parse_text(
             if len(again) == 1:
                 return again[0], inserted, None, None
         detail = error.errors[0] if error.errors else {}
-        message = "syntax error: " + _CLASS_NAME.sub(
-            lambda m: m.group(1).upper(), str(detail.get("description") or error).split("\n")[0]
+        message = "syntax error: " + _TOKEN_REPR.sub(
+            lambda m: f"`{m.group(1)}`",
+            _CLASS_NAME.sub(
+                lambda m: m.group(1).upper(),
+                str(detail.get("description") or error).split("\n")[0],
+            ),
         )
         offset = _error_offset(text, detail)
         return (
