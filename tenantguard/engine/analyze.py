@@ -429,6 +429,18 @@ _SESSION_CONTROL = re.compile(
 )
 
 
+# a temporary table dropped at commit (a staging table for a bulk load): made empty, it reads no
+# rows and outlives nothing — neither a schema change nor a read. Not `AS` a query, not INHERITS
+# or PARTITION OF (a table's rows), nothing but its column list (`LIKE t` copies no rows)
+_STAGING_INSIDE = re.compile(r"\b(?:INHERITS|PARTITION|SELECT|AS)\b|\$|'", re.IGNORECASE)
+_STAGING_TABLE = re.compile(
+    rf"{_B}*CREATE{_B}+(?:(?:GLOBAL|LOCAL){_B}+)?TEMP(?:ORARY)?{_B}+TABLE{_B}+"
+    rf"(?:IF{_B}+NOT{_B}+EXISTS{_B}+)?{_NAME}{_B}*\([^;]*\){_B}*ON{_B}+COMMIT{_B}+DROP"
+    rf"{_B}*;?{_B}*",
+    re.IGNORECASE,
+)
+
+
 def _parse_statement(
     sql: str, policy: Policy | None = None
 ) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None]:
@@ -447,7 +459,11 @@ def _parse_statement(
                 return parsed
             # an error: said as for the statement read as written, row by row
     text, inserted = normalize_placeholders(sql)
-    if _TRANSACTION_START.fullmatch(text) or _SESSION_CONTROL.fullmatch(text):
+    if (
+        _TRANSACTION_START.fullmatch(text)
+        or _SESSION_CONTROL.fullmatch(text)
+        or (_STAGING_TABLE.fullmatch(text) and not _STAGING_INSIDE.search(text))
+    ):
         return exp.Transaction(), inserted, None, None  # reads no rows, whatever its modes
     parsed = _parse_text(text, inserted)
     tree = parsed[0]

@@ -4,7 +4,9 @@
 Finds schema changes (CREATE, ALTER, DROP, COMMENT ON, GRANT, REVOKE, REINDEX…)
 in application code, that is anywhere outside the configured patch directory — `SELECT … INTO
 [TEMP] t` and `CREATE [TEMP] TABLE … AS` included: they create tables (a temporary one outlives
-the request on a pooled connection and serves the next tenant).
+the request on a pooled connection and serves the next tenant). Not a temporary table dropped
+at commit and made from a column list alone (`CREATE TEMP TABLE staging (LIKE tasks) ON COMMIT
+DROP`, a staging table for a bulk load): it outlives nothing and reads no rows.
 
 ## Why is this bad?
 The golden rule of the schema pipeline: every structural change goes through a numbered,
