@@ -15,6 +15,8 @@ reader did not follow.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.test_python_sources import findings
@@ -106,3 +108,33 @@ def test_a_class_constant_is_still_a_constant() -> None:
         + "    await conn.fetch(Repo.ONE, t)\n"
     )
     assert [code for _, _, code in findings(source)] == ["TG001"]
+
+
+def test_a_suppression_written_as_a_sql_comment_in_the_string_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helper-91: `-- tenantguard: ignore[TG001] -- reason` inside the query's own text was
+    ignored, and nothing said so. It suppresses as a Python comment would (at its line), and
+    one without a reason is TG010 as anywhere."""
+    from tenantguard.cli import main
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_tables = ["patients"]\n', encoding="utf-8"
+    )
+    (tmp_path / "q.py").write_text(
+        "async def report(conn):\n"
+        '    return await conn.fetch("""\n'
+        "        SELECT id FROM patients  -- tenantguard: ignore[TG001] -- spans clinics\n"
+        '    """)\n\n\n'
+        "async def other(conn):\n"
+        '    return await conn.fetch("SELECT id FROM patients")\n\n\n'
+        "async def third(conn):\n"
+        '    return await conn.fetch("SELECT id FROM patients -- tenantguard: ignore[TG001]")\n',
+        encoding="utf-8",
+    )
+    code = main(["check", "--no-cache", "--format", "concise", str(tmp_path / "q.py")])
+    out = capsys.readouterr().out
+    lines = sorted(line.split(": ")[0].rsplit(":", 2)[-2] + " " + line.split(" ")[1]
+                   for line in out.splitlines() if ".py:" in line)  # fmt: skip
+    assert code == 1
+    assert lines == ["12 TG010", "8 TG001"]

@@ -1,6 +1,7 @@
 """Suppression comments: `tenantguard: ignore[CODE] -- reason` and `ignore-file[CODE]`.
 
-In Python the comment is a `#` comment, in SQL a `--` or `/* */` comment. A line suppression
+In Python the comment is a `#` comment — or a SQL comment inside the query's own string, read
+at its line —, in SQL a `--` or `/* */` comment. A line suppression
 alone on its line covers findings on its own line and on the line after it (and the statement or
 call that starts there); one written after code on its line (trailing) covers that line's
 statement or call only — not the next line's, where another leak may stand. A file suppression
@@ -63,8 +64,31 @@ def python_suppressions(source: str) -> list[Suppression]:
                 parsed = _parse(token.string, token.start[0], token.start[1] + 1, trailing)
                 if parsed is not None:
                     found.append(parsed)
+            elif token.type == tokenize.STRING and "tenantguard" in token.string:
+                found.extend(_in_sql_text(token))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         pass  # the file does not parse: TG006 says so already
+    return found
+
+
+_SQL_COMMENT = re.compile(r"--[^\n]*tenantguard:[^\n]*|/\*.*?tenantguard:.*?\*/", re.DOTALL)
+
+
+def _in_sql_text(token: tokenize.TokenInfo) -> list[Suppression]:
+    """`-- tenantguard: ignore[…] -- reason` written as a SQL comment inside the string of a
+    query: the same suppression, at its own line (alone there, or after the SQL of its line)."""
+    found = []
+    text = token.string
+    for match in _SQL_COMMENT.finditer(text):
+        before = text[: match.start()]
+        line = token.start[0] + before.count("\n")
+        start_of_line = before.rfind("\n") + 1
+        column = (token.start[1] if start_of_line == 0 else 0) + match.start() - start_of_line
+        # what precedes on its line: the string's opening and SQL text count, quotes do not
+        ahead = before[start_of_line:].lstrip("rRbBfFuU").strip("'\" ")
+        parsed = _parse(match.group(0), line, column + 1, bool(ahead))
+        if parsed is not None:
+            found.append(parsed)
     return found
 
 
