@@ -1938,7 +1938,9 @@ def _checking_names(
 
     async def acquired(proxy: Any) -> Any:
         connection: Any = getattr(proxy, "_con", proxy)  # the proxy's connection
-        if isinstance(connection, GuardedConnection):
+        if isinstance(connection, GuardedConnection) and (
+            connection._tg_names_pending or connection._tg_names_problem
+        ):
             await connection._tg_check_names_again()
         return None if setup is None else await setup(proxy)
 
