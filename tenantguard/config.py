@@ -544,10 +544,6 @@ def build_policy(
     if schema is not None and policy.hidden_writes and schema.children:
         # a write of a table is a write of its partitions and children: their triggers run
         policy = policy.replace(hidden_writes=_inherited_writes(schema, policy.hidden_writes))
-    if schema is not None and policy.hidden_writes:
-        # a cascade into a table whose triggers, rules or CHECKs write unpinned
-        found = {table_name(t) for t in tables}
-        policy = policy.replace(cascades=schema.cascades(found, column, policy.hidden_writes))
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
         if leaky:
@@ -564,6 +560,14 @@ def build_policy(
                 unpinnable={**policy.unpinnable, **tainted},
                 leaky_defaults=merged,
             )
+    if schema is not None and (policy.hidden_writes or policy.leaky_defaults):
+        # a cascade into a table whose triggers, rules or CHECKs write unpinned, or whose
+        # generated columns an UPDATE computes from every tenant's rows
+        unclean = {t: dict(k) for t, k in policy.hidden_writes.items()}
+        for table in policy.leaky_defaults:
+            unclean.setdefault(table, {}).setdefault("UPDATE", "a generated column")
+        found = {table_name(t) for t in tables}
+        policy = policy.replace(cascades=schema.cascades(found, column, unclean))
     if schema is not None and schema.views and (policy.hidden_writes or policy.leaky_defaults):
         # a write of a view is a write of the table under it: what that runs, the view runs
         policy = policy.replace(

@@ -412,3 +412,45 @@ async def test_round21_wave3_on_the_server(database: str) -> None:
         assert await conn.fetch("SELECT * FROM notes") == []  # tenant 2's note (2, 2, 7) too
     finally:
         await conn.close()
+
+
+# helper-95, wave 4 (tests/fixtures/round21/w4_*): a partition's or an inheritance child's own
+# foreign-key cascade reached from a DELETE of the parent (c1, c2); a trigger whose dynamic SQL
+# takes its table from TG_ARGV (c3: the trigger's arguments are read); a generated column an
+# ON UPDATE CASCADE recomputes from every tenant's rows (c10); sequences named otherwise than
+# `_seq` (`CREATE SEQUENCE invoice_numbers`, an identity's `SEQUENCE NAME visit_ids`); the
+# transaction counter through `age(relfrozenxid)` / `age(datfrozenxid)`.
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("w4_c1", "TG005"),
+        ("w4_c2", "TG005"),
+        ("w4_c3", "TG005"),
+        ("w4_c10", "TG005"),
+        ("w4_seq_named", "TG006"),
+        ("w4_seq_identity", "TG006"),
+        ("w4_xid_relage", "TG006"),
+        ("w4_xid_dbage", "TG006"),
+    ],
+)
+def test_round21_wave4_shapes(tmp_path: Path, case: str, code: str) -> None:
+    policy = _policy(tmp_path, (ROUND21 / f"{case}.sql").read_text(encoding="utf-8"))
+    statement = (ROUND21 / f"{case}.q").read_text(encoding="utf-8").strip().rstrip(";")
+    assert code in _codes(statement, policy)
+
+
+async def test_round21_wave4_on_the_server(database: str) -> None:
+    """c3: tenant 1's task deleted; the trigger's `format('DELETE FROM %I …', TG_ARGV[0])`
+    with the argument 'notes' deletes tenant 2's note of the same ref."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND21 / "w4_c3.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "INSERT INTO tasks VALUES (1, 5, 'mine'), (2, 5, 'theirs');"
+            "INSERT INTO comments VALUES (10, 1, 5);"
+            "INSERT INTO notes VALUES (1, 1, 5), (2, 2, 5)"
+        )
+        await conn.execute((ROUND21 / "w4_c3.q").read_text(encoding="utf-8"), 1, 5)
+        assert await conn.fetch("SELECT * FROM notes") == []  # tenant 2's note (2, 2, 5) too
+    finally:
+        await conn.close()

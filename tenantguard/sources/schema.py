@@ -186,6 +186,7 @@ class TriggerInfo:
     events: tuple[str, ...]  # INSERT, UPDATE, DELETE, TRUNCATE
     function: str
     row: bool
+    args: tuple[str, ...] = ()  # `EXECUTE FUNCTION f('notes')`: what the body reads as TG_ARGV
 
 
 @dataclass
@@ -474,7 +475,8 @@ class SchemaInfo:
                 t: {c: sorted(r) for c, r in g.items()} for t, g in self.generated.items() if g
             },
             "triggers": [
-                [t.name, t.relation, list(t.events), t.function, t.row] for t in self.triggers
+                [t.name, t.relation, list(t.events), t.function, t.row, list(t.args)]
+                for t in self.triggers
             ],
             "trigger_functions": {n: [f.body, f.opaque] for n, f in self.trigger_functions.items()},
             "new_fields": {n: sorted(f) for n, f in self.new_fields.items()},
@@ -595,8 +597,15 @@ class SchemaInfo:
                 for t, g in data["generated"].items()
             },
             triggers=[
-                TriggerInfo(str(name), str(relation), tuple(texts(events)), str(f), bool(row))
-                for name, relation, events, f, row in data["triggers"]
+                TriggerInfo(
+                    str(name),
+                    str(relation),
+                    tuple(texts(events)),
+                    str(f),
+                    bool(row),
+                    tuple(texts(args)),
+                )
+                for name, relation, events, f, row, args in data["triggers"]
             ],
             trigger_functions={
                 str(n): FunctionInfo(texts(body), str(opaque), [], None)
@@ -728,11 +737,18 @@ class SchemaInfo:
         # table — a child without the tenant column may run triggers of its own, or pass the
         # cascade on (round 21)
         keys: list[tuple[str, str, ForeignKeyInfo, tuple[str, ...]]] = []
+        # a write of a table is a write of its partitions and children: a key referencing one
+        # of them is reached from the table too
+        ancestors: dict[str, set[str]] = {}
+        for table in self.children:
+            for child in self.descendants(table):
+                ancestors.setdefault(child, set()).add(table)
         for table, table_keys in self.foreign_keys.items():
             for key in table_keys:
                 if key.on_delete in acting or key.on_update in acting:
-                    ref = key.ref_columns or self._primary_key(key.ref_table)
-                    keys.append((key.ref_table, table, key, tuple(ref)))
+                    ref = tuple(key.ref_columns or self._primary_key(key.ref_table))
+                    for parent in (key.ref_table, *sorted(ancestors.get(key.ref_table, ()))):
+                        keys.append((parent, table, key, ref))
 
         def carries(key: ForeignKeyInfo, ref: tuple[str, ...], parent: str, child: str) -> bool:
             return (
@@ -2686,7 +2702,8 @@ class SchemaInfo:
         function = str(node.funcname[-1].sval)
         if node.whenClause is not None:  # run on each row, whatever the function does
             self._implicit(relation, f"the WHEN of trigger {name} ({', '.join(events)})", node)
-        self.triggers.append(TriggerInfo(name, relation, events, function, bool(node.row)))
+        args = tuple(str(getattr(a, "sval", "")) for a in node.args or ())
+        self.triggers.append(TriggerInfo(name, relation, events, function, bool(node.row), args))
 
     def renaming_views(self, column: str) -> set[str]:
         """The automatically updatable views (of views too) that show another column of their
@@ -4734,7 +4751,12 @@ def _hidden_writes_once(
         if tenant_rows and assigned:
             why: str | None = f"it assigns NEW.{'*' if '*' in assigned else column}"
         else:
-            why = unpinned(function.body, function.opaque, tenant_rows)
+            # TG_ARGV[n] is the trigger's argument n: a table named there is named (round 21)
+            body, opaque = function.body, function.opaque
+            if trigger.args and "tg_argv" in (opaque + " ".join(body)).lower():
+                body = [_trigger_arguments(s, trigger.args) for s in body]
+                opaque = _trigger_arguments(opaque, trigger.args)
+            why = unpinned(body, opaque, tenant_rows)
         if why is not None:
             what = f"trigger {trigger.name} (function {trigger.function}): {why}"
             for event in trigger.events:
@@ -4745,6 +4767,20 @@ def _hidden_writes_once(
         if why is not None:
             found.setdefault(rule.relation, {}).setdefault(rule.event, f"rule {rule.name}: {why}")
     return found
+
+
+_TG_ARGV = re.compile(r"\btg_argv\s*\[\s*(\d+)\s*\]", re.IGNORECASE)
+
+
+def _trigger_arguments(text: str, args: tuple[str, ...]) -> str:
+    """The text with `TG_ARGV[n]` read as the trigger's argument n (a quoted literal; NULL past
+    the last)."""
+
+    def literal(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return "'" + args[index].replace("'", "''") + "'" if index < len(args) else "NULL"
+
+    return _TG_ARGV.sub(literal, text)
 
 
 def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> str:

@@ -5,6 +5,13 @@ Finds `TRUNCATE` of a tenant table, `TRUNCATE … CASCADE` of any table, `COPY t
 TO/FROM …`, and a DELETE or UPDATE of a table that tenant tables reference with an action
 (`ON DELETE CASCADE`, `SET NULL`, `SET DEFAULT`, and the same `ON UPDATE` for a change of the
 referenced columns): the action reaches every tenant's rows that reference the rows changed.
+Not a key that carries the tenant column to the tenant column (`FOREIGN KEY (tenant_id,
+task_id) REFERENCES tasks (tenant_id, id) ON DELETE CASCADE`) into a clean child: the rows it
+reaches are the written row's tenant's — unless the child (or a partition or child table of
+it) runs an unpinned write of its own (a trigger, also one whose dynamic SQL takes its table
+from the trigger's arguments, a rule, a CHECK, a generated column an UPDATE recomputes), or a
+key from any table references it with an action; SET NULL and SET DEFAULT always count. A key
+referencing a partition or child table is reached from a write of the parent too.
 The tenant registry (`tenant_root`) pinned to one tenant (`DELETE FROM tenants WHERE id = $1`)
 reaches that tenant's rows only, and passes. `COPY (query) TO …` is not reported here: its query is checked like any other.
 

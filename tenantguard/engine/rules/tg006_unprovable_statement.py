@@ -36,8 +36,9 @@ objects' pages; a TOAST table, `pg_toast.pg_toast_<oid>`: a table's long values)
 the planner's statistics (`pg_stats`, `pg_stats_ext`, `pg_statistic`…), which hold sample
 values of every tenant's rows, of counters of whole tables (`pg_class.reltuples` or
 pg_class's whole row, `pg_stat_user_tables.n_live_tup`, `pg_statio_*`, `pg_stat_database`,
-`pg_sequences`, a serial's sequence read as a relation (`SELECT last_value FROM
-patients_id_seq`), `pg_stat_get_*()`, relation and database sizes, an index page's items,
+`pg_sequences`, a sequence read as a relation (`SELECT last_value FROM patients_id_seq`, or
+a sequence's column read from a relation the schema sources do not show), the transaction
+counters of the catalogs (`age(relfrozenxid)`, `datfrozenxid`, `backend_xmin`), `pg_stat_get_*()`, relation and database sizes, an index page's items,
 `pg_stat_wal`, `pg_buffercache`, the transaction counter and the WAL's position (`txid_current()`,
 `pg_current_xact_id()`, `pg_current_wal_lsn()`), `pg_locks` and `pg_stat_progress_*` (other
 sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
@@ -198,7 +199,17 @@ _SIZE_CALLS = frozenset(
     pg_current_xact_id_if_assigned pg_current_snapshot pg_current_wal_lsn
     pg_current_wal_insert_lsn pg_current_wal_flush_lsn""".split()  # noqa: SIM905
 )
-_CATALOG_COUNTS = frozenset({"reltuples", "relpages", "relallvisible"})
+_CATALOG_COUNTS = frozenset(
+    {
+        "reltuples", "relpages", "relallvisible",
+        # transaction counters (`age(relfrozenxid)` counts every tenant's transactions since)
+        "relfrozenxid", "relminmxid", "datfrozenxid", "datminmxid", "backend_xmin",
+        "backend_xid",
+    }
+)  # fmt: skip
+# a sequence's own columns, read from a relation the schema sources do not show as a table or
+# view: a sequence whatever its name (`CREATE SEQUENCE invoice_numbers`, an identity's)
+_SEQUENCE_COLUMNS = frozenset({"last_value", "log_cnt", "is_called"})
 # the statistics functions of a table's or an index's rows and reads (not of backends or of
 # the database: `pg_stat_get_backend_pid()`)
 _COUNTER_CALL = re.compile(
@@ -271,6 +282,12 @@ _HINTS = (
     "pg_current_",
     "pg_locks",
     "_seq",
+    "last_value",
+    "log_cnt",
+    "is_called",
+    "frozenxid",
+    "minmxid",
+    "backend_x",
 )
 
 
@@ -353,6 +370,12 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 yield _counters(ctx, node, f"{name}()")
         elif isinstance(node, exp.Column) and identifier_name(node.this) in _CATALOG_COUNTS:
             yield _counters(ctx, node, f"pg_class.{identifier_name(node.this)}")
+        elif (
+            isinstance(node, exp.Column)
+            and identifier_name(node.this) in _SEQUENCE_COLUMNS
+            and _from_unknown_relation(ctx, node)
+        ):
+            yield _counters(ctx, node, f"a sequence's {identifier_name(node.this)}")
         elif (
             isinstance(node, exp.Column)
             and identifier_name(node.this) in _ROW_PLACES
@@ -574,6 +597,32 @@ def _history(ctx: Context, node: exp.Expression, what: str) -> Finding:
         "text: on a pooled connection, earlier requests' — other tenants' values in them",
         "do not read the session's prepared statements or cursors from application code",
     )
+
+
+def _from_unknown_relation(ctx: Context, column: exp.Column) -> bool:
+    """Whether the query the column is read in names a relation the schema sources do not show
+    (nor a CTE of the statement): a sequence, perhaps."""
+    select = column.find_ancestor(exp.Select)
+    if select is None:
+        return False
+    known = ctx.policy.table_columns
+    ctes = (
+        {identifier_name(c.args.get("alias")) for c in ctx.tree.find_all(exp.CTE)}
+        if ctx.tree
+        else set()
+    )
+    for table in select.find_all(exp.Table):
+        name = identifier_name(table.this)
+        if (
+            name
+            and name not in known
+            and name not in ctes
+            and not ctx.policy.is_tenant_table(name)
+            and not _a_sequence(ctx, table)  # reported as a sequence already
+            and not name.startswith("pg_")  # a catalog: its own rules
+        ):
+            return True
+    return False
 
 
 def _a_sequence(ctx: Context, table: exp.Table) -> bool:
