@@ -454,3 +454,42 @@ async def test_round21_wave4_on_the_server(database: str) -> None:
         assert await conn.fetch("SELECT * FROM notes") == []  # tenant 2's note (2, 2, 5) too
     finally:
         await conn.close()
+
+
+# helper-96, the write path (tests/fixtures/round21/w5_*): a BEFORE trigger returning another
+# row than NEW (`r := NEW; r.tenant_id := NEW.owner; RETURN r`, `RETURN
+# jsonb_populate_record(NEW, …)`: the row lands in, or moves to, tenant 2); a table aliased
+# `new` in a trigger's statement under `#variable_conflict use_column` (every patient
+# touched); dynamic SQL whose table is split across literals (`'UPDATE pati' || 'ents …'`) or
+# comes from the trigger (`TG_TABLE_NAME`, `TG_RELID::regclass`).
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("w5_t1", "TG005"),
+        ("w5_t1c", "TG005"),
+        ("w5_t1d", "TG005"),
+        ("w5_t2", "TG005"),
+        ("w5_t5a", "TG005"),
+        ("w5_t5b", "TG005"),
+        ("w5_t5c", "TG005"),
+        ("w5_t5d", "TG005"),
+        ("w5_f1", "TG006"),
+    ],
+)
+def test_round21_wave5_shapes(tmp_path: Path, case: str, code: str) -> None:
+    policy = _policy(tmp_path, (ROUND21 / f"{case}.sql").read_text(encoding="utf-8"))
+    statement = (ROUND21 / f"{case}.q").read_text(encoding="utf-8").strip().rstrip(";")
+    assert code in _codes(statement, policy)
+
+
+async def test_round21_wave5_on_the_server(database: str) -> None:
+    """t1: tenant 1's INSERT stored as tenant 2's row by the trigger's returned record."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND21 / "w5_t1.sql").read_text(encoding="utf-8"))
+        statement = (ROUND21 / "w5_t1.q").read_text(encoding="utf-8")
+        await conn.execute(statement, 1, 2, "planted by tenant 1")
+        rows = await conn.fetch("SELECT tenant_id, body FROM notes")
+        assert [tuple(r) for r in rows] == [(2, "planted by tenant 1")]
+    finally:
+        await conn.close()

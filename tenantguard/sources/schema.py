@@ -3863,7 +3863,8 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
             if key == "PLpgSQL_expr" and isinstance(value, dict):
                 query = str(value.get("query", ""))
                 if is_dynamic:
-                    dynamic.append(query)
+                    # `'UPDATE pati' || 'ents …'`: the literals read as the one text they make
+                    dynamic.append(_JOINED_LITERALS.sub("", query))
                 elif value.get("parseMode", 0) == 0:
                     queries.append(query)
                 elif _SELECT_WORD.search(query):
@@ -3876,6 +3877,8 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
                 stack.append((value, is_dynamic or key == "dynquery"))
     return queries, " ".join(dynamic), _constants(tree)
 
+
+_JOINED_LITERALS = re.compile(r"'\s*\|\|\s*'")
 
 _LOOPS = frozenset(
     (
@@ -3988,7 +3991,19 @@ def _assigned_new_fields(text: str) -> set[str]:
             and str(value.get("refname", "")).lower() == "new"
         ):
             assigned.add("*")  # `INTO NEW`
+        elif key == "PLpgSQL_stmt_return" and isinstance(value, dict):
+            query = (value.get("expr") or {}).get("PLpgSQL_expr", {}).get("query", "")
+            if query and str(query).strip().lower() not in ("new", "old", "null"):
+                assigned.add("*")  # `RETURN jsonb_populate_record(NEW, …)`: another row
+    # `RETURN r` of a record variable (pglast's JSON does not say which variable a RETURN
+    # gives): a row built from NEW with other fields is written in NEW's stead (round 21)
+    for returned in _RETURNED.findall(text):
+        if returned.strip().lower() not in ("new", "old", "null"):
+            assigned.add("*")
     return assigned
+
+
+_RETURNED = re.compile(r"\bRETURN\s+(?!NEXT\b|QUERY\b)([^;]+?)\s*;", re.IGNORECASE)
 
 
 # PL/pgSQL statements that write a variable given by number (pglast's JSON leaves out a number
@@ -4730,8 +4745,11 @@ def _hidden_writes_once(
         if named:
             return f"its text out of the proof's sight names {', '.join(sorted(named))}"
         for statement in statements:
-            text = pattern.sub(own, statement) if by_row else statement
-            verdict = analyze_statement(text, rows if by_row else policy)
+            # a table aliased `new` or `old` in the statement (`UPDATE patients AS new …`, with
+            # `#variable_conflict use_column` the column wins): NEW is not read there
+            plain = _ROW_ALIASED.search(statement) is not None
+            text = pattern.sub(own, statement) if by_row and not plain else statement
+            verdict = analyze_statement(text, rows if by_row and not plain else policy)
             errors = [f for f in verdict.findings if f.severity is Severity.ERROR]
             short = " ".join(statement.split())
             short = short if len(short) <= 80 else short[:77] + "..."
@@ -4753,9 +4771,9 @@ def _hidden_writes_once(
         else:
             # TG_ARGV[n] is the trigger's argument n: a table named there is named (round 21)
             body, opaque = function.body, function.opaque
-            if trigger.args and "tg_argv" in (opaque + " ".join(body)).lower():
-                body = [_trigger_arguments(s, trigger.args) for s in body]
-                opaque = _trigger_arguments(opaque, trigger.args)
+            if "tg_" in (opaque + " ".join(body)).lower():
+                body = [_trigger_arguments(s, trigger) for s in body]
+                opaque = _trigger_arguments(opaque, trigger)
             why = unpinned(body, opaque, tenant_rows)
         if why is not None:
             what = f"trigger {trigger.name} (function {trigger.function}): {why}"
@@ -4769,18 +4787,29 @@ def _hidden_writes_once(
     return found
 
 
+_ROW_ALIASED = re.compile(
+    r"(?:\bAS\s+|\b(?:FROM|JOIN|UPDATE|INTO|USING|ONLY)\s+[\w.\"]+\s+|,\s*[\w.\"]+\s+)"
+    r"(?:new|old)\b(?!\s*\.\s*\w+\s*(?::=|=))",
+    re.IGNORECASE,
+)
 _TG_ARGV = re.compile(r"\btg_argv\s*\[\s*(\d+)\s*\]", re.IGNORECASE)
+_TG_RELATION = re.compile(
+    r"\b(?:tg_table_name|tg_relname|tg_relid(?:\s*::\s*regclass)?)\b", re.IGNORECASE
+)
 
 
-def _trigger_arguments(text: str, args: tuple[str, ...]) -> str:
-    """The text with `TG_ARGV[n]` read as the trigger's argument n (a quoted literal; NULL past
-    the last)."""
+def _trigger_arguments(text: str, trigger: TriggerInfo) -> str:
+    """The text with what a trigger's function reads of the trigger as literals: `TG_ARGV[n]`
+    its argument n (NULL past the last), `TG_TABLE_NAME` / `TG_RELID` its relation — a table a
+    dynamic statement names so is named (round 21)."""
+    args = trigger.args
 
     def literal(match: re.Match[str]) -> str:
         index = int(match.group(1))
         return "'" + args[index].replace("'", "''") + "'" if index < len(args) else "NULL"
 
-    return _TG_ARGV.sub(literal, text)
+    relation = "'" + trigger.relation.replace("'", "''") + "'"
+    return _TG_RELATION.sub(relation, _TG_ARGV.sub(literal, text))
 
 
 def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> str:

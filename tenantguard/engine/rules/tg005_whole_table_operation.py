@@ -18,14 +18,19 @@ reaches that tenant's rows only, and passes. `COPY (query) TO …` is not report
 So does a write of a relation whose triggers or rules (schema sources, also created inside a
 `DO` block, as an idempotent patch does) run statements that
 reach tenant rows they do not pin: a trigger's function (its PL/pgSQL statements; the text of
-any other language or of dynamic SQL, by the tenant tables it names) and a rule's actions are
+any other language or of dynamic SQL, by the tenant tables it names — literals joined by `||`
+read as one text, `TG_ARGV[n]` as the trigger's argument, `TG_TABLE_NAME` / `TG_RELID` as its
+relation) and a rule's actions are
 read like a function's queries — a rule's actions as PostgreSQL bound them when the rule was
 made: a relation or function renamed since under its new name, and actions bound to a column
 renamed since (or a rule of a table one of whose columns was renamed) as text out of sight,
 by the tenant tables they name. On a tenant table, for each row, `NEW.tenant_id` and
 `OLD.tenant_id` pin: the rows a proven write changes are one tenant's (unless the function
 assigns NEW's tenant column: `NEW.tenant_id := …`, INTO it, `FOREACH` over it, `GET DIAGNOSTICS`
-into it, or a `CALL`, which may pass it as an INOUT argument). INSERT (also `COPY … FROM` and an upsert's update), UPDATE,
+into it, a `CALL`, which may pass it as an INOUT argument, or a RETURN of another row than NEW:
+`RETURN r` of a record built from NEW, `RETURN jsonb_populate_record(NEW, …)`; nor in a
+statement that aliases a table `new` or `old`, where under `#variable_conflict use_column`
+the column is read). INSERT (also `COPY … FROM` and an upsert's update), UPDATE,
 DELETE, TRUNCATE and MERGE fire them. So does a write that evaluates a column default reading
 tenant rows it does not pin (a schema function handing out every tenant's rows): an INSERT, a
 MERGE's INSERT or `COPY … FROM` that leaves the column out or writes DEFAULT (`DEFAULT
