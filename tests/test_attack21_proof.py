@@ -480,3 +480,142 @@ async def test_round21_wave5_on_the_server(database: str) -> None:
         assert [tuple(r) for r in rows] == [(2, "planted by tenant 1")]
     finally:
         await conn.close()
+
+
+# Each fixture's leak on PostgreSQL 15: its schema, a few rows of tenants 1 and 2, tenant 1's
+# statement as the fixture has it, then what is left of tenant 2's rows (or what it reads).
+# (case: seed, the statement's arguments for tenant 1, a query of tenant 2's rows, its rows)
+WITNESSES: dict[str, tuple[str, tuple[object, ...], str, list[tuple[object, ...]]]] = {
+    "a1": (
+        "INSERT INTO tasks VALUES (1, 10, 't1'), (2, 20, 't2');"
+        "INSERT INTO notes VALUES (1, 1, 99), (2, 2, 99), (3, 2, 98);"
+        "INSERT INTO comments (tenant_id, task_id) VALUES (1, 10)",
+        (1, 99, 10),
+        "SELECT id FROM notes WHERE tenant_id = 2 ORDER BY id",
+        [(3,)],  # note 2 deleted by the child's CHECK
+    ),
+    "a2": (
+        "INSERT INTO tasks VALUES (1, 10, 't1'), (2, 20, 't2');"
+        "INSERT INTO notes VALUES (1, 1, 10), (2, 2, 10), (3, 2, 20);"
+        "INSERT INTO comments VALUES (1, 1, 10)",
+        (1, 10),
+        "SELECT id FROM notes WHERE tenant_id = 2 ORDER BY id",
+        [(3,)],  # note 2 deleted by the partition's trigger
+    ),
+    "a4": (
+        "INSERT INTO notes VALUES (1, 1, 10), (2, 2, 10); INSERT INTO old_comments VALUES (1, 1, 10)",
+        (1, 1),
+        "SELECT id FROM notes WHERE tenant_id = 2",
+        [],  # deleted by the child table's trigger
+    ),
+    "b2": ("", (1, 7), "SELECT tenant_id FROM t WHERE id = 7", [(2,)]),  # a row planted in 2
+    "b3": (
+        "INSERT INTO t VALUES (1, 2, 5, 'tenant 2 secret')",
+        (1, 5, "overwritten by tenant 1"),
+        "SELECT body FROM t WHERE tenant_id = 2",
+        [("overwritten by tenant 1",)],
+    ),
+    "b4": (
+        "INSERT INTO t VALUES (1, 2, 5, 'tenant 2 secret')",
+        (1, 5, "overwritten by tenant 1"),
+        "SELECT body FROM t WHERE tenant_id = 2",
+        [("overwritten by tenant 1",)],
+    ),
+    "c2": (
+        "INSERT INTO public.t (tenant_id, code, body) VALUES (2, 'INV-1', 'tenant 2 invoice')",
+        (1, "INV-1", "overwritten by tenant 1"),
+        "SELECT body FROM public.t WHERE tenant_id = 2",
+        [("overwritten by tenant 1",)],
+    ),
+    "w4_c1": (
+        "INSERT INTO old_tasks VALUES (1, 10, 't1'); INSERT INTO notes VALUES (100, 2, 10)",
+        (1, 10),
+        "SELECT id FROM notes WHERE tenant_id = 2",
+        [],  # by the child table's own key
+    ),
+    "w4_c2": (
+        "INSERT INTO tasks VALUES (1, 10, 't1'); INSERT INTO notes VALUES (100, 2, 10)",
+        (1, 10),
+        "SELECT id FROM notes WHERE tenant_id = 2",
+        [],  # by the partition's own key
+    ),
+    "w4_c10": (
+        "INSERT INTO tasks VALUES (1, 10, 'x');"
+        "INSERT INTO notes VALUES (100, 2, 11, 'tenant2 secret');"
+        "INSERT INTO comments VALUES (1, 1, 10)",
+        (1, 11, 10),
+        "SELECT g FROM comments WHERE tenant_id = 1",
+        [("tenant2 secret",)],  # tenant 2's secret in tenant 1's row
+    ),
+    "w5_t1c": ("", (1, 2, "x"), "SELECT body FROM notes WHERE tenant_id = 2", [("x",)]),
+    "w5_t1d": (
+        "INSERT INTO notes (tenant_id, owner, body) VALUES (1, 1, 't1 own row')",
+        (1, 2, "moved by tenant 1"),
+        "SELECT body FROM notes WHERE tenant_id = 2",
+        [("moved by tenant 1",)],
+    ),
+    "w5_t2": (
+        "INSERT INTO patients VALUES (10, 1, 'ana'), (20, 2, 'bob')",
+        (1, "x"),
+        "SELECT name FROM patients WHERE tenant_id = 2",
+        [("touched",)],
+    ),
+    "w5_t5a": (
+        "INSERT INTO patients VALUES (10, 1, 'ana'), (20, 2, 'bob')",
+        (1, "x"),
+        "SELECT name FROM patients WHERE tenant_id = 2",
+        [("touched",)],
+    ),
+    "w5_f1": (
+        "INSERT INTO patients VALUES (10, 1, 'ana'), (20, 2, 'bob')",
+        (1,),
+        "SELECT name FROM patients WHERE tenant_id = 2",
+        [],
+    ),
+    **{
+        case: (
+            "INSERT INTO notes (tenant_id, body) VALUES (2, 't2 secret note')",
+            (1, "y"),
+            "SELECT body FROM notes WHERE tenant_id = 2 ORDER BY id",
+            [("x",)],  # tenant 2's note overwritten through TG_TABLE_NAME / TG_RELID
+        )
+        for case in ("w5_t5b", "w5_t5c", "w5_t5d")
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(WITNESSES))
+async def test_round21_fixtures_on_the_server(database: str, case: str) -> None:
+    seed, args, tenant_2, expected = WITNESSES[case]
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND21 / f"{case}.sql").read_text(encoding="utf-8"))
+        if seed:
+            await conn.execute(seed)
+        await conn.execute((ROUND21 / f"{case}.q").read_text(encoding="utf-8"), *args)
+        assert [tuple(r) for r in await conn.fetch(tenant_2)] == expected
+    finally:
+        await conn.close()
+
+
+# the counters: what tenant 1 reads moves with tenant 2's inserts
+COUNTERS = {
+    "w4_seq_named": "INSERT INTO invoices (tenant_id, total) VALUES (2, 1)",
+    "w4_seq_identity": "INSERT INTO visits (tenant_id) VALUES (2)",
+    "w4_xid_relage": "INSERT INTO patients (tenant_id, name) VALUES (2, 'x')",
+    "w4_xid_dbage": "INSERT INTO patients (tenant_id, name) VALUES (2, 'x')",
+}
+
+
+@pytest.mark.parametrize("case", sorted(COUNTERS))
+async def test_round21_counters_on_the_server(database: str, case: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND21 / f"{case}.sql").read_text(encoding="utf-8"))
+        statement = (ROUND21 / f"{case}.q").read_text(encoding="utf-8")
+        before = await conn.fetchval(statement)
+        for _ in range(3):  # tenant 2's requests, a transaction each
+            await conn.execute(COUNTERS[case])
+        assert await conn.fetchval(statement) != before
+    finally:
+        await conn.close()
