@@ -735,10 +735,8 @@ def _inherited_writes(
     from tenantguard.engine.policy import sql_name, table_name
 
     out = {t: dict(kinds) for t, kinds in hidden.items()}
-    folded = {table_name(t): t for t in hidden}
-    for table in schema.children:
-        for child in schema.descendants(table):
-            kinds = hidden.get(folded.get(child, child), {})
+    for child, kinds in hidden.items():
+        for table in schema.ancestors(table_name(child)):
             for kind, why in kinds.items():
                 if kind in ("DELETE", "UPDATE", "TRUNCATE"):
                     out.setdefault(sql_name(table), {}).setdefault(kind, why)

@@ -739,15 +739,11 @@ class SchemaInfo:
         keys: list[tuple[str, str, ForeignKeyInfo, tuple[str, ...]]] = []
         # a write of a table is a write of its partitions and children: a key referencing one
         # of them is reached from the table too
-        ancestors: dict[str, set[str]] = {}
-        for table in self.children:
-            for child in self.descendants(table):
-                ancestors.setdefault(child, set()).add(table)
         for table, table_keys in self.foreign_keys.items():
             for key in table_keys:
                 if key.on_delete in acting or key.on_update in acting:
                     ref = tuple(key.ref_columns or self._primary_key(key.ref_table))
-                    for parent in (key.ref_table, *sorted(ancestors.get(key.ref_table, ()))):
+                    for parent in (key.ref_table, *sorted(self.ancestors(key.ref_table))):
                         keys.append((parent, table, key, ref))
 
         def carries(key: ForeignKeyInfo, ref: tuple[str, ...], parent: str, child: str) -> bool:
@@ -1097,6 +1093,17 @@ class SchemaInfo:
                 if child not in found:
                     found.add(child)
                     stack.append(child)
+        return found
+
+    def ancestors(self, table: str) -> set[str]:
+        """The tables `table` inherits from (or is a partition of), at any depth."""
+        found: set[str] = set()
+        stack = [p for p, children in self.children.items() if table in children]
+        while stack:
+            parent = stack.pop()
+            if parent not in found:
+                found.add(parent)
+                stack.extend(p for p, children in self.children.items() if parent in children)
         return found
 
     def _of_type(self, name: str) -> set[str]:
@@ -4605,18 +4612,13 @@ def implicit_calls(
                 changed = True
 
     writes: dict[str, dict[str, str]] = {}
-    parents = {c: p for p, children in schema.children.items() for c in children}
     when = re.compile(r"^the WHEN of trigger .* \(([A-Z, ]*)\)$")
     for relation, found in schema.implicit_calls.items():
         for what, called in sorted(found.items()):
             because = why(called, bad_domains, relation)
             if because is None:
                 continue
-            kin = {relation, *schema.descendants(relation)}
-            up = parents.get(relation)
-            while up is not None and up not in kin:
-                kin.add(up)
-                up = parents.get(up)
+            kin = {relation, *schema.descendants(relation), *schema.ancestors(relation)}
             fired = when.match(what)
             if fired is not None:  # a trigger's: its events, on its relation (partitions: clones)
                 kinds: tuple[str, ...] = tuple(k for k in fired.group(1).split(", ") if k)
