@@ -182,14 +182,12 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             action = when.args.get("then")
             if not isinstance(action, exp.Insert):
                 continue
-            columns = action.this.expressions if isinstance(action.this, exp.Tuple) else None
-            names = [
-                identifier_name(c.this if isinstance(c, exp.Column) else c) for c in columns or []
-            ]
+            listed = _merge_insert_columns(action)
+            names = listed or []
             values = (
                 action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
             )
-            if _through_renaming(ctx, action, name, names if columns is not None else None):
+            if _through_renaming(ctx, action, name, listed):
                 continue  # `_renaming_targets`
             index = builder.tenant_position(action, names)
             if index is None and builder.default_pin(action) is not None:
@@ -231,6 +229,14 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                 )
 
 
+def _merge_insert_columns(action: exp.Expression) -> list[str] | None:
+    """The column list of a MERGE's `INSERT (a, b) VALUES …` (None: no list)."""
+    listed = action.this.expressions if isinstance(action.this, exp.Tuple) else None
+    if listed is None:
+        return None
+    return [identifier_name(c.this if isinstance(c, exp.Column) else c) for c in listed]
+
+
 def _renaming_targets(ctx: Context) -> Iterator[Finding]:
     """INSERTs (and MERGE INSERTs) into views that show another column under the tenant
     column's name, whether or not the view is a tenant relation (one pinned inside by the
@@ -243,12 +249,7 @@ def _renaming_targets(ctx: Context) -> Iterator[Finding]:
         if isinstance(node.parent, exp.When):
             merge = node.find_ancestor(exp.Merge)
             target = merge.this if merge is not None else None
-            listed = node.this.expressions if isinstance(node.this, exp.Tuple) else None
-            columns = (
-                None
-                if listed is None
-                else [identifier_name(c.this if isinstance(c, exp.Column) else c) for c in listed]
-            )
+            columns = _merge_insert_columns(node)
             verb = "MERGE INSERT"
         else:
             target, columns = _insert_target(node)
