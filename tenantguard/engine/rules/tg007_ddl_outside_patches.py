@@ -6,7 +6,9 @@ in application code, that is anywhere outside the configured patch directory —
 [TEMP] t` and `CREATE [TEMP] TABLE … AS` included: they create tables (a temporary one outlives
 the request on a pooled connection and serves the next tenant). Not a temporary table dropped
 at commit and made from a column list alone (`CREATE TEMP TABLE staging (LIKE tasks) ON COMMIT
-DROP`, a staging table for a bulk load): it outlives nothing and reads no rows.
+DROP`, a staging table for a bulk load): it outlives nothing and reads no rows. A call of
+`setval` is `ALTER SEQUENCE … RESTART` by a function: rewinding a sequence that every tenant's
+inserts draw from makes the next inserts of every tenant collide with rows that exist.
 
 ## Why is this bad?
 The golden rule of the schema pipeline: every structural change goes through a numbered,
@@ -35,6 +37,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.proof import identifier_name
 
 RULE = RuleInfo("TG007", "ddl-outside-patches", Severity.ERROR)
 
@@ -66,6 +69,16 @@ def check(ctx: Context) -> Iterator[Finding]:
         keyword = str(tree.this).upper()
     elif _selects_into(tree):
         keyword = "SELECT INTO"  # creates a table, like CREATE TABLE AS
+    elif "setval" in ctx.lowered and _sets_a_sequence(tree):
+        yield ctx.finding(
+            RULE,
+            None,
+            "setval in application code moves a sequence every tenant's inserts draw from "
+            "(ALTER SEQUENCE … RESTART by a function): sequence changes belong in the patch "
+            "pipeline",
+            "move it to a numbered, idempotent patch in the patch directory",
+        )
+        return
     if keyword:
         yield ctx.finding(
             RULE,
@@ -73,6 +86,11 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"{keyword} in application code: schema changes belong in the patch pipeline",
             "move it to a numbered, idempotent patch in the patch directory",
         )
+
+
+def _sets_a_sequence(tree: exp.Expression) -> bool:
+    """A call of `setval` (or `pg_catalog.setval`) anywhere in the statement (round 22)."""
+    return any(identifier_name(call.this) == "setval" for call in tree.find_all(exp.Anonymous))
 
 
 def _selects_into(tree: exp.Expression) -> bool:
