@@ -177,6 +177,45 @@ def cursor_query_start(text: str) -> int | None:
     return None
 
 
+def _folded_name(word: str) -> str:
+    """A name as the server keeps it: a quoted one as written (`""` one `"`), a plain one with
+    ASCII letters folded to lower case; cut to 63 bytes (NAMEDATALEN), as the server cuts
+    both (`DECLARE` of a 64-byte name and `FETCH` of its first 63 bytes name one cursor)."""
+    if word.startswith('"'):
+        name = word[1:-1].replace('""', '"')
+    else:
+        name = "".join(c.lower() if "A" <= c <= "Z" else c for c in word)
+    raw = name.encode("utf-8")
+    if len(raw) > 63:
+        name = raw[:63].decode("utf-8", "ignore")
+    return name
+
+
+def cursor_use(text: str) -> tuple[str, str] | None:
+    """("declare", name) for a cursor's declaration, ("read", name) for `FETCH` or `MOVE`
+    (their cursor is their last word: `FETCH [direction] [FROM | IN] name`), ("read", "") for
+    a FETCH or MOVE whose cursor cannot be read; None for any other statement. `text` without
+    its comments (round 22: a cursor declared by one request, fetched by another's)."""
+    end = len(text)
+    position = _skip_leading_noise(text, 0, end)
+    match = _WORD.match(text, position)
+    if match is None:
+        return None
+    keyword = match.group().lower() if match.group().isascii() else ""
+    if keyword == "declare":
+        if cursor_query_start(text) is None:
+            return None
+        name = _WORD.match(text, _skip_leading_noise(text, match.end(), end))
+        return ("declare", _folded_name(name.group())) if name is not None else None
+    if keyword not in ("fetch", "move"):
+        return None
+    words = _WORD.findall(text.rstrip().rstrip(";"), match.end())
+    tail = text[match.end() :].rstrip().rstrip(";").rstrip()
+    if not words or not tail.endswith(words[-1]):
+        return ("read", "")
+    return ("read", _folded_name(words[-1]))
+
+
 def declared_query(text: str) -> str | None:
     """The query of a cursor's declaration where it stands in `text`, the words before it
     blanked (lines and positions kept); None when `text` declares no cursor."""

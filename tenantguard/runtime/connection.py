@@ -259,7 +259,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -279,6 +279,8 @@ class GuardedConnection(asyncpg.Connection):
         # them against (a database whose schema the patches have not built yet)
         self._tg_names_pending = False
         self._tg_names_problem = False  # `_tg_startup` is the names' problem: checked again
+        # cursor name -> who declared it last on this connection (`_tg_cursor_uses`)
+        self._tg_cursors: dict[str, tuple[str, object]] = {}
         # the schema's functions that may change a setting where no text names them (read
         # from the catalog by `_tg_read_schema_code` before the application gets the connection;
         # until then, as on a connection that `asyncpg.connect(connection_class=…)` or
@@ -345,6 +347,8 @@ class GuardedConnection(asyncpg.Connection):
         verdict = guard.check(query, rows)
         if verdict is None:
             return self._tg_unseen()
+        if verdict.cursors:
+            self._tg_cursor_uses(verdict.cursors, scope, unscoped, query)
         wanted = None
         if guard._set_tenant_setting or verdict.expression_pin:
             target = scope.key if scope is not None and scope.key is not None else ""
@@ -368,6 +372,54 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_clean = self._tg_clean and plain
         self._tg_setting = None
         return _Forget(wanted, plain)
+
+    def _tg_cursor_uses(
+        self,
+        uses: tuple[tuple[str, str], ...],
+        scope: Scope | None,
+        unscoped: bool,
+        query: object,
+    ) -> None:
+        """A cursor holds the rows of the tenant it was declared for, as long as it is open (a
+        `WITH HOLD` one past its transaction, on a connection that serves request after
+        request): FETCH and MOVE read only a cursor declared on this connection under the same
+        tenant() (round 22). One whose declaration the guard did not see (a function's
+        refcursor, a portal of asyncpg's) is refused too; inside unscoped() anything goes,
+        and a cursor declared there is no tenant's."""
+        if unscoped:
+            owner: tuple[str, object] = ("in unscoped()", None)
+        elif scope is None:
+            owner = ("outside tenant()", None)
+        else:  # a value that is no tenant is nobody else's
+            owner = ("tenant", scope.key if scope.key is not None else id(scope))
+        cursors = self._tg_cursors
+        for kind, name in uses:
+            if kind == "declare":
+                cursors[name] = owner
+                continue
+            declared = cursors.get(name)
+            if unscoped or declared == owner:
+                continue
+            guard = self.tenantguard
+            if guard.mode is Mode.OFF:
+                continue
+            if declared is None:
+                why = (
+                    f"cursor {name!r} was not declared on this connection through the guard"
+                    if name
+                    else "the statement's cursor cannot be read"
+                )
+            elif declared[0] == "tenant":
+                why = f"cursor {name!r} was declared for another tenant"
+            else:
+                why = f"cursor {name!r} was declared {declared[0]}"
+            guard.violation(
+                "FETCH/MOVE reads a cursor's rows, which are the rows of the tenant it was "
+                f"declared for: {why}",
+                "declare the cursor in the same tenant() block that fetches from it (and close "
+                "it there), or use `conn.cursor()`",
+                query,
+            )
 
     def _check_open(self) -> None:
         """asyncpg's check, made as each call starts running (execute, fetch*, executemany,

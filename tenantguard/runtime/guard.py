@@ -24,11 +24,13 @@ from sqlglot import exp
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy, strip_casts
-from tenantguard.engine.sqltext import cursor_query_start, split_sql
+from tenantguard.engine.search_path import without_comments
+from tenantguard.engine.sqltext import cursor_query_start, cursor_use, split_sql
+from tenantguard.engine.verdicts import Verdict
 from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site, callers
-from tenantguard.runtime.session import is_control_statement, script_effects
+from tenantguard.runtime.session import is_control_statement, script_effects, statement_effects
 from tenantguard.runtime.tokens import redact_literals
 
 __all__ = [
@@ -120,6 +122,9 @@ class RuntimeVerdict:
     needs_setting: bool = False  # set_tenant_setting, or pinned by the tenant expression
     value_check: int = NO_VALUES  # the one pinning parameter's index, or one of the two below
     size: int = 0
+    # the cursors it declares ("declare", name) and reads ("read", name: FETCH, MOVE), in order
+    # (checked by the connection against the tenant each of its cursors was declared for)
+    cursors: tuple[tuple[str, str], ...] = ()
 
 
 def _runtime_finding(message: str, hint: str, statement: str = "") -> Finding:
@@ -496,6 +501,14 @@ class Guard:
             self._cache_bytes_used -= cache.pop(oldest).size
             self._full = True
 
+    def _relies_on_setting(self, text: str, verdict: Verdict) -> bool:
+        """Does the statement read the tenant setting: pinned by the tenant expression, or,
+        when the guard keeps the setting for row-level security, anything but transaction
+        control?"""
+        if any(pin.kind == "expression" for pin in verdict.pin_values):
+            return True
+        return self._set_tenant_setting and not is_control_statement(text)
+
     def _oversized(self, sql: str) -> RuntimeVerdict:
         return RuntimeVerdict(
             (
@@ -530,9 +543,31 @@ class Guard:
         parameters: set[int] = set()
         literals: list[str] = []
         touches = expression = False
+        cursors: list[tuple[str, str]] = []
+        for text in texts:
+            use = cursor_use(without_comments(text))
+            if use is not None:
+                cursors.append(use)
         if self._mode is not Mode.OFF:
+            ended = ""  # a statement of the script before this one ends a transaction
             for text in texts:
                 verdict = analyze_statement(text, self._policy)
+                if ended and self._relies_on_setting(text, verdict):
+                    errors.append(
+                        _runtime_finding(
+                            f"the script ends a transaction ({ended}) before a statement that "
+                            "reads the tenant setting: a rollback puts back the value the "
+                            "setting had before the transaction (another request's tenant), "
+                            "and the guard cannot set it again in the middle of a script",
+                            "send the transaction control and the statement as separate calls",
+                        )
+                    )
+                    ended = ""  # said once
+                if (
+                    len(texts) > 1
+                    and statement_effects(text, self._tenant_setting).ends_transaction
+                ):
+                    ended = " ".join(without_comments(text).split()[:1]).upper() or "ROLLBACK"
                 # TG012 (two pin values in one statement): each bound value is checked against
                 # the request's tenant instead, so one statement still sees one tenant
                 errors.extend(
@@ -591,7 +626,7 @@ class Guard:
                     )
                 )
         size = sys.getsizeof(sql) + _ENTRY_BYTES + sum(len(f.message) + len(f.help) for f in errors)
-        fast = not errors and effects.plain and not effects.ends_transaction
+        fast = not errors and effects.plain and not effects.ends_transaction and not cursors
         value_check = NO_VALUES
         if touches and (literals or len(parameters) > 1):
             value_check = SEVERAL_VALUES
@@ -609,6 +644,7 @@ class Guard:
             self._set_tenant_setting or expression,
             value_check,
             size,
+            tuple(cursors),
         )
 
     # -- the check ---------------------------------------------------------------------------

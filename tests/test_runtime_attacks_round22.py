@@ -1,0 +1,167 @@
+"""Round 22: the runtime guard attacked by an outsider (helper-99), on a real server.
+
+1. A script that ends a transaction before a statement pinned by the tenant setting: the guard
+   sets the setting inside the open transaction before the script runs; the script's own
+   `ROLLBACK` puts back the value an earlier request left (clinic 2's), and the statement after
+   it read and changed clinic 2's rows under clinic 1's tenant(). Refused now: a script in
+   which a statement reading the setting follows COMMIT/ROLLBACK/ABORT/END (also ROLLBACK TO a
+   savepoint, PREPARE TRANSACTION).
+2. A cursor declared WITH HOLD by clinic 2's request outlives it on a connection that serves
+   request after request: clinic 1's `FETCH ALL FROM page` read clinic 2's patients. FETCH and
+   MOVE now read only a cursor declared on the connection under the same tenant().
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import connect, tenant, unscoped
+from tests.test_runtime import POLICY
+
+BY_SETTING = (
+    "SELECT first_name FROM patients "
+    "WHERE tenant_id = current_setting('app.tenant_id')::bigint ORDER BY id"
+)
+
+
+async def test_a_rollback_in_the_script_puts_back_another_clinics_setting(
+    two_clinics: str,
+) -> None:
+    # the witness, unguarded: what the guard did before (set inside the transaction, then the
+    # script) reads clinic 2's rows
+    raw = await asyncpg.connect(two_clinics)
+    try:
+        await raw.execute("SELECT set_config('app.tenant_id', '2', false)")
+        await raw.execute("BEGIN")
+        await raw.execute("SELECT set_config('app.tenant_id', '1', false)")
+        await raw.execute(
+            "ROLLBACK; CREATE TEMP TABLE seen AS SELECT first_name FROM patients "
+            "WHERE tenant_id = current_setting('app.tenant_id')::bigint"
+        )
+        assert [r[0] for r in await raw.fetch("SELECT * FROM seen")] == ["Carla"]
+    finally:
+        await raw.close()
+
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(2):  # an earlier request of clinic 2 leaves the setting at '2'
+            assert [r[0] for r in await conn.fetch(BY_SETTING)] == ["Carla"]
+        with tenant(1):
+            await conn.execute("BEGIN")
+            assert [r[0] for r in await conn.fetch(BY_SETTING)] == ["Ana", "Bruno"]
+            for script in (
+                "ROLLBACK; UPDATE patients SET phone_number = 'PWNED' "
+                "WHERE tenant_id = current_setting('app.tenant_id')::bigint",
+                "COMMIT; UPDATE patients SET phone_number = 'PWNED' "
+                "WHERE tenant_id = current_setting('app.tenant_id')::bigint",
+                "ABORT /* c */; DELETE FROM patients "
+                "WHERE tenant_id = current_setting('app.tenant_id')::bigint",
+                "SAVEPOINT s; ROLLBACK TO SAVEPOINT s; UPDATE patients SET phone_number = 'PWNED' "
+                "WHERE tenant_id = current_setting('app.tenant_id')::bigint",
+            ):
+                with pytest.raises(TenantIsolationError, match="ends a transaction"):
+                    await conn.execute(script)
+            # the same statements as separate calls: the guard sets the setting again after
+            # the rollback, and clinic 1's rows are the ones read
+            await conn.execute("ROLLBACK")
+            assert [r[0] for r in await conn.fetch(BY_SETTING)] == ["Ana", "Bruno"]
+            # a script whose statements after the end do not read the setting still runs
+            await conn.execute("BEGIN; SELECT 1; COMMIT; SELECT 2")
+    finally:
+        await conn.close()
+    raw = await asyncpg.connect(two_clinics)
+    try:
+        rows = await raw.fetch("SELECT tenant_id, phone_number FROM patients ORDER BY id")
+        assert [tuple(r) for r in rows] == [(1, "111"), (1, "112"), (2, "221")]
+    finally:
+        await raw.close()
+
+
+async def test_row_level_security_setting_after_a_rollback_in_the_script(
+    two_clinics: str,
+) -> None:
+    """With `set_tenant_setting=True` (row-level security reads the setting) every statement
+    after the end of a transaction in the script reads it."""
+    conn = await connect(two_clinics, policy=POLICY, set_tenant_setting=True)
+    try:
+        with tenant(1):
+            await conn.execute("BEGIN")
+            with pytest.raises(TenantIsolationError, match="ends a transaction"):
+                await conn.execute(
+                    "ROLLBACK AND NO CHAIN; UPDATE patients SET phone_number = 'x' "
+                    "WHERE tenant_id = 1"
+                )
+            await conn.execute("ROLLBACK")
+    finally:
+        await conn.close()
+
+
+async def test_a_cursor_declared_for_another_clinic_is_not_fetched(two_clinics: str) -> None:
+    declare = (
+        "DECLARE page CURSOR WITH HOLD FOR SELECT first_name FROM patients "
+        "WHERE tenant_id = $1 ORDER BY id"
+    )
+    # the witness, unguarded: a held cursor outlives the request that declared it
+    raw = await asyncpg.connect(two_clinics)
+    try:
+        await raw.execute(declare.replace("$1", "2"))
+        assert [r[0] for r in await raw.fetch("FETCH ALL FROM page")] == ["Carla"]
+    finally:
+        await raw.close()
+
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(2):  # clinic 2's request declares it, and leaves it open
+            await conn.execute(declare, 2)
+        with tenant(1):  # clinic 1's request on the same connection
+            for fetch in (
+                "FETCH ALL FROM page",
+                "fetch forward 5 in PAGE;",
+                'FETCH NEXT FROM "page" -- the same cursor',
+                "FETCH ALL FROM other_cursor",
+            ):
+                with pytest.raises(TenantIsolationError, match="cursor"):
+                    await conn.fetch(fetch)
+            with pytest.raises(TenantIsolationError):  # MOVE: sqlglot cannot read it (TG006)
+                await conn.execute("MOVE ABSOLUTE 0 IN page")
+        with tenant(2):  # clinic 2 reads its own cursor
+            assert [r[0] for r in await conn.fetch("FETCH ALL FROM page")] == ["Carla"]
+            await conn.execute("CLOSE page")
+        with tenant(1):  # the name declared again by clinic 1: its own rows
+            async with conn.transaction():
+                await conn.execute(declare.replace("WITH HOLD ", ""), 1)
+                assert [r[0] for r in await conn.fetch("FETCH ALL FROM page")] == ["Ana", "Bruno"]
+        with unscoped("maintenance"):  # declared and read outside any tenant, on purpose
+            async with conn.transaction():
+                await conn.execute(
+                    "DECLARE every CURSOR FOR SELECT count(*) FROM patients WHERE tenant_id = $1", 2
+                )
+                assert await conn.fetchval("FETCH ALL FROM every") == 1
+        with tenant(1):
+            async with conn.transaction():
+                await conn.execute(
+                    "DECLARE every CURSOR FOR SELECT count(*) FROM patients WHERE tenant_id = $1", 1
+                )
+                with unscoped("a tenant's cursor read by maintenance code"):
+                    assert await conn.fetchval("FETCH ALL FROM every") == 2
+    finally:
+        await conn.close()
+
+
+def test_the_cursor_a_statement_names() -> None:
+    from tenantguard.engine.sqltext import cursor_use
+
+    assert cursor_use("FETCH ALL FROM page") == ("read", "page")
+    assert cursor_use("fetch next Page;") == ("read", "page")
+    assert cursor_use('MOVE 5 IN "My""C"') == ("read", 'My"C')
+    assert cursor_use('FETCH -1 FROM "a b" ; ') == ("read", "a b")
+    assert cursor_use("FETCH 1") == ("read", "")
+    assert cursor_use("DECLARE Page NO SCROLL CURSOR WITH HOLD FOR SELECT 1") == ("declare", "page")
+    assert cursor_use('DECLARE "P" BINARY CURSOR FOR SELECT 1') == ("declare", "P")
+    assert cursor_use("SELECT 1") is None
+    # the server keeps 63 bytes of a name: a longer one and its cut are one cursor
+    long = "c" * 70
+    assert cursor_use(f"DECLARE {long} CURSOR FOR SELECT 1") == ("declare", long[:63])
+    assert cursor_use(f"FETCH ALL IN {long}") == ("read", long[:63])
