@@ -165,3 +165,15 @@ def test_the_cursor_a_statement_names() -> None:
     long = "c" * 70
     assert cursor_use(f"DECLARE {long} CURSOR FOR SELECT 1") == ("declare", long[:63])
     assert cursor_use(f"FETCH ALL IN {long}") == ("read", long[:63])
+
+
+async def test_a_tenant_value_of_other_digits_is_refused_not_a_traceback(two_clinics: str) -> None:
+    """`"²".isdigit()` is True and `int("²")` raised ValueError from `tenant()` itself."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        for value in ("²", "١"):
+            with tenant(value):
+                with pytest.raises(TenantIsolationError):
+                    await conn.fetch("SELECT first_name FROM patients WHERE tenant_id = $1", 2)
+    finally:
+        await conn.close()

@@ -270,8 +270,10 @@ class tenant(_ScopeBlock):
     def __init__(self, value: object) -> None:
         key = tenant_key(value)
         number = int(key) if type(value) is int and key is not None else None
-        if number is None and key is not None and type(value) is str and key.lstrip("-").isdigit():
-            number = int(key) if str(int(key)) == key else None
+        digits = key.lstrip("-") if key is not None and type(value) is str else ""
+        # ASCII digits only: `"²".isdigit()` is True, and `int("²")` raises (helper 99)
+        if number is None and digits.isascii() and digits.isdigit():
+            number = int(key) if str(int(key)) == key else None  # type: ignore[arg-type]
         super().__init__(Scope(value, key, None, number))
 
     def __enter__(self) -> object:
