@@ -201,13 +201,54 @@ def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
 
 
 _RESET_SESSION = (
-    "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; DISCARD TEMP; DISCARD SEQUENCES"
+    "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; DISCARD TEMP; DISCARD SEQUENCES; "
+    "CLOSE ALL; UNLISTEN *"
 )
+# what a patch may leave in the session besides settings (round 22, helper 100): prepared
+# statements of SQL's PREPARE (a second patch's `PREPARE seed` failed on the first's) and session
+# advisory locks other than the runner's (held by the caller's connection after the run)
+_LEFTOVERS = """
+SELECT 'statement' AS kind, name, NULL::bigint AS a, NULL::bigint AS b, NULL::int AS sub,
+       NULL::text AS mode
+FROM pg_catalog.pg_prepared_statements WHERE from_sql
+UNION ALL
+SELECT 'lock', NULL, classid::bigint, objid::bigint, objsubid::int, mode
+FROM pg_catalog.pg_locks
+WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted
+"""
+
+
+async def _drop_leftovers(conn: asyncpg.Connection) -> None:
+    """Deallocates the statements a patch prepared and releases its session advisory locks
+    (each as often as it was taken), leaving asyncpg's own statements and the runner's lock."""
+    rows = await conn.fetch(_LEFTOVERS)
+    if any(row["kind"] == "lock" for row in rows):
+        # the last unlock of each lock warns that it is not held (the reset after puts it back)
+        await conn.execute("SET client_min_messages = error")
+    for row in rows:
+        if row["kind"] == "statement":
+            await conn.execute(f"DEALLOCATE {quote_ident(row['name'])}")
+            continue
+        shared = "_shared" if row["mode"] == "ShareLock" else ""
+        args: tuple[int, ...]
+        if row["sub"] == 1:  # one bigint key: its high and low halves
+            key = (row["a"] << 32) | row["b"]
+            key = key - (1 << 64) if key >= 1 << 63 else key
+            if key == LOCK_KEY:
+                continue
+            sql, args = f"SELECT pg_catalog.pg_advisory_unlock{shared}($1::bigint)", (key,)
+        else:  # two int keys
+            a, b = (v - (1 << 32) if v >= 1 << 31 else v for v in (row["a"], row["b"]))
+            sql, args = f"SELECT pg_catalog.pg_advisory_unlock{shared}($1::int, $2::int)", (a, b)
+        for _ in range(10_000):  # a session lock is taken as often as it is asked for
+            if not await conn.fetchval(sql, *args):
+                break
 
 
 async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | None) -> None:
     """The session as a new connection has it, plus the runner's own settings."""
     timeout = f"{max(1, int(ddl_lock_timeout * 1000))}ms" if ddl_lock_timeout else "0"
+    await _drop_leftovers(conn)
     await conn.execute(
         f"{_RESET_SESSION}; "
         # a runner that dies mid-patch must not hold the lock while its backend sleeps on
@@ -453,7 +494,11 @@ async def _apply(
             await _quietly(conn, f"SELECT pg_advisory_unlock({LOCK_KEY})")
     finally:
         # the caller's connection must not keep a patch's settings (session_replication_role,
-        # search_path, role) nor the runner's lock_timeout
+        # search_path, role) nor the runner's lock_timeout, nor what a patch prepared, held,
+        # declared or listens to
+        if not conn.is_closed():
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                await _drop_leftovers(conn)
         await _quietly(conn, _RESET_SESSION)
         if not conn.is_closed():
             conn.remove_log_listener(listener)
