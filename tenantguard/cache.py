@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["CheckCache", "PolicyFacts", "SchemaCache", "StoredVerdicts", "content_hash"]
 
 FORMAT = 4
-SCHEMA_FORMAT = 20
+SCHEMA_FORMAT = 21
 VERDICTS_FORMAT = 1
 VERDICTS_LIMIT = 100_000  # statements' verdicts kept in the store (see StoredVerdicts)
 _VERDICTS_BATCH = 2_000  # new verdicts held in memory before they are written

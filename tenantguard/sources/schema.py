@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -3872,9 +3873,13 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
                 if is_dynamic:
                     # `'UPDATE pati' || 'ents …'`: the literals read as the one text they make
                     dynamic.append(_JOINED_LITERALS.sub("", query))
+                    if _computed_sql(query):  # a table it names may come from anywhere
+                        dynamic.append(COMPUTED_SQL)
                 elif value.get("parseMode", 0) == 0:
                     queries.append(query)
-                elif _SELECT_WORD.search(query):
+                elif "(" in query or _SELECT_WORD.search(query):
+                    # a call reads and writes like a query (`IF purge(OLD.id) THEN`, `ok :=
+                    # purge(p)`, `RETURN name_of(p)`: round 22), as does a subquery
                     queries.append("SELECT " + _ASSIGNED.sub("", query, count=1))
             elif key in _DYNAMIC_STATEMENTS and isinstance(value, dict):
                 # the string they execute is built at run time
@@ -3886,6 +3891,51 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
 
 
 _JOINED_LITERALS = re.compile(r"'\s*\|\|\s*'")
+
+# A word put in a function's dynamic-SQL text when that SQL is built at run time from more than
+# literals (round 22, helper 98: `format('DELETE FROM %I …', r.tbl)` with the table read from
+# data, `concat(…)`, a variable): the tables it reaches cannot be read from the text, so it
+# counts as reaching tenant rows unpinned (`reaches_tenant_rows`). Literals, `format` with
+# values only (`%L`), `quote_literal(…)`/`quote_nullable(…)` of a value, and the trigger's own
+# relation or arguments (`TG_TABLE_NAME`, `TG_ARGV[n]`: read as the trigger's) are not.
+COMPUTED_SQL = "tg_sql_built_at_run_time"
+_SQL_LITERAL = re.compile(
+    r"(?i:[EUN]&?|X|B)?'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$.*?\$\1\$", re.DOTALL
+)
+_NAME_FORMAT = re.compile(r"%(?:\d+\$)?-?(?:\d+|\*(?:\d+\$)?)?[Is]")
+_VALUE_QUOTED = re.compile(r"\bquote_(?:literal|nullable)\s*\([^()]*\)", re.IGNORECASE)
+_TRIGGER_NAMES = re.compile(
+    r"\b(?:tg_table_name|tg_table_schema|tg_relname|tg_relid|tg_argv\s*\[\s*\d+\s*\])",
+    re.IGNORECASE,
+)
+_SQL_BUILDING = re.compile(r"'L'|\|\||[\s(),]|::\s*\w+|\b(?:format|quote_ident)\b", re.IGNORECASE)
+
+
+def _computed_sql(expression: str) -> bool:
+    """Is the text of a dynamic statement (`EXECUTE expression`) built from more than
+    literals, values and the trigger's own names (see COMPUTED_SQL)?"""
+    names = False
+
+    def literal(match: re.Match[str]) -> str:
+        nonlocal names
+        names = names or _NAME_FORMAT.search(match.group()) is not None
+        return "'L'"
+
+    text = _SQL_LITERAL.sub(literal, expression)
+    text = _VALUE_QUOTED.sub("'L'", text)
+    if not names and re.match(r"\s*format\s*\(\s*'L'", text, re.IGNORECASE):
+        return False  # `format('… %L …', v)`: values only
+    return bool(_SQL_BUILDING.sub("", _TRIGGER_NAMES.sub("", text)))
+
+
+def reaches_tenant_rows(opaque: str, tenant_tables: AbstractSet[str]) -> set[str]:
+    """The tenant tables a function's or trigger's opaque text may reach: those it names, and
+    when it builds SQL at run time (COMPUTED_SQL), a description of that."""
+    named = names_in_text(opaque, tenant_tables) if opaque else set()
+    if COMPUTED_SQL in opaque:
+        named.add("a table chosen at run time (SQL built from values)")
+    return named
+
 
 _LOOPS = frozenset(
     (
@@ -4320,7 +4370,7 @@ def tenant_relations(
                 )
             # a word in dynamic SQL is an identifier (folded as PostgreSQL folds it) or a value
             # given to %I or quote_ident (kept as written): either counts
-            unpinned = bool(names_in_text(function.opaque, current.tenant_tables))
+            unpinned = bool(reaches_tenant_rows(function.opaque, current.tenant_tables))
             positions: set[int] = set()
             names: set[str] = set()
             for statement in function.body:
@@ -4743,7 +4793,7 @@ def _hidden_writes_once(
     )
 
     def unpinned(statements: list[str], opaque: str, by_row: bool) -> str | None:
-        named = names_in_text(opaque, policy.tenant_tables) if opaque else set()
+        named = reaches_tenant_rows(opaque, policy.tenant_tables)
         if named:
             return f"its text out of the proof's sight names {', '.join(sorted(named))}"
         for statement in statements:

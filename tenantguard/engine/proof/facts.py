@@ -403,7 +403,9 @@ class FactCollector:
                     source.facts.append(Fact(source, conjunct, clause, other=selected))
                     found = True
         elif isinstance(conjunct, exp.Or):
-            pinned, shared = self._pinned_in_every_branch(block, conjunct, filtered, visible)
+            pinned, shared = self._pinned_in_every_branch(
+                block, conjunct, filtered, visible, clause
+            )
             for source, value in pinned:
                 fact = Fact(source, conjunct, clause, value=value, null_safe=id(source) in shared)
                 source.facts.append(fact)
@@ -657,7 +659,12 @@ class FactCollector:
         return source
 
     def _pinned_in_every_branch(
-        self, block: Block, condition: exp.Or, filtered: Span, visible: Span | None
+        self,
+        block: Block,
+        condition: exp.Or,
+        filtered: Span,
+        visible: Span | None,
+        clause: str = "WHERE",
     ) -> tuple[list[tuple[Source, PinValue]], set[int]]:
         """Sources that every branch of an OR pins to one and the same value.
 
@@ -670,6 +677,15 @@ class FactCollector:
         shared: set[int] = set()
         for branch in disjuncts(condition):
             source = self._shared_branch(block, branch, visible)
+            if (
+                source is not None
+                and clause == "WHERE"
+                and any(source in nullable for _, nullable, _ in block.outer_joins)
+            ):
+                # the nullable side of an outer join, in the WHERE (round 22, helper 97): which
+                # rows the join NULL-extends depends on every tenant's rows its ON matches (a
+                # row of tenant 1 left out because tenant 2 has a match): the ON must pin it
+                return [], set()
             if source is not None and (
                 self.policy.shared_rows
                 or (

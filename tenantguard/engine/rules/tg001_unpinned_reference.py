@@ -126,9 +126,11 @@ What pins a reference `R`:
   (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
   `tenant_id IS NULL` (rows of no tenant) beside them; so too, without it, a branch
   `R.tenant_id IS NULL` of a table whose tenant column the schema sources declare NOT NULL
-  (or in its primary key): only the rows an outer join NULL-extends pass it, which hold none
-  of R's data (`p LEFT JOIN m … WHERE (m.tenant_id = $1 OR m.tenant_id IS NULL)`; `p` needs
-  its own pin);
+  (or in its primary key). Not in the WHERE for the nullable side of an outer join (`p LEFT
+  JOIN m ON m.x = p.id WHERE (m.tenant_id = $1 OR m.tenant_id IS NULL)`): whether `p`'s row
+  is NULL-extended depends on every tenant's `m` rows its ON matches — tenant 1's row
+  vanishes when tenant 2 has a match, an oracle of tenant 2's data. Pin `m` in the ON
+  (`ON m.x = p.id AND m.tenant_id = p.tenant_id`);
 - the tenant registry (`tenant_root`): `root.id = V` pins it, and `R.tenant_id = root.id`
   chains from it (reads of the registry itself need no pin); the key of a pinned registry row
   is its tenant value where a block outputs it (`SELECT r.id AS tenant_id … WHERE r.id = $1`);
