@@ -509,6 +509,17 @@ def build_policy(
     by_setting: dict[str, str] = {}  # views and functions pinned inside by the tenant setting
     if schema is not None and (schema.views or schema.functions):
         policy, by_setting = _relations(schema, policy)
+    if schema is not None and schema.views:
+        # writes through views over tenant tables that are no tenant relation themselves
+        # (pinned inside by the setting): judged as writes of the table (round 22)
+        through = {
+            view: shown
+            for view, (base, shown) in schema.write_views(column).items()
+            if policy.is_tenant_table(table_name(sql_name(base)))
+            and not policy.is_tenant_table(table_name(sql_name(view)))
+        }
+        if through:
+            policy = policy.replace(write_views=_quoted_values(through))
     if schema is not None and schema.filled:
         # a table a query filled once (CREATE TABLE … AS): its rows are that query's
         copied = filled_tables(schema, policy, by_setting)
@@ -796,6 +807,13 @@ def _setting_functions(schema: SchemaInfo, settings: Settings) -> set[str]:
     from tenantguard.engine.proof.blocks import settings_read
 
     return _quoted_names(schema.setting_changers(settings_read(settings.tenant_expressions)))
+
+
+def _quoted_values(names: Mapping[str, str]) -> dict[str, str]:
+    """`{view: column}` of exact names, quoted so that the policy keeps their case."""
+    from tenantguard.engine.policy import sql_name
+
+    return {sql_name(k): sql_name(v) if v else "" for k, v in names.items()}
 
 
 def _quoted_names(names: Iterable[str]) -> set[str]:

@@ -930,6 +930,8 @@ OR_NULL = (
     "WHERE p.workspace_id = $1 AND (n.workspace_id = $1 OR n.workspace_id IS NULL)"
 )
 
+OR_NULL_ALONE = "SELECT n.body FROM {t} n WHERE n.workspace_id = $1 OR n.workspace_id IS NULL"
+
 
 def test_alembic_nullable_drops_not_null(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -940,8 +942,11 @@ def test_alembic_nullable_drops_not_null(
     (tmp_path / "migrations").mkdir()
     (tmp_path / "app").mkdir()
     (tmp_path / "migrations/0001_init.py").write_text(NULLABLE, encoding="utf-8")
+    # (round 22: beside an outer join's nullable side the IS NULL branch is an oracle whatever
+    # the column allows, so the NOT NULL the migration reads is shown outside any join)
     (tmp_path / "app/q.sql").write_text(
-        OR_NULL.format(t="notes") + ";\n" + OR_NULL.format(t="memos") + ";\n", encoding="utf-8"
+        OR_NULL_ALONE.format(t="notes") + ";\n" + OR_NULL_ALONE.format(t="memos") + ";\n",
+        encoding="utf-8",
     )
     assert _check(tmp_path, monkeypatch, capsys, "app") == [("app/q.sql", 1, "TG001")]
 

@@ -267,10 +267,12 @@ TYPED_SAFE = [
     "SELECT body FROM notes_i WHERE CAST(tenant_id AS int8) = $1",
     "SELECT body FROM notes_i WHERE tenant_id::int2 = $1",
     "SELECT body FROM notes_i WHERE tenant_id::numeric = $1",
+    # (round 22: beside an outer join's nullable side, the IS NULL branch is an oracle of the
+    # rows the ON matches unless the ON pins them — tests/test_attack22_proof.py)
     "SELECT p.body || coalesce(' ' || k.body, '') FROM notes_i p LEFT JOIN kids k "
-    "ON k.note_id = p.id WHERE p.tenant_id = $1 AND (k.tenant_id = $1 OR k.tenant_id IS NULL)",
-    "SELECT p.body || coalesce(' ' || k.body, '') FROM notes_i p LEFT JOIN kids_later k "
-    "ON k.note_id = p.id WHERE p.tenant_id = $1 AND (k.tenant_id = $1 OR k.tenant_id IS NULL)",
+    "ON k.note_id = p.id AND k.tenant_id = p.tenant_id "
+    "WHERE p.tenant_id = $1 AND (k.tenant_id = $1 OR k.tenant_id IS NULL)",
+    "SELECT k.body FROM kids_later k WHERE k.tenant_id = $1 OR k.tenant_id IS NULL",
 ]
 # (statement, the own tenant): float4 has 24 bits, 16777216 = 16777217
 TYPED_LEAKS = [

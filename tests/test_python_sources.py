@@ -299,7 +299,7 @@ def test_many_alternatives_are_capped() -> None:
     lines.append("    await conn.fetch(q)")
     found, _, _ = check_python_text("\n".join(lines) + "\n", Analyzer(POLICY))
     assert [f.code for f in found] == ["TG009"]
-    assert "more than 32 different values" in found[0].message
+    assert "more than 128 different values" in found[0].message
 
 
 def test_import_cycles_and_self_bases(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -710,33 +710,33 @@ def test_a_coding_declaration_is_read_as_python_reads_it(
 
 
 def test_a_join_of_a_list_too_varied_to_follow_says_why() -> None:
-    """Six optional filters make 64 lists: the join is unknown because the list is, and the
+    """Eight optional filters make 256 lists: the join is unknown because the list is, and the
     message says so (not "items computed at run time": every item is a constant)."""
-    lines = ["async def f(conn, t, " + ", ".join(f"c{i}" for i in range(6)) + "):"]
+    lines = ["async def f(conn, t, " + ", ".join(f"c{i}" for i in range(8)) + "):"]
     lines.append("    conditions = ['tenant_id = $1']")
-    for index in range(6):
+    for index in range(8):
         lines.append(f"    if c{index}:\n        conditions.append('a{index} = 1')")
     lines.append("    await conn.fetch('SELECT * FROM leads WHERE ' + ' AND '.join(conditions), t)")
     found, _, _ = check_python_text("\n".join(lines) + "\n", Analyzer(POLICY))
     # the WHERE it fills is unknown, so no pin is shown (TG001); the unknown part is TG009
     assert sorted(f.code for f in found) == ["TG001", "TG009"]
     (unknown,) = [f for f in found if f.code == "TG009"]
-    assert "`conditions`: the list can hold more than 32 contents" in unknown.message
+    assert "`conditions`: the list can hold more than 128 contents" in unknown.message
 
 
 def test_a_concatenation_over_the_cap_keeps_each_part_once() -> None:
-    """16 prefixes times 4 endings is over the cap: the endings are one unknown part, and
+    """64 prefixes times 4 endings is over the cap: the endings are one unknown part, and
     each prefix stays as it is (the capped part once held prefixes and endings mixed, so the
     text read was a prefix, an ending and a prefix again)."""
     from tenantguard.sources.pyvalues import Hole, Lit, Origin, concat, text_of
 
     origin = Origin(["x = 1\n"])
     node = ast.parse("x = 1").body[0]
-    prefixes = tuple((Lit(f"SELECT {i} ", origin, None),) for i in range(16))
+    prefixes = tuple((Lit(f"SELECT {i} ", origin, None),) for i in range(64))
     endings = tuple((Lit(f"LIMIT {j}", origin, None),) for j in range(4))
     joined = concat([prefixes, endings], node, origin)
-    assert [text_of(a) for a in joined] == [f"SELECT {i} " for i in range(16)]
-    assert all(type(a[-1]) is Hole and "more than 32" in a[-1].reason for a in joined)
+    assert [text_of(a) for a in joined] == [f"SELECT {i} " for i in range(64)]
+    assert all(type(a[-1]) is Hole and "more than 128" in a[-1].reason for a in joined)
 
 
 def test_tenant_statements_are_never_more_than_statements(

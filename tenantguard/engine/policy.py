@@ -283,6 +283,7 @@ class Policy:
         "mixed_case_tables",
         "nontext_columns",
         "not_null_tenant_tables",
+        "pinned_relations",
         "pinning_function_needles",
         "pinning_functions",
         "renaming_views",
@@ -306,6 +307,7 @@ class Policy:
         "unpinnable",
         "volatile_operators",
         "volatile_views",
+        "write_views",
     )
 
     tenant_column: str
@@ -405,6 +407,16 @@ class Policy:
     # updatable views of the schema sources that show another column of their table under the
     # tenant column's name: an INSERT naming it writes that other column
     renaming_views: frozenset[str]
+    # updatable views over a tenant table that are no tenant relation themselves (pinned inside
+    # by the tenant setting, say) -> the name they show the table's tenant column under ("":
+    # not shown). A write through one is a write of the table: PostgreSQL filters neither an
+    # INSERT's values, nor the row ON CONFLICT DO UPDATE finds, nor an UPDATE's new values by
+    # the view's WHERE (round 22)
+    write_views: Mapping[str, str]
+    # relations every row of which is of the tenant one of `tenant_expressions` (by its text)
+    # names: a trigger's transition tables (`REFERENCING NEW TABLE AS n`) hold the rows the
+    # write of a tenant table wrote, as NEW does (round 22)
+    pinned_relations: Mapping[str, str]
     # the schema's operators (symbols) and casts (`cast:type`, `cast:*`) of volatile functions
     volatile_operators: frozenset[str]
     # functions of the schema -> the positions of their parameters of a lossy type (`f(t real)`;
@@ -448,6 +460,8 @@ class Policy:
         stable_functions: Iterable[str] = (),
         volatile_views: Iterable[str] = (),
         renaming_views: Iterable[str] = (),
+        write_views: Mapping[str, str] | None = None,
+        pinned_relations: Mapping[str, str] | None = None,
         loose_arbiters: Iterable[str] = (),
         volatile_operators: Iterable[str] = (),
         tenant_column_types: Mapping[str, str] | None = None,
@@ -554,6 +568,21 @@ class Policy:
         init(self, "stable_functions", _names(stable_functions))
         init(self, "volatile_views", _names(volatile_views))
         init(self, "renaming_views", _names(renaming_views))
+        init(
+            self,
+            "pinned_relations",
+            MappingProxyType({table_name(r): e for r, e in (pinned_relations or {}).items()}),
+        )
+        init(
+            self,
+            "write_views",
+            MappingProxyType(
+                {
+                    table_name(v): normalize_name(c) if c else ""
+                    for v, c in (write_views or {}).items()
+                }
+            ),
+        )
         init(self, "loose_arbiters", _names(loose_arbiters))
         init(self, "volatile_operators", frozenset(volatile_operators))
         init(
@@ -781,6 +810,10 @@ class Policy:
             "stable_functions": {sql_name(f) for f in self.stable_functions},
             "volatile_views": {sql_name(v) for v in self.volatile_views},
             "renaming_views": {sql_name(v) for v in self.renaming_views},
+            "pinned_relations": {sql_name(r): e for r, e in self.pinned_relations.items()},
+            "write_views": {
+                sql_name(v): sql_name(c) if c else "" for v, c in self.write_views.items()
+            },
             "loose_arbiters": {sql_name(t) for t in self.loose_arbiters},
             "volatile_operators": set(self.volatile_operators),
             "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},

@@ -175,6 +175,8 @@ class ForeignKeyInfo:
     # n set null, d set default
     on_delete: str = "a"
     on_update: str = "a"
+    # `ON DELETE SET NULL (patient_id)` (PostgreSQL 15): the only columns the action sets
+    on_delete_columns: tuple[str, ...] = ()
 
 
 @dataclass
@@ -188,6 +190,8 @@ class TriggerInfo:
     function: str
     row: bool
     args: tuple[str, ...] = ()  # `EXECUTE FUNCTION f('notes')`: what the body reads as TG_ARGV
+    # `REFERENCING NEW TABLE AS n OLD TABLE AS o`: the names its body reads the rows written by
+    transitions: tuple[str, ...] = ()
 
 
 @dataclass
@@ -441,6 +445,7 @@ class SchemaInfo:
                         k.deferrable,
                         k.on_delete,
                         k.on_update,
+                        list(k.on_delete_columns),
                     ]
                     for k in keys
                 ]
@@ -476,7 +481,15 @@ class SchemaInfo:
                 t: {c: sorted(r) for c, r in g.items()} for t, g in self.generated.items() if g
             },
             "triggers": [
-                [t.name, t.relation, list(t.events), t.function, t.row, list(t.args)]
+                [
+                    t.name,
+                    t.relation,
+                    list(t.events),
+                    t.function,
+                    t.row,
+                    list(t.args),
+                    list(t.transitions),
+                ]
                 for t in self.triggers
             ],
             "trigger_functions": {n: [f.body, f.opaque] for n, f in self.trigger_functions.items()},
@@ -532,6 +545,7 @@ class SchemaInfo:
                         bool(deferrable),
                         str(on_delete),
                         str(on_update),
+                        tuple(texts(on_delete_columns)),
                     )
                     for (
                         name,
@@ -542,6 +556,7 @@ class SchemaInfo:
                         deferrable,
                         on_delete,
                         on_update,
+                        on_delete_columns,
                     ) in keys
                 ]
                 for t, keys in data["foreign_keys"].items()
@@ -605,8 +620,9 @@ class SchemaInfo:
                     str(f),
                     bool(row),
                     tuple(texts(args)),
+                    tuple(texts(transitions)),
                 )
-                for name, relation, events, f, row, args in data["triggers"]
+                for name, relation, events, f, row, args, transitions in data["triggers"]
             ],
             trigger_functions={
                 str(n): FunctionInfo(texts(body), str(opaque), [], None)
@@ -774,6 +790,20 @@ class SchemaInfo:
                     and carries(key, ref, parent, child)
                     and child in clean
                 }
+                if verb == "DELETE":
+                    # `ON DELETE SET NULL (x)` of a key carrying the tenant column: the rows it
+                    # reaches are the deleted row's tenant's, and keep their tenant column; an
+                    # UPDATE of them, so the child's updates must be clean (round 22)
+                    left |= {
+                        id(key)
+                        for parent, child, key, ref in keys
+                        if key.on_delete in ("n", "d")
+                        and key.on_delete_columns
+                        and column not in key.on_delete_columns
+                        and carries(key, ref, parent, child)
+                        and not writes(child, "UPDATE")
+                        and not any(p == child for p, _, _, _ in keys)
+                    }
                 dirty = {
                     parent
                     for parent, _, key, _ in keys
@@ -1844,6 +1874,7 @@ class SchemaInfo:
                 deferrable=deferrable or bool(getattr(node, "initdeferred", False)),
                 on_delete=str(node.fk_del_action or "a"),
                 on_update=str(node.fk_upd_action or "a"),
+                on_delete_columns=tuple(_strings(getattr(node, "fk_del_set_cols", None))),
             )
         )
 
@@ -2711,7 +2742,10 @@ class SchemaInfo:
         if node.whenClause is not None:  # run on each row, whatever the function does
             self._implicit(relation, f"the WHEN of trigger {name} ({', '.join(events)})", node)
         args = tuple(str(getattr(a, "sval", "")) for a in node.args or ())
-        self.triggers.append(TriggerInfo(name, relation, events, function, bool(node.row), args))
+        transitions = tuple(str(t.name) for t in node.transitionRels or () if t.name)
+        self.triggers.append(
+            TriggerInfo(name, relation, events, function, bool(node.row), args, transitions)
+        )
 
     def renaming_views(self, column: str) -> set[str]:
         """The automatically updatable views (of views too) that show another column of their
@@ -2746,6 +2780,37 @@ class SchemaInfo:
                 )
             if wanted and wanted != {column}:
                 found.add(name)
+        return found
+
+    def write_views(self, column: str) -> dict[str, tuple[str, str]]:
+        """The views PostgreSQL updates itself, views of views followed down to a table: view
+        -> (that table, the name the view shows the table's `column` under; "" when it does not
+        show it). A view whose chain cannot be read, or is stale, is left out (an INSERT into
+        one is judged by what the policy says of the view itself)."""
+        found: dict[str, tuple[str, str]] = {}
+        for name in self.views:
+            levels: list[dict[str, set[str]]] = []
+            current, seen = name, set()
+            while current in self.views and current not in seen:
+                seen.add(current)
+                based = (
+                    None
+                    if current in self.stale_views
+                    else _updatable_view_base(self.views[current])
+                )
+                if based is None:
+                    break
+                current, shown = based
+                levels.append(shown)
+            else:
+                if not levels or current in self.views:
+                    continue
+                wanted = {column}  # the names the column goes by, level by level, upwards
+                for shown in reversed(levels):
+                    wanted = set().union(*(shown.get(c, set()) for c in wanted)) | (
+                        wanted if "*" in shown else set()
+                    )
+                found[name] = (current, min(wanted) if wanted else "")
         return found
 
     def inherit_view_defaults(self) -> None:
@@ -4792,16 +4857,31 @@ def _hidden_writes_once(
         else rf"\b(?i:new|old)\s*\.\s*\"{re.escape(column)}\""
     )
 
-    def unpinned(statements: list[str], opaque: str, by_row: bool) -> str | None:
+    def unpinned(
+        statements: list[str], opaque: str, by_row: bool, transitions: tuple[str, ...] = ()
+    ) -> str | None:
         named = reaches_tenant_rows(opaque, policy.tenant_tables)
         if named:
             return f"its text out of the proof's sight names {', '.join(sorted(named))}"
+        # the transition tables of a write of a tenant table hold the rows it wrote: rows of
+        # its one tenant, as NEW is (round 22, helper 98: an audit trigger's `INSERT … SELECT
+        # n.tenant_id … FROM newrows n` was a finding)
+        moved = (
+            rows.replace(pinned_relations={sql_name(t): own for t in transitions})
+            if transitions
+            else rows
+        )
         for statement in statements:
             # a table aliased `new` or `old` in the statement (`UPDATE patients AS new …`, with
             # `#variable_conflict use_column` the column wins): NEW is not read there
             plain = _ROW_ALIASED.search(statement) is not None
             text = pattern.sub(own, statement) if by_row and not plain else statement
-            verdict = analyze_statement(text, rows if by_row and not plain else policy)
+            if transitions and not by_row:
+                verdict = analyze_statement(text, moved)
+            else:
+                verdict = analyze_statement(
+                    text, (moved if transitions else rows) if by_row and not plain else policy
+                )
             errors = [f for f in verdict.findings if f.severity is Severity.ERROR]
             short = " ".join(statement.split())
             short = short if len(short) <= 80 else short[:77] + "..."
@@ -4826,7 +4906,8 @@ def _hidden_writes_once(
             if "tg_" in (opaque + " ".join(body)).lower():
                 body = [_trigger_arguments(s, trigger) for s in body]
                 opaque = _trigger_arguments(opaque, trigger)
-            why = unpinned(body, opaque, tenant_rows)
+            transitions = trigger.transitions if policy.is_tenant_table(trigger.relation) else ()
+            why = unpinned(body, opaque, tenant_rows, transitions)
         if why is not None:
             what = f"trigger {trigger.name} (function {trigger.function}): {why}"
             for event in trigger.events:

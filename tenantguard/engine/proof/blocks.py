@@ -806,6 +806,8 @@ class Model:
                 body=bodies,
                 column_names=columns,
             )
+        elif table_name in self.policy.pinned_relations and not table.args.get("db"):
+            return self._pinned_relation(block, table, role, name, table_name, columns)
         else:
             unpinnable = self.policy.unpinnable.get(table_name)
             # ONLY: the parent's own rows, none of the tenant tables inheriting from it
@@ -822,6 +824,27 @@ class Model:
                 column_names=columns,
                 unpinnable=None if only else unpinnable,
             )
+        return self._add(block, source)
+
+    def _pinned_relation(
+        self,
+        block: Block,
+        table: exp.Table,
+        role: Role,
+        name: str,
+        table_name: str,
+        columns: list[str] | None,
+    ) -> Source:
+        """A relation every row of which is of the tenant a tenant expression names (a
+        trigger's transition table): a tenant source, pinned to that expression by itself."""
+        text = self.policy.pinned_relations[table_name]
+        expressions = self.policy.tenant_expressions
+        source = Source(
+            name, SourceKind.TABLE, table, block, role, table_name, True, column_names=columns
+        )
+        if text in expressions:
+            value = PinValue("expression", expressions.index(text))
+            source.facts.append(Fact(source, table, "its rows", value=value))
         return self._add(block, source)
 
     def _join(

@@ -145,12 +145,29 @@ def _strip_exact_casts(node: exp.Expression, policy: Policy) -> exp.Expression |
     return node
 
 
+def _coalesced(node: exp.Coalesce, policy: Policy) -> PinValue | None:
+    """`coalesce(V, V, NULL)`: V, when every argument but NULLs is one and the same pinning
+    value (a trigger's `coalesce(NEW.tenant_id, OLD.tenant_id)`, both the written row's
+    tenant: round 22); all NULL is NULL, which matches no row."""
+    found: PinValue | None = None
+    for argument in (node.this, *node.expressions):
+        if isinstance(argument, exp.Null):
+            continue
+        value = pin_value(argument, policy)
+        if value is None or (found is not None and value != found):
+            return None
+        found = value
+    return found
+
+
 def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
     """`node` as a pinning value: a parameter, a literal, a tenant expression, or an exact cast
     of one."""
     bare = _strip_exact_casts(node, policy)
     if bare is None:
         return None
+    if isinstance(bare, exp.Coalesce):
+        return _coalesced(bare, policy)
     if isinstance(bare, exp.Parameter):
         inner = bare.this
         key: int | str | None = None

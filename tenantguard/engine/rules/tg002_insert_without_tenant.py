@@ -98,9 +98,17 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not isinstance(node, exp.Insert) or isinstance(node.parent, exp.When):
             continue
         table, columns = _insert_target(node)
-        if table is None or not ctx.policy.is_tenant_table(identifier_name(table.this)):
+        if table is None:
             continue
         name = identifier_name(table.this)
+        shown = ctx.policy.write_views.get(name)
+        if shown:
+            if shown != column:  # the view shows the table's tenant column renamed
+                if _names_renamed(node, shown, columns):
+                    yield _renamed_target(ctx, table, name, shown, "INSERT")
+                continue
+        elif shown is None and not ctx.policy.is_tenant_table(name):
+            continue
         fix = (
             f"list {sql_name(column)} in the column list and give it a pinning value ($n) in "
             "every row"
@@ -174,7 +182,16 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
         if not isinstance(target, exp.Table):
             continue
         name = identifier_name(target.this)
-        if not ctx.policy.is_tenant_table(name):
+        shown = ctx.policy.write_views.get(name)
+        if shown and shown != column:
+            for when in _merge_whens(merge):
+                action = when.args.get("then")
+                if isinstance(action, exp.Insert) and _names_renamed(
+                    action, shown, _merge_insert_columns(action)
+                ):
+                    yield _renamed_target(ctx, action, name, shown, "MERGE INSERT")
+            continue
+        if shown is None and not ctx.policy.is_tenant_table(name):
             continue
         block = builder.block_of.get(id(merge))
         whens = merge.args.get("whens")
@@ -227,6 +244,34 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                     f"the MERGE INSERT into {name} gives {column} a value that is not pinned",
                     "use a pinning value or the tenant column of the pinned MERGE source",
                 )
+
+
+def _merge_whens(merge: exp.Expression) -> list[exp.Expression]:
+    whens = merge.args.get("whens")
+    return list(whens.expressions) if isinstance(whens, exp.Whens) else []
+
+
+def _names_renamed(node: exp.Expression, shown: str, columns: list[str] | None) -> bool:
+    """Does an INSERT into a view showing the tenant column as `shown` write it: no column
+    list, the name in it, or in its ON CONFLICT target?"""
+    conflict = node.args.get("conflict")
+    named = conflict_key_names(conflict) if isinstance(conflict, exp.OnConflict) else []
+    return columns is None or shown in columns or shown in named
+
+
+def _renamed_target(
+    ctx: Context, table: exp.Expression, name: str, shown: str, verb: str
+) -> Finding:
+    column = ctx.policy.tenant_column
+    return ctx.finding(
+        RULE,
+        table,
+        f"{verb} into {name} writes its table's {column} under the name {shown}: PostgreSQL "
+        f"does not filter what a write through a view stores by the view's WHERE, and the "
+        f"proof does not follow the rename",
+        f"write into the table itself with its {column} pinned, or show {column} under its "
+        "own name in the view",
+    )
 
 
 def _merge_insert_columns(action: exp.Expression) -> list[str] | None:

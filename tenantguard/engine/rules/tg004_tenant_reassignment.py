@@ -84,14 +84,19 @@ def check(ctx: Context) -> Iterator[Finding]:
             table = _target_name(insert.this) if isinstance(insert, exp.Insert) else ""
             assignments = node.expressions
             what = "ON CONFLICT DO UPDATE"
-        if not ctx.policy.is_tenant_table(table):
+        shown = ctx.policy.write_views.get(table)
+        if shown is not None:  # a view over a tenant table: its tenant column as it shows it
+            moving = {shown} if shown else set()  # (round 22)
+        elif not ctx.policy.is_tenant_table(table):
             continue
-        # a generated tenant column changes with the columns its expression reads
-        moving = {column} | ctx.policy.tenant_sources.get(table, frozenset())
+        else:
+            # a generated tenant column changes with the columns its expression reads
+            moving = {column} | ctx.policy.tenant_sources.get(table, frozenset())
         for assignment in assignments:
             if not isinstance(assignment, exp.EQ):
                 continue
-            if isinstance(node, exp.OnConflict) and _keeps_tenant(node, assignment, column, ctx):
+            own = shown or column
+            if isinstance(node, exp.OnConflict) and _keeps_tenant(node, assignment, own, ctx):
                 continue
             left = assignment.this
             while isinstance(left, exp.Paren):
@@ -102,9 +107,12 @@ def check(ctx: Context) -> Iterator[Finding]:
             for target in names:
                 if isinstance(target, exp.Column) and identifier_name(target.this) in moving:
                     name = identifier_name(target.this)
-                    assigns = (
-                        column if name == column else f"{name}, which {column} is generated from"
-                    )
+                    if name == column:
+                        assigns = column
+                    elif shown:
+                        assigns = f"{name}, the view's name for its table's {column}"
+                    else:
+                        assigns = f"{name}, which {column} is generated from"
                     yield ctx.finding(
                         RULE,
                         target,

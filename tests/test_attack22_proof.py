@@ -1,0 +1,229 @@
+"""Round 22 attacks on the proof (helpers 97 and 98), each shown on PostgreSQL 15 by what
+tenant 1's statement does to, or learns of, tenant 2's rows. Schemas and statements are in
+tests/fixtures/round22 (`<case>.sql`, `<case>.q`: one statement a line).
+
+1. A PL/pgSQL expression that is no statement was read only when it said SELECT: `IF
+   purge_notes(OLD.id) THEN`, `ok := purge_notes(p)`, `RETURN name_of(p)`, a DECLARE's
+   initial value — a call of a function that deletes or reads every tenant's rows (tr5, tr6).
+2. Dynamic SQL whose table comes from data (`format('DELETE FROM %I …', r.tbl)` over a table
+   of names) or from `concat(…)` named no tenant table in its text, and passed (dy, ue). SQL
+   built at run time from more than literals now counts as reaching tenant rows unpinned.
+3. Writes through a view pinned inside by the tenant setting (`CREATE VIEW mine AS SELECT *
+   FROM patients WHERE tenant_id = current_setting(…)`) were no writes of a tenant table:
+   PostgreSQL filters neither an INSERT's values, nor the row ON CONFLICT DO UPDATE finds, nor
+   an UPDATE's new tenant column by the view's WHERE (oc: tenant 2's row returned and
+   overwritten; mv2: rows moved to and planted in tenant 2). TG002-TG004 now judge them as
+   writes of the table, with the name the view gives its tenant column.
+4. `p LEFT JOIN n ON n.patient_id = p.id … WHERE (n.tenant_id = $1 OR n.tenant_id IS NULL)`:
+   p's row is NULL-extended only when no note of any tenant matches, so tenant 1's row vanishes
+   when tenant 2 has one — read a prefix at a time with `AND n.body LIKE $2` in the ON (F1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard import Policy
+
+from .test_attack11_proof import _codes
+from .test_schema import policy_for
+
+ROUND22 = Path(__file__).parent / "fixtures" / "round22"
+
+# case -> the rule each of its statements (a line of `<case>.q`) is reported by
+EXPECTED = {
+    "tr5": ["TG005", "TG006", "TG006", "TG006", "TG001"],
+    "tr6": ["TG006", "TG006", "TG005"],
+    "dy": ["TG005", "TG006", "TG001"],
+    "ue": ["TG006"],
+    "oc": ["TG003", "TG003", "TG003"],
+    "mv2": ["TG004", "TG002", "TG002"],
+}
+
+
+def _policy(tmp_path: Path, case: str) -> Policy:
+    policy = policy_for(tmp_path, (ROUND22 / f"{case}.sql").read_text(encoding="utf-8"))
+    assert isinstance(policy, Policy)
+    return policy
+
+
+def _statements(case: str) -> list[str]:
+    text = (ROUND22 / f"{case}.q").read_text(encoding="utf-8")
+    return [line.strip().rstrip(";") for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_round22_shapes(tmp_path: Path, case: str) -> None:
+    policy = _policy(tmp_path, case)
+    statements = _statements(case)
+    assert len(statements) == len(EXPECTED[case])
+    for statement, code in zip(statements, EXPECTED[case], strict=True):
+        assert code in _codes(statement, policy), statement
+
+
+def test_writes_through_setting_views_that_stay_in_the_tenant(tmp_path: Path) -> None:
+    """The same views written as they are meant to be: the tenant expression or the base
+    table's default (`DEFAULT current_setting(…)`, which the view takes) as the tenant column,
+    a conflict target with it, the name the view gives it left alone."""
+    policy = _policy(tmp_path, "safe_views")
+    for statement in _statements("safe_views"):
+        assert _codes(statement, policy) == [], statement
+
+
+NOTES = (
+    "INSERT INTO patients VALUES (7, 1, 'Ana (t1)'), (7, 2, 'Bob (t2)'), (8, 1, 'Cid (t1)'), "
+    "(8, 2, 'Dan (t2)');"
+    "INSERT INTO notes VALUES (100, 1, 7, 't1 note on 7'), (200, 2, 7, 't2 note on 7'), "
+    "(101, 1, 8, 't1 note on 8'), (201, 2, 8, 't2 note on 8')"
+)
+# case -> (seed, the statement's line in `<case>.q`, its arguments for tenant 1, what tenant 2
+# has left or what tenant 1 read of it, and the query that shows it)
+WITNESSES: dict[str, tuple[str, int, tuple[object, ...], str, list[tuple[object, ...]]]] = {
+    "tr5": (NOTES, 0, (1, 7), "SELECT id FROM notes WHERE tenant_id = 2 ORDER BY id", [(201,)]),
+    "dy": (
+        "INSERT INTO purge_targets VALUES ('notes');" + NOTES,
+        1,
+        (1, 8),
+        "SELECT id FROM notes WHERE tenant_id = 2 ORDER BY id",
+        [(200,)],
+    ),
+    "ue": (NOTES, 0, (1, 7), "SELECT id FROM notes WHERE tenant_id = 2 ORDER BY id", [(201,)]),
+    "mv2": (
+        "INSERT INTO patients VALUES (8, 1, 'Ana (t1)'), (7, 2, 'Bob (t2)')",
+        0,
+        (8, 2),
+        "SELECT id, name FROM patients WHERE tenant_id = 2 ORDER BY id",
+        [(7, "Bob (t2)"), (8, "Ana (t1)")],  # tenant 1's patient moved to tenant 2
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WITNESSES))
+async def test_round22_fixtures_on_the_server(database: str, case: str) -> None:
+    seed, line, args, query, expected = WITNESSES[case]
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND22 / f"{case}.sql").read_text(encoding="utf-8"))
+        await conn.execute(seed)
+        await conn.execute("SELECT set_config('app.tenant_id', '1', false)")
+        await conn.execute(_statements(case)[line], *args)
+        assert [tuple(r) for r in await conn.fetch(query)] == expected
+    finally:
+        await conn.close()
+
+
+async def test_an_upsert_through_a_setting_view_returns_another_tenants_row(
+    database: str,
+) -> None:
+    """oc: tenant 1's upsert on `mine` (conflict target `id`) returns tenant 2's whole row."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND22 / "oc.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "INSERT INTO patients VALUES (7, 2, 'Bob (t2)', 'bob@x', 'HIV+ (t2 secret)')"
+        )
+        await conn.execute("SELECT set_config('app.tenant_id', '1', false)")
+        row = await conn.fetchrow(_statements("oc")[0], 7, "x", "y")
+        assert row is not None and (row["tenant_id"], row["diagnosis"]) == (2, "HIV+ (t2 secret)")
+    finally:
+        await conn.close()
+
+
+# F1 (helper 97): the IS NULL idiom beside the pin of an outer join's nullable side
+F1_SCHEMA = """
+CREATE TABLE patients (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, name text NOT NULL);
+CREATE TABLE notes (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, patient_id bigint,
+    body text);
+"""
+F1 = (
+    "SELECT p.id, p.name, n.body FROM patients p "
+    "LEFT JOIN notes n ON n.patient_id = p.id AND n.body LIKE $2 "
+    "WHERE p.tenant_id = $1 AND (n.tenant_id = $1 OR n.tenant_id IS NULL) ORDER BY p.id"
+)
+F1_SAFE = (
+    "SELECT p.id, p.name, n.body FROM patients p "
+    "LEFT JOIN notes n ON n.patient_id = p.id AND n.tenant_id = p.tenant_id "
+    "AND n.body LIKE $2 "
+    "WHERE p.tenant_id = $1 AND (n.tenant_id = $1 OR n.tenant_id IS NULL) ORDER BY p.id"
+)
+
+
+def test_is_null_beside_the_pin_of_a_nullable_side(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, F1_SCHEMA)
+    assert isinstance(policy, Policy)
+    assert "TG001" in _codes(F1, policy)
+    assert _codes(F1_SAFE, policy) == []
+
+
+async def test_is_null_beside_the_pin_of_a_nullable_side_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(F1_SCHEMA)
+        await conn.execute(
+            "INSERT INTO patients VALUES (1, 1, 'Alice'), (2, 1, 'Ann'), (5, 2, 'Bob');"
+            "INSERT INTO notes VALUES (1, 1, 1, 't1 note'),"
+            "(4, 2, 1, 'HIV positive - tenant 2 confidential')"
+        )
+
+        async def names(statement: str, probe: str) -> list[str]:
+            return [r["name"] for r in await conn.fetch(statement, 1, probe)]
+
+        # Alice vanishes exactly when tenant 2's note starts with the probe
+        assert await names(F1, "HIV%") == ["Ann"]
+        assert await names(F1, "Cancer%") == ["Alice", "Ann"]
+        # with the nullable side pinned in its ON, tenant 2's note changes nothing
+        assert await names(F1_SAFE, "HIV%") == await names(F1_SAFE, "Cancer%") == ["Alice", "Ann"]
+    finally:
+        await conn.close()
+
+
+# False alarms (helper 98): an audit trigger reading its statement's transition table
+# (`REFERENCING NEW TABLE AS newrows`: the rows the pinned write wrote, one tenant's), and a
+# composite key's `ON DELETE SET NULL (patient_id)` (PostgreSQL 15: the tenant column kept, the
+# rows the deleted row's tenant's). Each case's statements: proven, or reported, line by line.
+FALSE_ALARMS = {
+    # the transition table of a tenant table's write pins; one read unpinned beside it does not;
+    # a global table's transition table holds no tenant's rows
+    "fa_transition": [[], ["TG005"], ["TG005"]],
+    "fa_set_null": [[]],
+}
+
+
+@pytest.mark.parametrize("case", sorted(FALSE_ALARMS))
+def test_round22_false_alarms(tmp_path: Path, case: str) -> None:
+    policy = _policy(tmp_path, case)
+    statements = _statements(case)
+    assert len(statements) == len(FALSE_ALARMS[case])
+    for statement, codes in zip(statements, FALSE_ALARMS[case], strict=True):
+        assert sorted(set(_codes(statement, policy))) == codes, statement
+
+
+async def test_round22_false_alarms_stay_in_the_tenant_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND22 / "fa_transition.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "INSERT INTO patients VALUES (1, 1, 'Ana'), (2, 2, 'Bob');"
+            "INSERT INTO notes VALUES (1, 1, 'Ana'), (2, 2, 'Bob')"
+        )
+        await conn.execute(_statements("fa_transition")[0], 1, "Ana B", 1)
+        rows = await conn.fetch("SELECT tenant_id, note FROM audit ORDER BY id")
+        assert [tuple(r) for r in rows] == [(1, "Ana B")]  # tenant 1's row, audited as its own
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute("DROP TABLE patients, notes, audit, settings CASCADE")
+        await conn.execute((ROUND22 / "fa_set_null.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "INSERT INTO patients VALUES (7, 1, 'Ana'), (7, 2, 'Bob');"
+            "INSERT INTO visits VALUES (1, 1, 7), (2, 2, 7)"
+        )
+        await conn.execute(_statements("fa_set_null")[0], 1, 7)
+        rows = await conn.fetch("SELECT id, tenant_id, patient_id FROM visits ORDER BY id")
+        assert [tuple(r) for r in rows] == [(1, 1, None), (2, 2, 7)]  # tenant 2's untouched
+    finally:
+        await conn.close()
