@@ -227,3 +227,43 @@ async def test_round22_false_alarms_stay_in_the_tenant_on_the_server(database: s
         assert [tuple(r) for r in rows] == [(1, 1, None), (2, 2, 7)]  # tenant 2's untouched
     finally:
         await conn.close()
+
+
+# Error oracles (helper 97, F2-F5): `1/(CASE WHEN n.body LIKE $2 THEN 0 ELSE 1 END)` fails
+# ("division by zero") exactly when a row meets the probe: run before the row's tenant filter,
+# it reads another tenant's text a prefix at a time. PostgreSQL gives a joined table's scan the
+# pin's value only through an equivalence class (plain `=` all along, the root on the bare
+# column): not for BETWEEN $1 AND $1, `(… = $1) IS TRUE`, `tenant_id::text = $1`, IS NOT
+# DISTINCT FROM; a pin by a correlated subquery is a SubPlan, evaluated last; a HAVING pin
+# with a subquery stays in HAVING; a recursive term's worktable carries no constant.
+def test_division_oracles_before_the_pin(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, "oracles")
+    for statement in _statements("oracles"):
+        assert "TG013" in _codes(statement, policy), statement
+    for statement in _statements("oracles_safe"):
+        assert _codes(statement, policy) == [], statement
+
+
+async def test_division_oracles_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND22 / "oracles.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "INSERT INTO tenants VALUES (1, 'one'), (2, 'two');"
+            "INSERT INTO patients (id, tenant_id, name, ssn) VALUES (1, 1, 'Alice', 'a'), "
+            "(2, 1, 'Ann', 'b'), (5, 2, 'Bob-T2', 'SECRET-SSN');"
+            "INSERT INTO notes VALUES (1, 1, 1, 't1 note'), (2, 2, 5, 'HIV positive')"
+        )
+        oracles = _statements("oracles")
+        for index in (0, 2, 4):  # BETWEEN, ::text, a correlated subquery pin
+            args: tuple[object, ...] = ("1", "HIV%") if "::text" in oracles[index] else (1, "HIV%")
+            with pytest.raises(asyncpg.DivisionByZeroError):  # tenant 2's note starts so
+                await conn.fetch(oracles[index], *args)
+            await conn.fetch(oracles[index], args[0], "Cancer%")  # no row of any tenant does
+        with pytest.raises(asyncpg.DivisionByZeroError):  # the recursive term, tenant 2's ssn
+            await conn.fetch(oracles[6], 1, "SECRET%")
+        # the plain chain: the pin is in each scan, tenant 2's note is never tested
+        rows = await conn.fetch(_statements("oracles_safe")[0], 1, "HIV%")
+        assert [tuple(r) for r in rows] == [("Alice", "t1 note")]
+    finally:
+        await conn.close()

@@ -68,6 +68,9 @@ QUOTING_TYPES = (
     exp.Time, exp.Interval, exp.UnixToTime, exp.Chr, exp.Length, exp.RegexpLike, exp.RegexpILike,
     exp.RegexpReplace, exp.RegexpCount, exp.RegexpSubstr, exp.RegexpInstr, exp.RegexpExtract,
     exp.RegexpExtractAll, exp.RegexpSplit, exp.JSONBDeleteAtPath,
+    # "division by zero": not a value, but whether a row meets a predicate (`1/(CASE WHEN body
+    # LIKE $2 THEN 0 ELSE 1 END)`), one prefix at a time (round 22)
+    exp.Div, exp.Mod, exp.IntDiv,
 )  # fmt: skip
 _INDEXED_SET = subclasses(*_INDEXED_TYPES, *_MAYBE_VOLATILE, *QUOTING_TYPES)
 _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)

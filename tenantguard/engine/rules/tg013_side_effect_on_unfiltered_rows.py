@@ -53,9 +53,16 @@ the select list of a derived table PostgreSQL merges into its reader counts in t
 conditions that test its output (`(SELECT current_setting(name) AS s …) d WHERE d.s IS NULL`).
 An aggregate's
 argument that fails, under a HAVING pin PostgreSQL keeps in HAVING (one with a subquery), ran
-over every tenant's rows too. Not seen: errors that only tell that some row
-exists (a division by zero); a cast of a column that is not text is read as one (a false alarm
-beside a pin by the tenant expression: `created_at::date = current_date`).
+over every tenant's rows too. A division (`/`, `%`, `div`) by something a row computes fails
+with "division by zero" exactly when the row makes it zero: `1/(CASE WHEN body LIKE $2 THEN 0
+ELSE 1 END)` reads another tenant's text a prefix at a time (round 22). A joined table's scan
+gets the pin's value only through an equivalence class — plain `=` all along, the root on the
+bare column — so a chain from `tenant_id BETWEEN $1 AND $1`, `(tenant_id = $1) IS TRUE`,
+`tenant_id::text = $1` or through IS NOT DISTINCT FROM, and a pin by a correlated subquery (a
+SubPlan, evaluated last), count as evaluated after every condition. Not seen: other errors
+that only tell that some row exists (an overflow, a subscript out of range); a cast of a column
+that is not text is read as one (a false alarm beside a pin by the tenant expression:
+`created_at::date = current_date`).
 
 It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
 itself (its rows are filtered before those are computed), on the rows of a MATERIALIZED
@@ -379,6 +386,9 @@ def _revealing_parts(
         ):
             return [operand]
         return None
+    if isinstance(node, exp.Div | exp.Mod | exp.IntDiv):
+        divisor = node.expression  # "division by zero" tells which rows make it zero
+        return [divisor] if _varies(divisor) else None
     if isinstance(node, exp.StrToDate | exp.StrToTime | exp.ToNumber):
         return [p for p in (node.this, node.args.get("format")) if isinstance(p, exp.Expression)]
     if isinstance(node, exp.AtTimeZone):
@@ -595,6 +605,7 @@ def _pin_cost(source: Source) -> float:
     total = 0.0
     seen: set[int] = set()
     current: Source | None = source
+    chained = False  # reached through an equality with another source's tenant column
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         fact = current.pinned_by
@@ -605,16 +616,47 @@ def _pin_cost(source: Source) -> float:
             or fact.multi
             or fact.clause == "HAVING"
             or isinstance(fact.conjunct, exp.In)
+            or fact.conjunct.find(exp.Subquery) is not None  # a SubPlan: evaluated last
         ):
             return _UNBOUNDED
         if fact.pushed:  # the reader's pin, pushed into (or pulled up with) this body
             current = fact.other
             continue
-        total += _cost(fact.conjunct, upper=True)
+        # the planner gives a chained source's scan the pin's value only through an
+        # equivalence class: plain `=` all along, the root comparing the bare column (not
+        # BETWEEN, `IS TRUE`, `tenant_id::text = $1`, IS NOT DISTINCT FROM: round 22)
+        link = fact.value is None
+        if (link or chained) and not _equivalence(fact.conjunct, link=link):
+            return _UNBOUNDED
         if fact.value is not None:
-            return total
+            # a chain of plain `=` puts the pin's own comparison into each scan it reaches (an
+            # equivalence class): what the root costs, not the links (round 22)
+            return (
+                _cost(fact.conjunct, upper=True)
+                if chained
+                else total + _cost(fact.conjunct, upper=True)
+            )
+        total += _cost(fact.conjunct, upper=True)
         current = fact.other
+        chained = True
     return _UNBOUNDED
+
+
+def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
+    """A plain `=` PostgreSQL makes an equivalence class of: between two columns (a link of
+    a chain), or with a bare column on one side (its root)."""
+    if type(conjunct) is not exp.EQ:
+        return False
+    above = conjunct.parent
+    while isinstance(above, exp.Paren | exp.And):
+        above = above.parent
+    if isinstance(above, exp.Is | exp.Not | exp.Or | exp.Case | exp.If | exp.Coalesce):
+        return False  # `(tenant_id = $1) IS TRUE`: a condition, not an equality the planner sees
+    sides = [
+        s.this if isinstance(s, exp.Paren) else s for s in (conjunct.this, conjunct.expression)
+    ]
+    bare = [isinstance(s, exp.Column) for s in sides]
+    return all(bare) if link else any(bare)
 
 
 def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:
@@ -672,12 +714,17 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         source = _pinned_after(reading, cost)
         if source is not None:
             reported.add(id(conjunct))
+            shows = (
+                "tells whether another tenant's row makes it zero"
+                if isinstance(node, exp.Div | exp.Mod | exp.IntDiv)
+                else "shows another tenant's value"
+            )
             yield ctx.finding(
                 RULE,
                 node,
                 f"this condition reads {source.describe()} where PostgreSQL may evaluate it "
-                "before the tenant filter (it costs no more than the pin): the error it raises "
-                "shows another tenant's value",
+                f"before the tenant filter (it costs no more than the pin): the error it raises "
+                f"{shows}",
                 "make the condition unable to fail (compare as text, `current_setting(…, "
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
