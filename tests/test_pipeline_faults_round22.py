@@ -9,6 +9,7 @@ server.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import asyncpg
@@ -66,3 +67,46 @@ async def test_a_patch_leaves_nothing_in_the_session_for_the_next_or_the_caller(
     # another session takes the lock the patch took
     assert await fetchval(database, "SELECT pg_try_advisory_lock(4242)") is True
     assert await ledger_names(database) == ["0001_clinics.sql", "0002_more.sql"]
+
+
+async def test_an_invalid_index_of_the_name_in_another_schema_is_not_the_patchs(
+    database: str, tmp_path: Path
+) -> None:
+    """2. An INVALID index named like a patch's (unqualified) concurrent index, on a table of
+    the same name in another schema, was "rebuilt" with the patch at every start (exit 0, the
+    index still invalid, the startup's fast path never taken again). It is not the patch's: the
+    patch builds its index beside the table the search path finds."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_t.sql",
+        "CREATE TABLE IF NOT EXISTS leads (id serial PRIMARY KEY, phone text);\n",
+    )
+    write(
+        patches,
+        "0002_idx.sql",
+        "-- tenantguard: no-transaction\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS leads_phone_idx ON leads (phone);\n",
+    )
+    conn = await asyncpg.connect(database)
+    try:
+        await apply_patches(conn, patches)
+        await conn.execute(
+            "CREATE SCHEMA archive; CREATE TABLE archive.leads (id int, phone text);"
+            "INSERT INTO archive.leads VALUES (1, 'a'), (2, 'a')"
+        )
+        with contextlib.suppress(asyncpg.UniqueViolationError):
+            await conn.execute(
+                "CREATE UNIQUE INDEX CONCURRENTLY leads_phone_idx ON archive.leads (phone)"
+            )
+        assert (
+            await conn.fetchval(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = 'archive.leads_phone_idx'::regclass"
+            )
+            is False
+        )
+        for _ in range(2):
+            run = await apply_patches(conn, patches)
+            assert run.rebuilt == [] and run.applied == []
+    finally:
+        await conn.close()
