@@ -322,6 +322,12 @@ def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
         command.add_argument("--dir", type=Path, help="patch directory (default: patch_dir)")
         if verb in ("verify", "sync"):
             command.add_argument("--baseline", type=Path, help="baseline file (default: baseline)")
+            command.add_argument(
+                "--throwaway-server",
+                action="store_true",
+                help="the server is a throwaway one: run patches that change its roles, settings "
+                "or other databases (refused otherwise: they would change the live server)",
+            )
         if verb == "apply":
             command.add_argument(
                 "--rebaseline",

@@ -13,8 +13,12 @@ import contextlib
 from pathlib import Path
 
 import asyncpg
+import pytest
 
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.patches.files import PatchUsageError
 from tenantguard.patches.runner import apply_patches
+from tenantguard.patches.verify import sync_baseline, verify_pipeline
 from tests.test_pipeline_faults import fetchval, ledger_names, write
 
 
@@ -110,3 +114,57 @@ async def test_an_invalid_index_of_the_name_in_another_schema_is_not_the_patchs(
             assert run.rebuilt == [] and run.applied == []
     finally:
         await conn.close()
+
+
+async def test_verify_and_sync_run_no_role_change_on_the_server_they_are_given(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """3. verify and sync run the patches (and the baseline) on scratch databases of the server
+    they are given: a pending patch's `ALTER ROLE app_rw NOLOGIN`, or a baseline's `GRANT
+    pg_read_all_data TO app_rw`, changed the live server's role (the application could not log
+    in; the role read every table) while verify said ok. They refuse now, before running
+    anything; `--throwaway-server` says the server is one to change."""
+    role = "tg_round22_rw"
+    await fetchval(
+        postgres.dsn,
+        f"DO $$ BEGIN IF to_regrole('{role}') IS NULL THEN CREATE ROLE {role} LOGIN; END IF; "
+        "END $$",
+    )
+    patches, baseline = tmp_path / "patches", tmp_path / "baseline.sql"
+    write(patches, "0001_t.sql", "CREATE TABLE IF NOT EXISTS notes (id int, tenant_id int);\n")
+    await sync_baseline(postgres.dsn, patches, baseline)
+    assert (await verify_pipeline(postgres.dsn, patches, baseline)).ok
+    write(patches, "0002_retire.sql", f"ALTER ROLE {role} NOLOGIN;\n")
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    failed = {name: difference for name, passed, difference in report.checks if not passed}
+    assert list(failed) == ["the patches and the baseline change nothing outside their database"]
+    assert "0002_retire.sql:1: ALTER ROLE" in failed[next(iter(failed))]
+    assert await fetchval(
+        postgres.dsn, f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'"
+    )
+    with pytest.raises(PatchUsageError, match="beyond their database"):
+        await sync_baseline(postgres.dsn, patches, baseline)
+    # the same in a DO block's dynamic SQL, and in the baseline
+    write(
+        patches,
+        "0002_retire.sql",
+        f"DO $$ BEGIN EXECUTE 'ALTER ROLE ' || '{role}' || ' NOLOGIN'; END $$;\n",
+    )
+    assert not (await verify_pipeline(postgres.dsn, patches, baseline)).ok
+    (patches / "0002_retire.sql").unlink()
+    baseline.write_text(baseline.read_text() + f"\nGRANT pg_read_all_data TO {role};\n")
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    assert not report.ok
+    assert (
+        await fetchval(postgres.dsn, f"SELECT pg_has_role('{role}', 'pg_read_all_data', 'MEMBER')")
+        is False
+    )
+    # on a throwaway server it runs them
+    write(patches, "0002_retire.sql", f"ALTER ROLE {role} NOLOGIN;\n")
+    baseline.write_text(baseline.read_text().replace(f"GRANT pg_read_all_data TO {role};", ""))
+    await sync_baseline(postgres.dsn, patches, baseline, throwaway_server=True)
+    await verify_pipeline(postgres.dsn, patches, baseline, throwaway_server=True)
+    assert not await fetchval(
+        postgres.dsn, f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'"
+    )
+    await fetchval(postgres.dsn, f"ALTER ROLE {role} LOGIN")

@@ -172,7 +172,7 @@ async def _status(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline:
 
 
 async def _verify(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline: Path) -> int:
-    report = await verify_pipeline(dsn, directory, baseline)
+    report = await verify_pipeline(dsn, directory, baseline, throwaway_server=args.throwaway_server)
     for name, passed, difference in report.checks:
         print(f"{'ok  ' if passed else 'FAIL'}  {name}")
         if not passed and difference:
@@ -183,6 +183,6 @@ async def _verify(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline:
 
 
 async def _sync(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline: Path) -> int:
-    lines = await sync_baseline(dsn, directory, baseline)
+    lines = await sync_baseline(dsn, directory, baseline, throwaway_server=args.throwaway_server)
     print(f"wrote {baseline} ({lines} lines) from the pipeline in {directory}")
     return 0

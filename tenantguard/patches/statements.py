@@ -7,6 +7,7 @@ into that text) maps back to the file's line and column.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -233,3 +234,71 @@ def _do_block_statements(node: ast.DoStmt) -> list[Any]:
         except pglast.parser.ParseError:
             continue  # an expression (`x > 0`), not a statement
     return statements
+
+
+# Statements whose effect reaches past the database they run in: roles, the server's settings,
+# tablespaces, other databases (round 22, helper 100: `patches verify` ran a pending patch's
+# `ALTER ROLE app_rw NOLOGIN` on the live server, through its scratch database). Creating a
+# role is not among them: the pipeline creates it where it runs, and verify checks the baseline
+# creates it too.
+_SERVER_WIDE_NODES = {
+    "AlterRoleStmt": "ALTER ROLE",
+    "AlterRoleSetStmt": "ALTER ROLE … SET",
+    "DropRoleStmt": "DROP ROLE",
+    "GrantRoleStmt": "GRANT/REVOKE of a role",
+    "AlterSystemStmt": "ALTER SYSTEM",
+    "CreateTableSpaceStmt": "CREATE TABLESPACE",
+    "DropTableSpaceStmt": "DROP TABLESPACE",
+    "AlterTableSpaceOptionsStmt": "ALTER TABLESPACE",
+    "CreatedbStmt": "CREATE DATABASE",
+    "DropdbStmt": "DROP DATABASE",
+    "AlterDatabaseStmt": "ALTER DATABASE",
+    "AlterDatabaseSetStmt": "ALTER DATABASE … SET",
+    "AlterDatabaseRefreshCollStmt": "ALTER DATABASE … REFRESH COLLATION VERSION",
+    "ReassignOwnedStmt": "REASSIGN OWNED",
+    "DropOwnedStmt": "DROP OWNED",
+}
+_ON_SHARED = {
+    "GrantStmt": "GRANT/REVOKE",
+    "CommentStmt": "COMMENT",
+    "SecLabelStmt": "SECURITY LABEL",
+    "AlterOwnerStmt": "ALTER … OWNER",
+}
+_SHARED_OBJECTS = {"OBJECT_ROLE", "OBJECT_DATABASE", "OBJECT_TABLESPACE", "OBJECT_PARAMETER_ACL"}
+# the same in dynamic SQL of a DO block (`EXECUTE 'ALTER ROLE ' || r || ' NOLOGIN'`): read in its
+# text (ALTER DATABASE of `current_database()`, as `patches sync` writes it, is the database's own)
+_SERVER_WIDE_TEXT = re.compile(
+    # (`ALTER ROLE r IN DATABASE %I SET …` of `current_database()`: the database's own)
+    r"\b(?:ALTER|DROP)\s+(?:ROLE|USER|GROUP)\b(?![^;']*\bIN\s+DATABASE\b)"
+    r"|\b(?:ALTER|DROP)\s+TABLESPACE\b|\bALTER\s+SYSTEM\b"
+    r"|\b(?:CREATE|DROP)\s+(?:DATABASE|TABLESPACE)\b|\b(?:REASSIGN|DROP)\s+OWNED\b"
+    r"|\bGRANT\s+(?:(?!\bON\b)[^;])*\bTO\b|\bREVOKE\s+(?:(?!\bON\b)[^;])*\bFROM\b",
+    re.IGNORECASE,
+)
+
+
+def server_wide(statement: SqlStatement) -> list[str]:
+    """What the statement changes outside its database (kinds, as written above); DO bodies
+    read, their dynamic SQL by its text."""
+    found: list[str] = []
+    for node in _nodes(statement):
+        kind = type(node).__name__
+        if kind in _SERVER_WIDE_NODES:
+            found.append(_SERVER_WIDE_NODES[kind])
+        elif kind == "RenameStmt" and _object(node, "renameType") in _SHARED_OBJECTS:
+            found.append("RENAME of a role, database or tablespace")
+        elif kind in _ON_SHARED:
+            field = "objectType" if kind == "AlterOwnerStmt" else "objtype"
+            if _object(node, field) in _SHARED_OBJECTS:
+                found.append(f"{_ON_SHARED[kind]} of a role, database or tablespace")
+    if isinstance(statement.node, ast.DoStmt):
+        body = next((d for d in statement.node.args or () if d.defname == "as"), None)
+        text = body.arg.sval if body is not None else ""
+        if re.search(r"\bEXECUTE\b", text, re.IGNORECASE) and _SERVER_WIDE_TEXT.search(text):
+            found.append("dynamic SQL naming a role, the server's settings or another database")
+    return found
+
+
+def _object(node: Any, field: str) -> str:
+    value = getattr(node, field, None)
+    return str(getattr(value, "name", value))

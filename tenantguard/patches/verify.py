@@ -22,6 +22,7 @@ minute (left by a verify that was killed).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -56,7 +57,7 @@ from tenantguard.patches.runner import (
     plan_of,
     quote_ident,
 )
-from tenantguard.patches.statements import SqlStatement, created_roles, split_patch
+from tenantguard.patches.statements import SqlStatement, created_roles, server_wide, split_patch
 
 __all__ = [
     "SCRATCH_PREFIX",
@@ -222,16 +223,65 @@ def _roles_missing(roles: dict[str, tuple[str, str]], baseline_sql: str, baselin
     )
 
 
+SERVER_WIDE_CHECK = "the patches and the baseline change nothing outside their database"
+
+
+def server_wide_changes(
+    patches: list[PatchFile], baseline_sql: str | None = None, baseline: Path | None = None
+) -> str:
+    """The statements of the patches (and the baseline) that change the server beyond the
+    database they run in — roles, its settings, tablespaces, other databases: one line each,
+    `file:line: what` ('' when none). verify and sync run them on scratch databases of the
+    server they are given: there they would change the live server's roles now, a pending
+    patch's before it is applied (round 22, helper 100)."""
+    lines: list[str] = []
+    sources: list[tuple[str, list[SqlStatement]]] = []
+    for patch in patches:
+        try:
+            sources.append((str(patch.path), patch.statements))
+        except PatchError:
+            continue  # apply reports it
+    if baseline_sql is not None and baseline is not None:
+        # (one that does not parse: the check that loads the baseline says what is wrong)
+        with contextlib.suppress(PatchError):
+            sources.append((str(baseline), split_patch(baseline_sql, str(baseline))))
+    for path, statements in sources:
+        for statement in statements:
+            for what in server_wide(statement):
+                lines.append(f"{path}:{statement.line}: {what}")
+    return "\n".join(lines)
+
+
+_SERVER_WIDE_HINT = (
+    "verify and sync run the patches on scratch databases of the server they are given, and "
+    "these statements act on that whole server (a role, its settings, another database): run "
+    "them against a throwaway server with --throwaway-server (a local initdb), or keep role "
+    "and server management out of the patches"
+)
+
+
 async def verify_pipeline(
-    dsn: str | Dsn, directory: Path, baseline: Path, *, stale_after: float = 60.0
+    dsn: str | Dsn,
+    directory: Path,
+    baseline: Path,
+    *,
+    stale_after: float = 60.0,
+    throwaway_server: bool = False,
 ) -> VerifyReport:
-    """The four proofs of the module docstring; each a named check with a readable difference."""
+    """The four proofs of the module docstring; each a named check with a readable difference.
+    `throwaway_server`: the server may have its roles and settings changed by the patches."""
     server = dsn if isinstance(dsn, Dsn) else Dsn.parse(dsn)
     patches = read_patches(directory)
     try:
         baseline_sql = baseline.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise PatchError(f"cannot read the baseline {baseline}: {error}") from error
+    if not throwaway_server:
+        changes = server_wide_changes(patches, baseline_sql, baseline)
+        if changes:  # nothing has run: the server is as it was
+            report = VerifyReport()
+            report.add(SERVER_WIDE_CHECK, f"{changes}\n{_SERVER_WIDE_HINT}")
+            return report
     log.info("sweeping stale scratch databases on %s", server)
     await sweep_scratch_databases(server, stale_after)
     pg_dump = await _server_pg_dump(server)
@@ -407,7 +457,12 @@ def _located(error: asyncpg.PostgresError, text: str, path: Path) -> str:
 
 
 async def sync_baseline(
-    dsn: str | Dsn, directory: Path, baseline: Path, *, stale_after: float = 60.0
+    dsn: str | Dsn,
+    directory: Path,
+    baseline: Path,
+    *,
+    stale_after: float = 60.0,
+    throwaway_server: bool = False,
 ) -> int:
     """Rewrites the baseline from the pipeline; returns its number of lines.
 
@@ -416,6 +471,13 @@ async def sync_baseline(
     """
     server = dsn if isinstance(dsn, Dsn) else Dsn.parse(dsn)
     patches = read_patches(directory)
+    if not throwaway_server:
+        changes = server_wide_changes(patches)
+        if changes:
+            raise PatchUsageError(
+                f"the patches change the server beyond their database:\n{changes}\n"
+                f"{_SERVER_WIDE_HINT}"
+            )
     await sweep_scratch_databases(server, stale_after)
     pg_dump = await _server_pg_dump(server)
     async with scratch_database(server, "sync") as pipeline:
