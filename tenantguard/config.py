@@ -360,6 +360,7 @@ def build_policy(
     from tenantguard.engine.policy import (
         CHEAP_FUNCTION,
         Policy,
+        names_in_text,
         normalize_name,
         sql_name,
         table_name,
@@ -512,14 +513,22 @@ def build_policy(
     if schema is not None and schema.views:
         # writes through views over tenant tables that are no tenant relation themselves
         # (pinned inside by the setting): judged as writes of the table (round 22)
-        through = {
-            view: shown
-            for view, (base, shown) in schema.write_views(column).items()
-            if policy.is_tenant_table(table_name(sql_name(base)))
-            and not policy.is_tenant_table(table_name(sql_name(view)))
-        }
+        through: dict[str, tuple[str, ...]] = {}
+        for view, (base, shown) in schema.write_views(column).items():
+            if policy.is_tenant_table(table_name(sql_name(view))) and shown == (column,):
+                continue  # a tenant relation showing the column as itself: judged as its own
+            if base is None or shown is None:  # columns unread: reaches a tenant table?
+                if names_in_text(schema.views[view].query, policy.tenant_tables):
+                    through[view] = ("?",)
+            elif policy.is_tenant_table(table_name(sql_name(base))):
+                through[view] = shown
         if through:
-            policy = policy.replace(write_views=_quoted_values(through))
+            policy = policy.replace(
+                write_views={
+                    sql_name(v): tuple(c if c == "?" else sql_name(c) for c in names)
+                    for v, names in through.items()
+                }
+            )
     if schema is not None and schema.filled:
         # a table a query filled once (CREATE TABLE … AS): its rows are that query's
         copied = filled_tables(schema, policy, by_setting)
@@ -807,13 +816,6 @@ def _setting_functions(schema: SchemaInfo, settings: Settings) -> set[str]:
     from tenantguard.engine.proof.blocks import settings_read
 
     return _quoted_names(schema.setting_changers(settings_read(settings.tenant_expressions)))
-
-
-def _quoted_values(names: Mapping[str, str]) -> dict[str, str]:
-    """`{view: column}` of exact names, quoted so that the policy keeps their case."""
-    from tenantguard.engine.policy import sql_name
-
-    return {sql_name(k): sql_name(v) if v else "" for k, v in names.items()}
 
 
 def _quoted_names(names: Iterable[str]) -> set[str]:

@@ -267,3 +267,60 @@ async def test_division_oracles_on_the_server(database: str) -> None:
         assert [tuple(r) for r in rows] == [("Alice", "t1 note")]
     finally:
         await conn.close()
+
+
+# helper-102, on the fixes above (tests/fixtures/round22/h102_*):
+#   dynamic — dynamic SQL the first heuristic called literal: a format string built with `||`
+#     (h1), nested dynamic code (`'DO $d$ BEGIN EXECUTE ' || quote_literal(q)`, h3; a literal
+#     DO block building a name inside, h5), a trigger's name split over TG_ARGV[0] and [1] (the
+#     trigger: `format('DELETE FROM %s%s …', 'no', 'tes')` is now formatted, then read);
+#   oracles — the IS NULL idiom outside the nullable side's own LEFT JOIN ON: a FULL JOIN, a
+#     later join's ON, HAVING (and the shapes already flagged beside them);
+#   views — a view showing the tenant column twice (`*, tenant_id AS zz`), a column list over
+#     `*`, `ALTER VIEW … RENAME COLUMN tenant_id TO org`: writes through them.
+H102 = {
+    "h102_dynamic": [1, 2, 3, 4, 5, 6],
+    "h102_oracles": [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    "h102_views": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+}
+
+
+@pytest.mark.parametrize("case", sorted(H102))
+def test_round22_second_wave(tmp_path: Path, case: str) -> None:
+    policy = _policy(tmp_path, case)
+    statements = _statements(case)
+    for line, statement in enumerate(statements, 1):
+        codes = _codes(statement, policy)
+        assert bool(codes) == (line in H102[case]), (line, statement, codes)
+
+
+async def test_round22_second_wave_on_the_server(database: str) -> None:
+    """Each of tenant 1's calls of the dynamic-SQL functions (and its DELETE, through the
+    trigger) deletes tenant 2's note; through `two` (`*, tenant_id AS zz`) tenant 1 moves its
+    patient into tenant 2."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND22 / "h102_dynamic.sql").read_text(encoding="utf-8"))
+        statements = _statements("h102_dynamic")
+        for line in (0, 2, 4, 5):  # h1, h3, h5, the trigger
+            await conn.execute(
+                "DELETE FROM notes; DELETE FROM patients; DELETE FROM purge_targets;"
+                "INSERT INTO patients VALUES (7, 1, 'Ana t1'), (7, 2, 'Bob t2');"
+                "INSERT INTO notes VALUES (100, 1, 7, 't1 note'), (200, 2, 7, 't2 secret');"
+                "INSERT INTO purge_targets VALUES ('notes')"
+            )
+            await conn.execute(statements[line], 1, 7)
+            assert await conn.fetch("SELECT id FROM notes WHERE tenant_id = 2") == [], line
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute("DROP TABLE notes, patients, purge_targets CASCADE")
+        await conn.execute((ROUND22 / "h102_views.sql").read_text(encoding="utf-8"))
+        await conn.execute("INSERT INTO patients VALUES (8, 1, 'Ana t1'), (7, 2, 'Bob t2')")
+        await conn.execute("SELECT set_config('app.tenant_id', '1', false)")
+        await conn.execute(_statements("h102_views")[0], 8, 2)
+        rows = await conn.fetch("SELECT id FROM patients WHERE tenant_id = 2 ORDER BY id")
+        assert [r[0] for r in rows] == [7, 8]
+    finally:
+        await conn.close()

@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import asyncpg
 import pytest
 
@@ -103,6 +106,7 @@ async def test_a_cursor_declared_for_another_clinic_is_not_fetched(two_clinics: 
         "DECLARE page CURSOR WITH HOLD FOR SELECT first_name FROM patients "
         "WHERE tenant_id = $1 ORDER BY id"
     )
+    in_transaction = declare.replace("WITH HOLD ", "")
     # the witness, unguarded: a held cursor outlives the request that declared it
     raw = await asyncpg.connect(two_clinics)
     try:
@@ -113,9 +117,13 @@ async def test_a_cursor_declared_for_another_clinic_is_not_fetched(two_clinics: 
 
     conn = await connect(two_clinics, policy=POLICY)
     try:
-        with tenant(2):  # clinic 2's request declares it, and leaves it open
-            await conn.execute(declare, 2)
-        with tenant(1):  # clinic 1's request on the same connection
+        with tenant(2), pytest.raises(TenantIsolationError, match="WITH HOLD"):
+            await conn.execute(declare, 2)  # it would outlive clinic 2's request
+        # a transaction that spans two requests (an application's bug): clinic 2's cursor
+        await conn.execute("BEGIN")
+        with tenant(2):
+            await conn.execute(in_transaction, 2)
+        with tenant(1):  # clinic 1's request on the same connection, in that transaction
             for fetch in (
                 "FETCH ALL FROM page",
                 "fetch forward 5 in PAGE;",
@@ -126,26 +134,75 @@ async def test_a_cursor_declared_for_another_clinic_is_not_fetched(two_clinics: 
                     await conn.fetch(fetch)
             with pytest.raises(TenantIsolationError):  # MOVE: sqlglot cannot read it (TG006)
                 await conn.execute("MOVE ABSOLUTE 0 IN page")
-        with tenant(2):  # clinic 2 reads its own cursor
-            assert [r[0] for r in await conn.fetch("FETCH ALL FROM page")] == ["Carla"]
-            await conn.execute("CLOSE page")
-        with tenant(1):  # the name declared again by clinic 1: its own rows
+            # declared again by clinic 1 and never run, or refused by the server (the name is
+            # taken), or after a failing statement: the name is still clinic 2's cursor
+            await conn.prepare(in_transaction)
+            with pytest.raises(TenantIsolationError, match="declared twice"):
+                await conn.fetch("FETCH ALL FROM page")
+        await conn.execute("ROLLBACK")
+        with tenant(1):  # clinic 1's own cursor, in its own transaction
             async with conn.transaction():
-                await conn.execute(declare.replace("WITH HOLD ", ""), 1)
+                await conn.execute(in_transaction, 1)
                 assert [r[0] for r in await conn.fetch("FETCH ALL FROM page")] == ["Ana", "Bruno"]
-        with unscoped("maintenance"):  # declared and read outside any tenant, on purpose
-            async with conn.transaction():
-                await conn.execute(
-                    "DECLARE every CURSOR FOR SELECT count(*) FROM patients WHERE tenant_id = $1", 2
-                )
-                assert await conn.fetchval("FETCH ALL FROM every") == 1
+            async with conn.transaction():  # the next transaction: the name is free again
+                await conn.execute(in_transaction, 1)
+                assert [r[0] for r in await conn.fetch("FETCH 1 FROM page")] == ["Ana"]
+        with unscoped("maintenance"):  # held and read outside any tenant, on purpose
+            await conn.execute(declare.replace("page", "every"), 2)
+            assert [r[0] for r in await conn.fetch("FETCH ALL FROM every")] == ["Carla"]
+        with tenant(1), pytest.raises(TenantIsolationError, match="cursor"):
+            await conn.fetch("FETCH ALL FROM every")  # maintenance's cursor is no tenant's
+        with unscoped("maintenance"):
+            await conn.execute("CLOSE every")
+    finally:
+        await conn.close()
+
+
+async def test_a_statement_of_another_task_between_the_setting_and_the_call(
+    two_clinics: str,
+) -> None:
+    """Two tasks on one connection (asyncpg refuses the second's call while the first's runs,
+    and tells only one of them): a ROLLBACK that ran between the guard's setting and the
+    pinned call reverted the setting to clinic 2's, and the guard went on trusting '1'. A call
+    that fails forgets what the guard knew of the session."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(2):
+            assert [r[0] for r in await conn.fetch(BY_SETTING)] == ["Carla"]
+
+        async def pinned() -> None:
+            with contextlib.suppress(asyncpg.InterfaceError):
+                await conn.fetch(BY_SETTING)
+
+        async def rollback() -> None:
+            for _ in range(1000):
+                try:
+                    await conn.execute("ROLLBACK")
+                    return
+                except asyncpg.InterfaceError:
+                    await asyncio.sleep(0)
+
         with tenant(1):
-            async with conn.transaction():
-                await conn.execute(
-                    "DECLARE every CURSOR FOR SELECT count(*) FROM patients WHERE tenant_id = $1", 1
-                )
-                with unscoped("a tenant's cursor read by maintenance code"):
-                    assert await conn.fetchval("FETCH ALL FROM every") == 2
+            for _ in range(3):
+                await conn.execute("BEGIN")
+                await asyncio.gather(pinned(), rollback())
+                assert [r[0] for r in await conn.fetch(BY_SETTING)] == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
+
+
+async def test_scripts_after_a_commit_that_read_no_tenant_rows_run(two_clinics: str) -> None:
+    """With `set_tenant_setting=True` only statements on tenant tables read the setting (the
+    row-level security of those tables): a script of session settings after COMMIT runs."""
+    conn = await connect(two_clinics, policy=POLICY, set_tenant_setting=True)
+    try:
+        with tenant(1):
+            for script in (
+                "BEGIN; SELECT 1; COMMIT; SELECT 2",
+                "COMMIT; SET statement_timeout = 0",
+                "ROLLBACK; SET TIME ZONE 'UTC'",
+            ):
+                await conn.execute(script)
     finally:
         await conn.close()
 
@@ -158,7 +215,13 @@ def test_the_cursor_a_statement_names() -> None:
     assert cursor_use('MOVE 5 IN "My""C"') == ("read", 'My"C')
     assert cursor_use('FETCH -1 FROM "a b" ; ') == ("read", "a b")
     assert cursor_use("FETCH 1") == ("read", "")
-    assert cursor_use("DECLARE Page NO SCROLL CURSOR WITH HOLD FOR SELECT 1") == ("declare", "page")
+    # the server's blanks only: U+00A0 is a name character to PostgreSQL
+    assert cursor_use("FETCH ALL FROM page\u00a0") == ("read", "page\u00a0")
+    assert cursor_use("DECLARE p CURSOR WITH HOLD FOR SELECT 1") == ("declare held", "p")
+    assert cursor_use("DECLARE Page NO SCROLL CURSOR WITHOUT HOLD FOR SELECT 1") == (
+        "declare",
+        "page",
+    )
     assert cursor_use('DECLARE "P" BINARY CURSOR FOR SELECT 1') == ("declare", "P")
     assert cursor_use("SELECT 1") is None
     # the server keeps 63 bytes of a name: a longer one and its cut are one cursor

@@ -408,11 +408,11 @@ class Policy:
     # tenant column's name: an INSERT naming it writes that other column
     renaming_views: frozenset[str]
     # updatable views over a tenant table that are no tenant relation themselves (pinned inside
-    # by the tenant setting, say) -> the name they show the table's tenant column under ("":
-    # not shown). A write through one is a write of the table: PostgreSQL filters neither an
-    # INSERT's values, nor the row ON CONFLICT DO UPDATE finds, nor an UPDATE's new values by
-    # the view's WHERE (round 22)
-    write_views: Mapping[str, str]
+    # by the tenant setting, say) -> the names they show the table's tenant column under ((): not
+    # shown; ("?",): unknown, the view's columns unread). A write through one is a write of the
+    # table: PostgreSQL filters neither an INSERT's values, nor the row ON CONFLICT DO UPDATE
+    # finds, nor an UPDATE's new values by the view's WHERE (round 22)
+    write_views: Mapping[str, tuple[str, ...]]
     # relations every row of which is of the tenant one of `tenant_expressions` (by its text)
     # names: a trigger's transition tables (`REFERENCING NEW TABLE AS n`) hold the rows the
     # write of a tenant table wrote, as NEW does (round 22)
@@ -460,7 +460,7 @@ class Policy:
         stable_functions: Iterable[str] = (),
         volatile_views: Iterable[str] = (),
         renaming_views: Iterable[str] = (),
-        write_views: Mapping[str, str] | None = None,
+        write_views: Mapping[str, Iterable[str]] | None = None,
         pinned_relations: Mapping[str, str] | None = None,
         loose_arbiters: Iterable[str] = (),
         volatile_operators: Iterable[str] = (),
@@ -578,8 +578,8 @@ class Policy:
             "write_views",
             MappingProxyType(
                 {
-                    table_name(v): normalize_name(c) if c else ""
-                    for v, c in (write_views or {}).items()
+                    table_name(v): tuple(c if c == "?" else normalize_name(c) for c in names)
+                    for v, names in (write_views or {}).items()
                 }
             ),
         )
@@ -812,7 +812,8 @@ class Policy:
             "renaming_views": {sql_name(v) for v in self.renaming_views},
             "pinned_relations": {sql_name(r): e for r, e in self.pinned_relations.items()},
             "write_views": {
-                sql_name(v): sql_name(c) if c else "" for v, c in self.write_views.items()
+                sql_name(v): tuple(c if c == "?" else sql_name(c) for c in names)
+                for v, names in self.write_views.items()
             },
             "loose_arbiters": {sql_name(t) for t in self.loose_arbiters},
             "volatile_operators": set(self.volatile_operators),

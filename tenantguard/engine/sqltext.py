@@ -177,6 +177,10 @@ def cursor_query_start(text: str) -> int | None:
     return None
 
 
+_PG_BLANKS = " \t\n\r\f\v"
+_WITH_HOLD = re.compile(r"\bWITH\s+HOLD\b", re.IGNORECASE)
+
+
 def _folded_name(word: str) -> str:
     """A name as the server keeps it: a quoted one as written (`""` one `"`), a plain one with
     ASCII letters folded to lower case; cut to 63 bytes (NAMEDATALEN), as the server cuts
@@ -192,7 +196,8 @@ def _folded_name(word: str) -> str:
 
 
 def cursor_use(text: str) -> tuple[str, str] | None:
-    """("declare", name) for a cursor's declaration, ("read", name) for `FETCH` or `MOVE`
+    """("declare", name) for a cursor's declaration ("declare held" WITH HOLD), ("read", name)
+    for `FETCH` or `MOVE`
     (their cursor is their last word: `FETCH [direction] [FROM | IN] name`), ("read", "") for
     a FETCH or MOVE whose cursor cannot be read; None for any other statement. `text` without
     its comments (round 22: a cursor declared by one request, fetched by another's)."""
@@ -203,14 +208,20 @@ def cursor_use(text: str) -> tuple[str, str] | None:
         return None
     keyword = match.group().lower() if match.group().isascii() else ""
     if keyword == "declare":
-        if cursor_query_start(text) is None:
+        start = cursor_query_start(text)
+        if start is None:
             return None
         name = _WORD.match(text, _skip_leading_noise(text, match.end(), end))
-        return ("declare", _folded_name(name.group())) if name is not None else None
+        if name is None:
+            return None
+        held = _WITH_HOLD.search(text, name.end(), start) is not None
+        return ("declare held" if held else "declare", _folded_name(name.group()))
     if keyword not in ("fetch", "move"):
         return None
-    words = _WORD.findall(text.rstrip().rstrip(";"), match.end())
-    tail = text[match.end() :].rstrip().rstrip(";").rstrip()
+    # PostgreSQL's blanks only: U+00A0 and the other spaces Python strips are name characters
+    # to the server (`FETCH ALL FROM page\u00a0` reads cursor "page\u00a0": round 22)
+    tail = text[match.end() :].rstrip(_PG_BLANKS).rstrip(";").rstrip(_PG_BLANKS)
+    words = _WORD.findall(tail)
     if not words or not tail.endswith(words[-1]):
         return ("read", "")
     return ("read", _folded_name(words[-1]))

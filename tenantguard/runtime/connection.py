@@ -393,9 +393,17 @@ class GuardedConnection(asyncpg.Connection):
         else:  # a value that is no tenant is nobody else's
             owner = ("tenant", scope.key if scope.key is not None else id(scope))
         cursors = self._tg_cursors
+        if cursors and not self.is_in_transaction():
+            # a cursor declared without HOLD ends with its transaction (one WITH HOLD is refused
+            # outside unscoped(), where it is no tenant's: FETCH it there)
+            cursors.clear()
         for kind, name in uses:
-            if kind == "declare":
-                cursors[name] = owner
+            if kind.startswith("declare"):
+                # recorded when the call is made, not when it has run: a DECLARE that is never
+                # sent (prepare()), fails (the name is taken) or follows a failing statement
+                # would hand the name's open cursor to this tenant — so a name declared twice
+                # is nobody's until the transaction ends (round 22, helper 103)
+                cursors[name] = _CONTESTED if name in cursors else owner
                 continue
             declared = cursors.get(name)
             if unscoped or declared == owner:
@@ -408,6 +416,11 @@ class GuardedConnection(asyncpg.Connection):
                     f"cursor {name!r} was not declared on this connection through the guard"
                     if name
                     else "the statement's cursor cannot be read"
+                )
+            elif declared is _CONTESTED:
+                why = (
+                    f"cursor {name!r} was declared twice in this transaction: which declaration "
+                    "holds the name cannot be told"
                 )
             elif declared[0] == "tenant":
                 why = f"cursor {name!r} was declared for another tenant"
@@ -493,7 +506,18 @@ class GuardedConnection(asyncpg.Connection):
         except BaseException:
             call.close()  # never started: nothing reached the server
             raise
-        return await call
+        try:
+            result = await call
+        except BaseException:
+            # it did not run as planned (another task's operation was in progress, it was
+            # cancelled…): a statement may have run between the setting and this call (a
+            # ROLLBACK reverting it: round 22, helper 103), so what the guard knew is forgotten
+            self._tg_setting = None
+            self._tg_fast = False
+            raise
+        if self._tg_cursors and not self.is_in_transaction():
+            self._tg_cursors.clear()  # a transaction ended: its cursors with it
+        return result
 
     async def _tg_read_schema_code(self) -> None:
         """Reads which of the schema's functions may change a setting where no statement's
@@ -1647,6 +1671,10 @@ class _Frozen:
     def __init__(self, args: tuple[Any, ...], plan: _Plan) -> None:
         self.args = args
         self.plan = plan
+
+
+# a cursor name declared twice in one transaction (`GuardedConnection._tg_cursor_uses`)
+_CONTESTED: tuple[str, object] = ("contested", object())
 
 
 class _Forget:

@@ -503,11 +503,12 @@ class Guard:
 
     def _relies_on_setting(self, text: str, verdict: Verdict) -> bool:
         """Does the statement read the tenant setting: pinned by the tenant expression, or,
-        when the guard keeps the setting for row-level security, anything but transaction
-        control?"""
+        when the guard keeps the setting for row-level security, a statement on tenant
+        tables?"""
         if any(pin.kind == "expression" for pin in verdict.pin_values):
             return True
-        return self._set_tenant_setting and not is_control_statement(text)
+        # row-level security reads the setting on the tables it guards: tenant tables
+        return self._set_tenant_setting and verdict.touches_tenant_tables
 
     def _oversized(self, sql: str) -> RuntimeVerdict:
         return RuntimeVerdict(
@@ -548,6 +549,17 @@ class Guard:
             use = cursor_use(without_comments(text))
             if use is not None:
                 cursors.append(use)
+                if use[0] == "declare held":  # refused outside unscoped() (see the connection)
+                    errors.append(
+                        _runtime_finding(
+                            "a cursor declared WITH HOLD outlives the request: on a connection "
+                            "that serves request after request, the next tenant's FETCH reads "
+                            "the rows it holds (round 22)",
+                            "declare it without HOLD inside a transaction of the request "
+                            "(or iterate with `conn.cursor()`); maintenance code may hold one "
+                            "inside `with unscoped(reason):`",
+                        )
+                    )
         if self._mode is not Mode.OFF:
             ended = ""  # a statement of the script before this one ends a transaction
             for text in texts:

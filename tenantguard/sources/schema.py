@@ -2782,35 +2782,40 @@ class SchemaInfo:
                 found.add(name)
         return found
 
-    def write_views(self, column: str) -> dict[str, tuple[str, str]]:
-        """The views PostgreSQL updates itself, views of views followed down to a table: view
-        -> (that table, the name the view shows the table's `column` under; "" when it does not
-        show it). A view whose chain cannot be read, or is stale, is left out (an INSERT into
-        one is judged by what the policy says of the view itself)."""
-        found: dict[str, tuple[str, str]] = {}
+    def write_views(self, column: str) -> dict[str, tuple[str | None, tuple[str, ...] | None]]:
+        """The views an INSERT, UPDATE or upsert may write through, views of views followed
+        down to a table: view -> (that table, the names the view shows the table's `column`
+        under, sorted; () when it shows it under none). A view PostgreSQL updates itself whose
+        chain cannot be read (a column list over `*`, a column renamed since, a stale view)
+        maps to (None, None): which column is the tenant column is unknown. Not a view a
+        trigger or rule rewrites (its writes are theirs: `hidden_writes`), nor one that is no
+        single-table SELECT (PostgreSQL refuses to write it)."""
+        found: dict[str, tuple[str | None, tuple[str, ...] | None]] = {}
         for name in self.views:
+            if name in self.rewritten:
+                continue
             levels: list[dict[str, set[str]]] = []
             current, seen = name, set()
+            readable = True
             while current in self.views and current not in seen:
                 seen.add(current)
-                based = (
-                    None
-                    if current in self.stale_views
-                    else _updatable_view_base(self.views[current])
-                )
+                view = self.views[current]
+                based = None if current in self.stale_views else _updatable_view_base(view)
                 if based is None:
+                    if _single_table_select(view):
+                        found[name] = (None, None)  # updatable, its columns unread
+                    readable = False
                     break
                 current, shown = based
                 levels.append(shown)
-            else:
-                if not levels or current in self.views:
-                    continue
-                wanted = {column}  # the names the column goes by, level by level, upwards
-                for shown in reversed(levels):
-                    wanted = set().union(*(shown.get(c, set()) for c in wanted)) | (
-                        wanted if "*" in shown else set()
-                    )
-                found[name] = (current, min(wanted) if wanted else "")
+            if not readable or not levels or current in self.views:
+                continue
+            wanted = {column}  # the names the column goes by, level by level, upwards
+            for shown in reversed(levels):
+                wanted = set().union(*(shown.get(c, set()) for c in wanted)) | (
+                    wanted if "*" in shown else set()
+                )
+            found[name] = (current, tuple(sorted(wanted)))
         return found
 
     def inherit_view_defaults(self) -> None:
@@ -3384,6 +3389,35 @@ def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | No
         name = renames[index] if index < len(renames) else (target.name or column)
         shown.setdefault(column, set()).add(str(name))
     return _relname(sources[0]), shown
+
+
+def _single_table_select(view: ViewInfo) -> bool | None:
+    """True when the view's query is a SELECT of one table that PostgreSQL may update itself
+    (no WITH, DISTINCT, GROUP BY, HAVING, window, LIMIT, set operation), whatever its columns;
+    None otherwise (or unreadable)."""
+    import pglast
+
+    try:
+        statements = pglast.parse_sql(view.query)
+    except Exception:  # pglast raises several types
+        return None
+    if len(statements) != 1:
+        return None
+    select: Any = statements[0].stmt
+    if type(select).__name__ != "SelectStmt" or _enum(select.op) != 0:
+        return None
+    if any(
+        getattr(select, clause) is not None
+        for clause in (
+            "withClause", "distinctClause", "groupClause", "havingClause", "windowClause",
+            "limitCount", "limitOffset", "valuesLists", "intoClause",
+        )
+    ):  # fmt: skip
+        return None
+    sources: Any = select.fromClause or ()
+    if len(sources) != 1 or type(sources[0]).__name__ != "RangeVar":
+        return None
+    return True
 
 
 def fills_by_name(
@@ -3976,20 +4010,37 @@ _TRIGGER_NAMES = re.compile(
 _SQL_BUILDING = re.compile(r"'L'|\|\||[\s(),]|::\s*\w+|\b(?:format|quote_ident)\b", re.IGNORECASE)
 
 
+# dynamic SQL that runs more dynamic SQL: its text is code that builds names at run time
+_NESTED_DYNAMIC = re.compile(r"\bEXECUTE\b|\bDO\s*\$|\bDO\s+'|^\s*DO\b", re.IGNORECASE)
+# dynamic statements that read and write no table, whatever their values (`SET LOCAL
+# app.tenant_id = ` || p, `NOTIFY %I, %L`)
+_NO_TABLE_STATEMENT = re.compile(
+    r"\s*'\s*(?:SET|RESET|NOTIFY|LISTEN|UNLISTEN|SHOW)\b", re.IGNORECASE
+)
+
+
 def _computed_sql(expression: str) -> bool:
     """Is the text of a dynamic statement (`EXECUTE expression`) built from more than
-    literals, values and the trigger's own names (see COMPUTED_SQL)?"""
-    names = False
-
-    def literal(match: re.Match[str]) -> str:
-        nonlocal names
-        names = names or _NAME_FORMAT.search(match.group()) is not None
-        return "'L'"
-
-    text = _SQL_LITERAL.sub(literal, expression)
+    literals, values and the trigger's own names (see COMPUTED_SQL)? Fail closed: anything
+    but a literal, `format` of a literal format string with values only, literals joined by
+    `||` with `quote_literal(…)` values, or the trigger's names placed as whole words."""
+    literals = [m.group() for m in _SQL_LITERAL.finditer(expression)]
+    joined = " ".join(literals)
+    if _NESTED_DYNAMIC.search(joined):
+        return True  # `'DO $d$ BEGIN EXECUTE …'`: code that runs code (round 22, helper 102)
+    if literals and ";" not in joined and _NO_TABLE_STATEMENT.match(literals[0]):
+        return False  # `SET LOCAL x = ` || v, `format('NOTIFY %I, %L', …)`: no table
+    names = any(_NAME_FORMAT.search(literal) for literal in literals)
+    text = _SQL_LITERAL.sub("'L'", expression)
     text = _VALUE_QUOTED.sub("'L'", text)
-    if not names and re.match(r"\s*format\s*\(\s*'L'", text, re.IGNORECASE):
-        return False  # `format('… %L …', v)`: values only
+    if (
+        not names
+        and "||" not in text
+        and re.fullmatch(
+            r"\s*format\s*\(\s*'L'\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)\s*", text, re.IGNORECASE
+        )
+    ):
+        return False  # `format('… %L …', v)`: a literal format string, values only
     return bool(_SQL_BUILDING.sub("", _TRIGGER_NAMES.sub("", text)))
 
 
@@ -4942,7 +4993,41 @@ def _trigger_arguments(text: str, trigger: TriggerInfo) -> str:
         return "'" + args[index].replace("'", "''") + "'" if index < len(args) else "NULL"
 
     relation = "'" + trigger.relation.replace("'", "''") + "'"
-    return _TG_RELATION.sub(relation, _TG_ARGV.sub(literal, text))
+    text = _TG_RELATION.sub(relation, _TG_ARGV.sub(literal, text))
+    # the names they make, whole: `'audit_' || TG_TABLE_NAME`, `format('%s%s', TG_ARGV[0],
+    # TG_ARGV[1])` (round 22, helper 102: 'no' and 'tes' were searched apart)
+    return _formatted_literals(_JOINED_LITERALS.sub("", text))
+
+
+_FORMAT_CALL = re.compile(
+    r"\bformat\s*\(\s*'((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\s*\)", re.IGNORECASE
+)
+_FORMAT_ARGUMENT = re.compile(r"'((?:[^']|'')*)'")
+_SPECIFIER = re.compile(r"%(?:(\d+)\$)?-?\d*([sIL%])")
+
+
+def _formatted_literals(text: str) -> str:
+    """`format('…', 'a', 'b')` of literals only, as the literal PostgreSQL makes of it (`%s`
+    and `%I` the argument's text, `%L` quoted); other calls as they are."""
+
+    def call(match: re.Match[str]) -> str:
+        pattern = match.group(1).replace("''", "'")
+        arguments = [a.replace("''", "'") for a in _FORMAT_ARGUMENT.findall(match.group(2))]
+        position = 0
+
+        def specifier(spec: re.Match[str]) -> str:
+            nonlocal position
+            if spec.group(2) == "%":
+                return "%"
+            if spec.group(1):
+                position = int(spec.group(1)) - 1
+            value = arguments[position] if position < len(arguments) else ""
+            position += 1
+            return "'" + value.replace("'", "''") + "'" if spec.group(2) == "L" else value
+
+        return "'" + _SPECIFIER.sub(specifier, pattern).replace("'", "''") + "'"
+
+    return _FORMAT_CALL.sub(call, text)
 
 
 def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> str:

@@ -75,6 +75,26 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
     return [(left, right), (right, left)]
 
 
+def _in_own_on(condition: exp.Expression, source: Source) -> bool:
+    """Is `condition` in the ON of the LEFT JOIN that joins `source` (its right side), where
+    `R.tenant_id IS NULL` never holds for a row of R, and only R's rows are filtered?"""
+    on: object = None
+    node: object = condition
+    while isinstance(node, exp.Expression) and not isinstance(node, exp.Join):
+        if node.arg_key == "on":
+            on = node
+        node = node.parent
+    if not isinstance(node, exp.Join) or on is None or node.args.get("on") is not on:
+        return False
+    if (node.args.get("side") or "").upper() != "LEFT":
+        return False
+    right = node.this
+    inner: object = source.node
+    while isinstance(inner, exp.Expression) and inner is not right:
+        inner = inner.parent
+    return inner is right
+
+
 def _null_safe(conjunct: exp.Expression) -> bool:
     """`a IS NOT DISTINCT FROM b`, or `NOT (a IS DISTINCT FROM b)`: TRUE where both are NULL."""
     if isinstance(conjunct, exp.NullSafeEQ):
@@ -677,14 +697,12 @@ class FactCollector:
         shared: set[int] = set()
         for branch in disjuncts(condition):
             source = self._shared_branch(block, branch, visible)
-            if (
-                source is not None
-                and clause == "WHERE"
-                and any(source in nullable for _, nullable, _ in block.outer_joins)
-            ):
-                # the nullable side of an outer join, in the WHERE (round 22, helper 97): which
-                # rows the join NULL-extends depends on every tenant's rows its ON matches (a
-                # row of tenant 1 left out because tenant 2 has a match): the ON must pin it
+            if source is not None and source.nullable and not _in_own_on(condition, source):
+                # the nullable side of an outer join, outside its own ON — the WHERE, HAVING,
+                # a later join's ON, either side of a FULL JOIN (round 22, helpers 97, 102):
+                # which rows the join NULL-extends depends on every tenant's rows its ON
+                # matches (tenant 1's row left out because tenant 2 has a match): the ON must
+                # pin it
                 return [], set()
             if source is not None and (
                 self.policy.shared_rows

@@ -102,13 +102,17 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         name = identifier_name(table.this)
         shown = ctx.policy.write_views.get(name)
-        if shown:
-            if shown != column:  # the view shows the table's tenant column renamed
-                if _names_renamed(node, shown, columns):
-                    yield _renamed_target(ctx, table, name, shown, "INSERT")
+        if shown is None:
+            if not ctx.policy.is_tenant_table(name):
                 continue
-        elif shown is None and not ctx.policy.is_tenant_table(name):
-            continue
+        elif _through_renaming(ctx, node, name, columns):
+            continue  # `_renaming_targets`
+        elif set(shown) - {column}:  # the view shows the table's tenant column renamed
+            if _names_renamed(node, shown, columns):
+                yield _renamed_target(ctx, table, name, shown, "INSERT")
+                continue
+            if column not in shown:
+                continue
         fix = (
             f"list {sql_name(column)} in the column list and give it a pinning value ($n) in "
             "every row"
@@ -183,7 +187,7 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             continue
         name = identifier_name(target.this)
         shown = ctx.policy.write_views.get(name)
-        if shown and shown != column:
+        if shown is not None and set(shown) - {column}:
             for when in _merge_whens(merge):
                 action = when.args.get("then")
                 if isinstance(action, exp.Insert) and _names_renamed(
@@ -251,22 +255,31 @@ def _merge_whens(merge: exp.Expression) -> list[exp.Expression]:
     return list(whens.expressions) if isinstance(whens, exp.Whens) else []
 
 
-def _names_renamed(node: exp.Expression, shown: str, columns: list[str] | None) -> bool:
-    """Does an INSERT into a view showing the tenant column as `shown` write it: no column
-    list, the name in it, or in its ON CONFLICT target?"""
+def _names_renamed(node: exp.Expression, shown: tuple[str, ...], columns: list[str] | None) -> bool:
+    """Does an INSERT into a view showing the tenant column under `shown` (other names than the
+    column's; "?": unknown) write it: no column list, one of them in it, or in its ON CONFLICT
+    target? With the names unknown, any INSERT may."""
+    if "?" in shown:
+        return True
     conflict = node.args.get("conflict")
     named = conflict_key_names(conflict) if isinstance(conflict, exp.OnConflict) else []
-    return columns is None or shown in columns or shown in named
+    return columns is None or any(n in columns or n in named for n in shown)
 
 
 def _renamed_target(
-    ctx: Context, table: exp.Expression, name: str, shown: str, verb: str
+    ctx: Context, table: exp.Expression, name: str, shown: tuple[str, ...], verb: str
 ) -> Finding:
     column = ctx.policy.tenant_column
+    under = (
+        "under a name the schema sources do not show (a column list over `*`, a column "
+        "renamed since)"
+        if "?" in shown
+        else f"under the name {' and '.join(n for n in shown if n != column) or column}"
+    )
     return ctx.finding(
         RULE,
         table,
-        f"{verb} into {name} writes its table's {column} under the name {shown}: PostgreSQL "
+        f"{verb} into {name} writes its table's {column} {under}: PostgreSQL "
         f"does not filter what a write through a view stores by the view's WHERE, and the "
         f"proof does not follow the rename",
         f"write into the table itself with its {column} pinned, or show {column} under its "

@@ -74,7 +74,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         shown = ctx.policy.write_views.get(name)
         if shown is None and not ctx.policy.is_tenant_table(name):
             continue
-        column = shown or ctx.policy.tenant_column
+        # the names the target calls the table's tenant column by (none shown: its own name,
+        # which the target cannot use; unknown: none will do)
+        names = set(shown) if shown else {ctx.policy.tenant_column}
+        column = min(names)
         loose = ctx.policy.unpinnable.get(name, "")
         if name in ctx.policy.loose_arbiters and not loose.startswith(LOOSE_COLUMN):
             loose = (
@@ -112,16 +115,16 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
             continue
         keys = conflict_key_names(node)
-        if column not in keys and not _guarded(node, target, column):
+        if not (names & set(keys)) and not any(_guarded(node, target, n) for n in names):
             written = node.args.get("conflict_keys") or []
-            shown = ", ".join(k.sql("postgres") for k in written) if keys else "none"
+            target_text = ", ".join(k.sql("postgres") for k in written) if keys else "none"
             yield ctx.finding(
                 RULE,
                 node.args["conflict_keys"][0] if keys else target,
-                f"ON CONFLICT DO UPDATE on {name} with conflict target ({shown}) can overwrite "
-                f"another tenant's row",
-                f"make the conflict target ({sql_name(column)}, {shown}) and back it with a "
-                "unique index",
+                f"ON CONFLICT DO UPDATE on {name} with conflict target ({target_text}) can "
+                f"overwrite another tenant's row",
+                f"make the conflict target ({sql_name(column)}, {target_text}) and back it with "
+                "a unique index",
             )
 
 

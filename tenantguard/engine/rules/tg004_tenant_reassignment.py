@@ -86,7 +86,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             what = "ON CONFLICT DO UPDATE"
         shown = ctx.policy.write_views.get(table)
         if shown is not None:  # a view over a tenant table: its tenant column as it shows it
-            moving = {shown} if shown else set()  # (round 22)
+            moving = set(shown)  # (round 22; "?": unknown, any column may be it)
         elif not ctx.policy.is_tenant_table(table):
             continue
         else:
@@ -95,7 +95,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         for assignment in assignments:
             if not isinstance(assignment, exp.EQ):
                 continue
-            own = shown or column
+            own = min(shown) if shown else column
             if isinstance(node, exp.OnConflict) and _keeps_tenant(node, assignment, own, ctx):
                 continue
             left = assignment.this
@@ -105,9 +105,13 @@ def check(ctx: Context) -> Iterator[Finding]:
                 list(left.expressions) if isinstance(left, exp.Tuple) else [left]
             )
             for target in names:
-                if isinstance(target, exp.Column) and identifier_name(target.this) in moving:
+                if isinstance(target, exp.Column) and (
+                    identifier_name(target.this) in moving or "?" in moving
+                ):
                     name = identifier_name(target.this)
-                    if name == column:
+                    if shown and "?" in shown:
+                        assigns = f"{name}, which may be its table's {column} (the view's columns are unread)"
+                    elif name == column:
                         assigns = column
                     elif shown:
                         assigns = f"{name}, the view's name for its table's {column}"
