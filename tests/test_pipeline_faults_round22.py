@@ -10,6 +10,7 @@ server.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import asyncpg
@@ -168,3 +169,88 @@ async def test_verify_and_sync_run_no_role_change_on_the_server_they_are_given(
         postgres.dsn, f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'"
     )
     await fetchval(postgres.dsn, f"ALTER ROLE {role} LOGIN")
+
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+async def test_a_baseline_in_public_and_patches_in_the_roles_own_schema(
+    postgres: ThrowawayPostgres,
+) -> None:
+    """4. The baseline pg_dump writes names every object `public.…`; the patches follow the
+    search path. A role with a schema of its own name (`"$user", public`: PostgreSQL's advice)
+    loading the baseline, then applying the patches, got the whole schema twice — the
+    application on the empty copy in its own schema. The runner refuses to build the second
+    copy, and says how to run it; with the search path set, the patches find the baseline's."""
+    name = f"tg_round22_dl_{os.getpid()}"
+    await fetchval(postgres.dsn, f"DROP DATABASE IF EXISTS {name}")
+    await fetchval(
+        postgres.dsn,
+        f"DO $$ BEGIN IF to_regrole('{name}') IS NULL THEN CREATE ROLE {name} LOGIN; END IF; END $$",
+    )
+    await fetchval(postgres.dsn, f"CREATE DATABASE {name} OWNER {name}")
+    dsn = postgres.dsn_for(name, user=name)
+    try:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f"CREATE SCHEMA {name} AUTHORIZATION {name}")
+            baseline = (REPOSITORY / "db/init/dentalogic_schema.sql").read_text(encoding="utf-8")
+            await conn.execute(baseline)
+            with pytest.raises(PatchUsageError, match="built twice"):
+                await apply_patches(conn, REPOSITORY / "patches")
+            tables = await conn.fetchval(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = $1", name
+            )
+            assert tables == 0  # nothing was built in the role's schema
+        finally:
+            await conn.close()
+        # the runner resets the session (RESET ALL): the search path given at connection time
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": "public"})
+        try:
+            run = await apply_patches(conn, REPOSITORY / "patches")
+            assert run.applied  # recorded, each changing nothing the baseline built
+            assert (
+                await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = $1", name)
+                == 0
+            )
+        finally:
+            await conn.close()
+    finally:
+        await fetchval(postgres.dsn, f"DROP DATABASE {name} WITH (FORCE)")
+        await fetchval(postgres.dsn, f"DROP ROLE {name}")
+
+
+async def test_a_runner_that_owns_the_ledger_but_not_the_schema(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """5. A runner that owns the tables and the ledger, without CREATE on the schema, was told it
+    cannot create the ledger (CREATE TABLE IF NOT EXISTS asks for CREATE first)."""
+    name = f"tg_round22_mig_{os.getpid()}"
+    await fetchval(postgres.dsn, f"DROP DATABASE IF EXISTS {name}")
+    await fetchval(
+        postgres.dsn,
+        f"DO $$ BEGIN IF to_regrole('{name}') IS NULL THEN CREATE ROLE {name} LOGIN; END IF; END $$",
+    )
+    await fetchval(postgres.dsn, f"CREATE DATABASE {name}")
+    patches = tmp_path / "patches"
+    write(patches, "0001_t.sql", "CREATE TABLE IF NOT EXISTS clinics (id int PRIMARY KEY);\n")
+    try:
+        owner = await asyncpg.connect(postgres.dsn_for(name))
+        try:
+            await apply_patches(owner, patches)
+            await owner.execute(
+                f"ALTER TABLE clinics OWNER TO {name}; ALTER TABLE tenantguard_patches OWNER TO {name};"
+                f"REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+            )
+        finally:
+            await owner.close()
+        write(patches, "0002_x.sql", "ALTER TABLE clinics ADD COLUMN IF NOT EXISTS phone text;\n")
+        conn = await asyncpg.connect(postgres.dsn_for(name, user=name))
+        try:
+            run = await apply_patches(conn, patches)
+            assert run.applied == ["0002_x.sql"]
+        finally:
+            await conn.close()
+    finally:
+        await fetchval(postgres.dsn, f"DROP DATABASE {name} WITH (FORCE)")
+        await fetchval(postgres.dsn, f"DROP ROLE {name}")

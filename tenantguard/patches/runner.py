@@ -520,6 +520,45 @@ async def _quietly(
         await conn.execute(sql)
 
 
+_ELSEWHERE = """
+SELECT c.relname::text, n.nspname::text, current_schema()::text
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname IS DISTINCT FROM current_schema()
+  AND n.nspname = ANY (current_schemas(false))
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_class o
+    WHERE o.relname = c.relname AND o.relnamespace = to_regnamespace(current_schema()))
+ORDER BY 1, 2
+"""
+
+
+async def _refuse_second_copies(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
+    """Refuses to run pending patches whose `CREATE TABLE IF NOT EXISTS t` (unqualified) would
+    make a second `t` in the current schema while a `t` exists in another schema the search
+    path does not reach first (round 22, helper 100: a baseline loaded into public — pg_dump
+    qualifies every name — then the patches applied by a role whose own schema comes first in
+    `"$user", public`: the whole schema twice, the application on the empty copy)."""
+    from tenantguard.patches.statements import created_tables
+
+    names = sorted(
+        {name for patch in pending for s in patch.statements for name in created_tables(s)}
+    )
+    if not names:
+        return
+    rows = await conn.fetch(_ELSEWHERE, names)
+    if not rows:
+        return
+    found = ", ".join(f"{r[1]}.{r[0]}" for r in rows[:5]) + (" …" if len(rows) > 5 else "")
+    raise PatchUsageError(
+        f"the pending patches create {', '.join(sorted({r[0] for r in rows}))} in schema "
+        f"{rows[0][2]} (the first of the search path), but {found} exist already: the schema "
+        f"would be built twice (a baseline loaded into another schema?). Run the patches with "
+        f"the search path of the schema that holds them (`ALTER ROLE … SET search_path`, or "
+        f"`options=-csearch_path=…` in the DSN), or load the baseline into {rows[0][2]}"
+    )
+
+
 async def _apply_locked(
     conn: asyncpg.Connection,
     patches: list[PatchFile],
@@ -530,7 +569,11 @@ async def _apply_locked(
 ) -> PatchRun:
     await _clean_session(conn, options.ddl_lock_timeout)
     try:
-        await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
+        # not when it exists: CREATE … IF NOT EXISTS asks for CREATE on the schema first, which
+        # a runner that owns the tables but not the schema lacks (round 22, helper 100)
+        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", ledger_table):
+            await _refuse_second_copies(conn, patches)  # before the ledger makes a first one
+            await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
     except asyncpg.ReadOnlySQLTransactionError as error:
         raise PatchUsageError(
             f"the database is read-only for this session ({error}): a replica, or "
@@ -569,6 +612,7 @@ async def _apply_locked(
         )
     for patch in plan.pending:
         patch.statements  # noqa: B018  (parse and check every pending patch before any runs)
+    await _refuse_second_copies(conn, plan.pending)
     taken = {row.name for _patch, row in plan.reused}
     plan.missing = [row for row in plan.missing if row.name not in taken]
     _log_missing(plan)

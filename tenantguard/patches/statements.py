@@ -302,3 +302,24 @@ def server_wide(statement: SqlStatement) -> list[str]:
 def _object(node: Any, field: str) -> str:
     value = getattr(node, field, None)
     return str(getattr(value, "name", value))
+
+
+def created_tables(statement: SqlStatement) -> list[str]:
+    """The unqualified tables, views and sequences the statement creates (`CREATE TABLE [IF NOT
+    EXISTS] t`, DO bodies included): where they land depends on the search path."""
+    found: list[str] = []
+    for node in _nodes(statement):
+        kind = type(node).__name__
+        relation = None
+        if kind in ("CreateStmt", "CreateTableAsStmt"):
+            relation = node.relation if kind == "CreateStmt" else node.into.rel
+        elif kind == "ViewStmt":
+            relation = node.view
+        if (
+            relation is not None
+            and not relation.schemaname
+            and relation.relname
+            and getattr(relation, "relpersistence", "p") != "t"  # not a temporary table
+        ):
+            found.append(str(relation.relname))
+    return found
