@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -174,6 +175,26 @@ async def test_verify_and_sync_run_no_role_change_on_the_server_they_are_given(
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
+@contextlib.asynccontextmanager
+async def role_and_database(
+    postgres: ThrowawayPostgres, label: str, *, owned: bool
+) -> AsyncIterator[str]:
+    """A login role and a database of one name (owned by the role, or by postgres), dropped
+    after."""
+    name = f"tg_round22_{label}_{os.getpid()}"
+    await fetchval(postgres.dsn, f"DROP DATABASE IF EXISTS {name}")
+    await fetchval(
+        postgres.dsn,
+        f"DO $$ BEGIN IF to_regrole('{name}') IS NULL THEN CREATE ROLE {name} LOGIN; END IF; END $$",
+    )
+    await fetchval(postgres.dsn, f"CREATE DATABASE {name}" + (f" OWNER {name}" if owned else ""))
+    try:
+        yield name
+    finally:
+        await fetchval(postgres.dsn, f"DROP DATABASE {name} WITH (FORCE)")
+        await fetchval(postgres.dsn, f"DROP ROLE {name}")
+
+
 async def test_a_baseline_in_public_and_patches_in_the_roles_own_schema(
     postgres: ThrowawayPostgres,
 ) -> None:
@@ -182,15 +203,8 @@ async def test_a_baseline_in_public_and_patches_in_the_roles_own_schema(
     loading the baseline, then applying the patches, got the whole schema twice — the
     application on the empty copy in its own schema. The runner refuses to build the second
     copy, and says how to run it; with the search path set, the patches find the baseline's."""
-    name = f"tg_round22_dl_{os.getpid()}"
-    await fetchval(postgres.dsn, f"DROP DATABASE IF EXISTS {name}")
-    await fetchval(
-        postgres.dsn,
-        f"DO $$ BEGIN IF to_regrole('{name}') IS NULL THEN CREATE ROLE {name} LOGIN; END IF; END $$",
-    )
-    await fetchval(postgres.dsn, f"CREATE DATABASE {name} OWNER {name}")
-    dsn = postgres.dsn_for(name, user=name)
-    try:
+    async with role_and_database(postgres, "dl", owned=True) as name:
+        dsn = postgres.dsn_for(name, user=name)
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute(f"CREATE SCHEMA {name} AUTHORIZATION {name}")
@@ -215,9 +229,6 @@ async def test_a_baseline_in_public_and_patches_in_the_roles_own_schema(
             )
         finally:
             await conn.close()
-    finally:
-        await fetchval(postgres.dsn, f"DROP DATABASE {name} WITH (FORCE)")
-        await fetchval(postgres.dsn, f"DROP ROLE {name}")
 
 
 async def test_a_runner_that_owns_the_ledger_but_not_the_schema(
@@ -225,16 +236,9 @@ async def test_a_runner_that_owns_the_ledger_but_not_the_schema(
 ) -> None:
     """5. A runner that owns the tables and the ledger, without CREATE on the schema, was told it
     cannot create the ledger (CREATE TABLE IF NOT EXISTS asks for CREATE first)."""
-    name = f"tg_round22_mig_{os.getpid()}"
-    await fetchval(postgres.dsn, f"DROP DATABASE IF EXISTS {name}")
-    await fetchval(
-        postgres.dsn,
-        f"DO $$ BEGIN IF to_regrole('{name}') IS NULL THEN CREATE ROLE {name} LOGIN; END IF; END $$",
-    )
-    await fetchval(postgres.dsn, f"CREATE DATABASE {name}")
     patches = tmp_path / "patches"
     write(patches, "0001_t.sql", "CREATE TABLE IF NOT EXISTS clinics (id int PRIMARY KEY);\n")
-    try:
+    async with role_and_database(postgres, "mig", owned=False) as name:
         owner = await asyncpg.connect(postgres.dsn_for(name))
         try:
             await apply_patches(owner, patches)
@@ -251,6 +255,3 @@ async def test_a_runner_that_owns_the_ledger_but_not_the_schema(
             assert run.applied == ["0002_x.sql"]
         finally:
             await conn.close()
-    finally:
-        await fetchval(postgres.dsn, f"DROP DATABASE {name} WITH (FORCE)")
-        await fetchval(postgres.dsn, f"DROP ROLE {name}")

@@ -3343,16 +3343,15 @@ _EXACT_OPCLASSES = frozenset(
 )
 
 
-def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | None:
-    """(the one table a view selects from, the names it shows each base column under by a
-    plain reference) when PostgreSQL updates the view itself: one FROM item, a table, and no
-    WITH, DISTINCT, GROUP BY, HAVING, window, LIMIT/OFFSET, locking or set operation; None
-    otherwise. `*` under a column list renames by positions the reader does not keep: None."""
+def _simple_select(view: ViewInfo) -> Any:
+    """The view's query when PostgreSQL updates the view itself — a SELECT of one table with no
+    WITH, DISTINCT, GROUP BY, HAVING, window, LIMIT/OFFSET, locking or set operation — else
+    None (or when pglast cannot read it back)."""
     import pglast
 
     try:
         statements = pglast.parse_sql(view.query)
-    except Exception:  # a query pglast printed and cannot read back: no default
+    except Exception:  # a query pglast printed and cannot read back
         return None
     if len(statements) != 1:
         return None
@@ -3370,6 +3369,18 @@ def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | No
     sources: Any = select.fromClause or ()
     if len(sources) != 1 or type(sources[0]).__name__ != "RangeVar":
         return None
+    return select
+
+
+def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | None:
+    """(the one table a view selects from, the names it shows each base column under by a
+    plain reference) when PostgreSQL updates the view itself: one FROM item, a table, and no
+    WITH, DISTINCT, GROUP BY, HAVING, window, LIMIT/OFFSET, locking or set operation; None
+    otherwise. `*` under a column list renames by positions the reader does not keep: None."""
+    select = _simple_select(view)
+    if select is None:
+        return None
+    sources: Any = select.fromClause
     alias = getattr(sources[0], "alias", None)
     if alias is not None and getattr(alias, "colnames", None):
         return None  # `FROM t AS x (a, b)` renames by positions the reader does not keep
@@ -3391,33 +3402,10 @@ def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | No
     return _relname(sources[0]), shown
 
 
-def _single_table_select(view: ViewInfo) -> bool | None:
-    """True when the view's query is a SELECT of one table that PostgreSQL may update itself
-    (no WITH, DISTINCT, GROUP BY, HAVING, window, LIMIT, set operation), whatever its columns;
-    None otherwise (or unreadable)."""
-    import pglast
-
-    try:
-        statements = pglast.parse_sql(view.query)
-    except Exception:  # pglast raises several types
-        return None
-    if len(statements) != 1:
-        return None
-    select: Any = statements[0].stmt
-    if type(select).__name__ != "SelectStmt" or _enum(select.op) != 0:
-        return None
-    if any(
-        getattr(select, clause) is not None
-        for clause in (
-            "withClause", "distinctClause", "groupClause", "havingClause", "windowClause",
-            "limitCount", "limitOffset", "valuesLists", "intoClause",
-        )
-    ):  # fmt: skip
-        return None
-    sources: Any = select.fromClause or ()
-    if len(sources) != 1 or type(sources[0]).__name__ != "RangeVar":
-        return None
-    return True
+def _single_table_select(view: ViewInfo) -> bool:
+    """Is the view's query a SELECT of one table that PostgreSQL may update itself, whatever
+    its columns?"""
+    return _simple_select(view) is not None
 
 
 def fills_by_name(
