@@ -324,3 +324,83 @@ async def test_round22_second_wave_on_the_server(database: str) -> None:
         assert [r[0] for r in rows] == [7, 8]
     finally:
         await conn.close()
+
+
+# helper-104, third pass (tests/fixtures/round22/h104_*):
+#   oracles — domain errors of typed functions before the pin (ln, log, sqrt, power, exp,
+#     split_part, substr, repeat, width_bucket, `^`), shown against the tenant-expression pin;
+#     the overflows of `+`, `-` and abs are not read (the rule's documentation says so);
+#   divisions — divisors that cannot be zero (nullif(x, 0), greatest(x, 1), coalesce(nullif…),
+#     CASE WHEN x = 0 THEN 1 ELSE x END) are no oracle: false alarms of the first fix;
+#   dynamic — names built from pieces the reader now joins as PostgreSQL does (format of
+#     literals, `::text`, dollar quotes, parentheses, adjacent literals) or does not decode
+#     (E'' escapes: fail closed);
+#   views — a cast of the tenant column to its own type in a view (`tenant_id::bigint AS org`).
+H104_FLAGGED = {
+    "h104_oracles": {1, 2, 3, 5, 6, 7, 8, 9, 11, 13},
+    "h104_divisions": set(),
+    "h104_dynamic": set(range(1, 11)),
+    "h104_views": set(range(1, 11)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(H104_FLAGGED))
+def test_round22_third_wave(tmp_path: Path, case: str) -> None:
+    policy = policy_for(
+        tmp_path,
+        (ROUND22 / f"{case}.sql").read_text(encoding="utf-8"),
+        tenant_expressions=("current_setting('app.tenant_id')",),
+    )
+    assert isinstance(policy, Policy)
+    for line, statement in enumerate(_statements(case), 1):
+        codes = _codes(statement, policy)
+        assert bool(codes) == (line in H104_FLAGGED[case]), (line, statement, codes)
+
+
+async def test_round22_third_wave_on_the_server(database: str) -> None:
+    """ln() of a CASE fails exactly when tenant 2's note starts with the probe; a division by
+    nullif(qty, 0) never fails; d1 (format of 'no', 'tes') deletes tenant 2's note."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND22 / "h104_dynamic.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "INSERT INTO patients (id, tenant_id, name, qty, price) VALUES (1, 1, 'Ana', 2, 10),"
+            "(3, 1, 'Cid', 1, 50), (2, 2, 'Bob', 0, 30);"
+            "INSERT INTO notes VALUES (10, 1, 1, 't1 note'), (20, 2, 2, 'secret t2'),"
+            "(21, 2, 1, 't2 note on patient 1');"
+            "SELECT set_config('app.tenant_id', '1', false)"
+        )
+        oracle = _statements("h104_oracles")[0]
+        with pytest.raises(asyncpg.InvalidArgumentForLogarithmError):
+            await conn.fetch(oracle, "sec%")
+        assert [r[0] for r in await conn.fetch(oracle, "zzz%")] == [10]
+        division = _statements("h104_divisions")[0]
+        assert sorted(r[0] for r in await conn.fetch(division)) == [3]
+        await conn.execute(_statements("h104_dynamic")[0], 1)
+        assert await conn.fetchval("SELECT count(*) FROM notes WHERE tenant_id = 2") == 1
+    finally:
+        await conn.close()
+
+
+def test_round22_trigger_false_alarms(tmp_path: Path) -> None:
+    """helper-106: a counter trigger returning `coalesce(NEW, OLD)` (the written row itself)
+    was "it assigns NEW.*"; an audit function shared by triggers declaring different
+    transition tables was read with each trigger's names only. Both pass; a real table named
+    like the other trigger's transition table is read."""
+    policy = policy_for(
+        tmp_path,
+        (ROUND22 / "h106_triggers.sql").read_text(encoding="utf-8"),
+        tenant_column="workspace_id",
+    )
+    assert isinstance(policy, Policy)
+    for statement in _statements("h106_triggers"):
+        assert _codes(statement, policy) == [], statement
+    (tmp_path / "real").mkdir()
+    real = policy_for(
+        tmp_path / "real",
+        (ROUND22 / "h106_triggers.sql").read_text(encoding="utf-8")
+        + "CREATE TABLE old_rows (workspace_id bigint NOT NULL, id bigint);\n",
+        tenant_column="workspace_id",
+    )
+    assert isinstance(real, Policy)
+    assert "TG005" in _codes(_statements("h106_triggers")[2], real)

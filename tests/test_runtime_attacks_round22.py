@@ -239,3 +239,49 @@ async def test_a_tenant_value_of_other_digits_is_refused_not_a_traceback(two_cli
                 await conn.fetch("SELECT first_name FROM patients WHERE tenant_id = $1", 2)
     finally:
         await conn.close()
+
+
+SETTING_CODE = """
+CREATE FUNCTION set_clinic(c bigint) RETURNS void LANGUAGE sql AS $$
+  SELECT set_config('app.tenant_id', c::text, true) $$;
+CREATE FUNCTION use_clinic(c bigint) RETURNS void LANGUAGE sql AS $$ SELECT set_clinic(c) $$;
+CREATE VIEW my_patients AS SELECT id, tenant_id, first_name FROM patients
+  WHERE tenant_id = current_setting('app.tenant_id')::bigint;
+"""
+
+
+async def test_schema_code_that_sets_or_reads_the_tenant_setting(two_clinics: str) -> None:
+    """helper-106 (and 103): `SELECT set_workspace($1)` — a project function calling
+    set_config on the tenant setting — then a read of a view filtered by the setting returned
+    another workspace's rows through the guard (a direct set_config is refused; the function
+    was not), and the guard did not set the setting before a statement reading such a view
+    (`unrecognized configuration parameter`). The guard reads both from the catalog now: a call
+    of a function that sets the setting is refused outside unscoped(), a statement naming a
+    view or function that reads it has the setting set to tenant() first."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(SETTING_CODE)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            assert [r["first_name"] for r in await conn.fetch("SELECT * FROM my_patients")] == [
+                "Ana",
+                "Bruno",
+            ]
+            async with conn.transaction():
+                for call in ("SELECT set_clinic($1)", "SELECT use_clinic($1)"):
+                    with pytest.raises(TenantIsolationError, match="sets the tenant setting"):
+                        await conn.execute(call, 2)
+                rows = await conn.fetch("SELECT first_name FROM my_patients ORDER BY id")
+                assert [r[0] for r in rows] == ["Ana", "Bruno"]
+        with tenant(2):
+            assert [r[0] for r in await conn.fetch("SELECT first_name FROM my_patients")] == [
+                "Carla"
+            ]
+        with unscoped("a maintenance job picks the clinic itself"):
+            async with conn.transaction():
+                await conn.execute("SELECT set_clinic($1)", 2)
+    finally:
+        await conn.close()

@@ -56,7 +56,8 @@ from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
-from tenantguard.runtime.schema_code import implicit_changers
+from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
+from tenantguard.runtime.schema_code import implicit_changers, setting_code
 from tenantguard.runtime.session import RELIED_ON_SETTINGS, SEARCH_PATH, search_path_problem
 from tenantguard.runtime.tokens import inline_parameters
 
@@ -259,7 +260,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_schema_code", "_tg_setting", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_schema_code", "_tg_setting", "_tg_setting_changers", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -281,6 +282,8 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_names_problem = False  # `_tg_startup` is the names' problem: checked again
         # cursor name -> who declared it last on this connection (`_tg_cursor_uses`)
         self._tg_cursors: dict[str, tuple[str, object]] = {}
+        # the database's functions that set the tenant setting (read with the schema code)
+        self._tg_setting_changers: frozenset[str] = frozenset()
         # the schema's functions that may change a setting where no text names them (read
         # from the catalog by `_tg_read_schema_code` before the application gets the connection;
         # until then, as on a connection that `asyncpg.connect(connection_class=…)` or
@@ -349,6 +352,18 @@ class GuardedConnection(asyncpg.Connection):
             return self._tg_unseen()
         if verdict.cursors:
             self._tg_cursor_uses(verdict.cursors, scope, unscoped, query)
+        if self._tg_setting_changers and not unscoped and guard.mode is not Mode.OFF:
+            called = _words(query) & self._tg_setting_changers
+            if called:
+                guard.violation(
+                    f"the statement calls {', '.join(sorted(called))}, which sets the tenant "
+                    f"setting ({guard._tenant_setting}): the statements after it would read "
+                    "the tenant it names, not the request's (round 22)",
+                    "let the guard keep the setting (it sets it to tenant() before each "
+                    "statement that reads it; set_tenant_setting=True for row-level security), "
+                    "or call it inside `with unscoped(reason):`",
+                    query,
+                )
         wanted = None
         if guard._set_tenant_setting or verdict.expression_pin:
             target = scope.key if scope is not None and scope.key is not None else ""
@@ -526,19 +541,24 @@ class GuardedConnection(asyncpg.Connection):
         release resets the session). Said once per guard, in a warning."""
         guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
 
-        async def read() -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+        async def read() -> tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]:
             version = self.get_server_version().major
             query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
             loose = []
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
                 loose = await _fetch(self, _LOOSE_COLLATION_QUERY, guard.policy.tenant_column)
             names = await self._tg_policy_names()
-            return await _fetch(self, query), await _fetch(self, _CODE_QUERY), loose, names
+            views = await _fetch(self, _VIEW_QUERY)
+            return await _fetch(self, query), await _fetch(self, _CODE_QUERY), loose, names, views
 
-        functions, code, loose, names = await self._tg_driver_call(read)
+        functions, code, loose, names, views = await self._tg_driver_call(read)
         self._tg_check_policy_names(names)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
+        readers, self._tg_setting_changers = setting_code(
+            (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
+        )
+        guard.learn_setting_readers(readers)
         if loose and self._tg_startup is None:
             # `tenant_id = 'acme'` is true of 'ACME' too: a pin selects other tenants' rows
             columns = ", ".join(row[0] for row in loose[:5])
@@ -1692,6 +1712,14 @@ class _Forget:
 
 # the plan of a statement the guard did not look at (`GuardedConnection._tg_unseen`)
 _UNSEEN = _Forget(None, False)
+
+
+_WORD_OF = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def _words(query: object) -> set[str]:
+    """The words of a statement's text, folded (what it may call or read by name)."""
+    return set(_WORD_OF.findall(query.lower())) if isinstance(query, str) else set()
 
 
 def _literal(text: str) -> str:

@@ -127,6 +127,9 @@ class RuntimeVerdict:
     cursors: tuple[tuple[str, str], ...] = ()
 
 
+_READ_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
 def _runtime_finding(message: str, hint: str, statement: str = "") -> Finding:
     return Finding(
         "TG-RUNTIME", "runtime-guard", Severity.ERROR, message, hint, statement=statement
@@ -182,7 +185,8 @@ class Guard:
         "_cache", "_cache_bytes_used", "_checked", "_connections", "_full", "_generation",
         "_hits", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_reports",
-        "_require_tenant", "_set_tenant_setting", "_setting_literal", "_tenant_setting",
+        "_require_tenant", "_set_tenant_setting", "_setting_literal", "_setting_readers",
+        "_tenant_setting",
         "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "names_unchecked",
         "reported", "resets_skipped", "schema_code", "setting_syncs", "unlisted_tables",
         "unscoped_statements",
@@ -217,6 +221,7 @@ class Guard:
         self._setting_literal = f"'{self._tenant_setting}'"  # a checked name: no quote in it
         self._log_values = _checked_flag("log_values", log_values)
         self._owns_expressions = self._owns()
+        self._setting_readers: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
         # what the connections keep of verdicts besides this cache (the parameter types found
@@ -326,6 +331,16 @@ class Guard:
         self.clear_cache()
         if value != old:
             self._changed("max_statement_bytes", old, value, sys._getframe(1))
+
+    def learn_setting_readers(self, names: frozenset[str]) -> None:
+        """Views and functions of the database that read the tenant setting (folded names, from
+        a connection's catalog read): a statement naming one needs the setting set to tenant()
+        first, like one pinned by the tenant expression (round 22). Verdicts made before are
+        made again."""
+        if names <= self._setting_readers:
+            return
+        self._setting_readers = self._setting_readers | names
+        self.clear_cache()
 
     def schema_code_found(self, functions: tuple[str, ...]) -> None:
         """A connection found schema code that may change a setting where no statement names
@@ -637,6 +652,12 @@ class Guard:
                         f"pin with a parameter, or use current_setting('{self._tenant_setting}')",
                     )
                 )
+        # a view or function reading the tenant setting (pinned inside by it): the setting must
+        # hold tenant() when it runs, as for a pin by the tenant expression
+        reads_setting = bool(self._setting_readers) and bool(
+            set(_READ_WORD.findall(sql.lower())) & self._setting_readers
+        )
+        expression = expression or reads_setting
         size = sys.getsizeof(sql) + _ENTRY_BYTES + sum(len(f.message) + len(f.help) for f in errors)
         fast = not errors and effects.plain and not effects.ends_transaction and not cursors
         value_check = NO_VALUES

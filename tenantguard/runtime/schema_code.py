@@ -178,3 +178,50 @@ def implicit_changers(rows: Iterable[Row]) -> list[str]:
                 grown = True
     return sorted({qualified for qualified, folded, implicit, _ in functions
                    if implicit and folded in changers})  # fmt: skip
+
+
+# The views and materialized views of the database's own schemas, with their definitions: one
+# filtered by `current_setting('app.tenant_id')` reads the setting (round 22)
+VIEW_QUERY = """
+SELECT c.relname::text, pg_catalog.pg_get_viewdef(c.oid)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_'
+"""
+
+
+def setting_code(
+    functions: Iterable[Row], views: Iterable[Sequence[object]], setting: str
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(readers, changers) of the tenant setting, folded names: the views and functions whose
+    text names it (a statement reading one reads the setting: the guard sets it first), and the
+    functions that set it (`set_config('app.tenant_id', …)`, `SET app.tenant_id`), or call one
+    that does (round 22, helper 106: `SELECT set_workspace($1)` then a view pinned by the
+    setting read another workspace's rows through the guard)."""
+    name = setting.lower()
+    sets = re.compile(
+        r"set_config\s*\(\s*'" + re.escape(name) + r"'"
+        r"|\bset\s+(?:local\s+|session\s+)?" + re.escape(name) + r"\b"
+    )
+    readers: set[str] = set()
+    changers: set[str] = set()
+    words: dict[str, set[str]] = {}
+    for row in functions:
+        folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
+        if name in body:
+            readers.add(folded)
+            if sets.search(body):
+                changers.add(folded)
+        words[folded] = set(_WORD.findall(body))
+    grown = True
+    while grown:  # a function calling one that sets it sets it too
+        grown = False
+        for folded, called in words.items():
+            if folded not in changers and called & changers:
+                changers.add(folded)
+                readers.add(folded)
+                grown = True
+    for view, definition in views:
+        if name in str(definition or "").lower():
+            readers.add(str(view).lower())
+    return frozenset(readers), frozenset(changers)

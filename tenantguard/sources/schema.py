@@ -3388,6 +3388,11 @@ def _updatable_view_base(view: ViewInfo) -> tuple[str, dict[str, set[str]]] | No
     renames = view.columns or []
     for index, target in enumerate(select.targetList or ()):
         value = target.val
+        while type(value).__name__ == "TypeCast":
+            # `tenant_id::bigint AS tenant_id`: PostgreSQL drops a cast to the column's own
+            # type, and the view's column is the table's, updatable (round 22, helper 104); to
+            # another type it is not, and a write naming it fails: read as the column either way
+            value = value.arg
         if type(value).__name__ != "ColumnRef":
             continue  # an expression: a column an INSERT cannot name
         last = value.fields[-1]
@@ -3958,9 +3963,11 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
             if key == "PLpgSQL_expr" and isinstance(value, dict):
                 query = str(value.get("query", ""))
                 if is_dynamic:
-                    # `'UPDATE pati' || 'ents …'`: the literals read as the one text they make
-                    dynamic.append(_JOINED_LITERALS.sub("", query))
-                    if _computed_sql(query):  # a table it names may come from anywhere
+                    # `'UPDATE pati' || 'ents …'`, `format('%s%s', 'no', 'tes')`: the literals
+                    # read as the one text they make
+                    text, escaped = _normalized_dynamic(query)
+                    dynamic.append(text)
+                    if escaped or _computed_sql(text):  # a table it names may come from anywhere
                         dynamic.append(COMPUTED_SQL)
                 elif value.get("parseMode", 0) == 0:
                     queries.append(query)
@@ -4154,17 +4161,23 @@ def _assigned_new_fields(text: str) -> set[str]:
             assigned.add("*")  # `INTO NEW`
         elif key == "PLpgSQL_stmt_return" and isinstance(value, dict):
             query = (value.get("expr") or {}).get("PLpgSQL_expr", {}).get("query", "")
-            if query and str(query).strip().lower() not in ("new", "old", "null"):
+            if query and not _ROW_ITSELF.fullmatch(str(query).strip()):
                 assigned.add("*")  # `RETURN jsonb_populate_record(NEW, …)`: another row
     # `RETURN r` of a record variable (pglast's JSON does not say which variable a RETURN
     # gives): a row built from NEW with other fields is written in NEW's stead (round 21)
     for returned in _RETURNED.findall(text):
-        if returned.strip().lower() not in ("new", "old", "null"):
+        if not _ROW_ITSELF.fullmatch(returned.strip()):
             assigned.add("*")
     return assigned
 
 
 _RETURNED = re.compile(r"\bRETURN\s+(?!NEXT\b|QUERY\b)([^;]+?)\s*;", re.IGNORECASE)
+# what returns the row written itself: NEW, OLD, NULL, or `coalesce(NEW, OLD)` (the same row:
+# round 22, helper 106 — a shared INSERT OR DELETE trigger's usual return)
+_ROW_ITSELF = re.compile(
+    r"\(?\s*(?:new|old|null|coalesce\s*\(\s*(?:new|old)\s*,\s*(?:new|old)\s*\))\s*\)?",
+    re.IGNORECASE,
+)
 
 
 # PL/pgSQL statements that write a variable given by number (pglast's JSON leaves out a number
@@ -4931,6 +4944,18 @@ def _hidden_writes_once(
         return None
 
     found: dict[str, dict[str, str]] = {t: dict(k) for t, k in start.items()}
+    # a function shared by triggers declaring different transition tables (`IF TG_OP =
+    # 'DELETE' THEN … FROM old_rows ELSE … FROM new_rows`): a branch naming another trigger's
+    # runs only for that trigger — unless a relation of the name exists, which it would read
+    # (round 22, helper 106)
+    relations = set(schema.columns) | set(schema.views)
+    shared: dict[str, tuple[str, ...]] = {}
+    for trigger in schema.triggers:
+        if policy.is_tenant_table(trigger.relation):
+            names = set(shared.get(trigger.function, ())) | {
+                t for t in trigger.transitions if t not in relations
+            }
+            shared[trigger.function] = tuple(sorted(names))
     for trigger in schema.triggers:
         function = schema.trigger_functions.get(trigger.function)
         if function is None:
@@ -4945,7 +4970,11 @@ def _hidden_writes_once(
             if "tg_" in (opaque + " ".join(body)).lower():
                 body = [_trigger_arguments(s, trigger) for s in body]
                 opaque = _trigger_arguments(opaque, trigger)
-            transitions = trigger.transitions if policy.is_tenant_table(trigger.relation) else ()
+            transitions = (
+                trigger.transitions + shared.get(trigger.function, ())
+                if policy.is_tenant_table(trigger.relation)
+                else ()
+            )
             why = unpinned(body, opaque, tenant_rows, transitions)
         if why is not None:
             what = f"trigger {trigger.name} (function {trigger.function}): {why}"
@@ -4984,10 +5013,48 @@ def _trigger_arguments(text: str, trigger: TriggerInfo) -> str:
     text = _TG_RELATION.sub(relation, _TG_ARGV.sub(literal, text))
     # the names they make, whole: `'audit_' || TG_TABLE_NAME`, `format('%s%s', TG_ARGV[0],
     # TG_ARGV[1])` (round 22, helper 102: 'no' and 'tes' were searched apart)
-    return _formatted_literals(_JOINED_LITERALS.sub("", text))
+    return _normalized_dynamic(text)[0]
 
 
-_FORMAT_CALL = re.compile(
+_DOLLAR_QUOTED = re.compile(r"\$([A-Za-z_]\w*)?\$(.*?)\$\1\$", re.DOTALL)
+_ESCAPE_STRING = re.compile(r"\b[Ee]'((?:[^'\\]|''|\\.)*)'")
+_LITERAL = r"'(?:[^']|'')*'"
+_TEXT_CAST = re.compile(
+    rf"({_LITERAL})\s*::\s*(?:text|varchar|character\s+varying|name|bpchar)\b", re.IGNORECASE
+)
+_PAREN_LITERAL = re.compile(rf"(?<![\w$])\(\s*({_LITERAL})\s*\)")  # not a call's
+_ADJACENT = re.compile(r"'[ \t\r\f]*\n\s*'")  # `'no'<newline>'tes'`: one literal to PostgreSQL
+
+
+def _normalized_dynamic(text: str) -> tuple[str, bool]:
+    """The text of dynamic SQL with its literals joined as PostgreSQL joins them — dollar
+    quotes as plain literals, `::text` of a literal dropped, parentheses around one literal,
+    adjacent literals, `'a' || 'b'`, `format` of literals evaluated — and whether it holds an
+    escape string with a backslash (`E'no\\164es'`: not decoded here, so not read: round 22,
+    helper 104)."""
+    escaped = False
+
+    def escape(match: re.Match[str]) -> str:
+        nonlocal escaped
+        if "\\" in match.group(1):
+            escaped = True
+        return "'" + match.group(1) + "'"
+
+    text = _DOLLAR_QUOTED.sub(lambda m: "'" + m.group(2).replace("'", "''") + "'", text)
+    text = _ESCAPE_STRING.sub(escape, text)
+    for _ in range(20):
+        before = text
+        text = _TEXT_CAST.sub(r"\1", text)
+        text = _PAREN_LITERAL.sub(r"\1", text)
+        text = _ADJACENT.sub("", text)
+        text = _JOINED_LITERALS.sub("", text)
+        text = _formatted_literals(text)
+        if text == before:
+            break
+    return text, escaped
+
+
+_LITERAL_FORMAT_CALL = re.compile(
     r"\bformat\s*\(\s*'((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\s*\)", re.IGNORECASE
 )
 _FORMAT_ARGUMENT = re.compile(r"'((?:[^']|'')*)'")
@@ -5015,7 +5082,7 @@ def _formatted_literals(text: str) -> str:
 
         return "'" + _SPECIFIER.sub(specifier, pattern).replace("'", "''") + "'"
 
-    return _FORMAT_CALL.sub(call, text)
+    return _LITERAL_FORMAT_CALL.sub(call, text)
 
 
 def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> str:

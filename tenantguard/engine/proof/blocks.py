@@ -71,6 +71,9 @@ QUOTING_TYPES = (
     # "division by zero": not a value, but whether a row meets a predicate (`1/(CASE WHEN body
     # LIKE $2 THEN 0 ELSE 1 END)`), one prefix at a time (round 22)
     exp.Div, exp.Mod, exp.IntDiv,
+    # errors of a function's domain, given a value a row computes (round 22, helper 104)
+    exp.Ln, exp.Log, exp.Sqrt, exp.Pow, exp.Exp, exp.SplitPart, exp.Substring, exp.Repeat,
+    exp.WidthBucket, exp.Factorial, exp.Array,
 )  # fmt: skip
 _INDEXED_SET = subclasses(*_INDEXED_TYPES, *_MAYBE_VOLATILE, *QUOTING_TYPES)
 _WHOLE_TABLE_SET = subclasses(*_WHOLE_TABLE_TYPES)

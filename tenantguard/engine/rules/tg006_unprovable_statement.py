@@ -932,11 +932,13 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 RULE,
                 table,
-                f"function {identifier_name(table.this)} hands out rows of every tenant (its "
-                f"body does not pin them) and is called where its rows cannot be pinned "
+                f"function {identifier_name(table.this)} reads or writes rows of every tenant "
+                f"(its body does not pin them, or builds its SQL at run time) and is called "
+                f"where its rows cannot be pinned "
                 f"({table.parent.key.upper() if table.parent else 'statement'})",
                 "call it in FROM and pin its tenant column, or pin the rows inside the function "
-                "(a parameter, or the tenant expression)",
+                "(a parameter, or the tenant expression); maintenance that spans tenants "
+                "belongs in a suppression with its reason, or `unscoped()` at run time",
             )
             continue
         yield ctx.finding(

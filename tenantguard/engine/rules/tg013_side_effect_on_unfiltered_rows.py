@@ -388,7 +388,22 @@ def _revealing_parts(
         return None
     if isinstance(node, exp.Div | exp.Mod | exp.IntDiv):
         divisor = node.expression  # "division by zero" tells which rows make it zero
-        return [divisor] if _varies(divisor) else None
+        return [divisor] if _varies(divisor) and not _cannot_be_zero(divisor) else None
+    if type(node) in _DOMAIN_ERRORS:
+        # "cannot take logarithm of zero", "negative substring length not allowed", "field
+        # position must not be zero"…: the arguments the function's domain rejects
+        given: list[object] = [node.args.get(k) for k in _DOMAIN_ERRORS[type(node)]]
+        rejected = [a for a in given if _varies(a)]
+        return rejected or None
+    if isinstance(node, exp.Array):
+        # ARRAY[ARRAY[…], x]: "multidimensional arrays must have array expressions with
+        # matching dimensions" when a row's value makes the sizes differ
+        items = list(node.expressions)
+        if any(isinstance(i, exp.Array) for i in items) and any(
+            _varies(i) and not isinstance(i, exp.Literal) for i in items
+        ):
+            return [i for i in items if _varies(i)]
+        return None
     if isinstance(node, exp.StrToDate | exp.StrToTime | exp.ToNumber):
         return [p for p in (node.this, node.args.get("format")) if isinstance(p, exp.Expression)]
     if isinstance(node, exp.AtTimeZone):
@@ -469,6 +484,73 @@ def _revealing_parts(
 
 
 @functools.lru_cache(maxsize=256)
+def _cannot_be_zero(divisor: exp.Expression) -> bool:
+    """A divisor that is never zero, whatever the row: `nullif(x, 0)` (NULL instead),
+    `greatest(x, 1)`, `coalesce(nullif(x, 0), 1)`, `CASE WHEN x = 0 THEN 1 ELSE x END`, a
+    literal other than zero (false alarms of round 22, helper 104)."""
+    node = divisor
+    while isinstance(node, exp.Paren | exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Literal):
+        return not node.is_string and node.this not in ("0", "0.0")
+    if isinstance(node, exp.Nullif):
+        zero = node.expression
+        return isinstance(zero, exp.Literal) and zero.this in ("0", "0.0")
+    if isinstance(node, exp.Greatest):
+        return any(
+            isinstance(a, exp.Literal) and not a.is_string and _positive(a.this)
+            for a in (node.this, *node.expressions)
+        )
+    if isinstance(node, exp.Coalesce):
+        # its first argument that is never NULL decides: every one before it is never zero
+        for argument in (node.this, *node.expressions):
+            if not _cannot_be_zero(argument):
+                return False
+            inner = argument.this if isinstance(argument, exp.Paren) else argument
+            if not isinstance(inner, exp.Nullif):
+                return True
+        return True  # all NULL: NULL, no error
+    if isinstance(node, exp.Case):
+        ifs = node.args.get("ifs") or []
+        default = node.args.get("default")
+        results = [i.args.get("true") for i in ifs]
+        if not all(r is not None and _cannot_be_zero(r) for r in results):
+            return False
+        if default is None or _cannot_be_zero(default):
+            return True
+        # `CASE WHEN x = 0 THEN 1 ELSE x END`: x reaches the ELSE only when it is not zero
+        return any(
+            isinstance(i.this, exp.EQ)
+            and i.this.this == default
+            and isinstance(i.this.expression, exp.Literal)
+            and i.this.expression.this in ("0", "0.0")
+            for i in ifs
+        )
+    return False
+
+
+def _positive(text: object) -> bool:
+    try:
+        return float(str(text)) > 0
+    except ValueError:
+        return False
+
+
+# typed functions whose domain errors depend on an argument: the arguments (sqlglot's keys)
+_DOMAIN_ERRORS: dict[type[exp.Expression], tuple[str, ...]] = {
+    exp.Ln: ("this",),
+    exp.Log: ("this", "expression"),
+    exp.Sqrt: ("this",),
+    exp.Pow: ("this", "expression"),
+    exp.Exp: ("this",),
+    exp.SplitPart: ("part_index",),
+    exp.Substring: ("length",),
+    exp.Repeat: ("times",),
+    exp.WidthBucket: ("min_value", "max_value", "num_buckets"),
+    exp.Factorial: ("this",),
+}
+
+
 def _body_fails(body: str) -> bool:
     """Whether an inlined SQL function's body (`SELECT current_setting(t)`, `RETURN t::int`)
     holds a call whose error may show a value it is given — one of its parameters."""
