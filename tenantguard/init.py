@@ -54,6 +54,10 @@ class Proposal:
     tenant_tables: list[str] = field(default_factory=list)
     global_tables: list[str] = field(default_factory=list)
     orphans: list[tuple[str, str]] = field(default_factory=list)  # (table, tenant table it refs)
+    # the setting the schema compares the tenant column with (`workspace_id =
+    # current_setting('app.workspace_id')::bigint` in a view, a policy, a function): None when
+    # it is none, or the default's (app.tenant_id)
+    tenant_setting: str | None = None
 
 
 def _schema_files(root: Path) -> list[Path]:
@@ -156,6 +160,19 @@ def propose(root: Path) -> Proposal:
     if proposal.tenant_column is None:
         return proposal
     column = proposal.tenant_column
+    # every file check reads there (views, functions and policies often stand apart)
+    read = sorted(
+        {
+            path
+            for where in proposal.schema_paths
+            for path in (
+                [root / where] if (root / where).is_file() else (root / where).rglob("*.sql")
+            )
+        }
+        | set(files)
+    )
+    proposal.files = [file.relative_to(root).as_posix() for file in read]
+    proposal.tenant_setting = _compared_setting(read, column)
     proposal.tenant_tables = sorted(t for t, cols in tables.items() if column in cols)
     proposal.global_tables = sorted(t for t, cols in tables.items() if column not in cols)
     tenant = set(proposal.tenant_tables)
@@ -163,6 +180,32 @@ def propose(root: Path) -> Proposal:
         if table not in tenant and referenced in tenant and table != proposal.tenant_root:
             proposal.orphans.append((table, referenced))
     return proposal
+
+
+_SETTING = r"current_setting\s*\(\s*'([A-Za-z_][\w$]*\.[A-Za-z_][\w$]*)'"
+
+
+def _compared_setting(files: list[Path], column: str) -> str | None:
+    """The custom setting the schema sources compare the tenant column with most often (either
+    side of `=`), unless it is app.tenant_id, which the tenant expression reads by default
+    (helpers 101, 106: `init` kept the default beside views filtered by another setting)."""
+    name = re.escape(column)
+    compared = re.compile(
+        rf"\b{name}\s*=\s*(?:\(\s*)?{_SETTING}|{_SETTING}[^;=]{{0,40}}=\s*(?:\w+\.)?{name}\b",
+        re.IGNORECASE,
+    )
+    found: Counter[str] = Counter()
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for match in compared.finditer(text):
+            found[(match.group(1) or match.group(2)).lower()] += 1
+    if not found:
+        return None
+    setting = found.most_common(1)[0][0]
+    return None if setting == "app.tenant_id" else setting
 
 
 def _toml_string(text: str) -> str:
@@ -200,6 +243,9 @@ def configuration(proposal: Proposal) -> str:
             lines.append(f"tenant_root = {_toml_string(root)}")
         # the registry is read unpinned (login, sign-up): never a tenant table
         lines.append(f"global_tables = {_toml_list([proposal.tenant_root], names=True)}")
+    if proposal.tenant_setting is not None:
+        expression = f"current_setting('{proposal.tenant_setting}')"
+        lines.append(f"tenant_expressions = {_toml_list([expression])}")
     return "\n".join(lines) + "\n"
 
 
@@ -270,6 +316,14 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
         out,
         f"Global tables (no {proposal.tenant_column}): {', '.join(proposal.global_tables) or '-'}",
     )
+    if proposal.tenant_setting is not None:
+        _say(
+            out,
+            f"Tenant setting: {proposal.tenant_setting} (the schema compares "
+            f"{proposal.tenant_column} with current_setting('{proposal.tenant_setting}')): a pin "
+            "by it counts; at run time give the guard tenant_setting="
+            f"{proposal.tenant_setting!r}.",
+        )
     for table, referenced in proposal.orphans:
         _say(
             out,

@@ -83,3 +83,47 @@ def test_a_trigger_pinned_by_coalesce_of_new_and_old(tmp_path: Path) -> None:
     policy = policy_for(tmp_path / "loose", loose, tenant_column="org_id")
     assert isinstance(policy, Policy)
     assert "TG005" in _codes(delete, policy)
+
+
+def test_init_proposes_the_setting_the_schema_compares_the_tenant_column_with(
+    tmp_path: Path,
+) -> None:
+    """helpers 101 and 106: `init` kept the default tenant expression (app.tenant_id) beside
+    views filtered by `current_setting('app.workspace_id')`, and counted only the files with
+    tables ("Read 3 schema file(s)" of 4)."""
+    import io
+
+    from tenantguard.init import run_init
+
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "001_tables.sql").write_text(
+        "CREATE TABLE workspaces (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE channels (id bigint PRIMARY KEY, workspace_id bigint NOT NULL "
+        "REFERENCES workspaces (id));\n"
+        "CREATE TABLE members (id bigint PRIMARY KEY, workspace_id bigint NOT NULL "
+        "REFERENCES workspaces (id));\n",
+        encoding="utf-8",
+    )
+    (migrations / "002_views.sql").write_text(
+        "CREATE VIEW my_channels AS SELECT * FROM channels "
+        "WHERE workspace_id = current_setting('app.workspace_id')::bigint;\n",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    assert run_init(tmp_path, out=out) == 0
+    said = out.getvalue()
+    assert "Read 2 schema file(s) in migrations." in said
+    assert "Tenant setting: app.workspace_id" in said
+    written = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert "tenant_expressions = [\"current_setting('app.workspace_id')\"]" in written
+    # the view read through the setting it names is proven
+    query = tmp_path / "q.sql"
+    query.write_text(
+        "SELECT id FROM channels WHERE workspace_id = "
+        "current_setting('app.workspace_id')::bigint;\n",
+        encoding="utf-8",
+    )
+    from tenantguard.cli import main
+
+    assert main(["check", "--no-cache", str(query)]) == 0
