@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
-from tenantguard.patches.files import PatchUsageError
+from tenantguard.patches.files import PatchError, PatchUsageError
 from tenantguard.patches.runner import apply_patches
 from tenantguard.patches.verify import sync_baseline, verify_pipeline
 from tests.test_pipeline_faults import fetchval, ledger_names, write
@@ -253,5 +253,100 @@ async def test_a_runner_that_owns_the_ledger_but_not_the_schema(
         try:
             run = await apply_patches(conn, patches)
             assert run.applied == ["0002_x.sql"]
+        finally:
+            await conn.close()
+
+
+# helper-105, on the fixes above: verify and sync still changed the live server through
+# dynamic SQL the first screen did not read (ALTER DATABASE, REVOKE … ON DATABASE, a comment
+# or `||` splitting the words, an escape string), a function a patch creates and calls, CREATE
+# ROLE … IN ROLE (a grant), dblink, COPY TO a file or a program, pg_reload_conf,
+# pg_terminate_backend; and refused patches whose DO block said "alter role" in a comment.
+SERVER_WIDE = {
+    "DO $$ BEGIN EXECUTE 'ALTER DATABASE prod CONNECTION LIMIT 0'; END $$;": True,
+    "DO $$ BEGIN EXECUTE 'REVOKE CONNECT ON DATABASE prod FROM PUBLIC'; END $$;": True,
+    "DO $$ BEGIN EXECUTE 'COMMENT ON DATABASE prod IS $c$x$c$'; END $$;": True,
+    "DO $$ BEGIN EXECUTE 'ALTER/**/ROLE app_rw NOLOGIN'; END $$;": True,
+    "DO $$ BEGIN EXECUTE E'ALTER\\x20ROLE app_rw NOLOGIN'; END $$;": True,
+    "DO $$ BEGIN EXECUTE 'ALTER' || ' ROLE app_rw NOLOGIN'; END $$;": True,
+    "DO $$ BEGIN EXECUTE 'ALTER ROLE app_rw NOLOGIN /* IN DATABASE */'; END $$;": True,
+    "DO $$ BEGIN EXECUTE 'ALTER ROLE app_rw IN DATABASE prod SET work_mem = 1'; END $$;": True,
+    "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN ALTER ROLE app_rw NOLOGIN; "
+    "END $f$;": True,
+    "CREATE FUNCTION g() RETURNS void LANGUAGE sql AS $f$ SELECT pg_reload_conf() $f$;": True,
+    "CREATE ROLE tg_reader NOLOGIN IN ROLE pg_execute_server_program;": True,
+    "SELECT dblink_exec('host=x', 'DROP TABLE important');": True,
+    "COPY (SELECT 1) TO PROGRAM 'id';": True,
+    "COPY (SELECT 'work_mem = 1') TO '/tmp/postgresql.auto.conf';": True,
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity;": True,
+    # what stays in the database (`patches sync` writes the first ones)
+    "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET app.strict = on', current_database()); "
+    "EXECUTE format('ALTER ROLE r IN DATABASE %I SET work_mem = %L', current_database(), '8MB'); "
+    "EXECUTE format('REVOKE CONNECT ON DATABASE %I FROM PUBLIC', current_database()); END $$;": False,
+    "DO $$ BEGIN -- staff alter role-specific dashboards\n"
+    "EXECUTE 'CREATE TABLE stats (id bigint)'; END $$;": False,
+    "DO $$ BEGIN RAISE NOTICE 'grant read access to analysts'; "
+    "EXECUTE 'CREATE TABLE stats (id bigint)'; END $$;": False,
+    "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables LOOP "
+    "EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t); END LOOP; END $$;": False,
+    "DO $$ BEGIN IF to_regrole('reader') IS NULL THEN CREATE ROLE reader NOLOGIN; END IF; END $$;": False,
+    "COPY clinics FROM STDIN;": False,
+}
+
+
+@pytest.mark.parametrize(("sql", "beyond"), SERVER_WIDE.items())
+def test_what_acts_beyond_the_database(sql: str, beyond: bool) -> None:
+    from tenantguard.patches.statements import server_wide, split_patch
+
+    found = [what for statement in split_patch(sql, "p.sql") for what in server_wide(statement)]
+    assert bool(found) == beyond, found
+
+
+async def test_a_patch_that_releases_the_pipeline_lock_stops_the_run(
+    database: str, tmp_path: Path
+) -> None:
+    """A patch ending with `pg_advisory_unlock_all()` released the runner's lock: a replica
+    starting then applied the next patch at the same time (a unique violation on the ledger,
+    or a non-idempotent patch run twice). The run stops after that patch."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_a.sql",
+        "CREATE TABLE IF NOT EXISTS a (id int);\nSELECT pg_advisory_unlock_all();\n",
+    )
+    write(patches, "0002_b.sql", "CREATE TABLE IF NOT EXISTS b (id int);\n")
+    conn = await asyncpg.connect(database)
+    try:
+        with pytest.raises(PatchError, match="released the pipeline's advisory lock") as raised:
+            await apply_patches(conn, patches)
+        assert raised.value.applied == ["0001_a.sql"]
+        assert await ledger_names(database) == ["0001_a.sql"]
+        assert await conn.fetchval("SELECT to_regclass('b')") is None
+    finally:
+        await conn.close()
+
+
+async def test_a_patch_that_sets_its_search_path_is_no_second_copy(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """A patch that sets its own search path (`SET search_path = public`) creates where it
+    says: the check of second copies (which reads the runner's search path) refused it."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_base.sql",
+        "SET search_path = public;\nCREATE TABLE IF NOT EXISTS clinics (id int);\n",
+    )
+    async with role_and_database(postgres, "sp", owned=True) as name:
+        dsn = postgres.dsn_for(name, user=name)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f"CREATE TABLE public.clinics (id int); CREATE SCHEMA {name}")
+            run = await apply_patches(conn, patches)
+            assert run.applied == ["0001_base.sql"]
+            assert (
+                await conn.fetchval("SELECT count(*) FROM pg_tables WHERE tablename = 'clinics'")
+                == 1
+            )
         finally:
             await conn.close()

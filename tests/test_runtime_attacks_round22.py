@@ -271,11 +271,21 @@ async def test_schema_code_that_sets_or_reads_the_tenant_setting(two_clinics: st
                 "Bruno",
             ]
             async with conn.transaction():
+                # by itself: the guard sets the setting again before the next read of it
                 for call in ("SELECT set_clinic($1)", "SELECT use_clinic($1)"):
+                    await conn.execute(call, 2)
+                    rows = await conn.fetch("SELECT first_name FROM my_patients ORDER BY id")
+                    assert [r[0] for r in rows] == ["Ana", "Bruno"]
+                # beside a read of it, in one statement or one script: refused
+                for both in (
+                    "SELECT use_clinic(2); SELECT first_name FROM my_patients",
+                    "WITH s AS MATERIALIZED (SELECT set_clinic(2)) "
+                    "SELECT p.first_name FROM s, my_patients p",
+                    "WITH s AS MATERIALIZED (SELECT set_clinic(2)) SELECT first_name FROM "
+                    "patients WHERE tenant_id = current_setting('app.tenant_id')::bigint",
+                ):
                     with pytest.raises(TenantIsolationError, match="sets the tenant setting"):
-                        await conn.execute(call, 2)
-                rows = await conn.fetch("SELECT first_name FROM my_patients ORDER BY id")
-                assert [r[0] for r in rows] == ["Ana", "Bruno"]
+                        await conn.execute(both)
         with tenant(2):
             assert [r[0] for r in await conn.fetch("SELECT first_name FROM my_patients")] == [
                 "Carla"

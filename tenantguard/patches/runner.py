@@ -520,10 +520,21 @@ async def _quietly(
         await conn.execute(sql)
 
 
+class _LockReleased(PatchError):
+    """A patch released the runner's advisory lock (it ran, and is recorded)."""
+
+
+_HOLDS_THE_LOCK = """
+SELECT EXISTS (
+  SELECT 1 FROM pg_catalog.pg_locks
+  WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted
+    AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2)
+"""
+
 _ELSEWHERE = """
 SELECT c.relname::text, n.nspname::text, current_schema()::text
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   AND n.nspname IS DISTINCT FROM current_schema()
   AND n.nspname = ANY (current_schemas(false))
   AND NOT EXISTS (
@@ -539,10 +550,22 @@ async def _refuse_second_copies(conn: asyncpg.Connection, pending: list[PatchFil
     path does not reach first (round 22, helper 100: a baseline loaded into public — pg_dump
     qualifies every name — then the patches applied by a role whose own schema comes first in
     `"$user", public`: the whole schema twice, the application on the empty copy)."""
-    from tenantguard.patches.statements import created_tables
+    from tenantguard.patches.statements import created_tables, sets_search_path
 
+    readable: list[list[Any]] = []
+    for patch in pending:
+        try:
+            readable.append(patch.statements)
+        except PatchError:
+            continue  # said where every pending patch is parsed, before any runs
     names = sorted(
-        {name for patch in pending for s in patch.statements for name in created_tables(s)}
+        {
+            name
+            for statements in readable
+            if not any(sets_search_path(s) for s in statements)  # it picks its schema
+            for s in statements
+            for name in created_tables(s)
+        }
     )
     if not names:
         return
@@ -668,7 +691,9 @@ async def _apply_locked(
         try:
             await _run_patch(conn, patch, options, ledger_table, run, record=True)
         except PatchError as error:
-            error.applied = list(run.applied)
+            # (a patch that released the runner's lock ran, and is recorded)
+            recorded = [patch.name] if isinstance(error, _LockReleased) else []
+            error.applied = [*run.applied, *recorded]
             raise
         run.applied.append(patch.name)
     current.clear()
@@ -897,6 +922,16 @@ async def _run_patch(
             )
             await asyncio.sleep(delay)
             continue
+        if not await conn.fetchval(_HOLDS_THE_LOCK, LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF):
+            # `pg_advisory_unlock_all()` in a patch: a replica started now would apply the
+            # next patches at the same time as this one (round 22, helper 105)
+            raise _LockReleased(
+                f"{patch.path}: patch {patch.name} released the pipeline's advisory lock "
+                "(pg_advisory_unlock_all(), or an unlock of its key): another replica could "
+                "apply the next patches at the same time, so this run stops here. The patch is "
+                "applied and recorded; take the unlock out of the patches and apply again",
+                applied=[*run.applied, patch.name] if record else run.applied,
+            )
         log.info(
             "%s %s in %.0f ms",
             "applied     " if record else "rebuilt     ",

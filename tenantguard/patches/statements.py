@@ -268,20 +268,44 @@ _SHARED_OBJECTS = {"OBJECT_ROLE", "OBJECT_DATABASE", "OBJECT_TABLESPACE", "OBJEC
 # the same in dynamic SQL of a DO block (`EXECUTE 'ALTER ROLE ' || r || ' NOLOGIN'`): read in its
 # text (ALTER DATABASE of `current_database()`, as `patches sync` writes it, is the database's own)
 _SERVER_WIDE_TEXT = re.compile(
-    # (`ALTER ROLE r IN DATABASE %I SET …` of `current_database()`: the database's own)
-    r"\b(?:ALTER|DROP)\s+(?:ROLE|USER|GROUP)\b(?![^;']*\bIN\s+DATABASE\b)"
+    # (`ALTER ROLE r IN DATABASE %I SET …` and `ALTER DATABASE %I …`, `… ON DATABASE %I …` of
+    # `current_database()` — as `patches sync` writes them — are the database's own)
+    r"\b(?:ALTER|DROP)\s+(?:ROLE|USER|GROUP)\b"
+    r"(?![^;]*\bIN\s+DATABASE\s+%(?:1\$)?I\b.*?current_database\s*\(\))"
+    r"|\bALTER\s+DATABASE\b(?!\s+%(?:1\$)?I\b.*?current_database\s*\(\))"
+    r"|\b(?:ON|COMMENT\s+ON)\s+DATABASE\b(?!\s+%(?:1\$)?I\b.*?current_database\s*\(\))"
+    r"|\bCOMMENT\s+ON\s+(?:ROLE|TABLESPACE)\b"
     r"|\b(?:ALTER|DROP)\s+TABLESPACE\b|\bALTER\s+SYSTEM\b"
     r"|\b(?:CREATE|DROP)\s+(?:DATABASE|TABLESPACE)\b|\b(?:REASSIGN|DROP)\s+OWNED\b"
-    r"|\bGRANT\s+(?:(?!\bON\b)[^;])*\bTO\b|\bREVOKE\s+(?:(?!\bON\b)[^;])*\bFROM\b",
-    re.IGNORECASE,
+    r"|\bGRANT\s+(?:(?!\bON\b)[^;])*\bTO\b|\bREVOKE\s+(?:(?!\bON\b)[^;])*\bFROM\b"
+    r"|\bCOPY\b[^;]*\b(?:TO|FROM)\s+(?:PROGRAM\b|')"
+    r"|\b(?:dblink\w*|pg_reload_conf|pg_terminate_backend|lo_export|pg_file_\w+)\s*\(",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+# built-ins that act beyond the database a patch runs in: other connections, files, the
+# server's configuration, replication (round 22, helper 105)
+_SERVER_WIDE_CALLS = re.compile(
+    r"dblink\w*|pg_reload_conf|pg_terminate_backend|pg_cancel_backend|pg_rotate_logfile|"
+    r"pg_promote|lo_export|lo_import|pg_file_\w+|pg_create_\w*replication_slot|"
+    r"pg_drop_replication_slot|pg_replication_origin_\w+|pg_logical_emit_message"
 )
 
 
 def server_wide(statement: SqlStatement) -> list[str]:
-    """What the statement changes outside its database (kinds, as written above); DO bodies
-    read, their dynamic SQL by its text."""
+    """What the statement changes outside its database (kinds, as written above): its own
+    nodes, the statements of DO bodies and of the bodies of functions it creates (a patch may
+    call them, or the application later), and their dynamic SQL by its text."""
     found: list[str] = []
-    for node in _nodes(statement):
+    nodes = list(_nodes(statement))
+    dynamic: list[str] = []
+    if isinstance(statement.node, ast.DoStmt):
+        dynamic.extend(_dynamic_texts(_body_of(statement.node.args)))
+    index = 0
+    while index < len(nodes):
+        node = nodes[index]
+        index += 1
         kind = type(node).__name__
         if kind in _SERVER_WIDE_NODES:
             found.append(_SERVER_WIDE_NODES[kind])
@@ -291,12 +315,118 @@ def server_wide(statement: SqlStatement) -> list[str]:
             field = "objectType" if kind == "AlterOwnerStmt" else "objtype"
             if _object(node, field) in _SHARED_OBJECTS:
                 found.append(f"{_ON_SHARED[kind]} of a role, database or tablespace")
-    if isinstance(statement.node, ast.DoStmt):
-        body = next((d for d in statement.node.args or () if d.defname == "as"), None)
-        text = body.arg.sval if body is not None else ""
-        if re.search(r"\bEXECUTE\b", text, re.IGNORECASE) and _SERVER_WIDE_TEXT.search(text):
+        elif kind == "CreateRoleStmt" and any(
+            getattr(o, "defname", "") in ("addroleto", "rolemembers", "adminmembers")
+            for o in node.options or ()
+        ):
+            found.append("CREATE ROLE … IN ROLE / ROLE / ADMIN (a grant of roles)")
+        elif kind == "CopyStmt" and (node.filename or getattr(node, "is_program", False)):
+            found.append("COPY to or from a server file or program")
+        elif kind == "FuncCall":
+            name = str(node.funcname[-1].sval).lower() if node.funcname else ""
+            if _SERVER_WIDE_CALLS.fullmatch(name):
+                found.append(f"a call of {name}")
+        elif kind == "CreateFunctionStmt":
+            body = _body_of(node.options)
+            language = next(
+                (str(o.arg.sval).lower() for o in node.options or () if o.defname == "language"),
+                "sql",
+            )
+            if language == "plpgsql":
+                inner = _plpgsql_statements(body)
+                dynamic.extend(_dynamic_texts(body))
+            else:
+                try:
+                    inner = [raw.stmt for raw in pglast.parse_sql(body)] if body else []
+                except pglast.parser.ParseError:
+                    inner = []
+            for child in inner:
+                nodes.extend(_walk(child))
+    for text in dynamic:
+        if _escaped(text):
+            found.append("dynamic SQL with escape strings (E'…\\…'), which cannot be read")
+        elif _SERVER_WIDE_TEXT.search(_joined(text)):
             found.append("dynamic SQL naming a role, the server's settings or another database")
+    return sorted(set(found), key=found.index)
+
+
+def _body_of(options: Any) -> str:
+    body = next((d for d in options or () if getattr(d, "defname", "") == "as"), None)
+    if body is None:
+        return ""
+    value = body.arg
+    if isinstance(value, (list, tuple)):  # `AS 'obj_file', 'link_symbol'`: C, not read
+        value = value[0] if value else None
+    return str(getattr(value, "sval", "") or "")
+
+
+def _plpgsql_statements(body: str) -> list[Any]:
+    """The SQL statements of a PL/pgSQL body (as a DO block's)."""
+    return _do_block_statements(
+        ast.DoStmt(args=(ast.DefElem(defname="as", arg=ast.String(sval=body)),))
+    )
+
+
+def _dynamic_texts(body: str) -> list[str]:
+    """The expressions a PL/pgSQL body runs as SQL (`EXECUTE expression`, `FOR … IN EXECUTE`,
+    `OPEN … FOR EXECUTE`), as written."""
+    if not body:
+        return []
+    try:
+        tree = pglast.parse_plpgsql(f"DO $tg_body$ {body} $tg_body$")
+    except Exception:  # pglast raises several types for bodies it cannot read
+        return [body] if re.search(r"\bEXECUTE\b", body, re.IGNORECASE) else []
+    found: list[str] = []
+    stack: list[Any] = [tree]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, list):
+            stack.extend(current)
+        elif isinstance(current, dict):
+            for key, value in current.items():
+                if key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors") and isinstance(
+                    value, dict
+                ):
+                    query = (value.get("query") or {}).get("PLpgSQL_expr", {}).get("query")
+                    if query:
+                        found.append(str(query))
+                elif key == "PLpgSQL_stmt_open" and isinstance(value, dict):
+                    query = (value.get("dynquery") or {}).get("PLpgSQL_expr", {}).get("query")
+                    if query:
+                        found.append(str(query))
+                stack.append(value)
     return found
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (list, tuple)):
+            stack.extend(current)
+            continue
+        if not isinstance(current, ast.Node):
+            continue
+        yield current
+        stack.extend(getattr(current, slot, None) for slot in getattr(current, "__slots__", ()))
+
+
+_ESCAPE_STRING = re.compile(r"\b[Ee]'(?:[^'\\]|''|\\.)*\\")
+_SQL_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.DOTALL)
+
+
+def _escaped(text: str) -> bool:
+    return _ESCAPE_STRING.search(text) is not None
+
+
+def _joined(text: str) -> str:
+    """The text of a dynamic statement's literals as one (`'ALTER' || ' ROLE …'`), comments
+    inside them dropped (`'ALTER/**/ROLE'`), dollar quotes read as quotes."""
+    text = re.sub(
+        r"\$([A-Za-z_]\w*)?\$(.*?)\$\1\$", lambda m: "'" + m.group(2) + "'", text, flags=re.DOTALL
+    )
+    text = re.sub(r"'\s*\|\|\s*'", "", text)
+    return " ".join(_SQL_COMMENT.sub(" ", text).split())
 
 
 def _object(node: Any, field: str) -> str:
@@ -311,8 +441,12 @@ def created_tables(statement: SqlStatement) -> list[str]:
     for node in _nodes(statement):
         kind = type(node).__name__
         relation = None
-        if kind in ("CreateStmt", "CreateTableAsStmt"):
-            relation = node.relation if kind == "CreateStmt" else node.into.rel
+        if kind == "CreateStmt":
+            relation = node.relation
+        elif kind == "CreateTableAsStmt":
+            relation = node.into.rel
+        elif kind == "CreateSeqStmt":
+            relation = node.sequence
         elif kind == "ViewStmt":
             relation = node.view
         if (
@@ -323,3 +457,18 @@ def created_tables(statement: SqlStatement) -> list[str]:
         ):
             found.append(str(relation.relname))
     return found
+
+
+def sets_search_path(statement: SqlStatement) -> bool:
+    """`SET search_path …` (or `set_config('search_path', …)`): the patch picks the schema its
+    unqualified names go to."""
+    for node in _nodes(statement):
+        kind = type(node).__name__
+        if kind == "VariableSetStmt" and str(node.name or "").lower() == "search_path":
+            return True
+        if kind == "FuncCall" and node.funcname and str(node.funcname[-1].sval) == "set_config":
+            first = node.args[0] if node.args else None
+            value = getattr(getattr(first, "val", None), "sval", None)
+            if value is None or str(value).lower() == "search_path":
+                return True
+    return False

@@ -352,16 +352,28 @@ class GuardedConnection(asyncpg.Connection):
             return self._tg_unseen()
         if verdict.cursors:
             self._tg_cursor_uses(verdict.cursors, scope, unscoped, query)
-        if self._tg_setting_changers and not unscoped and guard.mode is not Mode.OFF:
+        if (
+            self._tg_setting_changers
+            and (
+                verdict.expression_pin
+                or (guard._set_tenant_setting and verdict.touches_tenant_tables)
+            )
+            and not unscoped
+            and guard.mode is not Mode.OFF
+        ):
+            # a call that sets the tenant setting beside a read of it, in one statement or one
+            # script: the guard sets it before the call runs, and cannot again before the read
+            # (a statement by itself only makes the guard set it again before the next: round
+            # 22, helpers 103 and 106)
             called = _words(query) & self._tg_setting_changers
             if called:
                 guard.violation(
                     f"the statement calls {', '.join(sorted(called))}, which sets the tenant "
-                    f"setting ({guard._tenant_setting}): the statements after it would read "
-                    "the tenant it names, not the request's (round 22)",
-                    "let the guard keep the setting (it sets it to tenant() before each "
-                    "statement that reads it; set_tenant_setting=True for row-level security), "
-                    "or call it inside `with unscoped(reason):`",
+                    f"setting ({guard._tenant_setting}), where it also reads that setting: it "
+                    "would read the tenant the call names, not the request's",
+                    "call it in a statement of its own (the guard sets the setting to tenant() "
+                    "again before the next statement that reads it), or inside "
+                    "`with unscoped(reason):`",
                     query,
                 )
         wanted = None

@@ -219,9 +219,9 @@ def setting_code(
         for folded, called in words.items():
             if folded not in changers and called & changers:
                 changers.add(folded)
-                readers.add(folded)
                 grown = True
     for view, definition in views:
         if name in str(definition or "").lower():
             readers.add(str(view).lower())
-    return frozenset(readers), frozenset(changers)
+    # a function that sets it reads what it set: its calls are judged as setting it
+    return frozenset(readers - changers), frozenset(changers)
