@@ -404,3 +404,62 @@ def test_round22_trigger_false_alarms(tmp_path: Path) -> None:
     )
     assert isinstance(real, Policy)
     assert "TG005" in _codes(_statements("h106_triggers")[2], real)
+
+
+# helper-108, a sweep of realistic code: a trigger's copy of the written row (`r :=
+# coalesce(NEW, OLD)`, `v := NEW.tenant_id`, a DECLARE of `coalesce(NEW.tenant_id,
+# OLD.tenant_id)`) was no pin (TG005 at every write); error oracles over a view pinned inside by
+# the tenant setting were not read (its filter merges with the reader's WHERE).
+COPIES = """
+CREATE TABLE orders (id bigint NOT NULL, tenant_id bigint NOT NULL, total bigint, PRIMARY KEY (tenant_id, id));
+CREATE TABLE order_items (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, order_id bigint, cents bigint);
+CREATE FUNCTION recalc() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE r record; v bigint := coalesce(NEW.tenant_id, OLD.tenant_id); w bigint;
+BEGIN
+  r := coalesce(NEW, OLD);
+  IF TG_OP = 'DELETE' THEN w := OLD.tenant_id; ELSE w := NEW.tenant_id; END IF;
+  UPDATE orders o SET total = (SELECT sum(i.cents) FROM order_items i
+      WHERE i.tenant_id = r.tenant_id AND i.order_id = r.order_id)
+   WHERE o.tenant_id = r.tenant_id AND o.id = r.order_id;
+  UPDATE orders SET total = 0 WHERE tenant_id = v AND id = r.order_id AND total IS NULL;
+  UPDATE orders SET total = total WHERE tenant_id = w AND id = r.order_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER recalc AFTER INSERT OR UPDATE OR DELETE ON order_items FOR EACH ROW EXECUTE FUNCTION recalc();
+"""
+COPIES_LEAK = COPIES.replace(
+    "w := NEW.tenant_id; END IF;", "w := NEW.tenant_id; END IF; w := NEW.order_id;"
+)
+SETTING_VIEW = """
+CREATE TABLE customers (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, metadata jsonb,
+    value_cents bigint, order_count int, name text);
+CREATE VIEW my_customers AS SELECT * FROM customers
+    WHERE tenant_id = current_setting('app.tenant_id')::bigint;
+"""
+
+
+def test_a_triggers_copies_of_the_written_row(tmp_path: Path) -> None:
+    write = "INSERT INTO order_items (tenant_id, order_id, cents) VALUES ($1, $2, $3)"
+    policy = policy_for(tmp_path, COPIES)
+    assert isinstance(policy, Policy)
+    assert _codes(write, policy) == []
+    assert _codes("DELETE FROM order_items WHERE tenant_id = $1 AND id = $2", policy) == []
+    (tmp_path / "leak").mkdir()
+    leaky = policy_for(tmp_path / "leak", COPIES_LEAK)  # w holds another column too
+    assert isinstance(leaky, Policy)
+    assert "TG005" in _codes(write, leaky)
+
+
+def test_error_oracles_over_a_view_pinned_by_the_setting(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SETTING_VIEW)
+    assert isinstance(policy, Policy)
+    for condition in (
+        "(metadata->>'seats')::int > 5",
+        "ln(value_cents) > 3",
+        "value_cents / order_count > 10",
+    ):
+        sql = f"SELECT id FROM my_customers WHERE {condition}"
+        assert "TG013" in _codes(sql, policy), sql
+    for condition in ("value_cents / nullif(order_count, 0) > 10", "name = $1"):
+        sql = f"SELECT id FROM my_customers WHERE {condition}"
+        assert _codes(sql, policy) == [], sql

@@ -159,6 +159,9 @@ class FunctionInfo:
     # expressions), which may carry another tenant's value or a count of every tenant's rows
     # into the rows it returns (RETURN NEXT, a RETURN QUERY reading them). None: LANGUAGE sql
     returned: tuple[str, ...] | None = None
+    # a trigger function's variables that only ever hold the written row (`r := coalesce(NEW,
+    # OLD)`: "row") or its column f (`v := NEW.f`, `coalesce(NEW.f, OLD.f)`: "field:f")
+    row_copies: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -492,7 +495,10 @@ class SchemaInfo:
                 ]
                 for t in self.triggers
             ],
-            "trigger_functions": {n: [f.body, f.opaque] for n, f in self.trigger_functions.items()},
+            "trigger_functions": {
+                n: [f.body, f.opaque, [list(c) for c in f.row_copies]]
+                for n, f in self.trigger_functions.items()
+            },
             "new_fields": {n: sorted(f) for n, f in self.new_fields.items()},
             "write_rules": [
                 [r.name, r.relation, r.event, r.actions, r.stale] for r in self.write_rules
@@ -625,8 +631,14 @@ class SchemaInfo:
                 for name, relation, events, f, row, args, transitions in data["triggers"]
             ],
             trigger_functions={
-                str(n): FunctionInfo(texts(body), str(opaque), [], None)
-                for n, (body, opaque) in data["trigger_functions"].items()
+                str(n): FunctionInfo(
+                    texts(body),
+                    str(opaque),
+                    [],
+                    None,
+                    row_copies=tuple((str(a), str(b)) for a, b in copies),
+                )
+                for n, (body, opaque, copies) in data["trigger_functions"].items()
             },
             new_fields={str(n): set(texts(f)) for n, f in data["new_fields"].items()},
             write_rules=[
@@ -3110,20 +3122,25 @@ class SchemaInfo:
         """A trigger function: the SQL it runs (PL/pgSQL), or its text (another language,
         dynamic SQL), and the fields of NEW it assigns. One name in two schemas: both (a
         trigger names its function's schema, the proof knows it by name)."""
+        copies: tuple[tuple[str, str], ...] = ()
         if language == "plpgsql":
             body, opaque, _ = _plpgsql_queries(text)
             assigned = _assigned_new_fields(text)
+            copies = _row_copies(text)
         else:  # C, PL/Python…: out of sight — what it names is all there is to go on
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque, assigned = [], " ".join(strings) or f"LANGUAGE {language}", {"*"}
         versions = self._trigger_versions.setdefault(name, {})
-        versions[schema] = (FunctionInfo(body, opaque, [], None), assigned)
+        versions[schema] = (FunctionInfo(body, opaque, [], None, row_copies=copies), assigned)
+        shared = [f.row_copies for f, _ in versions.values()]
         self.trigger_functions[name] = FunctionInfo(
             [q for f, _ in versions.values() for q in f.body],
             " ".join(f.opaque for f, _ in versions.values() if f.opaque),
             [],
             None,
+            # (one name in two schemas: only what both say)
+            row_copies=tuple(c for c in shared[0] if all(c in o for o in shared[1:])),
         )
         self.new_fields[name] = {n for _, a in versions.values() for n in a}
 
@@ -4111,6 +4128,89 @@ def _plpgsql_function(text: str) -> tuple[dict[str, Any], list[Any]] | None:
     return function, function.get("datums", [])
 
 
+_ROW_ITSELF_EXPR = re.compile(
+    r"\s*(?:new|old|coalesce\s*\(\s*(?:new|old)\s*,\s*(?:new|old)\s*\))\s*", re.IGNORECASE
+)
+_ROW_FIELD_EXPR = re.compile(
+    r"\s*(?:(?:new|old)\s*\.\s*(\w+)|coalesce\s*\(\s*(?:new|old)\s*\.\s*(\w+)\s*,"
+    r"\s*(?:new|old)\s*\.\s*(\w+)\s*\))\s*",
+    re.IGNORECASE,
+)
+
+
+def _row_copies(text: str) -> tuple[tuple[str, str], ...]:
+    """A trigger function's variables that only ever hold the row written — a record given
+    NEW, OLD or `coalesce(NEW, OLD)` ("row") — or one column of it, `NEW.f`, `OLD.f` or
+    `coalesce(NEW.f, OLD.f)` ("field:f"): where declared and in every assignment, never read
+    INTO, looped over, or written field by field (round 22, helper 108: `r := coalesce(NEW,
+    OLD)` then `WHERE tenant_id = r.tenant_id` was TG005 on every write)."""
+    parsed = _plpgsql_function(text)
+    if parsed is None:
+        return ()
+    function, datums = parsed
+    names: dict[int, tuple[str, str]] = {}  # number -> (name, "var" | "rec")
+    parents: dict[int, int] = {}  # a record field's number -> its record's
+    values: dict[int, list[str]] = {}
+    for index, datum in enumerate(datums):
+        if not isinstance(datum, dict):
+            continue
+        for kind, key in (("PLpgSQL_var", "var"), ("PLpgSQL_rec", "rec")):
+            item = datum.get(kind)
+            if isinstance(item, dict):
+                names[index] = (str(item.get("refname", "")).lower(), key)
+                default = (item.get("default_val") or {}).get("PLpgSQL_expr", {}).get("query")
+                if default:
+                    values.setdefault(index, []).append(str(default))
+        field_ = datum.get("PLpgSQL_recfield")
+        if isinstance(field_, dict):
+            parents[index] = int(field_.get("recparentno", 0))
+    written: set[int] = set()
+    stack: list[Any] = [function.get("action")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "PLpgSQL_stmt_assign" and isinstance(value, dict):
+                    number = int(value.get("varno", 0))
+                    query = (value.get("expr") or {}).get("PLpgSQL_expr", {}).get("query", "")
+                    if number in parents:
+                        written.add(parents[number])  # `r.tenant_id := …`
+                    else:
+                        values.setdefault(number, []).append(_ASSIGNED.sub("", str(query), count=1))
+                    continue
+                if (
+                    key in ("varno", "dno")
+                    and isinstance(value, int)
+                    and not isinstance(value, bool)
+                ):
+                    written.add(parents.get(value, value))
+                else:
+                    stack.append(value)
+    found: list[tuple[str, str]] = []
+    for number, given in values.items():
+        if number in written or number not in names or not given:
+            continue
+        name, kind = names[number]
+        if name in ("new", "old"):
+            continue
+        if kind == "rec" and all(_ROW_ITSELF_EXPR.fullmatch(v) for v in given):
+            found.append((name, "row"))
+        elif kind == "var":
+            fields: set[str] = set()
+            for value in given:
+                match = _ROW_FIELD_EXPR.fullmatch(value)
+                if match is None:
+                    break
+                parts = {p.lower() for p in match.groups() if p}
+                fields |= parts
+            else:
+                if len(fields) == 1:
+                    found.append((name, f"field:{fields.pop()}"))
+    return tuple(sorted(found))
+
+
 def _action_items(function: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """Every (key, value) of the function's statements, at any depth (each value is walked
     after it is handed out)."""
@@ -4910,7 +5010,11 @@ def _hidden_writes_once(
     )
 
     def unpinned(
-        statements: list[str], opaque: str, by_row: bool, transitions: tuple[str, ...] = ()
+        statements: list[str],
+        opaque: str,
+        by_row: bool,
+        transitions: tuple[str, ...] = (),
+        copies: tuple[tuple[str, str], ...] = (),
     ) -> str | None:
         named = reaches_tenant_rows(opaque, policy.tenant_tables)
         if named:
@@ -4928,6 +5032,8 @@ def _hidden_writes_once(
             # `#variable_conflict use_column` the column wins): NEW is not read there
             plain = _ROW_ALIASED.search(statement) is not None
             text = pattern.sub(own, statement) if by_row and not plain else statement
+            if by_row and not plain and copies:
+                text = _row_copies_read(text, copies, column, own)
             if transitions and not by_row:
                 verdict = analyze_statement(text, moved)
             else:
@@ -4975,7 +5081,7 @@ def _hidden_writes_once(
                 if policy.is_tenant_table(trigger.relation)
                 else ()
             )
-            why = unpinned(body, opaque, tenant_rows, transitions)
+            why = unpinned(body, opaque, tenant_rows, transitions, function.row_copies)
         if why is not None:
             what = f"trigger {trigger.name} (function {trigger.function}): {why}"
             for event in trigger.events:
@@ -4997,6 +5103,25 @@ _TG_ARGV = re.compile(r"\btg_argv\s*\[\s*(\d+)\s*\]", re.IGNORECASE)
 _TG_RELATION = re.compile(
     r"\b(?:tg_table_name|tg_relname|tg_relid(?:\s*::\s*regclass)?)\b", re.IGNORECASE
 )
+
+
+def _row_copies_read(text: str, copies: tuple[tuple[str, str], ...], column: str, own: str) -> str:
+    """The statement with the trigger function's copies of the written row read as NEW: `r.
+    tenant_id` of a record holding the row, a variable holding its tenant column, as the row's
+    own tenant (`_row_copies`)."""
+    for name, kind in copies:
+        if kind == "row":
+            text = re.sub(
+                rf"(?<![\w$.\"])\b{re.escape(name)}\s*\.\s*{re.escape(column)}\b",
+                own,
+                text,
+                flags=re.IGNORECASE,
+            )
+        elif kind == f"field:{column}":
+            text = re.sub(
+                rf"(?<![\w$.\"])\b{re.escape(name)}\b(?!\s*\.)", own, text, flags=re.IGNORECASE
+            )
+    return text
 
 
 def _trigger_arguments(text: str, trigger: TriggerInfo) -> str:

@@ -794,6 +794,17 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         if cost is None:
             cost = costs[id(conjunct)] = _cost(conjunct, upper=False)  # type: ignore[arg-type]
         source = _pinned_after(reading, cost)
+        if source is None and cost <= _SETTING_PIN_COST:
+            # a view (or function) pinned inside by the tenant setting: its filter merges with
+            # this WHERE, and costs a setting read, a cast and a comparison (round 22, helper 108)
+            source = next(
+                (
+                    s
+                    for s in _sources_of(analysis, block, parts, visible)
+                    if s.block is block and _pinned_by_setting(analysis.policy, s)
+                ),
+                None,
+            )
         if source is not None:
             reported.add(id(conjunct))
             shows = (
@@ -915,6 +926,11 @@ def _sources_of(
 ) -> list[Source]:
     """The sources carrying tenant rows whose columns the parts read."""
     return _sources_in(analysis, block, list(parts), visible)
+
+
+# `tenant_id = current_setting('app.tenant_id')::bigint` inside a view: the call, the cast from
+# text (an output and an input function) and the comparison
+_SETTING_PIN_COST = 4.0
 
 
 def _pinned_after(sources: list[Source], cost: float) -> Source | None:
