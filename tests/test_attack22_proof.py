@@ -463,3 +463,28 @@ def test_error_oracles_over_a_view_pinned_by_the_setting(tmp_path: Path) -> None
     for condition in ("value_cents / nullif(order_count, 0) > 10", "name = $1"):
         sql = f"SELECT id FROM my_customers WHERE {condition}"
         assert _codes(sql, policy) == [], sql
+
+
+def test_a_like_of_a_table_the_sources_create_later_is_said(tmp_path: Path) -> None:
+    """helper-108: schema files are read in the order of their names; `CREATE TABLE h (LIKE
+    customers)` in functions.sql, read before schema.sql creates customers, gave h no columns
+    (no tenant column) and its reads passed in silence. PostgreSQL would refuse it there: a
+    problem at the statement now (TG006, an error)."""
+    from tenantguard.cli import main
+
+    (tmp_path / "db").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\nschema_paths = ["db"]\n', encoding="utf-8"
+    )
+    (tmp_path / "db" / "functions.sql").write_text(
+        "CREATE TABLE customers_history (LIKE customers, changed_at timestamptz);\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "db" / "schema.sql").write_text(
+        "CREATE TABLE customers (id bigint PRIMARY KEY, tenant_id bigint NOT NULL);\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "q.sql").write_text("SELECT * FROM customers_history;\n", encoding="utf-8")
+    assert main(["check", "--no-cache", "--format", "json", str(tmp_path)]) == 1
+    (tmp_path / "db" / "functions.sql").rename(tmp_path / "db" / "zz_functions.sql")
+    assert main(["check", "--no-cache", str(tmp_path / "q.sql")]) == 1  # TG001 now: a tenant table
