@@ -295,3 +295,62 @@ async def test_schema_code_that_sets_or_reads_the_tenant_setting(two_clinics: st
                 await conn.execute("SELECT set_clinic($1)", 2)
     finally:
         await conn.close()
+
+
+MORE_SETTING_CODE = """
+CREATE VIEW my_outer AS SELECT * FROM my_patients;
+CREATE FUNCTION report(c bigint) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('app.tenant_id', c::text, true);
+  RETURN QUERY SELECT first_name FROM my_patients;
+END $$;
+CREATE FUNCTION configured() RETURNS SETOF text LANGUAGE sql AS $$
+  SELECT first_name FROM patients WHERE tenant_id = current_setting('app.tenant_id')::bigint $$;
+ALTER FUNCTION configured() SET app.tenant_id = '2';
+CREATE TABLE clinic_log (clinic bigint);
+CREATE FUNCTION log_sets() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM set_config('app.tenant_id', NEW.clinic::text, false); RETURN NEW; END $$;
+CREATE TRIGGER log_sets BEFORE INSERT ON clinic_log FOR EACH ROW EXECUTE FUNCTION log_sets();
+CREATE TABLE seen (name text);
+"""
+
+
+async def test_setting_code_the_catalog_read_missed(two_clinics: str) -> None:
+    """helper-107: a view of a view filtered by the setting, a function that sets the setting
+    and reads under it, one run with the setting in its own configuration, a trigger setting it
+    between two statements of a script. On a database whose code reads or sets the setting, the
+    guard sets it before every statement, refuses scripts of several statements, and refuses
+    each call of a function that reads under the value it is given; strings, comments and
+    columns named like a setter are no calls."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(SETTING_CODE + MORE_SETTING_CODE)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(2):  # an earlier request leaves the setting at '2'
+            assert [r[0] for r in await conn.fetch("SELECT first_name FROM my_patients")] == [
+                "Carla"
+            ]
+        with tenant(1):
+            rows = await conn.fetch("SELECT first_name FROM my_outer ORDER BY id")
+            assert [r[0] for r in rows] == ["Ana", "Bruno"]
+            for refused in ("SELECT * FROM report($1)", "SELECT * FROM configured()"):
+                args = (2,) if "$1" in refused else ()
+                with pytest.raises(TenantIsolationError, match="sets the tenant setting"):
+                    await conn.fetch(refused, *args)
+            with pytest.raises(TenantIsolationError, match="several statements"):
+                await conn.execute(
+                    "INSERT INTO clinic_log VALUES (2); INSERT INTO seen SELECT first_name "
+                    "FROM my_patients"
+                )
+            # a setter's name in a string, a comment or a column is no call of it
+            assert await conn.fetchval("SELECT 'set_clinic(2)' -- set_clinic(2)") == "set_clinic(2)"
+    finally:
+        await conn.close()
+    raw = await asyncpg.connect(two_clinics)
+    try:
+        assert await raw.fetch("SELECT * FROM seen") == []
+    finally:
+        await raw.close()

@@ -209,6 +209,7 @@ _RESET_SESSION = (
 # statements of SQL's PREPARE (a second patch's `PREPARE seed` failed on the first's) and session
 # advisory locks other than the runner's (held by the caller's connection after the run)
 _LEFTOVERS = """
+-- tenantguard: ignore[TG006] -- the runner's own session: its prepared statements and locks
 SELECT 'statement' AS kind, name, NULL::bigint AS a, NULL::bigint AS b, NULL::int AS sub,
        NULL::text AS mode
 FROM pg_catalog.pg_prepared_statements WHERE from_sql
@@ -525,6 +526,7 @@ class _LockReleased(PatchError):
 
 
 _HOLDS_THE_LOCK = """
+-- tenantguard: ignore[TG006] -- the runner's own session: does it still hold its lock
 SELECT EXISTS (
   SELECT 1 FROM pg_catalog.pg_locks
   WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted

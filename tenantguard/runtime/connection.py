@@ -54,11 +54,17 @@ from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
+from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
 from tenantguard.runtime.schema_code import implicit_changers, setting_code
-from tenantguard.runtime.session import RELIED_ON_SETTINGS, SEARCH_PATH, search_path_problem
+from tenantguard.runtime.session import (
+    RELIED_ON_SETTINGS,
+    SEARCH_PATH,
+    is_control_statement,
+    search_path_problem,
+)
 from tenantguard.runtime.tokens import inline_parameters
 
 __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "create_pool"]
@@ -260,7 +266,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_schema_code", "_tg_setting", "_tg_setting_changers", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -284,6 +290,11 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_cursors: dict[str, tuple[str, object]] = {}
         # the database's functions that set the tenant setting (read with the schema code)
         self._tg_setting_changers: frozenset[str] = frozenset()
+        # those whose every call is refused: they set it and read under it, or run with it set
+        # in their own configuration
+        self._tg_setting_callers_refused: frozenset[str] = frozenset()
+        # the database's code reads or sets the setting: it is set before every statement
+        self._tg_setting_everywhere = False
         # the schema's functions that may change a setting where no text names them (read
         # from the catalog by `_tg_read_schema_code` before the application gets the connection;
         # until then, as on a connection that `asyncpg.connect(connection_class=…)` or
@@ -352,32 +363,20 @@ class GuardedConnection(asyncpg.Connection):
             return self._tg_unseen()
         if verdict.cursors:
             self._tg_cursor_uses(verdict.cursors, scope, unscoped, query)
-        if (
-            self._tg_setting_changers
-            and (
-                verdict.expression_pin
-                or (guard._set_tenant_setting and verdict.touches_tenant_tables)
-            )
-            and not unscoped
-            and guard.mode is not Mode.OFF
-        ):
-            # a call that sets the tenant setting beside a read of it, in one statement or one
-            # script: the guard sets it before the call runs, and cannot again before the read
-            # (a statement by itself only makes the guard set it again before the next: round
-            # 22, helpers 103 and 106)
-            called = _words(query) & self._tg_setting_changers
-            if called:
+        if self._tg_setting_everywhere and not unscoped and guard.mode is not Mode.OFF:
+            if self._tg_setting_changers or self._tg_setting_callers_refused:
+                self._tg_setting_calls(query, verdict, guard)
+            if _several_statements(query, ignore_control=True):
                 guard.violation(
-                    f"the statement calls {', '.join(sorted(called))}, which sets the tenant "
-                    f"setting ({guard._tenant_setting}), where it also reads that setting: it "
-                    "would read the tenant the call names, not the request's",
-                    "call it in a statement of its own (the guard sets the setting to tenant() "
-                    "again before the next statement that reads it), or inside "
-                    "`with unscoped(reason):`",
+                    "a script of several statements, on a database whose code reads or sets "
+                    f"the tenant setting ({guard._tenant_setting}): the guard sets it to "
+                    "tenant() before each call, and a trigger, a default or a function one "
+                    "statement runs may change it before the next reads it",
+                    "send the statements one by one (a transaction keeps them together)",
                     query,
                 )
         wanted = None
-        if guard._set_tenant_setting or verdict.expression_pin:
+        if guard._set_tenant_setting or verdict.expression_pin or self._tg_setting_everywhere:
             target = scope.key if scope is not None and scope.key is not None else ""
             # a pin by the setting is ensured when the call runs: another may run first
             if verdict.expression_pin or target != self._tg_setting:
@@ -399,6 +398,31 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_clean = self._tg_clean and plain
         self._tg_setting = None
         return _Forget(wanted, plain)
+
+    def _tg_setting_calls(self, query: object, verdict: Any, guard: Guard) -> None:
+        """Refuses a call of a function that sets the tenant setting where the statement (or
+        script) also reads it, or of one that reads under the value it was given (round 22,
+        helpers 103, 106, 107). Calls are read as PostgreSQL reads them: outside strings and
+        comments, quoted names kept, names cut to 63 bytes."""
+        called = _calls(query) & (self._tg_setting_changers | self._tg_setting_callers_refused)
+        if not called:
+            return
+        refused = called & self._tg_setting_callers_refused
+        reads = (
+            verdict.expression_pin
+            or (guard._set_tenant_setting and verdict.touches_tenant_tables)
+            or self._tg_setting_everywhere
+        )
+        if refused or (reads and _several_statements(query)) or verdict.expression_pin:
+            names = ", ".join(sorted(refused or called))
+            guard.violation(
+                f"the statement calls {names}, which sets the tenant setting "
+                f"({guard._tenant_setting}), where it also reads that setting: it would read "
+                "the tenant the call names, not the request's",
+                "call it in a statement of its own (the guard sets the setting to tenant() "
+                "again before the next statement), or inside `with unscoped(reason):`",
+                query,
+            )
 
     def _tg_cursor_uses(
         self,
@@ -553,7 +577,7 @@ class GuardedConnection(asyncpg.Connection):
         release resets the session). Said once per guard, in a warning."""
         guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
 
-        async def read() -> tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]:
+        async def read() -> tuple[list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]]:
             version = self.get_server_version().major
             query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
             loose = []
@@ -561,16 +585,37 @@ class GuardedConnection(asyncpg.Connection):
                 loose = await _fetch(self, _LOOSE_COLLATION_QUERY, guard.policy.tenant_column)
             names = await self._tg_policy_names()
             views = await _fetch(self, _VIEW_QUERY)
-            return await _fetch(self, query), await _fetch(self, _CODE_QUERY), loose, names, views
+            configs = await _fetch(self, _CONFIG_QUERY)
+            return (
+                await _fetch(self, query),
+                await _fetch(self, _CODE_QUERY),
+                loose,
+                names,
+                views,
+                configs,
+            )
 
-        functions, code, loose, names, views = await self._tg_driver_call(read)
+        functions, code, loose, names, views, configs = await self._tg_driver_call(read)
         self._tg_check_policy_names(names)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
-        readers, self._tg_setting_changers = setting_code(
+        readers, self._tg_setting_changers, reading, mentions = setting_code(
             (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
         )
+        configured = {
+            str(row[0]).lower()
+            for row in configs
+            if f"{guard._tenant_setting.lower()}=" in str(row[1] or "").lower()
+        }
+        self._tg_setting_callers_refused = reading | configured
         guard.learn_setting_readers(readers)
+        if mentions or self._tg_setting_changers or configured:
+            # the database's code reads or sets the setting (names the catalog read may miss:
+            # a view of such a view, a name built at run time): the setting is set to tenant()
+            # before every statement, and a script cannot change it between its statements
+            # unseen (round 22, helper 107)
+            self._tg_setting_everywhere = True
+            self._tg_fast = False
         if loose and self._tg_startup is None:
             # `tenant_id = 'acme'` is true of 'ACME' too: a pin selects other tenants' rows
             columns = ", ".join(row[0] for row in loose[:5])
@@ -1726,12 +1771,31 @@ class _Forget:
 _UNSEEN = _Forget(None, False)
 
 
-_WORD_OF = re.compile(r"[a-z_][a-z0-9_$]*")
+_CALL_OF = re.compile(r'"((?:[^"]|"")+)"\s*\(|([^\W\d][\w$]*)\s*\(', re.UNICODE)
+_STRING_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\$(\w*)\$.*?\$\1\$", re.DOTALL)
 
 
-def _words(query: object) -> set[str]:
-    """The words of a statement's text, folded (what it may call or read by name)."""
-    return set(_WORD_OF.findall(query.lower())) if isinstance(query, str) else set()
+def _calls(query: object) -> set[str]:
+    """The names a statement calls (`name(`, `"Name"(`), outside strings and comments, folded
+    as PostgreSQL folds them and cut to its 63 bytes (compared with folded names)."""
+    if not isinstance(query, str):
+        return set()
+    code = _STRING_OR_COMMENT.sub(" ", query)
+    found: set[str] = set()
+    for quoted, plain in _CALL_OF.findall(code):
+        name = quoted.replace('""', '"') if quoted else plain.lower()
+        found.add(name.encode("utf-8")[:63].decode("utf-8", "ignore").lower())
+    return found
+
+
+def _several_statements(query: object, *, ignore_control: bool = False) -> bool:
+    """Does the text hold more than one statement (transaction control aside, if asked)?"""
+    if not isinstance(query, str):
+        return False
+    statements = [s.text for s in split_sql(query)[0]]
+    if ignore_control:
+        statements = [s for s in statements if not is_control_statement(s)]
+    return len(statements) > 1
 
 
 def _literal(text: str) -> str:

@@ -180,6 +180,15 @@ def implicit_changers(rows: Iterable[Row]) -> list[str]:
                    if implicit and folded in changers})  # fmt: skip
 
 
+# Functions whose own settings (`ALTER FUNCTION f SET app.tenant_id = …`) name a custom setting:
+# they run under that value, whatever the session's is
+CONFIG_QUERY = """
+SELECT p.proname::text, array_to_string(p.proconfig, ',')
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE p.proconfig IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
+
+
 # The views and materialized views of the database's own schemas, with their definitions: one
 # filtered by `current_setting('app.tenant_id')` reads the setting (round 22)
 VIEW_QUERY = """
@@ -192,7 +201,7 @@ WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_s
 
 def setting_code(
     functions: Iterable[Row], views: Iterable[Sequence[object]], setting: str
-) -> tuple[frozenset[str], frozenset[str]]:
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], bool]:
     """(readers, changers) of the tenant setting, folded names: the views and functions whose
     text names it (a statement reading one reads the setting: the guard sets it first), and the
     functions that set it (`set_config('app.tenant_id', …)`, `SET app.tenant_id`), or call one
@@ -206,11 +215,13 @@ def setting_code(
     readers: set[str] = set()
     changers: set[str] = set()
     words: dict[str, set[str]] = {}
+    mentions = False  # any code of the database naming the setting, or building setting names
     for row in functions:
         folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
-        if name in body:
+        if name in body or _BUILT_SETTING.search(body):
             readers.add(folded)
-            if sets.search(body):
+            mentions = True
+            if sets.search(body) or _BUILT_SETTING.search(body):
                 changers.add(folded)
         words[folded] = set(_WORD.findall(body))
     grown = True
@@ -221,7 +232,22 @@ def setting_code(
                 changers.add(folded)
                 grown = True
     for view, definition in views:
-        if name in str(definition or "").lower():
+        text = str(definition or "").lower()
+        if name in text or "current_setting" in text:
             readers.add(str(view).lower())
+            mentions = True
+    # a function that sets the setting and reads it (or anything reading it) reads a tenant
+    # its arguments name: each call of it is refused
+    pure = readers - changers
+    reading = {
+        f
+        for f in changers
+        if "current_setting" in words.get(f, set()) or words.get(f, set()) & pure
+    }
     # a function that sets it reads what it set: its calls are judged as setting it
-    return frozenset(readers - changers), frozenset(changers)
+    return frozenset(readers - changers), frozenset(changers), frozenset(reading), mentions
+
+
+# a setting name built at run time (`set_config('app.' || x, …)`, `current_setting(name)`):
+# it may be the tenant setting
+_BUILT_SETTING = re.compile(r"(?:set_config|current_setting)\s*\(\s*(?!'[^']*'\s*[,)])")

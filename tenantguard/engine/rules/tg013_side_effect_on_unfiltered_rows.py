@@ -801,7 +801,9 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
                 (
                     s
                     for s in _sources_of(analysis, block, parts, visible)
-                    if s.block is block and _pinned_by_setting(analysis.policy, s)
+                    if s.block is block
+                    and _pinned_by_setting(analysis.policy, s)
+                    and not _catalog_relation(s)
                 ),
                 None,
             )
@@ -1247,6 +1249,14 @@ def _pinned_by_setting(policy: Policy, source: Source) -> bool:
         or policy.is_root_table(name)
         or name in policy.pinning_functions
     )
+
+
+def _catalog_relation(source: Source) -> bool:
+    """PostgreSQL's own relations (`pg_roles`, `information_schema.tables`): no tenant rows."""
+    node = source.node
+    schema = identifier_name(node.args.get("db")) if isinstance(node, exp.Table) else ""
+    name = source.table or ""
+    return name.startswith("pg_") or schema in ("pg_catalog", "information_schema")
 
 
 def _carries_tenant_rows(source: Source) -> bool:
