@@ -211,22 +211,14 @@ def _do_block_statements(node: ast.DoStmt) -> list[Any]:
     """The SQL statements inside a DO block's PL/pgSQL body (parse trees); [] when unreadable."""
     body_arg = next((d for d in node.args or () if d.defname == "as"), None)
     body = body_arg.arg.sval if body_arg is not None else ""
-    try:
-        tree = pglast.parse_plpgsql(f"DO $tg_body$ {body} $tg_body$")
-    except Exception:  # pglast raises several types for bodies it cannot read
+    items = _plpgsql_items(body)
+    if items is None:
         return []
-    queries: list[str] = []
-    stack: list[Any] = [tree]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, list):
-            stack.extend(current)
-        elif isinstance(current, dict):
-            for key, value in current.items():
-                if key == "PLpgSQL_expr" and isinstance(value, dict):
-                    queries.append(str(value.get("query", "")))
-                else:
-                    stack.append(value)
+    queries = [
+        str(value.get("query", ""))
+        for key, value in items
+        if key == "PLpgSQL_expr" and isinstance(value, dict)
+    ]
     statements: list[Any] = []
     for query in queries:
         try:
@@ -372,11 +364,32 @@ def _dynamic_texts(body: str) -> list[str]:
     `OPEN … FOR EXECUTE`), as written."""
     if not body:
         return []
+    items = _plpgsql_items(body)
+    if items is None:  # unreadable: its text, if it may run any
+        return [body] if re.search(r"\bEXECUTE\b", body, re.IGNORECASE) else []
+    found: list[str] = []
+    for key, value in items:
+        if not isinstance(value, dict):
+            continue
+        if key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"):
+            query = (value.get("query") or {}).get("PLpgSQL_expr", {}).get("query")
+        elif key == "PLpgSQL_stmt_open":
+            query = (value.get("dynquery") or {}).get("PLpgSQL_expr", {}).get("query")
+        else:
+            continue
+        if query:
+            found.append(str(query))
+    return found
+
+
+def _plpgsql_items(body: str) -> list[tuple[str, Any]] | None:
+    """Every (key, value) of a PL/pgSQL body's parse (as a DO block's), at any depth; None
+    when pglast cannot read it. A PLpgSQL_expr's own contents are not walked."""
     try:
         tree = pglast.parse_plpgsql(f"DO $tg_body$ {body} $tg_body$")
     except Exception:  # pglast raises several types for bodies it cannot read
-        return [body] if re.search(r"\bEXECUTE\b", body, re.IGNORECASE) else []
-    found: list[str] = []
+        return None
+    items: list[tuple[str, Any]] = []
     stack: list[Any] = [tree]
     while stack:
         current = stack.pop()
@@ -384,18 +397,10 @@ def _dynamic_texts(body: str) -> list[str]:
             stack.extend(current)
         elif isinstance(current, dict):
             for key, value in current.items():
-                if key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors") and isinstance(
-                    value, dict
-                ):
-                    query = (value.get("query") or {}).get("PLpgSQL_expr", {}).get("query")
-                    if query:
-                        found.append(str(query))
-                elif key == "PLpgSQL_stmt_open" and isinstance(value, dict):
-                    query = (value.get("dynquery") or {}).get("PLpgSQL_expr", {}).get("query")
-                    if query:
-                        found.append(str(query))
-                stack.append(value)
-    return found
+                items.append((key, value))
+                if key != "PLpgSQL_expr":
+                    stack.append(value)
+    return items
 
 
 def _walk(node: Any) -> Iterator[Any]:

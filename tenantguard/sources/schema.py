@@ -20,6 +20,7 @@ the same way.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
@@ -4178,30 +4179,23 @@ def _row_copies(text: str) -> tuple[tuple[str, str], ...]:
         field_ = datum.get("PLpgSQL_recfield")
         if isinstance(field_, dict):
             parents[index] = int(field_.get("recparentno", 0))
-    written: set[int] = set()
-    stack: list[Any] = [function.get("action")]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key == "PLpgSQL_stmt_assign" and isinstance(value, dict):
-                    number = int(value.get("varno", 0))
-                    query = (value.get("expr") or {}).get("PLpgSQL_expr", {}).get("query", "")
-                    if number in parents:
-                        written.add(parents[number])  # `r.tenant_id := …`
-                    else:
-                        values.setdefault(number, []).append(_ASSIGNED.sub("", str(query), count=1))
-                    continue
-                if (
-                    key in ("varno", "dno")
-                    and isinstance(value, int)
-                    and not isinstance(value, bool)
-                ):
-                    written.add(parents.get(value, value))
-                else:
-                    stack.append(value)
+    # every number the body mentions, against those its assignments mention as their target:
+    # a number mentioned more often is written otherwise too (INTO, a loop, a field)
+    mentioned: Counter[int] = Counter()
+    assigned: Counter[int] = Counter()
+    for key, value in _action_items(function):
+        if key == "PLpgSQL_stmt_assign" and isinstance(value, dict):
+            number = int(value.get("varno", 0))
+            query = (value.get("expr") or {}).get("PLpgSQL_expr", {}).get("query", "")
+            assigned[number] += "varno" in value
+            if number in parents:
+                assigned[number] -= 1  # `r.tenant_id := …`: a write of r, field by field
+                mentioned[parents[number]] += 1
+            else:
+                values.setdefault(number, []).append(_ASSIGNED.sub("", str(query), count=1))
+        elif key in ("varno", "dno") and isinstance(value, int) and not isinstance(value, bool):
+            mentioned[parents.get(value, value)] += 1
+    written = {n for n, count in mentioned.items() if count > assigned[n]}
     found: list[tuple[str, str]] = []
     for number, given in values.items():
         if number in written or number not in names or not given:
