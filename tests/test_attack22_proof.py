@@ -488,3 +488,47 @@ def test_a_like_of_a_table_the_sources_create_later_is_said(tmp_path: Path) -> N
     assert main(["check", "--no-cache", "--format", "json", str(tmp_path)]) == 1
     (tmp_path / "db" / "functions.sql").rename(tmp_path / "db" / "zz_functions.sql")
     assert main(["check", "--no-cache", str(tmp_path / "q.sql")]) == 1  # TG001 now: a tenant table
+
+
+HISTORY = """
+CREATE TABLE customers (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, name text);
+CREATE TABLE customers_history (LIKE customers, changed_at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION keep_history() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO customers_history SELECT OLD.*, now();
+  RETURN NEW;
+END $$;
+CREATE TRIGGER keep_history BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION keep_history();
+"""
+
+
+def test_a_history_trigger_copying_the_old_row(tmp_path: Path) -> None:
+    """helper-108: `INSERT INTO customers_history SELECT OLD.*, now()` into a table `LIKE` the
+    audited one was "no column list" (TG005 at every UPDATE); the schema shows both column
+    lists, and the tenant column lands where it was. A history table of other columns first
+    stays unproven."""
+    update = "UPDATE customers SET name = $2 WHERE tenant_id = $1 AND id = $3"
+    policy = policy_for(tmp_path, HISTORY)
+    assert isinstance(policy, Policy)
+    assert _codes(update, policy) == []
+    (tmp_path / "other").mkdir()
+    shifted = HISTORY.replace(
+        "(LIKE customers, changed_at", "(changed_at timestamptz, LIKE customers, note"
+    ).replace("NOT NULL DEFAULT now()", "")
+    other = policy_for(tmp_path / "other", shifted)
+    assert isinstance(other, Policy)
+    assert "TG005" in _codes(update, other)
+
+
+async def test_a_history_trigger_keeps_each_rows_tenant_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(HISTORY)
+        await conn.execute("INSERT INTO customers VALUES (1, 1, 'Ana'), (2, 2, 'Bob')")
+        await conn.execute(
+            "UPDATE customers SET name = $2 WHERE tenant_id = $1 AND id = $3", 1, "A", 1
+        )
+        rows = await conn.fetch("SELECT id, tenant_id, name FROM customers_history")
+        assert [tuple(r) for r in rows] == [(1, 1, "Ana")]
+    finally:
+        await conn.close()

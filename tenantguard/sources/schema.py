@@ -5023,6 +5023,7 @@ def _hidden_writes_once(
         by_row: bool,
         transitions: tuple[str, ...] = (),
         copies: tuple[tuple[str, str], ...] = (),
+        relation: str = "",
     ) -> str | None:
         named = reaches_tenant_rows(opaque, policy.tenant_tables)
         if named:
@@ -5039,6 +5040,8 @@ def _hidden_writes_once(
             # a table aliased `new` or `old` in the statement (`UPDATE patients AS new …`, with
             # `#variable_conflict use_column` the column wins): NEW is not read there
             plain = _ROW_ALIASED.search(statement) is not None
+            if by_row and not plain and relation:
+                statement = _row_star_listed(statement, relation, schema)
             text = pattern.sub(own, statement) if by_row and not plain else statement
             if by_row and not plain and copies:
                 text = _row_copies_read(text, copies, column, own)
@@ -5089,7 +5092,9 @@ def _hidden_writes_once(
                 if policy.is_tenant_table(trigger.relation)
                 else ()
             )
-            why = unpinned(body, opaque, tenant_rows, transitions, function.row_copies)
+            why = unpinned(
+                body, opaque, tenant_rows, transitions, function.row_copies, trigger.relation
+            )
         if why is not None:
             what = f"trigger {trigger.name} (function {trigger.function}): {why}"
             for event in trigger.events:
@@ -5111,6 +5116,36 @@ _TG_ARGV = re.compile(r"\btg_argv\s*\[\s*(\d+)\s*\]", re.IGNORECASE)
 _TG_RELATION = re.compile(
     r"\b(?:tg_table_name|tg_relname|tg_relid(?:\s*::\s*regclass)?)\b", re.IGNORECASE
 )
+
+
+_ROW_STAR_INSERT = re.compile(
+    r"^\s*INSERT\s+INTO\s+((?:[\w$]+|\"(?:[^\"]|\"\")+\")(?:\s*\.\s*(?:[\w$]+|\"(?:[^\"]|\"\")+\"))?)"
+    r"\s+(SELECT\s+|VALUES\s*\(\s*)\(?\s*(NEW|OLD)\s*\)?\s*\.\s*\*",
+    re.IGNORECASE,
+)
+
+
+def _row_star_listed(statement: str, relation: str, schema: SchemaInfo) -> str:
+    """`INSERT INTO h SELECT OLD.*, now()` (a history table `LIKE` the trigger's, no column
+    list): with the column lists the schema shows — h's first columns the relation's, in order
+    — written out, so that the row's tenant column is read where it lands (round 22, helper
+    108: TG002 "no column list" at every write of the audited table)."""
+    match = _ROW_STAR_INSERT.match(statement)
+    if match is None:
+        return statement
+    target = match.group(1).split(".")[-1].strip()
+    target = target[1:-1].replace('""', '"') if target.startswith('"') else target.lower()
+    own_columns = schema.order.get(relation)
+    target_columns = schema.order.get(target)
+    if not own_columns or not target_columns or target_columns[: len(own_columns)] != own_columns:
+        return statement
+    row = match.group(3)
+    listed = ", ".join(_quoted(c) for c in target_columns)
+    values = ", ".join(f"{row}.{_quoted(c)}" for c in own_columns)
+    return (
+        f"INSERT INTO {match.group(1)} ({listed}) {match.group(2)}{values}"
+        + statement[match.end() :]
+    )
 
 
 def _row_copies_read(text: str, copies: tuple[tuple[str, str], ...], column: str, own: str) -> str:
