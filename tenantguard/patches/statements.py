@@ -335,9 +335,10 @@ def server_wide(statement: SqlStatement) -> list[str]:
             for child in inner:
                 nodes.extend(_walk(child))
     for text in dynamic:
-        if _escaped(text):
+        joined, escaped = _read_dynamic(text)
+        if escaped:
             found.append("dynamic SQL with escape strings (E'…\\…'), which cannot be read")
-        elif _SERVER_WIDE_TEXT.search(_joined(text)):
+        elif _SERVER_WIDE_TEXT.search(joined):
             found.append("dynamic SQL naming a role, the server's settings or another database")
     return sorted(set(found), key=found.index)
 
@@ -416,22 +417,17 @@ def _walk(node: Any) -> Iterator[Any]:
         stack.extend(getattr(current, slot, None) for slot in getattr(current, "__slots__", ()))
 
 
-_ESCAPE_STRING = re.compile(r"\b[Ee]'(?:[^'\\]|''|\\.)*\\")
 _SQL_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.DOTALL)
 
 
-def _escaped(text: str) -> bool:
-    return _ESCAPE_STRING.search(text) is not None
+def _read_dynamic(text: str) -> tuple[str, bool]:
+    """A dynamic statement's text as the schema reader joins its literals (`'ALTER' || ' ROLE'`,
+    dollar quotes, `format` of literals), comments inside dropped (`'ALTER/**/ROLE'`), and
+    whether it holds an escape string it does not decode (`E'…\\…'`)."""
+    from tenantguard.sources.schema import _normalized_dynamic  # pglast, as here
 
-
-def _joined(text: str) -> str:
-    """The text of a dynamic statement's literals as one (`'ALTER' || ' ROLE …'`), comments
-    inside them dropped (`'ALTER/**/ROLE'`), dollar quotes read as quotes."""
-    text = re.sub(
-        r"\$([A-Za-z_]\w*)?\$(.*?)\$\1\$", lambda m: "'" + m.group(2) + "'", text, flags=re.DOTALL
-    )
-    text = re.sub(r"'\s*\|\|\s*'", "", text)
-    return " ".join(_SQL_COMMENT.sub(" ", text).split())
+    joined, escaped = _normalized_dynamic(text)
+    return " ".join(_SQL_COMMENT.sub(" ", joined).split()), escaped
 
 
 def _object(node: Any, field: str) -> str:

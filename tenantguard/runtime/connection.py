@@ -51,7 +51,7 @@ from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, Scope
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
-from tenantguard.runtime.guard import Guard, Mode, as_mode
+from tenantguard.runtime.guard import Guard, Mode, RuntimeVerdict, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
@@ -62,7 +62,6 @@ from tenantguard.runtime.schema_code import implicit_changers, setting_code
 from tenantguard.runtime.session import (
     RELIED_ON_SETTINGS,
     SEARCH_PATH,
-    is_control_statement,
     search_path_problem,
 )
 from tenantguard.runtime.tokens import inline_parameters
@@ -366,7 +365,7 @@ class GuardedConnection(asyncpg.Connection):
         if self._tg_setting_everywhere and not unscoped and guard.mode is not Mode.OFF:
             if self._tg_setting_changers or self._tg_setting_callers_refused:
                 self._tg_setting_calls(query, verdict, guard)
-            if _several_statements(query, ignore_control=True):
+            if verdict.scripted:
                 guard.violation(
                     "a script of several statements, on a database whose code reads or sets "
                     f"the tenant setting ({guard._tenant_setting}): the guard sets it to "
@@ -399,21 +398,16 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = None
         return _Forget(wanted, plain)
 
-    def _tg_setting_calls(self, query: object, verdict: Any, guard: Guard) -> None:
-        """Refuses a call of a function that sets the tenant setting where the statement (or
-        script) also reads it, or of one that reads under the value it was given (round 22,
-        helpers 103, 106, 107). Calls are read as PostgreSQL reads them: outside strings and
-        comments, quoted names kept, names cut to 63 bytes."""
-        called = _calls(query) & (self._tg_setting_changers | self._tg_setting_callers_refused)
+    def _tg_setting_calls(self, query: object, verdict: RuntimeVerdict, guard: Guard) -> None:
+        """On a database whose code reads or sets the tenant setting: refuses a call of a
+        function that sets it where the statement (or script) also reads it, or of one that
+        reads under the value it was given (round 22, helpers 103, 106, 107). The calls are the
+        verdict's (`guard.called_names`: outside strings and comments, as PostgreSQL names)."""
+        called = verdict.calls & (self._tg_setting_changers | self._tg_setting_callers_refused)
         if not called:
             return
         refused = called & self._tg_setting_callers_refused
-        reads = (
-            verdict.expression_pin
-            or (guard._set_tenant_setting and verdict.touches_tenant_tables)
-            or self._tg_setting_everywhere
-        )
-        if refused or (reads and _several_statements(query)) or verdict.expression_pin:
+        if refused or verdict.scripted or verdict.expression_pin:
             names = ", ".join(sorted(refused or called))
             guard.violation(
                 f"the statement calls {names}, which sets the tenant setting "
@@ -1769,33 +1763,6 @@ class _Forget:
 
 # the plan of a statement the guard did not look at (`GuardedConnection._tg_unseen`)
 _UNSEEN = _Forget(None, False)
-
-
-_CALL_OF = re.compile(r'"((?:[^"]|"")+)"\s*\(|([^\W\d][\w$]*)\s*\(', re.UNICODE)
-_STRING_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\$(\w*)\$.*?\$\1\$", re.DOTALL)
-
-
-def _calls(query: object) -> set[str]:
-    """The names a statement calls (`name(`, `"Name"(`), outside strings and comments, folded
-    as PostgreSQL folds them and cut to its 63 bytes (compared with folded names)."""
-    if not isinstance(query, str):
-        return set()
-    code = _STRING_OR_COMMENT.sub(" ", query)
-    found: set[str] = set()
-    for quoted, plain in _CALL_OF.findall(code):
-        name = quoted.replace('""', '"') if quoted else plain.lower()
-        found.add(name.encode("utf-8")[:63].decode("utf-8", "ignore").lower())
-    return found
-
-
-def _several_statements(query: object, *, ignore_control: bool = False) -> bool:
-    """Does the text hold more than one statement (transaction control aside, if asked)?"""
-    if not isinstance(query, str):
-        return False
-    statements = [s.text for s in split_sql(query)[0]]
-    if ignore_control:
-        statements = [s for s in statements if not is_control_statement(s)]
-    return len(statements) > 1
 
 
 def _literal(text: str) -> str:

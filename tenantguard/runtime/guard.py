@@ -30,7 +30,7 @@ from tenantguard.engine.verdicts import Verdict
 from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site, callers
-from tenantguard.runtime.session import is_control_statement, script_effects, statement_effects
+from tenantguard.runtime.session import combined_effects, is_control_statement, statement_effects
 from tenantguard.runtime.tokens import redact_literals
 
 __all__ = [
@@ -125,9 +125,27 @@ class RuntimeVerdict:
     # the cursors it declares ("declare", name) and reads ("read", name: FETCH, MOVE), in order
     # (checked by the connection against the tenant each of its cursors was declared for)
     cursors: tuple[tuple[str, str], ...] = ()
+    # the names it calls (outside strings and comments, folded, cut to 63 bytes), and whether it
+    # is a script of several statements besides transaction control: what the connection weighs
+    # against the database's code that sets the tenant setting
+    calls: frozenset[str] = frozenset()
+    scripted: bool = False
 
 
 _READ_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
+_CALL_OF = re.compile(r'"((?:[^"]|"")+)"\s*\(|([^\W\d][\w$]*)\s*\(', re.UNICODE)
+_STRING_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\$(\w*)\$.*?\$\1\$", re.DOTALL)
+
+
+def called_names(sql: str) -> frozenset[str]:
+    """The names a statement calls (`name(`, `"Name"(`), outside strings and comments, folded
+    as PostgreSQL folds them and cut to its 63 bytes (compared with folded names)."""
+    code = _STRING_OR_COMMENT.sub(" ", sql)
+    found: set[str] = set()
+    for quoted, plain in _CALL_OF.findall(code):
+        name = quoted.replace('""', '"') if quoted else plain.lower()
+        found.add(name.encode("utf-8")[:63].decode("utf-8", "ignore").lower())
+    return frozenset(found)
 
 
 def _runtime_finding(message: str, hint: str, statement: str = "") -> Finding:
@@ -543,7 +561,8 @@ class Guard:
 
     def _verdict_of(self, sql: str) -> RuntimeVerdict:
         texts = [s.text for s in split_sql(sql)[0]]
-        effects = script_effects(texts, self._tenant_setting)
+        each = [statement_effects(text, self._tenant_setting) for text in texts]
+        effects = combined_effects(each)
         errors: list[Finding] = []
         if "\x00" in sql:
             # the server reads a statement up to its first NUL; the proof reads past it
@@ -577,7 +596,7 @@ class Guard:
                     )
         if self._mode is not Mode.OFF:
             ended = ""  # a statement of the script before this one ends a transaction
-            for text in texts:
+            for text, own in zip(texts, each, strict=True):
                 verdict = analyze_statement(text, self._policy)
                 if ended and self._relies_on_setting(text, verdict):
                     errors.append(
@@ -590,10 +609,7 @@ class Guard:
                         )
                     )
                     ended = ""  # said once
-                if (
-                    len(texts) > 1
-                    and statement_effects(text, self._tenant_setting).ends_transaction
-                ):
+                if len(texts) > 1 and own.ends_transaction:
                     ended = " ".join(without_comments(text).split()[:1]).upper() or "ROLLBACK"
                 # TG012 (two pin values in one statement): each bound value is checked against
                 # the request's tenant instead, so one statement still sees one tenant
@@ -678,6 +694,8 @@ class Guard:
             value_check,
             size,
             tuple(cursors),
+            called_names(sql),
+            sum(not is_control_statement(t) for t in texts) > 1,
         )
 
     # -- the check ---------------------------------------------------------------------------

@@ -410,9 +410,13 @@ def is_control_statement(text: str) -> bool:
 
 def script_effects(texts: Iterable[str], setting: str) -> Effects:
     """The effects of several statements sent together: the first refusal, all plain or not."""
+    return combined_effects(statement_effects(text, setting) for text in texts)
+
+
+def combined_effects(each: Iterable[Effects]) -> Effects:
+    """The effects of a script from its statements' (`statement_effects`), in order."""
     plain, ends = True, False
-    for text in texts:
-        effects = statement_effects(text, setting)
+    for effects in each:
         if effects.refusal is not None:
             return effects
         plain = plain and effects.plain

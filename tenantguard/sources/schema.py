@@ -4143,9 +4143,6 @@ def _plpgsql_function(text: str) -> tuple[dict[str, Any], list[Any]] | None:
     return function, function.get("datums", [])
 
 
-_ROW_ITSELF_EXPR = re.compile(
-    r"\s*(?:new|old|coalesce\s*\(\s*(?:new|old)\s*,\s*(?:new|old)\s*\))\s*", re.IGNORECASE
-)
 _ROW_FIELD_EXPR = re.compile(
     r"\s*(?:(?:new|old)\s*\.\s*(\w+)|coalesce\s*\(\s*(?:new|old)\s*\.\s*(\w+)\s*,"
     r"\s*(?:new|old)\s*\.\s*(\w+)\s*\))\s*",
@@ -4203,7 +4200,7 @@ def _row_copies(text: str) -> tuple[tuple[str, str], ...]:
         name, kind = names[number]
         if name in ("new", "old"):
             continue
-        if kind == "rec" and all(_ROW_ITSELF_EXPR.fullmatch(v) for v in given):
+        if kind == "rec" and all(_ROW_ITSELF.fullmatch(v.strip()) for v in given):
             found.append((name, "row"))
         elif kind == "var":
             fields: set[str] = set()
