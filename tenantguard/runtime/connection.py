@@ -365,7 +365,8 @@ class GuardedConnection(asyncpg.Connection):
         if self._tg_setting_everywhere and not unscoped and guard.mode is not Mode.OFF:
             if self._tg_setting_changers or self._tg_setting_callers_refused:
                 self._tg_setting_calls(query, verdict, guard)
-            if verdict.scripted:
+            # (a script reading no tenant table nor the setting passes untouched: DESIGN §3)
+            if verdict.scripted and (verdict.touches_tenant_tables or verdict.expression_pin):
                 guard.violation(
                     "a script of several statements, on a database whose code reads or sets "
                     f"the tenant setting ({guard._tenant_setting}): the guard sets it to "
