@@ -220,6 +220,8 @@ def _guarded(method: M, then: _Then) -> M:
         else:
             return then(self, self._tg_admit_args(query, args), method, query, args, options)
         guard.fast_hits += 1
+        if verdict.writes:  # a sequence it advances: the pool's reset must run
+            self._tg_clean = False
         if guard._full:
             guard.touch(query)
         if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
@@ -384,6 +386,8 @@ class GuardedConnection(asyncpg.Connection):
         # on a database whose schema code may change a setting where the text does not name
         # it (`runtime.schema_code`), no statement is plain
         plain = verdict.plain and not self._tg_schema_code
+        if verdict.writes:  # a sequence it advances: the pool's reset must run (DISCARD SEQUENCES)
+            self._tg_clean = False
         if plain and not verdict.ends_transaction:
             return wanted
         if plain and not self._tg_in_txn_set:
@@ -526,7 +530,12 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = None
         self._tg_in_txn_set = False
         self._tg_hot = self.tenantguard
-        self._tg_fast = self._tg_lexer_ok and not self._tg_schema_code
+        # on a database whose code reads or sets the setting, every call goes by
+        # `_tg_admit_slow`: the setting set before each, a script or a setter's call weighed
+        # (helper 110: a cached verdict's hot path skipped both)
+        self._tg_fast = (
+            self._tg_lexer_ok and not self._tg_schema_code and not self._tg_setting_everywhere
+        )
 
     async def _tg_set(self, value: str) -> None:
         guard = self.tenantguard

@@ -130,6 +130,7 @@ class RuntimeVerdict:
     # against the database's code that sets the tenant setting
     calls: frozenset[str] = frozenset()
     scripted: bool = False
+    writes: bool = False  # may advance a sequence the pool's reset forgets (`session.Effects`)
 
 
 _READ_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
@@ -696,6 +697,7 @@ class Guard:
             tuple(cursors),
             called_names(sql),
             sum(not is_control_statement(t) for t in texts) > 1,
+            effects.writes,
         )
 
     # -- the check ---------------------------------------------------------------------------

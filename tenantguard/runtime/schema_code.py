@@ -236,6 +236,16 @@ def setting_code(
         if name in text or "current_setting" in text:
             readers.add(str(view).lower())
             mentions = True
+        words.setdefault(str(view).lower(), set()).update(_WORD.findall(text))
+    grown = True
+    while grown:
+        # a view or function naming one that reads it reads it too (helper 110: a view
+        # filtered by `tenant_id = current_clinic()`, a view of such a view)
+        grown = False
+        for folded, called in words.items():
+            if folded not in readers and called & readers:
+                readers.add(folded)
+                grown = True
     # a function that sets the setting and reads it (or anything reading it) reads a tenant
     # its arguments name: each call of it is refused
     pure = readers - changers

@@ -105,10 +105,15 @@ class Effects:
     ends_transaction: bool = False
     refusal: str | None = None  # why the statement is refused outside unscoped()
     hint: str = ""
+    # it writes rows: a column's default (`serial`'s nextval), a trigger or a rule may advance a
+    # sequence, whose currval()/lastval() stay with the session until the pool's reset
+    # (DISCARD SEQUENCES) drops them (helper 110: clinic 2 read clinic 1's new patient id)
+    writes: bool = False
 
 
 PLAIN = Effects()
 OPAQUE = Effects(plain=False)
+WRITES = Effects(writes=True)
 
 # Built-in functions (names sqlglot keeps as Anonymous) that read or compute and leave no session
 # state behind. Anything else (a project's function, set_config, advisory locks, dblink, …) makes
@@ -362,7 +367,9 @@ def statement_effects(text: str, setting: str) -> Effects:
     if word in _DML:
         if word in _MAY_CREATE and _INTO.search(bare):
             return OPAQUE  # `SELECT … INTO [TEMP] t`: a table the pool's reset must drop
-        return PLAIN if _functions_plain(text, bare) else OPAQUE
+        if not _functions_plain(text, bare):
+            return OPAQUE
+        return PLAIN if _only_reads(word, text) else WRITES
     if word in _TRANSACTION:
         return PLAIN
     if word in _ENDS_TRANSACTION:
@@ -415,10 +422,11 @@ def script_effects(texts: Iterable[str], setting: str) -> Effects:
 
 def combined_effects(each: Iterable[Effects]) -> Effects:
     """The effects of a script from its statements' (`statement_effects`), in order."""
-    plain, ends = True, False
+    plain, ends, writes = True, False, False
     for effects in each:
         if effects.refusal is not None:
             return effects
         plain = plain and effects.plain
         ends = ends or effects.ends_transaction
-    return Effects(plain, ends)
+        writes = writes or effects.writes
+    return Effects(plain, ends, writes=writes)

@@ -59,10 +59,13 @@ ELSE 1 END)` reads another tenant's text a prefix at a time (round 22). A joined
 gets the pin's value only through an equivalence class — plain `=` all along, the root on the
 bare column — so a chain from `tenant_id BETWEEN $1 AND $1`, `(tenant_id = $1) IS TRUE`,
 `tenant_id::text = $1` or through IS NOT DISTINCT FROM, and a pin by a correlated subquery (a
-SubPlan, evaluated last), count as evaluated after every condition. Not seen: other errors
-that only tell that some row exists (an overflow, a subscript out of range); a cast of a column
-that is not text is read as one (a false alarm beside a pin by the tenant expression:
-`created_at::date = current_date`).
+SubPlan, evaluated last), count as evaluated after every condition. A function's domain counts (`sqrt`, `ln`,
+`acos` of a value a row computes; `lpad(x, n)`, `repeat(x, n)` of a length it computes; a
+regular expression or a JSON key it gives), and so does any call sqlglot reads as a typed node
+that is not known to fail on no value (`make_timestamp`, `make_interval`, `date_bin`…; round 23).
+Not seen: an overflow of arithmetic on a row's numbers (`a * b`) and a subscript out of range;
+a cast of a column that is not text is read as one (a false alarm beside a pin by the tenant
+expression: `created_at::date = current_date`).
 
 It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
 itself (its rows are filtered before those are computed), on the rows of a MATERIALIZED
@@ -112,7 +115,11 @@ from tenantguard.engine.proof import (
     build_proof,
     function_name,
 )
-from tenantguard.engine.proof.blocks import QUOTING_TYPES, sets_tenant_setting
+from tenantguard.engine.proof.blocks import (
+    FAILING_TYPED_CALLS,
+    QUOTING_TYPES,
+    sets_tenant_setting,
+)
 from tenantguard.engine.proof.syntax import calls_volatile, identifier_name, is_table_name
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
@@ -280,8 +287,7 @@ _NON_QUOTING_CALLS: dict[str, tuple[int, ...]] = {
         array_ndims array_dims array_lower array_upper array_remove array_replace array_append
         array_prepend array_cat jsonb_array_length json_array_length jsonb_typeof json_typeof
         jsonb_extract_path jsonb_extract_path_text json_extract_path json_extract_path_text
-        to_jsonb to_json row_to_json array_to_json jsonb_build_object json_build_object
-        jsonb_build_array json_build_array jsonb_strip_nulls json_strip_nulls jsonb_pretty
+        to_jsonb to_json row_to_json array_to_json jsonb_build_array json_build_array jsonb_strip_nulls json_strip_nulls jsonb_pretty
         jsonb_exists jsonb_exists_any jsonb_exists_all jsonb_contains jsonb_contained
         num_nulls num_nonnulls octet_length bit_length pg_column_size quote_literal
         quote_nullable quote_ident isfinite age justify_days justify_hours justify_interval
@@ -305,9 +311,12 @@ _NON_QUOTING_CALLS: dict[str, tuple[int, ...]] = {
     **dict.fromkeys(
         """regexp_match regexp_matches regexp_split_to_array regexp_split_to_table regexp_count
         regexp_instr regexp_like regexp_substr""".split(),  # noqa: SIM905
-        (2, 3, 4, 5),
+        (1, 2, 3, 4, 5),  # the pattern too: "invalid regular expression: …"
     ),
     "setweight": (1,),  # "unrecognized weight: "…""
+    # the keys: "argument 1: key must not be null" (helper 109)
+    "jsonb_build_object": tuple(range(0, 100, 2)),
+    "json_build_object": tuple(range(0, 100, 2)),
     "unaccent": (0,),  # a dictionary named first (when there are two arguments)
 }
 _CONFIG_FIRST = frozenset(
@@ -335,7 +344,8 @@ _TYPED_CONTROL = (
     exp.Length, exp.RegexpLike, exp.RegexpILike, exp.RegexpReplace, exp.RegexpCount,
     exp.RegexpSubstr, exp.RegexpInstr, exp.RegexpExtract, exp.RegexpExtractAll, exp.RegexpSplit,
 )  # fmt: skip
-_TYPED_DATA = frozenset({"this", "expression", "replacement"})
+# (a regular expression's pattern is no data: "invalid regular expression: …", helper 109)
+_TYPED_DATA = frozenset({"this", "replacement"})
 # type names PostgreSQL reads as a cast when called as a function of one argument: a value of a
 # type that is not text cast so shows no text (`date(created_at)`)
 _TYPE_CALLS = frozenset(
@@ -443,6 +453,9 @@ def _revealing_parts(
     if isinstance(node, _TYPED_QUOTING):
         varying: list[exp.Expression] = [p for p in node.iter_expressions() if _varies(p)]
         return varying or None
+    if type(node) in FAILING_TYPED_CALLS:
+        varying = [p for p in node.iter_expressions() if _varies(p)]
+        return varying or None
     if isinstance(node, exp.Anonymous):
         name = identifier_name(node.this)
         arguments = list(node.expressions)
@@ -548,6 +561,23 @@ _DOMAIN_ERRORS: dict[type[exp.Expression], tuple[str, ...]] = {
     exp.Repeat: ("times",),
     exp.WidthBucket: ("min_value", "max_value", "num_buckets"),
     exp.Factorial: ("this",),
+    # "input is out of range", "value out of range: overflow" (helpers 109, 110)
+    exp.Acos: ("this",),
+    exp.Asin: ("this",),
+    exp.Atanh: ("this",),
+    exp.Acosh: ("this",),
+    exp.Cosh: ("this",),
+    exp.Sinh: ("this",),
+    exp.Pad: ("expression",),  # lpad(x, n): "requested length too large"
+    exp.Getbit: ("expression",),  # "index … out of valid range"
+    exp.Normalize: ("form",),  # "invalid normalization form"
+    exp.Ntile: ("this",),  # "argument of ntile must be greater than zero"
+    exp.NthValue: ("offset",),
+    exp.Lag: ("offset",),
+    exp.Lead: ("offset",),
+    exp.JSONBObjectAgg: ("this",),  # "field name must not be null"
+    exp.PercentileCont: ("this",),  # "percentile value … is not between 0 and 1"
+    exp.PercentileDisc: ("this",),
 }
 
 
@@ -749,7 +779,7 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
     nodes = [
         node
         for kind, found in model.index.items()
-        if issubclass(kind, QUOTING_TYPES)
+        if issubclass(kind, QUOTING_TYPES) or kind in FAILING_TYPED_CALLS
         for node in found
     ]
     nodes += [n for found in model.calls.values() for n in found]
