@@ -559,10 +559,29 @@ def build_policy(
             if schema.views or schema.functions:
                 policy, by_setting = _relations(schema, policy)
     if schema is not None and (schema.triggers or schema.write_rules):
-        # what writes run beside themselves, read once the tenant relations are known
-        policy = policy.replace(hidden_writes=hidden_writes(schema, policy, implicit))
-    if schema is not None and policy.hidden_writes and schema.children:
-        # a write of a table is a write of its partitions and children: their triggers run
+        # what writes run beside themselves, read once the tenant relations are known; then
+        # the views and functions read again under them (a function whose body writes a table
+        # whose trigger or rule writes every tenant's rows hands them out: helper 109), to a
+        # fixed point
+        seen = None
+        for _ in range(len(schema.functions) + 2):
+            beside = hidden_writes(schema, policy, implicit)
+            if beside and schema.children:
+                # a write of a table is a write of its partitions and children: their
+                # triggers run
+                beside = _inherited_writes(schema, beside)
+            if beside and schema.views:
+                # a write of a view is a write of the table under it: what that runs, the
+                # view runs
+                beside = through_views(schema, beside)
+            if beside == seen:
+                break
+            seen = beside
+            policy = policy.replace(hidden_writes=beside)
+            if not beside or not (schema.views or schema.functions):
+                break
+            policy, by_setting = _relations(schema, policy)
+    elif schema is not None and policy.hidden_writes and schema.children:
         policy = policy.replace(hidden_writes=_inherited_writes(schema, policy.hidden_writes))
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
@@ -590,6 +609,7 @@ def build_policy(
         policy = policy.replace(cascades=schema.cascades(found, column, unclean))
     if schema is not None and schema.views and (policy.hidden_writes or policy.leaky_defaults):
         # a write of a view is a write of the table under it: what that runs, the view runs
+        # (the triggers' and rules' writes were so read above; the implicit calls' are here)
         policy = policy.replace(
             hidden_writes=through_views(schema, policy.hidden_writes),
             leaky_defaults={
@@ -612,6 +632,7 @@ def _relations(schema: SchemaInfo, policy: Policy) -> tuple[Policy, dict[str, st
         schema.materialized,
         schema.stale_views,
         copies=bool(schema.materialized or schema.filled or schema.stale_views),
+        operators=schema.operators,
     )
     return policy.replace(
         tenant_tables=_quoted_names(policy.tenant_tables | found.tenant.keys()),
@@ -623,6 +644,7 @@ def _relations(schema: SchemaInfo, policy: Policy) -> tuple[Policy, dict[str, st
         ),
         unpinnable={**policy.unpinnable, **found.unpinnable},
         pinning_functions=found.pinned_by_arguments,
+        leaky_operators=found.operators,
     ), found.by_setting
 
 

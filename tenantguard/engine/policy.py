@@ -276,6 +276,7 @@ class Policy:
         "inlined_functions",
         "integer_tenant_tables",
         "leaky_defaults",
+        "leaky_operators",
         "leaky_types",
         "loose_arbiters",
         "lossy_arguments",
@@ -369,6 +370,9 @@ class Policy:
     # domain -> why a value cast to it reaches tenant rows unpinned: its CHECK calls a function
     # that does (schema sources)
     leaky_types: Mapping[str, str]
+    # operator symbol -> the function it calls, which reaches tenant rows (`CREATE OPERATOR <<<
+    # (…, FUNCTION = zap)`; schema sources)
+    leaky_operators: Mapping[str, str]
     # table -> (referenced table, its (column, referenced column) pairs besides the tenant's)
     composite_keys: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]
     # every (column, referenced column) of those keys, both ways round
@@ -453,6 +457,7 @@ class Policy:
         hidden_writes: Mapping[str, Mapping[str, str]] | None = None,
         leaky_defaults: Mapping[str, Mapping[str, str]] | None = None,
         leaky_types: Mapping[str, str] | None = None,
+        leaky_operators: Mapping[str, str] | None = None,
         tenant_copies: Mapping[str, str] | None = None,
         exact_domains: Mapping[str, Iterable[str]] | None = None,
         exact_functions: Iterable[str] = (),
@@ -659,6 +664,7 @@ class Policy:
             "leaky_types",
             MappingProxyType({normalize_name(t): why for t, why in (leaky_types or {}).items()}),
         )
+        init(self, "leaky_operators", MappingProxyType(dict(leaky_operators or {})))
         init(self, "composite_keys", MappingProxyType(self._composite_keys()))
         pairs = {p for keys in self.composite_keys.values() for _, rest in keys for p in rest}
         init(self, "composite_key_pairs", frozenset(pairs | {(r, c) for c, r in pairs}))
@@ -801,6 +807,7 @@ class Policy:
                 for t, columns in self.leaky_defaults.items()
             },
             "leaky_types": {sql_name(t): why for t, why in self.leaky_types.items()},
+            "leaky_operators": dict(self.leaky_operators),
             "tenant_copies": {sql_name(t): sql_name(c) for t, c in self.tenant_copies.items()},
             "exact_domains": {
                 sql_name(n): (sql_name(schema), sql_name(base))

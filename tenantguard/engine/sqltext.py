@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -367,3 +368,25 @@ def original_offset(offset: int, inserted: tuple[int, ...]) -> int:
     if not inserted:
         return offset
     return offset - bisect_right(inserted, offset - 1)
+
+
+# a string literal (E'…', U&'…', N'…', X'…', B'…') or a dollar-quoted one
+_STRING_LITERAL = re.compile(
+    r"(?i:[EUN]&?|X|B)?'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$.*?\$\1\$", re.DOTALL
+)
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def operators_in(text: str, operators: Mapping[str, str]) -> list[tuple[int, str]]:
+    """(offset, symbol) of each symbol of `operators` that `text` holds outside strings and
+    comments, first place: each runs its function (`a <<< b` calls the function `CREATE
+    OPERATOR <<<` names; round 23, helper 109). A longer operator holding the symbol counts
+    too (no false pass)."""
+    if not any(symbol in text for symbol in operators):
+        return []
+
+    def blank(match: re.Match[str]) -> str:
+        return " " * len(match.group(0))
+
+    code = _COMMENTS.sub(blank, _STRING_LITERAL.sub(blank, text))
+    return sorted((code.index(s), s) for s in operators if s in code)

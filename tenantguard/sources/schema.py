@@ -41,7 +41,7 @@ from tenantguard.engine.policy import (
     sql_name,
 )
 from tenantguard.engine.proof import PinValue, identifier_name
-from tenantguard.engine.sqltext import LineIndex, split_sql
+from tenantguard.engine.sqltext import LineIndex, operators_in, split_sql
 from tenantguard.sources.walk import schema_files
 
 __all__ = [
@@ -420,7 +420,8 @@ class SchemaInfo:
     )
     _aggregates: set[str] = field(default_factory=set, compare=False, repr=False)
     # CREATE OPERATOR and CREATE CAST: (symbol, or cast:target, or cast:*; the function's name)
-    _operators: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
+    # the schema's operators: (symbol, the function it calls)
+    operators: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
     # CREATE EXTENSION: (extension, the schema its objects go to)
     _extensions: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
     _hidden_functions: bool = field(default=False, compare=False, repr=False)
@@ -514,6 +515,7 @@ class SchemaInfo:
             "stable_functions": sorted(self.stable_functions),
             "volatile_views": sorted(self.volatile_views),
             "volatile_operators": sorted(self.volatile_operators),
+            "operators": [list(o) for o in self.operators],
             "lossy_arguments": {n: sorted(p) for n, p in self.lossy_arguments.items()},
             "generated_calls": {t: dict(c) for t, c in self.generated_calls.items() if c},
             "implicit_calls": {
@@ -664,6 +666,7 @@ class SchemaInfo:
             stable_functions=set(texts(data["stable_functions"])),
             volatile_views=set(texts(data["volatile_views"])),
             volatile_operators=set(texts(data["volatile_operators"])),
+            operators=[(str(o[0]), str(o[1])) for o in data.get("operators", ())],
             lossy_arguments={
                 str(n): {int(i) for i in p} for n, p in data["lossy_arguments"].items()
             },
@@ -1572,7 +1575,7 @@ class SchemaInfo:
         from tenantguard.engine.proof.syntax import calls_volatile
 
         self.volatile_operators |= {  # (audit gives them from the catalog)
-            symbol for symbol, function in self._operators if function not in self.stable_functions
+            symbol for symbol, function in self.operators if function not in self.stable_functions
         }
         trees: dict[str, exp.Expression] = {}
         volatile: set[str] = set()
@@ -1717,7 +1720,7 @@ class SchemaInfo:
             for option in node.definition or ():  # its function: volatile unless declared not
                 if str(option.defname).lower() in ("function", "procedure"):
                     called = [str(getattr(n, "sval", "")) for n in getattr(option.arg, "names", ())]
-                    self._operators.append((names[-1], called[-1] if called else ""))
+                    self.operators.append((names[-1], called[-1] if called else ""))
         if _enum(node.kind) == ObjectType.OBJECT_OPERATOR and names and names[-1] in _PINNING:
             types = {
                 str(o.defname).lower(): _type_key(o.arg)
@@ -1765,7 +1768,7 @@ class SchemaInfo:
                 and str(node.targettype.names[0].sval) == "pg_catalog"
             )
             where = "cast:*" if implicit or builtin else f"cast:{target}"
-            self._operators.append((where, called[-1] if called else ""))
+            self.operators.append((where, called[-1] if called else ""))
         self._own_comparison(
             text,
             f"CREATE CAST ({source} AS {target}): the proof reads `::` and the conversions of "
@@ -4003,7 +4006,7 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
                         dynamic.append(COMPUTED_SQL)
                 elif value.get("parseMode", 0) == 0:
                     queries.append(query)
-                elif "(" in query or _SELECT_WORD.search(query):
+                elif "(" in query or _SELECT_WORD.search(query) or _OPERATOR_CHARS.search(query):
                     # a call reads and writes like a query (`IF purge(OLD.id) THEN`, `ok :=
                     # purge(p)`, `RETURN name_of(p)`: round 22), as does a subquery
                     queries.append("SELECT " + _ASSIGNED.sub("", query, count=1))
@@ -4017,6 +4020,9 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
 
 
 _JOINED_LITERALS = re.compile(r"'\s*\|\|\s*'")
+# a run of operator characters no built-in operator spells (`<<<`, `@@@`, `~>`): a call of
+# the function a schema's CREATE OPERATOR names (helper 109: `IF p <<< 0 THEN`)
+_OPERATOR_CHARS = re.compile(r"[-+*/<>=~!@#%^&|`?]{3,}|[~!@#%^&|`?][-+*/<>=~!@#%^&|`?]")
 
 # A word put in a function's dynamic-SQL text when that SQL is built at run time from more than
 # literals (round 22, helper 98: `format('DELETE FROM %I …', r.tbl)` with the table read from
@@ -4069,6 +4075,15 @@ def _computed_sql(expression: str) -> bool:
     ):
         return False  # `format('… %L …', v)`: a literal format string, values only
     return bool(_SQL_BUILDING.sub("", _TRIGGER_NAMES.sub("", text)))
+
+
+def _reaching(policy: Policy) -> AbstractSet[str]:
+    """The relations whose writes reach tenant rows: the tenant tables, and those whose
+    triggers or rules write tenant rows unpinned (helper 109: dynamic SQL updating such a
+    table)."""
+    if not policy.hidden_writes:
+        return policy.tenant_tables
+    return policy.tenant_tables | policy.hidden_writes.keys()
 
 
 def reaches_tenant_rows(opaque: str, tenant_tables: AbstractSet[str]) -> set[str]:
@@ -4390,7 +4405,7 @@ _DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 class Relations:
     """What the views and functions of the schema are to the proof."""
 
-    __slots__ = ("by_setting", "pinned_by_arguments", "tenant", "unpinnable")
+    __slots__ = ("by_setting", "operators", "pinned_by_arguments", "tenant", "unpinnable")
 
     def __init__(self) -> None:
         # read like tenant tables, with their columns if known
@@ -4403,6 +4418,9 @@ class Relations:
         # (a materialized view's), they hand out the rows of that session's tenant — "" when a
         # pin on their tenant column selects the rows, else why none does
         self.by_setting: dict[str, str] = {}
+        # the schema's operators whose function reaches tenant rows (hands them out, or is
+        # pinned by its arguments — an operator's operands are no pin): symbol -> function
+        self.operators: dict[str, str] = {}
 
 
 def tenant_relations(
@@ -4413,6 +4431,7 @@ def tenant_relations(
     stale: Iterable[str] = (),
     *,
     copies: bool = True,
+    operators: Iterable[tuple[str, str]] = (),
 ) -> Relations:
     """Sorts the views and functions of the schema for the proof, to a fixed point (a view of
     a view is read under what the first one turned out to be). `copies`: the schema has
@@ -4481,6 +4500,14 @@ def tenant_relations(
             pinning_functions=found.pinned_by_arguments,
         )
         once = fixed_tenant_policy(current, found.by_setting)
+        for symbol, called in operators:
+            if symbol not in found.operators and (
+                called in found.tenant
+                or called in found.pinned_by_arguments
+                or current.is_tenant_table(called)
+            ):
+                found.operators[symbol] = called
+                changed = True
         for name, view in views.items():
             if name in policy.global_tables or found.unpinnable.get(name):
                 continue  # (reported at every read already: no verdict is worse)
@@ -4592,7 +4619,12 @@ def tenant_relations(
                 )
             # a word in dynamic SQL is an identifier (folded as PostgreSQL folds it) or a value
             # given to %I or quote_ident (kept as written): either counts
-            unpinned = bool(reaches_tenant_rows(function.opaque, current.tenant_tables))
+            unpinned = bool(reaches_tenant_rows(function.opaque, _reaching(current)))
+            if found.operators and not unpinned:
+                # an operator whose function reaches tenant rows (helper 109: `IF p <<< 0`)
+                unpinned = bool(
+                    operators_in("\n".join((*function.body, function.opaque)), found.operators)
+                )
             positions: set[int] = set()
             names: set[str] = set()
             for statement in function.body:
@@ -5022,7 +5054,7 @@ def _hidden_writes_once(
         copies: tuple[tuple[str, str], ...] = (),
         relation: str = "",
     ) -> str | None:
-        named = reaches_tenant_rows(opaque, policy.tenant_tables)
+        named = reaches_tenant_rows(opaque, _reaching(policy))
         if named:
             return f"its text out of the proof's sight names {', '.join(sorted(named))}"
         # the transition tables of a write of a tenant table hold the rows it wrote: rows of

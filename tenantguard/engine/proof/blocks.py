@@ -77,7 +77,7 @@ QUOTING_TYPES = (
     # (round 23, helpers 109 and 110)
     exp.Acos, exp.Asin, exp.Atanh, exp.Acosh, exp.Cosh, exp.Sinh, exp.Pad, exp.Getbit,
     exp.Normalize, exp.Ntile, exp.NthValue, exp.Lag, exp.Lead, exp.JSONBObjectAgg,
-    exp.PercentileCont, exp.PercentileDisc,
+    exp.PercentileCont, exp.PercentileDisc, exp.MakeInterval,
 )  # fmt: skip
 # Typed nodes sqlglot makes of PostgreSQL built-ins that fail on some value of any argument
 # (`make_timestamp(ascii(name), 13, 1, 0, 0, 0)`: "date field value out of range: 67-13-1",
@@ -86,7 +86,7 @@ QUOTING_TYPES = (
 # built-in's name through sqlglot: a node a later sqlglot makes is caught there).
 FAILING_TYPED_CALLS: frozenset[type[exp.Expr]] = frozenset(
     {
-        exp.TimestampFromParts, exp.TimeFromParts, exp.MakeInterval, exp.JSONObject,
+        exp.TimestampFromParts, exp.TimeFromParts, exp.JSONObject,
         exp.JSONObjectAgg, exp.DateBin, exp.Overlay, exp.ExplodingGenerateSeries,
         exp.ArrayConcat,
     }

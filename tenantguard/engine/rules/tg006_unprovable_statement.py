@@ -120,7 +120,12 @@ from tenantguard.engine.search_path import (
     statement_sets_bad_search_path,
     without_comments,
 )
-from tenantguard.engine.sqltext import declared_query, normalize_placeholders, original_offset
+from tenantguard.engine.sqltext import (
+    declared_query,
+    normalize_placeholders,
+    operators_in,
+    original_offset,
+)
 
 RULE = RuleInfo("TG006", "unprovable-statement", Severity.ERROR)
 
@@ -812,6 +817,24 @@ def _hidden_calls(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _leaky_operators(ctx: Context) -> Iterator[Finding]:
+    """An operator of the schema whose function reaches tenant rows (`policy.leaky_operators`):
+    `$1 <<< 0` runs the function, whatever pins the statement's rows (helper 109)."""
+    leaky = ctx.policy.leaky_operators
+    if not leaky:
+        return
+    for offset, symbol in operators_in(ctx.sql, leaky):
+        yield ctx.finding(
+            RULE,
+            None,
+            f"operator {symbol} calls function {leaky[symbol]}, which reads or writes rows of "
+            "every tenant (or is pinned by arguments an operator's operands do not give)",
+            f"call a function pinned to one tenant instead, or pin the rows inside "
+            f"{leaky[symbol]} (a parameter, or the tenant expression)",
+            offset=offset,
+        )
+
+
 def _named_leaky_type(ctx: Context) -> str:
     """A domain of `policy.leaky_types` the text of an unparsed statement names (as a word):
     `checked_ref '5'` casts to it."""
@@ -846,6 +869,7 @@ def _leaky_casts(ctx: Context) -> Iterator[Finding]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    yield from _leaky_operators(ctx)
     if not ctx.in_patch and statement_sets_bad_search_path(ctx.sql):
         name, why, hint = SEARCH_PATH
         yield ctx.finding(

@@ -578,6 +578,9 @@ _DOMAIN_ERRORS: dict[type[exp.Expression], tuple[str, ...]] = {
     exp.JSONBObjectAgg: ("this",),  # "field name must not be null"
     exp.PercentileCont: ("this",),  # "percentile value … is not between 0 and 1"
     exp.PercentileDisc: ("this",),
+    # "interval out of range" of seconds NaN or infinite (PostgreSQL 15 wraps the other
+    # fields' overflows silently)
+    exp.MakeInterval: ("second",),
 }
 
 

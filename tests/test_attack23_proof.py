@@ -1,0 +1,121 @@
+"""Round 23 attacks on the proof (helper 109), each shown on PostgreSQL 15 by what tenant 1's
+statement does to tenant 2's rows. Schemas and statements are in tests/fixtures/round23
+(`<case>.sql`, `<case>.q`: one statement a line).
+
+1. A function of the schema that writes a table of no tenant whose trigger or rule writes
+   every tenant's rows (PL/pgSQL, SQL, a RULE, dynamic `EXECUTE … USING`, through a view, from
+   another function) was read as reaching no tenant row: `SELECT touch_plpgsql($1)` deleted
+   tenant 2's notes. The schema's functions are now read again once the triggers' and rules'
+   writes are known, to a fixed point.
+2. An operator of the schema (`CREATE OPERATOR <<< (…, FUNCTION = zap)`) whose function deletes
+   every tenant's notes: called from a PL/pgSQL `IF p <<< 0` (an expression with no parenthesis
+   or SELECT was never read), a SQL body sqlglot cannot parse, or the application's statement
+   (only a parse warning). Its symbol now calls its function, in bodies and statements.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard import Policy
+from tenantguard.engine.analyze import analyze_statement
+
+from .test_attack11_proof import _codes
+from .test_schema import policy_for
+
+ROUND23 = Path(__file__).parent / "fixtures" / "round23"
+
+
+def _policy(tmp_path: Path, case: str) -> Policy:
+    policy = policy_for(
+        tmp_path,
+        (ROUND23 / f"{case}.sql").read_text(encoding="utf-8"),
+        global_tables=("tenants",),
+    )
+    assert isinstance(policy, Policy)
+    return policy
+
+
+def _statements(case: str) -> list[str]:
+    text = (ROUND23 / f"{case}.q").read_text(encoding="utf-8")
+    return [line.strip().rstrip(";") for line in text.splitlines() if line.strip()]
+
+
+# each statement of hidden.q: reported (TG006), or proven (a table no trigger or rule follows)
+HIDDEN = [["TG006"]] * 6 + [[], []]
+
+
+def test_functions_writing_through_a_trigger_or_a_rule(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, "hidden")
+    statements = _statements("hidden")
+    assert [_codes(s, policy) for s in statements] == HIDDEN
+
+
+async def test_functions_writing_through_a_trigger_or_a_rule_on_the_server(
+    database: str,
+) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND23 / "hidden.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "INSERT INTO tenants VALUES (1, 'one'), (2, 'two');"
+            "INSERT INTO lookup VALUES (1, 'x'); INSERT INTO lookup2 VALUES (1, 'x');"
+            "INSERT INTO plain VALUES (1, 'x')"
+        )
+        for statement, codes in zip(_statements("hidden"), HIDDEN, strict=True):
+            await conn.execute(
+                "DELETE FROM notes; INSERT INTO notes VALUES (1, 1, 1, 'mine'), "
+                "(1, 2, 1, 'SECRET of tenant 2')"
+            )
+            await conn.execute(statement, 1)  # tenant 1's call, with its own patient id
+            left = [r[0] for r in await conn.fetch("SELECT body FROM notes ORDER BY tenant_id")]
+            # reported: tenant 2's note is gone; proven: nothing of it changed
+            assert left == ([] if codes else ["mine", "SECRET of tenant 2"]), statement
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("statement", _statements("hidden")[:6])
+def test_the_finding_names_the_function(tmp_path: Path, statement: str) -> None:
+    policy = _policy(tmp_path, "hidden")
+    (finding,) = analyze_statement(statement, policy).findings
+    name = statement.split()[1].split("(")[0]
+    assert f"function {name} reads or writes rows of every tenant" in finding.message
+
+
+# each statement of operator.q: reported (TG006), or proven (an operator whose function reads
+# no tenant row; the symbol in a string)
+OPERATOR = [["TG006"]] * 4 + [[], [], []]
+
+
+def test_operators_whose_function_reaches_tenant_rows(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, "operator")
+    assert dict(policy.leaky_operators) == {"<<<": "zap"}
+    got = [sorted(set(_codes(s, policy))) for s in _statements("operator")]
+    assert got == OPERATOR
+    (finding,) = [
+        f
+        for f in analyze_statement("SELECT 1, $1::bigint <<< 0", policy).findings
+        if "operator" in f.message
+    ]
+    assert (finding.line, finding.column) == (1, 22)
+
+
+async def test_operators_whose_function_reaches_tenant_rows_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND23 / "operator.sql").read_text(encoding="utf-8"))
+        await conn.execute("INSERT INTO tenants VALUES (1, 'one'), (2, 'two')")
+        for statement, codes in zip(_statements("operator"), OPERATOR, strict=True):
+            await conn.execute(
+                "DELETE FROM notes; INSERT INTO notes VALUES (1, 1, 1, 'mine'), "
+                "(1, 2, 1, 'SECRET of tenant 2')"
+            )
+            await conn.fetch(statement, 1)
+            left = [r[0] for r in await conn.fetch("SELECT body FROM notes ORDER BY tenant_id")]
+            assert left == ([] if codes else ["mine", "SECRET of tenant 2"]), statement
+    finally:
+        await conn.close()
