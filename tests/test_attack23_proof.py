@@ -11,6 +11,10 @@ statement does to tenant 2's rows. Schemas and statements are in tests/fixtures/
    every tenant's notes: called from a PL/pgSQL `IF p <<< 0` (an expression with no parenthesis
    or SELECT was never read), a SQL body sqlglot cannot parse, or the application's statement
    (only a parse warning). Its symbol now calls its function, in bodies and statements.
+3. Dynamic SQL read too kindly: `TG_TABLE_NAME` declared as a variable (or `tg_argv` a
+   parameter) was read as the trigger's own name; a first literal `SET …`/`SHOW …`/`NOTIFY …`
+   exempted the whole text (`replace('SET x', 'SET x', 'DELETE …')`, `… || chr(59) || …`);
+   `query_to_xml` inside the executed text ran a query it was given.
 """
 
 from __future__ import annotations
@@ -117,5 +121,34 @@ async def test_operators_whose_function_reaches_tenant_rows_on_the_server(databa
             await conn.fetch(statement, 1)
             left = [r[0] for r in await conn.fetch("SELECT body FROM notes ORDER BY tenant_id")]
             assert left == ([] if codes else ["mine", "SECRET of tenant 2"]), statement
+    finally:
+        await conn.close()
+
+
+# each statement of dynamic.q: reported (TG006), or proven (a setting, a notification)
+DYNAMIC = [["TG006"]] * 5 + [[], []]
+
+
+def test_dynamic_sql_read_too_kindly(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, "dynamic")
+    assert [sorted(set(_codes(s, policy))) for s in _statements("dynamic")] == DYNAMIC
+
+
+async def test_dynamic_sql_read_too_kindly_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND23 / "dynamic.sql").read_text(encoding="utf-8"))
+        await conn.execute("INSERT INTO tenants VALUES (1, 'one'), (2, 'two')")
+        for statement, codes in zip(_statements("dynamic"), DYNAMIC, strict=True):
+            await conn.execute(
+                "DELETE FROM notes; INSERT INTO notes VALUES (1, 1, 1, 'mine'), "
+                "(1, 2, 1, 'SECRET of tenant 2')"
+            )
+            async with conn.transaction():
+                result = await conn.fetchval(statement, 1)
+            left = [r[0] for r in await conn.fetch("SELECT body FROM notes ORDER BY tenant_id")]
+            # reported: tenant 2's note deleted or handed out; proven: untouched, unseen
+            leaked = left == [] or "SECRET" in str(result)
+            assert leaked == bool(codes), statement
     finally:
         await conn.close()

@@ -9,7 +9,7 @@ when no built-in has its name.
 
 from __future__ import annotations
 
-__all__ = ["BUILTIN_FUNCTIONS", "VOLATILE_FUNCTIONS"]
+__all__ = ["BUILTIN_FUNCTIONS", "RUNS_TEXT", "VOLATILE_FUNCTIONS"]
 
 _NAMES = """
 RI_FKey_cascade_del RI_FKey_cascade_upd RI_FKey_check_ins RI_FKey_check_upd RI_FKey_noaction_del
@@ -528,3 +528,37 @@ timeofday ts_rewrite ts_stat txid_status
 """
 
 VOLATILE_FUNCTIONS = frozenset(_VOLATILE.split())
+
+# functions that run SQL (or read a table) given as text, built in or of common extensions
+# (xml exports, ts_stat, dblink, tablefunc): what they read cannot be seen
+RUNS_TEXT = frozenset(
+    {
+        "query_to_xml",
+        "query_to_xmlschema",
+        "query_to_xml_and_xmlschema",
+        "cursor_to_xml",
+        "cursor_to_xmlschema",
+        "table_to_xml",
+        "table_to_xmlschema",
+        "table_to_xml_and_xmlschema",
+        "schema_to_xml",
+        "schema_to_xmlschema",
+        "schema_to_xml_and_xmlschema",
+        "database_to_xml",
+        "database_to_xmlschema",
+        "database_to_xml_and_xmlschema",
+        "ts_stat",
+        "dblink",
+        "dblink_exec",
+        "dblink_open",
+        "dblink_fetch",
+        "dblink_send_query",
+        "crosstab",
+        "crosstab2",
+        "crosstab3",
+        "crosstab4",
+        "connectby",
+        "ts_rewrite",
+        "xpath_table",
+    }
+)

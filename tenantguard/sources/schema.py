@@ -40,6 +40,7 @@ from tenantguard.engine.policy import (
     names_in_text,
     sql_name,
 )
+from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.proof import PinValue, identifier_name
 from tenantguard.engine.sqltext import LineIndex, operators_in, split_sql
 from tenantguard.sources.walk import schema_files
@@ -3973,6 +3974,26 @@ def _output_columns(query: str) -> set[str] | None:
     return names
 
 
+_WORDS = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def _shadowed_trigger_names(tree: Any) -> set[str]:
+    """The trigger's names (`tg_table_name`, `tg_argv`…) a PL/pgSQL function declares itself
+    (a variable, a parameter) or reads outside a trigger function: there they hold any value,
+    and dynamic SQL built from them names any table (helper 109)."""
+    try:
+        datums = tree[0]["PLpgSQL_function"]["datums"]
+    except (LookupError, TypeError):
+        return set()
+    names = [(next(iter(d.values())), d) for d in datums if isinstance(d, dict) and d]
+    trigger = any(v.get("refname") == "tg_op" and "lineno" not in v for v, _ in names)
+    return {
+        str(v.get("refname"))
+        for v, _ in names
+        if str(v.get("refname") or "").startswith("tg_") and ("lineno" in v or not trigger)
+    }
+
+
 def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], ...]]:
     """The SQL a PL/pgSQL function runs: its statements and the queries inside its expressions
     (`n := (SELECT …)`, `IF EXISTS (SELECT …)`) as statements the proof can read, the text of
@@ -3986,6 +4007,7 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
         return [], text, ()
     queries: list[str] = []
     dynamic: list[str] = []
+    shadowed = _shadowed_trigger_names(tree)
     stack: list[tuple[Any, bool]] = [(tree, False)]
     while stack:
         node, is_dynamic = stack.pop()
@@ -4003,6 +4025,10 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
                     text, escaped = _normalized_dynamic(query)
                     dynamic.append(text)
                     if escaped or _computed_sql(text):  # a table it names may come from anywhere
+                        dynamic.append(COMPUTED_SQL)
+                    elif shadowed and shadowed & set(_WORDS.findall(query.lower())):
+                        # `TG_TABLE_NAME` declared as a variable, `tg_argv` a parameter: a
+                        # value, not the trigger's name (helper 109)
                         dynamic.append(COMPUTED_SQL)
                 elif value.get("parseMode", 0) == 0:
                     queries.append(query)
@@ -4052,6 +4078,26 @@ _NO_TABLE_STATEMENT = re.compile(
 )
 
 
+def _no_table_statement(expression: str, first: str) -> bool:
+    """A dynamic statement that reads and writes no table whatever its values: its text starts
+    with a literal `SET …`, `NOTIFY …` (or is `format` of one), joined to nothing but values —
+    literals, variables, parameters, `quote_literal(…)`, `quote_ident(…)`, casts. Any other
+    call may make it another statement (helper 109: `replace('SET x', 'SET x', 'DELETE …')`,
+    `'SHOW x' || chr(59) || 'DELETE …'`)."""
+    if not _NO_TABLE_STATEMENT.match(first):
+        return False
+    text = _VALUE_QUOTED.sub("'L'", _SQL_LITERAL.sub("'L'", expression))
+    text = _IDENT_QUOTED.sub("'L'", text).strip()
+    formatted = _FORMAT_CALL.fullmatch(text)
+    if formatted is not None:
+        text = formatted.group(1).strip()
+    return text.startswith("'L'") and "(" not in text and ")" not in text
+
+
+_IDENT_QUOTED = re.compile(r"\bquote_ident\s*\([^()]*\)", re.IGNORECASE)
+_FORMAT_CALL = re.compile(r"format\s*\((.*)\)", re.IGNORECASE | re.DOTALL)
+
+
 def _computed_sql(expression: str) -> bool:
     """Is the text of a dynamic statement (`EXECUTE expression`) built from more than
     literals, values and the trigger's own names (see COMPUTED_SQL)? Fail closed: anything
@@ -4061,7 +4107,9 @@ def _computed_sql(expression: str) -> bool:
     joined = " ".join(literals)
     if _NESTED_DYNAMIC.search(joined):
         return True  # `'DO $d$ BEGIN EXECUTE …'`: code that runs code (round 22, helper 102)
-    if literals and ";" not in joined and _NO_TABLE_STATEMENT.match(literals[0]):
+    if RUNS_TEXT & set(_WORDS.findall(joined.lower())):
+        return True  # `'SELECT query_to_xml(%L, …)'`: it runs the text it is given (helper 109)
+    if literals and ";" not in joined and _no_table_statement(expression, literals[0]):
         return False  # `SET LOCAL x = ` || v, `format('NOTIFY %I, %L', …)`: no table
     names = any(_NAME_FORMAT.search(literal) for literal in literals)
     text = _SQL_LITERAL.sub("'L'", expression)

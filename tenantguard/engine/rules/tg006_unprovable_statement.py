@@ -120,6 +120,7 @@ from tenantguard.engine.search_path import (
     statement_sets_bad_search_path,
     without_comments,
 )
+from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.sqltext import (
     declared_query,
     normalize_placeholders,
@@ -146,16 +147,7 @@ _SERVER_COMMANDS = {
     "EXECUTE": "a prepared statement's text",
 }
 # functions that run SQL (or read a whole table) given as text
-_RUNS_TEXT = frozenset(
-    {
-        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml",
-        "cursor_to_xmlschema", "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
-        "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "database_to_xml",
-        "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "dblink",
-        "dblink_exec", "dblink_open", "dblink_fetch", "dblink_send_query", "crosstab",
-        "crosstab2", "crosstab3", "crosstab4", "connectby", "ts_rewrite", "xpath_table",
-    }
-)  # fmt: skip
+_RUNS_TEXT = RUNS_TEXT  # fmt: skip
 # functions that read or write the server's files by name: a table's heap file holds every
 # tenant's rows, and a file written can be a program the server runs
 _SERVER_FILES = frozenset(
