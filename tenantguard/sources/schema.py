@@ -31,6 +31,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.policy import (
     ForeignKey,
     FunctionPins,
@@ -40,7 +41,6 @@ from tenantguard.engine.policy import (
     names_in_text,
     sql_name,
 )
-from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.proof import PinValue, identifier_name
 from tenantguard.engine.sqltext import LineIndex, operators_in, split_sql
 from tenantguard.sources.walk import schema_files

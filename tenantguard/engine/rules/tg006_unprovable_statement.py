@@ -113,6 +113,7 @@ from sqlglot.tokenizer_core import TokenType
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.policy import clip_name, fold_name
 from tenantguard.engine.proof import function_name, identifier_name
 from tenantguard.engine.search_path import (
@@ -120,7 +121,6 @@ from tenantguard.engine.search_path import (
     statement_sets_bad_search_path,
     without_comments,
 )
-from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.sqltext import (
     declared_query,
     normalize_placeholders,
