@@ -15,6 +15,9 @@ statement does to tenant 2's rows. Schemas and statements are in tests/fixtures/
    parameter) was read as the trigger's own name; a first literal `SET …`/`SHOW …`/`NOTIFY …`
    exempted the whole text (`replace('SET x', 'SET x', 'DELETE …')`, `… || chr(59) || …`);
    `query_to_xml` inside the executed text ran a query it was given.
+4. False alarms: a parameter named like the tenant column, named by its function
+   (`notes_of.tenant_id`, as PostgreSQL allows), read as the column; one tenant spelled `'1'`
+   and `' 01'` on an integer tenant column read as two (TG012).
 """
 
 from __future__ import annotations
@@ -150,5 +153,33 @@ async def test_dynamic_sql_read_too_kindly_on_the_server(database: str) -> None:
             # reported: tenant 2's note deleted or handed out; proven: untouched, unseen
             leaked = left == [] or "SECRET" in str(result)
             assert leaked == bool(codes), statement
+    finally:
+        await conn.close()
+
+
+# each statement of qualified.q: proven, or reported
+QUALIFIED = [[], [], [], ["TG001"], ["TG001"], ["TG012"]]
+
+
+def test_parameters_named_by_their_function_and_integer_spellings(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, "qualified")
+    assert [sorted(set(_codes(s, policy))) for s in _statements("qualified")] == QUALIFIED
+
+
+async def test_parameters_named_by_their_function_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute((ROUND23 / "qualified.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "INSERT INTO tenants VALUES (1, 'one'), (2, 'two');"
+            "INSERT INTO notes VALUES (1, 1, 7, 'mine'), (1, 2, 7, 'SECRET of tenant 2')"
+        )
+        statements = _statements("qualified")
+        assert [r["body"] for r in await conn.fetch(statements[0], 1, 7)] == ["mine"]
+        assert [r["body"] for r in await conn.fetch(statements[1], 1)] == ["mine"]
+        assert [r[0] for r in await conn.fetch(statements[2])] == ["mine", "mine"]
+        # the twins: every tenant's notes
+        assert len(await conn.fetch(statements[3], 1)) == 2
+        assert len(await conn.fetch(statements[4], 7)) == 2
     finally:
         await conn.close()

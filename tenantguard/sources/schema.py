@@ -3053,6 +3053,11 @@ class SchemaInfo:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
+        if any(parameters):
+            # `notes_of.tenant_id`: the parameter, named by its function (helper 109)
+            body = [_qualified_parameters(s, name, parameters) for s in body]
+            if row_queries is not None:
+                row_queries = tuple(_qualified_parameters(s, name, parameters) for s in row_queries)
         inlined = (
             language == "sql"
             and len(body) == 1
@@ -3975,6 +3980,31 @@ def _output_columns(query: str) -> set[str] | None:
 
 
 _WORDS = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def _qualified_parameters(statement: str, function: str, parameters: list[str]) -> str:
+    """The statement of a function's body with each parameter it names qualified by the
+    function's name (`notes_of.tenant_id`, as PostgreSQL allows where a column has the
+    parameter's name) written as its position (`$1`): a pin by it is a pin by the argument
+    (helper 109: read as a column, a false alarm). Left as it is when the function's name is
+    also used otherwise there (a table's alias of that name, a recursive call)."""
+    if function.lower() not in statement.lower():
+        return statement
+    name = re.escape(function)
+    if re.search(rf'(?<![\w$."]){name}(?![\w$])(?!\s*\.)', statement, re.IGNORECASE):
+        return statement
+    positions = {p.lower(): i for i, p in reversed(list(enumerate(parameters))) if p}
+
+    def position(match: re.Match[str]) -> str:
+        index = positions.get(match.group(1).lower())
+        return match.group(0) if index is None else f"${index + 1}"
+
+    return re.sub(
+        rf'(?<![\w$."]){name}\s*\.\s*([a-z_][\w$]*)(?![\w$])',
+        position,
+        statement,
+        flags=re.IGNORECASE,
+    )
 
 
 def _shadowed_trigger_names(tree: Any) -> set[str]:

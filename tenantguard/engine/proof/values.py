@@ -8,6 +8,7 @@ folds case) would let a value that passes the runtime's check select another ten
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -185,13 +186,28 @@ def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
             "placeholder", str(name.this) if isinstance(name, exp.Identifier) else str(name)
         )
     if isinstance(bare, exp.Literal):
-        return PinValue("literal", str(bare.this) if bare.is_string else _number(str(bare.this)))
+        if not bare.is_string:
+            return PinValue("literal", _number(str(bare.this)))
+        text = str(bare.this)
+        if _INTEGER_TEXT.fullmatch(text) and _integer_tenant_column(policy):
+            # `'01'`, `' 1'`: the integer PostgreSQL reads (helper 109: a false TG012)
+            return PinValue("literal", str(int(text)))
+        return PinValue("literal", text)
     if isinstance(bare, exp.Neg) and isinstance(bare.this, exp.Literal) and not bare.this.is_string:
         return PinValue("literal", _number("-" + str(bare.this.this)))
     index = policy.tenant_expression_index(bare)
     if index is not None:
         return PinValue("expression", index)
     return None
+
+
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _integer_tenant_column(policy: Policy) -> bool:
+    """Whether the schema shows the tenant column as an integer in every table it types it."""
+    typed = policy.tenant_column_types
+    return bool(typed) and typed.keys() <= policy.integer_tenant_tables
 
 
 def _number(text: str) -> str:
