@@ -518,6 +518,17 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
         for name in missing:
             print(f"tenantguard: error: {name}: no such file or directory", file=sys.stderr)
         missing_any = missing_any or bool(missing)
+        walked = [p for p in on_disk if os.path.isdir(p)]
+        if walked and not files and not missing and stdin is None:
+            # a gate that checks nothing passes everything: said, not a silent pass
+            where = ", ".join(os.fspath(p) for p in walked)
+            print(
+                f"tenantguard: error: no file under {where} matches include = "
+                f"{list(settings.include)!r} (less those excluded): nothing was checked; "
+                "fix include/exclude in the configuration, or name the files to check",
+                file=sys.stderr,
+            )
+            missing_any = True
         group = _Group(settings, settings.rule_selection(select, extend_select, ignore), files)
         if any(p is stdin for p in members):
             text = _read_stdin()

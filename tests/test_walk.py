@@ -70,7 +70,7 @@ def walked(root: Path, *paths: str, **options: object) -> list[str]:
     files, missing = discover(
         [Path(p) for p in paths or (".",)],
         root=root,
-        include=["*.sql", "*.py"],
+        include=options.pop("include", ["*.sql", "*.py"]),  # type: ignore[arg-type]
         exclude=options.pop("exclude", ()),  # type: ignore[arg-type]
         pipeline=[],
         **options,  # type: ignore[arg-type]
@@ -166,3 +166,34 @@ def test_force_exclude_from_configuration_and_flag(
     assert main(["check", "--no-cache", "app/local.sql", "app/queries.sql"]) == 1
     out = capsys.readouterr().out
     assert "app/queries.sql" in out and "app/local.sql" not in out
+
+
+def test_include_patterns_with_a_slash_match_the_path_from_the_root(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helper 111: `include = ["**/*.py", "**/*.sql"]` (ruff's form) matched nothing — each
+    pattern was matched against the bare file name — and the check passed, 0 files."""
+    put(repo, "top.sql")
+    assert walked(repo, include=["**/*.sql"])[:2] == ["app/local.sql", "app/queries.sql"]
+    assert "top.sql" in walked(repo, include=["**/*.sql"])  # `**/` matches no directory too
+    assert walked(repo, include=["app/nested/*.sql", "app/*.py"]) == ["app/service.py"]
+    put(repo, "pyproject.toml", '[tool.tenantguard]\ninclude = ["app/**/*.py"]\n')
+    assert main(["check", "--no-cache", "--tenant-tables", "patients"]) == 1
+    assert "app/service.py" in capsys.readouterr().out
+
+
+def test_a_walk_that_finds_no_file_is_an_error_not_a_pass(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put(repo, "pyproject.toml", '[tool.tenantguard]\ninclude = ["src/**/*.py"]\n')
+    assert main(["check", "--no-cache", "--tenant-tables", "patients"]) == 2
+    err = capsys.readouterr().err
+    assert "no file under . matches include = ['src/**/*.py']" in err
+    assert "nothing was checked" in err
+    # files named (pre-commit's way) and all excluded: nothing to do, a pass
+    put(
+        repo,
+        "pyproject.toml",
+        '[tool.tenantguard]\ninclude = ["src/**/*.py"]\nexclude = ["app"]\nforce_exclude = true\n',
+    )
+    assert main(["check", "--no-cache", "--tenant-tables", "patients", "app/local.sql"]) == 0

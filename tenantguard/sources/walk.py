@@ -99,6 +99,8 @@ def _matches(relative: str, patterns: Iterable[str]) -> bool:
     return any(
         fnmatch.fnmatch(relative, p)
         or fnmatch.fnmatch(name, p)
+        # `**/` matches no directory too: `**/*.py` matches `app.py`, `app/**/*.py` `app/x.py`
+        or ("**/" in p and fnmatch.fnmatch(relative, p.replace("**/", "")))
         or relative.startswith(p.rstrip("*").rstrip("/") + "/")
         for p in patterns
     )
@@ -248,8 +250,16 @@ def discover(
             real_top = os.path.realpath(text)
             ignore = _gitignore_for(real_top) if respect_gitignore else None
             for directory, real_directory, names in _walk(text, ignore):
+                # `include` as ruff reads it: a pattern with a slash matches the path from the
+                # project's root (`worker/**/*.py`), one without matches a name (`*.py`)
+                under = _relative(real_directory, root_text)
                 for name in sorted(names):
-                    if not _matches(name, include):
+                    if not _matches(
+                        name
+                        if under is None or under == "."
+                        else f"{under.replace(os.sep, '/')}/{name}",
+                        include,
+                    ):
                         continue
                     file = os.path.normpath(os.path.join(directory, name))
                     resolved = os.path.join(real_directory, name)
