@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tenantguard.config import Settings
-from tenantguard.engine.policy import sql_name
+from tenantguard.engine.policy import normalize_name, sql_name
 from tenantguard.sources.walk import discover
 
 __all__ = ["Proposal", "propose", "run_init"]
@@ -241,8 +241,13 @@ def configuration(proposal: Proposal) -> str:
             )
             root = sql_name(proposal.tenant_root) + key
             lines.append(f"tenant_root = {_toml_string(root)}")
-        # the registry is read unpinned (login, sign-up): never a tenant table
-        lines.append(f"global_tables = {_toml_list([proposal.tenant_root], names=True)}")
+        if normalize_name(proposal.tenant_root_key or "id") != normalize_name(
+            proposal.tenant_column or ""
+        ):
+            # the registry is read unpinned (login, sign-up): never a tenant table. One keyed
+            # by the tenant column itself (`guilds(guild_id)`) is a tenant table like the
+            # others, pinned by that column (helper 111: listed global, its writes passed)
+            lines.append(f"global_tables = {_toml_list([proposal.tenant_root], names=True)}")
     if proposal.tenant_setting is not None:
         expression = f"current_setting('{proposal.tenant_setting}')"
         lines.append(f"tenant_expressions = {_toml_list([expression])}")

@@ -252,3 +252,36 @@ def test_quoted_mixed_case_names_are_written_quoted_and_check_reads_them(
     code = main(["check", "--no-cache", "--format", "json", "app.sql"])
     found = [(f["line"], f["rule"]) for f in json.loads(capsys.readouterr().out)["findings"]]
     assert (code, found) == (1, [(2, "TG001")])  # the join through the registry is pinned
+
+
+def test_a_registry_keyed_by_the_tenant_column_is_a_tenant_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper 111: `guilds(guild_id)` referenced by `tags.guild_id` — init listed guilds among
+    the global tables, so that `UPDATE guilds SET prefix = $1` (every guild's prefix) passed,
+    and check then warned to remove it from there. Such a registry is a tenant table, pinned
+    by that column; one keyed by `id` stays global (its reads allowed, its writes pinned by
+    its key: TG005)."""
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE guilds (guild_id bigint PRIMARY KEY, prefix text NOT NULL DEFAULT '!');\n"
+        "CREATE TABLE tags (id serial PRIMARY KEY, guild_id bigint NOT NULL "
+        "REFERENCES guilds(guild_id) ON DELETE CASCADE, name text);\n"
+        "CREATE TABLE warnings (id serial PRIMARY KEY, guild_id bigint NOT NULL "
+        "REFERENCES guilds(guild_id) ON DELETE CASCADE, user_id bigint);\n"
+    )
+    (tmp_path / "bot.py").write_text(
+        "async def set_prefix(pool, guild_id, prefix):\n"
+        '    await pool.execute("UPDATE guilds SET prefix = $1", prefix)\n'
+        "async def own_prefix(pool, guild_id, prefix):\n"
+        '    await pool.execute("UPDATE guilds SET prefix = $2 WHERE guild_id = $1", guild_id, prefix)\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    capsys.readouterr()
+    table = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["tenantguard"]
+    assert "global_tables" not in table
+    assert main(["check", "--no-cache", "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    found = [(f["line"], f["rule"]) for f in json.loads(captured.out)["findings"]]
+    assert found == [(2, "TG001")]
+    assert "global_tables" not in captured.err

@@ -60,6 +60,27 @@ def cascading_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cas
     return found
 
 
+def unpinned_root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[CascadingWrite]:
+    """The statement's UPDATEs and DELETEs (a MERGE's too) of the tenant registry whose rows
+    its key does not pin to one tenant's (helper 111: `UPDATE guilds SET prefix = $1` changed
+    every guild's row; the registry's reads stay allowed)."""
+    root = policy.tenant_root
+    if root is None or root.lower() not in sql.lower():
+        return []
+    found = []
+    for node in tree.find_all(exp.Delete, exp.Update, exp.Merge):
+        table = node.this
+        if not isinstance(table, exp.Table) or identifier_name(table.this) != root:
+            continue
+        for kind, _, condition, pinnable in _actions(node):
+            pin = _root_pin(condition, table, policy) if pinnable else None
+            if pin is not None and pin in lossy_parameters(tree, policy):
+                pin = None
+            if pin is None:
+                found.append(CascadingWrite(kind, table, root, None))
+    return found
+
+
 _Action = tuple[str, list[exp.Expression], exp.Expression | None, bool]
 
 

@@ -84,7 +84,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from tenantguard.engine.cascades import hidden_writes
+from tenantguard.engine.cascades import hidden_writes, unpinned_root_writes
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import sql_name
@@ -110,6 +110,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     node = ctx.tree
     if ctx.policy.cascades:
         yield from _cascades(ctx)
+    if ctx.policy.tenant_root is not None:
+        yield from _root_writes(ctx)
     if ctx.policy.hidden_writes or ctx.policy.leaky_defaults:
         yield from _hidden_writes(ctx)
     if not isinstance(node, exp.TruncateTable | exp.Copy):
@@ -149,6 +151,28 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "for writes use "
                 f"INSERT with {column}",
             )
+
+
+def _root_writes(ctx: Context) -> Iterator[Finding]:
+    """An UPDATE or DELETE of the tenant registry not pinned to one tenant's row by its key:
+    it changes every tenant's row (its reads stay allowed). One a foreign key's action carries
+    further is said by `_cascades`."""
+    assert ctx.tree is not None
+    policy = ctx.policy
+    said = {(w.kind, id(w.table)) for w in ctx.cascading_writes if w.pin is None}
+    for write in unpinned_root_writes(ctx.tree, ctx.sql, policy):
+        if (write.kind, id(write.table)) in said:
+            continue
+        yield ctx.finding(
+            RULE,
+            write.table,
+            f"{write.kind} of the tenant registry {write.name} "
+            f"{'deletes' if write.kind == 'DELETE' else 'changes'} every tenant's row it "
+            f"does not pin by its key ({sql_name(policy.tenant_root_key)})",
+            f"pin it to one tenant's row ({sql_name(write.name)}."
+            f"{sql_name(policy.tenant_root_key)} = $n), or run maintenance that spans tenants "
+            "in the patch pipeline (or suppress the line with its reason)",
+        )
 
 
 def _cascades(ctx: Context) -> Iterator[Finding]:
