@@ -306,14 +306,23 @@ _MIGRATION_MARKERS = re.compile(
 )
 
 
+# a migration framework's entry points, in a `migrations` folder: alembic's and aerich's
+# `upgrade`/`downgrade`, peewee-migrate's `migrate(migrator, …)`
+_MIGRATION_FUNCTIONS = re.compile(
+    r"^(?:async\s+)?def\s+(?:upgrade|downgrade|migrate|rollback)\s*\(", re.MULTILINE
+)
+
+
 def python_migration(path: Path, text: str) -> bool:
-    """A Python migration: directly in a `migrations` folder, or an alembic revision (module-level
-    `revision` and `down_revision`), a Django or yoyo migration. Its SQL changes the schema: it
-    is a schema source, not application code."""
-    if path.parent.name == "migrations":
-        return True
+    """A Python migration: an alembic revision (module-level `revision` and `down_revision`), a
+    Django or yoyo migration, or a module of a `migrations` folder defining a framework's entry
+    points (`upgrade`, `downgrade`, `migrate`). Its SQL changes the schema: it is a schema
+    source, not application code. Any other module of a `migrations` folder (a runner of data
+    backfills at startup: helper 111) is application code, checked."""
     found = {m.group().split()[0].rstrip(":=") for m in _MIGRATION_MARKERS.finditer(text)}
-    return {"revision", "down_revision"} <= found or "from" in found
+    if {"revision", "down_revision"} <= found or "from" in found:
+        return True
+    return path.parent.name == "migrations" and _MIGRATION_FUNCTIONS.search(text) is not None
 
 
 def check_sql_text(
