@@ -56,3 +56,41 @@ def test_a_migrations_folder_holding_application_code_is_checked(
         {"bot/migrations/runner.py": runner, "bot/migrations/0002_uses.py": revision},
     )
     assert _found(tmp_path, capsys, monkeypatch) == [("bot/migrations/runner.py", 2, "TG001")]
+
+
+def test_a_query_imported_from_another_module_grown_in_a_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`query = TAGS_FOR_GUILD` (imported) then `query += " OR …"` in a branch: the name held
+    a reference on one path and a string on the other — a TG009 warning where the OR leaked,
+    and where a pinned filter or ORDER BY was added, a false warning."""
+    queries = 'TAGS_FOR_GUILD = "SELECT name, uses FROM tags WHERE guild_id = $1"\n'
+    leak = (
+        "from .queries import TAGS_FOR_GUILD\n"
+        "\n"
+        "async def tags(pool, guild_id, name, fuzzy=False):\n"
+        "    query = TAGS_FOR_GUILD\n"
+        "    if fuzzy:\n"
+        '        query += " OR name ILIKE $2"\n'
+        "    return await pool.fetch(query, guild_id, name)\n"
+    )
+    safe = (
+        "from pkg.queries import TAGS_FOR_GUILD\n"
+        "\n"
+        "async def tags(pool, guild_id, name, exact=False, limit=10):\n"
+        "    query = TAGS_FOR_GUILD\n"
+        "    if exact:\n"
+        '        query += " AND name = $2"\n'
+        '    query += f" ORDER BY uses DESC LIMIT {int(limit)}"\n'
+        "    return await pool.fetch(query, guild_id, name)\n"
+    )
+    _project(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/queries.py": queries,
+            "pkg/leak.py": leak,
+            "pkg/safe.py": safe,
+        },
+    )
+    assert _found(tmp_path, capsys, monkeypatch) == [("pkg/leak.py", 7, "TG001")]

@@ -1530,6 +1530,11 @@ class _Walker:
                 return Handle("connection")
         if isinstance(inner, ast.Name):
             found = self.lookup(inner.id)
+            if isinstance(found, ImportedRef) and isinstance(self.index.imported(found), tuple):
+                # `query = TAGS_FOR_GUILD` imported from another module: its string, so that
+                # a branch's `query += " OR …"` merges with it (helper 111: "different kinds
+                # of values on different paths", a warning where the OR leaked)
+                return self.evaluate(inner)
             if found is not None and not isinstance(found, tuple):
                 return found
         if isinstance(inner, ast.Attribute):
