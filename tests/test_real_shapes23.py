@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tenantguard.cli import main
@@ -94,3 +95,93 @@ def test_a_query_imported_from_another_module_grown_in_a_branch(
         },
     )
     assert _found(tmp_path, capsys, monkeypatch) == [("pkg/leak.py", 7, "TG001")]
+
+
+ALEMBIC = '''"""init"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "1111aaaa2222"
+down_revision = None
+
+
+def upgrade() -> None:
+    op.create_table("accounts", sa.Column("id", sa.BigInteger, primary_key=True))
+    op.create_table(
+        "customers",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column("account_id", sa.BigInteger, sa.ForeignKey("accounts.id"), nullable=False),
+        sa.Column("email", sa.Text),
+        sa.UniqueConstraint("account_id", "id"),
+    )
+    op.create_table(
+        "invoices",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column("account_id", sa.BigInteger, sa.ForeignKey("accounts.id"), nullable=False),
+        sa.Column("customer_id", sa.BigInteger, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id", "customer_id"], ["customers.account_id", "customers.id"]
+        ),
+    )
+    op.create_table(
+        "notes",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column("account_id", sa.BigInteger, nullable=False),
+        sa.Column(
+            "customer_id", sa.BigInteger, sa.ForeignKey("customers.id", ondelete="CASCADE")
+        ),
+    )
+    op.create_table(
+        "tasks",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column("account_id", sa.BigInteger, nullable=False),
+        sa.Column("customer_id", sa.BigInteger),
+    )
+    op.create_foreign_key("fk_task", "tasks", "customers", ["customer_id"], ["id"], ondelete="SET NULL")
+'''
+APP = """async def invoice_with_customer(conn, account_id, invoice_id):
+    return await conn.fetchrow(
+        "SELECT i.id, c.email FROM invoices i JOIN customers c ON c.id = i.customer_id "
+        "WHERE i.account_id = $1 AND i.id = $2",
+        account_id,
+        invoice_id,
+    )
+
+
+async def drop_customer(conn, account_id, cid):
+    await conn.execute("DELETE FROM customers WHERE account_id = $1 AND id = $2", account_id, cid)
+"""
+
+
+def test_alembic_foreign_keys_their_actions_and_composite_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sa.ForeignKey(…, ondelete="CASCADE")`, `sa.ForeignKeyConstraint`, and
+    `op.create_foreign_key(…, ondelete=…)` were not read: a DELETE whose cascade reaches every
+    tenant's notes passed, and a join pinned by a composite key was a false TG001."""
+    (tmp_path / "alembic" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic" / "versions" / "1111aaaa2222_init.py").write_text(ALEMBIC)
+    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "account_id"\nschema_paths = ["alembic/versions"]\n'
+    )
+    assert _found(tmp_path, capsys, monkeypatch) == [("app.py", 11, "TG005")]
+
+
+async def test_the_cascade_alembic_declares_reaches_another_account(database: str) -> None:
+    """The witness: the DELETE of account 1's customer deletes account 2's note on it (a note
+    whose key has no account) and empties account 2's task's customer."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            "CREATE TABLE accounts (id bigint PRIMARY KEY);"
+            "CREATE TABLE customers (id bigint PRIMARY KEY, account_id bigint NOT NULL);"
+            "CREATE TABLE notes (id bigint PRIMARY KEY, account_id bigint NOT NULL, "
+            "customer_id bigint REFERENCES customers (id) ON DELETE CASCADE);"
+            "INSERT INTO accounts VALUES (1), (2); INSERT INTO customers VALUES (7, 1);"
+            "INSERT INTO notes VALUES (1, 1, 7), (2, 2, 7)"
+        )
+        await conn.execute("DELETE FROM customers WHERE account_id = $1 AND id = $2", 1, 7)
+        assert await conn.fetch("SELECT * FROM notes WHERE account_id = 2") == []
+    finally:
+        await conn.close()

@@ -960,20 +960,93 @@ class SchemaInfo:
             elif kind in _ALEMBIC_LOSSY:
                 self.lossy_columns.add(name)
 
+        def names(node: Any) -> list[str] | None:
+            if isinstance(node, ast.List | ast.Tuple):
+                found = [text(e) for e in node.elts]
+                return None if None in found or not found else [str(f) for f in found]
+            return None
+
+        def actions(node: Any) -> str:
+            """`ondelete="CASCADE"`, `onupdate="SET NULL"`: the SQL of the key's actions (a
+            value known only at run time: CASCADE, which reaches the most rows)."""
+            out = ""
+            for keyword in node.keywords:
+                if keyword.arg in ("ondelete", "onupdate"):
+                    given = text(keyword.value)
+                    action = given.upper() if given else "CASCADE"
+                    if not re.fullmatch(r"CASCADE|SET NULL|SET DEFAULT|RESTRICT|NO ACTION", action):
+                        action = "CASCADE"
+                    out += f" ON {keyword.arg[2:].upper()} {action}"
+            return out
+
+        def foreign_key(
+            table: str, local: list[str], referenced: str, remote: list[str], how: str
+        ) -> None:
+            """A foreign key alembic makes, read as the SQL it sends (helper 111: its ON DELETE
+            CASCADE and its composite keys were not read)."""
+            if len(local) != len(remote):
+                return
+            cols = ", ".join(map(_quote_name, local))
+            refs = ", ".join(map(_quote_name, remote))
+            self.add_sql(
+                f"ALTER TABLE {_quote_name(table)} ADD FOREIGN KEY ({cols}) REFERENCES "
+                f"{_quote_name(referenced)} ({refs}){how};"
+            )
+
+        def dotted(target: str | None) -> tuple[str, str] | None:
+            if target is None or "." not in target:
+                return None
+            referenced, _, remote = target.rpartition(".")
+            return referenced.rpartition(".")[2], remote
+
         arguments = list(call.args)
         if operation == "create_table" and arguments and text(arguments[0]):
             table = str(text(arguments[0]))
             columns = self.columns.setdefault(table, set())
+            keys: list[tuple[list[str], str, list[str], str]] = []
+            primary: list[str] = []
+            uniques: list[list[str]] = []
             for argument in arguments[1:]:
                 name = column(argument)
                 if name is not None:
                     columns.add(name)
                     typed(table, argument)
+                    flags = {
+                        k.arg: k.value.value
+                        for k in argument.keywords
+                        if isinstance(k.value, ast.Constant)
+                    }
+                    if flags.get("primary_key") is True:
+                        primary.append(name)
+                    if flags.get("unique") is True:
+                        uniques.append([name])
+                    for key in argument.args[1:]:  # `sa.Column("c", T, sa.ForeignKey("t.id"))`
+                        if isinstance(key, ast.Call) and _called(key) == "ForeignKey" and key.args:
+                            target = dotted(text(key.args[0]))
+                            if target is not None:
+                                keys.append(([name], target[0], [target[1]], actions(key)))
+                elif (
+                    isinstance(argument, ast.Call)
+                    and _called(argument) == "ForeignKeyConstraint"
+                    and len(argument.args) >= 2
+                ):
+                    local, remote = names(argument.args[0]), names(argument.args[1])
+                    targets = [dotted(r) for r in remote or ()]
+                    if local and remote and all(targets) and len({t[0] for t in targets if t}) == 1:
+                        referenced = str(targets[0][0]) if targets[0] else ""
+                        keys.append(
+                            (local, referenced, [t[1] for t in targets if t], actions(argument))
+                        )
                 elif isinstance(argument, ast.Call) and _called(argument) in (
                     "UniqueConstraint",
                     "PrimaryKeyConstraint",
                 ):
-                    names = {t for t in map(text, argument.args) if t}
+                    unique = {t for t in map(text, argument.args) if t}
+                    if unique and len(unique) == len(argument.args):
+                        if _called(argument) == "PrimaryKeyConstraint":
+                            primary = [str(text(a)) for a in argument.args]
+                        else:
+                            uniques.append([str(text(a)) for a in argument.args])
                     label = next(
                         (text(k.value) for k in argument.keywords if k.arg == "name"), None
                     )
@@ -981,7 +1054,23 @@ class SchemaInfo:
                         f"{table}_pkey" if _called(argument) == "PrimaryKeyConstraint" else None
                     )
                     if key:
-                        self.constraints[key] = names
+                        self.constraints[key] = unique
+            # its keys, read as the SQL alembic sends (a composite key's referenced columns
+            # must be unique for it to pin: helper 111)
+            quoted = _quote_name(table)
+            if primary:
+                cols = ", ".join(map(_quote_name, primary))
+                self.add_sql(f"ALTER TABLE {quoted} ADD PRIMARY KEY ({cols});")
+            for unique_columns in uniques:
+                cols = ", ".join(map(_quote_name, unique_columns))
+                self.add_sql(f"ALTER TABLE {quoted} ADD UNIQUE ({cols});")
+            for local, referenced, remote, how in keys:
+                foreign_key(table, local, referenced, remote, how)
+        elif operation == "create_foreign_key" and len(arguments) >= 5:
+            source, referenced = text(arguments[1]), text(arguments[2])
+            local, remote = names(arguments[3]), names(arguments[4])
+            if source and referenced and local and remote:
+                foreign_key(source, local, referenced, remote, actions(call))
         elif operation == "add_column" and len(arguments) >= 2 and text(arguments[0]):
             name = column(arguments[1])
             if name is not None:
