@@ -1067,10 +1067,10 @@ class SchemaInfo:
             for local, referenced, remote, how in keys:
                 foreign_key(table, local, referenced, remote, how)
         elif operation == "create_foreign_key" and len(arguments) >= 5:
-            source, target = text(arguments[1]), text(arguments[2])
+            source, into = text(arguments[1]), text(arguments[2])
             local, remote = names(arguments[3]), names(arguments[4])
-            if source and target and local and remote:
-                foreign_key(source, local, target, remote, actions(call))
+            if source and into and local and remote:
+                foreign_key(source, local, into, remote, actions(call))
         elif operation == "add_column" and len(arguments) >= 2 and text(arguments[0]):
             name = column(arguments[1])
             if name is not None:
