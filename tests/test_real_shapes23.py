@@ -185,3 +185,41 @@ async def test_the_cascade_alembic_declares_reaches_another_account(database: st
         assert await conn.fetch("SELECT * FROM notes WHERE account_id = 2") == []
     finally:
         await conn.close()
+
+
+def test_sqlalchemy_text_clauses_and_one_constant_sent_by_several_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`text(sql).bindparams(g=g)` and `.columns()` were TG009 warnings where the SQL leaked;
+    and a module's constant completed by several calls (`PINNED + " OR uses > 100"`) was found
+    once per call, every finding on the constant's line. Each is found at its call now; a
+    constant one call sends stays found where it is written."""
+    sinks = (
+        "from sqlalchemy import text\n"
+        "\n"
+        'PINNED = "SELECT id FROM tags WHERE guild_id = :g"\n'
+        'ALONE = "SELECT id FROM tags WHERE uses > 100"\n'
+        "\n"
+        "def bound(conn, g):\n"
+        '    stmt = text(PINNED + " OR uses > 100").bindparams(g=g)\n'
+        "    return conn.execute(stmt)\n"
+        "\n"
+        "def typed(conn, g):\n"
+        '    return conn.execute(text(PINNED + " OR uses > 1").columns(), {"g": g})\n'
+        "\n"
+        "async def scalar(session, g):\n"
+        '    return await session.scalar(text(PINNED + " OR uses > 2"), {"g": g})\n'
+        "\n"
+        "def pinned(conn, g):\n"
+        "    return conn.execute(text(PINNED).bindparams(g=g).columns())\n"
+        "\n"
+        "def alone(conn):\n"
+        "    return conn.execute(text(ALONE))\n"
+    )
+    _project(tmp_path, {"sinks.py": sinks})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("sinks.py", 4, "TG001"),
+        ("sinks.py", 8, "TG001"),
+        ("sinks.py", 11, "TG001"),
+        ("sinks.py", 14, "TG001"),
+    ]

@@ -68,6 +68,9 @@ SQL_METHODS = frozenset(
         "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare",
         "cursor", "copy_from_query", "fetch_all", "fetch_one", "fetch_val", "execute_many",
         "exec_driver_sql", "copy_expert",
+        # SQLAlchemy's Session.scalar / scalars, AsyncConnection.stream; pandas' read_sql and
+        # read_sql_query (helper 111); read as SQL where their text reads as SQL
+        "scalar", "scalars", "stream", "stream_scalars", "read_sql", "read_sql_query",
     }
 )  # fmt: skip
 # calls that copy a table named by a string: asyncpg's `copy_to_table`,
@@ -109,6 +112,8 @@ _DBAPI_DRIVERS = frozenset(
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit)$")
 _STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
 _TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
+# SQLAlchemy's TextClause methods that return the same SQL with values or result types bound
+_TEXT_CLAUSE_METHODS = frozenset({"bindparams", "columns", "execution_options", "params"})
 # calls that change a list or a dict in place: its items are then not what it was built with
 _MUTATORS = frozenset(
     {"append", "extend", "insert", "update", "setdefault", "__setitem__", "clear", "pop"}
@@ -2066,6 +2071,15 @@ class _Walker:
             return hole(node, origin, reason, kind="value", string=False, integer=True)
         if name in _TRANSPARENT | {"dedent"} and node.args:
             return self.evaluate(node.args[0])
+        if (
+            name in _TEXT_CLAUSE_METHODS
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Call)
+            and _called_name(func.value) in _TEXT_CLAUSE_METHODS | {"text"}
+        ):
+            # `text(sql).bindparams(g=g)`, `.columns(…)`: the same SQL, its values bound
+            # (helper 111: a TG009 warning where the SQL leaked)
+            return self.evaluate(func.value)
         if name == "format" and isinstance(func, ast.Attribute):
             template = self.evaluate(func.value)
             # `**PARAMS` of a dict of constants: its keys, as keywords
