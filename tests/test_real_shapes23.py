@@ -223,3 +223,38 @@ def test_sqlalchemy_text_clauses_and_one_constant_sent_by_several_calls(
         ("sinks.py", 11, "TG001"),
         ("sinks.py", 14, "TG001"),
     ]
+
+
+def test_a_generic_repository_base_reaches_its_subclasses_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`class CrudRepository(Generic[T])` and `class UserRepository(CrudRepository["User"])`:
+    the subscripted bases were read as classes outside the project, and `self.table` as a
+    value computed there — TG009 warnings where a subclass's table leaked."""
+    repo = (
+        "from typing import Any, Generic, TypeVar\n"
+        "\n"
+        'T = TypeVar("T")\n'
+        "\n"
+        "class CrudRepository(Generic[T]):\n"
+        "    table: str\n"
+        "\n"
+        "    def __init__(self, pool):\n"
+        "        self.pool = pool\n"
+        "\n"
+        "    async def get_by_id(self, id_: int) -> Any:\n"
+        '        return await self.pool.fetchrow(f"SELECT * FROM {self.table} WHERE id = $1", id_)\n'
+        "\n"
+        "class GuildRepository(CrudRepository['Guild']):\n"
+        '    table = "guilds"\n'
+        "\n"
+        "class TagRepository(CrudRepository['Tag']):\n"
+        '    table = "tags"\n'
+    )
+    _project(tmp_path, {"repo.py": repo})
+    # each subclass's table, where its name is written (guilds: a registry keyed by the
+    # tenant column, a tenant table too)
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("repo.py", 15, "TG001"),
+        ("repo.py", 18, "TG001"),
+    ]

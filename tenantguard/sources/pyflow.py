@@ -112,6 +112,8 @@ _DBAPI_DRIVERS = frozenset(
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit)$")
 _STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
 _TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
+# bases outside the project that give a class no attribute the SQL may read
+_NO_ATTRIBUTES_BASES = frozenset({"object", "Generic", "Protocol", "ABC", "NamedTuple"})
 # SQLAlchemy's TextClause methods that return the same SQL with values or result types bound
 _TEXT_CLAUSE_METHODS = frozenset({"bindparams", "columns", "execution_options", "params"})
 # calls that change a list or a dict in place: its items are then not what it was built with
@@ -2878,12 +2880,20 @@ class ProjectIndex:
             order.append(current)
             found: list[ClassInfo] = []
             for base in current.base_exprs:
+                # `Repo["User"]`, `Generic[T]`: the class subscripted (helper 111: a generic
+                # base read as a class outside the project)
+                while isinstance(base, ast.Subscript):
+                    base = base.value
                 ref = self._class_ref(base, current)
                 if ref is None:
-                    if not (
-                        isinstance(base, ast.Name)
-                        and base.id in ("object", "Generic", "Protocol", "ABC")
-                    ):
+                    named = (
+                        base.id
+                        if isinstance(base, ast.Name)
+                        else base.attr
+                        if isinstance(base, ast.Attribute)
+                        else ""
+                    )
+                    if named not in _NO_ATTRIBUTES_BASES:
                         complete = False
                     continue
                 found.append(ref.info)
