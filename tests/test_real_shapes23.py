@@ -258,3 +258,36 @@ def test_a_generic_repository_base_reaches_its_subclasses_tables(
         ("repo.py", 15, "TG001"),
         ("repo.py", 18, "TG001"),
     ]
+
+
+def test_a_builder_returning_the_sql_and_its_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sql, args = build_query(…)` of a function returning `sql, args`: the SQL was unknown
+    at the call (a TG009 warning) where a branch's `OR` leaked. Each item of the tuples it
+    returns is what its name holds."""
+    repo = (
+        "def build_query(guild_id, name=None):\n"
+        "    args = [guild_id]\n"
+        '    sql = "SELECT id FROM tags WHERE guild_id = $1"\n'
+        "    if name is not None:\n"
+        "        args.append(name)\n"
+        '        sql += " OR name = $2"\n'
+        "    return sql, args\n"
+        "\n"
+        "def build_safe(guild_id, name=None):\n"
+        '    sql = "SELECT id FROM tags WHERE guild_id = $1"\n'
+        "    if name is not None:\n"
+        '        return sql + " AND name = $2", [guild_id, name]\n'
+        "    return sql, [guild_id]\n"
+        "\n"
+        "async def list_tags(pool, guild_id, name=None):\n"
+        "    sql, args = build_query(guild_id, name)\n"
+        "    return await pool.fetch(sql, *args)\n"
+        "\n"
+        "async def list_safe(pool, guild_id, name=None):\n"
+        "    query, values = build_safe(guild_id, name)\n"
+        "    return await pool.fetch(query, *values)\n"
+    )
+    _project(tmp_path, {"repo.py": repo})
+    assert _found(tmp_path, capsys, monkeypatch) == [("repo.py", 3, "TG001")]

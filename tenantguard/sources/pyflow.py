@@ -285,6 +285,9 @@ class FunctionInfo:
     wrapper: dict[str, Reach] | None = None
     # what its `return`s give, by statement (None: one gives something that is not read)
     returns: dict[int, Value] | None = field(default_factory=dict)
+    # what its `return a, b` give, item by item (None for an item that is not text; the dict
+    # None: a return of something else, or of another width)
+    tuple_returns: dict[int, tuple[Value | None, ...]] | None = field(default_factory=dict)
     # the function whose body defines this one (its parameters are this one's closure)
     enclosing: FunctionInfo | None = None
     nested: list[FunctionInfo] = field(default_factory=list)
@@ -744,6 +747,19 @@ class _Walker:
     def returned(self, node: ast.Return) -> None:
         """Keeps what a `return` of string-like text gives (a loop's last round wins)."""
         function = self.function
+        if function is not None and function.tuple_returns is not None:
+            items = node.value.elts if isinstance(node.value, ast.Tuple) else None
+            widths = {len(t) for t in function.tuple_returns.values()}
+            if (
+                items is None
+                or any(isinstance(e, ast.Starred) for e in items)
+                or (widths and widths != {len(items)})
+            ):
+                function.tuple_returns = None
+            else:  # `return sql, args` (helper 111: a builder's SQL was unknown at its call)
+                function.tuple_returns[id(node)] = tuple(
+                    self.evaluate(e) if _string_like(e) else None for e in items
+                )
         if function is None or function.returns is None or node.value is None:
             return  # a bare `return` gives None: not SQL, the call fails
         value = node.value
@@ -779,6 +795,22 @@ class _Walker:
                 for sub, element in zip(target.elts, elements, strict=True):
                     self.assign(sub, self.binding(element), element)
             else:
+                call = value.value if isinstance(value, ast.Await) else value
+                returns = (
+                    self.returning(call.func)
+                    if isinstance(call, ast.Call)
+                    and not any(isinstance(e, ast.Starred) for e in target.elts)
+                    else None
+                )
+                if returns is not None and call is not None:  # `sql, args = build(…)`
+                    for position, sub in enumerate(target.elts):
+                        reason = f"`{_short(sub)}` is unpacked from `{_short(call)}`"
+                        self.assign(
+                            sub,
+                            hole(sub, self.origin, reason, returns=returns, position=position),
+                            None,
+                        )
+                    return
                 for name in ast.walk(target):
                     if isinstance(name, ast.Name):
                         self.bind(
@@ -3232,7 +3264,18 @@ class ProjectIndex:
             if id(info) in seen:
                 return None  # a recursion: what it returns is not followed
             self.finished(info.module)
-            if not info.returns or _generator(info.node) or _decorated(info.node):
+            if _generator(info.node) or _decorated(info.node):
+                return None
+            if part.position is not None:  # an item of the tuples it returns
+                if not info.tuple_returns:
+                    return None
+                for items in info.tuple_returns.values():
+                    item = items[part.position] if part.position < len(items) else None
+                    if item is None:
+                        return None
+                    values.append(self.returned(item, depth + 1, seen | {id(info)}))
+                continue
+            if not info.returns:
                 return None
             for value in info.returns.values():
                 values.append(self.returned(value, depth + 1, seen | {id(info)}))

@@ -132,6 +132,8 @@ class Hole(NamedTuple):
     # surely an `int` (exactly): an int literal, `int(…)`, `len(…)`, `+ - *` of those (never
     # an annotation, which Python does not enforce): formatted, digits and a leading minus
     integer: bool = False
+    # with `returns`: the item of the tuple the call returns (`sql, args = build(…)`)
+    position: int | None = None
 
 
 Part = Lit | Hole
@@ -151,8 +153,15 @@ def hole(
     returns: object | None = None,
     number: int | float | None = None,
     integer: bool = False,
+    position: int | None = None,
 ) -> Value:
-    return ((Hole(node, origin, reason, param, owner, kind, string, returns, number, integer),),)
+    return (
+        (
+            Hole(
+                node, origin, reason, param, owner, kind, string, returns, number, integer, position
+            ),
+        ),
+    )
 
 
 def integer_value(value: Value) -> bool:
