@@ -291,3 +291,50 @@ def test_a_builder_returning_the_sql_and_its_arguments(
     )
     _project(tmp_path, {"repo.py": repo})
     assert _found(tmp_path, capsys, monkeypatch) == [("repo.py", 3, "TG001")]
+
+
+def test_false_alarms_of_real_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Safe shapes that were findings: a bind parameter numbered by `"$%d" % len(args)` and
+    `"${}".format(len(args))`; an ORDER BY chosen by `ALLOWED.get(sort, "name")`; pg_dump's
+    `pg_catalog.set_config('search_path', '', false)` and the rows of its `COPY … FROM stdin`.
+    Their twins stay findings: a number glued to a name (`col$%d`), a search_path naming a
+    schema before pg_catalog, a statement after the rows' end."""
+    code = (
+        'ALLOWED = {"name": "name", "uses": "uses DESC"}\n'
+        "\n"
+        "async def by_percent(pool, guild_id, owner_id=None):\n"
+        '    conditions = ["guild_id = $1"]\n'
+        "    args = [guild_id]\n"
+        "    if owner_id:\n"
+        "        args.append(owner_id)\n"
+        '        conditions.append("owner_id = $%d" % len(args))\n'
+        '        conditions.append("uses > ${}".format(len(args)))\n'
+        '    sql = "SELECT id FROM tags WHERE " + " AND ".join(conditions)\n'
+        "    return await pool.fetch(sql, *args)\n"
+        "\n"
+        "async def sorted_tags(pool, guild_id, sort):\n"
+        '    column = ALLOWED.get(sort, "name")\n'
+        '    return await pool.fetch(f"SELECT id FROM tags WHERE guild_id = $1 ORDER BY {column}", guild_id)\n'
+        "\n"
+        "async def glued(pool, guild_id, args):\n"
+        '    return await pool.fetch("SELECT id FROM tags WHERE guild_id = $1 AND uses$%d > 0" % len(args), guild_id)\n'
+    )
+    dump = (
+        "SET statement_timeout = 0;\n"
+        "SELECT pg_catalog.set_config('search_path', '', false);\n"
+        "COPY public.tags (id, guild_id, name, uses) FROM stdin;\n"
+        "1\t42\thello; DELETE FROM tags\t0\n"
+        "2\t42\tselect * from tags where x\t3\n"
+        "\\.\n"
+        "DELETE FROM tags WHERE uses = 0;\n"
+        "SELECT pg_catalog.set_config('search_path', 'public, pg_catalog', false);\n"
+    )
+    _project(tmp_path, {"app.py": code, "seeds/dump.sql": dump})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("app.py", 18, "TG009"),
+        ("seeds/dump.sql", 3, "TG005"),  # the COPY itself: every tenant's rows
+        ("seeds/dump.sql", 7, "TG001"),
+        ("seeds/dump.sql", 8, "TG006"),
+    ]

@@ -169,6 +169,18 @@ def _psql_copy(line: str) -> str | None:
     return None
 
 
+# `COPY … FROM stdin;` then its rows, to a line `\.` (pg_dump's data): rows, not statements
+# (helper 111: each row read as SQL, "cannot parse")
+_COPY_DATA = re.compile(
+    r"(^[ \t]*COPY\b[^;]*?\bFROM\s+stdin\b[^;]*;[^\n]*\n)(.*?^\\\.[ \t]*$)",
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
+
+
+def _blank_data(match: re.Match[str]) -> str:
+    return match.group(1) + re.sub(r"[^\n]", " ", match.group(2))
+
+
 def strip_psql(text: str) -> tuple[str, int | None, list[tuple[int, str, bool]]]:
     """The script with psql meta-commands blanked (positions kept) and `:'var'` read as a
     string; the line of the first meta-command, if any; and what psql would run that the
@@ -177,6 +189,8 @@ def strip_psql(text: str) -> tuple[str, int | None, list[tuple[int, str, bool]]]
     pasted in; elsewhere a driver's bind)."""
     if "\\" not in text and ":" not in text:
         return text, None, []
+    if "\\." in text:
+        text = _COPY_DATA.sub(_blank_data, text)
     out: list[str] = []
     first: int | None = None
     pasted: list[int] = []

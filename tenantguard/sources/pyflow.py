@@ -2200,10 +2200,13 @@ class _Walker:
             replaced = self.replaced(func.value, node)
             if replaced is not None:
                 return replaced
-        if name == "get" and isinstance(func, ast.Attribute) and len(node.args) == 1:
+        if name == "get" and isinstance(func, ast.Attribute) and len(node.args) in (1, 2):
             found = self.item(func.value, node.args[0])  # `QUERIES.get("lead")`
             if found is not None and (self.items_of(func.value) or Items((), None)).keys:
-                return found
+                if len(node.args) == 1:
+                    return found
+                # `ALLOWED.get(sort, "name")`: one of its values, or the default (helper 111)
+                return union((found, self.evaluate(node.args[1])), node, origin)
         if _builder(node):
             reason = f"`{_short(node)}` is a query builder's statement, not SQL text"
             return hole(node, origin, reason, string=False)

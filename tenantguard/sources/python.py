@@ -198,7 +198,10 @@ def _integer_fits(alternative: tuple[Part, ...], index: int) -> bool:
     text = "".join(before)
     if _inside_string(text):
         return True  # digits in a string literal (`interval '%d days'`): its text, a value
-    if not text or text[-1] not in _BEFORE_INTEGER or _inside_quotes(text):
+    placeholder = (  # `$%d` % len(args): a bind parameter's number (helper 111)
+        text.endswith("$") and (len(text) == 1 or not (text[-2].isalnum() or text[-2] in "_$"))
+    )
+    if not text or (text[-1] not in _BEFORE_INTEGER and not placeholder) or _inside_quotes(text):
         return False
     for part in alternative[index + 1 :]:
         if type(part) is not Lit:
