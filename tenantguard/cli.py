@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache as cache_function
@@ -462,7 +463,7 @@ def _read_stdin() -> str:
 class _Group:
     """The files of one configuration (the nearest one from each checked path upward)."""
 
-    __slots__ = ("files", "reads_stdin", "selection", "settings", "texts")
+    __slots__ = ("files", "reads_stdin", "selection", "settings", "texts", "walked")
 
     def __init__(self, settings: Settings, selection: RuleSelection, files: list[SourceFile]):
         self.settings = settings
@@ -470,6 +471,7 @@ class _Group:
         self.files = files
         self.texts: dict[str, str] = {}  # display -> standard input's text
         self.reads_stdin = False
+        self.walked = False  # the project's root was walked (not only files, or a subtree)
 
 
 def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | None:
@@ -530,6 +532,8 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
             )
             missing_any = True
         group = _Group(settings, settings.rule_selection(select, extend_select, ignore), files)
+        root = os.path.realpath(settings.root)
+        group.walked = any(os.path.realpath(p) == root for p in walked)  # the whole project
         if any(p is stdin for p in members):
             text = _read_stdin()
             source = stdin_source(
@@ -752,6 +756,40 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     return _check_groups(args, groups, known, write_file, jobs, patch_rules_only)
 
 
+def _unmatched_settings(group: _Group) -> list[str]:
+    """Settings that name nothing the check saw, said rather than left to do nothing (helper
+    111): a `per_file_ignores` pattern no checked file matches (when a directory was walked:
+    pre-commit names a few files), a `sql_functions` name no checked Python file writes."""
+    settings = group.settings
+    out: list[str] = []
+    if group.walked and group.files:
+        relative = [f.relative for f in group.files if f.relative is not None]
+        for glob in group.selection.unmatched_patterns(relative):
+            out.append(
+                f"per_file_ignores pattern {glob!r} matches no checked file: check its "
+                "spelling (patterns are read from the project's root, as .gitignore reads "
+                "them)"
+            )
+    if settings.sql_functions and group.walked:
+        texts = []
+        for source in group.files:
+            if source.path.suffix == ".py":
+                try:
+                    texts.append(source.path.read_text(encoding="utf-8", errors="replace"))
+                except OSError:
+                    continue
+        if texts:
+            text = "\n".join(texts)
+            for name in settings.sql_functions:
+                tail = name.rsplit(".", 1)[-1]
+                if not re.search(rf"(?<![\w.]){re.escape(tail)}\s*\(|\.{re.escape(tail)}\b", text):
+                    out.append(
+                        f"sql_functions name {name!r} is called in no checked Python file: "
+                        "its calls' SQL would be checked; check its spelling"
+                    )
+    return out
+
+
 def _check_groups(
     args: argparse.Namespace,
     groups: list[_Group],
@@ -764,7 +802,7 @@ def _check_groups(
     streams = []
     for group in groups:  # every policy is built, and its warnings said, before any report
         reports, facts = _check_group(group, args, jobs=jobs, patch_rules_only=patch_rules_only)
-        for warning in facts.warnings:
+        for warning in (*facts.warnings, *_unmatched_settings(group)):
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
         tally.files += len(group.files)
         tally.left_out.update(_rules_left_out(group))

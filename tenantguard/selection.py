@@ -113,6 +113,14 @@ class RuleSelection:
             for glob, codes in self.per_file_ignores.items()
         ]
 
+    def unmatched_patterns(self, relatives: list[str]) -> list[str]:
+        """The `per_file_ignores` patterns none of these files (relative to the root) match."""
+        return [
+            glob
+            for (spec, _), glob in zip(self._specs, self.per_file_ignores, strict=True)
+            if not any(spec.match_file(r) for r in relatives)
+        ]
+
     def ignored_in(self, relative: str | None) -> tuple[str, ...]:
         """The selectors `per_file_ignores` disables in the file at `relative` (to the root)."""
         if not self.per_file_ignores or relative is None:

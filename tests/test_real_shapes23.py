@@ -338,3 +338,35 @@ def test_false_alarms_of_real_code(
         ("seeds/dump.sql", 7, "TG001"),
         ("seeds/dump.sql", 8, "TG006"),
     ]
+
+
+def test_settings_that_match_nothing_are_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A misspelt `per_file_ignores` pattern or `sql_functions` name did nothing, silently: a
+    warning names each; the ones that match say nothing."""
+    code = (
+        "def run_query(conn, sql):\n"
+        "    return conn.execute(sql)\n"
+        "\n"
+        "def report(conn):\n"
+        '    return run_query(conn, "SELECT id FROM tags")\n'
+    )
+    _project(
+        tmp_path,
+        {
+            "app/report.py": code,
+            "pyproject.toml": CONFIG
+            + 'sql_functions = ["run_query", "run_qeury"]\n'
+            + 'per_file_ignores = { "app/*.py" = ["TG009"], "ap/*.py" = ["TG001"] }\n',
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--no-cache", "--format", "concise", "."]) == 1
+    err = capsys.readouterr().err
+    assert "per_file_ignores pattern 'ap/*.py' matches no checked file" in err
+    assert "sql_functions name 'run_qeury' is called in no checked Python file" in err
+    assert "'app/*.py'" not in err and "'run_query'" not in err
+    # files named (pre-commit's way): no file list to judge the patterns by
+    assert main(["check", "--no-cache", "--format", "concise", "app/report.py"]) == 1
+    assert "warning" not in capsys.readouterr().err
