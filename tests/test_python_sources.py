@@ -104,9 +104,12 @@ def test_finding_inside_a_multiline_implicit_concatenation() -> None:
 
 
 def test_escapes_point_at_the_literal() -> None:
+    # the text around an escape keeps its place (round 23: the literal's start was given)
     assert findings("async def f(c):\n    await c.fetch('SELECT\\t* FROM leads')\n") == [
-        (2, 20, "TG001")
+        (2, 35, "TG001")
     ]
+    source = "async def f(c):\n    await c.fetch('SELECT \\u00e9\\n\\x41, id FROM leads')\n"
+    assert findings(source) == [(2, 49, "TG001")]
 
 
 def test_non_ascii_before_the_literal() -> None:

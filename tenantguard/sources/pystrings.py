@@ -208,10 +208,25 @@ class _Source:
         return self.line + index, column
 
 
+# a Python escape sequence of a (non-raw) string literal
+_ESCAPE = re.compile(
+    r"\\(?:\r\n|\n|[0-7]{1,3}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|.)",
+    re.DOTALL,
+)
+
+
 def _pieces(source: _Source, runs: list[_Run]) -> list[Piece] | None:
     pieces: list[Piece] = []
     offset = 0
     for run in runs:
+        if not run.raw_string and "\\" in run.raw:
+            # each escape a piece of its own, the text between exact (helper 111: one `\n`
+            # put every finding of the literal at its first character)
+            split = _escaped_pieces(source, run, offset)
+            if split is not None:
+                pieces.extend(split)
+                offset += sum(len(p.text) for p in split)
+                continue
         decoded = _decoded(run)
         if decoded is None:
             return None
@@ -220,6 +235,31 @@ def _pieces(source: _Source, runs: list[_Run]) -> list[Piece] | None:
         pieces.append(Piece(offset, value, line, column, exact))
         offset += len(value)
     return pieces
+
+
+def _escaped_pieces(source: _Source, run: _Run, offset: int) -> list[Piece] | None:
+    """A run with escapes as pieces: each stretch of plain text exact, each escape its value."""
+    out: list[Piece] = []
+    last = 0
+    raw = run.raw
+    for match in _ESCAPE.finditer(raw):
+        if match.start() > last:
+            line, column = source.position(run.offset + last)
+            out.append(Piece(offset, raw[last : match.start()], line, column, True))
+            offset += match.start() - last
+        decoded = _decoded(_Run(match.group(), 0, False, run.prefix, run.quote))
+        if decoded is None:
+            return None
+        value = decoded[0]
+        if value:
+            line, column = source.position(run.offset + match.start())
+            out.append(Piece(offset, value, line, column, False))
+            offset += len(value)
+        last = match.end()
+    if last < len(raw):
+        line, column = source.position(run.offset + last)
+        out.append(Piece(offset, raw[last:], line, column, True))
+    return out
 
 
 def constant_pieces(lines: list[str], node: ast.Constant) -> Positions:

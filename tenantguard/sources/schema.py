@@ -4207,14 +4207,14 @@ def _no_table_statement(expression: str, first: str) -> bool:
         return False
     text = _VALUE_QUOTED.sub("'L'", _SQL_LITERAL.sub("'L'", expression))
     text = _IDENT_QUOTED.sub("'L'", text).strip()
-    formatted = _FORMAT_CALL.fullmatch(text)
+    formatted = _FORMAT_WHOLE.fullmatch(text)
     if formatted is not None:
         text = formatted.group(1).strip()
     return text.startswith("'L'") and "(" not in text and ")" not in text
 
 
 _IDENT_QUOTED = re.compile(r"\bquote_ident\s*\([^()]*\)", re.IGNORECASE)
-_FORMAT_CALL = re.compile(r"format\s*\((.*)\)", re.IGNORECASE | re.DOTALL)
+_FORMAT_WHOLE = re.compile(r"format\s*\((.*)\)", re.IGNORECASE | re.DOTALL)
 
 
 def _computed_sql(expression: str) -> bool:
