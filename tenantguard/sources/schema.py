@@ -4209,8 +4209,16 @@ def _no_table_statement(expression: str, first: str) -> bool:
     text = _IDENT_QUOTED.sub("'L'", text).strip()
     formatted = _FORMAT_WHOLE.fullmatch(text)
     if formatted is not None:
+        # `format('SET x = %L', v)`: each value quoted (%L, %I); `%s` pastes text (helper 112:
+        # `format('SET LOCAL x = %s', v)` with v = '1; DELETE FROM notes')
+        if re.search(r"%(?:\d+\$)?-?\d*s", first):
+            return False
         text = formatted.group(1).strip()
-    return text.startswith("'L'") and "(" not in text and ")" not in text
+        # the format string, then its arguments: any value, each quoted by its specifier
+        return text.startswith("'L'") and "(" not in text and ")" not in text
+    # `'SET LOCAL x = ' || quote_literal(v)`: literals and quoted values only — a variable
+    # pasted in is SQL text (helper 112: it ran `1; DELETE FROM notes`)
+    return text.startswith("'L'") and re.fullmatch(r"'L'(?:\s*\|\|\s*'L')*", text) is not None
 
 
 _IDENT_QUOTED = re.compile(r"\bquote_ident\s*\([^()]*\)", re.IGNORECASE)
