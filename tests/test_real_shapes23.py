@@ -370,3 +370,71 @@ def test_settings_that_match_nothing_are_said(
     # files named (pre-commit's way): no file list to judge the patterns by
     assert main(["check", "--no-cache", "--format", "concise", "app/report.py"]) == 1
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_builders_tuple_unpacked_into_the_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper 113: `conn.fetch(*build(a, s))` was no sink at all — the builder's OR passed,
+    its constant "proven"; a tuple of the module unpacked so too. An unpacking of anything
+    else is a value known at run time (TG009)."""
+    code = (
+        'BASE = "SELECT id FROM tags WHERE guild_id = $1"\n'
+        "\n"
+        "def build(g, name):\n"
+        "    sql = BASE\n"
+        "    if name:\n"
+        '        sql += " OR name = $2"\n'
+        "        return (sql, g, name)\n"
+        "    return (sql, g)\n"
+        "\n"
+        "async def tags(conn, g, name):\n"
+        "    return await conn.fetch(*build(g, name))\n"
+        "\n"
+        'ALL = ("SELECT id FROM tags", )\n'
+        "\n"
+        "async def every(conn):\n"
+        "    return await conn.fetch(*ALL)\n"
+        "\n"
+        "async def given(conn, call):\n"
+        "    return await conn.fetch(*call)\n"
+    )
+    _project(tmp_path, {"app.py": code})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("app.py", 1, "TG001"),
+        ("app.py", 13, "TG001"),
+        ("app.py", 19, "TG009"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "migration"),
+    [
+        ("app/db.py", "from yoyo import read_migrations, get_backend\n", False),
+        ("app/version.py", 'revision = "abc"\ndown_revision = None\n', False),
+        ("app/utils.py", "from django.db import migrations\n", False),
+        (
+            "mig/0001.py",
+            "from django.db import models, migrations\n\n"
+            "class Migration(migrations.Migration):\n    operations = []\n",
+            True,
+        ),
+        (
+            "mig/0002.py",
+            "from yoyo import step\n\n__depends__ = {}\n\nsteps = [step('CREATE TABLE x (id int)')]\n",
+            True,
+        ),
+        (
+            "alembic/versions/a1.py",
+            'revision = "a1"\ndown_revision = None\n\ndef upgrade():\n    pass\n',
+            True,
+        ),
+    ],
+)
+def test_which_python_modules_are_migrations(name: str, text: str, migration: bool) -> None:
+    """helper 113: a module importing yoyo to apply migrations at startup, one with a module
+    `revision`, one importing Django's migrations were schema sources (their queries never
+    checked); Django's old `from django.db import models, migrations` migration was not."""
+    from tenantguard.sources.files import python_migration
+
+    assert python_migration(Path(name), text) is migration

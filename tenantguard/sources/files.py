@@ -314,10 +314,13 @@ def _skip_quoted(text: str, at: int, token: str) -> int:
 
 _DDL_RULE = "TG007"  # DDL outside the schema sources
 
-_MIGRATION_MARKERS = re.compile(
-    r"^(?:down_revision|revision)\s*(?::[^=\n]*)?=|^from (?:django\.db import migrations|yoyo)\b",
-    re.MULTILINE,
+_MIGRATION_MARKERS = re.compile(r"^(?:down_revision|revision)\s*(?::[^=\n]*)?=", re.MULTILINE)
+# Django's migration class (`from django.db import migrations` or `models, migrations`), and
+# yoyo's module-level `steps = [step(…)]` (`__depends__` beside it)
+_DJANGO_MIGRATION = re.compile(
+    r"^class\s+Migration\s*\(\s*migrations\.Migration\s*\)", re.MULTILINE
 )
+_YOYO_STEPS = re.compile(r"^from yoyo import\b[^\n]*\bstep\b(?s:.*)^steps\s*=", re.MULTILINE)
 
 
 # a migration framework's entry points, in a `migrations` folder: alembic's and aerich's
@@ -328,15 +331,20 @@ _MIGRATION_FUNCTIONS = re.compile(
 
 
 def python_migration(path: Path, text: str) -> bool:
-    """A Python migration: an alembic revision (module-level `revision` and `down_revision`), a
-    Django or yoyo migration, or a module of a `migrations` folder defining a framework's entry
-    points (`upgrade`, `downgrade`, `migrate`). Its SQL changes the schema: it is a schema
-    source, not application code. Any other module of a `migrations` folder (a runner of data
-    backfills at startup: helper 111) is application code, checked."""
+    """A Python migration: an alembic revision (module-level `revision` and `down_revision`,
+    an `upgrade` function), a Django migration (a `Migration` class of `migrations.Migration`),
+    a yoyo migration (module-level `steps`), or a module of a `migrations` folder defining a
+    framework's entry points (`upgrade`, `downgrade`, `migrate`). Its SQL changes the schema:
+    it is a schema source, not application code. Any other module — one that imports yoyo to
+    apply migrations at startup, a backfill runner in a `migrations` folder — is application
+    code, checked (helpers 111, 113)."""
     found = {m.group().split()[0].rstrip(":=") for m in _MIGRATION_MARKERS.finditer(text)}
-    if {"revision", "down_revision"} <= found or "from" in found:
+    entry_points = _MIGRATION_FUNCTIONS.search(text) is not None
+    if {"revision", "down_revision"} <= found and entry_points:
+        return True  # alembic
+    if _DJANGO_MIGRATION.search(text) or _YOYO_STEPS.search(text):
         return True
-    return path.parent.name == "migrations" and _MIGRATION_FUNCTIONS.search(text) is not None
+    return path.parent.name == "migrations" and entry_points
 
 
 def check_sql_text(

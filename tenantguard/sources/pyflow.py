@@ -748,13 +748,8 @@ class _Walker:
         """Keeps what a `return` of string-like text gives (a loop's last round wins)."""
         function = self.function
         if function is not None and function.tuple_returns is not None:
-            items = node.value.elts if isinstance(node.value, ast.Tuple) else None
-            widths = {len(t) for t in function.tuple_returns.values()}
-            if (
-                items is None
-                or any(isinstance(e, ast.Starred) for e in items)
-                or (widths and widths != {len(items)})
-            ):
+            items = node.value.elts if isinstance(node.value, ast.Tuple | ast.List) else None
+            if items is None or any(isinstance(e, ast.Starred) for e in items):
                 function.tuple_returns = None
             else:  # `return sql, args` (helper 111: a builder's SQL was unknown at its call)
                 function.tuple_returns[id(node)] = tuple(
@@ -1444,6 +1439,14 @@ class _Walker:
             and not (configured and keyword is not None)
             else keyword
         )
+        if argument is None and node.args and isinstance(node.args[0], ast.Starred):
+            # `conn.fetch(*build(a, s))`: the SQL is the first item unpacked (helper 113: the
+            # call was no sink at all, and its builder's leak passed as proven)
+            starred = node.args[0].value
+            self.recorded[id(node)] = Sink(
+                node, starred, method, self._first_unpacked(starred), certain, self.function
+            )
+            return
         if argument is None:
             return
         if isinstance(argument, ast.Constant) and not isinstance(argument.value, str):
@@ -1459,6 +1462,17 @@ class _Walker:
                     argument, value = later, later_value
                     break
         self.recorded[id(node)] = Sink(node, argument, method, value, certain, self.function)
+
+    def _first_unpacked(self, starred: ast.expr) -> Value:
+        """The first item of what `*starred` unpacks: of a tuple or list of the module, of the
+        tuples a project function returns; else a value known at run time."""
+        items = self.items_of(starred)
+        if items is not None and items.ordered and items.values:
+            return items.values[0]
+        call = starred.value if isinstance(starred, ast.Await) else starred
+        returns = self.returning(call.func) if isinstance(call, ast.Call) else None
+        reason = f"the SQL is unpacked from `{_short(starred)}`"
+        return hole(starred, self.origin, reason, returns=returns, position=0)
 
     def by_class(self, argument: ast.expr) -> Value:
         """The argument's value; in a method whose `self` may be of several project classes,
