@@ -189,3 +189,46 @@ async def test_make_timestamps_error_does_not_spell_another_clinics_name(two_cli
             await conn.fetch(query, 3)
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize(
+    ("condition", "error"),
+    [
+        (
+            "('x' LIKE CASE WHEN first_name LIKE $2 THEN '\\' ELSE 'x' END) IS NULL",
+            asyncpg.InvalidEscapeSequenceError,
+        ),
+        (
+            "cos(CASE WHEN first_name LIKE $2 THEN 'infinity'::float8 ELSE 0 END) IS NULL",
+            asyncpg.NumericValueOutOfRangeError,
+        ),
+        (
+            "abs(CASE WHEN first_name LIKE $2 THEN -2147483648 ELSE 0 END) IS NULL",
+            asyncpg.NumericValueOutOfRangeError,
+        ),
+    ],
+)
+async def test_error_oracles_of_functions_read_as_total(
+    two_clinics: str, condition: str, error: type[Exception]
+) -> None:
+    """helper 112: a LIKE pattern ending with its escape character, cos() of infinity, abs()
+    of the least integer fail exactly when clinic 2's name starts with the guess: a prefix at
+    a time, before the pin by the tenant expression. The guard refuses them."""
+    query = (
+        f"SELECT id FROM patients WHERE id = $1 AND {condition} "
+        "AND tenant_id = current_setting('app.tenant_id')::bigint"
+    )
+    raw = await asyncpg.connect(two_clinics)  # the witness, unguarded: Carla's row (id 3)
+    try:
+        await raw.execute("SELECT set_config('app.tenant_id', '1', false)")
+        with pytest.raises(error):
+            await raw.fetch(query, 3, "C%")
+        assert await raw.fetch(query, 3, "Z%") == []
+    finally:
+        await raw.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="TG013"):
+            await conn.fetch(query, 3, "C%")
+    finally:
+        await conn.close()

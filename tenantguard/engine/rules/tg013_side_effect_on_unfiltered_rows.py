@@ -60,8 +60,8 @@ gets the pin's value only through an equivalence class — plain `=` all along, 
 bare column — so a chain from `tenant_id BETWEEN $1 AND $1`, `(tenant_id = $1) IS TRUE`,
 `tenant_id::text = $1` or through IS NOT DISTINCT FROM, and a pin by a correlated subquery (a
 SubPlan, evaluated last), count as evaluated after every condition. A function's domain counts (`sqrt`, `ln`,
-`acos` of a value a row computes; `lpad(x, n)`, `repeat(x, n)` of a length it computes; a
-regular expression or a JSON key it gives), and so does any call sqlglot reads as a typed node
+`acos`, `cos` of an infinite value, `abs` of the least integer — of a value a row computes; `lpad(x, n)`, `repeat(x, n)` of a length it computes; a
+regular expression, a LIKE pattern or a JSON key it gives), and so does any call sqlglot reads as a typed node
 that is not known to fail on no value (`make_timestamp`, `make_interval`, `date_bin`…; round 23).
 Not seen: an overflow of arithmetic on a row's numbers (`a * b`) and a subscript out of range;
 a cast of a column that is not text is read as one (a false alarm beside a pin by the tenant
@@ -471,12 +471,14 @@ def _revealing_parts(
         elif name in inlined and _body_fails(inlined[name]):
             # a SQL function PostgreSQL inlines: its body's failing call runs in the condition
             positions = None
-        elif name in _NON_QUOTING_CALLS and name not in functions:
+        elif name in _NON_QUOTING_CALLS and (
+            name not in functions or name in BUILTIN_FUNCTIONS
+        ):  # a schema's overload of a built-in's name: the built-in may be the one called
             positions = _NON_QUOTING_CALLS[name]
             if name in _CONFIG_FIRST and len(arguments) < 2:
                 positions = ()  # `to_tsvector(document)`: no configuration named
         elif (
-            name in functions
+            (name in functions and name not in BUILTIN_FUNCTIONS)
             or name in SIDE_EFFECTS  # reported as side effects already
             or name.startswith(_EXPENSIVE_PREFIXES)
             or (name not in BUILTIN_FUNCTIONS and name not in _TYPE_CALLS)
@@ -581,6 +583,14 @@ _DOMAIN_ERRORS: dict[type[exp.Expression], tuple[str, ...]] = {
     # "interval out of range" of seconds NaN or infinite (PostgreSQL 15 wraps the other
     # fields' overflows silently)
     exp.MakeInterval: ("second",),
+    exp.Cos: ("this",),
+    exp.Sin: ("this",),
+    exp.Tan: ("this",),
+    exp.Abs: ("this",),
+    exp.Degrees: ("this",),
+    # the pattern: "LIKE pattern must not end with escape character" (helper 112)
+    exp.Like: ("expression",),
+    exp.ILike: ("expression",),
 }
 
 
