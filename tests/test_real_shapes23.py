@@ -217,9 +217,11 @@ def test_sqlalchemy_text_clauses_and_one_constant_sent_by_several_calls(
         "    return conn.execute(text(ALONE))\n"
     )
     _project(tmp_path, {"sinks.py": sinks})
+    # completed in the call: said at the call; completed on the line before it (bound): at
+    # the constant, with the call in its help; sent as it is (alone): where it is written
     assert _found(tmp_path, capsys, monkeypatch) == [
+        ("sinks.py", 3, "TG001"),
         ("sinks.py", 4, "TG001"),
-        ("sinks.py", 8, "TG001"),
         ("sinks.py", 11, "TG001"),
         ("sinks.py", 14, "TG001"),
     ]

@@ -569,7 +569,10 @@ class _ModuleCheck:
             sink.call.lineno <= line <= (sink.call.end_lineno or sink.call.lineno)
         ):  # text written away from the call: one finding per call that sends it
             fix += f" (this SQL is sent by {sink.method} at line {sink.call.lineno})"
-            call = self.origin.node_position(sink.argument)
+            if _completed_at_the_call(variant, sink):
+                # completed at the call (`PINNED + " OR …"`): said there when several calls
+                # do so (`_at_the_calls`); text sent as it is stays said where written
+                call = self.origin.node_position(sink.argument)
         anchors = {line - 1, line}
         statement_line, _, _ = self.position(variant, start, sink)
         anchors |= {statement_line - 1, statement_line}
@@ -679,6 +682,18 @@ _PROSE = re.compile(
     r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(?:update\b(?![\s\S]*\bset\b)|delete\s+(?!from\b))",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+def _completed_at_the_call(variant: _Variant, sink: Sink) -> bool:
+    """Whether text written in the call itself (a literal of its argument) completes the SQL."""
+    first, last = sink.call.lineno, sink.call.end_lineno or sink.call.lineno
+    return any(
+        type(part) is Lit
+        and part.text.strip()
+        and isinstance(part.node, ast.Constant | ast.JoinedStr)
+        and first <= part.node.lineno <= last
+        for part in variant.parts
+    )
 
 
 _SENT_BY = re.compile(r" \(this SQL is sent by .+ at line \d+\)$")
