@@ -773,14 +773,16 @@ def _inherited_writes(
     schema: SchemaInfo, hidden: Mapping[str, Mapping[str, str]]
 ) -> dict[str, dict[str, str]]:
     """`hidden_writes` with each table's also given those of its partitions and children (a
-    DELETE or an UPDATE of the parent deletes or updates their rows, and runs their triggers)."""
+    DELETE or an UPDATE of the parent deletes or updates their rows, and runs their triggers;
+    an INSERT into a partitioned table runs its partition's row triggers: helper 112 — read
+    so of an inheritance child too, where it does not, failing closed)."""
     from tenantguard.engine.policy import sql_name, table_name
 
     out = {t: dict(kinds) for t, kinds in hidden.items()}
     for child, kinds in hidden.items():
         for table in schema.ancestors(table_name(child)):
             for kind, why in kinds.items():
-                if kind in ("DELETE", "UPDATE", "TRUNCATE"):
+                if kind in ("DELETE", "UPDATE", "TRUNCATE", "INSERT", "INSERT and UPDATE"):
                     out.setdefault(sql_name(table), {}).setdefault(kind, why)
     return out
 
