@@ -232,3 +232,70 @@ async def test_error_oracles_of_functions_read_as_total(
             await conn.fetch(query, 3, "C%")
     finally:
         await conn.close()
+
+
+SECOND_WAVE = """
+CREATE FUNCTION app_setting(key text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE v text; BEGIN EXECUTE format('SHOW %I.%I', 'app', key) INTO v; RETURN v; END $$;
+CREATE VIEW shown_patients AS
+  SELECT id, first_name FROM patients WHERE tenant_id = app_setting('tenant_id')::bigint;
+CREATE TABLE export_requests (tenant_id bigint);
+CREATE TABLE export_rows (tenant_id bigint, name text);
+CREATE RULE snapshot AS ON INSERT TO export_requests DO ALSO
+  INSERT INTO export_rows (tenant_id, name) SELECT NEW.tenant_id, p.first_name FROM patients p
+  WHERE p.tenant_id = current_setting('app.tenant_id')::bigint;
+CREATE FUNCTION enter(p patients) RETURNS text LANGUAGE sql AS $$
+  SELECT set_config('app.tenant_id', (p.tenant_id - 1)::text, false) $$;
+CREATE TABLE chart_reads (id bigserial PRIMARY KEY, patient bigint);
+CREATE FUNCTION audit_read(p bigint) RETURNS bigint LANGUAGE sql AS $$
+  INSERT INTO chart_reads (patient) VALUES (p) RETURNING p $$;
+CREATE VIEW charts AS SELECT id, tenant_id, first_name, audit_read(id) AS read FROM patients;
+"""
+
+
+async def test_setting_readers_and_session_state_the_catalog_read_missed(
+    two_clinics: str,
+) -> None:
+    """helper 112: a view reading the setting through dynamic `SHOW`, a table's rule reading
+    it, a setter called in attribute notation (`p.enter`), a view whose function advances a
+    sequence on a pooled connection whose reset is skipped: each crossed clinics."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(SECOND_WAVE)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        for clinic in (1, 2, 1, 2):
+            with tenant(clinic):
+                rows = await conn.fetch("SELECT first_name FROM shown_patients ORDER BY id")
+                assert [r[0] for r in rows] == ROWS[clinic]
+        with tenant(1):
+            await conn.fetch(
+                "SELECT 1 FROM patients WHERE tenant_id = current_setting('app.tenant_id')::bigint"
+            )
+        with tenant(2):
+            await conn.execute("INSERT INTO export_requests (tenant_id) VALUES ($1)", 2)
+            rows = await conn.fetch("SELECT name FROM export_rows WHERE tenant_id = $1", 2)
+            assert [r[0] for r in rows] == ["Carla"]
+            with pytest.raises(TenantIsolationError, match="sets the tenant setting"):
+                await conn.fetch(
+                    "SELECT p.enter AS s, v.first_name FROM patients p CROSS JOIN LATERAL "
+                    "(SELECT first_name FROM shown_patients WHERE p.enter IS NOT NULL) v "
+                    "WHERE p.tenant_id = $1",
+                    2,
+                )
+    finally:
+        await conn.close()
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
+    try:
+        async with pool.acquire() as c:
+            with tenant(1):
+                await c.fetch("SELECT first_name FROM charts WHERE tenant_id = $1", 1)
+        async with pool.acquire() as c:
+            with tenant(2), pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+                await c.fetchval("SELECT lastval()")
+    finally:
+        await pool.close()

@@ -58,7 +58,7 @@ from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
-from tenantguard.runtime.schema_code import implicit_changers, setting_code
+from tenantguard.runtime.schema_code import implicit_changers, setting_code, stateful_code
 from tenantguard.runtime.session import (
     RELIED_ON_SETTINGS,
     SEARCH_PATH,
@@ -605,6 +605,9 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_schema_code = found
         readers, self._tg_setting_changers, reading, mentions = setting_code(
             (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
+        )
+        guard.learn_stateful(
+            stateful_code((tuple(row) for row in functions), (tuple(row) for row in views))
         )
         configured = {
             str(row[0]).lower()

@@ -135,6 +135,8 @@ class RuntimeVerdict:
 
 _READ_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
 _CALL_OF = re.compile(r'"((?:[^"]|"")+)"\s*\(|([^\W\d][\w$]*)\s*\(', re.UNICODE)
+# a name after a dot: a column, or a function of a row in attribute notation (`r.enter`)
+_ATTRIBUTE_OF = re.compile(r'\.\s*(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))')
 _STRING_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\$(\w*)\$.*?\$\1\$", re.DOTALL)
 
 
@@ -144,6 +146,10 @@ def called_names(sql: str) -> frozenset[str]:
     code = _STRING_OR_COMMENT.sub(" ", sql)
     found: set[str] = set()
     for quoted, plain in _CALL_OF.findall(code):
+        name = quoted.replace('""', '"') if quoted else plain.lower()
+        found.add(name.encode("utf-8")[:63].decode("utf-8", "ignore").lower())
+    # `r.enter`: attribute notation calls the function `enter(r)` (helper 112)
+    for quoted, plain in _ATTRIBUTE_OF.findall(code):
         name = quoted.replace('""', '"') if quoted else plain.lower()
         found.add(name.encode("utf-8")[:63].decode("utf-8", "ignore").lower())
     return frozenset(found)
@@ -205,6 +211,7 @@ class Guard:
         "_hits", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_reports",
         "_require_tenant", "_set_tenant_setting", "_setting_literal", "_setting_readers",
+        "_stateful",
         "_tenant_setting",
         "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "names_unchecked",
         "reported", "resets_skipped", "schema_code", "setting_syncs", "unlisted_tables",
@@ -241,6 +248,7 @@ class Guard:
         self._log_values = _checked_flag("log_values", log_values)
         self._owns_expressions = self._owns()
         self._setting_readers: frozenset[str] = frozenset()
+        self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
         # what the connections keep of verdicts besides this cache (the parameter types found
@@ -350,6 +358,15 @@ class Guard:
         self.clear_cache()
         if value != old:
             self._changed("max_statement_bytes", old, value, sys._getframe(1))
+
+    def learn_stateful(self, names: frozenset[str]) -> None:
+        """Views and functions of the database whose code leaves state the pool's reset undoes
+        (`schema_code.stateful_code`): a statement naming one keeps the reset. Verdicts made
+        before are made again."""
+        if names <= self._stateful:
+            return
+        self._stateful = self._stateful | names
+        self.clear_cache()
 
     def learn_setting_readers(self, names: frozenset[str]) -> None:
         """Views and functions of the database that read the tenant setting (folded names, from
@@ -671,9 +688,14 @@ class Guard:
                 )
         # a view or function reading the tenant setting (pinned inside by it): the setting must
         # hold tenant() when it runs, as for a pin by the tenant expression
-        reads_setting = bool(self._setting_readers) and bool(
-            set(_READ_WORD.findall(sql.lower())) & self._setting_readers
+        named = (
+            set(_READ_WORD.findall(sql.lower()))
+            if self._setting_readers or self._stateful
+            else set()
         )
+        reads_setting = bool(named & self._setting_readers)
+        # a view or function whose code leaves session state: the pool's reset must run
+        stateful = bool(named & self._stateful)
         expression = expression or reads_setting
         size = sys.getsizeof(sql) + _ENTRY_BYTES + sum(len(f.message) + len(f.help) for f in errors)
         fast = not errors and effects.plain and not effects.ends_transaction and not cursors
@@ -697,7 +719,7 @@ class Guard:
             tuple(cursors),
             called_names(sql),
             sum(not is_control_statement(t) for t in texts) > 1,
-            effects.writes,
+            effects.writes or stateful,
         )
 
     # -- the check ---------------------------------------------------------------------------

@@ -25,7 +25,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-__all__ = ["CODE_QUERY", "DANGER", "QUERY", "QUERY_BEFORE_14", "implicit_changers"]
+__all__ = [
+    "CODE_QUERY",
+    "DANGER",
+    "QUERY",
+    "QUERY_BEFORE_14",
+    "implicit_changers",
+    "setting_code",
+    "stateful_code",
+]
 
 # Every function of the database outside pg_catalog and information_schema that no extension
 # owns, with its text (the SQL-standard body deparsed; an aggregate's support functions named),
@@ -196,7 +204,20 @@ SELECT c.relname::text, pg_catalog.pg_get_viewdef(c.oid)
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_'
+UNION ALL
+SELECT c.relname::text, pg_catalog.pg_get_ruledef(r.oid)
+FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_'
+UNION ALL
+SELECT c.relname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_class c ON c.oid = d.adrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
 """
+# (with the views: the tables' rules and column defaults, each under its table's name — a
+# write of the table runs them: helper 112, a rule reading the setting)
 
 
 def setting_code(
@@ -218,10 +239,15 @@ def setting_code(
     mentions = False  # any code of the database naming the setting, or building setting names
     for row in functions:
         folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
-        if name in body or _BUILT_SETTING.search(body):
+        dynamic = _DYNAMIC_SETTING.search(body)  # `EXECUTE format('SHOW %I.%I', …)` (helper 112)
+        if name in body or _BUILT_SETTING.search(body) or dynamic:
             readers.add(folded)
             mentions = True
-            if sets.search(body) or _BUILT_SETTING.search(body):
+            if (
+                sets.search(body)
+                or _BUILT_SETTING.search(body)
+                or (dynamic and dynamic.group(1) != "show")
+            ):
                 changers.add(folded)
         words[folded] = set(_WORD.findall(body))
     grown = True
@@ -256,6 +282,44 @@ def setting_code(
     }
     # a function that sets it reads what it set: its calls are judged as setting it
     return frozenset(readers - changers), frozenset(changers), frozenset(reading), mentions
+
+
+# dynamic SQL that shows, sets or resets a setting: its name may be built from pieces
+# (`EXECUTE 'SET app.tenant' || '_id = ' || …`, `format('SHOW %I.%I', 'app', key)`)
+_DYNAMIC_SETTING = re.compile(r"\bexecute\b[^;]*?\b(show|set|reset)\b")
+
+
+def stateful_code(functions: Iterable[Row], views: Iterable[Sequence[object]]) -> frozenset[str]:
+    """The views and functions (folded names) whose code leaves state in the session that the
+    pool's reset undoes — a row written (a sequence advanced: currval/lastval), a temporary
+    table, an advisory lock, a listen, a prepared statement, a cursor — or that call one: a
+    statement naming one keeps the pool's reset (helper 112: a view of a function inserting
+    into a serial table, another creating a temp table)."""
+    words: dict[str, set[str]] = {}
+    found: set[str] = set()
+    for row in functions:
+        folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
+        if _STATEFUL.search(body):
+            found.add(folded)
+        words[folded] = set(_WORD.findall(body))
+    for view, definition in views:
+        words.setdefault(str(view).lower(), set()).update(
+            _WORD.findall(str(definition or "").lower())
+        )
+    grown = True
+    while grown:
+        grown = False
+        for folded, called in words.items():
+            if folded not in found and called & found:
+                found.add(folded)
+                grown = True
+    return frozenset(found)
+
+
+_STATEFUL = re.compile(
+    r"\b(?:insert|update|delete|merge|copy|create|nextval|setval|pg_advisory_\w+|listen|"
+    r"prepare|execute|set|reset|lo_\w+|dblink_connect\w*)\b"
+)
 
 
 # a setting name built at run time (`set_config('app.' || x, …)`, `current_setting(name)`):
