@@ -440,3 +440,32 @@ def test_which_python_modules_are_migrations(name: str, text: str, migration: bo
     from tenantguard.sources.files import python_migration
 
     assert python_migration(Path(name), text) is migration
+
+
+def test_an_alias_of_sqlalchemys_text_and_an_orm_from_statement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper 113: `from sqlalchemy import text as sql_text` and
+    `select(M).from_statement(text(sql))` read no SQL: their leaks passed in silence."""
+    code = (
+        "from sqlalchemy import select, text\n"
+        "from sqlalchemy import text as sql_text\n"
+        "\n"
+        'BASE = "SELECT id FROM tags WHERE "\n'
+        "\n"
+        "def by_name(session, name):\n"
+        '    return session.execute(sql_text(BASE + "name = :n"), {"n": name}).all()\n'
+        "\n"
+        "def orm(session, Tag, name):\n"
+        '    stmt = select(Tag).from_statement(text("SELECT * FROM tags WHERE uses > 1"))\n'
+        "    return session.scalars(stmt).all()\n"
+        "\n"
+        "def pinned(session, g):\n"
+        '    return session.execute(sql_text(BASE + "guild_id = :g"), {"g": g}).all()\n'
+    )
+    _project(tmp_path, {"app.py": code})
+    # (one call completes BASE unpinned: said where the table's name is written)
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("app.py", 4, "TG001"),
+        ("app.py", 10, "TG001"),
+    ]

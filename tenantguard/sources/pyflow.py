@@ -112,6 +112,8 @@ _DBAPI_DRIVERS = frozenset(
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit)$")
 _STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
 _TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
+# the drivers and toolkits whose `text` / `SQL` an alias may name
+_TEXT_MODULES = frozenset({"sqlalchemy", "psycopg", "psycopg2", "sqlmodel"})
 # bases outside the project that give a class no attribute the SQL may read
 _NO_ATTRIBUTES_BASES = frozenset({"object", "Generic", "Protocol", "ABC", "NamedTuple"})
 # SQLAlchemy's TextClause methods that return the same SQL with values or result types bound
@@ -2117,7 +2119,19 @@ class _Walker:
         ):
             reason = f"`{_short(node)}` is a number computed at run time"
             return hole(node, origin, reason, kind="value", string=False, integer=True)
+        if isinstance(func, ast.Name) and name not in _TRANSPARENT:
+            imported = self.lookup(name)
+            if (
+                isinstance(imported, ImportedRef)
+                and imported.name in _TRANSPARENT
+                and imported.module.name.split(".")[0] in _TEXT_MODULES
+            ):
+                # `from sqlalchemy import text as sql_text` (helper 113: no SQL was read)
+                name = imported.name
         if name in _TRANSPARENT | {"dedent"} and node.args:
+            return self.evaluate(node.args[0])
+        if name == "from_statement" and isinstance(func, ast.Attribute) and node.args:
+            # `select(M).from_statement(text(sql))`: the ORM runs that SQL (helper 113)
             return self.evaluate(node.args[0])
         if (
             name in _TEXT_CLAUSE_METHODS
