@@ -469,3 +469,86 @@ def test_an_alias_of_sqlalchemys_text_and_an_orm_from_statement(
         ("app.py", 4, "TG001"),
         ("app.py", 10, "TG001"),
     ]
+
+
+ALEMBIC_MORE = '''"""more"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "2222bbbb3333"
+down_revision = None
+
+
+def upgrade() -> None:
+    op.create_table("accounts", sa.Column("id", sa.BigInteger, primary_key=True))
+    op.create_table("plans", sa.Column("id", sa.BigInteger, primary_key=True))
+    op.create_table("regions", sa.Column("id", sa.BigInteger, primary_key=True))
+    op.create_table("kinds", sa.Column("id", sa.BigInteger, primary_key=True))
+    op.create_table(
+        "customers",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column("account_id", sa.BigInteger, nullable=False),
+        sa.Column("name", sa.Text),
+        sa.UniqueConstraint("account_id", "id"),
+    )
+    op.create_table(
+        "invoices",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column("account_id", sa.BigInteger, nullable=False),
+        sa.Column("customer_id", sa.BigInteger),
+        sa.Column("region_id", sa.BigInteger),
+        sa.ForeignKeyConstraint(
+            columns=["account_id", "customer_id"],
+            refcolumns=["customers.account_id", "customers.id"],
+            deferrable=True,
+            initially="DEFERRED",
+        ),
+    )
+    op.add_column(
+        "invoices",
+        sa.Column("plan_id", sa.BigInteger(), sa.ForeignKey("plans.id", ondelete="CASCADE")),
+    )
+    with op.batch_alter_table("invoices") as batch_op:
+        batch_op.add_column(sa.Column("kind_id", sa.BigInteger()))
+        batch_op.create_foreign_key("fk_kind", "kinds", ["kind_id"], ["id"], ondelete="CASCADE")
+    op.create_foreign_key(
+        constraint_name="fk_region",
+        source_table="invoices",
+        referent_table="regions",
+        local_cols=["region_id"],
+        remote_cols=["id"],
+        ondelete="SET NULL",
+    )
+'''
+
+
+@pytest.mark.parametrize(
+    ("statement", "code"),
+    [
+        ("DELETE FROM plans WHERE id = $1", "TG005"),  # op.add_column's key
+        ("DELETE FROM kinds WHERE id = $1", "TG005"),  # batch_op.create_foreign_key
+        ("DELETE FROM regions WHERE id = $1", "TG005"),  # keywords
+        # a deferrable composite key is no pin (checked at commit)
+        (
+            "SELECT c.name FROM invoices i JOIN customers c ON c.id = i.customer_id "
+            "WHERE i.account_id = $1",
+            "TG001",
+        ),
+    ],
+)
+def test_alembic_keys_in_every_spelling(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    statement: str,
+    code: str,
+) -> None:
+    """helper 113: `op.add_column(…, sa.Column(…, sa.ForeignKey(…, ondelete=…)))`,
+    `batch_op.create_foreign_key(…)`, keyword arguments, and `deferrable=True` were not read."""
+    (tmp_path / "alembic" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic" / "versions" / "2222bbbb3333_more.py").write_text(ALEMBIC_MORE)
+    (tmp_path / "q.sql").write_text(statement + ";\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "account_id"\nschema_paths = ["alembic/versions"]\n'
+    )
+    assert [f[2] for f in _found(tmp_path, capsys, monkeypatch)] == [code]

@@ -907,6 +907,21 @@ class SchemaInfo:
             )
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
         }  # prose: alembic's "create visits table" is not a statement
+        # `with op.batch_alter_table("invoices") as batch_op:`: batch_op's operations are the
+        # table's (helper 113: its foreign keys were not read)
+        batches = {
+            item.optional_vars.id: item.context_expr.args[0].value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.With | ast.AsyncWith)
+            for item in n.items
+            if isinstance(item.context_expr, ast.Call)
+            and isinstance(item.context_expr.func, ast.Attribute)
+            and item.context_expr.func.attr == "batch_alter_table"
+            and item.context_expr.args
+            and isinstance(item.context_expr.args[0], ast.Constant)
+            and isinstance(item.context_expr.args[0].value, str)
+            and isinstance(item.optional_vars, ast.Name)
+        }
         for node in _forward(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if id(node) not in docstrings and _ANY_DDL.search(node.value):
@@ -916,7 +931,7 @@ class SchemaInfo:
                         problem = self.problems[index]
                         self.problems[index] = replace(problem, line=problem.line + node.lineno - 1)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                self._alembic(node.func.attr, node)
+                self._alembic(node.func.attr, _alembic_call(node, batches))
         return True
 
     def _alembic(self, operation: str, call: Any) -> None:
@@ -977,7 +992,23 @@ class SchemaInfo:
                     if not re.fullmatch(r"CASCADE|SET NULL|SET DEFAULT|RESTRICT|NO ACTION", action):
                         action = "CASCADE"
                     out += f" ON {keyword.arg[2:].upper()} {action}"
-            return out
+            return out + deferred(node)
+
+        def deferred(node: Any) -> str:
+            """`deferrable=True`, `initially="DEFERRED"`: checked at commit (helper 113: a
+            deferrable key was read as one a pin may stand on)."""
+            given = {k.arg: k.value for k in node.keywords if k.arg}
+            deferrable = given.get("deferrable")
+            if deferrable is None or (
+                isinstance(deferrable, ast.Constant) and deferrable.value in (False, None)
+            ):
+                return ""
+            initially = text(given["initially"]) if "initially" in given else None
+            return " DEFERRABLE" + (
+                " INITIALLY DEFERRED"
+                if initially is None or initially.upper() == "DEFERRED"
+                else ""
+            )
 
         def foreign_key(
             table: str, local: list[str], referenced: str, remote: list[str], how: str
@@ -992,6 +1023,20 @@ class SchemaInfo:
                 f"ALTER TABLE {_quote_name(table)} ADD FOREIGN KEY ({cols}) REFERENCES "
                 f"{_quote_name(referenced)} ({refs}){how};"
             )
+
+        def column_keys(name: str, node: Any) -> list[tuple[list[str], str, list[str], str]]:
+            """`sa.Column("c", T, sa.ForeignKey("t.id", ondelete=…))`: its foreign keys."""
+            out = []
+            for key in node.args[1:]:
+                if isinstance(key, ast.Call) and _called(key) == "ForeignKey":
+                    given = key.args[0] if key.args else keyword(key, "column")
+                    target = dotted(text(given))
+                    if target is not None:
+                        out.append(([name], target[0], [target[1]], actions(key)))
+            return out
+
+        def keyword(node: Any, name: str) -> Any:
+            return next((k.value for k in node.keywords if k.arg == name), None)
 
         def dotted(target: str | None) -> tuple[str, str] | None:
             if target is None or "." not in target:
@@ -1020,17 +1065,13 @@ class SchemaInfo:
                         primary.append(name)
                     if flags.get("unique") is True:
                         uniques.append([name])
-                    for key in argument.args[1:]:  # `sa.Column("c", T, sa.ForeignKey("t.id"))`
-                        if isinstance(key, ast.Call) and _called(key) == "ForeignKey" and key.args:
-                            target = dotted(text(key.args[0]))
-                            if target is not None:
-                                keys.append(([name], target[0], [target[1]], actions(key)))
-                elif (
-                    isinstance(argument, ast.Call)
-                    and _called(argument) == "ForeignKeyConstraint"
-                    and len(argument.args) >= 2
-                ):
-                    local, remote = names(argument.args[0]), names(argument.args[1])
+                    keys.extend(column_keys(name, argument))
+                elif isinstance(argument, ast.Call) and _called(argument) == "ForeignKeyConstraint":
+                    given = [*argument.args, None, None]
+                    local = names(given[0] if argument.args else keyword(argument, "columns"))
+                    remote = names(
+                        given[1] if len(argument.args) > 1 else keyword(argument, "refcolumns")
+                    )
                     targets = [dotted(r) for r in remote or ()]
                     if local and remote and all(targets) and len({t[0] for t in targets if t}) == 1:
                         referenced = str(targets[0][0]) if targets[0] else ""
@@ -1042,7 +1083,7 @@ class SchemaInfo:
                     "PrimaryKeyConstraint",
                 ):
                     unique = {t for t in map(text, argument.args) if t}
-                    if unique and len(unique) == len(argument.args):
+                    if unique and len(unique) == len(argument.args) and not deferred(argument):
                         if _called(argument) == "PrimaryKeyConstraint":
                             primary = [str(text(a)) for a in argument.args]
                         else:
@@ -1066,16 +1107,24 @@ class SchemaInfo:
                 self.add_sql(f"ALTER TABLE {quoted} ADD UNIQUE ({cols});")
             for local, referenced, remote, how in keys:
                 foreign_key(table, local, referenced, remote, how)
-        elif operation == "create_foreign_key" and len(arguments) >= 5:
-            source, into = text(arguments[1]), text(arguments[2])
-            local, remote = names(arguments[3]), names(arguments[4])
-            if source and into and local and remote:
-                foreign_key(source, local, into, remote, actions(call))
+        elif operation == "create_foreign_key":
+            labels = ("constraint_name", "source_table", "referent_table", "local_cols")
+            given = [
+                *arguments,
+                *(keyword(call, n) for n in (*labels, "remote_cols")[len(arguments) :]),
+            ]
+            if len(given) >= 5:
+                source, into = text(given[1]), text(given[2])
+                local, remote = names(given[3]), names(given[4])
+                if source and into and local and remote:
+                    foreign_key(source, local, into, remote, actions(call))
         elif operation == "add_column" and len(arguments) >= 2 and text(arguments[0]):
             name = column(arguments[1])
             if name is not None:
                 self.columns.setdefault(str(text(arguments[0])), set()).add(name)
                 typed(str(text(arguments[0])), arguments[1])
+                for local, referenced, remote, how in column_keys(name, arguments[1]):
+                    foreign_key(str(text(arguments[0])), local, referenced, remote, how)
         elif operation == "drop_table" and arguments and text(arguments[0]):
             self.columns.pop(str(text(arguments[0])), None)
         elif operation in _ALEMBIC_SQL and arguments:
@@ -4069,6 +4118,28 @@ def _output_columns(query: str) -> set[str] | None:
 
 
 _WORDS = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+# batch operations (`batch_op.create_foreign_key(name, referent, local, remote)`): where the
+# table goes among the arguments of the operation `op.` makes of it
+_BATCH_TABLE_AT = {
+    "create_foreign_key": 1, "add_column": 0, "drop_column": 0, "alter_column": 0,
+    "create_unique_constraint": 1, "drop_constraint": 1,
+}  # fmt: skip
+
+
+def _alembic_call(call: Any, batches: dict[str, str]) -> Any:
+    """An alembic call as `op.` makes it: a batch operation's with its table put in."""
+    import ast
+
+    func = call.func
+    table = batches.get(func.value.id) if isinstance(func.value, ast.Name) else None
+    at = _BATCH_TABLE_AT.get(func.attr)
+    if table is None or at is None:
+        return call
+    arguments = list(call.args)
+    arguments.insert(min(at, len(arguments)), ast.Constant(table))
+    return ast.Call(func, arguments, call.keywords)
 
 
 def _qualified_parameters(statement: str, function: str, parameters: list[str]) -> str:
