@@ -552,3 +552,35 @@ def test_alembic_keys_in_every_spelling(
         '[tool.tenantguard]\ntenant_column = "account_id"\nschema_paths = ["alembic/versions"]\n'
     )
     assert [f[2] for f in _found(tmp_path, capsys, monkeypatch)] == [code]
+
+
+def test_pandas_reads_and_writes_of_a_whole_tenant_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper 113: `pd.read_sql_table("tags", con)`, `pd.read_sql("tags", con)` (a table's
+    name: pandas reads all of it) and `df.to_sql("tags", con)` passed in silence."""
+    code = (
+        "import pandas as pd\n"
+        "from sqlalchemy import text\n"
+        "\n"
+        "def export(engine):\n"
+        '    return pd.read_sql_table("tags", engine)\n'
+        "\n"
+        "def export2(engine):\n"
+        '    return pd.read_sql("tags", engine)\n'
+        "\n"
+        "def load(engine, df):\n"
+        '    df.to_sql("tags", engine, if_exists="append", index=False)\n'
+        "\n"
+        "def mine(engine, g):\n"
+        '    return pd.read_sql(text("SELECT id FROM tags WHERE guild_id = :g"), engine, params={"g": g})\n'
+        "\n"
+        "def other(engine, df):\n"
+        '    df.to_sql("report_cache", engine)\n'
+    )
+    _project(tmp_path, {"app.py": code})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("app.py", 5, "TG005"),
+        ("app.py", 8, "TG005"),
+        ("app.py", 11, "TG002"),
+    ]

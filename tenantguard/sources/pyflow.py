@@ -77,11 +77,17 @@ SQL_METHODS = frozenset(
 # `copy_records_to_table` (in) and `copy_from_table` (out), psycopg2's `copy_from` (in) and
 # `copy_to` (out)
 _TABLE_COPIES = frozenset(
-    {"copy_to_table", "copy_records_to_table", "copy_from_table", "copy_from", "copy_to"}
-)
+    {
+        "copy_to_table", "copy_records_to_table", "copy_from_table", "copy_from", "copy_to",
+        # pandas: `read_sql_table(table, con)` reads all of it, `df.to_sql(table, con)` writes
+        # the frame's rows with whatever tenant they hold (helper 113)
+        "read_sql_table", "to_sql",
+    }
+)  # fmt: skip
 # psycopg 3's `cursor.copy("COPY … FROM STDIN")`: SQL on a cursor only (`copy.copy(x)`,
 # `d.copy()` are no SQL)
 _CURSOR_METHODS = frozenset({"copy"})
+_TABLE_NAME = re.compile(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?")
 _CURSOR_RECEIVER = re.compile(r"cur")
 # names only database drivers use: an argument there is SQL whatever the receiver is called
 CERTAIN_METHODS = frozenset(
@@ -1280,7 +1286,13 @@ class _Walker:
             ):
                 self._messages(node)
                 return
-            if name in _TABLE_COPIES:
+            if name in _TABLE_COPIES or (
+                name == "read_sql"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+                and _TABLE_NAME.fullmatch(node.args[0].value.strip())
+            ):  # `pd.read_sql("invoices", con)`: pandas reads a table by that name
                 self.module.copies.append(node)
                 return
             if name in SQL_METHODS:

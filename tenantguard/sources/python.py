@@ -777,7 +777,7 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
     for call in calls:
         method = call.func.attr if isinstance(call.func, ast.Attribute) else "copy"
         psycopg2 = method in ("copy_from", "copy_to")  # (file, table, …)
-        keyword = "table" if psycopg2 else "table_name"
+        keyword = "table" if psycopg2 else ("name" if method == "to_sql" else "table_name")
         position = 1 if psycopg2 else 0
         table = (
             call.args[position]
@@ -790,14 +790,31 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
         name = table.value.split(".")[-1]
         if not policy.is_tenant_table(name):
             continue
-        if method in ("copy_from_table", "copy_to"):
+        if method in ("copy_from_table", "copy_to", "read_sql_table", "read_sql"):
             yield _finding_at(
                 call,
                 origin,
                 tg005_whole_table_operation.RULE,
                 f"{method}() of tenant table {name} moves every tenant's rows",
-                f'copy a query pinned to one tenant instead: copy_from_query("SELECT … FROM '
-                f'{name} WHERE {policy.tenant_column} = $1", tenant, …) or COPY (SELECT …) TO',
+                (
+                    f'read a query pinned to one tenant instead: read_sql(text("SELECT … FROM '
+                    f'{name} WHERE {policy.tenant_column} = :t"), con, params={{"t": tenant}})'
+                    if method.startswith("read_sql")
+                    else f"copy a query pinned to one tenant instead: copy_from_query("
+                    f'"SELECT … FROM {name} WHERE {policy.tenant_column} = $1", tenant, …) or '
+                    "COPY (SELECT …) TO"
+                ),
+            )
+            continue
+        if method == "to_sql":
+            yield _finding_at(
+                call,
+                origin,
+                info,
+                f"to_sql() into tenant table {name} writes the frame's rows with whatever "
+                f"{policy.tenant_column} they hold: none is pinned to one tenant",
+                f"insert the rows with an INSERT that sets {policy.tenant_column} = $n "
+                "(executemany), or copy_records_to_table with the tenant in every record",
             )
             continue
         columns = next((k.value for k in call.keywords if k.arg == "columns"), None)
