@@ -197,3 +197,22 @@ def test_a_walk_that_finds_no_file_is_an_error_not_a_pass(
         '[tool.tenantguard]\ninclude = ["src/**/*.py"]\nexclude = ["app"]\nforce_exclude = true\n',
     )
     assert main(["check", "--no-cache", "--tenant-tables", "patients", "app/local.sql"]) == 0
+
+
+def test_a_star_never_crosses_a_slash_and_only_sources_are_walked(repo: Path) -> None:
+    """helper 113: `exclude = ["app/*.py"]` (fnmatch: `*` crossing slashes) left out
+    `app/admin/a.py` and `app/admin/sub/b.py`, leaks unchecked; `include = ["app/**"]` read a
+    README and images as SQL. Patterns read as ruff reads them; a walk reads SQL and Python."""
+    put(repo, "app/admin/a.py", "x = 1\n")
+    put(repo, "app/admin/sub/b.sql")
+    put(repo, "app/README.md", "# SELECT * FROM patients\n")
+    put(repo, "app/logo.png", "not SQL\n")
+    kept = walked(repo, "app", exclude=["app/*.py"])
+    assert "app/service.py" not in kept
+    assert {"app/admin/a.py", "app/admin/sub/b.sql"} <= set(kept)
+    assert "app/admin/a.py" not in walked(repo, "app", exclude=["app/**/*.py"])
+    assert "app/admin/sub/b.sql" not in walked(repo, "app", exclude=["admin"])
+    assert "app/admin/sub/b.sql" not in walked(repo, "app", exclude=["./app/admin"])
+    every = walked(repo, "app", include=["app/**"])
+    assert "app/README.md" not in every and "app/logo.png" not in every
+    assert "app/admin/sub/b.sql" in every

@@ -10,8 +10,9 @@ Light on purpose (no sqlglot): a check served from the cache needs only this and
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,15 +96,61 @@ class FileReport:
 
 
 def _matches(relative: str, patterns: Iterable[str]) -> bool:
-    name = relative.rsplit("/", 1)[-1]
-    return any(
-        fnmatch.fnmatch(relative, p)
-        or fnmatch.fnmatch(name, p)
-        # `**/` matches no directory too: `**/*.py` matches `app.py`, `app/**/*.py` `app/x.py`
-        or ("**/" in p and fnmatch.fnmatch(relative, p.replace("**/", "")))
-        or relative.startswith(p.rstrip("*").rstrip("/") + "/")
-        for p in patterns
-    )
+    """Whether a path (relative to the project's root, `/`-separated) matches one of the
+    patterns, as ruff reads `include` and `exclude`: a pattern without a slash matches a name
+    anywhere (`*.py`, `generated`: a file, or a directory and all below it); one with a slash
+    matches from the root (`app/*.py` the files directly in app, `app/**/*.py` at any depth,
+    `app/generated` all below it). A `*` never crosses a slash (helper 113: `app/*.py` left
+    out `app/admin/a.py`, a leak unchecked)."""
+    parts = relative.split("/")
+    for pattern in patterns:
+        compiled = _glob(pattern)
+        if "/" not in pattern.strip("/"):
+            if any(compiled.fullmatch(part) for part in parts):
+                return True
+        elif any(compiled.fullmatch("/".join(parts[:end])) for end in range(1, len(parts) + 1)):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A glob as a regular expression: `**` any path, `*` and `?` within one name."""
+    text = pattern.strip()
+    text = text[2:] if text.startswith("./") else text
+    text = text.strip("/")
+    out, at = [], 0
+    while at < len(text):
+        if text.startswith("**/", at):
+            out.append("(?:.*/)?")
+            at += 3
+        elif text.startswith("**", at):
+            out.append(".*")
+            at += 2
+        elif text[at] == "*":
+            out.append("[^/]*")
+            at += 1
+        elif text[at] == "?":
+            out.append("[^/]")
+            at += 1
+        elif text[at] == "[":
+            end = text.find("]", at + 1)
+            if end < 0:
+                out.append(re.escape("["))
+                at += 1
+            else:
+                body = text[at + 1 : end]
+                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+                at = end + 1
+        else:
+            out.append(re.escape(text[at]))
+            at += 1
+    return re.compile("".join(out))
+
+
+# what a walk may read: SQL scripts and Python sources (a pattern like `app/**` names the
+# README and images too: helper 113)
+CHECKABLE_SUFFIXES = (".sql", ".py", ".pgsql", ".psql")
 
 
 def _skipped_directory(name: str) -> bool:
@@ -254,6 +301,8 @@ def discover(
                 # project's root (`worker/**/*.py`), one without matches a name (`*.py`)
                 under = _relative(real_directory, root_text)
                 for name in sorted(names):
+                    if not name.endswith(CHECKABLE_SUFFIXES):
+                        continue
                     if not _matches(
                         name
                         if under is None or under == "."
