@@ -584,3 +584,26 @@ def test_pandas_reads_and_writes_of_a_whole_tenant_table(
         ("app.py", 8, "TG005"),
         ("app.py", 11, "TG002"),
     ]
+
+
+def test_a_table_a_grandchild_class_sets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper 113: `Repo.list_open()` reads `self.table`; `TenantRepo(Repo)` in between;
+    `TagRepo(TenantRepo)` in another module sets `table = "tags"`: only a TG009 warning."""
+    base = (
+        "class Repo:\n"
+        "    table: str\n"
+        "\n"
+        "    def __init__(self, pool):\n"
+        "        self.pool = pool\n"
+        "\n"
+        "    async def list_all(self):\n"
+        '        return await self.pool.fetch(f"SELECT * FROM {self.table} WHERE uses > 0")\n'
+        "\n"
+        "class TenantRepo(Repo):\n"
+        "    pass\n"
+    )
+    tags = "from app.base import TenantRepo\n\nclass TagRepo(TenantRepo):\n    table = 'tags'\n"
+    _project(tmp_path, {"app/__init__.py": "", "app/base.py": base, "app/tags.py": tags})
+    assert _found(tmp_path, capsys, monkeypatch) == [("app/base.py", 8, "TG001")]
