@@ -2235,7 +2235,13 @@ class _Walker:
         if name in ("Identifier", "Literal", "Placeholder") and _is_sql_module_call(node):
             return self._composable(node, True)
         if name == "str" and len(node.args) == 1:
-            return self.evaluate(node.args[0])
+            value = self.evaluate(node.args[0])
+            if integer_value(value) and not all(is_constant(a) for a in value):
+                # `"$" + str(len(args))`: digits, as an f-string makes them (helper 113)
+                return tuple(
+                    a if is_constant(a) else (a[0]._replace(kind="integer"),) for a in value
+                )
+            return value
         if name == "replace" and isinstance(func, ast.Attribute) and 2 <= len(node.args) <= 3:
             replaced = self.replaced(func.value, node)
             if replaced is not None:

@@ -416,7 +416,7 @@ _DIGITS_SPECS = frozenset({"", "d", "%d", "%i", "%s", "%u"})
 def _spec_of(field: str) -> str:
     """A template field's format: `%5d` as written, `{n:>5}` its spec."""
     if field.startswith("%"):
-        return field
+        return re.sub(r"^%\([^)]*\)", "%", field)  # `%(n)d`: read as `%d` (helper 113)
     _, _, spec = field[1:-1].partition(":")
     return spec
 
