@@ -2239,7 +2239,10 @@ class _Walker:
             if integer_value(value) and not all(is_constant(a) for a in value):
                 # `"$" + str(len(args))`: digits, as an f-string makes them (helper 113)
                 return tuple(
-                    a if is_constant(a) else (a[0]._replace(kind="integer"),) for a in value
+                    (a[0]._replace(kind="integer"),)
+                    if type(a[0]) is Hole and not is_constant(a)
+                    else a
+                    for a in value
                 )
             return value
         if name == "replace" and isinstance(func, ast.Attribute) and 2 <= len(node.args) <= 3:
