@@ -158,7 +158,7 @@ async def test_dynamic_sql_read_too_kindly_on_the_server(database: str) -> None:
 
 
 # each statement of qualified.q: proven, or reported
-QUALIFIED = [[], [], [], ["TG001"], ["TG001"], ["TG012"]]
+QUALIFIED = [[], [], [], ["TG001"], ["TG001"], ["TG012"], [], [], ["TG012"]]
 
 
 def test_parameters_named_by_their_function_and_integer_spellings(tmp_path: Path) -> None:

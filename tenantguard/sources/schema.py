@@ -4167,6 +4167,31 @@ def _qualified_parameters(statement: str, function: str, parameters: list[str]) 
     )
 
 
+def _block_labels(tree: Any) -> list[str]:
+    """The labels of a PL/pgSQL body's blocks (`<<blk>> DECLARE … BEGIN … END`)."""
+    found: list[str] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            label = node.get("label")
+            if isinstance(label, str) and label and label not in found:
+                found.append(label)
+            stack.extend(v for v in node.values() if isinstance(v, list | dict))
+    return found
+
+
+def _aliases_any(query: str, labels: list[str]) -> bool:
+    """Whether a query names a table or alias like one of the labels (then `x.col` may be
+    the table's column: left as it is)."""
+    return any(
+        re.search(rf"\b(?:from|join|as|,)\s+(?:\w+\s+)?{re.escape(label)}\b", query, re.IGNORECASE)
+        for label in labels
+    )
+
+
 def _shadowed_trigger_names(tree: Any) -> set[str]:
     """The trigger's names (`tg_table_name`, `tg_argv`…) a PL/pgSQL function declares itself
     (a variable, a parameter) or reads outside a trigger function: there they hold any value,
@@ -4232,6 +4257,15 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
                 stack.extend((v, is_dynamic) for k, v in value.items() if k != "query")
             else:
                 stack.append((value, is_dynamic or key == "dynquery"))
+    labels = _block_labels(tree)
+    if labels:
+        # `blk.t`: the variable t of the block labelled blk (helper 112: read as a column of
+        # a table aliased blk, a false TG001)
+        qualified = re.compile(
+            r"(?<![\w$.\"])(?:" + "|".join(map(re.escape, labels)) + r")\s*\.\s*(?=[a-z_])",
+            re.IGNORECASE,
+        )
+        queries = [q if _aliases_any(q, labels) else qualified.sub("", q) for q in queries]
     return queries, " ".join(dynamic), _constants(tree)
 
 

@@ -16,6 +16,8 @@ Everything walks the tree with explicit stacks: depth comes from user input.
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
@@ -70,6 +72,18 @@ __all__ = [
 ]
 
 _NOT_TENANTS = (SEVERAL, SHARED)
+
+
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _as_integer(value: PinValue) -> PinValue:
+    """A literal pin of an integer tenant column as the integer PostgreSQL reads (helper 112:
+    `' 1'` and `1` were two tenants to TG012)."""
+    key = value.key
+    if isinstance(key, str) and _INTEGER_TEXT.fullmatch(key):
+        return PinValue("literal", str(int(key)))
+    return value
 
 
 class Analysis:
@@ -383,6 +397,7 @@ class Analysis:
         compared: list[PinValue] = []
         root = self.policy.tenant_root
         column = self.policy.tenant_column
+        integer_tables = self.policy.integer_tenant_tables
         for block in self.model.blocks:
             for source in block.every_source:
                 relevant = (
@@ -391,10 +406,13 @@ class Analysis:
                     or source.role is Role.TARGET
                     or (source.table is not None and source.table == root)
                 )
+                integer = source.table is not None and source.table in integer_tables
                 for fact in source.facts:
                     value = fact.value
                     if value is None or value in _NOT_TENANTS or fact.pushed:
                         continue
+                    if integer and value.kind == "literal":
+                        value = _as_integer(value)  # `' 1'`, `'+1'` on a bigint: tenant 1
                     compared.append(value)
                     if relevant:
                         pins.append((value, fact.conjunct))
