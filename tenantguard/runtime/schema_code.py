@@ -250,28 +250,16 @@ def setting_code(
             ):
                 changers.add(folded)
         words[folded] = set(_WORD.findall(body))
-    grown = True
-    while grown:  # a function calling one that sets it sets it too
-        grown = False
-        for folded, called in words.items():
-            if folded not in changers and called & changers:
-                changers.add(folded)
-                grown = True
+    _close(changers, words)  # a function calling one that sets it sets it too
     for view, definition in views:
         text = str(definition or "").lower()
         if name in text or "current_setting" in text:
             readers.add(str(view).lower())
             mentions = True
         words.setdefault(str(view).lower(), set()).update(_WORD.findall(text))
-    grown = True
-    while grown:
-        # a view or function naming one that reads it reads it too (helper 110: a view
-        # filtered by `tenant_id = current_clinic()`, a view of such a view)
-        grown = False
-        for folded, called in words.items():
-            if folded not in readers and called & readers:
-                readers.add(folded)
-                grown = True
+    # a view or function naming one that reads it reads it too (helper 110: a view filtered
+    # by `tenant_id = current_clinic()`, a view of such a view)
+    _close(readers, words)
     # a function that sets the setting and reads it (or anything reading it) reads a tenant
     # its arguments name: each call of it is refused
     pure = readers - changers
@@ -306,6 +294,13 @@ def stateful_code(functions: Iterable[Row], views: Iterable[Sequence[object]]) -
         words.setdefault(str(view).lower(), set()).update(
             _WORD.findall(str(definition or "").lower())
         )
+    _close(found, words)
+    return frozenset(found)
+
+
+def _close(found: set[str], words: dict[str, set[str]]) -> None:
+    """Adds to `found` each view or function whose code names one of `found`, to a fixed
+    point (a caller of a caller…)."""
     grown = True
     while grown:
         grown = False
@@ -313,7 +308,6 @@ def stateful_code(functions: Iterable[Row], views: Iterable[Sequence[object]]) -
             if folded not in found and called & found:
                 found.add(folded)
                 grown = True
-    return frozenset(found)
 
 
 _STATEFUL = re.compile(
