@@ -299,3 +299,35 @@ async def test_setting_readers_and_session_state_the_catalog_read_missed(
                 await c.fetchval("SELECT lastval()")
     finally:
         await pool.close()
+
+
+async def test_a_setter_spelled_with_unicode_escapes(two_clinics: str) -> None:
+    """helper 114: `U&"\\0073et\\005fconfig"(U&'app.tenant\\005fid', '2', false)` in a SQL
+    function a view calls: the catalog read saw no setter, the view's read was plain, the
+    setting stayed '2' for the session and the pool handed it on to clinic 1's next request."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(
+            "CREATE FUNCTION use_shared() RETURNS text LANGUAGE sql AS "
+            "$$ SELECT U&\"\\0073et\\005fconfig\"(U&'app.tenant\\005fid', '2', false) $$;"
+            "CREATE VIEW shared_banner AS SELECT use_shared() AS banner"
+        )
+    finally:
+        await owner.close()
+    read = (
+        "SELECT first_name FROM patients "
+        "WHERE tenant_id = current_setting('app.tenant_id')::bigint ORDER BY id"
+    )
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
+    try:
+        async with pool.acquire() as conn:
+            with tenant(1):
+                assert [r[0] for r in await conn.fetch(read)] == ROWS[1]
+                await conn.fetch("SELECT banner FROM shared_banner")
+        async with pool.acquire() as conn:
+            with tenant(1):
+                assert [r[0] for r in await conn.fetch(read)] == ROWS[1]
+    finally:
+        await pool.close()

@@ -172,7 +172,7 @@ def implicit_changers(rows: Iterable[Row]) -> list[str]:
     for name, schema, language, text, depended, builtin in rows:
         folded = str(name).lower()
         body = str(text or "").lower()
-        if str(language) not in _READ_LANGUAGES or _CHANGES.search(body):
+        if str(language) not in _READ_LANGUAGES or _CHANGES.search(body) or _ESCAPED.search(body):
             changers.add(folded)
         implicit = bool(depended) or bool(builtin)
         words = set(_WORD.findall(_COMMENT.sub(" ", body)))
@@ -240,12 +240,14 @@ def setting_code(
     for row in functions:
         folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
         dynamic = _DYNAMIC_SETTING.search(body)  # `EXECUTE format('SHOW %I.%I', …)` (helper 112)
-        if name in body or _BUILT_SETTING.search(body) or dynamic:
+        escaped = _ESCAPED.search(body)  # `U&"\0073et_config"(…)`: names the text does not show
+        if name in body or _BUILT_SETTING.search(body) or dynamic or escaped:
             readers.add(folded)
             mentions = True
             if (
                 sets.search(body)
                 or _BUILT_SETTING.search(body)
+                or escaped
                 or (dynamic and dynamic.group(1) != "show")
             ):
                 changers.add(folded)
@@ -270,6 +272,12 @@ def setting_code(
     }
     # a function that sets it reads what it set: its calls are judged as setting it
     return frozenset(readers - changers), frozenset(changers), frozenset(reading), mentions
+
+
+# a Unicode-escaped name or string (`U&"\0073et\005fconfig"`, `U&'app.tenant\005fid'`): a call or
+# a setting the text does not spell (helper 114: set_config so hidden set the tenant setting
+# for the session, and the next request of the pooled connection read another tenant's rows)
+_ESCAPED = re.compile(r"\bu&\s*['\"]")
 
 
 # dynamic SQL that shows, sets or resets a setting: its name may be built from pieces
