@@ -4285,7 +4285,9 @@ _SQL_LITERAL = re.compile(
     r"(?i:[EUN]&?|X|B)?'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$.*?\$\1\$", re.DOTALL
 )
 _NAME_FORMAT = re.compile(r"%(?:\d+\$)?-?(?:\d+|\*(?:\d+\$)?)?[Is]")
-_VALUE_QUOTED = re.compile(r"\bquote_(?:literal|nullable)\s*\([^()]*\)", re.IGNORECASE)
+_VALUE_QUOTED = re.compile(
+    r"\bquote_(?:literal|nullable)\s*\((?:[^()]|\([^()]*\))*\)", re.IGNORECASE
+)  # (one level of parentheses inside: `quote_literal(coalesce(v, ''))`, helper 114)
 _TRIGGER_NAMES = re.compile(
     r"\b(?:tg_table_name|tg_table_schema|tg_relname|tg_relid|tg_argv\s*\[\s*\d+\s*\])",
     re.IGNORECASE,
@@ -4315,12 +4317,14 @@ def _no_table_statement(expression: str, first: str) -> bool:
     formatted = _FORMAT_WHOLE.fullmatch(text)
     if formatted is not None:
         # `format('SET x = %L', v)`: each value quoted (%L, %I); `%s` pastes text (helper 112:
-        # `format('SET LOCAL x = %s', v)` with v = '1; DELETE FROM notes')
-        if re.search(r"%(?:\d+\$)?-?\d*s", first):
+        # `format('SET LOCAL x = %s', v)` with v = '1; DELETE FROM notes'), in any spelling
+        # (`%*s`, `%1$*2$s`: helper 114)
+        if re.search(r"%[^%a-zA-Z]*s", first):
             return False
         text = formatted.group(1).strip()
-        # the format string, then its arguments: any value, each quoted by its specifier
-        return text.startswith("'L'") and "(" not in text and ")" not in text
+        # the format string is the one literal (helper 114: `format('SET x = ' || v)`), then
+        # its arguments: any value, each quoted by its specifier
+        return re.match(r"'L'\s*(?:,|$)", text) is not None and "(" not in text and ")" not in text
     # `'SET LOCAL x = ' || quote_literal(v)`: literals and quoted values only — a variable
     # pasted in is SQL text (helper 112: it ran `1; DELETE FROM notes`)
     return text.startswith("'L'") and re.fullmatch(r"'L'(?:\s*\|\|\s*'L')*", text) is not None
