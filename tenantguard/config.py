@@ -784,6 +784,13 @@ def _inherited_writes(
             for kind, why in kinds.items():
                 if kind in ("DELETE", "UPDATE", "TRUNCATE", "INSERT", "INSERT and UPDATE"):
                     out.setdefault(sql_name(table), {}).setdefault(kind, why)
+    # an UPDATE of a partitioned table that changes a row's partition key moves the row: the
+    # old partition's DELETE triggers run, and the new one's INSERT triggers (helper 114)
+    for table, kinds in out.items():
+        if "UPDATE" not in kinds and schema.children.get(table_name(table)):
+            moved = kinds.get("DELETE") or kinds.get("INSERT")
+            if moved:
+                kinds["UPDATE"] = moved + " (an UPDATE moving a row to another partition runs it)"
     return out
 
 

@@ -183,3 +183,41 @@ async def test_parameters_named_by_their_function_on_the_server(database: str) -
         assert len(await conn.fetch(statements[4], 7)) == 2
     finally:
         await conn.close()
+
+
+MOVED = """
+CREATE TABLE tenants (id bigint PRIMARY KEY);
+CREATE TABLE audit (id bigint, tenant_id bigint NOT NULL, note text);
+CREATE TABLE notes (id bigint, tenant_id bigint NOT NULL, kind text NOT NULL)
+  PARTITION BY LIST (kind);
+CREATE TABLE notes_a PARTITION OF notes FOR VALUES IN ('a');
+CREATE TABLE notes_b PARTITION OF notes FOR VALUES IN ('b');
+CREATE FUNCTION wipe() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN DELETE FROM audit WHERE id = NEW.id; RETURN NEW; END $$;
+CREATE TRIGGER on_ins AFTER INSERT ON notes FOR EACH ROW EXECUTE FUNCTION wipe();
+"""
+MOVE = "UPDATE notes SET kind = 'b' WHERE id = $1 AND tenant_id = $2"
+
+
+def test_an_update_moving_a_row_between_partitions(tmp_path: Path) -> None:
+    """helper 114: an UPDATE of a partition key moves the row — the INSERT trigger runs on the
+    new partition — and the UPDATE was proven."""
+    policy = policy_for(tmp_path, MOVED, global_tables=("tenants",))
+    assert isinstance(policy, Policy)
+    assert _codes(MOVE, policy) == ["TG005"]
+    assert _codes("UPDATE notes SET id = $1 WHERE id = $1 AND tenant_id = $2", policy) == [
+        "TG005"  # (which columns the partition key holds is not read: any UPDATE counts)
+    ]
+
+
+async def test_an_update_moving_a_row_between_partitions_on_the_server(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(MOVED)
+        await conn.execute(
+            "INSERT INTO audit VALUES (7, 2, 'tenant 2 audit');INSERT INTO notes VALUES (7, 1, 'a')"
+        )
+        await conn.execute(MOVE, 7, 1)  # tenant 1 moves its own note
+        assert await conn.fetch("SELECT * FROM audit") == []  # tenant 2's row is gone
+    finally:
+        await conn.close()
