@@ -609,3 +609,35 @@ def test_a_table_a_grandchild_class_sets(
     tags = "from app.base import TenantRepo\n\nclass TagRepo(TenantRepo):\n    table = 'tags'\n"
     _project(tmp_path, {"app/__init__.py": "", "app/base.py": base, "app/tags.py": tags})
     assert _found(tmp_path, capsys, monkeypatch) == [("app/base.py", 8, "TG001")]
+
+
+def test_keyword_unpacked_sql_and_an_aliased_text_clause(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper 115: `conn.fetch(**kw)` was no sink (a dict of the module: its `query`; any other:
+    TG009), and `sql_text(…).bindparams(…)` (an alias of text) read no SQL."""
+    code = (
+        "from sqlalchemy import text as sql_text\n"
+        "\n"
+        'T = "tags"\n'
+        "\n"
+        "async def by_dict(conn):\n"
+        '    kw = {"query": "SELECT * FROM " + T}\n'
+        "    return await conn.fetch(**kw)\n"
+        "\n"
+        "async def given(conn, kw):\n"
+        "    return await conn.fetch(**kw)\n"
+        "\n"
+        "def bound(session):\n"
+        '    stmt = sql_text("SELECT * FROM " + T + " WHERE uses = :u").bindparams(u=1)\n'
+        "    return session.execute(stmt)\n"
+    )
+    _project(tmp_path, {"app.py": code})
+    found = _found(tmp_path, capsys, monkeypatch)
+    assert ("app.py", 10, "TG009") in found
+    # both at T, where the table's name is written: one for each call that sends it
+    assert [f for f in found if f[2] == "TG001"] == [("app.py", 3, "TG001")] * 2
+    monkeypatch.chdir(tmp_path)
+    main(["check", "--no-cache", "--format", "json", "."])
+    helps = [f["help"] for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert any("line 7" in h for h in helps) and any("line 14" in h for h in helps)

@@ -1453,6 +1453,28 @@ class _Walker:
             and not (configured and keyword is not None)
             else keyword
         )
+        if argument is None and not node.args:
+            unpacked = next((k.value for k in node.keywords if k.arg is None), None)
+            if unpacked is not None:
+                # `conn.execute(**kw)`: its `query` (or `sql`) item, if the dict is the
+                # module's; else SQL known at run time (helper 115: no sink at all)
+                items = self.items_of(unpacked)
+                keys = items.keys if items is not None else None
+                value = next(
+                    (
+                        v
+                        for k, v in zip(keys or (), items.values if items else (), strict=False)
+                        if k in ("query", "sql")
+                    ),
+                    None,
+                )
+                if value is None:
+                    reason = f"the SQL is unpacked from `**{_short(unpacked)}`"
+                    value = hole(unpacked, self.origin, reason)
+                self.recorded[id(node)] = Sink(
+                    node, unpacked, method, value, certain, self.function
+                )
+                return
         if argument is None and node.args and isinstance(node.args[0], ast.Starred):
             # `conn.fetch(*build(a, s))`: the SQL is the first item unpacked (helper 113: the
             # call was no sink at all, and its builder's leak passed as proven)
@@ -2112,6 +2134,18 @@ class _Walker:
     def _argument(self, node: ast.expr) -> Value:
         return self.evaluate(node)
 
+    def _unaliased(self, node: ast.Call, name: str) -> str:
+        """`sql_text` of `from sqlalchemy import text as sql_text`: `text` (helper 113)."""
+        if isinstance(node.func, ast.Name) and name not in _TRANSPARENT:
+            imported = self.lookup(name)
+            if (
+                isinstance(imported, ImportedRef)
+                and imported.name in _TRANSPARENT
+                and imported.module.name.split(".")[0] in _TEXT_MODULES
+            ):
+                return imported.name
+        return name
+
     def call_value(self, node: ast.Call) -> Value:
         func = node.func
         origin = self.origin
@@ -2131,15 +2165,7 @@ class _Walker:
         ):
             reason = f"`{_short(node)}` is a number computed at run time"
             return hole(node, origin, reason, kind="value", string=False, integer=True)
-        if isinstance(func, ast.Name) and name not in _TRANSPARENT:
-            imported = self.lookup(name)
-            if (
-                isinstance(imported, ImportedRef)
-                and imported.name in _TRANSPARENT
-                and imported.module.name.split(".")[0] in _TEXT_MODULES
-            ):
-                # `from sqlalchemy import text as sql_text` (helper 113: no SQL was read)
-                name = imported.name
+        name = self._unaliased(node, name)
         if name in _TRANSPARENT | {"dedent"} and node.args:
             return self.evaluate(node.args[0])
         if name == "from_statement" and isinstance(func, ast.Attribute) and node.args:
@@ -2149,7 +2175,8 @@ class _Walker:
             name in _TEXT_CLAUSE_METHODS
             and isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Call)
-            and _called_name(func.value) in _TEXT_CLAUSE_METHODS | {"text"}
+            and self._unaliased(func.value, _called_name(func.value))
+            in _TEXT_CLAUSE_METHODS | {"text"}
         ):
             # `text(sql).bindparams(g=g)`, `.columns(…)`: the same SQL, its values bound
             # (helper 111: a TG009 warning where the SQL leaked)
