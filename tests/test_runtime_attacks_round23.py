@@ -331,3 +331,26 @@ async def test_a_setter_spelled_with_unicode_escapes(two_clinics: str) -> None:
                 assert [r[0] for r in await conn.fetch(read)] == ROWS[1]
     finally:
         await pool.close()
+
+
+async def test_an_overflow_the_caller_steers(two_clinics: str) -> None:
+    """helper 114: `id + $2::int IS NULL` before the pin by the tenant expression overflows
+    exactly when clinic 2's row's id is above 2147483647 - $2: its value, by binary search."""
+    query = (
+        "SELECT id FROM patients WHERE id = $1 AND id::int + $2::int IS NULL "
+        "AND tenant_id = current_setting('app.tenant_id')::bigint"
+    )
+    raw = await asyncpg.connect(two_clinics)
+    try:
+        await raw.execute("SELECT set_config('app.tenant_id', '1', false)")
+        with pytest.raises(asyncpg.NumericValueOutOfRangeError):
+            await raw.fetch(query, 3, 2147483647 - 2)  # Carla's id is 3: 3 > 2
+        assert await raw.fetch(query, 3, 2147483647 - 3) == []
+    finally:
+        await raw.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="TG013"):
+            await conn.fetch(query, 3, 2147483647 - 2)
+    finally:
+        await conn.close()

@@ -82,6 +82,8 @@ QUOTING_TYPES = (
     # "value out of range: overflow"; a LIKE pattern ending with its escape character
     # (helper 112)
     exp.Cos, exp.Sin, exp.Tan, exp.Abs, exp.Degrees, exp.Like, exp.ILike,
+    # arithmetic with a bound value: an overflow the caller steers (helper 114)
+    exp.Add, exp.Sub, exp.Mul,
 )  # fmt: skip
 # Typed nodes sqlglot makes of PostgreSQL built-ins that fail on some value of any argument
 # (`make_timestamp(ascii(name), 13, 1, 0, 0, 0)`: "date field value out of range: 67-13-1",

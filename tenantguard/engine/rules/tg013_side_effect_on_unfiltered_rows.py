@@ -399,6 +399,15 @@ def _revealing_parts(
     if isinstance(node, exp.Div | exp.Mod | exp.IntDiv):
         divisor = node.expression  # "division by zero" tells which rows make it zero
         return [divisor] if _varies(divisor) and not _cannot_be_zero(divisor) else None
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul):
+        # `n + $2`: the caller picks the operand that makes a row's number overflow ("integer
+        # out of range"), and reads it by binary search (helper 114)
+        sides = [node.this, node.expression]
+        if any(
+            isinstance(p, exp.Placeholder | exp.Parameter) for side in sides for p in _bound(side)
+        ):
+            return [side for side in sides if _varies(side)] or None
+        return None
     if type(node) in _DOMAIN_ERRORS:
         # "cannot take logarithm of zero", "negative substring length not allowed", "field
         # position must not be zero"…: the arguments the function's domain rejects
@@ -592,6 +601,13 @@ _DOMAIN_ERRORS: dict[type[exp.Expression], tuple[str, ...]] = {
     exp.Like: ("expression",),
     exp.ILike: ("expression",),
 }
+
+
+def _bound(side: exp.Expression) -> list[exp.Expression]:
+    """The bound values of an operand: itself (through casts and parentheses), a parameter."""
+    while isinstance(side, exp.Cast | exp.Paren):
+        side = side.this
+    return [side]
 
 
 def _body_fails(body: str) -> bool:
