@@ -513,6 +513,13 @@ def upgrade() -> None:
     with op.batch_alter_table("invoices") as batch_op:
         batch_op.add_column(sa.Column("kind_id", sa.BigInteger()))
         batch_op.create_foreign_key("fk_kind", "kinds", ["kind_id"], ["id"], ondelete="CASCADE")
+    op.create_table("stores", sa.Column("id", sa.BigInteger, primary_key=True))
+    op.add_column(
+        table_name="invoices",
+        column=sa.Column(
+            sa.ForeignKey("stores.id", ondelete="CASCADE"), name="store_id", type_=sa.BigInteger
+        ),
+    )
     op.create_foreign_key(
         constraint_name="fk_region",
         source_table="invoices",
@@ -530,6 +537,7 @@ def upgrade() -> None:
         ("DELETE FROM plans WHERE id = $1", "TG005"),  # op.add_column's key
         ("DELETE FROM kinds WHERE id = $1", "TG005"),  # batch_op.create_foreign_key
         ("DELETE FROM regions WHERE id = $1", "TG005"),  # keywords
+        ("DELETE FROM stores WHERE id = $1", "TG005"),  # add_column's and Column's keywords
         # a deferrable composite key is no pin (checked at commit)
         (
             "SELECT c.name FROM invoices i JOIN customers c ON c.id = i.customer_id "

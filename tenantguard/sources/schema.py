@@ -910,17 +910,15 @@ class SchemaInfo:
         # `with op.batch_alter_table("invoices") as batch_op:`: batch_op's operations are the
         # table's (helper 113: its foreign keys were not read)
         batches = {
-            item.optional_vars.id: item.context_expr.args[0].value
+            item.optional_vars.id: table
             for n in ast.walk(tree)
             if isinstance(n, ast.With | ast.AsyncWith)
             for item in n.items
             if isinstance(item.context_expr, ast.Call)
             and isinstance(item.context_expr.func, ast.Attribute)
             and item.context_expr.func.attr == "batch_alter_table"
-            and item.context_expr.args
-            and isinstance(item.context_expr.args[0], ast.Constant)
-            and isinstance(item.context_expr.args[0].value, str)
             and isinstance(item.optional_vars, ast.Name)
+            and (table := _first_text(item.context_expr, "table_name")) is not None
         }
         for node in _forward(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -943,8 +941,10 @@ class SchemaInfo:
             return None
 
         def column(node: Any) -> str | None:
-            if isinstance(node, ast.Call) and _called(node) == "Column" and node.args:
-                return text(node.args[0])
+            if isinstance(node, ast.Call) and _called(node) == "Column":
+                if node.args and text(node.args[0]) is not None:
+                    return text(node.args[0])
+                return text(next((k.value for k in node.keywords if k.arg == "name"), None))
             return None
 
         def typed(table: str, node: Any, type_: Any = None) -> None:
@@ -1027,7 +1027,8 @@ class SchemaInfo:
         def column_keys(name: str, node: Any) -> list[tuple[list[str], str, list[str], str]]:
             """`sa.Column("c", T, sa.ForeignKey("t.id", ondelete=…))`: its foreign keys."""
             out = []
-            for key in node.args[1:]:
+            start = 1 if node.args and text(node.args[0]) is not None else 0  # `name=` given
+            for key in node.args[start:]:
                 if isinstance(key, ast.Call) and _called(key) == "ForeignKey":
                     given = key.args[0] if key.args else keyword(key, "column")
                     target = dotted(text(given))
@@ -4128,10 +4129,42 @@ _BATCH_TABLE_AT = {
 }  # fmt: skip
 
 
-def _alembic_call(call: Any, batches: dict[str, str]) -> Any:
-    """An alembic call as `op.` makes it: a batch operation's with its table put in."""
+def _first_text(call: Any, keyword: str) -> str | None:
+    """A call's first argument (or that keyword's) when it is a string literal."""
     import ast
 
+    given = (
+        call.args[0]
+        if call.args
+        else next((k.value for k in call.keywords if k.arg == keyword), None)
+    )
+    return given.value if isinstance(given, ast.Constant) and isinstance(given.value, str) else None
+
+
+# alembic operations' keyword names, in the order of their positional arguments
+_ALEMBIC_KEYWORDS = {
+    "add_column": ("table_name", "column"),
+    "create_table": ("table_name",),
+    "drop_table": ("table_name",),
+}
+
+
+def _alembic_call(call: Any, batches: dict[str, str]) -> Any:
+    """An alembic call as `op.` makes it: its keyword arguments put in their places (helper
+    115: `op.add_column(table_name=…, column=…)`), a batch operation's with its table."""
+    import ast
+
+    names = _ALEMBIC_KEYWORDS.get(call.func.attr)
+    if names and len(call.args) < len(names):
+        given = {k.arg: k.value for k in call.keywords if k.arg in names}
+        if given:
+            arguments = list(call.args)
+            for name in names[len(arguments) :]:
+                if name not in given:
+                    break
+                arguments.append(given[name])
+            rest = [k for k in call.keywords if k.arg not in names[: len(arguments)]]
+            call = ast.Call(call.func, arguments, rest)
     func = call.func
     table = batches.get(func.value.id) if isinstance(func.value, ast.Name) else None
     at = _BATCH_TABLE_AT.get(func.attr)
