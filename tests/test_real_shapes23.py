@@ -588,11 +588,25 @@ def test_pandas_reads_and_writes_of_a_whole_tenant_table(
         "def other(engine, df):\n"
         '    df.to_sql("report_cache", engine)\n'
     )
-    _project(tmp_path, {"app.py": code})
+    # helper 115: imported by name, and a table named by a constant of the module
+    more = (
+        "from pandas import read_sql_table\n"
+        "\n"
+        'T = "tags"\n'
+        "\n"
+        "def export(engine):\n"
+        "    return read_sql_table(T, engine)\n"
+        "\n"
+        "def load(engine, df):\n"
+        "    df.to_sql(T, engine)\n"
+    )
+    _project(tmp_path, {"app.py": code, "more.py": more})
     assert _found(tmp_path, capsys, monkeypatch) == [
         ("app.py", 5, "TG005"),
         ("app.py", 8, "TG005"),
         ("app.py", 11, "TG002"),
+        ("more.py", 6, "TG005"),
+        ("more.py", 9, "TG002"),
     ]
 
 

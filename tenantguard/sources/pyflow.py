@@ -1293,7 +1293,7 @@ class _Walker:
                 and isinstance(node.args[0].value, str)
                 and _TABLE_NAME.fullmatch(node.args[0].value.strip())
             ):  # `pd.read_sql("invoices", con)`: pandas reads a table by that name
-                self.module.copies.append(node)
+                self.module.copies.append(self._named_table(node))
                 return
             if name in SQL_METHODS:
                 self.sql_method(node, func)
@@ -1316,10 +1316,43 @@ class _Walker:
             if name in _MESSAGE_FUNCTIONS or _EXCEPTION_NAME.search(name):
                 self._messages(node)
                 return
+            imported = self.lookup(name)
+            if (
+                isinstance(imported, ImportedRef)
+                and imported.module.name.split(".")[0] == "pandas"
+                and imported.name in ("read_sql", "read_sql_query", "read_sql_table")
+                and imported.name == name
+            ):  # `from pandas import read_sql_table` (helper 115)
+                first = node.args[0] if node.args else None
+                if name == "read_sql_table" or (
+                    isinstance(first, ast.Constant)
+                    and isinstance(first.value, str)
+                    and _TABLE_NAME.fullmatch(first.value.strip())
+                ):
+                    self.module.copies.append(self._named_table(node))
+                else:
+                    self.sink(node, f"{name}()", certain=True)
+                return
             if self.index.is_sql_function(name, func):
                 self.sink(node, f"{name}()", certain=True, configured=True)
                 return
             self.project_call(node, func)
+
+    def _named_table(self, node: ast.Call) -> ast.Call:
+        """A call naming its table by a constant of the module (`read_sql_table(T, con)`): the
+        same call with the name written in (helper 115: only a literal was read)."""
+        func = node.func
+        method = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        at = 1 if method in ("copy_from", "copy_to") else 0
+        if len(node.args) > at and not isinstance(node.args[at], ast.Constant | ast.Starred):
+            value = self.evaluate(node.args[at])
+            if len(value) == 1 and len(value[0]) == 1 and type(value[0][0]) is Lit:
+                named = ast.copy_location(ast.Constant(value[0][0].text), node.args[at])
+                return ast.copy_location(
+                    ast.Call(func, [*node.args[:at], named, *node.args[at + 1 :]], node.keywords),
+                    node,
+                )
+        return node
 
     def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
         if func.attr == "cursor" and not self.query_cursor(node):

@@ -775,7 +775,14 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
     info = tg002_insert_without_tenant.RULE
     policy = analyzer.policy
     for call in calls:
-        method = call.func.attr if isinstance(call.func, ast.Attribute) else "copy"
+        func = call.func
+        method = (
+            func.attr
+            if isinstance(func, ast.Attribute)
+            else func.id
+            if isinstance(func, ast.Name)
+            else "copy"
+        )
         psycopg2 = method in ("copy_from", "copy_to")  # (file, table, …)
         keyword = "table" if psycopg2 else ("name" if method == "to_sql" else "table_name")
         position = 1 if psycopg2 else 0
