@@ -663,3 +663,29 @@ def test_keyword_unpacked_sql_and_an_aliased_text_clause(
     main(["check", "--no-cache", "--format", "json", "."])
     helps = [f["help"] for f in json.loads(capsys.readouterr().out)["findings"]]
     assert any("line 7" in h for h in helps) and any("line 14" in h for h in helps)
+
+
+def test_a_table_a_mixin_gives_a_subclass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper 115: `class Inv(Mixin, Base)` takes `table` from Mixin; a sibling subclass that
+    sets its own table hid it (the base's query passed, "none of them on a tenant table")."""
+    code = (
+        "class Base:\n"
+        "    async def all(self, conn):\n"
+        '        return await conn.fetch(f"SELECT * FROM {self.table}")\n'
+        "\n"
+        "class Guilds(Base):\n"
+        '    table = "guilds_log"\n'
+        "\n"
+        "class Mixin:\n"
+        '    table = "tags"\n'
+        "\n"
+        "class Tags(Mixin, Base):\n"
+        "    pass\n"
+    )
+    _project(
+        tmp_path,
+        {"app.py": code, "schema.sql": SCHEMA + "CREATE TABLE guilds_log (id bigint);\n"},
+    )
+    assert _found(tmp_path, capsys, monkeypatch) == [("app.py", 9, "TG001")]

@@ -3090,8 +3090,11 @@ class ProjectIndex:
             if assigned is not None:
                 values.append(assigned)
         for sub in subclasses:
-            if name in sub.attributes:
-                values.append(sub.attributes[name])
+            # its own, or a mixin's before the base in its order (helper 115: `class
+            # Inv(Mixin, Base)` with the table on Mixin)
+            found = self.class_attribute(sub, name)
+            if found is not None and all(found is not v for v in values):
+                values.append(found)
         if not values:
             if not complete:
                 written = _short(node) if isinstance(node, ast.expr) else f"self.{name}"
