@@ -81,7 +81,7 @@ QUOTING_TYPES = (
     # "input is out of range" of an infinite value, "integer out of range" of abs(INT_MIN),
     # "value out of range: overflow"; a LIKE pattern ending with its escape character
     # (helper 112)
-    exp.Cos, exp.Sin, exp.Tan, exp.Abs, exp.Degrees, exp.Like, exp.ILike,
+    exp.Cos, exp.Sin, exp.Tan, exp.Abs, exp.Degrees, exp.Like, exp.ILike, exp.SimilarTo,
     # arithmetic with a bound value: an overflow the caller steers (helper 114)
     exp.Add, exp.Sub, exp.Mul,
 )  # fmt: skip

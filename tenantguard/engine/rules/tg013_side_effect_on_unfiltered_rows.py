@@ -600,6 +600,7 @@ _DOMAIN_ERRORS: dict[type[exp.Expression], tuple[str, ...]] = {
     # the pattern: "LIKE pattern must not end with escape character" (helper 112)
     exp.Like: ("expression",),
     exp.ILike: ("expression",),
+    exp.SimilarTo: ("expression",),  # "invalid regular expression" (helper 114)
 }
 
 
