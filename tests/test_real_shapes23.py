@@ -689,3 +689,28 @@ def test_a_table_a_mixin_gives_a_subclass(
         {"app.py": code, "schema.sql": SCHEMA + "CREATE TABLE guilds_log (id bigint);\n"},
     )
     assert _found(tmp_path, capsys, monkeypatch) == [("app.py", 9, "TG001")]
+
+
+def test_an_alembic_table_named_at_run_time_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper 115: `t = "invoices"; op.add_column(t, sa.Column("account_id", …))` added the
+    tenant column unseen: the table's unpinned reads passed, "on no tenant table". Said now,
+    where the migration names it."""
+    (tmp_path / "alembic" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic" / "versions" / "001_init.py").write_text(
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        'revision = "001"\ndown_revision = None\n\n'
+        "def upgrade():\n"
+        '    op.create_table("accounts", sa.Column("id", sa.BigInteger, primary_key=True))\n'
+        '    op.create_table("notes", sa.Column("id", sa.BigInteger), sa.Column("account_id", sa.BigInteger))\n'
+        '    t = "invoices"\n'
+        '    op.add_column(t, sa.Column("account_id", sa.BigInteger))\n'
+    )
+    (tmp_path / "app.py").write_text(
+        'async def all_invoices(conn):\n    return await conn.fetch("SELECT * FROM invoices")\n'
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "account_id"\nschema_paths = ["alembic/versions"]\n'
+    )
+    assert _found(tmp_path, capsys, monkeypatch) == [("alembic/versions/001_init.py", 11, "TG006")]

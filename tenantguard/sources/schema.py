@@ -929,7 +929,25 @@ class SchemaInfo:
                         problem = self.problems[index]
                         self.problems[index] = replace(problem, line=problem.line + node.lineno - 1)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                self._alembic(node.func.attr, _alembic_call(node, batches))
+                call = _alembic_call(node, batches)
+                unread = _unread_alembic_table(call, batches)
+                if unread is not None:
+                    # `op.add_column(t, …)` with t a variable: what it makes cannot be read
+                    # (helper 115: a tenant column added so went unseen, its table's reads
+                    # "on no tenant table")
+                    self.problems.append(
+                        SchemaProblem(
+                            path,
+                            node.lineno,
+                            node.col_offset + 1,
+                            f"alembic's {call.func.attr}() names its table by `{unread}`, "
+                            "known at run time: the columns and keys it makes cannot be read\n"
+                            "name the table with a string literal",
+                            ast.unparse(node)[:300],
+                            parsed=True,
+                        )
+                    )
+                self._alembic(call.func.attr, call)
         return True
 
     def _alembic(self, operation: str, call: Any) -> None:
@@ -4147,6 +4165,33 @@ _ALEMBIC_KEYWORDS = {
     "create_table": ("table_name",),
     "drop_table": ("table_name",),
 }
+
+
+# alembic operations and the positions of the table names they take
+_ALEMBIC_TABLES = {
+    "create_table": (0,), "add_column": (0,), "drop_table": (0,), "batch_alter_table": (0,),
+    "create_foreign_key": (1, 2), "create_unique_constraint": (1,), "create_primary_key": (1,),
+}  # fmt: skip
+
+
+def _unread_alembic_table(call: Any, batches: dict[str, str]) -> str | None:
+    """The source of a table name an alembic operation (on `op`, or a batch) is given that is
+    no string literal, if any."""
+    import ast
+
+    func = call.func
+    receiver = func.value.id if isinstance(func.value, ast.Name) else None
+    positions = _ALEMBIC_TABLES.get(func.attr)
+    if positions is None or (receiver != "op" and receiver not in batches):
+        return None
+    for at in positions:
+        if at < len(call.args):
+            given = call.args[at]
+            if isinstance(given, ast.Starred):
+                return ast.unparse(given)
+            if not (isinstance(given, ast.Constant) and isinstance(given.value, str)):
+                return ast.unparse(given)
+    return None
 
 
 def _alembic_call(call: Any, batches: dict[str, str]) -> Any:
