@@ -1342,7 +1342,7 @@ class _Walker:
         """A call naming its table by a constant of the module (`read_sql_table(T, con)`): the
         same call with the name written in (helper 115: only a literal was read)."""
         func = node.func
-        method = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        method = expression_name(func)
         at = 1 if method in ("copy_from", "copy_to") else 0
         if len(node.args) > at and not isinstance(node.args[at], ast.Constant | ast.Starred):
             value = self.evaluate(node.args[at])
@@ -2480,15 +2480,19 @@ def _builder(node: ast.Call) -> bool:
             return False
 
 
-def _called_name(node: ast.Call) -> str:
-    func = node.func
+def expression_name(node: ast.expr) -> str:
+    """The name an expression ends with: `x` of `x`, `b` of `a.b`; "" for any other."""
     return (
-        func.attr
-        if isinstance(func, ast.Attribute)
-        else func.id
-        if isinstance(func, ast.Name)
+        node.attr
+        if isinstance(node, ast.Attribute)
+        else node.id
+        if isinstance(node, ast.Name)
         else ""
     )
+
+
+def _called_name(node: ast.Call) -> str:
+    return expression_name(node.func)
 
 
 def _is_sql_call(node: ast.expr) -> bool:
@@ -3030,14 +3034,7 @@ class ProjectIndex:
                     base = base.value
                 ref = self._class_ref(base, current)
                 if ref is None:
-                    named = (
-                        base.id
-                        if isinstance(base, ast.Name)
-                        else base.attr
-                        if isinstance(base, ast.Attribute)
-                        else ""
-                    )
-                    if named not in _NO_ATTRIBUTES_BASES:
+                    if expression_name(base) not in _NO_ATTRIBUTES_BASES:
                         complete = False
                     continue
                 found.append(ref.info)

@@ -46,6 +46,7 @@ from tenantguard.sources.pyflow import (
     Sink,
     analyze_module,
     completes_only,
+    expression_name,
 )
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, starts_like_sql
 
@@ -775,14 +776,7 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
     info = tg002_insert_without_tenant.RULE
     policy = analyzer.policy
     for call in calls:
-        func = call.func
-        method = (
-            func.attr
-            if isinstance(func, ast.Attribute)
-            else func.id
-            if isinstance(func, ast.Name)
-            else "copy"
-        )
+        method = expression_name(call.func) or "copy"
         psycopg2 = method in ("copy_from", "copy_to")  # (file, table, …)
         keyword = "table" if psycopg2 else ("name" if method == "to_sql" else "table_name")
         position = 1 if psycopg2 else 0
