@@ -371,7 +371,7 @@ def original_offset(offset: int, inserted: tuple[int, ...]) -> int:
 
 
 # a string literal (E'…', U&'…', N'…', X'…', B'…') or a dollar-quoted one
-_STRING_LITERAL = re.compile(
+STRING_LITERAL = re.compile(
     r"(?i:[EUN]&?|X|B)?'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$.*?\$\1\$", re.DOTALL
 )
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -388,5 +388,5 @@ def operators_in(text: str, operators: Mapping[str, str]) -> list[tuple[int, str
     def blank(match: re.Match[str]) -> str:
         return " " * len(match.group(0))
 
-    code = _COMMENTS.sub(blank, _STRING_LITERAL.sub(blank, text))
+    code = _COMMENTS.sub(blank, STRING_LITERAL.sub(blank, text))
     return sorted((code.index(s), s) for s in operators if s in code)

@@ -42,7 +42,7 @@ from tenantguard.engine.policy import (
     sql_name,
 )
 from tenantguard.engine.proof import PinValue, identifier_name
-from tenantguard.engine.sqltext import LineIndex, operators_in, split_sql
+from tenantguard.engine.sqltext import STRING_LITERAL, LineIndex, operators_in, split_sql
 from tenantguard.sources.walk import schema_files
 
 __all__ = [
@@ -4359,9 +4359,7 @@ _OPERATOR_CHARS = re.compile(r"[-+*/<>=~!@#%^&|`?]{3,}|[~!@#%^&|`?][-+*/<>=~!@#%
 # values only (`%L`), `quote_literal(…)`/`quote_nullable(…)` of a value, and the trigger's own
 # relation or arguments (`TG_TABLE_NAME`, `TG_ARGV[n]`: read as the trigger's) are not.
 COMPUTED_SQL = "tg_sql_built_at_run_time"
-_SQL_LITERAL = re.compile(
-    r"(?i:[EUN]&?|X|B)?'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$.*?\$\1\$", re.DOTALL
-)
+_SQL_LITERAL = STRING_LITERAL
 _NAME_FORMAT = re.compile(r"%(?:\d+\$)?-?(?:\d+|\*(?:\d+\$)?)?[Is]")
 _VALUE_QUOTED = re.compile(
     r"\bquote_(?:literal|nullable)\s*\((?:[^()]|\([^()]*\))*\)", re.IGNORECASE

@@ -16,8 +16,6 @@ Everything walks the tree with explicit stacks: depth comes from user input.
 
 from __future__ import annotations
 
-import re
-
 from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
@@ -47,7 +45,7 @@ from tenantguard.engine.proof.syntax import (
     set_branches,
     walk,
 )
-from tenantguard.engine.proof.values import pin_value
+from tenantguard.engine.proof.values import as_integer, pin_value
 
 __all__ = [
     "Analysis",
@@ -72,18 +70,6 @@ __all__ = [
 ]
 
 _NOT_TENANTS = (SEVERAL, SHARED)
-
-
-_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
-
-
-def _as_integer(value: PinValue) -> PinValue:
-    """A literal pin of an integer tenant column as the integer PostgreSQL reads (helper 112:
-    `' 1'` and `1` were two tenants to TG012)."""
-    key = value.key
-    if isinstance(key, str) and _INTEGER_TEXT.fullmatch(key):
-        return PinValue("literal", str(int(key)))
-    return value
 
 
 class Analysis:
@@ -412,7 +398,7 @@ class Analysis:
                     if value is None or value in _NOT_TENANTS or fact.pushed:
                         continue
                     if integer and value.kind == "literal":
-                        value = _as_integer(value)  # `' 1'`, `'+1'` on a bigint: tenant 1
+                        value = as_integer(value)  # `' 1'`, `'+1'` on a bigint: tenant 1
                     compared.append(value)
                     if relevant:
                         pins.append((value, fact.conjunct))

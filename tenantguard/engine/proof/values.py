@@ -188,11 +188,9 @@ def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
     if isinstance(bare, exp.Literal):
         if not bare.is_string:
             return PinValue("literal", _number(str(bare.this)))
-        text = str(bare.this)
-        if _INTEGER_TEXT.fullmatch(text) and _integer_tenant_column(policy):
-            # `'01'`, `' 1'`: the integer PostgreSQL reads (helper 109: a false TG012)
-            return PinValue("literal", str(int(text)))
-        return PinValue("literal", text)
+        value = PinValue("literal", str(bare.this))
+        # `'01'`, `' 1'`: the integer PostgreSQL reads (helper 109: a false TG012)
+        return as_integer(value) if _integer_tenant_column(policy) else value
     if isinstance(bare, exp.Neg) and isinstance(bare.this, exp.Literal) and not bare.this.is_string:
         return PinValue("literal", _number("-" + str(bare.this.this)))
     index = policy.tenant_expression_index(bare)
@@ -202,6 +200,15 @@ def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
 
 
 _INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def as_integer(value: PinValue) -> PinValue:
+    """A literal pin of an integer tenant column as the integer PostgreSQL reads (`' 1'`,
+    `'+1'`, `'01'`: tenant 1)."""
+    key = value.key
+    if value.kind == "literal" and isinstance(key, str) and _INTEGER_TEXT.fullmatch(key):
+        return PinValue("literal", str(int(key)))
+    return value
 
 
 def _integer_tenant_column(policy: Policy) -> bool:
