@@ -23,6 +23,8 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.rules import STATEMENT_RULES, tg006_unprovable_statement
 from tenantguard.engine.sqltext import (
     BLANK,
+    NAME_CHAR,
+    NAME_START,
     LineIndex,
     _skip_nested_comment,
     declared_query,
@@ -421,7 +423,7 @@ def parse_statement(
 
 # notifications and savepoint releases, which sqlglot misreads or cannot read (`NOTIFY ch,
 # 'payload'`, `UNLISTEN *`, `RELEASE SAVEPOINT a`): they read no rows (a payload is a literal)
-_NAME = r'(?:[A-Za-z_\x80-\U0010ffff][\w$\x80-\U0010ffff]*|"(?:[^"]|"")+")'
+_NAME = rf'(?:{NAME_START}{NAME_CHAR}*|"(?:[^"]|"")+")'
 _SESSION_CONTROL = re.compile(
     rf"{_B}*(?:NOTIFY{_B}+{_NAME}(?:{_B}*,{_B}*'(?:[^']|'')*')?|LISTEN{_B}+{_NAME}"
     rf"|UNLISTEN{_B}+(?:{_NAME}|\*)|RELEASE(?:{_B}+SAVEPOINT)?{_B}+{_NAME}){_B}*;?{_B}*",

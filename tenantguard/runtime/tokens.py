@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from tenantguard.engine.sqltext import NAME_CHAR, NAME_START, TAG_CHAR
+
 __all__ = ["inline_parameters", "redact_literals"]
 
 # As PostgreSQL's scan.l: a `--` comment ends at `\n` or `\r`; a name or a dollar-quote tag
 # starts with a letter, `_` or any non-ASCII character (outside the BMP too) and goes on with
 # those and ASCII digits (a name with `$` too); blanks and digits are ASCII only
 _LEXEME = re.compile(
-    r"""
+    rf"""
       (?P<space>[ \t\n\r\f\v]+)
     | (?P<line>--[^\n\r]*)
     | (?P<block>/\*)
@@ -25,8 +27,8 @@ _LEXEME = re.compile(
     | (?P<string>(?:[Uu]&|[NnBbXx])?'(?:[^']|'')*')
     | (?P<name>(?:[Uu]&)?"(?:[^"]|"")*")
     | (?P<param>\$[0-9]+)
-    | (?P<dollar>\$(?:[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)?\$)
-    | (?P<word>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*)
+    | (?P<dollar>\$(?:{NAME_START}{TAG_CHAR}*)?\$)
+    | (?P<word>{NAME_START}{NAME_CHAR}*)
     | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[Ee][+-]?[0-9]+)?)
     | (?P<other>.)
     """,
