@@ -344,7 +344,36 @@ def python_migration(path: Path, text: str) -> bool:
         return True  # alembic
     if _DJANGO_MIGRATION.search(text) or _YOYO_STEPS.search(text):
         return True
-    return path.parent.name == "migrations" and entry_points
+    return path.parent.name == "migrations" and entry_points and _runner_entry_points(text)
+
+
+def _runner_entry_points(text: str) -> bool:
+    """Whether a module of a `migrations` folder has a migration runner's shape: its entry
+    points defined at the module's top, none decorated (a `@click.command()` named `upgrade`,
+    a task named `migrate`, is called by something else), and handed what the runner gives —
+    one takes a parameter (alembic's `op`, aerich's `db`, peewee-migrate's `migrator`, a
+    connection) — or the pair of a forward and its reverse (`upgrade`/`downgrade`). A module
+    with another shape runs the application's queries: checked (helper 116)."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    entries = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name in ("upgrade", "downgrade", "migrate", "rollback")
+    ]
+    if not entries or any(node.decorator_list for node in entries):
+        return False
+    names = {node.name for node in entries}
+    given = any(
+        node.args.posonlyargs or node.args.args or node.args.vararg or node.args.kwonlyargs
+        for node in entries
+    )
+    return given or {"upgrade", "downgrade"} <= names or {"migrate", "rollback"} <= names
 
 
 def check_sql_text(
