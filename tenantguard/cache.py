@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.sources.walk import FileReport, SourceFile, schema_files
+from tenantguard.sources.walk import FileReport, SourceFile, is_python, schema_files
 
 try:  # hashlib's import loads OpenSSL (~2.5 ms of a run's start) for hashes not used here
     from _blake2 import blake2b
@@ -267,7 +267,7 @@ class CheckCache:
             "notes": [[n.startswith(prefix), n.removeprefix(prefix)] for n in report.notes],
             "seen": _today(),
         }
-        if source.path.suffix == ".py":
+        if is_python(source.path):
             self._stored_python.append(self._name(source))
         self.changed = True
 

@@ -32,7 +32,7 @@ from tenantguard.report import (
     write_report,
 )
 from tenantguard.selection import EnabledRules, RuleSelection, parse_selectors
-from tenantguard.sources.walk import FileReport, SourceFile, discover, stdin_source
+from tenantguard.sources.walk import FileReport, SourceFile, discover, is_python, stdin_source
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -639,7 +639,7 @@ def _project_python(settings: Settings) -> Callable[[], list[str]]:
                 patch_dir=settings.patch_dir,
                 respect_gitignore=settings.respect_gitignore,
             )
-            listed.append(sorted(str(f.path) for f in found if f.path.suffix == ".py"))
+            listed.append(sorted(str(f.path) for f in found if is_python(f.path)))
         return listed[0]
 
     return files
@@ -688,7 +688,7 @@ def _run_checks(
         return lint_patch_text(text, str(path), analyzer.policy, patch_directory)
 
     index = None
-    if any(s.path.suffix == ".py" for s in pending):
+    if any(is_python(s.path) for s in pending):
         from tenantguard.sources.pyflow import ProjectIndex  # Python's machinery: not for SQL
 
         root = os.path.realpath(settings.root)  # as the walk names files
@@ -773,7 +773,7 @@ def _unmatched_settings(group: _Group) -> list[str]:
     if settings.sql_functions and group.walked:
         texts = []
         for source in group.files:
-            if source.path.suffix == ".py":
+            if is_python(source.path):
                 try:
                     texts.append(source.path.read_text(encoding="utf-8", errors="replace"))
                 except OSError:
@@ -909,7 +909,7 @@ def _group_findings(
     # a checked SQL file reports its own unreadable statements; a Python migration's check
     # does not read its DDL as the schema reader does, nor does any check see a table whose
     # columns are unknown (PostgreSQL reads the statement): those are said whatever is checked
-    checked = {os.path.abspath(s.path) for s in group.files if s.path.suffix != ".py"}
+    checked = {os.path.abspath(s.path) for s in group.files if not is_python(s.path)}
     problems = [p for p in facts.problems if p[5] or os.path.abspath(p[0]) not in checked]
     schema = sorted(_schema_findings(problems, group), key=_order)
 

@@ -14,6 +14,7 @@ from typing import Final, TextIO
 
 from tenantguard import __version__
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.sources.walk import is_python
 
 __all__ = [
     "FORMATS",
@@ -216,7 +217,7 @@ class SourceLines:
 
 
 def _lines(path: str, text: str | None) -> Iterator[str]:
-    python = path.endswith(".py")
+    python = is_python(path)
     if text is not None:  # standard input's
         if python:
             yield from re.split(r"\r\n|\r|\n", text)

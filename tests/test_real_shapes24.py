@@ -247,8 +247,16 @@ def test_a_click_command_named_upgrade_in_a_migrations_folder_is_checked(
             False,
         ),
         ("bot/migrations/run.py", "def upgrade():\n    main()\n", False),
-        ("bot/migrations/0002.py", "def upgrade(op):\n    pass\n\ndef downgrade(op):\n    pass\n", True),
-        ("bot/migrations/0003.py", "def upgrade(conn):\n    conn.execute('ALTER TABLE x ADD y int')\n", True),
+        (
+            "bot/migrations/0002.py",
+            "def upgrade(op):\n    pass\n\ndef downgrade(op):\n    pass\n",
+            True,
+        ),
+        (
+            "bot/migrations/0003.py",
+            "def upgrade(conn):\n    conn.execute('ALTER TABLE x ADD y int')\n",
+            True,
+        ),
         (
             "bot/migrations/0004.py",
             "def migrate(migrator, database, fake=False, **kwargs):\n    pass\n",
@@ -259,7 +267,11 @@ def test_a_click_command_named_upgrade_in_a_migrations_folder_is_checked(
             "async def upgrade(db) -> str:\n    return 'ALTER TABLE x ADD y int'\n",
             True,
         ),
-        ("bot/migrations/0006.py", "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n", True),
+        (
+            "bot/migrations/0006.py",
+            "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n",
+            True,
+        ),
     ],
 )
 def test_which_modules_of_a_migrations_folder_are_migrations(

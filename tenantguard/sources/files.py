@@ -18,7 +18,7 @@ from tenantguard.sources.suppressions import (
     python_suppressions,
     sql_suppressions,
 )
-from tenantguard.sources.walk import FileReport, SourceFile, discover
+from tenantguard.sources.walk import FileReport, SourceFile, discover, is_python
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
@@ -55,7 +55,7 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
         return None, f"cannot read file: {error.strerror}", 0
     if b"\0" in data:
         return None, "binary file (contains NUL bytes): not SQL or Python source", data.index(b"\0")
-    encoding = _declared_encoding(data) if path.suffix in (".py", ".pyi") else None
+    encoding = _declared_encoding(data) if path.suffix.lower() in (".py", ".pyi", ".pyw") else None
     if encoding is not None:  # `# -*- coding: latin-1 -*-`: Python reads the file that way
         try:
             return data.decode(encoding), None, 0
@@ -530,7 +530,7 @@ def check_file(
     if options.patch_rules_only or (source.is_patch and options.patch_linter is not None):
         patch_findings = (
             options.patch_linter(text, source.path)
-            if options.patch_linter is not None and source.path.suffix == ".sql"
+            if options.patch_linter is not None and source.path.suffix.lower() == ".sql"
             else []
         )
         if options.patch_rules_only:
@@ -546,7 +546,7 @@ def check_file(
     notes: tuple[str, ...] = ()
     consulted: Consulted | None = None
     schema = source.in_patch
-    if source.path.suffix == ".py":
+    if is_python(source.path):
         from tenantguard.sources.python import check_python_text  # not for SQL files
 
         migration = python_migration(source.path, text)

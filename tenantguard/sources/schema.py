@@ -5748,7 +5748,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
         except (OSError, UnicodeDecodeError):
             continue
     for file, text in _in_revision_order(texts):
-        if file.suffix == ".py":
+        if file.suffix.lower() in (".py", ".pyw"):
             if schema.add_python(text, str(file)):
                 schema.files.append(file)
             continue
@@ -5816,7 +5816,7 @@ def _in_revision_order(texts: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
     no tenant table."""
     revisions: dict[int, tuple[str, tuple[str, ...]]] = {}
     for position, (file, text) in enumerate(texts):
-        if file.suffix == ".py":
+        if file.suffix.lower() in (".py", ".pyw"):
             ids = _revision_ids(text)
             if ids is not None:
                 revisions[position] = ids

@@ -29,6 +29,7 @@ __all__ = [
     "FileReport",
     "SourceFile",
     "discover",
+    "is_python",
     "schema_files",
     "stdin_source",
 ]
@@ -149,8 +150,29 @@ def _glob(pattern: str) -> re.Pattern[str]:
 
 
 # what a walk may read: SQL scripts and Python sources (a pattern like `app/**` names the
-# README and images too: helper 113)
-CHECKABLE_SUFFIXES = (".sql", ".py", ".pgsql", ".psql")
+# README and images too: helper 113), whatever the case of the suffix (`Q.SQL`, `TOOL.PY`:
+# Windows and macOS open them as any other; helper 116), and `.pyw` (Python without a console)
+CHECKABLE_SUFFIXES = (".sql", ".py", ".pgsql", ".psql", ".pyw")
+PYTHON_SUFFIXES = (".py", ".pyw")
+
+
+def is_python(path: str | os.PathLike[str]) -> bool:
+    """Whether a file is read as Python source: `.py` or `.pyw`, in any case."""
+    return os.fspath(path).lower().endswith(PYTHON_SUFFIXES)
+
+
+def _checkable(name: str) -> bool:
+    return name.lower().endswith(CHECKABLE_SUFFIXES)
+
+
+def _as_included(name: str) -> str:
+    """A file's name as `include` matches it: its suffix in lower case, `.pyw` as `.py` (the
+    default `*.py` reads `gui.pyw` and `TOOL.PY`)."""
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or f".{suffix.lower()}" not in CHECKABLE_SUFFIXES:
+        return name
+    suffix = suffix.lower()
+    return f"{stem}.{'py' if suffix == 'pyw' else suffix}"
 
 
 def _skipped_directory(name: str) -> bool:
@@ -301,13 +323,21 @@ def discover(
                 # project's root (`worker/**/*.py`), one without matches a name (`*.py`)
                 under = _relative(real_directory, root_text)
                 for name in sorted(names):
-                    if not name.endswith(CHECKABLE_SUFFIXES):
+                    if not _checkable(name):
                         continue
-                    if not _matches(
-                        name
-                        if under is None or under == "."
-                        else f"{under.replace(os.sep, '/')}/{name}",
-                        include,
+                    if not (
+                        _matches(
+                            name
+                            if under is None or under == "."
+                            else f"{under.replace(os.sep, '/')}/{name}",
+                            include,
+                        )
+                        or _matches(
+                            _as_included(name)
+                            if under is None or under == "."
+                            else f"{under.replace(os.sep, '/')}/{_as_included(name)}",
+                            include,
+                        )
                     ):
                         continue
                     file = os.path.normpath(os.path.join(directory, name))
@@ -356,12 +386,18 @@ def stdin_source(
 
 def schema_files(paths: Iterable[Path]) -> list[Path]:
     """The files the schema is read from, in the order it reads them: every `.sql` and `.py`
-    file under each directory (sorted; `.py` for Python migrations), each file given, missing
-    paths skipped."""
+    file under each directory (sorted; `.py` for Python migrations; any case of the suffix),
+    each file given, missing paths skipped."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted([*path.rglob("*.sql"), *path.rglob("*.py")]))
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.name.lower().endswith((".sql", *PYTHON_SUFFIXES)) and p.is_file()
+                )
+            )
         elif path.is_file():
             files.append(path)
     return files
