@@ -507,6 +507,7 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
         force_exclude = settings.force_exclude or bool(args.force_exclude)
         pipeline = [settings.patch_dir, *settings.schema_paths]
         on_disk = [p for p in members if p is not stdin]
+        skipped: list[str] = []
         files, missing = discover(
             on_disk,
             root=settings.root,
@@ -516,7 +517,16 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
             patch_dir=settings.patch_dir,
             force_exclude=force_exclude,
             respect_gitignore=settings.respect_gitignore,
+            skipped=skipped,
         )
+        for folder in skipped:  # ruff skips these in silence; a gate says what it did not read
+            print(
+                f"tenantguard: note: {folder}{os.sep} is not checked: a tool or build directory "
+                "by its name (ruff's default exclusions: build, dist, venv…) outside a Python "
+                "package, yet it holds SQL or Python files; name it on the command line to "
+                "check it, or add it to `exclude` (or .gitignore) to say it is not your code",
+                file=sys.stderr,
+            )
         for name in missing:
             print(f"tenantguard: error: {name}: no such file or directory", file=sys.stderr)
         missing_any = missing_any or bool(missing)

@@ -332,3 +332,24 @@ def test_upper_case_suffixes_and_pyw_are_read(
         ("app/TOOL.PY", 2, "TG001"),
         ("app/gui.pyw", 2, "TG001"),
     ]
+
+
+def test_a_package_named_build_is_checked_under_force_exclude(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pre-commit names the files, with --force-exclude: a package's `build` module stays
+    checked; setuptools' `build/lib` copy stays skipped."""
+    _project(
+        tmp_path,
+        {"app/__init__.py": "", "app/build/steps.py": LEAK, "build/lib/app/copy.py": LEAK},
+    )
+    monkeypatch.chdir(tmp_path)
+    code = main(
+        [
+            "check", "--no-cache", "--force-exclude", "--format", "json",
+            "app/build/steps.py", "build/lib/app/copy.py",
+        ]
+    )  # fmt: skip
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert [(f["path"], f["line"]) for f in findings] == [("app/build/steps.py", 2)]

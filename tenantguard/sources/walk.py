@@ -179,6 +179,38 @@ def _skipped_directory(name: str) -> bool:
     return name in ALWAYS_SKIPPED or name.endswith(".egg-info")
 
 
+# names of ruff's list an application may give its own package (`app/build/steps.py`, a
+# `dist` module of a distribution service): ruff skips them anywhere, silently; a gate must not
+# (helper 116). Inside a Python package, or a package themselves, they are the application's
+# code and are walked; elsewhere (setuptools' `build/lib` copy, a wheel's `dist`) skipped, and
+# said when they hold SQL or Python files
+_APPLICATION_NAMES = frozenset({"build", "dist", "_build", "buck-out", "venv"})
+# skipped without a word: tools' caches, dependencies, version control
+_UNSAID = frozenset({"__pycache__", "node_modules", "site-packages", "__pypackages__"})
+
+
+def _package_directory(parent: str, name: str, parent_names: Iterable[str] | None = None) -> bool:
+    """Whether `parent/name`, a directory with a name of ruff's list, is a Python package's
+    code: it holds `__init__.py`, or its parent does."""
+    if name not in _APPLICATION_NAMES:
+        return False
+    names = os.listdir(parent) if parent_names is None else parent_names
+    return "__init__.py" in names or os.path.isfile(os.path.join(parent, name, "__init__.py"))
+
+
+def _holds_sources(top: str, limit: int = 5000) -> bool:
+    """Whether a directory holds a file a walk would read (at most `limit` entries looked at)."""
+    seen = 0
+    for _, subdirs, names in os.walk(top):
+        subdirs[:] = [d for d in subdirs if d not in _UNSAID and not d.startswith(".")]
+        if any(_checkable(n) for n in names):
+            return True
+        seen += len(names) + len(subdirs)
+        if seen > limit:
+            return False
+    return False
+
+
 class _GitIgnore:
     """The `.gitignore` files that apply to one walk: from the repository's top down."""
 
@@ -235,8 +267,11 @@ def _gitignore_for(directory: str) -> _GitIgnore:
     return ignore
 
 
-def _walk(top: str, ignore: _GitIgnore | None) -> Iterator[tuple[str, str, list[str]]]:
-    """(directory as given, its real path, its file names) below `top`, pruned."""
+def _walk(
+    top: str, ignore: _GitIgnore | None, skipped: list[str] | None = None
+) -> Iterator[tuple[str, str, list[str]]]:
+    """(directory as given, its real path, its file names) below `top`, pruned. Directories
+    skipped by their name alone that hold SQL or Python files are added to `skipped`."""
     for directory, subdirs, names in os.walk(top):
         real_directory = os.path.realpath(directory)
         if directory != top and "pyvenv.cfg" in names:
@@ -244,16 +279,25 @@ def _walk(top: str, ignore: _GitIgnore | None) -> Iterator[tuple[str, str, list[
             continue
         if ignore is not None and ".gitignore" in names:
             ignore.read(real_directory)
-        subdirs[:] = sorted(
-            d
-            for d in subdirs
-            if not _skipped_directory(d)
-            and not (
+        kept = []
+        for d in subdirs:
+            if (
                 ignore is not None
                 and ignore.specs
                 and ignore.ignored(os.path.join(real_directory, d), is_dir=True)
-            )
-        )
+            ):
+                continue  # the repository's own choice: not said
+            if _skipped_directory(d) and not _package_directory(directory, d, names):
+                if (
+                    skipped is not None
+                    and d not in _UNSAID
+                    and not d.startswith(".")
+                    and _holds_sources(os.path.join(directory, d))
+                ):
+                    skipped.append(os.path.normpath(os.path.join(directory, d)))
+                continue
+            kept.append(d)
+        subdirs[:] = sorted(kept)
         yield directory, real_directory, names
 
 
@@ -267,13 +311,16 @@ def discover(
     patch_dir: str | None = None,
     force_exclude: bool = False,
     respect_gitignore: bool = True,
+    skipped: list[str] | None = None,
 ) -> tuple[list[SourceFile], list[str]]:
     """Files to check, and the paths that do not exist.
 
     A file named explicitly is checked whatever its name (pre-commit passes exact files), unless
     `force_exclude` is set and `exclude` (or a skipped directory) covers it; files found by
     walking a directory must match `include` and not `exclude` nor `.gitignore`. Files under a
-    `pipeline` path (patch directory, schema paths) are analysed as patches.
+    `pipeline` path (patch directory, schema paths) are analysed as patches. Directories the
+    walk skipped by their name alone (ruff's list: `build`, `dist`…, outside a Python package)
+    that hold SQL or Python files, and that `exclude` does not name, are added to `skipped`.
 
     Paths are handled as strings, each directory resolved once (pathlib costs more than the
     walk itself on large trees).
@@ -306,7 +353,15 @@ def discover(
         relative = _relative(resolved, root_text)
         name = relative if relative is not None else text
         parts = name.replace(os.sep, "/").split("/")
-        return any(_skipped_directory(p) for p in parts[:-1]) or _matches(name, exclude)
+        folders = []  # (parent, name) of each directory above the file, up to the root
+        where = os.path.dirname(resolved)
+        for _ in parts[:-1]:
+            folders.append((os.path.dirname(where), os.path.basename(where)))
+            where = os.path.dirname(where)
+        return any(
+            _skipped_directory(part) and not _package_directory(parent, part)
+            for parent, part in folders
+        ) or _matches(name, exclude)
 
     for path in paths:
         text = os.fspath(path)
@@ -318,7 +373,8 @@ def discover(
         elif os.path.isdir(text):
             real_top = os.path.realpath(text)
             ignore = _gitignore_for(real_top) if respect_gitignore else None
-            for directory, real_directory, names in _walk(text, ignore):
+            passed: list[str] = []
+            for directory, real_directory, names in _walk(text, ignore, passed):
                 # `include` as ruff reads it: a pattern with a slash matches the path from the
                 # project's root (`worker/**/*.py`), one without matches a name (`*.py`)
                 under = _relative(real_directory, root_text)
@@ -349,6 +405,11 @@ def discover(
                     relative = _relative(resolved, root_text)
                     if not _matches(file if relative is None else relative, exclude):
                         add(file, resolved, _size(resolved))
+            if skipped is not None:
+                for folder in passed:
+                    relative = _relative(os.path.realpath(folder), root_text)
+                    if not _matches(folder if relative is None else relative, exclude):
+                        skipped.append(folder)
         else:
             missing.append(text)
     return list(found.values()), missing
