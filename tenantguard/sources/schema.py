@@ -920,6 +920,7 @@ class SchemaInfo:
             and isinstance(item.optional_vars, ast.Name)
             and (table := _first_text(item.context_expr, "table_name")) is not None
         }
+        columns = _ModuleColumns(tree)
         for node in _forward(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if id(node) not in docstrings and _ANY_DDL.search(node.value):
@@ -943,6 +944,23 @@ class SchemaInfo:
                             f"alembic's {call.func.attr}() names its table by `{unread}`, "
                             "known at run time: the columns and keys it makes cannot be read\n"
                             "name the table with a string literal",
+                            ast.unparse(node)[:300],
+                            parsed=True,
+                        )
+                    )
+                call, hidden = columns.expanded(call, batches)
+                if hidden is not None and unread is None:
+                    # `op.create_table("t", *COMMON, *audit_columns())` with a list or helper
+                    # the module does not show: a tenant column may be among them (helper 116)
+                    self.problems.append(
+                        SchemaProblem(
+                            path,
+                            node.lineno,
+                            node.col_offset + 1,
+                            f"alembic's {call.func.attr}() takes columns from `{hidden}`, "
+                            "which this module does not show: whether the table has the "
+                            "tenant column cannot be read\nwrite its columns in the call, or in "
+                            "a list or a function of this module that returns them",
                             ast.unparse(node)[:300],
                             parsed=True,
                         )
@@ -4192,6 +4210,126 @@ def _unread_alembic_table(call: Any, batches: dict[str, str]) -> str | None:
             if not (isinstance(given, ast.Constant) and isinstance(given.value, str)):
                 return ast.unparse(given)
     return None
+
+
+# alembic operations whose arguments after the table are columns (and a table's constraints)
+_ALEMBIC_COLUMNS = frozenset({"create_table", "add_column"})
+_COLUMN_DEPTH = 8  # lists and helpers followed, one inside the other
+
+
+class _ModuleColumns:
+    """The columns a migration gives an alembic operation through its module's names: a list
+    (`*COMMON`, `COMMON + [...]`), a function returning columns (`*tenant_columns()`,
+    `owner_column()`), a column kept in a name (helper 116: the tenant column so given was not
+    seen, the table read as no tenant table)."""
+
+    def __init__(self, tree: Any) -> None:
+        import ast
+
+        self.values: dict[str, Any] = {}
+        self.functions: dict[str, Any] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    self.values[target.id] = node.value
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                if node.value is not None:
+                    self.values[node.target.id] = node.value
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                self.functions[node.name] = node
+        # a name bound twice at the top (or in a loop, a branch) is not one value
+        counts: dict[str, int] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+        self.values = {k: v for k, v in self.values.items() if counts.get(k) == 1}
+
+    def expanded(self, call: Any, batches: dict[str, str]) -> tuple[Any, str | None]:
+        """The call with its columns written out, and the source of the first that cannot be
+        (None when all can)."""
+        import ast
+
+        func = call.func
+        receiver = func.value.id if isinstance(func.value, ast.Name) else None
+        if func.attr not in _ALEMBIC_COLUMNS or (receiver != "op" and receiver not in batches):
+            return call, None
+        if not call.args:
+            return call, None
+        out = [call.args[0]]
+        for argument in call.args[1:]:
+            found = self._items(argument, 0) if isinstance(argument, ast.Starred) else None
+            if isinstance(argument, ast.Starred):
+                if found is None:
+                    return call, ast.unparse(argument)
+                out.extend(found)
+                continue
+            single = self._column(argument, 0)
+            if single is None:
+                return call, ast.unparse(argument)
+            out.append(single)
+        return ast.Call(func, out, call.keywords), None
+
+    def _column(self, node: Any, depth: int) -> Any:
+        """The construct a column argument stands for, or None when it cannot be read."""
+        import ast
+
+        if depth > _COLUMN_DEPTH:
+            return None
+        if isinstance(node, ast.Name) and node.id in self.values:
+            return self._column(self.values[node.id], depth + 1)
+        if isinstance(node, ast.Call):
+            called = _called(node)
+            if isinstance(node.func, ast.Name) and called in self.functions:
+                returned = self._returned(called)
+                return None if returned is None else self._column(returned, depth + 1)
+            if called[:1].isupper():  # `sa.Column(…)`, `UniqueConstraint(…)`: a construct
+                return node
+        return None
+
+    def _items(self, node: Any, depth: int) -> list[Any] | None:
+        """The items a sequence unpacked into the call holds, or None."""
+        import ast
+
+        if depth > _COLUMN_DEPTH:
+            return None
+        if isinstance(node, ast.Starred):
+            return self._items(node.value, depth + 1)
+        if isinstance(node, ast.List | ast.Tuple):
+            out: list[Any] = []
+            for element in node.elts:
+                if isinstance(element, ast.Starred):
+                    inner = self._items(element.value, depth + 1)
+                    if inner is None:
+                        return None
+                    out.extend(inner)
+                    continue
+                single = self._column(element, depth + 1)
+                if single is None:
+                    return None
+                out.append(single)
+            return out
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self._items(node.left, depth + 1), self._items(node.right, depth + 1)
+            return None if left is None or right is None else left + right
+        if isinstance(node, ast.Name) and node.id in self.values:
+            return self._items(self.values[node.id], depth + 1)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in self.functions:
+                returned = self._returned(node.func.id)
+                return None if returned is None else self._items(returned, depth + 1)
+            if node.func.id in ("list", "tuple") and len(node.args) == 1 and not node.keywords:
+                return self._items(node.args[0], depth + 1)
+        return None
+
+    def _returned(self, name: str) -> Any:
+        """What a function of the module returns, when it has one `return` (else None)."""
+        import ast
+
+        returns = [
+            n for n in ast.walk(self.functions[name]) if isinstance(n, ast.Return) and n.value
+        ]
+        return returns[0].value if len(returns) == 1 else None
 
 
 def _alembic_call(call: Any, batches: dict[str, str]) -> Any:
