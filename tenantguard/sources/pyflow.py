@@ -71,6 +71,8 @@ SQL_METHODS = frozenset(
         # SQLAlchemy's Session.scalar / scalars, AsyncConnection.stream; pandas' read_sql and
         # read_sql_query (helper 111); read as SQL where their text reads as SQL
         "scalar", "scalars", "stream", "stream_scalars", "read_sql", "read_sql_query",
+        # polars' read_database(query, connection) and read_database_uri(query, uri)
+        "read_database", "read_database_uri",
     }
 )  # fmt: skip
 # calls that copy a table named by a string: asyncpg's `copy_to_table`,
@@ -82,8 +84,19 @@ _TABLE_COPIES = frozenset(
         # pandas: `read_sql_table(table, con)` reads all of it, `df.to_sql(table, con)` writes
         # the frame's rows with whatever tenant they hold (helper 113)
         "read_sql_table", "to_sql",
+        # polars: `df.write_database(table_name, connection)` (helper 116)
+        "write_database",
     }
 )  # fmt: skip
+# pandas' and polars' calls in their function forms, as the method calls they are read as:
+# `pd.io.sql.to_sql(frame, name, con)`, `pandas.DataFrame.to_sql(df, name, …)` take the frame
+# first; a table or query given by keyword goes where it would stand by position (helper 116)
+_FRAME_WRITES = frozenset({"to_sql", "write_database"})
+_FRAME_FIRST = {
+    "read_sql": "sql", "read_sql_query": "sql", "read_sql_table": "table_name",
+    "to_sql": "name", "write_database": "table_name",
+    "read_database": "query", "read_database_uri": "query",
+}  # fmt: skip
 # psycopg 3's `cursor.copy("COPY … FROM STDIN")`: SQL on a cursor only (`copy.copy(x)`,
 # `d.copy()` are no SQL)
 _CURSOR_METHODS = frozenset({"copy"})
@@ -100,6 +113,8 @@ CERTAIN_METHODS = frozenset(
         "fetch_val",
         "exec_driver_sql",
         "copy_expert",
+        "read_database",
+        "read_database_uri",
     }
 )
 _DB_RECEIVER = re.compile(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur")
@@ -1275,6 +1290,7 @@ class _Walker:
     def on_call(self, node: ast.Call) -> None:
         if self.indirect(node):
             return
+        node = self._frame_call(node)
         func = node.func
         if isinstance(func, ast.Attribute):
             name = func.attr
@@ -1322,7 +1338,8 @@ class _Walker:
                 and imported.module.name.split(".")[0] == "pandas"
                 and imported.name in ("read_sql", "read_sql_query", "read_sql_table")
                 and imported.name == name
-            ):  # `from pandas import read_sql_table` (helper 115)
+            ):  # `from pandas import read_sql_table` (helper 115); now read as
+                # `pandas.read_sql_table(…)` by _frame_call, kept for an alias
                 first = node.args[0] if node.args else None
                 if name == "read_sql_table" or (
                     isinstance(first, ast.Constant)
@@ -1337,6 +1354,54 @@ class _Walker:
                 self.sink(node, f"{name}()", certain=True, configured=True)
                 return
             self.project_call(node, func)
+
+    def _external_path(self, node: ast.expr) -> str | None:
+        """The dotted path of a name imported from outside, as written from its module
+        (`pd.io.sql.to_sql` → `pandas.io.sql.to_sql`), or None."""
+        if isinstance(node, ast.Attribute):
+            base = self._external_path(node.value)
+            return None if base is None else f"{base}.{node.attr}"
+        if isinstance(node, ast.Name):
+            bound = self.lookup(node.id)
+            if isinstance(bound, ModuleRef) and not bound.level:
+                return bound.name
+            if isinstance(bound, ImportedRef) and not bound.module.level:
+                return f"{bound.module.name}.{bound.name}"
+        return None
+
+    def _frame_call(self, node: ast.Call) -> ast.Call:
+        """A pandas or polars call in any spelling as the call the checks read: its function
+        form with the frame first (`pd.io.sql.to_sql(df, "t", con)`,
+        `pandas.DataFrame.to_sql(df, "t", …)`, `from pandas.io.sql import to_sql`) as the frame's
+        method, its table or query given by keyword (`read_sql(sql="t", con=…)`) in its place
+        (helper 116: these passed in silence)."""
+        name = expression_name(node.func)
+        if name not in _FRAME_FIRST:
+            return node
+        path = self._external_path(node.func)
+        module = "" if path is None else path.split(".")[0]
+        args, keywords = list(node.args), list(node.keywords)
+        if module in ("pandas", "polars") and name in _FRAME_WRITES:
+            owner = path.split(".")[-2] if path and path.count(".") else ""
+            if owner in ("sql", "DataFrame", "LazyFrame", "pandas", "polars"):
+                if args and not isinstance(args[0], ast.Starred):
+                    args = args[1:]  # the frame
+                else:
+                    keywords = [k for k in keywords if k.arg not in ("frame", "self")]
+        elif module not in ("pandas", "polars") and not isinstance(node.func, ast.Attribute):
+            return node  # a function of the project's own of that name
+        if not args and any(k.arg == _FRAME_FIRST[name] for k in keywords):
+            args = [next(k.value for k in keywords if k.arg == _FRAME_FIRST[name])]
+            keywords = [k for k in keywords if k.arg != _FRAME_FIRST[name]]
+        if module not in ("pandas", "polars"):
+            if args == node.args and keywords == node.keywords:
+                return node
+            func = node.func  # `df.to_sql(name="t", …)`: the frame's method
+        else:  # read as `pandas.to_sql(…)`: the module's own call, on no project object
+            func = ast.copy_location(
+                ast.Attribute(ast.Name(module, ast.Load()), name, ast.Load()), node.func
+            )
+        return ast.copy_location(ast.Call(func, args, keywords), node)
 
     def _named_table(self, node: ast.Call) -> ast.Call:
         """A call naming its table by a constant of the module (`read_sql_table(T, con)`): the

@@ -779,6 +779,7 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
         method = expression_name(call.func) or "copy"
         psycopg2 = method in ("copy_from", "copy_to")  # (file, table, …)
         keyword = "table" if psycopg2 else ("name" if method == "to_sql" else "table_name")
+        write = method in ("to_sql", "write_database")
         position = 1 if psycopg2 else 0
         table = (
             call.args[position]
@@ -807,12 +808,12 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
                 ),
             )
             continue
-        if method == "to_sql":
+        if write:
             yield _finding_at(
                 call,
                 origin,
                 info,
-                f"to_sql() into tenant table {name} writes the frame's rows with whatever "
+                f"{method}() into tenant table {name} writes the frame's rows with whatever "
                 f"{policy.tenant_column} they hold: none is pinned to one tenant",
                 f"insert the rows with an INSERT that sets {policy.tenant_column} = $n "
                 "(executemany), or copy_records_to_table with the tenant in every record",
