@@ -371,6 +371,55 @@ class ModuleInfo:
         return self.origin.path
 
 
+def _made_class(node: ast.Assign) -> ast.ClassDef | None:
+    """`Inv = type("Inv", (Repo,), {"table": "invoices"})` (or `dict(table=…)`) as the class
+    statement it makes: its bases, and its attributes assigned in its body (helper 116: the
+    table it set never reached the base's query)."""
+    value = node.value
+    if not (
+        len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id == "type"
+        and len(value.args) == 3
+        and not value.keywords
+        and isinstance(value.args[1], ast.Tuple)
+        and not any(isinstance(b, ast.Starred) for b in value.args[1].elts)
+    ):
+        return None
+    given = value.args[2]
+    items: list[tuple[str, ast.expr]] = []
+    if isinstance(given, ast.Dict):
+        for key, item in zip(given.keys, given.values, strict=True):
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                return None  # `**more`, a key computed: not the class the text shows
+            items.append((key.value, item))
+    elif (
+        isinstance(given, ast.Call)
+        and isinstance(given.func, ast.Name)
+        and given.func.id == "dict"
+        and not given.args
+        and all(k.arg for k in given.keywords)
+    ):
+        items = [(str(k.arg), k.value) for k in given.keywords]
+    else:
+        return None
+    body: list[ast.stmt] = [
+        ast.copy_location(ast.Assign([ast.Name(name, ast.Store())], item), item)
+        for name, item in items
+        if name.isidentifier()
+    ]
+    made = ast.ClassDef(
+        name=node.targets[0].id,
+        bases=list(value.args[1].elts),
+        keywords=[],
+        body=body or [ast.copy_location(ast.Pass(), node)],
+        decorator_list=[],
+    )
+    return ast.fix_missing_locations(ast.copy_location(made, node))
+
+
 def _common_start(lists: Sequence[tuple[Value, ...]]) -> tuple[Value, ...]:
     """The items every list starts with, in order."""
     first = lists[0]
@@ -654,6 +703,8 @@ class _Walker:
         if kind is ast.Expr:
             self.scan(node.value)  # type: ignore[attr-defined]
             self.grow(node.value)  # type: ignore[attr-defined]
+        elif kind is ast.Assign and (made := _made_class(node)) is not None:  # type: ignore[arg-type]
+            self.define_class(made)  # `Inv = type("Inv", (Repo,), {"table": "invoices"})`
         elif kind is ast.Assign:
             self.scan(node.value)  # type: ignore[attr-defined]
             binding = self.binding(node.value)  # type: ignore[attr-defined]
@@ -2635,6 +2686,9 @@ def _short(node: ast.AST) -> str:
 # literal: the regular expression engine skips to it), then checked to start its line.
 _DEF = re.compile(r"def[ \t]+(\w+)")
 _CLASS_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
+# `import a.Repo as B`, `from m import Repo as B, X as Y`: a base named by its alias (helper 116)
+_IMPORT_ALIAS = re.compile(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
+_TYPE_BASES = re.compile(r"\btype\(\s*(?:[rRuU]?[\"'][^\"'\n]*[\"']|\w+)\s*,\s*\(([^)]*)\)")
 _DEF_LEAD = re.compile(r"[ \t]*(?:async[ \t]+)?\Z")
 _CLASS_LEAD = re.compile(r"[ \t]*\Z")
 _WORD = re.compile(r"\w+")
@@ -2850,8 +2904,16 @@ class ProjectIndex:
             self._defined = {}
             for path, text in self._texts():
                 names = set(_at_line_starts(_DEF, _DEF_LEAD, text))
-                for bases in _at_line_starts(_CLASS_BASES, _CLASS_LEAD, text):
-                    names.update("class:" + word for word in _WORD.findall(bases))
+                aliases: dict[str, list[str]] = {}  # `from .base import Repo as B`
+                for original, alias in _IMPORT_ALIAS.findall(text):
+                    aliases.setdefault(alias, []).append(original)
+                for bases in [
+                    *_at_line_starts(_CLASS_BASES, _CLASS_LEAD, text),
+                    *_TYPE_BASES.findall(text),  # `type("Inv", (Repo,), {…})`
+                ]:
+                    for word in _WORD.findall(bases):
+                        names.add("class:" + word)
+                        names.update("class:" + o for o in aliases.get(word, ()))
                 for name in names:
                     self._defined.setdefault(name, []).append(path)
 
