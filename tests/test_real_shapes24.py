@@ -353,3 +353,39 @@ def test_a_package_named_build_is_checked_under_force_exclude(
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert code == 1
     assert [(f["path"], f["line"]) for f in findings] == [("app/build/steps.py", 2)]
+
+
+def test_alembic_add_column_from_a_helper_and_a_batch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tenant column added by a helper (`op.add_column("invoices", owner())`, in a batch,
+    on `from alembic import op as alembic_op`): read; one imported from elsewhere is TG006."""
+    (tmp_path / "alembic" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic" / "versions" / "001_init.py").write_text(
+        "import sqlalchemy as sa\nfrom alembic import op as alembic_op\n"
+        "from app.columns import owner_of\n\n"
+        'revision = "001"\ndown_revision = None\n\n'
+        "def owner():\n"
+        '    return sa.Column("account_id", sa.BigInteger, nullable=False)\n\n'
+        "def upgrade():\n"
+        '    alembic_op.create_table("invoices", sa.Column("id", sa.BigInteger))\n'
+        '    alembic_op.add_column("invoices", owner())\n'
+        '    alembic_op.create_table("notes", sa.Column("id", sa.BigInteger))\n'
+        '    with alembic_op.batch_alter_table("notes") as batch_op:\n'
+        "        batch_op.add_column(owner())\n"
+        '    alembic_op.create_table("plans", sa.Column("id", sa.BigInteger))\n'
+        '    alembic_op.add_column("plans", owner_of("accounts"))\n'
+    )
+    (tmp_path / "app.py").write_text(
+        'async def a(conn):\n    return await conn.fetch("SELECT * FROM invoices")\n'
+        'async def b(conn):\n    return await conn.fetch("SELECT * FROM notes")\n'
+        'async def c(conn):\n    return await conn.fetch("SELECT * FROM plans")\n'
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "account_id"\nschema_paths = ["alembic/versions"]\n'
+    )
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("alembic/versions/001_init.py", 18, "TG006"),
+        ("app.py", 2, "TG001"),
+        ("app.py", 4, "TG001"),
+    ]

@@ -948,8 +948,8 @@ class SchemaInfo:
                             parsed=True,
                         )
                     )
-                call, hidden = columns.expanded(call, batches)
-                if hidden is not None and unread is None:
+                call, hidden = columns.expanded(call)
+                if hidden is not None:
                     # `op.create_table("t", *COMMON, *audit_columns())` with a list or helper
                     # the module does not show: a tenant column may be among them (helper 116)
                     self.problems.append(
@@ -4245,21 +4245,22 @@ class _ModuleColumns:
                 counts[node.id] = counts.get(node.id, 0) + 1
         self.values = {k: v for k, v in self.values.items() if counts.get(k) == 1}
 
-    def expanded(self, call: Any, batches: dict[str, str]) -> tuple[Any, str | None]:
-        """The call with its columns written out, and the source of the first that cannot be
-        (None when all can)."""
+    def expanded(self, call: Any) -> tuple[Any, str | None]:
+        """The call (`create_table` / `add_column` of a table named by a literal, on any
+        receiver, as the schema reader reads them) with its columns written out, and the
+        source of the first that cannot be (None when all can)."""
         import ast
 
         func = call.func
-        receiver = func.value.id if isinstance(func.value, ast.Name) else None
-        if func.attr not in _ALEMBIC_COLUMNS or (receiver != "op" and receiver not in batches):
+        first = call.args[0] if call.args else None
+        if func.attr not in _ALEMBIC_COLUMNS or not (
+            isinstance(first, ast.Constant) and isinstance(first.value, str)
+        ):  # a table named at run time: said by _unread_alembic_table
             return call, None
-        if not call.args:
-            return call, None
-        out = [call.args[0]]
+        out: list[Any] = [first]
         for argument in call.args[1:]:
-            found = self._items(argument, 0) if isinstance(argument, ast.Starred) else None
             if isinstance(argument, ast.Starred):
+                found = self._items(argument, 0)
                 if found is None:
                     return call, ast.unparse(argument)
                 out.extend(found)
