@@ -389,3 +389,32 @@ def test_alembic_add_column_from_a_helper_and_a_batch(
         ("app.py", 2, "TG001"),
         ("app.py", 4, "TG001"),
     ]
+
+
+def test_pandas_functions_imported_under_another_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = (
+        "from pandas import read_sql_table as table_of, read_sql as rs\n"
+        "from pandas.io.sql import to_sql as write\n"
+        "from polars import read_database as rd\n"
+        "\n"
+        "def a(engine):\n"
+        '    return table_of("tags", engine)\n'
+        "def b(engine, df):\n"
+        '    write(df, "tags", engine)\n'
+        "def c(conn):\n"
+        '    return rd("SELECT * FROM tags", conn)\n'
+        "def d(engine):\n"
+        '    return rs("SELECT name FROM tags WHERE uses > 1", engine)\n'
+        "def ok(engine, df):\n"
+        '    write(df, "report_cache", engine)\n'
+        '    return table_of("report_cache", engine)\n'
+    )
+    _project(tmp_path, {"app.py": code})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("app.py", 6, "TG005"),
+        ("app.py", 8, "TG002"),
+        ("app.py", 10, "TG001"),
+        ("app.py", 12, "TG001"),
+    ]

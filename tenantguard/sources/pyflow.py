@@ -1427,9 +1427,12 @@ class _Walker:
         method, its table or query given by keyword (`read_sql(sql="t", con=…)`) in its place
         (helper 116: these passed in silence)."""
         name = expression_name(node.func)
+        path = self._external_path(node.func) if isinstance(node.func, ast.Name) else None
+        if path is not None and path.split(".")[0] in ("pandas", "polars"):
+            name = path.rsplit(".", 1)[-1]  # `from pandas import read_sql_table as rst`
         if name not in _FRAME_FIRST:
             return node
-        path = self._external_path(node.func)
+        path = path or self._external_path(node.func)
         module = "" if path is None else path.split(".")[0]
         args, keywords = list(node.args), list(node.keywords)
         if module in ("pandas", "polars") and name in _FRAME_WRITES:
