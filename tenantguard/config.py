@@ -492,6 +492,7 @@ def build_policy(
             volatile_operators=schema.volatile_operators if schema else (),
             tenant_column_types=_column_types(schema, column) if schema else None,
             nontext_columns=_nontext_columns(schema) if schema else None,
+            typed_columns=_typed_columns(schema) if schema else None,
             inlined_functions=(
                 {
                     sql_name(n): CHEAP_FUNCTION if f.cheap else ";\n".join(f.body)
@@ -719,6 +720,23 @@ def _nontext_columns(schema: SchemaInfo) -> dict[str, set[str]]:
                 continue
             if kind not in _TEXT_LIKE:
                 found.setdefault(sql_name(table), set()).add(sql_name(column))
+    return found
+
+
+def _typed_columns(schema: SchemaInfo) -> dict[str, dict[str, str]]:
+    """Each table's columns of one built-in type, sure, no array: column -> the type's name."""
+    from tenantguard.engine.policy import sql_name
+
+    found: dict[str, dict[str, str]] = {}
+    for table, traits in schema.traits.items():
+        for column, kept in traits.items():
+            types = [t[len("type:") :] for t in kept if t.startswith("type:")]
+            if len(types) != 1:
+                continue
+            kind = types[0]
+            if kind == "?" or kind.startswith("domain:") or kind.endswith("]"):
+                continue
+            found.setdefault(sql_name(table), {})[sql_name(column)] = kind
     return found
 
 

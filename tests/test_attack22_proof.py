@@ -329,8 +329,8 @@ async def test_round22_second_wave_on_the_server(database: str) -> None:
 # helper-104, third pass (tests/fixtures/round22/h104_*):
 #   oracles — domain errors of typed functions before the pin (ln, log, sqrt, power, exp,
 #     split_part, substr, repeat, width_bucket, `^`), shown against the tenant-expression pin;
-#     the overflows of `+` and `-` are not read (the rule's documentation says so); abs's
-#     (of INT_MIN) is since round 23 (helper 112 read a prefix at a time with it);
+#     abs's overflow (of INT_MIN) is read since round 23 (helper 112 read a prefix at a time
+#     with it), those of `+`, `-` and a negation of a value a row computes since round 24;
 #   divisions — divisors that cannot be zero (nullif(x, 0), greatest(x, 1), coalesce(nullif…),
 #     CASE WHEN x = 0 THEN 1 ELSE x END) are no oracle: false alarms of the first fix;
 #   dynamic — names built from pieces the reader now joins as PostgreSQL does (format of
@@ -338,7 +338,7 @@ async def test_round22_second_wave_on_the_server(database: str) -> None:
 #     (E'' escapes: fail closed);
 #   views — a cast of the tenant column to its own type in a view (`tenant_id::bigint AS org`).
 H104_FLAGGED = {
-    "h104_oracles": {1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 13},
+    "h104_oracles": {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15},
     "h104_divisions": set(),
     "h104_dynamic": set(range(1, 11)),
     "h104_views": set(range(1, 11)),

@@ -297,6 +297,7 @@ class Policy:
         "tenant_column_types",
         "tenant_copies",
         "tenant_defaults",
+        "typed_columns",
         "tenant_expressions",
         "tenant_root",
         "tenant_root_key",
@@ -396,6 +397,10 @@ class Policy:
     # each table's columns the schema shows of a built-in type that is not text-like (a
     # timestamp, a number…): a cast of one never fails quoting a row's text (TG013)
     nontext_columns: Mapping[str, frozenset[str]]
+    # each table's columns the schema shows of one built-in type, sure, with that type's
+    # internal name (`int8`, `jsonb`, `timestamptz`): a cast of one that narrows it (`n::int`
+    # of a bigint) or a sum that overflows fails on some values, one that widens it never (TG013)
+    typed_columns: Mapping[str, Mapping[str, str]]
     # the schema's SQL functions PostgreSQL may inline into the query that calls them (LANGUAGE
     # sql, one expression, not a set): name -> the body's text. A call of one costs what its
     # body costs, and fails where its body fails (TG013). A function declared cheap (`COST 1`)
@@ -470,6 +475,7 @@ class Policy:
         volatile_operators: Iterable[str] = (),
         tenant_column_types: Mapping[str, str] | None = None,
         nontext_columns: Mapping[str, Iterable[str]] | None = None,
+        typed_columns: Mapping[str, Mapping[str, str]] | None = None,
         inlined_functions: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
@@ -601,6 +607,18 @@ class Policy:
             "nontext_columns",
             MappingProxyType(
                 {table_name(t): _names(c) for t, c in (nontext_columns or {}).items()}
+            ),
+        )
+        init(
+            self,
+            "typed_columns",
+            MappingProxyType(
+                {
+                    table_name(t): MappingProxyType(
+                        {normalize_name(c): str(k).lower() for c, k in columns.items()}
+                    )
+                    for t, columns in (typed_columns or {}).items()
+                }
             ),
         )
         init(
@@ -826,6 +844,10 @@ class Policy:
             "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},
             "nontext_columns": {
                 sql_name(t): {sql_name(c) for c in cs} for t, cs in self.nontext_columns.items()
+            },
+            "typed_columns": {
+                sql_name(t): {sql_name(c): k for c, k in cs.items()}
+                for t, cs in self.typed_columns.items()
             },
             "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
             "inlined_functions": {sql_name(f): b for f, b in self.inlined_functions.items()},

@@ -82,8 +82,10 @@ QUOTING_TYPES = (
     # "value out of range: overflow"; a LIKE pattern ending with its escape character
     # (helper 112)
     exp.Cos, exp.Sin, exp.Tan, exp.Abs, exp.Degrees, exp.Like, exp.ILike, exp.SimilarTo,
-    # arithmetic with a bound value: an overflow the caller steers (helper 114)
-    exp.Add, exp.Sub, exp.Mul,
+    # arithmetic on a row's numbers, dates or intervals: "integer out of range", "date out of
+    # range" tell how large a row's value is (helper 114; round 24: any operand, not only a bound
+    # one, and a negation); a format a row gives to_char ("multiple decimal points", round 24)
+    exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.TimeToStr,
 )  # fmt: skip
 # Typed nodes sqlglot makes of PostgreSQL built-ins that fail on some value of any argument
 # (`make_timestamp(ascii(name), 13, 1, 0, 0, 0)`: "date field value out of range: 67-13-1",
@@ -113,7 +115,7 @@ TOTAL_TYPED_CALLS: frozenset[type[exp.Expr]] = frozenset(
         exp.RegrSlope, exp.RegrSxx, exp.RegrSxy, exp.RegrSyy, exp.Replace, exp.Reverse,
         exp.Right, exp.Round, exp.RowNumber, exp.SHA2Digest, exp.Sign, exp.StartsWith,
         exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.StrPosition, exp.StringToArray, exp.Sum,
-        exp.Tanh, exp.TimeToStr, exp.Translate, exp.Trim, exp.Trunc, exp.Upper,
+        exp.Tanh, exp.Translate, exp.Trim, exp.Trunc, exp.Upper,
         exp.Uuid, exp.Variance, exp.VariancePop, exp.Aliases, exp.Host,
     }
 )  # fmt: skip

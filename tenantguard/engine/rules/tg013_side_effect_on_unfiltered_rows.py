@@ -391,23 +391,23 @@ def _revealing_parts(
             not isinstance(operand, exp.Literal | exp.Placeholder | exp.Parameter)
             # the tenant column is a number or a uuid: no text of a row to show
             and not (isinstance(operand, exp.Column) and identifier_name(operand.this) == column)
-            and isinstance(to, exp.DataType)
-            and to.this not in _TEXT_TYPES
+            and (
+                (isinstance(to, exp.DataType) and to.this not in _TEXT_TYPES)
+                or isinstance(to, exp.ObjectIdentifier)  # `name::regclass`, `n::oid`
+            )
         ):
             return [operand]
         return None
     if isinstance(node, exp.Div | exp.Mod | exp.IntDiv):
         divisor = node.expression  # "division by zero" tells which rows make it zero
         return [divisor] if _varies(divisor) and not _cannot_be_zero(divisor) else None
-    if isinstance(node, exp.Add | exp.Sub | exp.Mul):
-        # `n + $2`: the caller picks the operand that makes a row's number overflow ("integer
-        # out of range"), and reads it by binary search (helper 114)
-        sides = [node.this, node.expression]
-        if any(
-            isinstance(p, exp.Placeholder | exp.Parameter) for side in sides for p in _bound(side)
-        ):
-            return [side for side in sides if _varies(side)] or None
-        return None
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul | exp.Neg):
+        # `n + $2`, `n + 2147483000`, `n * n`, `d + n`, `ts + n * interval '1 day'`, `-n`: a
+        # row's number, date or interval overflows its type ("integer out of range", "date out
+        # of range") by its size, and a chosen operand reads it by binary search (helper 114,
+        # round 24). Arithmetic of numeric values never overflows: told by the operands' types
+        # (`_unbounded`)
+        return [side for side in node.iter_expressions() if _varies(side)] or None
     if type(node) in _DOMAIN_ERRORS:
         # "cannot take logarithm of zero", "negative substring length not allowed", "field
         # position must not be zero"…: the arguments the function's domain rejects
@@ -601,14 +601,10 @@ _DOMAIN_ERRORS: dict[type[exp.Expression], tuple[str, ...]] = {
     exp.Like: ("expression",),
     exp.ILike: ("expression",),
     exp.SimilarTo: ("expression",),  # "invalid regular expression" (helper 114)
+    # to_char's format: "multiple decimal points", "cannot use "V" and decimal point together",
+    # "invalid format specification for an interval value" (round 24)
+    exp.TimeToStr: ("format",),
 }
-
-
-def _bound(side: exp.Expression) -> list[exp.Expression]:
-    """The bound values of an operand: itself (through casts and parentheses), a parameter."""
-    while isinstance(side, exp.Cast | exp.Paren):
-        side = side.this
-    return [side]
 
 
 def _body_fails(body: str) -> bool:
@@ -833,8 +829,15 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         block, position, visible, conjunct, top = locate(node)
         if block is None or position == "from":
             continue
-        if _is_cast(node) and len(parts) == 1 and _not_text(analysis, block, parts[0], visible):
-            continue  # `created_at::date`, `date(created_at)`: a timestamp's cast quotes no text
+        if _is_cast(node) and len(parts) == 1 and _total_cast(analysis, block, node, visible):
+            continue  # `created_at::date`, `date(created_at)`, `n::numeric`: fails on no value
+        if isinstance(node, _ARITHMETIC) and _unbounded(analysis, block, node, visible):
+            continue  # `x * 1.21` of a numeric `x`: numeric arithmetic does not overflow
+        if (
+            isinstance(node, exp.TimeToStr)
+            and _type_of(analysis, block, node.this, visible) in _TIMESTAMPS
+        ):
+            continue  # to_char of a timestamp fails on no format (of a number, an interval: may)
         if position == "after":
             yield from _before_a_having_pin(ctx, analysis, block, node, visible, reported)
             yield from _tested_outside(ctx, analysis, block, top, parts, visible, reported)
@@ -869,11 +872,12 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             )
         if source is not None:
             reported.add(id(conjunct))
-            shows = (
-                "tells whether another tenant's row makes it zero"
-                if isinstance(node, exp.Div | exp.Mod | exp.IntDiv)
-                else "shows another tenant's value"
-            )
+            if isinstance(node, exp.Div | exp.Mod | exp.IntDiv):
+                shows = "tells whether another tenant's row makes it zero"
+            elif isinstance(node, _ARITHMETIC) or _is_cast(node):
+                shows = "shows or bounds another tenant's value (out of range, invalid input)"
+            else:
+                shows = "shows another tenant's value"
             yield ctx.finding(
                 RULE,
                 node,
@@ -894,6 +898,246 @@ def _is_cast(node: exp.Expression) -> bool:
         and len(node.expressions) == 1
         and identifier_name(node.this) in _TYPE_CALLS
     )
+
+
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Neg)
+_DT = exp.DataType.Type
+# PostgreSQL's name of a cast's target (sqlglot's kinds); a kind left out is a type whose casts
+# are not known total (a typmod: `numeric(3,0)` is named so, and is a target of no total cast)
+_PG_TYPES: dict[object, str] = {
+    _DT.SMALLINT: "int2", _DT.INT: "int4", _DT.BIGINT: "int8", _DT.DECIMAL: "numeric",
+    _DT.FLOAT: "float4", _DT.DOUBLE: "float8", _DT.BOOLEAN: "bool", _DT.DATE: "date",
+    _DT.TIMESTAMP: "timestamp", _DT.TIMESTAMPTZ: "timestamptz", _DT.TIME: "time",
+    _DT.TIMETZ: "timetz", _DT.INTERVAL: "interval", _DT.UUID: "uuid", _DT.JSON: "json",
+    _DT.JSONB: "jsonb", _DT.MONEY: "money", _DT.INET: "inet", _DT.VARBINARY: "bytea",
+    _DT.XML: "xml", _DT.SERIAL: "int4", _DT.BIGSERIAL: "int8", _DT.SMALLSERIAL: "int2",
+}  # fmt: skip
+# a type's name called as a function: the cast's target (`int4(n)`, `date(ts)`)
+_TYPE_CALL_TARGETS = {
+    "int2": "int2", "smallint": "int2", "int4": "int4", "integer": "int4", "int8": "int8",
+    "bigint": "int8", "float4": "float4", "float8": "float8", "numeric": "numeric",
+    "decimal": "numeric", "bool": "bool", "boolean": "bool", "json": "json", "jsonb": "jsonb",
+    "timestamptz": "timestamptz", "timetz": "timetz", "money": "money", "inet": "inet",
+}  # fmt: skip
+# the casts PostgreSQL 15 runs on every value of the source type without an error: widenings
+# (int2 -> int4 -> int8 -> numeric, any integer or float -> float8, a timestamp -> its date or
+# time). Any other cast between types that are not text may fail on some value, and whether it
+# does tells the value: `n::int` of a bigint ("integer out of range"), `x::numeric(3,0)`
+# ("numeric field overflow"), `f::float4`, `d::timestamp` of a date ("date out of range for
+# timestamp"), `tz::timestamp` (a time zone's offset past the range), `(j->'a')::int` of a
+# jsonb ("cannot cast jsonb string to type integer"), `json::jsonb` ("unsupported Unicode
+# escape sequence"), `n::money` of a bigint (round 24, each seen on the server). A cast to a
+# text-like type never fails (`varchar(2)` truncates an explicit cast, silently)
+_TOTAL_CASTS: dict[str, frozenset[str]] = {
+    source: frozenset(targets.split())
+    for source, targets in {
+        "int2": "int2 int4 int8 numeric float4 float8",
+        "int4": "int4 int8 numeric float4 float8 bool money",
+        "int8": "int8 numeric float4 float8",
+        "float4": "float4 float8 numeric",
+        "float8": "float8 numeric",
+        "numeric": "numeric",
+        "money": "money numeric",
+        "bool": "bool int4",
+        "date": "date",
+        "timestamp": "timestamp date time",
+        "timestamptz": "timestamptz date time timetz",
+        "time": "time interval",
+        "timetz": "timetz time",
+        "interval": "interval time",
+        "uuid": "uuid",
+        "json": "json",
+        "jsonb": "jsonb json",
+        "inet": "inet cidr",
+        "bytea": "bytea",
+        "xml": "xml",
+    }.items()
+}
+# targets no cast from a type that is neither text-like nor JSON fails into (a source whose
+# very type the schema does not tell: a timestamp's date, a number's numeric)
+_TOTAL_INTO = frozenset({"date", "time", "timetz", "numeric", "bool", "interval"})
+# calls whose result is of one type whatever their arguments
+_RESULT_TYPES: dict[type[exp.Expression], str] = {
+    exp.Length: "int4", exp.Ascii: "int4", exp.ArraySize: "int4", exp.Count: "int8",
+    exp.Extract: "numeric", exp.CurrentDate: "date", exp.CurrentTimestamp: "timestamptz",
+    exp.JSONExtractScalar: "text", exp.JSONBExtractScalar: "text",
+}  # fmt: skip
+_INTEGERS = ("int2", "int4", "int8")
+_TIMESTAMPS = ("timestamp", "timestamptz", "date")
+_TYPED_CASTS: dict[type[exp.Expression], str] = {
+    exp.Date: "date", exp.Timestamp: "timestamp", exp.Time: "time", exp.Interval: "interval"
+}  # fmt: skip
+
+
+def _cast_target(node: exp.Expression) -> str | None:
+    """The type a cast (or a type's name called as a function) converts to."""
+    if isinstance(node, exp.Cast):
+        to = node.args.get("to")
+        if not isinstance(to, exp.DataType):
+            return None
+        name = _PG_TYPES.get(to.this)
+        if name is not None and to.expressions and name == "numeric":
+            return "numeric(…)"  # a precision: "numeric field overflow"
+        return name
+    if isinstance(node, exp.Date | exp.Timestamp | exp.Time | exp.Interval):
+        return _TYPED_CASTS[type(node)]
+    if isinstance(node, exp.Anonymous):
+        return _TYPE_CALL_TARGETS.get(identifier_name(node.this))
+    return None
+
+
+def _total_cast(
+    analysis: Analysis, block: Block, node: exp.Expression, visible: Span | None
+) -> bool:
+    """A cast that fails on no value of its operand: a widening of a type the schema (or the
+    operand's form) tells, or a cast into `_TOTAL_INTO` of a value that is neither text nor
+    JSON."""
+    target = _cast_target(node)
+    if target is None:
+        return False
+    operand = node.this if isinstance(node, exp.Cast) else next(node.iter_expressions(), None)
+    if not isinstance(operand, exp.Expression):
+        return False
+    source = _type_of(analysis, block, operand, visible)
+    if source is not None:
+        return target in _TOTAL_CASTS.get(source, ())
+    while isinstance(operand, exp.Paren):
+        operand = operand.this
+    return (
+        target in _TOTAL_INTO
+        and not isinstance(operand, _JSON_OPERATORS)
+        and _not_text(analysis, block, operand, visible)
+    )
+
+
+def _unbounded(
+    analysis: Analysis, block: Block, node: exp.Expression, visible: Span | None
+) -> bool:
+    """Arithmetic that cannot overflow: of numeric values (a numeric and a numeric or an
+    integer), or of integers whose range stays inside an int4's (`length(name) - 3`)."""
+    if _range(node) is not None or _at_the_edge_only(node):
+        return True
+    kinds = [_type_of(analysis, block, side, visible) for side in node.iter_expressions()]
+    return "numeric" in kinds and all(k == "numeric" or k in _INTEGERS for k in kinds)
+
+
+def _at_the_edge_only(node: exp.Expression) -> bool:
+    """Arithmetic that overflows only on a stored value at the very edge of its type, which
+    tells nothing a row chose: a column plus or minus a small constant (`id + 1`, `created_at
+    - interval '1 day'`), a column negated. Not a value a row computes (`CASE WHEN name LIKE $2
+    THEN 2147483647 ELSE 0 END + 1`), two row values (`n * n`, `d + n`), a parameter or a large
+    constant (`n + 2147483000`): those steer the overflow onto a row's value."""
+    if isinstance(node, exp.Neg):
+        return _bare_column(node.this)
+    if isinstance(node, exp.Add | exp.Sub):
+        left, right = node.this, node.expression
+        return (_bare_column(left) and _small_constant(right)) or (
+            isinstance(node, exp.Add) and _bare_column(right) and _small_constant(left)
+        )
+    return False
+
+
+def _bare_column(node: exp.Expression) -> bool:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.Column) and not isinstance(node.this, exp.Star)
+
+
+_SMALL = 2**15
+_NUMBERS = re.compile(r"\d+")
+
+
+def _small_constant(node: exp.Expression) -> bool:
+    """An integer below 2**15, or an interval literal of numbers below 1000 (`'7 days'`)."""
+    while isinstance(node, exp.Paren | exp.Neg):
+        node = node.this
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = str(node.this)
+        return text.isdigit() and int(text) < _SMALL
+    if isinstance(node, exp.Interval | exp.Cast) and isinstance(node.this, exp.Literal):
+        if isinstance(node, exp.Cast) and _cast_target(node) != "interval":
+            return False
+        numbers = _NUMBERS.findall(str(node.this.this))
+        return bool(numbers) and all(int(n) < 1000 for n in numbers)
+    return False
+
+
+# integer results of a bounded range whatever their arguments (a text is at most 1 GB long)
+_SMALL_RESULTS = (exp.Length, exp.Ascii, exp.ArraySize, exp.BitLength, exp.StrPosition)
+_INT4_MAX = 2**31 - 1
+
+
+def _range(node: exp.Expression) -> tuple[int, int] | None:
+    """The integer range of an expression of literals, small results and arithmetic on them,
+    when inside an int4's (None: unknown, or past it)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    low: int
+    high: int
+    if isinstance(node, exp.Literal):
+        text = str(node.this)
+        if node.is_string or not text.isdigit():
+            return None
+        low = high = int(text)
+    elif isinstance(node, _SMALL_RESULTS):
+        low, high = 0, 2**30 - 1  # a text or an array is under 1 GB
+    elif isinstance(node, exp.Neg):
+        inner = _range(node.this)
+        if inner is None:
+            return None
+        low, high = -inner[1], -inner[0]
+    elif isinstance(node, exp.Add | exp.Sub | exp.Mul):
+        left, right = _range(node.this), _range(node.expression)
+        if left is None or right is None:
+            return None
+        if isinstance(node, exp.Add):
+            low, high = left[0] + right[0], left[1] + right[1]
+        elif isinstance(node, exp.Sub):
+            low, high = left[0] - right[1], left[1] - right[0]
+        else:
+            corners = [a * b for a in left for b in right]
+            low, high = min(corners), max(corners)
+    else:
+        return None
+    return (low, high) if -_INT4_MAX <= low and high <= _INT4_MAX else None
+
+
+def _type_of(
+    analysis: Analysis, block: Block, node: exp.Expression, visible: Span | None
+) -> str | None:
+    """The built-in type of a value, where its form or the schema tells it (None: unknown)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Column):
+        if isinstance(node.this, exp.Star):
+            return None
+        source = analysis.resolve(block, node, visible)
+        if source is None or source.kind is not SourceKind.TABLE or source.table is None:
+            return None
+        return analysis.policy.typed_columns.get(source.table, {}).get(identifier_name(node.this))
+    if isinstance(node, exp.Cast):
+        return _cast_target(node)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return None  # unknown: typed by its other operand
+        text = str(node.this)
+        if not text.isdigit():
+            return "numeric"
+        return "int4" if int(text) < 2**31 else "int8" if int(text) < 2**63 else "numeric"
+    if isinstance(node, _JSON_OPERATORS):
+        inner = _type_of(analysis, block, node.this, visible)
+        return inner if inner in ("json", "jsonb") else None
+    if isinstance(node, exp.Coalesce | exp.Greatest | exp.Least):
+        for argument in (node.this, *node.expressions):
+            if isinstance(argument, exp.Expression) and not isinstance(argument, exp.Null):
+                found = _type_of(analysis, block, argument, visible)
+                if found is not None:
+                    return found
+        return None
+    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
+        inner = _type_of(analysis, block, node.this, visible)
+        return "timestamp" if inner == "date" else inner
+    return _RESULT_TYPES.get(type(node))
 
 
 # values of a type that is not text-like whatever their operands (a cast of one quotes no text:
