@@ -1099,7 +1099,7 @@ def _range(node: exp.Expression) -> tuple[int, int] | None:
             low, high = min(corners), max(corners)
     else:
         return None
-    return (low, high) if -_INT4_MAX <= low and high <= _INT4_MAX else None
+    return (low, high) if low >= -_INT4_MAX and high <= _INT4_MAX else None
 
 
 def _type_of(
