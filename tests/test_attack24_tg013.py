@@ -81,8 +81,6 @@ async def test_error_channels_on_the_server(database: str, case: str) -> None:
                 rows = [r[0] for r in await conn.fetch(statement)]
                 # tenant 1's row only: no IS NULL holds of it; its step 5 gives 1 and 6 (tenant
                 # 2's step 0 would fail: "step size cannot equal zero")
-                assert sorted(rows) == ([1, 6] if "generate_series" in statement else []), (
-                    statement
-                )
+                assert sorted(rows) == ([1, 6] if "generate_series" in statement else []), statement
     finally:
         await conn.close()

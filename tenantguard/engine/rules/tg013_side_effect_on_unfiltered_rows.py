@@ -63,9 +63,20 @@ SubPlan, evaluated last), count as evaluated after every condition. A function's
 `acos`, `cos` of an infinite value, `abs` of the least integer — of a value a row computes; `lpad(x, n)`, `repeat(x, n)` of a length it computes; a
 regular expression, a LIKE pattern or a JSON key it gives), and so does any call sqlglot reads as a typed node
 that is not known to fail on no value (`make_timestamp`, `make_interval`, `date_bin`…; round 23).
-Not seen: an overflow of arithmetic on a row's numbers (`a * b`) and a subscript out of range;
-a cast of a column that is not text is read as one (a false alarm beside a pin by the tenant
-expression: `created_at::date = current_date`).
+A cast that may fail on some value of its operand's type fails so though it quotes nothing
+(round 24): a narrowing (`n::int` of a bigint: "integer out of range", `x::numeric(3,0)`), a cast
+of text or of a JSON value (`(j -> 'a')::int`: "cannot cast jsonb string to type integer"), a
+date to a timestamp; a widening the schema's column types (or the operand's form) show
+(`i::bigint`, `n::numeric`, `created_at::date`) fails on no value, nor does a cast to text
+(`::varchar(2)` truncates). Arithmetic on a row's values overflows by their size ("integer out
+of range", "date out of range", "interval out of range"): `i * i`, `d + n`, `ts + n * interval
+'1 day'`, `n + 9223372036854775000`, a value a row computes plus one — but not a column plus or
+minus a small constant (`id + 1`, `ts - interval '7 days'`: only a value at its type's very edge
+fails), numeric arithmetic, or a sum of lengths. to_char's format given by a row fails on a
+number or an interval ("multiple decimal points"), on a timestamp never.
+Not seen: a subscript out of range; a cast of a column whose type the schema does not show is
+read as one that may fail (a false alarm beside a pin by the tenant expression:
+`created_at::date = current_date` without schema sources).
 
 It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
 itself (its rows are filtered before those are computed), on the rows of a MATERIALIZED
