@@ -84,3 +84,37 @@ async def test_error_channels_on_the_server(database: str, case: str) -> None:
                 assert sorted(rows) == ([1, 6] if "generate_series" in statement else []), statement
     finally:
         await conn.close()
+
+
+# Helper 119: a JSON path written as a literal ran on every tenant's rows before the pin (the
+# path functions cost what the pin costs, and PostgreSQL puts the pin last): its arithmetic,
+# `strict` accessors and converting item methods fail on another tenant's value. Filters swallow
+# their errors; `silent => true` swallows every one; jsonb_path_match also fails on a path that
+# yields no single boolean.
+JSON_PATHS = [
+    ("jsonb_path_exists(j, 'strict $.k')", ["TG013"]),
+    ("jsonb_path_exists_tz(j, '$.a + 1')", ["TG013"]),
+    ("jsonb_path_exists(j, '$.a.keyvalue()')", ["TG013"]),
+    ("jsonb_path_exists(j, '$.a.datetime(\"YYYY\")')", ["TG013"]),
+    ("jsonb_path_match(j, '$.a')", ["TG013"]),
+    ("jsonb_path_match(j, '$.a', '{}', false)", ["TG013"]),
+    ("jsonb_path_exists(j, '$.\"a-b\" ? (@ - 1 > 0)')", []),
+    ("jsonb_path_exists(j, '$.a', '{}', true)", []),
+    ("jsonb_path_exists(j, 'strict $.a / 0', silent => true)", []),
+    ("jsonb_path_match(j, 'exists($.a ? (@ starts with \"x\"))')", []),
+    ("jsonb_path_exists(j, '$.a[*].size()')", []),
+    ("jsonb_path_exists(j, '$.a ? (@ > 1')", ["TG013"]),  # unclosed: not read as plain
+]
+
+
+@pytest.mark.parametrize(("condition", "expected"), JSON_PATHS)
+def test_json_paths_that_may_fail(tmp_path: Path, condition: str, expected: list[str]) -> None:
+    policy = policy_for(
+        tmp_path, (ROUND24 / "oracles.sql").read_text(encoding="utf-8"), global_tables=("tenants",)
+    )
+    assert isinstance(policy, Policy)
+    statement = (
+        f"SELECT id FROM items WHERE {condition} AND "
+        "tenant_id = current_setting('app.tenant_id')::bigint"
+    )
+    assert _codes(statement, policy) == expected, statement

@@ -73,7 +73,12 @@ of range", "date out of range", "interval out of range"): `i * i`, `d + n`, `ts 
 '1 day'`, `n + 9223372036854775000`, a value a row computes plus one — but not a column plus or
 minus a small constant (`id + 1`, `ts - interval '7 days'`: only a value at its type's very edge
 fails), numeric arithmetic, or a sum of lengths. to_char's format given by a row fails on a
-number or an interval ("multiple decimal points"), on a timestamp never.
+number or an interval ("multiple decimal points"), on a timestamp never. A JSON path the
+`jsonb_path_*` functions run fails on a row's value where it is `strict` (a missing key), does
+arithmetic (`'$.a / ($.a - 2)'`: "division by zero") or converts (`.double()`, `.keyvalue()`,
+`.datetime()`) outside a filter, and, for `jsonb_path_match`, where it is no predicate ("single
+boolean result is expected"); a filter's errors (`? (@ / 0 > 1)`), the operators `@?` and `@@`
+and `silent => true` fail on none (helper 119).
 Not seen: a subscript out of range; a cast of a column whose type the schema does not show is
 read as one that may fail (a false alarm beside a pin by the tenant expression:
 `created_at::date = current_date` without schema sources).
@@ -480,8 +485,8 @@ def _revealing_parts(
         name = identifier_name(node.this)
         arguments = list(node.expressions)
         positions: tuple[int, ...] | None
-        if name.startswith("jsonb_path_") and len(arguments) > 1 and _plain_path(arguments[1]):
-            positions = (2, 3)  # a literal path without `.datetime()`: only its variables
+        if name.startswith("jsonb_path_") and len(arguments) > 1 and _plain_path(name, arguments):
+            positions = (2, 3)  # a literal path that cannot fail: only its variables
         elif name in _QUOTING_CALLS:
             if name == "current_setting":
                 missing_ok = arguments[1] if len(arguments) > 1 else None
@@ -647,10 +652,80 @@ def _body_fails(body: str) -> bool:
     return False
 
 
-def _plain_path(path: exp.Expression) -> bool:
-    """A JSON path written as a literal that reads no value as a date (`.datetime()` quotes
-    the value it fails on)."""
-    return isinstance(path, exp.Literal) and "datetime" not in str(path.this).lower()
+def _plain_path(name: str, arguments: list[exp.Expression]) -> bool:
+    """A JSON path written as a literal that fails on no value of the row, or one whose errors
+    the call silences (`silent => true`, its fourth argument): lax accessors (`$.a.b`, `[*]`,
+    `[3]`, `.*`) and filters (`? (…)`: an error in a filter is `unknown`, never raised). Not:
+    `strict` (a missing key: "JSON object does not contain key"), arithmetic outside a filter
+    (`$.a / ($.a - 2)`: "division by zero" on another tenant's row, helper 119), item methods
+    that convert or check (`.double()`, `.keyvalue()`, `.datetime()` quote what they fail on;
+    `.type()` and `.size()` never fail). `jsonb_path_match` fails too where its path yields no
+    single boolean (`'$.a'`: "single boolean result is expected"): a predicate only."""
+    silent = arguments[3] if len(arguments) > 3 else None
+    for argument in arguments[2:]:
+        if isinstance(argument, exp.Kwarg) and str(argument.this.name).lower() == "silent":
+            silent = argument.expression
+    if isinstance(silent, exp.Boolean) and silent.this is True:
+        return True
+    path = arguments[1]
+    if not isinstance(path, exp.Literal) or not path.is_string:
+        return False
+    outside = _json_path_outside_filters(str(path.this))
+    if outside is not None:
+        outside = _PATH_WILDCARD.sub("", outside)  # `[*]`, `.*`, `.**`: no multiplication
+    if outside is None or _FAILING_PATH.search(outside):
+        return False
+    return name != "jsonb_path_match" or bool(_PATH_PREDICATE.search(outside))
+
+
+# what a JSON path may fail on outside its filters: `strict`, arithmetic (a `-` of an index
+# `[last - 1]` too: written out, conservative), an item method other than .type() and .size()
+_FAILING_PATH = re.compile(
+    r"\bstrict\b|[-+*/%]|\.\s*(?!(?:type|size)\s*\()[A-Za-z_]\w*\s*\(", re.IGNORECASE
+)
+_PATH_WILDCARD = re.compile(r"\[\s*\*\s*\]|\.\s*\*\*?")
+# a path that is a predicate: one boolean for jsonb_path_match
+_PATH_PREDICATE = re.compile(
+    r"==|!=|<>|<=|>=|<|>|\bexists\b|\blike_regex\b|\bstarts\s+with\b|\bis\s+unknown\b",
+    re.IGNORECASE,
+)
+
+
+def _json_path_outside_filters(text: str) -> str | None:
+    """A JSON path's text without its strings and the insides of its filters (`? (…)`); None
+    when its quotes or parentheses do not close."""
+    kept: list[str] = []
+    depth, filtering, i = 0, 0, 0  # parentheses open; the depth a filter opened at (0: none)
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            end = i + 1
+            while end < len(text) and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            if end >= len(text):
+                return None
+            kept.append('""' if not filtering else "")
+            i = end + 1
+            continue
+        if char == "(":
+            depth += 1
+            if not filtering and "".join(kept).rstrip().endswith("?"):
+                filtering = depth
+                kept.append("(")
+        elif char == ")":
+            if depth == 0:
+                return None
+            if filtering == depth:
+                filtering = 0
+                kept.append(")")
+                depth -= 1
+                i += 1
+                continue
+            depth -= 1
+        if not filtering:
+            kept.append(char)
+        i += 1
+    return None if depth or filtering else "".join(kept)
 
 
 def _varies(node: object) -> TypeGuard[exp.Expression]:
