@@ -241,6 +241,12 @@ def settings_read(expressions: tuple[str, ...]) -> frozenset[str] | None:
     return frozenset(names)
 
 
+def _does_nothing(when: exp.Expression) -> bool:
+    """A MERGE clause `THEN DO NOTHING`."""
+    then = when.args.get("then")
+    return isinstance(then, exp.Var) and str(then.this).upper() == "DO NOTHING"
+
+
 def _renamed_by_position(source: Source, renamed: list[Source]) -> bool:
     """A table whose columns a list renames by position: its own (`t AS x(a, b)`) or a join
     alias's around it (`renamed`)."""
@@ -1092,10 +1098,16 @@ class Model:
                         (node, "WHEN NOT MATCHED BY SOURCE acts on every target row the ON rejects")
                     )
             else:
+                # the ON filters the target; the source too where every action is on matched
+                # rows (or does nothing): a source row the ON rejects is used by no clause, and
+                # PostgreSQL joins the two inner (helper 119)
+                matched_only = isinstance(whens, exp.Whens) and all(
+                    w.args.get("matched") or _does_nothing(w) for w in whens.expressions
+                )
                 block.filters.append(
                     (
                         conjuncts(node.args.get("on")),
-                        Span.of(block, target),
+                        Span.of(block, target + merge_source if matched_only else target),
                         "MERGE ON",
                         Span.of(block, target + merge_source),
                     )
