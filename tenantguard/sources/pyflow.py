@@ -351,6 +351,9 @@ class ModuleInfo:
     calls: list[Call] = field(default_factory=list)
     copies: list[ast.Call] = field(default_factory=list)
     strings: list[ast.Constant | ast.JoinedStr] = field(default_factory=list)
+    # constant strings joined by `+` (`BASE + "WHERE tenant_id = $1"`): one string each, with
+    # what it evaluates to where it stands (its operands are not strings of their own)
+    folds: list[tuple[ast.BinOp, Value]] = field(default_factory=list)
     messages: set[int] = field(default_factory=set)  # ids of strings in log and error messages
     docstrings: set[int] = field(default_factory=set)
     exports: list[str] | None = None  # `__all__` when it is a list of constant strings
@@ -503,6 +506,20 @@ _TYPE_FORMS = frozenset(
     MutableSequence Iterable Collection Mapping MutableMapping typing abc collections
     datetime decimal uuid asyncpg pool connection pathlib fractions""".split()  # noqa: SIM905
 )
+
+
+def _added(node: ast.BinOp) -> list[ast.expr]:
+    """The operands of a `+` chain, in order (flattened without recursion)."""
+    operands: list[ast.expr] = []
+    stack: list[ast.expr] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
+            stack.append(current.right)
+            stack.append(current.left)
+        else:
+            operands.append(current)
+    return operands
 
 
 def _string_annotation(annotation: ast.expr | None) -> bool:
@@ -1253,6 +1270,26 @@ class _Walker:
                     if isinstance(v, ast.FormattedValue) and v.format_spec is not None:
                         stack.append(v.format_spec)
                 continue
+            if kind is ast.BinOp and type(current.op) is ast.Add:  # type: ignore[attr-defined]
+                # written as constants: literals, f-strings, names (`BASE + "WHERE …"`); an
+                # attribute or a call is followed where a call sends the result
+                operands = _added(current)  # type: ignore[arg-type]
+                if all(
+                    type(o) in (ast.JoinedStr, ast.Name)
+                    or (type(o) is ast.Constant and type(o.value) is str)
+                    for o in operands
+                ) and any(type(o) is not ast.Name for o in operands):
+                    self.module.folds.append((current, self.evaluate(current)))  # type: ignore[arg-type]
+                    for operand in operands:
+                        if type(operand) is ast.JoinedStr:
+                            for v in operand.values:
+                                if isinstance(v, ast.FormattedValue):
+                                    stack.append(v.value)
+                                    if v.format_spec is not None:
+                                        stack.append(v.format_spec)
+                        elif type(operand) is not ast.Constant:
+                            stack.append(operand)
+                    continue
             if kind is ast.Call:
                 self.on_call(current)  # type: ignore[arg-type]
             elif kind is ast.NamedExpr:
@@ -1958,15 +1995,7 @@ class _Walker:
             if op in (ast.Add, ast.Sub, ast.Mult) and self.numeric(node):
                 return self.counted(node, node.left, node.right)  # type: ignore[attr-defined]
             if op is ast.Add:
-                operands: list[ast.expr] = []
-                stack: list[ast.expr] = [node]
-                while stack:  # a long `+` chain is flattened without recursion
-                    current = stack.pop()
-                    if isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
-                        stack.append(current.right)
-                        stack.append(current.left)
-                    else:
-                        operands.append(current)
+                operands = _added(node)  # type: ignore[arg-type]
                 return concat([self.evaluate(o) for o in operands], node, origin)
             if op is ast.Mod:
                 return self.percent(node)  # type: ignore[arg-type]

@@ -48,7 +48,7 @@ from tenantguard.sources.pyflow import (
     completes_only,
     expression_name,
 )
-from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, starts_like_sql
+from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, Value, starts_like_sql
 
 if TYPE_CHECKING:
     from tenantguard.engine.verdicts import Analyzer
@@ -271,6 +271,8 @@ class _ModuleCheck:
     def run(self) -> None:
         for sink in self.sinks():
             self.sink(sink)
+        for fold, value in self.info.folds:
+            self.free_fold(fold, value)
         for node in self.info.strings:
             if (
                 _place(node) in self.consumed
@@ -620,6 +622,26 @@ class _ModuleCheck:
 
     # strings that are not at a sink
 
+    def free_fold(self, node: ast.BinOp, value: Value) -> None:
+        """Constant strings joined by `+` and sent nowhere the check knows: one string (its
+        parts are no strings of their own), unless a call sent it."""
+        # its own operands: a module constant it reads (`BASE + "WHERE …"`) may be sent alone
+        # elsewhere (another module's call), and is checked where it is written as before
+        inside = {id(n) for n in ast.walk(node)}
+        places = [
+            _place(p.node)
+            for alternative in value
+            for p in alternative
+            if type(p) is Lit and p.node is not None and id(p.node) in inside
+        ]
+        if not places or all(place in self.consumed for place in places):
+            return
+        self.consumed.update(places)
+        if any(id(n) in self.info.messages for n in ast.walk(node)):
+            return  # prose of a log or error message
+        for alternative in value:
+            self.free_alternative(alternative)
+
     def free_string(self, node: ast.Constant | ast.JoinedStr) -> None:
         if isinstance(node, ast.Constant):
             text = str(node.value)
@@ -634,6 +656,9 @@ class _ModuleCheck:
                 elif isinstance(value, ast.FormattedValue):
                     parts.append(Hole(value.value, self.origin, "a field of an f-string"))
             alternative = tuple(parts)
+        self.free_alternative(alternative)
+
+    def free_alternative(self, alternative: tuple[Part, ...]) -> None:
         skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
         if not starts_like_sql(skeleton, query_only=True) or not self._names_tenant_table(skeleton):
             return

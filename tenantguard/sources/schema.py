@@ -921,11 +921,19 @@ class SchemaInfo:
             and (table := _first_text(item.context_expr, "table_name")) is not None
         }
         columns = _ModuleColumns(tree)
+        # `"CREATE TABLE t (" + COLUMNS + ")"`: constant strings joined by `+` are one
+        # statement (helper 124: each operand was read alone, TG006, its table unseen)
+        folds, folded = constant_folds(tree)
         for node in _forward(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if id(node) not in docstrings and _ANY_DDL.search(node.value):
+            if id(node) in folded:
+                continue  # an operand of a fold, or a module constant only folds use
+            constant = folds.get(id(node))
+            if constant is None and isinstance(node, ast.Constant) and isinstance(node.value, str):
+                constant = node.value
+            if constant is not None:
+                if id(node) not in docstrings and _ANY_DDL.search(constant):
                     known = len(self.problems)
-                    self.add_sql(node.value, path)
+                    self.add_sql(constant, path)
                     for index in range(known, len(self.problems)):  # lines of the file
                         problem = self.problems[index]
                         self.problems[index] = replace(problem, line=problem.line + node.lineno - 1)
@@ -4026,6 +4034,74 @@ _ROLLBACK_NAME = re.compile(
     r"(?:down(?:grade)?|backwards?|rollback|revert|undo|unapply|unmigrate|reverse)(?:_|\d|$)",
     re.IGNORECASE,
 )
+
+
+def constant_folds(tree: Any) -> tuple[dict[int, str], set[int]]:
+    """Constant strings joined by `+` in a module (`"CREATE TABLE t (" + COLUMNS + ")"`, its
+    operands string literals, f-strings without fields, parenthesised `+`, and names of module
+    constants so made): the text of each outermost such `+` (by node id), and the ids of the
+    nodes that text stands for — its operands, and the value of a module constant that only
+    such folds read (read elsewhere too, it is a string of its own as well)."""
+    import ast
+
+    stores: dict[str, int] = {}
+    loads: dict[str, list[Any]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store | ast.Del):
+                stores[node.id] = stores.get(node.id, 0) + 1
+            else:
+                loads.setdefault(node.id, []).append(node)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            for name in node.names:
+                stores[name] = stores.get(name, 0) + 2  # rebound elsewhere: not a constant
+    constants: dict[str, Any] = {}
+    for statement in tree.body:
+        target: Any = None
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target = statement.target
+        if isinstance(target, ast.Name) and stores.get(target.id) == 1:
+            constants[target.id] = statement.value
+
+    def fold(node: Any, depth: int = 0) -> str | None:
+        if depth > 50:
+            return None
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str) else None
+        if isinstance(node, ast.JoinedStr) and all(
+            isinstance(v, ast.Constant) for v in node.values
+        ):
+            return "".join(str(getattr(v, "value", "")) for v in node.values)
+        if isinstance(node, ast.Name) and node.id in constants:
+            return fold(constants[node.id], depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = fold(node.left, depth + 1), fold(node.right, depth + 1)
+            return None if left is None or right is None else left + right
+        return None
+
+    folds: dict[int, str] = {}
+    inside: set[int] = set()
+    names_in_folds: set[int] = set()
+    for node in ast.walk(tree):  # outer before inner
+        if id(node) in inside or not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+            continue
+        text = fold(node)
+        if text is None:
+            continue
+        folds[id(node)] = text
+        for child in ast.walk(node):
+            if child is not node:
+                inside.add(id(child))
+            if isinstance(child, ast.Name):
+                names_in_folds.add(id(child))
+    for name, value in constants.items():
+        uses = loads.get(name, [])
+        if uses and all(id(u) in names_in_folds for u in uses) and fold(value) is not None:
+            inside.add(id(value))
+            inside.update(id(child) for child in ast.walk(value))
+    return folds, inside
 
 
 def _forward(tree: Any) -> Iterator[Any]:
