@@ -140,3 +140,152 @@ def test_constant_concatenation_in_application_code_is_one_string(
     )
     _project(tmp_path, {"app/queries.py": queries})
     assert _found(tmp_path, capsys, monkeypatch) == [("app/queries.py", 6, "TG001")]
+
+
+# 2. a base class's None
+
+
+def test_a_base_classs_none_table_is_no_table_a_query_runs_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`table = None` (or `table: str | None = None`) on the base, each subclass setting its
+    table: the base's None gave a TG009 warning and a TG006 (a relation by a placeholder). The
+    values a query runs on are the subclasses'; an unpinned one is still found (the twin)."""
+    repo = (
+        "class Repository:\n"
+        "    table = None\n"
+        "    async def get(self, pool, tenant_id, id):\n"
+        '        return await pool.fetchrow(f"SELECT * FROM {self.table} WHERE tenant_id = $1 '
+        'AND id = $2", tenant_id, id)\n'
+        "class Typed:\n"
+        "    table: str | None = None\n"
+        "    async def all(self, pool, tenant_id):\n"
+        '        return await pool.fetch(f"SELECT * FROM {self.table} WHERE tenant_id = $1", '
+        "tenant_id)\n"
+        "    async def by_id(self, pool, id):\n"
+        '        return await pool.fetch(f"SELECT * FROM {self.table} WHERE id = $1", id)\n'
+        "class Invoices(Repository):\n"
+        '    table = "invoices"\n'
+        "class Notes(Repository):\n"
+        '    table = "notes"\n'
+        "class TypedNotes(Typed):\n"
+        '    table = "notes"\n'
+    )
+    _project(tmp_path, {"app/repo.py": repo})
+    # the unpinned read of TypedNotes is found where its table is named (line 16)
+    assert _found(tmp_path, capsys, monkeypatch) == [("app/repo.py", 16, "TG001")]
+
+
+# 3. a column chosen from constants
+
+ORDERED = """\
+ORDER = {"name": "name", "new": "created_at"}
+SQL = "SELECT id FROM invoices WHERE tenant_id = $1 ORDER BY "
+
+
+async def a(pool, t, o):
+    col = ORDER.get(o) or "id"
+    return await pool.fetch(SQL + col, t)
+
+
+async def b(pool, t, o):
+    return await pool.fetch(f"{SQL}{ORDER[o]}", t)
+
+
+async def c(pool, t, o):
+    col = ORDER.get(o, None) or "id"
+    return await pool.fetch(f"{SQL}{col}", t)
+
+
+async def d(pool, t, o):
+    col = {"name": "name", "new": "created_at"}.get(o.lower()) or "id"
+    return await pool.fetch(f"{SQL}{col}", t)
+
+
+async def e(pool, t, o):
+    col = dict(name="name", new="created_at").get(o, "id")
+    return await pool.fetch(f"{SQL}{col}", t)
+
+
+async def f(pool, t, o, desc):
+    col = "created_at" if o == "new" else "name"
+    return await pool.fetch(f"{SQL}{col} {'DESC' if desc else 'ASC'}", t)
+"""
+
+
+def test_a_column_chosen_from_constants_is_each_of_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TG009 warning for every sort column picked from a dict of constants (`.get` with
+    an `or` default, a dict display, `dict(…)`): each constant is checked; one that is an
+    unpinned query is found where it is written (the twin)."""
+    leak = (
+        'SORTS = {"name": "name", "last": "(SELECT max(id) FROM notes)"}\n'
+        "async def g(pool, t, o):\n"
+        '    col = SORTS.get(o) or "id"\n'
+        '    return await pool.fetch(f"SELECT id FROM invoices WHERE tenant_id = $1 '
+        'ORDER BY {col}", t)\n'
+        "async def h(pool, t, o):\n"
+        '    col = {"name": "name", "x": "(SELECT max(id) FROM notes)"}.get(o) or "id"\n'
+        '    return await pool.fetch(f"SELECT id FROM invoices WHERE tenant_id = $1 '
+        'ORDER BY {col}", t)\n'
+    )
+    _project(tmp_path, {"app/ordered.py": ORDERED, "app/leak.py": leak})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("app/leak.py", 1, "TG001"),
+        ("app/leak.py", 6, "TG001"),
+    ]
+
+
+# 4. a parameter typed by a Literal
+
+LITERALS = """\
+import typing
+from typing import Literal, Optional
+
+Sort = Literal["name", "created_at"]
+SQL = "SELECT id FROM invoices WHERE tenant_id = $1 ORDER BY "
+
+
+async def a(pool, t, sort: Literal["name", "created_at"]):
+    return await pool.fetch(f"{SQL}{sort}", t)
+
+
+async def b(pool, t, sort: Literal["name", "created_at"] | None = None):
+    sort = sort or "id"
+    return await pool.fetch(f"{SQL}{sort}", t)
+
+
+async def c(pool, t, sort: Sort = "name"):
+    return await pool.fetch(f"{SQL}{sort}", t)
+
+
+async def d(pool, t, sort: typing.Literal["name"], direction: Literal["ASC", "DESC"] = "ASC"):
+    return await pool.fetch(f"{SQL}{sort} {direction}", t)
+
+
+async def e(pool, t, sort: Optional[Sort] = None):
+    return await pool.fetch(f"{SQL}{sort or 'id'}", t)
+"""
+
+
+def test_a_parameter_typed_by_a_literal_is_each_of_its_strings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sort: Literal["name", "created_at"]` (an alias, `| None`, `Optional`): its values are
+    the literal's, each checked; a literal string that is an unpinned query is found (the
+    twin), and an annotation that is not a Literal of strings stays a warning."""
+    leak = (
+        "from typing import Literal\n"
+        'async def g(pool, t, sort: Literal["name", "(SELECT max(id) FROM notes)"]):\n'
+        '    return await pool.fetch(f"SELECT id FROM invoices WHERE tenant_id = $1 '
+        'ORDER BY {sort}", t)\n'
+        "async def h(pool, t, sort: str):\n"
+        '    return await pool.fetch(f"SELECT id FROM invoices WHERE tenant_id = $1 '
+        'ORDER BY {sort}", t)\n'
+    )
+    _project(tmp_path, {"app/literals.py": LITERALS, "app/leak.py": leak})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("app/leak.py", 2, "TG001"),
+        ("app/leak.py", 5, "TG009"),
+    ]

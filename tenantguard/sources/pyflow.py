@@ -508,6 +508,31 @@ _TYPE_FORMS = frozenset(
 )
 
 
+def _surely_false(alternative: Alternative) -> bool:
+    """Whether an alternative is a value Python reads as false: the empty string, or a
+    constant None, False, 0 (as a hole where it is written)."""
+    if all(type(p) is Lit for p in alternative):
+        return not "".join(p.text for p in alternative if type(p) is Lit)
+    return (
+        len(alternative) == 1
+        and type(alternative[0]) is Hole
+        and isinstance(alternative[0].node, ast.Constant)
+        and not alternative[0].node.value
+    )
+
+
+def _none_value(binding: Binding) -> bool:
+    """Whether a binding is the constant None (`table = None`, `table: str | None = None`)."""
+    return (
+        isinstance(binding, tuple)
+        and len(binding) == 1
+        and len(binding[0]) == 1
+        and type(binding[0][0]) is Hole
+        and isinstance(binding[0][0].node, ast.Constant)
+        and binding[0][0].node.value is None
+    )
+
+
 def _added(node: ast.BinOp) -> list[ast.expr]:
     """The operands of a `+` chain, in order (flattened without recursion)."""
     operands: list[ast.expr] = []
@@ -1842,6 +1867,9 @@ class _Walker:
         members = _set_display(inner)
         if members is not None:  # `{"a", "b"}`, `frozenset({…})`: read by `in` and `for`
             return Items(tuple(self.evaluate(e) for e in members), None, ordered=False)
+        made = self.dict_call(inner)
+        if made is not None:
+            return made
         if isinstance(inner, ast.Dict) and inner.keys:
             # constant strings; a name or a member (`{Kind.TAGS: "…"}`) is kept apart from
             # them (`\0Kind.TAGS`): a key chosen at run time reads each value
@@ -1857,6 +1885,20 @@ class _Walker:
                 values = tuple(self.evaluate(v) for v in inner.values)
                 return Items(values, tuple(keys))  # type: ignore[arg-type]
         return self.evaluate(node)
+
+    def dict_call(self, node: ast.expr) -> Items | None:
+        """`dict(name="name", new="created_at")` (the builtin, keywords only): its items."""
+        if not (
+            isinstance(node, ast.Call)
+            and _is_name(node.func, "dict")
+            and self.lookup("dict") is None
+            and not node.args
+            and node.keywords
+            and all(k.arg is not None for k in node.keywords)
+        ):
+            return None
+        keys = tuple(str(k.arg) for k in node.keywords)
+        return Items(tuple(self.evaluate(k.value) for k in node.keywords), keys)
 
     def _mapped_constants(self, node: ast.expr) -> list[Value] | None:
         """`(f"t.{c}" for c in ("id", "title"))` (or a list comprehension) over an ordered tuple
@@ -1894,9 +1936,12 @@ class _Walker:
         return out
 
     def items_of(self, node: ast.expr) -> Items | None:
-        """The tuple, list or dict of constants an expression names, if it names one."""
+        """The tuple, list or dict of constants an expression names (or displays: `{"a": "x"}
+        .get(o)`, `dict(a="x").get(o)`), if it names one."""
         binding: Binding | None = None
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Dict) or self.dict_call(node) is not None:
+            binding = self.binding(node)
+        elif isinstance(node, ast.Name):
             binding = self.lookup(node.id)
         elif isinstance(node, ast.Attribute):
             binding = self.attribute_binding(node)
@@ -2003,7 +2048,16 @@ class _Walker:
         if kind is ast.IfExp:
             return self.conditional(node)  # type: ignore[arg-type]
         if kind is ast.BoolOp:
-            return union([self.evaluate(v) for v in node.values], node, origin)  # type: ignore[attr-defined]
+            values = [self.evaluate(v) for v in node.values]  # type: ignore[attr-defined]
+            if type(node.op) is ast.Or:  # type: ignore[attr-defined]
+                # `ORDER.get(o, None) or "id"`: an operand gives its value only when it is
+                # true — a None, False, 0 or "" it may hold gives the next operand's instead
+                values = [
+                    tuple(a for a in v if not _surely_false(a)) if i < len(values) - 1 else v
+                    for i, v in enumerate(values)
+                ]
+                values = [v for v in values if v]
+            return union(values, node, origin)
         if kind is ast.Call:
             return self.call_value(node)  # type: ignore[arg-type]
         if kind is ast.Attribute:
@@ -3258,6 +3312,10 @@ class ProjectIndex:
                     node, origin, f"`{written}` may come from a base class outside the project"
                 )
             return None
+        if len(values) > 1 and not all(_none_value(v) for v in values):
+            # `table = None` on a base whose subclasses set it: None is no value a query runs
+            # on (formatted into SQL it is `None`, which fails at run time); the others are
+            values = [v for v in values if not _none_value(v)]
         if len(values) == 1:
             return values[0]
         if all(isinstance(v, tuple) for v in values):
