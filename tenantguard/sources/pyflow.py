@@ -508,17 +508,32 @@ _TYPE_FORMS = frozenset(
 )
 
 
+def _alias_of(tree: ast.Module | None, name: str) -> ast.expr | None:
+    """What a module-level type alias `name` stands for (`Sort = Literal[…]`, `Sort:
+    TypeAlias = …`, `type Sort = …`), when the module's body binds the name once."""
+    if tree is None:
+        return None
+    found: list[ast.expr] = []
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            if any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
+                found.append(statement.value)
+        elif isinstance(statement, ast.AnnAssign):
+            if isinstance(statement.target, ast.Name) and statement.target.id == name:
+                found.append(statement.value or statement.target)
+        elif type(statement).__name__ == "TypeAlias":  # Python 3.12
+            target = getattr(statement, "name", None)
+            if isinstance(target, ast.Name) and target.id == name:
+                found.append(statement.value)  # type: ignore[attr-defined]
+    return found[0] if len(found) == 1 else None
+
+
 def _surely_false(alternative: Alternative) -> bool:
     """Whether an alternative is a value Python reads as false: the empty string, or a
     constant None, False, 0 (as a hole where it is written)."""
     if all(type(p) is Lit for p in alternative):
         return not "".join(p.text for p in alternative if type(p) is Lit)
-    return (
-        len(alternative) == 1
-        and type(alternative[0]) is Hole
-        and isinstance(alternative[0].node, ast.Constant)
-        and not alternative[0].node.value
-    )
+    return len(alternative) == 1 and type(alternative[0]) is Hole and alternative[0].false
 
 
 def _none_value(binding: Binding) -> bool:
@@ -691,6 +706,18 @@ class _Walker:
             every.append(args.vararg)
         if args.kwarg:
             every.append(args.kwarg)
+        positional = [*args.posonlyargs, *args.args]
+        defaults: dict[str, ast.expr] = {
+            p.arg: d
+            for p, d in zip(
+                positional[len(positional) - len(args.defaults) :], args.defaults, strict=True
+            )
+        }
+        defaults.update(
+            (p.arg, d)
+            for p, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+            if d is not None
+        )
         for index, parameter in enumerate(every):
             name = parameter.arg
             if (
@@ -705,7 +732,38 @@ class _Walker:
                 )
                 self.env[name] = ref
                 continue
-            if parameter is args.vararg or parameter is args.kwarg:
+            literal = (
+                None
+                if parameter is args.vararg or parameter is args.kwarg
+                else self.literal_values(parameter.annotation, self.module)
+            )
+            if literal is not None:
+                # `sort: Literal["name", "created_at"]` (an alias of it, `| None`): the
+                # literal's strings, each checked, and its default (helper 124: a TG009
+                # warning on every typed sort parameter)
+                default = defaults.get(name)
+                if isinstance(default, ast.Constant) and all(
+                    c.value != default.value for c in literal
+                ):
+                    literal.append(default)
+                self.env[name] = union(
+                    [
+                        ((Lit(c.value, self.origin, c),),)
+                        if isinstance(c.value, str)
+                        else hole(
+                            c,
+                            self.origin,
+                            f"`{name}` may be None",
+                            kind="value",
+                            string=False,
+                            false=True,
+                        )
+                        for c in literal
+                    ],
+                    parameter,
+                    self.origin,
+                )
+            elif parameter is args.vararg or parameter is args.kwarg:
                 reason = f"`{name}` collects arguments of {info.name}()"
                 self.env[name] = hole(parameter, self.origin, reason)
             elif _string_annotation(parameter.annotation):
@@ -730,6 +788,66 @@ class _Walker:
         self.block(node.body)
         self.env, self.ever, self.outer, self.function, self.loops, self.tries = saved
         self.nonlocals = saved_nonlocals
+
+    def literal_values(
+        self, annotation: ast.expr | None, module: ModuleInfo, depth: int = 0
+    ) -> list[ast.Constant] | None:
+        """The constants a `Literal[…]` annotation allows (strings and None): `Literal["a",
+        "b"]`, `typing.Literal`, `Literal[…] | None`, `Optional[…]`, `Union[…]`, a nested
+        Literal, a string annotation, an alias (`Sort = Literal[…]`, here or imported). None
+        when the annotation is anything else (`str` among them: any text)."""
+        if annotation is None or depth > 8:
+            return None
+        node = annotation
+        if isinstance(node, ast.Constant):
+            if node.value is None:
+                return [node]
+            if isinstance(node.value, str):  # `"Literal['a']"`: a forward reference
+                try:
+                    parsed = ast.parse(node.value, mode="eval").body
+                except (SyntaxError, ValueError):
+                    return None
+                return self.literal_values(parsed, module, depth + 1)
+            return None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            left = self.literal_values(node.left, module, depth + 1)
+            right = self.literal_values(node.right, module, depth + 1)
+            if left is None or right is None:
+                return None
+            both = left + right
+            return both if any(isinstance(c.value, str) for c in both) else None
+        if isinstance(node, ast.Subscript):
+            form = expression_name(node.value).rsplit(".", 1)[-1]
+            items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            out: list[ast.Constant] = []
+            for item in items:
+                if form == "Literal" and isinstance(item, ast.Constant):
+                    if item.value is not None and not isinstance(item.value, str):
+                        return None  # a number: not text
+                    out.append(item)
+                elif form in ("Literal", "Optional", "Union"):
+                    found = self.literal_values(item, module, depth + 1)
+                    if found is None:
+                        return None
+                    out.extend(found)
+                else:
+                    return None
+            if form == "Optional":
+                out.append(ast.copy_location(ast.Constant(None), node))
+            return out if any(isinstance(c.value, str) for c in out) else None
+        if isinstance(node, ast.Name):
+            binding = module.env.get(node.id)
+            if isinstance(binding, ImportedRef):
+                path = self.index.resolve(binding.module)
+                found_in = self.index.module(path) if path else None
+                if found_in is None:
+                    return None
+                module, name = found_in, binding.name
+            else:
+                name = node.id
+            alias = _alias_of(module.tree, name)
+            return None if alias is None else self.literal_values(alias, module, depth + 1)
+        return None
 
     def _docstring(self, body: list[ast.stmt]) -> None:
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
@@ -2029,7 +2147,14 @@ class _Walker:
             reason = f"{value!r} is not a string"
             integer = type(value) is int  # not a bool: `True` formats as a word
             return hole(
-                node, origin, reason, kind="value", string=False, number=number, integer=integer
+                node,
+                origin,
+                reason,
+                kind="value",
+                string=False,
+                number=number,
+                integer=integer,
+                false=not value,
             )
         if kind is ast.Name:
             return self.name_value(node)  # type: ignore[arg-type]

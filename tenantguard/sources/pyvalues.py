@@ -134,6 +134,8 @@ class Hole(NamedTuple):
     integer: bool = False
     # with `returns`: the item of the tuple the call returns (`sql, args = build(…)`)
     position: int | None = None
+    # a constant Python reads as false (None, False, 0): `x or "id"` gives "id" in its place
+    false: bool = False
 
 
 Part = Lit | Hole
@@ -154,11 +156,23 @@ def hole(
     number: int | float | None = None,
     integer: bool = False,
     position: int | None = None,
+    false: bool = False,
 ) -> Value:
     return (
         (
             Hole(
-                node, origin, reason, param, owner, kind, string, returns, number, integer, position
+                node,
+                origin,
+                reason,
+                param,
+                owner,
+                kind,
+                string,
+                returns,
+                number,
+                integer,
+                position,
+                false,
             ),
         ),
     )
