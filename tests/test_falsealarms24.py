@@ -289,3 +289,47 @@ def test_a_parameter_typed_by_a_literal_is_each_of_its_strings(
         ("app/leak.py", 2, "TG001"),
         ("app/leak.py", 5, "TG009"),
     ]
+
+
+# 5. messages name what the user wrote
+
+SPOKEN = """\
+async def two(pool, t1, t2):
+    args = [t1]
+    sql = f"SELECT id FROM invoices WHERE tenant_id = ${len(args)}"
+    args.append(t2)
+    sql += f" AND tenant_id = ${len(args)}"
+    return await pool.fetch(sql, *args)
+
+
+async def many(pool, first, second):
+    return await pool.fetch(
+        f"SELECT id FROM invoices WHERE tenant_id IN ({first}, {second})", 1, 2
+    )
+
+
+async def either(pool, a, b):
+    return await pool.fetch(
+        f"SELECT id FROM invoices WHERE tenant_id = {a} OR tenant_id = {b}"
+    )
+
+
+async def moved(pool, n, t):
+    return await pool.execute(f"UPDATE invoices SET tenant_id = ${n} WHERE tenant_id = $1", t)
+"""
+
+
+def test_a_message_names_the_hole_the_user_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TG012 said "pins tenants to $60000 and to $60001": numbers the check gives to the
+    holes of an f-string, which the code never shows. Each finding names the `{…}` written."""
+    _project(tmp_path, {"app/spoken.py": SPOKEN})
+    findings = _run(tmp_path, capsys, monkeypatch)
+    assert {str(f["rule"]) for f in findings} >= {"TG012"}
+    for finding in findings:
+        said = f"{finding['message']} {finding.get('help', '')}"
+        for internal in ("6000", "$99", "tg_unknown"):
+            assert internal not in said, said
+    tg012 = next(f for f in findings if f["rule"] == "TG012" and f["line"] == 5)
+    assert "${len(args)}" in str(tg012["message"])

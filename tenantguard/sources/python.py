@@ -114,6 +114,46 @@ class _Variant:
         return best.part, offset - best.start
 
 
+def _written(part: Part) -> str:
+    """A hole as the code writes it: `{expression}` (shortened)."""
+    try:
+        text = ast.unparse(part.node) if isinstance(part.node, ast.expr) else ""
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        text = ""
+    text = " ".join(text.split())
+    if not text:
+        return "{…}"
+    return "{" + (text if len(text) <= 40 else text[:37] + "...") + "}"
+
+
+def _literal(replacement: str) -> str:
+    """A replacement text for `re.sub`, taken as it is."""
+    return replacement.replace("\\", "\\\\")
+
+
+def _spoken(text: str, variant: _Variant) -> str:
+    """A message about a filled text, naming each hole as the code writes it (`${len(args)}`,
+    `{sort}`) rather than by its fill: the `$60000`s and `tg_unknown`s the check puts in
+    its place are nowhere in the user's code (helper 124: TG012 "pins tenants to $60000")."""
+    if not variant.fills or not text:
+        return text
+    names: set[str] = set()
+    for index, fill in variant.fills.items():
+        if not fill:
+            continue
+        written = _written(variant.parts[index])
+        if fill == _NAME:
+            names.add(written)
+        elif fill.startswith("$"):  # a bind parameter standing for the hole
+            text = re.sub(rf"(?<![\w$]){re.escape(fill)}(?!\d)", _literal(written), text)
+        elif fill.isdigit():  # the number after a `$` written in the code
+            text = re.sub(rf"(?<![\w]){re.escape(fill)}(?!\d)", _literal(written), text)
+    if names and _NAME in text:
+        name = names.pop() if len(names) == 1 else "{…}"
+        text = re.sub(rf"\b{_NAME}\b", _literal(name), text)
+    return text
+
+
 def _fill_candidates(before: str, hole_: Hole, serial: int) -> list[str]:
     """Neutral texts for a hole, by what its place in the SQL (the text before it) asks for;
     `serial` numbers the holes of the text."""
@@ -563,7 +603,7 @@ class _ModuleCheck:
             end_line, end_column = line, column
         # where the text is written and which call sends it go in the help: line numbers in
         # the message would change a baseline's fingerprints with every edit above them
-        message, fix = finding.message, finding.help
+        message, fix = _spoken(finding.message, variant), _spoken(finding.help, variant)
         call: tuple[int, int] | None = None
         if foreign is not None:
             message += f" (in SQL from {foreign[0]})"
