@@ -333,3 +333,57 @@ def test_a_message_names_the_hole_the_user_wrote(
             assert internal not in said, said
     tg012 = next(f for f in findings if f["rule"] == "TG012" and f["line"] == 5)
     assert "${len(args)}" in str(tg012["message"])
+
+
+# 6. a script without a suffix, named on the command line
+
+MANAGE = '''\
+#!/usr/bin/env python3
+"""Maintenance commands."""
+import asyncio
+
+
+async def purge(pool, tenant_id):
+    await pool.execute("DELETE FROM notes WHERE tenant_id = $1", tenant_id)
+
+
+async def everyone(pool):
+    return await pool.fetch("SELECT id FROM invoices")
+'''
+
+
+@pytest.mark.parametrize(
+    "shebang",
+    ["#!/usr/bin/env python3", "#!/usr/bin/python3.12 -u", "#!/usr/bin/env -S uv run --script"],
+)
+def test_an_extensionless_python_script_is_read_by_its_shebang(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shebang: str,
+) -> None:
+    """`tenantguard check bin/manage` read the script as SQL: a TG006 at `#!`. It is Python:
+    its pinned DELETE passes and its unpinned SELECT is found (the twin)."""
+    script = MANAGE.replace("#!/usr/bin/env python3", shebang)
+    _project(tmp_path, {"bin/manage": script})
+    assert _found(tmp_path, capsys, monkeypatch, "bin/manage") == [("bin/manage", 11, "TG001")]
+
+
+def test_a_file_of_unknown_language_is_said_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file without a .sql or .py suffix nor a Python shebang, that is no SQL either: one
+    finding saying what the check could not tell, not a syntax error per line. One that is
+    SQL is still read as SQL (an unpinned read found)."""
+    _project(
+        tmp_path,
+        {
+            "bin/notes": "just some text here\nnot sql at all; really\nnor this\n",
+            "db/queries": "SELECT id FROM invoices;\n",
+        },
+    )
+    findings = _run(tmp_path, capsys, monkeypatch, "bin/notes", "db/queries")
+    said = [(f["path"], f["rule"]) for f in findings]
+    assert said == [("bin/notes", "TG006"), ("db/queries", "TG001")]
+    message = str(findings[0]["message"])
+    assert "language" in message and ".sql" in message and "python" in message.lower()

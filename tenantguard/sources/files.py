@@ -18,7 +18,7 @@ from tenantguard.sources.suppressions import (
     python_suppressions,
     sql_suppressions,
 )
-from tenantguard.sources.walk import FileReport, SourceFile, discover, is_python
+from tenantguard.sources.walk import FileReport, SourceFile, discover, is_python, unknown_language
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
@@ -55,7 +55,9 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
         return None, f"cannot read file: {error.strerror}", 0
     if b"\0" in data:
         return None, "binary file (contains NUL bytes): not SQL or Python source", data.index(b"\0")
-    encoding = _declared_encoding(data) if path.suffix.lower() in (".py", ".pyi", ".pyw") else None
+    encoding = (
+        _declared_encoding(data) if path.suffix.lower() == ".pyi" or is_python(path) else None
+    )
     if encoding is not None:  # `# -*- coding: latin-1 -*-`: Python reads the file that way
         try:
             return data.decode(encoding), None, 0
@@ -585,6 +587,8 @@ def check_file(
         findings, count, anchors, suppressions = check_sql_text(
             text, chosen, schema_source=schema, patch_linted=linted
         )
+        if source.text is None and unknown_language(source.path):
+            findings, anchors = _unknown_language(findings, anchors)
         if schema:  # the reader takes a variable for its name; statements built at run time
             unseen = [u for u in unseen if u[2]]  # create what no source shows
         if unseen:  # what psql runs beyond the text: never a silent pass
@@ -607,6 +611,50 @@ def check_file(
     # value a name can hold, each fill of an f-string), so at most the statements counted
     tenant = None if schema else min(chosen.touching - touching, count)
     return FileReport(source.display, located, count, notes, consulted, schema, tenant)
+
+
+def _unknown_language(
+    findings: list[Finding], anchors: list[tuple[int, ...]]
+) -> tuple[list[Finding], list[tuple[int, ...]]]:
+    """A file named on the command line whose language nothing says (no `.sql`/`.py`
+    suffix, no Python shebang) is read as SQL; where that reading fails, one finding says so
+    (at the first failure, as severe as the worst), not a syntax error per statement (helper
+    124: a Python script `bin/manage` was a pile of them)."""
+    failed = [
+        i
+        for i, f in enumerate(findings)
+        if f.code == "TG006"  # unprovable: the statement cannot be read
+        and ("syntax" in f.message or "parse" in f.message or "tokenize" in f.message)
+    ]
+    if not failed:
+        return findings, anchors
+    first = findings[failed[0]]
+    severity = (
+        Severity.ERROR
+        if any(findings[i].severity is Severity.ERROR for i in failed)
+        else first.severity
+    )
+    said = Finding(
+        first.code,
+        first.name,
+        severity,
+        "cannot tell what language this file is in (no .sql or .py suffix, no `#!…python` "
+        f"line), and read as SQL it does not parse: {first.message}",
+        "name it .sql or .py, start a Python script with `#!/usr/bin/env python3`, or leave it "
+        "out of the check",
+        first.line,
+        first.column,
+        first.end_line,
+        first.end_column,
+        first.path,
+        first.statement,
+    )
+    dropped = set(failed)
+    kept = [i for i in range(len(findings)) if i not in dropped]
+    return (
+        [said, *(findings[i] for i in kept)],
+        [tuple(a for i in failed for a in anchors[i]), *(anchors[i] for i in kept)],
+    )
 
 
 def iter_reports(

@@ -157,8 +157,13 @@ PYTHON_SUFFIXES = (".py", ".pyw")
 
 
 def is_python(path: str | os.PathLike[str]) -> bool:
-    """Whether a file is read as Python source: `.py` or `.pyw`, in any case."""
-    return os.fspath(path).lower().endswith(PYTHON_SUFFIXES)
+    """Whether a file is read as Python source: `.py` or `.pyw`, in any case, or one without
+    a suffix the check knows whose first line is a Python shebang (`bin/manage`, named on the
+    command line)."""
+    name = os.fspath(path)
+    if name.lower().endswith(PYTHON_SUFFIXES):
+        return True
+    return not _checkable(os.path.basename(name)) and _shebang_python(name)
 
 
 def _checkable(name: str) -> bool:
@@ -173,6 +178,28 @@ def _as_included(name: str) -> str:
         return name
     suffix = suffix.lower()
     return f"{stem}.{'py' if suffix == 'pyw' else suffix}"
+
+
+# `#!/usr/bin/env python3`, `#!/usr/bin/python3.12 -u`, `#!/usr/bin/env -S uv run --script`
+_PYTHON_SHEBANG = re.compile(
+    rb"#![^\n]*?(?:[/\s]|^)(?:python[\d.]*|pypy[\d.]*|uv\s+run)(?:\s|$)", re.MULTILINE
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shebang_python(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(512)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and _PYTHON_SHEBANG.match(first.rstrip(b"\r\n")) is not None
+
+
+def unknown_language(path: Path) -> bool:
+    """Whether nothing says what a file is written in: no suffix the check knows, no Python
+    shebang (it is read as SQL, the existing reading, and said so when that fails)."""
+    return not _checkable(path.name) and not is_python(path)
 
 
 def _skipped_directory(name: str) -> bool:
