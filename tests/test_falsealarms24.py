@@ -266,6 +266,14 @@ async def d(pool, t, sort: typing.Literal["name"], direction: Literal["ASC", "DE
 
 async def e(pool, t, sort: Optional[Sort] = None):
     return await pool.fetch(f"{SQL}{sort or 'id'}", t)
+
+
+async def f(pool, t, sort: typing.Annotated[Sort, "a query parameter"] = "name"):
+    return await pool.fetch(f"{SQL}{sort}", t)
+
+
+async def g(pool, t, sort: "Literal['name', 'created_at']"):
+    return await pool.fetch(f"{SQL}{sort}", t)
 """
 
 

@@ -793,8 +793,9 @@ class _Walker:
         self, annotation: ast.expr | None, module: ModuleInfo, depth: int = 0
     ) -> list[ast.Constant] | None:
         """The constants a `Literal[…]` annotation allows (strings and None): `Literal["a",
-        "b"]`, `typing.Literal`, `Literal[…] | None`, `Optional[…]`, `Union[…]`, a nested
-        Literal, a string annotation, an alias (`Sort = Literal[…]`, here or imported). None
+        "b"]`, `typing.Literal`, `Literal[…] | None`, `Optional[…]`, `Union[…]`, `Annotated[…]`,
+        a nested Literal, a string annotation, an alias (`Sort = Literal[…]`, here or
+        imported). None
         when the annotation is anything else (`str` among them: any text)."""
         if annotation is None or depth > 8:
             return None
@@ -819,6 +820,8 @@ class _Walker:
         if isinstance(node, ast.Subscript):
             form = expression_name(node.value).rsplit(".", 1)[-1]
             items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if form == "Annotated" and items:  # `Annotated[Literal[…], Query()]`: the type
+                return self.literal_values(items[0], module, depth + 1)
             out: list[ast.Constant] = []
             for item in items:
                 if form == "Literal" and isinstance(item, ast.Constant):
