@@ -177,7 +177,8 @@ def test_a_change_in_another_module_reaches_a_file_checked_alone(
     worker = "app/workers.py"
     findings_by_file(capsys, ".")
     before = findings_by_file(capsys, worker)[worker]
-    assert [(line, rule) for line, _, rule, _, _ in before] == [(8, "TG001")]
+    # line 9: a constant `+` is one string (round 24): unpinned where it is written
+    assert [(line, rule) for line, _, rule, _, _ in before] == [(8, "TG001"), (9, "TG001")]
     queries = root / "app" / "queries.py"
     queries.write_text(
         queries.read_text().replace("WHERE tenant_id = $1", "WHERE name = $1"), encoding="utf-8"
@@ -186,13 +187,21 @@ def test_a_change_in_another_module_reaches_a_file_checked_alone(
     assert after == findings_by_file(capsys, "--no-cache", worker)[worker]
     # the constant sent as it is is reported where it is written (queries.py); completed by
     # the call, at the call
-    assert [(line, rule) for line, _, rule, _, _ in after] == [(8, "TG001"), (10, "TG001")]
-    assert "(in SQL from app/queries.py)" in after[1][3]
+    assert [(line, rule) for line, _, rule, _, _ in after] == [
+        (8, "TG001"),
+        (9, "TG001"),
+        (10, "TG001"),
+    ]
+    assert "(in SQL from app/queries.py)" in after[2][3]
     db = root / "app" / "db.py"
     db.write_text(db.read_text().replace("fetch(sql, *args)", "fetch('SELECT 1')"))
-    # run_query no longer sends its argument: what workers.py passes it is not SQL any more
-    assert findings_by_file(capsys, worker).get(worker, []) == []
-    assert findings_by_file(capsys, "--no-cache", worker).get(worker, []) == []
+    # run_query no longer sends its argument: what workers.py passes it is not SQL any more;
+    # the constants written there that are whole queries (a `+` of constants is one string,
+    # round 24) are still checked where written, as a single literal would be
+    loose = [(8, "TG001"), (9, "TG001"), (10, "TG001")]
+    assert [(f[0], f[2]) for f in findings_by_file(capsys, worker).get(worker, [])] == loose
+    cold = findings_by_file(capsys, "--no-cache", worker).get(worker, [])
+    assert [(f[0], f[2]) for f in cold] == loose
 
 
 _RUN = (

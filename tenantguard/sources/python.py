@@ -307,6 +307,8 @@ class _ModuleCheck:
         self.reported_holes: set[tuple[int, str]] = set()
         self.same: dict[int, bool] = {}  # origin id -> is this file
         self.checked = 0
+        # a free `+` of constants being checked: where text written in another module is said
+        self.anchor: ast.AST | None = None
 
     def run(self) -> None:
         for sink in self.sinks():
@@ -644,14 +646,14 @@ class _ModuleCheck:
         written in, and the line there (the position is then the call's)."""
         part, inside = variant.locate(offset)
         if part is None:
-            node: ast.AST = sink.argument if sink is not None else ast.Pass()
+            node: ast.AST = sink.argument if sink is not None else self.anchor or ast.Pass()
             line, column = self.origin.node_position(node)
             return line, column, None
         if not self.local(part.origin):
             written = part.origin.display
             if type(part) is Lit and part.node is not None:
                 written += f":{part.position(inside)[0]}"
-            node = sink.argument if sink is not None else ast.Pass()
+            node = sink.argument if sink is not None else self.anchor or ast.Pass()
             line, column = self.origin.node_position(node)
             return line, column, (part.origin.display, written)
         if isinstance(part, Hole):
@@ -679,8 +681,12 @@ class _ModuleCheck:
         self.consumed.update(places)
         if any(id(n) in self.info.messages for n in ast.walk(node)):
             return  # prose of a log or error message
-        for alternative in value:
-            self.free_alternative(alternative)
+        self.anchor = node
+        try:
+            for alternative in value:
+                self.free_alternative(alternative)
+        finally:
+            self.anchor = None
 
     def free_string(self, node: ast.Constant | ast.JoinedStr) -> None:
         if isinstance(node, ast.Constant):
