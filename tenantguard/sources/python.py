@@ -676,7 +676,24 @@ class _ModuleCheck:
             for p in alternative
             if type(p) is Lit and p.node is not None and id(p.node) in inside
         ]
-        if not places or all(place in self.consumed for place in places):
+        if not places:
+            # its value is not known piece by piece (too many alternatives): its literals are
+            # checked one by one, as before constants were joined
+            inner = {id(v) for v in _fstring_parts(node)}
+            for operand in ast.walk(node):
+                literal = isinstance(operand, ast.JoinedStr) or (
+                    isinstance(operand, ast.Constant)
+                    and isinstance(operand.value, str)
+                    and id(operand) not in inner
+                )
+                if (
+                    literal
+                    and _place(operand) not in self.consumed
+                    and id(operand) not in self.info.messages
+                ):
+                    self.free_string(operand)  # type: ignore[arg-type]
+            return
+        if all(place in self.consumed for place in places):
             return
         self.consumed.update(places)
         if any(id(n) in self.info.messages for n in ast.walk(node)):
@@ -754,6 +771,17 @@ _PROSE = re.compile(
     r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(?:update\b(?![\s\S]*\bset\b)|delete\s+(?!from\b))",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+def _fstring_parts(node: ast.AST) -> list[ast.AST]:
+    """The constant parts of the f-strings inside a node (read with their f-string)."""
+    return [
+        value
+        for inner in ast.walk(node)
+        if isinstance(inner, ast.JoinedStr)
+        for value in inner.values
+        if isinstance(value, ast.Constant)
+    ]
 
 
 def _completed_at_the_call(variant: _Variant, sink: Sink) -> bool:
