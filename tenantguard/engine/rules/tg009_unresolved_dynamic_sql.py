@@ -18,6 +18,16 @@ whatever its value — `LIMIT {int(n)}`, `OFFSET {page * size}` —, outside quo
 to a name, a number or a minus (`-{n}` with n < 0 would start a `--` comment): the statement is
 checked with a number there.
 
+Resolved, each possible value checked (round 24): a value chosen from constants — an item of a
+dict of constant strings (`ORDER[o]`, `ORDER.get(o) or "id"`, `ORDER.get(o, "id")`, a dict
+display or `dict(k="…")` used in place), a conditional of constants; an `x or default` skips
+the None, False, 0 or "" that `x` may hold (Python gives the default then); a parameter typed
+`Literal["name", "created_at"]` (typing's, an alias of it, `| None`, `Optional`, `Annotated`)
+holds one of the literal's strings or its default — the one place an annotation is trusted:
+a caller passing anything else breaks the type the function states; and a base class's
+`table = None` whose subclasses set the attribute: the subclasses' values (None formatted into
+SQL is no table a query could run on).
+
 ## Example
 ```python
 await conn.fetch(f"SELECT * FROM patients WHERE tenant_id = $1 AND {column} = $2", t, v)
