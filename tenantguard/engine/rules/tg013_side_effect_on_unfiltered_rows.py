@@ -85,8 +85,12 @@ read as one that may fail (a false alarm beside a pin by the tenant expression:
 
 It is fine in the select list, ORDER BY, RETURNING or SET of a block that pins the source
 itself (its rows are filtered before those are computed), on the rows of a MATERIALIZED
-CTE that is pinned inside, and in a SELECT CTE that nothing in the statement names
-(PostgreSQL neither plans nor runs it).
+CTE that is pinned inside (whether or not it shows the tenant column), and in a SELECT CTE that
+nothing in the statement names (PostgreSQL neither plans nor runs it). A condition on a derived
+table or CTE that PostgreSQL inlines (one plain SELECT, row by row) is pushed into the scan of
+its body's table and ordered by cost with the pin there: `WITH m AS (SELECT id, n FROM t WHERE
+tenant_id = $1) … WHERE n::int IS NULL` may fail on another tenant's row (a tie goes to the
+condition), `… WHERE n::int > 5` costs more than the pin and runs after it.
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
@@ -823,9 +827,17 @@ def _cast_cost(cast: exp.Cast) -> float:
     return 0 if from_text == to_text else 2
 
 
-def _pin_cost(source: Source) -> float:
+def _pin_cost(source: Source, analysis: Analysis | None = None) -> float:
     """What the condition pinning `source` in its own scan costs (its chain of equalities
-    summed, from above); unbounded when no condition of the scan pins it."""
+    summed, from above); unbounded when no condition of the scan pins it. A derived table or
+    CTE PostgreSQL inlines (one plain SELECT, row by row, not MATERIALIZED) pinned inside: a
+    condition on its rows is pushed down into the scans of its body, whose pins cost what
+    they cost there (with `analysis`; helper 120)."""
+    if analysis is not None and (
+        source.passthrough
+        or (source.pinned_by is None and source.kind in (SourceKind.DERIVED, SourceKind.CTE))
+    ):
+        return _inlined_pin_cost(source, analysis)
     total = 0.0
     seen: set[int] = set()
     current: Source | None = source
@@ -936,13 +948,16 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             for s in _sources_of(analysis, block, parts, visible)
             if s.block is block
             and _carries_tenant_rows(s)
-            and s.pinned
+            and (s.pinned or _pinned_inside(s))
             and not any(f.conjunct is conjunct for f in s.facts)
+            # a MATERIALIZED CTE pinned inside: its rows are pinned before any reader's
+            # condition runs (helper 120: the shape this rule's help recommends was reported)
+            and not _materialized_and_pinned_inside(s)
         ]
         cost = costs.get(id(conjunct))
         if cost is None:
             cost = costs[id(conjunct)] = _cost(conjunct, upper=False)  # type: ignore[arg-type]
-        source = _pinned_after(reading, cost)
+        source = _pinned_after(reading, cost, analysis)
         if source is None and cost <= _SETTING_PIN_COST:
             # a view (or function) pinned inside by the tenant setting: its filter merges with
             # this WHERE, and costs a setting read, a cast and a comparison (round 22, helper 108)
@@ -1325,10 +1340,50 @@ def _sources_of(
 _SETTING_PIN_COST = 4.0
 
 
-def _pinned_after(sources: list[Source], cost: float) -> Source | None:
+def _pinned_after(
+    sources: list[Source], cost: float, analysis: Analysis | None = None
+) -> Source | None:
     """The first source whose pin costs at least `cost`: PostgreSQL may run a condition of that
     cost before it (a tie goes to the condition when the pin is a parameter's or a literal's)."""
-    return next((s for s in sources if cost <= _pin_cost(s)), None)
+    return next((s for s in sources if cost <= _pin_cost(s, analysis)), None)
+
+
+def _inlined_pin_cost(source: Source, analysis: Analysis) -> float:
+    """The pin cost of a derived table or CTE pinned inside, for a condition of its reader:
+    PostgreSQL pushes the condition into the scan of its body's table (a plain SELECT, row by
+    row, not MATERIALIZED, one branch), where it is ordered by cost with that table's pin —
+    the dearest pin of the body's sources, which must all be pinned there; unbounded (the
+    condition first) for any other body."""
+    bodies = source.body
+    if len(bodies) != 1 or not analysis.projections.row_by_row(bodies[0]):
+        return _UNBOUNDED
+    cte = bodies[0].node.parent
+    if isinstance(cte, exp.CTE) and cte.args.get("materialized"):
+        return _UNBOUNDED  # MATERIALIZED: pinned inside, exempt by the caller
+    inner = _body_sources(bodies[0])
+    if inner is None:
+        return _UNBOUNDED
+    return max(_pin_cost(s, analysis) for s in inner)
+
+
+def _body_sources(body: Block) -> list[Source] | None:
+    """The sources of a derived table's or CTE's body that carry tenant rows, when there are
+    some and every one is pinned in the body itself; else None."""
+    inner = [s for s in body.every_source if _carries_tenant_rows(s)]
+    if not inner or not all(s.pinned and s.block is body for s in inner):
+        return None
+    return inner
+
+
+def _pinned_inside(source: Source) -> bool:
+    """A derived table or CTE whose body pins every row it reads, whether or not it shows the
+    tenant column (`WITH mine AS (SELECT id, n FROM items WHERE tenant_id = $1)`): a condition
+    of its reader may run on those rows before their pin all the same."""
+    if source.passthrough:
+        return True
+    if source.kind not in (SourceKind.DERIVED, SourceKind.CTE) or not source.body:
+        return False
+    return all(_body_sources(body) is not None for body in source.body)
 
 
 class _Locator:
@@ -1685,7 +1740,7 @@ def _pinned_here(source: Source, seen: set[int]) -> bool:
 
 def _materialized_and_pinned_inside(source: Source) -> bool:
     """A MATERIALIZED CTE whose rows are all pinned inside: evaluated in full, then read."""
-    if source.kind is not SourceKind.CTE or not source.passthrough:
+    if source.kind is not SourceKind.CTE or not _pinned_inside(source):
         return False
     node = source.node
     if not isinstance(node, exp.Table):
