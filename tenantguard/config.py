@@ -707,19 +707,11 @@ _TEXT_LIKE = frozenset({"text", "varchar", "bpchar", "char", "name", "unknown", 
 def _nontext_columns(schema: SchemaInfo) -> dict[str, set[str]]:
     """Each table's columns of one built-in type, sure, that is neither text-like nor an array
     (a cast of one fails quoting no row's text: `created_at::date`)."""
-    from tenantguard.engine.policy import sql_name
-
     found: dict[str, set[str]] = {}
-    for table, traits in schema.traits.items():
-        for column, kept in traits.items():
-            types = [t[len("type:") :] for t in kept if t.startswith("type:")]
-            if len(types) != 1:
-                continue
-            kind = types[0]
-            if kind == "?" or kind.startswith("domain:") or kind.endswith("]"):
-                continue
-            if kind not in _TEXT_LIKE:
-                found.setdefault(sql_name(table), set()).add(sql_name(column))
+    for table, columns in _typed_columns(schema).items():
+        kept = {column for column, kind in columns.items() if kind not in _TEXT_LIKE}
+        if kept:
+            found[table] = kept
     return found
 
 

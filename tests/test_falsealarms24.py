@@ -21,6 +21,8 @@ import pytest
 
 from tenantguard.cli import main
 
+from .project_files import write_project
+
 SCHEMA = (
     "CREATE TABLE tenants (id bigint PRIMARY KEY);\n"
     "CREATE TABLE invoices (id serial PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES "
@@ -33,10 +35,7 @@ MIGRATED = CONFIG.replace('"schema.sql"]', '"schema.sql", "alembic"]')
 
 
 def _project(root: Path, files: dict[str, str]) -> None:
-    for name, text in {"schema.sql": SCHEMA, "pyproject.toml": CONFIG, **files}.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    write_project(root, SCHEMA, CONFIG, files)
 
 
 def _run(

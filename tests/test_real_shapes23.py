@@ -11,6 +11,8 @@ import pytest
 
 from tenantguard.cli import main
 
+from .project_files import findings_of_check, write_project
+
 SCHEMA = (
     "CREATE TABLE guilds (guild_id bigint PRIMARY KEY);\n"
     "CREATE TABLE tags (id serial PRIMARY KEY, guild_id bigint NOT NULL REFERENCES "
@@ -20,20 +22,10 @@ CONFIG = '[tool.tenantguard]\ntenant_column = "guild_id"\nschema_paths = ["schem
 
 
 def _project(root: Path, files: dict[str, str]) -> None:
-    for name, text in {"schema.sql": SCHEMA, "pyproject.toml": CONFIG, **files}.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    write_project(root, SCHEMA, CONFIG, files)
 
 
-def _found(
-    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> list[tuple[str, int, str]]:
-    monkeypatch.chdir(root)
-    code = main(["check", "--no-cache", "--format", "json", "."])
-    findings = json.loads(capsys.readouterr().out)["findings"]
-    assert code == (1 if findings else 0)
-    return sorted((f["path"], f["line"], f["rule"]) for f in findings)
+_found = findings_of_check
 
 
 def test_a_migrations_folder_holding_application_code_is_checked(
