@@ -32,14 +32,17 @@ ROUND24 = Path(__file__).parent / "fixtures" / "round24"
 # tenant 1's row and tenant 2's harmless row: no statement fails on them
 HARMLESS = (
     "5, 5, 5, 5, 5, '00000000-0000-0000-0000-000000000001', '2020-01-01', '2020-01-01', "
-    "'2020-01-01', interval '1 day', '{\"a\": 1}'"
+    "'2020-01-01', interval '1 day', '{\"a\": 1}', "
+    "5, 1, interval '1 day', '[1]', '[1]', '{1,2}'"
 )
 # tenant 2's row that makes each reported statement fail
 FAILING = (
     "3000000000, 3000000, 0, 1234.5, 1e10, '9.9.9', '5874000-01-01', '294000-01-01', "
-    "'2020-01-01', interval '100000000 hours', '{\"a\": \"x\"}'"
+    "'2020-01-01', interval '100000000 hours', '{\"a\": \"x\"}', "
+    "50, 'Infinity', interval '2147483647 days 2147483647 hours 2147483647 months', "
+    "'{\"a\": 1}', '{\"a\": 1}', '{{1},{2}}'"
 )
-COLUMNS = "(id, tenant_id, n, i, s, x, f, name, d, ts, tz, iv, j)"
+COLUMNS = "(id, tenant_id, n, i, s, x, f, name, d, ts, tz, iv, j, xu, fl, iv2, ja, js, arr)"
 
 
 def _statements(case: str) -> list[str]:

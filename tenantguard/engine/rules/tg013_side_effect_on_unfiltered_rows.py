@@ -304,19 +304,17 @@ _QUOTING_CALLS: dict[str, tuple[int, ...] | None] = {
 _NON_QUOTING_CALLS: dict[str, tuple[int, ...]] = {
     **dict.fromkeys(
         """unaccent similarity word_similarity strict_word_similarity show_trgm cardinality
-        array_ndims array_dims array_lower array_upper array_remove array_replace array_append
-        array_prepend array_cat jsonb_array_length json_array_length jsonb_typeof json_typeof
+        array_ndims array_dims array_lower array_upper array_replace jsonb_typeof json_typeof
         jsonb_extract_path jsonb_extract_path_text json_extract_path json_extract_path_text
         to_jsonb to_json row_to_json array_to_json jsonb_build_array json_build_array jsonb_strip_nulls json_strip_nulls jsonb_pretty
         jsonb_exists jsonb_exists_any jsonb_exists_all jsonb_contains jsonb_contained
         num_nulls num_nonnulls octet_length bit_length pg_column_size quote_literal
-        quote_nullable quote_ident isfinite age justify_days justify_hours justify_interval
-        ts_rank ts_rank_cd numnode strip length char_length character_length text varchar
+        quote_nullable quote_ident isfinite age ts_rank ts_rank_cd numnode strip length char_length character_length text varchar
         bpchar name int8larger int8smaller int4larger int4smaller textlen texteq textne
         starts_with strpos btrim ltrim rtrim lpad rpad reverse initcap sha224 sha256 sha384
         sha512 md5 hashtext gen_random_uuid uuid_generate_v4 now clock_timestamp
         statement_timestamp transaction_timestamp timeofday random pg_backend_pid
-        array_length array_position array_positions array_to_string lower upper concat
+        array_length array_to_string lower upper concat
         concat_ws coalesce nullif greatest least abs ceil ceiling floor round trunc sign
         isempty lower_inf upper_inf lower_inc upper_inc range_merge xml_is_well_formed
         xml_is_well_formed_document xml_is_well_formed_content""".split(),  # noqa: SIM905
@@ -338,6 +336,9 @@ _NON_QUOTING_CALLS: dict[str, tuple[int, ...]] = {
     "jsonb_build_object": tuple(range(0, 100, 2)),
     "json_build_object": tuple(range(0, 100, 2)),
     "unaccent": (0,),  # a dictionary named first (when there are two arguments)
+    # the array: "searching for elements in multidimensional arrays is not supported" (round
+    # 24b; array_append, array_prepend, array_position, array_remove, array_cat are typed)
+    "array_positions": (0,),
 }
 _CONFIG_FIRST = frozenset(
     {"to_tsvector", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery", "unaccent"}
@@ -432,7 +433,7 @@ def _revealing_parts(
         # "cannot take logarithm of zero", "negative substring length not allowed", "field
         # position must not be zero"…: the arguments the function's domain rejects
         given: list[object] = [node.args.get(k) for k in _DOMAIN_ERRORS[type(node)]]
-        rejected = [a for a in given if _varies(a)]
+        rejected = [a for a in given if _varies(a) and not _one_dimensional(a)]
         return rejected or None
     if isinstance(node, exp.Array):
         # ARRAY[ARRAY[…], x]: "multidimensional arrays must have array expressions with
@@ -466,9 +467,11 @@ def _revealing_parts(
         if _varies(zone):
             found.append(zone)
         return found or None
-    if isinstance(node, exp.JSONBDeleteAtPath):  # `#-`: "path element … is not an integer: "…""
-        path = node.expression
-        return [path] if _varies(path) else None
+    if isinstance(node, exp.JSONBDeleteAtPath):
+        # `#-`: "path element … is not an integer: "…"" of a path a row gives; "cannot delete
+        # path in scalar", "path element at position 1 is not an integer" of a document a row
+        # gives, by its kind (round 24b)
+        return [p for p in (node.this, node.expression) if _varies(p)] or None
     if isinstance(node, exp.Format):
         return [node.this] if not isinstance(node.this, exp.Literal) else None
     if isinstance(node, exp.Encode):  # `encode(data, name)`: "unrecognized encoding: "…""
@@ -522,7 +525,12 @@ def _revealing_parts(
             if positions is None
             else [arguments[i] for i in positions if i < len(arguments)]
         )
-        parts = [a for a in chosen if not isinstance(a, exp.Literal)]
+        parts = [
+            a
+            for a in chosen
+            if not isinstance(a, exp.Literal)
+            and not (name == "array_positions" and _one_dimensional(a))
+        ]
         return parts or None
     return None
 
@@ -624,7 +632,28 @@ _DOMAIN_ERRORS: dict[type[exp.Expression], tuple[str, ...]] = {
     # to_char's format: "multiple decimal points", "cannot use "V" and decimal point together",
     # "invalid format specification for an interval value" (round 24)
     exp.TimeToStr: ("format",),
+    # round 24b: cot('Infinity') ("input is out of range"); an array a row gives, which may be
+    # multidimensional ("searching for elements in multidimensional arrays is not supported",
+    # "argument must be empty or one-dimensional array"); justify_* ("interval out of range")
+    exp.Cot: ("this",),
+    exp.ArrayAppend: ("this",),
+    exp.ArrayPrepend: ("this",),  # (sqlglot keeps the array as `this`)
+    exp.ArrayPosition: ("this",),
+    exp.ArrayRemove: ("this",),
+    exp.JustifyDays: ("this",),
+    exp.JustifyHours: ("this",),
+    exp.JustifyInterval: ("this",),
 }
+# the calls above whose argument is an array: an ARRAY[…] of scalars has one dimension
+_ARRAY_CALLS = (exp.ArrayAppend, exp.ArrayPrepend, exp.ArrayPosition, exp.ArrayRemove)
+
+
+def _one_dimensional(node: object) -> bool:
+    """An ARRAY[…] constructor none of whose items is itself an array constructor (a column
+    holding an array, `ARRAY[arr]`, would make two dimensions: rare, not told apart)."""
+    return isinstance(node, exp.Array) and not any(
+        isinstance(i, exp.Array) for i in node.expressions
+    )
 
 
 def _body_fails(body: str) -> bool:
