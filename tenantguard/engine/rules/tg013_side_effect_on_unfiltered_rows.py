@@ -944,6 +944,21 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         if (parts := _revealing_parts(node, column, functions, inlined)) is not None
         and _reads_a_column(parts)
     ]
+    # calls that convert a date to a timestamp, failing past 294276 AD: kept where the schema
+    # shows a date (`_converts_a_date`)
+    converting = {
+        id(node)
+        for node in nodes
+        if isinstance(node, _DATE_CONVERTERS)
+        and _revealing_parts(node, column, functions, inlined) is None
+    }
+    candidates += [
+        (node, parts)
+        for node in nodes
+        if id(node) in converting
+        and (parts := [p for p in _date_operands(node) if _varies(p)])
+        and _reads_a_column(parts)
+    ]
     if not candidates:
         return
     unread = model.unread_ctes()
@@ -956,13 +971,15 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         block, position, visible, conjunct, top = locate(node)
         if block is None or position == "from":
             continue
+        if id(node) in converting and not _converts_a_date(analysis, block, node, visible):
+            continue
         if _is_cast(node) and len(parts) == 1 and _total_cast(analysis, block, node, visible):
             continue  # `created_at::date`, `date(created_at)`, `n::numeric`: fails on no value
         if isinstance(node, _ARITHMETIC) and _unbounded(analysis, block, node, visible):
             continue  # `x * 1.21` of a numeric `x`: numeric arithmetic does not overflow
-        if (
-            isinstance(node, exp.TimeToStr)
-            and _type_of(analysis, block, node.this, visible) in _TIMESTAMPS
+        if isinstance(node, exp.TimeToStr) and _type_of(analysis, block, node.this, visible) in (
+            "timestamp",
+            "timestamptz",
         ):
             continue  # to_char of a timestamp fails on no format (of a number, an interval: may)
         if position == "after":
@@ -1031,6 +1048,8 @@ def _is_cast(node: exp.Expression) -> bool:
 
 
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Neg)
+# a choice among values: of their common type
+_CHOICES = (exp.Coalesce, exp.Greatest, exp.Least, exp.Case, exp.If)
 _DT = exp.DataType.Type
 # PostgreSQL's name of a cast's target (sqlglot's kinds); a kind left out is a type whose casts
 # are not known total (a typmod: `numeric(3,0)` is named so, and is a target of no total cast)
@@ -1093,7 +1112,37 @@ _RESULT_TYPES: dict[type[exp.Expression], str] = {
     exp.JSONExtractScalar: "text", exp.JSONBExtractScalar: "text",
 }  # fmt: skip
 _INTEGERS = ("int2", "int4", "int8")
-_TIMESTAMPS = ("timestamp", "timestamptz", "date")
+# calls that convert a date argument to a timestamp (round 24b, each seen on the server:
+# "date out of range for timestamp" of a date past 294276 AD — a date's range goes on to
+# 5874897 AD): date_trunc, AT TIME ZONE, to_char, age, and a choice among a date and a timestamp
+# (`COALESCE(d, ts)`, `GREATEST(d, now())`). A comparison of a date with a timestamp does not
+# fail; a date plus or minus an interval is arithmetic (`_small_for`)
+_DATE_CONVERTERS = (
+    exp.TimestampTrunc, exp.DateTrunc, exp.AtTimeZone, exp.TimeToStr, exp.Anonymous, *_CHOICES
+)  # fmt: skip
+_DATE_CALLS = frozenset({"age"})
+
+
+def _date_operands(node: exp.Expression) -> list[exp.Expression]:
+    """The arguments a date converter may convert."""
+    if isinstance(node, _CHOICES):
+        return _branches(node)
+    if isinstance(node, exp.Anonymous):
+        return list(node.expressions) if identifier_name(node.this) in _DATE_CALLS else []
+    return [node.this] if isinstance(node.this, exp.Expression) else []
+
+
+def _converts_a_date(
+    analysis: Analysis, block: Block, node: exp.Expression, visible: Span | None
+) -> bool:
+    """A date converter given a value the schema shows a date (of a choice: beside a value of
+    a timestamp type, the common type)."""
+    kinds = [_type_of(analysis, block, p, visible) for p in _date_operands(node)]
+    if isinstance(node, _CHOICES):
+        return "date" in kinds and any(k in ("timestamp", "timestamptz") for k in kinds)
+    return "date" in kinds
+
+
 _TYPED_CASTS: dict[type[exp.Expression], str] = {
     exp.Date: "date", exp.Timestamp: "timestamp", exp.Time: "time", exp.Interval: "interval"
 }  # fmt: skip
@@ -1144,25 +1193,57 @@ def _unbounded(
     analysis: Analysis, block: Block, node: exp.Expression, visible: Span | None
 ) -> bool:
     """Arithmetic that cannot overflow: of numeric values (a numeric and a numeric or an
-    integer), or of integers whose range stays inside an int4's (`length(name) - 3`)."""
-    if _range(node) is not None or _at_the_edge_only(node):
+    integer) and literals of a moderate size, or of integers whose range stays inside an int4's
+    (`length(name) - 3`). Not `x * 1e131071`: a huge literal moves numeric's edge onto a row's
+    value ("value overflows numeric format", round 24b)."""
+    if _range(node) is not None or _at_the_edge_only(analysis, block, node, visible):
         return True
-    kinds = [_type_of(analysis, block, side, visible) for side in node.iter_expressions()]
-    return "numeric" in kinds and all(k == "numeric" or k in _INTEGERS for k in kinds)
+    sides = list(node.iter_expressions())
+    kinds = [_type_of(analysis, block, side, visible) for side in sides]
+    return (
+        "numeric" in kinds
+        and all(k == "numeric" or k in _INTEGERS for k in kinds)
+        and all(_moderate(side) for side in sides)
+    )
 
 
-def _at_the_edge_only(node: exp.Expression) -> bool:
+_MODERATE = 10**15
+
+
+def _moderate(node: exp.Expression) -> bool:
+    """Not a literal of a magnitude past 10**15 (a value that is not a literal: so)."""
+    while isinstance(node, exp.Paren | exp.Neg | exp.Cast):
+        node = node.this
+    if not isinstance(node, exp.Literal):
+        return True
+    try:
+        return abs(float(str(node.this))) < _MODERATE
+    except (ValueError, OverflowError):
+        return False  # `1e131071`: past a float's range, and so past 10**15
+
+
+def _at_the_edge_only(
+    analysis: Analysis, block: Block, node: exp.Expression, visible: Span | None
+) -> bool:
     """Arithmetic that overflows only on a stored value at the very edge of its type, which
     tells nothing a row chose: a column plus or minus a small constant (`id + 1`, `created_at
     - interval '1 day'`), a column negated. Not a value a row computes (`CASE WHEN name LIKE $2
     THEN 2147483647 ELSE 0 END + 1`), two row values (`n * n`, `d + n`), a parameter or a large
-    constant (`n + 2147483000`): those steer the overflow onto a row's value."""
+    constant (`n + 2147483000`, `ts + interval '292 millennia'`): those steer the overflow onto a
+    row's value. The column's type decides what is small (round 24b): a jsonb's `j - 1`
+    deletes an element ("cannot delete from object using integer index"), a date plus an
+    interval is a timestamp ("date out of range for timestamp")."""
     if isinstance(node, exp.Neg):
         return _bare_column(node.this)
     if isinstance(node, exp.Add | exp.Sub):
         left, right = node.this, node.expression
-        return (_bare_column(left) and _small_constant(right)) or (
-            isinstance(node, exp.Add) and _bare_column(right) and _small_constant(left)
+        pairs = [(left, right), (right, left)] if isinstance(node, exp.Add) else [(left, right)]
+        return any(
+            _bare_column(column)
+            and _small_for(
+                _type_of(analysis, block, column, visible), constant, add=isinstance(node, exp.Add)
+            )
+            for column, constant in pairs
         )
     return False
 
@@ -1174,22 +1255,119 @@ def _bare_column(node: exp.Expression) -> bool:
 
 
 _SMALL = 2**15
-_NUMBERS = re.compile(r"\d+")
+_SMALL_INT2 = 2**7  # a smallint plus 2**15 would overflow at 767: small is smaller for it
+_NUMBERS_OF = frozenset({"int4", "int8", "numeric", "float4", "float8", "date"})
+_TIMES_OF = frozenset({"timestamp", "timestamptz", "interval", "time", "timetz"})
 
 
-def _small_constant(node: exp.Expression) -> bool:
-    """An integer below 2**15, or an interval literal of numbers below 1000 (`'7 days'`)."""
-    while isinstance(node, exp.Paren | exp.Neg):
-        node = node.this
-    if isinstance(node, exp.Literal) and not node.is_string:
-        text = str(node.this)
-        return text.isdigit() and int(text) < _SMALL
-    if isinstance(node, exp.Interval | exp.Cast) and isinstance(node.this, exp.Literal):
-        if isinstance(node, exp.Cast) and _cast_target(node) != "interval":
-            return False
-        numbers = _NUMBERS.findall(str(node.this.this))
-        return bool(numbers) and all(int(n) < 1000 for n in numbers)
+def _small_for(kind: str | None, constant: exp.Expression, *, add: bool) -> bool:
+    """A constant small for a column of a type (None: a type the schema does not show) it is
+    added to or subtracted from."""
+    while isinstance(constant, exp.Paren | exp.Neg):
+        constant = constant.this
+    integer = _small_integer(constant)
+    if integer is not None:
+        # a number: of a number's or a date's column (days); of an unknown one added (no `+`
+        # of a number but a number's and a date's), not subtracted: jsonb's `-` deletes an
+        # element ("cannot delete from object using integer index")
+        return integer < (_SMALL_INT2 if kind == "int2" else _SMALL) and (
+            kind == "int2" or kind in _NUMBERS_OF or (kind is None and add)
+        )
+    if _small_interval(constant):
+        # of a timestamp's or an interval's column; of a date's not (converted to a timestamp);
+        # of an unknown one: taken for a timestamp's
+        return kind is None or kind in _TIMES_OF
     return False
+
+
+def _small_integer(node: exp.Expression) -> int | None:
+    if isinstance(node, exp.Literal) and not node.is_string and str(node.this).isdigit():
+        return int(str(node.this))
+    return None
+
+
+_INTERVAL_ITEM = re.compile(
+    r"\s*(?:(?P<clock>[+-]?\d+:\d+(?::\d+(?:\.\d*)?)?)"
+    r"|(?P<number>[+-]?\d+(?:\.\d*)?)\s*(?P<unit>[a-z]*))\s*"
+)
+_ISO_ITEM = re.compile(r"(\d+(?:\.\d*)?)([ymwdhs])")
+# years per unit PostgreSQL's interval input knows (a month 1/12 of a year, a day 1/365)
+_UNIT_YEARS: dict[str, float] = {
+    **dict.fromkeys(("millennium", "millennia", "millenniums", "mil", "mils"), 1000.0),
+    **dict.fromkeys(("century", "centuries", "c", "cent"), 100.0),
+    **dict.fromkeys(("decade", "decades", "dec", "decs"), 10.0),
+    **dict.fromkeys(("year", "years", "y", "yr", "yrs"), 1.0),
+    **dict.fromkeys(("month", "months", "mon", "mons"), 1 / 12),
+    **dict.fromkeys(("week", "weeks", "w"), 7 / 365),
+    **dict.fromkeys(("day", "days", "d"), 1 / 365),
+    **dict.fromkeys(("hour", "hours", "h", "hr", "hrs"), 1 / 8760),
+    **dict.fromkeys(("minute", "minutes", "m", "min", "mins"), 1 / 525600),
+    **dict.fromkeys(("second", "seconds", "s", "sec", "secs", ""), 1 / 31536000),
+    **dict.fromkeys(
+        ("millisecond", "milliseconds", "ms", "msec", "msecs", "microsecond", "microseconds",
+         "us", "usec", "usecs"),
+        1 / 31536000,
+    ),
+}  # fmt: skip
+_SMALL_YEARS = 1000  # a timestamp plus 1000 years overflows only past 293 000 AD
+
+
+def _interval_years(text: str) -> float | None:
+    """The size in years of an interval literal's text, or None where it is not read (the
+    SQL standard's `Y-M` form, ISO 8601's alternative form: not small)."""
+    text = text.strip().lower().removeprefix("@").replace(" ago", "")
+    if text.startswith("p"):
+        body = text[1:]
+        date_part, _, time_part = body.partition("t")
+        total = 0.0
+        for part, units in (
+            (date_part, {"y": 1.0, "m": 1 / 12, "w": 7 / 365, "d": 1 / 365}),
+            (time_part, {"h": 1 / 8760, "m": 1 / 525600, "s": 1 / 31536000}),
+        ):
+            if _ISO_ITEM.sub("", part):
+                return None  # something else than number-designator pairs
+            for number, unit in _ISO_ITEM.findall(part):
+                if unit not in units:
+                    return None
+                total += float(number) * units[unit]
+        return total
+    total = 0.0
+    position = 0
+    while position < len(text):
+        match = _INTERVAL_ITEM.match(text, position)
+        if match is None or match.end() == position:
+            return None
+        position = match.end()
+        if match.group("clock") is not None:
+            fields = [abs(float(f)) for f in match.group("clock").split(":")]
+            clock = (1 / 8760, 1 / 525600, 1 / 31536000)[: len(fields)]
+            total += sum(f * u for f, u in zip(fields, clock, strict=True))
+            continue
+        years = _UNIT_YEARS.get(match.group("unit"))
+        if years is None or (not match.group("unit") and (position < len(text) or total)):
+            return None  # a number without a unit beside others (`'150000-0'`: years)
+        total += abs(float(match.group("number"))) * years
+    return total
+
+
+def _small_interval(node: exp.Expression) -> bool:
+    """An interval literal under 1000 years in all (`'7 days'`; not `'292 millennia 252
+    years'`, `'P292252Y'`, `'100000000:00:00'`, whose numbers are each small or not, round
+    24b)."""
+    if isinstance(node, exp.Cast) and (
+        _cast_target(node) != "interval" or not isinstance(node.this, exp.Literal)
+    ):
+        return False
+    if not isinstance(node, exp.Interval | exp.Cast) or not isinstance(node.this, exp.Literal):
+        return False
+    text = str(node.this.this)
+    unit = node.args.get("unit")
+    if unit is not None:
+        if not isinstance(unit, exp.Var):
+            return False  # `interval '1' day to second`…: not read
+        text = f"{text} {unit.this}"
+    years = _interval_years(text)
+    return years is not None and years < _SMALL_YEARS
 
 
 # integer results of a bounded range whatever their arguments (a text is at most 1 GB long)
@@ -1257,17 +1435,56 @@ def _type_of(
     if isinstance(node, _JSON_OPERATORS):
         inner = _type_of(analysis, block, node.this, visible)
         return inner if inner in ("json", "jsonb") else None
-    if isinstance(node, exp.Coalesce | exp.Greatest | exp.Least):
-        for argument in (node.this, *node.expressions):
-            if isinstance(argument, exp.Expression) and not isinstance(argument, exp.Null):
-                found = _type_of(analysis, block, argument, visible)
-                if found is not None:
-                    return found
-        return None
+    if isinstance(node, exp.Nullif):
+        return _type_of(analysis, block, node.this, visible)  # its first argument's
+    if isinstance(node, _CHOICES):
+        # PostgreSQL's common type of every branch (`COALESCE(i, n)` of an int4 and an int8 is
+        # an int8: round 24b); unknown if any branch's is (a NULL or a quoted literal aside)
+        return _common_type(
+            [
+                _UNTYPED
+                if isinstance(b, exp.Null) or (isinstance(b, exp.Literal) and b.is_string)
+                else _type_of(analysis, block, b, visible)
+                for b in _branches(node)
+            ]
+        )
     if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
         inner = _type_of(analysis, block, node.this, visible)
-        return "timestamp" if inner == "date" else inner
+        return "timestamptz" if inner == "date" else inner
     return _RESULT_TYPES.get(type(node))
+
+
+# PostgreSQL's resolution of a common type within a category: the later type of each order
+_WIDENING = (
+    ("int2", "int4", "int8", "numeric", "float4", "float8"),
+    ("date", "timestamp", "timestamptz"),
+)
+_UNTYPED = object()  # a NULL or a quoted literal: typed by the other branches
+
+
+def _branches(node: exp.Expression) -> list[exp.Expression]:
+    """The values a COALESCE, GREATEST, LEAST, CASE or IF may give."""
+    if isinstance(node, exp.Case):
+        found = [i.args.get("true") for i in node.args.get("ifs") or []]
+        found.append(node.args.get("default"))  # (no ELSE: NULL)
+    elif isinstance(node, exp.If):
+        found = [node.args.get("true"), node.args.get("false")]
+    else:
+        found = [node.this, *node.expressions]
+    return [b for b in found if isinstance(b, exp.Expression)]
+
+
+def _common_type(kinds: list[object]) -> str | None:
+    known = [k for k in kinds if k is not _UNTYPED]
+    if not known or any(not isinstance(k, str) for k in known):
+        return None
+    names = [k for k in known if isinstance(k, str)]
+    if len(set(names)) == 1:
+        return names[0]
+    for order in _WIDENING:
+        if all(k in order for k in names):
+            return max(names, key=order.index)
+    return None
 
 
 # values of a type that is not text-like whatever their operands (a cast of one quotes no text:
