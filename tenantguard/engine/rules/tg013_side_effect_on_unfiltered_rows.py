@@ -964,6 +964,7 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
     unread = model.unread_ctes()
     reported: set[int] = set()
     costs: dict[int, float] = {}  # by condition: many failing calls may sit in one
+    collapsed = _collapsed_intervals(ctx.lowered)
     locate = _Locator(analysis)
     for node, parts in sorted(candidates, key=lambda c: _position(c[0])):
         if unread and model.inside(node, unread):
@@ -975,7 +976,9 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             continue
         if _is_cast(node) and len(parts) == 1 and _total_cast(analysis, block, node, visible):
             continue  # `created_at::date`, `date(created_at)`, `n::numeric`: fails on no value
-        if isinstance(node, _ARITHMETIC) and _unbounded(analysis, block, node, visible):
+        if isinstance(node, _ARITHMETIC) and _unbounded(
+            analysis, block, node, visible, collapsed=collapsed
+        ):
             continue  # `x * 1.21` of a numeric `x`: numeric arithmetic does not overflow
         if isinstance(node, exp.TimeToStr) and _type_of(analysis, block, node.this, visible) in (
             "timestamp",
@@ -1190,13 +1193,20 @@ def _total_cast(
 
 
 def _unbounded(
-    analysis: Analysis, block: Block, node: exp.Expression, visible: Span | None
+    analysis: Analysis,
+    block: Block,
+    node: exp.Expression,
+    visible: Span | None,
+    *,
+    collapsed: bool = False,
 ) -> bool:
     """Arithmetic that cannot overflow: of numeric values (a numeric and a numeric or an
     integer) and literals of a moderate size, or of integers whose range stays inside an int4's
     (`length(name) - 3`). Not `x * 1e131071`: a huge literal moves numeric's edge onto a row's
     value ("value overflows numeric format", round 24b)."""
-    if _range(node) is not None or _at_the_edge_only(analysis, block, node, visible):
+    if _range(node) is not None or _at_the_edge_only(
+        analysis, block, node, visible, collapsed=collapsed
+    ):
         return True
     sides = list(node.iter_expressions())
     kinds = [_type_of(analysis, block, side, visible) for side in sides]
@@ -1223,7 +1233,12 @@ def _moderate(node: exp.Expression) -> bool:
 
 
 def _at_the_edge_only(
-    analysis: Analysis, block: Block, node: exp.Expression, visible: Span | None
+    analysis: Analysis,
+    block: Block,
+    node: exp.Expression,
+    visible: Span | None,
+    *,
+    collapsed: bool = False,
 ) -> bool:
     """Arithmetic that overflows only on a stored value at the very edge of its type, which
     tells nothing a row chose: a column plus or minus a small constant (`id + 1`, `created_at
@@ -1241,7 +1256,10 @@ def _at_the_edge_only(
         return any(
             _bare_column(column)
             and _small_for(
-                _type_of(analysis, block, column, visible), constant, add=isinstance(node, exp.Add)
+                _type_of(analysis, block, column, visible),
+                constant,
+                add=isinstance(node, exp.Add),
+                collapsed=collapsed,
             )
             for column, constant in pairs
         )
@@ -1260,7 +1278,9 @@ _NUMBERS_OF = frozenset({"int4", "int8", "numeric", "float4", "float8", "date"})
 _TIMES_OF = frozenset({"timestamp", "timestamptz", "interval", "time", "timetz"})
 
 
-def _small_for(kind: str | None, constant: exp.Expression, *, add: bool) -> bool:
+def _small_for(
+    kind: str | None, constant: exp.Expression, *, add: bool, collapsed: bool = False
+) -> bool:
     """A constant small for a column of a type (None: a type the schema does not show) it is
     added to or subtracted from."""
     while isinstance(constant, exp.Paren | exp.Neg):
@@ -1273,7 +1293,7 @@ def _small_for(kind: str | None, constant: exp.Expression, *, add: bool) -> bool
         return integer < (_SMALL_INT2 if kind == "int2" else _SMALL) and (
             kind == "int2" or kind in _NUMBERS_OF or (kind is None and add)
         )
-    if _small_interval(constant):
+    if _small_interval(constant, collapsed=collapsed):
         # of a timestamp's or an interval's column; of a date's not (converted to a timestamp);
         # of an unknown one: taken for a timestamp's
         return kind is None or kind in _TIMES_OF
@@ -1350,7 +1370,25 @@ def _interval_years(text: str) -> float | None:
     return total
 
 
-def _small_interval(node: exp.Expression) -> bool:
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+_ONE_PAIR = re.compile(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]+)\s*")  # sqlglot's
+
+
+def _collapsed_intervals(text: str) -> bool:
+    """Whether the statement quotes a text sqlglot would read as an interval of its one
+    number and unit, dropping the rest (`interval '1 year 100000000:00:00'` is read `'1' YEAR`),
+    where the whole is not small: every interval sqlglot read so is then taken for not small."""
+    for quoted in _QUOTED.findall(text):
+        pairs = _ONE_PAIR.findall(quoted)
+        if len(pairs) != 1 or not _ONE_PAIR.sub("", quoted).strip(" @"):
+            continue
+        years = _interval_years(quoted)
+        if years is None or years >= _SMALL_YEARS:
+            return True
+    return False
+
+
+def _small_interval(node: exp.Expression, *, collapsed: bool = False) -> bool:
     """An interval literal under 1000 years in all (`'7 days'`; not `'292 millennia 252
     years'`, `'P292252Y'`, `'100000000:00:00'`, whose numbers are each small or not, round
     24b)."""
@@ -1363,7 +1401,7 @@ def _small_interval(node: exp.Expression) -> bool:
     text = str(node.this.this)
     unit = node.args.get("unit")
     if unit is not None:
-        if not isinstance(unit, exp.Var):
+        if not isinstance(unit, exp.Var) or collapsed:
             return False  # `interval '1' day to second`…: not read
         text = f"{text} {unit.this}"
     years = _interval_years(text)
