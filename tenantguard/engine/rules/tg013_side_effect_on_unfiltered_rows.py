@@ -68,18 +68,37 @@ A cast that may fail on some value of its operand's type fails so though it quot
 of text or of a JSON value (`(j -> 'a')::int`: "cannot cast jsonb string to type integer"), a
 date to a timestamp; a widening the schema's column types (or the operand's form) show
 (`i::bigint`, `n::numeric`, `created_at::date`) fails on no value, nor does a cast to text
-(`::varchar(2)` truncates). Arithmetic on a row's values overflows by their size ("integer out
-of range", "date out of range", "interval out of range"): `i * i`, `d + n`, `ts + n * interval
-'1 day'`, `n + 9223372036854775000`, a value a row computes plus one — but not a column plus or
-minus a small constant (`id + 1`, `ts - interval '7 days'`: only a value at its type's very edge
-fails), numeric arithmetic, or a sum of lengths. to_char's format given by a row fails on a
-number or an interval ("multiple decimal points"), on a timestamp never. A JSON path the
+(`::varchar(2)` truncates). The type of a COALESCE, GREATEST, LEAST or CASE is its
+branches' common type (`COALESCE(i, n)::int` of an int4 and an int8 narrows an int8), unknown
+if any branch's is; NULLIF's is its first argument's. Arithmetic on a row's values overflows by
+their size ("integer out of range", "date out of range", "interval out of range"): `i * i`,
+`d + n`, `ts + n * interval '1 day'`, `n + 9223372036854775000`, a value a row computes plus
+one — but not a column plus or minus a constant small for its type (`id + 1`, `ts - interval
+'7 days'`: only a value at its type's very edge fails), numeric arithmetic of moderate
+literals, or a sum of lengths. Small is told by the column's type (round 24b): an integer under
+2**15 of a number or a date (2**7 of a smallint), or added to a column the schema does not
+type; an interval under 1000 years in all, its units counted (`'292 millennia 252 years'`,
+`'P292252Y'`, `'100000000:00:00'` are not small; a form not read, `'150000-0'`, is not), of a
+timestamp or an interval or an untyped column. Not small: `j - 1` of a jsonb (it deletes an
+element: "cannot delete from object using integer index"), `d + interval '1 day'` of a date (a
+timestamp: "date out of range for timestamp" past 294276 AD), `x * 1e131071` of a numeric
+("value overflows numeric format"). A date is converted to a timestamp, failing so, by
+`date_trunc`, `AT TIME ZONE`, `to_char`, `age` and a choice beside a timestamp
+(`COALESCE(d, ts)`); a comparison with a timestamp converts none. `cot` of an infinite value
+fails; so do `array_append`, `array_prepend`, `array_position(s)`, `array_remove` of a
+multidimensional array (an `ARRAY[…]` of scalars has one dimension), `jsonb_array_length` of
+what is no array, `#-` of a scalar, `justify_days`/`_hours`/`_interval` of a large interval.
+to_char's format given by a row fails on a number or an interval ("multiple decimal points"),
+on a timestamp never. A JSON path the
 `jsonb_path_*` functions run fails on a row's value where it is `strict` (a missing key), does
 arithmetic (`'$.a / ($.a - 2)'`: "division by zero") or converts (`.double()`, `.keyvalue()`,
 `.datetime()`) outside a filter, and, for `jsonb_path_match`, where it is no predicate ("single
 boolean result is expected"); a filter's errors (`? (@ / 0 > 1)`), the operators `@?` and `@@`
 and `silent => true` fail on none (helper 119).
-Not seen: a subscript out of range; a cast of a column whose type the schema does not show is
+Not seen: a subscript out of range; `arr || 1` of a multidimensional array (`||` is read as
+text's); `date_part('epoch', d)` of a date (read as EXTRACT, which converts nothing); a date
+column plus or minus an interval where the schema does not show its type (taken for a
+timestamp); a cast of a column whose type the schema does not show is
 read as one that may fail (a false alarm beside a pin by the tenant expression:
 `created_at::date = current_date` without schema sources).
 
