@@ -14,6 +14,13 @@ are in tests/fixtures/round24 (`oracles.q`: reported; `oracles_safe.q`: their tw
    format fails.
 4. generate_series with a row's step: PostgreSQL evaluates it after the row's pin in every form
    tried (a lateral FROM item, a derived table's select list): its twins pass.
+
+Round 24b (helper 24f, after another outside attack): a choice's type is its branches' common
+type (`GREATEST(i, n)::int` narrows an int8); a small constant is small for its column's type and
+in all (`ts + interval '292 millennia 252 years'`, `ja - 1` of a jsonb are not); a numeric times
+a huge literal overflows; a date is converted to a timestamp by `+ interval`, `date_trunc`,
+`COALESCE(d, ts)`; cot('Infinity'), the array functions of a multidimensional array,
+jsonb_array_length of an object and justify_* of a large interval fail.
 """
 
 from __future__ import annotations

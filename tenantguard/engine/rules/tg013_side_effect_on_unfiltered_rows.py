@@ -671,8 +671,8 @@ def _one_dimensional(node: object) -> bool:
     """An ARRAY[…] constructor none of whose items is itself an array constructor (a column
     holding an array, `ARRAY[arr]`, would make two dimensions: rare, not told apart)."""
     return isinstance(node, exp.Array) and not any(
-        isinstance(i, exp.Array) for i in node.expressions
-    )
+        isinstance(i, exp.Array | exp.Query | exp.Subquery) for i in node.expressions
+    )  # (`ARRAY(SELECT arr …)` of a query: of its rows' arrays, two dimensions)
 
 
 def _body_fails(body: str) -> bool:
