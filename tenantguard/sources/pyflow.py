@@ -247,6 +247,17 @@ class QueryMethod:
     certain: bool
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class FrameMethod:
+    """A pandas/polars (or table-copy) call kept in a name with what it is given so far
+    (`write = df.to_sql`, `reader = partial(pd.read_sql_table, con=engine)`,
+    `write = getattr(df, "to_sql")`): calling the name makes that call."""
+
+    func: ast.expr
+    args: tuple[ast.expr, ...] = ()
+    keywords: tuple[ast.keyword, ...] = ()
+
+
 # what a wrapper's parameter reaches: (the call it reaches, whether that is surely SQL, the
 # alternatives it is sent in, its hole in each: `((hole,),)` when it is sent unchanged)
 Reach = tuple[str, bool, Value]
@@ -262,6 +273,7 @@ Binding = (
     | Items
     | Grown
     | QueryMethod
+    | FrameMethod
 )
 
 
@@ -631,6 +643,7 @@ class _Walker:
         ] = []
         self.recorded: dict[int, Sink | Call] = {}  # by call id: a loop's last round wins
         self._synthetic: dict[int, ast.Call] = {}  # the call a `partial(…)` stands for
+        self._unwrapped_calls: dict[int, ast.Call] = {}  # the pandas call a getattr/partial makes
         self.depth = 0
         self.nonlocals: frozenset[str] = frozenset()  # names nested functions assign again
 
@@ -1522,6 +1535,7 @@ class _Walker:
                 self.module.messages.add(id(inner))
 
     def on_call(self, node: ast.Call) -> None:
+        node = self._unwrapped(node)
         if self.indirect(node):
             return
         node = self._frame_call(node)
@@ -1536,15 +1550,16 @@ class _Walker:
             ):
                 self._messages(node)
                 return
-            if name in _TABLE_COPIES or (
-                name == "read_sql"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-                and _TABLE_NAME.fullmatch(node.args[0].value.strip())
-            ):  # `pd.read_sql("invoices", con)`: pandas reads a table by that name
-                self.module.copies.append(self._named_table(node))
+            if name in _TABLE_COPIES:
+                self.module.copies.extend(self._named_tables(node))
                 return
+            if name == "read_sql" and node.args and not isinstance(node.args[0], ast.Starred):
+                # `pd.read_sql("invoices", con)`, `pd.read_sql(TABLE, con)`: pandas reads a
+                # table by that name (round 25: through a name it was read as SQL "tags")
+                texts = self._texts(node.args[0])
+                if texts and all(_TABLE_NAME.fullmatch(t.strip()) for t in texts):
+                    self.module.copies.extend(self._named_tables(node))
+                    return
             if name in SQL_METHODS:
                 self.sql_method(node, func)
                 return
@@ -1580,7 +1595,7 @@ class _Walker:
                     and isinstance(first.value, str)
                     and _TABLE_NAME.fullmatch(first.value.strip())
                 ):
-                    self.module.copies.append(self._named_table(node))
+                    self.module.copies.extend(self._named_tables(node))
                 else:
                     self.sink(node, f"{name}()", certain=True)
                 return
@@ -1640,21 +1655,137 @@ class _Walker:
             )
         return ast.copy_location(ast.Call(func, args, keywords), node)
 
-    def _named_table(self, node: ast.Call) -> ast.Call:
-        """A call naming its table by a constant of the module (`read_sql_table(T, con)`): the
-        same call with the name written in (helper 115: only a literal was read)."""
+    def _texts(self, node: ast.expr) -> list[str] | None:
+        """The strings an expression may hold, each wholly constant; None when any part of
+        one is known only at run time."""
+        if isinstance(node, ast.Constant):
+            return [node.value] if isinstance(node.value, str) else None
+        texts: list[str] = []
+        for alternative in self.evaluate(node):
+            if not alternative or any(type(part) is not Lit for part in alternative):
+                return None
+            texts.append("".join(part.text for part in alternative))  # type: ignore[union-attr]
+        return sorted(set(texts)) or None
+
+    def _named_tables(self, node: ast.Call) -> list[ast.Call]:
+        """A call naming its table through the module's names (`read_sql_table(T, con)`,
+        `Cfg.table`, `names.T`, `f"{T}"`): the same call with each name it may hold written
+        in (helper 115: only a literal was read); unchanged when it is not known."""
         func = node.func
         method = expression_name(func)
         at = 1 if method in ("copy_from", "copy_to") else 0
         if len(node.args) > at and not isinstance(node.args[at], ast.Constant | ast.Starred):
-            value = self.evaluate(node.args[at])
-            if len(value) == 1 and len(value[0]) == 1 and type(value[0][0]) is Lit:
-                named = ast.copy_location(ast.Constant(value[0][0].text), node.args[at])
-                return ast.copy_location(
-                    ast.Call(func, [*node.args[:at], named, *node.args[at + 1 :]], node.keywords),
-                    node,
+            if any(isinstance(a, ast.Starred) for a in node.args[:at]):
+                return [node]
+            texts = self._texts(node.args[at])
+            if texts:
+                calls = []
+                for text in texts:
+                    named = ast.copy_location(ast.Constant(text), node.args[at])
+                    args = [*node.args[:at], named, *node.args[at + 1 :]]
+                    call = ast.copy_location(ast.Call(func, args, node.keywords), node)
+                    call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+                    calls.append(call)
+                return calls
+        return [node]
+
+    def _unwrapped(self, node: ast.Call) -> ast.Call:
+        """The pandas/polars (or table-copy) call a call makes through `getattr(pd,
+        "read_sql_table")(…)`, `partial(pd.read_sql_table, con=e)(…)` or a name keeping one
+        (`write = df.to_sql; write(…)`): that call, placed where this one is (round 25: these
+        passed in silence). One choosing a pandas function at run time is TG009."""
+        made = self._unwrapped_calls.get(id(node))
+        if made is not None:
+            return made
+        func, args, keywords = node.func, list(node.args), list(node.keywords)
+        for _ in range(8):
+            if isinstance(func, ast.Name):
+                kept = self.lookup(func.id)
+                if not isinstance(kept, FrameMethod):
+                    break
+                func, args = kept.func, [*kept.args, *args]
+                keywords = [*kept.keywords, *keywords]
+                continue
+            if not isinstance(func, ast.Call):
+                break
+            inner = self._frame_function(func)
+            if inner is None:
+                chosen = _getattr_of(func)
+                if chosen is not None and not isinstance(chosen[1], str):
+                    path = self._external_path(chosen[0])
+                    if path is not None and path.split(".")[0] in ("pandas", "polars"):
+                        reason = (
+                            f"the {path.split('.')[0]} function is chosen at run time by "
+                            f"`{_short(chosen[1])}`"
+                        )
+                        self.recorded[id(node)] = Sink(
+                            node,
+                            func,
+                            f"{_short(func)}()",
+                            hole(func, self.origin, reason),
+                            True,
+                            self.function,
+                        )
+                break
+            func = inner.func
+            args, keywords = [*inner.args, *args], [*inner.keywords, *keywords]
+        if func is node.func or not self._frame_name(func):
+            return node
+        call = ast.copy_location(ast.Call(func, args, keywords), node)
+        call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+        self._unwrapped_calls[id(node)] = call
+        return call
+
+    def _frame_name(self, func: ast.expr) -> bool:
+        """Whether a function is a pandas/polars sink or a table copy, by name or as
+        imported (`from pandas import read_sql_table as rst`)."""
+        name = expression_name(func)
+        if name in _FRAME_FIRST or name in _TABLE_COPIES:
+            return True
+        path = self._external_path(func)
+        return path is not None and path.rsplit(".", 1)[-1] in _FRAME_FIRST
+
+    def _frame_function(self, node: ast.Call) -> ast.Call | None:
+        """`partial(F, *a, **k)` or `getattr(obj, "name")` of a pandas/polars sink (or table
+        copy): the call (F with what is bound so far) it stands for; else None."""
+        called = _called_name(node)
+        if called == "partial" and node.args and not isinstance(node.args[0], ast.Starred):
+            first = node.args[0]
+            if isinstance(first, ast.Call):
+                inner = self._frame_function(first)
+                if inner is None:
+                    return None
+                return ast.Call(
+                    inner.func, [*inner.args, *node.args[1:]], [*inner.keywords, *node.keywords]
                 )
-        return node
+            if isinstance(first, ast.Name):
+                kept = self.lookup(first.id)
+                if isinstance(kept, FrameMethod):
+                    return ast.Call(
+                        kept.func,
+                        [*kept.args, *node.args[1:]],
+                        [*kept.keywords, *node.keywords],
+                    )
+            if self._frame_name(first):
+                return ast.Call(first, node.args[1:], node.keywords)
+            return None
+        chosen = _getattr_of(node)
+        if chosen is not None and isinstance(chosen[1], str):
+            attribute = ast.copy_location(ast.Attribute(chosen[0], chosen[1], ast.Load()), node)
+            if self._frame_name(attribute):
+                return ast.Call(attribute, [], [])
+        return None
+
+    def frame_method(self, node: ast.expr) -> FrameMethod | None:
+        """What a name keeps when given a pandas/polars sink (`df.to_sql`), a partial or a
+        getattr of one."""
+        if isinstance(node, ast.Attribute) and self._frame_name(node):
+            return FrameMethod(node)
+        if isinstance(node, ast.Call):
+            inner = self._frame_function(node)
+            if inner is not None:
+                return FrameMethod(inner.func, tuple(inner.args), tuple(inner.keywords))
+        return None
 
     def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
         if func.attr == "cursor" and not self.query_cursor(node):
@@ -1952,6 +2083,9 @@ class _Walker:
                 return Handle("cursor" if self.query_cursor(inner) else "dbapi-cursor")
             if attr in ("acquire", "connect", "create_pool"):
                 return Handle("connection")
+        frame = self.frame_method(inner)
+        if frame is not None:  # `write = df.to_sql`, `reader = partial(pd.read_sql_table, …)`
+            return frame
         if isinstance(inner, ast.Name):
             found = self.lookup(inner.id)
             if isinstance(found, ImportedRef) and isinstance(self.index.imported(found), tuple):
@@ -2825,6 +2959,21 @@ def _called_name(node: ast.Call) -> str:
     return expression_name(node.func)
 
 
+def _getattr_of(node: ast.Call) -> tuple[ast.expr, str | ast.expr] | None:
+    """`getattr(obj, "name")`: (obj, the name, or the expression naming it); else None."""
+    if not (
+        isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) >= 2
+        and not any(isinstance(a, ast.Starred) for a in node.args[:2])
+    ):
+        return None
+    name = node.args[1]
+    if isinstance(name, ast.Constant) and isinstance(name.value, str):
+        return node.args[0], name.value
+    return node.args[0], name
+
+
 def _is_sql_call(node: ast.expr) -> bool:
     """`sql.SQL("…")` (psycopg): its `.format()` takes composables."""
     return isinstance(node, ast.Call) and _called_name(node) in ("SQL", "Composed")
@@ -2902,6 +3051,9 @@ _DEF = re.compile(r"def[ \t]+(\w+)")
 _CLASS_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
 # `import a.Repo as B`, `from m import Repo as B, X as Y`: a base named by its alias (helper 116)
 _IMPORT_ALIAS = re.compile(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
+# `Base = Repo`, `Base: type = base.Repo` at a line's start: a base named by another name
+# (round 25: such a subclass's table never reached the base's queries)
+_NAME_ALIAS = re.compile(r"^(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*([A-Za-z_][\w.]*)[ \t]*$", re.M)
 _TYPE_BASES = re.compile(r"\btype\(\s*(?:[rRuU]?[\"'][^\"'\n]*[\"']|\w+)\s*,\s*\(([^)]*)\)")
 _DEF_LEAD = re.compile(r"[ \t]*(?:async[ \t]+)?\Z")
 _CLASS_LEAD = re.compile(r"[ \t]*\Z")
@@ -3121,13 +3273,19 @@ class ProjectIndex:
                 aliases: dict[str, list[str]] = {}  # `from .base import Repo as B`
                 for original, alias in _IMPORT_ALIAS.findall(text):
                     aliases.setdefault(alias, []).append(original)
+                for alias, original in _NAME_ALIAS.findall(text):  # `Base = base.Repo`
+                    aliases.setdefault(alias, []).append(original.rsplit(".", 1)[-1])
                 for bases in [
                     *_at_line_starts(_CLASS_BASES, _CLASS_LEAD, text),
                     *_TYPE_BASES.findall(text),  # `type("Inv", (Repo,), {…})`
                 ]:
-                    for word in _WORD.findall(bases):
+                    todo = _WORD.findall(bases)
+                    while todo:  # through aliases of aliases (`Base2 = Base = Repo`)
+                        word = todo.pop()
+                        if "class:" + word in names:
+                            continue
                         names.add("class:" + word)
-                        names.update("class:" + o for o in aliases.get(word, ()))
+                        todo.extend(aliases.get(word, ()))
                 for name in names:
                     self._defined.setdefault(name, []).append(path)
 
@@ -3384,16 +3542,21 @@ class ProjectIndex:
         return order, complete
 
     def _class_ref(self, node: ast.expr, owner: ClassInfo) -> ClassRef | None:
-        binding: Binding | None = None
-        if isinstance(node, ast.Name):
-            binding = owner.base_env.get(node.id) or owner.module.env.get(node.id)
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            base = owner.module.env.get(node.value.id)
-            if isinstance(base, ModuleRef | ImportedRef):
-                binding = self.attribute_of(base, node.attr)
+        binding = self._base_binding(node, owner, 0)
         if isinstance(binding, ImportedRef):
             binding = self.imported(binding)
         return binding if isinstance(binding, ClassRef) else None
+
+    def _base_binding(self, node: ast.expr, owner: ClassInfo, depth: int) -> Binding | None:
+        """What a base expression names: a name, or a dotted path through modules
+        (`base.Repo`, `app.base.Repo`: round 25, only one dot was followed)."""
+        if isinstance(node, ast.Name):
+            return owner.base_env.get(node.id) or owner.module.env.get(node.id)
+        if isinstance(node, ast.Attribute) and depth < 16:
+            base = self._base_binding(node.value, owner, depth + 1)
+            if isinstance(base, ModuleRef | ImportedRef):
+                return self.attribute_of(base, node.attr)
+        return None
 
     def class_attribute(self, info: ClassInfo, name: str) -> Binding | None:
         order, _ = self.bases(info)

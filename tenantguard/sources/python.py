@@ -861,7 +861,22 @@ def _finding_at(node: ast.AST, origin: Origin, rule: RuleInfo, message: str, hel
     )
 
 
-def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) -> Iterator[Finding]:
+# the pandas/polars calls whose table named at run time is TG009 (asyncpg's and psycopg2's
+# copies of a table a helper is given stay unsaid, as before)
+_FRAME_SINKS = frozenset({"read_sql_table", "to_sql", "write_database"})
+
+
+def _source_of(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _copy_findings(
+    calls: list[ast.Call],
+    analyzer: Analyzer,
+    origin: Origin,
+    unresolved: Severity | None = Severity.WARNING,
+) -> Iterator[Finding]:
     """`copy_to_table(table, columns=[…])`: a tenant table needs the tenant column listed.
     `copy_from_table(table, …)` (asyncpg) and `copy_to(file, table)` (psycopg2) write out
     every tenant's rows, as `COPY table TO` does.
@@ -887,6 +902,20 @@ def _copy_findings(calls: list[ast.Call], analyzer: Analyzer, origin: Origin) ->
             else next((k.value for k in call.keywords if k.arg == keyword), None)
         )
         if not (isinstance(table, ast.Constant) and isinstance(table.value, str)):
+            if table is not None and unresolved is not None and method in _FRAME_SINKS:
+                # round 25: a pandas/polars table named at run time passed in silence
+                info9 = tg009_unresolved_dynamic_sql.RULE
+                yield dataclasses.replace(
+                    _finding_at(
+                        table,
+                        origin,
+                        info9,
+                        f"the table {method}() is given cannot be proven: "
+                        f"`{_source_of(table)}` is only known at run time",
+                        "name the table by a constant, or read a query pinned to one tenant",
+                    ),
+                    severity=unresolved,
+                )
             continue
         name = table.value.split(".")[-1]
         if not policy.is_tenant_table(name):
@@ -995,7 +1024,8 @@ def check_python_text(
         return [unprovable(message, "simplify the file")], 0, [()]
     findings = [c.finding for c in check.out]
     anchors = [c.anchors for c in check.out]
-    for finding in _copy_findings(module.copies, analyzer, module.origin):
+    severity = None if schema_source else unresolved_severity
+    for finding in _copy_findings(module.copies, analyzer, module.origin, severity):
         findings.append(finding)
         anchors.append((finding.line - 1, finding.line))
     module.tree = None  # the tree is not needed by the modules that import this one
