@@ -337,3 +337,53 @@ def test_migrations_folders_are_still_schema_sources(
     )
     (tmp_path / "schema.sql").unlink()
     assert _found(tmp_path, capsys, monkeypatch) == [("app/q.py", 2, "TG001")]
+
+
+def test_no_warning_for_calls_that_are_no_pandas_sink(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ibis.to_sql(expr)`, a project's `to_sql(dialect)`, `getattr(pd, f"read_{fmt}")(path)`:
+    no connection given, no sink name fits — no TG009."""
+    code = (
+        "import ibis\n"
+        "import pandas as pd\n"
+        "\n"
+        "class Q:\n"
+        "    def to_sql(self, dialect):\n"
+        "        return dialect\n"
+        "\n"
+        "def a(expr, q, dialect):\n"
+        "    q.to_sql(dialect)\n"
+        '    return ibis.to_sql(expr, dialect="postgres")\n'
+        "def b(path, fmt):\n"
+        '    return getattr(pd, f"read_{fmt}")(path)\n'
+        "def c(df, path, fmt):\n"
+        '    getattr(df, f"to_{fmt}")(path, index=False)\n'
+        "def d(df, fmt, path, engine):\n"
+        '    return getattr(pd, f"read_{fmt}")(path, engine)\n'
+        "def loop(df, engine, frames):\n"
+        "    for frame in frames:\n"
+        "        write = frame.to_sql\n"
+        '        write("report_cache", engine)\n'
+    )
+    _project(tmp_path, {"app.py": code})
+    assert _found(tmp_path, capsys, monkeypatch) == [("app.py", 16, "TG009")]
+
+
+def test_a_table_a_subclass_sets_read_by_pandas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = (
+        "import pandas as pd\n"
+        "\n"
+        "class Base:\n"
+        '    table = "report_cache"\n'
+        "\n"
+        "    def frame(self, engine):\n"
+        "        return pd.read_sql_table(self.table, engine)\n"
+        "\n"
+        "class Tags(Base):\n"
+        '    table = "tags"\n'
+    )
+    _project(tmp_path, {"app.py": code})
+    assert _found(tmp_path, capsys, monkeypatch) == [("app.py", 7, "TG005")]

@@ -247,7 +247,7 @@ class QueryMethod:
     certain: bool
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True)
 class FrameMethod:
     """A pandas/polars (or table-copy) call kept in a name with what it is given so far
     (`write = df.to_sql`, `reader = partial(pd.read_sql_table, con=engine)`,
@@ -1711,7 +1711,12 @@ class _Walker:
             inner = self._frame_function(func)
             if inner is None:
                 chosen = _getattr_of(func)
-                if chosen is not None and not isinstance(chosen[1], str):
+                if (
+                    chosen is not None
+                    and not isinstance(chosen[1], str)
+                    and _given_a_connection(args, keywords)
+                    and self._may_name_a_sink(chosen[1])
+                ):
                     path = self._external_path(chosen[0])
                     if path is not None and path.split(".")[0] in ("pandas", "polars"):
                         reason = (
@@ -1735,6 +1740,18 @@ class _Walker:
         call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
         self._unwrapped_calls[id(node)] = call
         return call
+
+    def _may_name_a_sink(self, node: ast.expr) -> bool:
+        """Whether a name computed at run time may be a pandas/polars sink's
+        (`getattr(pd, how)`; not `getattr(pd, f"to_{fmt}")`, which only names to_csv and the
+        like if no sink name fits it)."""
+        for alternative in self.evaluate(node):
+            pattern = "".join(
+                re.escape(part.text) if type(part) is Lit else ".*" for part in alternative
+            )
+            if any(re.fullmatch(pattern, name) for name in _FRAME_FIRST):
+                return True
+        return False
 
     def _frame_name(self, func: ast.expr) -> bool:
         """Whether a function is a pandas/polars sink or a table copy, by name or as
@@ -2957,6 +2974,13 @@ def expression_name(node: ast.expr) -> str:
 
 def _called_name(node: ast.Call) -> str:
     return expression_name(node.func)
+
+
+def _given_a_connection(args: list[ast.expr], keywords: list[ast.keyword]) -> bool:
+    """Whether a call is given a connection as pandas' and polars' sinks are (a second
+    argument, `con=`, `connection=`, `uri=`): `ibis.to_sql(expr)`, a project's
+    `to_sql(dialect)` and `getattr(pd, f"read_{fmt}")(path)` are not."""
+    return len(args) >= 2 or any(k.arg in ("con", "connection", "uri") for k in keywords)
 
 
 def _getattr_of(node: ast.Call) -> tuple[ast.expr, str | ast.expr] | None:

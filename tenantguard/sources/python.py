@@ -902,7 +902,15 @@ def _copy_findings(
             else next((k.value for k in call.keywords if k.arg == keyword), None)
         )
         if not (isinstance(table, ast.Constant) and isinstance(table.value, str)):
-            if table is not None and unresolved is not None and method in _FRAME_SINKS:
+            if (
+                table is not None
+                and unresolved is not None
+                and method in _FRAME_SINKS
+                and (
+                    len(call.args) >= 2
+                    or any(k.arg in ("con", "connection", "uri") for k in call.keywords)
+                )
+            ):  # given a connection, as pandas' and polars' are (not `ibis.to_sql(expr)`)
                 # round 25: a pandas/polars table named at run time passed in silence
                 info9 = tg009_unresolved_dynamic_sql.RULE
                 yield dataclasses.replace(

@@ -28,6 +28,12 @@ a caller passing anything else breaks the type the function states; and a base c
 `table = None` whose subclasses set the attribute: the subclasses' values (None formatted into
 SQL is no table a query could run on).
 
+Also said (round 25): a pandas or polars call given a connection whose table is only known at
+run time (`df.to_sql(name, con)`, `pd.read_sql_table(name, con)`, `df.write_database(name,
+uri)`), and a pandas function chosen at run time by a name that may be one of those sinks
+(`getattr(pd, how)("t", con)`; not `getattr(pd, f"read_{fmt}")(path)`). A table named through
+the module's names (`TABLE`, `names.TABLE`, `Cfg.table`, `f"{TABLE}"`) is read as the table.
+
 ## Example
 ```python
 await conn.fetch(f"SELECT * FROM patients WHERE tenant_id = $1 AND {column} = $2", t, v)
