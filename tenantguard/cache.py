@@ -62,6 +62,11 @@ _ANY_DEF = re.compile(rb"\bdef\s+(\w+)")
 # the names in the bases of a class statement, as the index keys them (`class:Base`)
 _ANY_CLASS = re.compile(rb"\bclass\s+\w+\s*\(([^)]*)\)")
 _ANY_WORD = re.compile(rb"\w+")
+# a name an alias renames, as the index keys it (`alias:Repo`): `Repo as B`, `B = base.Repo`
+_ANY_IMPORT_ALIAS = re.compile(rb"\b(\w+)\s+as\s+\w+")
+_ANY_NAME_ALIAS = re.compile(
+    rb"^[ \t]*\w+[ \t]*(?::[^=\n]*)?=[ \t]*(?:[A-Za-z_][\w]*\.)*(\w+)[ \t]*$", re.M
+)
 _KEEP_DAYS = 30  # entries (and key files) unused this long are dropped
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -341,6 +346,8 @@ class CheckCache:
                     names.update(
                         "class:" + w.decode("ascii", "replace") for w in _ANY_WORD.findall(bases)
                     )
+                for alias in (*_ANY_IMPORT_ALIAS.findall(data), *_ANY_NAME_ALIAS.findall(data)):
+                    names.add("alias:" + alias.decode("ascii", "replace"))
                 for name in sorted(names):
                     self._definitions.setdefault(name, []).append(path)
         return self._definitions

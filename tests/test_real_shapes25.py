@@ -387,3 +387,32 @@ def test_a_table_a_subclass_sets_read_by_pandas(
     )
     _project(tmp_path, {"app.py": code})
     assert _found(tmp_path, capsys, monkeypatch) == [("app.py", 7, "TG005")]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {  # the base's own module names it again
+            "app/base.py": BASE + "\nRepository = Repo\n",
+            "app/inv.py": 'from app.base import Repository\n\nclass Inv(Repository):\n    table = "tags"\n',
+        },
+        {  # a package re-exports it under another name
+            "app/base.py": BASE,
+            "app/api.py": "from app.base import Repo as Repository\n",
+            "app/inv.py": 'from app.api import Repository\n\nclass Inv(Repository):\n    table = "tags"\n',
+        },
+        {  # an alias of an alias, in a third module
+            "app/base.py": BASE,
+            "app/api.py": "from app import base\nRepository = base.Repo\nStore = Repository\n",
+            "app/inv.py": 'from app import api\n\nclass Inv(api.Store):\n    table = "tags"\n',
+        },
+    ],
+)
+def test_a_base_renamed_where_it_is_defined_or_re_exported(
+    files: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _project(tmp_path, {"app/__init__.py": "", **files})
+    assert _found(tmp_path, capsys, monkeypatch) == [("app/base.py", 5, "TG001")]

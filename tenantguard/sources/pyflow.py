@@ -3240,6 +3240,7 @@ class ProjectIndex:
         self._sql_tails = frozenset(n.rsplit(".", 1)[-1] for n in sql_functions)
         self.root = root  # other modules are named relative to it in messages
         self._defined: dict[str, list[str]] | None = None
+        self._renamed: dict[str, set[str]] = {}  # a name -> the names aliases give it
         self._modules: OrderedDict[str, ModuleInfo | None] = OrderedDict()
         self._loading: set[str] = set()
         self._unfollowable: set[str] = set()  # modules whose body could not be followed
@@ -3295,10 +3296,16 @@ class ProjectIndex:
             for path, text in self._texts():
                 names = set(_at_line_starts(_DEF, _DEF_LEAD, text))
                 aliases: dict[str, list[str]] = {}  # `from .base import Repo as B`
-                for original, alias in _IMPORT_ALIAS.findall(text):
+                pairs = [
+                    *_IMPORT_ALIAS.findall(text),
+                    *((o.rsplit(".", 1)[-1], a) for a, o in _NAME_ALIAS.findall(text)),
+                ]  # `from .base import Repo as B`, `Base = base.Repo`
+                for original, alias in pairs:
                     aliases.setdefault(alias, []).append(original)
-                for alias, original in _NAME_ALIAS.findall(text):  # `Base = base.Repo`
-                    aliases.setdefault(alias, []).append(original.rsplit(".", 1)[-1])
+                    # the names the project gives a class anywhere (`Repository = Repo` where
+                    # it is defined, a package's re-export): its subclasses' files name those
+                    self._renamed.setdefault(original, set()).add(alias)
+                    names.add("alias:" + original)
                 for bases in [
                     *_at_line_starts(_CLASS_BASES, _CLASS_LEAD, text),
                     *_TYPE_BASES.findall(text),  # `type("Inv", (Repo,), {…})`
@@ -3775,11 +3782,17 @@ class ProjectIndex:
         home = info.module.path
         if home is None or not self.files:
             return out
-        key = "class:" + info.name
         self.prepare()
         assert self._defined is not None
-        self._consulted_names.add(key)
-        for path in self._defined.get(key, ()):
+        known = [info.name]  # its name, and every name the project gives it (round 25)
+        for name in known:
+            self._consulted_names.add("alias:" + name)
+            known.extend(a for a in sorted(self._renamed.get(name, ())) if a not in known)
+        paths: list[str] = []
+        for name in known:
+            self._consulted_names.add("class:" + name)
+            paths.extend(p for p in self._defined.get("class:" + name, ()) if p not in paths)
+        for path in paths:
             if path == home:
                 continue
             module = self.module(path)
