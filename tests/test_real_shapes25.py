@@ -416,3 +416,51 @@ def test_a_base_renamed_where_it_is_defined_or_re_exported(
 ) -> None:
     _project(tmp_path, {"app/__init__.py": "", **files})
     assert _found(tmp_path, capsys, monkeypatch) == [("app/base.py", 5, "TG001")]
+
+
+def test_pandas_sinks_through_partial_under_another_name_and_at_module_level(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = (
+        "import pandas as pd\n"
+        "from functools import partial as p\n"
+        'TABLE = "tags"\n'
+        "READ = p(pd.read_sql_table, con=None)\n"
+        "read2 = pd.read_sql_table\n"
+        "\n"
+        "def b():\n"
+        '    return READ("tags")\n'  # 8
+        "def c(engine):\n"
+        "    return read2(TABLE, engine)\n"  # 10
+        "def g(df, engine):\n"
+        "    w = p(df.to_sql, TABLE)\n"
+        "    w(engine)\n"  # 13
+        "def h(engine):\n"
+        "    return p(p(pd.read_sql_table, TABLE), con=engine)()\n"  # 15
+        "def i(engine):\n"
+        '    return getattr(pd.io.sql, "read_sql_table")(TABLE, engine)\n'  # 17
+    )
+    _project(tmp_path, {"app.py": code})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("app.py", 8, "TG005"),
+        ("app.py", 10, "TG005"),
+        ("app.py", 13, "TG002"),
+        ("app.py", 15, "TG005"),
+        ("app.py", 17, "TG005"),
+    ]
+
+
+def test_a_base_alias_inside_a_try(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inv = (
+        "from app.base import Repo\n"
+        "try:\n"
+        "    Base = Repo\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "\n"
+        'class Inv(Base):\n    table = "tags"\n'
+    )
+    _project(tmp_path, {"app/__init__.py": "", "app/base.py": BASE, "app/inv.py": inv})
+    assert _found(tmp_path, capsys, monkeypatch) == [("app/base.py", 5, "TG001")]

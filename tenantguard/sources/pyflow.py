@@ -1766,6 +1766,9 @@ class _Walker:
         """`partial(F, *a, **k)` or `getattr(obj, "name")` of a pandas/polars sink (or table
         copy): the call (F with what is bound so far) it stands for; else None."""
         called = _called_name(node)
+        if called != "partial" and isinstance(node.func, ast.Name | ast.Attribute):
+            path = self._external_path(node.func)  # `from functools import partial as p`
+            called = "partial" if path == "functools.partial" else called
         if called == "partial" and node.args and not isinstance(node.args[0], ast.Starred):
             first = node.args[0]
             if isinstance(first, ast.Call):
@@ -3077,7 +3080,7 @@ _CLASS_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
 _IMPORT_ALIAS = re.compile(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
 # `Base = Repo`, `Base: type = base.Repo` at a line's start: a base named by another name
 # (round 25: such a subclass's table never reached the base's queries)
-_NAME_ALIAS = re.compile(r"^(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*([A-Za-z_][\w.]*)[ \t]*$", re.M)
+_NAME_ALIAS = re.compile(r"^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*([A-Za-z_][\w.]*)[ \t]*$", re.M)
 _TYPE_BASES = re.compile(r"\btype\(\s*(?:[rRuU]?[\"'][^\"'\n]*[\"']|\w+)\s*,\s*\(([^)]*)\)")
 _DEF_LEAD = re.compile(r"[ \t]*(?:async[ \t]+)?\Z")
 _CLASS_LEAD = re.compile(r"[ \t]*\Z")
