@@ -464,3 +464,31 @@ def test_a_base_alias_inside_a_try(
     )
     _project(tmp_path, {"app/__init__.py": "", "app/base.py": BASE, "app/inv.py": inv})
     assert _found(tmp_path, capsys, monkeypatch) == [("app/base.py", 5, "TG001")]
+
+
+def test_a_table_name_passed_to_a_read_sql_wrapper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`load("tags")` where `load(q)` passes `q` to `pd.read_sql(q, con)`: a table read whole,
+    as `pd.read_sql("tags", con)` is; a wrapper of `read_sql_table` is TG009 where it reads."""
+    code = (
+        "import pandas as pd\n"
+        "\n"
+        "def load(q, engine):\n"
+        "    return pd.read_sql(q, engine)\n"
+        "\n"
+        "def load2(t, engine):\n"
+        "    return pd.read_sql_table(t, engine)\n"  # 7
+        "\n"
+        "def caller(engine):\n"
+        '    load("tags", engine)\n'  # 10
+        '    load("report_cache", engine)\n'
+        '    load("SELECT * FROM tags", engine)\n'  # 12
+        '    load2("tags", engine)\n'
+    )
+    _project(tmp_path, {"app.py": code})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("app.py", 7, "TG009"),
+        ("app.py", 10, "TG005"),
+        ("app.py", 12, "TG001"),
+    ]
