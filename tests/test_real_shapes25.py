@@ -492,3 +492,21 @@ def test_a_table_name_passed_to_a_read_sql_wrapper(
         ("app.py", 10, "TG005"),
         ("app.py", 12, "TG001"),
     ]
+
+
+def test_a_base_alias_with_a_fallback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`try: Base = Repo / except ImportError: Base = object`: the subclass's table reaches
+    Repo's query on the path where Base is Repo."""
+    inv = (
+        "try:\n"
+        "    from app.base import Repo\n"
+        "    Base = Repo\n"
+        "except ImportError:\n"
+        "    Base = object\n"
+        "\n"
+        'class Inv(Base):\n    table = "tags"\n'
+    )
+    _project(tmp_path, {"app/__init__.py": "", "app/base.py": BASE, "app/inv.py": inv})
+    assert _found(tmp_path, capsys, monkeypatch) == [("app/base.py", 5, "TG001")]

@@ -357,6 +357,9 @@ class ModuleInfo:
     tree: ast.Module | None
     env: dict[str, Binding] = field(default_factory=dict)
     ever: dict[str, Binding] = field(default_factory=dict)
+    # each class (or import) a module-level name is bound to on some path (`try: Base = Repo
+    # except ImportError: Base = object`): a base named by it is each of those
+    renames: dict[str, list[Binding]] = field(default_factory=dict)
     classes: list[ClassInfo] = field(default_factory=list)
     functions: list[FunctionInfo] = field(default_factory=list)
     sinks: list[Sink] = field(default_factory=list)
@@ -1023,6 +1026,12 @@ class _Walker:
             self.bind(target.id, Grown((tuple(self.evaluate(e) for e in value.elts),)))
             return
         if isinstance(target, ast.Name):
+            if (
+                self.function is None
+                and not self._in_class_body
+                and isinstance(binding, ClassRef | ImportedRef | ModuleRef)
+            ):
+                self.module.renames.setdefault(target.id, []).append(binding)
             if isinstance(binding, Items) and target.id in _mutated(self.module):
                 reason = f"`{target.id}` is changed after it is built"
                 binding = hole(target, self.origin, reason)
@@ -3567,6 +3576,11 @@ class ProjectIndex:
                     base = base.value
                 ref = self._class_ref(base, current)
                 if ref is None:
+                    chosen = self._renamed_classes(base, current)
+                    if chosen:  # a name bound to one class or another (round 25)
+                        found.extend(chosen)
+                        complete = False
+                        continue
                     if expression_name(base) not in _NO_ATTRIBUTES_BASES:
                         complete = False
                     continue
@@ -3580,6 +3594,18 @@ class ProjectIndex:
         if isinstance(binding, ImportedRef):
             binding = self.imported(binding)
         return binding if isinstance(binding, ClassRef) else None
+
+    def _renamed_classes(self, node: ast.expr, owner: ClassInfo) -> list[ClassInfo]:
+        """The project classes a base's module-level name is bound to on any path, when it is
+        no one class (`try: Base = Repo except ImportError: Base = object`)."""
+        if not isinstance(node, ast.Name):
+            return []
+        out: list[ClassInfo] = []
+        for binding in owner.module.renames.get(node.id, ()):
+            found = self.imported(binding) if isinstance(binding, ImportedRef) else binding
+            if isinstance(found, ClassRef) and found.info not in out:
+                out.append(found.info)
+        return out
 
     def _base_binding(self, node: ast.expr, owner: ClassInfo, depth: int) -> Binding | None:
         """What a base expression names: a name, or a dotted path through modules
