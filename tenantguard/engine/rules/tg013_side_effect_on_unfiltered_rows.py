@@ -957,33 +957,30 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
     nodes += [n for found in model.calls.values() for n in found]
     functions = ctx.policy.functions
     inlined = ctx.policy.inlined_functions
+    revealed = [(node, _revealing_parts(node, column, functions, inlined)) for node in nodes]
     candidates = [
-        (node, parts)
-        for node in nodes
-        if (parts := _revealing_parts(node, column, functions, inlined)) is not None
-        and _reads_a_column(parts)
+        (node, parts) for node, parts in revealed if parts is not None and _reads_a_column(parts)
     ]
     # calls that convert a date to a timestamp, failing past 294276 AD: kept where the schema
-    # shows a date (`_converts_a_date`)
-    converting = {
-        id(node)
-        for node in nodes
-        if isinstance(node, _DATE_CONVERTERS)
-        and _revealing_parts(node, column, functions, inlined) is None
-    }
-    candidates += [
-        (node, parts)
-        for node in nodes
-        if id(node) in converting
-        and (parts := [p for p in _date_operands(node) if _varies(p)])
-        and _reads_a_column(parts)
-    ]
+    # shows a date (`_converts_a_date`) — looked for where the statement may hold a date at all
+    converting: set[int] = set()
+    if _may_hold_a_date(ctx):
+        for node, parts in revealed:
+            if parts is None and isinstance(node, _DATE_CONVERTERS):
+                dated = [p for p in _date_operands(node) if _varies(p)]
+                if dated and _reads_a_column(dated):
+                    converting.add(id(node))
+                    candidates.append((node, dated))
     if not candidates:
         return
     unread = model.unread_ctes()
     reported: set[int] = set()
     costs: dict[int, float] = {}  # by condition: many failing calls may sit in one
-    collapsed = _collapsed_intervals(ctx.lowered)
+    collapsed = (
+        _collapsed_intervals(ctx.lowered)
+        if any(isinstance(node, _ARITHMETIC) for node, _ in candidates)
+        else False
+    )
     locate = _Locator(analysis)
     for node, parts in sorted(candidates, key=lambda c: _position(c[0])):
         if unread and model.inside(node, unread):
@@ -1152,6 +1149,40 @@ def _date_operands(node: exp.Expression) -> list[exp.Expression]:
     if isinstance(node, exp.Anonymous):
         return list(node.expressions) if identifier_name(node.this) in _DATE_CALLS else []
     return [node.this] if isinstance(node.this, exp.Expression) else []
+
+
+# by the policy's typed columns: the schema's date columns (lower case)
+_DATE_COLUMNS: dict[int, tuple[object, tuple[str, ...]]] = {}
+
+
+def _may_hold_a_date(ctx: Context) -> bool:
+    """Whether any value of the statement may be typed a date (`_type_of`): its text names a
+    date column of the schema, a cast or call to date (`::date`, `date(x)`, `CAST(x AS date)`)
+    or the current date. A screen: most statements hold none, and a choice's branches are
+    then not typed one by one."""
+    lowered = ctx.lowered
+    if "current_date" in lowered or _has_word(lowered, "date"):
+        return True
+    typed = ctx.policy.typed_columns
+    kept = _DATE_COLUMNS.get(id(typed))
+    if kept is None or kept[0] is not typed:
+        names = {c.lower() for cs in typed.values() for c, kind in cs.items() if kind == "date"}
+        kept = _DATE_COLUMNS[id(typed)] = (typed, tuple(sorted(names)))
+    return any(_has_word(lowered, name) for name in kept[1])
+
+
+def _has_word(text: str, word: str) -> bool:
+    """`word` in `text` as a whole name (`day` is not in `days` nor in `to_day`): a search by
+    `str.find` (a pattern with a look-behind first scans every character, ~10x slower)."""
+    start = text.find(word)
+    while start >= 0:
+        end = start + len(word)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before in "_$") and not (after.isalnum() or after in "_$"):
+            return True
+        start = text.find(word, start + 1)
+    return False
 
 
 def _converts_a_date(
