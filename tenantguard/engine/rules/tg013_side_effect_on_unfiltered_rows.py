@@ -42,7 +42,9 @@ expression) whose body fails so (`SELECT t::int`). Other functions of the schema
 extensions are not read so (PL/pgSQL functions cost 100 units: PostgreSQL evaluates them after
 a pin by a value). Control arguments count too: an encoding (`length(bytes, name)`), regular
 expression flags, a text search configuration or dictionary given by a column. PostgreSQL evaluates a scan's conditions cheapest first (each function, operator
-and cast costs about one unit; a column, a parameter or a literal nothing), and a pin by a
+and cast costs about one unit; a column, a parameter, a literal or a COLLATE nothing, a function
+of the schema's own anything from nothing — PostgreSQL inlines a SQL function into its body, and
+takes a declared `COST 0.01` at its word — to its default of 100), and a pin by a
 parameter or a literal after every condition of the same cost: `tenant_id = $1 AND
 current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_id =
 current_setting('app.tenant_id')::bigint AND name::int = 5` (the pin costs four units, the
@@ -270,6 +272,7 @@ _FREE = (
     exp.Column, exp.Literal, exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean,
     exp.Identifier, exp.Star, exp.Paren, exp.Not, exp.And, exp.Or, exp.Is, exp.Alias,
     exp.DataType, exp.Var, exp.Tuple, exp.Case, exp.If, exp.Coalesce, exp.Array, exp.Dot,
+    exp.Collate,  # a collation is a label of the value: nothing to run (helper 124)
 )  # fmt: skip
 
 
@@ -799,7 +802,10 @@ def _cost(node: exp.Expression, *, upper: bool) -> float:
     """PostgreSQL's cost of evaluating a condition, in operator units (cost_qual_eval, about):
     each operator, function and cast 1, a cast from text 2 (an output and an input function),
     a cast of a literal nothing (folded). `upper`: a bound from above (a subquery: unbounded);
-    else from below (a subquery run once before the scan costs it nothing)."""
+    else from below (a subquery run once before the scan costs it nothing). A function of the
+    schema's own (no built-in) costs nothing from below — a SQL function PostgreSQL inlines
+    costs its body, one declared `COST 0.01` what it declares (helper 124) — and PostgreSQL's
+    default for one, 100, from above."""
     total = 0.0
     varying = set() if upper else _varying(node)
     stack = [node]
@@ -823,12 +829,19 @@ def _cost(node: exp.Expression, *, upper: bool) -> float:
             continue
         if isinstance(item, exp.In) and not item.args.get("query"):
             total += 0.5 * len(item.expressions)  # the operator on about half of the list
+        elif isinstance(item, exp.Anonymous) and (
+            identifier_name(item.this) not in BUILTIN_FUNCTIONS
+        ):
+            total += _OWN_FUNCTION_COST if upper else 0
         elif not isinstance(item, _FREE) and isinstance(
             item, exp.Func | exp.Binary | exp.Unary | exp.Anonymous | exp.Between
         ):
             total += 2 if isinstance(item, exp.Between) else 1
         stack.extend(item.iter_expressions())
     return total
+
+
+_OWN_FUNCTION_COST = 100.0  # PostgreSQL's default COST of a SQL or PL/pgSQL function
 
 
 def _varying(node: exp.Expression) -> set[int]:
