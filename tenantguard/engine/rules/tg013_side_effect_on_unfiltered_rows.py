@@ -78,13 +78,15 @@ their size ("integer out of range", "date out of range", "interval out of range"
 one — but not a column plus or minus a constant small for its type (`id + 1`, `ts - interval
 '7 days'`: only a value at its type's very edge fails), numeric arithmetic of moderate
 literals, or a sum of lengths. Small is told by the column's type (round 24b): an integer under
-2**15 of a number or a date (2**7 of a smallint), or added to a column the schema does not
-type; an interval under 1000 years in all, its units counted (`'292 millennia 252 years'`,
+2**15 of a number or a date (a smallint plus an integer literal is int4 arithmetic), or
+added to a column the schema does not type; an interval under 1000 years in all, its units counted (`'292 millennia 252 years'`,
 `'P292252Y'`, `'100000000:00:00'` are not small; a form not read, `'150000-0'`, is not), of a
 timestamp or an interval or an untyped column. Not small: `j - 1` of a jsonb (it deletes an
 element: "cannot delete from object using integer index"), `d + interval '1 day'` of a date (a
 timestamp: "date out of range for timestamp" past 294276 AD), `x * 1e131071` of a numeric
-("value overflows numeric format"). A date is converted to a timestamp, failing so, by
+("value overflows numeric format"), nor a parameter or a constant the statement computes
+(`x + $2::numeric`, `x + (repeat('9', 131072)::numeric - T)`: the caller puts numeric's edge at
+T). A date is converted to a timestamp, failing so, by
 `date_trunc`, `AT TIME ZONE`, `to_char`, `age` and a choice beside a timestamp
 (`COALESCE(d, ts)`); a comparison with a timestamp converts none. `cot` of an infinite value
 fails; so do `array_append`, `array_prepend`, `array_position(s)`, `array_remove` of a
@@ -96,7 +98,9 @@ on a timestamp never. A JSON path the
 arithmetic (`'$.a / ($.a - 2)'`: "division by zero") or converts (`.double()`, `.keyvalue()`,
 `.datetime()`) outside a filter, and, for `jsonb_path_match`, where it is no predicate ("single
 boolean result is expected"); a filter's errors (`? (@ / 0 > 1)`), the operators `@?` and `@@`
-and `silent => true` fail on none (helper 119).
+and `silent => true` fail on none (helper 119) — but a variable the path names that its `vars`
+(a literal JSON object) does not hold fails in a filter and under `silent => true` alike ("could
+not find jsonpath variable": `? (@.salary > 5000 && $x == 1)` reads `$x` only past the test).
 Not seen: a subscript out of range; `arr || 1` of a multidimensional array (`||` is read as
 text's); `date_part('epoch', d)` of a date (read as EXTRACT, which converts nothing); a date
 column plus or minus an interval where the schema does not show its type (taken for a
@@ -137,6 +141,7 @@ SELECT pg_notify('changes', name) FROM mine;
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import TypeGuard
@@ -716,21 +721,51 @@ def _plain_path(name: str, arguments: list[exp.Expression]) -> bool:
     that convert or check (`.double()`, `.keyvalue()`, `.datetime()` quote what they fail on;
     `.type()` and `.size()` never fail). `jsonb_path_match` fails too where its path yields no
     single boolean (`'$.a'`: "single boolean result is expected"): a predicate only."""
-    silent = arguments[3] if len(arguments) > 3 else None
-    for argument in arguments[2:]:
-        if isinstance(argument, exp.Kwarg) and str(argument.this.name).lower() == "silent":
-            silent = argument.expression
-    if isinstance(silent, exp.Boolean) and silent.this is True:
-        return True
     path = arguments[1]
     if not isinstance(path, exp.Literal) or not path.is_string:
         return False
+    variables = arguments[2] if len(arguments) > 2 else None
+    silent = arguments[3] if len(arguments) > 3 else None
+    for argument in arguments[2:]:
+        if isinstance(argument, exp.Kwarg):
+            named = str(argument.this.name).lower()
+            if named == "silent":
+                silent = argument.expression
+            elif named == "vars":
+                variables = argument.expression
+    if not _path_variables_given(str(path.this), variables):
+        # "could not find jsonpath variable": raised in a filter and under silent => true
+        # alike, where the row's value reaches it (`? (@.salary > 5000 && $x == 1)`: helper 125)
+        return False
+    if isinstance(silent, exp.Boolean) and silent.this is True:
+        return True
     outside = _json_path_outside_filters(str(path.this))
     if outside is not None:
         outside = _PATH_WILDCARD.sub("", outside)  # `[*]`, `.*`, `.**`: no multiplication
     if outside is None or _FAILING_PATH.search(outside):
         return False
     return name != "jsonb_path_match" or bool(_PATH_PREDICATE.search(outside))
+
+
+def _path_variables_given(text: str, variables: exp.Expression | None) -> bool:
+    """Whether every variable a JSON path names (`$x`, `$"x"`) is a key of its `vars`, given
+    as a literal JSON object (`'{"x": 1}'`); a path naming none needs none."""
+    names = {m.group(2) for m in _PATH_STRING.finditer(text) if m.group(1)}  # `$"x y"`
+    names.update(_PATH_VARIABLE.findall(_PATH_STRING.sub('""', text)))
+    if not names:
+        return True
+    if not isinstance(variables, exp.Literal) or not variables.is_string:
+        return False  # a parameter, a column, none: a name it lacks fails
+    try:
+        given = json.loads(str(variables.this))
+    except ValueError:
+        return False
+    return isinstance(given, dict) and names <= set(given)
+
+
+# a JSON path's strings, and whether a `$` stands before one (a quoted variable's name)
+_PATH_STRING = re.compile(r'(\$\s*)?"((?:[^"\\]|\\.)*)"')
+_PATH_VARIABLE = re.compile(r"\$([A-Za-z_]\w*)")
 
 
 # what a JSON path may fail on outside its filters: `strict`, arithmetic (a `-` of an index
@@ -1284,15 +1319,37 @@ _MODERATE = 10**15
 
 
 def _moderate(node: exp.Expression) -> bool:
-    """Not a literal of a magnitude past 10**15 (a value that is not a literal: so)."""
+    """Not a literal of a magnitude past 10**15, nor a parameter (`x + $2::numeric`: the caller
+    chooses it, 10**131072 - T puts numeric's edge at T: helper 125); a value the row holds or
+    computes: so."""
     while isinstance(node, exp.Paren | exp.Neg | exp.Cast):
         node = node.this
-    if not isinstance(node, exp.Literal):
+    if isinstance(node, exp.Placeholder | exp.Parameter):
+        return False
+    if isinstance(node, exp.Literal):
+        return _moderate_literal(node)
+    if isinstance(node, exp.Column):
         return True
+    # anything else: a value the row computes, holding no parameter and no large literal — not
+    # a constant the statement computes (`repeat('9', 131072)::numeric - T`: helper 125)
+    reads_the_row = False
+    for inner in node.walk():
+        if isinstance(inner, exp.Placeholder | exp.Parameter):
+            return False
+        if isinstance(inner, exp.Literal) and not _moderate_literal(inner, strings=False):
+            return False
+        reads_the_row = reads_the_row or isinstance(inner, exp.Column)
+    return reads_the_row
+
+
+def _moderate_literal(node: exp.Literal, *, strings: bool = True) -> bool:
+    """A literal of a magnitude under 10**15; `strings`: a string is read as the number it
+    spells (else one that spells none is no magnitude: moderate)."""
     try:
         return abs(float(str(node.this))) < _MODERATE
     except (ValueError, OverflowError):
-        return False  # `1e131071`: past a float's range, and so past 10**15
+        # `1e131071`: past a float's range, and so past 10**15; a text that is no number
+        return not strings and node.is_string
 
 
 def _at_the_edge_only(
@@ -1336,7 +1393,8 @@ def _bare_column(node: exp.Expression) -> bool:
 
 
 _SMALL = 2**15
-_SMALL_INT2 = 2**7  # a smallint plus 2**15 would overflow at 767: small is smaller for it
+# (a smallint plus an integer literal is int4 arithmetic, `int24pl`: it overflows on no smallint,
+# helper 125 — the literal is int4 however small)
 _NUMBERS_OF = frozenset({"int4", "int8", "numeric", "float4", "float8", "date"})
 _TIMES_OF = frozenset({"timestamp", "timestamptz", "interval", "time", "timetz"})
 
@@ -1353,7 +1411,7 @@ def _small_for(
         # a number: of a number's or a date's column (days); of an unknown one added (no `+`
         # of a number but a number's and a date's), not subtracted: jsonb's `-` deletes an
         # element ("cannot delete from object using integer index")
-        return integer < (_SMALL_INT2 if kind == "int2" else _SMALL) and (
+        return integer < _SMALL and (
             kind == "int2" or kind in _NUMBERS_OF or (kind is None and add)
         )
     if _small_interval(constant, collapsed=collapsed):
