@@ -1012,13 +1012,15 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
     # calls that convert a date to a timestamp, failing past 294276 AD: kept where the schema
     # shows a date (`_converts_a_date`) — looked for where the statement may hold a date at all
     converting: set[int] = set()
-    if _may_hold_a_date(ctx):
-        for node, parts in revealed:
-            if parts is None and isinstance(node, _DATE_CONVERTERS):
-                dated = [p for p in _date_operands(node) if _varies(p)]
-                if dated and _reads_a_column(dated):
-                    converting.add(id(node))
-                    candidates.append((node, dated))
+    converters = [
+        node for node, parts in revealed if parts is None and isinstance(node, _DATE_CONVERTERS)
+    ]
+    if converters and _may_hold_a_date(ctx):
+        for converter in converters:
+            dated = [p for p in _date_operands(converter) if _varies(p)]
+            if dated and _reads_a_column(dated):
+                converting.add(id(converter))
+                candidates.append((converter, dated))
     if not candidates:
         return
     unread = model.unread_ctes()
