@@ -128,8 +128,8 @@ JSON_PATHS = [
 ]
 
 
-@pytest.mark.parametrize(("condition", "expected"), JSON_PATHS)
-def test_json_paths_that_may_fail(tmp_path: Path, condition: str, expected: list[str]) -> None:
+def _condition_codes(tmp_path: Path, condition: str) -> list[str]:
+    """The codes of a read of `items` under the setting's pin with `condition` beside it."""
     policy = policy_for(
         tmp_path, (ROUND24 / "oracles.sql").read_text(encoding="utf-8"), global_tables=("tenants",)
     )
@@ -138,7 +138,12 @@ def test_json_paths_that_may_fail(tmp_path: Path, condition: str, expected: list
         f"SELECT id FROM items WHERE {condition} AND "
         "tenant_id = current_setting('app.tenant_id')::bigint"
     )
-    assert _codes(statement, policy) == expected, statement
+    return _codes(statement, policy)
+
+
+@pytest.mark.parametrize(("condition", "expected"), JSON_PATHS)
+def test_json_paths_that_may_fail(tmp_path: Path, condition: str, expected: list[str]) -> None:
+    assert _condition_codes(tmp_path, condition) == expected, condition
 
 
 # Helper 24f (round 24b): forms of the classes above the server fixtures do not witness. A small
@@ -190,12 +195,4 @@ ROUND24B = [
 
 @pytest.mark.parametrize(("condition", "expected"), ROUND24B)
 def test_round_24b_forms(tmp_path: Path, condition: str, expected: list[str]) -> None:
-    policy = policy_for(
-        tmp_path, (ROUND24 / "oracles.sql").read_text(encoding="utf-8"), global_tables=("tenants",)
-    )
-    assert isinstance(policy, Policy)
-    statement = (
-        f"SELECT id FROM items WHERE {condition} AND "
-        "tenant_id = current_setting('app.tenant_id')::bigint"
-    )
-    assert _codes(statement, policy) == expected, statement
+    assert _condition_codes(tmp_path, condition) == expected, condition

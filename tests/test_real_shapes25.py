@@ -4,13 +4,14 @@ through getattr / partial / a bound method — and the noise checks of the walk.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tenantguard.cli import main
+
+from .project_files import findings_of_check, write_project
 
 SCHEMA = (
     "CREATE TABLE guilds (guild_id bigint PRIMARY KEY);\n"
@@ -23,20 +24,10 @@ LEAK = 'async def leak(pool):\n    return await pool.fetch("SELECT * FROM tags")
 
 
 def _project(root: Path, files: dict[str, str]) -> None:
-    for name, text in {"schema.sql": SCHEMA, "pyproject.toml": CONFIG, **files}.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    write_project(root, SCHEMA, CONFIG, files)
 
 
-def _found(
-    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> list[tuple[str, int, str]]:
-    monkeypatch.chdir(root)
-    code = main(["check", "--no-cache", "--format", "json", "."])
-    findings = json.loads(capsys.readouterr().out)["findings"]
-    assert code == (1 if any(f["severity"] == "error" for f in findings) else 0)
-    return sorted((f["path"], f["line"], f["rule"]) for f in findings)
+_found = findings_of_check
 
 
 # 1. a pandas/polars table or query named through the module's names
