@@ -63,10 +63,43 @@ async def test_the_conditions_on_the_server(database: str, case: str) -> None:
                     f"(1, 1, 'work_mem', '5'), (2, 2, {other})"
                 )
                 if case == "costs" and other is FAILING:
-                    with pytest.raises(asyncpg.PostgresError, match="SECRET"):
+                    with pytest.raises(asyncpg.PostgresError, match=r"(?i)SECRET"):
                         await conn.fetch(statement)
                     continue
                 rows = [r[0] for r in await conn.fetch(statement)]
                 assert set(rows) <= {1}, statement  # tenant 1's row at most
     finally:
         await conn.close()
+
+
+# Helper 126: forms without server witnesses here (the fixture's rows hold no date; a count
+# large enough to fail allocates near 1 GB). `repeat(name, $2)` fails past 1 GB of the row's
+# text times the caller's count ("requested length too large"): the caller reads the text's
+# length by binary search. `current_date` and `now()` are evaluated on each row, not folded:
+# they cost what a call costs (a cast from text, a comparison and the current date: four; with
+# lower() and a sum, six: past the setting's pin).
+UNWITNESSED = [
+    ("SELECT id FROM patients WHERE repeat(name, $2) IS NULL AND tenant_id = $1", ["TG013"]),
+    ("SELECT id FROM patients WHERE repeat(name, 46684427) IS NULL AND tenant_id = $1", ["TG013"]),
+    ("SELECT id FROM patients WHERE repeat(name, 3) IS NULL AND tenant_id = $1", []),
+    ("SELECT id FROM patients WHERE tenant_id = $1 AND repeat(code, 2) = $2", []),
+    (
+        "SELECT id FROM patients WHERE code::date < current_date "
+        "AND tenant_id = current_setting('app.tenant_id')::bigint",
+        ["TG013"],
+    ),
+    (
+        "SELECT id FROM patients WHERE lower(code)::date < current_date + 1 "
+        "AND tenant_id = current_setting('app.tenant_id')::bigint",
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("statement", "expected"), UNWITNESSED)
+def test_forms_without_witnesses(tmp_path: Path, statement: str, expected: list[str]) -> None:
+    policy = policy_for(
+        tmp_path, (ROUND24 / "costs.sql").read_text(encoding="utf-8"), global_tables=("tenants",)
+    )
+    assert isinstance(policy, Policy)
+    assert _codes(statement, policy) == expected, statement

@@ -42,9 +42,11 @@ expression) whose body fails so (`SELECT t::int`). Other functions of the schema
 extensions are not read so (PL/pgSQL functions cost 100 units: PostgreSQL evaluates them after
 a pin by a value). Control arguments count too: an encoding (`length(bytes, name)`), regular
 expression flags, a text search configuration or dictionary given by a column. PostgreSQL evaluates a scan's conditions cheapest first (each function, operator
-and cast costs about one unit; a column, a parameter, a literal or a COLLATE nothing, a function
-of the schema's own anything from nothing — PostgreSQL inlines a SQL function into its body, and
-takes a declared `COST 0.01` at its word — to its default of 100), and a pin by a
+and cast costs about one unit; a column, a parameter, a literal or a COLLATE nothing, `now()` and
+`current_date` one (evaluated on each row, not folded); a function of the schema's own what its
+body costs where PostgreSQL inlines it (a SQL function of one expression), nothing where it is
+declared cheap (`COST 0.01`: PostgreSQL takes it at its word) or the schema does not show it, its
+default of 100 else), and a pin by a
 parameter or a literal after every condition of the same cost: `tenant_id = $1 AND
 current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_id =
 current_setting('app.tenant_id')::bigint AND name::int = 5` (the pin costs four units, the
@@ -62,7 +64,7 @@ gets the pin's value only through an equivalence class — plain `=` all along, 
 bare column — so a chain from `tenant_id BETWEEN $1 AND $1`, `(tenant_id = $1) IS TRUE`,
 `tenant_id::text = $1` or through IS NOT DISTINCT FROM, and a pin by a correlated subquery (a
 SubPlan, evaluated last), count as evaluated after every condition. A function's domain counts (`sqrt`, `ln`,
-`acos`, `cos` of an infinite value, `abs` of the least integer — of a value a row computes; `lpad(x, n)`, `repeat(x, n)` of a length it computes; a
+`acos`, `cos` of an infinite value, `abs` of the least integer — of a value a row computes; `lpad(x, n)`, `repeat(x, n)` of a length it computes, and `repeat` of a row's text under a count the caller chooses (`repeat(name, $2)`: "requested length too large" past 1 GB tells the text's length); a
 regular expression, a LIKE pattern or a JSON key it gives), and so does any call sqlglot reads as a typed node
 that is not known to fail on no value (`make_timestamp`, `make_interval`, `date_bin`…; round 23).
 A cast that may fail on some value of its operand's type fails so though it quotes nothing
@@ -456,6 +458,16 @@ def _revealing_parts(
         # round 24). Arithmetic of numeric values never overflows: told by the operands' types
         # (`_unbounded`)
         return [side for side in node.iter_expressions() if _varies(side)] or None
+    if isinstance(node, exp.Repeat):
+        # "requested length too large" past 1 GB, of the text's length times the count: a
+        # row's text under a count the caller chooses (`repeat(name, $2)`, or a large literal)
+        # tells its length by binary search (helper 126); a row's count, as any domain's
+        times, text = node.args.get("times"), node.this
+        sized = [times] if _varies(times) else []
+        small = _small_integer(times) if isinstance(times, exp.Expression) else None
+        if (small is None or small >= _SMALL) and _varies(text):
+            sized.append(text)
+        return sized or None
     if type(node) in _DOMAIN_ERRORS:
         # "cannot take logarithm of zero", "negative substring length not allowed", "field
         # position must not be zero"…: the arguments the function's domain rejects
@@ -833,14 +845,15 @@ def _reads_a_column(parts: list[exp.Expression]) -> bool:
     )
 
 
-def _cost(node: exp.Expression, *, upper: bool) -> float:
+def _cost(node: exp.Expression, *, upper: bool, policy: Policy | None = None) -> float:
     """PostgreSQL's cost of evaluating a condition, in operator units (cost_qual_eval, about):
     each operator, function and cast 1, a cast from text 2 (an output and an input function),
     a cast of a literal nothing (folded). `upper`: a bound from above (a subquery: unbounded);
     else from below (a subquery run once before the scan costs it nothing). A function of the
-    schema's own (no built-in) costs nothing from below — a SQL function PostgreSQL inlines
-    costs its body, one declared `COST 0.01` what it declares (helper 124) — and PostgreSQL's
-    default for one, 100, from above."""
+    schema's own (no built-in) costs from below what `_own_function_cost` tells with `policy`
+    (nothing without it) — a SQL function PostgreSQL inlines costs its body, one declared
+    `COST 0.01` what it declares (helper 124) — and PostgreSQL's default for one, 100, from
+    above."""
     total = 0.0
     varying = set() if upper else _varying(node)
     stack = [node]
@@ -867,7 +880,10 @@ def _cost(node: exp.Expression, *, upper: bool) -> float:
         elif isinstance(item, exp.Anonymous) and (
             identifier_name(item.this) not in BUILTIN_FUNCTIONS
         ):
-            total += _OWN_FUNCTION_COST if upper else 0
+            if upper:
+                total += _OWN_FUNCTION_COST
+            elif policy is not None:
+                total += _own_function_cost(identifier_name(item.this), policy)
         elif not isinstance(item, _FREE) and isinstance(
             item, exp.Func | exp.Binary | exp.Unary | exp.Anonymous | exp.Between
         ):
@@ -879,11 +895,62 @@ def _cost(node: exp.Expression, *, upper: bool) -> float:
 _OWN_FUNCTION_COST = 100.0  # PostgreSQL's default COST of a SQL or PL/pgSQL function
 
 
+def _own_function_cost(name: str, policy: Policy) -> float:
+    """A call of a function that is no built-in, from below: one the schema does not show (an
+    extension's) or declares cheaper than the default (`COST 0.01`) nothing; a SQL function
+    PostgreSQL inlines what its body costs (helper 126: `invoice_total(…)`, `round((amount -
+    discount) * (1 + tax_rate), 2)`, costs 4, not nothing); any other of the schema's the
+    default 100."""
+    if name not in policy.functions:
+        return 0.0
+    body = policy.inlined_functions.get(name)
+    if body is None:
+        return _OWN_FUNCTION_COST
+    return _body_cost(body)
+
+
+@functools.lru_cache(maxsize=1024)
+def _body_cost(body: str) -> float:
+    """What an inlined SQL function's body costs from below (the cheapest of its overloads;
+    nothing for one declared cheap or one the parser cannot read)."""
+    from tenantguard.engine.analyze import parse_statement
+    from tenantguard.engine.sqltext import split_sql
+
+    if body == CHEAP_FUNCTION:
+        return 0.0
+    body = _POSITIONAL.sub(lambda m: f"_argument_{m.group(1)}", body)
+    costs: list[float] = []
+    for statement in split_sql(body)[0]:
+        text = statement.text.strip()
+        if text[:6].upper() == "RETURN":
+            text = "SELECT " + text[6:]
+        tree = parse_statement(text)[0]
+        if not isinstance(tree, exp.Select) or tree.args.get("from_") is not None:
+            return 0.0
+        costs.append(sum(_cost(e, upper=False) for e in tree.expressions))
+    return min(costs, default=0.0)
+
+
+# calls PostgreSQL does not fold when it plans (stable or volatile: evaluated on each row,
+# costed — helper 126: `(data->>'trial_ends')::date < current_date` costs five, not four)
+_UNFOLDED = (
+    exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.Localtimestamp, exp.Localtime,
+    exp.Rand,
+)  # fmt: skip
+_UNFOLDED_CALLS = frozenset(
+    {"clock_timestamp", "statement_timestamp", "transaction_timestamp", "timeofday",
+     "current_setting", "txid_current", "pg_backend_pid", "inet_client_addr"}
+)  # fmt: skip
+
+
 def _varying(node: exp.Expression) -> set[int]:
-    """The nodes of `node` (by id) holding a column, a parameter or a subquery: the others are
-    constants. One walk, each node marked once from the leaves up."""
+    """The nodes of `node` (by id) holding a column, a parameter, a subquery or a call
+    PostgreSQL evaluates on each row (`now()`, `current_date`): the others are constants,
+    folded when planned. One walk, each node marked once from the leaves up."""
     marked: set[int] = set()
-    for leaf in node.find_all(*_VARYING):
+    for leaf in node.find_all(*_VARYING, *_UNFOLDED, exp.Anonymous):
+        if type(leaf) is exp.Anonymous and identifier_name(leaf.this) not in _UNFOLDED_CALLS:
+            continue
         current: exp.Expr | None = leaf
         while current is not None and id(current) not in marked:
             marked.add(id(current))
@@ -1071,7 +1138,7 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         ]
         cost = costs.get(id(conjunct))
         if cost is None:
-            cost = costs[id(conjunct)] = _cost(conjunct, upper=False)  # type: ignore[arg-type]
+            cost = costs[id(conjunct)] = _cost(conjunct, upper=False, policy=ctx.policy)  # type: ignore[arg-type]
         source = _pinned_after(reading, cost, analysis)
         if source is None and cost <= _SETTING_PIN_COST:
             # a view (or function) pinned inside by the tenant setting: its filter merges with
@@ -1864,7 +1931,8 @@ def _tested_outside(
     ]
     if not name or not sources:
         return
-    extra = _cost(item.this if isinstance(item, exp.Alias) else item, upper=False)  # type: ignore[arg-type]
+    computed = item.this if isinstance(item, exp.Alias) else item
+    extra = _cost(computed, upper=False, policy=ctx.policy)  # type: ignore[arg-type]
     for reader in readers:
         outer = reader.block
         if len(reader.body) != 1 or reader.column_names is not None:
@@ -1876,7 +1944,9 @@ def _tested_outside(
                     for c in conjunct.find_all(exp.Column)
                 ):
                     continue
-                source = _pinned_after(sources, _cost(conjunct, upper=False) + extra)
+                source = _pinned_after(
+                    sources, _cost(conjunct, upper=False, policy=ctx.policy) + extra
+                )
                 if source is not None:
                     reported.add(id(conjunct))
                     yield ctx.finding(
