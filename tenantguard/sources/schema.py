@@ -3303,6 +3303,18 @@ class SchemaInfo:
         elif len(definitions) == 1:
             signature = next(iter(definitions))
         for action in node.actions or ():
+            if str(action.defname) == "cost":
+                # `ALTER FUNCTION f COST 0.01`: cheaper than the default, evaluated before
+                # dearer conditions (TG013 costs it so); any definition of the name
+                declared = getattr(action.arg, "fval", None) or getattr(action.arg, "ival", None)
+                try:
+                    cheap = declared is None or float(declared) < 100
+                except ValueError:
+                    cheap = True
+                known = self.functions.get(names[-1])
+                if cheap and known is not None and not known.cheap:
+                    self.functions[names[-1]] = replace(known, cheap=True)
+                continue
             if str(action.defname) != "volatility":
                 continue
             kind = str(getattr(action.arg, "sval", "volatile")).lower()[:1]
