@@ -11,24 +11,8 @@ import pytest
 
 from tenantguard.cli import main
 
-from .project_files import findings_of_check, write_project
-
-SCHEMA = (
-    "CREATE TABLE guilds (guild_id bigint PRIMARY KEY);\n"
-    "CREATE TABLE tags (id serial PRIMARY KEY, guild_id bigint NOT NULL REFERENCES "
-    "guilds(guild_id), name text, uses int);\n"
-    "CREATE TABLE report_cache (id bigint, body text);\n"
-)
-CONFIG = '[tool.tenantguard]\ntenant_column = "guild_id"\nschema_paths = ["schema.sql"]\n'
-LEAK = 'async def leak(pool):\n    return await pool.fetch("SELECT * FROM tags")\n'
-
-
-def _project(root: Path, files: dict[str, str]) -> None:
-    write_project(root, SCHEMA, CONFIG, files)
-
-
-_found = findings_of_check
-
+# the project of round 24's shapes: its schema, configuration and leak
+from .test_real_shapes24 import LEAK, _found, _project
 
 # 1. a pandas/polars table or query named through the module's names
 

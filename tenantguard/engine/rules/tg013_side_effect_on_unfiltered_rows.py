@@ -636,7 +636,6 @@ _DOMAIN_ERRORS: dict[type[exp.Expression], tuple[str, ...]] = {
     exp.Exp: ("this",),
     exp.SplitPart: ("part_index",),
     exp.Substring: ("length",),
-    exp.Repeat: ("times",),
     exp.WidthBucket: ("min_value", "max_value", "num_buckets"),
     exp.Factorial: ("this",),
     # "input is out of range", "value out of range: overflow" (helpers 109, 110)
@@ -695,22 +694,31 @@ def _one_dimensional(node: object) -> bool:
     )  # (`ARRAY(SELECT arr …)` of a query: of its rows' arrays, two dimensions)
 
 
-def _body_fails(body: str) -> bool:
-    """Whether an inlined SQL function's body (`SELECT current_setting(t)`, `RETURN t::int`)
-    holds a call whose error may show a value it is given — one of its parameters."""
+@functools.lru_cache(maxsize=1024)
+def _body_trees(body: str) -> tuple[exp.Expression | None, ...]:
+    """An inlined SQL function's body, parsed once: a SELECT of each definition's expression
+    (`RETURN e` read as `SELECT e`; overloads: one each), its `$1`, `$2` as the columns
+    `_argument_1`… (a cast of one fails on the value it is given); None where the parser cannot
+    read one. Read, never changed, by `_body_fails` and `_body_cost`."""
     from tenantguard.engine.analyze import parse_statement
     from tenantguard.engine.sqltext import split_sql
 
-    if body == CHEAP_FUNCTION:
-        return True  # declared cheap, its body unread: it may fail (or notify) on anything
-    # the body's `$1`, `$2`: its arguments (a cast of one fails on the value it is given)
     body = _POSITIONAL.sub(lambda m: f"_argument_{m.group(1)}", body)
-    statements, _ = split_sql(body)  # (overloads: each definition's body)
-    for statement in statements:
+    trees: list[exp.Expression | None] = []
+    for statement in split_sql(body)[0]:
         text = statement.text.strip()
         if text[:6].upper() == "RETURN":
             text = "SELECT " + text[6:]
-        tree = parse_statement(text)[0]
+        trees.append(parse_statement(text)[0])
+    return tuple(trees)
+
+
+def _body_fails(body: str) -> bool:
+    """Whether an inlined SQL function's body (`SELECT current_setting(t)`, `RETURN t::int`)
+    holds a call whose error may show a value it is given — one of its parameters."""
+    if body == CHEAP_FUNCTION:
+        return True  # declared cheap, its body unread: it may fail (or notify) on anything
+    for tree in _body_trees(body):
         if tree is None:
             return True  # a body the parser cannot read may fail anyhow
         for node in tree.walk():
@@ -913,18 +921,10 @@ def _own_function_cost(name: str, policy: Policy) -> float:
 def _body_cost(body: str) -> float:
     """What an inlined SQL function's body costs from below (the cheapest of its overloads;
     nothing for one declared cheap or one the parser cannot read)."""
-    from tenantguard.engine.analyze import parse_statement
-    from tenantguard.engine.sqltext import split_sql
-
     if body == CHEAP_FUNCTION:
         return 0.0
-    body = _POSITIONAL.sub(lambda m: f"_argument_{m.group(1)}", body)
     costs: list[float] = []
-    for statement in split_sql(body)[0]:
-        text = statement.text.strip()
-        if text[:6].upper() == "RETURN":
-            text = "SELECT " + text[6:]
-        tree = parse_statement(text)[0]
+    for tree in _body_trees(body):
         if not isinstance(tree, exp.Select) or tree.args.get("from_") is not None:
             return 0.0
         costs.append(sum(_cost(e, upper=False) for e in tree.expressions))
