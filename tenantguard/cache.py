@@ -52,7 +52,8 @@ if TYPE_CHECKING:
 __all__ = ["CheckCache", "PolicyFacts", "SchemaCache", "StoredVerdicts", "content_hash"]
 
 FORMAT = 4
-SCHEMA_FORMAT = 21
+SCHEMA_FORMAT = 22  # 22: kept as {key, value}
+POLICY_FORMAT = 1
 VERDICTS_FORMAT = 1
 VERDICTS_LIMIT = 100_000  # statements' verdicts kept in the store (see StoredVerdicts)
 _VERDICTS_BATCH = 2_000  # new verdicts held in memory before they are written
@@ -434,27 +435,28 @@ class CheckCache:
 
 
 # a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
-class SchemaCache:
-    """What the schema sources say (`SchemaInfo` as JSON), kept by the content of every file
-    it is read from: a run whose schema files are unchanged neither reads them with pglast
-    nor imports it.
+class _KeptByContent:
+    """One JSON value kept in the cache directory under a key that covers everything it was
+    computed from; the key is written inside the file too, and checked when it is read."""
 
-    The key also covers tenantguard's files and the parser packages, as the check cache's does
-    (a cache committed to a repository cannot predict it), and is written inside the file too.
-    """
+    PREFIX = ""
 
     def __init__(self, file: Path, key: str) -> None:
         self.file = file
         self.key = key
 
+    @staticmethod
+    def key_of(settings: Settings) -> str:
+        raise NotImplementedError
+
     @classmethod
-    def open(cls, settings: Settings, directory: Path | None = None) -> SchemaCache:
-        key = _schema_key(settings)
+    def open(cls, settings: Settings, directory: Path | None = None) -> Any:
+        key = cls.key_of(settings)
         where = directory if directory is not None else settings.root / settings.cache_dir
-        return cls(where / f"schema-{key[:20]}.json", key)
+        return cls(where / f"{cls.PREFIX}-{key[:20]}.json", key)
 
     def load(self) -> Any | None:
-        """The stored schema of this key, or None."""
+        """The stored value of this key, or None."""
         try:
             data = json.loads(self.file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -464,18 +466,48 @@ class SchemaCache:
         with contextlib.suppress(OSError):  # still in use: not dropped as stale
             if self.file.stat().st_mtime < time.time() - 86_400:
                 os.utime(self.file)
-        return data.get("schema")
+        return data.get("value")
 
-    def store(self, settings: Settings, schema: Any) -> None:
-        """Kept when the schema files are still what the key says (none changed while they
-        were read); a cache that cannot be written is simply not kept."""
-        if _schema_key(settings) != self.key:
+    def store(self, settings: Settings, value: Any) -> None:
+        """Kept when what it was computed from is still what the key says (no schema file
+        changed while it was read); a cache that cannot be written is simply not kept."""
+        if self.key_of(settings) != self.key:
             return
         try:
             _prepare(self.file.parent)
-            _write_atomically(self.file, {"key": self.key, "schema": schema})
+            _write_atomically(self.file, {"key": self.key, "value": value})
         except OSError:
             return
+
+
+class SchemaCache(_KeptByContent):
+    """What the schema sources say (`SchemaInfo` as JSON), kept by the content of every file
+    it is read from: a run whose schema files are unchanged neither reads them with pglast
+    nor imports it.
+
+    The key also covers tenantguard's files and the parser packages, as the check cache's does
+    (a cache committed to a repository cannot predict it).
+    """
+
+    PREFIX = "schema"
+
+    @staticmethod
+    def key_of(settings: Settings) -> str:
+        return _schema_key(settings)
+
+
+class PolicyCache(_KeptByContent):
+    """The policy `build_policy` derives from the settings and the schema sources
+    (`Policy.to_json`) and the warnings it gave, kept by the check cache's basis (tenantguard's
+    files, the parser packages, every setting, the schema sources' content): a run whose
+    schema and configuration are unchanged reads it in a millisecond, where deriving it again
+    (views, functions, triggers, to their fixed points) takes tens."""
+
+    PREFIX = "policy"
+
+    @staticmethod
+    def key_of(settings: Settings) -> str:
+        return _digest(json.dumps(["policy", POLICY_FORMAT, _basis(settings)]))
 
 
 class StoredVerdicts:

@@ -353,9 +353,54 @@ def build_policy(
 
     `live_schema`: the schema as read elsewhere (`tenantguard audit` reads the live catalog);
     the schema paths are then not read. With `cache`, what the schema sources say is kept in
-    the cache directory by their content (`SchemaCache`), and read from there while they are
-    unchanged.
+    the cache directory by their content (`SchemaCache`), and the policy built from them by
+    that and the settings (`PolicyCache`), and read from there while they are unchanged.
     """
+    explicit = "schema_paths" in settings.configured and live_schema is None
+    for path in settings.schema_paths if explicit else ():
+        if not (settings.root / path).exists():
+            raise ConfigError(
+                f"{_describe(settings)}: schema path {path!r} does not exist (relative to "
+                f"{settings.root}); fix schema_paths or create it"
+            )
+    if not (cache and live_schema is None and settings.schema_paths and settings.config_file):
+        return _build_policy(settings, warnings, problems, live_schema=live_schema, cache=cache)
+    # kept by everything it is built from; not with no configuration file (a warning then
+    # names a near miss found on disk, outside the key), nor a schema with unreadable statements
+    from tenantguard.cache import PolicyCache
+    from tenantguard.engine.policy import Policy
+
+    stored = PolicyCache.open(settings)
+    kept = stored.load()
+    if isinstance(kept, dict) and isinstance(kept.get("warnings"), list):
+        try:
+            policy = Policy.from_json(kept["policy"])
+        except (KeyError, TypeError, ValueError):
+            pass  # damaged: built again, and rewritten
+        else:
+            if warnings is not None:
+                warnings.extend(map(str, kept["warnings"]))
+            return policy
+    said: list[str] = []
+    unread: list[SchemaProblem] = []
+    policy = _build_policy(settings, said, unread, live_schema=None, cache=True)
+    if warnings is not None:
+        warnings.extend(said)
+    if problems is not None:
+        problems.extend(unread)
+    if not unread:
+        stored.store(settings, {"policy": policy.to_json(), "warnings": said})
+    return policy
+
+
+def _build_policy(
+    settings: Settings,
+    warnings: list[str] | None,
+    problems: list[SchemaProblem] | None,
+    *,
+    live_schema: SchemaInfo | None,
+    cache: bool,
+) -> Policy:
     # sqlglot and pglast: only when a file must be analysed
     from tenantguard.engine.policy import (
         CHEAP_FUNCTION,
@@ -374,13 +419,6 @@ def build_policy(
         through_views,
     )
 
-    explicit = "schema_paths" in settings.configured and live_schema is None
-    for path in settings.schema_paths if explicit else ():
-        if not (settings.root / path).exists():
-            raise ConfigError(
-                f"{_describe(settings)}: schema path {path!r} does not exist (relative to "
-                f"{settings.root}); fix schema_paths or create it"
-            )
     tables = set(settings.tenant_tables)
     column = Policy(settings.tenant_column).tenant_column if settings.tenant_column else ""
     schema: SchemaInfo | None = live_schema

@@ -99,7 +99,7 @@ def test_a_damaged_cache_is_ignored_and_rewritten(
     results = [
         f
         for f in (project / ".tenantguard_cache").glob("*.json")
-        if not f.name.startswith("schema-")
+        if not f.name.startswith(("schema-", "policy-"))
     ]
     for file in results:
         file.write_text('{"format": 1, "files": {"app/a.sql": {"hash": 3}}', encoding="utf-8")
@@ -300,15 +300,17 @@ def test_a_damaged_or_foreign_schema_entry_is_not_used(
     (stored,) = (project / ".tenantguard_cache").glob("schema-*.json")
     data = json.loads(stored.read_text())
     # the same schema, said to have no tenant table: used only under its own key
-    forged = {**data["schema"], "columns": {"patients": ["id"], "notes": ["id", "body"]}}
+    forged = {**data["value"], "columns": {"patients": ["id"], "notes": ["id", "body"]}}
     for number, damaged in enumerate(
         (
             "{not json",
-            json.dumps({"key": data["key"], "schema": {"columns": 3}}),
-            json.dumps({"key": "0" * 64, "schema": forged}),
+            json.dumps({"key": data["key"], "value": {"columns": 3}}),
+            json.dumps({"key": "0" * 64, "value": forged}),
         )
     ):
         stored.write_text(damaged, encoding="utf-8")
+        for policy in (project / ".tenantguard_cache").glob("policy-*.json"):
+            policy.unlink()  # else the policy comes from its own cache: the schema's not read
         # b.sql has a new statement: the policy is built again, from the schema cache if it
         # served (a statement seen before would come from the verdict store, no policy built)
         (project / "app" / "b.sql").write_text(f"SELECT {number};\n", encoding="utf-8")
@@ -379,3 +381,109 @@ def test_a_policy_built_from_the_cached_schema_is_the_same(tmp_path: Path) -> No
         assert fields(build_policy(settings, cache=True)) == fresh  # read, then kept
         assert list((tmp_path / "cache").glob("schema-*.json"))
         assert fields(build_policy(settings, cache=True)) == fresh  # from the cache
+
+
+# the policy cache: the policy built from the settings and the schema, kept by their content
+
+
+def policy_fields(policy: object) -> dict[str, object]:
+    from tenantguard.engine.policy import Policy
+
+    return {s: getattr(policy, s) for s in Policy.__slots__ if s != "_catalog_typed"}
+
+
+def test_a_policy_reads_back_equal_from_json(tmp_path: Path) -> None:
+    """Every schema of the tests, each field of its policy: the same after JSON and back."""
+    from tenantguard.config import Settings, build_policy
+    from tenantguard.engine.policy import Policy
+
+    (tmp_path / "cascade.sql").write_text(
+        "CREATE TABLE visits (id int, tenant_id int NOT NULL, PRIMARY KEY (tenant_id, id));\n"
+        "CREATE TABLE notes (id int, tenant_id int, visit_id int, FOREIGN KEY (visit_id)"
+        " REFERENCES visits (id) ON DELETE CASCADE);\n",
+        encoding="utf-8",
+    )
+    seen: set[str] = set()
+    for paths in [*schema_sources(), [tmp_path / "cascade.sql"]]:
+        settings = Settings(root=tmp_path, schema_paths=tuple(str(p) for p in paths))
+        policy = build_policy(settings)
+        back = Policy.from_json(json.loads(json.dumps(policy.to_json())))
+        assert policy_fields(back) == policy_fields(policy), paths
+        seen |= {name for name, value in policy_fields(policy).items() if value}
+    # the tagged kinds of values are all exercised: sets, maps, foreign keys, function pins
+    assert {"tenant_tables", "foreign_keys", "pinning_functions", "cascades", "unpinnable"} <= seen
+    for damaged in ({"tenant_tables": {"set": 3}}, {"foreign_keys": {"map": [[1]]}}, []):
+        with pytest.raises((TypeError, ValueError)):
+            Policy.from_json(damaged)  # type: ignore[arg-type]
+
+
+POLICY_RUN = (
+    "import sys\n"
+    "from tenantguard.cli import main\n"
+    "code = main(['check', '--format', 'json', *sys.argv[1:], 'app'])\n"
+    "derived = 'tenantguard.sources.schema' in sys.modules\n"
+    "print('DERIVED' if derived else 'CACHED', code, file=sys.stderr)\n"
+)
+
+
+def run_policy_check(project: Path, *argv: str) -> tuple[str, list[tuple[str, int, str]], str]:
+    done = subprocess.run(
+        [sys.executable, "-c", POLICY_RUN, *argv],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = json.loads(done.stdout)["findings"]
+    *said, last = done.stderr.strip().splitlines()
+    return last, sorted((f["path"], f["line"], f["rule"]) for f in found), "\n".join(said)
+
+
+def test_the_policy_is_derived_again_only_when_what_it_is_built_from_changes(
+    project: Path,
+) -> None:
+    (project / "pyproject.toml").write_text(
+        CONFIG + 'tenant_tables = ["visits"]\n', encoding="utf-8"
+    )
+    one = [("app/a.sql", 1, "TG001")]
+    first = run_policy_check(project)
+    assert first[:2] == ("DERIVED 1", one)
+    assert "tenant table 'visits'" in first[2]  # a configured table no schema source creates
+    # an edited statement: the policy comes from the cache, its warnings said again
+    (project / "app" / "b.sql").write_text("SELECT * FROM notes WHERE id = 2;\n", encoding="utf-8")
+    assert run_policy_check(project) == ("CACHED 1", one, first[2])
+    # the schema changes: built again (notes becomes a tenant table)
+    (project / "schema" / "tables.sql").write_text(
+        SCHEMA + "ALTER TABLE notes ADD COLUMN tenant_id int;\n", encoding="utf-8"
+    )
+    assert run_policy_check(project)[:2] == ("DERIVED 1", [*one, ("app/b.sql", 1, "TG001")])
+    (project / "app" / "c.py").write_text("X = 1\n", encoding="utf-8")
+    assert run_policy_check(project)[:2] == ("CACHED 1", [*one, ("app/b.sql", 1, "TG001")])
+    # the settings change: built again (notes is global now)
+    (project / "pyproject.toml").write_text(
+        CONFIG.replace('"tenants"', '"tenants", "notes"'), encoding="utf-8"
+    )
+    assert run_policy_check(project)[:2] == ("DERIVED 1", one)
+    assert run_policy_check(project, "--no-cache")[:2] == ("DERIVED 1", one)
+
+
+def test_a_damaged_or_forged_policy_entry_is_not_used(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cold = findings(capsys)
+    (stored,) = (project / ".tenantguard_cache").glob("policy-*.json")
+    data = json.loads(stored.read_text())
+    forged = json.loads(json.dumps(data["value"]))
+    forged["policy"]["tenant_tables"] = {"set": []}  # patients said not to be a tenant table
+    for number, damaged in enumerate(
+        (
+            "{not json",
+            json.dumps({"key": data["key"], "value": {"policy": {"tenant_tables": 3}}}),
+            json.dumps({"key": data["key"], "value": {"policy": [], "warnings": []}}),
+            json.dumps({"key": "0" * 64, "value": forged}),
+        )
+    ):
+        stored.write_text(damaged, encoding="utf-8")
+        (project / "app" / "b.sql").write_text(f"SELECT {number};\n", encoding="utf-8")
+        assert findings(capsys) == cold, damaged
+        assert json.loads(stored.read_text()) == data  # rewritten

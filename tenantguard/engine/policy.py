@@ -788,8 +788,27 @@ class Policy:
     def replace(self, **changes: object) -> Policy:
         """A copy with some fields changed (same keyword names as the constructor, names
         written as in configuration: quote a mixed-case one)."""
+        fields = self.arguments()
+        fields.update(changes)
+        return Policy(**fields)  # type: ignore[arg-type]
+
+    def to_json(self) -> dict[str, object]:
+        """The policy as JSON values: its constructor's arguments, each tagged with its type
+        (`from_json` builds the same policy again; a cache keeps it by the content of what it
+        was built from)."""
+        return {name: _encode(value) for name, value in self.arguments().items()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Policy:
+        """The policy `to_json` gave; ValueError or TypeError for anything else."""
+        if not isinstance(data, Mapping):
+            raise TypeError("a policy is a JSON object")
+        return cls(**{str(name): _decode(value) for name, value in data.items()})  # type: ignore[arg-type]
+
+    def arguments(self) -> dict[str, object]:
+        """The constructor's arguments that build this policy again."""
         # the names held are folded already: quoted again, the constructor keeps their case
-        fields: dict[str, object] = {
+        return {
             "tenant_column": sql_name(self.tenant_column),
             "tenant_tables": {sql_name(t) for t in self.tenant_tables},
             "global_tables": {sql_name(t) for t in self.global_tables},
@@ -852,5 +871,46 @@ class Policy:
             "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
             "inlined_functions": {sql_name(f): b for f, b in self.inlined_functions.items()},
         }
-        fields.update(changes)
-        return Policy(**fields)  # type: ignore[arg-type]
+
+
+# The tags of `Policy.to_json`: JSON has no tuples, sets, or keys other than strings.
+_TUPLE, _SET, _MAP, _FOREIGN_KEY, _FUNCTION_PINS = "tuple", "set", "map", "foreign key", "pins"
+
+
+def _encode(value: object) -> object:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, ForeignKey):
+        return {_FOREIGN_KEY: [list(value.columns), value.ref_table, list(value.ref_columns)]}
+    if isinstance(value, FunctionPins):
+        return {_FUNCTION_PINS: [sorted(value.positions), sorted(value.names)]}
+    if isinstance(value, tuple | list):
+        return {_TUPLE: [_encode(v) for v in value]}
+    if isinstance(value, AbstractSet):
+        return {_SET: sorted((_encode(v) for v in value), key=repr)}
+    if isinstance(value, Mapping):
+        return {_MAP: [[_encode(k), _encode(v)] for k, v in value.items()]}
+    raise TypeError(f"a policy holds no {type(value).__name__}")
+
+
+def _decode(value: object) -> object:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if not isinstance(value, dict) or len(value) != 1:
+        raise ValueError("not a value of Policy.to_json")
+    ((tag, body),) = value.items()
+    if not isinstance(body, list):
+        raise ValueError("not a value of Policy.to_json")
+    if tag == _TUPLE:
+        return tuple(_decode(v) for v in body)
+    if tag == _SET:
+        return frozenset(_decode(v) for v in body)
+    if tag == _MAP:
+        return {_decode(k): _decode(v) for k, v in body}
+    if tag == _FOREIGN_KEY:
+        columns, ref_table, ref_columns = body
+        return ForeignKey(tuple(map(str, columns)), str(ref_table), tuple(map(str, ref_columns)))
+    if tag == _FUNCTION_PINS:
+        positions, names = body
+        return FunctionPins(frozenset(map(int, positions)), frozenset(map(str, names)))
+    raise ValueError(f"not a value of Policy.to_json: {tag!r}")
