@@ -23,7 +23,7 @@ from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec, PathFinder
 from types import ModuleType
 from typing import Any
 
-__all__ = ["compiled_mismatch", "install"]
+__all__ = ["compiled_mismatch", "install", "prefer_source"]
 
 
 def installed_version(distribution: str) -> str | None:
@@ -158,6 +158,7 @@ class _PureSqlglot:  # a meta path finder (importlib.abc costs more to import th
     def __init__(self) -> None:
         self.decided = False
         self.pure = False
+        self.source_preferred = False  # `prefer_source`: a run that parses little
 
     def find_spec(
         self,
@@ -170,19 +171,20 @@ class _PureSqlglot:  # a meta path finder (importlib.abc costs more to import th
         if not self.decided:
             self.decided = True
             mismatch = compiled_mismatch()
-            if mismatch is None:
+            if mismatch is None and not self.source_preferred:
                 uninstall()
                 return self._package(fullname, PathFinder.find_spec(fullname, path))
             self.pure = True
-            import logging
+            if mismatch is not None:
+                import logging
 
-            logging.getLogger("tenantguard").warning(
-                "sqlglotc %s does not match sqlglot %s: using the pure-Python sqlglot (slower); "
-                "to use the compiled one, run: pip install 'sqlglot[c]==%s'",
-                mismatch[1],
-                mismatch[0],
-                mismatch[0],
-            )
+                logging.getLogger("tenantguard").warning(
+                    "sqlglotc %s does not match sqlglot %s: using the pure-Python sqlglot "
+                    "(slower); to use the compiled one, run: pip install 'sqlglot[c]==%s'",
+                    mismatch[1],
+                    mismatch[0],
+                    mismatch[0],
+                )
         spec = PathFinder.find_spec(fullname, path)
         if spec is None:
             return None
@@ -213,6 +215,16 @@ def install() -> None:
     """Put the finder first, unless sqlglot is imported already (then it is too late)."""
     if "sqlglot" not in sys.modules and _FINDER not in sys.meta_path and not _FINDER.decided:
         sys.meta_path.insert(0, _FINDER)
+
+
+def prefer_source() -> None:
+    """For a run that parses little (pre-commit on an edited file): sqlglot's `.py` modules,
+    even where sqlglotc's compiled ones are installed. Loading the compiled modules (some sixty
+    extension modules) costs ~15 ms more than the pure ones from their bytecode caches, and
+    parsing with them saves ~1 ms a statement: below a dozen statements parsed, the pure
+    parser finishes first. Same trees, same verdicts (CI runs the analyzer's tests on both).
+    No effect once sqlglot is imported."""
+    _FINDER.source_preferred = True
 
 
 def uninstall() -> None:

@@ -36,6 +36,7 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.sources.walk import FileReport, SourceFile, is_python, schema_files
 
@@ -59,13 +60,13 @@ VERDICTS_LIMIT = 100_000  # statements' verdicts kept in the store (see StoredVe
 _VERDICTS_BATCH = 2_000  # new verdicts held in memory before they are written
 _VERDICTS_WAIT = 2.0  # seconds a run waits for another's write to the store
 # any `def NAME` (wider than the index's scan: a one-line `class A: def f` counts too)
-_ANY_DEF = re.compile(rb"\bdef\s+(\w+)")
+_ANY_DEF = lazy_pattern(rb"\bdef\s+(\w+)")
 # the names in the bases of a class statement, as the index keys them (`class:Base`)
-_ANY_CLASS = re.compile(rb"\bclass\s+\w+\s*\(([^)]*)\)")
-_ANY_WORD = re.compile(rb"\w+")
+_ANY_CLASS = lazy_pattern(rb"\bclass\s+\w+\s*\(([^)]*)\)")
+_ANY_WORD = lazy_pattern(rb"\w+")
 # a name an alias renames, as the index keys it (`alias:Repo`): `Repo as B`, `B = base.Repo`
-_ANY_IMPORT_ALIAS = re.compile(rb"\b(\w+)\s+as\s+\w+")
-_ANY_NAME_ALIAS = re.compile(
+_ANY_IMPORT_ALIAS = lazy_pattern(rb"\b(\w+)\s+as\s+\w+")
+_ANY_NAME_ALIAS = lazy_pattern(
     rb"^[ \t]*\w+[ \t]*(?::[^=\n]*)?=[ \t]*(?:[A-Za-z_][\w]*\.)*(\w+)[ \t]*$", re.M
 )
 _KEEP_DAYS = 30  # entries (and key files) unused this long are dropped

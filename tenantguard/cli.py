@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tenantguard import __version__
+from tenantguard import __version__, _sqlglotc
 from tenantguard.config import (
     Settings,
     build_policy,
@@ -584,6 +584,8 @@ def _check_group(
         store = StoredVerdicts.beside(cache)
     done, digests = cache.lookup(files, project) if cache is not None else ({}, {})
     pending = [f for f in files if f.display not in done]
+    if sum(f.size or len(f.text or "") for f in pending) <= _FEW_STATEMENTS_BYTES:
+        _sqlglotc.prefer_source()  # a dozen statements at most to parse: the faster import wins
     facts = cache.facts if cache is not None else None
     if facts is not None and not facts.tenant_tables and not patch_rules_only:
         facts = None  # fails closed: building the policy says why
@@ -667,6 +669,11 @@ def _policy(
     if not patch_rules_only:  # the patch rules need no tenant table
         require_tenant_tables(policy, settings)
     return policy
+
+
+# files to check this small hold about a dozen statements at most (~600 bytes each): parsed with
+# the pure-Python sqlglot, whose import costs ~15 ms less than the compiled one's (`prefer_source`)
+_FEW_STATEMENTS_BYTES = 8_192
 
 
 def _run_checks(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TextIO
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.config import Settings
 from tenantguard.engine.policy import normalize_name, sql_name
 from tenantguard.sources.walk import discover
@@ -34,11 +35,11 @@ __all__ = ["Proposal", "propose", "run_init"]
 
 SCHEMA_DIRECTORIES = ("patches", "migrations", "migration", "db", "sql", "schema", "database")
 _TEST_DIRECTORIES = ("tests", "test", "testing", "fixtures", "examples", "benchmarks")
-_DDL = re.compile(r"\b(?:CREATE\s+(?:\w+\s+)*TABLE|ALTER\s+TABLE)\b", re.IGNORECASE)
+_DDL = lazy_pattern(r"\b(?:CREATE\s+(?:\w+\s+)*TABLE|ALTER\s+TABLE)\b", re.IGNORECASE)
 # alembic's operations that make or change tables (the schema reader follows them)
-_ALEMBIC_DDL = re.compile(r"\bop\.(?:create_table|add_column|alter_column|rename_table)\b")
+_ALEMBIC_DDL = lazy_pattern(r"\bop\.(?:create_table|add_column|alter_column|rename_table)\b")
 _MIGRATION_DIRECTORIES = frozenset({"versions", "migrations", "migration", "alembic"})
-_TENANT_LIKE = re.compile(
+_TENANT_LIKE = lazy_pattern(
     r"^(?:tenant|account|organi[sz]ation|org|company|workspace|customer|clinic|team)_id$"
 )
 

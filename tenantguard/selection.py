@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EnabledRules", "RuleSelection", "parse_selectors", "resolve"]
 
-_CODE = re.compile(r"^[A-Z]+\d*$")
+_CODE = lazy_pattern(r"^[A-Z]+\d*$")
 
 
 def parse_selectors(values: Iterable[str], source: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 import pytest
 
 import tenantguard
+from tenantguard._patterns import is_pattern, lazy_pattern
 from tenantguard.engine.sqltext import NAME_CHAR, NAME_START
 
 WIDE = 0x1000  # code points: no class of the package's needs more than ASCII plus a few
@@ -60,7 +61,7 @@ def _patterns() -> list[tuple[str, str, re.Pattern[str]]]:
         except ImportError:  # an extra's module (asyncpg, redis) not installed here
             continue
         for attribute, value in vars(module).items():
-            if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
+            if is_pattern(value) and isinstance(value.pattern, str):  # compiles a lazy one
                 patterns.append((name, attribute, value))
     return patterns
 
@@ -93,3 +94,29 @@ def test_no_pattern_spans_a_wide_range(
         f"({', '.join(f'{lo:#x}-{hi:#x}' for lo, hi in wide)}): write the class as the ASCII "
         "characters it leaves out (sqltext.NAME_START, NAME_CHAR)"
     )
+
+
+def test_the_package_finds_most_of_its_patterns() -> None:
+    """The scan above reads module-level patterns, compiled or lazy: it sees them all."""
+    assert len(_patterns()) >= 200
+
+
+def test_a_lazy_pattern_compiles_on_first_use_and_behaves_as_compiled() -> None:
+    lazy = lazy_pattern(r"(?P<word>[a-z]+)\s*=\s*(\d+)", re.IGNORECASE)
+    assert "search" not in vars(lazy)  # nothing compiled yet
+    compiled = re.compile(r"(?P<word>[a-z]+)\s*=\s*(\d+)", re.IGNORECASE)
+    text = "a = 1, Tenant_ID=2; x=y"
+    assert lazy.search(text).group(0) == compiled.search(text).group(0)  # type: ignore[union-attr]
+    assert "search" in vars(lazy)  # compiled once, its methods kept
+    assert lazy.findall(text) == compiled.findall(text)
+    assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in compiled.finditer(text)]
+    assert lazy.sub("_", text) == compiled.sub("_", text)
+    assert lazy.split(text) == compiled.split(text)
+    assert lazy.fullmatch("ab = 3") is not None and lazy.match(" ab=3") is None
+    assert (lazy.pattern, lazy.flags, lazy.groups) == (compiled.pattern, compiled.flags, 2)
+    assert lazy.groupindex == {"word": 1}
+    assert lazy_pattern(rb"\d+").findall(b"a1b22") == [b"1", b"22"]
+    with pytest.raises(AttributeError):
+        lazy.no_such_attribute  # noqa: B018
+    with pytest.raises(re.error):
+        lazy_pattern("(unclosed").search("x")  # a bad pattern fails where it is used

@@ -7,13 +7,13 @@ The caller analyses after the transaction has ended: nothing is held open while 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.audit.model import (
     Catalog,
     Column,
@@ -373,7 +373,7 @@ def _exact_functions(rows: list[Any], domains: dict[int, str]) -> tuple[tuple[st
 # internal, trigger, event_trigger, fdw_handler, index_am_handler, tsm_handler,
 # language_handler, table_am_handler; and a type's input/output functions, by name
 _NOT_CALLED = frozenset({2281, 2279, 3838, 3115, 325, 3310, 2280, 269})
-_TYPE_IO = re.compile(r"_(?:in|out|recv|send|typmod_in|typmod_out)$")
+_TYPE_IO = lazy_pattern(r"_(?:in|out|recv|send|typmod_in|typmod_out)$")
 
 
 def _stable_functions(rows: list[Any]) -> tuple[str, ...]:

@@ -22,13 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.audit.traffic import RecordedStatement
 
 __all__ = ["LogError", "StatementLog", "read_statement_log"]
 
 # `statement: …`, `execute <unnamed>: …`, `execute S_1/C_2: …`, `execute fetch from S_1: …`,
 # each possibly after `duration: 0.123 ms  `
-_STATEMENT = re.compile(
+_STATEMENT = lazy_pattern(
     r"(?:duration: (?P<ms>\d+(?:\.\d+)?) ms\s+)?(?:statement|execute(?: fetch from)? [^\n]*?): ",
 )
 # csvlog columns (the same positions from PostgreSQL 9.0 to 17)

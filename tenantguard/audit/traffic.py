@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tenantguard._collect import collecting_less  # shared GC tuning
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.findings import Finding
 from tenantguard.engine.sqltext import split_sql
@@ -33,7 +34,7 @@ __all__ = ["RecordedStatement", "analyse_texts", "traffic_findings"]
 # are written by `check` and `patches lint`; their opacity (TG006) and being DDL (TG007) are not
 # findings about traffic. What they read still is (`CREATE TABLE … AS SELECT` copies rows),
 # unless what they build is audited itself (a view).
-_SCHEMA_CHANGE = re.compile(
+_SCHEMA_CHANGE = lazy_pattern(
     r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
     r"(?:CREATE|ALTER|DROP|COMMENT|GRANT|REVOKE|SECURITY\s+LABEL|REINDEX|CLUSTER|VACUUM|"
     r"ANALY[SZ]E|REFRESH|IMPORT)\b",
@@ -41,7 +42,7 @@ _SCHEMA_CHANGE = re.compile(
 )
 _NOT_ABOUT_SCHEMA_CHANGES = frozenset({"TG006", "TG007"})
 # a view that stays is audited as a view (TG211); a temporary one, only here
-_LASTING_VIEW = re.compile(
+_LASTING_VIEW = lazy_pattern(
     r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*CREATE\s+(?:OR\s+REPLACE\s+)?(?:RECURSIVE\s+)?"
     r"(?:MATERIALIZED\s+)?VIEW\b",
     re.IGNORECASE | re.DOTALL,

@@ -16,6 +16,7 @@ from sqlglot.tokenizer_core import Token, TokenType
 from sqlglot.tokens import Tokenizer
 
 from tenantguard._collect import collections_paused, young_collections_less
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine import bulk_values
 from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Finding, Severity
@@ -33,10 +34,10 @@ from tenantguard.engine.sqltext import (
 )
 from tenantguard.engine.verdicts import Analyzer, Verdict  # here too: where they were first
 
-_CLASS_NAME = re.compile(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
+_CLASS_NAME = lazy_pattern(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
 # sqlglot's repr of a token in its messages: `<Token token_type: TokenType.WHERE, text: WHERE,
 # line: 1, col: 20, start: 15, end: 19, comments: []>` -> `WHERE`
-_TOKEN_REPR = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: \d+, col: \d+.*?>")
+_TOKEN_REPR = lazy_pattern(r"<Token token_type: [\w.]+, text: (.*?), line: \d+, col: \d+.*?>")
 
 __all__ = ["Analyzer", "Verdict", "analyze_statement", "parse_statement"]
 
@@ -100,7 +101,7 @@ class _Reader(threading.local):
 # (ORDER BY …)`. sqlglot reads a qualified call so followed as a column whose "name" is the call
 # (`Column(this=Filter(…), table=pg_catalog)`): the proof, which never looks inside a column,
 # would not see the calls and subqueries in it (a read of every tenant's rows, a volatile call)
-_CALL_CLAUSES = re.compile(r"filter|within", re.IGNORECASE)
+_CALL_CLAUSES = lazy_pattern(r"filter|within", re.IGNORECASE)
 
 
 def _qualified_calls(trees: list[exp.Expr | None]) -> None:
@@ -135,7 +136,7 @@ def _move_tokens(tokens: list[Token], text: str, thinned: bulk_values.Thinned) -
 # names: `lock` (an unreserved keyword: only `LOCK [TABLE] …` starts with it; sqlglot ends a
 # GROUP BY or a FROM at it, for MySQL's `LOCK IN SHARE MODE`) and `qualify` (no keyword at all;
 # Snowflake's clause)
-_NAME_KEYWORDS = re.compile(r"lock|qualify", re.IGNORECASE)
+_NAME_KEYWORDS = lazy_pattern(r"lock|qualify", re.IGNORECASE)
 
 
 def _keywords_as_names(tokens: list[Token]) -> None:
@@ -159,7 +160,7 @@ class _Misread(Exception):
 # the statements sqlglot's tokenizer keeps whole after their first word (`CALL`, `LOCK` …)
 _COMMANDS = _POSTGRES.tokenizer_class.COMMANDS
 # what may separate two tokens for the server: its blanks, `--` comments, nested `/* */` ones
-_GAP = re.compile(rf"(?:{BLANK}+|--[^\n\r]*)*")
+_GAP = lazy_pattern(rf"(?:{BLANK}+|--[^\n\r]*)*")
 _READ_ALIKE = frozenset(
     {
         TokenType.VAR,  # runs of letters (any script), digits, `_`, `$`: a name to both
@@ -223,9 +224,9 @@ def _misread(text: str, tokens: list[Token]) -> tuple[int, str] | None:
     return None
 
 
-_USING = re.compile("using", re.IGNORECASE)
+_USING = lazy_pattern("using", re.IGNORECASE)
 # what may name a column in a USING list: a name, a quoted name, a keyword PostgreSQL takes as one
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
+_WORD = lazy_pattern(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
 
 
 class _JoinUsingAliases:
@@ -369,7 +370,7 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 # a transaction's start with its modes, as asyncpg's Connection.transaction() writes it: sqlglot
 # parses BEGIN and an isolation level, not READ ONLY/WRITE or DEFERRABLE (PostgreSQL's blanks)
 _B = BLANK  # short, for the patterns below
-_TRANSACTION_START = re.compile(
+_TRANSACTION_START = lazy_pattern(
     rf"{_B}*(?:BEGIN(?:{_B}+(?:WORK|TRANSACTION))?|START{_B}+TRANSACTION)"
     rf"(?:{_B}*,?{_B}*(?:ISOLATION{_B}+LEVEL{_B}+"
     rf"(?:SERIALIZABLE|REPEATABLE{_B}+READ|READ{_B}+(?:UN)?COMMITTED)"
@@ -380,8 +381,8 @@ _TRANSACTION_START = re.compile(
 
 # COPY's options without WITH (`… TO STDOUT (FORMAT csv)`, as asyncpg's copy_from_query writes
 # them): sqlglot parses them only after WITH. They choose a format, never rows
-_COPY = re.compile(rf"{BLANK}*COPY\b", re.IGNORECASE)
-_COPY_OPTIONS = re.compile(
+_COPY = lazy_pattern(rf"{BLANK}*COPY\b", re.IGNORECASE)
+_COPY_OPTIONS = lazy_pattern(
     rf"\b(?:TO|FROM){_B}+(?:STDOUT|STDIN|'(?:[^']|'')*'){_B}*(\()", re.IGNORECASE
 )
 
@@ -424,7 +425,7 @@ def parse_statement(
 # notifications and savepoint releases, which sqlglot misreads or cannot read (`NOTIFY ch,
 # 'payload'`, `UNLISTEN *`, `RELEASE SAVEPOINT a`): they read no rows (a payload is a literal)
 _NAME = rf'(?:{NAME_START}{NAME_CHAR}*|"(?:[^"]|"")+")'
-_SESSION_CONTROL = re.compile(
+_SESSION_CONTROL = lazy_pattern(
     rf"{_B}*(?:NOTIFY{_B}+{_NAME}(?:{_B}*,{_B}*'(?:[^']|'')*')?|LISTEN{_B}+{_NAME}"
     rf"|UNLISTEN{_B}+(?:{_NAME}|\*)|RELEASE(?:{_B}+SAVEPOINT)?{_B}+{_NAME}){_B}*;?{_B}*",
     re.IGNORECASE,
@@ -434,8 +435,8 @@ _SESSION_CONTROL = re.compile(
 # a temporary table dropped at commit (a staging table for a bulk load): made empty, it reads no
 # rows and outlives nothing — neither a schema change nor a read. Not `AS` a query, not INHERITS
 # or PARTITION OF (a table's rows), nothing but its column list (`LIKE t` copies no rows)
-_STAGING_INSIDE = re.compile(r"\b(?:INHERITS|PARTITION|SELECT|AS)\b|\$|'", re.IGNORECASE)
-_STAGING_TABLE = re.compile(
+_STAGING_INSIDE = lazy_pattern(r"\b(?:INHERITS|PARTITION|SELECT|AS)\b|\$|'", re.IGNORECASE)
+_STAGING_TABLE = lazy_pattern(
     rf"{_B}*CREATE{_B}+(?:(?:GLOBAL|LOCAL){_B}+)?TEMP(?:ORARY)?{_B}+TABLE{_B}+"
     rf"(?:IF{_B}+NOT{_B}+EXISTS{_B}+)?{_NAME}{_B}*\([^;]*\){_B}*ON{_B}+COMMIT{_B}+DROP"
     rf"{_B}*;?{_B}*",

@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 from sqlglot import exp
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.policy import Policy, normalize_name, table_name
 from tenantguard.engine.sqltext import original_offset
 
@@ -42,12 +43,12 @@ MINIMUM = 65_536
 
 _B = r"[ \t\n\r\f\v]"  # PostgreSQL's blanks (a no-break space is a letter of a name to it)
 _NAME = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"[^"]+")'
-_HEAD = re.compile(
+_HEAD = lazy_pattern(
     rf"{_B}*INSERT{_B}+INTO{_B}+(?P<table>(?:{_NAME}{_B}*\.{_B}*)?{_NAME})(?:{_B}+AS{_B}+{_NAME})?"
     rf"{_B}*\((?P<columns>{_B}*{_NAME}(?:{_B}*,{_B}*{_NAME})*){_B}*\){_B}*VALUES{_B}*(?=\()",
     re.IGNORECASE,
 )
-_COLUMN = re.compile(_NAME)
+_COLUMN = lazy_pattern(_NAME)
 # one value: its constant, then at most one cast to a one-word type (`::uuid`, `::varchar(20)`)
 _CONSTANT = (
     r"(?:'[^'\\]*(?:''[^'\\]*)*'"  # a string, no backslash: read alike whatever the settings
@@ -58,10 +59,10 @@ _CONSTANT = (
 _VALUE = (
     _CONSTANT + rf"(?:{_B}*::{_B}*{_NAME}(?:{_B}*\({_B}*[0-9]+(?:{_B}*,{_B}*[0-9]+)?{_B}*\))?)?"
 )
-_ROW = re.compile(rf"\({_B}*{_VALUE}(?:{_B}*,{_B}*{_VALUE})*{_B}*\)")
-_ITEM = re.compile(_VALUE)
-_CONSTANT_AT = re.compile(_CONSTANT)
-_SEPARATOR = re.compile(rf"{_B}*,{_B}*(?=\()")
+_ROW = lazy_pattern(rf"\({_B}*{_VALUE}(?:{_B}*,{_B}*{_VALUE})*{_B}*\)")
+_ITEM = lazy_pattern(_VALUE)
+_CONSTANT_AT = lazy_pattern(_CONSTANT)
+_SEPARATOR = lazy_pattern(rf"{_B}*,{_B}*(?=\()")
 
 
 def _kind(item: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlglot import exp
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.cascades import CascadingWrite, cascading_writes
 from tenantguard.engine.findings import Finding, RuleInfo, Severity
 from tenantguard.engine.policy import Policy, names_in_text
@@ -23,7 +24,7 @@ C = TypeVar("C")
 
 # a catalog relation (`pg_class`, `information_schema.columns`), a name-valued SQL function
 _CATALOG_WORDS = ("pg_", "information_schema", "current_", "session_user", "user")
-_CATALOG_SCREEN = re.compile(
+_CATALOG_SCREEN = lazy_pattern(
     r"pg_|information_schema|current_|session_user|\buser\b", re.IGNORECASE
 )
 

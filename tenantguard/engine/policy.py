@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from types import MappingProxyType
 import sqlglot
 from sqlglot import exp
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.sqltext import NAME_CHAR, NAME_START
 
 __all__ = [
@@ -99,13 +99,13 @@ def table_name(name: str) -> str:
 
 
 # a word as Python's regular expressions see one (letters of any script)
-_IDENTIFIER_WORD = re.compile(r"[^\W\d][\w$]*")
-_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+_IDENTIFIER_WORD = lazy_pattern(r"[^\W\d][\w$]*")
+_PLAIN_NAME = lazy_pattern(r"[a-z_][a-z0-9_$]*\Z")
 
 
 # an unquoted identifier as PostgreSQL's scanner reads one: every non-ASCII character is a
 # letter to it (`données€` is one name), where Python's `\w` stops at `€` (sqltext.NAME_START)
-_SERVER_WORD = re.compile(f"{NAME_START}{NAME_CHAR}*")
+_SERVER_WORD = lazy_pattern(f"{NAME_START}{NAME_CHAR}*")
 
 
 def names_in_text(text: str, names: AbstractSet[str], *, escapes: bool = True) -> set[str]:

@@ -13,8 +13,7 @@ Pure: text in, answer out.
 
 from __future__ import annotations
 
-import re
-
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.sqltext import split_sql
 
 __all__ = [
@@ -34,13 +33,13 @@ SEARCH_PATH = (
     "leave pg_catalog out of search_path (it is then searched first), or name it first",
 )
 # pg_catalog first in a SET or set_config() value (the code text: no blanks, no double quotes)
-_CATALOG_FIRST = re.compile(r"(?:search_path(?:=|to)|set_config\('search_path',)'?pg_catalog")
+_CATALOG_FIRST = lazy_pattern(r"(?:search_path(?:=|to)|set_config\('search_path',)'?pg_catalog")
 # set_config() of search_path whose value is not one plain string literal
-_PATH_NOT_LITERAL = re.compile(r"set_config\('search_path'(?!,'(?:[^'\\]|'')*',)")
+_PATH_NOT_LITERAL = lazy_pattern(r"set_config\('search_path'(?!,'(?:[^'\\]|'')*',)")
 # the first word, read in the text without its comments (`SET/**/search_path`)
-_FIRST_WORD = re.compile(r"[\s(]*([A-Za-z_]+)")
-_SPACE_OR_QUOTE = re.compile(r'[\s"]+')
-_QUALIFIER = re.compile(r"pg_catalog\.(?=[a-z_])")
+_FIRST_WORD = lazy_pattern(r"[\s(]*([A-Za-z_]+)")
+_SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
+_QUALIFIER = lazy_pattern(r"pg_catalog\.(?=[a-z_])")
 
 
 def search_path_problem(value: str) -> bool:

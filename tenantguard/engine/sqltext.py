@@ -13,6 +13,8 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tenantguard._patterns import lazy_pattern
+
 __all__ = [
     "BLANK",
     "Comment",
@@ -38,27 +40,27 @@ TAG_CHAR = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"  # of a dollar quote's
 
 # `$` followed by a digit is a positional parameter, never a dollar quote: not special (an
 # ASCII digit: `$\u0661$` is a dollar quote to PostgreSQL, whose tags take any non-ASCII letter)
-_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?![0-9])|;")
-_SINGLE = re.compile(r"'[^']*(?:''[^']*)*'")
-_ESCAPED = re.compile(r"[Ee]'[^'\\]*(?:(?:''|\\.)[^'\\]*)*'", re.DOTALL)
-_DOUBLE = re.compile(r'"[^"]*(?:""[^"]*)*"')
+_SPECIAL = lazy_pattern(r"--|/\*|[Ee]'|'|\"|\$(?![0-9])|;")
+_SINGLE = lazy_pattern(r"'[^']*(?:''[^']*)*'")
+_ESCAPED = lazy_pattern(r"[Ee]'[^'\\]*(?:(?:''|\\.)[^'\\]*)*'", re.DOTALL)
+_DOUBLE = lazy_pattern(r'"[^"]*(?:""[^"]*)*"')
 # scan.l: a tag starts with a letter, `_` or a byte >= 0x80 (any non-ASCII character), and
 # goes on with those and digits; written as what is not allowed in ASCII (a class spanning
 # \u0080-\uffff takes ~8 ms to compile, a fifth of importing the engine)
-_DOLLAR_TAG = re.compile(rf"\$(?:{NAME_START}{TAG_CHAR}*)?\$")
-_NESTED_COMMENT = re.compile(r"/\*|\*/")
+_DOLLAR_TAG = lazy_pattern(rf"\$(?:{NAME_START}{TAG_CHAR}*)?\$")
+_NESTED_COMMENT = lazy_pattern(r"/\*|\*/")
 # a `--` comment ends at a line feed or a carriage return, for PostgreSQL (and sqlglot); the
 # server's blanks are ASCII ones: a no-break space (`\s` to Python) is a letter of a name to it
 _BLANKS = " \t\n\r\f\v"
-_LEADING_SPACE = re.compile(r"(?:[ \t\n\r\f\v]+|--[^\n\r]*)*")
-_LINE_END = re.compile(r"[\n\r]")
+_LEADING_SPACE = lazy_pattern(r"(?:[ \t\n\r\f\v]+|--[^\n\r]*)*")
+_LINE_END = lazy_pattern(r"[\n\r]")
 # a character that continues a name for PostgreSQL's scanner: every non-ASCII one too (`x\u00a0$a$`
 # and `y€e` are names, where Python's `\w` stops at the no-break space and the euro sign)
-_IDENT_CHAR = re.compile(NAME_CHAR)
+_IDENT_CHAR = lazy_pattern(NAME_CHAR)
 # `$1,$2` makes sqlglot's tokenizer fail (NOTES.md): a space after a positional parameter fixes it.
 # (The `$` comes first so that the regex engine can jump between dollars: 4x faster than a
 # leading lookbehind, which is tried at every character.)
-_TIGHT_PARAM = re.compile(rf"\$(?<!{NAME_CHAR}\$)[0-9]+(?=[^\s0-9])")
+_TIGHT_PARAM = lazy_pattern(rf"\$(?<!{NAME_CHAR}\$)[0-9]+(?=[^\s0-9])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +123,7 @@ def _skip_leading_noise(text: str, start: int, end: int) -> int:
 
 # a word as PostgreSQL's scanner reads one (a letter, `_` or any non-ASCII character, then those,
 # digits and `$`), or a quoted name
-_WORD = re.compile(
+_WORD = lazy_pattern(
     r'"[^"]*(?:""[^"]*)*"'
     rf"|{NAME_START}{NAME_CHAR}*"
 )
@@ -183,7 +185,7 @@ def cursor_query_start(text: str) -> int | None:
 
 
 _PG_BLANKS = " \t\n\r\f\v"
-_WITH_HOLD = re.compile(r"\bWITH\s+HOLD\b", re.IGNORECASE)
+_WITH_HOLD = lazy_pattern(r"\bWITH\s+HOLD\b", re.IGNORECASE)
 
 
 def _folded_name(word: str) -> str:
@@ -241,8 +243,8 @@ def declared_query(text: str) -> str | None:
     return "".join(c if c in "\n\r" else " " for c in text[:start]) + text[start:]
 
 
-_DOLLAR_QUOTE = re.compile(r"\$(?![0-9])")  # a `$` that may open a dollar quote
-_SPACE = re.compile(r"[ \t\n\r\f\v]*")
+_DOLLAR_QUOTE = lazy_pattern(r"\$(?![0-9])")  # a `$` that may open a dollar quote
+_SPACE = lazy_pattern(r"[ \t\n\r\f\v]*")
 
 
 def split_sql(text: str) -> tuple[list[Statement], list[Comment]]:
@@ -375,10 +377,10 @@ def original_offset(offset: int, inserted: tuple[int, ...]) -> int:
 
 
 # a string literal (E'…', U&'…', N'…', X'…', B'…') or a dollar-quoted one
-STRING_LITERAL = re.compile(
+STRING_LITERAL = lazy_pattern(
     r"(?i:[EUN]&?|X|B)?'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$.*?\$\1\$", re.DOTALL
 )
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+_COMMENTS = lazy_pattern(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
 def operators_in(text: str, operators: Mapping[str, str]) -> list[tuple[int, str]]:

@@ -8,18 +8,18 @@ in which the password is `***`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import asyncpg
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.patches.files import PatchUsageError
 
 __all__ = ["Dsn", "connect"]
 
-_KEYWORD = re.compile(r"\s*([A-Za-z_]+)\s*=\s*")
+_KEYWORD = lazy_pattern(r"\s*([A-Za-z_]+)\s*=\s*")
 _ALIASES = {"database": "dbname"}
 
 

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import asyncpg
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.patches.dsn import Dsn, connect
 from tenantguard.patches.files import PatchUsageError
 from tenantguard.patches.runner import LEDGER, quote_ident
@@ -42,14 +43,14 @@ __all__ = [
     "table_contents",
 ]
 
-_HEADER = re.compile(r"^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$")
-_NOISE = re.compile(
+_HEADER = lazy_pattern(r"^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$")
+_NOISE = lazy_pattern(
     r"^(?:\\(?:un)?restrict .*|-- Dumped (?:from|by) .*|-- PostgreSQL database dump(?: complete)?"
     r"|SELECT pg_catalog\.set_config\('search_path', '', false\);)$"
 )
-_OWNER = re.compile(r"^ALTER .+ OWNER TO (.+);$")
-_HEADER_OWNER = re.compile(r"; Owner: .*$")
-_VERSION = re.compile(r"(\d+)(?:\.(\d+))?")
+_OWNER = lazy_pattern(r"^ALTER .+ OWNER TO (.+);$")
+_HEADER_OWNER = lazy_pattern(r"; Owner: .*$")
+_VERSION = lazy_pattern(r"(\d+)(?:\.(\d+))?")
 _FEW_ROWS = 20  # tables with at most this many rows are compared row by row in messages
 
 

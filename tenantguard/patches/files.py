@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.sqltext import LineIndex
 
 if TYPE_CHECKING:
@@ -35,9 +36,9 @@ __all__ = [
 # the runner's ledger table; here, so that the patch rules read it without asyncpg
 LEDGER = "tenantguard_patches"
 
-_NAME = re.compile(r"^(\d+)_([A-Za-z0-9][\w\-]*)\.sql$")
+_NAME = lazy_pattern(r"^(\d+)_([A-Za-z0-9][\w\-]*)\.sql$")
 _MAX_NUMBER = 2**31 - 1  # the ledger's `number integer`
-NO_TRANSACTION = re.compile(
+NO_TRANSACTION = lazy_pattern(
     r"^\s*--\s*tenantguard:\s*no-transaction\s*$", re.MULTILINE | re.IGNORECASE
 )
 

@@ -19,13 +19,14 @@ import pglast
 from pglast import ast
 from pglast.enums import AlterTableType, ConstrType
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.findings import Finding
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.sqltext import LineIndex
 
 __all__ = ["PatchSource", "PatchStatement", "TableShape", "lint_patch_text", "read_patch_source"]
 
-_CATALOG = re.compile(
+_CATALOG = lazy_pattern(
     r"\b(pg_\w+|information_schema|to_regclass|to_regtype|to_regproc|to_regprocedure|to_regnamespace)\b",
     re.IGNORECASE,
 )

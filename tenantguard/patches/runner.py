@@ -44,6 +44,7 @@ from typing import Any
 
 import asyncpg
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.sqltext import LineIndex
 from tenantguard.patches.dsn import Dsn, connect
 from tenantguard.patches.files import (
@@ -335,7 +336,7 @@ async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, Applie
     }
 
 
-_CONCURRENT_NAME = re.compile(
+_CONCURRENT_NAME = lazy_pattern(
     r"\bINDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:[\w$]+\s*\.\s*)?\"?([\w$]+)",
     re.IGNORECASE,
 )

@@ -16,6 +16,7 @@ import pglast
 from pglast import ast
 from pglast.enums import TransactionStmtKind
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.sqltext import LineIndex
 from tenantguard.patches.files import PatchError
 
@@ -259,7 +260,7 @@ _ON_SHARED = {
 _SHARED_OBJECTS = {"OBJECT_ROLE", "OBJECT_DATABASE", "OBJECT_TABLESPACE", "OBJECT_PARAMETER_ACL"}
 # the same in dynamic SQL of a DO block (`EXECUTE 'ALTER ROLE ' || r || ' NOLOGIN'`): read in its
 # text (ALTER DATABASE of `current_database()`, as `patches sync` writes it, is the database's own)
-_SERVER_WIDE_TEXT = re.compile(
+_SERVER_WIDE_TEXT = lazy_pattern(
     # (`ALTER ROLE r IN DATABASE %I SET …` and `ALTER DATABASE %I …`, `… ON DATABASE %I …` of
     # `current_database()` — as `patches sync` writes them — are the database's own)
     r"\b(?:ALTER|DROP)\s+(?:ROLE|USER|GROUP)\b"
@@ -278,7 +279,7 @@ _SERVER_WIDE_TEXT = re.compile(
 
 # built-ins that act beyond the database a patch runs in: other connections, files, the
 # server's configuration, replication (round 22, helper 105)
-_SERVER_WIDE_CALLS = re.compile(
+_SERVER_WIDE_CALLS = lazy_pattern(
     r"dblink\w*|pg_reload_conf|pg_terminate_backend|pg_cancel_backend|pg_rotate_logfile|"
     r"pg_promote|lo_export|lo_import|pg_file_\w+|pg_create_\w*replication_slot|"
     r"pg_drop_replication_slot|pg_replication_origin_\w+|pg_logical_emit_message"
@@ -417,7 +418,7 @@ def _walk(node: Any) -> Iterator[Any]:
         stack.extend(getattr(current, slot, None) for slot in getattr(current, "__slots__", ()))
 
 
-_SQL_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.DOTALL)
+_SQL_COMMENT = lazy_pattern(r"/\*.*?\*/|--[^\n]*", re.DOTALL)
 
 
 def _read_dynamic(text: str) -> tuple[str, bool]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import secrets
 import shutil
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import asyncpg
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.patches.dsn import Dsn, connect
 from tenantguard.patches.dump import (
     TableContents,
@@ -69,7 +69,7 @@ __all__ = [
 
 SCRATCH_PREFIX = "tg_scratch_"
 LIVE_CHECK = "the database's schema equals what its applied patches build"
-_SCRATCH_NAME = re.compile(rf"^{SCRATCH_PREFIX}(\d+)_[a-z]+_[0-9a-f]+$")
+_SCRATCH_NAME = lazy_pattern(rf"^{SCRATCH_PREFIX}(\d+)_[a-z]+_[0-9a-f]+$")
 
 BASELINE_HEADER = """-- Baseline schema for new installations.
 -- Written by `tenantguard patches sync` (pg_dump --schema-only of what the patch pipeline builds);
@@ -377,7 +377,7 @@ def _without_owners(objects: dict[str, list[str]], owners: set[str]) -> dict[str
     return kept
 
 
-_OWNER_LINE = re.compile(r"^ALTER .+ OWNER TO (.+);$")
+_OWNER_LINE = lazy_pattern(r"^ALTER .+ OWNER TO (.+);$")
 
 
 async def _check_live_database(

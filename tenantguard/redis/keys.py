@@ -10,9 +10,10 @@ SHA-256, which no encoded id can start with. The mapping is injective: two diffe
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from urllib.parse import quote
+
+from tenantguard._patterns import lazy_pattern
 
 __all__ = ["MAX_ID", "MAX_TENANT", "encode_id", "tenant_key"]
 
@@ -40,7 +41,7 @@ def _text(value: object, what: str) -> str:
 
 
 # the characters `quote(…, safe="")` leaves as they are: such ids need no quoting
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+_UNRESERVED = lazy_pattern(r"[A-Za-z0-9_.~-]+")
 
 
 def _quoted(text: str) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import re
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -46,6 +45,7 @@ from asyncpg import compat
 from asyncpg.pgproto.pgproto import UUID as _PgUUID
 from asyncpg.pool import Pool
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError, TenantIsolationError
@@ -143,7 +143,7 @@ WHERE p.proname = ANY($2::text[]) AND n.nspname NOT IN ('pg_catalog', 'informati
 """
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
-_SPACE_OR_QUOTE = re.compile(r'[\s"]+')
+_SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
 
 
 def _guarded(method: M, then: _Then) -> M:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy, strip_casts
@@ -133,11 +134,13 @@ class RuntimeVerdict:
     writes: bool = False  # may advance a sequence the pool's reset forgets (`session.Effects`)
 
 
-_READ_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
-_CALL_OF = re.compile(r'"((?:[^"]|"")+)"\s*\(|([^\W\d][\w$]*)\s*\(', re.UNICODE)
+_READ_WORD = lazy_pattern(r"[a-z_][a-z0-9_$]*")
+_CALL_OF = lazy_pattern(r'"((?:[^"]|"")+)"\s*\(|([^\W\d][\w$]*)\s*\(', re.UNICODE)
 # a name after a dot: a column, or a function of a row in attribute notation (`r.enter`)
-_ATTRIBUTE_OF = re.compile(r'\.\s*(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))')
-_STRING_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\$(\w*)\$.*?\$\1\$", re.DOTALL)
+_ATTRIBUTE_OF = lazy_pattern(r'\.\s*(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))')
+_STRING_OR_COMMENT = lazy_pattern(
+    r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\$(\w*)\$.*?\$\1\$", re.DOTALL
+)
 
 
 def called_names(sql: str) -> frozenset[str]:
@@ -200,7 +203,7 @@ def _owns(expression: str, setting: str) -> bool:
     )
 
 
-_BACKTICKED = re.compile(r"`[^`]*`")
+_BACKTICKED = lazy_pattern(r"`[^`]*`")
 
 
 class Guard:

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from tenantguard._patterns import lazy_pattern
+
 __all__ = [
     "CODE_QUERY",
     "DANGER",
@@ -146,7 +148,7 @@ _READ_LANGUAGES = frozenset({"sql", "plpgsql"})
 # of a setting (a dotted custom one, the ones the guard relies on, SESSION/LOCAL, ROLE), and
 # dynamic SQL (EXECUTE), which may run any of them. Wider than needed: an UPDATE's `SET
 # col.field =` matches too, which only costs the guard its hot path on that database.
-_CHANGES = re.compile(
+_CHANGES = lazy_pattern(
     r"set_config"
     r"|\breset\b"
     r"|\bexecute\b"
@@ -155,9 +157,9 @@ _CHANGES = re.compile(
     r"(?:=|to\b))",
     re.DOTALL,
 )
-_WORD = re.compile(r"[a-z_][\w$]*")
+_WORD = lazy_pattern(r"[a-z_][\w$]*")
 # comments: a word in one calls nothing (a string may: it is kept)
-_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+_COMMENT = lazy_pattern(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 Row = Sequence[object]  # (name, schema, language, text, depended on, named like a built-in)
 
@@ -277,12 +279,12 @@ def setting_code(
 # a Unicode-escaped name or string (`U&"\0073et\005fconfig"`, `U&'app.tenant\005fid'`): a call or
 # a setting the text does not spell (helper 114: set_config so hidden set the tenant setting
 # for the session, and the next request of the pooled connection read another tenant's rows)
-_ESCAPED = re.compile(r"\bu&\s*['\"]")
+_ESCAPED = lazy_pattern(r"\bu&\s*['\"]")
 
 
 # dynamic SQL that shows, sets or resets a setting: its name may be built from pieces
 # (`EXECUTE 'SET app.tenant' || '_id = ' || …`, `format('SHOW %I.%I', 'app', key)`)
-_DYNAMIC_SETTING = re.compile(r"\bexecute\b[^;]*?\b(show|set|reset)\b")
+_DYNAMIC_SETTING = lazy_pattern(r"\bexecute\b[^;]*?\b(show|set|reset)\b")
 
 
 def stateful_code(functions: Iterable[Row], views: Iterable[Sequence[object]]) -> frozenset[str]:
@@ -318,7 +320,7 @@ def _close(found: set[str], words: dict[str, set[str]]) -> None:
                 grown = True
 
 
-_STATEFUL = re.compile(
+_STATEFUL = lazy_pattern(
     r"\b(?:insert|update|delete|merge|copy|create|nextval|setval|pg_advisory_\w+|listen|"
     r"prepare|execute|set|reset|lo_\w+|dblink_connect\w*)\b"
 )
@@ -326,4 +328,4 @@ _STATEFUL = re.compile(
 
 # a setting name built at run time (`set_config('app.' || x, …)`, `current_setting(name)`):
 # it may be the tenant setting
-_BUILT_SETTING = re.compile(r"(?:set_config|current_setting)\s*\(\s*(?!'[^']*'\s*[,)])")
+_BUILT_SETTING = lazy_pattern(r"(?:set_config|current_setting)\s*\(\s*(?!'[^']*'\s*[,)])")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.analyze import parse_statement
 from tenantguard.engine.search_path import (
     SEARCH_PATH,
@@ -87,7 +88,7 @@ _SHOWING_SETTINGS = (
 )
 # `SET client_min_messages TO warning` (a word or a string), `set_config('client_min_messages',
 # 'warning', …)` (a string only: a word there is a column, any value)
-_MESSAGE_LEVEL = re.compile(r"client_min_messages(?:(?:to|=)'?([\w$]*)|',?'([\w$]*)'(?=,))")
+_MESSAGE_LEVEL = lazy_pattern(r"client_min_messages(?:(?:to|=)'?([\w$]*)|',?'([\w$]*)'(?=,))")
 _QUIET_LEVELS = frozenset({"notice", "warning", "error", "fatal", "panic", "info"})
 
 
@@ -157,9 +158,9 @@ _DML = frozenset({"select", "with", "insert", "update", "delete", "merge", "valu
 _TRANSACTION = frozenset({"begin", "start", "savepoint", "release"})
 _ENDS_TRANSACTION = frozenset({"commit", "end", "rollback", "abort"})
 # the first two words, read in the text without its comments (`RESET/**/ALL`, nested `/* */`)
-_LEADING = re.compile(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
-_SET_CONFIG = re.compile(r"set_config\(")
-_HARMLESS_SET_CONFIG = re.compile(r"set_config\('([a-z_][a-z0-9_.]*)',")
+_LEADING = lazy_pattern(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
+_SET_CONFIG = lazy_pattern(r"set_config\(")
+_HARMLESS_SET_CONFIG = lazy_pattern(r"set_config\('([a-z_][a-z0-9_.]*)',")
 # PostgreSQL's blanks, and the characters of a name it does not quote: every character past
 # ASCII is a letter to it (`lower\u00a0(` calls the function "lower\u00a0", where Python's `\s`
 # and sqlglot see lower and a space)
@@ -174,7 +175,7 @@ _QUOTED = r'"(?:[^"]|"")*"'
 # qualified or not (a qualifier is the tree's to check). Other column lists (`FROM t x(a)`,
 # `) d(a)`, a second CTE's) read as calls: such a statement is not plain, which costs the guard
 # a little, never a wrong trust
-_CALL = re.compile(
+_CALL = lazy_pattern(
     rf"(?i)(?:(\binto|\bas|\bwith|\brecursive|::|\breferences|\btable){_BLANK}*"
     rf"(?:(?:{_BARE}|{_QUOTED}){_BLANK}*\.{_BLANK}*)*)?"
     rf'(?:(?<!{_LETTER_OR_DIGIT})({_BARE})|"((?:[^"]|"")*)"){_BLANK}*\('
@@ -196,7 +197,7 @@ _SYNTAX_WORDS = frozenset(
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # `SET NAMES x` is `SET client_encoding TO x` (read in the comment-free text)
-_SET_NAMES = re.compile(r"[\s(]*set\s+(?:(?:local|session)\s+)?names\b", re.I)
+_SET_NAMES = lazy_pattern(r"[\s(]*set\s+(?:(?:local|session)\s+)?names\b", re.I)
 
 _SETTING_HINT = (
     "the guard owns the tenant setting: tenant() sets it; run session maintenance inside "
@@ -208,7 +209,7 @@ _READS = frozenset({"select", "values", "table", "show"})
 # `SELECT … INTO t` creates a table (a TEMP one stays on a pooled connection until the pool's
 # reset drops it); `INTO` in any other place of such a statement only makes it not plain
 _MAY_CREATE = frozenset({"select", "with", "values", "table"})
-_INTO = re.compile(r"(?i)(?<![\w$])into(?![\w$])")
+_INTO = lazy_pattern(r"(?i)(?<![\w$])into(?![\w$])")
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 
 
@@ -386,7 +387,7 @@ _MODE = (
 )
 _MODES = rf"(?: {_MODE}(?:,? {_MODE})*)?"
 _CHAIN = r"(?: (?:work|transaction))?(?: and(?: no)? chain)?"
-_CONTROL = re.compile(
+_CONTROL = lazy_pattern(
     "|".join(
         (
             rf"begin(?: work| transaction)?{_MODES}",
@@ -401,8 +402,8 @@ _CONTROL = re.compile(
         )
     )
 )
-_BLANKS = re.compile(f"{BLANK}+")
-_COMMA = re.compile(r" ?, ?")
+_BLANKS = lazy_pattern(f"{BLANK}+")
+_COMMA = lazy_pattern(r" ?, ?")
 
 
 def is_control_statement(text: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.sqltext import NAME_CHAR, NAME_START, TAG_CHAR
 
 __all__ = ["inline_parameters", "redact_literals"]
@@ -18,7 +19,7 @@ __all__ = ["inline_parameters", "redact_literals"]
 # As PostgreSQL's scan.l: a `--` comment ends at `\n` or `\r`; a name or a dollar-quote tag
 # starts with a letter, `_` or any non-ASCII character (outside the BMP too) and goes on with
 # those and ASCII digits (a name with `$` too); blanks and digits are ASCII only
-_LEXEME = re.compile(
+_LEXEME = lazy_pattern(
     rf"""
       (?P<space>[ \t\n\r\f\v]+)
     | (?P<line>--[^\n\r]*)
@@ -34,7 +35,7 @@ _LEXEME = re.compile(
     """,
     re.X | re.S,
 )
-_COMMENT_MARK = re.compile(r"/\*|\*/")
+_COMMENT_MARK = lazy_pattern(r"/\*|\*/")
 _LITERAL_KINDS = frozenset({"escaped", "string", "dollar", "number"})
 
 

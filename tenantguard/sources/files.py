@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from tenantguard._collect import collecting_less, young_collections_less
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.sqltext import Comment, LineIndex, Statement, split_sql
 from tenantguard.sources.suppressions import (
@@ -115,10 +116,10 @@ def _unprovable_at(
 
 # psql: a backslash command runs to the end of its line; `\g`, `\gset`, `\gx`, `\gexec`… send
 # the query buffer as `;` does. Outside strings, comments and dollar quotes only.
-_PSQL_SPECIAL = re.compile(r"--|/\*|[Ee]'|'|\"|\$(?!\d)|\\|(?<!:):(?='|\"|[A-Za-z_])")
+_PSQL_SPECIAL = lazy_pattern(r"--|/\*|[Ee]'|'|\"|\$(?!\d)|\\|(?<!:):(?='|\"|[A-Za-z_])")
 # what psql runs that the script does not show (round 12): `\gexec` runs each value its query
 # returns as a statement, `\!` a shell command (psql itself, say)
-_PSQL_RUNS = re.compile(r"\\(gexec|!)")
+_PSQL_RUNS = lazy_pattern(r"\\(gexec|!)")
 _PSQL_RUNS_SAYS = {
     "gexec": "psql runs each value the query before `\\gexec` returns as a statement: SQL built "
     "at run time cannot be proven",
@@ -132,11 +133,11 @@ _PSQL_TEXT_SAYS = (
     "psql pastes the text of variable {} here (this file is a psql script): what it adds to "
     "the statement cannot be proven; use :'{}' for a value"
 )
-_PSQL_SENDS = re.compile(r"\\(?:g|gx|gset|gexec|gdesc|crosstabview|watch)\b")
+_PSQL_SENDS = lazy_pattern(r"\\(?:g|gx|gset|gexec|gdesc|crosstabview|watch)\b")
 # `\copy SOURCE to|from FILE [options]` (one line): psql sends `COPY SOURCE TO STDOUT` (or FROM
 # STDIN) and moves the rows itself; what SOURCE reads is checked as that statement
-_PSQL_COPY = re.compile(r"\\copy\b", re.IGNORECASE)
-_COPY_DIRECTION = re.compile(r"\s+(to|from)\s", re.IGNORECASE)
+_PSQL_COPY = lazy_pattern(r"\\copy\b", re.IGNORECASE)
+_COPY_DIRECTION = lazy_pattern(r"\s+(to|from)\s", re.IGNORECASE)
 
 
 def _psql_copy(line: str) -> str | None:
@@ -173,7 +174,7 @@ def _psql_copy(line: str) -> str | None:
 
 # `COPY … FROM stdin;` then its rows, to a line `\.` (pg_dump's data): rows, not statements
 # (helper 111: each row read as SQL, "cannot parse")
-_COPY_DATA = re.compile(
+_COPY_DATA = lazy_pattern(
     r"(^[ \t]*COPY\b[^;]*?\bFROM\s+stdin\b[^;]*;[^\n]*\n)(.*?^\\\.[ \t]*$)",
     re.IGNORECASE | re.MULTILINE | re.DOTALL,
 )
@@ -252,8 +253,8 @@ def strip_psql(text: str) -> tuple[str, int | None, list[tuple[int, str, bool]]]
     return "".join(out), first, sorted(unseen)
 
 
-_PSQL_SETS = re.compile(r"\\(set|gset|getenv|prompt)\b(.*)", re.IGNORECASE)
-_PSQL_NUMBER = re.compile(r"'?-?\d+'?")
+_PSQL_SETS = lazy_pattern(r"\\(set|gset|getenv|prompt)\b(.*)", re.IGNORECASE)
+_PSQL_NUMBER = lazy_pattern(r"'?-?\d+'?")
 
 
 def _psql_values(commands: list[str]) -> tuple[dict[str, bool], bool]:
@@ -316,18 +317,18 @@ def _skip_quoted(text: str, at: int, token: str) -> int:
 
 _DDL_RULE = "TG007"  # DDL outside the schema sources
 
-_MIGRATION_MARKERS = re.compile(r"^(?:down_revision|revision)\s*(?::[^=\n]*)?=", re.MULTILINE)
+_MIGRATION_MARKERS = lazy_pattern(r"^(?:down_revision|revision)\s*(?::[^=\n]*)?=", re.MULTILINE)
 # Django's migration class (`from django.db import migrations` or `models, migrations`), and
 # yoyo's module-level `steps = [step(…)]` (`__depends__` beside it)
-_DJANGO_MIGRATION = re.compile(
+_DJANGO_MIGRATION = lazy_pattern(
     r"^class\s+Migration\s*\(\s*migrations\.Migration\s*\)", re.MULTILINE
 )
-_YOYO_STEPS = re.compile(r"^from yoyo import\b[^\n]*\bstep\b(?s:.*)^steps\s*=", re.MULTILINE)
+_YOYO_STEPS = lazy_pattern(r"^from yoyo import\b[^\n]*\bstep\b(?s:.*)^steps\s*=", re.MULTILINE)
 
 
 # a migration framework's entry points, in a `migrations` folder: alembic's and aerich's
 # `upgrade`/`downgrade`, peewee-migrate's `migrate(migrator, …)`
-_MIGRATION_FUNCTIONS = re.compile(
+_MIGRATION_FUNCTIONS = lazy_pattern(
     r"^(?:async\s+)?def\s+(?:upgrade|downgrade|migrate|rollback)\s*\(", re.MULTILINE
 )
 
@@ -406,9 +407,9 @@ def check_sql_text(
 
 
 # a comment line that heads a query in a query file: after a blank line, or aiosql's `-- name:`
-_HEADER_AFTER_BLANK = re.compile(r"\n[ \t\r\f\v]*\n[ \t\r\f\v]*\Z")
-_NAME_HEADER = re.compile(r"--\s*name\s*:", re.IGNORECASE)
-_LINE_START = re.compile(r"(?:\A|\n)[ \t\r\f\v]*\Z")
+_HEADER_AFTER_BLANK = lazy_pattern(r"\n[ \t\r\f\v]*\n[ \t\r\f\v]*\Z")
+_NAME_HEADER = lazy_pattern(r"--\s*name\s*:", re.IGNORECASE)
+_LINE_START = lazy_pattern(r"(?:\A|\n)[ \t\r\f\v]*\Z")
 
 
 def _query_file_pieces(

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.sources.pyvalues import (
     MAX_ALTERNATIVES,
     Alternative,
@@ -100,8 +101,8 @@ _FRAME_FIRST = {
 # psycopg 3's `cursor.copy("COPY … FROM STDIN")`: SQL on a cursor only (`copy.copy(x)`,
 # `d.copy()` are no SQL)
 _CURSOR_METHODS = frozenset({"copy"})
-_TABLE_NAME = re.compile(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?")
-_CURSOR_RECEIVER = re.compile(r"cur")
+_TABLE_NAME = lazy_pattern(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?")
+_CURSOR_RECEIVER = lazy_pattern(r"cur")
 # names only database drivers use: an argument there is SQL whatever the receiver is called
 CERTAIN_METHODS = frozenset(
     {
@@ -117,7 +118,7 @@ CERTAIN_METHODS = frozenset(
         "read_database_uri",
     }
 )
-_DB_RECEIVER = re.compile(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur")
+_DB_RECEIVER = lazy_pattern(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur")
 # query builders (SQLAlchemy Core, ORM): a statement object, not SQL text the tool can read
 _BUILDERS = frozenset(
     {"select", "insert", "update", "delete", "union", "union_all", "exists", "lateral", "values"}
@@ -130,7 +131,7 @@ _MESSAGE_FUNCTIONS = frozenset({"print", "warn", "echo", "secho"})
 _DBAPI_DRIVERS = frozenset(
     {"psycopg", "psycopg2", "psycopg2cffi", "pg8000", "aiopg", "psycopg_pool"}
 )
-_EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Exit)$")
+_EXCEPTION_NAME = lazy_pattern(r"(?:Error|Exception|Warning|Exit)$")
 _STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
 _TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
 # the drivers and toolkits whose `text` / `SQL` an alias may name
@@ -3083,22 +3084,22 @@ def _short(node: ast.AST) -> str:
 # `def name` (or `async def name`) at the start of a line; `class Name(Base, other.Base):`,
 # each name in its bases, as `class:Base` (see _subclasses). Found by the keyword first (a
 # literal: the regular expression engine skips to it), then checked to start its line.
-_DEF = re.compile(r"def[ \t]+(\w+)")
-_CLASS_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
+_DEF = lazy_pattern(r"def[ \t]+(\w+)")
+_CLASS_BASES = lazy_pattern(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
 # `import a.Repo as B`, `from m import Repo as B, X as Y`: a base named by its alias (helper 116)
-_IMPORT_ALIAS = re.compile(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
+_IMPORT_ALIAS = lazy_pattern(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
 # `Base = Repo`, `Base: type = base.Repo` at a line's start: a base named by another name
 # (round 25: such a subclass's table never reached the base's queries)
-_NAME_ALIAS = re.compile(r"^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*([A-Za-z_][\w.]*)[ \t]*$", re.M)
-_TYPE_BASES = re.compile(r"\btype\(\s*(?:[rRuU]?[\"'][^\"'\n]*[\"']|\w+)\s*,\s*\(([^)]*)\)")
-_DEF_LEAD = re.compile(r"[ \t]*(?:async[ \t]+)?\Z")
-_CLASS_LEAD = re.compile(r"[ \t]*\Z")
-_WORD = re.compile(r"\w+")
+_NAME_ALIAS = lazy_pattern(r"^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*([A-Za-z_][\w.]*)[ \t]*$", re.M)
+_TYPE_BASES = lazy_pattern(r"\btype\(\s*(?:[rRuU]?[\"'][^\"'\n]*[\"']|\w+)\s*,\s*\(([^)]*)\)")
+_DEF_LEAD = lazy_pattern(r"[ \t]*(?:async[ \t]+)?\Z")
+_CLASS_LEAD = lazy_pattern(r"[ \t]*\Z")
+_WORD = lazy_pattern(r"\w+")
 _UNBOUND = object()
 # a Python string literal (prefixes, triple quotes) or a comment
 _TRIPLE_SINGLE = "'" * 3
 _TRIPLE_DOUBLE = '"' * 3
-_STRING_OR_COMMENT = re.compile(
+_STRING_OR_COMMENT = lazy_pattern(
     r"(?:\b[rRbBuUfF]{1,2})?(?:"
     + _TRIPLE_SINGLE
     + r"[\s\S]*?"
@@ -3114,18 +3115,18 @@ _STRING_OR_COMMENT = re.compile(
     + r")|#[^\n]*"
 )
 # a call: `name(` (its qualifier kept: `jobs.run_sql(` is a method's, not the function's)
-_CALLED = re.compile(r"(?<![\w])((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*\(")
+_CALLED = lazy_pattern(r"(?<![\w])((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*\(")
 # a name handed on as a value, not called there — an argument (`add_api_route(PATH, run_sql)`,
 # `app.add_route(run_sql)`, `signal.connect(run_sql)`), a list's, set's or dict's item, a keyword
 # (`endpoint=run_kw`, `on_message=…`): someone else calls it (an alias, `f = run_sql`, is not:
 # the project calls it by that name).
 # Not the first argument of a helper that calls it with the project's arguments (`retry(f, SQL)`,
 # `partial(f, …)`, `to_thread(f, …)`, `gather`…: `_FORWARDERS`), nor `run_in_executor(None, f)`
-_VALUE_USE = re.compile(
+_VALUE_USE = lazy_pattern(
     r"(?:(?<!\bNone)\s*[,\[:{]|\b\w+\s*=(?!=))"
     r"\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)\]}])"
 )
-_FIRST_ARGUMENT = re.compile(r"(\w+|\))\s*\(\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)])")
+_FIRST_ARGUMENT = lazy_pattern(r"(\w+|\))\s*\(\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)])")
 # helpers that call the function they are given with the arguments the project gives them
 _FORWARDERS = frozenset(
     """partial partialmethod retry with_retry retrying to_thread run_in_threadpool
@@ -3133,8 +3134,8 @@ _FORWARDERS = frozenset(
     wait_for shield wraps map filter sorted min max reduce submit apply call_soon
     call_later run_until_complete run timeit cache lru_cache""".split()  # noqa: SIM905
 )
-_GETATTR = re.compile(r"""\bgetattr\s*\(\s*[^,()]+,\s*["'](\w+)["']""")
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)", re.M)
+_GETATTR = lazy_pattern(r"""\bgetattr\s*\(\s*[^,()]+,\s*["'](\w+)["']""")
+_IMPORT = lazy_pattern(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)", re.M)
 
 
 def _blank_but_quotes(match: re.Match[str]) -> str:
@@ -4177,8 +4178,8 @@ def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
     return (info.module.path or "", node.lineno, node.col_offset, info.name)
 
 
-_MARK = re.compile(r"%s|\?")
-_DOLLAR_END = re.compile(r"(?<![\w$])\$\Z")  # text ending in a `$` that starts a placeholder
+_MARK = lazy_pattern(r"%s|\?")
+_DOLLAR_END = lazy_pattern(r"(?<![\w$])\$\Z")  # text ending in a `$` that starts a placeholder
 
 
 def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
@@ -4542,8 +4543,8 @@ def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 
 # uses of a class's name that do not make an object of it (see `_may_be_made`)
-_ANNOTATED = re.compile(r"(?:(?<!lambda)\b\w+\s*:|->)\s*[\"']?(?:[\w.]+\[)*\Z")
-_CHECKED = re.compile(r"\b(?:isinstance|issubclass)\([^()]*\Z|\bsuper\(\s*\Z")
+_ANNOTATED = lazy_pattern(r"(?:(?<!lambda)\b\w+\s*:|->)\s*[\"']?(?:[\w.]+\[)*\Z")
+_CHECKED = lazy_pattern(r"\b(?:isinstance|issubclass)\([^()]*\Z|\bsuper\(\s*\Z")
 
 
 def _makes_by_name(text: str, name: str, pattern: re.Pattern[str]) -> bool:
@@ -4673,17 +4674,17 @@ def passed_parameters(value: Value, owner: FunctionInfo) -> dict[str, Value]:
 
 # where a complete query stands inside another: `FROM (`, `JOIN (`, `LATERAL (`, `EXISTS (`, a
 # CTE's `AS (` (not `IN (`: a list of values)
-_SUBQUERY_OPEN = re.compile(r"\b(?:FROM|JOIN|LATERAL|EXISTS|AS)\s*\(\s*$", re.IGNORECASE)
+_SUBQUERY_OPEN = lazy_pattern(r"\b(?:FROM|JOIN|LATERAL|EXISTS|AS)\s*\(\s*$", re.IGNORECASE)
 # where a caller's condition stands in a wrapper's statement (`"SELECT … WHERE " + clause`): the
 # callers' SQL is checked with the wrapper's around it
-_CLAUSE_OPEN = re.compile(r"\b(?:WHERE|AND)\s*\(?\s*$", re.IGNORECASE)
+_CLAUSE_OPEN = lazy_pattern(r"\b(?:WHERE|AND)\s*\(?\s*$", re.IGNORECASE)
 # conditions the wrapper adds after the caller's, and the statement's tail
-_MORE_CONDITIONS = re.compile(
+_MORE_CONDITIONS = lazy_pattern(
     r"\s*\)?\s*AND\b(?![\s\S]*\b(?:UNION|INTERSECT|EXCEPT|OR|JOIN|FROM|WHERE)\b)", re.IGNORECASE
 )
 # what may follow a complete statement without changing the rows it reads
 # (after a subquery's `)` and its alias)
-_STATEMENT_TAIL = re.compile(
+_STATEMENT_TAIL = lazy_pattern(
     r"(?:\s*\)\s*(?:AS\s+)?(?!LIMIT\b|OFFSET\b|ORDER\b|FETCH\b|FOR\b|UNION\b|JOIN\b)\w*)?"
     r"\s*(?:;\s*$|$|(?:LIMIT|OFFSET|ORDER\s+BY|FETCH\s+(?:FIRST|NEXT)|FOR\s+(?:UPDATE|SHARE|NO\s+KEY"
     r"\s+UPDATE|KEY\s+SHARE))\b(?![\s\S]*\b(?:UNION|INTERSECT|EXCEPT|OR|JOIN|FROM|WHERE)\b))",

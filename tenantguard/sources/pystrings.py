@@ -16,6 +16,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from tenantguard._patterns import lazy_pattern
+
 __all__ = ["Piece", "Positions", "char_column", "constant_pieces", "fstring_pieces"]
 
 
@@ -65,8 +67,8 @@ def char_column(line: str, byte_column: int) -> int:
     return len(line.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
 
 
-_PREFIX = re.compile(r"[rRbBuUfF]{0,2}")
-_SPACE = re.compile(r"(?:[ \t\f\r\n]+|\\\r?\n|#[^\n]*)*")
+_PREFIX = lazy_pattern(r"[rRbBuUfF]{0,2}")
+_SPACE = lazy_pattern(r"(?:[ \t\f\r\n]+|\\\r?\n|#[^\n]*)*")
 _QUOTES = ('"""', "'''", '"', "'")
 
 
@@ -209,7 +211,7 @@ class _Source:
 
 
 # a Python escape sequence of a (non-raw) string literal
-_ESCAPE = re.compile(
+_ESCAPE = lazy_pattern(
     r"\\(?:\r\n|\n|[0-7]{1,3}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|.)",
     re.DOTALL,
 )

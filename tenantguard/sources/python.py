@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.findings import Finding, RuleInfo, Severity
 from tenantguard.engine.rules import tg009_unresolved_dynamic_sql
 from tenantguard.engine.sqltext import split_sql
@@ -51,7 +52,7 @@ from tenantguard.sources.pyflow import (
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, Value, starts_like_sql
 
 # a table's name, as pandas' read_sql reads it (not SQL)
-_TABLE_NAME = re.compile(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?")
+_TABLE_NAME = lazy_pattern(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?")
 
 if TYPE_CHECKING:
     from tenantguard.engine.verdicts import Analyzer
@@ -69,7 +70,7 @@ _MAX_VARIANTS = 8  # fills tried per alternative: beyond, each hole keeps its fi
 _PLACEHOLDER = "$99"  # a bind parameter: pins like any parameter (numbered per hole below)
 _NAME = "tg_unknown"  # an identifier no tenant table is called
 _NUMBERED = 60000  # `$60000`, `$60001`…: placeholders numbered at run time, by their order
-_DOLLAR_END = re.compile(r"(?<![\w$])\$\Z")  # a `$` that starts a placeholder
+_DOLLAR_END = lazy_pattern(r"(?<![\w$])\$\Z")  # a `$` that starts a placeholder
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +203,7 @@ def _fills(before: str, hole_: Hole) -> list[str]:
     return ["", _NAME]
 
 
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|--[^\n]*|/\*.*?\*/|['\"]", re.DOTALL)
+_QUOTED = lazy_pattern(r"'[^']*'|\"[^\"]*\"|--[^\n]*|/\*.*?\*/|['\"]", re.DOTALL)
 
 
 def _inside_string(text: str) -> bool:
@@ -799,8 +800,8 @@ class _ModuleCheck:
 # what sqlglot accepts and PostgreSQL does not, as prose often reads: an UPDATE with no SET
 # (`UPDATE levels SET  FROM the AS dashboard`), a DELETE with no FROM (MySQL's `DELETE t FROM
 # …`); a loose string so written is a sentence, not SQL (at a call, SQL is read as it is sent)
-_SENTENCE = re.compile(r"\s*[A-Z][a-z]+\s[^*=(),;$%?:'\"\n\\{}\[\]<>|]*")
-_PROSE = re.compile(
+_SENTENCE = lazy_pattern(r"\s*[A-Z][a-z]+\s[^*=(),;$%?:'\"\n\\{}\[\]<>|]*")
+_PROSE = lazy_pattern(
     r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(?:update\b(?![\s\S]*\bset\b)|delete\s+(?!from\b))",
     re.IGNORECASE | re.DOTALL,
 )
@@ -829,7 +830,7 @@ def _completed_at_the_call(variant: _Variant, sink: Sink) -> bool:
     )
 
 
-_SENT_BY = re.compile(r" \(this SQL is sent by .+ at line \d+\)$")
+_SENT_BY = lazy_pattern(r" \(this SQL is sent by .+ at line \d+\)$")
 
 
 def _at_the_calls(found: list[_Checked]) -> list[_Checked]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.sources.pystrings import Positions, char_column, constant_pieces, fstring_pieces
 
 __all__ = [
@@ -300,7 +301,7 @@ def skeleton(alternative: Alternative) -> str:
     return text_of(alternative)
 
 
-_SQL_START = re.compile(
+_SQL_START = lazy_pattern(
     r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*"
     r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|TABLE|VALUES|CREATE|ALTER|DROP|"
     r"GRANT|REVOKE|COMMENT|DO|LOCK|SET|RESET|SHOW|BEGIN|START|COMMIT|ROLLBACK|END|SAVEPOINT|"
@@ -309,7 +310,7 @@ _SQL_START = re.compile(
     r"IMPORT|SECURITY|LOAD|REASSIGN)\b",
     re.IGNORECASE | re.DOTALL,
 )
-_QUERY_START = re.compile(
+_QUERY_START = lazy_pattern(
     r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|"
     r"COPY|TABLE)\s",
     re.IGNORECASE | re.DOTALL,
@@ -324,11 +325,11 @@ def starts_like_sql(text: str, *, query_only: bool = False) -> bool:
 # templates
 
 
-_PERCENT = re.compile(
+_PERCENT = lazy_pattern(
     r"%(?:\((?P<key>[^)]*)\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[diouxXeEfFgGcrsa%])"
 )
-_FIELD = re.compile(r"\{\{|\}\}|\{(?P<field>[^{}]*)\}")
-_NAME = re.compile(r"[A-Za-z_]\w*\Z")
+_FIELD = lazy_pattern(r"\{\{|\}\}|\{(?P<field>[^{}]*)\}")
+_NAME = lazy_pattern(r"[A-Za-z_]\w*\Z")
 
 # what a value's place in a template says about it: `%d` and `{:d}` are numbers
 _NUMERIC = frozenset("diouxXeEfFgG")

@@ -31,6 +31,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.policy import (
     ForeignKey,
@@ -60,52 +61,54 @@ __all__ = [
     "tenant_relations",
 ]
 
-_TABLE_DDL = re.compile(
+_TABLE_DDL = lazy_pattern(
     r"\b(?:CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+|FOREIGN\s+)?TABLE"
     r"|ALTER\s+TABLE|CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+TABLE|(?:CREATE|ALTER)\s+TYPE"
     r"|IMPORT\s+FOREIGN\s+SCHEMA)\b",
     re.IGNORECASE,
 )
-_VIEW_DDL = re.compile(
+_VIEW_DDL = lazy_pattern(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY)\s+)?(?:RECURSIVE\s+)?"
     r"(?:MATERIALIZED\s+)?VIEW|DROP\s+(?:MATERIALIZED\s+)?VIEW)\b",
     re.IGNORECASE,
 )
-_FUNCTION_DDL = re.compile(
+_FUNCTION_DDL = lazy_pattern(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION|DROP\s+FUNCTION)\b", re.IGNORECASE
 )
 # type DDL in a DO body, an EXECUTE string or a function's body: what it does to a domain's
 # name is read when it parses as a statement, and makes every domain inexact when not
-_TYPE_DDL = re.compile(r"\b(?:CREATE|ALTER|DROP)\s+(?:DOMAIN|TYPE)\b", re.IGNORECASE)
+_TYPE_DDL = lazy_pattern(r"\b(?:CREATE|ALTER|DROP)\s+(?:DOMAIN|TYPE)\b", re.IGNORECASE)
 # the rest of what the reader follows, looked for in DO bodies too (an idempotent patch creates
 # a trigger or rule there, as PostgreSQL 15 has no CREATE TRIGGER IF NOT EXISTS)
-_OTHER_DDL = re.compile(
+_OTHER_DDL = lazy_pattern(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?(?:TRIGGER|RULE)"
     r"|DROP\s+(?:TRIGGER|RULE)|CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE"
     r"|ALTER\s+(?:(?:MATERIALIZED\s+)?VIEW|FOREIGN\s+TABLE|FUNCTION|PROCEDURE|ROUTINE|DOMAIN)"
     r"|CREATE\s+(?:DOMAIN|COLLATION|OPERATOR|CAST)|CREATE\s+(?:OR\s+REPLACE\s+)?AGGREGATE)\b",
     re.IGNORECASE,
 )
-_HIDDEN_DDL = re.compile(
+_HIDDEN_DDL = lazy_pattern(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?(?:TRIGGER|RULE)|CREATE\s+(?:OPERATOR|CAST)",
     re.IGNORECASE,
 )
-_CREATE_TABLE_NAME = re.compile(
+_CREATE_TABLE_NAME = lazy_pattern(
     r"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+|FOREIGN\s+)?TABLE\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)",
     re.IGNORECASE,
 )
-_ASSIGNED = re.compile(r"^\s*[\w$\".]+(?:\[[^\]]*\])?\s*:?=\s*")
-_SELECT_WORD = re.compile(r"\bSELECT\b", re.IGNORECASE)
-_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
-_SET_CONFIG_CALL = re.compile(r"\bset_config\s*\(\s*(?:E?'((?:[^']|'')*)'\s*[,)])?", re.IGNORECASE)
-_SET_STATEMENT = re.compile(
+_ASSIGNED = lazy_pattern(r"^\s*[\w$\".]+(?:\[[^\]]*\])?\s*:?=\s*")
+_SELECT_WORD = lazy_pattern(r"\bSELECT\b", re.IGNORECASE)
+_WORD = lazy_pattern(r"[a-z_][a-z0-9_$]*")
+_SET_CONFIG_CALL = lazy_pattern(
+    r"\bset_config\s*\(\s*(?:E?'((?:[^']|'')*)'\s*[,)])?", re.IGNORECASE
+)
+_SET_STATEMENT = lazy_pattern(
     r"^\s*(?:set|reset)\s+(?:(?:local|session)\s+)?(\"(?:[^\"]|\"\")*\"|[\w.$]+)", re.IGNORECASE
 )
-_META_COMMAND = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
-_PSQL_VARIABLE = re.compile(r"(?<!:):(['\"])([A-Za-z_]\w*)\1")
+_META_COMMAND = lazy_pattern(r"^[ \t]*\\[^\n]*", re.MULTILINE)
+_PSQL_VARIABLE = lazy_pattern(r"(?<!:):(['\"])([A-Za-z_]\w*)\1")
 _LONGEST_DDL = 100_000  # characters: a definition longer than this is not a definition
-_ANY_DDL = re.compile(r"\b(?:CREATE|ALTER|DROP)\s", re.IGNORECASE)
+_ANY_DDL = lazy_pattern(r"\b(?:CREATE|ALTER|DROP)\s", re.IGNORECASE)
 _DEEPEST_VIEW = 32  # views of views followed for the columns of a query; deeper: unknown
 
 
@@ -4004,12 +4007,12 @@ def _last_name(qualified: str) -> str:
     return clip_name(name[1:-1].replace('""', '"')) if name.startswith('"') else fold_name(name)
 
 
-_UNDO_MARKER = re.compile(
+_UNDO_MARKER = lazy_pattern(
     r"^[ \t]*--[ \t]*(?:\+goose[ \t]+|\+migrate[ \t]+|migrate:)(up|down)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 # undo scripts: diesel's and golang-migrate's `down.sql`, flyway's `U1__…`, sqitch's `revert/`
-_UNDO_FILE = re.compile(r"(?:^|\.)down\.sql$|^U\d[\w.]*__.*\.sql$", re.IGNORECASE)
+_UNDO_FILE = lazy_pattern(r"(?:^|\.)down\.sql$|^U\d[\w.]*__.*\.sql$", re.IGNORECASE)
 
 
 def is_undo_script(path: Path) -> bool:
@@ -4042,7 +4045,7 @@ def _undo_free(text: str) -> str:
 
 # functions of a migration that undo it, by name: alembic's `downgrade()`, the `up()`/`down()`
 # and `forwards()`/`backwards()` of hand-written runners, `rollback`, `revert`, `undo`…
-_ROLLBACK_NAME = re.compile(
+_ROLLBACK_NAME = lazy_pattern(
     r"(?:down(?:grade)?|backwards?|rollback|revert|undo|unapply|unmigrate|reverse)(?:_|\d|$)",
     re.IGNORECASE,
 )
@@ -4160,9 +4163,9 @@ def _psql_free(text: str) -> str:
     return text
 
 
-_FORMAT_CALL = re.compile(r"\bformat\s*\(\s*'$", re.IGNORECASE)
-_FORMAT_ARGUMENTS = re.compile(r"\s*((?:,\s*'(?:[^']|'')*'\s*)*)\)")
-_FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?([sIL%])")
+_FORMAT_CALL = lazy_pattern(r"\bformat\s*\(\s*'$", re.IGNORECASE)
+_FORMAT_ARGUMENTS = lazy_pattern(r"\s*((?:,\s*'(?:[^']|'')*'\s*)*)\)")
+_FORMAT_SPEC = lazy_pattern(r"%(?:(\d+)\$)?([sIL%])")
 
 
 def _formatted(text: str, start: int, body: str) -> str | None:
@@ -4242,7 +4245,7 @@ def _output_columns(query: str) -> set[str] | None:
     return names
 
 
-_WORDS = re.compile(r"[a-z_][a-z0-9_$]*")
+_WORDS = lazy_pattern(r"[a-z_][a-z0-9_$]*")
 
 
 # batch operations (`batch_op.create_foreign_key(name, referent, local, remote)`): where the
@@ -4574,10 +4577,10 @@ def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], 
     return queries, " ".join(dynamic), _constants(tree)
 
 
-_JOINED_LITERALS = re.compile(r"'\s*\|\|\s*'")
+_JOINED_LITERALS = lazy_pattern(r"'\s*\|\|\s*'")
 # a run of operator characters no built-in operator spells (`<<<`, `@@@`, `~>`): a call of
 # the function a schema's CREATE OPERATOR names (helper 109: `IF p <<< 0 THEN`)
-_OPERATOR_CHARS = re.compile(r"[-+*/<>=~!@#%^&|`?]{3,}|[~!@#%^&|`?][-+*/<>=~!@#%^&|`?]")
+_OPERATOR_CHARS = lazy_pattern(r"[-+*/<>=~!@#%^&|`?]{3,}|[~!@#%^&|`?][-+*/<>=~!@#%^&|`?]")
 
 # A word put in a function's dynamic-SQL text when that SQL is built at run time from more than
 # literals (round 22, helper 98: `format('DELETE FROM %I …', r.tbl)` with the table read from
@@ -4587,22 +4590,22 @@ _OPERATOR_CHARS = re.compile(r"[-+*/<>=~!@#%^&|`?]{3,}|[~!@#%^&|`?][-+*/<>=~!@#%
 # relation or arguments (`TG_TABLE_NAME`, `TG_ARGV[n]`: read as the trigger's) are not.
 COMPUTED_SQL = "tg_sql_built_at_run_time"
 _SQL_LITERAL = STRING_LITERAL
-_NAME_FORMAT = re.compile(r"%(?:\d+\$)?-?(?:\d+|\*(?:\d+\$)?)?[Is]")
-_VALUE_QUOTED = re.compile(
+_NAME_FORMAT = lazy_pattern(r"%(?:\d+\$)?-?(?:\d+|\*(?:\d+\$)?)?[Is]")
+_VALUE_QUOTED = lazy_pattern(
     r"\bquote_(?:literal|nullable)\s*\((?:[^()]|\([^()]*\))*\)", re.IGNORECASE
 )  # (one level of parentheses inside: `quote_literal(coalesce(v, ''))`, helper 114)
-_TRIGGER_NAMES = re.compile(
+_TRIGGER_NAMES = lazy_pattern(
     r"\b(?:tg_table_name|tg_table_schema|tg_relname|tg_relid|tg_argv\s*\[\s*\d+\s*\])",
     re.IGNORECASE,
 )
-_SQL_BUILDING = re.compile(r"'L'|\|\||[\s(),]|::\s*\w+|\b(?:format|quote_ident)\b", re.IGNORECASE)
+_SQL_BUILDING = lazy_pattern(r"'L'|\|\||[\s(),]|::\s*\w+|\b(?:format|quote_ident)\b", re.IGNORECASE)
 
 
 # dynamic SQL that runs more dynamic SQL: its text is code that builds names at run time
-_NESTED_DYNAMIC = re.compile(r"\bEXECUTE\b|\bDO\s*\$|\bDO\s+'|^\s*DO\b", re.IGNORECASE)
+_NESTED_DYNAMIC = lazy_pattern(r"\bEXECUTE\b|\bDO\s*\$|\bDO\s+'|^\s*DO\b", re.IGNORECASE)
 # dynamic statements that read and write no table, whatever their values (`SET LOCAL
 # app.tenant_id = ` || p, `NOTIFY %I, %L`)
-_NO_TABLE_STATEMENT = re.compile(
+_NO_TABLE_STATEMENT = lazy_pattern(
     r"\s*'\s*(?:SET|RESET|NOTIFY|LISTEN|UNLISTEN|SHOW)\b", re.IGNORECASE
 )
 
@@ -4633,8 +4636,8 @@ def _no_table_statement(expression: str, first: str) -> bool:
     return text.startswith("'L'") and re.fullmatch(r"'L'(?:\s*\|\|\s*'L')*", text) is not None
 
 
-_IDENT_QUOTED = re.compile(r"\bquote_ident\s*\([^()]*\)", re.IGNORECASE)
-_FORMAT_WHOLE = re.compile(r"format\s*\((.*)\)", re.IGNORECASE | re.DOTALL)
+_IDENT_QUOTED = lazy_pattern(r"\bquote_ident\s*\([^()]*\)", re.IGNORECASE)
+_FORMAT_WHOLE = lazy_pattern(r"format\s*\((.*)\)", re.IGNORECASE | re.DOTALL)
 
 
 def _computed_sql(expression: str) -> bool:
@@ -4745,7 +4748,7 @@ def _plpgsql_function(text: str) -> tuple[dict[str, Any], list[Any]] | None:
     return function, function.get("datums", [])
 
 
-_ROW_FIELD_EXPR = re.compile(
+_ROW_FIELD_EXPR = lazy_pattern(
     r"\s*(?:(?:new|old)\s*\.\s*(\w+)|coalesce\s*\(\s*(?:new|old)\s*\.\s*(\w+)\s*,"
     r"\s*(?:new|old)\s*\.\s*(\w+)\s*\))\s*",
     re.IGNORECASE,
@@ -4878,10 +4881,10 @@ def _assigned_new_fields(text: str) -> set[str]:
     return assigned
 
 
-_RETURNED = re.compile(r"\bRETURN\s+(?!NEXT\b|QUERY\b)([^;]+?)\s*;", re.IGNORECASE)
+_RETURNED = lazy_pattern(r"\bRETURN\s+(?!NEXT\b|QUERY\b)([^;]+?)\s*;", re.IGNORECASE)
 # what returns the row written itself: NEW, OLD, NULL, or `coalesce(NEW, OLD)` (the same row:
 # round 22, helper 106 — a shared INSERT OR DELETE trigger's usual return)
-_ROW_ITSELF = re.compile(
+_ROW_ITSELF = lazy_pattern(
     r"\(?\s*(?:new|old|null|coalesce\s*\(\s*(?:new|old)\s*,\s*(?:new|old)\s*\))\s*\)?",
     re.IGNORECASE,
 )
@@ -5390,7 +5393,7 @@ def filled_tables(
 
 
 # calls that run SQL given as text (TG006's): a default naming one is read too
-_TEXT_RUNNERS = re.compile(r"_to_xml|ts_stat|ts_rewrite|dblink|crosstab|connectby|select")
+_TEXT_RUNNERS = lazy_pattern(r"_to_xml|ts_stat|ts_rewrite|dblink|crosstab|connectby|select")
 
 
 def leaky_defaults(schema: SchemaInfo, policy: Policy) -> dict[str, dict[str, str]]:
@@ -5723,18 +5726,18 @@ def _hidden_writes_once(
     return found
 
 
-_ROW_ALIASED = re.compile(
+_ROW_ALIASED = lazy_pattern(
     r"(?:\bAS\s+|\b(?:FROM|JOIN|UPDATE|INTO|USING|ONLY)\s+[\w.\"]+\s+|,\s*[\w.\"]+\s+)"
     r"(?:new|old)\b(?!\s*\.\s*\w+\s*(?::=|=))",
     re.IGNORECASE,
 )
-_TG_ARGV = re.compile(r"\btg_argv\s*\[\s*(\d+)\s*\]", re.IGNORECASE)
-_TG_RELATION = re.compile(
+_TG_ARGV = lazy_pattern(r"\btg_argv\s*\[\s*(\d+)\s*\]", re.IGNORECASE)
+_TG_RELATION = lazy_pattern(
     r"\b(?:tg_table_name|tg_relname|tg_relid(?:\s*::\s*regclass)?)\b", re.IGNORECASE
 )
 
 
-_ROW_STAR_INSERT = re.compile(
+_ROW_STAR_INSERT = lazy_pattern(
     r"^\s*INSERT\s+INTO\s+((?:[\w$]+|\"(?:[^\"]|\"\")+\")(?:\s*\.\s*(?:[\w$]+|\"(?:[^\"]|\"\")+\"))?)"
     r"\s+(SELECT\s+|VALUES\s*\(\s*)\(?\s*(NEW|OLD)\s*\)?\s*\.\s*\*",
     re.IGNORECASE,
@@ -5800,14 +5803,14 @@ def _trigger_arguments(text: str, trigger: TriggerInfo) -> str:
     return _normalized_dynamic(text)[0]
 
 
-_DOLLAR_QUOTED = re.compile(r"\$([A-Za-z_]\w*)?\$(.*?)\$\1\$", re.DOTALL)
-_ESCAPE_STRING = re.compile(r"\b[Ee]'((?:[^'\\]|''|\\.)*)'")
+_DOLLAR_QUOTED = lazy_pattern(r"\$([A-Za-z_]\w*)?\$(.*?)\$\1\$", re.DOTALL)
+_ESCAPE_STRING = lazy_pattern(r"\b[Ee]'((?:[^'\\]|''|\\.)*)'")
 _LITERAL = r"'(?:[^']|'')*'"
-_TEXT_CAST = re.compile(
+_TEXT_CAST = lazy_pattern(
     rf"({_LITERAL})\s*::\s*(?:text|varchar|character\s+varying|name|bpchar)\b", re.IGNORECASE
 )
-_PAREN_LITERAL = re.compile(rf"(?<![\w$])\(\s*({_LITERAL})\s*\)")  # not a call's
-_ADJACENT = re.compile(r"'[ \t\r\f]*\n\s*'")  # `'no'<newline>'tes'`: one literal to PostgreSQL
+_PAREN_LITERAL = lazy_pattern(rf"(?<![\w$])\(\s*({_LITERAL})\s*\)")  # not a call's
+_ADJACENT = lazy_pattern(r"'[ \t\r\f]*\n\s*'")  # `'no'<newline>'tes'`: one literal to PostgreSQL
 
 
 def _normalized_dynamic(text: str) -> tuple[str, bool]:
@@ -5838,11 +5841,11 @@ def _normalized_dynamic(text: str) -> tuple[str, bool]:
     return text, escaped
 
 
-_LITERAL_FORMAT_CALL = re.compile(
+_LITERAL_FORMAT_CALL = lazy_pattern(
     r"\bformat\s*\(\s*'((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\s*\)", re.IGNORECASE
 )
-_FORMAT_ARGUMENT = re.compile(r"'((?:[^']|'')*)'")
-_SPECIFIER = re.compile(r"%(?:(\d+)\$)?-?\d*([sIL%])")
+_FORMAT_ARGUMENT = lazy_pattern(r"'((?:[^']|'')*)'")
+_SPECIFIER = lazy_pattern(r"%(?:(\d+)\$)?-?\d*([sIL%])")
 
 
 def _formatted_literals(text: str) -> str:
@@ -5996,7 +5999,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     return schema
 
 
-_REVISION = re.compile(r"^(?:down_)?revision\b", re.MULTILINE)
+_REVISION = lazy_pattern(r"^(?:down_)?revision\b", re.MULTILINE)
 
 
 def _revision_ids(text: str) -> tuple[str, tuple[str, ...]] | None:

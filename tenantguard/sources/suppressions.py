@@ -17,11 +17,12 @@ import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.findings import Finding
 
 __all__ = ["Suppression", "apply_suppressions", "python_suppressions", "sql_suppressions"]
 
-_PATTERN = re.compile(
+_PATTERN = lazy_pattern(
     r"tenantguard:\s*(?P<kind>ignore-file|ignore)\s*(?:\[(?P<codes>[^\]]*)\])?(?P<rest>.*)",
     re.IGNORECASE,
 )
@@ -71,7 +72,7 @@ def python_suppressions(source: str) -> list[Suppression]:
     return found
 
 
-_SQL_COMMENT = re.compile(r"--[^\n]*tenantguard:[^\n]*|/\*.*?tenantguard:.*?\*/", re.DOTALL)
+_SQL_COMMENT = lazy_pattern(r"--[^\n]*tenantguard:[^\n]*|/\*.*?tenantguard:.*?\*/", re.DOTALL)
 
 
 def _in_sql_text(token: tokenize.TokenInfo) -> list[Suppression]:

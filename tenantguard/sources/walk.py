@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tenantguard._patterns import lazy_pattern
+
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
@@ -181,7 +183,7 @@ def _as_included(name: str) -> str:
 
 
 # `#!/usr/bin/env python3`, `#!/usr/bin/python3.12 -u`, `#!/usr/bin/env -S uv run --script`
-_PYTHON_SHEBANG = re.compile(
+_PYTHON_SHEBANG = lazy_pattern(
     rb"#![^\n]*?(?:[/\s]|^)(?:python[\d.]*|pypy[\d.]*|uv\s+run)(?:\s|$)", re.MULTILINE
 )
 

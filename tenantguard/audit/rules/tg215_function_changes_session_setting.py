@@ -77,6 +77,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.audit.model import (
     SETTING_BUILTINS,
     Function,
@@ -98,46 +99,46 @@ _SQL = ("sql", "plpgsql")
 _SCRIPTS = frozenset(
     {"plpython3u", "plpythonu", "plpython2u", "plperl", "plperlu", "pltcl", "pltclu", "plv8"}
 )
-_SPI = re.compile(
+_SPI = lazy_pattern(
     r"(?<![\w$])((?:\w+\.)?(?:execute|prepare|cursor|spi_\w+|find_function))(?![\w$])"
 )
-_EXPRESSION_SETTING = re.compile(r"current_setting\s*\(\s*'([^']+)'", re.I)
+_EXPRESSION_SETTING = lazy_pattern(r"current_setting\s*\(\s*'([^']+)'", re.I)
 
 # the lexer: what may open a comment, a string, a quoted name or a dollar-quoted string
-_SPECIAL = re.compile(r"--|/\*|[Ee]'|[Uu]&'|'|\"|\$(?!\d)")
-_SINGLE = re.compile(r"'[^']*(?:''[^']*)*'")
-_ESCAPED = re.compile(r"[Ee]'[^'\\]*(?:(?:''|\\.)[^'\\]*)*'", re.DOTALL)
-_DOUBLE = re.compile(r'"[^"]*(?:""[^"]*)*"')
-_DOLLAR_TAG = re.compile(r"\$(?:[^\W\d$][\w]*)?\$")
-_NESTED = re.compile(r"/\*|\*/")
-_IDENT_CHAR = re.compile(r"[\w$]")
-_LINE_END = re.compile(r"[\n\r]")
+_SPECIAL = lazy_pattern(r"--|/\*|[Ee]'|[Uu]&'|'|\"|\$(?!\d)")
+_SINGLE = lazy_pattern(r"'[^']*(?:''[^']*)*'")
+_ESCAPED = lazy_pattern(r"[Ee]'[^'\\]*(?:(?:''|\\.)[^'\\]*)*'", re.DOTALL)
+_DOUBLE = lazy_pattern(r'"[^"]*(?:""[^"]*)*"')
+_DOLLAR_TAG = lazy_pattern(r"\$(?:[^\W\d$][\w]*)?\$")
+_NESTED = lazy_pattern(r"/\*|\*/")
+_IDENT_CHAR = lazy_pattern(r"[\w$]")
+_LINE_END = lazy_pattern(r"[\n\r]")
 
 # in the lexed code (lower case, strings as `'#N'`)
 _LITERAL = r"'#(\d+)'"
-_SET_CONFIG = re.compile(r"(?<![\w$])set_config\s*\(")
-_FIRST_LITERAL = re.compile(rf"\s*{_LITERAL}\s*(?:::\s*text\s*)?,")
-_RUNS_TEXT = re.compile(
+_SET_CONFIG = lazy_pattern(r"(?<![\w$])set_config\s*\(")
+_FIRST_LITERAL = lazy_pattern(rf"\s*{_LITERAL}\s*(?:::\s*text\s*)?,")
+_RUNS_TEXT = lazy_pattern(
     r"(?<![\w$])(query_to_xml_and_xmlschema|query_to_xmlschema|query_to_xml|ts_stat|"
     r"ts_rewrite)\s*\("
 )
-_EXECUTE = re.compile(r"(?<![\w$])execute(?![\w$])(?!\s+(?:function|procedure|on)(?![\w$]))")
-_RESET_ALL = re.compile(r"(?<![\w$])reset\s+all(?![\w$])")
-_SET_NAMES = re.compile(r"(?<![\w$])set\s+(?:(?:local|session)\s+)?names(?![\w$])")
-_UPDATE_SETTINGS = re.compile(
+_EXECUTE = lazy_pattern(r"(?<![\w$])execute(?![\w$])(?!\s+(?:function|procedure|on)(?![\w$]))")
+_RESET_ALL = lazy_pattern(r"(?<![\w$])reset\s+all(?![\w$])")
+_SET_NAMES = lazy_pattern(r"(?<![\w$])set\s+(?:(?:local|session)\s+)?names(?![\w$])")
+_UPDATE_SETTINGS = lazy_pattern(
     r"(?<![\w$])update\s+(?:only\s+)?(?:pg_catalog\s*\.\s*)?pg_settings(?![\w$])"
 )
-_VERB = re.compile(r"(?:(?<![\w$])(set|reset)\s+(?:(?:local|session)\s+)?)?$")
-_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_.]*")
+_VERB = lazy_pattern(r"(?:(?<![\w$])(set|reset)\s+(?:(?:local|session)\s+)?)?$")
+_PLAIN_NAME = lazy_pattern(r"[a-z_][a-z0-9_.]*")
 # what EXECUTE runs: a literal, or format() of one, then the end of the expression
-_EXECUTE_LITERAL = re.compile(rf"\s*{_LITERAL}")
-_EXECUTE_FORMAT = re.compile(rf"\s*(?:pg_catalog\s*\.\s*)?format\s*\(\s*{_LITERAL}")
-_EXECUTE_END = re.compile(r"\s*(?:;|$|(?:into|using|loop)(?![\w$]))")
-_QUERY_LITERAL = re.compile(rf"\s*{_LITERAL}\s*(?:::\s*text\s*)?[,)]")
+_EXECUTE_LITERAL = lazy_pattern(rf"\s*{_LITERAL}")
+_EXECUTE_FORMAT = lazy_pattern(rf"\s*(?:pg_catalog\s*\.\s*)?format\s*\(\s*{_LITERAL}")
+_EXECUTE_END = lazy_pattern(r"\s*(?:;|$|(?:into|using|loop)(?![\w$]))")
+_QUERY_LITERAL = lazy_pattern(rf"\s*{_LITERAL}\s*(?:::\s*text\s*)?[,)]")
 # format(): %[position$][flags][width]type
-_FORMAT_SPEC = re.compile(r"%(?:\d+\$)?-?(?:\d+|\*(?:\d+\$)?)?(.)", re.DOTALL)
+_FORMAT_SPEC = lazy_pattern(r"%(?:\d+\$)?-?(?:\d+|\*(?:\d+\$)?)?(.)", re.DOTALL)
 _FORMATTED_NAME = "tg215_formatted_name"
-_SET_FORMATTED = re.compile(
+_SET_FORMATTED = lazy_pattern(
     rf"(?<![\w$])(?:set|reset)\s+(?:(?:local|session)\s+)?{_FORMATTED_NAME}(?![\w$])"
 )
 

@@ -8,12 +8,12 @@ folds case) would let a value that passes the runtime's check select another ten
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlglot import exp
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import PinValue
 from tenantguard.engine.proof.syntax import identifier_name, set_branches, subclasses
@@ -199,7 +199,7 @@ def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
     return None
 
 
-_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+_INTEGER_TEXT = lazy_pattern(r"\s*[+-]?\d+\s*")
 
 
 def as_integer(value: PinValue) -> PinValue:

@@ -111,6 +111,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokenizer_core import TokenType
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.pgfunctions import RUNS_TEXT
@@ -134,7 +135,7 @@ RULE = RuleInfo("TG006", "unprovable-statement", Severity.ERROR)
 # view's query, which the schema sources define and reads of the view are pinned against, and
 # sends no row back (round 22, helper 101: it was "opaque")
 _IDENT = r'(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")'
-_REFRESH = re.compile(
+_REFRESH = lazy_pattern(
     rf"\s*REFRESH\s+MATERIALIZED\s+VIEW\s+(?:CONCURRENTLY\s+)?{_IDENT}(?:\s*\.\s*{_IDENT})?"
     r"(?:\s+WITH\s+(?:NO\s+)?DATA)?\s*;?\s*",
     re.IGNORECASE,
@@ -190,7 +191,7 @@ _LARGE_OBJECT_DATA = "pg_largeobject"
 # counters of whole tables — every tenant's rows together — kept by the statistics collector
 # (`pg_stat_user_tables.n_live_tup`, `pg_stat_get_live_tuples(oid)`, block reads) and by the
 # planner (`pg_class.reltuples`, `relpages`): another tenant's activity, a row at a time
-_COUNTER_VIEW = re.compile(
+_COUNTER_VIEW = lazy_pattern(
     r"pg_stat(?:io)?_(?:xact_)?(?:all|user|sys)_(?:tables|indexes|sequences|functions)"
     r"|pg_stat_database(?:_conflicts)?|pg_sequences|pg_stat_wal|pg_stat_slru|pg_buffercache"
     r"|pg_locks|pg_stat_progress_\w+"
@@ -223,7 +224,7 @@ _CATALOG_COUNTS = frozenset(
 _SEQUENCE_COLUMNS = frozenset({"last_value", "log_cnt", "is_called"})
 # the statistics functions of a table's or an index's rows and reads (not of backends or of
 # the database: `pg_stat_get_backend_pid()`)
-_COUNTER_CALL = re.compile(
+_COUNTER_CALL = lazy_pattern(
     r"pg_stat_get_(?:xact_)?(?:numscans|lastscan|tuples_\w+|live_tuples|dead_tuples"
     r"|mod_since_analyze|ins_since_vacuum|blocks_\w+)"
     r"|pg_stat_get_db_(?!numbackends)\w+"
@@ -240,7 +241,7 @@ _ACTIVITY_CALLS = frozenset(
 _SESSION_HISTORY = {"pg_prepared_statements": "statement", "pg_cursors": "statement"}
 _SESSION_HISTORY_CALLS = frozenset({"pg_prepared_statement", "pg_cursor"})
 # a cheap test of the text before the walk: every name above holds one of these
-_COMMAND_WORDS = re.compile(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
+_COMMAND_WORDS = lazy_pattern(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
 _HINTS = (
     "_to_xml",
     "pg_prepared_statement",
@@ -527,14 +528,14 @@ def _storage(table: exp.Table) -> bool:
 # after a comma of a FROM or USING list; blanks, comments and an opening parenthesis between
 _PLACEHOLDER = r"(?:\$\d|%s|%\(|:[a-z_\"]|\?)"
 _BETWEEN = r"(?:\s|/\*.*?\*/|--[^\n]*)*\(?\s*(?:[\w$\"]+\s*\.\s*)*"
-_PASTED_RELATION = re.compile(
+_PASTED_RELATION = lazy_pattern(
     rf"\b(from|join|update|into|only|using|lateral){_BETWEEN}{_PLACEHOLDER}"
     rf"|,{_BETWEEN}{_PLACEHOLDER}",
     re.IGNORECASE | re.DOTALL,
 )
 
 
-_PLACEHOLDER_AT = re.compile(_PLACEHOLDER, re.IGNORECASE)
+_PLACEHOLDER_AT = lazy_pattern(_PLACEHOLDER, re.IGNORECASE)
 
 
 def _may_paste(sql: str) -> bool:

@@ -150,6 +150,7 @@ from typing import TypeGuard
 
 from sqlglot import exp
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
@@ -273,7 +274,7 @@ _NONTEXT_TYPES = frozenset(
 )
 _UNBOUNDED = float("inf")
 _NO_BODIES: Mapping[str, str] = {}
-_POSITIONAL = re.compile(r"\$(\d+)")
+_POSITIONAL = lazy_pattern(r"\$(\d+)")
 # nodes PostgreSQL evaluates at no cost of their own (cost_qual_eval): their children count
 _FREE = (
     exp.Column, exp.Literal, exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean,
@@ -784,18 +785,18 @@ def _path_variables_given(text: str, variables: exp.Expression | None) -> bool:
 
 
 # a JSON path's strings, and whether a `$` stands before one (a quoted variable's name)
-_PATH_STRING = re.compile(r'(\$\s*)?"((?:[^"\\]|\\.)*)"')
-_PATH_VARIABLE = re.compile(r"\$([A-Za-z_]\w*)")
+_PATH_STRING = lazy_pattern(r'(\$\s*)?"((?:[^"\\]|\\.)*)"')
+_PATH_VARIABLE = lazy_pattern(r"\$([A-Za-z_]\w*)")
 
 
 # what a JSON path may fail on outside its filters: `strict`, arithmetic (a `-` of an index
 # `[last - 1]` too: written out, conservative), an item method other than .type() and .size()
-_FAILING_PATH = re.compile(
+_FAILING_PATH = lazy_pattern(
     r"\bstrict\b|[-+*/%]|\.\s*(?!(?:type|size)\s*\()[A-Za-z_]\w*\s*\(", re.IGNORECASE
 )
-_PATH_WILDCARD = re.compile(r"\[\s*\*\s*\]|\.\s*\*\*?")
+_PATH_WILDCARD = lazy_pattern(r"\[\s*\*\s*\]|\.\s*\*\*?")
 # a path that is a predicate: one boolean for jsonb_path_match
-_PATH_PREDICATE = re.compile(
+_PATH_PREDICATE = lazy_pattern(
     r"==|!=|<>|<=|>=|<|>|\bexists\b|\blike_regex\b|\bstarts\s+with\b|\bis\s+unknown\b",
     re.IGNORECASE,
 )
@@ -1496,11 +1497,11 @@ def _small_integer(node: exp.Expression) -> int | None:
     return None
 
 
-_INTERVAL_ITEM = re.compile(
+_INTERVAL_ITEM = lazy_pattern(
     r"\s*(?:(?P<clock>[+-]?\d+:\d+(?::\d+(?:\.\d*)?)?)"
     r"|(?P<number>[+-]?\d+(?:\.\d*)?)\s*(?P<unit>[a-z]*))\s*"
 )
-_ISO_ITEM = re.compile(r"(\d+(?:\.\d*)?)([ymwdhs])")
+_ISO_ITEM = lazy_pattern(r"(\d+(?:\.\d*)?)([ymwdhs])")
 # years per unit PostgreSQL's interval input knows (a month 1/12 of a year, a day 1/365)
 _UNIT_YEARS: dict[str, float] = {
     **dict.fromkeys(("millennium", "millennia", "millenniums", "mil", "mils"), 1000.0),
@@ -1560,8 +1561,8 @@ def _interval_years(text: str) -> float | None:
     return total
 
 
-_QUOTED = re.compile(r"'((?:[^']|'')*)'")
-_ONE_PAIR = re.compile(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]+)\s*")  # sqlglot's
+_QUOTED = lazy_pattern(r"'((?:[^']|'')*)'")
+_ONE_PAIR = lazy_pattern(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]+)\s*")  # sqlglot's
 
 
 def _collapsed_intervals(text: str) -> bool:
