@@ -181,7 +181,10 @@ def test_a_run_that_parses_little_imports_the_faster_parser_to_import(tmp_path: 
     assert (code, parser) == ("1", "pure")
     code, parser, large = parser_used(tmp_path, "large.sql")
     compiled = versions_beside(os.path.dirname(_sqlglot_package())) != (None, None)
-    assert (code, parser) == ("1", "compiled" if compiled and compiled_mismatch() is None else "pure")
+    assert (code, parser) == (
+        "1",
+        "compiled" if compiled and compiled_mismatch() is None else "pure",
+    )
     assert large == small and len(json.loads(small)) == 2
 
 
