@@ -12,6 +12,9 @@ sqlglot's dialect module imports `importlib.metadata` to find dialect plugins by
 calls it only for a dialect it does not ship (the proof asks for postgres alone); the import
 costs about a fifth of sqlglot's (email, zipfile, csv, socket...). While sqlglot's package
 imports, a stand-in is in its place whose `entry_points` imports the real module when called.
+Likewise `sqlglot.diff` (the tree differ, ~3 ms of the import, never used here): the package
+imports its `diff` function to offer it as `sqlglot.diff`; it gets one that imports the module
+when called.
 """
 
 from __future__ import annotations
@@ -111,6 +114,34 @@ def _entry_points(*args: Any, **kwargs: Any) -> Any:
     return _real_metadata().entry_points(*args, **kwargs)
 
 
+class _DeferredDiff(ModuleType):
+    """Stands for `sqlglot.diff` until the module is needed: its `diff` imports the real module
+    when called; any other name imports it at once (and the real one takes its place)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "diff":
+            return _diff
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(_real_diff(), name)
+
+
+def _real_diff() -> ModuleType:
+    if isinstance(sys.modules.get("sqlglot.diff"), _DeferredDiff):
+        del sys.modules["sqlglot.diff"]
+    import importlib
+
+    module = importlib.import_module("sqlglot.diff")
+    # importing a submodule sets the package's attribute to it: `sqlglot.diff` is the function
+    sys.modules["sqlglot"].diff = module.diff  # type: ignore[attr-defined]
+    return module
+
+
+def _diff(*args: Any, **kwargs: Any) -> Any:
+    """sqlglot's `diff` (the module is imported at the first call)."""
+    return _real_diff().diff(*args, **kwargs)
+
+
 class _WithoutPluginScan:  # a loader, wrapping the one that loads sqlglot's package
     def __init__(self, loader: Any) -> None:
         self.loader = loader
@@ -129,6 +160,8 @@ class _WithoutPluginScan:  # a loader, wrapping the one that loads sqlglot's pac
         if "importlib.metadata" not in sys.modules:
             stand_in = _DeferredMetadata("importlib.metadata")
             sys.modules["importlib.metadata"] = stand_in
+        if "sqlglot.diff" not in sys.modules:  # stays until a name other than `diff` is read
+            sys.modules["sqlglot.diff"] = _DeferredDiff("sqlglot.diff")
         try:
             self.loader.exec_module(module)
         finally:

@@ -46,6 +46,33 @@ def test_the_proof_runs_without_importing_importlib_metadata() -> None:
     assert out == ["True", "False", "False", "SourceFileLoader", "SourceFileLoader"]
 
 
+def test_sqlglots_differ_is_imported_only_when_used() -> None:
+    """`sqlglot.diff` (the function) works as sqlglot gives it, before and after its module is
+    imported, and the module is imported only then."""
+    out = fresh(
+        "import sys\n"
+        "from tenantguard import Policy, analyze_statement\n"
+        "import sqlglot\n"
+        "v = analyze_statement('SELECT * FROM patients', Policy('tenant_id', {'patients'}))\n"
+        "print(type(sys.modules['sqlglot.diff']).__name__)\n"
+        "import sqlglot.diff\n"
+        "a, b = sqlglot.parse_one('SELECT a FROM t'), sqlglot.parse_one('SELECT b FROM t')\n"
+        "print(type(sys.modules['sqlglot.diff']).__name__, len(sqlglot.diff(a, b)))\n"
+        "print(sqlglot.diff.__module__, type(sys.modules['sqlglot.diff']).__name__)\n"
+        "from sqlglot.diff import ChangeDistiller, Insert\n"
+        "print(ChangeDistiller.__module__, len(sqlglot.diff(a, b)))\n"
+    )
+    assert out == [
+        "_DeferredDiff",
+        "_DeferredDiff",
+        "5",
+        "sqlglot.diff",
+        "module",
+        "sqlglot.diff",
+        "5",
+    ]
+
+
 def test_dialect_plugins_are_still_found_by_entry_point(tmp_path: Path) -> None:
     (tmp_path / "tgplugin.py").write_text(
         "from sqlglot.dialects.postgres import Postgres\nclass Plugged(Postgres):\n    pass\n"
