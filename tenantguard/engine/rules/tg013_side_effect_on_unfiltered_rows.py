@@ -78,7 +78,7 @@ if any branch's is; NULLIF's is its first argument's. Arithmetic on a row's valu
 their size ("integer out of range", "date out of range", "interval out of range"): `i * i`,
 `d + n`, `ts + n * interval '1 day'`, `n + 9223372036854775000`, a value a row computes plus
 one — but not a column plus or minus a constant small for its type (`id + 1`, `ts - interval
-'7 days'`: only a value at its type's very edge fails), numeric arithmetic of moderate
+'7 days'`, `coalesce(n, 0) + 1`: only a value at its type's very edge fails), numeric arithmetic of moderate
 literals, or a sum of lengths. Small is told by the column's type (round 24b): an integer under
 2**15 of a number or a date (a smallint plus an integer literal is int4 arithmetic), or
 added to a column the schema does not type; an interval under 1000 years in all, its units counted (`'292 millennia 252 years'`,
@@ -1439,27 +1439,38 @@ def _at_the_edge_only(
     deletes an element ("cannot delete from object using integer index"), a date plus an
     interval is a timestamp ("date out of range for timestamp")."""
     if isinstance(node, exp.Neg):
-        return _bare_column(node.this)
+        return _bare_column(node.this) is not None
     if isinstance(node, exp.Add | exp.Sub):
         left, right = node.this, node.expression
         pairs = [(left, right), (right, left)] if isinstance(node, exp.Add) else [(left, right)]
-        return any(
-            _bare_column(column)
-            and _small_for(
+        for operand, constant in pairs:
+            column = _bare_column(operand)
+            if column is not None and _small_for(
                 _type_of(analysis, block, column, visible),
                 constant,
                 add=isinstance(node, exp.Add),
                 collapsed=collapsed,
-            )
-            for column, constant in pairs
-        )
+            ):
+                return True
     return False
 
 
-def _bare_column(node: exp.Expression) -> bool:
+def _bare_column(node: exp.Expression) -> exp.Column | None:
+    """The column `node` is, or stands for with a small number in its place when it is NULL
+    (`coalesce(n, 0)`: at the edge of the type where `n` is, round 25): None for anything
+    else."""
     while isinstance(node, exp.Paren):
         node = node.this
-    return isinstance(node, exp.Column) and not isinstance(node.this, exp.Star)
+    if isinstance(node, exp.Coalesce) and node.expressions:
+        sizes = [_small_integer(d) for d in node.expressions]
+        if not all(size is not None and size < _SMALL for size in sizes):
+            return None  # a parameter, a row's value, a large constant: chosen, not at the edge
+        node = node.this
+        while isinstance(node, exp.Paren):
+            node = node.this
+    if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
+        return node
+    return None
 
 
 _SMALL = 2**15
