@@ -191,7 +191,8 @@ GUARDED_UPSERT = (
 @pytest.mark.parametrize(
     ("guard", "codes", "theirs_after"),
     [
-        (" WHERE l.tenant_id = EXCLUDED.tenant_id", [], "theirs"),
+        # round 25: it leaves the row's values, but locks it (tests/test_attack25_upsert_lock.py)
+        (" WHERE l.tenant_id = EXCLUDED.tenant_id", ["TG003"], "theirs"),
         ("", ["TG003"], "taken"),  # the twin: tenant 1 overwrites tenant 2's lead
         (" WHERE l.tenant_id = EXCLUDED.tenant_id OR l.name = 'theirs'", ["TG003"], "taken"),
     ],

@@ -10,10 +10,11 @@ plain column, `(tenant_id)` too, counts), or any conflict target on a table whos
 compares loosely (`citext`, a nondeterministic collation: its unique index finds 'ACME's row
 for an insert of 'acme') or that has a unique index comparing it so (`CREATE UNIQUE INDEX … ON t
 (tenant_id COLLATE ci, …)`, or under an operator class of its own: a target naming the column
-plainly infers that index). `DO NOTHING` is not reported, nor a `DO UPDATE … WHERE` with the
-conjunct `<target>.tenant_id = EXCLUDED.tenant_id` (the table's name, or its alias when it has
-one; either way round; no cast): the update lands only on a row of the inserting tenant — on
-another tenant's row nothing happens.
+plainly infers that index). `DO NOTHING` is not reported. A `DO UPDATE … WHERE` with the
+conjunct `<target>.tenant_id = EXCLUDED.tenant_id` is reported too (round 25): the update lands
+only on a row of the inserting tenant, but PostgreSQL locks the conflicting row FOR UPDATE
+before it tests the WHERE and keeps the lock when it fails — another tenant's writes to its own
+row wait for this transaction, and the empty RETURNING tells that the key is taken.
 
 ## Why is this bad?
 The conflict target decides which existing row the update lands on. On a key that is unique
@@ -115,14 +116,20 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
             continue
         keys = conflict_key_names(node)
-        if not (names & set(keys)) and not any(_guarded(node, target, n) for n in names):
+        if not (names & set(keys)):
             written = node.args.get("conflict_keys") or []
             target_text = ", ".join(k.sql("postgres") for k in written) if keys else "none"
+            guarded = any(_guarded(node, target, n) for n in names)
             yield ctx.finding(
                 RULE,
                 node.args["conflict_keys"][0] if keys else target,
-                f"ON CONFLICT DO UPDATE on {name} with conflict target ({target_text}) can "
-                f"overwrite another tenant's row",
+                f"ON CONFLICT DO UPDATE on {name} with conflict target ({target_text}) "
+                + (
+                    "locks another tenant's row it conflicts with, though its WHERE keeps the "
+                    "update off it: that tenant's writes wait for this transaction"
+                    if guarded
+                    else "can overwrite another tenant's row"
+                ),
                 f"make the conflict target ({sql_name(column)}, {target_text}) and back it with "
                 "a unique index",
             )
@@ -130,7 +137,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _guarded(node: exp.Expression, target: exp.Table, column: str) -> bool:
     """`DO UPDATE … WHERE t.tenant_id = EXCLUDED.tenant_id` (a top-level conjunct): the
-    existing row is updated only when its tenant column equals the inserted row's."""
+    existing row is updated only when its tenant column equals the inserted row's (but locked
+    whatever it holds: only the message differs)."""
     where = node.args.get("where")
     if not isinstance(where, exp.Where):
         return False
