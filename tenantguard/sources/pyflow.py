@@ -4778,7 +4778,8 @@ def _dotted(node: ast.expr) -> str:
 
 def find_module(directory: str, name: str, level: int) -> str | None:
     """The file of module `name` imported from `directory`: relative to it (`level` dots), or
-    in it or its ancestor directories (absolute imports)."""
+    in it or its ancestor directories (absolute imports) — none when both a package's own
+    directory and one above it hold the name (Python may load either)."""
     parts = [p for p in name.split(".") if p]
     if level:
         base = directory
@@ -4788,15 +4789,23 @@ def find_module(directory: str, name: str, level: int) -> str | None:
     if not parts:
         return None
     base = directory
+    found = None
     for _ in range(12):
-        found = _module_file(os.path.join(base, *parts))
-        if found is not None:
-            return found
+        here = _module_file(os.path.join(base, *parts))
+        if here is not None:
+            if found is not None:
+                return None  # two directories answer: which one sys.path holds is unknown
+            found = here
+            # a package's own directory (`pkg/queries.py` beside `pkg/__init__.py`) is on
+            # sys.path only for a script run from it: run as `pkg.x`, Python looks above
+            # (round 25), so go on looking; elsewhere the nearest one is the one found
+            if not os.path.isfile(os.path.join(base, "__init__.py")):
+                return found
         parent = os.path.dirname(base)
         if parent == base:
-            return None
+            return found
         base = parent
-    return None
+    return found
 
 
 def _module_file(base: str) -> str | None:
