@@ -7,6 +7,9 @@ tool proved the handler's SQL with the sibling's safe constant while the server 
 unpinned one (shown below by importing the handler). A name that more than one ancestor
 directory holds is now resolved to none of them: the SQL is not known (TG009), never proven
 with a guess; a name only one of them holds is read as before.
+
+Same class, second form: a directory holding both `queries.py` and a package `queries/` (with
+`__init__.py`). Python's path finder takes the package; the tool took the module file.
 """
 
 from __future__ import annotations
@@ -81,3 +84,33 @@ def test_an_import_one_directory_answers_is_read(
     _project(tmp_path, root_module=False)
     monkeypatch.chdir(tmp_path)
     assert _findings(tmp_path, name, capsys) == []
+
+
+def test_a_package_wins_over_a_module_of_the_same_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    app = tmp_path / "app"
+    (app / "queries").mkdir(parents=True)
+    (app / "__init__.py").write_text("", encoding="utf-8")
+    (app / "queries.py").write_text(SAFE, encoding="utf-8")
+    (app / "queries" / "__init__.py").write_text(LEAK, encoding="utf-8")
+    (app / "handler.py").write_text(
+        "from app.queries import Q\nfrom . import queries as rq\n\n\n"
+        "async def a(conn, t):\n    return await conn.fetch(Q, t)\n\n\n"
+        "async def b(conn, t):\n    return await conn.fetch(rq.Q, t)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    main(["check", "--format", "json", str(Path("app") / "handler.py")])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["line"], f["rule"]) for f in findings] == [(6, "TG001"), (10, "TG001")]
+    shown = subprocess.run(
+        [sys.executable, "-c", "import app.handler as h; print(h.Q, h.rq.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert shown.startswith("SELECT title FROM tasks WHERE $1::bigint > 0 ")
+    assert shown.endswith("__init__.py")

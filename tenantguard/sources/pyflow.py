@@ -4810,12 +4810,13 @@ def find_module(directory: str, name: str, level: int) -> str | None:
 
 def _module_file(base: str) -> str | None:
     """The file of a module, `__init__.py` of a package, or the directory of a namespace
-    package (it holds no names, only submodules)."""
-    if os.path.isfile(base + ".py"):
-        return base + ".py"
+    package (it holds no names, only submodules) — in the order Python's path finder tries
+    them: a package `q/__init__.py` before a module `q.py` beside it (round 25)."""
     init = os.path.join(base, "__init__.py")
     if os.path.isfile(init):
         return init
+    if os.path.isfile(base + ".py"):
+        return base + ".py"
     return base if os.path.isdir(base) else None
 
 
