@@ -3427,6 +3427,8 @@ class ProjectIndex:
             called = decorator.func if isinstance(decorator, ast.Call) else None
             if called is not None and _dotted(called).rsplit(".", 1)[-1] in _FRAMEWORK_HOOKS:
                 return True
+        if self.rewrapped(info):
+            return True
         if info.enclosing is not None or info.name.startswith("__"):
             return False  # a closure is passed on by its enclosing function; dunders by Python
         path = info.module.path
@@ -3458,6 +3460,33 @@ class ProjectIndex:
             or (info.cls is None and words.get("imported value " + info.name, 0) > 0)
             or words.get("getattr " + info.name, 0) > 0
         )
+
+    def rewrapped(self, info: FunctionInfo) -> bool:
+        """Whether a decorator of the function may call it with other arguments than its
+        callers give (`@loosen` whose inner function passes `q.replace(…)` on): what the
+        project's callers pass is not what reaches the query (round 25b, outside attack)."""
+        return any(
+            not self._passes_arguments(d, info)
+            and not (  # a route's or a command's: a framework's handler (see entry_point)
+                isinstance(d, ast.Call) and _dotted(d.func).rsplit(".", 1)[-1] in _FRAMEWORK_HOOKS
+            )
+            for d in info.node.decorator_list
+        )
+
+    def _passes_arguments(self, decorator: ast.expr, info: FunctionInfo) -> bool:
+        """Whether a decorator calls the function with the arguments its callers give: a known
+        one (`staticmethod`, `functools.wraps`, `lru_cache`, `contextmanager`, a retry), or a
+        project function whose inner function calls it with its own `*args, **kwargs`,
+        never reassigned."""
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if _dotted(target).rsplit(".", 1)[-1] in _ARGUMENTS_KEPT:
+            return True
+        if isinstance(decorator, ast.Call) or not isinstance(decorator, ast.Name):
+            return False
+        binding = info.module.env.get(decorator.id)
+        if isinstance(binding, ImportedRef):
+            binding = self.imported(binding)
+        return isinstance(binding, FuncRef) and _forwards_arguments(binding.info.node)
 
     def _word_counts(self) -> Counter[str]:
         """`_code_words` of the whole project, read once."""
@@ -4717,6 +4746,55 @@ _KEEPING = frozenset(
     {"property", "cached_property", "staticmethod", "classmethod", "abstractmethod"}
     | {"cache", "lru_cache", "override", "wraps"}
 )
+
+
+# decorators that call the function with its callers' arguments, unchanged
+_ARGUMENTS_KEPT = _KEEPING | frozenset(
+    """contextmanager asynccontextmanager retry on_exception on_predicate singledispatch
+    singledispatchmethod overload final deprecated total_ordering""".split()  # noqa: SIM905
+)
+
+
+def _forwards_arguments(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A decorator `def deco(fn)` whose functions call `fn` only as `fn(*args, **kwargs)` with
+    their own `*args` / `**kwargs`, neither assigned anywhere in it."""
+    if not node.args.args or node.args.vararg or node.args.kwarg:
+        return False
+    fn = node.args.args[0].arg
+    assigned: set[str] = set()
+    packs: set[str] = set()
+    calls: list[ast.Call] = []
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store | ast.Del):
+            assigned.add(inner.id)
+        elif isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef) and inner is not node:
+            for pack in (inner.args.vararg, inner.args.kwarg):
+                if pack is not None:
+                    packs.add(pack.arg)
+        elif isinstance(inner, ast.Call) and _is_name(inner.func, fn):
+            calls.append(inner)
+    if fn in assigned or packs & assigned or not calls:
+        return False
+    for call in calls:
+        starred = [a for a in call.args if isinstance(a, ast.Starred)]
+        if not (
+            len(call.args) == len(starred) <= 1
+            and all(isinstance(a.value, ast.Name) and a.value.id in packs for a in starred)
+            and all(
+                k.arg is None and isinstance(k.value, ast.Name) and k.value.id in packs
+                for k in call.keywords
+            )
+        ):
+            return False
+    # the packs are used only as they are passed (not `args[0].replace(…)`, not changed)
+    for inner in ast.walk(node):
+        if (
+            isinstance(inner, ast.Subscript | ast.Attribute)
+            and isinstance(inner.value, ast.Name)
+            and inner.value.id in packs
+        ):
+            return False
+    return True
 
 
 def _decorated(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

@@ -559,6 +559,15 @@ class _ModuleCheck:
         if (
             part.param is not None
             and isinstance(part.owner, FunctionInfo)
+            and self.index.rewrapped(part.owner)
+        ):
+            part = part._replace(
+                reason=f"{part.reason}, under a decorator that may call it with other arguments "
+                "than its callers give"
+            )
+        elif (
+            part.param is not None
+            and isinstance(part.owner, FunctionInfo)
             and self.index.entry_point(part.owner)
         ):
             part = part._replace(
