@@ -53,16 +53,23 @@ def _check(root: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
     return [f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]]
 
 
-@pytest.mark.parametrize("imported", [False, True])
+@pytest.mark.parametrize("imported", [False, True, "alias", "factory", "module"])
 def test_a_decorator_that_changes_the_sql_is_not_proven(
-    imported: bool,
+    imported: bool | str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (tmp_path / "_stub.py").write_text(STUB, encoding="utf-8")
-    if imported:
+    if imported == "alias":  # the project's decorator under another name
+        app = LOOSEN + "\n\nloose = loosen\n\n\n@loose\n" + WRAPPER
+    elif imported == "factory":  # a project's factory of it
+        app = LOOSEN + "\n\ndef loosened():\n    return loosen\n\n\n@loosened()\n" + WRAPPER
+    elif imported == "module":  # read on the project's module
+        (tmp_path / "deco.py").write_text(LOOSEN, encoding="utf-8")
+        app = "import deco\n\n\n@deco.loosen\n" + WRAPPER
+    elif imported:
         (tmp_path / "deco.py").write_text(LOOSEN, encoding="utf-8")
         app = "from deco import loosen\n\n\n@loosen\n" + WRAPPER
     else:
@@ -82,3 +89,50 @@ def test_a_decorator_that_passes_the_arguments_on_is_transparent(
     assert _run(tmp_path) == ["SELECT title FROM tasks WHERE account_id = $1"]
     monkeypatch.chdir(tmp_path)
     assert _check(tmp_path, capsys) == []
+
+
+@pytest.mark.parametrize(
+    "decorator",
+    [
+        "import opentelemetry_stub as trace\n\n\ntracer = trace.get_tracer(__name__)\n\n\n"
+        "@tracer.start_as_current_span('db')\n",
+        "from opentelemetry_stub import timed\n\n\n@timed\n",
+        "import opentelemetry_stub\n\n\n@opentelemetry_stub.timed\n",
+        "from opentelemetry_stub import timed_with\n\n\n@timed_with('db')\n",
+    ],
+    ids=["a tracer's span", "a library's decorator", "by its module", "a library's factory"],
+)
+def test_a_decorator_from_outside_the_project_keeps_the_wrapper_transparent(
+    decorator: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tracer, a timer, a library's retry: only the project's own decorators are read (a
+    library that rewrote its callers' SQL is not the mistake this guards against); the callers'
+    SQL is checked through the wrapper as before — its leaks found, its pins proven — and the
+    wrapper itself gives no TG009."""
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (tmp_path / "_stub.py").write_text(STUB, encoding="utf-8")
+    site = tmp_path / "site"  # outside the checked project, as an installed package is
+    site.mkdir()
+    (site / "opentelemetry_stub.py").write_text(
+        "import functools\n\n\ndef timed(fn):\n    @functools.wraps(fn)\n"
+        "    async def inner(*a, **k):\n        return await fn(*a, **k)\n\n    return inner\n\n\n"
+        "def timed_with(name):\n    return timed\n\n\nclass _Tracer:\n"
+        "    def start_as_current_span(self, name):\n        return timed\n\n\n"
+        "def get_tracer(name):\n    return _Tracer()\n",
+        encoding="utf-8",
+    )
+    project = tmp_path / "proj"
+    project.mkdir()
+    for name in ("pyproject.toml", "_stub.py"):
+        (project / name).write_text((tmp_path / name).read_text(), encoding="utf-8")
+    (project / "app.py").write_text(decorator + WRAPPER, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    assert _run(project) == ["SELECT title FROM tasks WHERE account_id = $1"]
+    monkeypatch.chdir(project)
+    assert _check(project, capsys) == []
+    leaky = WRAPPER.replace("WHERE account_id = $1", "WHERE title = $1")
+    (project / "app.py").write_text(decorator + leaky, encoding="utf-8")
+    assert _check(project, capsys) == ["TG001"]  # the caller's leak, seen through the wrapper

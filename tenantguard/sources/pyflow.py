@@ -3493,17 +3493,30 @@ class ProjectIndex:
 
     def _passes_arguments(self, decorator: ast.expr, info: FunctionInfo) -> bool:
         """Whether a decorator calls the function with the arguments its callers give: a known
-        one (`staticmethod`, `functools.wraps`, `lru_cache`, `contextmanager`, a retry), or a
-        project function whose inner function calls it with its own `*args, **kwargs`,
-        never reassigned."""
+        one (`staticmethod`, `functools.wraps`, `lru_cache`, `contextmanager`, a retry); one
+        from outside the project (a tracer's span, a library's timer: only the project's own
+        decorators are read — a library rewriting its callers' SQL is not the mistake this
+        guards against, and taking every such wrapper for SQL from outside would hide its
+        callers' SQL behind TG009); or a project function whose inner function calls it with
+        its own `*args, **kwargs`, never reassigned. A project's decorator factory
+        (`@deco(…)`), class or object is not read: it may change them."""
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         if _dotted(target).rsplit(".", 1)[-1] in _ARGUMENTS_KEPT:
             return True
-        if isinstance(decorator, ast.Call) or not isinstance(decorator, ast.Name):
-            return False
-        binding = info.module.env.get(decorator.id)
+        root = target
+        while isinstance(root, ast.Attribute | ast.Call):
+            root = root.value if isinstance(root, ast.Attribute) else root.func
+        if not isinstance(root, ast.Name):
+            return False  # `@registry[k]`, `@(lambda f: …)`: not read
+        binding = info.module.env.get(root.id)
         if isinstance(binding, ImportedRef):
             binding = self.imported(binding)
+        elif isinstance(binding, ModuleRef) and self.resolve(binding) is None:
+            binding = None  # `import tracing` of an installed package
+        if not isinstance(binding, FuncRef | ClassRef | InstanceRef | ModuleRef):
+            return True  # not the project's: imported from outside it, a built-in, a library's object
+        if isinstance(decorator, ast.Call) or root is not target:
+            return False  # a project's factory, or a name read on a project's module or object
         return isinstance(binding, FuncRef) and _forwards_arguments(binding.info.node)
 
     def _word_counts(self) -> Counter[str]:
