@@ -142,6 +142,7 @@ SELECT pg_notify('changes', name) FROM mine;
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import re
@@ -421,6 +422,67 @@ _UNITS = frozenset(
 _VARYING = (exp.Column, exp.Parameter, exp.Placeholder, exp.Subquery, exp.Select, exp.Star)
 
 
+class _Branch(enum.Enum):
+    """Which reading of `_revealing_parts` a node gets: told by its type alone."""
+
+    NONE = 0
+    CAST = 1
+    DIVISION = 2
+    ARITHMETIC = 3
+    REPEAT = 4
+    DOMAIN = 5
+    ARRAY = 6
+    FORMATTED = 7
+    ZONE = 8
+    UNIT = 9
+    PATH = 10
+    FORMAT = 11
+    ENCODING = 12
+    CONTROL = 13
+    QUOTING = 14
+    FAILING = 15
+    CALL = 16
+
+
+def _branch(kind: type[exp.Expression]) -> _Branch:
+    """The first reading whose types `kind` is one of, in `_revealing_parts`' order."""
+    readings: tuple[tuple[_Branch, tuple[type[exp.Expression], ...]], ...] = (
+        (_Branch.CAST, (exp.Cast,)),
+        (_Branch.DIVISION, (exp.Div, exp.Mod, exp.IntDiv)),
+        (_Branch.ARITHMETIC, (exp.Add, exp.Sub, exp.Mul, exp.Neg)),
+        (_Branch.REPEAT, (exp.Repeat,)),
+    )
+    for branch, kinds in readings:
+        if issubclass(kind, kinds):
+            return branch
+    if kind in _DOMAIN_ERRORS:  # exact types
+        return _Branch.DOMAIN
+    readings = (
+        (_Branch.ARRAY, (exp.Array,)),
+        (_Branch.FORMATTED, (exp.StrToDate, exp.StrToTime, exp.ToNumber)),
+        (_Branch.ZONE, (exp.AtTimeZone,)),
+        (_Branch.UNIT, (exp.TimestampTrunc, exp.DateTrunc, exp.Extract)),
+        (_Branch.PATH, (exp.JSONBDeleteAtPath,)),
+        (_Branch.FORMAT, (exp.Format,)),
+        (_Branch.ENCODING, (exp.Encode,)),
+        (_Branch.CONTROL, _TYPED_CONTROL),
+        (_Branch.QUOTING, _TYPED_QUOTING),
+    )
+    for branch, kinds in readings:
+        if issubclass(kind, kinds):
+            return branch
+    if kind in FAILING_TYPED_CALLS:  # exact types
+        return _Branch.FAILING
+    if issubclass(kind, exp.Anonymous):
+        return _Branch.CALL
+    return _Branch.NONE
+
+
+# `_branch` of each node type met (a node's type decides its reading: a chain of isinstance
+# tests per node cost more than the rest of the rule on most statements)
+_BRANCHES: dict[type[exp.Expression], _Branch] = {}
+
+
 def _revealing_parts(
     node: exp.Expression,
     column: str,
@@ -435,7 +497,12 @@ def _revealing_parts(
     not know but those of `_NON_QUOTING_CALLS` (at their other positions): a built-in or a
     type's name, not a function of the schema (`functions`) or an extension; None for any
     other node."""
-    if isinstance(node, exp.Cast):
+    branch = _BRANCHES.get(type(node))
+    if branch is None:
+        branch = _BRANCHES[type(node)] = _branch(type(node))
+    if branch is _Branch.NONE:
+        return None  # (a CASE, a coalesce…: most nodes indexed for this rule)
+    if branch is _Branch.CAST:
         to = node.args.get("to")
         operand = node.this
         if (
@@ -449,17 +516,17 @@ def _revealing_parts(
         ):
             return [operand]
         return None
-    if isinstance(node, exp.Div | exp.Mod | exp.IntDiv):
+    if branch is _Branch.DIVISION:
         divisor = node.expression  # "division by zero" tells which rows make it zero
         return [divisor] if _varies(divisor) and not _cannot_be_zero(divisor) else None
-    if isinstance(node, exp.Add | exp.Sub | exp.Mul | exp.Neg):
+    if branch is _Branch.ARITHMETIC:
         # `n + $2`, `n + 2147483000`, `n * n`, `d + n`, `ts + n * interval '1 day'`, `-n`: a
         # row's number, date or interval overflows its type ("integer out of range", "date out
         # of range") by its size, and a chosen operand reads it by binary search (helper 114,
         # round 24). Arithmetic of numeric values never overflows: told by the operands' types
         # (`_unbounded`)
         return [side for side in node.iter_expressions() if _varies(side)] or None
-    if isinstance(node, exp.Repeat):
+    if branch is _Branch.REPEAT:
         # "requested length too large" past 1 GB, of the text's length times the count: a
         # row's text under a count the caller chooses (`repeat(name, $2)`, or a large literal)
         # tells its length by binary search (helper 126); a row's count, as any domain's
@@ -469,13 +536,13 @@ def _revealing_parts(
         if (small is None or small >= _SMALL) and _varies(text):
             sized.append(text)
         return sized or None
-    if type(node) in _DOMAIN_ERRORS:
+    if branch is _Branch.DOMAIN:
         # "cannot take logarithm of zero", "negative substring length not allowed", "field
         # position must not be zero"…: the arguments the function's domain rejects
         given: list[object] = [node.args.get(k) for k in _DOMAIN_ERRORS[type(node)]]
         rejected = [a for a in given if _varies(a) and not _one_dimensional(a)]
         return rejected or None
-    if isinstance(node, exp.Array):
+    if branch is _Branch.ARRAY:
         # ARRAY[ARRAY[…], x]: "multidimensional arrays must have array expressions with
         # matching dimensions" when a row's value makes the sizes differ
         items = list(node.expressions)
@@ -484,16 +551,16 @@ def _revealing_parts(
         ):
             return [i for i in items if _varies(i)]
         return None
-    if isinstance(node, exp.StrToDate | exp.StrToTime | exp.ToNumber):
+    if branch is _Branch.FORMATTED:
         return [p for p in (node.this, node.args.get("format")) if isinstance(p, exp.Expression)]
-    if isinstance(node, exp.AtTimeZone):
+    if branch is _Branch.ZONE:
         zone = node.args.get("zone")
         return (
             [zone]
             if isinstance(zone, exp.Expression) and not isinstance(zone, exp.Literal)
             else None
         )
-    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc | exp.Extract):
+    if branch is _Branch.UNIT:
         unit = node.args.get("unit") if not isinstance(node, exp.Extract) else node.this
         found: list[exp.Expression] = []
         if isinstance(unit, exp.Var):
@@ -507,28 +574,28 @@ def _revealing_parts(
         if _varies(zone):
             found.append(zone)
         return found or None
-    if isinstance(node, exp.JSONBDeleteAtPath):
+    if branch is _Branch.PATH:
         # `#-`: "path element … is not an integer: "…"" of a path a row gives; "cannot delete
         # path in scalar", "path element at position 1 is not an integer" of a document a row
         # gives, by its kind (round 24b)
         return [p for p in (node.this, node.expression) if _varies(p)] or None
-    if isinstance(node, exp.Format):
+    if branch is _Branch.FORMAT:
         return [node.this] if not isinstance(node.this, exp.Literal) else None
-    if isinstance(node, exp.Encode):  # `encode(data, name)`: "unrecognized encoding: "…""
+    if branch is _Branch.ENCODING:  # `encode(data, name)`: "unrecognized encoding: "…""
         charset = node.args.get("charset")
         return [charset] if _varies(charset) else None
-    if isinstance(node, _TYPED_CONTROL):
+    if branch is _Branch.CONTROL:
         # `length(bytes, encoding)`, `regexp_like(text, pattern, flags)`: the control arguments
         # ("invalid encoding name "…"", "invalid regular expression option: "…"")
         control = [v for k, v in node.args.items() if k not in _TYPED_DATA and _varies(v)]
         return control or None
-    if isinstance(node, _TYPED_QUOTING):
+    if branch is _Branch.QUOTING:
         varying: list[exp.Expression] = [p for p in node.iter_expressions() if _varies(p)]
         return varying or None
-    if type(node) in FAILING_TYPED_CALLS:
+    if branch is _Branch.FAILING:
         varying = [p for p in node.iter_expressions() if _varies(p)]
         return varying or None
-    if isinstance(node, exp.Anonymous):
+    if branch is _Branch.CALL:
         name = identifier_name(node.this)
         arguments = list(node.expressions)
         positions: tuple[int, ...] | None
@@ -1059,17 +1126,24 @@ def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
     return all(bare) if link else any(bare)
 
 
+def _may_fail(kind: type[exp.Expression]) -> bool:
+    """Is a node of this kind (one the model's walk indexed) a call or cast that may fail?"""
+    found = _MAY_FAIL.get(kind)
+    if found is None:
+        found = _MAY_FAIL[kind] = issubclass(kind, QUOTING_TYPES) or kind in FAILING_TYPED_CALLS
+    return found
+
+
+# `_may_fail` of each kind met (an issubclass test against some ninety types, once per kind)
+_MAY_FAIL: dict[type[exp.Expression], bool] = {}
+
+
 def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:
     """Conditions whose error shows a tenant row's value, evaluated before that row's pin."""
     model = analysis.model
     column = ctx.policy.tenant_column
     # what the model's walk indexed: typed calls and casts, and calls by name
-    nodes = [
-        node
-        for kind, found in model.index.items()
-        if issubclass(kind, QUOTING_TYPES) or kind in FAILING_TYPED_CALLS
-        for node in found
-    ]
+    nodes = [node for kind, found in model.index.items() if _may_fail(kind) for node in found]
     nodes += [n for found in model.calls.values() for n in found]
     functions = ctx.policy.functions
     inlined = ctx.policy.inlined_functions
