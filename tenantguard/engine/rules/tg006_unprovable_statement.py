@@ -303,6 +303,33 @@ _HINTS = (
 )
 
 
+def _gated(
+    hints: tuple[str, ...], gates: tuple[str, ...]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The hints grouped under the first of `gates` each contains ("" for none): a text without
+    a gate holds no hint of its group, ruled out by one substring test instead of one per hint.
+    A hint containing another is left out: the text cannot hold it without the other."""
+    kept = [h for h in hints if not any(o != h and o in h for o in hints)]
+    groups: dict[str, list[str]] = {gate: [] for gate in (*gates, "")}
+    for hint in kept:
+        groups[next((g for g in gates if g in hint), "")].append(hint)
+    return tuple((gate, tuple(found)) for gate, found in groups.items() if found)
+
+
+# most statements hold none of the hints: the fewest substring tests that say so
+_HINT_GROUPS = _gated(_HINTS, ("pg", "xm", "xid", "rel", "page", "lo"))
+
+
+def _may_hint(lowered: str) -> bool:
+    """Does the text (folded) hold one of `_HINTS`?"""
+    for gate, hints in _HINT_GROUPS:
+        if gate in lowered:  # ("" is in every text)
+            for hint in hints:
+                if hint in lowered:
+                    return True
+    return False
+
+
 # (message after the function's name, help)
 _RUNS_TEXT_SAYS = (
     "runs SQL (or reads a table) given as text: the analyzer cannot see what it reads",
@@ -341,7 +368,7 @@ def _runs_text(sql: str) -> str:
     """A function that runs SQL given as text, or a command running server-side SQL, named in
     unparsed text: the first one found, or ""."""
     lowered = sql.lower()
-    if not any(hint in lowered for hint in _HINTS) and not _COMMAND_WORDS.search(sql):
+    if not _may_hint(lowered) and not _COMMAND_WORDS.search(sql):
         return ""
     words = set(re.findall(r"[a-z_][a-z0-9_]*", lowered))
     found = sorted(
@@ -362,11 +389,7 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
     statistics."""
     if ctx.tree is None:
         return
-    lowered = ctx.lowered
-    for hint in _HINTS:  # a few substring tests, not a regex
-        if hint in lowered:
-            break
-    else:
+    if not _may_hint(ctx.lowered):  # a few substring tests, not a regex
         return
     for node in ctx.tree.walk():
         if isinstance(node, exp.Expression) and isinstance(node, exp.Func):
