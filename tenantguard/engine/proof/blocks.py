@@ -163,6 +163,8 @@ _INTERESTING = (
 # argument values that are not nodes (most arguments are None, a flag or a string): passed by
 # one set lookup
 _SCALARS = frozenset({type(None), bool, str, int})
+# what the walk never descends into: scalars and leaves, told apart by one set lookup
+_SKIPPED = _SCALARS | PRUNED
 
 # pushed below a block's children on the walk's stack: popping it leaves the block
 _END_OF_BLOCK = exp.Expression()
@@ -345,6 +347,8 @@ class Model:
         floats_seen: Seen = set()
         # leaves are never pushed: only the root can be one
         stack: list[exp.Expression] = [] if type(self.tree) in leaves else [self.tree]
+        push = stack.append
+        skipped = _SKIPPED
         while stack:
             node = stack.pop()
             if node is end_of_block:
@@ -413,12 +417,14 @@ class Model:
                 typed_parents.append(node)
             for value in node.args.values():
                 held = type(value)
+                if held in skipped:  # a leaf, None, a flag, a string: most arguments
+                    continue
                 if held is list:
-                    stack.extend(
-                        [v for v in value if type(v) not in leaves and isinstance(v, expression)]
-                    )
-                elif held not in leaves and held not in _SCALARS and isinstance(value, expression):
-                    stack.append(value)
+                    for item in value:  # (a loop: a comprehension is a call per list)
+                        if type(item) not in leaves and isinstance(item, expression):
+                            push(item)
+                elif isinstance(value, expression):
+                    push(value)
         if typed_parents:  # once every alias is known (`WITH q AS (SELECT r AS x …)`)
             self.lossy.update(column_typed_parameters(typed_parents, policy, floats_seen))
 

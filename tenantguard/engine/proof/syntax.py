@@ -161,12 +161,17 @@ def _not_not(node: exp.Expression) -> exp.Expression | None:
     return inner.this
 
 
+# the nodes `_truth_of` or `_not_not` may read as another (`c IS TRUE`, `c = TRUE`, `NOT NOT
+# c`…) or that hide one (parentheses): any other node is an operand as it stands
+_REREAD = subclasses(exp.Paren) | {exp.Is, exp.EQ, exp.NullSafeEQ, exp.NEQ, exp.Case, exp.Not}
+
+
 def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[exp.Expression]:
     out: list[exp.Expression] = []
     stack = [node] if node is not None else []
     while stack:
         current = stack.pop()
-        while True:
+        while type(current) in _REREAD:
             if isinstance(current, exp.Paren):
                 current = current.this
                 continue
