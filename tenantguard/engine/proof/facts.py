@@ -160,6 +160,12 @@ def _key_equalities(conjunct: exp.Expression) -> tuple[tuple[exp.Expression, exp
     return tuple(_equalities(conjunct) or ())
 
 
+# the conjuncts `_key_equalities` reads any pair of (exact types): for any other, none
+_KEY_EQUALITY_KINDS: frozenset[type[exp.Expression]] = frozenset(
+    {exp.EQ, exp.In, exp.Between, exp.Operator}
+)
+
+
 def _matching_items(items: list[exp.Expression]) -> list[exp.Expression]:
     """The items of an `IN (…)` list that may match: not NULL (also cast or in parentheses),
     which never equals anything — `x IN (V, NULL)` is TRUE exactly where `x = V` is."""
@@ -790,7 +796,19 @@ class FactCollector:
         # the column equalities a key could stand on (most filters have none: done)
         wanted = policy.composite_key_pairs
         equalities: list[tuple[exp.Expression, exp.Column, exp.Column, str, str]] = []
+        column = exp.Column
         for conjunct in items:
+            kind = type(conjunct)
+            if kind not in _KEY_EQUALITY_KINDS:
+                continue  # no equality a key stands on (`_key_equalities` reads none): no call
+            if kind is exp.EQ:
+                one, other = conjunct.this, conjunct.expression
+                if type(one) is column and type(other) is column:
+                    # `t.id = a.x`, the common case, read in place (as `_key_equalities` does)
+                    la, lb = identifier_name(one.this), identifier_name(other.this)
+                    if (la, lb) in wanted:
+                        equalities.append((conjunct, one, other, la, lb))
+                    continue
             for left, right in _key_equalities(conjunct):
                 if not (isinstance(left, exp.Column) and isinstance(right, exp.Column)):
                     continue

@@ -94,7 +94,8 @@ def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     exactly where `c` is (NULL IS TRUE is FALSE) — not `c IS NOT FALSE`, TRUE where `c` is NULL
     too. `NOT NOT c` is read as `c` (round 15).
     """
-    return [c for c in _operands(node, exp.And) if not _is_boolean(c, True)]
+    boolean = exp.Boolean
+    return [c for c in _operands(node, exp.And) if not (type(c) is boolean and c.this is True)]
 
 
 def disjuncts(node: exp.Expression) -> list[exp.Expression]:
@@ -164,17 +165,26 @@ def _not_not(node: exp.Expression) -> exp.Expression | None:
 # the nodes `_truth_of` or `_not_not` may read as another (`c IS TRUE`, `c = TRUE`, `NOT NOT
 # c`…) or that hide one (parentheses): any other node is an operand as it stands
 _REREAD = subclasses(exp.Paren) | {exp.Is, exp.EQ, exp.NullSafeEQ, exp.NEQ, exp.Case, exp.Not}
+# of those, the comparisons: `_truth_of` rereads one only with a literal boolean on a side
+_COMPARISONS: frozenset[type[exp.Expression]] = frozenset({exp.EQ, exp.NullSafeEQ, exp.NEQ})
 
 
 def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[exp.Expression]:
     out: list[exp.Expression] = []
     stack = [node] if node is not None else []
+    boolean = exp.Boolean
     while stack:
         current = stack.pop()
         while type(current) in _REREAD:
             if isinstance(current, exp.Paren):
                 current = current.this
                 continue
+            if (
+                type(current) in _COMPARISONS
+                and type(current.this) is not boolean
+                and type(current.expression) is not boolean
+            ):
+                break  # `a = b`: most conjuncts (no call)
             inner = _truth_of(current)
             if inner is None:
                 inner = _not_not(current)
