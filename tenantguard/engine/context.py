@@ -127,7 +127,7 @@ class Context:
         """Whether the text may read a column of PostgreSQL's catalogs or a name-valued SQL
         function (`current_user`…): a parameter compared with one is a `name` or `"char"`
         (a substring screen; the proof then holds such columns lossy)."""
-        folded = self.sql.lower()  # substrings first: the regex scans the whole text
+        folded = self.lowered  # substrings first: the regex scans the whole text
         if not any(word in folded for word in _CATALOG_WORDS):
             return False
         return _CATALOG_SCREEN.search(self.sql) is not None

@@ -159,8 +159,11 @@ def _root_writes(ctx: Context) -> Iterator[Finding]:
     further is said by `_cascades`."""
     assert ctx.tree is not None
     policy = ctx.policy
+    writes = unpinned_root_writes(ctx.tree, ctx.sql, policy)
+    if not writes:
+        return  # (most statements: the registry's name is not in the text)
     said = {(w.kind, id(w.table)) for w in ctx.cascading_writes if w.pin is None}
-    for write in unpinned_root_writes(ctx.tree, ctx.sql, policy):
+    for write in writes:
         if (write.kind, id(write.table)) in said:
             continue
         yield ctx.finding(
