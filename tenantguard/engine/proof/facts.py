@@ -343,6 +343,15 @@ def _constant_column(model: Model, source: Source, name: str) -> PinValue | None
     return values.pop() if len(values) == 1 else None
 
 
+# the conjuncts `_pin_fact` reads anything of (by `_equalities`, or as an IN, an OR, an IS;
+# subclasses too, as its isinstance tests): any other kind says nothing of a tenant column
+_PIN_KINDS = (
+    exp.EQ, exp.NullSafeEQ, exp.Operator, exp.Not, exp.Case, exp.ArrayContainedBy,
+    exp.ArrayContainsAll, exp.Between, exp.In, exp.Or, exp.Is,
+)  # fmt: skip
+_MAY_PIN: dict[type[exp.Expression], bool] = {}  # by kind met: is it one of _PIN_KINDS?
+
+
 class FactCollector:
     """Turns the filters of every block into facts on its sources."""
 
@@ -404,6 +413,12 @@ class FactCollector:
         visible: Span | None,
     ) -> bool:
         """Records what `conjunct` says of tenant columns; False when it says nothing."""
+        kind = type(conjunct)
+        may = _MAY_PIN.get(kind)
+        if may is None:
+            may = _MAY_PIN[kind] = issubclass(kind, _PIN_KINDS)
+        if not may:
+            return False  # `a > b`, `x LIKE y`, `EXISTS (…)`: read by none of the branches below
         if type(conjunct) is exp.EQ and not (
             _may_be_key(conjunct.this, self.keys) or _may_be_key(conjunct.expression, self.keys)
         ):

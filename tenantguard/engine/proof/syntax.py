@@ -163,8 +163,10 @@ def _not_not(node: exp.Expression) -> exp.Expression | None:
 
 
 # the nodes `_truth_of` or `_not_not` may read as another (`c IS TRUE`, `c = TRUE`, `NOT NOT
-# c`…) or that hide one (parentheses): any other node is an operand as it stands
-_REREAD = subclasses(exp.Paren) | {exp.Is, exp.EQ, exp.NullSafeEQ, exp.NEQ, exp.Case, exp.Not}
+# c`…; exact types, as they test them): any other node is an operand as it stands
+_REREAD: frozenset[type[exp.Expression]] = frozenset(
+    {exp.Is, exp.EQ, exp.NullSafeEQ, exp.NEQ, exp.Case, exp.Not}
+)
 # of those, the comparisons: `_truth_of` rereads one only with a literal boolean on a side
 _COMPARISONS: frozenset[type[exp.Expression]] = frozenset({exp.EQ, exp.NullSafeEQ, exp.NEQ})
 
@@ -175,10 +177,12 @@ def _operands(node: exp.Expression | None, kind: type[exp.Connector]) -> list[ex
     boolean = exp.Boolean
     while stack:
         current = stack.pop()
-        while type(current) in _REREAD:
+        while True:
             if isinstance(current, exp.Paren):
                 current = current.this
                 continue
+            if type(current) not in _REREAD:
+                break
             if (
                 type(current) in _COMPARISONS
                 and type(current.this) is not boolean
