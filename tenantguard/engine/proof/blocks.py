@@ -661,6 +661,8 @@ class Model:
 
     def _item(self, block: Block, node: exp.Expression, role: Role) -> list[Source]:
         """The sources one FROM/JOIN/USING item contributes (a parenthesized join gives several)."""
+        if type(node) is exp.Table and is_table_name(node) and not node.args.get("rows_from"):
+            return self._table_group(block, node, role)  # most items: a table's name, first
         if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table):
             # `(a JOIN b ON …)`: a join group, not a derived table
             group = self._item(block, node.this, role)
@@ -688,13 +690,7 @@ class Model:
             call = inner if isinstance(inner, exp.Anonymous) else node.this
             return [self._function_source(block, node, call, role)]
         if isinstance(node, exp.Table) and is_table_name(node):
-            group = [self._table_source(block, node, role)]
-            start = 0
-            for join in node.args.get("joins") or []:
-                if _is_comma(join):
-                    start = len(group)
-                group = self._join(block, group, start, join, role)
-            return group
+            return self._table_group(block, node, role)
         if isinstance(inner, exp.Subquery):
             query = inner.this
             bodies = self._bodies(query)
@@ -732,6 +728,16 @@ class Model:
             name, SourceKind.OTHER, node, block, role, column_names=columns, lateral=True
         )
         return [self._add(block, other)]
+
+    def _table_group(self, block: Block, node: exp.Table, role: Role) -> list[Source]:
+        """A table named in FROM, and the joins sqlglot hangs on it."""
+        group = [self._table_source(block, node, role)]
+        start = 0
+        for join in node.args.get("joins") or []:
+            if _is_comma(join):
+                start = len(group)
+            group = self._join(block, group, start, join, role)
+        return group
 
     def _hide(self, block: Block, alias: str, group: list[Source]) -> None:
         """`(a JOIN b) AS j` hides `a` and `b`: the rest of the query reaches their columns as
