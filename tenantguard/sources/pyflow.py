@@ -3514,7 +3514,9 @@ class ProjectIndex:
         elif isinstance(binding, ModuleRef) and self.resolve(binding) is None:
             binding = None  # `import tracing` of an installed package
         if not isinstance(binding, FuncRef | ClassRef | InstanceRef | ModuleRef):
-            return True  # not the project's: imported from outside it, a built-in, a library's object
+            return (
+                True  # not the project's: imported from outside it, a built-in, a library's object
+            )
         if isinstance(decorator, ast.Call) or root is not target:
             return False  # a project's factory, or a name read on a project's module or object
         return isinstance(binding, FuncRef) and _forwards_arguments(binding.info.node)
