@@ -3274,25 +3274,7 @@ def _outside_changes(text: str) -> set[str]:
     for owner, name in _ATTRIBUTE_STORE.findall(code):
         if not owner:
             found.add("stored:" + name)
-    if any(_ATTRIBUTE_IN.search(part) for part in _TUPLE_TARGETS.findall(code)):
-        # `a.X, b = …` — or a call's continuation line, `"", Kind.TABLE, key=…`: Python's
-        # reading of the file tells (one that does not parse keeps every candidate)
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            tree = None
-        if tree is None:
-            for part in _TUPLE_TARGETS.findall(code):
-                attributes(part)
-        else:
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Tuple | ast.List) and isinstance(node.ctx, ast.Store):
-                    for item in ast.walk(node):
-                        if isinstance(item, ast.Attribute) and not (
-                            isinstance(item.value, ast.Name) and item.value.id in ("self", "cls")
-                        ):
-                            found.add("stored:" + item.attr)
-    for pattern in (_FOR_TARGETS, _AS_TARGET):
+    for pattern in (_TUPLE_TARGETS, _FOR_TARGETS, _AS_TARGET):
         for part in pattern.findall(code):
             attributes(part)
     for part in _DEL_TARGETS.findall(code):
