@@ -350,12 +350,6 @@ class CheckCache:
                     )
                 for alias in (*_ANY_IMPORT_ALIAS.findall(data), *_ANY_NAME_ALIAS.findall(data)):
                     names.add("alias:" + alias.decode("ascii", "replace"))
-                if b"=" in data or b"(" in data:
-                    # attributes assigned and collections changed (`stored:X`, `mutated:X`),
-                    # as the index reads them
-                    from tenantguard.sources.pyflow import _outside_changes  # no sqlglot
-
-                    names.update(_outside_changes(data.decode("utf-8", "replace")))
                 for name in sorted(names):
                     self._definitions.setdefault(name, []).append(path)
         return self._definitions

@@ -1033,24 +1033,11 @@ class _Walker:
                 and isinstance(binding, ClassRef | ImportedRef | ModuleRef)
             ):
                 self.module.renames.setdefault(target.id, []).append(binding)
-            if isinstance(binding, Items) and (
-                target.id in _mutated(self.module)
-                or (self.function is None and self.index.changed_outside(target.id, stored=False))
-            ):
+            if isinstance(binding, Items) and target.id in _mutated(self.module):
                 reason = f"`{target.id}` is changed after it is built"
                 binding = hole(target, self.origin, reason)
             elif self._rebound_here(target.id):
                 reason = f"`{target.id}` is assigned again where it is not written here"
-                binding = hole(target, self.origin, reason)
-            elif (
-                self.function is None
-                and not self._in_class_body
-                and isinstance(binding, tuple | Items)
-                and self.index.changed_outside(target.id)
-            ):
-                # `queries.X = …` in another module (or `setattr(queries, "X", …)`): what a
-                # call reads is the last value set, from wherever (round 25, outside attack)
-                reason = f"`{target.id}` is assigned again as an attribute of its module"
                 binding = hole(target, self.origin, reason)
             self.bind(target.id, binding)
         elif isinstance(target, ast.Tuple | ast.List):
@@ -1124,8 +1111,7 @@ class _Walker:
         """Whether a name bound here is assigned again elsewhere: by `global` in a function or
         `globals()[…]` (a module's name), by `nonlocal` in a nested function."""
         if self.function is None:
-            rebound = _rebound(self.module)[0]
-            return not self._in_class_body and (name in rebound or _ANY_NAME in rebound)
+            return not self._in_class_body and name in _rebound(self.module)[0]
         return name in self.nonlocals
 
     def augmented(self, node: ast.AugAssign) -> None:
@@ -1421,18 +1407,7 @@ class _Walker:
                         "constructor is given another",
                     )
         for name, binding in list(info.attributes.items()):
-            if not isinstance(binding, tuple | Items):
-                continue
-            if (
-                computed
-                or name in changed
-                or _ANY_NAME in changed
-                # set on the class or an instance from anywhere in the project (`Repo.X = …`
-                # in another module, `repo.X = …`, a decorator's `cls_.X = …`), or changed
-                # there in place (round 25, outside attack)
-                or self.index.changed_outside(name)
-                or (isinstance(binding, Items) and self.index.changed_outside(name, stored=False))
-            ):
+            if isinstance(binding, tuple | Items) and (computed or name in changed):
                 reason = (
                     f"`{info.name}` computes its members' values in `__new__`/`__init__`"
                     if computed
@@ -3229,63 +3204,6 @@ def _at_line_starts(pattern: re.Pattern[str], lead: re.Pattern[str], text: str) 
             position = start + 1  # not at a line's start: a match may begin inside it
 
 
-# attributes assigned and collections changed in place, anywhere in the project's files (a
-# module's constant set from another module, `queries.SAFE = …`; a class's from a function,
-# `Repo.table = …`, `repo.table = …`, `setattr(cls_, "table", …)`; `from q import STEPS` then
-# `STEPS.append(…)`): read by `_outside_changes` over each file's code, its strings and comments
-# blanked. Wider than Python's own reading of the file (a type annotation's `x.Y = None`
-# counts): a name it finds is only known at run time where the module or class body set it.
-_OP_EQUALS = r"(?:\*\*|//|>>|<<|[-+*/%&|^@])?=(?!=)"
-_ATTRIBUTE_STORE = lazy_pattern(r"(?:(?<![\w.])(self|cls)\s*)?\.\s*([A-Za-z_]\w*)\s*" + _OP_EQUALS)
-# `a.X, b.Y = …` (no call before the `=`: not `f(a.X, key=1)`)
-_TUPLE_TARGETS = lazy_pattern(r"^[ \t]*([^=\n(#]*,[^=\n(#]*?)[ \t]*(?<![=!<>])=(?!=)", re.M)
-_FOR_TARGETS = lazy_pattern(r"\bfor\s+([^\n]*?)\s+in\b")
-_AS_TARGET = lazy_pattern(r"\bas\s+((?:\w+\s*\.\s*)+\w+)")
-_DEL_TARGETS = lazy_pattern(r"\bdel\s+([^\n;]*)")
-_ATTRIBUTE_IN = lazy_pattern(r"(?:(?<![\w.])(self|cls)\s*)?\.\s*([A-Za-z_]\w*)")
-_SUBSCRIPTED_IN = lazy_pattern(r"(\w+)\s*\[")
-# the raw text (the name is a string): `setattr(obj, "X", …)`, `obj.__dict__["X"] = …`
-_SETATTR = lazy_pattern(
-    r"""\b(?:setattr|delattr|__setattr__|__delattr__)\s*\(\s*(?:[^,()]*,\s*)?[rRuU]?["'](\w+)["']"""
-)
-_DICT_ITEM = lazy_pattern(r"""(?:__dict__|\bvars\s*\([^)]*\))\s*\[\s*[rRuU]?["'](\w+)["']""")
-# changed in place: `X[k] = …`, `X.append(…)`, `X += […]`
-_SUBSCRIPT_STORE = lazy_pattern(r"(\w+)\s*\[[^\n]*?\]\s*" + _OP_EQUALS)
-_MUTATOR_CALL = lazy_pattern(r"(\w+)\s*\.\s*(\w+)\s*\(")
-_AUGMENTED = lazy_pattern(r"(\w+)\s*(?:\+|\||-|&|\^)=(?!=)")
-
-
-def _outside_changes(text: str) -> set[str]:
-    """`stored:X` for each attribute X a text assigns or deletes on something other than
-    `self` / `cls` (a method's own `self.X = …` is read with its class), `mutated:X` for each
-    name or attribute whose collection it changes in place."""
-    found: set[str] = set()
-    for match in _SETATTR.finditer(text):
-        found.add("stored:" + match.group(1))
-    for match in _DICT_ITEM.finditer(text):
-        found.add("stored:" + match.group(1))
-    code = _STRING_OR_COMMENT.sub(_blank_but_quotes, text)
-
-    def attributes(part: str) -> None:
-        for owner, name in _ATTRIBUTE_IN.findall(part):
-            if not owner:
-                found.add("stored:" + name)
-
-    for owner, name in _ATTRIBUTE_STORE.findall(code):
-        if not owner:
-            found.add("stored:" + name)
-    for pattern in (_TUPLE_TARGETS, _FOR_TARGETS, _AS_TARGET):
-        for part in pattern.findall(code):
-            attributes(part)
-    for part in _DEL_TARGETS.findall(code):
-        attributes(part)
-        found.update("mutated:" + n for n in _SUBSCRIPTED_IN.findall(part))
-    found.update("mutated:" + n for n in _SUBSCRIPT_STORE.findall(code))
-    found.update("mutated:" + n for n, method in _MUTATOR_CALL.findall(code) if method in _MUTATORS)
-    found.update("mutated:" + n for n in _AUGMENTED.findall(code))
-    return found
-
-
 @dataclass(frozen=True, slots=True)
 class Consulted:
     """What checks read besides their own file: the check cache's dependencies.
@@ -3412,7 +3330,6 @@ class ProjectIndex:
                             continue
                         names.add("class:" + word)
                         todo.extend(aliases.get(word, ()))
-                names.update(_outside_changes(text))
                 for name in names:
                     self._defined.setdefault(name, []).append(path)
 
@@ -3546,13 +3463,6 @@ class ProjectIndex:
         assert self._defined is not None
         self._consulted_names.add(name)
         return name in self._defined  # the project's files only: not what this process read
-
-    def changed_outside(self, name: str, *, stored: bool = True) -> bool:
-        """Whether a file of the project may assign the attribute `name` of some object other
-        than `self` / `cls` (`queries.X = …`, `Repo.X = …`, `setattr(obj, "X", …)`), or, with
-        `stored` False, change a collection of that name in place (`X.append(…)`, `q.X[k] =
-        …`): see `_outside_changes`."""
-        return self.may_define(("stored:" if stored else "mutated:") + name)
 
     # modules
 
@@ -3689,62 +3599,40 @@ class ProjectIndex:
     # classes
 
     def bases(self, info: ClassInfo) -> tuple[list[ClassInfo], bool]:
-        """The class's project bases in method resolution order (C3, as Python orders them:
-        `class C(B, B2)` with `B(A)` and `B2(A)` reads B2 before A), and whether every base
-        could be followed."""
+        """The class's project bases in method resolution order (depth first), and whether
+        every base could be followed."""
         if info._order is not None:
             return info._order
-        info._order = ([info], False)  # while it is worked out (a cycle of names)
-        direct, complete = self._direct_bases(info)
-        lines: list[list[ClassInfo]] = []
-        for base in direct:
-            line, whole = self.bases(base)
-            lines.append(list(line))
-            complete = complete and whole
-        merged = _c3_merge([*lines, list(direct)])
-        if merged is None:  # Python refuses to make the class (or the names are ambiguous)
-            merged, complete = self._depth_first(info), False
-        order = [info, *merged]
-        info._order = (order, complete)
-        return order, complete
-
-    def _direct_bases(self, current: ClassInfo) -> tuple[list[ClassInfo], bool]:
-        """The project classes a class statement names as its bases, in order, and whether
-        every base could be followed."""
-        complete = True
-        found: list[ClassInfo] = []
-        for base in current.base_exprs:
-            # `Repo["User"]`, `Generic[T]`: the class subscripted (helper 111: a generic
-            # base read as a class outside the project)
-            while isinstance(base, ast.Subscript):
-                base = base.value
-            ref = self._class_ref(base, current)
-            if ref is None:
-                chosen = self._renamed_classes(base, current)
-                if chosen:  # a name bound to one class or another (round 25)
-                    found.extend(c for c in chosen if c not in found)
-                    complete = False
-                    continue
-                if expression_name(base) not in _NO_ATTRIBUTES_BASES:
-                    complete = False
-                continue
-            if ref.info not in found:
-                found.append(ref.info)
-        return found, complete
-
-    def _depth_first(self, info: ClassInfo) -> list[ClassInfo]:
-        """The bases depth first, each once (when C3 cannot order them)."""
         order: list[ClassInfo] = []
-        stack: list[ClassInfo] = list(self._direct_bases(info)[0])
-        seen: set[int] = {id(info)}
+        complete = True
+        stack: list[ClassInfo] = [info]
+        seen: set[int] = set()
         while stack:
             current = stack.pop(0)
             if id(current) in seen:
                 continue
             seen.add(id(current))
             order.append(current)
-            stack = self._direct_bases(current)[0] + stack
-        return order
+            found: list[ClassInfo] = []
+            for base in current.base_exprs:
+                # `Repo["User"]`, `Generic[T]`: the class subscripted (helper 111: a generic
+                # base read as a class outside the project)
+                while isinstance(base, ast.Subscript):
+                    base = base.value
+                ref = self._class_ref(base, current)
+                if ref is None:
+                    chosen = self._renamed_classes(base, current)
+                    if chosen:  # a name bound to one class or another (round 25)
+                        found.extend(chosen)
+                        complete = False
+                        continue
+                    if expression_name(base) not in _NO_ATTRIBUTES_BASES:
+                        complete = False
+                    continue
+                found.append(ref.info)
+            stack = found + stack
+        info._order = (order, complete)
+        return order, complete
 
     def _class_ref(self, node: ast.expr, owner: ClassInfo) -> ClassRef | None:
         binding = self._base_binding(node, owner, 0)
@@ -3798,23 +3686,8 @@ class ProjectIndex:
                 break
         passed = self._passed_to_base(order, name)
         given = None if passed is not None else self._given_by_subclasses(info, subclasses, name)
-        # the classes whose methods may set `self.X` on such an object: its bases, its
-        # subclasses, and theirs (a mixin beside it: `class C(A, Mixin)` with `self.X = …` in
-        # Mixin's methods, round 25, outside attack)
-        involved = list(order)
-        for sub in subclasses:
-            involved.append(sub)
-            involved.extend(self.bases(sub)[0])
-        involved = list({id(c): c for c in involved}.values())
-        for cls in involved:
-            if "__getattribute__" in cls.methods:
-                return hole(node, origin, f"`{cls.name}` computes its attributes when read")
-        for cls in involved:
-            found_here = self._assigned(cls)
-            assigned = found_here.get(name)
-            if _ANY_NAME in found_here:  # `setattr(self, key, …)`: any attribute
-                dynamic = found_here[_ANY_NAME]
-                assigned = dynamic if assigned is None else union((assigned, dynamic), node, origin)
+        for cls in [*order, *subclasses]:
+            assigned = self._assigned(cls).get(name)
             if passed is not None and cls is passed[0]:
                 assigned = passed[1]
             if given is not None and _same_class(cls, given[0]):
@@ -4027,13 +3900,6 @@ class ProjectIndex:
                 continue
             this = args[0].arg
             for inner in ast.walk(method.node):
-                if _sets_any_attribute(inner, this):
-                    assigned[_ANY_NAME] = hole(
-                        inner,
-                        info.module.origin,
-                        f"{method.name}() sets attributes of `{this}` by names known at run time",
-                    )
-                    continue
                 targets: list[ast.expr] = []
                 value: ast.expr | None = None
                 if isinstance(inner, ast.Assign):
@@ -4588,17 +4454,6 @@ def _scan_scopes(info: ModuleInfo) -> None:
             classes.add(node.name)
         elif isinstance(node, ast.Global) and chain:
             declared.setdefault(id(chain[0]), set()).update(node.names)
-        elif isinstance(node, ast.Global):  # in a class body: its assignments are the module's
-            names.update(node.names)
-        elif isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-            # `[(p := x) for x in …]` binds p in the scope around the comprehension, not where
-            # the walk reads it (round 25, outside attack: the pinned value stayed)
-            for inner in ast.walk(node):
-                if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
-                    if chain:
-                        nonlocals[id(chain[-1])].add(inner.target.id)
-                    else:
-                        names.add(inner.target.id)
         elif isinstance(node, ast.Nonlocal):
             for outer in chain[:-1]:  # the functions this one is nested in
                 nonlocals[id(outer)].update(node.names)
@@ -4625,41 +4480,12 @@ def _scan_scopes(info: ModuleInfo) -> None:
             if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
                 _changed(node.func.value, mutated)
             if (
-                isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("update", "__setitem__", "setdefault")
-                and isinstance(node.func.value, ast.Call)
-                and _dotted(node.func.value.func) in ("globals", "vars")
-                and not node.func.value.args
-            ):
-                # `globals().update(X=…)`, `globals().update(table)`: the names given, or
-                # any name when they are not written there
-                given = [k.arg for k in node.keywords]
-                for argument in node.args:
-                    if isinstance(argument, ast.Dict) and all(
-                        isinstance(k, ast.Constant) and isinstance(k.value, str)
-                        for k in argument.keys
-                    ):
-                        given.extend(k.value for k in argument.keys)  # type: ignore[union-attr]
-                    elif isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-                        given.append(argument.value)
-                    else:
-                        given.append(None)
-                names.update(_ANY_NAME if g is None else g for g in given)
-            if (
                 _dotted(node.func) in ("setattr", "delattr")
                 and len(node.args) >= 2
                 and isinstance(node.args[1], ast.Constant)
                 and isinstance(node.args[1].value, str)
             ):
                 attributes.add(node.args[1].value)
-            elif (
-                _dotted(node.func) in ("setattr", "delattr")
-                and node.args
-                and isinstance(node.args[0], ast.Name)
-            ):
-                # `setattr(Repo, name, …)`: which attribute is not written (a class of the
-                # module's, or `cls`: checked below)
-                through.append((node.args[0].id, _ANY_NAME))
         stack.extend((child, chain) for child in ast.iter_child_nodes(node))
     # a name assigned in a function whose outermost enclosing function declares it `global`
     # somewhere (`global X` without assigning X leaves the constant alone)
@@ -4669,72 +4495,6 @@ def _scan_scopes(info: ModuleInfo) -> None:
     info._mutated = frozenset(mutated)
     info._rebound = (frozenset(names), frozenset(attributes))
     info._nonlocals = {key: frozenset(found) for key, found in nonlocals.items()}
-
-
-_ANY_NAME = "*"  # `globals().update(table)`: which names it sets is not written
-
-
-def _sets_any_attribute(node: ast.AST, this: str) -> bool:
-    """`setattr(self, key, …)` (or `object.__setattr__(self, …)`) with a name not written,
-    `self.__dict__.update(…)`, `vars(self).update(…)`, `self.__dict__[key] = …`: an attribute
-    of `self` whose name only the run knows."""
-
-    def is_this(expr: ast.expr) -> bool:
-        return isinstance(expr, ast.Name) and expr.id == this
-
-    def namespace(expr: ast.expr) -> bool:  # `self.__dict__`, `vars(self)`
-        return (
-            isinstance(expr, ast.Attribute) and expr.attr == "__dict__" and is_this(expr.value)
-        ) or (
-            isinstance(expr, ast.Call)
-            and _is_name(expr.func, "vars")
-            and len(expr.args) == 1
-            and is_this(expr.args[0])
-        )
-
-    if isinstance(node, ast.Call):
-        func = node.func
-        key: ast.expr | None = None
-        if isinstance(func, ast.Name) and func.id in ("setattr", "delattr"):
-            if len(node.args) >= 2 and is_this(node.args[0]):  # `setattr(self, key, …)`
-                key = node.args[1]
-        elif isinstance(func, ast.Attribute) and func.attr in ("__setattr__", "__delattr__"):
-            if is_this(func.value) or (  # `self.__setattr__(key, …)`, `super().__setattr__`
-                isinstance(func.value, ast.Call) and _is_name(func.value.func, "super")
-            ):
-                key = node.args[0] if node.args else None
-            elif len(node.args) >= 2 and is_this(node.args[0]):  # `object.__setattr__(self, …)`
-                key = node.args[1]
-        if key is not None:
-            return not (isinstance(key, ast.Constant) and isinstance(key.value, str))
-        if isinstance(func, ast.Attribute) and func.attr in _MUTATORS and namespace(func.value):
-            return True
-    if isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
-        targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
-        return any(
-            isinstance(t, ast.Subscript)
-            and namespace(t.value)
-            and not (isinstance(t.slice, ast.Constant) and isinstance(t.slice.value, str))
-            for t in targets
-        )
-    return False
-
-
-def _c3_merge(lines: list[list[ClassInfo]]) -> list[ClassInfo] | None:
-    """C3's merge of the bases' linearizations and the list of the bases (None: no order
-    keeps every list's, and Python raises TypeError)."""
-    lines = [list(line) for line in lines if line]
-    out: list[ClassInfo] = []
-    while lines:
-        for line in lines:
-            head = line[0]
-            if not any(head in other[1:] for other in lines):
-                break
-        else:
-            return None
-        out.append(head)
-        lines = [rest for rest in ([c for c in line if c is not head] for line in lines) if rest]
-    return out
 
 
 def _changed(target: ast.expr, found: set[str]) -> None:
