@@ -255,26 +255,34 @@ def test_a_python_migration_among_the_schema_sources_is_part_of_the_key(
 
 # the schema cache: what the schema sources say, kept by their content
 
-PGLAST = (
+RUN = (
     "import sys\n"
     "from tenantguard.cli import main\n"
-    "code = main(['check', '--format', 'json', *sys.argv[1:], 'app'])\n"
-    "print('PGLAST' if 'pglast' in sys.modules else 'NO-PGLAST', code, file=sys.stderr)\n"
+    "module, yes, no, *argv = sys.argv[1:]\n"
+    "code = main(['check', '--format', 'json', *argv, 'app'])\n"
+    "print(yes if module in sys.modules else no, code, file=sys.stderr)\n"
 )
 
 
-def run_check(project: Path, *argv: str) -> tuple[str, list[tuple[str, int, str]]]:
+def run_watching(
+    project: Path, module: str, yes: str, no: str, *argv: str
+) -> tuple[str, list[tuple[str, int, str]], str]:
+    """A check in a fresh process: `yes` or `no` as it imported `module` or not, with its
+    exit code; the findings; what else it said on standard error."""
     done = subprocess.run(
-        [sys.executable, "-c", PGLAST, *argv],
+        [sys.executable, "-c", RUN, module, yes, no, *argv],
         cwd=project,
         capture_output=True,
         text=True,
         check=False,
     )
     found = json.loads(done.stdout)["findings"]
-    return done.stderr.strip().splitlines()[-1], sorted(
-        (f["path"], f["line"], f["rule"]) for f in found
-    )
+    *said, last = done.stderr.strip().splitlines()
+    return last, sorted((f["path"], f["line"], f["rule"]) for f in found), "\n".join(said)
+
+
+def run_check(project: Path, *argv: str) -> tuple[str, list[tuple[str, int, str]]]:
+    return run_watching(project, "pglast", "PGLAST", "NO-PGLAST", *argv)[:2]
 
 
 def test_the_schema_is_read_again_only_when_its_files_change(project: Path) -> None:
@@ -417,26 +425,8 @@ def test_a_policy_reads_back_equal_from_json(tmp_path: Path) -> None:
             Policy.from_json(damaged)  # type: ignore[arg-type]
 
 
-POLICY_RUN = (
-    "import sys\n"
-    "from tenantguard.cli import main\n"
-    "code = main(['check', '--format', 'json', *sys.argv[1:], 'app'])\n"
-    "derived = 'tenantguard.sources.schema' in sys.modules\n"
-    "print('DERIVED' if derived else 'CACHED', code, file=sys.stderr)\n"
-)
-
-
 def run_policy_check(project: Path, *argv: str) -> tuple[str, list[tuple[str, int, str]], str]:
-    done = subprocess.run(
-        [sys.executable, "-c", POLICY_RUN, *argv],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    found = json.loads(done.stdout)["findings"]
-    *said, last = done.stderr.strip().splitlines()
-    return last, sorted((f["path"], f["line"], f["rule"]) for f in found), "\n".join(said)
+    return run_watching(project, "tenantguard.sources.schema", "DERIVED", "CACHED", *argv)
 
 
 def test_the_policy_is_derived_again_only_when_what_it_is_built_from_changes(
