@@ -201,6 +201,7 @@ class CheckCache:
         self._valid_worlds: dict[str, bool] = {}
         self._definitions: dict[str, list[str]] | None = None
         self._words: dict[str, list[str]] = {}
+        self._changes: dict[str, list[str]] | None = None  # see `_changed`
         self._stored_python: list[str] = []
 
     @classmethod
@@ -354,6 +355,24 @@ class CheckCache:
                     self._definitions.setdefault(name, []).append(path)
         return self._definitions
 
+    def _changed(self, project: Callable[[], Sequence[str]]) -> dict[str, list[str]]:
+        """`stored:X` / `mutated:X` -> the project's files that may set the attribute X of
+        another object or change a collection X in place, as the index reads them."""
+        if self._changes is None:
+            from tenantguard.sources.pyflow import _outside_changes  # no sqlglot
+
+            self._changes = {}
+            for path in sorted(project()):
+                try:
+                    # (read as the index reads it: the same text, read once in the process)
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        text = handle.read()
+                except OSError:
+                    continue
+                for name in sorted(_outside_changes(text)):
+                    self._changes.setdefault(name, []).append(path)
+        return self._changes
+
     def _world(
         self, consulted: Iterable[Consulted | None], project: Callable[[], Sequence[str]]
     ) -> dict[str, Any]:
@@ -375,9 +394,11 @@ class CheckCache:
     def _files_of(self, name: str, project: Callable[[], Sequence[str]]) -> list[str]:
         """The project's files a name's answer came from: those that define it, or (`word:X`,
         where a class may be made) those whose text holds the word X."""
-        if not name.startswith("word:"):
+        kind, _, word = name.partition(":")
+        if kind in ("stored", "mutated"):
+            return self._changed(project).get(name, [])
+        if kind != "word":
             return self._defined(project).get(name, [])
-        word = name[5:]
         if word not in self._words:
             pattern = re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
             found: list[str] = []

@@ -1033,11 +1033,24 @@ class _Walker:
                 and isinstance(binding, ClassRef | ImportedRef | ModuleRef)
             ):
                 self.module.renames.setdefault(target.id, []).append(binding)
-            if isinstance(binding, Items) and target.id in _mutated(self.module):
+            if isinstance(binding, Items) and (
+                target.id in _mutated(self.module)
+                or (self.function is None and self.index.changed_outside(target.id, stored=False))
+            ):
                 reason = f"`{target.id}` is changed after it is built"
                 binding = hole(target, self.origin, reason)
             elif self._rebound_here(target.id):
                 reason = f"`{target.id}` is assigned again where it is not written here"
+                binding = hole(target, self.origin, reason)
+            elif (
+                self.function is None
+                and not self._in_class_body
+                and isinstance(binding, tuple | Items)
+                and self.index.changed_outside(target.id)
+            ):
+                # `queries.X = …` in another module (or `setattr(queries, "X", …)`): what a
+                # call reads is the last value set, from wherever (round 25, outside attack)
+                reason = f"`{target.id}` is assigned again as an attribute of its module"
                 binding = hole(target, self.origin, reason)
             self.bind(target.id, binding)
         elif isinstance(target, ast.Tuple | ast.List):
@@ -1111,7 +1124,8 @@ class _Walker:
         """Whether a name bound here is assigned again elsewhere: by `global` in a function or
         `globals()[…]` (a module's name), by `nonlocal` in a nested function."""
         if self.function is None:
-            return not self._in_class_body and name in _rebound(self.module)[0]
+            rebound = _rebound(self.module)[0]
+            return not self._in_class_body and (name in rebound or _ANY_NAME in rebound)
         return name in self.nonlocals
 
     def augmented(self, node: ast.AugAssign) -> None:
@@ -1407,7 +1421,18 @@ class _Walker:
                         "constructor is given another",
                     )
         for name, binding in list(info.attributes.items()):
-            if isinstance(binding, tuple | Items) and (computed or name in changed):
+            if not isinstance(binding, tuple | Items):
+                continue
+            if (
+                computed
+                or name in changed
+                or _ANY_NAME in changed
+                # set on the class or an instance from anywhere in the project (`Repo.X = …`
+                # in another module, `repo.X = …`, a decorator's `cls_.X = …`), or changed
+                # there in place (round 25, outside attack)
+                or self.index.changed_outside(name)
+                or (isinstance(binding, Items) and self.index.changed_outside(name, stored=False))
+            ):
                 reason = (
                     f"`{info.name}` computes its members' values in `__new__`/`__init__`"
                     if computed
@@ -3144,15 +3169,18 @@ def _blank_but_quotes(match: re.Match[str]) -> str:
     return " " if literal.startswith("#") else '""'
 
 
-def _code_words(text: str) -> Counter[str]:
+def _code_words(text: str, blanked: str | None = None) -> Counter[str]:
     """How a Python text uses each name as code (not inside its comments or strings, not in
     its imports): `name` the calls (`name(`, `obj.name(`), `def name` the definitions (whose
     `name(` counts as a call), `value name` the other uses (passed on: `add_api_route("/run",
-    name)`, `{"run": name}`, `callback=obj.name`)."""
+    name)`, `{"run": name}`, `callback=obj.name`). `blanked`: the text's `_blanked`, when
+    already made."""
     counts: Counter[str] = Counter(
         "getattr " + name for name in _GETATTR.findall(text)
     )  # `getattr(repo, "find")(…)`: called by a name the code computes with
-    code = _IMPORT.sub(" ", _STRING_OR_COMMENT.sub(_blank_but_quotes, text))
+    if blanked is None:
+        blanked = _STRING_OR_COMMENT.sub(_blank_but_quotes, text)
+    code = _IMPORT.sub(" ", blanked)
     for qualifier, name in _CALLED.findall(code):
         counts[name] += 1  # any call of the name (a method's, by `obj.name(`)
         if not qualifier:
@@ -3202,6 +3230,121 @@ def _at_line_starts(pattern: re.Pattern[str], lead: re.Pattern[str], text: str) 
             position = match.end()
         else:
             position = start + 1  # not at a line's start: a match may begin inside it
+
+
+# attributes assigned and collections changed in place, anywhere in the project's files (a
+# module's constant set from another module, `queries.SAFE = …`; a class's from a function,
+# `Repo.table = …`, `repo.table = …`, `setattr(cls_, "table", …)`; `from q import STEPS` then
+# `STEPS.append(…)`): read by `_outside_changes` over each file's code, its strings and comments
+# blanked. Wider than Python's own reading of the file (a type annotation's `x.Y = None`
+# counts): a name it finds is only known at run time where the module or class body set it.
+_OP_EQUALS = r"(?:\*\*|//|>>|<<|[-+*/%&|^@])?=(?!=)"
+# Each pattern starts at a character that a change needs (a dot, a bracket, an operator) and
+# the name before it is read from there: the scan of a whole project reads its text once per
+# pattern at C speed (a pattern led by `(\w+)` is tried at every character of every word).
+_DOT_STORE = lazy_pattern(r"\.\s*([A-Za-z_]\w*)[\s)]*" + _OP_EQUALS)  # (`(queries.X) = …` too)
+# `a.X, b.Y = …` (no call before the `=`: not `f(a.X, key=1)`)
+_TUPLE_TARGETS = lazy_pattern(r"^[ \t]*([^=\n(#]*,[^=\n(#]*?)[ \t]*(?<![=!<>])=(?!=)", re.M)
+# (`for(?<!\wfor)` is `\bfor`: a pattern led by a word's letters, not by `\b`, is found by
+# searching for them, ~40x faster)
+_FOR_TARGETS = lazy_pattern(r"for(?<!\wfor)\s+([^\n]*?)\s+in\b")
+_AS_TARGET = lazy_pattern(r"as(?<!\was)\s+((?:\w+\s*\.\s*)+\w+)")
+_DEL_TARGETS = lazy_pattern(r"del(?<!\wdel)\s+([^\n;]*)")
+_ATTRIBUTE_IN = lazy_pattern(r"(?:(?<![\w.])(self|cls)\s*)?\.\s*([A-Za-z_]\w*)")
+_SUBSCRIPTED_IN = lazy_pattern(r"(\w+)\s*\[")
+# the raw text (the name is a string): `setattr(obj, "X", …)`, `obj.__dict__["X"] = …`
+# (found from `attr`: what comes before it, `setattr`, `__delattr__`, is read by _SETTER)
+_SETATTR = lazy_pattern(r"""attr(?:__)?\s*\(\s*(?:[^,()]*,\s*)?[rRuU]?["'](\w+)["']""")
+_SETTER = lazy_pattern(r"(?<!\w)(?:__)?(?:set|del)$")
+_DICT_ITEM = lazy_pattern(r"""__dict__\s*\[\s*[rRuU]?["'](\w+)["']""")
+_VARS_ITEM = lazy_pattern(r"""vars(?<!\wvars)\s*\([^)]*\)\s*\[\s*[rRuU]?["'](\w+)["']""")
+# changed in place: `X[k] = …` (from its `]`), `X.append(…)` (from the dot), `X += […]`
+_CLOSED_STORE = lazy_pattern(r"\]\s*" + _OP_EQUALS)
+_MUTATOR_AFTER = lazy_pattern(r"\.\s*(?:" + "|".join(sorted(_MUTATORS)) + r")\s*\(")
+_AUGMENTING = lazy_pattern(r"(?:\+|\||-|&|\^)=(?!=)")
+_WORD_BEFORE = lazy_pattern(r"(\w+)\s*$")
+
+
+def _word_before(code: str, end: int) -> str | None:
+    """The name just before `end` (spaces between allowed), on its line."""
+    match = _WORD_BEFORE.search(code, max(code.rfind("\n", 0, end) + 1, end - 200), end)
+    return None if match is None else match.group(1)
+
+
+_OUTSIDE_SEEN: dict[str, frozenset[str]] = {}  # `_outside_changes` by text, this process's
+_BLANKED_SEEN: dict[str, str] = {}  # `_blanked` by text
+
+
+def _blanked(text: str) -> str:
+    """A project file's text with its strings and comments blanked (`""`, a space), made once
+    per process for the scans that read it (the check cache's and the index's)."""
+    blanked = _BLANKED_SEEN.get(text)
+    if blanked is None:
+        if len(_BLANKED_SEEN) >= 8192:
+            _BLANKED_SEEN.clear()
+        blanked = _BLANKED_SEEN[text] = _STRING_OR_COMMENT.sub(_blank_but_quotes, text)
+    return blanked
+
+
+def _outside_changes(text: str) -> frozenset[str]:
+    """`stored:X` for each attribute X a text assigns or deletes on something other than
+    `self` / `cls` (a method's own `self.X = …` is read with its class), `mutated:X` for each
+    name or attribute whose collection it changes in place. Each text is read once per process (the check cache's validation, then the index)."""
+    known = _OUTSIDE_SEEN.get(text)
+    if known is None:
+        if len(_OUTSIDE_SEEN) >= 8192:
+            _OUTSIDE_SEEN.clear()
+        known = _OUTSIDE_SEEN[text] = frozenset(_read_outside_changes(text))
+    return known
+
+
+def _read_outside_changes(text: str) -> set[str]:
+    found: set[str] = set()
+    for match in _SETATTR.finditer(text):
+        start = match.start()
+        if _SETTER.search(text, max(0, start - 8), start) is not None:
+            found.add("stored:" + match.group(1))
+    found.update("stored:" + m for m in _DICT_ITEM.findall(text))
+    found.update("stored:" + m for m in _VARS_ITEM.findall(text))
+    code = _blanked(text)
+
+    def attributes(part: str) -> None:
+        for owner, name in _ATTRIBUTE_IN.findall(part):
+            if not owner:
+                found.add("stored:" + name)
+
+    for match in _DOT_STORE.finditer(code):
+        if _word_before(code, match.start()) not in ("self", "cls"):
+            found.add("stored:" + match.group(1))
+    # `a.X, b = …`: a line that starts a statement (outside any bracket: not a call's
+    # continuation line, `"", Kind.TABLE, key=…`)
+    depth, at = 0, 0
+    for match in _TUPLE_TARGETS.finditer(code):
+        start = match.start()
+        for opening, closing in ("()", "[]", "{}"):
+            depth += code.count(opening, at, start) - code.count(closing, at, start)
+        at = start
+        part = match.group(1)
+        if depth <= 0 and ":" not in part.split("[", 1)[0]:  # (not `x: dict[K, a.V] = …`)
+            attributes(part)
+    for pattern in (_FOR_TARGETS, _AS_TARGET):
+        for part in pattern.findall(code):
+            attributes(part)
+    for part in _DEL_TARGETS.findall(code):
+        attributes(part)
+        found.update("mutated:" + n for n in _SUBSCRIPTED_IN.findall(part))
+    for match in _CLOSED_STORE.finditer(code):
+        # the first name subscripted on the line before the `] =` (`X[k] = …`,
+        # `q.X[k] = …`; not the types of an annotation's `Mapping[str, list[int]] = …`)
+        first = _SUBSCRIPTED_IN.search(code, code.rfind("\n", 0, match.start()) + 1, match.start())
+        if first is not None:
+            found.add("mutated:" + first.group(1))
+    for pattern in (_MUTATOR_AFTER, _AUGMENTING):
+        for match in pattern.finditer(code):
+            name = _word_before(code, match.start())
+            if name is not None:
+                found.add("mutated:" + name)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -3261,6 +3404,8 @@ class ProjectIndex:
         self._made: dict[str, bool] = {}  # class name -> a file of the project may make one
         self._real: frozenset[str] | None = None  # the files, their real paths
         self._words: Counter[str] | None = None  # see _word_counts
+        # attributes assigned from outside (see `changed_outside`), read name by name
+        self._changes: set[str] | None = None  # the project's `_outside_changes`
         self._own_words: dict[str, Counter[str]] = {}  # each module's, by path
         # wrappers being worked out (Tarjan's strongly connected components over calls)
         self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
@@ -3425,7 +3570,8 @@ class ProjectIndex:
         if self._words is None:
             counts: Counter[str] = Counter()
             for path, text in self._texts():
-                own = self._own_words[path] = _code_words(text)  # each file's, kept
+                # each file's, kept
+                own = self._own_words[path] = _code_words(text, _blanked(text))
                 counts.update(own)
             self._words = counts
         return self._words
@@ -3463,6 +3609,21 @@ class ProjectIndex:
         assert self._defined is not None
         self._consulted_names.add(name)
         return name in self._defined  # the project's files only: not what this process read
+
+    def changed_outside(self, name: str, *, stored: bool = True) -> bool:
+        """Whether a file of the project may assign the attribute `name` of some object other
+        than `self` / `cls` (`queries.X = …`, `Repo.X = …`, `setattr(obj, "X", …)`), or, with
+        `stored` False, change a collection of that name in place (`X.append(…)`, `q.X[k] =
+        …`): see `_outside_changes`, read over the project's files on first need."""
+        key = ("stored:" if stored else "mutated:") + name
+        if name.startswith("__"):
+            return False
+        self._consulted_names.add(key)
+        if self._changes is None:
+            self._changes = set()
+            for _path, text in self._texts():
+                self._changes |= _outside_changes(text)
+        return key in self._changes
 
     # modules
 
@@ -3599,40 +3760,62 @@ class ProjectIndex:
     # classes
 
     def bases(self, info: ClassInfo) -> tuple[list[ClassInfo], bool]:
-        """The class's project bases in method resolution order (depth first), and whether
-        every base could be followed."""
+        """The class's project bases in method resolution order (C3, as Python orders them:
+        `class C(B, B2)` with `B(A)` and `B2(A)` reads B2 before A), and whether every base
+        could be followed."""
         if info._order is not None:
             return info._order
-        order: list[ClassInfo] = []
+        info._order = ([info], False)  # while it is worked out (a cycle of names)
+        direct, complete = self._direct_bases(info)
+        lines: list[list[ClassInfo]] = []
+        for base in direct:
+            line, whole = self.bases(base)
+            lines.append(list(line))
+            complete = complete and whole
+        merged = _c3_merge([*lines, list(direct)])
+        if merged is None:  # Python refuses to make the class (or the names are ambiguous)
+            merged, complete = self._depth_first(info), False
+        order = [info, *merged]
+        info._order = (order, complete)
+        return order, complete
+
+    def _direct_bases(self, current: ClassInfo) -> tuple[list[ClassInfo], bool]:
+        """The project classes a class statement names as its bases, in order, and whether
+        every base could be followed."""
         complete = True
-        stack: list[ClassInfo] = [info]
-        seen: set[int] = set()
+        found: list[ClassInfo] = []
+        for base in current.base_exprs:
+            # `Repo["User"]`, `Generic[T]`: the class subscripted (helper 111: a generic
+            # base read as a class outside the project)
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            ref = self._class_ref(base, current)
+            if ref is None:
+                chosen = self._renamed_classes(base, current)
+                if chosen:  # a name bound to one class or another (round 25)
+                    found.extend(c for c in chosen if c not in found)
+                    complete = False
+                    continue
+                if expression_name(base) not in _NO_ATTRIBUTES_BASES:
+                    complete = False
+                continue
+            if ref.info not in found:
+                found.append(ref.info)
+        return found, complete
+
+    def _depth_first(self, info: ClassInfo) -> list[ClassInfo]:
+        """The bases depth first, each once (when C3 cannot order them)."""
+        order: list[ClassInfo] = []
+        stack: list[ClassInfo] = list(self._direct_bases(info)[0])
+        seen: set[int] = {id(info)}
         while stack:
             current = stack.pop(0)
             if id(current) in seen:
                 continue
             seen.add(id(current))
             order.append(current)
-            found: list[ClassInfo] = []
-            for base in current.base_exprs:
-                # `Repo["User"]`, `Generic[T]`: the class subscripted (helper 111: a generic
-                # base read as a class outside the project)
-                while isinstance(base, ast.Subscript):
-                    base = base.value
-                ref = self._class_ref(base, current)
-                if ref is None:
-                    chosen = self._renamed_classes(base, current)
-                    if chosen:  # a name bound to one class or another (round 25)
-                        found.extend(chosen)
-                        complete = False
-                        continue
-                    if expression_name(base) not in _NO_ATTRIBUTES_BASES:
-                        complete = False
-                    continue
-                found.append(ref.info)
-            stack = found + stack
-        info._order = (order, complete)
-        return order, complete
+            stack = self._direct_bases(current)[0] + stack
+        return order
 
     def _class_ref(self, node: ast.expr, owner: ClassInfo) -> ClassRef | None:
         binding = self._base_binding(node, owner, 0)
@@ -3686,8 +3869,23 @@ class ProjectIndex:
                 break
         passed = self._passed_to_base(order, name)
         given = None if passed is not None else self._given_by_subclasses(info, subclasses, name)
-        for cls in [*order, *subclasses]:
-            assigned = self._assigned(cls).get(name)
+        # the classes whose methods may set `self.X` on such an object: its bases, its
+        # subclasses, and theirs (a mixin beside it: `class C(A, Mixin)` with `self.X = …` in
+        # Mixin's methods, round 25, outside attack)
+        involved = list(order)
+        for sub in subclasses:
+            involved.append(sub)
+            involved.extend(self.bases(sub)[0])
+        involved = list({id(c): c for c in involved}.values())
+        for cls in involved:
+            if "__getattribute__" in cls.methods:
+                return hole(node, origin, f"`{cls.name}` computes its attributes when read")
+        for cls in involved:
+            found_here = self._assigned(cls)
+            assigned = found_here.get(name)
+            if _ANY_NAME in found_here:  # `setattr(self, key, …)`: any attribute
+                dynamic = found_here[_ANY_NAME]
+                assigned = dynamic if assigned is None else union((assigned, dynamic), node, origin)
             if passed is not None and cls is passed[0]:
                 assigned = passed[1]
             if given is not None and _same_class(cls, given[0]):
@@ -3900,6 +4098,13 @@ class ProjectIndex:
                 continue
             this = args[0].arg
             for inner in ast.walk(method.node):
+                if _sets_any_attribute(inner, this):
+                    assigned[_ANY_NAME] = hole(
+                        inner,
+                        info.module.origin,
+                        f"{method.name}() sets attributes of `{this}` by names known at run time",
+                    )
+                    continue
                 targets: list[ast.expr] = []
                 value: ast.expr | None = None
                 if isinstance(inner, ast.Assign):
@@ -4454,6 +4659,17 @@ def _scan_scopes(info: ModuleInfo) -> None:
             classes.add(node.name)
         elif isinstance(node, ast.Global) and chain:
             declared.setdefault(id(chain[0]), set()).update(node.names)
+        elif isinstance(node, ast.Global):  # in a class body: its assignments are the module's
+            names.update(node.names)
+        elif isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            # `[(p := x) for x in …]` binds p in the scope around the comprehension, not where
+            # the walk reads it (round 25, outside attack: the pinned value stayed)
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
+                    if chain:
+                        nonlocals[id(chain[-1])].add(inner.target.id)
+                    else:
+                        names.add(inner.target.id)
         elif isinstance(node, ast.Nonlocal):
             for outer in chain[:-1]:  # the functions this one is nested in
                 nonlocals[id(outer)].update(node.names)
@@ -4480,12 +4696,41 @@ def _scan_scopes(info: ModuleInfo) -> None:
             if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
                 _changed(node.func.value, mutated)
             if (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("update", "__setitem__", "setdefault")
+                and isinstance(node.func.value, ast.Call)
+                and _dotted(node.func.value.func) in ("globals", "vars")
+                and not node.func.value.args
+            ):
+                # `globals().update(X=…)`, `globals().update(table)`: the names given, or
+                # any name when they are not written there
+                given = [k.arg for k in node.keywords]
+                for argument in node.args:
+                    if isinstance(argument, ast.Dict) and all(
+                        isinstance(k, ast.Constant) and isinstance(k.value, str)
+                        for k in argument.keys
+                    ):
+                        given.extend(k.value for k in argument.keys)  # type: ignore[union-attr]
+                    elif isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                        given.append(argument.value)
+                    else:
+                        given.append(None)
+                names.update(_ANY_NAME if g is None else g for g in given)
+            if (
                 _dotted(node.func) in ("setattr", "delattr")
                 and len(node.args) >= 2
                 and isinstance(node.args[1], ast.Constant)
                 and isinstance(node.args[1].value, str)
             ):
                 attributes.add(node.args[1].value)
+            elif (
+                _dotted(node.func) in ("setattr", "delattr")
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+            ):
+                # `setattr(Repo, name, …)`: which attribute is not written (a class of the
+                # module's, or `cls`: checked below)
+                through.append((node.args[0].id, _ANY_NAME))
         stack.extend((child, chain) for child in ast.iter_child_nodes(node))
     # a name assigned in a function whose outermost enclosing function declares it `global`
     # somewhere (`global X` without assigning X leaves the constant alone)
@@ -4495,6 +4740,72 @@ def _scan_scopes(info: ModuleInfo) -> None:
     info._mutated = frozenset(mutated)
     info._rebound = (frozenset(names), frozenset(attributes))
     info._nonlocals = {key: frozenset(found) for key, found in nonlocals.items()}
+
+
+_ANY_NAME = "*"  # `globals().update(table)`: which names it sets is not written
+
+
+def _sets_any_attribute(node: ast.AST, this: str) -> bool:
+    """`setattr(self, key, …)` (or `object.__setattr__(self, …)`) with a name not written,
+    `self.__dict__.update(…)`, `vars(self).update(…)`, `self.__dict__[key] = …`: an attribute
+    of `self` whose name only the run knows."""
+
+    def is_this(expr: ast.expr) -> bool:
+        return isinstance(expr, ast.Name) and expr.id == this
+
+    def namespace(expr: ast.expr) -> bool:  # `self.__dict__`, `vars(self)`
+        return (
+            isinstance(expr, ast.Attribute) and expr.attr == "__dict__" and is_this(expr.value)
+        ) or (
+            isinstance(expr, ast.Call)
+            and _is_name(expr.func, "vars")
+            and len(expr.args) == 1
+            and is_this(expr.args[0])
+        )
+
+    if isinstance(node, ast.Call):
+        func = node.func
+        key: ast.expr | None = None
+        if isinstance(func, ast.Name) and func.id in ("setattr", "delattr"):
+            if len(node.args) >= 2 and is_this(node.args[0]):  # `setattr(self, key, …)`
+                key = node.args[1]
+        elif isinstance(func, ast.Attribute) and func.attr in ("__setattr__", "__delattr__"):
+            if is_this(func.value) or (  # `self.__setattr__(key, …)`, `super().__setattr__`
+                isinstance(func.value, ast.Call) and _is_name(func.value.func, "super")
+            ):
+                key = node.args[0] if node.args else None
+            elif len(node.args) >= 2 and is_this(node.args[0]):  # `object.__setattr__(self, …)`
+                key = node.args[1]
+        if key is not None:
+            return not (isinstance(key, ast.Constant) and isinstance(key.value, str))
+        if isinstance(func, ast.Attribute) and func.attr in _MUTATORS and namespace(func.value):
+            return True
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
+        targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+        return any(
+            isinstance(t, ast.Subscript)
+            and namespace(t.value)
+            and not (isinstance(t.slice, ast.Constant) and isinstance(t.slice.value, str))
+            for t in targets
+        )
+    return False
+
+
+def _c3_merge(lines: list[list[ClassInfo]]) -> list[ClassInfo] | None:
+    """C3's merge of the bases' linearizations and the list of the bases (None: no order
+    keeps every list's, and Python raises TypeError)."""
+    lines = [list(line) for line in lines if line]
+    out: list[ClassInfo] = []
+    while lines:
+        for line in lines:
+            head = line[0]
+            if not any(head in other[1:] for other in lines):
+                break
+        else:
+            return None
+        out.append(head)
+        lines = [rest for rest in ([c for c in line if c is not head] for line in lines) if rest]
+    return out
 
 
 def _changed(target: ast.expr, found: set[str]) -> None:
