@@ -60,9 +60,10 @@ VERDICTS_LIMIT = 100_000  # statements' verdicts kept in the store (see StoredVe
 _VERDICTS_BATCH = 2_000  # new verdicts held in memory before they are written
 _VERDICTS_WAIT = 2.0  # seconds a run waits for another's write to the store
 # any `def NAME` (wider than the index's scan: a one-line `class A: def f` counts too)
-_ANY_DEF = lazy_pattern(rb"\bdef\s+(\w+)")
+# (led by the letters they need, not by `\b`: found by searching for them, ~40x faster)
+_ANY_DEF = lazy_pattern(rb"def(?<!\wdef)\s+(\w+)")
 # the names in the bases of a class statement, as the index keys them (`class:Base`)
-_ANY_CLASS = lazy_pattern(rb"\bclass\s+\w+\s*\(([^)]*)\)")
+_ANY_CLASS = lazy_pattern(rb"class(?<!\wclass)\s+\w+\s*\(([^)]*)\)")
 _ANY_WORD = lazy_pattern(rb"\w+")
 # a name an alias renames, as the index keys it (`alias:Repo`): `Repo as B`, `B = base.Repo`
 _ANY_IMPORT_ALIAS = lazy_pattern(rb"\b(\w+)\s+as\s+\w+")
@@ -400,7 +401,8 @@ class CheckCache:
         if kind != "word":
             return self._defined(project).get(name, [])
         if word not in self._words:
-            pattern = re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
+            literal = re.escape(word.encode())  # (`\bX\b`, led by X)
+            pattern = re.compile(literal + rb"(?<!\w" + literal + rb")(?!\w)")
             found: list[str] = []
             for path in sorted(project()):
                 try:

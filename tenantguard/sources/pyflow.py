@@ -3112,11 +3112,29 @@ def _short(node: ast.AST) -> str:
 _DEF = lazy_pattern(r"def[ \t]+(\w+)")
 _CLASS_BASES = lazy_pattern(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
 # `import a.Repo as B`, `from m import Repo as B, X as Y`: a base named by its alias (helper 116)
-_IMPORT_ALIAS = lazy_pattern(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
+# (each pattern led by the letters it needs, not by `\b` or `\w+`: found by searching for them)
+_AS_ALIAS = lazy_pattern(r"as(?<=[ \t]as)[ \t]+(\w+)")
+_WORD_AND_SPACE_BEFORE = lazy_pattern(r"(?<!\w)(\w+)[ \t]+\Z")
+
+
+def _import_aliases(text: str) -> list[tuple[str, str]]:
+    """`(Repo, B)` for each `Repo as B` of a text (`import a.Repo as B`, `from m import Repo as
+    B, X as Y`; a `with … as` too, as a base's alias it is harmless)."""
+    found: list[tuple[str, str]] = []
+    for match in _AS_ALIAS.finditer(text):
+        start = match.start()
+        before = _WORD_AND_SPACE_BEFORE.search(text, max(0, start - 120), start)
+        if before is not None:
+            found.append((before.group(1), match.group(1)))
+    return found
+
+
 # `Base = Repo`, `Base: type = base.Repo` at a line's start: a base named by another name
 # (round 25: such a subclass's table never reached the base's queries)
 _NAME_ALIAS = lazy_pattern(r"^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*([A-Za-z_][\w.]*)[ \t]*$", re.M)
-_TYPE_BASES = lazy_pattern(r"\btype\(\s*(?:[rRuU]?[\"'][^\"'\n]*[\"']|\w+)\s*,\s*\(([^)]*)\)")
+_TYPE_BASES = lazy_pattern(
+    r"type(?<!\wtype)\(\s*(?:[rRuU]?[\"'][^\"'\n]*[\"']|\w+)\s*,\s*\(([^)]*)\)"
+)
 _DEF_LEAD = lazy_pattern(r"[ \t]*(?:async[ \t]+)?\Z")
 _CLASS_LEAD = lazy_pattern(r"[ \t]*\Z")
 _WORD = lazy_pattern(r"\w+")
@@ -3148,10 +3166,13 @@ _CALLED = lazy_pattern(r"(?<![\w])((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*\(")
 # Not the first argument of a helper that calls it with the project's arguments (`retry(f, SQL)`,
 # `partial(f, …)`, `to_thread(f, …)`, `gather`…: `_FORWARDERS`), nor `run_in_executor(None, f)`
 _VALUE_USE = lazy_pattern(
-    r"(?:(?<!\bNone)\s*[,\[:{]|\b\w+\s*=(?!=))"
+    # (no `\s*` before the punctuation: a match may start at any space, the same matches)
+    r"(?:(?<!\bNone)[,\[:{]|\b\w+\s*=(?!=))"
     r"\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)\]}])"
 )
-_FIRST_ARGUMENT = lazy_pattern(r"(\w+|\))\s*\(\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)])")
+_FIRST_ARGUMENT = lazy_pattern(
+    r"((?<!\w)\w+|\))\s*\(\s*((?:\w+\s*\.\s*)*)([A-Za-z_]\w*)\s*(?=[,)])"
+)
 # helpers that call the function they are given with the arguments the project gives them
 _FORWARDERS = frozenset(
     """partial partialmethod retry with_retry retrying to_thread run_in_threadpool
@@ -3159,7 +3180,7 @@ _FORWARDERS = frozenset(
     wait_for shield wraps map filter sorted min max reduce submit apply call_soon
     call_later run_until_complete run timeit cache lru_cache""".split()  # noqa: SIM905
 )
-_GETATTR = lazy_pattern(r"""\bgetattr\s*\(\s*[^,()]+,\s*["'](\w+)["']""")
+_GETATTR = lazy_pattern(r"""getattr(?<!\wgetattr)\s*\(\s*[^,()]+,\s*["'](\w+)["']""")
 _IMPORT = lazy_pattern(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)", re.M)
 
 
@@ -3455,7 +3476,7 @@ class ProjectIndex:
                 names = set(_at_line_starts(_DEF, _DEF_LEAD, text))
                 aliases: dict[str, list[str]] = {}  # `from .base import Repo as B`
                 pairs = [
-                    *_IMPORT_ALIAS.findall(text),
+                    *_import_aliases(text),
                     *((o.rsplit(".", 1)[-1], a) for a, o in _NAME_ALIAS.findall(text)),
                 ]  # `from .base import Repo as B`, `Base = base.Repo`
                 for original, alias in pairs:
