@@ -2451,7 +2451,14 @@ class _Walker:
             # values, each checked)
             return self.index.instance_attribute(base.info, node.attr, node)
         if isinstance(base, ClassRef):
-            return self.index.class_attribute(base.info, node.attr)
+            found = self.index.class_attribute(base.info, node.attr)
+            if found is not None and self.index.formats_members(base.info):
+                # `Q.PIN` of an enum whose class writes its members itself: `f"{Q.PIN}"`,
+                # `str(Q.PIN)` send what its `__str__` / `__format__` returns (`Q.PIN.value`
+                # is the constant: `enum_value`)
+                reason = f"`{_short(node)}` is written by its class's own `__str__`/`__format__`"
+                return hole(node, self.origin, reason)
+            return found
         if isinstance(base, ModuleRef | ImportedRef):
             return self.index.attribute_of(base, node.attr)
         return None
@@ -3866,6 +3873,15 @@ class ProjectIndex:
             if isinstance(base, ModuleRef | ImportedRef):
                 return self.attribute_of(base, node.attr)
         return None
+
+    def formats_members(self, info: ClassInfo) -> bool:
+        """Whether a class is an enum that writes its members as text itself: a project class
+        of its bases (itself included) is an `Enum` and one defines `__str__` or
+        `__format__`."""
+        order, _ = self.bases(info)
+        return any(_is_enum(cls) for cls in order) and any(
+            "__str__" in cls.methods or "__format__" in cls.methods for cls in order
+        )
 
     def class_attribute(self, info: ClassInfo, name: str) -> Binding | None:
         order, _ = self.bases(info)
