@@ -73,13 +73,18 @@ class _Reader(threading.local):
                 _move_tokens(tokens, text, thinned)
             if "@" in text and (at := _at_parameter(tokens)) is not None:
                 raise _Misread(at, _AT_PARAMETER)
-            if not text.isascii():  # ASCII text: each misreading below is an error to the server
+            plain = text.isascii()
+            if not plain:  # ASCII text: each misreading below is an error to the server
                 misread = _misread(text, tokens)
                 if misread is not None:
                     raise _Misread(*misread)
-            if _NAME_KEYWORDS.search(source):
+            # the words that call for a second look, found in the lower-cased text when it is
+            # ASCII (a case-insensitive pattern reads each character twice; the long s is an s to it)
+            lower = source.lower() if plain else ""
+            if ("lock" in lower or "qualify" in lower) if plain else _NAME_KEYWORDS.search(source):
                 _keywords_as_names(tokens)
-            aliases = _join_using_aliases(tokens) if _USING.search(source) else None
+            using = "using" in lower if plain else _USING.search(source) is not None
+            aliases = _join_using_aliases(tokens) if using else None
             if aliases:
                 tokens = [t for i, t in enumerate(tokens) if i not in aliases.removed]
             trees = self.parser.parse(tokens, text)
@@ -89,7 +94,7 @@ class _Reader(threading.local):
                 dropped = _unary_plus(tokens, trees)
                 if dropped is not None:
                     raise _Misread(*dropped)
-            if _CALL_CLAUSES.search(source):
+            if ("filter" in lower or "within" in lower) if plain else _CALL_CLAUSES.search(source):
                 _qualified_calls(trees)
             return trees
         finally:
