@@ -8,6 +8,7 @@ folds case) would let a value that passes the runtime's check select another ten
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -290,6 +291,13 @@ def single_value_array(
     types them one elsewhere: the caller asks). `ALL` over an empty array is TRUE for every
     row: no value."""
     inner = _any_operand(node, ("any", "some", "all"))
+    if isinstance(inner, exp.Literal) and inner.is_string:
+        # `ANY('{1}')`: the literal read as the column's array type, of one element
+        element = _one_element(str(inner.this))
+        if element is None:
+            return None
+        value = pin_value(exp.Literal.string(element), policy)
+        return None if value is None else (value, [])
     if not isinstance(inner, exp.Array) or not inner.expressions:
         return None
     first = pin_value(inner.expressions[0], policy)
@@ -299,6 +307,21 @@ def single_value_array(
         i for i in inner.expressions if isinstance(_unwrapped(i), exp.Parameter | exp.Placeholder)
     ]
     return first, bare
+
+
+_ONE_ELEMENT = lazy_pattern(r'\s*\{\s*(?:"((?:[^"\\]|\\.)*)"|([^\s{}",\\]+))\s*\}\s*', re.DOTALL)
+
+
+def _one_element(text: str) -> str | None:
+    """The element of an array literal of one (`'{1}'`, `' { "1" } '`), as PostgreSQL's array
+    input reads it; None for any other (several, none, NULL, nested, with dimensions)."""
+    match = _ONE_ELEMENT.fullmatch(text)
+    if match is None:
+        return None
+    quoted, bare = match.groups()
+    if quoted is not None:
+        return re.sub(r"\\(.)", r"\1", quoted, flags=re.DOTALL)
+    return None if bare.upper() == "NULL" else bare
 
 
 def _unwrapped(node: exp.Expression) -> exp.Expression:

@@ -59,7 +59,7 @@ What pins a reference `R`:
   columns, values, comparisons and connectives only (it runs on every row: no call, no cast of
   a column);
 - the same equality spelled `IS NOT DISTINCT FROM` (or `NOT (… IS DISTINCT FROM V)`), `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
-  V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])` (never `ALL` of an
+  V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])`, `= ANY('{1}')` (an array literal of one element; not NULL, nested nor dimensioned) (never `ALL` of an
   empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` and `= (SELECT V)`
   (every branch of a set operation selecting the same V: a scalar subquery is then V, NULL or
   an error; never `IS NOT DISTINCT FROM` it), and so `= (SELECT p.tenant_id FROM p …)` or `IN
