@@ -96,6 +96,9 @@ _introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-de
 _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
     "tenantguard_introspecting", default=None
 )
+# the connection whose `prepare()` is preparing a statement in this task (its types are checked
+# again at each run of the statement, in the scope that runs it)
+_PREPARING: ContextVar[GuardedConnection | None] = ContextVar("tenantguard_preparing", default=None)
 _TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per connection
 # asyncpg's `reset()` is its `_reset()`, then its `get_reset_query()` sent with `execute`, in a
 # timer: `GuardedConnection.reset` makes those steps itself, only while asyncpg's are these
@@ -825,9 +828,16 @@ class GuardedConnection(asyncpg.Connection):
         """Checks the inferred types of the parameters that pin the tenant in `query`.
 
         Returns True when every one compares the tenant id exactly (the statement need not be
-        looked at again); otherwise refuses (enforce) or reports it under `tenant()`, where
-        values are checked, and returns False. Off mode, asyncpg's and the pool's own statements
-        are not looked at (False: looked at again later, in case that changes).
+        looked at again); otherwise refuses (enforce) or reports it, and returns False. Off
+        mode, asyncpg's and the pool's own statements are not looked at (False: looked at again
+        later, in case that changes); nor are `unscoped()`'s, nor the preparing of `prepare()`
+        outside tenant() (its statement's types are checked at each run, in the scope that
+        runs it).
+
+        Refused outside tenant() too: the guarded `fetch`, `execute`, `cursor`… check the
+        values when the call is made, and this runs when the call runs — a call made inside
+        `tenant(16777217)` and awaited after the block (kept, handed to a task, a cursor
+        iterated later) sent its checked value as a `real`, another tenant's (round 26).
         """
         guard = self.tenantguard
         if guard.mode is Mode.OFF or _INTROSPECTING.get() is self or self._tg_is_driver():
@@ -836,8 +846,8 @@ class GuardedConnection(asyncpg.Connection):
         if problem is None:
             return True
         scope = _get_scope()
-        if scope is None or _unscoped_here(scope):
-            return False  # no tenant to compare a value with: nothing is checked here
+        if _unscoped_here(scope) or (scope is None and _PREPARING.get() is self):
+            return False  # trusted with every tenant, or no value bound yet
         index, parameter = problem
         name = f"${index + 1}"
         guard.violation(
@@ -1135,9 +1145,13 @@ class GuardedConnection(asyncpg.Connection):
             await self._tg_after_driver(_Later(query, ()))
         if name is not None:
             self._tg_check_statement_name(name, query)
-        statement = await super().prepare(
-            query, name=name, timeout=timeout, record_class=record_class
-        )
+        preparing = _PREPARING.set(self)
+        try:
+            statement = await super().prepare(
+                query, name=name, timeout=timeout, record_class=record_class
+            )
+        finally:
+            _PREPARING.reset(preparing)
         return GuardedStatement(statement, self, query)
 
     def _tg_check_statement_name(self, name: object, query: str) -> None:
@@ -1506,6 +1520,7 @@ def _outside_requests(dispatch: Callable[..., None], *args: Any) -> None:
     context = copy_context()
     context.run(_SCOPE.set, None)
     context.run(_INTROSPECTING.set, None)
+    context.run(_PREPARING.set, None)
     context.run(dispatch, *args)
 
 
