@@ -13,6 +13,18 @@
    `prepare()` outside tenant() still prepares (its statement's types are checked at each
    run, in the scope that runs it).
 
+2. On a database whose code sets the tenant setting (round 23's `set_clinic(c)`), a call of
+   the setter beside a read under the setting is refused — found by the names the statement
+   calls, read after blanking its strings and comments with a pattern that did not read the
+   text as PostgreSQL does: a `'` inside a quoted name (`AS "a'"`), an escape string
+   (`E'\\''`) or a `$b$` inside a name (`AS a$b$`) opened a "string" that swallowed the
+   setter's call. Clinic 1's request read clinic 2's patients (Carla) through the view
+   filtered by the setting. The names are now read with the guard's lexer (the one that
+   places `copy_from_query`'s values), which reads them as PostgreSQL does — and in linear
+   time: the pattern also took ~1.4 s of the event loop for one 8 KiB statement of a single
+   long name (each position of the name scanned to its end), which any request could send
+   with a different name each time (denial of service).
+
 Each test asserts on the rows that come back, or that changed (read through an unguarded
 connection). The schema and the clinics are `test_runtime_inferred_types`'s: Eva is clinic
 WEST's (16777217), Dora clinic EAST's (16777216); `measures.score` is a `real`.
@@ -26,12 +38,15 @@ import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.runtime import GuardedConnection, connect, tenant, unscoped
 from tests.conftest import BASELINE, CLINICS, fresh_database
+from tests.test_runtime import POLICY as CLINICS_POLICY
+from tests.test_runtime_attacks_round23 import HELPERS
 from tests.test_runtime_inferred_types import (
     EAST,
     JOIN_REAL,
@@ -166,3 +181,84 @@ async def test_calls_awaited_after_their_block_still_run_when_their_types_are_ex
             assert _names(await statement.fetch(WEST)) == ["Dora"]
     finally:
         await conn.close()
+
+
+# --- 2. the setter's call hidden from the names a statement calls ----------------------------
+
+SETTER_AND_READ = (
+    "set_clinic(2) AS s, (SELECT string_agg(first_name, ',') FROM clinic_patients) AS names"
+)
+HIDDEN_SETTERS = {
+    "a quote in a quoted name": f'SELECT 1 AS "a\'", {SETTER_AND_READ}, 1 AS "b\'"',
+    "an escape string": f"SELECT E'\\'' AS q, {SETTER_AND_READ}, 'x' AS r",
+    "a dollar sign in a name": f"SELECT 1 AS a$b$, {SETTER_AND_READ}, 1 AS c$b$",
+}
+
+
+async def _with_helpers(dsn: str) -> None:
+    owner = await asyncpg.connect(dsn)
+    try:
+        await owner.execute(HELPERS)
+    finally:
+        await owner.close()
+
+
+@pytest.mark.parametrize("how", sorted(HIDDEN_SETTERS))
+async def test_a_setters_call_hidden_by_a_quote_the_server_does_not_read_is_refused(
+    two_clinics: str, how: str
+) -> None:
+    await _with_helpers(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS_POLICY)
+    read: list[str] = []
+    try:
+        with tenant(1):
+            for _ in range(2):  # and again, once its verdict is cached
+                with contextlib.suppress(TenantIsolationError):
+                    row = await conn.fetchrow(HIDDEN_SETTERS[how])
+                    read.append(str(row["names"]))
+            # the view by itself reads the request's clinic
+            names = await conn.fetch("SELECT first_name FROM clinic_patients ORDER BY id")
+    finally:
+        await conn.close()
+    assert not any("Carla" in names for names in read)  # clinic 2's patient
+    assert [r[0] for r in names] == ["Ana", "Bruno"]
+
+
+async def test_names_in_strings_comments_and_quoted_names_are_not_calls(two_clinics: str) -> None:
+    """The legitimate twins: the setter's name in a string, a comment or a quoted column name
+    is no call, and a statement naming it so runs (its read is the request's clinic)."""
+    await _with_helpers(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS_POLICY)
+    try:
+        with tenant(1):
+            row = await conn.fetchrow(
+                "SELECT 'set_clinic(2)' AS s, $$set_clinic(2)$$ AS d, 1 AS \"set_clinic(2)\" "
+                "/* set_clinic(2) */, (SELECT string_agg(first_name, ',' ORDER BY id) "
+                "FROM clinic_patients) AS names -- set_clinic(2)"
+            )
+    finally:
+        await conn.close()
+    assert row["names"] == "Ana,Bruno"
+
+
+async def test_one_long_name_does_not_hold_the_event_loop(two_clinics: str) -> None:
+    """A statement of max_statement_bytes (8 KiB) made of one long name: the guard's reading of
+    the names it calls was quadratic in the name's length (~1.4 s here); a statement of that
+    size is proven in tens of milliseconds."""
+    conn = await connect(two_clinics, policy=CLINICS_POLICY)
+    took: list[float] = []
+    try:
+        with tenant(1):
+            for filler in ("a", "b", '"', "9a"):  # a new text each time: no cached verdict
+                name = (filler * 8000)[:7900]
+                sql = f"SELECT first_name FROM patients WHERE tenant_id = $1 AND {name} IS NULL"
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                with contextlib.suppress(TenantIsolationError):
+                    conn.tenantguard.verdict(sql)
+                took.append(loop.time() - start)
+                with contextlib.suppress(TenantIsolationError, asyncpg.PostgresError):
+                    await conn.fetch(sql, 1)  # the server refuses it: no such column
+    finally:
+        await conn.close()
+    assert max(took) < 0.4, took

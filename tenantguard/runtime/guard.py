@@ -32,7 +32,7 @@ from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site, callers
 from tenantguard.runtime.session import combined_effects, is_control_statement, statement_effects
-from tenantguard.runtime.tokens import redact_literals
+from tenantguard.runtime.tokens import code_lexemes, redact_literals
 
 __all__ = [
     "DEFAULT_MAX_STATEMENT_BYTES",
@@ -135,26 +135,44 @@ class RuntimeVerdict:
 
 
 _READ_WORD = lazy_pattern(r"[a-z_][a-z0-9_$]*")
-_CALL_OF = lazy_pattern(r'"((?:[^"]|"")+)"\s*\(|([^\W\d][\w$]*)\s*\(', re.UNICODE)
-# a name after a dot: a column, or a function of a row in attribute notation (`r.enter`)
-_ATTRIBUTE_OF = lazy_pattern(r'\.\s*(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))')
-_STRING_OR_COMMENT = lazy_pattern(
-    r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\$(\w*)\$.*?\$\1\$", re.DOTALL
-)
+# every name in a text the lexer cannot read (PostgreSQL rejects it): each one may be a call
+_ANY_NAME = lazy_pattern(r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)', re.UNICODE)
+
+
+def _folded(name: str) -> str:
+    return name.encode("utf-8")[:63].decode("utf-8", "ignore").lower()
 
 
 def called_names(sql: str) -> frozenset[str]:
-    """The names a statement calls (`name(`, `"Name"(`), outside strings and comments, folded
-    as PostgreSQL folds them and cut to its 63 bytes (compared with folded names)."""
-    code = _STRING_OR_COMMENT.sub(" ", sql)
+    """The names a statement calls (`name(`, `"Name"(`, a comment or blanks before the
+    parenthesis), and the names after a dot (`r.enter`: attribute notation calls the function
+    `enter(r)`, helper 112), folded as PostgreSQL folds them and cut to its 63 bytes (compared
+    with folded names).
+
+    Read with the guard's lexer (`tokens.code_lexemes`), as the server reads the text: a `'`
+    in a quoted name (`AS "a'"`), an escape string (`E'\\''`) or a `$b$` inside a name
+    (`a$b$`) opens no string (round 26: a pattern that read them so hid a setter's call), and
+    in time linear in the text's length. A text that does not lex (the server rejects it):
+    every name in it."""
+    try:
+        lexemes = code_lexemes(sql)
+    except ValueError:
+        return frozenset(
+            _folded(quoted.replace('""', '"') if quoted else plain)
+            for quoted, plain in _ANY_NAME.findall(sql)
+        )
     found: set[str] = set()
-    for quoted, plain in _CALL_OF.findall(code):
-        name = quoted.replace('""', '"') if quoted else plain.lower()
-        found.add(name.encode("utf-8")[:63].decode("utf-8", "ignore").lower())
-    # `r.enter`: attribute notation calls the function `enter(r)` (helper 112)
-    for quoted, plain in _ATTRIBUTE_OF.findall(code):
-        name = quoted.replace('""', '"') if quoted else plain.lower()
-        found.add(name.encode("utf-8")[:63].decode("utf-8", "ignore").lower())
+    previous = ""
+    for index, (kind, text) in enumerate(lexemes):
+        if kind == "word" or kind == "name":
+            following = lexemes[index + 1][1] if index + 1 < len(lexemes) else ""
+            if following == "(" or previous == ".":
+                if kind == "name":
+                    quoted = text[text.index('"') + 1 : -1]  # `"x"`, `U&"x"` (refused anyway)
+                    found.add(_folded(quoted.replace('""', '"')))
+                else:
+                    found.add(_folded(text))
+        previous = text
     return frozenset(found)
 
 

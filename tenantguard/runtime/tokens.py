@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.sqltext import NAME_CHAR, NAME_START, TAG_CHAR
 
-__all__ = ["inline_parameters", "redact_literals"]
+__all__ = ["code_lexemes", "inline_parameters", "redact_literals"]
 
 # As PostgreSQL's scan.l: a `--` comment ends at `\n` or `\r`; a name or a dollar-quote tag
 # starts with a letter, `_` or any non-ASCII character (outside the BMP too) and goes on with
@@ -64,6 +64,17 @@ def _lexemes(text: str) -> Iterator[tuple[str, int, int]]:
             raise ValueError("unterminated quoted string or name")
         yield kind, pos, end
         pos = end
+
+
+def code_lexemes(text: str) -> list[tuple[str, str]]:
+    """(kind, text) of each lexeme but blanks and comments, in order: `word`, `name` (a quoted
+    name), `string`, `escaped`, `dollar` (a dollar-quoted body, its tags included), `param`,
+    `number`, `other` (one character). ValueError for what never closes."""
+    return [
+        (kind, text[start:end])
+        for kind, start, end in _lexemes(text)
+        if kind not in ("space", "line", "block")
+    ]
 
 
 def inline_parameters(query: str, literals: Sequence[str]) -> str:
