@@ -25,6 +25,13 @@
    long name (each position of the name scanned to its end), which any request could send
    with a different name each time (denial of service).
 
+3. A view filtered by the tenant setting (round 23's `clinic_patients`, `my_patient_names`):
+   the guard sets the setting before a statement naming one, but let `EXPLAIN ANALYZE` of
+   it through — and `prepare(…).explain(analyze=True)` —, whose plan counts the rows the
+   filter removed: with a sequential scan (`SET enable_indexscan = off` passes), `Rows
+   Removed by Filter: 1` is clinic 2's count of patients. Refused now, as EXPLAIN of a tenant
+   table is (round 19).
+
 Each test asserts on the rows that come back, or that changed (read through an unguarded
 connection). The schema and the clinics are `test_runtime_inferred_types`'s: Eva is clinic
 WEST's (16777217), Dora clinic EAST's (16777216); `measures.score` is a `real`.
@@ -262,3 +269,48 @@ async def test_one_long_name_does_not_hold_the_event_loop(two_clinics: str) -> N
     finally:
         await conn.close()
     assert max(took) < 0.4, took
+
+
+# --- 3. EXPLAIN of a view filtered by the tenant setting -------------------------------------
+
+SCANS_OFF = ("SET enable_indexscan = off", "SET enable_bitmapscan = off")
+
+
+@pytest.mark.parametrize("view", ["clinic_patients", "my_patient_names"])
+async def test_explain_of_a_view_filtered_by_the_setting_counts_no_other_clinic(
+    two_clinics: str, view: str
+) -> None:
+    await _with_helpers(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS_POLICY)
+    plans: list[str] = []
+    try:
+        with tenant(1):
+            for setting in SCANS_OFF:  # a sequential scan: the filter removes clinic 2's rows
+                await conn.execute(setting)
+            query = f"SELECT first_name FROM {view}"
+            with contextlib.suppress(TenantIsolationError):
+                rows = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {query}")
+                plans.append("\n".join(row[0] for row in rows))
+            statement = await conn.prepare(query)
+            with contextlib.suppress(TenantIsolationError):
+                plans.append(str(await statement.explain(analyze=True)))
+            with contextlib.suppress(TenantIsolationError):
+                plans.append(str(await statement.explain()))
+            # the view itself reads the request's clinic
+            assert [r[0] for r in await statement.fetch()] == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
+    assert not any("Removed" in plan or "Plan Rows" in plan for plan in plans), plans
+
+
+async def test_explain_of_a_statement_reading_no_tenant_rows_still_runs(two_clinics: str) -> None:
+    await _with_helpers(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS_POLICY)
+    try:
+        with tenant(1):
+            rows = await conn.fetch("EXPLAIN (COSTS OFF) SELECT name FROM tenants")
+            assert "Seq Scan on tenants" in rows[0][0]
+            statement = await conn.prepare("SELECT name FROM tenants")
+            assert (await statement.explain())[0]["Plan"]["Relation Name"] == "tenants"
+    finally:
+        await conn.close()

@@ -1966,10 +1966,12 @@ class GuardedStatement:
         guard = connection.tenantguard
         if guard.mode is not Mode.OFF and not _unscoped_here(_get_scope()):
             verdict = guard.verdict(self._query)
-            if verdict.touches_tenant_tables:
+            # a tenant table, or a view or function filtered by the tenant setting (round 26)
+            if verdict.touches_tenant_tables or verdict.expression_pin:
                 guard.violation(
-                    "explain() of a statement on a tenant table shows planner estimates and "
-                    "row counts computed over every tenant's rows",
+                    "explain() of a statement on a tenant table (or a view or function filtered "
+                    "by the tenant setting) shows planner estimates and row counts computed "
+                    "over every tenant's rows",
                     "run EXPLAIN in a maintenance session (tenantguard.unscoped()), not in a "
                     "request",
                     self._query,

@@ -222,6 +222,8 @@ def _owns(expression: str, setting: str) -> bool:
 
 
 _BACKTICKED = lazy_pattern(r"`[^`]*`")
+# a statement that is an EXPLAIN (read in its text without comments)
+_EXPLAIN = lazy_pattern(r"[ \t\n\r\f\v]*explain(?![\w$])", re.IGNORECASE)
 
 
 class Guard:
@@ -715,6 +717,21 @@ class Guard:
             else set()
         )
         reads_setting = bool(named & self._setting_readers)
+        if reads_setting and any(
+            _EXPLAIN.match(without_comments(text)) is not None for text in texts
+        ):
+            # the view filters the rows by the setting, but a plan shows what the filter
+            # removed (`Rows Removed by Filter`: the other tenants' count) and the planner's
+            # estimates, computed over every tenant's rows (round 26; round 19 for a table)
+            errors.append(
+                _runtime_finding(
+                    "EXPLAIN of a statement reading a view or function filtered by the tenant "
+                    "setting: the plan shows the rows its filter removed and the planner's "
+                    "estimates, computed over every tenant's rows",
+                    "run EXPLAIN in a maintenance session (tenantguard.unscoped()), not in a "
+                    "request",
+                )
+            )
         # a view or function whose code leaves session state: the pool's reset must run
         stateful = bool(named & self._stateful)
         expression = expression or reads_setting
