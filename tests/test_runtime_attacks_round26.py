@@ -32,6 +32,22 @@
    Removed by Filter: 1` is clinic 2's count of patients. Refused now, as EXPLAIN of a tenant
    table is (round 19).
 
+4. The same views, read with a condition that fails on a value: PostgreSQL merges the view's
+   filter with the reader's WHERE and evaluates the cheaper condition first, on every
+   clinic's rows — `SELECT first_name FROM clinic_patients WHERE first_name NOT IN ('Ana',
+   'Bruno') AND first_name::int > 0` failed with `invalid input syntax for type integer:
+   "Carla"`. The proof reads such a condition (TG013) on a view it knows to be filtered by
+   the setting — from schema sources only: the guard now hands it the views and functions the
+   connections found reading the setting in the catalog.
+
+5. Writes through those views: PostgreSQL filters neither an INSERT's values nor an UPDATE's
+   new values by the view's WHERE. Clinic 1's request moved its patients into clinic 2
+   (`UPDATE clinic_patients SET tenant_id = tenant_id + 1`, `SET tenant_id = $1` with 2) and
+   wrote a patient for clinic 2 (`VALUES (1 + 1, …)`). The proof judges a write through such a
+   view as a write of its table (`Policy.write_views`, round 22) — from schema sources only:
+   the guard now reads the views filtered by the setting from the catalog and hands the proof
+   the names under which each shows its table's tenant column.
+
 Each test asserts on the rows that come back, or that changed (read through an unguarded
 connection). The schema and the clinics are `test_runtime_inferred_types`'s: Eva is clinic
 WEST's (16777217), Dora clinic EAST's (16777216); `measures.score` is a `real`.
@@ -314,3 +330,110 @@ async def test_explain_of_a_statement_reading_no_tenant_rows_still_runs(two_clin
             assert (await statement.explain())[0]["Plan"]["Relation Name"] == "tenants"
     finally:
         await conn.close()
+
+
+# --- 4. a condition on a view filtered by the setting, evaluated before its filter -----------
+
+FAILING_CONDITIONS = [
+    "SELECT first_name FROM clinic_patients "
+    "WHERE first_name NOT IN ('Ana', 'Bruno') AND first_name::int > 0",
+    "SELECT first_name FROM my_patient_names "
+    "WHERE first_name NOT IN ('Ana', 'Bruno') AND first_name::int > 0",
+    "SELECT first_name FROM clinic_patients "
+    "WHERE first_name NOT IN ('Ana', 'Bruno') AND current_setting(first_name) IS NULL",
+]
+
+
+@pytest.mark.parametrize("sql", FAILING_CONDITIONS)
+async def test_an_error_on_a_view_filtered_by_the_setting_shows_no_other_clinic(
+    two_clinics: str, sql: str
+) -> None:
+    await _with_helpers(two_clinics)
+    raw = await asyncpg.connect(two_clinics)
+    try:  # unguarded, with the setting at clinic 1, the server shows clinic 2's patient
+        await raw.execute("SELECT set_config('app.tenant_id', '1', false)")
+        for setting in SCANS_OFF:
+            await raw.execute(setting)
+        with pytest.raises(asyncpg.PostgresError, match="Carla"):
+            await raw.fetch(sql)
+    finally:
+        await raw.close()
+    conn = await connect(two_clinics, policy=CLINICS_POLICY)
+    message = ""
+    try:
+        with tenant(1):
+            for setting in SCANS_OFF:
+                await conn.execute(setting)
+            try:
+                await conn.fetch(sql)
+            except TenantIsolationError as error:
+                message = f"refused: {error}"
+            except asyncpg.PostgresError as error:
+                message = str(error)
+            # a condition that cannot fail still reads the view
+            rows = await conn.fetch("SELECT first_name FROM clinic_patients WHERE id > 0")
+    finally:
+        await conn.close()
+    assert "Carla" not in message and message.startswith("refused"), message
+    assert sorted(r[0] for r in rows) == ["Ana", "Bruno"]
+
+
+# --- 5. writes through a view filtered by the setting ----------------------------------------
+
+WRITES_THROUGH = [
+    ("UPDATE clinic_patients SET tenant_id = tenant_id + 1 WHERE first_name = 'Ana'", ()),
+    ("UPDATE clinic_patients SET tenant_id = $1 WHERE first_name = 'Bruno'", (2,)),
+    (
+        "INSERT INTO clinic_patients (tenant_id, first_name, phone_number) "
+        "VALUES (1 + 1, 'Mallory', '666')",
+        (),
+    ),
+    (
+        "INSERT INTO clinic_patients (tenant_id, first_name, phone_number) VALUES ($1, 'Zoe', "
+        "'999') ON CONFLICT (tenant_id, phone_number) DO UPDATE SET tenant_id = 2",
+        (1,),
+    ),
+]
+
+
+async def _patients(dsn: str) -> list[tuple[int, str]]:
+    rows = await owner_rows(dsn, "SELECT tenant_id, first_name FROM patients ORDER BY id")
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+@pytest.mark.parametrize(("sql", "args"), WRITES_THROUGH)
+async def test_a_write_through_a_view_filtered_by_the_setting_reaches_no_other_clinic(
+    two_clinics: str, sql: str, args: tuple[Any, ...]
+) -> None:
+    await _with_helpers(two_clinics)
+    before = await _patients(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS_POLICY)
+    try:
+        with tenant(1):
+            for _ in range(2):  # and again, its verdict cached
+                with contextlib.suppress(TenantIsolationError, asyncpg.PostgresError):
+                    await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+    after = await _patients(two_clinics)
+    # clinic 2 has Carla only; clinic 1's changes, if any, stayed clinic 1's
+    assert [name for clinic, name in after if clinic == 2] == ["Carla"], after
+    assert len(after) - len(before) <= 1
+
+
+async def test_writes_through_a_view_filtered_by_the_setting_still_run(two_clinics: str) -> None:
+    await _with_helpers(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS_POLICY)
+    try:
+        with tenant(1):
+            await conn.execute("UPDATE clinic_patients SET phone_number = 'X' || phone_number")
+            await conn.execute(
+                "INSERT INTO clinic_patients (tenant_id, first_name, phone_number) "
+                "VALUES ($1, 'Dan', '113')",
+                1,
+            )
+    finally:
+        await conn.close()
+    assert await owner_rows(
+        two_clinics, "SELECT tenant_id, first_name, phone_number FROM patients ORDER BY id"
+    ) == [(1, "Ana", "X111"), (1, "Bruno", "X112"), (2, "Carla", "221"), (1, "Dan", "113")]

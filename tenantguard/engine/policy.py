@@ -288,6 +288,7 @@ class Policy:
         "pinning_functions",
         "renaming_views",
         "setting_functions",
+        "setting_views",
         "shared_rows",
         "spelled_call_needles",
         "spelled_calls",
@@ -340,6 +341,9 @@ class Policy:
     # the schema's functions and views that may change a setting a tenant expression reads:
     # beside a call (or read) of one, the expression pins nothing
     setting_functions: frozenset[str]
+    # views and functions known to filter their rows by the tenant setting (the runtime guard
+    # finds them in the catalog): read as pinned inside by it (TG013), schema sources or not
+    setting_views: frozenset[str]
     # names of columns (of any table) whose type rounds, pads, truncates or compares loosely
     # (real, double precision, char(n), name, citext…): a parameter compared with one is typed
     # so for the whole statement, and pins nothing (the tenant column is never among them)
@@ -454,6 +458,7 @@ class Policy:
         functions: Iterable[str] = (),
         tenant_defaults: Mapping[str, int] | None = None,
         setting_functions: Iterable[str] = (),
+        setting_views: Iterable[str] = (),
         integer_tenant_tables: Iterable[str] = (),
         not_null_tenant_tables: Iterable[str] = (),
         tenant_sources: Mapping[str, Iterable[str]] | None = None,
@@ -538,6 +543,7 @@ class Policy:
         )
         init(self, "functions", _names(functions))
         init(self, "setting_functions", _names(setting_functions))
+        init(self, "setting_views", _names(setting_views))
         init(self, "lossy_columns", _names(lossy_columns) - {self.tenant_column})
         init(self, "_catalog_typed", None)
         init(
@@ -831,6 +837,7 @@ class Policy:
             "functions": {sql_name(f) for f in self.functions},
             "tenant_defaults": {sql_name(t): i for t, i in self.tenant_defaults.items()},
             "setting_functions": {sql_name(f) for f in self.setting_functions},
+            "setting_views": {sql_name(v) for v in self.setting_views},
             "integer_tenant_tables": {sql_name(t) for t in self.integer_tenant_tables},
             "not_null_tenant_tables": {sql_name(t) for t in self.not_null_tenant_tables},
             "tenant_sources": {

@@ -58,7 +58,13 @@ from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
-from tenantguard.runtime.schema_code import implicit_changers, setting_code, stateful_code
+from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
+from tenantguard.runtime.schema_code import (
+    implicit_changers,
+    setting_code,
+    stateful_code,
+    view_writes,
+)
 from tenantguard.runtime.session import (
     RELIED_ON_SETTINGS,
     SEARCH_PATH,
@@ -618,7 +624,17 @@ class GuardedConnection(asyncpg.Connection):
             if f"{guard._tenant_setting.lower()}=" in str(row[1] or "").lower()
         }
         self._tg_setting_callers_refused = reading | configured
-        guard.learn_setting_readers(readers)
+        writes: dict[str, tuple[str, ...]] = {}
+        if readers:
+            # the views filtered by the setting that a write goes through to a tenant table
+            rows = await self._tg_driver_call(
+                lambda: _fetch(self, _WRITE_VIEW_QUERY, sorted(readers))
+            )
+            policy = guard.policy
+            writes = view_writes(
+                (tuple(row) for row in rows), policy.is_tenant_table, policy.tenant_column
+            )
+        guard.learn_setting_readers(readers, writes)
         if mentions or self._tg_setting_changers or configured:
             # the database's code reads or sets the setting (names the catalog read may miss:
             # a view of such a view, a name built at run time): the setting is set to tenant()

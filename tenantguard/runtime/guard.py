@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -24,7 +24,7 @@ from sqlglot import exp
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import Policy, strip_casts
+from tenantguard.engine.policy import Policy, normalize_name, sql_name, strip_casts
 from tenantguard.engine.search_path import without_comments
 from tenantguard.engine.sqltext import cursor_query_start, cursor_use, split_sql
 from tenantguard.engine.verdicts import Verdict
@@ -232,10 +232,9 @@ class Guard:
     __slots__ = (
         "_cache", "_cache_bytes_used", "_checked", "_connections", "_full", "_generation",
         "_hits", "_log_values",
-        "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_reports",
-        "_require_tenant", "_set_tenant_setting", "_setting_literal", "_setting_readers",
-        "_stateful",
-        "_tenant_setting",
+        "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_proven_with",
+        "_reports", "_require_tenant", "_set_tenant_setting", "_setting_literal",
+        "_setting_readers", "_stateful", "_tenant_setting", "_view_writes",
         "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "names_unchecked",
         "reported", "resets_skipped", "schema_code", "setting_syncs", "unlisted_tables",
         "unscoped_statements",
@@ -263,6 +262,9 @@ class Guard:
         self.cache_size = cache_size
         self.cache_bytes = cache_bytes
         self._policy = _checked_policy(policy)
+        # the policy the proof runs with: the views and functions filtered by the tenant setting
+        # that the connections found in the catalog added (`learn_setting_readers`)
+        self._proven_with = self._policy
         self._max_statement_bytes = _checked_bytes(max_statement_bytes)
         self._require_tenant = _checked_flag("require_tenant", require_tenant)
         self._set_tenant_setting = _checked_flag("set_tenant_setting", set_tenant_setting)
@@ -271,6 +273,7 @@ class Guard:
         self._log_values = _checked_flag("log_values", log_values)
         self._owns_expressions = self._owns()
         self._setting_readers: frozenset[str] = frozenset()
+        self._view_writes: dict[str, tuple[str, ...]] = {}
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
@@ -324,6 +327,7 @@ class Guard:
                 "unguarded on purpose"
             )
         old, self._policy = self._policy, checked
+        self._proven_with = self._with_readers(checked)
         self._owns_expressions = self._owns()
         self.clear_cache()
         if policy is not old:
@@ -391,15 +395,46 @@ class Guard:
         self._stateful = self._stateful | names
         self.clear_cache()
 
-    def learn_setting_readers(self, names: frozenset[str]) -> None:
+    def learn_setting_readers(
+        self, names: frozenset[str], writes: Mapping[str, tuple[str, ...]] | None = None
+    ) -> None:
         """Views and functions of the database that read the tenant setting (folded names, from
         a connection's catalog read): a statement naming one needs the setting set to tenant()
-        first, like one pinned by the tenant expression (round 22). Verdicts made before are
-        made again."""
-        if names <= self._setting_readers:
+        first, like one pinned by the tenant expression (round 22). `writes`: those of them a
+        write goes through to a tenant table, with the names they show its tenant column under
+        (`Policy.write_views`). Verdicts made before are made again."""
+        writes = {v: c for v, c in (writes or {}).items() if self._view_writes.get(v) != c}
+        if names <= self._setting_readers and not writes:
             return
         self._setting_readers = self._setting_readers | names
+        self._view_writes = {**self._view_writes, **writes}
+        self._proven_with = self._with_readers(self._policy)
         self.clear_cache()
+
+    def _with_readers(self, policy: Policy) -> Policy:
+        """`policy` knowing the setting's readers as views filtered by it, with or without
+        schema sources (round 26): the proof reads a condition on one that PostgreSQL may
+        evaluate before the view's filter (an error that quotes another tenant's value: TG013),
+        and a write through one as a write of its tenant table (TG002, TG003, TG004: the view's
+        filter holds neither an INSERT's values nor an UPDATE's new ones)."""
+        readers = self._setting_readers - policy.setting_views
+        writes = {
+            sql_name(view): tuple(c if c == "?" else sql_name(c) for c in shown)
+            for view, shown in self._view_writes.items()
+            if normalize_name(sql_name(view)) not in policy.write_views
+        }
+        if not readers and not writes:
+            return policy
+        return policy.replace(
+            setting_views=policy.setting_views | readers,
+            write_views={
+                **{
+                    sql_name(v): tuple(c if c == "?" else sql_name(c) for c in shown)
+                    for v, shown in policy.write_views.items()
+                },
+                **writes,
+            },
+        )
 
     def schema_code_found(self, functions: tuple[str, ...]) -> None:
         """A connection found schema code that may change a setting where no statement names
@@ -638,7 +673,7 @@ class Guard:
         if self._mode is not Mode.OFF:
             ended = ""  # a statement of the script before this one ends a transaction
             for text, own in zip(texts, each, strict=True):
-                verdict = analyze_statement(text, self._policy)
+                verdict = analyze_statement(text, self._proven_with)
                 if ended and self._relies_on_setting(text, verdict):
                     errors.append(
                         _runtime_finding(

@@ -23,7 +23,7 @@ way to change a setting from SQL).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from tenantguard._patterns import lazy_pattern
 
@@ -35,6 +35,7 @@ __all__ = [
     "implicit_changers",
     "setting_code",
     "stateful_code",
+    "view_writes",
 ]
 
 # Every function of the database outside pg_catalog and information_schema that no extension
@@ -329,3 +330,81 @@ _STATEFUL = lazy_pattern(
 # a setting name built at run time (`set_config('app.' || x, …)`, `current_setting(name)`):
 # it may be the tenant setting
 _BUILT_SETTING = lazy_pattern(r"(?:set_config|current_setting)\s*\(\s*(?!'[^']*'\s*[,)])")
+
+
+# the views among the names given ($1), with their definitions: which of them an INSERT or
+# UPDATE writes through to a tenant table, and under which names they show its tenant column
+WRITE_VIEW_QUERY = """
+SELECT c.relname::text, pg_catalog.pg_get_viewdef(c.oid)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'v' AND lower(c.relname) = ANY($1::text[])
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+"""
+
+
+def view_writes(
+    rows: Iterable[Sequence[object]], is_tenant_table: Callable[[str], bool], column: str
+) -> dict[str, tuple[str, ...]]:
+    """Views that a write goes through to a tenant table (views of views followed), each with
+    the names it shows the table's tenant column under (`()`: none; `("?",)`: unknown, its
+    definition unread) — `Policy.write_views`, read from the catalog's definitions of the views
+    filtered by the tenant setting (round 26: PostgreSQL filters neither an INSERT's values nor
+    an UPDATE's new values by the view's WHERE, and a request moved its clinic's patients into
+    another clinic with `UPDATE clinic_patients SET tenant_id = tenant_id + 1`). A view that
+    is no single-table SELECT is not written through (PostgreSQL refuses it)."""
+    import sqlglot
+    from sqlglot import exp
+
+    bases: dict[str, tuple[str, dict[str, set[str]]] | None] = {}
+    for name, definition in rows:
+        view = str(name)
+        try:
+            tree = sqlglot.parse_one(str(definition or ""), read="postgres")
+        except Exception:
+            bases[view] = None
+            continue
+        sources = list(tree.find_all(exp.Table)) if isinstance(tree, exp.Select) else []
+        if (
+            not isinstance(tree, exp.Select)
+            or len(sources) != 1
+            or tree.args.get("joins")
+            or any(tree.args.get(k) for k in ("group", "having", "distinct", "limit", "with"))
+        ):
+            bases[view] = ("", {})  # no single-table SELECT: not written through
+            continue
+        shown: dict[str, set[str]] = {}  # base column -> the names the view shows it under
+        for projection in tree.expressions:
+            inner = projection.this if isinstance(projection, exp.Alias) else projection
+            if isinstance(inner, exp.Star) or (
+                isinstance(inner, exp.Column) and isinstance(inner.this, exp.Star)
+            ):
+                shown.setdefault("*", set()).add("*")
+            elif isinstance(inner, exp.Column):
+                shown.setdefault(inner.name, set()).add(projection.alias_or_name)
+        bases[view] = (sources[0].name, shown)
+    found: dict[str, tuple[str, ...]] = {}
+    for view in bases:
+        wanted: set[str] | None = None  # the names the tenant column goes by, level by level
+        current, seen = view, set()
+        chain: list[dict[str, set[str]]] = []
+        while current in bases and current not in seen:
+            seen.add(current)
+            based = bases[current]
+            if based is None:
+                wanted = {"?"}  # unread
+                break
+            if not based[0]:
+                chain = []
+                break  # not written through
+            current, shown = based[0], based[1]
+            chain.append(shown)
+        if wanted is None:
+            if not chain or current in bases or not is_tenant_table(current):
+                continue
+            wanted = {column}
+            for shown in reversed(chain):
+                wanted = set().union(*(shown.get(c, set()) for c in wanted)) | (
+                    wanted if "*" in shown else set()
+                )
+        found[view] = tuple(sorted(wanted))
+    return found

@@ -25,7 +25,9 @@ statement of its own.
 A view or function pinned inside by `current_setting('app.tenant_id')` (read as it is: it is
 no tenant table) filters in its own WHERE, which PostgreSQL merges with the reader's: a call
 in the reader's WHERE or ON may run first, on every tenant's rows. With schema sources, any
-function of the schema or relation the schema shows as no table is read so.
+function of the schema or relation the schema shows as no table is read so; and so is, with
+or without them, any view or function the runtime guard finds in the catalog filtering by the
+setting (`Policy.setting_views`), whatever its name (round 26).
 
 An error is a side effect too: its message shows the value it failed on. A condition that
 casts a tenant table's column to another type (`name::int = 5`: "invalid input syntax for type
@@ -203,8 +205,12 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     if analysis is None:
         # no tenant table named: a view or function pinned inside by the tenant setting may
-        # still be read (cheap screen first: the call's name in the text)
-        if not ctx.policy.table_columns or not any(n in ctx.lowered for n in SIDE_EFFECTS):
+        # still be read (cheap screen first: the call's name in the text, or the name of one
+        # known to be so pinned — whose conditions may fail before its filter too)
+        if not (
+            (ctx.policy.table_columns and any(n in ctx.lowered for n in SIDE_EFFECTS))
+            or any(n in ctx.lowered for n in ctx.policy.setting_views)
+        ):
             return
         analysis = build_proof(ctx.tree, ctx.policy)[1]
     yield from _errors_before_the_pin(ctx, analysis)
@@ -2235,12 +2241,16 @@ def _pinned_by_setting(policy: Policy, source: Source) -> bool:
     of the schema's functions, or a relation the schema sources show as no table (a view
     pinned by `current_setting(…)` is neither a tenant table nor a table). PostgreSQL merges
     its filter with the reader's WHERE and may run a call there first, on every tenant's rows."""
-    if source.tenant or not policy.table_columns:
+    if source.tenant or not (policy.table_columns or policy.setting_views):
         return False  # a tenant table has its own pin; without a schema nothing can be told
     node = source.node
     if source.kind is SourceKind.TABLE and source.table is not None:
         name = source.table
-        if name not in policy.functions and name in policy.table_columns:
+        if name in policy.setting_views:
+            pass  # known to filter by the setting (the runtime guard read the catalog)
+        elif not policy.table_columns:
+            return False
+        elif name not in policy.functions and name in policy.table_columns:
             return False  # a table of the schema
     elif (
         source.kind is SourceKind.OTHER
@@ -2248,7 +2258,7 @@ def _pinned_by_setting(policy: Policy, source: Source) -> bool:
         and isinstance(node.this, exp.Anonymous)
     ):
         name = identifier_name(node.this.this)
-        if name not in policy.functions:
+        if name not in policy.functions and name not in policy.setting_views:
             return False  # a built-in set-returning function
     else:
         return False
