@@ -38,7 +38,8 @@
    'Bruno') AND first_name::int > 0` failed with `invalid input syntax for type integer:
    "Carla"`. The proof reads such a condition (TG013) on a view it knows to be filtered by
    the setting — from schema sources only: the guard now hands it the views and functions the
-   connections found reading the setting in the catalog.
+   connections found reading the setting in the catalog. A derived table or CTE over such a
+   view, whose condition PostgreSQL pushes into the view's scan, was not read so either.
 
 5. Writes through those views: PostgreSQL filters neither an INSERT's values nor an UPDATE's
    new values by the view's WHERE. Clinic 1's request moved its patients into clinic 2
@@ -48,9 +49,17 @@
    the guard now reads the views filtered by the setting from the catalog and hands the proof
    the names under which each shows its table's tenant column.
 
+6. Signals to other sessions: the application's one role may cancel or end every session of
+   that role, other clinics' requests included. Clinic 1's request ended (or cancelled the
+   statement of) every other backend of the pool (`SELECT pg_terminate_backend(pid) FROM …`),
+   rolling back clinic 2's INSERT in flight. Refused now (TG006), as reading other sessions'
+   statements is; a session may still end itself (`pg_terminate_backend(pg_backend_pid())`).
+
 Each test asserts on the rows that come back, or that changed (read through an unguarded
-connection). The schema and the clinics are `test_runtime_inferred_types`'s: Eva is clinic
-WEST's (16777217), Dora clinic EAST's (16777216); `measures.score` is a `real`.
+connection). Part 1 runs on `test_runtime_inferred_types`'s schema (Eva is clinic WEST's,
+16777217, Dora clinic EAST's, 16777216; `measures.score` is a `real`), the others on the two
+clinics of tests/conftest.py (Ana and Bruno in clinic 1, Carla in clinic 2) with round 23's
+helpers where they name them.
 """
 
 from __future__ import annotations
@@ -335,6 +344,11 @@ async def test_explain_of_a_statement_reading_no_tenant_rows_still_runs(two_clin
 # --- 4. a condition on a view filtered by the setting, evaluated before its filter -----------
 
 FAILING_CONDITIONS = [
+    # a derived table or CTE over the view: PostgreSQL pushes the condition into its scan
+    "SELECT x.first_name FROM (SELECT first_name FROM my_patient_names) x "
+    "WHERE x.first_name NOT IN ('Ana', 'Bruno') AND x.first_name::int > 0",
+    "WITH x AS (SELECT first_name FROM clinic_patients) SELECT first_name FROM x "
+    "WHERE first_name NOT IN ('Ana', 'Bruno') AND first_name::int > 0",
     "SELECT first_name FROM clinic_patients "
     "WHERE first_name NOT IN ('Ana', 'Bruno') AND first_name::int > 0",
     "SELECT first_name FROM my_patient_names "
@@ -437,3 +451,45 @@ async def test_writes_through_a_view_filtered_by_the_setting_still_run(two_clini
     assert await owner_rows(
         two_clinics, "SELECT tenant_id, first_name, phone_number FROM patients ORDER BY id"
     ) == [(1, "Ana", "X111"), (1, "Bruno", "X112"), (2, "Carla", "221"), (1, "Dan", "113")]
+
+
+# --- 6. a request signalling the other sessions of its role ----------------------------------
+
+OTHER_BACKENDS = (
+    "SELECT {signal}(pg_stat_get_backend_pid(s)) FROM pg_stat_get_backend_idset() s "
+    "WHERE pg_stat_get_backend_pid(s) <> pg_backend_pid()"
+)
+
+
+@pytest.mark.parametrize("signal", ["pg_terminate_backend", "pg_cancel_backend"])
+async def test_a_request_cannot_end_another_clinics_statement(
+    two_clinics: str, signal: str
+) -> None:
+    other = await asyncpg.connect(two_clinics)  # clinic 2's request, on the same role
+    conn = await connect(two_clinics, policy=CLINICS_POLICY)
+    try:
+        # clinic 2's write, in flight for a second (one script: one implicit transaction)
+        running = asyncio.ensure_future(
+            other.execute(
+                "INSERT INTO patients (tenant_id, first_name, phone_number) "
+                "VALUES (2, 'Dora', '222'); SELECT pg_sleep(1)"
+            )
+        )
+        await asyncio.sleep(0.3)
+        with tenant(1):
+            for sql, args in (
+                (OTHER_BACKENDS.format(signal=signal), ()),
+                (f"SELECT {signal}($1)", (other.get_server_pid(),)),
+            ):
+                with contextlib.suppress(TenantIsolationError):
+                    await conn.fetch(sql, *args)
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await running
+    finally:
+        await conn.close()
+        if not other.is_closed():
+            await other.close()
+    # clinic 2's patient was written: its statement ran to its end
+    assert await owner_rows(
+        two_clinics, "SELECT first_name FROM patients WHERE tenant_id = 2 ORDER BY id"
+    ) == [("Carla",), ("Dora",)]

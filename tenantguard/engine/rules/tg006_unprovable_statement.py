@@ -47,6 +47,8 @@ the text column, too), other tenants' requests with their values, or
 that the session prepared or declared before (`pg_prepared_statements.statement`, `pg_cursors`:
 on a pooled connection, earlier requests'), and the large-object functions (`lo_get`, `loread`,
 `lo_put`, `lo_unlink`…): large objects have no tenant column, any request reaches any by number.
+So are `pg_terminate_backend` and `pg_cancel_backend`: the application's role may signal every
+session of its role, and another tenant's request in flight rolls back.
 
 So is a value cast to a domain of the schema sources whose CHECK (or that of a domain it is
 over, also added by `ALTER DOMAIN … ADD CONSTRAINT`) calls a function that reaches tenant rows
@@ -177,6 +179,10 @@ _LARGE_OBJECTS = frozenset(
     {"lo_get", "lo_open", "loread", "lo_put", "lowrite", "lo_unlink", "lo_truncate",
      "lo_truncate64", "lo_from_bytea", "lo_create", "lo_creat"}
 )  # fmt: skip
+# functions that signal another session: the application's role may signal each session of
+# its role, other tenants' requests included (round 26: a request ended every other backend
+# of the pool, rolling back the other clinics' transactions)
+_SIGNALS = frozenset({"pg_terminate_backend", "pg_cancel_backend"})
 # the planner's statistics: sample values of every row
 _STATISTICS = frozenset(
     {
@@ -243,6 +249,7 @@ _SESSION_HISTORY_CALLS = frozenset({"pg_prepared_statement", "pg_cursor"})
 # a cheap test of the text before the walk: every name above holds one of these
 _COMMAND_WORDS = lazy_pattern(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
 _HINTS = (
+    "_backend",
     "_to_xml",
     "pg_prepared_statement",
     "pg_cursor",
@@ -356,12 +363,34 @@ _RAW_CHANGES_SAY = (
     "connection of its own, not to application code",
 )
 
+_SIGNALS_SAY = (
+    "signals another session (cancels its statement, or ends it): the application's role may "
+    "signal every session of its role, other tenants' requests included, whose transactions "
+    "then roll back",
+    "leave other sessions to operations (a statement_timeout ends a request's own runaway "
+    "statement); run such maintenance inside unscoped()",
+)
+
 _CALLS_SAY = {
+    **dict.fromkeys(_SIGNALS, _SIGNALS_SAY),
     **dict.fromkeys(_RAW_CHANGES, _RAW_CHANGES_SAY),
     **dict.fromkeys(_RUNS_TEXT, _RUNS_TEXT_SAYS),
     **dict.fromkeys(_SERVER_FILES, _FILES_SAY),
     **dict.fromkeys(_LARGE_OBJECTS, _LARGE_OBJECTS_SAY),
 }
+
+
+def _own_session(call: exp.Expression) -> bool:
+    """A signal's target is this very session: its one argument `pg_backend_pid()`."""
+    arguments = list(call.iter_expressions())
+    if len(arguments) != 1:
+        return False
+    target = arguments[0]
+    return (
+        isinstance(target, exp.Anonymous)
+        and str(target.name).lower() == "pg_backend_pid"
+        and not target.expressions
+    )
 
 
 def _runs_text(sql: str) -> str:
@@ -395,6 +424,8 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
         if isinstance(node, exp.Expression) and isinstance(node, exp.Func):
             name = function_name(node)
             said = _CALLS_SAY.get(name)
+            if said is not None and name in _SIGNALS and _own_session(node):
+                continue  # `pg_terminate_backend(pg_backend_pid())`: the session ends itself
             if said is not None:
                 yield ctx.finding(RULE, node, f"{name}() {said[0]}", said[1])
             elif name in _ACTIVITY_CALLS:

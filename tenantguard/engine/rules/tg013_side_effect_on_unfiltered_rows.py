@@ -27,7 +27,9 @@ no tenant table) filters in its own WHERE, which PostgreSQL merges with the read
 in the reader's WHERE or ON may run first, on every tenant's rows. With schema sources, any
 function of the schema or relation the schema shows as no table is read so; and so is, with
 or without them, any view or function the runtime guard finds in the catalog filtering by the
-setting (`Policy.setting_views`), whatever its name (round 26).
+setting (`Policy.setting_views`), whatever its name, and a derived table or CTE (not
+MATERIALIZED) over one: PostgreSQL pushes its reader's condition into the view's scan (round
+26).
 
 An error is a side effect too: its message shows the value it failed on. A condition that
 casts a tenant table's column to another type (`name::int = 5`: "invalid input syntax for type
@@ -1229,7 +1231,10 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
                     s
                     for s in _sources_of(analysis, block, parts, visible)
                     if s.block is block
-                    and _pinned_by_setting(analysis.policy, s)
+                    and (
+                        _pinned_by_setting(analysis.policy, s)
+                        or _setting_pinned_inside(analysis, s, frozenset())
+                    )
                     and not _catalog_relation(s)
                 ),
                 None,
@@ -1939,6 +1944,27 @@ def _body_sources(body: Block) -> list[Source] | None:
     if not inner or not all(s.pinned and s.block is body for s in inner):
         return None
     return inner
+
+
+def _setting_pinned_inside(analysis: Analysis, source: Source, seen: frozenset[int]) -> bool:
+    """A derived table or CTE (not MATERIALIZED) whose body reads a view or function pinned
+    inside by the tenant setting: PostgreSQL pushes its reader's condition down into that
+    view's scan, beside the view's filter (round 26: `(SELECT first_name FROM clinic_patients)
+    x WHERE x.first_name::int > 0` failed on another clinic's name)."""
+    if source.kind not in (SourceKind.DERIVED, SourceKind.CTE) or id(source) in seen:
+        return False
+    seen = seen | {id(source)}
+    for body in source.body or ():
+        cte = body.node.parent
+        if isinstance(cte, exp.CTE) and cte.args.get("materialized"):
+            continue  # its rows are made, filtered, before any reader's condition runs
+        for inner in body.every_source:
+            if inner.block is body and (
+                _pinned_by_setting(analysis.policy, inner)
+                or _setting_pinned_inside(analysis, inner, seen)
+            ):
+                return True
+    return False
 
 
 def _pinned_inside(source: Source) -> bool:
