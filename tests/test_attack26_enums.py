@@ -29,8 +29,7 @@ def _project(members: str, expression: str) -> dict[str, str]:
 
 
 STR_OVERRIDE = (
-    f"class Q(str, Enum):\n    PIN = {SAFE}\n\n    def __str__(self):\n"
-    f"        return {LEAK}\n"
+    f"class Q(str, Enum):\n    PIN = {SAFE}\n\n    def __str__(self):\n        return {LEAK}\n"
 )
 FORMAT_OVERRIDE = (
     f"class Q(str, Enum):\n    PIN = {SAFE}\n\n    def __format__(self, spec):\n"

@@ -15,14 +15,14 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import PinValue, conjuncts, identifier_name, pin_value
 from tenantguard.engine.proof.values import lossy_parameters
 
-__all__ = ["CascadingWrite", "HiddenWrite", "cascading_writes", "hidden_writes"]
+__all__ = ["CascadingWrite", "HiddenWrite", "cascading_writes", "hidden_writes", "root_writes"]
 
 
 @dataclass(frozen=True, slots=True)
 class CascadingWrite:
     """A DELETE or UPDATE whose foreign-key actions reach the rows of tenant tables."""
 
-    kind: str  # "DELETE" or "UPDATE"
+    kind: str  # "DELETE" or "UPDATE" ("LOCK": a row lock of the registry, `root_writes`)
     table: exp.Table  # the table written, as the statement names it
     name: str
     pin: PinValue | None  # the registry's key equal to a pinning value; None: every tenant
@@ -63,22 +63,75 @@ def cascading_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cas
 def unpinned_root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[CascadingWrite]:
     """The statement's UPDATEs and DELETEs (a MERGE's too) of the tenant registry whose rows
     its key does not pin to one tenant's (helper 111: `UPDATE guilds SET prefix = $1` changed
-    every guild's row; the registry's reads stay allowed)."""
+    every guild's row; the registry's reads stay allowed), and its row locks so (`SELECT …
+    FOR UPDATE`: see `root_writes`)."""
+    return [write for write in root_writes(tree, sql, policy) if write.pin is None]
+
+
+def root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[CascadingWrite]:
+    """The statement's UPDATEs, DELETEs (a MERGE's too) and row locks (`SELECT … FOR UPDATE /
+    NO KEY UPDATE / SHARE / KEY SHARE`, kind "LOCK") of the tenant registry, each with the
+    value its key is pinned to, if any: a tenant's row of the registry is that tenant's to
+    change or to lock (round 26, outside attack: clinic 1 renamed clinic 2, and held its row
+    FOR UPDATE, which makes every INSERT of clinic 2's rows wait on the foreign key's check).
+    The value is a pin of the statement, checked at run time against the request's tenant."""
     root = policy.tenant_root
     if root is None or root.lower() not in sql.lower():
         return []
     found = []
-    for node in tree.find_all(exp.Delete, exp.Update, exp.Merge):
-        table = node.this
-        if not isinstance(table, exp.Table) or identifier_name(table.this) != root:
-            continue
-        for kind, _, condition, pinnable in _actions(node):
+    lossy = None
+    actions: list[tuple[str, list[exp.Expression], exp.Expression | None, bool, exp.Table]]
+    for node in tree.find_all(exp.Delete, exp.Update, exp.Merge, exp.Select):
+        if isinstance(node, exp.Select):
+            actions = [("LOCK", [], _where(node), True, t) for t in _locked(node, root)]
+        else:
+            table = node.this
+            if not isinstance(table, exp.Table) or identifier_name(table.this) != root:
+                continue
+            actions = [(*action, table) for action in _actions(node)]
+        for kind, _, condition, pinnable, table in actions:
             pin = _root_pin(condition, table, policy) if pinnable else None
-            if pin is not None and pin in lossy_parameters(tree, policy):
-                pin = None
-            if pin is None:
-                found.append(CascadingWrite(kind, table, root, None))
+            if pin is not None:
+                lossy = lossy_parameters(tree, policy) if lossy is None else lossy
+                if pin in lossy:
+                    pin = None
+            found.append(CascadingWrite(kind, table, root, pin))
     return found
+
+
+def _where(select: exp.Select) -> exp.Expression | None:
+    where = select.args.get("where")
+    return where.this if isinstance(where, exp.Where) else None
+
+
+def _locked(select: exp.Select, root: str) -> list[exp.Table]:
+    """The registry's tables a SELECT locks: those its locking clauses name (`FOR UPDATE OF
+    t`), or every table of its FROM and JOINs for a clause naming none."""
+    locks = select.args.get("locks") or []
+    if not locks:
+        return []
+    tables = [
+        t
+        for part in (select.args.get("from_"), *(select.args.get("joins") or []))
+        if part is not None
+        for t in [part.this]
+        if isinstance(t, exp.Table)
+    ]
+    named: set[str] = set()
+    every = False
+    for lock in locks:
+        targets = lock.expressions
+        if not targets:
+            every = True
+        for target in targets:
+            if isinstance(target, exp.Table | exp.Column):
+                named.add(identifier_name(target.this))
+    return [
+        t
+        for t in tables
+        if identifier_name(t.this) == root
+        and (every or t.alias_or_name in named or identifier_name(t.this) in named)
+    ]
 
 
 _Action = tuple[str, list[exp.Expression], exp.Expression | None, bool]

@@ -13,7 +13,11 @@ from the trigger's arguments, a rule, a CHECK, a generated column an UPDATE reco
 key from any table references it with an action; SET NULL and SET DEFAULT always count. A key
 referencing a partition or child table is reached from a write of the parent too.
 The tenant registry (`tenant_root`) pinned to one tenant (`DELETE FROM tenants WHERE id = $1`)
-reaches that tenant's rows only, and passes. `COPY (query) TO …` is not reported here: its query is checked like any other.
+reaches that tenant's rows only, and passes. An UPDATE or DELETE of the registry, and a lock of
+its rows (`SELECT … FROM tenants FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE`, which makes
+the other tenants' writes wait on their foreign keys' checks), not pinned by its key to one
+tenant's row is reported; pinned, its value is checked by the runtime guard against the
+request's tenant, as a tenant column's. `COPY (query) TO …` is not reported here: its query is checked like any other.
 
 So does a write of a relation whose triggers or rules (schema sources, also created inside a
 `DO` block, as an idempotent patch does) run statements that
@@ -169,9 +173,15 @@ def _root_writes(ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             RULE,
             write.table,
-            f"{write.kind} of the tenant registry {write.name} "
-            f"{'deletes' if write.kind == 'DELETE' else 'changes'} every tenant's row it "
-            f"does not pin by its key ({sql_name(policy.tenant_root_key)})",
+            (
+                f"SELECT … FOR UPDATE/SHARE of the tenant registry {write.name} locks every "
+                "tenant's row it does not pin by its key "
+                f"({sql_name(policy.tenant_root_key)}): their own writes wait on it"
+                if write.kind == "LOCK"
+                else f"{write.kind} of the tenant registry {write.name} "
+                f"{'deletes' if write.kind == 'DELETE' else 'changes'} every tenant's row it "
+                f"does not pin by its key ({sql_name(policy.tenant_root_key)})"
+            ),
             f"pin it to one tenant's row ({sql_name(write.name)}."
             f"{sql_name(policy.tenant_root_key)} = $n), or run maintenance that spans tenants "
             "in the patch pipeline (or suppress the line with its reason)",
