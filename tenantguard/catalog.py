@@ -28,13 +28,9 @@ def rule_doc(code: str) -> Rule[Any] | None:
 
 
 def rule_module(code: str) -> str:
-    """The repository path of the module that defines a rule (its docstring is the rule's doc)."""
-    import sys
-    from pathlib import Path
-
-    for module in list(sys.modules.values()):
-        rule = getattr(module, "RULE", None)
-        if getattr(rule, "code", None) == code and getattr(module, "__file__", None):
-            package = Path(__file__).resolve().parent
-            return "tenantguard/" + Path(module.__file__).resolve().relative_to(package).as_posix()  # type: ignore[arg-type]
+    """The repository path of the module that defines a rule (its docstring is the rule's doc):
+    its source's path, also where the module is compiled (an extension beside the source)."""
+    for rule in CATALOG:
+        if rule.code == code and rule.module.startswith("tenantguard."):
+            return rule.module.replace(".", "/") + ".py"
     raise KeyError(code)

@@ -57,3 +57,39 @@ def test_the_compiled_proof_gives_the_pure_proofs_verdicts(tmp_path: Path) -> No
     assert len(pure) == len(compiled) > 3000
     differ = [(p, c) for p, c in zip(pure, compiled, strict=True) if p != c]
     assert not differ, json.dumps(differ[:5], ensure_ascii=False, indent=1)
+
+
+RULE_DOCS = """
+import contextlib, io, json
+from tenantguard.catalog import CATALOG
+from tenantguard.cli import main
+printed = {}
+for rule in CATALOG:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["rule", rule.code])
+    printed[rule.code] = out.getvalue()
+print(json.dumps(printed))
+"""
+
+
+@pytest.mark.skipif(COMPILED is None, reason="TENANTGUARD_COMPILED_PYTHON is not set")
+def test_tenantguard_rule_prints_the_same_on_both_builds(tmp_path: Path) -> None:
+    """A compiled module keeps no docstring, and a rule's documentation is its module's
+    docstring: the compiled build reads it from the source beside the extension, and
+    `tenantguard rule CODE` prints the same for every rule."""
+    assert COMPILED is not None
+    printed = []
+    for python, pure in ((sys.executable, True), (COMPILED, False)):
+        env = dict(os.environ)
+        if pure:
+            env["PYTHONPATH"] = str(DUMP.parent.parent)
+        else:
+            env.pop("PYTHONPATH", None)
+        done = subprocess.run(
+            [python, "-c", RULE_DOCS], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        printed.append(json.loads(done.stdout))
+    assert len(printed[0]) > 30
+    assert printed[0] == printed[1]

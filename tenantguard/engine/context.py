@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from types import ModuleType
-from typing import Any, Generic, TypeVar
 
 from sqlglot import exp
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.cascades import CascadingWrite, cascading_writes
-from tenantguard.engine.findings import Finding, RuleInfo, Severity
+from tenantguard.engine.findings import Finding, Rule, RuleInfo, Severity, rule_of
 from tenantguard.engine.policy import Policy, names_in_text
 from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
 from tenantguard.engine.sqltext import LineIndex, original_offset
 
 __all__ = ["Context", "Rule", "RuleInfo", "rule_of"]
-
-C = TypeVar("C")
 
 # a catalog relation (`pg_class`, `information_schema.columns`), a name-valued SQL function
 _CATALOG_WORDS = ("pg_", "information_schema", "current_", "session_user", "user")
@@ -29,39 +24,6 @@ _CATALOG_SCREEN = lazy_pattern(
 )
 
 # an unquoted identifier (a letter of any script or `_`, then letters, digits, `_`, `$`)
-
-
-@dataclass(frozen=True, slots=True)
-class Rule(Generic[C]):
-    """A rule: permanent code and name, its documentation, and its check over a context `C`.
-
-    `check` is None for rules the sources layer reports (about files, not statements).
-    `needs`: node kinds the check only looks at (through `find`); when a statement has none of
-    them, the rule has nothing to say and is not called. Empty: always called.
-    """
-
-    info: RuleInfo
-    doc: str
-    check: Callable[[C], Iterator[Finding]] | None
-    needs: frozenset[type[exp.Expression]] = frozenset()
-
-    @property
-    def code(self) -> str:
-        return self.info.code
-
-    @property
-    def name(self) -> str:
-        return self.info.name
-
-
-def rule_of(module: ModuleType) -> Rule[Any]:
-    """The rule a rule module defines: its RULE, its docstring, its check(), its NEEDS."""
-    return Rule(
-        module.RULE,
-        (module.__doc__ or "").strip(),
-        getattr(module, "check", None),
-        frozenset(getattr(module, "NEEDS", ())),
-    )
 
 
 class _Unset:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import enum
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-__all__ = ["Finding", "RuleInfo", "Severity"]
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+__all__ = ["Finding", "Rule", "RuleInfo", "Severity", "rule_of", "source_docstring"]
+
+C = TypeVar("C")
 
 
 class Severity(enum.StrEnum):
@@ -70,3 +80,69 @@ class Finding:
         first = self.column + column - 1 if self.line == 1 else self.column
         last = self.end_column + column - 1 if self.end_line == 1 else self.end_column
         return self.at(self.line + line - 1, first, self.end_line + line - 1, last, path)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule(Generic[C]):
+    """A rule: permanent code and name, its documentation, and its check over a context `C`.
+
+    `check` is None for rules the sources layer reports (about files, not statements).
+    `needs`: node kinds the check only looks at (through `find`); when a statement has none of
+    them, the rule has nothing to say and is not called. Empty: always called.
+    `docstring`: its module's docstring, None when the module is compiled (mypyc keeps no
+    docstring): `doc` then reads it from the module's source, installed beside the extension.
+    """
+
+    info: RuleInfo
+    docstring: str | None
+    check: Callable[[C], Iterator[Finding]] | None
+    needs: frozenset[type[exp.Expression]] = frozenset()
+    module: str = ""
+
+    @property
+    def code(self) -> str:
+        return self.info.code
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def doc(self) -> str:
+        """The rule's documentation: its module's docstring, stripped."""
+        if self.docstring is not None:
+            return self.docstring.strip()
+        return source_docstring(self.module).strip()
+
+
+def rule_of(module: ModuleType) -> Rule[Any]:
+    """The rule a rule module defines: its RULE, its docstring, its check(), its NEEDS."""
+    return Rule(
+        module.RULE,
+        module.__doc__,
+        getattr(module, "check", None),
+        frozenset(getattr(module, "NEEDS", ())),
+        module.__name__,
+    )
+
+
+@functools.cache
+def source_docstring(name: str) -> str:
+    """The docstring of module `name` read from its source file: a module compiled with mypyc
+    has none at run time, and its `.py` is installed beside the extension (setup.py). Read
+    only when asked for (`tenantguard rule`, SARIF): not at every start."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec is not None else None
+    if origin is None:
+        raise RuntimeError(f"{name}: no module file, so no documentation")
+    source = Path(origin).with_name(name.rpartition(".")[2] + ".py")
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RuntimeError(
+            f"{name} is compiled and its source, which holds its documentation, is missing: {error}"
+        ) from error
+    return ast.get_docstring(ast.parse(text, str(source)), clean=False) or ""
