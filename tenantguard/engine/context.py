@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import cached_property
 
 from sqlglot import exp
 
@@ -33,7 +31,6 @@ class _Unset:
 _UNSET = _Unset()
 
 
-@dataclass(eq=False)
 class Context:
     """One statement under analysis.
 
@@ -41,20 +38,59 @@ class Context:
     tenants: query rules stay silent there and patch rules speak.
     """
 
-    sql: str
-    policy: Policy
-    tree: exp.Expression | None
-    inserted: tuple[int, ...] = ()
-    parse_error: str | None = None
-    parse_error_offset: int | None = None
-    in_patch: bool = False
-    _lines: LineIndex | None = field(default=None, repr=False)
+    # a plain class with its own __init__ (not a dataclass), as the proof's records
+    # (proof/model.py): compiled, mypyc makes it a native class, and a dataclass's fields set
+    # by no __init__ (`init=False`) would be left unset there
+    __slots__ = (
+        "_built",
+        "_cascading",
+        "_lines",
+        "_lowered",
+        "_may_name",
+        "_named",
+        "in_patch",
+        "inserted",
+        "parse_error",
+        "parse_error_offset",
+        "policy",
+        "sql",
+        "tree",
+    )
 
-    # computed on first use (functools.cached_property takes a lock per access on Python 3.11:
-    # measurable at a dozen accesses per statement)
-    _built: tuple[Proof, Analysis] | _Unset | None = field(default=_UNSET, init=False, repr=False)
-    _may_name: bool | None = field(default=None, init=False, repr=False)
-    _lowered: str | None = field(default=None, init=False, repr=False)
+    def __init__(
+        self,
+        sql: str,
+        policy: Policy,
+        tree: exp.Expression | None,
+        inserted: tuple[int, ...] = (),
+        parse_error: str | None = None,
+        parse_error_offset: int | None = None,
+        in_patch: bool = False,
+        _lines: LineIndex | None = None,
+    ) -> None:
+        self.sql = sql
+        self.policy = policy
+        self.tree = tree
+        self.inserted = inserted
+        self.parse_error = parse_error
+        self.parse_error_offset = parse_error_offset
+        self.in_patch = in_patch
+        self._lines = _lines
+        # computed on first use (functools.cached_property takes a lock per access on Python
+        # 3.11: measurable at a dozen accesses per statement; and a compiled class has no
+        # `__dict__` to keep its value in)
+        self._built: tuple[Proof, Analysis] | _Unset | None = _UNSET
+        self._may_name: bool | None = None
+        self._lowered: str | None = None
+        self._cascading: list[CascadingWrite] | None = None
+        self._named: list[str] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Context(sql={self.sql!r}, policy={self.policy!r}, tree={self.tree!r}, "
+            f"inserted={self.inserted!r}, parse_error={self.parse_error!r}, "
+            f"parse_error_offset={self.parse_error_offset!r}, in_patch={self.in_patch!r})"
+        )
 
     @property
     def lowered(self) -> str:
@@ -152,20 +188,24 @@ class Context:
         proof = self.proof
         return proof.find(*kinds) if proof is not None else []
 
-    @cached_property
+    @property
     def cascading_writes(self) -> list[CascadingWrite]:
         """DELETEs and UPDATEs whose foreign-key actions reach tenant tables."""
-        if self.tree is None:
-            return []
-        return cascading_writes(self.tree, self.sql, self.policy)
+        if self._cascading is None:
+            self._cascading = (
+                [] if self.tree is None else cascading_writes(self.tree, self.sql, self.policy)
+            )
+        return self._cascading
 
-    @cached_property
+    @property
     def named_tenant_tables(self) -> list[str]:
         """Tenant tables whose names appear in the raw text as words (as written and folded:
         PostgreSQL folds ASCII letters only) or, for names that are no words, as the text of
         a quoted identifier."""
-        # `U&"…"` escapes are the screen's business (may_spell_names): not every table here
-        return sorted(names_in_text(self.sql, self.policy.tenant_tables, escapes=False))
+        if self._named is None:
+            # `U&"…"` escapes are the screen's business (may_spell_names): not every table here
+            self._named = sorted(names_in_text(self.sql, self.policy.tenant_tables, escapes=False))
+        return self._named
 
     # positions
 
