@@ -45,31 +45,50 @@ __all__ = ["Analyzer", "Verdict", "analyze_statement", "parse_statement"]
 _POSTGRES = Dialect.get_or_raise("postgres")
 
 
-class _Reader(threading.local):
+class _Reader:
     """One tokenizer and one parser per thread, reused for every statement.
 
     `Dialect.parse` builds both for each call (the tokenizer's compiled core takes some thirty
     tables); both reset themselves at the start of each run, so reusing them gives the same trees
-    for about 15 % less time per statement. Not shared between threads: they hold state.
+    for about 15 % less time per statement. Not shared between threads: they hold state. Kept
+    in a `threading.local` (not a subclass of it: compiled with mypyc, this is a native class,
+    whose attributes are not per thread), made in each thread on its first use.
     """
 
+    __slots__ = ("_local",)
+
     def __init__(self) -> None:
-        self.tokenizer: Tokenizer = _POSTGRES.tokenizer()
-        self.parser: Parser = _POSTGRES.parser()
+        self._local = threading.local()
+
+    def _own(self) -> tuple[Tokenizer, Parser]:
+        try:
+            own: tuple[Tokenizer, Parser] = self._local.own
+        except AttributeError:
+            own = self._local.own = (_POSTGRES.tokenizer(), _POSTGRES.parser())
+        return own
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._own()[0]
+
+    @property
+    def parser(self) -> Parser:
+        return self._own()[1]
 
     def parse(self, text: str, thinned: bulk_values.Thinned | None = None) -> list[exp.Expr | None]:
         """`thinned`: the text without rows of a long VALUES list, to tokenize in its stead."""
+        tokenizer, parser = self._own()
         source = text if thinned is None else thinned.text
         try:
             try:
-                tokens = self.tokenizer.tokenize(source)
+                tokens = tokenizer.tokenize(source)
             except TokenError:
                 if not source.endswith("''"):
                     raise
                 # sqlglot takes a `$` for the start of a dollar-quote tag and, finding no `$`
                 # before the end, raises where the text ends with `''`; a newline after it is
                 # nothing to PostgreSQL and lets sqlglot back off (positions unchanged)
-                tokens = self.tokenizer.tokenize(source + "\n")
+                tokens = tokenizer.tokenize(source + "\n")
             if thinned is not None:
                 _move_tokens(tokens, text, thinned)
             if "@" in text and (at := _at_parameter(tokens)) is not None:
@@ -88,7 +107,7 @@ class _Reader(threading.local):
             aliases = _join_using_aliases(tokens) if using else None
             if aliases:
                 tokens = [t for i, t in enumerate(tokens) if i not in aliases.removed]
-            trees = self.parser.parse(tokens, text)
+            trees = parser.parse(tokens, text)
             if aliases:
                 _place_join_using_aliases(trees, aliases)
             if "+" in text:
@@ -99,7 +118,7 @@ class _Reader(threading.local):
                 _qualified_calls(trees)
             return trees
         finally:
-            self.parser.reset()  # do not keep the last statement's tokens alive
+            parser.reset()  # do not keep the last statement's tokens alive
 
 
 # the clauses PostgreSQL's grammar puts after a function's arguments besides OVER (which
