@@ -18,11 +18,18 @@ from pathlib import Path
 
 from setuptools import setup
 
-# the proof (its hot path). Not the rules: a compiled module has no docstring, and a rule's
-# documentation is its module's docstring (`tenantguard rule TG001`)
+# what runs for every statement and pays compiled: the proof (its hot path), the statement
+# rules, the context they read the proof through, the entry point that parses and runs them.
+# (sqltext, bulk_values, verdicts, search_path and pgfunctions compile too, but gain nothing
+# measurable: benchmarks/instructions.py.) A compiled module keeps no docstring: a rule's
+# documentation, its module's docstring, is read from its source, installed beside the
+# extension (`Rule.doc`, engine/findings.py)
 COMPILED = [
+    "tenantguard/engine/analyze.py",
     "tenantguard/engine/cascades.py",
+    "tenantguard/engine/context.py",
     *sorted(str(p) for p in Path("tenantguard/engine/proof").glob("*.py")),
+    *sorted(str(p) for p in Path("tenantguard/engine/rules").glob("tg*.py")),
 ]
 
 # only when a wheel is built: an editable install (`editable_wheel`) or the metadata alone

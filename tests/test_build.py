@@ -10,6 +10,9 @@ import pytest
 
 from tenantguard.engine import proof_compiled
 
+# the engine's modules setup.py compiles besides the proof's package and the statement rules
+COMPILED_ENGINE = ("analyze", "cascades", "context")
+
 
 @pytest.mark.skipif(
     "TENANTGUARD_EXPECT_COMPILED" not in os.environ, reason="only in CI's compiled run"
@@ -35,9 +38,10 @@ def test_the_checkout_is_pure_python() -> None:
     os.environ.get("TENANTGUARD_EXPECT_COMPILED") != "1", reason="only in CI's compiled run"
 )
 def test_the_compiled_build_holds_only_the_listed_modules() -> None:
-    """The wheel's extensions are the modules setup.py compiles (the proof's package and
-    cascades.py), no more: an extension left in the build directory by an earlier build, of a
-    module since taken off the list, would shadow that module's source once installed."""
+    """The wheel's extensions are the modules setup.py compiles (the proof's package,
+    cascades.py, the statement rules and the engine modules listed there), no more: an
+    extension left in the build directory by an earlier build, of a module since taken off the
+    list, would shadow that module's source once installed."""
     from importlib.machinery import EXTENSION_SUFFIXES
     from pathlib import Path
 
@@ -46,7 +50,12 @@ def test_the_compiled_build_holds_only_the_listed_modules() -> None:
     package = Path(tenantguard.__file__).parent
     proof = package / "engine" / "proof"
     extensions = {p for p in package.rglob("*") if p.name.endswith(tuple(EXTENSION_SUFFIXES))}
-    expected = {package / "engine" / "cascades.py", *proof.glob("*.py")}
+    engine = package / "engine"
+    expected = {
+        *(engine / f"{name}.py" for name in COMPILED_ENGINE),
+        *proof.glob("*.py"),
+        *(engine / "rules").glob("tg*.py"),
+    }
     assert {p.parent / (p.name.split(".", 1)[0] + ".py") for p in extensions} == expected
 
 
