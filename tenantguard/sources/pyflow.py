@@ -21,6 +21,7 @@ import ast
 import itertools
 import os
 import re
+import unicodedata
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -3270,26 +3271,79 @@ _OP_EQUALS = r"(?:\*\*|//|>>|<<|[-+*/%&|^@])?=(?!=)"
 # Each pattern starts at a character that a change needs (a dot, a bracket, an operator) and
 # the name before it is read from there: the scan of a whole project reads its text once per
 # pattern at C speed (a pattern led by `(\w+)` is tried at every character of every word).
-_DOT_STORE = lazy_pattern(r"\.\s*([A-Za-z_]\w*)[\s)]*" + _OP_EQUALS)  # (`(queries.X) = …` too)
-# `a.X, b.Y = …` (no call before the `=`: not `f(a.X, key=1)`)
-_TUPLE_TARGETS = lazy_pattern(r"^[ \t]*([^=\n(#]*,[^=\n(#]*?)[ \t]*(?<![=!<>])=(?!=)", re.M)
+# (a name as Python reads it: any letter first, a fullwidth `PIN` is `PIN` after NFKC)
+_DOT_STORE = lazy_pattern(r"\.\s*([^\W\d]\w*)[\s)]*" + _OP_EQUALS)  # (`(queries.X) = …` too)
+# `a.X, b.Y = …` (no call before the `=`: not `f(a.X, key=1)`; a statement after a `;` too)
+_TARGET_PART = r"[^=\n(#;]*"  # (a bracketed part, `q.X, (y) = …`: from its `)`, _CLOSED_STORE)
+_TUPLE_TARGETS = lazy_pattern(
+    r"^[ \t]*(" + _TARGET_PART + "," + _TARGET_PART + r"?)[ \t]*(?<![=!<>])=(?!=)", re.M
+)
+_TUPLE_TARGETS_AFTER = lazy_pattern(  # (led by the `;`: a pattern led by `(?:^|;)` is slow)
+    r";[ \t]*(" + _TARGET_PART + "," + _TARGET_PART + r"?)[ \t]*(?<![=!<>])=(?!=)"
+)
 # (`for(?<!\wfor)` is `\bfor`: a pattern led by a word's letters, not by `\b`, is found by
 # searching for them, ~40x faster)
 _FOR_TARGETS = lazy_pattern(r"for(?<!\wfor)\s+([^\n]*?)\s+in\b")
-_AS_TARGET = lazy_pattern(r"as(?<!\was)\s+((?:\w+\s*\.\s*)+\w+)")
+# `with … as q.X:`, `as (q.X):`, `as [q.X, y]:` (up to the statement's colon)
+_AS_TARGET = lazy_pattern(r"as(?<!\was)(?:\s+((?:\w+\s*\.\s*)+\w+)|\s*[(\[]([^:]*))")
 _DEL_TARGETS = lazy_pattern(r"del(?<!\wdel)\s+([^\n;]*)")
-_ATTRIBUTE_IN = lazy_pattern(r"(?:(?<![\w.])(self|cls)\s*)?\.\s*([A-Za-z_]\w*)")
+_ATTRIBUTE_IN = lazy_pattern(r"(?:(?<![\w.])(self|cls)\s*)?\.\s*([^\W\d]\w*)")
 _SUBSCRIPTED_IN = lazy_pattern(r"(\w+)\s*\[")
+# a string literal as an argument, in any spelling: `"X"`, `'''X'''`, `f"X"`, `"X" ""`, `"\x58"`
+_STRING_ARGUMENT = (
+    r"((?:[rRuUfF]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'"
+    r"|\"(?:\\.|[^\"\\\n])*\")\s*)+)"
+)
 # the raw text (the name is a string): `setattr(obj, "X", …)`, `obj.__dict__["X"] = …`
-# (found from `attr`: what comes before it, `setattr`, `__delattr__`, is read by _SETTER)
-_SETATTR = lazy_pattern(r"""attr(?:__)?\s*\(\s*(?:[^,()]*,\s*)?[rRuU]?["'](\w+)["']""")
+# (found from `attr`: what comes before it, `setattr`, `__delattr__`, is read by _SETTER; the
+# object may be a call's, `setattr(import_module("q"), "X", …)`)
+_SETATTR = lazy_pattern(r"attr(?:__)?\s*\(\s*(?:(?:[^,()]|\([^()]*\))*,\s*)??" + _STRING_ARGUMENT)
 _SETTER = lazy_pattern(r"(?<!\w)(?:__)?(?:set|del)$")
-_DICT_ITEM = lazy_pattern(r"""__dict__\s*\[\s*[rRuU]?["'](\w+)["']""")
-_VARS_ITEM = lazy_pattern(r"""vars(?<!\wvars)\s*\([^)]*\)\s*\[\s*[rRuU]?["'](\w+)["']""")
-# changed in place: `X[k] = …` (from its `]`), `X.append(…)` (from the dot), `X += […]`
-_CLOSED_STORE = lazy_pattern(r"\]\s*" + _OP_EQUALS)
-_MUTATOR_AFTER = lazy_pattern(r"\.\s*(?:" + "|".join(sorted(_MUTATORS)) + r")\s*\(")
-_AUGMENTING = lazy_pattern(r"(?:\+|\||-|&|\^)=(?!=)")
+_DICT_ITEM = lazy_pattern(r"__dict__\s*\[\s*" + _STRING_ARGUMENT)
+_VARS_ITEM = lazy_pattern(r"vars(?<!\wvars)\s*\([^)]*\)\s*\[\s*" + _STRING_ARGUMENT)
+# a namespace changed by a call: `q.__dict__.update(X=…)`, `vars(q).__setitem__("X", …)`:
+# the names written in its arguments (raw text); `operator.setitem(vars(q), "X", …)`
+_NAMESPACE_CHANGE = (
+    r"\s*(?:\.\s*(?:update|__setitem__|setdefault|__ior__)\s*\(|\|=)([^()]*(?:\([^()]*\)[^()]*)*)"
+)
+_NAMESPACE_CALLS = (
+    lazy_pattern(r"__dict__" + _NAMESPACE_CHANGE),
+    lazy_pattern(r"vars(?<!\wvars)\s*\([^()]*\)" + _NAMESPACE_CHANGE),
+)
+_SETITEM_NAMESPACE = lazy_pattern(
+    r"item(?<=setitem)\s*\(\s*(?:vars\s*\([^()]*\)|[^,()]*__dict__)\s*,\s*" + _STRING_ARGUMENT
+)
+_KEYWORD_OR_KEY = lazy_pattern(r"""(?:(?<![\w.])([^\W\d]\w*)\s*=(?!=)|["'](\w+)["'])""")
+# `setattr` / `setitem` handed on as a value (`partial(setattr, q, "X")`, `map(setattr, …)`)
+# or called with its arguments unpacked (`setattr(*args)`): every name the file writes as a
+# string may be the one it sets
+_SETTER_AS_VALUE = lazy_pattern(r"set(?<![^\W_]set)(?:attr|item)(?:__)?(?!\w)(?!\s*\((?!\s*\*))")
+_IDENTIFIER_LITERAL = lazy_pattern(r"""(["'])([^\W\d]\w*)\1""")
+# changed in place: `X[k] = …` (from its `]`), `X.append(…)` (from the dot; also handed on as a
+# value, `map(X.append, …)`, and unbound, `list.extend(X, …)`), `X += […]`; a target in
+# brackets over several lines (`(q.X,\n y) = …`) from its closing bracket
+_CLOSED_STORE = lazy_pattern(r"[)\]]\s*" + _OP_EQUALS)
+_SCAN_MUTATORS = _MUTATORS | {
+    "__init__",
+    "__delitem__",
+    "__imul__",
+    "__isub__",
+    "__iand__",
+    "__ixor__",
+    "__iconcat__",
+}
+_MUTATOR_AFTER = lazy_pattern(r"\.\s*(?:" + "|".join(sorted(_SCAN_MUTATORS)) + r")(?!\w)")
+_UNBOUND_OWNERS = frozenset({"list", "dict", "set", "bytearray", "deque", "OrderedDict"})
+# `operator.setitem(X, …)`, `operator.iadd(X, …)`, `setitem(X, …)` imported by name: X
+# changed in place
+_OPERATOR_CHANGES = (
+    lazy_pattern(r"item(?<=setitem|delitem)\s*\(\s*(?:\w+\s*\.\s*)*(\w+)\s*[,)\[]"),
+    lazy_pattern(
+        r"operator\s*\.\s*i(?:add|concat|or|mul|sub|and|xor)\s*\(\s*(?:\w+\s*\.\s*)*(\w+)\s*[,)\[]"
+    ),
+)
+_FIRST_ARGUMENT_NAME = lazy_pattern(r"\s*\(\s*(?:\w+\s*\.\s*)*(\w+)\s*[,)\[]")
+_AUGMENTING = lazy_pattern(r"(?:\+|\||-|&|\^|\*)=(?!=)")
 _WORD_BEFORE = lazy_pattern(r"(\w+)\s*$")
 
 
@@ -3326,15 +3380,40 @@ def _outside_changes(text: str) -> frozenset[str]:
     return known
 
 
+def _literal_names(source: str) -> list[str]:
+    """The name a string-literal argument spells (`"X"`, `'''X'''`, `f"X"`, `"X" ""`,
+    `"\\x58"`): as Python evaluates it, or none when it is not a constant name."""
+    if "{" in source:  # an f-string's field (or a brace): not a name written
+        return []
+    try:
+        value = ast.literal_eval(re.sub(r"(?<![\"'\w])[fF]", "", source.strip()))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return []
+    return [value] if isinstance(value, str) and value.isidentifier() else []
+
+
 def _read_outside_changes(text: str) -> set[str]:
     found: set[str] = set()
     for match in _SETATTR.finditer(text):
         start = match.start()
         if _SETTER.search(text, max(0, start - 8), start) is not None:
-            found.add("stored:" + match.group(1))
-    found.update("stored:" + m for m in _DICT_ITEM.findall(text))
-    found.update("stored:" + m for m in _VARS_ITEM.findall(text))
+            found.update("stored:" + n for n in _literal_names(match.group(1)))
+    for pattern in (_DICT_ITEM, _VARS_ITEM, _SETITEM_NAMESPACE):
+        for literal in pattern.findall(text):
+            found.update("stored:" + n for n in _literal_names(literal))
+    for pattern in _NAMESPACE_CALLS:
+        for arguments in pattern.findall(text):
+            for keyword, key in _KEYWORD_OR_KEY.findall(arguments):
+                found.add("stored:" + (keyword or key))
     code = _blanked(text)
+    if _SETTER_AS_VALUE.search(code) is not None:
+        found.update("stored:" + m for _quote, m in _IDENTIFIER_LITERAL.findall(text))
+    # a statement over lines joined by backslashes is one line; a name is what Python reads
+    # (NFKC: `queries.PIN = …` in fullwidth letters sets `PIN`)
+    if "\\" in code:
+        code = code.replace("\\\r\n", "   ").replace("\\\n", "  ")
+    if not code.isascii():
+        code = unicodedata.normalize("NFKC", code)
 
     def attributes(part: str) -> None:
         for owner, name in _ATTRIBUTE_IN.findall(part):
@@ -3345,34 +3424,81 @@ def _read_outside_changes(text: str) -> set[str]:
         if _word_before(code, match.start()) not in ("self", "cls"):
             found.add("stored:" + match.group(1))
     # `a.X, b = …`: a line that starts a statement (outside any bracket: not a call's
-    # continuation line, `"", Kind.TABLE, key=…`)
+    # continuation line, `"", Kind.TABLE, key=…`), its brackets closed before the `=` (not
+    # `f(a.X, key=1)`)
     depth, at = 0, 0
-    for match in _TUPLE_TARGETS.finditer(code):
+    lines = _TUPLE_TARGETS.finditer(code)
+    if ";" in code:  # (in order: the depth is counted from one match to the next)
+        lines = iter(sorted((*lines, *_TUPLE_TARGETS_AFTER.finditer(code)), key=_start))
+    for match in lines:
         start = match.start()
         for opening, closing in ("()", "[]", "{}"):
             depth += code.count(opening, at, start) - code.count(closing, at, start)
         at = start
         part = match.group(1)
-        if depth <= 0 and ":" not in part.split("[", 1)[0]:  # (not `x: dict[K, a.V] = …`)
+        if (
+            depth <= 0
+            and ":" not in part.split("[", 1)[0]  # (not `x: dict[K, a.V] = …`)
+            and part.count("(") == part.count(")")
+            and part.count("[") == part.count("]")
+        ):
             attributes(part)
-    for pattern in (_FOR_TARGETS, _AS_TARGET):
-        for part in pattern.findall(code):
-            attributes(part)
+    for part in _FOR_TARGETS.findall(code):
+        attributes(part)
+    for dotted, bracketed in _AS_TARGET.findall(code):
+        attributes(dotted or bracketed)
     for part in _DEL_TARGETS.findall(code):
         attributes(part)
         found.update("mutated:" + n for n in _SUBSCRIPTED_IN.findall(part))
     for match in _CLOSED_STORE.finditer(code):
-        # the first name subscripted on the line before the `] =` (`X[k] = …`,
-        # `q.X[k] = …`; not the types of an annotation's `Mapping[str, list[int]] = …`)
-        first = _SUBSCRIPTED_IN.search(code, code.rfind("\n", 0, match.start()) + 1, match.start())
-        if first is not None:
-            found.add("mutated:" + first.group(1))
+        start = match.start()
+        line = code.rfind("\n", 0, start) + 1
+        if code[start] == "]":
+            # the first name subscripted on the line before the `] =` (`X[k] = …`,
+            # `q.X[k] = …`; not the types of an annotation's `Mapping[str, list[int]] = …`)
+            first = _SUBSCRIPTED_IN.search(code, line, start)
+            if first is not None:
+                found.add("mutated:" + first.group(1))
+        before = code[line : start + 1]
+        if before.count("(") + before.count("[") < before.count(")") + before.count("]"):
+            # a bracket opened on an earlier line: `(q.X,\n y) = …`, `[q.X,\n y] = …`
+            opened = _opening_bracket(code, start)
+            if opened is not None:
+                attributes(code[code.rfind("\n", 0, opened) + 1 : start])
+        elif code[start] == ")":
+            # a target closed by a bracket on its line: `q.X, (y) = …` (`f(x) = …` is no
+            # Python; a keyword's `(…)` is followed by `,` or `)`, not by `=`)
+            attributes(before)
     for pattern in (_MUTATOR_AFTER, _AUGMENTING):
         for match in pattern.finditer(code):
             name = _word_before(code, match.start())
+            if name in _UNBOUND_OWNERS and pattern is _MUTATOR_AFTER:
+                # `list.extend(X, …)`, `dict.__setitem__(q.X, …)`: its first argument's
+                argument = _FIRST_ARGUMENT_NAME.match(code, match.end())
+                name = None if argument is None else argument.group(1)
             if name is not None:
                 found.add("mutated:" + name)
+    for pattern in _OPERATOR_CHANGES:
+        found.update("mutated:" + n for n in pattern.findall(code))
     return found
+
+
+def _start(match: re.Match[str]) -> int:
+    return match.start()
+
+
+def _opening_bracket(code: str, closing: int) -> int | None:
+    """Where the bracket closed at `closing` opens (looked for over 20,000 characters)."""
+    depth = 0
+    for position in range(closing, max(-1, closing - 20_000), -1):
+        char = code[position]
+        if char in ")]}":
+            depth += 1
+        elif char in "([{":
+            depth -= 1
+            if depth == 0:
+                return position
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,170 @@
+"""Round 26b (an outside attack on round 25b's fix): a module's constant, a class's attribute or
+a collection set again from another file in a spelling the project-wide scan did not read — a
+statement continued by a backslash (`queries.PIN \\` then `= …`), a name Python reads after
+NFKC (`queries.PIN = …` in fullwidth letters sets `PIN`), a target in brackets (`q.PIN, (y) = …`, over two
+lines, after a `;`, `with … as (q.PIN)`), `setattr` with its name spelled another way
+(`f"PIN"`, `"P" "IN"`, `'''PIN'''`, `"\\x50IN"`) or on a call's result, handed on as a value
+(`partial(setattr, q, "PIN")`, `map(setattr, …)`, `setattr(*args)`), the module's namespace
+changed by a call (`vars(q).update(PIN=…)`, `q.__dict__.update(…)`, `operator.setitem(vars(q),
+"PIN", …)`), a collection changed by an unbound method or `operator` (`list.extend(q.PARTS,
+…)`, `dict.update(q.PINS, …)`, `operator.iadd(…)`, `q.PARTS.__init__(…)`, `map(q.PARTS.append,
+…)`). The tool proved SQL that reads every tenant's rows.
+
+Each project is run: `app.main` with a connection that records the SQL it is sent, which is the
+unpinned one; the tool must not prove that call (TG009 or TG001 there).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tenantguard.cli import main
+from tests.test_attack25b_rebinding import LEAK, QUERY, SAFE, SENT, _call, _sent, _write
+
+QUERIES = {"queries.py": f"PIN = {SAFE}\n"}
+APP = "import tweaks\nimport queries\n\n\n" + _call("queries.PIN")
+PARTS = {"queries.py": "PARTS = ['SELECT title FROM tasks WHERE', 'account_id = $1']\n"}
+PARTS_APP = (
+    "import tweaks\nfrom queries import PARTS\n\n\n"
+    "async def main(conn, t):\n    return await conn.fetch(' '.join(PARTS), t)\n"
+)
+PINS = {"queries.py": f"PINS = {{'task': {SAFE}}}\n"}
+PINS_TASK = 'PINS["task"]'
+PINS_APP = "import tweaks\nfrom queries import PINS\n\n\n" + _call(PINS_TASK)
+REPO = (
+    f"class Repo:\n    PIN = {SAFE}\n\n    async def main(self, conn, t):\n"
+    f"        return await conn.fetch({QUERY % 'self.PIN'}, t)\n"
+)
+
+
+def _tweaks(code: str) -> dict[str, str]:
+    return {**QUERIES, "tweaks.py": "import queries\n" + code, "app.py": APP}
+
+
+def _parts(code: str) -> dict[str, str]:
+    return {**PARTS, "tweaks.py": "import queries\n" + code, "app.py": PARTS_APP}
+
+
+def _pins(code: str) -> dict[str, str]:
+    return {**PINS, "tweaks.py": "import queries\n" + code, "app.py": PINS_APP}
+
+
+PROJECTS: dict[str, dict[str, str]] = {
+    # a statement continued by a backslash
+    "a backslash before the =": _tweaks(f"queries.PIN \\\n    = {LEAK}\n"),
+    "a backslash after the dot": _tweaks(f"queries. \\\n    PIN = {LEAK}\n"),
+    "a for target after a backslash": _tweaks(f"for \\\n queries.PIN in [{LEAK}]:\n    pass\n"),
+    "a dict's update after a backslash": _pins(f"queries.PINS \\\n   .update(task={LEAK})\n"),
+    "a dict's item after a backslash": _pins(f"queries.PINS['task'] \\\n   = {LEAK}\n"),
+    # a name as Python reads it (NFKC)
+    "a fullwidth name": _tweaks(f"queries.\uff30\uff29\uff2e = {LEAK}\n"),
+    "a name with one fullwidth letter": _tweaks(f"queries.PI\uff2e = {LEAK}\n"),
+    "a mathematical bold name": _tweaks(f"queries.\U0001d40f\U0001d408\U0001d40d = {LEAK}\n"),
+    # targets in brackets
+    "a tuple target after a semicolon": _tweaks(f"z = 0; queries.PIN, y = {LEAK}, 1\n"),
+    "a tuple target with a bracket": _tweaks(f"queries.PIN, (y) = {LEAK}, 1\n"),
+    "a tuple target over two lines": _tweaks(f"(queries.PIN,\n y) = ({LEAK}, 1)\n"),
+    "a list target over two lines": _tweaks(f"[queries.PIN,\n y] = [{LEAK}, 1]\n"),
+    "with as a bracketed attribute": _tweaks(
+        f"import contextlib\nwith contextlib.nullcontext({LEAK}) as (queries.PIN):\n    pass\n"
+    ),
+    "with as a list of an attribute": _tweaks(
+        f"import contextlib\nwith contextlib.nullcontext([{LEAK}]) as [queries.PIN]:\n    pass\n"
+    ),
+    # setattr: the name spelled another way, the object a call's, setattr as a value
+    "setattr with an f-string name": _tweaks(f"setattr(queries, f'PIN', {LEAK})\n"),
+    "setattr with a concatenated name": _tweaks(f"setattr(queries, 'P' 'IN', {LEAK})\n"),
+    "setattr with a triple-quoted name": _tweaks(f"setattr(queries, '''PIN''', {LEAK})\n"),
+    "setattr with an escaped name": _tweaks(f"setattr(queries, '\\x50IN', {LEAK})\n"),
+    "setattr on a call's result": _tweaks(
+        f"import importlib\nsetattr(importlib.import_module('queries'), 'PIN', {LEAK})\n"
+    ),
+    "functools.partial of setattr": _tweaks(
+        f"import functools\nfunctools.partial(setattr, queries, 'PIN')({LEAK})\n"
+    ),
+    "map of setattr": _tweaks(f"list(map(setattr, [queries], ['PIN'], [{LEAK}]))\n"),
+    "setattr with its arguments unpacked": _tweaks(f"setattr(*(queries, 'PIN', {LEAK}))\n"),
+    # the module's namespace changed by a call
+    "vars(module).update": _tweaks(f"vars(queries).update(PIN={LEAK})\n"),
+    "module.__dict__.update": _tweaks(f"queries.__dict__.update(PIN={LEAK})\n"),
+    "module.__dict__.__setitem__": _tweaks(f"queries.__dict__.__setitem__('PIN', {LEAK})\n"),
+    "operator.setitem of vars(module)": _tweaks(
+        f"import operator\noperator.setitem(vars(queries), 'PIN', {LEAK})\n"
+    ),
+    "an instance's __dict__.update": {
+        "repo.py": REPO,
+        "app.py": "from repo import Repo\n\n\nasync def main(conn, t):\n    r = Repo()\n"
+        f"    r.__dict__.update(PIN={LEAK})\n    return await r.main(conn, t)\n",
+    },
+    # a collection changed by an unbound method, operator, __init__, a method as a value
+    "list.extend unbound": _parts("list.extend(queries.PARTS, ['OR true'])\n"),
+    "operator.iadd of a list": _parts(
+        "import operator\noperator.iadd(queries.PARTS, ['OR true'])\n"
+    ),
+    "a list's append handed to map": _parts("list(map(queries.PARTS.append, ['OR true']))\n"),
+    "a list's __init__ called again": _parts(
+        "queries.PARTS.__init__(['SELECT title FROM tasks WHERE', 'account_id = $1 OR true'])\n"
+    ),
+    "operator.setitem of a dict": _pins(
+        f"import operator\noperator.setitem(queries.PINS, 'task', {LEAK})\n"
+    ),
+    "dict.__setitem__ unbound": _pins(f"dict.__setitem__(queries.PINS, 'task', {LEAK})\n"),
+    "dict.update unbound": _pins(f"dict.update(queries.PINS, task={LEAK})\n"),
+    "a dict's __init__ called again": _pins(f"queries.PINS.__init__(task={LEAK})\n"),
+}
+
+
+def _findings(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, Any]]:
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "."])
+    findings: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["findings"]
+    return findings
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS))
+def test_a_value_set_again_in_another_spelling_is_not_proven(
+    name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _write(tmp_path, PROJECTS[name])
+    assert _sent(tmp_path) == [SENT]
+    findings = _findings(tmp_path, capsys, monkeypatch)
+    assert {f["rule"] for f in findings} & {"TG009", "TG001"}, findings
+
+
+def test_other_names_set_in_those_spellings_leave_the_constants_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The twins: the same spellings set another name of the module, change another list or
+    dict (`LIMIT`, `STEPS`, `OTHER`): `queries.PIN`, `PARTS` and `PINS` stay proven."""
+    _write(
+        tmp_path,
+        {
+            "queries.py": f"PIN = {SAFE}\nLIMIT = 5\nSTEPS = ['a']\nOTHER = {{'k': 1}}\n"
+            "PARTS = ['SELECT title FROM tasks WHERE', 'account_id = $1']\n"
+            f"PINS = {{'task': {SAFE}}}\n",
+            "tweaks.py": "import contextlib\nimport functools\nimport operator\nimport queries\n"
+            "queries.LIMIT \\\n    = 10\nqueries.\uff2c\uff29\uff2d\uff29\uff34 = 10\n"
+            "z = 0; queries.LIMIT, y = 10, 1\n(queries.LIMIT,\n y) = (10, 1)\n"
+            "with contextlib.nullcontext(10) as (queries.LIMIT):\n    pass\n"
+            "setattr(queries, f'LIMIT', 10)\nfunctools.partial(setattr, queries, 'LIMIT')(10)\n"
+            "vars(queries).update(LIMIT=10)\nqueries.__dict__.update(LIMIT=10)\n"
+            "list.extend(queries.STEPS, ['b'])\noperator.iadd(queries.STEPS, ['c'])\n"
+            "operator.setitem(queries.OTHER, 'k', 2)\ndict.update(queries.OTHER, k=3)\n"
+            "queries.STEPS.__init__(['d'])\nlist(map(queries.STEPS.append, ['e']))\n",
+            "app.py": "import tweaks\nimport queries\nfrom queries import PARTS, PINS\n\n\n"
+            "async def main(conn, t):\n"
+            f"    await conn.fetch({QUERY % 'queries.PIN'}, t)\n"
+            f"    await conn.fetch({QUERY % PINS_TASK}, t)\n"
+            "    return await conn.fetch(' '.join(PARTS), t)\n",
+        },
+    )
+    assert _findings(tmp_path, capsys, monkeypatch) == []
