@@ -168,3 +168,140 @@ def test_other_names_set_in_those_spellings_leave_the_constants_proven(
         },
     )
     assert _findings(tmp_path, capsys, monkeypatch) == []
+
+
+# An enum member written without `.value` is what its class makes of it — round 26's fix read
+# only `def __str__` / `def __format__` of a class it knew as an `Enum` by its base's name
+ENUM = "from enum import Enum\n\n\n"
+
+
+def _enum(head: str, members: str, expression: str) -> dict[str, str]:
+    return {
+        "app.py": head
+        + members
+        + f"\n\nasync def main(conn, t):\n    return await conn.fetch({QUERY % expression}, t)\n"
+    }
+
+
+STR_METHOD = f"\n    def __str__(self):\n        return {LEAK}\n"
+ENUMS: dict[str, dict[str, str]] = {
+    "__str__ assigned a lambda": _enum(
+        ENUM, f"class Q(str, Enum):\n    PIN = {SAFE}\n    __str__ = lambda self: {LEAK}\n", "Q.PIN"
+    ),
+    "__format__ assigned a function": _enum(
+        ENUM,
+        f"def loud(self, spec):\n    return {LEAK}\n\n\n"
+        f"class Q(str, Enum):\n    PIN = {SAFE}\n    __format__ = loud\n",
+        "Q.PIN",
+    ),
+    "Enum imported under another name": _enum(
+        "from enum import Enum as E\n\n\n",
+        f"class Q(str, E):\n    PIN = {SAFE}\n" + STR_METHOD,
+        "Q.PIN",
+    ),
+    "StrEnum imported under another name": _enum(
+        "from enum import StrEnum as S\n\n\n",
+        f"class Q(S):\n    PIN = {SAFE}\n" + STR_METHOD,
+        "Q.PIN",
+    ),
+    "a module name bound to Enum": _enum(
+        ENUM + "Base = Enum\n\n\n", f"class Q(str, Base):\n    PIN = {SAFE}\n" + STR_METHOD, "Q.PIN"
+    ),
+    "a class decorator sets __str__": _enum(
+        ENUM,
+        f"def loud(cls):\n    cls.__str__ = lambda self: {LEAK}\n    return cls\n\n\n"
+        f"@loud\nclass Q(str, Enum):\n    PIN = {SAFE}\n",
+        "Q.PIN",
+    ),
+    "the module sets Q.__str__": _enum(
+        ENUM,
+        f"class Q(str, Enum):\n    PIN = {SAFE}\n\n\nQ.__str__ = lambda self: {LEAK}\n",
+        "Q.PIN",
+    ),
+    "setattr of __format__": _enum(
+        ENUM,
+        f"class Q(str, Enum):\n    PIN = {SAFE}\n\n\n"
+        f"setattr(Q, '__format__', lambda self, spec: {LEAK})\n",
+        "Q.PIN",
+    ),
+    "__add__ of the member": _enum(
+        ENUM,
+        f"class Q(str, Enum):\n    PIN = {SAFE}\n\n    def __add__(self, other):\n"
+        f"        return {LEAK}\n",
+        'Q.PIN + ""',
+    ),
+    "a value property": _enum(
+        ENUM,
+        f"class Q(str, Enum):\n    PIN = {SAFE}\n\n    @property\n    def value(self):\n"
+        f"        return {LEAK}\n",
+        "Q.PIN.value",
+    ),
+    # a metaclass of the project makes or computes the class's attributes
+    "a metaclass's property": _enum(
+        "",
+        f"class Meta(type):\n    @property\n    def PIN(cls):\n        return {LEAK}\n\n\n"
+        f"class Q(metaclass=Meta):\n    PIN = {SAFE}\n",
+        "Q.PIN",
+    ),
+    "a metaclass's __getattribute__": _enum(
+        "",
+        "class Meta(type):\n    def __getattribute__(cls, name):\n"
+        f"        return {LEAK} if name == 'PIN' else super().__getattribute__(name)\n\n\n"
+        f"class Q(metaclass=Meta):\n    PIN = {SAFE}\n",
+        "Q.PIN",
+    ),
+    "a metaclass's __init__ sets cls.PIN": {
+        "meta.py": "class Meta(type):\n    def __init__(cls, *args, **kwargs):\n"
+        f"        super().__init__(*args, **kwargs)\n        cls.PIN = {LEAK}\n",
+        "app.py": f"from meta import Meta\n\n\nclass Repo(metaclass=Meta):\n    PIN = {SAFE}\n\n"
+        "    async def main(self, conn, t):\n"
+        f"        return await conn.fetch({QUERY % 'self.PIN'}, t)\n\n\n"
+        "async def main(conn, t):\n    return await Repo().main(conn, t)\n",
+    },
+    "a metaclass's __new__ changes the namespace": {
+        "meta.py": "class Meta(type):\n    def __new__(mcs, name, bases, ns):\n"
+        f"        ns['PIN'] = {LEAK}\n        return super().__new__(mcs, name, bases, ns)\n",
+        "app.py": f"from meta import Meta\n\n\nclass Repo(metaclass=Meta):\n    PIN = {SAFE}\n\n"
+        "    async def main(self, conn, t):\n"
+        f"        return await conn.fetch({QUERY % 'self.PIN'}, t)\n\n\n"
+        "async def main(conn, t):\n    return await Repo().main(conn, t)\n",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(ENUMS))
+def test_a_member_or_attribute_made_by_its_class_is_not_proven(
+    name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _write(tmp_path, ENUMS[name])
+    assert _sent(tmp_path) == [SENT]
+    findings = _findings(tmp_path, capsys, monkeypatch)
+    assert {f["rule"] for f in findings} & {"TG009", "TG001"}, findings
+
+
+def test_enums_and_metaclasses_that_leave_the_constant_alone_stay_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The twins: `.value` of an enum imported under another name with `__eq__`/`__hash__` of
+    its own (while a decorator sets another class's `__str__`), and an attribute of a class
+    whose project metaclass makes nothing (`__call__`, a singleton's): proven."""
+    _write(
+        tmp_path,
+        {
+            "app.py": "from enum import Enum as E\n\n\n"
+            f"def loud(cls):\n    cls.__str__ = lambda self: {LEAK}\n    return cls\n\n\n"
+            "@loud\nclass Other:\n    pass\n\n\n"
+            f"class Q(str, E):\n    PIN = {SAFE}\n\n    def __eq__(self, other):\n"
+            "        return self is other\n\n    __hash__ = E.__hash__\n\n\n"
+            "class Once(type):\n    def __call__(cls, *args, **kwargs):\n"
+            "        return super().__call__(*args, **kwargs)\n\n\n"
+            f"class Repo(metaclass=Once):\n    PIN = {SAFE}\n\n\n"
+            "async def main(conn, t):\n"
+            f"    await conn.fetch({QUERY % 'Q.PIN.value'}, t)\n"
+            f"    return await conn.fetch({QUERY % 'Repo.PIN'}, t)\n",
+        },
+    )
+    assert _findings(tmp_path, capsys, monkeypatch) == []

@@ -147,6 +147,12 @@ _MUTATORS = frozenset(
     | {"popitem", "remove", "reverse", "sort", "__iadd__", "__ior__", "add", "discard"}
     | {"difference_update", "intersection_update", "symmetric_difference_update"}
 )
+# an enum's methods that make its members' text, or operators on them (`Q.PIN + "…"`): a
+# member written without `.value` is what they return
+_TEXT_DUNDERS = frozenset(
+    """__str__ __format__ __repr__ __add__ __radd__ __mod__ __rmod__ __mul__ __rmul__
+    __getitem__ __iter__ __getattribute__ __getattr__ __class_getitem__""".split()  # noqa: SIM905
+)
 _MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
 _RETURN_DEPTH = 4  # calls inside returned values followed, one inside the other
 _LOOP_ROUNDS = 3  # rounds of a loop body before its changing names count as unknown
@@ -2425,6 +2431,13 @@ class _Walker:
             owner = self.index.imported(owner)
         if not isinstance(owner, ClassRef) or not _is_enum(owner.info):
             return None
+        order, _ = self.index.bases(owner.info)
+        if any(
+            name in cls.methods or name in cls.attributes
+            for cls in order
+            for name in ("value", "_value_", "__getattribute__", "__getattr__")
+        ):
+            return None  # its own `value` (a property), not the member's constant
         found = self.index.class_attribute(owner.info, member.attr)
         return found if isinstance(found, tuple) else None
 
@@ -2453,6 +2466,10 @@ class _Walker:
             return self.index.instance_attribute(base.info, node.attr, node)
         if isinstance(base, ClassRef):
             found = self.index.class_attribute(base.info, node.attr)
+            made = self.index.metaclass_makes(base.info, node.attr)
+            if found is not None and made is not None:
+                reason = f"`{_short(node)}` is what the metaclass `{made}` makes of it"
+                return hole(node, self.origin, reason)
             if found is not None and self.index.formats_members(base.info):
                 # `Q.PIN` of an enum whose class writes its members itself: `f"{Q.PIN}"`,
                 # `str(Q.PIN)` send what its `__str__` / `__format__` returns (`Q.PIN.value`
@@ -3421,8 +3438,11 @@ def _read_outside_changes(text: str) -> set[str]:
                 found.add("stored:" + name)
 
     for match in _DOT_STORE.finditer(code):
-        if _word_before(code, match.start()) not in ("self", "cls"):
-            found.add("stored:" + match.group(1))
+        name = match.group(1)
+        if _word_before(code, match.start()) not in ("self", "cls") or (
+            name.startswith("__") and name.endswith("__")  # (`cls.__str__ = …`: the class's)
+        ):
+            found.add("stored:" + name)
     # `a.X, b = …`: a line that starts a statement (outside any bracket: not a call's
     # continuation line, `"", Kind.TABLE, key=…`), its brackets closed before the `=` (not
     # `f(a.X, key=1)`)
@@ -3764,13 +3784,15 @@ class ProjectIndex:
         self._consulted_names.add(name)
         return name in self._defined  # the project's files only: not what this process read
 
-    def changed_outside(self, name: str, *, stored: bool = True) -> bool:
+    def changed_outside(self, name: str, *, stored: bool = True, dunder: bool = False) -> bool:
         """Whether a file of the project may assign the attribute `name` of some object other
         than `self` / `cls` (`queries.X = …`, `Repo.X = …`, `setattr(obj, "X", …)`), or, with
         `stored` False, change a collection of that name in place (`X.append(…)`, `q.X[k] =
-        …`): see `_outside_changes`, read over the project's files on first need."""
+        …`): see `_outside_changes`, read over the project's files on first need. A name with
+        a leading `__` is asked for with `dunder` only (`Q.__str__ = …`, a decorator's
+        `cls.__format__ = …`)."""
         key = ("stored:" if stored else "mutated:") + name
-        if name.startswith("__"):
+        if name.startswith("__") and not dunder:
             return False
         self._consulted_names.add(key)
         if self._changes is None:
@@ -4000,14 +4022,43 @@ class ProjectIndex:
                 return self.attribute_of(base, node.attr)
         return None
 
+    def metaclass_makes(
+        self, info: ClassInfo, name: str, *, of_instances: bool = False
+    ) -> str | None:
+        """The project metaclass (of the class or a base: `class Q(metaclass=Meta)`) that may
+        give the class's attribute `name` another value than its body: one that makes the
+        class (`__new__`, `__init__`, `__prepare__`: the namespace is its), or, read on the
+        class itself (`Q.X`, not `self.X`), computes it (`__getattribute__`, a property or an
+        attribute `name` of the metaclass comes before the class's own)."""
+        order, _ = self.bases(info)
+        makers = {"__new__", "__init__", "__prepare__", "__init_subclass__"}
+        if not of_instances:
+            makers |= {"__getattribute__", name}
+        for cls in order:
+            for keyword in cls.node.keywords:
+                if keyword.arg != "metaclass":
+                    continue
+                ref = self._class_ref(keyword.value, cls)
+                if ref is None:
+                    continue
+                for meta in self.bases(ref.info)[0]:
+                    if any(m in meta.methods or m in meta.attributes for m in makers):
+                        return meta.name
+        return None
+
     def formats_members(self, info: ClassInfo) -> bool:
         """Whether a class is an enum that writes its members as text itself: a project class
-        of its bases (itself included) is an `Enum` and one defines `__str__` or
-        `__format__`."""
+        of its bases (itself included) is an `Enum` and one defines a method that makes a
+        member's text or is an operator on it (`__str__`, `__format__`, `__repr__`, `__add__`,
+        `__mod__`…), as a method or as an attribute (`__str__ = lambda self: …`), or a file
+        of the project sets one on some class (`Q.__str__ = …`, a decorator's `cls.__format__ =
+        …`, `setattr(Q, "__str__", …)`)."""
         order, _ = self.bases(info)
-        return any(_is_enum(cls) for cls in order) and any(
-            "__str__" in cls.methods or "__format__" in cls.methods for cls in order
-        )
+        if not any(_is_enum(cls) for cls in order):
+            return False
+        return any(
+            name in cls.methods or name in cls.attributes for cls in order for name in _TEXT_DUNDERS
+        ) or any(self.changed_outside(name, dunder=True) for name in _TEXT_DUNDERS)
 
     def class_attribute(self, info: ClassInfo, name: str) -> Binding | None:
         order, _ = self.bases(info)
@@ -4043,6 +4094,9 @@ class ProjectIndex:
         for cls in involved:
             if "__getattribute__" in cls.methods:
                 return hole(node, origin, f"`{cls.name}` computes its attributes when read")
+            made = self.metaclass_makes(cls, name, of_instances=True)
+            if made is not None:
+                return hole(node, origin, f"`{cls.name}.{name}` is what `{made}` makes of it")
         for cls in involved:
             found_here = self._assigned(cls)
             assigned = found_here.get(name)
@@ -5091,8 +5145,16 @@ def _makes_records(info: ClassInfo) -> bool:
 
 
 def _is_enum(info: ClassInfo) -> bool:
-    """A class with an `Enum` base (`Enum`, `StrEnum`, `enum.IntEnum`…)."""
-    return any(_dotted(base).rsplit(".", 1)[-1].endswith("Enum") for base in info.base_exprs)
+    """A class with an `Enum` base (`Enum`, `StrEnum`, `enum.IntEnum`…), also under another
+    name (`from enum import Enum as E`, `Base = Enum`)."""
+    for base in info.base_exprs:
+        if _dotted(base).rsplit(".", 1)[-1].endswith("Enum"):
+            return True
+        if isinstance(base, ast.Name):
+            bound = info.base_env.get(base.id) or info.module.env.get(base.id)
+            if isinstance(bound, ImportedRef) and bound.name.endswith("Enum"):
+                return True
+    return False
 
 
 def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
