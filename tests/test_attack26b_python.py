@@ -34,6 +34,7 @@ PARTS_APP = (
 )
 PINS = {"queries.py": f"PINS = {{'task': {SAFE}}}\n"}
 PINS_TASK = 'PINS["task"]'
+PINS_K = 'pins["k"]'
 PINS_APP = "import tweaks\nfrom queries import PINS\n\n\n" + _call(PINS_TASK)
 REPO = (
     f"class Repo:\n    PIN = {SAFE}\n\n    async def main(self, conn, t):\n"
@@ -302,6 +303,80 @@ def test_enums_and_metaclasses_that_leave_the_constant_alone_stay_proven(
             "async def main(conn, t):\n"
             f"    await conn.fetch({QUERY % 'Q.PIN.value'}, t)\n"
             f"    return await conn.fetch({QUERY % 'Repo.PIN'}, t)\n",
+        },
+    )
+    assert _findings(tmp_path, capsys, monkeypatch) == []
+
+
+# a class's `cls` outside its own methods, an object's class swapped, names a `global` makes the
+# module's through an import or a match, the module's namespace kept in a name
+SCOPES: dict[str, dict[str, str]] = {
+    "a decorator in another module names its class cls": {
+        "deco.py": f"def unpinned(cls):\n    cls.PIN = {LEAK}\n    return cls\n",
+        "repo.py": "from deco import unpinned\n\n\n@unpinned\n" + REPO,
+        "app.py": "from repo import Repo\n\n\nasync def main(conn, t):\n"
+        "    return await Repo().main(conn, t)\n",
+    },
+    "an object's __class__ swapped": {
+        "repo.py": REPO,
+        "app.py": f"from repo import Repo\n\n\nclass Other:\n    PIN = {LEAK}\n\n\n"
+        "async def main(conn, t):\n    r = Repo()\n    r.__class__ = Other\n"
+        "    return await Repo.main(r, conn, t)\n",
+    },
+    "a global imported in a function": {
+        "other.py": f"PIN = {LEAK}\n",
+        "app.py": f"PIN = {SAFE}\n\n\ndef f():\n    global PIN\n    from other import PIN\n\n\n"
+        "f()\n\n\n" + _call("PIN"),
+    },
+    "a global captured by a match": {
+        "app.py": f"PIN = {SAFE}\n\n\ndef f():\n    global PIN\n    match [{LEAK}]:\n"
+        "        case [str() as PIN]:\n            pass\n\n\nf()\n\n\n" + _call("PIN"),
+    },
+    "the module's namespace kept in a name": {
+        "app.py": f"PIN = {SAFE}\nnamespace = globals()\nnamespace['PIN'] = {LEAK}\n\n\n"
+        + _call("PIN"),
+    },
+    "a mapping's rest captured by a match": {
+        "app.py": "async def main(conn, t):\n"
+        f"    pins = {{'k': {SAFE}}}\n"
+        f"    match {{'k': {LEAK}}}:\n"
+        "        case {**pins}:\n            pass\n"
+        f"    return await conn.fetch({QUERY % PINS_K}, t)\n",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCOPES))
+def test_a_value_bound_where_the_reader_did_not_look_is_not_proven(
+    name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _write(tmp_path, SCOPES[name])
+    assert _sent(tmp_path) == [SENT]
+    findings = _findings(tmp_path, capsys, monkeypatch)
+    assert {f["rule"] for f in findings} & {"TG009", "TG001"}, findings
+
+
+def test_scopes_that_leave_the_constant_alone_stay_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The twins: a classmethod's `cls.LIMIT = …`, another module's `globals()` kept in a
+    name, a function importing a name it does not declare `global`, `globals().get(…)`: the
+    constant and the class's attribute stay proven."""
+    _write(
+        tmp_path,
+        {
+            "other.py": "namespace = globals()\nnamespace['LIMIT'] = 5\n",
+            "app.py": f"import other\n\nPIN = {SAFE}\nLIMIT = globals().get('LIMIT')\n\n\n"
+            "def f():\n    from other import namespace as PIN\n    return PIN\n\n\n"
+            f"class Repo:\n    PIN = {SAFE}\n    LIMIT = 5\n\n    @classmethod\n"
+            "    def grow(cls):\n        cls.LIMIT = 10\n\n"
+            "    async def main(self, conn, t):\n"
+            f"        return await conn.fetch({QUERY % 'self.PIN'}, t)\n\n\n"
+            "async def main(conn, t):\n    await Repo().main(conn, t)\n"
+            f"    return await conn.fetch({QUERY % 'PIN'}, t)\n",
         },
     )
     assert _findings(tmp_path, capsys, monkeypatch) == []

@@ -1336,9 +1336,10 @@ class _Walker:
         for case in node.cases:
             self.env = dict(before)
             for name in ast.walk(case.pattern):
-                captured = getattr(name, "name", None)
-                if isinstance(captured, str):
-                    self.bind(captured, hole(case.pattern, self.origin, "a matched value"))
+                # `case x`, `case [*rest]`, `case {**rest}` (round 26b: a mapping's rest)
+                for captured in (getattr(name, "name", None), getattr(name, "rest", None)):
+                    if isinstance(captured, str):
+                        self.bind(captured, hole(case.pattern, self.origin, "a matched value"))
             if case.guard is not None:
                 self.scan(case.guard)
             ends.append(self.env if self.block(case.body) else None)
@@ -3438,9 +3439,11 @@ def _read_outside_changes(text: str) -> set[str]:
                 found.add("stored:" + name)
 
     for match in _DOT_STORE.finditer(code):
+        # (`self.X = …` is read with the class whose methods set it; `cls.X = …` is not:
+        # a decorator's or a metaclass's `cls` is any class, round 26b)
         name = match.group(1)
-        if _word_before(code, match.start()) not in ("self", "cls") or (
-            name.startswith("__") and name.endswith("__")  # (`cls.__str__ = …`: the class's)
+        if _word_before(code, match.start()) != "self" or (
+            name.startswith("__") and name.endswith("__")  # (`self.__class__ = …`)
         ):
             found.add("stored:" + name)
     # `a.X, b = …`: a line that starts a statement (outside any bracket: not a call's
@@ -4091,6 +4094,9 @@ class ProjectIndex:
             involved.append(sub)
             involved.extend(self.bases(sub)[0])
         involved = list({id(c): c for c in involved}.values())
+        if self.changed_outside("__class__", dunder=True):
+            # `obj.__class__ = Other` somewhere: an object's attributes are another class's
+            return hole(node, origin, "a file of the project sets an object's `__class__`")
         for cls in involved:
             if "__getattribute__" in cls.methods:
                 return hole(node, origin, f"`{cls.name}` computes its attributes when read")
@@ -4867,8 +4873,29 @@ def _scan_scopes(info: ModuleInfo) -> None:
     nonlocals: dict[int, set[str]] = {}
     Chain = tuple[ast.FunctionDef | ast.AsyncFunctionDef, ...]
     stack: list[tuple[ast.AST, Chain]] = [(info.tree, ())] if info.tree is not None else []
+    recognized: set[int] = set()  # `globals()` read or changed where the walk reads it
     while stack:
         node, chain = stack.pop()
+        if chain:
+            # what else binds a name a `global` may make the module's: an import, an
+            # exception's name, a match's capture, a nested def (round 26b, outside attack)
+            bound = _bound_names(node)
+            if bound:
+                stored.setdefault(id(chain[0]), set()).update(bound)
+        if isinstance(node, ast.Subscript | ast.Attribute) and (
+            isinstance(node, ast.Subscript) or node.attr in _NAMESPACE_METHODS
+        ):
+            recognized.add(id(node.value))
+        elif isinstance(node, ast.Compare):
+            recognized.update(id(c) for c in node.comparators)
+        if (
+            isinstance(node, ast.Call)
+            and _dotted(node.func) in ("globals", "vars")
+            and not node.args
+            and id(node) not in recognized
+        ):
+            # `g = globals()` then `g["X"] = …`, `exec(code, globals())`: any name
+            names.add(_ANY_NAME)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             chain = (*chain, node)
             nonlocals.setdefault(id(node), set())
@@ -4960,6 +4987,24 @@ def _scan_scopes(info: ModuleInfo) -> None:
 
 
 _ANY_NAME = "*"  # `globals().update(table)`: which names it sets is not written
+# `globals().get(…)` and the changes read by name (`update`, `__setitem__`, `setdefault`)
+_NAMESPACE_METHODS = frozenset(
+    {"get", "keys", "values", "items", "copy", "__getitem__", "__contains__"}
+    | {"update", "__setitem__", "setdefault"}
+)
+
+
+def _bound_names(node: ast.AST) -> list[str]:
+    """Names a statement or pattern binds other than as an `ast.Name` target."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return [a.asname or a.name.split(".", 1)[0] for a in node.names if a.name != "*"]
+    if isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+        return [node.name] if node.name else []
+    if isinstance(node, ast.MatchMapping):
+        return [node.rest] if node.rest else []
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
+    return []
 
 
 def _sets_any_attribute(node: ast.AST, this: str) -> bool:
