@@ -380,3 +380,99 @@ def test_scopes_that_leave_the_constant_alone_stay_proven(
         },
     )
     assert _findings(tmp_path, capsys, monkeypatch) == []
+
+
+ENUM_Q = f"from enum import Enum\n\n\nclass Q(str, Enum):\n    PIN = {SAFE}\n"
+ENUM_APP = "import tweaks\nfrom q import Q\n\n\n" + _call("Q.PIN.value")
+REPO_APP = (
+    "from repo import Repo\n\n\nasync def main(conn, t):\n    return await Repo().main(conn, t)\n"
+)
+# an annotated attribute target, the module itself put in another's place, a member's `_value_`
+# set, a class made by `type()` with the attribute, a class body's `locals()`
+OTHERS: dict[str, dict[str, str]] = {
+    "an annotated attribute target": _tweaks(f"queries.PIN: str = {LEAK}\n"),
+    "an annotated attribute target in brackets": _tweaks(f"(queries.PIN): str = {LEAK}\n"),
+    "sys.modules given another object": {
+        **QUERIES,
+        "tweaks.py": "import sys\nimport types\n\n"
+        f"sys.modules['queries'] = types.SimpleNamespace(PIN={LEAK})\n",
+        "app.py": APP,
+    },
+    "sys.modules updated": {
+        **QUERIES,
+        "tweaks.py": "import sys\nimport types\n\n"
+        f"sys.modules.update(queries=types.SimpleNamespace(PIN={LEAK}))\n",
+        "app.py": APP,
+    },
+    "the module's class swapped": {
+        **QUERIES,
+        "tweaks.py": "import sys\nimport types\n\nimport queries\n\n\n"
+        f"class Loud(types.ModuleType):\n    @property\n    def PIN(self):\n        return {LEAK}\n\n\n"
+        "sys.modules['queries'].__class__ = Loud\n",
+        "app.py": APP,
+    },
+    "a member's _value_ set": {
+        "q.py": ENUM_Q,
+        "tweaks.py": f"from q import Q\n\nQ.PIN._value_ = {LEAK}\n",
+        "app.py": ENUM_APP,
+    },
+    "a member's _value_ set by object.__setattr__": {
+        "q.py": ENUM_Q,
+        "tweaks.py": f"from q import Q\n\nobject.__setattr__(Q.PIN, '_value_', {LEAK})\n",
+        "app.py": ENUM_APP,
+    },
+    "a member's __dict__": {
+        "q.py": ENUM_Q,
+        "tweaks.py": f"from q import Q\n\nQ.PIN.__dict__['_value_'] = {LEAK}\n",
+        "app.py": ENUM_APP,
+    },
+    "a subclass made by type() with the attribute": {
+        "repo.py": REPO,
+        "app.py": "from repo import Repo\n\n\nasync def main(conn, t):\n"
+        f"    return await type('Loose', (Repo,), {{'PIN': {LEAK}}})().main(conn, t)\n",
+    },
+    "locals() of a class body": {
+        "repo.py": REPO.replace("\n\n    async", f"\n    locals()['PIN'] = {LEAK}\n\n    async"),
+        "app.py": REPO_APP,
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHERS))
+def test_a_value_replaced_another_way_is_not_proven(
+    name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _write(tmp_path, OTHERS[name])
+    assert _sent(tmp_path) == [SENT]
+    findings = _findings(tmp_path, capsys, monkeypatch)
+    assert {f["rule"] for f in findings} & {"TG009", "TG001"}, findings
+
+
+def test_other_modules_and_names_replaced_leave_the_constants_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The twins: `if queries.PIN: y = 1` (no annotation: a test), another module put in
+    `sys.modules`, `sys.modules[…] = …` written in a docstring, a class made by `type()` with
+    another attribute, an enum's `.value` with no `_value_` set anywhere: proven."""
+    _write(
+        tmp_path,
+        {
+            **QUERIES,
+            "q.py": ENUM_Q,
+            "repo.py": REPO,
+            "tweaks.py": '"""Tests put fakes in place: `sys.modules[name] = fake`."""\n\n'
+            "import sys\nimport types\n\nimport queries\nfrom repo import Repo\n\n"
+            "if queries.PIN: y = 1\n"
+            "sys.modules['other'] = types.SimpleNamespace(PIN=1)\n"
+            "Loose = type('Loose', (Repo,), {'LIMIT': 5})\n",
+            "app.py": "import tweaks\nimport queries\nfrom q import Q\nfrom repo import Repo\n\n\n"
+            "async def main(conn, t):\n"
+            f"    await conn.fetch({QUERY % 'Q.PIN.value'}, t)\n"
+            "    await Repo().main(conn, t)\n"
+            f"    return await conn.fetch({QUERY % 'queries.PIN'}, t)\n",
+        },
+    )
+    assert _findings(tmp_path, capsys, monkeypatch) == []

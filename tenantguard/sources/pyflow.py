@@ -1053,7 +1053,9 @@ class _Walker:
                 self.function is None
                 and not self._in_class_body
                 and isinstance(binding, tuple | Items)
-                and self.index.changed_outside(target.id)
+                and (
+                    self.index.changed_outside(target.id) or self.index.module_replaced(self.module)
+                )
             ):
                 # `queries.X = …` in another module (or `setattr(queries, "X", …)`): what a
                 # call reads is the last value set, from wherever (round 25, outside attack)
@@ -2437,8 +2439,10 @@ class _Walker:
             name in cls.methods or name in cls.attributes
             for cls in order
             for name in ("value", "_value_", "__getattribute__", "__getattr__")
-        ):
-            return None  # its own `value` (a property), not the member's constant
+        ) or self.index.changed_outside("_value_"):
+            # its own `value` (a property), or a member's `_value_` set from outside
+            # (`Q.PIN._value_ = …`): not the member's constant
+            return None
         found = self.index.class_attribute(owner.info, member.attr)
         return found if isinstance(found, tuple) else None
 
@@ -3319,6 +3323,22 @@ _SETATTR = lazy_pattern(r"attr(?:__)?\s*\(\s*(?:(?:[^,()]|\([^()]*\))*,\s*)??" +
 _SETTER = lazy_pattern(r"(?<!\w)(?:__)?(?:set|del)$")
 _DICT_ITEM = lazy_pattern(r"__dict__\s*\[\s*" + _STRING_ARGUMENT)
 _VARS_ITEM = lazy_pattern(r"vars(?<!\wvars)\s*\([^)]*\)\s*\[\s*" + _STRING_ARGUMENT)
+_LOCALS_ITEM = lazy_pattern(r"locals(?<!\wlocals)\s*\(\s*\)\s*\[\s*" + _STRING_ARGUMENT)
+# `type("X", (Repo,), {"PIN": …})`: a class made with its attributes (a subclass's)
+_TYPE_NAMESPACE = lazy_pattern(
+    r"type(?<!\wtype)\s*\(\s*[^,()]+,\s*\([^()]*\)\s*,\s*(\{[^{}]*\}|dict\s*\([^()]*\))"
+)
+# `q.X: str = …` (annotated, and so assigned: the statement starts with the target)
+_ANNOTATED_STORE = lazy_pattern(r"\.\s*([^\W\d]\w*)[ \t)]*:[^=\n:]*(?<![=!<>])=(?!=)")
+_TARGET_START = lazy_pattern(r"[ \t]*(?:\(\s*)*[\w.]*\Z")
+# `sys.modules["q"] = …` (also `.update(q=…)`, `.setdefault("q", …)`, `.__setitem__`): what
+# `import q` gives is not q's file; `q.__class__ = M` (a module's class made another)
+_MODULE_SWAP = lazy_pattern(
+    r"modules(?<=sys.modules)\s*(?:\[([^\]\n]*)\]\s*=(?!=)|\.\s*(?:update|setdefault|"
+    r"__setitem__)\s*\(([^()]*))"
+)
+_CLASS_SWAP = lazy_pattern(r"__class__\s*=(?!=)")  # (its owner read before it: _SWAPPED)
+_SWAPPED = lazy_pattern(r"(\w*)[\s\])]*\.\s*\Z")
 # a namespace changed by a call: `q.__dict__.update(X=…)`, `vars(q).__setitem__("X", …)`:
 # the names written in its arguments (raw text); `operator.setitem(vars(q), "X", …)`
 _NAMESPACE_CHANGE = (
@@ -3398,16 +3418,22 @@ def _outside_changes(text: str) -> frozenset[str]:
     return known
 
 
-def _literal_names(source: str) -> list[str]:
-    """The name a string-literal argument spells (`"X"`, `'''X'''`, `f"X"`, `"X" ""`,
-    `"\\x58"`): as Python evaluates it, or none when it is not a constant name."""
-    if "{" in source:  # an f-string's field (or a brace): not a name written
-        return []
+def _literal_text(source: str) -> str | None:
+    """The text a string-literal argument spells (`"X"`, `'''X'''`, `f"X"`, `"X" ""`,
+    `"\\x58"`), as Python evaluates it; None when it is no constant string."""
+    if "{" in source:  # an f-string's field (or a brace): not a constant
+        return None
     try:
         value = ast.literal_eval(re.sub(r"(?<![\"'\w])[fF]", "", source.strip()))
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return []
-    return [value] if isinstance(value, str) and value.isidentifier() else []
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _literal_names(source: str) -> list[str]:
+    """The name a string-literal argument spells, or none when it is not a constant name."""
+    value = _literal_text(source)
+    return [value] if value is not None and value.isidentifier() else []
 
 
 def _read_outside_changes(text: str) -> set[str]:
@@ -3416,9 +3442,21 @@ def _read_outside_changes(text: str) -> set[str]:
         start = match.start()
         if _SETTER.search(text, max(0, start - 8), start) is not None:
             found.update("stored:" + n for n in _literal_names(match.group(1)))
-    for pattern in (_DICT_ITEM, _VARS_ITEM, _SETITEM_NAMESPACE):
+    for pattern in (_DICT_ITEM, _VARS_ITEM, _LOCALS_ITEM, _SETITEM_NAMESPACE):
         for literal in pattern.findall(text):
             found.update("stored:" + n for n in _literal_names(literal))
+    for namespace in _TYPE_NAMESPACE.findall(text):
+        for keyword, key in _KEYWORD_OR_KEY.findall(namespace):
+            found.add("stored:" + (keyword or key))
+    if "modules" in text:
+        # the module named (`sys.modules["q"] = …`, a docstring's too: for q only); one named
+        # at run time (`sys.modules[name] = module`, an importer's) is a limit
+        for key, arguments in _MODULE_SWAP.findall(text):
+            written = [k or q for k, q in _KEYWORD_OR_KEY.findall(arguments)]
+            named = _literal_text(key) if key else None
+            if named is not None:
+                written.append(named)
+            found.update("replaced:" + w.rsplit(".", 1)[-1] for w in written)
     for pattern in _NAMESPACE_CALLS:
         for arguments in pattern.findall(text):
             for keyword, key in _KEYWORD_OR_KEY.findall(arguments):
@@ -3438,6 +3476,17 @@ def _read_outside_changes(text: str) -> set[str]:
             if not owner:
                 found.add("stored:" + name)
 
+    for match in _ANNOTATED_STORE.finditer(code):
+        start = match.start()
+        if _TARGET_START.match(code, code.rfind("\n", 0, start) + 1, start) is not None and (
+            _word_before(code, start) != "self"  # (`self.x: T = …`: read with its class)
+        ):
+            found.add("stored:" + match.group(1))
+    for match in _CLASS_SWAP.finditer(code):
+        start = match.start()
+        owner = _SWAPPED.search(code, max(0, start - 200), start)
+        if owner is not None:
+            found.add("replaced:" + (owner.group(1) or "*"))
     for match in _DOT_STORE.finditer(code):
         # (`self.X = …` is read with the class whose methods set it; `cls.X = …` is not:
         # a decorator's or a metaclass's `cls` is any class, round 26b)
@@ -3483,7 +3532,8 @@ def _read_outside_changes(text: str) -> set[str]:
             if first is not None:
                 found.add("mutated:" + first.group(1))
         before = code[line : start + 1]
-        if before.count("(") + before.count("[") < before.count(")") + before.count("]"):
+        opening = "[" if code[start] == "]" else "("
+        if before.count(opening) < before.count(code[start]):
             # a bracket opened on an earlier line: `(q.X,\n y) = …`, `[q.X,\n y] = …`
             opened = _opening_bracket(code, start)
             if opened is not None:
@@ -3797,6 +3847,19 @@ class ProjectIndex:
         key = ("stored:" if stored else "mutated:") + name
         if name.startswith("__") and not dunder:
             return False
+        return self._changed_somewhere(key)
+
+    def module_replaced(self, info: ModuleInfo) -> bool:
+        """Whether a file of the project may put another object in the module's place
+        (`sys.modules["queries"] = …`, `queries.__class__ = M`): what `import queries` gives
+        then is not its body's names (round 26b, outside attack)."""
+        if info.path is None:
+            return False
+        path = Path(info.path)
+        stem = path.parent.name if path.stem == "__init__" else path.stem
+        return self._changed_somewhere("replaced:*") or self._changed_somewhere("replaced:" + stem)
+
+    def _changed_somewhere(self, key: str) -> bool:
         self._consulted_names.add(key)
         if self._changes is None:
             self._changes = set()
