@@ -476,3 +476,29 @@ def test_other_modules_and_names_replaced_leave_the_constants_proven(
         },
     )
     assert _findings(tmp_path, capsys, monkeypatch) == []
+
+
+@pytest.mark.parametrize(
+    "tweaks",
+    [
+        f"import functools\nimport queries\n\nfunctools.partial(setattr, queries, 'PIN')({LEAK})\n",
+        f"import sys\nimport types\n\nsys.modules['queries'] = types.SimpleNamespace(PIN={LEAK})\n",
+    ],
+    ids=["setattr as a value", "sys.modules"],
+)
+def test_the_cache_sees_a_module_that_starts_to_replace_the_constant(
+    tweaks: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cached proof of `app.py` is checked again when a new file sets its constant in one
+    of these spellings, `app.py` unchanged."""
+    _write(tmp_path, {**QUERIES, "app.py": "import queries\n\n\n" + _call("queries.PIN")})
+    monkeypatch.chdir(tmp_path)
+    main(["check", "--format", "json", "app.py"])
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+    (tmp_path / "tweaks.py").write_text(tweaks, encoding="utf-8")
+    main(["check", "--format", "json", "app.py"])
+    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert "TG009" in rules
