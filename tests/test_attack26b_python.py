@@ -89,6 +89,13 @@ PROJECTS: dict[str, dict[str, str]] = {
     ),
     "map of setattr": _tweaks(f"list(map(setattr, [queries], ['PIN'], [{LEAK}]))\n"),
     "setattr with its arguments unpacked": _tweaks(f"setattr(*(queries, 'PIN', {LEAK}))\n"),
+    "setattr with its name unpacked": _tweaks(f"setattr(queries, *['PIN', {LEAK}])\n"),
+    "setattr looked up by its name": _tweaks(
+        f"import builtins\nvars(builtins)['setattr'](queries, 'PIN', {LEAK})\n"
+    ),
+    "the namespace looked up by its name": _tweaks(
+        f"getattr(queries, '__dict__')['PIN'] = {LEAK}\n"
+    ),
     # the module's namespace changed by a call
     "vars(module).update": _tweaks(f"vars(queries).update(PIN={LEAK})\n"),
     "module.__dict__.update": _tweaks(f"queries.__dict__.update(PIN={LEAK})\n"),

@@ -3355,7 +3355,10 @@ _KEYWORD_OR_KEY = lazy_pattern(r"""(?:(?<![\w.])([^\W\d]\w*)\s*=(?!=)|["'](\w+)[
 # `setattr` / `setitem` handed on as a value (`partial(setattr, q, "X")`, `map(setattr, …)`)
 # or called with its arguments unpacked (`setattr(*args)`): every name the file writes as a
 # string may be the one it sets
-_SETTER_AS_VALUE = lazy_pattern(r"set(?<![^\W_]set)(?:attr|item)(?:__)?(?!\w)(?!\s*\((?!\s*\*))")
+_SETTER_AS_VALUE = lazy_pattern(r"set(?<![^\W_]set)(?:attr|item)(?:__)?(?!\w)(?!\s*\((?![^()]*\*))")
+# … or looked up by its name, and a namespace by `__dict__`'s (`vars(builtins)["setattr"]`,
+# `getattr(q, "__dict__")[…] = …`)
+_SETTER_NAMED = ("'setattr'", '"setattr"', "__setattr__'", '__setattr__"', "__dict__'", '__dict__"')
 _IDENTIFIER_LITERAL = lazy_pattern(r"""(["'])([^\W\d]\w*)\1""")
 # changed in place: `X[k] = …` (from its `]`), `X.append(…)` (from the dot; also handed on as a
 # value, `map(X.append, …)`, and unbound, `list.extend(X, …)`), `X += […]`; a target in
@@ -3462,7 +3465,7 @@ def _read_outside_changes(text: str) -> set[str]:
             for keyword, key in _KEYWORD_OR_KEY.findall(arguments):
                 found.add("stored:" + (keyword or key))
     code = _blanked(text)
-    if _SETTER_AS_VALUE.search(code) is not None:
+    if _SETTER_AS_VALUE.search(code) is not None or any(n in text for n in _SETTER_NAMED):
         found.update("stored:" + m for _quote, m in _IDENTIFIER_LITERAL.findall(text))
     # a statement over lines joined by backslashes is one line; a name is what Python reads
     # (NFKC: `queries.PIN = …` in fullwidth letters sets `PIN`)
