@@ -3328,6 +3328,7 @@ _LOCALS_ITEM = lazy_pattern(r"locals(?<!\wlocals)\s*\(\s*\)\s*\[\s*" + _STRING_A
 _TYPE_NAMESPACE = lazy_pattern(
     r"type(?<!\wtype)\s*\(\s*[^,()]+,\s*\([^()]*\)\s*,\s*(\{[^{}]*\}|dict\s*\([^()]*\))"
 )
+_NAMED_CLASS = lazy_pattern(r"[ \t]*[^\W\d]\w*[ \t]*=[ \t]*")
 # `q.X: str = …` (annotated, and so assigned: the statement starts with the target)
 _ANNOTATED_STORE = lazy_pattern(r"\.\s*([^\W\d]\w*)[ \t)]*:[^=\n:]*(?<![=!<>])=(?!=)")
 _TARGET_START = lazy_pattern(r"[ \t]*(?:\(\s*)*[\w.]*\Z")
@@ -3388,6 +3389,22 @@ _AUGMENTING = lazy_pattern(r"(?:\+|\||-|&|\^|\*)=(?!=)")
 _WORD_BEFORE = lazy_pattern(r"(\w+)\s*$")
 
 
+_MAKERS = ("__new__", "__init__")
+_DEF_LINE = lazy_pattern(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
+
+
+def _enclosing_function(code: str, at: int) -> str | None:
+    """The name of the function whose body holds `at` (by indentation), if any."""
+    line_start = code.rfind("\n", 0, at) + 1
+    indent = len(code[line_start:at]) - len(code[line_start:at].lstrip(" \t"))
+    found: str | None = None
+    for match in _DEF_LINE.finditer(code, 0, line_start):
+        if len(match.group(1)) < indent:
+            found = match.group(2)  # (the last one above at a smaller indentation)
+        # (a def at the same or a larger indentation is a sibling's or a nested one's)
+    return found
+
+
 def _word_before(code: str, end: int) -> str | None:
     """The name just before `end` (spaces between allowed), on its line."""
     match = _WORD_BEFORE.search(code, max(code.rfind("\n", 0, end) + 1, end - 200), end)
@@ -3395,18 +3412,44 @@ def _word_before(code: str, end: int) -> str | None:
 
 
 _OUTSIDE_SEEN: dict[str, frozenset[str]] = {}  # `_outside_changes` by text, this process's
-_BLANKED_SEEN: dict[str, str] = {}  # `_blanked` by text
+_BLANKED_SEEN: dict[str, tuple[str, str]] = {}  # `_scanned` by text
 
 
 def _blanked(text: str) -> str:
     """A project file's text with its strings and comments blanked (`""`, a space), made once
     per process for the scans that read it (the check cache's and the index's)."""
-    blanked = _BLANKED_SEEN.get(text)
-    if blanked is None:
+    return _scanned(text)[0]
+
+
+def _uncommented(text: str) -> str:
+    """A project file's text without its comments (a space each), its strings kept: what the
+    scans that read names in strings read (`setattr(q, "X", …)`; not a comment saying so)."""
+    return _scanned(text)[1]
+
+
+def _scanned(text: str) -> tuple[str, str]:
+    """`_blanked` and `_uncommented`, made in one pass and kept for the process."""
+    made = _BLANKED_SEEN.get(text)
+    if made is None:
         if len(_BLANKED_SEEN) >= 8192:
             _BLANKED_SEEN.clear()
-        blanked = _BLANKED_SEEN[text] = _STRING_OR_COMMENT.sub(_blank_but_quotes, text)
-    return blanked
+        code: list[str] = []
+        kept: list[str] = []
+        at = 0
+        for match in _STRING_OR_COMMENT.finditer(text):
+            start = match.start()
+            before = text[at:start]
+            literal = match.group(0)
+            comment = literal.startswith("#")
+            code.append(before)
+            code.append(" " if comment else '""')
+            kept.append(before)
+            kept.append(" " if comment else literal)
+            at = match.end()
+        code.append(text[at:])
+        kept.append(text[at:])
+        made = _BLANKED_SEEN[text] = ("".join(code), "".join(kept))
+    return made
 
 
 def _outside_changes(text: str) -> frozenset[str]:
@@ -3440,33 +3483,44 @@ def _literal_names(source: str) -> list[str]:
 
 
 def _read_outside_changes(text: str) -> set[str]:
+    raw = _uncommented(text)  # (names in strings, not in comments)
     found: set[str] = set()
-    for match in _SETATTR.finditer(text):
+    for match in _SETATTR.finditer(raw):
         start = match.start()
-        if _SETTER.search(text, max(0, start - 8), start) is not None:
+        if _SETTER.search(raw, max(0, start - 8), start) is not None:
             found.update("stored:" + n for n in _literal_names(match.group(1)))
     for pattern in (_DICT_ITEM, _VARS_ITEM, _LOCALS_ITEM, _SETITEM_NAMESPACE):
-        for literal in pattern.findall(text):
+        for literal in pattern.findall(raw):
             found.update("stored:" + n for n in _literal_names(literal))
-    for namespace in _TYPE_NAMESPACE.findall(text):
+    for made in _TYPE_NAMESPACE.finditer(raw):
+        if _NAMED_CLASS.fullmatch(raw, raw.rfind("\n", 0, made.start()) + 1, made.start()):
+            continue  # `Inv = type("Inv", (Repo,), {…})`: a subclass the index reads (round 24)
+        namespace = made.group(1)
         for keyword, key in _KEYWORD_OR_KEY.findall(namespace):
             found.add("stored:" + (keyword or key))
-    if "modules" in text:
+    if "modules" in raw:
         # the module named (`sys.modules["q"] = …`, a docstring's too: for q only); one named
         # at run time (`sys.modules[name] = module`, an importer's) is a limit
-        for key, arguments in _MODULE_SWAP.findall(text):
+        for key, arguments in _MODULE_SWAP.findall(raw):
             written = [k or q for k, q in _KEYWORD_OR_KEY.findall(arguments)]
             named = _literal_text(key) if key else None
             if named is not None:
                 written.append(named)
             found.update("replaced:" + w.rsplit(".", 1)[-1] for w in written)
     for pattern in _NAMESPACE_CALLS:
-        for arguments in pattern.findall(text):
+        for arguments in pattern.findall(raw):
             for keyword, key in _KEYWORD_OR_KEY.findall(arguments):
                 found.add("stored:" + (keyword or key))
     code = _blanked(text)
-    if _SETTER_AS_VALUE.search(code) is not None or any(n in text for n in _SETTER_NAMED):
-        found.update("stored:" + m for _quote, m in _IDENTIFIER_LITERAL.findall(text))
+    if _SETTER_AS_VALUE.search(code) is not None or any(n in raw for n in _SETTER_NAMED):
+        # (not a special name, `"__class__"`: one such string in a file that names `setattr`
+        # — this module does — would unprove every `self.X` of the project; a special name
+        # set through a string is read where it is written, `setattr(r, "__class__", …)`)
+        found.update(
+            "stored:" + m
+            for _quote, m in _IDENTIFIER_LITERAL.findall(raw)
+            if not (m.startswith("__") and m.endswith("__"))
+        )
     # a statement over lines joined by backslashes is one line; a name is what Python reads
     # (NFKC: `queries.PIN = …` in fullwidth letters sets `PIN`)
     if "\\" in code:
@@ -3494,6 +3548,8 @@ def _read_outside_changes(text: str) -> set[str]:
         # (`self.X = …` is read with the class whose methods set it; `cls.X = …` is not:
         # a decorator's or a metaclass's `cls` is any class, round 26b)
         name = match.group(1)
+        if name == "_value_" and _enclosing_function(code, match.start()) in _MAKERS:
+            continue  # an enum's `__new__` making its member: that class's, read as computed
         if _word_before(code, match.start()) != "self" or (
             name.startswith("__") and name.endswith("__")  # (`self.__class__ = …`)
         ):
