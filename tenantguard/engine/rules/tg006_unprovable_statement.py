@@ -40,8 +40,9 @@ pg_class's whole row, `pg_stat_user_tables.n_live_tup`, `pg_statio_*`, `pg_stat_
 a sequence's column read from a relation the schema sources do not show), the transaction
 counters of the catalogs (`age(relfrozenxid)`, `datfrozenxid`, `backend_xmin`), `pg_stat_get_*()`, relation and database sizes, an index page's items,
 `pg_stat_wal`, `pg_buffercache`, the transaction counter and the WAL's position (`txid_current()`,
-`pg_current_xact_id()`, `pg_current_wal_lsn()`), `pg_locks` and `pg_stat_progress_*` (other
-sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
+`pg_current_xact_id()`, `pg_current_wal_lsn()`), `pg_locks`, `pg_stat_progress_*`,
+`pg_prepared_xacts`, the backend functions' times and waits (`pg_stat_get_backend_xact_start()`,
+`pg_stat_get_backend_wait_event()`, `pg_blocking_pids()`…) (other sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
 (`pg_stat_activity.query`, `pg_stat_statements`; read with a column list, which may rename
 the text column, too), other tenants' requests with their values, or
 that the session prepared or declared before (`pg_prepared_statements.statement`, `pg_cursors`:
@@ -262,6 +263,8 @@ _HINTS = (
     "crosstab",
     "connectby",
     "pg_stat",
+    "pg_prepared_xacts",
+    "blocking_pids",
     "ctid",
     "xmin",
     "xmax",
@@ -371,7 +374,23 @@ _SIGNALS_SAY = (
     "statement); run such maintenance inside unscoped()",
 )
 
+# when and on what other sessions work (their statements' text is `_ACTIVITY_CALLS`'): other
+# tenants' requests, all under the application's role — their timings, their waits (round 26,
+# outside attack on the runtime)
+_BACKEND_TIMES = frozenset(
+    """pg_stat_get_backend_activity_start pg_stat_get_backend_xact_start
+    pg_stat_get_backend_start pg_stat_get_backend_wait_event pg_stat_get_backend_wait_event_type
+    pg_stat_get_backend_client_addr pg_stat_get_backend_client_port
+    pg_stat_get_backend_subxact pg_blocking_pids pg_safe_snapshot_blocking_pids""".split()  # noqa: SIM905
+)
+_BACKEND_TIMES_SAY = (
+    "tells when and on what other sessions work: other tenants' requests (every request runs "
+    "as the application's role), their timings and waits",
+    "leave other sessions to monitoring (a role of its own); a request reads its own session "
+    "only (pg_backend_pid(), now())",
+)
 _CALLS_SAY = {
+    **dict.fromkeys(_BACKEND_TIMES, _BACKEND_TIMES_SAY),
     **dict.fromkeys(_SIGNALS, _SIGNALS_SAY),
     **dict.fromkeys(_RAW_CHANGES, _RAW_CHANGES_SAY),
     **dict.fromkeys(_RUNS_TEXT, _RUNS_TEXT_SAYS),
@@ -471,6 +490,14 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
             continue
         elif _COUNTER_VIEW.fullmatch(identifier_name(node.this)):
             yield _counters(ctx, node, identifier_name(node.this))
+        elif identifier_name(node.this) == "pg_prepared_xacts":
+            yield ctx.finding(
+                RULE,
+                node,
+                "pg_prepared_xacts lists other sessions' prepared transactions (their names, "
+                "owners and times): other tenants' requests, under the application's role",
+                "keep two-phase commit's bookkeeping out of requests (a role of its own)",
+            )
         elif _a_sequence(ctx, node):
             # `SELECT last_value FROM patients_id_seq`: the counter every tenant's inserts draw
             # from (pg_sequences and pg_sequence_last_value() are refused alike)
