@@ -46,6 +46,17 @@ WRITES = [
     ("UPDATE tenants SET name = $2 WHERE id = $1", (2, "taken")),
     ("WITH u AS (UPDATE tenants SET name = 'taken' WHERE id = $1 RETURNING id) SELECT 1", (2,)),
     ("UPDATE tenants SET name = 'taken'", ()),
+    # an upsert's DO UPDATE writes the row its new row collides with
+    (
+        "INSERT INTO tenants (id, name) VALUES (2, 'taken') "
+        "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+        (),
+    ),
+    (
+        "INSERT INTO tenants (id, name) VALUES ($1, 'taken') "
+        "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+        (2,),
+    ),
 ]
 
 
@@ -68,6 +79,12 @@ async def test_a_clinic_still_writes_its_own_registry_row(two_clinics: str, poli
     try:
         with tenant(1):
             await conn.execute("UPDATE tenants SET name = $2 WHERE id = $1", 1, "North 2")
+            await conn.execute(
+                "INSERT INTO tenants (id, name) VALUES ($1, $2) "
+                "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+                1,
+                "North 2",
+            )
             # reads of the registry stay allowed
             assert len(await conn.fetch("SELECT id, name FROM tenants")) == 2
     finally:

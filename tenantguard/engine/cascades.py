@@ -81,7 +81,14 @@ def root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cascadin
     found = []
     lossy = None
     actions: list[tuple[str, list[exp.Expression], exp.Expression | None, bool, exp.Table]]
-    for node in tree.find_all(exp.Delete, exp.Update, exp.Merge, exp.Select):
+    for node in tree.find_all(exp.Delete, exp.Update, exp.Merge, exp.Select, exp.Insert):
+        if isinstance(node, exp.Insert):
+            # an upsert's DO UPDATE changes the registry row its new row collides with: one
+            # tenant's when the conflict is on the key and the key inserted is one value
+            upsert = _root_upsert(node, root, policy)
+            if upsert is not None:
+                found.append(upsert)
+            continue
         if isinstance(node, exp.Select):
             actions = [("LOCK", [], _where(node), True, t) for t in _locked(node, root)]
         else:
@@ -97,6 +104,41 @@ def root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cascadin
                     pin = None
             found.append(CascadingWrite(kind, table, root, pin))
     return found
+
+
+def _root_upsert(insert: exp.Insert, root: str, policy: Policy) -> CascadingWrite | None:
+    """`INSERT INTO tenants … ON CONFLICT … DO UPDATE`: an UPDATE of the registry row the new
+    row collides with, pinned to the key's value when the conflict target is the key alone
+    and one row of VALUES gives it (round 26: the registry's rows written by another tenant)."""
+    conflict = insert.args.get("conflict")
+    if not isinstance(conflict, exp.OnConflict) or "UPDATE" not in str(
+        conflict.args.get("action")
+    ).upper().replace("NOTHING", ""):
+        return None
+    target = insert.this
+    columns = (
+        [identifier_name(c) for c in target.expressions] if isinstance(target, exp.Schema) else []
+    )
+    table = target.this if isinstance(target, exp.Schema) else target
+    if not isinstance(table, exp.Table) or identifier_name(table.this) != root:
+        return None
+    pin = None
+    keys = [
+        identifier_name(k.this.this if isinstance(k, exp.Ordered) else k.this)
+        for k in conflict.args.get("conflict_keys") or []
+    ]
+    rows = insert.expression
+    key = policy.tenant_root_key
+    if (
+        keys == [key]
+        and key in columns
+        and isinstance(rows, exp.Values)
+        and len(rows.expressions) == 1
+        and isinstance(rows.expressions[0], exp.Tuple)
+        and len(rows.expressions[0].expressions) == len(columns)
+    ):
+        pin = pin_value(rows.expressions[0].expressions[columns.index(key)], policy)
+    return CascadingWrite("UPDATE", table, root, pin)
 
 
 def _where(select: exp.Select) -> exp.Expression | None:
