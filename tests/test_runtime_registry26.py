@@ -136,7 +136,14 @@ async def test_a_clinic_still_locks_its_own_registry_row(two_clinics: str, polic
         with tenant(1):
             async with conn.transaction():
                 rows = await conn.fetch("SELECT id FROM tenants WHERE id = $1 FOR UPDATE", 1)
+                # the registry row a pinned join picks: one step along `t.id = p.tenant_id`
+                joined = await conn.fetch(
+                    "SELECT t.id FROM patients p JOIN tenants t ON t.id = p.tenant_id "
+                    "WHERE p.tenant_id = $1 FOR UPDATE",
+                    1,
+                )
         assert [r[0] for r in rows] == [1]
+        assert {r[0] for r in joined} == {1}
     finally:
         await conn.close()
 

@@ -90,7 +90,7 @@ def root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cascadin
                 found.append(upsert)
             continue
         if isinstance(node, exp.Select):
-            actions = [("LOCK", [], _where(node), True, t) for t in _locked(node, root)]
+            actions = [("LOCK", [], _lock_condition(node), True, t) for t in _locked(node, root)]
         else:
             table = node.this
             if not isinstance(table, exp.Table) or identifier_name(table.this) != root:
@@ -141,9 +141,24 @@ def _root_upsert(insert: exp.Insert, root: str, policy: Policy) -> CascadingWrit
     return CascadingWrite("UPDATE", table, root, pin)
 
 
-def _where(select: exp.Select) -> exp.Expression | None:
+def _lock_condition(select: exp.Select) -> exp.Expression | None:
+    """What picks the rows a SELECT locks: its WHERE and its inner joins' ON conditions (an
+    outer join's keeps the rows of the side it preserves)."""
+    parts: list[exp.Expression] = []
     where = select.args.get("where")
-    return where.this if isinstance(where, exp.Where) else None
+    if isinstance(where, exp.Where):
+        parts.append(where.this)
+    for join in select.args.get("joins") or []:
+        on = join.args.get("on")
+        inner = str(join.args.get("kind") or "INNER").upper() == "INNER"
+        if isinstance(on, exp.Expression) and not join.side and inner:
+            parts.append(on)
+    if not parts:
+        return None
+    condition: exp.Expression = parts[0]
+    for part in parts[1:]:
+        condition = exp.And(this=condition, expression=part)
+    return condition
 
 
 def _locked(select: exp.Select, root: str) -> list[exp.Table]:
@@ -232,15 +247,33 @@ def _root_pin(
         return None
     names = {identifier_name(table.this), table.alias_or_name}
     key = policy.tenant_root_key
-    for conjunct in conjuncts(condition):
-        if not isinstance(conjunct, exp.EQ):
-            continue
+    equalities = [c for c in conjuncts(condition) if isinstance(c, exp.EQ)]
+    for conjunct in equalities:
         pair = (conjunct.this, conjunct.expression)
         for side, other in (pair, pair[::-1]):
             if (
                 isinstance(side, exp.Column)
                 and identifier_name(side.this) == key
                 and (not side.table or side.table in names)
+            ):
+                value = pin_value(other, policy)
+                if value is None and isinstance(other, exp.Column) and other.table:
+                    # `t.id = p.tenant_id AND p.tenant_id = V`: one step along the chain
+                    value = _column_pin(other, equalities, policy)
+                if value is not None:
+                    return value
+    return None
+
+
+def _column_pin(column: exp.Column, equalities: list[exp.EQ], policy: Policy) -> PinValue | None:
+    """The pinning value a qualified column is set equal to among the conjuncts."""
+    for equality in equalities:
+        pair = (equality.this, equality.expression)
+        for side, other in (pair, pair[::-1]):
+            if (
+                isinstance(side, exp.Column)
+                and side.table == column.table
+                and identifier_name(side.this) == identifier_name(column.this)
             ):
                 value = pin_value(other, policy)
                 if value is not None:
