@@ -276,11 +276,23 @@ def test_the_cache_sees_a_module_that_starts_to_assign_the_constant(
     files = dict(PROJECTS["another module assigns the constant"])
     tweaks = files.pop("tweaks.py")
     files["app.py"] = files["app.py"].replace("import tweaks\n", "")
-    _write(tmp_path, files)
-    monkeypatch.chdir(tmp_path)
+    assert_cache_sees_new_tweaks(tmp_path, capsys, monkeypatch, files, tweaks)
+
+
+def assert_cache_sees_new_tweaks(
+    root: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str],
+    tweaks: str,
+) -> None:
+    """`app.py` proven (and cached), then a new `tweaks.py` that sets its constant: the next
+    run of `app.py` alone, unchanged, says TG009."""
+    _write(root, files)
+    monkeypatch.chdir(root)
     main(["check", "--format", "json", "app.py"])
     assert json.loads(capsys.readouterr().out)["findings"] == []
-    (tmp_path / "tweaks.py").write_text(tweaks, encoding="utf-8")
+    (root / "tweaks.py").write_text(tweaks, encoding="utf-8")
     main(["check", "--format", "json", "app.py"])
     rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
     assert "TG009" in rules

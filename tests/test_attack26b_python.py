@@ -23,7 +23,16 @@ from typing import Any
 import pytest
 
 from tenantguard.cli import main
-from tests.test_attack25b_rebinding import LEAK, QUERY, SAFE, SENT, _call, _sent, _write
+from tests.test_attack25b_rebinding import (
+    LEAK,
+    QUERY,
+    SAFE,
+    SENT,
+    _call,
+    _sent,
+    _write,
+    assert_cache_sees_new_tweaks,
+)
 
 QUERIES = {"queries.py": f"PIN = {SAFE}\n"}
 APP = "import tweaks\nimport queries\n\n\n" + _call("queries.PIN")
@@ -501,11 +510,5 @@ def test_the_cache_sees_a_module_that_starts_to_replace_the_constant(
 ) -> None:
     """A cached proof of `app.py` is checked again when a new file sets its constant in one
     of these spellings, `app.py` unchanged."""
-    _write(tmp_path, {**QUERIES, "app.py": "import queries\n\n\n" + _call("queries.PIN")})
-    monkeypatch.chdir(tmp_path)
-    main(["check", "--format", "json", "app.py"])
-    assert json.loads(capsys.readouterr().out)["findings"] == []
-    (tmp_path / "tweaks.py").write_text(tweaks, encoding="utf-8")
-    main(["check", "--format", "json", "app.py"])
-    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
-    assert "TG009" in rules
+    files = {**QUERIES, "app.py": "import queries\n\n\n" + _call("queries.PIN")}
+    assert_cache_sees_new_tweaks(tmp_path, capsys, monkeypatch, files, tweaks)

@@ -18,7 +18,6 @@ from sqlglot.tokens import Tokenizer
 from tenantguard._collect import collections_paused, young_collections_less
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine import bulk_values
-from tenantguard.engine.cascades import root_writes
 from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import Policy
@@ -636,8 +635,8 @@ def _analyze_statement(sql: str, policy: Policy, in_patch: bool) -> Verdict:
         pins += tuple(w.pin for w in cascading if w.pin is not None and w.pin not in pins)
     # and so is the registry's row of one tenant, written or locked (round 26: clinic 1
     # renamed clinic 2 and held its row FOR UPDATE)
-    if ctx.tree is not None and policy.tenant_root is not None:
-        registry = root_writes(ctx.tree, sql, policy)
+    if policy.tenant_root is not None:
+        registry = ctx.registry_writes
         if registry:
             touches = True
             pins += tuple(w.pin for w in registry if w.pin is not None and w.pin not in pins)

@@ -60,14 +60,6 @@ def cascading_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cas
     return found
 
 
-def unpinned_root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[CascadingWrite]:
-    """The statement's UPDATEs and DELETEs (a MERGE's too) of the tenant registry whose rows
-    its key does not pin to one tenant's (helper 111: `UPDATE guilds SET prefix = $1` changed
-    every guild's row; the registry's reads stay allowed), and its row locks so (`SELECT …
-    FOR UPDATE`: see `root_writes`)."""
-    return [write for write in root_writes(tree, sql, policy) if write.pin is None]
-
-
 def root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[CascadingWrite]:
     """The statement's UPDATEs, DELETEs (a MERGE's too) and row locks (`SELECT … FOR UPDATE /
     NO KEY UPDATE / SHARE / KEY SHARE`, kind "LOCK") of the tenant registry, each with the

@@ -7,7 +7,7 @@ import re
 from sqlglot import exp
 
 from tenantguard._patterns import lazy_pattern
-from tenantguard.engine.cascades import CascadingWrite, cascading_writes
+from tenantguard.engine.cascades import CascadingWrite, cascading_writes, root_writes
 from tenantguard.engine.findings import Finding, Rule, RuleInfo, Severity, rule_of
 from tenantguard.engine.policy import Policy, names_in_text
 from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
@@ -48,6 +48,7 @@ class Context:
         "_lowered",
         "_may_name",
         "_named",
+        "_registry",
         "in_patch",
         "inserted",
         "parse_error",
@@ -83,6 +84,7 @@ class Context:
         self._may_name: bool | None = None
         self._lowered: str | None = None
         self._cascading: list[CascadingWrite] | None = None
+        self._registry: list[CascadingWrite] | None = None
         self._named: list[str] | None = None
 
     def __repr__(self) -> str:
@@ -196,6 +198,16 @@ class Context:
                 [] if self.tree is None else cascading_writes(self.tree, self.sql, self.policy)
             )
         return self._cascading
+
+    @property
+    def registry_writes(self) -> list[CascadingWrite]:
+        """The tenant registry's UPDATEs, DELETEs and row locks, each with its key's pin (see
+        `cascades.root_writes`): read by TG005 and by the verdict's pins."""
+        if self._registry is None:
+            self._registry = (
+                [] if self.tree is None else root_writes(self.tree, self.sql, self.policy)
+            )
+        return self._registry
 
     @property
     def named_tenant_tables(self) -> list[str]:

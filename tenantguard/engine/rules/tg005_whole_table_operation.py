@@ -88,7 +88,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from tenantguard.engine.cascades import hidden_writes, unpinned_root_writes
+from tenantguard.engine.cascades import hidden_writes
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import sql_name
@@ -163,7 +163,7 @@ def _root_writes(ctx: Context) -> Iterator[Finding]:
     further is said by `_cascades`."""
     assert ctx.tree is not None
     policy = ctx.policy
-    writes = unpinned_root_writes(ctx.tree, ctx.sql, policy)
+    writes = [write for write in ctx.registry_writes if write.pin is None]
     if not writes:
         return  # (most statements: the registry's name is not in the text)
     said = {(w.kind, id(w.table)) for w in ctx.cascading_writes if w.pin is None}
