@@ -171,3 +171,31 @@ def test_registry_pins_reach_the_runtime(policy: Policy) -> None:
     assert [p.key for p in verdict.pin_values] == [1]
     verdict = analyze_statement("SELECT id FROM tenants WHERE id = 2 FOR UPDATE", policy)
     assert [(p.kind, p.key) for p in verdict.pin_values] == [("literal", "2")]
+
+
+async def test_other_sessions_timings_are_refused(two_clinics: str, policy: Policy) -> None:
+    """Clinic 2's open transaction is seen by its start time and wait from any session of the
+    role (the witness, unguarded); through the guard, clinic 1's request is refused."""
+    busy = await asyncpg.connect(two_clinics)
+    watcher = await asyncpg.connect(two_clinics)
+    conn = await connect(two_clinics, policy=policy)
+    try:
+        async with busy.transaction():
+            await busy.execute("UPDATE patients SET first_name = first_name WHERE tenant_id = 2")
+            others = await watcher.fetch(
+                "SELECT pg_stat_get_backend_xact_start(s) AS started "
+                "FROM pg_stat_get_backend_idset() s "
+                "WHERE pg_stat_get_backend_pid(s) <> pg_backend_pid()"
+            )
+            assert any(r["started"] is not None for r in others)  # clinic 2's, seen
+            for sql in (
+                "SELECT pg_stat_get_backend_xact_start(s) FROM pg_stat_get_backend_idset() s",
+                "SELECT pg_stat_get_backend_wait_event_type(s) FROM pg_stat_get_backend_idset() s",
+                "SELECT gid, prepared FROM pg_prepared_xacts",
+            ):
+                with tenant(1), pytest.raises(TenantIsolationError):
+                    await conn.fetch(sql)
+    finally:
+        await conn.close()
+        await watcher.close()
+        await busy.close()
