@@ -947,6 +947,12 @@ class Model:
         if side in ("LEFT", "RIGHT"):
             nullable, preserved = (right, left) if side == "LEFT" else (left, right)
             block.outer_joins.append((join, Span.of(block, nullable), Span.of(block, preserved)))
+        elif side == "FULL":
+            # each side is the other's preserved one: a WHERE that rejects one side's
+            # NULL-extended rows leaves a one-sided outer join (round 27)
+            left_span, right_span = Span.of(block, left), Span.of(block, right)
+            block.outer_joins.append((join, left_span, right_span))
+            block.outer_joins.append((join, right_span, left_span))
         scope = Span.of(block, left + right)
         block.on_scopes[id(join)] = scope
         condition = join.args.get("on")
@@ -1006,6 +1012,7 @@ class Model:
     def _common_columns(self, left: list[Source], right: list[Source]) -> list[str]:
         """The columns a NATURAL JOIN equates: those both sides have, when the schema shows
         every column of both; otherwise none can be told (and none is assumed)."""
+        from tenantguard.engine.proof.names import output_names
 
         def known(sources: list[Source]) -> set[str] | None:
             names: set[str] = set()
@@ -1017,6 +1024,12 @@ class Model:
                     if columns is None:
                         return None
                     names.update(columns)
+                elif source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
+                    # a derived table or CTE outputs its (first) branch's names (round 27)
+                    outputs = output_names(source.body[0].node)
+                    if outputs is None:
+                        return None  # a `*` hides them
+                    names.update(outputs)
                 else:
                     return None
             return names

@@ -347,7 +347,7 @@ def _constant_column(model: Model, source: Source, name: str) -> PinValue | None
 # subclasses too, as its isinstance tests): any other kind says nothing of a tenant column
 _PIN_KINDS = (
     exp.EQ, exp.NullSafeEQ, exp.Operator, exp.Not, exp.Case, exp.ArrayContainedBy,
-    exp.ArrayContainsAll, exp.Between, exp.In, exp.Or, exp.Is,
+    exp.ArrayContainsAll, exp.Between, exp.In, exp.Or, exp.Is, exp.Exists,
 )  # fmt: skip
 _MAY_PIN: dict[type[exp.Expression], bool] = {}  # by kind met: is it one of _PIN_KINDS?
 
@@ -397,6 +397,8 @@ class FactCollector:
             if block.outer_joins:
                 self._inner_by_where(block)
             for source in block.every_source:
+                if source.lateral and source.kind is SourceKind.DERIVED and not source.nullable:
+                    self._lateral_facts(block, source)
                 if source.kind is SourceKind.VALUES:
                     self._values_fact(source)
                 elif source.table is not None and source.table in self.policy.pinning_functions:
@@ -423,6 +425,12 @@ class FactCollector:
             _may_be_key(conjunct.this, self.keys) or _may_be_key(conjunct.expression, self.keys)
         ):
             return False  # `p.status = 'active'`, `t.patient_id = p.id`: most conjuncts
+        if kind is exp.Exists:
+            query = conjunct.this
+            while isinstance(query, exp.Subquery | exp.Paren):
+                query = query.this
+            accept = filtered.__contains__
+            return self._correlated_facts(block, query, accept, conjunct, f"EXISTS in {clause}")
         found = False
         pairs = _equalities(conjunct)
         if pairs is not None and block.full_merged:
@@ -766,10 +774,67 @@ class FactCollector:
                 return [], set()
         return out, shared
 
+    # correlated subqueries whose rows must exist
+
+    def _lateral_facts(self, block: Block, lateral: Source) -> None:
+        """`FROM p JOIN LATERAL (SELECT … FROM a WHERE a.tenant_id = p.tenant_id …) x` (inner,
+        comma or CROSS: `x` is not on an outer join's nullable side): a row of `p` is read on
+        only where the subquery returns a row for it, so what the subquery's WHERE says of
+        `p`'s tenant column holds for every row of `p` the block keeps (round 27)."""
+        if len(lateral.body) != 1:
+            return  # a set operation: a branch without the condition returns rows anyway
+        before = lateral.index
+
+        def accept(source: Source) -> bool:
+            return source.block is block and source.index < before
+
+        clause = f"WHERE of LATERAL {lateral.name}".rstrip()
+        self._correlated_facts(block, lateral.body[0].node, accept, lateral.node, clause)
+
+    def _correlated_facts(
+        self,
+        block: Block,
+        query: exp.Expression,
+        accept: Callable[[Source], bool],
+        conjunct: exp.Expression,
+        clause: str,
+    ) -> bool:
+        """`EXISTS (SELECT … WHERE a.tenant_id = $1 AND a.tenant_id = p.tenant_id)`: a subquery
+        that must return a row for the outer row to be kept. Each equality of its WHERE
+        between an outer source's tenant column (one `accept` takes, not on an outer join's
+        nullable side) and a pinning value, or another source's tenant column, holds for every
+        outer row kept: a fact on that source, said by `conjunct`. Only a plain SELECT whose
+        rows are rows of its FROM that passed its WHERE: an aggregate, window function,
+        GROUP BY or HAVING returns a row (`count(*)`: 0) where none matched."""
+        if not isinstance(query, exp.Select) or query.args.get("group") or query.args.get("having"):
+            return False
+        inner = self.model.block_of.get(id(query))
+        where = query.args.get("where")
+        if inner is None or where is None or id(inner) in self.model.aggregating:
+            return False
+        owner_of = self.names.tenant_column_owner
+        found = False
+        for item in conjuncts(where.this):
+            null_safe = _null_safe(item)  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant
+            for column_side, other_side in _equalities(item) or ():
+                source = owner_of(inner, column_side)
+                if source is None or source.nullable or not accept(source):
+                    continue
+                value = self.model.pin_value(other_side)
+                other = None if value is not None else owner_of(inner, other_side)
+                if value is not None or (other is not None and other is not source):
+                    fact = Fact(source, conjunct, clause, value=value, other=other)
+                    fact.null_safe = null_safe
+                    source.facts.append(fact)
+                    found = True
+        return found
+
     def _inner_by_where(self, block: Block) -> None:
         """`p LEFT JOIN a ON … WHERE a.tenant_id = $1`: the WHERE's `=` on the nullable side
         rejects the NULL-extended rows, so every row left had its ON hold (PostgreSQL reduces
-        such a join to an inner one): the ON then filters the preserved side too."""
+        such a join to an inner one): the ON then filters the preserved side too. A FULL JOIN
+        is here twice, each side as the nullable one: `WHERE p.tenant_id = $1` on its left
+        side leaves a LEFT JOIN, whose ON filters the right side."""
         for join, nullable, preserved in block.outer_joins:
             strict = any(
                 f.clause == "WHERE" and not f.null_safe and (f.value is not None or f.other)

@@ -47,7 +47,16 @@ What pins a reference `R`:
   types a parameter once for the whole statement) — or the tenant column of a pinned source. The clauses that filter `R`: the
   WHERE; the ON of an inner join; the ON of an outer join for its nullable side only (the
   preserved side of a LEFT JOIN is filtered by the WHERE alone; a FULL JOIN's ON filters neither
-  side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
+  side, unless a WHERE pin or equality on one side's tenant column rejects that side's
+  NULL-extended rows: then, as PostgreSQL reduces it to a one-sided join, its ON filters the
+  other side); a top-level `EXISTS (SELECT … WHERE …)` conjunct, and an inner (comma, CROSS,
+  INNER) `LATERAL (SELECT … WHERE …)` item, for what the subquery's WHERE equates with an
+  outer source's tenant column (a pinning value, or another source's pinned tenant column:
+  `EXISTS (SELECT 1 FROM a WHERE a.tenant_id = $1 AND a.tenant_id = p.tenant_id)` pins `p`) —
+  only a plain SELECT, whose rows are rows of its FROM that passed its WHERE (not an aggregate,
+  window function, GROUP BY or HAVING: `count(*)` returns a row where none matched; not a set
+  operation; not NOT EXISTS; not a LEFT JOIN LATERAL; not a source on an outer join's
+  nullable side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
   column outside an aggregate, one value in each group (under ROLLUP, CUBE or GROUPING SETS
   PostgreSQL 15 computes every tenant's groups before a HAVING or an outer pin filters them:
   `sum(1 / (n - 5))` fails on another tenant's row; only the block's own WHERE pins); the
@@ -117,8 +126,8 @@ What pins a reference `R`:
   byte-wise. Any other collation may be one created `deterministic = false` ('acme' = 'ACME'):
   no pin. An unqualified name is pg_catalog's while pg_catalog comes first in the search path,
   as the proof assumes of `=` itself;
-- `JOIN b USING (tenant_id, …)`, and a NATURAL JOIN whose sides the schema shows to share the
-  tenant column, as `a.tenant_id = b.tenant_id` in its ON; the merged `tenant_id` is the left
+- `JOIN b USING (tenant_id, …)`, and a NATURAL JOIN whose sides the schema (or a derived
+  table's or CTE's select list, without `*`) shows to share the tenant column, as `a.tenant_id = b.tenant_id` in its ON; the merged `tenant_id` is the left
   one (the right one for a RIGHT JOIN, no one's for a FULL JOIN); so is `j.tenant_id` of a
   join-using alias (`JOIN b USING (tenant_id) AS j`, PostgreSQL 14), which shadows an outer
   name as any alias does (not followed inside parentheses, nor for a FULL JOIN);
