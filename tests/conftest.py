@@ -23,6 +23,7 @@ CASE_COLUMNS = {
 CASE_CONSTRAINTS = {
     "leads_tenant_external_key": ["tenant_id", "external_id"],
     "leads_external_key": ["external_id"],
+    "tenants_pkey": ["id"],
 }
 
 

@@ -57,6 +57,17 @@ WRITES = [
         "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
         (2,),
     ),
+    # round 27: the key's constraint, named (its columns from the schema)
+    (
+        "INSERT INTO tenants (id, name) VALUES ($1, 'taken') "
+        "ON CONFLICT ON CONSTRAINT tenants_pkey DO UPDATE SET name = EXCLUDED.name",
+        (2,),
+    ),
+    (
+        "INSERT INTO tenants (id, name) SELECT id, 'taken' FROM tenants "
+        "ON CONFLICT ON CONSTRAINT tenants_pkey DO UPDATE SET name = EXCLUDED.name",
+        (),
+    ),
 ]
 
 
@@ -82,6 +93,12 @@ async def test_a_clinic_still_writes_its_own_registry_row(two_clinics: str, poli
             await conn.execute(
                 "INSERT INTO tenants (id, name) VALUES ($1, $2) "
                 "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+                1,
+                "North 2",
+            )
+            await conn.execute(
+                "INSERT INTO tenants (id, name) VALUES ($1, $2) "
+                "ON CONFLICT ON CONSTRAINT tenants_pkey DO UPDATE SET name = EXCLUDED.name",
                 1,
                 "North 2",
             )

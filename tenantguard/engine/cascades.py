@@ -100,8 +100,9 @@ def root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cascadin
 
 def _root_upsert(insert: exp.Insert, root: str, policy: Policy) -> CascadingWrite | None:
     """`INSERT INTO tenants … ON CONFLICT … DO UPDATE`: an UPDATE of the registry row the new
-    row collides with, pinned to the key's value when the conflict target is the key alone
-    and one row of VALUES gives it (round 26: the registry's rows written by another tenant)."""
+    row collides with, pinned to the key's value when the conflict target holds the key
+    (`(id)`, `(id, name)`, or a constraint the schema shows on such columns) and one row of
+    VALUES gives it (round 26: the registry's rows written by another tenant)."""
     conflict = insert.args.get("conflict")
     if not isinstance(conflict, exp.OnConflict) or "UPDATE" not in str(
         conflict.args.get("action")
@@ -119,10 +120,16 @@ def _root_upsert(insert: exp.Insert, root: str, policy: Policy) -> CascadingWrit
         identifier_name(k.this.this if isinstance(k, exp.Ordered) else k.this)
         for k in conflict.args.get("conflict_keys") or []
     ]
+    constraint = conflict.args.get("constraint")
+    if constraint is not None:  # `ON CONSTRAINT tenants_pkey`: its columns, from the schema
+        named = policy.constraint_columns.get(identifier_name(constraint))
+        keys = sorted(named) if named is not None else []
     rows = insert.expression
     key = policy.tenant_root_key
+    # the row it collides with equals the new row on every column of the conflict target:
+    # a target holding the key (alone or with others) is that row, whose key is the new one's
     if (
-        keys == [key]
+        key in keys
         and key in columns
         and isinstance(rows, exp.Values)
         and len(rows.expressions) == 1
