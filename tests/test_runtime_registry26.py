@@ -115,6 +115,16 @@ LOCKS = [
     ("SELECT id FROM tenants FOR UPDATE", ()),
     ("SELECT t.id FROM tenants t WHERE t.name = 'South' FOR SHARE OF t", ()),
     ("SELECT p.id FROM patients p, tenants t WHERE p.tenant_id = $1 FOR UPDATE", (1,)),
+    # round 27: pinned along a chain of two joins, or through a correlated EXISTS — clinic 2's
+    *(
+        (sql, (2,))
+        for sql in (
+            "SELECT t.id FROM tenants t JOIN patients p ON p.tenant_id = t.id "
+            "JOIN patients q ON q.tenant_id = p.tenant_id WHERE q.tenant_id = $1 FOR UPDATE OF t",
+            "SELECT t.id FROM tenants t WHERE EXISTS "
+            "(SELECT 1 FROM patients p WHERE p.tenant_id = $1 AND p.tenant_id = t.id) FOR UPDATE",
+        )
+    ),
 ]
 
 
@@ -159,8 +169,21 @@ async def test_a_clinic_still_locks_its_own_registry_row(two_clinics: str, polic
                     "WHERE p.tenant_id = $1 FOR UPDATE",
                     1,
                 )
+                chained = await conn.fetch(
+                    "SELECT t.id FROM tenants t JOIN patients p ON p.tenant_id = t.id "
+                    "JOIN patients q ON q.tenant_id = p.tenant_id WHERE q.tenant_id = $1 "
+                    "FOR UPDATE OF t",
+                    1,
+                )
+                correlated = await conn.fetch(
+                    "SELECT t.id FROM tenants t WHERE EXISTS (SELECT 1 FROM patients p "
+                    "WHERE p.tenant_id = $1 AND p.tenant_id = t.id) FOR UPDATE",
+                    1,
+                )
         assert [r[0] for r in rows] == [1]
         assert {r[0] for r in joined} == {1}
+        assert {r[0] for r in chained} == {1}
+        assert [r[0] for r in correlated] == [1]
     finally:
         await conn.close()
 

@@ -6,7 +6,7 @@ reaches that tenant's rows only: its value is a pin of the statement, checked at
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -60,13 +60,21 @@ def cascading_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cas
     return found
 
 
-def root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[CascadingWrite]:
+def root_writes(
+    tree: exp.Expression,
+    sql: str,
+    policy: Policy,
+    locked_pin: Callable[[exp.Table], PinValue | None] | None = None,
+) -> list[CascadingWrite]:
     """The statement's UPDATEs, DELETEs (a MERGE's too) and row locks (`SELECT … FOR UPDATE /
     NO KEY UPDATE / SHARE / KEY SHARE`, kind "LOCK") of the tenant registry, each with the
     value its key is pinned to, if any: a tenant's row of the registry is that tenant's to
     change or to lock (round 26, outside attack: clinic 1 renamed clinic 2, and held its row
     FOR UPDATE, which makes every INSERT of clinic 2's rows wait on the foreign key's check).
-    The value is a pin of the statement, checked at run time against the request's tenant."""
+    The value is a pin of the statement, checked at run time against the request's tenant.
+    `locked_pin`: the proof's pin of a locked registry table, for a lock its conditions do
+    not pin in one step (`t.id = u.tenant_id AND u.tenant_id = p.tenant_id AND p.tenant_id =
+    $1`: round 27)."""
     root = policy.tenant_root
     if root is None or root.lower() not in sql.lower():
         return []
@@ -90,6 +98,8 @@ def root_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cascadin
             actions = [(*action, table) for action in _actions(node)]
         for kind, _, condition, pinnable, table in actions:
             pin = _root_pin(condition, table, policy) if pinnable else None
+            if pin is None and kind == "LOCK" and locked_pin is not None:
+                pin = locked_pin(table)
             if pin is not None:
                 lossy = lossy_parameters(tree, policy) if lossy is None else lossy
                 if pin in lossy:

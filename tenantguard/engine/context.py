@@ -10,7 +10,8 @@ from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.cascades import CascadingWrite, cascading_writes, root_writes
 from tenantguard.engine.findings import Finding, Rule, RuleInfo, Severity, rule_of
 from tenantguard.engine.policy import Policy, names_in_text
-from tenantguard.engine.proof import Analysis, Proof, build_proof, walk
+from tenantguard.engine.proof import Analysis, PinValue, Proof, build_proof, walk
+from tenantguard.engine.proof.facts import SEVERAL, SHARED
 from tenantguard.engine.sqltext import LineIndex, original_offset
 
 __all__ = ["Context", "Rule", "RuleInfo", "rule_of"]
@@ -29,6 +30,7 @@ class _Unset:
 
 
 _UNSET = _Unset()
+_NOT_ONE_TENANT = (SEVERAL, SHARED)  # pins of no single tenant
 
 
 class Context:
@@ -205,9 +207,31 @@ class Context:
         `cascades.root_writes`): read by TG005 and by the verdict's pins."""
         if self._registry is None:
             self._registry = (
-                [] if self.tree is None else root_writes(self.tree, self.sql, self.policy)
+                []
+                if self.tree is None
+                else root_writes(self.tree, self.sql, self.policy, self._locked_pin)
             )
         return self._registry
+
+    def _locked_pin(self, table: exp.Table) -> PinValue | None:
+        """The one tenant the proof pins a registry table's rows to, along a chain of facts
+        each said where the rows are (a pin pushed in from a reader may never reach a locking
+        block's own scan: none), or None."""
+        built = self._proof
+        if built is None:
+            return None
+        current = built[1].model.source_of_node.get(id(table))
+        seen: set[int] = set()
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            fact = current.pinned_by
+            if fact is None or fact.pushed or fact.multi or fact.null_safe or fact.via_key:
+                return None
+            value = fact.value
+            if value is not None:
+                return None if value in _NOT_ONE_TENANT else value
+            current = fact.other
+        return None
 
     @property
     def named_tenant_tables(self) -> list[str]:
