@@ -1606,6 +1606,9 @@ class _Walker:
                     self.module.copies.extend(self._named_tables(node))
                     return
             if name in SQL_METHODS:
+                if self._module_function(func):
+                    self.project_call(node, func)  # `db.fetch(conn, Q, args)`: the project's
+                    return
                 self.sql_method(node, func)
                 return
             if name in _CURSOR_METHODS and node.args:
@@ -1851,6 +1854,21 @@ class _Walker:
             if inner is not None:
                 return FrameMethod(inner.func, tuple(inner.args), tuple(inner.keywords))
         return None
+
+    def _module_function(self, func: ast.Attribute) -> bool:
+        """`db.fetch(conn, Q, args)` where `db` is a module of the project and `fetch` a
+        function it defines: that function is called (a wrapper, whose SQL parameter need not
+        be the first), not a driver's method taking SQL first (round 27: `conn` was the SQL,
+        TG009 at every call, and the SQL itself was not checked there)."""
+        if not isinstance(func.value, ast.Name):
+            return False
+        receiver = self.lookup(func.value.id)
+        if not isinstance(receiver, ModuleRef | ImportedRef):
+            return False
+        binding = self.index.attribute_of(receiver, func.attr)
+        if isinstance(binding, ImportedRef):
+            binding = self.index.imported(binding)
+        return isinstance(binding, FuncRef)
 
     def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
         if func.attr == "cursor" and not self.query_cursor(node):

@@ -1,0 +1,120 @@
+"""Round 27, real code (a first-time user's psycopg2 club manager, asyncpg Discord bots): shapes
+the Python reader got wrong, each with its leaking twin, through the command line.
+
+1. A module of the project with functions named like a driver's methods — `db.fetch(conn,
+   QUERY, params)`, `db.fetch_one(…)`, `db.execute(…)` after `from src import db`, the SQL
+   second — was read as the driver's `fetch(query)`: the connection was taken for the SQL,
+   TG009 at every call of the project ("`conn` is a parameter of get(), a handler…"), and the
+   SQL the call sends was not checked there (what it completes, what is only known at run
+   time). Now a function the module defines is called as the project's function (a wrapper);
+   a name the module binds to something else (`execute = conn.execute`) is still the driver's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .project_files import findings_of_check, write_project
+
+SCHEMA = (
+    "CREATE TABLE clubs (club_id int PRIMARY KEY, name text);\n"
+    "CREATE TABLE dues (id int PRIMARY KEY, club_id int NOT NULL REFERENCES clubs(club_id), "
+    "amount numeric);\n"
+)
+CONFIG = '[tool.tenantguard]\ntenant_column = "club_id"\nschema_paths = ["schema.sql"]\n'
+
+DB = """import psycopg2
+import psycopg2.extras
+
+
+def fetch(connection, query, params):
+    with connection.cursor(cursor_factory=psycopg2.extras.DictCursor) as cursor:
+        cursor.execute(query, params)
+        return [dict(row) for row in cursor.fetchall()]
+
+
+def fetch_one(connection, query, params):
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchone()
+
+
+def execute(connection, query, params):
+    with connection.cursor() as cursor:
+        return cursor.execute(query, params)
+"""
+
+QUERIES = (
+    'GET_DUES = """\n'
+    "    select id, amount from dues\n"
+    "    where club_id = %s\n"
+    '"""\n'
+    'ALL_DUES = "select id, amount from dues"\n'
+)
+
+
+def _project(root: Path, files: dict[str, str]) -> None:
+    write_project(root, SCHEMA, CONFIG, {"src/__init__.py": "", **files})
+
+
+# 1. a project module's functions named like a driver's methods, the SQL second
+
+
+def test_module_functions_named_like_driver_methods_are_the_projects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = (
+        "from src import db\n"
+        "from src import queries\n"
+        "import src.db as database\n"
+        "\n"
+        "\n"
+        "class DuesService:\n"
+        "    def get(self, conn, params):\n"
+        "        club_id = params.get('clubId')\n"
+        "        rows = db.fetch(conn, queries.GET_DUES, (club_id,))\n"  # 9
+        "        one = db.fetch_one(conn, queries.GET_DUES, (club_id,))\n"  # 10
+        "        database.execute(conn, 'update dues set amount = 0 where club_id = %s', (1,))\n"
+        "        return rows, one\n"
+        "\n"
+        "    def leak(self, conn, params):\n"
+        "        db.fetch(conn, queries.ALL_DUES, ())\n"  # 15: reported at the constant (5)
+        "        db.fetch(conn, 'select id from dues where id = %s' + params['order'], ())\n"
+        "        return db.execute(conn, params['sql'], ())\n"  # 17
+    )
+    _project(
+        tmp_path,
+        {"src/db.py": DB, "src/queries.py": QUERIES, "src/service.py": service},
+    )
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("src/queries.py", 5, "TG001"),  # ALL_DUES, where it is written
+        ("src/service.py", 16, "TG001"),  # dues by id alone
+        ("src/service.py", 16, "TG009"),  # what the request appends
+        ("src/service.py", 17, "TG009"),  # SQL from the request
+    ]
+
+
+def test_a_module_name_bound_to_a_drivers_method_is_still_the_driver(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leaking twin: `db.execute` is the connection's own method (SQL first), not a
+    function of the project — its argument is still the SQL."""
+    db = "import psycopg2\n\nconn = psycopg2.connect('')\nexecute = conn.cursor().execute\n"
+    service = (
+        "from src import db\n"
+        "\n"
+        "\n"
+        "def run(params):\n"
+        "    db.execute(params['sql'])\n"  # 5
+        "    db.execute('select id from dues')\n"  # 6
+    )
+    _project(tmp_path, {"src/db.py": db, "src/service.py": service})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("src/service.py", 5, "TG009"),
+        ("src/service.py", 6, "TG001"),
+    ]
+
+
+_found = findings_of_check
