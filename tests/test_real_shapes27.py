@@ -8,6 +8,10 @@ the Python reader got wrong, each with its leaking twin, through the command lin
    SQL the call sends was not checked there (what it completes, what is only known at run
    time). Now a function the module defines is called as the project's function (a wrapper);
    a name the module binds to something else (`execute = conn.execute`) is still the driver's.
+2. A table named in `tenant_tables` that the schema sources create without the tenant column (a
+   bot's `tags` keyed by `location_id` where every other table has `guild_id`) was taken in
+   silence: every statement on it a finding, pinned or not, with nothing saying why. It is
+   now a warning naming the table and the column (its statements are still findings).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from tenantguard.cli import main
 
 from .project_files import findings_of_check, write_project
 
@@ -115,6 +121,27 @@ def test_a_module_name_bound_to_a_drivers_method_is_still_the_driver(
         ("src/service.py", 5, "TG009"),
         ("src/service.py", 6, "TG001"),
     ]
+
+
+# 2. a configured tenant table without the tenant column
+
+
+def test_a_configured_tenant_table_without_the_tenant_column_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = SCHEMA + "CREATE TABLE tags (id int PRIMARY KEY, location_id int, name text);\n"
+    config = CONFIG + 'tenant_tables = ["tags", "dues"]\n'
+    code = (
+        "async def tag(pool, guild_id):\n"
+        '    return await pool.fetch("SELECT name FROM tags WHERE location_id = $1", guild_id)\n'
+    )
+    write_project(tmp_path, schema, config, {"bot.py": code})
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--no-cache", "--format", "concise", "."]) == 1
+    captured = capsys.readouterr()
+    assert "bot.py:2:" in captured.out and "TG001" in captured.out  # still a finding
+    assert "tenant table 'tags'" in captured.err and "has no column club_id" in captured.err
+    assert "'dues'" not in captured.err  # it has the column
 
 
 _found = findings_of_check
