@@ -9,7 +9,7 @@ when no built-in has its name.
 
 from __future__ import annotations
 
-__all__ = ["BUILTIN_FUNCTIONS", "RUNS_TEXT", "VOLATILE_FUNCTIONS"]
+__all__ = ["AGGREGATE_FUNCTIONS", "BUILTIN_FUNCTIONS", "RUNS_TEXT", "VOLATILE_FUNCTIONS"]
 
 _NAMES = """
 RI_FKey_cascade_del RI_FKey_cascade_upd RI_FKey_check_ins RI_FKey_check_upd RI_FKey_noaction_del
@@ -466,6 +466,19 @@ xmlvalidate xpath xpath_exists
 """
 
 BUILTIN_FUNCTIONS = frozenset(_NAMES.split())
+
+# the built-in aggregates (`SELECT DISTINCT proname FROM pg_proc WHERE prokind = 'a'`, PostgreSQL
+# 15): sqlglot parses some of them as plain calls (`jsonb_agg`, `every`, `xmlagg`, `range_agg`,
+# `range_intersect_agg`; any of them written `pg_catalog.count(…)`)
+_AGGREGATES = """
+array_agg avg bit_and bit_or bit_xor bool_and bool_or corr count covar_pop covar_samp cume_dist
+dense_rank every json_agg json_object_agg jsonb_agg jsonb_object_agg max min mode percent_rank
+percentile_cont percentile_disc range_agg range_intersect_agg rank regr_avgx regr_avgy regr_count
+regr_intercept regr_r2 regr_slope regr_sxx regr_sxy regr_syy stddev stddev_pop stddev_samp
+string_agg sum var_pop var_samp variance xmlagg
+"""
+
+AGGREGATE_FUNCTIONS = frozenset(_AGGREGATES.split())
 
 # the built-in functions of which one definition at least is VOLATILE (`SELECT DISTINCT proname
 # FROM pg_proc WHERE provolatile = 'v' AND pronamespace = 'pg_catalog'::regnamespace`, trigger

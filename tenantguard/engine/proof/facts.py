@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from tenantguard.engine.pgfunctions import AGGREGATE_FUNCTIONS, BUILTIN_FUNCTIONS
 from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.names import Names, output_names, projection_items
@@ -812,6 +813,8 @@ class FactCollector:
         where = query.args.get("where")
         if inner is None or where is None or id(inner) in self.model.aggregating:
             return False
+        if self._may_aggregate(query, inner):
+            return False
         owner_of = self.names.tenant_column_owner
         found = False
         for item in conjuncts(where.this):
@@ -828,6 +831,63 @@ class FactCollector:
                     source.facts.append(fact)
                     found = True
         return found
+
+    def _may_aggregate(self, query: exp.Select, inner: Block) -> bool:
+        """Could `query` aggregate its rows (one row where none matched) though no aggregate of
+        its own block is known? A call sqlglot does not read as an aggregate may be one: a
+        built-in one it parses as a plain call (`jsonb_agg`, `every`, `xmlagg`,
+        `pg_catalog.count`), or a name that is no built-in function (a schema's CREATE
+        AGGREGATE). And an aggregate in a nested block whose arguments name no column of
+        that block belongs to the nearest outer level whose columns they name (PostgreSQL):
+        `SELECT (SELECT max(a.id)) FROM a WHERE …` is an aggregate query of `a`'s level.
+        Not read: the FROM, WHERE, GROUP BY, LIMIT and OFFSET, where an aggregate of the
+        query's own level is an error (round 27)."""
+        block_of = self.model.block_of
+        skipped = ("from", "joins", "laterals", "where", "group", "limit", "offset")
+        stack: list[exp.Expression] = []
+        for key, value in query.args.items():
+            if key in skipped:
+                continue
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, exp.Expression):
+                    stack.append(child)
+        while stack:
+            node = stack.pop()
+            stack.extend(node.iter_expressions())
+            if type(node) is exp.Anonymous:
+                name = _call_name(node)
+                if name in BUILTIN_FUNCTIONS and name not in AGGREGATE_FUNCTIONS:
+                    continue
+            elif not isinstance(node, exp.AggFunc):
+                continue
+            # a window function is computed at its own level (the own block's: `aggregating`)
+            call: exp.Expression = node
+            wrapper = call.parent
+            while isinstance(wrapper, exp.Filter | exp.WithinGroup) and call.arg_key == "this":
+                call, wrapper = wrapper, wrapper.parent
+            if isinstance(call.parent, exp.Window) and call.arg_key == "this":
+                continue
+            level: exp.Expr | None = node.parent
+            while level is not None and id(level) not in block_of:
+                level = level.parent
+            owner = block_of.get(id(level)) if level is not None else None
+            if owner is None or owner is inner:
+                return True  # an aggregate of the query's own level
+            nested = False
+            columns = []
+            for part in walk(call):  # its FILTER and WITHIN GROUP too
+                if id(part) in block_of:
+                    nested = True
+                elif type(part) is exp.Column:
+                    columns.append(part)
+            if nested:
+                return True  # a subquery in its arguments: not told apart here
+            if columns and not any(
+                (found := self.names.resolve(owner, column)) is not None and found.block is owner
+                for column in columns
+            ):
+                return True  # only columns of outer levels: an aggregate of one of those
+        return False
 
     def _inner_by_where(self, block: Block) -> None:
         """`p LEFT JOIN a ON … WHERE a.tenant_id = $1`: the WHERE's `=` on the nullable side

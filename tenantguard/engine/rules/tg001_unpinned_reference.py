@@ -54,7 +54,11 @@ What pins a reference `R`:
   outer source's tenant column (a pinning value, or another source's pinned tenant column:
   `EXISTS (SELECT 1 FROM a WHERE a.tenant_id = $1 AND a.tenant_id = p.tenant_id)` pins `p`) —
   only a plain SELECT, whose rows are rows of its FROM that passed its WHERE (not an aggregate,
-  window function, GROUP BY or HAVING: `count(*)` returns a row where none matched; not a set
+  window function, GROUP BY or HAVING: `count(*)` returns a row where none matched — nor a
+  call that may be one, though sqlglot parses it as a plain call (`jsonb_agg`, `every`,
+  `pg_catalog.count`, any name that is no built-in function: a schema's aggregate), nor an
+  aggregate of the subquery's level written in a nested subquery (`SELECT (SELECT max(a.id))
+  FROM a …`: its arguments name only the subquery's columns); not a set
   operation; not NOT EXISTS; not a LEFT JOIN LATERAL; not a source on an outer join's
   nullable side); the MERGE ON for the target; the HAVING of a plain GROUP BY (no grouping sets), for a
   column outside an aggregate, one value in each group (under ROLLUP, CUBE or GROUPING SETS
