@@ -882,11 +882,28 @@ class FactCollector:
                     columns.append(part)
             if nested:
                 return True  # a subquery in its arguments: not told apart here
-            if columns and not any(
-                (found := self.names.resolve(owner, column)) is not None and found.block is owner
-                for column in columns
-            ):
-                return True  # only columns of outer levels: an aggregate of one of those
+            if columns and not any(self._surely_of(owner, column) for column in columns):
+                return True  # only columns of outer levels (or maybe): an aggregate of those
+        return False
+
+    def _surely_of(self, block: Block, column: exp.Column) -> bool:
+        """Is `column` surely one of `block`'s own sources' (not an outer level's)? Qualified by
+        one of them; or unqualified, resolved to one whose columns are known to include it (a
+        table of unknown columns may lack it: the name is then an outer level's)."""
+        found = self.names.resolve(block, column)
+        if found is None or found.block is not block:
+            return False
+        if column.args.get("table") is not None:
+            return True
+        name = identifier_name(column.this)
+        if found.column_names is not None:
+            return name in found.column_names
+        if found.kind is SourceKind.TABLE and found.table is not None:
+            known = self.policy.columns_of(found.table)
+            return known is not None and name in known
+        if found.kind is SourceKind.DERIVED or found.kind is SourceKind.CTE:
+            names = output_names(found.body[0].node) if found.body else None
+            return names is not None and name in names
         return False
 
     def _inner_by_where(self, block: Block) -> None:
