@@ -145,3 +145,94 @@ def test_a_configured_tenant_table_without_the_tenant_column_is_a_warning(
 
 
 _found = findings_of_check
+
+
+# 3. psycopg's `%s` numbers nothing: a statement that pins two tables to the club passes the
+# same variable twice, `(club_id, club_id)` — which was two tenants (TG012, an error). Two `%s`
+# given the same name in one tuple or list display (nothing run between the two readings) or
+# the same constant are one value; at the call, or through a wrapper that passes its parameter
+# on to `cursor.execute` unchanged.
+
+JOINED = (
+    "SELECT d.id FROM dues d JOIN dues e ON e.id = d.id WHERE d.club_id = %s AND e.club_id = %s"
+)
+REPEATS = f'''from app import db
+
+JOINED = "{JOINED}"
+
+
+def reads(conn, club_id, other, rows):
+    cur = conn.cursor()
+    cur.execute(JOINED, (club_id, club_id))
+    cur.execute(JOINED, [club_id, club_id])
+    cur.execute(JOINED, vars=(7, 7))
+    db.fetch(conn, JOINED, (club_id, club_id))
+    db.fetch_once(conn, JOINED, (club_id, club_id))
+    cur.execute(JOINED, (club_id, other))
+    cur.execute(JOINED, (club_id, rows[0]))
+    cur.execute(JOINED, (club_id, club_id)[::-1])
+    cur.execute(JOINED, (club_id, 7))
+    cur.execute(JOINED, (club_id, club_id, 1))
+    db.fetch(conn, JOINED, (club_id, other))
+    db.fetch_flipped(conn, JOINED, (club_id, club_id))
+    cur.execute(JOINED.replace("%s", "%(c)s"), (club_id, club_id))
+'''
+WRAPPERS = """def fetch(conn, query, params):
+    with conn.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+def fetch_once(conn, query, args=()):
+    cursor = conn.cursor()
+    cursor.execute(query, vars=args)
+    return cursor.fetchall()
+
+
+def fetch_flipped(conn, query, params):
+    params = params[::-1]
+    with conn.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+"""
+
+
+def test_the_same_variable_for_two_percent_s_is_one_tenant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [line.strip() for line in REPEATS.splitlines()]
+    inlined = REPEATS.replace("(JOINED,", f"({JOINED!r},").replace(", JOINED,", f", {JOINED!r},")
+    write_project(
+        tmp_path,
+        SCHEMA,
+        CONFIG,
+        {"app/__init__.py": "", "app/db.py": WRAPPERS, "app/q.py": inlined},
+    )
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    flagged = {line for _, line, rule in found if rule == "TG012"}
+    assert {rule for _, _, rule in found} <= {"TG012", "TG006", "TG009"}, found
+    one_tenant = [
+        "cur.execute(JOINED, (club_id, club_id))",
+        "cur.execute(JOINED, [club_id, club_id])",
+        "cur.execute(JOINED, vars=(7, 7))",
+        "db.fetch(conn, JOINED, (club_id, club_id))",
+        "db.fetch_once(conn, JOINED, (club_id, club_id))",
+    ]
+    two_tenants = [
+        "cur.execute(JOINED, (club_id, other))",
+        "cur.execute(JOINED, (club_id, rows[0]))",  # a subscript runs __getitem__
+        "cur.execute(JOINED, (club_id, club_id)[::-1])",  # not a display
+        "cur.execute(JOINED, (club_id, 7))",
+        "cur.execute(JOINED, (club_id, club_id, 1))",  # psycopg refuses it: nothing known
+        "db.fetch(conn, JOINED, (club_id, other))",
+        "db.fetch_flipped(conn, JOINED, (club_id, club_id))",  # the wrapper changes them
+    ]
+    for call in one_tenant:
+        assert lines.index(call) + 1 not in flagged, (call, found)
+    for call in two_tenants:
+        assert lines.index(call) + 1 in flagged, (call, found)
+    # what is said keeps the code's `%s`
+    monkeypatch.chdir(tmp_path)
+    main(["check", "--no-cache", "app/q.py"])
+    out = capsys.readouterr().out
+    assert "$1" not in out and "%s" in out

@@ -62,6 +62,7 @@ __all__ = [
     "analyze_module",
     "completes_only",
     "find_module",
+    "given_argument",
 ]
 
 # methods whose first argument (or `query=` / `sql=`) is SQL, on any receiver
@@ -295,6 +296,9 @@ class Sink:
     value: Value
     certain: bool  # the argument is SQL whatever it holds (else: only when it reads like SQL)
     owner: FunctionInfo | None  # the function it sits in
+    # the parameters sent with the SQL, as the call that reaches the driver gives them (a
+    # wrapper's caller: what it passes for the wrapper's parameter the driver gets unchanged)
+    params: ast.expr | None = None
 
 
 @dataclass(eq=False)
@@ -4747,15 +4751,7 @@ class ProjectIndex:
                 self._low[frame] = min(self._low[frame], self._low[id(callee)])
             if not wrapped:
                 continue
-            positional = (
-                callee.positional
-                if call.bound or callee.method_kind in ("function", "classmethod")
-                else callee.parameters
-            )
-            if callee.method_kind == "staticmethod":
-                positional = [
-                    a.arg for a in (*callee.node.args.posonlyargs, *callee.node.args.args)
-                ]
+            positional = _positional(call, callee)
             for parameter, reach in wrapped.items():
                 argument = _argument_for(call, callee, positional, parameter)
                 if argument is None and unpacks and parameter not in call.keywords:
@@ -5522,6 +5518,21 @@ def completes_only(alternative: Alternative, parameter: str, owner: object) -> b
                 )
             return _STATEMENT_TAIL.match(after) is not None
     return False
+
+
+def _positional(call: Call, callee: FunctionInfo) -> list[str]:
+    """The callee's parameters this call fills by position, in order."""
+    if callee.method_kind == "staticmethod":
+        return [a.arg for a in (*callee.node.args.posonlyargs, *callee.node.args.args)]
+    if call.bound or callee.method_kind in ("function", "classmethod"):
+        return callee.positional
+    return callee.parameters
+
+
+def given_argument(call: Call, callee: FunctionInfo, parameter: str) -> ast.expr | None:
+    """The expression a call surely gives for one of the callee's parameters, or None."""
+    found = _argument_for(call, callee, _positional(call, callee), parameter)
+    return None if found is None else found[0]
 
 
 def _argument_for(

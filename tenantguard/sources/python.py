@@ -41,6 +41,7 @@ from tenantguard.engine.sqltext import split_sql
 from tenantguard.sources.files import python_migration
 from tenantguard.sources.pyflow import (
     SQL_METHODS,
+    Call,
     FunctionInfo,
     ModuleInfo,
     ProjectIndex,
@@ -48,6 +49,7 @@ from tenantguard.sources.pyflow import (
     analyze_module,
     completes_only,
     expression_name,
+    given_argument,
 )
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, Value, starts_like_sql
 
@@ -133,6 +135,124 @@ def _written(part: Part) -> str:
 def _literal(replacement: str) -> str:
     """A replacement text for `re.sub`, taken as it is."""
     return replacement.replace("\\", "\\\\")
+
+
+# psycopg's placeholders as psycopg finds them: anywhere in the text, quotes and comments
+# included (`%%` is a percent sign; `%(name)s` a named one; any other `%` an error)
+_PYFORMAT = lazy_pattern(r"%(?:%|\(|[sbt]|.|\Z)", re.DOTALL)
+_NUMBERED_PARAMETER = lazy_pattern(r"\$\d")
+# what may stand in a parameter tuple beside a repeated name: nothing that runs code of its
+# own (a call, a walrus, a subscript's __getitem__…) between the two readings of the name
+_PLAIN_ITEMS = (ast.Name, ast.Constant, ast.Attribute, ast.Load, ast.UnaryOp, ast.USub)
+
+
+def _driver_params(call: ast.Call, argument: ast.expr, method: str) -> ast.expr | None:
+    """What a DB-API `execute(query, params)` / `mogrify(query, params)` call sends as its
+    query's parameters (psycopg: `params`, psycopg2: `vars`), or None."""
+    if method not in (".execute()", ".mogrify()"):
+        return None
+    for index, given in enumerate(call.args):
+        if given is argument:
+            following = call.args[index + 1 : index + 2]
+            if following and not isinstance(following[0], ast.Starred):
+                return following[0]
+            break
+    return next((k.value for k in call.keywords if k.arg in ("params", "vars")), None)
+
+
+def _param_keys(params: ast.expr) -> list[tuple[str, str] | None] | None:
+    """For a tuple or list display of parameters, what each item surely is: the same name
+    (read twice in one display, with nothing run between: the same object) or the same
+    constant; None for an item told apart from no other. None when the display is not one."""
+    if not isinstance(params, ast.Tuple | ast.List):
+        return None
+    keys: list[tuple[str, str] | None] = []
+    for item in params.elts:
+        if not all(isinstance(node, _PLAIN_ITEMS) for node in ast.walk(item)):
+            return None
+        if isinstance(item, ast.Name):
+            keys.append(("name", item.id))
+        elif isinstance(item, ast.Constant) and isinstance(item.value, str | int):
+            keys.append(("constant", repr(item.value)))
+        else:
+            keys.append(None)
+    return keys
+
+
+def _read_once(function: ast.AST, name: str) -> bool:
+    """Is `name` read at one place of the function and bound nowhere in it (a parameter the
+    function passes on unchanged)?"""
+    seen = 0
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id == name:
+            seen += 1
+        elif isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
+            return False
+    return seen == 1
+
+
+def _same_placeholders(
+    text: str, keys: list[tuple[str, str] | None]
+) -> tuple[str, frozenset[str]] | None:
+    """The text with each `%s` that surely receives the same value as another `%s` (the same
+    name or constant in the parameters) written `$1`…`$9`, one number per value: the same
+    length, so every offset stays where it was (psycopg numbers nothing: `(club, club)` for two
+    `%s` was two tenants, TG012). None when nothing is shared, or the text is not psycopg's
+    positional form with as many placeholders as parameters."""
+    places: list[tuple[int, str]] = []
+    for match in _PYFORMAT.finditer(text):
+        token = match.group()
+        if token == "%%":
+            continue
+        if token not in ("%s", "%b", "%t"):
+            return None  # `%(name)s`, or a `%` psycopg rejects
+        places.append((match.start(), token))
+    if len(places) != len(keys) or _NUMBERED_PARAMETER.search(text) is not None:
+        return None
+    groups: dict[tuple[str, str], list[int]] = {}
+    for (start, token), key in zip(places, keys, strict=True):
+        if key is not None and token == "%s":
+            groups.setdefault(key, []).append(start)
+    shared = [starts for starts in groups.values() if len(starts) > 1][:9]
+    if not shared:
+        return None
+    chars = list(text)
+    numbers: set[str] = set()
+    for number, starts in enumerate(shared, 1):
+        for start in starts:
+            chars[start : start + 2] = f"${number}"
+        numbers.add(f"${number}")
+    return "".join(chars), frozenset(numbers)
+
+
+def _unnumbered(text: str, numbers: frozenset[str]) -> str:
+    """A message about a text `_same_placeholders` numbered, with `%s` where the code has it."""
+    return re.sub(r"\$\d(?!\d)", lambda m: "%s" if m.group() in numbers else m.group(), text)
+
+
+def _sent_params(sink: Sink) -> list[tuple[str, str] | None] | None:
+    """What the parameters sent with a sink's SQL surely are (see `_param_keys`)."""
+    params = sink.params
+    if params is None:
+        params = _driver_params(sink.call, sink.argument, sink.method)
+    return None if params is None else _param_keys(params)
+
+
+def _passed_params(call: Call, callee: FunctionInfo, parameter: str) -> ast.expr | None:
+    """`fetch(conn, Q, (club, club))` where `fetch(conn, sql, args)` runs `cur.execute(sql,
+    args)`: the parameters the call gives the driver through the wrapper (its parameter
+    passed on unchanged, read nowhere else), or None."""
+    for inner in callee.sinks:
+        if not (isinstance(inner.argument, ast.Name) and inner.argument.id == parameter):
+            continue
+        sent = _driver_params(inner.call, inner.argument, inner.method)
+        if (
+            isinstance(sent, ast.Name)
+            and sent.id in callee.parameters
+            and _read_once(callee.node, sent.id)
+        ):
+            return given_argument(call, callee, sent.id)
+    return None
 
 
 def _spoken(text: str, variant: _Variant) -> str:
@@ -345,14 +465,15 @@ class _ModuleCheck:
             calls = self.info.calls if function is None else function.calls
             yield from sinks
             for call in calls:
-                for callee, _, (argument, value), (
+                for callee, parameter, (argument, value), (
                     through,
                     certain,
                     _,
                 ) in self.index.wrapped_arguments(call, self.origin):
                     method = f"{callee.name}() (it passes it to {through})"
                     certain = certain and not call.guessed
-                    yield Sink(call.call, argument, method, value, certain, function)
+                    params = _passed_params(call, callee, parameter)
+                    yield Sink(call.call, argument, method, value, certain, function, params)
 
     # sinks
 
@@ -614,9 +735,15 @@ class _ModuleCheck:
         common: dict[tuple[str, int, int], _Checked] | None = None
         filled = any(type(p) is Hole for p in alternative)
         unprovable = _UNPROVABLE
+        params = None if sink is None else _sent_params(sink)
         for variant in _variants(alternative):
             found: dict[tuple[str, int, int], _Checked] = {}
-            statements, _ = split_sql(variant.text)
+            text, numbers = variant.text, frozenset[str]()
+            if params:
+                numbered = _same_placeholders(text, params)
+                if numbered is not None:
+                    text, numbers = numbered
+            statements, _ = split_sql(text)
             parsed = bool(statements)
             for statement in statements:
                 if not at_sink and not self.analyzer.verdict(statement.text).parsed:
@@ -626,6 +753,13 @@ class _ModuleCheck:
                         parsed = False  # this fill does not fit: others decide
                         continue
                     located = self.locate(finding, statement.start, statement.text, variant, sink)
+                    if numbers:
+                        said = located.finding
+                        located.finding = dataclasses.replace(
+                            said,
+                            message=_unnumbered(said.message, numbers),
+                            help=_unnumbered(said.help, numbers),
+                        )
                     moved = located.finding
                     found.setdefault((moved.code, moved.line, moved.column), located)
             if not parsed:
