@@ -1012,26 +1012,15 @@ class Model:
     def _common_columns(self, left: list[Source], right: list[Source]) -> list[str]:
         """The columns a NATURAL JOIN equates: those both sides have, when the schema shows
         every column of both; otherwise none can be told (and none is assumed)."""
-        from tenantguard.engine.proof.names import output_names
+        from tenantguard.engine.proof.names import known_columns
 
         def known(sources: list[Source]) -> set[str] | None:
             names: set[str] = set()
             for source in sources:
-                if source.column_names is not None:
-                    names.update(source.column_names)
-                elif source.kind is SourceKind.TABLE and source.table is not None:
-                    columns = self.policy.columns_of(source.table)
-                    if columns is None:
-                        return None
-                    names.update(columns)
-                elif source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
-                    # a derived table or CTE outputs its (first) branch's names (round 27)
-                    outputs = output_names(source.body[0].node)
-                    if outputs is None:
-                        return None  # a `*` hides them
-                    names.update(outputs)
-                else:
-                    return None
+                columns = known_columns(self.policy, source)
+                if columns is None:
+                    return None  # (a derived table's or CTE's names too: round 27)
+                names.update(columns)
             return names
 
         a, b = known(left), known(right)

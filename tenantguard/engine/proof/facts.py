@@ -19,7 +19,7 @@ from sqlglot import exp
 from tenantguard.engine.pgfunctions import AGGREGATE_FUNCTIONS, BUILTIN_FUNCTIONS
 from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
-from tenantguard.engine.proof.names import Names, output_names, projection_items
+from tenantguard.engine.proof.names import Names, known_columns, output_names, projection_items
 from tenantguard.engine.proof.syntax import (
     conjuncts,
     disjuncts,
@@ -895,16 +895,8 @@ class FactCollector:
             return False
         if column.args.get("table") is not None:
             return True
-        name = identifier_name(column.this)
-        if found.column_names is not None:
-            return name in found.column_names
-        if found.kind is SourceKind.TABLE and found.table is not None:
-            known = self.policy.columns_of(found.table)
-            return known is not None and name in known
-        if found.kind is SourceKind.DERIVED or found.kind is SourceKind.CTE:
-            names = output_names(found.body[0].node) if found.body else None
-            return names is not None and name in names
-        return False
+        known = known_columns(self.policy, found)
+        return known is not None and identifier_name(column.this) in known
 
     def _inner_by_where(self, block: Block) -> None:
         """`p LEFT JOIN a ON … WHERE a.tenant_id = $1`: the WHERE's `=` on the nullable side

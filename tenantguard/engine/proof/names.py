@@ -10,6 +10,8 @@ is unresolved, and an unresolved column pins nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
@@ -17,7 +19,7 @@ from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import identifier_name, is_star
 from tenantguard.engine.proof.values import _ROW_CALLS, column_side, integer_column_side
 
-__all__ = ["Names", "could_own", "output_names"]
+__all__ = ["Names", "could_own", "known_columns", "output_names"]
 
 _MISSING = object()
 
@@ -102,6 +104,19 @@ def projection_items(node: exp.Expression) -> list[exp.Expression] | None:
     if isinstance(node, exp.Insert | exp.Update | exp.Delete | exp.Merge):
         returning = node.args.get("returning")
         return list(returning.expressions) if isinstance(returning, exp.Returning) else None
+    return None
+
+
+def known_columns(policy: Policy, source: Source) -> Collection[str] | None:
+    """Columns `source` surely has: those its alias list names, its table's (the schema's),
+    a derived table's or CTE's (first) branch's output names; None when none are known (a
+    `*`, a table the schema does not show, a function's row)."""
+    if source.column_names is not None:
+        return source.column_names
+    if source.kind is SourceKind.TABLE and source.table is not None:
+        return policy.columns_of(source.table)
+    if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
+        return output_names(source.body[0].node)
     return None
 
 
