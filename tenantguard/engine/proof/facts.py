@@ -6,7 +6,8 @@ the same value) pins `R` to V. `R.tenant_id = S.tenant_id` equates the two. An O
 branch pins to the same value (with `shared_rows`, a branch `R.tenant_id IS NULL` admits only
 rows of no tenant and is allowed beside them). A composite foreign key `(tenant_id, x)
 REFERENCES t (tenant_id, id)` of `a`, with `t.id` unique, makes `t.id = a.x` an equality of the
-two tenant columns. Anything else is a near miss when it mentions a tenant column: it explains a
+two tenant columns; so does `R.k IN (SELECT s.k FROM R s …)` with `k` unique by itself (the
+same row). Anything else is a near miss when it mentions a tenant column: it explains a
 reference left unpinned.
 """
 
@@ -346,6 +347,36 @@ def _constant_column(model: Model, source: Source, name: str) -> PinValue | None
 
 # the conjuncts `_pin_fact` reads anything of (by `_equalities`, or as an IN, an OR, an IS;
 # subclasses too, as its isinstance tests): any other kind says nothing of a tenant column
+def _subquery_operand(node: exp.Expression, *, scalar: bool = True) -> exp.Expression | None:
+    """The subquery of `= ANY (SELECT …)` (and, `scalar`, of `= (SELECT …)`), or None."""
+    if type(node) is exp.Any and isinstance(node.this, exp.Subquery):
+        return node.this
+    if scalar and type(node) is exp.Subquery:
+        return node
+    return None
+
+
+def _plain_table(source: Source) -> bool:
+    """A table of the schema read by its name: no CTE, function or column list."""
+    node = source.node
+    return (
+        source.kind is SourceKind.TABLE
+        and source.table is not None
+        and type(node) is exp.Table
+        and type(node.this) is exp.Identifier
+        and source.column_names is None
+        and not node.args.get("rows_from")
+    )
+
+
+def _same_schema(one: exp.Expression, other: exp.Expression) -> bool:
+    """Two table names written with the same schema (and catalog), or both without."""
+    return all(
+        identifier_name(one.args.get(part)) == identifier_name(other.args.get(part))
+        for part in ("db", "catalog")
+    )
+
+
 _PIN_KINDS = (
     exp.EQ, exp.NullSafeEQ, exp.Operator, exp.Not, exp.Case, exp.ArrayContainedBy,
     exp.ArrayContainsAll, exp.Between, exp.In, exp.Or, exp.Is, exp.Exists,
@@ -425,6 +456,9 @@ class FactCollector:
         if type(conjunct) is exp.EQ and not (
             _may_be_key(conjunct.this, self.keys) or _may_be_key(conjunct.expression, self.keys)
         ):
+            if self.policy.unique_keys and _subquery_operand(conjunct.expression) is not None:
+                # `id = (SELECT s.id FROM R s …)`, `id = ANY (SELECT …)`: the same row
+                return self._same_row_fact(block, conjunct, filtered, clause, visible)
             return False  # `p.status = 'active'`, `t.patient_id = p.id`: most conjuncts
         if kind is exp.Exists:
             query = conjunct.this
@@ -433,6 +467,13 @@ class FactCollector:
             accept = filtered.__contains__
             return self._correlated_facts(block, query, accept, conjunct, f"EXISTS in {clause}")
         found = False
+        if (
+            isinstance(conjunct, exp.EQ)
+            and type(conjunct.this) is exp.Tuple
+            and _subquery_operand(conjunct.expression, scalar=False) is not None
+        ):
+            # `(tenant_id, id) = ANY (SELECT …)` is `(tenant_id, id) IN (SELECT …)`
+            return self._row_in_query_fact(block, conjunct, filtered, clause, visible)
         pairs = _equalities(conjunct)
         if pairs is not None and block.full_merged:
             found = self._full_merged_fact(block, conjunct, pairs, filtered, clause, visible)
@@ -452,6 +493,9 @@ class FactCollector:
                 elif selected is not None and selected is not source:
                     source.facts.append(Fact(source, conjunct, clause, other=selected))
                     found = True
+            elif source is None and self.policy.unique_keys:
+                # `id IN (SELECT s.id FROM R s …)`: the same row
+                found = self._same_row_fact(block, conjunct, filtered, clause, visible)
         elif isinstance(conjunct, exp.Or):
             pinned, shared = self._pinned_in_every_branch(
                 block, conjunct, filtered, visible, clause
@@ -602,10 +646,17 @@ class FactCollector:
                         source.facts.append(Fact(source, conjunct, clause, multi=True))
                     found = True
             return found
+        items = _matching_items(items)
+        if len(items) == 1 and self.model.pin_value(items[0]) is None:
+            # `a.tenant_id IN (p.tenant_id)` is `a.tenant_id = p.tenant_id`: PostgreSQL turns
+            # an IN of one item into `=` (round 27)
+            one = items[0]
+            pairs = [(left, one), (one, left)]
+            if self._equality_facts(block, conjunct, pairs, filtered, clause, visible):
+                return True
         source = self.names.tenant_column_owner(block, left, visible)
         if source is None or source not in filtered:
             return False
-        items = _matching_items(items)
         values = [self.model.pin_value(item) for item in items]
         if values and values[0] is not None and all(v == values[0] for v in values):
             # `IN ($1)`, `IN ($1, $1)`: one value, however often it is written
@@ -619,7 +670,7 @@ class FactCollector:
     def _row_in_query_fact(
         self,
         block: Block,
-        conjunct: exp.In,
+        conjunct: exp.In | exp.EQ,
         filtered: Span,
         clause: str,
         visible: Span | None,
@@ -629,14 +680,28 @@ class FactCollector:
         parts = conjunct.this.expressions
         if any(is_star(p) for p in parts):
             return False
+        query = (
+            conjunct.args["query"]
+            if type(conjunct) is exp.In
+            else _subquery_operand(conjunct.expression, scalar=False)
+        )
+        if query is None:
+            return False
         found = False
         for position, part in enumerate(parts):
             source = self.names.tenant_column_owner(block, part, visible)
             if source is None or source not in filtered:
                 continue
-            value = self._selected_value(conjunct.args["query"], position, len(parts))
+            value = self._selected_value(query, position, len(parts))
             if value is not None:
                 source.facts.append(Fact(source, conjunct, clause, value=value))
+                found = True
+                continue
+            # `(tenant_id, id) IN (SELECT a.tenant_id, a.id FROM a …)`: a row matches only a
+            # row of the subquery, whose item at that place is a's tenant column (round 27)
+            selected = self._selected_source(query, position, len(parts))
+            if selected is not None and selected is not source:
+                source.facts.append(Fact(source, conjunct, clause, other=selected))
                 found = True
         return found
 
@@ -676,22 +741,84 @@ class FactCollector:
         value = self._selected_value(query)
         return value, None if value is not None else self._selected_source(query)
 
-    def _selected_source(self, query: exp.Expression) -> Source | None:
+    def _selected_source(
+        self, query: exp.Expression, position: int = 0, width: int = 1
+    ) -> Source | None:
         """`(SELECT p.tenant_id FROM p …)`, one SELECT of one item: the source whose tenant
         column it selects. Every row it returns holds that source's tenant value — V once p is
         pinned to V, or NULL (an outer join's nullable side, a grouping set), which equals
-        nothing. Not through a set operation (each branch would need its own)."""
+        nothing. Not through a set operation (each branch would need its own). With a row on
+        the left, the item at `position` of a select list `width` items long (no `*`)."""
         while isinstance(query, exp.Subquery | exp.Paren):
             query = query.this
-        if not isinstance(query, exp.Select) or len(query.expressions) != 1:
+        if not isinstance(query, exp.Select) or len(query.expressions) != width:
+            return None
+        if width > 1 and any(is_star(i) for i in query.expressions):
             return None
         inner = self.model.block_of.get(id(query))
         if inner is None:
             return None
-        item = query.expressions[0]
+        item = query.expressions[position]
         if isinstance(item, exp.Alias):
             item = item.this
         return self.names.tenant_column_owner(inner, item)
+
+    def _same_row_fact(
+        self,
+        block: Block,
+        conjunct: exp.Expression,
+        filtered: Span,
+        clause: str,
+        visible: Span | None,
+    ) -> bool:
+        """`R.k IN (SELECT s.k FROM R s …)` (`= ANY (…)`, `= (…)`), where `s` reads R's very
+        table by the same name (the same schema written, no CTE, no column list) and `k` is
+        unique by itself there (policy.unique_keys: not deferrable, partial, nor of a table
+        with children by inheritance or of a name in two schemas) and of no loose or lossy type
+        (`policy.lossy_columns`: under citext or a nondeterministic collation `=` matches rows
+        the key tells apart): a row of R passes only when
+        its `k` equals the `k` of a row the subquery returned — that very row, whose tenant is
+        `s`'s. So R's tenant column equals `s`'s (NULL where `s`'s is: read like `IS NOT
+        DISTINCT FROM`, as the row is the same). Not `IS NOT DISTINCT FROM` (a NULL key, of
+        any tenant's row, would match a subquery that returns none), `NOT IN`, `= ALL`, nor a
+        set operation, an aggregate or a column of the outer row in the subquery."""
+        if type(conjunct) is exp.In:
+            column, query = conjunct.this, conjunct.args.get("query")
+        else:
+            column, query = conjunct.this, _subquery_operand(conjunct.expression)
+        if type(column) is not exp.Column or query is None:
+            return False
+        name = identifier_name(column.this)
+        source = self.names.resolve(block, column, visible, name)
+        if (
+            source is None
+            or source not in filtered
+            or not _plain_table(source)
+            or frozenset((name,)) not in self.policy.unique_keys.get(source.table or "", ())
+            or name in self.policy.lossy_columns  # citext, a loose collation: 'a' = 'A'
+        ):
+            return False
+        while isinstance(query, exp.Subquery | exp.Paren):
+            query = query.this
+        if type(query) is not exp.Select or len(query.expressions) != 1:
+            return False
+        inner = self.model.block_of.get(id(query))
+        item = query.expressions[0]
+        if isinstance(item, exp.Alias):
+            item = item.this
+        if inner is None or type(item) is not exp.Column or identifier_name(item.this) != name:
+            return False
+        selected = self.names.resolve(inner, item, None, name)
+        if (
+            selected is None
+            or selected.block is not inner  # the outer row's own key: TRUE for every row
+            or not _plain_table(selected)
+            or selected.table != source.table
+            or not _same_schema(selected.node, source.node)
+        ):
+            return False
+        source.facts.append(Fact(source, conjunct, clause, other=selected, null_safe=True))
+        return True
 
     def _shared_branch(
         self, block: Block, condition: exp.Expression, visible: Span | None

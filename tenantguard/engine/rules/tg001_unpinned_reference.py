@@ -82,7 +82,12 @@ What pins a reference `R`:
   returns none);
   `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
-  tenant value; `… AND TRUE`, `… OR FALSE` and `… OR NULL` (also cast: never TRUE) change
+  tenant value; a row IN (or `= ANY`) a subquery — one SELECT, as many items, no `*` — whose
+  item at the tenant column's place is V or the tenant column of a source p of it, once p is
+  pinned (`(tenant_id, id) IN (SELECT tenant_id, id FROM leads WHERE tenant_id = $1)`: a row
+  matches only a row of the subquery; never NOT IN, `= ALL`, nor a set operation); `x IN (y)`
+  of one item (NULL items aside) as `x = y`, PostgreSQL's own reading, so `a.tenant_id IN
+  (p.tenant_id)` chains; `… AND TRUE`, `… OR FALSE` and `… OR NULL` (also cast: never TRUE) change
   nothing; `R.tenant_id >= V AND R.tenant_id <= V` (either side round, anywhere among the
   conjuncts, the same V on both: never two unnamed `%s`) as `BETWEEN V AND V`; `NOT NOT c` as
   `c`, `NOT (R.tenant_id <> V)` as `= V` (NOT of NULL is NULL; never `NOT (… = V)`). A bare parameter in `ARRAY[$1]`
@@ -159,6 +164,18 @@ What pins a reference `R`:
   that is deferrable, partial, dropped as an index, or on a table with children by inheritance
   (their rows are read with it, and neither key covers them; partitions are covered), or of
   a name in two schemas (the search path decides which one a query reads);
+- the same row by a key unique by itself: `R.k IN (SELECT s.k FROM T s …)`, `R.k = ANY (SELECT
+  …)` or `R.k = (SELECT s.k …)` — one SELECT of the one plain column `s.k`, no set operation,
+  aggregate or column of the outer row — where R and s read the same table T by the same name
+  (the same schema written or none; not a CTE, function or column list) and `k` is unique by
+  itself in T (as above: a unique key the schema sources show, not deferrable, partial, of a
+  table with children by inheritance or of a name in two schemas) and of no lossy or loose type
+  (citext, a nondeterministic collation: `=` would match rows the key tells apart): a row of R
+  passes only as the very row of s with that key, so R is pinned once s is (`DELETE FROM jobs
+  WHERE id IN (SELECT id FROM jobs WHERE tenant_id = $1 LIMIT 100)`, a queue's `UPDATE jobs …
+  WHERE id = (SELECT id FROM jobs WHERE tenant_id = $1 … FOR UPDATE SKIP LOCKED LIMIT 1)`). Not
+  `IS NOT DISTINCT FROM` (a NULL key of any tenant's row matches a subquery that returns none),
+  NOT IN, `= ALL`, nor a key unique only per tenant (`UNIQUE (tenant_id, id)`);
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
   or a pinning value — which may be NULL (not pinned for `IS NOT DISTINCT FROM`) when it is a
