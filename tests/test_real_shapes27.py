@@ -156,6 +156,7 @@ _found = findings_of_check
 JOINED = (
     "SELECT d.id FROM dues d JOIN dues e ON e.id = d.id WHERE d.club_id = %s AND e.club_id = %s"
 )
+JOINED3 = JOINED.replace("AND", "AND d.amount > %s AND")
 REPEATS = f'''from app import db
 
 JOINED = "{JOINED}"
@@ -236,3 +237,96 @@ def test_the_same_variable_for_two_percent_s_is_one_tenant(
     main(["check", "--no-cache", "app/q.py"])
     out = capsys.readouterr().out
     assert "$1" not in out and "%s" in out
+
+
+# 3b. outside review of the relaxation: shapes where the two `%s` given one name or constant
+# at the call still receive two values at run time — each must stay TG012
+
+TWICE = """def fetch_both(conn, query, params, home, away):
+    with conn.cursor() as cursor:
+        cursor.execute(query, params)
+        first = cursor.fetchall()
+        cursor.execute(query, (home, away))
+        return first, cursor.fetchall()
+
+
+def fetch_later(conn, query, params, home, away):
+    run = lambda params: conn.cursor().execute(query, params)
+    return run((home, away))
+
+
+def swap_last(fn):
+    def inner(conn, query, params):
+        return fn(conn, query, (params[0], 99))
+
+    return inner
+
+
+@swap_last
+def fetch_swapped(conn, query, params):
+    with conn.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+class Store:
+    def __init__(self, conn, rival):
+        self.conn = conn
+        self.rival = rival
+
+    def execute(self, query, params):
+        cursor = self.conn.cursor()
+        cursor.execute(query, (*params[:-1], self.rival))
+        return cursor.fetchall()
+"""
+TWICE_CALLS = f"""from app import db
+from app.db import Store
+
+CURRENT_CLUB = 0
+
+
+class Season:
+    @property
+    def year(self):
+        return 2026
+
+
+def reads(conn, club_id, other, season):
+    db.fetch_both(conn, {JOINED!r}, (club_id, club_id), club_id, other)
+    db.fetch_later(conn, {JOINED!r}, (club_id, club_id), club_id, other)
+    db.fetch_swapped(conn, {JOINED!r}, (club_id, club_id))
+    Store(conn, other).execute({JOINED!r}, (club_id, club_id))
+    cur = conn.cursor()
+    cur.execute({JOINED3!r}, (CURRENT_CLUB, season.year, CURRENT_CLUB))
+
+
+class Repo(Store):
+    def get(self, club_id):
+        return self.execute({JOINED!r}, (club_id, club_id))
+"""
+
+
+def test_the_same_variable_given_twice_that_still_reaches_two_tenants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrapper that also sends the SQL with other values, a lambda whose own `params`
+    shadows the wrapper's, a decorator that changes them, a project method named `execute`
+    that changes them, and a module global read twice with a property read between (another
+    thread may rebind it there: CPython switches threads in the property's call)."""
+    lines = [line.strip() for line in TWICE_CALLS.splitlines()]
+    write_project(
+        tmp_path,
+        SCHEMA,
+        CONFIG,
+        {"app/__init__.py": "", "app/db.py": TWICE, "app/q.py": TWICE_CALLS},
+    )
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    flagged = {line for path, line, rule in found if rule == "TG012" and path == "app/q.py"}
+    two_tenants = [
+        number
+        for number, line in enumerate(lines, 1)
+        if ("(club_id, club_id)" in line and "JOIN" in line) or "CURRENT_CLUB, season" in line
+    ]
+    assert len(two_tenants) == 6
+    for number in two_tenants:
+        assert number in flagged, (lines[number - 1], found)

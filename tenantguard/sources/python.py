@@ -179,16 +179,102 @@ def _param_keys(params: ast.expr) -> list[tuple[str, str] | None] | None:
     return keys
 
 
-def _read_once(function: ast.AST, name: str) -> bool:
-    """Is `name` read at one place of the function and bound nowhere in it (a parameter the
-    function passes on unchanged)?"""
+_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Lambda,
+    ast.ClassDef,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+def _binds(node: ast.AST, name: str) -> bool:
+    """Whether a node binds `name` otherwise than as a `Name` (a nested function's or a
+    lambda's parameter, `except … as`, a `match` capture, an import, a `def` or `class`)."""
+    if isinstance(node, ast.arg):
+        return node.arg == name
+    if isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+        return node.name == name
+    if isinstance(node, ast.MatchMapping):
+        return node.rest == name
+    if isinstance(node, ast.alias):
+        return (node.asname or node.name.split(".")[0]) == name
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return node.name == name
+    return False
+
+
+def _read_once(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Is `name` (a parameter of the function) read at one place of it and bound nowhere else
+    in it — not even as a nested function's or a lambda's own parameter, whose reading of the
+    name is not the function's (a parameter the function passes on unchanged)?"""
+    own = {
+        id(a)
+        for a in (
+            *function.args.posonlyargs,
+            *function.args.args,
+            *function.args.kwonlyargs,
+            function.args.vararg,
+            function.args.kwarg,
+        )
+        if a is not None
+    }
     seen = 0
     for node in ast.walk(function):
         if isinstance(node, ast.Name) and node.id == name:
             seen += 1
-        elif isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            if name in node.names:
+                return False
+        elif node is not function and id(node) not in own and _binds(node, name):
             return False
     return seen == 1
+
+
+def _own_scope(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function's body that run in its own scope (not in a nested function,
+    lambda, class or comprehension)."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _SCOPES):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _fast_locals(owner: FunctionInfo | None, params: ast.expr) -> frozenset[str]:
+    """The names a parameter display reads as local variables of the function it runs in:
+    bound in its own scope and declared `global` or `nonlocal` nowhere in it (a module's or a
+    closure's name may be rebound by another thread between the two readings — CPython
+    switches threads in a property's call — or by that call itself)."""
+    if owner is None:
+        return frozenset()
+    function = owner.node
+    body = list(_own_scope(function))
+    if not any(node is params for node in body):
+        return frozenset()  # in a lambda or comprehension: a closure's name
+    bound = {
+        a.arg
+        for a in (
+            *function.args.posonlyargs,
+            *function.args.args,
+            *function.args.kwonlyargs,
+            function.args.vararg,
+            function.args.kwarg,
+        )
+        if a is not None
+    }
+    for node in body:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            bound.add(node.id)
+    declared: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            declared.update(node.names)
+    return frozenset(bound - declared)
 
 
 def _same_placeholders(
@@ -230,22 +316,42 @@ def _unnumbered(text: str, numbers: frozenset[str]) -> str:
     return re.sub(r"\$\d(?!\d)", lambda m: "%s" if m.group() in numbers else m.group(), text)
 
 
-def _sent_params(sink: Sink) -> list[tuple[str, str] | None] | None:
-    """What the parameters sent with a sink's SQL surely are (see `_param_keys`)."""
+def _project_method(index: ProjectIndex, method: str) -> bool:
+    """Whether a method of the project has the name of a driver's `.execute()` sink: called on
+    an object of unknown class, it may be the project's, which may send other values."""
+    return bool(index.named_callees(method.strip(".()"))())
+
+
+def _sent_params(sink: Sink, index: ProjectIndex) -> list[tuple[str, str] | None] | None:
+    """What the parameters sent with a sink's SQL surely are (see `_param_keys`); a name
+    only when it is a local variable of the function the display runs in."""
     params = sink.params
     if params is None:
         params = _driver_params(sink.call, sink.argument, sink.method)
-    return None if params is None else _param_keys(params)
+        if params is not None and _project_method(index, sink.method):
+            return None
+    keys = None if params is None else _param_keys(params)
+    if keys is None or params is None:
+        return None
+    local = _fast_locals(sink.owner, params)
+    return [None if k is not None and k[0] == "name" and k[1] not in local else k for k in keys]
 
 
-def _passed_params(call: Call, callee: FunctionInfo, parameter: str) -> ast.expr | None:
+def _passed_params(
+    call: Call, callee: FunctionInfo, parameter: str, index: ProjectIndex
+) -> ast.expr | None:
     """`fetch(conn, Q, (club, club))` where `fetch(conn, sql, args)` runs `cur.execute(sql,
-    args)`: the parameters the call gives the driver through the wrapper (its parameter
-    passed on unchanged, read nowhere else), or None."""
+    args)`: the parameters the call gives the driver through the wrapper (its SQL parameter
+    and its parameters' parameter each read there only — the SQL sent once, with them — and
+    passed on unchanged, under no decorator that may change them), or None."""
+    if index.rewrapped(callee) or not _read_once(callee.node, parameter):
+        return None
     for inner in callee.sinks:
         if not (isinstance(inner.argument, ast.Name) and inner.argument.id == parameter):
             continue
         sent = _driver_params(inner.call, inner.argument, inner.method)
+        if sent is not None and _project_method(index, inner.method):
+            return None
         if (
             isinstance(sent, ast.Name)
             and sent.id in callee.parameters
@@ -472,7 +578,7 @@ class _ModuleCheck:
                 ) in self.index.wrapped_arguments(call, self.origin):
                     method = f"{callee.name}() (it passes it to {through})"
                     certain = certain and not call.guessed
-                    params = _passed_params(call, callee, parameter)
+                    params = _passed_params(call, callee, parameter, self.index)
                     yield Sink(call.call, argument, method, value, certain, function, params)
 
     # sinks
@@ -735,7 +841,7 @@ class _ModuleCheck:
         common: dict[tuple[str, int, int], _Checked] | None = None
         filled = any(type(p) is Hole for p in alternative)
         unprovable = _UNPROVABLE
-        params = None if sink is None else _sent_params(sink)
+        params = None if sink is None else _sent_params(sink, self.index)
         for variant in _variants(alternative):
             found: dict[tuple[str, int, int], _Checked] = {}
             text, numbers = variant.text, frozenset[str]()
