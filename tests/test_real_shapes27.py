@@ -330,3 +330,46 @@ def test_the_same_variable_given_twice_that_still_reaches_two_tenants(
     assert len(two_tenants) == 6
     for number in two_tenants:
         assert number in flagged, (lines[number - 1], found)
+
+
+def test_a_module_name_rebound_to_a_pool_is_the_drivers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`db` imported as the project's module but made a pool by `global db` in a function,
+    or its `fetch` replaced by the pool's (`db.fetch = pool.fetch`): at run time the call is
+    the driver's `fetch(query)` — SQL from the request, TG009 (it was not checked at all)."""
+    rebound = (
+        "import asyncpg\n"
+        "from src import db\n"
+        "\n"
+        "\n"
+        "async def setup():\n"
+        "    global db\n"
+        "    db = await asyncpg.create_pool()\n"
+        "\n"
+        "\n"
+        "async def run(request):\n"
+        "    return await db.fetch(request.args['q'])\n"  # 11
+    )
+    patched = (
+        "import asyncpg\n"
+        "from src import db\n"
+        "\n"
+        "\n"
+        "async def setup():\n"
+        "    pool = await asyncpg.create_pool()\n"
+        "    db.fetch = pool.fetch\n"
+        "\n"
+        "\n"
+        "async def run(request):\n"
+        "    return await db.fetch(request.args['q'])\n"  # 11
+    )
+    _project(
+        tmp_path,
+        {"src/db.py": DB, "src/rebound.py": rebound, "src/patched.py": patched},
+    )
+    found = _found(tmp_path, capsys, monkeypatch)
+    assert [f for f in found if f[0] != "src/db.py"] == [  # (its functions: called by none)
+        ("src/patched.py", 11, "TG009"),
+        ("src/rebound.py", 11, "TG009"),
+    ]

@@ -1869,6 +1869,19 @@ class _Walker:
         receiver = self.lookup(func.value.id)
         if not isinstance(receiver, ModuleRef | ImportedRef):
             return False
+        if self.function is None or func.value.id not in self.env:  # not a local name
+            rebound = _rebound(self.module)[0]
+            if func.value.id in rebound or _ANY_NAME in rebound:
+                return False  # `global db; db = await create_pool()`: maybe the driver's
+        if self.module.tree is not None and any(
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store | ast.Del)
+            and node.attr == func.attr
+            and isinstance(node.value, ast.Name)
+            and node.value.id == func.value.id
+            for node in ast.walk(self.module.tree)
+        ):
+            return False  # `db.fetch = pool.fetch`: the driver's method in the function's place
         binding = self.index.attribute_of(receiver, func.attr)
         if isinstance(binding, ImportedRef):
             binding = self.index.imported(binding)
