@@ -305,6 +305,7 @@ class Policy:
         "tenant_table_needles",
         "tenant_tables",
         "typed_columns",
+        "unique_key_names",
         "unique_keys",
         "unpinnable",
         "volatile_operators",
@@ -328,6 +329,7 @@ class Policy:
     shared_rows: bool
     foreign_keys: Mapping[str, tuple[ForeignKey, ...]]
     unique_keys: Mapping[str, tuple[frozenset[str], ...]]
+    unique_key_names: frozenset[str]  # the columns of its one-column keys
     unpinnable: Mapping[str, str]
     # tables whose tenant column the schema shows to be of an integer type / NOT NULL
     integer_tenant_tables: frozenset[str]
@@ -532,6 +534,9 @@ class Policy:
                 {k: tuple(frozenset(key) for key in v) for k, v in (unique_keys or {}).items()}
             ),
         )
+        # the columns unique by themselves in some table (a screen of `j.id = b.id`)
+        singles = {c for keys in self.unique_keys.values() for k in keys if len(k) == 1 for c in k}
+        init(self, "unique_key_names", frozenset(singles))
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
         init(self, "integer_tenant_tables", _names(integer_tenant_tables))
         init(self, "not_null_tenant_tables", _names(not_null_tenant_tables))

@@ -459,6 +459,14 @@ class FactCollector:
             if self.policy.unique_keys and _subquery_operand(conjunct.expression) is not None:
                 # `id = (SELECT s.id FROM R s …)`, `id = ANY (SELECT …)`: the same row
                 return self._same_row_fact(block, conjunct, filtered, clause, visible)
+            if (
+                self.has_values  # a derived table or CTE in the statement: a key may pass it
+                and type(conjunct.this) is exp.Column
+                and type(conjunct.expression) is exp.Column
+                and self.policy.unique_keys
+            ):
+                # `j.id = b.id`, `b` passing the key of a pinned row of the same table
+                return self._same_row_join(block, conjunct, filtered, clause, visible)
             return False  # `p.status = 'active'`, `t.patient_id = p.id`: most conjuncts
         if kind is exp.Exists:
             query = conjunct.this
@@ -809,9 +817,14 @@ class FactCollector:
         if inner is None or type(item) is not exp.Column or identifier_name(item.this) != name:
             return False
         selected = self.names.resolve(inner, item, None, name)
+        if selected is None or selected.block is not inner:
+            return False  # the outer row's own key: TRUE for every row
+        if not _plain_table(selected):  # `IN (SELECT id FROM batch)`: the batch's own rows
+            keyed = self._key_row(inner, item)
+            selected = keyed[0] if keyed is not None and keyed[1] == name else None
         if (
             selected is None
-            or selected.block is not inner  # the outer row's own key: TRUE for every row
+            or selected is source
             or not _plain_table(selected)
             or selected.table != source.table
             or not _same_schema(selected.node, source.node)
@@ -819,6 +832,89 @@ class FactCollector:
             return False
         source.facts.append(Fact(source, conjunct, clause, other=selected, null_safe=True))
         return True
+
+    def _same_row_join(
+        self,
+        block: Block,
+        conjunct: exp.EQ,
+        filtered: Span,
+        clause: str,
+        visible: Span | None,
+    ) -> bool:
+        """`UPDATE jobs j … FROM batch b WHERE j.id = b.id` where `batch` is `SELECT id FROM jobs
+        WHERE tenant_id = $1 … LIMIT 10` (a derived table or CTE passing the key of a row of
+        the same table through, row by row, under its name or another: `_key_row`) and `id`
+        is unique by itself there (as `_same_row_fact` says): `j` is that very row, whose
+        tenant is the body's pinned table's (round 27: a queue's claim, a batch's delete)."""
+        found = False
+        for key_side, other_side in (
+            (conjunct.this, conjunct.expression),
+            (conjunct.expression, conjunct.this),
+        ):
+            name = identifier_name(key_side.this)
+            if name not in self.policy.unique_key_names or name in self.policy.lossy_columns:
+                continue
+            source = self.names.resolve(block, key_side, visible, name)
+            if (
+                source is None
+                or source not in filtered
+                or not _plain_table(source)
+                or frozenset((name,)) not in self.policy.unique_keys.get(source.table or "", ())
+            ):
+                continue
+            other = self.names.resolve(block, other_side, visible)
+            if other is None or other.kind not in (SourceKind.DERIVED, SourceKind.CTE):
+                continue  # (two tables: a self-join by key is not read)
+            keyed = self._key_row(block, other_side, visible)
+            if keyed is None or keyed[1] != name:
+                continue
+            row = keyed[0]
+            if (
+                row is source
+                or row.table != source.table
+                or not _same_schema(row.node, source.node)
+            ):
+                continue
+            source.facts.append(Fact(source, conjunct, clause, other=row, null_safe=True))
+            found = True
+        return found
+
+    def _key_row(
+        self, block: Block, column: exp.Expression, visible: Span | None = None
+    ) -> tuple[Source, str] | None:
+        """The table source and column a column reference passes through unchanged, row by
+        row: itself when it names a table's column; through a derived table or CTE of one
+        plain SELECT branch (no set operation) whose select item of that name (or place, under
+        a column list) is a bare column, that column, followed on. A row of the reference is
+        then a row of that table that passed the body's filters. None for anything else."""
+        for _ in range(64):  # one block deeper each step; a chain longer is not followed
+            if type(column) is not exp.Column or type(column.this) is not exp.Identifier:
+                return None
+            name = identifier_name(column.this)
+            source = self.names.resolve(block, column, visible, name)
+            if source is None:
+                return None
+            if _plain_table(source):
+                return source, name
+            if source.kind not in (SourceKind.DERIVED, SourceKind.CTE) or len(source.body) != 1:
+                return None
+            body = source.body[0]
+            items = projection_items(body.node) if type(body.node) is exp.Select else None
+            if not items:
+                return None
+            names = source.column_names
+            if names is None:
+                names = output_names(body.node)
+            if names is None or names.count(name) != 1:
+                return None
+            index = names.index(name)
+            item = positional_item(items, index) if index < len(items) else None
+            if isinstance(item, exp.Alias):
+                item = item.this
+            if item is None:
+                return None
+            block, column, visible = body, item, None
+        return None
 
     def _shared_branch(
         self, block: Block, condition: exp.Expression, visible: Span | None

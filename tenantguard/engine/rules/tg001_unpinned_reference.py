@@ -175,7 +175,13 @@ What pins a reference `R`:
   WHERE id IN (SELECT id FROM jobs WHERE tenant_id = $1 LIMIT 100)`, a queue's `UPDATE jobs …
   WHERE id = (SELECT id FROM jobs WHERE tenant_id = $1 … FOR UPDATE SKIP LOCKED LIMIT 1)`). Not
   `IS NOT DISTINCT FROM` (a NULL key of any tenant's row matches a subquery that returns none),
-  NOT IN, `= ALL`, nor a key unique only per tenant (`UNIQUE (tenant_id, id)`);
+  NOT IN, `= ALL`, nor a key unique only per tenant (`UNIQUE (tenant_id, id)`). So too through
+  a derived table or CTE that passes such a key through row by row — one plain SELECT branch
+  whose item of that name (or place, under a column list) is the bare key column, followed
+  through chains of them — joined by `R.k = x.k` in a clause that filters R, or read by `R.k IN
+  (SELECT k FROM x)`: `WITH batch AS (SELECT id FROM jobs WHERE tenant_id = $1 LIMIT 10 FOR
+  UPDATE SKIP LOCKED) UPDATE jobs SET … FROM batch WHERE jobs.id = batch.id` (not a set
+  operation, an aggregate or another column under the key's name, nor the outer row's own key);
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
   or a pinning value — which may be NULL (not pinned for `IS NOT DISTINCT FROM`) when it is a
