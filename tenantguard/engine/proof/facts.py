@@ -356,6 +356,15 @@ def _subquery_operand(node: exp.Expression, *, scalar: bool = True) -> exp.Expre
     return None
 
 
+def _item_name(item: exp.Expression) -> str | None:
+    """A select item's name as written: its alias, or a bare column's (None otherwise)."""
+    if type(item) is exp.Alias:
+        return identifier_name(item.args.get("alias"))
+    if type(item) is exp.Column and type(item.this) is exp.Identifier:
+        return identifier_name(item.this)
+    return None
+
+
 def _plain_table(source: Source) -> bool:
     """A table of the schema read by its name: no CTE, function or column list."""
     node = source.node
@@ -387,7 +396,7 @@ _MAY_PIN: dict[type[exp.Expression], bool] = {}  # by kind met: is it one of _PI
 class FactCollector:
     """Turns the filters of every block into facts on its sources."""
 
-    __slots__ = ("has_values", "keys", "misses", "model", "names", "policy")
+    __slots__ = ("_tenant_counts", "has_values", "keys", "misses", "model", "names", "policy")
 
     def __init__(self, model: Model, names: Names) -> None:
         self.model = model
@@ -401,6 +410,7 @@ class FactCollector:
         # conjuncts that pin nothing: they explain a reference left unpinned (near misses)
         self.misses: list[tuple[Block, exp.Expression, Span, str, Span | None]] = []
         self.has_values = False  # a VALUES list among the sources: its columns may be pins
+        self._tenant_counts: dict[str, int] | None = None  # tenant table -> times named
 
     def collect(self) -> None:
         # a VALUES list, or a derived table or CTE (a column of one value: round 15)
@@ -854,17 +864,27 @@ class FactCollector:
             name = identifier_name(key_side.this)
             if name not in self.policy.unique_key_names or name in self.policy.lossy_columns:
                 continue
+            qualifier = other_side.args.get("table")
+            if qualifier is not None:  # `a.patient_id = p.id`: most joins, told without resolving
+                named = block.sources.get(identifier_name(qualifier))
+                if named is not None and named.kind not in (SourceKind.DERIVED, SourceKind.CTE):
+                    continue
             source = self.names.resolve(block, key_side, visible, name)
             if (
                 source is None
                 or source not in filtered
                 or not _plain_table(source)
+                or not source.tenant  # (a pin of anything else proves nothing here)
+                or self._read_once(source.table or "")  # no other reading of it to be
                 or frozenset((name,)) not in self.policy.unique_keys.get(source.table or "", ())
             ):
                 continue
             other = self.names.resolve(block, other_side, visible)
             if other is None or other.kind not in (SourceKind.DERIVED, SourceKind.CTE):
                 continue  # (two tables: a self-join by key is not read)
+            guess = self._key_row(block, other_side, visible, exact=False)
+            if guess is None or guess[1] != name or guess[0].table != source.table:
+                continue
             keyed = self._key_row(block, other_side, visible)
             if keyed is None or keyed[1] != name:
                 continue
@@ -879,14 +899,32 @@ class FactCollector:
             found = True
         return found
 
+    def _read_once(self, table: str) -> bool:
+        """Is the tenant table named once only in the statement (so no other reading of it
+        can be the same row)? Counted once per statement."""
+        counts = self._tenant_counts
+        if counts is None:
+            counts = self._tenant_counts = {}
+            for node in self.model.tenant_nodes:
+                named = identifier_name(node.this)
+                counts[named] = counts.get(named, 0) + 1
+        return counts.get(table, 0) < 2
+
     def _key_row(
-        self, block: Block, column: exp.Expression, visible: Span | None = None
+        self,
+        block: Block,
+        column: exp.Expression,
+        visible: Span | None = None,
+        *,
+        exact: bool = True,
     ) -> tuple[Source, str] | None:
         """The table source and column a column reference passes through unchanged, row by
         row: itself when it names a table's column; through a derived table or CTE of one
         plain SELECT branch (no set operation) whose select item of that name (or place, under
         a column list) is a bare column, that column, followed on. A row of the reference is
-        then a row of that table that passed the body's filters. None for anything else."""
+        then a row of that table that passed the body's filters. None for anything else.
+        Not `exact`: a quick look that may say yes where the exact one says no, never the
+        reverse (the items are found by their written names, without telling duplicates)."""
         for _ in range(64):  # one block deeper each step; a chain longer is not followed
             if type(column) is not exp.Column or type(column.this) is not exp.Identifier:
                 return None
@@ -903,6 +941,16 @@ class FactCollector:
             if not items:
                 return None
             names = source.column_names
+            if names is None and not exact:
+                # a first look, for the item of that name only (most chains end elsewhere:
+                # `pr.id = m.professional_id`): every item's name is computed on the second
+                item = next((i for i in items if _item_name(i) == name), None)
+                if isinstance(item, exp.Alias):
+                    item = item.this
+                if item is None:
+                    return None
+                block, column, visible = body, item, None
+                continue
             if names is None:
                 names = output_names(body.node)
             if names is None or names.count(name) != 1:
