@@ -374,6 +374,8 @@ class SchemaInfo:
     # the schemas each table or view name is defined in: the proof knows a relation by its name
     # only, so one name in two schemas is read as both (a drop or rename of one keeps the other)
     relation_schemas: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    # where an unqualified CREATE puts a relation: the search path the sources set (`_schema_of`)
+    _creation_schema: str = field(default="public", compare=False, repr=False)
     # each function name's definitions, (schema, argument types): a call names neither
     signatures: dict[str, set[tuple[str, tuple[str, ...]]]] = field(
         default_factory=dict, compare=False, repr=False
@@ -1438,6 +1440,7 @@ class SchemaInfo:
         finally:
             leaf.intoClause = into
         names = self._query_columns(node, query)
+        self._defined(into.rel)  # a name in another schema too: its keys are in doubt
         self.columns.setdefault(_relname(into.rel), set()).update(names or ())
         self.order.pop(_relname(into.rel), None)  # its columns' order: not kept
         self._lossy_outputs(node, list(_strings(into.colNames)) or None)
@@ -1686,6 +1689,19 @@ class SchemaInfo:
         from pglast.enums import ObjectType
 
         kind = _enum(node.objectType)
+        if node.relation is not None and kind in (
+            ObjectType.OBJECT_TABLE,
+            ObjectType.OBJECT_FOREIGN_TABLE,
+            ObjectType.OBJECT_VIEW,
+            ObjectType.OBJECT_MATVIEW,
+        ):
+            # ALTER TABLE | VIEW … SET SCHEMA: the name is in the new schema now (a table of
+            # that name created again in the old one is another table: round 27)
+            seen = self.relation_schemas.get(_relname(node.relation))
+            if seen is not None:
+                seen.discard(str(node.relation.schemaname or "public"))
+                seen.add(str(node.newschema))
+            return
         if kind in (ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_TYPE):
             self.doubt_types(*list(_strings(node.object))[-1:])
         elif kind in (
@@ -2058,6 +2074,8 @@ class SchemaInfo:
         key = frozenset(columns)
         self._name_key(table, str(name), key, guessed=not node.conname, index=True)
         if deferrable or node.deferrable or node.initdeferred:
+            if node.indexname:  # `UNIQUE USING INDEX idx DEFERRABLE`: the index is deferred too
+                self._drop_key(str(node.indexname), table, cascade=False)
             return  # checked at commit: until then two rows may share the key
         self.unique_keys.setdefault(table, []).append(key)
 
@@ -3127,7 +3145,7 @@ class SchemaInfo:
         """Notes where a table or view is created; whether its name is in another schema too."""
         name = _relname(relation)
         seen = self.relation_schemas.setdefault(name, set())
-        seen.add(str(relation.schemaname or "public"))
+        seen.add(self._schema_of(relation))
         if len(seen) > 1:  # which one an INSERT names is the search path's: no default kept
             self._no_defaults.add(name)
             self.defaults.pop(name, None)
@@ -3136,7 +3154,27 @@ class SchemaInfo:
     def _exists(self, relation: Any) -> bool:
         """Whether a table or view of this name is in the relation's schema already."""
         seen = self.relation_schemas.get(_relname(relation), set())
-        return str(relation.schemaname or "public") in seen
+        return self._schema_of(relation) in seen
+
+    def _schema_of(self, relation: Any) -> str:
+        """The schema a relation is created in: the one written, else the first of the
+        search path the schema sources set (`SET search_path = app`; `CREATE SCHEMA app
+        CREATE TABLE …`), else public (round 27: two tables of one name were read as one)."""
+        return str(relation.schemaname or self._creation_schema)
+
+    def _search_path(self, node: Any, text: str, path: str) -> None:
+        """`SET [LOCAL] search_path = a, b` / `RESET search_path`: where later unqualified
+        tables are created. Kept across files (conservative: a name then seems to be in two
+        schemas, whose keys are not believed)."""
+        if str(node.name or "").lower() != "search_path":
+            return
+        first = next(iter(node.args or ()), None)
+        value = getattr(getattr(first, "val", None), "sval", None)
+        if first is None or value is None:  # RESET, DEFAULT, or a form not read
+            self._creation_schema = "public" if first is None else _UNKNOWN_SCHEMA
+            return
+        value = str(value)
+        self._creation_schema = _UNKNOWN_SCHEMA if value.startswith("$") else value
 
     def _inherit(self, child: str, parent: str, added: bool) -> None:
         """ATTACH / DETACH PARTITION, [NO] INHERIT: whom the parent's changes reach."""
@@ -3376,8 +3414,18 @@ class SchemaInfo:
         self._scan_embedded(body, path)
 
     def _schema(self, node: Any, text: str, path: str) -> None:
-        for element in node.schemaElts or ():
-            self._statement(element, text, path)
+        # `CREATE SCHEMA app CREATE TABLE t …`: t is app.t
+        before = self._creation_schema
+        self._creation_schema = str(node.schemaname or _UNKNOWN_SCHEMA)
+        try:
+            for element in node.schemaElts or ():
+                self._statement(element, text, path)
+        finally:
+            self._creation_schema = before
+
+
+# a schema the reader cannot tell (`SET search_path = "$user", …`: the role's)
+_UNKNOWN_SCHEMA = "?"
 
 
 _HANDLERS = {
@@ -3400,6 +3448,7 @@ _HANDLERS = {
     "CreateExtensionStmt": SchemaInfo._extension,
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,
+    "VariableSetStmt": SchemaInfo._search_path,
     "CreateDomainStmt": SchemaInfo._domain,
     "DefineStmt": SchemaInfo._define,
     "CreateCastStmt": SchemaInfo._cast,
