@@ -47,6 +47,12 @@ LEAKS = {
         + "SET search_path = public;\n"
         + _BARE.format(t="leads")
     ),
+    "set_config": (  # the search path set as pg_dump sets it
+        "CREATE SCHEMA app;\nSELECT pg_catalog.set_config('search_path', 'app', false);\n"
+        + _KEYED.format(t="leads")
+        + "SELECT set_config('search_path', 'public', false);\n"
+        + _BARE.format(t="leads")
+    ),
     "schema element": (
         _KEYED.format(t="leads")
         + "CREATE SCHEMA app CREATE TABLE leads (id bigint, tenant_id bigint, name text);\n"
@@ -103,3 +109,25 @@ async def test_the_deletes_take_the_victims_rows_on_the_server(database: str) ->
         finally:
             await transaction.rollback()
             await conn.close()
+
+
+def test_a_dump_and_its_patches_keep_their_keys(tmp_path: Path) -> None:
+    """pg_dump's `set_config('search_path', '', false)` holds for its own file: a patch read
+    after it, creating the table unqualified (as on the baseline's database, in another
+    session), creates the same public table — its key stays believed."""
+    from tenantguard.config import Settings, build_policy
+
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "baseline.sql").write_text(
+        "SELECT pg_catalog.set_config('search_path', '', false);\n"
+        "CREATE TABLE public.leads (id bigint NOT NULL, tenant_id bigint, name text);\n"
+        "ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_pkey PRIMARY KEY (id);\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "patches").mkdir()
+    (tmp_path / "patches" / "0001.sql").write_text(
+        "CREATE TABLE IF NOT EXISTS leads (id bigint PRIMARY KEY, tenant_id bigint, name text);\n",
+        encoding="utf-8",
+    )
+    policy = build_policy(Settings(root=tmp_path, schema_paths=("db", "patches")))
+    assert _codes(DELETE.format(t="leads"), policy) == []

@@ -875,6 +875,7 @@ class SchemaInfo:
     def add_sql(self, text: str, path: str = "") -> None:
         """Reads one file's (or one string's) statements: not the undo sections of a
         migration (goose's `-- +goose Down`, dbmate's `-- migrate:down`)."""
+        self._creation_schema = "public"  # each file in a session of its own (pg_dump's '')
         text = _psql_free(_undo_free(text))
         from pglast import parse_sql
         from pglast.parser import ParseError
@@ -897,6 +898,7 @@ class SchemaInfo:
         `op.create_unique_constraint` / `op.drop_table`, and as the SQL they send
         `op.rename_table` / `op.alter_column(…, new_column_name=…)` / `op.drop_constraint` /
         `op.drop_index` / `op.drop_column`. False when it does not parse."""
+        self._creation_schema = "public"
         import ast
 
         try:
@@ -1433,6 +1435,8 @@ class SchemaInfo:
             leaf = leaf.larg
         into = leaf.intoClause
         if into is None:
+            if "search_path" in text.lower():
+                self._search_path_call(node)
             return  # a query, not DDL
         leaf.intoClause = None  # printed without it: the query alone
         try:
@@ -3412,6 +3416,35 @@ class SchemaInfo:
     def _do(self, node: Any, text: str, path: str) -> None:
         body = next((str(a.arg.sval) for a in node.args or () if a.defname == "as"), "")
         self._scan_embedded(body, path)
+
+    def _search_path_call(self, node: Any) -> None:
+        """`SELECT set_config('search_path', 'app', false)` (pg_dump's form, `''`): as `SET
+        search_path` (any other value: a schema the reader cannot tell)."""
+        from pglast.visitors import Visitor
+
+        found: list[Any] = []
+
+        class _Calls(Visitor):
+            def visit_FuncCall(self, ancestors: Any, call: Any) -> None:
+                names = [str(getattr(n, "sval", "")) for n in call.funcname or ()]
+                if names and names[-1].lower() == "set_config":
+                    found.append(call)
+
+        _Calls()(node)
+        for call in found:
+            arguments = list(call.args or ())
+            setting = (
+                getattr(getattr(arguments[0], "val", None), "sval", None) if arguments else None
+            )
+            if setting is None or str(setting).lower() != "search_path":
+                if setting is None:
+                    self._creation_schema = _UNKNOWN_SCHEMA  # a setting named at run time
+                continue
+            value = getattr(getattr(arguments[1], "val", None), "sval", None)
+            first = str(value).split(",")[0].strip().strip('"') if value is not None else ""
+            self._creation_schema = (
+                first if first and not first.startswith("$") else _UNKNOWN_SCHEMA
+            )
 
     def _schema(self, node: Any, text: str, path: str) -> None:
         # `CREATE SCHEMA app CREATE TABLE t …`: t is app.t
