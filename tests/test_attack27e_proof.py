@@ -131,3 +131,170 @@ def test_a_dump_and_its_patches_keep_their_keys(tmp_path: Path) -> None:
     )
     policy = build_policy(Settings(root=tmp_path, schema_paths=("db", "patches")))
     assert _codes(DELETE.format(t="leads"), policy) == []
+
+
+# Round 27 (outside review f): sources after which the reader placed a table (or a key) where the
+# server did not — each a list of files, each file a session of its own (as psql runs a
+# migration), each statement sent by itself (SET LOCAL outside a block does nothing; DISCARD ALL
+# runs in no block). The application's session has the default search path ("$user", public:
+# no schema is named as its role, postgres), but for "database default path", whose sources
+# set the database's own (ALTER DATABASE … SET search_path, as its sessions then read it).
+_OWNER = "tg27f_owner"
+SESSION_LEAKS: dict[str, list[str]] = {
+    # set_config splits the path as PostgreSQL does: `PUBLIC` is public, not "PUBLIC"
+    "set_config folds case": [
+        'CREATE SCHEMA "PUBLIC";\n'
+        "SELECT set_config('search_path', 'PUBLIC', false);\n"
+        + _BARE.format(t="leads")
+        + _KEYED.format(t='"PUBLIC".leads')
+    ],
+    # the first schema of the path that exists: app is made after
+    "first schema missing": [
+        "SET search_path = app, public;\n"
+        + _BARE.format(t="leads")
+        + "CREATE SCHEMA app;\n"
+        + _KEYED.format(t="app.leads")
+    ],
+    # a temporary table is the session's own: the unqualified one after it is public's
+    "temporary": [
+        _KEYED.format(t="TEMP TABLE leads").replace("TABLE TEMP TABLE", "TEMP TABLE")
+        + _BARE.format(t="leads").replace("TABLE", "TABLE IF NOT EXISTS", 1)
+    ],
+    "drop schema cascade": [
+        _KEYED.format(t="leads")
+        + "DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
+        + _BARE.format(t="leads")
+    ],
+    "rename schema": [
+        _KEYED.format(t="leads")
+        + "ALTER SCHEMA public RENAME TO archive;\nCREATE SCHEMA public;\n"
+        + _BARE.format(t="leads")
+    ],
+    # of the two tables of the name, the DROP takes app's (the search path's first)
+    "drop one of two": [
+        _BARE.format(t="leads")
+        + "CREATE SCHEMA app;\nSET search_path = app;\n"
+        + _KEYED.format(t="leads")
+        + "DROP TABLE leads;\n"
+    ],
+    "set in a DO block": [
+        "CREATE SCHEMA app;\nDO $$BEGIN SET search_path = app; END$$;\n"
+        + _KEYED.format(t="leads")
+        + _BARE.format(t="public.leads")
+    ],
+    "update pg_settings": [
+        "CREATE SCHEMA app;\nUPDATE pg_settings SET setting = 'app' WHERE name = 'search_path';\n"
+        + _KEYED.format(t="leads")
+        + _BARE.format(t="public.leads")
+    ],
+    "procedure sets the path": [
+        "CREATE SCHEMA app;\nCREATE PROCEDURE use_app() LANGUAGE plpgsql AS "
+        "$$BEGIN PERFORM set_config('search_path', 'app', false); END$$;\nCALL use_app();\n"
+        + _KEYED.format(t="leads")
+        + _BARE.format(t="public.leads")
+    ],
+    "set local until commit": [
+        "CREATE SCHEMA app;\nBEGIN;\nSET LOCAL search_path = app;\n"
+        + _KEYED.format(t="leads")
+        + "COMMIT;\n"
+        + _BARE.format(t="leads")
+    ],
+    "set local outside a block": [
+        "CREATE SCHEMA app;\nSET LOCAL search_path = app;\n"
+        + _BARE.format(t="leads")
+        + _KEYED.format(t="app.leads")
+    ],
+    "reset all": [
+        "CREATE SCHEMA app;\nSET search_path = app;\n"
+        + _KEYED.format(t="leads")
+        + "RESET ALL;\n"
+        + _BARE.format(t="leads")
+    ],
+    "discard all": [
+        "CREATE SCHEMA app;\nSET search_path = app;\n"
+        + _KEYED.format(t="leads")
+        + "DISCARD ALL;\n"
+        + _BARE.format(t="leads")
+    ],
+    "set role": [
+        f"CREATE SCHEMA AUTHORIZATION {_OWNER};\nGRANT CREATE ON SCHEMA public TO {_OWNER};\n"
+        f"SET ROLE {_OWNER};\n"
+        + _KEYED.format(t="leads")
+        + "RESET ROLE;\n"
+        + _BARE.format(t="public.leads")
+    ],
+    "database default path": [
+        "CREATE SCHEMA app;\nDO $$BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = "
+        "app, public', current_database()); END$$;\n",
+        _BARE.format(t="leads") + _KEYED.format(t="public.leads"),
+    ],
+    # keys that never were, or are gone
+    "rolled back": [
+        _BARE.format(t="leads") + "BEGIN;\nCREATE UNIQUE INDEX leads_id ON leads (id);\nROLLBACK;\n"
+    ],
+    "drop index in a DO block": [
+        _BARE.format(t="leads")
+        + "CREATE UNIQUE INDEX leads_id ON leads (id);\nDO $$BEGIN DROP INDEX leads_id; END$$;\n"
+    ],
+    "function drops the index": [
+        _BARE.format(t="leads") + "CREATE UNIQUE INDEX leads_id ON leads (id);\n"
+        "CREATE FUNCTION drop_it() RETURNS void LANGUAGE sql AS $$ DROP INDEX leads_id $$;\n"
+        "SELECT drop_it();\n"
+    ],
+}
+
+
+def _policy_of(root: Path, files: list[str]) -> object:
+    from tenantguard.config import Settings, build_policy
+
+    (root / "patches").mkdir(parents=True)
+    for number, text in enumerate(files):
+        (root / "patches" / f"{number + 1:04d}.sql").write_text(text, encoding="utf-8")
+    return build_policy(Settings(root=root, schema_paths=("patches",)))
+
+
+def test_tables_and_keys_placed_as_the_server_places_them(tmp_path: Path) -> None:
+    for number, (name, files) in enumerate(SESSION_LEAKS.items()):
+        policy = _policy_of(tmp_path / str(number), files)
+        assert _codes(DELETE.format(t="leads"), policy) == ["TG001"], name
+
+
+async def test_those_deletes_take_the_victims_rows_on_the_server(postgres: object) -> None:
+    import pglast
+
+    from .conftest import fresh_database
+
+    admin_dsn = None
+    try:
+        for name, files in SESSION_LEAKS.items():
+            async with fresh_database(postgres) as dsn:  # type: ignore[arg-type]
+                admin_dsn = dsn
+                if name == "set role":
+                    admin = await asyncpg.connect(dsn)
+                    await admin.execute(f"DROP ROLE IF EXISTS {_OWNER}; CREATE ROLE {_OWNER}")
+                    await admin.close()
+                for text in files:  # each file a session, each statement sent alone
+                    conn = await asyncpg.connect(dsn)
+                    try:
+                        for statement in pglast.split(text):
+                            await conn.execute(statement)
+                    finally:
+                        await conn.close()
+                conn = await asyncpg.connect(dsn)
+                try:
+                    await conn.execute(
+                        "INSERT INTO leads (id, tenant_id, name) VALUES (1, 101, 'own'), "
+                        "(1, 202, 'VICTIM')"
+                    )
+                    rows = await conn.fetch(DELETE.format(t="leads") + " RETURNING name", 101)
+                    assert "VICTIM" in [r[0] for r in rows], (name, rows)
+                finally:
+                    await conn.close()
+    finally:
+        if admin_dsn is not None:
+            # the role is the server's: dropped (its database is gone) from another one
+            admin = await asyncpg.connect(admin_dsn, database="postgres")
+            try:
+                await admin.execute(f"DROP ROLE IF EXISTS {_OWNER}")
+            finally:
+                await admin.close()

@@ -80,6 +80,11 @@ _FUNCTION_DDL = lazy_pattern(
 _TYPE_DDL = lazy_pattern(r"\b(?:CREATE|ALTER|DROP)\s+(?:DOMAIN|TYPE)\b", re.IGNORECASE)
 # the rest of what the reader follows, looked for in DO bodies too (an idempotent patch creates
 # a trigger or rule there, as PostgreSQL 15 has no CREATE TRIGGER IF NOT EXISTS)
+# DDL that drops or moves keys and relations (round 27f: DROP INDEX in a DO block)
+_INDEX_DDL = lazy_pattern(
+    r"\b(?:(?:DROP|ALTER)\s+INDEX|(?:CREATE|DROP|ALTER)\s+SCHEMA)\b", re.IGNORECASE
+)
+_SESSION_DEFAULTS = lazy_pattern(r"\bALTER\s+(?:ROLE|USER|DATABASE)\b", re.IGNORECASE)
 _OTHER_DDL = lazy_pattern(
     r"\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?(?:TRIGGER|RULE)"
     r"|DROP\s+(?:TRIGGER|RULE)|CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE"
@@ -376,6 +381,19 @@ class SchemaInfo:
     relation_schemas: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # where an unqualified CREATE puts a relation: the search path the sources set (`_schema_of`)
     _creation_schema: str = field(default="public", compare=False, repr=False)
+    # where a new file's session starts (ALTER ROLE | DATABASE … SET search_path: unknown), the
+    # schemas the sources create (an unqualified CREATE goes to the first of the search path
+    # that exists), names once in two schemas at a time (their keys are not told apart, whatever
+    # is dropped or moved later), an open transaction block (the keys and the creation schema at
+    # BEGIN) and the creation schema before SET LOCAL or SET ROLE
+    _session_schema: str = field(default="public", compare=False, repr=False)
+    _made_schemas: set[str] = field(default_factory=lambda: {"public"}, compare=False, repr=False)
+    _mixed: set[str] = field(default_factory=set, compare=False, repr=False)
+    _transaction: Any = field(default=None, compare=False, repr=False)
+    _before_local: str | None = field(default=None, compare=False, repr=False)
+    _before_role: str | None = field(default=None, compare=False, repr=False)
+    # the body of each SQL or PL/pgSQL routine: its DDL runs where a statement calls it
+    _bodies: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
     # each function name's definitions, (schema, argument types): a call names neither
     signatures: dict[str, set[tuple[str, tuple[str, ...]]]] = field(
         default_factory=dict, compare=False, repr=False
@@ -875,7 +893,7 @@ class SchemaInfo:
     def add_sql(self, text: str, path: str = "") -> None:
         """Reads one file's (or one string's) statements: not the undo sections of a
         migration (goose's `-- +goose Down`, dbmate's `-- migrate:down`)."""
-        self._creation_schema = "public"  # each file in a session of its own (pg_dump's '')
+        self._new_session()  # each file in a session of its own (pg_dump's '')
         text = _psql_free(_undo_free(text))
         from pglast import parse_sql
         from pglast.parser import ParseError
@@ -892,13 +910,17 @@ class SchemaInfo:
             self._at = (path, *lines.position(start))
             self._statement(raw.stmt, text[start:end], path)
 
+    def _new_session(self) -> None:
+        self._creation_schema = self._session_schema
+        self._transaction = self._before_local = self._before_role = None
+
     def add_python(self, text: str, path: str = "") -> bool:
         """A Python migration (alembic, or any script sending DDL): the DDL in its string
         constants, and alembic's `op.create_table` / `op.add_column` /
         `op.create_unique_constraint` / `op.drop_table`, and as the SQL they send
         `op.rename_table` / `op.alter_column(…, new_column_name=…)` / `op.drop_constraint` /
         `op.drop_index` / `op.drop_column`. False when it does not parse."""
-        self._creation_schema = "public"
+        self._new_session()
         import ast
 
         try:
@@ -1255,6 +1277,7 @@ class SchemaInfo:
                     *_FUNCTION_DDL.finditer(text),
                     *types,
                     *_OTHER_DDL.finditer(text),
+                    *_INDEX_DDL.finditer(text),
                 )
             }.values(),
             key=lambda m: m.start(),
@@ -1437,6 +1460,7 @@ class SchemaInfo:
         if into is None:
             if "search_path" in text.lower():
                 self._search_path_call(node)
+            self._called(node, path)
             return  # a query, not DDL
         leaf.intoClause = None  # printed without it: the query alone
         try:
@@ -1703,6 +1727,8 @@ class SchemaInfo:
             # that name created again in the old one is another table: round 27)
             seen = self.relation_schemas.get(_relname(node.relation))
             if seen is not None:
+                if len(seen) > 1:
+                    self._mixed.add(_relname(node.relation))
                 seen.discard(str(node.relation.schemaname or "public"))
                 seen.add(str(node.newschema))
             return
@@ -2444,6 +2470,7 @@ class SchemaInfo:
             if any(child not in self._partitions for child in self._descendants(table))
         }
         doubtful = inherited | {t for t, s in self.relation_schemas.items() if len(s) > 1}
+        doubtful |= self._mixed
         for table in doubtful:
             self.unique_keys.pop(table, None)
         for table, keys in self.foreign_keys.items():
@@ -2470,6 +2497,9 @@ class SchemaInfo:
                     self._domain_bases.setdefault(new, self._domain_bases[was])
                 if was in self._domain_defaults:  # its default goes with it
                     self._domain_defaults.setdefault(new, self._domain_defaults[was])
+        if kind == ObjectType.OBJECT_SCHEMA and node.subname:
+            self._schema_renamed(str(node.subname), new)
+            return
         if kind == ObjectType.OBJECT_FOREIGN_TABLE:
             kind = ObjectType.OBJECT_TABLE  # ALTER FOREIGN TABLE … RENAME TO: a table's rename
         if (
@@ -2898,6 +2928,10 @@ class SchemaInfo:
                         self.declared_outputs.discard(name)
                         self.bound_functions.discard(name)
                 continue
+            if kind == ObjectType.OBJECT_SCHEMA:  # DROP SCHEMA s [CASCADE]
+                cascade = _enum(node.behavior) == DropBehavior.DROP_CASCADE
+                self._schema_gone(str(getattr(target, "sval", "")), cascade)
+                continue
             names = list(_strings(target)) if isinstance(target, tuple) else []
             if not names:
                 continue
@@ -2929,27 +2963,34 @@ class SchemaInfo:
             schemas.discard(names[-2] if len(names) > 1 else "public")
             if schemas:  # the same name in another schema stays, read as both
                 continue
-            if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
-                self.views.pop(name, None)
-                self.materialized.discard(name)
-                self.stale_views.discard(name)
-                self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
-            elif kind == ObjectType.OBJECT_TABLE:
-                for gone in self._named.pop(name, set()):  # its constraints went with it
-                    if not any(gone in names for names in self._named.values()):
-                        self.constraints.pop(gone, None)
-                self.constraints.pop(f"{name}_pkey", None)
-                self.columns.pop(name, None)
-                self.order.pop(name, None)
-                self.unique_keys.pop(name, None)
-                self.foreign_keys.pop(name, None)
-                self._forget_references(name, None)  # CASCADE took them (or the DROP failed)
-                self.filled.pop(name, None)
-                self._partitions.discard(name)
-                self.defaults.pop(name, None)
-                self.traits.pop(name, None)
-                self.copies.pop(name, None)
-                self._forget_kin(name)
+            self._forget_relation(name, kind)
+
+    def _forget_relation(self, name: str, kind: Any) -> None:
+        """A table or view gone from every schema."""
+        from pglast.enums import ObjectType
+
+        self._mixed.discard(name)
+        if kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
+            self.views.pop(name, None)
+            self.materialized.discard(name)
+            self.stale_views.discard(name)
+            self.defaults.pop(name, None)  # ALTER VIEW … SET DEFAULT goes with the view
+        elif kind == ObjectType.OBJECT_TABLE:
+            for gone in self._named.pop(name, set()):  # its constraints went with it
+                if not any(gone in names for names in self._named.values()):
+                    self.constraints.pop(gone, None)
+            self.constraints.pop(f"{name}_pkey", None)
+            self.columns.pop(name, None)
+            self.order.pop(name, None)
+            self.unique_keys.pop(name, None)
+            self.foreign_keys.pop(name, None)
+            self._forget_references(name, None)  # CASCADE took them (or the DROP failed)
+            self.filled.pop(name, None)
+            self._partitions.discard(name)
+            self.defaults.pop(name, None)
+            self.traits.pop(name, None)
+            self.copies.pop(name, None)
+            self._forget_kin(name)
 
     # views and functions
 
@@ -3151,6 +3192,7 @@ class SchemaInfo:
         seen = self.relation_schemas.setdefault(name, set())
         seen.add(self._schema_of(relation))
         if len(seen) > 1:  # which one an INSERT names is the search path's: no default kept
+            self._mixed.add(name)
             self._no_defaults.add(name)
             self.defaults.pop(name, None)
         return len(seen) > 1
@@ -3164,21 +3206,173 @@ class SchemaInfo:
         """The schema a relation is created in: the one written, else the first of the
         search path the schema sources set (`SET search_path = app`; `CREATE SCHEMA app
         CREATE TABLE …`), else public (round 27: two tables of one name were read as one)."""
+        if str(getattr(relation, "relpersistence", "p") or "p") == "t":
+            return "pg_temp"  # CREATE TEMP TABLE: the session's own, gone at its end
         return str(relation.schemaname or self._creation_schema)
 
     def _search_path(self, node: Any, text: str, path: str) -> None:
         """`SET [LOCAL] search_path = a, b` / `RESET search_path`: where later unqualified
-        tables are created. Kept across files (conservative: a name then seems to be in two
-        schemas, whose keys are not believed)."""
-        if str(node.name or "").lower() != "search_path":
+        tables are created — the first schema of the path that exists (round 27f: not one
+        the sources never created); SET LOCAL until the block's end (outside one it does
+        nothing, unless the runner opens one: unknown); `RESET ALL` / `SET ROLE` too."""
+        from pglast.enums import VariableSetKind
+
+        kind = _enum(node.kind)
+        name = str(node.name or "").lower()
+        if kind == VariableSetKind.VAR_RESET_ALL:
+            if self._before_role is None:
+                self._creation_schema = self._session_schema
             return
-        first = next(iter(node.args or ()), None)
-        value = getattr(getattr(first, "val", None), "sval", None)
-        if first is None or value is None:  # RESET, DEFAULT, or a form not read
-            self._creation_schema = "public" if first is None else _UNKNOWN_SCHEMA
+        if name in ("role", "session_authorization"):
+            # the search path's "$user" is that role's schema now
+            if kind in (VariableSetKind.VAR_RESET, VariableSetKind.VAR_SET_DEFAULT) or any(
+                str(getattr(getattr(a, "val", None), "sval", "")).lower() == "none"
+                for a in node.args or ()
+            ):
+                if self._before_role is not None:
+                    self._creation_schema, self._before_role = self._before_role, None
+            elif self._before_role is None:
+                self._before_role = self._creation_schema
+                self._creation_schema = _UNKNOWN_SCHEMA
             return
-        value = str(value)
-        self._creation_schema = _UNKNOWN_SCHEMA if value.startswith("$") else value
+        if name != "search_path":
+            return
+        if kind in (VariableSetKind.VAR_RESET, VariableSetKind.VAR_SET_DEFAULT):
+            schema = self._session_schema
+        elif kind == VariableSetKind.VAR_SET_VALUE:
+            values = [getattr(getattr(a, "val", None), "sval", None) for a in node.args or ()]
+            names = None if None in values else [str(v) for v in values]
+            schema = self._first_schema(names)
+        else:
+            schema = _UNKNOWN_SCHEMA
+        if node.is_local:
+            if self._transaction is None:  # a warning and no effect, or the runner's block
+                if schema != self._creation_schema:
+                    self._creation_schema = _UNKNOWN_SCHEMA
+                return
+            if self._before_local is None:
+                self._before_local = self._creation_schema
+        self._creation_schema = schema
+
+    def _first_schema(self, names: list[str] | None) -> str:
+        """Where an unqualified CREATE goes with this search path: its first schema that
+        exists — one the sources create (or public); "$user" and a schema the sources never
+        create: unknown; pg_temp: the session's temporary schema."""
+        for name in names or ():
+            if name.startswith("$"):
+                return _UNKNOWN_SCHEMA
+            if name == "pg_temp":
+                return "pg_temp"
+            if name in self._made_schemas:
+                return name
+            return _UNKNOWN_SCHEMA  # made outside the sources, or skipped (not there)
+        return _UNKNOWN_SCHEMA  # '' (pg_dump's): nothing is created unqualified
+
+    def _transaction_statement(self, node: Any, text: str, path: str) -> None:
+        """BEGIN … COMMIT | ROLLBACK in a schema source: a rolled-back block's keys were never
+        there (round 27f); SET LOCAL holds until the block ends."""
+        from pglast.enums import TransactionStmtKind as Kind
+
+        kind = _enum(node.kind)
+        if kind in (Kind.TRANS_STMT_BEGIN, Kind.TRANS_STMT_START):
+            if self._transaction is None:
+                self._transaction = (
+                    {t: list(keys) for t, keys in self.unique_keys.items()},
+                    [k for keys in self.foreign_keys.values() for k in keys],
+                    self._creation_schema,
+                )
+            return
+        if self._transaction is None:
+            return
+        keys, foreign, schema = self._transaction
+        if kind in (Kind.TRANS_STMT_ROLLBACK, Kind.TRANS_STMT_ROLLBACK_TO):
+            for table, now in self.unique_keys.items():
+                self.unique_keys[table] = [k for k in now if k in keys.get(table, ())]
+            kept = {id(k) for k in foreign}
+            for now_foreign in self.foreign_keys.values():
+                for key in now_foreign:
+                    if id(key) not in kept:
+                        key.valid = False
+            if kind == Kind.TRANS_STMT_ROLLBACK_TO:  # to a savepoint: what it undid, unknown
+                if self._creation_schema != schema:
+                    self._creation_schema = _UNKNOWN_SCHEMA
+                return
+            self._creation_schema = schema
+        elif kind not in (Kind.TRANS_STMT_COMMIT, Kind.TRANS_STMT_PREPARE):
+            return  # SAVEPOINT, RELEASE
+        elif self._before_local is not None:
+            self._creation_schema = self._before_local
+        self._transaction = self._before_local = None
+
+    def _path_changed(self, node: Any, text: str, path: str) -> None:
+        """A search path set where the reader does not follow it (`UPDATE pg_settings`,
+        `ALTER ROLE | DATABASE … SET search_path`: the next sessions'): unknown."""
+        if "search_path" not in text.lower():
+            return
+        self._creation_schema = _UNKNOWN_SCHEMA
+        if type(node).__name__ in ("AlterRoleSetStmt", "AlterDatabaseSetStmt"):
+            self._session_schema = _UNKNOWN_SCHEMA
+
+    def _schema_gone(self, schema: str, cascade: bool) -> None:
+        """DROP SCHEMA … CASCADE: the relations in it are gone with it."""
+        from pglast.enums import ObjectType
+
+        self._made_schemas.discard(schema)
+        if not cascade:
+            return  # refused while it holds anything
+        for name, seen in list(self.relation_schemas.items()):
+            if schema in seen:
+                seen.discard(schema)
+                if not seen:
+                    view = name in self.views and name not in self.columns
+                    self._forget_relation(
+                        name, ObjectType.OBJECT_VIEW if view else ObjectType.OBJECT_TABLE
+                    )
+
+    def _schema_renamed(self, old: str, new: str) -> None:
+        """ALTER SCHEMA old RENAME TO new: its relations are in new now."""
+        if old in self._made_schemas:
+            self._made_schemas.discard(old)
+        self._made_schemas.add(new)
+        for name, seen in self.relation_schemas.items():
+            if old in seen:
+                seen.discard(old)
+                seen.add(new)
+                if len(seen) > 1:
+                    self._mixed.add(name)
+        if self._creation_schema == old:
+            self._creation_schema = _UNKNOWN_SCHEMA
+
+    def _called(self, node: Any, path: str) -> None:
+        """A statement calling routines of the sources (`SELECT f()`, `CALL p()`): the DDL in
+        their bodies runs (round 27f: a DROP INDEX there), a search path they set is unknown."""
+        from pglast.visitors import Visitor
+
+        found: list[str] = []
+
+        class _Calls(Visitor):
+            def visit_FuncCall(self, ancestors: Any, call: Any) -> None:
+                names = [str(getattr(n, "sval", "")) for n in call.funcname or ()]
+                if names:
+                    found.append(names[-1])
+
+        _Calls()(node)
+        for name in dict.fromkeys(found):
+            for body in self._bodies.get(name, ()):
+                if "search_path" in body.lower():
+                    self._creation_schema = _UNKNOWN_SCHEMA
+                self._scan_embedded(body, path)
+
+    def _discard(self, node: Any, text: str, path: str) -> None:
+        """DISCARD ALL: the session's settings and role as at its start."""
+        from pglast.enums import DiscardMode
+
+        if _enum(node.target) == DiscardMode.DISCARD_ALL:
+            self._creation_schema = self._session_schema
+            self._before_role = self._before_local = None
+
+    def _call(self, node: Any, text: str, path: str) -> None:
+        self._called(node, path)
 
     def _inherit(self, child: str, parent: str, added: bool) -> None:
         """ATTACH / DETACH PARTITION, [NO] INHERIT: whom the parent's changes reach."""
@@ -3222,6 +3416,8 @@ class SchemaInfo:
         volatility = str(getattr(options.get("volatility"), "sval", "volatile")).lower()
         returned = node.returnType
         returns = str(returned.names[-1].sval) if returned and returned.names else ""  # folded
+        if language in ("sql", "plpgsql") and isinstance(options.get("as"), tuple):
+            self._bodies.setdefault(name, []).append(" ".join(_strings(options["as"])))
         if returns == "event_trigger":
             return
         self._function_texts.setdefault(name, []).append(text)
@@ -3415,6 +3611,10 @@ class SchemaInfo:
 
     def _do(self, node: Any, text: str, path: str) -> None:
         body = next((str(a.arg.sval) for a in node.args or () if a.defname == "as"), "")
+        if "search_path" in body.lower():  # SET or set_config in the block: not followed
+            self._creation_schema = _UNKNOWN_SCHEMA
+            if _SESSION_DEFAULTS.search(body):
+                self._session_schema = _UNKNOWN_SCHEMA
         self._scan_embedded(body, path)
 
     def _search_path_call(self, node: Any) -> None:
@@ -3441,14 +3641,20 @@ class SchemaInfo:
                     self._creation_schema = _UNKNOWN_SCHEMA  # a setting named at run time
                 continue
             value = getattr(getattr(arguments[1], "val", None), "sval", None)
-            first = str(value).split(",")[0].strip().strip('"') if value is not None else ""
-            self._creation_schema = (
-                first if first and not first.startswith("$") else _UNKNOWN_SCHEMA
-            )
+            is_local = getattr(getattr(arguments[2], "val", None), "boolval", None)
+            if value is None or len(arguments) < 3 or is_local is not False:
+                self._creation_schema = _UNKNOWN_SCHEMA  # at run time, or till the block ends
+                continue
+            self._creation_schema = self._first_schema(_path_names(str(value)))
 
     def _schema(self, node: Any, text: str, path: str) -> None:
         # `CREATE SCHEMA app CREATE TABLE t …`: t is app.t
         before = self._creation_schema
+        if node.schemaname:
+            self._made_schemas.add(str(node.schemaname))
+        elif before == self._session_schema:
+            # `CREATE SCHEMA AUTHORIZATION r`: named r — the "$user" of r's sessions
+            before = _UNKNOWN_SCHEMA
         self._creation_schema = str(node.schemaname or _UNKNOWN_SCHEMA)
         try:
             for element in node.schemaElts or ():
@@ -3459,6 +3665,46 @@ class SchemaInfo:
 
 # a schema the reader cannot tell (`SET search_path = "$user", …`: the role's)
 _UNKNOWN_SCHEMA = "?"
+
+
+def _path_names(value: str) -> list[str] | None:
+    """The schemas of a search path's text, as PostgreSQL splits it (SplitIdentifierString):
+    unquoted names folded to lower case, `"App"` kept; None when it does not split."""
+    names: list[str] = []
+    i, n = 0, len(value)
+    if not value.strip():
+        return names
+    while True:
+        while i < n and value[i].isspace():
+            i += 1
+        if i < n and value[i] == '"':
+            parts, j = [], i + 1
+            while True:
+                k = value.find('"', j)
+                if k < 0:
+                    return None
+                if value[k + 1 : k + 2] == '"':
+                    parts.append(value[j : k + 1])
+                    j = k + 2
+                    continue
+                parts.append(value[j:k])
+                i = k + 1
+                break
+            names.append("".join(parts))
+        else:
+            j = i
+            while i < n and value[i] != "," and not value[i].isspace():
+                i += 1
+            if i == j:
+                return None
+            names.append(value[j:i].lower())
+        while i < n and value[i].isspace():
+            i += 1
+        if i >= n:
+            return names
+        if value[i] != ",":
+            return None
+        i += 1
 
 
 _HANDLERS = {
@@ -3482,6 +3728,12 @@ _HANDLERS = {
     "DoStmt": SchemaInfo._do,
     "CreateSchemaStmt": SchemaInfo._schema,
     "VariableSetStmt": SchemaInfo._search_path,
+    "TransactionStmt": SchemaInfo._transaction_statement,
+    "UpdateStmt": SchemaInfo._path_changed,
+    "AlterRoleSetStmt": SchemaInfo._path_changed,
+    "AlterDatabaseSetStmt": SchemaInfo._path_changed,
+    "CallStmt": SchemaInfo._call,
+    "DiscardStmt": SchemaInfo._discard,
     "CreateDomainStmt": SchemaInfo._domain,
     "DefineStmt": SchemaInfo._define,
     "CreateCastStmt": SchemaInfo._cast,
