@@ -207,21 +207,18 @@ def _binds(node: ast.AST, name: str) -> bool:
     return False
 
 
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    """A function's own parameters, every kind."""
+    arguments = function.args
+    every = (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+    return [*every, *(a for a in (arguments.vararg, arguments.kwarg) if a is not None)]
+
+
 def _read_once(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
     """Is `name` (a parameter of the function) read at one place of it and bound nowhere else
     in it — not even as a nested function's or a lambda's own parameter, whose reading of the
     name is not the function's (a parameter the function passes on unchanged)?"""
-    own = {
-        id(a)
-        for a in (
-            *function.args.posonlyargs,
-            *function.args.args,
-            *function.args.kwonlyargs,
-            function.args.vararg,
-            function.args.kwarg,
-        )
-        if a is not None
-    }
+    own = {id(a) for a in _parameters(function)}
     seen = 0
     for node in ast.walk(function):
         if isinstance(node, ast.Name) and node.id == name:
@@ -256,17 +253,7 @@ def _fast_locals(owner: FunctionInfo | None, params: ast.expr) -> frozenset[str]
     body = list(_own_scope(function))
     if not any(node is params for node in body):
         return frozenset()  # in a lambda or comprehension: a closure's name
-    bound = {
-        a.arg
-        for a in (
-            *function.args.posonlyargs,
-            *function.args.args,
-            *function.args.kwonlyargs,
-            function.args.vararg,
-            function.args.kwarg,
-        )
-        if a is not None
-    }
+    bound = {a.arg for a in _parameters(function)}
     for node in body:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             bound.add(node.id)

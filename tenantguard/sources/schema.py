@@ -3346,17 +3346,7 @@ class SchemaInfo:
     def _called(self, node: Any, path: str) -> None:
         """A statement calling routines of the sources (`SELECT f()`, `CALL p()`): the DDL in
         their bodies runs (round 27f: a DROP INDEX there), a search path they set is unknown."""
-        from pglast.visitors import Visitor
-
-        found: list[str] = []
-
-        class _Calls(Visitor):
-            def visit_FuncCall(self, ancestors: Any, call: Any) -> None:
-                names = [str(getattr(n, "sval", "")) for n in call.funcname or ()]
-                if names:
-                    found.append(names[-1])
-
-        _Calls()(node)
+        found = [name for name, _ in _function_calls(node)]
         for name in dict.fromkeys(found):
             for body in self._bodies.get(name, ()):
                 if "search_path" in body.lower():
@@ -3620,17 +3610,7 @@ class SchemaInfo:
     def _search_path_call(self, node: Any) -> None:
         """`SELECT set_config('search_path', 'app', false)` (pg_dump's form, `''`): as `SET
         search_path` (any other value: a schema the reader cannot tell)."""
-        from pglast.visitors import Visitor
-
-        found: list[Any] = []
-
-        class _Calls(Visitor):
-            def visit_FuncCall(self, ancestors: Any, call: Any) -> None:
-                names = [str(getattr(n, "sval", "")) for n in call.funcname or ()]
-                if names and names[-1].lower() == "set_config":
-                    found.append(call)
-
-        _Calls()(node)
+        found = [call for name, call in _function_calls(node) if name.lower() == "set_config"]
         for call in found:
             arguments = list(call.args or ())
             setting = (
@@ -3661,6 +3641,22 @@ class SchemaInfo:
                 self._statement(element, text, path)
         finally:
             self._creation_schema = before
+
+
+def _function_calls(node: Any) -> list[tuple[str, Any]]:
+    """The function calls in a statement: (the name called, without its schema; the call)."""
+    from pglast.visitors import Visitor
+
+    found: list[tuple[str, Any]] = []
+
+    class _Calls(Visitor):
+        def visit_FuncCall(self, ancestors: Any, call: Any) -> None:
+            names = [str(getattr(n, "sval", "")) for n in call.funcname or ()]
+            if names:
+                found.append((names[-1], call))
+
+    _Calls()(node)
+    return found
 
 
 # a schema the reader cannot tell (`SET search_path = "$user", …`: the role's)
