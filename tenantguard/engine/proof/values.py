@@ -47,6 +47,12 @@ __all__ = [
 ]
 
 _T = exp.DataType.Type
+# (exact types: a set lookup, where `isinstance(node, exp.Cast | exp.TryCast)` builds the union
+# at every call)
+_CASTS = subclasses(exp.Cast, exp.TryCast)
+_PARENS = subclasses(exp.Paren)
+_CAST_OR_PAREN = _CASTS | _PARENS
+_COLLATE = subclasses(exp.Collate)
 _INTEGERS = frozenset({_T.SMALLINT, _T.INT, _T.BIGINT})
 # types whose equality is exact for the values a tenant id takes (integers, numeric without a
 # typmod, text, varchar without a length, uuid)
@@ -132,14 +138,17 @@ def _strip_exact_casts(node: exp.Expression, policy: Policy) -> exp.Expression |
     '01' as 1) maps several values to one.
     """
     families: list[bool] = []  # per cast: is it to an integer type?
-    while isinstance(node, exp.Cast | exp.TryCast | exp.Paren) or deterministic_collate(node):
-        if isinstance(node, exp.Cast | exp.TryCast):
-            if not exact_cast(node, policy=policy):
+    while (kind := type(node)) in _CAST_OR_PAREN or (
+        kind in _COLLATE and deterministic_collate(node)
+    ):
+        if kind in _CASTS:
+            if not exact_cast(node, policy=policy):  # type: ignore[arg-type]
                 return None
             to = node.args["to"]
-            kind = to.this
+            target = to.this
             families.append(
-                kind in _INTEGERS or (kind is _T.USERDEFINED and cast_type(to, policy) in _INTEGERS)
+                target in _INTEGERS
+                or (target is _T.USERDEFINED and cast_type(to, policy) in _INTEGERS)
             )
         node = node.this
     if len(families) > 1 and not all(families):
@@ -234,8 +243,11 @@ def column_side(node: exp.Expression) -> exp.Expression:
     """The column under parentheses, one-to-one casts to text (`tenant_id::text = $1`) and
     deterministic collations of PostgreSQL's own (`tenant_id COLLATE "C"`)."""
     while True:
-        textual = isinstance(node, exp.Cast | exp.TryCast) and exact_cast(node, _TEXTUAL)
-        if not (textual or isinstance(node, exp.Paren) or deterministic_collate(node)):
+        kind = type(node)
+        if kind in _CASTS:
+            if not exact_cast(node, _TEXTUAL):  # type: ignore[arg-type]
+                return node
+        elif kind not in _PARENS and not (kind in _COLLATE and deterministic_collate(node)):
             return node
         node = node.this
 
@@ -250,8 +262,11 @@ def integer_column_side(node: exp.Expression) -> exp.Expression:
     an integer type* (`tenant_id::bigint`, `CAST(tenant_id AS int8)`, `tenant_id::numeric`):
     the caller checks the column's type."""
     while True:
-        cast = isinstance(node, exp.Cast | exp.TryCast) and exact_cast(node, _FROM_INTEGER)
-        if not (cast or isinstance(node, exp.Paren) or deterministic_collate(node)):
+        kind = type(node)
+        if kind in _CASTS:
+            if not exact_cast(node, _FROM_INTEGER):  # type: ignore[arg-type]
+                return node
+        elif kind not in _PARENS and not (kind in _COLLATE and deterministic_collate(node)):
             return node
         node = node.this
 
