@@ -29,6 +29,7 @@ from tenantguard.engine.proof.syntax import (
     alias_columns,
     alias_name,
     conjuncts,
+    defined_columns,
     identifier_name,
     is_table_name,
     set_branches,
@@ -200,6 +201,46 @@ def function_columns(function: str, alias: str) -> list[str] | None:
     ):
         return None
     return [alias or function]
+
+
+def _function_column_names(node: exp.Expression, function: str) -> list[str] | None:
+    """The columns of a function in FROM that hands out no tenant rows: its column definition
+    list (`AS f(a int, b text)`: all of them), or the built-in's own (`function_columns`) with
+    the first renamed by a list of bare names. None (any column may be one of them) for a
+    function of unknown columns, with a list of bare names or without: the list renames the
+    first columns of its row only (`jsonb_populate_record(NULL::users, …) AS f(x)` has
+    `tenant_id` still: round 28, outside review h28a)."""
+    listed = alias_columns(node)
+    if listed is not None and defined_columns(node):
+        return listed
+    known = function_columns(function, alias_name(node))
+    if known is None or listed is None:
+        return known
+    return listed + known[len(listed) :]
+
+
+def _may_be_rows(argument: exp.Expression) -> bool:
+    """May `argument` of unnest be an array of a row type (whose columns unnest returns)?
+    Unless a cast to a built-in type stands over it: a query (`ARRAY(SELECT a FROM a)`,
+    `ARRAY[(SELECT a …)]`), a column (a whole-row reference `ARRAY[a]`, or a column of an array
+    of a row type) or a call of a function that is no built-in may give one (round 28, outside
+    review h28a)."""
+    stack = [argument]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Cast | exp.TryCast):
+            to = node.args.get("to")
+            if isinstance(to, exp.DataType) and not any(
+                t.this is exp.DataType.Type.USERDEFINED for t in to.find_all(exp.DataType)
+            ):
+                continue  # a built-in type, whatever it is made of
+            return True
+        if isinstance(node, exp.Column | exp.Query | exp.Subquery | exp.Dot | exp.Star):
+            return True
+        if isinstance(node, exp.Anonymous) and identifier_name(node.this) not in BUILTIN_FUNCTIONS:
+            return True
+        stack.extend(node.iter_expressions())
+    return False
 
 
 def _is_comma(join: exp.Join) -> bool:
@@ -722,7 +763,11 @@ class Model:
             isinstance(t, exp.DataType) and t.this is exp.DataType.Type.USERDEFINED
             for t in call.find_all(exp.DataType)
         )
-        columns = alias_columns(node) or ([name] if name and scalar else None)
+        if scalar and isinstance(call, exp.Unnest):
+            scalar = not any(_may_be_rows(a) for a in call.expressions)
+        # a list of bare names renames a row's first columns only: the others keep theirs
+        listed = alias_columns(node) if scalar or defined_columns(node) else None
+        columns = listed or ([name] if name and scalar else None)
         # functions in FROM (unnest, jsonb_to_recordset…) see the sources before them
         other = Source(
             name, SourceKind.OTHER, node, block, role, column_names=columns, lateral=True
@@ -785,9 +830,7 @@ class Model:
             role,
             function if tenant else None,
             tenant,
-            column_names=alias_columns(node)
-            if tenant
-            else alias_columns(node) or function_columns(function, alias_name(node)),
+            column_names=alias_columns(node) if tenant else _function_column_names(node, function),
             lateral=True,
             unpinnable=unpinnable,
         )
@@ -815,13 +858,15 @@ class Model:
             for call in calls:
                 if identifier_name(call.this) in policy.pinning_functions:
                     self._call_source(block, call)
+            # (a list of bare names renames the zipped row's first columns only: the others
+            # are the functions' own, unknown here)
             zipped = Source(
                 alias_name(node) or names[0],
                 SourceKind.OTHER,
                 node,
                 block,
                 role,
-                column_names=alias_columns(node),
+                column_names=alias_columns(node) if defined_columns(node) else None,
                 lateral=True,
             )
             return self._add(block, zipped)

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
-from tenantguard.engine.proof.syntax import identifier_name, is_star
+from tenantguard.engine.proof.syntax import defined_columns, identifier_name, is_star
 from tenantguard.engine.proof.values import _ROW_CALLS, column_side, integer_column_side
 
 __all__ = ["Names", "could_own", "known_columns", "output_names"]
@@ -107,12 +107,29 @@ def projection_items(node: exp.Expression) -> list[exp.Expression] | None:
     return None
 
 
+def _unlisted(policy: Policy, source: Source) -> Collection[str] | None:
+    """The columns `source` may have besides those its column list names: a list of bare names
+    renames a table's first columns only (`users AS u(x)`: `email` and `tenant_id` keep their
+    names), in an order the schema's column sets do not tell — so any of the table's columns,
+    every name for a table the schema does not show (None). Nothing for a column definition
+    list (`AS f(a int)`: every column), nor for a list as long as the table's columns (round 28,
+    outside review h28a). (A derived table's or CTE's list is completed from its body where
+    built, `_renamed`; a function's, where its source is built.)"""
+    if source.kind is not SourceKind.TABLE or defined_columns(source.node):
+        return ()
+    listed = source.column_names or ()
+    known = policy.columns_of(source.table) if source.table is not None else None
+    if known is None:
+        return None
+    return known if len(listed) < len(known) else ()
+
+
 def known_columns(policy: Policy, source: Source) -> Collection[str] | None:
-    """Columns `source` surely has: those its alias list names, its table's (the schema's),
-    a derived table's or CTE's (first) branch's output names; None when none are known (a
-    `*`, a table the schema does not show, a function's row)."""
+    """Every column `source` has: those its alias list names (when they are all: `_unlisted`),
+    its table's (the schema's), a derived table's or CTE's (first) branch's output names; None
+    when they are not known (a `*`, a table the schema does not show, a function's row)."""
     if source.column_names is not None:
-        return source.column_names
+        return source.column_names if _unlisted(policy, source) == () else None
     if source.kind is SourceKind.TABLE and source.table is not None:
         return policy.columns_of(source.table)
     if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
@@ -123,7 +140,10 @@ def known_columns(policy: Policy, source: Source) -> Collection[str] | None:
 def could_own(policy: Policy, source: Source, column: str) -> bool:
     """May `source` have a column of that name? Yes when unknown (conservative)."""
     if source.column_names is not None:
-        return column in source.column_names
+        if column in source.column_names:
+            return True
+        unlisted = _unlisted(policy, source)
+        return unlisted is None or column in unlisted
     if source.kind is SourceKind.TABLE and source.table is not None:
         known = policy.columns_of(source.table)
         return column in known if known is not None else True

@@ -19,6 +19,7 @@ __all__ = [
     "alias_name",
     "calls_volatile",
     "conjuncts",
+    "defined_columns",
     "disjuncts",
     "function_name",
     "identifier_name",
@@ -470,6 +471,19 @@ def alias_columns(node: exp.Expression) -> list[str] | None:
             for c in alias.args["columns"]
         ]
     return None
+
+
+def defined_columns(node: exp.Expression) -> bool:
+    """`AS f(a int, b text)`: a column definition list, which a function returning `record`
+    needs and which must name every column it returns (PostgreSQL refuses it elsewhere). A
+    list of bare names (`AS t(a, b)`) renames the first columns only: the others keep theirs."""
+    alias = node.args.get("alias")
+    columns = alias.args.get("columns") if isinstance(alias, exp.TableAlias) else None
+    return (
+        columns is not None
+        and len(columns) > 0
+        and all(isinstance(c, exp.ColumnDef) and c.args.get("kind") is not None for c in columns)
+    )
 
 
 def set_branches(node: exp.Expression) -> list[exp.Expression]:
