@@ -113,8 +113,11 @@ def _unlisted(policy: Policy, source: Source) -> Collection[str] | None:
     names), in an order the schema's column sets do not tell — so any of the table's columns,
     every name for a table the schema does not show (None). Nothing for a column definition
     list (`AS f(a int)`: every column), nor for a list as long as the table's columns (round 28,
-    outside review h28a). (A derived table's or CTE's list is completed from its body where
-    built, `_renamed`; a function's, where its source is built.)"""
+    outside review h28a). A derived table's or CTE's list is completed from its body where
+    built (`_renamed`), unless a `*` there hides the body's names: then any (None); a
+    function's where its source is built."""
+    if source.kind in (SourceKind.DERIVED, SourceKind.CTE):
+        return None if not source.body or output_names(source.body[0].node) is None else ()
     if source.kind is not SourceKind.TABLE or defined_columns(source.node):
         return ()
     listed = source.column_names or ()
