@@ -1072,30 +1072,40 @@ class FactCollector:
         clause: str,
     ) -> bool:
         """`EXISTS (SELECT … WHERE a.tenant_id = $1 AND a.tenant_id = p.tenant_id)`: a subquery
-        that must return a row for the outer row to be kept. Each equality of its WHERE
-        between an outer source's tenant column (one `accept` takes, not on an outer join's
-        nullable side) and a pinning value, or another source's tenant column, holds for every
+        that must return a row for the outer row to be kept. Each equality of its WHERE (or of
+        the ON of an inner join whose sources no outer join NULL-extends) between an outer
+        source's tenant column (one `accept` takes, not on an outer join's nullable side) and
+        a pinning value, or another source's tenant column, holds for every
         outer row kept: a fact on that source, said by `conjunct`. Only a plain SELECT whose
         rows are rows of its FROM that passed its WHERE: an aggregate, window function,
         GROUP BY or HAVING returns a row (`count(*)`: 0) where none matched."""
         if not isinstance(query, exp.Select) or query.args.get("group") or query.args.get("having"):
             return False
         inner = self.model.block_of.get(id(query))
-        where = query.args.get("where")
-        if inner is None or where is None or id(inner) in self.model.aggregating:
+        if inner is None or id(inner) in self.model.aggregating:
             return False
-        if self._may_aggregate(query, inner):
+        # what every row of the subquery met: its WHERE, and the ON of each inner join none of
+        # whose sources an outer join may NULL-extend (a row of a LEFT JOIN's nullable side, or
+        # of a join inside it, is there whether its ON held or not) — round 28, outside review
+        held: list[tuple[exp.Expression, Span | None]] = []
+        where = query.args.get("where")
+        if where is not None:
+            held.extend((item, None) for item in conjuncts(where.this))
+        for items, filtered, on, visible in inner.filters:
+            if on.startswith("ON of JOIN") and filtered and not any(s.nullable for s in filtered):
+                held.extend((item, visible) for item in items)
+        if not held or self._may_aggregate(query, inner):
             return False
         owner_of = self.names.tenant_column_owner
         found = False
-        for item in conjuncts(where.this):
+        for item, visible in held:
             null_safe = _null_safe(item)  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant
             for column_side, other_side in _equalities(item) or ():
-                source = owner_of(inner, column_side)
+                source = owner_of(inner, column_side, visible)
                 if source is None or source.nullable or not accept(source):
                     continue
                 value = self.model.pin_value(other_side)
-                other = None if value is not None else owner_of(inner, other_side)
+                other = None if value is not None else owner_of(inner, other_side, visible)
                 if value is not None or (other is not None and other is not source):
                     fact = Fact(source, conjunct, clause, value=value, other=other)
                     fact.null_safe = null_safe

@@ -50,8 +50,8 @@ What pins a reference `R`:
   side, unless a WHERE pin or equality on one side's tenant column rejects that side's
   NULL-extended rows: then, as PostgreSQL reduces it to a one-sided join, its ON filters the
   other side); a top-level `EXISTS (SELECT … WHERE …)` conjunct, and an inner (comma, CROSS,
-  INNER) `LATERAL (SELECT … WHERE …)` item, for what the subquery's WHERE equates with an
-  outer source's tenant column (a pinning value, or another source's pinned tenant column:
+  INNER) `LATERAL (SELECT … WHERE …)` item, for what the subquery's WHERE (or the ON of an
+  inner join in it that no outer join NULL-extends) equates with an outer source's tenant column (a pinning value, or another source's pinned tenant column:
   `EXISTS (SELECT 1 FROM a WHERE a.tenant_id = $1 AND a.tenant_id = p.tenant_id)` pins `p`) —
   only a plain SELECT, whose rows are rows of its FROM that passed its WHERE (not an aggregate,
   window function, GROUP BY or HAVING: `count(*)` returns a row where none matched — nor a
