@@ -1873,14 +1873,7 @@ class _Walker:
             rebound = _rebound(self.module)[0]
             if func.value.id in rebound or _ANY_NAME in rebound:
                 return False  # `global db; db = await create_pool()`: maybe the driver's
-        if self.module.tree is not None and any(
-            isinstance(node, ast.Attribute)
-            and isinstance(node.ctx, ast.Store | ast.Del)
-            and node.attr == func.attr
-            and isinstance(node.value, ast.Name)
-            and node.value.id == func.value.id
-            for node in ast.walk(self.module.tree)
-        ):
+        if self.module.tree is not None and _replaced(self.module.tree, func.value.id, func.attr):
             return False  # `db.fetch = pool.fetch`: the driver's method in the function's place
         binding = self.index.attribute_of(receiver, func.attr)
         if isinstance(binding, ImportedRef):
@@ -4987,6 +4980,49 @@ def _mutated(info: ModuleInfo) -> frozenset[str]:
         _scan_scopes(info)
     assert info._mutated is not None
     return info._mutated
+
+
+def _dotted_end(node: ast.expr) -> str | None:
+    """The last name of `a`, `a.b.c` (`c`), or None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and _dotted_end(node.value) is not None:
+        return node.attr
+    return None
+
+
+def _replaced(tree: ast.AST, name: str, attr: str) -> bool:
+    """May the module read as `name` have its `attr` replaced, or the name itself rebound, by
+    this module — so that `name.attr(…)` may call a driver's method (a pool's `fetch`)? `db.fetch
+    = …`, also spelt `pkg.db.fetch = …` (the module by its dotted path) or `setattr(db, "fetch",
+    …)` (or with a name computed at run time); `vars(db)` or `db.__dict__` (its namespace
+    written as a mapping); the module's own global `db` written through its module object
+    (`sys.modules[__name__].db = pool`, `setattr(sys.modules[__name__], "db", pool)`) — round
+    28, outside review h28a of the rebinding check."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
+            if node.attr == attr and _dotted_end(node.value) == name:
+                return True
+            if node.attr == name and not isinstance(node.value, ast.Name | ast.Attribute):
+                return True  # `sys.modules[__name__].db = …`: the global `db` rebound
+        elif isinstance(node, ast.Attribute) and node.attr == "__dict__":
+            if _dotted_end(node.value) == name:
+                return True
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+            target = node.args[0]
+            if node.func.id == "vars" and _dotted_end(target) == name:
+                return True
+            if node.func.id in ("setattr", "delattr") and len(node.args) >= 2:
+                key = node.args[1]
+                written = key.value if isinstance(key, ast.Constant) else None
+                known = isinstance(written, str)
+                if _dotted_end(target) == name and (not known or written == attr):
+                    return True
+                if not isinstance(target, ast.Name | ast.Attribute) and (
+                    not known or written == name
+                ):
+                    return True  # `setattr(sys.modules[__name__], "db", pool)`
+    return False
 
 
 def _rebound(info: ModuleInfo) -> tuple[frozenset[str], frozenset[str]]:
