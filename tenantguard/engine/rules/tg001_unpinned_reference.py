@@ -292,7 +292,11 @@ What pins a reference `R`:
 Names are resolved as PostgreSQL resolves them: an ON sees only the two sides it joins; a
 derived table sees none of its siblings in FROM (a LATERAL one sees those before it); a CTE body
 sees nothing of the query that owns the WITH; an unqualified column belongs to the innermost
-level where some source has it; a column that cannot be told for sure pins nothing. Every
+level where some source has it (a list of bare names, `users AS u(x)`, renames the first
+columns only: the others keep theirs; an unnest of an array a query, a column or a schema
+function builds may have a row type's columns) — at that level, to the one source the schema
+shows with it when the others are functions of unknown columns (were one to have it too, the
+reference would be ambiguous: an error); a column that cannot be told for sure pins nothing. Every
 name — of a table, alias, column, CTE or function, quoted or not — is its first 63 bytes, as
 PostgreSQL cuts it in DDL and queries alike: two aliases alike that far are one (the inner
 shadows the outer), and a table declared with a longer name is read by it.
