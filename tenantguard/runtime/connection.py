@@ -1308,8 +1308,12 @@ class GuardedConnection(asyncpg.Connection):
         rows: list[tuple[object, ...]] | None = (
             None if streamed else [_frozen(r) for r in records]  # type: ignore[union-attr]
         )
+        # the columns the COPY writes, each record's values in their order: without a list
+        # (None, or an empty one: asyncpg's `if columns:`) every column of the table, the
+        # tenant column too — not the INSERT … DEFAULT VALUES that naming none amounts to
+        written = await self._tg_copied_columns(table_name, schema_name, columns)
         wanted = self._tg_check_copy_in(
-            table_name, schema_name, columns, rows, where, streamed=streamed
+            table_name, schema_name, written, rows, where, streamed=streamed
         )
         source: Any = rows
         if streamed:
@@ -1317,7 +1321,7 @@ class GuardedConnection(asyncpg.Connection):
                 records,  # type: ignore[arg-type]
                 table_name,
                 schema_name,
-                columns,
+                written,
             )
         await self._tg_ensure(wanted)
         return await super().copy_records_to_table(
@@ -1401,6 +1405,22 @@ class GuardedConnection(asyncpg.Connection):
                     f"{method}(…)",
                 )
         return names, checked
+
+    async def _tg_copied_columns(
+        self, table_name: str, schema_name: str | None, columns: Sequence[str] | None
+    ) -> Sequence[str] | None:
+        """The columns `copy_records_to_table` writes: the ones named, or, when none is
+        (asyncpg's COPY then has no column list and writes every column of the table in its
+        order), the table's own, read as asyncpg reads them before its COPY (its statement
+        `SELECT * FROM t LIMIT 1`, prepared with its cache: the COPY reuses it). Only for a
+        tenant table, whose records' tenant values are checked."""
+        if columns or self.tenantguard.mode is Mode.OFF:
+            return columns
+        if not self.tenantguard.policy.is_tenant_table(table_name):
+            return columns
+        intro = f"SELECT * FROM {_table(table_name, schema_name)} LIMIT 1"
+        statement = await self._prepare(intro, use_cache=True)  # type: ignore[attr-defined]
+        return tuple(attribute.name for attribute in statement.get_attributes())
 
     def _tg_copy_insert(
         self, table_name: str, schema_name: str | None, columns: Sequence[str] | None
