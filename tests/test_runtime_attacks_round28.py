@@ -10,6 +10,15 @@
    records: clinic 1's request wrote a memo into clinic 2 (`account_id = 2`). The columns
    such a COPY writes are now the table's own, read from the server as asyncpg reads them
    (its `SELECT * FROM t LIMIT 1`), and each record's tenant value is checked against them.
+
+2. An error oracle through a correlated subquery (TG013). A table pinned by a composite
+   foreign key (`appointments a JOIN patients p ON p.id = a.patient_id WHERE a.tenant_id =
+   $1`) is filtered by the join, not by its own scan: a condition on p alone runs on every
+   clinic's patients first. TG013 refused such a condition that may fail, but not one inside
+   a subquery correlated to p (`EXISTS (SELECT 1 WHERE p.first_name::int > 0)`, a scalar
+   subquery, `IN`/`ANY (SELECT …)`, nested, in the join's ON), which PostgreSQL runs as a
+   SubPlan of p's scan all the same: clinic 1's request read `invalid input syntax for type
+   integer: "Carla"` (clinic 2's patient). Refused now (TG013).
 """
 
 from __future__ import annotations
@@ -105,3 +114,111 @@ async def test_a_copy_without_columns_of_the_clinics_own_rows_still_runs(
     finally:
         await conn.close()
     assert await _memos(database) == [(1, "mine"), (1, "mine too")]
+
+
+# 2. An error oracle through a correlated subquery, on a table pinned by a composite foreign key.
+#    `appointments a JOIN patients p ON p.id = a.patient_id WHERE a.tenant_id = $1` pins p by
+#    the key (tenant_id, patient_id) → patients (tenant_id, id): a join condition, not a filter
+#    of p's scan, so every condition on p alone runs on every clinic's patients before the
+#    join. TG013 refuses such a condition that may fail (`p.first_name::int > 0`) — but not one
+#    inside a subquery correlated to p (`EXISTS (SELECT 1 WHERE …)`, `(SELECT …)`, `IN
+#    (SELECT …)`, `= ANY (SELECT …)`), which PostgreSQL runs as a SubPlan in p's scan all the
+#    same: clinic 1's request read `invalid input syntax for type integer: "Carla"` (clinic 2's
+#    patient), with an empty appointments table.
+KEYED = (
+    "SELECT p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id "
+    "WHERE a.tenant_id = $1 AND "
+)
+# true of clinic 1's patients, fails on any other name: the error spells it
+ORACLE = "(p.first_name IN ('Ana', 'Bruno') OR p.first_name::int > 0)"
+CORRELATED = {
+    "exists": f"EXISTS (SELECT 1 WHERE {ORACLE})",
+    "scalar": f"(SELECT {ORACLE})",
+    "in": f"p.first_name IN (SELECT p.first_name WHERE {ORACLE})",
+    "any": f"1 = ANY (SELECT 1 WHERE {ORACLE})",
+    "array": f"p.first_name = ANY (ARRAY(SELECT p.first_name WHERE {ORACLE}))",
+    "nested": f"EXISTS (SELECT 1 FROM tenants t WHERE t.id = 1 AND EXISTS (SELECT 1 WHERE {ORACLE}))",
+    "not in": f"p.first_name NOT IN (SELECT 'z' WHERE NOT {ORACLE})",
+    "on": "true",  # the subquery in the join's ON instead (below)
+}
+
+
+# clinic 1 books Ana (the owner's setup): the join has a row to make, and patients is scanned
+BOOKED = """
+UPDATE patients SET status = 'active', last_name = 'Alba', dni = '100' WHERE first_name = 'Ana';
+INSERT INTO professionals (tenant_id, full_name) VALUES (1, 'Dr. One');
+INSERT INTO appointments (tenant_id, patient_id, professional_id, starts_at)
+SELECT 1, p.id, pr.id, now() + interval '1 day' FROM patients p, professionals pr
+WHERE p.first_name = 'Ana';
+ANALYZE;
+"""
+
+
+async def _booked(dsn: str) -> None:
+    owner = await asyncpg.connect(dsn)
+    try:
+        await owner.execute(BOOKED)
+    finally:
+        await owner.close()
+
+
+def _keyed_policy(tmp_path: Path) -> Policy:
+    from tests.conftest import BASELINE
+
+    policy = policy_for(tmp_path, BASELINE.read_text(encoding="utf-8"))
+    assert isinstance(policy, Policy)
+    return policy
+
+
+@pytest.mark.parametrize("shape", sorted(CORRELATED))
+async def test_a_correlated_subquery_on_a_key_pinned_table_shows_no_other_clinics_value(
+    two_clinics: str, tmp_path: Path, shape: str
+) -> None:
+    await _booked(two_clinics)
+    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
+    if shape == "on":
+        query = (
+            "SELECT p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id "
+            f"AND EXISTS (SELECT 1 WHERE {ORACLE}) WHERE a.tenant_id = $1"
+        )
+    else:
+        query = KEYED + CORRELATED[shape]
+    shown = ""
+    try:
+        with tenant(1):
+            # the request steers the plan: patients scanned on its own, before the join
+            for setting in ("enable_hashjoin", "enable_mergejoin", "enable_indexscan"):
+                await conn.execute(f"SET {setting} = off")
+            try:
+                await conn.fetch(query, 1)
+            except TenantIsolationError:
+                pass
+            except asyncpg.PostgresError as error:
+                shown = str(error)
+    finally:
+        await conn.close()
+    assert "Carla" not in shown
+
+
+async def test_correlated_subqueries_that_cannot_fail_still_run(
+    two_clinics: str, tmp_path: Path
+) -> None:
+    """The legitimate twins: a correlated subquery on the key-pinned table that fails on no
+    value, and one that may fail on a table pinned by its own scan's filter (PostgreSQL runs
+    the SubPlan after the cheaper pin)."""
+    await _booked(two_clinics)
+    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
+    try:
+        with tenant(1):
+            assert await conn.fetch(
+                KEYED + "EXISTS (SELECT 1 FROM tenants t WHERE t.name <> p.first_name)", 1
+            ) == [("Ana",)]
+            rows = await conn.fetch(
+                "SELECT p.first_name FROM patients p WHERE p.tenant_id = $1 "
+                "AND EXISTS (SELECT 1 WHERE p.first_name IN ('Ana', 'Bruno') "
+                "OR p.first_name::int > 0) ORDER BY 1",
+                1,
+            )
+            assert [r[0] for r in rows] == ["Ana", "Bruno"]
+    finally:
+        await conn.close()

@@ -1201,6 +1201,22 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             "timestamptz",
         ):
             continue  # to_char of a timestamp fails on no format (of a number, an interval: may)
+        correlated = _correlated_before_the_pin(analysis, locate, block, parts, visible)
+        if correlated is not None:
+            source, conjunct = correlated
+            if id(conjunct) not in reported:
+                reported.add(id(conjunct))
+                yield ctx.finding(
+                    RULE,
+                    node,
+                    f"this condition, in a subquery correlated to {source.describe()}, runs "
+                    "for each of its rows before the join that pins them (a SubPlan of its "
+                    "scan): the error it raises shows another tenant's value",
+                    "make the condition unable to fail (compare as text), or pin "
+                    f"{source.describe()} by its own tenant column (`{source.name}."
+                    f"{column} = $n`)",
+                )
+            continue
         if position == "after":
             yield from _before_a_having_pin(ctx, analysis, block, node, visible, reported)
             yield from _tested_outside(ctx, analysis, block, top, parts, visible, reported)
@@ -1256,6 +1272,49 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
                 "make the condition unable to fail (compare as text, `current_setting(…, "
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
+
+
+def _correlated_before_the_pin(
+    analysis: Analysis,
+    locate: _Locator,
+    block: Block,
+    parts: list[exp.Expression],
+    visible: Span | None,
+) -> tuple[Source, exp.Expr] | None:
+    """A failing call in a subquery that reads a column of an enclosing block's source whose
+    pin is no filter of its own scan (a composite foreign key's join, an IN, a HAVING…): the
+    subquery, in a condition of that block (WHERE, a join's ON), is a SubPlan PostgreSQL runs
+    in that source's scan, on every tenant's rows, before the join that pins them (outside
+    review h28b: `EXISTS (SELECT 1 WHERE p.first_name::int > 0)` of patients pinned by an
+    appointment's key failed on another clinic's name). The source, and the enclosing
+    block's condition holding the subquery; None when there is none (a subquery of the select
+    list runs on the joined rows only; a source pinned in its own scan is filtered first: the
+    SubPlan costs more than the pin)."""
+    if block.parent is None:
+        return None
+    outer_sources = [
+        s
+        for s in _sources_of(analysis, block, parts, visible)
+        if s.block is not block
+        and _carries_tenant_rows(s)
+        and s.pinned
+        and _pin_cost(s, analysis) == _UNBOUNDED
+    ]
+    if not outer_sources:
+        return None
+    current: Block | None = block
+    while current is not None and current.parent is not None:
+        holder = current.node.parent  # the Subquery, Exists, In… in the enclosing block
+        if holder is None:
+            return None
+        outer, position, _, conjunct, _ = locate(holder)
+        if outer is None or position != "filter" or conjunct is None:
+            return None
+        for source in outer_sources:
+            if source.block is outer and not any(f.conjunct is conjunct for f in source.facts):
+                return source, conjunct
+        current = outer
+    return None
 
 
 def _is_cast(node: exp.Expression) -> bool:
