@@ -18,7 +18,9 @@
    a subquery correlated to p (`EXISTS (SELECT 1 WHERE p.first_name::int > 0)`, a scalar
    subquery, `IN`/`ANY (SELECT …)`, nested, in the join's ON), which PostgreSQL runs as a
    SubPlan of p's scan all the same: clinic 1's request read `invalid input syntax for type
-   integer: "Carla"` (clinic 2's patient). Refused now (TG013).
+   integer: "Carla"` (clinic 2's patient). So did the condition in a LATERAL subquery (pulled
+   up into the join, its WHERE runs in p's scan) and in a HAVING without aggregates (which
+   PostgreSQL moves to WHERE). Refused now (TG013).
 """
 
 from __future__ import annotations
@@ -140,6 +142,25 @@ CORRELATED = {
     "nested": f"EXISTS (SELECT 1 FROM tenants t WHERE t.id = 1 AND EXISTS (SELECT 1 WHERE {ORACLE}))",
     "not in": f"p.first_name NOT IN (SELECT 'z' WHERE NOT {ORACLE})",
     "on": "true",  # the subquery in the join's ON instead (below)
+    "lateral": "true",
+    "having": "true",
+}
+# the same condition elsewhere than a subquery of the WHERE
+QUERIES = {
+    "on": (
+        "SELECT p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id "
+        f"AND EXISTS (SELECT 1 WHERE {ORACLE}) WHERE a.tenant_id = $1"
+    ),
+    # a LATERAL subquery, pulled up into the join: its WHERE runs in p's scan
+    "lateral": (
+        "SELECT p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id, "
+        f"LATERAL (SELECT 1 WHERE {ORACLE}) x WHERE a.tenant_id = $1"
+    ),
+    # HAVING without aggregates: PostgreSQL moves it to WHERE, into p's scan
+    "having": (
+        "SELECT p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id "
+        f"WHERE a.tenant_id = $1 GROUP BY p.first_name HAVING {ORACLE}"
+    ),
 }
 
 
@@ -176,13 +197,7 @@ async def test_a_correlated_subquery_on_a_key_pinned_table_shows_no_other_clinic
 ) -> None:
     await _booked(two_clinics)
     conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
-    if shape == "on":
-        query = (
-            "SELECT p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id "
-            f"AND EXISTS (SELECT 1 WHERE {ORACLE}) WHERE a.tenant_id = $1"
-        )
-    else:
-        query = KEYED + CORRELATED[shape]
+    query = QUERIES.get(shape, KEYED + CORRELATED[shape])
     shown = ""
     try:
         with tenant(1):

@@ -1201,6 +1201,10 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             "timestamptz",
         ):
             continue  # to_char of a timestamp fails on no format (of a number, an interval: may)
+        if position == "after" and _moved_to_where(ctx, block, conjunct):
+            # PostgreSQL moves a HAVING condition without aggregates, subqueries or volatile
+            # calls to WHERE (no grouping sets): run in the scans, beside the pins (h28b)
+            position = "filter"
         correlated = _correlated_before_the_pin(analysis, locate, block, parts, visible)
         if correlated is not None:
             source, conjunct = correlated
@@ -1308,6 +1312,16 @@ def _correlated_before_the_pin(
         if holder is None:
             return None
         outer, position, _, conjunct, _ = locate(holder)
+        if outer is not None and position == "from":
+            # a FROM item correlated to the sources before it is LATERAL: pulled up, its WHERE
+            # joins the scans of the sources it reads; kept, it runs for each row of theirs in a
+            # nested loop the planner may make before the join that pins them — either way on
+            # every tenant's rows
+            for source in outer_sources:
+                if source.block is outer:
+                    return source, holder
+            current = outer
+            continue
         if outer is None or position != "filter" or conjunct is None:
             return None
         for source in outer_sources:
@@ -1315,6 +1329,21 @@ def _correlated_before_the_pin(
                 return source, conjunct
         current = outer
     return None
+
+
+def _moved_to_where(ctx: Context, block: Block, conjunct: exp.Expr | None) -> bool:
+    """Is `conjunct` a HAVING condition PostgreSQL moves to WHERE: one of a GROUP BY without
+    grouping sets (the proof's HAVING filters), with no aggregate, subquery or volatile call."""
+    if conjunct is None:
+        return False
+    if not any(
+        clause == "HAVING" and any(c is conjunct for c in items)
+        for items, _, clause, _ in block.filters
+    ):
+        return False
+    if conjunct.find(exp.AggFunc, exp.Subquery, exp.Select, exp.Exists, exp.Window) is not None:
+        return False
+    return not calls_volatile(conjunct, ctx.policy)
 
 
 def _is_cast(node: exp.Expression) -> bool:
