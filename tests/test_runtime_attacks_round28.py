@@ -21,6 +21,12 @@
    integer: "Carla"` (clinic 2's patient). So did the condition in a LATERAL subquery (pulled
    up into the join, its WHERE runs in p's scan) and in a HAVING without aggregates (which
    PostgreSQL moves to WHERE). Refused now (TG013).
+
+3. A count through the session's random generator, on the same key-pinned patients: a
+   condition calling random() ran once per patient of every clinic before the join, and the
+   session's next random() after a known setseed() told how many (3: clinic 2 has one; a `CASE
+   WHEN p.first_name < 'M' THEN random() …` counts the names before 'M'). Refused now (TG013)
+   where PostgreSQL may evaluate the condition before the pin.
 """
 
 from __future__ import annotations
@@ -103,9 +109,7 @@ async def test_a_copy_without_columns_of_the_clinics_own_rows_still_runs(
     rows = [(900, 1, "mine"), (901, 1, "mine too")]
     try:
         with tenant(1):
-            await conn.copy_records_to_table(
-                "memos", records=_stream(rows) if streamed else rows
-            )
+            await conn.copy_records_to_table("memos", records=_stream(rows) if streamed else rows)
             with pytest.raises(TenantIsolationError):  # one record of another clinic
                 await conn.copy_records_to_table(
                     "memos",
@@ -225,9 +229,10 @@ async def test_correlated_subqueries_that_cannot_fail_still_run(
     conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
     try:
         with tenant(1):
-            assert await conn.fetch(
+            booked = await conn.fetch(
                 KEYED + "EXISTS (SELECT 1 FROM tenants t WHERE t.name <> p.first_name)", 1
-            ) == [("Ana",)]
+            )
+            assert [r[0] for r in booked] == ["Ana"]
             rows = await conn.fetch(
                 "SELECT p.first_name FROM patients p WHERE p.tenant_id = $1 "
                 "AND EXISTS (SELECT 1 WHERE p.first_name IN ('Ana', 'Bruno') "
@@ -235,5 +240,82 @@ async def test_correlated_subqueries_that_cannot_fail_still_run(
                 1,
             )
             assert [r[0] for r in rows] == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
+
+
+# 3. A count through the session's random generator. On the same key-pinned patients, a
+#    condition calling random() runs once per row of every clinic before the join: `random() <
+#    length(p.first_name)` advanced the generator three times (Ana, Bruno and Carla), and the
+#    session's next random() after a known setseed() told it — clinic 2 has one patient (a
+#    `CASE WHEN p.first_name < 'M' THEN random() END` counts the names before 'M': a search of
+#    other clinics' values). Refused now (TG013) where PostgreSQL may evaluate the condition
+#    before the pin; a random() in the select list, or beside a cheaper pin of the table's own
+#    scan, still runs.
+COUNTING = {
+    "where": KEYED + "random() < length(p.first_name)",
+    "case": KEYED + "CASE WHEN p.first_name < 'M' THEN random() ELSE 0 END < 2",
+    "subquery": KEYED + "EXISTS (SELECT 1 WHERE random() < length(p.first_name))",
+}
+
+
+async def _draws(dsn: str, conn: Any, query: str | None) -> int:
+    """How many times `query` advanced the session's random generator (-1: not told)."""
+    owner = await asyncpg.connect(dsn)
+    try:
+        await owner.execute("SELECT setseed(0.25)")
+        known = [await owner.fetchval("SELECT random()") for _ in range(10)]
+    finally:
+        await owner.close()
+    await conn.execute("SELECT setseed(0.25)")
+    if query is not None:
+        with contextlib.suppress(TenantIsolationError):
+            await conn.fetch(query, 1)
+    drawn = await conn.fetchval("SELECT random()")
+    return known.index(drawn) if drawn in known else -1
+
+
+@pytest.mark.parametrize("shape", sorted(COUNTING))
+async def test_random_counts_no_other_clinics_rows(
+    two_clinics: str, tmp_path: Path, shape: str
+) -> None:
+    await _booked(two_clinics)
+    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
+    try:
+        with tenant(1):
+            for setting in ("enable_hashjoin", "enable_mergejoin", "enable_indexscan"):
+                await conn.execute(f"SET {setting} = off")
+            drawn = await _draws(two_clinics, conn, COUNTING[shape])
+    finally:
+        await conn.close()
+    assert drawn in (0, 1, 2)  # none, or clinic 1's rows only (Ana, Bruno): never 3
+
+
+async def test_random_where_it_sees_the_clinics_rows_only_still_runs(
+    two_clinics: str, tmp_path: Path
+) -> None:
+    """The legitimate twins: random() in the select list of the key-pinned join, and beside the
+    cheaper pin of the table's own scan (a sample of the clinic's rows)."""
+    await _booked(two_clinics)
+    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
+    try:
+        with tenant(1):
+            for setting in ("enable_hashjoin", "enable_mergejoin", "enable_indexscan"):
+                await conn.execute(f"SET {setting} = off")
+            rows = await conn.fetch(
+                "SELECT p.first_name, random() FROM appointments a JOIN patients p "
+                "ON p.id = a.patient_id WHERE a.tenant_id = $1",
+                1,
+            )
+            assert [r[0] for r in rows] == ["Ana"]
+            assert (
+                await _draws(
+                    two_clinics,
+                    conn,
+                    "SELECT first_name FROM patients WHERE tenant_id = $1 "
+                    "AND random() < length(first_name)",
+                )
+                == 2
+            )  # Ana's and Bruno's rows only
     finally:
         await conn.close()

@@ -216,6 +216,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             return
         analysis = build_proof(ctx.tree, ctx.policy)[1]
     yield from _errors_before_the_pin(ctx, analysis)
+    yield from _random_before_the_pin(ctx, analysis)
     calls = analysis.model.calls
     found = [node for name in SIDE_EFFECTS.intersection(calls) for node in calls[name]]
     unread = analysis.model.unread_ctes() if found else set()
@@ -1207,17 +1208,17 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             position = "filter"
         correlated = _correlated_before_the_pin(analysis, locate, block, parts, visible)
         if correlated is not None:
-            source, conjunct = correlated
-            if id(conjunct) not in reported:
-                reported.add(id(conjunct))
+            outer_source, outer_conjunct = correlated
+            if id(outer_conjunct) not in reported:
+                reported.add(id(outer_conjunct))
                 yield ctx.finding(
                     RULE,
                     node,
-                    f"this condition, in a subquery correlated to {source.describe()}, runs "
-                    "for each of its rows before the join that pins them (a SubPlan of its "
+                    f"this condition, in a subquery correlated to {outer_source.describe()}, "
+                    "runs for each of its rows before the join that pins them (a SubPlan of its "
                     "scan): the error it raises shows another tenant's value",
                     "make the condition unable to fail (compare as text), or pin "
-                    f"{source.describe()} by its own tenant column (`{source.name}."
+                    f"{outer_source.describe()} by its own tenant column (`{outer_source.name}."
                     f"{column} = $n`)",
                 )
             continue
@@ -1278,6 +1279,72 @@ def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             )
 
 
+# the session's random generator: each call of random() advances it, setseed() sets it, and the
+# next random() of the session shows how often (or from what) — a count of the rows a condition
+# calling it ran on, or a value of the last one
+_RANDOM_NAMES = ("random", "random_normal", "setseed")
+
+
+def _random_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:
+    """random()/setseed() in a condition that reads a tenant source's columns and that
+    PostgreSQL may evaluate before that source's pin (it costs no more than the pin, or the pin
+    is a join's: a composite key's): the generator then advances once per row of every tenant
+    the condition ran on (`CASE WHEN p.first_name < 'M' THEN random() END`: how many of them
+    sort before 'M'), which the session's next random() tells (outside review h28b). A call
+    that reads no column runs above the joins, on the rows they kept; one evaluated after the
+    filters (the select list, ORDER BY) on the filtered rows."""
+    if ctx.tree is None:
+        return
+    model = analysis.model
+    nodes: list[exp.Expression] = list(ctx.tree.find_all(exp.Rand))
+    nodes += [node for name in _RANDOM_NAMES for node in model.calls.get(name, ())]
+    if not nodes:
+        return
+    locate = _Locator(analysis)
+    reported: set[int] = set()
+    for node in sorted(nodes, key=_position):
+        block, position, visible, conjunct, _ = locate(node)
+        if block is None or conjunct is None or position == "from":
+            continue
+        if position == "after" and not _moved_to_where(ctx, block, conjunct):
+            continue
+        parts: list[exp.Expression] = list(conjunct.find_all(exp.Column))
+        if not parts:
+            continue
+        key: exp.Expr = conjunct
+        correlated = _correlated_before_the_pin(analysis, locate, block, parts, visible)
+        if correlated is not None:
+            source, key = correlated
+        else:
+            reading = [
+                s
+                for s in _sources_of(analysis, block, parts, visible)
+                if s.block is block
+                and _carries_tenant_rows(s)
+                and (s.pinned or _pinned_inside(s))
+                and not any(f.conjunct is conjunct for f in s.facts)
+                and not _materialized_and_pinned_inside(s)
+            ]
+            cost = _cost(conjunct, upper=False, policy=ctx.policy)  # type: ignore[arg-type]
+            found = _pinned_after(reading, cost, analysis)
+            if found is None:
+                continue
+            source = found
+        if id(key) in reported:
+            continue
+        reported.add(id(key))
+        yield ctx.finding(
+            RULE,
+            node,
+            f"{function_name(node) if isinstance(node, exp.Anonymous) else 'random'}() runs "
+            f"in a condition on {source.describe()} that PostgreSQL may evaluate before the "
+            "tenant filter: the session's next random() tells how many of other tenants' "
+            "rows it ran on (or a value of the last one)",
+            f"pin {source.name or source.describe()} by its own tenant column, or call it in the "
+            "select list",
+        )
+
+
 def _correlated_before_the_pin(
     analysis: Analysis,
     locate: _Locator,
@@ -1311,7 +1378,7 @@ def _correlated_before_the_pin(
         holder = current.node.parent  # the Subquery, Exists, In… in the enclosing block
         if holder is None:
             return None
-        outer, position, _, conjunct, _ = locate(holder)
+        outer, position, _, conjunct, _ = locate(holder)  # type: ignore[arg-type]
         if outer is not None and position == "from":
             # a FROM item correlated to the sources before it is LATERAL: pulled up, its WHERE
             # joins the scans of the sources it reads; kept, it runs for each row of theirs in a
@@ -1343,7 +1410,7 @@ def _moved_to_where(ctx: Context, block: Block, conjunct: exp.Expr | None) -> bo
         return False
     if conjunct.find(exp.AggFunc, exp.Subquery, exp.Select, exp.Exists, exp.Window) is not None:
         return False
-    return not calls_volatile(conjunct, ctx.policy)
+    return not calls_volatile(conjunct, ctx.policy)  # type: ignore[arg-type]
 
 
 def _is_cast(node: exp.Expression) -> bool:
