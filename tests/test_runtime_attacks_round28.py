@@ -27,6 +27,13 @@
    session's next random() after a known setseed() told how many (3: clinic 2 has one; a `CASE
    WHEN p.first_name < 'M' THEN random() …` counts the names before 'M'). Refused now (TG013)
    where PostgreSQL may evaluate the condition before the pin.
+
+4. A search through an error that does not depend on the row's value: `p.first_name < 'C' OR
+   split_part(p.first_name, ',', 0) IS NULL` fails only where a row takes the second branch,
+   so the error told that another clinic has a patient named from 'C' on (and 'D' not: a
+   binary search of other clinics' names) — on the key-pinned patients, and on patients
+   pinned by their own column written last (conditions of equal cost run in the order
+   written), also with a pattern the request binds that does not compile. Refused now (TG013).
 """
 
 from __future__ import annotations
@@ -317,5 +324,82 @@ async def test_random_where_it_sees_the_clinics_rows_only_still_runs(
                 )
                 == 2
             )  # Ana's and Bruno's rows only
+    finally:
+        await conn.close()
+
+
+# 4. A search through an error that does not depend on the row's value. On the same key-pinned
+#    patients, `p.first_name < 'C' OR split_part(p.first_name, ',', 0) IS NULL` fails ("field
+#    position must not be zero") only where a row takes the second branch: clinic 1's patients
+#    (Ana, Bruno) do not, so the error told that another clinic has a patient named from 'C'
+#    on — a binary search of other clinics' names. TG013 took the call for one that cannot
+#    show a value (its failing argument is a constant). The same on a table pinned by its own
+#    column, the pin written last (conditions of equal cost run in the order written), and
+#    with a pattern the request binds that does not compile (`regexp_like(first_name, $2)`).
+#    Refused now where a row's value decides whether the call runs (a branch of its
+#    condition, or another condition on the same rows) and PostgreSQL may evaluate it before
+#    the pin; the same call with an argument it accepts runs.
+SEARCHES: dict[str, tuple[str, tuple[object, ...]]] = {
+    "or": (KEYED + "(p.first_name < 'C' OR split_part(p.first_name, ',', 0) IS NULL)", (1,)),
+    "and": (KEYED + "p.first_name >= 'C' AND split_part(p.first_name, ',', 0) IS NULL", (1,)),
+    "case": (
+        KEYED + "CASE WHEN p.first_name >= 'C' THEN json_build_object(NULL, p.first_name) "
+        "END IS NULL",
+        (1,),
+    ),
+    # a table pinned by its own column, the pin written last: conditions of equal cost run in
+    # the order written, so the pin runs after the search (a sequential scan, which the
+    # request asks for)
+    "plain": (
+        "SELECT first_name FROM patients WHERE first_name >= 'C' "
+        "AND split_part(first_name, ',', 0) IS NULL AND tenant_id = $1",
+        (1,),
+    ),
+    "plain pattern": (
+        "SELECT first_name FROM patients WHERE first_name >= 'C' "
+        "AND regexp_like(first_name, $2) AND tenant_id = $1",
+        (1, "("),
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SEARCHES))
+async def test_an_error_on_a_constant_tells_nothing_of_other_clinics(
+    two_clinics: str, tmp_path: Path, shape: str
+) -> None:
+    await _booked(two_clinics)
+    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
+    failed = ""
+    try:
+        with tenant(1):
+            settings = (
+                "enable_hashjoin",
+                "enable_mergejoin",
+                "enable_indexscan",
+                "enable_bitmapscan",
+            )
+            for setting in settings:
+                await conn.execute(f"SET {setting} = off")
+            try:
+                query, arguments = SEARCHES[shape]
+                await conn.fetch(query, *arguments)
+            except TenantIsolationError:
+                pass
+            except asyncpg.PostgresError as error:
+                failed = str(error)
+    finally:
+        await conn.close()
+    assert failed == ""  # the error would say: another clinic has a patient from 'C' on
+
+
+async def test_the_call_with_arguments_it_accepts_still_runs(
+    two_clinics: str, tmp_path: Path
+) -> None:
+    await _booked(two_clinics)
+    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
+    try:
+        with tenant(1):
+            rows = await conn.fetch(KEYED + "split_part(p.first_name, ',', 1) = 'Ana'", 1)
+            assert [r[0] for r in rows] == ["Ana"]
     finally:
         await conn.close()

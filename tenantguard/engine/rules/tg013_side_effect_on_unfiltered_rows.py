@@ -150,7 +150,7 @@ import enum
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeGuard
 
 from sqlglot import exp
@@ -217,6 +217,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         analysis = build_proof(ctx.tree, ctx.policy)[1]
     yield from _errors_before_the_pin(ctx, analysis)
     yield from _random_before_the_pin(ctx, analysis)
+    yield from _failing_alike_before_the_pin(ctx, analysis)
     calls = analysis.model.calls
     found = [node for name in SIDE_EFFECTS.intersection(calls) for node in calls[name]]
     unread = analysis.model.unread_ctes() if found else set()
@@ -1298,6 +1299,124 @@ def _random_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
     model = analysis.model
     nodes: list[exp.Expression] = list(ctx.tree.find_all(exp.Rand))
     nodes += [node for name in _RANDOM_NAMES for node in model.calls.get(name, ())]
+    for node, source in _run_before_the_pin(ctx, analysis, nodes):
+        name = function_name(node) if isinstance(node, exp.Anonymous) else "random"
+        yield ctx.finding(
+            RULE,
+            node,
+            f"{name}() runs in a condition on {source.describe()} that PostgreSQL may evaluate "
+            "before the tenant filter: the session's next random() tells how many of other "
+            "tenants' rows it ran on (or a value of the last one)",
+            f"pin {source.name or source.describe()} by its own tenant column, or call it in the "
+            "select list",
+        )
+
+
+def _failing_alike_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:
+    """A call that fails whatever the row's value (`split_part(p.first_name, ',', 0)`,
+    `json_build_object(NULL, p.first_name)`: a constant its domain rejects) in a condition
+    PostgreSQL may evaluate before the pin: a branch a row's value decides (`p.first_name <
+    'C' OR …`, a CASE), or a cheaper condition on the same scan evaluated before it, runs it
+    on some rows only, and whether it failed says whether another tenant has such a row — a
+    search of their values (outside review h28b). A call of constants alone is folded when
+    the statement is planned (it fails every time)."""
+    if ctx.tree is None:
+        return
+    model = analysis.model
+    column = ctx.policy.tenant_column
+    nodes = [node for kind, found in model.index.items() if _may_fail(kind) for node in found]
+    nodes += [n for found in model.calls.values() for n in found]
+    alike = [
+        node
+        for node in nodes
+        if node.find(exp.Column) is not None and _fails_alike(node, column, ctx.policy)
+    ]
+    for node, source in _run_before_the_pin(ctx, analysis, alike, _decided_by_a_row):
+        yield ctx.finding(
+            RULE,
+            node,
+            f"this call fails on a constant, in a branch of a condition on {source.describe()} "
+            "that PostgreSQL may evaluate before the tenant filter: whether it fails tells "
+            "whether another tenant has a row that takes the branch",
+            "pass arguments the function accepts, or pin "
+            f"{source.name or source.describe()} by its own tenant column",
+        )
+
+
+def _fails_alike(node: exp.Expression, column: str, policy: Policy) -> bool:
+    """Does `node` fail on an argument that is no row's value: a constant in a position the
+    function's domain may reject, or an argument `_revealing_parts` names that reads no
+    column (`json_build_object(NULL, …)`)?"""
+    kind = type(node)
+    if kind in _DOMAIN_ERRORS:
+        given = [node.args.get(k) for k in _DOMAIN_ERRORS[kind]]
+        return any(_rejected_constant(a) for a in given)
+    parts = _revealing_parts(node, column, policy.functions, policy.inlined_functions)
+    # NULL where a value is required, or a value the caller binds (`regexp_like(x, $2)` of a
+    # pattern that does not compile): no row's
+    return bool(parts) and all(
+        isinstance(part, exp.Null | exp.Parameter | exp.Placeholder)
+        for part in parts  # type: ignore[union-attr]
+    )
+
+
+def _rejected_constant(value: object) -> bool:
+    """A constant a function's domain may reject: NULL, a number at most 0 or of a million
+    and more (a field position of 0, a logarithm of 0, a length too large); a literal in the
+    range of everyday arguments (`split_part(x, ',', 2)`, `lpad(x, 10)`) is not one."""
+    if isinstance(value, exp.Paren):
+        return _rejected_constant(value.this)
+    if isinstance(value, exp.Null):
+        return True
+    negative = isinstance(value, exp.Neg)
+    literal = value.this if isinstance(value, exp.Neg) else value
+    if not isinstance(literal, exp.Literal) or literal.is_string:
+        return False
+    try:
+        number = float(str(literal.this))
+    except ValueError:
+        return True
+    if negative:
+        number = -number
+    return number <= 0 or number >= 1_000_000
+
+
+_BRANCHING = (exp.Or, exp.And, exp.Case, exp.If, exp.Coalesce, exp.Nullif)
+
+
+def _decided_by_a_row(
+    analysis: Analysis, node: exp.Expression, conjunct: exp.Expr, block: Block, source: Source
+) -> bool:
+    """Does a row's value decide whether `node` runs: a branch of its condition (OR, CASE,
+    coalesce…), or another condition of the block on the same source's columns that is no pin
+    of it (PostgreSQL runs the conditions of a scan in order, the cheaper first, each on the
+    rows the ones before kept)? One that always runs fails on the first row whatever it is."""
+    if node is not conjunct:
+        current: exp.Expr | None = node
+        while current is not None and current is not conjunct:
+            current = current.parent
+            if isinstance(current, _BRANCHING):
+                return True
+    pins = {id(f.conjunct) for f in source.facts}
+    for items, _, clause, _ in block.filters:
+        if clause not in ("WHERE", "ON", "HAVING"):
+            continue
+        for other in items:
+            if other is conjunct or id(other) in pins:
+                continue
+            if source in _sources_in(analysis, block, [other], None):
+                return True
+    return False
+
+
+def _run_before_the_pin(
+    ctx: Context,
+    analysis: Analysis,
+    nodes: list[exp.Expression],
+    decided: Callable[[Analysis, exp.Expression, exp.Expr, Block, Source], bool] | None = None,
+) -> Iterator[tuple[exp.Expression, Source]]:
+    """Each node (once per condition) that sits in a condition reading a tenant source's
+    columns which PostgreSQL may evaluate before that source's pin, with the source."""
     if not nodes:
         return
     locate = _Locator(analysis)
@@ -1332,17 +1451,10 @@ def _random_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
             source = found
         if id(key) in reported:
             continue
+        if decided is not None and not decided(analysis, node, conjunct, block, source):
+            continue
         reported.add(id(key))
-        yield ctx.finding(
-            RULE,
-            node,
-            f"{function_name(node) if isinstance(node, exp.Anonymous) else 'random'}() runs "
-            f"in a condition on {source.describe()} that PostgreSQL may evaluate before the "
-            "tenant filter: the session's next random() tells how many of other tenants' "
-            "rows it ran on (or a value of the last one)",
-            f"pin {source.name or source.describe()} by its own tenant column, or call it in the "
-            "select list",
-        )
+        yield node, source
 
 
 def _correlated_before_the_pin(
