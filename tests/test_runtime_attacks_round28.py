@@ -33,7 +33,8 @@
    so the error told that another clinic has a patient named from 'C' on (and 'D' not: a
    binary search of other clinics' names) — on the key-pinned patients, and on patients
    pinned by their own column written last (conditions of equal cost run in the order
-   written), also with a pattern the request binds that does not compile. Refused now (TG013).
+   written), also with a pattern the request binds that does not compile or a scalar subquery
+   of several rows (run when a row first reaches it). Refused now (TG013).
 """
 
 from __future__ import annotations
@@ -335,7 +336,9 @@ async def test_random_where_it_sees_the_clinics_rows_only_still_runs(
 #    on — a binary search of other clinics' names. TG013 took the call for one that cannot
 #    show a value (its failing argument is a constant). The same on a table pinned by its own
 #    column, the pin written last (conditions of equal cost run in the order written), and
-#    with a pattern the request binds that does not compile (`regexp_like(first_name, $2)`).
+#    with a pattern the request binds that does not compile (`regexp_like(first_name, $2)`),
+#    and with an uncorrelated scalar subquery of several rows (`first_name = (SELECT name FROM
+#    tenants)`: "more than one row returned by a subquery used as an expression").
 #    Refused now where a row's value decides whether the call runs (a branch of its
 #    condition, or another condition on the same rows) and PostgreSQL may evaluate it before
 #    the pin; the same call with an argument it accepts runs.
@@ -353,6 +356,12 @@ SEARCHES: dict[str, tuple[str, tuple[object, ...]]] = {
     "plain": (
         "SELECT first_name FROM patients WHERE first_name >= 'C' "
         "AND split_part(first_name, ',', 0) IS NULL AND tenant_id = $1",
+        (1,),
+    ),
+    # an uncorrelated scalar subquery of several rows runs when a row first reaches it
+    "plain subquery": (
+        "SELECT first_name FROM patients WHERE first_name >= 'C' "
+        "AND first_name::text = (SELECT name FROM tenants) AND tenant_id = $1",
         (1,),
     ),
     "plain pattern": (

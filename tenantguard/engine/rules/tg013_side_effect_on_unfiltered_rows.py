@@ -1331,16 +1331,71 @@ def _failing_alike_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[
         for node in nodes
         if node.find(exp.Column) is not None and _fails_alike(node, column, ctx.policy)
     ]
+    # an uncorrelated scalar subquery that may return several rows: PostgreSQL runs it when
+    # the condition first needs its value ("more than one row returned by a subquery used as
+    # an expression"), so only if a row reaches the condition
+    alike += [
+        node
+        for node in ctx.tree.find_all(exp.Subquery)
+        if _several_rows(node) and not _correlated(analysis, node)
+    ]
     for node, source in _run_before_the_pin(ctx, analysis, alike, _decided_by_a_row):
         yield ctx.finding(
             RULE,
             node,
-            f"this call fails on a constant, in a branch of a condition on {source.describe()} "
-            "that PostgreSQL may evaluate before the tenant filter: whether it fails tells "
-            "whether another tenant has a row that takes the branch",
+            "this fails whatever the row's value (a constant its domain rejects, a subquery of "
+            f"several rows), in a condition on {source.describe()} that PostgreSQL may "
+            "evaluate before the tenant filter, where a row's value decides whether it runs: "
+            "whether it fails tells whether another tenant has such a row",
             "pass arguments the function accepts, or pin "
             f"{source.name or source.describe()} by its own tenant column",
         )
+
+
+def _several_rows(node: exp.Subquery) -> bool:
+    """A subquery used as a value (not a FROM item, nor under EXISTS, IN, ANY, ALL or ARRAY)
+    that may return more than one row: no `LIMIT 1`, and not one aggregate row (an aggregate
+    in its select list, no GROUP BY)."""
+    parent = node.parent
+    if isinstance(parent, exp.Exists | exp.In | exp.Any | exp.All | exp.Array | exp.From):
+        return False
+    if isinstance(parent, exp.Join | exp.Lateral | exp.Union | exp.Intersect | exp.Except):
+        return False
+    if node.args.get("alias") is not None:
+        return False  # a derived table
+    body = node.this
+    if not isinstance(body, exp.Select):
+        return isinstance(body, exp.Union | exp.Intersect | exp.Except)
+    limit = body.args.get("limit")
+    if isinstance(limit, exp.Limit):
+        count = limit.args.get("expression")
+        if isinstance(count, exp.Literal) and str(count.this) in ("0", "1"):
+            return False
+    if body.args.get("group") is None and body.args.get("from_") is None:
+        return False  # SELECT expr: one row
+    if body.args.get("group") is None and any(
+        isinstance(e, exp.AggFunc) or e.find(exp.AggFunc) is not None for e in body.expressions
+    ):
+        return body.find(exp.Window) is not None
+    return True
+
+
+def _correlated(analysis: Analysis, node: exp.Subquery) -> bool:
+    """Does the subquery read a column of a source outside it (a SubPlan, run per row: it costs
+    more than a pin, after which PostgreSQL runs it)? Told by the qualifiers of its columns."""
+    block = analysis.block_of.get(id(node.this))
+    if block is None:
+        return True
+    inner: set[str] = set()
+    for sub in node.find_all(exp.Select):
+        found = analysis.block_of.get(id(sub))
+        if found is not None:
+            inner.update(found.sources)
+    for column in node.find_all(exp.Column):
+        qualifier = identifier_name(column.args.get("table"))
+        if qualifier and qualifier not in inner:
+            return True
+    return False
 
 
 def _fails_alike(node: exp.Expression, column: str, policy: Policy) -> bool:
