@@ -338,7 +338,8 @@ async def test_random_where_it_sees_the_clinics_rows_only_still_runs(
 #    column, the pin written last (conditions of equal cost run in the order written), and
 #    with a pattern the request binds that does not compile (`regexp_like(first_name, $2)`),
 #    and with an uncorrelated scalar subquery of several rows (`first_name = (SELECT name FROM
-#    tenants)`: "more than one row returned by a subquery used as an expression").
+#    tenants)`: "more than one row returned by a subquery used as an expression") or one whose
+#    body may fail (`(SELECT (1 / (id - id))::text FROM tenants LIMIT 1)`).
 #    Refused now where a row's value decides whether the call runs (a branch of its
 #    condition, or another condition on the same rows) and PostgreSQL may evaluate it before
 #    the pin; the same call with an argument it accepts runs.
@@ -362,6 +363,13 @@ SEARCHES: dict[str, tuple[str, tuple[object, ...]]] = {
     "plain subquery": (
         "SELECT first_name FROM patients WHERE first_name >= 'C' "
         "AND first_name::text = (SELECT name FROM tenants) AND tenant_id = $1",
+        (1,),
+    ),
+    # … or whose body may fail (on any table: a global one here)
+    "plain failing subquery": (
+        "SELECT first_name FROM patients WHERE first_name >= 'C' "
+        "AND first_name::text = (SELECT (1 / (id - id))::text FROM tenants LIMIT 1) "
+        "AND tenant_id = $1",
         (1,),
     ),
     "plain pattern": (

@@ -1337,7 +1337,9 @@ def _failing_alike_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[
     alike += [
         node
         for node in ctx.tree.find_all(exp.Subquery)
-        if _several_rows(node) and not _correlated(analysis, node)
+        if _used_as_a_value(node)
+        and (_several_rows(node) or _body_may_fail(node, column, ctx.policy))
+        and not _correlated(analysis, node)
     ]
     for node, source in _run_before_the_pin(ctx, analysis, alike, _decided_by_a_row):
         yield ctx.finding(
@@ -1352,17 +1354,30 @@ def _failing_alike_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[
         )
 
 
-def _several_rows(node: exp.Subquery) -> bool:
-    """A subquery used as a value (not a FROM item, nor under EXISTS, IN, ANY, ALL or ARRAY)
-    that may return more than one row: no `LIMIT 1`, and not one aggregate row (an aggregate
-    in its select list, no GROUP BY)."""
+def _used_as_a_value(node: exp.Subquery) -> bool:
+    """A subquery used as a value: not a FROM item, nor under EXISTS, IN, ANY, ALL or ARRAY."""
     parent = node.parent
     if isinstance(parent, exp.Exists | exp.In | exp.Any | exp.All | exp.Array | exp.From):
         return False
     if isinstance(parent, exp.Join | exp.Lateral | exp.Union | exp.Intersect | exp.Except):
         return False
-    if node.args.get("alias") is not None:
-        return False  # a derived table
+    return node.args.get("alias") is None  # else a derived table
+
+
+def _body_may_fail(node: exp.Subquery, column: str, policy: Policy) -> bool:
+    """Does the subquery hold a call or cast that may fail (on any table's rows: its error,
+    raised when a row first reaches the condition, tells that one did)?"""
+    for inner in node.this.find_all(exp.Expression):
+        if _revealing_parts(inner, column, policy.functions, policy.inlined_functions):
+            return True
+        if type(inner) in _DOMAIN_ERRORS and _fails_alike(inner, column, policy):
+            return True
+    return False
+
+
+def _several_rows(node: exp.Subquery) -> bool:
+    """A subquery that may return more than one row: no `LIMIT 1`, and not one aggregate row
+    (an aggregate in its select list, no GROUP BY)."""
     body = node.this
     if not isinstance(body, exp.Select):
         return isinstance(body, exp.Union | exp.Intersect | exp.Except)
