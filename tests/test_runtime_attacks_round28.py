@@ -19,8 +19,10 @@
    subquery, `IN`/`ANY (SELECT …)`, nested, in the join's ON), which PostgreSQL runs as a
    SubPlan of p's scan all the same: clinic 1's request read `invalid input syntax for type
    integer: "Carla"` (clinic 2's patient). So did the condition in a LATERAL subquery (pulled
-   up into the join, its WHERE runs in p's scan) and in a HAVING without aggregates (which
-   PostgreSQL moves to WHERE). Refused now (TG013).
+   up into the join, its WHERE runs in p's scan), in a HAVING without aggregates (which
+   PostgreSQL moves to WHERE), in a subquery reading p through a FROM item of its own
+   (`unnest(ARRAY[p.first_name]) q`) and through a derived table PostgreSQL pulls up.
+   Refused now (TG013).
 
 3. A count through the session's random generator, on the same key-pinned patients: a
    condition calling random() ran once per patient of every clinic before the join, and the
@@ -156,6 +158,8 @@ CORRELATED = {
     "on": "true",  # the subquery in the join's ON instead (below)
     "lateral": "true",
     "having": "true",
+    "unnest": "true",
+    "derived": "true",
 }
 # the same condition elsewhere than a subquery of the WHERE
 QUERIES = {
@@ -167,6 +171,17 @@ QUERIES = {
     "lateral": (
         "SELECT p.first_name FROM appointments a JOIN patients p ON p.id = a.patient_id, "
         f"LATERAL (SELECT 1 WHERE {ORACLE}) x WHERE a.tenant_id = $1"
+    ),
+    # the subquery reads p's row through a FROM item of its own
+    "unnest": (
+        KEYED + "p.first_name = ANY (SELECT q FROM unnest(ARRAY[p.first_name]) q "
+        "WHERE q IN ('Ana', 'Bruno') OR q::int > 0)"
+    ),
+    # the join in a derived table PostgreSQL pulls up: its reader's condition reaches p's scan
+    "derived": (
+        "SELECT * FROM (SELECT p.first_name FROM appointments a JOIN patients p "
+        "ON p.id = a.patient_id WHERE a.tenant_id = $1) x WHERE EXISTS (SELECT 1 WHERE "
+        "x.first_name IN ('Ana', 'Bruno') OR x.first_name::int > 0)"
     ),
     # HAVING without aggregates: PostgreSQL moves it to WHERE, into p's scan
     "having": (

@@ -1545,12 +1545,15 @@ def _correlated_before_the_pin(
     SubPlan costs more than the pin)."""
     if block.parent is None:
         return None
+    # the failing call's own columns, and those by which the subquery reads the enclosing
+    # rows (a FROM item of its own fed by them: `unnest(ARRAY[p.first_name]) q`)
+    read = list(parts) + [c for c in block.node.find_all(exp.Column) if c not in parts]
     outer_sources = [
         s
-        for s in _sources_of(analysis, block, parts, visible)
+        for s in _sources_of(analysis, block, read, visible)
         if s.block is not block
         and _carries_tenant_rows(s)
-        and s.pinned
+        and (s.pinned or _pinned_inside(s))
         and _pin_cost(s, analysis) == _UNBOUNDED
     ]
     if not outer_sources:
