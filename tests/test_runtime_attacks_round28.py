@@ -37,6 +37,11 @@
    pinned by their own column written last (conditions of equal cost run in the order
    written), also with a pattern the request binds that does not compile or a scalar subquery
    of several rows (run when a row first reaches it). Refused now (TG013).
+
+5. A row's place in a condition (TG006): `ctid` in a select list is refused (the gaps between
+   a tenant's own rows count other tenants' writes), but `ctid = '(0,n)'` in a WHERE probed
+   place after place: clinic 1's rows at (0,1), (0,2) and (0,4), so (0,3) is another clinic's.
+   Refused now where a place (ctid, xmin, xmax) is compared with a value.
 """
 
 from __future__ import annotations
@@ -433,5 +438,64 @@ async def test_the_call_with_arguments_it_accepts_still_runs(
         with tenant(1):
             rows = await conn.fetch(KEYED + "split_part(p.first_name, ',', 1) = 'Ana'", 1)
             assert [r[0] for r in rows] == ["Ana"]
+    finally:
+        await conn.close()
+
+
+# 5. A row's place in a condition. TG006 refuses `ctid` (and `xmin`, `xmax`) in a select list:
+#    the gaps between a tenant's own rows count other tenants' writes. In a condition it
+#    passed, and probing `ctid = '(0,n)'` one place after another told the place of each of
+#    clinic 1's rows as well: Ana at (0,1), Bruno at (0,2), the patient the request had just
+#    added at (0,4) — (0,3) is another clinic's (Carla). Refused now where the place is
+#    compared with a value; `a.ctid < b.ctid` (the order of the clinic's own rows) and
+#    `xmax = 0` still run.
+async def test_a_rows_place_in_a_condition_tells_nothing_of_other_clinics(
+    two_clinics: str,
+) -> None:
+    from tests.test_runtime import POLICY as CLINICS
+
+    conn = await connect(two_clinics, policy=CLINICS)
+    places: list[int] = []
+    try:
+        with tenant(1):
+            await conn.execute(
+                "INSERT INTO patients (tenant_id, first_name, phone_number) "
+                "VALUES ($1, 'Dario', '113')",
+                1,
+            )
+            for slot in range(1, 6):
+                try:
+                    found = await conn.fetch(
+                        "SELECT first_name FROM patients WHERE tenant_id = $1 "
+                        f"AND ctid = '(0,{slot})'",
+                        1,
+                    )
+                except TenantIsolationError:
+                    continue
+                if found:
+                    places.append(slot)
+    finally:
+        await conn.close()
+    assert places == []  # [1, 2, 4]: the gap at 3 is clinic 2's Carla
+
+
+async def test_row_places_compared_among_the_clinics_rows_still_run(two_clinics: str) -> None:
+    from tests.test_runtime import POLICY as CLINICS
+
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            rows = await conn.fetch(
+                "SELECT a.first_name FROM patients a JOIN patients b "
+                "ON b.tenant_id = a.tenant_id AND a.ctid < b.ctid WHERE a.tenant_id = $1",
+                1,
+            )
+            assert [r[0] for r in rows] == ["Ana"]
+            updated = await conn.fetch(
+                "UPDATE patients SET phone_number = phone_number WHERE tenant_id = $1 "
+                "AND first_name = 'Ana' RETURNING (xmax = 0) AS inserted",
+                1,
+            )
+            assert [r[0] for r in updated] == [False]
     finally:
         await conn.close()

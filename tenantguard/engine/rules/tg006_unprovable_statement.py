@@ -464,7 +464,7 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
         elif (
             isinstance(node, exp.Column)
             and identifier_name(node.this) in _ROW_PLACES
-            and _in_output(node)
+            and (_in_output(node) or _probed(node))
             and not _compared_with_zero(node)
         ):
             name = identifier_name(node.this)
@@ -534,6 +534,49 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
 
 # system columns of a row's physical place (and the transaction that wrote it)
 _ROW_PLACES = frozenset({"ctid", "xmin", "xmax"})
+
+
+def _probed(node: exp.Expression) -> bool:
+    """A row's place in a condition, compared with a value (`ctid = '(0,3)'`, `xmin > $2`,
+    `ctid::text LIKE '(0,%'`, `ctid IN ('(0,1)')`): probing values one by one tells the place
+    of each of the tenant's rows as a select list would (outside review h28b) — and so the
+    gaps between them. Compared with another row's place (`a.ctid < b.ctid`, `ctid NOT IN
+    (SELECT min(ctid) …)`: the order of the tenant's own rows) or with 0
+    (`_compared_with_zero`), it is not."""
+    current: exp.Expression = node
+    parent = current.parent
+    while True:
+        while isinstance(parent, exp.Cast | exp.Paren | exp.Collate | exp.Min | exp.Max):
+            current, parent = parent, parent.parent
+        if not isinstance(parent, exp.Select):
+            break
+        # `(SELECT min(ctid) …)`: judged where the subquery is used
+        if current.arg_key != "expressions" or not isinstance(parent.parent, exp.Subquery):
+            return False
+        current = parent.parent
+        parent = current.parent
+    if isinstance(parent, exp.In):
+        query = parent.args.get("query")
+        if current is parent.this:
+            return query is None or not _row_place_value(query)
+        return current is not query or not _row_place_value(parent.this)
+    if isinstance(parent, exp.Binary) and not isinstance(parent, exp.Connector):
+        other = parent.expression if parent.this is current else parent.this
+        return not _row_place_value(other)
+    # anything else reading it (a function, BETWEEN, ANY): a value of it
+    return isinstance(parent, exp.Expression) and not isinstance(
+        parent, exp.Connector | exp.Where | exp.Ordered | exp.Group | exp.Not
+    )
+
+
+def _row_place_value(node: object) -> bool:
+    """A row's place (`b.ctid`, `min(ctid)`), or a subquery of one, casts aside."""
+    while isinstance(node, exp.Cast | exp.Paren | exp.Min | exp.Max | exp.Subquery):
+        node = node.this
+    if isinstance(node, exp.Select):
+        items = node.expressions
+        return len(items) == 1 and _row_place_value(items[0])
+    return isinstance(node, exp.Column) and identifier_name(node.this) in _ROW_PLACES
 
 
 def _compared_with_zero(node: exp.Expression) -> bool:
