@@ -42,6 +42,9 @@
    a tenant's own rows count other tenants' writes), but `ctid = '(0,n)'` in a WHERE probed
    place after place: clinic 1's rows at (0,1), (0,2) and (0,4), so (0,3) is another clinic's.
    Refused now where a place (ctid, xmin, xmax) is compared with a value.
+
+6. `currtid2('patients', '(0,3)')` told where the newest version of the row at (0,3) is,
+   whatever its tenant: clinic 2's Carla, updated since. Refused now (TG006).
 """
 
 from __future__ import annotations
@@ -499,3 +502,25 @@ async def test_row_places_compared_among_the_clinics_rows_still_run(two_clinics:
             assert [r[0] for r in updated] == [False]
     finally:
         await conn.close()
+
+
+# 6. currtid2('patients', tid): the newest version of the row at a place, whatever its tenant.
+#    Clinic 2 updated Carla (her row moved from (0,3)); clinic 1's request asked where the row
+#    at (0,3) is now and was told (0,4): another clinic's row there, updated since. Refused now
+#    (TG006), as pageinspect's readers of a table's rows are.
+async def test_the_newest_version_of_another_clinics_row_is_not_told(two_clinics: str) -> None:
+    from tests.test_runtime import POLICY as CLINICS
+
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute("UPDATE patients SET phone_number = '222' WHERE first_name = 'Carla'")
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=CLINICS)
+    told: object = None
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            told = await conn.fetchval("SELECT currtid2('patients', '(0,3)'::tid)")
+    finally:
+        await conn.close()
+    assert told is None  # (0, 4): clinic 2's row at (0,3) was updated

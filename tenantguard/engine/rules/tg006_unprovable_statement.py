@@ -172,6 +172,9 @@ _RAW_CHANGES = frozenset(
         "bt_multi_page_stats", "brin_page_items", "gin_leafpage_items", "gist_page_items",
         "gist_page_items_bytea", "hash_page_items", "heap_force_kill", "heap_force_freeze",
         "pgrowlocks",
+        # a row's newest version from any version's place, whatever its tenant (outside review
+        # h28b: `currtid2('patients', '(0,3)')` told that clinic 2's row there was updated)
+        "currtid2", "currtid",
     }
 )  # fmt: skip
 # large objects: stored by number in pg_largeobject, with no tenant column and no pin — any
@@ -294,6 +297,7 @@ _HINTS = (
     "xpath_table",
     "heap_force",
     "pgrowlocks",
+    "currtid",
     "bt_",
     "_metapage_info",
     "hash_page_stats",
