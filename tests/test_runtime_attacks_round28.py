@@ -45,6 +45,11 @@
 
 6. `currtid2('patients', '(0,3)')` told where the newest version of the row at (0,3) is,
    whatever its tenant: clinic 2's Carla, updated since. Refused now (TG006).
+
+7. The transaction counter without xmin: `age('3'::xid)` (the next transaction id minus 3),
+   `pg_xact_status(n)` ("transaction ID n is in the future") and `pg_control_checkpoint()`
+   count every clinic's write transactions, as `txid_current()` (refused) does. Refused now
+   (TG006).
 """
 
 from __future__ import annotations
@@ -524,3 +529,45 @@ async def test_the_newest_version_of_another_clinics_row_is_not_told(two_clinics
     finally:
         await conn.close()
     assert told is None  # (0, 4): clinic 2's row at (0,3) was updated
+
+
+# 7. The transaction counter, read without xmin: `age('3'::xid)` is the next transaction id
+#    minus 3, and went up by one for each transaction another clinic wrote in between (as
+#    `pg_xact_status(n)` tells by "transaction ID n is in the future", and
+#    `pg_control_checkpoint()` by its next xid) — what TG006 refuses `txid_current()` and
+#    `xmin` for. Refused now.
+COUNTERS = {
+    "age": "SELECT age('3'::xid)::bigint",
+    "status": "SELECT CASE WHEN pg_xact_status('3'::xid8) IS NULL THEN 0 ELSE 1 END",
+    "control": "SELECT (pg_control_checkpoint()).checkpoint_lsn IS NOT NULL",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(COUNTERS))
+async def test_the_transaction_counter_is_not_read(two_clinics: str, shape: str) -> None:
+    from tests.test_runtime import POLICY as CLINICS
+
+    conn = await connect(two_clinics, policy=CLINICS)
+    read: list[object] = []
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            read.append(await conn.fetchval(COUNTERS[shape]))
+    finally:
+        await conn.close()
+    assert read == []
+
+
+async def test_age_counts_other_clinics_transactions(two_clinics: str) -> None:
+    """What the counter tells: two transactions of clinic 2 between two reads of clinic 1."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        before = await owner.fetchval("SELECT age('3'::xid)::bigint")
+        for phone in ("901", "902"):  # clinic 2's requests
+            await owner.execute(
+                "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES (2, 'E', $1)",
+                phone,
+            )
+        after = await owner.fetchval("SELECT age('3'::xid)::bigint")
+    finally:
+        await owner.close()
+    assert after - before >= 2

@@ -219,7 +219,10 @@ _SIZE_CALLS = frozenset(
     pg_buffercache_pages pg_buffercache_summary pg_buffercache_usage_counts pg_ls_waldir
     txid_current txid_current_if_assigned txid_current_snapshot pg_current_xact_id
     pg_current_xact_id_if_assigned pg_current_snapshot pg_current_wal_lsn
-    pg_current_wal_insert_lsn pg_current_wal_flush_lsn""".split()  # noqa: SIM905
+    pg_current_wal_insert_lsn pg_current_wal_flush_lsn
+    txid_status pg_xact_status mxid_age pg_control_checkpoint pg_get_multixact_members
+    pg_xact_commit_timestamp pg_xact_commit_timestamp_origin pg_last_committed_xact
+    """.split()  # noqa: SIM905
 )
 _CATALOG_COUNTS = frozenset(
     {
@@ -314,6 +317,12 @@ _HINTS = (
     "frozenxid",
     "minmxid",
     "backend_x",
+    # the transaction counter probed or read (outside review h28b): `age('700'::xid)`,
+    # `pg_xact_status(n)` ("is in the future"), `pg_control_checkpoint()`'s next xid
+    "xid",
+    "pg_control_",
+    "multixact",
+    "committed_xact",
 )
 
 
@@ -403,6 +412,21 @@ _CALLS_SAY = {
 }
 
 
+def _age_of_xid(call: exp.Expression) -> bool:
+    """`age(x)` of a transaction id (a cast to xid): the transaction counter, every tenant's
+    writes, minus x (`age(timestamp)` is a date's age; `age('…')` is ambiguous, an error)."""
+    if function_name(call) != "age":
+        return False
+    arguments = list(call.iter_expressions())
+    if len(arguments) != 1:
+        return False
+    argument = arguments[0]
+    return any(
+        isinstance(cast, exp.Cast) and "xid" in cast.to.sql("postgres").lower()
+        for cast in argument.find_all(exp.Cast)
+    )
+
+
 def _own_session(call: exp.Expression) -> bool:
     """A signal's target is this very session: its one argument `pg_backend_pid()`."""
     arguments = list(call.iter_expressions())
@@ -455,7 +479,7 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 yield _activity(ctx, node, f"{name}()")
             elif name in _SESSION_HISTORY_CALLS:
                 yield _history(ctx, node, f"{name}()")
-            elif _COUNTER_CALL.fullmatch(name) or name in _SIZE_CALLS:
+            elif _COUNTER_CALL.fullmatch(name) or name in _SIZE_CALLS or _age_of_xid(node):
                 yield _counters(ctx, node, f"{name}()")
         elif isinstance(node, exp.Column) and identifier_name(node.this) in _CATALOG_COUNTS:
             yield _counters(ctx, node, f"pg_class.{identifier_name(node.this)}")
