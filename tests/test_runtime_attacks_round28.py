@@ -50,6 +50,10 @@
    `pg_xact_status(n)` ("transaction ID n is in the future") and `pg_control_checkpoint()`
    count every clinic's write transactions, as `txid_current()` (refused) does. Refused now
    (TG006).
+
+8. `LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE` (the tenant registry) passed where `SELECT …
+   FROM tenants FOR UPDATE` unpinned is refused (TG005): clinic 2's insert of a patient waited
+   on clinic 1's request (its foreign key's check of the registry). Refused now (TG005).
 """
 
 from __future__ import annotations
@@ -571,3 +575,35 @@ async def test_age_counts_other_clinics_transactions(two_clinics: str) -> None:
     finally:
         await owner.close()
     assert after - before >= 2
+
+
+# 8. `LOCK tenants` (the tenant registry, ACCESS EXCLUSIVE unless said otherwise): TG005
+#    refuses `SELECT … FROM tenants FOR UPDATE` not pinned to the request's row, which makes
+#    the other clinics' writes wait on their foreign keys' checks of the registry; LOCK passed,
+#    and clinic 2's insert of a patient waited on clinic 1's request (here until its
+#    lock_timeout). Refused now; ACCESS SHARE and ROW SHARE, which no write waits on, run.
+async def test_a_request_does_not_lock_the_registry_of_every_clinic(
+    two_clinics: str, tmp_path: Path
+) -> None:
+    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
+    other = await asyncpg.connect(two_clinics)  # clinic 2's request, elsewhere
+    waited = ""
+    try:
+        with tenant(1):
+            await conn.execute("BEGIN")
+            with contextlib.suppress(TenantIsolationError):
+                await conn.execute("LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE")
+            await conn.execute("LOCK TABLE tenants IN ROW SHARE MODE")  # harmless: runs
+            await other.execute("SET lock_timeout = '300ms'")
+            try:
+                await other.execute(
+                    "INSERT INTO patients (tenant_id, first_name, phone_number) "
+                    "VALUES (2, 'Eva', '224')"
+                )
+            except asyncpg.LockNotAvailableError as error:
+                waited = str(error)
+            await conn.execute("ROLLBACK")
+    finally:
+        await other.close()
+        await conn.close()
+    assert waited == ""

@@ -16,7 +16,7 @@ The tenant registry (`tenant_root`) pinned to one tenant (`DELETE FROM tenants W
 reaches that tenant's rows only, and passes. An UPDATE or DELETE of the registry, and a lock of
 its rows (`SELECT … FROM tenants FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE`, which makes
 the other tenants' writes wait on their foreign keys' checks), not pinned by its key to one
-tenant's row is reported; pinned, its value is checked by the runtime guard against the
+tenant's row is reported, as is `LOCK tenants` in any mode but ACCESS SHARE and ROW SHARE; pinned, its value is checked by the runtime guard against the
 request's tenant, as a tenant column's. `COPY (query) TO …` is not reported here: its query is checked like any other.
 
 So does a write of a relation whose triggers or rules (schema sources, also created inside a
@@ -84,6 +84,7 @@ COPY (SELECT * FROM patients WHERE tenant_id = 7) TO STDOUT;
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sqlglot import exp
@@ -107,6 +108,40 @@ def _tables(node: exp.Expression) -> list[exp.Table]:
     return [target] if isinstance(target, exp.Table) else []
 
 
+# what `LOCK t IN … MODE` names: its tables (quoted, or folded), and its mode's words
+_LOCK_WORD = re.compile(r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)')
+# the modes no other tenant's ordinary statement waits on (ACCESS SHARE: only DDL; ROW SHARE:
+# EXCLUSIVE and ACCESS EXCLUSIVE, which no request takes)
+_HARMLESS_LOCK_MODES = ("access share", "row share")
+
+
+def _root_lock(ctx: Context, node: exp.Command) -> Iterator[Finding]:
+    """`LOCK tenants` (ACCESS EXCLUSIVE unless said otherwise; SHARE, EXCLUSIVE…) locks every
+    tenant's row of the registry at once: each other tenant's insert into a tenant table waits
+    on its foreign key's check of the registry (outside review h28b), as `SELECT … FROM tenants
+    FOR UPDATE` makes it wait (reported below)."""
+    text = str(node.expression.this if isinstance(node.expression, exp.Literal) else "")
+    root = ctx.policy.tenant_root
+    if root is None:
+        return
+    names = set()
+    for quoted, bare in _LOCK_WORD.findall(re.split(r"(?i)\s+in\s+", text)[0]):
+        names.add(quoted.replace('""', '"') if quoted else bare.lower())
+    if root not in names and sql_name(root) not in names:
+        return
+    mode = " ".join(text.lower().split())
+    if " in " in mode and any(f" in {m} mode" in mode for m in _HARMLESS_LOCK_MODES):
+        return
+    yield ctx.finding(
+        RULE,
+        None,
+        f"LOCK of the tenant registry {root} locks every tenant's row of it: the other "
+        "tenants' writes wait on their foreign keys' checks of the registry",
+        "lock one tenant's row (`SELECT … FROM tenants WHERE id = $1 FOR UPDATE`), or run "
+        "maintenance inside `with unscoped(reason):`",
+    )
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None or ctx.in_patch:
         return
@@ -116,6 +151,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield from _cascades(ctx)
     if ctx.policy.tenant_root is not None:
         yield from _root_writes(ctx)
+        if isinstance(node, exp.Command) and str(node.this).upper() == "LOCK":
+            yield from _root_lock(ctx, node)
     if ctx.policy.hidden_writes or ctx.policy.leaky_defaults:
         yield from _hidden_writes(ctx)
     if not isinstance(node, exp.TruncateTable | exp.Copy):
