@@ -54,10 +54,15 @@
 8. `LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE` (the tenant registry) passed where `SELECT …
    FROM tenants FOR UPDATE` unpinned is refused (TG005): clinic 2's insert of a patient waited
    on clinic 1's request (its foreign key's check of the registry). Refused now (TG005).
+
+9. `VACUUM FULL` (every table) from clinic 1's request queued an ACCESS EXCLUSIVE lock on
+   patients behind a clinic 2 transaction, and clinic 2's next read waited on it. Refused now
+   (TG005), with `VACUUM FULL` of the registry; a plain VACUUM runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -605,5 +610,52 @@ async def test_a_request_does_not_lock_the_registry_of_every_clinic(
             await conn.execute("ROLLBACK")
     finally:
         await other.close()
+        await conn.close()
+    assert waited == ""
+
+
+# 9. `VACUUM FULL` (every table, none named; or the registry) rewrites each table under an
+#    ACCESS EXCLUSIVE lock. From clinic 1's request it queued on patients behind a clinic 2
+#    transaction, and clinic 2's next read of its own patients waited on it (here until its
+#    lock_timeout). Refused now (TG005); a plain VACUUM, which locks no reader out, runs.
+async def test_a_request_does_not_lock_every_clinic_out_with_vacuum_full(
+    two_clinics: str, tmp_path: Path
+) -> None:
+    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
+    holder = await asyncpg.connect(two_clinics)  # a transaction of clinic 2's
+    reader = await asyncpg.connect(two_clinics)  # clinic 2's next request
+    waited = ""
+    vacuum: asyncio.Task[Any] | None = None
+    try:
+        await holder.execute("BEGIN")
+        await holder.fetch("SELECT first_name FROM patients WHERE tenant_id = 2")
+
+        async def request() -> None:
+            with tenant(1):
+                await conn.execute("VACUUM FULL")
+
+        vacuum = asyncio.ensure_future(request())
+        for _ in range(100):  # until it waits on patients (or was refused)
+            if vacuum.done() or await holder.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'"
+                " AND relation = 'patients'::regclass"
+            ):
+                break
+            await asyncio.sleep(0.05)
+        await reader.execute("SET lock_timeout = '300ms'")
+        try:
+            await reader.fetch("SELECT first_name FROM patients WHERE tenant_id = 2")
+        except asyncpg.LockNotAvailableError as error:
+            waited = str(error)
+        await holder.execute("COMMIT")
+        with contextlib.suppress(TenantIsolationError):
+            await vacuum
+        with tenant(1):
+            await conn.execute("VACUUM patients_id_seq")  # a plain VACUUM runs
+    finally:
+        if vacuum is not None and not vacuum.done():
+            vacuum.cancel()
+        await holder.close()
+        await reader.close()
         await conn.close()
     assert waited == ""

@@ -16,7 +16,8 @@ The tenant registry (`tenant_root`) pinned to one tenant (`DELETE FROM tenants W
 reaches that tenant's rows only, and passes. An UPDATE or DELETE of the registry, and a lock of
 its rows (`SELECT … FROM tenants FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE`, which makes
 the other tenants' writes wait on their foreign keys' checks), not pinned by its key to one
-tenant's row is reported, as is `LOCK tenants` in any mode but ACCESS SHARE and ROW SHARE; pinned, its value is checked by the runtime guard against the
+tenant's row is reported, as is `LOCK tenants` in any mode but ACCESS SHARE and ROW SHARE,
+and `VACUUM FULL` of it or of every table (an ACCESS EXCLUSIVE lock on each); pinned, its value is checked by the runtime guard against the
 request's tenant, as a tenant column's. `COPY (query) TO …` is not reported here: its query is checked like any other.
 
 So does a write of a relation whose triggers or rules (schema sources, also created inside a
@@ -142,6 +143,36 @@ def _root_lock(ctx: Context, node: exp.Command) -> Iterator[Finding]:
     )
 
 
+_VACUUM_WORDS = frozenset(
+    {"full", "freeze", "verbose", "analyze", "analyse", "true", "false", "on", "off",
+     "disable_page_skipping", "skip_locked", "index_cleanup", "auto", "process_toast",
+     "process_main", "truncate", "parallel", "buffer_usage_limit", "only"}
+)  # fmt: skip
+
+
+def _vacuum_full(ctx: Context, node: exp.Command) -> Iterator[Finding]:
+    """`VACUUM FULL` of every table (none named) or of the tenant registry rewrites it under
+    an ACCESS EXCLUSIVE lock: every tenant's statements on it wait (outside review h28b). A
+    plain VACUUM locks no reader or writer out; a tenant table named is TG006's."""
+    text = str(node.expression.this if isinstance(node.expression, exp.Literal) else "")
+    lowered = " ".join(text.lower().replace("(", " ( ").replace(")", " ) ").split())
+    words = [quoted or bare.lower() for quoted, bare in _LOCK_WORD.findall(text)]
+    if "full" not in words or re.search(r"\bfull\s+(?:false|off|0)\b", lowered):
+        return
+    names = [w for w in words if w not in _VACUUM_WORDS and not w.isdigit()]
+    root = ctx.policy.tenant_root
+    if names and (root is None or (root not in names and sql_name(root) not in names)):
+        return
+    what = f"the tenant registry {root}" if names else "every table, tenant tables among them,"
+    yield ctx.finding(
+        RULE,
+        None,
+        f"VACUUM FULL rewrites {what} under an ACCESS EXCLUSIVE lock: every tenant's "
+        "statements on it wait until it is done",
+        "run VACUUM FULL as maintenance (the patch pipeline, or `with unscoped(reason):`)",
+    )
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     if ctx.tree is None or ctx.in_patch:
         return
@@ -153,6 +184,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield from _root_writes(ctx)
         if isinstance(node, exp.Command) and str(node.this).upper() == "LOCK":
             yield from _root_lock(ctx, node)
+    if isinstance(node, exp.Command) and str(node.this).upper() == "VACUUM":
+        yield from _vacuum_full(ctx, node)
     if ctx.policy.hidden_writes or ctx.policy.leaky_defaults:
         yield from _hidden_writes(ctx)
     if not isinstance(node, exp.TruncateTable | exp.Copy):
