@@ -3322,7 +3322,10 @@ _OP_EQUALS = r"(?:\*\*|//|>>|<<|[-+*/%&|^@])?=(?!=)"
 # the name before it is read from there: the scan of a whole project reads its text once per
 # pattern at C speed (a pattern led by `(\w+)` is tried at every character of every word).
 # (a name as Python reads it: any letter first, a fullwidth `PIN` is `PIN` after NFKC)
-_DOT_STORE = lazy_pattern(r"\.\s*([^\W\d]\w*)[\s)]*" + _OP_EQUALS)  # (`(queries.X) = …` too)
+# (not the last dot of an ellipsis: a stub's body, `def fetch(self, q): ...`, then `GET = "…"`
+# on the next line is no attribute; `....X = …` would set Ellipsis's, which Python refuses)
+_NOT_ELLIPSIS = r"(?<!\.\.)"
+_DOT_STORE = lazy_pattern(_NOT_ELLIPSIS + r"\.\s*([^\W\d]\w*)[\s)]*" + _OP_EQUALS)  # (`(queries.X) = …` too)
 # `a.X, b.Y = …` (no call before the `=`: not `f(a.X, key=1)`; a statement after a `;` too)
 _TARGET_PART = r"[^=\n(#;]*"  # (a bracketed part, `q.X, (y) = …`: from its `)`, _CLOSED_STORE)
 _TUPLE_TARGETS = lazy_pattern(
@@ -3358,7 +3361,7 @@ _TYPE_NAMESPACE = lazy_pattern(
 )
 _NAMED_CLASS = lazy_pattern(r"[ \t]*[^\W\d]\w*[ \t]*=[ \t]*")
 # `q.X: str = …` (annotated, and so assigned: the statement starts with the target)
-_ANNOTATED_STORE = lazy_pattern(r"\.\s*([^\W\d]\w*)[ \t)]*:[^=\n:]*(?<![=!<>])=(?!=)")
+_ANNOTATED_STORE = lazy_pattern(_NOT_ELLIPSIS + r"\.\s*([^\W\d]\w*)[ \t)]*:[^=\n:]*(?<![=!<>])=(?!=)")
 _TARGET_START = lazy_pattern(r"[ \t]*(?:\(\s*)*[\w.]*\Z")
 # `sys.modules["q"] = …` (also `.update(q=…)`, `.setdefault("q", …)`, `.__setitem__`): what
 # `import q` gives is not q's file; `q.__class__ = M` (a module's class made another)
