@@ -9,6 +9,12 @@ leaking twin, through the command line.
    then the line break, then the name): every such constant was TG009, "assigned again as an
    attribute of its module". The last dot of an ellipsis is no attribute's dot now; a real
    store (`queries.GET = …`) on the line after a stub still is.
+2. A repository base joining its class's columns — `", ".join(self.columns)` into a local
+   (`cols = …`, then `f"SELECT {cols} FROM …"`) or into a concatenation — where subclasses
+   give `columns` other tuples, was TG009 ("`.join()` of items computed at run time"): the
+   attribute held several collections, which no one value holds. It is now read once for each
+   class (one alternative each, each checked); a subclass whose columns read another tenant's
+   rows is an error at the call, one whose columns are not constant still TG009.
 """
 
 from __future__ import annotations
@@ -91,4 +97,62 @@ def test_a_store_on_the_line_after_a_stub_is_still_one(
         ("bot/repo.py", 10, "TG009"),  # BY_USES: the join of COLUMNS
         ("bot/repo.py", 18, "TG009"),
         ("bot/repo.py", 20, "TG009"),
+    ]
+
+
+# 2. `", ".join(self.columns)`, each subclass its own columns
+
+
+def _columns_project(subclass: str) -> str:
+    return (
+        "class Base:\n"
+        '    columns = ("id", "name")\n'
+        "\n"
+        "    def __init__(self, pool):\n"
+        "        self._pool = pool\n"
+        "\n"
+        "    async def one(self, guild_id):\n"
+        '        cols = ", ".join(self.columns)\n'
+        '        return await self._pool.fetch(f"SELECT {cols} FROM tags WHERE guild_id = $1", guild_id)\n'  # 9
+        "\n"
+        "    async def two(self, guild_id):\n"
+        "        return await self._pool.fetch(\n"
+        '            "SELECT " + ", ".join(self.columns) + " FROM tags WHERE guild_id = $1", guild_id\n'  # 13
+        "        )\n"
+        "\n"
+        "\n"
+        "class Ranked(Base):\n"
+        '    columns = ("id", "uses")\n'
+        "\n"
+        "\n" + subclass
+    )
+
+
+def test_a_join_of_a_class_attribute_is_read_per_class(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subclass = 'class Named(Base):\n    columns = ("name",)\n'
+    _project(tmp_path, {"bot/repo.py": _columns_project(subclass)})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_a_subclass_whose_columns_leak_is_found_at_the_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leaking twins: a subclass's columns read every guild's tags (TG001 at each call);
+    a subclass's columns computed at run time (TG009 at each call)."""
+    subclass = (
+        "class Counted(Base):\n"
+        '    columns = ("id", "id AS n, (SELECT count(*) FROM tags) AS every")\n'
+    )
+    _project(tmp_path, {"bot/repo.py": _columns_project(subclass)})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/repo.py", 9, "TG001"),
+        ("bot/repo.py", 13, "TG001"),
+    ]
+    subclass = "import os\n\n\nclass FromEnv(Base):\n    columns = tuple(os.environ['COLS'].split())\n"
+    _project(tmp_path, {"bot/repo.py": _columns_project(subclass)})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/repo.py", 9, "TG009"),
+        ("bot/repo.py", 13, "TG009"),
     ]

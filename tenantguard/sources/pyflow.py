@@ -2103,6 +2103,37 @@ class _Walker:
             self.env[name] = me
         return union(values, argument, self.origin)
 
+    def _each_class(self, items: ast.expr, node: ast.expr) -> Value | None:
+        """`node` (which reads the collection `self.X`) read once for each project class `self`
+        may be of, when the classes give X different tuples, lists or dicts of constants
+        (`columns = ("id", "email")` on a base, `("id", "role")` on a subclass): one
+        alternative per class, each read as the class's own. None when that is not the shape
+        (one class, or a class whose X is no such collection: what it holds is unknown)."""
+        if not (
+            isinstance(items, ast.Attribute)
+            and isinstance(items.value, ast.Name)
+            and self.function is not None
+            and self.function.cls is not None
+        ):
+            return None
+        name = items.value.id
+        me = self.env.get(name)
+        if not isinstance(me, InstanceRef) or me.exact:
+            return None
+        subclasses = self.index._subclasses(me.info)
+        if not subclasses:
+            return None
+        values: list[Value] = []
+        try:
+            for cls in (me.info, *subclasses):
+                self.env[name] = InstanceRef(cls, exact=True)
+                if self.items_of(items) is None:
+                    return None
+                values.append(self.evaluate(node))
+        finally:
+            self.env[name] = me
+        return union(values, node, self.origin)
+
     def _builtin_receiver(self, node: ast.expr, receiver: Binding | None) -> bool:
         """Whether an object is surely of a built-in type: a literal or display, or a name or
         class attribute holding constant text or a tuple, list or dict of constants. Its
@@ -2860,6 +2891,9 @@ class _Walker:
             marks = _placeholder_list(items, origin)
             if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
                 return join_values(self.evaluate(func.value), marks, node, origin)
+            each = self._each_class(items, node)
+            if each is not None:  # `", ".join(self.columns)`, each subclass its own columns
+                return each
             if isinstance(grown, tuple) and len(grown) == 1 and len(grown[0]) == 1:
                 unknown = grown[0][0]  # a list the reader gave up on: say why
                 if type(unknown) is Hole:
