@@ -15,6 +15,13 @@ leaking twin, through the command line.
    attribute held several collections, which no one value holds. It is now read once for each
    class (one alternative each, each checked); a subclass whose columns read another tenant's
    rows is an error at the call, one whose columns are not constant still TG009.
+3. A suppression of a multi-line SQL constant (a worker's job claim, which reads every
+   guild's rows on purpose) could not be written as a Python comment: alone on the line before
+   `CLAIM = \"\"\"` it missed the statement, whose SQL starts on the line after the quotes, and
+   after the closing quotes (as ruff reads a multi-line string's `noqa`, and as a `.sql` file's
+   trailing suppression on a statement's last line is read) it covered nothing — TG001 stayed
+   and TG011 was added. Both now cover the statement the literal holds when it is all the
+   literal holds; a literal of two statements, or the constant after, is not covered.
 """
 
 from __future__ import annotations
@@ -155,4 +162,75 @@ def test_a_subclass_whose_columns_leak_is_found_at_the_call(
     assert _found(tmp_path, capsys, monkeypatch) == [
         ("bot/repo.py", 9, "TG009"),
         ("bot/repo.py", 13, "TG009"),
+    ]
+
+
+# 3. suppressions around a multi-line SQL constant
+
+REASON = "# tenantguard: ignore[TG001] -- the worker claims jobs of every guild"
+CLAIM = (
+    '"""\n'
+    "UPDATE tags SET uses = uses + 1\n"
+    " WHERE id = (SELECT id FROM tags ORDER BY uses LIMIT 1)\n"
+    "RETURNING id\n"
+    '"""'
+)
+
+
+def test_a_suppression_around_a_multiline_constant_covers_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = (
+        f"{REASON}\n"
+        f"CLAIM = {CLAIM}\n"  # 2-6
+        "\n"
+        f"CLAIM_TOO = {CLAIM}  {REASON}\n"  # 8-12
+        "\n"
+        "QUERIES = {\n"
+        f"    {REASON}\n"
+        f'    "claim": {CLAIM},\n'  # 16-20
+        "}\n"
+        "\n"
+        "\n"
+        "async def claim(conn):\n"
+        "    await conn.fetchrow(CLAIM)\n"
+        "    await conn.fetchrow(CLAIM_TOO)\n"
+        '    await conn.fetchrow(QUERIES["claim"])\n'
+    )
+    _project(tmp_path, {"bot/worker.py": worker})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_a_suppression_around_a_constant_covers_it_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leaking twins: a literal of two statements (the leak second) is not covered by a
+    comment before it or after it, nor is the constant after a covered one."""
+    two = (
+        '"""\n'
+        "UPDATE tags SET uses = 0 WHERE guild_id = $1;\n"
+        "DELETE FROM tags WHERE uses = 0;\n"
+        '"""'
+    )
+    worker = (
+        f"{REASON}\n"
+        f"RESET = {two}\n"  # 2-5: the DELETE at 4
+        f"RESET_TOO = {two}  {REASON}\n"  # 6-9: the DELETE at 8
+        f"CLAIM = {CLAIM}  {REASON}\n"  # 10-14
+        'EVERY = "SELECT id FROM tags"\n'  # 15
+        "\n"
+        "\n"
+        "async def reset(conn, guild_id):\n"
+        "    await conn.execute(RESET, guild_id)\n"
+        "    await conn.execute(RESET_TOO, guild_id)\n"
+        "    await conn.fetchrow(CLAIM)\n"
+        "    await conn.fetch(EVERY)\n"
+    )
+    _project(tmp_path, {"bot/worker.py": worker})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/worker.py", 1, "TG011"),
+        ("bot/worker.py", 4, "TG001"),
+        ("bot/worker.py", 8, "TG001"),
+        ("bot/worker.py", 9, "TG011"),
+        ("bot/worker.py", 15, "TG001"),
     ]

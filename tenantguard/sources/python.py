@@ -891,6 +891,7 @@ class _ModuleCheck:
         anchors = {line - 1, line}
         statement_line, _, _ = self.position(variant, start, sink)
         anchors |= {statement_line - 1, statement_line}
+        anchors |= self.literal_lines(variant, start, len(text))
         if sink is not None:
             anchors |= {sink.call.lineno - 1, sink.call.lineno}
             anchors |= {sink.argument.lineno - 1, sink.argument.lineno}
@@ -908,6 +909,33 @@ class _ModuleCheck:
             finding.statement,
         )
         return _Checked(moved, tuple(anchors), call)
+
+    def literal_lines(self, variant: _Variant, start: int, length: int) -> set[int]:
+        """The first and last lines of the string literal of this file that a statement is
+        written in, when the statement is all it holds (blanks and a `;` aside), as anchors:
+        a suppression alone on the line before `CLAIM = \"\"\"` — the line after it starts
+        the statement, whose SQL starts a line lower — or after the closing quotes covers it
+        (as ruff reads a multi-line string's `noqa`)."""
+        part, inside = variant.locate(start)
+        node = part.node if type(part) is Lit else None
+        if (
+            node is None
+            or not isinstance(node, ast.Constant)
+            or not isinstance(node.value, str)
+            or not self.local(part.origin)
+        ):
+            return set()
+        last, last_inside = variant.locate(start + max(length - 1, 0))
+        if type(last) is not Lit or last.node is not node:
+            return set()
+        value = node.value
+        assert type(part) is Lit
+        if value[: part.offset + inside].strip() or value[
+            last.offset + last_inside + 1 :
+        ].strip(" \t\r\n\f;"):
+            return set()  # (one statement of several in the literal: its own lines only)
+        first, end = node.lineno, node.end_lineno or node.lineno
+        return {first - 1, first, end - 1, end}
 
     def position(
         self, variant: _Variant, offset: int, sink: Sink | None
