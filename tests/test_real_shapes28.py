@@ -22,6 +22,13 @@ leaking twin, through the command line.
    trailing suppression on a statement's last line is read) it covered nothing — TG001 stayed
    and TG011 was added. Both now cover the statement the literal holds when it is all the
    literal holds; a literal of two statements, or the constant after, is not covered.
+4. A module's queries made by a comprehension over a tuple of constants — `COUNTS = {t:
+   f"SELECT count(*) FROM {t} WHERE guild_id = $1" for t in TABLES}`, `[f"DELETE FROM {t} …"
+   for t in TABLES]` — then sent item by item (`for q in COUNTS.values()`, `COUNTS[table]`,
+   `asyncio.gather(*(conn.fetchval(q, g) for q in COUNTS.values()))`) were TG009 ("`q` is a
+   comprehension variable"), whether the queries pinned the guild or not: a leaking one was a
+   warning. Such a comprehension is now the display it makes (each item checked, the leak an
+   error); one with a condition, over values known at run time, or changed after, is TG009.
 """
 
 from __future__ import annotations
@@ -234,3 +241,70 @@ def test_a_suppression_around_a_constant_covers_it_alone(
         ("bot/worker.py", 9, "TG011"),
         ("bot/worker.py", 15, "TG001"),
     ]
+
+
+# 4. queries made by a comprehension over constants
+
+COMPREHENDED = (
+    "import asyncio\n"
+    "\n"
+    'TABLES = ("tags", "levels")\n'
+    'COUNTS = {t: f"SELECT count(*) FROM {t} WHERE guild_id = $1" for t in TABLES}\n'  # 4
+    'PURGES = [f"DELETE FROM {t} WHERE guild_id = $1" for t in TABLES]\n'  # 5
+    "\n"
+    "\n"
+    "async def stats(conn, guild_id, table):\n"
+    "    one = await conn.fetchval(COUNTS[table], guild_id)\n"  # 9
+    "    every = await asyncio.gather(*(conn.fetchval(q, guild_id) for q in COUNTS.values()))\n"
+    "    for q in PURGES:\n"
+    "        await conn.execute(q, guild_id)\n"  # 12
+    "    return one, every\n"
+)
+LEVELS = (
+    "CREATE TABLE levels (guild_id bigint NOT NULL REFERENCES guilds(guild_id), "
+    "user_id bigint, xp int);\n"
+)
+
+
+def test_queries_made_by_a_comprehension_over_constants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_project(tmp_path, SCHEMA + LEVELS, CONFIG, {"bot/stats.py": COMPREHENDED})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (  # every guild's rows: an error at each table's name (where its text is written),
+            # once per call that sends it (the count by key, the count of each, the purge)
+            ("WHERE guild_id = $1\" for t", "\" for t"),
+            [("bot/stats.py", 3, "TG001")] * 6,
+        ),
+        (  # a condition: not every item is made
+            ("for t in TABLES}", "for t in TABLES if t}"),
+            [("bot/stats.py", 9, "TG009"), ("bot/stats.py", 10, "TG009")],
+        ),
+        (  # tables known at run time
+            ('TABLES = ("tags", "levels")', "import os\nTABLES = os.environ['T'].split()"),
+            [("bot/stats.py", 10, "TG009"), ("bot/stats.py", 11, "TG009"),
+             ("bot/stats.py", 13, "TG009")],
+        ),
+        (  # changed after it is made
+            ("\n\n\nasync def", '\nCOUNTS["all"] = "SELECT count(*) FROM tags"\n\nasync def'),
+            [("bot/stats.py", 6, "TG001"), ("bot/stats.py", 9, "TG009"), ("bot/stats.py", 10, "TG009")],
+        ),
+    ],
+    ids=["unpinned", "a condition", "run time", "changed"],
+)
+def test_queries_made_by_a_comprehension_that_leak(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: tuple[str, str],
+    expected: list[tuple[str, int, str]],
+) -> None:
+    source = COMPREHENDED.replace(*change)
+    assert source != COMPREHENDED
+    write_project(tmp_path, SCHEMA + LEVELS, CONFIG, {"bot/stats.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == expected

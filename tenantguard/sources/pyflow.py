@@ -26,6 +26,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.sources.pyvalues import (
@@ -48,6 +49,8 @@ from tenantguard.sources.pyvalues import (
     starts_like_sql,
     union,
 )
+
+_T = TypeVar("_T")
 
 __all__ = [
     "CERTAIN_METHODS",
@@ -2246,7 +2249,7 @@ class _Walker:
         members = _set_display(inner)
         if members is not None:  # `{"a", "b"}`, `frozenset({…})`: read by `in` and `for`
             return Items(tuple(self.evaluate(e) for e in members), None, ordered=False)
-        made = self.dict_call(inner)
+        made = self.dict_call(inner) or self.comprehension_items(inner)
         if made is not None:
             return made
         if isinstance(inner, ast.Dict) and inner.keys:
@@ -2264,6 +2267,28 @@ class _Walker:
                 values = tuple(self.evaluate(v) for v in inner.values)
                 return Items(values, tuple(keys))  # type: ignore[arg-type]
         return self.evaluate(node)
+
+    def comprehension_items(self, node: ast.expr) -> Items | None:
+        """A list or dict comprehension over an ordered tuple or list of constants, without a
+        condition (`{t: f"SELECT count(*) FROM {t} WHERE …" for t in TABLES}`): its items, as
+        the display it makes would give them; a dict's keys must each be one constant
+        string. None for anything else."""
+        if isinstance(node, ast.ListComp):
+            values = self._mapped_constants(node)
+            return None if values is None else Items(tuple(values), None)
+        if not isinstance(node, ast.DictComp):
+            return None
+        pairs = self._each_constant(node, lambda: (self.evaluate(node.key), self.evaluate(node.value)))
+        if not pairs:
+            return None
+        keys: list[str] = []
+        for key, _ in pairs:
+            if not (len(key) == 1 and is_constant(key[0])):
+                return None
+            keys.append("".join(p.text for p in key[0]))
+        if len(set(keys)) != len(keys):
+            return None  # (a later key replaces an earlier one's value)
+        return Items(tuple(v for _, v in pairs), tuple(keys))
 
     def dict_call(self, node: ast.expr) -> Items | None:
         """`dict(name="name", new="created_at")` (the builtin, keywords only): its items."""
@@ -2283,7 +2308,16 @@ class _Walker:
         """`(f"t.{c}" for c in ("id", "title"))` (or a list comprehension) over an ordered tuple
         or list of constants, without a condition: each item's value, the name bound in turn
         to each constant. None for anything else."""
-        if not (isinstance(node, ast.GeneratorExp | ast.ListComp) and len(node.generators) == 1):
+        if not isinstance(node, ast.GeneratorExp | ast.ListComp):
+            return None
+        return self._each_constant(node, lambda: self.evaluate(node.elt))
+
+    def _each_constant(
+        self, node: ast.GeneratorExp | ast.ListComp | ast.DictComp, read: Callable[[], _T]
+    ) -> list[_T] | None:
+        """`read()` once for each constant a comprehension's one loop, without a condition,
+        runs over (an ordered tuple or list of constants), its name bound to it in turn."""
+        if len(node.generators) != 1:
             return None
         loop = node.generators[0]
         if loop.ifs or loop.is_async or not isinstance(loop.target, ast.Name):
@@ -2302,11 +2336,11 @@ class _Walker:
             return None
         name = loop.target.id
         before = self.env.get(name, _UNBOUND)
-        out: list[Value] = []
+        out: list[_T] = []
         try:
             for value in values:
                 self.env[name] = value
-                out.append(self.evaluate(node.elt))
+                out.append(read())
         finally:
             if before is _UNBOUND:
                 self.env.pop(name, None)
