@@ -29,6 +29,13 @@ leaking twin, through the command line.
    comprehension variable"), whether the queries pinned the guild or not: a leaking one was a
    warning. Such a comprehension is now the display it makes (each item checked, the leak an
    error); one with a condition, over values known at run time, or changed after, is TG009.
+5. psycopg2.extras' `execute_values(cur, sql, rows)` and `execute_batch(cur, sql, argslist)`
+   — the bulk helpers of most psycopg2 code, SQL second — sent nothing the reader saw: a
+   constant was checked only as a string standing alone, SQL built at run time (`q = PINNED
+   + (" OR true" if …)`, `f"INSERT INTO {table} …"`, a parameter) passed in silence, and a
+   project function handing its parameter to them was no wrapper. They are sinks now, in
+   every spelling (`from psycopg2.extras import execute_values as ev`, `extras.…`,
+   `psycopg2.extras.…`, `sql=`).
 """
 
 from __future__ import annotations
@@ -308,3 +315,59 @@ def test_queries_made_by_a_comprehension_that_leak(
     assert source != COMPREHENDED
     write_project(tmp_path, SCHEMA + LEVELS, CONFIG, {"bot/stats.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 5. psycopg2.extras' execute_values / execute_batch
+
+EXTRAS = (
+    "import psycopg2.extras\n"
+    "from psycopg2 import extras\n"
+    "from psycopg2.extras import execute_batch, execute_values as ev\n"
+    "\n"
+    'INSERT_TAGS = "INSERT INTO tags (guild_id, name) VALUES %s"\n'
+    "\n"
+    "\n"
+    "def bulk(cur, sql, rows):\n"
+    "    ev(cur, sql, rows, page_size=500)\n"
+    "\n"
+    "\n"
+    "def save(conn, guild_id, rows, names):\n"
+    "    with conn.cursor() as cur:\n"
+    "        ev(cur, INSERT_TAGS, [(guild_id, n) for n in names])\n"
+    '        execute_batch(cur, "UPDATE tags SET uses = %s WHERE guild_id = %s AND id = %s", rows)\n'
+    '        extras.execute_values(cur, sql="DELETE FROM tags WHERE guild_id = %s AND id IN (%s)", argslist=rows)\n'
+    '        bulk(cur, "INSERT INTO tags (guild_id, name) VALUES %s", rows)\n'
+    "        psycopg2.extras.execute_batch(cur, INSERT_TAGS, rows)\n"
+)
+
+
+def test_psycopg2_extras_senders_are_sinks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/save.py": EXTRAS})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_psycopg2_extras_senders_check_what_they_send(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leaks that passed in silence: SQL completed at run time, a table named at run time,
+    SQL from a parameter, each through every spelling (and a wrapper)."""
+    leaks = EXTRAS + (
+        "\n"
+        "\n"
+        "def leak(conn, rows, table, order, q):\n"
+        "    with conn.cursor() as cur:\n"
+        '        sql = "UPDATE tags SET uses = 0 WHERE guild_id = %s" + (" OR true" if order else "")\n'  # 23
+        "        execute_batch(cur, sql, rows)\n"
+        '        ev(cur, f"INSERT INTO {table} (guild_id, name) VALUES %s", rows)\n'  # 25
+        "        psycopg2.extras.execute_values(cur, q, rows)\n"  # 26
+        '        bulk(cur, "SELECT name FROM tags WHERE guild_id = %s " + order, rows)\n'  # 27
+    )
+    _project(tmp_path, {"bot/save.py": leaks})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/save.py", 23, "TG001"),
+        ("bot/save.py", 25, "TG009"),
+        ("bot/save.py", 26, "TG009"),
+        ("bot/save.py", 27, "TG009"),
+    ]

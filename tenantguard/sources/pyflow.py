@@ -103,6 +103,10 @@ _FRAME_FIRST = {
     "to_sql": "name", "write_database": "table_name",
     "read_database": "query", "read_database_uri": "query",
 }  # fmt: skip
+# psycopg2.extras' helpers that send SQL given second, after the cursor: `execute_values(cur,
+# "INSERT … VALUES %s", rows)`, `execute_batch(cur, sql, argslist)` (or `sql=`)
+_EXTRAS_SENDERS = frozenset({"execute_values", "execute_batch"})
+_EXTRAS_PATHS = frozenset(f"psycopg2.extras.{n}" for n in _EXTRAS_SENDERS)
 # psycopg 3's `cursor.copy("COPY … FROM STDIN")`: SQL on a cursor only (`copy.copy(x)`,
 # `d.copy()` are no SQL)
 _CURSOR_METHODS = frozenset({"copy"})
@@ -1626,6 +1630,9 @@ class _Walker:
                 if handle is None and _CURSOR_RECEIVER.search(_receiver_name(func.value).lower()):
                     self.sink(node, f".{name}()", certain=False)
                     return
+            if name in _EXTRAS_SENDERS and self._psycopg2_extras(func):
+                self.sink(node, f"{name}()", certain=True, position=1)
+                return
             if self.index.is_sql_function(name, func):
                 self.sink(node, f"{name}()", certain=True, configured=True)
                 return
@@ -1654,10 +1661,19 @@ class _Walker:
                 else:
                     self.sink(node, f"{name}()", certain=True)
                 return
+            if self._psycopg2_extras(func):  # (imported under any name)
+                self.sink(node, f"{name}()", certain=True, position=1)
+                return
             if self.index.is_sql_function(name, func):
                 self.sink(node, f"{name}()", certain=True, configured=True)
                 return
             self.project_call(node, func)
+
+    def _psycopg2_extras(self, func: ast.expr) -> bool:
+        """Whether a call's function is psycopg2.extras' `execute_values` / `execute_batch`
+        (imported by name, under another name, or reached through the module)."""
+        path = self._external_path(func)
+        return path is not None and path in _EXTRAS_PATHS
 
     def _external_path(self, node: ast.expr) -> str | None:
         """The dotted path of a name imported from outside, as written from its module
@@ -2006,8 +2022,29 @@ class _Walker:
             return True
         return False
 
-    def sink(self, node: ast.Call, method: str, *, certain: bool, configured: bool = False) -> None:
+    def sink(
+        self,
+        node: ast.Call,
+        method: str,
+        *,
+        certain: bool,
+        configured: bool = False,
+        position: int = 0,
+    ) -> None:
         keyword = next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
+        if position:  # `execute_values(cur, sql, rows)`: the SQL second (its `sql=` else)
+            given = node.args[: position + 1]
+            if any(isinstance(a, ast.Starred) for a in given):
+                reason = f"the SQL is unpacked from `{_short(node)}`"
+                value = hole(node, self.origin, reason)
+                self.recorded[id(node)] = Sink(node, node, method, value, certain, self.function)
+                return
+            argument = given[position] if len(given) > position else keyword
+            if argument is None:
+                return
+            value = self.by_class(argument)
+            self.recorded[id(node)] = Sink(node, argument, method, value, certain, self.function)
+            return
         argument = (
             node.args[0]
             if node.args
