@@ -36,6 +36,13 @@ leaking twin, through the command line.
    project function handing its parameter to them was no wrapper. They are sinks now, in
    every spelling (`from psycopg2.extras import execute_values as ev`, `extras.…`,
    `psycopg2.extras.…`, `sql=`).
+6. A project class's own method named like a driver's — `async def fetch(self, conn, query,
+   *args)` on a repository, called `self.fetch(conn, Q, guild_id)`, `repo.fetch(…)`,
+   `Repo.fetch(repo, conn, Q)` — was read as the driver's `fetch(query)`: the connection was
+   the SQL, TG009 at every call ("`conn` is a parameter of get()…"), and what the call sends
+   was not checked there (round 27 fixed this for a module's functions only). The project's
+   method is called now (a wrapper); one a base from outside the project comes before
+   (`class Conn(asyncpg.Connection, Mixin)`) is still the driver's.
 """
 
 from __future__ import annotations
@@ -370,4 +377,61 @@ def test_psycopg2_extras_senders_check_what_they_send(
         ("bot/save.py", 25, "TG009"),
         ("bot/save.py", 26, "TG009"),
         ("bot/save.py", 27, "TG009"),
+    ]
+
+
+# 6. a project class's own method named like a driver's
+
+
+OWN_METHOD = (
+    "import asyncpg\n"
+    "\n"
+    "\n"
+    "class Repo:\n"
+    "    async def fetch(self, conn, query, *args):\n"
+    "        return await conn.fetch(query, *args)\n"
+    "\n"
+    "    async def get(self, conn, guild_id):\n"
+    '        return await self.fetch(conn, "SELECT name FROM tags WHERE guild_id = $1", guild_id)\n'
+    "\n"
+    "\n"
+    "async def use(conn, guild_id):\n"
+    "    repo = Repo()\n"
+    '    await repo.fetch(conn, "SELECT name FROM tags WHERE guild_id = $1", guild_id)\n'
+    '    await Repo.fetch(repo, conn, "SELECT name FROM tags WHERE guild_id = $1", guild_id)\n'
+)
+
+
+def test_a_classs_own_method_named_like_a_drivers_is_the_projects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/repo.py": OWN_METHOD})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_a_classs_own_method_still_checks_what_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leaking twins: what each call sends is checked as the wrapper's SQL (completed at
+    run time: TG009 there; every guild's tags: TG001); a method a base from outside the
+    project comes before is the driver's (its first argument the SQL)."""
+    leaks = OWN_METHOD + (
+        '    await repo.fetch(conn, "SELECT name FROM tags WHERE guild_id = $1" + conn.extra, 1)\n'
+        '    await Repo.fetch(repo, conn, "SELECT name FROM tags")\n'
+        "\n"
+        "\n"
+        "class Mixin:\n"
+        "    async def fetch(self, conn, query):\n"
+        "        return await conn.fetch(query)\n"
+        "\n"
+        "\n"
+        "class Conn(asyncpg.Connection, Mixin):\n"
+        "    async def mine(self):\n"
+        '        return await self.fetch("SELECT name FROM tags WHERE guild_id = $1" + self.extra)\n'
+    )
+    _project(tmp_path, {"bot/repo.py": leaks})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/repo.py", 16, "TG009"),
+        ("bot/repo.py", 17, "TG001"),
+        ("bot/repo.py", 27, "TG009"),
     ]

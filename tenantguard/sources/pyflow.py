@@ -1617,7 +1617,7 @@ class _Walker:
                     self.module.copies.extend(self._named_tables(node))
                     return
             if name in SQL_METHODS:
-                if self._module_function(func):
+                if self._module_function(func) or self._own_method(func):
                     self.project_call(node, func)  # `db.fetch(conn, Q, args)`: the project's
                     return
                 self.sql_method(node, func)
@@ -1898,6 +1898,19 @@ class _Walker:
         if isinstance(binding, ImportedRef):
             binding = self.index.imported(binding)
         return isinstance(binding, FuncRef)
+
+    def _own_method(self, func: ast.Attribute) -> bool:
+        """`self.fetch(conn, Q, args)` (or `Repo.fetch`, `repo.fetch` of a project class made
+        here) where the class or a project base defines `fetch`, found before any base from
+        outside the project: that method is called (a wrapper, whose SQL parameter need not
+        be the first), not a driver's method taking SQL first (round 28: `conn` was read as
+        the SQL, TG009 at every call)."""
+        receiver = self.binding_of_receiver(func.value)
+        if not isinstance(receiver, InstanceRef | ClassRef):
+            return False
+        order, complete = self.index.bases(receiver.info)
+        found = any(func.attr in cls.methods for cls in order)
+        return found and (complete or func.attr in receiver.info.methods)
 
     def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
         if func.attr == "cursor" and not self.query_cursor(node):
