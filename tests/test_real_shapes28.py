@@ -43,6 +43,12 @@ leaking twin, through the command line.
    was not checked there (round 27 fixed this for a module's functions only). The project's
    method is called now (a wrapper); one a base from outside the project comes before
    (`class Conn(asyncpg.Connection, Mixin)`) is still the driver's.
+7. The raw SQL of libraries over asyncpg and psycopg that bots and services use —
+   encode/databases' `database.iterate(query)` (its fetch_all / fetch_one were read), Tortoise
+   ORM's `conn.execute_query(sql, values)`, `execute_query_dict`, `execute_script`, peewee's
+   `db.execute_sql(sql, params)` — was only checked as strings standing alone: what was built
+   at run time passed in silence. They are sinks now, unless the project defines a function
+   or method of that name (then it is the project's, a wrapper).
 """
 
 from __future__ import annotations
@@ -435,3 +441,57 @@ def test_a_classs_own_method_still_checks_what_it_is_given(
         ("bot/repo.py", 17, "TG001"),
         ("bot/repo.py", 27, "TG009"),
     ]
+
+
+# 7. raw SQL of libraries over the drivers
+
+
+LIBRARIES = (
+    "from databases import Database\n"
+    "from peewee import PostgresqlDatabase\n"
+    "from tortoise import connections\n"
+    "\n"
+    'database = Database("postgresql://")\n'
+    'pw = PostgresqlDatabase("bot")\n'
+    'PINNED = "SELECT name FROM tags WHERE guild_id = :g"\n'
+    "\n"
+    "\n"
+    "async def tags(guild_id, extra):\n"
+    "    async for row in database.iterate(query=PINNED + extra, values={'g': guild_id}):\n"  # 11
+    "        print(row)\n"
+    "    conn = connections.get('default')\n"
+    '    await conn.execute_query_dict("SELECT name FROM tags WHERE guild_id = $1" + extra, [1])\n'
+    '    await conn.execute_query("SELECT name FROM tags WHERE guild_id = $1" + extra, [1])\n'
+    '    await conn.execute_script("DELETE FROM tags WHERE guild_id = 1" + extra)\n'
+    '    pw.execute_sql("SELECT name FROM tags WHERE guild_id = %s" + extra, (guild_id,))\n'  # 17
+)
+
+
+def test_library_raw_sql_methods_are_sinks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/raw.py": LIBRARIES.replace(" + extra", "")})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+    _project(tmp_path, {"bot/raw.py": LIBRARIES})  # (what is appended: the caller's)
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/raw.py", line, "TG009") for line in range(11, 18) if line not in (12, 13)
+    ]
+
+
+def test_a_projects_own_function_of_that_name_is_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The twin: a project helper named like Tortoise's method, the SQL second — its callers'
+    SQL is checked as a wrapper's (every guild's tags found), not its connection read as SQL."""
+    helper = (
+        "class Helper:\n"
+        "    async def execute_query(self, conn, sql, *args):\n"
+        "        return await conn.fetch(sql, *args)\n"
+    )
+    use = (
+        "async def run(helper, conn):\n"
+        '    await helper.execute_query(conn, "SELECT name FROM tags WHERE guild_id = $1", 1)\n'
+        '    await helper.execute_query(conn, "SELECT name FROM tags")\n'
+    )
+    _project(tmp_path, {"bot/helper.py": helper, "bot/use.py": use})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/use.py", 3, "TG001")]

@@ -103,6 +103,14 @@ _FRAME_FIRST = {
     "to_sql": "name", "write_database": "table_name",
     "read_database": "query", "read_database_uri": "query",
 }  # fmt: skip
+# raw SQL of libraries over asyncpg and psycopg, SQL first: encode/databases'
+# `database.iterate(query)` (beside its fetch_all / fetch_one / execute_many), Tortoise ORM's
+# `conn.execute_query(sql, values)`, `execute_query_dict`, `execute_script`, peewee's
+# `db.execute_sql(sql, params)`; read as sinks when no file of the project defines a function
+# or method of that name (else it is the project's: `execute_query(conn, sql)` helpers)
+_LIBRARY_SQL_METHODS = frozenset(
+    {"iterate", "execute_query", "execute_query_dict", "execute_script", "execute_sql"}
+)
 # psycopg2.extras' helpers that send SQL given second, after the cursor: `execute_values(cur,
 # "INSERT … VALUES %s", rows)`, `execute_batch(cur, sql, argslist)` (or `sql=`)
 _EXTRAS_SENDERS = frozenset({"execute_values", "execute_batch"})
@@ -1635,6 +1643,16 @@ class _Walker:
                 return
             if self.index.is_sql_function(name, func):
                 self.sink(node, f"{name}()", certain=True, configured=True)
+                return
+            if (
+                name in _LIBRARY_SQL_METHODS
+                and not self.index.may_define(name)
+                and not any(f.name == name for f in self.module.functions)
+                and not isinstance(self.binding_of_receiver(func.value), ModuleRef | ImportedRef)
+            ):
+                receiver = _receiver_name(func.value).lower()
+                certain = _DB_RECEIVER.search(receiver) is not None or name != "iterate"
+                self.sink(node, f".{name}()", certain=certain)
                 return
             self.project_call(node, func)
             return
