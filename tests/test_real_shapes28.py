@@ -49,6 +49,14 @@ leaking twin, through the command line.
    `db.execute_sql(sql, params)` — was only checked as strings standing alone: what was built
    at run time passed in silence. They are sinks now, unless the project defines a function
    or method of that name (then it is the project's, a wrapper).
+8. A helper that tidies a query and returns it — `def q(text): return
+   textwrap.dedent(text).strip()`, then `GET = q(\"\"\"SELECT … \"\"\")` — made every such
+   constant TG009 ("`text` is a parameter of q()"): what a function returns was followed,
+   but not the argument its parameter was given. A parameter the function returns unchanged
+   (through `dedent`, `strip`, `text()`…) now holds what each call gives it (or its constant
+   default) when that is constant; what the function adds is checked with it (`text + " OR
+   true"`: TG001), and a change the reader cannot follow (`.replace(…)`, a slice, `.upper()`)
+   or an argument only partly known stays TG009.
 """
 
 from __future__ import annotations
@@ -495,3 +503,75 @@ def test_a_projects_own_function_of_that_name_is_its_own(
     )
     _project(tmp_path, {"bot/helper.py": helper, "bot/use.py": use})
     assert _found(tmp_path, capsys, monkeypatch) == [("bot/use.py", 3, "TG001")]
+
+
+# 8. a helper returning its (tidied) parameter
+
+TIDY = (
+    "import textwrap\n"
+    "\n"
+    "\n"
+    "def q(text: str) -> str:\n"
+    "    return textwrap.dedent(text).strip()\n"
+    "\n"
+    "\n"
+    "class Queries:\n"
+    "    @staticmethod\n"
+    "    def sql(text, end=';'):\n"
+    "        return text.rstrip() + end\n"
+    "\n"
+    "\n"
+    'GET = q("""\n'
+    "    SELECT name FROM tags\n"
+    "    WHERE guild_id = $1\n"
+    '""")\n'
+    'TOP = Queries.sql("SELECT name FROM tags WHERE guild_id = $1")\n'
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    "    await conn.fetch(GET, guild_id)\n"  # 22
+    "    await conn.fetch(TOP, guild_id)\n"  # 23
+    '    return await conn.fetch(q(text="SELECT uses FROM tags WHERE guild_id = $1"), guild_id)\n'
+)
+
+
+def test_a_helper_returning_its_parameter_gives_the_calls_argument(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/tidy.py": TIDY})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (  # what the helper adds: checked with the argument (the text is the constant's)
+            ("return textwrap.dedent(text).strip()", 'return text + " OR true"'),
+            [("bot/tidy.py", 15, "TG001"), ("bot/tidy.py", 24, "TG001")],
+        ),
+        (  # a constant default that leaks
+            ("end=';'", "end=' OR true'"),
+            [("bot/tidy.py", 18, "TG001")],
+        ),
+        (  # a change the reader does not follow: the parameter is no longer passed on
+            ("return textwrap.dedent(text).strip()", 'return text.replace("guild_id = $1", "true")'),
+            [("bot/tidy.py", 22, "TG009"), ("bot/tidy.py", 24, "TG009")],
+        ),
+        (  # the argument is only partly known (a skeleton with no pin, what is added)
+            ('"SELECT uses FROM tags WHERE guild_id = $1"', '"SELECT uses FROM tags " + conn.where'),
+            [("bot/tidy.py", 24, "TG001"), ("bot/tidy.py", 24, "TG009")],
+        ),
+    ],
+    ids=["adds OR true", "a default", "replace", "run time"],
+)
+def test_a_helper_returning_its_parameter_still_finds_leaks(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: tuple[str, str],
+    expected: list[tuple[str, int, str]],
+) -> None:
+    source = TIDY.replace(*change)
+    assert source != TIDY
+    _project(tmp_path, {"bot/tidy.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == expected

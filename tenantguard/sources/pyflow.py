@@ -3033,7 +3033,26 @@ class _Walker:
             reason = f"`{_short(node)}` is a query builder's statement, not SQL text"
             return hole(node, origin, reason, string=False)
         returns = self.returning(func)
-        return hole(node, origin, f"`{_short(node)}` is computed at run time", returns=returns)
+        given = None if returns is None else self._arguments(node)
+        return hole(
+            node, origin, f"`{_short(node)}` is computed at run time", returns=returns, given=given
+        )
+
+    def _arguments(self, node: ast.Call) -> tuple[object, ...] | None:
+        """What a call of project functions gives them, for the parameters they return: (bound,
+        each positional argument's value or None where unpacked, (keyword, value) pairs). None
+        when it gives no string-like argument (nothing there to return)."""
+        if not any(_string_like(a) for a in (*node.args, *(k.value for k in node.keywords))):
+            return None
+        func = node.func
+        receiver = (
+            self.binding_of_receiver(func.value) if isinstance(func, ast.Attribute) else None
+        )
+        positional = tuple(
+            None if isinstance(a, ast.Starred) else self.evaluate(a) for a in node.args
+        )
+        keywords = tuple((k.arg, self.evaluate(k.value)) for k in node.keywords if k.arg)
+        return (isinstance(receiver, InstanceRef), positional, keywords)
 
     def returning(self, func: ast.expr) -> Callable[[], list[FunctionInfo]] | None:
         """The project functions a call surely runs (a method: the one its class finds, and
@@ -4740,8 +4759,55 @@ class ProjectIndex:
             if not info.returns:
                 return None
             for value in info.returns.values():
+                value = self._filled(value, info, part, depth, seen)
                 values.append(self.returned(value, depth + 1, seen | {id(info)}))
         return union(values, part.node, part.origin)
+
+    def _filled(
+        self, value: Value, info: FunctionInfo, part: Hole, depth: int, seen: frozenset[int]
+    ) -> Value:
+        """What a function returns with each of its parameters it returns unchanged (a hole of
+        that parameter: `return dedent(text).strip()`) given the call's argument for it, or
+        its constant default, when that is constant; a parameter the call gives no sure
+        argument for, or one only partly known, stays a hole."""
+        if not any(
+            type(p) is Hole and p.param is not None and p.owner is info for a in value for p in a
+        ):
+            return value
+        given = part.given
+        call: Call | None = None
+        if isinstance(given, tuple):
+            bound, positional, keywords = given
+            call = Call(
+                part.node,  # type: ignore[arg-type]
+                lambda: [],
+                [None if v is None else (part.node, v) for v in positional],  # type: ignore[misc]
+                {k: (part.node, v) for k, v in keywords},  # type: ignore[misc]
+                None,
+                bool(bound),
+            )
+        out: list[Alternative] = []
+        for alternative in value:
+            choices: list[Value] = []
+            for piece in alternative:
+                argument: Value | None = None
+                if type(piece) is Hole and piece.param is not None and piece.owner is info:
+                    found = (
+                        None
+                        if call is None
+                        else _argument_for(call, info, _positional(call, info), piece.param)
+                    )
+                    argument = found[1] if found is not None else _default(info, piece)
+                    if argument is not None:
+                        argument = self.returned(argument, depth + 1, seen | {id(info)})
+                        if not all(is_constant(a) for a in argument):
+                            # a part only known at run time: TG009 stays at the parameter,
+                            # where the function leaves it to run time (as before)
+                            argument = None
+                choices.append(argument if argument is not None else ((piece,),))
+            for combination in itertools.product(*choices):
+                out.append(tuple(p for chosen in combination for p in chosen))
+        return tuple(dict.fromkeys(out))
 
     def module_callees(
         self, ref: ModuleRef | ImportedRef, name: str

@@ -137,6 +137,9 @@ class Hole(NamedTuple):
     position: int | None = None
     # a constant Python reads as false (None, False, 0): `x or "id"` gives "id" in its place
     false: bool = False
+    # with `returns`: the arguments the call gives — (bound, each positional's value or None
+    # when unpacked, (keyword, value) pairs) —, for the parameters its callee returns unchanged (`def q(text): return dedent(text).strip()`, then `q("SELECT …")`)
+    given: object | None = None
 
 
 Part = Lit | Hole
@@ -158,6 +161,7 @@ def hole(
     integer: bool = False,
     position: int | None = None,
     false: bool = False,
+    given: object | None = None,
 ) -> Value:
     return (
         (
@@ -174,6 +178,7 @@ def hole(
                 integer,
                 position,
                 false,
+                given,
             ),
         ),
     )
