@@ -57,6 +57,12 @@ leaking twin, through the command line.
    default) when that is constant; what the function adds is checked with it (`text + " OR
    true"`: TG001), and a change the reader cannot follow (`.replace(…)`, a slice, `.upper()`)
    or an argument only partly known stays TG009.
+9. A loop over a project generator of statements — `def statements(): yield "DELETE FROM tags
+   WHERE guild_id = $1"; yield …`, then `for sql in statements(): await conn.execute(sql, g)`
+   — was TG009 ("a loop variable") on every send, though each statement is constant. The loop
+   variable now holds each item the generator yields (what a call of a project function
+   returns is read the same way); a `yield` of something not followed, a `yield from`, a
+   decorated generator, or a function that returns a list stays TG009.
 """
 
 from __future__ import annotations
@@ -574,4 +580,71 @@ def test_a_helper_returning_its_parameter_still_finds_leaks(
     source = TIDY.replace(*change)
     assert source != TIDY
     _project(tmp_path, {"bot/tidy.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 9. a loop over a project generator of statements
+
+GENERATED = (
+    "def statements(guild_only=True):\n"
+    '    yield "UPDATE tags SET uses = 0 WHERE guild_id = $1"\n'
+    "    if guild_only:\n"
+    "        return\n"
+    '    yield "DELETE FROM levels WHERE guild_id = $1"\n'
+    "\n"
+    "\n"
+    "class Purge:\n"
+    "    async def steps(self):\n"
+    '        for table in ("tags", "levels"):\n'
+    '            yield f"DELETE FROM {table} WHERE guild_id = $1"\n'
+    "\n"
+    "    async def run(self, conn, guild_id):\n"
+    "        for sql in statements():\n"
+    "            await conn.execute(sql, guild_id)\n"  # 15
+    "        async for sql in self.steps():\n"
+    "            await conn.execute(sql, guild_id)\n"  # 17
+)
+
+
+def test_a_loop_over_a_generator_of_statements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_project(tmp_path, SCHEMA + LEVELS, CONFIG, {"bot/purge.py": GENERATED})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (  # what a generator yields completed: checked at the loop's send
+            ('"DELETE FROM levels WHERE guild_id = $1"', '"DELETE FROM levels WHERE guild_id = $1" + " OR true"'),
+            [("bot/purge.py", 5, "TG001")],
+        ),
+        (  # a table known at run time
+            ('for table in ("tags", "levels"):', "for table in self.tables:"),
+            [("bot/purge.py", 11, "TG009")],
+        ),
+        (  # a `yield from`: what it gives is not read
+            ("    if guild_only:", "    yield from ()\n    if guild_only:"),
+            [("bot/purge.py", 16, "TG009")],
+        ),
+        (  # a list returned, not yielded: not read either
+            ('            yield f"DELETE', '            return [f"DELETE'),
+            [("bot/purge.py", 17, "TG009")],
+        ),
+    ],
+    ids=["OR true", "run time", "yield from", "returns a list"],
+)
+def test_a_loop_over_a_generator_still_finds_leaks(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: tuple[str, str],
+    expected: list[tuple[str, int, str]],
+) -> None:
+    source = GENERATED.replace(*change)
+    if change[1].startswith("            return [f"):
+        source = source.replace('= $1"\n\n    async def run', '= $1"]\n\n    async def run')
+    assert source != GENERATED
+    write_project(tmp_path, SCHEMA + LEVELS, CONFIG, {"bot/purge.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == expected

@@ -51,6 +51,8 @@ from tenantguard.sources.pyvalues import (
 )
 
 _T = TypeVar("_T")
+# `Hole.position` of an item a project generator yields (`for q in statements()`)
+_YIELDED = -1
 
 __all__ = [
     "CERTAIN_METHODS",
@@ -350,6 +352,9 @@ class FunctionInfo:
     # what its `return a, b` give, item by item (None for an item that is not text; the dict
     # None: a return of something else, or of another width)
     tuple_returns: dict[int, tuple[Value | None, ...]] | None = field(default_factory=dict)
+    # what its `yield`s give, by expression (None: one gives something that is not read, or
+    # it has a `yield from`): the items of the generator a call makes
+    yields: dict[int, Value] | None = field(default_factory=dict)
     # the function whose body defines this one (its parameters are this one's closure)
     enclosing: FunctionInfo | None = None
     nested: list[FunctionInfo] = field(default_factory=list)
@@ -1024,6 +1029,17 @@ class _Walker:
                 names = None if before is None else [*before, *names]
         self.module.exports = names
 
+    def yielded(self, node: ast.Yield | ast.YieldFrom) -> None:
+        """Keeps what a `yield` of string-like text gives (a loop's last round wins)."""
+        function = self.function
+        if function is None or function.yields is None:
+            return
+        value = node.value
+        if isinstance(node, ast.YieldFrom) or value is None or not _string_like(value):
+            function.yields = None
+        else:
+            function.yields[id(node)] = self.evaluate(value)
+
     def returned(self, node: ast.Return) -> None:
         """Keeps what a `return` of string-like text gives (a loop's last round wins)."""
         function = self.function
@@ -1313,6 +1329,11 @@ class _Walker:
         items = self.items_of(values)
         if items is not None and (items.keys is not None) == (values is not iterable):
             return union(items.values, iterable, self.origin)
+        if isinstance(iterable, ast.Call):
+            returns = self.returning(iterable.func)
+            if returns is not None:  # `for q in statements()`: each item its generator yields
+                reason = f"an item of what `{_short(iterable)}` gives"
+                return hole(iterable, self.origin, reason, returns=returns, position=_YIELDED)
         return hole(iterable, self.origin, "a loop variable")
 
     def attempt(self, node: ast.Try) -> bool:
@@ -1522,6 +1543,8 @@ class _Walker:
             elif kind is ast.Lambda:
                 self._scoped(current.args, [current.body])  # type: ignore[attr-defined]
                 continue
+            elif kind is ast.Yield or kind is ast.YieldFrom:
+                self.yielded(current)  # type: ignore[arg-type]
             elif kind in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
                 self._comprehension(current)  # type: ignore[arg-type]
                 continue
@@ -4745,6 +4768,12 @@ class ProjectIndex:
             if id(info) in seen:
                 return None  # a recursion: what it returns is not followed
             self.finished(info.module)
+            if part.position == _YIELDED:  # an item of the generator it makes
+                if not _generator(info.node) or _decorated(info.node) or not info.yields:
+                    return None
+                for value in info.yields.values():
+                    values.append(self.returned(value, depth + 1, seen | {id(info)}))
+                continue
             if _generator(info.node) or _decorated(info.node):
                 return None
             if part.position is not None:  # an item of the tuples it returns
