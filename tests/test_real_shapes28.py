@@ -63,6 +63,11 @@ leaking twin, through the command line.
    variable now holds each item the generator yields (what a call of a project function
    returns is read the same way); a `yield` of something not followed, a `yield from`, a
    decorated generator, or a function that returns a list stays TG009.
+10. A DB-API cursor's `callproc("purge_archived")` (psycopg2, aiopg) — which sends `SELECT *
+   FROM purge_archived()` — passed in silence, where `cur.execute("SELECT purge_archived()")`
+   of the same function (one that deletes every guild's rows) was an error. It is read as the
+   SQL it sends now: one placeholder per parameter given, the name as written; parameters or
+   a name known only at run time are TG009.
 """
 
 from __future__ import annotations
@@ -648,3 +653,33 @@ def test_a_loop_over_a_generator_still_finds_leaks(
     assert source != GENERATED
     write_project(tmp_path, SCHEMA + LEVELS, CONFIG, {"bot/purge.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 10. callproc
+
+PROCS = (
+    "CREATE FUNCTION reset_uses() RETURNS void LANGUAGE sql AS "
+    "$$ UPDATE tags SET uses = 0 $$;\n"
+    "CREATE FUNCTION reset_uses_of(g bigint) RETURNS void LANGUAGE sql AS "
+    "$$ UPDATE tags SET uses = 0 WHERE guild_id = g $$;\n"
+)
+
+
+def test_callproc_is_read_as_the_sql_it_sends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dao = (
+        "def reset(conn, guild_id, args, name):\n"
+        "    with conn.cursor() as cur:\n"
+        '        cur.callproc("reset_uses_of", (guild_id,))\n'
+        '        cur.callproc("reset_uses_of", parameters=[guild_id])\n'
+        '        cur.callproc("reset_uses")\n'  # 5: every guild's tags
+        '        cur.callproc("reset_uses_of", args)\n'  # 6: parameters known at run time
+        "        cur.callproc(name, (guild_id,))\n"  # 7: a function known at run time
+    )
+    write_project(tmp_path, SCHEMA + PROCS, CONFIG, {"bot/__init__.py": "", "bot/dao.py": dao})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/dao.py", 5, "TG001"),
+        ("bot/dao.py", 6, "TG009"),
+        ("bot/dao.py", 7, "TG009"),
+    ]

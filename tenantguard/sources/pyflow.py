@@ -1653,6 +1653,15 @@ class _Walker:
                     return
                 self.sql_method(node, func)
                 return
+            if (
+                name == "callproc"
+                and node.args
+                and not isinstance(node.args[0], ast.Starred)
+                and not self._module_function(func)
+                and not self._own_method(func)
+            ):
+                self.callproc(node)  # a DB-API cursor's `callproc("purge", (org,))`
+                return
             if name in _CURSOR_METHODS and node.args:
                 handle = self.handle_of(func.value)
                 if handle is not None and handle.kind == "dbapi-cursor":
@@ -1709,6 +1718,41 @@ class _Walker:
                 self.sink(node, f"{name}()", certain=True, configured=True)
                 return
             self.project_call(node, func)
+
+    def callproc(self, node: ast.Call) -> None:
+        """A DB-API cursor's `callproc(name, params)` (psycopg2, aiopg): it sends `SELECT *
+        FROM name(%s, …)`, one placeholder per parameter, the name written in as given — read
+        as that SQL (a function that reads every tenant's rows is found as at any call). A
+        parameter list of a length known only at run time is a hole where it goes."""
+        name = node.args[0]
+        params: ast.expr | None = node.args[1] if len(node.args) > 1 else None
+        if params is None:
+            params = next((k.value for k in node.keywords if k.arg == "parameters"), None)
+        origin = self.origin
+        if params is None:
+            arguments: Value = ((Lit("()", origin, None, 0, node),),)
+        elif isinstance(params, ast.Tuple | ast.List) and not any(
+            isinstance(e, ast.Starred) for e in params.elts
+        ):
+            marks = ", ".join(["%s"] * len(params.elts))
+            arguments = ((Lit(f"({marks})", origin, None, 0, node),),)
+        else:
+            reason = f"the parameters of `{_short(node)}` are only known at run time"
+            arguments = concat(
+                (
+                    ((Lit("(", origin, None, 0, node),),),
+                    hole(params, origin, reason, kind="value"),
+                    ((Lit(")", origin, None, 0, node),),),
+                ),
+                node,
+                origin,
+            )
+        value = concat(
+            (((Lit("SELECT * FROM ", origin, None, 0, node),),), self.evaluate(name), arguments),
+            node,
+            origin,
+        )
+        self.recorded[id(node)] = Sink(node, name, ".callproc()", value, True, self.function)
 
     def _psycopg2_extras(self, func: ast.expr) -> bool:
         """Whether a call's function is psycopg2.extras' `execute_values` / `execute_batch`
