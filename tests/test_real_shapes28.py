@@ -21,7 +21,10 @@ leaking twin, through the command line.
    after the closing quotes (as ruff reads a multi-line string's `noqa`, and as a `.sql` file's
    trailing suppression on a statement's last line is read) it covered nothing — TG001 stayed
    and TG011 was added. Both now cover the statement the literal holds when it is all the
-   literal holds; a literal of two statements, or the constant after, is not covered.
+   literal holds; a literal of two statements, or the constant after, is not covered. So,
+   likewise, is a call laid out over lines by a formatter — `await conn.execute(\n    "…"\n)
+   # tenantguard: ignore[…]` — by a suppression after its closing bracket (it covered
+   nothing); the next line's call is not covered.
 4. A module's queries made by a comprehension over a tuple of constants — `COUNTS = {t:
    f"SELECT count(*) FROM {t} WHERE guild_id = $1" for t in TABLES}`, `[f"DELETE FROM {t} …"
    for t in TABLES]` — then sent item by item (`for q in COUNTS.values()`, `COUNTS[table]`,
@@ -682,4 +685,30 @@ def test_callproc_is_read_as_the_sql_it_sends(
         ("bot/dao.py", 5, "TG001"),
         ("bot/dao.py", 6, "TG009"),
         ("bot/dao.py", 7, "TG009"),
+    ]
+
+
+# 3b. a suppression after a multi-line call's closing bracket
+
+
+def test_a_suppression_after_a_calls_closing_bracket_covers_the_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = (
+        "async def cleanup(conn):\n"
+        "    await conn.execute(\n"
+        '        "DELETE FROM tags WHERE uses = 0"\n'
+        f"    )  {REASON}\n"
+        '    await conn.execute("DELETE FROM tags WHERE uses = 1")\n'  # 5: not covered
+        "    await conn.execute(\n"
+        '        "DELETE FROM tags WHERE uses = 2",\n'
+        f"    )  {REASON}\n"
+        "    await conn.execute(\n"  # 9: not covered by the one above
+        '        "DELETE FROM tags WHERE uses = 3"\n'
+        "    )\n"
+    )
+    _project(tmp_path, {"bot/worker.py": worker})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/worker.py", 5, "TG001"),
+        ("bot/worker.py", 10, "TG001"),
     ]
