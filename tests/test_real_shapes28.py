@@ -71,6 +71,9 @@ leaking twin, through the command line.
    of the same function (one that deletes every guild's rows) was an error. It is read as the
    SQL it sends now: one placeholder per parameter given, the name as written; parameters or
    a name known only at run time are TG009.
+11. An assignment expression as the SQL argument — `await conn.fetch(q := "SELECT …", g)`,
+   then `q` logged — was TG009 ("computed at run time (namedexpr)") whatever it held: it is
+   its value now (a leak in it an error, a value known at run time TG009).
 """
 
 from __future__ import annotations
@@ -711,4 +714,30 @@ def test_a_suppression_after_a_calls_closing_bracket_covers_the_call(
     assert _found(tmp_path, capsys, monkeypatch) == [
         ("bot/worker.py", 5, "TG001"),
         ("bot/worker.py", 10, "TG001"),
+    ]
+
+
+# 11. an assignment expression as the argument
+
+
+def test_an_assignment_expression_is_its_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        "import logging\n"
+        "\n"
+        "log = logging.getLogger(__name__)\n"
+        "\n"
+        "\n"
+        "async def tags(conn, guild_id, order):\n"
+        '    rows = await conn.fetch(q := "SELECT name FROM tags WHERE guild_id = $1", guild_id)\n'
+        '    log.debug("ran %s", q)\n'
+        '    await conn.fetch(q := "SELECT name FROM tags")\n'  # 9: every guild's
+        '    await conn.fetch(q := "SELECT name FROM tags WHERE guild_id = $1" + order, 1)\n'
+        "    return rows, q\n"
+    )
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/tags.py", 9, "TG001"),
+        ("bot/tags.py", 10, "TG009"),
     ]

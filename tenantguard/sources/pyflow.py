@@ -2625,7 +2625,7 @@ class _Walker:
             if binding is not None:
                 return self.index.as_value(binding, node, origin, ast.unparse(node))
             return hole(node, origin, f"`{_short(node)}` is read at run time")
-        if kind is ast.Await:
+        if kind is ast.Await or kind is ast.NamedExpr:  # (`q := "SELECT …"` is its value)
             return self.evaluate(node.value)  # type: ignore[attr-defined]
         if kind is ast.Starred:
             return hole(node, origin, "a starred argument")
