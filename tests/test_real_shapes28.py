@@ -65,7 +65,8 @@ leaking twin, through the command line.
    — was TG009 ("a loop variable") on every send, though each statement is constant. The loop
    variable now holds each item the generator yields (what a call of a project function
    returns is read the same way); a `yield` of something not followed, a `yield from`, a
-   decorated generator, or a function that returns a list stays TG009.
+   decorated generator, or a function that returns a list stays TG009. So does a
+   comprehension over one (`asyncio.gather(*(conn.execute(s, g) for s in statements()))`).
 10. A DB-API cursor's `callproc("purge_archived")` (psycopg2, aiopg) — which sends `SELECT *
    FROM purge_archived()` — passed in silence, where `cur.execute("SELECT purge_archived()")`
    of the same function (one that deletes every guild's rows) was an error. It is read as the
@@ -741,3 +742,29 @@ def test_an_assignment_expression_is_its_value(
         ("bot/tags.py", 9, "TG001"),
         ("bot/tags.py", 10, "TG009"),
     ]
+
+
+# 9b. a comprehension over a project generator
+
+
+def test_a_comprehension_over_a_generator_of_statements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        "import asyncio\n"
+        "\n"
+        "\n"
+        "def statements(extra):\n"
+        '    yield "UPDATE tags SET uses = 0 WHERE guild_id = $1"\n'
+        '    yield "DELETE FROM levels WHERE guild_id = $1" + extra\n'  # 6: known at run time
+        "\n"
+        "\n"
+        "async def purge(conn, guild_id, extra):\n"
+        "    await asyncio.gather(*(conn.execute(s, guild_id) for s in statements(extra)))\n"
+        "    return [await conn.execute(s, guild_id) for s in statements(extra)]\n"
+    )
+    write_project(tmp_path, SCHEMA + LEVELS, CONFIG, {"bot/purge.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/purge.py", 6, "TG009")]
+    clean = source.replace(" + extra", "")
+    write_project(tmp_path, SCHEMA + LEVELS, CONFIG, {"bot/purge.py": clean})
+    assert _found(tmp_path, capsys, monkeypatch) == []

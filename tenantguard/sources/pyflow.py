@@ -1584,7 +1584,8 @@ class _Walker:
             if isinstance(target, ast.Name) and not generator.is_async:
                 # `(fetch(q) for q in QUERIES)`: each item of constants, as a `for` gives it
                 value = self.iteration(generator.iter)
-                if not _unknown(value):
+                if not _unknown(value) or value[0][0].returns is not None:  # type: ignore[union-attr]
+                    # (`for q in statements()`: what the generator yields, read later)
                     self.env[target.id] = value
                     continue
             columns = (
