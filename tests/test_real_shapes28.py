@@ -210,7 +210,9 @@ def test_a_subclass_whose_columns_leak_is_found_at_the_call(
         ("bot/repo.py", 9, "TG001"),
         ("bot/repo.py", 13, "TG001"),
     ]
-    subclass = "import os\n\n\nclass FromEnv(Base):\n    columns = tuple(os.environ['COLS'].split())\n"
+    subclass = (
+        "import os\n\n\nclass FromEnv(Base):\n    columns = tuple(os.environ['COLS'].split())\n"
+    )
     _project(tmp_path, {"bot/repo.py": _columns_project(subclass)})
     assert _found(tmp_path, capsys, monkeypatch) == [
         ("bot/repo.py", 9, "TG009"),
@@ -260,10 +262,7 @@ def test_a_suppression_around_a_constant_covers_it_alone(
     """The leaking twins: a literal of two statements (the leak second) is not covered by a
     comment before it or after it, nor is the constant after a covered one."""
     two = (
-        '"""\n'
-        "UPDATE tags SET uses = 0 WHERE guild_id = $1;\n"
-        "DELETE FROM tags WHERE uses = 0;\n"
-        '"""'
+        '"""\nUPDATE tags SET uses = 0 WHERE guild_id = $1;\nDELETE FROM tags WHERE uses = 0;\n"""'
     )
     worker = (
         f"{REASON}\n"
@@ -324,7 +323,7 @@ def test_queries_made_by_a_comprehension_over_constants(
     [
         (  # every guild's rows: an error at each table's name (where its text is written),
             # once per call that sends it (the count by key, the count of each, the purge)
-            ("WHERE guild_id = $1\" for t", "\" for t"),
+            ('WHERE guild_id = $1" for t', '" for t'),
             [("bot/stats.py", 3, "TG001")] * 6,
         ),
         (  # a condition: not every item is made
@@ -333,12 +332,19 @@ def test_queries_made_by_a_comprehension_over_constants(
         ),
         (  # tables known at run time
             ('TABLES = ("tags", "levels")', "import os\nTABLES = os.environ['T'].split()"),
-            [("bot/stats.py", 10, "TG009"), ("bot/stats.py", 11, "TG009"),
-             ("bot/stats.py", 13, "TG009")],
+            [
+                ("bot/stats.py", 10, "TG009"),
+                ("bot/stats.py", 11, "TG009"),
+                ("bot/stats.py", 13, "TG009"),
+            ],
         ),
         (  # changed after it is made
             ("\n\n\nasync def", '\nCOUNTS["all"] = "SELECT count(*) FROM tags"\n\nasync def'),
-            [("bot/stats.py", 6, "TG001"), ("bot/stats.py", 9, "TG009"), ("bot/stats.py", 10, "TG009")],
+            [
+                ("bot/stats.py", 6, "TG001"),
+                ("bot/stats.py", 9, "TG009"),
+                ("bot/stats.py", 10, "TG009"),
+            ],
         ),
     ],
     ids=["unpinned", "a condition", "run time", "changed"],
@@ -392,16 +398,19 @@ def test_psycopg2_extras_senders_check_what_they_send(
 ) -> None:
     """The leaks that passed in silence: SQL completed at run time, a table named at run time,
     SQL from a parameter, each through every spelling (and a wrapper)."""
-    leaks = EXTRAS + (
-        "\n"
-        "\n"
-        "def leak(conn, rows, table, order, q):\n"
-        "    with conn.cursor() as cur:\n"
-        '        sql = "UPDATE tags SET uses = 0 WHERE guild_id = %s" + (" OR true" if order else "")\n'  # 23
-        "        execute_batch(cur, sql, rows)\n"
-        '        ev(cur, f"INSERT INTO {table} (guild_id, name) VALUES %s", rows)\n'  # 25
-        "        psycopg2.extras.execute_values(cur, q, rows)\n"  # 26
-        '        bulk(cur, "SELECT name FROM tags WHERE guild_id = %s " + order, rows)\n'  # 27
+    leaks = (
+        EXTRAS
+        + (
+            "\n"
+            "\n"
+            "def leak(conn, rows, table, order, q):\n"
+            "    with conn.cursor() as cur:\n"
+            '        sql = "UPDATE tags SET uses = 0 WHERE guild_id = %s" + (" OR true" if order else "")\n'  # 23
+            "        execute_batch(cur, sql, rows)\n"
+            '        ev(cur, f"INSERT INTO {table} (guild_id, name) VALUES %s", rows)\n'  # 25
+            "        psycopg2.extras.execute_values(cur, q, rows)\n"  # 26
+            '        bulk(cur, "SELECT name FROM tags WHERE guild_id = %s " + order, rows)\n'  # 27
+        )
     )
     _project(tmp_path, {"bot/save.py": leaks})
     assert _found(tmp_path, capsys, monkeypatch) == [
@@ -572,11 +581,17 @@ def test_a_helper_returning_its_parameter_gives_the_calls_argument(
             [("bot/tidy.py", 18, "TG001")],
         ),
         (  # a change the reader does not follow: the parameter is no longer passed on
-            ("return textwrap.dedent(text).strip()", 'return text.replace("guild_id = $1", "true")'),
+            (
+                "return textwrap.dedent(text).strip()",
+                'return text.replace("guild_id = $1", "true")',
+            ),
             [("bot/tidy.py", 22, "TG009"), ("bot/tidy.py", 24, "TG009")],
         ),
         (  # the argument is only partly known (a skeleton with no pin, what is added)
-            ('"SELECT uses FROM tags WHERE guild_id = $1"', '"SELECT uses FROM tags " + conn.where'),
+            (
+                '"SELECT uses FROM tags WHERE guild_id = $1"',
+                '"SELECT uses FROM tags " + conn.where',
+            ),
             [("bot/tidy.py", 24, "TG001"), ("bot/tidy.py", 24, "TG009")],
         ),
     ],
@@ -629,7 +644,10 @@ def test_a_loop_over_a_generator_of_statements(
     ("change", "expected"),
     [
         (  # what a generator yields completed: checked at the loop's send
-            ('"DELETE FROM levels WHERE guild_id = $1"', '"DELETE FROM levels WHERE guild_id = $1" + " OR true"'),
+            (
+                '"DELETE FROM levels WHERE guild_id = $1"',
+                '"DELETE FROM levels WHERE guild_id = $1" + " OR true"',
+            ),
             [("bot/purge.py", 5, "TG001")],
         ),
         (  # a table known at run time

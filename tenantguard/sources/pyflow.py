@@ -247,6 +247,17 @@ class Grown:
     lists: tuple[tuple[Value, ...], ...]
 
 
+def _yielded(binding: object) -> bool:
+    """What a call of project generators yields (read once their bodies have run)."""
+    return (
+        isinstance(binding, tuple)
+        and len(binding) == 1
+        and len(binding[0]) == 1
+        and type(binding[0][0]) is Hole
+        and binding[0][0].position == _YIELDED
+    )
+
+
 def _unknown(binding: object) -> bool:
     """A value wholly computed at run time: one alternative of one hole."""
     return (
@@ -1584,7 +1595,7 @@ class _Walker:
             if isinstance(target, ast.Name) and not generator.is_async:
                 # `(fetch(q) for q in QUERIES)`: each item of constants, as a `for` gives it
                 value = self.iteration(generator.iter)
-                if not _unknown(value) or value[0][0].returns is not None:  # type: ignore[union-attr]
+                if not _unknown(value) or _yielded(value):
                     # (`for q in statements()`: what the generator yields, read later)
                     self.env[target.id] = value
                     continue
@@ -2135,14 +2146,16 @@ class _Walker:
             given = node.args[: position + 1]
             if any(isinstance(a, ast.Starred) for a in given):
                 reason = f"the SQL is unpacked from `{_short(node)}`"
-                value = hole(node, self.origin, reason)
-                self.recorded[id(node)] = Sink(node, node, method, value, certain, self.function)
+                unpacked_sql = hole(node, self.origin, reason)
+                self.recorded[id(node)] = Sink(
+                    node, node, method, unpacked_sql, certain, self.function
+                )
                 return
             argument = given[position] if len(given) > position else keyword
             if argument is None:
                 return
-            value = self.by_class(argument)
-            self.recorded[id(node)] = Sink(node, argument, method, value, certain, self.function)
+            sent = self.by_class(argument)
+            self.recorded[id(node)] = Sink(node, argument, method, sent, certain, self.function)
             return
         argument = (
             node.args[0]
@@ -2414,14 +2427,16 @@ class _Walker:
             return None if values is None else Items(tuple(values), None)
         if not isinstance(node, ast.DictComp):
             return None
-        pairs = self._each_constant(node, lambda: (self.evaluate(node.key), self.evaluate(node.value)))
+        pairs = self._each_constant(
+            node, lambda: (self.evaluate(node.key), self.evaluate(node.value))
+        )
         if not pairs:
             return None
         keys: list[str] = []
         for key, _ in pairs:
             if not (len(key) == 1 and is_constant(key[0])):
                 return None
-            keys.append("".join(p.text for p in key[0]))
+            keys.append("".join(p.text for p in key[0] if type(p) is Lit))
         if len(set(keys)) != len(keys):
             return None  # (a later key replaces an earlier one's value)
         return Items(tuple(v for _, v in pairs), tuple(keys))
@@ -3113,9 +3128,7 @@ class _Walker:
         if not any(_string_like(a) for a in (*node.args, *(k.value for k in node.keywords))):
             return None
         func = node.func
-        receiver = (
-            self.binding_of_receiver(func.value) if isinstance(func, ast.Attribute) else None
-        )
+        receiver = self.binding_of_receiver(func.value) if isinstance(func, ast.Attribute) else None
         positional = tuple(
             None if isinstance(a, ast.Starred) else self.evaluate(a) for a in node.args
         )
@@ -3548,7 +3561,8 @@ _OP_EQUALS = r"(?:\*\*|//|>>|<<|[-+*/%&|^@])?=(?!=)"
 # (not the last dot of an ellipsis: a stub's body, `def fetch(self, q): ...`, then `GET = "…"`
 # on the next line is no attribute; `....X = …` would set Ellipsis's, which Python refuses)
 _NOT_ELLIPSIS = r"(?<!\.\.)"
-_DOT_STORE = lazy_pattern(_NOT_ELLIPSIS + r"\.\s*([^\W\d]\w*)[\s)]*" + _OP_EQUALS)  # (`(queries.X) = …` too)
+# (`(queries.X) = …` too)
+_DOT_STORE = lazy_pattern(_NOT_ELLIPSIS + r"\.\s*([^\W\d]\w*)[\s)]*" + _OP_EQUALS)
 # `a.X, b.Y = …` (no call before the `=`: not `f(a.X, key=1)`; a statement after a `;` too)
 _TARGET_PART = r"[^=\n(#;]*"  # (a bracketed part, `q.X, (y) = …`: from its `)`, _CLOSED_STORE)
 _TUPLE_TARGETS = lazy_pattern(
@@ -3584,7 +3598,9 @@ _TYPE_NAMESPACE = lazy_pattern(
 )
 _NAMED_CLASS = lazy_pattern(r"[ \t]*[^\W\d]\w*[ \t]*=[ \t]*")
 # `q.X: str = …` (annotated, and so assigned: the statement starts with the target)
-_ANNOTATED_STORE = lazy_pattern(_NOT_ELLIPSIS + r"\.\s*([^\W\d]\w*)[ \t)]*:[^=\n:]*(?<![=!<>])=(?!=)")
+_ANNOTATED_STORE = lazy_pattern(
+    _NOT_ELLIPSIS + r"\.\s*([^\W\d]\w*)[ \t)]*:[^=\n:]*(?<![=!<>])=(?!=)"
+)
 _TARGET_START = lazy_pattern(r"[ \t]*(?:\(\s*)*[\w.]*\Z")
 # `sys.modules["q"] = …` (also `.update(q=…)`, `.setdefault("q", …)`, `.__setitem__`): what
 # `import q` gives is not q's file; `q.__class__ = M` (a module's class made another)

@@ -923,7 +923,8 @@ class _ModuleCheck:
         part, inside = variant.locate(start)
         node = part.node if type(part) is Lit else None
         if (
-            node is None
+            part is None
+            or node is None
             or not isinstance(node, ast.Constant)
             or not isinstance(node.value, str)
             or not self.local(part.origin)
@@ -934,9 +935,9 @@ class _ModuleCheck:
             return set()
         value = node.value
         assert type(part) is Lit
-        if value[: part.offset + inside].strip() or value[
-            last.offset + last_inside + 1 :
-        ].strip(" \t\r\n\f;"):
+        if value[: part.offset + inside].strip() or value[last.offset + last_inside + 1 :].strip(
+            " \t\r\n\f;"
+        ):
             return set()  # (one statement of several in the literal: its own lines only)
         first, end = node.lineno, node.end_lineno or node.lineno
         return {first - 1, first, end - 1, end}
