@@ -513,6 +513,21 @@ def test_library_raw_sql_methods_are_sinks(
     ]
 
 
+def test_another_clients_method_of_that_name_is_not_surely_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GraphQL or cloud client's `execute_query(…)` on a receiver not named like a database:
+    only what reads as SQL is checked there (the connection's is surely SQL)."""
+    source = (
+        "async def run(client, conn, q):\n"
+        '    await client.execute_query("query { tags { name } }")\n'
+        "    await client.execute_query(q)\n"
+        "    await conn.execute_query(q)\n"  # 4
+    )
+    _project(tmp_path, {"bot/clients.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/clients.py", 4, "TG009")]
+
+
 def test_a_projects_own_function_of_that_name_is_its_own(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1694,8 +1694,10 @@ class _Walker:
                 and not any(f.name == name for f in self.module.functions)
                 and not isinstance(self.binding_of_receiver(func.value), ModuleRef | ImportedRef)
             ):
+                # (surely SQL on a receiver named like a database; elsewhere only what reads
+                # as SQL: another client's `execute_query(graphql)` is not)
                 receiver = _receiver_name(func.value).lower()
-                certain = _DB_RECEIVER.search(receiver) is not None or name != "iterate"
+                certain = _DB_RECEIVER.search(receiver) is not None
                 self.sink(node, f".{name}()", certain=certain)
                 return
             self.project_call(node, func)
