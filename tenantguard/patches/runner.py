@@ -256,6 +256,10 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
         f"{_RESET_SESSION}; "
         # a runner that dies mid-patch must not hold the lock while its backend sleeps on
         "SET client_connection_check_interval = '1s'; "
+        # the runner sleeps between attempts at a blocked patch (up to 8 s) and between polls
+        # for the patch lock: a database's idle_session_timeout (there for the application's
+        # leaked connections) ended its session there (round 28, helper h28d)
+        "SET idle_session_timeout = 0; "
         f"SET lock_timeout = '{timeout}'"
     )
 
@@ -585,6 +589,14 @@ async def _refuse_second_copies(conn: asyncpg.Connection, pending: list[PatchFil
     )
 
 
+def _read_only_message(why: str) -> str:
+    return (
+        f"the database is read-only for this session ({why}): a replica, or "
+        "default_transaction_read_only set for the runner's user or database, and there are "
+        "patches to apply. Apply the patches on the primary, as a user that can write"
+    )
+
+
 async def _apply_locked(
     conn: asyncpg.Connection,
     patches: list[PatchFile],
@@ -594,6 +606,10 @@ async def _apply_locked(
     current: list[str],
 ) -> PatchRun:
     await _clean_session(conn, options.ddl_lock_timeout)
+    if await conn.fetchval("SELECT pg_catalog.current_setting('transaction_read_only')::bool"):
+        # a replica of a primary that has a ledger: without this, its first pending patch failed
+        # as if the pipeline were wrong (exit 1) (round 28, helper h28d)
+        raise PatchUsageError(_read_only_message("transaction_read_only is on"))
     try:
         # not when it exists: CREATE … IF NOT EXISTS asks for CREATE on the schema first, which
         # a runner that owns the tables but not the schema lacks (round 22, helper 100)
@@ -601,11 +617,7 @@ async def _apply_locked(
             await _refuse_second_copies(conn, patches)  # before the ledger makes a first one
             await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
     except asyncpg.ReadOnlySQLTransactionError as error:
-        raise PatchUsageError(
-            f"the database is read-only for this session ({error}): a replica, or "
-            "default_transaction_read_only set for the runner's user. Apply the patches on the "
-            "primary, as a user that can write"
-        ) from error
+        raise PatchUsageError(_read_only_message(str(error))) from error
     except asyncpg.InsufficientPrivilegeError as error:
         schema = ledger_table.rsplit(".", 1)[0]
         raise PatchUsageError(

@@ -1,0 +1,82 @@
+"""Round 28: the patch pipeline under fault injection by an outsider (helper h28d), on a real
+server. Each test names what happened on the server before the fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.cli import main
+from tenantguard.patches.files import PatchUsageError
+from tenantguard.patches.runner import apply_patches
+from tests.test_pipeline_faults import fetchval, ledger_names, write
+
+
+async def test_a_replica_with_a_ledger_and_a_pending_patch_is_a_usage_error(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1. A read replica (a hot standby of a primary that has applied patches; here the database's
+    `default_transaction_read_only`) with one patch pending: the runner skipped the ledger's
+    CREATE (it exists) and ran the patch, which failed with `ReadOnlySQLTransactionError:
+    cannot execute CREATE TABLE in a read-only transaction`, exit 1 — 'the pipeline is wrong'
+    — and nothing said to apply on the primary. (The round 10 test covered only a database
+    without a ledger, whose CREATE TABLE of the ledger failed first.)"""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);")
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_b.sql", "CREATE TABLE IF NOT EXISTS b (id int);")
+    name = database.rsplit("/", 1)[1]
+    await fetchval(database, f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    try:
+        with pytest.raises(PatchUsageError, match="read-only") as refused:
+            await apply_patches(database, tmp_path)
+        assert "primary" in str(refused.value)
+        code = await asyncio.to_thread(
+            main, ["patches", "apply", "--dsn", database, "--dir", str(tmp_path)]
+        )
+        assert code == 2 and "primary" in capsys.readouterr().err
+        # nothing to do on a replica is no error (the startup of a read-only replica)
+        (tmp_path / "0002_b.sql").unlink()
+        assert (await apply_patches(database, tmp_path)).applied == []
+    finally:
+        conn = await asyncpg.connect(database)
+        try:
+            await conn.execute("SET default_transaction_read_only = off")
+            await conn.execute(f"ALTER DATABASE {name} RESET default_transaction_read_only")
+        finally:
+            await conn.close()
+    assert await ledger_names(database) == ["0001_a.sql"]
+
+
+async def test_the_database_s_idle_session_timeout_does_not_end_a_run_waiting_to_retry(
+    database: str, tmp_path: Path
+) -> None:
+    """2. `ALTER DATABASE … SET idle_session_timeout` (there to reap the application's leaked
+    connections) ended the runner's session while it slept between two attempts at a patch
+    blocked by a long transaction: the run died on `InterfaceError: connection is closed`
+    (the CLI: 'database …: InterfaceError: connection is closed', exit 2), naming neither the
+    patch nor the setting, while a retry a moment later would have succeeded."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);")
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_w.sql", "ALTER TABLE t ADD COLUMN IF NOT EXISTS w int;")
+    name = database.rsplit("/", 1)[1]
+    await fetchval(database, f"ALTER DATABASE {name} SET idle_session_timeout = '1s'")
+    blocker = await asyncpg.connect(database)
+    try:
+        await blocker.execute("BEGIN; LOCK t IN ACCESS SHARE MODE")
+
+        async def release() -> None:
+            await asyncio.sleep(2.5)
+            await blocker.execute("COMMIT")
+
+        releasing = asyncio.create_task(release())
+        # attempts at 0, ~0.7, ~1.9 s; the third sleep (2 s) outlasts idle_session_timeout
+        run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=6)
+        await releasing
+        assert run.applied == ["0002_w.sql"]
+    finally:
+        await blocker.close()
+        await fetchval(database, f"ALTER DATABASE {name} RESET idle_session_timeout")
