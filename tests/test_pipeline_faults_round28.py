@@ -13,6 +13,8 @@ import pytest
 from tenantguard.cli import main
 from tenantguard.patches.files import PatchUsageError
 from tenantguard.patches.runner import apply_patches
+from tenantguard.patches.statements import split_patch
+from tenantguard.patches.verify import sync_baseline
 from tests.test_pipeline_faults import fetchval, ledger_names, write
 
 
@@ -80,3 +82,43 @@ async def test_the_database_s_idle_session_timeout_does_not_end_a_run_waiting_to
     finally:
         await blocker.close()
         await fetchval(database, f"ALTER DATABASE {name} RESET idle_session_timeout")
+
+
+async def test_a_baseline_load_cut_short_leaves_nothing_for_apply_to_build_on(
+    database: str, tmp_path: Path, postgres: object
+) -> None:
+    """3. The baseline (pg_dump's text) was no transaction: a load cut short — the installer
+    killed, the container stopped, `psql -f` going on after an error without ON_ERROR_STOP —
+    left its tables without the foreign keys, triggers and policies pg_dump writes last. The
+    patches' `CREATE TABLE IF NOT EXISTS` then skipped those tables: apply said '2 applied'
+    (exit 0), status 'all applied' (exit 0), and the database had no foreign key. (With the
+    shipped baseline cut before its FK section: 1 foreign key of 27, apply and status 0.)"""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_clinics.sql",
+        "CREATE TABLE IF NOT EXISTS clinics (id int PRIMARY KEY);",
+    )
+    write(
+        patches,
+        "0002_patients.sql",
+        "CREATE TABLE IF NOT EXISTS patients (id int PRIMARY KEY, "
+        "clinic_id int NOT NULL REFERENCES clinics (id));",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)  # type: ignore[attr-defined]
+    text = baseline.read_text(encoding="utf-8")
+    cut = text.index("Type: FK CONSTRAINT")
+    # as psql -f sends it: statement by statement, each committed unless the file says BEGIN;
+    # the loader dies before the foreign keys
+    loader = await asyncpg.connect(database)
+    try:
+        for statement in split_patch(text, str(baseline)):
+            if statement.offset > cut:
+                break
+            await loader.execute(statement.text)
+    finally:
+        await loader.close()  # a killed psql: the server ends the session
+    run = await apply_patches(database, patches)
+    assert run.applied == ["0001_clinics.sql", "0002_patients.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == 1

@@ -2,6 +2,11 @@
 -- Written by `tenantguard patches sync` (pg_dump --schema-only of what the patch pipeline builds);
 -- do not edit by hand: add a patch, then sync. `tenantguard patches verify` proves the two equal.
 
+-- One transaction: a load cut short (a killed installer, psql going on after an error)
+-- leaves nothing, not tables without the keys, triggers and policies pg_dump writes last,
+-- which the patches' IF NOT EXISTS would then never add.
+BEGIN;
+
 SET statement_timeout = 0;
 SET lock_timeout = 0;
 SET idle_in_transaction_session_timeout = 0;
@@ -1456,3 +1461,5 @@ ALTER TABLE public.transactions ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+
+COMMIT;

@@ -445,6 +445,31 @@ async def _check_live_database(
     )
 
 
+_ONE_TRANSACTION = (
+    "-- One transaction: a load cut short (a killed installer, psql going on after an error)\n"
+    "-- leaves nothing, not tables without the keys, triggers and policies pg_dump writes last,\n"
+    "-- which the patches' IF NOT EXISTS would then never add.\n"
+    "BEGIN;\n"
+)
+
+
+def _one_transaction(text: str) -> str:
+    """The baseline as one transaction, after its header comment (round 28, helper h28d: a
+    load of pg_dump's text cut short left tables without their foreign keys, and apply and
+    status then said all was applied)."""
+    lines = text.splitlines(keepends=True)
+    head = 0
+    while head < len(lines) and lines[head].startswith("--"):
+        head += 1
+    return (
+        "".join(lines[:head])
+        + "\n"
+        + _ONE_TRANSACTION
+        + "".join(lines[head:]).rstrip("\n")
+        + "\n\nCOMMIT;\n"
+    )
+
+
 def _located(error: asyncpg.PostgresError, text: str, path: Path) -> str:
     from tenantguard.engine.sqltext import LineIndex
 
@@ -491,6 +516,7 @@ async def sync_baseline(
             "\n-- Set on the database itself (pg_dump --create), for whichever database loads "
             f"this file.\n{database_statements(database)}\n"
         )
+    text = _one_transaction(text)
     async with scratch_database(server, "check") as check:
         log.info("checking that the new baseline builds the same schema")
         conn = await connect(check)
