@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from tenantguard.cli import main
-from tenantguard.patches.files import PatchUsageError
+from tenantguard.patches.files import PatchError, PatchUsageError
 from tenantguard.patches.runner import apply_patches
 from tenantguard.patches.statements import split_patch
 from tenantguard.patches.verify import sync_baseline
@@ -122,3 +122,38 @@ async def test_a_baseline_load_cut_short_leaves_nothing_for_apply_to_build_on(
     run = await apply_patches(database, patches)
     assert run.applied == ["0001_clinics.sql", "0002_patients.sql"]
     assert await fetchval(database, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == 1
+
+
+@pytest.mark.parametrize(
+    ("marker", "statement"),
+    [
+        ("-- tenantguard: no-transaction (the table is big)\n", "CREATE INDEX CONCURRENTLY"),
+        ("-- tenantguard no-transaction\n", "CREATE INDEX CONCURRENTLY"),
+        ("/* tenantguard: no-transaction */\n", "CREATE INDEX CONCURRENTLY"),
+        ("", "VACUUM"),
+    ],
+)
+async def test_a_statement_that_cannot_run_in_a_transaction_is_refused_before_anything_runs(
+    database: str, tmp_path: Path, marker: str, statement: str
+) -> None:
+    """4. A patch meant to run outside a transaction whose marker line was not the runner's
+    (`-- tenantguard: no-transaction (the table is big)`, a missing colon, a block comment), or
+    a `VACUUM` in an ordinary patch: the patches before it were applied, then it failed with
+    PostgreSQL's 'CREATE INDEX CONCURRENTLY cannot run inside a transaction block' (exit 1), and
+    nothing said that the runner had not seen the marker the author wrote, nor what it is."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int, v text);")
+    body = (
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_v ON t (v);"
+        if statement.startswith("CREATE")
+        else "VACUUM t;"
+    )
+    write(tmp_path, "0002_x.sql", marker + body + "\n")
+    with pytest.raises(PatchError) as refused:
+        await apply_patches(database, tmp_path)
+    said = str(refused.value)
+    assert f"0002_x.sql:{2 if marker else 1}:1: {statement}" in said
+    assert "`-- tenantguard: no-transaction`" in said
+    if marker:
+        assert "Line 1 says" in said and "not the runner's marker" in said
+    # refused before anything ran: the first patch is not applied either
+    assert await fetchval(database, "SELECT to_regclass('t') IS NULL") is True

@@ -29,6 +29,7 @@ __all__ = [
     "check_patch_statements",
     "concurrent_index",
     "created_roles",
+    "outside_transaction_only",
     "relations",
     "split_patch",
     "transaction_control",
@@ -98,6 +99,69 @@ def transaction_control(statement: SqlStatement) -> str | None:
     return None
 
 
+_OUTSIDE_TRANSACTION_ONLY = {
+    ast.CreatedbStmt: "CREATE DATABASE",
+    ast.DropdbStmt: "DROP DATABASE",
+    ast.AlterSystemStmt: "ALTER SYSTEM",
+    ast.CreateTableSpaceStmt: "CREATE TABLESPACE",
+    ast.DropTableSpaceStmt: "DROP TABLESPACE",
+}
+
+
+def outside_transaction_only(node: Any) -> str | None:
+    """What the statement is, when PostgreSQL refuses to run it inside a transaction block."""
+    for kind, name in _OUTSIDE_TRANSACTION_ONLY.items():
+        if isinstance(node, kind):
+            return name
+    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:  # ANALYZE alone is fine
+        return "VACUUM"
+    if isinstance(node, ast.IndexStmt) and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if isinstance(node, ast.DropStmt) and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if isinstance(node, ast.ReindexStmt) and any(
+        getattr(p, "defname", "") == "concurrently" for p in node.params or ()
+    ):
+        return "REINDEX CONCURRENTLY"
+    return None
+
+
+_NEAR_MARKER = lazy_pattern(r"tenantguard.{0,3}no.?transaction", re.IGNORECASE)
+
+
+def _refuse_outside_transaction_only(patch: PatchFile, statements: list[SqlStatement]) -> None:
+    """A statement PostgreSQL refuses in a transaction block, in a patch the runner applies in
+    one, is refused before any patch runs — saying so when the patch has a line that looks
+    like the marker but is not it (round 28, helper h28d: `-- tenantguard: no-transaction (the
+    table is big)` was not seen, the patches before it were applied, and the run failed on
+    'cannot run inside a transaction block')."""
+    for statement in statements:
+        name = outside_transaction_only(statement.node)
+        if name is None and concurrent_detach(statement) is not None:
+            name = "DETACH PARTITION … CONCURRENTLY"
+        if name is None:
+            continue
+        near = next(
+            (
+                (number, line.strip())
+                for number, line in enumerate(patch.text.splitlines(), start=1)
+                if _NEAR_MARKER.search(line)
+            ),
+            None,
+        )
+        seen = (
+            f" Line {near[0]} says `{near[1]}`, which is not the runner's marker: the marker is "
+            "a line comment alone on its line."
+            if near is not None
+            else ""
+        )
+        raise PatchError(
+            f"{patch.path}:{statement.line}:{statement.column}: {name} cannot run inside the "
+            f"transaction the runner applies this patch in.{seen} Put it alone in a patch that "
+            "has the line `-- tenantguard: no-transaction`; nothing was applied"
+        )
+
+
 def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> None:
     """Refuses what the runner cannot run safely, before anything of the patch runs."""
     if not patch.text.strip():
@@ -111,6 +175,8 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
             f"{patch.path}: a no-transaction patch holds exactly one statement "
             f"(found {len(statements)})"
         )
+    if patch.transactional:
+        _refuse_outside_transaction_only(patch, statements)
     for statement in statements:
         word = transaction_control(statement)
         if word is None:

@@ -32,41 +32,13 @@ None.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-
-from pglast import ast
 
 from tenantguard.engine.context import RuleInfo
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.patches.rules import PatchContext
+from tenantguard.patches.statements import outside_transaction_only
 
 RULE = RuleInfo("TG108", "non-transactional-statement-in-transactional-patch", Severity.ERROR)
-
-_ALWAYS = {
-    ast.CreatedbStmt: "CREATE DATABASE",
-    ast.DropdbStmt: "DROP DATABASE",
-    ast.AlterSystemStmt: "ALTER SYSTEM",
-    ast.CreateTableSpaceStmt: "CREATE TABLESPACE",
-    ast.DropTableSpaceStmt: "DROP TABLESPACE",
-}
-
-
-def outside_transaction_only(node: Any) -> str | None:
-    """What the statement is, when PostgreSQL refuses to run it inside a transaction block."""
-    for kind, name in _ALWAYS.items():
-        if isinstance(node, kind):
-            return name
-    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:  # ANALYZE alone is fine
-        return "VACUUM"
-    if isinstance(node, ast.IndexStmt) and node.concurrent:
-        return "CREATE INDEX CONCURRENTLY"
-    if isinstance(node, ast.DropStmt) and node.concurrent:
-        return "DROP INDEX CONCURRENTLY"
-    if isinstance(node, ast.ReindexStmt) and any(
-        getattr(p, "defname", "") == "concurrently" for p in node.params or ()
-    ):
-        return "REINDEX CONCURRENTLY"
-    return None
 
 
 def check(ctx: PatchContext) -> Iterator[Finding]:
