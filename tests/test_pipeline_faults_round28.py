@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from tenantguard.cli import main
+from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.patches.files import PatchError, PatchUsageError
 from tenantguard.patches.runner import apply_patches
 from tenantguard.patches.statements import split_patch
@@ -157,3 +158,54 @@ async def test_a_statement_that_cannot_run_in_a_transaction_is_refused_before_an
         assert "Line 1 says" in said and "not the runner's marker" in said
     # refused before anything ran: the first patch is not applied either
     assert await fetchval(database, "SELECT to_regclass('t') IS NULL") is True
+
+
+async def test_the_application_s_role_that_cannot_read_the_ledger_is_told_what_to_grant(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """5. The README's startup call, `apply_patches(pool)`, with the application's pool: its role
+    (not the one that applied the patches) cannot read the ledger. The startup died on asyncpg's
+    `InsufficientPrivilegeError: permission denied for table tenantguard_patches` (the CLI the
+    same, as 'database …: InsufficientPrivilegeError'), saying neither whose ledger it is nor
+    what to grant — status and apply alike."""
+    await fetchval(
+        postgres.dsn,
+        "DO $$ BEGIN IF to_regrole('tg_round28_app') IS NULL THEN "
+        "CREATE ROLE tg_round28_app LOGIN; END IF; END $$",
+    )
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);")
+    await apply_patches(database, tmp_path)
+    app = postgres.dsn_for(database.rsplit("/", 1)[1], "tg_round28_app")
+    with pytest.raises(PatchUsageError) as refused:
+        await apply_patches(app, tmp_path)
+    said = str(refused.value)
+    assert "tg_round28_app" in said and "GRANT SELECT ON" in said and "tenantguard_patches" in said
+    for verb in ("apply", "status"):
+        code = await asyncio.to_thread(
+            main, ["patches", verb, "--dsn", app, "--dir", str(tmp_path)]
+        )
+        assert code == 2 and "GRANT SELECT ON" in capsys.readouterr().err
+    # with the grant, a startup with nothing to apply passes
+    name = database.rsplit("/", 1)[1]
+    await fetchval(postgres.dsn_for(name), "GRANT SELECT ON tenantguard_patches TO tg_round28_app")
+    assert (await apply_patches(app, tmp_path)).skipped == ["0001_t.sql"]
+
+
+async def test_a_ledger_altered_by_hand_is_not_called_another_tool_s_table(
+    database: str, tmp_path: Path
+) -> None:
+    """6. The ledger with a column renamed by hand (`duration_ms` -> `duration`): the error said
+    'Another tool's table of that name? Rename it' — and renaming the ledger makes the next run
+    take the database for a new one and run every patch again (shown: 2 applied, both already
+    applied). The ledger is tenantguard's (it has name and checksum): the message names the
+    missing column and says to restore it, never to rename the table."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);")
+    await apply_patches(database, tmp_path)
+    await fetchval(
+        database, "ALTER TABLE tenantguard_patches RENAME COLUMN duration_ms TO duration"
+    )
+    with pytest.raises(PatchUsageError) as refused:
+        await apply_patches(database, tmp_path)
+    said = str(refused.value)
+    assert "duration_ms" in said and "Rename it" not in said
+    assert "every patch" in said

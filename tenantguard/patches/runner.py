@@ -326,7 +326,37 @@ async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, Applie
             f"SELECT name, checksum, applied_at, duration_ms, number FROM {table} "
             "ORDER BY number, name"
         )
+    except asyncpg.InsufficientPrivilegeError as error:
+        # the application's role running the startup call (round 28, helper h28d)
+        who = await conn.fetchrow(
+            "SELECT current_user::text AS user, pg_catalog.pg_get_userbyid(relowner) AS owner "
+            "FROM pg_catalog.pg_class WHERE oid = to_regclass($1)",
+            table,
+        )
+        user, owner = (who["user"], who["owner"]) if who is not None else ("?", "?")
+        raise PatchUsageError(
+            f"the runner's user {user} cannot read the patch ledger {table} (owned by {owner}): "
+            f"{error}. Run the patches as {owner} (the user that applied them), or GRANT SELECT "
+            f"ON {table} TO {quote_ident(user)} so that a startup with nothing to apply passes"
+        ) from error
     except (asyncpg.UndefinedColumnError, asyncpg.WrongObjectTypeError) as error:
+        columns = {
+            str(r["attname"])
+            for r in await conn.fetch(
+                "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) "
+                "AND attnum > 0 AND NOT attisdropped",
+                table,
+            )
+        }
+        if {"name", "checksum"} <= columns:  # ours, altered by hand (round 28, helper h28d)
+            wanted = ("name", "number", "checksum", "applied_at", "duration_ms")
+            lacking = ", ".join(c for c in wanted if c not in columns)
+            raise PatchUsageError(
+                f"the patch ledger {table} lacks column {lacking} ({error}): it was altered by "
+                f"hand. Restore the column (ALTER TABLE {table} RENAME COLUMN … TO … or ADD "
+                "COLUMN …); do not rename or drop the ledger, or the next run takes the "
+                "database for a new one and runs every patch again"
+            ) from error
         raise PatchUsageError(
             f"{table} is not tenantguard's patch ledger (name, number, checksum, applied_at, "
             f"duration_ms): {error}. Another tool's table of that name? Rename it: the runner "
