@@ -58,6 +58,7 @@ async def test_verify_passes_on_the_shipped_pipeline(postgres: ThrowawayPostgres
         "the pipeline's schema equals the baseline's",
         "the pipeline applied on top of the baseline changes nothing",
         "the baseline + pipeline has the same table contents as the pipeline alone",
+        "the baseline + pipeline has the same sequences as the pipeline alone",
     ]
 
 
@@ -245,7 +246,7 @@ async def test_cli_apply_status_verify(
     assert "applying     0001_base_tables.sql" in out and "applied      0048_" in out
     assert await asyncio.to_thread(main, ["patches", "verify", "--dsn", postgres.dsn]) == 0
     out = capsys.readouterr().out
-    assert out.count("ok  ") == 6 and "FAIL" not in out
+    assert out.count("ok  ") == 7 and "FAIL" not in out
     assert "applying every patch a second time" in out  # verify says what it does
     monkeypatch.delenv("DATABASE_URL")
     assert await asyncio.to_thread(main, ["patches", "apply"]) == 2

@@ -40,6 +40,8 @@ __all__ = [
     "find_pg_dump",
     "schema_diff",
     "schema_objects",
+    "sequence_states",
+    "sequences_diff",
     "table_contents",
 ]
 
@@ -317,4 +319,45 @@ def contents_diff(
             if len(only_a) == len(only_b) == 0:  # the same rows, some of them more often
                 extra = sorted(set(b.sample), key=b.sample.index)
                 out += [f"  {r} ({a.sample.count(r)} -> {b.sample.count(r)})" for r in extra[:5]]
+    return "\n".join(out)
+
+
+async def sequence_states(conn: asyncpg.Connection) -> dict[str, int]:
+    """The value each sequence gives next (`nextval`), by qualified name: pg_dump --schema-only
+    keeps a sequence's START WITH, not where a patch's `setval` or `ALTER SEQUENCE … RESTART`
+    moved it (round 28, helper h28d)."""
+    rows = await conn.fetch(
+        """SELECT schemaname::text AS schema, sequencename::text AS name, start_value,
+                  last_value, increment_by
+           FROM pg_catalog.pg_sequences
+           WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'
+           ORDER BY 1, 2"""
+    )
+    return {
+        f"{row['schema']}.{row['name']}": int(
+            row["start_value"]
+            if row["last_value"] is None
+            else row["last_value"] + row["increment_by"]
+        )
+        for row in rows
+    }
+
+
+def sequences_diff(
+    left: dict[str, int], right: dict[str, int], left_name: str, right_name: str
+) -> str:
+    """Sequences (on both sides) whose next value differs, one line each; '' when none."""
+    out = [
+        f"sequence {name}: next value {left[name]} after the {left_name}, {right[name]} after "
+        f"the {right_name}"
+        for name in sorted(set(left) & set(right))
+        if left[name] != right[name]
+    ]
+    if out:
+        out.append(
+            "pg_dump --schema-only keeps a sequence's START WITH, not a setval or ALTER SEQUENCE "
+            "… RESTART of a patch: a new install from the baseline numbers from elsewhere. Give "
+            "the sequence START WITH where the patch creates it (or move it outside the patch's "
+            "guard)"
+        )
     return "\n".join(out)

@@ -5,8 +5,9 @@ verify proves, on databases it creates (and drops) on the given server:
   2. the pipeline applied twice changes nothing the second time — neither the schema nor any
      table's contents (every patch is idempotent);
   3. the pipeline's schema equals the baseline's (as `pg_dump --schema-only` shows them);
-  4. the pipeline applied on top of the baseline changes nothing, and leaves the same rows as
-     the pipeline alone (new installs converge with upgraded ones);
+  4. the pipeline applied on top of the baseline changes nothing, and leaves the same rows and
+     the same next value of every sequence as the pipeline alone (new installs converge with
+     upgraded ones; pg_dump --schema-only keeps no sequence's value);
   5. when the given database has a patch ledger: its schema equals what the patches its ledger
      records build (an object made by hand under a patch's name, of another shape, is skipped
      by the patch's `IF NOT EXISTS` and seen only here).
@@ -46,6 +47,8 @@ from tenantguard.patches.dump import (
     find_pg_dump,
     schema_diff,
     schema_objects,
+    sequence_states,
+    sequences_diff,
     table_contents,
 )
 from tenantguard.patches.files import PatchError, PatchFile, PatchUsageError, read_patches
@@ -168,6 +171,14 @@ async def _state(dsn: Dsn, pg_dump: str) -> tuple[dict[str, list[str]], dict[str
     finally:
         await conn.close()
     return objects, contents
+
+
+async def _sequences(dsn: Dsn) -> dict[str, int]:
+    conn = await connect(dsn)
+    try:
+        return await sequence_states(conn)
+    finally:
+        await conn.close()
 
 
 async def _forget_ledger(dsn: Dsn) -> None:
@@ -305,6 +316,7 @@ async def verify_pipeline(
             "\n".join(f"index {i.qualified} on {i.table} is INVALID" for i in invalid),
         )
         built, built_rows = await _state(pipeline, pg_dump)
+        built_sequences = await _sequences(pipeline)
         log.info("applying every patch a second time, as if the ledger had forgotten it")
         await _forget_ledger(pipeline)
         try:
@@ -357,6 +369,12 @@ async def verify_pipeline(
         report.add(
             "the baseline + pipeline has the same table contents as the pipeline alone",
             contents_diff(built_rows, over_rows, "pipeline", "baseline + pipeline"),
+        )
+        report.add(
+            "the baseline + pipeline has the same sequences as the pipeline alone",
+            sequences_diff(
+                built_sequences, await _sequences(base), "pipeline", "baseline + pipeline"
+            ),
         )
     return report
 
