@@ -58,7 +58,7 @@ async def test_verify_passes_on_the_shipped_pipeline(postgres: ThrowawayPostgres
         "the pipeline's schema equals the baseline's",
         "the pipeline applied on top of the baseline changes nothing",
         "the baseline + pipeline has the same table contents as the pipeline alone",
-        "the baseline + pipeline has the same sequences as the pipeline alone",
+        "the baseline + pipeline has the same sequences and materialized views as the pipeline alone",
     ]
 
 

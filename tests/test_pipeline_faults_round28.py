@@ -237,7 +237,9 @@ async def test_verify_sees_a_sequence_a_new_install_numbers_from_elsewhere(
     await sync_baseline(postgres.dsn, patches, baseline)
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     failed = {name: difference for name, passed, difference in report.checks if not passed}
-    assert list(failed) == ["the baseline + pipeline has the same sequences as the pipeline alone"]
+    assert list(failed) == [
+        "the baseline + pipeline has the same sequences and materialized views as the pipeline alone"
+    ]
     said = next(iter(failed.values()))
     assert "public.invoices_id_seq" in said and "50001" in said and "START WITH" in said
     # a patch that numbers from its CREATE (pg_dump keeps START WITH) passes
@@ -249,3 +251,64 @@ async def test_verify_sees_a_sequence_a_new_install_numbers_from_elsewhere(
     )
     await sync_baseline(postgres.dsn, patches, baseline)
     assert (await verify_pipeline(postgres.dsn, patches, baseline)).ok
+
+
+async def test_a_materialized_view_the_patches_populate_is_populated_by_the_baseline(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """8. `CREATE MATERIALIZED VIEW IF NOT EXISTS lead_sources AS …` is populated when the
+    patch makes it; pg_dump --schema-only writes it `WITH NO DATA` (its REFRESH is in the data
+    section), and the patch's IF NOT EXISTS skips it on top of the baseline: on a new install
+    `SELECT * FROM lead_sources` failed with 'materialized view "lead_sources" has not been
+    populated' (shown on the server), and verify said ok to every check."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_leads.sql",
+        "CREATE TABLE IF NOT EXISTS leads (id bigserial PRIMARY KEY, source text NOT NULL);\n"
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS lead_sources AS "
+        "SELECT source, count(*) AS n FROM leads GROUP BY source;\n"
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS lead_totals AS "
+        "SELECT sum(n) AS n FROM lead_sources;\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    baseline.write_text(
+        "CREATE TABLE public.leads (id bigserial PRIMARY KEY, source text NOT NULL);\n"
+        "CREATE MATERIALIZED VIEW public.lead_sources AS SELECT leads.source, count(*) AS n "
+        "FROM public.leads GROUP BY leads.source WITH NO DATA;\n"
+        "CREATE MATERIALIZED VIEW public.lead_totals AS SELECT sum(lead_sources.n) AS n "
+        "FROM public.lead_sources WITH NO DATA;\n",
+        encoding="utf-8",
+    )
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    failed = {name: difference for name, passed, difference in report.checks if not passed}
+    name = "the baseline + pipeline has the same sequences and materialized views as the pipeline alone"
+    assert name in failed, report.checks
+    assert (
+        "materialized view public.lead_sources: populated after the pipeline, not populated"
+        in failed[name]
+    )
+    # sync writes the REFRESH pg_dump keeps in its data section, in the order of dependency
+    await sync_baseline(postgres.dsn, patches, baseline)
+    assert (await verify_pipeline(postgres.dsn, patches, baseline)).ok
+    admin = await asyncpg.connect(postgres.dsn)
+    try:
+        await admin.execute("DROP DATABASE IF EXISTS tg_round28_mv")
+        await admin.execute("CREATE DATABASE tg_round28_mv")
+    finally:
+        await admin.close()
+    dsn = postgres.dsn_for("tg_round28_mv")
+    try:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(baseline.read_text(encoding="utf-8"))
+        finally:
+            await conn.close()
+        await apply_patches(dsn, patches)
+        assert await fetchval(dsn, "SELECT count(*) FROM lead_totals") == 1
+    finally:
+        admin = await asyncpg.connect(postgres.dsn)
+        try:
+            await admin.execute("DROP DATABASE IF EXISTS tg_round28_mv WITH (FORCE)")
+        finally:
+            await admin.close()

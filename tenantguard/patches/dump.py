@@ -36,12 +36,14 @@ __all__ = [
     "contents_diff",
     "database_properties",
     "database_statements",
+    "derived_diff",
+    "derived_states",
     "dump_schema",
     "find_pg_dump",
+    "refresh_statements",
+    "refreshes",
     "schema_diff",
     "schema_objects",
-    "sequence_states",
-    "sequences_diff",
     "table_contents",
 ]
 
@@ -322,42 +324,65 @@ def contents_diff(
     return "\n".join(out)
 
 
-async def sequence_states(conn: asyncpg.Connection) -> dict[str, int]:
-    """The value each sequence gives next (`nextval`), by qualified name: pg_dump --schema-only
-    keeps a sequence's START WITH, not where a patch's `setval` or `ALTER SEQUENCE … RESTART`
-    moved it (round 28, helper h28d)."""
+async def derived_states(conn: asyncpg.Connection) -> dict[str, str]:
+    """What pg_dump --schema-only leaves out but a new install depends on (round 28, helper
+    h28d): the value each sequence gives next — it keeps START WITH, not where a patch's
+    `setval` or `ALTER SEQUENCE … RESTART` moved it — and whether a materialized view is
+    populated — it writes each `WITH NO DATA`, its REFRESH being data."""
     rows = await conn.fetch(
-        """SELECT schemaname::text AS schema, sequencename::text AS name, start_value,
-                  last_value, increment_by
+        """SELECT 'sequence ' || schemaname || '.' || sequencename AS key,
+                  'next value ' || coalesce(last_value + increment_by, start_value) AS state
            FROM pg_catalog.pg_sequences
            WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'
-           ORDER BY 1, 2"""
+           UNION ALL
+           SELECT 'materialized view ' || n.nspname || '.' || c.relname,
+                  CASE WHEN c.relispopulated THEN 'populated' ELSE 'not populated' END
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind = 'm' AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+           ORDER BY 1"""
     )
-    return {
-        f"{row['schema']}.{row['name']}": int(
-            row["start_value"]
-            if row["last_value"] is None
-            else row["last_value"] + row["increment_by"]
-        )
-        for row in rows
-    }
+    return {str(row["key"]): str(row["state"]) for row in rows}
 
 
-def sequences_diff(
-    left: dict[str, int], right: dict[str, int], left_name: str, right_name: str
+_DERIVED_HINTS = {
+    "sequence": (
+        "pg_dump --schema-only keeps a sequence's START WITH, not a setval or ALTER SEQUENCE … "
+        "RESTART of a patch: a new install from the baseline numbers from elsewhere. Give the "
+        "sequence START WITH where the patch creates it (or move it outside the patch's guard)"
+    ),
+    "materialized view": (
+        "pg_dump --schema-only writes a materialized view WITH NO DATA (its REFRESH is data): "
+        "a new install's queries of it fail ('has not been populated'). `tenantguard patches "
+        "sync` writes the REFRESH into the baseline"
+    ),
+}
+
+
+def derived_diff(
+    left: dict[str, str], right: dict[str, str], left_name: str, right_name: str
 ) -> str:
-    """Sequences (on both sides) whose next value differs, one line each; '' when none."""
-    out = [
-        f"sequence {name}: next value {left[name]} after the {left_name}, {right[name]} after "
-        f"the {right_name}"
-        for name in sorted(set(left) & set(right))
-        if left[name] != right[name]
+    """Sequences and materialized views (on both sides) in another state, one line each."""
+    out: list[str] = []
+    kinds: list[str] = []
+    for key in sorted(set(left) & set(right)):
+        if left[key] != right[key]:
+            out.append(
+                f"{key}: {left[key]} after the {left_name}, {right[key]} after the {right_name}"
+            )
+            kind = key.rsplit(" ", 1)[0]
+            if kind not in kinds:
+                kinds.append(kind)
+    return "\n".join(out + [_DERIVED_HINTS[kind] for kind in kinds])
+
+
+def refreshes(data_dump: str) -> list[str]:
+    """The `REFRESH MATERIALIZED VIEW …;` statements of a pg_dump (its post-data section), in its order (a
+    view that reads another is refreshed after it)."""
+    return [
+        line for line in data_dump.splitlines() if line.startswith("REFRESH MATERIALIZED VIEW ")
     ]
-    if out:
-        out.append(
-            "pg_dump --schema-only keeps a sequence's START WITH, not a setval or ALTER SEQUENCE "
-            "… RESTART of a patch: a new install from the baseline numbers from elsewhere. Give "
-            "the sequence START WITH where the patch creates it (or move it outside the patch's "
-            "guard)"
-        )
-    return "\n".join(out)
+
+
+async def refresh_statements(dsn: Dsn, pg_dump: str) -> list[str]:
+    """What refreshes the database's populated materialized views, as pg_dump orders it."""
+    return refreshes(await _pg_dump(dsn, pg_dump, "--section=post-data"))

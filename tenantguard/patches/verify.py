@@ -6,8 +6,9 @@ verify proves, on databases it creates (and drops) on the given server:
      table's contents (every patch is idempotent);
   3. the pipeline's schema equals the baseline's (as `pg_dump --schema-only` shows them);
   4. the pipeline applied on top of the baseline changes nothing, and leaves the same rows and
-     the same next value of every sequence as the pipeline alone (new installs converge with
-     upgraded ones; pg_dump --schema-only keeps no sequence's value);
+     the same next value of every sequence and the same materialized views populated as the
+     pipeline alone (new installs converge with upgraded ones; pg_dump --schema-only keeps no
+     sequence's value and writes every materialized view WITH NO DATA);
   5. when the given database has a patch ledger: its schema equals what the patches its ledger
      records build (an object made by hand under a patch's name, of another shape, is skipped
      by the patch's `IF NOT EXISTS` and seen only here).
@@ -43,12 +44,13 @@ from tenantguard.patches.dump import (
     contents_diff,
     database_properties,
     database_statements,
+    derived_diff,
+    derived_states,
     dump_schema,
     find_pg_dump,
+    refresh_statements,
     schema_diff,
     schema_objects,
-    sequence_states,
-    sequences_diff,
     table_contents,
 )
 from tenantguard.patches.files import PatchError, PatchFile, PatchUsageError, read_patches
@@ -173,10 +175,10 @@ async def _state(dsn: Dsn, pg_dump: str) -> tuple[dict[str, list[str]], dict[str
     return objects, contents
 
 
-async def _sequences(dsn: Dsn) -> dict[str, int]:
+async def _derived(dsn: Dsn) -> dict[str, str]:
     conn = await connect(dsn)
     try:
-        return await sequence_states(conn)
+        return await derived_states(conn)
     finally:
         await conn.close()
 
@@ -316,7 +318,7 @@ async def verify_pipeline(
             "\n".join(f"index {i.qualified} on {i.table} is INVALID" for i in invalid),
         )
         built, built_rows = await _state(pipeline, pg_dump)
-        built_sequences = await _sequences(pipeline)
+        built_derived = await _derived(pipeline)
         log.info("applying every patch a second time, as if the ledger had forgotten it")
         await _forget_ledger(pipeline)
         try:
@@ -371,10 +373,9 @@ async def verify_pipeline(
             contents_diff(built_rows, over_rows, "pipeline", "baseline + pipeline"),
         )
         report.add(
-            "the baseline + pipeline has the same sequences as the pipeline alone",
-            sequences_diff(
-                built_sequences, await _sequences(base), "pipeline", "baseline + pipeline"
-            ),
+            "the baseline + pipeline has the same sequences and materialized views as the "
+            "pipeline alone",
+            derived_diff(built_derived, await _derived(base), "pipeline", "baseline + pipeline"),
         )
     return report
 
@@ -528,7 +529,14 @@ async def sync_baseline(
         await apply_patches(pipeline, directory)
         dump = await dump_schema(pipeline, pg_dump)
         database = await database_properties(pipeline, pg_dump)
+        refreshed = await refresh_statements(pipeline, pg_dump)
     text = baseline_text(dump, BASELINE_HEADER + _role_preamble(_patch_roles(patches)))
+    if refreshed:  # pg_dump --schema-only writes every materialized view WITH NO DATA
+        text += (
+            "\n-- The materialized views the patches populate (pg_dump's data section).\n"
+            + "\n".join(refreshed)
+            + "\n"
+        )
     if database:  # pg_dump without --create leaves them out; they name no database here
         text += (
             "\n-- Set on the database itself (pg_dump --create), for whichever database loads "
