@@ -312,3 +312,39 @@ async def test_a_materialized_view_the_patches_populate_is_populated_by_the_base
             await admin.execute("DROP DATABASE IF EXISTS tg_round28_mv WITH (FORCE)")
         finally:
             await admin.close()
+
+
+async def test_a_no_transaction_patch_cancelled_by_statement_timeout_gets_advice_it_can_follow(
+    database: str, tmp_path: Path
+) -> None:
+    """9. The database's `statement_timeout` (300 ms here, for the application) cancelled a
+    no-transaction `CREATE INDEX CONCURRENTLY` at every run. The error's advice — 'a patch that
+    needs longer says `SET LOCAL statement_timeout = 0;` first' — cannot be followed there: a
+    no-transaction patch holds one statement (a second is refused) and SET LOCAL outside a
+    transaction does nothing. What works is the runner's own setting: `options=-c
+    statement_timeout=0` in its DSN (shown: 4.6 s build, applied), or the runner's role."""
+    write(
+        tmp_path,
+        "0001_t.sql",
+        """
+        CREATE TABLE IF NOT EXISTS t (id int, v text);
+        CREATE OR REPLACE FUNCTION slow(text) RETURNS text IMMUTABLE LANGUAGE sql
+            AS $$ SELECT $1 || pg_sleep(0.1)::text $$;
+        INSERT INTO t SELECT g, g::text FROM generate_series(1, 10) g WHERE NOT EXISTS (SELECT FROM t);
+        """,
+    )
+    write(
+        tmp_path,
+        "0002_idx.sql",
+        "-- tenantguard: no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_slow ON t (slow(v));\n",
+    )
+    name = database.rsplit("/", 1)[1]
+    await fetchval(database, f"ALTER DATABASE {name} SET statement_timeout = '300ms'")
+    with pytest.raises(PatchError) as caught:
+        await apply_patches(database, tmp_path)
+    said = str(caught.value)
+    assert "statement timeout" in said and "SET LOCAL" not in said
+    assert "options=-c statement_timeout=0" in said and "ALTER ROLE" in said
+    separator = "&" if "?" in database else "?"
+    run = await apply_patches(f"{database}{separator}options=-cstatement_timeout%3D0", tmp_path)
+    assert run.applied == ["0002_idx.sql"]

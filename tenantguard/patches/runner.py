@@ -1159,13 +1159,13 @@ async def _run_once(
         left = await _what_is_left(conn, patch, ddl_lock_timeout, drop=True)
         outcome = "failed" if left == "did not complete" else f"failed and {left}"
         said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
-        said += await _timeout_hint(conn, error)
+        said += await _timeout_hint(conn, error, patch)
         raise PatchError(
             f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {said}\n    in: {shown}"
         ) from error
 
 
-async def _timeout_hint(conn: asyncpg.Connection, error: Exception) -> str:
+async def _timeout_hint(conn: asyncpg.Connection, error: Exception, patch: PatchFile) -> str:
     """Where a statement_timeout that cancelled a patch comes from, and the patch's way out."""
     if not isinstance(error, asyncpg.QueryCanceledError) or "statement timeout" not in str(error):
         return ""
@@ -1176,10 +1176,18 @@ async def _timeout_hint(conn: asyncpg.Connection, error: Exception) -> str:
         ) or ("?", "?")
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         return ""
-    return (
+    said = (
         f"\n    the session's statement_timeout is {value} (set by the {source}; the runner "
-        "keeps the database's and role's settings): a patch that needs longer says "
-        "`SET LOCAL statement_timeout = 0;` first"
+        "keeps the database's and role's settings): "
+    )
+    if patch.transactional:
+        return said + "a patch that needs longer says `SET LOCAL statement_timeout = 0;` first"
+    # a no-transaction patch holds one statement, and SET LOCAL outside a transaction does
+    # nothing: only the runner's own setting helps (round 28, helper h28d)
+    return said + (
+        "a no-transaction patch holds its one statement only, so give the runner a longer one: "
+        "`options=-c statement_timeout=0` in its DSN (`?options=-cstatement_timeout%3D0` in a "
+        "URL), or ALTER ROLE <runner> IN DATABASE <database> SET statement_timeout = 0"
     )
 
 
