@@ -348,3 +348,20 @@ async def test_a_no_transaction_patch_cancelled_by_statement_timeout_gets_advice
     separator = "&" if "?" in database else "?"
     run = await apply_patches(f"{database}{separator}options=-cstatement_timeout%3D0", tmp_path)
     assert run.applied == ["0002_idx.sql"]
+
+
+async def test_the_no_transaction_marker_on_a_line_ended_by_a_lone_cr_is_seen(
+    database: str, tmp_path: Path
+) -> None:
+    """10. A patch saved with lone CR line ends (an old Mac editor): PostgreSQL ends the `--`
+    comment there, but the marker's `$` did not, so the marker went unseen and the concurrent
+    build ran inside a transaction ('cannot run inside a transaction block')."""
+    (tmp_path / "0001_t.sql").write_bytes(b"CREATE TABLE IF NOT EXISTS t (id int, v text);\r")
+    (tmp_path / "0002_idx.sql").write_bytes(
+        b"-- tenantguard: no-transaction\rCREATE INDEX CONCURRENTLY IF NOT EXISTS t_v ON t (v);\r"
+    )
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0001_t.sql", "0002_idx.sql"]
+    assert await fetchval(
+        database, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_v'::regclass"
+    )

@@ -31,6 +31,7 @@ __all__ = [
     "PatchLockError",
     "PatchUsageError",
     "read_patches",
+    "says_no_transaction",
 ]
 
 # the runner's ledger table; here, so that the patch rules read it without asyncpg
@@ -41,6 +42,12 @@ _MAX_NUMBER = 2**31 - 1  # the ledger's `number integer`
 NO_TRANSACTION = lazy_pattern(
     r"^\s*--\s*tenantguard:\s*no-transaction\s*$", re.MULTILINE | re.IGNORECASE
 )
+
+
+def says_no_transaction(text: str) -> bool:
+    """Does the patch have the no-transaction marker line? A lone CR ends a line too (for
+    PostgreSQL's `--` comment as well): an old Mac editor's file kept its marker unseen."""
+    return NO_TRANSACTION.search(text.replace("\r\n", "\n").replace("\r", "\n")) is not None
 
 
 class PatchError(Exception):
@@ -167,7 +174,7 @@ def read_patches(directory: Path) -> list[PatchFile]:
         except OSError as error:
             raise PatchError(f"{path}: cannot read the patch: {error.strerror or error}") from error
         text = decode_patch(data, path)
-        transactional = NO_TRANSACTION.search(text) is None
+        transactional = not says_no_transaction(text)
         patches.append(
             PatchFile(
                 number, path.name, path, text, hashlib.sha256(data).hexdigest(), transactional

@@ -110,9 +110,9 @@ def _walk_plpgsql(node: Any, guarded: bool, found: list[tuple[dict[str, Any], bo
 
 def read_patch_source(text: str, path: str) -> PatchSource:
     """Every statement of a patch file with its position, DO-block bodies included."""
-    from tenantguard.patches.files import NO_TRANSACTION
+    from tenantguard.patches.files import says_no_transaction
 
-    source = PatchSource(path, transactional=NO_TRANSACTION.search(text) is None)
+    source = PatchSource(path, transactional=not says_no_transaction(text))
     if text.startswith("\ufeff"):
         text = " " + text[1:]  # a UTF-8 byte-order mark is not SQL; a space keeps every position
     lines = LineIndex(text)
