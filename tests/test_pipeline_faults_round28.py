@@ -392,3 +392,30 @@ async def test_a_first_run_reads_each_statement_once_for_second_copies(
     )
     await apply_patches(database, tmp_path)
     assert len(calls) == 3
+
+
+async def test_a_ledger_locked_for_a_moment_is_waited_for_like_a_table(
+    database: str, tmp_path: Path
+) -> None:
+    """12. A maintenance job holding the ledger a moment (`vacuumdb --full`, a `LOCK TABLE` of
+    a backup script) when a patch records itself: the INSERT hit the runner's lock_timeout and
+    the run failed at once — exit 1, 'the pipeline is wrong', 'in: recording it in the ledger',
+    no blocker named — where a patch's own table lock is retried with backoff."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);")
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_u.sql", "CREATE TABLE IF NOT EXISTS u (id int);")
+    holder = await asyncpg.connect(database)
+    try:
+        await holder.execute("BEGIN; LOCK tenantguard_patches IN SHARE MODE")
+
+        async def release() -> None:
+            await asyncio.sleep(1.2)
+            await holder.execute("COMMIT")
+
+        releasing = asyncio.create_task(release())
+        run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=6)
+        await releasing
+    finally:
+        await holder.close()
+    assert run.applied == ["0002_u.sql"]
+    assert await ledger_names(database) == ["0001_t.sql", "0002_u.sql"]

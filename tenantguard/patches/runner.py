@@ -1156,6 +1156,10 @@ async def _run_once(
         retry = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
         if isinstance(error, retry) and statement is not None:
             raise _LockTimeout(error, relations(statement), line, column) from error
+        if isinstance(error, retry) and step.startswith("recording"):
+            # the ledger held a moment by maintenance (VACUUM FULL, LOCK TABLE): waited for
+            # like a patch's own table (round 28, helper h28d)
+            raise _LockTimeout(error, [ledger_table], line, column) from error
         if not isinstance(error, asyncpg.PostgresError):
             raise
         shown = statement.text.strip().splitlines()[0][:120] if statement is not None else step
