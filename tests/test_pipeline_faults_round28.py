@@ -419,3 +419,38 @@ async def test_a_ledger_locked_for_a_moment_is_waited_for_like_a_table(
         await holder.close()
     assert run.applied == ["0002_u.sql"]
     assert await ledger_names(database) == ["0001_t.sql", "0002_u.sql"]
+
+
+async def test_sync_to_a_baseline_path_it_cannot_write_says_so_before_the_work(
+    postgres: ThrowawayPostgres, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """13. `patches sync --baseline db/init` (the directory, not the file): the pipeline was
+    built and checked on two scratch databases, then the write failed and the CLI blamed the
+    server — 'database postgresql://…: IsADirectoryError: [Errno 21] Is a directory'. The
+    baseline is written whole or not at all (a temporary file renamed over it)."""
+    patches = tmp_path / "patches"
+    write(patches, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);")
+    target = tmp_path / "init"
+    target.mkdir()
+    code = await asyncio.to_thread(
+        main,
+        [
+            "patches",
+            "sync",
+            "--dsn",
+            postgres.dsn,
+            "--dir",
+            str(patches),
+            "--baseline",
+            str(target),
+        ],
+    )
+    out = capsys.readouterr()
+    assert code == 2
+    assert "is a directory" in out.err and "database" not in out.err
+    assert "applying" not in out.out
+    baseline = target / "schema.sql"
+    baseline.write_text("-- the old baseline\n", encoding="utf-8")
+    await sync_baseline(postgres.dsn, patches, baseline)
+    assert "CREATE TABLE public.t" in baseline.read_text(encoding="utf-8")
+    assert sorted(p.name for p in target.iterdir()) == ["schema.sql"]  # no temporary left

@@ -515,6 +515,10 @@ async def sync_baseline(
     """
     server = dsn if isinstance(dsn, Dsn) else Dsn.parse(dsn)
     patches = read_patches(directory)
+    if baseline.is_dir():  # said before the work, not as the server's error after it
+        raise PatchUsageError(
+            f"the baseline {baseline} is a directory: --baseline names the file sync writes"
+        )
     if not throwaway_server:
         changes = server_wide_changes(patches)
         if changes:
@@ -567,5 +571,12 @@ async def sync_baseline(
             f"it was:\n{difference}"
         )
     baseline.parent.mkdir(parents=True, exist_ok=True)
-    baseline.write_text(text, encoding="utf-8")
+    # whole or not at all: a sync killed while writing left half a baseline
+    partial = baseline.with_name(f".{baseline.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(baseline)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise PatchUsageError(f"cannot write the baseline {baseline}: {error}") from error
     return text.count("\n")
