@@ -454,3 +454,40 @@ async def test_sync_to_a_baseline_path_it_cannot_write_says_so_before_the_work(
     await sync_baseline(postgres.dsn, patches, baseline)
     assert "CREATE TABLE public.t" in baseline.read_text(encoding="utf-8")
     assert sorted(p.name for p in target.iterdir()) == ["schema.sql"]  # no temporary left
+
+
+async def test_a_backfill_that_loses_a_serialization_race_is_retried(
+    database: str, tmp_path: Path
+) -> None:
+    """14. The database runs at `default_transaction_isolation = 'repeatable read'` (or
+    serializable), for the application. A backfill patch's UPDATE waited for a row an
+    application transaction was updating; when that committed, PostgreSQL refused the patch
+    with 'could not serialize access due to concurrent update': exit 1, as if the pipeline were
+    wrong, where a retry a moment later succeeds (a deadlock's victim is retried already)."""
+    write(
+        tmp_path,
+        "0001_t.sql",
+        "CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY, v text);\n"
+        "INSERT INTO t SELECT g, g::text FROM generate_series(1, 100) g ON CONFLICT DO NOTHING;\n",
+    )
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_backfill.sql", "UPDATE t SET v = 'x' || v WHERE v NOT LIKE 'x%';\n")
+    name = database.rsplit("/", 1)[1]
+    await fetchval(
+        database, f"ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
+    )
+    app = await asyncpg.connect(database)
+    try:
+        await app.execute("BEGIN; UPDATE t SET v = 'app' WHERE id = 50")
+
+        async def commit() -> None:
+            await asyncio.sleep(0.5)
+            await app.execute("COMMIT")
+
+        committing = asyncio.create_task(commit())
+        run = await apply_patches(database, tmp_path, ddl_lock_timeout=5)
+        await committing
+    finally:
+        await app.close()
+    assert run.applied == ["0002_backfill.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM t WHERE v NOT LIKE 'x%'") == 0

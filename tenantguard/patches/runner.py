@@ -943,12 +943,19 @@ async def _run_patch(
             tables = ", ".join(timeout.relations) or "its tables"
             final = attempt == attempts
             left = await _what_is_left(conn, patch, options.ddl_lock_timeout, drop=final)
-            failed = (
-                f"deadlocked with another transaction on {tables}"
-                if isinstance(timeout.error, asyncpg.DeadlockDetectedError)
-                else f"could not lock {tables} within lock_timeout "
-                f"{options.ddl_lock_timeout or 0:g} s"
-            )
+            if isinstance(timeout.error, asyncpg.DeadlockDetectedError):
+                failed = f"deadlocked with another transaction on {tables}"
+            elif isinstance(timeout.error, asyncpg.SerializationError):
+                isolation = await conn.fetchval("SHOW default_transaction_isolation")
+                failed = (
+                    f"could not serialize with a concurrent transaction on {tables} "
+                    f"(default_transaction_isolation is {isolation})"
+                )
+            else:
+                failed = (
+                    f"could not lock {tables} within lock_timeout "
+                    f"{options.ddl_lock_timeout or 0:g} s"
+                )
             if final:
                 raise PatchLockError(
                     f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} {failed}, "
@@ -1153,7 +1160,13 @@ async def _run_once(
                 f"({type(error).__name__}: {error}): {left}. Run apply again when the server is back"
             ) from error
         # a deadlock's victim, like a lock timeout, is the moment's traffic: retried
-        retry = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
+        # and so is a serialization failure at the database's repeatable read or serializable
+        # (a backfill racing an application update; round 28, helper h28d)
+        retry = (
+            asyncpg.LockNotAvailableError,
+            asyncpg.DeadlockDetectedError,
+            asyncpg.SerializationError,
+        )
         if isinstance(error, retry) and statement is not None:
             raise _LockTimeout(error, relations(statement), line, column) from error
         if isinstance(error, retry) and step.startswith("recording"):
