@@ -491,3 +491,34 @@ async def test_a_backfill_that_loses_a_serialization_race_is_retried(
         await app.close()
     assert run.applied == ["0002_backfill.sql"]
     assert await fetchval(database, "SELECT count(*) FROM t WHERE v NOT LIKE 'x%'") == 0
+
+
+async def test_a_patch_whose_session_does_not_hold_the_lock_is_not_run(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """15. Through PgBouncer in transaction mode (asyncpg's pool with statement_cache_size=0,
+    as asyncpg advises for it), the session advisory lock is taken on one server connection and
+    the patches run on others. Shown with four replicas starting at once: all four 'held' the
+    lock and ran 0001 together — three failed on `duplicate key … pg_type_typname_nsp_index`,
+    the fourth was told its patch 'released the pipeline's advisory lock
+    (pg_advisory_unlock_all()) … take the unlock out of the patches', which it never did.
+    Here the lock is taken on another session (as the pooler does): each patch's transaction
+    now checks, before anything of the patch runs, that its own backend holds the lock."""
+    from tenantguard.patches import runner
+
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);")
+    other = await asyncpg.connect(database)
+    try:
+
+        async def elsewhere(conn: object, wait: object, report_every: object) -> None:
+            await other.fetchval("SELECT pg_advisory_lock($1)", runner.LOCK_KEY)
+
+        monkeypatch.setattr(runner, "take_patch_lock", elsewhere)
+        with pytest.raises(PatchUsageError) as refused:
+            await apply_patches(database, tmp_path)
+    finally:
+        await other.close()
+    said = str(refused.value)
+    assert "transaction mode" in said and "directly" in said
+    assert await fetchval(database, "SELECT to_regclass('t') IS NULL") is True
+    assert await ledger_names(database) == []

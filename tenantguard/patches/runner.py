@@ -568,6 +568,19 @@ SELECT EXISTS (
     AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2)
 """
 
+_POOLER = (
+    "or the connection goes through a pooler in transaction mode (PgBouncer, pgcat, "
+    "Supavisor), where the session that took the lock is not the one that runs the patches: "
+    "connect the runner to PostgreSQL directly (or through a session-mode pool)"
+)
+_NOT_THIS_SESSION = (
+    "the backend that would run patch {patch} does not hold the pipeline's advisory lock the "
+    "runner took: the connection goes through a pooler in transaction mode (PgBouncer, pgcat, "
+    "Supavisor), where each transaction may run on another server connection and every "
+    "replica holds the lock at once. Nothing of the patch ran. Connect the runner to "
+    "PostgreSQL directly (or through a session-mode pool)"
+)
+
 _ELSEWHERE = """
 SELECT c.relname::text, n.nspname::text, current_schema()::text
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -984,7 +997,8 @@ async def _run_patch(
                 f"{patch.path}: patch {patch.name} released the pipeline's advisory lock "
                 "(pg_advisory_unlock_all(), or an unlock of its key): another replica could "
                 "apply the next patches at the same time, so this run stops here. The patch is "
-                "applied and recorded; take the unlock out of the patches and apply again",
+                "applied and recorded; take the unlock out of the patches and apply again — "
+                f"{_POOLER}",
                 applied=[*run.applied, patch.name] if record else run.applied,
             )
         log.info(
@@ -1097,6 +1111,11 @@ async def _run_once(
     try:
         if patch.transactional:
             await conn.execute("BEGIN")
+            # the backend that runs the patch holds the lock: through a pooler in transaction
+            # mode (PgBouncer) the lock was taken on another server connection, and every
+            # replica "held" it at once (round 28, helper h28d)
+            if not await conn.fetchval(_HOLDS_THE_LOCK, LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF):
+                raise PatchUsageError(_NOT_THIS_SESSION.format(patch=patch.name))
         else:
             statement = patch.statements[0]
             await _drop_invalid_index(conn, patch)
