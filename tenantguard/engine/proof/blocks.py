@@ -54,7 +54,10 @@ from tenantguard.engine.proof.values import (
 __all__ = ["Model"]
 
 _BLOCK_TYPES = (exp.Select, exp.Update, exp.Delete, exp.Merge, exp.Insert)
-_INDEXED_TYPES = (exp.Insert, exp.Merge, exp.OnConflict, exp.Update, exp.TruncateTable, exp.Copy)
+# (subqueries: TG013 reads those used as values from the index, not with a walk of its own)
+_INDEXED_TYPES = (
+    exp.Insert, exp.Merge, exp.OnConflict, exp.Update, exp.TruncateTable, exp.Copy, exp.Subquery
+)  # fmt: skip
 # calls that may be volatile whatever the schema (random(), gen_random_uuid(), OPERATOR(s.op)):
 # noted by the walk, so that a statement with none of them and no other call is not searched
 _MAYBE_VOLATILE = (exp.Rand, exp.Uuid, exp.Operator)

@@ -215,9 +215,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         ):
             return
         analysis = build_proof(ctx.tree, ctx.policy)[1]
-    yield from _errors_before_the_pin(ctx, analysis)
+    revealed = _revealed(ctx, analysis)
+    yield from _errors_before_the_pin(ctx, analysis, revealed)
     yield from _random_before_the_pin(ctx, analysis)
-    yield from _failing_alike_before_the_pin(ctx, analysis)
+    yield from _failing_alike_before_the_pin(ctx, analysis, revealed)
     calls = analysis.model.calls
     found = [node for name in SIDE_EFFECTS.intersection(calls) for node in calls[name]]
     unread = analysis.model.unread_ctes() if found else set()
@@ -1148,16 +1149,28 @@ def _may_fail(kind: type[exp.Expression]) -> bool:
 _MAY_FAIL: dict[type[exp.Expression], bool] = {}
 
 
-def _errors_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:
-    """Conditions whose error shows a tenant row's value, evaluated before that row's pin."""
+_Revealed = list[tuple[exp.Expression, "list[exp.Expression] | None"]]
+
+
+def _revealed(ctx: Context, analysis: Analysis) -> _Revealed:
+    """Each call or cast that may fail (what the model's walk indexed: typed calls and casts,
+    and calls by name) with the arguments its error may show (`_revealing_parts`): read once
+    for the checks of errors and of calls failing alike."""
     model = analysis.model
     column = ctx.policy.tenant_column
-    # what the model's walk indexed: typed calls and casts, and calls by name
     nodes = [node for kind, found in model.index.items() if _may_fail(kind) for node in found]
     nodes += [n for found in model.calls.values() for n in found]
     functions = ctx.policy.functions
     inlined = ctx.policy.inlined_functions
-    revealed = [(node, _revealing_parts(node, column, functions, inlined)) for node in nodes]
+    return [(node, _revealing_parts(node, column, functions, inlined)) for node in nodes]
+
+
+def _errors_before_the_pin(
+    ctx: Context, analysis: Analysis, revealed: _Revealed
+) -> Iterator[Finding]:
+    """Conditions whose error shows a tenant row's value, evaluated before that row's pin."""
+    model = analysis.model
+    column = ctx.policy.tenant_column
     candidates = [
         (node, parts) for node, parts in revealed if parts is not None and _reads_a_column(parts)
     ]
@@ -1297,7 +1310,8 @@ def _random_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
     if ctx.tree is None:
         return
     model = analysis.model
-    nodes: list[exp.Expression] = list(ctx.tree.find_all(exp.Rand))
+    # (the model's walk indexed every random(): no walk of its own)
+    nodes: list[exp.Expression] = list(model.index.get(exp.Rand, ()))
     nodes += [node for name in _RANDOM_NAMES for node in model.calls.get(name, ())]
     for node, source in _run_before_the_pin(ctx, analysis, nodes):
         name = function_name(node) if isinstance(node, exp.Anonymous) else "random"
@@ -1312,7 +1326,9 @@ def _random_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding
         )
 
 
-def _failing_alike_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:
+def _failing_alike_before_the_pin(
+    ctx: Context, analysis: Analysis, revealed: _Revealed
+) -> Iterator[Finding]:
     """A call that fails whatever the row's value (`split_part(p.first_name, ',', 0)`,
     `json_build_object(NULL, p.first_name)`: a constant its domain rejects) in a condition
     PostgreSQL may evaluate before the pin: a branch a row's value decides (`p.first_name <
@@ -1324,19 +1340,19 @@ def _failing_alike_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[
         return
     model = analysis.model
     column = ctx.policy.tenant_column
-    nodes = [node for kind, found in model.index.items() if _may_fail(kind) for node in found]
-    nodes += [n for found in model.calls.values() for n in found]
     alike = [
         node
-        for node in nodes
-        if node.find(exp.Column) is not None and _fails_alike(node, column, ctx.policy)
+        for node, parts in revealed
+        # (the cheap test first: few calls fail on a constant; the walk for a column is last)
+        if _fails_on_a_constant(node, parts) and node.find(exp.Column) is not None
     ]
     # an uncorrelated scalar subquery that may return several rows: PostgreSQL runs it when
     # the condition first needs its value ("more than one row returned by a subquery used as
     # an expression"), so only if a row reaches the condition
+    subqueries = [n for n in model.index.get(exp.Subquery, ()) if isinstance(n, exp.Subquery)]
     alike += [
         node
-        for node in ctx.tree.find_all(exp.Subquery)
+        for node in subqueries
         if _used_as_a_value(node)
         and (_several_rows(node) or _body_may_fail(node, column, ctx.policy))
         and not _correlated(analysis, node)
@@ -1417,11 +1433,19 @@ def _fails_alike(node: exp.Expression, column: str, policy: Policy) -> bool:
     """Does `node` fail on an argument that is no row's value: a constant in a position the
     function's domain may reject, or an argument `_revealing_parts` names that reads no
     column (`json_build_object(NULL, …)`)?"""
+    if type(node) in _DOMAIN_ERRORS:
+        return _fails_on_a_constant(node, None)
+    parts = _revealing_parts(node, column, policy.functions, policy.inlined_functions)
+    return _fails_on_a_constant(node, parts)
+
+
+def _fails_on_a_constant(node: exp.Expression, parts: list[exp.Expression] | None) -> bool:
+    """`_fails_alike`, given `_revealing_parts` of `node` (read for a kind of
+    `_DOMAIN_ERRORS`, whose constants are read instead)."""
     kind = type(node)
     if kind in _DOMAIN_ERRORS:
         given = [node.args.get(k) for k in _DOMAIN_ERRORS[kind]]
         return any(_rejected_constant(a) for a in given)
-    parts = _revealing_parts(node, column, policy.functions, policy.inlined_functions)
     # NULL where a value is required, or a value the caller binds (`regexp_like(x, $2)` of a
     # pattern that does not compile): no row's
     return bool(parts) and all(
