@@ -1165,6 +1165,28 @@ def _revealed(ctx: Context, analysis: Analysis) -> _Revealed:
     return [(node, _revealing_parts(node, column, functions, inlined)) for node in nodes]
 
 
+def _pinned_readers(
+    analysis: Analysis,
+    block: Block,
+    parts: list[exp.Expression],
+    visible: Span | None,
+    conjunct: exp.Expr,
+) -> list[Source]:
+    """Of the block's sources a condition's `parts` read, those pinned (unpinned: TG001's),
+    not by this very condition; not a MATERIALIZED CTE pinned inside, whose rows are pinned
+    before any reader's condition runs (helper 120: the shape this rule's help recommends was
+    reported)."""
+    return [
+        s
+        for s in _sources_of(analysis, block, parts, visible)
+        if s.block is block
+        and _carries_tenant_rows(s)
+        and (s.pinned or _pinned_inside(s))
+        and not any(f.conjunct is conjunct for f in s.facts)
+        and not _materialized_and_pinned_inside(s)
+    ]
+
+
 def _errors_before_the_pin(
     ctx: Context, analysis: Analysis, revealed: _Revealed
 ) -> Iterator[Finding]:
@@ -1242,18 +1264,7 @@ def _errors_before_the_pin(
             continue
         if conjunct is None or id(conjunct) in reported:
             continue
-        # of the sources it reads, pinned (unpinned: TG001's), not by this very condition
-        reading = [
-            s
-            for s in _sources_of(analysis, block, parts, visible)
-            if s.block is block
-            and _carries_tenant_rows(s)
-            and (s.pinned or _pinned_inside(s))
-            and not any(f.conjunct is conjunct for f in s.facts)
-            # a MATERIALIZED CTE pinned inside: its rows are pinned before any reader's
-            # condition runs (helper 120: the shape this rule's help recommends was reported)
-            and not _materialized_and_pinned_inside(s)
-        ]
+        reading = _pinned_readers(analysis, block, parts, visible, conjunct)
         cost = costs.get(id(conjunct))
         if cost is None:
             cost = costs[id(conjunct)] = _cost(conjunct, upper=False, policy=ctx.policy)  # type: ignore[arg-type]
@@ -1529,15 +1540,7 @@ def _run_before_the_pin(
         if correlated is not None:
             source, key = correlated
         else:
-            reading = [
-                s
-                for s in _sources_of(analysis, block, parts, visible)
-                if s.block is block
-                and _carries_tenant_rows(s)
-                and (s.pinned or _pinned_inside(s))
-                and not any(f.conjunct is conjunct for f in s.facts)
-                and not _materialized_and_pinned_inside(s)
-            ]
+            reading = _pinned_readers(analysis, block, parts, visible, conjunct)
             cost = _cost(conjunct, upper=False, policy=ctx.policy)  # type: ignore[arg-type]
             found = _pinned_after(reading, cost, analysis)
             if found is None:
