@@ -3125,9 +3125,11 @@ class _Walker:
 
     def _arguments(self, node: ast.Call) -> tuple[object, ...] | None:
         """What a call of project functions gives them, for the parameters they return: (bound,
-        each positional argument's value or None where unpacked, (keyword, value) pairs). None
-        when it gives no string-like argument (nothing there to return)."""
-        if not any(_string_like(a) for a in (*node.args, *(k.value for k in node.keywords))):
+        each positional argument's value or None where unpacked, (keyword, value) pairs, whether
+        it unpacks a `*` or `**` argument). None when it gives no argument: a parameter's
+        default is then what the function returns (any argument, string-like or not — `q(sql
+        or DEFAULT)`, `q(**kw)` — may replace the default: round 28, outside review h28e)."""
+        if not node.args and not node.keywords:
             return None
         func = node.func
         receiver = self.binding_of_receiver(func.value) if isinstance(func, ast.Attribute) else None
@@ -3135,7 +3137,10 @@ class _Walker:
             None if isinstance(a, ast.Starred) else self.evaluate(a) for a in node.args
         )
         keywords = tuple((k.arg, self.evaluate(k.value)) for k in node.keywords if k.arg)
-        return (isinstance(receiver, InstanceRef), positional, keywords)
+        unpacked = any(isinstance(a, ast.Starred) for a in node.args) or any(
+            k.arg is None for k in node.keywords
+        )
+        return (isinstance(receiver, InstanceRef), positional, keywords, unpacked)
 
     def returning(self, func: ast.expr) -> Callable[[], list[FunctionInfo]] | None:
         """The project functions a call surely runs (a method: the one its class finds, and
@@ -4868,8 +4873,9 @@ class ProjectIndex:
             return value
         given = part.given
         call: Call | None = None
+        unpacked = False
         if isinstance(given, tuple):
-            bound, positional, keywords = given
+            bound, positional, keywords, unpacked = given
             call = Call(
                 part.node,  # type: ignore[arg-type]
                 lambda: [],
@@ -4889,7 +4895,11 @@ class ProjectIndex:
                         if call is None
                         else _argument_for(call, info, _positional(call, info), piece.param)
                     )
-                    argument = found[1] if found is not None else _default(info, piece)
+                    if found is not None:
+                        argument = found[1]
+                    elif not unpacked and (call is None or None not in call.positional):
+                        # the call surely gives nothing for it: its default is what it holds
+                        argument = _default(info, piece)
                     if argument is not None:
                         argument = self.returned(argument, depth + 1, seen | {id(info)})
                         if not all(is_constant(a) for a in argument):

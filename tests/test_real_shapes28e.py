@@ -1,0 +1,61 @@
+"""Outside review h28e: leaks the round-28 relaxations of the Python reader let pass.
+
+1. A helper returning its parameter (`def q(text="SELECT … WHERE guild_id = $1"): return
+   dedent(text).strip()`) was read with its constant default wherever the call gave no
+   string-like argument or unpacked one: `q(*args)`, `q(**kw)`, `q(sql or DEFAULT)` sent what
+   the caller gave, yet passed in silence (before the relaxation: TG009).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .project_files import findings_of_check, write_project
+
+SCHEMA = (
+    "CREATE TABLE guilds (guild_id bigint PRIMARY KEY, prefix text);\n"
+    "CREATE TABLE tags (id serial PRIMARY KEY, guild_id bigint NOT NULL REFERENCES "
+    "guilds(guild_id), name text, uses int);\n"
+)
+CONFIG = '[tool.tenantguard]\ntenant_column = "guild_id"\nschema_paths = ["schema.sql"]\n'
+
+_found = findings_of_check
+
+
+def _project(root: Path, files: dict[str, str]) -> None:
+    write_project(root, SCHEMA, CONFIG, {"bot/__init__.py": "", **files})
+
+
+# 1. a helper returning its parameter, its default taken where the call gives an argument
+
+DEFAULTED = (
+    "import textwrap\n"
+    "\n"
+    "\n"
+    'def q(text="SELECT name FROM tags WHERE guild_id = $1"):\n'
+    "    return textwrap.dedent(text).strip()\n"
+    "\n"
+    "\n"
+    "async def get(conn, guild_id, given):\n"
+    "    return await conn.fetch(CALL, guild_id)\n"  # 9
+)
+
+
+@pytest.mark.parametrize(
+    "call", ["q(*given)", "q(**given)", "q(given or None)", "q(await given())"]
+)
+def test_a_helper_default_is_not_what_an_argument_replaces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    _project(tmp_path, {"bot/q.py": DEFAULTED.replace("CALL", call)})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 9, "TG009")]
+
+
+@pytest.mark.parametrize("call", ["q()", 'q("SELECT uses FROM tags WHERE guild_id = $1")'])
+def test_a_helper_default_or_constant_argument_stays_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    _project(tmp_path, {"bot/q.py": DEFAULTED.replace("CALL", call)})
+    assert _found(tmp_path, capsys, monkeypatch) == []
