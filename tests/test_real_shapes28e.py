@@ -59,3 +59,33 @@ def test_a_helper_default_or_constant_argument_stays_clean(
 ) -> None:
     _project(tmp_path, {"bot/q.py": DEFAULTED.replace("CALL", call)})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 2. Tortoise's own idiom, `connections.get("default").execute_query(sql)`: the receiver is
+# named by `connections` (the chain), not by the `get` called last — read as no database's
+# (5c7c47c), SQL known only at run time there passed in silence
+
+TORTOISE = (
+    "from tortoise import connections\n"
+    "\n"
+    "\n"
+    "async def raw(sql):\n"
+    '    return await connections.get("default").execute_query(sql)\n'  # 5
+)
+
+
+def test_tortoise_connections_get_is_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/raw.py": TORTOISE})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/raw.py", 5, "TG009")]
+
+
+def test_another_clients_get_is_no_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The twin: a GraphQL client's `clients.get("api").execute_query(query)` stays unread."""
+    source = TORTOISE.replace("from tortoise import connections", "from gql import clients")
+    source = source.replace("connections.get", "clients.get")
+    _project(tmp_path, {"bot/raw.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == []

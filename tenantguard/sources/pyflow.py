@@ -1696,7 +1696,9 @@ class _Walker:
             ):
                 # (surely SQL on a receiver named like a database; elsewhere only what reads
                 # as SQL: another client's `execute_query(graphql)` is not)
-                receiver = _receiver_name(func.value).lower()
+                # (the whole chain: Tortoise's `connections.get("default").execute_query(sql)`
+                # is named by `connections`, not by `get` — round 28, outside review h28e)
+                receiver = _receiver_chain(func.value).lower()
                 certain = _DB_RECEIVER.search(receiver) is not None
                 self.sink(node, f".{name}()", certain=certain)
                 return
@@ -3394,6 +3396,25 @@ def _receiver_name(node: ast.expr) -> str:
     if isinstance(node, ast.Await):
         return _receiver_name(node.value)
     return ""
+
+
+def _receiver_chain(node: ast.expr) -> str:
+    """Every name along a receiver's chain (`connections.get("default")`: `connections get`)."""
+    names: list[str] = []
+    while True:
+        if isinstance(node, ast.Name):
+            names.append(node.id)
+            break
+        if isinstance(node, ast.Attribute):
+            names.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Await):
+            node = node.value
+        else:
+            break
+    return " ".join(names)
 
 
 def _short(node: ast.AST) -> str:
