@@ -4,6 +4,12 @@
    dedent(text).strip()`) was read with its constant default wherever the call gave no
    string-like argument or unpacked one: `q(*args)`, `q(**kw)`, `q(sql or DEFAULT)` sent what
    the caller gave, yet passed in silence (before the relaxation: TG009).
+2. Tortoise's `connections.get("default").execute_query(sql)` was read as no database's (the
+   receiver named by `get`): SQL known only at run time there passed in silence.
+3. A list of queries changed through another name (`ALIAS = QS; ALIAS.append(q)`, or a
+   function appending to its parameter given QS) was read as its display — and, since
+   25c28ff, as the comprehension over constants that made it: the query added passed in
+   silence.
 """
 
 from __future__ import annotations
@@ -88,4 +94,65 @@ def test_another_clients_get_is_no_database(
     source = TORTOISE.replace("from tortoise import connections", "from gql import clients")
     source = source.replace("connections.get", "clients.get")
     _project(tmp_path, {"bot/raw.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 3. a list of queries changed through another name for it: `ALIAS = QS; ALIAS.append(q)`, or
+# a function changing its parameter given QS — QS was read as its display, or (25c28ff) as the
+# comprehension over a tuple of constants it was made by: the runtime query passed in silence
+
+CHANGED_ELSEWHERE = (
+    "import os\n"
+    "\n"
+    'TABLES = ("tags",)\n'
+    'QS = [f"SELECT count(*) FROM {t} WHERE guild_id = $1" for t in TABLES]\n'
+    "CHANGE\n"
+    "\n"
+    "\n"
+    "def add(lst, q):\n"
+    "    lst.append(q)\n"
+    "\n"
+    "\n"
+    "async def count(conn, g):\n"
+    "    for q in QS:\n"
+    "        await conn.fetchval(q, g)\n"  # 14
+)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        'ALIAS = QS\nALIAS.append(os.environ["Q"])',
+        'add(QS, os.environ["Q"])',
+        'add(q=os.environ["Q"], lst=QS)',
+        'ALIAS = QS\nadd(ALIAS, os.environ["Q"])',
+    ],
+    ids=["alias", "parameter", "keyword", "alias-parameter"],
+)
+@pytest.mark.parametrize("made", ["comprehension", "display"])
+def test_a_list_changed_through_another_name_is_not_its_display(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+    made: str,
+) -> None:
+    source = CHANGED_ELSEWHERE.replace("CHANGE", change)
+    if made == "display":
+        source = source.replace(
+            '[f"SELECT count(*) FROM {t} WHERE guild_id = $1" for t in TABLES]',
+            '["SELECT count(*) FROM tags WHERE guild_id = $1"]',
+        )
+    _project(tmp_path, {"bot/repo.py": source})
+    line = 14 + change.count("\n")
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/repo.py", line, "TG009")]
+
+
+@pytest.mark.parametrize(
+    "change", ["ALIAS = QS\nprint(len(ALIAS))", 'add([], os.environ["Q"])\nOTHER = QS']
+)
+def test_a_list_only_read_through_another_name_stays_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    _project(tmp_path, {"bot/repo.py": CHANGED_ELSEWHERE.replace("CHANGE", change)})
     assert _found(tmp_path, capsys, monkeypatch) == []

@@ -5387,8 +5387,28 @@ def _scan_scopes(info: ModuleInfo) -> None:
     Chain = tuple[ast.FunctionDef | ast.AsyncFunctionDef, ...]
     stack: list[tuple[ast.AST, Chain]] = [(info.tree, ())] if info.tree is not None else []
     recognized: set[int] = set()  # `globals()` read or changed where the walk reads it
+    # a list or dict changed through another name for it (round 28, outside review h28e:
+    # `ALIAS = QS; ALIAS.append(…)`, `add(QS, …)` with `def add(lst, q): lst.append(q)` left
+    # QS read as its display or comprehension)
+    aliases: list[tuple[str, str]] = []
+    passed: list[tuple[str, int | str, str]] = []  # (function, position or keyword, name)
+    functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     while stack:
         node, chain = stack.pop()
+        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Name):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            aliases.extend((t.id, node.value.id) for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            passed.extend(
+                (node.func.id, i, a.id) for i, a in enumerate(node.args) if isinstance(a, ast.Name)
+            )
+            passed.extend(
+                (node.func.id, k.arg, k.value.id)
+                for k in node.keywords
+                if k.arg and isinstance(k.value, ast.Name)
+            )
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            functions.append(node)
         if chain:
             # what else binds a name a `global` may make the module's: an import, an
             # exception's name, a match's capture, a nested def (round 26b, outside attack)
@@ -5494,6 +5514,35 @@ def _scan_scopes(info: ModuleInfo) -> None:
     for top, assigned in stored.items():
         names.update(assigned & declared.get(top, set()))
     attributes.update(a for n, a in through if n == "cls" or n in classes)
+    changes_parameter: dict[str, set[int | str]] = {}
+    for function in functions:
+        inside: set[str] = set()
+        for inner in ast.walk(function):
+            if isinstance(inner, ast.Subscript) and isinstance(inner.ctx, ast.Store | ast.Del):
+                _changed(inner.value, inside)
+            elif isinstance(inner, ast.AugAssign):
+                _changed(inner.target, inside)
+            elif (
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Attribute)
+                and inner.func.attr in _MUTATORS
+            ):
+                _changed(inner.func.value, inside)
+        positional = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+        every = [*positional, *(a.arg for a in function.args.kwonlyargs)]
+        changed = changes_parameter.setdefault(function.name, set())
+        changed.update(i for i, name in enumerate(positional) if name in inside)
+        changed.update(name for name in every if name in inside)
+    grown = True
+    while grown:
+        before = len(mutated)
+        for alias, name in aliases:
+            if alias in mutated or name in mutated:
+                mutated.update((alias, name))
+        for function_name, where, name in passed:
+            if where in changes_parameter.get(function_name, ()):
+                mutated.add(name)
+        grown = len(mutated) > before
     info._mutated = frozenset(mutated)
     info._rebound = (frozenset(names), frozenset(attributes))
     info._nonlocals = {key: frozenset(found) for key, found in nonlocals.items()}
