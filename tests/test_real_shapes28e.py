@@ -10,6 +10,9 @@
    function appending to its parameter given QS) was read as its display — and, since
    25c28ff, as the comprehension over constants that made it: the query added passed in
    silence.
+4. A DB-API cursor's `callproc(procname="reset_uses")` or `callproc(*call)` sends the same
+   `SELECT * FROM reset_uses()` as a positional name, which a5d3803 reads: both passed in
+   silence.
 """
 
 from __future__ import annotations
@@ -156,3 +159,31 @@ def test_a_list_only_read_through_another_name_stays_clean(
 ) -> None:
     _project(tmp_path, {"bot/repo.py": CHANGED_ELSEWHERE.replace("CHANGE", change)})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 4. callproc by keyword or unpacked: the same `SELECT * FROM name(…)` is sent (a5d3803 read
+# only a positional name; these passed in silence)
+
+PROCS = (
+    "CREATE FUNCTION reset_uses() RETURNS void LANGUAGE sql AS "
+    "$$ UPDATE tags SET uses = 0 $$;\n"
+    "CREATE FUNCTION reset_uses_of(g bigint) RETURNS void LANGUAGE sql AS "
+    "$$ UPDATE tags SET uses = 0 WHERE guild_id = g $$;\n"
+)
+
+
+def test_callproc_by_keyword_or_unpacked_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dao = (
+        "def reset(conn, guild_id, call):\n"
+        "    with conn.cursor() as cur:\n"
+        '        cur.callproc(procname="reset_uses_of", parameters=(guild_id,))\n'
+        '        cur.callproc(procname="reset_uses")\n'  # 4: every guild's tags
+        "        cur.callproc(*call)\n"  # 5: known at run time
+    )
+    write_project(tmp_path, SCHEMA + PROCS, CONFIG, {"bot/__init__.py": "", "bot/dao.py": dao})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/dao.py", 4, "TG001"),
+        ("bot/dao.py", 5, "TG009"),
+    ]

@@ -1667,8 +1667,7 @@ class _Walker:
                 return
             if (
                 name == "callproc"
-                and node.args
-                and not isinstance(node.args[0], ast.Starred)
+                and (node.args or any(k.arg == "procname" for k in node.keywords))
                 and not self._module_function(func)
                 and not self._own_method(func)
             ):
@@ -1740,11 +1739,21 @@ class _Walker:
         FROM name(%s, …)`, one placeholder per parameter, the name written in as given — read
         as that SQL (a function that reads every tenant's rows is found as at any call). A
         parameter list of a length known only at run time is a hole where it goes."""
-        name = node.args[0]
+        origin = self.origin
+        # (`callproc(procname="purge")`, `callproc(*call)`: the same SQL sent — round 28,
+        # outside review h28e: both passed in silence)
+        if not node.args:
+            name: ast.expr = next(k.value for k in node.keywords if k.arg == "procname")
+        else:
+            name = node.args[0]
+        if isinstance(name, ast.Starred):
+            reason = f"the procedure of `{_short(node)}` is unpacked at run time"
+            unpacked = hole(name, origin, reason)
+            self.recorded[id(node)] = Sink(node, name, ".callproc()", unpacked, True, self.function)
+            return
         params: ast.expr | None = node.args[1] if len(node.args) > 1 else None
         if params is None:
             params = next((k.value for k in node.keywords if k.arg == "parameters"), None)
-        origin = self.origin
         if params is None:
             arguments: Value = ((Lit("()", origin, None, 0, node),),)
         elif isinstance(params, ast.Tuple | ast.List) and not any(
