@@ -13,6 +13,8 @@
 4. A DB-API cursor's `callproc(procname="reset_uses")` or `callproc(*call)` sends the same
    `SELECT * FROM reset_uses()` as a positional name, which a5d3803 reads: both passed in
    silence.
+5. A helper method taken as a bound method, `f = self.q; f(where)`: the argument was mapped
+   to `self`, `text` read as its pinned default — the caller's SQL passed in silence.
 """
 
 from __future__ import annotations
@@ -187,3 +189,39 @@ def test_callproc_by_keyword_or_unpacked_is_read(
         ("bot/dao.py", 4, "TG001"),
         ("bot/dao.py", 5, "TG009"),
     ]
+
+
+# 5. a helper method taken as a bound method: `f = self.q; f(where)` gives `where` to `text`,
+# not to `self` — it was mapped to `self`, and `text` read as its pinned default
+
+
+BOUND = (
+    "class Repo:\n"
+    '    def q(self, text="SELECT name FROM tags WHERE guild_id = $1"):\n'
+    "        return text.strip()\n"
+    "\n"
+    "    async def get(self, conn, g, where):\n"
+    "        f = self.q\n"
+    "        return await conn.fetch(CALL, g)\n"  # 7
+)
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        ("f(where)", [("bot/repo.py", 7, "TG009")]),
+        ("self.q(where)", [("bot/repo.py", 7, "TG009")]),
+        ("f()", []),
+        ('self.q("SELECT uses FROM tags WHERE guild_id = $1")', []),
+    ],
+    ids=["bound alias, run time", "method, run time", "bound alias, default", "method, constant"],
+)
+def test_a_bound_helper_method_gives_its_argument_to_the_parameter(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    call: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    _project(tmp_path, {"bot/repo.py": BOUND.replace("CALL", call)})
+    assert _found(tmp_path, capsys, monkeypatch) == expected

@@ -3151,7 +3151,11 @@ class _Walker:
         unpacked = any(isinstance(a, ast.Starred) for a in node.args) or any(
             k.arg is None for k in node.keywords
         )
-        return (isinstance(receiver, InstanceRef), positional, keywords, unpacked)
+        # whether a method's `self` is surely given or not: `obj.q(sql)`, `Repo.q(obj, sql)` —
+        # not `f = self.q; f(sql)`, whose first argument is `text`, not `self` (round 28,
+        # outside review h28e: it was given to `self`, and `text` read as its default)
+        known = isinstance(receiver, InstanceRef | ClassRef)
+        return (isinstance(receiver, InstanceRef), positional, keywords, unpacked, known)
 
     def returning(self, func: ast.expr) -> Callable[[], list[FunctionInfo]] | None:
         """The project functions a call surely runs (a method: the one its class finds, and
@@ -4905,7 +4909,9 @@ class ProjectIndex:
         call: Call | None = None
         unpacked = False
         if isinstance(given, tuple):
-            bound, positional, keywords, unpacked = given
+            bound, positional, keywords, unpacked, known = given
+            if not known and info.method_kind == "method":
+                return value  # which argument is `self` is not known: the parameter stays
             call = Call(
                 part.node,  # type: ignore[arg-type]
                 lambda: [],
