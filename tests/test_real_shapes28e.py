@@ -15,6 +15,9 @@
    silence.
 5. A helper method taken as a bound method, `f = self.q; f(where)`: the argument was mapped
    to `self`, `text` read as its pinned default — the caller's SQL passed in silence.
+6. A trailing suppression on the line a literal or a multi-line call ends on (0a9a5e5,
+   d8ecde1), written for another literal or call that follows on that line, silenced the
+   statement that ended there too (an unpinned FOR UPDATE, a DELETE of every guild's tags).
 """
 
 from __future__ import annotations
@@ -224,4 +227,57 @@ def test_a_bound_helper_method_gives_its_argument_to_the_parameter(
     expected: list[tuple[str, int, str]],
 ) -> None:
     _project(tmp_path, {"bot/repo.py": BOUND.replace("CALL", call)})
+    assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 6. a trailing suppression on the line where a literal or a multi-line call ends, written for
+# what follows on that line (another literal, another call), silenced the one that ended there
+
+REASON = "# tenantguard: ignore[TG001] -- stats count every guild's tags on purpose"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "QUERIES = {\n"
+            '    "claim": """\n'
+            "        SELECT id FROM tags FOR UPDATE SKIP LOCKED\n"  # 3: every guild's rows locked
+            f'    """, "stats": "SELECT count(*) FROM tags",  {REASON}\n'
+            "}\n",
+            [("bot/a.py", 3, "TG001")],
+        ),
+        (
+            "async def f(conn):\n"
+            "    await conn.execute(\n"
+            '        "DELETE FROM tags WHERE uses = 0",\n'  # 3: every guild's tags
+            f'    ); await conn.fetch("SELECT count(*) FROM tags")  {REASON}\n',
+            [("bot/a.py", 3, "TG001")],
+        ),
+        (  # the twins: nothing else on the line, the suppression covers what ends there
+            "QUERIES = {\n"
+            '    "stats": """\n'
+            "        SELECT count(*) FROM tags\n"
+            f'    """,  {REASON}\n'
+            "}\n",
+            [],
+        ),
+        (
+            "async def f(conn):\n"
+            "    await conn.fetch(\n"
+            '        "SELECT count(*) FROM tags",\n'
+            f"    )  {REASON}\n",
+            [],
+        ),
+    ],
+    ids=["literal then another", "call then another", "literal alone", "call alone"],
+)
+def test_a_suppression_after_a_literal_or_call_with_more_on_its_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    _project(tmp_path, {"bot/a.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == expected
