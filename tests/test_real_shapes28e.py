@@ -18,6 +18,8 @@
 6. A trailing suppression on the line a literal or a multi-line call ends on (0a9a5e5,
    d8ecde1), written for another literal or call that follows on that line, silenced the
    statement that ended there too (an unpinned FOR UPDATE, a DELETE of every guild's tags).
+7. A project method named like a driver's that sends through `getattr(self.pool, name)`
+   (542ffe0: the project's method, no wrapper): the SQL given it passed in silence.
 """
 
 from __future__ import annotations
@@ -281,3 +283,45 @@ def test_a_suppression_after_a_literal_or_call_with_more_on_its_line(
 ) -> None:
     _project(tmp_path, {"bot/a.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 7. a project method named like a driver's that sends through something the reader does not
+# follow (`getattr(self.pool, name)(query, *args)`): since 542ffe0 it was the project's method,
+# no wrapper, and the SQL given it passed in silence — its first argument is read again where
+# it reads as SQL, as the driver's method's was
+
+DISPATCH = (
+    "class Repo:\n"
+    "    def __init__(self, pool):\n"
+    "        self.pool = pool\n"
+    "\n"
+    "    async def fetchval(self, query, *args):\n"
+    '        return await self._call("fetchval", query, *args)\n'
+    "\n"
+    "    async def _call(self, name, query, *args):\n"
+    "        return await getattr(self.pool, name)(query, *args)\n"
+    "\n"
+    "    async def fetch(self, conn, query, *args):\n"
+    "        return await conn.fetch(query, *args)\n"
+    "\n"
+    "    async def names(self, conn, g, extra):\n"
+    '        await self.fetchval("SELECT count(*) FROM tags WHERE guild_id = $1" + extra, g)\n'  # 15
+    '        await self.fetch(conn, "SELECT name FROM tags WHERE guild_id = $1", g)\n'
+    "\n"
+    "\n"
+    "class Cache:\n"
+    "    def fetch(self, key):\n"
+    "        return None\n"
+    "\n"
+    "    def use(self, key):\n"
+    "        return self.fetch(key)\n"
+)
+
+
+def test_a_driver_named_method_that_is_no_wrapper_reads_its_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leak at line 15 (TG009, as before 542ffe0); the twins: a wrapper of that name
+    (`self.fetch(conn, Q, g)`) and a cache's `fetch(key)` stay clean."""
+    _project(tmp_path, {"bot/repo.py": DISPATCH})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/repo.py", 15, "TG009")]

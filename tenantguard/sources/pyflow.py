@@ -342,6 +342,10 @@ class Call:
     # the callee is guessed by the method's name (the receiver's class is unknown), and the
     # receiver does not look like a database: a value computed at run time there may not be SQL
     guessed: bool = False
+    # a project method named like a driver's (`self.fetchval(Q, g)`): where no callee turns
+    # out a wrapper (it sends through `getattr(self.pool, name)`), its first argument is read
+    # where it reads as SQL, as the driver's method was (round 28, outside review h28e)
+    driver: bool = False
 
 
 @dataclass(eq=False)
@@ -1662,6 +1666,9 @@ class _Walker:
             if name in SQL_METHODS:
                 if self._module_function(func) or self._own_method(func):
                     self.project_call(node, func)  # `db.fetch(conn, Q, args)`: the project's
+                    recorded = self.recorded.get(id(node))
+                    if isinstance(recorded, Call) and isinstance(func, ast.Attribute):
+                        recorded.driver = True
                     return
                 self.sql_method(node, func)
                 return

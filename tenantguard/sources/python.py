@@ -558,15 +558,24 @@ class _ModuleCheck:
             calls = self.info.calls if function is None else function.calls
             yield from sinks
             for call in calls:
+                wrapped = False
                 for callee, parameter, (argument, value), (
                     through,
                     certain,
                     _,
                 ) in self.index.wrapped_arguments(call, self.origin):
+                    wrapped = True
                     method = f"{callee.name}() (it passes it to {through})"
                     certain = certain and not call.guessed
                     params = _passed_params(call, callee, parameter, self.index)
                     yield Sink(call.call, argument, method, value, certain, function, params)
+                if not wrapped and call.driver and call.positional and call.positional[0]:
+                    # a project method named like a driver's that is no wrapper the reader
+                    # follows: its first argument, where it reads as SQL (as before round 28)
+                    first, value = call.positional[0]
+                    func = call.call.func
+                    name = func.attr if isinstance(func, ast.Attribute) else "call"
+                    yield Sink(call.call, first, f".{name}()", value, False, function)
 
     # sinks
 
