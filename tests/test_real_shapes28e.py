@@ -20,6 +20,8 @@
    statement that ended there too (an unpinned FOR UPDATE, a DELETE of every guild's tags).
 7. A project method named like a driver's that sends through `getattr(self.pool, name)`
    (542ffe0: the project's method, no wrapper): the SQL given it passed in silence.
+8. A helper whose parameter a nested function rebinds through `nonlocal` (`text += " OR
+   true"`) was read as returning the call's argument unchanged: silence.
 """
 
 from __future__ import annotations
@@ -325,3 +327,43 @@ def test_a_driver_named_method_that_is_no_wrapper_reads_its_sql(
     (`self.fetch(conn, Q, g)`) and a cache's `fetch(key)` stay clean."""
     _project(tmp_path, {"bot/repo.py": DISPATCH})
     assert _found(tmp_path, capsys, monkeypatch) == [("bot/repo.py", 15, "TG009")]
+
+
+# 8. a helper's parameter a nested function assigns again through `nonlocal`: what it returns
+# is not the argument the call gave
+
+NONLOCAL = (
+    "def q(text):\n"
+    "    def add():\n"
+    "        nonlocal text\n"
+    '        text += " OR true"\n'
+    "\n"
+    "    add()\n"
+    "    return text\n"
+    "\n"
+    "\n"
+    "async def get(conn, g):\n"
+    '    return await conn.fetch(q("SELECT name FROM tags WHERE guild_id = $1"), g)\n'  # 11
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("", ""), [("bot/q.py", 11, "TG009")]),
+        (("        nonlocal text\n", "        nonlocal_text = 1\n"), []),  # the twin: local
+    ],
+    ids=["nonlocal", "a local of its own"],
+)
+def test_a_parameter_rebound_by_a_nested_function_is_not_the_argument(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: tuple[str, str],
+    expected: list[tuple[str, int, str]],
+) -> None:
+    source = NONLOCAL.replace(*change) if change[0] else NONLOCAL
+    if change[0]:
+        source = source.replace('        text += " OR true"\n', '        text = " OR true"\n')
+    _project(tmp_path, {"bot/q.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == expected

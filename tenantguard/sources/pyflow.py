@@ -4912,6 +4912,10 @@ class ProjectIndex:
             type(p) is Hole and p.param is not None and p.owner is info for a in value for p in a
         ):
             return value
+        # a parameter a nested function assigns again through `nonlocal` (`def add(): nonlocal
+        # text; text += " OR true"`, then `add(); return text`) is not what the call gave
+        # (round 28, outside review h28e: it was read as the argument)
+        rebound = _function_nonlocals(info)
         given = part.given
         call: Call | None = None
         unpacked = False
@@ -4932,7 +4936,12 @@ class ProjectIndex:
             choices: list[Value] = []
             for piece in alternative:
                 argument: Value | None = None
-                if type(piece) is Hole and piece.param is not None and piece.owner is info:
+                if (
+                    type(piece) is Hole
+                    and piece.param is not None
+                    and piece.owner is info
+                    and piece.param not in rebound
+                ):
                     found = (
                         None
                         if call is None
