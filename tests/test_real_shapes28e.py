@@ -22,6 +22,8 @@
    (542ffe0: the project's method, no wrapper): the SQL given it passed in silence.
 8. A helper whose parameter a nested function rebinds through `nonlocal` (`text += " OR
    true"`) was read as returning the call's argument unchanged: silence.
+9. A loop over a project generator yielding `BASE + extra`, called `statements(" OR true")`:
+   only a warning (the parameter not filled from the call, as a return's is).
 """
 
 from __future__ import annotations
@@ -366,4 +368,39 @@ def test_a_parameter_rebound_by_a_nested_function_is_not_the_argument(
     if change[0]:
         source = source.replace('        text += " OR true"\n', '        text = " OR true"\n')
     _project(tmp_path, {"bot/q.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 9. a loop over a project generator that yields its parameter with a constant (29db25e): what
+# the call gives it is read, as for a function returning it (5800933) — `gen(" OR true")` was
+# only a warning ("`extra` is a parameter of gen()")
+
+GENERATOR = (
+    "def statements(extra):\n"
+    '    yield "DELETE FROM tags WHERE guild_id = $1" + extra\n'  # 2
+    "\n"
+    "\n"
+    "async def purge(conn, g, given):\n"
+    "    for sql in statements(ARGUMENT):\n"
+    "        await conn.execute(sql, g)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("argument", "expected"),
+    [
+        ('" OR true"', [("bot/gen.py", 2, "TG001")]),
+        ('" AND uses = 0"', []),
+        ("given", [("bot/gen.py", 2, "TG009")]),
+    ],
+    ids=["leaking constant", "pinned constant", "run time"],
+)
+def test_a_generator_parameter_holds_what_the_loop_call_gives(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argument: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    _project(tmp_path, {"bot/gen.py": GENERATOR.replace("ARGUMENT", argument)})
     assert _found(tmp_path, capsys, monkeypatch) == expected

@@ -1348,7 +1348,15 @@ class _Walker:
             returns = self.returning(iterable.func)
             if returns is not None:  # `for q in statements()`: each item its generator yields
                 reason = f"an item of what `{_short(iterable)}` gives"
-                return hole(iterable, self.origin, reason, returns=returns, position=_YIELDED)
+                given = self._arguments(iterable)  # (its parameters filled as for a return)
+                return hole(
+                    iterable,
+                    self.origin,
+                    reason,
+                    returns=returns,
+                    position=_YIELDED,
+                    given=given,
+                )
         return hole(iterable, self.origin, "a loop variable")
 
     def attempt(self, node: ast.Try) -> bool:
@@ -4881,6 +4889,10 @@ class ProjectIndex:
                 if not _generator(info.node) or _decorated(info.node) or not info.yields:
                     return None
                 for value in info.yields.values():
+                    # a parameter it yields (`yield BASE + extra`) holds what the call gives
+                    # it, as for a return (round 28, outside review h28e: `gen(" OR true")`
+                    # was only a warning)
+                    value = self._filled(value, info, part, depth, seen)
                     values.append(self.returned(value, depth + 1, seen | {id(info)}))
                 continue
             if _generator(info.node) or _decorated(info.node):
