@@ -181,7 +181,11 @@ What pins a reference `R`:
   through chains of them — joined by `R.k = x.k` in a clause that filters R, or read by `R.k IN
   (SELECT k FROM x)`: `WITH batch AS (SELECT id FROM jobs WHERE tenant_id = $1 LIMIT 10 FOR
   UPDATE SKIP LOCKED) UPDATE jobs SET … FROM batch WHERE jobs.id = batch.id` (not a set
-  operation, an aggregate or another column under the key's name, nor the outer row's own key);
+  operation, an aggregate or another column under the key's name, nor the outer row's own key).
+  The key is read under the statement's snapshot: under READ COMMITTED, a row that another
+  transaction moves to another tenant keeping its key (`UPDATE … SET tenant_id`, or deleted and
+  inserted again with that key) while the statement waits on it is checked again by `R.k = …`,
+  not by its tenant; a write that must hold then too keeps `R.tenant_id = $1` beside the key;
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
   or a pinning value — which may be NULL (not pinned for `IS NOT DISTINCT FROM`) when it is a
