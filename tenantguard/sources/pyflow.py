@@ -2697,26 +2697,102 @@ class _Walker:
         return union(items.values, key, self.origin)
 
     def enum_value(self, node: ast.Attribute) -> Value | None:
-        """`Query.PINNED.value` of an `Enum` of the project: the member's constant."""
+        """`Query.PINNED.value` of an `Enum` of the project: the member's constant. A member
+        known only at run time — `Sort(text)`, `Sort[name]`, a name bound to one, a parameter
+        annotated `Sort` (`| None`, `Optional`, `Annotated`) — is one of the members: each
+        member's value (Python raises for anything else; the annotation is trusted as a
+        `Literal[…]` one is, see `_run_function`)."""
         member = node.value
-        if node.attr != "value" or not isinstance(member, ast.Attribute):
+        if node.attr != "value":
             return None
-        owner = self.binding_of_receiver(member.value)
+        name: str | None = None
+        if isinstance(member, ast.Attribute):
+            owner = self.binding_of_receiver(member.value)
+            name = member.attr
+        else:
+            owner = self._some_member(member)
         if isinstance(owner, ImportedRef):
             owner = self.index.imported(owner)
         if not isinstance(owner, ClassRef) or not _is_enum(owner.info):
             return None
         order, _ = self.index.bases(owner.info)
         if any(
-            name in cls.methods or name in cls.attributes
+            attr in cls.methods or attr in cls.attributes
             for cls in order
-            for name in ("value", "_value_", "__getattribute__", "__getattr__")
+            for attr in ("value", "_value_", "__getattribute__", "__getattr__")
         ) or self.index.changed_outside("_value_"):
             # its own `value` (a property), or a member's `_value_` set from outside
             # (`Q.PIN._value_ = …`): not the member's constant
             return None
-        found = self.index.class_attribute(owner.info, member.attr)
-        return found if isinstance(found, tuple) else None
+        if name is not None:
+            found = self.index.class_attribute(owner.info, name)
+            return found if isinstance(found, tuple) else None
+        members = [
+            binding if isinstance(binding, tuple) else hole(member, self.origin, "not a string")
+            for attr, binding in owner.info.attributes.items()
+            if _enum_member_name(attr) and isinstance(binding, tuple | Items)
+        ]
+        # an enum with no members of its own may be the base of enums that have some
+        return union(members, member, self.origin) if members else None
+
+    def _some_member(self, node: ast.expr) -> Binding | None:
+        """The enum class (a `ClassRef`, or what imports it) of which `node` is surely a
+        member without saying which: `E(text)` (one value looked up, or Python raises),
+        `E[name]`, a name bound to such a call, a parameter annotated `E` not assigned since."""
+        if isinstance(node, ast.Call):
+            if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
+                return None  # `E("Name", members)`: the functional API makes a class
+            return self.binding_of_receiver(node.func)
+        if isinstance(node, ast.Subscript):
+            return self.binding_of_receiver(node.value)
+        if not isinstance(node, ast.Name):
+            return None
+        bound = self.lookup(node.id)
+        if isinstance(bound, InstanceRef):
+            return ClassRef(bound.info)  # `order = Sort(text)`: only an enum's member is kept
+        function = self.function
+        if (
+            function is None
+            or not isinstance(bound, tuple)
+            or len(bound) != 1
+            or len(bound[0]) != 1
+            or type(bound[0][0]) is not Hole
+            or bound[0][0].param != node.id
+            or bound[0][0].owner is not function
+        ):
+            return None
+        args = function.node.args
+        for parameter in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+            if parameter.arg == node.id:
+                return self._annotated_class(parameter.annotation)
+        return None
+
+    def _annotated_class(self, annotation: ast.expr | None, depth: int = 0) -> Binding | None:
+        """The one class an annotation names, None allowed beside it: `E`, `"E"`, `E | None`,
+        `Optional[E]`, `Union[E, None]`, `Annotated[E, …]`, `m.E`."""
+        if annotation is None or depth > 8:
+            return None
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                parsed = ast.parse(annotation.value, mode="eval").body
+            except (SyntaxError, ValueError):
+                return None
+            return self._annotated_class(parsed, depth + 1)
+        items: list[ast.expr]
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            items = [annotation.left, annotation.right]
+        elif isinstance(annotation, ast.Subscript):
+            form = expression_name(annotation.value).rsplit(".", 1)[-1]
+            inner = annotation.slice
+            items = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+            if form == "Annotated" and items:
+                items = items[:1]
+            elif form not in ("Optional", "Union"):
+                return None
+        else:
+            return self.binding_of_receiver(annotation)
+        named = [i for i in items if not (isinstance(i, ast.Constant) and i.value is None)]
+        return self._annotated_class(named[0], depth + 1) if len(named) == 1 else None
 
     def property_value(self, node: ast.Attribute, binding: FuncRef) -> Value:
         """`self.select_sql` of a `@property`: what the getter (or its overrides) returns."""
@@ -5805,6 +5881,12 @@ def _is_enum(info: ClassInfo) -> bool:
             if isinstance(bound, ImportedRef) and bound.name.endswith("Enum"):
                 return True
     return False
+
+
+def _enum_member_name(name: str) -> bool:
+    """Whether a name an enum's body binds is one of its members: not a `_sunder_`, a
+    `__dunder__` nor a private `__name`."""
+    return not (name.startswith("__") or (name.startswith("_") and name.endswith("_")))
 
 
 def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
