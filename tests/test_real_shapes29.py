@@ -6,6 +6,11 @@
    raises for anything else; the annotation is trusted as a `Literal[…]` one is): the TG009 it
    drew on every sort column chosen by an enum was noise, and a member whose value leaks
    (`"name OR true"`…) was only a warning.
+2. A repository base that leaves its table to subclasses (`table: str`, or `table = None`) and
+   a method reading two attributes of `self` (`f"SELECT {self.columns} FROM {self.table} …"`,
+   read once per class): the base's own reading gave TG009 (`table` absent) or a TG006 error
+   (`FROM None`), though an object of the base sends nothing (AttributeError) or SQL that fails
+   (`None` is no table) — as the one-attribute reading already took it.
 """
 
 from __future__ import annotations
@@ -129,3 +134,68 @@ def test_an_enum_whose_members_are_computed_stays_unknown(
     )
     _project(tmp_path, {"bot/q.py": app})
     assert [f[2] for f in _found(tmp_path, capsys, monkeypatch)] == ["TG009"]
+
+
+# 2. a base that leaves an attribute to its subclasses, read with another attribute of self
+
+REPOSITORY = (
+    "class BaseRepo:\n"
+    "    BASE_TABLE\n"
+    '    columns = "id, name"\n'
+    "\n"
+    "    def __init__(self, conn):\n"
+    "        self.conn = conn\n"
+    "\n"
+    "    async def all(self, guild_id):\n"
+    "        return await self.conn.fetch(\n"
+    '            f"SELECT {self.columns} FROM {self.table} WHERE guild_id = $1", guild_id\n'  # 10
+    "        )\n"
+    "\n"
+    "\n"
+    "class TagRepo(BaseRepo):\n"
+    '    table = "tags"\n'
+    "\n"
+    "\n"
+    "class GuildRepo(BaseRepo):\n"
+    '    table = "GUILDS"\n'
+    '    columns = "guild_id, prefix"\n'
+)
+
+
+@pytest.mark.parametrize("base", ["table: str", "table = None", "table: str | None = None", "pass"])
+def test_a_base_leaving_an_attribute_to_subclasses_reads_only_theirs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, base: str
+) -> None:
+    _project(tmp_path, {"bot/repo.py": REPOSITORY.replace("BASE_TABLE", base)})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+@pytest.mark.parametrize("base", ["table: str", "table = None"])
+def test_a_subclass_that_leaks_is_still_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, base: str
+) -> None:
+    app = REPOSITORY.replace("BASE_TABLE", base).replace(
+        '"GUILDS"', '"guilds g JOIN tags t ON t.id = g.guild_id"'
+    )
+    _project(tmp_path, {"bot/repo.py": app})
+    # (at the subclass's text, where the table is written)
+    assert set(_found(tmp_path, capsys, monkeypatch)) == {("bot/repo.py", 19, "TG001")}
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        # a property of the base gives the table: its SQL is read, not skipped
+        '@property\n    def table(self):\n        return "tags t JOIN guilds g USING (id)"',
+        # an attribute looked up by the base's __getattr__: not known absent
+        'def __getattr__(self, name):\n        return "tags t JOIN guilds g USING (id)"',
+    ],
+)
+def test_a_base_that_gives_the_attribute_another_way_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, base: str
+) -> None:
+    app = REPOSITORY.replace("BASE_TABLE", base).replace('    table = "tags"\n', "    pass\n")
+    _project(tmp_path, {"bot/repo.py": app})
+    # (not skipped as absent: what it gives is read, or is only known at run time)
+    found = {f[2] for f in _found(tmp_path, capsys, monkeypatch)}
+    assert found in ({"TG001"}, {"TG009"})

@@ -2274,14 +2274,37 @@ class _Walker:
         subclasses = self.index._subclasses(me.info)
         if not subclasses:
             return self.evaluate(argument)
+        # a class (the base that leaves `table` to its subclasses) whose object lacks one of
+        # the attributes, or holds None there, sends nothing (AttributeError) or SQL that fails
+        # (`FROM None`): not read on its own, as the one-attribute reading drops it
+        classes = [
+            cls
+            for cls in (me.info, *subclasses)
+            if not any(self._lacks(cls, attr, argument) for attr in read)
+        ]
+        if not classes:
+            return self.evaluate(argument)
         values: list[Value] = []
         try:
-            for cls in (me.info, *subclasses):
+            for cls in classes:
                 self.env[name] = InstanceRef(cls, exact=True)
                 values.append(self.evaluate(argument))
         finally:
             self.env[name] = me
         return union(values, argument, self.origin)
+
+    def _lacks(self, info: ClassInfo, name: str, node: ast.AST) -> bool:
+        """Whether an object of exactly this class has no attribute `name` (its bases all in
+        the project, none defining it nor a method of that name nor `__getattr__`, no method
+        setting `self.name`) or holds None there (`table = None`)."""
+        order, complete = self.index.bases(info)
+        if any(
+            name in cls.methods or "__getattr__" in cls.methods or "__getattribute__" in cls.methods
+            for cls in order
+        ):
+            return False
+        found = self.index.instance_attribute(info, name, node, exact=True)
+        return (found is None and complete) or (found is not None and _none_value(found))
 
     def _each_class(self, items: ast.expr, node: ast.expr) -> Value | None:
         """`node` (which reads the collection `self.X`) read once for each project class `self`
