@@ -11,12 +11,23 @@
    read once per class): the base's own reading gave TG009 (`table` absent) or a TG006 error
    (`FROM None`), though an object of the base sends nothing (AttributeError) or SQL that fails
    (`None` is no table) — as the one-attribute reading already took it.
+3. A whitespace normaliser between the SQL and the driver — `" ".join(sql.split())`,
+   `re.sub(r"\\s+", " ", sql)`, a module's `re.compile(r"\\s+")`, inline, in a helper that
+   returns it or in a wrapper that sends it — was TG009 (a warning) on every query, clean or
+   not. What it sends is computable, and differs: a `-- comment` ending a line swallows the
+   lines joined after it, the tenant filter among them (shown on the server below).
+4. A project wrapper named like a driver's method (`Database.fetch(self, sql, *args)`) called
+   on a receiver whose class the reader does not know (`db.fetch(q)`, `db` a parameter or
+   `request.app.db`) was read as the driver's `fetch` only: what the wrapper adds to the SQL
+   (`sql + " OR true"`, a normaliser) was never checked at the calls — at most TG009 in the
+   wrapper. The call is now read both ways.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from .project_files import findings_of_check, write_project
@@ -199,3 +210,183 @@ def test_a_base_that_gives_the_attribute_another_way_is_read(
     # (not skipped as absent: what it gives is read, or is only known at run time)
     found = {f[2] for f in _found(tmp_path, capsys, monkeypatch)}
     assert found in ({"TG001"}, {"TG009"})
+
+
+# 3. whitespace normalisers: what they send, a `-- comment` swallowing what follows it
+
+COMMENTED = (
+    '"""\n'
+    "        SELECT name FROM tags  -- the guild's own tags\n"
+    "        WHERE guild_id = $1\n"
+    '    """'
+)
+PLAIN = '"""\n        SELECT name FROM tags\n        WHERE guild_id = $1\n    """'
+
+NORMALISERS = [
+    '" ".join(sql.split())',
+    're.sub(r"\\s+", " ", sql)',
+    're.sub(r"\\s+", " ", sql).strip()',
+    're.sub(r"\\s{2,}", " ", sql)',
+    'BLANKS.sub(" ", sql)',
+    're.compile(r"\\s+").sub(" ", sql)',
+    'sub(r"\\s+", " ", sql)',
+]
+
+NORMALISING_HELPER = (
+    "import re\n"
+    "from re import sub\n"
+    "\n"
+    'BLANKS = re.compile(r"\\s+")\n'
+    "\n"
+    "\n"
+    "def one_line(sql: str) -> str:\n"
+    "    return NORMALISER\n"
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    "    return await conn.fetch(one_line(QUERY), guild_id)\n"  # 12
+)
+
+NORMALISING_WRAPPER = (
+    "import re\n"
+    "from re import sub\n"
+    "\n"
+    'BLANKS = re.compile(r"\\s+")\n'
+    "\n"
+    "\n"
+    "class Database:\n"
+    "    def __init__(self, pool):\n"
+    "        self.pool = pool\n"
+    "\n"
+    "    async def fetch(self, sql, *args):\n"
+    "        return await self.pool.fetch(NORMALISER, *args)\n"
+    "\n"
+    "\n"
+    "async def tags(db: Database, guild_id):\n"
+    "    return await db.fetch(QUERY, guild_id)\n"  # 16
+)
+
+NORMALISED_INLINE = (
+    "import re\n"
+    "from re import sub\n"
+    "\n"
+    'BLANKS = re.compile(r"\\s+")\n'
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    "    sql = QUERY\n"
+    "    return await conn.fetch(NORMALISER, guild_id)\n"  # 9
+)
+
+
+@pytest.mark.parametrize("normaliser", NORMALISERS)
+@pytest.mark.parametrize(
+    ("app", "line"), [(NORMALISING_HELPER, 12), (NORMALISING_WRAPPER, 16), (NORMALISED_INLINE, 9)]
+)
+def test_a_normalised_query_is_checked_as_sent(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    normaliser: str,
+    app: str,
+    line: int,
+) -> None:
+    code = app.replace("NORMALISER", normaliser)
+    _project(tmp_path, {"bot/a.py": code.replace("QUERY", PLAIN)})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+    _project(tmp_path, {"bot/a.py": code.replace("QUERY", COMMENTED)})
+    found = _found(tmp_path, capsys, monkeypatch)
+    assert {f[2] for f in found} == {"TG001"}
+
+
+@pytest.mark.parametrize(
+    "normaliser",
+    [
+        're.sub(r"[ ]+", " ", sql)',  # spaces only: another pattern, not read
+        're.sub(r"\\s+", "", sql)',  # removed, not one blank
+        '"-".join(sql.split())',
+        '" ".join(sql.split(","))',
+        're.sub(r"\\s+", " ", sql, 1)',  # a count
+    ],
+)
+def test_other_rewrites_of_the_text_stay_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    normaliser: str,
+) -> None:
+    code = NORMALISED_INLINE.replace("NORMALISER", normaliser).replace("QUERY", PLAIN)
+    _project(tmp_path, {"bot/a.py": code})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/a.py", 12, "TG009")]
+
+
+async def test_a_comment_joined_to_the_next_line_leaks_on_the_server(database: str) -> None:
+    """The witness: the normalised query returns the other guild's tags; the text as written
+    returns only guild 1's."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            "CREATE TABLE tags (id serial PRIMARY KEY, guild_id bigint NOT NULL, name text);"
+            "INSERT INTO tags (guild_id, name) VALUES (1, 'ours'), (2, 'theirs')"
+        )
+        written = "\n        SELECT name FROM tags  -- the guild's own tags\n        WHERE guild_id = $1\n"
+        normalised = " ".join(written.split())
+        assert [r["name"] for r in await conn.fetch(written, 1)] == ["ours"]
+        # (no $1 left to bind: the filter is inside the comment)
+        assert sorted(r["name"] for r in await conn.fetch(normalised)) == ["ours", "theirs"]
+    finally:
+        await conn.close()
+
+
+# 4. a wrapper named like a driver's method, on a receiver of unknown class
+
+DRIVER_NAMED = (
+    "class Database:\n"
+    "    def __init__(self, pool):\n"
+    "        self.pool = pool\n"
+    "\n"
+    "    async def fetch(self, sql, *args):\n"
+    "        async with self.pool.acquire() as conn:\n"
+    "            return await conn.fetch(SENT, *args)\n"  # 7
+    "\n"
+    "\n"
+    "async def tags(RECEIVER, guild_id):\n"
+    '    return await DB.fetch("SELECT name FROM tags WHERE guild_id = $1 AND uses > 0", guild_id)\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("receiver", "db"), [("db", "db"), ("request", "request.app.db"), ("self", "self.db")]
+)
+def test_a_driver_named_wrapper_completing_the_sql_is_checked_at_its_calls(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: str,
+    db: str,
+) -> None:
+    app = DRIVER_NAMED.replace("RECEIVER", receiver).replace("DB.", f"{db}.")
+    _project(tmp_path, {"bot/db.py": app.replace("SENT", 'sql + " OR uses > 100"')})
+    found = _found(tmp_path, capsys, monkeypatch)
+    assert ("bot/db.py", 11, "TG001") in found
+
+
+@pytest.mark.parametrize("sent", ["sql", "sql.strip()", 'sql + " LIMIT 100"'])
+def test_a_driver_named_wrapper_that_adds_nothing_found_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sent: str
+) -> None:
+    app = DRIVER_NAMED.replace("RECEIVER", "db").replace("DB.", "db.").replace("SENT", sent)
+    _project(tmp_path, {"bot/db.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+    leaky = app.replace("WHERE guild_id = $1 AND", "WHERE guild_id = $1 OR")
+    _project(tmp_path, {"bot/db.py": leaky})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/db.py", 11, "TG001")]
+
+
+def test_a_cache_fetch_beside_a_driver_named_wrapper_is_not_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = DRIVER_NAMED.replace("RECEIVER", "db").replace("DB.", "db.").replace("SENT", "sql")
+    app += '\n\nasync def cached(cache):\n    return await cache.fetch("tags:recent")\n'
+    _project(tmp_path, {"bot/db.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []

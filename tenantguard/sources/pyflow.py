@@ -32,6 +32,7 @@ from tenantguard._patterns import lazy_pattern
 from tenantguard.sources.pyvalues import (
     MAX_ALTERNATIVES,
     Alternative,
+    Collapse,
     Hole,
     Lit,
     Origin,
@@ -68,6 +69,7 @@ __all__ = [
     "completes_only",
     "find_module",
     "given_argument",
+    "sent_unchanged",
 ]
 
 # methods whose first argument (or `query=` / `sql=`) is SQL, on any receiver
@@ -346,6 +348,9 @@ class Call:
     # out a wrapper (it sends through `getattr(self.pool, name)`), its first argument is read
     # where it reads as SQL, as the driver's method was (round 28, outside review h28e)
     driver: bool = False
+    # a driver's method on a receiver of unknown class, read as the driver's too (its own
+    # sink): a callee that sends the SQL unchanged adds nothing to that reading
+    beside_driver: bool = False
 
 
 @dataclass(eq=False)
@@ -692,6 +697,8 @@ class _Walker:
             tuple[FunctionInfo, list[tuple[dict[str, Binding], dict[str, Binding]]]]
         ] = []
         self.recorded: dict[int, Sink | Call] = {}  # by call id: a loop's last round wins
+        # calls of a driver's method that a project method of that name may be (see on_call)
+        self.beside: dict[int, Call] = {}
         self._synthetic: dict[int, ast.Call] = {}  # the call a `partial(…)` stands for
         self._unwrapped_calls: dict[int, ast.Call] = {}  # the pandas call a getattr/partial makes
         self.depth = 0
@@ -739,7 +746,7 @@ class _Walker:
     def run_functions(self) -> None:
         """The function bodies, seeing the module's names as its body left them."""
         self._run_pending()
-        for recorded in self.recorded.values():
+        for recorded in [*self.recorded.values(), *self.beside.values()]:
             owner = recorded.owner
             if isinstance(recorded, Sink):
                 (owner.sinks if owner else self.module.sinks).append(recorded)
@@ -1678,6 +1685,7 @@ class _Walker:
                     if isinstance(recorded, Call) and isinstance(func, ast.Attribute):
                         recorded.driver = True
                     return
+                self.beside_driver(node, func)
                 self.sql_method(node, func)
                 return
             if (
@@ -2036,6 +2044,27 @@ class _Walker:
         order, complete = self.index.bases(receiver.info)
         found = any(func.attr in cls.methods for cls in order)
         return found and (complete or func.attr in receiver.info.methods)
+
+    def beside_driver(self, node: ast.Call, func: ast.Attribute) -> None:
+        """`db.fetch(q)` on a receiver of unknown class where the project defines a method
+        `fetch` (a `Database.fetch(self, sql, *args)` wrapper that completes or rewrites the
+        SQL before its pool's `fetch`): that method may be what runs, so the call is kept as
+        one of it too — the SQL it sends checked at this call — beside the driver's reading
+        (round 29, outside review h29c: what such a wrapper added was TG009 in it at most)."""
+        if (
+            self.handle_of(func.value) is not None
+            or self.certainty(func) is None
+            or not self.index.may_define(func.attr)
+            # the wrapper's own call of its pool's method of that name (`self.pool.fetch(…)`
+            # in `fetch`): the driver's, not itself again
+            or (self.function is not None and self.function.name == func.attr)
+        ):
+            return
+        self.project_call(node, func)
+        recorded = self.recorded.pop(id(node), None)
+        if isinstance(recorded, Call):
+            recorded.beside_driver = True
+            self.beside[id(node)] = recorded
 
     def sql_method(self, node: ast.Call, func: ast.Attribute) -> None:
         if func.attr == "cursor" and not self.query_cursor(node):
@@ -3154,6 +3183,10 @@ class _Walker:
                 **{k.arg: self._composable(k.value, composed) for k in node.keywords if k.arg},
             }
             return format_template(template, positional, keywords, node, origin)
+        collapse = self.whitespace_normaliser(node)
+        if collapse is not None:
+            collapse_of, collapsed = collapse
+            return collapse_of(self.evaluate(collapsed))
         if name == "join" and isinstance(func, ast.Attribute) and len(node.args) == 1:
             mapped = self._mapped_constants(node.args[0])
             if mapped is not None:  # `", ".join(f"t.{c}" for c in ("id", "title"))`
@@ -3247,6 +3280,84 @@ class _Walker:
         return hole(
             node, origin, f"`{_short(node)}` is computed at run time", returns=returns, given=given
         )
+
+    def whitespace_normaliser(self, node: ast.Call) -> tuple[Collapse, ast.expr] | None:
+        """`" ".join(sql.split())`, `re.sub(r"\\s+", " ", sql)` (`\\s{2,}`, `\\s\\s+`: runs of
+        two or more), `re.compile(r"\\s+").sub(" ", sql)` or a name bound to that pattern: what
+        it does to the text, and the text's expression. None for anything else."""
+        func = node.func
+        if not isinstance(func, ast.Attribute | ast.Name) or node.keywords:
+            return None
+        name = func.attr if isinstance(func, ast.Attribute) else func.id
+        if name == "join" and isinstance(func, ast.Attribute) and len(node.args) == 1:
+            split = node.args[0]
+            if (
+                isinstance(split, ast.Call)
+                and isinstance(split.func, ast.Attribute)
+                and split.func.attr == "split"
+                and not split.keywords
+                and all(isinstance(a, ast.Constant) and a.value is None for a in split.args)
+                and len(split.args) <= 1
+                and _constant_text_of(self.evaluate(func.value)) == " "
+            ):
+                return Collapse(node, self.origin, strip=True), split.func.value
+            return None
+        if name != "sub":
+            return None
+        arguments = list(node.args)
+        if isinstance(func, ast.Attribute) and self._is_re(func.value):
+            pattern = arguments.pop(0) if len(arguments) == 3 else None  # `re.sub(p, r, s)`
+        elif isinstance(func, ast.Name) and self._is_re(func, "sub"):
+            pattern = arguments.pop(0) if len(arguments) == 3 else None  # `from re import sub`
+        elif isinstance(func, ast.Attribute):
+            pattern = self._compiled_pattern(func.value)  # `re.compile(p).sub(r, s)`
+        else:
+            return None
+        if pattern is None or len(arguments) != 2:
+            return None
+        minimum = _WHITESPACE_PATTERNS.get(_constant_text_of(self.evaluate(pattern)) or "")
+        if minimum is None or _constant_text_of(self.evaluate(arguments[0])) != " ":
+            return None
+        return Collapse(node, self.origin, strip=False, minimum=minimum), arguments[1]
+
+    def _is_re(self, node: ast.expr, name: str | None = None) -> bool:
+        """`re` imported (`import re`), or `name` imported from it (`from re import sub`)."""
+        if not isinstance(node, ast.Name):
+            return False
+        bound = self.lookup(node.id)
+        if name is None:
+            return isinstance(bound, ModuleRef) and bound.name == "re" and bound.level == 0
+        return (
+            isinstance(bound, ImportedRef)
+            and bound.name == name
+            and bound.module.name == "re"
+            and bound.module.level == 0
+        )
+
+    def _compiled_pattern(self, node: ast.expr) -> ast.expr | None:
+        """The pattern of `re.compile(p)` (flags aside), written there or bound to a name of
+        the module (`_BLANKS = re.compile(r"\\s+")`) that nothing assigns again."""
+        if isinstance(node, ast.Name):
+            bound = self.lookup(node.id)
+            made = (
+                bound[0][0].node
+                if isinstance(bound, tuple)
+                and len(bound) == 1
+                and len(bound[0]) == 1
+                and type(bound[0][0]) is Hole
+                else None
+            )
+            node = made if isinstance(made, ast.Call) else node
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "compile"
+            and self._is_re(node.func.value)
+            and 1 <= len(node.args) <= 2
+            and not node.keywords
+        ):
+            return node.args[0]
+        return None
 
     def _arguments(self, node: ast.Call) -> tuple[object, ...] | None:
         """What a call of project functions gives them, for the parameters they return: (bound,
@@ -5069,6 +5180,8 @@ class ProjectIndex:
                             # a part only known at run time: TG009 stays at the parameter,
                             # where the function leaves it to run time (as before)
                             argument = None
+                        elif piece.transform is not None:  # `" ".join(text.split())`
+                            argument = piece.transform(argument)
                 choices.append(argument if argument is not None else ((piece,),))
             for combination in itertools.product(*choices):
                 out.append(tuple(p for chosen in combination for p in chosen))
@@ -5237,7 +5350,7 @@ class ProjectIndex:
                 if argument is None:
                     continue
                 template = reach[2]
-                if len(template) == 1 and len(template[0]) == 1:  # sent unchanged
+                if sent_unchanged(template):
                     yield callee, parameter, argument, reach
                     continue
                 filled = {parameter: argument[1]}
@@ -5906,6 +6019,26 @@ def _is_enum(info: ClassInfo) -> bool:
     return False
 
 
+# the whitespace patterns a normaliser replaces by one blank, and the shortest run each matches
+_WHITESPACE_PATTERNS = {r"\s+": 1, r"\s{1,}": 1, r"[\s]+": 1, r"\s{2,}": 2, r"\s\s+": 2}
+
+
+def _constant_text_of(value: Value) -> str | None:
+    """The text of a value that is one constant, else None."""
+    return _constant_text(value[0]) if len(value) == 1 else None
+
+
+def sent_unchanged(template: Value) -> bool:
+    """Whether a wrapper's template sends its parameter as it is (not completed, not
+    normalised)."""
+    return (
+        len(template) == 1
+        and len(template[0]) == 1
+        and type(template[0][0]) is Hole
+        and template[0][0].transform is None
+    )
+
+
 def _enum_member_name(name: str) -> bool:
     """Whether a name an enum's body binds is one of its members: not a `_sunder_`, a
     `__dunder__` nor a private `__name`."""
@@ -6155,7 +6288,8 @@ def _substituted(
         for index, part in enumerate(alternative):
             if type(part) is Hole and part.owner is owner and part.param in filled:
                 pieces.append((alternative[start:index],))
-                pieces.append(filled[part.param])
+                given = filled[part.param]
+                pieces.append(given if part.transform is None else part.transform(given))
                 start = index + 1
         pieces.append((alternative[start:],))
         if len(pieces) == 3 and not pieces[0][0] and not pieces[2][0]:

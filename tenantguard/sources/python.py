@@ -50,6 +50,7 @@ from tenantguard.sources.pyflow import (
     completes_only,
     expression_name,
     given_argument,
+    sent_unchanged,
 )
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, Value, starts_like_sql
 
@@ -562,8 +563,10 @@ class _ModuleCheck:
                 for callee, parameter, (argument, value), (
                     through,
                     certain,
-                    _,
+                    template,
                 ) in self.index.wrapped_arguments(call, self.origin):
+                    if call.beside_driver and sent_unchanged(template):
+                        continue  # the driver's reading of the call, its own sink, says it
                     wrapped = True
                     method = f"{callee.name}() (it passes it to {through})"
                     certain = certain and not call.guessed

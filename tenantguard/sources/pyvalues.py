@@ -15,13 +15,14 @@ import ast
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.sources.pystrings import Positions, char_column, constant_pieces, fstring_pieces
 
 __all__ = [
     "MAX_ALTERNATIVES",
+    "Collapse",
     "Hole",
     "Lit",
     "Origin",
@@ -140,6 +141,9 @@ class Hole(NamedTuple):
     # with `returns`: the arguments the call gives — (bound, each positional's value or None
     # when unpacked, (keyword, value) pairs) —, for the parameters its callee returns unchanged (`def q(text): return dedent(text).strip()`, then `q("SELECT …")`)
     given: object | None = None
+    # with `param`: what the function does to the parameter's text before it is sent or
+    # returned (`" ".join(sql.split())`: a `Collapse`), done to the argument put in its place
+    transform: Callable[[Value], Value] | None = None
 
 
 Part = Lit | Hole
@@ -526,6 +530,71 @@ def format_template(
         filled = _fill(pieces, positional, keywords, node, origin)
         out.append(hole(node, origin, filled) if isinstance(filled, str) else filled)
     return union(out, node, origin)
+
+
+class Collapse:
+    """What a whitespace normaliser makes of a text: `" ".join(sql.split())` (`strip`: no
+    whitespace at either end), `re.sub(r"\\s+", " ", sql)` — each run of at least `minimum`
+    whitespace characters one blank. Computed on the constant text (what PostgreSQL gets: a
+    `-- comment` line joined to the next comments it out), each word keeping its place; a
+    parameter of the function is given this as its `transform`, done to the argument its
+    callers give (a value known at run time stays unknown: its fill is neutral text)."""
+
+    __slots__ = ("minimum", "node", "origin", "strip")
+
+    def __init__(self, node: ast.AST, origin: Origin, *, strip: bool, minimum: int = 1) -> None:
+        self.node, self.origin, self.strip, self.minimum = node, origin, strip, minimum
+
+    def __call__(self, value: Value) -> Value:
+        runs = _WHITESPACE_RUNS if self.minimum == 1 else _LONG_WHITESPACE_RUNS
+        blank = Lit(" ", self.origin, None, 0, self.node)
+        out: list[Alternative] = []
+        for alternative in value:
+            parts: list[Part] = []
+            for part in alternative:
+                if type(part) is Hole:
+                    if part.param is not None:
+                        # the parameter's own text is collapsed once the call gives it (at an
+                        # end of the whole text, stripped there too)
+                        alone = Collapse(
+                            self.node,
+                            self.origin,
+                            strip=self.strip and len(alternative) == 1,
+                            minimum=self.minimum,
+                        )
+                        part = part._replace(transform=_then(part.transform, alone))
+                    parts.append(part)
+                    continue
+                text = cast("Lit", part)
+                start = 0
+                for match in runs.finditer(text.text):
+                    if match.start() > start:
+                        parts.append(text.sliced(start, match.start()))
+                    single = match.group() == " "
+                    parts.append(text.sliced(match.start(), match.end()) if single else blank)
+                    start = match.end()
+                if start < len(text.text) or not text.text:
+                    parts.append(text.sliced(start))
+            if self.strip:
+                while parts and type(parts[0]) is Lit and not parts[0].text.strip():
+                    parts.pop(0)
+                while parts and type(parts[-1]) is Lit and not parts[-1].text.strip():
+                    parts.pop()
+            out.append(tuple(parts) or (Lit("", self.origin, None, 0, self.node),))
+        return tuple(dict.fromkeys(out))
+
+
+_WHITESPACE_RUNS = lazy_pattern(r"\s+")
+_LONG_WHITESPACE_RUNS = lazy_pattern(r"\s{2,}")
+
+
+def _then(
+    first: Callable[[Value], Value] | None, second: Callable[[Value], Value]
+) -> Callable[[Value], Value]:
+    """`second` done after `first` (a parameter normalised twice)."""
+    if first is None:
+        return second
+    return lambda value: second(first(value))
 
 
 def join_values(separator: Value, items: Sequence[Value], node: ast.AST, origin: Origin) -> Value:
