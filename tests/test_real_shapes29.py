@@ -21,14 +21,24 @@
    `request.app.db`) was read as the driver's `fetch` only: what the wrapper adds to the SQL
    (`sql + " OR true"`, a normaliser) was never checked at the calls — at most TG009 in the
    wrapper. The call is now read both ways.
+5. SQL kept in a `.sql` file of the project and read at import by a path built from
+   `__file__` (`(Path(__file__).parent / "sql" / "tags.sql").read_text()`, `HERE / "x.sql"`,
+   `os.path.join(os.path.dirname(__file__), …)`, `open(path).read()`, `with open(path) as f:
+   f.read()`) was TG009 at every call that sent it: the text is the file's. It is read as
+   that text (found where it is read, as a constant is; the cache's entry goes when the file
+   changes); a path known
+   only at run time, or a file that is not there, stays TG009.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import asyncpg
 import pytest
+
+from tenantguard.cli import main
 
 from .project_files import findings_of_check, write_project
 
@@ -390,3 +400,98 @@ def test_a_cache_fetch_beside_a_driver_named_wrapper_is_not_sql(
     app += '\n\nasync def cached(cache):\n    return await cache.fetch("tags:recent")\n'
     _project(tmp_path, {"bot/db.py": app})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 5. SQL read from a file of the project, by a path built from __file__
+
+READ_AT_IMPORT = (
+    "import os\n"
+    "from pathlib import Path\n"
+    "\n"
+    "HERE = Path(__file__).parent\n"
+    "\n"
+    "TAGS = READ\n"
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    "    return await conn.fetch(TAGS, guild_id)\n"  # 10
+)
+
+READS = [
+    '(Path(__file__).parent / "sql" / "tags.sql").read_text()',
+    '(HERE / "sql" / "tags.sql").read_text(encoding="utf-8")',
+    'Path(__file__).resolve().parent.joinpath("sql", "tags.sql").read_text()',
+    'Path(__file__).with_name("sql").joinpath("tags.sql").read_text()',
+    'open(os.path.join(os.path.dirname(__file__), "sql", "tags.sql")).read()',
+    'open(HERE / "sql/tags.sql", encoding="utf-8").read()',
+]
+
+
+@pytest.mark.parametrize("read", READS)
+def test_sql_read_from_a_project_file_is_that_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    app = READ_AT_IMPORT.replace("READ", read)
+    pinned = "SELECT name FROM tags WHERE guild_id = $1\n"
+    _project(tmp_path, {"bot/db.py": app, "bot/sql/tags.sql": pinned})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+    leaky = "SELECT name FROM tags WHERE guild_id = $1 OR uses > 100\n"
+    _project(tmp_path, {"bot/db.py": app, "bot/sql/tags.sql": leaky})
+    assert {f[:2] for f in _found(tmp_path, capsys, monkeypatch)} == {
+        ("bot/db.py", 6),  # where the program reads it (one call sends it: as a constant)
+        ("bot/sql/tags.sql", 1),  # and in the file, checked as it is
+    }
+
+
+def test_sql_read_in_a_with_block_is_that_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = (
+        "import os\n"
+        "\n"
+        'PATH = os.path.join(os.path.dirname(__file__), "tags.sql")\n'
+        "with open(PATH) as handle:\n"
+        "    TAGS = handle.read()\n"
+        "\n"
+        "\n"
+        "async def tags(conn, guild_id):\n"
+        "    return await conn.fetch(TAGS, guild_id)\n"  # 9
+    )
+    leaky = "SELECT name FROM tags WHERE guild_id = $1 OR uses > 100\n"
+    _project(tmp_path, {"bot/db.py": app, "bot/tags.sql": leaky})
+    assert ("bot/db.py", 5, "TG001") in _found(tmp_path, capsys, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        '(Path(__file__).parent / "sql" / "missing.sql").read_text()',  # no such file
+        '(Path(name) / "tags.sql").read_text()',  # a path known at run time
+        'Path("sql/tags.sql").read_text()',  # relative to where the program runs
+        'open(HERE / "sql/tags.sql", "rb").read()',  # bytes
+    ],
+)
+def test_a_file_not_surely_read_stays_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    app = READ_AT_IMPORT.replace("READ", read).replace("HERE = ", "name = HERE = ")
+    pinned = "SELECT name FROM tags WHERE guild_id = $1\n"
+    _project(tmp_path, {"bot/db.py": app, "bot/sql/tags.sql": pinned})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/db.py", 10, "TG009")]
+
+
+def test_a_cached_answer_goes_when_the_file_read_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = READ_AT_IMPORT.replace("READ", READS[0])
+    pinned = "SELECT name FROM tags WHERE guild_id = $1\n"
+    _project(tmp_path, {"bot/db.py": app, "bot/sql/tags.sql": pinned})
+    monkeypatch.chdir(tmp_path)
+
+    def findings() -> list[tuple[str, int]]:
+        main(["check", "--format", "json", "bot/db.py"])  # (the cache kept)
+        return [(f["path"], f["line"]) for f in json.loads(capsys.readouterr().out)["findings"]]
+
+    assert findings() == []
+    (tmp_path / "bot/sql/tags.sql").write_text(pinned.replace("$1", "$1 OR true"))
+    assert findings() == [("bot/db.py", 6)]

@@ -3183,6 +3183,10 @@ class _Walker:
                 **{k.arg: self._composable(k.value, composed) for k in node.keywords if k.arg},
             }
             return format_template(template, positional, keywords, node, origin)
+        if name in ("read_text", "read") and isinstance(func, ast.Attribute):
+            read = self.file_read(node, func)
+            if read is not None:
+                return read
         collapse = self.whitespace_normaliser(node)
         if collapse is not None:
             collapse_of, collapsed = collapse
@@ -3279,6 +3283,157 @@ class _Walker:
         given = None if returns is None else self._arguments(node)
         return hole(
             node, origin, f"`{_short(node)}` is computed at run time", returns=returns, given=given
+        )
+
+    def file_read(self, node: ast.Call, func: ast.Attribute) -> Value | None:
+        """A file's text read by a path built from `__file__` (`(Path(__file__).parent / "sql"
+        / "tags.sql").read_text()`, `open(os.path.join(os.path.dirname(__file__), "x.sql"))
+        .read()`, `f.read()` of `with open(…) as f`): the text the file holds now, placed at
+        the call (the file is recorded as read: the cache's entry goes when it changes).
+        None when the path is not surely known, or no such text file is there."""
+        if func.attr == "read_text":
+            if node.args[1:] or any(k.arg != "encoding" for k in node.keywords):
+                return None
+            path = self.path_of(func.value)
+        else:
+            if node.args or node.keywords:
+                return None
+            opened: ast.expr | None = func.value
+            if isinstance(opened, ast.Name):  # `with open(PATH) as f: f.read()`
+                bound = self.lookup(opened.id)
+                opened = (
+                    bound[0][0].node  # type: ignore[assignment]
+                    if isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1
+                    else None
+                )
+            if not (
+                isinstance(opened, ast.Call)
+                and _is_name(opened.func, "open")
+                and self.lookup("open") is None  # the built-in
+                and opened.args
+                and not any(isinstance(a, ast.Starred) for a in opened.args)
+            ):
+                return None
+            mode = opened.args[1] if len(opened.args) > 1 else None
+            for keyword in opened.keywords:
+                if keyword.arg == "mode":
+                    mode = keyword.value
+                elif keyword.arg not in ("encoding", "errors", "newline"):
+                    return None
+            if mode is not None and not (
+                isinstance(mode, ast.Constant) and mode.value in ("r", "rt", "tr")
+            ):
+                return None  # bytes, or written
+            path = self.path_of(opened.args[0])
+        if path is None:
+            return None
+        self.index.consult_file(path)
+        try:
+            if os.path.getsize(path) > _MAX_READ_FILE:
+                return None
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return ((Lit(text, self.origin, None, 0, node),),)
+
+    def path_of(self, node: ast.expr, depth: int = 0) -> str | None:
+        """The absolute path an expression surely names, built from the module's `__file__`
+        with constant parts: `Path(__file__)`, `.parent`, `.resolve()`, `/ "sql"`,
+        `.joinpath(…)`, `.with_name(…)`, `os.path.dirname` / `join` / `abspath`, a name of
+        the module bound once to such a path (`HERE = Path(__file__).parent`). None else (a
+        relative path depends on where the program runs)."""
+        if depth > 12:
+            return None
+        if isinstance(node, ast.Name):
+            if node.id == "__file__":
+                own = self.origin.path
+                bound = self.lookup("__file__")
+                return os.path.abspath(own) if own and bound is None else None
+            bound = self.lookup(node.id)
+            if not (isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1):
+                return None
+            part = bound[0][0]
+            made = part.node if type(part) is Hole and part.origin is self.origin else None
+            if not isinstance(made, ast.expr) or made is node:
+                return None
+            return self.path_of(made, depth + 1)
+        if isinstance(node, ast.Attribute) and node.attr == "parent":
+            inner = self.path_of(node.value, depth + 1)
+            return None if inner is None else os.path.dirname(inner)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            inner = self.path_of(node.left, depth + 1)
+            tail = self._path_texts([node.right])
+            return None if inner is None or tail is None else os.path.join(inner, *tail)
+        if not isinstance(node, ast.Call) or node.keywords:
+            return None
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            return None
+        func = node.func
+        called = _dotted(func)
+        if called in ("Path", "pathlib.Path", "PurePath", "pathlib.PurePath") and node.args:
+            if called.startswith("pathlib."):
+                if not self._is_module(func.value, "pathlib"):  # type: ignore[attr-defined]
+                    return None
+            elif not self._imported_from(called, "pathlib"):
+                return None
+            inner = self.path_of(node.args[0], depth + 1)
+            tail = self._path_texts(node.args[1:])
+            return None if inner is None or tail is None else os.path.join(inner, *tail)
+        if called in ("os.path.dirname", "os.path.join", "os.path.abspath", "os.path.realpath"):
+            if not self._is_module(func.value.value, "os") or not node.args:  # type: ignore[attr-defined]
+                return None
+            inner = self.path_of(node.args[0], depth + 1)
+            if inner is None:
+                return None
+            if called == "os.path.dirname":
+                return os.path.dirname(inner) if len(node.args) == 1 else None
+            tail = self._path_texts(node.args[1:])
+            if tail is None or (called != "os.path.join" and tail):
+                return None
+            return (
+                os.path.realpath(inner)
+                if called == "os.path.realpath"
+                else os.path.join(inner, *tail)
+            )
+        if not isinstance(func, ast.Attribute):
+            return None
+        inner = self.path_of(func.value, depth + 1)
+        if inner is None:
+            return None
+        tail = self._path_texts(node.args)
+        if tail is None:
+            return None
+        if func.attr in ("resolve", "absolute") and not tail:
+            return os.path.realpath(inner) if func.attr == "resolve" else inner
+        if func.attr == "joinpath":
+            return os.path.join(inner, *tail)
+        if func.attr == "with_name" and len(tail) == 1:
+            return os.path.join(os.path.dirname(inner), tail[0])
+        return None
+
+    def _path_texts(self, nodes: Sequence[ast.expr]) -> list[str] | None:
+        """The constant texts of a path's parts (`"sql"`, a name bound to one), or None."""
+        out: list[str] = []
+        for node in nodes:
+            text = _constant_text_of(self.evaluate(node))
+            if text is None or os.path.isabs(text):
+                return None
+            out.append(text)
+        return out
+
+    def _is_module(self, node: ast.expr, name: str) -> bool:
+        """`node` is the module `name`, imported as itself (`import os`)."""
+        bound = self.lookup(node.id) if isinstance(node, ast.Name) else None
+        return isinstance(bound, ModuleRef) and bound.name == name and bound.level == 0
+
+    def _imported_from(self, name: str, module: str) -> bool:
+        """`name` is imported from `module` (`from pathlib import Path`)."""
+        bound = self.lookup(name)
+        return (
+            isinstance(bound, ImportedRef)
+            and bound.module.name == module
+            and bound.module.level == 0
         )
 
     def whitespace_normaliser(self, node: ast.Call) -> tuple[Collapse, ast.expr] | None:
@@ -4473,6 +4628,11 @@ class ProjectIndex:
         self._modules.move_to_end(path)
         while len(self._modules) > self.cache_size:
             self._modules.popitem(last=False)
+
+    def consult_file(self, path: str) -> None:
+        """A file whose text a module's value is (`Path(…).read_text()`): a cached answer that
+        read it goes when it changes."""
+        self._consulted_modules.add(path)
 
     def module(self, path: str) -> ModuleInfo | None:
         """The module of a file, its body run (None: it cannot be read). Read while its body
@@ -6019,6 +6179,8 @@ def _is_enum(info: ClassInfo) -> bool:
     return False
 
 
+# a text file larger than this read by the program (`Path(…).read_text()`) is not read here
+_MAX_READ_FILE = 1 << 20
 # the whitespace patterns a normaliser replaces by one blank, and the shortest run each matches
 _WHITESPACE_PATTERNS = {r"\s+": 1, r"\s{1,}": 1, r"[\s]+": 1, r"\s{2,}": 2, r"\s\s+": 2}
 
