@@ -28,6 +28,9 @@
    that text (found where it is read, as a constant is; the cache's entry goes when the file
    changes); a path known
    only at run time, or a file that is not there, stays TG009.
+6. A tuple or list of constants unpacked into names (`sql, label = LISTING`, a class's
+   `self.QUERY`) gave each name a value known only at run time: TG009 at the call, the SQL
+   unchecked. Each name is its item now.
 """
 
 from __future__ import annotations
@@ -495,3 +498,57 @@ def test_a_cached_answer_goes_when_the_file_read_changes(
     assert findings() == []
     (tmp_path / "bot/sql/tags.sql").write_text(pinned.replace("$1", "$1 OR true"))
     assert findings() == [("bot/db.py", 6)]
+
+
+# 6. a tuple of constants unpacked into names
+
+UNPACKED = (
+    'LISTING = (SQL, "tags")\n'
+    "\n"
+    "\n"
+    "class Repo:\n"
+    "    QUERY = LISTING\n"
+    "\n"
+    "    async def tags(self, conn, guild_id):\n"
+    "        sql, _label = SOURCE\n"
+    "        return await conn.fetch(sql, guild_id)\n"  # 9
+)
+
+
+@pytest.mark.parametrize("source", ["LISTING", "self.QUERY", "Repo.QUERY"])
+def test_a_tuple_of_constants_unpacked_gives_each_name_its_item(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    app = UNPACKED.replace("SOURCE", source)
+    pinned = '"SELECT name FROM tags WHERE guild_id = $1"'
+    _project(tmp_path, {"bot/q.py": app.replace("SQL", pinned)})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+    leaky = pinned.replace("$1", "$1 OR uses > 100")
+    _project(tmp_path, {"bot/q.py": app.replace("SQL", leaky)})
+    assert [f[2] for f in _found(tmp_path, capsys, monkeypatch)] == ["TG001"]
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        'LISTING = [SQL, "tags"]\nLISTING[0] = make()\n',  # changed in place
+        'LISTING = (SQL, "tags", "more")\n',  # another width: Python raises
+    ],
+)
+def test_a_collection_not_surely_those_items_stays_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    changed: str,
+) -> None:
+    app = UNPACKED.replace("SOURCE", "LISTING").replace('LISTING = (SQL, "tags")\n', changed)
+    pinned = '"SELECT name FROM tags WHERE guild_id = $1"'
+    found = _found_in(tmp_path, capsys, monkeypatch, app.replace("SQL", pinned))
+    assert [f[2] for f in found] == ["TG009"]
+
+
+def _found_in(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, app: str
+) -> list[tuple[str, int, str]]:
+    _project(root, {"bot/q.py": app})
+    return _found(root, capsys, monkeypatch)

@@ -1128,6 +1128,19 @@ class _Walker:
             ):
                 for sub, element in zip(target.elts, elements, strict=True):
                     self.assign(sub, self.binding(element), element)
+                return
+            items = self.items_of(value) if value is not None else None
+            if (
+                items is not None
+                and items.ordered
+                and items.keys is None
+                and len(items.values) == len(target.elts)
+                and not any(isinstance(e, ast.Starred) for e in target.elts)
+            ):
+                # `sql, kind = LISTING` of a tuple or list of constants (also a class's,
+                # `self.QUERY`): each its item (before, TG009 at the call)
+                for sub, item in zip(target.elts, items.values, strict=True):
+                    self.assign(sub, item, None)
             else:
                 call = value.value if isinstance(value, ast.Await) else value
                 returns = (
