@@ -31,6 +31,13 @@
 6. A tuple or list of constants unpacked into names (`sql, label = LISTING`, a class's
    `self.QUERY`) gave each name a value known only at run time: TG009 at the call, the SQL
    unchecked. Each name is its item now.
+7. A lambda bound to a name that sends its parameter (`q = lambda sql, *a: conn.fetch(sql,
+   *a)`) was TG009 at the lambda, and what its callers gave it was not checked as sent
+   (`lambda s: conn.fetch(s + " OR uses > 100")` only a warning). It is read as the `def`
+   it stands for: a wrapper. And a closure with a parameter of its own that sends it, handed
+   on rather than called by its name (`def q(sql): …` then `app.add_route("/run", q)`), was
+   read as a wrapper no call of the project fills: silence. It is TG009 there now, as a
+   module-level function handed on is.
 """
 
 from __future__ import annotations
@@ -552,3 +559,58 @@ def _found_in(
 ) -> list[tuple[str, int, str]]:
     _project(root, {"bot/q.py": app})
     return _found(root, capsys, monkeypatch)
+
+
+# 7. a lambda bound to a name, sending its parameter
+
+LAMBDA = (
+    "async def tags(conn, guild_id):\n"
+    "    q = LAMBDA\n"
+    '    return await q("SELECT name FROM tags WHERE guild_id = $1", guild_id)\n'  # 3
+)
+
+
+@pytest.mark.parametrize(
+    "lam", ["lambda sql, *a: conn.fetch(sql, *a)", "lambda s, g: conn.fetch(s.strip(), g)"]
+)
+def test_a_lambda_sending_its_parameter_is_a_wrapper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, lam: str
+) -> None:
+    app = LAMBDA.replace("LAMBDA", lam)
+    assert _found_in(tmp_path, capsys, monkeypatch, app) == []
+    leaky = app.replace("$1", "$1 OR uses > 100")
+    assert _found_in(tmp_path, capsys, monkeypatch, leaky) == [("bot/q.py", 3, "TG001")]
+
+
+def test_what_a_lambda_adds_is_found_at_its_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = LAMBDA.replace("LAMBDA", 'lambda s, g: conn.fetch(s + " OR uses > 100", g)')
+    found = _found_in(tmp_path, capsys, monkeypatch, app)
+    assert ("bot/q.py", 3, "TG001") in found
+
+
+@pytest.mark.parametrize(
+    "defined", ["q = lambda sql: conn.fetch(sql)", "def q(sql):\n        return conn.fetch(sql)"]
+)
+def test_a_closure_handed_on_is_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    defined: str,
+) -> None:
+    app = f'def register(app, conn):\n    {defined}\n    app.add_route("/run", q)\n'
+    assert [f[2] for f in _found_in(tmp_path, capsys, monkeypatch, app)] == ["TG009"]
+
+
+def test_a_closure_called_by_its_name_is_a_wrapper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = (
+        "async def tags(conn, guild_id):\n"
+        "    async def q(sql):\n"
+        "        return await conn.fetch(sql, guild_id)\n"
+        "\n"
+        '    return await q("SELECT name FROM tags WHERE guild_id = $1")\n'
+    )
+    assert _found_in(tmp_path, capsys, monkeypatch, app) == []

@@ -938,6 +938,12 @@ class _Walker:
             self.grow(node.value)  # type: ignore[attr-defined]
         elif kind is ast.Assign and (made := _made_class(node)) is not None:  # type: ignore[arg-type]
             self.define_class(made)  # `Inv = type("Inv", (Repo,), {"table": "invoices"})`
+        elif (
+            kind is ast.Assign
+            and not self._in_class_body
+            and (defined := _named_lambda(node)) is not None  # type: ignore[arg-type]
+        ):
+            self.define_function(defined)  # `q = lambda sql, *a: conn.fetch(sql, *a)`
         elif kind is ast.Assign:
             self.scan(node.value)  # type: ignore[attr-defined]
             binding = self.binding(node.value)  # type: ignore[attr-defined]
@@ -4481,8 +4487,11 @@ class ProjectIndex:
                 return True
         if self.rewrapped(info):
             return True
-        if info.enclosing is not None or info.name.startswith("__"):
-            return False  # a closure is passed on by its enclosing function; dunders by Python
+        if info.name.startswith("__"):
+            return False  # dunders are called by Python
+        # (a closure too: `def q(sql): return conn.fetch(sql)` handed on, `app.add_route("/run",
+        # q)`, sends what whoever calls it gives — round 29, outside review h29c: it passed in
+        # silence, its parameter read as a wrapper's no call of the project fills)
         path = info.module.path
         if path is None or not self.in_project(path):
             return False  # a text checked on its own (stdin): its callers may be anywhere
@@ -6212,6 +6221,23 @@ def sent_unchanged(template: Value) -> bool:
         and type(template[0][0]) is Hole
         and template[0][0].transform is None
     )
+
+
+def _named_lambda(node: ast.Assign) -> ast.FunctionDef | None:
+    """`q = lambda sql, *a: conn.fetch(sql, *a)` as the function it stands for (`def q(sql,
+    *a): return conn.fetch(sql, *a)`), so that it is a wrapper as a `def` is: the SQL its
+    callers give is checked at their calls (before, TG009 at the lambda's parameter, the
+    SQL itself unchecked). None for any other assignment."""
+    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+        return None
+    lam = node.value
+    if not isinstance(lam, ast.Lambda):
+        return None
+    returned = ast.copy_location(ast.Return(value=lam.body), lam.body)
+    defined = ast.FunctionDef(
+        name=node.targets[0].id, args=lam.args, body=[returned], decorator_list=[], returns=None
+    )
+    return ast.copy_location(defined, lam)
 
 
 def _enum_member_name(name: str) -> bool:
