@@ -38,6 +38,10 @@
    on rather than called by its name (`def q(sql): …` then `app.add_route("/run", q)`), was
    read as a wrapper no call of the project fills: silence. It is TG009 there now, as a
    module-level function handed on is.
+8. A DB-API cursor's `callproc` reached indirectly — kept in a name (`proc = cur.callproc`),
+   `functools.partial(cur.callproc, "tag_names")`, `getattr(cur, "callproc")` — sent its
+   `SELECT * FROM tag_names()` unread: silence where a direct `cur.callproc(…)` of a
+   function that reads every guild's tags is TG001.
 """
 
 from __future__ import annotations
@@ -614,3 +618,34 @@ def test_a_closure_called_by_its_name_is_a_wrapper(
         '    return await q("SELECT name FROM tags WHERE guild_id = $1")\n'
     )
     assert _found_in(tmp_path, capsys, monkeypatch, app) == []
+
+
+# 8. a cursor's callproc reached indirectly
+
+FUNCTIONS = (
+    "CREATE FUNCTION tag_names() RETURNS SETOF text LANGUAGE sql AS\n"
+    "$$ SELECT name FROM tags $$;\n"
+    "CREATE FUNCTION tag_names_for(g bigint) RETURNS SETOF text LANGUAGE sql AS\n"
+    "$$ SELECT name FROM tags WHERE guild_id = g $$;\n"
+)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "proc = cur.callproc\n    proc(NAME)",
+        "functools.partial(cur.callproc, NAME)()",
+        'getattr(cur, "callproc")(NAME)',
+        "cur.callproc(NAME)",
+    ],
+)
+def test_a_callproc_reached_indirectly_is_read_as_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    app = "import functools\n\n\ndef purge(cur, guild_id):\n    CALL\n".replace("CALL", call)
+    files = {"bot/__init__.py": "", "bot/q.py": app.replace("NAME", '"tag_names"')}
+    write_project(tmp_path, SCHEMA + FUNCTIONS, CONFIG, files)
+    assert [f[2] for f in _found(tmp_path, capsys, monkeypatch)] == ["TG001"]
+    files["bot/q.py"] = app.replace("NAME", '"tag_names_for", (guild_id,)')
+    write_project(tmp_path, SCHEMA + FUNCTIONS, CONFIG, files)
+    assert _found(tmp_path, capsys, monkeypatch) == []

@@ -2177,6 +2177,10 @@ class _Walker:
         func = node.func
         if isinstance(func, ast.Name):
             kept = self.lookup(func.id)
+            if isinstance(kept, QueryMethod) and kept.attr == "callproc":
+                if node.args or any(k.arg == "procname" for k in node.keywords):
+                    self.callproc(node)  # `proc = cur.callproc`, then `proc("purge", (org,))`
+                return True
             if isinstance(kept, QueryMethod):
                 self.sink(node, f".{kept.attr}()", certain=kept.certain)
                 return True
@@ -2184,14 +2188,18 @@ class _Walker:
         if _called_name(node) == "partial" and len(node.args) > 1:
             method = node.args[0]
             certain = self.certainty(method) if isinstance(method, ast.Attribute) else None
-            if certain is None:
+            procedure = isinstance(method, ast.Attribute) and self._cursor_callproc(method)
+            if certain is None and not procedure:
                 return False
             call = self._synthetic.get(id(node))
             if call is None:  # the call the partial object makes, placed at `partial(…)`
                 call = ast.Call(func=method, args=node.args[1:], keywords=node.keywords)
                 call = self._synthetic[id(node)] = ast.copy_location(call, node)
                 call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
-            self.sink(call, f".{method.attr}()", certain=certain)  # type: ignore[attr-defined]
+            if procedure:
+                self.callproc(call)
+            else:
+                self.sink(call, f".{method.attr}()", certain=bool(certain))  # type: ignore[attr-defined]
             return True
         if (
             isinstance(func, ast.Call)
@@ -2199,14 +2207,27 @@ class _Walker:
             and func.func.id == "getattr"
             and len(func.args) >= 2
             and isinstance(func.args[1], ast.Constant)
-            and func.args[1].value in SQL_METHODS
+            and (func.args[1].value in SQL_METHODS or func.args[1].value == "callproc")
         ):
             attribute = ast.copy_location(
                 ast.Attribute(value=func.args[0], attr=func.args[1].value, ctx=ast.Load()), func
             )
-            self.sql_method(node, attribute)
+            if attribute.attr != "callproc":
+                self.sql_method(node, attribute)
+            elif self._cursor_callproc(attribute) and (
+                node.args or any(k.arg == "procname" for k in node.keywords)
+            ):
+                self.callproc(node)
             return True
         return False
+
+    def _cursor_callproc(self, method: ast.Attribute) -> bool:
+        """`cur.callproc` of a DB-API cursor (not a project module's or class's `callproc`)."""
+        return (
+            method.attr == "callproc"
+            and not self._module_function(method)
+            and not self._own_method(method)
+        )
 
     def sink(
         self,
@@ -2477,6 +2498,8 @@ class _Walker:
             certain = self.certainty(inner)
             if certain is not None:  # `execute = conn.execute`
                 return QueryMethod(inner.attr, certain)
+            if self._cursor_callproc(inner):  # `proc = cur.callproc`
+                return QueryMethod(inner.attr, True)
         kept = self.query_method(inner)
         if kept is not None:
             return kept
