@@ -160,6 +160,21 @@ def test_what_is_not_surely_a_member_stays_unknown(
     assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 13, "TG009")]
 
 
+def test_an_enum_that_may_make_pseudo_members_stays_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = (
+        "    @classmethod\n"
+        "    def _missing_(cls, value):\n"
+        "        return make_member(cls, value)\n"  # (its `_value_` set out of sight)
+    )
+    app = _enum_app("sort", "pass", "Sort(sort)", "uses").replace(
+        '    NAME = "name"\n', '    NAME = "name"\n\n' + missing
+    )
+    _project(tmp_path, {"bot/q.py": app})
+    assert [f[2] for f in _found(tmp_path, capsys, monkeypatch)] == ["TG009"]
+
+
 def test_an_enum_whose_members_are_computed_stays_unknown(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2821,6 +2821,8 @@ class _Walker:
         if name is not None:
             found = self.index.class_attribute(owner.info, name)
             return found if isinstance(found, tuple) else None
+        if any("_missing_" in cls.methods or "_missing_" in cls.attributes for cls in order):
+            return None  # `_missing_` may make a pseudo-member of any value it is given
         members = [
             binding if isinstance(binding, tuple) else hole(member, self.origin, "not a string")
             for attr, binding in owner.info.attributes.items()
