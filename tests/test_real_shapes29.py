@@ -268,6 +268,7 @@ NORMALISERS = [
     're.sub(r"\\s{2,}", " ", sql)',
     'BLANKS.sub(" ", sql)',
     're.compile(r"\\s+").sub(" ", sql)',
+    're.compile(r"\\s+", re.M | re.I).sub(" ", sql)',
     'sub(r"\\s+", " ", sql)',
 ]
 
@@ -346,6 +347,7 @@ def test_a_normalised_query_is_checked_as_sent(
         '"-".join(sql.split())',
         '" ".join(sql.split(","))',
         're.sub(r"\\s+", " ", sql, 1)',  # a count
+        're.compile(r"\\s+", re.ASCII).sub(" ", sql)',  # then `\\s` is ASCII only
     ],
 )
 def test_other_rewrites_of_the_text_stay_unknown(

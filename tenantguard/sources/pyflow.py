@@ -3554,6 +3554,7 @@ class _Walker:
             and self._is_re(node.func.value)
             and 1 <= len(node.args) <= 2
             and not node.keywords
+            and all(_dotted(f) in _SAME_BLANKS for f in _flags(node.args[1:]))
         ):
             return node.args[0]
         return None
@@ -6224,6 +6225,26 @@ def _is_enum(info: ClassInfo) -> bool:
             if isinstance(bound, ImportedRef) and bound.name.endswith("Enum"):
                 return True
     return False
+
+
+# flags that leave what `\s` matches as it is (not `re.ASCII`: then `\s` is ASCII only)
+_SAME_BLANKS = frozenset(
+    f"re.{name}"
+    for name in ("M", "MULTILINE", "I", "IGNORECASE", "S", "DOTALL", "U", "UNICODE", "X")
+)
+
+
+def _flags(nodes: Sequence[ast.expr]) -> list[ast.expr]:
+    """The flags `re.M | re.I` names, each (an expression that is no `|` of names: itself)."""
+    out: list[ast.expr] = []
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            stack.extend((node.left, node.right))
+        else:
+            out.append(node)
+    return out
 
 
 # a text file larger than this read by the program (`Path(…).read_text()`) is not read here
