@@ -27,7 +27,9 @@
    f.read()`) was TG009 at every call that sent it: the text is the file's. It is read as
    that text (found where it is read, as a constant is; the cache's entry goes when the file
    changes); a path known
-   only at run time, or a file that is not there, stays TG009.
+   only at run time, or a file that is not there, stays TG009. So is a file named by a
+   helper's parameter (`def load_sql(name): return (SQL_DIR / f"{name}.sql").read_text()`,
+   `load_sql("tags")`; or a wrapper sending it): each call's file.
 6. A tuple or list of constants unpacked into names (`sql, label = LISTING`, a class's
    `self.QUERY`) gave each name a value known only at run time: TG009 at the call, the SQL
    unchecked. Each name is its item now.
@@ -666,3 +668,69 @@ def test_a_callproc_reached_indirectly_is_read_as_sent(
     files["bot/q.py"] = app.replace("NAME", '"tag_names_for", (guild_id,)')
     write_project(tmp_path, SCHEMA + FUNCTIONS, CONFIG, files)
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 5b. a file named by a helper's parameter
+
+NAMED_FILE = (
+    "from pathlib import Path\n"
+    "\n"
+    'SQL_DIR = Path(__file__).parent / "sql"\n'
+    "\n"
+    "\n"
+    "def load_sql(name: str) -> str:\n"
+    '    return (SQL_DIR / f"{name}.sql").read_text()\n'  # 7
+    "\n"
+    "\n"
+    "async def run(conn, name, *args):\n"
+    '    return await conn.fetch(SQL_DIR.joinpath(name + ".sql").read_text(), *args)\n'
+    "\n"
+    "\n"
+    'TAGS = load_sql("tags")\n'
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    "    return await conn.fetch(TAGS, guild_id)\n"
+    "\n"
+    "\n"
+    "async def tags_again(conn, guild_id):\n"
+    '    return await run(conn, "tags", guild_id)\n'  # 22
+)
+
+
+def test_a_file_named_by_a_helper_parameter_is_each_call_s_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pinned = "SELECT name FROM tags WHERE guild_id = $1\n"
+    _project(tmp_path, {"bot/db.py": NAMED_FILE, "bot/sql/tags.sql": pinned})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+    leaky = "SELECT name FROM tags WHERE guild_id = $1 OR uses > 100\n"
+    _project(tmp_path, {"bot/db.py": NAMED_FILE, "bot/sql/tags.sql": leaky})
+    # (at each reading: the one call of each sends it)
+    assert {f[:2] for f in _found(tmp_path, capsys, monkeypatch)} == {
+        ("bot/db.py", 7),
+        ("bot/db.py", 11),
+        ("bot/sql/tags.sql", 1),
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        ('TAGS = load_sql("tags")', 18),  # a file that is not there: at the call sending it
+        ("async def tags_again(conn, guild_id):", 11),  # no caller: `name` from outside
+    ],
+)
+def test_a_file_not_surely_named_stays_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+    line: int,
+) -> None:
+    app = NAMED_FILE.replace('"tags"', '"missing"') if line == 18 else NAMED_FILE
+    if line == 11:
+        app = app.replace('    return await run(conn, "tags", guild_id)\n', "    pass\n")
+    pinned = "SELECT name FROM tags WHERE guild_id = $1\n"
+    _project(tmp_path, {"bot/db.py": app, "bot/sql/tags.sql": pinned})
+    assert ("bot/db.py", line, "TG009") in _found(tmp_path, capsys, monkeypatch)

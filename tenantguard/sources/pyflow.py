@@ -3338,7 +3338,7 @@ class _Walker:
         if func.attr == "read_text":
             if node.args[1:] or any(k.arg != "encoding" for k in node.keywords):
                 return None
-            path = self.path_of(func.value)
+            where = func.value
         else:
             if node.args or node.keywords:
                 return None
@@ -3368,18 +3368,54 @@ class _Walker:
                 isinstance(mode, ast.Constant) and mode.value in ("r", "rt", "tr")
             ):
                 return None  # bytes, or written
-            path = self.path_of(opened.args[0])
+            where = opened.args[0]
+        path = self.path_of(where)
         if path is None:
+            return self._named_file(where, node)
+        text = self.index.read_file(path)
+        return None if text is None else ((Lit(text, self.origin, None, 0, node),),)
+
+    def _named_file(self, where: ast.expr, node: ast.Call) -> Value | None:
+        """`(SQL_DIR / f"{name}.sql").read_text()` in a function whose parameter `name` names
+        the file (a `load_sql("tags")` helper): the parameter, with the reading as what the
+        function does to it — each caller's constant name gives that file's text (see
+        `FileNamed`). None for any other path."""
+        function = self.function
+        if function is None:
             return None
-        self.index.consult_file(path)
-        try:
-            if os.path.getsize(path) > _MAX_READ_FILE:
-                return None
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError):
+        directory: str | None = None
+        name: ast.expr | None = None
+        if isinstance(where, ast.BinOp) and isinstance(where.op, ast.Div):
+            directory, name = self.path_of(where.left), where.right
+        elif isinstance(where, ast.Call) and len(where.args) == 1 and not where.keywords:
+            func = where.func
+            if isinstance(func, ast.Attribute) and func.attr == "joinpath":
+                directory, name = self.path_of(func.value), where.args[0]
+        elif (
+            isinstance(where, ast.Call)
+            and _dotted(where.func) == "os.path.join"
+            and len(where.args) == 2
+            and not where.keywords
+            and self._is_module(where.func.value.value, "os")  # type: ignore[attr-defined]
+        ):
+            directory, name = self.path_of(where.args[0]), where.args[1]
+        if directory is None or name is None:
             return None
-        return ((Lit(text, self.origin, None, 0, node),),)
+        value = self.evaluate(name)
+        if len(value) != 1:
+            return None
+        holes = [p for p in value[0] if type(p) is Hole]
+        if len(holes) != 1:
+            return None
+        given = holes[0]
+        if given.param is None or given.owner is not function or given.transform is not None:
+            return None
+        at = value[0].index(given)
+        before = "".join(p.text for p in value[0][:at] if type(p) is Lit)
+        after = "".join(p.text for p in value[0][at + 1 :] if type(p) is Lit)
+        reading = FileNamed(self.index, directory, before, after, node, self.origin)
+        reason = f"the file `{_short(name)}` names is read at run time"
+        return ((given._replace(node=node, reason=reason, transform=reading),),)
 
     def path_of(self, node: ast.expr, depth: int = 0) -> str | None:
         """The absolute path an expression surely names, built from the module's `__file__`
@@ -4677,10 +4713,18 @@ class ProjectIndex:
         while len(self._modules) > self.cache_size:
             self._modules.popitem(last=False)
 
-    def consult_file(self, path: str) -> None:
-        """A file whose text a module's value is (`Path(…).read_text()`): a cached answer that
+    def read_file(self, path: str) -> str | None:
+        """The text of a file a module's value is (`Path(…).read_text()`), None when it is not
+        there, too large or not UTF-8 text; recorded as read, so that a cached answer that
         read it goes when it changes."""
         self._consulted_modules.add(path)
+        try:
+            if os.path.getsize(path) > _MAX_READ_FILE:
+                return None
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def module(self, path: str) -> ModuleInfo | None:
         """The module of a file, its body run (None: it cannot be read). Read while its body
@@ -6267,6 +6311,44 @@ def sent_unchanged(template: Value) -> bool:
         and type(template[0][0]) is Hole
         and template[0][0].transform is None
     )
+
+
+class FileNamed:
+    """What `(SQL_DIR / f"{name}.sql").read_text()` reads for each name a call gives its
+    function: that file's text (placed at the reading), or a value known only at run time
+    where the name is not constant or no such file is there."""
+
+    __slots__ = ("after", "before", "directory", "index", "node", "origin")
+
+    def __init__(
+        self,
+        index: ProjectIndex,
+        directory: str,
+        before: str,
+        after: str,
+        node: ast.AST,
+        origin: Origin,
+    ) -> None:
+        self.index, self.directory, self.before, self.after = index, directory, before, after
+        self.node, self.origin = node, origin
+
+    def __call__(self, value: Value) -> Value:
+        out: list[Alternative] = []
+        for alternative in value:
+            name = _constant_text(alternative)
+            text = (
+                None
+                if name is None
+                else self.index.read_file(
+                    os.path.join(self.directory, self.before + name + self.after)
+                )
+            )
+            if text is None:
+                reason = "the file it reads is only known at run time, or is not there"
+                out.extend(hole(self.node, self.origin, reason))
+            else:
+                out.append((Lit(text, self.origin, None, 0, self.node),))
+        return tuple(dict.fromkeys(out))
 
 
 def _named_lambda(node: ast.Assign) -> ast.FunctionDef | None:
