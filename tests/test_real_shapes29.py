@@ -29,7 +29,8 @@
    changes); a path known
    only at run time, or a file that is not there, stays TG009. So is a file named by a
    helper's parameter (`def load_sql(name): return (SQL_DIR / f"{name}.sql").read_text()`,
-   `load_sql("tags")`; or a wrapper sending it): each call's file.
+   `load_sql("tags")`; or a wrapper sending it): each call's file. And the dict of a
+   directory's queries, `{p.stem: p.read_text() for p in SQL_DIR.glob("*.sql")}`: each file's.
 6. A tuple or list of constants unpacked into names (`sql, label = LISTING`, a class's
    `self.QUERY`) gave each name a value known only at run time: TG009 at the call, the SQL
    unchecked. Each name is its item now.
@@ -734,3 +735,54 @@ def test_a_file_not_surely_named_stays_unknown(
     pinned = "SELECT name FROM tags WHERE guild_id = $1\n"
     _project(tmp_path, {"bot/db.py": app, "bot/sql/tags.sql": pinned})
     assert ("bot/db.py", line, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+# 5c. the queries of a directory, by their files' names
+
+LOADED = (
+    "from pathlib import Path\n"
+    "\n"
+    'SQL_DIR = Path(__file__).parent / "sql"\n'
+    "QUERIES = {p.stem: p.read_text() for p in LISTING}\n"  # 4
+    "\n"
+    "\n"
+    "async def tags(conn, kind, guild_id):\n"
+    "    return await conn.fetch(QUERIES[KEY], guild_id)\n"  # 8
+)
+
+
+@pytest.mark.parametrize("listing", ['SQL_DIR.glob("*.sql")', 'sorted(SQL_DIR.glob("*.sql"))'])
+@pytest.mark.parametrize("key", ['"names"', "kind"])
+def test_the_queries_of_a_directory_are_each_file_s(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    listing: str,
+    key: str,
+) -> None:
+    app = LOADED.replace("LISTING", listing).replace("KEY", key)
+    files = {
+        "bot/db.py": app,
+        "bot/sql/names.sql": "SELECT name FROM tags WHERE guild_id = $1\n",
+        "bot/sql/uses.sql": "SELECT uses FROM tags WHERE guild_id = $1\n",
+    }
+    _project(tmp_path, files)
+    assert _found(tmp_path, capsys, monkeypatch) == []
+    files["bot/sql/uses.sql"] = "SELECT uses FROM tags WHERE guild_id = $1 OR true\n"
+    _project(tmp_path, files)
+    found = {f[:2] for f in _found(tmp_path, capsys, monkeypatch)}
+    # any query (`kind`): the leaky file's too; by the other's name, only the file itself
+    assert found == ({("bot/db.py", 4)} if key == "kind" else set()) | {("bot/sql/uses.sql", 1)}
+
+
+@pytest.mark.parametrize("listing", ['SQL_DIR.glob("**/*.sql")', 'Path(where).glob("*.sql")'])
+def test_a_listing_not_surely_known_stays_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    listing: str,
+) -> None:
+    app = LOADED.replace("LISTING", listing).replace("KEY", "kind")
+    files = {"bot/db.py": app, "bot/sql/names.sql": "SELECT name FROM tags WHERE guild_id = $1\n"}
+    _project(tmp_path, files)
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/db.py", 8, "TG009")]

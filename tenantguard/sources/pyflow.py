@@ -301,8 +301,18 @@ class FrameMethod:
 # alternatives it is sent in, its hole in each: `((hole,),)` when it is sent unchanged)
 Reach = tuple[str, bool, Value]
 
+
+@dataclass(frozen=True, slots=True)
+class FilePath:
+    """A file of the project a loop goes over (`for p in SQL_DIR.glob("*.sql")`): its
+    absolute path, so that `p.stem` and `p.read_text()` are known."""
+
+    path: str
+
+
 Binding = (
     Value
+    | FilePath
     | ModuleRef
     | ImportedRef
     | FuncRef
@@ -2596,7 +2606,11 @@ class _Walker:
         if loop.ifs or loop.is_async or not isinstance(loop.target, ast.Name):
             return None
         source = loop.iter
-        if isinstance(source, ast.Tuple | ast.List) and not any(
+        values: list[Binding]
+        files = self.listed_files(source)
+        if files is not None:  # `{p.stem: p.read_text() for p in SQL_DIR.glob("*.sql")}`
+            values = list(files)
+        elif isinstance(source, ast.Tuple | ast.List) and not any(
             isinstance(e, ast.Starred) for e in source.elts
         ):
             values = [self.evaluate(e) for e in source.elts]
@@ -2754,6 +2768,15 @@ class _Walker:
         if kind is ast.Call:
             return self.call_value(node)  # type: ignore[arg-type]
         if kind is ast.Attribute:
+            listed = (
+                self.lookup(node.value.id)  # type: ignore[attr-defined]
+                if type(node.value) is ast.Name  # type: ignore[attr-defined]
+                else None
+            )
+            if isinstance(listed, FilePath) and node.attr in ("stem", "name", "suffix"):  # type: ignore[attr-defined]
+                path = Path(listed.path)
+                text = getattr(path, node.attr)  # type: ignore[attr-defined]
+                return ((Lit(text, origin, None, 0, node),),)  # `p.stem` of a listed file
             member = self.enum_value(node)  # type: ignore[arg-type]
             if member is not None:
                 return member
@@ -3431,6 +3454,8 @@ class _Walker:
                 bound = self.lookup("__file__")
                 return os.path.abspath(own) if own and bound is None else None
             bound = self.lookup(node.id)
+            if isinstance(bound, FilePath):  # `for p in SQL_DIR.glob("*.sql")`
+                return bound.path
             if not (isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1):
                 return None
             part = bound[0][0]
@@ -3501,6 +3526,40 @@ class _Walker:
                 return None
             out.append(text)
         return out
+
+    def listed_files(self, node: ast.expr) -> list[FilePath] | None:
+        """The files `DIR.glob("*.sql")` (or `sorted(…)` of it, `DIR.iterdir()`) lists, DIR a
+        path built from `__file__` (see `path_of`), in the order of their names; None for
+        anything else (a pattern with `**`, a directory known at run time)."""
+        if (
+            isinstance(node, ast.Call)
+            and _is_name(node.func, "sorted")
+            and self.lookup("sorted") is None
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            node = node.args[0]
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("glob", "iterdir")
+            and not node.keywords
+        ):
+            return None
+        directory = self.path_of(node.func.value)
+        if directory is None or not os.path.isdir(directory):
+            return None
+        if node.func.attr == "iterdir":
+            if node.args:
+                return None
+            pattern = "*"
+        else:
+            texts = self._path_texts(node.args) if len(node.args) == 1 else None
+            if not texts or "**" in texts[0]:
+                return None
+            pattern = texts[0]
+        found = sorted(str(p) for p in Path(directory).glob(pattern))
+        return [FilePath(p) for p in found] if len(found) <= 64 else None
 
     def _is_module(self, node: ast.expr, name: str) -> bool:
         """`node` is the module `name`, imported as itself (`import os`)."""
