@@ -327,10 +327,16 @@ class CheckCache:
     # Python files' dependencies
 
     def _hash(self, path: str) -> str | None:
+        """A file's content, or a directory's listing (one whose files a module lists:
+        `SQL_DIR.glob("*.sql")` — a file added there changes the answer)."""
         if path not in self._hashes:
             try:
-                with open(path, "rb") as handle:
-                    self._hashes[path] = content_hash(handle.read())
+                if os.path.isdir(path):
+                    listing = "\0".join(sorted(os.listdir(path)))
+                    self._hashes[path] = content_hash(listing.encode("utf-8", "surrogateescape"))
+                else:
+                    with open(path, "rb") as handle:
+                        self._hashes[path] = content_hash(handle.read())
             except OSError:
                 return None
         return self._hashes[path]

@@ -786,3 +786,20 @@ def test_a_listing_not_surely_known_stays_unknown(
     files = {"bot/db.py": app, "bot/sql/names.sql": "SELECT name FROM tags WHERE guild_id = $1\n"}
     _project(tmp_path, files)
     assert _found(tmp_path, capsys, monkeypatch) == [("bot/db.py", 8, "TG009")]
+
+
+def test_a_cached_answer_goes_when_a_file_is_added_to_the_listed_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = LOADED.replace("LISTING", 'SQL_DIR.glob("*.sql")').replace("KEY", "kind")
+    pinned = "SELECT name FROM tags WHERE guild_id = $1\n"
+    _project(tmp_path, {"bot/db.py": app, "bot/sql/names.sql": pinned})
+    monkeypatch.chdir(tmp_path)
+
+    def findings() -> list[tuple[str, int]]:
+        main(["check", "--format", "json", "bot/db.py"])  # (the cache kept)
+        return [(f["path"], f["line"]) for f in json.loads(capsys.readouterr().out)["findings"]]
+
+    assert findings() == []
+    (tmp_path / "bot/sql/uses.sql").write_text(pinned.replace("$1", "$1 OR true"))
+    assert findings() == [("bot/db.py", 4)]

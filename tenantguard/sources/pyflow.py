@@ -3558,6 +3558,7 @@ class _Walker:
             if not texts or "**" in texts[0]:
                 return None
             pattern = texts[0]
+        self.index.consult_directory(directory)  # (a file added there changes the answer)
         found = sorted(str(p) for p in Path(directory).glob(pattern))
         return [FilePath(p) for p in found] if len(found) <= 64 else None
 
@@ -4771,6 +4772,11 @@ class ProjectIndex:
         self._modules.move_to_end(path)
         while len(self._modules) > self.cache_size:
             self._modules.popitem(last=False)
+
+    def consult_directory(self, path: str) -> None:
+        """A directory whose files a module's value lists: a cached answer that read it goes
+        when a file is added or removed there (the cache hashes its listing)."""
+        self._consulted_modules.add(path)
 
     def read_file(self, path: str) -> str | None:
         """The text of a file a module's value is (`Path(…).read_text()`), None when it is not
