@@ -803,3 +803,16 @@ def test_a_cached_answer_goes_when_a_file_is_added_to_the_listed_directory(
     assert findings() == []
     (tmp_path / "bot/sql/uses.sql").write_text(pinned.replace("$1", "$1 OR true"))
     assert findings() == [("bot/db.py", 4)]
+
+
+def test_a_driver_object_beside_a_normalising_wrapper_is_the_driver_s(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`conn.fetch(q)` where the project's `Database.fetch` normalises: `conn` is named as the
+    driver's connection is — read as the driver's, the query's `-- comment` ending its line."""
+    app = DRIVER_NAMED.replace("SENT", '" ".join(sql.split())').replace("RECEIVER", "conn")
+    app = app.replace(
+        'DB.fetch("SELECT name FROM tags WHERE guild_id = $1 AND uses > 0", guild_id)',
+        "conn.fetch(" + COMMENTED + ", guild_id)",
+    )
+    assert _found_in(tmp_path, capsys, monkeypatch, app) == []

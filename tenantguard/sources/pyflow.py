@@ -139,6 +139,8 @@ CERTAIN_METHODS = frozenset(
         "read_database_uri",
     }
 )
+# names of the driver's own objects (a connection, a pool, a cursor, a transaction)
+_DRIVER_OBJECT = lazy_pattern(r"_*(?:conn|connection|pool|cur|cursor|tx|txn|transaction|con|pg)\d*")
 _DB_RECEIVER = lazy_pattern(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur")
 # query builders (SQLAlchemy Core, ORM): a statement object, not SQL text the tool can read
 _BUILDERS = frozenset(
@@ -2087,6 +2089,9 @@ class _Walker:
             # the wrapper's own call of its pool's method of that name (`self.pool.fetch(…)`
             # in `fetch`): the driver's, not itself again
             or (self.function is not None and self.function.name == func.attr)
+            # a receiver named as the driver's own objects are (`conn`, `self.pool`, `cur`):
+            # the driver's (a `-- comment` it sends is not joined by the project's normaliser)
+            or _DRIVER_OBJECT.fullmatch(_receiver_name(func.value).lower()) is not None
         ):
             return
         self.project_call(node, func)
