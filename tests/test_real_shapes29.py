@@ -5,7 +5,9 @@
    `Sort[name].value`, a name bound to `Sort(text)` — is one of the members' values (Python
    raises for anything else; the annotation is trusted as a `Literal[…]` one is): the TG009 it
    drew on every sort column chosen by an enum was noise, and a member whose value leaks
-   (`"name OR true"`…) was only a warning.
+   (`"name OR true"`…) was only a warning. So is a field annotated with the enum of a project
+   record class (`params.sort.value`, `params: ListParams` a pydantic model: FastAPI's query
+   model).
 2. A repository base that leaves its table to subclasses (`table: str`, or `table = None`) and
    a method reading two attributes of `self` (`f"SELECT {self.columns} FROM {self.table} …"`,
    read once per class): the base's own reading gave TG009 (`table` absent) or a TG006 error
@@ -816,3 +818,55 @@ def test_a_driver_object_beside_a_normalising_wrapper_is_the_driver_s(
         "conn.fetch(" + COMMENTED + ", guild_id)",
     )
     assert _found_in(tmp_path, capsys, monkeypatch, app) == []
+
+
+# 1b. an enum field of a record class (FastAPI's query model)
+
+FIELD = (
+    "from enum import Enum\n"
+    "\n"
+    "from pydantic import BaseModel\n"
+    "\n"
+    "\n"
+    "class Sort(str, Enum):\n"
+    '    NAME = "name"\n'
+    '    USES = "USES_COLUMN"\n'
+    "\n"
+    "\n"
+    "class ListParams(BaseModel):\n"
+    "    FIELD\n"
+    "    limit: int = 50\n"
+    "\n"
+    "\n"
+    "async def listing(conn, guild_id, params: ListParams):\n"
+    "    return await conn.fetch(\n"
+    '        f"SELECT name FROM tags WHERE guild_id = $1 ORDER BY {params.sort.value}", guild_id\n'
+    "    )\n"  # 18
+)
+
+
+@pytest.mark.parametrize("field", ["sort: Sort = Sort.NAME", "sort: Sort | None = None"])
+def test_an_enum_field_of_a_record_is_one_of_its_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, field: str
+) -> None:
+    app = FIELD.replace("FIELD", field)
+    assert _found_in(tmp_path, capsys, monkeypatch, app.replace("USES_COLUMN", "uses")) == []
+    leaky = app.replace("USES_COLUMN", "uses OR true").replace("$1 ORDER BY", "$1 AND")
+    assert _found_in(tmp_path, capsys, monkeypatch, leaky) == [("bot/q.py", 18, "TG001")]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "sort: str = 'name'",  # not an enum
+        "sort: Annotated[Sort, AfterValidator(pick)] = Sort.NAME",  # a validator's value
+        "sort: Sort = Sort.NAME\n\n    @field_validator('sort')\n    def pick(cls, v):\n"
+        "        return v",
+        "sort: Sort = Sort.NAME\n\n    def model_post_init(self, _):\n        self.sort = 1",
+    ],
+)
+def test_an_enum_field_that_may_hold_another_value_stays_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, field: str
+) -> None:
+    app = FIELD.replace("FIELD", field).replace("USES_COLUMN", "uses")
+    assert [f[2] for f in _found_in(tmp_path, capsys, monkeypatch, app)] == ["TG009"]

@@ -2831,6 +2831,8 @@ class _Walker:
         if isinstance(member, ast.Attribute):
             owner = self.binding_of_receiver(member.value)
             name = member.attr
+            if not isinstance(owner, ClassRef | ImportedRef):
+                owner, name = self._field_member(member), None  # `params.sort.value`
         else:
             owner = self._some_member(member)
         if isinstance(owner, ImportedRef):
@@ -2891,9 +2893,45 @@ class _Walker:
                 return self._annotated_class(parameter.annotation)
         return None
 
-    def _annotated_class(self, annotation: ast.expr | None, depth: int = 0) -> Binding | None:
+    def _field_member(self, node: ast.Attribute) -> Binding | None:
+        """The enum class of a field annotated with it (`sort: Sort = Sort.NAME`) of a record
+        class of the project — a pydantic model, a dataclass… (see `_makes_records`) — read on
+        a parameter annotated with that class (`params: ListParams`, FastAPI's query model) or
+        on `self` in its methods; None when any file assigns that attribute (`p.sort = …`)."""
+        base = self.binding_of_receiver(node.value)
+        record = (
+            base
+            if isinstance(base, InstanceRef) and not isinstance(node.value, ast.Call)
+            else self._some_member(node.value)
+        )
+        if isinstance(record, ImportedRef):
+            record = self.index.imported(record)
+        if not isinstance(record, ClassRef | InstanceRef) or self.index.changed_outside(node.attr):
+            return None
+        order, _ = self.index.bases(record.info)
+        if not any(_makes_records(cls) for cls in order) or any(
+            _may_change_fields(cls) or node.attr in self.index._assigned(cls) for cls in order
+        ):
+            return None  # (a validator, `__post_init__`, `self.sort = …` may give it another)
+        for cls in order:
+            for statement in cls.node.body:
+                if (
+                    isinstance(statement, ast.AnnAssign)
+                    and isinstance(statement.target, ast.Name)
+                    and statement.target.id == node.attr
+                ):
+                    written = ast.unparse(statement).lower()
+                    if "validator" in written or "converter" in written:
+                        return None  # `Annotated[Sort, AfterValidator(f)]`, `converter=str`
+                    return self._annotated_class(statement.annotation, module=cls.module)
+        return None
+
+    def _annotated_class(
+        self, annotation: ast.expr | None, depth: int = 0, module: ModuleInfo | None = None
+    ) -> Binding | None:
         """The one class an annotation names, None allowed beside it: `E`, `"E"`, `E | None`,
-        `Optional[E]`, `Union[E, None]`, `Annotated[E, …]`, `m.E`."""
+        `Optional[E]`, `Union[E, None]`, `Annotated[E, …]`, `m.E` (written in `module`: its
+        names, not this scope's)."""
         if annotation is None or depth > 8:
             return None
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
@@ -2901,7 +2939,7 @@ class _Walker:
                 parsed = ast.parse(annotation.value, mode="eval").body
             except (SyntaxError, ValueError):
                 return None
-            return self._annotated_class(parsed, depth + 1)
+            return self._annotated_class(parsed, depth + 1, module)
         items: list[ast.expr]
         if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
             items = [annotation.left, annotation.right]
@@ -2913,10 +2951,15 @@ class _Walker:
                 items = items[:1]
             elif form not in ("Optional", "Union"):
                 return None
+        elif module is not None and module is not self.module:
+            if not isinstance(annotation, ast.Name):
+                return None
+            found = module.env.get(annotation.id)
+            return self.index.imported(found) if isinstance(found, ImportedRef) else found
         else:
             return self.binding_of_receiver(annotation)
         named = [i for i in items if not (isinstance(i, ast.Constant) and i.value is None)]
-        return self._annotated_class(named[0], depth + 1) if len(named) == 1 else None
+        return self._annotated_class(named[0], depth + 1, module) if len(named) == 1 else None
 
     def property_value(self, node: ast.Attribute, binding: FuncRef) -> Value:
         """`self.select_sql` of a `@property`: what the getter (or its overrides) returns."""
@@ -6381,6 +6424,20 @@ def sent_unchanged(template: Value) -> bool:
         and type(template[0][0]) is Hole
         and template[0][0].transform is None
     )
+
+
+def _may_change_fields(info: ClassInfo) -> bool:
+    """Whether a record class may give a field another value than the one it was made with:
+    its own `__init__`, `__post_init__`, `model_post_init`, `__setattr__`, or a validator
+    (`@field_validator`, `@validator`, `@model_validator`, attrs' `@x.validator`…)."""
+    for name, method in info.methods.items():
+        if name in ("__init__", "__post_init__", "model_post_init", "__setattr__", "__new__"):
+            return True
+        for decorator in method.node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if "validator" in _dotted(target).lower() or "converter" in _dotted(target).lower():
+                return True
+    return False
 
 
 class FileNamed:
