@@ -7,7 +7,7 @@
    drew on every sort column chosen by an enum was noise, and a member whose value leaks
    (`"name OR true"`…) was only a warning. So is a field annotated with the enum of a project
    record class (`params.sort.value`, `params: ListParams` a pydantic model: FastAPI's query
-   model).
+   model), and a `StrEnum` member formatted into the text (`f"… ORDER BY {sort}"`).
 2. A repository base that leaves its table to subclasses (`table: str`, or `table = None`) and
    a method reading two attributes of `self` (`f"SELECT {self.columns} FROM {self.table} …"`,
    read once per class): the base's own reading gave TG009 (`table` absent) or a TG006 error
@@ -869,4 +869,45 @@ def test_an_enum_field_that_may_hold_another_value_stays_unknown(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, field: str
 ) -> None:
     app = FIELD.replace("FIELD", field).replace("USES_COLUMN", "uses")
+    assert [f[2] for f in _found_in(tmp_path, capsys, monkeypatch, app)] == ["TG009"]
+
+
+# 1c. a StrEnum member formatted into the text: its value
+
+STR_ENUM = (
+    "from enum import Enum, StrEnum\n"
+    "\n"
+    "\n"
+    "class Sort(BASE):\n"
+    '    NAME = "name"\n'
+    '    USES = "USES_COLUMN"\n'
+    "\n"
+    "\n"
+    "async def listing(conn, guild_id, sort: Sort):\n"
+    "    return await conn.fetch(\n"
+    '        f"SELECT name FROM tags WHERE guild_id = $1 ORDER BY {sort}", guild_id\n'  # 11
+    "    )\n"
+)
+
+
+def test_a_str_enum_member_formats_as_its_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = STR_ENUM.replace("BASE", "StrEnum")
+    assert _found_in(tmp_path, capsys, monkeypatch, app.replace("USES_COLUMN", "uses")) == []
+    leaky = app.replace("USES_COLUMN", "uses OR true").replace("$1 ORDER BY", "$1 AND")
+    assert _found_in(tmp_path, capsys, monkeypatch, leaky) == [("bot/q.py", 11, "TG001")]
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "str, Enum",  # Python 3.12 formats a mixin's member as `Sort.NAME`
+        "StrEnum):\n    def __format__(self, spec):\n        return spec\n\n    X = 'x'\n#(",
+    ],
+)
+def test_an_enum_member_not_surely_formatted_as_its_value_stays_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, base: str
+) -> None:
+    app = STR_ENUM.replace("BASE", base).replace("USES_COLUMN", "uses")
     assert [f[2] for f in _found_in(tmp_path, capsys, monkeypatch, app)] == ["TG009"]

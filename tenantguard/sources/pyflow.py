@@ -2861,6 +2861,28 @@ class _Walker:
         # an enum with no members of its own may be the base of enums that have some
         return union(members, member, self.origin) if members else None
 
+    def str_enum_text(self, node: ast.expr) -> Value | None:
+        """`f"{sort}"` of a member of a project `StrEnum` known only at run time (a parameter
+        annotated `Sort`, `Sort(text)`, `params.sort`…, as `.value` reads them): a `StrEnum`
+        member formats as its value — each member's. Not a `(str, Enum)` mixin, which Python
+        3.12 formats as `Sort.NAME`, nor a class that writes its members itself."""
+        if isinstance(node, ast.Attribute):
+            owner = self.binding_of_receiver(node.value)
+            if isinstance(owner, ClassRef | ImportedRef):
+                return None  # `Sort.NAME`: a member named (`attribute_binding` reads it)
+            owner = self._field_member(node)
+        else:
+            owner = self._some_member(node)
+        if isinstance(owner, ImportedRef):
+            owner = self.index.imported(owner)
+        if not isinstance(owner, ClassRef) or self.index.formats_members(owner.info):
+            return None
+        order, _ = self.index.bases(owner.info)
+        if not any(_dotted(b).rsplit(".", 1)[-1] == "StrEnum" for c in order for b in c.base_exprs):
+            return None
+        value = ast.copy_location(ast.Attribute(value=node, attr="value", ctx=ast.Load()), node)
+        return self.enum_value(value)
+
     def _some_member(self, node: ast.expr) -> Binding | None:
         """The enum class (a `ClassRef`, or what imports it) of which `node` is surely a
         member without saying which: `E(text)` (one value looked up, or Python raises),
@@ -3045,7 +3067,8 @@ class _Walker:
                     )
                 )
             elif part.format_spec is None and part.conversion in (-1, ord("s")):
-                value = self.evaluate(part.value)
+                written = self.str_enum_text(part.value)
+                value = self.evaluate(part.value) if written is None else written
                 if integer_value(value) and not all(
                     type(a[0]) is Hole and a[0].number is not None for a in value
                 ):
