@@ -2928,10 +2928,12 @@ class _Walker:
         )
         if isinstance(record, ImportedRef):
             record = self.index.imported(record)
-        if not isinstance(record, ClassRef | InstanceRef) or self.index.changed_outside(node.attr):
+        if not isinstance(record, ClassRef | InstanceRef):
             return None
         order, _ = self.index.bases(record.info)
-        if not any(_makes_records(cls) for cls in order) or any(
+        if not any(_makes_records(cls) for cls in order):
+            return None
+        if self.index.changed_outside(node.attr) or any(
             _may_change_fields(cls) or node.attr in self.index._assigned(cls) for cls in order
         ):
             return None  # (a validator, `__post_init__`, `self.sort = …` may give it another)
