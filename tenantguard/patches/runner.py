@@ -3,6 +3,8 @@
 What the runner guarantees:
 - each transactional patch runs in one transaction together with its ledger row (name, number,
   checksum, applied_at, duration): it is applied completely or not at all;
+- a transactional patch that changed the ledger — its rows, or its table (a loop over every
+  table of the schema reaching it: TRUNCATE, forced row-level security) — is rolled back;
 - replicas that start together apply each patch once (a session advisory lock; the ledger is
   re-read under it); a waiter says who holds the lock, and `lock_wait` bounds its wait;
 - each patch starts from a clean session (`RESET ALL`, role, temporary tables): a `SET
@@ -1086,6 +1088,71 @@ async def _left_behind(
     )
 
 
+# what the runner relies on in its ledger table besides its rows: that it exists, its columns,
+# constraints, triggers, rules, and that row-level security does not hide rows from the runner
+_LEDGER_DEFINITION = """
+-- tenantguard: ignore[TG006] -- the runner's own ledger table
+SELECT coalesce((
+  SELECT concat_ws(E'\\n', c.relkind::text, c.relrowsecurity::text, c.relforcerowsecurity::text,
+    (SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
+                       || ' ' || a.attnotnull::text || ' '
+                       || coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), ''),
+                       ', ' ORDER BY a.attnum)
+     FROM pg_catalog.pg_attribute a
+     LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+    (SELECT string_agg(conname || ' ' || pg_catalog.pg_get_constraintdef(oid), ', '
+                       ORDER BY conname)
+     FROM pg_catalog.pg_constraint WHERE conrelid = c.oid),
+    (SELECT string_agg(tgname || ' ' || tgenabled::text, ', ' ORDER BY tgname)
+     FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid),
+    (SELECT string_agg(polname, ', ' ORDER BY polname)
+     FROM pg_catalog.pg_policy WHERE polrelid = c.oid),
+    (SELECT string_agg(rulename, ', ' ORDER BY rulename)
+     FROM pg_catalog.pg_rewrite WHERE ev_class = c.oid))
+  FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)), 'gone')
+"""
+
+
+async def _ledger_state(conn: asyncpg.Connection, ledger_table: str) -> tuple[str, str]:
+    """(definition, rows) of the ledger as the runner sees it, to tell whether a patch changed
+    it: its rows as one digest, and what `_LEDGER_DEFINITION` reads of its table."""
+    definition = str(await conn.fetchval(_LEDGER_DEFINITION, ledger_table))
+    if definition == "gone":
+        return definition, ""
+    rows = await conn.fetchval(
+        f"SELECT md5(coalesce(string_agg(l::text, E'\\n' ORDER BY l.name), '')) "
+        f"FROM ONLY {ledger_table} AS l"
+    )
+    return definition, str(rows)
+
+
+def _ledger_changed(
+    patch: PatchFile, ledger_table: str, before: tuple[str, str], after: tuple[str, str]
+) -> PatchError | None:
+    """The error for a patch that changed the runner's ledger (round 29, helper h29d: a loop
+    over every table of the schema — `TRUNCATE` to start the demo data over, row-level security
+    forced everywhere — reached the ledger too: its rows were gone, and the next run took the
+    patches they recorded for new ones), or None when it is as it was."""
+    if before == after:
+        return None
+    if after[0] == "gone":
+        what = "dropped or renamed it"
+    elif before[0] != after[0]:
+        what = (
+            "its definition changed (columns, constraints, triggers, rules or row-level security)"
+        )
+    else:
+        what = "its rows changed"
+    return PatchError(
+        f"{patch.path}: patch {patch.name} changed the patch ledger {ledger_table} ({what}), "
+        "which only the runner writes: its rows say which patches are applied, and a patch that "
+        "empties or hides them has the next run take them for new ones. The patch was rolled "
+        "back; nothing of it is applied. A patch that acts on every table of its schema (a loop "
+        f"over pg_tables) leaves the ledger out: `AND tablename <> '{LEDGER}'`"
+    )
+
+
 class _LockTimeout(Exception):
     """A statement that could not take its locks now (lock_timeout, or a deadlock's victim)."""
 
@@ -1108,6 +1175,7 @@ async def _run_once(
     step = ""  # what ran when no statement of the patch did: the ledger row, the commit
     lines = LineIndex(patch.text)
     finalize = None
+    ledger_before = ("", "")  # read in a transactional patch's transaction, before the patch
     try:
         if patch.transactional:
             await conn.execute("BEGIN")
@@ -1116,6 +1184,7 @@ async def _run_once(
             # replica "held" it at once (round 28, helper h28d)
             if not await conn.fetchval(_HOLDS_THE_LOCK, LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF):
                 raise PatchUsageError(_NOT_THIS_SESSION.format(patch=patch.name))
+            ledger_before = await _ledger_state(conn, ledger_table)
         else:
             statement = patch.statements[0]
             await _drop_invalid_index(conn, patch)
@@ -1133,6 +1202,14 @@ async def _run_once(
         statement, step = None, "recording it in the ledger"
         # the ledger row is the runner's own: written as the session's user, whatever role the patch set
         await conn.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ROLE")
+        if patch.transactional:
+            step = "checking that it left the ledger as it was"
+            changed = _ledger_changed(
+                patch, ledger_table, ledger_before, await _ledger_state(conn, ledger_table)
+            )
+            if changed is not None:
+                raise changed
+            step = "recording it in the ledger"
         if record:
             await conn.execute(
                 f"INSERT INTO {ledger_table} (name, number, checksum, duration_ms) "
