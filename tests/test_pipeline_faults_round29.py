@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tenantguard.cli import main
+from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
+from tenantguard.patches.verify import sync_baseline, verify_pipeline
 from tests.test_pipeline_faults import fetchval, ledger_names, write
 
 _EVERY_TABLE = """
@@ -105,3 +108,66 @@ async def test_a_patch_that_reads_the_ledger_applies(database: str, tmp_path: Pa
     )
     assert (await apply_patches(database, tmp_path)).applied == ["0001_t.sql", "0002_read.sql"]
 
+
+_CHECK_BASELINE = "the pipeline's schema equals the baseline's"
+
+
+async def test_verify_sees_an_extension_version_the_baseline_does_not_install(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """2. A patch installs an extension at a version of its choice (`CREATE EXTENSION IF NOT
+    EXISTS hstore VERSION '1.4'`); pg_dump writes `CREATE EXTENSION … WITH SCHEMA public`
+    without one, so the baseline installs the server's default (1.8) and the patch's IF NOT
+    EXISTS skips it on top: upgraded databases have hstore 1.4, new installs 1.8 (`attrs['k']`
+    subscripting works on one only) — and verify said ok to every check, sync wrote such a
+    baseline without a word."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_attrs.sql",
+        "CREATE EXTENSION IF NOT EXISTS hstore VERSION '1.4';\n"
+        "CREATE TABLE IF NOT EXISTS t (id int, attrs hstore);\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    baseline.write_text(  # what sync wrote before: pg_dump's lines
+        "CREATE EXTENSION IF NOT EXISTS hstore WITH SCHEMA public;\n"
+        "CREATE TABLE public.t (id integer, attrs public.hstore);\n",
+        encoding="utf-8",
+    )
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    failed = {name: difference for name, passed, difference in report.checks if not passed}
+    assert _CHECK_BASELINE in failed, report.checks
+    assert "VERSION '1.4'" in failed[_CHECK_BASELINE]
+    # sync pins the version the patches installed; a new install from the baseline has it
+    await sync_baseline(postgres.dsn, patches, baseline)
+    assert "VERSION '1.4'" in baseline.read_text(encoding="utf-8")
+    assert (await verify_pipeline(postgres.dsn, patches, baseline)).ok
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(baseline.read_text(encoding="utf-8"))
+    finally:
+        await conn.close()
+    assert (
+        await fetchval(database, "SELECT extversion FROM pg_extension WHERE extname = 'hstore'")
+        == "1.4"
+    )
+    # the live database: updated by hand past what its patches install
+    await apply_patches(database, patches)
+    await fetchval(database, "ALTER EXTENSION hstore UPDATE")
+    report = await verify_pipeline(database, patches, baseline)
+    failed = {name: difference for name, passed, difference in report.checks if not passed}
+    assert any(name.startswith("the database's schema equals") for name in failed), report.checks
+
+
+async def test_an_extension_at_the_server_s_default_version_is_not_pinned(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """2b. A patch that installs the default version: the baseline stays as pg_dump writes it
+    (portable to a server whose default is newer, as the patch is)."""
+    patches = tmp_path / "patches"
+    write(patches, "0001_attrs.sql", "CREATE EXTENSION IF NOT EXISTS hstore;\n")
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    text = baseline.read_text(encoding="utf-8")
+    assert "CREATE EXTENSION IF NOT EXISTS hstore WITH SCHEMA public;" in text
+    assert "VERSION" not in text

@@ -5,8 +5,10 @@ persistence, columns, collations, defaults, generated columns, constraints, inde
 whether they are enabled, functions, views, materialized views, sequences, domains, types,
 schemas, partitions, policies, grants, comments, extensions) is compared. The dump is cut into
 objects at pg_dump's `-- Name: …; Type: …; Schema: …` headers, so that a difference is shown per
-object, by name. The patch ledger is left out. Table contents are compared by a count and a hash
-per table (the rows themselves when there are few).
+object, by name. An extension at another version than the server's default gets the `VERSION`
+pg_dump leaves out (a baseline then installs the patches' version). The patch ledger is left out.
+Table contents are compared by a count and a hash per table (the rows themselves when there are
+few).
 """
 
 # tenantguard: ignore-file[TG009] -- catalog queries and whole-table hashes on scratch databases
@@ -109,10 +111,40 @@ async def dump_schema(dsn: Dsn, pg_dump: str) -> str:
     conn = await connect(dsn)
     try:
         user = str(await conn.fetchval("SELECT current_user"))
+        pinned = {str(r["name"]): str(r["version"]) for r in await conn.fetch(_PINNED_VERSIONS)}
     finally:
         await conn.close()
     dump = await _pg_dump(dsn, pg_dump, "--schema-only", f"--exclude-table=*.{LEDGER}")
-    return _without_owner(dump, user)
+    return _with_extension_versions(_without_owner(dump, user), pinned)
+
+
+# extensions at another version than the server installs by default (round 29, helper h29d)
+_PINNED_VERSIONS = """
+SELECT pg_catalog.quote_ident(e.extname) AS name, e.extversion AS version
+FROM pg_catalog.pg_extension e
+LEFT JOIN pg_catalog.pg_available_extensions x ON x.name = e.extname
+WHERE x.default_version IS DISTINCT FROM e.extversion
+"""
+_CREATE_EXTENSION = lazy_pattern(r"^(CREATE EXTENSION IF NOT EXISTS (.+) WITH SCHEMA .+);$")
+
+
+def _with_extension_versions(dump: str, pinned: dict[str, str]) -> str:
+    """pg_dump's `CREATE EXTENSION … WITH SCHEMA …;` with `VERSION '…'` where the database has
+    the extension at another version than the server's default. pg_dump never writes one: a
+    patch's `CREATE EXTENSION hstore VERSION '1.4'` built 1.4, the baseline the default 1.8, and
+    the patch's IF NOT EXISTS skipped it on top — upgraded databases and new installs apart, and
+    no check saw it (round 29, helper h29d). At the default version the line stays as pg_dump
+    writes it, so a baseline follows the server's default as a patch without VERSION does."""
+    if not pinned:
+        return dump
+    lines = []
+    for line in dump.splitlines():
+        found = _CREATE_EXTENSION.match(line)
+        if found is not None and found.group(2) in pinned:
+            version = pinned[found.group(2)].replace("'", "''")
+            line = f"{found.group(1)} VERSION '{version}';"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 DATABASE = "<database>"  # the database's name in what is compared: each check has its own
