@@ -15,6 +15,7 @@ from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
 from tenantguard.patches.verify import sync_baseline, verify_pipeline
+from tests.conftest import fresh_database
 from tests.test_pipeline_faults import fetchval, ledger_names, write
 
 _EVERY_TABLE = """
@@ -171,3 +172,46 @@ async def test_an_extension_at_the_server_s_default_version_is_not_pinned(
     text = baseline.read_text(encoding="utf-8")
     assert "CREATE EXTENSION IF NOT EXISTS hstore WITH SCHEMA public;" in text
     assert "VERSION" not in text
+
+
+async def test_verify_and_sync_run_with_the_schema_the_dsn_s_search_path_names(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """3. The database keeps the application in schema `app` (made by its administrator) and
+    the DSN says `options=-csearch_path=app`: apply worked, but sync and verify failed (exit
+    2) with 'the session's search_path names no existing schema … create the schema or fix
+    search_path for the runner's user' — about their scratch databases, which the message did
+    not name, while the database it was given has the schema. (With `search_path=app,public`
+    they ran into public instead: a baseline of `public.t` for a database of `app.t`.)"""
+    await fetchval(database, "CREATE SCHEMA app")
+    separator = "&" if "?" in database else "?"
+    dsn = f"{database}{separator}options=-csearch_path%3Dapp"
+    patches = tmp_path / "patches"
+    write(patches, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY);\n")
+    assert (await apply_patches(dsn, patches)).applied == ["0001_t.sql"]
+    assert await fetchval(database, "SELECT to_regclass('app.t') IS NOT NULL") is True
+    baseline = tmp_path / "schema.sql"
+    code = await asyncio.to_thread(
+        main,
+        ["patches", "sync", "--dsn", dsn, "--dir", str(patches), "--baseline", str(baseline)],
+    )
+    assert code == 0, capsys.readouterr().err
+    text = baseline.read_text(encoding="utf-8")
+    assert "CREATE TABLE app.t" in text and "public.t" not in text
+    # the schema is there already where the administrator made it: the baseline loads there too
+    assert "CREATE SCHEMA IF NOT EXISTS app;" in text
+    code = await asyncio.to_thread(
+        main,
+        ["patches", "verify", "--dsn", dsn, "--dir", str(patches), "--baseline", str(baseline)],
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "ok    the database's schema equals what its applied patches build" in out
+    for before in ("CREATE SCHEMA app;", ""):
+        async with fresh_database(postgres, before) as new:
+            conn = await asyncpg.connect(new)
+            try:
+                await conn.execute(text)
+            finally:
+                await conn.close()
+            assert await fetchval(new, "SELECT to_regclass('app.t') IS NOT NULL") is True

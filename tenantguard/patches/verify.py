@@ -126,11 +126,61 @@ async def sweep_scratch_databases(dsn: Dsn, stale_after: float = 60.0) -> list[s
     return dropped
 
 
+def _search_path_names(path: str) -> list[str]:
+    """The entries of a `SHOW search_path` value, unquoted (`"$user", public` -> `$user`, `public`)."""
+    names: list[str] = []
+    current: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(path):
+        char = path[i]
+        if quoted:
+            if char == '"' and path.startswith('""', i):
+                current.append('"')
+                i += 1
+            elif char == '"':
+                quoted = False
+            else:
+                current.append(char)
+        elif char == '"':
+            quoted = True
+        elif char == ",":
+            names.append("".join(current))
+            current = []
+        elif not char.isspace():
+            current.append(char)
+        i += 1
+    names.append("".join(current))
+    return [name for name in names if name]
+
+
+async def _path_schemas(conn: asyncpg.Connection) -> list[str]:
+    """The schemas the session's search path names for the pipeline: each named one (not
+    `pg_…`), and the user's own for `$user` when this database has it. They are where the
+    database keeps what the patches build, made by whoever set the database up (as `public`
+    comes with every database): a scratch database gets them too."""
+    path = str(await conn.fetchval("SHOW search_path"))
+    user = str(await conn.fetchval("SELECT current_user"))
+    schemas: list[str] = []
+    for name in _search_path_names(path):
+        if name == "$user":
+            if await conn.fetchval("SELECT to_regnamespace(quote_ident($1)) IS NOT NULL", user):
+                schemas.append(user)
+        elif not name.startswith("pg_") and name not in schemas:
+            schemas.append(name)
+    return schemas
+
+
 @asynccontextmanager
 async def scratch_database(dsn: Dsn, label: str) -> AsyncIterator[Dsn]:
-    """A database created for the check on the given server, held open while in use, dropped after."""
+    """A database created for the check on the given server, held open while in use, dropped
+    after; with the schemas the search path names (round 29, helper h29d: a DSN saying
+    `options=-csearch_path=app` for a database that keeps the application in `app` had verify
+    and sync fail on their scratch databases, which lacked it — 'the session's search_path
+    names no existing schema' — or, with `app,public`, build into `public`)."""
     admin = await connect(dsn)
     try:
+        schemas = await _path_schemas(admin)
         now = int(await admin.fetchval("SELECT extract(epoch FROM now())"))
         name = f"{SCRATCH_PREFIX}{now}_{label}_{secrets.token_hex(4)}"
         await admin.execute(f"CREATE DATABASE {quote_ident(name)}")
@@ -140,6 +190,8 @@ async def scratch_database(dsn: Dsn, label: str) -> AsyncIterator[Dsn]:
     keeper = None
     try:
         keeper = await connect(scratch)  # marks the database as in use for other runs' sweeps
+        for schema in schemas:
+            await keeper.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
         yield scratch
     finally:
         if keeper is not None:
@@ -489,6 +541,17 @@ def _one_transaction(text: str) -> str:
     )
 
 
+def _given_schemas(text: str, schemas: list[str]) -> str:
+    """The baseline's `CREATE SCHEMA x;` as `CREATE SCHEMA IF NOT EXISTS x;` for the schemas of
+    the search path (`_path_schemas`, spelled as PostgreSQL's quote_ident and pg_dump do): a new
+    install's administrator may have made it already, as the runner needs it before the ledger."""
+    for schema in schemas:
+        text = text.replace(
+            f"\nCREATE SCHEMA {schema};\n", f"\nCREATE SCHEMA IF NOT EXISTS {schema};\n"
+        )
+    return text
+
+
 def _located(error: asyncpg.PostgresError, text: str, path: Path) -> str:
     from tenantguard.engine.sqltext import LineIndex
 
@@ -534,7 +597,17 @@ async def sync_baseline(
         dump = await dump_schema(pipeline, pg_dump)
         database = await database_properties(pipeline, pg_dump)
         refreshed = await refresh_statements(pipeline, pg_dump)
-    text = baseline_text(dump, BASELINE_HEADER + _role_preamble(_patch_roles(patches)))
+        conn = await connect(pipeline)
+        try:
+            given = [
+                str(await conn.fetchval("SELECT quote_ident($1)", schema))
+                for schema in await _path_schemas(conn)
+            ]
+        finally:
+            await conn.close()
+    text = _given_schemas(
+        baseline_text(dump, BASELINE_HEADER + _role_preamble(_patch_roles(patches))), given
+    )
     if refreshed:  # pg_dump --schema-only writes every materialized view WITH NO DATA
         text += (
             "\n-- The materialized views the patches populate (pg_dump's data section).\n"
