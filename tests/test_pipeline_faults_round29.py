@@ -215,3 +215,35 @@ async def test_verify_and_sync_run_with_the_schema_the_dsn_s_search_path_names(
             finally:
                 await conn.close()
             assert await fetchval(new, "SELECT to_regclass('app.t') IS NOT NULL") is True
+
+
+@pytest.mark.parametrize("transaction", ["", "-- tenantguard: no-transaction\n"])
+async def test_a_copy_from_stdin_is_refused_before_anything_runs(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], transaction: str
+) -> None:
+    """4. `COPY t FROM STDIN` (a seed written as psql runs it, its rows to come from the
+    client): the runner has no rows to send, and hung there for good — its transaction open,
+    the patch lock held, every replica starting after it waiting for the lock (killed after
+    20 s, the patch before it applied)."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);\n")
+    write(tmp_path, "0002_seed.sql", f"{transaction}COPY t (id) FROM STDIN;\n")
+    with pytest.raises(PatchError) as refused:
+        await asyncio.wait_for(apply_patches(database, tmp_path), 20)
+    said = str(refused.value)
+    line = 2 if transaction else 1
+    assert f"0002_seed.sql:{line}:1: COPY … FROM STDIN" in said and "INSERT" in said
+    assert await fetchval(database, "SELECT to_regclass('t') IS NULL") is True  # nothing ran
+
+
+def test_psql_s_inline_copy_data_is_named_as_such(tmp_path: Path) -> None:
+    """4b. A seed cut from pg_dump's data section (`COPY … FROM stdin;`, its rows, `\\.`) was
+    refused as 'PostgreSQL cannot parse this: syntax error at or near "1"' at the first row,
+    saying nothing of why a line of data is read as SQL."""
+    write(tmp_path, "0001_seed.sql", "COPY public.t (id, name) FROM stdin;\n1\tAna\n\\.\n")
+    from tenantguard.patches.files import read_patches
+
+    (patch,) = read_patches(tmp_path)
+    with pytest.raises(PatchError) as refused:
+        patch.statements  # noqa: B018
+    said = str(refused.value)
+    assert "0001_seed.sql:2:1" in said and "psql" in said and "INSERT" in said

@@ -79,6 +79,14 @@ def split_patch(text: str, path: str) -> list[SqlStatement]:
         message = error.args[0] if error.args else str(error)
         location = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
         line, column = lines.position(min(max(location, 0), len(text)))
+        before = text[: text.rfind("\n", 0, max(location, 0)) + 1]  # up to the error's line
+        if _COPY_FROM_STDIN.search(before):
+            # rows of a `COPY … FROM stdin;` as psql and pg_dump's data section write them:
+            # psql reads them from the file, PostgreSQL never sees them as SQL (round 29, h29d)
+            message += (
+                ": the rows of the COPY … FROM stdin before it, which psql sends as COPY data "
+                f"and the runner reads as SQL. {_COPY_ROWS}"
+            )
         raise PatchError(
             f"{path}:{line}:{column}: PostgreSQL cannot parse this: {message}"
         ) from error
@@ -162,6 +170,14 @@ def _refuse_outside_transaction_only(patch: PatchFile, statements: list[SqlState
         )
 
 
+_COPY_ROWS = (
+    "Write the rows as INSERT … ON CONFLICT DO NOTHING (a patch runs again on a new install), "
+    "or load them outside the patches"
+)
+# the line after which pg_dump and psql put COPY's rows (round 29, helper h29d)
+_COPY_FROM_STDIN = lazy_pattern(r"\bFROM\s+stdin\b[^;\n]*;\s*\Z", re.IGNORECASE)
+
+
 def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> None:
     """Refuses what the runner cannot run safely, before anything of the patch runs."""
     if not patch.text.strip():
@@ -178,6 +194,15 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
     if patch.transactional:
         _refuse_outside_transaction_only(patch, statements)
     for statement in statements:
+        node = statement.node
+        # (STDIN: no file name; FROM PROGRAM names its command there)
+        if isinstance(node, ast.CopyStmt) and node.is_from and not node.filename:
+            raise PatchError(
+                f"{patch.path}:{statement.line}:{statement.column}: COPY … FROM STDIN "
+                "waits for rows from the client, and the runner sends none: it would hang "
+                "with its transaction open and the patch lock held (every replica waiting). "
+                f"{_COPY_ROWS}; nothing was applied"
+            )
         word = transaction_control(statement)
         if word is None:
             continue
