@@ -247,3 +247,38 @@ def test_psql_s_inline_copy_data_is_named_as_such(tmp_path: Path) -> None:
         patch.statements  # noqa: B018
     said = str(refused.value)
     assert "0001_seed.sql:2:1" in said and "psql" in said and "INSERT" in said
+
+
+@pytest.mark.parametrize("transaction", ["", "-- tenantguard: no-transaction\n"])
+async def test_a_patch_stopped_by_temp_file_limit_says_where_it_comes_from_and_what_to_do(
+    database: str, tmp_path: Path, transaction: str
+) -> None:
+    """5. The database's `temp_file_limit` (there so that one report cannot fill the disk)
+    stopped a patch's sort: 'patch 0002_sorted.sql failed and was rolled back:
+    ConfigurationLimitExceededError: temporary file size exceeds temp_file_limit (64kB)', exit
+    1 — neither where the limit comes from nor how to give the patch room (only a superuser can
+    raise it; a statement_timeout gets both)."""
+    write(
+        tmp_path,
+        "0001_t.sql",
+        "CREATE TABLE IF NOT EXISTS t (id int, v text);\n"
+        "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 100000) g "
+        "WHERE NOT EXISTS (SELECT FROM t);\n",
+    )
+    await apply_patches(database, tmp_path)
+    write(
+        tmp_path,
+        "0002_sorted.sql",
+        transaction + "CREATE TABLE IF NOT EXISTS sorted AS SELECT v FROM t ORDER BY v;\n",
+    )
+    name = database.rsplit("/", 1)[1]
+    await fetchval(database, f"ALTER DATABASE {name} SET temp_file_limit = '64kB'")
+    with pytest.raises(PatchError) as failed:
+        await apply_patches(database, tmp_path)
+    said = str(failed.value)
+    assert "temp_file_limit is 64kB (set by the database" in said
+    assert f"ALTER ROLE postgres IN DATABASE {name} SET temp_file_limit" in said
+    if not transaction:
+        assert "SET LOCAL temp_file_limit" in said
+    assert await ledger_names(database) == ["0001_t.sql"]
+    assert await fetchval(database, "SELECT to_regclass('sorted') IS NULL") is True

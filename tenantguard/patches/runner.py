@@ -1275,27 +1275,51 @@ async def _run_once(
         left = await _what_is_left(conn, patch, ddl_lock_timeout, drop=True)
         outcome = "failed" if left == "did not complete" else f"failed and {left}"
         said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
-        said += await _timeout_hint(conn, error, patch)
+        said += await _limit_hint(conn, error, patch)
         raise PatchError(
             f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {said}\n    in: {shown}"
         ) from error
 
 
-async def _timeout_hint(conn: asyncpg.Connection, error: Exception, patch: PatchFile) -> str:
-    """Where a statement_timeout that cancelled a patch comes from, and the patch's way out."""
-    if not isinstance(error, asyncpg.QueryCanceledError) or "statement timeout" not in str(error):
+async def _limit_hint(conn: asyncpg.Connection, error: Exception, patch: PatchFile) -> str:
+    """Where a limit of the session's settings that stopped a patch comes from, and the
+    patch's way out: a `statement_timeout` that cancelled it, a `temp_file_limit` its sorts or
+    hashes ran into (round 29, helper h29d: 'temporary file size exceeds temp_file_limit
+    (64kB)', exit 1, said neither — and only a superuser can raise that one)."""
+    if isinstance(error, asyncpg.QueryCanceledError) and "statement timeout" in str(error):
+        setting = "statement_timeout"
+    elif isinstance(error, asyncpg.ConfigurationLimitExceededError) and "temp_file_limit" in str(
+        error
+    ):
+        setting = "temp_file_limit"
+    else:
         return ""
     try:
-        value, source = await conn.fetchrow(
-            "SELECT current_setting('statement_timeout'), source FROM pg_settings "
-            "WHERE name = 'statement_timeout'"
-        ) or ("?", "?")
+        row = await conn.fetchrow(
+            "SELECT current_setting(name) AS value, source, quote_ident(current_user) AS runner, "
+            "quote_ident(current_database()) AS database FROM pg_settings WHERE name = $1",
+            setting,
+        )
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         return ""
+    if row is None:
+        return ""
     said = (
-        f"\n    the session's statement_timeout is {value} (set by the {source}; the runner "
-        "keeps the database's and role's settings): "
+        f"\n    the session's {setting} is {row['value']} (set by the {row['source']}; the "
+        "runner keeps the database's and role's settings): "
     )
+    role = f"ALTER ROLE {row['runner']} IN DATABASE {row['database']}"
+    if setting == "temp_file_limit":
+        said += (
+            "the patch's sorts, hashes or index builds need more temporary disk than that. Only "
+            f"a superuser can raise it: `{role} SET temp_file_limit = -1` (or a size) for the "
+            "runner's role"
+        )
+        if patch.transactional:
+            said += (
+                ", or, when the runner is one, `SET LOCAL temp_file_limit = -1;` first in the patch"
+            )
+        return said
     if patch.transactional:
         return said + "a patch that needs longer says `SET LOCAL statement_timeout = 0;` first"
     # a no-transaction patch holds one statement, and SET LOCAL outside a transaction does
@@ -1303,7 +1327,7 @@ async def _timeout_hint(conn: asyncpg.Connection, error: Exception, patch: Patch
     return said + (
         "a no-transaction patch holds its one statement only, so give the runner a longer one: "
         "`options=-c statement_timeout=0` in its DSN (`?options=-cstatement_timeout%3D0` in a "
-        "URL), or ALTER ROLE <runner> IN DATABASE <database> SET statement_timeout = 0"
+        f"URL), or {role} SET statement_timeout = 0"
     )
 
 
