@@ -9,7 +9,13 @@ when no built-in has its name.
 
 from __future__ import annotations
 
-__all__ = ["AGGREGATE_FUNCTIONS", "BUILTIN_FUNCTIONS", "RUNS_TEXT", "VOLATILE_FUNCTIONS"]
+__all__ = [
+    "AGGREGATE_FUNCTIONS",
+    "BUILTIN_FUNCTIONS",
+    "RUNS_TEXT",
+    "SET_RETURNING_FUNCTIONS",
+    "VOLATILE_FUNCTIONS",
+]
 
 _NAMES = """
 RI_FKey_cascade_del RI_FKey_cascade_upd RI_FKey_check_ins RI_FKey_check_upd RI_FKey_noaction_del
@@ -541,6 +547,32 @@ timeofday ts_rewrite ts_stat txid_status
 """
 
 VOLATILE_FUNCTIONS = frozenset(_VOLATILE.split())
+# the built-in set-returning functions (`SELECT DISTINCT proname FROM pg_proc WHERE proretset AND
+# pronamespace = 'pg_catalog'::regnamespace`, PostgreSQL 15.18): in a select list, each makes as
+# many rows as it returns
+_SET_RETURNING = """
+aclexplode generate_series generate_subscripts json_array_elements json_array_elements_text
+json_each json_each_text json_object_keys json_populate_recordset json_to_recordset
+jsonb_array_elements jsonb_array_elements_text jsonb_each jsonb_each_text jsonb_object_keys
+jsonb_path_query jsonb_path_query_tz jsonb_populate_recordset jsonb_to_recordset
+pg_available_extension_versions pg_available_extensions pg_config pg_cursor
+pg_event_trigger_ddl_commands pg_event_trigger_dropped_objects pg_extension_update_paths
+pg_get_backend_memory_contexts pg_get_catalog_foreign_keys pg_get_keywords
+pg_get_multixact_members pg_get_publication_tables pg_get_replication_slots
+pg_get_shmem_allocations pg_get_wal_resource_managers pg_hba_file_rules pg_ident_file_mappings
+pg_listening_channels pg_lock_status pg_logical_slot_get_binary_changes
+pg_logical_slot_get_changes pg_logical_slot_peek_binary_changes pg_logical_slot_peek_changes
+pg_ls_archive_statusdir pg_ls_dir pg_ls_logdir pg_ls_logicalmapdir pg_ls_logicalsnapdir
+pg_ls_replslotdir pg_ls_tmpdir pg_ls_waldir pg_mcv_list_items pg_options_to_table
+pg_partition_ancestors pg_partition_tree pg_prepared_statement pg_prepared_xact
+pg_show_all_file_settings pg_show_all_settings pg_show_replication_origin_status pg_snapshot_xip
+pg_stat_get_activity pg_stat_get_backend_idset pg_stat_get_progress_info
+pg_stat_get_recovery_prefetch pg_stat_get_slru pg_stat_get_subscription pg_stat_get_wal_senders
+pg_tablespace_databases pg_timezone_abbrevs pg_timezone_names regexp_matches
+regexp_split_to_table string_to_table ts_debug ts_parse ts_stat ts_token_type txid_snapshot_xip
+unnest
+"""
+SET_RETURNING_FUNCTIONS = frozenset(_SET_RETURNING.split())
 
 # functions that run SQL (or read a table) given as text, built in or of common extensions
 # (xml exports, ts_stat, dblink, tablefunc): what they read cannot be seen

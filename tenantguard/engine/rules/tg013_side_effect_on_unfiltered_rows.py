@@ -158,7 +158,7 @@ from sqlglot import exp
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
+from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS, SET_RETURNING_FUNCTIONS
 from tenantguard.engine.policy import CHEAP_FUNCTION, Policy
 from tenantguard.engine.proof import (
     Analysis,
@@ -1404,8 +1404,12 @@ def _body_may_fail(node: exp.Subquery, column: str, policy: Policy) -> bool:
 
 def _several_rows(node: exp.Subquery) -> bool:
     """A subquery that may return more than one row: no `LIMIT 1`, and not one aggregate row
-    (an aggregate in its select list, no GROUP BY)."""
+    (an aggregate in its select list, no GROUP BY) nor one row of no FROM — unless its select
+    list calls a set-returning function (`SELECT unnest(…)`: a row per element); a set
+    operation, or a VALUES list of several rows."""
     body = node.this
+    if isinstance(body, exp.Values):
+        return len(body.expressions) > 1
     if not isinstance(body, exp.Select):
         return isinstance(body, exp.Union | exp.Intersect | exp.Except)
     limit = body.args.get("limit")
@@ -1413,30 +1417,84 @@ def _several_rows(node: exp.Subquery) -> bool:
         count = limit.args.get("expression")
         if isinstance(count, exp.Literal) and str(count.this) in ("0", "1"):
             return False
-    if body.args.get("group") is None and body.args.get("from_") is None:
-        return False  # SELECT expr: one row
-    if body.args.get("group") is None and any(
-        isinstance(e, exp.AggFunc) or e.find(exp.AggFunc) is not None for e in body.expressions
-    ):
-        return body.find(exp.Window) is not None
+    if body.args.get("group") is not None:
+        return True
+    if body.args.get("from_") is None:
+        return _returns_sets(body)  # SELECT expr: one row
+    if any(isinstance(e, exp.AggFunc) or e.find(exp.AggFunc) is not None for e in body.expressions):
+        return body.find(exp.Window) is not None or _returns_sets(body)
     return True
+
+
+_SET_RETURNING_NODES = (exp.Explode, exp.ExplodingGenerateSeries, exp.GenerateSeries)
+
+
+def _returns_sets(select: exp.Select) -> bool:
+    """Does the select list call a function that may return a set: a built-in set-returning
+    one, or one that is no built-in (the schema's may be declared `RETURNS SETOF`)?"""
+    for item in select.expressions:
+        for call in item.find_all(exp.Func):
+            if isinstance(call, _SET_RETURNING_NODES):
+                return True
+            if isinstance(call, exp.Anonymous):
+                name = function_name(call)
+                if name in SET_RETURNING_FUNCTIONS or name not in BUILTIN_FUNCTIONS:
+                    return True
+    return False
 
 
 def _correlated(analysis: Analysis, node: exp.Subquery) -> bool:
     """Does the subquery read a column of a source outside it (a SubPlan, run per row: it costs
-    more than a pin, after which PostgreSQL runs it)? Told by the qualifiers of its columns."""
-    block = analysis.block_of.get(id(node.this))
-    if block is None:
-        return True
-    inner: set[str] = set()
+    more than a pin, after which PostgreSQL runs it)? Each column is resolved as PostgreSQL
+    does (`WHERE id = org_id` reads the outer row where the subquery's sources have no
+    `org_id`); one that cannot be told is outer where its qualifier names no source of the
+    subquery but one around it (a qualifier of neither — `unnest.unnest` of an unnamed
+    function — is the subquery's own). The body of a set operation is its branches' blocks;
+    a VALUES list has no sources: any column it reads is outer."""
+    if isinstance(node.this, exp.Values):
+        return node.find(exp.Column) is not None
+    inner: dict[int, Block] = {}
     for sub in node.find_all(exp.Select):
         found = analysis.block_of.get(id(sub))
         if found is not None:
-            inner.update(found.sources)
+            inner[id(sub)] = found
+    if not inner:
+        return True
+    blocks = {id(b) for b in inner.values()}
+    names = {name for block in inner.values() for name in block.named}
     for column in node.find_all(exp.Column):
+        block = _enclosing_block(column, inner)
+        if block is None:
+            continue
+        owner = analysis.resolve(block, column)
+        if owner is not None:
+            if id(owner.block) not in blocks:
+                return True
+            continue
         qualifier = identifier_name(column.args.get("table"))
-        if qualifier and qualifier not in inner:
+        if qualifier and qualifier not in names and _names_outside(block, blocks, qualifier):
             return True
+    return False
+
+
+def _enclosing_block(column: exp.Column, blocks: Mapping[int, Block]) -> Block | None:
+    """The block of `blocks` (by their SELECT node) whose clauses hold `column`."""
+    current = column.parent
+    while current is not None:
+        found = blocks.get(id(current))
+        if found is not None:
+            return found
+        current = current.parent
+    return None
+
+
+def _names_outside(block: Block, inner: set[int], qualifier: str) -> bool:
+    """Does a block around those of `inner` (out from `block`) name a source `qualifier`?"""
+    current: Block | None = block
+    while current is not None:
+        if id(current) not in inner and qualifier in current.named:
+            return True
+        current = current.parent
     return False
 
 

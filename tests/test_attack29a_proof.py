@@ -1,0 +1,99 @@
+"""Round 29 (outside review a), on a schema of its own: tenant column `org_id`, the registry
+`orgs`, composite foreign keys; organisation 1 is the request's, organisation 2 the victim.
+
+1. TG013: an uncorrelated scalar subquery that may return several rows fails ("more than one
+   row returned by a subquery used as an expression") when a row first reaches its condition.
+   PostgreSQL evaluates the conditions of a scan in order of cost, those of equal cost as
+   written: `title >= 'M' AND title = (…) AND org_id = $1` runs the subquery on the victim's
+   rows that pass `title >= 'M'`, so the error tells whether the victim has such a row (a
+   search of their values). Missed where the subquery's body was a set operation, a VALUES
+   list of several rows, or a select list calling a set-returning function; a subquery
+   correlated by an unqualified column (a SubPlan, run after the pin) was flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+
+from .conftest import fresh_database
+from .test_schema import policy_for
+
+SCHEMA = """
+CREATE TABLE orgs (id int PRIMARY KEY, name text);
+CREATE TABLE projects (org_id int NOT NULL REFERENCES orgs (id), id int NOT NULL, name text,
+  PRIMARY KEY (org_id, id));
+CREATE TABLE tasks (org_id int NOT NULL REFERENCES orgs (id), id int NOT NULL, project_id int,
+  title text, prio int, PRIMARY KEY (org_id, id),
+  FOREIGN KEY (org_id, project_id) REFERENCES projects (org_id, id));
+"""
+DATA = """
+INSERT INTO orgs VALUES (1, 'Own org'), (2, 'Victim org');
+INSERT INTO projects VALUES (1, 10, 'Alpha project'), (2, 20, 'VICTIM project');
+INSERT INTO tasks VALUES (1, 100, 10, 'Alpha', 1), (2, 200, 20, 'VICTIM task', 2);
+"""
+
+
+@pytest.fixture
+async def orgs(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, SCHEMA + DATA) as dsn:
+        yield dsn
+
+
+def _codes(sql: str, tmp_path: Path) -> list[str]:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="org_id")
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+_SEARCH = "SELECT title FROM tasks WHERE title >= 'M' AND {} AND org_id = $1"
+SEVERAL_ROWS = {
+    "union": "title = (SELECT name FROM orgs UNION ALL SELECT 'x')",
+    "values": "title = (VALUES ('a'), ('b'))",
+    "unnest": "title = (SELECT unnest(ARRAY['a', 'b']))",
+    "generate_series": "prio = (SELECT generate_series(1, 2))",
+    "unnest of an aggregate": "title = (SELECT unnest(array_agg(name)) FROM orgs)",
+    "unnamed function": "prio = (SELECT unnest.unnest FROM unnest(ARRAY[1, 2]))",
+}
+# correlated by an unqualified column of the outer row: a SubPlan, run after the pin
+CORRELATED = "title = (SELECT o.name FROM orgs o WHERE o.id = org_id)"
+
+
+def test_scalar_subqueries_of_several_rows_before_the_pin_are_found(tmp_path: Path) -> None:
+    for name, condition in SEVERAL_ROWS.items():
+        assert _codes(_SEARCH.format(condition), tmp_path) == ["TG013"], name
+    assert _codes(_SEARCH.format(CORRELATED), tmp_path) == []
+
+
+async def _scan_only(conn: asyncpg.Connection) -> None:
+    for setting in ("enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"):
+        await conn.execute(f"SET {setting} = off")
+
+
+async def test_the_error_tells_whether_the_victim_has_such_a_row(orgs: str) -> None:
+    conn = await asyncpg.connect(orgs)
+    try:
+        await _scan_only(conn)
+        for name, condition in SEVERAL_ROWS.items():
+            sql = _SEARCH.format(condition)
+            # the victim's task is titled from 'M' on: the subquery runs on it and fails
+            with pytest.raises(asyncpg.CardinalityViolationError):
+                await conn.fetch(sql, 1)
+            # … titled before 'M': no row reaches the subquery, no error (the own org's
+            # task, 'Alpha', never does)
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute("UPDATE tasks SET title = 'Aardvark' WHERE org_id = 2")
+                assert await conn.fetch(sql, 1) == [], name
+            finally:
+                await transaction.rollback()
+        # the correlated twin runs after the pin whatever the victim has
+        assert await conn.fetch(_SEARCH.format(CORRELATED), 1) == []
+    finally:
+        await conn.close()
