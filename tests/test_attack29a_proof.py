@@ -7,7 +7,8 @@
    written: `title >= 'M' AND title = (…) AND org_id = $1` runs the subquery on the victim's
    rows that pass `title >= 'M'`, so the error tells whether the victim has such a row (a
    search of their values). Missed where the subquery's body was a set operation, a VALUES
-   list of several rows, or a select list calling a set-returning function; a subquery
+   list of several rows, a select list calling a set-returning function, or one holding an
+   aggregate of a subquery (read as one aggregate row); a subquery
    correlated by an unqualified column (a SubPlan, run after the pin) was flagged.
 """
 
@@ -59,6 +60,8 @@ SEVERAL_ROWS = {
     "generate_series": "prio = (SELECT generate_series(1, 2))",
     "unnest of an aggregate": "title = (SELECT unnest(array_agg(name)) FROM orgs)",
     "unnamed function": "prio = (SELECT unnest.unnest FROM unnest(ARRAY[1, 2]))",
+    # an aggregate in the select list, but a subquery's: a row per org
+    "nested aggregate": "title = (SELECT (SELECT max(name) FROM orgs) FROM orgs)",
 }
 # correlated by an unqualified column of the outer row: a SubPlan, run after the pin
 CORRELATED = "title = (SELECT o.name FROM orgs o WHERE o.id = org_id)"

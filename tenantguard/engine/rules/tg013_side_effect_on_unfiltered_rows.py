@@ -158,7 +158,11 @@ from sqlglot import exp
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS, SET_RETURNING_FUNCTIONS
+from tenantguard.engine.pgfunctions import (
+    AGGREGATE_FUNCTIONS,
+    BUILTIN_FUNCTIONS,
+    SET_RETURNING_FUNCTIONS,
+)
 from tenantguard.engine.policy import CHEAP_FUNCTION, Policy
 from tenantguard.engine.proof import (
     Analysis,
@@ -1404,9 +1408,10 @@ def _body_may_fail(node: exp.Subquery, column: str, policy: Policy) -> bool:
 
 def _several_rows(node: exp.Subquery) -> bool:
     """A subquery that may return more than one row: no `LIMIT 1`, and not one aggregate row
-    (an aggregate in its select list, no GROUP BY) nor one row of no FROM — unless its select
-    list calls a set-returning function (`SELECT unnest(…)`: a row per element); a set
-    operation, or a VALUES list of several rows."""
+    (an aggregate of its own in its select list — not one of a subquery there —, no GROUP BY)
+    nor one row of no FROM — unless its select list calls a set-returning function
+    (`SELECT unnest(…)`: a row per element); a set operation, or a VALUES list of several
+    rows."""
     body = node.this
     if isinstance(body, exp.Values):
         return len(body.expressions) > 1
@@ -1419,28 +1424,44 @@ def _several_rows(node: exp.Subquery) -> bool:
             return False
     if body.args.get("group") is not None:
         return True
+    calls = [n for e in body.expressions for n in e.walk(prune=_nested_query) if _is_call(n)]
+    if any(_returns_a_set(c) for c in calls):
+        return True
     if body.args.get("from_") is None:
-        return _returns_sets(body)  # SELECT expr: one row
-    if any(isinstance(e, exp.AggFunc) or e.find(exp.AggFunc) is not None for e in body.expressions):
-        return body.find(exp.Window) is not None or _returns_sets(body)
+        return False  # SELECT expr: one row
+    if any(_is_aggregate(c) for c in calls):
+        return body.find(exp.Window) is not None
     return True
 
 
 _SET_RETURNING_NODES = (exp.Explode, exp.ExplodingGenerateSeries, exp.GenerateSeries)
 
 
-def _returns_sets(select: exp.Select) -> bool:
-    """Does the select list call a function that may return a set: a built-in set-returning
-    one, or one that is no built-in (the schema's may be declared `RETURNS SETOF`)?"""
-    for item in select.expressions:
-        for call in item.find_all(exp.Func):
-            if isinstance(call, _SET_RETURNING_NODES):
-                return True
-            if isinstance(call, exp.Anonymous):
-                name = function_name(call)
-                if name in SET_RETURNING_FUNCTIONS or name not in BUILTIN_FUNCTIONS:
-                    return True
-    return False
+def _nested_query(node: exp.Expression) -> bool:
+    """A query inside a select list item (its calls are another block's)."""
+    return isinstance(node, exp.Subquery | exp.Select | exp.Exists)
+
+
+def _is_call(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Func)
+
+
+def _is_aggregate(call: exp.Expression) -> bool:
+    """An aggregate call (sqlglot reads some as plain calls: `jsonb_agg`)."""
+    if isinstance(call, exp.AggFunc):
+        return True
+    return isinstance(call, exp.Anonymous) and function_name(call) in AGGREGATE_FUNCTIONS
+
+
+def _returns_a_set(call: exp.Expression) -> bool:
+    """A call of a function that may return a set: a built-in set-returning one, or one that
+    is no built-in (the schema's may be declared `RETURNS SETOF`)."""
+    if isinstance(call, _SET_RETURNING_NODES):
+        return True
+    if not isinstance(call, exp.Anonymous):
+        return False
+    name = function_name(call)
+    return name in SET_RETURNING_FUNCTIONS or name not in BUILTIN_FUNCTIONS
 
 
 def _correlated(analysis: Analysis, node: exp.Subquery) -> bool:
