@@ -8,7 +8,9 @@
    rows that pass `title >= 'M'`, so the error tells whether the victim has such a row (a
    search of their values). Missed where the subquery's body was a set operation, a VALUES
    list of several rows, a select list calling a set-returning function, or one holding an
-   aggregate of a subquery (read as one aggregate row); a subquery
+   aggregate of a subquery (read as one aggregate row); as an item of an IN list (read as
+   `IN (SELECT …)`, which fails on no row count); in a BETWEEN, which PostgreSQL splits into
+   two conditions placed each by its own cost (read as one condition costing both); a subquery
    correlated by an unqualified column (a SubPlan, run after the pin) was flagged.
 """
 
@@ -62,6 +64,9 @@ SEVERAL_ROWS = {
     "unnamed function": "prio = (SELECT unnest.unnest FROM unnest(ARRAY[1, 2]))",
     # an aggregate in the select list, but a subquery's: a row per org
     "nested aggregate": "title = (SELECT (SELECT max(name) FROM orgs) FROM orgs)",
+    # an item of an IN list is a value; a BETWEEN is two conditions, each placed by its cost
+    "in list": "title IN ((SELECT name FROM orgs), 'q')",
+    "between": "title BETWEEN (SELECT name FROM orgs) AND 'z'",
 }
 # correlated by an unqualified column of the outer row: a SubPlan, run after the pin
 CORRELATED = "title = (SELECT o.name FROM orgs o WHERE o.id = org_id)"

@@ -44,7 +44,10 @@ PostgreSQL may evaluate before the tenant filter, shows other tenants' values to
 the error. So does a SQL function of the schema that PostgreSQL inlines (LANGUAGE sql, one
 expression) whose body fails so (`SELECT t::int`). Other functions of the schema and those of
 extensions are not read so (PL/pgSQL functions cost 100 units: PostgreSQL evaluates them after
-a pin by a value). Control arguments count too: an encoding (`length(bytes, name)`), regular
+a pin by a value). A scalar subquery that is correlated to nothing and may return several rows
+(a set operation, a VALUES list, a set-returning function in its select list, no LIMIT 1 nor
+aggregate row) fails when a row first reaches its condition: "more than one row returned by a
+subquery used as an expression" tells that one did (round 29). Control arguments count too: an encoding (`length(bytes, name)`), regular
 expression flags, a text search configuration or dictionary given by a column. PostgreSQL evaluates a scan's conditions cheapest first (each function, operator
 and cast costs about one unit; a column, a parameter, a literal or a COLLATE nothing, `now()` and
 `current_date` one (evaluated on each row, not folded); a function of the schema's own what its
@@ -54,7 +57,8 @@ default of 100 else), and a pin by a
 parameter or a literal after every condition of the same cost: `tenant_id = $1 AND
 current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_id =
 current_setting('app.tenant_id')::bigint AND name::int = 5` (the pin costs four units, the
-cast three). Such a condition is reported when its cost is at most its source's pin's; a
+cast three; `x BETWEEN a AND b` is two conditions, `x >= a` and `x <= b`, each placed by its
+own cost). Such a condition is reported when its cost is at most its source's pin's; a
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
 a derived table pinned inside) counts as evaluated after every condition. A failing call in
 the select list of a derived table PostgreSQL merges into its reader counts in the reader's
@@ -944,7 +948,14 @@ def _cost(node: exp.Expression, *, upper: bool, policy: Policy | None = None) ->
     schema's own (no built-in) costs from below what `_own_function_cost` tells with `policy`
     (nothing without it) — a SQL function PostgreSQL inlines costs its body, one declared
     `COST 0.01` what it declares (helper 124) — and PostgreSQL's default for one, 100, from
-    above."""
+    above.
+
+    From below, a BETWEEN costs its cheaper half: PostgreSQL splits it into two conditions
+    (`x >= low AND x <= high`), each placed among the scan's conditions by its own cost."""
+    if not upper and isinstance(node, exp.Between) and not node.args.get("symmetric"):
+        operand = _cost(node.this, upper=False, policy=policy)
+        bounds = [node.args.get("low"), node.args.get("high")]
+        return operand + 1 + min(_cost(b, upper=False, policy=policy) for b in bounds if b)
     total = 0.0
     varying = set() if upper else _varying(node)
     stack = [node]
@@ -1386,9 +1397,12 @@ def _failing_alike_before_the_pin(
 
 
 def _used_as_a_value(node: exp.Subquery) -> bool:
-    """A subquery used as a value: not a FROM item, nor under EXISTS, IN, ANY, ALL or ARRAY."""
+    """A subquery used as a value: not a FROM item, nor under EXISTS, IN (but an item of its
+    list), ANY, ALL or ARRAY."""
     parent = node.parent
-    if isinstance(parent, exp.Exists | exp.In | exp.Any | exp.All | exp.Array | exp.From):
+    if isinstance(parent, exp.In):
+        return node.arg_key != "query"  # an item of an IN list is a value
+    if isinstance(parent, exp.Exists | exp.Any | exp.All | exp.Array | exp.From):
         return False
     if isinstance(parent, exp.Join | exp.Lateral | exp.Union | exp.Intersect | exp.Except):
         return False
