@@ -9,7 +9,8 @@
    search of their values). Missed where the subquery's body was a set operation, a VALUES
    list of several rows, a select list calling a set-returning function, or one holding an
    aggregate of a subquery (read as one aggregate row); as an item of an IN list (read as
-   `IN (SELECT …)`, which fails on no row count); in a BETWEEN, which PostgreSQL splits into
+   `IN (SELECT …)`, which fails on no row count) or an element of `ARRAY[…]` (read as
+   `ARRAY(SELECT …)`); in a BETWEEN, which PostgreSQL splits into
    two conditions placed each by its own cost (read as one condition costing both); a subquery
    correlated by an unqualified column (a SubPlan, run after the pin) was flagged.
 """
@@ -67,6 +68,8 @@ SEVERAL_ROWS = {
     # an item of an IN list is a value; a BETWEEN is two conditions, each placed by its cost
     "in list": "title IN ((SELECT name FROM orgs), 'q')",
     "between": "title BETWEEN (SELECT name FROM orgs) AND 'z'",
+    # an element of ARRAY[…] is a value (ARRAY(SELECT …) is not)
+    "array element": "ARRAY[title] = ARRAY[(SELECT name FROM orgs)]",
 }
 # correlated by an unqualified column of the outer row: a SubPlan, run after the pin
 CORRELATED = "title = (SELECT o.name FROM orgs o WHERE o.id = org_id)"

@@ -1398,10 +1398,13 @@ def _failing_alike_before_the_pin(
 
 def _used_as_a_value(node: exp.Subquery) -> bool:
     """A subquery used as a value: not a FROM item, nor under EXISTS, IN (but an item of its
-    list), ANY, ALL or ARRAY."""
+    list), ANY, ALL or ARRAY (but an element of `ARRAY[…]`)."""
     parent = node.parent
     if isinstance(parent, exp.In):
         return node.arg_key != "query"  # an item of an IN list is a value
+    if isinstance(parent, exp.Array):
+        # an element of `ARRAY[…]` is a value; `ARRAY((SELECT …))` is an array subquery
+        return bool(parent.args.get("value_constructor"))
     if isinstance(parent, exp.Exists | exp.Any | exp.All | exp.Array | exp.From):
         return False
     if isinstance(parent, exp.Join | exp.Lateral | exp.Union | exp.Intersect | exp.Except):
