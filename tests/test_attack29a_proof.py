@@ -71,14 +71,17 @@ SEVERAL_ROWS = {
     # an element of ARRAY[…] is a value (ARRAY(SELECT …) is not)
     "array element": "ARRAY[title] = ARRAY[(SELECT name FROM orgs)]",
 }
-# correlated by an unqualified column of the outer row: a SubPlan, run after the pin
+# correlated by an unqualified column of the outer row: a SubPlan, run after the pin; and a
+# BETWEEN whose half holding the subquery costs more than the pin (`lower(…)`): after it too
 CORRELATED = "title = (SELECT o.name FROM orgs o WHERE o.id = org_id)"
+COSTLIER_HALF = "title BETWEEN lower((SELECT name FROM orgs)) AND 'z'"
 
 
 def test_scalar_subqueries_of_several_rows_before_the_pin_are_found(tmp_path: Path) -> None:
     for name, condition in SEVERAL_ROWS.items():
         assert _codes(_SEARCH.format(condition), tmp_path) == ["TG013"], name
     assert _codes(_SEARCH.format(CORRELATED), tmp_path) == []
+    assert _codes(_SEARCH.format(COSTLIER_HALF), tmp_path) == []
 
 
 async def _scan_only(conn: asyncpg.Connection) -> None:
@@ -104,7 +107,8 @@ async def test_the_error_tells_whether_the_victim_has_such_a_row(orgs: str) -> N
                 assert await conn.fetch(sql, 1) == [], name
             finally:
                 await transaction.rollback()
-        # the correlated twin runs after the pin whatever the victim has
+        # the twins run after the pin whatever the victim has
         assert await conn.fetch(_SEARCH.format(CORRELATED), 1) == []
+        assert await conn.fetch(_SEARCH.format(COSTLIER_HALF), 1) == []
     finally:
         await conn.close()

@@ -940,7 +940,13 @@ def _reads_a_column(parts: list[exp.Expression]) -> bool:
     )
 
 
-def _cost(node: exp.Expression, *, upper: bool, policy: Policy | None = None) -> float:
+def _cost(
+    node: exp.Expression,
+    *,
+    upper: bool,
+    policy: Policy | None = None,
+    within: exp.Expression | None = None,
+) -> float:
     """PostgreSQL's cost of evaluating a condition, in operator units (cost_qual_eval, about):
     each operator, function and cast 1, a cast from text 2 (an output and an input function),
     a cast of a literal nothing (folded). `upper`: a bound from above (a subquery: unbounded);
@@ -950,12 +956,14 @@ def _cost(node: exp.Expression, *, upper: bool, policy: Policy | None = None) ->
     `COST 0.01` what it declares (helper 124) — and PostgreSQL's default for one, 100, from
     above.
 
-    From below, a BETWEEN costs its cheaper half: PostgreSQL splits it into two conditions
-    (`x >= low AND x <= high`), each placed among the scan's conditions by its own cost."""
+    From below, a BETWEEN costs a half: PostgreSQL splits it into two conditions (`x >= low AND
+    x <= high`), each placed among the scan's conditions by its own cost — the half holding
+    `within` (a node of the condition), the cheaper where that is the operand, in both."""
     if not upper and isinstance(node, exp.Between) and not node.args.get("symmetric"):
         operand = _cost(node.this, upper=False, policy=policy)
-        bounds = [node.args.get("low"), node.args.get("high")]
-        return operand + 1 + min(_cost(b, upper=False, policy=policy) for b in bounds if b)
+        bounds = [b for b in (node.args.get("low"), node.args.get("high")) if b is not None]
+        held = [b for b in bounds if within is not None and _holds(b, within)]
+        return operand + 1 + min(_cost(b, upper=False, policy=policy) for b in held or bounds)
     total = 0.0
     varying = set() if upper else _varying(node)
     stack = [node]
@@ -992,6 +1000,16 @@ def _cost(node: exp.Expression, *, upper: bool, policy: Policy | None = None) ->
             total += 2 if isinstance(item, exp.Between) else 1
         stack.extend(item.iter_expressions())
     return total
+
+
+def _holds(outer: exp.Expression, node: exp.Expression) -> bool:
+    """Is `node` `outer` or inside it?"""
+    current: exp.Expression | None = node
+    while current is not None:
+        if current is outer:
+            return True
+        current = current.parent
+    return False
 
 
 _OWN_FUNCTION_COST = 100.0  # PostgreSQL's default COST of a SQL or PL/pgSQL function
@@ -1280,9 +1298,11 @@ def _errors_before_the_pin(
         if conjunct is None or id(conjunct) in reported:
             continue
         reading = _pinned_readers(analysis, block, parts, visible, conjunct)
-        cost = costs.get(id(conjunct))
+        # (a BETWEEN costs the half holding the node)
+        key = id(node) if isinstance(conjunct, exp.Between) else id(conjunct)
+        cost = costs.get(key)
         if cost is None:
-            cost = costs[id(conjunct)] = _cost(conjunct, upper=False, policy=ctx.policy)  # type: ignore[arg-type]
+            cost = costs[key] = _cost(conjunct, upper=False, policy=ctx.policy, within=node)  # type: ignore[arg-type]
         source = _pinned_after(reading, cost, analysis)
         if source is None and cost <= _SETTING_PIN_COST:
             # a view (or function) pinned inside by the tenant setting: its filter merges with
@@ -1637,7 +1657,7 @@ def _run_before_the_pin(
             source, key = correlated
         else:
             reading = _pinned_readers(analysis, block, parts, visible, conjunct)
-            cost = _cost(conjunct, upper=False, policy=ctx.policy)  # type: ignore[arg-type]
+            cost = _cost(conjunct, upper=False, policy=ctx.policy, within=node)  # type: ignore[arg-type]
             found = _pinned_after(reading, cost, analysis)
             if found is None:
                 continue
