@@ -1004,7 +1004,7 @@ def _cost(
 
 def _holds(outer: exp.Expression, node: exp.Expression) -> bool:
     """Is `node` `outer` or inside it?"""
-    current: exp.Expression | None = node
+    current: exp.Expr | None = node
     while current is not None:
         if current is outer:
             return True
