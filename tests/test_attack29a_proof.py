@@ -11,7 +11,8 @@
    aggregate of a subquery (read as one aggregate row); as an item of an IN list (read as
    `IN (SELECT …)`, which fails on no row count) or an element of `ARRAY[…]` (read as
    `ARRAY(SELECT …)`); in a BETWEEN, which PostgreSQL splits into
-   two conditions placed each by its own cost (read as one condition costing both); a subquery
+   two conditions placed each by its own cost (read as one condition costing both), and so in a
+   row comparison `(a, b) = (c, d)`, which PostgreSQL splits into `a = c AND b = d`; a subquery
    correlated by an unqualified column (a SubPlan, run after the pin) was flagged.
 """
 
@@ -70,6 +71,9 @@ SEVERAL_ROWS = {
     "between": "title BETWEEN (SELECT name FROM orgs) AND 'z'",
     # an element of ARRAY[…] is a value (ARRAY(SELECT …) is not)
     "array element": "ARRAY[title] = ARRAY[(SELECT name FROM orgs)]",
+    # a row comparison is one condition per column, each placed by its own cost
+    "row": "(title, prio + 1) = ((SELECT name FROM orgs), 3)",
+    "ROW()": "ROW(prio + 1, title) = ROW(3, (SELECT name FROM orgs))",
 }
 # correlated by an unqualified column of the outer row: a SubPlan, run after the pin; and a
 # BETWEEN whose half holding the subquery costs more than the pin (`lower(…)`): after it too

@@ -25,6 +25,7 @@ from tenantguard.engine.proof.syntax import (
     conjuncts,
     disjuncts,
     identifier_name,
+    is_row,
     is_star,
     positional_item,
     walk,
@@ -67,11 +68,11 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         left, right = conjunct.this, low  # `x BETWEEN V AND V` is `x = V`
     else:
         return None
-    if (_is_row(left) or _is_row(right)) and any(
+    if (is_row(left) or is_row(right)) and any(
         is_star(i) for i in (*left.expressions, *right.expressions)
     ):
         return None  # `(x.*, tenant_id) = (…)`: the columns pair otherwise than the items
-    if _is_row(left) and _is_row(right) and len(left.expressions) == len(right.expressions):
+    if is_row(left) and is_row(right) and len(left.expressions) == len(right.expressions):
         sides = list(zip(left.expressions, right.expressions, strict=True))
         return [*sides, *((b, a) for a, b in sides)]
     return [(left, right), (right, left)]
@@ -214,17 +215,6 @@ def _range_equalities(
     return found
 
 
-def _is_row(node: exp.Expression) -> bool:
-    """A row constructor: `(a, b)` or `ROW(a, b)` (not a function named `"ROW"`)."""
-    if isinstance(node, exp.Tuple):
-        return True
-    return (
-        isinstance(node, exp.Anonymous)
-        and isinstance(node.this, str)
-        and node.this.lower() == "row"
-    )
-
-
 def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
     """Could `side` be a tenant column (or the tenant root's key) to the proof? Only a column
     of one of those names can, or a row holding one: a conservative screen that spares
@@ -243,7 +233,7 @@ def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
         or kind is exp.Cast
         or kind is exp.TryCast
         or kind is exp.Collate
-        or (kind is exp.Anonymous and (_is_row(side) or _call_name(side) in keys))
+        or (kind is exp.Anonymous and (is_row(side) or _call_name(side) in keys))
     )
 
 

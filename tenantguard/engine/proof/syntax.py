@@ -23,6 +23,7 @@ __all__ = [
     "disjuncts",
     "function_name",
     "identifier_name",
+    "is_row",
     "is_star",
     "is_table_name",
     "set_branches",
@@ -249,6 +250,17 @@ def identifier_name(node: exp.Expression | str | None) -> str:
         text = str(node.this)
         return clip_name(text) if node.quoted else fold_name(text)
     return identifier_name(node.args.get("this")) if isinstance(node, exp.Expression) else ""
+
+
+def is_row(node: exp.Expression) -> bool:
+    """A row constructor: `(a, b)` or `ROW(a, b)` (not a function named `"ROW"`)."""
+    if isinstance(node, exp.Tuple):
+        return True
+    return (
+        isinstance(node, exp.Anonymous)
+        and isinstance(node.this, str)
+        and node.this.lower() == "row"
+    )
 
 
 def function_name(node: exp.Expression) -> str:

@@ -57,8 +57,8 @@ default of 100 else), and a pin by a
 parameter or a literal after every condition of the same cost: `tenant_id = $1 AND
 current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_id =
 current_setting('app.tenant_id')::bigint AND name::int = 5` (the pin costs four units, the
-cast three; `x BETWEEN a AND b` is two conditions, `x >= a` and `x <= b`, each placed by its
-own cost). Such a condition is reported when its cost is at most its source's pin's; a
+cast three; `x BETWEEN a AND b` is two conditions, `x >= a` and `x <= b`, and `(a, b) = (c,
+d)` two, `a = c` and `b = d`, each placed by its own cost). Such a condition is reported when its cost is at most its source's pin's; a
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
 a derived table pinned inside) counts as evaluated after every condition. A failing call in
 the select list of a derived table PostgreSQL merges into its reader counts in the reader's
@@ -182,7 +182,12 @@ from tenantguard.engine.proof.blocks import (
     QUOTING_TYPES,
     sets_tenant_setting,
 )
-from tenantguard.engine.proof.syntax import calls_volatile, identifier_name, is_table_name
+from tenantguard.engine.proof.syntax import (
+    calls_volatile,
+    identifier_name,
+    is_row,
+    is_table_name,
+)
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
 
@@ -956,14 +961,17 @@ def _cost(
     `COST 0.01` what it declares (helper 124) — and PostgreSQL's default for one, 100, from
     above.
 
-    From below, a BETWEEN costs a half: PostgreSQL splits it into two conditions (`x >= low AND
-    x <= high`), each placed among the scan's conditions by its own cost — the half holding
-    `within` (a node of the condition), the cheaper where that is the operand, in both."""
-    if not upper and isinstance(node, exp.Between) and not node.args.get("symmetric"):
-        operand = _cost(node.this, upper=False, policy=policy)
-        bounds = [b for b in (node.args.get("low"), node.args.get("high")) if b is not None]
-        held = [b for b in bounds if within is not None and _holds(b, within)]
-        return operand + 1 + min(_cost(b, upper=False, policy=policy) for b in held or bounds)
+    From below, a condition PostgreSQL splits into several, each placed among the scan's
+    conditions by its own cost (`_split_condition`), costs the part holding `within` (a node
+    of the condition), the cheapest where that is in several or none."""
+    parts = None if upper else _split_condition(node)
+    if parts:
+        held = [p for p in parts if within is not None and any(_holds(o, within) for o in p)]
+        costs: list[float] = []
+        for part in held or parts:
+            operands: list[exp.Expression] = [o for o in part if isinstance(o, exp.Expression)]
+            costs.append(sum((_cost(o, upper=False, policy=policy) for o in operands), 0.0))
+        return 1 + min(costs)
     total = 0.0
     varying = set() if upper else _varying(node)
     stack = [node]
@@ -1002,7 +1010,24 @@ def _cost(
     return total
 
 
-def _holds(outer: exp.Expression, node: exp.Expression) -> bool:
+def _split_condition(node: exp.Expr) -> list[tuple[exp.Expr, ...]] | None:
+    """The comparisons, by their operands, PostgreSQL makes a condition into when it parses it:
+    `x BETWEEN low AND high` is `x >= low AND x <= high`, `(a, b) = (c, d)` (or `ROW(…)`) is
+    `a = c AND b = d` — at the top of a WHERE, separate conditions (round 29). None for any
+    other."""
+    if isinstance(node, exp.Between):
+        if node.args.get("symmetric"):
+            return None  # an OR of both orders: one condition
+        bounds = (node.args.get("low"), node.args.get("high"))
+        return [(node.this, b) for b in bounds if b is not None]
+    if isinstance(node, exp.EQ):
+        left, right = node.this, node.expression
+        if is_row(left) and is_row(right) and len(left.expressions) == len(right.expressions):
+            return list(zip(left.expressions, right.expressions, strict=True))
+    return None
+
+
+def _holds(outer: exp.Expr, node: exp.Expr) -> bool:
     """Is `node` `outer` or inside it?"""
     current: exp.Expr | None = node
     while current is not None:
@@ -1298,8 +1323,8 @@ def _errors_before_the_pin(
         if conjunct is None or id(conjunct) in reported:
             continue
         reading = _pinned_readers(analysis, block, parts, visible, conjunct)
-        # (a BETWEEN costs the half holding the node)
-        key = id(node) if isinstance(conjunct, exp.Between) else id(conjunct)
+        # (a condition PostgreSQL splits costs the part holding the node)
+        key = id(node) if _split_condition(conjunct) else id(conjunct)
         cost = costs.get(key)
         if cost is None:
             cost = costs[key] = _cost(conjunct, upper=False, policy=ctx.policy, within=node)  # type: ignore[arg-type]
@@ -1609,7 +1634,8 @@ def _decided_by_a_row(
     analysis: Analysis, node: exp.Expression, conjunct: exp.Expr, block: Block, source: Source
 ) -> bool:
     """Does a row's value decide whether `node` runs: a branch of its condition (OR, CASE,
-    coalesce…), or another condition of the block on the same source's columns that is no pin
+    coalesce…), or another condition of the block — or another part of its own that
+    PostgreSQL splits off (`_split_condition`) — on the same source's columns that is no pin
     of it (PostgreSQL runs the conditions of a scan in order, the cheaper first, each on the
     rows the ones before kept)? One that always runs fails on the first row whatever it is."""
     if node is not conjunct:
@@ -1618,6 +1644,12 @@ def _decided_by_a_row(
             current = current.parent
             if isinstance(current, _BRANCHING):
                 return True
+    # a part of a condition PostgreSQL splits is a condition of its own
+    for part in _split_condition(conjunct) or ():
+        if not any(_holds(o, node) for o in part) and source in _sources_in(
+            analysis, block, list(part), None
+        ):
+            return True
     pins = {id(f.conjunct) for f in source.facts}
     for items, _, clause, _ in block.filters:
         if clause not in ("WHERE", "ON", "HAVING"):
