@@ -71,6 +71,7 @@ SEVERAL_ROWS = {
     "between": "title BETWEEN (SELECT name FROM orgs) AND 'z'",
     # an element of ARRAY[…] is a value (ARRAY(SELECT …) is not)
     "array element": "ARRAY[title] = ARRAY[(SELECT name FROM orgs)]",
+    "array elements": "title = ALL(ARRAY[(SELECT name FROM orgs), title])",
     # a row comparison is one condition per column, each placed by its own cost
     "row": "(title, prio + 1) = ((SELECT name FROM orgs), 3)",
     "ROW()": "ROW(prio + 1, title) = ROW(3, (SELECT name FROM orgs))",

@@ -1448,8 +1448,9 @@ def _used_as_a_value(node: exp.Subquery) -> bool:
     if isinstance(parent, exp.In):
         return node.arg_key != "query"  # an item of an IN list is a value
     if isinstance(parent, exp.Array):
-        # an element of `ARRAY[…]` is a value; `ARRAY((SELECT …))` is an array subquery
-        return bool(parent.args.get("value_constructor"))
+        # an element of `ARRAY[…]` is a value; `ARRAY((SELECT …))` is an array subquery (sqlglot
+        # marks a constructor of several elements so only at times)
+        return bool(parent.args.get("value_constructor")) or len(parent.expressions) > 1
     if isinstance(parent, exp.Exists | exp.Any | exp.All | exp.Array | exp.From):
         return False
     if isinstance(parent, exp.Join | exp.Lateral | exp.Union | exp.Intersect | exp.Except):
