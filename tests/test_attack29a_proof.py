@@ -12,7 +12,8 @@
    `IN (SELECT …)`, which fails on no row count) or an element of `ARRAY[…]` (read as
    `ARRAY(SELECT …)`); in a BETWEEN, which PostgreSQL splits into
    two conditions placed each by its own cost (read as one condition costing both), and so in a
-   row comparison `(a, b) = (c, d)`, which PostgreSQL splits into `a = c AND b = d`; a subquery
+   row comparison `(a, b) = (c, d)`, which PostgreSQL splits into `a = c AND b = d`, and in
+   `NOT (a OR b)`, which it plans as `NOT a AND NOT b`; a subquery
    correlated by an unqualified column (a SubPlan, run after the pin) was flagged.
 """
 
@@ -75,6 +76,8 @@ SEVERAL_ROWS = {
     # a row comparison is one condition per column, each placed by its own cost
     "row": "(title, prio + 1) = ((SELECT name FROM orgs), 3)",
     "ROW()": "ROW(prio + 1, title) = ROW(3, (SELECT name FROM orgs))",
+    # NOT (a OR b) is NOT a AND NOT b: two conditions
+    "not or": "NOT (title <> (SELECT name FROM orgs) OR prio > 100)",
 }
 # correlated by an unqualified column of the outer row: a SubPlan, run after the pin; and a
 # BETWEEN whose half holding the subquery costs more than the pin (`lower(…)`): after it too

@@ -57,8 +57,9 @@ default of 100 else), and a pin by a
 parameter or a literal after every condition of the same cost: `tenant_id = $1 AND
 current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_id =
 current_setting('app.tenant_id')::bigint AND name::int = 5` (the pin costs four units, the
-cast three; `x BETWEEN a AND b` is two conditions, `x >= a` and `x <= b`, and `(a, b) = (c,
-d)` two, `a = c` and `b = d`, each placed by its own cost). Such a condition is reported when its cost is at most its source's pin's; a
+cast three; `x BETWEEN a AND b` is two conditions, `x >= a` and `x <= b`, `(a, b) = (c, d)`
+two, `a = c` and `b = d`, and `NOT (a OR b)` two, `NOT a` and `NOT b`, each placed by its own
+cost). Such a condition is reported when its cost is at most its source's pin's; a
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
 a derived table pinned inside) counts as evaluated after every condition. A failing call in
 the select list of a derived table PostgreSQL merges into its reader counts in the reader's
@@ -184,6 +185,7 @@ from tenantguard.engine.proof.blocks import (
 )
 from tenantguard.engine.proof.syntax import (
     calls_volatile,
+    disjuncts,
     identifier_name,
     is_row,
     is_table_name,
@@ -966,12 +968,14 @@ def _cost(
     of the condition), the cheapest where that is in several or none."""
     parts = None if upper else _split_condition(node)
     if parts:
-        held = [p for p in parts if within is not None and any(_holds(o, within) for o in p)]
+        held = [p for p in parts if within is not None and any(_holds(o, within) for o in p[1])]
         costs: list[float] = []
-        for part in held or parts:
+        for operator, part in held or parts:
             operands: list[exp.Expression] = [o for o in part if isinstance(o, exp.Expression)]
-            costs.append(sum((_cost(o, upper=False, policy=policy) for o in operands), 0.0))
-        return 1 + min(costs)
+            costs.append(
+                operator + sum((_cost(o, upper=False, policy=policy) for o in operands), 0.0)
+            )
+        return min(costs)
     total = 0.0
     varying = set() if upper else _varying(node)
     stack = [node]
@@ -1010,20 +1014,27 @@ def _cost(
     return total
 
 
-def _split_condition(node: exp.Expr) -> list[tuple[exp.Expr, ...]] | None:
-    """The comparisons, by their operands, PostgreSQL makes a condition into when it parses it:
-    `x BETWEEN low AND high` is `x >= low AND x <= high`, `(a, b) = (c, d)` (or `ROW(…)`) is
-    `a = c AND b = d` — at the top of a WHERE, separate conditions (round 29). None for any
-    other."""
+def _split_condition(node: exp.Expr) -> list[tuple[int, tuple[exp.Expr, ...]]] | None:
+    """The conditions PostgreSQL makes a condition into when it parses and plans it, each with
+    the cost of its own operator and its operands: `x BETWEEN low AND high` is `x >= low AND
+    x <= high`, `(a, b) = (c, d)` (or `ROW(…)`) is `a = c AND b = d`, `NOT (a OR b)` is `NOT a
+    AND NOT b` (the negations cost nothing more) — at the top of a WHERE, separate conditions
+    (round 29). None for any other."""
     if isinstance(node, exp.Between):
         if node.args.get("symmetric"):
             return None  # an OR of both orders: one condition
         bounds = (node.args.get("low"), node.args.get("high"))
-        return [(node.this, b) for b in bounds if b is not None]
+        return [(1, (node.this, b)) for b in bounds if b is not None]
     if isinstance(node, exp.EQ):
         left, right = node.this, node.expression
         if is_row(left) and is_row(right) and len(left.expressions) == len(right.expressions):
-            return list(zip(left.expressions, right.expressions, strict=True))
+            return [(1, pair) for pair in zip(left.expressions, right.expressions, strict=True)]
+    if isinstance(node, exp.Not):
+        inner = node.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if isinstance(inner, exp.Or):
+            return [(0, (branch,)) for branch in disjuncts(inner)]
     return None
 
 
@@ -1646,7 +1657,7 @@ def _decided_by_a_row(
             if isinstance(current, _BRANCHING):
                 return True
     # a part of a condition PostgreSQL splits is a condition of its own
-    for part in _split_condition(conjunct) or ():
+    for _, part in _split_condition(conjunct) or ():
         if not any(_holds(o, node) for o in part) and source in _sources_in(
             analysis, block, list(part), None
         ):
