@@ -120,3 +120,42 @@ async def test_the_error_tells_whether_the_victim_has_such_a_row(orgs: str) -> N
         assert await conn.fetch(_SEARCH.format(COSTLIER_HALF), 1) == []
     finally:
         await conn.close()
+
+
+# A subquery reading only a block further out than the one whose condition holds it is an
+# initPlan of that block (PostgreSQL runs it once, when a row first reaches the condition), not
+# a SubPlan per row: it was read as correlated, and passed.
+UPPER_LEVEL = (
+    "SELECT o.name, (SELECT count(*) FROM tasks t WHERE t.title >= 'M' "
+    "AND t.title = (SELECT o2.name FROM orgs o2 WHERE o2.id >= o.id - 5) "
+    "AND t.org_id = o.id) FROM orgs o WHERE o.id = $1"
+)
+# … reading the block that holds it: a SubPlan, run after the pin
+OWN_LEVEL = (
+    "SELECT o.name, (SELECT count(*) FROM tasks t WHERE t.title >= 'M' "
+    "AND t.title = (SELECT o2.name FROM orgs o2 WHERE o2.id >= t.prio - 5) "
+    "AND t.org_id = o.id) FROM orgs o WHERE o.id = $1"
+)
+
+
+def test_a_subquery_correlated_to_an_outer_level_only_is_found(tmp_path: Path) -> None:
+    assert _codes(UPPER_LEVEL, tmp_path) == ["TG013"]
+    assert _codes(OWN_LEVEL, tmp_path) == []
+
+
+async def test_a_subquery_correlated_to_an_outer_level_runs_before_the_pin(orgs: str) -> None:
+    conn = await asyncpg.connect(orgs)
+    try:
+        await _scan_only(conn)
+        with pytest.raises(asyncpg.CardinalityViolationError):
+            await conn.fetch(UPPER_LEVEL, 1)
+        assert [r[1] for r in await conn.fetch(OWN_LEVEL, 1)] == [0]
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute("UPDATE tasks SET title = 'Aardvark' WHERE org_id = 2")
+            assert [r[1] for r in await conn.fetch(UPPER_LEVEL, 1)] == [0]
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()

@@ -1539,15 +1539,20 @@ def _returns_a_set(call: exp.Expression) -> bool:
 
 
 def _correlated(analysis: Analysis, node: exp.Subquery) -> bool:
-    """Does the subquery read a column of a source outside it (a SubPlan, run per row: it costs
-    more than a pin, after which PostgreSQL runs it)? Each column is resolved as PostgreSQL
-    does (`WHERE id = org_id` reads the outer row where the subquery's sources have no
-    `org_id`); one that cannot be told is outer where its qualifier names no source of the
-    subquery but one around it (a qualifier of neither — `unnest.unnest` of an unnamed
-    function — is the subquery's own). The body of a set operation is its branches' blocks;
-    a VALUES list has no sources: any column it reads is outer."""
+    """Does the subquery read a column of the block whose condition holds it (a SubPlan, run per
+    row: it costs more than a pin, after which PostgreSQL runs it)? Each column is resolved as
+    PostgreSQL does (`WHERE id = org_id` reads the outer row where the subquery's sources have
+    no `org_id`); one that cannot be told is that block's where its qualifier names no source
+    of the subquery but one of that block (a qualifier of neither — `unnest.unnest` of an
+    unnamed function — is the subquery's own). A subquery reading only blocks further out is
+    an initPlan of its block, run when a row first reaches it, as an uncorrelated one is. The
+    body of a set operation is its branches' blocks; a VALUES list has no sources: any column
+    it reads is outer."""
+    holder = _enclosing_block(node, analysis.block_of)
+    if holder is None:
+        return True
     if isinstance(node.this, exp.Values):
-        return node.find(exp.Column) is not None
+        return any(_column_owner(analysis, holder, c) is holder for c in node.find_all(exp.Column))
     inner: dict[int, Block] = {}
     for sub in node.find_all(exp.Select):
         found = analysis.block_of.get(id(sub))
@@ -1555,7 +1560,6 @@ def _correlated(analysis: Analysis, node: exp.Subquery) -> bool:
             inner[id(sub)] = found
     if not inner:
         return True
-    blocks = {id(b) for b in inner.values()}
     names = {name for block in inner.values() for name in block.named}
     for column in node.find_all(exp.Column):
         block = _enclosing_block(column, inner)
@@ -1563,34 +1567,30 @@ def _correlated(analysis: Analysis, node: exp.Subquery) -> bool:
             continue
         owner = analysis.resolve(block, column)
         if owner is not None:
-            if id(owner.block) not in blocks:
+            if owner.block is holder:
                 return True
             continue
         qualifier = identifier_name(column.args.get("table"))
-        if qualifier and qualifier not in names and _names_outside(block, blocks, qualifier):
+        if qualifier and qualifier not in names and qualifier in holder.named:
             return True
     return False
 
 
-def _enclosing_block(column: exp.Column, blocks: Mapping[int, Block]) -> Block | None:
-    """The block of `blocks` (by their SELECT node) whose clauses hold `column`."""
-    current = column.parent
+def _column_owner(analysis: Analysis, block: Block, column: exp.Column) -> Block | None:
+    """The block of the source `column` (read in `block`) belongs to, None if not told."""
+    owner = analysis.resolve(block, column)
+    return owner.block if owner is not None else None
+
+
+def _enclosing_block(node: exp.Expression, blocks: Mapping[int, Block]) -> Block | None:
+    """The block of `blocks` (by their node) whose clauses hold `node`."""
+    current = node.parent
     while current is not None:
         found = blocks.get(id(current))
         if found is not None:
             return found
         current = current.parent
     return None
-
-
-def _names_outside(block: Block, inner: set[int], qualifier: str) -> bool:
-    """Does a block around those of `inner` (out from `block`) name a source `qualifier`?"""
-    current: Block | None = block
-    while current is not None:
-        if id(current) not in inner and qualifier in current.named:
-            return True
-        current = current.parent
-    return False
 
 
 def _fails_alike(node: exp.Expression, column: str, policy: Policy) -> bool:
