@@ -159,3 +159,58 @@ async def test_a_subquery_correlated_to_an_outer_level_runs_before_the_pin(orgs:
             await transaction.rollback()
     finally:
         await conn.close()
+
+
+# A condition in a join's ON or a MERGE's ON, beside another on the same rows: TG013 looked for
+# such another condition in clauses named "WHERE", "ON" and "HAVING" only — a join's ON is
+# named "ON of JOIN t", a MERGE's "MERGE ON" —, and for the first source the condition's
+# columns named (a column of the subquery in it named the joined table, `name`), so the
+# search ran unreported.
+IN_AN_ON = {
+    "merge": (
+        "MERGE INTO tasks t USING (SELECT 1 AS one) s ON t.title >= 'M' "
+        "AND {} AND t.org_id = $1 WHEN MATCHED THEN DO NOTHING"
+    ),
+    "join": (
+        "SELECT p.name FROM projects p JOIN tasks t ON t.title >= 'M' AND {} "
+        "AND t.org_id = p.org_id WHERE p.org_id = $1"
+    ),
+}
+FAILING = {
+    "several rows": "t.title = (SELECT name FROM orgs)",
+    "a constant out of the domain": "split_part(t.title, ',', 0) IS NULL",
+}
+ERRORS = (asyncpg.CardinalityViolationError, asyncpg.InvalidParameterValueError)
+
+
+def test_a_search_in_an_on_is_found(tmp_path: Path) -> None:
+    for shape, sql in IN_AN_ON.items():
+        for kind, condition in FAILING.items():
+            assert _codes(sql.format(condition), tmp_path) == ["TG013"], (shape, kind)
+
+
+async def test_a_search_in_an_on_tells_whether_the_victim_has_such_a_row(orgs: str) -> None:
+    conn = await asyncpg.connect(orgs)
+    try:
+        await _scan_only(conn)
+        for setting in ("enable_hashjoin", "enable_mergejoin"):
+            await conn.execute(f"SET {setting} = off")
+        for sql in IN_AN_ON.values():
+            for condition in FAILING.values():
+                statement = sql.format(condition)
+                transaction = conn.transaction()
+                await transaction.start()
+                try:
+                    with pytest.raises(ERRORS):
+                        await conn.execute(statement.replace("$1", "1"))
+                finally:
+                    await transaction.rollback()
+                transaction = conn.transaction()
+                await transaction.start()
+                try:
+                    await conn.execute("UPDATE tasks SET title = 'Aardvark' WHERE org_id = 2")
+                    await conn.execute(statement.replace("$1", "1"))  # no error: nothing told
+                finally:
+                    await transaction.rollback()
+    finally:
+        await conn.close()

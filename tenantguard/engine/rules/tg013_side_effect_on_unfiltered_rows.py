@@ -1664,7 +1664,8 @@ def _decided_by_a_row(
             return True
     pins = {id(f.conjunct) for f in source.facts}
     for items, _, clause, _ in block.filters:
-        if clause not in ("WHERE", "ON", "HAVING"):
+        # a join's ON is "ON of JOIN t", a MERGE's "MERGE ON" (an aggregate's FILTER is none)
+        if clause not in ("WHERE", "HAVING", "MERGE ON") and not clause.startswith("ON of "):
             continue
         for other in items:
             if other is conjunct or id(other) in pins:
@@ -1699,19 +1700,27 @@ def _run_before_the_pin(
         correlated = _correlated_before_the_pin(analysis, locate, block, parts, visible)
         if correlated is not None:
             source, key = correlated
+            candidates = [source]
         else:
             reading = _pinned_readers(analysis, block, parts, visible, conjunct)
             cost = _cost(conjunct, upper=False, policy=ctx.policy, within=node)  # type: ignore[arg-type]
-            found = _pinned_after(reading, cost, analysis)
-            if found is None:
-                continue
-            source = found
+            # each source the condition may run before the pin of (the first that a row's
+            # value decides it on: a column of a subquery in it may name another source too)
+            candidates = [s for s in reading if cost <= _pin_cost(s, analysis)]
         if id(key) in reported:
             continue
-        if decided is not None and not decided(analysis, node, conjunct, block, source):
+        found = next(
+            (
+                s
+                for s in candidates
+                if decided is None or decided(analysis, node, conjunct, block, s)
+            ),
+            None,
+        )
+        if found is None:
             continue
         reported.add(id(key))
-        yield node, source
+        yield node, found
 
 
 def _correlated_before_the_pin(
