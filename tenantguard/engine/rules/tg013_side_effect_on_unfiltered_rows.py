@@ -1450,6 +1450,21 @@ def _failing_alike_before_the_pin(
             "pass arguments the function accepts, or pin "
             f"{source.name or source.describe()} by its own tenant column",
         )
+    # such a subquery in the select list of a derived table or CTE PostgreSQL merges into its
+    # reader, its output tested there: a condition of the scan of the body's table (round 29)
+    locate: _Locator | None = None
+    reported: set[int] = set()
+    for node in alike:
+        if not isinstance(node, exp.Subquery):
+            continue
+        locate = locate or _Locator(analysis)
+        block, position, visible, _, top = locate(node)
+        if block is None or position != "after" or not analysis.model.readers.get(id(block)):
+            continue
+        cte = block.node.parent
+        if not (isinstance(cte, exp.CTE) and cte.args.get("materialized")):  # (not merged)
+            parts: list[exp.Expression] = list(top.find_all(exp.Column))
+            yield from _tested_outside(ctx, analysis, block, top, parts, visible, reported)
 
 
 def _used_as_a_value(node: exp.Subquery) -> bool:
@@ -2567,8 +2582,9 @@ def _tested_outside(
     visible: Span | None,
     reported: set[int],
 ) -> Iterator[Finding]:
-    """A failing call in the select list of a derived table or CTE that PostgreSQL merges into
-    its reader (one plain SELECT working row by row), its output tested by the reader's WHERE:
+    """A failing call (or scalar subquery) in the select list of a derived table or CTE that
+    PostgreSQL merges into its reader (one plain SELECT working row by row), its output tested
+    by the reader's WHERE:
     `(SELECT tenant_id, current_setting(name) AS s FROM patients) d WHERE d.tenant_id = $1 AND
     d.s IS NULL` — merged, the test is a condition of the scan of `patients`, costed with the
     call, and may run before the pin."""
@@ -2583,6 +2599,9 @@ def _tested_outside(
     sources = [
         s for s in _sources_of(analysis, body, parts, visible) if s.block is body and s.pinned
     ]
+    if not sources and isinstance(item.this if isinstance(item, exp.Alias) else item, exp.Subquery):
+        # a subquery reading none of them fails on the first row that reaches the test
+        sources = [s for s in body.every_source if s.pinned]
     if not name or not sources:
         return
     computed = item.this if isinstance(item, exp.Alias) else item
