@@ -1450,13 +1450,12 @@ def _failing_alike_before_the_pin(
             "pass arguments the function accepts, or pin "
             f"{source.name or source.describe()} by its own tenant column",
         )
-    # such a subquery in the select list of a derived table or CTE PostgreSQL merges into its
-    # reader, its output tested there: a condition of the scan of the body's table (round 29)
+    # such a call or subquery in the select list of a derived table or CTE PostgreSQL merges
+    # into its reader, its output tested there: a condition of the scan of the body's table
+    # (round 29)
     locate: _Locator | None = None
     reported: set[int] = set()
     for node in alike:
-        if not isinstance(node, exp.Subquery):
-            continue
         locate = locate or _Locator(analysis)
         block, position, visible, _, top = locate(node)
         if block is None or position != "after" or not analysis.model.readers.get(id(block)):
