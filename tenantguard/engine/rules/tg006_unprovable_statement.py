@@ -3,7 +3,8 @@
 ## What it does
 Finds a statement the proof cannot read: SQL that does not parse, a statement sqlglot keeps
 opaque (`DO $$…$$`, `LOCK`, `EXPLAIN`, function bodies…; a `DECLARE … CURSOR … FOR query` whose
-first words are not read as the server reads them — otherwise its query is proven) while naming
+first words are not read as the server reads them — otherwise its query is proven; a command
+sqlglot reads as an expression, `CLUSTER patients` as `CLUSTER AS patients`) while naming
 a tenant table (or holding a `U&"…"` identifier, which can spell any table's name), a statement
 of any kind spelling a name `U&"…"` (sqlglot reads it as `U & "…"`, undecoded:
 `U&"\0061ll_rows"()` calls all_rows(), every tenant's rows, where the proof sees a call of a

@@ -1,0 +1,128 @@
+"""Round 29: the runtime guard attacked by an outsider (helper h29b), on a real server.
+
+1. A command sqlglot does not know, read as an expression. `CLUSTER patients` is `CLUSTER AS
+   patients` to sqlglot (a column and its alias), `ANALYSE patients` (the British spelling of
+   ANALYZE) too: no table in the tree, so the proof saw none and the guard sent them, where
+   `VACUUM patients`, `LOCK patients` or `ANALYZE patients` (commands sqlglot keeps whole, or
+   knows) are refused for the tenant table they name. On a table clustered once by
+   maintenance, clinic 1's request ran `CLUSTER patients`: it rewrote every clinic's patients
+   under an ACCESS EXCLUSIVE lock, and clinic 2's read of its own patients waited on it (here
+   until its lock_timeout). PostgreSQL has no statement that is an expression: such a text is
+   now kept as the command it is, and what it names is found as for any opaque command
+   (TG006; `CLUSTER` itself is a schema change in application code, TG007).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import connect, tenant
+from tests.test_runtime import POLICY as CLINICS
+
+# 1. Commands read as expressions. The rewrite queues an ACCESS EXCLUSIVE lock on patients
+#    behind a transaction of clinic 2's; clinic 2's next read of its own patients waits on it.
+MISREAD = {
+    "cluster": "CLUSTER patients",
+    "cluster quoted": 'cluster "patients"',
+    "cluster options": "CLUSTER (VERBOSE) patients",
+    "cluster after a comment": "/* nightly */ CLUSTER patients",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(MISREAD))
+async def test_a_command_read_as_an_expression_does_not_lock_other_clinics_out(
+    two_clinics: str, shape: str
+) -> None:
+    owner = await asyncpg.connect(two_clinics)
+    try:  # maintenance clustered the table once: CLUSTER patients now needs no index
+        await owner.execute("CLUSTER patients USING patients_pkey")
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=CLINICS)
+    holder = await asyncpg.connect(two_clinics)  # a transaction of clinic 2's
+    reader = await asyncpg.connect(two_clinics)  # clinic 2's next request
+    waited = ""
+    command: asyncio.Task[Any] | None = None
+    try:
+        await holder.execute("BEGIN")
+        await holder.fetch("SELECT first_name FROM patients WHERE tenant_id = 2")
+
+        async def request() -> None:
+            with tenant(1):
+                await conn.execute(MISREAD[shape])
+
+        command = asyncio.ensure_future(request())
+        for _ in range(100):  # until it waits on patients (or was refused)
+            if command.done() or await holder.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'"
+                " AND relation = 'patients'::regclass"
+            ):
+                break
+            await asyncio.sleep(0.05)
+        await reader.execute("SET lock_timeout = '300ms'")
+        try:
+            await reader.fetch("SELECT first_name FROM patients WHERE tenant_id = 2")
+        except asyncpg.LockNotAvailableError as error:
+            waited = str(error)
+        await holder.execute("COMMIT")
+        with contextlib.suppress(TenantIsolationError):
+            await command
+    finally:
+        if command is not None and not command.done():
+            command.cancel()
+        await holder.close()
+        await reader.close()
+        await conn.close()
+    assert waited == ""  # "canceling statement due to lock timeout"
+
+
+@pytest.mark.parametrize(
+    "statement", ["ANALYSE patients", "ANALYSE (VERBOSE) patients", "CLUSTER", "CLUSTER tenants"]
+)
+async def test_other_commands_read_as_expressions_are_refused_as_their_twins(
+    two_clinics: str, statement: str
+) -> None:
+    """`ANALYSE patients` is refused as `ANALYZE patients` is (TG006); `CLUSTER` of every
+    clustered table, or of the tenant registry, as a schema change (TG007)."""
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError):
+                await conn.execute("ANALYZE patients")
+            with pytest.raises(TenantIsolationError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def test_session_commands_read_as_expressions_still_run(two_clinics: str) -> None:
+    """The legitimate twins: the commands sqlglot reads as expressions that name no tenant
+    table run as before — a transaction and a cursor's control, DISCARD, ANALYSE of every
+    table (as ANALYZE runs)."""
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            await conn.execute("START TRANSACTION")
+            await conn.execute("SAVEPOINT a")
+            await conn.execute(
+                "DECLARE c CURSOR FOR SELECT first_name FROM patients WHERE tenant_id = 1 "
+                "ORDER BY first_name"
+            )
+            assert await conn.execute("MOVE c") == "MOVE 1"
+            assert await conn.fetchval("FETCH c") == "Bruno"
+            await conn.execute("CLOSE c")
+            await conn.execute("RELEASE a")
+            await conn.execute("ABORT")
+            assert not conn.is_in_transaction()
+            await conn.execute("DISCARD PLANS")
+            await conn.execute("ANALYSE")
+            rows = await conn.fetch("SELECT first_name FROM patients WHERE tenant_id = $1", 1)
+            assert sorted(r[0] for r in rows) == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
