@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from tenantguard.engine.analyze import analyze_statement, parse_statement
+from tenantguard.engine.analyze import NOT_A_STATEMENT, analyze_statement, parse_statement
 from tenantguard.engine.context import Context
 from tenantguard.engine.findings import Severity
 from tenantguard.engine.policy import Policy, sql_name
@@ -13,9 +13,6 @@ from tenantguard.engine.proof.syntax import identifier_name, is_table_name
 from tenantguard.engine.sqltext import split_sql
 
 __all__ = ["explain"]
-
-# sqlglot reads some non-SQL text as a bare expression (`SELEC * FRM x` is an alias of a product)
-_NOT_A_STATEMENT = (exp.Condition, exp.Alias, exp.Tuple, exp.Star, exp.Identifier)
 
 
 def _sql(node: exp.Expression) -> str:
@@ -93,7 +90,7 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
         if len(statements) > 1:
             out.append(f"Statement {number} (line {statement.line}):")
         tree, inserted, error, offset = parse_statement(statement.text)
-        if tree is None or isinstance(tree, _NOT_A_STATEMENT):
+        if tree is None or isinstance(tree, NOT_A_STATEMENT):
             # what does not parse is not proven, whether or not it names a tenant table
             reason = (
                 error

@@ -40,7 +40,7 @@ _CLASS_NAME = lazy_pattern(r"<class 'sqlglot\.[\w.]*\.(\w+)'>")
 # line: 1, col: 20, start: 15, end: 19, comments: []>` -> `WHERE`
 _TOKEN_REPR = lazy_pattern(r"<Token token_type: [\w.]+, text: (.*?), line: \d+, col: \d+.*?>")
 
-__all__ = ["Analyzer", "Verdict", "analyze_statement", "parse_statement"]
+__all__ = ["NOT_A_STATEMENT", "Analyzer", "Verdict", "analyze_statement", "parse_statement"]
 
 _POSTGRES = Dialect.get_or_raise("postgres")
 
@@ -497,13 +497,25 @@ def _parse_statement(
     tree = parsed[0]
     if type(tree) is exp.Command and str(tree.this).upper() == "DECLARE":
         return _declared_query(text, inserted) or parsed
-    if isinstance(tree, exp.Condition | exp.Alias):
+    if isinstance(tree, NOT_A_STATEMENT):
         return _misread_command(text, inserted) or parsed
     return parsed
 
 
+# what sqlglot makes of a text it reads as a bare expression, not a statement (`SELEC * FRM x`
+# is an alias of a product, `CLUSTER patients` an alias of a column)
+NOT_A_STATEMENT = (exp.Condition, exp.Alias, exp.Tuple, exp.Star, exp.Identifier)
 # the first word of a statement, after its blanks and comments (`without_comments`)
-_FIRST_WORD = lazy_pattern(rf"{_B}*({NAME_START}{NAME_CHAR}*)")
+_FIRST_WORD = lazy_pattern(rf"{_B}*([A-Za-z]+)\b")
+# the words PostgreSQL's statements start with (its grammar's `stmt`): any other first word is
+# a syntax error to the server
+_STATEMENT_WORDS = frozenset(
+    """abort alter analyse analyze begin call checkpoint close cluster comment commit copy
+    create deallocate declare delete discard do drop end execute explain fetch grant import
+    insert listen load lock merge move notify prepare reassign refresh reindex release reset
+    revoke rollback savepoint security select set show start table truncate unlisten update
+    vacuum values with""".split()  # noqa: SIM905 - a word list reads better as text
+)
 
 
 def _misread_command(
@@ -513,12 +525,14 @@ def _misread_command(
     AS patients` to it (a column and its alias), `ANALYSE patients` too, `CHECKPOINT` a column —
     no table in the tree, so the proof saw none (round 29: clinic 1's `CLUSTER patients` held
     every clinic's reads of patients). PostgreSQL has no statement that is an expression: such
-    a text starting with a word is kept as the opaque command it is, so that what it names is
-    the screen's to find (TG006) as for any command sqlglot keeps whole (`VACUUM`, `LOCK`).
-    None when the text does not start with a word (then it stays as sqlglot read it)."""
+    a text starting with the word of one of its statements is kept as the opaque command it
+    is, so that what it names is the screen's to find (TG006) as for any command sqlglot keeps
+    whole (`VACUUM`, `LOCK`).
+    None when the text does not start with such a command's word (then it stays as sqlglot
+    read it: `SELEC * FRM x` is a syntax error to the server, and not proven)."""
     bare = without_comments(text)
     first = _FIRST_WORD.match(bare)
-    if first is None:
+    if first is None or first.group(1).lower() not in _STATEMENT_WORDS:
         return None
     rest = bare[first.end() :].strip()
     command = exp.Command(this=first.group(1).upper(), expression=exp.Literal.string(rest))
