@@ -10,6 +10,17 @@
    until its lock_timeout). PostgreSQL has no statement that is an expression: such a text is
    now kept as the command it is, and what it names is found as for any opaque command
    (TG006; `CLUSTER` itself is a schema change in application code, TG007).
+
+2. Whole-cluster counters through the functions behind the views the guard refuses. TG006
+   refuses `pg_stat_wal` (every session's WAL records), `pg_locks`, `pg_stat_slru`,
+   `pg_stat_progress_*` and `pg_stat_user_tables` — but not `pg_stat_get_wal()`,
+   `pg_lock_status()`, `pg_stat_get_slru()`, `pg_stat_get_progress_info()` or the vacuum and
+   analyze counters of a table (`pg_stat_get_analyze_count(oid)`…), which those views read,
+   nor `pg_stat_bgwriter`, `pg_stat_archiver` and the replication views (the WAL's position,
+   as `pg_current_wal_lsn()`, refused), and their functions. Clinic 1's request read
+   `wal_records` of `pg_stat_get_wal()` before and after clinic 2 added a patient: it grew (a
+   count of another clinic's writes); and `pg_lock_status()` showed clinic 2's transaction at
+   work on patients (its lock, its pid). Refused now (TG006), as the views are.
 """
 
 from __future__ import annotations
@@ -124,5 +135,106 @@ async def test_session_commands_read_as_expressions_still_run(two_clinics: str) 
             await conn.execute("ANALYSE")
             rows = await conn.fetch("SELECT first_name FROM patients WHERE tenant_id = $1", 1)
             assert sorted(r[0] for r in rows) == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
+
+
+# 2. The functions behind the refused views.
+async def _flushed(session: asyncpg.Connection) -> None:
+    """Makes the session's statistics (its WAL records) visible to the others at once."""
+    await session.execute("SELECT pg_stat_force_next_flush()")
+    await session.execute("SELECT 1")
+
+
+async def test_the_wal_counters_do_not_count_other_clinics_writes(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    clinic_2 = await asyncpg.connect(two_clinics)
+    counts: list[int] = []
+
+    async def read() -> None:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            counts.append(await conn.fetchval("SELECT wal_records FROM pg_stat_get_wal()"))
+
+    try:
+        await _flushed(clinic_2)
+        await read()
+        await clinic_2.execute(
+            "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES (2, 'Eva', '224')"
+        )
+        await _flushed(clinic_2)
+        await read()
+    finally:
+        await clinic_2.close()
+        await conn.close()
+    assert counts == []  # [n, n + k]: clinic 2's insert counted
+
+
+async def test_the_lock_table_does_not_show_other_clinics_at_work(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    clinic_2 = await asyncpg.connect(two_clinics)
+    seen: list[tuple[str, str]] = []
+    try:
+        await clinic_2.execute("BEGIN")
+        await clinic_2.fetch("SELECT first_name FROM patients WHERE tenant_id = 2 FOR UPDATE")
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            rows = await conn.fetch(
+                "SELECT relation::regclass::text, mode FROM pg_lock_status() "
+                "WHERE pid <> pg_backend_pid() AND relation IS NOT NULL"
+            )
+            seen = [(r[0], r[1]) for r in rows]
+        await clinic_2.execute("ROLLBACK")
+    finally:
+        await clinic_2.close()
+        await conn.close()
+    assert seen == []  # [('patients', 'RowShareLock'), …]: clinic 2's transaction
+
+
+COUNTER_FUNCTIONS = [
+    "SELECT * FROM pg_stat_get_wal()",
+    "SELECT (pg_stat_get_wal()).wal_bytes",
+    "SELECT * FROM pg_lock_status()",
+    "SELECT * FROM pg_stat_get_slru()",
+    "SELECT * FROM pg_stat_get_progress_info('VACUUM')",
+    "SELECT pg_stat_get_analyze_count('patients'::regclass)",
+    "SELECT pg_stat_get_autovacuum_count('patients'::regclass)",
+    "SELECT pg_stat_get_last_autoanalyze_time('patients'::regclass)",
+    "SELECT * FROM pg_stat_bgwriter",
+    "SELECT pg_stat_get_buf_alloc()",
+    "SELECT pg_stat_get_bgwriter_requested_checkpoints()",
+    "SELECT * FROM pg_stat_archiver",
+    "SELECT * FROM pg_stat_get_archiver()",
+    "SELECT sent_lsn FROM pg_stat_replication",
+    "SELECT * FROM pg_stat_get_wal_senders()",
+    "SELECT * FROM pg_stat_replication_slots",
+    "SELECT * FROM pg_stat_wal_receiver",
+    "SELECT pg_last_wal_receive_lsn()",
+]
+
+
+@pytest.mark.parametrize("statement", COUNTER_FUNCTIONS)
+async def test_counters_behind_the_refused_views_are_refused(
+    two_clinics: str, statement: str
+) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def test_a_requests_own_session_and_the_connection_count_still_read(
+    two_clinics: str,
+) -> None:
+    """The legitimate twins: the session's own pid and start, the number of sessions."""
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            assert await conn.fetchval("SELECT pg_backend_pid()") == conn.get_server_pid()
+            assert await conn.fetchval(
+                "SELECT pg_stat_get_db_numbackends(oid) > 0 FROM pg_database "
+                "WHERE datname = current_database()"
+            )
+            assert await conn.fetchval("SELECT pg_stat_get_snapshot_timestamp() IS NULL")
     finally:
         await conn.close()

@@ -40,7 +40,9 @@ pg_class's whole row, `pg_stat_user_tables.n_live_tup`, `pg_statio_*`, `pg_stat_
 `pg_sequences`, a sequence read as a relation (`SELECT last_value FROM patients_id_seq`, or
 a sequence's column read from a relation the schema sources do not show), the transaction
 counters of the catalogs (`age(relfrozenxid)`, `datfrozenxid`, `backend_xmin`), `pg_stat_get_*()`, relation and database sizes, an index page's items,
-`pg_stat_wal`, `pg_buffercache`, the transaction counter and the WAL's position (`txid_current()`,
+`pg_stat_wal`, `pg_buffercache`, `pg_stat_bgwriter`, `pg_stat_archiver`, the replication
+views — and the functions these views read (`pg_stat_get_wal()`, `pg_stat_get_slru()`,
+`pg_lock_status()`, `pg_stat_get_progress_info()`, a table's vacuum and analyze counts) —, the transaction counter and the WAL's position (`txid_current()`,
 `pg_current_xact_id()`, `pg_current_wal_lsn()`), `pg_locks`, `pg_stat_progress_*`,
 `pg_prepared_xacts`, the backend functions' times and waits (`pg_stat_get_backend_xact_start()`,
 `pg_stat_get_backend_wait_event()`, `pg_blocking_pids()`…) (other sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
@@ -206,6 +208,9 @@ _COUNTER_VIEW = lazy_pattern(
     r"pg_stat(?:io)?_(?:xact_)?(?:all|user|sys)_(?:tables|indexes|sequences|functions)"
     r"|pg_stat_database(?:_conflicts)?|pg_sequences|pg_stat_wal|pg_stat_slru|pg_buffercache"
     r"|pg_locks|pg_stat_progress_\w+"
+    # every session's buffer and checkpoint activity, WAL archived, the WAL's position sent to
+    # a standby, the transactions a slot decoded (round 29)
+    r"|pg_stat_bgwriter|pg_stat_archiver|pg_stat_replication(?:_slots)?|pg_stat_wal_receiver"
 )
 # functions of a relation's or a database's size, a sequence's last value, a table's pages
 # (pgstattuple, pg_freespacemap, pg_visibility): every tenant's rows together
@@ -223,6 +228,9 @@ _SIZE_CALLS = frozenset(
     pg_current_wal_insert_lsn pg_current_wal_flush_lsn
     txid_status pg_xact_status mxid_age pg_control_checkpoint pg_get_multixact_members
     pg_xact_commit_timestamp pg_xact_commit_timestamp_origin pg_last_committed_xact
+    pg_stat_get_wal pg_stat_get_slru pg_stat_get_archiver pg_stat_get_wal_senders
+    pg_stat_get_wal_receiver pg_stat_get_replication_slot pg_last_wal_receive_lsn
+    pg_last_wal_replay_lsn
     """.split()  # noqa: SIM905
 )
 _CATALOG_COUNTS = frozenset(
@@ -240,8 +248,12 @@ _SEQUENCE_COLUMNS = frozenset({"last_value", "log_cnt", "is_called"})
 # the database: `pg_stat_get_backend_pid()`)
 _COUNTER_CALL = lazy_pattern(
     r"pg_stat_get_(?:xact_)?(?:numscans|lastscan|tuples_\w+|live_tuples|dead_tuples"
-    r"|mod_since_analyze|ins_since_vacuum|blocks_\w+)"
+    r"|mod_since_analyze|ins_since_vacuum|blocks_\w+"
+    # the vacuums and analyzes of a table, which other tenants' writes set off (round 29)
+    r"|(?:auto)?(?:vacuum|analyze)_count|last_(?:auto)?(?:vacuum|analyze)_time)"
     r"|pg_stat_get_db_(?!numbackends)\w+"
+    # the functions of pg_stat_bgwriter: every session's buffers and checkpoints (round 29)
+    r"|pg_stat_get_(?:bgwriter|buf|checkpoint)_\w+"
 )
 # what other sessions sent: the application's one role sees its own sessions' statements, so
 # other tenants' requests with their values inlined (a count of connections reads none)
@@ -311,6 +323,9 @@ _HINTS = (
     "txid_",
     "pg_current_",
     "pg_locks",
+    # what pg_locks reads (round 29), and the WAL's position on a standby
+    "pg_lock_status",
+    "pg_last_wal",
     "_seq",
     "last_value",
     "log_cnt",
@@ -390,12 +405,14 @@ _SIGNALS_SAY = (
 
 # when and on what other sessions work (their statements' text is `_ACTIVITY_CALLS`'): other
 # tenants' requests, all under the application's role — their timings, their waits (round 26,
-# outside attack on the runtime)
+# outside attack on the runtime), their locks and progress (what pg_locks and
+# pg_stat_progress_* read: round 29)
 _BACKEND_TIMES = frozenset(
     """pg_stat_get_backend_activity_start pg_stat_get_backend_xact_start
     pg_stat_get_backend_start pg_stat_get_backend_wait_event pg_stat_get_backend_wait_event_type
     pg_stat_get_backend_client_addr pg_stat_get_backend_client_port
-    pg_stat_get_backend_subxact pg_blocking_pids pg_safe_snapshot_blocking_pids""".split()  # noqa: SIM905
+    pg_stat_get_backend_subxact pg_blocking_pids pg_safe_snapshot_blocking_pids
+    pg_lock_status pg_stat_get_progress_info""".split()  # noqa: SIM905
 )
 _BACKEND_TIMES_SAY = (
     "tells when and on what other sessions work: other tenants' requests (every request runs "
