@@ -21,6 +21,13 @@
    `wal_records` of `pg_stat_get_wal()` before and after clinic 2 added a patient: it grew (a
    count of another clinic's writes); and `pg_lock_status()` showed clinic 2's transaction at
    work on patients (its lock, its pid). Refused now (TG006), as the views are.
+
+3. Sizes and lists of the same kind: `pg_database_size()` is refused, `pg_tablespace_size()`
+   of the database's default tablespace was not (any role may read it, and it holds every
+   database's tables): it grew by 40 KiB when clinic 2 wrote patients, in a transaction it
+   rolled back. `pg_prepared_xacts` is refused, `pg_prepared_xact()` (the function it reads)
+   was not; nor `pg_replication_slots` (a slot's xmin and WAL positions: the transaction
+   counter and the WAL's, as `txid_current()` and `pg_current_wal_lsn()`). Refused now (TG006).
 """
 
 from __future__ import annotations
@@ -236,5 +243,50 @@ async def test_a_requests_own_session_and_the_connection_count_still_read(
                 "WHERE datname = current_database()"
             )
             assert await conn.fetchval("SELECT pg_stat_get_snapshot_timestamp() IS NULL")
+    finally:
+        await conn.close()
+
+
+# 3. A size of every database's tables, and the lists behind the refused views.
+async def test_the_tablespace_size_does_not_count_other_clinics_writes(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    clinic_2 = await asyncpg.connect(two_clinics)
+    sizes: list[int] = []
+
+    async def read() -> None:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            sizes.append(await conn.fetchval("SELECT pg_tablespace_size('pg_default')"))
+
+    try:
+        await read()
+        await clinic_2.execute("BEGIN")
+        await clinic_2.execute(
+            "INSERT INTO patients (tenant_id, first_name, phone_number) "
+            "SELECT 2, repeat('x', 500), 'p' || g FROM generate_series(1, 40) g"
+        )
+        await clinic_2.execute("ROLLBACK")
+        await read()
+    finally:
+        await clinic_2.close()
+        await conn.close()
+    assert sizes == []  # [n, n + 40960]: clinic 2's pages
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT pg_tablespace_size('pg_default')",
+        "SELECT pg_tablespace_size(oid) FROM pg_tablespace",
+        "SELECT * FROM pg_prepared_xact()",
+        "SELECT slot_name, restart_lsn FROM pg_replication_slots",
+    ],
+)
+async def test_sizes_and_lists_behind_the_refused_views_are_refused(
+    two_clinics: str, statement: str
+) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.execute(statement)
     finally:
         await conn.close()

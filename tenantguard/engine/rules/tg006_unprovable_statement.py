@@ -42,7 +42,8 @@ a sequence's column read from a relation the schema sources do not show), the tr
 counters of the catalogs (`age(relfrozenxid)`, `datfrozenxid`, `backend_xmin`), `pg_stat_get_*()`, relation and database sizes, an index page's items,
 `pg_stat_wal`, `pg_buffercache`, `pg_stat_bgwriter`, `pg_stat_archiver`, the replication
 views — and the functions these views read (`pg_stat_get_wal()`, `pg_stat_get_slru()`,
-`pg_lock_status()`, `pg_stat_get_progress_info()`, a table's vacuum and analyze counts) —, the transaction counter and the WAL's position (`txid_current()`,
+`pg_lock_status()`, `pg_stat_get_progress_info()`, `pg_prepared_xact()`, a table's vacuum and
+analyze counts), `pg_tablespace_size()`, `pg_replication_slots` —, the transaction counter and the WAL's position (`txid_current()`,
 `pg_current_xact_id()`, `pg_current_wal_lsn()`), `pg_locks`, `pg_stat_progress_*`,
 `pg_prepared_xacts`, the backend functions' times and waits (`pg_stat_get_backend_xact_start()`,
 `pg_stat_get_backend_wait_event()`, `pg_blocking_pids()`…) (other sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
@@ -211,6 +212,7 @@ _COUNTER_VIEW = lazy_pattern(
     # every session's buffer and checkpoint activity, WAL archived, the WAL's position sent to
     # a standby, the transactions a slot decoded (round 29)
     r"|pg_stat_bgwriter|pg_stat_archiver|pg_stat_replication(?:_slots)?|pg_stat_wal_receiver"
+    r"|pg_replication_slots"
 )
 # functions of a relation's or a database's size, a sequence's last value, a table's pages
 # (pgstattuple, pg_freespacemap, pg_visibility): every tenant's rows together
@@ -228,7 +230,7 @@ _SIZE_CALLS = frozenset(
     pg_current_wal_insert_lsn pg_current_wal_flush_lsn
     txid_status pg_xact_status mxid_age pg_control_checkpoint pg_get_multixact_members
     pg_xact_commit_timestamp pg_xact_commit_timestamp_origin pg_last_committed_xact
-    pg_stat_get_wal pg_stat_get_slru pg_stat_get_archiver pg_stat_get_wal_senders
+    pg_tablespace_size pg_stat_get_wal pg_stat_get_slru pg_stat_get_archiver pg_stat_get_wal_senders
     pg_stat_get_wal_receiver pg_stat_get_replication_slot pg_last_wal_receive_lsn
     pg_last_wal_replay_lsn
     """.split()  # noqa: SIM905
@@ -282,7 +284,7 @@ _HINTS = (
     "crosstab",
     "connectby",
     "pg_stat",
-    "pg_prepared_xacts",
+    "pg_prepared_xact",
     "blocking_pids",
     "ctid",
     "xmin",
@@ -406,13 +408,13 @@ _SIGNALS_SAY = (
 # when and on what other sessions work (their statements' text is `_ACTIVITY_CALLS`'): other
 # tenants' requests, all under the application's role — their timings, their waits (round 26,
 # outside attack on the runtime), their locks and progress (what pg_locks and
-# pg_stat_progress_* read: round 29)
+# pg_stat_progress_* read, and pg_prepared_xacts: round 29)
 _BACKEND_TIMES = frozenset(
     """pg_stat_get_backend_activity_start pg_stat_get_backend_xact_start
     pg_stat_get_backend_start pg_stat_get_backend_wait_event pg_stat_get_backend_wait_event_type
     pg_stat_get_backend_client_addr pg_stat_get_backend_client_port
     pg_stat_get_backend_subxact pg_blocking_pids pg_safe_snapshot_blocking_pids
-    pg_lock_status pg_stat_get_progress_info""".split()  # noqa: SIM905
+    pg_lock_status pg_stat_get_progress_info pg_prepared_xact""".split()  # noqa: SIM905
 )
 _BACKEND_TIMES_SAY = (
     "tells when and on what other sessions work: other tenants' requests (every request runs "
