@@ -28,6 +28,14 @@
    rolled back. `pg_prepared_xacts` is refused, `pg_prepared_xact()` (the function it reads)
    was not; nor `pg_replication_slots` (a slot's xmin and WAL positions: the transaction
    counter and the WAL's, as `txid_current()` and `pg_current_wal_lsn()`). Refused now (TG006).
+
+4. Other sessions' timings and waits through pg_stat_activity's columns. Round 26 refused
+   `pg_stat_get_backend_xact_start()`, `pg_stat_get_backend_wait_event()`… (when and on what
+   other sessions work: other tenants' requests), and TG006 refuses pg_stat_activity's `query`
+   — but its `state`, `xact_start`, `query_start`, `state_change`, `wait_event` columns, which
+   the view reads from those very functions, passed: clinic 1's request saw clinic 2's session
+   `idle in transaction` and since when (and would see it wait on a row: `wait_event`).
+   Refused now (TG006); a count of the sessions still reads.
 """
 
 from __future__ import annotations
@@ -288,5 +296,48 @@ async def test_sizes_and_lists_behind_the_refused_views_are_refused(
     try:
         with tenant(1), pytest.raises(TenantIsolationError):
             await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+# 4. pg_stat_activity's timing and wait columns.
+async def test_activity_does_not_show_when_other_clinics_work(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    clinic_2 = await asyncpg.connect(two_clinics)
+    seen: list[tuple[Any, ...]] = []
+    try:
+        await clinic_2.execute("BEGIN")
+        await clinic_2.fetch("SELECT first_name FROM patients WHERE tenant_id = 2 FOR UPDATE")
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            rows = await conn.fetch(
+                "SELECT state, xact_start FROM pg_stat_activity WHERE pid = $1",
+                clinic_2.get_server_pid(),
+            )
+            seen = [tuple(r) for r in rows]
+        await clinic_2.execute("ROLLBACK")
+    finally:
+        await clinic_2.close()
+        await conn.close()
+    assert seen == []  # [('idle in transaction', datetime(…))]: clinic 2 at work
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT wait_event_type, wait_event FROM pg_stat_activity",
+        "SELECT pid FROM pg_stat_activity WHERE state = 'active'",
+        "SELECT a.query_start FROM pg_stat_activity a",
+        "SELECT max(state_change) FROM pg_stat_activity",
+        "SELECT backend_start FROM pg_catalog.pg_stat_activity",
+    ],
+)
+async def test_other_sessions_timings_are_refused(two_clinics: str, statement: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError):
+                await conn.execute(statement)
+            # the twin: a count of the sessions reads no column
+            assert await conn.fetchval("SELECT count(*) FROM pg_stat_activity") >= 1
     finally:
         await conn.close()

@@ -46,6 +46,7 @@ views — and the functions these views read (`pg_stat_get_wal()`, `pg_stat_get_
 analyze counts), `pg_tablespace_size()`, `pg_replication_slots` —, the transaction counter and the WAL's position (`txid_current()`,
 `pg_current_xact_id()`, `pg_current_wal_lsn()`), `pg_locks`, `pg_stat_progress_*`,
 `pg_prepared_xacts`, the backend functions' times and waits (`pg_stat_get_backend_xact_start()`,
+pg_stat_activity's `state`, `xact_start`, `wait_event`…,
 `pg_stat_get_backend_wait_event()`, `pg_blocking_pids()`…) (other sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
 (`pg_stat_activity.query`, `pg_stat_statements`; read with a column list, which may rename
 the text column, too), other tenants' requests with their values, or
@@ -260,6 +261,12 @@ _COUNTER_CALL = lazy_pattern(
 # what other sessions sent: the application's one role sees its own sessions' statements, so
 # other tenants' requests with their values inlined (a count of connections reads none)
 _ACTIVITY = frozenset({"pg_stat_activity", "pg_stat_statements"})
+# pg_stat_activity's columns of when and on what other sessions work, which it reads from the
+# `_BACKEND_TIMES` functions (round 29: clinic 2's session `idle in transaction`, and since when)
+_ACTIVITY_TIMES = frozenset(
+    """backend_start xact_start query_start state_change wait_event_type wait_event
+    state""".split()  # noqa: SIM905
+)
 _ACTIVITY_CALLS = frozenset(
     {"pg_stat_get_activity", "pg_stat_get_backend_activity", "pg_stat_statements"}
 )
@@ -557,6 +564,12 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 ctx.tree, identifier_name(node.args.get("alias") or node.this)
             ):
                 yield _activity(ctx, node, identifier_name(node.this))
+            elif identifier_name(node.this) == "pg_stat_activity" and _reads_statements(
+                ctx.tree, "", _ACTIVITY_TIMES
+            ):
+                yield ctx.finding(
+                    RULE, node, f"pg_stat_activity {_BACKEND_TIMES_SAY[0]}", _BACKEND_TIMES_SAY[1]
+                )
         elif identifier_name(node.this) in _SESSION_HISTORY:
             name = identifier_name(node.this)
             row = identifier_name(node.args.get("alias") or node.this)
@@ -829,16 +842,19 @@ def _renames_columns(table: exp.Table) -> bool:
     return isinstance(alias, exp.TableAlias) and bool(alias.columns)
 
 
-def _reads_statements(tree: exp.Expression, row: str, column: str = "query") -> bool:
-    """Does a statement reading an activity view read its `query` column, or every column
-    (`*`, the whole row by the name `row`)?"""
+def _reads_statements(
+    tree: exp.Expression, row: str, columns: str | frozenset[str] = "query"
+) -> bool:
+    """Does a statement reading an activity view read its `query` column (or one of
+    `columns`), or every column (`*`, the whole row by the name `row`)?"""
+    names = frozenset((columns,)) if isinstance(columns, str) else columns
     for node in tree.walk():
         if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
             return True  # `count(*)` reads no column
         if isinstance(node, exp.Column) and (
             isinstance(node.this, exp.Star)
-            or identifier_name(node.this) == column
-            or (not node.args.get("table") and identifier_name(node.this) == row)
+            or identifier_name(node.this) in names
+            or (row and not node.args.get("table") and identifier_name(node.this) == row)
         ):
             return True
     return False
