@@ -35,7 +35,10 @@
    — but its `state`, `xact_start`, `query_start`, `state_change`, `wait_event` columns, which
    the view reads from those very functions, passed: clinic 1's request saw clinic 2's session
    `idle in transaction` and since when (and would see it wait on a row: `wait_event`).
-   Refused now (TG006); a count of the sessions still reads.
+   Refused now (TG006); a count of the sessions still reads. So are the client's address and
+   port (`pg_stat_get_backend_client_addr()` is refused) and
+   `pg_isolation_test_session_is_blocked(pid, pids)`, which told that clinic 2's request waited
+   on a row clinic 2's other transaction held (as `pg_blocking_pids()`, refused, tells).
 """
 
 from __future__ import annotations
@@ -339,5 +342,61 @@ async def test_other_sessions_timings_are_refused(two_clinics: str, statement: s
                 await conn.execute(statement)
             # the twin: a count of the sessions reads no column
             assert await conn.fetchval("SELECT count(*) FROM pg_stat_activity") >= 1
+    finally:
+        await conn.close()
+
+
+async def test_blocking_is_not_told_of_other_clinics(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    holder = await asyncpg.connect(two_clinics)  # clinic 2's transaction
+    waiter = await asyncpg.connect(two_clinics)  # clinic 2's request, waiting on it
+    told: list[bool] = []
+    update: asyncio.Task[Any] | None = None
+    try:
+        await holder.execute("BEGIN")
+        await holder.fetch("SELECT first_name FROM patients WHERE tenant_id = 2 FOR UPDATE")
+        update = asyncio.ensure_future(
+            waiter.execute("UPDATE patients SET phone_number = '229' WHERE tenant_id = 2")
+        )
+        for _ in range(100):  # until it waits on the row
+            if await holder.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = $1",
+                waiter.get_server_pid(),
+            ):
+                break
+            await asyncio.sleep(0.05)
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            told.append(
+                await conn.fetchval(
+                    "SELECT pg_isolation_test_session_is_blocked($1, ARRAY[$2]::int[])",
+                    waiter.get_server_pid(),
+                    holder.get_server_pid(),
+                )
+            )
+        await holder.execute("ROLLBACK")
+        await update
+    finally:
+        if update is not None and not update.done():
+            update.cancel()
+        await holder.close()
+        await waiter.close()
+        await conn.close()
+    assert told == []  # [True]: clinic 2's request waits on clinic 2's transaction
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT client_addr, client_port FROM pg_stat_activity",
+        "SELECT pg_isolation_test_session_is_blocked(1, ARRAY[2])",
+    ],
+)
+async def test_other_sessions_clients_and_waits_are_refused(
+    two_clinics: str, statement: str
+) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.execute(statement)
     finally:
         await conn.close()

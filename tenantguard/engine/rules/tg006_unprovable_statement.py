@@ -46,7 +46,8 @@ views — and the functions these views read (`pg_stat_get_wal()`, `pg_stat_get_
 analyze counts), `pg_tablespace_size()`, `pg_replication_slots` —, the transaction counter and the WAL's position (`txid_current()`,
 `pg_current_xact_id()`, `pg_current_wal_lsn()`), `pg_locks`, `pg_stat_progress_*`,
 `pg_prepared_xacts`, the backend functions' times and waits (`pg_stat_get_backend_xact_start()`,
-pg_stat_activity's `state`, `xact_start`, `wait_event`…,
+pg_stat_activity's `state`, `xact_start`, `wait_event`, `client_addr`…,
+`pg_isolation_test_session_is_blocked()`,
 `pg_stat_get_backend_wait_event()`, `pg_blocking_pids()`…) (other sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
 (`pg_stat_activity.query`, `pg_stat_statements`; read with a column list, which may rename
 the text column, too), other tenants' requests with their values, or
@@ -265,7 +266,7 @@ _ACTIVITY = frozenset({"pg_stat_activity", "pg_stat_statements"})
 # `_BACKEND_TIMES` functions (round 29: clinic 2's session `idle in transaction`, and since when)
 _ACTIVITY_TIMES = frozenset(
     """backend_start xact_start query_start state_change wait_event_type wait_event
-    state""".split()  # noqa: SIM905
+    state client_addr client_hostname client_port""".split()  # noqa: SIM905
 )
 _ACTIVITY_CALLS = frozenset(
     {"pg_stat_get_activity", "pg_stat_get_backend_activity", "pg_stat_statements"}
@@ -293,6 +294,7 @@ _HINTS = (
     "pg_stat",
     "pg_prepared_xact",
     "blocking_pids",
+    "session_is_blocked",
     "ctid",
     "xmin",
     "xmax",
@@ -421,7 +423,8 @@ _BACKEND_TIMES = frozenset(
     pg_stat_get_backend_start pg_stat_get_backend_wait_event pg_stat_get_backend_wait_event_type
     pg_stat_get_backend_client_addr pg_stat_get_backend_client_port
     pg_stat_get_backend_subxact pg_blocking_pids pg_safe_snapshot_blocking_pids
-    pg_lock_status pg_stat_get_progress_info pg_prepared_xact""".split()  # noqa: SIM905
+    pg_lock_status pg_stat_get_progress_info pg_prepared_xact
+    pg_isolation_test_session_is_blocked""".split()  # noqa: SIM905
 )
 _BACKEND_TIMES_SAY = (
     "tells when and on what other sessions work: other tenants' requests (every request runs "
