@@ -499,6 +499,8 @@ def _parse_statement(
         return _declared_query(text, inserted) or parsed
     if isinstance(tree, NOT_A_STATEMENT):
         return _misread_command(text, inserted) or parsed
+    if tree is None and parsed[2] is not None:  # a syntax error: a command sqlglot cannot read?
+        return _misread_command(text, inserted, _UNPARSED_WORDS) or parsed
     return parsed
 
 
@@ -516,10 +518,17 @@ _STATEMENT_WORDS = frozenset(
     revoke rollback savepoint security select set show start table truncate unlisten update
     vacuum values with""".split()  # noqa: SIM905 - a word list reads better as text
 )
+# the statements sqlglot has no grammar for, which it may fail to read at all (`CLUSTER
+# patients USING i`, `REASSIGN OWNED BY a TO b`, `MOVE NEXT FROM c`): a syntax error to it is
+# no error to the server, and the command's findings (TG007, a tenant table named: TG006) hold
+_UNPARSED_WORDS = frozenset(
+    """abort checkpoint close cluster deallocate discard import move reassign savepoint
+    security""".split()  # noqa: SIM905
+)
 
 
 def _misread_command(
-    text: str, inserted: tuple[int, ...]
+    text: str, inserted: tuple[int, ...], words: frozenset[str] = _STATEMENT_WORDS
 ) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None] | None:
     """A command sqlglot does not know, read as an expression: `CLUSTER patients` is `CLUSTER
     AS patients` to it (a column and its alias), `ANALYSE patients` too, `CHECKPOINT` a column —
@@ -529,10 +538,11 @@ def _misread_command(
     is, so that what it names is the screen's to find (TG006) as for any command sqlglot keeps
     whole (`VACUUM`, `LOCK`).
     None when the text does not start with such a command's word (then it stays as sqlglot
-    read it: `SELEC * FRM x` is a syntax error to the server, and not proven)."""
+    read it: `SELEC * FRM x` is a syntax error to the server, and not proven). `words`: the
+    first words taken (for a text sqlglot could not read at all, `_UNPARSED_WORDS`)."""
     bare = without_comments(text)
     first = _FIRST_WORD.match(bare)
-    if first is None or first.group(1).lower() not in _STATEMENT_WORDS:
+    if first is None or first.group(1).lower() not in words:
         return None
     rest = bare[first.end() :].strip()
     command = exp.Command(this=first.group(1).upper(), expression=exp.Literal.string(rest))

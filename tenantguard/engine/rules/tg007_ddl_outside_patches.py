@@ -1,8 +1,8 @@
 """TG007 ddl-outside-patches
 
 ## What it does
-Finds schema changes (CREATE, ALTER, DROP, COMMENT ON, GRANT, REVOKE, REINDEX…)
-in application code, that is anywhere outside the configured patch directory — `SELECT … INTO
+Finds schema changes (CREATE, ALTER, DROP, COMMENT ON, GRANT, REVOKE, REINDEX, CLUSTER,
+SECURITY LABEL, REASSIGN OWNED, IMPORT FOREIGN SCHEMA…) in application code, that is anywhere outside the configured patch directory — `SELECT … INTO
 [TEMP] t` and `CREATE [TEMP] TABLE … AS` included: they create tables (a temporary one outlives
 the request on a pooled connection and serves the next tenant). Not a temporary table dropped
 at commit and made from a column list alone (`CREATE TEMP TABLE staging (LIKE tasks) ON COMMIT
@@ -52,6 +52,8 @@ _DDL_COMMANDS = {
     "REINDEX",
     "CLUSTER",
     "SECURITY",
+    "REASSIGN",  # REASSIGN OWNED: every object of a role given to another
+    "IMPORT",  # IMPORT FOREIGN SCHEMA: creates foreign tables
 }
 
 
