@@ -18,6 +18,20 @@ def write_project(root: Path, schema: str, config: str, files: dict[str, str]) -
         path.write_text(text, encoding="utf-8")
 
 
+# a bot's tags per Discord guild: the project the real-shape tests of SQL in Python share
+GUILD_SCHEMA = (
+    "CREATE TABLE guilds (guild_id bigint PRIMARY KEY, prefix text);\n"
+    "CREATE TABLE tags (id serial PRIMARY KEY, guild_id bigint NOT NULL REFERENCES "
+    "guilds(guild_id), name text, uses int);\n"
+)
+GUILD_CONFIG = '[tool.tenantguard]\ntenant_column = "guild_id"\nschema_paths = ["schema.sql"]\n'
+
+
+def write_guild_project(root: Path, files: dict[str, str]) -> None:
+    """The guild project (`GUILD_SCHEMA`, `GUILD_CONFIG`, a `bot` package) with `files`."""
+    write_project(root, GUILD_SCHEMA, GUILD_CONFIG, {"bot/__init__.py": "", **files})
+
+
 def findings_of_check(
     root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> list[tuple[str, int, str]]:

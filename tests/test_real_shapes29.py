@@ -59,20 +59,12 @@ import pytest
 
 from tenantguard.cli import main
 
-from .project_files import findings_of_check, write_project
-
-SCHEMA = (
-    "CREATE TABLE guilds (guild_id bigint PRIMARY KEY, prefix text);\n"
-    "CREATE TABLE tags (id serial PRIMARY KEY, guild_id bigint NOT NULL REFERENCES "
-    "guilds(guild_id), name text, uses int);\n"
-)
-CONFIG = '[tool.tenantguard]\ntenant_column = "guild_id"\nschema_paths = ["schema.sql"]\n'
+from .project_files import GUILD_CONFIG as CONFIG
+from .project_files import GUILD_SCHEMA as SCHEMA
+from .project_files import findings_of_check, write_guild_project, write_project
 
 _found = findings_of_check
-
-
-def _project(root: Path, files: dict[str, str]) -> None:
-    write_project(root, SCHEMA, CONFIG, {"bot/__init__.py": "", **files})
+_project = write_guild_project
 
 
 # 1. an enum member known at run time: `.value` is one of the members' values

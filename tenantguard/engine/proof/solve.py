@@ -23,7 +23,12 @@ from tenantguard.engine.proof.facts import SEVERAL
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import output_names
 from tenantguard.engine.proof.projections import Projections, column_index, projection_item
-from tenantguard.engine.proof.syntax import alias_columns, calls_volatile, set_branches
+from tenantguard.engine.proof.syntax import (
+    alias_columns,
+    calls_volatile,
+    is_within,
+    set_branches,
+)
 
 __all__ = ["Solver"]
 
@@ -420,12 +425,12 @@ class Solver:
         branches = [self.model.block_of.get(id(b)) for b in set_branches(cte.this)]
         if not branches or any(b is None for b in branches):
             return
-        inside = [r for r in readers if _within(r.block.node, cte)]
+        inside = [r for r in readers if is_within(r.block.node, cte)]
         recursive = {
             id(b)
             for b in branches
             for r in inside
-            if b is not None and _within(r.block.node, b.node)
+            if b is not None and is_within(r.block.node, b.node)
         }
         # the tenant column's position in the CTE: its column list (under the name it gives the
         # anchor's tenant column: `c(tid, …)`), or the anchor's names
@@ -492,12 +497,3 @@ _ROW_CLAUSES = ("order", "limit", "offset", "fetch")
 
 def _position(names: list[str] | None, column: str) -> int | None:
     return names.index(column) if names is not None and column in names else None
-
-
-def _within(node: exp.Expression, ancestor: exp.Expression) -> bool:
-    current: exp.Expr | None = node
-    while current is not None:
-        if current is ancestor:
-            return True
-        current = current.parent
-    return False

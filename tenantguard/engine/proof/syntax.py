@@ -26,6 +26,7 @@ __all__ = [
     "is_row",
     "is_star",
     "is_table_name",
+    "is_within",
     "set_branches",
     "structural_nodes",
     "subclasses",
@@ -261,6 +262,16 @@ def is_row(node: exp.Expression) -> bool:
         and isinstance(node.this, str)
         and node.this.lower() == "row"
     )
+
+
+def is_within(node: exp.Expr, ancestor: exp.Expr) -> bool:
+    """Is `node` `ancestor` or inside it?"""
+    current: exp.Expr | None = node
+    while current is not None:
+        if current is ancestor:
+            return True
+        current = current.parent
+    return False
 
 
 def function_name(node: exp.Expression) -> str:

@@ -189,6 +189,7 @@ from tenantguard.engine.proof.syntax import (
     identifier_name,
     is_row,
     is_table_name,
+    is_within,
 )
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
@@ -968,7 +969,7 @@ def _cost(
     of the condition), the cheapest where that is in several or none."""
     parts = None if upper else _split_condition(node)
     if parts:
-        held = [p for p in parts if within is not None and any(_holds(o, within) for o in p[1])]
+        held = [p for p in parts if within is not None and any(is_within(within, o) for o in p[1])]
         costs: list[float] = []
         for operator, part in held or parts:
             operands: list[exp.Expression] = [o for o in part if isinstance(o, exp.Expression)]
@@ -1036,16 +1037,6 @@ def _split_condition(node: exp.Expr) -> list[tuple[int, tuple[exp.Expr, ...]]] |
         if isinstance(inner, exp.Or):
             return [(0, (branch,)) for branch in disjuncts(inner)]
     return None
-
-
-def _holds(outer: exp.Expr, node: exp.Expr) -> bool:
-    """Is `node` `outer` or inside it?"""
-    current: exp.Expr | None = node
-    while current is not None:
-        if current is outer:
-            return True
-        current = current.parent
-    return False
 
 
 _OWN_FUNCTION_COST = 100.0  # PostgreSQL's default COST of a SQL or PL/pgSQL function
@@ -1672,7 +1663,7 @@ def _decided_by_a_row(
                 return True
     # a part of a condition PostgreSQL splits is a condition of its own
     for _, part in _split_condition(conjunct) or ():
-        if not any(_holds(o, node) for o in part) and source in _sources_in(
+        if not any(is_within(node, o) for o in part) and source in _sources_in(
             analysis, block, list(part), None
         ):
             return True
