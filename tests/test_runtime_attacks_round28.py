@@ -618,25 +618,26 @@ async def test_a_request_does_not_lock_the_registry_of_every_clinic(
 #    ACCESS EXCLUSIVE lock. From clinic 1's request it queued on patients behind a clinic 2
 #    transaction, and clinic 2's next read of its own patients waited on it (here until its
 #    lock_timeout). Refused now (TG005); a plain VACUUM, which locks no reader out, runs.
-async def test_a_request_does_not_lock_every_clinic_out_with_vacuum_full(
-    two_clinics: str, tmp_path: Path
-) -> None:
-    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
-    holder = await asyncpg.connect(two_clinics)  # a transaction of clinic 2's
-    reader = await asyncpg.connect(two_clinics)  # clinic 2's next request
+async def lock_wait_of_clinic_two(dsn: str, conn: Any, statement: str) -> str:
+    """Clinic 1's request sends `statement` on the guarded `conn` (refused, or run) while a
+    transaction of clinic 2's holds its patients read; then clinic 2's next read of its own
+    patients, under a 300 ms lock_timeout: the error it met, "" when it read. A rewrite's ACCESS
+    EXCLUSIVE lock queued on patients behind that transaction holds the read up."""
+    holder = await asyncpg.connect(dsn)  # a transaction of clinic 2's
+    reader = await asyncpg.connect(dsn)  # clinic 2's next request
     waited = ""
-    vacuum: asyncio.Task[Any] | None = None
+    command: asyncio.Task[Any] | None = None
     try:
         await holder.execute("BEGIN")
         await holder.fetch("SELECT first_name FROM patients WHERE tenant_id = 2")
 
         async def request() -> None:
             with tenant(1):
-                await conn.execute("VACUUM FULL")
+                await conn.execute(statement)
 
-        vacuum = asyncio.ensure_future(request())
+        command = asyncio.ensure_future(request())
         for _ in range(100):  # until it waits on patients (or was refused)
-            if vacuum.done() or await holder.fetchval(
+            if command.done() or await holder.fetchval(
                 "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'"
                 " AND relation = 'patients'::regclass"
             ):
@@ -649,13 +650,23 @@ async def test_a_request_does_not_lock_every_clinic_out_with_vacuum_full(
             waited = str(error)
         await holder.execute("COMMIT")
         with contextlib.suppress(TenantIsolationError):
-            await vacuum
+            await command
+    finally:
+        if command is not None and not command.done():
+            command.cancel()
+        await holder.close()
+        await reader.close()
+    return waited
+
+
+async def test_a_request_does_not_lock_every_clinic_out_with_vacuum_full(
+    two_clinics: str, tmp_path: Path
+) -> None:
+    conn = await connect(two_clinics, policy=_keyed_policy(tmp_path))
+    try:
+        waited = await lock_wait_of_clinic_two(two_clinics, conn, "VACUUM FULL")
         with tenant(1):
             await conn.execute("VACUUM patients_id_seq")  # a plain VACUUM runs
     finally:
-        if vacuum is not None and not vacuum.done():
-            vacuum.cancel()
-        await holder.close()
-        await reader.close()
         await conn.close()
     assert waited == ""

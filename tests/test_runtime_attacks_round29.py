@@ -53,6 +53,7 @@ import pytest
 from tenantguard import TenantIsolationError
 from tenantguard.runtime import connect, tenant
 from tests.test_runtime import POLICY as CLINICS
+from tests.test_runtime_attacks_round28 import lock_wait_of_clinic_two
 
 # 1. Commands read as expressions. The rewrite queues an ACCESS EXCLUSIVE lock on patients
 #    behind a transaction of clinic 2's; clinic 2's next read of its own patients waits on it.
@@ -74,39 +75,9 @@ async def test_a_command_read_as_an_expression_does_not_lock_other_clinics_out(
     finally:
         await owner.close()
     conn = await connect(two_clinics, policy=CLINICS)
-    holder = await asyncpg.connect(two_clinics)  # a transaction of clinic 2's
-    reader = await asyncpg.connect(two_clinics)  # clinic 2's next request
-    waited = ""
-    command: asyncio.Task[Any] | None = None
     try:
-        await holder.execute("BEGIN")
-        await holder.fetch("SELECT first_name FROM patients WHERE tenant_id = 2")
-
-        async def request() -> None:
-            with tenant(1):
-                await conn.execute(MISREAD[shape])
-
-        command = asyncio.ensure_future(request())
-        for _ in range(100):  # until it waits on patients (or was refused)
-            if command.done() or await holder.fetchval(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'"
-                " AND relation = 'patients'::regclass"
-            ):
-                break
-            await asyncio.sleep(0.05)
-        await reader.execute("SET lock_timeout = '300ms'")
-        try:
-            await reader.fetch("SELECT first_name FROM patients WHERE tenant_id = 2")
-        except asyncpg.LockNotAvailableError as error:
-            waited = str(error)
-        await holder.execute("COMMIT")
-        with contextlib.suppress(TenantIsolationError):
-            await command
+        waited = await lock_wait_of_clinic_two(two_clinics, conn, MISREAD[shape])
     finally:
-        if command is not None and not command.done():
-            command.cancel()
-        await holder.close()
-        await reader.close()
         await conn.close()
     assert waited == ""  # "canceling statement due to lock timeout"
 
