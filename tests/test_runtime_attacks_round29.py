@@ -62,6 +62,9 @@ MISREAD = {
     "cluster quoted": 'cluster "patients"',
     "cluster options": "CLUSTER (VERBOSE) patients",
     "cluster after a comment": "/* nightly */ CLUSTER patients",
+    # sqlglot cannot read this one at all: refused before c97ed44 too, as a syntax error (the
+    # guard fails closed); now for what it is (TG006, TG007) — kept so that it stays refused
+    "cluster on an index": "CLUSTER VERBOSE patients USING patients_pkey",
 }
 
 
@@ -129,6 +132,16 @@ async def test_session_commands_read_as_expressions_still_run(two_clinics: str) 
 
 
 # 2. The functions behind the refused views.
+async def _refused_for_clinic_1(dsn: str, statement: str) -> None:
+    """`statement`, sent in clinic 1's request, is refused before it reaches the server."""
+    conn = await connect(dsn, policy=CLINICS)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
 async def _flushed(session: asyncpg.Connection) -> None:
     """Makes the session's statistics (its WAL records) visible to the others at once."""
     await session.execute("SELECT pg_stat_force_next_flush()")
@@ -204,12 +217,7 @@ COUNTER_FUNCTIONS = [
 async def test_counters_behind_the_refused_views_are_refused(
     two_clinics: str, statement: str
 ) -> None:
-    conn = await connect(two_clinics, policy=CLINICS)
-    try:
-        with tenant(1), pytest.raises(TenantIsolationError):
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+    await _refused_for_clinic_1(two_clinics, statement)
 
 
 async def test_a_requests_own_session_and_the_connection_count_still_read(
@@ -266,12 +274,7 @@ async def test_the_tablespace_size_does_not_count_other_clinics_writes(two_clini
 async def test_sizes_and_lists_behind_the_refused_views_are_refused(
     two_clinics: str, statement: str
 ) -> None:
-    conn = await connect(two_clinics, policy=CLINICS)
-    try:
-        with tenant(1), pytest.raises(TenantIsolationError):
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+    await _refused_for_clinic_1(two_clinics, statement)
 
 
 # 4. pg_stat_activity's timing and wait columns.
@@ -365,9 +368,4 @@ async def test_blocking_is_not_told_of_other_clinics(two_clinics: str) -> None:
 async def test_other_sessions_clients_and_waits_are_refused(
     two_clinics: str, statement: str
 ) -> None:
-    conn = await connect(two_clinics, policy=CLINICS)
-    try:
-        with tenant(1), pytest.raises(TenantIsolationError):
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+    await _refused_for_clinic_1(two_clinics, statement)
