@@ -183,6 +183,7 @@ from tenantguard.engine.proof.blocks import (
     QUOTING_TYPES,
     sets_tenant_setting,
 )
+from tenantguard.engine.proof.names import output_names
 from tenantguard.engine.proof.syntax import (
     calls_volatile,
     disjuncts,
@@ -2583,22 +2584,21 @@ def _tested_outside(
         return
     if item.arg_key != "expressions" or item.parent is not body.node:
         return  # not a select-list item (`item`: the child of the block holding the call)
-    name = (identifier_name(item.args.get("alias")) if isinstance(item, exp.Alias) else "") or (
-        identifier_name(item.this) if isinstance(item, exp.Column) else ""
-    )
+    position = next(i for i, e in enumerate(body.node.expressions) if e is item)
     sources = [
         s for s in _sources_of(analysis, body, parts, visible) if s.block is body and s.pinned
     ]
     if not sources and isinstance(item.this if isinstance(item, exp.Alias) else item, exp.Subquery):
         # a subquery reading none of them fails on the first row that reaches the test
         sources = [s for s in body.every_source if s.pinned]
-    if not name or not sources:
+    if not sources:
         return
     computed = item.this if isinstance(item, exp.Alias) else item
     extra = _cost(computed, upper=False, policy=ctx.policy)  # type: ignore[arg-type]
     for reader in readers:
         outer = reader.block
-        if len(reader.body) != 1 or reader.column_names is not None:
+        name = _read_as(reader, position)
+        if not name:
             continue
         for items, _, _, seen in outer.filters:
             for conjunct in items:
@@ -2623,6 +2623,29 @@ def _tested_outside(
                         "test the value in a block that reads rows already pinned (a "
                         "MATERIALIZED CTE filtered by tenant), or make the call unable to fail",
                     )
+
+
+def _read_as(reader: Source, position: int) -> str:
+    """The name the reader gives the body's select-list item at `position` ("" when none or
+    when PostgreSQL tests it where the rows are already pinned). A set operation's branches
+    stand for its columns by position, named by the column alias list or by the first branch;
+    PostgreSQL pushes the reader's conditions into every branch of a UNION or INTERSECT (a
+    UNION ALL: pulled up, an append of its branches' scans), never into an EXCEPT or below a
+    LIMIT or OFFSET of the whole; nor into a MATERIALIZED CTE (made, then read)."""
+    operation = reader.body[0].node.parent
+    while isinstance(operation, exp.SetOperation | exp.Subquery) and operation is not reader.node:
+        if isinstance(operation, exp.Except) or any(
+            operation.args.get(clause) for clause in ("limit", "offset", "fetch")
+        ):
+            return ""
+        operation = operation.parent
+    if isinstance(operation, exp.CTE) and operation.args.get("materialized"):
+        return ""
+    if reader.column_names is not None:
+        names = reader.column_names
+    else:
+        names = output_names(reader.body[0].node) or []
+    return names[position] if position < len(names) else ""
 
 
 def _before_a_having_pin(
