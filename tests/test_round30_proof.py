@@ -87,3 +87,61 @@ async def test_a_failing_call_of_a_branch_tells_whether_the_victim_has_such_a_ro
             assert await conn.fetch(sql, 1) == [], shape
     finally:
         await conn.close()
+
+
+# TG013's scalar subqueries of several rows (round 29) took these, which return one row at
+# most, for several: the row a unique key fixes (`projects`' primary key is (org_id, id)),
+# `FETCH FIRST [1] ROW ONLY` and `LIMIT 01` (only `LIMIT 1` was read), one aggregate row of
+# `GROUP BY ()`. Run on the victim's rows before the pin, none can fail.
+_SEARCH = "SELECT title FROM tasks WHERE title >= 'M' AND title <> ({}) AND org_id = $1"
+ONE_ROW = {
+    "a unique key": "SELECT name FROM projects WHERE org_id = $1 AND id = 10",
+    "a unique key, the other way round": "SELECT name FROM projects WHERE 10 = id AND org_id = $1",
+    "fetch first row only": "SELECT name FROM projects WHERE org_id = $1 FETCH FIRST ROW ONLY",
+    "fetch first 1 rows only": "SELECT name FROM projects WHERE org_id = $1 FETCH FIRST 1 ROWS ONLY",
+    "limit 01": "SELECT name FROM projects WHERE org_id = $1 LIMIT 01",
+    "group by ()": "SELECT max(name) FROM projects WHERE org_id = $1 GROUP BY ()",
+}
+# … and their twins of several rows (the org has two projects): half the key, a key compared by
+# `>`, WITH TIES, 2 rows, a set-returning call
+SEVERAL_ROWS = {
+    "half the key": "SELECT name FROM projects WHERE org_id = $1",
+    "a key compared by >": "SELECT name FROM projects WHERE org_id = $1 AND id > 0",
+    "with ties": (
+        "SELECT name FROM projects WHERE org_id = $1 ORDER BY org_id FETCH FIRST 1 ROW WITH TIES"
+    ),
+    "fetch first 2": "SELECT name FROM projects WHERE org_id = $1 FETCH FIRST 2 ROWS ONLY",
+    "a key and a set-returning call": (
+        "SELECT unnest(ARRAY[name, name]) FROM projects WHERE org_id = $1 AND id = 10"
+    ),
+}
+
+
+def test_a_subquery_of_one_row_is_not_read_as_several(tmp_path: Path) -> None:
+    for shape, sql in ONE_ROW.items():
+        assert _codes(_SEARCH.format(sql), tmp_path) == [], shape
+    for shape, sql in SEVERAL_ROWS.items():
+        assert _codes(_SEARCH.format(sql), tmp_path) == ["TG013"], shape
+
+
+async def test_a_subquery_of_one_row_fails_on_no_row(orgs: str) -> None:  # noqa: F811
+    conn = await asyncpg.connect(orgs)
+    try:
+        await _scan_only(conn)
+        for shape, sql in ONE_ROW.items():  # the victim's task reaches it: no error
+            assert await conn.fetch(_SEARCH.format(sql), 1) == [], shape
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute("INSERT INTO projects VALUES (1, 11, 'Beta project')")
+            for shape, sql in ONE_ROW.items():
+                assert await conn.fetch(_SEARCH.format(sql), 1) == [], shape
+            for shape, sql in SEVERAL_ROWS.items():
+                with pytest.raises(asyncpg.CardinalityViolationError):
+                    async with conn.transaction():  # (a savepoint)
+                        await conn.fetch(_SEARCH.format(sql), 1)
+                assert shape
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()

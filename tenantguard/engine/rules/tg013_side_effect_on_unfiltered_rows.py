@@ -186,6 +186,7 @@ from tenantguard.engine.proof.blocks import (
 from tenantguard.engine.proof.names import output_names
 from tenantguard.engine.proof.syntax import (
     calls_volatile,
+    conjuncts,
     disjuncts,
     identifier_name,
     is_row,
@@ -1428,7 +1429,7 @@ def _failing_alike_before_the_pin(
         node
         for node in subqueries
         if _used_as_a_value(node)
-        and (_several_rows(node) or _body_may_fail(node, column, ctx.policy))
+        and (_several_rows(analysis, node) or _body_may_fail(node, column, ctx.policy))
         and not _correlated(analysis, node)
     ]
     for node, source in _run_before_the_pin(ctx, analysis, alike, _decided_by_a_row):
@@ -1486,23 +1487,30 @@ def _body_may_fail(node: exp.Subquery, column: str, policy: Policy) -> bool:
     return False
 
 
-def _several_rows(node: exp.Subquery) -> bool:
-    """A subquery that may return more than one row: no `LIMIT 1`, and not one aggregate row
-    (an aggregate of its own in its select list — not one of a subquery there —, no GROUP BY)
-    nor one row of no FROM — unless its select list calls a set-returning function
-    (`SELECT unnest(…)`: a row per element); a set operation, or a VALUES list of several
-    rows."""
+def _several_rows(analysis: Analysis, node: exp.Subquery) -> bool:
+    """A subquery that may return more than one row: no `LIMIT 1` (`FETCH FIRST [1] ROW
+    ONLY`), and not one aggregate row (an aggregate of its own in its select list — not one
+    of a subquery there —, no GROUP BY but `GROUP BY ()`) nor one row of no FROM — unless its
+    select list calls a set-returning function (`SELECT unnest(…)`: a row per element) — nor
+    the one row of a table whose unique key its WHERE fixes; a set operation, or a VALUES
+    list of several rows."""
     body = node.this
     if isinstance(body, exp.Values):
         return len(body.expressions) > 1
     if not isinstance(body, exp.Select):
         return isinstance(body, exp.Union | exp.Intersect | exp.Except)
     limit = body.args.get("limit")
-    if isinstance(limit, exp.Limit):
-        count = limit.args.get("expression")
-        if isinstance(count, exp.Literal) and str(count.this) in ("0", "1"):
+    options = limit.args.get("limit_options") if isinstance(limit, exp.Fetch) else None
+    if options is not None and (options.args.get("with_ties") or options.args.get("percent")):
+        pass  # FETCH FIRST 1 ROW WITH TIES: every row tied with the first
+    elif isinstance(limit, exp.Limit | exp.Fetch):
+        count = limit.args.get("expression" if isinstance(limit, exp.Limit) else "count")
+        if count is None and isinstance(limit, exp.Fetch):
+            return False  # FETCH FIRST ROW ONLY: one
+        if isinstance(count, exp.Literal) and not count.is_string and _at_most_one(count):
             return False
-    if body.args.get("group") is not None:
+    group = body.args.get("group")
+    if group is not None and not _empty_grouping(group):
         return True
     calls = [n for e in body.expressions for n in e.walk(prune=_nested_query) if _is_call(n)]
     if any(_returns_a_set(c) for c in calls):
@@ -1511,7 +1519,68 @@ def _several_rows(node: exp.Subquery) -> bool:
         return False  # SELECT expr: one row
     if any(_is_aggregate(c) for c in calls):
         return body.find(exp.Window) is not None
-    return True
+    return not _one_row_by_a_key(analysis, body)
+
+
+def _at_most_one(count: exp.Literal) -> bool:
+    """A row count of 0 or 1, however written (`01`)."""
+    try:
+        return int(str(count.this)) <= 1
+    except ValueError:
+        return False
+
+
+def _empty_grouping(group: exp.Expression) -> bool:
+    """`GROUP BY ()`: one group of every row (one aggregate row, as with no GROUP BY)."""
+    if any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals")):
+        return False
+    keys = group.expressions
+    return bool(keys) and all(isinstance(k, exp.Tuple) and not k.expressions for k in keys)
+
+
+def _one_row_by_a_key(analysis: Analysis, body: exp.Select) -> bool:
+    """`SELECT … FROM t WHERE t.k = V AND …`: one table read by its name (no join), whose
+    WHERE equates, in top-level conditions, each column of one of its unique keys
+    (policy.unique_keys: not deferrable nor partial) to a value reading no column — a
+    parameter or a literal: at most one row. Not a key column of a loose type
+    (`lossy_columns`: citext or a nondeterministic collation, where `=` matches rows the
+    key tells apart)."""
+    policy = analysis.policy
+    if body.args.get("joins") or body.args.get("laterals") or not policy.unique_keys:
+        return False
+    block = analysis.block_of.get(id(body))
+    if block is None or len(block.every_source) != 1:
+        return False
+    source = block.every_source[0]
+    keys = policy.unique_keys.get(source.table or "", ())
+    node = source.node
+    if (
+        not keys
+        or source.kind is not SourceKind.TABLE
+        or type(node) is not exp.Table
+        or source.column_names is not None
+        or node.args.get("rows_from")
+    ):
+        return False
+    where = body.args.get("where")
+    fixed: set[str] = set()
+    for conjunct in conjuncts(where.this) if isinstance(where, exp.Where) else ():
+        if type(conjunct) is not exp.EQ:
+            continue
+        for column, value in (
+            (conjunct.this, conjunct.expression),
+            (conjunct.expression, conjunct.this),
+        ):
+            if (
+                type(column) is exp.Column
+                and value.find(exp.Column, exp.Subquery, exp.Select) is None
+                and not calls_volatile(value, policy)
+                and analysis.resolve(block, column) is source
+            ):
+                name = identifier_name(column.this)
+                if name not in policy.lossy_columns:
+                    fixed.add(name)
+    return any(key <= fixed for key in keys)
 
 
 _SET_RETURNING_NODES = (exp.Explode, exp.ExplodingGenerateSeries, exp.GenerateSeries)
