@@ -19,9 +19,7 @@ import pytest
 
 from .test_attack29a_proof import ERRORS, _codes, _scan_only, orgs  # noqa: F401 (a fixture)
 
-_UNION = (
-    "SELECT d.title FROM ({}) d WHERE d.title >= 'M' AND d.s IS NULL AND d.org_id = $1"
-)
+_UNION = "SELECT d.title FROM ({}) d WHERE d.title >= 'M' AND d.s IS NULL AND d.org_id = $1"
 FAILS = "SELECT title, org_id, split_part(title, ',', 0) AS s FROM tasks"
 FAILS_UNNAMED = "SELECT title, org_id, split_part(title, ',', 0) FROM tasks"
 HARMLESS = "SELECT name AS title, org_id, 'x' AS s FROM projects"
