@@ -15,9 +15,9 @@ Besides proving statements, the connection keeps what it knows of its session:
   trusted after a cancelled or failed round trip, a statement that may have changed it, or the
   end of a transaction it was set in);
 - `_tg_fast`: that knowledge is current and the session lexes strings as the guard does;
-- `_tg_clean`: nothing since the last reset left state a reset would undo (then, with
-  `set_tenant_setting`, the pool's reset round trip is skipped: the next acquirer's setting
-  round trip takes its place).
+- `_tg_clean`: nothing since the last reset left state a reset would undo (then the pool's
+  reset round trip is skipped; with `set_tenant_setting`, the next acquirer's setting round
+  trip takes its place).
 """
 
 # tenantguard: ignore-file[TG009] -- the guard passes its callers' SQL on after checking it
@@ -884,11 +884,13 @@ class GuardedConnection(asyncpg.Connection):
         guard = type(self)._tg_guard
         if (
             guard is not None
-            and guard._set_tenant_setting
+            and (guard._set_tenant_setting or guard.mode is not Mode.OFF)
             and self._tg_clean
             and not self.is_in_transaction()
         ):
             # every statement since the last reset was plain: the reset would change nothing
+            # (with or without the tenant setting; off, the guard sees no statement unless it
+            # keeps the setting)
             guard.resets_skipped += 1
             return
         if _RESET_INLINE:
