@@ -127,11 +127,28 @@ def outside_transaction_only(node: Any) -> str | None:
         return "CREATE INDEX CONCURRENTLY"
     if isinstance(node, ast.DropStmt) and node.concurrent:
         return "DROP INDEX CONCURRENTLY"
-    if isinstance(node, ast.ReindexStmt) and any(
-        getattr(p, "defname", "") == "concurrently" for p in node.params or ()
+    if isinstance(node, ast.ReindexStmt):
+        if any(getattr(p, "defname", "") == "concurrently" for p in node.params or ()):
+            return "REINDEX CONCURRENTLY"
+        many = _REINDEX_MANY.get(getattr(node.kind, "name", ""))
+        if many is not None:  # each table in a transaction of its own
+            return many
+    if isinstance(node, ast.DiscardStmt) and getattr(node.target, "name", "") == "DISCARD_ALL":
+        return "DISCARD ALL"
+    if isinstance(node, ast.ClusterStmt) and node.relation is None:
+        return "CLUSTER of every clustered table"  # each in a transaction of its own
+    if isinstance(node, ast.AlterDatabaseStmt) and any(
+        getattr(o, "defname", "") == "tablespace" for o in node.options or ()
     ):
-        return "REINDEX CONCURRENTLY"
+        return "ALTER DATABASE … SET TABLESPACE"
     return None
+
+
+_REINDEX_MANY = {
+    "REINDEX_OBJECT_SCHEMA": "REINDEX SCHEMA",
+    "REINDEX_OBJECT_SYSTEM": "REINDEX SYSTEM",
+    "REINDEX_OBJECT_DATABASE": "REINDEX DATABASE",
+}
 
 
 _NEAR_MARKER = lazy_pattern(r"tenantguard.{0,3}no.?transaction", re.IGNORECASE)

@@ -2,8 +2,9 @@
 
 ## What it does
 Finds statements PostgreSQL refuses inside a transaction block — `CREATE INDEX CONCURRENTLY`,
-`DROP INDEX CONCURRENTLY`, `REINDEX … CONCURRENTLY`, `VACUUM`, `CREATE DATABASE`,
-`DROP DATABASE`, `ALTER SYSTEM`, `CREATE TABLESPACE`, `DROP TABLESPACE` — in a patch that runs in
+`DROP INDEX CONCURRENTLY`, `REINDEX … CONCURRENTLY`, `REINDEX SCHEMA/SYSTEM/DATABASE`, `VACUUM`,
+`CLUSTER` with no table, `DISCARD ALL`, `CREATE DATABASE`, `DROP DATABASE`, `ALTER DATABASE …
+SET TABLESPACE`, `ALTER SYSTEM`, `CREATE TABLESPACE`, `DROP TABLESPACE` — in a patch that runs in
 a transaction (no `-- tenantguard: no-transaction` line), and a no-transaction patch that holds
 more than one statement.
 
