@@ -31,12 +31,13 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenantguard._patterns import lazy_pattern
+from tenantguard._records import frozen_record
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.sources.walk import FileReport, SourceFile, is_python, schema_files
 
@@ -171,7 +172,7 @@ def _today() -> int:
     return int(time.time() // 86_400)
 
 
-@dataclass(frozen=True)
+@frozen_record
 class PolicyFacts:
     """What building the policy of a key said besides the policy: a cached run says it again."""
 
@@ -183,6 +184,21 @@ class PolicyFacts:
     # the policy's tenant tables, as it names them (None: not known): a screen of a text for
     # them needs no policy built
     names: tuple[str, ...] | None = None
+
+    __match_args__ = ("tenant_tables", "warnings", "problems", "names")
+
+    def __init__(
+        self,
+        tenant_tables: int,
+        warnings: tuple[str, ...] = (),
+        problems: tuple[tuple[str, int, int, str, str, bool], ...] = (),
+        names: tuple[str, ...] | None = None,
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "tenant_tables", tenant_tables)
+        set_field(self, "warnings", warnings)
+        set_field(self, "problems", problems)
+        set_field(self, "names", names)
 
 
 # a plain class: a dataclass costs a fresh process ~1 M instructions to build at import

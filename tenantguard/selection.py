@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from tenantguard._patterns import lazy_pattern
+from tenantguard._records import frozen_record
 from tenantguard.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -88,13 +88,26 @@ def _best(selectors: Sequence[str], code: str, name: str) -> int | None:
     return max(found, default=None)
 
 
-@dataclass(frozen=True)
+@frozen_record
 class RuleSelection:
     """The selectors of one run: from configuration, then from the command line."""
 
     select: tuple[str, ...] = ("ALL",)
     ignore: tuple[str, ...] = ()
-    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    per_file_ignores: Mapping[str, tuple[str, ...]]  # default: a new empty dict
+
+    __match_args__ = ("select", "ignore", "per_file_ignores")
+
+    def __init__(
+        self,
+        select: tuple[str, ...] = ("ALL",),
+        ignore: tuple[str, ...] = (),
+        per_file_ignores: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "select", select)
+        set_field(self, "ignore", ignore)
+        set_field(self, "per_file_ignores", {} if per_file_ignores is None else per_file_ignores)
 
     @property
     def is_default(self) -> bool:
@@ -133,13 +146,23 @@ class RuleSelection:
         return tuple(found)
 
 
-@dataclass(frozen=True)
+@frozen_record
 class EnabledRules:
     """The rules a run reports: `codes` everywhere, less each file's `per_file_ignores`."""
 
     codes: frozenset[str]
     rules: tuple[tuple[str, str], ...]  # every (code, name)
     selection: RuleSelection
+
+    __match_args__ = ("codes", "rules", "selection")
+
+    def __init__(
+        self, codes: frozenset[str], rules: tuple[tuple[str, str], ...], selection: RuleSelection
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "codes", codes)
+        set_field(self, "rules", rules)
+        set_field(self, "selection", selection)
 
     @classmethod
     def build(cls, rules: Sequence[tuple[str, str]], selection: RuleSelection) -> EnabledRules:

@@ -10,6 +10,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from tenantguard._records import frozen_record
+
 if TYPE_CHECKING:
     from sqlglot import exp
 
@@ -23,7 +25,7 @@ class Severity(enum.StrEnum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class RuleInfo:
     """A rule's code, name and default severity (here, not beside the rules' context, so that
     the sources layer can name a rule without loading the parser)."""
@@ -31,6 +33,14 @@ class RuleInfo:
     code: str
     name: str
     severity: Severity
+
+    __slots__ = __match_args__ = ("code", "name", "severity")
+
+    def __init__(self, code: str, name: str, severity: Severity) -> None:
+        set_field = object.__setattr__
+        set_field(self, "code", code)
+        set_field(self, "name", name)
+        set_field(self, "severity", severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +92,7 @@ class Finding:
         return self.at(self.line + line - 1, first, self.end_line + line - 1, last, path)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Rule(Generic[C]):
     """A rule: permanent code and name, its documentation, and its check over a context `C`.
 
@@ -96,8 +106,25 @@ class Rule(Generic[C]):
     info: RuleInfo
     docstring: str | None
     check: Callable[[C], Iterator[Finding]] | None
-    needs: frozenset[type[exp.Expression]] = frozenset()
-    module: str = ""
+    needs: frozenset[type[exp.Expression]]  # default: none
+    module: str  # default ""
+
+    __slots__ = __match_args__ = ("info", "docstring", "check", "needs", "module")
+
+    def __init__(
+        self,
+        info: RuleInfo,
+        docstring: str | None,
+        check: Callable[[C], Iterator[Finding]] | None,
+        needs: frozenset[type[exp.Expression]] = frozenset(),
+        module: str = "",
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "info", info)
+        set_field(self, "docstring", docstring)
+        set_field(self, "check", check)
+        set_field(self, "needs", needs)
+        set_field(self, "module", module)
 
     @property
     def code(self) -> str:

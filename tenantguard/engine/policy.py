@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from types import MappingProxyType
 
 import sqlglot
 from sqlglot import exp
 
 from tenantguard._patterns import lazy_pattern
+from tenantguard._records import frozen_record
 from tenantguard.engine.sqltext import NAME_CHAR, NAME_START
 
 __all__ = [
@@ -146,7 +146,7 @@ def _names(values: Iterable[str], fold: Callable[[str], str] = normalize_name) -
     return frozenset(fold(value) for value in values)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class ForeignKey:
     """A validated, immediate foreign key of the schema: `columns` of the referencing table
     reference `ref_columns` of `ref_table`, pair by pair."""
@@ -155,14 +155,31 @@ class ForeignKey:
     ref_table: str
     ref_columns: tuple[str, ...]
 
+    __slots__ = __match_args__ = ("columns", "ref_table", "ref_columns")
 
-@dataclass(frozen=True, slots=True)
+    def __init__(
+        self, columns: tuple[str, ...], ref_table: str, ref_columns: tuple[str, ...]
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "columns", columns)
+        set_field(self, "ref_table", ref_table)
+        set_field(self, "ref_columns", ref_columns)
+
+
+@frozen_record
 class FunctionPins:
     """A function of the schema whose body pins its rows by some of its parameters: a call is
     pinned when the arguments in those positions (or given by those names) are."""
 
     positions: frozenset[int]  # 0-based
     names: frozenset[str]
+
+    __slots__ = __match_args__ = ("positions", "names")
+
+    def __init__(self, positions: frozenset[int], names: frozenset[str]) -> None:
+        set_field = object.__setattr__
+        set_field(self, "positions", positions)
+        set_field(self, "names", names)
 
 
 def strip_casts(node: exp.Expression) -> exp.Expression:

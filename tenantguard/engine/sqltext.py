@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from tenantguard._patterns import lazy_pattern
+from tenantguard._records import frozen_record
 
 __all__ = [
     "BLANK",
@@ -63,7 +63,7 @@ _IDENT_CHAR = lazy_pattern(NAME_CHAR)
 _TIGHT_PARAM = lazy_pattern(rf"\$(?<!{NAME_CHAR}\$)[0-9]+(?=[^\s0-9])")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Statement:
     """One statement of a script: its text without the terminating `;`, and where it starts."""
 
@@ -71,10 +71,22 @@ class Statement:
     start: int
     line: int
     column: int
-    error: str | None = None  # set when the lexer could not finish the statement
+    error: str | None  # set when the lexer could not finish the statement (default None)
+
+    __slots__ = __match_args__ = ("text", "start", "line", "column", "error")
+
+    def __init__(
+        self, text: str, start: int, line: int, column: int, error: str | None = None
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "text", text)
+        set_field(self, "start", start)
+        set_field(self, "line", line)
+        set_field(self, "column", column)
+        set_field(self, "error", error)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Comment:
     """A SQL comment and where it starts in the text."""
 
@@ -82,6 +94,15 @@ class Comment:
     start: int
     line: int
     column: int
+
+    __slots__ = __match_args__ = ("text", "start", "line", "column")
+
+    def __init__(self, text: str, start: int, line: int, column: int) -> None:
+        set_field = object.__setattr__
+        set_field(self, "text", text)
+        set_field(self, "start", start)
+        set_field(self, "line", line)
+        set_field(self, "column", column)
 
 
 class LineIndex:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from tenantguard._records import frozen_record
 from tenantguard.engine.findings import Finding
 
 if TYPE_CHECKING:
@@ -44,14 +44,29 @@ class PinValue(NamedTuple):
         return "the tenant expression"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Verdict:
     """What the proof says about one statement."""
 
     findings: tuple[Finding, ...]
     pin_values: tuple[PinValue, ...]
     touches_tenant_tables: bool
-    parsed: bool = True
+    parsed: bool  # default True
+
+    __slots__ = __match_args__ = ("findings", "pin_values", "touches_tenant_tables", "parsed")
+
+    def __init__(
+        self,
+        findings: tuple[Finding, ...],
+        pin_values: tuple[PinValue, ...],
+        touches_tenant_tables: bool,
+        parsed: bool = True,
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "findings", findings)
+        set_field(self, "pin_values", pin_values)
+        set_field(self, "touches_tenant_tables", touches_tenant_tables)
+        set_field(self, "parsed", parsed)
 
     @property
     def errors(self) -> tuple[Finding, ...]:

@@ -14,11 +14,11 @@ import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tenantguard._patterns import lazy_pattern
+from tenantguard._records import frozen_record
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -71,31 +71,89 @@ ALWAYS_SKIPPED = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class SourceFile:
     """A file to check, as the walk found it (or standard input)."""
 
     path: Path
     display: str  # the path as reported (relative to the working directory when possible)
     in_patch: bool  # under the schema pipeline (patch directory or schema paths)
-    is_patch: bool = False  # under the patch directory itself: the patch rules apply
-    size: int = 0  # bytes, as found by `discover` (to share work among processes)
-    relative: str | None = None  # relative to the project root ('/'-separated), None outside it
-    text: str | None = None  # the content when it does not come from the file (standard input)
+    is_patch: bool  # under the patch directory itself: the patch rules apply (default False)
+    size: int  # bytes, as found by `discover` (to share work among processes; default 0)
+    relative: str | None  # relative to the project root ('/'-separated), None outside it
+    text: str | None  # the content when it does not come from the file (standard input)
+
+    __slots__ = __match_args__ = (
+        "path",
+        "display",
+        "in_patch",
+        "is_patch",
+        "size",
+        "relative",
+        "text",
+    )
+
+    def __init__(
+        self,
+        path: Path,
+        display: str,
+        in_patch: bool,
+        is_patch: bool = False,
+        size: int = 0,
+        relative: str | None = None,
+        text: str | None = None,
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "path", path)
+        set_field(self, "display", display)
+        set_field(self, "in_patch", in_patch)
+        set_field(self, "is_patch", is_patch)
+        set_field(self, "size", size)
+        set_field(self, "relative", relative)
+        set_field(self, "text", text)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class FileReport:
     """A checked file's findings, statement count and notes."""
 
     path: str
     findings: tuple[Finding, ...]
     statements: int
-    notes: tuple[str, ...] = ()  # said once per file, on standard error
-    consulted: Consulted | None = None  # other files a Python file's check read (the cache)
-    schema: bool = False  # a schema source (patch, migration): its statements are not "proven"
+    notes: tuple[str, ...]  # said once per file, on standard error (default none)
+    consulted: Consulted | None  # other files a Python file's check read (the cache)
+    schema: bool  # a schema source (patch, migration): its statements are not "proven"
     # of `statements`, those that read or write tenant tables (None: not known, an older cache)
-    tenant_statements: int | None = None
+    tenant_statements: int | None
+
+    __slots__ = __match_args__ = (
+        "path",
+        "findings",
+        "statements",
+        "notes",
+        "consulted",
+        "schema",
+        "tenant_statements",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        findings: tuple[Finding, ...],
+        statements: int,
+        notes: tuple[str, ...] = (),
+        consulted: Consulted | None = None,
+        schema: bool = False,
+        tenant_statements: int | None = None,
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "path", path)
+        set_field(self, "findings", findings)
+        set_field(self, "statements", statements)
+        set_field(self, "notes", notes)
+        set_field(self, "consulted", consulted)
+        set_field(self, "schema", schema)
+        set_field(self, "tenant_statements", tenant_statements)
 
 
 def _matches(relative: str, patterns: Iterable[str]) -> bool:
