@@ -311,3 +311,39 @@ def test_the_dataclasses_without_eq_are_compared_nowhere_in_a_check(
         assert main([*argv, "--format", "json"]) == 1
         found = json.loads(capsys.readouterr().out)["findings"]
         assert [(f["path"], f["line"], f["rule"]) for f in found] == [("a.sql", 2, "TG001")]
+
+
+def test_the_command_patterns_are_tried_only_on_their_first_letters() -> None:
+    """`_parse_statement` tries its three whole-statement patterns (a transaction's start,
+    NOTIFY/LISTEN/UNLISTEN/RELEASE, a temporary staging table) only on a text whose first
+    three characters after blanks, folded, are in `_COMMAND_STARTS`: every character that
+    re.IGNORECASE takes for one of the first words' letters must fold to it."""
+    import re
+    import sys
+
+    from sqlglot import exp
+
+    from tenantguard.engine import analyze
+
+    words = ("BEGIN", "START", "NOTIFY", "LISTEN", "UNLISTEN", "RELEASE", "CREATE")
+    assert {word[:3].lower() for word in words} == analyze._COMMAND_STARTS
+    for letter in {c for word in words for c in word[:3].lower()}:
+        same = re.compile(letter, re.IGNORECASE)
+        for code in range(sys.maxunicode + 1):
+            if same.fullmatch(chr(code)):  # folded to the letter, as the pattern reads it
+                assert chr(code).translate(analyze._FOLD).lower() == letter, hex(code)
+    from tenantguard.engine.sqltext import BLANK
+
+    blanks = {chr(c) for c in range(sys.maxunicode + 1) if re.fullmatch(BLANK, chr(c))}
+    assert set(analyze._BLANKS) == blanks
+    for text in (
+        "  begin",
+        "\tSTART TRANSACTION READ ONLY",
+        "\nnotify ch, 'x'",
+        "LISTEN ch",
+        "unlisten *",
+        "\x0brelea\u017fe savepoint a",  # the long s: re.IGNORECASE reads it as an s
+        "L\u0130\u017fTEN ch",  # LISTEN, with a dotted I and a long s
+        "CREATE TEMP TABLE s (a int) ON COMMIT DROP",
+    ):
+        assert type(analyze.parse_statement(text)[0]) is exp.Transaction, text
