@@ -9,7 +9,6 @@ from that path upward, then from the working directory upward.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tenantguard._patterns import lazy_pattern
 from tenantguard.errors import ConfigError
 from tenantguard.selection import RuleSelection, parse_selectors
 
@@ -113,8 +113,8 @@ _SELECTOR_KEYS = {"select", "extend_select", "ignore"}
 # (`accounts`, `accounts.code`, `crm."Accounts".id`)
 _NAMES = {"tenant_column": 1, "tenant_tables": 2, "global_tables": 2, "tenant_root": 3}
 _IDENTIFIER = r'(?:"(?:[^"]|"")+"|[^\W\d][\w$]*)'
-_SQL_NAMES = {
-    parts: re.compile(rf"\s*{_IDENTIFIER}(?:\s*\.\s*{_IDENTIFIER}){{0,{parts - 1}}}\s*")
+_SQL_NAMES = {  # compiled when a configuration names such a thing
+    parts: lazy_pattern(rf"\s*{_IDENTIFIER}(?:\s*\.\s*{_IDENTIFIER}){{0,{parts - 1}}}\s*")
     for parts in (1, 2, 3)
 }
 
@@ -191,6 +191,8 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
         if name not in _KEYS:
             known = ", ".join(sorted(_KEYS))
             table = "[tool.tenantguard]" if source.endswith("pyproject.toml") else "the file"
+            import difflib  # only to name the key meant (~2 M instructions of every start)
+
             close = difflib.get_close_matches(name, _KEYS, n=1)
             meant = f"; did you mean {close[0]!r}?" if close else ""
             if name == "tool" and not source.endswith("pyproject.toml"):
