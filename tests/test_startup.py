@@ -347,3 +347,33 @@ def test_the_command_patterns_are_tried_only_on_their_first_letters() -> None:
         "CREATE TEMP TABLE s (a int) ON COMMIT DROP",
     ):
         assert type(analyze.parse_statement(text)[0]) is exp.Transaction, text
+
+
+def test_argparse_messages_are_gettexts_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI answers argparse's gettext calls itself only when gettext could find no
+    catalogue (the text domain's directory does not exist); otherwise gettext is asked."""
+    import gettext
+
+    from tenantguard.cli import _argparse_message, _argparse_plural
+
+    domain = gettext.textdomain()
+    before = gettext.bindtextdomain(domain)
+    try:
+        gettext.bindtextdomain(domain, str(tmp_path / "absent"))
+        assert _argparse_message("usage: ") == gettext.gettext("usage: ") == "usage: "
+        assert _argparse_plural("one %s", "many %s", 2) == gettext.ngettext("one %s", "many %s", 2)
+        asked: list[str] = []
+
+        def dgettext(domain: str, message: str) -> str:
+            asked.append(message)
+            return "translated"
+
+        monkeypatch.setattr(gettext, "dgettext", dgettext)
+        monkeypatch.setattr(gettext, "dngettext", lambda d, s, p, n: "translated plural")
+        gettext.bindtextdomain(domain, str(tmp_path))  # exists: a catalogue could be there
+        assert _argparse_message("usage: ") == "translated" and asked == ["usage: "]
+        assert _argparse_plural("one %s", "many %s", 2) == "translated plural"
+    finally:
+        gettext.bindtextdomain(domain, before)
