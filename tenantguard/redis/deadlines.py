@@ -18,6 +18,7 @@ import asyncio
 import inspect
 import itertools
 import weakref
+from asyncio import current_task, get_running_loop
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -27,13 +28,19 @@ T = TypeVar("T")
 
 
 class _Running:
-    __slots__ = ("cancelling", "deadline", "expired", "task")
+    """One command being awaited: its task, deadline, and where it is registered."""
 
-    def __init__(self, task: asyncio.Task[object], deadline: float) -> None:
+    __slots__ = ("cancelling", "deadline", "expired", "number", "state", "task")
+
+    def __init__(
+        self, task: asyncio.Task[object], deadline: float, state: _Loop, number: int
+    ) -> None:
         self.task = task
         self.deadline = deadline
         self.cancelling = task.cancelling()  # cancellations asked before this command began
         self.expired = False
+        self.state = state  # the loop's table it is in, under `number`
+        self.number = number
 
 
 class _Loop:
@@ -95,11 +102,36 @@ class Deadlines:
         return state
 
     async def run(self, operation: Awaitable[T]) -> T:
-        loop = asyncio.get_running_loop()
+        command = self.begin(operation)
+        try:
+            return await operation
+        except asyncio.CancelledError as error:
+            self.cancelled(command, error)
+            raise
+        finally:
+            self.end(command)
+
+    # `run` in three steps, for a caller that awaits the operation in its own frame (one
+    # coroutine frame less on a hot path: every resumption of the command passes through each
+    # frame awaiting it):
+    #
+    #     command = deadlines.begin(operation)
+    #     try:
+    #         result = await operation
+    #     except asyncio.CancelledError as error:
+    #         deadlines.cancelled(command, error)  # raises TimeoutError when the deadline did it
+    #         raise
+    #     finally:
+    #         deadlines.end(command)
+
+    def begin(self, operation: Awaitable[object]) -> _Running:
+        """Registers a command about to be awaited by the current task (its deadline starts
+        now). Without a task, the operation is closed (a coroutine) and RuntimeError raised."""
+        loop = get_running_loop()
         state = self._current
         if state is None or state.loop() is not loop:
             state = self._of(loop)
-        task = asyncio.current_task(loop)
+        task = current_task(loop)
         if task is None:  # a coroutine driven by hand: there is no task to cancel at the deadline
             if inspect.iscoroutine(operation):
                 operation.close()
@@ -107,22 +139,25 @@ class Deadlines:
                 "tenantguard.redis bounds a command by cancelling its task: run it in an asyncio "
                 "task (asyncio.run, create_task, or any framework's request handler)"
             )
-        command = _Running(task, loop.time() + self._timeout)
-        number = next(self._numbers)
-        state.running[number] = command
+        command = _Running(task, loop.time() + self._timeout, state, next(self._numbers))
+        state.running[command.number] = command
         if not state.armed:
             state.arm(loop, command.deadline)
-        try:
-            return await operation
-        except asyncio.CancelledError as error:
-            if command.expired:
-                command.expired = False  # uncancelled here, not again below
-                if task.uncancel() <= command.cancelling:
-                    raise TimeoutError(f"no answer within {self._timeout} s") from error
-            raise
-        finally:
-            del state.running[number]
-            # cut as it ended some other way (a result, another error): the cancellation asked
-            # at the deadline is taken back, as asyncio.timeout does
-            if command.expired:
-                task.uncancel()
+        return command
+
+    def cancelled(self, command: _Running, error: asyncio.CancelledError) -> None:
+        """The command's await was cancelled: TimeoutError when its deadline did it (and no one
+        else also cancelled the task), else nothing (the caller re-raises the cancellation)."""
+        if command.expired:
+            command.expired = False  # uncancelled here, not again in end()
+            if command.task.uncancel() <= command.cancelling:
+                raise TimeoutError(f"no answer within {self._timeout} s") from error
+
+    @staticmethod
+    def end(command: _Running) -> None:
+        """The command is over (a result, an error, a cancellation)."""
+        del command.state.running[command.number]
+        # cut as it ended some other way (a result, another error): the cancellation asked
+        # at the deadline is taken back, as asyncio.timeout does
+        if command.expired:
+            command.task.uncancel()

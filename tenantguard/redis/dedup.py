@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+from asyncio import CancelledError
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar
@@ -146,11 +147,20 @@ class WebhookDeduplicator:
         # unique per claim: this deduplicator's random nonce and a counter
         token = f"processing:{self._nonce}:{next(self._claims)}"
         operation = self.client.set(key, token, nx=True, px=max(1, int(self.ttl * 1000)))
-        try:  # (not through _call: one coroutine frame less on the hot path)
+        try:  # (not through _call, nor Deadlines.run: no coroutine frame between this one and
+            # the client's, through which each resumption of the command would pass)
             if self._client_bounded:  # the client bounds the command: no timer
                 result = await operation
             else:
-                result = await self._deadlines.run(operation)
+                deadlines = self._deadlines
+                command = deadlines.begin(operation)
+                try:
+                    result = await operation
+                except CancelledError as error:
+                    deadlines.cancelled(command, error)  # TimeoutError: past the deadline
+                    raise
+                finally:
+                    deadlines.end(command)
         except _UNREACHABLE as error:
             result = self._unreachable(error, "claim", True)  # fail open: process it
         except RedisError as error:
