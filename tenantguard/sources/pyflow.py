@@ -83,8 +83,17 @@ SQL_METHODS = frozenset(
         "scalar", "scalars", "stream", "stream_scalars", "read_sql", "read_sql_query",
         # polars' read_database(query, connection) and read_database_uri(query, uri)
         "read_database", "read_database_uri",
+        # SQLModel's Session.exec (its execute), SQLAlchemy ORM's `query(X).from_statement(…)`
+        # and `select(X).from_statement(…)` (round 30: their SQL was checked only where it
+        # read as SQL standing alone)
+        "exec", "from_statement",
     }
 )  # fmt: skip
+# the keywords that name a sink's SQL: asyncpg's and psycopg's `query=`, `sql=`; SQLAlchemy's
+# `statement=` (`Session.execute`, `Connection.execute`, `scalar`, `scalars`, `stream`, SQLModel's
+# `exec`); pg8000's and the DB-API's `operation=` (round 30: `conn.execute(statement=text(q))`
+# was no sink at all, its SQL checked only where it read as SQL standing alone)
+_SQL_KEYWORDS = frozenset({"query", "sql", "statement", "operation"})
 # calls that copy a table named by a string: asyncpg's `copy_to_table`,
 # `copy_records_to_table` (in) and `copy_from_table` (out), psycopg2's `copy_from` (in) and
 # `copy_to` (out)
@@ -2148,6 +2157,12 @@ class _Walker:
         only when it reads like SQL); None when it takes no SQL at all."""
         if func.attr not in SQL_METHODS:
             return None
+        if (
+            func.attr == "from_statement"
+            and isinstance(func.value, ast.Call)
+            and _called_name(func.value) in _BUILDERS
+        ):
+            return None  # `select(M).from_statement(…)`: a statement, its SQL read where sent
         handle = self.handle_of(func.value)
         if handle is not None and handle.kind in ("prepared", "cursor"):
             return None  # `stmt.fetchval(tenant)`, `cur.fetch(100)`: values, not SQL
@@ -2253,7 +2268,7 @@ class _Walker:
         configured: bool = False,
         position: int = 0,
     ) -> None:
-        keyword = next((k.value for k in node.keywords if k.arg in ("query", "sql")), None)
+        keyword = next((k.value for k in node.keywords if k.arg in _SQL_KEYWORDS), None)
         if position:  # `execute_values(cur, sql, rows)`: the SQL second (its `sql=` else)
             given = node.args[: position + 1]
             if any(isinstance(a, ast.Starred) for a in given):
@@ -2287,7 +2302,7 @@ class _Walker:
                     (
                         v
                         for k, v in zip(keys or (), items.values if items else (), strict=False)
-                        if k in ("query", "sql")
+                        if k in _SQL_KEYWORDS
                     ),
                     None,
                 )

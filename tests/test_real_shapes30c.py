@@ -1,0 +1,210 @@
+"""Outside review h30c: shapes of real application code the Python reader got wrong.
+
+1. SQLAlchemy's `statement=` keyword — `conn.execute(statement=text(query),
+   parameters=params)` (a Slack app's repositories, a loader's `upsert(sql, params)`), also
+   `scalar(statement=…)` — and the DB-API's `operation=` (pg8000's `cur.execute(operation=…)`)
+   were no sink at all: the SQL was checked only where it read as SQL standing alone, so what a
+   wrapper added to its callers' SQL (`text(sql + " OR uses > 0")`) and a part known only at
+   run time (`"… AND " + where`) passed in silence.
+2. SQLModel's `session.exec(text(…))` (its `execute`) and the ORM's
+   `session.query(X).from_statement(text(…))` / `select(X).from_statement(…)` send SQL too:
+   they were no sinks either, with the same silences.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .project_files import findings_of_check, write_guild_project
+
+_found = findings_of_check
+_project = write_guild_project
+
+
+# 1. `statement=` / `operation=`: the SQL given by keyword
+
+KEYWORD_WRAPPER = (
+    "from sqlalchemy import text\n"
+    "\n"
+    "\n"
+    "class Repo:\n"
+    "    def __init__(self, engine):\n"
+    "        self.engine = engine\n"
+    "\n"
+    "    def run(self, sql, params):\n"
+    "        with self.engine.begin() as conn:\n"
+    "            return conn.CALL(KEYWORD=text(sql + ADDED), parameters=params)\n"
+    "\n"
+    "    def tag(self, guild_id, name):\n"
+    "        return self.run(\n"
+    '            "SELECT id FROM tags WHERE guild_id = :guild_id AND name = :name",\n'  # 14
+    '            {"name": name, "guild_id": guild_id},\n'
+    "        )\n"
+)
+
+KEYWORD_CALLS = [
+    ("execute", "statement"),
+    ("scalar", "statement"),
+    ("scalars", "statement"),
+    ("execute", "operation"),
+]
+
+
+def _keyword_wrapper(call: str, keyword: str, added: str) -> str:
+    return (
+        KEYWORD_WRAPPER.replace("CALL", call)
+        .replace("KEYWORD", keyword)
+        .replace("ADDED", repr(added).replace("'", '"'))
+    )
+
+
+@pytest.mark.parametrize(("call", "keyword"), KEYWORD_CALLS)
+def test_what_a_wrapper_adds_to_sql_given_by_keyword_is_found(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    call: str,
+    keyword: str,
+) -> None:
+    _project(tmp_path, {"bot/repo.py": _keyword_wrapper(call, keyword, " OR uses > 0")})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/repo.py", 10, "TG009"),  # (the wrapper's parameter, in the wrapper)
+        ("bot/repo.py", 14, "TG001"),  # the caller's pin undone by the OR
+    ]
+
+
+@pytest.mark.parametrize(("call", "keyword"), KEYWORD_CALLS)
+def test_a_wrapper_given_sql_by_keyword_that_keeps_the_pin_passes(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    call: str,
+    keyword: str,
+) -> None:
+    _project(tmp_path, {"bot/repo.py": _keyword_wrapper(call, keyword, " LIMIT 10")})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+KEYWORD_RUNTIME = (
+    "from sqlalchemy import text\n"
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id: int, where: str):\n"
+    "    return await conn.execute(\n"
+    "        statement=text(\n"
+    '            "SELECT name FROM tags WHERE guild_id = :guild_id AND " + RUNTIME\n'  # 7
+    "        ),\n"
+    '        parameters={"guild_id": guild_id},\n'
+    "    )\n"
+)
+
+
+def test_a_part_known_at_run_time_of_sql_given_by_keyword_is_tg009(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/q.py": KEYWORD_RUNTIME.replace("RUNTIME", "where")})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 7, "TG009")]
+    _project(tmp_path, {"bot/q.py": KEYWORD_RUNTIME.replace("RUNTIME", '"uses > 0 OR true"')})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 7, "TG001")]
+    _project(tmp_path, {"bot/q.py": KEYWORD_RUNTIME.replace("RUNTIME", '"uses > 0"')})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 2. SQLModel's `exec`, the ORM's `from_statement`
+
+ORM_CALLS = [
+    "session.exec(text(SQL)).all()",
+    "session.query(Tag).from_statement(text(SQL)).all()",
+    "session.scalars(select(Tag).from_statement(text(SQL))).all()",
+]
+
+ORM_APP = (
+    "from sqlalchemy import select, text\n"
+    "from sqlmodel import Session\n"
+    "\n"
+    "\n"
+    "class Tag:\n"
+    "    pass\n"
+    "\n"
+    "\n"
+    "def tags(session: Session, guild_id: int, where: str):\n"
+    '    sql = "SELECT id, name FROM tags WHERE guild_id = :guild_id AND " + RUNTIME\n'  # 10
+    "    return CALL\n"
+    "\n"
+    "\n"
+    "class Store:\n"
+    "    def __init__(self, session: Session):\n"
+    "        self.session = session\n"
+    "\n"
+    "    def first(self, sql, **params):\n"
+    "        session = self.session\n"
+    "        return WRAPPED\n"
+    "\n"
+    "    def tag(self, guild_id: int, name: str):\n"
+    "        return self.first(\n"
+    '            "SELECT id FROM tags WHERE guild_id = :guild_id AND name = :name",\n'  # 24
+    "            guild_id=guild_id,\n"
+    "            name=name,\n"
+    "        )\n"
+)
+
+
+def _orm_app(call: str, where: str, added: str) -> str:
+    wrapped = call.replace("SQL", "sql + " + repr(added).replace("'", '"'))
+    return (
+        ORM_APP.replace("WRAPPED", wrapped)
+        .replace("CALL", call.replace("SQL", "sql"))
+        .replace("RUNTIME", where)
+    )
+
+
+@pytest.mark.parametrize("call", ORM_CALLS)
+def test_sql_sent_through_exec_or_from_statement_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    _project(tmp_path, {"bot/q.py": _orm_app(call, "where", " OR uses > 0")})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/q.py", 10, "TG009"),  # `where`, only known at run time
+        ("bot/q.py", 24, "TG001"),  # the caller's pin undone by what the wrapper adds
+    ]
+
+
+@pytest.mark.parametrize("call", ORM_CALLS)
+def test_pinned_sql_sent_through_exec_or_from_statement_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    _project(tmp_path, {"bot/q.py": _orm_app(call, '"uses > 0"', " LIMIT 1")})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "session.exec(select(Tag).where(Tag.id == 1)).all()",  # a statement object
+        "session.query(Tag).from_statement(statement).all()",  # one built above
+        "container.exec(command)",  # no database's exec
+        "shell.exec(command)",
+    ],
+)
+def test_what_exec_or_from_statement_are_given_that_is_no_sql_is_not_a_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    app = (
+        "from sqlalchemy import select\n"
+        "\n"
+        "\n"
+        "class Tag:\n"
+        "    id: int\n"
+        "\n"
+        "\n"
+        "def run(session, container, shell, command: str):\n"
+        "    statement = select(Tag).where(Tag.id == 1)\n"
+        f"    return {call}\n"
+        "\n"
+        "\n"
+        'run(None, None, None, "ls")\n'
+    )
+    _project(tmp_path, {"bot/q.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []
