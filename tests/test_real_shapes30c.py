@@ -9,6 +9,12 @@
 2. SQLModel's `session.exec(text(…))` (its `execute`) and the ORM's
    `session.query(X).from_statement(text(…))` / `select(X).from_statement(…)` send SQL too:
    they were no sinks either, with the same silences.
+3. A receiver was "named like a database" when its name held `db`, `con`, `tx`, `cur`, `pg`
+   or `pool` anywhere: `container.execute(command)`, `self.controller.execute(action)`,
+   `context.execute(task)`, `security.execute(request)`, `sandbox.execute(code)`,
+   `feedback_service.execute(item)` — a sandbox's, a command bus's, a DI container's
+   `execute` — were TG009 ("SQL passed to .execute() cannot be proven"). The name is read
+   word by word now (`read_db`, `dbSession`, `conn2`, `pgpool`, `asyncpg`, `mydb` still are).
 """
 
 from __future__ import annotations
@@ -208,3 +214,53 @@ def test_what_exec_or_from_statement_are_given_that_is_no_sql_is_not_a_finding(
     )
     _project(tmp_path, {"bot/q.py": app})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 3. a receiver named like a database: by its words, not by letters inside another word
+
+
+@pytest.mark.parametrize(
+    "receiver",
+    [
+        "container",
+        "self.controller",
+        "context",
+        "security",
+        "sandbox",
+        "feedback_service",
+        "self.concurrency_limiter",
+        "ctx",
+    ],
+)
+def test_an_execute_of_no_database_is_not_sql(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: str,
+) -> None:
+    app = (
+        "async def run(self, container, context, security, sandbox, feedback_service, ctx, item):\n"
+        f"    return await {receiver}.execute(item)\n"
+    )
+    _project(tmp_path, {"bot/jobs.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+@pytest.mark.parametrize(
+    "receiver",
+    ["db", "self.read_db", "dbSession", "conn2", "self.pgpool", "asyncpg_pool", "maindb", "cur"],
+)
+def test_an_execute_of_a_receiver_named_like_a_database_is_still_sql(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: str,
+) -> None:
+    app = (
+        "async def run(self, db, dbSession, conn2, asyncpg_pool, maindb, cur, where):\n"
+        f"    return await {receiver}.execute(\n"
+        '        "SELECT name FROM tags WHERE guild_id = $1 AND " + where, 1\n'  # 3
+        "    )\n"
+    )
+    _project(tmp_path, {"bot/q.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 3, "TG009")]

@@ -150,7 +150,16 @@ CERTAIN_METHODS = frozenset(
 )
 # names of the driver's own objects (a connection, a pool, a cursor, a transaction)
 _DRIVER_OBJECT = lazy_pattern(r"_*(?:conn|connection|pool|cur|cursor|tx|txn|transaction|con|pg)\d*")
-_DB_RECEIVER = lazy_pattern(r"conn|connection|pool|db|database|tx|txn|transaction|con|pg|cur")
+# a word of a receiver's name that names a database's object: `db`, `conn`, `pool`, `cur`, `tx`
+# and their compounds (`mydb`, `dbconn`, `pgpool`, `asyncpg`, `conns`); read word by word —
+# `read_db`, `dbSession`, `conn2` — so that `container`, `context`, `controller`, `security`,
+# `sandbox` or `feedback` are not databases (round 30: their `execute(command)` was TG009)
+_DB_WORD = lazy_pattern(
+    r"(?:conn|connection|connector|pool|db|database|tx|txn|transaction|con|pg|cur|curs|cursor)s?"
+    r"|(?!gdb$)[a-z]*db|db[a-z]*|pg[a-z]*|[a-z]*pg|conn[a-z]*|[a-z]*conn|[a-z]*pool|database[a-z]*"
+)
+_CAMEL = lazy_pattern(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NOT_LETTERS = lazy_pattern(r"[^A-Za-z]+")
 # query builders (SQLAlchemy Core, ORM): a statement object, not SQL text the tool can read
 _BUILDERS = frozenset(
     {"select", "insert", "update", "delete", "union", "union_all", "exists", "lateral", "values"}
@@ -1760,8 +1769,8 @@ class _Walker:
                 # as SQL: another client's `execute_query(graphql)` is not)
                 # (the whole chain: Tortoise's `connections.get("default").execute_query(sql)`
                 # is named by `connections`, not by `get` — round 28, outside review h28e)
-                receiver = _receiver_chain(func.value).lower()
-                certain = _DB_RECEIVER.search(receiver) is not None
+                receiver = _receiver_chain(func.value)
+                certain = _db_named(receiver)
                 self.sink(node, f".{name}()", certain=certain)
                 return
             self.project_call(node, func)
@@ -2176,7 +2185,7 @@ class _Walker:
         return (
             func.attr in CERTAIN_METHODS
             or (handle is not None and handle.kind in ("connection", "dbapi-cursor"))
-            or _DB_RECEIVER.search(receiver.lower()) is not None
+            or _db_named(receiver)
         )
 
     def query_method(self, node: ast.expr) -> QueryMethod | None:
@@ -2480,7 +2489,7 @@ class _Walker:
                 # project's; asked only when the project has a method of that name)
                 targets = self.index.named_callees(func.attr, self.module)
                 bound = True
-                guessed = _DB_RECEIVER.search(_receiver_name(func.value).lower()) is None
+                guessed = not _db_named(_receiver_name(func.value))
         if targets is None:
             return
         positional: list[tuple[ast.expr, Value] | None] = []
@@ -4006,6 +4015,13 @@ def _psycopg_part(node: ast.Call) -> str | None:
     if _is_sql_module_call(node) and isinstance(func, ast.Attribute):
         return func.attr if func.attr in ("Placeholder", "Literal") else None
     return None
+
+
+def _db_named(receiver: str) -> bool:
+    """Whether a receiver's name (or its chain, names separated by blanks) has a word naming a
+    database's object (`db`, `read_conn`, `dbSession`, `pgpool`; not `container`)."""
+    words = _NOT_LETTERS.split(_CAMEL.sub("_", receiver))
+    return any(_DB_WORD.fullmatch(word.lower()) for word in words if word)
 
 
 def _receiver_name(node: ast.expr) -> str:
