@@ -15,6 +15,13 @@
    `feedback_service.execute(item)` — a sandbox's, a command bus's, a DI container's
    `execute` — were TG009 ("SQL passed to .execute() cannot be proven"). The name is read
    word by word now (`read_db`, `dbSession`, `conn2`, `pgpool`, `asyncpg`, `mydb` still are).
+4. A pool wrapper's dispatcher — `async def _run(method, query, *args): async with
+   _pool.acquire() as conn: return await getattr(conn, method)(query, *args)`, called as
+   `_run("fetch", query, *args)` by `fetch_rows(query)`, or `_statement(conn, query,
+   method="execute")` — was no sink (a query method looked up by a name held in a variable):
+   the SQL its callers gave passed unread, `… OR true` included. A name each value of which is
+   a query method is that method; one known only at run time, on a receiver named like a
+   database or a connection, is read as `execute` is.
 """
 
 from __future__ import annotations
@@ -264,3 +271,103 @@ def test_an_execute_of_a_receiver_named_like_a_database_is_still_sql(
     )
     _project(tmp_path, {"bot/q.py": app})
     assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 3, "TG009")]
+
+
+# 4. `getattr(conn, method)(query, *args)`: a query method chosen at run time
+
+DISPATCHERS = {
+    "module": (
+        "_pool = None\n"
+        "\n"
+        "\n"
+        "async def _run(method: str, query: str, *args):\n"
+        "    async with _pool.acquire() as conn:\n"
+        "        return await getattr(conn, method)(query, *args)\n"
+        "\n"
+        "\n"
+        "async def fetch_rows(query: str, *args):\n"
+        '    return await _run("fetch", query, *args)\n'
+        "\n"
+        "\n"
+        "async def tags(guild_id: int, n: int):\n"
+        "    return await fetch_rows(\n"
+        '        "SELECT name FROM tags WHERE guild_id = $1 AND uses > " + str(int(n)) + TAIL,\n'  # 15
+        "        guild_id,\n"
+        "    )\n"
+    ),
+    "keyword": (
+        "async def _statement(conn, query, *args, method):\n"
+        "    return await getattr(conn, method)(query, *args)\n"
+        "\n"
+        "\n"
+        "async def _fetch(conn, query, *args):\n"
+        '    return await _statement(conn, query, *args, method="fetch")\n'
+        "\n"
+        "\n"
+        "async def tags(conn, guild_id: int, n: int):\n"
+        "    return await _fetch(\n"
+        "        conn,\n"
+        '        "SELECT name FROM tags WHERE guild_id = $1 AND uses > " + str(int(n)) + TAIL,\n'  # 12
+        "        guild_id,\n"
+        "    )\n"
+    ),
+    "literal": (
+        "from typing import Literal\n"
+        "\n"
+        "\n"
+        "class Db:\n"
+        "    def __init__(self, pool):\n"
+        "        self.pool = pool\n"
+        "\n"
+        '    async def _run(self, how: Literal["fetch", "fetchrow"], query: str, *args):\n'
+        "        return await getattr(self.pool, how)(query, *args)\n"
+        "\n"
+        "    async def tags(self, guild_id: int, n: int):\n"
+        "        return await self._run(\n"
+        '            "fetch",\n'
+        '            "SELECT name FROM tags WHERE guild_id = $1 AND uses > " + str(int(n)) + TAIL,\n'  # 14
+        "            guild_id,\n"
+        "        )\n"
+    ),
+}
+DISPATCH_LINES = {"module": 15, "keyword": 12, "literal": 14}
+
+
+@pytest.mark.parametrize("shape", sorted(DISPATCHERS))
+def test_sql_sent_through_a_dispatched_query_method_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    _project(tmp_path, {"bot/db.py": DISPATCHERS[shape].replace("TAIL", '" OR true"')})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/db.py", DISPATCH_LINES[shape], "TG001")]
+
+
+@pytest.mark.parametrize("shape", sorted(DISPATCHERS))
+def test_pinned_sql_sent_through_a_dispatched_query_method_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    _project(tmp_path, {"bot/db.py": DISPATCHERS[shape].replace("TAIL", '" LIMIT 5"')})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_a_method_chosen_at_run_time_of_no_database_is_not_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = (
+        "def dispatch(handler, event: str, payload: str):\n"
+        "    return getattr(handler, event)(payload)\n"
+        "\n"
+        "\n"
+        "def on(self, name: str, payload: str):\n"
+        '    return getattr(self, "on_" + name)(payload)\n'
+        "\n"
+        "\n"
+        "async def first(stmt, how: str, guild_id: int):\n"
+        "    return await getattr(stmt, how)(guild_id)\n"
+        "\n"
+        "\n"
+        "async def ready(conn, guild_id: int):\n"
+        '    stmt = await conn.prepare("SELECT name FROM tags WHERE guild_id = $1")\n'
+        '    return await first(stmt, "fetchval", guild_id)\n'
+    )
+    _project(tmp_path, {"bot/events.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []

@@ -2258,7 +2258,48 @@ class _Walker:
             ):
                 self.callproc(node)
             return True
+        if (
+            isinstance(func, ast.Call)
+            and isinstance(func.func, ast.Name)
+            and func.func.id == "getattr"
+            and self.lookup("getattr") is None
+            and len(func.args) == 2
+            and not isinstance(func.args[1], ast.Constant)
+            and (node.args or any(k.arg in _SQL_KEYWORDS for k in node.keywords))
+        ):
+            return self._dynamic_method(node, func.args[0], func.args[1])
         return False
+
+    def _dynamic_method(self, node: ast.Call, receiver: ast.expr, name: ast.expr) -> bool:
+        """`getattr(conn, method)(query, *args)`: a query method chosen by a name known at run
+        time — the dispatcher of a pool wrapper, `_run("fetchrow", query, *args)` (round 30:
+        no sink at all, the SQL its callers gave it passed unread). One of the driver's query
+        methods when each name it may hold is one; when the name is only known at run time, a
+        database's (a receiver named like one, or a connection the module opened) takes its SQL
+        first, as `execute` does."""
+        names = self._texts(name)
+        if names is not None:
+            if not all(n in SQL_METHODS for n in names):
+                return False
+            attribute = ast.Attribute(value=receiver, attr=names[0], ctx=ast.Load())
+            self.sql_method(node, ast.copy_location(attribute, node.func))
+            return True
+        handle = self.handle_of(receiver)
+        if handle is not None and handle.kind in ("prepared", "cursor"):
+            return False  # `getattr(stmt, how)(tenant)`: values, not SQL
+        if not (
+            (handle is not None and handle.kind in ("connection", "dbapi-cursor"))
+            or _db_named(_receiver_name(receiver))
+        ):
+            return False
+        attribute = ast.copy_location(
+            ast.Attribute(value=receiver, attr="execute", ctx=ast.Load()), node.func
+        )
+        certain = self.certainty(attribute)
+        if certain is None:
+            return False
+        self.sink(node, f"getattr(…, {_short(name)})()", certain=certain)
+        return True
 
     def _cursor_callproc(self, method: ast.Attribute) -> bool:
         """`cur.callproc` of a DB-API cursor (not a project module's or class's `callproc`)."""
