@@ -22,6 +22,12 @@
    the SQL its callers gave passed unread, `… OR true` included. A name each value of which is
    a query method is that method; one known only at run time, on a receiver named like a
    database or a connection, is read as `execute` is.
+5. SQL kept in a package's `.sql` file and read through importlib.resources —
+   `resources.files("bot").joinpath("sql/tags.sql").read_text()`, `(files(__package__) /
+   "sql" / "tags.sql").read_text()`, the legacy `resources.read_text("bot.sql", "tags.sql")`
+   — was TG009 at every call that sent it ("computed at run time"), what the code added to
+   it (`sql + " OR uses > 0"`) only a warning: the text is the file's, as round 29 reads a
+   path built from `__file__`.
 """
 
 from __future__ import annotations
@@ -371,3 +377,73 @@ def test_a_method_chosen_at_run_time_of_no_database_is_not_sql(
     )
     _project(tmp_path, {"bot/events.py": app})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 5. a package's `.sql` file read through importlib.resources
+
+RESOURCE_READS = [
+    ("from importlib import resources", 'resources.files("bot").joinpath("sql/tags.sql")'),
+    ("from importlib import resources", '(resources.files("bot.sql") / "tags.sql")'),
+    ("from importlib.resources import files", '(files(__package__) / "sql" / "tags.sql")'),
+    (
+        "import importlib.resources",
+        'importlib.resources.files(__name__).joinpath("sql", "tags.sql")',
+    ),
+    ("import importlib_resources as ir", 'ir.files("bot.sql").joinpath("tags.sql")'),
+]
+RESOURCE_APP = (
+    "IMPORT\n"
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id: int):\n"
+    "    sql = READ\n"  # 5
+    "    return await conn.fetch(sql + TAIL, guild_id)\n"
+)
+RESOURCE_SQL = {"bot/sql/tags.sql": "SELECT name FROM tags WHERE guild_id = $1\n"}
+
+
+def _resource_app(imported: str, path: str, tail: str) -> str:
+    read = f"{path}.read_text()" if "files" in path else path
+    return RESOURCE_APP.replace("IMPORT", imported).replace("READ", read).replace("TAIL", tail)
+
+
+@pytest.mark.parametrize(("imported", "path"), RESOURCE_READS)
+def test_sql_read_through_importlib_resources_is_the_files_text(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    imported: str,
+    path: str,
+) -> None:
+    app = _resource_app(imported, path, '" OR uses > 0"')
+    _project(tmp_path, {"bot/q.py": app, **RESOURCE_SQL})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 5, "TG001")]
+    _project(tmp_path, {"bot/q.py": _resource_app(imported, path, '" LIMIT 10"')})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_the_legacy_read_text_of_importlib_resources_is_the_files_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    legacy = 'resources.read_text("bot.sql", "tags.sql")'
+    app = _resource_app("from importlib import resources", legacy, '" OR uses > 0"')
+    _project(tmp_path, {"bot/q.py": app, **RESOURCE_SQL})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 5, "TG001")]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        'resources.files("elsewhere").joinpath("tags.sql")',  # no package of the project
+        'resources.files("bot").joinpath("sql/missing.sql")',  # no such file
+        'resources.files(package).joinpath("sql/tags.sql")',  # a package known at run time
+    ],
+)
+def test_a_resource_that_cannot_be_read_stays_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    app = _resource_app("from importlib import resources", path, '" LIMIT 10"').replace(
+        "guild_id: int)", "guild_id: int, package: str)"
+    )
+    _project(tmp_path, {"bot/q.py": app, **RESOURCE_SQL})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 6, "TG009")]

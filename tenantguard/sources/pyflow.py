@@ -3496,6 +3496,18 @@ class _Walker:
         .read()`, `f.read()` of `with open(…) as f`): the text the file holds now, placed at
         the call (the file is recorded as read: the cache's entry goes when it changes).
         None when the path is not surely known, or no such text file is there."""
+        if func.attr == "read_text" and self._resources_function(func, "read_text"):
+            # importlib.resources' `read_text("app.sql", "tags.sql")` (its legacy API)
+            if len(node.args) != 2 or node.keywords:
+                return None
+            if any(isinstance(a, ast.Starred) for a in node.args):
+                return None
+            directory = self._package_directory(node.args[0])
+            tail = self._path_texts(node.args[1:])
+            if directory is None or tail is None:
+                return None
+            text = self.index.read_file(os.path.join(directory, *tail))
+            return None if text is None else ((Lit(text, self.origin, None, 0, node),),)
         if func.attr == "read_text":
             if node.args[1:] or any(k.arg != "encoding" for k in node.keywords):
                 return None
@@ -3614,6 +3626,10 @@ class _Walker:
             return None
         func = node.func
         called = _dotted(func)
+        if called.rsplit(".", 1)[-1] == "files" and len(node.args) == 1:
+            if not self._resources_function(func, "files"):
+                return None
+            return self._package_directory(node.args[0])  # `resources.files("app.sql")`
         if called in ("Path", "pathlib.Path", "PurePath", "pathlib.PurePath") and node.args:
             if called.startswith("pathlib."):
                 if not self._is_module(func.value, "pathlib"):  # type: ignore[attr-defined]
@@ -3654,6 +3670,68 @@ class _Walker:
         if func.attr == "with_name" and len(tail) == 1:
             return os.path.join(os.path.dirname(inner), tail[0])
         return None
+
+    def _resources_function(self, func: ast.expr, name: str) -> bool:
+        """`func` is importlib.resources' `name` (or the importlib_resources backport's):
+        `files` imported from it, `resources.files` (`from importlib import resources`,
+        `import importlib.resources as resources`), `importlib.resources.files`."""
+        modules = ("importlib.resources", "importlib_resources")
+        if isinstance(func, ast.Name):
+            bound = self.lookup(func.id)
+            return (
+                func.id == name
+                and isinstance(bound, ImportedRef)
+                and bound.name == name
+                and bound.module.level == 0
+                and bound.module.name in modules
+            )
+        if not isinstance(func, ast.Attribute) or func.attr != name:
+            return False
+        owner = func.value
+        if isinstance(owner, ast.Name):
+            bound = self.lookup(owner.id)
+            if isinstance(bound, ModuleRef):
+                return bound.level == 0 and bound.name in modules
+            return (
+                isinstance(bound, ImportedRef)
+                and bound.name == "resources"
+                and bound.module.level == 0
+                and bound.module.name == "importlib"
+            )
+        return (
+            isinstance(owner, ast.Attribute)
+            and owner.attr == "resources"
+            and isinstance(owner.value, ast.Name)
+            and self._is_module(owner.value, "importlib")
+        )
+
+    def _package_directory(self, node: ast.expr) -> str | None:
+        """The directory of the package an importlib.resources anchor names: a constant
+        dotted name of the project (`"app.sql"`, found as an absolute import from this module
+        is), or this module's own package (`__package__`, `__name__`, `__spec__.parent`: the
+        module's directory). None else."""
+        own = self.origin.path
+        anchor: str | None = None
+        if isinstance(node, ast.Name) and node.id in ("__package__", "__name__"):
+            anchor = node.id
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr == "parent"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "__spec__"
+        ):
+            anchor = node.value.id
+        if own and anchor is not None:
+            if self.lookup(anchor) is None:
+                return os.path.dirname(os.path.abspath(own))
+            return None
+        text = _constant_text_of(self.evaluate(node))
+        if not own or not text or not all(p.isidentifier() for p in text.split(".")):
+            return None
+        found = find_module(os.path.dirname(os.path.abspath(own)), text, 0)
+        if found is None:
+            return None
+        return found if os.path.isdir(found) else os.path.dirname(found)
 
     def _path_texts(self, nodes: Sequence[ast.expr]) -> list[str] | None:
         """The constant texts of a path's parts (`"sql"`, a name bound to one), or None."""
