@@ -447,3 +447,145 @@ def test_a_resource_that_cannot_be_read_stays_unknown(
     )
     _project(tmp_path, {"bot/q.py": app, **RESOURCE_SQL})
     assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 6, "TG009")]
+
+
+# 6. a wrapper taking its SQL in `*args`; 7. an object imported by name from its module
+
+STARRED_DATABASE = (
+    "import asyncpg\n"
+    "\n"
+    "\n"
+    "class Database:\n"
+    "    def __init__(self):\n"
+    "        self.pool = None\n"
+    "\n"
+    "    async def connect(self, dsn):\n"
+    "        self.pool = await asyncpg.create_pool(dsn)\n"
+    "\n"
+    "    async def fetch_rows(self, *args, **kwargs):\n"
+    "        async with self.pool.acquire() as conn:\n"
+    "            return await conn.fetch(*args, **kwargs)\n"
+    "\n"
+    "    async def one(self, *args, timeout=None):\n"
+    "        async with self.pool.acquire() as conn:\n"
+    "            return await conn.fetchrow(*args, timeout=timeout)\n"
+    "\n"
+    "\n"
+    "db = Database()\n"
+)
+STARRED_MODULE = (
+    "_pool = None\n"
+    "\n"
+    "\n"
+    "async def run(*args, **kwargs):\n"
+    "    async with _pool.acquire() as conn:\n"
+    "        return await conn.execute(*args, **kwargs)\n"
+)
+STARRED_CALLS = {
+    "the object imported": (
+        "from .database import db\n\nQ\n",
+        "await db.fetch_rows(SQL, guild_id)",
+    ),
+    "a second method": ("from .database import db\n\nQ\n", "await db.one(SQL, guild_id)"),
+    "a module's function": ("from . import pg\n\nQ\n", "await pg.run(SQL, guild_id)"),
+    "an object made here": (
+        "from .database import Database\n\nstore = Database()\n\nQ\n",
+        "await store.fetch_rows(SQL, guild_id)",
+    ),
+}
+STARRED_USES = (
+    "from . import pg\n"
+    "from .database import db\n"
+    "\n"
+    'PINNED = "SELECT name FROM tags WHERE guild_id = $1"\n'
+    "\n"
+    "\n"
+    "async def pinned(guild_id: int):\n"
+    "    await db.fetch_rows(PINNED, guild_id)\n"
+    "    await db.one(PINNED, guild_id)\n"
+    "    await pg.run(PINNED, guild_id)\n"
+)
+STARRED_QUERY = (
+    "async def tags(guild_id: int, n: int):\n"
+    "    return CALL\n"  # the line of the call: its SQL written there
+)
+
+
+def _starred_project(shape: str, tail: str) -> dict[str, str]:
+    head, call = STARRED_CALLS[shape]
+    sql = '"SELECT name FROM tags WHERE guild_id = $1 AND uses > " + str(int(n))' + tail
+    query = STARRED_QUERY.replace("CALL", call.replace("SQL", sql))
+    return {
+        "bot/database.py": STARRED_DATABASE,
+        "bot/pg.py": STARRED_MODULE,
+        "bot/cog.py": head.replace("Q\n", query),
+        "bot/uses.py": STARRED_USES,  # (each wrapper called: none is a handler)
+    }
+
+
+@pytest.mark.parametrize("shape", sorted(STARRED_CALLS))
+def test_sql_given_to_a_wrapper_through_its_star_args_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    _project(tmp_path, _starred_project(shape, ' + " OR true"'))
+    found = _found(tmp_path, capsys, monkeypatch)
+    line = _starred_project(shape, "")["bot/cog.py"].count("\n")  # the call's line
+    assert found == [("bot/cog.py", line, "TG001")]
+
+
+@pytest.mark.parametrize("shape", sorted(STARRED_CALLS))
+def test_pinned_sql_given_to_a_wrapper_through_its_star_args_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    _project(tmp_path, _starred_project(shape, ""))
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_star_args_sent_after_being_bound_again_stay_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = (
+        "_pool = None\n"
+        "\n"
+        "\n"
+        "async def run(*args):\n"
+        '    args = ("SELECT name FROM tags WHERE uses > 0 OR " + args[0], *args[1:])\n'
+        "    async with _pool.acquire() as conn:\n"
+        "        return await conn.execute(*args)\n"  # 7
+        "\n"
+        "\n"
+        "async def tags(guild_id: int):\n"
+        '    return await run("guild_id = $1", guild_id)\n'
+    )
+    _project(tmp_path, {"bot/pg.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/pg.py", 7, "TG009")]
+
+
+def test_a_wrapper_method_of_an_object_imported_by_name_is_a_wrapper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = (
+        "class Store:\n"
+        "    def __init__(self, pool):\n"
+        "        self.pool = pool\n"
+        "\n"
+        "    async def first(self, sql: str, *args):\n"
+        '        return await self.pool.fetchrow(sql + " LIMIT 1", *args)\n'
+        "\n"
+        "\n"
+        "store = Store(None)\n"
+    )
+    cog = (
+        "from .store import store\n"
+        "\n"
+        "\n"
+        "async def tag(guild_id: int, n: int):\n"
+        "    return await store.first(\n"
+        '        "SELECT name FROM tags WHERE guild_id = $1 AND uses > " + str(int(n)) + TAIL,\n'  # 6
+        "        guild_id,\n"
+        "    )\n"
+    )
+    _project(tmp_path, {"bot/store.py": store, "bot/cog.py": cog.replace("TAIL", '" OR true"')})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/cog.py", 6, "TG001")]
+    _project(tmp_path, {"bot/store.py": store, "bot/cog.py": cog.replace("TAIL", '""')})
+    assert _found(tmp_path, capsys, monkeypatch) == []

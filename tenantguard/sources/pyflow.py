@@ -2393,10 +2393,31 @@ class _Walker:
         items = self.items_of(starred)
         if items is not None and items.ordered and items.values:
             return items.values[0]
+        collected = self._own_varargs(starred)
+        if collected is not None:
+            # `conn.fetch(*args, **kwargs)` in `async def fetch_one(self, *args, **kwargs)`:
+            # the first argument its callers give past its named ones (round 30: TG009 in the
+            # wrapper, and the SQL of `db.fetch_one("SELECT …" + x)` never checked)
+            function = self.function
+            reason = f"the SQL is the first of the arguments `{collected}` collects"
+            return hole(starred, self.origin, reason, param=_VARARGS + collected, owner=function)
         call = starred.value if isinstance(starred, ast.Await) else starred
         returns = self.returning(call.func) if isinstance(call, ast.Call) else None
         reason = f"the SQL is unpacked from `{_short(starred)}`"
         return hole(starred, self.origin, reason, returns=returns, position=0)
+
+    def _own_varargs(self, starred: ast.expr) -> str | None:
+        """The name of the running function's `*args` when `starred` is it as the function
+        received it (not bound again), else None."""
+        function = self.function
+        vararg = function.node.args.vararg if function is not None else None
+        if vararg is None or not isinstance(starred, ast.Name) or starred.id != vararg.arg:
+            return None
+        bound = self.lookup(starred.id)
+        if not (isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1):
+            return None
+        part = bound[0][0]
+        return vararg.arg if type(part) is Hole and part.node is vararg else None
 
     def by_class(self, argument: ast.expr) -> Value:
         """The argument's value; in a method whose `self` may be of several project classes,
@@ -2520,6 +2541,14 @@ class _Walker:
             if isinstance(receiver, InstanceRef | ClassRef):
                 targets = self.index.method_callees(receiver.info, func.attr)
                 bound = isinstance(receiver, InstanceRef)
+            elif isinstance(receiver, ImportedRef) and isinstance(
+                instance := self.index.imported(receiver), InstanceRef
+            ):
+                # `from .database import db` where that module made `db = Database()`: the
+                # object's methods (round 30: read as the module's functions, none found, so
+                # the SQL given to `db.fetch_one(…)` passed unread)
+                targets = self.index.method_callees(instance.info, func.attr)
+                bound = True
             elif isinstance(receiver, ModuleRef | ImportedRef):
                 targets = self.index.module_callees(receiver, func.attr)
             elif (
@@ -5915,6 +5944,9 @@ def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
     return (info.module.path or "", node.lineno, node.col_offset, info.name)
 
 
+# the name under which a function's `*args` is a wrapper's parameter: the first argument it
+# collects (no parameter's name starts with it)
+_VARARGS = "*"
 _MARK = lazy_pattern(r"%s|\?")
 _DOLLAR_END = lazy_pattern(r"(?<![\w$])\$\Z")  # text ending in a `$` that starts a placeholder
 
@@ -6876,7 +6908,16 @@ def given_argument(call: Call, callee: FunctionInfo, parameter: str) -> ast.expr
 def _argument_for(
     call: Call, callee: FunctionInfo, positional: list[str], parameter: str
 ) -> tuple[ast.expr, Value] | None:
-    """The argument a call gives for one of the callee's parameters, if it surely gives one."""
+    """The argument a call gives for one of the callee's parameters, if it surely gives one
+    (for `*args`, named `_VARARGS + "args"`: the first it collects)."""
+    if parameter.startswith(_VARARGS):
+        vararg = callee.node.args.vararg
+        if vararg is None or parameter != _VARARGS + vararg.arg:
+            return None
+        index = len(positional)
+        if index >= len(call.positional) or any(a is None for a in call.positional[: index + 1]):
+            return None  # none given there, or a starred argument before it
+        return call.positional[index]
     argument = call.keywords.get(parameter)
     if argument is None and parameter in positional:
         index = positional.index(parameter)
