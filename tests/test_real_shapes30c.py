@@ -589,3 +589,62 @@ def test_a_wrapper_method_of_an_object_imported_by_name_is_a_wrapper(
     assert _found(tmp_path, capsys, monkeypatch) == [("bot/cog.py", 6, "TG001")]
     _project(tmp_path, {"bot/store.py": store, "bot/cog.py": cog.replace("TAIL", '""')})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 8. `string.Template(…).substitute(…)`
+
+TEMPLATES = [
+    ("from string import Template\n\nT = Template(TEXT)\n", "T.substitute(table=TABLE)"),
+    ("import string\n\nT = string.Template(TEXT)\n", 'T.substitute({"table": TABLE})'),
+    ("from string import Template\n", "Template(TEXT).safe_substitute(table=TABLE)"),
+]
+TEMPLATE_APP = (
+    "HEAD\n\nasync def tags(conn, guild_id: int):\n    return await conn.fetch(CALL, guild_id)\n"
+)
+
+
+def _template_app(head: str, call: str, table: str) -> str:
+    text = '"SELECT name FROM $table WHERE guild_id = $$1"'
+    if "safe_substitute" in call:
+        text = '"SELECT name FROM ${table} WHERE guild_id = $1"'  # (kept as it is written)
+    return (
+        TEMPLATE_APP.replace("HEAD", head)
+        .replace("CALL", call)
+        .replace("TEXT", text)
+        .replace("TABLE", table)
+    )
+
+
+@pytest.mark.parametrize(("head", "call"), TEMPLATES)
+def test_a_string_template_substituted_is_the_text_python_makes(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    head: str,
+    call: str,
+) -> None:
+    app = _template_app(head, call, '"tags --"')  # (its pin commented out)
+    _project(tmp_path, {"bot/q.py": app})
+    assert {f[2] for f in _found(tmp_path, capsys, monkeypatch)} == {"TG001"}
+    _project(tmp_path, {"bot/q.py": _template_app(head, call, '"tags"')})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_a_template_python_cannot_substitute_stays_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = (
+        "from string import Template\n"
+        "\n"
+        "\n"
+        "async def tags(conn, guild_id: int, table: str):\n"
+        '    one = Template("SELECT name FROM tags WHERE guild_id = $1").substitute()\n'
+        '    two = Template("SELECT name FROM $table WHERE guild_id = $$1").substitute(table=table)\n'
+        "    await conn.fetch(one, guild_id)\n"  # 7: `$1` makes substitute() raise
+        "    await conn.fetch(two, guild_id)\n"  # 8: a table known at run time
+    )
+    _project(tmp_path, {"bot/q.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/q.py", 6, "TG009"),
+        ("bot/q.py", 7, "TG009"),
+    ]

@@ -48,6 +48,7 @@ from tenantguard.sources.pyvalues import (
     join_values,
     skeleton,
     starts_like_sql,
+    substitute_template,
     union,
 )
 
@@ -3417,6 +3418,10 @@ class _Walker:
                 **{k.arg: self._composable(k.value, composed) for k in node.keywords if k.arg},
             }
             return format_template(template, positional, keywords, node, origin)
+        if name in ("substitute", "safe_substitute") and isinstance(func, ast.Attribute):
+            substituted = self._template_substitution(node, func)
+            if substituted is not None:
+                return substituted
         if name in ("read_text", "read") and isinstance(func, ast.Attribute):
             read = self.file_read(node, func)
             if read is not None:
@@ -3518,6 +3523,56 @@ class _Walker:
         return hole(
             node, origin, f"`{_short(node)}` is computed at run time", returns=returns, given=given
         )
+
+    def _template_substitution(self, node: ast.Call, func: ast.Attribute) -> Value | None:
+        """`Template("SELECT … FROM $table …").substitute(table="tags")` (`string.Template`,
+        made there or bound to a name once; `safe_substitute` too): the text Python makes,
+        each value in its place (round 30: TG009, "computed at run time"). None when the
+        receiver is no such template or the arguments are not keywords (and a dict display)."""
+        made: ast.expr | None = func.value
+        if isinstance(made, ast.Name):
+            bound = self.lookup(made.id)
+            part = (
+                bound[0][0]
+                if isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1
+                else None
+            )
+            made = part.node if type(part) is Hole and isinstance(part.node, ast.Call) else None
+        if not (
+            isinstance(made, ast.Call)
+            and len(made.args) == 1
+            and not made.keywords
+            and not isinstance(made.args[0], ast.Starred)
+        ):
+            return None
+        called = _dotted(made.func)
+        if not (
+            (called == "Template" and self._imported_from("Template", "string"))
+            or (
+                called == "string.Template" and self._is_module(made.func.value, "string")  # type: ignore[attr-defined]
+            )
+        ):
+            return None
+        keywords: dict[str, Value] = {}
+        arguments = list(node.args)
+        if len(arguments) > 1 or any(isinstance(a, ast.Starred) for a in arguments):
+            return None
+        if arguments:
+            mapping = arguments[0]
+            if not isinstance(mapping, ast.Dict) or any(k is None for k in mapping.keys):
+                return None
+            for key, item in zip(mapping.keys, mapping.values, strict=True):
+                text = _constant_text_of(self.evaluate(key)) if key is not None else None
+                if text is None:
+                    return None
+                keywords[text] = self.evaluate(item)
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                return None
+            keywords[keyword.arg] = self.evaluate(keyword.value)
+        template = self.evaluate(made.args[0])
+        safe = func.attr == "safe_substitute"
+        return substitute_template(template, keywords, node, self.origin, safe=safe)
 
     def file_read(self, node: ast.Call, func: ast.Attribute) -> Value | None:
         """A file's text read by a path built from `__file__` (`(Path(__file__).parent / "sql"

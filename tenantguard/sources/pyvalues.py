@@ -37,6 +37,7 @@ __all__ = [
     "join_values",
     "skeleton",
     "starts_like_sql",
+    "substitute_template",
     "union",
 ]
 
@@ -528,6 +529,39 @@ def format_template(
             out.append(hole(node, origin, "the template has a field the tool does not read"))
             continue
         filled = _fill(pieces, positional, keywords, node, origin)
+        out.append(hole(node, origin, filled) if isinstance(filled, str) else filled)
+    return union(out, node, origin)
+
+
+# `string.Template`'s placeholders: `$$`, `$name`, `${name}`, and a `$` before anything else
+_TEMPLATE_FIELD = lazy_pattern(
+    r"\$(?:(?P<escaped>\$)|(?P<named>[_a-z][_a-z0-9]*)|\{(?P<braced>[_a-z][_a-z0-9]*)\}|(?P<invalid>))",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def substitute_template(
+    template: Value, keywords: dict[str, Value], node: ast.AST, origin: Origin, *, safe: bool
+) -> Value:
+    """`string.Template(template).substitute(**keywords)` (`safe`: `safe_substitute`, which
+    leaves a `$` it cannot read, and a name it is not given, as they are written)."""
+    out: list[Value] = []
+    for alternative in template:
+
+        def field(match: re.Match[str], lit: Lit) -> _Field | Lit | None:
+            if match.group("escaped") is not None:
+                return lit.sliced(0, 1)
+            name = match.group("named") or match.group("braced")
+            if name is None or (safe and name not in keywords):
+                # `$1` (an asyncpg placeholder): `substitute` raises, `safe_substitute` keeps it
+                return lit if safe else None
+            return _Field(name, False, lit)
+
+        pieces = _split(alternative, _TEMPLATE_FIELD, field)
+        if pieces is None:
+            out.append(hole(node, origin, "the template has a `$` Python cannot substitute"))
+            continue
+        filled = _fill(pieces, (), keywords, node, origin)
         out.append(hole(node, origin, filled) if isinstance(filled, str) else filled)
     return union(out, node, origin)
 
