@@ -648,3 +648,68 @@ def test_a_template_python_cannot_substitute_stays_unknown(
         ("bot/q.py", 6, "TG009"),
         ("bot/q.py", 7, "TG009"),
     ]
+
+
+# 9. an HTTP client's `fetch(url)`
+
+HTTP_FETCHES = [
+    'await client.fetch("https://example.com/api/tags?guild=1")',
+    'await client.fetch(f"/tags/{guild_id}", method="DELETE")',
+    "await client.fetch(url)",
+    "await http_client.fetch(url)",
+    "await AsyncHTTPClient().fetch(url)",
+]
+
+
+@pytest.mark.parametrize("call", HTTP_FETCHES)
+def test_an_http_clients_fetch_is_no_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    app = (
+        "from tornado.httpclient import AsyncHTTPClient\n"
+        "\n"
+        "\n"
+        "async def get(http_client, url: str, guild_id: int):\n"
+        "    client = AsyncHTTPClient()\n"
+        f"    return {call}\n"
+    )
+    _project(tmp_path, {"bot/web.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_a_tornado_test_cases_fetch_is_no_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = (
+        "from tornado.testing import AsyncHTTPTestCase\n"
+        "\n"
+        "\n"
+        "class TagsTest(AsyncHTTPTestCase):\n"
+        "    def test_list(self):\n"
+        '        assert self.fetch("/tags").code == 200\n'
+        "\n"
+        "    def test_one(self, url):\n"
+        "        assert self.fetch(url).code == 200\n"
+    )
+    _project(tmp_path, {"bot/test_web.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'conn.fetch("/* the guild\'s tags */ SELECT name FROM tags")',  # a comment first
+        "client.fetch(query)",  # a client of no known kind
+        "self.fetch(query)",
+    ],
+)
+def test_a_fetch_that_may_be_sql_is_still_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    app = (
+        "class Tags:\n"
+        "    async def get(self, conn, client, query: str):\n"
+        f"        return await {call}\n"
+    )
+    _project(tmp_path, {"bot/q.py": app})
+    assert [f[2] for f in _found(tmp_path, capsys, monkeypatch)] in (["TG001"], ["TG009"])

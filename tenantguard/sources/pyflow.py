@@ -2126,6 +2126,42 @@ class _Walker:
         if certain is not None:
             self.sink(node, f".{func.attr}()", certain=certain)
 
+    def _http_client(self, receiver: ast.expr) -> bool:
+        """A name bound once to an HTTP client made there: tornado's `AsyncHTTPClient()` /
+        `HTTPClient()`, httpx's `AsyncClient()` / `Client()`, aiohttp's `ClientSession()`."""
+        made: ast.AST | None = receiver
+        if isinstance(receiver, ast.Name):
+            bound = self.lookup(receiver.id)
+            part = (
+                bound[0][0]
+                if isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1
+                else None
+            )
+            made = part.node if type(part) is Hole else None
+        if isinstance(made, ast.Await):
+            made = made.value
+        if not isinstance(made, ast.Call):
+            return False
+        called = _dotted(made.func)
+        return called.rsplit(".", 1)[-1] in _HTTP_CLIENTS or called in (
+            "httpx.AsyncClient",
+            "httpx.Client",
+        )
+
+    def _http_test_case(self, receiver: ast.expr) -> bool:
+        """`self` in a method of a class derived (directly) from tornado's AsyncHTTPTestCase or
+        AsyncHTTPSTestCase, whose `fetch(path)` requests the application under test."""
+        function = self.function
+        if function is None or function.cls is None or not isinstance(receiver, ast.Name):
+            return False
+        arguments = (*function.node.args.posonlyargs, *function.node.args.args)
+        if not arguments or arguments[0].arg != receiver.id or function.method_kind != "method":
+            return False
+        return any(
+            _dotted(base).endswith(("AsyncHTTPTestCase", "AsyncHTTPSTestCase"))
+            for base in function.cls.base_exprs
+        )
+
     def query_cursor(self, node: ast.Call) -> bool:
         """Whether `x.cursor(…)` is asyncpg's `cursor(query, *args)`, which sends its query,
         rather than a DB-API cursor: psycopg's `cursor()` and its named (server-side)
@@ -2183,6 +2219,12 @@ class _Walker:
         ):
             return None
         receiver = _receiver_name(func.value)
+        if (
+            _http_named(receiver)
+            or self._http_test_case(func.value)
+            or self._http_client(func.value)
+        ):
+            return None  # tornado's `http_client.fetch(url)`, an AsyncHTTPTestCase's `self.fetch`
         return (
             func.attr in CERTAIN_METHODS
             or (handle is not None and handle.kind in ("connection", "dbapi-cursor"))
@@ -2377,6 +2419,11 @@ class _Walker:
         if isinstance(argument, ast.Constant) and not isinstance(argument.value, str):
             return
         value = self.by_class(argument)
+        if value and all(_URL_OR_PATH.match(skeleton(a)) for a in value):
+            # `client.fetch("https://…/tags")`, `self.fetch(f"/api/tags/{id}")` (tornado's
+            # HTTP client and test case): a URL or a path, no SQL (round 30: TG006 errors);
+            # no statement starts with `/` but a `/*` comment
+            return
         if configured and keyword is None and not _sql_like(value):
             # a project helper called as `execute_query(conn, "SELECT …")`: the SQL comes later
             for later in node.args[1:]:
@@ -4218,6 +4265,20 @@ def _psycopg_part(node: ast.Call) -> str | None:
     if _is_sql_module_call(node) and isinstance(func, ast.Attribute):
         return func.attr if func.attr in ("Placeholder", "Literal") else None
     return None
+
+
+# a text that starts as a URL or an absolute path does (`https://…`, `/api/…`; not `/*`)
+_URL_OR_PATH = lazy_pattern(r"\s*(?:[A-Za-z][\w+.-]*://|/(?!\*))")
+# words of a receiver's name that name an HTTP client (`http_client`, `httpx_client`)
+_HTTP_WORDS = frozenset({"http", "https", "httpx", "aiohttp", "urllib"})
+# the classes of HTTP clients with a `fetch(url)`: tornado's, aiohttp's session
+_HTTP_CLIENTS = frozenset({"AsyncHTTPClient", "HTTPClient", "ClientSession"})
+
+
+def _http_named(receiver: str) -> bool:
+    """Whether a receiver's name has a word naming an HTTP client (`http_client.fetch(url)`)."""
+    words = _NOT_LETTERS.split(_CAMEL.sub("_", receiver))
+    return any(word.lower() in _HTTP_WORDS for word in words if word)
 
 
 def _db_named(receiver: str) -> bool:
