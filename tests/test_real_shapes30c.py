@@ -713,3 +713,69 @@ def test_a_fetch_that_may_be_sql_is_still_read(
     )
     _project(tmp_path, {"bot/q.py": app})
     assert [f[2] for f in _found(tmp_path, capsys, monkeypatch)] in (["TG001"], ["TG009"])
+
+
+# 10. Django's `Model.objects.raw(sql, params)`
+
+DJANGO_RAW = [
+    "Tag.objects.raw(SQL, [guild_id])",
+    'Tag.objects.using("replica").raw(SQL, [guild_id])',
+    "Tag._default_manager.raw(SQL, [guild_id])",
+    "run(Tag.objects, SQL, [guild_id])",
+]
+DJANGO_APP = (
+    "from django.db import models\n"
+    "\n"
+    "\n"
+    "class Tag(models.Model):\n"
+    "    guild_id = models.BigIntegerField()\n"
+    "\n"
+    "\n"
+    "def run(qs, sql, params):\n"
+    "    return list(qs.raw(sql + TAIL, params))\n"  # 9
+    "\n"
+    "\n"
+    "def tags(guild_id: int, n: int):\n"
+    "    run(Tag.objects, PINNED, [guild_id])\n"
+    "    return CALL\n"  # 14
+)
+PINNED_SQL = '"SELECT * FROM tags WHERE guild_id = %s"'
+
+
+@pytest.mark.parametrize("call", DJANGO_RAW)
+def test_a_django_raw_query_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    sql = '"SELECT * FROM tags WHERE guild_id = %s AND uses > " + str(int(n))'
+    through = "run(" in call
+    leak = call if through else call.replace("SQL", 'SQL + " OR true"')
+    app = (
+        DJANGO_APP.replace("CALL", leak.replace("SQL", sql))
+        .replace("PINNED", PINNED_SQL)
+        .replace("TAIL", '" OR true"' if through else '""')
+    )
+    _project(tmp_path, {"bot/models.py": app})
+    found = _found(tmp_path, capsys, monkeypatch)
+    expected = [("bot/models.py", 14, "TG001")]
+    if through:  # (the helper's parameter with an OR after it, in the helper; its other call)
+        expected = [("bot/models.py", 9, "TG009"), ("bot/models.py", 13, "TG001"), *expected]
+    assert found == expected
+    pinned = (
+        DJANGO_APP.replace("CALL", call.replace("SQL", sql))
+        .replace("PINNED", PINNED_SQL)
+        .replace("TAIL", '""')
+    )
+    _project(tmp_path, {"bot/models.py": pinned})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_a_raw_of_no_manager_is_no_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = (
+        "def read(response, packet, text: str):\n"
+        "    response.raw(text)\n"
+        "    return packet.raw(text)\n"
+    )
+    _project(tmp_path, {"bot/io.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []

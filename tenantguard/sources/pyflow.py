@@ -88,6 +88,8 @@ SQL_METHODS = frozenset(
         # and `select(X).from_statement(…)` (round 30: their SQL was checked only where it
         # read as SQL standing alone)
         "exec", "from_statement",
+        # Django's `Model.objects.raw(sql, params)` (a manager's only: see `certainty`)
+        "raw",
     }
 )  # fmt: skip
 # the keywords that name a sink's SQL: asyncpg's and psycopg's `query=`, `sql=`; SQLAlchemy's
@@ -2203,6 +2205,10 @@ class _Walker:
         only when it reads like SQL); None when it takes no SQL at all."""
         if func.attr not in SQL_METHODS:
             return None
+        if func.attr == "raw":
+            # Django's `Tag.objects.raw(sql)` (round 30: no sink, an unpinned raw query passed
+            # in silence); `raw` on anything else is no database's
+            return True if _django_manager(func.value) else None
         if (
             func.attr == "from_statement"
             and isinstance(func.value, ast.Call)
@@ -4273,6 +4279,23 @@ _URL_OR_PATH = lazy_pattern(r"\s*(?:[A-Za-z][\w+.-]*://|/(?!\*))")
 _HTTP_WORDS = frozenset({"http", "https", "httpx", "aiohttp", "urllib"})
 # the classes of HTTP clients with a `fetch(url)`: tornado's, aiohttp's session
 _HTTP_CLIENTS = frozenset({"AsyncHTTPClient", "HTTPClient", "ClientSession"})
+
+
+# the receivers of Django's `raw()`: a model's manager (`objects`, `_default_manager`, a
+# name of a manager or a queryset), or one chosen by `.using("replica")` / `.db_manager(…)`
+_MANAGER_WORDS = frozenset({"objects", "manager", "queryset", "qs"})
+
+
+def _django_manager(receiver: ast.expr) -> bool:
+    if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute):
+        if receiver.func.attr in ("using", "db_manager"):
+            return _django_manager(receiver.func.value)
+        return False
+    name = _receiver_name(receiver)
+    if name in ("_default_manager", "_base_manager"):
+        return True
+    words = _NOT_LETTERS.split(_CAMEL.sub("_", name))
+    return any(word.lower() in _MANAGER_WORDS for word in words if word)
 
 
 def _http_named(receiver: str) -> bool:
