@@ -779,3 +779,47 @@ def test_a_raw_of_no_manager_is_no_sql(
     )
     _project(tmp_path, {"bot/io.py": app})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 11. `db.query(sql)`
+
+QUERY_APP = (
+    "from pg import DB\n"
+    "\n"
+    "\n"
+    "def tags(guild_id: int, n: int):\n"
+    "    db = DB()\n"
+    "    return db.query(\n"
+    '        "SELECT name FROM tags WHERE guild_id = $1 AND uses > " + str(int(n)) + TAIL,\n'  # 7
+    "        guild_id,\n"
+    "    )\n"
+)
+
+
+def test_sql_sent_by_query_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/q.py": QUERY_APP.replace("TAIL", '" OR true"')})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/q.py", 7, "TG001")]
+    _project(tmp_path, {"bot/q.py": QUERY_APP.replace("TAIL", '""')})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_a_query_of_a_model_or_graphql_is_no_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = (
+        "from sqlalchemy.orm import Session\n"
+        "\n"
+        "\n"
+        "class Tag:\n"
+        "    id: int\n"
+        "\n"
+        "\n"
+        "def one(db: Session, client, tag_id: int, name: str):\n"
+        '    client.query("query { tags { name } }")\n'
+        "    db.query(Tag.id).count()\n"
+        "    return db.query(Tag).filter(Tag.id == tag_id).first()\n"
+    )
+    _project(tmp_path, {"bot/orm.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []

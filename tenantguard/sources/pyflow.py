@@ -90,6 +90,9 @@ SQL_METHODS = frozenset(
         "exec", "from_statement",
         # Django's `Model.objects.raw(sql, params)` (a manager's only: see `certainty`)
         "raw",
+        # PyGreSQL's, records', dataset's and queries' `db.query(sql)`: SQL where its text
+        # reads as SQL only (SQLAlchemy's `db.query(User)` takes a model: see `certainty`)
+        "query",
     }
 )  # fmt: skip
 # the keywords that name a sink's SQL: asyncpg's and psycopg's `query=`, `sql=`; SQLAlchemy's
@@ -2205,6 +2208,11 @@ class _Walker:
         only when it reads like SQL); None when it takes no SQL at all."""
         if func.attr not in SQL_METHODS:
             return None
+        if func.attr == "query":
+            handle = self.handle_of(func.value)
+            if handle is not None and handle.kind in ("prepared", "cursor"):
+                return None
+            return False  # (round 30: `db.query(f"SELECT … {x}")` was no sink)
         if func.attr == "raw":
             # Django's `Tag.objects.raw(sql)` (round 30: no sink, an unpinned raw query passed
             # in silence); `raw` on anything else is no database's
