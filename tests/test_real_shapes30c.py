@@ -823,3 +823,40 @@ def test_a_query_of_a_model_or_graphql_is_no_sql(
     )
     _project(tmp_path, {"bot/orm.py": app})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 12. a builder's statement refined through its name
+
+REFINED = (
+    "from sqlmodel import Session, col, select\n"
+    "\n"
+    "\n"
+    "class Hero:\n"
+    "    id: int\n"
+    "\n"
+    "\n"
+    "def heroes(db: Session, offset: int, limit: int, name: str | None):\n"
+    "    stmt = START\n"
+    "    if name:\n"
+    "        stmt = stmt.where(col(Hero.id) > 0)\n"
+    "    stmt = stmt.offset(offset).limit(limit)\n"
+    "    return db.SEND(stmt).all()\n"  # 13
+)
+
+
+@pytest.mark.parametrize("send", ["exec", "execute"])
+def test_a_builders_statement_refined_through_its_name_is_no_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, send: str
+) -> None:
+    app = REFINED.replace("START", "select(Hero)").replace("SEND", send)
+    _project(tmp_path, {"bot/heroes.py": app})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_a_name_that_may_hold_text_is_not_a_builders_statement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = "select(Hero) if name else make(name)"  # (a text, on one path)
+    app = REFINED.replace("START", start).replace("SEND", "execute")
+    _project(tmp_path, {"bot/heroes.py": app})
+    assert [f[2] for f in _found(tmp_path, capsys, monkeypatch)] == ["TG009"]

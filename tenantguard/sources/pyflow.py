@@ -167,6 +167,7 @@ _DB_WORD = lazy_pattern(
 _CAMEL = lazy_pattern(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NOT_LETTERS = lazy_pattern(r"[^A-Za-z]+")
 # query builders (SQLAlchemy Core, ORM): a statement object, not SQL text the tool can read
+_BUILT = "is a query builder's statement, not SQL text"
 _BUILDERS = frozenset(
     {"select", "insert", "update", "delete", "union", "union_all", "exists", "lateral", "values"}
 )
@@ -3576,13 +3577,35 @@ class _Walker:
                     return found
                 # `ALLOWED.get(sort, "name")`: one of its values, or the default (helper 111)
                 return union((found, self.evaluate(node.args[1])), node, origin)
-        if _builder(node):
-            reason = f"`{_short(node)}` is a query builder's statement, not SQL text"
+        if _builder(node) or self._refined_statement(node):
+            reason = f"`{_short(node)}` {_BUILT}"
             return hole(node, origin, reason, string=False)
         returns = self.returning(func)
         given = None if returns is None else self._arguments(node)
         return hole(
             node, origin, f"`{_short(node)}` is computed at run time", returns=returns, given=given
+        )
+
+    def _refined_statement(self, node: ast.Call) -> bool:
+        """`stmt.where(…)`, `stmt.offset(n).limit(m)` where `stmt` holds a query builder's
+        statement on every path (`stmt = select(Hero)`; round 30: TG009 "computed at run
+        time" on every `db.exec(stmt)` of SQLModel code that adds filters this way)."""
+        current: ast.expr = node.func
+        while isinstance(current, ast.Attribute | ast.Call):
+            current = current.value if isinstance(current, ast.Attribute) else current.func
+        if not isinstance(current, ast.Name) or not isinstance(node.func, ast.Attribute):
+            return False
+        bound = self.lookup(current.id)
+        return (
+            isinstance(bound, tuple)
+            and bool(bound)
+            and all(
+                len(a) == 1
+                and type(a[0]) is Hole
+                and not a[0].string
+                and a[0].reason.endswith(_BUILT)
+                for a in bound
+            )
         )
 
     def _template_substitution(self, node: ast.Call, func: ast.Attribute) -> Value | None:
