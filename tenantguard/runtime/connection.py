@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import inspect
 from collections.abc import (
     AsyncIterable,
@@ -57,12 +58,14 @@ from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
+from tenantguard.runtime.schema_code import STATEFUL_CODE_QUERY as _STATEFUL_CODE_QUERY
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
 from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
 from tenantguard.runtime.schema_code import (
     implicit_changers,
     setting_code,
     stateful_code,
+    stateful_implicit,
     view_writes,
 )
 from tenantguard.runtime.session import (
@@ -276,7 +279,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_reset_kept", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -310,6 +313,10 @@ class GuardedConnection(asyncpg.Connection):
         # until then, as on a connection that `asyncpg.connect(connection_class=…)` or
         # `asyncpg.create_pool` made, which never read it, no statement is plain)
         self._tg_schema_code: tuple[str, ...] = _SCHEMA_CODE_UNREAD
+        # the schema's functions that leave session state where a read's text does not name
+        # them (an operator's, a domain CHECK's, a policy's: `schema_code.stateful_implicit`):
+        # the pool's reset is never skipped on this connection
+        self._tg_reset_kept: tuple[str, ...] = ()
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them passes unchecked (by identity: a
         # callback scheduled from it runs in a copy of its context, but not in its task)
@@ -590,7 +597,9 @@ class GuardedConnection(asyncpg.Connection):
         release resets the session). Said once per guard, in a warning."""
         guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
 
-        async def read() -> tuple[list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]]:
+        async def read() -> tuple[
+            list[Any], list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]
+        ]:
             version = self.get_server_version().major
             query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
             loose = []
@@ -606,17 +615,21 @@ class GuardedConnection(asyncpg.Connection):
                 names,
                 views,
                 configs,
+                await _fetch(self, _STATEFUL_CODE_QUERY),
             )
 
-        functions, code, loose, names, views, configs = await self._tg_driver_call(read)
+        functions, code, loose, names, views, configs, kept = await self._tg_driver_call(read)
         self._tg_check_policy_names(names)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         readers, self._tg_setting_changers, reading, mentions = setting_code(
             (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
         )
-        guard.learn_stateful(
-            stateful_code((tuple(row) for row in functions), (tuple(row) for row in views))
+        stateful = stateful_code((tuple(row) for row in functions), (tuple(row) for row in views))
+        guard.learn_stateful(stateful)
+        self._tg_reset_kept = (
+            *stateful_implicit((tuple(row) for row in functions), stateful),
+            *(row[0] for row in kept),
         )
         configured = {
             str(row[0]).lower()
@@ -886,11 +899,14 @@ class GuardedConnection(asyncpg.Connection):
             guard is not None
             and (guard._set_tenant_setting or guard.mode is not Mode.OFF)
             and self._tg_clean
+            and not self._tg_reset_kept
             and not self.is_in_transaction()
+            and not _busy(self._protocol)  # type: ignore[attr-defined]
         ):
             # every statement since the last reset was plain: the reset would change nothing
             # (with or without the tenant setting; off, the guard sees no statement unless it
-            # keeps the setting)
+            # keeps the setting) — unless the schema's code may leave state where no text names
+            # it, or a call still runs (`_busy`)
             guard.resets_skipped += 1
             return
         if _RESET_INLINE:
@@ -1536,6 +1552,21 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_driver = self._tg_driver_task = None
         done.set()
         self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
+
+
+def _busy(protocol: object) -> bool:
+    """True while an operation runs on the connection (a call another task made and has not
+    seen the end of: `asyncio.ensure_future(conn.execute("BEGIN; SELECT …"))` left running when
+    the request releases the connection). asyncpg's reset then fails ("another operation is in
+    progress") and the pool terminates the connection; a skipped reset handed it on with the
+    call running, whose BEGIN took the next request's writes into a transaction its release
+    rolled back (round 30). asyncpg keeps the operation's future (its `waiter`, a timeout's
+    handle) in attributes Python cannot read; the protocol's references show them (~1 us)."""
+    return any(
+        (isinstance(item, asyncio.Future) and not item.done())
+        or isinstance(item, asyncio.TimerHandle)
+        for item in gc.get_referents(protocol)
+    )
 
 
 def _unscoped_here(scope: Scope | None) -> bool:

@@ -32,9 +32,11 @@ __all__ = [
     "DANGER",
     "QUERY",
     "QUERY_BEFORE_14",
+    "STATEFUL_CODE_QUERY",
     "implicit_changers",
     "setting_code",
     "stateful_code",
+    "stateful_implicit",
     "view_writes",
 ]
 
@@ -42,7 +44,10 @@ __all__ = [
 # owns, with its text (the SQL-standard body deparsed; an aggregate's support functions named),
 # whether some object other than a function depends on it (pg_depend: triggers, operators,
 # casts, column defaults, constraints, views and rules, policies, types, indexes), and whether
-# pg_catalog has a function of its name. Extensions' functions are trusted like built-ins.
+# pg_catalog has a function of its name, and whether an object that a read runs unnamed depends
+# on it: an operator, a cast, a domain's CHECK, a policy, a type (not a trigger, a column default
+# or a rule, which run on writes, nor a view, whose functions `stateful_code` follows by name).
+# Extensions' functions are trusted like built-ins.
 QUERY = """
 SELECT p.proname::text, n.nspname::text, l.lanname::text,
        CASE
@@ -60,7 +65,15 @@ SELECT p.proname::text, n.nspname::text, l.lanname::text,
            AND d.classid <> 'pg_catalog.pg_proc'::regclass AND d.deptype IN ('n', 'a')),
        EXISTS (
          SELECT 1 FROM pg_catalog.pg_proc b
-         WHERE b.pronamespace = 'pg_catalog'::regnamespace AND b.proname = p.proname)
+         WHERE b.pronamespace = 'pg_catalog'::regnamespace AND b.proname = p.proname),
+       EXISTS (
+         SELECT 1 FROM pg_catalog.pg_depend d
+         WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass AND d.refobjid = p.oid
+           AND d.classid NOT IN ('pg_catalog.pg_proc'::regclass,
+                                 'pg_catalog.pg_trigger'::regclass,
+                                 'pg_catalog.pg_attrdef'::regclass,
+                                 'pg_catalog.pg_rewrite'::regclass)
+           AND d.deptype IN ('n', 'a'))
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -137,6 +150,46 @@ SELECT 'cast ' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.cas
 FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 AND c.castfunc IN ({_BUILTIN_OIDS})
 """
 
+# Schema code that is no function and that a read runs without naming it — a policy, a domain's
+# CHECK, an operator, a cast, an aggregate — calling a built-in that leaves session state the
+# pool's reset undoes (a sequence's currval, an advisory lock, a large object's descriptor) or
+# changes a setting: on such a database the pool's reset is never skipped (round 30). Views are
+# read by `stateful_code`; triggers, column defaults and tables' CHECKs run on writes, which
+# keep the reset anyway. The built-ins are found once, by name, in pg_catalog.
+STATEFUL_CODE_QUERY = """
+WITH b(oid, pattern, name) AS (
+  SELECT p.oid, ':funcid ' || p.oid || ' ', p.proname::text
+  FROM pg_catalog.pg_proc p
+  WHERE p.pronamespace = 'pg_catalog'::regnamespace
+    AND (p.proname IN ('nextval', 'setval', 'set_config', 'query_to_xml', 'query_to_xmlschema',
+                       'query_to_xml_and_xmlschema', 'ts_stat', 'ts_rewrite')
+         OR p.proname ~ '^(pg_(try_)?advisory_|lo_)')
+)
+SELECT s.kind || ' ' || s.name || ' calls ' || b.name
+FROM (
+  SELECT 'policy' AS kind, p.polname::text AS name,
+         concat(p.polqual::text, ' ', p.polwithcheck::text) AS tree
+  FROM pg_catalog.pg_policy p
+  UNION ALL
+  SELECT 'constraint of domain', c.conname::text, c.conbin::text
+  FROM pg_catalog.pg_constraint c
+  WHERE c.oid >= 16384 AND c.contypid <> 0 AND c.conbin IS NOT NULL
+) s
+JOIN b ON strpos(s.tree, b.pattern) > 0
+UNION ALL
+SELECT 'operator ' || o.oprname::text || ' is ' || o.oprcode::text
+FROM pg_catalog.pg_operator o JOIN b ON b.oid = o.oprcode::oid WHERE o.oid >= 16384
+UNION ALL
+SELECT 'aggregate ' || a.aggfnoid::text || ' is built on ' || b.name
+FROM pg_catalog.pg_aggregate a
+JOIN b ON b.oid IN (a.aggtransfn::oid, a.aggfinalfn::oid, a.aggmtransfn::oid, a.aggmfinalfn::oid)
+WHERE a.aggfnoid >= 16384
+UNION ALL
+SELECT 'cast ' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL)
+       || ' is ' || b.name
+FROM pg_catalog.pg_cast c JOIN b ON b.oid = c.castfunc WHERE c.oid >= 16384
+"""
+
 # before PostgreSQL 14 there are no SQL-standard bodies: the source is the text
 QUERY_BEFORE_14 = QUERY.replace(
     "WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid)\n", ""
@@ -172,7 +225,8 @@ def implicit_changers(rows: Iterable[Row]) -> list[str]:
     changes a setting changes it too (by name, to a fixed point)."""
     functions: list[tuple[str, str, bool, set[str]]] = []
     changers: set[str] = set()  # folded names
-    for name, schema, language, text, depended, builtin in rows:
+    for row in rows:
+        name, schema, language, text, depended, builtin = row[:6]
         folded = str(name).lower()
         body = str(text or "").lower()
         if str(language) not in _READ_LANGUAGES or _CHANGES.search(body) or _ESCAPED.search(body):
@@ -203,24 +257,25 @@ WHERE p.proconfig IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_s
 # The views and materialized views of the database's own schemas, with their definitions: one
 # filtered by `current_setting('app.tenant_id')` reads the setting (round 22)
 VIEW_QUERY = """
-SELECT c.relname::text, pg_catalog.pg_get_viewdef(c.oid)
+SELECT c.relname::text, pg_catalog.pg_get_viewdef(c.oid), c.relkind::text
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_'
 UNION ALL
-SELECT c.relname::text, pg_catalog.pg_get_ruledef(r.oid)
+SELECT c.relname::text, pg_catalog.pg_get_ruledef(r.oid), 'rule'::text
 FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE r.rulename <> '_RETURN' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_'
 UNION ALL
-SELECT c.relname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+SELECT c.relname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid), 'default'::text
 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_class c ON c.oid = d.adrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
 """
 # (with the views: the tables' rules and column defaults, each under its table's name — a
-# write of the table runs them: helper 112, a rule reading the setting)
+# write of the table runs them: helper 112, a rule reading the setting; the third column says
+# which: a relkind, 'rule' or 'default')
 
 
 def setting_code(
@@ -256,7 +311,8 @@ def setting_code(
                 changers.add(folded)
         words[folded] = set(_WORD.findall(body))
     _close(changers, words)  # a function calling one that sets it sets it too
-    for view, definition in views:
+    for row in views:
+        view, definition = row[0], row[1]
         text = str(definition or "").lower()
         if name in text or "current_setting" in text:
             readers.add(str(view).lower())
@@ -291,22 +347,52 @@ _DYNAMIC_SETTING = lazy_pattern(r"\bexecute\b[^;]*?\b(show|set|reset)\b")
 def stateful_code(functions: Iterable[Row], views: Iterable[Sequence[object]]) -> frozenset[str]:
     """The views and functions (folded names) whose code leaves state in the session that the
     pool's reset undoes — a row written (a sequence advanced: currval/lastval), a temporary
-    table, an advisory lock, a listen, a prepared statement, a cursor — or that call one: a
+    table, an advisory lock, a listen, a prepared statement, a cursor, a setting changed
+    (`set_config`, `SET`, dynamic SQL, a language the guard cannot read) — or that call one: a
     statement naming one keeps the pool's reset (helper 112: a view of a function inserting
-    into a serial table, another creating a temp table)."""
+    into a serial table, another creating a temp table). A view whose own definition calls a
+    built-in that is not a safe one (`nextval`, `pg_try_advisory_lock`: round 30, the reset
+    skipped without the tenant setting handed clinic 1's sequence value and lock to clinic 2)
+    is one too, as a statement calling it in its own text is not plain."""
+    from tenantguard.runtime.session import unsafe_calls
+
     words: dict[str, set[str]] = {}
     found: set[str] = set()
     for row in functions:
         folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
-        if _STATEFUL.search(body):
+        if (
+            str(row[2]) not in _READ_LANGUAGES
+            or _STATEFUL.search(body)
+            or _CHANGES.search(body)
+            or _ESCAPED.search(body)
+        ):
             found.add(folded)
         words[folded] = set(_WORD.findall(body))
-    for view, definition in views:
-        words.setdefault(str(view).lower(), set()).update(
-            _WORD.findall(str(definition or "").lower())
-        )
+    schema_functions = set(words)
+    for row in views:
+        view, text = str(row[0]).lower(), str(row[1] or "").lower()
+        words.setdefault(view, set()).update(_WORD.findall(text))
+        # a view's body runs where a statement reads it (a materialized view's, a rule's and a
+        # column default's only on a refresh or a write, never plain): the schema's functions
+        # it calls are followed by name below
+        if (len(row) < 3 or row[2] == "v") and unsafe_calls(text) - schema_functions:
+            found.add(view)
     _close(found, words)
     return frozenset(found)
+
+
+def stateful_implicit(rows: Iterable[Row], stateful: frozenset[str]) -> list[str]:
+    """The functions (`schema.name`, sorted) among `stateful` that a read may run without its
+    text naming them: an operator's, a cast's, a domain CHECK's, a policy's, a type's, or one
+    named like a built-in (round 30: `SELECT 1::counted`, a domain whose CHECK
+    advanced a sequence, handed its value to the next request on the pooled connection).
+    Triggers and column defaults run on writes, which keep the pool's reset anyway. Rows of
+    `QUERY` (its seventh column: depended on by such an object)."""
+    return sorted(
+        f"{row[1]}.{row[0]}"
+        for row in rows
+        if str(row[0]).lower() in stateful and (bool(row[5]) or (len(row) > 6 and bool(row[6])))
+    )
 
 
 def _close(found: set[str], words: dict[str, set[str]]) -> None:
@@ -322,8 +408,8 @@ def _close(found: set[str], words: dict[str, set[str]]) -> None:
 
 
 _STATEFUL = lazy_pattern(
-    r"\b(?:insert|update|delete|merge|copy|create|nextval|setval|pg_advisory_\w+|listen|"
-    r"prepare|execute|set|reset|lo_\w+|dblink_connect\w*)\b"
+    r"\b(?:insert|update|delete|merge|copy|create|nextval|setval|pg_(?:try_)?advisory_\w+|"
+    r"listen|prepare|execute|set|reset|lo_\w+|dblink_connect\w*|with\s+hold)\b"
 )
 
 

@@ -228,6 +228,25 @@ _without_comments = without_comments
 _code_text = code_text
 
 
+def unsafe_calls(bare: str) -> set[str]:
+    """The names a text (without comments) calls that are neither safe built-ins nor words of
+    PostgreSQL's grammar (unquoted ones folded to lower case), read as `_functions_plain` reads
+    a statement's: what makes it not plain. A string holding `name(` counts too (the cost of
+    a reset, never a wrong trust)."""
+    found: set[str] = set()
+    for match in _CALL.finditer(bare):
+        if match.group(1) is not None:
+            continue
+        unquoted = match.group(2)
+        if unquoted is not None:
+            name = unquoted.lower()
+            if name not in SAFE_FUNCTIONS and name not in _SYNTAX_WORDS:
+                found.add(name)
+        elif (name := match.group(3).replace('""', '"')) not in SAFE_FUNCTIONS:
+            found.add(name)
+    return found
+
+
 def _functions_plain(text: str, bare: str) -> bool:
     """True when every function the statement calls is a built-in that leaves no state."""
     if "(" not in text:
