@@ -17,7 +17,10 @@ undone, and clinic 2's request on the same connection got it:
 4. a call left running by clinic 1 (a task it started) when it released the connection: the
    skipped reset handed the connection on with the call in flight, whose `BEGIN` took clinic
    2's INSERT into a transaction that clinic 2's release rolled back (asyncpg's own reset fails
-   there, "another operation is in progress", and the pool replaces the connection).
+   there, "another operation is in progress", and the pool replaces the connection);
+5. such a view created by an unscoped() job after the pool's connections read the catalog:
+   they read it as plain (a statement that may change schema code now makes every connection
+   of the guard read the catalog again as the pool hands it out).
 
 Each has a twin that keeps the skip (plain statements only: the reset's round trip is what the
 skip saves).
@@ -31,7 +34,7 @@ import contextlib
 import asyncpg
 import pytest
 
-from tenantguard.runtime import create_pool, tenant
+from tenantguard.runtime import create_pool, tenant, unscoped
 from tests.test_runtime import POLICY
 
 PINNED = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY id"
@@ -68,14 +71,20 @@ async def _plain_cycle_skips(pool: asyncpg.Pool) -> None:
 # -- 1. a view's own call of a built-in that leaves state ---------------------------------
 
 
-async def test_a_views_own_nextval_is_not_handed_to_the_next_clinic(two_clinics: str) -> None:
-    await _owner(two_clinics, "CREATE VIEW next_ids AS SELECT nextval('patients_id_seq') AS id")
+@pytest.mark.parametrize("view", ["next_ids", '"Next Ids"', '"nèxt"', 'public."next_ids"'])
+async def test_a_views_own_nextval_is_not_handed_to_the_next_clinic(
+    two_clinics: str, view: str
+) -> None:
+    """(A quoted name with a blank or a letter past ASCII: the names a statement reads were
+    taken as ASCII words, `next` and `ids`, and missed the view's.)"""
+    created = "next_ids" if "next_ids" in view else view
+    await _owner(two_clinics, f"CREATE VIEW {created} AS SELECT nextval('patients_id_seq') AS id")
     pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
     try:
         for _ in range(2):  # the second time, the SELECT's verdict is cached
             async with pool.acquire() as conn:
                 with tenant(1):
-                    assert await conn.fetchval("SELECT id FROM next_ids") > 3
+                    assert await conn.fetchval(f"SELECT id FROM {view}") > 3
             async with pool.acquire() as conn:
                 with tenant(2):
                     for read in ("SELECT lastval()", "SELECT currval('patients_id_seq')"):
@@ -93,8 +102,11 @@ async def test_a_views_own_nextval_is_not_handed_to_the_next_clinic(two_clinics:
         "CREATE FUNCTION try_lock() RETURNS bool LANGUAGE sql "
         "AS $$ SELECT pg_try_advisory_lock(77) $$;"
         "CREATE VIEW locks AS SELECT try_lock() AS taken",
+        'CREATE FUNCTION "Try Lock"() RETURNS bool LANGUAGE sql '
+        "AS $$ SELECT pg_try_advisory_lock(77) $$;"
+        'CREATE VIEW locks AS SELECT "Try Lock"() AS taken',
     ],
-    ids=["in the view", "in a function it calls"],
+    ids=["in the view", "in a function it calls", "in a function of a quoted name"],
 )
 async def test_a_views_advisory_lock_is_not_handed_to_the_next_clinic(
     two_clinics: str, schema: str
@@ -308,5 +320,45 @@ async def test_a_call_that_ended_before_release_keeps_the_skip(two_clinics: str)
                 assert [r[0] for r in await done] == ROWS[1]
         assert guard.resets_skipped == skipped + 1
         await _plain_cycle_skips(pool)
+    finally:
+        await pool.close()
+
+
+# -- 5. schema code created after the connections read the catalog ---------------------------
+
+
+@pytest.mark.parametrize("size", [1, 2], ids=["the job's connection", "another connection"])
+async def test_a_view_created_by_a_job_is_read_by_the_pools_connections(
+    two_clinics: str, size: int
+) -> None:
+    """An unscoped() job creates a view calling nextval() after the pool's connections read
+    the catalog: a connection read it as plain, and the skipped reset handed clinic 1's
+    sequence value to clinic 2. A statement that may change the schema's code makes every
+    connection of the guard read the catalog again as it is handed out."""
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=size, max_size=size)
+    try:
+        held = [await pool.acquire() for _ in range(size)]  # each connection has read it
+        for conn in held:
+            await pool.release(conn)
+        async with pool.acquire() as conn:
+            with unscoped("migration"):
+                await conn.execute(
+                    "CREATE VIEW next_ids AS SELECT nextval('patients_id_seq') AS id"
+                )
+            if size == 2:  # the job keeps its connection: the requests get the other one
+                async with pool.acquire() as other:
+                    with tenant(1):
+                        assert await other.fetchval("SELECT id FROM next_ids") > 3
+                async with pool.acquire() as other:
+                    with tenant(2), pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+                        await other.fetchval("SELECT currval('patients_id_seq')")
+        for _ in range(2):
+            async with pool.acquire() as conn:
+                with tenant(1):
+                    assert await conn.fetchval("SELECT id FROM next_ids") > 3
+            async with pool.acquire() as conn:
+                with tenant(2), pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+                    await conn.fetchval("SELECT currval('patients_id_seq')")
+        await _plain_cycle_skips(pool)  # once read again, plain reads skip it again
     finally:
         await pool.close()

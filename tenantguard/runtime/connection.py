@@ -156,6 +156,10 @@ WHERE p.proname = ANY($2::text[]) AND n.nspname NOT IN ('pg_catalog', 'informati
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
 _SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
+# a statement that may create or change schema code (DDL, or a DO block or function running it):
+# the guard's connections read the catalog again (`_tg_catalog_stale`); a word in a string or a
+# comment counts too (the cost of a catalog read, never a wrong trust)
+_SCHEMA_CHANGE = lazy_pattern(r"(?i)(?<![\w$])(?:create|alter|drop|do|execute)(?![\w$])")
 
 
 def _guarded(method: M, then: _Then) -> M:
@@ -279,7 +283,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_reset_kept", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_catalog_stale", "_tg_changed_schema", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_reset_kept", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -317,6 +321,12 @@ class GuardedConnection(asyncpg.Connection):
         # them (an operator's, a domain CHECK's, a policy's: `schema_code.stateful_implicit`):
         # the pool's reset is never skipped on this connection
         self._tg_reset_kept: tuple[str, ...] = ()
+        # what was read of the schema's code may be out of date: a statement that may change it
+        # ran on one of the guard's connections (read again as the pool hands this one out)
+        self._tg_catalog_stale = False
+        # such a statement ran on this connection since its last reset (the others are told
+        # again when it has ended: a reader in between saw the catalog before it)
+        self._tg_changed_schema = False
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them passes unchecked (by identity: a
         # callback scheduled from it runs in a copy of its context, but not in its task)
@@ -416,6 +426,9 @@ class GuardedConnection(asyncpg.Connection):
         # the statements after it set it again
         self._tg_fast = False
         self._tg_clean = self._tg_clean and plain
+        if not verdict.plain and type(query) is str and _SCHEMA_CHANGE.search(query) is not None:
+            self._tg_changed_schema = True
+            guard.catalog_changed()
         self._tg_setting = None
         return _Forget(wanted, plain)
 
@@ -674,8 +687,11 @@ class GuardedConnection(asyncpg.Connection):
         """The policy's names checked again once the schema exists: a pool made before the
         patches build it (or while they do) checks each connection again as it is acquired,
         until one of the policy's tables is found — with everything read at connect (a
-        problem found then may be gone, another may have come)."""
-        if self._tg_names_pending or self._tg_names_problem:
+        problem found then may be gone, another may have come); and after a statement on one
+        of the guard's connections that may have changed the schema's code
+        (`Guard.catalog_changed`)."""
+        if self._tg_names_pending or self._tg_names_problem or self._tg_catalog_stale:
+            self._tg_catalog_stale = False
             await self._tg_read_schema_code()
 
     async def _tg_policy_names(self) -> list[Any]:
@@ -931,6 +947,11 @@ class GuardedConnection(asyncpg.Connection):
             reset = super().reset
             await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
+        if self._tg_changed_schema and guard is not None:
+            # the schema change has been committed or rolled back by now: a connection that
+            # read the catalog meanwhile reads it again
+            self._tg_changed_schema = False
+            guard.catalog_changed()
 
     def get_reset_query(self) -> str:
         """asyncpg's reset script, plus `DISCARD TEMP` and `DISCARD SEQUENCES` on PostgreSQL:
@@ -2189,7 +2210,9 @@ def _checking_names(
     async def acquired(proxy: Any) -> Any:
         connection: Any = getattr(proxy, "_con", proxy)  # the proxy's connection
         if isinstance(connection, GuardedConnection) and (
-            connection._tg_names_pending or connection._tg_names_problem
+            connection._tg_names_pending
+            or connection._tg_names_problem
+            or connection._tg_catalog_stale
         ):
             await connection._tg_check_names_again()
         return None if setup is None else await setup(proxy)

@@ -143,6 +143,21 @@ def _folded(name: str) -> str:
     return name.encode("utf-8")[:63].decode("utf-8", "ignore").lower()
 
 
+def _read_names(sql: str) -> set[str]:
+    """The names a statement may read (views, functions), compared with the catalog's folded
+    names: its ASCII words, and each name as PostgreSQL reads it — a quoted one with its
+    blanks and case (`"Next Ids"`), an unquoted one with its letters past ASCII (`nèxt`),
+    folded (round 30: the ASCII words `next` and `ids` missed the view `"Next Ids"` calling
+    nextval(), and the pool's reset was skipped after it). A quoted name is folded too, so it
+    matches more names than PostgreSQL would, never fewer."""
+    names = set(_READ_WORD.findall(sql.lower()))
+    names.update(
+        _folded(quoted.replace('""', '"') if quoted else plain)
+        for quoted, plain in _ANY_NAME.findall(sql)
+    )
+    return names
+
+
 def called_names(sql: str) -> frozenset[str]:
     """The names a statement calls (`name(`, `"Name"(`, a comment or blanks before the
     parenthesis), and the names after a dot (`r.enter`: attribute notation calls the function
@@ -385,6 +400,15 @@ class Guard:
         self.clear_cache()
         if value != old:
             self._changed("max_statement_bytes", old, value, sys._getframe(1))
+
+    def catalog_changed(self) -> None:
+        """A statement that may create or change schema code ran on one of this guard's
+        connections: each reads the catalog again as the pool hands it out (round 30: a view
+        calling nextval() created by an unscoped() job was read as plain by the connections
+        made before it, and the reset skipped after it handed clinic 1's sequence value to
+        clinic 2)."""
+        for connection in list(self._connections):
+            connection._tg_catalog_stale = True
 
     def learn_stateful(self, names: frozenset[str]) -> None:
         """Views and functions of the database whose code leaves state the pool's reset undoes
@@ -746,11 +770,7 @@ class Guard:
                 )
         # a view or function reading the tenant setting (pinned inside by it): the setting must
         # hold tenant() when it runs, as for a pin by the tenant expression
-        named = (
-            set(_READ_WORD.findall(sql.lower()))
-            if self._setting_readers or self._stateful
-            else set()
-        )
+        named = _read_names(sql) if self._setting_readers or self._stateful else set()
         reads_setting = bool(named & self._setting_readers)
         if reads_setting and any(
             _EXPLAIN.match(without_comments(text)) is not None for text in texts

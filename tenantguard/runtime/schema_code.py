@@ -367,15 +367,17 @@ def stateful_code(functions: Iterable[Row], views: Iterable[Sequence[object]]) -
             or _ESCAPED.search(body)
         ):
             found.add(folded)
-        words[folded] = set(_WORD.findall(body))
+        # (the names it calls as PostgreSQL reads them too: `"Lock It"()`)
+        words[folded] = set(_WORD.findall(body)) | unsafe_calls(body)
     schema_functions = set(words)
     for row in views:
         view, text = str(row[0]).lower(), str(row[1] or "").lower()
-        words.setdefault(view, set()).update(_WORD.findall(text))
+        calls = unsafe_calls(text)
+        words.setdefault(view, set()).update(_WORD.findall(text), calls)
         # a view's body runs where a statement reads it (a materialized view's, a rule's and a
         # column default's only on a refresh or a write, never plain): the schema's functions
         # it calls are followed by name below
-        if (len(row) < 3 or row[2] == "v") and unsafe_calls(text) - schema_functions:
+        if (len(row) < 3 or row[2] == "v") and calls - schema_functions:
             found.add(view)
     _close(found, words)
     return frozenset(found)
