@@ -362,3 +362,31 @@ async def test_a_view_created_by_a_job_is_read_by_the_pools_connections(
         await _plain_cycle_skips(pool)  # once read again, plain reads skip it again
     finally:
         await pool.close()
+
+
+async def test_a_view_created_while_a_request_holds_a_connection_keeps_its_reset(
+    two_clinics: str,
+) -> None:
+    """The request's connection was handed out before the job created the view: it reads the
+    catalog again only when handed out next, so its release after reading the view resets."""
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=2, max_size=2)
+    try:
+        held = [await pool.acquire() for _ in range(2)]  # each connection has read it
+        for conn in held:
+            await pool.release(conn)
+        async with pool.acquire() as request:
+            async with pool.acquire() as job:
+                with unscoped("migration"):
+                    await job.execute(
+                        "CREATE VIEW next_ids AS SELECT nextval('patients_id_seq') AS id"
+                    )
+            with tenant(1):
+                assert await request.fetchval("SELECT id FROM next_ids") > 3
+            used = request.get_server_pid()
+        async with pool.acquire() as conn:  # the last released: the request's
+            assert conn.get_server_pid() == used
+            with tenant(2), pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+                await conn.fetchval("SELECT currval('patients_id_seq')")
+        await _plain_cycle_skips(pool)
+    finally:
+        await pool.close()

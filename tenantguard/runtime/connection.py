@@ -916,6 +916,7 @@ class GuardedConnection(asyncpg.Connection):
             and (guard._set_tenant_setting or guard.mode is not Mode.OFF)
             and self._tg_clean
             and not self._tg_reset_kept
+            and not self._tg_catalog_stale  # what it read of the schema may be out of date
             and not self.is_in_transaction()
             and not _busy(self._protocol)  # type: ignore[attr-defined]
         ):
