@@ -83,7 +83,9 @@ async def test_a_views_own_nextval_is_not_handed_to_the_next_clinic(
     taken as ASCII words, `next` and `ids`, and missed the view's.)"""
     created = "next_ids" if "next_ids" in view else view
     await _owner(two_clinics, f"CREATE VIEW {created} AS SELECT nextval('patients_id_seq') AS id")
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
     try:
         for _ in range(2):  # the second time, the SELECT's verdict is cached
             async with pool.acquire() as conn:
@@ -116,7 +118,9 @@ async def test_a_views_advisory_lock_is_not_handed_to_the_next_clinic(
     two_clinics: str, schema: str
 ) -> None:
     await _owner(two_clinics, schema)
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
     try:
         async with pool.acquire() as conn:
             with tenant(1):
@@ -136,7 +140,9 @@ async def test_a_view_of_safe_built_ins_keeps_the_skip(two_clinics: str) -> None
         "CREATE VIEW patient_names AS SELECT tenant_id, lower(first_name) AS name, "
         "coalesce(phone_number, '') AS phone, now() AS at FROM patients",
     )
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
     try:
         guard = pool.tenantguard
         skipped = guard.resets_skipped
@@ -177,7 +183,9 @@ async def test_a_setting_a_function_changed_unnamed_is_not_handed_to_the_next_cl
     two_clinics: str, body: str, setting: str, default: str
 ) -> None:
     await _owner(two_clinics, f"CREATE FUNCTION lock_down(p patients) RETURNS text {body}")
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
     try:
         for _ in range(2):
             async with pool.acquire() as conn:
@@ -208,7 +216,9 @@ async def test_a_function_by_attribute_notation_that_leaves_nothing_keeps_the_sk
         "CREATE FUNCTION shout(p patients) RETURNS text LANGUAGE sql STABLE "
         "AS $$ SELECT upper(p.first_name) $$",
     )
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
     try:
         guard = pool.tenantguard
         skipped = guard.resets_skipped
@@ -242,7 +252,9 @@ async def test_a_domain_check_advancing_a_sequence_keeps_the_reset(
     two_clinics: str, schema: str
 ) -> None:
     await _owner(two_clinics, schema)
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
     try:
         for _ in range(2):
             async with pool.acquire() as conn:
@@ -262,7 +274,9 @@ async def test_a_domain_check_that_leaves_nothing_keeps_the_skip(two_clinics: st
         "CREATE FUNCTION positive(a int) RETURNS bool LANGUAGE sql IMMUTABLE AS $$ SELECT a > 0 $$;"
         "CREATE DOMAIN counted AS int CHECK (positive(VALUE))",
     )
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
     try:
         guard = pool.tenantguard
         skipped = guard.resets_skipped
@@ -289,7 +303,9 @@ async def test_a_domain_check_that_leaves_nothing_keeps_the_skip(two_clinics: st
 async def test_a_call_left_running_at_release_is_not_handed_to_the_next_clinic(
     two_clinics: str, call: str, wait: float
 ) -> None:
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
     try:
         with pytest.raises(asyncpg.InterfaceError, match="another operation is in progress"):
             async with pool.acquire() as conn:
@@ -314,7 +330,9 @@ async def test_a_call_left_running_at_release_is_not_handed_to_the_next_clinic(
 
 
 async def test_a_call_that_ended_before_release_keeps_the_skip(two_clinics: str) -> None:
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=1, max_size=1
+    )
     try:
         guard = pool.tenantguard
         skipped = guard.resets_skipped
@@ -339,7 +357,9 @@ async def test_a_view_created_by_a_job_is_read_by_the_pools_connections(
     the catalog: a connection read it as plain, and the skipped reset handed clinic 1's
     sequence value to clinic 2. A statement that may change the schema's code makes every
     connection of the guard read the catalog again as it is handed out."""
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=size, max_size=size)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=size, max_size=size
+    )
     try:
         held = [await pool.acquire() for _ in range(size)]  # each connection has read it
         for conn in held:
@@ -373,7 +393,9 @@ async def test_a_view_created_while_a_request_holds_a_connection_keeps_its_reset
 ) -> None:
     """The request's connection was handed out before the job created the view: it reads the
     catalog again only when handed out next, so its release after reading the view resets."""
-    pool = await create_pool(two_clinics, policy=POLICY, set_tenant_setting=True, min_size=2, max_size=2)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, set_tenant_setting=True, min_size=2, max_size=2
+    )
     try:
         held = [await pool.acquire() for _ in range(2)]  # each connection has read it
         for conn in held:
