@@ -307,6 +307,7 @@ class Policy:
         "setting_functions",
         "setting_views",
         "shared_rows",
+        "spanning_keys",
         "spelled_call_needles",
         "spelled_calls",
         "stable_functions",
@@ -347,6 +348,10 @@ class Policy:
     foreign_keys: Mapping[str, tuple[ForeignKey, ...]]
     unique_keys: Mapping[str, tuple[frozenset[str], ...]]
     unique_key_names: frozenset[str]  # the columns of its one-column keys
+    # per table, the column sets a write's value is checked against every tenant's rows by:
+    # a unique key or exclusion constraint without the tenant column, but the primary key (the
+    # runtime guard reads them in the catalog: `engine.spanning_keys`)
+    spanning_keys: Mapping[str, tuple[frozenset[str], ...]]
     unpinnable: Mapping[str, str]
     # tables whose tenant column the schema shows to be of an integer type / NOT NULL
     integer_tenant_tables: frozenset[str]
@@ -501,6 +506,7 @@ class Policy:
         nontext_columns: Mapping[str, Iterable[str]] | None = None,
         typed_columns: Mapping[str, Mapping[str, str]] | None = None,
         inlined_functions: Mapping[str, str] | None = None,
+        spanning_keys: Mapping[str, Iterable[Iterable[str]]] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -554,6 +560,7 @@ class Policy:
         # the columns unique by themselves in some table (a screen of `j.id = b.id`)
         singles = {c for keys in self.unique_keys.values() for k in keys if len(k) == 1 for c in k}
         init(self, "unique_key_names", frozenset(singles))
+        init(self, "spanning_keys", _spanning_keys(spanning_keys or {}))
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
         init(self, "integer_tenant_tables", _names(integer_tenant_tables))
         init(self, "not_null_tenant_tables", _names(not_null_tenant_tables))
@@ -853,6 +860,7 @@ class Policy:
             "shared_rows": self.shared_rows,
             "foreign_keys": self.foreign_keys,
             "unique_keys": self.unique_keys,
+            "spanning_keys": self.spanning_keys,
             "unpinnable": self.unpinnable,
             "pinning_functions": self.pinning_functions,
             "cascades": self.cascades,
@@ -900,6 +908,19 @@ class Policy:
             "lossy_arguments": {sql_name(f): p for f, p in self.lossy_arguments.items()},
             "inlined_functions": {sql_name(f): b for f, b in self.inlined_functions.items()},
         }
+
+
+def _spanning_keys(
+    given: Mapping[str, Iterable[Iterable[str]]],
+) -> Mapping[str, tuple[frozenset[str], ...]]:
+    """`given` (names as the catalog spells them), each key once."""
+    found: dict[str, list[frozenset[str]]] = {}
+    for table, keys in given.items():
+        for key in keys:
+            columns = frozenset(key)
+            if columns and columns not in found.setdefault(table, []):
+                found[table].append(columns)
+    return MappingProxyType({t: tuple(k) for t, k in found.items() if k})
 
 
 # The tags of `Policy.to_json`: JSON has no tuples, sets, or keys other than strings.

@@ -58,12 +58,14 @@ from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
+from tenantguard.runtime.schema_code import SPANNING_QUERY as _SPANNING_QUERY
 from tenantguard.runtime.schema_code import STATEFUL_CODE_QUERY as _STATEFUL_CODE_QUERY
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
 from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
 from tenantguard.runtime.schema_code import (
     implicit_changers,
     setting_code,
+    spanning_keys,
     stateful_code,
     stateful_implicit,
     view_writes,
@@ -611,7 +613,7 @@ class GuardedConnection(asyncpg.Connection):
         guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
 
         async def read() -> tuple[
-            list[Any], list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]
+            list[Any], list[Any], list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]
         ]:
             version = self.get_server_version().major
             query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
@@ -621,6 +623,7 @@ class GuardedConnection(asyncpg.Connection):
             names = await self._tg_policy_names()
             views = await _fetch(self, _VIEW_QUERY)
             configs = await _fetch(self, _CONFIG_QUERY)
+            keys = await _fetch(self, _SPANNING_QUERY)
             return (
                 await _fetch(self, query),
                 await _fetch(self, _CODE_QUERY),
@@ -628,11 +631,20 @@ class GuardedConnection(asyncpg.Connection):
                 names,
                 views,
                 configs,
+                keys,
                 await _fetch(self, _STATEFUL_CODE_QUERY),
             )
 
-        functions, code, loose, names, views, configs, kept = await self._tg_driver_call(read)
+        functions, code, loose, names, views, configs, keys, kept = await self._tg_driver_call(
+            read
+        )
         self._tg_check_policy_names(names)
+        policy = guard.policy
+        guard.learn_spanning_keys(
+            spanning_keys(
+                (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column
+            )
+        )
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         readers, self._tg_setting_changers, reading, mentions = setting_code(

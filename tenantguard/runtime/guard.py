@@ -249,7 +249,7 @@ class Guard:
         "_hits", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_proven_with",
         "_reports", "_require_tenant", "_set_tenant_setting", "_setting_literal",
-        "_setting_readers", "_stateful", "_tenant_setting", "_view_writes",
+        "_setting_readers", "_spanning", "_stateful", "_tenant_setting", "_view_writes",
         "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "names_unchecked",
         "reported", "resets_skipped", "schema_code", "setting_syncs", "unlisted_tables",
         "unscoped_statements",
@@ -289,6 +289,7 @@ class Guard:
         self._owns_expressions = self._owns()
         self._setting_readers: frozenset[str] = frozenset()
         self._view_writes: dict[str, tuple[str, ...]] = {}
+        self._spanning: dict[str, tuple[frozenset[str], ...]] = {}
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
@@ -435,6 +436,21 @@ class Guard:
         self._proven_with = self._with_readers(self._policy)
         self.clear_cache()
 
+    def learn_spanning_keys(self, keys: Mapping[str, tuple[frozenset[str], ...]]) -> None:
+        """The keys a connection found in the catalog that check a write's value against every
+        tenant's rows (`runtime.schema_code.spanning_keys`, `Policy.spanning_keys`): a write
+        giving one a value is refused (TG013, round 30). Verdicts made before are made
+        again."""
+        merged = dict(self._spanning)
+        for table, found in keys.items():
+            known = merged.get(table, ())
+            merged[table] = known + tuple(k for k in found if k not in known)
+        if merged == self._spanning:
+            return
+        self._spanning = merged
+        self._proven_with = self._with_readers(self._policy)
+        self.clear_cache()
+
     def _with_readers(self, policy: Policy) -> Policy:
         """`policy` knowing the setting's readers as views filtered by it, with or without
         schema sources (round 26): the proof reads a condition on one that PostgreSQL may
@@ -447,9 +463,18 @@ class Guard:
             for view, shown in self._view_writes.items()
             if normalize_name(sql_name(view)) not in policy.write_views
         }
-        if not readers and not writes:
+        spanning = {
+            table: tuple(k for k in keys if k not in policy.spanning_keys.get(table, ()))
+            for table, keys in self._spanning.items()
+        }
+        spanning = {table: keys for table, keys in spanning.items() if keys}
+        if not readers and not writes and not spanning:
             return policy
         return policy.replace(
+            spanning_keys={
+                table: policy.spanning_keys.get(table, ()) + spanning.get(table, ())
+                for table in {*policy.spanning_keys, *spanning}
+            },
             setting_views=policy.setting_views | readers,
             write_views={
                 **{

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from tenantguard._patterns import lazy_pattern
 
@@ -496,3 +497,40 @@ def view_writes(
                 )
         found[view] = tuple(sorted(wanted))
     return found
+
+
+# The column sets PostgreSQL checks against a whole table when a write gives them a value
+# (round 30): unique indexes and exclusion constraints but the primary key, with their columns
+# and those of their expressions and predicate (the index's dependencies on its table).
+# `spanning_keys` keeps those of tenant tables that do not hold the tenant column.
+SPANNING_QUERY = """
+SELECT c.relname::text,
+       array(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid = i.indrelid AND a.attnum > 0
+               AND (a.attnum = ANY (i.indkey::int2[])
+                    OR EXISTS (SELECT FROM pg_catalog.pg_depend d
+                               WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                                 AND d.objid = i.indexrelid
+                                 AND d.refclassid = 'pg_catalog.pg_class'::regclass
+                                 AND d.refobjid = i.indrelid AND d.refobjsubid = a.attnum)))
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE (i.indisunique OR i.indisexclusion) AND NOT i.indisprimary
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+"""
+
+
+def spanning_keys(
+    rows: Iterable[tuple[Any, ...]], is_tenant_table: Callable[[str], bool], tenant_column: str
+) -> dict[str, tuple[frozenset[str], ...]]:
+    """From the rows of `SPANNING_QUERY`: per tenant table, the keys a write's value is checked
+    against every tenant's rows by (`Policy.spanning_keys`): those without the tenant column."""
+    found: dict[str, list[frozenset[str]]] = {}
+    for table, columns in rows:
+        key = frozenset(str(c) for c in columns or ())
+        if not key or tenant_column in key or not is_tenant_table(str(table)):
+            continue
+        if key not in found.setdefault(str(table), []):
+            found[str(table)].append(key)
+    return {t: tuple(k) for t, k in found.items() if k}

@@ -128,6 +128,16 @@ its body's table and ordered by cost with the pin there: `WITH m AS (SELECT id, 
 tenant_id = $1) … WHERE n::int IS NULL` may fail on another tenant's row (a tie goes to the
 condition), `… WHERE n::int > 5` costs more than the pin and runs after it.
 
+A constraint check is a read of every tenant's rows too (round 30): a unique key or an
+exclusion constraint of a tenant table that does not hold the tenant column (`email text
+UNIQUE`, a unique index on `lower(handle)`, `EXCLUDE USING gist (room WITH =, during WITH
+&&)`) is checked over the whole table, so an INSERT, UPDATE, MERGE or `ON CONFLICT … DO UPDATE`
+that gives one of its columns a value fails ("duplicate key value violates unique
+constraint") — or an `ON CONFLICT DO NOTHING` skips its row — exactly when another tenant
+holds the value. The runtime guard reads those keys in the catalog (`Policy.spanning_keys`);
+the primary key is not one (the rows' identity: applications give ids explicitly), nor is a
+key that holds the tenant column.
+
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
 names to a channel, `set_config` leaves them in a setting, `nextval` and `pg_sleep` leak how many
@@ -193,6 +203,7 @@ from tenantguard.engine.proof.syntax import (
     is_table_name,
     is_within,
 )
+from tenantguard.engine.spanning_keys import spanning_writes
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
 
@@ -220,9 +231,11 @@ _AFTER_FILTERS = frozenset(
 def check(ctx: Context) -> Iterator[Finding]:
     if "set_config" in ctx.lowered and ctx.tree is not None and not ctx.in_patch:
         yield from _setting_changed_before_read(ctx, ctx.tree)
-    analysis = ctx.builder
     if ctx.in_patch or ctx.tree is None:
         return
+    if ctx.policy.spanning_keys and ("insert" in ctx.lowered or "update" in ctx.lowered):
+        yield from _spanning_writes(ctx, ctx.tree)  # (a MERGE's actions are spelled so too)
+    analysis = ctx.builder
     if analysis is None:
         # no tenant table named: a view or function pinned inside by the tenant setting may
         # still be read (cheap screen first: the call's name in the text, or the name of one
@@ -281,6 +294,25 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "tenant) and call it in the select list of a block that reads those rows",
             )
             break
+
+
+def _spanning_writes(ctx: Context, tree: exp.Expression) -> Iterator[Finding]:
+    """A write giving a value to a column of a key the server checks across every tenant
+    (`engine.spanning_keys`): its error, or an ON CONFLICT that skips, tells whether another
+    tenant holds the value (round 30)."""
+    for write in spanning_writes(tree, ctx.policy):
+        key = ", ".join(sorted(write.key))
+        yield ctx.finding(
+            RULE,
+            write.node,
+            f"the value written to {write.table}.{write.column} is checked against every "
+            f"tenant's rows: ({key}) is a unique key or an exclusion constraint without the "
+            'tenant column, whose error ("duplicate key value", "conflicting key value"), '
+            "or an ON CONFLICT that skips, tells whether another tenant holds the value",
+            f"make the key hold {ctx.policy.tenant_column} (UNIQUE ({ctx.policy.tenant_column}, "
+            f"…), EXCLUDE (… {ctx.policy.tenant_column} WITH =)), or write it in maintenance "
+            "code (`with unscoped(reason):`)",
+        )
 
 
 # text-like types: a cast to one never fails on a value (a cast from one to any other type

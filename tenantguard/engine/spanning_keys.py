@@ -1,0 +1,112 @@
+"""Writes whose value the server checks against every tenant's rows (round 30).
+
+A unique key or an exclusion constraint without the tenant column (`email text UNIQUE`, a
+unique index on `lower(handle)`, `EXCLUDE USING gist (room WITH =, during WITH &&)`) is
+checked by PostgreSQL over the whole table, whatever pins the statement: an INSERT or UPDATE
+that gives one of its columns a value fails ("duplicate key value violates unique
+constraint", "conflicting key value violates exclusion constraint"), or an `ON CONFLICT DO
+NOTHING` skips its row, exactly when another tenant holds the value. `Policy.spanning_keys`
+holds those column sets; the runtime guard reads them in the catalog. Not the primary key: the
+rows' identity, which applications give explicitly (a value the shared sequence hands out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from tenantguard.engine.policy import Policy
+from tenantguard.engine.proof import identifier_name
+
+__all__ = ["SpanningWrite", "spanning_writes"]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanningWrite:
+    """A write giving `column` of `table` a value, checked by `key` across every tenant."""
+
+    node: exp.Expression  # the INSERT, UPDATE, MERGE action or ON CONFLICT … DO UPDATE
+    table: str
+    column: str
+    key: frozenset[str]
+
+
+def spanning_writes(tree: exp.Expression, policy: Policy) -> list[SpanningWrite]:
+    """The statement's writes (in CTEs too) that give a column of a spanning key a value."""
+    keys_of = policy.spanning_keys
+    if not keys_of:
+        return []
+    found: list[SpanningWrite] = []
+    for node in tree.find_all(exp.Insert, exp.Update):
+        assert isinstance(node, exp.Insert | exp.Update)
+        when = node.parent
+        merge = when.parent.parent if isinstance(when, exp.When) and when.parent else None
+        target = node.this
+        if isinstance(merge, exp.Merge):
+            target = merge.this  # a MERGE's action: an INSERT or UPDATE node without a table
+        elif isinstance(target, exp.Schema):
+            target = target.this
+        if not isinstance(target, exp.Table):
+            continue
+        name = identifier_name(target.this)
+        keys = keys_of.get(name)
+        if not keys:
+            continue
+        written = _written(node, isinstance(merge, exp.Merge))
+        for column in written:
+            key = next((k for k in keys if column is None or column in k), None)
+            if key is not None:
+                found.append(SpanningWrite(node, name, column or sorted(key)[0], key))
+                break
+        if isinstance(node, exp.Insert):
+            conflict = node.args.get("conflict")
+            if isinstance(conflict, exp.OnConflict):
+                for column in _assigned(conflict.expressions):
+                    key = next((k for k in keys if column in k), None)
+                    if key is not None:
+                        found.append(SpanningWrite(conflict, name, column, key))
+                        break
+    return found
+
+
+def _written(node: exp.Insert | exp.Update, in_merge: bool) -> list[str | None]:
+    """The columns a write gives a value (None: every column — an INSERT without a list)."""
+    if isinstance(node, exp.Update):
+        return list(_assigned(node.expressions))
+    listed = node.this
+    if in_merge:
+        if isinstance(listed, exp.Tuple):
+            return _names(listed.expressions)
+        return [None] if node.expression is not None else []
+    if isinstance(listed, exp.Schema):
+        return _names(listed.expressions)
+    source = node.expression
+    if source is None or node.args.get("default"):
+        return []  # DEFAULT VALUES: the server's own values
+    return [None]
+
+
+def _names(columns: list[exp.Expression]) -> list[str | None]:
+    return [name for name in map(_column_name, columns) if name is not None]
+
+
+def _assigned(assignments: list[exp.Expression]) -> list[str]:
+    columns: list[str] = []
+    for assignment in assignments:
+        if not isinstance(assignment, exp.EQ):
+            continue
+        left = assignment.this
+        targets = left.expressions if isinstance(left, exp.Tuple) else [left]
+        for target in targets:
+            name = _column_name(target)
+            if name is not None:
+                columns.append(name)
+    return columns
+
+
+def _column_name(node: exp.Expression) -> str | None:
+    if isinstance(node, exp.Column):
+        return identifier_name(node.this)
+    if isinstance(node, exp.Identifier):
+        return identifier_name(node)
+    return None

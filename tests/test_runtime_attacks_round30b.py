@@ -1,0 +1,279 @@
+"""Round 30: the runtime guard attacked by an outsider (helper h30b), on a real server.
+
+1. A constraint PostgreSQL checks against the whole table, whatever pins the statement. A
+   unique key without the tenant column (`email text UNIQUE`, a unique index on
+   `lower(handle)`) and an exclusion constraint without it look the value a write gives up
+   among every tenant's rows. Account 1's pinned INSERT of an email failed with "duplicate key
+   value violates unique constraint" exactly when account 2 held it (and `ON CONFLICT DO
+   NOTHING RETURNING id` returned no row: no error needed), an UPDATE of a handle likewise
+   (through the index's expression), a MERGE's INSERT likewise, and a booking overlapping
+   account 2's failed with "conflicting key value violates exclusion constraint". Refused now
+   (TG013): a write that gives a value to a column of such a key, which the runtime guard reads
+   in the catalog (unique indexes, exclusion constraints: `Policy.spanning_keys`). The primary
+   key is not one: applications give ids explicitly (round 12's false alarms), and the shared
+   sequence shows as much to every INSERT … RETURNING id.
+
+   Not refused: a foreign key to a tenant table that does not carry the tenant column
+   (`member_id REFERENCES members (id)`) is checked across accounts too — account 1's note
+   naming member 99 failed with "is not present in table", naming account 2's member 2 it was
+   written, linked to it — but such keys are how most schemas link child rows (round 14's
+   notes API: `note_tags.note_id REFERENCES notes (id)`), and refusing every write of one
+   would refuse plain application inserts; the way out is in the schema (a composite key).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard import Policy, TenantIsolationError
+from tenantguard.engine.analyze import analyze_statement
+from tenantguard.runtime import connect, tenant
+from tests.test_runtime import POLICY as CLINICS
+from tests.test_schema import policy_for
+
+MEMBERS = """
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE TABLE accounts (id bigint PRIMARY KEY, name text);
+CREATE TABLE members (id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id),
+    email text UNIQUE, handle text, bio text, UNIQUE (account_id, id));
+CREATE UNIQUE INDEX members_handle_key ON members (lower(handle));
+CREATE TABLE notes (id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id),
+    member_id bigint REFERENCES members (id), body text);
+CREATE TABLE bookings (id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id),
+    room int, during tsrange, EXCLUDE USING gist (room WITH =, during WITH &&));
+-- the safe twins: keys of one account
+CREATE TABLE contacts (id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id),
+    email text, UNIQUE (account_id, email));
+CREATE TABLE tags (id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id), member_id bigint, label text,
+    FOREIGN KEY (account_id, member_id) REFERENCES members (account_id, id));
+CREATE TABLE desks (id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id),
+    room int, during tsrange,
+    EXCLUDE USING gist (account_id WITH =, room WITH =, during WITH &&));
+"""
+ROWS = """
+INSERT INTO accounts VALUES (1, 'own'), (2, 'VICTIM');
+INSERT INTO members (id, account_id, email, handle) VALUES
+    (1, 1, 'ann@own.example', 'ann'), (2, 2, 'boss@victim.example', 'Boss');
+INSERT INTO bookings (account_id, room, during) VALUES
+    (2, 7, '[2030-01-01 10:00, 2030-01-01 11:00)');
+SELECT setval('members_id_seq', 10);
+"""
+TABLES = {"members", "notes", "bookings", "contacts", "tags", "desks"}
+
+
+def _catalog_policy() -> Policy:
+    """No schema sources: what the guard knows of the keys it reads in the catalog."""
+    return Policy("account_id", TABLES, global_tables={"accounts"})
+
+
+def _schema_policy(tmp_path: Path) -> Policy:
+    policy = policy_for(tmp_path, MEMBERS, tenant_column="account_id")
+    assert isinstance(policy, Policy)
+    return policy
+
+
+async def _loaded(database: str) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(MEMBERS + ROWS)
+    finally:
+        await owner.close()
+
+
+# (statement, the value account 2 holds, a value no account holds); $1 is account 1
+ORACLES = {
+    "unique insert": ("INSERT INTO members (account_id, email) VALUES ($1, $2)", "boss@victim.example", "nobody@example"),
+    "unique upsert skips": (
+        "INSERT INTO members (account_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id",
+        "boss@victim.example",
+        "nobody@example",
+    ),
+    "unique upsert on the key": (
+        "INSERT INTO members (account_id, email) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING RETURNING id",
+        "boss@victim.example",
+        "nobody@example",
+    ),
+    "unique insert select": (
+        "INSERT INTO members (account_id, email) SELECT $1, $2::text ON CONFLICT DO NOTHING RETURNING id",
+        "boss@victim.example",
+        "nobody@example",
+    ),
+    "unique update": ("UPDATE members SET email = $2 WHERE account_id = $1 RETURNING id", "boss@victim.example", "nobody@example"),
+    "unique index expression": ("UPDATE members SET handle = $2 WHERE account_id = $1 RETURNING id", "BOSS", "nobody"),
+    "unique row update": (
+        "UPDATE members SET (bio, handle) = ('x', $2) WHERE account_id = $1 RETURNING id",
+        "BOSS",
+        "nobody",
+    ),
+    "unique in a CTE": (
+        "WITH n AS (INSERT INTO members (account_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING "
+        "RETURNING id) SELECT count(*) FROM n",
+        "boss@victim.example",
+        "nobody@example",
+    ),
+    "unique merge": (
+        "MERGE INTO members m USING (SELECT $2::text AS e) s ON m.account_id = $1 AND m.email = s.e "
+        "WHEN NOT MATCHED THEN INSERT (account_id, email) VALUES ($1, s.e)",
+        "boss@victim.example",
+        "nobody@example",
+    ),
+    "unique upsert update": (
+        "INSERT INTO members (account_id, id, email) VALUES ($1, 1, 'ann@own.example') "
+        "ON CONFLICT (account_id, id) DO UPDATE SET email = $2 RETURNING id",
+        "boss@victim.example",
+        "nobody@example",
+    ),
+    "exclusion": (
+        "INSERT INTO bookings (account_id, room, during) VALUES ($1, 7, $2::text::tsrange)",
+        "[2030-01-01 10:30, 2030-01-01 10:45)",
+        "[2030-02-01 10:30, 2030-02-01 10:45)",
+    ),
+}  # fmt: skip
+
+
+async def _outcome(conn: asyncpg.Connection, sql: str, value: object) -> str:
+    """What account 1's request sees of `sql` run with `value` (rolled back)."""
+    try:
+        async with conn.transaction():
+            with tenant(1):
+                result = await conn.fetch(sql, 1, value)
+            outcome = f"rows {[tuple(r) for r in result]}"
+            raise _Rollback(outcome)
+    except _Rollback as done:
+        return str(done)
+    except TenantIsolationError:
+        return "refused"
+    except asyncpg.PostgresError as error:
+        return f"{type(error).__name__}"
+
+
+class _Rollback(Exception):
+    pass
+
+
+@pytest.mark.parametrize("source", ["catalog", "schema"])
+@pytest.mark.parametrize("shape", sorted(ORACLES))
+async def test_a_key_checked_across_accounts_tells_nothing_of_account_two(
+    database: str, tmp_path: Path, shape: str, source: str
+) -> None:
+    await _loaded(database)
+    policy = _catalog_policy() if source == "catalog" else _schema_policy(tmp_path)
+    conn = await connect(database, policy=policy)
+    sql, held, free = ORACLES[shape]
+    try:
+        told = (await _outcome(conn, sql, held), await _outcome(conn, sql, free))
+    finally:
+        await conn.close()
+    # before: ('UniqueViolationError', 'rows [(3,)]'), ('rows []', 'rows [(4,)]'),
+    # ('ExclusionViolationError', 'rows []'), ('rows []', 'ForeignKeyViolationError')…
+    assert told == ("refused", "refused")
+
+
+SAFE = [
+    ("INSERT INTO contacts (account_id, email) VALUES ($1, $2)", "boss@victim.example"),
+    (
+        "INSERT INTO contacts (account_id, email) VALUES ($1, $2) "
+        "ON CONFLICT (account_id, email) DO NOTHING RETURNING id",
+        "x@own.example",
+    ),
+    ("UPDATE contacts SET email = $2 WHERE account_id = $1 AND id = 2", "y@own.example"),
+    ("INSERT INTO tags (account_id, member_id, label) VALUES ($1, $2, 'vip')", 1),
+    ("UPDATE tags SET member_id = $2 WHERE account_id = $1", 1),
+    ("INSERT INTO desks (account_id, room, during) VALUES ($1, 7, $2::text::tsrange)", "[2030-01-01 10:30, 2030-01-01 10:45)"),
+    ("INSERT INTO notes (account_id, body) VALUES ($1, $2)", "no member"),
+    ("UPDATE members SET bio = $2 WHERE account_id = $1 RETURNING id", "hello"),
+    ("INSERT INTO members (account_id, bio) VALUES ($1, $2) RETURNING account_id", "new"),
+    # the primary key: the rows' identity, given explicitly by applications
+    ("INSERT INTO notes (id, account_id, body) VALUES (50, $1, $2)", "explicit id"),
+    ("SELECT email FROM members WHERE account_id = $1 AND email = $2", "ann@own.example"),
+    ("DELETE FROM notes WHERE account_id = $1 AND body = $2", "x"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("source", ["catalog", "schema"])
+async def test_writes_to_keys_of_one_account_still_run(
+    database: str, tmp_path: Path, source: str
+) -> None:
+    """The legitimate twins: keys that hold the account column (a unique key, an exclusion
+    constraint with `account_id WITH =`), columns of no key, a foreign key, the primary key,
+    reads and deletes."""
+    await _loaded(database)
+    policy = _catalog_policy() if source == "catalog" else _schema_policy(tmp_path)
+    conn = await connect(database, policy=policy)
+    try:
+        with tenant(1):
+            for sql, value in SAFE:
+                await conn.execute(sql, 1, value)
+    finally:
+        await conn.close()
+
+
+def test_the_engine_reads_the_keys_it_is_given() -> None:
+    """One implementation: the proof flags a write to a column of `Policy.spanning_keys`
+    (what the runtime guard read in the catalog), wherever the write stands."""
+    policy = _catalog_policy().replace(
+        spanning_keys={"members": [("email",), ("handle",)], "bookings": [("room", "during")]}
+    )
+    flagged = [
+        "INSERT INTO members (account_id, email) VALUES ($1, $2)",
+        "INSERT INTO members (account_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "UPDATE members SET handle = $2 WHERE account_id = $1",
+        "UPDATE members AS m SET (bio, handle) = ('x', $2) WHERE m.account_id = $1",
+        "WITH n AS (INSERT INTO members (account_id, email) VALUES ($1, $2) RETURNING id) "
+        "SELECT id FROM n",
+        "INSERT INTO members (account_id, id) VALUES ($1, 1) "
+        "ON CONFLICT (account_id, id) DO UPDATE SET email = $2",
+        "MERGE INTO members m USING (SELECT $2::text AS e) s ON m.account_id = $1 "
+        "WHEN MATCHED THEN UPDATE SET handle = s.e",
+        "INSERT INTO bookings (account_id, during) VALUES ($1, $2)",
+    ]
+    for sql in flagged:
+        assert [f.code for f in analyze_statement(sql, policy).findings] == ["TG013"], sql
+    for sql in [
+        "INSERT INTO members (account_id, bio) VALUES ($1, $2)",
+        "INSERT INTO members (account_id, id) VALUES ($1, 1) "
+        "ON CONFLICT (account_id, id) DO UPDATE SET bio = $2",
+        "UPDATE members SET bio = $2 WHERE account_id = $1",
+        "INSERT INTO contacts (account_id, email) VALUES ($1, $2)",
+        "SELECT email FROM members WHERE account_id = $1 AND email = $2",
+    ]:
+        assert not analyze_statement(sql, policy).findings, sql
+
+
+async def test_plain_clinic_writes_still_run(two_clinics: str) -> None:
+    """The Dentalogic schema: every key of a clinic's table holds tenant_id but the primary
+    key — the clinics' plain writes run as before."""
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            await conn.execute(
+                "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $3)",
+                1,
+                "Dora",
+                "113",
+            )
+            await conn.execute(
+                "UPDATE patients SET phone_number = $2 WHERE tenant_id = $1 AND first_name = 'Dora'",
+                1,
+                "114",
+            )
+            await conn.execute(
+                "INSERT INTO patients (id, tenant_id, first_name, phone_number) "
+                "VALUES (100, $1, 'Eli', '115') ON CONFLICT (tenant_id, phone_number) DO NOTHING",
+                1,
+            )
+            rows = await conn.fetch(
+                "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY id", 1
+            )
+    finally:
+        await conn.close()
+    assert [r[0] for r in rows] == ["Ana", "Bruno", "Dora", "Eli"]
