@@ -19,10 +19,19 @@
    written, linked to it — but such keys are how most schemas link child rows (round 14's
    notes API: `note_tags.note_id REFERENCES notes (id)`), and refusing every write of one
    would refuse plain application inserts; the way out is in the schema (a composite key).
+
+2. A row's place through TABLESAMPLE. `ctid` is refused (TG006: the gaps between a tenant's
+   own rows count other tenants' writes), but `TABLESAMPLE BERNOULLI (50) REPEATABLE (s)`
+   keeps a row by its place (block, offset) and the seed alone: clinic 1's pinned reads under
+   24 seeds kept each of its rows under the seeds that keep (0,1), (0,2) and (0,4) of any
+   table (computed on a table of one's own) — its new patient lay at (0,4), so (0,3) held
+   another clinic's row. SYSTEM keeps whole pages alike. Refused now (TG006) on any relation
+   but a global table or the registry.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import asyncpg
@@ -277,3 +286,80 @@ async def test_plain_clinic_writes_still_run(two_clinics: str) -> None:
     finally:
         await conn.close()
     assert [r[0] for r in rows] == ["Ana", "Bruno", "Dora", "Eli"]
+
+
+# 2. A row's place through TABLESAMPLE.
+SAMPLED = (
+    "SELECT first_name FROM patients TABLESAMPLE BERNOULLI (50) REPEATABLE ($2) "
+    "WHERE tenant_id = $1"
+)
+
+
+async def test_a_sample_does_not_tell_where_the_clinics_rows_lie(two_clinics: str) -> None:
+    owner = await asyncpg.connect(two_clinics)
+    try:  # what the attacker computes on a server of their own: the seeds that keep a place
+        await owner.execute(
+            "CREATE TABLE places (n int); INSERT INTO places VALUES (1), (2), (3), (4)"
+        )
+        kept_at: dict[str, list[int]] = {}
+        for seed in range(1, 25):
+            for row in await owner.fetch(
+                "SELECT ctid::text FROM places TABLESAMPLE BERNOULLI (50) REPEATABLE ($1)", seed
+            ):
+                kept_at.setdefault(row[0], []).append(seed)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=CLINICS)
+    kept: dict[str, list[int]] = {}
+    try:
+        with tenant(1):
+            await conn.execute(
+                "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, 'Dora', '113')",
+                1,
+            )
+            with contextlib.suppress(TenantIsolationError):
+                for seed in range(1, 25):
+                    for row in await conn.fetch(SAMPLED, 1, float(seed)):
+                        kept.setdefault(row[0], []).append(seed)
+    finally:
+        await conn.close()
+    places = {
+        name: [p for p, seeds in kept_at.items() if seeds == mine] for name, mine in kept.items()
+    }
+    assert places == {}  # {'Ana': ['(0,1)'], 'Bruno': ['(0,2)'], 'Dora': ['(0,4)']}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT count(*) FROM patients TABLESAMPLE SYSTEM (50) WHERE tenant_id = $1",
+        "SELECT p.first_name FROM patients AS p TABLESAMPLE BERNOULLI (10) JOIN appointments a "
+        "ON a.patient_id = p.id AND a.tenant_id = p.tenant_id WHERE p.tenant_id = $1",
+        "SELECT a.id FROM appointments a TABLESAMPLE BERNOULLI (5) REPEATABLE (1) "
+        "WHERE a.tenant_id = $1",
+        "WITH s AS (SELECT id FROM public.patients TABLESAMPLE SYSTEM (1) WHERE tenant_id = $1) "
+        "SELECT count(*) FROM s",
+    ],
+)
+async def test_other_samples_of_clinic_tables_are_refused(two_clinics: str, statement: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="TABLESAMPLE"):
+            await conn.fetch(statement, 1)
+    finally:
+        await conn.close()
+
+
+async def test_samples_without_a_place_still_run(two_clinics: str) -> None:
+    """The legitimate twins: a sample of the registry (every clinic's row is public there),
+    and a random pick of the clinic's own rows."""
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            await conn.fetch("SELECT name FROM tenants TABLESAMPLE BERNOULLI (50) REPEATABLE (1)")
+            rows = await conn.fetch(
+                "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY random() LIMIT 5", 1
+            )
+    finally:
+        await conn.close()
+    assert sorted(r[0] for r in rows) == ["Ana", "Bruno"]

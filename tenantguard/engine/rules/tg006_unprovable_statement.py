@@ -279,6 +279,7 @@ _SESSION_HISTORY_CALLS = frozenset({"pg_prepared_statement", "pg_cursor"})
 # a cheap test of the text before the walk: every name above holds one of these
 _COMMAND_WORDS = lazy_pattern(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
 _HINTS = (
+    "tablesample",
     "_backend",
     "_to_xml",
     "pg_prepared_statement",
@@ -546,6 +547,19 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 )
         elif not isinstance(node, exp.Table):
             continue
+        elif node.args.get("sample") is not None and _sampled_rows_shared(ctx, node):
+            # round 30: `TABLESAMPLE BERNOULLI (50) REPEATABLE (s)` keeps a row by its place
+            # (block, offset) and the seed alone, SYSTEM by its block: run under several seeds,
+            # the rows kept tell each row's place — its ctid, refused above
+            yield ctx.finding(
+                RULE,
+                node,
+                f"TABLESAMPLE of {identifier_name(node.this)} keeps rows by where they lie in "
+                "the table's pages, which every tenant's rows share: the rows kept under "
+                "several seeds tell each row's place (its ctid), and the gaps between a "
+                "tenant's own rows count other tenants' writes",
+                "sample the tenant's own rows in a pinned query (`ORDER BY random() LIMIT n`)",
+            )
         elif _COUNTER_VIEW.fullmatch(identifier_name(node.this)):
             yield _counters(ctx, node, identifier_name(node.this))
         elif identifier_name(node.this) == "pg_prepared_xacts":
@@ -594,6 +608,14 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 "(planner statistics)",
                 "do not read planner statistics from application code",
             )
+
+
+def _sampled_rows_shared(ctx: Context, table: exp.Table) -> bool:
+    """Whether a sampled relation may hold several tenants' rows: any but a global table and
+    the tenant registry (a materialized view, a table the policy does not know)."""
+    name = identifier_name(table.this)
+    policy = ctx.policy
+    return name not in policy.global_tables and name != policy.tenant_root
 
 
 # system columns of a row's physical place (and the transaction that wrote it)
