@@ -6,7 +6,8 @@
    among every tenant's rows. Account 1's pinned INSERT of an email failed with "duplicate key
    value violates unique constraint" exactly when account 2 held it (and `ON CONFLICT DO
    NOTHING RETURNING id` returned no row: no error needed), an UPDATE of a handle likewise
-   (through the index's expression), a MERGE's INSERT likewise, and a booking overlapping
+   (through the index's expression; a name through a unique generated column computed from
+   it), a MERGE's INSERT likewise, and a booking overlapping
    account 2's failed with "conflicting key value violates exclusion constraint". Refused now
    (TG013): a write that gives a value to a column of such a key, which the runtime guard reads
    in the catalog (unique indexes, exclusion constraints: `Policy.spanning_keys`). The primary
@@ -56,6 +57,9 @@ CREATE TABLE notes (id bigserial PRIMARY KEY,
 CREATE TABLE bookings (id bigserial PRIMARY KEY,
     account_id bigint NOT NULL REFERENCES accounts (id),
     room int, during tsrange, EXCLUDE USING gist (room WITH =, during WITH &&));
+CREATE TABLE logins (id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id),
+    name text, name_key text GENERATED ALWAYS AS (lower(name)) STORED UNIQUE);
 -- the safe twins: keys of one account
 CREATE TABLE contacts (id bigserial PRIMARY KEY,
     account_id bigint NOT NULL REFERENCES accounts (id),
@@ -74,9 +78,10 @@ INSERT INTO members (id, account_id, email, handle) VALUES
     (1, 1, 'ann@own.example', 'ann'), (2, 2, 'boss@victim.example', 'Boss');
 INSERT INTO bookings (account_id, room, during) VALUES
     (2, 7, '[2030-01-01 10:00, 2030-01-01 11:00)');
+INSERT INTO logins (account_id, name) VALUES (2, 'Boss');
 SELECT setval('members_id_seq', 10);
 """
-TABLES = {"members", "notes", "bookings", "contacts", "tags", "desks"}
+TABLES = {"members", "notes", "bookings", "logins", "contacts", "tags", "desks"}
 
 
 def _catalog_policy() -> Policy:
@@ -141,6 +146,7 @@ ORACLES = {
         "boss@victim.example",
         "nobody@example",
     ),
+    "generated key": ("INSERT INTO logins (account_id, name) VALUES ($1, $2) RETURNING id", "BOSS", "nobody"),
     "exclusion": (
         "INSERT INTO bookings (account_id, room, during) VALUES ($1, 7, $2::text::tsrange)",
         "[2030-01-01 10:30, 2030-01-01 10:45)",

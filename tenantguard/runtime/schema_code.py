@@ -500,24 +500,43 @@ def view_writes(
 
 
 # The column sets PostgreSQL checks against a whole table when a write gives them a value
-# (round 30): unique indexes and exclusion constraints but the primary key, with their columns
-# and those of their expressions and predicate (the index's dependencies on its table).
-# `spanning_keys` keeps those of tenant tables that do not hold the tenant column.
+# (round 30): unique indexes and exclusion constraints but the primary key, with their columns,
+# those of their expressions and predicate (the index's dependencies on its table), and those a
+# generated column among them is computed from (`email_key text GENERATED ALWAYS AS
+# (lower(email)) STORED UNIQUE`: a write of email is checked). `spanning_keys` keeps those of
+# tenant tables that do not hold the tenant column.
 SPANNING_QUERY = """
-SELECT c.relname::text,
-       array(SELECT a.attname::text FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = i.indrelid AND a.attnum > 0
-               AND (a.attnum = ANY (i.indkey::int2[])
-                    OR EXISTS (SELECT FROM pg_catalog.pg_depend d
-                               WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                                 AND d.objid = i.indexrelid
-                                 AND d.refclassid = 'pg_catalog.pg_class'::regclass
-                                 AND d.refobjid = i.indrelid AND d.refobjsubid = a.attnum)))
-FROM pg_catalog.pg_index i
-JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+WITH keyed AS (
+    SELECT i.indexrelid, i.indrelid, a.attnum
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum > 0
+    WHERE (i.indisunique OR i.indisexclusion) AND NOT i.indisprimary
+      AND (a.attnum = ANY (i.indkey::int2[])
+           OR EXISTS (SELECT FROM pg_catalog.pg_depend d
+                      WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                        AND d.objid = i.indexrelid
+                        AND d.refclassid = 'pg_catalog.pg_class'::regclass
+                        AND d.refobjid = i.indrelid AND d.refobjsubid = a.attnum))
+), sources AS (
+    SELECT k.indexrelid, k.indrelid, k.attnum FROM keyed k
+    UNION
+    SELECT k.indexrelid, k.indrelid, d.refobjsubid
+    FROM keyed k
+    JOIN pg_catalog.pg_attribute g
+      ON g.attrelid = k.indrelid AND g.attnum = k.attnum AND g.attgenerated <> ''
+    JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = k.indrelid AND ad.adnum = k.attnum
+    JOIN pg_catalog.pg_depend d
+      ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid
+     AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = k.indrelid
+     AND d.refobjsubid > 0
+)
+SELECT c.relname::text, array_agg(DISTINCT a.attname::text)
+FROM sources s
+JOIN pg_catalog.pg_attribute a ON a.attrelid = s.indrelid AND a.attnum = s.attnum
+JOIN pg_catalog.pg_class c ON c.oid = s.indrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE (i.indisunique OR i.indisexclusion) AND NOT i.indisprimary
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+GROUP BY s.indexrelid, c.relname
 """
 
 
