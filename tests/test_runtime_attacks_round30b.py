@@ -28,6 +28,14 @@
    table (computed on a table of one's own) — its new patient lay at (0,4), so (0,3) held
    another clinic's row. SYSTEM keeps whole pages alike. Refused now (TG006) on any relation
    but a global table or the registry.
+
+3. The transaction counter through a name the screen missed. TG006 refuses
+   `pg_xact_status(n)` ("transaction ID n is in the future": a binary search of the counter,
+   every clinic's write transactions) and the commit timestamps of a transaction id, but its
+   first, substring screen looked for hints that `pg_xact_status('999999')` does not hold
+   (with `::xid8` it does): clinic 1's request got "transaction ID 999999 is in the future",
+   and "committed" or NULL below the counter. Every name TG006 refuses is now found by the
+   screen (checked for each of its sets of names).
 """
 
 from __future__ import annotations
@@ -369,3 +377,52 @@ async def test_samples_without_a_place_still_run(two_clinics: str) -> None:
     finally:
         await conn.close()
     assert sorted(r[0] for r in rows) == ["Ana", "Bruno"]
+
+
+# 3. The transaction counter through a name the screen missed.
+async def test_the_transaction_counter_is_not_probed_by_status(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    told: list[str] = []
+    try:
+        for xid in ("999999", "700"):
+            with tenant(1), contextlib.suppress(TenantIsolationError):
+                try:
+                    told.append(str(await conn.fetchval(f"SELECT pg_xact_status('{xid}')")))
+                except asyncpg.PostgresError as error:
+                    told.append(str(error))
+    finally:
+        await conn.close()
+    assert told == []  # ['transaction ID 999999 is in the future', 'None']
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT pg_catalog.pg_xact_status('900')",
+        "SELECT pg_xact_commit_timestamp('700')",
+        "SELECT * FROM pg_xact_commit_timestamp_origin('700')",
+    ],
+)
+async def test_other_calls_of_the_counter_are_refused(two_clinics: str, statement: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.fetch(statement)
+    finally:
+        await conn.close()
+
+
+def test_the_screen_finds_every_name_tg006_refuses() -> None:
+    """The substring screen before TG006's walk holds a hint of each name the walk refuses:
+    a name it misses is never looked at."""
+    from tenantguard.engine.rules import tg006_unprovable_statement as tg006
+
+    sets = [
+        tg006._SIZE_CALLS, tg006._CALLS_SAY, tg006._ACTIVITY_CALLS, tg006._ACTIVITY,
+        tg006._SESSION_HISTORY_CALLS, tg006._SESSION_HISTORY, tg006._STATISTICS,
+        tg006._CATALOG_COUNTS, tg006._ROW_PLACES, tg006._SEQUENCE_COLUMNS, tg006._SIGNALS,
+        tg006._LARGE_OBJECTS, tg006._RAW_CHANGES, tg006._RUNS_TEXT, tg006._SERVER_FILES,
+        tg006._BACKEND_TIMES,
+    ]  # fmt: skip
+    missed = sorted(n for names in sets for n in names if not tg006._may_hint(n.lower()))
+    assert missed == []  # ['pg_xact_commit_timestamp', 'pg_xact_commit_timestamp_origin', …]

@@ -280,6 +280,9 @@ _SESSION_HISTORY_CALLS = frozenset({"pg_prepared_statement", "pg_cursor"})
 _COMMAND_WORDS = lazy_pattern(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
 _HINTS = (
     "tablesample",
+    # `pg_xact_status('999999')` ("transaction ID 999999 is in the future"), a commit's time:
+    # the transaction counter, with no other hint in the text (round 30)
+    "pg_xact",
     "_backend",
     "_to_xml",
     "pg_prepared_statement",
