@@ -36,6 +36,15 @@
    (with `::xid8` it does): clinic 1's request got "transaction ID 999999 is in the future",
    and "committed" or NULL below the counter. Every name TG006 refuses is now found by the
    screen (checked for each of its sets of names).
+
+4. The planner's costs. TG013 places a condition that may fail after the tenant pin by
+   PostgreSQL's default costs: `(first_name IN ('Ana', 'Bruno') OR first_name::int > 0) AND
+   tenant_id = $1` costs more than the pin and runs after it. Clinic 1's request first ran
+   `SET cpu_operator_cost = 0` (and turned index scans off, which is harmless by itself):
+   every condition then costs nothing and runs in the order written, and the proven
+   statement failed with `invalid input syntax for type integer: "Carla"`. Refused now: a
+   change of the planner's cost constants (SET, SET LOCAL, RESET, set_config, the startup
+   settings), as a change of the settings the guard relies on is.
 """
 
 from __future__ import annotations
@@ -426,3 +435,59 @@ def test_the_screen_finds_every_name_tg006_refuses() -> None:
     ]  # fmt: skip
     missed = sorted(n for names in sets for n in names if not tg006._may_hint(n.lower()))
     assert missed == []  # ['pg_xact_commit_timestamp', 'pg_xact_commit_timestamp_origin', …]
+
+
+# 4. The planner's costs.
+ORACLE_BY_COST = (
+    "SELECT first_name FROM patients "
+    "WHERE (first_name IN ('Ana', 'Bruno') OR first_name::int > 0) AND tenant_id = $1"
+)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "SET cpu_operator_cost = 0",
+        "SET LOCAL cpu_operator_cost TO 0",
+        "SELECT set_config('cpu_operator_cost', '0', true)",
+        "SET seq_page_cost = 0; SET cpu_operator_cost = 0",
+        "startup",
+    ],
+)
+async def test_the_planners_costs_do_not_put_a_failing_condition_first(
+    two_clinics: str, change: str
+) -> None:
+    startup = {"cpu_operator_cost": "0"} if change == "startup" else None
+    conn = await connect(two_clinics, policy=CLINICS, server_settings=startup)
+    told = ""
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            async with conn.transaction():
+                if change != "startup":
+                    await conn.execute(change)
+                await conn.execute("SET LOCAL enable_indexscan = off")
+                await conn.execute("SET LOCAL enable_bitmapscan = off")
+                try:
+                    await conn.fetch(ORACLE_BY_COST, 1)
+                except asyncpg.PostgresError as error:
+                    told = str(error)
+    finally:
+        await conn.close()
+    assert told == ""  # 'invalid input syntax for type integer: "Carla"'
+
+
+async def test_other_settings_and_the_proven_statement_still_run(two_clinics: str) -> None:
+    """The legitimate twins: plan settings that order no condition, reading the costs, and
+    the statement itself at the server's costs (the pin runs first)."""
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            async with conn.transaction():
+                await conn.execute("SET LOCAL enable_indexscan = off")
+                await conn.execute("SET LOCAL enable_bitmapscan = off")
+                await conn.execute("SET LOCAL statement_timeout = '5s'")
+                assert await conn.fetchval("SHOW cpu_operator_cost") == "0.0025"
+                rows = await conn.fetch(ORACLE_BY_COST, 1)
+    finally:
+        await conn.close()
+    assert sorted(r[0] for r in rows) == ["Ana", "Bruno"]

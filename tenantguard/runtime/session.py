@@ -71,6 +71,29 @@ RELIED_ON_SETTINGS = {
         "the same tenant's",
         "leave session_replication_role at origin (replication tools run unscoped)",
     ),
+    # the planner's cost constants (round 30): PostgreSQL evaluates a scan's conditions
+    # cheapest first, each function and operator costing its procost times cpu_operator_cost
+    # (a SubPlan its plan's cost, of the others too); TG013 places a condition that may fail
+    # after the tenant pin by the default costs. At cpu_operator_cost = 0 every condition costs
+    # nothing and runs in the order written: `(name IN ('Ana') OR name::int > 0) AND tenant_id
+    # = $1` read "invalid input syntax for type integer: "Carla"" (another clinic's patient)
+    **dict.fromkeys(
+        (
+            "cpu_operator_cost",
+            "cpu_tuple_cost",
+            "cpu_index_tuple_cost",
+            "seq_page_cost",
+            "random_page_cost",
+        ),
+        (
+            "a cost the planner orders a scan's conditions by: the proof (TG013) places a "
+            "condition that may fail after the tenant pin by PostgreSQL's default costs, and at "
+            "other costs (every one 0) it runs first, on every tenant's rows, its error showing "
+            "their values",
+            "leave the planner's cost settings at the server's values in requests (tune them "
+            "in postgresql.conf or for the role: ALTER ROLE … SET)",
+        ),
+    ),
 }
 
 
