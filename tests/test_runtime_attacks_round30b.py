@@ -45,6 +45,17 @@
    statement failed with `invalid input syntax for type integer: "Carla"`. Refused now: a
    change of the planner's cost constants (SET, SET LOCAL, RESET, set_config, the startup
    settings), as a change of the settings the guard relies on is.
+
+5. An extension's C function in a condition. TG013 read a call of a function neither
+   built in nor of the schema sources as one that cannot fail ("PL/pgSQL and SQL functions
+   cost 100 units: PostgreSQL evaluates them after the pin") — but an extension's C function
+   costs 1, as a built-in does, and its error may show its argument. On a database with
+   pgcrypto, clinic 1 named its own patients' last names `md5` and `sha1` (hash algorithms),
+   then `WHERE digest('x', coalesce(last_name, first_name)) IS NULL AND tenant_id = $1` ran on
+   clinic 2's patient first: "Cannot use "carla": No such hash algorithm". The runtime guard
+   now reads the C functions outside pg_catalog and their costs in the catalog
+   (`Policy.extension_functions`); TG013 reads a call of one as a built-in whose error may show
+   any argument, at its cost (pg_trgm's similarities and a few others fail on no value).
 """
 
 from __future__ import annotations
@@ -491,3 +502,78 @@ async def test_other_settings_and_the_proven_statement_still_run(two_clinics: st
     finally:
         await conn.close()
     assert sorted(r[0] for r in rows) == ["Ana", "Bruno"]
+
+
+# 5. An extension's C function in a condition.
+async def _with_pgcrypto(dsn: str) -> None:
+    owner = await asyncpg.connect(dsn)
+    try:
+        await owner.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+        await owner.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    finally:
+        await owner.close()
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "digest('x', coalesce(last_name, first_name)) IS NULL AND tenant_id = $1",
+        "tenant_id = $1 AND digest('x', coalesce(last_name, first_name)) IS NULL",
+        "hmac('x', 'key', coalesce(last_name, first_name)) IS NULL AND tenant_id = $1",
+        "public.digest('x', coalesce(last_name, first_name)) IS NULL AND tenant_id = $1",
+    ],
+)
+async def test_an_extensions_function_does_not_fail_on_other_clinics_rows(
+    two_clinics: str, condition: str
+) -> None:
+    await _with_pgcrypto(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS)
+    told = ""
+    try:
+        with tenant(1):
+            await conn.execute(
+                "UPDATE patients SET last_name = CASE first_name WHEN 'Ana' THEN 'md5' "
+                "ELSE 'sha1' END WHERE tenant_id = $1",
+                1,
+            )
+            await conn.execute("SET enable_indexscan = off")
+            await conn.execute("SET enable_bitmapscan = off")
+            with contextlib.suppress(TenantIsolationError):
+                try:
+                    await conn.fetch(f"SELECT first_name FROM patients WHERE {condition}", 1)
+                except asyncpg.PostgresError as error:
+                    told = str(error)
+    finally:
+        await conn.close()
+    assert "carla" not in told  # 'Cannot use "carla": No such hash algorithm'
+
+
+async def test_an_extensions_functions_after_the_pin_still_run(two_clinics: str) -> None:
+    """The legitimate twins: the call in the select list (on the clinic's rows only), a
+    similarity search (pg_trgm's similarity fails on no value), a call that costs more than
+    the pin."""
+    await _with_pgcrypto(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            await conn.execute("SET enable_indexscan = off")
+            digests = await conn.fetch(
+                "SELECT encode(digest(first_name, 'sha256'), 'hex') FROM patients "
+                "WHERE tenant_id = $1",
+                1,
+            )
+            similar = await conn.fetch(
+                "SELECT first_name FROM patients WHERE tenant_id = $1 "
+                "AND similarity(first_name, $2) > 0.2",
+                1,
+                "Anna",
+            )
+            await conn.fetch(
+                "SELECT first_name FROM patients WHERE tenant_id = $1 "
+                "AND length(digest(first_name, 'sha256')) > 0",
+                1,
+            )
+    finally:
+        await conn.close()
+    assert len(digests) == 2
+    assert [r[0] for r in similar] == ["Ana"]

@@ -285,6 +285,7 @@ class Policy:
         "constraint_columns",
         "exact_domains",
         "exact_functions",
+        "extension_functions",
         "foreign_keys",
         "functions",
         "global_tables",
@@ -352,6 +353,9 @@ class Policy:
     # a unique key or exclusion constraint without the tenant column, but the primary key (the
     # runtime guard reads them in the catalog: `engine.spanning_keys`)
     spanning_keys: Mapping[str, tuple[frozenset[str], ...]]
+    # the C functions of the database outside pg_catalog (extensions'), with their least
+    # procost: the runtime guard reads them in the catalog (TG013: they may fail on a value)
+    extension_functions: Mapping[str, float]
     unpinnable: Mapping[str, str]
     # tables whose tenant column the schema shows to be of an integer type / NOT NULL
     integer_tenant_tables: frozenset[str]
@@ -507,6 +511,7 @@ class Policy:
         typed_columns: Mapping[str, Mapping[str, str]] | None = None,
         inlined_functions: Mapping[str, str] | None = None,
         spanning_keys: Mapping[str, Iterable[Iterable[str]]] | None = None,
+        extension_functions: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(tenant_column, str) or not tenant_column.strip():
             raise ValueError("tenant_column must be a non-empty column name")
@@ -561,6 +566,11 @@ class Policy:
         singles = {c for keys in self.unique_keys.values() for k in keys if len(k) == 1 for c in k}
         init(self, "unique_key_names", frozenset(singles))
         init(self, "spanning_keys", _spanning_keys(spanning_keys or {}))
+        init(
+            self,
+            "extension_functions",
+            MappingProxyType({str(k): float(v) for k, v in (extension_functions or {}).items()}),
+        )
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
         init(self, "integer_tenant_tables", _names(integer_tenant_tables))
         init(self, "not_null_tenant_tables", _names(not_null_tenant_tables))
@@ -861,6 +871,7 @@ class Policy:
             "foreign_keys": self.foreign_keys,
             "unique_keys": self.unique_keys,
             "spanning_keys": self.spanning_keys,
+            "extension_functions": dict(self.extension_functions),
             "unpinnable": self.unpinnable,
             "pinning_functions": self.pinning_functions,
             "cascades": self.cascades,
@@ -928,7 +939,7 @@ _TUPLE, _SET, _MAP, _FOREIGN_KEY, _FUNCTION_PINS = "tuple", "set", "map", "forei
 
 
 def _encode(value: object) -> object:
-    if value is None or isinstance(value, bool | int | str):
+    if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, ForeignKey):
         return {_FOREIGN_KEY: [list(value.columns), value.ref_table, list(value.ref_columns)]}
@@ -944,7 +955,7 @@ def _encode(value: object) -> object:
 
 
 def _decode(value: object) -> object:
-    if value is None or isinstance(value, bool | int | str):
+    if value is None or isinstance(value, bool | int | float | str):
         return value
     if not isinstance(value, dict) or len(value) != 1:
         raise ValueError("not a value of Policy.to_json")

@@ -56,6 +56,7 @@ from tenantguard.runtime.guard import Guard, Mode, RuntimeVerdict, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
+from tenantguard.runtime.schema_code import EXTENSION_FUNCTIONS_QUERY as _EXTENSION_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
 from tenantguard.runtime.schema_code import SPANNING_QUERY as _SPANNING_QUERY
@@ -612,9 +613,7 @@ class GuardedConnection(asyncpg.Connection):
         release resets the session). Said once per guard, in a warning."""
         guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
 
-        async def read() -> tuple[
-            list[Any], list[Any], list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]
-        ]:
+        async def read() -> tuple[list[Any], ...]:
             version = self.get_server_version().major
             query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
             loose = []
@@ -624,6 +623,7 @@ class GuardedConnection(asyncpg.Connection):
             views = await _fetch(self, _VIEW_QUERY)
             configs = await _fetch(self, _CONFIG_QUERY)
             keys = await _fetch(self, _SPANNING_QUERY)
+            extensions = await _fetch(self, _EXTENSION_QUERY)
             return (
                 await _fetch(self, query),
                 await _fetch(self, _CODE_QUERY),
@@ -632,12 +632,21 @@ class GuardedConnection(asyncpg.Connection):
                 views,
                 configs,
                 keys,
+                extensions,
                 await _fetch(self, _STATEFUL_CODE_QUERY),
             )
 
-        functions, code, loose, names, views, configs, keys, kept = await self._tg_driver_call(
-            read
-        )
+        (
+            functions,
+            code,
+            loose,
+            names,
+            views,
+            configs,
+            keys,
+            extensions,
+            kept,
+        ) = await self._tg_driver_call(read)
         self._tg_check_policy_names(names)
         policy = guard.policy
         guard.learn_spanning_keys(
@@ -645,6 +654,7 @@ class GuardedConnection(asyncpg.Connection):
                 (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column
             )
         )
+        guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         readers, self._tg_setting_changers, reading, mentions = setting_code(

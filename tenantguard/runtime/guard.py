@@ -245,8 +245,8 @@ class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
     __slots__ = (
-        "_cache", "_cache_bytes_used", "_checked", "_connections", "_full", "_generation",
-        "_hits", "_log_values",
+        "_cache", "_cache_bytes_used", "_checked", "_connections", "_extension_functions",
+        "_full", "_generation", "_hits", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_proven_with",
         "_reports", "_require_tenant", "_set_tenant_setting", "_setting_literal",
         "_setting_readers", "_spanning", "_stateful", "_tenant_setting", "_view_writes",
@@ -290,6 +290,7 @@ class Guard:
         self._setting_readers: frozenset[str] = frozenset()
         self._view_writes: dict[str, tuple[str, ...]] = {}
         self._spanning: dict[str, tuple[frozenset[str], ...]] = {}
+        self._extension_functions: dict[str, float] = {}
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
@@ -451,6 +452,18 @@ class Guard:
         self._proven_with = self._with_readers(self._policy)
         self.clear_cache()
 
+    def learn_extension_functions(self, costs: Mapping[str, float]) -> None:
+        """The C functions a connection found outside pg_catalog, with their costs
+        (`Policy.extension_functions`): TG013 reads a call of one as one that may fail, where
+        PostgreSQL may run it before the tenant filter (round 30). Verdicts made before are
+        made again."""
+        merged = {**self._extension_functions, **costs}
+        if merged == self._extension_functions:
+            return
+        self._extension_functions = merged
+        self._proven_with = self._with_readers(self._policy)
+        self.clear_cache()
+
     def _with_readers(self, policy: Policy) -> Policy:
         """`policy` knowing the setting's readers as views filtered by it, with or without
         schema sources (round 26): the proof reads a condition on one that PostgreSQL may
@@ -468,9 +481,15 @@ class Guard:
             for table, keys in self._spanning.items()
         }
         spanning = {table: keys for table, keys in spanning.items() if keys}
-        if not readers and not writes and not spanning:
+        extensions = {
+            name: cost
+            for name, cost in self._extension_functions.items()
+            if policy.extension_functions.get(name) != cost
+        }
+        if not readers and not writes and not spanning and not extensions:
             return policy
         return policy.replace(
+            extension_functions={**policy.extension_functions, **extensions},
             spanning_keys={
                 table: policy.spanning_keys.get(table, ()) + spanning.get(table, ())
                 for table in {*policy.spanning_keys, *spanning}

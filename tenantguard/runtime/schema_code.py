@@ -553,3 +553,18 @@ def spanning_keys(
         if key not in found.setdefault(str(table), []):
             found[str(table)].append(key)
     return {t: tuple(k) for t, k in found.items() if k}
+
+
+# The C functions of the database outside pg_catalog (an extension's: pgcrypto, pg_trgm…), with
+# the least procost of their overloads (round 30): PostgreSQL costs one 1 by default, not the
+# 100 of a SQL or PL/pgSQL function, and its error may show its argument (`digest('x', name)`:
+# "Cannot use "carla": No such hash algorithm"): `Policy.extension_functions` (TG013).
+EXTENSION_FUNCTIONS_QUERY = """
+SELECT p.proname::text, min(p.procost)::float8
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE l.lanname IN ('c', 'internal')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+GROUP BY p.proname
+"""

@@ -44,7 +44,10 @@ PostgreSQL may evaluate before the tenant filter, shows other tenants' values to
 the error. So does a SQL function of the schema that PostgreSQL inlines (LANGUAGE sql, one
 expression) whose body fails so (`SELECT t::int`). Other functions of the schema and those of
 extensions are not read so (PL/pgSQL functions cost 100 units: PostgreSQL evaluates them after
-a pin by a value). A scalar subquery that is correlated to nothing and may return several rows
+a pin by a value) — but an extension's C function the runtime guard finds in the catalog
+(`Policy.extension_functions`) is, at its cost there (1 by default, as a built-in): pgcrypto's
+`digest('x', name)` fails with "Cannot use "carla": No such hash algorithm" (round 30; pg_trgm's
+`similarity` and a few others fail on no value). A scalar subquery that is correlated to nothing and may return several rows
 (a set operation, a VALUES list, a set-returning function in its select list, no LIMIT 1 nor
 aggregate row) fails when a row first reaches its condition: "more than one row returned by a
 subquery used as an expression" tells that one did (round 29). Control arguments count too: an encoding (`length(bytes, name)`), regular
@@ -336,6 +339,15 @@ _NONTEXT_TYPES = frozenset(
 )
 _UNBOUNDED = float("inf")
 _NO_BODIES: Mapping[str, str] = {}
+_NO_COSTS: Mapping[str, float] = {}
+# C functions of common extensions that fail on no value of their arguments (pg_trgm's
+# similarities, fuzzystrmatch's soundex, uuid-ossp's name-based uuids)
+_EXTENSIONS_NEVER_FAILING = frozenset(
+    {
+        "similarity", "word_similarity", "strict_word_similarity", "show_trgm", "soundex",
+        "difference", "uuid_generate_v3", "uuid_generate_v5",
+    }
+)  # fmt: skip
 _POSITIONAL = lazy_pattern(r"\$(\d+)")
 # nodes PostgreSQL evaluates at no cost of their own (cost_qual_eval): their children count
 _FREE = (
@@ -549,6 +561,7 @@ def _revealing_parts(
     column: str,
     functions: frozenset[str] = frozenset(),
     inlined: Mapping[str, str] = _NO_BODIES,
+    extensions: Mapping[str, float] = _NO_COSTS,
 ) -> list[exp.Expression] | None:
     """The arguments of a call whose error message would show their value — a cast of
     something that is not a literal to a type that is not text-like (or a type's name called
@@ -677,6 +690,17 @@ def _revealing_parts(
             positions = _NON_QUOTING_CALLS[name]
             if name in _CONFIG_FIRST and len(arguments) < 2:
                 positions = ()  # `to_tsvector(document)`: no configuration named
+        elif (
+            name in extensions
+            and name not in functions
+            and name not in BUILTIN_FUNCTIONS
+            and name not in _EXTENSIONS_NEVER_FAILING
+        ):
+            # a C function of an extension the runtime guard found in the catalog (round 30):
+            # it costs what pg_proc says (1 by default, not 100) and its error may show any
+            # argument (pgcrypto's `digest('x', name)`: "Cannot use "carla": No such hash
+            # algorithm")
+            positions = None
         elif (
             (name in functions and name not in BUILTIN_FUNCTIONS)
             or name in SIDE_EFFECTS  # reported as side effects already
@@ -1083,7 +1107,8 @@ def _own_function_cost(name: str, policy: Policy) -> float:
     discount) * (1 + tax_rate), 2)`, costs 4, not nothing); any other of the schema's the
     default 100."""
     if name not in policy.functions:
-        return 0.0
+        # an extension's C function the runtime guard found in the catalog: its procost
+        return policy.extension_functions.get(name, 0.0)
     body = policy.inlined_functions.get(name)
     if body is None:
         return _OWN_FUNCTION_COST
@@ -1256,7 +1281,10 @@ def _revealed(ctx: Context, analysis: Analysis) -> _Revealed:
     nodes += [n for found in model.calls.values() for n in found]
     functions = ctx.policy.functions
     inlined = ctx.policy.inlined_functions
-    return [(node, _revealing_parts(node, column, functions, inlined)) for node in nodes]
+    extensions = ctx.policy.extension_functions
+    return [
+        (node, _revealing_parts(node, column, functions, inlined, extensions)) for node in nodes
+    ]
 
 
 def _pinned_readers(
@@ -1512,7 +1540,9 @@ def _body_may_fail(node: exp.Subquery, column: str, policy: Policy) -> bool:
     """Does the subquery hold a call or cast that may fail (on any table's rows: its error,
     raised when a row first reaches the condition, tells that one did)?"""
     for inner in node.this.find_all(exp.Expression):
-        if _revealing_parts(inner, column, policy.functions, policy.inlined_functions):
+        if _revealing_parts(
+            inner, column, policy.functions, policy.inlined_functions, policy.extension_functions
+        ):
             return True
         if type(inner) in _DOMAIN_ERRORS and _fails_alike(inner, column, policy):
             return True
@@ -1706,7 +1736,9 @@ def _fails_alike(node: exp.Expression, column: str, policy: Policy) -> bool:
     column (`json_build_object(NULL, …)`)?"""
     if type(node) in _DOMAIN_ERRORS:
         return _fails_on_a_constant(node, None)
-    parts = _revealing_parts(node, column, policy.functions, policy.inlined_functions)
+    parts = _revealing_parts(
+        node, column, policy.functions, policy.inlined_functions, policy.extension_functions
+    )
     return _fails_on_a_constant(node, parts)
 
 
