@@ -56,6 +56,19 @@
    now reads the C functions outside pg_catalog and their costs in the catalog
    (`Policy.extension_functions`); TG013 reads a call of one as a built-in whose error may show
    any argument, at its cost (pg_trgm's similarities and a few others fail on no value).
+
+6. The database's own SQL functions, for a policy without schema sources. TG013 reads a SQL
+   function of the schema sources that PostgreSQL inlines by its body (`RETURN t::int` fails
+   on the text it is given), but a policy written by hand has no schema sources: a call of
+   `as_int(t) … RETURN t::int` was a call of a function it did not know, read as one that
+   cannot fail — and PostgreSQL inlined it into the condition, before the pin:
+   `WHERE as_int(coalesce(last_name, first_name)) IS NULL AND tenant_id =
+   current_setting('app.tenant_id')::bigint` (clinic 1's last names '1' and '2'; the pin
+   costs 4 units, the inlined cast 3) failed with `invalid input syntax for type integer:
+   "Carla"`, and a PL/pgSQL function declared `COST 1` did before a pin by a value. The runtime guard now reads the database's SQL
+   and procedural functions in the catalog: a SQL function's one statement is its body, one
+   declared cheaper than the default may fail on anything (`Policy.inlined_functions`, as
+   the schema sources give them; theirs win).
 """
 
 from __future__ import annotations
@@ -577,3 +590,90 @@ async def test_an_extensions_functions_after_the_pin_still_run(two_clinics: str)
         await conn.close()
     assert len(digests) == 2
     assert [r[0] for r in similar] == ["Ana"]
+
+
+# 6. The database's own SQL functions, for a policy without schema sources.
+FUNCTIONS = """
+CREATE FUNCTION as_int(t text) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT t::int';
+CREATE FUNCTION as_int_returned(t text) RETURNS int LANGUAGE sql IMMUTABLE RETURN t::int;
+CREATE FUNCTION positive(t text) RETURNS bool LANGUAGE plpgsql IMMUTABLE COST 1
+    AS 'BEGIN RETURN t::int > 0; END';
+CREATE FUNCTION is_one(t text) RETURNS bool LANGUAGE sql IMMUTABLE RETURN lower(t) = 'one';
+"""
+
+
+BY_SETTING = "current_setting('app.tenant_id')::bigint"
+
+
+async def _with_functions(dsn: str) -> None:
+    owner = await asyncpg.connect(dsn)
+    try:
+        await owner.execute(FUNCTIONS)
+    finally:
+        await owner.close()
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        # the pin by the tenant expression costs 4 units, the inlined cast from text 3
+        f"as_int(coalesce(last_name, first_name)) IS NULL AND tenant_id = {BY_SETTING}",
+        f"tenant_id = {BY_SETTING} AND as_int_returned(coalesce(last_name, first_name)) IS NULL",
+        f"public.as_int(coalesce(last_name, first_name)) IS NULL AND tenant_id = {BY_SETTING}",
+        # declared cheap: before a pin by a value too
+        "positive(coalesce(last_name, first_name)) AND tenant_id = $1",
+    ],
+)
+async def test_the_databases_sql_functions_do_not_fail_on_other_clinics_rows(
+    two_clinics: str, condition: str
+) -> None:
+    await _with_functions(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS)
+    told = ""
+    try:
+        with tenant(1):
+            await conn.execute(
+                "UPDATE patients SET last_name = CASE first_name WHEN 'Ana' THEN '1' "
+                "ELSE '2' END WHERE tenant_id = $1",
+                1,
+            )
+            await conn.execute("SET enable_indexscan = off")
+            await conn.execute("SET enable_bitmapscan = off")
+            with contextlib.suppress(TenantIsolationError):
+                try:
+                    await conn.fetch(
+                        f"SELECT first_name FROM patients WHERE {condition}",
+                        *((1,) if "$1" in condition else ()),
+                    )
+                except asyncpg.PostgresError as error:
+                    told = str(error)
+    finally:
+        await conn.close()
+    assert "Carla" not in told  # 'invalid input syntax for type integer: "Carla"'
+
+
+async def test_the_databases_functions_that_cannot_fail_still_run(two_clinics: str) -> None:
+    """The legitimate twins: a SQL function whose body fails on no value, the failing ones in
+    the select list or costing more than the pin, and the schema's own
+    normalize_lead_source (its body costs more than the pin)."""
+    await _with_functions(two_clinics)
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            await conn.execute("SET enable_indexscan = off")
+            await conn.fetch(
+                "SELECT first_name FROM patients WHERE tenant_id = $1 AND is_one(first_name)", 1
+            )
+            await conn.fetch("SELECT as_int(phone_number) FROM patients WHERE tenant_id = $1", 1)
+            await conn.fetch(
+                "SELECT first_name FROM patients WHERE tenant_id = $1 "
+                "AND (first_name IN ('Ana', 'Bruno') OR as_int(first_name) > 0)",
+                1,
+            )
+            await conn.fetch(
+                "SELECT first_name FROM patients WHERE tenant_id = $1 "
+                "AND normalize_lead_source(first_name) IS NULL",
+                1,
+            )
+    finally:
+        await conn.close()

@@ -60,11 +60,16 @@ from tenantguard.runtime.schema_code import EXTENSION_FUNCTIONS_QUERY as _EXTENS
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
 from tenantguard.runtime.schema_code import SPANNING_QUERY as _SPANNING_QUERY
+from tenantguard.runtime.schema_code import SQL_FUNCTIONS_QUERY as _SQL_FUNCTIONS_QUERY
+from tenantguard.runtime.schema_code import (
+    SQL_FUNCTIONS_QUERY_BEFORE_14 as _SQL_FUNCTIONS_QUERY_BEFORE_14,
+)
 from tenantguard.runtime.schema_code import STATEFUL_CODE_QUERY as _STATEFUL_CODE_QUERY
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
 from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
 from tenantguard.runtime.schema_code import (
     implicit_changers,
+    inlined_functions,
     setting_code,
     spanning_keys,
     stateful_code,
@@ -624,6 +629,9 @@ class GuardedConnection(asyncpg.Connection):
             configs = await _fetch(self, _CONFIG_QUERY)
             keys = await _fetch(self, _SPANNING_QUERY)
             extensions = await _fetch(self, _EXTENSION_QUERY)
+            sql_functions = await _fetch(
+                self, _SQL_FUNCTIONS_QUERY if version >= 14 else _SQL_FUNCTIONS_QUERY_BEFORE_14
+            )
             return (
                 await _fetch(self, query),
                 await _fetch(self, _CODE_QUERY),
@@ -633,6 +641,7 @@ class GuardedConnection(asyncpg.Connection):
                 configs,
                 keys,
                 extensions,
+                sql_functions,
                 await _fetch(self, _STATEFUL_CODE_QUERY),
             )
 
@@ -645,6 +654,7 @@ class GuardedConnection(asyncpg.Connection):
             configs,
             keys,
             extensions,
+            sql_functions,
             kept,
         ) = await self._tg_driver_call(read)
         self._tg_check_policy_names(names)
@@ -655,6 +665,7 @@ class GuardedConnection(asyncpg.Connection):
             )
         )
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
+        guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         readers, self._tg_setting_changers, reading, mentions = setting_code(

@@ -246,7 +246,7 @@ class Guard:
 
     __slots__ = (
         "_cache", "_cache_bytes_used", "_checked", "_connections", "_extension_functions",
-        "_full", "_generation", "_hits", "_log_values",
+        "_full", "_generation", "_hits", "_inlined", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_proven_with",
         "_reports", "_require_tenant", "_set_tenant_setting", "_setting_literal",
         "_setting_readers", "_spanning", "_stateful", "_tenant_setting", "_view_writes",
@@ -291,6 +291,7 @@ class Guard:
         self._view_writes: dict[str, tuple[str, ...]] = {}
         self._spanning: dict[str, tuple[frozenset[str], ...]] = {}
         self._extension_functions: dict[str, float] = {}
+        self._inlined: dict[str, str] = {}
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
@@ -452,6 +453,17 @@ class Guard:
         self._proven_with = self._with_readers(self._policy)
         self.clear_cache()
 
+    def learn_inlined_functions(self, bodies: Mapping[str, str]) -> None:
+        """The SQL functions a connection found in the catalog with the bodies TG013 reads for
+        a call of one (`runtime.schema_code.inlined_functions`); the policy's own (from schema
+        sources) win. Verdicts made before are made again (round 30)."""
+        merged = {**self._inlined, **bodies}
+        if merged == self._inlined:
+            return
+        self._inlined = merged
+        self._proven_with = self._with_readers(self._policy)
+        self.clear_cache()
+
     def learn_extension_functions(self, costs: Mapping[str, float]) -> None:
         """The C functions a connection found outside pg_catalog, with their costs
         (`Policy.extension_functions`): TG013 reads a call of one as one that may fail, where
@@ -486,9 +498,15 @@ class Guard:
             for name, cost in self._extension_functions.items()
             if policy.extension_functions.get(name) != cost
         }
-        if not readers and not writes and not spanning and not extensions:
+        known = {normalize_name(n) for n in policy.inlined_functions} | policy.functions
+        inlined = {n: b for n, b in self._inlined.items() if normalize_name(n) not in known}
+        if not readers and not writes and not spanning and not extensions and not inlined:
             return policy
         return policy.replace(
+            inlined_functions={
+                **inlined,
+                **{sql_name(n): b for n, b in policy.inlined_functions.items()},
+            },
             extension_functions={**policy.extension_functions, **extensions},
             spanning_keys={
                 table: policy.spanning_keys.get(table, ()) + spanning.get(table, ())

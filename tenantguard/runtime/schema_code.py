@@ -568,3 +568,45 @@ WHERE l.lanname IN ('c', 'internal')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
 GROUP BY p.proname
 """
+
+
+# The functions of the database outside pg_catalog written in SQL or a procedural language
+# (round 30), for a policy without schema sources: a SQL function of one expression PostgreSQL
+# inlines into the condition that calls it, at its body's cost (`as_int(t) … RETURN t::int`
+# fails on a row's text before the tenant pin), and one declared cheaper than the default (COST
+# 1) runs among the cheap conditions. `inlined_functions` makes the bodies TG013 reads
+# (`Policy.inlined_functions`).
+SQL_FUNCTIONS_QUERY = """
+SELECT p.proname::text, l.lanname::text, p.procost::float8,
+       coalesce(pg_catalog.pg_get_function_sqlbody(p.oid), p.prosrc)
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE l.lanname NOT IN ('c', 'internal') AND p.prokind = 'f' AND NOT p.proretset
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+"""
+SQL_FUNCTIONS_QUERY_BEFORE_14 = SQL_FUNCTIONS_QUERY.replace(
+    "coalesce(pg_catalog.pg_get_function_sqlbody(p.oid), p.prosrc)", "p.prosrc"
+)
+
+
+def inlined_functions(rows: Iterable[tuple[Any, ...]]) -> dict[str, str]:
+    """From the rows of `SQL_FUNCTIONS_QUERY`: name -> the body TG013 reads for a call of it —
+    `CHEAP_FUNCTION` for one declared cheaper than PostgreSQL's default of 100 (its body not
+    read: it may fail on anything), a SQL function's one statement (its overloads' joined)."""
+    from tenantguard.engine.policy import CHEAP_FUNCTION, sql_name
+    from tenantguard.engine.sqltext import split_sql
+
+    bodies: dict[str, list[str]] = {}
+    cheap: set[str] = set()
+    for name, language, cost, body in rows:
+        name = str(name)
+        if float(cost) < 100:
+            cheap.add(name)
+        elif language == "sql" and body:
+            statements = split_sql(str(body))[0]
+            if len(statements) == 1:
+                bodies.setdefault(name, []).append(statements[0].text.strip())
+    found = {sql_name(n): ";\n".join(b) for n, b in bodies.items()}
+    found.update({sql_name(n): CHEAP_FUNCTION for n in cheap})
+    return found

@@ -47,7 +47,10 @@ extensions are not read so (PL/pgSQL functions cost 100 units: PostgreSQL evalua
 a pin by a value) — but an extension's C function the runtime guard finds in the catalog
 (`Policy.extension_functions`) is, at its cost there (1 by default, as a built-in): pgcrypto's
 `digest('x', name)` fails with "Cannot use "carla": No such hash algorithm" (round 30; pg_trgm's
-`similarity` and a few others fail on no value). A scalar subquery that is correlated to nothing and may return several rows
+`similarity` and a few others fail on no value). Without schema sources, the runtime guard
+reads the database's SQL and procedural functions in the catalog as the schema sources would
+give them (`Policy.inlined_functions`: a SQL function's one statement, a function declared
+cheaper than the default as one that may fail on anything). A scalar subquery that is correlated to nothing and may return several rows
 (a set operation, a VALUES list, a set-returning function in its select list, no LIMIT 1 nor
 aggregate row) fails when a row first reaches its condition: "more than one row returned by a
 subquery used as an expression" tells that one did (round 29). Control arguments count too: an encoding (`length(bytes, name)`), regular
@@ -1106,10 +1109,12 @@ def _own_function_cost(name: str, policy: Policy) -> float:
     PostgreSQL inlines what its body costs (helper 126: `invoice_total(…)`, `round((amount -
     discount) * (1 + tax_rate), 2)`, costs 4, not nothing); any other of the schema's the
     default 100."""
+    body = policy.inlined_functions.get(name)
     if name not in policy.functions:
+        if body is not None:  # a SQL function the runtime guard found in the catalog
+            return _body_cost(body)
         # an extension's C function the runtime guard found in the catalog: its procost
         return policy.extension_functions.get(name, 0.0)
-    body = policy.inlined_functions.get(name)
     if body is None:
         return _OWN_FUNCTION_COST
     return _body_cost(body)
