@@ -69,6 +69,15 @@
    and procedural functions in the catalog: a SQL function's one statement is its body, one
    declared cheaper than the default may fail on anything (`Policy.inlined_functions`, as
    the schema sources give them; theirs win).
+
+7. The tenant registry, for a policy without schema sources. Schema sources infer the
+   registry (the table every foreign key on the tenant column references): a write of its
+   rows is checked by its key's value. A policy written by hand that lists it among the
+   global tables (`global_tables={"tenants"}`) named none: clinic 1's request renamed clinic
+   2 (`UPDATE tenants SET name = 'pwned' WHERE id = 2`), and `DELETE FROM tenants WHERE id =
+   2` failed with `… violates foreign key constraint "patients_tenant_id_fkey" on table
+   "patients"`, naming a table where clinic 2 has rows. The runtime guard now infers the
+   registry from the catalog as the schema sources would, for a policy that names none.
 """
 
 from __future__ import annotations
@@ -677,3 +686,46 @@ async def test_the_databases_functions_that_cannot_fail_still_run(two_clinics: s
             )
     finally:
         await conn.close()
+
+
+# 7. The tenant registry, for a policy without schema sources.
+async def test_another_clinics_registry_row_is_not_written(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=CLINICS)
+    told = ""
+    try:
+        with tenant(1):
+            with contextlib.suppress(TenantIsolationError):
+                await conn.execute("UPDATE tenants SET name = 'pwned' WHERE id = 2")
+            with contextlib.suppress(TenantIsolationError):
+                try:
+                    await conn.execute("DELETE FROM tenants WHERE id = $1", 2)
+                except asyncpg.PostgresError as error:
+                    told = str(error)
+    finally:
+        await conn.close()
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        names = await owner.fetch("SELECT name FROM tenants ORDER BY id")
+    finally:
+        await owner.close()
+    assert [r[0] for r in names] == ["North", "South"]  # ['North', 'pwned']
+    assert told == ""  # '… violates foreign key constraint "patients_tenant_id_fkey" …'
+
+
+async def test_the_clinics_own_registry_row_is_still_read_and_written(two_clinics: str) -> None:
+    """The legitimate twins: the clinic's own row written, every row read (the registry is
+    public), a join chained from the registry's pinned row."""
+    conn = await connect(two_clinics, policy=CLINICS)
+    try:
+        with tenant(1):
+            await conn.execute("UPDATE tenants SET name = $2 WHERE id = $1", 1, "North-East")
+            names = await conn.fetch("SELECT name FROM tenants ORDER BY id")
+            joined = await conn.fetch(
+                "SELECT p.first_name FROM tenants t JOIN patients p ON p.tenant_id = t.id "
+                "WHERE t.id = $1 ORDER BY p.first_name",
+                1,
+            )
+    finally:
+        await conn.close()
+    assert [r[0] for r in names] == ["North-East", "South"]
+    assert [r[0] for r in joined] == ["Ana", "Bruno"]

@@ -59,6 +59,7 @@ from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import EXTENSION_FUNCTIONS_QUERY as _EXTENSION_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
+from tenantguard.runtime.schema_code import REGISTRY_QUERY as _REGISTRY_QUERY
 from tenantguard.runtime.schema_code import SPANNING_QUERY as _SPANNING_QUERY
 from tenantguard.runtime.schema_code import SQL_FUNCTIONS_QUERY as _SQL_FUNCTIONS_QUERY
 from tenantguard.runtime.schema_code import (
@@ -73,6 +74,7 @@ from tenantguard.runtime.schema_code import (
     setting_code,
     spanning_keys,
     stateful_code,
+    tenant_registry,
     stateful_implicit,
     view_writes,
 )
@@ -629,6 +631,7 @@ class GuardedConnection(asyncpg.Connection):
             configs = await _fetch(self, _CONFIG_QUERY)
             keys = await _fetch(self, _SPANNING_QUERY)
             extensions = await _fetch(self, _EXTENSION_QUERY)
+            registry = await _fetch(self, _REGISTRY_QUERY, guard.policy.tenant_column)
             sql_functions = await _fetch(
                 self, _SQL_FUNCTIONS_QUERY if version >= 14 else _SQL_FUNCTIONS_QUERY_BEFORE_14
             )
@@ -642,6 +645,7 @@ class GuardedConnection(asyncpg.Connection):
                 keys,
                 extensions,
                 sql_functions,
+                registry,
                 await _fetch(self, _STATEFUL_CODE_QUERY),
             )
 
@@ -655,6 +659,7 @@ class GuardedConnection(asyncpg.Connection):
             keys,
             extensions,
             sql_functions,
+            registry,
             kept,
         ) = await self._tg_driver_call(read)
         self._tg_check_policy_names(names)
@@ -666,6 +671,7 @@ class GuardedConnection(asyncpg.Connection):
         )
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
+        guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         readers, self._tg_setting_changers, reading, mentions = setting_code(

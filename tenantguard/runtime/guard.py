@@ -248,7 +248,7 @@ class Guard:
         "_cache", "_cache_bytes_used", "_checked", "_connections", "_extension_functions",
         "_full", "_generation", "_hits", "_inlined", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_proven_with",
-        "_reports", "_require_tenant", "_set_tenant_setting", "_setting_literal",
+        "_registry", "_reports", "_require_tenant", "_set_tenant_setting", "_setting_literal",
         "_setting_readers", "_spanning", "_stateful", "_tenant_setting", "_view_writes",
         "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "names_unchecked",
         "reported", "resets_skipped", "schema_code", "setting_syncs", "unlisted_tables",
@@ -292,6 +292,7 @@ class Guard:
         self._spanning: dict[str, tuple[frozenset[str], ...]] = {}
         self._extension_functions: dict[str, float] = {}
         self._inlined: dict[str, str] = {}
+        self._registry: tuple[str, str] | None = None
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
@@ -453,6 +454,17 @@ class Guard:
         self._proven_with = self._with_readers(self._policy)
         self.clear_cache()
 
+    def learn_tenant_registry(self, registry: tuple[str, str] | None) -> None:
+        """The tenant registry a connection found in the catalog — the one table every foreign
+        key on the tenant column references, with its key — for a policy that names none, as
+        schema sources infer it (round 30): a write of another tenant's registry row is then
+        checked by its key's value. Verdicts made before are made again."""
+        if registry == self._registry:
+            return
+        self._registry = registry
+        self._proven_with = self._with_readers(self._policy)
+        self.clear_cache()
+
     def learn_inlined_functions(self, bodies: Mapping[str, str]) -> None:
         """The SQL functions a connection found in the catalog with the bodies TG013 reads for
         a call of one (`runtime.schema_code.inlined_functions`); the policy's own (from schema
@@ -500,8 +512,25 @@ class Guard:
         }
         known = {normalize_name(n) for n in policy.inlined_functions} | policy.functions
         inlined = {n: b for n, b in self._inlined.items() if normalize_name(n) not in known}
-        if not readers and not writes and not spanning and not extensions and not inlined:
+        registry = self._registry
+        if registry is not None and (
+            policy.tenant_root is not None
+            or normalize_name(sql_name(registry[0])) in policy.tenant_tables
+        ):
+            registry = None  # the policy's own, or a table it holds for a tenant's
+        if (
+            not readers
+            and not writes
+            and not spanning
+            and not extensions
+            and not inlined
+            and registry is None
+        ):
             return policy
+        if registry is not None:
+            policy = policy.replace(
+                tenant_root=sql_name(registry[0]), tenant_root_key=sql_name(registry[1])
+            )
         return policy.replace(
             inlined_functions={
                 **inlined,

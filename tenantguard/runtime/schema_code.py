@@ -610,3 +610,26 @@ def inlined_functions(rows: Iterable[tuple[Any, ...]]) -> dict[str, str]:
     found = {sql_name(n): ";\n".join(b) for n, b in bodies.items()}
     found.update({sql_name(n): CHEAP_FUNCTION for n in cheap})
     return found
+
+
+# The foreign keys on the tenant column alone ($1), with the table and column each references
+# (round 30): when they all reference one, it is the tenant registry (`Policy.tenant_root`),
+# as schema sources infer it — for a policy written by hand, which names none.
+REGISTRY_QUERY = """
+SELECT DISTINCT r.relname::text, ra.attname::text
+FROM pg_catalog.pg_constraint k
+JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+JOIN pg_catalog.pg_class r ON r.oid = k.confrelid
+JOIN pg_catalog.pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[1]
+WHERE k.contype = 'f' AND cardinality(k.conkey) = 1 AND a.attname = $1
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+"""
+
+
+def tenant_registry(rows: Iterable[tuple[Any, ...]]) -> tuple[str, str] | None:
+    """From the rows of `REGISTRY_QUERY`: the one (table, key column) every foreign key on the
+    tenant column references, or None (none, or several)."""
+    targets = {(str(table), str(key)) for table, key in rows}
+    return next(iter(targets)) if len(targets) == 1 else None
