@@ -78,6 +78,15 @@
    2` failed with `… violates foreign key constraint "patients_tenant_id_fkey" on table
    "patients"`, naming a table where clinic 2 has rows. The runtime guard now infers the
    registry from the catalog as the schema sources would, for a policy that names none.
+
+8. Foreign-key actions, for a policy without schema sources. Schema sources show which
+   tables tenant tables reference with `ON DELETE CASCADE` (or SET NULL, SET DEFAULT, and the
+   same ON UPDATE), and a DELETE or UPDATE of one is refused (TG005): it reaches every
+   tenant's rows that reference the rows it writes. A policy written by hand knew none: clinic
+   1's `DELETE FROM plans WHERE id = 7` (a global table of plans) deleted clinic 2's
+   subscription, and `UPDATE plans SET id = 8 WHERE id = 7` rewrote it. The runtime guard now
+   reads the keys with an action in the catalog (`Policy.cascades`, as the schema sources
+   give them: a key carrying the tenant column to a tenant table's own is left out).
 """
 
 from __future__ import annotations
@@ -729,3 +738,71 @@ async def test_the_clinics_own_registry_row_is_still_read_and_written(two_clinic
         await conn.close()
     assert [r[0] for r in names] == ["North-East", "South"]
     assert [r[0] for r in joined] == ["Ana", "Bruno"]
+
+
+# 8. Foreign-key actions, for a policy without schema sources.
+PLANS = """
+CREATE TABLE accounts (id bigint PRIMARY KEY, name text);
+CREATE TABLE plans (id bigint PRIMARY KEY, name text);
+CREATE TABLE subscriptions (id bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    plan_id bigint REFERENCES plans (id) ON DELETE CASCADE ON UPDATE CASCADE, note text,
+    UNIQUE (account_id, id));
+CREATE TABLE invoices (id bigserial PRIMARY KEY, account_id bigint NOT NULL,
+    subscription_id bigint, FOREIGN KEY (account_id, subscription_id)
+    REFERENCES subscriptions (account_id, id) ON DELETE CASCADE);
+INSERT INTO accounts VALUES (1, 'own'), (2, 'VICTIM');
+INSERT INTO plans VALUES (7, 'gold'), (9, 'unused');
+INSERT INTO subscriptions (id, account_id, plan_id, note) VALUES (1, 1, 9, 'own'), (2, 2, 7, 'VICTIM');
+INSERT INTO invoices (account_id, subscription_id) VALUES (1, 1), (2, 2);
+"""
+PLANS_POLICY = Policy("account_id", {"subscriptions", "invoices"}, global_tables={"plans"})
+
+
+async def _subscriptions(dsn: str) -> list[tuple[int, int | None]]:
+    owner = await asyncpg.connect(dsn)
+    try:
+        rows = await owner.fetch("SELECT account_id, plan_id FROM subscriptions ORDER BY id")
+    finally:
+        await owner.close()
+    return [(r[0], r[1]) for r in rows]
+
+
+@pytest.mark.parametrize(
+    "statement", ["DELETE FROM plans WHERE id = 7", "UPDATE plans SET id = 8 WHERE id = 7"]
+)
+async def test_a_write_of_a_referenced_table_reaches_no_other_accounts_rows(
+    database: str, statement: str
+) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(PLANS)
+    finally:
+        await owner.close()
+    conn = await connect(database, policy=PLANS_POLICY)
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+    assert await _subscriptions(database) == [(1, 9), (2, 7)]  # [(1, 9)] / [(1, 9), (2, 8)]
+
+
+async def test_writes_that_reach_the_accounts_own_rows_still_run(database: str) -> None:
+    """The legitimate twins: a plan no key reaches written by its name, the account's own
+    subscription deleted (its invoices follow by a key carrying the account column), the
+    account's own registry row deleted (its rows follow: the registry's key is pinned)."""
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(PLANS)
+    finally:
+        await owner.close()
+    conn = await connect(database, policy=PLANS_POLICY)
+    try:
+        with tenant(1):
+            await conn.execute("UPDATE plans SET name = 'platinum' WHERE id = 7")
+            await conn.execute("DELETE FROM subscriptions WHERE account_id = $1 AND id = 1", 1)
+            await conn.execute("DELETE FROM accounts WHERE id = $1", 1)
+    finally:
+        await conn.close()
+    assert await _subscriptions(database) == [(2, 7)]

@@ -54,6 +54,7 @@ from tenantguard.runtime.context import _SCOPE, Scope
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode, RuntimeVerdict, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
+from tenantguard.runtime.schema_code import CASCADES_QUERY as _CASCADES_QUERY
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import EXTENSION_FUNCTIONS_QUERY as _EXTENSION_QUERY
@@ -69,6 +70,7 @@ from tenantguard.runtime.schema_code import STATEFUL_CODE_QUERY as _STATEFUL_COD
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
 from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
 from tenantguard.runtime.schema_code import (
+    cascades,
     implicit_changers,
     inlined_functions,
     setting_code,
@@ -632,6 +634,7 @@ class GuardedConnection(asyncpg.Connection):
             keys = await _fetch(self, _SPANNING_QUERY)
             extensions = await _fetch(self, _EXTENSION_QUERY)
             registry = await _fetch(self, _REGISTRY_QUERY, guard.policy.tenant_column)
+            actions = await _fetch(self, _CASCADES_QUERY)
             sql_functions = await _fetch(
                 self, _SQL_FUNCTIONS_QUERY if version >= 14 else _SQL_FUNCTIONS_QUERY_BEFORE_14
             )
@@ -646,6 +649,7 @@ class GuardedConnection(asyncpg.Connection):
                 extensions,
                 sql_functions,
                 registry,
+                actions,
                 await _fetch(self, _STATEFUL_CODE_QUERY),
             )
 
@@ -660,6 +664,7 @@ class GuardedConnection(asyncpg.Connection):
             extensions,
             sql_functions,
             registry,
+            actions,
             kept,
         ) = await self._tg_driver_call(read)
         self._tg_check_policy_names(names)
@@ -672,6 +677,9 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))
+        guard.learn_cascades(
+            cascades((tuple(row) for row in actions), policy.is_tenant_table, policy.tenant_column)
+        )
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         readers, self._tg_setting_changers, reading, mentions = setting_code(

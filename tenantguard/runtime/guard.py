@@ -245,8 +245,8 @@ class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
     __slots__ = (
-        "_cache", "_cache_bytes_used", "_checked", "_connections", "_extension_functions",
-        "_full", "_generation", "_hits", "_inlined", "_log_values",
+        "_cache", "_cache_bytes_used", "_cascades", "_checked", "_connections",
+        "_extension_functions", "_full", "_generation", "_hits", "_inlined", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_proven_with",
         "_registry", "_reports", "_require_tenant", "_set_tenant_setting", "_setting_literal",
         "_setting_readers", "_spanning", "_stateful", "_tenant_setting", "_view_writes",
@@ -293,6 +293,7 @@ class Guard:
         self._extension_functions: dict[str, float] = {}
         self._inlined: dict[str, str] = {}
         self._registry: tuple[str, str] | None = None
+        self._cascades: dict[str, dict[str, frozenset[str]]] = {}
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
@@ -454,6 +455,22 @@ class Guard:
         self._proven_with = self._with_readers(self._policy)
         self.clear_cache()
 
+    def learn_cascades(self, found: Mapping[str, Mapping[str, frozenset[str]]]) -> None:
+        """The foreign-key actions a connection found in the catalog that reach tenant rows
+        (`runtime.schema_code.cascades`, `Policy.cascades`), with the policy's own: a DELETE or
+        UPDATE reaching them is refused (TG005) but the registry's row pinned to the request's
+        tenant (round 30). Verdicts made before are made again."""
+        merged = {t: dict(kinds) for t, kinds in self._cascades.items()}
+        for table, kinds in found.items():
+            mine = merged.setdefault(table, {})
+            for verb, columns in kinds.items():
+                mine[verb] = mine.get(verb, frozenset()) | columns
+        if merged == self._cascades:
+            return
+        self._cascades = merged
+        self._proven_with = self._with_readers(self._policy)
+        self.clear_cache()
+
     def learn_tenant_registry(self, registry: tuple[str, str] | None) -> None:
         """The tenant registry a connection found in the catalog — the one table every foreign
         key on the tenant column references, with its key — for a policy that names none, as
@@ -518,6 +535,12 @@ class Guard:
             or normalize_name(sql_name(registry[0])) in policy.tenant_tables
         ):
             registry = None  # the policy's own, or a table it holds for a tenant's
+        cascaded: dict[str, dict[str, frozenset[str]]] = {}
+        for table, kinds in self._cascades.items():
+            own = policy.cascades.get(table, {})
+            for verb, columns in kinds.items():
+                if verb not in own or not columns <= own[verb]:
+                    cascaded.setdefault(table, {})[verb] = own.get(verb, frozenset()) | columns
         if (
             not readers
             and not writes
@@ -525,8 +548,16 @@ class Guard:
             and not extensions
             and not inlined
             and registry is None
+            and not cascaded
         ):
             return policy
+        if cascaded:
+            policy = policy.replace(
+                cascades={
+                    table: {**policy.cascades.get(table, {}), **cascaded.get(table, {})}
+                    for table in {*policy.cascades, *cascaded}
+                }
+            )
         if registry is not None:
             policy = policy.replace(
                 tenant_root=sql_name(registry[0]), tenant_root_key=sql_name(registry[1])

@@ -633,3 +633,67 @@ def tenant_registry(rows: Iterable[tuple[Any, ...]]) -> tuple[str, str] | None:
     tenant column references, or None (none, or several)."""
     targets = {(str(table), str(key)) for table, key in rows}
     return next(iter(targets)) if len(targets) == 1 else None
+
+
+# The foreign keys with an action (ON DELETE / ON UPDATE CASCADE, SET NULL, SET DEFAULT), for a
+# policy without schema sources (round 30): a DELETE or UPDATE of the table a key references
+# reaches every tenant's rows that reference the rows it writes (`DELETE FROM plans WHERE id =
+# 7` deleted clinic 2's subscriptions). `cascades` makes `Policy.cascades` of them, as the
+# schema sources would.
+CASCADES_QUERY = """
+SELECT r.relname::text, c.relname::text, k.confdeltype::text, k.confupdtype::text,
+       array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(attnum, o)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
+             ORDER BY u.o),
+       array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(attnum, o)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum
+             ORDER BY u.o)
+FROM pg_catalog.pg_constraint k
+JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+JOIN pg_catalog.pg_class r ON r.oid = k.confrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE k.contype = 'f' AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+"""
+
+
+def cascades(
+    rows: Iterable[tuple[Any, ...]], is_tenant_table: Callable[[str], bool], tenant_column: str
+) -> dict[str, dict[str, frozenset[str]]]:
+    """From the rows of `CASCADES_QUERY`: table -> {"DELETE": …, "UPDATE": the referenced
+    columns whose change reaches tenant rows} (`Policy.cascades`). A key that carries the
+    tenant column to the tenant column of a tenant table reaches the written row's tenant's
+    rows only: left out. A key whose child holds no tenant rows counts when the child's own
+    keys pass the write on (to a fixed point)."""
+    keys = []
+    for parent, child, on_delete, on_update, columns, ref_columns in rows:
+        pairs = list(zip(columns or (), ref_columns or (), strict=False))
+        carries = (
+            is_tenant_table(str(parent))
+            and is_tenant_table(str(child))
+            and (tenant_column, tenant_column) in pairs
+        )
+        if not carries:
+            keys.append(
+                (str(parent), str(child), on_delete, on_update, frozenset(ref_columns or ()))
+            )
+    found: dict[str, dict[str, frozenset[str]]] = {}
+    for verb, position in (("DELETE", 2), ("UPDATE", 3)):
+        reaching: set[str] = set()
+        while True:
+            more = {
+                key[0]
+                for key in keys
+                if key[position] in ("c", "n", "d")
+                and (is_tenant_table(key[1]) or key[1] in reaching)
+                and key[0] not in reaching
+            }
+            if not more:
+                break
+            reaching |= more
+        for key in keys:
+            if key[0] in reaching and key[position] in ("c", "n", "d"):
+                columns = key[4] if verb == "UPDATE" else frozenset()
+                kinds = found.setdefault(key[0], {})
+                kinds[verb] = kinds.get(verb, frozenset()) | columns
+    return found
