@@ -76,8 +76,8 @@ from tenantguard.runtime.schema_code import (
     setting_code,
     spanning_keys,
     stateful_code,
-    tenant_registry,
     stateful_implicit,
+    tenant_registry,
     view_writes,
 )
 from tenantguard.runtime.session import (
