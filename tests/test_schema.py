@@ -180,8 +180,16 @@ def test_the_root_and_composite_keys_come_from_the_schema(tmp_path: Path) -> Non
         )
         == []
     )
+    # the other way round (round 30): visits' tenant column is NOT NULL, patients.id unique
+    assert (
+        codes(
+            "SELECT * FROM patients p JOIN visits v ON v.patient_id = p.id WHERE p.tenant_id = $1",
+            policy,
+        )
+        == []
+    )
     assert codes(
-        "SELECT * FROM patients p JOIN visits v ON v.patient_id = p.id WHERE p.tenant_id = $1",
+        "SELECT * FROM patients p JOIN leads v ON v.id = p.id WHERE p.tenant_id = $1",
         policy,
     ) == ["TG001"]
 

@@ -6,7 +6,8 @@ the same value) pins `R` to V. `R.tenant_id = S.tenant_id` equates the two. An O
 branch pins to the same value (with `shared_rows`, a branch `R.tenant_id IS NULL` admits only
 rows of no tenant and is allowed beside them). A composite foreign key `(tenant_id, x)
 REFERENCES t (tenant_id, id)` of `a`, with `t.id` unique, makes `t.id = a.x` an equality of the
-two tenant columns; so does `R.k IN (SELECT s.k FROM R s …)` with `k` unique by itself (the
+two tenant columns (pinning `t` from `a`, and `a` from `t` when `a`'s tenant column is NOT
+NULL); so does `R.k IN (SELECT s.k FROM R s …)` with `k` unique by itself (the
 same row). Anything else is a near miss when it mentions a tenant column: it explains a
 reference left unpinned.
 """
@@ -1210,8 +1211,9 @@ class FactCollector:
         `id` unique only per tenant proves nothing (the schema reader keeps only the sound ones).
         """
         policy = self.policy
-        # a key relates two of the block's own tables: a block of one source has none to relate
-        if not policy.composite_keys or len(block.every_source) < 2:
+        # a key relates two tables a block can see: a block of one source relates none of its
+        # own, only (the other way round) its one source to an outer block's
+        if not policy.composite_keys or (len(block.every_source) < 2 and block.parent is None):
             return
         # the column equalities a key could stand on (most filters have none: done)
         wanted = policy.composite_key_pairs
@@ -1255,25 +1257,39 @@ class FactCollector:
         # keys whose first column pair an equality states, between two tables of this block
         # read whole (the referencing one anywhere in it, the target among those filtered)
         found: list[tuple[int, int, int, Source, Source, tuple[tuple[str, str], ...]]] = []
+        # the other way round: the referencing row filtered by the clause, the target read
+        # wherever the clause can see it (`c.task_id = t.id`, `t` pinned, pins `c`)
+        backward: list[tuple[int, int, int, Source, Source, tuple[tuple[str, str], ...]]] = []
         by_first = policy.composite_keys_by_first
+        not_null = policy.not_null_tenant_tables
         for referencing, c, target, r in ends:
             if (
-                referencing.block is not block
-                or referencing.kind is not SourceKind.TABLE
+                referencing.kind is not SourceKind.TABLE
                 or referencing.column_names is not None
                 or target.kind is not SourceKind.TABLE
                 or target.column_names is not None
                 or not target.table
-                or target not in filtered
             ):
+                continue
+            forward = referencing.block is block and target in filtered
+            # a row whose tenant column is NULL escapes its key (MATCH SIMPLE): only a NOT
+            # NULL tenant column carries the target's tenant to the referencing row
+            back = (
+                referencing.block is block
+                and referencing in filtered
+                and (referencing.table or "") in not_null
+            )
+            if not forward and not back:
                 continue
             for position, ref_table, rest in by_first.get((referencing.table or "", c, r), ()):
                 if ref_table == target.table and all(
                     (id(referencing), kc, id(target), kr) in pairs for kc, kr in rest
                 ):
-                    found.append(
-                        (referencing.index, position, target.index, referencing, target, rest)
-                    )
+                    entry = (referencing.index, position, target.index, referencing, target, rest)
+                    if forward:
+                        found.append(entry)
+                    if back:
+                        backward.append(entry)
         found.sort(key=lambda f: f[:3])  # FROM order, then the schema's order of keys
         for _, _, _, referencing, target, rest in found:
             first = pairs[(id(referencing), rest[0][0], id(target), rest[0][1])]
@@ -1283,6 +1299,20 @@ class FactCollector:
                     first,
                     f"{clause} (composite foreign key)",
                     other=referencing,
+                    via_key=True,
+                )
+            )
+        backward.sort(key=lambda f: f[:3])
+        for _, _, _, referencing, target, rest in backward:
+            # the key's target row is the one row of its table with that id (unique by
+            # itself), so the referencing row's tenant is the target's
+            first = pairs[(id(referencing), rest[0][0], id(target), rest[0][1])]
+            referencing.facts.append(
+                Fact(
+                    referencing,
+                    first,
+                    f"{clause} (composite foreign key, referenced row)",
+                    other=target,
                     via_key=True,
                 )
             )

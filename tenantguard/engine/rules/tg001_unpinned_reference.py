@@ -156,7 +156,12 @@ What pins a reference `R`:
   REFERENCES b (tenant_id, id)` (validated, not deferrable) on `a`, and `b.id` unique by itself,
   `b.id = a.b_id` pins `b` (also spelled `b.id IN (a.b_id)`, `BETWEEN a.b_id AND a.b_id`,
   `OPERATOR(pg_catalog.=)` or pair by pair in a row equality; not `IS NOT DISTINCT FROM`, which
-  matches NULL to NULL) — a single-column key never does. Both facts must still hold after
+  matches NULL to NULL) — a single-column key never does. The other way round too: with `b`
+  pinned, `a.b_id = b.id` in a clause that filters `a` pins `a` when the schema sources
+  declare `a`'s tenant column NOT NULL (the one `b` row of that id is the key's target, so
+  `a`'s tenant is `b`'s: `DELETE FROM a USING b WHERE a.b_id = b.id AND b.tenant_id = $1`,
+  `(SELECT … FROM a WHERE a.b_id = b.id)` of a pinned outer `b`); a row whose tenant column
+  is NULL escapes the key (MATCH SIMPLE). Both facts must still hold after
   every schema source: a key dropped (also by the name PostgreSQL gave it — a drop of a name
   the reader does not know forgets every key whose name it had to guess —, with its column, or
   CASCADE with the table or key it references), made DEFERRABLE, or whose triggers were

@@ -1,0 +1,144 @@
+"""Round 30 (outside review h), on a schema of its own: tenant column `workspace_id`, the
+registry `workspaces`, composite foreign keys; workspace 1 is the request's, 2 the victim.
+
+1. False alarm: a composite foreign key read the other way round. With `FOREIGN KEY
+   (workspace_id, task_id) REFERENCES tasks (workspace_id, id)` on `comments`, `tasks.id`
+   unique by itself and `comments.workspace_id` NOT NULL, `c.task_id = t.id` with `t` pinned
+   pins `c`: the key's target row is the one `tasks` row of that id, so the comment's tenant is
+   the task's. `DELETE FROM comments c USING tasks t WHERE t.id = c.task_id AND t.workspace_id
+   = $1`, `UPDATE tasks … FROM projects p WHERE p.id = t.project_id AND p.workspace_id = $1`,
+   an INSERT … SELECT over such a join, a LEFT JOIN's nullable side, a correlated subquery of
+   the select list — all flagged before. Not when the referenced id is unique only per tenant
+   (a victim's row of the same id joins), nor when the referencing tenant column may be NULL
+   (the key is not checked on such a row: MATCH SIMPLE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+
+from .conftest import fresh_database
+from .test_schema import policy_for
+
+SCHEMA = """
+CREATE TABLE workspaces (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE projects (workspace_id int NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+  name text, PRIMARY KEY (workspace_id, id), UNIQUE (id));
+CREATE TABLE tasks (workspace_id int NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+  project_id int, title text, PRIMARY KEY (workspace_id, id), UNIQUE (id),
+  FOREIGN KEY (workspace_id, project_id) REFERENCES projects (workspace_id, id));
+CREATE TABLE comments (workspace_id int NOT NULL REFERENCES workspaces (id),
+  id int PRIMARY KEY, task_id int, body text,
+  FOREIGN KEY (workspace_id, task_id) REFERENCES tasks (workspace_id, id));
+-- a board's id is unique only per workspace: each has its board 10
+CREATE TABLE boards (workspace_id int NOT NULL REFERENCES workspaces (id), id int NOT NULL,
+  name text, PRIMARY KEY (workspace_id, id));
+CREATE TABLE cards (workspace_id int NOT NULL REFERENCES workspaces (id), id int PRIMARY KEY,
+  board_id int, body text, FOREIGN KEY (workspace_id, board_id) REFERENCES boards (workspace_id, id));
+-- a tenant column that may be NULL: the key is not checked on such a row
+CREATE TABLE drafts (workspace_id int REFERENCES workspaces (id), id int PRIMARY KEY,
+  task_id int, body text, FOREIGN KEY (workspace_id, task_id) REFERENCES tasks (workspace_id, id));
+"""
+DATA = """
+INSERT INTO workspaces VALUES (1, 'own'), (2, 'VICTIM');
+INSERT INTO projects VALUES (1, 10, 'Alpha'), (2, 20, 'VICTIM project');
+INSERT INTO tasks VALUES (1, 100, 10, 'Alpha task'), (2, 200, 20, 'VICTIM task');
+INSERT INTO comments VALUES (1, 1000, 100, 'own comment'), (2, 2000, 200, 'VICTIM comment');
+INSERT INTO boards VALUES (1, 10, 'own board'), (2, 10, 'VICTIM board');
+INSERT INTO cards VALUES (1, 1, 10, 'own card'), (2, 2, 10, 'VICTIM card');
+INSERT INTO drafts VALUES (1, 1, 100, 'own draft'), (NULL, 9, 100, 'NOTENANT draft');
+"""
+
+
+@pytest.fixture
+async def workspaces(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, SCHEMA + DATA) as dsn:
+        yield dsn
+
+
+def _codes(sql: str, tmp_path: Path) -> list[str]:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="workspace_id")
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+# each statement with the rows it returns for workspace 1: the other tenant's rows never
+# (what the same statement returns with `c.workspace_id = $1` written out)
+REFERENCED_SIDE = {
+    "DELETE USING": (
+        "DELETE FROM comments c USING tasks t WHERE t.id = c.task_id AND t.workspace_id = $1 "
+        "RETURNING c.body",
+        [("own comment",)],
+    ),
+    "UPDATE FROM": (
+        "UPDATE tasks t SET title = p.name FROM projects p "
+        "WHERE p.id = t.project_id AND p.workspace_id = $1 RETURNING t.id, t.title",
+        [(100, "Alpha")],
+    ),
+    "INSERT SELECT": (
+        "INSERT INTO comments (workspace_id, id, task_id, body) "
+        "SELECT $1, c.id + 5000, c.task_id, 'copy of ' || c.body "
+        "FROM tasks t JOIN comments c ON c.task_id = t.id WHERE t.workspace_id = $1 "
+        "RETURNING body",
+        [("copy of own comment",)],
+    ),
+    "left join": (
+        "SELECT t.title, c.body FROM tasks t LEFT JOIN comments c ON c.task_id = t.id "
+        "WHERE t.workspace_id = $1",
+        [("Alpha task", "own comment")],
+    ),
+    "select list": (
+        "SELECT t.title, (SELECT string_agg(c.body, ',') FROM comments c WHERE c.task_id = t.id) "
+        "FROM tasks t WHERE t.workspace_id = $1",
+        [("Alpha task", "own comment")],
+    ),
+}
+# an id unique only per workspace: the victim's card on its board 10 joins
+PER_TENANT_KEY = (
+    "SELECT c.body FROM boards b JOIN cards c ON c.board_id = b.id WHERE b.workspace_id = $1"
+)
+# a NULL tenant column escapes the key: the row of no tenant joins
+NULLABLE = "SELECT d.body FROM tasks t JOIN drafts d ON d.task_id = t.id WHERE t.workspace_id = $1"
+
+
+def test_a_composite_key_pins_the_referencing_row_of_a_pinned_target(tmp_path: Path) -> None:
+    for name, (sql, _) in REFERENCED_SIDE.items():
+        assert _codes(sql, tmp_path) == [], name
+    assert _codes(PER_TENANT_KEY, tmp_path) == ["TG001"]
+    assert _codes(NULLABLE, tmp_path) == ["TG001"]
+
+
+async def test_the_referencing_rows_are_the_targets_tenants(workspaces: str) -> None:
+    conn = await asyncpg.connect(workspaces)
+    try:
+        for name, (sql, rows) in REFERENCED_SIDE.items():
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                assert [tuple(r.values()) for r in await conn.fetch(sql, 1)] == rows, name
+                victim = await conn.fetch(
+                    "SELECT p.name, t.title, c.body FROM projects p, tasks t, comments c "
+                    "WHERE p.workspace_id = 2 AND t.workspace_id = 2 AND c.workspace_id = 2"
+                )
+                assert [tuple(r.values()) for r in victim] == [
+                    ("VICTIM project", "VICTIM task", "VICTIM comment")
+                ], name
+            finally:
+                await transaction.rollback()
+        # the twins: the victim's card, and the draft of no tenant
+        assert sorted(r["body"] for r in await conn.fetch(PER_TENANT_KEY, 1)) == [
+            "VICTIM card",
+            "own card",
+        ]
+        assert sorted(r["body"] for r in await conn.fetch(NULLABLE, 1)) == [
+            "NOTENANT draft",
+            "own draft",
+        ]
+    finally:
+        await conn.close()
