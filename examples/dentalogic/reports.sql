@@ -9,14 +9,14 @@ WHERE a.tenant_id = $1
   AND a.starts_at::date = current_date
 ORDER BY a.starts_at;
 
--- Patients without an appointment in six months (recall campaign).
--- LEAK: the subquery reads appointments of every clinic.
+-- Patients without an appointment in six months, nor their relative $2 (recall campaign).
+-- LEAK: $2 may be another clinic's patient: the subquery reads appointments of every clinic.
 SELECT p.id, p.phone_number
 FROM patients p
 WHERE p.tenant_id = $1
   AND NOT EXISTS (
     SELECT 1 FROM appointments a
-    WHERE a.patient_id = p.id AND a.starts_at > now() - interval '6 months'
+    WHERE a.patient_id IN (p.id, $2) AND a.starts_at > now() - interval '6 months'
   );
 
 -- Search a patient by DNI or phone.
