@@ -11,6 +11,11 @@ registry `workspaces`, composite foreign keys; workspace 1 is the request's, 2 t
    the select list — all flagged before. Not when the referenced id is unique only per tenant
    (a victim's row of the same id joins), nor when the referencing tenant column may be NULL
    (the key is not checked on such a row: MATCH SIMPLE).
+2. Leak (TG012): the key of a pyformat placeholder is every character between `%(` and `)`,
+   as Python's `%` formatting reads it (psycopg2 formats the statement so, psycopg 3 reads the
+   same keys); sqlglot skips blanks, comments and quotes there, so `%(tenant)s` and
+   `%(tenant )s` (or `%( tenant)s`, `%("tenant")s`, `%(/**/tenant)s`) were one parameter to
+   the proof, two dict keys to the driver: `{'tenant': 1, 'tenant ': 2}` reads both tenants.
 """
 
 from __future__ import annotations
@@ -140,5 +145,32 @@ async def test_the_referencing_rows_are_the_targets_tenants(workspaces: str) -> 
             "NOTENANT draft",
             "own draft",
         ]
+    finally:
+        await conn.close()
+
+
+# every one of these keys is another dict key than `tenant`
+PYFORMAT_KEYS = ["tenant ", " tenant", '"tenant"', "/**/tenant", "tenant\n"]
+_TWO_KEYS = (
+    "SELECT t.title FROM tasks t WHERE t.workspace_id = %(tenant)s "
+    "UNION ALL SELECT c.body FROM comments c WHERE c.workspace_id = %({})s"
+)
+
+
+def test_a_pyformat_key_is_what_python_reads(tmp_path: Path) -> None:
+    for key in PYFORMAT_KEYS:
+        assert _codes(_TWO_KEYS.format(key), tmp_path) == ["TG012"], repr(key)
+    assert _codes(_TWO_KEYS.format("tenant"), tmp_path) == []
+
+
+async def test_two_pyformat_keys_read_two_tenants(workspaces: str) -> None:
+    conn = await asyncpg.connect(workspaces)
+    try:
+        for key in PYFORMAT_KEYS:
+            # what psycopg2 sends: the statement formatted with Python's `%` over the
+            # caller's dict (its values quoted as literals)
+            sent = _TWO_KEYS.format(key) % {"tenant": "1", key: "2"}
+            rows = sorted(r["title"] for r in await conn.fetch(sent))
+            assert rows == ["Alpha task", "VICTIM comment"], repr(key)
     finally:
         await conn.close()

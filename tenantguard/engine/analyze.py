@@ -610,7 +610,30 @@ def _parse_text(
         return None, inserted, f"the SQL parser failed ({type(error).__name__})", None
     if len(trees) != 1:
         return None, inserted, "expected one statement" if trees else "empty statement", None
+    if "%(" in text:
+        _python_keys(trees[0], text)
     return trees[0], inserted, None, None
+
+
+def _python_keys(tree: exp.Expression, text: str) -> None:
+    """Names each `%(key)s` placeholder by the key Python's `%` formatting reads — every
+    character between `%(` and `)`, which the driver (psycopg2's pyformat) looks up in the
+    caller's dict —, not by the identifier sqlglot reads there: `%(tenant )s`, `%( tenant)s`,
+    `%("tenant")s` and `%(/**/tenant)s` are four keys besides `%(tenant)s` (sqlglot skips the
+    blanks, comments and quotes). A placeholder whose place is unknown is a key of its own."""
+    for node in tree.find_all(exp.Placeholder):
+        name = node.this
+        if not isinstance(name, exp.Identifier):
+            continue
+        start, end = name.meta.get("start"), name.meta.get("end")
+        opening = text.rfind("%(", 0, start) if isinstance(start, int) else -1
+        closing = text.find(")", end + 1) if isinstance(end, int) and opening >= 0 else -1
+        if opening < 0 or closing < 0:
+            key = f"{name.this} at {id(node)}"
+        else:
+            key = text[opening + 2 : closing]
+        if key != name.this or name.quoted:
+            node.set("this", exp.Identifier(this=key, quoted=True))
 
 
 def _error_offset(text: str, detail: dict[str, object]) -> int | None:

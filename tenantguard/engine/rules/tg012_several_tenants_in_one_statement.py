@@ -3,9 +3,11 @@
 ## What it does
 Finds a statement that pins tenant columns to two different values: two parameters (`$1` and
 `$2`), a parameter and a literal, a parameter and the tenant expression, two positional
-placeholders (`%s`, `?`: each is a parameter of its own). Every pin counts — in the WHERE, a
-join's ON, a subquery, a CTE, a branch of a set operation, the values an INSERT writes, what a
-derived table projects as its tenant column.
+placeholders (`%s`, `?`: each is a parameter of its own), two named placeholders of different
+keys — a key is what the driver looks up, every character between `%(` and `)`: `%(tenant)s`,
+`%(tenant )s`, `%("tenant")s` and `%(Tenant)s` are four parameters. Every pin counts — in the
+WHERE, a join's ON, a subquery, a CTE, a branch of a set operation, the values an INSERT writes,
+what a derived table projects as its tenant column.
 
 ## Why is this bad?
 Each reference may be pinned, yet to different tenants: `INSERT INTO notes (tenant_id, body)
