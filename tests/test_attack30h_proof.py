@@ -16,6 +16,13 @@ registry `workspaces`, composite foreign keys; workspace 1 is the request's, 2 t
    same keys); sqlglot skips blanks, comments and quotes there, so `%(tenant)s` and
    `%(tenant )s` (or `%( tenant)s`, `%("tenant")s`, `%(/**/tenant)s`) were one parameter to
    the proof, two dict keys to the driver: `{'tenant': 1, 'tenant ': 2}` reads both tenants.
+3. False alarm: a column definition list declares its columns' types (`json_to_recordset(…) AS
+   r(workspace_id int, title text)`, a function returning `record`), yet every column it named
+   was read as of unknown type, so a parameter compared with any column of that name — the
+   tenant column's own, in a pinned subquery — pinned nothing. A declared exact type (integers,
+   numeric, text, varchar, uuid; no length, precision or array) is that type.
+4. False alarm: `workspace_id = ANY(ARRAY[$1::int, NULL])`: a NULL element matches no row, as
+   in `IN ($1, NULL)` (which pinned); not with a second value.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ CREATE TABLE workspaces (id int PRIMARY KEY, name text NOT NULL);
 CREATE TABLE projects (workspace_id int NOT NULL REFERENCES workspaces (id), id int NOT NULL,
   name text, PRIMARY KEY (workspace_id, id), UNIQUE (id));
 CREATE TABLE tasks (workspace_id int NOT NULL REFERENCES workspaces (id), id int NOT NULL,
-  project_id int, title text, PRIMARY KEY (workspace_id, id), UNIQUE (id),
+  project_id int, title text, weight real, PRIMARY KEY (workspace_id, id), UNIQUE (id),
   FOREIGN KEY (workspace_id, project_id) REFERENCES projects (workspace_id, id));
 CREATE TABLE comments (workspace_id int NOT NULL REFERENCES workspaces (id),
   id int PRIMARY KEY, task_id int, body text,
@@ -172,5 +179,51 @@ async def test_two_pyformat_keys_read_two_tenants(workspaces: str) -> None:
             sent = _TWO_KEYS.format(key) % {"tenant": "1", key: "2"}
             rows = sorted(r["title"] for r in await conn.fetch(sent))
             assert rows == ["Alpha task", "VICTIM comment"], repr(key)
+    finally:
+        await conn.close()
+
+
+# each with the rows it returns for workspace 1
+PLAIN_SEMANTICS = {
+    "column definition list": (
+        "SELECT r.title FROM json_to_recordset((SELECT json_agg(t) FROM tasks t "
+        "WHERE t.workspace_id = $1)) AS r(workspace_id int, title text, weight real)",
+        ["Alpha task"],
+    ),
+    "jsonb, bigint": (
+        "SELECT r.title FROM jsonb_to_recordset((SELECT jsonb_agg(t) FROM tasks t "
+        "WHERE t.workspace_id = $1)) AS r(title text, workspace_id bigint, weight real)",
+        ["Alpha task"],
+    ),
+    "any of an array with a NULL": (
+        "SELECT title FROM tasks WHERE workspace_id = ANY(ARRAY[$1::int, NULL])",
+        ["Alpha task"],
+    ),
+    "all of an array with a NULL": (
+        "SELECT title FROM tasks WHERE workspace_id = ALL(ARRAY[NULL, $1::int])",
+        [],
+    ),
+}
+# the twin: a second value is another tenant
+STILL_FLAGGED = {
+    "a second value": (
+        "SELECT title FROM tasks WHERE workspace_id = ANY(ARRAY[$1::int, NULL, 2])",
+        ["Alpha task", "VICTIM task"],
+    ),
+}
+
+
+def test_declared_types_and_null_elements(tmp_path: Path) -> None:
+    for name, (sql, _) in PLAIN_SEMANTICS.items():
+        assert _codes(sql, tmp_path) == [], name
+    for name, (sql, _) in STILL_FLAGGED.items():
+        assert _codes(sql, tmp_path) == ["TG001"], name
+
+
+async def test_declared_types_and_null_elements_on_the_server(workspaces: str) -> None:
+    conn = await asyncpg.connect(workspaces)
+    try:
+        for name, (sql, rows) in {**PLAIN_SEMANTICS, **STILL_FLAGGED}.items():
+            assert sorted(r["title"] for r in await conn.fetch(sql, 1)) == rows, name
     finally:
         await conn.close()

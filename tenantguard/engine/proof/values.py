@@ -313,15 +313,28 @@ def single_value_array(
             return None
         value = pin_value(exp.Literal.string(element), policy)
         return None if value is None else (value, [])
-    if not isinstance(inner, exp.Array) or not inner.expressions:
+    if not isinstance(inner, exp.Array):
         return None
-    first = pin_value(inner.expressions[0], policy)
-    if first is None or any(pin_value(i, policy) != first for i in inner.expressions[1:]):
+    # a NULL element matches no row: `= ANY(ARRAY[V, NULL])` is TRUE exactly where `= V` is
+    # (NULL elsewhere), `= ALL(ARRAY[V, NULL])` never TRUE — as `IN (V, NULL)`
+    items = [i for i in inner.expressions if not _null_item(i)]
+    if not items:
         return None
-    bare = [
-        i for i in inner.expressions if isinstance(_unwrapped(i), exp.Parameter | exp.Placeholder)
-    ]
+    first = pin_value(items[0], policy)
+    if first is None or any(pin_value(i, policy) != first for i in items[1:]):
+        return None
+    bare = [i for i in items if isinstance(_unwrapped(i), exp.Parameter | exp.Placeholder)]
     return first, bare
+
+
+def _null_item(node: exp.Expression) -> bool:
+    """A NULL element of `ARRAY[…]`, also in parentheses or cast to a type that is no array
+    (`NULL::int`; `NULL::int[]` makes the array one of more dimensions)."""
+    while isinstance(node, exp.Paren) or (
+        isinstance(node, exp.Cast | exp.TryCast) and _to_no_array(node)
+    ):
+        node = node.this
+    return isinstance(node, exp.Null)
 
 
 _ONE_ELEMENT = lazy_pattern(r'\s*\{\s*(?:"((?:[^"\\]|\\.)*)"|([^\s{}",\\]+))\s*\}\s*', re.DOTALL)
@@ -948,9 +961,27 @@ def _renamed_columns(table_alias: exp.TableAlias, found: set[str]) -> None:
             rows = []
     else:
         rows = []
+    definitions = table_alias.args["columns"]
     for position, name in enumerate(columns):
         if name in found:
             continue
+        definition = definitions[position]
+        if isinstance(definition, exp.ColumnDef) and _exact_definition(definition):
+            continue  # `json_to_recordset(…) AS r(tenant_id int)`: of the type it declares
         items = [row[position] for row in rows if position < len(row)]
         if not items or any(_may_be_lossy(item, found) for item in items):
             found.add(name)
+
+
+def _exact_definition(definition: exp.ColumnDef) -> bool:
+    """Does a column definition list (a function returning `record`: `AS r(x int, …)`) declare
+    this column of a builtin exact type (no length, precision, array)? PostgreSQL gives the
+    column that type, whatever the function's rows hold."""
+    kind = definition.args.get("kind")
+    return (
+        isinstance(kind, exp.DataType)
+        and kind.this in _EXACT
+        and not kind.expressions
+        and not kind.args.get("nested")
+        and not definition.args.get("constraints")
+    )

@@ -38,7 +38,9 @@ What pins a reference `R`:
   aggregate or window over it, a subscript, a scalar, `IN` or `ALL` subquery of it, a row of
   it, `CASE x WHEN $1`, a polymorphic call (`array_position(arr, $1)`), the same column of a
   set operation's other branch or of VALUES' other row, an alias, `AS q(x)`, a view's,
-  CREATE TABLE AS's or a function's output, a composite's attribute, a renamed column, or a
+  CREATE TABLE AS's or a function's output (but for a column a column definition list
+  declares of an exact type: `json_to_recordset(…) AS r(tenant_id bigint, …)`), a
+  composite's attribute, a renamed column, or a
   cast to a domain not known to be exact, or a function call of unknown type — not a call of
   a function of the schema whose every definition takes and returns exact types, of a name
   no built-in has (`f_text(t text) RETURNS text`; a name renamed, moved, made an aggregate or
@@ -101,7 +103,7 @@ What pins a reference `R`:
   ("smallint out of range", never a wrap). Of a column of unknown or another type (text:
   ' 1', '01' and '1' meet) or to `real` or `double precision`, no pin;
 - `R.tenant_id IN (V, NULL)` (a NULL item, also cast, never matches: the IN is then NULL or
-  TRUE exactly where `= V` is); `(R.tenant_id = V) IS TRUE`, and `CASE WHEN c THEN TRUE [ELSE
+  TRUE exactly where `= V` is), and so `= ANY(ARRAY[V, NULL])` and `= ALL(ARRAY[V, NULL])`; `(R.tenant_id = V) IS TRUE`, and `CASE WHEN c THEN TRUE [ELSE
   FALSE | ELSE NULL] END` read as `c` (TRUE exactly where `c` is; NULL IS TRUE is FALSE), and
   so are `c = TRUE`, `c <> FALSE` and `c IS NOT DISTINCT FROM TRUE` (NULL where `c` is) — never
   `IS NOT FALSE`, `IS NOT TRUE` or `IS FALSE` (`(tenant_id = $1) IS NOT FALSE` is TRUE for every
