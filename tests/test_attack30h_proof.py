@@ -10,7 +10,8 @@ registry `workspaces`, composite foreign keys; workspace 1 is the request's, 2 t
    an INSERT … SELECT over such a join, a LEFT JOIN's nullable side, a correlated subquery of
    the select list — all flagged before. Not when the referenced id is unique only per tenant
    (a victim's row of the same id joins), nor when the referencing tenant column may be NULL
-   (the key is not checked on such a row: MATCH SIMPLE).
+   (the key is not checked on such a row: MATCH SIMPLE), nor when the referencing table has
+   children by inheritance (a foreign key is not inherited: a child's row names any task).
 2. Leak (TG012): the key of a pyformat placeholder is every character between `%(` and `)`,
    as Python's `%` formatting reads it (psycopg2 formats the statement so, psycopg 3 reads the
    same keys); sqlglot skips blanks, comments and quotes there, so `%(tenant)s` and
@@ -227,3 +228,28 @@ async def test_declared_types_and_null_elements_on_the_server(workspaces: str) -
             assert sorted(r["title"] for r in await conn.fetch(sql, 1)) == rows, name
     finally:
         await conn.close()
+
+
+# a child by inheritance of the referencing table: its rows are read with it, unchecked by the key
+CHILD = "CREATE TABLE comments_archive (archived date) INHERITS (comments);\n"
+CHILD_ROW = "INSERT INTO comments_archive VALUES (2, 2600, 100, 'VICTIM archived', now());\n"
+
+
+async def test_a_child_of_the_referencing_table_escapes_the_key(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    sql, _ = REFERENCED_SIDE["DELETE USING"]
+    policy = policy_for(tmp_path, SCHEMA + CHILD, tenant_column="workspace_id")
+    assert sorted(f.code for f in analyze_statement(sql, policy).findings) == ["TG001"]  # type: ignore[arg-type]
+    async with fresh_database(postgres, SCHEMA + CHILD + DATA + CHILD_ROW) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                rows = sorted(r["body"] for r in await conn.fetch(sql, 1))
+                assert rows == ["VICTIM archived", "own comment"]
+            finally:
+                await transaction.rollback()
+        finally:
+            await conn.close()
