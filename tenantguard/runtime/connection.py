@@ -616,57 +616,65 @@ class GuardedConnection(asyncpg.Connection):
         return result
 
     async def _tg_read_schema_code(self) -> None:
-        """Reads which of the schema's functions may change a setting where no statement's
-        text names them (`runtime.schema_code`): if any, no statement is plain on this
-        connection (the setting is set again before each statement it pins, and the pool's
-        release resets the session). Said once per guard, in a warning."""
+        """Reads what the catalog says that the statements' text does not: which of the
+        schema's functions may change a setting where no statement's text names them
+        (`runtime.schema_code`: if any, no statement is plain on this connection — the setting
+        is set again before each statement it pins, and the pool's release resets the
+        session; said once per guard, in a warning), what may leave session state, and the
+        facts a policy written by hand lacks (keys checked across tenants, extensions' C
+        functions, SQL functions' bodies, the tenant registry, foreign-key actions)."""
         guard = self.tenantguard  # read in "off" mode too: the mode may be changed later
+        column = guard.policy.tenant_column
 
-        async def read() -> tuple[list[Any], ...]:
+        async def read() -> dict[str, list[Any]]:
             version = self.get_server_version().major
-            query = _SCHEMA_CODE_QUERY if version >= 14 else _SCHEMA_CODE_QUERY_BEFORE_14
-            loose = []
+            before_14 = version < 14
+            found: dict[str, list[Any]] = {"loose": []}
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
-                loose = await _fetch(self, _LOOSE_COLLATION_QUERY, guard.policy.tenant_column)
-            names = await self._tg_policy_names()
-            views = await _fetch(self, _VIEW_QUERY)
-            configs = await _fetch(self, _CONFIG_QUERY)
-            keys = await _fetch(self, _SPANNING_QUERY)
-            extensions = await _fetch(self, _EXTENSION_QUERY)
-            registry = await _fetch(self, _REGISTRY_QUERY, guard.policy.tenant_column)
-            actions = await _fetch(self, _CASCADES_QUERY)
-            sql_functions = await _fetch(
-                self, _SQL_FUNCTIONS_QUERY if version >= 14 else _SQL_FUNCTIONS_QUERY_BEFORE_14
-            )
-            return (
-                await _fetch(self, query),
-                await _fetch(self, _CODE_QUERY),
-                loose,
-                names,
-                views,
-                configs,
-                keys,
-                extensions,
-                sql_functions,
-                registry,
-                actions,
-                await _fetch(self, _STATEFUL_CODE_QUERY),
-            )
+                found["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
+            found["names"] = await self._tg_policy_names()
+            for name, query, args in (
+                (
+                    "functions",
+                    _SCHEMA_CODE_QUERY_BEFORE_14 if before_14 else _SCHEMA_CODE_QUERY,
+                    (),
+                ),
+                ("code", _CODE_QUERY, ()),
+                ("views", _VIEW_QUERY, ()),
+                ("configs", _CONFIG_QUERY, ()),
+                ("keys", _SPANNING_QUERY, ()),
+                ("extensions", _EXTENSION_QUERY, ()),
+                ("registry", _REGISTRY_QUERY, (column,)),
+                ("actions", _CASCADES_QUERY, ()),
+                (
+                    "sql_functions",
+                    _SQL_FUNCTIONS_QUERY_BEFORE_14 if before_14 else _SQL_FUNCTIONS_QUERY,
+                    (),
+                ),
+                ("kept", _STATEFUL_CODE_QUERY, ()),
+            ):
+                found[name] = await _fetch(self, query, *args)
+            return found
 
-        (
-            functions,
-            code,
-            loose,
-            names,
-            views,
-            configs,
-            keys,
-            extensions,
-            sql_functions,
-            registry,
-            actions,
-            kept,
-        ) = await self._tg_driver_call(read)
+        catalog = await self._tg_driver_call(read)
+        functions, code, views, configs = (
+            catalog["functions"],
+            catalog["code"],
+            catalog["views"],
+            catalog["configs"],
+        )
+        loose, names, keys, extensions = (
+            catalog["loose"],
+            catalog["names"],
+            catalog["keys"],
+            catalog["extensions"],
+        )
+        sql_functions, registry, actions, kept = (
+            catalog["sql_functions"],
+            catalog["registry"],
+            catalog["actions"],
+            catalog["kept"],
+        )
         self._tg_check_policy_names(names)
         policy = guard.policy
         guard.learn_spanning_keys(
