@@ -1580,7 +1580,14 @@ def _several_rows(analysis: Analysis, node: exp.Subquery) -> bool:
     if group is not None and not _empty_grouping(group):
         return True
     calls = [n for e in body.expressions for n in e.walk(prune=_nested_query) if _is_call(n)]
-    if any(_returns_a_set(c) for c in calls):
+    # a set-returning call of ORDER BY or DISTINCT ON adds rows as one of the select list does
+    # (`SELECT max(x) FROM t ORDER BY generate_series(1, 2)`: two rows)
+    more = list(calls)
+    for key in ("order", "distinct"):
+        beside = body.args.get(key)
+        if beside is not None:
+            more.extend(n for n in beside.walk(prune=_nested_query) if _is_call(n))
+    if any(_returns_a_set(c) for c in more):
         return True
     if body.args.get("from_") is None:
         return False  # SELECT expr: one row
@@ -1609,7 +1616,8 @@ def _one_row_by_a_key(analysis: Analysis, body: exp.Select) -> bool:
     """`SELECT … FROM t WHERE t.k = V AND …`: one table read by its name (no join), whose
     WHERE equates, in top-level conditions, each column of one of its unique keys
     (policy.unique_keys: not deferrable nor partial) to a value reading no column — a
-    parameter or a literal: at most one row. Not a key column of a loose type
+    parameter or a literal, of the key column's own type (`_of_the_key_type`): at most one
+    row. Not a key column of a loose type
     (`lossy_columns`: citext or a nondeterministic collation, where `=` matches rows the
     key tells apart)."""
     policy = analysis.policy
@@ -1640,14 +1648,40 @@ def _one_row_by_a_key(analysis: Analysis, body: exp.Select) -> bool:
         ):
             if (
                 type(column) is exp.Column
-                and value.find(exp.Column, exp.Subquery, exp.Select) is None
-                and not calls_volatile(value, policy)
                 and analysis.resolve(block, column) is source
+                and _of_the_key_type(analysis, source, column, value)
             ):
                 name = identifier_name(column.this)
                 if name not in policy.lossy_columns:
                     fixed.add(name)
     return any(key <= fixed for key in keys)
+
+
+def _of_the_key_type(
+    analysis: Analysis, source: Source, column: exp.Column, value: exp.Expression
+) -> bool:
+    """A value that `=` compares with the key column by the column's own equality: a parameter
+    (typed by the column), a literal (a string is typed by the column, a number converts
+    exactly: an integer or numeric column compared with a number, a float column with the
+    exact float8 promotion), or a cast of one to the column's own type. Not a value of
+    another type the column is converted to (`amount = 0.1::float8` with `amount numeric`,
+    `big = 1e16::float8` with `big bigint`: several keys round to one value), nor a value with
+    an explicit COLLATE (`code = 'a' COLLATE ci`, a nondeterministic collation: 'a' and 'A',
+    two keys, are equal)."""
+    while isinstance(value, exp.Paren):
+        value = value.this
+    if isinstance(value, exp.Cast):
+        declared = analysis.policy.typed_columns.get(source.table or "", {})
+        kind = declared.get(identifier_name(column.this))
+        if kind is None or _cast_target(value) != kind:
+            return False
+        value = value.this
+        while isinstance(value, exp.Paren):
+            value = value.this
+    if isinstance(value, exp.Neg):
+        value = value.this
+        return isinstance(value, exp.Literal) and not value.is_string
+    return isinstance(value, exp.Placeholder | exp.Parameter | exp.Literal)
 
 
 _SET_RETURNING_NODES = (exp.Explode, exp.ExplodingGenerateSeries, exp.GenerateSeries)
