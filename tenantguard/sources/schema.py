@@ -2315,7 +2315,9 @@ class SchemaInfo:
             elif subtype == AlterTableType.AT_AlterConstraint and command.def_ is not None:
                 self._alter_constraint(table, command)
             elif subtype == AlterTableType.AT_DisableTrigAll or (
-                subtype == AlterTableType.AT_DisableTrig
+                # ENABLE REPLICA: the trigger fires only when session_replication_role is
+                # replica, so not in an ordinary session: disabled as much as DISABLE
+                subtype in (AlterTableType.AT_DisableTrig, AlterTableType.AT_EnableReplicaTrig)
                 and str(command.name or "").startswith("RI_ConstraintTrigger")
             ):
                 self._unenforced.add(table)  # its foreign keys' checks, either way
@@ -2461,8 +2463,9 @@ class SchemaInfo:
         table with children by inheritance (not partitions) is read with their rows, which its
         unique keys do not cover and its foreign keys do not check (PostgreSQL copies neither
         to such a child); a foreign key whose triggers were disabled (DISABLE TRIGGER ALL, or
-        its RI_ConstraintTrigger by name) was not checked on the rows written meanwhile, and
-        enabling them again checks none of those. A name in two schemas is read as both (the
+        its RI_ConstraintTrigger by name, or ENABLE REPLICA: it fires in replica sessions only)
+        was not checked on the rows written meanwhile, and enabling them again checks none of
+        those. A name in two schemas is read as both (the
         search path decides): the keys of one are not the other's."""
         inherited = {
             table
