@@ -126,6 +126,37 @@ async def test_the_error_tells_whether_the_victim_has_such_a_task(
             await conn.close()
 
 
+# a parameter is typed once, by its first use: `$2::float8` in the select list makes the
+# key's `big = $2` compare in floating point (1e16 matches both codes); the twin casts to bigint
+_TYPED_ELSEWHERE = (
+    "SELECT title, $2::{} FROM tasks WHERE title >= 'M' AND title <> "
+    "(SELECT name FROM codes WHERE big = $2 AND org_id = $1) AND org_id = $1"
+)
+
+
+async def test_a_parameter_typed_float8_elsewhere_fixes_no_bigint_key(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    assert _codes(_TYPED_ELSEWHERE.format("float8"), tmp_path) == ["TG013"]
+    assert _codes(_TYPED_ELSEWHERE.format("bigint"), tmp_path) == []
+    async with fresh_database(postgres, SCHEMA + DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await r29._scan_only(conn)
+            with pytest.raises(asyncpg.CardinalityViolationError):
+                await conn.fetch(_TYPED_ELSEWHERE.format("float8"), 1, 1e16)
+            assert await conn.fetch(_TYPED_ELSEWHERE.format("bigint"), 1, 10**16) == []
+            transaction = conn.transaction()
+            await transaction.start()
+            try:  # the victim has no task titled from 'M' on: no error
+                await conn.execute("UPDATE tasks SET title = 'Aardvark' WHERE org_id = 2")
+                assert await conn.fetch(_TYPED_ELSEWHERE.format("float8"), 1, 1e16) == []
+            finally:
+                await transaction.rollback()
+        finally:
+            await conn.close()
+
+
 _RI_TRIGGERS = (
     "SELECT tgname FROM pg_trigger g JOIN pg_constraint k ON k.oid = g.tgconstraint "
     "WHERE g.tgrelid = 'comments'::regclass AND k.conname = 'comments_workspace_id_task_id_fkey' "

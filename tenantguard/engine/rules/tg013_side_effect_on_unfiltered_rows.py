@@ -209,6 +209,7 @@ from tenantguard.engine.proof.syntax import (
     is_table_name,
     is_within,
 )
+from tenantguard.engine.proof.values import lossy_parameters, pin_value
 from tenantguard.engine.spanning_keys import spanning_writes
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
@@ -1681,7 +1682,12 @@ def _of_the_key_type(
     if isinstance(value, exp.Neg):
         value = value.this
         return isinstance(value, exp.Literal) and not value.is_string
-    return isinstance(value, exp.Placeholder | exp.Parameter | exp.Literal)
+    if isinstance(value, exp.Placeholder | exp.Parameter):
+        # PostgreSQL types a parameter once, by its first use: `$2::float8` (or `$2` beside a
+        # real column) anywhere makes `big = $2` compare in floating point
+        pin = pin_value(value, analysis.policy)
+        return pin is not None and pin not in lossy_parameters(analysis.tree, analysis.policy)
+    return isinstance(value, exp.Literal)
 
 
 _SET_RETURNING_NODES = (exp.Explode, exp.ExplodingGenerateSeries, exp.GenerateSeries)
