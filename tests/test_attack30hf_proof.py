@@ -196,3 +196,60 @@ async def test_a_key_whose_check_fires_in_replica_sessions_only_pins_nothing(
                 await transaction.rollback()
         finally:
             await conn.close()
+
+
+# a referencing key column of a nondeterministic collation: the join's `=` compares in it
+# ('ABC' = 'abc'), the key's check and the referenced unique key do not (the default collation):
+# the victim's comment on their task 'ABC' joins our task 'abc', either way round
+LOOSE_KEY = """
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE workspaces (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE tasks (workspace_id int NOT NULL REFERENCES workspaces (id), code text NOT NULL,
+  title text, PRIMARY KEY (workspace_id, code), UNIQUE (code));
+CREATE TABLE comments (workspace_id int NOT NULL REFERENCES workspaces (id),
+  id int PRIMARY KEY, task_code text COLLATE ci, body text,
+  FOREIGN KEY (workspace_id, task_code) REFERENCES tasks (workspace_id, code));
+"""
+LOOSE_ROWS = """
+INSERT INTO workspaces VALUES (1, 'own'), (2, 'VICTIM');
+INSERT INTO tasks VALUES (1, 'abc', 'own task'), (2, 'ABC', 'VICTIM task');
+INSERT INTO comments VALUES (1, 1, 'abc', 'own comment'), (2, 2, 'ABC', 'VICTIM comment');
+"""
+THROUGH_THE_KEY = {
+    "the referencing side (036b4e0)": (
+        "DELETE FROM comments c USING tasks t WHERE t.code = c.task_code "
+        "AND t.workspace_id = $1 RETURNING c.body"
+    ),
+    "the referenced side": (
+        "SELECT t.title AS body FROM comments c JOIN tasks t ON t.code = c.task_code "
+        "WHERE c.workspace_id = $1"
+    ),
+}
+
+
+@pytest.mark.parametrize("loose", [True, False])
+async def test_a_key_column_of_a_nondeterministic_collation_pins_nothing(
+    postgres: ThrowawayPostgres, tmp_path: Path, loose: bool
+) -> None:
+    schema = (
+        LOOSE_KEY if loose else LOOSE_KEY.replace("task_code text COLLATE ci", "task_code text")
+    )
+    policy = policy_for(tmp_path, schema, tenant_column="workspace_id")
+    for name, sql in THROUGH_THE_KEY.items():
+        found = sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+        assert found == (["TG001"] if loose else []), name
+    async with fresh_database(postgres, schema + LOOSE_ROWS) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for name, sql in THROUGH_THE_KEY.items():
+                transaction = conn.transaction()
+                await transaction.start()
+                try:
+                    rows = sorted(r["body"] for r in await conn.fetch(sql, 1))
+                    victim = ["VICTIM comment" if "DELETE" in sql else "VICTIM task"]
+                    own = ["own comment" if "DELETE" in sql else "own task"]
+                    assert rows == (sorted(own + victim) if loose else own), name
+                finally:
+                    await transaction.rollback()
+        finally:
+            await conn.close()

@@ -773,8 +773,13 @@ class Policy:
                     continue
                 rest = tuple((c, r) for c, r in mapping.items() if c != tenant)
                 unique = self.unique_keys.get(key.ref_table, ())
+                # a key column compared loosely (a nondeterministic collation, citext: `=`
+                # matches 'ABC' to 'abc'): the join's `a.x = t.id` also meets rows of other ids
+                # than the key's target, another tenant's among them
+                loose = any(c in self.lossy_columns or r in self.lossy_columns for c, r in rest)
                 if (
                     rest
+                    and not loose
                     and any(k <= {r for _, r in rest} for k in unique)
                     and (key.ref_table, rest) not in pinning  # a key declared twice
                 ):
