@@ -167,7 +167,10 @@ What pins a reference `R`:
   every schema source: a key dropped (also by the name PostgreSQL gave it — a drop of a name
   the reader does not know forgets every key whose name it had to guess —, with its column, or
   CASCADE with the table or key it references), made DEFERRABLE, or whose triggers were
-  disabled once, does not pin; nor does a unique key
+  disabled once (or made ENABLE REPLICA: they fire in replica sessions only), does not pin;
+  nor does a key with a column of a lossy or loose type on either side (a nondeterministic
+  collation, citext: `t.code = a.t_code` matches 'ABC' to 'abc', rows the key tells apart,
+  another tenant's among them); nor does a unique key
   that is deferrable, partial, dropped as an index, or on a table with children by inheritance
   (their rows are read with it, and neither key covers them; partitions are covered), or of
   a name in two schemas (the search path decides which one a query reads);
