@@ -992,6 +992,11 @@ async def _run_patch(
             )
             await asyncio.sleep(delay)
             continue
+        # the patch's own `SET statement_timeout = '1ms'` holds for the session after it: the
+        # runner's check below (planned, run: more than a millisecond on a busy host) was
+        # cancelled by it, failing a patch that had been applied and recorded (a flake of
+        # round 10's test under load, round 30). The next patch starts from a clean session
+        await conn.execute("SET statement_timeout = 0")
         if not await conn.fetchval(_HOLDS_THE_LOCK, LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF):
             # `pg_advisory_unlock_all()` in a patch: a replica started now would apply the
             # next patches at the same time as this one (round 22, helper 105)
