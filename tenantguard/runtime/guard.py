@@ -440,6 +440,16 @@ class Guard:
         self._proven_with = self._with_readers(self._policy)
         self.clear_cache()
 
+    def _relearn(self, slot: str, value: object) -> None:
+        """Keeps a fact a connection read from the catalog (`slot`: the attribute holding it).
+        When it is new, the policy the proofs are made with is rebuilt with it and the
+        verdicts made before are made again."""
+        if value == getattr(self, slot):
+            return
+        setattr(self, slot, value)
+        self._proven_with = self._with_readers(self._policy)
+        self.clear_cache()
+
     def learn_spanning_keys(self, keys: Mapping[str, tuple[frozenset[str], ...]]) -> None:
         """The keys a connection found in the catalog that check a write's value against every
         tenant's rows (`runtime.schema_code.spanning_keys`, `Policy.spanning_keys`): a write
@@ -449,11 +459,7 @@ class Guard:
         for table, found in keys.items():
             known = merged.get(table, ())
             merged[table] = known + tuple(k for k in found if k not in known)
-        if merged == self._spanning:
-            return
-        self._spanning = merged
-        self._proven_with = self._with_readers(self._policy)
-        self.clear_cache()
+        self._relearn("_spanning", merged)
 
     def learn_cascades(self, found: Mapping[str, Mapping[str, frozenset[str]]]) -> None:
         """The foreign-key actions a connection found in the catalog that reach tenant rows
@@ -465,33 +471,21 @@ class Guard:
             mine = merged.setdefault(table, {})
             for verb, columns in kinds.items():
                 mine[verb] = mine.get(verb, frozenset()) | columns
-        if merged == self._cascades:
-            return
-        self._cascades = merged
-        self._proven_with = self._with_readers(self._policy)
-        self.clear_cache()
+        self._relearn("_cascades", merged)
 
     def learn_tenant_registry(self, registry: tuple[str, str] | None) -> None:
         """The tenant registry a connection found in the catalog — the one table every foreign
         key on the tenant column references, with its key — for a policy that names none, as
         schema sources infer it (round 30): a write of another tenant's registry row is then
         checked by its key's value. Verdicts made before are made again."""
-        if registry == self._registry:
-            return
-        self._registry = registry
-        self._proven_with = self._with_readers(self._policy)
-        self.clear_cache()
+        self._relearn("_registry", registry)
 
     def learn_inlined_functions(self, bodies: Mapping[str, str]) -> None:
         """The SQL functions a connection found in the catalog with the bodies TG013 reads for
         a call of one (`runtime.schema_code.inlined_functions`); the policy's own (from schema
         sources) win. Verdicts made before are made again (round 30)."""
         merged = {**self._inlined, **bodies}
-        if merged == self._inlined:
-            return
-        self._inlined = merged
-        self._proven_with = self._with_readers(self._policy)
-        self.clear_cache()
+        self._relearn("_inlined", merged)
 
     def learn_extension_functions(self, costs: Mapping[str, float]) -> None:
         """The C functions a connection found outside pg_catalog, with their costs
@@ -499,11 +493,7 @@ class Guard:
         PostgreSQL may run it before the tenant filter (round 30). Verdicts made before are
         made again."""
         merged = {**self._extension_functions, **costs}
-        if merged == self._extension_functions:
-            return
-        self._extension_functions = merged
-        self._proven_with = self._with_readers(self._policy)
-        self.clear_cache()
+        self._relearn("_extension_functions", merged)
 
     def _with_readers(self, policy: Policy) -> Policy:
         """`policy` knowing the setting's readers as views filtered by it, with or without
