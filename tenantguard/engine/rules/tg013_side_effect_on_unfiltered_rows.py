@@ -1664,7 +1664,8 @@ def _of_the_key_type(
     """A value that `=` compares with the key column by the column's own equality: a parameter
     (typed by the column), a literal (a string is typed by the column, a number converts
     exactly: an integer or numeric column compared with a number, a float column with the
-    exact float8 promotion), or a cast of one to the column's own type. Not a value of
+    exact float8 promotion), or a cast of one to the column's own type (text or varchar for
+    either: `code = 'a'::text`). Not a value of
     another type the column is converted to (`amount = 0.1::float8` with `amount numeric`,
     `big = 1e16::float8` with `big bigint`: several keys round to one value), nor a value with
     an explicit COLLATE (`code = 'a' COLLATE ci`, a nondeterministic collation: 'a' and 'A',
@@ -1674,7 +1675,7 @@ def _of_the_key_type(
     if isinstance(value, exp.Cast):
         declared = analysis.policy.typed_columns.get(source.table or "", {})
         kind = declared.get(identifier_name(column.this))
-        if kind is None or _cast_target(value) != kind:
+        if kind is None or (_cast_target(value) != kind and not _text_cast(value, kind)):
             return False
         value = value.this
         while isinstance(value, exp.Paren):
@@ -1688,6 +1689,20 @@ def _of_the_key_type(
         pin = pin_value(value, analysis.policy)
         return pin is not None and pin not in lossy_parameters(analysis.tree, analysis.policy)
     return isinstance(value, exp.Literal)
+
+
+# text and varchar compare as text (varchar has no `=` of its own): a cast of a literal or a
+# parameter to either keeps a text key's own equality, under the column's collation (a loose
+# column is in `lossy_columns`; an explicit COLLATE is no cast)
+_TEXT_KEY_TYPES = frozenset({"text", "varchar"})
+_TEXT_CASTS = frozenset({exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR})
+
+
+def _text_cast(cast: exp.Cast, kind: str) -> bool:
+    """A cast to text or varchar (any length: a shorter one truncates the value, still one
+    value) of a value compared with a text or varchar column."""
+    to = cast.args.get("to")
+    return kind in _TEXT_KEY_TYPES and isinstance(to, exp.DataType) and to.this in _TEXT_CASTS
 
 
 _SET_RETURNING_NODES = (exp.Explode, exp.ExplodingGenerateSeries, exp.GenerateSeries)
