@@ -499,6 +499,7 @@ def _build_policy(
             shared_rows=settings.shared_rows,
             foreign_keys=schema.sound_foreign_keys() if schema else None,
             unique_keys=schema.unique_keys if schema else None,
+            spanning_keys=_spanning_keys(schema, column, tables) if schema else None,
             cascades=(schema.cascades({table_name(t) for t in tables}, column) if schema else None),
             functions=_quoted_names(schema.functions) if schema else (),
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
@@ -761,6 +762,30 @@ def _nontext_columns(schema: SchemaInfo) -> dict[str, set[str]]:
         kept = {column for column, kind in columns.items() if kind not in _TEXT_LIKE}
         if kept:
             found[table] = kept
+    return found
+
+
+def _spanning_keys(
+    schema: SchemaInfo, column: str, tables: set[str]
+) -> dict[str, list[frozenset[str]]]:
+    """The keys of tenant tables a write is checked by across every tenant's rows (TG013,
+    `Policy.spanning_keys`, as the runtime guard reads them in the catalog): unique keys but
+    the primary key, exclusion constraints, without the tenant column — with the columns a
+    generated column among them is computed from (a write of those gives it its value)."""
+    from tenantguard.engine.policy import table_name
+
+    tenant = {table_name(t) for t in tables}
+    found: dict[str, list[frozenset[str]]] = {}
+    for table, keys in schema.spanning.items():
+        if table not in tenant:
+            continue
+        computed = schema.generated.get(table, {})
+        for key in keys.values():
+            full = set(key)
+            for generated in key:
+                full |= computed.get(generated, set())
+            if full and column not in full and frozenset(full) not in found.get(table, []):
+                found.setdefault(table, []).append(frozenset(full))
     return found
 
 

@@ -7,6 +7,12 @@ schema (tests/test_attack29a_proof.py: tenant column `org_id`, organisation 1 th
    literal does; a cast to text or varchar was read as a value of another type. Not a column
    of a loose collation (`cs text COLLATE ci` with a unique index in "C": 'a' and 'A' are two
    keys that `=` finds equal), nor a column no unique key holds.
+6. TG013, a gap: the runtime guard refuses a write giving a value to a column of a unique key
+   or an exclusion constraint without the tenant column (read in the catalog: the server
+   checks it against every tenant's rows, and its error, or an ON CONFLICT that skips, tells
+   whether another tenant holds the value), but `tenantguard check` never reported one: the
+   schema sources' keys were not read for it. Now they are (the same finding), and agree with
+   the catalog's on the server.
 """
 
 from __future__ import annotations
@@ -92,3 +98,204 @@ async def test_a_text_key_fixed_by_a_cast_fails_on_no_row(labelled: str) -> None
                 await transaction.rollback()
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- 6. spanning keys, statically
+# A unique key (not the primary key) or an exclusion constraint of a tenant table without the
+# tenant column is checked against every tenant's rows: a write giving one of its columns a
+# value fails, or `ON CONFLICT DO NOTHING` skips, exactly when another tenant holds the value.
+# The runtime guard reads those keys in the catalog; `tenantguard check` now reads them in the
+# schema sources (TG013, the same finding).
+SPANNING_SCHEMA = """
+CREATE TABLE orgs (id int PRIMARY KEY, name text);
+CREATE TABLE members (org_id int NOT NULL REFERENCES orgs (id), id int PRIMARY KEY,
+  email text UNIQUE, handle text, nick text, code text, badge text, name text,
+  UNIQUE (org_id, nick));
+CREATE UNIQUE INDEX members_handle ON members (lower(handle));
+CREATE UNIQUE INDEX members_badge ON members (badge) WHERE badge <> '';
+ALTER TABLE members ADD CONSTRAINT members_code_key UNIQUE (code) DEFERRABLE INITIALLY DEFERRED;
+CREATE TABLE bookings (org_id int NOT NULL REFERENCES orgs (id), id int PRIMARY KEY,
+  during int4range, EXCLUDE USING gist (during WITH &&));
+CREATE TABLE archived (LIKE members INCLUDING INDEXES);
+CREATE TABLE renamed (org_id int NOT NULL, id int PRIMARY KEY, ref text UNIQUE);
+ALTER TABLE renamed RENAME COLUMN ref TO reference;
+CREATE TABLE old_keys (org_id int NOT NULL, id int PRIMARY KEY, a text UNIQUE, b text);
+CREATE UNIQUE INDEX old_keys_b ON old_keys (b);
+DROP INDEX old_keys_b;
+ALTER TABLE old_keys DROP CONSTRAINT old_keys_a_key;
+"""
+# the victim's (organisation 2) rows; the request's organisation 1 has member 10
+SPANNING_DATA = """
+INSERT INTO orgs VALUES (1, 'Own org'), (2, 'Victim org');
+INSERT INTO members VALUES (1, 10, 'own@x', 'Own', 'o', 'O-1', 'B-0', 'Own'),
+  (2, 20, 'victim@x', 'Victim', 'v', 'V-1', 'B-1', 'Victim');
+INSERT INTO archived SELECT * FROM members WHERE org_id = 2;
+INSERT INTO bookings VALUES (2, 20, '[1,10)');
+INSERT INTO renamed VALUES (2, 20, 'R-1');
+INSERT INTO old_keys VALUES (2, 20, 'A-1', 'B-1');
+"""
+# (statement, the victim's value, a fresh value): $1 the organisation, $2 an id, $3 the value
+SPANNING_WRITES = {
+    "a unique column": (
+        "INSERT INTO members (org_id, id, email) VALUES ($1, $2, $3)",
+        "victim@x",
+        "new@x",
+    ),
+    "a unique index on an expression": (
+        "UPDATE members SET handle = $3 WHERE org_id = $1 AND id = $2",
+        "VICTIM",
+        "Other",
+    ),
+    "a partial unique index": (
+        "INSERT INTO members (org_id, id, badge) VALUES ($1, $2, $3)",
+        "B-1",
+        "B-2",
+    ),
+    "a deferred unique key (checked at commit)": (
+        "INSERT INTO members (org_id, id, code) VALUES ($1, $2, $3)",
+        "V-1",
+        "O-2",
+    ),
+    "an exclusion constraint": (
+        "INSERT INTO bookings (org_id, id, during) VALUES ($1, $2, $3::text::int4range)",
+        "[5,6)",
+        "[20,30)",
+    ),
+    "LIKE … INCLUDING INDEXES": (
+        "INSERT INTO archived (org_id, id, email) VALUES ($1, $2, $3)",
+        "victim@x",
+        "new@x",
+    ),
+    "a renamed column": (
+        "INSERT INTO renamed (org_id, id, reference) VALUES ($1, $2, $3)",
+        "R-1",
+        "R-2",
+    ),
+}
+# … the same writes where no key spans tenants: the victim's value is written as any other
+SPANNING_TWINS = {
+    "a key with the tenant column": (
+        "INSERT INTO members (org_id, id, nick) VALUES ($1, $2, $3)",
+        "v",
+    ),
+    "a column of no key": ("INSERT INTO members (org_id, id, name) VALUES ($1, $2, $3)", "Victim"),
+    "a dropped index and a dropped constraint": (
+        "INSERT INTO old_keys (org_id, id, a, b) VALUES ($1, $2, $3, $3)",
+        "A-1",
+    ),
+}
+SKIPPED = (
+    "INSERT INTO renamed (org_id, id, reference) VALUES ($1, $2, $3) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
+@pytest.fixture
+async def spanning(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, SPANNING_SCHEMA + SPANNING_DATA) as dsn:
+        yield dsn
+
+
+def _spanning_codes(sql: str, tmp_path: Path) -> list[str]:
+    policy = policy_for(tmp_path, SPANNING_SCHEMA, tenant_column="org_id")
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+def test_a_write_of_a_key_spanning_tenants_is_found_from_schema_sources(tmp_path: Path) -> None:
+    for shape, (sql, _, _) in SPANNING_WRITES.items():
+        assert _spanning_codes(sql, tmp_path) == ["TG013"], shape
+    assert _spanning_codes(SKIPPED, tmp_path) == ["TG013"]
+    for shape, (sql, _) in SPANNING_TWINS.items():
+        assert _spanning_codes(sql, tmp_path) == [], shape
+    policy = policy_for(tmp_path, SPANNING_SCHEMA, tenant_column="org_id")
+    (finding,) = analyze_statement(SPANNING_WRITES["a unique column"][0], policy).findings
+    assert finding.message.startswith(
+        "the value written to members.email is checked against every tenant's rows: (email)"
+    )
+
+
+async def test_a_write_of_a_key_spanning_tenants_tells_whether_another_holds_the_value(
+    spanning: str,
+) -> None:
+    conn = await asyncpg.connect(spanning)
+    try:
+        for shape, (sql, victims, fresh) in SPANNING_WRITES.items():
+            with pytest.raises((asyncpg.UniqueViolationError, asyncpg.ExclusionViolationError)):
+                await conn.execute(sql, 1, 10 if "UPDATE" in sql else 11, victims)
+            transaction = conn.transaction()
+            await transaction.start()
+            try:  # a value no tenant holds is written
+                await conn.execute(sql, 1, 10 if "UPDATE" in sql else 11, fresh)
+            finally:
+                await transaction.rollback()
+            assert shape
+        assert await conn.fetch(SKIPPED, 1, 11, "R-1") == []  # skipped: the victim's
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            assert len(await conn.fetch(SKIPPED, 1, 11, "R-2")) == 1
+        finally:
+            await transaction.rollback()
+        for shape, (sql, victims) in SPANNING_TWINS.items():
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                assert await conn.execute(sql, 1, 11, victims) == "INSERT 0 1", shape
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+async def test_the_schema_sources_show_the_keys_the_runtime_reads_in_the_catalog(
+    spanning: str, tmp_path: Path
+) -> None:
+    from tenantguard.runtime.schema_code import SPANNING_QUERY, spanning_keys
+
+    conn = await asyncpg.connect(spanning)
+    try:
+        rows = await conn.fetch(SPANNING_QUERY)
+    finally:
+        await conn.close()
+    policy = policy_for(tmp_path, SPANNING_SCHEMA, tenant_column="org_id")
+    catalog = spanning_keys([tuple(r) for r in rows], lambda t: t != "orgs", "org_id")
+    assert {t: set(k) for t, k in policy.spanning_keys.items()} == {  # type: ignore[attr-defined]
+        t: set(k) for t, k in catalog.items()
+    }
+
+
+ALEMBIC_KEYS = '''"""create members"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "c3d2e1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table(
+        "members",
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("email", sa.Text(), unique=True),
+        sa.Column("handle", sa.Text()),
+        sa.Column("nick", sa.Text()),
+    )
+    op.create_unique_constraint("members_handle_key", "members", ["handle"])
+    op.create_unique_constraint("members_nick_key", "members", ["org_id", "nick"])
+'''
+
+
+def test_alembic_keys_spanning_tenants_are_read(tmp_path: Path) -> None:
+    from tenantguard.config import Settings, build_policy
+
+    versions = tmp_path / "alembic" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "c3d2e1_create_members.py").write_text(ALEMBIC_KEYS, encoding="utf-8")
+    policy = build_policy(
+        Settings(root=tmp_path, schema_paths=("alembic/versions",), tenant_column="org_id")
+    )
+    insert = "INSERT INTO members (org_id, id, {}) VALUES ($1, $2, $3)"
+    for column, codes in (("email", ["TG013"]), ("handle", ["TG013"]), ("nick", [])):
+        found = analyze_statement(insert.format(column), policy).findings
+        assert [f.code for f in found] == codes, column

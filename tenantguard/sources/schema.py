@@ -351,6 +351,12 @@ class SchemaInfo:
     # that is not deterministic, or an operator class (`CREATE UNIQUE INDEX … (tenant_id
     # COLLATE ci, …)`): an ON CONFLICT target naming the column plainly infers that index
     loose_keys: dict[str, set[str]] = field(default_factory=dict)
+    # each table's unique constraints and indexes but the primary key, and its exclusion
+    # constraints (deferrable, partial or on expressions too), by name: the columns a write is
+    # checked by across the whole table — the key's, those its expressions and predicate read
+    # (`Policy.spanning_keys` keeps those of tenant tables without the tenant column, as the
+    # runtime guard reads them in the catalog). Dropped with their name, column or table
+    spanning: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -549,6 +555,9 @@ class SchemaInfo:
             "aggregate_calls": {a: sorted(f) for a, f in self.aggregate_calls.items()},
             "function_domains": {f: sorted(d) for f, d in self.function_domains.items()},
             "loose_keys": {t: sorted(c) for t, c in self.loose_keys.items()},
+            "spanning": {
+                t: {n: sorted(k) for n, k in keys.items()} for t, keys in self.spanning.items()
+            },
         }
 
     @classmethod
@@ -706,6 +715,10 @@ class SchemaInfo:
             aggregate_calls={str(a): set(texts(f)) for a, f in data["aggregate_calls"].items()},
             function_domains={str(f): set(texts(d)) for f, d in data["function_domains"].items()},
             loose_keys={str(t): set(texts(c)) for t, c in data["loose_keys"].items()},
+            spanning={
+                str(t): {str(n): frozenset(texts(k)) for n, k in keys.items()}
+                for t, keys in data["spanning"].items()
+            },
         )
 
     # what the schema says
@@ -1239,6 +1252,9 @@ class SchemaInfo:
             label, names = text(arguments[0]), arguments[2]
             if label and isinstance(names, ast.List | ast.Tuple):
                 self.constraints[label] = {t for t in map(text, names.elts) if t}
+                owner = text(arguments[1])
+                if owner and self.constraints[label]:  # checked across the table (TG013)
+                    self.spanning.setdefault(owner, {})[label] = frozenset(self.constraints[label])
 
     def _add_one_by_one(self, text: str, path: str) -> None:
         """A file pglast rejects as a whole: statement by statement, each failure a problem."""
@@ -1570,6 +1586,11 @@ class SchemaInfo:
                     )
                 ),
             )
+            if element.options & (
+                TableLikeOption.CREATE_TABLE_LIKE_INDEXES | TableLikeOption.CREATE_TABLE_LIKE_ALL
+            ):  # its unique indexes and exclusion constraints, under names of its own
+                for name, key in self.spanning.get(source, {}).items():
+                    self.spanning.setdefault(table, {})[f"{table} like {name}"] = key
             if element.options & TableLikeOption.CREATE_TABLE_LIKE_DEFAULTS:
                 self._copy_defaults(_relname(element.relation), table)
             # INCLUDING CONSTRAINTS / INDEXES copy what they call (whatever the options: kept)
@@ -2062,6 +2083,14 @@ class SchemaInfo:
             columns = tuple(_strings(node.fk_attrs)) or (on or ())
             self._foreign_key(table, node, columns, bool(node.deferrable))
             return
+        if contype == ConstrType.CONSTR_EXCLUSION:
+            checked = set()
+            for element, _ in node.exclusions or ():
+                checked |= _index_element_columns(element)
+            checked |= _columns_read(node.where_clause)
+            if checked:
+                name = node.conname or f"{table}_{'_'.join(sorted(checked))}_excl"
+                self.spanning.setdefault(table, {})[str(name)] = frozenset(checked)
         if contype not in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE):
             if node.conname:  # CHECK, EXCLUDE…: a name a DROP CONSTRAINT may give
                 self._named.setdefault(table, set()).add(str(node.conname))
@@ -2103,6 +2132,8 @@ class SchemaInfo:
             self.constraints[str(name)] = set(columns)
         key = frozenset(columns)
         self._name_key(table, str(name), key, guessed=not node.conname, index=True)
+        if contype == ConstrType.CONSTR_UNIQUE:  # deferred or not: checked, at commit at last
+            self.spanning.setdefault(table, {})[str(name)] = key
         if deferrable or node.deferrable or node.initdeferred:
             if node.indexname:  # `UNIQUE USING INDEX idx DEFERRABLE`: the index is deferred too
                 self._drop_key(str(node.indexname), table, cascade=False)
@@ -2365,6 +2396,9 @@ class SchemaInfo:
     def _drop_key(self, name: str, table: str | None, cascade: bool) -> None:
         """A unique key dropped by its constraint's or index's name (on `table`, or any); with
         CASCADE, the foreign keys that referenced those columns go with it."""
+        for owner, checked in self.spanning.items():
+            if table is None or owner == table:
+                checked.pop(name, None)
         kept: list[tuple[str, frozenset[str]]] = []
         for owner, key in self._key_names.pop(name, []):
             if table is not None and owner != table:
@@ -2408,6 +2442,10 @@ class SchemaInfo:
         hold it, and (CASCADE) the foreign keys of other tables that reference it."""
         if table in self.unique_keys:
             self.unique_keys[table] = [k for k in self.unique_keys[table] if column not in k]
+        if table in self.spanning:  # an index goes with any of its columns
+            self.spanning[table] = {
+                n: k for n, k in self.spanning[table].items() if column not in k
+            }
         if table in self.foreign_keys:
             self.foreign_keys[table] = [
                 k for k in self.foreign_keys[table] if column not in k.columns
@@ -2429,6 +2467,9 @@ class SchemaInfo:
             # a name another table's constraint bears too (in another schema): either may be
             # meant by `ON CONFLICT ON CONSTRAINT new` — only the columns both have
             self.constraints[new] = moved if before is None else before & moved
+        for owner, keys in self.spanning.items():
+            if old in keys and (table is None or owner == table):
+                keys[new] = keys.pop(old)
         if old in self._key_names:
             self._key_names.setdefault(new, []).extend(self._key_names.pop(old))
         if old in self._indexes:
@@ -2550,6 +2591,8 @@ class SchemaInfo:
                 self.columns[new] = self.columns.pop(old)
             if old in self.unique_keys:
                 self.unique_keys[new] = self.unique_keys.pop(old)
+            if old in self.spanning:
+                self.spanning[new] = self.spanning.pop(old)
             if old in self.foreign_keys:
                 self.foreign_keys[new] = self.foreign_keys.pop(old)
             for keys in self.foreign_keys.values():
@@ -2869,6 +2912,10 @@ class SchemaInfo:
 
         if table in self.unique_keys:
             self.unique_keys[table] = [frozenset(renamed(k)) for k in self.unique_keys[table]]
+        if table in self.spanning:
+            self.spanning[table] = {
+                n: frozenset(renamed(k)) for n, k in self.spanning[table].items()
+            }
         for key in self.foreign_keys.get(table, []):
             key.columns = renamed(key.columns)
         for keys in self.foreign_keys.values():
@@ -2892,6 +2939,11 @@ class SchemaInfo:
                     or (opclass and opclass[-1] not in _EXACT_OPCLASSES)
                 ):
                     self.loose_keys.setdefault(table, set()).add(str(param.name))
+            checked = _columns_read(node.whereClause)
+            for param in node.indexParams or ():
+                checked |= _index_element_columns(param)
+            if checked:
+                self.spanning.setdefault(table, {})[name] = frozenset(checked)
         if not node.unique or node.whereClause is not None:
             return  # a partial unique index says nothing of the whole table
         if not node.relation.inh:
@@ -2986,6 +3038,7 @@ class SchemaInfo:
             self.columns.pop(name, None)
             self.order.pop(name, None)
             self.unique_keys.pop(name, None)
+            self.spanning.pop(name, None)
             self.foreign_keys.pop(name, None)
             self._forget_references(name, None)  # CASCADE took them (or the DROP failed)
             self.filled.pop(name, None)
@@ -3757,6 +3810,14 @@ def _deferred(constraints: list[Any], index: int) -> bool:
         _enum(c.contype) in (ConstrType.CONSTR_ATTR_DEFERRABLE, ConstrType.CONSTR_ATTR_DEFERRED)
         for c in constraints[index + 1 : index + 3]
     )
+
+
+def _index_element_columns(element: Any) -> set[str]:
+    """The columns an index's element (a pglast IndexElem) reads: its column, or those its
+    expression reads."""
+    if getattr(element, "name", None):
+        return {str(element.name)}
+    return _columns_read(getattr(element, "expr", None))
 
 
 def _columns_read(expression: Any) -> set[str]:

@@ -140,9 +140,14 @@ UNIQUE`, a unique index on `lower(handle)`, `EXCLUDE USING gist (room WITH =, du
 &&)`) is checked over the whole table, so an INSERT, UPDATE, MERGE or `ON CONFLICT … DO UPDATE`
 that gives one of its columns a value fails ("duplicate key value violates unique
 constraint") — or an `ON CONFLICT DO NOTHING` skips its row — exactly when another tenant
-holds the value. The runtime guard reads those keys in the catalog (`Policy.spanning_keys`);
-the primary key is not one (the rows' identity: applications give ids explicitly), nor is a
-key that holds the tenant column.
+holds the value. The runtime guard reads those keys in the catalog (`Policy.spanning_keys`),
+the static check in the schema sources (a unique constraint or index, deferrable, partial or
+on expressions too — the columns its expressions and predicate read —, an exclusion
+constraint, those copied by `LIKE … INCLUDING INDEXES`, and the columns a generated column
+among them is computed from; a DROP of the key's name, column or table drops it); the
+primary key is not one (the rows' identity: applications give ids explicitly), nor is a key
+that holds the tenant column. A key that spans tenants on purpose (a Facebook page routed to
+one clinic) is still reported at each write: suppress it there, with the reason.
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
