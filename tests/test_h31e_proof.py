@@ -7,6 +7,14 @@ schema (tests/test_attack29a_proof.py: tenant column `org_id`, organisation 1 th
    literal does; a cast to text or varchar was read as a value of another type. Not a column
    of a loose collation (`cs text COLLATE ci` with a unique index in "C": 'a' and 'A' are two
    keys that `=` finds equal), nor a column no unique key holds.
+2. TG013, one row by a key: a key fixed by a row equality (`(t.org_id, t.code) = ($1, 'x')`)
+   or by IS NOT DISTINCT FROM (`ROW(t.org_id, t.code) IS NOT DISTINCT FROM ROW($1, 'x')`,
+   `t.org_id IS NOT DISTINCT FROM $1 AND t.code = 'x'`) returns one row at most; only a plain
+   `=` of one column was read. IS NOT DISTINCT FROM matches the NULLs of a key (a unique key
+   holds any number of them), so it fixes a column only with a value that is not NULL (a
+   literal) or on a column that is never NULL (the tenant column, NOT NULL in the schema):
+   `code IS NOT DISTINCT FROM $2` with $2 NULL, or a nullable tenant column with a NULL
+   parameter, return two rows and fail on the victim's task.
 6. TG013, a gap: the runtime guard refuses a write giving a value to a column of a unique key
    or an exclusion constraint without the tenant column (read in the catalog: the server
    checks it against every tenant's rows, and its error, or an ON CONFLICT that skips, tells
@@ -37,12 +45,18 @@ CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic =
 CREATE TABLE labels (code text PRIMARY KEY, vc varchar(10) UNIQUE, cs text COLLATE ci,
   name text);
 CREATE UNIQUE INDEX labels_cs ON labels (cs COLLATE "C");
+CREATE TABLE tags (org_id int NOT NULL REFERENCES orgs (id), code text, name text,
+  UNIQUE (org_id, code));
+CREATE TABLE loose_tags (org_id int REFERENCES orgs (id), code text NOT NULL, name text,
+  UNIQUE (org_id, code));
 """
 )
 DATA = (
     r29.DATA
     + """
 INSERT INTO labels VALUES ('a', 'a', 'a', 'same'), ('b', 'b', 'A', 'same');
+INSERT INTO tags VALUES (1, 'x', 'one'), (1, NULL, 'n1'), (1, NULL, 'n2');
+INSERT INTO loose_tags VALUES (1, 'x', 'own'), (NULL, 'x', 'a'), (NULL, 'x', 'b');
 """
 )
 
@@ -94,6 +108,61 @@ async def test_a_text_key_fixed_by_a_cast_fails_on_no_row(labelled: str) -> None
             try:  # … and not when it is titled before 'M'
                 await conn.execute("UPDATE tasks SET title = 'Aardvark' WHERE org_id = 2")
                 assert await conn.fetch(_SEARCH.format(sql), 1) == [], shape
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- 2. a key fixed null-safely, by rows
+NULL_SAFE_KEYS = {
+    "a row equality": "SELECT name FROM tags t WHERE (t.org_id, t.code) = ($1, 'x')",
+    # (a ROW() call was read as a function of unknown type, which types $1 lossily)
+    "a ROW() equality": "SELECT name FROM tags t WHERE ROW(t.org_id, t.code) = ROW($1, 'x')",
+    "a row not distinct": (
+        "SELECT name FROM tags t WHERE ROW(t.org_id, t.code) IS NOT DISTINCT FROM ROW($1, 'x')"
+    ),
+    "a NOT NULL tenant column not distinct": (
+        "SELECT name FROM tags t WHERE t.org_id IS NOT DISTINCT FROM $1 AND t.code = 'x'"
+    ),
+    "not is distinct from": (
+        "SELECT name FROM tags t WHERE NOT (t.org_id IS DISTINCT FROM $1) AND 'x' = t.code"
+    ),
+}
+# $2 is NULL: it matches the NULLs of a nullable key column
+NULL_SAFE_NOT_KEYS = {
+    "a nullable key column by a parameter": (
+        "SELECT name FROM tags t WHERE ROW(t.org_id, t.code) IS NOT DISTINCT FROM ROW($1, $2::text)"
+    ),
+    "a nullable tenant column": (
+        "SELECT name FROM loose_tags t WHERE t.org_id IS NOT DISTINCT FROM $2::int AND t.code = 'x'"
+    ),
+}
+
+
+def test_a_key_fixed_null_safely_or_by_a_row_is_one_row(tmp_path: Path) -> None:
+    for shape, sql in NULL_SAFE_KEYS.items():
+        assert _codes(_SEARCH.format(sql), tmp_path) == [], shape
+    for shape, sql in NULL_SAFE_NOT_KEYS.items():
+        assert "TG013" in _codes(_SEARCH.format(sql), tmp_path), shape
+
+
+async def test_a_key_fixed_null_safely_fails_only_on_a_nullable_column(labelled: str) -> None:
+    conn = await asyncpg.connect(labelled)
+    try:
+        await r29._scan_only(conn)
+        for shape, sql in NULL_SAFE_KEYS.items():
+            assert await conn.fetch(_SEARCH.format(sql), 1) == [], shape
+            # one row at most whatever $1 is, NULL too
+            await conn.fetchval(f"SELECT ({sql})", None)
+        for shape, sql in NULL_SAFE_NOT_KEYS.items():
+            with pytest.raises(asyncpg.CardinalityViolationError):
+                await conn.fetch(_SEARCH.format(sql), 1, None)
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute("UPDATE tasks SET title = 'Aardvark' WHERE org_id = 2")
+                assert await conn.fetch(_SEARCH.format(sql), 1, None) == [], shape
             finally:
                 await transaction.rollback()
     finally:

@@ -813,6 +813,8 @@ def lossy_root(
             and not (cast_type(to, policy) is not None and exact_cast(operand, policy=policy))
         )
     if isinstance(operand, exp.Anonymous):
+        if identifier_name(operand.this) == "row":  # `ROW(a, b)`: of its fields' types
+            return any(lossy_root(i, names, policy) for i in operand.expressions)
         if functional_column(operand, policy):  # `tenant_id(p)` is `p.tenant_id`
             return policy is not None and policy.tenant_column in names
         return not exact_call(operand, policy)

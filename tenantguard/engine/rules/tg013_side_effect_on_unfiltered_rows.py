@@ -1620,7 +1620,9 @@ def _empty_grouping(group: exp.Expression) -> bool:
 
 def _one_row_by_a_key(analysis: Analysis, body: exp.Select) -> bool:
     """`SELECT … FROM t WHERE t.k = V AND …`: one table read by its name (no join), whose
-    WHERE equates, in top-level conditions, each column of one of its unique keys
+    WHERE equates, in top-level conditions (`=`, of rows too, or IS NOT DISTINCT FROM a
+    literal, or of the tenant column where it is NOT NULL: `_key_equality`), each column of
+    one of its unique keys
     (policy.unique_keys: not deferrable nor partial) to a value reading no column — a
     parameter or a literal, of the key column's own type (`_of_the_key_type`): at most one
     row. Not a key column of a loose type
@@ -1645,22 +1647,61 @@ def _one_row_by_a_key(analysis: Analysis, body: exp.Select) -> bool:
         return False
     where = body.args.get("where")
     fixed: set[str] = set()
+    never_null = source.table in policy.not_null_tenant_tables
     for conjunct in conjuncts(where.this) if isinstance(where, exp.Where) else ():
-        if type(conjunct) is not exp.EQ:
+        compared = _key_equality(conjunct)
+        if compared is None:
             continue
-        for column, value in (
-            (conjunct.this, conjunct.expression),
-            (conjunct.expression, conjunct.this),
-        ):
-            if (
-                type(column) is exp.Column
-                and analysis.resolve(block, column) is source
-                and _of_the_key_type(analysis, source, column, value)
-            ):
-                name = identifier_name(column.this)
-                if name not in policy.lossy_columns:
-                    fixed.add(name)
+        null_safe, pairs = compared
+        for left, right in pairs:
+            for column, value in ((left, right), (right, left)):
+                if (
+                    type(column) is exp.Column
+                    and analysis.resolve(block, column) is source
+                    and _of_the_key_type(analysis, source, column, value)
+                ):
+                    name = identifier_name(column.this)
+                    if null_safe and not (
+                        _not_null_value(value) or (never_null and name == policy.tenant_column)
+                    ):
+                        continue  # NULL IS NOT DISTINCT FROM NULL: a key's NULLs are many
+                    if name not in policy.lossy_columns:
+                        fixed.add(name)
     return any(key <= fixed for key in keys)
+
+
+def _key_equality(
+    conjunct: exp.Expression,
+) -> tuple[bool, list[tuple[exp.Expression, exp.Expression]]] | None:
+    """The (left, right) pairs a conjunct equates, and whether it does so null-safely: `a =
+    b`, `a IS NOT DISTINCT FROM b`, `NOT (a IS DISTINCT FROM b)`, and of rows of as many items
+    (`(a, b) = ($1, 'x')`, `ROW(a, b) IS NOT DISTINCT FROM ROW($1, 'x')`: item by item)."""
+    if type(conjunct) is exp.EQ or type(conjunct) is exp.NullSafeEQ:
+        null_safe = type(conjunct) is exp.NullSafeEQ
+        left, right = conjunct.this, conjunct.expression
+    elif type(conjunct) is exp.Not:
+        inner = conjunct.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if type(inner) is not exp.NullSafeNEQ:
+            return None
+        null_safe, left, right = True, inner.this, inner.expression
+    else:
+        return None
+    if not (is_row(left) or is_row(right)):
+        return null_safe, [(left, right)]
+    if not (is_row(left) and is_row(right)) or len(left.expressions) != len(right.expressions):
+        return None
+    if any(isinstance(i, exp.Star) for i in (*left.expressions, *right.expressions)):
+        return None  # `(t.*, x) = (…)`: the items pair otherwise
+    return null_safe, list(zip(left.expressions, right.expressions, strict=True))
+
+
+def _not_null_value(value: exp.Expression) -> bool:
+    """A literal (cast, negated or in parentheses), which is never NULL."""
+    while isinstance(value, exp.Paren | exp.Cast | exp.Neg):
+        value = value.this
+    return isinstance(value, exp.Literal)
 
 
 def _of_the_key_type(
