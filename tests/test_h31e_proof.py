@@ -15,6 +15,14 @@ schema (tests/test_attack29a_proof.py: tenant column `org_id`, organisation 1 th
    literal) or on a column that is never NULL (the tenant column, NOT NULL in the schema):
    `code IS NOT DISTINCT FROM $2` with $2 NULL, or a nullable tenant column with a NULL
    parameter, return two rows and fail on the victim's task.
+5. TG013: a reader's condition holding a subquery PostgreSQL runs as a SubPlan or a semi-join
+   (`d.s IN (SELECT …)`, `= ANY (SELECT …)`, a correlated EXISTS or scalar subquery) on a
+   derived table or CTE whose body is a set operation other than UNION ALL: such a body is a
+   subquery PostgreSQL does not pull up, and it pushes into it only the conditions without a
+   SubPlan (EXPLAIN: the condition stays on the Subquery Scan, the join above it), so the
+   condition tests the branches' output rows, pinned. It was read as pushed into each branch,
+   before the pin, like a UNION ALL's. Twins: the same test without a subquery (`d.s IS NULL`),
+   and an uncorrelated EXISTS (an initPlan, pushed down), fail on the victim's task.
 6. TG013, a gap: the runtime guard refuses a write giving a value to a column of a unique key
    or an exclusion constraint without the tenant column (read in the catalog: the server
    checks it against every tenant's rows, and its error, or an ON CONFLICT that skips, tells
@@ -163,6 +171,66 @@ async def test_a_key_fixed_null_safely_fails_only_on_a_nullable_column(labelled:
             try:
                 await conn.execute("UPDATE tasks SET title = 'Aardvark' WHERE org_id = 2")
                 assert await conn.fetch(_SEARCH.format(sql), 1, None) == [], shape
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- 5. a SubPlan over a set operation
+_SET = (
+    "SELECT d.title FROM (SELECT name AS title, org_id, 'x' AS s FROM projects {} "
+    "SELECT title, org_id, split_part(title, ',', 0) FROM tasks) d "
+    "WHERE d.title >= 'M' AND {} AND d.org_id = $1"
+)
+HELD_ABOVE = {
+    "union, in": _SET.format("UNION", "d.s IN (SELECT o.name FROM orgs o)"),
+    "union, in under or": _SET.format(
+        "UNION", "(d.s IS NULL OR d.title IN (SELECT o.name FROM orgs o))"
+    ),
+    "union, correlated exists": _SET.format(
+        "UNION", "EXISTS (SELECT 1 FROM orgs o WHERE o.name = d.s)"
+    ),
+    "union, correlated scalar subquery": _SET.format(
+        "UNION", "(d.s IS NULL) = (SELECT o.id > 0 FROM orgs o WHERE o.id = d.org_id)"
+    ),
+    "intersect, = any": _SET.format("INTERSECT", "d.s = ANY (SELECT o.name FROM orgs o)"),
+    "a CTE, union, in": (
+        "WITH d AS (SELECT name AS title, org_id, 'x' AS s FROM projects UNION "
+        "SELECT title, org_id, split_part(title, ',', 0) FROM tasks) "
+        "SELECT d.title FROM d WHERE d.title >= 'M' AND d.s IN (SELECT o.name FROM orgs o) "
+        "AND d.org_id = $1"
+    ),
+}
+PUSHED_DOWN = {
+    "union, no subquery": _SET.format("UNION", "d.s IS NULL"),
+    "union, uncorrelated exists": _SET.format(
+        "UNION", "(d.s IS NULL OR NOT EXISTS (SELECT 1 FROM orgs o WHERE o.name = 'x'))"
+    ),
+}
+
+
+def test_a_subplan_condition_is_not_pushed_into_a_set_operation(tmp_path: Path) -> None:
+    for shape, sql in HELD_ABOVE.items():
+        assert _codes(sql, tmp_path) == [], shape
+    for shape, sql in PUSHED_DOWN.items():
+        assert _codes(sql, tmp_path) == ["TG013"], shape
+
+
+async def test_a_subplan_condition_tests_the_branches_pinned_rows(labelled: str) -> None:
+    conn = await asyncpg.connect(labelled)
+    try:
+        await r29._scan_only(conn)
+        for shape, sql in HELD_ABOVE.items():  # the victim's task is titled from 'M' on
+            assert await conn.fetch(sql, 1) == [], shape
+        for shape, sql in PUSHED_DOWN.items():
+            with pytest.raises(asyncpg.InvalidParameterValueError):  # split_part's position 0
+                await conn.fetch(sql, 1)
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute("UPDATE tasks SET title = 'Aardvark' WHERE org_id = 2")
+                assert await conn.fetch(sql, 1) == [], shape
             finally:
                 await transaction.rollback()
     finally:

@@ -132,7 +132,10 @@ nothing in the statement names (PostgreSQL neither plans nor runs it). A conditi
 table or CTE that PostgreSQL inlines (one plain SELECT, row by row) is pushed into the scan of
 its body's table and ordered by cost with the pin there: `WITH m AS (SELECT id, n FROM t WHERE
 tenant_id = $1) … WHERE n::int IS NULL` may fail on another tenant's row (a tie goes to the
-condition), `… WHERE n::int > 5` costs more than the pin and runs after it.
+condition), `… WHERE n::int > 5` costs more than the pin and runs after it. A body that is a
+set operation other than UNION ALL stays a subquery: a condition holding a SubPlan or a
+semi-join (`IN (SELECT …)`, `= ANY (SELECT …)`, a correlated EXISTS or scalar subquery) is not
+pushed into its branches, and tests their output rows, pinned.
 
 A constraint check is a read of every tenant's rows too (round 30): a unique key or an
 exclusion constraint of a tenant table that does not hold the tenant column (`email text
@@ -2834,6 +2837,7 @@ def _tested_outside(
         return
     computed = item.this if isinstance(item, exp.Alias) else item
     extra = _cost(computed, upper=False, policy=ctx.policy)  # type: ignore[arg-type]
+    kept_whole = _not_pulled_up(body.node)
     for reader in readers:
         outer = reader.block
         name = _read_as(reader, position)
@@ -2846,6 +2850,8 @@ def _tested_outside(
                     for c in conjunct.find_all(exp.Column)
                 ):
                     continue
+                if kept_whole and _held_above(analysis, conjunct):
+                    continue  # tested on the set operation's output rows (pinned)
                 source = _pinned_after(
                     sources, _cost(conjunct, upper=False, policy=ctx.policy) + extra
                 )
@@ -2862,6 +2868,41 @@ def _tested_outside(
                         "test the value in a block that reads rows already pinned (a "
                         "MATERIALIZED CTE filtered by tenant), or make the call unable to fail",
                     )
+
+
+def _not_pulled_up(body: exp.Expression) -> bool:
+    """Is `body` a branch of a set operation other than UNION ALL (UNION, INTERSECT, EXCEPT,
+    INTERSECT ALL…)? PostgreSQL pulls up only a UNION ALL into its reader (an append of its
+    branches, each given the reader's conditions); any other stays a subquery, into which it
+    pushes only the conditions holding no SubPlan (`qual_is_pushdown_safe`)."""
+    top: exp.Expression | None = None
+    node = body.parent
+    while isinstance(node, exp.Union | exp.Intersect | exp.Except | exp.Subquery):
+        if not isinstance(node, exp.Subquery):
+            top = node
+        node = node.parent
+    if top is None:
+        return False
+    return not (type(top) is exp.Union and not top.args.get("distinct"))
+
+
+def _held_above(analysis: Analysis, conjunct: exp.Expr) -> bool:
+    """Does the reader's condition hold a subquery PostgreSQL runs as a SubPlan or turns into a
+    semi-join — `IN (SELECT …)`, `= ANY / ALL (SELECT …)`, a correlated EXISTS or scalar
+    subquery — never pushed into a subquery it keeps whole (EXPLAIN: a filter of the
+    Subquery Scan, a join above it)? Not an uncorrelated EXISTS or scalar subquery: an
+    initPlan, a parameter, which is pushed down."""
+    for node in conjunct.find_all(exp.In, exp.Any, exp.All, exp.Exists, exp.Subquery):
+        if isinstance(node, exp.In):
+            held = node.args.get("query") is not None
+        elif isinstance(node, exp.Any | exp.All):
+            held = isinstance(node.this, exp.Subquery)
+        else:
+            value = isinstance(node, exp.Exists) or _used_as_a_value(node)  # type: ignore[arg-type]
+            held = value and _correlated(analysis, node)  # type: ignore[arg-type]
+        if held:
+            return True
+    return False
 
 
 def _read_as(reader: Source, position: int) -> str:
