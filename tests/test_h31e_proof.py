@@ -15,6 +15,13 @@ schema (tests/test_attack29a_proof.py: tenant column `org_id`, organisation 1 th
    literal) or on a column that is never NULL (the tenant column, NOT NULL in the schema):
    `code IS NOT DISTINCT FROM $2` with $2 NULL, or a nullable tenant column with a NULL
    parameter, return two rows and fail on the victim's task.
+3. MERGE whose only actions are WHEN MATCHED (checked, no change): PostgreSQL joins its source
+   inner, so the ON filters the source as it does the target — a source pinned there, or
+   chained there to the pinned target, is pinned (round 24's acceptance). On the server, with
+   a victim's task of the same id, those MERGEs touch and read only the request's rows; the
+   twins stay TG001: a source the ON leaves unpinned fails ("cannot affect row a second time")
+   exactly when the victim has a task of that id, and a WHEN NOT MATCHED INSERT copies the
+   victim's titles into the request's organisation.
 5. TG013: a reader's condition holding a subquery PostgreSQL runs as a SubPlan or a semi-join
    (`d.s IN (SELECT …)`, `= ANY (SELECT …)`, a correlated EXISTS or scalar subquery) on a
    derived table or CTE whose body is a set operation other than UNION ALL: such a body is a
@@ -173,6 +180,80 @@ async def test_a_key_fixed_null_safely_fails_only_on_a_nullable_column(labelled:
                 assert await conn.fetch(_SEARCH.format(sql), 1, None) == [], shape
             finally:
                 await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- 3. MERGE, matched only
+MATCHED_ONLY = {
+    "source pinned in the ON": (
+        "MERGE INTO tasks t USING tasks s ON t.id = s.id AND t.org_id = $1 AND s.org_id = $1 "
+        "WHEN MATCHED THEN UPDATE SET title = s.title || '!'"
+    ),
+    "source chained to the target in the ON": (
+        "MERGE INTO tasks t USING tasks s ON t.id = s.id AND t.org_id = $1 AND s.org_id = t.org_id "
+        "WHEN MATCHED AND s.title IS NULL THEN DELETE "
+        "WHEN MATCHED THEN UPDATE SET title = s.title || '!'"
+    ),
+    "a row equality and do nothing": (
+        "MERGE INTO tasks t USING tasks s ON (t.id, t.org_id) = (s.id, $1) AND s.org_id = $1 "
+        "WHEN MATCHED THEN UPDATE SET title = s.title || '!' WHEN NOT MATCHED THEN DO NOTHING"
+    ),
+}
+MERGE_LEAKS = {
+    "source unpinned": (
+        "MERGE INTO tasks t USING tasks s ON t.id = s.id AND t.org_id = $1 "
+        "WHEN MATCHED THEN UPDATE SET title = s.title || '!'"
+    ),
+    "unmatched source rows inserted": (
+        "MERGE INTO tasks t USING tasks s ON t.id = s.id AND t.org_id = $1 AND s.org_id = $1 "
+        "WHEN MATCHED THEN UPDATE SET title = s.title || '!' "
+        "WHEN NOT MATCHED THEN INSERT (org_id, id, title) VALUES ($1, s.id + 1000, s.title)"
+    ),
+}
+
+
+def test_a_merge_of_matched_rows_only_is_pinned_by_its_on(tmp_path: Path) -> None:
+    for shape, sql in MATCHED_ONLY.items():
+        assert _codes(sql, tmp_path) == [], shape
+    for shape, sql in MERGE_LEAKS.items():
+        assert _codes(sql, tmp_path) == ["TG001"], shape
+
+
+async def test_a_merge_of_matched_rows_only_touches_the_request_rows(labelled: str) -> None:
+    conn = await asyncpg.connect(labelled)
+    own = "SELECT id, title FROM tasks WHERE org_id = 1 ORDER BY id"
+    victims = "SELECT id, title FROM tasks WHERE org_id = 2 ORDER BY id"
+    try:
+        # the victim has a task of the request's task's id
+        await conn.execute("INSERT INTO tasks VALUES (2, 100, 20, 'VICTIM secret', 2)")
+        before = await conn.fetch(victims)
+        for shape, sql in MATCHED_ONLY.items():
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute(sql, 1)
+                assert [tuple(r) for r in await conn.fetch(own)] == [(100, "Alpha!")], shape
+                assert await conn.fetch(victims) == before, shape
+            finally:
+                await transaction.rollback()
+        with pytest.raises(asyncpg.CardinalityViolationError):  # two source rows of id 100
+            await conn.execute(MERGE_LEAKS["source unpinned"], 1)
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(MERGE_LEAKS["unmatched source rows inserted"], 1)
+            titles = [r["title"] for r in await conn.fetch(own)]
+            assert "VICTIM secret" in titles and "VICTIM task" in titles
+        finally:
+            await transaction.rollback()
+        await conn.execute("DELETE FROM tasks WHERE org_id = 2 AND id = 100")
+        transaction = conn.transaction()
+        await transaction.start()
+        try:  # … and no error when the victim has no task of that id
+            await conn.execute(MERGE_LEAKS["source unpinned"], 1)
+        finally:
+            await transaction.rollback()
     finally:
         await conn.close()
 
