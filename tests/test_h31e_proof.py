@@ -22,6 +22,11 @@ schema (tests/test_attack29a_proof.py: tenant column `org_id`, organisation 1 th
    twins stay TG001: a source the ON leaves unpinned fails ("cannot affect row a second time")
    exactly when the victim has a task of that id, and a WHEN NOT MATCHED INSERT copies the
    victim's titles into the request's organisation.
+4. TG001: `FULL JOIN … USING (org_id) AS j WHERE j.org_id = $1` — the join alias of PostgreSQL
+   14+ names the merged column, a coalesce of both sides', as the bare `org_id` does (which
+   pinned both sides): every row's non-NULL side is the organisation's. `j.org_id` pinned
+   neither. Not `j.id` of a USING list without the tenant column (the victim's task comes
+   back NULL-extended).
 5. TG013: a reader's condition holding a subquery PostgreSQL runs as a SubPlan or a semi-join
    (`d.s IN (SELECT …)`, `= ANY (SELECT …)`, a correlated EXISTS or scalar subquery) on a
    derived table or CTE whose body is a set operation other than UNION ALL: such a body is a
@@ -254,6 +259,40 @@ async def test_a_merge_of_matched_rows_only_touches_the_request_rows(labelled: s
             await conn.execute(MERGE_LEAKS["source unpinned"], 1)
         finally:
             await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- 4. FULL JOIN USING … AS j
+_FULL = "SELECT p.name, t.title FROM projects p FULL JOIN tasks t USING ({}) AS j WHERE {}"
+FULL_PINNED = {
+    "the merged column through j": _FULL.format("org_id", "j.org_id = $1"),
+    "with another merged column": _FULL.format("org_id, id", "$1 = j.org_id AND j.id > 0"),
+    "as the bare column": _FULL.format("org_id", "org_id = $1"),
+}
+FULL_UNPINNED = {
+    "a merged column not the tenant's": _FULL.format("id", "j.id = $1"),
+}
+
+
+def test_a_full_join_pinned_through_its_using_alias(tmp_path: Path) -> None:
+    for shape, sql in FULL_PINNED.items():
+        assert _codes(sql, tmp_path) == [], shape
+    for shape, sql in FULL_UNPINNED.items():
+        assert "TG001" in _codes(sql, tmp_path), shape
+
+
+async def test_a_full_join_pinned_through_its_using_alias_returns_own_rows(
+    labelled: str,
+) -> None:
+    conn = await asyncpg.connect(labelled)
+    try:
+        for shape, sql in FULL_PINNED.items():
+            found = {v for r in await conn.fetch(sql, 1) for v in r}
+            assert found - {None} == {"Alpha project", "Alpha"}, shape
+        for shape, sql in FULL_UNPINNED.items():  # the victim's names come back
+            found = {v for r in await conn.fetch(sql, 200) for v in r}
+            assert found & {"VICTIM task", "VICTIM project"}, shape
     finally:
         await conn.close()
 

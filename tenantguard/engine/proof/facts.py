@@ -28,6 +28,7 @@ from tenantguard.engine.proof.syntax import (
     identifier_name,
     is_row,
     is_star,
+    is_within,
     positional_item,
     walk,
 )
@@ -109,6 +110,33 @@ def _null_safe(conjunct: exp.Expression) -> bool:
     while isinstance(inner, exp.Paren):
         inner = inner.this
     return type(inner) is exp.NullSafeNEQ
+
+
+def _names_full_merged(block: Block, column: exp.Column, name: str) -> bool:
+    """Is `column` (qualified) `j.tenant_id` of `FULL JOIN b USING (tenant_id) AS j` (PostgreSQL
+    14+), the join whose merged column `block.full_merged` holds: `j` the one name of that
+    join alias the block knows (no source, no other join alias of the name), its USING list
+    holding the column, its right side the merged pair's right source?"""
+    if column.args.get("db") or column.args.get("catalog"):
+        return False
+    qualifier = identifier_name(column.args.get("table"))
+    if (
+        len(block.using_aliases.get(qualifier, ())) != 1
+        or qualifier in block.named
+        or qualifier in block.join_aliases
+    ):
+        return False
+    right = block.full_merged[name][1].node
+    for join in block.node.args.get("joins") or ():
+        alias = join.args.get("using_alias")
+        if not isinstance(alias, exp.Identifier) or identifier_name(alias) != qualifier:
+            continue
+        using = [identifier_name(c) for c in join.args.get("using") or ()]
+        side = (join.args.get("side") or "").upper()
+        return (
+            side == "FULL" and name in using and right is not None and is_within(right, join.this)
+        )
+    return False
 
 
 def _case_equality(case: exp.Case) -> tuple[exp.Expression, exp.Expression] | None:
@@ -605,11 +633,12 @@ class FactCollector:
                 bare = bare.this
             if (
                 not isinstance(bare, exp.Column)
-                or bare.args.get("table")
                 or identifier_name(bare.this) != column
                 or column not in block.full_merged
                 or _null_safe(conjunct)
             ):
+                continue
+            if bare.args.get("table") and not _names_full_merged(block, bare, column):
                 continue
             if visible is not None and not all(s in visible for s in block.full_merged[column]):
                 continue

@@ -141,7 +141,9 @@ What pins a reference `R`:
   table's or CTE's select list, without `*`) shows to share the tenant column, as `a.tenant_id = b.tenant_id` in its ON; the merged `tenant_id` is the left
   one (the right one for a RIGHT JOIN, no one's for a FULL JOIN); so is `j.tenant_id` of a
   join-using alias (`JOIN b USING (tenant_id) AS j`, PostgreSQL 14), which shadows an outer
-  name as any alias does (not followed inside parentheses, nor for a FULL JOIN);
+  name as any alias does (not followed inside parentheses; for a FULL JOIN, whose merged
+  column is a coalesce of both sides', `WHERE tenant_id = $1` or `WHERE j.tenant_id = $1`
+  pins both sides: every row's non-NULL side is $1 — not null-safely);
 - an OR, for what every one of its branches pins to the same value
   (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
   `tenant_id IS NULL` (rows of no tenant) beside them; so too, without it, a branch
