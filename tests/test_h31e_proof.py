@@ -25,8 +25,10 @@ schema (tests/test_attack29a_proof.py: tenant column `org_id`, organisation 1 th
 4. TG001: `FULL JOIN … USING (org_id) AS j WHERE j.org_id = $1` — the join alias of PostgreSQL
    14+ names the merged column, a coalesce of both sides', as the bare `org_id` does (which
    pinned both sides): every row's non-NULL side is the organisation's. `j.org_id` pinned
-   neither. Not `j.id` of a USING list without the tenant column (the victim's task comes
-   back NULL-extended).
+   neither. And `WHERE p.org_id = $1` on one side (PostgreSQL reduces the FULL JOIN to a LEFT
+   JOIN, whose USING pins the other side: `_inner_by_where` read only an ON). Not `j.id` of a
+   USING list without the tenant column, nor `p.org_id = $1 OR p.org_id IS NULL` (the
+   victim's task comes back NULL-extended).
 5. TG013: a reader's condition holding a subquery PostgreSQL runs as a SubPlan or a semi-join
    (`d.s IN (SELECT …)`, `= ANY (SELECT …)`, a correlated EXISTS or scalar subquery) on a
    derived table or CTE whose body is a set operation other than UNION ALL: such a body is a
@@ -269,9 +271,13 @@ FULL_PINNED = {
     "the merged column through j": _FULL.format("org_id", "j.org_id = $1"),
     "with another merged column": _FULL.format("org_id, id", "$1 = j.org_id AND j.id > 0"),
     "as the bare column": _FULL.format("org_id", "org_id = $1"),
+    # strict on p: p's NULL-extended rows go, every t left is p's match or NULL
+    "one side pinned by the WHERE": _FULL.format("org_id", "p.org_id = $1"),
+    "the other side pinned by the WHERE": _FULL.format("org_id", "$1 = t.org_id"),
 }
 FULL_UNPINNED = {
     "a merged column not the tenant's": _FULL.format("id", "j.id = $1"),
+    "one side pinned, or NULL": _FULL.format("org_id", "(p.org_id = $1 OR p.org_id IS NULL)"),
 }
 
 
@@ -290,9 +296,15 @@ async def test_a_full_join_pinned_through_its_using_alias_returns_own_rows(
         for shape, sql in FULL_PINNED.items():
             found = {v for r in await conn.fetch(sql, 1) for v in r}
             assert found - {None} == {"Alpha project", "Alpha"}, shape
-        for shape, sql in FULL_UNPINNED.items():  # the victim's names come back
-            found = {v for r in await conn.fetch(sql, 200) for v in r}
-            assert found & {"VICTIM task", "VICTIM project"}, shape
+        # the victim's task has no project: it comes NULL-extended
+        await conn.execute("UPDATE tasks SET project_id = NULL WHERE org_id = 2")
+        await conn.execute("DELETE FROM projects WHERE org_id = 2")
+        for shape, sql in FULL_PINNED.items():
+            found = {v for r in await conn.fetch(sql, 1) for v in r}
+            assert found - {None} == {"Alpha project", "Alpha"}, shape
+        for shape, sql in FULL_UNPINNED.items():  # the victim's task comes back
+            found = {v for r in await conn.fetch(sql, 200 if "j.id" in sql else 1) for v in r}
+            assert "VICTIM task" in found, shape
     finally:
         await conn.close()
 

@@ -1223,6 +1223,15 @@ class FactCollector:
                 for fact in list(source.facts):
                     if fact.conjunct is join and fact.other is not None:
                         fact.other.facts.append(Fact(fact.other, join, clause, other=source))
+            # a FULL JOIN's USING filters neither side (no fact above): reduced to a LEFT JOIN
+            # by the WHERE, it equates the preserved side's tenant column with the pinned one's
+            pair = block.full_merged.get(self.policy.tenant_column)
+            if pair is not None and (join.args.get("side") or "").upper() == "FULL":
+                using = {identifier_name(c) for c in join.args.get("using") or ()}
+                if self.policy.tenant_column in using and is_within(pair[1].node, join.this):
+                    for source, other in (pair, pair[::-1]):
+                        if source in nullable and other in preserved:
+                            other.facts.append(Fact(other, join, clause, other=source))
 
     # composite foreign keys
 

@@ -143,7 +143,8 @@ What pins a reference `R`:
   join-using alias (`JOIN b USING (tenant_id) AS j`, PostgreSQL 14), which shadows an outer
   name as any alias does (not followed inside parentheses; for a FULL JOIN, whose merged
   column is a coalesce of both sides', `WHERE tenant_id = $1` or `WHERE j.tenant_id = $1`
-  pins both sides: every row's non-NULL side is $1 — not null-safely);
+  pins both sides: every row's non-NULL side is $1 — not null-safely; a WHERE pin of one
+  side reduces it to a LEFT JOIN, whose USING pins the other);
 - an OR, for what every one of its branches pins to the same value
   (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
   `tenant_id IS NULL` (rows of no tenant) beside them; so too, without it, a branch
