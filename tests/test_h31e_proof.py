@@ -388,6 +388,10 @@ CREATE TABLE bookings (org_id int NOT NULL REFERENCES orgs (id), id int PRIMARY 
 CREATE TABLE archived (LIKE members INCLUDING INDEXES);
 CREATE TABLE renamed (org_id int NOT NULL, id int PRIMARY KEY, ref text UNIQUE);
 ALTER TABLE renamed RENAME COLUMN ref TO reference;
+CREATE TABLE guessed (org_id int NOT NULL, id int PRIMARY KEY, email text UNIQUE, c text);
+CREATE UNIQUE INDEX ON guessed (c);
+ALTER TABLE guessed DROP CONSTRAINT IF EXISTS a_name_the_reader_does_not_know;
+DROP INDEX IF EXISTS an_index_the_reader_does_not_know;
 CREATE TABLE old_keys (org_id int NOT NULL, id int PRIMARY KEY, a text UNIQUE, b text);
 CREATE UNIQUE INDEX old_keys_b ON old_keys (b);
 DROP INDEX old_keys_b;
@@ -401,6 +405,7 @@ INSERT INTO members VALUES (1, 10, 'own@x', 'Own', 'o', 'O-1', 'B-0', 'Own'),
 INSERT INTO archived SELECT * FROM members WHERE org_id = 2;
 INSERT INTO bookings VALUES (2, 20, '[1,10)');
 INSERT INTO renamed VALUES (2, 20, 'R-1');
+INSERT INTO guessed VALUES (1, 10, 'own@x', 'C-0'), (2, 20, 'victim@x', 'C-1');
 INSERT INTO old_keys VALUES (2, 20, 'A-1', 'B-1');
 """
 # (statement, the victim's value, a fresh value): $1 the organisation, $2 an id, $3 the value
@@ -434,6 +439,18 @@ SPANNING_WRITES = {
         "INSERT INTO archived (org_id, id, email) VALUES ($1, $2, $3)",
         "victim@x",
         "new@x",
+    ),
+    # a DROP of a name the reader does not know may be a key whose name it guessed: dropped from
+    # the keys a pin stands on, kept among those a write is checked by (fail closed)
+    "a key named by PostgreSQL, beside a drop of an unknown name": (
+        "INSERT INTO guessed (org_id, id, email) VALUES ($1, $2, $3)",
+        "victim@x",
+        "new@x",
+    ),
+    "an index named by PostgreSQL, beside a drop of an unknown name": (
+        "UPDATE guessed SET c = $3 WHERE org_id = $1 AND id = $2",
+        "C-1",
+        "C-2",
     ),
     "a renamed column": (
         "INSERT INTO renamed (org_id, id, reference) VALUES ($1, $2, $3)",

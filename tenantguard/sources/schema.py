@@ -2393,11 +2393,13 @@ class SchemaInfo:
 
     # the keys a composite foreign key's pin stands on (round 12)
 
-    def _drop_key(self, name: str, table: str | None, cascade: bool) -> None:
+    def _drop_key(self, name: str, table: str | None, cascade: bool, *, known: bool = True) -> None:
         """A unique key dropped by its constraint's or index's name (on `table`, or any); with
-        CASCADE, the foreign keys that referenced those columns go with it."""
+        CASCADE, the foreign keys that referenced those columns go with it. Not `known`: a
+        name PostgreSQL chose and the reader guessed, one of which a DROP of an unknown name
+        may have removed — gone from the keys a pin stands on, kept in `spanning`."""
         for owner, checked in self.spanning.items():
-            if table is None or owner == table:
+            if known and (table is None or owner == table):  # (a guess: kept, fail closed)
                 checked.pop(name, None)
         kept: list[tuple[str, frozenset[str]]] = []
         for owner, key in self._key_names.pop(name, []):
@@ -2422,7 +2424,7 @@ class SchemaInfo:
             if indexes_only and name not in self._key_names:
                 continue
             self._guessed.discard((owner, name))
-            self._drop_key(name, owner, cascade)
+            self._drop_key(name, owner, cascade, known=False)
             if owner in self.foreign_keys:
                 self.foreign_keys[owner] = [k for k in self.foreign_keys[owner] if k.name != name]
 

@@ -147,7 +147,8 @@ holds the value. The runtime guard reads those keys in the catalog (`Policy.span
 the static check in the schema sources (a unique constraint or index, deferrable, partial or
 on expressions too — the columns its expressions and predicate read —, an exclusion
 constraint, those copied by `LIKE … INCLUDING INDEXES`, and the columns a generated column
-among them is computed from; a DROP of the key's name, column or table drops it); the
+among them is computed from; a DROP of the key's name, column or table drops it, a DROP of
+a name the reader does not know drops none); the
 primary key is not one (the rows' identity: applications give ids explicitly), nor is a key
 that holds the tenant column. A key that spans tenants on purpose (a Facebook page routed to
 one clinic) is still reported at each write: suppress it there, with the reason.
