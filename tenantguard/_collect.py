@@ -17,19 +17,39 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["collecting_less", "collections_paused", "frozen_heap", "young_collections_less"]
+__all__ = [
+    "collecting_less",
+    "collections_paused",
+    "frozen_heap",
+    "set_aside_import",
+    "young_collections_less",
+]
+
+_runs_frozen = 0  # callers inside `frozen_heap`
 
 
 @contextmanager
 def frozen_heap() -> Iterator[None]:
     """The objects alive now set aside from collections for the duration."""
+    global _runs_frozen
     frozen_before = gc.get_freeze_count() > 0  # the caller's own freeze is left as it was
     gc.freeze()
+    _runs_frozen += 1
     try:
         yield
     finally:
+        _runs_frozen -= 1
         if not frozen_before:
             gc.unfreeze()
+
+
+def set_aside_import() -> None:
+    """Inside `frozen_heap` (a run), the objects alive now are set aside too: called after a
+    large import made during the run (sqlglot's ~1 000 classes and their tables, imported at
+    the first statement to parse), which collections would otherwise walk again and again.
+    Outside a run (a library's caller, whose heap is theirs to freeze), nothing."""
+    if _runs_frozen:
+        gc.freeze()
 
 
 _LOCK = threading.Lock()

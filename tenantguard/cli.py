@@ -1138,7 +1138,23 @@ def _argparse_plural(singular: str, plural: str, n: int) -> str:
     return gettext.dngettext(domain, singular, plural, n)
 
 
+def _no_final_collection() -> None:
+    """At the process's exit, the heap set aside: the interpreter's last collections would walk
+    every object still alive (sqlglot's classes and tables, the policy) only to free memory the
+    process is about to give back, ~8 % of a one-file check's instructions. atexit handlers
+    (this one runs first, as the last registered) and output flushing are unchanged; what is
+    skipped is the collection of cyclic garbage left at exit."""
+    import gc
+
+    gc.freeze()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the process's own command line (`tenantguard`, `python -m tenantguard`)
+        import atexit
+
+        atexit.unregister(_no_final_collection)  # once, however often main() runs
+        atexit.register(_no_final_collection)
     argv = list(sys.argv[1:] if argv is None else argv)
     argparse._ = _argparse_message  # type: ignore[attr-defined]
     argparse.ngettext = _argparse_plural  # type: ignore[attr-defined]
