@@ -27,6 +27,11 @@ Starts a throwaway PostgreSQL (64 clinics, 16 patients each) and prints:
 4. the first sight of a statement (its proof) and, for long statements of several shapes, the
    time the proof holds the event loop at the default `max_statement_bytes`. Target <= 50 ms.
 5. the verdict cache's memory under many distinct statements, with `cache_bytes` as its bound.
+6. connecting: `asyncpg.connect` against the guarded `connect` (which reads the catalog before
+   handing the connection out), and `asyncpg.create_pool(min_size=8)` against the guarded
+   `create_pool` (8 connections opened at once, sharing one catalog read), each opened and
+   closed in turn; wall medians and the median of each round's ratio. `--connect-only` runs
+   this section alone.
 
 Rounds alternate between the variants so that drift in a shared machine hits all alike; the
 figures are medians. On a machine shared with other work, run it twice and compare.
@@ -421,6 +426,42 @@ def cache_memory() -> None:
         )
 
 
+async def connecting(dsn: str, rounds: int) -> None:
+    """Section 6: the time to a usable connection and to a ready pool of 8, raw and guarded."""
+    kwargs: dict[str, Any] = {"min_size": 8, "max_size": 8}
+
+    def timed(
+        open_: Callable[[], Awaitable[Any]],
+    ) -> Callable[[], Awaitable[float]]:
+        async def run() -> float:
+            started = time.perf_counter()
+            opened = await open_()
+            took = time.perf_counter() - started
+            await opened.close()
+            return took
+
+        return run
+
+    figures = await _rounds(
+        rounds,
+        {
+            "connect raw": timed(lambda: asyncpg.connect(dsn)),
+            "connect guarded": timed(lambda: connect(dsn, policy=POLICY)),
+            "pool raw": timed(lambda: asyncpg.create_pool(dsn, **kwargs)),
+            "pool guarded": timed(lambda: create_pool(dsn, policy=POLICY, **kwargs)),
+        },
+    )
+    print(f"6. connecting (medians of {rounds} rounds, wall)")
+    for kind in ("connect", "pool"):
+        raw, guarded = figures[f"{kind} raw"], figures[f"{kind} guarded"]
+        paired = statistics.median(g / r for g, r in zip(guarded, raw, strict=True))
+        what = "one connection" if kind == "connect" else "pool of 8 (min_size=8)"
+        print(
+            f"   {what:<24} raw {statistics.median(raw) * 1e3:7.2f} ms   guarded "
+            f"{statistics.median(guarded) * 1e3:7.2f} ms   guarded/raw {paired:5.2f}"
+        )
+
+
 async def measure(dsn: str, args: argparse.Namespace) -> None:
     setup = await asyncpg.connect(dsn)
     await setup.execute(
@@ -442,12 +483,16 @@ async def measure(dsn: str, args: argparse.Namespace) -> None:
         ],
     )
     await setup.close()
+    if args.connect_only:
+        await connecting(dsn, args.rounds)
+        return
     await single_connection(dsn, args.rounds, args.queries)
     await pools(dsn, args.rounds, args.pool_calls)
     if args.hot_path_only:
         return
     proofs()
     cache_memory()
+    await connecting(dsn, args.rounds)
 
 
 def main() -> int:
@@ -458,6 +503,7 @@ def main() -> int:
     parser.add_argument(
         "--hot-path-only", action="store_true", help="sections 1-3 only (the guard's hot path)"
     )
+    parser.add_argument("--connect-only", action="store_true", help="section 6 only")
     args = parser.parse_args()
     with ThrowawayPostgres() as server:
         asyncio.run(measure(server.dsn, args))

@@ -165,6 +165,9 @@ FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE p.proname = ANY($2::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
+# the catalog reads in flight (`GuardedConnection._tg_catalog_read`), by guard, event loop,
+# server, user, database and server settings; an entry lives as long as its read
+_CATALOG_READS: dict[tuple[Any, ...], asyncio.Future[dict[str, list[Any]] | None]] = {}
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
 _SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
@@ -656,7 +659,7 @@ class GuardedConnection(asyncpg.Connection):
                 found[name] = await _fetch(self, query, *args)
             return found
 
-        catalog = await self._tg_driver_call(read)
+        catalog = await self._tg_catalog_read(read)
         functions, code, views, configs = (
             catalog["functions"],
             catalog["code"],
@@ -737,6 +740,49 @@ class GuardedConnection(asyncpg.Connection):
         if found:
             self._tg_fast = False
             guard.schema_code_found(found)
+
+    async def _tg_catalog_read(
+        self, read: Callable[[], Awaitable[dict[str, list[Any]]]]
+    ) -> dict[str, list[Any]]:
+        """The rows of `read`, shared by the guard's connections that read together: a pool's
+        connections open at once (`min_size`), each read costs the server some 20-40 ms of
+        planning and of loading a new backend's catalog caches, and the rows are the same
+        for every connection to the same database, user and server settings (names are
+        printed as their search_path shows them). A connection that starts reading while
+        another of the same key reads waits for that read; the one that began is the one
+        that reads (a read begun earlier sees no less than its own would). When that read
+        fails or is cancelled, each waiting connection reads for itself."""
+        params = self._params  # type: ignore[attr-defined]
+        settings = params.server_settings or {}
+        key = (
+            self.tenantguard,
+            asyncio.get_running_loop(),
+            str(self._addr),  # type: ignore[attr-defined]
+            params.user,
+            params.database,
+            tuple(sorted((str(k), str(v)) for k, v in settings.items())),
+            self.get_server_version(),
+        )
+        shared = _CATALOG_READS.get(key)
+        if shared is not None:
+            rows = await asyncio.shield(shared)  # this task cancelled: the read goes on
+            if rows is not None:
+                return rows
+            return await self._tg_driver_call(read)  # the read shared failed: read here
+        mine: asyncio.Future[dict[str, list[Any]] | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        _CATALOG_READS[key] = mine
+        try:
+            rows = await self._tg_driver_call(read)
+        except BaseException:
+            mine.set_result(None)
+            raise
+        finally:
+            if _CATALOG_READS.get(key) is mine:
+                del _CATALOG_READS[key]
+        mine.set_result(rows)
+        return rows
 
     async def _tg_check_names_again(self) -> None:
         """The policy's names checked again once the schema exists: a pool made before the
