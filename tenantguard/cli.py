@@ -495,6 +495,7 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
             [*named, *([stdin] if stdin is not None else [])],
             isolated=args.isolated,
             config=args.config,
+            cache=not args.no_cache,
         )
         grouped = [(_with_flags(settings, args), members) for settings, members in found]
     else:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.errors import ConfigError
@@ -151,10 +150,104 @@ def _check_expressions(expressions: Sequence[str], source: str) -> None:
 _CHOICES = {"unresolved_severity": ("warning", "error")}
 
 
-def find_config(start: Path) -> Path | None:
+_PARSED: dict[str, tuple[str, dict[str, Any]]] = {}  # path -> (its text, its TOML), this process
+_TOML_FORMAT = 1
+
+
+def _toml(path: Path, text: str, cache: bool = False) -> dict[str, Any]:
+    """`tomllib.loads(text)`, `text` being the content of `path` (raises its TOMLDecodeError, a
+    ValueError). The same text is parsed once a process; with `cache`, the parse is kept in
+    the cache directory beside the file (`.tenantguard_cache/`, when it exists, or
+    TENANTGUARD_CACHE_DIR), under the file's path, its size, modification time (ns) and inode,
+    and a hash of its content: a run that finds it imports no TOML parser (~16 M instructions
+    of a one-file check: the import and two parses). A checkout sets the times anew, so a
+    kept parse committed to a repository is never used (it would be a way to change the
+    configuration a CI check runs with). A kept parse that is unreadable, or of another file
+    state, is ignored and written again. The value is shared: callers must not change it."""
+    source = os.fspath(path)
+    kept = _PARSED.get(source)
+    if kept is not None and kept[0] == text:
+        return kept[1]
+    where = _toml_file(path) if cache else None
+    state: list[object] = []
+    if where is not None:
+        try:
+            found = path.stat()  # before the text is compared: an edit since is seen next run
+        except OSError:
+            where = None
+        else:
+            state = [source, found.st_size, found.st_mtime_ns, found.st_ino, _hash_of(text)]
+    data = _stored_toml(where, state) if where is not None else None
+    if data is None:
+        import tomllib
+
+        data = tomllib.loads(text)
+        if where is not None:
+            _store_toml(where, state, data)
+    _PARSED[source] = (text, data)
+    return data
+
+
+def _toml_file(path: Path) -> Path | None:
+    """Where the parse of `path` is kept: None when there is no cache directory to keep it in
+    (none is made for it: a directory above the project is not the project's)."""
+    from tenantguard.cache import content_hash
+
+    elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
+    directory = Path(elsewhere) if elsewhere else path.parent / ".tenantguard_cache"
+    if not directory.is_dir():
+        return None
+    name = content_hash(os.fspath(path.resolve()).encode("utf-8", "surrogateescape"))[:20]
+    return directory / f"toml-{name}.json"
+
+
+def _hash_of(text: str) -> str:
+    from tenantguard.cache import content_hash
+
+    return content_hash(text.encode("utf-8", "surrogateescape"))
+
+
+def _stored_toml(where: Path, state: list[object]) -> dict[str, Any] | None:
+    import json
+
+    try:
+        stored = json.loads(where.read_text(encoding="utf-8"))
+        if (
+            isinstance(stored, dict)
+            and stored.get("format") == _TOML_FORMAT
+            and stored.get("file") == state
+            and isinstance(stored.get("data"), dict)
+        ):
+            data: dict[str, Any] = stored["data"]
+            return data
+    except (OSError, ValueError, RecursionError):
+        pass
+    return None
+
+
+def _store_toml(where: Path, state: list[object], data: dict[str, Any]) -> None:
+    """Kept only when JSON gives it back as TOML gave it (no dates and times)."""
+    import contextlib
+    import json
+
+    from tenantguard.cache import _write_atomically
+
+    try:
+        if json.loads(json.dumps(data)) != data:
+            return
+    except (TypeError, ValueError, RecursionError):  # a date or time: not kept
+        return
+    with contextlib.suppress(OSError):
+        _write_atomically(
+            where,
+            {"format": _TOML_FORMAT, "file": state, "data": data},
+        )
+
+
+def find_config(start: Path, *, cache: bool = False) -> Path | None:
     """The nearest configuration from `start` (a file or directory) upward: in each directory a
     `tenantguard.toml`, else a pyproject.toml with a [tool.tenantguard] table (as ruff prefers
-    its own file)."""
+    its own file). `cache`: parses may be kept in the cache directory (see `_toml`)."""
     start = start.resolve()
     if not start.is_dir():
         start = start.parent
@@ -166,10 +259,11 @@ def find_config(start: Path) -> Path | None:
         if candidate.is_file():
             try:
                 text = candidate.read_text(encoding="utf-8")
-                data = tomllib.loads(text)
             except (OSError, UnicodeDecodeError):
                 continue
-            except tomllib.TOMLDecodeError:
+            try:
+                data = _toml(candidate, text, cache)
+            except ValueError:  # TOMLDecodeError
                 # ours, though broken: loading it says where; passed over, a run goes unconfigured
                 if "tenantguard" in text:
                     return candidate
@@ -239,22 +333,26 @@ def _per_file_ignores(value: object, source: str) -> tuple[tuple[str, tuple[str,
 
 
 def load_settings(
-    start: Path | None = None, *, isolated: bool = False, config: Path | None = None
+    start: Path | None = None,
+    *,
+    isolated: bool = False,
+    config: Path | None = None,
+    cache: bool = False,
 ) -> Settings:
     """Settings from the nearest configuration from `start` upward (or `config`), or defaults
-    rooted at `start` when `isolated` or when there is none."""
+    rooted at `start` when `isolated` or when there is none. `cache`: see `_toml`."""
     start = (start or Path.cwd()).resolve()
     if isolated:
         return Settings(root=start if start.is_dir() else start.parent, isolated=True)
-    path = config or find_config(start)
+    path = config or find_config(start, cache=cache)
     if path is None:
         return Settings(root=start if start.is_dir() else start.parent)
     source = os.fspath(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = _toml(path, path.read_text(encoding="utf-8"), cache)
     except OSError as error:
         raise ConfigError(f"cannot read {source}: {error.strerror}") from error
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+    except ValueError as error:  # UnicodeDecodeError, TOMLDecodeError
         raise ConfigError(f"{source} is not valid TOML: {error}") from error
     table = data.get("tool", {}).get("tenantguard", {}) if path.name == "pyproject.toml" else data
     if not isinstance(table, dict):
@@ -269,7 +367,11 @@ def load_settings(
 
 
 def settings_for_paths(
-    paths: list[Path], *, isolated: bool = False, config: Path | None = None
+    paths: list[Path],
+    *,
+    isolated: bool = False,
+    config: Path | None = None,
+    cache: bool = False,
 ) -> list[tuple[Settings, list[Path]]]:
     """The settings of each checked path, paths grouped by the configuration they found.
 
@@ -277,19 +379,19 @@ def settings_for_paths(
     working directory's. `config` or `isolated` gives every path the same settings.
     """
     if isolated or config is not None or not paths:
-        return [(load_settings(isolated=isolated, config=config), paths)]
+        return [(load_settings(isolated=isolated, config=config, cache=cache), paths)]
     fallback: Path | None = None
     fallback_found = False
     groups: dict[Path | None, list[Path]] = {}
     for path in paths:
-        found = find_config(path) if path.exists() else None
+        found = find_config(path, cache=cache) if path.exists() else None
         if found is None:
             if not fallback_found:
-                fallback, fallback_found = find_config(Path.cwd()), True
+                fallback, fallback_found = find_config(Path.cwd(), cache=cache), True
             found = fallback
         groups.setdefault(found, []).append(path)
     return [
-        (load_settings(config=found) if found else load_settings(), members)
+        (load_settings(config=found, cache=cache) if found else load_settings(cache=cache), members)
         for found, members in groups.items()
     ]
 
@@ -316,8 +418,8 @@ def _misspelt_table(start: Path) -> tuple[str, str] | None:
         if not candidate.is_file():
             continue
         try:
-            tools = tomllib.loads(candidate.read_text(encoding="utf-8")).get("tool")
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            tools = _toml(candidate, candidate.read_text(encoding="utf-8")).get("tool")
+        except (OSError, ValueError):  # UnicodeDecodeError, TOMLDecodeError
             continue
         if not isinstance(tools, dict):
             continue
