@@ -132,6 +132,12 @@ _RESET_INLINE = asyncpg.Connection.reset.__code__.co_names == (
 # the driver's task while a reset the guard makes itself runs: no task is exempt (not None,
 # which `asyncio.current_task()` is in a loop's callback)
 _NO_TASK = object()
+# the session's role and session user as the connection was opened (the startup packet's or the
+# role's default `role` is RESET ROLE's value), put back by the pool's reset: PostgreSQL's RESET
+# ALL leaves both alone, and a request's `SET ROLE`/`RESET ROLE`/`SET SESSION AUTHORIZATION`
+# ran the next request as that role (round 31, h31b: as the login superuser, out of RLS)
+_LOGIN_IDENTITY = "SET SESSION AUTHORIZATION DEFAULT;\nRESET ROLE;"
+_IDENTITY_QUERY = "SELECT current_setting('session_authorization'), current_setting('role')"
 # the columns named like the tenant column whose collation is nondeterministic (case- or
 # accent-insensitive): `tenant_id = $1` matches other tenants' ids there
 _LOOSE_COLLATION_QUERY = """
@@ -298,7 +304,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_stale", "_tg_changed_schema", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_reset_kept", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_catalog_stale", "_tg_changed_schema", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_reset_kept", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -352,6 +358,9 @@ class GuardedConnection(asyncpg.Connection):
         # query -> asyncpg's statement state whose parameter types were found exact (for the
         # pins of the verdict then: forgotten when the guard's cache is cleared)
         self._tg_typed: dict[str, object] = {}
+        # who the session runs as when the pool hands it out (`_tg_keep_identity`): the reset
+        # puts it back (RESET ALL leaves `role` and `session_authorization` alone)
+        self._tg_identity = _LOGIN_IDENTITY
         guard = type(self)._tg_guard
         if guard is not None:
             guard._connections.add(self)
@@ -1065,15 +1074,29 @@ class GuardedConnection(asyncpg.Connection):
         `currval()`) outlive asyncpg's script (`RESET ALL`, `CLOSE ALL`, `UNLISTEN *`,
         advisory locks), and the next request on the pooled connection read them — a TEMP
         table an unscoped() job or a schema function filled with every clinic's rows needs no
-        pin (it is no tenant table). Made once per connection, like asyncpg's."""
+        pin (it is no tenant table). Then the role and session user the pool hands the
+        connection out with (the login's, or those its `init=` set: `_tg_keep_identity`):
+        `RESET ALL` leaves both alone. Made once per connection, like asyncpg's."""
         script: str | None = self._reset_query  # type: ignore[has-type]
         if script is not None:
             return script
         script = super().get_reset_query()
         if self._server_caps.sql_close_all:  # type: ignore[attr-defined]  # PostgreSQL itself
-            script = "\n".join(filter(None, (script, "DISCARD TEMP;", "DISCARD SEQUENCES;")))
+            parts = (script, "DISCARD TEMP;", "DISCARD SEQUENCES;", self._tg_identity)
+            script = "\n".join(filter(None, parts))
             self._reset_query = script
         return script
+
+    async def _tg_keep_identity(self) -> None:
+        """Reads who the session runs as after the pool's `init=` (which may drop the login
+        role's privileges: `SET ROLE app`): the pool's reset puts that back, not the login
+        role, for the session user (`SET SESSION AUTHORIZATION`) and the role alike."""
+        row: Any = await self._tg_driver_call(lambda: _fetchrow(self, _IDENTITY_QUERY))
+        session, role = str(row[0]), str(row[1])
+        role_sql = "NONE" if role == "none" else _ident(role)
+        self._tg_identity = f"SET SESSION AUTHORIZATION {_ident(session)};\nSET ROLE {role_sql};"
+        connection: Any = self
+        connection._reset_query = None  # made again with it
 
     async def _tg_reset_steps(self) -> None:
         """asyncpg's `_reset()` and reset query (`_RESET_INLINE`), every statement sent with
@@ -2334,7 +2357,12 @@ def _reading_schema_code(
 
     async def initialised(connection: Any) -> Any:
         await connection._tg_read_schema_code()
-        return None if init is None else await init(connection)
+        if init is None:
+            return None
+        result = await init(connection)
+        if isinstance(connection, GuardedConnection):
+            await connection._tg_keep_identity()  # the init's role, which the reset keeps
+        return result
 
     return initialised
 
