@@ -11,16 +11,30 @@ server.
    the tenant setting the guard keeps) returned Ana and Bruno, clinic 1's patients, beside
    Carla. The pool's reset now puts back the role and session user the connection had when
    the pool handed it out first (after `init=`): the init's role stays, a request's goes.
+
+2. A call made on a pooled connection before its release and awaited after it (the known open
+   route). The guard checks a call's values when it is made; asyncpg's coroutine, kept, runs
+   on whatever session the connection serves by then. Clinic 1's request kept `c.execute(
+   "ROLLBACK")` (or `"BEGIN"`, or `"ABORT"`), released the connection, and awaited it while
+   clinic 2's request held it: clinic 2's `async with c.transaction()` committed without an
+   error, but its first INSERT (Dora) was gone — the kept ROLLBACK ended its transaction, the
+   rest ran outside it; a kept BEGIN put clinic 2's autocommit INSERT into a transaction the
+   pool's reset then rolled back. A call that changes the session or its transaction (what
+   the guard does not take as plain, a transaction's BEGIN and end) now runs only on the
+   connection's lease it was made in: awaited after the release it is refused (the call never
+   reaches the server).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import pytest
 
+from tenantguard import TenantIsolationError
 from tenantguard.runtime import create_pool, tenant
 from tests.test_runtime import POLICY
 
@@ -139,3 +153,111 @@ async def test_the_inits_session_user_comes_back(two_clinics: str, statement: st
         await connection.execute(statement)
 
     assert await _second_request(two_clinics, first, init=_become_app) == (_ROLE, ["Carla"])
+
+
+INSERT = "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $2)"
+CLINIC_TWO = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_name"
+
+
+async def _kept_across_release(
+    dsn: str,
+    statement: str,
+    second: Callable[[Any, Callable[[], Awaitable[None]]], Awaitable[None]],
+    many: bool = False,
+) -> tuple[object, list[str]]:
+    """Clinic 1's request makes `statement`'s call (its verdict cached: the hot path) and
+    releases the connection; clinic 2's request acquires it and runs `second`, during which
+    (at the callback it is given) clinic 1 awaits the kept call. What clinic 1 got, and clinic
+    2's patients afterwards."""
+    pool = await create_pool(dsn, policy=POLICY, min_size=1, max_size=1)
+    acquired, ran = asyncio.Event(), asyncio.Event()
+    outcome: list[object] = []
+
+    async def clinic_one() -> None:
+        with tenant(1):
+            async with pool.acquire() as connection:
+                await connection.execute("BEGIN")  # both verdicts cached
+                await connection.execute("ROLLBACK")
+                if many:
+                    kept = connection.executemany(statement, [("on",)])
+                else:
+                    kept = connection.execute(statement)
+            await acquired.wait()
+            try:
+                outcome.append(await kept)
+            except TenantIsolationError:
+                outcome.append("refused")
+            ran.set()
+
+    async def in_between() -> None:
+        acquired.set()
+        await ran.wait()
+
+    async def clinic_two() -> None:
+        with tenant(2):
+            async with pool.acquire() as connection:
+                await second(connection, in_between)
+
+    try:
+        await asyncio.gather(clinic_one(), clinic_two())
+        with tenant(2):
+            names = [row[0] for row in await pool.fetch(CLINIC_TWO, 2)]
+    finally:
+        await pool.close()
+    return outcome[0], names
+
+
+async def _in_a_transaction(connection: Any, in_between: Callable[[], Awaitable[None]]) -> None:
+    async with connection.transaction():
+        await connection.execute(INSERT, 2, "Dora")
+        await in_between()
+        await connection.execute(INSERT, 2, "Eva")
+
+
+async def _autocommit(connection: Any, in_between: Callable[[], Awaitable[None]]) -> None:
+    await in_between()
+    await connection.execute(INSERT, 2, "Dora")
+    await connection.execute(INSERT, 2, "Eva")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["ROLLBACK", "ABORT", "BEGIN", "START TRANSACTION", "SET default_transaction_read_only = on"],
+)
+@pytest.mark.parametrize("second", [_in_a_transaction, _autocommit])
+async def test_a_call_kept_past_the_release_does_not_touch_the_next_request(
+    two_clinics: str, statement: str, second: Any
+) -> None:
+    outcome, names = await _kept_across_release(two_clinics, statement, second)
+    assert (outcome, names) == ("refused", ["Carla", "Dora", "Eva"])
+
+
+@pytest.mark.parametrize("second", [_in_a_transaction, _autocommit])
+async def test_a_kept_executemany_does_not_touch_the_next_request(
+    two_clinics: str, second: Any
+) -> None:
+    """executemany and fetchmany check their rows when they run: in the awaiting request's
+    tenant() (clinic 1's, still), so a kept one passed there, in clinic 2's session."""
+    statement = "SELECT set_config('default_transaction_read_only', $1, false)"
+    outcome, names = await _kept_across_release(two_clinics, statement, second, many=True)
+    assert (outcome, names) == ("refused", ["Carla", "Dora", "Eva"])
+
+
+async def test_a_call_awaited_before_the_release_still_runs(two_clinics: str) -> None:
+    """The twin: calls made early and awaited later in the same lease (another task's too)."""
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(2):
+            async with pool.acquire() as connection:
+                await connection.execute("BEGIN")
+                await connection.execute("ROLLBACK")
+                begin = connection.execute("BEGIN")
+                insert = connection.execute(INSERT, 2, "Dora")
+                end = connection.execute("COMMIT")
+                await asyncio.sleep(0)
+                assert await begin == "BEGIN"
+                assert await asyncio.ensure_future(insert) == "INSERT 0 1"
+                assert await end == "COMMIT"
+            assert [row[0] for row in await pool.fetch(CLINIC_TWO, 2)] == ["Carla", "Dora"]
+    finally:
+        await pool.close()

@@ -286,7 +286,10 @@ def _then(
     if type(plan) is _Frozen:
         args, plan = plan.args, plan.plan
     call = method(connection, query, *args, **options)
-    return call if plan is None else connection._tg_then(plan, call)
+    if plan is None:
+        return call
+    # the lease the call is made in: `_tg_then` runs it in that lease only
+    return connection._tg_then(plan, call, connection._pool_release_ctr)  # type: ignore[attr-defined]
 
 
 def _then_cursor(
@@ -439,6 +442,10 @@ class GuardedConnection(asyncpg.Connection):
         if verdict.writes:  # a sequence it advances: the pool's reset must run (DISCARD SEQUENCES)
             self._tg_clean = False
         if plain and not verdict.ends_transaction:
+            if verdict.opens_transaction:
+                # through `_tg_then`, which runs it in its pool lease only (`_tg_released`); a
+                # BEGIN reverts nothing (`ending`): what the guard knows of the setting stays
+                return _Forget(wanted, True, ending=True)
             return wanted
         if plain and not self._tg_in_txn_set:
             # the end of a transaction reverts a value set inside it, which the guard may set
@@ -601,10 +608,13 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_in_txn_set = self.is_in_transaction()
         guard.setting_syncs += 1
 
-    async def _tg_then(self, plan: _Plan, call: Coroutine[Any, Any, T]) -> T:
+    async def _tg_then(self, plan: _Plan, call: Coroutine[Any, Any, T], lease: int) -> T:
         """Runs `call` once the setting holds what `plan` asks (checked now: the coroutine
-        may be awaited after others that changed it)."""
+        may be awaited after others that changed it), in the pool's `lease` it was made in
+        (`_tg_same_lease`)."""
         try:
+            if lease != self._pool_release_ctr:  # type: ignore[attr-defined]
+                self._tg_released()
             if type(plan) is _Later or type(plan) is _Driver:
                 plan = await self._tg_resolve(plan)
             if type(plan) is _Forget:
@@ -626,6 +636,33 @@ class GuardedConnection(asyncpg.Connection):
         if self._tg_cursors and not self.is_in_transaction():
             self._tg_cursors.clear()  # a transaction ended: its cursors with it
         return result
+
+    def _tg_released(self) -> None:
+        """Refuses a call made before the pool's release of the connection and run after it
+        (a coroutine kept, or handed to a task, past the end of the `async with
+        pool.acquire()`): it would run in the session of whoever holds the connection now. A
+        call the guard sends through here changes the session or its transaction (not plain,
+        or a transaction's start or end): a kept ROLLBACK ended the next request's
+        transaction, its first writes lost while its COMMIT passed; a kept BEGIN put the next
+        request's writes in a transaction the pool's reset rolled back (round 31, h31b)."""
+        self.tenantguard.violation(
+            "a call made on a pooled connection before it was released runs after the release, "
+            "in the session of the request that holds the connection now (or the next one): "
+            "it would change that request's session or transaction",
+            "await each call before the end of `async with pool.acquire()`",
+            "(a call kept past the pool's release)",
+        )
+
+    async def _tg_leased(self, lease: int, call: Coroutine[Any, Any, T]) -> T:
+        """`call` (a guarded method deciding when it runs: executemany, fetchmany) run only in
+        the pool's `lease` it was made in (`_tg_released`)."""
+        if lease != self._pool_release_ctr:  # type: ignore[attr-defined]
+            try:
+                self._tg_released()
+            except BaseException:
+                call.close()
+                raise
+        return await call
 
     async def _tg_read_schema_code(self) -> None:
         """Reads what the catalog says that the statements' text does not: which of the
@@ -1297,14 +1334,32 @@ class GuardedConnection(asyncpg.Connection):
     fetchval = _guarded(_fetchval, _then)
     fetchrow = _guarded(_fetchrow, _then)
 
-    async def executemany(
+    def executemany(
+        self, command: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
+    ) -> Coroutine[Any, Any, None]:
+        # checked when it runs, in the pool's lease it was made in (`_tg_leased`)
+        call = self._tg_executemany(command, args, timeout=timeout)
+        return self._tg_leased(self._pool_release_ctr, call)  # type: ignore[attr-defined]
+
+    async def _tg_executemany(
         self, command: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> None:
         rows = [_frozen(row) for row in args]  # every row is checked before any is sent
         await self._tg_ensure(self._tg_admit_slow(command, rows))
         await super().executemany(command, rows, timeout=timeout)
 
-    async def fetchmany(
+    def fetchmany(
+        self,
+        query: str,
+        args: Iterable[Sequence[object]],
+        *,
+        timeout: float | None = None,
+        record_class: Any = None,
+    ) -> Coroutine[Any, Any, list[Any]]:
+        call = self._tg_fetchmany(query, args, timeout=timeout, record_class=record_class)
+        return self._tg_leased(self._pool_release_ctr, call)  # type: ignore[attr-defined]
+
+    async def _tg_fetchmany(
         self,
         query: str,
         args: Iterable[Sequence[object]],

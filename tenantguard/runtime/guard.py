@@ -132,6 +132,8 @@ class RuntimeVerdict:
     calls: frozenset[str] = frozenset()
     scripted: bool = False
     writes: bool = False  # may advance a sequence the pool's reset forgets (`session.Effects`)
+    # opens a transaction (`session.Effects`): run only on the pool's lease it was made in
+    opens_transaction: bool = False
 
 
 _READ_WORD = lazy_pattern(r"[a-z_][a-z0-9_$]*")
@@ -903,7 +905,13 @@ class Guard:
         stateful = bool(named & self._stateful)
         expression = expression or reads_setting
         size = sys.getsizeof(sql) + _ENTRY_BYTES + sum(len(f.message) + len(f.help) for f in errors)
-        fast = not errors and effects.plain and not effects.ends_transaction and not cursors
+        fast = (
+            not errors
+            and effects.plain
+            and not effects.ends_transaction
+            and not effects.opens_transaction
+            and not cursors
+        )
         value_check = NO_VALUES
         if touches and (literals or len(parameters) > 1):
             value_check = SEVERAL_VALUES
@@ -925,6 +933,7 @@ class Guard:
             called_names(sql),
             sum(not is_control_statement(t) for t in texts) > 1,
             effects.writes or stateful,
+            effects.opens_transaction,
         )
 
     # -- the check ---------------------------------------------------------------------------

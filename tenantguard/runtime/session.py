@@ -133,9 +133,14 @@ class Effects:
     # sequence, whose currval()/lastval() stay with the session until the pool's reset
     # (DISCARD SEQUENCES) drops them (helper 110: clinic 2 read clinic 1's new patient id)
     writes: bool = False
+    # it opens a transaction (`BEGIN`, `START TRANSACTION`): the statements after it, whoever
+    # sends them, run inside it — a call kept past the pool's release and awaited after it put
+    # the next request's writes in a transaction the pool's reset rolled back (round 31, h31b)
+    opens_transaction: bool = False
 
 
 PLAIN = Effects()
+OPENS = Effects(opens_transaction=True)
 OPAQUE = Effects(plain=False)
 WRITES = Effects(writes=True)
 
@@ -411,6 +416,8 @@ def statement_effects(text: str, setting: str) -> Effects:
         if not _functions_plain(text, bare):
             return OPAQUE
         return PLAIN if _only_reads(word, text) else WRITES
+    if word in ("begin", "start"):
+        return OPENS
     if word in _TRANSACTION:
         return PLAIN
     if word in _ENDS_TRANSACTION:
@@ -463,11 +470,12 @@ def script_effects(texts: Iterable[str], setting: str) -> Effects:
 
 def combined_effects(each: Iterable[Effects]) -> Effects:
     """The effects of a script from its statements' (`statement_effects`), in order."""
-    plain, ends, writes = True, False, False
+    plain, ends, writes, opens = True, False, False, False
     for effects in each:
         if effects.refusal is not None:
             return effects
         plain = plain and effects.plain
         ends = ends or effects.ends_transaction
         writes = writes or effects.writes
-    return Effects(plain, ends, writes=writes)
+        opens = opens or effects.opens_transaction
+    return Effects(plain, ends, writes=writes, opens_transaction=opens)
