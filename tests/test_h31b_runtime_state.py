@@ -164,6 +164,7 @@ async def _kept_across_release(
     statement: str,
     second: Callable[[Any, Callable[[], Awaitable[None]]], Awaitable[None]],
     many: bool = False,
+    prepared: bool = False,
 ) -> tuple[object, list[str]]:
     """Clinic 1's request makes `statement`'s call (its verdict cached: the hot path) and
     releases the connection; clinic 2's request acquires it and runs `second`, during which
@@ -178,13 +179,18 @@ async def _kept_across_release(
             async with pool.acquire() as connection:
                 await connection.execute("BEGIN")  # both verdicts cached
                 await connection.execute("ROLLBACK")
-                if many:
+                if prepared:
+                    kept = connection.prepare(statement)
+                elif many:
                     kept = connection.executemany(statement, [("on",)])
                 else:
                     kept = connection.execute(statement)
             await acquired.wait()
             try:
-                outcome.append(await kept)
+                done = await kept
+                if prepared:  # a statement of clinic 2's lease now, which asyncpg lets run
+                    done = await done.fetchval("on")
+                outcome.append(done)
             except TenantIsolationError:
                 outcome.append("refused")
             ran.set()
@@ -241,6 +247,35 @@ async def test_a_kept_executemany_does_not_touch_the_next_request(
     statement = "SELECT set_config('default_transaction_read_only', $1, false)"
     outcome, names = await _kept_across_release(two_clinics, statement, second, many=True)
     assert (outcome, names) == ("refused", ["Carla", "Dora", "Eva"])
+
+
+@pytest.mark.parametrize("second", [_in_a_transaction, _autocommit])
+async def test_a_kept_prepare_does_not_touch_the_next_request(
+    two_clinics: str, second: Any
+) -> None:
+    """A statement prepared by a kept prepare() belongs to the lease it was prepared in (asyncpg
+    checks that at each use): clinic 2's."""
+    statement = "SELECT set_config('default_transaction_read_only', $1, false)"
+    outcome, names = await _kept_across_release(two_clinics, statement, second, prepared=True)
+    assert (outcome, names) == ("refused", ["Carla", "Dora", "Eva"])
+
+
+async def test_executemany_fetchmany_and_prepare_still_run_in_their_lease(two_clinics: str) -> None:
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(2):
+            async with pool.acquire() as connection:
+                insert = connection.executemany(INSERT, [(2, "Dora"), (2, "Eva")])
+                read = connection.fetchmany(CLINIC_TWO, [(2,)])
+                statement = connection.prepare(CLINIC_TWO)
+                await asyncio.sleep(0)
+                await insert
+                assert [row[0] for row in await read] == ["Carla", "Dora", "Eva"]
+                names = [row[0] for row in await (await statement).fetch(2)]
+                assert names == ["Carla", "Dora", "Eva"]
+                assert connection.executemany.__name__ == "executemany"
+    finally:
+        await pool.close()
 
 
 async def test_a_call_awaited_before_the_release_still_runs(two_clinics: str) -> None:

@@ -38,7 +38,7 @@ from collections.abc import (
     Sequence,
 )
 from contextvars import ContextVar, copy_context
-from typing import Any, NoReturn, TypeAlias, TypeVar
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeAlias, TypeVar
 from uuid import UUID as _UUID
 
 import asyncpg
@@ -90,6 +90,7 @@ from tenantguard.runtime.tokens import inline_parameters
 __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "create_pool"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 # what a check asks before its statement runs: the tenant setting's value (to forget after it),
 # a check still to make (`_Later`), the driver's exemption (`_Driver`), or nothing
 _Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | None"
@@ -275,6 +276,25 @@ def _guarded(method: M, then: _Then) -> M:
     guarded.__qualname__ = f"GuardedConnection.{method.__name__}"
     guarded.__module__ = __name__
     return guarded  # type: ignore[return-value]  # the same signature
+
+
+def _in_lease(
+    method: Callable[Concatenate[GuardedConnection, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[GuardedConnection, P], Coroutine[Any, Any, T]]:
+    """A guarded method that decides when it runs (executemany, fetchmany, prepare: in the
+    tenant() that awaits it), run only in the pool's lease it was called in
+    (`GuardedConnection._tg_leased`): a call kept past the release would run in the session of
+    the request holding the connection then."""
+
+    def leased(
+        self: GuardedConnection, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Coroutine[Any, Any, T]:
+        lease: int = self._pool_release_ctr  # type: ignore[attr-defined]
+        return self._tg_leased(lease, method(self, *args, **kwargs))
+
+    leased.__name__, leased.__qualname__ = method.__name__, method.__qualname__
+    leased.__doc__ = method.__doc__
+    return leased
 
 
 def _then(
@@ -1334,32 +1354,16 @@ class GuardedConnection(asyncpg.Connection):
     fetchval = _guarded(_fetchval, _then)
     fetchrow = _guarded(_fetchrow, _then)
 
-    def executemany(
-        self, command: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
-    ) -> Coroutine[Any, Any, None]:
-        # checked when it runs, in the pool's lease it was made in (`_tg_leased`)
-        call = self._tg_executemany(command, args, timeout=timeout)
-        return self._tg_leased(self._pool_release_ctr, call)  # type: ignore[attr-defined]
-
-    async def _tg_executemany(
+    @_in_lease
+    async def executemany(
         self, command: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> None:
         rows = [_frozen(row) for row in args]  # every row is checked before any is sent
         await self._tg_ensure(self._tg_admit_slow(command, rows))
         await super().executemany(command, rows, timeout=timeout)
 
-    def fetchmany(
-        self,
-        query: str,
-        args: Iterable[Sequence[object]],
-        *,
-        timeout: float | None = None,
-        record_class: Any = None,
-    ) -> Coroutine[Any, Any, list[Any]]:
-        call = self._tg_fetchmany(query, args, timeout=timeout, record_class=record_class)
-        return self._tg_leased(self._pool_release_ctr, call)  # type: ignore[attr-defined]
-
-    async def _tg_fetchmany(
+    @_in_lease
+    async def fetchmany(
         self,
         query: str,
         args: Iterable[Sequence[object]],
@@ -1371,6 +1375,7 @@ class GuardedConnection(asyncpg.Connection):
         await self._tg_ensure(self._tg_admit_slow(query, rows))
         return await super().fetchmany(query, rows, timeout=timeout, record_class=record_class)  # type: ignore[no-any-return]
 
+    @_in_lease
     async def prepare(  # type: ignore[override]
         self,
         query: str,
