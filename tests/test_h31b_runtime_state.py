@@ -23,6 +23,12 @@ server.
    the guard does not take as plain, a transaction's BEGIN and end) now runs only on the
    connection's lease it was made in: awaited after the release it is refused (the call never
    reaches the server).
+3. The session's random generator. `SELECT setseed(0.42)` touches no tenant table and leaves
+   nothing asyncpg's reset undoes (neither RESET ALL nor DISCARD ALL reseeds `random()`).
+   Clinic 1's request seeded it; clinic 2's next request on the connection made a token with
+   `md5(random()::text)` (as applications make confirmation codes) and stored it in its row:
+   clinic 1 computed the same token on a connection of its own (`setseed(0.42)`, then
+   `random()`). `setseed()` is refused now outside `unscoped()`.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
-from tenantguard.runtime import create_pool, tenant
+from tenantguard.runtime import create_pool, tenant, unscoped
 from tests.test_runtime import POLICY
 
 _ROLE = "h31b_clinic_app"
@@ -294,5 +300,51 @@ async def test_a_call_awaited_before_the_release_still_runs(two_clinics: str) ->
                 assert await asyncio.ensure_future(insert) == "INSERT 0 1"
                 assert await end == "COMMIT"
             assert [row[0] for row in await pool.fetch(CLINIC_TWO, 2)] == ["Carla", "Dora"]
+    finally:
+        await pool.close()
+
+
+TOKEN = "SELECT md5(random()::text)"
+
+
+@pytest.mark.parametrize("seeding", ["SELECT setseed(0.42)", 'SELECT "setseed" (0.42)',
+                                     "SELECT pg_catalog.setseed(0.42)",
+                                     "SELECT count(setseed(0.42)) FROM tenants"])  # fmt: skip
+async def test_a_requests_seed_does_not_predict_the_next_requests_random(
+    two_clinics: str, seeding: str
+) -> None:
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as connection:
+                try:
+                    await connection.execute(seeding)
+                    seeded = "seeded"
+                except TenantIsolationError:
+                    seeded = "refused"
+        with tenant(2):
+            async with pool.acquire() as connection:
+                token = await connection.fetchval(TOKEN)
+        own = await asyncpg.connect(two_clinics)  # clinic 1, anywhere
+        try:
+            await own.execute("SELECT setseed(0.42)")
+            predicted = await own.fetchval(TOKEN)
+        finally:
+            await own.close()
+        assert (seeded, token != predicted) == ("refused", True)
+    finally:
+        await pool.close()
+
+
+async def test_random_and_an_unscoped_seed_still_run(two_clinics: str) -> None:
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            assert len(await pool.fetchval(TOKEN)) == 32
+        with unscoped("a reproducible sample for the nightly report"):
+            await pool.execute("SELECT setseed(0.42)")
+            first = await pool.fetchval("SELECT random()")
+            await pool.execute("SELECT setseed(0.42)")
+            assert await pool.fetchval("SELECT random()") == first
     finally:
         await pool.close()

@@ -275,6 +275,20 @@ def unsafe_calls(bare: str) -> set[str]:
     return found
 
 
+def _calls_setseed(bare: str) -> bool:
+    """Does the text (without comments) call setseed(), spelled as PostgreSQL reads it
+    (`"setseed" (…)`, `pg_catalog.setseed(…)`)? A call in a string counts too (a refusal,
+    never a wrong trust)."""
+    for match in _CALL.finditer(bare):
+        if match.group(1) is not None:
+            continue
+        unquoted = match.group(2)
+        name = unquoted.lower() if unquoted is not None else match.group(3).replace('""', '"')
+        if name == "setseed":
+            return True
+    return False
+
+
 def _functions_plain(text: str, bare: str) -> bool:
     """True when every function the statement calls is a built-in that leaves no state."""
     if "(" not in text:
@@ -409,6 +423,17 @@ def statement_effects(text: str, setting: str) -> Effects:
             "set_config() with a setting name the guard cannot read (not a plain string "
             "literal): it may change the tenant setting",
             "name the setting with a plain string literal; " + _SETTING_HINT,
+        )
+    if "setseed" in code and _calls_setseed(bare):
+        return Effects(
+            False,
+            False,
+            "setseed() seeds the session's random(), which no reset reseeds (RESET ALL and "
+            "DISCARD ALL leave it): the next request on the pooled connection would draw "
+            "numbers this one can compute — a token another tenant's request makes with "
+            "random() and stores in its rows",
+            "leave random() unseeded in requests (gen_random_uuid() or pgcrypto for tokens); "
+            "a reproducible sample runs inside `with unscoped(reason):`",
         )
     if word in _DML:
         if word in _MAY_CREATE and _INTO.search(bare):
