@@ -598,6 +598,10 @@ RUNS_TEXT = frozenset(
         "dblink_open",
         "dblink_fetch",
         "dblink_send_query",
+        # a local row, read by the primary key values given, written out as an INSERT or an
+        # UPDATE with every column's value (round 31, h31b: another clinic's patient by id)
+        "dblink_build_sql_insert",
+        "dblink_build_sql_update",
         "crosstab",
         "crosstab2",
         "crosstab3",

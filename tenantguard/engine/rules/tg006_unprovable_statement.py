@@ -26,7 +26,8 @@ SQL that runs inside the server, out of the proof's sight, is unprovable too: `C
 (whatever it names: its body can build the table name), `PREPARE` and `EXECUTE name` (the
 statement that runs is not the one sent), functions that run a query or a table given as text
 (`query_to_xml` and the other `*_to_xml` functions, `ts_stat`, `ts_rewrite`, `dblink`,
-`crosstab`, `xpath_table`), functions that read or write the server's files (`pg_read_binary_file`,
+`crosstab`, `xpath_table`; dblink's `dblink_build_sql_insert`/`_update`, which read a table's row
+by the key values given and print every column of it), functions that read or write the server's files (`pg_read_binary_file`,
 `lo_import`, `lo_export`), functions that read what the server wrote of every tenant's rows
 outside any table — the change stream (logical decoding: `pg_logical_slot_get_changes`,
 `pg_logical_slot_peek_changes`, and the replication slots that keep it), the write-ahead log
