@@ -40,7 +40,10 @@ values of every tenant's rows, of counters of whole tables (`pg_class.reltuples`
 pg_class's whole row, `pg_stat_user_tables.n_live_tup`, `pg_statio_*`, `pg_stat_database`,
 `pg_sequences`, a sequence read as a relation (`SELECT last_value FROM patients_id_seq`, or
 a sequence's column read from a relation the schema sources do not show), the transaction
-counters of the catalogs (`age(relfrozenxid)`, `datfrozenxid`, `backend_xmin`), `pg_stat_get_*()`, relation and database sizes, an index page's items,
+counters of the catalogs (`age(relfrozenxid)`, `datfrozenxid`, `backend_xmin`), `pg_stat_get_*()`, relation and database sizes, an index page's items, an index's counters and
+the pages its maintenance processed (`pgstatginindex()`, `gin_clean_pending_list()`,
+`brin_summarize_new_values()`: the other tenants' recent writes), pg_visibility's and amcheck's
+row-by-row checks,
 `pg_stat_wal`, `pg_buffercache`, `pg_stat_bgwriter`, `pg_stat_archiver`, the replication
 views — and the functions these views read (`pg_stat_get_wal()`, `pg_stat_get_slru()`,
 `pg_lock_status()`, `pg_stat_get_progress_info()`, `pg_prepared_xact()`, a table's vacuum and
@@ -236,8 +239,14 @@ _SIZE_CALLS = frozenset(
     pg_tablespace_size pg_stat_get_wal pg_stat_get_slru pg_stat_get_archiver pg_stat_get_wal_senders
     pg_stat_get_wal_receiver pg_stat_get_replication_slot pg_last_wal_receive_lsn
     pg_last_wal_replay_lsn
+    pgstatginindex pgstathashindex gin_clean_pending_list brin_summarize_new_values
+    brin_summarize_range pg_check_frozen pg_check_visible verify_heapam
     """.split()  # noqa: SIM905
 )
+# (round 31, h31b: pgstatginindex's pending_tuples read 0, then 2 after clinic 2 admitted two
+# patients; gin_clean_pending_list returned the pages of their entries; the brin summaries
+# count the page ranges written since; pg_check_frozen/pg_check_visible give row places of
+# every tenant, verify_heapam a table's items)
 _CATALOG_COUNTS = frozenset(
     {
         "reltuples", "relpages", "relallvisible",
@@ -281,6 +290,11 @@ _SESSION_HISTORY_CALLS = frozenset({"pg_prepared_statement", "pg_cursor"})
 _COMMAND_WORDS = lazy_pattern(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
 _HINTS = (
     "tablesample",
+    # index and page counters and checks without another hint (round 31, h31b)
+    "gin_clean_pending",
+    "brin_summarize",
+    "pg_check_",
+    "verify_heapam",
     # `pg_xact_status('999999')` ("transaction ID 999999 is in the future"), a commit's time:
     # the transaction counter, with no other hint in the text (round 30)
     "pg_xact",
