@@ -528,6 +528,7 @@ async def _apply(
                 time.perf_counter() - started,
                 missing=[row.name for row in plan.missing],
             )
+        held_before = await _pipeline_lock_modes(conn)  # the caller's own, if it took it
         await take_patch_lock(conn, options.lock_wait, options.report_every)
         try:
             return await _apply_locked(conn, patches, options, started, ledger_table, current)
@@ -535,7 +536,7 @@ async def _apply(
             # also when the run is cancelled mid-patch (a startup timeout): a patch's open
             # transaction would keep the caller's connection aborted, and the lock with it
             await _quietly(conn, "ROLLBACK", only_in_transaction=True)
-            await _quietly(conn, f"SELECT pg_advisory_unlock({LOCK_KEY})")
+            await _release_pipeline_lock(conn, held_before)
     finally:
         # the caller's connection must not keep a patch's settings (session_replication_role,
         # search_path, role) nor the runner's lock_timeout, nor what a patch prepared, held,
@@ -546,6 +547,47 @@ async def _apply(
         await _quietly(conn, _RESET_SESSION)
         if not conn.is_closed():
             conn.remove_log_listener(listener)
+
+
+_PIPELINE_LOCK_MODES = """
+-- tenantguard: ignore[TG006] -- the runner's own session: how it holds the pipeline lock
+SELECT coalesce(array_agg(mode::text ORDER BY mode), '{}') FROM pg_catalog.pg_locks
+WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted
+  AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2
+"""
+
+
+async def _pipeline_lock_modes(conn: asyncpg.Connection) -> frozenset[str]:
+    """The modes in which this session holds the pipeline lock ('ExclusiveLock', 'ShareLock')."""
+    modes = await conn.fetchval(_PIPELINE_LOCK_MODES, LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF)
+    return frozenset(str(mode) for mode in modes)
+
+
+async def _release_pipeline_lock(conn: asyncpg.Connection, held_before: frozenset[str]) -> None:
+    """Releases the runner's hold on the pipeline lock and every hold a patch added to it: a
+    patch's `pg_advisory_lock(key)` (once more) or `pg_advisory_lock_shared(key)` kept it held
+    by the caller's connection after the run, and every other replica's runner waited for it
+    as long as that connection lived (round 31, helper h31f). A mode the caller held before
+    the run is the caller's: only the runner's own take of it is released."""
+    if conn.is_closed():
+        return  # the server freed the session's locks
+    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        if "ExclusiveLock" in held_before:  # the runner's own take of the caller's lock
+            await conn.execute(f"SELECT pg_catalog.pg_advisory_unlock({LOCK_KEY})")
+        extra = await _pipeline_lock_modes(conn) - held_before
+        if not extra:
+            return
+        # the last unlock of each hold warns that none is left (the session reset puts it back)
+        await conn.execute("SET client_min_messages = error")
+        for mode, unlock in (
+            ("ExclusiveLock", "pg_advisory_unlock"),
+            ("ShareLock", "pg_advisory_unlock_shared"),
+        ):
+            if mode not in extra:
+                continue
+            for _ in range(10_000):  # a session lock is taken as often as it is asked for
+                if not await conn.fetchval(f"SELECT pg_catalog.{unlock}($1)", LOCK_KEY):
+                    break
 
 
 async def _quietly(
