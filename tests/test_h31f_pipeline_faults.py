@@ -9,9 +9,100 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tenantguard.patches.files import PatchError
 from tenantguard.patches.locking import LOCK_KEY
-from tenantguard.patches.runner import apply_patches
-from tests.test_pipeline_faults import write
+from tenantguard.patches.runner import LEDGER, apply_patches
+from tests.test_pipeline_faults import fetchval, ledger_names, write
+
+_EVERY_TABLE_COMMITTING = """
+-- tenantguard: no-transaction
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+        {action}
+        COMMIT;
+    END LOOP;
+END $$;
+"""
+
+
+@pytest.mark.parametrize(
+    ("action", "changed"),
+    [
+        # "start the demo data over", in batches that commit: the ledger emptied with the rest
+        ("EXECUTE format('TRUNCATE %I', r.tablename);", "its rows"),
+        ("EXECUTE format('DELETE FROM %I', r.tablename);", "its rows"),
+        ("EXECUTE format('DROP TABLE %I', r.tablename);", "dropped or renamed it"),
+    ],
+)
+async def test_a_no_transaction_patch_that_changes_the_ledger_is_not_recorded_and_the_ledger_is_restored(
+    database: str, tmp_path: Path, action: str, changed: str
+) -> None:
+    """Round 29 rolled back a transactional patch that changed the ledger; a no-transaction
+    patch (a DO block that commits as it goes) escaped the check: `TRUNCATE` of every table
+    emptied the ledger, apply said '1 applied' (exit 0), the ledger held that patch alone, and
+    the next run called the two applied patches 'numbered below an applied patch' and offered
+    --allow-out-of-order, which runs them again. Its statement committed and cannot be rolled
+    back: the runner puts the ledger's rows back, does not record the patch, and says why."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    write(tmp_path, "0002_b.sql", "CREATE TABLE IF NOT EXISTS b (id int);\n")
+    await apply_patches(database, tmp_path)
+    before = await fetchval(
+        database,
+        f"SELECT array_agg((name, number, checksum, applied_at) ORDER BY name)::text FROM {LEDGER}",
+    )
+    write(tmp_path, "0003_reset.sql", _EVERY_TABLE_COMMITTING.format(action=action))
+    for _ in range(2):  # and the next run says the same, instead of "out of order"
+        with pytest.raises(PatchError) as refused:
+            await apply_patches(database, tmp_path)
+        said = str(refused.value)
+        assert "0003_reset.sql" in said and LEDGER in said and changed in said
+        assert "rows back as they were" in said and "not recorded" in said
+        assert f"tablename <> '{LEDGER}'" in said
+        assert refused.value.applied == []
+        assert await ledger_names(database) == ["0001_a.sql", "0002_b.sql"]
+        after = await fetchval(
+            database,
+            f"SELECT array_agg((name, number, checksum, applied_at) ORDER BY name)::text "
+            f"FROM {LEDGER}",
+        )
+        assert after == before
+
+
+async def test_a_patch_that_makes_the_ledger_unlogged_is_rolled_back(
+    database: str, tmp_path: Path
+) -> None:
+    """A loop making every table UNLOGGED (a bulk load's speed-up) reached the ledger: applied,
+    exit 0, and an UNLOGGED table is emptied by the crash recovery after a server crash — the
+    next run took every applied patch for a new one. The ledger's persistence is part of what
+    the runner checks: the patch is rolled back."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    await apply_patches(database, tmp_path)
+    write(
+        tmp_path,
+        "0002_unlogged.sql",
+        """
+        DO $$
+        DECLARE r record;
+        BEGIN
+            FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+                EXECUTE format('ALTER TABLE %I SET UNLOGGED', r.tablename);
+            END LOOP;
+        END $$;
+        """,
+    )
+    with pytest.raises(PatchError, match="rolled back") as refused:
+        await apply_patches(database, tmp_path)
+    assert LEDGER in str(refused.value)
+    assert await ledger_names(database) == ["0001_a.sql"]
+    persistence = await fetchval(
+        database,
+        "SELECT string_agg(relname || ' ' || relpersistence::text, ', ' ORDER BY relname) "
+        f"FROM pg_class WHERE relname IN ('a', '{LEDGER}')",
+    )
+    assert persistence == f"a p, {LEDGER} p"
+
 
 _PIPELINE_LOCK_HELD = """
 SELECT coalesce(string_agg(mode, ', ' ORDER BY mode), '') FROM pg_locks

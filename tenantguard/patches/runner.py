@@ -1136,11 +1136,14 @@ async def _left_behind(
 
 
 # what the runner relies on in its ledger table besides its rows: that it exists, its columns,
-# constraints, triggers, rules, and that row-level security does not hide rows from the runner
+# constraints, triggers, rules, that row-level security does not hide rows from the runner, and
+# that it is not UNLOGGED (its rows would not survive a server crash)
 _LEDGER_DEFINITION = """
 -- tenantguard: ignore[TG006] -- the runner's own ledger table
 SELECT coalesce((
   SELECT concat_ws(E'\\n', c.relkind::text, c.relrowsecurity::text, c.relforcerowsecurity::text,
+    -- UNLOGGED: emptied by the crash recovery after a server crash (round 31, helper h31f)
+    c.relpersistence::text,
     (SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
                        || ' ' || a.attnotnull::text || ' '
                        || coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), ''),
@@ -1181,22 +1184,92 @@ def _ledger_changed(
     over every table of the schema — `TRUNCATE` to start the demo data over, row-level security
     forced everywhere — reached the ledger too: its rows were gone, and the next run took the
     patches they recorded for new ones), or None when it is as it was."""
+    what = _ledger_change(before, after)
+    if what is None:
+        return None
+    return PatchError(
+        f"{patch.path}: patch {patch.name} changed the patch ledger {ledger_table} ({what}), "
+        f"{_LEDGER_ONLY_RUNNER} The patch was rolled back; nothing of it is applied. "
+        f"{_LEAVE_THE_LEDGER_OUT}"
+    )
+
+
+_LEDGER_ONLY_RUNNER = (
+    "which only the runner writes: its rows say which patches are applied, and a patch that "
+    "empties or hides them has the next run take them for new ones."
+)
+_LEAVE_THE_LEDGER_OUT = (
+    "A patch that acts on every table of its schema (a loop over pg_tables) leaves the ledger "
+    f"out: `AND tablename <> '{LEDGER}'`"
+)
+
+
+def _ledger_change(before: tuple[str, str], after: tuple[str, str]) -> str | None:
+    """What changed in the ledger between two `_ledger_state`s, or None."""
     if before == after:
         return None
     if after[0] == "gone":
-        what = "dropped or renamed it"
-    elif before[0] != after[0]:
-        what = (
-            "its definition changed (columns, constraints, triggers, rules or row-level security)"
+        return "dropped or renamed it"
+    if before[0] != after[0]:
+        return (
+            "its definition changed (columns, constraints, triggers, rules, row-level security "
+            "or UNLOGGED)"
         )
-    else:
-        what = "its rows changed"
+    return "its rows changed"
+
+
+_LEDGER_ROWS = "SELECT name, number, checksum, applied_at, duration_ms FROM ONLY {ledger}"
+
+
+async def _committed_ledger_change(
+    conn: asyncpg.Connection,
+    patch: PatchFile,
+    ledger_table: str,
+    before: tuple[str, str],
+    rows: list[asyncpg.Record],
+) -> PatchError | None:
+    """The error for a no-transaction patch that changed the ledger, after putting its rows
+    back; None when it is as it was. Its statement committed on its own (a DO block that
+    commits as it goes, emptying every table of the schema in batches), so nothing rolls it
+    back: the ledger held the patch's row alone, apply said '1 applied', and the next run took
+    every applied patch for a new one (round 31, helper h31f). The runner holds the pipeline
+    lock, so the rows it read before the patch are the ledger's: it writes them back (making
+    the table again when the patch dropped it) and does not record the patch."""
+    what = _ledger_change(before, await _ledger_state(conn, ledger_table))
+    if what is None:
+        return None
+    try:
+        async with conn.transaction():
+            await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
+            await conn.execute(f"DELETE FROM ONLY {ledger_table}")
+            await conn.executemany(
+                f"INSERT INTO {ledger_table} (name, number, checksum, applied_at, duration_ms) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                [tuple(row) for row in rows],
+            )
+        restored = await _ledger_state(conn, ledger_table)
+        if restored[1] != before[1]:
+            raise PatchError(f"its rows read back differ from the {len(rows)} it held")
+        done = (
+            f"The runner put the ledger's {len(rows)} rows back as they were before the patch"
+            + (
+                "; its definition stays as the patch left it: restore it by hand"
+                if restored[0] != before[0]
+                else ""
+            )
+        )
+    except (PatchError, asyncpg.PostgresError) as error:
+        names = ", ".join(str(row["name"]) for row in rows) or "none"
+        done = (
+            f"The runner could not put the ledger's rows back ({type(error).__name__}: {error}): "
+            f"before the patch it recorded {names}. Restore them (from a backup) before the "
+            "next run, which would take them for new patches and run them again"
+        )
     return PatchError(
         f"{patch.path}: patch {patch.name} changed the patch ledger {ledger_table} ({what}), "
-        "which only the runner writes: its rows say which patches are applied, and a patch that "
-        "empties or hides them has the next run take them for new ones. The patch was rolled "
-        "back; nothing of it is applied. A patch that acts on every table of its schema (a loop "
-        f"over pg_tables) leaves the ledger out: `AND tablename <> '{LEDGER}'`"
+        f"{_LEDGER_ONLY_RUNNER} A no-transaction patch's statement commits on its own: what it "
+        f"did to the rest of the database stays. {done}; the patch is not recorded. "
+        f"{_LEAVE_THE_LEDGER_OUT}, and apply again"
     )
 
 
@@ -1222,7 +1295,8 @@ async def _run_once(
     step = ""  # what ran when no statement of the patch did: the ledger row, the commit
     lines = LineIndex(patch.text)
     finalize = None
-    ledger_before = ("", "")  # read in a transactional patch's transaction, before the patch
+    ledger_before = ("", "")  # read before the patch (a transactional one's: in its transaction)
+    ledger_rows: list[asyncpg.Record] = []  # a no-transaction patch's: to put back
     try:
         if patch.transactional:
             await conn.execute("BEGIN")
@@ -1244,6 +1318,9 @@ async def _run_once(
                 await conn.execute(finalize)
             elif await _built_already(conn, patch):
                 finalize = "built"
+            else:  # what it changes commits with it: the ledger is checked, and put back
+                ledger_before = await _ledger_state(conn, ledger_table)
+                ledger_rows = await conn.fetch(_LEDGER_ROWS.format(ledger=ledger_table))
         for statement in patch.statements if finalize is None else ():
             await conn.execute(statement.text)
         statement, step = None, "recording it in the ledger"
@@ -1253,6 +1330,14 @@ async def _run_once(
             step = "checking that it left the ledger as it was"
             changed = _ledger_changed(
                 patch, ledger_table, ledger_before, await _ledger_state(conn, ledger_table)
+            )
+            if changed is not None:
+                raise changed
+            step = "recording it in the ledger"
+        elif finalize is None:
+            step = "checking that it left the ledger as it was"
+            changed = await _committed_ledger_change(
+                conn, patch, ledger_table, ledger_before, ledger_rows
             )
             if changed is not None:
                 raise changed
