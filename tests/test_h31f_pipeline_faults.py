@@ -4,6 +4,7 @@ names what the database was left as before the fix.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import asyncpg
@@ -146,3 +147,92 @@ async def test_a_patch_that_takes_the_pipeline_lock_does_not_leave_it_on_the_cal
     finally:
         await other.close()
         await conn.close()
+
+
+_ADD_CHECK = """
+DO $$
+BEGIN
+    ALTER TABLE t ADD CONSTRAINT t_n_positive CHECK (n > 0);
+EXCEPTION {handler}
+END $$;
+"""
+
+
+@pytest.mark.parametrize(
+    ("handler", "condition"),
+    [
+        ("WHEN others THEN\n    RAISE NOTICE 'already there';", "others"),
+        ("WHEN duplicate_object OR others THEN NULL;", "others"),
+        ("WHEN lock_not_available THEN NULL;", "lock_not_available"),
+        ("WHEN SQLSTATE '40P01' THEN RAISE WARNING 'deadlock: skipped';", "40p01"),
+        ("WHEN transaction_rollback THEN NULL;", "transaction_rollback"),
+    ],
+)
+async def test_a_do_block_that_swallows_the_runner_s_lock_timeout_is_refused(
+    database: str, tmp_path: Path, handler: str, condition: str
+) -> None:
+    """The runner ends DDL that waits for a table's lock with its own lock_timeout and retries
+    the patch. `EXCEPTION WHEN others THEN RAISE NOTICE 'already there'` around an `ALTER TABLE
+    … ADD CONSTRAINT` caught that timeout while the application held the table: apply said
+    'applied 0002_check.sql in 2015 ms' (exit 0), the ledger recorded it, and the constraint was
+    never made — the database called up to date for good. Refused before anything runs, at the
+    handler's line."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int, n int);\n")
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_check.sql", _ADD_CHECK.format(handler=handler))
+    write(tmp_path, "0003_u.sql", "CREATE TABLE IF NOT EXISTS u (id int);\n")
+    app = await asyncpg.connect(database)
+    try:
+        await app.execute("BEGIN; SELECT * FROM t")  # the application reads t, and stays
+        with pytest.raises(PatchError) as refused:
+            await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=0)
+    finally:
+        await app.close()
+    said = str(refused.value)
+    assert f"0002_check.sql:4:11: the DO block's EXCEPTION WHEN {condition}" in said
+    assert "nothing was applied" in said and refused.value.applied == []
+    assert await ledger_names(database) == ["0001_t.sql"]
+    assert await fetchval(database, "SELECT to_regclass('u')") is None
+    assert (
+        await fetchval(
+            database, "SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass"
+        )
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        "WHEN duplicate_object THEN NULL;",
+        "WHEN others THEN RAISE;",
+        "WHEN others THEN\n    IF SQLSTATE <> '42710' THEN RAISE; END IF;",
+    ],
+)
+async def test_a_do_block_that_lets_the_lock_timeout_through_waits_and_applies(
+    database: str, tmp_path: Path, handler: str
+) -> None:
+    """A handler that names what it expects, or raises again, lets the runner's lock_timeout
+    through: the patch is retried while the application holds the table, and applied once it
+    lets go — with its constraint."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int, n int);\n")
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_check.sql", _ADD_CHECK.format(handler=handler))
+    app = await asyncpg.connect(database)
+    try:
+        await app.execute("BEGIN; SELECT * FROM t")
+
+        async def let_go() -> None:
+            await asyncio.sleep(1.0)
+            await app.execute("COMMIT")
+
+        releasing = asyncio.create_task(let_go())
+        run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=5)
+        await releasing
+    finally:
+        await app.close()
+    assert run.applied == ["0002_check.sql"]
+    assert (
+        await fetchval(database, "SELECT conname FROM pg_constraint WHERE conrelid = 't'::regclass")
+        == "t_n_positive"
+    )

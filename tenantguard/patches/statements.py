@@ -195,6 +195,103 @@ _COPY_ROWS = (
 _COPY_FROM_STDIN = lazy_pattern(r"\bFROM\s+stdin\b[^;\n]*;\s*\Z", re.IGNORECASE)
 
 
+# the errors the runner retries — its own lock_timeout (so that the application's queries do
+# not queue behind a patch's DDL), a deadlock's victim, a serialization failure — by the
+# conditions of PL/pgSQL that catch them: the condition, its class, their SQLSTATEs, OTHERS
+_RETRIED_CONDITIONS = {
+    "others": "every error",
+    "lock_not_available": "lock_not_available",
+    "55p03": "lock_not_available",
+    "object_not_in_prerequisite_state": "lock_not_available (its class 55)",
+    "55000": "lock_not_available (its class 55)",
+    "deadlock_detected": "deadlock_detected",
+    "40p01": "deadlock_detected",
+    "serialization_failure": "serialization_failure",
+    "40001": "serialization_failure",
+    "transaction_rollback": "deadlocks and serialization failures (class 40)",
+    "40000": "deadlocks and serialization failures (class 40)",
+}
+_ERROR_LEVEL = 21  # PL/pgSQL's elog_level of RAISE EXCEPTION and of a bare RAISE
+
+
+def _raises(action: Any) -> bool:
+    """Does a handler's action RAISE an error anywhere (a bare `RAISE;` re-raises)?"""
+    stack = [action]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, list):
+            stack.extend(current)
+        elif isinstance(current, dict):
+            raise_ = current.get("PLpgSQL_stmt_raise")
+            if isinstance(raise_, dict) and int(raise_.get("elog_level", 0)) >= _ERROR_LEVEL:
+                return True
+            stack.extend(v for k, v in current.items() if k != "PLpgSQL_expr")
+    return False
+
+
+def swallowed_retries(statement: SqlStatement) -> list[tuple[int, str, str]]:
+    """(offset in the statement's text, condition, what it catches) of each EXCEPTION handler
+    of a DO block that catches an error the runner retries and does not raise it again (round
+    31, helper h31f: `EXCEPTION WHEN others THEN RAISE NOTICE 'already there'` around an `ALTER
+    TABLE … ADD CONSTRAINT` caught the runner's lock_timeout while the application held the
+    table: the patch was recorded as applied, exit 0, and the constraint was never made)."""
+    node = statement.node
+    if not isinstance(node, ast.DoStmt):
+        return []
+    body = _body_of(node.args)
+    items = _plpgsql_items(body)
+    if not items:
+        return []
+    start = max(statement.text.find(body), 0)
+    line_starts = [0] + [m.end() for m in re.finditer(r"\n", body)]
+    found: list[tuple[int, str, str]] = []
+    for key, value in items:
+        if key != "PLpgSQL_exception" or not isinstance(value, dict):
+            continue
+        names = [
+            str(c.get("PLpgSQL_condition", {}).get("condname", "")).lower()
+            for c in value.get("conditions") or ()
+            if isinstance(c, dict)
+        ]
+        caught = next((n for n in names if n in _RETRIED_CONDITIONS), None)
+        if caught is None or _raises(value.get("action")):
+            continue
+        # where: its WHEN, on the line of its first action or above (a `NULL;` has no line)
+        action_lines = [
+            int(a[k]["lineno"])
+            for a in value.get("action") or ()
+            if isinstance(a, dict)
+            for k in a
+            if isinstance(a[k], dict) and "lineno" in a[k]
+        ]
+        last = min(action_lines[0], len(line_starts)) if action_lines else len(line_starts)
+        end = line_starts[last] if last < len(line_starts) else len(body)
+        whens = list(
+            re.finditer(rf"\bWHEN\b[^;]*?\b{re.escape(caught)}\b", body[:end], re.IGNORECASE)
+        )
+        offset = start + (whens[-1].start() if whens else 0)
+        found.append((offset, caught, _RETRIED_CONDITIONS[caught]))
+    return found
+
+
+def _refuse_swallowed_retries(patch: PatchFile, statements: list[SqlStatement]) -> None:
+    lines = LineIndex(patch.text)
+    for statement in statements:
+        for offset, condition, what in swallowed_retries(statement):
+            line, column = lines.position(statement.offset + offset)
+            raise PatchError(
+                f"{patch.path}:{line}:{column}: the DO block's EXCEPTION WHEN {condition} catches "
+                f"{what} and does not raise it again. The runner ends a statement that waits for "
+                "a table's lock with its lock_timeout (so that the application's queries do not "
+                "queue behind the patch) and retries the patch — so also a deadlock's victim: "
+                "caught here, the patch's change is skipped and the patch recorded as applied. "
+                "Name the conditions the block expects (WHEN duplicate_object, WHEN "
+                "duplicate_table, …), re-raise the others (WHEN OTHERS THEN RAISE;), or guard "
+                "with a catalog check (IF NOT EXISTS (SELECT 1 FROM pg_… WHERE …)); nothing was "
+                "applied"
+            )
+
+
 def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> None:
     """Refuses what the runner cannot run safely, before anything of the patch runs."""
     if not patch.text.strip():
@@ -210,6 +307,7 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
         )
     if patch.transactional:
         _refuse_outside_transaction_only(patch, statements)
+    _refuse_swallowed_retries(patch, statements)
     for statement in statements:
         node = statement.node
         # (STDIN: no file name; FROM PROGRAM names its command there)
