@@ -26,11 +26,14 @@ if TYPE_CHECKING:
 __all__ = [
     "TRANSACTION_WORDS",
     "SqlStatement",
+    "altered_role",
     "check_patch_statements",
     "concurrent_index",
     "created_roles",
     "outside_transaction_only",
     "relations",
+    "role_attributes",
+    "role_statements",
     "split_patch",
     "transaction_control",
 ]
@@ -394,6 +397,52 @@ def created_roles(statement: SqlStatement) -> list[tuple[str, str]]:
         for node in _nodes(statement)
         if isinstance(node, ast.CreateRoleStmt) and node.role
     ]
+
+
+# what `ALTER ROLE r …` changes in a role and `CREATE ROLE r …` sets (not its memberships)
+_ROLE_MEMBERSHIP_OPTIONS = {"addroleto", "rolemembers", "adminmembers"}
+
+
+def role_statements(statement: SqlStatement) -> Iterator[tuple[str, Any]]:
+    """(role, node) of each `CREATE ROLE` and `ALTER ROLE r [WITH] attributes` of a statement,
+    DO bodies included, in the order written."""
+    for node in _nodes(statement):
+        if isinstance(node, ast.CreateRoleStmt) and node.role:
+            yield str(node.role), node
+        elif (
+            isinstance(node, ast.AlterRoleStmt)
+            and node.role is not None
+            and getattr(node.role, "rolename", None)
+            and node.options
+            and not any(o.defname in _ROLE_MEMBERSHIP_OPTIONS for o in node.options)
+        ):
+            yield str(node.role.rolename), node
+
+
+def altered_role(create: Any, alter: Any) -> Any:
+    """A `CREATE ROLE` node with the attributes an `ALTER ROLE … WITH …` sets after it: the
+    role as the two leave it (round 31, helper h31f: `CREATE ROLE app LOGIN BYPASSRLS`, then a
+    hardening patch's `ALTER ROLE app NOBYPASSRLS` — the baseline created the role from the
+    first alone, so a new install's application role bypassed row-level security, and verify,
+    run where the patches had altered the server's role, saw nothing)."""
+    set_now = {o.defname: o for o in alter.options or ()}
+    options = [set_now.pop(o.defname, o) for o in create.options or ()]
+    options.extend(set_now.values())
+    return ast.CreateRoleStmt(stmt_type=create.stmt_type, role=create.role, options=tuple(options))
+
+
+def role_attributes(node: Any) -> dict[str, str]:
+    """A `CREATE ROLE` node's options by name, each printed: what two definitions compare by."""
+    from pglast.stream import RawStream
+
+    found: dict[str, str] = {}
+    for option in node.options or ():
+        arg = option.arg
+        if isinstance(arg, ast.Node):
+            found[option.defname] = RawStream()(arg)
+        else:
+            found[option.defname] = repr(arg)
+    return found
 
 
 def _nodes(statement: SqlStatement) -> Iterator[Any]:

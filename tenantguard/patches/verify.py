@@ -33,8 +33,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from pglast import ast
+from pglast.stream import RawStream
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.patches.dsn import Dsn, connect
@@ -62,7 +65,15 @@ from tenantguard.patches.runner import (
     plan_of,
     quote_ident,
 )
-from tenantguard.patches.statements import SqlStatement, created_roles, server_wide, split_patch
+from tenantguard.patches.statements import (
+    SqlStatement,
+    altered_role,
+    created_roles,
+    role_attributes,
+    role_statements,
+    server_wide,
+    split_patch,
+)
 
 __all__ = [
     "SCRATCH_PREFIX",
@@ -247,17 +258,35 @@ def _roles_created(statements: list[SqlStatement]) -> dict[str, str]:
     return {name: sql for statement in statements for name, sql in created_roles(statement)}
 
 
+def _role_nodes(
+    statements: list[SqlStatement], roles: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Each role the statements create, as a `CREATE ROLE` node with the attributes the
+    `ALTER ROLE`s after it set (onto `roles`, the earlier patches' roles, when given)."""
+    roles = {} if roles is None else roles
+    for statement in statements:
+        for name, node in role_statements(statement):
+            if isinstance(node, ast.CreateRoleStmt):
+                roles.setdefault(name, node)
+            elif name in roles:
+                roles[name] = altered_role(roles[name], node)
+    return roles
+
+
 def _patch_roles(patches: list[PatchFile]) -> dict[str, tuple[str, str]]:
-    """Roles the patches create: name -> (the patch, its `CREATE ROLE …`)."""
-    roles: dict[str, tuple[str, str]] = {}
+    """Roles the patches create: name -> (the patch, its `CREATE ROLE …` with the attributes
+    the later patches' `ALTER ROLE … WITH …` give it)."""
+    nodes: dict[str, Any] = {}
+    creators: dict[str, str] = {}
     for patch in patches:
         try:
             statements = patch.statements
         except PatchError:
             continue  # apply reports it
-        for name, sql in _roles_created(statements).items():
-            roles.setdefault(name, (patch.name, sql))
-    return roles
+        _role_nodes(statements, nodes)
+        for name in nodes:
+            creators.setdefault(name, patch.name)
+    return {name: (creators[name], RawStream()(node)) for name, node in nodes.items()}
 
 
 def _role_preamble(roles: dict[str, tuple[str, str]]) -> str:
@@ -275,17 +304,29 @@ def _role_preamble(roles: dict[str, tuple[str, str]]) -> str:
 
 
 def _roles_missing(roles: dict[str, tuple[str, str]], baseline_sql: str, baseline: Path) -> str:
-    """The roles the patches create that the baseline does not ('' when none, or unreadable)."""
+    """The roles the patches create that the baseline does not, or creates with other
+    attributes than the patches leave them with ('' when none, or unreadable). verify runs
+    where the patches have created and altered them: only the text tells."""
     try:
-        made = _roles_created(split_patch(baseline_sql, str(baseline)))
+        made = _role_nodes(split_patch(baseline_sql, str(baseline)))
     except PatchError:
         return ""  # the check that loads the baseline says what is wrong with it
-    return "\n".join(
-        f"role {name}: created by {patch}, not by {baseline}: a new install from the baseline "
-        "fails where it does not exist yet (run sync)"
-        for name, (patch, _sql) in roles.items()
-        if name not in made
-    )
+    said = []
+    for name, (patch, sql) in roles.items():
+        if name not in made:
+            said.append(
+                f"role {name}: created by {patch}, not by {baseline}: a new install from the "
+                "baseline fails where it does not exist yet (run sync)"
+            )
+            continue
+        wanted = role_attributes(split_patch(sql, "role")[0].node)
+        given = role_attributes(made[name])
+        if wanted != given:
+            said.append(
+                f"role {name}: the patches leave it as `{sql}`, {baseline} creates it as "
+                f"`{RawStream()(made[name])}`: a new server gets the baseline's (run sync)"
+            )
+    return "\n".join(said)
 
 
 SERVER_WIDE_CHECK = "the patches and the baseline change nothing outside their database"

@@ -1,0 +1,83 @@
+"""Round 31 (helper h31f): a baseline whose roles differ from what the patches leave, which
+verify — run where the patches have created and altered the server's roles — could not see."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import asyncpg
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.patches.verify import sync_baseline, verify_pipeline
+from tests.test_pipeline_faults import fetchval, write
+
+_CHECK = "the baseline creates the roles the patches create"
+
+
+async def test_a_role_a_later_patch_alters_is_created_as_the_patches_leave_it(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """The application's role is created `BYPASSRLS`, and a later hardening patch says
+    `ALTER ROLE … NOBYPASSRLS`. sync wrote the baseline's role from the first patch alone
+    (`CREATE ROLE … NOLOGIN BYPASSRLS`) and verify passed (the server's role had been altered
+    by the patches): on a new server the baseline's application role bypassed row-level
+    security. Now the baseline creates it with the attributes the patches leave it with, and
+    verify fails a baseline that creates it otherwise."""
+    role = f"tg_h31f_app_{os.getpid()}"
+    await fetchval(postgres.dsn, f"DROP ROLE IF EXISTS {role}")
+    patches, baseline = tmp_path / "patches", tmp_path / "baseline.sql"
+    write(
+        patches,
+        "0001_app.sql",
+        f"""
+        DO $$ BEGIN
+            IF to_regrole('{role}') IS NULL THEN CREATE ROLE {role} NOLOGIN BYPASSRLS; END IF;
+        END $$;
+        CREATE TABLE IF NOT EXISTS notes (tenant_id bigint NOT NULL, body text);
+        GRANT SELECT ON notes TO {role};
+        """,
+    )
+    write(patches, "0002_harden.sql", f"ALTER ROLE {role} NOBYPASSRLS CONNECTION LIMIT 5;\n")
+    name = f"tg_h31f_roles_{os.getpid()}"
+    try:
+        await sync_baseline(postgres.dsn, patches, baseline, throwaway_server=True)
+        text = baseline.read_text()
+        assert (await verify_pipeline(postgres.dsn, patches, baseline, throwaway_server=True)).ok
+        # a new server: the role does not exist there yet
+        await fetchval(postgres.dsn, f"DROP OWNED BY {role}")
+        await fetchval(postgres.dsn, f"DROP ROLE {role}")
+        await fetchval(postgres.dsn, f"CREATE DATABASE {name}")
+        conn = await asyncpg.connect(postgres.dsn_for(name))
+        try:
+            await conn.execute(text)
+            row = await conn.fetchrow(
+                "SELECT rolbypassrls, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = $1",
+                role,
+            )
+            assert row is not None
+            assert (row["rolbypassrls"], row["rolcanlogin"], row["rolconnlimit"]) == (
+                False,
+                False,
+                5,
+            )
+        finally:
+            await conn.close()
+        # a baseline that creates the role otherwise (hand-edited, or written before): verify
+        # says so, although the server's role is as the patches leave it
+        await fetchval(postgres.dsn, f"DROP DATABASE {name} WITH (FORCE)")
+        await fetchval(postgres.dsn, f"ALTER ROLE {role} NOBYPASSRLS CONNECTION LIMIT 5")
+        stale = re.sub(rf"CREATE ROLE {role}\b[^;]*", f"CREATE ROLE {role} NOLOGIN BYPASSRLS", text)
+        assert stale != text
+        baseline.write_text(stale)
+        report = await verify_pipeline(postgres.dsn, patches, baseline, throwaway_server=True)
+        failed = {check: said for check, passed, said in report.checks if not passed}
+        assert list(failed) == [_CHECK]
+        assert f"role {role}: the patches leave it as" in failed[_CHECK]
+        assert "BYPASSRLS" in failed[_CHECK]
+    finally:
+        await fetchval(postgres.dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if await fetchval(postgres.dsn, "SELECT to_regrole($1) IS NOT NULL", role):
+            await fetchval(postgres.dsn, f"DROP OWNED BY {role}")
+            await fetchval(postgres.dsn, f"DROP ROLE {role}")
