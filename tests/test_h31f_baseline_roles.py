@@ -81,3 +81,68 @@ async def test_a_role_a_later_patch_alters_is_created_as_the_patches_leave_it(
         if await fetchval(postgres.dsn, "SELECT to_regrole($1) IS NOT NULL", role):
             await fetchval(postgres.dsn, f"DROP OWNED BY {role}")
             await fetchval(postgres.dsn, f"DROP ROLE {role}")
+
+
+_MEMBERS = """
+SELECT coalesce(string_agg(pg_get_userbyid(roleid) || '>' || pg_get_userbyid(member)
+                           || CASE WHEN admin_option THEN '+admin' ELSE '' END, ', '
+                           ORDER BY 1), '')
+FROM pg_auth_members WHERE pg_get_userbyid(member) = ANY($1::text[])
+"""
+
+
+async def test_memberships_a_later_patch_changes_reach_the_baseline(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """`CREATE ROLE app … IN ROLE adm`, then a hardening patch's `REVOKE adm FROM app` and a
+    `GRANT rdr TO app`: the baseline copied the CREATE ROLE with its `IN ROLE adm` and had no
+    GRANT (pg_dump dumps no memberships), verify passed where the patches had changed the
+    server's roles, and on a new server the application role was a member of adm and not of
+    rdr. Now the baseline grants the memberships the patches leave, and verify compares them."""
+    tag = os.getpid()
+    adm, rdr, app = f"tg_h31f_adm_{tag}", f"tg_h31f_rdr_{tag}", f"tg_h31f_app2_{tag}"
+    roles = [app, rdr, adm]
+    for role in roles:
+        await fetchval(postgres.dsn, f"DROP ROLE IF EXISTS {role}")
+    patches, baseline = tmp_path / "patches", tmp_path / "baseline.sql"
+    guard = "DO $$ BEGIN IF to_regrole('{0}') IS NULL THEN CREATE ROLE {0} {1}; END IF; END $$;\n"
+    write(
+        patches,
+        "0001_roles.sql",
+        guard.format(adm, "NOLOGIN")
+        + guard.format(rdr, "NOLOGIN")
+        + guard.format(app, f"NOLOGIN IN ROLE {adm}")
+        + "CREATE TABLE IF NOT EXISTS notes (tenant_id bigint NOT NULL, body text);\n",
+    )
+    write(patches, "0002_harden.sql", f"REVOKE {adm} FROM {app};\nGRANT {rdr} TO {app};\n")
+    name = f"tg_h31f_members_{tag}"
+    try:
+        await sync_baseline(postgres.dsn, patches, baseline, throwaway_server=True)
+        text = baseline.read_text()
+        assert (await verify_pipeline(postgres.dsn, patches, baseline, throwaway_server=True)).ok
+        for role in roles:  # a new server
+            await fetchval(postgres.dsn, f"DROP ROLE {role}")
+        await fetchval(postgres.dsn, f"CREATE DATABASE {name}")
+        conn = await asyncpg.connect(postgres.dsn_for(name))
+        try:
+            await conn.execute(text)
+            assert await conn.fetchval(_MEMBERS, roles) == f"{rdr}>{app}"
+            await conn.execute(text.replace("BEGIN;", "BEGIN; DROP TABLE notes;", 1))
+            assert await conn.fetchval(_MEMBERS, roles) == f"{rdr}>{app}"  # loads again
+        finally:
+            await conn.close()
+        # a baseline that makes the application role an admin again: verify says so
+        stale = text.replace(f'GRANT "{rdr}" TO "{app}"', f'GRANT "{adm}" TO "{app}"')
+        assert stale != text
+        baseline.write_text(stale)
+        report = await verify_pipeline(postgres.dsn, patches, baseline, throwaway_server=True)
+        failed = {check: said for check, passed, said in report.checks if not passed}
+        assert list(failed) == [_CHECK]
+        assert f"role {app} in role {adm}: the patches leave no membership" in failed[_CHECK]
+        assert f"role {app} in role {rdr}: the patches leave a member" in failed[_CHECK]
+    finally:
+        await fetchval(postgres.dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        for role in roles:
+            if await fetchval(postgres.dsn, "SELECT to_regrole($1) IS NOT NULL", role):
+                await fetchval(postgres.dsn, f"DROP OWNED BY {role}")
+                await fetchval(postgres.dsn, f"DROP ROLE {role}")

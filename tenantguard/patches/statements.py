@@ -33,9 +33,11 @@ __all__ = [
     "outside_transaction_only",
     "relations",
     "role_attributes",
+    "role_memberships",
     "role_statements",
     "split_patch",
     "transaction_control",
+    "without_memberships",
 ]
 
 TRANSACTION_WORDS = {
@@ -417,6 +419,52 @@ def role_statements(statement: SqlStatement) -> Iterator[tuple[str, Any]]:
             and not any(o.defname in _ROLE_MEMBERSHIP_OPTIONS for o in node.options)
         ):
             yield str(node.role.rolename), node
+        elif isinstance(node, ast.GrantRoleStmt):
+            yield "", node
+
+
+def role_memberships(node: Any) -> list[tuple[str, str, bool | None]]:
+    """(role, member, admin) of each membership a `CREATE ROLE … IN ROLE / ROLE / ADMIN` or a
+    `GRANT/REVOKE role …` names (admin None: a REVOKE of the membership itself, False: of its
+    ADMIN OPTION only). Roles named by a keyword (CURRENT_USER, …) are left out."""
+
+    def names(specs: Any) -> list[str]:
+        found = []
+        for spec in specs or ():
+            name = getattr(spec, "rolename", None) or getattr(spec, "priv_name", None)
+            if name:
+                found.append(str(name))
+        return found
+
+    if isinstance(node, ast.CreateRoleStmt):
+        found: list[tuple[str, str, bool | None]] = []
+        for option in node.options or ():
+            if option.defname == "addroleto":
+                found.extend((role, str(node.role), False) for role in names(option.arg))
+            elif option.defname in ("rolemembers", "adminmembers"):
+                with_admin = option.defname == "adminmembers"
+                found.extend((str(node.role), member, with_admin) for member in names(option.arg))
+        return found
+    if isinstance(node, ast.GrantRoleStmt):
+        admin_opt = any(
+            getattr(o, "defname", "") == "admin" for o in getattr(node, "opt", None) or ()
+        )
+        if node.is_grant:
+            admin: bool | None = admin_opt
+        else:
+            admin = False if admin_opt else None
+        return [
+            (role, member, admin)
+            for role in names(node.granted_roles)
+            for member in names(node.grantee_roles)
+        ]
+    return []
+
+
+def without_memberships(node: Any) -> Any:
+    """A `CREATE ROLE` node without its IN ROLE / ROLE / ADMIN options."""
+    options = tuple(o for o in node.options or () if o.defname not in _ROLE_MEMBERSHIP_OPTIONS)
+    return ast.CreateRoleStmt(stmt_type=node.stmt_type, role=node.role, options=options)
 
 
 def altered_role(create: Any, alter: Any) -> Any:
@@ -437,6 +485,8 @@ def role_attributes(node: Any) -> dict[str, str]:
 
     found: dict[str, str] = {}
     for option in node.options or ():
+        if option.defname in _ROLE_MEMBERSHIP_OPTIONS:
+            continue  # compared as memberships
         arg = option.arg
         if isinstance(arg, ast.Node):
             found[option.defname] = RawStream()(arg)

@@ -70,9 +70,11 @@ from tenantguard.patches.statements import (
     altered_role,
     created_roles,
     role_attributes,
+    role_memberships,
     role_statements,
     server_wide,
     split_patch,
+    without_memberships,
 )
 
 __all__ = [
@@ -258,57 +260,112 @@ def _roles_created(statements: list[SqlStatement]) -> dict[str, str]:
     return {name: sql for statement in statements for name, sql in created_roles(statement)}
 
 
+Memberships = dict[tuple[str, str], bool]  # (role, member) -> with ADMIN OPTION
+
+
 def _role_nodes(
-    statements: list[SqlStatement], roles: dict[str, Any] | None = None
+    statements: list[SqlStatement],
+    roles: dict[str, Any] | None = None,
+    members: Memberships | None = None,
 ) -> dict[str, Any]:
-    """Each role the statements create, as a `CREATE ROLE` node with the attributes the
-    `ALTER ROLE`s after it set (onto `roles`, the earlier patches' roles, when given)."""
+    """Each role the statements create, as a `CREATE ROLE` node (without memberships) with the
+    attributes the `ALTER ROLE`s after it set (onto `roles`, the earlier patches' roles, when
+    given); the memberships the statements leave go to `members`."""
     roles = {} if roles is None else roles
+    members = {} if members is None else members
     for statement in statements:
         for name, node in role_statements(statement):
             if isinstance(node, ast.CreateRoleStmt):
-                roles.setdefault(name, node)
-            elif name in roles:
-                roles[name] = altered_role(roles[name], node)
+                if name in roles:
+                    continue  # (guarded by IF to_regrole(…) IS NULL: the first one makes it)
+                roles[name] = without_memberships(node)
+            elif isinstance(node, ast.AlterRoleStmt):
+                if name in roles:
+                    roles[name] = altered_role(roles[name], node)
+                continue
+            for role, member, admin in role_memberships(node):
+                if admin is None:
+                    members.pop((role, member), None)
+                elif isinstance(node, ast.GrantRoleStmt) and not node.is_grant:
+                    if (role, member) in members:
+                        members[(role, member)] = False  # REVOKE ADMIN OPTION FOR
+                else:
+                    members[(role, member)] = members.get((role, member), False) or admin
     return roles
 
 
-def _patch_roles(patches: list[PatchFile]) -> dict[str, tuple[str, str]]:
+def _patch_roles(
+    patches: list[PatchFile], members: Memberships | None = None
+) -> dict[str, tuple[str, str]]:
     """Roles the patches create: name -> (the patch, its `CREATE ROLE …` with the attributes
-    the later patches' `ALTER ROLE … WITH …` give it)."""
+    the later patches' `ALTER ROLE … WITH …` give it); into `members`, the memberships the
+    patches leave that name one of them (round 31, helper h31f: a `REVOKE admin FROM app` of a
+    later patch was lost as a later `ALTER ROLE` was: the baseline's `CREATE ROLE app IN ROLE
+    admin` made every new install's application role an admin)."""
     nodes: dict[str, Any] = {}
     creators: dict[str, str] = {}
+    granted: Memberships = {}
     for patch in patches:
         try:
             statements = patch.statements
         except PatchError:
             continue  # apply reports it
-        _role_nodes(statements, nodes)
+        _role_nodes(statements, nodes, granted)
         for name in nodes:
             creators.setdefault(name, patch.name)
+    if members is not None:
+        members.update(_of_roles(granted, set(nodes)))
     return {name: (creators[name], RawStream()(node)) for name, node in nodes.items()}
 
 
-def _role_preamble(roles: dict[str, tuple[str, str]]) -> str:
+def _roles_and_members(patches: list[PatchFile]) -> tuple[dict[str, tuple[str, str]], Memberships]:
+    members: Memberships = {}
+    return _patch_roles(patches, members), members
+
+
+def _of_roles(members: Memberships, roles: set[str]) -> Memberships:
+    return {pair: admin for pair, admin in members.items() if pair[0] in roles or pair[1] in roles}
+
+
+def _literal(name: str) -> str:
+    return "'" + quote_ident(name).replace("'", "''") + "'"
+
+
+def _role_preamble(roles: dict[str, tuple[str, str]], members: Memberships | None = None) -> str:
     """The baseline's first statements: the patches' roles, created when missing (pg_dump
-    dumps grants and owners, never the roles they name, which belong to the server)."""
+    dumps grants and owners, never the roles they name, which belong to the server), then the
+    memberships the patches leave, granted when missing."""
     if not roles:
         return ""
     lines = ["", "-- Roles the patches create: pg_dump dumps what they are granted, not the roles."]
     for name, (_patch, sql) in roles.items():
-        literal = "'" + quote_ident(name).replace("'", "''") + "'"
         lines.append(
-            f"DO $tg_role$ BEGIN IF to_regrole({literal}) IS NULL THEN {sql}; END IF; END $tg_role$;"
+            f"DO $tg_role$ BEGIN IF to_regrole({_literal(name)}) IS NULL THEN {sql}; END IF; "
+            "END $tg_role$;"
+        )
+    for (role, member), admin in sorted((members or {}).items()):
+        option = " WITH ADMIN OPTION" if admin else ""
+        lines.append(
+            "DO $tg_role$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_auth_members WHERE "
+            f"roleid = to_regrole({_literal(role)}) AND member = to_regrole({_literal(member)})"
+            f"{' AND admin_option' if admin else ''}) THEN GRANT {quote_ident(role)} TO "
+            f"{quote_ident(member)}{option}; END IF; END $tg_role$;"
         )
     return "\n".join(lines) + "\n"
 
 
-def _roles_missing(roles: dict[str, tuple[str, str]], baseline_sql: str, baseline: Path) -> str:
+def _roles_missing(
+    roles: dict[str, tuple[str, str]],
+    baseline_sql: str,
+    baseline: Path,
+    members: Memberships | None = None,
+) -> str:
     """The roles the patches create that the baseline does not, or creates with other
-    attributes than the patches leave them with ('' when none, or unreadable). verify runs
-    where the patches have created and altered them: only the text tells."""
+    attributes or memberships than the patches leave them with ('' when none, or unreadable).
+    verify runs where the patches have created and altered them: only the text tells."""
+    given_members: Memberships = {}
     try:
-        made = _role_nodes(split_patch(baseline_sql, str(baseline)))
+        made = _role_nodes(split_patch(baseline_sql, str(baseline)), members=given_members)
     except PatchError:
         return ""  # the check that loads the baseline says what is wrong with it
     said = []
@@ -326,6 +383,18 @@ def _roles_missing(roles: dict[str, tuple[str, str]], baseline_sql: str, baselin
                 f"role {name}: the patches leave it as `{sql}`, {baseline} creates it as "
                 f"`{RawStream()(made[name])}`: a new server gets the baseline's (run sync)"
             )
+    wanted_members = members or {}
+    given_members = _of_roles(given_members, set(roles))
+    for pair in sorted(set(wanted_members) | set(given_members)):
+        role, member = pair
+        want, give = wanted_members.get(pair), given_members.get(pair)
+        if want == give:
+            continue
+        shown = {None: "no membership", False: "a member", True: "a member WITH ADMIN OPTION"}
+        said.append(
+            f"role {member} in role {role}: the patches leave {shown[want]}, {baseline} "
+            f"grants {shown[give]}: a new server gets the baseline's (run sync)"
+        )
     return "\n".join(said)
 
 
@@ -392,11 +461,12 @@ async def verify_pipeline(
     await sweep_scratch_databases(server, stale_after)
     pg_dump = await _server_pg_dump(server)
     report = VerifyReport()
-    roles = _patch_roles(patches)
+    members: Memberships = {}
+    roles = _patch_roles(patches, members)
     if roles:  # verify runs where the pipeline has created them: a new server has not
         report.add(
             "the baseline creates the roles the patches create",
-            _roles_missing(roles, baseline_sql, baseline),
+            _roles_missing(roles, baseline_sql, baseline, members),
         )
     async with scratch_database(server, "pipeline") as pipeline:
         log.info("applying the %d patches of %s to a scratch database", len(patches), directory)
@@ -647,7 +717,7 @@ async def sync_baseline(
         finally:
             await conn.close()
     text = _given_schemas(
-        baseline_text(dump, BASELINE_HEADER + _role_preamble(_patch_roles(patches))), given
+        baseline_text(dump, BASELINE_HEADER + _role_preamble(*_roles_and_members(patches))), given
     )
     if refreshed:  # pg_dump --schema-only writes every materialized view WITH NO DATA
         text += (
