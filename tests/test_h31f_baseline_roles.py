@@ -146,3 +146,82 @@ async def test_memberships_a_later_patch_changes_reach_the_baseline(
             if await fetchval(postgres.dsn, "SELECT to_regrole($1) IS NOT NULL", role):
                 await fetchval(postgres.dsn, f"DROP OWNED BY {role}")
                 await fetchval(postgres.dsn, f"DROP ROLE {role}")
+
+
+async def test_role_settings_the_patches_give_reach_the_baseline(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """`ALTER ROLE reporting SET default_transaction_read_only = on` (a read-only reporting
+    role): pg_dump does not dump a role's own settings, sync wrote the role without it and
+    verify passed where the patches had set it on the server — a new install's reporting role
+    could write. The baseline now creates the role with the settings the patches leave it (a
+    RESET taken into account), and verify fails a baseline without them."""
+    role = f"tg_h31f_reporting_{os.getpid()}"
+    await fetchval(postgres.dsn, f"DROP ROLE IF EXISTS {role}")
+    patches, baseline = tmp_path / "patches", tmp_path / "baseline.sql"
+    write(
+        patches,
+        "0001_reporting.sql",
+        f"DO $$ BEGIN IF to_regrole('{role}') IS NULL THEN CREATE ROLE {role} LOGIN; END IF; "
+        "END $$;\nCREATE TABLE IF NOT EXISTS notes (tenant_id bigint NOT NULL, body text);\n"
+        f"GRANT SELECT, INSERT ON notes TO {role};\n",
+    )
+    write(
+        patches,
+        "0002_read_only.sql",
+        f"ALTER ROLE {role} SET default_transaction_read_only = on;\n"
+        f"ALTER ROLE {role} SET statement_timeout = '5s';\n"
+        f"ALTER ROLE {role} RESET statement_timeout;\n",
+    )
+    name = f"tg_h31f_settings_{os.getpid()}"
+    try:
+        await sync_baseline(postgres.dsn, patches, baseline, throwaway_server=True)
+        text = baseline.read_text()
+        assert (await verify_pipeline(postgres.dsn, patches, baseline, throwaway_server=True)).ok
+        await fetchval(postgres.dsn, f"DROP OWNED BY {role}")
+        await fetchval(postgres.dsn, f"DROP ROLE {role}")  # a new server
+        await fetchval(postgres.dsn, f"CREATE DATABASE {name}")
+        conn = await asyncpg.connect(postgres.dsn_for(name))
+        try:
+            await conn.execute(text)
+            config = await conn.fetchval("SELECT rolconfig FROM pg_roles WHERE rolname = $1", role)
+            assert config == ["default_transaction_read_only=on"]
+        finally:
+            await conn.close()
+        stale = re.sub(rf"; ALTER ROLE {role} SET [^;]*", "", text)
+        assert stale != text
+        baseline.write_text(stale)
+        report = await verify_pipeline(postgres.dsn, patches, baseline, throwaway_server=True)
+        failed = {check: said for check, passed, said in report.checks if not passed}
+        assert list(failed) == [_CHECK]
+        assert f"role {role}: setting default_transaction_read_only" in failed[_CHECK]
+    finally:
+        await fetchval(postgres.dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if await fetchval(postgres.dsn, "SELECT to_regrole($1) IS NOT NULL", role):
+            await fetchval(postgres.dsn, f"DROP OWNED BY {role}")
+            await fetchval(postgres.dsn, f"DROP ROLE {role}")
+
+
+def test_role_statements_in_one_do_block_are_read_in_the_order_written(tmp_path: Path) -> None:
+    """A DO block's statements were read backwards: `CREATE ROLE r …; ALTER ROLE r …` in one
+    block saw the ALTER before the role existed, and `GRANT a TO r; REVOKE a FROM r;` ended
+    granted."""
+    from tenantguard.patches.files import read_patches
+    from tenantguard.patches.verify import _roles_and_members
+
+    write(
+        tmp_path,
+        "0001_roles.sql",
+        """
+        DO $$ BEGIN
+            CREATE ROLE r_adm NOLOGIN;
+            CREATE ROLE r_app NOLOGIN BYPASSRLS;
+            ALTER ROLE r_app NOBYPASSRLS;
+            GRANT r_adm TO r_app;
+            REVOKE r_adm FROM r_app;
+        END $$;
+        """,
+    )
+    roles, members = _roles_and_members(read_patches(tmp_path))
+    assert "NOBYPASSRLS" in roles["r_app"][1]
+    assert members == {}

@@ -406,7 +406,8 @@ _ROLE_MEMBERSHIP_OPTIONS = {"addroleto", "rolemembers", "adminmembers"}
 
 
 def role_statements(statement: SqlStatement) -> Iterator[tuple[str, Any]]:
-    """(role, node) of each `CREATE ROLE` and `ALTER ROLE r [WITH] attributes` of a statement,
+    """(role, node) of each `CREATE ROLE`, `ALTER ROLE r [WITH] attributes`, `ALTER ROLE r
+    SET/RESET …` (not IN DATABASE) and ('', node) of each `GRANT/REVOKE role` of a statement,
     DO bodies included, in the order written."""
     for node in _nodes(statement):
         if isinstance(node, ast.CreateRoleStmt) and node.role:
@@ -421,6 +422,14 @@ def role_statements(statement: SqlStatement) -> Iterator[tuple[str, Any]]:
             yield str(node.role.rolename), node
         elif isinstance(node, ast.GrantRoleStmt):
             yield "", node
+        elif (
+            isinstance(node, ast.AlterRoleSetStmt)
+            and node.database is None  # IN DATABASE: pg_dump --create shows it
+            and node.role is not None
+            and getattr(node.role, "rolename", None)
+            and node.setstmt is not None
+        ):
+            yield str(node.role.rolename), node
 
 
 def role_memberships(node: Any) -> list[tuple[str, str, bool | None]]:
@@ -696,17 +705,22 @@ def _plpgsql_items(body: str) -> list[tuple[str, Any]] | None:
         tree = pglast.parse_plpgsql(f"DO $tg_body$ {body} $tg_body$")
     except Exception:  # pglast raises several types for bodies it cannot read
         return None
+    # in the order written (a `CREATE ROLE r …; ALTER ROLE r …` in one DO block was read
+    # backwards, the ALTER before the role existed; round 31, helper h31f): a depth-first walk
+    # whose (key, value) pairs, pushed as tuples, come out in front of what they hold
     items: list[tuple[str, Any]] = []
     stack: list[Any] = [tree]
     while stack:
         current = stack.pop()
-        if isinstance(current, list):
-            stack.extend(current)
+        if isinstance(current, tuple):
+            items.append(current)
+        elif isinstance(current, list):
+            stack.extend(reversed(current))
         elif isinstance(current, dict):
-            for key, value in current.items():
-                items.append((key, value))
+            for key, value in reversed(list(current.items())):
                 if key != "PLpgSQL_expr":
                     stack.append(value)
+                stack.append((key, value))
     return items
 
 

@@ -263,16 +263,22 @@ def _roles_created(statements: list[SqlStatement]) -> dict[str, str]:
 Memberships = dict[tuple[str, str], bool]  # (role, member) -> with ADMIN OPTION
 
 
+Settings = dict[str, dict[str, str]]  # role -> setting -> `ALTER ROLE r SET …`
+
+
 def _role_nodes(
     statements: list[SqlStatement],
     roles: dict[str, Any] | None = None,
     members: Memberships | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Each role the statements create, as a `CREATE ROLE` node (without memberships) with the
     attributes the `ALTER ROLE`s after it set (onto `roles`, the earlier patches' roles, when
-    given); the memberships the statements leave go to `members`."""
+    given); the memberships the statements leave go to `members`, the role-wide settings of
+    the roles they create (`ALTER ROLE r SET …`, which pg_dump does not dump) to `settings`."""
     roles = {} if roles is None else roles
     members = {} if members is None else members
+    settings = {} if settings is None else settings
     for statement in statements:
         for name, node in role_statements(statement):
             if isinstance(node, ast.CreateRoleStmt):
@@ -283,6 +289,10 @@ def _role_nodes(
                 if name in roles:
                     roles[name] = altered_role(roles[name], node)
                 continue
+            elif isinstance(node, ast.AlterRoleSetStmt):
+                if name in roles:
+                    _set_role_setting(settings.setdefault(name, {}), node)
+                continue
             for role, member, admin in role_memberships(node):
                 if admin is None:
                     members.pop((role, member), None)
@@ -292,6 +302,18 @@ def _role_nodes(
                 else:
                     members[(role, member)] = members.get((role, member), False) or admin
     return roles
+
+
+def _set_role_setting(settings: dict[str, str], node: Any) -> None:
+    """`ALTER ROLE r SET/RESET …` onto a role's settings."""
+    kind = getattr(node.setstmt.kind, "name", "")
+    name = str(node.setstmt.name or "").lower()
+    if kind == "VAR_RESET_ALL":
+        settings.clear()
+    elif kind == "VAR_RESET" or kind == "VAR_SET_DEFAULT":
+        settings.pop(name, None)
+    else:
+        settings[name] = RawStream()(node)
 
 
 def _patch_roles(
@@ -305,17 +327,28 @@ def _patch_roles(
     nodes: dict[str, Any] = {}
     creators: dict[str, str] = {}
     granted: Memberships = {}
+    settings: Settings = {}
     for patch in patches:
         try:
             statements = patch.statements
         except PatchError:
             continue  # apply reports it
-        _role_nodes(statements, nodes, granted)
+        _role_nodes(statements, nodes, granted, settings)
         for name in nodes:
             creators.setdefault(name, patch.name)
     if members is not None:
         members.update(_of_roles(granted, set(nodes)))
-    return {name: (creators[name], RawStream()(node)) for name, node in nodes.items()}
+    # the role's settings go with its creation (`ALTER ROLE reporting SET
+    # default_transaction_read_only = on` was lost: a new install's reporting role could write)
+    return {
+        name: (
+            creators[name],
+            "; ".join(
+                [RawStream()(node), *(v for _k, v in sorted(settings.get(name, {}).items()))]
+            ),
+        )
+        for name, node in nodes.items()
+    }
 
 
 def _roles_and_members(patches: list[PatchFile]) -> tuple[dict[str, tuple[str, str]], Memberships]:
@@ -364,8 +397,13 @@ def _roles_missing(
     attributes or memberships than the patches leave them with ('' when none, or unreadable).
     verify runs where the patches have created and altered them: only the text tells."""
     given_members: Memberships = {}
+    given_settings: Settings = {}
     try:
-        made = _role_nodes(split_patch(baseline_sql, str(baseline)), members=given_members)
+        made = _role_nodes(
+            split_patch(baseline_sql, str(baseline)),
+            members=given_members,
+            settings=given_settings,
+        )
     except PatchError:
         return ""  # the check that loads the baseline says what is wrong with it
     said = []
@@ -376,13 +414,24 @@ def _roles_missing(
                 "baseline fails where it does not exist yet (run sync)"
             )
             continue
-        wanted = role_attributes(split_patch(sql, "role")[0].node)
+        wanted_settings: Settings = {}
+        wanted_node = _role_nodes(split_patch(sql, "role"), settings=wanted_settings)[name]
         given = role_attributes(made[name])
-        if wanted != given:
+        if role_attributes(wanted_node) != given:
             said.append(
-                f"role {name}: the patches leave it as `{sql}`, {baseline} creates it as "
-                f"`{RawStream()(made[name])}`: a new server gets the baseline's (run sync)"
+                f"role {name}: the patches leave it as `{RawStream()(wanted_node)}`, {baseline} "
+                f"creates it as `{RawStream()(made[name])}`: a new server gets the baseline's "
+                "(run sync)"
             )
+        wanted_set, given_set = wanted_settings.get(name, {}), given_settings.get(name, {})
+        for setting in sorted(set(wanted_set) | set(given_set)):
+            if wanted_set.get(setting) != given_set.get(setting):
+                said.append(
+                    f"role {name}: setting {setting}: the patches leave "
+                    f"`{wanted_set.get(setting, 'none')}`, {baseline} gives "
+                    f"`{given_set.get(setting, 'none')}`: a new server gets the baseline's "
+                    "(run sync)"
+                )
     wanted_members = members or {}
     given_members = _of_roles(given_members, set(roles))
     for pair in sorted(set(wanted_members) | set(given_members)):
