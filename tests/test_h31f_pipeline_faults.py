@@ -236,3 +236,58 @@ async def test_a_do_block_that_lets_the_lock_timeout_through_waits_and_applies(
         await fetchval(database, "SELECT conname FROM pg_constraint WHERE conrelid = 't'::regclass")
         == "t_n_positive"
     )
+
+
+async def test_a_connection_lost_while_the_runner_waits_to_retry_names_the_patch_and_what_ran(
+    database: str, tmp_path: Path
+) -> None:
+    """The server ended the runner's session (a restart, pg_terminate_backend) while it waited
+    to retry a patch the application blocked: apply_patches raised asyncpg's
+    ConnectionDoesNotExistError — no patch named, not the patch it had applied (the CLI said
+    'database …: ConnectionDoesNotExistError' and no 'applied before the failure'). Now a
+    PatchConnectionError names the patch, says nothing of it is applied, and lists the first."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);\n")
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    write(tmp_path, "0003_x.sql", "ALTER TABLE t ADD COLUMN IF NOT EXISTS x int;\n")
+    app = await asyncpg.connect(database)
+    admin = await asyncpg.connect(database)
+    try:
+        await app.execute("BEGIN; SELECT * FROM t")
+        running = asyncio.create_task(
+            apply_patches(database, tmp_path, ddl_lock_timeout=0.1, ddl_lock_retries=20)
+        )
+        runner = None
+        for _ in range(500):  # the runner asleep between two attempts (backoff 0.5 s, 1 s, …)
+            runner = await admin.fetchval(
+                "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.objid = $1 AND a.state = 'idle' "
+                "AND now() - a.state_change > interval '150 ms' "
+                "AND EXISTS (SELECT FROM tenantguard_patches WHERE name = '0002_a.sql')",
+                LOCK_KEY & 0xFFFFFFFF,
+            )
+            if runner:
+                break
+            await asyncio.sleep(0.02)
+        assert runner, "the runner never waited between attempts"
+        await admin.execute("SELECT pg_terminate_backend($1)", runner)
+        with pytest.raises(PatchError) as lost:
+            await running
+    finally:
+        await app.close()
+        await admin.close()
+    said = str(lost.value)
+    assert "0003_x.sql" in said and "connection to the server was lost" in said
+    assert "nothing of it is applied" in said
+    assert lost.value.applied == ["0002_a.sql"]
+    assert lost.value.exit_code == 2
+    assert await ledger_names(database) == ["0001_t.sql", "0002_a.sql"]
+    assert (
+        await fetchval(
+            database,
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'x'",
+        )
+        == 0
+    )
+    run = await apply_patches(database, tmp_path)  # the next run applies it
+    assert run.applied == ["0003_x.sql"]

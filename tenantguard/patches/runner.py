@@ -797,7 +797,9 @@ async def _apply_locked(
             await _run_patch(conn, patch, options, ledger_table, run, record=True)
         except PatchError as error:
             # (a patch that released the runner's lock ran, and is recorded)
-            recorded = [patch.name] if isinstance(error, _LockReleased) else []
+            # (and one whose connection was lost after its commit)
+            ran = isinstance(error, _LockReleased) or patch.name in error.applied
+            recorded = [patch.name] if ran else []
             error.applied = [*run.applied, *recorded]
             raise
         run.applied.append(patch.name)
@@ -985,7 +987,49 @@ async def _run_patch(
     *,
     record: bool,
 ) -> None:
-    """Runs one patch (and records it), retrying when a statement cannot take its locks."""
+    """Runs one patch (and records it), retrying when a statement cannot take its locks; a
+    connection lost around the patch — while the runner cleaned the session before it, waited
+    to retry it, or checked its lock after it — is a PatchConnectionError that says whether
+    the patch is applied (round 31, helper h31f: the server restarted while the runner waited
+    to retry a blocked patch, and apply_patches raised asyncpg's ConnectionDoesNotExistError:
+    no patch named, nor the patches the run had applied)."""
+    committed: list[bool] = []
+    try:
+        await _run_patch_attempts(
+            conn, patch, options, ledger_table, run, record=record, committed=committed
+        )
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        if not (
+            conn.is_closed()
+            or isinstance(
+                error,
+                (asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError, OSError),
+            )
+        ):
+            raise
+        if committed:
+            left = "it was applied and recorded before the connection went"
+            applied = [*run.applied, patch.name] if record else run.applied
+        else:
+            left = "nothing of it is applied (the server rolls back what it had begun)"
+            applied = run.applied
+        raise PatchConnectionError(
+            f"{patch.path}: the connection to the server was lost around patch {patch.name} "
+            f"({type(error).__name__}: {error}): {left}. Run apply again when the server is back",
+            applied=applied,
+        ) from error
+
+
+async def _run_patch_attempts(
+    conn: asyncpg.Connection,
+    patch: PatchFile,
+    options: _Options,
+    ledger_table: str,
+    run: PatchRun,
+    *,
+    record: bool,
+    committed: list[bool],
+) -> None:
     log.info("%s %s", "applying    " if record else "rebuilding  ", patch.name)
     attempts = options.ddl_lock_retries + 1
     for attempt in range(1, attempts + 1):
@@ -1034,6 +1078,7 @@ async def _run_patch(
             )
             await asyncio.sleep(delay)
             continue
+        committed.append(True)
         # the patch's own `SET statement_timeout = '1ms'` holds for the session after it: the
         # runner's check below (planned, run: more than a millisecond on a busy host) was
         # cancelled by it, failing a patch that had been applied and recorded (a flake of
