@@ -291,3 +291,95 @@ async def test_a_connection_lost_while_the_runner_waits_to_retry_names_the_patch
     )
     run = await apply_patches(database, tmp_path)  # the next run applies it
     assert run.applied == ["0003_x.sql"]
+
+
+async def test_a_commit_in_a_do_block_of_a_transactional_patch_is_refused_before_anything_runs(
+    database: str, tmp_path: Path
+) -> None:
+    """A transactional patch's DO block says COMMIT: the patches before it in the run were
+    applied, and then PostgreSQL refused it ('invalid transaction termination'). The README
+    promises transaction control in a transactional patch is refused before anything runs."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    write(
+        tmp_path,
+        "0002_fill.sql",
+        """
+        CREATE TABLE IF NOT EXISTS b (id int);
+        DO $$ BEGIN
+            INSERT INTO b VALUES (1);
+            COMMIT;
+        END $$;
+        """,
+    )
+    with pytest.raises(PatchError) as refused:
+        await apply_patches(database, tmp_path)
+    said = str(refused.value)
+    assert "0002_fill.sql:2:1: COMMIT or ROLLBACK in a DO block" in said
+    assert "no-transaction" in said and "nothing was applied" in said
+    assert await fetchval(database, "SELECT to_regclass('a')") is None
+    assert await ledger_names(database) == []
+
+
+async def test_a_no_transaction_batch_that_fails_after_commits_says_what_it_left(
+    database: str, tmp_path: Path
+) -> None:
+    """A no-transaction DO block committing in batches failed after three COMMITs: the error
+    said 'patch 0002_fill.sql failed', as a transactional patch's does — the three rows stayed,
+    and the next run runs the block again from the start."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int PRIMARY KEY);\n")
+    write(
+        tmp_path,
+        "0002_fill.sql",
+        """
+        -- tenantguard: no-transaction
+        DO $$
+        BEGIN
+            FOR i IN 1..3 LOOP
+                INSERT INTO a VALUES (i);
+                COMMIT;
+            END LOOP;
+            INSERT INTO a VALUES (1);
+        END $$;
+        """,
+    )
+    with pytest.raises(PatchError) as failed:
+        await apply_patches(database, tmp_path)
+    said = str(failed.value)
+    assert "0002_fill.sql" in said and "UniqueViolationError" in said
+    assert "not rolled back as a whole" in said and "committed before the error stays" in said
+    assert await fetchval(database, "SELECT count(*) FROM a") == 3
+    assert await ledger_names(database) == ["0001_a.sql"]
+
+
+async def test_a_procedure_that_commits_called_by_a_transactional_patch_says_why(
+    database: str, tmp_path: Path
+) -> None:
+    """`CALL backfill()` of a procedure that commits, in a transactional patch: rolled back
+    with PostgreSQL's bare 'invalid transaction termination'. The error now says why and what
+    to do; nothing of the patch is applied."""
+    write(
+        tmp_path,
+        "0001_proc.sql",
+        """
+        CREATE TABLE IF NOT EXISTS a (id int);
+        CREATE OR REPLACE PROCEDURE backfill() LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO a VALUES (1);
+            COMMIT;
+        END $$;
+        """,
+    )
+    await apply_patches(database, tmp_path)
+    write(
+        tmp_path,
+        "0002_call.sql",
+        "CREATE TABLE IF NOT EXISTS b (id int);\nCALL backfill();\n",
+    )
+    with pytest.raises(PatchError) as failed:
+        await apply_patches(database, tmp_path)
+    said = str(failed.value)
+    assert "0002_call.sql:2:1" in said and "InvalidTransactionTerminationError" in said
+    assert "procedure it calls says COMMIT or ROLLBACK" in said and "no-transaction" in said
+    assert await fetchval(database, "SELECT count(*) FROM a") == 0
+    assert await fetchval(database, "SELECT to_regclass('b')") is None
+    assert await ledger_names(database) == ["0001_proc.sql"]

@@ -1451,6 +1451,25 @@ async def _run_once(
         shown = statement.text.strip().splitlines()[0][:120] if statement is not None else step
         left = await _what_is_left(conn, patch, ddl_lock_timeout, drop=True)
         outcome = "failed" if left == "did not complete" else f"failed and {left}"
+        from tenantguard.patches.statements import commits_on_its_own
+
+        committing = commits_on_its_own(statement) if statement is not None else None
+        if committing is not None and not patch.transactional:
+            # (round 31, helper h31f: a batched backfill failed after three COMMITs, and the
+            # error said 'failed' — as if nothing of it were left)
+            outcome += (
+                f", and is not rolled back as a whole: what its {committing} committed before "
+                "the error stays, and the next run runs it again from the start (it must be "
+                "idempotent)"
+            )
+        elif committing == "procedure" and isinstance(
+            error, asyncpg.InvalidTransactionTerminationError
+        ):
+            outcome += (
+                " (the procedure it calls says COMMIT or ROLLBACK, which PostgreSQL refuses "
+                "inside the transaction the runner applies the patch in: call it from a patch "
+                "of its own with the line `-- tenantguard: no-transaction`)"
+            )
         said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
         said += await _limit_hint(conn, error, patch)
         raise PatchError(

@@ -28,6 +28,7 @@ __all__ = [
     "SqlStatement",
     "altered_role",
     "check_patch_statements",
+    "commits_on_its_own",
     "concurrent_index",
     "created_roles",
     "outside_transaction_only",
@@ -279,6 +280,38 @@ def swallowed_retries(statement: SqlStatement) -> list[tuple[int, str, str]]:
     return found
 
 
+def commits_on_its_own(statement: SqlStatement) -> str | None:
+    """'DO block' when the statement is a DO block that says COMMIT or ROLLBACK, 'procedure'
+    when it CALLs one (which may), else None: run outside a transaction, what it committed
+    before an error stays."""
+    node = statement.node
+    if isinstance(node, ast.CallStmt):
+        return "procedure"
+    if isinstance(node, ast.DoStmt):
+        items = _plpgsql_items(_body_of(node.args)) or []
+        if any(key in ("PLpgSQL_stmt_commit", "PLpgSQL_stmt_rollback") for key, _ in items):
+            return "DO block"
+    return None
+
+
+def _refuse_do_block_commits(patch: PatchFile, statements: list[SqlStatement]) -> None:
+    """A COMMIT or ROLLBACK in a DO block of a transactional patch: PostgreSQL refuses it in
+    the runner's transaction ('invalid transaction termination') — after the patches before it
+    in the run were applied. Refused before anything runs, as top-level COMMIT is."""
+    for statement in statements:
+        if not isinstance(statement.node, ast.DoStmt) or not commits_on_its_own(statement):
+            continue
+        raise PatchError(
+            f"{patch.path}:{statement.line}:{statement.column}: COMMIT or ROLLBACK in a DO block "
+            "of a transactional patch: the runner applies the patch in one transaction with its "
+            "ledger row, and PostgreSQL refuses to end it inside (invalid transaction "
+            "termination). Remove it; or, for a backfill that must commit in batches, make it a "
+            "patch of its own with the line `-- tenantguard: no-transaction` (what it commits "
+            "before an error then stays, and the next run runs it again: it must be "
+            "idempotent); nothing was applied"
+        )
+
+
 def _refuse_swallowed_retries(patch: PatchFile, statements: list[SqlStatement]) -> None:
     lines = LineIndex(patch.text)
     for statement in statements:
@@ -312,6 +345,7 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
         )
     if patch.transactional:
         _refuse_outside_transaction_only(patch, statements)
+        _refuse_do_block_commits(patch, statements)
     _refuse_swallowed_retries(patch, statements)
     for statement in statements:
         node = statement.node

@@ -10,8 +10,8 @@ The runner applies each patch in one transaction together with its ledger row, s
 is applied completely or not at all. A `COMMIT` inside makes the statements before it permanent
 while the rest of the patch fails and rolls back: the database is half patched, the ledger says
 the patch never ran, and the next run applies the first half again. (`tenantguard patches apply`
-refuses such a patch before any of it runs; inside a DO block PostgreSQL refuses the COMMIT at
-run time.)
+refuses such a patch before any of it runs, a DO block's `COMMIT` included, which PostgreSQL
+would refuse at run time, after the patches before it were applied.)
 
 ## Example
 ```sql
