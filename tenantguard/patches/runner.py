@@ -937,6 +937,36 @@ async def _pending_detach(conn: asyncpg.Connection, patch: PatchFile) -> str | N
     return f"ALTER TABLE {parent} DETACH PARTITION {partition} FINALIZE" if pending else None
 
 
+async def _detached_already(conn: asyncpg.Connection, patch: PatchFile) -> bool:
+    """Is the partition of a no-transaction `DETACH PARTITION … CONCURRENTLY` a table of its
+    own already, its parent there? A runner stopped after the detach and before the ledger row
+    left it so, and the patch could never run again ('… is not a partition of …'), nor be
+    written otherwise (a DO block cannot detach concurrently): recorded without running it
+    (round 31, helper h31f), as an index built before its ledger row is."""
+    from tenantguard.patches.statements import concurrent_detach
+
+    found = concurrent_detach(patch.statements[0])
+    if found is None:
+        return False
+    parent, partition = found
+    done = await conn.fetchval(
+        "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND NOT EXISTS ("
+        "SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = to_regclass($2) "
+        "AND inhparent = to_regclass($1))",
+        parent,
+        partition,
+    )
+    if done:
+        log.warning(
+            "%s: %s is no partition of %s already (a run stopped between the detach and its "
+            "ledger row): recorded without running it again",
+            patch.name,
+            partition,
+            parent,
+        )
+    return bool(done)
+
+
 # the copies REINDEX CONCURRENTLY makes (`_ccnew`) and the originals it swaps out (`_ccold`)
 REINDEX_LEFTOVER = r"_cc(new|old)[0-9]*$"
 
@@ -1361,7 +1391,7 @@ async def _run_once(
                     "%s: finishing the detach an earlier run began: %s", patch.name, finalize
                 )
                 await conn.execute(finalize)
-            elif await _built_already(conn, patch):
+            elif await _built_already(conn, patch) or await _detached_already(conn, patch):
                 finalize = "built"
             else:  # what it changes commits with it: the ledger is checked, and put back
                 ledger_before = await _ledger_state(conn, ledger_table)
