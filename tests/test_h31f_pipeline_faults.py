@@ -5,6 +5,7 @@ names what the database was left as before the fix.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import asyncpg
@@ -383,3 +384,60 @@ async def test_a_procedure_that_commits_called_by_a_transactional_patch_says_why
     assert await fetchval(database, "SELECT count(*) FROM a") == 0
     assert await fetchval(database, "SELECT to_regclass('b')") is None
     assert await ledger_names(database) == ["0001_proc.sql"]
+
+
+@pytest.mark.parametrize("change", ["owner", "inherits"])
+async def test_a_patch_that_gives_the_ledger_away_or_inherits_it_is_rolled_back(
+    database: str, tmp_path: Path, change: str
+) -> None:
+    """Two changes to the ledger its definition check missed. A loop giving every table to the
+    application's role (`ALTER TABLE %I OWNER TO app`) gave it the ledger too: applied, and the
+    application's role could rewrite the record of what is applied. A table inheriting the
+    ledger (`CREATE TABLE forged () INHERITS (tenantguard_patches)`) with a row of its own: the
+    runner read the ledger without ONLY, took '0009_future.sql' for applied, and refused the
+    next patch 0004 as 'numbered below an applied patch'. Both are rolled back now."""
+    role = f"tg_h31f_owner_{os.getpid()}"
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    await apply_patches(database, tmp_path)
+    if change == "owner":
+        await fetchval(database, f"DROP ROLE IF EXISTS {role}")
+        await fetchval(database, f"CREATE ROLE {role} NOLOGIN")
+        write(
+            tmp_path,
+            "0002_change.sql",
+            f"""
+            DO $$
+            DECLARE r record;
+            BEGIN
+                FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+                    EXECUTE format('ALTER TABLE %I OWNER TO {role}', r.tablename);
+                END LOOP;
+            END $$;
+            """,
+        )
+    else:
+        write(
+            tmp_path,
+            "0002_change.sql",
+            f"""
+            CREATE TABLE IF NOT EXISTS forged () INHERITS ({LEDGER});
+            INSERT INTO forged (name, number, checksum, duration_ms)
+                VALUES ('0009_future.sql', 9, 'x', 0) ON CONFLICT DO NOTHING;
+            """,
+        )
+    try:
+        with pytest.raises(PatchError, match="rolled back") as refused:
+            await apply_patches(database, tmp_path)
+        assert "its definition changed" in str(refused.value)
+        assert await ledger_names(database) == ["0001_a.sql"]
+        owners = await fetchval(
+            database,
+            "SELECT string_agg(pg_get_userbyid(relowner)::text, ',') FROM pg_class "
+            f"WHERE relname IN ('a', '{LEDGER}')",
+        )
+        assert owners == "postgres,postgres"
+        assert await fetchval(database, "SELECT to_regclass('forged')") is None
+    finally:
+        if change == "owner":
+            await fetchval(database, f"DROP OWNED BY {role}")
+            await fetchval(database, f"DROP ROLE {role}")

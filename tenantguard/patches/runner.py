@@ -325,7 +325,8 @@ async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, Applie
         return {}
     try:
         rows = await conn.fetch(
-            f"SELECT name, checksum, applied_at, duration_ms, number FROM {table} "
+            # ONLY: a table that inherits the ledger is not the ledger (its rows are no record)
+            f"SELECT name, checksum, applied_at, duration_ms, number FROM ONLY {table} "
             "ORDER BY number, name"
         )
     except asyncpg.InsufficientPrivilegeError as error:
@@ -1219,6 +1220,12 @@ SELECT coalesce((
   SELECT concat_ws(E'\\n', c.relkind::text, c.relrowsecurity::text, c.relforcerowsecurity::text,
     -- UNLOGGED: emptied by the crash recovery after a server crash (round 31, helper h31f)
     c.relpersistence::text,
+    -- its owner (a loop giving every table to the application's role gave it the ledger too,
+    -- which the application could then rewrite) and the tables that inherit it (whose rows a
+    -- read of the ledger without ONLY took for records) (round 31, helper h31f)
+    pg_catalog.pg_get_userbyid(c.relowner)::text,
+    (SELECT string_agg(i.inhrelid::regclass::text, ', ' ORDER BY 1)
+     FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid),
     (SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
                        || ' ' || a.attnotnull::text || ' '
                        || coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), ''),
@@ -1287,8 +1294,8 @@ def _ledger_change(before: tuple[str, str], after: tuple[str, str]) -> str | Non
         return "dropped or renamed it"
     if before[0] != after[0]:
         return (
-            "its definition changed (columns, constraints, triggers, rules, row-level security "
-            "or UNLOGGED)"
+            "its definition changed (columns, constraints, triggers, rules, row-level security, "
+            "UNLOGGED, its owner or a table inheriting it)"
         )
     return "its rows changed"
 
