@@ -441,3 +441,33 @@ async def test_a_patch_that_gives_the_ledger_away_or_inherits_it_is_rolled_back(
         if change == "owner":
             await fetchval(database, f"DROP OWNED BY {role}")
             await fetchval(database, f"DROP ROLE {role}")
+
+
+async def test_on_a_new_database_a_do_block_that_swallows_the_lock_timeout_waits_instead(
+    database: str, tmp_path: Path
+) -> None:
+    """A new install (the baseline loaded, no patch applied yet) runs every patch, also ones
+    applied long ago elsewhere with an `EXCEPTION WHEN others` — refusing them would stop
+    every new install. There such a patch runs without the runner's lock_timeout: it waits for
+    the table and makes its constraint, never skipping it."""
+    await fetchval(database, "CREATE TABLE t (id int, n int)")  # what the baseline made
+    write(tmp_path, "0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int, n int);\n")
+    write(tmp_path, "0002_check.sql", _ADD_CHECK.format(handler="WHEN others THEN NULL;"))
+    app = await asyncpg.connect(database)
+    try:
+        await app.execute("BEGIN; SELECT * FROM t")
+
+        async def let_go() -> None:
+            await asyncio.sleep(1.0)
+            await app.execute("COMMIT")
+
+        releasing = asyncio.create_task(let_go())
+        run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=0)
+        await releasing
+    finally:
+        await app.close()
+    assert run.applied == ["0001_t.sql", "0002_check.sql"]
+    assert (
+        await fetchval(database, "SELECT conname FROM pg_constraint WHERE conrelid = 't'::regclass")
+        == "t_n_positive"
+    )

@@ -740,6 +740,11 @@ async def _apply_locked(
         )
     for patch in plan.pending:
         patch.statements  # noqa: B018  (parse and check every pending patch before any runs)
+    if ledger:  # the application's database: a swallowed lock_timeout skips the patch's change
+        from tenantguard.patches.statements import refuse_swallowed_retries
+
+        for patch in plan.pending:
+            refuse_swallowed_retries(patch, patch.statements)
     if not second_copies_checked:  # (a 3 MB seed patch was read twice: 11 s of an 18 s start)
         await _refuse_second_copies(conn, plan.pending)
     taken = {row.name for _patch, row in plan.reused}
@@ -1063,8 +1068,15 @@ async def _run_patch_attempts(
 ) -> None:
     log.info("%s %s", "applying    " if record else "rebuilding  ", patch.name)
     attempts = options.ddl_lock_retries + 1
+    # a DO block that swallows what the runner's lock_timeout raises (refused on a database
+    # with applied patches) waits for its locks instead: its change is never skipped
+    from tenantguard.patches.statements import swallowed_retries
+
+    lock_timeout = options.ddl_lock_timeout
+    if any(swallowed_retries(statement) for statement in patch.statements):
+        lock_timeout = None
     for attempt in range(1, attempts + 1):
-        await _clean_session(conn, options.ddl_lock_timeout)
+        await _clean_session(conn, lock_timeout)
         attempt_started = time.perf_counter()
         try:
             await _run_once(conn, patch, ledger_table, record, options.ddl_lock_timeout)
@@ -1605,9 +1617,13 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
         await conn.close()
     plan = _plan(patches, ledger)
     refused = [(patch, plan.reused_message(patch, row)) for patch, row in plan.reused]
+    from tenantguard.patches.statements import refuse_swallowed_retries
+
     for patch in plan.pending:
         try:
             patch.statements  # noqa: B018  (parsing is the check)
+            if ledger:
+                refuse_swallowed_retries(patch, patch.statements)
         except PatchError as error:
             refused.append((patch, str(error)))
     renamed_to = {patch.name: row for row, patch in plan.renamed}

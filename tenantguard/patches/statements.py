@@ -32,6 +32,7 @@ __all__ = [
     "concurrent_index",
     "created_roles",
     "outside_transaction_only",
+    "refuse_swallowed_retries",
     "relations",
     "role_attributes",
     "role_memberships",
@@ -312,7 +313,12 @@ def _refuse_do_block_commits(patch: PatchFile, statements: list[SqlStatement]) -
         )
 
 
-def _refuse_swallowed_retries(patch: PatchFile, statements: list[SqlStatement]) -> None:
+def refuse_swallowed_retries(patch: PatchFile, statements: list[SqlStatement]) -> None:
+    """Refuses a patch whose DO block swallows an error the runner retries (`swallowed_retries`).
+    The runner asks it of the pending patches of a database with applied patches — where the
+    application runs and may hold the tables; on a new database (no patch applied: a new
+    install, verify's scratch databases) such a patch runs without the runner's lock_timeout
+    instead, so that a patch applied long ago elsewhere does not stop every new install."""
     lines = LineIndex(patch.text)
     for statement in statements:
         for offset, condition, what in swallowed_retries(statement):
@@ -346,7 +352,6 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
     if patch.transactional:
         _refuse_outside_transaction_only(patch, statements)
         _refuse_do_block_commits(patch, statements)
-    _refuse_swallowed_retries(patch, statements)
     for statement in statements:
         node = statement.node
         # (STDIN: no file name; FROM PROGRAM names its command there)
