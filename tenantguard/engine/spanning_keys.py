@@ -11,6 +11,7 @@ rows' identity, which applications give explicitly (a value the shared sequence 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -18,7 +19,7 @@ from sqlglot import exp
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import identifier_name
 
-__all__ = ["SpanningWrite", "spanning_writes"]
+__all__ = ["SpanningWrite", "key_writes", "spanning_writes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,15 @@ class SpanningWrite:
 
 def spanning_writes(tree: exp.Expression, policy: Policy) -> list[SpanningWrite]:
     """The statement's writes (in CTEs too) that give a column of a spanning key a value."""
-    keys_of = policy.spanning_keys
+    return key_writes(tree, policy.spanning_keys)
+
+
+def key_writes(
+    tree: exp.Expression, keys_of: Mapping[str, tuple[frozenset[str], ...]]
+) -> list[SpanningWrite]:
+    """The statement's writes (in CTEs too) that give a column of one of `keys_of`'s column
+    sets (table -> sets) a value: the INSERT, UPDATE, MERGE action or ON CONFLICT … DO
+    UPDATE, the table, the column and the set."""
     if not keys_of:
         return []
     found: list[SpanningWrite] = []

@@ -152,6 +152,12 @@ a name the reader does not know drops none); the
 primary key is not one (the rows' identity: applications give ids explicitly), nor is a key
 that holds the tenant column. A key that spans tenants on purpose (a Facebook page routed to
 one clinic) is still reported at each write: suppress it there, with the reason.
+A foreign key's check is one too (helper h31a): a key referencing a tenant table by columns
+without the tenant column (`email text REFERENCES members (email)`) is checked against the
+referenced rows of every tenant, so a write giving one of its columns a value succeeds exactly
+when another tenant holds the value ("violates foreign key constraint" when none does) — and
+the row written points at another tenant's. Not a key that holds the tenant column, nor one
+referencing the primary key (as above), the registry or a global table.
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
@@ -219,6 +225,7 @@ from tenantguard.engine.proof.syntax import (
     is_within,
 )
 from tenantguard.engine.proof.values import lossy_parameters, pin_value
+from tenantguard.engine.referencing_keys import referencing_writes
 from tenantguard.engine.spanning_keys import spanning_writes
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
@@ -251,6 +258,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     if ctx.policy.spanning_keys and ("insert" in ctx.lowered or "update" in ctx.lowered):
         yield from _spanning_writes(ctx, ctx.tree)  # (a MERGE's actions are spelled so too)
+    if ctx.policy.foreign_keys and ("insert" in ctx.lowered or "update" in ctx.lowered):
+        yield from _referencing_writes(ctx, ctx.tree)
     analysis = ctx.builder
     if analysis is None:
         # no tenant table named: a view or function pinned inside by the tenant setting may
@@ -328,6 +337,27 @@ def _spanning_writes(ctx: Context, tree: exp.Expression) -> Iterator[Finding]:
             f"make the key hold {ctx.policy.tenant_column} (UNIQUE ({ctx.policy.tenant_column}, "
             f"…), EXCLUDE (… {ctx.policy.tenant_column} WITH =)), or write it in maintenance "
             "code (`with unscoped(reason):`)",
+        )
+
+
+def _referencing_writes(ctx: Context, tree: exp.Expression) -> Iterator[Finding]:
+    """A write giving a value to a column of a foreign key the server checks against another
+    tenant table's rows of every tenant (`engine.referencing_keys`): its error tells whether
+    another tenant holds the value (helper h31a)."""
+    tenant = ctx.policy.tenant_column
+    for write in referencing_writes(tree, ctx.policy):
+        key = write.key
+        columns, referenced = ", ".join(key.columns), ", ".join(key.ref_columns)
+        yield ctx.finding(
+            RULE,
+            write.node,
+            f"the value written to {write.table}.{write.column} is checked against every "
+            f"tenant's rows: the foreign key ({columns}) references {key.ref_table} "
+            f'({referenced}) without the tenant column, whose error ("violates foreign key '
+            'constraint") or success tells whether another tenant holds the value',
+            f"make the key hold {tenant} (FOREIGN KEY ({tenant}, {columns}) REFERENCES "
+            f"{key.ref_table} ({tenant}, {referenced})), or write it in maintenance code "
+            "(`with unscoped(reason):`)",
         )
 
 

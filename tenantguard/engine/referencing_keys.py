@@ -1,0 +1,76 @@
+"""Writes whose value a foreign key checks against every tenant's rows (helper h31a).
+
+A foreign key referencing a tenant table by a key without the tenant column (`email text
+REFERENCES members (email)`, `members.email` unique in the whole table) is checked by
+PostgreSQL against the referenced rows of every tenant, whatever pins the statement: an INSERT
+or UPDATE giving one of its columns a value succeeds when another tenant holds the value and
+fails ("violates foreign key constraint") when no tenant does — the same oracle as a unique
+key without the tenant column (`engine.spanning_keys`), and the row written now points at
+another tenant's. Not a key that holds the tenant column (checked within the row's own
+tenant), nor the referenced table's primary key (the rows' identity, which applications give
+explicitly, as round 30 reads a unique key), nor a reference to the registry or to a global
+table. The keys are the policy's (`Policy.foreign_keys`: validated and immediate ones, from the
+schema sources)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from tenantguard.engine.policy import ForeignKey, Policy
+from tenantguard.engine.spanning_keys import key_writes
+
+__all__ = ["ReferencingWrite", "referencing_writes"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReferencingWrite:
+    """A write giving `column` of `table` a value that `key` checks in another tenant table."""
+
+    node: exp.Expression  # the INSERT, UPDATE, MERGE action or ON CONFLICT … DO UPDATE
+    table: str
+    column: str
+    key: ForeignKey
+
+
+_CACHE: list[tuple[Policy, dict[str, tuple[ForeignKey, ...]]]] = []
+
+
+def checked_across_tenants(policy: Policy) -> dict[str, tuple[ForeignKey, ...]]:
+    """Per table, its foreign keys checked against the rows of every tenant of a tenant
+    table (memoised for the last policy: a policy is immutable)."""
+    if _CACHE and _CACHE[0][0] is policy:
+        return _CACHE[0][1]
+    found: dict[str, tuple[ForeignKey, ...]] = {}
+    tenant = policy.tenant_column
+    for table, keys in policy.foreign_keys.items():
+        checked = []
+        for key in keys:
+            referenced = frozenset(key.ref_columns)
+            if (
+                not referenced
+                or tenant in referenced
+                or not policy.is_tenant_table(key.ref_table)
+                or policy.is_root_table(key.ref_table)
+                or referenced == policy.constraint_columns.get(f"{key.ref_table}_pkey")
+            ):
+                continue
+            checked.append(key)
+        if checked:
+            found[table] = tuple(checked)
+    _CACHE[:] = [(policy, found)]
+    return found
+
+
+def referencing_writes(tree: exp.Expression, policy: Policy) -> list[ReferencingWrite]:
+    """The statement's writes (in CTEs too) that give a column of such a key a value."""
+    checked = checked_across_tenants(policy)
+    if not checked:
+        return []
+    keys_of = {t: tuple(frozenset(k.columns) for k in keys) for t, keys in checked.items()}
+    writes = []
+    for write in key_writes(tree, keys_of):
+        key = next(k for k in checked[write.table] if frozenset(k.columns) == write.key)
+        writes.append(ReferencingWrite(write.node, write.table, write.column, key))
+    return writes

@@ -1,0 +1,120 @@
+"""Helper h31a (fresh corpus, issue 10's classes): a foreign key's check is a read of every
+tenant's rows.
+
+A write that gives a value to a column of a foreign key referencing a tenant table by a key
+without the tenant column (`email text REFERENCES members (email)`, `members.email UNIQUE`) is
+checked by PostgreSQL against the referenced table's rows of every tenant, whatever pins the
+statement: the INSERT succeeds when another tenant has a member of that e-mail and fails
+("violates foreign key constraint") when no tenant has — the request's tenant learns another
+tenant's e-mails (or tokens) one guess at a time, and its row now points at the other
+tenant's. The same oracle as round 30's unique keys without the tenant column (TG013); the
+primary key is not one (the rows' identity, as there). Twin: the key composite with the tenant
+column (`FOREIGN KEY (ws_id, email) REFERENCES members (ws_id, email)`), checked within the
+request's tenant only: the victim's e-mail fails as an unknown one does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+
+from .conftest import fresh_database
+from .test_schema import policy_for
+
+SCHEMA = """
+CREATE TABLE workspaces (id bigint PRIMARY KEY, slug text NOT NULL);
+CREATE TABLE members (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint NOT NULL,
+  email text NOT NULL UNIQUE, PRIMARY KEY (ws_id, id), UNIQUE (ws_id, email));
+CREATE TABLE invites (ws_id bigint NOT NULL REFERENCES workspaces (id), email text
+  REFERENCES members (email), note text);
+CREATE TABLE grants (ws_id bigint NOT NULL REFERENCES workspaces (id), email text, note text,
+  FOREIGN KEY (ws_id, email) REFERENCES members (ws_id, email));
+CREATE TABLE docs (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint PRIMARY KEY,
+  title text);
+CREATE TABLE tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
+  doc_id bigint REFERENCES docs, tag text);
+"""
+DATA = """
+INSERT INTO workspaces VALUES (1, 'me'), (2, 'victim');
+INSERT INTO members VALUES (1, 10, 'a@me'), (2, 10, 'v@victim');
+INSERT INTO invites VALUES (1, 'a@me', 'mine');
+INSERT INTO grants VALUES (1, 'a@me', 'mine');
+INSERT INTO docs VALUES (1, 100, 'mine'), (2, 200, 'theirs');
+"""
+
+# each writes the guessed e-mail ($2) as the request's tenant ($1)
+CHECKED_ACROSS_TENANTS = {
+    "INSERT": "INSERT INTO invites (ws_id, email, note) VALUES ($1, $2, 'x')",
+    "INSERT without a column list": "INSERT INTO invites VALUES ($1, $2, 'x')",
+    "INSERT … SELECT": "INSERT INTO invites (ws_id, email) SELECT $1, $2",
+    "UPDATE": "UPDATE invites SET email = $2 WHERE ws_id = $1",
+    "UPDATE of a row of columns": "UPDATE invites SET (email, note) = ($2, 'x') WHERE ws_id = $1",
+    "MERGE": (
+        "MERGE INTO invites i USING (SELECT $1::bigint AS w, $2::text AS e) s "
+        "ON i.ws_id = s.w WHEN MATCHED THEN UPDATE SET email = s.e"
+    ),
+    "MERGE INSERT": (
+        "MERGE INTO invites i USING (SELECT $1::bigint AS w, $2::text AS e) s "
+        "ON i.ws_id = s.w AND false WHEN NOT MATCHED THEN INSERT (ws_id, email) VALUES (s.w, s.e)"
+    ),
+}
+# twins: the key holds the tenant column (checked in the request's tenant only); the
+# referenced primary key (the rows' identity, as for round 30's unique keys); no value given
+CHECKED_IN_ONE_TENANT = {
+    "composite key": "INSERT INTO grants (ws_id, email, note) VALUES ($1, $2, 'x')",
+    "composite key, UPDATE": "UPDATE grants SET email = $2 WHERE ws_id = $1",
+}
+NOT_CHECKED = {
+    "the referenced primary key": "INSERT INTO tags (ws_id, doc_id, tag) VALUES ($1, 200, 'x')",
+    "another column": "INSERT INTO invites (ws_id, note) VALUES ($1, 'x')",
+    "UPDATE of another column": "UPDATE invites SET note = 'x' WHERE ws_id = $1",
+}
+
+
+def _codes(sql: str, tmp_path: Path) -> list[str]:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="ws_id")
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+def test_a_write_checked_by_a_key_without_the_tenant_column_is_reported(
+    tmp_path: Path,
+) -> None:
+    for shape, sql in CHECKED_ACROSS_TENANTS.items():
+        assert "TG013" in _codes(sql, tmp_path), shape
+    for shape, sql in {**CHECKED_IN_ONE_TENANT, **NOT_CHECKED}.items():
+        assert _codes(sql, tmp_path) == [], shape
+
+
+async def _outcome(conn: asyncpg.Connection, sql: str, email: str) -> str:
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        await conn.execute(sql, 1, email)
+        return "written"
+    except asyncpg.ForeignKeyViolationError:
+        return "refused"
+    finally:
+        await transaction.rollback()
+
+
+async def test_the_check_tells_whether_another_tenant_has_the_value(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, SCHEMA + DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for shape, sql in CHECKED_ACROSS_TENANTS.items():
+                # the victim's e-mail is written, an e-mail no tenant has is refused
+                assert await _outcome(conn, sql, "v@victim") == "written", shape
+                assert await _outcome(conn, sql, "nobody@x") == "refused", shape
+            for shape, sql in CHECKED_IN_ONE_TENANT.items():
+                # the victim's e-mail is refused as an unknown one is: nothing told
+                assert await _outcome(conn, sql, "v@victim") == "refused", shape
+                assert await _outcome(conn, sql, "nobody@x") == "refused", shape
+                assert await _outcome(conn, sql, "a@me") == "written", shape
+        finally:
+            await conn.close()
