@@ -600,6 +600,7 @@ def _build_policy(
             tenant_root_key=root_key,
             shared_rows=settings.shared_rows,
             foreign_keys=schema.sound_foreign_keys() if schema else None,
+            checked_foreign_keys=schema.checked_foreign_keys() if schema else None,
             unique_keys=schema.unique_keys if schema else None,
             spanning_keys=_spanning_keys(schema, column, tables) if schema else None,
             cascades=(schema.cascades({table_name(t) for t in tables}, column) if schema else None),

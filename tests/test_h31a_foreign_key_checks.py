@@ -35,6 +35,11 @@ CREATE TABLE grants (ws_id bigint NOT NULL REFERENCES workspaces (id), email tex
   FOREIGN KEY (ws_id, email) REFERENCES members (ws_id, email));
 CREATE TABLE docs (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint PRIMARY KEY,
   title text);
+CREATE TABLE links (ws_id bigint NOT NULL REFERENCES workspaces (id), email text, note text);
+ALTER TABLE links ADD CONSTRAINT links_email FOREIGN KEY (email) REFERENCES members (email)
+  NOT VALID;
+CREATE TABLE shares (ws_id bigint NOT NULL REFERENCES workspaces (id), email text
+  REFERENCES members (email) DEFERRABLE INITIALLY DEFERRED, note text);
 CREATE TABLE tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
   doc_id bigint REFERENCES docs, tag text);
 """
@@ -60,6 +65,12 @@ CHECKED_ACROSS_TENANTS = {
     "MERGE INSERT": (
         "MERGE INTO invites i USING (SELECT $1::bigint AS w, $2::text AS e) s "
         "ON i.ws_id = s.w AND false WHEN NOT MATCHED THEN INSERT (ws_id, email) VALUES (s.w, s.e)"
+    ),
+    "a key NOT VALID (new rows are checked)": (
+        "INSERT INTO links (ws_id, email, note) VALUES ($1, $2, 'x')"
+    ),
+    "a key DEFERRABLE (checked at commit)": (
+        "INSERT INTO shares (ws_id, email, note) VALUES ($1, $2, 'x')"
     ),
 }
 # twins: the key holds the tenant column (checked in the request's tenant only); the
@@ -94,6 +105,7 @@ async def _outcome(conn: asyncpg.Connection, sql: str, email: str) -> str:
     await transaction.start()
     try:
         await conn.execute(sql, 1, email)
+        await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a deferred key's check: now
         return "written"
     except asyncpg.ForeignKeyViolationError:
         return "refused"

@@ -278,6 +278,7 @@ class Policy:
         "_expression_trees",
         "allow_multi_tenant",
         "cascades",
+        "checked_foreign_keys",
         "composite_key_firsts",
         "composite_key_pairs",
         "composite_keys",
@@ -347,6 +348,10 @@ class Policy:
     tenant_root_key: str
     shared_rows: bool
     foreign_keys: Mapping[str, tuple[ForeignKey, ...]]
+    # every foreign key of the schema sources, those NOT VALID (new rows are checked still) and
+    # DEFERRABLE (checked at commit) too: a write giving one a value is checked against the
+    # referenced rows (`engine.referencing_keys`)
+    checked_foreign_keys: Mapping[str, tuple[ForeignKey, ...]]
     unique_keys: Mapping[str, tuple[frozenset[str], ...]]
     unique_key_names: frozenset[str]  # the columns of its one-column keys
     # per table, the column sets a write's value is checked against every tenant's rows by:
@@ -479,6 +484,7 @@ class Policy:
         tenant_root_key: str = "id",
         shared_rows: bool = False,
         foreign_keys: Mapping[str, Iterable[ForeignKey]] | None = None,
+        checked_foreign_keys: Mapping[str, Iterable[ForeignKey]] | None = None,
         unique_keys: Mapping[str, Iterable[Iterable[str]]] | None = None,
         unpinnable: Mapping[str, str] | None = None,
         pinning_functions: Mapping[str, FunctionPins] | None = None,
@@ -554,6 +560,11 @@ class Policy:
             self,
             "foreign_keys",
             MappingProxyType({k: tuple(v) for k, v in (foreign_keys or {}).items()}),
+        )
+        init(
+            self,
+            "checked_foreign_keys",
+            MappingProxyType({k: tuple(v) for k, v in (checked_foreign_keys or {}).items()}),
         )
         init(
             self,
@@ -874,6 +885,7 @@ class Policy:
             "tenant_root_key": sql_name(self.tenant_root_key),
             "shared_rows": self.shared_rows,
             "foreign_keys": self.foreign_keys,
+            "checked_foreign_keys": self.checked_foreign_keys,
             "unique_keys": self.unique_keys,
             "spanning_keys": self.spanning_keys,
             "extension_functions": dict(self.extension_functions),

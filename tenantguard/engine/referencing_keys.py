@@ -9,8 +9,8 @@ key without the tenant column (`engine.spanning_keys`), and the row written now 
 another tenant's. Not a key that holds the tenant column (checked within the row's own
 tenant), nor the referenced table's primary key (the rows' identity, which applications give
 explicitly, as round 30 reads a unique key), nor a reference to the registry or to a global
-table. The keys are the policy's (`Policy.foreign_keys`: validated and immediate ones, from the
-schema sources)."""
+table. The keys are the policy's (`Policy.checked_foreign_keys`, from the schema sources: NOT
+VALID keys check new rows, DEFERRABLE ones at commit; and `Policy.foreign_keys`)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,11 @@ def checked_across_tenants(policy: Policy) -> dict[str, tuple[ForeignKey, ...]]:
         return _CACHE[0][1]
     found: dict[str, tuple[ForeignKey, ...]] = {}
     tenant = policy.tenant_column
-    for table, keys in policy.foreign_keys.items():
+    tables = policy.checked_foreign_keys.keys() | policy.foreign_keys.keys()
+    for table in sorted(tables):
+        keys = dict.fromkeys(
+            policy.checked_foreign_keys.get(table, ()) + policy.foreign_keys.get(table, ())
+        )
         checked = []
         for key in keys:
             referenced = frozenset(key.ref_columns)

@@ -897,6 +897,20 @@ class SchemaInfo:
                 out[table] = tuple(sound)
         return out
 
+    def checked_foreign_keys(self) -> dict[str, tuple[ForeignKey, ...]]:
+        """Every foreign key whose columns are known, NOT VALID and DEFERRABLE ones too: the
+        server checks a new row's values by each (at commit for a deferred one)."""
+        out: dict[str, tuple[ForeignKey, ...]] = {}
+        for table, keys in self.foreign_keys.items():
+            checked = []
+            for key in keys:
+                ref = key.ref_columns or self._primary_key(key.ref_table)
+                if len(ref) == len(key.columns):
+                    checked.append(ForeignKey(key.columns, key.ref_table, tuple(ref)))
+            if checked:
+                out[table] = tuple(checked)
+        return out
+
     def _primary_key(self, table: str) -> tuple[str, ...]:
         columns = self.constraints.get(f"{table}_pkey")
         return tuple(sorted(columns)) if columns and len(columns) == 1 else ()
