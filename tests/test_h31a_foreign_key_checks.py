@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.engine.analyze import analyze_statement
@@ -128,5 +129,81 @@ async def test_the_check_tells_whether_another_tenant_has_the_value(
                 assert await _outcome(conn, sql, "v@victim") == "refused", shape
                 assert await _outcome(conn, sql, "nobody@x") == "refused", shape
                 assert await _outcome(conn, sql, "a@me") == "written", shape
+        finally:
+            await conn.close()
+
+
+# the referenced side: another tenant's row referencing the request's by such a key makes the
+# request's DELETE (or UPDATE of the key) fail — "is still referenced from table" tells that
+# another tenant references it (an invitation of a@me by the victim's workspace). Twin: the
+# key composite with the tenant column, which no other tenant's row can reference.
+REFERENCED = """
+CREATE TABLE workspaces (id bigint PRIMARY KEY);
+CREATE TABLE members (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint NOT NULL,
+  email text NOT NULL UNIQUE, PRIMARY KEY (ws_id, id), UNIQUE (ws_id, email));
+CREATE TABLE invites (ws_id bigint NOT NULL REFERENCES workspaces (id), email text
+  {key}, note text);
+INSERT INTO workspaces VALUES (1), (2);
+INSERT INTO members VALUES (1, 10, 'a@me'), (1, 11, 'b@me'), (2, 10, 'v@victim');
+"""
+SINGLE = "REFERENCES members (email)"
+COMPOSITE = ", FOREIGN KEY (ws_id, email) REFERENCES members (ws_id, email)"
+REFERENCED_WRITES = {
+    "DELETE": "DELETE FROM members WHERE ws_id = $1 AND id = $2",
+    "UPDATE of the key": "UPDATE members SET email = 'new@me' WHERE ws_id = $1 AND id = $2",
+}
+NOT_REFERENCED_WRITES = {
+    "UPDATE of another column": "UPDATE members SET id = 99 WHERE ws_id = $1 AND id = $2",
+}
+
+
+def test_a_write_of_a_row_other_tenants_may_reference_is_reported(tmp_path: Path) -> None:
+    single = policy_for(tmp_path, REFERENCED.format(key=SINGLE), tenant_column="ws_id")
+    (tmp_path / "twin").mkdir()
+    composite = policy_for(
+        tmp_path / "twin", REFERENCED.format(key=COMPOSITE), tenant_column="ws_id"
+    )
+    for shape, sql in REFERENCED_WRITES.items():
+        found = analyze_statement(sql, single).findings  # type: ignore[arg-type]
+        assert [f.code for f in found] == ["TG013"], shape
+        assert not analyze_statement(sql, composite).findings, shape  # type: ignore[arg-type]
+    for shape, sql in NOT_REFERENCED_WRITES.items():
+        assert not analyze_statement(sql, single).findings, shape  # type: ignore[arg-type]
+
+
+async def _refused(conn: asyncpg.Connection, sql: str, member: int) -> bool:
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        await conn.execute(sql, 1, member)
+        return False
+    except asyncpg.ForeignKeyViolationError:
+        return True
+    finally:
+        await transaction.rollback()
+
+
+async def test_the_refusal_tells_that_another_tenant_references_the_row(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, REFERENCED.format(key=SINGLE)) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for shape, sql in REFERENCED_WRITES.items():
+                assert not await _refused(conn, sql, 11), shape  # nobody references b@me
+            await conn.execute("INSERT INTO invites VALUES (2, 'b@me', 'the victim invites')")
+            for shape, sql in REFERENCED_WRITES.items():
+                assert await _refused(conn, sql, 11), shape  # … now the victim does
+            for shape, sql in NOT_REFERENCED_WRITES.items():
+                assert not await _refused(conn, sql, 11), shape
+        finally:
+            await conn.close()
+    async with fresh_database(postgres, REFERENCED.format(key=COMPOSITE)) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            with pytest.raises(asyncpg.ForeignKeyViolationError):  # the victim cannot
+                await conn.execute("INSERT INTO invites VALUES (2, 'b@me', 'the victim invites')")
+            for shape, sql in REFERENCED_WRITES.items():
+                assert not await _refused(conn, sql, 11), shape
         finally:
             await conn.close()

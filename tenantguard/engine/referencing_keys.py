@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from tenantguard.engine.policy import ForeignKey, Policy
+from tenantguard.engine.proof import identifier_name
 from tenantguard.engine.spanning_keys import key_writes
 
-__all__ = ["ReferencingWrite", "referencing_writes"]
+__all__ = ["ReferencedWrite", "ReferencingWrite", "referenced_writes", "referencing_writes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,16 @@ class ReferencingWrite:
     node: exp.Expression  # the INSERT, UPDATE, MERGE action or ON CONFLICT … DO UPDATE
     table: str
     column: str
+    key: ForeignKey
+
+
+@dataclass(frozen=True, slots=True)
+class ReferencedWrite:
+    """A DELETE of rows of `key.ref_table`, or an UPDATE of its referenced columns, that rows
+    of `table` of another tenant may reference by `key`."""
+
+    node: exp.Expression  # the DELETE or UPDATE
+    table: str
     key: ForeignKey
 
 
@@ -78,3 +89,40 @@ def referencing_writes(tree: exp.Expression, policy: Policy) -> list[Referencing
         key = next(k for k in checked[write.table] if frozenset(k.columns) == write.key)
         writes.append(ReferencingWrite(write.node, write.table, write.column, key))
     return writes
+
+
+def referenced_writes(tree: exp.Expression, policy: Policy) -> list[ReferencedWrite]:
+    """The statement's DELETEs (and UPDATEs of the referenced columns) of a table that such a
+    key references: another tenant's row referencing one of the rows makes it fail ("is still
+    referenced from table") — or, with ON DELETE / ON UPDATE CASCADE, SET NULL or SET DEFAULT,
+    changes that row (TG005 says so too)."""
+    referencing: dict[str, list[tuple[str, ForeignKey]]] = {}
+    for table, keys in checked_across_tenants(policy).items():
+        for key in keys:
+            referencing.setdefault(key.ref_table, []).append((table, key))
+    if not referencing:
+        return []
+    writes = []
+    for node in tree.find_all(exp.Delete, exp.Update):
+        target = node.this
+        if not isinstance(target, exp.Table):
+            continue  # (a MERGE's action: its target is the MERGE's, read as written)
+        references = referencing.get(identifier_name(target.this), [])
+        assigned = _assigned(node) if isinstance(node, exp.Update) else None
+        for table, key in references:
+            if assigned is None or assigned & set(key.ref_columns):
+                writes.append(ReferencedWrite(node, table, key))
+                break
+    return writes
+
+
+def _assigned(update: exp.Update) -> set[str]:
+    """The columns an UPDATE's SET gives a value (`a = …`, `(a, b) = …`)."""
+    columns: set[str] = set()
+    for assignment in update.expressions:
+        if isinstance(assignment, exp.EQ):
+            left = assignment.this
+            for target in left.expressions if isinstance(left, exp.Tuple) else [left]:
+                if isinstance(target, exp.Column):
+                    columns.add(identifier_name(target.this))
+    return columns

@@ -156,8 +156,10 @@ A foreign key's check is one too (helper h31a): a key referencing a tenant table
 without the tenant column (`email text REFERENCES members (email)`) is checked against the
 referenced rows of every tenant, so a write giving one of its columns a value succeeds exactly
 when another tenant holds the value ("violates foreign key constraint" when none does) — and
-the row written points at another tenant's. Not a key that holds the tenant column, nor one
-referencing the primary key (as above), the registry or a global table.
+the row written points at another tenant's; and a DELETE of the referenced table (an UPDATE of
+the referenced columns) fails ("is still referenced from table") exactly when another tenant's
+row references one of its rows. Not a key that holds the tenant column, nor one referencing the
+primary key (as above), the registry or a global table.
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
@@ -225,7 +227,7 @@ from tenantguard.engine.proof.syntax import (
     is_within,
 )
 from tenantguard.engine.proof.values import lossy_parameters, pin_value
-from tenantguard.engine.referencing_keys import referencing_writes
+from tenantguard.engine.referencing_keys import referenced_writes, referencing_writes
 from tenantguard.engine.spanning_keys import spanning_writes
 
 RULE = RuleInfo("TG013", "side-effect-on-unfiltered-rows", Severity.ERROR)
@@ -258,7 +260,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     if ctx.policy.spanning_keys and ("insert" in ctx.lowered or "update" in ctx.lowered):
         yield from _spanning_writes(ctx, ctx.tree)  # (a MERGE's actions are spelled so too)
-    if ctx.policy.foreign_keys and ("insert" in ctx.lowered or "update" in ctx.lowered):
+    if (ctx.policy.foreign_keys or ctx.policy.checked_foreign_keys) and (
+        "insert" in ctx.lowered or "update" in ctx.lowered or "delete" in ctx.lowered
+    ):
         yield from _referencing_writes(ctx, ctx.tree)
     analysis = ctx.builder
     if analysis is None:
@@ -358,6 +362,19 @@ def _referencing_writes(ctx: Context, tree: exp.Expression) -> Iterator[Finding]
             f"make the key hold {tenant} (FOREIGN KEY ({tenant}, {columns}) REFERENCES "
             f"{key.ref_table} ({tenant}, {referenced})), or write it in maintenance code "
             "(`with unscoped(reason):`)",
+        )
+    for written in referenced_writes(tree, ctx.policy):
+        key = written.key
+        columns, referenced = ", ".join(key.columns), ", ".join(key.ref_columns)
+        yield ctx.finding(
+            RULE,
+            written.node,
+            f"rows of another tenant may reference the rows this writes: the foreign key of "
+            f"{written.table} ({columns}) references {key.ref_table} ({referenced}) without the "
+            'tenant column, whose error ("is still referenced from table") tells that another '
+            "tenant's row references one (its ON DELETE / ON UPDATE action changes that row)",
+            f"make the key hold {tenant} (FOREIGN KEY ({tenant}, {columns}) REFERENCES "
+            f"{key.ref_table} ({tenant}, {referenced}))",
         )
 
 
