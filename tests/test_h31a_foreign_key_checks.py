@@ -41,6 +41,8 @@ ALTER TABLE links ADD CONSTRAINT links_email FOREIGN KEY (email) REFERENCES memb
   NOT VALID;
 CREATE TABLE shares (ws_id bigint NOT NULL REFERENCES workspaces (id), email text
   REFERENCES members (email) DEFERRABLE INITIALLY DEFERRED, note text);
+CREATE TABLE referrals (ws_id bigint NOT NULL REFERENCES workspaces (id), from_ws bigint,
+  email text, FOREIGN KEY (from_ws, email) REFERENCES members (ws_id, email));
 CREATE TABLE tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
   doc_id bigint REFERENCES docs, tag text);
 """
@@ -66,6 +68,9 @@ CHECKED_ACROSS_TENANTS = {
     "MERGE INSERT": (
         "MERGE INTO invites i USING (SELECT $1::bigint AS w, $2::text AS e) s "
         "ON i.ws_id = s.w AND false WHEN NOT MATCHED THEN INSERT (ws_id, email) VALUES (s.w, s.e)"
+    ),
+    "a composite key, its tenant column given by another column": (
+        "INSERT INTO referrals (ws_id, from_ws, email) VALUES ($1, 2, $2)"
     ),
     "a key NOT VALID (new rows are checked)": (
         "INSERT INTO links (ws_id, email, note) VALUES ($1, $2, 'x')"

@@ -6,10 +6,11 @@ PostgreSQL against the referenced rows of every tenant, whatever pins the statem
 or UPDATE giving one of its columns a value succeeds when another tenant holds the value and
 fails ("violates foreign key constraint") when no tenant does — the same oracle as a unique
 key without the tenant column (`engine.spanning_keys`), and the row written now points at
-another tenant's. Not a key that holds the tenant column (checked within the row's own
-tenant), nor the referenced table's primary key (the rows' identity, which applications give
-explicitly, as round 30 reads a unique key), nor a reference to the registry or to a global
-table. The keys are the policy's (`Policy.checked_foreign_keys`, from the schema sources: NOT
+another tenant's. Not a key that carries the row's tenant column to the referenced one
+(checked within the row's own tenant; one that fills the referenced tenant column from another
+column is checked in whichever tenant that column names), nor the referenced table's primary
+key (the rows' identity, which applications give explicitly, as round 30 reads a unique key),
+nor a reference to the registry or to a global table. The keys are the policy's (`Policy.checked_foreign_keys`, from the schema sources: NOT
 VALID keys check new rows, DEFERRABLE ones at commit; and `Policy.foreign_keys`)."""
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ def checked_across_tenants(policy: Policy) -> dict[str, tuple[ForeignKey, ...]]:
             referenced = frozenset(key.ref_columns)
             if (
                 not referenced
-                or tenant in referenced
+                # the row's own tenant column to the referenced one: checked in its tenant (a
+                # key mapping another column to it, `(from_ws, email) REFERENCES members
+                # (ws_id, email)`, is checked in whichever tenant that column names)
+                or dict(zip(key.columns, key.ref_columns, strict=False)).get(tenant) == tenant
                 or not policy.is_tenant_table(key.ref_table)
                 or policy.is_root_table(key.ref_table)
                 or referenced == policy.constraint_columns.get(f"{key.ref_table}_pkey")

@@ -201,7 +201,7 @@ from tenantguard.engine.pgfunctions import (
     BUILTIN_FUNCTIONS,
     SET_RETURNING_FUNCTIONS,
 )
-from tenantguard.engine.policy import CHEAP_FUNCTION, Policy
+from tenantguard.engine.policy import CHEAP_FUNCTION, ForeignKey, Policy
 from tenantguard.engine.proof import (
     Analysis,
     Block,
@@ -351,31 +351,41 @@ def _referencing_writes(ctx: Context, tree: exp.Expression) -> Iterator[Finding]
     tenant = ctx.policy.tenant_column
     for write in referencing_writes(tree, ctx.policy):
         key = write.key
-        columns, referenced = ", ".join(key.columns), ", ".join(key.ref_columns)
         yield ctx.finding(
             RULE,
             write.node,
             f"the value written to {write.table}.{write.column} is checked against every "
-            f"tenant's rows: the foreign key ({columns}) references {key.ref_table} "
-            f'({referenced}) without the tenant column, whose error ("violates foreign key '
+            f"tenant's rows: {_foreign_key(write.table, key, tenant)}, whose error (\"violates foreign key "
             'constraint") or success tells whether another tenant holds the value',
-            f"make the key hold {tenant} (FOREIGN KEY ({tenant}, {columns}) REFERENCES "
-            f"{key.ref_table} ({tenant}, {referenced})), or write it in maintenance code "
+            f"{_own_tenant_key(key, tenant)}, or write it in maintenance code "
             "(`with unscoped(reason):`)",
         )
     for written in referenced_writes(tree, ctx.policy):
         key = written.key
-        columns, referenced = ", ".join(key.columns), ", ".join(key.ref_columns)
         yield ctx.finding(
             RULE,
             written.node,
-            f"rows of another tenant may reference the rows this writes: the foreign key of "
-            f"{written.table} ({columns}) references {key.ref_table} ({referenced}) without the "
-            'tenant column, whose error ("is still referenced from table") tells that another '
-            "tenant's row references one (its ON DELETE / ON UPDATE action changes that row)",
-            f"make the key hold {tenant} (FOREIGN KEY ({tenant}, {columns}) REFERENCES "
-            f"{key.ref_table} ({tenant}, {referenced}))",
+            f"rows of another tenant may reference the rows this writes: "
+            f'{_foreign_key(written.table, key, tenant)}, whose error ("is still referenced '
+            "from table\") tells that another tenant's row references one (its ON "
+            "DELETE / ON UPDATE action changes that row)",
+            _own_tenant_key(key, tenant),
         )
+
+
+def _foreign_key(table: str, key: ForeignKey, tenant: str) -> str:
+    columns, referenced = ", ".join(key.columns), ", ".join(key.ref_columns)
+    how = f"not from the row's own {tenant}" if tenant in key.ref_columns else f"without {tenant}"
+    return f"the foreign key {table} ({columns}) references {key.ref_table} ({referenced}) {how}"
+
+
+def _own_tenant_key(key: ForeignKey, tenant: str) -> str:
+    columns = [c for c, r in zip(key.columns, key.ref_columns, strict=False) if r != tenant]
+    referenced = [r for r in key.ref_columns if r != tenant]
+    return (
+        f"make the key carry the row's own {tenant} (FOREIGN KEY ({tenant}, "
+        f"{', '.join(columns)}) REFERENCES {key.ref_table} ({tenant}, {', '.join(referenced)}))"
+    )
 
 
 # text-like types: a cast to one never fails on a value (a cast from one to any other type
