@@ -156,6 +156,14 @@ COMPOSITE = ", FOREIGN KEY (ws_id, email) REFERENCES members (ws_id, email)"
 REFERENCED_WRITES = {
     "DELETE": "DELETE FROM members WHERE ws_id = $1 AND id = $2",
     "UPDATE of the key": "UPDATE members SET email = 'new@me' WHERE ws_id = $1 AND id = $2",
+    "MERGE … DELETE": (
+        "MERGE INTO members m USING (SELECT $1::bigint AS w, $2::bigint AS i) s "
+        "ON m.ws_id = s.w AND m.id = s.i WHEN MATCHED THEN DELETE"
+    ),
+    "MERGE … UPDATE of the key": (
+        "MERGE INTO members m USING (SELECT $1::bigint AS w, $2::bigint AS i) s "
+        "ON m.ws_id = s.w AND m.id = s.i WHEN MATCHED THEN UPDATE SET email = 'new@me'"
+    ),
 }
 NOT_REFERENCED_WRITES = {
     "UPDATE of another column": "UPDATE members SET id = 99 WHERE ws_id = $1 AND id = $2",

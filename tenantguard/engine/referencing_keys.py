@@ -106,14 +106,23 @@ def referenced_writes(tree: exp.Expression, policy: Policy) -> list[ReferencedWr
             referencing.setdefault(key.ref_table, []).append((table, key))
     if not referencing:
         return []
+    actions: list[tuple[exp.Expression, exp.Expression, set[str] | None]] = []
+    for node in tree.find_all(exp.Delete, exp.Update, exp.Merge):
+        if isinstance(node, exp.Merge):  # its actions: `THEN DELETE`, `THEN UPDATE SET …`
+            for when in node.find_all(exp.When):
+                then = when.args.get("then")
+                if isinstance(then, exp.Update):
+                    actions.append((then, node.this, _assigned(then)))
+                elif isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+                    actions.append((when, node.this, None))
+        elif not isinstance(node.parent, exp.When):
+            assigned = _assigned(node) if isinstance(node, exp.Update) else None
+            actions.append((node, node.this, assigned))
     writes = []
-    for node in tree.find_all(exp.Delete, exp.Update):
-        target = node.this
+    for node, target, assigned in actions:
         if not isinstance(target, exp.Table):
-            continue  # (a MERGE's action: its target is the MERGE's, read as written)
-        references = referencing.get(identifier_name(target.this), [])
-        assigned = _assigned(node) if isinstance(node, exp.Update) else None
-        for table, key in references:
+            continue
+        for table, key in referencing.get(identifier_name(target.this), []):
             if assigned is None or assigned & set(key.ref_columns):
                 writes.append(ReferencedWrite(node, table, key))
                 break
