@@ -43,6 +43,10 @@ CREATE TABLE shares (ws_id bigint NOT NULL REFERENCES workspaces (id), email tex
   REFERENCES members (email) DEFERRABLE INITIALLY DEFERRED, note text);
 CREATE TABLE referrals (ws_id bigint NOT NULL REFERENCES workspaces (id), from_ws bigint,
   email text, FOREIGN KEY (from_ws, email) REFERENCES members (ws_id, email));
+CREATE TABLE files (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint NOT NULL,
+  CONSTRAINT files_pk PRIMARY KEY (id));
+CREATE TABLE file_tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
+  file_id bigint REFERENCES files (id), tag text);
 CREATE TABLE tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
   doc_id bigint REFERENCES docs, tag text);
 """
@@ -87,6 +91,9 @@ CHECKED_IN_ONE_TENANT = {
 }
 NOT_CHECKED = {
     "the referenced primary key": "INSERT INTO tags (ws_id, doc_id, tag) VALUES ($1, 200, 'x')",
+    "the referenced primary key, of another name": (
+        "INSERT INTO file_tags (ws_id, file_id, tag) VALUES ($1, 5, 'x')"
+    ),
     "another column": "INSERT INTO invites (ws_id, note) VALUES ($1, 'x')",
     "UPDATE of another column": "UPDATE invites SET note = 'x' WHERE ws_id = $1",
 }

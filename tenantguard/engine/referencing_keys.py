@@ -10,8 +10,8 @@ another tenant's. Not a key that carries the row's tenant column to the referenc
 (checked within the row's own tenant; one that fills the referenced tenant column from another
 column is checked in whichever tenant that column names), nor the referenced table's primary
 key (the rows' identity, which applications give explicitly, as round 30 reads a unique key),
-nor a reference to the registry or to a global table. The keys are the policy's (`Policy.checked_foreign_keys`, from the schema sources: NOT
-VALID keys check new rows, DEFERRABLE ones at commit; and `Policy.foreign_keys`)."""
+nor a reference to the registry or to a global table. The keys are the policy's `checked_foreign_keys`, from the schema sources (NOT VALID keys
+check new rows, DEFERRABLE ones at commit; those referencing the primary key left out)."""
 
 from __future__ import annotations
 
@@ -56,11 +56,7 @@ def checked_across_tenants(policy: Policy) -> dict[str, tuple[ForeignKey, ...]]:
         return _CACHE[0][1]
     found: dict[str, tuple[ForeignKey, ...]] = {}
     tenant = policy.tenant_column
-    tables = policy.checked_foreign_keys.keys() | policy.foreign_keys.keys()
-    for table in sorted(tables):
-        keys = dict.fromkeys(
-            policy.checked_foreign_keys.get(table, ()) + policy.foreign_keys.get(table, ())
-        )
+    for table, keys in policy.checked_foreign_keys.items():
         checked = []
         for key in keys:
             referenced = frozenset(key.ref_columns)

@@ -357,6 +357,8 @@ class SchemaInfo:
     # (`Policy.spanning_keys` keeps those of tenant tables without the tenant column, as the
     # runtime guard reads them in the catalog). Dropped with their name, column or table
     spanning: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    # table -> the name of its primary key's constraint (`CONSTRAINT t_pk PRIMARY KEY (id)`)
+    primary_keys: dict[str, str] = field(default_factory=dict)
     # while reading only (not kept in the cache): composite types' attributes, the typed tables
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -558,6 +560,7 @@ class SchemaInfo:
             "spanning": {
                 t: {n: sorted(k) for n, k in keys.items()} for t, keys in self.spanning.items()
             },
+            "primary_keys": dict(self.primary_keys),
         }
 
     @classmethod
@@ -719,6 +722,7 @@ class SchemaInfo:
                 str(t): {str(n): frozenset(texts(k)) for n, k in keys.items()}
                 for t, keys in data["spanning"].items()
             },
+            primary_keys={str(t): str(n) for t, n in data.get("primary_keys", {}).items()},
         )
 
     # what the schema says
@@ -898,13 +902,20 @@ class SchemaInfo:
         return out
 
     def checked_foreign_keys(self) -> dict[str, tuple[ForeignKey, ...]]:
-        """Every foreign key whose columns are known, NOT VALID and DEFERRABLE ones too: the
-        server checks a new row's values by each (at commit for a deferred one)."""
+        """Every foreign key whose columns are known, NOT VALID and DEFERRABLE ones too (the
+        server checks a new row's values by each, at commit for a deferred one), but those
+        referencing the primary key (the rows' identity: `engine.referencing_keys`)."""
         out: dict[str, tuple[ForeignKey, ...]] = {}
         for table, keys in self.foreign_keys.items():
             checked = []
             for key in keys:
                 ref = key.ref_columns or self._primary_key(key.ref_table)
+                name = self.primary_keys.get(key.ref_table, f"{key.ref_table}_pkey")
+                primary = self.constraints.get(name) or self.constraints.get(
+                    f"{key.ref_table}_pkey"
+                )
+                if key.ref_columns and primary is not None and set(ref) == primary:
+                    continue
                 if len(ref) == len(key.columns):
                     checked.append(ForeignKey(key.columns, key.ref_table, tuple(ref)))
             if checked:
@@ -2135,6 +2146,8 @@ class SchemaInfo:
                 number += 1
                 guess = f"{name}{number}"
             name = guess
+        if contype == ConstrType.CONSTR_PRIMARY:
+            self.primary_keys[table] = str(name)
         before = self.constraints.get(str(name))
         if before is not None and any(
             str(name) in names for owner, names in self._named.items() if owner != table

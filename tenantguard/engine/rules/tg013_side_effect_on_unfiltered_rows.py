@@ -260,7 +260,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     if ctx.policy.spanning_keys and ("insert" in ctx.lowered or "update" in ctx.lowered):
         yield from _spanning_writes(ctx, ctx.tree)  # (a MERGE's actions are spelled so too)
-    if (ctx.policy.foreign_keys or ctx.policy.checked_foreign_keys) and (
+    if ctx.policy.checked_foreign_keys and (
         "insert" in ctx.lowered or "update" in ctx.lowered or "delete" in ctx.lowered
     ):
         yield from _referencing_writes(ctx, ctx.tree)
