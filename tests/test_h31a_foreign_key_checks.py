@@ -47,6 +47,10 @@ CREATE TABLE files (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint 
   CONSTRAINT files_pk PRIMARY KEY (id));
 CREATE TABLE file_tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
   file_id bigint REFERENCES files (id), tag text);
+CREATE TABLE pages (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint PRIMARY KEY);
+ALTER TABLE pages RENAME CONSTRAINT pages_pkey TO pages_pk;
+CREATE TABLE page_tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
+  page_id bigint REFERENCES pages (id), tag text);
 CREATE TABLE tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
   doc_id bigint REFERENCES docs, tag text);
 """
@@ -91,6 +95,9 @@ CHECKED_IN_ONE_TENANT = {
 }
 NOT_CHECKED = {
     "the referenced primary key": "INSERT INTO tags (ws_id, doc_id, tag) VALUES ($1, 200, 'x')",
+    "the referenced primary key, renamed": (
+        "INSERT INTO page_tags (ws_id, page_id, tag) VALUES ($1, 5, 'x')"
+    ),
     "the referenced primary key, of another name": (
         "INSERT INTO file_tags (ws_id, file_id, tag) VALUES ($1, 5, 'x')"
     ),

@@ -2499,6 +2499,9 @@ class SchemaInfo:
         for owner, keys in self.spanning.items():
             if old in keys and (table is None or owner == table):
                 keys[new] = keys.pop(old)
+        for owner, name in list(self.primary_keys.items()):  # (ALTER INDEX t_pkey RENAME too)
+            if name == old and (table is None or owner == table):
+                self.primary_keys[owner] = new
         if old in self._key_names:
             self._key_names.setdefault(new, []).extend(self._key_names.pop(old))
         if old in self._indexes:
