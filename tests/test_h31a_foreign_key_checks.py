@@ -170,6 +170,10 @@ COMPOSITE = ", FOREIGN KEY (ws_id, email) REFERENCES members (ws_id, email)"
 REFERENCED_WRITES = {
     "DELETE": "DELETE FROM members WHERE ws_id = $1 AND id = $2",
     "UPDATE of the key": "UPDATE members SET email = 'new@me' WHERE ws_id = $1 AND id = $2",
+    "ON CONFLICT DO UPDATE of the key": (
+        "INSERT INTO members (ws_id, id, email) VALUES ($1, $2, 'b@me') "
+        "ON CONFLICT (ws_id, id) DO UPDATE SET email = 'new@me'"
+    ),
     "MERGE … DELETE": (
         "MERGE INTO members m USING (SELECT $1::bigint AS w, $2::bigint AS i) s "
         "ON m.ws_id = s.w AND m.id = s.i WHEN MATCHED THEN DELETE"

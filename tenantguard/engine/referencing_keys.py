@@ -41,7 +41,7 @@ class ReferencedWrite:
     """A DELETE of rows of `key.ref_table`, or an UPDATE of its referenced columns, that rows
     of `table` of another tenant may reference by `key`."""
 
-    node: exp.Expression  # the DELETE or UPDATE
+    node: exp.Expression  # the DELETE, UPDATE, MERGE action or ON CONFLICT … DO UPDATE
     table: str
     key: ForeignKey
 
@@ -103,8 +103,13 @@ def referenced_writes(tree: exp.Expression, policy: Policy) -> list[ReferencedWr
     if not referencing:
         return []
     actions: list[tuple[exp.Expression, exp.Expression, set[str] | None]] = []
-    for node in tree.find_all(exp.Delete, exp.Update, exp.Merge):
-        if isinstance(node, exp.Merge):  # its actions: `THEN DELETE`, `THEN UPDATE SET …`
+    for node in tree.find_all(exp.Delete, exp.Update, exp.Merge, exp.Insert):
+        if isinstance(node, exp.Insert):  # `ON CONFLICT … DO UPDATE SET …`
+            conflict = node.args.get("conflict")
+            target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+            if isinstance(conflict, exp.OnConflict) and conflict.expressions:
+                actions.append((conflict, target, _assigned(conflict)))
+        elif isinstance(node, exp.Merge):  # its actions: `THEN DELETE`, `THEN UPDATE SET …`
             for when in node.find_all(exp.When):
                 then = when.args.get("then")
                 if isinstance(then, exp.Update):
@@ -125,7 +130,7 @@ def referenced_writes(tree: exp.Expression, policy: Policy) -> list[ReferencedWr
     return writes
 
 
-def _assigned(update: exp.Update) -> set[str]:
+def _assigned(update: exp.Update | exp.OnConflict) -> set[str]:
     """The columns an UPDATE's SET gives a value (`a = …`, `(a, b) = …`)."""
     columns: set[str] = set()
     for assignment in update.expressions:
