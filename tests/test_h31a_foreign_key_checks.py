@@ -51,6 +51,7 @@ CREATE TABLE pages (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint 
 ALTER TABLE pages RENAME CONSTRAINT pages_pkey TO pages_pk;
 CREATE TABLE page_tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
   page_id bigint REFERENCES pages (id), tag text);
+CREATE VIEW my_invites AS SELECT ws_id, email AS mail, note FROM invites;
 CREATE TABLE tags (ws_id bigint NOT NULL REFERENCES workspaces (id),
   doc_id bigint REFERENCES docs, tag text);
 """
@@ -79,6 +80,9 @@ CHECKED_ACROSS_TENANTS = {
     ),
     "a composite key, its tenant column given by another column": (
         "INSERT INTO referrals (ws_id, from_ws, email) VALUES ($1, 2, $2)"
+    ),
+    "INSERT through an updatable view": (
+        "INSERT INTO my_invites (ws_id, mail, note) VALUES ($1, $2, 'x')"
     ),
     "a key NOT VALID (new rows are checked)": (
         "INSERT INTO links (ws_id, email, note) VALUES ($1, $2, 'x')"
@@ -162,6 +166,7 @@ CREATE TABLE members (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigin
   email text NOT NULL UNIQUE, PRIMARY KEY (ws_id, id), UNIQUE (ws_id, email));
 CREATE TABLE invites (ws_id bigint NOT NULL REFERENCES workspaces (id), email text
   {key}, note text);
+CREATE VIEW people AS SELECT ws_id, id, email FROM members;
 INSERT INTO workspaces VALUES (1), (2);
 INSERT INTO members VALUES (1, 10, 'a@me'), (1, 11, 'b@me'), (2, 10, 'v@victim');
 """
@@ -174,6 +179,7 @@ REFERENCED_WRITES = {
         "INSERT INTO members (ws_id, id, email) VALUES ($1, $2, 'b@me') "
         "ON CONFLICT (ws_id, id) DO UPDATE SET email = 'new@me'"
     ),
+    "DELETE through an updatable view": "DELETE FROM people WHERE ws_id = $1 AND id = $2",
     "MERGE … DELETE": (
         "MERGE INTO members m USING (SELECT $1::bigint AS w, $2::bigint AS i) s "
         "ON m.ws_id = s.w AND m.id = s.i WHEN MATCHED THEN DELETE"

@@ -920,7 +920,35 @@ class SchemaInfo:
                     checked.append(ForeignKey(key.columns, key.ref_table, tuple(ref)))
             if checked:
                 out[table] = tuple(checked)
+        self._view_foreign_keys(out)
         return out
+
+    def _view_foreign_keys(self, keys: dict[str, tuple[ForeignKey, ...]]) -> None:
+        """A write through an updatable view (one table, its columns passed through) is the
+        table's: checked by the table's keys, and — a DELETE or an UPDATE of the referenced
+        columns through it — by the keys referencing the table (helper h31a)."""
+        for name, view in self.views.items():
+            if name in self.materialized:
+                continue
+            simple = _simple_view(view, self.columns)
+            if simple is None:
+                continue
+            base, shown = simple  # the table's column -> the view's
+            found = [
+                ForeignKey(tuple(shown[c] for c in k.columns), k.ref_table, k.ref_columns)
+                for k in keys.get(base, ())
+                if all(c in shown for c in k.columns)
+            ]
+            if found:
+                keys[name] = keys.get(name, ()) + tuple(found)
+            for table, own in list(keys.items()):
+                referencing = [
+                    ForeignKey(k.columns, name, tuple(shown[c] for c in k.ref_columns))
+                    for k in own
+                    if k.ref_table == base and all(c in shown for c in k.ref_columns)
+                ]
+                if referencing:
+                    keys[table] = own + tuple(referencing)
 
     def _primary_key(self, table: str) -> tuple[str, ...]:
         columns = self.constraints.get(f"{table}_pkey")
@@ -6516,3 +6544,43 @@ def _changes_setting(text: str, settings: frozenset[str] | None) -> bool:
         if settings is None or name in settings or name == "all":  # RESET ALL
             return True
     return False
+
+
+def _simple_view(
+    view: ViewInfo, columns: Mapping[str, set[str]]
+) -> tuple[str, dict[str, str]] | None:
+    """An automatically updatable view's table and the columns it shows ({table's: view's}):
+    one table, no join, grouping, DISTINCT, LIMIT, set operation nor WITH (None otherwise)."""
+    try:
+        tree = sqlglot.parse_one(view.query, read="postgres")
+    except (SqlglotError, RecursionError):
+        return None
+    if not isinstance(tree, exp.Select) or any(
+        tree.args.get(k)
+        for k in ("joins", "group", "having", "distinct", "limit", "offset", "with", "laterals")
+    ):
+        return None
+    source = tree.args.get("from_")
+    table = source.this if isinstance(source, exp.From) else None
+    if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
+        return None
+    base = identifier_name(table.this)
+    shown: dict[str, str] = {}
+    for item in tree.expressions:
+        if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and item.is_star):
+            if view.columns is not None or base not in columns:
+                return None  # renamed by position: which is which, unknown
+            shown.update({c: c for c in columns[base]})
+        elif isinstance(item, exp.Column) and identifier_name(item.this) not in shown:
+            shown[identifier_name(item.this)] = identifier_name(item.this)
+        elif isinstance(item, exp.Alias) and isinstance(item.this, exp.Column):
+            if identifier_name(item.this.this) in shown:
+                return None  # one column shown twice
+            shown[identifier_name(item.this.this)] = identifier_name(item.args["alias"])
+        else:
+            return None  # an expression: which column is at which position, kept simple
+    if view.columns is not None:
+        if len(view.columns) > len(shown):
+            return None
+        shown = dict(zip(shown, view.columns, strict=False))  # (items in order, by position)
+    return base, shown
