@@ -158,8 +158,9 @@ referenced rows of every tenant, so a write giving one of its columns a value su
 when another tenant holds the value ("violates foreign key constraint" when none does) — and
 the row written points at another tenant's; and a DELETE of the referenced table (an UPDATE of
 the referenced columns) fails ("is still referenced from table") exactly when another tenant's
-row references one of its rows. Not a key that holds the tenant column, nor one referencing the
-primary key (as above), the registry or a global table.
+row references one of its rows (through an updatable view of either table too). Not a key that
+carries the row's own tenant column to the referenced one, nor one referencing the primary key
+(as above), the registry or a global table.
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
