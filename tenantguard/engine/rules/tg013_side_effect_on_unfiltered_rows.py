@@ -259,12 +259,19 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield from _setting_changed_before_read(ctx, ctx.tree)
     if ctx.in_patch or ctx.tree is None:
         return
+    reported: set[tuple[int, int]] = set()  # the writes a key's check is reported at
     if ctx.policy.spanning_keys and ("insert" in ctx.lowered or "update" in ctx.lowered):
-        yield from _spanning_writes(ctx, ctx.tree)  # (a MERGE's actions are spelled so too)
+        for finding in _spanning_writes(ctx, ctx.tree):  # (a MERGE's actions spelled so too)
+            reported.add((finding.line, finding.column))
+            yield finding
     if ctx.policy.checked_foreign_keys and (
         "insert" in ctx.lowered or "update" in ctx.lowered or "delete" in ctx.lowered
     ):
-        yield from _referencing_writes(ctx, ctx.tree)
+        # a foreign key references a unique key: without the tenant column, a spanning one
+        # too, whose finding at the same write says enough (one finding per write)
+        for finding in _referencing_writes(ctx, ctx.tree):
+            if (finding.line, finding.column) not in reported:
+                yield finding
     analysis = ctx.builder
     if analysis is None:
         # no tenant table named: a view or function pinned inside by the tenant setting may
