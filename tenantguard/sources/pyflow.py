@@ -305,6 +305,32 @@ def _appended_to(before: Grown, after: object) -> bool:
     )
 
 
+def _loop_items(before: Grown, after: object, node: ast.AST, origin: Origin) -> Value | None:
+    """Any one of the items a loop appends to a list (`after` holds the lists its rounds
+    left), when each is text of constants — numbers counted at run time (`${i}`) included:
+    `updates.append(f"{field} = ${i}")` for `field` over constant names. Items joined into a
+    statement (`", ".join(updates)`, `" AND ".join(conditions)`) are then checked one by one:
+    an item that drops the pin or moves a row (`org_id = $2` in a SET) does it alone. None
+    when an item holds text known only at run time (a key of a request's dict)."""
+    if not isinstance(after, Grown):
+        return None
+    found: dict[Value, None] = {}
+    for items in after.lists:
+        start = max((len(old) for old in before.lists if items[: len(old)] == old), default=0)
+        for item in items[start:]:
+            for alternative in item:
+                for part in alternative:
+                    if type(part) is Hole and part.string:
+                        return None
+            found[item] = None
+    if not found:
+        return None
+    value = union(list(found), node, origin)
+    if len(value) == 1 and len(value[0]) == 1 and type(value[0][0]) is Hole:
+        return None  # over the cap
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class QueryMethod:
     """A query method kept in a name (`execute = conn.execute`): calling it sends SQL."""
@@ -1322,8 +1348,12 @@ class _Walker:
                     before = entry.get(name)
                     if isinstance(before, Grown) and _appended_to(before, binding):
                         # `clauses = ["tenant_id = $1"]` then `clauses.append(…)` in the loop:
-                        # the list before it, then items computed at run time
-                        tail = hole(node, self.origin, f"items appended to `{name}` in a loop")
+                        # the list before it, then items computed at run time — or, when each
+                        # item the loop appends is text of constants (`f"{field} = ${i}"` for
+                        # `field` over constant names), any one of them, each checked
+                        tail = _loop_items(before, binding, node, self.origin) or hole(
+                            node, self.origin, f"items appended to `{name}` in a loop"
+                        )
                         widened[name] = Grown(
                             tuple(
                                 dict.fromkeys(

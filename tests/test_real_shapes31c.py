@@ -1,0 +1,108 @@
+"""Outside review h31c: shapes of real application code the Python reader got wrong.
+
+1. An UPDATE built from the fields a caller gave — a repository's `update(persona_id,
+   name=None, description=None, …)` that puts its keyword arguments in a dict display, then
+   `for field_name, field_value in field_values.items(): if field_value is not None:
+   updates.append(f"{field_name} = ${param_idx}")` (also `for field in ("name", "note")`)
+   and sends `f"UPDATE … SET {', '.join(updates)} WHERE …"` — was TG009 ("items appended to
+   `updates` in a loop") though each item is text of constants: a false alarm on a safe
+   update, and a miss where one of those names is the tenant column (`"guild_id":
+   new_guild`: the row moves to another tenant, a warning only). Each item the loop may
+   append is now checked (one at a time: an item that drops the pin or moves a row does it
+   alone); a loop over a request's own keys (`for k, v in data.items()`) stays TG009.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .project_files import findings_of_check, write_guild_project
+
+_found = findings_of_check
+_project = write_guild_project
+
+
+# 1. items a loop appends, each text of constants
+
+UPDATE_FROM_FIELDS = (
+    "async def update_tag(db, guild_id, tag_id, name=None, uses=None):\n"
+    "    field_values = {\n"
+    '        "name": name,\n'
+    '        "KEY": uses,\n'
+    "    }\n"
+    "    updates = []\n"
+    "    params = []\n"
+    "    param_idx = 1\n"
+    "    for field_name, field_value in field_values.items():\n"  # 9
+    "        if field_value is not None:\n"
+    '            updates.append(f"{field_name} = ${param_idx}")\n'
+    "            params.append(field_value)\n"
+    "            param_idx += 1\n"
+    '    updates.append("name = trim(name)")\n'
+    "    params += [tag_id, guild_id]\n"
+    "    await db.execute(\n"
+    "        f\"UPDATE tags SET {', '.join(updates)}\"\n"
+    '        f" WHERE id = ${param_idx} AND guild_id = ${param_idx + 1}",\n'
+    "        *params,\n"
+    "    )\n"
+)
+
+UPDATE_FROM_NAMES = (
+    "async def update_tag(db, guild_id, tag_id, values):\n"
+    '    conditions = ["guild_id = $1"]\n'
+    "    params = [guild_id]\n"
+    "    for field in FIELDS:\n"
+    "        if field in values:\n"
+    "            params.append(values[field])\n"
+    '            conditions.append(f"{field} = ${len(params)}")\n'
+    '    where = " AND ".join(conditions)\n'
+    '    return await db.fetch(f"SELECT id FROM tags WHERE {where}", *params)\n'  # 9
+)
+
+
+def test_an_update_built_from_constant_field_names_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/tags.py": UPDATE_FROM_FIELDS.replace("KEY", "uses")})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_an_update_whose_field_names_hold_the_tenant_column_is_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/tags.py": UPDATE_FROM_FIELDS.replace("KEY", "guild_id")})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", 9, "TG004")]
+
+
+def test_an_update_built_from_a_callers_keys_stays_unproven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = UPDATE_FROM_FIELDS.replace(
+        '    field_values = {\n        "name": name,\n        "KEY": uses,\n    }\n',
+        "    field_values = dict(name=name, uses=uses) | extra\n\n\n\n",
+    ).replace("name=None, uses=None", "extra, name=None, uses=None")
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", 9, "TG009")]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ('("name", "uses")', []),
+        ('["name", "uses"]', []),
+        # one of the conditions undoes the pin the list starts with
+        ('("name", "uses = 0 OR uses")', [("bot/tags.py", 9, "TG001")]),
+    ],
+)
+def test_conditions_appended_for_constant_names_are_each_checked(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fields: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    source = UPDATE_FROM_NAMES.replace("FIELDS", fields)
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == expected
