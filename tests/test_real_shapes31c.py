@@ -10,6 +10,13 @@
    new_guild`: the row moves to another tenant, a warning only). Each item the loop may
    append is now checked (one at a time: an item that drops the pin or moves a row does it
    alone); a loop over a request's own keys (`for k, v in data.items()`) stays TG009.
+2. A loop with no branch over a few constants — `for column in ("guild_id", "id"):
+   keys.append(f"{column} = ${len(keys) + 1}")`, `for n, column in enumerate(COLUMNS, 1):
+   where += f" AND {column} = ${n}"` — was read as any number of passes, none included:
+   `WHERE ` with no condition (TG006 and TG001 errors) and TG009 on a safe lookup by a
+   composite key. A `for` over a non-empty constant sequence runs at least once, and a
+   branchless one over a few constants is read pass by pass: its lists and strings hold
+   each pass's items, in order.
 """
 
 from __future__ import annotations
@@ -106,3 +113,87 @@ def test_conditions_appended_for_constant_names_are_each_checked(
     source = UPDATE_FROM_NAMES.replace("FIELDS", fields)
     _project(tmp_path, {"bot/tags.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 2. a loop over constants with no branch: each pass in turn
+
+KEYS_EVERY_TIME = (
+    "async def tag(db, guild_id, tag_id):\n"
+    "    params = [guild_id, tag_id]\n"
+    "    keys = []\n"
+    "    for column in COLUMNS:\n"
+    '        keys.append(f"{column} = ${len(keys) + 1}")\n'
+    '    where = " AND ".join(keys)\n'
+    '    return await db.fetch(f"SELECT name FROM tags WHERE {where}", *params)\n'  # 7
+)
+
+WHERE_EVERY_TIME = (
+    'COLUMNS = ["guild_id", "id"]\n'
+    "\n"
+    "\n"
+    "async def tag(db, guild_id, tag_id):\n"
+    '    where = "TRUE"\n'
+    "    for n, column in enumerate(COLUMNS, 1):\n"
+    '        where += f" AND {column} = ${n}"\n'
+    '    return await db.fetch("SELECT name FROM tags WHERE " + where, guild_id, tag_id)\n'  # 8
+)
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        ('("guild_id", "id")', []),
+        ('["id", "guild_id"]', []),
+        # no pin among them: found (before, the list was also read empty, `WHERE `: TG006)
+        ('("name", "id")', [("bot/tags.py", 7, "TG001")]),
+    ],
+)
+def test_conditions_appended_on_every_pass_are_all_there(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    columns: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    # every pass appends: the list holds both conditions, in order (before, TG009 for items
+    # appended in a loop, with TG001 and TG006 errors on the safe query)
+    _project(tmp_path, {"bot/tags.py": KEYS_EVERY_TIME.replace("COLUMNS", columns)})
+    assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        ('["guild_id", "id"]', []),
+        ('["name", "id"]', [("bot/tags.py", 8, "TG001")]),
+    ],
+)
+def test_a_condition_added_on_every_pass_of_an_enumerate_is_read(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    columns: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    source = WHERE_EVERY_TIME.replace('["guild_id", "id"]', columns)
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+LOOP_OF_CALLS = (
+    "async def purge(conn, guild_id):\n"
+    '    for table in ("tags", "guilds"):\n'
+    '        await conn.execute(f"DELETE FROM {table} WHERE guild_id = $1", guild_id)\n'
+    '    for table in ("tags", "guilds"):\n'
+    '        await conn.execute(f"DELETE FROM {table} WHERE id = $1", guild_id)\n'
+)
+
+
+def test_a_call_in_a_loop_over_constants_is_read_with_each_item(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/purge.py": LOOP_OF_CALLS})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/purge.py", 4, "TG001"),  # (each at its table's name)
+        ("bot/purge.py", 4, "TG001"),
+    ]

@@ -203,6 +203,7 @@ _TEXT_DUNDERS = frozenset(
 _MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
 _RETURN_DEPTH = 4  # calls inside returned values followed, one inside the other
 _LOOP_ROUNDS = 3  # rounds of a loop body before its changing names count as unknown
+_UNROLLED = 16  # passes of a branchless loop over constants read one by one
 
 
 # what a name can stand for besides a string
@@ -303,6 +304,40 @@ def _appended_to(before: Grown, after: object) -> bool:
     return isinstance(after, Grown) and all(
         any(items[: len(old)] == old for old in before.lists) for items in after.lists
     )
+
+
+def _straight(body: list[ast.stmt]) -> bool:
+    """Whether a loop body runs each of its statements on every pass: no branch, loop,
+    `try`, `break`, `continue` or `return` (a `with` of such statements is one too)."""
+    for statement in body:
+        if isinstance(statement, ast.With | ast.AsyncWith):
+            if not _straight(statement.body):
+                return False
+        elif not isinstance(
+            statement, ast.Expr | ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Pass
+        ):
+            return False
+    return True
+
+
+def _appended_every_time(body: list[ast.stmt]) -> set[str]:
+    """The names of lists a loop body grows on every pass (`name.append(…)` among its
+    statements, or in the body of a `with` or `try` there): those lists hold all the items
+    the passes give, not any one of them (`for col in ("guild_id", "id"):
+    keys.append(f"{col} = ${n}")` holds both)."""
+    names: set[str] = set()
+    for statement in body:
+        if isinstance(statement, ast.With | ast.AsyncWith | ast.Try | ast.TryStar):
+            names |= _appended_every_time(statement.body)
+        elif (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Call)
+            and isinstance(statement.value.func, ast.Attribute)
+            and statement.value.func.attr in ("append", "extend")
+            and isinstance(statement.value.func.value, ast.Name)
+        ):
+            names.add(statement.value.func.value.id)
+    return names
 
 
 def _loop_items(before: Grown, after: object, node: ast.AST, origin: Origin) -> Value | None:
@@ -1328,9 +1363,15 @@ class _Walker:
             and isinstance(node.test, ast.Constant)
             and bool(node.test.value)
         )
+        exact = None if isinstance(node, ast.While) else self.unrolled(node)
         entry = self.env
         head = dict(entry)
         loop = _Loop()
+        # `for column in ("guild_id", "id")` runs its body at least once: what the loop leaves
+        # is what one pass or more leaves (before, the list it grows could also be empty —
+        # `WHERE ` with no condition: TG006 and TG001 on a safe query)
+        once = is_for and self.never_empty(node.iter)  # type: ignore[union-attr]
+        seed: dict[str, Binding] | None = None if once else entry
         for round_ in range(_LOOP_ROUNDS + 1):
             loop = _Loop()
             self.loops.append(loop)
@@ -1340,7 +1381,9 @@ class _Walker:
             live = self.block(node.body)
             self.loops.pop()
             ends = [self.env if live else None, *loop.continues]
-            widened = _merge_envs([entry, *ends], node, self.origin) or dict(entry)
+            widened = _merge_envs([seed, *ends], node, self.origin) or dict(head)
+            if seed is None:
+                seed = widened  # after one pass, then any number more
             if widened == head:
                 break
             if round_ == _LOOP_ROUNDS:  # still growing: what changes is unknown
@@ -1351,14 +1394,20 @@ class _Walker:
                         # the list before it, then items computed at run time — or, when each
                         # item the loop appends is text of constants (`f"{field} = ${i}"` for
                         # `field` over constant names), any one of them, each checked
-                        tail = _loop_items(before, binding, node, self.origin) or hole(
-                            node, self.origin, f"items appended to `{name}` in a loop"
-                        )
+                        tail = (
+                            None
+                            if name in _appended_every_time(node.body)
+                            else _loop_items(before, binding, node, self.origin)
+                        ) or hole(node, self.origin, f"items appended to `{name}` in a loop")
+                        # (the list as it was, unless every path appends to it)
+                        kept = [
+                            items
+                            for items in before.lists
+                            if isinstance(binding, Grown) and items in binding.lists
+                        ]
                         widened[name] = Grown(
                             tuple(
-                                dict.fromkeys(
-                                    [*before.lists, *((*items, tail) for items in before.lists)]
-                                )
+                                dict.fromkeys([*kept, *((*items, tail) for items in before.lists)])
                             )
                         )
                     elif head.get(name) != binding:
@@ -1366,12 +1415,150 @@ class _Walker:
                             node, self.origin, f"`{name}` changes from one iteration to the next"
                         )
             head = widened
+        if exact is not None:
+            head = exact  # a branchless loop over constants: what its passes leave, in order
         self.env = dict(head)
         else_live = self.block(node.orelse)
         exits = [] if forever else [self.env if else_live else None]
         merged = _merge_envs([*exits, *loop.breaks], node, self.origin)
         self.env = merged if merged is not None else head
         return merged is not None
+
+    def unrolled(self, node: ast.For | ast.AsyncFor) -> dict[str, Binding] | None:
+        """What a branchless loop over a few constants leaves, each pass run in turn with its
+        item: `for column in ("guild_id", "id"): keys.append(f"{column} = …")` leaves both
+        conditions, in order (the rounds read the loop variable as any of its items: the list
+        was any one of them, or items only known at run time; `where += f" AND {column} = …"`
+        changed from one pass to the next). Only the names it leaves are taken from here: the
+        calls of the body are read by the rounds that follow (a call's last reading wins:
+        there, with each item its loop variable may hold)."""
+        if node.orelse or not _straight(node.body):
+            return None
+        target = node.target
+        passes = self.passes(node.iter)
+        width = (
+            len(target.elts)
+            if isinstance(target, ast.Tuple | ast.List)
+            and not any(isinstance(e, ast.Starred) for e in target.elts)
+            else 0
+        )
+        if passes is None or not all(
+            len(item) == width or (len(item) == 1 and not width) for item in passes
+        ):
+            return None
+        entry = self.env
+        self.env = dict(entry)
+        try:
+            for item in passes:
+                if width:
+                    for sub, value in zip(target.elts, item, strict=True):  # type: ignore[attr-defined]
+                        self.assign(sub, value, None)
+                else:
+                    self.assign(target, item[0], None)
+                if not self.block(node.body):
+                    return None
+            return self.env
+        finally:
+            self.env = entry
+
+    def passes(self, iterable: ast.expr) -> list[tuple[Value, ...]] | None:
+        """The item of each pass of a `for` over a few constants, in order: a tuple or list
+        written with its items (a tuple of tuples of one width unpacked), or bound to a name
+        (a dict's keys, `.items()` — key and value —, `.keys()`, `.values()`)."""
+        origin = self.origin
+        elements: list[tuple[Value, ...]] | None = None
+        if (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Name)
+            and iterable.func.id == "enumerate"
+            and self.lookup("enumerate") is None
+            and 1 <= len(iterable.args) <= 2
+            and not iterable.keywords
+            and not isinstance(iterable.args[0], ast.Starred)
+        ):  # `for n, column in enumerate(COLUMNS, 1)`: each item with its number
+            start = iterable.args[1] if len(iterable.args) == 2 else ast.Constant(0)
+            inner = self.passes(iterable.args[0])
+            if (
+                inner is None
+                or not isinstance(start, ast.Constant)
+                or type(start.value) is not int
+                or any(len(item) != 1 for item in inner)
+            ):
+                return None
+            reason = "a number `enumerate` counts"
+            return [
+                (
+                    hole(
+                        iterable, origin, reason, kind="value", string=False, number=n, integer=True
+                    ),
+                    item[0],
+                )
+                for n, item in enumerate(inner, start.value)
+            ]
+        if isinstance(iterable, ast.Tuple | ast.List):
+            if not iterable.elts or any(isinstance(e, ast.Starred) for e in iterable.elts):
+                return None
+            rows = _rows(iterable.elts)
+            elements = (
+                [tuple(map(self.evaluate, r)) for r in rows]
+                if rows is not None
+                else [(self.evaluate(e),) for e in iterable.elts]
+            )
+        else:
+            how = "iter"
+            named = iterable
+            if (
+                isinstance(iterable, ast.Call)
+                and isinstance(iterable.func, ast.Attribute)
+                and iterable.func.attr in ("items", "keys", "values")
+                and not iterable.args
+                and not iterable.keywords
+            ):
+                how, named = iterable.func.attr, iterable.func.value
+            items = self.items_of(named) if isinstance(named, ast.Name | ast.Attribute) else None
+            if items is None or not items.ordered or not items.values:
+                return None
+            if items.keys is None:
+                if how != "iter":
+                    return None
+                elements = (
+                    [tuple(r) for r in items.rows]
+                    if items.rows is not None
+                    else [(v,) for v in items.values]
+                )
+            else:
+                if any(key.startswith("\0") for key in items.keys):
+                    return None
+                keys = [((Lit(key, origin, None, 0, iterable),),) for key in items.keys]
+                if how == "items":
+                    elements = [(k, v) for k, v in zip(keys, items.values, strict=True)]
+                elif how == "values":
+                    elements = [(v,) for v in items.values]
+                else:
+                    elements = [(k,) for k in keys]
+        if elements is None or len(elements) > _UNROLLED:
+            return None
+        return elements
+
+    def never_empty(self, iterable: ast.expr) -> bool:
+        """Whether a `for` surely runs its body: over a tuple or list written with items (none
+        unpacked), or a tuple, list or dict of constants the module binds (`.items()`,
+        `.keys()`, `.values()` of one too)."""
+        if isinstance(iterable, ast.Tuple | ast.List):
+            return bool(iterable.elts) and not any(
+                isinstance(e, ast.Starred) for e in iterable.elts
+            )
+        if (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Attribute)
+            and iterable.func.attr in ("items", "keys", "values")
+            and not iterable.args
+            and not iterable.keywords
+        ):
+            items = self.items_of(iterable.func.value)
+            return items is not None and items.keys is not None and bool(items.values)
+        items = self.items_of(iterable) if isinstance(iterable, ast.Name | ast.Attribute) else None
+        return items is not None and bool(items.values)
 
     def assign_iteration(self, target: ast.expr, iterable: ast.expr) -> None:
         """The loop variables of `for name, sql in QUERIES.items()` or of a sequence of tuples
