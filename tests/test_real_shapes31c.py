@@ -17,6 +17,13 @@
    composite key. A `for` over a non-empty constant sequence runs at least once, and a
    branchless one over a few constants is read pass by pass: its lists and strings hold
    each pass's items, in order.
+3. A helper that builds its statement from a table's name — `def exists(curs, tablename,
+   _id): return curs.execute(f'SELECT EXISTS(SELECT 1 FROM "{tablename}" WHERE id =
+   \'{_id}\')')` (an admin console's), called as `exists(curs=curs, tablename="workspace",
+   _id=…)` — was TG009 in the helper only: the caller's constant made a read of another
+   tenant's row that no error named. The statement each call's constants make is checked at
+   the call, as a function's `return` is; what is known only at run time stays the helper's
+   TG009 (not said again at each call).
 """
 
 from __future__ import annotations
@@ -197,3 +204,68 @@ def test_a_call_in_a_loop_over_constants_is_read_with_each_item(
         ("bot/purge.py", 4, "TG001"),  # (each at its table's name)
         ("bot/purge.py", 4, "TG001"),
     ]
+
+
+# 3. a statement a helper builds from the constants its callers give
+
+BUILDER = (
+    "import psycopg\n"
+    "\n"
+    "\n"
+    "def exists(curs: psycopg.Cursor, tablename: str, _id: str) -> bool:\n"
+    "    return curs.execute(\n"
+    '        f"SELECT EXISTS(SELECT 1 FROM \\"{tablename}\\" WHERE id = \'{_id}\'KEY);"\n'  # 6
+    '    ).fetchone()["exists"]\n'
+)
+
+BUILDER_CALLERS = (
+    "from .generic import exists\n"
+    "\n"
+    "\n"
+    "def fetch_tag(curs, guild_id, tag_id):\n"
+    '    if not exists(curs=curs, tablename="tags", _id=tag_id):\n'  # 5
+    '        raise LookupError("no tag")\n'
+    "\n"
+    "\n"
+    "def fetch_guild(curs, guild_id):\n"
+    "    return exists(curs, TABLE, guild_id)\n"  # 10
+)
+
+
+@pytest.mark.parametrize(
+    ("key", "table", "expected"),
+    [
+        # the helper's values known at run time: TG009 there (the name, the id)
+        (
+            "",
+            '"tags"',
+            [("bot/console/generic.py", 6, "TG009")] * 2
+            + [("bot/console/tags.py", 5, "TG001"), ("bot/console/tags.py", 10, "TG001")],
+        ),
+        # the helper pins the statement: the caller's table is read pinned
+        (" AND guild_id = 1", '"tags"', [("bot/console/generic.py", 6, "TG009")] * 2),
+        # a table the caller knows only at run time: said once, in the helper
+        (
+            "",
+            "table_of(guild_id)",
+            [("bot/console/generic.py", 6, "TG009")] * 2 + [("bot/console/tags.py", 5, "TG001")],
+        ),
+    ],
+)
+def test_a_statement_built_from_a_callers_constant_is_checked_at_the_call(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+    table: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    _project(
+        tmp_path,
+        {
+            "bot/console/__init__.py": "",
+            "bot/console/generic.py": BUILDER.replace("KEY", key),
+            "bot/console/tags.py": BUILDER_CALLERS.replace("TABLE", table),
+        },
+    )
+    assert _found(tmp_path, capsys, monkeypatch) == expected

@@ -427,6 +427,9 @@ class Sink:
     # the parameters sent with the SQL, as the call that reaches the driver gives them (a
     # wrapper's caller: what it passes for the wrapper's parameter the driver gets unchanged)
     params: ast.expr | None = None
+    # a statement a callee builds from constants this call gives (`exists(curs, "workspace",
+    # id)`): its text is checked here, what it holds known only at run time is said there
+    built: bool = False
 
 
 @dataclass(eq=False)
@@ -6324,6 +6327,44 @@ class ProjectIndex:
                                 filled[part.param] = given
                 value = _substituted(template, callee, filled, argument[0])
                 yield callee, parameter, (argument[0], value), reach
+
+    def built_statements(self, call: Call) -> Iterator[tuple[FunctionInfo, Sink, Value]]:
+        """(callee, its sink, the SQL it sends) for each statement a callee of this call builds
+        from parameters the call gives constants for: `exists(curs, "workspace", id)` where
+        `exists(curs, tablename, _id)` sends `f'SELECT … FROM "{tablename}" WHERE id = …'`.
+        A parameter inside the text is no wrapper's (its callee builds its SQL from it: TG009
+        stays there), but the statement a constant makes of it is checked at the call, as a
+        function's `return` is (before, a caller's `"workspace"` read the victim's rows
+        unseen). Only the callee's own sinks, and only constants: a value known at run time
+        is that function's TG009, not said again at each call."""
+        for callee in call.targets():
+            if not callee.sinks:
+                continue
+            wrapped = self.wrapper(callee)
+            positional = _positional(call, callee)
+            for sink in callee.sinks:
+                filled: dict[str, Value] = {}
+                for alternative in sink.value:
+                    for part in alternative:
+                        if (
+                            type(part) is not Hole
+                            or part.owner is not callee
+                            or part.param is None
+                            or part.param in wrapped
+                            or part.param in filled
+                        ):
+                            continue
+                        given = _argument_for(call, callee, positional, part.param)
+                        if given is not None and _constant_value(given[1]):
+                            filled[part.param] = given[1]
+                if filled:
+                    yield callee, sink, _substituted(sink.value, callee, filled, call.call)
+
+
+def _constant_value(value: Value) -> bool:
+    """Whether each alternative of a value is text written in the code (no part known only at
+    run time)."""
+    return bool(value) and all(type(p) is Lit for alternative in value for p in alternative)
 
 
 def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:

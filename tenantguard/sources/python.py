@@ -572,6 +572,11 @@ class _ModuleCheck:
                     certain = certain and not call.guessed
                     params = _passed_params(call, callee, parameter, self.index)
                     yield Sink(call.call, argument, method, value, certain, function, params)
+                for callee, built, value in self.index.built_statements(call):
+                    method = f"{callee.name}() (it sends it to {built.method})"
+                    yield Sink(
+                        call.call, call.call, method, value, built.certain, function, built=True
+                    )
                 if not wrapped and call.driver and call.positional and call.positional[0]:
                     # a project method named like a driver's that is no wrapper the reader
                     # follows: its first argument, where it reads as SQL (as before round 28)
@@ -593,6 +598,14 @@ class _ModuleCheck:
         unknown: list[Hole] = []  # values wholly computed at run time: said once per call
         completed = self.completed(sink)
         for alternative in sink.value:
+            if sink.built:
+                # a callee's statement with this call's constants: its text is checked, what
+                # it holds known only at run time is said in the callee
+                skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
+                if starts_like_sql(skeleton):
+                    self.checked += 1
+                    self.statement_findings(alternative, sink, at_sink=True)
+                continue
             if completed and any(
                 type(p) is Hole
                 and p.param in completed
