@@ -24,6 +24,14 @@
    tenant's row that no error named. The statement each call's constants make is checked at
    the call, as a function's `return` is; what is known only at run time stays the helper's
    TG009 (not said again at each call).
+4. The same update written with comprehensions — `sets = {k: v for k, v in fields.items()
+   if v is not None}`, then `", ".join(f"{k} = %s" for k in sets)` (a tenant registry's
+   `update_tenant`), or `" AND ".join(f"{k} = %s" for k, v in filters.items() if v is not
+   None)` — was TG009 (`.join()` of items computed at run time): a false alarm where the
+   names are constants, a warning only where the tenant column is among them (a row moved,
+   or a search whose pin drops when its value is None). A comprehension with a condition
+   over a dict display's keys (or a tuple of constants) keeps some of its items, in order:
+   each alone and all together are checked.
 """
 
 from __future__ import annotations
@@ -269,3 +277,63 @@ def test_a_statement_built_from_a_callers_constant_is_checked_at_the_call(
         },
     )
     assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 4. some of a dict display's items, kept by a comprehension's condition
+
+KEPT_FIELDS = (
+    "def update_tag(conn, guild_id, tag_id, data):\n"
+    "    fields = {\n"
+    '        "name": data.name,\n'
+    '        "KEY": data.uses,\n'
+    "    }\n"
+    "    sets = {k: v for k, v in fields.items() if v is not None}\n"
+    "    with conn.cursor() as cur:\n"
+    "        if sets:\n"
+    '            assignments = ", ".join(f"{k} = %s" for k in sets)\n'
+    "            cur.execute(\n"
+    '                f"UPDATE tags SET {assignments}, uses = uses + 0"\n'
+    '                " WHERE guild_id = %s AND id = %s",\n'
+    "                [*sets.values(), guild_id, tag_id],\n"
+    "            )\n"
+)
+
+KEPT_FILTERS = (
+    "def search(cur, guild_id, name=None, uses=None):\n"
+    '    filters = {"guild_id": guild_id, "name": name, "uses": uses}\n'
+    '    where = " AND ".join(f"{k} = %s" for k, v in filters.items() if v is not None)\n'
+    '    cur.execute(f"SELECT id FROM tags WHERE {where}", [v for v in filters.values() if v])\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("uses", []), ("guild_id", [("bot/tags.py", 9, "TG004")])],  # (where its keys are read)
+)
+def test_an_update_of_the_fields_a_comprehension_keeps_is_read(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    _project(tmp_path, {"bot/tags.py": KEPT_FIELDS.replace("KEY", key)})
+    assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+def test_a_search_whose_pin_a_comprehension_may_drop_is_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `guild_id` None: `WHERE name = %s` reads every guild's tags
+    _project(tmp_path, {"bot/tags.py": KEPT_FILTERS})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", 4, "TG001")]
+
+
+def test_a_search_pinned_before_the_kept_filters_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = KEPT_FILTERS.replace('{"guild_id": guild_id, ', "{").replace(
+        'WHERE {where}"', 'WHERE guild_id = %s AND {where}"'
+    )
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == []

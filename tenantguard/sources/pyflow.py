@@ -267,6 +267,9 @@ class Items:
     # items that are tuples of one width (`[("patients", "SELECT …"), …]`): each one's values,
     # for `for name, sql in ROWS`
     rows: tuple[tuple[Value, ...], ...] | None = None
+    # some of these items, in this order: a dict comprehension with a condition kept those
+    # that passed it (`{k: v for k, v in fields.items() if v is not None}`)
+    subset: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -1519,7 +1522,7 @@ class _Walker:
             ):
                 how, named = iterable.func.attr, iterable.func.value
             items = self.items_of(named) if isinstance(named, ast.Name | ast.Attribute) else None
-            if items is None or not items.ordered or not items.values:
+            if items is None or not items.ordered or not items.values or items.subset:
                 return None
             if items.keys is None:
                 if how != "iter":
@@ -1559,9 +1562,14 @@ class _Walker:
             and not iterable.keywords
         ):
             items = self.items_of(iterable.func.value)
-            return items is not None and items.keys is not None and bool(items.values)
+            return (
+                items is not None
+                and items.keys is not None
+                and bool(items.values)
+                and not items.subset
+            )
         items = self.items_of(iterable) if isinstance(iterable, ast.Name | ast.Attribute) else None
-        return items is not None and bool(items.values)
+        return items is not None and bool(items.values) and not items.subset
 
     def assign_iteration(self, target: ast.expr, iterable: ast.expr) -> None:
         """The loop variables of `for name, sql in QUERIES.items()` or of a sequence of tuples
@@ -2941,8 +2949,9 @@ class _Walker:
             return None if values is None else Items(tuple(values), None)
         if not isinstance(node, ast.DictComp):
             return None
+        filtered: list[bool] = []
         pairs = self._each_constant(
-            node, lambda: (self.evaluate(node.key), self.evaluate(node.value))
+            node, lambda: (self.evaluate(node.key), self.evaluate(node.value)), filtered
         )
         if not pairs:
             return None
@@ -2953,7 +2962,7 @@ class _Walker:
             keys.append("".join(p.text for p in key[0] if type(p) is Lit))
         if len(set(keys)) != len(keys):
             return None  # (a later key replaces an earlier one's value)
-        return Items(tuple(v for _, v in pairs), tuple(keys))
+        return Items(tuple(v for _, v in pairs), tuple(keys), subset=bool(filtered))
 
     def dict_call(self, node: ast.expr) -> Items | None:
         """`dict(name="name", new="created_at")` (the builtin, keywords only): its items."""
@@ -2969,52 +2978,107 @@ class _Walker:
         keys = tuple(str(k.arg) for k in node.keywords)
         return Items(tuple(self.evaluate(k.value) for k in node.keywords), keys)
 
-    def _mapped_constants(self, node: ast.expr) -> list[Value] | None:
+    def _mapped_constants(
+        self, node: ast.expr, filtered: list[bool] | None = None
+    ) -> list[Value] | None:
         """`(f"t.{c}" for c in ("id", "title"))` (or a list comprehension) over an ordered tuple
         or list of constants, without a condition: each item's value, the name bound in turn
-        to each constant. None for anything else."""
+        to each constant. None for anything else. With `filtered` (a list the answer is told
+        in), a condition is allowed too (and `True` appended): the items are then some of
+        these, in this order."""
         if not isinstance(node, ast.GeneratorExp | ast.ListComp):
             return None
-        return self._each_constant(node, lambda: self.evaluate(node.elt))
+        return self._each_constant(node, lambda: self.evaluate(node.elt), filtered)
 
     def _each_constant(
-        self, node: ast.GeneratorExp | ast.ListComp | ast.DictComp, read: Callable[[], _T]
+        self,
+        node: ast.GeneratorExp | ast.ListComp | ast.DictComp,
+        read: Callable[[], _T],
+        filtered: list[bool] | None = None,
     ) -> list[_T] | None:
         """`read()` once for each constant a comprehension's one loop, without a condition,
-        runs over (an ordered tuple or list of constants), its name bound to it in turn."""
+        runs over (an ordered tuple or list of constants, a dict's constant keys — `for k in
+        FIELDS`, `.keys()` —, its keys and values — `for k, v in fields.items()`), its names
+        bound to it in turn. With `filtered`, a condition is allowed (each item may pass it)
+        and the loop may run over a dict some of whose items a condition kept: then `True`
+        is appended to it."""
         if len(node.generators) != 1:
             return None
         loop = node.generators[0]
-        if loop.ifs or loop.is_async or not isinstance(loop.target, ast.Name):
+        if (loop.ifs and filtered is None) or loop.is_async:
+            return None
+        target = loop.target
+        names: list[str]
+        if isinstance(target, ast.Name):
+            names = [target.id]
+        elif (
+            isinstance(target, ast.Tuple)
+            and len(target.elts) == 2
+            and all(isinstance(e, ast.Name) for e in target.elts)
+        ):
+            names = [e.id for e in target.elts if isinstance(e, ast.Name)]
+        else:
             return None
         source = loop.iter
-        values: list[Binding]
-        files = self.listed_files(source)
+        rows: list[tuple[Binding, ...]]
+        subset = False
+        files = self.listed_files(source) if len(names) == 1 else None
         if files is not None:  # `{p.stem: p.read_text() for p in SQL_DIR.glob("*.sql")}`
-            values = list(files)
-        elif isinstance(source, ast.Tuple | ast.List) and not any(
-            isinstance(e, ast.Starred) for e in source.elts
+            rows = [(f,) for f in files]
+        elif (
+            len(names) == 1
+            and isinstance(source, ast.Tuple | ast.List)
+            and not any(isinstance(e, ast.Starred) for e in source.elts)
         ):
-            values = [self.evaluate(e) for e in source.elts]
+            rows = [(self.evaluate(e),) for e in source.elts]
         else:
-            items = self.items_of(source)
-            if items is None or items.keys is not None or not items.ordered:
+            how, named = "iter", source
+            if (
+                isinstance(source, ast.Call)
+                and isinstance(source.func, ast.Attribute)
+                and source.func.attr in ("items", "keys")
+                and not source.args
+                and not source.keywords
+            ):
+                how, named = source.func.attr, source.func.value
+            items = self.items_of(named)
+            if items is None or not items.ordered:
                 return None
-            values = list(items.values)
-        if len(values) > 64:
+            if items.keys is None:
+                if how != "iter" or len(names) != 1:
+                    return None
+                rows = [(v,) for v in items.values]
+            else:
+                if (
+                    (how == "items") != (len(names) == 2)
+                    or any(k.startswith("\0") for k in items.keys)
+                    or (items.subset and filtered is None)
+                ):
+                    return None
+                subset = items.subset
+                keys = [((Lit(k, self.origin, None, 0, source),),) for k in items.keys]
+                rows = (
+                    [(k, v) for k, v in zip(keys, items.values, strict=True)]
+                    if how == "items"
+                    else [(k,) for k in keys]
+                )
+        if len(rows) > 64:
             return None
-        name = loop.target.id
-        before = self.env.get(name, _UNBOUND)
+        before = {name: self.env.get(name, _UNBOUND) for name in names}
         out: list[_T] = []
         try:
-            for value in values:
-                self.env[name] = value
+            for row in rows:
+                for name, value in zip(names, row, strict=True):
+                    self.env[name] = value
                 out.append(read())
         finally:
-            if before is _UNBOUND:
-                self.env.pop(name, None)
-            else:
-                self.env[name] = before  # type: ignore[assignment]
+            for name, old in before.items():
+                if old is _UNBOUND:
+                    self.env.pop(name, None)
+                else:
+                    self.env[name] = old  # type: ignore[assignment]
+        if filtered is not None and (loop.ifs or subset):
+            filtered.append(True)
         return out
 
     def items_of(self, node: ast.expr) -> Items | None:
@@ -3713,7 +3777,15 @@ class _Walker:
             collapse_of, collapsed = collapse
             return collapse_of(self.evaluate(collapsed))
         if name == "join" and isinstance(func, ast.Attribute) and len(node.args) == 1:
-            mapped = self._mapped_constants(node.args[0])
+            filtered: list[bool] = []
+            mapped = self._mapped_constants(node.args[0], filtered)
+            if mapped is not None and filtered and mapped:
+                # `", ".join(f"{k} = %s" for k, v in fields.items() if v is not None)`: some
+                # of the items, in order — each alone, and all of them (an item that drops the
+                # pin, or moves a row, does it alone; with one item, none too)
+                separator = self.evaluate(func.value)
+                kept = [[item] for item in mapped] + ([mapped] if len(mapped) > 1 else [[]])
+                return union([join_values(separator, c, node, origin) for c in kept], node, origin)
             if mapped is not None:  # `", ".join(f"t.{c}" for c in ("id", "title"))`
                 return join_values(self.evaluate(func.value), mapped, node, origin)
             items = _unwrapped_items(node.args[0])
