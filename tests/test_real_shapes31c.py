@@ -32,6 +32,12 @@
    or a search whose pin drops when its value is None). A comprehension with a condition
    over a dict display's keys (or a tuple of constants) keeps some of its items, in order:
    each alone and all together are checked.
+5. A membership test joined to another — `for key, val in fields.items(): if key in allowed
+   and key in existing: sets.append(f"{key} = ${len(params)}")` (an org service's
+   `set_policy(org_id, **fields)`, `existing` the columns the catalog lists), or `if key not
+   in ALLOWED or val is None: continue` — narrowed nothing: the keys a caller gives stayed
+   TG009 though only allowed names pass. Tests joined by `and` narrow where they all pass,
+   by `or` where none does.
 """
 
 from __future__ import annotations
@@ -337,3 +343,59 @@ def test_a_search_pinned_before_the_kept_filters_passes(
     )
     _project(tmp_path, {"bot/tags.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 5. a membership test joined to another by `and` / `or`
+
+ALLOWED_KEYS = (
+    "class TagService:\n"
+    "    def __init__(self, db):\n"
+    "        self.db = db\n"
+    "\n"
+    "    async def set_fields(self, guild_id, tag_id, **fields):\n"
+    '        allowed = {"name", "KEY"}\n'
+    "        existing = await self.columns()\n"
+    "        sets = []\n"
+    "        params = [guild_id, tag_id]\n"
+    "        for key, val in fields.items():\n"
+    "            TEST\n"
+    "            params.append(val)\n"
+    '            sets.append(f"{key} = ${len(params)}")\n'
+    "        if not sets:\n"
+    "            return False\n"
+    "        await self.db.execute(\n"
+    "            f\"UPDATE tags SET {', '.join(sets)} WHERE guild_id = $1 AND id = $2\", *params\n"
+    "        )\n"
+    "        return True\n"
+    "\n"
+    "    async def columns(self):\n"
+    "        rows = await self.db.fetch(\n"
+    "            \"SELECT column_name FROM information_schema.columns WHERE table_name = 'tags'\"\n"
+    "        )\n"
+    '        return {r["column_name"] for r in rows}\n'
+)
+
+TESTS = {
+    "and": "if not (key in allowed and key in existing):\n                continue",
+    "or": "if key not in allowed or val is None:\n                continue",
+    "and, the body": "if key in allowed and key in existing:\n                pass\n"
+    "            else:\n                continue",
+}
+
+
+@pytest.mark.parametrize("test", TESTS.values(), ids=TESTS.keys())
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("uses", []), ("guild_id", [("bot/service.py", 6, "TG004")])],
+)
+def test_a_name_a_joined_membership_test_narrows_is_read(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    test: str,
+    key: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    source = ALLOWED_KEYS.replace("KEY", key).replace("TEST", test)
+    _project(tmp_path, {"bot/service.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == expected

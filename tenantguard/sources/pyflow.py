@@ -323,6 +323,24 @@ def _straight(body: list[ast.stmt]) -> bool:
     return True
 
 
+def _may_leave(statement: ast.stmt) -> bool:
+    """Whether a statement of a loop body may end the pass early (a `continue`, `break`,
+    `return` or `raise` in it, outside the loops and functions it defines)."""
+    pending: list[ast.AST] = [statement]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Continue | ast.Break | ast.Return | ast.Raise):
+            return True
+        if node is not statement and isinstance(
+            node, ast.For | ast.AsyncFor | ast.While | ast.FunctionDef | ast.AsyncFunctionDef
+        ):
+            continue
+        if node is not statement and isinstance(node, ast.Lambda | ast.ClassDef):
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return False
+
+
 def _appended_every_time(body: list[ast.stmt]) -> set[str]:
     """The names of lists a loop body grows on every pass (`name.append(…)` among its
     statements, or in the body of a `with` or `try` there): those lists hold all the items
@@ -330,6 +348,8 @@ def _appended_every_time(body: list[ast.stmt]) -> set[str]:
     keys.append(f"{col} = ${n}")` holds both)."""
     names: set[str] = set()
     for statement in body:
+        if _may_leave(statement):
+            break  # `if key not in allowed: continue` before it: not every pass appends
         if isinstance(statement, ast.With | ast.AsyncWith | ast.Try | ast.TryStar):
             names |= _appended_every_time(statement.body)
         elif (
@@ -1120,9 +1140,9 @@ class _Walker:
             if node.msg is not None:  # type: ignore[attr-defined]
                 self._messages(node.msg)  # type: ignore[attr-defined]
             self.scan(node.test)  # type: ignore[attr-defined]
-            member = self.membership(node.test)  # type: ignore[attr-defined]
-            if member is not None and member[2]:  # `assert sort in SORTABLE`
-                self.env[member[0]] = member[1]
+            for name, held, when in self.memberships(node.test):  # type: ignore[attr-defined]
+                if when:  # `assert sort in SORTABLE`
+                    self.env[name] = held
         elif kind is ast.Delete:
             for target in node.targets:  # type: ignore[attr-defined]
                 self.scan(target)
@@ -1343,15 +1363,16 @@ class _Walker:
         self.scan(node.test)
         narrowed = self.narrowing(node.test)
         name, truthy, falsy = narrowed if narrowed is not None else ("", None, None)
-        member = self.membership(node.test)
+        members = self.memberships(node.test)
         before = self.env
         envs: list[dict[str, Binding] | None] = []
         for when, body, lists in ((True, node.body, truthy), (False, node.orelse, falsy)):
             self.env = dict(before)
             if lists is not None and lists.lists:
                 self.env[name] = lists
-            if member is not None and member[2] == when:
-                self.env[member[0]] = member[1]  # `if sort in SORTABLE:` / its `else`
+            for member, held, member_when in members:
+                if member_when == when:  # `if sort in SORTABLE:` / its `else`
+                    self.env[member] = held
             live = self.block(body)
             # a branch no list a path leaves can take is still read (its calls are checked)
             reachable = lists is None or bool(lists.lists)
@@ -3578,6 +3599,31 @@ class _Walker:
         full = Grown(tuple(items for items in grown.lists if items))
         empty = Grown(tuple(items for items in grown.lists if not items))
         return (test.id, empty, full) if negated else (test.id, full, empty)
+
+    def memberships(self, test: ast.expr) -> list[tuple[str, Value, bool]]:
+        """The names a test narrows (see `membership`): one test, or the tests joined by `and`
+        that narrow where all of them pass (`if key in allowed and key in existing:`, its
+        body), or by `or` where none does (`if col not in COLUMNS or not value: continue`,
+        after it) — each with the strings it holds there, and whether that is when the whole
+        test is true."""
+        negated = False
+        inner = test
+        while isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.Not):
+            inner, negated = inner.operand, not negated
+        if isinstance(inner, ast.BoolOp) and negated:  # `not (a in A and b)`: its `else`
+            return [(n, held, not when) for n, held, when in self.memberships(inner)]
+        if isinstance(test, ast.BoolOp):
+            want = isinstance(test.op, ast.And)
+            found: list[tuple[str, Value, bool]] = []
+            names: set[str] = set()
+            for value in test.values:
+                member = self.membership(value)
+                if member is not None and member[2] == want and member[0] not in names:
+                    names.add(member[0])
+                    found.append(member)
+            return found
+        member = self.membership(test)
+        return [] if member is None else [member]
 
     def membership(self, test: ast.expr) -> tuple[str, Value, bool] | None:
         """`name in CONSTANTS` (or `not in`, `not … in`) where CONSTANTS is a tuple, list, set
