@@ -539,11 +539,17 @@ def _build_policy(
                     elif (
                         column and name in schema.columns and name not in schema.tables_with(column)
                     ):  # (round 27: a bot's `tags` keyed by location_id, named here)
+                        spelt = [
+                            c
+                            for c in schema.columns[name]
+                            if c != column and c.lower() == column.lower()
+                        ]
                         warnings.append(
                             f"tenant table {name!r} ({_describe(settings)}) has no column "
-                            f"{column} in the schema sources: no condition can pin it, so "
-                            "every statement on it is a finding (check tenant_column; a table "
-                            "keyed by another column cannot be proven)"
+                            f"{column} in the schema sources"
+                            f"{_spelling_hint(spelt) if spelt else ''}: no condition can pin "
+                            "it, so every statement on it is a finding (check tenant_column; a "
+                            "table keyed by another column cannot be proven)"
                         )
                 # a NOT NULL tenant column: every row is some tenant's, none is shared
                 holders = (
@@ -1054,10 +1060,40 @@ def require_tenant_tables(policy: Policy, settings: Settings) -> None:
     if policy.tenant_tables:
         return
     paths = ", ".join(settings.schema_paths) if settings.infer_tenant_tables else "not read"
+    hint = ""
+    spelt = _column_spellings(settings, policy.tenant_column)
+    if spelt:  # `tenant_column = "organizationId"` where Prisma made `"organizationId"`
+        hint = _spelling_hint(spelt)
     raise ConfigError(
         f"no tenant tables, so nothing can be proven: none configured, and the schema paths "
-        f"({paths}) show no table with a {policy.tenant_column} column "
+        f"({paths}) show no table with a {policy.tenant_column} column{hint} "
         f"[{_describe(settings)}]. Set tenant_tables or schema_paths in [tool.tenantguard] of "
         "pyproject.toml (or in tenantguard.toml), or pass --tenant-tables; `tenantguard init` "
         "proposes them from the schema"
     )
+
+
+def _spelling_hint(spelt: Iterable[str]) -> str:
+    """` (the schema has "organizationId", a quoted mixed-case name: write tenant_column =
+    '"organizationId"')`."""
+    names = sorted(spelt)
+    written = " or ".join(f"""'"{name}"'""" for name in names)
+    shown = ", ".join(f'"{name}"' for name in names)
+    return (
+        f" (the schema has {shown}, a quoted mixed-case name PostgreSQL does not fold: write "
+        f"tenant_column = {written})"
+    )
+
+
+def _column_spellings(settings: Settings, column: str) -> list[str]:
+    """The schema's columns that are the tenant column but for case: a mixed-case name the
+    schema quotes (`"organizationId"`) that the configuration wrote bare, which PostgreSQL
+    folds to lower case. Read only when no tenant table was found (the run stops there)."""
+    if not column or not settings.schema_paths or not settings.infer_tenant_tables:
+        return []
+    try:
+        schema = _read_schema(settings, False)
+    except (ConfigError, OSError, ValueError):
+        return []
+    names = {name for columns in schema.columns.values() for name in columns}
+    return sorted(n for n in names if n != column and n.lower() == column.lower())

@@ -38,6 +38,12 @@
    in ALLOWED or val is None: continue` — narrowed nothing: the keys a caller gives stayed
    TG009 though only allowed names pass. Tests joined by `and` narrow where they all pass,
    by `or` where none does.
+6. A Prisma schema quotes its mixed-case names (`"organizationId" TEXT NOT NULL`); the
+   configuration `tenant_column = "organizationId"` is folded to `organizationid`, as
+   PostgreSQL folds a bare name, and matches no table: the run stopped (exit 2, rightly) with
+   "no table with a organizationid column", which the schema plainly shows. The message (and
+   the warning for a listed tenant table) now names the schema's spelling and the way to write
+   it: `tenant_column = '"organizationId"'`.
 """
 
 from __future__ import annotations
@@ -46,7 +52,9 @@ from pathlib import Path
 
 import pytest
 
-from .project_files import findings_of_check, write_guild_project
+from tenantguard.cli import main
+
+from .project_files import findings_of_check, write_guild_project, write_project
 
 _found = findings_of_check
 _project = write_guild_project
@@ -399,3 +407,42 @@ def test_a_name_a_joined_membership_test_narrows_is_read(
     source = ALLOWED_KEYS.replace("KEY", key).replace("TEST", test)
     _project(tmp_path, {"bot/service.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 6. a mixed-case tenant column the schema quotes
+
+PRISMA = (
+    'CREATE TABLE "Organization" ("id" TEXT NOT NULL, CONSTRAINT "Organization_pkey" '
+    'PRIMARY KEY ("id"));\n'
+    'CREATE TABLE "Project" ("id" TEXT NOT NULL, "organizationId" TEXT NOT NULL, '
+    '"name" TEXT NOT NULL);\n'
+)
+PRISMA_QUERIES = (
+    "async def projects(conn, org_id):\n"
+    "    return await conn.fetch(\n"
+    '        \'SELECT "name" FROM "Project" WHERE "organizationId" = $1\', org_id\n'
+    "    )\n"
+)
+
+
+def test_a_bare_mixed_case_tenant_column_is_explained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = '[tool.tenantguard]\ntenant_column = "organizationId"\nschema_paths = ["schema.sql"]\n'
+    write_project(tmp_path, PRISMA, config, {"app/q.py": PRISMA_QUERIES})
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--no-cache", "."]) == 2
+    error = capsys.readouterr().err
+    assert "no table with a organizationid column" in error
+    assert """the schema has "organizationId", a quoted mixed-case name""" in error
+    assert """write tenant_column = '"organizationId"'""" in error
+
+
+def test_a_quoted_mixed_case_tenant_column_proves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = (
+        '[tool.tenantguard]\ntenant_column = \'"organizationId"\'\nschema_paths = ["schema.sql"]\n'
+    )
+    write_project(tmp_path, PRISMA, config, {"app/q.py": PRISMA_QUERIES})
+    assert _found(tmp_path, capsys, monkeypatch) == []
