@@ -96,13 +96,30 @@ def _python_migrations(root: Path) -> str | None:
 
 
 def _schema_paths(relatives: list[str]) -> list[str]:
-    """The directories (or top-level files) holding the schema files, none inside another."""
-    candidates = sorted({r.rsplit("/", 1)[0] if "/" in r else r for r in relatives})
+    """The directories (or top-level files) holding the schema files, none inside another. A
+    migration kept in a folder of its own inside a migrations folder (Prisma's
+    `prisma/migrations/20240101_init/migration.sql`) names that migrations folder: the
+    migrations added later are read too (naming each folder read, a table a later migration
+    made was no tenant table, and its queries went unchecked)."""
+    candidates = sorted({_schema_directory(r) for r in relatives})
     kept: list[str] = []
     for candidate in candidates:
         if not any(candidate == k or candidate.startswith(k + "/") for k in kept):
             kept.append(candidate)
     return kept
+
+
+def _schema_directory(relative: str) -> str:
+    """The directory to name for a schema file: its own, or the migrations folder above it."""
+    if "/" not in relative:
+        return relative
+    folders = relative.split("/")[:-1]
+    if folders[-1].lower() in _MIGRATION_DIRECTORIES:
+        return "/".join(folders)
+    for depth in range(len(folders) - 1, 0, -1):
+        if folders[depth - 1].lower() in _MIGRATION_DIRECTORIES:
+            return "/".join(folders[:depth])
+    return "/".join(folders)
 
 
 def propose(root: Path) -> Proposal:

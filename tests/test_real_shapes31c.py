@@ -44,6 +44,11 @@
    "no table with a organizationid column", which the schema plainly shows. The message (and
    the warning for a listed tenant table) now names the schema's spelling and the way to write
    it: `tenant_column = '"organizationId"'`.
+7. `tenantguard init` on a Prisma project wrote `schema_paths =
+   ["prisma/migrations/20240101_init"]`: each migration's own folder. The next migration
+   (`prisma migrate dev` makes a folder per migration) was never read, so the table it made
+   was no tenant table and its queries passed unchecked. A migration in a folder of its own
+   inside a migrations folder now names that migrations folder.
 """
 
 from __future__ import annotations
@@ -446,3 +451,42 @@ def test_a_quoted_mixed_case_tenant_column_proves(
     )
     write_project(tmp_path, PRISMA, config, {"app/q.py": PRISMA_QUERIES})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 7. `init` names the migrations folder, not each migration's
+
+MIGRATION_LATER = (
+    'CREATE TABLE "Note" ("id" TEXT NOT NULL, "organizationId" TEXT NOT NULL, "body" TEXT);\n'
+    'ALTER TABLE "Note" ADD CONSTRAINT "Note_organizationId_fkey" FOREIGN KEY '
+    '("organizationId") REFERENCES "Organization"("id");\n'
+)
+
+
+def test_init_names_the_folder_prisma_adds_migrations_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = tmp_path / "prisma" / "migrations" / "20240101000000_init" / "migration.sql"
+    first.parent.mkdir(parents=True)
+    first.write_text(
+        PRISMA + 'ALTER TABLE "Project" ADD CONSTRAINT "Project_organizationId_fkey" FOREIGN KEY '
+        '("organizationId") REFERENCES "Organization"("id");\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "prisma" / "migrations" / "migration_lock.toml").write_text(
+        'provider = "postgresql"\n', encoding="utf-8"
+    )
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "q.py").write_text(PRISMA_QUERIES, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    capsys.readouterr()
+    assert 'schema_paths = ["prisma/migrations"]' in (tmp_path / "pyproject.toml").read_text()
+    # the next migration, and a query on its table
+    later = tmp_path / "prisma" / "migrations" / "20240201000000_notes" / "migration.sql"
+    later.parent.mkdir()
+    later.write_text(MIGRATION_LATER, encoding="utf-8")
+    (tmp_path / "app" / "notes.py").write_text(
+        'async def notes(conn):\n    return await conn.fetch(\'SELECT "body" FROM "Note"\')\n',  # 2
+        encoding="utf-8",
+    )
+    assert _found(tmp_path, capsys, monkeypatch) == [("app/notes.py", 2, "TG001")]
