@@ -49,6 +49,13 @@
    (`prisma migrate dev` makes a folder per migration) was never read, so the table it made
    was no tenant table and its queries passed unchecked. A migration in a folder of its own
    inside a migrations folder now names that migrations folder.
+8. A list display bound to a local name in one function (`allowed_fields = ["title",
+   "project_id"]`, then `for field in allowed_fields: if field in data:
+   set_parts.append(f"{field} = :{field}")`) was unknown when any other function of the
+   module changed its own list of the same name (`allowed_fields.extend([...])` in another
+   repository method): the names a module changes in place were read module-wide, locals
+   included. A function's local is changed only by that function (or one nested in it),
+   through an alias, or by a call it is handed to.
 """
 
 from __future__ import annotations
@@ -490,3 +497,54 @@ def test_init_names_the_folder_prisma_adds_migrations_to(
         encoding="utf-8",
     )
     assert _found(tmp_path, capsys, monkeypatch) == [("app/notes.py", 2, "TG001")]
+
+
+# 8. another function's local of the same name is another list
+
+SAME_LOCAL_NAME = (
+    "def update_tag(conn, guild_id, tag_id, data):\n"
+    '    allowed_fields = ["name", "uses"]\n'
+    "    set_parts = []\n"
+    "    for field in allowed_fields:\n"
+    "        if field in data:\n"
+    '            set_parts.append(f"{field} = :{field}")\n'
+    "    if not set_parts:\n"
+    "        return None\n"
+    "    conn.execute(\n"
+    "        f\"UPDATE tags SET {', '.join(set_parts)} WHERE id = :tag_id AND guild_id = :guild_id\",\n"
+    '        {**data, "tag_id": tag_id, "guild_id": guild_id},\n'
+    "    )\n"
+    "\n"
+    "\n"
+    "def fields_of(extra):\n"
+    '    allowed_fields = ["name"]\n'
+    "    allowed_fields.extend(extra)\n"
+    "    return allowed_fields\n"
+)
+
+
+def test_a_local_list_is_not_changed_by_another_functions_local(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, {"bot/tags.py": SAME_LOCAL_NAME})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "    allowed_fields.extend(data.get('more', []))\n",  # changed here
+        "    grow(allowed_fields)\n",  # handed to a call that may change it
+        "    same = allowed_fields\n    same.append(data['column'])\n",  # through an alias
+    ],
+)
+def test_a_local_list_changed_in_its_own_function_stays_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    source = SAME_LOCAL_NAME.replace("    set_parts = []\n", change + "    set_parts = []\n", 1)
+    _project(tmp_path, {"bot/tags.py": source})
+    found = _found(tmp_path, capsys, monkeypatch)
+    assert [rule for _, _, rule in found] == ["TG009"]

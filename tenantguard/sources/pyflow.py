@@ -1228,7 +1228,11 @@ class _Walker:
             ):
                 self.module.renames.setdefault(target.id, []).append(binding)
             if isinstance(binding, Items) and (
-                target.id in _mutated(self.module)
+                (
+                    target.id in _mutated(self.module)
+                    if self.function is None or target.id in _shared_names(self.function.node)
+                    else target.id in _local_changes(self.function.node)
+                )
                 or (self.function is None and self.index.changed_outside(target.id, stored=False))
             ):
                 reason = f"`{target.id}` is changed after it is built"
@@ -1656,6 +1660,26 @@ class _Walker:
         items = self.items_of(values)
         if items is not None and (items.keys is not None) == (values is not iterable):
             return union(items.values, iterable, self.origin)
+        keyed = iterable
+        if (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Attribute)
+            and iterable.func.attr == "keys"
+            and not iterable.args
+        ):
+            keyed = iterable.func.value
+        keys = self.items_of(keyed) if keyed is not iterable or items is not None else None
+        if keys is not None and keys.keys and not any(k.startswith("\0") for k in keys.keys):
+            # `for field in COLUMNS_BY_NAME:` (or `.keys()`): each constant key
+            origin = self.origin
+            return union(
+                [((Lit(k, origin, None, 0, keyed),),) for k in keys.keys], iterable, origin
+            )
+        grown = self.lookup(iterable.id) if isinstance(iterable, ast.Name) else None
+        if isinstance(grown, Grown) and any(grown.lists):
+            # `allowed = ["title", "note"]` in the function: each item any list of it holds
+            every = [item for items in grown.lists for item in items]
+            return union(every, iterable, self.origin)
         if isinstance(iterable, ast.Call):
             returns = self.returning(iterable.func)
             if returns is not None:  # `for q in statements()`: each item its generator yields
@@ -7003,6 +7027,59 @@ def _c3_merge(lines: list[list[ClassInfo]]) -> list[ClassInfo] | None:
         out.append(head)
         lines = [rest for rest in ([c for c in line if c is not head] for line in lines) if rest]
     return out
+
+
+_LOCAL_CHANGES: dict[int, tuple[ast.AST, frozenset[str]]] = {}
+# calls that read a list or dict given to them and keep no hold of it
+_READERS = frozenset(
+    """len list tuple set frozenset sorted reversed enumerate zip iter any all min max sum str
+    repr print isinstance dict map filter""".split()  # noqa: SIM905
+)
+
+
+def _shared_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """Names a function (or one nested in it) declares `global` or `nonlocal`: not its own."""
+    return frozenset(
+        name
+        for node in ast.walk(function)
+        if isinstance(node, ast.Global | ast.Nonlocal)
+        for name in node.names
+    )
+
+
+def _local_changes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """Local names whose list or dict a function may change in place: changed there or in a
+    function nested in it (`X.append(…)`, `X[k] = …`, `X += …`), bound to another name
+    (`alias = X`), or handed to a function called by its name that is not a known reader
+    (`add(X, q)`; a method, `conn.fetch(**kw)`, reads it, as for the module's names). Another
+    function's local of the same name is another list (before, `fields.append(…)` in one
+    method made every method's `fields = [...]` unknown)."""
+    cached = _LOCAL_CHANGES.get(id(function))
+    if cached is not None and cached[0] is function:
+        return cached[1]
+    found: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+            _changed(node.value, found)
+        elif isinstance(node, ast.AugAssign):
+            _changed(node.target, found)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and isinstance(
+            node.value, ast.Name
+        ):
+            found.add(node.value.id)  # an alias: what it does is not followed
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+                _changed(node.func.value, found)
+            if isinstance(node.func, ast.Name) and node.func.id not in _READERS:
+                # `add(X, q)`: a function the module may define to change it (as the module's
+                # own names are followed); a method of a driver reads what it is given
+                for argument in [*node.args, *(k.value for k in node.keywords)]:
+                    inner = argument.value if isinstance(argument, ast.Starred) else argument
+                    if isinstance(inner, ast.Name):
+                        found.add(inner.id)
+    result = frozenset(found)
+    _LOCAL_CHANGES[id(function)] = (function, result)
+    return result
 
 
 def _changed(target: ast.expr, found: set[str]) -> None:
