@@ -56,6 +56,10 @@
    repository method): the names a module changes in place were read module-wide, locals
    included. A function's local is changed only by that function (or one nested in it),
    through an alias, or by a call it is handed to.
+9. The names to update taken from a dict's keys (`for key in COLUMN_OF: if key in data:
+   sets.append(f"{COLUMN_OF[key]} = %({key})s")`) or from a list the function grows (`allowed
+   = ["name"]; if more: allowed.append("uses")`, then `for key in allowed:`) were loop
+   variables known only at run time (TG009): each key, each item, is read now.
 """
 
 from __future__ import annotations
@@ -548,3 +552,51 @@ def test_a_local_list_changed_in_its_own_function_stays_unknown(
     _project(tmp_path, {"bot/tags.py": source})
     found = _found(tmp_path, capsys, monkeypatch)
     assert [rule for _, _, rule in found] == ["TG009"]
+
+
+# 9. a loop over a dict's keys, or over a list the function grows
+
+OVER_KEYS = (
+    'COLUMN_OF = {"name": "name", "count": "KEY"}\n'
+    "\n"
+    "\n"
+    "def update_tag(conn, data):\n"
+    "    sets = []\n"
+    "    for key in COLUMN_OF:\n"
+    "        if key in data:\n"
+    '            sets.append(f"{COLUMN_OF[key]} = %({key})s")\n'
+    "    conn.execute(\n"
+    "        f\"UPDATE tags SET {', '.join(sets)} WHERE id = %(id)s AND guild_id = %(guild)s\",\n"
+    "        data,\n"
+    "    )\n"
+)
+
+OVER_GROWN = (
+    "def update_tag(conn, data, more):\n"
+    '    allowed = ["name"]\n'
+    "    if more:\n"
+    '        allowed.append("KEY")\n'
+    "    sets = []\n"
+    "    for key in allowed:\n"
+    "        if key in data:\n"
+    '            sets.append(f"{key} = %({key})s")\n'
+    "    conn.execute(\n"
+    "        f\"UPDATE tags SET {', '.join(sets)} WHERE id = %(id)s AND guild_id = %(guild)s\",\n"
+    "        data,\n"
+    "    )\n"
+)
+
+
+@pytest.mark.parametrize(("source", "where"), [(OVER_KEYS, 1), (OVER_GROWN, 4)])
+@pytest.mark.parametrize("key", ["uses", "guild_id"])
+def test_names_a_loop_takes_from_keys_or_a_grown_list_are_read(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    where: int,
+    key: str,
+) -> None:
+    _project(tmp_path, {"bot/tags.py": source.replace("KEY", key)})
+    expected = [("bot/tags.py", where, "TG004")] if key == "guild_id" else []
+    assert _found(tmp_path, capsys, monkeypatch) == expected

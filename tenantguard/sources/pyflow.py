@@ -6695,6 +6695,8 @@ def _growing_use(name: ast.Name, parent: ast.AST | None) -> bool:
         )
     if isinstance(parent, ast.If | ast.While | ast.IfExp):
         return parent.test is name
+    if isinstance(parent, ast.For | ast.AsyncFor):  # `for key in allowed:` reads each item
+        return parent.iter is name
     return isinstance(parent, ast.UnaryOp | ast.BoolOp)
 
 
