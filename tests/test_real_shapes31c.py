@@ -309,6 +309,31 @@ def test_a_statement_built_from_a_callers_constant_is_checked_at_the_call(
     assert _found(tmp_path, capsys, monkeypatch) == expected
 
 
+WRAPPER_WITH_A_NAME = (
+    "async def query(conn, where, order, *args):\n"
+    '    return await conn.fetch(f"SELECT * FROM tags WHERE {where} ORDER BY {order}", *args)\n'
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    '    return await query(conn, "guild_id = $1", "name", guild_id)\n'
+    "\n"
+    "\n"
+    "async def tag(conn, tag_id):\n"
+    '    return await query(conn, "id = $1", "name", tag_id)\n'
+)
+
+
+def test_a_wrappers_statement_is_not_built_again_at_its_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `where` is the wrapper's: its callers' SQL is checked whole; filling only `order` left
+    # `WHERE <unknown>` at the call, a false TG001 on a pinned caller
+    _project(tmp_path, {"bot/q.py": WRAPPER_WITH_A_NAME})
+    found = _found(tmp_path, capsys, monkeypatch)
+    assert not [f for f in found if f[1] == 6]
+    assert len([f for f in found if f[1] == 10]) <= 1
+
+
 # 4. some of a dict display's items, kept by a comprehension's condition
 
 KEPT_FIELDS = (

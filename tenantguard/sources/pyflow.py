@@ -6485,6 +6485,12 @@ class ProjectIndex:
             wrapped = self.wrapper(callee)
             positional = _positional(call, callee)
             for sink in callee.sinks:
+                if any(
+                    type(part) is Hole and part.owner is callee and part.param in wrapped
+                    for alternative in sink.value
+                    for part in alternative
+                ):
+                    continue  # a wrapper's statement: checked at the call with all it is given
                 filled: dict[str, Value] = {}
                 for alternative in sink.value:
                     for part in alternative:
@@ -6492,7 +6498,6 @@ class ProjectIndex:
                             type(part) is not Hole
                             or part.owner is not callee
                             or part.param is None
-                            or part.param in wrapped
                             or part.param in filled
                         ):
                             continue
