@@ -135,7 +135,10 @@ tenant_id = $1) … WHERE n::int IS NULL` may fail on another tenant's row (a ti
 condition), `… WHERE n::int > 5` costs more than the pin and runs after it. A body that is a
 set operation other than UNION ALL stays a subquery: a condition holding a SubPlan or a
 semi-join (`IN (SELECT …)`, `= ANY (SELECT …)`, a correlated EXISTS or scalar subquery) is not
-pushed into its branches, and tests their output rows, pinned.
+pushed into its branches, and tests their output rows, pinned — but a condition that is
+itself an EXISTS, IN or `op ANY` of a subquery is pulled up into a semi-join, whose conditions
+reading the reader's row and none of the subquery's own tables are pushed into the branches
+(`EXISTS (SELECT 1 FROM orgs o WHERE d.s IS NULL)`, `(d.s IS NULL) IN (SELECT true)`).
 
 A constraint check is a read of every tenant's rows too (round 30): a unique key or an
 exclusion constraint of a tenant table that does not hold the tenant column (`email text
@@ -2957,7 +2960,15 @@ def _held_above(analysis: Analysis, conjunct: exp.Expr) -> bool:
     semi-join — `IN (SELECT …)`, `= ANY / ALL (SELECT …)`, a correlated EXISTS or scalar
     subquery — never pushed into a subquery it keeps whole (EXPLAIN: a filter of the
     Subquery Scan, a join above it)? Not an uncorrelated EXISTS or scalar subquery: an
-    initPlan, a parameter, which is pushed down."""
+    initPlan, a parameter, which is pushed down. A condition that is itself an EXISTS, an IN
+    or an `op ANY` of a subquery is pulled up into a semi-join (`_semi_join_held`): only what
+    its join condition ties to the subquery's own rows stays above."""
+    top = conjunct
+    while isinstance(top, exp.Paren):
+        top = top.this
+    pulled = _pulled_up_sublink(top)
+    if pulled is not None:
+        return _semi_join_held(analysis, top, pulled)
     for node in conjunct.find_all(exp.In, exp.Any, exp.All, exp.Exists, exp.Subquery):
         if isinstance(node, exp.In):
             held = node.args.get("query") is not None
@@ -2969,6 +2980,65 @@ def _held_above(analysis: Analysis, conjunct: exp.Expr) -> bool:
         if held:
             return True
     return False
+
+
+def _pulled_up_sublink(top: exp.Expr) -> exp.Select | None:
+    """The subquery of a condition PostgreSQL may pull up into a semi-join (a top-level
+    conjunct of a WHERE or an inner join's ON, `pull_up_sublinks`): `EXISTS (SELECT …)`,
+    `x IN (SELECT …)`, `x op ANY (SELECT …)`. None for anything else."""
+    query: exp.Expression | None = None
+    if isinstance(top, exp.Exists):
+        query = top.this
+    elif isinstance(top, exp.In):
+        query = top.args.get("query")
+    elif isinstance(top, exp.Binary) and not isinstance(top, exp.Connector):
+        for side in (top.this, top.expression):
+            if isinstance(side, exp.Any) and isinstance(side.this, exp.Subquery):
+                query = side.this
+    while isinstance(query, exp.Subquery | exp.Paren):
+        query = query.this
+    return query if isinstance(query, exp.Select) else None
+
+
+def _semi_join_held(analysis: Analysis, top: exp.Expr, select: exp.Select) -> bool:
+    """Is a pulled-up subquery's test of the reader's row kept above the set operation? A
+    correlated IN stays a SubPlan (held). Otherwise PostgreSQL makes a semi-join, and each of
+    its conditions that reads the reader's columns but no column of the subquery's own tables
+    is a filter of the reader, pushed into its branches like any other condition: the
+    conjuncts of an EXISTS's WHERE (`EXISTS (SELECT 1 FROM orgs o WHERE d.s IS NULL)`), the
+    equality of an IN's value with an item of the subquery's list that reads none of its
+    tables (`d.s IN (SELECT 'a')`; a FROM-less one or a derived table's item is pulled up to
+    its value). Measured on PostgreSQL 15: each such filter sits in the branches' scans."""
+    inner = analysis.block_of.get(id(select))
+    if inner is None:
+        return False
+    if isinstance(top, exp.Exists):
+        where = select.args.get("where")
+        for part in conjuncts(where.this) if isinstance(where, exp.Where) else ():
+            outer, own = _semi_join_reads(analysis, inner, part)
+            if outer and not own and not _held_above(analysis, part):
+                return False
+        return True
+    subquery = select.parent
+    if isinstance(subquery, exp.Subquery) and _correlated(analysis, subquery):
+        return True
+    return all(_semi_join_reads(analysis, inner, item)[1] for item in select.expressions)
+
+
+def _semi_join_reads(analysis: Analysis, inner: Block, part: exp.Expression) -> tuple[bool, bool]:
+    """Whether `part` (of the subquery `inner`) reads a column of an enclosing block (or one
+    not told), and whether it reads a column of one of `inner`'s own tables."""
+    outer = own = False
+    for column in part.find_all(exp.Column):
+        block = _enclosing_block(column, analysis.block_of) or inner
+        found = analysis.resolve(block, column)
+        if found is None:
+            outer = True
+        elif found.block is inner:
+            own = own or found.kind is SourceKind.TABLE
+        elif found.block is not block:
+            outer = True
+    return outer, own
 
 
 def _read_as(reader: Source, position: int) -> str:
