@@ -1109,6 +1109,17 @@ class Model:
         if right_owner is not None and _renamed_by_position(right_owner, renamed):
             right_owner = None
         side = (join.args.get("side") or "").upper()
+        if (
+            left_owner is not None
+            and right_owner is not None
+            and not _exact_merge(
+                _column_type(policy, left_owner, column), _column_type(policy, right_owner, column)
+            )
+        ):
+            # `t LEFT JOIN s USING (tenant_id)` with `s.tenant_id real`: the merged column is
+            # `t.tenant_id::real`, and 16777217 equals 16777216 there: no tenant column, and the
+            # USING's equality (in float8) no chain either
+            left_owner = right_owner = None
         merged = None if side == "FULL" else right_owner if side == "RIGHT" else left_owner
         block.merged[column] = (merged, (*left, *right))
         if side == "FULL" and left_owner is not None and right_owner is not None:
@@ -1400,3 +1411,108 @@ def _values_body(query: exp.Expression) -> exp.Values | None:
         values: exp.Values = query.args["from_"].this
         return values
     return None
+
+
+# types whose common type holds each value of either exactly (PostgreSQL's USING merges the two
+# columns in it): the integers and numeric, text and varchar
+_EXACT_FAMILIES = (frozenset({"int2", "int4", "int8", "numeric"}), frozenset({"text", "varchar"}))
+_CAST_TYPES = {
+    exp.DataType.Type.SMALLINT: "int2",
+    exp.DataType.Type.INT: "int4",
+    exp.DataType.Type.BIGINT: "int8",
+    exp.DataType.Type.DECIMAL: "numeric",
+    exp.DataType.Type.TEXT: "text",
+    exp.DataType.Type.VARCHAR: "varchar",
+    exp.DataType.Type.UUID: "uuid",
+}
+_SOME_TYPE = "?"  # a value of a type not told (a call, a cast to another type…)
+
+
+def _exact_merge(left: str | None, right: str | None) -> bool:
+    """May two USING columns of these types (None: not known) merge without folding two
+    values into one? Not when either is of a type not told, nor for two known types of no
+    common exact family (int4 and real: 16777217 and 16777216 are one real)."""
+    if _SOME_TYPE in (left, right):
+        return False
+    if left is None or right is None or left == right:
+        return True
+    return any(left in family and right in family for family in _EXACT_FAMILIES)
+
+
+def _column_type(policy: Policy, source: Source, column: str, depth: int = 0) -> str | None:
+    """The type of `source`'s column `column` as far as the schema and the SQL tell: a table's
+    from the schema (None if not known), a derived table's or CTE's from each branch's item (a
+    column followed to its one source, a cast, a number), `_SOME_TYPE` for anything else."""
+    from tenantguard.engine.proof.names import could_own
+    from tenantguard.engine.proof.projections import projection_item
+    from tenantguard.engine.proof.syntax import is_star
+
+    if depth > 8:
+        return None
+    if source.kind is SourceKind.TABLE:
+        if source.column_names is not None or source.table is None:
+            return None
+        if column == policy.tenant_column and source.table in policy.tenant_column_types:
+            return policy.tenant_column_types[source.table]
+        return policy.typed_columns.get(source.table, {}).get(column)
+    index = None
+    if source.column_names is not None:
+        if column not in source.column_names:
+            return None
+        index = source.column_names.index(column)
+    found: set[str | None] = set()
+    items: list[tuple[exp.Expression | None, Block | None]] = []
+    if source.kind is SourceKind.VALUES and isinstance(source.rows, exp.Values):
+        if index is None and column.startswith("column") and column[6:].isdigit():
+            index = int(column[6:]) - 1
+        for row in source.rows.expressions:
+            values = row.expressions if isinstance(row, exp.Tuple) else [row]
+            items.append(
+                (values[index] if index is not None and index < len(values) else None, None)
+            )
+    elif source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
+        items = [(projection_item(body.node, column, index), body) for body in source.body]
+    else:
+        return None
+    for item, body in items:
+        if isinstance(item, exp.Alias):
+            item = item.this
+        while isinstance(item, exp.Paren):
+            item = item.this
+        if item is None:
+            found.add(None)
+        elif body is None:
+            found.add(_SOME_TYPE if isinstance(item, exp.Column) else _value_type(item))
+        elif isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
+            name, qualifier = identifier_name(item.this), identifier_name(item.args.get("table"))
+            owners = [
+                s
+                for s in body.every_source
+                if (s.name == qualifier if qualifier else could_own(policy, s, name))
+            ]
+            found.add(
+                _column_type(policy, owners[0], name, depth + 1) if len(owners) == 1 else None
+            )
+        elif is_star(item):
+            found.add(None)
+        else:
+            found.add(_value_type(item))
+    known = {k for k in found if k is not None}
+    if _SOME_TYPE in known or len(known) > 1:
+        return _SOME_TYPE if _SOME_TYPE in known or not _exact_merge(*sorted(known)[:2]) else None
+    return next(iter(known), None)
+
+
+def _value_type(item: exp.Expression) -> str | None:
+    """The type of a select-list or VALUES item that is no column: a cast's, a number's
+    (numeric: exact beside an integer), None for a parameter, a NULL or a string literal (of
+    the type it meets), `_SOME_TYPE` for anything else."""
+    if isinstance(item, exp.Cast):
+        to = item.args.get("to")
+        kind = to.this if isinstance(to, exp.DataType) else None
+        return _CAST_TYPES.get(kind, _SOME_TYPE) if kind is not None else _SOME_TYPE
+    if isinstance(item, exp.Literal):
+        return None if item.is_string else "numeric"
+    if isinstance(item, exp.Placeholder | exp.Parameter | exp.Null):
+        return None
+    return _SOME_TYPE

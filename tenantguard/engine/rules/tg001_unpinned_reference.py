@@ -144,7 +144,9 @@ What pins a reference `R`:
   name as any alias does (not followed inside parentheses; for a FULL JOIN, whose merged
   column is a coalesce of both sides', `WHERE tenant_id = $1` or `WHERE j.tenant_id = $1`
   pins both sides: every row's non-NULL side is $1 — not null-safely; a WHERE pin of one
-  side reduces it to a LEFT JOIN, whose USING pins the other);
+  side reduces it to a LEFT JOIN, whose USING pins the other). Not when the two columns may
+  be of types whose common type folds values (PostgreSQL merges them in it: beside a `real`
+  column, 16777217 is 16777216): the schema's types, a derived table's or VALUES' casts;
 - an OR, for what every one of its branches pins to the same value
   (`(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)`); with `shared_rows = true`, a branch
   `tenant_id IS NULL` (rows of no tenant) beside them; so too, without it, a branch
