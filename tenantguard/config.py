@@ -885,16 +885,17 @@ def _spanning_keys(
 
     tenant = {table_name(t) for t in tables}
     found: dict[str, list[frozenset[str]]] = {}
-    for table, keys in schema.spanning.items():
-        if table not in tenant:
-            continue
-        computed = schema.generated.get(table, {})
-        for key in keys.values():
-            full = set(key)
-            for generated in key:
-                full |= computed.get(generated, set())
-            if full and column not in full and frozenset(full) not in found.get(table, []):
-                found.setdefault(table, []).append(frozenset(full))
+    for table in tenant:
+        # a write of a table is one of its partitions and children too (an INSERT routed into
+        # a partition, an UPDATE without ONLY reaching a child): their keys check it as well
+        for holder in (table, *sorted(schema.descendants(table))):
+            computed = schema.generated.get(holder, {})
+            for key in schema.spanning.get(holder, {}).values():
+                full = set(key)
+                for generated in key:
+                    full |= computed.get(generated, set())
+                if full and column not in full and frozenset(full) not in found.get(table, []):
+                    found.setdefault(table, []).append(frozenset(full))
     return found
 
 

@@ -16,6 +16,12 @@ tenant column `org_id`, organisation 1 the request's, 2 the victim, whose task i
    is `t.org_id::real`, where organisation 16777217 equals 16777216: `tasks t LEFT JOIN
    org_stats s USING (org_id) WHERE org_id = $1`, `tasks t FULL JOIN (SELECT 0.5::real AS
    org_id) p USING (org_id) AS j WHERE j.org_id = $1` returned the victim's task, accepted.
+3. TG013, spanning keys (107597d, and the runtime's SPANNING_QUERY): a unique key of a
+   partition or of an inheriting table checks the writes of its parent (an INSERT routed into
+   the partition, an UPDATE without ONLY reaching the child), but the keys were kept by the
+   table holding the index only: `INSERT INTO pusers … VALUES ($1, $2, 'victim@x')` failed
+   with pusers_1_email_idx, `UPDATE users SET email = 'victim@x' WHERE org_id = $1 AND id =
+   $2` with kusers_email_key, both passed (statically and at run time).
 """
 
 from __future__ import annotations
@@ -150,3 +156,83 @@ async def test_a_column_merged_in_real_returns_the_victims_task(big: str) -> Non
             assert [r["title"] for r in await conn.fetch(sql, 16777216)] == ["Own task"], shape
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- 3. keys of partitions and children
+FAMILY_SCHEMA = """
+CREATE TABLE orgs (id int PRIMARY KEY, name text);
+CREATE TABLE pusers (org_id int NOT NULL, id int, email text) PARTITION BY RANGE (id);
+CREATE TABLE pusers_low PARTITION OF pusers FOR VALUES FROM (0) TO (1000);
+CREATE UNIQUE INDEX ON pusers_low (email);
+CREATE TABLE users (org_id int NOT NULL, id int, email text, PRIMARY KEY (org_id, id));
+CREATE TABLE staff (UNIQUE (email)) INHERITS (users);
+"""
+FAMILY_DATA = """
+INSERT INTO orgs VALUES (1, 'Own org'), (2, 'Victim org');
+INSERT INTO pusers VALUES (2, 20, 'victim@x');
+INSERT INTO staff VALUES (1, 10, 'own@x'), (2, 20, 'victim@x');
+"""
+FAMILY_WRITES = {
+    "a partition's key": "INSERT INTO pusers (org_id, id, email) VALUES ($1, $2, $3)",
+    "a child's key": "UPDATE users SET email = $3 WHERE org_id = $1 AND id = $2",
+}
+
+
+@pytest.fixture
+async def family(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, FAMILY_SCHEMA + FAMILY_DATA) as dsn:
+        yield dsn
+
+
+def _family_policy(tmp_path: Path) -> object:
+    from .test_schema import policy_for
+
+    return policy_for(tmp_path, FAMILY_SCHEMA, tenant_column="org_id")
+
+
+def test_a_key_of_a_partition_or_child_checks_the_parents_writes(tmp_path: Path) -> None:
+    from tenantguard.engine.analyze import analyze_statement
+
+    policy = _family_policy(tmp_path)
+    for shape, sql in FAMILY_WRITES.items():
+        codes = sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+        assert codes == ["TG013"], shape
+
+
+async def test_a_key_of_a_partition_or_child_fails_the_parents_write(
+    family: str, tmp_path: Path
+) -> None:
+    from tenantguard import Policy, TenantIsolationError
+    from tenantguard.runtime import connect, tenant
+    from tenantguard.runtime.schema_code import SPANNING_QUERY, spanning_keys
+
+    conn = await asyncpg.connect(family)
+    try:
+        for shape, sql in FAMILY_WRITES.items():
+            with pytest.raises(asyncpg.UniqueViolationError):  # the victim's value
+                await conn.execute(sql, 1, 10, "victim@x")
+            transaction = conn.transaction()
+            await transaction.start()
+            try:  # a value no tenant holds is written
+                assert (await conn.execute(sql, 1, 10, "new@x")).endswith(" 1"), shape
+            finally:
+                await transaction.rollback()
+        rows = await conn.fetch(SPANNING_QUERY)
+    finally:
+        await conn.close()
+    catalog = spanning_keys([tuple(r) for r in rows], lambda t: t != "orgs", "org_id")
+    policy = _family_policy(tmp_path)
+    assert {t: set(k) for t, k in policy.spanning_keys.items()} == {  # type: ignore[attr-defined]
+        t: set(k) for t, k in catalog.items()
+    }
+    guarded = await connect(
+        family, policy=Policy("org_id", {"pusers", "pusers_low", "users", "staff"})
+    )
+    try:
+        with tenant(1):
+            for shape, sql in FAMILY_WRITES.items():
+                with pytest.raises(TenantIsolationError):
+                    await guarded.execute(sql, 1, 10, "victim@x")
+                assert shape
+    finally:
+        await guarded.close()

@@ -506,7 +506,7 @@ def view_writes(
 # (lower(email)) STORED UNIQUE`: a write of email is checked). `spanning_keys` keeps those of
 # tenant tables that do not hold the tenant column.
 SPANNING_QUERY = """
-WITH keyed AS (
+WITH RECURSIVE keyed AS (
     SELECT i.indexrelid, i.indrelid, a.attnum
     FROM pg_catalog.pg_index i
     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum > 0
@@ -529,11 +529,18 @@ WITH keyed AS (
       ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid
      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = k.indrelid
      AND d.refobjsubid > 0
+), owners AS (
+    -- a key of a partition or an inheriting table checks the writes of its ancestors too
+    SELECT DISTINCT indrelid AS relid, indrelid AS owner FROM keyed
+    UNION
+    SELECT o.relid, h.inhparent
+    FROM owners o JOIN pg_catalog.pg_inherits h ON h.inhrelid = o.owner
 )
 SELECT c.relname::text, array_agg(DISTINCT a.attname::text)
 FROM sources s
+JOIN owners o ON o.relid = s.indrelid
 JOIN pg_catalog.pg_attribute a ON a.attrelid = s.indrelid AND a.attnum = s.attnum
-JOIN pg_catalog.pg_class c ON c.oid = s.indrelid
+JOIN pg_catalog.pg_class c ON c.oid = o.owner
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
 GROUP BY s.indexrelid, c.relname
