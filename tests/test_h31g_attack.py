@@ -22,6 +22,10 @@ tenant column `org_id`, organisation 1 the request's, 2 the victim, whose task i
    table holding the index only: `INSERT INTO pusers … VALUES ($1, $2, 'victim@x')` failed
    with pusers_1_email_idx, `UPDATE users SET email = 'victim@x' WHERE org_id = $1 AND id =
    $2` with kusers_email_key, both passed (statically and at run time).
+4. Runtime, the random generator's seed (1a8a439 refused setseed() only): PostgreSQL's `seed`
+   setting calls setseed() when set, and no reset reseeds: clinic 1's request ran `SET seed
+   = 0.42` (or `SET LOCAL seed`, `set_config('seed', '0.42', false)`), and clinic 2's next
+   request on the pooled connection made the token clinic 1 computes on its own connection.
 """
 
 from __future__ import annotations
@@ -236,3 +240,50 @@ async def test_a_key_of_a_partition_or_child_fails_the_parents_write(
                 assert shape
     finally:
         await guarded.close()
+
+
+# ---------------------------------------------------------------- 4. the seed setting
+TOKEN = "SELECT md5(random()::text)"
+
+
+@pytest.mark.parametrize(
+    "seeding",
+    [
+        "SET seed = 0.42",
+        "SET SESSION seed TO 0.42",
+        "SET LOCAL seed TO 0.42",
+        'SET "seed" = 0.42',
+        "SELECT set_config('seed', '0.42', false)",
+        "SELECT set_config('seed', '0.42', true)",
+    ],
+)
+async def test_the_seed_setting_does_not_predict_the_next_requests_random(
+    two_clinics: str, seeding: str
+) -> None:
+    from tenantguard import TenantIsolationError
+    from tenantguard.runtime import create_pool, tenant
+
+    from .test_runtime import POLICY
+
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as connection:
+                try:
+                    async with connection.transaction():
+                        await connection.execute(seeding)
+                    seeded = "seeded"
+                except TenantIsolationError:
+                    seeded = "refused"
+        with tenant(2):
+            async with pool.acquire() as connection:
+                token = await connection.fetchval(TOKEN)
+        own = await asyncpg.connect(two_clinics)  # clinic 1, anywhere
+        try:
+            await own.execute("SELECT setseed(0.42)")
+            predicted = await own.fetchval(TOKEN)
+        finally:
+            await own.close()
+        assert (seeded, token != predicted) == ("refused", True)
+    finally:
+        await pool.close()

@@ -189,6 +189,9 @@ _ENDS_TRANSACTION = frozenset({"commit", "end", "rollback", "abort"})
 _LEADING = lazy_pattern(r"[\s(]*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
 _SET_CONFIG = lazy_pattern(r"set_config\(")
 _HARMLESS_SET_CONFIG = lazy_pattern(r"set_config\('([a-z_][a-z0-9_.]*)',")
+# the `seed` setting, whose assignment calls setseed() (`SET [SESSION | LOCAL] seed …`, `RESET
+# seed`, `set_config('seed', …)`), in `code_text` form (lower case, no blanks nor `"`)
+_SETS_SEED = lazy_pattern(r"^\(*(?:re)?set(?:session|local)?seed(?:=|to|;|$)|set_config\('seed',")
 # PostgreSQL's blanks, and the characters of a name it does not quote: every character past
 # ASCII is a letter to it (`lower\u00a0(` calls the function "lower\u00a0", where Python's `\s`
 # and sqlglot see lower and a space)
@@ -424,11 +427,12 @@ def statement_effects(text: str, setting: str) -> Effects:
             "literal): it may change the tenant setting",
             "name the setting with a plain string literal; " + _SETTING_HINT,
         )
-    if "setseed" in code and _calls_setseed(bare):
+    if ("setseed" in code and _calls_setseed(bare)) or ("seed" in code and _SETS_SEED.search(code)):
         return Effects(
             False,
             False,
-            "setseed() seeds the session's random(), which no reset reseeds (RESET ALL and "
+            "setseed() (or the seed setting) seeds the session's random(), which no reset "
+            "reseeds (RESET ALL and "
             "DISCARD ALL leave it): the next request on the pooled connection would draw "
             "numbers this one can compute — a token another tenant's request makes with "
             "random() and stores in its rows",
