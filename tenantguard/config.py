@@ -882,6 +882,7 @@ def _spanning_keys(
     the primary key, exclusion constraints, without the tenant column — with the columns a
     generated column among them is computed from (a write of those gives it its value)."""
     from tenantguard.engine.policy import table_name
+    from tenantguard.engine.spanning_keys import through_views
 
     tenant = {table_name(t) for t in tables}
     found: dict[str, list[frozenset[str]]] = {}
@@ -896,7 +897,9 @@ def _spanning_keys(
                     full |= computed.get(generated, set())
                 if full and column not in full and frozenset(full) not in found.get(table, []):
                     found.setdefault(table, []).append(frozenset(full))
-    return found
+    # a write through a view (one table in its FROM) is one of its base table
+    views = {name: (view.query, view.columns) for name, view in schema.views.items()}
+    return through_views(found, views) if views else found
 
 
 def _typed_columns(schema: SchemaInfo) -> dict[str, dict[str, str]]:

@@ -26,6 +26,10 @@ tenant column `org_id`, organisation 1 the request's, 2 the victim, whose task i
    setting calls setseed() when set, and no reset reseeds: clinic 1's request ran `SET seed
    = 0.42` (or `SET LOCAL seed`, `set_config('seed', '0.42', false)`), and clinic 2's next
    request on the pooled connection made the token clinic 1 computes on its own connection.
+5. TG013, spanning keys through a view (107597d and the runtime): PostgreSQL writes through a
+   single-table view to its table, whose keys check the value: `UPDATE member_view SET mail =
+   'victim@x' WHERE org_id = $1 AND id = $2` (a view renaming email) failed with
+   vmembers_email_key, and passed statically and at run time (keys were kept by table only).
 """
 
 from __future__ import annotations
@@ -287,3 +291,73 @@ async def test_the_seed_setting_does_not_predict_the_next_requests_random(
         assert (seeded, token != predicted) == ("refused", True)
     finally:
         await pool.close()
+
+
+# ---------------------------------------------------------------- 5. keys written through a view
+VIEW_SCHEMA = """
+CREATE TABLE orgs (id int PRIMARY KEY, name text);
+CREATE TABLE vmembers (org_id int NOT NULL, id int, email text UNIQUE, PRIMARY KEY (org_id, id));
+CREATE VIEW all_members AS SELECT * FROM vmembers;
+CREATE VIEW member_view AS SELECT org_id, id, email AS mail FROM vmembers;
+"""
+VIEW_DATA = """
+INSERT INTO orgs VALUES (1, 'Own org'), (2, 'Victim org');
+INSERT INTO vmembers VALUES (1, 10, 'own@x'), (2, 20, 'victim@x');
+"""
+VIEW_WRITES = {
+    "a view of every column": "UPDATE all_members SET email = $3 WHERE org_id = $1 AND id = $2",
+    "a view renaming the key": "UPDATE member_view SET mail = $3 WHERE org_id = $1 AND id = $2",
+}
+
+
+@pytest.fixture
+async def viewed(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, VIEW_SCHEMA + VIEW_DATA) as dsn:
+        yield dsn
+
+
+def test_a_write_through_a_view_of_a_spanning_key_is_found(tmp_path: Path) -> None:
+    from tenantguard.engine.analyze import analyze_statement
+
+    from .test_schema import policy_for
+
+    policy = policy_for(tmp_path, VIEW_SCHEMA, tenant_column="org_id")
+    for shape, sql in VIEW_WRITES.items():
+        codes = sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+        assert codes == ["TG013"], shape
+
+
+async def test_a_write_through_a_view_fails_on_the_victims_value(viewed: str) -> None:
+    from tenantguard import Policy, TenantIsolationError
+    from tenantguard.runtime import connect, tenant
+
+    conn = await asyncpg.connect(viewed)
+    try:
+        for shape, sql in VIEW_WRITES.items():
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await conn.execute(sql, 1, 10, "victim@x")
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                assert await conn.execute(sql, 1, 10, "new@x") == "UPDATE 1", shape
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()
+    guarded = await connect(
+        viewed, policy=Policy("org_id", {"vmembers", "all_members", "member_view"})
+    )
+    try:
+        with tenant(1):
+            for shape, sql in VIEW_WRITES.items():
+                with pytest.raises(TenantIsolationError):
+                    await guarded.execute(sql, 1, 10, "victim@x")
+                assert shape
+            assert (
+                await guarded.execute(
+                    "UPDATE member_view SET id = id WHERE org_id = $1 AND id = $2", 1, 10
+                )
+                == "UPDATE 1"
+            )
+    finally:
+        await guarded.close()

@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import sqlglot
 from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof import identifier_name
 
-__all__ = ["SpanningWrite", "key_writes", "spanning_writes"]
+__all__ = ["SpanningWrite", "key_writes", "spanning_writes", "through_views", "view_base"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +120,67 @@ def _column_name(node: exp.Expression) -> str | None:
     if isinstance(node, exp.Identifier):
         return identifier_name(node)
     return None
+
+
+def view_base(
+    query: str, listed: list[str] | None = None
+) -> tuple[str, dict[str, str] | None] | None:
+    """The one table (or view) a view's query reads — PostgreSQL writes through such a view —,
+    and its columns by the view's names (None: `*`, the same names); None when the query is
+    no single-table SELECT."""
+    from tenantguard.engine.policy import table_name
+
+    try:
+        tree = sqlglot.parse_one(query, read="postgres")
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError, RecursionError):
+        return None
+    if not isinstance(tree, exp.Select) or tree.args.get("joins"):
+        return None
+    source = tree.args.get("from_") or tree.args.get("from")
+    table = source.this if isinstance(source, exp.From) else None
+    if not isinstance(table, exp.Table):
+        return None
+    base = table_name(identifier_name(table.this))
+    names: dict[str, str] = {}
+    for position, item in enumerate(tree.expressions):
+        if isinstance(item, exp.Star) or (
+            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+        ):
+            if len(tree.expressions) != 1 or listed:
+                return None
+            return base, None
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if not isinstance(inner, exp.Column):
+            continue
+        shown = item.alias_or_name if isinstance(item, exp.Alias) else identifier_name(inner.this)
+        if listed is not None and position < len(listed):
+            shown = listed[position]
+        names[table_name(shown)] = table_name(identifier_name(inner.this))
+    return base, names
+
+
+def through_views(
+    keys: dict[str, list[frozenset[str]]], views: Mapping[str, tuple[str, list[str] | None]]
+) -> dict[str, list[frozenset[str]]]:
+    """`keys` (table -> spanning keys) with those a write through a view is checked by: its
+    base's (views of views followed), under the names the view gives the key's columns."""
+    found = {table: list(k) for table, k in keys.items()}
+    bases = {name: view_base(query, listed) for name, (query, listed) in views.items()}
+
+    def of(name: str, depth: int) -> list[frozenset[str]]:
+        base = bases.get(name)
+        if base is None or depth > 16:
+            return list(keys.get(name, ()))
+        table, names = base
+        own: list[frozenset[str]] = []
+        for key in of(table, depth + 1):
+            shown = frozenset(v for v, b in names.items() if b in key) if names is not None else key
+            if shown and shown not in own:
+                own.append(shown)
+        return own
+
+    for name in views:
+        through = of(name, 0)
+        if through:
+            found[name] = through
+    return found

@@ -48,6 +48,7 @@ from asyncpg.pool import Pool
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.policy import Policy
+from tenantguard.engine.spanning_keys import through_views
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, Scope
@@ -746,11 +747,14 @@ class GuardedConnection(asyncpg.Connection):
         )
         self._tg_check_policy_names(names)
         policy = guard.policy
-        guard.learn_spanning_keys(
-            spanning_keys(
-                (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column
-            )
+        spanning = spanning_keys(
+            (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column
         )
+        defined = {str(row[0]): (str(row[1]), None) for row in views if row[2] == "v"}
+        if spanning and defined:  # a write through a view is one of its base table
+            through = through_views({t: list(k) for t, k in spanning.items()}, defined)
+            spanning = {t: tuple(k) for t, k in through.items()}
+        guard.learn_spanning_keys(spanning)
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))
