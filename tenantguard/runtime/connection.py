@@ -72,6 +72,7 @@ from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
 from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
 from tenantguard.runtime.schema_code import (
     cascades,
+    checked_foreign_keys,
     implicit_changers,
     inlined_functions,
     setting_code,
@@ -761,6 +762,7 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_cascades(
             cascades((tuple(row) for row in actions), policy.is_tenant_table, policy.tenant_column)
         )
+        guard.learn_checked_foreign_keys(checked_foreign_keys(tuple(row) for row in actions))
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         readers, self._tg_setting_changers, reading, mentions = setting_code(

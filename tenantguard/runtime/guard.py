@@ -24,7 +24,7 @@ from sqlglot import exp
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import Policy, normalize_name, sql_name, strip_casts
+from tenantguard.engine.policy import ForeignKey, Policy, normalize_name, sql_name, strip_casts
 from tenantguard.engine.search_path import without_comments
 from tenantguard.engine.sqltext import cursor_query_start, cursor_use, split_sql
 from tenantguard.engine.verdicts import Verdict
@@ -247,7 +247,7 @@ class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
     __slots__ = (
-        "_cache", "_cache_bytes_used", "_cascades", "_checked", "_connections",
+        "_cache", "_cache_bytes_used", "_cascades", "_checked", "_checked_keys", "_connections",
         "_extension_functions", "_full", "_generation", "_hits", "_inlined", "_log_values",
         "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_proven_with",
         "_registry", "_reports", "_require_tenant", "_set_tenant_setting", "_setting_literal",
@@ -296,6 +296,7 @@ class Guard:
         self._inlined: dict[str, str] = {}
         self._registry: tuple[str, str] | None = None
         self._cascades: dict[str, dict[str, frozenset[str]]] = {}
+        self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
@@ -475,6 +476,17 @@ class Guard:
                 mine[verb] = mine.get(verb, frozenset()) | columns
         self._relearn("_cascades", merged)
 
+    def learn_checked_foreign_keys(self, found: Mapping[str, tuple[ForeignKey, ...]]) -> None:
+        """The foreign keys a connection found in the catalog (`runtime.schema_code.
+        checked_foreign_keys`, `Policy.checked_foreign_keys`), with the policy's own: a write
+        whose value such a key checks against every tenant's rows is refused (TG013, round 31).
+        Verdicts made before are made again."""
+        merged = dict(self._checked_keys)
+        for table, keys in found.items():
+            known = merged.get(table, ())
+            merged[table] = known + tuple(k for k in keys if k not in known)
+        self._relearn("_checked_keys", merged)
+
     def learn_tenant_registry(self, registry: tuple[str, str] | None) -> None:
         """The tenant registry a connection found in the catalog — the one table every foreign
         key on the tenant column references, with its key — for a policy that names none, as
@@ -527,6 +539,11 @@ class Guard:
             or normalize_name(sql_name(registry[0])) in policy.tenant_tables
         ):
             registry = None  # the policy's own, or a table it holds for a tenant's
+        checked = {
+            table: tuple(k for k in keys if k not in policy.checked_foreign_keys.get(table, ()))
+            for table, keys in self._checked_keys.items()
+        }
+        checked = {table: keys for table, keys in checked.items() if keys}
         cascaded: dict[str, dict[str, frozenset[str]]] = {}
         for table, kinds in self._cascades.items():
             own = policy.cascades.get(table, {})
@@ -541,8 +558,16 @@ class Guard:
             and not inlined
             and registry is None
             and not cascaded
+            and not checked
         ):
             return policy
+        if checked:
+            policy = policy.replace(
+                checked_foreign_keys={
+                    table: policy.checked_foreign_keys.get(table, ()) + checked.get(table, ())
+                    for table in {*policy.checked_foreign_keys, *checked}
+                }
+            )
         if cascaded:
             policy = policy.replace(
                 cascades={

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tenantguard._patterns import lazy_pattern
+from tenantguard.engine.policy import ForeignKey
 
 __all__ = [
     "CODE_QUERY",
@@ -642,11 +643,14 @@ def tenant_registry(rows: Iterable[tuple[Any, ...]]) -> tuple[str, str] | None:
     return next(iter(targets)) if len(targets) == 1 else None
 
 
-# The foreign keys with an action (ON DELETE / ON UPDATE CASCADE, SET NULL, SET DEFAULT), for a
-# policy without schema sources (round 30): a DELETE or UPDATE of the table a key references
-# reaches every tenant's rows that reference the rows it writes (`DELETE FROM plans WHERE id =
-# 7` deleted clinic 2's subscriptions). `cascades` makes `Policy.cascades` of them, as the
-# schema sources would.
+# The foreign keys, for a policy without schema sources (NOT VALID and DEFERRABLE ones too: the
+# server checks new rows by each). Those with an action (ON DELETE / ON UPDATE CASCADE, SET NULL,
+# SET DEFAULT, round 30): a DELETE or UPDATE of the table a key references reaches every
+# tenant's rows that reference the rows it writes (`DELETE FROM plans WHERE id = 7` deleted
+# clinic 2's subscriptions): `cascades` makes `Policy.cascades` of them. And every one but those
+# referencing a primary key (round 31, helper h31a): `checked_foreign_keys` makes
+# `Policy.checked_foreign_keys` of them, whose checks read every tenant's rows
+# (`engine.referencing_keys`), as the schema sources would.
 CASCADES_QUERY = """
 SELECT r.relname::text, c.relname::text, k.confdeltype::text, k.confupdtype::text,
        array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(attnum, o)
@@ -654,12 +658,14 @@ SELECT r.relname::text, c.relname::text, k.confdeltype::text, k.confupdtype::tex
              ORDER BY u.o),
        array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(attnum, o)
              JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum
-             ORDER BY u.o)
+             ORDER BY u.o),
+       coalesce((SELECT i.indisprimary FROM pg_catalog.pg_index i
+                 WHERE i.indexrelid = k.conindid), false)
 FROM pg_catalog.pg_constraint k
 JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
 JOIN pg_catalog.pg_class r ON r.oid = k.confrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE k.contype = 'f' AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))
+WHERE k.contype = 'f'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
 """
 
@@ -673,7 +679,7 @@ def cascades(
     rows only: left out. A key whose child holds no tenant rows counts when the child's own
     keys pass the write on (to a fixed point)."""
     keys = []
-    for parent, child, on_delete, on_update, columns, ref_columns in rows:
+    for parent, child, on_delete, on_update, columns, ref_columns, *_ in rows:
         pairs = list(zip(columns or (), ref_columns or (), strict=False))
         carries = (
             is_tenant_table(str(parent))
@@ -704,3 +710,17 @@ def cascades(
                 kinds = found.setdefault(key[0], {})
                 kinds[verb] = kinds.get(verb, frozenset()) | columns
     return found
+
+
+def checked_foreign_keys(rows: Iterable[tuple[Any, ...]]) -> dict[str, tuple[ForeignKey, ...]]:
+    """From the rows of `CASCADES_QUERY`: per referencing table, its foreign keys but those
+    referencing a primary key (`Policy.checked_foreign_keys`; `engine.referencing_keys` keeps
+    those a write's check reads every tenant's rows by)."""
+    found: dict[str, list[ForeignKey]] = {}
+    for parent, child, _, _, columns, ref_columns, primary in rows:
+        if primary or not columns or len(columns) != len(ref_columns or ()):
+            continue
+        key = ForeignKey(tuple(str(c) for c in columns), str(parent), tuple(map(str, ref_columns)))
+        if key not in found.setdefault(str(child), []):
+            found[str(child)].append(key)
+    return {table: tuple(keys) for table, keys in found.items()}
