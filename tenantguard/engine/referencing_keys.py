@@ -15,6 +15,7 @@ check new rows, DEFERRABLE ones at commit; those referencing the primary key lef
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -140,3 +141,47 @@ def _assigned(update: exp.Update | exp.OnConflict) -> set[str]:
                 if isinstance(target, exp.Column):
                     columns.add(identifier_name(target.this))
     return columns
+
+
+def keys_through_views(
+    keys: dict[str, tuple[ForeignKey, ...]], views: Mapping[str, tuple[str, list[str] | None]]
+) -> dict[str, tuple[ForeignKey, ...]]:
+    """`keys` (table -> foreign keys) with those a write through a view is checked by: a view
+    of one table (`spanning_keys.view_base`) writes its base's rows — checked by the base's
+    keys under the names the view gives their columns, and by the keys referencing the base
+    when the view shows the referenced columns (for the runtime guard: the schema sources'
+    reader maps them itself, `SchemaInfo.checked_foreign_keys`)."""
+    from tenantguard.engine.spanning_keys import view_base
+
+    found = dict(keys)
+    for view, (query, listed) in views.items():
+        based = view_base(query, listed)
+        if based is None:
+            continue
+        base, names = based
+        shown = {b: v for v, b in names.items()} if names is not None else None
+
+        def named(
+            columns: tuple[str, ...], shown: dict[str, str] | None = shown
+        ) -> tuple[str, ...] | None:
+            if shown is None:
+                return columns
+            mapped = tuple(shown.get(c) for c in columns)
+            return mapped if all(mapped) else None  # type: ignore[return-value]
+
+        own = [
+            ForeignKey(columns, k.ref_table, k.ref_columns)
+            for k in keys.get(base, ())
+            if (columns := named(k.columns)) is not None
+        ]
+        if own:
+            found[view] = found.get(view, ()) + tuple(own)
+        for table, referencing in keys.items():
+            through = [
+                ForeignKey(k.columns, view, ref)
+                for k in referencing
+                if k.ref_table == base and (ref := named(k.ref_columns)) is not None
+            ]
+            if through:
+                found[table] = found.get(table, ()) + tuple(through)
+    return found

@@ -48,6 +48,7 @@ from asyncpg.pool import Pool
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.policy import Policy
+from tenantguard.engine.referencing_keys import keys_through_views
 from tenantguard.engine.spanning_keys import through_views
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError, TenantIsolationError
@@ -762,7 +763,10 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_cascades(
             cascades((tuple(row) for row in actions), policy.is_tenant_table, policy.tenant_column)
         )
-        guard.learn_checked_foreign_keys(checked_foreign_keys(tuple(row) for row in actions))
+        checked = checked_foreign_keys(tuple(row) for row in actions)
+        if checked and defined:  # a write through a view is one of its base table
+            checked = keys_through_views(checked, defined)
+        guard.learn_checked_foreign_keys(checked)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         readers, self._tg_setting_changers, reading, mentions = setting_code(
@@ -791,6 +795,12 @@ class GuardedConnection(asyncpg.Connection):
                 (tuple(row) for row in rows), policy.is_tenant_table, policy.tenant_column
             )
         guard.learn_setting_readers(readers, writes)
+        # last: the views the policy does not name are sorted once, knowing those filtered by
+        # the setting (each fact learnt sorts them again)
+        guard.learn_views(
+            {str(row[0]): str(row[1]) for row in views if row[2] in ("v", "m") and row[1]},
+            frozenset(str(row[0]) for row in views if row[2] == "m"),
+        )
         if mentions or self._tg_setting_changers or configured:
             # the database's code reads or sets the setting (names the catalog read may miss:
             # a view of such a view, a name built at run time): the setting is set to tenant()

@@ -247,13 +247,45 @@ class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
     __slots__ = (
-        "_cache", "_cache_bytes_used", "_cascades", "_checked", "_checked_keys", "_connections",
-        "_extension_functions", "_full", "_generation", "_hits", "_inlined", "_log_values",
-        "_max_statement_bytes", "_mode", "_owns_expressions", "_policy", "_proven_with",
-        "_registry", "_reports", "_require_tenant", "_set_tenant_setting", "_setting_literal",
-        "_setting_readers", "_spanning", "_stateful", "_tenant_setting", "_view_writes",
-        "blocked", "cache_bytes", "cache_misses", "cache_size", "fast_hits", "names_unchecked",
-        "reported", "resets_skipped", "schema_code", "setting_syncs", "unlisted_tables",
+        "_cache",
+        "_cache_bytes_used",
+        "_cascades",
+        "_checked",
+        "_checked_keys",
+        "_connections",
+        "_extension_functions",
+        "_full",
+        "_generation",
+        "_hits",
+        "_inlined",
+        "_log_values",
+        "_max_statement_bytes",
+        "_mode",
+        "_owns_expressions",
+        "_policy",
+        "_proven_with",
+        "_registry",
+        "_reports",
+        "_require_tenant",
+        "_set_tenant_setting",
+        "_setting_literal",
+        "_setting_readers",
+        "_spanning",
+        "_stateful",
+        "_tenant_setting",
+        "_view_queries",
+        "_view_writes",
+        "blocked",
+        "cache_bytes",
+        "cache_misses",
+        "cache_size",
+        "fast_hits",
+        "names_unchecked",
+        "reported",
+        "resets_skipped",
+        "schema_code",
+        "setting_syncs",
+        "unlisted_tables",
         "unscoped_statements",
     )  # fmt: skip
 
@@ -297,6 +329,7 @@ class Guard:
         self._registry: tuple[str, str] | None = None
         self._cascades: dict[str, dict[str, frozenset[str]]] = {}
         self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
+        self._view_queries: tuple[dict[str, str], frozenset[str]] = ({}, frozenset())
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
@@ -487,6 +520,18 @@ class Guard:
             merged[table] = known + tuple(k for k in keys if k not in known)
         self._relearn("_checked_keys", merged)
 
+    def learn_views(self, queries: Mapping[str, str], materialized: frozenset[str]) -> None:
+        """The views (and materialized views) a connection found in the catalog, with their
+        queries (`pg_get_viewdef`), for a policy that does not name them (round 31): sorted
+        as schema sources sort them (`sources.schema.tenant_relations`) — one that passes a
+        tenant table's tenant column through row by row is read like a tenant table, one that
+        aggregates, ranks or joins it in cannot be pinned (every read refused); a policy
+        written by hand named none, and an unpinned `SELECT * FROM people` (a view of members)
+        returned every tenant's members. Verdicts made before are made again."""
+        known = dict(self._view_queries[0])
+        known.update(queries)
+        self._relearn("_view_queries", (known, self._view_queries[1] | materialized))
+
     def learn_tenant_registry(self, registry: tuple[str, str] | None) -> None:
         """The tenant registry a connection found in the catalog — the one table every foreign
         key on the tenant column references, with its key — for a policy that names none, as
@@ -508,6 +553,46 @@ class Guard:
         made again."""
         merged = {**self._extension_functions, **costs}
         self._relearn("_extension_functions", merged)
+
+    def _with_views(self, policy: Policy) -> Policy:
+        """`policy` with the catalog's views it does not name sorted (`learn_views`)."""
+        queries, materialized = self._view_queries
+        unnamed = {
+            view: query
+            for view, query in queries.items()
+            if not (
+                policy.is_tenant_table(normalize_name(sql_name(view)))
+                or normalize_name(sql_name(view)) in policy.global_tables
+                or normalize_name(sql_name(view)) in policy.unpinnable
+                # filtered by the tenant setting: safe as they are (round 26)
+                or normalize_name(sql_name(view)) in policy.setting_views
+                or normalize_name(sql_name(view)) in policy.write_views
+            )
+        }
+        if not unnamed:
+            return policy
+        from tenantguard.sources.schema import ViewInfo, tenant_relations
+
+        found = tenant_relations(
+            # (pg_get_viewdef ends the query with a semicolon)
+            {view: ViewInfo(query.strip().rstrip(";"), None) for view, query in unnamed.items()},
+            {},
+            policy,
+            {view for view in unnamed if view in materialized},
+        )
+        if not found.tenant:
+            return policy
+        return policy.replace(
+            tenant_tables=policy.tenant_tables | {sql_name(v) for v in found.tenant},
+            table_columns={
+                **policy.table_columns,
+                **{sql_name(v): c for v, c in found.tenant.items() if c is not None},
+            },
+            unpinnable={
+                **policy.unpinnable,
+                **{sql_name(v): why for v, why in found.unpinnable.items()},
+            },
+        )
 
     def _with_readers(self, policy: Policy) -> Policy:
         """`policy` knowing the setting's readers as views filtered by it, with or without
@@ -559,6 +644,7 @@ class Guard:
             and registry is None
             and not cascaded
             and not checked
+            and not self._view_queries[0]
         ):
             return policy
         if checked:
@@ -579,7 +665,7 @@ class Guard:
             policy = policy.replace(
                 tenant_root=sql_name(registry[0]), tenant_root_key=sql_name(registry[1])
             )
-        return policy.replace(
+        policy = policy.replace(
             inlined_functions={
                 **inlined,
                 **{sql_name(n): b for n, b in policy.inlined_functions.items()},
@@ -598,6 +684,7 @@ class Guard:
                 **writes,
             },
         )
+        return self._with_views(policy)
 
     def schema_code_found(self, functions: tuple[str, ...]) -> None:
         """A connection found schema code that may change a setting where no statement names
