@@ -1231,7 +1231,7 @@ class _Walker:
                 (
                     target.id in _mutated(self.module)
                     if self.function is None or target.id in _shared_names(self.function.node)
-                    else target.id in _local_changes(self.function.node)
+                    else target.id in _local_changes(self.function.node, self.index)
                 )
                 or (self.function is None and self.index.changed_outside(target.id, stored=False))
             ):
@@ -7036,7 +7036,7 @@ def _c3_merge(lines: list[list[ClassInfo]]) -> list[ClassInfo] | None:
     return out
 
 
-_LOCAL_CHANGES: dict[int, tuple[ast.AST, frozenset[str]]] = {}
+_LOCAL_CHANGES: dict[int, tuple[ast.AST, ProjectIndex, frozenset[str]]] = {}
 # calls that read a list or dict given to them and keep no hold of it
 _READERS = frozenset(
     """len list tuple set frozenset sorted reversed enumerate zip iter any all min max sum str
@@ -7054,7 +7054,9 @@ def _shared_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset
     )
 
 
-def _local_changes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+def _local_changes(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, index: ProjectIndex
+) -> frozenset[str]:
     """Local names whose list or dict a function may change in place: changed there or in a
     function nested in it (`X.append(…)`, `X[k] = …`, `X += …`), bound to another name
     (`alias = X`), or handed to a function called by its name that is not a known reader
@@ -7062,31 +7064,85 @@ def _local_changes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozense
     function's local of the same name is another list (before, `fields.append(…)` in one
     method made every method's `fields = [...]` unknown)."""
     cached = _LOCAL_CHANGES.get(id(function))
-    if cached is not None and cached[0] is function:
-        return cached[1]
+    if cached is not None and cached[0] is function and cached[1] is index:
+        return cached[2]
     found: set[str] = set()
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(function):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
     for node in ast.walk(function):
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
-            _changed(node.value, found)
+            _changed(_subscripted(node.value), found)
         elif isinstance(node, ast.AugAssign):
             _changed(node.target, found)
-        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and isinstance(
-            node.value, ast.Name
-        ):
-            found.add(node.value.id)  # an alias: what it does is not followed
         elif isinstance(node, ast.Call):
             if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
-                _changed(node.func.value, found)
-            if isinstance(node.func, ast.Name) and node.func.id not in _READERS:
-                # `add(X, q)`: a function the module may define to change it (as the module's
-                # own names are followed); a method of a driver reads what it is given
-                for argument in [*node.args, *(k.value for k in node.keywords)]:
-                    inner = argument.value if isinstance(argument, ast.Starred) else argument
-                    if isinstance(inner, ast.Name):
-                        found.add(inner.id)
+                _changed(_subscripted(node.func.value), found)
+        elif (
+            isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load)
+            and not _only_read(node, parents, index)
+        ):
+            # anything else may hand the list on (outside review h31h): `holder = {"a": X}`
+            # then `holder["a"].append(…)`, `grow = X.append`, `for l in [X]: l.append(…)`,
+            # `more = X or []`, `self.widen(X)` (a project method), `yield X` — what is done
+            # with it there is not followed: changed
+            found.add(node.id)
     result = frozenset(found)
-    _LOCAL_CHANGES[id(function)] = (function, result)
+    _LOCAL_CHANGES[id(function)] = (function, index, result)
     return result
+
+
+def _subscripted(target: ast.expr) -> ast.expr:
+    """The list or dict an item is taken from: `X` of `X["a"][0]` (changing the item changes
+    what `X` holds)."""
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return target
+
+
+# methods that read a list or dict, keep no hold of it and return no view of it to change
+_READING_METHODS = frozenset(
+    """copy get items keys values index count join format""".split()  # noqa: SIM905
+)
+
+
+def _only_read(name: ast.Name, parents: dict[ast.AST, ast.AST], index: ProjectIndex) -> bool:
+    """Whether this use of a local name only reads what it holds: an item (`X[k]`), a method
+    that reads (`X.get(k)`, `X.items()`, `", ".join(X)`), a test (`k in X`, `if X`), a loop
+    over it, a known reading builtin (`len(X)`, `sorted(X)`), text of it (`f"{X}"`), a new list
+    made of it (`X + [..]`), or its `return`; a call of a mutator on it is a change counted
+    elsewhere."""
+    parent = parents.get(name)
+    if isinstance(parent, ast.Starred | ast.keyword):  # `f(*X)`, `f(key=X)`, `f(**X)`
+        name, parent = parent, parents.get(parent)  # type: ignore[assignment]
+    if isinstance(parent, ast.Subscript) and parent.value is name:
+        outer = parents.get(parent)
+        # `X[k].append(…)` is counted as a change of X; `X[k]` otherwise reads an item
+        return not (isinstance(outer, ast.Attribute) and outer.attr in _MUTATORS)
+    if isinstance(parent, ast.Attribute):
+        call = parents.get(parent)
+        called = isinstance(call, ast.Call) and call.func is parent
+        return called and parent.attr in _READING_METHODS | _MUTATORS
+    if isinstance(parent, ast.Compare | ast.FormattedValue | ast.Return | ast.UnaryOp):
+        return True
+    if isinstance(parent, ast.BinOp):
+        return True  # `X + [..]`, `X * 2`: a new list
+    if isinstance(parent, ast.If | ast.While | ast.Assert) and parent.test is name:
+        return True
+    if isinstance(parent, ast.For | ast.AsyncFor | ast.comprehension) and parent.iter is name:
+        return True
+    if isinstance(parent, ast.Call) and parent.func is not name:
+        func = parent.func
+        if isinstance(func, ast.Name) and func.id in _READERS:
+            return True
+        # a driver's method reads what it is given (`conn.fetch(**kw)`, `", ".join(X)`); one
+        # the project defines may change it (`self.widen(X)`)
+        return isinstance(func, ast.Attribute) and (
+            func.attr in _READING_METHODS or not index.may_define(func.attr)
+        )
+    return False
 
 
 def _changed(target: ast.expr, found: set[str]) -> None:
