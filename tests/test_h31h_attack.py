@@ -8,6 +8,10 @@ pass, a function's local list changed only by that function).
    it unseen, and `if key in allowed:` narrowed the caller's keys to names the list no longer
    held: an UPDATE that sets `guild_id` (the row moves to another tenant) passed silently
    (TG009 before h31c). Any use of the name that is not a known read now counts as a change.
+2. `with suppress(ValueError):` was read as a body that runs to its end: an exception after
+   the first pass of a loop over constants (read pass by pass since h31c), or after the first
+   of two assignments, leaves the earlier value, which was never checked — a WHERE whose pin
+   an OR undoes passed silently (TG009 before h31c in the loop).
 """
 
 from __future__ import annotations
@@ -80,4 +84,49 @@ def test_a_local_list_only_read_still_narrows(
     read: str,
 ) -> None:
     _project(tmp_path, {"bot/tags.py": ALLOWED_UPDATE.replace("HANDED", read)})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 2. `with suppress(…)`: the body may end after any statement
+
+SUPPRESSED_LOOP = (
+    "from contextlib import suppress\n"
+    "\n"
+    "\n"
+    "async def tag(db, guild_id, tag_id):\n"
+    '    where = "guild_id = $1"\n'
+    "    with suppress(ValueError):\n"
+    '        for c in (" OR id = $2", " AND guild_id = $1"):\n'
+    '            where = "(" + where + c + ")"\n'
+    "            int(c.split()[-1])  # ValueError on the first pass\n"
+    '    return await db.fetch("SELECT name FROM tags WHERE " + where, guild_id, tag_id)\n'  # 10
+)
+
+SUPPRESSED_STEPS = (
+    "import contextlib\n"
+    "\n"
+    "\n"
+    "async def tag(db, guild_id, tag_id, page):\n"
+    '    where = "guild_id = $1 OR id = $2"\n'
+    "    with contextlib.suppress(ValueError):\n"
+    "        int(page)\n"
+    '        where = "guild_id = $1"\n'
+    "\n"
+    '    return await db.fetch("SELECT name FROM tags WHERE " + where, guild_id, tag_id)\n'  # 10
+)
+
+
+@pytest.mark.parametrize("source", [SUPPRESSED_LOOP, SUPPRESSED_STEPS])
+def test_what_a_suppressed_exception_leaves_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", 10, "TG001")]
+
+
+def test_a_suppressed_body_that_keeps_the_pin_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = SUPPRESSED_STEPS.replace("guild_id = $1 OR id = $2", "guild_id = $1 AND id = $2")
+    _project(tmp_path, {"bot/tags.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == []

@@ -1105,6 +1105,8 @@ class _Walker:
                     self.assign(
                         item.optional_vars, self.binding(item.context_expr), item.context_expr
                     )
+            if any(_suppressing(item.context_expr) for item in node.items):  # type: ignore[attr-defined]
+                return self.suppressed(node)  # type: ignore[arg-type]
             return self.block(node.body)  # type: ignore[attr-defined]
         elif kind is ast.Try or kind is getattr(ast, "TryStar", ast.Try):
             return self.attempt(node)  # type: ignore[arg-type]
@@ -1695,12 +1697,24 @@ class _Walker:
                 )
         return hole(iterable, self.origin, "a loop variable")
 
-    def attempt(self, node: ast.Try) -> bool:
+    def suppressed(self, node: ast.With | ast.AsyncWith) -> bool:
+        """`with suppress(ValueError): …` (outside review h31h): an exception ends the body
+        after any of its statements, and the code after the `with` runs — as a `try` whose
+        handler passes (before, the body was read as run to its end: `where` bound in a loop
+        the exception leaves after its first pass was read as the last pass left it)."""
+        body_live, handler_entry = self.tried(node, node.body)
+        del body_live
+        self.env = handler_entry
+        return True
+
+    def tried(self, node: ast.AST, body: list[ast.stmt]) -> tuple[bool, dict[str, Binding]]:
+        """Run a body an exception may end: whether it ends live (`self.env` is then what it
+        leaves), and what a handler starts with (what any assignment left)."""
         before = self.env
         assigned: dict[str, list[Binding]] = {}
         self.tries.append(assigned)
         self.env = dict(before)
-        body_live = self.block(node.body)
+        body_live = self.block(body)
         self.tries.pop()
         body_env = self.env if body_live else None
         # a handler may start after any statement of the body: what any assignment left
@@ -1711,6 +1725,12 @@ class _Walker:
                 current = _merge(current, binding, node, self.origin)
             if current is not None:
                 handler_entry[name] = current
+        return body_live, handler_entry
+
+    def attempt(self, node: ast.Try) -> bool:
+        before = self.env
+        body_live, handler_entry = self.tried(node, node.body)
+        body_env = self.env if body_live else None
         ends: list[dict[str, Binding] | None] = []
         for handler in node.handlers:
             self.env = dict(handler_entry)
@@ -7092,6 +7112,11 @@ def _local_changes(
     result = frozenset(found)
     _LOCAL_CHANGES[id(function)] = (function, index, result)
     return result
+
+
+def _suppressing(context: ast.expr) -> bool:
+    """A context manager that swallows exceptions: `suppress(…)`, `contextlib.suppress(…)`."""
+    return isinstance(context, ast.Call) and _dotted_end(context.func) == "suppress"
 
 
 def _subscripted(target: ast.expr) -> ast.expr:
