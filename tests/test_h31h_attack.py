@@ -130,3 +130,50 @@ def test_a_suppressed_body_that_keeps_the_pin_passes(
     source = SUPPRESSED_STEPS.replace("guild_id = $1 OR id = $2", "guild_id = $1 AND id = $2")
     _project(tmp_path, {"bot/tags.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 3. a module's list changed through a default argument or a container holding it
+
+MODULE_COLUMNS = (
+    'COLUMNS = ["guild_id", "id"]\n'
+    "CHANGE\n"
+    "\n"
+    "\n"
+    "async def tag(db, guild_id, tag_id):\n"
+    "    keys = []\n"
+    "    for column in COLUMNS:\n"
+    '        keys.append(f"{column} = ${len(keys) + 1}")\n'
+    '    where = " AND ".join(keys)\n'
+    '    return await db.fetch(f"SELECT name FROM tags WHERE {where}", guild_id, tag_id)\n'  # 10
+)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "def admin_mode(cols=COLUMNS): cols.pop(0)",
+        'REG = {"c": COLUMNS}; admin_mode = lambda: REG["c"].pop(0)',
+        "def admin_mode():\n    for cols in [COLUMNS]: cols.pop(0)",
+        "admin_mode = lambda: [cols.pop(0) for cols in (COLUMNS,)]",
+    ],
+)
+def test_a_module_list_changed_through_another_name_is_not_read_pass_by_pass(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    # after admin_mode(), `WHERE id = $1`: another tenant's tag (before h31c: TG009 and the
+    # empty list's TG006 + TG001, as now)
+    source = MODULE_COLUMNS.replace("CHANGE", change)
+    _project(tmp_path, {"bot/tags.py": source})
+    found = _found(tmp_path, capsys, monkeypatch)
+    assert ("bot/tags.py", source.count("\n"), "TG001") in found
+
+
+def test_a_module_list_a_default_only_reads_is_read_pass_by_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    change = "def show(cols=COLUMNS): print(cols)"
+    _project(tmp_path, {"bot/tags.py": MODULE_COLUMNS.replace("CHANGE", change)})
+    assert _found(tmp_path, capsys, monkeypatch) == []

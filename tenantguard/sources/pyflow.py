@@ -6822,6 +6822,42 @@ def _scan_scopes(info: ModuleInfo) -> None:
         if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Name):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             aliases.extend((t.id, node.value.id) for t in targets if isinstance(t, ast.Name))
+        elif (
+            isinstance(
+                node, ast.Assign | ast.AnnAssign | ast.For | ast.AsyncFor | ast.comprehension
+            )
+            and (node.value if isinstance(node, ast.Assign | ast.AnnAssign) else node.iter)
+            is not None
+        ):
+            # a list held in another (outside review h31h): `REG = {"c": COLUMNS}` then
+            # `REG["c"].pop(0)`, `for cols in [COLUMNS]: cols.pop(0)` (a comprehension's
+            # `for` too) change COLUMNS
+            held = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else node.iter
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if isinstance(held, ast.List | ast.Tuple | ast.Set | ast.Dict):
+                elements = held.values if isinstance(held, ast.Dict) else held.elts
+                aliases.extend(
+                    (t.id, e.id)
+                    for t in targets
+                    if isinstance(t, ast.Name)
+                    for e in elements
+                    if isinstance(e, ast.Name)
+                )
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            # `def admin(cols=COLUMNS): cols.pop(0)`: the default is the module's list
+            arguments = node.args
+            ordered = [*arguments.posonlyargs, *arguments.args]
+            pairs = [
+                *zip(
+                    ordered[len(ordered) - len(arguments.defaults) :],
+                    arguments.defaults,
+                    strict=False,
+                ),
+                *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True),
+            ]
+            aliases.extend(
+                (a.arg, d.id) for a, d in pairs if d is not None and isinstance(d, ast.Name)
+            )
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             passed.extend(
                 (node.func.id, i, a.id) for i, a in enumerate(node.args) if isinstance(a, ast.Name)
@@ -6879,7 +6915,7 @@ def _scan_scopes(info: ModuleInfo) -> None:
                 stored.setdefault(id(chain[0]), set()).add(node.id)
         elif isinstance(node, ast.Subscript):
             if isinstance(node.ctx, ast.Store | ast.Del):
-                _changed(node.value, mutated)
+                _changed(_subscripted(node.value), mutated)
             if (
                 isinstance(node.ctx, ast.Store)
                 and isinstance(node.value, ast.Call)
@@ -6895,7 +6931,7 @@ def _scan_scopes(info: ModuleInfo) -> None:
             _changed(node.target, mutated)
         elif isinstance(node, ast.Call):
             if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
-                _changed(node.func.value, mutated)
+                _changed(_subscripted(node.func.value), mutated)
             if (
                 isinstance(node.func, ast.Attribute)
                 and node.func.attr in ("update", "__setitem__", "setdefault")
