@@ -177,3 +177,35 @@ def test_a_module_list_a_default_only_reads_is_read_pass_by_pass(
     change = "def show(cols=COLUMNS): print(cols)"
     _project(tmp_path, {"bot/tags.py": MODULE_COLUMNS.replace("CHANGE", change)})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# 4. a name a joined membership test narrows, assigned again in the same test
+
+WALRUS_AFTER_TEST = (
+    'ALLOWED = ("name", "uses")\n'
+    "\n"
+    "\n"
+    "async def update(db, guild_id, tag_id, fields):\n"
+    "    sets = []\n"
+    "    params = [guild_id, tag_id]\n"
+    "    for key, val in fields.items():\n"  # 7
+    "        if key in ALLOWED and [NAME := val]:\n"
+    "            params.append(val)\n"
+    '            sets.append(f"{key} = ${len(params)}")\n'
+    "    await db.execute(\n"
+    "        f\"UPDATE tags SET {', '.join(sets)} WHERE guild_id = $1 AND id = $2\", *params\n"
+    "    )\n"
+)
+
+
+@pytest.mark.parametrize(("name", "expected"), [("key", [("bot/tags.py", 7, "TG009")]), ("k", [])])
+def test_a_name_assigned_in_the_narrowing_test_is_not_narrowed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    # fields={"name": "guild_id"}: key becomes "guild_id", SET guild_id = $3 moves the row
+    _project(tmp_path, {"bot/tags.py": WALRUS_AFTER_TEST.replace("NAME", name)})
+    assert _found(tmp_path, capsys, monkeypatch) == expected

@@ -3649,13 +3649,22 @@ class _Walker:
         that narrow where all of them pass (`if key in allowed and key in existing:`, its
         body), or by `or` where none does (`if col not in COLUMNS or not value: continue`,
         after it) — each with the strings it holds there, and whether that is when the whole
-        test is true."""
+        test is true. A name the test also assigns (`if key in ALLOWED and [key := val]:`)
+        is not narrowed: it holds what the assignment gave (outside review h31h)."""
+        walrus = {
+            node.target.id
+            for node in ast.walk(test)
+            if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name)
+        }
+        return [m for m in self._memberships(test) if m[0] not in walrus]
+
+    def _memberships(self, test: ast.expr) -> list[tuple[str, Value, bool]]:
         negated = False
         inner = test
         while isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.Not):
             inner, negated = inner.operand, not negated
         if isinstance(inner, ast.BoolOp) and negated:  # `not (a in A and b)`: its `else`
-            return [(n, held, not when) for n, held, when in self.memberships(inner)]
+            return [(n, held, not when) for n, held, when in self._memberships(inner)]
         if isinstance(test, ast.BoolOp):
             want = isinstance(test.op, ast.And)
             found: list[tuple[str, Value, bool]] = []
