@@ -209,3 +209,29 @@ def test_a_name_assigned_in_the_narrowing_test_is_not_narrowed(
     # fields={"name": "guild_id"}: key becomes "guild_id", SET guild_id = $3 moves the row
     _project(tmp_path, {"bot/tags.py": WALRUS_AFTER_TEST.replace("NAME", name)})
     assert _found(tmp_path, capsys, monkeypatch) == expected
+
+
+# 5. a `break` on the first pass of a loop that runs at least once
+
+BREAK_FIRST_PASS = (
+    "async def tag(db, guild_id, stop):\n"
+    '    where = "TRUE"\n'
+    '    for c in ("guild_id = $1",):\n'
+    "        if stop:\n"
+    "            break\n"
+    "        where = c\n"
+    "    else:\n"
+    "        pass\n"
+    '    return await db.fetch("SELECT name FROM tags WHERE " + where, guild_id)\n'  # 9
+)
+
+
+@pytest.mark.parametrize("orelse", ["    else:\n        pass\n", ""])
+def test_a_break_on_the_first_pass_leaves_what_the_loop_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, orelse: str
+) -> None:
+    # stop=True: SELECT name FROM tags WHERE TRUE (every tenant's tags)
+    source = BREAK_FIRST_PASS.replace("    else:\n        pass\n", orelse)
+    _project(tmp_path, {"bot/tags.py": source})
+    line = source.count("\n")
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", line, "TG001")]

@@ -1405,6 +1405,10 @@ class _Walker:
         # `WHERE ` with no condition: TG006 and TG001 on a safe query)
         once = is_for and self.never_empty(node.iter)  # type: ignore[union-attr]
         seed: dict[str, Binding] | None = None if once else entry
+        # the `break`s of every round: with `once`, the first round's are the first pass's,
+        # which the last round no longer starts from (outside review h31h: `if flag: break`
+        # before `where = c` left `where` as it was before the loop, unread)
+        breaks: list[dict[str, Binding]] = []
         for round_ in range(_LOOP_ROUNDS + 1):
             loop = _Loop()
             self.loops.append(loop)
@@ -1413,6 +1417,7 @@ class _Walker:
                 self.assign_iteration(node.target, node.iter)  # type: ignore[union-attr]
             live = self.block(node.body)
             self.loops.pop()
+            breaks.extend(loop.breaks)
             ends = [self.env if live else None, *loop.continues]
             widened = _merge_envs([seed, *ends], node, self.origin) or dict(head)
             if seed is None:
@@ -1453,7 +1458,7 @@ class _Walker:
         self.env = dict(head)
         else_live = self.block(node.orelse)
         exits = [] if forever else [self.env if else_live else None]
-        merged = _merge_envs([*exits, *loop.breaks], node, self.origin)
+        merged = _merge_envs([*exits, *breaks], node, self.origin)
         self.env = merged if merged is not None else head
         return merged is not None
 
