@@ -235,3 +235,40 @@ def test_a_break_on_the_first_pass_leaves_what_the_loop_found(
     _project(tmp_path, {"bot/tags.py": source})
     line = source.count("\n")
     assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", line, "TG001")]
+
+
+# 6. other context managers that end their body early
+
+SUPPRESSED_ELSEWHERE = (
+    "IMPORT\n"
+    "\n"
+    "\n"
+    "async def tag(db, guild_id, tag_id, delay):\n"
+    '    where = "guild_id = $1 OR id = $2"\n'
+    "    with MANAGER:\n"
+    "        await anyio.sleep(delay)\n"
+    '        where = "guild_id = $1"\n'
+    "\n"
+    '    return await db.fetch("SELECT name FROM tags WHERE " + where, guild_id, tag_id)\n'  # 10
+)
+
+
+@pytest.mark.parametrize(
+    ("imported", "manager"),
+    [
+        ("import anyio\nfrom contextlib import suppress as ignoring", "ignoring(ValueError)"),
+        ("import anyio", "anyio.move_on_after(1)"),
+        ("import anyio\nimport trio", "trio.CancelScope()"),
+    ],
+)
+def test_a_body_a_context_manager_may_end_early_is_read_so(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    imported: str,
+    manager: str,
+) -> None:
+    source = SUPPRESSED_ELSEWHERE.replace("IMPORT", imported).replace("MANAGER", manager)
+    _project(tmp_path, {"bot/tags.py": source})
+    line = source.count("\n")
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", line, "TG001")]

@@ -1105,7 +1105,7 @@ class _Walker:
                     self.assign(
                         item.optional_vars, self.binding(item.context_expr), item.context_expr
                     )
-            if any(_suppressing(item.context_expr) for item in node.items):  # type: ignore[attr-defined]
+            if any(self.suppressing(item.context_expr) for item in node.items):  # type: ignore[attr-defined]
                 return self.suppressed(node)  # type: ignore[arg-type]
             return self.block(node.body)  # type: ignore[attr-defined]
         elif kind is ast.Try or kind is getattr(ast, "TryStar", ast.Try):
@@ -1701,6 +1701,17 @@ class _Walker:
                     given=given,
                 )
         return hole(iterable, self.origin, "a loop variable")
+
+    def suppressing(self, context: ast.expr) -> bool:
+        """A context manager that may end its body early and let the code after it run:
+        contextlib's `suppress(…)` (also imported under another name), anyio's or trio's
+        `move_on_after` / `move_on_at` / `CancelScope` (a cancelled body ends at an `await`)."""
+        if not isinstance(context, ast.Call):
+            return False
+        if _dotted_end(context.func) in _SUPPRESSING:
+            return True
+        bound = self.lookup(context.func.id) if isinstance(context.func, ast.Name) else None
+        return isinstance(bound, ImportedRef) and bound.name in _SUPPRESSING
 
     def suppressed(self, node: ast.With | ast.AsyncWith) -> bool:
         """`with suppress(ValueError): …` (outside review h31h): an exception ends the body
@@ -7164,9 +7175,8 @@ def _local_changes(
     return result
 
 
-def _suppressing(context: ast.expr) -> bool:
-    """A context manager that swallows exceptions: `suppress(…)`, `contextlib.suppress(…)`."""
-    return isinstance(context, ast.Call) and _dotted_end(context.func) == "suppress"
+# context managers that may end their body early, the code after them run (`suppressing`)
+_SUPPRESSING = frozenset({"suppress", "move_on_after", "move_on_at", "CancelScope"})
 
 
 def _subscripted(target: ast.expr) -> ast.expr:
