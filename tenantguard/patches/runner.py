@@ -1418,8 +1418,13 @@ async def _run_once(
         for statement in patch.statements if finalize is None else ():
             await conn.execute(statement.text)
         statement, step = None, "recording it in the ledger"
-        # the ledger row is the runner's own: written as the session's user, whatever role the patch set
-        await conn.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ROLE")
+        # the ledger row is the runner's own: written as the session's user, whatever role the
+        # patch set, and with no statement timeout a patch set for its own statements (`SET
+        # statement_timeout = '1ms'` cancelled the ledger check that follows on a busy host;
+        # the next patch starts from a clean session, the caller's settings are put back)
+        await conn.execute(
+            "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; SET statement_timeout = 0"
+        )
         if patch.transactional:
             step = "checking that it left the ledger as it was"
             changed = _ledger_changed(
