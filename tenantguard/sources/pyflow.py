@@ -26,7 +26,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.sources.pyvalues import (
@@ -1545,13 +1545,7 @@ class _Walker:
         else:
             how = "iter"
             named = iterable
-            if (
-                isinstance(iterable, ast.Call)
-                and isinstance(iterable.func, ast.Attribute)
-                and iterable.func.attr in ("items", "keys", "values")
-                and not iterable.args
-                and not iterable.keywords
-            ):
+            if _dict_view(iterable):
                 how, named = iterable.func.attr, iterable.func.value
             items = self.items_of(named) if isinstance(named, ast.Name | ast.Attribute) else None
             if items is None or not items.ordered or not items.values or items.subset:
@@ -1586,13 +1580,7 @@ class _Walker:
             return bool(iterable.elts) and not any(
                 isinstance(e, ast.Starred) for e in iterable.elts
             )
-        if (
-            isinstance(iterable, ast.Call)
-            and isinstance(iterable.func, ast.Attribute)
-            and iterable.func.attr in ("items", "keys", "values")
-            and not iterable.args
-            and not iterable.keywords
-        ):
+        if _dict_view(iterable):
             items = self.items_of(iterable.func.value)
             return (
                 items is not None
@@ -4607,6 +4595,21 @@ class _Walker:
                 result = self.evaluate(node.args[0])
                 return result
         return self._argument(node)
+
+
+def _dict_view(node: ast.expr) -> TypeGuard[_DictViewCall]:
+    """`x.items()`, `x.keys()` or `x.values()`, without arguments."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("items", "keys", "values")
+        and not node.args
+        and not node.keywords
+    )
+
+
+class _DictViewCall(ast.Call):
+    func: ast.Attribute
 
 
 def _builder(node: ast.Call) -> bool:
