@@ -797,8 +797,12 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_setting_readers(readers, writes)
         # last: the views the policy does not name are sorted once, knowing those filtered by
         # the setting (each fact learnt sorts them again)
+        defined_views: dict[str, tuple[str, ...]] = {}
+        for row in views:  # (one name may be a view in several schemas: each is sorted)
+            if row[2] in ("v", "m") and row[1]:
+                defined_views[str(row[0])] = (*defined_views.get(str(row[0]), ()), str(row[1]))
         guard.learn_views(
-            {str(row[0]): str(row[1]) for row in views if row[2] in ("v", "m") and row[1]},
+            defined_views,
             frozenset(str(row[0]) for row in views if row[2] == "m"),
         )
         if mentions or self._tg_setting_changers or configured:

@@ -329,7 +329,7 @@ class Guard:
         self._registry: tuple[str, str] | None = None
         self._cascades: dict[str, dict[str, frozenset[str]]] = {}
         self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
-        self._view_queries: tuple[dict[str, str], frozenset[str]] = ({}, frozenset())
+        self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
         self._cache_bytes_used = 0
@@ -520,7 +520,9 @@ class Guard:
             merged[table] = known + tuple(k for k in keys if k not in known)
         self._relearn("_checked_keys", merged)
 
-    def learn_views(self, queries: Mapping[str, str], materialized: frozenset[str]) -> None:
+    def learn_views(
+        self, queries: Mapping[str, tuple[str, ...]], materialized: frozenset[str]
+    ) -> None:
         """The views (and materialized views) a connection found in the catalog, with their
         queries (`pg_get_viewdef`), for a policy that does not name them (round 31): sorted
         as schema sources sort them (`sources.schema.tenant_relations`) — one that passes a
@@ -529,7 +531,10 @@ class Guard:
         written by hand named none, and an unpinned `SELECT * FROM people` (a view of members)
         returned every tenant's members. Verdicts made before are made again."""
         known = dict(self._view_queries[0])
-        known.update(queries)
+        for view, texts in queries.items():  # (one name, in several schemas: each kept)
+            known[view] = known.get(view, ()) + tuple(
+                t for t in texts if t not in known.get(view, ())
+            )
         self._relearn("_view_queries", (known, self._view_queries[1] | materialized))
 
     def learn_tenant_registry(self, registry: tuple[str, str] | None) -> None:
@@ -555,15 +560,18 @@ class Guard:
         self._relearn("_extension_functions", merged)
 
     def _with_views(self, policy: Policy) -> Policy:
-        """`policy` with the catalog's views it does not name sorted (`learn_views`)."""
+        """`policy` with the catalog's views it does not name sorted (`learn_views`). The
+        catalog names a view by its bare name, as statements are matched: a view in another
+        schema named like a table of the policy is sorted too (read as the tenant table it
+        is named like, or, named like a global table and reading tenant rows, as one that
+        cannot be pinned), and two views of one name are both sorted, the worse verdict kept
+        (helper h31i: each was read unpinned or pinned by a column it does not pass)."""
         queries, materialized = self._view_queries
         unnamed = {
-            view: query
-            for view, query in queries.items()
+            view: texts
+            for view, texts in queries.items()
             if not (
-                policy.is_tenant_table(normalize_name(sql_name(view)))
-                or normalize_name(sql_name(view)) in policy.global_tables
-                or normalize_name(sql_name(view)) in policy.unpinnable
+                normalize_name(sql_name(view)) in policy.unpinnable
                 # filtered by the tenant setting: safe as they are (round 26)
                 or normalize_name(sql_name(view)) in policy.setting_views
                 or normalize_name(sql_name(view)) in policy.write_views
@@ -573,24 +581,46 @@ class Guard:
             return policy
         from tenantguard.sources.schema import ViewInfo, tenant_relations
 
-        found = tenant_relations(
-            # (pg_get_viewdef ends the query with a semicolon)
-            {view: ViewInfo(query.strip().rstrip(";"), None) for view, query in unnamed.items()},
-            {},
-            policy,
-            {view for view in unnamed if view in materialized},
-        )
-        if not found.tenant:
+        shadowing = {normalize_name(sql_name(v)) for v in unnamed} & policy.global_tables
+        judged = policy.replace(global_tables=policy.global_tables - shadowing)
+        tenant: dict[str, set[str] | None] = {}
+        unpinnable: dict[str, str] = {}
+        for layer in range(max(len(texts) for texts in unnamed.values())):
+            found = tenant_relations(
+                # (pg_get_viewdef ends the query with a semicolon)
+                {
+                    view: ViewInfo(texts[min(layer, len(texts) - 1)].strip().rstrip(";"), None)
+                    for view, texts in unnamed.items()
+                },
+                {},
+                judged,
+                {view for view in unnamed if view in materialized},
+            )
+            for view, columns in found.tenant.items():
+                if tenant.get(view) is None:
+                    tenant[view] = columns
+            for view, why in found.unpinnable.items():
+                if why and not unpinnable.get(view):
+                    unpinnable[view] = why
+        for view in tenant:
+            if normalize_name(sql_name(view)) in shadowing and not unpinnable.get(view):
+                unpinnable[view] = (
+                    "a view of this name, in another schema than the global table, reads "
+                    "tenant rows: the name cannot tell them apart"
+                )
+        if not tenant:
             return policy
         return policy.replace(
-            tenant_tables=policy.tenant_tables | {sql_name(v) for v in found.tenant},
+            global_tables=policy.global_tables
+            - {normalize_name(sql_name(v)) for v in tenant if v in unpinnable},
+            tenant_tables=policy.tenant_tables | {sql_name(v) for v in tenant},
             table_columns={
                 **policy.table_columns,
-                **{sql_name(v): c for v, c in found.tenant.items() if c is not None},
+                **{sql_name(v): c for v, c in tenant.items() if c is not None},
             },
             unpinnable={
                 **policy.unpinnable,
-                **{sql_name(v): why for v, why in found.unpinnable.items()},
+                **{sql_name(v): why for v, why in unpinnable.items()},
             },
         )
 

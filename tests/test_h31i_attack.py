@@ -1,0 +1,66 @@
+"""Helper h31i: views the guard sorts from the catalog for a hand-written policy (caef714).
+
+The catalog's views were keyed by their bare name, and those named like a table of the policy
+were left out of the sorting: a view in another schema named like a global table (read as
+global: unpinned), or like a tenant table (read as that table: pinned by its tenant column,
+whatever its query passes through), and two views of one name in two schemas (the one read
+last hid the other) each returned every workspace's members in enforce mode.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tenantguard import Policy, TenantIsolationError
+from tenantguard.runtime import connect, tenant
+
+SCHEMA = """
+CREATE TABLE workspaces (id bigint PRIMARY KEY);
+CREATE TABLE members (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint NOT NULL,
+  email text NOT NULL, PRIMARY KEY (ws_id, id), UNIQUE (ws_id, email));
+INSERT INTO workspaces VALUES (1), (2);
+INSERT INTO members VALUES (1, 10, 'a@me'), (2, 10, 'v@victim');
+"""
+POLICY = Policy("ws_id", {"members"}, global_tables={"workspaces"})
+
+# (views, the request's read): each returned ('a@me', 'v@victim') under the guard
+ROUTES = {
+    "a view named like a global table": (
+        "CREATE SCHEMA s; CREATE VIEW s.workspaces AS SELECT ws_id AS id, email FROM members",
+        "SELECT email FROM s.workspaces",
+    ),
+    "a view named like a tenant table, pinning a fixed tenant": (
+        "CREATE SCHEMA s; CREATE VIEW s.members AS SELECT 1::bigint AS ws_id, email "
+        "FROM public.members",
+        "SELECT email FROM s.members WHERE ws_id = $1",
+    ),
+    "two views of one name, the harmless one read last": (
+        "CREATE SCHEMA a; CREATE SCHEMA b;"
+        " CREATE VIEW a.people AS SELECT ws_id, email FROM members;"
+        " CREATE VIEW b.people AS SELECT 1::bigint AS ws_id, 'x'::text AS email",
+        "SELECT email FROM a.people",
+    ),
+}
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+async def test_a_view_the_catalog_names_twice_is_not_read_unpinned(
+    database: str, route: str
+) -> None:
+    views, sql = ROUTES[route]
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(SCHEMA)
+        await owner.execute(views)
+        # the premise: the read returns both workspaces' members without the guard
+        rows = await owner.fetch(sql, *([1] if "$1" in sql else []))
+        assert sorted(r[0] for r in rows) == ["a@me", "v@victim"]
+    finally:
+        await owner.close()
+    conn = await connect(database, policy=POLICY)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.fetch(sql, *([1] if "$1" in sql else []))
+    finally:
+        await conn.close()
