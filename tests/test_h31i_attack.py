@@ -64,3 +64,42 @@ async def test_a_view_the_catalog_names_twice_is_not_read_unpinned(
             await conn.fetch(sql, *([1] if "$1" in sql else []))
     finally:
         await conn.close()
+
+
+# Names the policy holds folded were given back to its constructor, which folds them again:
+# a view sorted as unpinnable under a mixed-case name ("Fixed", held as '"Fixed"') was read
+# as pinnable, and with any view sorted, a policy's mixed-case tenant table "Members" became
+# `members` (an unlisted name: read unpinned).
+MIXED = """
+CREATE TABLE workspaces (id bigint PRIMARY KEY);
+CREATE TABLE "Members" (ws_id bigint NOT NULL REFERENCES workspaces (id), id bigint NOT NULL,
+  email text NOT NULL, PRIMARY KEY (ws_id, id));
+INSERT INTO workspaces VALUES (1), (2);
+INSERT INTO "Members" VALUES (1, 10, 'a@me'), (2, 10, 'v@victim');
+CREATE VIEW people AS SELECT ws_id, email FROM "Members";
+CREATE VIEW "Fixed" AS SELECT 1::bigint AS ws_id, email FROM "Members";
+"""
+MIXED_POLICY = Policy("ws_id", {'"Members"'}, global_tables={"workspaces"})
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ['SELECT email FROM "Members"', 'SELECT email FROM "Fixed" WHERE ws_id = $1'],
+)
+async def test_mixed_case_names_keep_their_case(database: str, sql: str) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(MIXED)
+        rows = await owner.fetch(sql, *([1] if "$1" in sql else []))
+        assert sorted(r[0] for r in rows) == ["a@me", "v@victim"]
+    finally:
+        await owner.close()
+    conn = await connect(database, policy=MIXED_POLICY)
+    try:
+        with tenant(1):
+            pinned = await conn.fetch("SELECT email FROM people WHERE ws_id = $1", 1)
+            assert [r[0] for r in pinned] == ["a@me"]
+            with pytest.raises(TenantIsolationError):
+                await conn.fetch(sql, *([1] if "$1" in sql else []))
+    finally:
+        await conn.close()

@@ -582,7 +582,9 @@ class Guard:
         from tenantguard.sources.schema import ViewInfo, tenant_relations
 
         shadowing = {normalize_name(sql_name(v)) for v in unnamed} & policy.global_tables
-        judged = policy.replace(global_tables=policy.global_tables - shadowing)
+        judged = policy.replace(
+            global_tables={sql_name(t) for t in policy.global_tables - shadowing}
+        )
         tenant: dict[str, set[str] | None] = {}
         unpinnable: dict[str, str] = {}
         for layer in range(max(len(texts) for texts in unnamed.values())):
@@ -610,18 +612,24 @@ class Guard:
                 )
         if not tenant:
             return policy
+        # (the constructor folds the names given: each is given as written in SQL, else a
+        # mixed-case table of the policy, `"Members"`, became `members` and was read unpinned)
         return policy.replace(
-            global_tables=policy.global_tables
-            - {normalize_name(sql_name(v)) for v in tenant if v in unpinnable},
-            tenant_tables=policy.tenant_tables | {sql_name(v) for v in tenant},
+            global_tables={
+                sql_name(t)
+                for t in policy.global_tables
+                if not any(t == normalize_name(sql_name(v)) for v in tenant if v in unpinnable)
+            },
+            tenant_tables={sql_name(t) for t in policy.tenant_tables}
+            | {sql_name(v) for v in tenant},
             table_columns={
-                **policy.table_columns,
-                **{sql_name(v): c for v, c in tenant.items() if c is not None},
+                **{
+                    sql_name(t): {sql_name(c) for c in cs} for t, cs in policy.table_columns.items()
+                },
+                **{sql_name(v): {sql_name(c) for c in cs} for v, cs in tenant.items() if cs},
             },
-            unpinnable={
-                **policy.unpinnable,
-                **{sql_name(v): why for v, why in unpinnable.items()},
-            },
+            # (held as given: folded names)
+            unpinnable={**policy.unpinnable, **unpinnable},
         )
 
     def _with_readers(self, policy: Policy) -> Policy:
