@@ -41,6 +41,13 @@ ROUTES = {
         " CREATE VIEW b.people AS SELECT 1::bigint AS ws_id, 'x'::text AS email",
         "SELECT email FROM a.people",
     ),
+    "a view named like one filtered by the tenant setting": (
+        "CREATE SCHEMA a; CREATE SCHEMA b;"
+        " CREATE VIEW a.people AS SELECT ws_id, email FROM members"
+        " WHERE ws_id = current_setting('app.tenant_id')::bigint;"
+        " CREATE VIEW b.people AS SELECT ws_id, email FROM members",
+        "SELECT email FROM b.people",
+    ),
 }
 
 

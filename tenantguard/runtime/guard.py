@@ -572,9 +572,15 @@ class Guard:
             for view, texts in queries.items()
             if not (
                 normalize_name(sql_name(view)) in policy.unpinnable
-                # filtered by the tenant setting: safe as they are (round 26)
-                or normalize_name(sql_name(view)) in policy.setting_views
-                or normalize_name(sql_name(view)) in policy.write_views
+                # filtered by the tenant setting: safe as they are (round 26) — unless another
+                # schema has a view of that name too (the name cannot tell which is read)
+                or (
+                    len(texts) == 1
+                    and (
+                        normalize_name(sql_name(view)) in policy.setting_views
+                        or normalize_name(sql_name(view)) in policy.write_views
+                    )
+                )
             )
         }
         if not unnamed:
