@@ -576,6 +576,8 @@ class Guard:
                 # schema has a view of that name too (the name cannot tell which is read)
                 or (
                     len(texts) == 1
+                    # (a materialized view's query ran once: the setting pins nothing there)
+                    and view not in materialized
                     and (
                         normalize_name(sql_name(view)) in policy.setting_views
                         or normalize_name(sql_name(view)) in policy.write_views
@@ -593,22 +595,29 @@ class Guard:
         )
         tenant: dict[str, set[str] | None] = {}
         unpinnable: dict[str, str] = {}
-        for layer in range(max(len(texts) for texts in unnamed.values())):
+        # the views filtered by the setting are sorted with the others (a materialized view
+        # of one holds the rows of the tenant it was refreshed for), their verdicts not kept
+        sorting = {
+            view: texts
+            for view, texts in queries.items()
+            if normalize_name(sql_name(view)) not in policy.unpinnable
+        }
+        for layer in range(max(len(texts) for texts in sorting.values())):
             found = tenant_relations(
                 # (pg_get_viewdef ends the query with a semicolon)
                 {
                     view: ViewInfo(texts[min(layer, len(texts) - 1)].strip().rstrip(";"), None)
-                    for view, texts in unnamed.items()
+                    for view, texts in sorting.items()
                 },
                 {},
                 judged,
-                {view for view in unnamed if view in materialized},
+                {view for view in sorting if view in materialized},
             )
             for view, columns in found.tenant.items():
-                if tenant.get(view) is None:
+                if view in unnamed and tenant.get(view) is None:
                     tenant[view] = columns
             for view, why in found.unpinnable.items():
-                if why and not unpinnable.get(view):
+                if view in unnamed and why and not unpinnable.get(view):
                     unpinnable[view] = why
         for view in tenant:
             if normalize_name(sql_name(view)) in shadowing and not unpinnable.get(view):
