@@ -198,3 +198,50 @@ async def test_a_materialized_view_filtered_by_the_setting_is_sorted(
                 await conn.fetch("SELECT email FROM mine")  # was [('v@victim',)]
     finally:
         await conn.close()
+
+
+# A foreign key reached through a view of one table (keys_through_views) was mapped by the
+# view's bare name: b.my_invites (harmless, read last) hid a.my_invites, and workspace 1's
+# INSERT through it answered 'INSERT 0 1' for workspace 2's member's e-mail and
+# ForeignKeyViolationError for nobody's.
+KEYED = """
+ALTER TABLE members ADD UNIQUE (email);
+CREATE TABLE invites (ws_id bigint NOT NULL, email text REFERENCES members (email), note text);
+CREATE SCHEMA a; CREATE SCHEMA b;
+CREATE VIEW a.my_invites AS SELECT ws_id, email AS mail, note FROM invites;
+CREATE VIEW b.my_invites AS SELECT 1::bigint AS ws_id, 'x'::text AS mail, 'y'::text AS note;
+"""
+
+
+async def test_a_key_through_one_of_two_views_of_a_name_is_checked(database: str) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(SCHEMA)
+        await owner.execute(KEYED)
+    finally:
+        await owner.close()
+    policy = Policy("ws_id", {"members", "invites"}, global_tables={"workspaces"})
+    conn = await connect(database, policy=policy)
+    told = []
+    try:
+        for email in ("v@victim", "nobody@x"):
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                with tenant(1):
+                    told.append(
+                        await conn.execute(
+                            "INSERT INTO a.my_invites (ws_id, mail, note) VALUES ($1, $2, 'x')",
+                            1,
+                            email,
+                        )
+                    )
+            except TenantIsolationError:
+                told.append("refused")
+            except asyncpg.ForeignKeyViolationError:
+                told.append("ForeignKeyViolationError")
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()
+    assert told == ["refused", "refused"]

@@ -47,7 +47,7 @@ from asyncpg.pgproto.pgproto import UUID as _PgUUID
 from asyncpg.pool import Pool
 
 from tenantguard._patterns import lazy_pattern
-from tenantguard.engine.policy import Policy
+from tenantguard.engine.policy import ForeignKey, Policy
 from tenantguard.engine.referencing_keys import keys_through_views
 from tenantguard.engine.spanning_keys import through_views
 from tenantguard.engine.sqltext import split_sql
@@ -752,10 +752,25 @@ class GuardedConnection(asyncpg.Connection):
         spanning = spanning_keys(
             (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column
         )
-        defined = {str(row[0]): (str(row[1]), None) for row in views if row[2] == "v"}
+        # one name may be a view in several schemas (h31i: the one read last hid the other's
+        # keys): each definition is followed, in a layer of its own over the first ones
+        layers: list[dict[str, tuple[str, list[str] | None]]] = [{}]
+        for row in views:
+            if row[2] == "v":
+                n = next((i for i, d in enumerate(layers) if str(row[0]) not in d), len(layers))
+                if n == len(layers):
+                    layers.append({})
+                layers[n][str(row[0])] = (str(row[1]), None)
+        defined = layers[0]
+        layers = [defined, *({**defined, **layer} for layer in layers[1:])]
         if spanning and defined:  # a write through a view is one of its base table
-            through = through_views({t: list(k) for t, k in spanning.items()}, defined)
-            spanning = {t: tuple(k) for t, k in through.items()}
+            spanning_through: dict[str, tuple[frozenset[str], ...]] = {}
+            for layer in layers:
+                through = through_views({t: list(k) for t, k in spanning.items()}, layer)
+                for t, k in through.items():
+                    known = spanning_through.get(t, ())
+                    spanning_through[t] = known + tuple(x for x in k if x not in known)
+            spanning = spanning_through
         guard.learn_spanning_keys(spanning)
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
@@ -765,7 +780,12 @@ class GuardedConnection(asyncpg.Connection):
         )
         checked = checked_foreign_keys(tuple(row) for row in actions)
         if checked and defined:  # a write through a view is one of its base table
-            checked = keys_through_views(checked, defined)
+            checked_through: dict[str, tuple[ForeignKey, ...]] = {}
+            for layer in layers:
+                for t, fk in keys_through_views(checked, layer).items():
+                    known_keys = checked_through.get(t, ())
+                    checked_through[t] = known_keys + tuple(x for x in fk if x not in known_keys)
+            checked = checked_through
         guard.learn_checked_foreign_keys(checked)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
