@@ -245,3 +245,30 @@ async def test_a_key_through_one_of_two_views_of_a_name_is_checked(database: str
     finally:
         await conn.close()
     assert told == ["refused", "refused"]
+
+
+# Not fixed (a false refusal caef714 brought to the runtime): a UNION ALL view of two tenant
+# tables, each passing its ws_id through, is sorted as one that cannot be pinned
+# (sources.schema.tenant_relations pushes no pin into a set operation), and its pinned read,
+# which ran before round 31, is refused.
+@pytest.mark.xfail(strict=True, reason="h31i: a UNION ALL view of tenant tables is unpinnable")
+async def test_a_pinned_read_of_a_union_view_runs(database: str) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(SCHEMA)
+        await owner.execute(
+            "CREATE TABLE guests (ws_id bigint NOT NULL, email text);"
+            " INSERT INTO guests VALUES (2, 'g@victim');"
+            " CREATE VIEW people AS SELECT ws_id, email FROM members"
+            " UNION ALL SELECT ws_id, email FROM guests"
+        )
+    finally:
+        await owner.close()
+    policy = Policy("ws_id", {"members", "guests"}, global_tables={"workspaces"})
+    conn = await connect(database, policy=policy)
+    try:
+        with tenant(1):
+            rows = await conn.fetch("SELECT email FROM people WHERE ws_id = $1", 1)
+        assert [r[0] for r in rows] == ["a@me"]
+    finally:
+        await conn.close()
