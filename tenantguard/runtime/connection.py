@@ -76,6 +76,7 @@ from tenantguard.runtime.schema_code import (
     checked_foreign_keys,
     implicit_changers,
     inlined_functions,
+    merged_by_table,
     setting_code,
     spanning_keys,
     stateful_code,
@@ -767,9 +768,7 @@ class GuardedConnection(asyncpg.Connection):
             spanning_through: dict[str, tuple[frozenset[str], ...]] = {}
             for layer in layers:
                 through = through_views({t: list(k) for t, k in spanning.items()}, layer)
-                for t, k in through.items():
-                    known = spanning_through.get(t, ())
-                    spanning_through[t] = known + tuple(x for x in k if x not in known)
+                spanning_through = merged_by_table(spanning_through, through)
             spanning = spanning_through
         guard.learn_spanning_keys(spanning)
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
@@ -782,9 +781,9 @@ class GuardedConnection(asyncpg.Connection):
         if checked and defined:  # a write through a view is one of its base table
             checked_through: dict[str, tuple[ForeignKey, ...]] = {}
             for layer in layers:
-                for t, fk in keys_through_views(checked, layer).items():
-                    known_keys = checked_through.get(t, ())
-                    checked_through[t] = known_keys + tuple(x for x in fk if x not in known_keys)
+                checked_through = merged_by_table(
+                    checked_through, keys_through_views(checked, layer)
+                )
             checked = checked_through
         guard.learn_checked_foreign_keys(checked)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))

@@ -31,6 +31,7 @@ from tenantguard.engine.verdicts import Verdict
 from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site, callers
+from tenantguard.runtime.schema_code import merged_by_table
 from tenantguard.runtime.session import combined_effects, is_control_statement, statement_effects
 from tenantguard.runtime.tokens import code_lexemes, redact_literals
 
@@ -491,11 +492,7 @@ class Guard:
         tenant's rows (`runtime.schema_code.spanning_keys`, `Policy.spanning_keys`): a write
         giving one a value is refused (TG013, round 30). Verdicts made before are made
         again."""
-        merged = dict(self._spanning)
-        for table, found in keys.items():
-            known = merged.get(table, ())
-            merged[table] = known + tuple(k for k in found if k not in known)
-        self._relearn("_spanning", merged)
+        self._relearn("_spanning", merged_by_table(self._spanning, keys))
 
     def learn_cascades(self, found: Mapping[str, Mapping[str, frozenset[str]]]) -> None:
         """The foreign-key actions a connection found in the catalog that reach tenant rows
@@ -514,11 +511,7 @@ class Guard:
         checked_foreign_keys`, `Policy.checked_foreign_keys`), with the policy's own: a write
         whose value such a key checks against every tenant's rows is refused (TG013, round 31).
         Verdicts made before are made again."""
-        merged = dict(self._checked_keys)
-        for table, keys in found.items():
-            known = merged.get(table, ())
-            merged[table] = known + tuple(k for k in keys if k not in known)
-        self._relearn("_checked_keys", merged)
+        self._relearn("_checked_keys", merged_by_table(self._checked_keys, found))
 
     def learn_views(
         self, queries: Mapping[str, tuple[str, ...]], materialized: frozenset[str]

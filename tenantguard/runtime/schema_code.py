@@ -23,8 +23,8 @@ way to change a setting from SQL).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.policy import ForeignKey
@@ -546,6 +546,21 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
 GROUP BY s.indexrelid, c.relname
 """
+
+
+K = TypeVar("K")
+
+
+def merged_by_table(
+    into: Mapping[str, tuple[K, ...]], found: Mapping[str, Iterable[K]]
+) -> dict[str, tuple[K, ...]]:
+    """`into` with the items `found` gives each table added after its own, those it holds
+    already left out (keys read from the catalog, merged with those known)."""
+    merged = dict(into)
+    for table, items in found.items():
+        known = merged.get(table, ())
+        merged[table] = known + tuple(k for k in items if k not in known)
+    return merged
 
 
 def spanning_keys(
