@@ -363,6 +363,9 @@ class SchemaInfo:
     # of each type, PREPAREd queries
     types: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     typed: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+    # while reading only: each composite type's attributes that compare loosely (a
+    # nondeterministic collation, citext, a domain of them): its typed tables' columns do too
+    loose_attributes: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # relations with a trigger or a rule: an INSERT into such a view writes what they write
     rewritten: set[str] = field(default_factory=set, compare=False, repr=False)
@@ -1469,6 +1472,8 @@ class SchemaInfo:
                 )
             else:
                 columns |= attributes
+                if self.loose_attributes.get(type_name):
+                    self.loose.setdefault(table, set()).update(self.loose_attributes[type_name])
             self.typed.setdefault(type_name, set()).add(table)
         if node.partbound is not None:  # PARTITION OF: its parent's keys are its own
             self._partitions.add(table)
@@ -1502,6 +1507,9 @@ class SchemaInfo:
     def _composite_type(self, node: Any, text: str, path: str) -> None:
         attributes = [c for c in node.coldeflist or () if type(c).__name__ == "ColumnDef"]
         self.types[_relname(node.typevar)] = {str(c.colname) for c in attributes}
+        self.loose_attributes[_relname(node.typevar)] = {
+            str(c.colname) for c in attributes if self._loose_type(c.typeName, c.collClause)
+        }
         self.doubt_types(_relname(node.typevar))
         self.lossy_columns.update(  # a typed table's columns, a `(row).field`
             str(c.colname) for c in attributes if self._lossy_type(c.typeName, c.collClause)
@@ -2421,7 +2429,9 @@ class SchemaInfo:
         attributes = self.types.get(name)
         if attributes is None:
             return
-        tables = [self.columns[t] for t in self._of_type(name) if t in self.columns]
+        typed = [t for t in self._of_type(name) if t in self.columns]
+        tables = [self.columns[t] for t in typed]
+        loose = self.loose_attributes.setdefault(name, set())
         for command in node.cmds or ():
             subtype = _enum(command.subtype)
             if subtype == AlterTableType.AT_AddColumn and command.def_ is not None:
@@ -2430,6 +2440,26 @@ class SchemaInfo:
             elif subtype == AlterTableType.AT_DropColumn and command.name:
                 for columns in (attributes, *tables):
                     columns.discard(str(command.name))
+            if (
+                subtype in (AlterTableType.AT_AddColumn, AlterTableType.AT_AlterColumnType)
+                and command.def_ is not None
+            ):
+                # the attribute's (new) type and collation are its typed tables' columns' too
+                attribute = str(command.def_.colname or command.name)
+                def_ = command.def_
+                if self._lossy_type(def_.typeName, def_.collClause):
+                    self.lossy_columns.add(attribute)
+                is_loose = self._loose_type(def_.typeName, def_.collClause)
+                for changed in (None, *typed):
+                    found = loose if changed is None else self.loose.setdefault(changed, set())
+                    if is_loose:
+                        found.add(attribute)
+                    else:
+                        found.discard(attribute)
+            elif subtype == AlterTableType.AT_DropColumn and command.name:
+                for changed in (None, *typed):
+                    found = loose if changed is None else self.loose.get(changed, set())
+                    found.discard(str(command.name))
 
     def _drop_constraint(self, table: str, name: str, cascade: bool = False) -> None:
         known = name in self._named.get(table, ()) or name in self.constraints
