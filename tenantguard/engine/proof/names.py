@@ -141,7 +141,11 @@ def known_columns(policy: Policy, source: Source) -> Collection[str] | None:
 
 
 def could_own(policy: Policy, source: Source, column: str) -> bool:
-    """May `source` have a column of that name? Yes when unknown (conservative)."""
+    """May `source` have a column of that name? Yes when unknown (conservative). Never a call
+    outside FROM (`SELECT f(tenant_id) FROM t`): it is no FROM item, whose columns a name
+    could mean."""
+    if source.role is Role.CALL:
+        return False
     if source.column_names is not None:
         if column in source.column_names:
             return True
@@ -157,7 +161,7 @@ def could_own(policy: Policy, source: Source, column: str) -> bool:
         return True  # `VALUES` without a column list names its columns column1, column2…
     if source.kind is SourceKind.OTHER and source.lateral:
         return True  # a function in FROM whose columns are not known (a row type's)
-    return source.role is not Role.CALL and (not source.name or column == source.name)
+    return not source.name or column == source.name
 
 
 def _seen(sources: list[Source], scope: Span, block: Block) -> list[Source]:
