@@ -86,3 +86,66 @@ def test_a_typed_table_of_a_loose_attribute_is_not_pinned(tmp_path: Path) -> Non
     for table in EXACT:
         assert _codes(PINNED.format(table), tmp_path) == [], table
         assert _codes(f"SELECT v FROM {table}", tmp_path) == ["TG001"], table
+
+
+# ---------------------------------------------------------------- 2. a view's aggregate or cast
+# An output of a view that is not a bare column or constant was read as maybe of a lossy type
+# under its name (`max(r)` of a real `r`), and the name marked lossy for every table: after
+# `CREATE VIEW … AS SELECT max(id) AS id …`, `orgs.id = $1` pinned nothing (a parameter compared
+# with an `id` might round), so the registry's pins and every composite key on `id` were lost
+# (false alarms in every statement of the schema). A cast's output is of the cast's type; count()
+# is a bigint; min() and max() keep their argument's type. Twin: a cast to real stays lossy.
+VIEWS = """
+CREATE TABLE orgs (id uuid PRIMARY KEY, name text);
+CREATE TABLE users (id serial PRIMARY KEY, org_id uuid NOT NULL REFERENCES orgs (id),
+  email text, score real, UNIQUE (org_id, id));
+CREATE TABLE tasks (id serial PRIMARY KEY, org_id uuid NOT NULL REFERENCES orgs (id),
+  assignee_id int, title text, FOREIGN KEY (org_id, assignee_id) REFERENCES users (org_id, id));
+CREATE VIEW user_stats AS SELECT max(id) AS id, count(*) AS n, min(org_id::text)::uuid AS root
+  FROM users GROUP BY email;
+"""
+VIEW_DATA = """
+INSERT INTO orgs VALUES ('aaaaaaaa-0000-0000-0000-00000000000a', 'A'),
+  ('bbbbbbbb-0000-0000-0000-00000000000b', 'B');
+INSERT INTO users (id, org_id, email) VALUES (1, 'aaaaaaaa-0000-0000-0000-00000000000a', 'mine'),
+  (2, 'bbbbbbbb-0000-0000-0000-00000000000b', 'theirs');
+INSERT INTO tasks (org_id, assignee_id, title) VALUES ('aaaaaaaa-0000-0000-0000-00000000000a', 1,
+  'my task'), ('bbbbbbbb-0000-0000-0000-00000000000b', 2, 'their task');
+"""
+ROOT_PINNED = {
+    "the registry's key": (
+        "SELECT u.email FROM orgs o JOIN users u ON u.org_id = o.id WHERE o.id = $1"
+    ),
+    "a composite key on id": (
+        "SELECT t.title FROM users u JOIN tasks t ON t.assignee_id = u.id WHERE u.org_id = $1"
+    ),
+}
+MINE = {"the registry's key": ["mine"], "a composite key on id": ["my task"]}
+
+
+@pytest.fixture
+async def viewed(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, VIEWS + VIEW_DATA) as dsn:
+        yield dsn
+
+
+async def test_pins_on_id_return_the_tenants_rows_only(viewed: str) -> None:
+    conn = await asyncpg.connect(viewed)
+    try:
+        for shape, sql in ROOT_PINNED.items():
+            rows = [r[0] for r in await conn.fetch(sql, "aaaaaaaa-0000-0000-0000-00000000000a")]
+            assert rows == MINE[shape], shape
+    finally:
+        await conn.close()
+
+
+def test_a_views_aggregate_or_cast_does_not_make_id_lossy(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, VIEWS, tenant_column="org_id")
+    assert "id" not in policy.lossy_columns  # type: ignore[attr-defined]
+    for shape, sql in ROOT_PINNED.items():
+        assert sorted(f.code for f in analyze_statement(sql, policy).findings) == [], shape  # type: ignore[arg-type]
+    lossy = (
+        VIEWS + "CREATE VIEW scores AS SELECT score::real AS id, max(score) AS top FROM users;\n"
+    )
+    policy = policy_for(tmp_path, lossy, tenant_column="org_id")
+    assert {"id", "top"} <= policy.lossy_columns  # type: ignore[attr-defined]

@@ -1759,10 +1759,29 @@ class SchemaInfo:
         kind = type(item).__name__
         if kind == "A_Const":
             return True
+        if kind == "TypeCast":  # of the cast's type, whatever it casts
+            return item.typeName is not None and not self._lossy_type(item.typeName, None)
+        if kind == "FuncCall":
+            return self._exact_aggregate(item)
         if kind != "ColumnRef":
             return False
         fields = list(item.fields or ())
         return bool(fields) and str(getattr(fields[-1], "sval", "")) not in self.lossy_columns
+
+    def _exact_aggregate(self, call: Any) -> bool:
+        """A built-in aggregate whose type is surely exact: `count(…)` (bigint), `min` and `max`
+        of an exact output (its type). Not a name the schema defines a function or aggregate
+        of (it may be the one called)."""
+        names = [str(getattr(n, "sval", "")) for n in call.funcname or ()]
+        if not names or names[:-1] not in ([], ["pg_catalog"]):
+            return False
+        name = names[-1]
+        if name in self.functions or name in self._aggregates:
+            return False
+        arguments = list(call.args or ())
+        if name == "count":
+            return True
+        return name in ("min", "max") and len(arguments) == 1 and self._exact_output(arguments[0])
 
     def _domain(self, node: Any, text: str, path: str) -> None:
         from pglast.enums import ConstrType
