@@ -820,8 +820,16 @@ class Policy:
         """Which configured tenant expression `node` is (casts already removed), or None.
 
         `current_setting(name, true)` (NULL when unset: it matches no row) counts as
-        `current_setting(name)`.
+        `current_setting(name)`, and `pg_catalog.current_setting(…)` is the built-in itself.
         """
+        if (
+            isinstance(node, exp.Dot)
+            and isinstance(node.this, exp.Identifier)
+            and (node.this.name if node.this.quoted else node.this.name.lower()) == "pg_catalog"
+            and isinstance(node.expression, exp.Anonymous)
+            and str(node.expression.this).lower() == "current_setting"
+        ):
+            node = node.expression
         if (
             isinstance(node, exp.Anonymous)
             and str(node.this).lower() == "current_setting"
