@@ -112,10 +112,10 @@ async def test_mixed_case_names_keep_their_case(database: str, sql: str) -> None
         await conn.close()
 
 
-# Not fixed: a write through a view PostgreSQL cannot write itself (a join) runs its INSTEAD
-# OF trigger, whose INSERT into invites is checked by invites.email REFERENCES members (email)
-# against every workspace's members; the guard maps a table's foreign keys to a view of one
-# table only (keys_through_views), and reads no trigger's body for a hand-written policy.
+# A write through a view PostgreSQL cannot write itself (a join) runs its INSTEAD OF trigger,
+# whose INSERT into invites is checked by invites.email REFERENCES members (email) against
+# every workspace's members; the guard read no trigger's body for a hand-written policy (fixed
+# by h32d: the catalog's triggers and rules are read, tests/test_h32d_open_items.py).
 TRIGGERED = """
 ALTER TABLE members ADD UNIQUE (email);
 CREATE TABLE invites (ws_id bigint NOT NULL, email text REFERENCES members (email), note text);
@@ -128,7 +128,6 @@ CREATE TRIGGER t INSTEAD OF INSERT ON invite_form FOR EACH ROW
 """
 
 
-@pytest.mark.xfail(strict=True, reason="h31i: INSTEAD OF trigger's write is not read")
 async def test_a_write_through_a_views_trigger_tells_nothing(database: str) -> None:
     owner = await asyncpg.connect(database)
     try:
@@ -247,11 +246,11 @@ async def test_a_key_through_one_of_two_views_of_a_name_is_checked(database: str
     assert told == ["refused", "refused"]
 
 
-# Not fixed (a false refusal caef714 brought to the runtime): a UNION ALL view of two tenant
-# tables, each passing its ws_id through, is sorted as one that cannot be pinned
-# (sources.schema.tenant_relations pushes no pin into a set operation), and its pinned read,
-# which ran before round 31, is refused.
-@pytest.mark.xfail(strict=True, reason="h31i: a UNION ALL view of tenant tables is unpinnable")
+# A false refusal caef714 brought to the runtime: a UNION ALL view of two tenant tables, each
+# passing its ws_id through, was sorted as one that cannot be pinned (the proof pushes a pin
+# into a set operation's branches only when each branch's column type is known, and a policy
+# written by hand knew none), and its pinned read, which ran before round 31, was refused (fixed
+# by h32d: the catalog's types are read, tests/test_h32d_open_items.py).
 async def test_a_pinned_read_of_a_union_view_runs(database: str) -> None:
     owner = await asyncpg.connect(database)
     try:

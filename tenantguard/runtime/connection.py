@@ -69,6 +69,8 @@ from tenantguard.runtime.schema_code import (
     SQL_FUNCTIONS_QUERY_BEFORE_14 as _SQL_FUNCTIONS_QUERY_BEFORE_14,
 )
 from tenantguard.runtime.schema_code import STATEFUL_CODE_QUERY as _STATEFUL_CODE_QUERY
+from tenantguard.runtime.schema_code import TENANT_TYPES_QUERY as _TENANT_TYPES_QUERY
+from tenantguard.runtime.schema_code import TRIGGER_QUERY as _TRIGGER_QUERY
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
 from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
 from tenantguard.runtime.schema_code import (
@@ -81,7 +83,9 @@ from tenantguard.runtime.schema_code import (
     spanning_keys,
     stateful_code,
     stateful_implicit,
+    tenant_column_types,
     tenant_registry,
+    trigger_writes,
     view_writes,
 )
 from tenantguard.runtime.session import (
@@ -725,6 +729,8 @@ class GuardedConnection(asyncpg.Connection):
                     (),
                 ),
                 ("kept", _STATEFUL_CODE_QUERY, ()),
+                ("triggers", _TRIGGER_QUERY, ()),
+                ("types", _TENANT_TYPES_QUERY, (column,)),
             ):
                 found[name] = await _fetch(self, query, *args)
             return found
@@ -771,6 +777,7 @@ class GuardedConnection(asyncpg.Connection):
                 spanning_through = merged_by_table(spanning_through, through)
             spanning = spanning_through
         guard.learn_spanning_keys(spanning)
+        guard.learn_tenant_column_types(tenant_column_types(tuple(r) for r in catalog["types"]))
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))
@@ -823,6 +830,14 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_views(
             defined_views,
             frozenset(str(row[0]) for row in views if row[2] == "m"),
+        )
+        # then what the triggers and rules of a write run beside it, read knowing the views
+        guard.learn_hidden_writes(
+            trigger_writes(
+                (tuple(row) for row in catalog["triggers"]),
+                [tuple(row) for row in views],
+                guard._proven_with,
+            )
         )
         if mentions or self._tg_setting_changers or configured:
             # the database's code reads or sets the setting (names the catalog read may miss:

@@ -253,10 +253,12 @@ class Guard:
         "_cascades",
         "_checked",
         "_checked_keys",
+        "_column_types",
         "_connections",
         "_extension_functions",
         "_full",
         "_generation",
+        "_hidden",
         "_hits",
         "_inlined",
         "_log_values",
@@ -330,6 +332,8 @@ class Guard:
         self._registry: tuple[str, str] | None = None
         self._cascades: dict[str, dict[str, frozenset[str]]] = {}
         self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
+        self._hidden: dict[str, dict[str, str]] = {}
+        self._column_types: dict[str, str] = {}
         self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
@@ -513,6 +517,26 @@ class Guard:
         Verdicts made before are made again."""
         self._relearn("_checked_keys", merged_by_table(self._checked_keys, found))
 
+    def learn_tenant_column_types(self, types: Mapping[str, str]) -> None:
+        """The tenant column's type in each relation a connection found in the catalog
+        (`runtime.schema_code.tenant_column_types`, `Policy.tenant_column_types`); the
+        policy's own win: a filter on a set operation's output is taken as pushed into its
+        branches only when each branch's column is of the very same type (helper h32d).
+        Verdicts made before are made again."""
+        self._relearn("_column_types", {**self._column_types, **types})
+
+    def learn_hidden_writes(self, found: Mapping[str, Mapping[str, str]]) -> None:
+        """What writes run beside themselves that reaches tenant rows unpinned, read from the
+        catalog's triggers and rules (`runtime.schema_code.trigger_writes`, `Policy.
+        hidden_writes`), with the policy's own: a write of such a relation is refused (TG005,
+        helper h32d). Verdicts made before are made again."""
+        merged = {t: dict(kinds) for t, kinds in self._hidden.items()}
+        for table, kinds in found.items():
+            mine = merged.setdefault(table, {})
+            for kind, why in kinds.items():
+                mine.setdefault(kind, why)
+        self._relearn("_hidden", merged)
+
     def learn_views(
         self, queries: Mapping[str, tuple[str, ...]], materialized: frozenset[str]
     ) -> None:
@@ -675,6 +699,18 @@ class Guard:
             for table, keys in self._checked_keys.items()
         }
         checked = {table: keys for table, keys in checked.items() if keys}
+        hidden = {
+            table: {
+                k: why for k, why in kinds.items() if k not in policy.hidden_writes.get(table, {})
+            }
+            for table, kinds in self._hidden.items()
+        }
+        hidden = {table: kinds for table, kinds in hidden.items() if kinds}
+        typed = {
+            table: kind
+            for table, kind in self._column_types.items()
+            if normalize_name(sql_name(table)) not in policy.tenant_column_types
+        }
         cascaded: dict[str, dict[str, frozenset[str]]] = {}
         for table, kinds in self._cascades.items():
             own = policy.cascades.get(table, {})
@@ -690,6 +726,8 @@ class Guard:
             and registry is None
             and not cascaded
             and not checked
+            and not hidden
+            and not typed
             and not self._view_queries[0]
         ):
             return policy
@@ -698,6 +736,20 @@ class Guard:
                 checked_foreign_keys={
                     table: policy.checked_foreign_keys.get(table, ()) + checked.get(table, ())
                     for table in {*policy.checked_foreign_keys, *checked}
+                }
+            )
+        if typed:
+            policy = policy.replace(
+                tenant_column_types={
+                    **{sql_name(t): k for t, k in typed.items()},
+                    **{sql_name(t): k for t, k in policy.tenant_column_types.items()},
+                }
+            )
+        if hidden:
+            policy = policy.replace(
+                hidden_writes={
+                    table: {**hidden.get(table, {}), **policy.hidden_writes.get(table, {})}
+                    for table in {*policy.hidden_writes, *hidden}
                 }
             )
         if cascaded:

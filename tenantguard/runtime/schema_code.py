@@ -508,16 +508,22 @@ def view_writes(
 # tenant tables that do not hold the tenant column.
 SPANNING_QUERY = """
 WITH RECURSIVE keyed AS (
+    -- the columns of the key: its plain columns and those its expressions name, not its
+    -- INCLUDE columns nor those of its WHERE (h32d: `UNIQUE (code) INCLUDE (org_id)` and
+    -- `UNIQUE (code) WHERE org_id IS NOT NULL` check a code against every tenant's rows)
     SELECT i.indexrelid, i.indrelid, a.attnum
     FROM pg_catalog.pg_index i
-    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum > 0
+    JOIN pg_catalog.pg_attribute a
+      ON a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped
+    CROSS JOIN LATERAL generate_series(1, i.indnkeyatts) k
     WHERE (i.indisunique OR i.indisexclusion) AND NOT i.indisprimary
-      AND (a.attnum = ANY (i.indkey::int2[])
-           OR EXISTS (SELECT FROM pg_catalog.pg_depend d
-                      WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                        AND d.objid = i.indexrelid
-                        AND d.refclassid = 'pg_catalog.pg_class'::regclass
-                        AND d.refobjid = i.indrelid AND d.refobjsubid = a.attnum))
+      AND CASE WHEN i.indkey[k - 1] <> 0 THEN i.indkey[k - 1] = a.attnum
+          ELSE quote_ident(a.attname) = ANY (regexp_split_to_array(
+                 pg_catalog.pg_get_indexdef(i.indexrelid, k, true), '[^[:alnum:]_$]+'))
+               OR (quote_ident(a.attname) <> a.attname::text
+                   AND strpos(pg_catalog.pg_get_indexdef(i.indexrelid, k, true),
+                              quote_ident(a.attname)) > 0)
+          END
 ), sources AS (
     SELECT k.indexrelid, k.indrelid, k.attnum FROM keyed k
     UNION
@@ -739,3 +745,91 @@ def checked_foreign_keys(rows: Iterable[tuple[Any, ...]]) -> dict[str, tuple[For
         if key not in found.setdefault(str(child), []):
             found[str(child)].append(key)
     return {table: tuple(keys) for table, keys in found.items()}
+
+
+# the triggers of the database's relations (not the internal ones of foreign keys), each as
+# its function's and its own DDL: what a write of the relation runs beside itself
+TRIGGER_QUERY = """
+SELECT pg_catalog.pg_get_functiondef(t.tgfoid) || E';\n' || pg_catalog.pg_get_triggerdef(t.oid)
+  || ';'
+FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_'
+ORDER BY 1
+"""
+
+
+_SETTING_CALL = lazy_pattern(r"(?i)current_setting\s*\(\s*('[^']*')\s*(?:,\s*(?:true|false)\s*)?\)")
+
+
+def trigger_writes(
+    triggers: Iterable[Sequence[object]], views: Iterable[Sequence[object]], policy: Any
+) -> dict[str, dict[str, str]]:
+    """What a write of a relation runs beside itself that reaches tenant rows unpinned, read
+    from the catalog for a policy written by hand (helper h32d: a view's INSTEAD OF trigger
+    wrote invites, whose e-mail a key checks against every workspace's members, and workspace
+    1's INSERT INTO invite_form told whether workspace 2 had a member of that e-mail): the
+    triggers' functions and the rules (`DO INSTEAD` or `ALSO`) are read as schema sources read
+    them (`sources.schema.hidden_writes`: relation -> kind of write -> why), a write of a view
+    running what the relations under it run (`sources.schema.through_views`). `triggers`:
+    rows of `TRIGGER_QUERY`; `views`: rows of `VIEW_QUERY` (views and rules)."""
+    from tenantguard.sources.schema import SchemaInfo, hidden_writes, through_views
+
+    texts = [str(row[0]) for row in triggers if row[0]]
+    rules = [str(row[1]) for row in views if row[2] == "rule" and row[1]]
+    if not texts and not rules:
+        return {}
+    # the catalog prints `current_setting('app.tenant_id')` as `current_setting('app.tenant_id'
+    # ::text)`: the tenant expressions are read in that spelling too
+    deparsed = []
+    for expression in policy.tenant_expressions:
+        call = _SETTING_CALL.fullmatch(expression.strip())
+        if call:
+            deparsed += [
+                f"current_setting({call[1]}::text)",
+                f"current_setting({call[1]}::text, true)",
+                f"current_setting({call[1]}::text, false)",
+            ]
+    if deparsed:
+        policy = policy.replace(tenant_expressions=(*policy.tenant_expressions, *deparsed))
+    schema = SchemaInfo()
+    for row in views:
+        if row[2] == "v" and row[1]:
+            name = '"' + str(row[0]).replace('"', '""') + '"'
+            schema.add_sql(f"CREATE VIEW {name} AS {str(row[1]).strip().rstrip(';')};")
+    for text in (*texts, *rules):
+        schema.add_sql(text)
+    found = hidden_writes(schema, policy)
+    return through_views(schema, found) if found and schema.views else found
+
+
+# each relation's tenant column ($1): its type as the proof names one (`int8`, `domain:d`),
+# and whether its collation is the type's own
+TENANT_TYPES_QUERY = """
+SELECT c.relname::text,
+       CASE WHEN t.typtype = 'd' THEN 'domain:' || t.typname ELSE t.typname END::text,
+       a.attcollation = t.typcollation
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+WHERE a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+"""
+
+
+def tenant_column_types(rows: Iterable[Sequence[object]]) -> dict[str, str]:
+    """`Policy.tenant_column_types` read from the catalog for a policy written by hand (helper
+    h32d: without them no filter on a UNION ALL view's tenant column was taken as pushed into
+    its branches, and `SELECT email FROM people WHERE ws_id = $1` was refused): a relation's
+    type where every relation of its name holds the column under one type and its type's own
+    collation (PostgreSQL pushes a filter into a set operation's branches only when each
+    branch's column has the output's very type and collation)."""
+    found: dict[str, str | None] = {}
+    for name, kind, own_collation in rows:
+        key = str(name)
+        shown = str(kind) if own_collation else None
+        found[key] = shown if found.get(key, shown) == shown else None
+    return {name: kind for name, kind in found.items() if kind is not None}
