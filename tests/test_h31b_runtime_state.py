@@ -115,9 +115,12 @@ async def test_a_requests_role_does_not_reach_the_next_request(
     two_clinics: str, statement: str
 ) -> None:
     async def first(connection: Any) -> None:
-        await connection.execute(statement)
-        # clinic 1's own request runs as the login role now (RLS contains it no longer)
-        assert await connection.fetchval("SELECT current_user") == "postgres"
+        # (a request's own role change is refused since h32d: tests/test_h32d_open_items.py;
+        # maintenance code may make it, and the reset still puts the init's role back)
+        with unscoped("a role change the reset must undo"):
+            await connection.execute(statement)
+            # the connection runs as the login role now (RLS contains it no longer)
+            assert await connection.fetchval("SELECT current_user") == "postgres"
 
     user, names = await _second_request(two_clinics, first)
     assert (user, names) == (_ROLE, ["Carla"])
@@ -126,7 +129,8 @@ async def test_a_requests_role_does_not_reach_the_next_request(
 async def test_the_inits_role_stays_for_every_request(two_clinics: str) -> None:
     async def first(connection: Any) -> None:
         async with connection.transaction():
-            await connection.execute("SET LOCAL ROLE postgres")  # ends with the transaction
+            with unscoped("a role for one transaction"):  # (refused in a request: h32d)
+                await connection.execute("SET LOCAL ROLE postgres")  # ends with the transaction
         names = [row[0] for row in await connection.fetch("SELECT * FROM all_names()")]
         assert names == ["Ana", "Bruno"]
 
@@ -156,7 +160,8 @@ async def test_the_inits_session_user_comes_back(two_clinics: str, statement: st
     session user, not the login one."""
 
     async def first(connection: Any) -> None:
-        await connection.execute(statement)
+        with unscoped("a session user the reset must undo"):  # (refused in a request: h32d)
+            await connection.execute(statement)
 
     assert await _second_request(two_clinics, first, init=_become_app) == (_ROLE, ["Carla"])
 

@@ -318,3 +318,76 @@ async def test_an_included_column_is_written_freely(database: str, index: str) -
                 assert await _inserted(conn, "X") == "INSERT 0 1"
     finally:
         await conn.close()
+
+
+# 5. A pool whose init= sets the role its connections run as (one Row-Level Security contains):
+# a request's own `RESET ROLE` (or SET ROLE, SET SESSION AUTHORIZATION, set_config('role', …))
+# ran its later statements as the login role — the pool's reset puts the init's role back only
+# for the next request — and `SELECT * FROM all_names()` returned every clinic's patients.
+ROLE_CHANGES = [
+    "RESET ROLE",
+    "SET ROLE postgres",
+    "SET ROLE NONE",
+    "SET SESSION ROLE postgres",
+    "SET LOCAL ROLE postgres",
+    "set  role  postgres",
+    'SET "role" TO postgres',
+    "SET SESSION AUTHORIZATION postgres",
+    "SET SESSION AUTHORIZATION DEFAULT",
+    "RESET SESSION AUTHORIZATION",
+    "SELECT set_config('role', 'none', false)",
+    "SELECT set_config('session_authorization', 'postgres', false)",
+    "DO $$ BEGIN RESET ROLE; END $$",
+]
+
+
+@pytest.mark.parametrize("statement", ROLE_CHANGES)
+async def test_a_request_cannot_leave_the_inits_role(two_clinics: str, statement: str) -> None:
+    from tenantguard.runtime import create_pool, unscoped
+    from tests.test_h31b_runtime_state import _ROLE, _drop_privileges, _rls
+    from tests.test_runtime import POLICY as CLINICS
+
+    await _rls(two_clinics)
+    pool = await create_pool(
+        two_clinics,
+        policy=CLINICS,
+        min_size=1,
+        max_size=1,
+        init=_drop_privileges,
+        set_tenant_setting=True,
+    )
+    names = "SELECT * FROM all_names()"
+    try:
+        async with pool.acquire() as connection:
+            with tenant(1):
+                assert [r[0] for r in await connection.fetch(names)] == ["Ana", "Bruno"]
+                async with connection.transaction():
+                    with pytest.raises(TenantIsolationError, match="role"):
+                        await connection.execute(statement)
+                    assert await connection.fetchval("SELECT current_user") == _ROLE
+                    # the premise: run, the request's own next read has every clinic's rows
+                    await asyncpg.Connection.execute(connection._con, "RESET ROLE")
+                    rows = await connection.fetch(names)
+                    assert [r[0] for r in rows] == ["Ana", "Bruno", "Carla"]
+                    await asyncpg.Connection.execute(connection._con, f"SET ROLE {_ROLE}")
+            with unscoped("maintenance may change roles"):
+                await connection.execute("RESET ROLE")
+                assert await connection.fetchval("SELECT current_user") == "postgres"
+    finally:
+        await pool.close()
+
+
+async def test_without_an_inits_role_a_request_may_drop_privileges(two_clinics: str) -> None:
+    from tenantguard.runtime import create_pool
+    from tests.test_h31b_runtime_state import _ROLE, _rls
+    from tests.test_runtime import POLICY as CLINICS
+
+    await _rls(two_clinics)
+    pool = await create_pool(two_clinics, policy=CLINICS, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as connection:
+            with tenant(1):
+                await connection.execute(f"SET ROLE {_ROLE}")
+                assert await connection.fetchval("SELECT current_user") == _ROLE
+    finally:
+        await pool.close()

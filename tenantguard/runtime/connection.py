@@ -1204,6 +1204,9 @@ class GuardedConnection(asyncpg.Connection):
         role, for the session user (`SET SESSION AUTHORIZATION`) and the role alike."""
         row: Any = await self._tg_driver_call(lambda: _fetchrow(self, _IDENTITY_QUERY))
         session, role = str(row[0]), str(row[1])
+        login = str(self._params.user)  # type: ignore[attr-defined]
+        if role != "none" or session != login:
+            self.tenantguard.keep_role()  # a request may not change it (helper h32d)
         role_sql = "NONE" if role == "none" else _ident(role)
         self._tg_identity = f"SET SESSION AUTHORIZATION {_ident(session)};\nSET ROLE {role_sql};"
         connection: Any = self

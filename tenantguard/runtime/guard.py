@@ -32,7 +32,12 @@ from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site, callers
 from tenantguard.runtime.schema_code import merged_by_table
-from tenantguard.runtime.session import combined_effects, is_control_statement, statement_effects
+from tenantguard.runtime.session import (
+    changes_role,
+    combined_effects,
+    is_control_statement,
+    statement_effects,
+)
 from tenantguard.runtime.tokens import code_lexemes, redact_literals
 
 __all__ = [
@@ -270,6 +275,7 @@ class Guard:
         "_registry",
         "_reports",
         "_require_tenant",
+        "_role_kept",
         "_set_tenant_setting",
         "_setting_literal",
         "_setting_readers",
@@ -333,6 +339,7 @@ class Guard:
         self._cascades: dict[str, dict[str, frozenset[str]]] = {}
         self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
         self._hidden: dict[str, dict[str, str]] = {}
+        self._role_kept = False  # a pool's init= set the role its connections run as
         self._column_types: dict[str, str] = {}
         self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
         self._stateful: frozenset[str] = frozenset()
@@ -516,6 +523,16 @@ class Guard:
         whose value such a key checks against every tenant's rows is refused (TG013, round 31).
         Verdicts made before are made again."""
         self._relearn("_checked_keys", merged_by_table(self._checked_keys, found))
+
+    def keep_role(self) -> None:
+        """A pool's `init=` set the role (or session user) its connections run as: a request's
+        `SET ROLE`, `RESET ROLE`, `SET SESSION AUTHORIZATION` or set_config('role', …) is refused
+        outside `unscoped()` from now on (helper h32d: after its own `RESET ROLE`, a request's
+        later statements ran as the login role, which Row-Level Security does not contain).
+        Verdicts made before are made again."""
+        if not self._role_kept:
+            self._role_kept = True
+            self.clear_cache()
 
     def learn_tenant_column_types(self, types: Mapping[str, str]) -> None:
         """The tenant column's type in each relation a connection found in the catalog
@@ -999,6 +1016,17 @@ class Guard:
             )
         if effects.refusal is not None:
             errors.append(_runtime_finding(effects.refusal, effects.hint))
+        if self._role_kept and any(changes_role(text) for text in texts):
+            errors.append(
+                _runtime_finding(
+                    "the statement changes the session's role or session user, which the "
+                    "pool's init= set: the request's later statements would run as another "
+                    "role (RESET ROLE: the login role), with its rights and out of the "
+                    "Row-Level Security that contains the init's role",
+                    "leave the role the pool's init= sets in requests; change roles in "
+                    "maintenance code (`with unscoped(reason):`)",
+                )
+            )
         parameters: set[int] = set()
         literals: list[str] = []
         touches = expression = False

@@ -45,6 +45,7 @@ __all__ = [
     "SAFE_FUNCTIONS",
     "SEARCH_PATH",
     "Effects",
+    "changes_role",
     "is_control_statement",
     "script_effects",
     "search_path_problem",
@@ -495,6 +496,25 @@ def is_control_statement(text: str) -> bool:
 def script_effects(texts: Iterable[str], setting: str) -> Effects:
     """The effects of several statements sent together: the first refusal, all plain or not."""
     return combined_effects(statement_effects(text, setting) for text in texts)
+
+
+# a change of who the session runs as: `SET [SESSION | LOCAL] ROLE`, `RESET ROLE`, `SET
+# [SESSION | LOCAL] SESSION AUTHORIZATION`, `RESET SESSION AUTHORIZATION`, set_config('role' or
+# 'session_authorization', …), anywhere in the statement (a DO block's too)
+_ROLE_CHANGE = lazy_pattern(
+    r"(?<![\w$])(?:re)?set\s+(?:(?:session|local)\s+)?(?:\"?role\"?|session\s+authorization)"
+    r"(?![\w$.])|set_config\s*\(\s*'(?:role|session_authorization)'"
+)
+
+
+def changes_role(text: str) -> bool:
+    """Does the statement change the session's role or session user? A pool whose `init=`
+    set a role (`SET ROLE app`, which Row-Level Security contains) relies on it: a request's
+    `RESET ROLE` ran its own later statements as the login role (helper h32d)."""
+    lowered = text.lower()
+    if "role" not in lowered and "authorization" not in lowered:
+        return False
+    return _ROLE_CHANGE.search(_without_comments(text).lower()) is not None
 
 
 def combined_effects(each: Iterable[Effects]) -> Effects:
