@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import asyncpg
 import pytest
 
@@ -391,3 +394,119 @@ async def test_without_an_inits_role_a_request_may_drop_privileges(two_clinics: 
                 assert await connection.fetchval("SELECT current_user") == _ROLE
     finally:
         await pool.close()
+
+
+# 4. A join ON comparing a bigint tenant column with a float8 one compares in float8, where
+# 9007199254740993 (2^53 + 1) equals 9007199254740992: workspace 2^53 + 1's pinned read of the
+# join returned workspace 2^53's row. The equality no longer chains a pin across the two types
+# (statically from the schema's types, at runtime from the catalog's).
+FLOATS = """
+CREATE TABLE accounts (ws_id bigint NOT NULL, email text);
+CREATE TABLE scores (ws_id float8 NOT NULL, body text);
+CREATE TABLE notes32 (ws_id integer NOT NULL, body text);
+INSERT INTO accounts VALUES (9007199254740993, 'a@me');
+INSERT INTO scores VALUES (9007199254740992, 'theirs');
+INSERT INTO notes32 VALUES (7, 'mine');
+INSERT INTO accounts VALUES (7, 'b@me');
+"""
+FLOAT_JOIN = "SELECT s.body FROM accounts a JOIN scores s ON a.ws_id = s.ws_id WHERE a.ws_id = $1"
+INT_JOIN = "SELECT n.body FROM accounts a JOIN notes32 n ON a.ws_id = n.ws_id WHERE a.ws_id = $1"
+
+
+def test_a_lossy_join_chains_no_pin_statically(tmp_path: Path) -> None:
+    from tenantguard.engine.analyze import analyze_statement
+    from tests.test_schema import policy_for
+
+    policy = policy_for(tmp_path, FLOATS, tenant_column="ws_id")
+    assert [f.code for f in analyze_statement(FLOAT_JOIN, policy).findings] == ["TG001"]  # type: ignore[arg-type]
+    assert analyze_statement(INT_JOIN, policy).findings == ()  # type: ignore[arg-type]
+
+
+async def test_a_lossy_join_chains_no_pin_at_runtime(database: str) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(FLOATS)
+        # the premise: the join returns the other workspace's row
+        rows = await owner.fetch(FLOAT_JOIN, 9007199254740993)
+        assert [r[0] for r in rows] == ["theirs"]
+    finally:
+        await owner.close()
+    conn = await connect(database, policy=Policy("ws_id", {"accounts", "scores", "notes32"}))
+    try:
+        with tenant(9007199254740993), pytest.raises(TenantIsolationError):
+            await conn.fetch(FLOAT_JOIN, 9007199254740993)
+        with tenant(7):
+            assert [r[0] for r in await conn.fetch(INT_JOIN, 7)] == ["mine"]
+    finally:
+        await conn.close()
+
+
+# 2. `tenant_id IS NOT DISTINCT FROM $1` on a nullable tenant column is the pin `= $1` is: the
+# pinning value is the request's tenant, never NULL (the runtime guard refuses a NULL bound
+# where it checks a pin), so it never matches the rows of no tenant in a request — with or
+# without shared_rows. Verified on the server: in tenant(1) a NULL is refused, 1 reads 'mine'
+# only (not the NULL row 'nobody').
+NULLABLE = "CREATE TABLE notes (ws_id bigint, body text);"
+NULL_SAFE = "SELECT body FROM notes WHERE ws_id IS NOT DISTINCT FROM $1"
+EQUALS = "SELECT body FROM notes WHERE ws_id = $1"
+
+
+@pytest.mark.parametrize("shared_rows", [False, True])
+def test_is_not_distinct_from_pins_as_equals_does(tmp_path: Path, shared_rows: bool) -> None:
+    from tenantguard.engine.analyze import analyze_statement
+    from tests.test_schema import policy_for
+
+    policy: Any = policy_for(tmp_path, NULLABLE, tenant_column="ws_id", shared_rows=shared_rows)
+    assert analyze_statement(NULL_SAFE, policy).findings == ()
+    assert analyze_statement(EQUALS, policy).findings == ()
+    unpinned = analyze_statement("SELECT body FROM notes WHERE ws_id IS NULL", policy)
+    assert [f.code for f in unpinned.findings] == ([] if shared_rows else ["TG001"])
+
+
+async def test_is_not_distinct_from_reads_no_row_of_no_tenant(database: str) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(
+            NULLABLE + " INSERT INTO notes VALUES (1, 'mine'), (2, 'theirs'), (NULL, 'nobody')"
+        )
+        # the premise: a NULL given reads the row of no tenant
+        assert [r[0] for r in await owner.fetch(NULL_SAFE, None)] == ["nobody"]
+    finally:
+        await owner.close()
+    conn = await connect(database, policy=Policy("ws_id", {"notes"}))
+    try:
+        with tenant(1):
+            for sql in (NULL_SAFE, EQUALS):
+                assert [r[0] for r in await conn.fetch(sql, 1)] == ["mine"]
+                with pytest.raises(TenantIsolationError):
+                    await conn.fetch(sql, None)
+    finally:
+        await conn.close()
+
+
+async def test_a_write_of_a_partial_keys_where_column_is_checked(database: str) -> None:
+    """`UNIQUE (code) WHERE deleted_at IS NULL`: bringing back a deleted row puts its code
+    under the key, checked against every tenant's live codes (a WHERE column stays among the
+    columns whose write the key checks, only it makes no key per tenant)."""
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(
+            ITEMS + "ALTER TABLE items ADD deleted_at timestamptz;"
+            " INSERT INTO items VALUES (1, 7, 'X', 'n', now());"
+            " CREATE UNIQUE INDEX ON items (code) WHERE deleted_at IS NULL"
+        )
+    finally:
+        await owner.close()
+    sql = "UPDATE items SET deleted_at = NULL WHERE org_id = $1 AND id = 7"
+    conn = await connect(database, policy=ITEM_POLICY, mode="off")
+    try:  # the premise: workspace 2's live 'X' refuses workspace 1's row back
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(sql, 1)
+    finally:
+        await conn.close()
+    conn = await connect(database, policy=ITEM_POLICY)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.execute(sql, 1)
+    finally:
+        await conn.close()

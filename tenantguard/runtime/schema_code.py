@@ -508,10 +508,11 @@ def view_writes(
 # tenant tables that do not hold the tenant column.
 SPANNING_QUERY = """
 WITH RECURSIVE keyed AS (
-    -- the columns of the key: its plain columns and those its expressions name, not its
-    -- INCLUDE columns nor those of its WHERE (h32d: `UNIQUE (code) INCLUDE (org_id)` and
-    -- `UNIQUE (code) WHERE org_id IS NOT NULL` check a code against every tenant's rows)
-    SELECT i.indexrelid, i.indrelid, a.attnum
+    -- the columns of the key (in_key): its plain columns and those its expressions name,
+    -- not its INCLUDE columns; and those of its WHERE, whose write may bring a row under the
+    -- key, but which do not make it a key per tenant (h32d: `UNIQUE (code) INCLUDE (org_id)`
+    -- and `UNIQUE (code) WHERE org_id IS NOT NULL` check a code against every tenant's rows)
+    SELECT i.indexrelid, i.indrelid, a.attnum, true AS in_key
     FROM pg_catalog.pg_index i
     JOIN pg_catalog.pg_attribute a
       ON a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped
@@ -524,10 +525,19 @@ WITH RECURSIVE keyed AS (
                    AND strpos(pg_catalog.pg_get_indexdef(i.indexrelid, k, true),
                               quote_ident(a.attname)) > 0)
           END
-), sources AS (
-    SELECT k.indexrelid, k.indrelid, k.attnum FROM keyed k
     UNION
-    SELECT k.indexrelid, k.indrelid, d.refobjsubid
+    SELECT i.indexrelid, i.indrelid, d.refobjsubid, false
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_depend d
+      ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = i.indexrelid
+     AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = i.indrelid
+     AND d.refobjsubid > 0
+    WHERE (i.indisunique OR i.indisexclusion) AND NOT i.indisprimary
+      AND i.indpred IS NOT NULL AND d.refobjsubid <> ALL (i.indkey::int2[])
+), sources AS (
+    SELECT k.indexrelid, k.indrelid, k.attnum, k.in_key FROM keyed k
+    UNION
+    SELECT k.indexrelid, k.indrelid, d.refobjsubid, k.in_key
     FROM keyed k
     JOIN pg_catalog.pg_attribute g
       ON g.attrelid = k.indrelid AND g.attnum = k.attnum AND g.attgenerated <> ''
@@ -543,7 +553,8 @@ WITH RECURSIVE keyed AS (
     SELECT o.relid, h.inhparent
     FROM owners o JOIN pg_catalog.pg_inherits h ON h.inhrelid = o.owner
 )
-SELECT c.relname::text, array_agg(DISTINCT a.attname::text)
+SELECT c.relname::text, array_agg(DISTINCT a.attname::text),
+       array_agg(DISTINCT a.attname::text) FILTER (WHERE s.in_key)
 FROM sources s
 JOIN owners o ON o.relid = s.indrelid
 JOIN pg_catalog.pg_attribute a ON a.attrelid = s.indrelid AND a.attnum = s.attnum
@@ -575,9 +586,11 @@ def spanning_keys(
     """From the rows of `SPANNING_QUERY`: per tenant table, the keys a write's value is checked
     against every tenant's rows by (`Policy.spanning_keys`): those without the tenant column."""
     found: dict[str, list[frozenset[str]]] = {}
-    for table, columns in rows:
+    for table, columns, *keyed in rows:
         key = frozenset(str(c) for c in columns or ())
-        if not key or tenant_column in key or not is_tenant_table(str(table)):
+        # (the tenant column in a partial key's WHERE only makes no key per tenant: h32d)
+        proper = frozenset(str(c) for c in keyed[0] or ()) if keyed else key
+        if not key or tenant_column in proper or not is_tenant_table(str(table)):
             continue
         if key not in found.setdefault(str(table), []):
             found[str(table)].append(key)

@@ -1439,6 +1439,15 @@ def _exact_merge(left: str | None, right: str | None) -> bool:
     return any(left in family and right in family for family in _EXACT_FAMILIES)
 
 
+def exact_comparison(policy: Policy, left: Source, right: Source, column: str) -> bool:
+    """May `left.column = right.column` chain a pin from one to the other? Not when their
+    types compare in a lossy one (`bigint = float8`: 9007199254740993 equals 9007199254740992
+    there, so a pinned side matches another tenant's rows on the other: helper h32d)."""
+    if not policy.tenant_column_types and not policy.typed_columns:
+        return True
+    return _exact_merge(_column_type(policy, left, column), _column_type(policy, right, column))
+
+
 def _column_type(policy: Policy, source: Source, column: str, depth: int = 0) -> str | None:
     """The type of `source`'s column `column` as far as the schema and the SQL tell: a table's
     from the schema (None if not known), a derived table's or CTE's from each branch's item (a

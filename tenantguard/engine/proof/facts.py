@@ -19,7 +19,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from tenantguard.engine.pgfunctions import AGGREGATE_FUNCTIONS, BUILTIN_FUNCTIONS
-from tenantguard.engine.proof.blocks import Model
+from tenantguard.engine.proof.blocks import Model, exact_comparison
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.names import Names, known_columns, output_names, projection_items
 from tenantguard.engine.proof.syntax import (
@@ -605,7 +605,11 @@ class FactCollector:
                     other = owners[key]
                 else:
                     other = owners[key] = owner_of(block, other_side, visible)
-                if other is not None and other is not source:
+                if (
+                    other is not None
+                    and other is not source
+                    and exact_comparison(self.policy, source, other, self.model.tenant_col)
+                ):
                     fact = Fact(source, conjunct, clause, other=other)
             if fact is not None and _null_safe(conjunct):
                 fact.null_safe = True  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant

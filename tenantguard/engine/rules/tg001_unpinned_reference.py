@@ -73,7 +73,10 @@ What pins a reference `R`:
   its key —, no HAVING, no window, no WHERE, no join, no nested query), each filter holding
   columns, values, comparisons and connectives only (it runs on every row: no call, no cast of
   a column);
-- the same equality spelled `IS NOT DISTINCT FROM` (or `NOT (… IS DISTINCT FROM V)`), `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
+- the same equality spelled `IS NOT DISTINCT FROM` (or `NOT (… IS DISTINCT FROM V)`; on a
+  nullable tenant column too, with or without `shared_rows`: V is the request's tenant, never
+  NULL — the runtime guard refuses a NULL bound where it checks a pin — so no row of no tenant
+  matches), `OPERATOR(pg_catalog.=)`, `BETWEEN V AND
   V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])`, `= ANY('{1}')` (an array literal of one element; not NULL, nested nor dimensioned) (never `ALL` of an
   empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` and `= (SELECT V)`
   (every branch of a set operation selecting the same V: a scalar subquery is then V, NULL or
