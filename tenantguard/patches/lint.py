@@ -72,6 +72,7 @@ class PatchSource:
     errors: list[tuple[int, int, str]] = field(default_factory=list)
     transactional: bool = True  # no `-- tenantguard: no-transaction` line
     do_transaction_control: list[tuple[int, int, str]] = field(default_factory=list)  # COMMIT in DO
+    text: str = ""  # as read (what `patches apply` checks too: TG109)
 
 
 def _walk_plpgsql(node: Any, guarded: bool, found: list[tuple[dict[str, Any], bool, str]]) -> None:
@@ -112,9 +113,10 @@ def read_patch_source(text: str, path: str) -> PatchSource:
     """Every statement of a patch file with its position, DO-block bodies included."""
     from tenantguard.patches.files import says_no_transaction
 
-    source = PatchSource(path, transactional=not says_no_transaction(text))
+    source = PatchSource(path, transactional=not says_no_transaction(text), text=text)
     if text.startswith("\ufeff"):
         text = " " + text[1:]  # a UTF-8 byte-order mark is not SQL; a space keeps every position
+        source.text = text
     lines = LineIndex(text)
     nul = text.find("\x00")
     if nul >= 0:

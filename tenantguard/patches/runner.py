@@ -253,6 +253,7 @@ async def _drop_leftovers(conn: asyncpg.Connection) -> None:
 async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | None) -> None:
     """The session as a new connection has it, plus the runner's own settings."""
     timeout = f"{max(1, int(ddl_lock_timeout * 1000))}ms" if ddl_lock_timeout else "0"
+    await conn.execute("SET statement_timeout = 0")  # for _drop_leftovers' read (see below)
     await _drop_leftovers(conn)
     await conn.execute(
         f"{_RESET_SESSION}; "
@@ -262,6 +263,11 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
         # for the patch lock: a database's idle_session_timeout (there for the application's
         # leaked connections) ended its session there (round 28, helper h28d)
         "SET idle_session_timeout = 0; "
+        # the runner's own queries (its ledger, its lock, its checks) run without the
+        # database's or role's statement_timeout, which a patch keeps (`_run_once` puts it
+        # back): `ALTER DATABASE … SET statement_timeout = '1ms'` ended every later apply and
+        # status in a bare QueryCanceledError on the ledger's read (round 32, helper h32e)
+        "SET statement_timeout = 0; "
         f"SET lock_timeout = '{timeout}'"
     )
 
@@ -1070,10 +1076,10 @@ async def _run_patch_attempts(
     attempts = options.ddl_lock_retries + 1
     # a DO block that swallows what the runner's lock_timeout raises (refused on a database
     # with applied patches) waits for its locks instead: its change is never skipped
-    from tenantguard.patches.statements import swallowed_retries
+    from tenantguard.patches.statements import swallowed_in_patch
 
     lock_timeout = options.ddl_lock_timeout
-    if any(swallowed_retries(statement) for statement in patch.statements):
+    if swallowed_in_patch(patch.statements):
         lock_timeout = None
     for attempt in range(1, attempts + 1):
         await _clean_session(conn, lock_timeout)
@@ -1415,6 +1421,8 @@ async def _run_once(
             else:  # what it changes commits with it: the ledger is checked, and put back
                 ledger_before = await _ledger_state(conn, ledger_table)
                 ledger_rows = await conn.fetch(_LEDGER_ROWS.format(ledger=ledger_table))
+        if finalize is None:
+            await conn.execute("RESET statement_timeout")  # the database's or role's, if any
         for statement in patch.statements if finalize is None else ():
             await conn.execute(statement.text)
         statement, step = None, "recording it in the ledger"
@@ -1545,6 +1553,7 @@ async def _limit_hint(conn: asyncpg.Connection, error: Exception, patch: PatchFi
     else:
         return ""
     try:
+        await conn.execute(f"RESET {setting}")  # the runner's own is 0 between patches
         row = await conn.fetchrow(
             "SELECT current_setting(name) AS value, source, quote_ident(current_user) AS runner, "
             "quote_ident(current_database()) AS database FROM pg_settings WHERE name = $1",
@@ -1612,6 +1621,7 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
     patches = read_patches(Path(directory))
     conn = await connect(target)
     try:
+        await conn.execute("SET statement_timeout = 0")  # a database's '1ms' (see _clean_session)
         ledger = await _read_ledger(conn, await _ledger_table(conn))
         invalid = await invalid_indexes(conn, patches, exact=True)
         detaches = await conn.fetch(

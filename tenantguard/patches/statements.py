@@ -38,6 +38,7 @@ __all__ = [
     "role_memberships",
     "role_statements",
     "split_patch",
+    "swallowed_in_patch",
     "transaction_control",
     "without_memberships",
 ]
@@ -246,10 +247,16 @@ def swallowed_retries(statement: SqlStatement) -> list[tuple[int, str, str]]:
     if not isinstance(node, ast.DoStmt):
         return []
     body = _body_of(node.args)
+    start = max(statement.text.find(body), 0)
+    return [(start + offset, c, what) for offset, c, what in _swallowing_handlers(body)]
+
+
+def _swallowing_handlers(body: str) -> list[tuple[int, str, str]]:
+    """(offset in `body`, condition, what it catches) of each EXCEPTION handler of a PL/pgSQL
+    body that catches an error the runner retries and does not raise it again."""
     items = _plpgsql_items(body)
     if not items:
         return []
-    start = max(statement.text.find(body), 0)
     line_starts = [0] + [m.end() for m in re.finditer(r"\n", body)]
     found: list[tuple[int, str, str]] = []
     for key, value in items:
@@ -276,8 +283,52 @@ def swallowed_retries(statement: SqlStatement) -> list[tuple[int, str, str]]:
         whens = list(
             re.finditer(rf"\bWHEN\b[^;]*?\b{re.escape(caught)}\b", body[:end], re.IGNORECASE)
         )
-        offset = start + (whens[-1].start() if whens else 0)
-        found.append((offset, caught, _RETRIED_CONDITIONS[caught]))
+        found.append((whens[-1].start() if whens else 0, caught, _RETRIED_CONDITIONS[caught]))
+    return found
+
+
+def _created_plpgsql(statement: SqlStatement) -> tuple[str, str] | None:
+    """(name, body) of the PL/pgSQL function or procedure a `CREATE FUNCTION/PROCEDURE` makes."""
+    node = statement.node
+    if not isinstance(node, ast.CreateFunctionStmt) or not node.funcname:
+        return None
+    language = next(
+        (str(o.arg.sval).lower() for o in node.options or () if o.defname == "language"), "sql"
+    )
+    if language != "plpgsql":
+        return None
+    return str(node.funcname[-1].sval), _body_of(node.options)
+
+
+def swallowed_in_patch(
+    statements: list[SqlStatement],
+) -> list[tuple[SqlStatement, int, str, str, str | None]]:
+    """(statement, offset in its text, condition, what it catches, function) of each handler
+    that swallows an error the runner retries and runs while the patch does: in a DO block
+    (function None), or in a PL/pgSQL function or procedure the patch creates and then calls —
+    its name followed by `(` in a later statement, a trigger's definition aside (round 32,
+    helper h32e: `CREATE FUNCTION add_b() … EXCEPTION WHEN OTHERS THEN RAISE NOTICE …` then
+    `SELECT add_b();` escaped the DO-block check: recorded as applied, the column never made)."""
+    found: list[tuple[SqlStatement, int, str, str, str | None]] = []
+    for index, statement in enumerate(statements):
+        for offset, condition, what in swallowed_retries(statement):
+            found.append((statement, offset, condition, what, None))
+        created = _created_plpgsql(statement)
+        if created is None:
+            continue
+        name, body = created
+        handlers = _swallowing_handlers(body)
+        if not handlers:
+            continue
+        called = lazy_pattern(rf'(?<![\w$])"?{re.escape(name)}"?\s*\(', re.IGNORECASE)
+        if not any(
+            not isinstance(later.node, ast.CreateTrigStmt) and called.search(later.text)
+            for later in statements[index + 1 :]
+        ):
+            continue
+        start = max(statement.text.find(body), 0)
+        for offset, condition, what in handlers:
+            found.append((statement, start + offset, condition, what, name))
     return found
 
 
@@ -314,26 +365,31 @@ def _refuse_do_block_commits(patch: PatchFile, statements: list[SqlStatement]) -
 
 
 def refuse_swallowed_retries(patch: PatchFile, statements: list[SqlStatement]) -> None:
-    """Refuses a patch whose DO block swallows an error the runner retries (`swallowed_retries`).
-    The runner asks it of the pending patches of a database with applied patches — where the
-    application runs and may hold the tables; on a new database (no patch applied: a new
-    install, verify's scratch databases) such a patch runs without the runner's lock_timeout
-    instead, so that a patch applied long ago elsewhere does not stop every new install."""
+    """Refuses a patch whose DO block, or a function it creates and calls, swallows an error the
+    runner retries (`swallowed_in_patch`). The runner asks it of the pending patches of a
+    database with applied patches — where the application runs and may hold the tables; on a
+    new database (no patch applied: a new install, verify's scratch databases) such a patch
+    runs without the runner's lock_timeout instead, so that a patch applied long ago elsewhere
+    does not stop every new install."""
     lines = LineIndex(patch.text)
-    for statement in statements:
-        for offset, condition, what in swallowed_retries(statement):
-            line, column = lines.position(statement.offset + offset)
-            raise PatchError(
-                f"{patch.path}:{line}:{column}: the DO block's EXCEPTION WHEN {condition} catches "
-                f"{what} and does not raise it again. The runner ends a statement that waits for "
-                "a table's lock with its lock_timeout (so that the application's queries do not "
-                "queue behind the patch) and retries the patch — so also a deadlock's victim: "
-                "caught here, the patch's change is skipped and the patch recorded as applied. "
-                "Name the conditions the block expects (WHEN duplicate_object, WHEN "
-                "duplicate_table, …), re-raise the others (WHEN OTHERS THEN RAISE;), or guard "
-                "with a catalog check (IF NOT EXISTS (SELECT 1 FROM pg_… WHERE …)); nothing was "
-                "applied"
-            )
+    for statement, offset, condition, what, function in swallowed_in_patch(statements):
+        line, column = lines.position(statement.offset + offset)
+        where = (
+            "the DO block's"
+            if function is None
+            else f"function {function}(), which the patch creates and calls: its"
+        )
+        raise PatchError(
+            f"{patch.path}:{line}:{column}: {where} EXCEPTION WHEN {condition} catches "
+            f"{what} and does not raise it again. The runner ends a statement that waits for "
+            "a table's lock with its lock_timeout (so that the application's queries do not "
+            "queue behind the patch) and retries the patch — so also a deadlock's victim: "
+            "caught here, the patch's change is skipped and the patch recorded as applied. "
+            "Name the conditions the block expects (WHEN duplicate_object, WHEN "
+            "duplicate_table, …), re-raise the others (WHEN OTHERS THEN RAISE;), or guard "
+            "with a catalog check (IF NOT EXISTS (SELECT 1 FROM pg_… WHERE …)); nothing was "
+            "applied"
+        )
 
 
 def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> None:

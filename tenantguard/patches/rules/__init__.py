@@ -38,6 +38,7 @@ from tenantguard.patches.rules import (  # noqa: E402  (the modules import Patch
     tg106_tenant_index_missing,
     tg107_transaction_control_in_patch,
     tg108_non_transactional_statement_in_transactional_patch,
+    tg109_refused_by_apply,
 )
 
 PATCH_RULES: tuple[Rule[PatchContext], ...] = tuple(
@@ -51,6 +52,7 @@ PATCH_RULES: tuple[Rule[PatchContext], ...] = tuple(
         tg106_tenant_index_missing,
         tg107_transaction_control_in_patch,
         tg108_non_transactional_statement_in_transactional_patch,
+        tg109_refused_by_apply,
     )
 )
 
@@ -70,6 +72,12 @@ def check_patch(ctx: PatchContext) -> Iterator[Finding]:
             line,
             column + 1,
         )
+    # TG109 says what `patches apply` refuses when none of the rules that mirror its refusals
+    # (a parse error, TG107, TG108) said it already: the first refusal, as apply stops there
+    said = bool(ctx.source.errors)
     for rule in PATCH_RULES:
-        if rule.check is not None:
-            yield from rule.check(ctx)
+        if rule.check is None or (rule.info is tg109_refused_by_apply.RULE and said):
+            continue
+        for finding in rule.check(ctx):
+            said = said or finding.code in ("TG107", "TG108")
+            yield finding

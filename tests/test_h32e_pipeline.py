@@ -1,0 +1,161 @@
+"""Round 32: the patch pipeline under fault injection (helper h32e), on a real server. Each test
+names what the database was left as, or what the user saw, before the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.patches.files import PatchError
+from tenantguard.patches.runner import apply_patches
+from tests.test_pipeline_faults import cli, fetchval, ledger_names, write
+
+_SWALLOWING_FUNCTION = """
+CREATE OR REPLACE FUNCTION add_b() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER TABLE a ADD COLUMN b int;
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'already there';
+END $$;
+SELECT add_b();
+"""
+
+
+async def _ledger(dsn: str) -> list[str]:
+    conn = await asyncpg.connect(dsn, server_settings={"statement_timeout": "0"})
+    try:
+        return list(
+            await conn.fetchval("SELECT array_agg(name ORDER BY number) FROM tenantguard_patches")
+        )
+    finally:
+        await conn.close()
+
+
+async def _column_b(dsn: str) -> object:
+    return await fetchval(
+        dsn, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'a'::regclass AND attname = 'b'"
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["SELECT add_b();", "DO $$ BEGIN PERFORM add_b(); END $$;", "SELECT public.add_b();"],
+)
+async def test_a_function_the_patch_creates_and_calls_may_not_swallow_the_lock_timeout(
+    database: str, tmp_path: Path, call: str
+) -> None:
+    """The refusal of `EXCEPTION WHEN OTHERS` read DO blocks only: the same handler in a
+    function the patch creates and then calls caught the runner's lock_timeout while the
+    application held the table — applied, recorded, exit 0, and column b never made."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_f.sql", _SWALLOWING_FUNCTION.replace("SELECT add_b();", call))
+    holder = await asyncpg.connect(database)
+    try:
+        await holder.execute("BEGIN; LOCK TABLE a")  # the application, in a long transaction
+        with pytest.raises(PatchError) as refused:
+            await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=0)
+    finally:
+        await holder.close()
+    said = str(refused.value)
+    assert "0002_f.sql:4:11" in said and "add_b" in said and "WHEN others" in said
+    assert await ledger_names(database) == ["0001_a.sql"]
+    assert await _column_b(database) == 0
+    # the lint says it too
+    assert await cli("patches", "lint", str(tmp_path / "0002_f.sql")) == 1
+
+
+async def test_a_function_that_names_its_conditions_or_is_not_called_is_applied(
+    database: str, tmp_path: Path
+) -> None:
+    """Safe twins: a handler naming the condition it expects; a function with WHEN OTHERS the
+    patch does not call (a trigger's, the application's)."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    write(
+        tmp_path,
+        "0002_f.sql",
+        _SWALLOWING_FUNCTION.replace("WHEN OTHERS", "WHEN duplicate_column"),
+    )
+    write(
+        tmp_path,
+        "0003_g.sql",
+        _SWALLOWING_FUNCTION.replace("add_b", "later_b").replace("SELECT later_b();", ""),
+    )
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0004_h.sql", "CREATE TABLE IF NOT EXISTS h (id int);\n")
+    await apply_patches(database, tmp_path)
+    assert await ledger_names(database) == ["0001_a.sql", "0002_f.sql", "0003_g.sql", "0004_h.sql"]
+    assert await _column_b(database) == 1
+
+
+# what `patches apply` refuses before anything runs, and `patches lint` said nothing of
+_REFUSED_BY_APPLY = {
+    "do_when_others": (
+        "CREATE TABLE IF NOT EXISTS a (id int);\n"
+        "DO $$\nBEGIN\n    ALTER TABLE a ADD COLUMN b int;\n"
+        "EXCEPTION WHEN OTHERS THEN\n    RAISE NOTICE 'there';\nEND $$;\n",
+        "5:",
+    ),
+    "copy_from_stdin": ("CREATE TABLE IF NOT EXISTS a (id int);\nCOPY a FROM STDIN;\n", "2:1"),
+    "blank": ("\n\n   \n", ""),
+    "detach_concurrently": (
+        "CREATE TABLE IF NOT EXISTS a (id int) PARTITION BY RANGE (id);\n"
+        "ALTER TABLE a DETACH PARTITION a1 CONCURRENTLY;\n",
+        "2:1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_REFUSED_BY_APPLY))
+async def test_lint_fails_every_patch_apply_refuses(
+    database: str, tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`patches lint` passed (exit 0) patches that `patches apply` refuses before any runs."""
+    text, where = _REFUSED_BY_APPLY[case]
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    await apply_patches(database, tmp_path)  # a database with a ledger: the application's
+    (tmp_path / "0002_x.sql").write_text(text, encoding="utf-8")
+    dsn = database
+    assert await cli("patches", "apply", "--dsn", dsn, "--dir", str(tmp_path)) == 1
+    applied = capsys.readouterr().err
+    assert "Traceback" not in applied and "0002_x.sql" in applied
+    assert await ledger_names(database) == ["0001_a.sql"]
+    assert await cli("patches", "lint", "--no-cache", str(tmp_path / "0002_x.sql")) == 1
+    linted = capsys.readouterr().out
+    assert f"0002_x.sql:{where}" in linted
+
+
+async def test_a_database_statement_timeout_does_not_cancel_the_runner_s_own_queries(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A patch's `ALTER DATABASE … SET statement_timeout = '1ms'` (or a DBA's): every later
+    `apply` and `status` ended in 'tenantguard: error: database …: QueryCanceledError:
+    canceling statement due to statement timeout' (exit 2), on the runner's own reads of the
+    ledger, before any patch ran. The runner's own queries run without it; a patch keeps it
+    (and is told where it comes from)."""
+    name = await fetchval(database, "SELECT current_database()")
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    write(tmp_path, "0002_t.sql", f"ALTER DATABASE {name} SET statement_timeout = '1ms';\n")
+    await apply_patches(database, tmp_path)
+    try:
+        assert await cli("patches", "status", "--dsn", database, "--dir", str(tmp_path)) == 0
+        write(tmp_path, "0003_c.sql", "SELECT 1;\n")  # (well within 1 ms)
+        assert await cli("patches", "apply", "--dsn", database, "--dir", str(tmp_path)) == 0
+        assert "QueryCanceledError" not in capsys.readouterr().err
+        assert await _ledger(database) == ["0001_a.sql", "0002_t.sql", "0003_c.sql"]
+        # a patch still runs under it: cancelled, rolled back, told where it comes from
+        write(tmp_path, "0004_slow.sql", "SELECT pg_sleep(0.2);\n")
+        assert await cli("patches", "apply", "--dsn", database, "--dir", str(tmp_path)) == 1
+        said = capsys.readouterr().err
+        assert "0004_slow.sql:1:1" in said and "statement_timeout" in said
+        assert "Traceback" not in said and "set by the database" in said
+        assert await _ledger(database) == ["0001_a.sql", "0002_t.sql", "0003_c.sql"]
+    finally:
+        admin = await asyncpg.connect(database, server_settings={"statement_timeout": "0"})
+        try:
+            await admin.execute(f"ALTER DATABASE {name} RESET statement_timeout")
+        finally:
+            await admin.close()
