@@ -59,9 +59,16 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
         ),
         key=lambda e: (e["path"], e["rule"], e["fingerprint"]),
     )
-    path.write_text(
-        json.dumps({"version": VERSION, "findings": entries}, indent=2) + "\n", encoding="utf-8"
-    )
+    try:
+        path.write_text(
+            json.dumps({"version": VERSION, "findings": entries}, indent=2) + "\n",
+            encoding="utf-8",
+        )
+    except OSError as error:  # the user's path (a missing folder, a directory), not a bug
+        raise ConfigError(
+            f"cannot write baseline {path}: {error.strerror}; give a file in an existing, "
+            "writable directory"
+        ) from error
     return len(entries)
 
 

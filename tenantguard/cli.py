@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import os
 import re
@@ -509,6 +510,7 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
         pipeline = [settings.patch_dir, *settings.schema_paths]
         on_disk = [p for p in members if p is not stdin]
         skipped: list[str] = []
+        unreadable: list[str] = []
         files, missing = discover(
             on_disk,
             root=settings.root,
@@ -519,6 +521,7 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
             force_exclude=force_exclude,
             respect_gitignore=settings.respect_gitignore,
             skipped=skipped,
+            unreadable=unreadable,
         )
         for folder in skipped:  # ruff skips these in silence; a gate says what it did not read
             print(
@@ -530,9 +533,11 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
             )
         for name in missing:
             print(f"tenantguard: error: {name}: no such file or directory", file=sys.stderr)
-        missing_any = missing_any or bool(missing)
+        for problem in unreadable:  # its files unchecked: an error, not a pass
+            print(f"tenantguard: error: {problem}", file=sys.stderr)
+        missing_any = missing_any or bool(missing) or bool(unreadable)
         walked = [p for p in on_disk if os.path.isdir(p)]
-        if walked and not files and not missing and stdin is None:
+        if walked and not files and not missing and not unreadable and stdin is None:
             # a gate that checks nothing passes everything: said, not a silent pass
             where = ", ".join(os.fspath(p) for p in walked)
             print(
@@ -1021,6 +1026,16 @@ def _explain(args: argparse.Namespace) -> int:
     else:
         print("tenantguard: error: give the SQL as an argument or with -f FILE", file=sys.stderr)
         return EXIT_ERROR
+    from tenantguard.engine.sqltext import split_sql
+
+    if not split_sql(sql)[0]:  # nothing explained is no verdict: not exit 0
+        where = "the argument" if args.file is None else str(args.file)
+        print(
+            f"tenantguard: error: no statement in {where} (empty, or only comments and "
+            "semicolons): give the SQL statement to explain",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     if args.file is not None and str(args.file) != "-":  # the file's configuration first
         found = settings_for_paths([args.file], isolated=args.isolated, config=args.config)
         settings = _with_flags(found[0][0], args)
@@ -1176,7 +1191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return EXIT_CLEAN
+        # the reader went away (`| head`): the report is cut off, and its findings unknown to
+        # whoever reads the exit code, so not 0; stdout is closed so that exit's flush is quiet
+        with contextlib.suppress(OSError, ValueError):  # io.UnsupportedOperation: no fd
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        print("tenantguard: error: output closed before the report was written", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as error:  # an internal error must still give exit 2 and say what to do
         print(
             f"tenantguard: internal error: {type(error).__name__}: {error}\n"

@@ -253,14 +253,16 @@ def find_config(start: Path, *, cache: bool = False) -> Path | None:
         start = start.parent
     for directory in (start, *start.parents):
         own = directory / "tenantguard.toml"
-        if own.is_file():
+        if _is_file(own):
             return own
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
+        if _is_file(candidate):
             try:
                 text = candidate.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+            except UnicodeDecodeError:
                 continue
+            except OSError as error:  # it may be ours: passed over, a run is configured wrongly
+                raise ConfigError(f"cannot read {candidate}: {error.strerror}") from None
             try:
                 data = _toml(candidate, text, cache)
             except ValueError:  # TOMLDecodeError
@@ -271,6 +273,18 @@ def find_config(start: Path, *, cache: bool = False) -> Path | None:
             if isinstance(data.get("tool"), dict) and "tenantguard" in data["tool"]:
                 return candidate
     return None
+
+
+def _is_file(path: Path) -> bool:
+    """`path.is_file()`, and a configuration error when it cannot be told (a directory that may
+    not be searched: a configuration there would be passed over, another one used)."""
+    try:
+        return path.is_file()
+    except OSError as error:
+        raise ConfigError(
+            f"cannot tell whether {path} exists: {error.strerror}; make its directory "
+            "readable, or give the configuration with --config"
+        ) from None
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -355,12 +355,30 @@ def _gitignore_for(directory: str) -> _GitIgnore:
 
 
 def _walk(
-    top: str, ignore: _GitIgnore | None, skipped: list[str] | None = None
+    top: str,
+    ignore: _GitIgnore | None,
+    skipped: list[str] | None = None,
+    unreadable: list[str] | None = None,
 ) -> Iterator[tuple[str, str, list[str]]]:
     """(directory as given, its real path, its file names) below `top`, pruned. Directories
-    skipped by their name alone that hold SQL or Python files are added to `skipped`."""
-    for directory, subdirs, names in os.walk(top):
+    skipped by their name alone that hold SQL or Python files are added to `skipped`; those
+    that cannot be listed, with why, to `unreadable` (a gate does not pass what it did not
+    read). A symbolic link to a directory is followed (a shared package linked into the tree is
+    the application's code), each real directory walked once (a link up the tree is a loop)."""
+
+    def cannot_list(error: OSError) -> None:
+        if unreadable is not None:
+            unreadable.append(
+                f"{os.path.normpath(error.filename)}: cannot read directory: {error.strerror}"
+            )
+
+    seen: set[str] = set()
+    for directory, subdirs, names in os.walk(top, onerror=cannot_list, followlinks=True):
         real_directory = os.path.realpath(directory)
+        if real_directory in seen:
+            subdirs[:] = []
+            continue
+        seen.add(real_directory)
         if directory != top and "pyvenv.cfg" in names:
             subdirs[:] = []  # a virtualenv, whatever its name
             continue
@@ -399,8 +417,10 @@ def discover(
     force_exclude: bool = False,
     respect_gitignore: bool = True,
     skipped: list[str] | None = None,
+    unreadable: list[str] | None = None,
 ) -> tuple[list[SourceFile], list[str]]:
-    """Files to check, and the paths that do not exist.
+    """Files to check, and the paths that do not exist (directories that cannot be listed are
+    added to `unreadable`, each with why).
 
     A file named explicitly is checked whatever its name (pre-commit passes exact files), unless
     `force_exclude` is set and `exclude` (or a skipped directory) covers it; files found by
@@ -461,7 +481,7 @@ def discover(
             real_top = os.path.realpath(text)
             ignore = _gitignore_for(real_top) if respect_gitignore else None
             passed: list[str] = []
-            for directory, real_directory, names in _walk(text, ignore, passed):
+            for directory, real_directory, names in _walk(text, ignore, passed, unreadable):
                 # `include` as ruff reads it: a pattern with a slash matches the path from the
                 # project's root (`worker/**/*.py`), one without matches a name (`*.py`)
                 under = _relative(real_directory, root_text)

@@ -1,0 +1,167 @@
+"""A newcomer's and a hostile user's command line (h32f): the real `tenantguard` command in a
+subprocess, never a traceback, never a silent pass (exit 0 with something left unchecked)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TENANTGUARD = shutil.which("tenantguard", path=os.path.dirname(sys.executable))
+LEAK = 'async def g(conn):\n    return await conn.fetch("SELECT * FROM patients")\n'
+FORMATS = ["text", "json", "sarif", "github", "concise"]
+
+
+def run(
+    *args: str, cwd: Path, stdin: str | None = None, user: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    assert TENANTGUARD is not None
+    result = subprocess.run(
+        [*(user or []), TENANTGUARD, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "tenantguard.toml").write_text('tenant_tables = ["patients"]\n', encoding="utf-8")
+    return root
+
+
+def test_a_symlinked_directory_of_the_tree_is_checked(tmp_path: Path) -> None:
+    """`app -> ../shared/app` (a vendored or shared package): its leak is checked, not skipped
+    in silence with exit 0; a link back up the tree (a loop) is walked once."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "leak.py").write_text(LEAK, encoding="utf-8")
+    root = project(tmp_path / "proj")
+    (root / "ok.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    (root / "app").symlink_to(shared, target_is_directory=True)
+    (root / "sub").mkdir()
+    (root / "sub" / "loop").symlink_to(root, target_is_directory=True)
+    result = run("check", "--no-cache", "--format", "json", ".", cwd=root)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["path"], f["rule"]) for f in findings] == [("app/leak.py", "TG001")]
+
+
+def _without_root_rights() -> list[str] | None:
+    """A prefix that runs a command without the rights that read any file (as root here)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+def test_an_unreadable_directory_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    """A directory the walk cannot list (chmod 000) was skipped in silence: its SQL unchecked,
+    exit 0. It is an error naming the directory, exit 2, in every format."""
+    user = _without_root_rights()
+    if user is None:
+        pytest.skip("root without setpriv: cannot drop the right to read any directory")
+    root = project(tmp_path / "proj")
+    (root / "ok.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    locked = root / "locked"
+    locked.mkdir()
+    (locked / "leak.sql").write_text("SELECT * FROM patients;\n", encoding="utf-8")
+    locked.chmod(0)
+    try:
+        for fmt in FORMATS:
+            result = run("check", "--no-cache", "--format", fmt, cwd=root, user=user)
+            assert result.returncode == 2, (fmt, result.stdout, result.stderr)
+            assert "locked" in result.stderr and "cannot read" in result.stderr, result.stderr
+    finally:
+        locked.chmod(0o755)
+
+
+def test_a_report_cut_off_by_a_closed_pipe_does_not_exit_0(tmp_path: Path) -> None:
+    """`tenantguard check | head -1` with `set -o pipefail`: the reader went away before the
+    report was written, yet the run said 0 (no error-level finding) with findings."""
+    root = project(tmp_path / "proj")
+    for i in range(400):
+        (root / f"m{i}.py").write_text(LEAK, encoding="utf-8")
+    assert TENANTGUARD is not None
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"'{TENANTGUARD}' check --no-cache | head -1"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in result.stderr
+    assert result.returncode != 0, result.stderr
+
+
+def test_explain_of_no_statement_is_a_usage_error(tmp_path: Path) -> None:
+    """`explain ""` (or an empty file, or only a comment) answered "No statement given." with
+    exit 0: nothing was explained, so it is exit 2, as `explain` with no SQL at all."""
+    root = project(tmp_path / "proj")
+    for args, stdin in (
+        (["explain", ""], None),
+        (["explain", "  ;  "], None),
+        (["explain", "-- nothing"], None),
+        (["explain", "-f", "-"], "\n"),
+    ):
+        result = run(*args, cwd=root, stdin=stdin)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "no statement" in (result.stdout + result.stderr).lower()
+
+
+def test_writing_the_baseline_where_it_cannot_be_written_is_no_internal_error(
+    tmp_path: Path,
+) -> None:
+    """--write-baseline into a missing folder or onto a directory was reported as an internal
+    error ("Please report this"): it is the user's path, said with what to do."""
+    root = project(tmp_path / "proj")
+    (root / "app.py").write_text(LEAK, encoding="utf-8")
+    (root / "adir").mkdir()
+    for target in ("missing/dir/b.json", "adir"):
+        result = run("check", "--no-cache", "--write-baseline", target, cwd=root)
+        assert result.returncode == 2, result.stderr
+        assert "internal error" not in result.stderr, result.stderr
+        assert target in result.stderr and "cannot write" in result.stderr, result.stderr
+
+
+def test_a_configuration_that_cannot_be_read_or_looked_for_fails_closed(tmp_path: Path) -> None:
+    """An unreadable pyproject.toml was passed over in silence (the parent's configuration, or
+    none, used instead); a checked path in a directory that may not be searched was an internal
+    error. Both are configuration errors naming the file, exit 2."""
+    user = _without_root_rights()
+    if user is None:
+        pytest.skip("root without setpriv: cannot drop the right to read any file")
+    outer = project(tmp_path / "outer")
+    inner = outer / "inner"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_tables = ["notes"]\n', encoding="utf-8"
+    )
+    (inner / "app.py").write_text(LEAK, encoding="utf-8")
+    (inner / "pyproject.toml").chmod(0)
+    locked = outer / "locked"
+    locked.mkdir()
+    (locked / "leak.sql").write_text("SELECT * FROM patients;\n", encoding="utf-8")
+    locked.chmod(0)
+    try:
+        result = run("check", "--no-cache", ".", cwd=inner, user=user)
+        assert result.returncode == 2, result.stderr
+        assert "cannot read" in result.stderr and "pyproject.toml" in result.stderr
+        result = run("check", "--no-cache", "locked", cwd=outer, user=user)
+        assert result.returncode == 2, result.stderr
+        assert "configuration error" in result.stderr and "locked" in result.stderr
+        assert "internal error" not in result.stderr
+    finally:
+        locked.chmod(0o755)
+        (inner / "pyproject.toml").chmod(0o644)
