@@ -18,6 +18,7 @@ from tenantguard import __version__, _sqlglotc
 from tenantguard.config import (
     Settings,
     build_policy,
+    find_config,
     load_settings,
     require_tenant_tables,
     settings_for_paths,
@@ -475,6 +476,23 @@ class _Group:
         self.walked = False  # the project's root was walked (not only files, or a subtree)
 
 
+def _holds_configuration(directory: str, names: list[str], *, cache: bool) -> bool:
+    """Whether `directory` (resolved; its file names) holds a configuration of its own: a
+    `tenantguard.toml`, or a pyproject.toml with [tool.tenantguard]."""
+    if "tenantguard.toml" in names:
+        return True
+    if "pyproject.toml" not in names:
+        return False
+    found = find_config(Path(directory), cache=cache)
+    return found is not None and os.fspath(found.parent) == directory
+
+
+def _within(path: Path, other: Path) -> bool:
+    """Whether `path` is `other` or below it (both resolved)."""
+    inner, outer = os.path.realpath(path), os.path.realpath(other)
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
+
+
 def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | None:
     """The configuration groups of the paths to check and their files; None when a path does
     not exist (said on standard error)."""
@@ -505,12 +523,16 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
         grouped = [(settings, [default])]
     groups: list[_Group] = []
     missing_any = False
-    for settings, members in grouped:
+    nested = None
+    if not (args.isolated or args.config is not None or patch_rules_only):
+        nested = partial(_holds_configuration, cache=not args.no_cache)
+    for settings, members in grouped:  # grows by the nested projects a walk finds
         force_exclude = settings.force_exclude or bool(args.force_exclude)
         pipeline = [settings.patch_dir, *settings.schema_paths]
         on_disk = [p for p in members if p is not stdin]
         skipped: list[str] = []
         unreadable: list[str] = []
+        projects: list[str] = []
         files, missing = discover(
             on_disk,
             root=settings.root,
@@ -522,7 +544,24 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
             respect_gitignore=settings.respect_gitignore,
             skipped=skipped,
             unreadable=unreadable,
+            nested=nested,
+            projects=projects,
         )
+        if projects:  # checked with their own configuration, as ruff does (and once)
+            for found_settings, found_members in settings_for_paths(
+                [Path(p) for p in projects], cache=not args.no_cache
+            ):
+                kept = [
+                    p
+                    for p in found_members
+                    if not any(
+                        other.config_file == found_settings.config_file
+                        and any(_within(p, q) for q in other_members if q is not stdin)
+                        for other, other_members in grouped
+                    )
+                ]
+                if kept:
+                    grouped.append((_with_flags(found_settings, args), kept))
         for folder in skipped:  # ruff skips these in silence; a gate says what it did not read
             print(
                 f"tenantguard: note: {folder}{os.sep} is not checked: a tool or build directory "

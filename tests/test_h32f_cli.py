@@ -165,3 +165,39 @@ def test_a_configuration_that_cannot_be_read_or_looked_for_fails_closed(tmp_path
     finally:
         locked.chmod(0o755)
         (inner / "pyproject.toml").chmod(0o644)
+
+
+def test_a_walk_gives_a_nested_project_its_own_configuration(tmp_path: Path) -> None:
+    """A monorepo checked from its root (`tenantguard check` in CI): svc_b has its own
+    tenantguard.toml (tenant column shop_id), the root's names a_items only. svc_b's leak
+    `SELECT * FROM b_items` was checked with the root's configuration, b_items no tenant table
+    there: exit 0. Files below a directory holding a configuration take that one, as ruff does
+    (and as naming svc_b on the command line already did)."""
+    root = tmp_path / "mono"
+    (root / "svc_a").mkdir(parents=True)
+    (root / "svc_b" / "db").mkdir(parents=True)
+    (root / "tenantguard.toml").write_text('tenant_tables = ["a_items"]\n', encoding="utf-8")
+    (root / "svc_a" / "app.py").write_text(
+        'async def f(c):\n    await c.fetch("SELECT * FROM a_items WHERE tenant_id = 1")\n',
+        encoding="utf-8",
+    )
+    (root / "svc_b" / "db" / "s.sql").write_text(
+        "CREATE TABLE b_items (id int, shop_id int);\n", encoding="utf-8"
+    )
+    (root / "svc_b" / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "shop_id"\nschema_paths = ["db"]\n',
+        encoding="utf-8",
+    )
+    (root / "svc_b" / "app.py").write_text(
+        'async def f(c):\n    await c.fetch("SELECT * FROM b_items")\n', encoding="utf-8"
+    )
+    for args in ([], ["."], ["svc_a", "svc_b"], [".", "svc_b"], ["svc_b", "."]):  # each once
+        result = run("check", "--no-cache", "--format", "json", *args, cwd=root)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        findings = json.loads(result.stdout)["findings"]
+        assert [(f["path"], f["rule"]) for f in findings] == [("svc_b/app.py", "TG001")], args
+    # a pyproject.toml without [tool.tenantguard] is no project of its own
+    (root / "svc_b" / "pyproject.toml").write_text("[tool.black]\n", encoding="utf-8")
+    (root / "svc_a" / "pyproject.toml").write_text("[tool.black]\n", encoding="utf-8")
+    result = run("check", "--no-cache", "--format", "json", "svc_a", cwd=root)
+    assert result.returncode == 0, (result.stdout, result.stderr)

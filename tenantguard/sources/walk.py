@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -359,12 +359,16 @@ def _walk(
     ignore: _GitIgnore | None,
     skipped: list[str] | None = None,
     unreadable: list[str] | None = None,
+    nested: Callable[[str, list[str]], bool] | None = None,
+    projects: list[str] | None = None,
 ) -> Iterator[tuple[str, str, list[str]]]:
     """(directory as given, its real path, its file names) below `top`, pruned. Directories
     skipped by their name alone that hold SQL or Python files are added to `skipped`; those
     that cannot be listed, with why, to `unreadable` (a gate does not pass what it did not
     read). A symbolic link to a directory is followed (a shared package linked into the tree is
-    the application's code), each real directory walked once (a link up the tree is a loop)."""
+    the application's code), each real directory walked once (a link up the tree is a loop).
+    A directory below `top` that `nested` says is a project of its own (its configuration) is
+    not walked: it is added to `projects`, to be checked with that configuration."""
 
     def cannot_list(error: OSError) -> None:
         if unreadable is not None:
@@ -379,6 +383,11 @@ def _walk(
             subdirs[:] = []
             continue
         seen.add(real_directory)
+        if directory != top and nested is not None and nested(real_directory, names):
+            subdirs[:] = []
+            if projects is not None:
+                projects.append(os.path.normpath(directory))
+            continue
         if directory != top and "pyvenv.cfg" in names:
             subdirs[:] = []  # a virtualenv, whatever its name
             continue
@@ -418,9 +427,12 @@ def discover(
     respect_gitignore: bool = True,
     skipped: list[str] | None = None,
     unreadable: list[str] | None = None,
+    nested: Callable[[str, list[str]], bool] | None = None,
+    projects: list[str] | None = None,
 ) -> tuple[list[SourceFile], list[str]]:
     """Files to check, and the paths that do not exist (directories that cannot be listed are
-    added to `unreadable`, each with why).
+    added to `unreadable`, each with why; directories `nested` says hold a configuration of
+    their own are left out of a walk and added to `projects`, unless `exclude` names them).
 
     A file named explicitly is checked whatever its name (pre-commit passes exact files), unless
     `force_exclude` is set and `exclude` (or a skipped directory) covers it; files found by
@@ -481,7 +493,10 @@ def discover(
             real_top = os.path.realpath(text)
             ignore = _gitignore_for(real_top) if respect_gitignore else None
             passed: list[str] = []
-            for directory, real_directory, names in _walk(text, ignore, passed, unreadable):
+            own_projects: list[str] = []
+            for directory, real_directory, names in _walk(
+                text, ignore, passed, unreadable, nested, own_projects
+            ):
                 # `include` as ruff reads it: a pattern with a slash matches the path from the
                 # project's root (`worker/**/*.py`), one without matches a name (`*.py`)
                 under = _relative(real_directory, root_text)
@@ -512,6 +527,11 @@ def discover(
                     relative = _relative(resolved, root_text)
                     if not _matches(file if relative is None else relative, exclude):
                         add(file, resolved, _size(resolved))
+            if projects is not None:
+                for folder in own_projects:
+                    relative = _relative(os.path.realpath(folder), root_text)
+                    if not _matches(folder if relative is None else relative, exclude):
+                        projects.append(folder)
             if skipped is not None:
                 for folder in passed:
                     relative = _relative(os.path.realpath(folder), root_text)
