@@ -201,3 +201,17 @@ def test_a_walk_gives_a_nested_project_its_own_configuration(tmp_path: Path) -> 
     (root / "svc_a" / "pyproject.toml").write_text("[tool.black]\n", encoding="utf-8")
     result = run("check", "--no-cache", "--format", "json", "svc_a", cwd=root)
     assert result.returncode == 0, (result.stdout, result.stderr)
+
+
+def test_a_dangling_link_is_reported_under_its_own_name(tmp_path: Path) -> None:
+    """`old.sql -> gone.sql` was reported as `gone.sql:1:1: TG006 cannot read file`: a name
+    found nowhere in the tree. It is the link's name that the user can fix or exclude."""
+    root = project(tmp_path / "proj")
+    (root / "ok.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    (root / "old.sql").symlink_to("gone.sql")
+    result = run("check", "--no-cache", "--format", "json", cwd=root)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["path"], f["rule"]) for f in findings] == [("old.sql", "TG006")]
+    result = run("check", "--no-cache", "old.sql", cwd=root)  # named: as a missing file
+    assert result.returncode == 2 and "old.sql" in result.stderr, result.stderr

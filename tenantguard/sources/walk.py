@@ -523,7 +523,9 @@ def discover(
                     if ignore is not None and ignore.specs and ignore.ignored(resolved, False):
                         continue
                     if os.path.islink(resolved):
-                        resolved = os.path.realpath(resolved)
+                        target = os.path.realpath(resolved)
+                        # a link to nothing keeps its own name: the target is found nowhere
+                        resolved = target if os.path.exists(target) else resolved
                     relative = _relative(resolved, root_text)
                     if not _matches(file if relative is None else relative, exclude):
                         add(file, resolved, _size(resolved))
