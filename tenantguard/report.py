@@ -71,9 +71,23 @@ def _level_colour(finding: Finding) -> str:
     return _RED if finding.severity is Severity.ERROR else _YELLOW
 
 
+# C0 and C1 control characters of a checked file (its text, its name, an identifier in a
+# message) as visible symbols, one column each: raw, an escape sequence would run on the
+# reader's terminal (clear it, retitle it, hide the rest of a line)
+_VISIBLE = (
+    {c: 0x2400 + c for c in range(32)} | {0x7F: 0x2421} | {c: 0xFFFD for c in range(0x80, 0xA0)}
+)
+_VISIBLE.pop(9)  # a tab: expanded where source is shown
+
+
+def _visible(text: str) -> str:
+    return text.translate(_VISIBLE) if not text.isprintable() else text
+
+
 def _location(f: Finding, style: Style) -> str:
     return (
-        f"{style.paint(f.path, _BOLD)}:{f.line}:{f.column}: {style.paint(f.code, _level_colour(f))}"
+        f"{style.paint(_visible(f.path), _BOLD)}:{f.line}:{f.column}: "
+        f"{style.paint(f.code, _level_colour(f))}"
     )
 
 
@@ -269,15 +283,15 @@ def write_text(
         for f in findings:
             if total and style.quiet:
                 out.write("\n")
-            block = [f"{_location(f, style)} {f.message}"]
+            block = [f"{_location(f, style)} {_visible(f.message)}"]
             source = sources.line(f.path, f.line)
             if source is not None and len(source) < 400:
                 width = max(1, (f.end_column - f.column) if f.end_line == f.line else 1)
-                block.append(f"    {source.expandtabs(1)}")
+                block.append(f"    {_visible(source.expandtabs(1))}")
                 block.append(
                     f"    {' ' * (f.column - 1)}{style.paint('^' * width, _level_colour(f))}"
                 )
-            block.append(f"    {style.paint('= help:', _CYAN)} {f.help}")
+            block.append(f"    {style.paint('= help:', _CYAN)} {_visible(f.help)}")
             if f.severity is Severity.WARNING:
                 block[-1] += " (warning)"
             out.write("\n".join(block) + ("\n" if style.quiet else "\n\n"))
@@ -315,7 +329,7 @@ def write_concise(
     for f in findings:
         # a warning says so (it does not fail the run): the line stays `path:line:col: CODE …`
         mark = "" if f.severity is Severity.ERROR else " (warning)"
-        out.write(f"{_location(f, style)} {f.message}{mark}\n")
+        out.write(f"{_location(f, style)} {_visible(f.message)}{mark}\n")
         total += 1
         errors += f.severity is Severity.ERROR
     if not style.quiet:

@@ -215,3 +215,24 @@ def test_a_dangling_link_is_reported_under_its_own_name(tmp_path: Path) -> None:
     assert [(f["path"], f["rule"]) for f in findings] == [("old.sql", "TG006")]
     result = run("check", "--no-cache", "old.sql", cwd=root)  # named: as a missing file
     assert result.returncode == 2 and "old.sql" in result.stderr, result.stderr
+
+
+def test_control_characters_of_a_checked_file_do_not_reach_the_terminal(tmp_path: Path) -> None:
+    """A checked file's bytes were echoed raw in the text and concise reports: an escape
+    sequence in a SQL comment (clear screen, set the window title, hide the rest of the line)
+    or in a file's name ran on the reader's terminal. They are shown as visible symbols, one
+    column each (the caret stays under the table)."""
+    root = project(tmp_path / "proj")
+    (root / "esc.sql").write_text(
+        "SELECT * FROM patients; -- \x1b[2J\x1b]0;owned\x07\u009b hi\n", encoding="utf-8"
+    )
+    (root / "n\x1b[8mame.sql").write_text("SELECT * FROM patients;\n", encoding="utf-8")
+    for fmt in ("text", "concise"):
+        result = run("check", "--no-cache", "--format", fmt, cwd=root)
+        assert result.returncode == 1, result.stderr
+        assert not any(
+            (ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) < 0xA0 for c in result.stdout
+        ), repr(result.stdout)
+    result = run("check", "--no-cache", "--format", "text", "esc.sql", cwd=root)
+    source, caret = result.stdout.splitlines()[1:3]
+    assert source.index("patients") == caret.index("^")
