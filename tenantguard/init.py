@@ -281,6 +281,14 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
     if not directory.is_dir():
         print(f"tenantguard: error: {directory}: not a directory", file=sys.stderr)
         return 2
+    own = directory / "tenantguard.toml"
+    if own.is_file() and not dry_run:  # it wins over pyproject.toml: what init writes is unread
+        print(
+            f"tenantguard: error: {own} exists, and a check reads it instead of pyproject.toml's "
+            "[tool.tenantguard]; edit it, or see what init proposes with --dry-run",
+            file=sys.stderr,
+        )
+        return 2
     pyproject = directory / "pyproject.toml"
     existing = ""
     if pyproject.is_file():

@@ -236,3 +236,23 @@ def test_control_characters_of_a_checked_file_do_not_reach_the_terminal(tmp_path
     result = run("check", "--no-cache", "--format", "text", "esc.sql", cwd=root)
     source, caret = result.stdout.splitlines()[1:3]
     assert source.index("patients") == caret.index("^")
+
+
+def test_init_does_not_write_a_configuration_that_another_one_overrides(tmp_path: Path) -> None:
+    """With a tenantguard.toml in the project (it wins over pyproject.toml in its directory),
+    init wrote [tool.tenantguard] into pyproject.toml and said "Wrote …, next: tenantguard
+    check": that check read the tenantguard.toml, never what init proposed."""
+    root = tmp_path / "proj"
+    (root / "db").mkdir(parents=True)
+    (root / "db" / "schema.sql").write_text(
+        "CREATE TABLE accounts (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE patients (id bigint, tenant_id bigint REFERENCES accounts (id));\n",
+        encoding="utf-8",
+    )
+    (root / "tenantguard.toml").write_text('tenant_column = "org_id"\n', encoding="utf-8")
+    result = run("init", cwd=root)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "tenantguard.toml" in result.stderr
+    assert not (root / "pyproject.toml").exists()
+    result = run("init", "--dry-run", cwd=root)  # what it would propose is still shown
+    assert result.returncode == 0 and 'tenant_column = "tenant_id"' in result.stdout
