@@ -256,3 +256,20 @@ def test_init_does_not_write_a_configuration_that_another_one_overrides(tmp_path
     assert not (root / "pyproject.toml").exists()
     result = run("init", "--dry-run", cwd=root)  # what it would propose is still shown
     assert result.returncode == 0 and 'tenant_column = "tenant_id"' in result.stdout
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path: Path) -> None:
+    """A .sql saved as UTF-16 (Windows editors, PowerShell's `>`) was 'binary file (contains
+    NUL bytes): not SQL or Python source' at its first NUL: it is text, in the wrong encoding,
+    and the message says how to fix it."""
+    root = project(tmp_path / "proj")
+    (root / "u16.sql").write_bytes("SELECT * FROM patients;\n".encode("utf-16"))
+    (root / "u16be.py").write_bytes("import os\n".encode("utf-16-be").join([b"\xfe\xff", b""]))
+    result = run("check", "--no-cache", "--format", "json", cwd=root)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["path"], f["rule"], f["line"], f["column"]) for f in findings] == [
+        ("u16.sql", "TG006", 1, 1),
+        ("u16be.py", "TG006", 1, 1),
+    ]
+    assert all("UTF-16" in f["message"] and "UTF-8" in f["message"] for f in findings)

@@ -54,6 +54,8 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
         data = path.read_bytes()
     except OSError as error:
         return None, f"cannot read file: {error.strerror}", 0
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # a byte order mark: text, not binary
+        return None, "UTF-16 (or UTF-32) text: save the file as UTF-8", 0
     if b"\0" in data:
         return None, "binary file (contains NUL bytes): not SQL or Python source", data.index(b"\0")
     encoding = (
