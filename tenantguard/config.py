@@ -481,6 +481,15 @@ def build_policy(
                 f"{_describe(settings)}: schema path {path!r} does not exist (relative to "
                 f"{settings.root}); fix schema_paths or create it"
             )
+        real, root = os.path.realpath(settings.root / path), os.path.realpath(settings.root)
+        if real == root or root.startswith(real.rstrip(os.sep) + os.sep):
+            # every .sql file would be a patch, none checked as the application's SQL
+            raise ConfigError(
+                f"{_describe(settings)}: schema path {path!r} is the whole project "
+                f"({settings.root}): every file in it would be read as schema, none checked "
+                "as application SQL; name the folders or files that hold the schema "
+                '(schema_paths = ["db/migrations"])'
+            )
     if not (cache and live_schema is None and settings.schema_paths and settings.config_file):
         return _build_policy(settings, warnings, problems, live_schema=live_schema, cache=cache)
     # kept by everything it is built from; not with no configuration file (a warning then

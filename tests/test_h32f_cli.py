@@ -273,3 +273,33 @@ def test_a_utf16_file_is_named_as_such(tmp_path: Path) -> None:
         ("u16be.py", "TG006", 1, 1),
     ]
     assert all("UTF-16" in f["message"] and "UTF-8" in f["message"] for f in findings)
+
+
+@pytest.mark.parametrize(
+    "value", ['schema_paths = [""]', 'schema_paths = ["."]', 'schema_paths = ["db", "./"]']
+)
+def test_a_schema_path_that_is_the_whole_project_is_a_configuration_error(
+    tmp_path: Path, value: str
+) -> None:
+    """schema_paths = ["."] (or "", "./"): every .sql file of the project was read as a patch,
+    not as application SQL, so `SELECT * FROM patients` in q.sql passed in silence (exit 0).
+    It is a configuration error naming the key and the fix, in every format."""
+    root = tmp_path / "proj"
+    (root / "db").mkdir(parents=True)
+    (root / "db" / "schema.sql").write_text(
+        "CREATE TABLE patients (id bigint, tenant_id bigint);\n", encoding="utf-8"
+    )
+    (root / "q.sql").write_text("SELECT * FROM patients;\n", encoding="utf-8")
+    (root / "tenantguard.toml").write_text(
+        f'tenant_tables = ["patients"]\n{value}\n', encoding="utf-8"
+    )
+    for fmt in FORMATS:
+        result = run("check", "--no-cache", "--format", fmt, cwd=root)
+        assert result.returncode == 2, (fmt, result.stdout, result.stderr)
+        assert "schema path" in result.stderr and "whole project" in result.stderr
+    (root / "tenantguard.toml").write_text(
+        'tenant_tables = ["patients"]\nschema_paths = ["db"]\n', encoding="utf-8"
+    )
+    result = run("check", "--no-cache", "--format", "json", cwd=root)
+    assert result.returncode == 1, result.stderr
+    assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["q.sql"]
