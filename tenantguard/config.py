@@ -475,8 +475,11 @@ def build_policy(
     that and the settings (`PolicyCache`), and read from there while they are unchanged.
     """
     explicit = "schema_paths" in settings.configured and live_schema is None
-    for path in settings.schema_paths if explicit else ():
-        if not (settings.root / path).exists():
+    named = [("schema_paths", p) for p in (settings.schema_paths if explicit else ())]
+    if "patch_dir" in settings.configured:
+        named.append(("patch_dir", settings.patch_dir))
+    for key, path in named:
+        if key == "schema_paths" and not (settings.root / path).exists():
             raise ConfigError(
                 f"{_describe(settings)}: schema path {path!r} does not exist (relative to "
                 f"{settings.root}); fix schema_paths or create it"
@@ -485,10 +488,10 @@ def build_policy(
         if real == root or root.startswith(real.rstrip(os.sep) + os.sep):
             # every .sql file would be a patch, none checked as the application's SQL
             raise ConfigError(
-                f"{_describe(settings)}: schema path {path!r} is the whole project "
+                f"{_describe(settings)}: {key}: schema path {path!r} is the whole project "
                 f"({settings.root}): every file in it would be read as schema, none checked "
                 "as application SQL; name the folders or files that hold the schema "
-                '(schema_paths = ["db/migrations"])'
+                '(schema_paths = ["db/migrations"], patch_dir = "patches")'
             )
     if not (cache and live_schema is None and settings.schema_paths and settings.config_file):
         return _build_policy(settings, warnings, problems, live_schema=live_schema, cache=cache)

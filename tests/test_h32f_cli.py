@@ -276,7 +276,13 @@ def test_a_utf16_file_is_named_as_such(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ['schema_paths = [""]', 'schema_paths = ["."]', 'schema_paths = ["db", "./"]']
+    "value",
+    [
+        'schema_paths = [""]',
+        'schema_paths = ["."]',
+        'schema_paths = ["db", "./"]',
+        'schema_paths = ["db"]\npatch_dir = "."',
+    ],
 )
 def test_a_schema_path_that_is_the_whole_project_is_a_configuration_error(
     tmp_path: Path, value: str
