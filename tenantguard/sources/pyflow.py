@@ -5272,11 +5272,140 @@ def _read_outside_changes(text: str) -> set[str]:
                 # `list.extend(X, …)`, `dict.__setitem__(q.X, …)`: its first argument's
                 argument = _FIRST_ARGUMENT_NAME.match(code, match.end())
                 name = None if argument is None else argument.group(1)
+            if name is None and pattern is _MUTATOR_AFTER:
+                name = _changed_through(code, match.start(), found)
             if name is not None:
                 found.add("mutated:" + name)
     for pattern in _OPERATOR_CHANGES:
         found.update("mutated:" + n for n in pattern.findall(code))
+    changed = {f[8:] for f in found if f.startswith("mutated:")}
+    if changed:
+        # a list changed through another name for it (outside attack h32g: `from q import
+        # PARTS as P; X = P; X.append(…)`, `x = q.PARTS`, `(x := PARTS).append(…)`, `p =
+        # self.PARTS`, `REG = {"p": PARTS}`, `for p in [PARTS]:`, `def f(p=PARTS)`): the
+        # names it holds are changed too, through aliases of aliases
+        pairs = [(alias, original) for original, alias in _import_aliases(code)]
+        pairs.extend(_held_names(code))
+        grown = True
+        while grown:
+            count = len(changed)
+            changed.update(held for holder, held in pairs if holder in changed)
+            grown = len(changed) > count
+        found.update("mutated:" + n for n in changed)
     return found
+
+
+# a name given a value: `x = …`, `x: T = …`, `x := …`, a keyword or a default `x=…`
+_HOLDER = lazy_pattern(r"(\w+)[ \t]*(?::[^=\n:]*)?(?::=|(?<![=!<>:])=(?!=))")
+_FOR_HOLDER = lazy_pattern(r"for(?<!\wfor)[ \t]+([\w \t,()\[\]]+?)[ \t]+in(?!\w)")
+_HELD_WORD = lazy_pattern(r"[A-Za-z_]\w*")
+_NOT_HELD = frozenset(
+    "and or not if else is in for async await lambda None True False yield".split()  # noqa: SIM905
+)
+_OPERATORS = "+-*/%@&|^~<>"
+
+
+def _changed_through(code: str, end: int, found: set[str]) -> str | None:
+    """The collection `X[k].append(…)` changes (X, through its item), or the names `(p :=
+    P).append(…)` and `(a or P).append(…)` may change (added to `found`): what a bracket
+    closed just before `end` leads to (outside attack h32g)."""
+    closing = len(code[:end].rstrip()) - 1
+    while closing >= 0 and code[closing] == "]":
+        opened = _opening_bracket(code, closing)
+        if opened is None:
+            return None
+        closing = len(code[:opened].rstrip()) - 1
+        if closing >= 0 and (code[closing].isalnum() or code[closing] == "_"):
+            return _word_before(code, closing + 1)
+    if closing >= 0 and code[closing] == ")":
+        opened = _opening_bracket(code, closing)
+        before = code[:opened].rstrip()[-1:] if opened is not None else "("
+        if opened is not None and not (before.isalnum() or before in "_)]"):
+            inner = code[opened + 1 : closing]
+            walrus = _HOLDER.match(inner.lstrip())
+            start = opened + 1 + (len(inner) - len(inner.lstrip()))
+            if walrus is not None:
+                found.add("mutated:" + walrus.group(1))
+                start += walrus.end()
+            found.update("mutated:" + n for n in _held_in(code, start))
+    return None
+
+
+def _held_names(code: str) -> list[tuple[str, str]]:
+    """(holder, held) for each name a value given to a name may be the very object of: `X =
+    P` (also `q.P`, `P or []`, `P if c else Q`, `{"k": P}`, `[P]`, `P["k"]`), `x := P`, a
+    default or a keyword `p=P`, `for p in [P]`. Not a name only read into a new object: a
+    call's argument (`list(P)`, `f(P)`), an operand (`P + []`, `[*P]`), a slice (`P[:]`), a
+    method's result (`P.copy()`), a comprehension's."""
+    found: list[tuple[str, str]] = []
+    for pattern in (_HOLDER, _FOR_HOLDER):
+        for match in pattern.finditer(code):
+            holders = _HELD_WORD.findall(match.group(1))
+            found.extend(
+                (holder, held) for held in _held_in(code, match.end()) for holder in holders
+            )
+    return found
+
+
+def _held_in(code: str, start: int) -> list[str]:
+    """The names an expression starting at `start` (ending at a line's end, `,`, `;`, `:`
+    or a closing bracket outside its own brackets) may hand on as they are."""
+    held: list[str] = []
+    stack: list[bool] = []  # each open bracket: a call's (or a subscript's slice) or not
+    position, end = start, min(len(code), start + 2000)
+    while position < end:
+        char = code[position]
+        if char in "([{":
+            before = code[:position].rstrip()[-1:]
+            call = char == "(" and (before.isalnum() or before in "_)]")
+            stack.append(call or (char == "[" and _is_slice(code, position)))
+            position += 1
+        elif char in ")]}":
+            if not stack:
+                break
+            stack.pop()
+            position += 1
+        elif not stack and (
+            char in "\n;," or (char == ":" and code[position + 1 : position + 2] != "=")
+        ):
+            break
+        elif char.isalpha() or char == "_":
+            word = _HELD_WORD.match(code, position)
+            assert word is not None
+            name, position = word.group(), word.end()
+            if name == "for":
+                return []  # a comprehension makes a new object
+            before = code[: word.start()].rstrip()[-1:]
+            rest = code[position : position + 40]
+            after = rest.lstrip()[:1]
+            if (
+                name not in _NOT_HELD
+                and not (after == "[" and _is_slice(code, position + rest.index("[")))
+                and not any(stack)
+                and after not in ("(", ".")
+                and not (before and before in _OPERATORS)
+                and not (after and after in _OPERATORS)
+            ):
+                held.append(name)
+        else:
+            position += 1
+    return held
+
+
+def _is_slice(code: str, opening: int) -> bool:
+    """Whether the subscript opened at `opening` is a slice (`P[:]`, `P[1:]`): a copy."""
+    depth = 0
+    for position in range(opening, min(len(code), opening + 400)):
+        char = code[position]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return False
+        elif char == ":" and depth == 1:
+            return True
+    return False
 
 
 def _start(match: re.Match[str]) -> int:

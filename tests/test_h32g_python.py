@@ -1,0 +1,149 @@
+"""Outside attack h32g on the Python reader: a module's list changed in place through another
+name for it — in another module (`from q import PARTS as P; X = P; X.append(…)`, `x =
+q.PARTS`), through a walrus, or through an attribute read into a local (`p = self.PARTS`) —
+was read as the display it was built with: `"".join(PARTS)` sent `… WHERE guild_id = $1 OR
+TRUE` (every guild's tags, shown on the server below) and `tenantguard check` passed
+silently. The outside-changes scan followed only a change made by the list's own name."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+
+from .conftest import fresh_database
+from .project_files import GUILD_SCHEMA, findings_of_check, write_guild_project
+
+_found = findings_of_check
+_project = write_guild_project
+
+QUERIES = 'PARTS = ["SELECT name FROM tags WHERE guild_id = $1"]\n'
+SENDER = (
+    "from bot.q import PARTS\n"
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    '    return await conn.fetch("".join(PARTS), guild_id)\n'  # 5
+)
+CHANGERS = {
+    "import_as_then_alias": 'from bot.q import PARTS as P2\nX = P2\nX.append(" OR TRUE")\n',
+    "module_attribute_alias": 'import bot.q as qq\nx = qq.PARTS\nx.append(" OR TRUE")\n',
+    "local_alias_in_function": (
+        'from bot.q import PARTS\n\n\ndef admin():\n    p = PARTS\n    p.append(" OR TRUE")\n'
+    ),
+    "walrus": 'from bot import q\n\n\ndef admin():\n    (p := q.PARTS).append(" OR TRUE")\n',
+    "held_in_a_dict": 'from bot import q\nREG = {"p": q.PARTS}\nREG["p"].append(" OR TRUE")\n',
+    "loop_over_a_list_of_it": (
+        'from bot.q import PARTS\n\nfor parts in [PARTS]:\n    parts.append(" OR TRUE")\n'
+    ),
+    "either_of_two": (
+        "from bot.q import PARTS\n\n\ndef admin(extra=None):\n    more = extra or PARTS\n"
+        '    more.append(" OR TRUE")\n'
+    ),
+    "default_argument": (
+        'from bot.q import PARTS\n\n\ndef admin(parts=PARTS):\n    parts.append(" OR TRUE")\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGERS))
+def test_a_list_changed_through_another_name_elsewhere_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    files = {"bot/q.py": QUERIES, "bot/admin.py": CHANGERS[change], "bot/tags.py": SENDER}
+    _project(tmp_path, files)
+    assert ("bot/tags.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        'from bot.q import PARTS\nX = list(PARTS)\nX.append(" OR TRUE")\n',
+        'from bot.q import PARTS\nX = [*PARTS]\nX.append(" OR TRUE")\n',
+        'from bot.q import PARTS\nX = PARTS[:]\nX.append(" OR TRUE")\n',
+        'from bot.q import PARTS\nX = PARTS + []\nX.append(" OR TRUE")\n',
+        'from bot.q import PARTS\nX = [p for p in PARTS]\nX.append(" OR TRUE")\n',
+        'from bot.q import PARTS\nX = PARTS.copy()\nX.append(" OR TRUE")\n',
+        "from bot.q import PARTS\nX = len(PARTS)\nY = PARTS\nprint(Y)\n",
+    ],
+)
+def test_a_copy_changed_leaves_the_list_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, copy: str
+) -> None:
+    files = {"bot/q.py": QUERIES, "bot/admin.py": copy, "bot/tags.py": SENDER}
+    _project(tmp_path, files)
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+IN_MODULE = {
+    "walrus": (
+        'PARTS = ["SELECT name FROM tags WHERE guild_id = $1"]\n\n\ndef admin():\n'
+        '    (x := PARTS).append(" OR TRUE")\n\n\nasync def tags(conn, guild_id):\n'
+        '    return await conn.fetch("".join(PARTS), guild_id)\n'  # 9
+    ),
+    "class_attribute_read_into_a_local": (
+        "class Tags:\n"
+        '    PARTS = ["SELECT name FROM tags WHERE guild_id = $1"]\n\n'
+        "    def widen(self):\n"
+        "        p = self.PARTS\n"
+        '        p.append(" OR TRUE")\n\n'
+        "    async def tags(self, conn, guild_id):\n"
+        '        return await conn.fetch("".join(self.PARTS), guild_id)\n'  # 9
+    ),
+}
+
+
+@pytest.mark.parametrize("source", sorted(IN_MODULE))
+def test_a_list_changed_through_another_name_in_its_module_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+) -> None:
+    _project(tmp_path, {"bot/tags.py": IN_MODULE[source]})
+    assert ("bot/tags.py", 9, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+# the leak itself: the program run against the server
+
+GUILDS = (
+    "INSERT INTO guilds VALUES (1, '!'), (2, '?');\n"
+    "INSERT INTO tags (guild_id, name, uses) VALUES (1, 'mine', 0), (2, 'theirs', 0);\n"
+)
+
+
+@pytest.fixture
+async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, GUILD_SCHEMA + GUILDS) as dsn:
+        yield dsn
+
+
+async def test_the_changed_list_returns_another_guilds_tags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    files = {
+        "bot/q.py": QUERIES,
+        "bot/admin.py": CHANGERS["import_as_then_alias"],
+        "bot/tags.py": SENDER,
+    }
+    _project(tmp_path, files)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
+        monkeypatch.delitem(sys.modules, name)
+    importlib.import_module("bot.admin")
+    tags = importlib.import_module("bot.tags")
+    conn = await asyncpg.connect(guilds)
+    try:
+        rows = await tags.tags(conn, 1)
+    finally:
+        await conn.close()
+    assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
