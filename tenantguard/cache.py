@@ -382,7 +382,7 @@ class CheckCache:
         """`stored:X` / `mutated:X` -> the project's files that may set the attribute X of
         another object or change a collection X in place, as the index reads them."""
         if self._changes is None:
-            from tenantguard.sources.pyflow import _outside_changes  # no sqlglot
+            from tenantguard.sources.pyflow import _outside_changes, handed_changes
 
             self._changes = {}
             for path in sorted(project()):
@@ -394,6 +394,13 @@ class CheckCache:
                     continue
                 for name in sorted(_outside_changes(text)):
                     self._changes.setdefault(name, []).append(path)
+            # (a collection handed to a function that changes it: both files, h32g)
+            for name, (handed, changing) in sorted(handed_changes(list(self._changes)).items()):
+                made = self._changes.setdefault(name, [])
+                for path in (*self._changes[handed], *self._changes[changing]):
+                    if path not in made:
+                        made.append(path)
+                made.sort()
         return self._changes
 
     def _world(

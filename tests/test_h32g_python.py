@@ -8,6 +8,7 @@ silently. The outside-changes scan followed only a change made by the list's own
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tenantguard.cli import main
 from tenantguard.embedded import ThrowawayPostgres
 
 from .conftest import fresh_database
@@ -147,3 +149,56 @@ async def test_the_changed_list_returns_another_guilds_tags(
     finally:
         await conn.close()
     assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
+
+
+# a list handed to a function of another module that changes that parameter
+
+WIDEN = 'def widen(cols):\n    cols.append(" OR TRUE")\n'
+SHOW = "def widen(cols):\n    print(cols)\n"
+HANDS = "from bot.q import PARTS\nfrom bot.helpers import widen\n\nwiden(PARTS)\n"
+
+
+@pytest.mark.parametrize(
+    ("helpers", "hands"),
+    [
+        (WIDEN, HANDS),
+        (
+            "class Widener:\n    def widen(self, cols):\n        cols.extend([' OR TRUE'])\n",
+            "from bot.q import PARTS\nfrom bot.helpers import Widener\n\nWidener().widen(PARTS)\n",
+        ),
+    ],
+)
+def test_a_list_handed_to_a_function_that_changes_it_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: str,
+    hands: str,
+) -> None:
+    files = {"bot/q.py": QUERIES, "bot/helpers.py": helpers, "bot/admin.py": hands}
+    _project(tmp_path, {**files, "bot/tags.py": SENDER})
+    assert ("bot/tags.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+def test_a_list_handed_to_a_function_that_reads_it_stays_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"bot/q.py": QUERIES, "bot/helpers.py": SHOW, "bot/admin.py": HANDS}
+    _project(tmp_path, {**files, "bot/tags.py": SENDER})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+def test_the_cache_sees_a_function_that_starts_to_change_the_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tags.py proven and cached while widen() only reads; then widen() changes its
+    parameter, tags.py and admin.py unchanged: the next run of tags.py alone says TG009."""
+    files = {"bot/q.py": QUERIES, "bot/helpers.py": SHOW, "bot/admin.py": HANDS}
+    _project(tmp_path, {**files, "bot/tags.py": SENDER})
+    monkeypatch.chdir(tmp_path)
+    main(["check", "--format", "json", "bot/tags.py"])
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+    (tmp_path / "bot/helpers.py").write_text(WIDEN, encoding="utf-8")
+    main(["check", "--format", "json", "bot/tags.py"])
+    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert "TG009" in rules

@@ -5128,6 +5128,22 @@ def _outside_changes(text: str) -> frozenset[str]:
     return known
 
 
+def handed_changes(keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """`mutated:X` for each collection X handed to a function (of any file) that changes the
+    parameter it takes it as (outside attack h32g: `widen(PARTS)` where `def widen(cols):
+    cols.append(…)` in another module), each with the two keys of `_outside_changes` that
+    make it (`handed:widen:PARTS`, `changes-arg:widen`): the files a cached answer
+    depends on."""
+    changing = {k[12:] for k in keys if k.startswith("changes-arg:")}
+    found: dict[str, tuple[str, str]] = {}
+    for key in keys:
+        if key.startswith("handed:"):
+            function, _, name = key[7:].rpartition(":")
+            if function in changing:
+                found.setdefault("mutated:" + name, (key, "changes-arg:" + function))
+    return found
+
+
 def _literal_text(source: str) -> str | None:
     """The text a string-literal argument spells (`"X"`, `'''X'''`, `f"X"`, `"X" ""`,
     `"\\x58"`), as Python evaluates it; None when it is no constant string."""
@@ -5292,9 +5308,16 @@ def _read_outside_changes(text: str) -> set[str]:
             changed.update(held for holder, held in pairs if holder in changed)
             grown = len(changed) > count
         found.update("mutated:" + n for n in changed)
+        for function, parameters in _DEF_PARAMETERS.findall(code):
+            if changed.intersection(_HELD_WORD.findall(parameters)):
+                found.add("changes-arg:" + function)
+    for call in _HANDED_TO.finditer(code):
+        found.update(f"handed:{call.group(1)}:{n}" for n in _held_in(code, call.end(), commas=True))
     return found
 
 
+_DEF_PARAMETERS = lazy_pattern(r"def(?<!\wdef)[ \t]+(\w+)[ \t]*\(([^)]*)\)")
+_HANDED_TO = lazy_pattern(r"(?<!def )(?<!class )\b(\w+)[ \t]*\(")
 # a name given a value: `x = …`, `x: T = …`, `x := …`, a keyword or a default `x=…`
 _HOLDER = lazy_pattern(r"(\w+)[ \t]*(?::[^=\n:]*)?(?::=|(?<![=!<>:])=(?!=))")
 _FOR_HOLDER = lazy_pattern(r"for(?<!\wfor)[ \t]+([\w \t,()\[\]]+?)[ \t]+in(?!\w)")
@@ -5309,17 +5332,17 @@ def _changed_through(code: str, end: int, found: set[str]) -> str | None:
     """The collection `X[k].append(…)` changes (X, through its item), or the names `(p :=
     P).append(…)` and `(a or P).append(…)` may change (added to `found`): what a bracket
     closed just before `end` leads to (outside attack h32g)."""
-    closing = len(code[:end].rstrip()) - 1
+    closing = _index_before(code, end)
     while closing >= 0 and code[closing] == "]":
         opened = _opening_bracket(code, closing)
         if opened is None:
             return None
-        closing = len(code[:opened].rstrip()) - 1
+        closing = _index_before(code, opened)
         if closing >= 0 and (code[closing].isalnum() or code[closing] == "_"):
             return _word_before(code, closing + 1)
     if closing >= 0 and code[closing] == ")":
         opened = _opening_bracket(code, closing)
-        before = code[:opened].rstrip()[-1:] if opened is not None else "("
+        before = _char_before(code, opened) if opened is not None else "("
         if opened is not None and not (before.isalnum() or before in "_)]"):
             inner = code[opened + 1 : closing]
             walrus = _HOLDER.match(inner.lstrip())
@@ -5347,7 +5370,7 @@ def _held_names(code: str) -> list[tuple[str, str]]:
     return found
 
 
-def _held_in(code: str, start: int) -> list[str]:
+def _held_in(code: str, start: int, *, commas: bool = False) -> list[str]:
     """The names an expression starting at `start` (ending at a line's end, `,`, `;`, `:`
     or a closing bracket outside its own brackets) may hand on as they are."""
     held: list[str] = []
@@ -5356,7 +5379,7 @@ def _held_in(code: str, start: int) -> list[str]:
     while position < end:
         char = code[position]
         if char in "([{":
-            before = code[:position].rstrip()[-1:]
+            before = _char_before(code, position)
             call = char == "(" and (before.isalnum() or before in "_)]")
             stack.append(call or (char == "[" and _is_slice(code, position)))
             position += 1
@@ -5366,7 +5389,8 @@ def _held_in(code: str, start: int) -> list[str]:
             stack.pop()
             position += 1
         elif not stack and (
-            char in "\n;," or (char == ":" and code[position + 1 : position + 2] != "=")
+            (char in "\n;," and not (commas and char in ",\n"))
+            or (char == ":" and code[position + 1 : position + 2] != "=")
         ):
             break
         elif char.isalpha() or char == "_":
@@ -5375,7 +5399,7 @@ def _held_in(code: str, start: int) -> list[str]:
             name, position = word.group(), word.end()
             if name == "for":
                 return []  # a comprehension makes a new object
-            before = code[: word.start()].rstrip()[-1:]
+            before = _char_before(code, word.start())
             rest = code[position : position + 40]
             after = rest.lstrip()[:1]
             if (
@@ -5390,6 +5414,20 @@ def _held_in(code: str, start: int) -> list[str]:
         else:
             position += 1
     return held
+
+
+def _index_before(code: str, end: int) -> int:
+    """Where the last character before `end` that is no blank is (-1: none)."""
+    position = end - 1
+    while position >= 0 and code[position] in " \t\r\n":
+        position -= 1
+    return position
+
+
+def _char_before(code: str, end: int) -> str:
+    """The last character before `end` that is no blank ("" at the start)."""
+    position = _index_before(code, end)
+    return code[position] if position >= 0 else ""
 
 
 def _is_slice(code: str, opening: int) -> bool:
@@ -5720,6 +5758,7 @@ class ProjectIndex:
             self._changes = set()
             for _path, text in self._texts():
                 self._changes |= _outside_changes(text)
+            self._changes |= handed_changes(self._changes).keys()
         return key in self._changes
 
     # modules
