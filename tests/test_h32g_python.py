@@ -48,6 +48,7 @@ CHANGERS = {
         "from bot.q import PARTS\n\n\ndef admin(extra=None):\n    more = extra or PARTS\n"
         '    more.append(" OR TRUE")\n'
     ),
+    "tuple_target": 'from bot import q\ny, x = 1, q.PARTS\nx.append(" OR TRUE")\n',
     "default_argument": (
         'from bot.q import PARTS\n\n\ndef admin(parts=PARTS):\n    parts.append(" OR TRUE")\n'
     ),
@@ -76,6 +77,7 @@ def test_a_list_changed_through_another_name_elsewhere_is_not_proven(
         'from bot.q import PARTS\nX = [p for p in PARTS]\nX.append(" OR TRUE")\n',
         'from bot.q import PARTS\nX = PARTS.copy()\nX.append(" OR TRUE")\n',
         "from bot.q import PARTS\nX = len(PARTS)\nY = PARTS\nprint(Y)\n",
+        'from bot.q import PARTS\nX, Y = list(PARTS), 1\nX.append(" OR TRUE")\n',
     ],
 )
 def test_a_copy_changed_leaves_the_list_proven(

@@ -5312,7 +5312,7 @@ def _read_outside_changes(text: str) -> set[str]:
             if changed.intersection(_HELD_WORD.findall(parameters)):
                 found.add("changes-arg:" + function)
     for call in _HANDED_TO.finditer(code):
-        found.update(f"handed:{call.group(1)}:{n}" for n in _held_in(code, call.end(), commas=True))
+        found.update(f"handed:{call.group(1)}:{n}" for n in _held_in(code, call.end(), ";"))
     return found
 
 
@@ -5322,6 +5322,7 @@ _HANDED_TO = lazy_pattern(r"(?<!def )(?<!class )\b(\w+)[ \t]*\(")
 _HOLDER = lazy_pattern(r"(\w+)[ \t]*(?::[^=\n:]*)?(?::=|(?<![=!<>:])=(?!=))")
 _FOR_HOLDER = lazy_pattern(r"for(?<!\wfor)[ \t]+([\w \t,()\[\]]+?)[ \t]+in(?!\w)")
 _HELD_WORD = lazy_pattern(r"[A-Za-z_]\w*")
+_TUPLE_PREFIX = lazy_pattern(r"[ \t]*[\w \t.,*()\[\]]*,[ \t]*")
 _NOT_HELD = frozenset(
     "and or not if else is in for async await lambda None True False yield".split()  # noqa: SIM905
 )
@@ -5364,13 +5365,20 @@ def _held_names(code: str) -> list[tuple[str, str]]:
     for pattern in (_HOLDER, _FOR_HOLDER):
         for match in pattern.finditer(code):
             holders = _HELD_WORD.findall(match.group(1))
+            stops = "\n;,"
+            if pattern is _HOLDER:
+                # `x, y = q.PARTS, 1`: each name of a tuple's target, any item of the value
+                prefix = code[code.rfind("\n", 0, match.start()) + 1 : match.start()]
+                if "," in prefix and _TUPLE_PREFIX.fullmatch(prefix) is not None:
+                    holders.extend(_HELD_WORD.findall(prefix))
+                    stops = "\n;"
             found.extend(
-                (holder, held) for held in _held_in(code, match.end()) for holder in holders
+                (holder, held) for held in _held_in(code, match.end(), stops) for holder in holders
             )
     return found
 
 
-def _held_in(code: str, start: int, *, commas: bool = False) -> list[str]:
+def _held_in(code: str, start: int, stops: str = "\n;,") -> list[str]:
     """The names an expression starting at `start` (ending at a line's end, `,`, `;`, `:`
     or a closing bracket outside its own brackets) may hand on as they are."""
     held: list[str] = []
@@ -5389,8 +5397,7 @@ def _held_in(code: str, start: int, *, commas: bool = False) -> list[str]:
             stack.pop()
             position += 1
         elif not stack and (
-            (char in "\n;," and not (commas and char in ",\n"))
-            or (char == ":" and code[position + 1 : position + 2] != "=")
+            char in stops or (char == ":" and code[position + 1 : position + 2] != "=")
         ):
             break
         elif char.isalpha() or char == "_":
