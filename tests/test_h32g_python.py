@@ -49,6 +49,15 @@ CHANGERS = {
         '    more.append(" OR TRUE")\n'
     ),
     "tuple_target": 'from bot import q\ny, x = 1, q.PARTS\nx.append(" OR TRUE")\n',
+    "with_as": (
+        "import contextlib\nfrom bot import q\n\nwith contextlib.nullcontext(q.PARTS) as x:\n"
+        '    x.append(" OR TRUE")\n'
+    ),
+    "getattr": 'from bot import q\ngetattr(q, "PARTS").append(" OR TRUE")\n',
+    "getattr_kept": 'from bot import q\nx = getattr(q, "PARTS")\nx.append(" OR TRUE")\n',
+    "returned_in_its_module": (
+        'from bot import q\n\n\ndef get():\n    return q.PARTS\n\n\nget().append(" OR TRUE")\n'
+    ),
     "default_argument": (
         'from bot.q import PARTS\n\n\ndef admin(parts=PARTS):\n    parts.append(" OR TRUE")\n'
     ),
@@ -204,3 +213,36 @@ def test_the_cache_sees_a_function_that_starts_to_change_the_list(
     main(["check", "--format", "json", "bot/tags.py"])
     rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
     assert "TG009" in rules
+
+
+# a function of another module that returns the list, its result changed
+
+GETTER = "from bot import q\n\n\ndef get():\n    return q.PARTS\n"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        'from bot.h import get\n\nget().append(" OR TRUE")\n',
+        'from bot.h import get\n\nx = get()\nx.append(" OR TRUE")\n',
+    ],
+)
+def test_a_list_a_function_of_another_module_returns_then_changed_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    changes: str,
+) -> None:
+    files = {"bot/q.py": QUERIES, "bot/h.py": GETTER, "bot/admin.py": changes}
+    _project(tmp_path, {**files, "bot/tags.py": SENDER})
+    assert ("bot/tags.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+def test_a_copy_a_function_returns_changed_leaves_the_list_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    getter = GETTER.replace("return q.PARTS", "return list(q.PARTS)")
+    changes = 'from bot.h import get\n\nget().append(" OR TRUE")\n'
+    files = {"bot/q.py": QUERIES, "bot/h.py": getter, "bot/admin.py": changes}
+    _project(tmp_path, {**files, "bot/tags.py": SENDER})
+    assert _found(tmp_path, capsys, monkeypatch) == []

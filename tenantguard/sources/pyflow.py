@@ -5134,6 +5134,7 @@ def handed_changes(keys: Iterable[str]) -> dict[str, tuple[str, str]]:
     cols.append(…)` in another module), each with the two keys of `_outside_changes` that
     make it (`handed:widen:PARTS`, `changes-arg:widen`): the files a cached answer
     depends on."""
+    keys = set(keys)
     changing = {k[12:] for k in keys if k.startswith("changes-arg:")}
     found: dict[str, tuple[str, str]] = {}
     for key in keys:
@@ -5141,6 +5142,11 @@ def handed_changes(keys: Iterable[str]) -> dict[str, tuple[str, str]]:
             function, _, name = key[7:].rpartition(":")
             if function in changing:
                 found.setdefault("mutated:" + name, (key, "changes-arg:" + function))
+        elif key.startswith("returns:"):
+            # `get().append(…)` in one file, `def get(): return q.PARTS` in another
+            function, _, name = key[8:].rpartition(":")
+            if "mutated:" + function in keys:
+                found.setdefault("mutated:" + name, (key, "mutated:" + function))
     return found
 
 
@@ -5294,6 +5300,8 @@ def _read_outside_changes(text: str) -> set[str]:
                 found.add("mutated:" + name)
     for pattern in _OPERATOR_CHANGES:
         found.update("mutated:" + n for n in pattern.findall(code))
+    returned = _returned(code)
+    found.update(f"returns:{function}:{name}" for function, name in returned)
     changed = {f[8:] for f in found if f.startswith("mutated:")}
     if changed:
         # a list changed through another name for it (outside attack h32g: `from q import
@@ -5302,6 +5310,16 @@ def _read_outside_changes(text: str) -> set[str]:
         # names it holds are changed too, through aliases of aliases
         pairs = [(alias, original) for original, alias in _import_aliases(code)]
         pairs.extend(_held_names(code))
+        pairs.extend(returned)
+        for match in _WITH_AS.finditer(code):  # `with nullcontext(P) as x`: x may be P
+            pairs.extend((match.group(2), n) for n in _HELD_WORD.findall(match.group(1)))
+        for match in _GETATTR_NAMED.finditer(raw):  # `getattr(q, "P")` is `q.P`
+            name, after = match.group(2), raw[match.end() : match.end() + 40]
+            if _MUTATOR_AFTER.match(after.lstrip()) is not None:
+                changed.add(name)
+            holder = _WORD_BEFORE_EQUALS.search(raw, max(0, match.start() - 80), match.start())
+            if holder is not None:
+                pairs.append((holder.group(1), name))
         grown = True
         while grown:
             count = len(changed)
@@ -5319,9 +5337,13 @@ def _read_outside_changes(text: str) -> set[str]:
 _DEF_PARAMETERS = lazy_pattern(r"def(?<!\wdef)[ \t]+(\w+)[ \t]*\(([^)]*)\)")
 _HANDED_TO = lazy_pattern(r"(?<!def )(?<!class )\b(\w+)[ \t]*\(")
 # a name given a value: `x = …`, `x: T = …`, `x := …`, a keyword or a default `x=…`
-_HOLDER = lazy_pattern(r"(\w+)[ \t]*(?::[^=\n:]*)?(?::=|(?<![=!<>:])=(?!=))")
+_HOLDER = lazy_pattern(r"(?<!\w)(\w+)[ \t]*(?::[^=\n:]*)?(?::=|(?<![=!<>:])=(?!=))")
 _FOR_HOLDER = lazy_pattern(r"for(?<!\wfor)[ \t]+([\w \t,()\[\]]+?)[ \t]+in(?!\w)")
 _HELD_WORD = lazy_pattern(r"[A-Za-z_]\w*")
+_HELD_TOKEN = lazy_pattern(r"(?<![\w])[A-Za-z_]\w*|[()\[\]{}\n;,:]")
+_WITH_AS = lazy_pattern(r"with(?<!\wwith)[ \t]+([^\n]+?)[ \t]+as[ \t]+(\w+)")
+_GETATTR_NAMED = lazy_pattern(r"getattr\s*\(\s*[\w.]+\s*,\s*([\"'])(\w+)\1\s*\)")
+_WORD_BEFORE_EQUALS = lazy_pattern(r"(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*\Z")
 _TUPLE_PREFIX = lazy_pattern(r"[ \t]*[\w \t.,*()\[\]]*,[ \t]*")
 _NOT_HELD = frozenset(
     "and or not if else is in for async await lambda None True False yield".split()  # noqa: SIM905
@@ -5344,6 +5366,10 @@ def _changed_through(code: str, end: int, found: set[str]) -> str | None:
     if closing >= 0 and code[closing] == ")":
         opened = _opening_bracket(code, closing)
         before = _char_before(code, opened) if opened is not None else "("
+        if opened is not None and (before.isalnum() or before == "_"):
+            # `get().append(…)`: what `get` returns (`returns:get:X`, joined in
+            # `handed_changes`)
+            return _word_before(code, opened)
         if opened is not None and not (before.isalnum() or before in "_)]"):
             inner = code[opened + 1 : closing]
             walrus = _HOLDER.match(inner.lstrip())
@@ -5353,6 +5379,30 @@ def _changed_through(code: str, end: int, found: set[str]) -> str | None:
                 start += walrus.end()
             found.update("mutated:" + n for n in _held_in(code, start))
     return None
+
+
+def _returned(code: str) -> list[tuple[str, str]]:
+    """(function, name) for each name a function's `return` may hand back as it is (`def
+    get(): return q.PARTS`): one pass over the lines, the enclosing `def` by indentation."""
+    found: list[tuple[str, str]] = []
+    if "return" not in code:
+        return found
+    stack: list[tuple[int, str]] = []
+    at = 0
+    for line in code.split("\n"):
+        body = line.lstrip(" \t")
+        indent = len(line) - len(body)
+        if body:
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            defined = _DEF_LINE.match(line)
+            if defined is not None:
+                stack.append((indent, defined.group(2)))
+            elif stack and body.startswith("return") and body[6:7] in (" ", "\t", "("):
+                start = at + indent + 6
+                found.extend((stack[-1][1], n) for n in _held_in(code, start))
+        at += len(line) + 1
+    return found
 
 
 def _held_names(code: str) -> list[tuple[str, str]]:
@@ -5383,43 +5433,36 @@ def _held_in(code: str, start: int, stops: str = "\n;,") -> list[str]:
     or a closing bracket outside its own brackets) may hand on as they are."""
     held: list[str] = []
     stack: list[bool] = []  # each open bracket: a call's (or a subscript's slice) or not
-    position, end = start, min(len(code), start + 2000)
-    while position < end:
-        char = code[position]
+    for token in _HELD_TOKEN.finditer(code, start, min(len(code), start + 2000)):
+        char = token.group()
+        position = token.start()
         if char in "([{":
             before = _char_before(code, position)
             call = char == "(" and (before.isalnum() or before in "_)]")
             stack.append(call or (char == "[" and _is_slice(code, position)))
-            position += 1
         elif char in ")]}":
             if not stack:
                 break
             stack.pop()
-            position += 1
-        elif not stack and (
-            char in stops or (char == ":" and code[position + 1 : position + 2] != "=")
-        ):
-            break
-        elif char.isalpha() or char == "_":
-            word = _HELD_WORD.match(code, position)
-            assert word is not None
-            name, position = word.group(), word.end()
-            if name == "for":
-                return []  # a comprehension makes a new object
-            before = _char_before(code, word.start())
-            rest = code[position : position + 40]
+        elif char in "\n;,:":
+            if not stack and (
+                char in stops or (char == ":" and code[position + 1 : position + 2] != "=")
+            ):
+                break
+        elif char == "for":
+            return []  # a comprehension makes a new object
+        elif char not in _NOT_HELD and not any(stack):
+            end = token.end()
+            rest = code[end : end + 40]
             after = rest.lstrip()[:1]
+            before = _char_before(code, position)
             if (
-                name not in _NOT_HELD
-                and not (after == "[" and _is_slice(code, position + rest.index("[")))
-                and not any(stack)
-                and after not in ("(", ".")
+                not (after == "[" and _is_slice(code, end + rest.index("[")))
+                and after != "."  # (a callee: `x = get()` holds what `get` returns)
                 and not (before and before in _OPERATORS)
                 and not (after and after in _OPERATORS)
             ):
-                held.append(name)
-        else:
-            position += 1
+                held.append(char)
     return held
 
 
