@@ -685,13 +685,13 @@ class _ModuleCheck:
         alone and finds there all this call would find. It is said once, where it is written,
         not once more at each call (the check of this file alone does not show it then: the
         tree's check does, as it shows the constant's other faults)."""
-        part = alternative[0] if len(alternative) == 1 else None
+        texts = [p for p in alternative if type(p) is Lit]
+        part = texts[0] if texts else None
         if (
             type(part) is not Lit
             or not isinstance(part.node, ast.Constant)
-            or part.offset
-            or part.text != part.node.value
             or self.local(part.origin)
+            or any(p.node is not part.node or p.origin is not part.origin for p in texts)
         ):
             return False
         path = part.origin.path
