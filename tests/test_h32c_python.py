@@ -76,3 +76,78 @@ async def test_what_the_call_makes_of_a_builder_leaks_on_the_server(database: st
         assert sorted(r["user_id"] for r in rows) == [1, 2]
     finally:
         await conn.close()
+
+
+# a repository whose helper renders `:name` placeholders (buildpg's Renderer) before sending:
+# it passes no parameter unchanged, so its callers' calls are no sinks the check knows
+JOBS_SCHEMA = (
+    "CREATE TABLE projects (id int PRIMARY KEY);\n"
+    "CREATE TABLE jobs (id int PRIMARY KEY, project_id int NOT NULL REFERENCES projects(id), "
+    "status text);\n"
+)
+JOBS_CONFIG = '[tool.tenantguard]\ntenant_column = "project_id"\nschema_paths = ["schema.sql"]\n'
+
+RENDERING_REPOSITORY = """from buildpg.main import Renderer
+
+RENDERER = Renderer(regex=r"(?<![a-z:]):([a-z][a-z_]*)", sep="__")
+JOBS = "jobs"
+
+
+class Jobs:
+    def __init__(self, conn):
+        self._conn = conn
+
+    async def run(self, template, params):
+        query, args = RENDERER(template, **params)
+        return await self._conn.execute(query, *args)
+
+    async def finish(self, job_id, project_id):
+        return await self.run(f"UPDATE {JOBS} SET status = 'done' WHERE {PIN}", ARGS)
+"""
+
+
+@pytest.mark.parametrize(
+    ("pin", "args", "expected"),
+    [
+        ("id = :id", '{"id": job_id}', [("repo.py", 4, "TG001"), ("repo.py", 13, "TG009")]),
+        (
+            "id = :id AND project_id = :p",
+            '{"id": job_id, "p": project_id}',
+            [("repo.py", 13, "TG009")],
+        ),
+    ],
+)
+def test_an_f_string_of_constants_sent_nowhere_known_is_checked(
+    pin: str,
+    args: str,
+    expected: list[tuple[str, int, str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`f"UPDATE {JOBS} SET …"` with `JOBS = "jobs"`: its text names no tenant table, its value
+    does. Sent through a helper the check does not follow, it was not checked at all ("0
+    statements"): the unpinned UPDATE is TG001 now (said where the table's name is written,
+    as for `BASE + "WHERE …"`), the pinned twin is not. (The helper's own TG009, SQL rendered
+    at run time, stays.)"""
+    source = RENDERING_REPOSITORY.replace("{PIN}", pin).replace("ARGS", args)
+    write_project(tmp_path, JOBS_SCHEMA, JOBS_CONFIG, {"repo.py": source})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == expected
+
+
+async def test_the_unpinned_update_moves_another_projects_job(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(JOBS_SCHEMA)
+        await conn.execute(
+            "INSERT INTO projects VALUES (1), (2); INSERT INTO jobs VALUES (7, 2, 'queued')"
+        )
+        # project 1's request for job 7 (project 2's), as each statement sends it
+        await conn.execute(
+            "UPDATE jobs SET status = 'done' WHERE id = $1 AND project_id = $2", 7, 1
+        )
+        assert await conn.fetchval("SELECT status FROM jobs WHERE id = 7") == "queued"
+        await conn.execute("UPDATE jobs SET status = 'done' WHERE id = $1", 7)
+        assert await conn.fetchval("SELECT status FROM jobs WHERE id = 7") == "done"
+    finally:
+        await conn.close()

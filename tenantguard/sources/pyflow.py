@@ -1892,6 +1892,13 @@ class _Walker:
                 continue
             if kind is ast.JoinedStr:
                 strings.append(current)  # type: ignore[arg-type]
+                if any(
+                    isinstance(v, ast.FormattedValue) and type(v.value) in (ast.Name, ast.Attribute)
+                    for v in current.values  # type: ignore[attr-defined]
+                ):
+                    # `f"UPDATE {JOBS} SET …"` of a constant name: its text, as it is sent
+                    # nowhere the check knows, is read with the values its fields hold
+                    self.module.folds.append((current, self.evaluate(current)))  # type: ignore[arg-type]
                 stack.extend(v.value for v in current.values if isinstance(v, ast.FormattedValue))  # type: ignore[attr-defined]
                 for v in current.values:  # type: ignore[attr-defined]
                     if isinstance(v, ast.FormattedValue) and v.format_spec is not None:
