@@ -151,3 +151,35 @@ async def test_the_unpinned_update_moves_another_projects_job(database: str) -> 
         assert await conn.fetchval("SELECT status FROM jobs WHERE id = 7") == "done"
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize(
+    "built",
+    [
+        "\"UPDATE {} SET status = 'done' WHERE id = :id\".format(JOBS)",
+        "\"UPDATE {t} SET status = 'done' WHERE id = :id\".format(t=JOBS)",
+        "\"UPDATE %s SET status = 'done' WHERE id = :id\" % JOBS",
+        "\"UPDATE %(t)s SET status = 'done' WHERE id = :id\" % {'t': JOBS}",
+    ],
+)
+@pytest.mark.parametrize("pinned", [False, True])
+def test_a_template_of_constants_sent_nowhere_known_is_checked(
+    built: str,
+    pinned: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`"UPDATE {} SET …".format(JOBS)` and `"UPDATE %s …" % JOBS` of constants, handed to the
+    rendering helper: their templates name no tenant table, their values do (as the f-string
+    above): checked, the unpinned one TG001 where `jobs` is written."""
+    if pinned:
+        built = built.replace("id = :id", "id = :id AND project_id = :p")
+    source = RENDERING_REPOSITORY.replace(
+        "f\"UPDATE {JOBS} SET status = 'done' WHERE {PIN}\"", built
+    ).replace("ARGS", "{}")
+    write_project(tmp_path, JOBS_SCHEMA, JOBS_CONFIG, {"repo.py": source})
+    expected = [("repo.py", 13, "TG009")]
+    if not pinned:
+        expected.insert(0, ("repo.py", 4, "TG001"))
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == expected

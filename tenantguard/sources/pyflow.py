@@ -544,7 +544,7 @@ class ModuleInfo:
     strings: list[ast.Constant | ast.JoinedStr] = field(default_factory=list)
     # constant strings joined by `+` (`BASE + "WHERE tenant_id = $1"`): one string each, with
     # what it evaluates to where it stands (its operands are not strings of their own)
-    folds: list[tuple[ast.BinOp, Value]] = field(default_factory=list)
+    folds: list[tuple[ast.expr, Value]] = field(default_factory=list)
     messages: set[int] = field(default_factory=set)  # ids of strings in log and error messages
     docstrings: set[int] = field(default_factory=set)
     exports: list[str] | None = None  # `__all__` when it is a list of constant strings
@@ -736,6 +736,24 @@ def _none_value(binding: Binding) -> bool:
         and type(binding[0][0]) is Hole
         and isinstance(binding[0][0].node, ast.Constant)
         and binding[0][0].node.value is None
+    )
+
+
+def _formats_a_constant(node: ast.AST) -> bool:
+    """`"… {} …".format(…)` or `"… %s …" % …` of a string written there."""
+    if isinstance(node, ast.Call):
+        func = node.func
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr == "format"
+            and isinstance(func.value, ast.Constant)
+            and type(func.value.value) is str
+        )
+    return (
+        isinstance(node, ast.BinOp)
+        and type(node.op) is ast.Mod
+        and isinstance(node.left, ast.Constant)
+        and type(node.left.value) is str
     )
 
 
@@ -1924,6 +1942,10 @@ class _Walker:
                         elif type(operand) is not ast.Constant:
                             stack.append(operand)
                     continue
+            if _formats_a_constant(current):
+                # `"UPDATE {} SET …".format(JOBS)`, `"… %s …" % JOBS`: read, as it is sent
+                # nowhere the check knows, with the values it formats in (as an f-string)
+                self.module.folds.append((current, self.evaluate(current)))  # type: ignore[arg-type]
             if kind is ast.Call:
                 self.on_call(current)  # type: ignore[arg-type]
             elif kind is ast.NamedExpr:

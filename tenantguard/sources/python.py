@@ -1009,9 +1009,10 @@ class _ModuleCheck:
 
     # strings that are not at a sink
 
-    def free_fold(self, node: ast.BinOp, value: Value) -> None:
-        """Constant strings joined by `+` and sent nowhere the check knows: one string (its
-        parts are no strings of their own), unless a call sent it."""
+    def free_fold(self, node: ast.expr, value: Value) -> None:
+        """Constant strings joined by `+` (or an f-string, a `.format` or `%` template read
+        with the constants it holds) and sent nowhere the check knows: one string (its parts
+        are no strings of their own), unless a call sent it."""
         # its own operands: a module constant it reads (`BASE + "WHERE …"`) may be sent alone
         # elsewhere (another module's call), and is checked where it is written as before
         inside = {id(n) for n in ast.walk(node)}
