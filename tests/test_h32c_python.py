@@ -160,6 +160,8 @@ async def test_the_unpinned_update_moves_another_projects_job(database: str) -> 
         "\"UPDATE {t} SET status = 'done' WHERE id = :id\".format(t=JOBS)",
         "\"UPDATE %s SET status = 'done' WHERE id = :id\" % JOBS",
         "\"UPDATE %(t)s SET status = 'done' WHERE id = :id\" % {'t': JOBS}",
+        '" ".join(["UPDATE", JOBS, "SET status = \'done\' WHERE id = :id"])',
+        '"\\n".join(("UPDATE", JOBS, "SET status = \'done\'", "WHERE id = :id"))',
     ],
 )
 @pytest.mark.parametrize("pinned", [False, True])
@@ -170,9 +172,10 @@ def test_a_template_of_constants_sent_nowhere_known_is_checked(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`"UPDATE {} SET …".format(JOBS)` and `"UPDATE %s …" % JOBS` of constants, handed to the
-    rendering helper: their templates name no tenant table, their values do (as the f-string
-    above): checked, the unpinned one TG001 where `jobs` is written."""
+    """`"UPDATE {} SET …".format(JOBS)`, `"UPDATE %s …" % JOBS` and `" ".join(["UPDATE", JOBS,
+    …])` of constants, handed to the rendering helper: their texts name no tenant table, their
+    values do (as the f-string above): checked, the unpinned one TG001 where `jobs` is
+    written."""
     if pinned:
         built = built.replace("id = :id", "id = :id AND project_id = :p")
     source = RENDERING_REPOSITORY.replace(

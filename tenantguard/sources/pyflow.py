@@ -740,14 +740,22 @@ def _none_value(binding: Binding) -> bool:
 
 
 def _formats_a_constant(node: ast.AST) -> bool:
-    """`"… {} …".format(…)` or `"… %s …" % …` of a string written there."""
+    """`"… {} …".format(…)` or `"… %s …" % …` of a string written there, or its `.join` of a
+    list or tuple written there (`" ".join(["UPDATE", JOBS, "SET …"])`)."""
     if isinstance(node, ast.Call):
         func = node.func
         return (
             isinstance(func, ast.Attribute)
-            and func.attr == "format"
             and isinstance(func.value, ast.Constant)
             and type(func.value.value) is str
+            and (
+                func.attr == "format"
+                or (
+                    func.attr == "join"
+                    and len(node.args) == 1
+                    and isinstance(node.args[0], ast.List | ast.Tuple)
+                )
+            )
         )
     return (
         isinstance(node, ast.BinOp)
