@@ -1,0 +1,275 @@
+"""Round 32: the runtime guard attacked from outside (helper h32b), on a real server.
+
+1. Session state one tenant's block leaves on a connection of `connect()`, read by the next
+   tenant's block on the same connection. A pool resets each connection it takes back (RESET
+   ALL, DISCARD TEMP, DISCARD SEQUENCES…: round 23, helper 110), so the next request starts
+   clean; a `connect()` connection is never reset, and a worker that serves tenant after tenant
+   on one connection handed each tenant what the one before left in the session:
+   - a setting: clinic 1's `SELECT set_config('my.stash', (SELECT string_agg(first_name, ',')
+     FROM patients WHERE tenant_id = $1), false)` (pinned, passes), then clinic 2's
+     `SELECT current_setting('my.stash', true)` returned 'Ana,Bruno';
+   - a sequence's value: clinic 1's INSERT of a patient, then clinic 2's `SELECT lastval()`
+     (or `currval('patients_id_seq')`) returned clinic 1's new patient's id (also when the
+     INSERT went by the hot path, its verdict cached);
+   - a TEMP table an `unscoped()` job filled with every clinic's rows, then read by clinic 2's
+     `SELECT first_name FROM stash` (a TEMP table is no tenant table: no pin needed).
+   NOT FIXED (xfail, strict): a fix that refuses a `tenant()` block's statement while the
+   session holds state another block left since the last reset (hint: `await conn.reset()`
+   between tenants; `_tg_clean` tells of such state, `_tg_owner` whose it is, pooled
+   connections exempt by their proxy) makes these tests pass, but 30 tests of earlier rounds
+   switch tenants on one `connect()` connection after a non-plain statement and were refused:
+   a change of the contract for `connect()` connections that is the design's to decide. The
+   leak tests below fail as expected without it; the prototype is in the round's report.
+
+2. Routes tried that held (kept as tests): an `IntEnum` or a bool as the pin (refused: not an
+   int), `executemany` with one row of another tenant (nothing written), a savepoint rolled
+   back under a view filtered by the tenant setting (the setting is set again), the tenant
+   column assigned in every shape of UPDATE/MERGE/ON CONFLICT (TG004), and `SELECT … INTO
+   TEMP` (TG007).
+"""
+
+from __future__ import annotations
+
+import enum
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import connect, create_pool, tenant, unscoped
+from tests.test_runtime import POLICY
+
+STASH = (
+    "SELECT set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name) "
+    "FROM patients WHERE tenant_id = $1), false)"
+)
+READ_STASH = "SELECT current_setting('my.stash', true)"
+INSERT = (
+    "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $3) RETURNING id"
+)
+NAMES = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_name"
+
+
+NOT_FIXED = pytest.mark.xfail(
+    strict=True,
+    reason="h32b, not fixed: session state a tenant() block leaves on a connect() connection "
+    "reaches the next tenant's block (no reset between them)",
+)
+
+
+async def _outcome(call: object) -> object:
+    """'refused' (with the hint to reset the connection), or what the call returned."""
+    try:
+        return await call()  # type: ignore[operator,no-any-return]
+    except TenantIsolationError as error:
+        assert "await conn.reset()" in error.hint, error.hint
+        return "refused"
+
+
+@NOT_FIXED
+async def test_a_setting_left_by_one_clinic_is_not_read_by_the_next(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            assert await conn.fetchval(STASH, 1) == "Ana,Bruno"
+        with tenant(2):
+            # was: 'Ana,Bruno', clinic 1's patients, in clinic 2's block
+            assert await _outcome(lambda: conn.fetchval(READ_STASH)) == "refused"
+            assert (
+                await _outcome(lambda: conn.fetch(NAMES, 2)) == "refused"
+            )  # any statement, till reset
+        await conn.reset()
+        with tenant(2):
+            assert await conn.fetchval(READ_STASH) in ("", None)
+            assert [r[0] for r in await conn.fetch(NAMES, 2)] == ["Carla"]
+    finally:
+        await conn.close()
+
+
+@NOT_FIXED
+@pytest.mark.parametrize("read", ["SELECT lastval()", "SELECT currval('patients_id_seq')"])
+async def test_a_sequence_value_left_by_one_clinic_is_not_read_by_the_next(
+    two_clinics: str, read: str
+) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            first = await conn.fetchval(INSERT, 1, "Dora", "113")
+        with tenant(1):  # the same clinic's next block: its own state
+            second = await conn.fetchval(INSERT, 1, "Eva", "114")  # the cached verdict's path
+            assert await conn.fetchval(read) == second > first
+        with tenant(2):
+            assert (
+                await _outcome(lambda: conn.fetchval(read)) == "refused"
+            )  # was: clinic 1's patient id
+        await conn.reset()
+        with tenant(2), pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+            await conn.fetchval(read)
+    finally:
+        await conn.close()
+
+
+@NOT_FIXED
+async def test_a_hot_path_write_leaves_its_clinic_on_the_connection(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            await conn.fetchval(INSERT, 1, "Dora", "113")
+        await conn.reset()
+        with tenant(1):
+            # cached and fast now: the hot path makes the call
+            fast = conn.tenantguard.fast_hits
+            await conn.fetchval(INSERT, 1, "Eva", "114")
+            assert conn.tenantguard.fast_hits == fast + 1
+        with tenant(2):
+            assert await _outcome(lambda: conn.fetchval("SELECT lastval()")) == "refused"
+    finally:
+        await conn.close()
+
+
+@NOT_FIXED
+async def test_an_unscoped_jobs_temp_table_is_not_read_by_a_clinic(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with unscoped("a report over every clinic"):
+            await conn.execute("CREATE TEMP TABLE stash AS SELECT first_name FROM patients")
+        with tenant(2):
+            # was: Ana, Bruno and Carla
+            assert await _outcome(lambda: conn.fetch("SELECT first_name FROM stash")) == "refused"
+        await conn.reset()
+        with tenant(2), pytest.raises(asyncpg.UndefinedTableError):
+            await conn.fetch("SELECT first_name FROM stash")
+    finally:
+        await conn.close()
+
+
+async def test_reads_and_the_same_clinic_and_pools_are_not_affected(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        for clinic, names in ((1, ["Ana", "Bruno"]), (2, ["Carla"]), (1, ["Ana", "Bruno"])):
+            with tenant(clinic):  # reads leave nothing: no reset needed between clinics
+                assert [r[0] for r in await conn.fetch(NAMES, clinic)] == names
+        with tenant(1):
+            await conn.fetchval(INSERT, 1, "Dora", "113")
+        with tenant(1):
+            assert "Dora" in [r[0] for r in await conn.fetch(NAMES, 1)]
+        with unscoped("maintenance after clinic 1's work"):  # trusted with every clinic
+            assert await conn.fetchval("SELECT count(*) FROM patients") == 4
+    finally:
+        await conn.close()
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as pooled:
+            with tenant(1):
+                await pooled.fetchval(INSERT, 1, "Eva", "114")
+        async with pool.acquire() as pooled:  # the release reset it
+            with tenant(2), pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+                await pooled.fetchval("SELECT lastval()")
+    finally:
+        await pool.close()
+
+
+# --- routes that held ----------------------------------------------------------------------
+
+
+class Clinic(enum.IntEnum):
+    SOUTH = 2
+
+
+@pytest.mark.parametrize("value", [Clinic.SOUTH, True], ids=["IntEnum", "bool"])
+async def test_a_pin_that_is_no_plain_int_is_refused(two_clinics: str, value: object) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="cannot be compared"):
+            await conn.fetch(NAMES, value)
+    finally:
+        await conn.close()
+
+
+async def test_executemany_with_another_clinics_row_writes_nothing(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.executemany(
+                "UPDATE patients SET last_name = 'moved' WHERE tenant_id = $1", [(1,), (2,)]
+            )
+    finally:
+        await conn.close()
+    raw = await asyncpg.connect(two_clinics)
+    try:
+        assert await raw.fetchval("SELECT count(*) FROM patients WHERE last_name = 'moved'") == 0
+    finally:
+        await raw.close()
+
+
+SETTING_VIEW = (
+    "CREATE VIEW my_patients AS SELECT first_name FROM patients "
+    "WHERE tenant_id = current_setting('app.tenant_id', true)::bigint"
+)
+
+
+async def test_a_savepoint_rolled_back_does_not_bring_back_another_clinics_setting(
+    two_clinics: str,
+) -> None:
+    raw = await asyncpg.connect(two_clinics)
+    try:
+        await raw.execute(SETTING_VIEW)
+    finally:
+        await raw.close()
+    conn = await connect(two_clinics, policy=POLICY, set_tenant_setting=True)
+    try:
+        with tenant(2):
+            assert [r[0] for r in await conn.fetch("SELECT first_name FROM my_patients")] == [
+                "Carla"
+            ]
+        with tenant(1):
+            async with conn.transaction():
+                savepoint = conn.transaction()
+                await savepoint.start()
+                await conn.fetch("SELECT first_name FROM my_patients")  # sets '1' in it
+                await savepoint.rollback()  # ROLLBACK TO: the setting is '2' again
+                rows = await conn.fetch("SELECT first_name FROM my_patients ORDER BY 1")
+        assert [r[0] for r in rows] == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
+
+
+MOVES = [
+    "UPDATE patients SET (tenant_id, last_name) = (SELECT 2, 'x') WHERE tenant_id = $1",
+    "UPDATE patients SET tenant_id = DEFAULT WHERE tenant_id = $1",
+    "UPDATE patients SET tenant_id = t.id FROM tenants t WHERE patients.tenant_id = $1 "
+    "AND t.id <> $1",
+    "WITH m AS (UPDATE patients SET tenant_id = 2 WHERE tenant_id = $1 RETURNING 1) "
+    "SELECT count(*) FROM m",
+    "MERGE INTO patients p USING (SELECT 1) s ON p.tenant_id = $1 "
+    "WHEN MATCHED THEN UPDATE SET tenant_id = 2",
+    "UPDATE patients SET tenant_id = CASE WHEN true THEN 2 ELSE $1 END WHERE tenant_id = $1",
+]
+
+
+@pytest.mark.parametrize("statement", MOVES)
+async def test_rows_are_not_moved_to_another_clinic(two_clinics: str, statement: str) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="TG004"):
+            await conn.execute(statement, 1)
+    finally:
+        await conn.close()
+    raw = await asyncpg.connect(two_clinics)
+    try:
+        assert await raw.fetchval("SELECT count(*) FROM patients WHERE tenant_id = 2") == 1
+    finally:
+        await raw.close()
+
+
+async def test_select_into_temp_is_refused(two_clinics: str) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="TG007"):
+            await conn.execute(
+                "SELECT id, first_name AS name INTO TEMP tenants FROM patients "
+                "WHERE tenant_id = $1",
+                1,
+            )
+    finally:
+        await conn.close()
