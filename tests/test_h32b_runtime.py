@@ -25,7 +25,9 @@
    int), `executemany` with one row of another tenant (nothing written), a savepoint rolled
    back under a view filtered by the tenant setting (the setting is set again), the tenant
    column assigned in every shape of UPDATE/MERGE/ON CONFLICT (TG004), and `SELECT … INTO
-   TEMP` (TG007).
+   TEMP` (TG007), and in report mode under Row-Level Security a statement changing the tenant
+   setting in a spelling the text hides (`chr(97) || 'pp.tenant_id'`, `lower(…)`, an `E''`
+   escape, `pg_settings`) — the guard sets it again before the next read.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
-from tenantguard.runtime import connect, create_pool, tenant, unscoped
+from tenantguard.runtime import connect, create_pool, rls_policy_sql, tenant, unscoped
 from tests.test_runtime import POLICY
+from tests.test_runtime_rls import as_user
 
 STASH = (
     "SELECT set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name) "
@@ -271,5 +274,45 @@ async def test_select_into_temp_is_refused(two_clinics: str) -> None:
                 "WHERE tenant_id = $1",
                 1,
             )
+    finally:
+        await conn.close()
+
+
+SETTING_CHANGERS = [
+    "SELECT set_config(chr(97) || 'pp.tenant_id', '2', false)",
+    "SELECT set_config(lower('APP.TENANT_ID'), '2', false)",
+    "SELECT set_config(E'app.tenant\\x5fid', '2', false)",
+    "SELECT set_config(name, '2', false) FROM pg_settings WHERE name = 'app.tenant_id'",
+    "UPDATE pg_settings SET setting = '2' WHERE name = 'app.tenant_id'",
+    "SET SESSION app.tenant_id TO 2",
+]
+
+
+@pytest.mark.parametrize("change", SETTING_CHANGERS)
+async def test_a_setting_changed_in_report_mode_is_set_again_before_rls_reads(
+    two_clinics: str, change: str
+) -> None:
+    """Report mode leaves containment to Row-Level Security, which reads the setting: a
+    statement that changes it (logged, run) makes the guard set it again before the next."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(rls_policy_sql(["patients"]))
+        await owner.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'clinic_app') "
+            "THEN CREATE ROLE clinic_app LOGIN; END IF; END $$; "
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO clinic_app"
+        )
+    finally:
+        await owner.close()
+    conn = await connect(
+        as_user(two_clinics, "clinic_app"), policy=POLICY, mode="report", set_tenant_setting=True
+    )
+    try:
+        with tenant(1):
+            await conn.fetch("SELECT first_name FROM patients")
+            await conn.execute(change)
+            for _ in range(2):  # the second time by the cached verdict
+                rows = await conn.fetch("SELECT first_name FROM patients ORDER BY 1")
+                assert [r[0] for r in rows] == ["Ana", "Bruno"]
     finally:
         await conn.close()
