@@ -769,6 +769,10 @@ def _build_policy(
             policy, by_setting = _relations(schema, policy)
     elif schema is not None and policy.hidden_writes and schema.children:
         policy = policy.replace(hidden_writes=_inherited_writes(schema, policy.hidden_writes))
+    if schema is not None and (schema.views or schema.functions) and policy.tenant_expressions:
+        pinned = _setting_pinned(schema, policy)
+        if pinned:
+            policy = policy.replace(setting_pinned=_quoted_names(pinned))
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
         if leaky:
@@ -832,6 +836,31 @@ def _relations(schema: SchemaInfo, policy: Policy) -> tuple[Policy, dict[str, st
         pinning_functions=found.pinned_by_arguments,
         leaky_operators=found.operators,
     ), found.by_setting
+
+
+def _setting_pinned(schema: SchemaInfo, policy: Policy) -> set[str]:
+    """The views and functions of the schema that read tenant rows pinned only by the tenant
+    setting: every query of theirs is proven as it is, and is not without the tenant
+    expressions. A read of one pins a statement to the tenant expression (TG012)."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+    from tenantguard.engine.policy import sql_name, table_name
+
+    unset = policy.replace(tenant_expressions=())
+
+    def proven(text: str, under: Policy) -> bool:
+        findings = analyze_statement(text, under).findings
+        return not any(f.severity is Severity.ERROR for f in findings)
+
+    found: set[str] = set()
+    candidates = [(n, [v.query]) for n, v in schema.views.items()]
+    candidates += [(n, list(f.body)) for n, f in schema.functions.items() if not f.opaque]
+    for name, queries in candidates:
+        if policy.is_tenant_table(table_name(sql_name(name))) or not queries:
+            continue
+        if all(proven(q, policy) for q in queries) and not all(proven(q, unset) for q in queries):
+            found.add(name)
+    return found
 
 
 def _registry_references(

@@ -149,3 +149,60 @@ def test_a_views_aggregate_or_cast_does_not_make_id_lossy(tmp_path: Path) -> Non
     )
     policy = policy_for(tmp_path, lossy, tenant_column="org_id")
     assert {"id", "top"} <= policy.lossy_columns  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- 3. one tenant per statement
+# A view or function pinned inside by the tenant setting pins the statement to the tenant
+# expression: beside `org_id = $1` that is two tenants (app.tenant_id = A, $1 = B: both
+# tenants' rows), as `org_id = current_setting(…) AND … = $1` written out is (TG012). It was
+# read as no tenant relation, and its pin went unseen.
+SETTING = (
+    VIEWS
+    + """
+CREATE VIEW my_users AS SELECT id, org_id, email FROM users
+  WHERE org_id = current_setting('app.tenant_id')::uuid;
+CREATE FUNCTION my_tasks() RETURNS SETOF tasks LANGUAGE sql STABLE
+  AS $$ SELECT * FROM tasks WHERE org_id = current_setting('app.tenant_id')::uuid $$;
+"""
+)
+TWO_TENANTS = {
+    "a view": "SELECT email FROM my_users UNION ALL SELECT email FROM users WHERE org_id = $1",
+    "a function": "SELECT title FROM my_tasks() UNION ALL SELECT title FROM tasks WHERE org_id = $1",
+}
+ONE_TENANT = [
+    "SELECT email FROM my_users",
+    "SELECT title FROM my_tasks() t WHERE t.title <> $1",
+    "SELECT email FROM my_users UNION ALL SELECT email FROM users"
+    " WHERE org_id = current_setting('app.tenant_id')::uuid",
+]
+
+
+@pytest.fixture
+async def setting(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, SETTING + VIEW_DATA) as dsn:
+        yield dsn
+
+
+async def test_a_relation_pinned_by_the_setting_beside_a_parameter_reads_two_tenants(
+    setting: str,
+) -> None:
+    conn = await asyncpg.connect(setting)
+    try:
+        await conn.execute("SET app.tenant_id = 'aaaaaaaa-0000-0000-0000-00000000000a'")
+        victim = "bbbbbbbb-0000-0000-0000-00000000000b"
+        for shape, sql in TWO_TENANTS.items():
+            rows = sorted(r[0] for r in await conn.fetch(sql, victim))
+            assert rows in (["mine", "theirs"], ["my task", "their task"]), shape
+    finally:
+        await conn.close()
+
+
+def test_a_relation_pinned_by_the_setting_is_a_pin_to_the_tenant_expression(
+    tmp_path: Path,
+) -> None:
+    policy = policy_for(tmp_path, SETTING, tenant_column="org_id")
+    for shape, sql in TWO_TENANTS.items():
+        codes = sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+        assert codes == ["TG012"], shape
+    for sql in ONE_TENANT:
+        assert [f.code for f in analyze_statement(sql, policy).findings] == [], sql  # type: ignore[arg-type]

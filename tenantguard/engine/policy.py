@@ -307,6 +307,7 @@ class Policy:
         "pinning_functions",
         "renaming_views",
         "setting_functions",
+        "setting_pinned",
         "setting_views",
         "shared_rows",
         "spanning_keys",
@@ -377,6 +378,9 @@ class Policy:
     # views and functions known to filter their rows by the tenant setting (the runtime guard
     # finds them in the catalog): read as pinned inside by it (TG013), schema sources or not
     setting_views: frozenset[str]
+    # views and functions of the schema sources pinned inside by the tenant setting: a read of
+    # one pins the statement to the tenant expression (TG012 beside a pin to another value)
+    setting_pinned: frozenset[str]
     # names of columns (of any table) whose type rounds, pads, truncates or compares loosely
     # (real, double precision, char(n), name, citext…): a parameter compared with one is typed
     # so for the whole statement, and pins nothing (the tenant column is never among them)
@@ -493,6 +497,7 @@ class Policy:
         tenant_defaults: Mapping[str, int] | None = None,
         setting_functions: Iterable[str] = (),
         setting_views: Iterable[str] = (),
+        setting_pinned: Iterable[str] = (),
         integer_tenant_tables: Iterable[str] = (),
         not_null_tenant_tables: Iterable[str] = (),
         tenant_sources: Mapping[str, Iterable[str]] | None = None,
@@ -594,6 +599,7 @@ class Policy:
         init(self, "functions", _names(functions))
         init(self, "setting_functions", _names(setting_functions))
         init(self, "setting_views", _names(setting_views))
+        init(self, "setting_pinned", _names(setting_pinned))
         init(self, "lossy_columns", _names(lossy_columns) - {self.tenant_column})
         init(self, "_catalog_typed", None)
         init(
@@ -904,6 +910,7 @@ class Policy:
             "tenant_defaults": {sql_name(t): i for t, i in self.tenant_defaults.items()},
             "setting_functions": {sql_name(f) for f in self.setting_functions},
             "setting_views": {sql_name(v) for v in self.setting_views},
+            "setting_pinned": {sql_name(v) for v in self.setting_pinned},
             "integer_tenant_tables": {sql_name(t) for t in self.integer_tenant_tables},
             "not_null_tenant_tables": {sql_name(t) for t in self.not_null_tenant_tables},
             "tenant_sources": {

@@ -384,6 +384,8 @@ class Analysis:
         root = self.policy.tenant_root
         column = self.policy.tenant_column
         integer_tables = self.policy.integer_tenant_tables
+        setting_pinned = self.policy.setting_pinned
+        one_expression = len(self.policy.tenant_expressions) == 1
         for block in self.model.blocks:
             for source in block.every_source:
                 relevant = (
@@ -393,6 +395,14 @@ class Analysis:
                     or (source.table is not None and source.table == root)
                 )
                 integer = source.table is not None and source.table in integer_tables
+                if (
+                    setting_pinned
+                    and not source.tenant
+                    and _relation_name(source) in setting_pinned
+                ):
+                    # pinned inside by the tenant setting: one expression, or which one of
+                    # several is not known (no other pin equals it)
+                    pins.append((PinValue("expression", 0 if one_expression else -1), source.node))
                 for fact in source.facts:
                     value = fact.value
                     if value is None or value in _NOT_TENANTS or fact.pushed:
@@ -422,6 +432,16 @@ class Analysis:
             pins.append((value, node))
             compared.append(value)
         return pins, compared
+
+
+def _relation_name(source: Source) -> str | None:
+    """The table, view or function a FROM item reads (`f()` in FROM: the function's name)."""
+    if source.table is not None:
+        return source.table
+    node = source.node
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous):
+        return identifier_name(node.this.this)
+    return None
 
 
 def build_proof(

@@ -7,7 +7,8 @@ placeholders (`%s`, `?`: each is a parameter of its own), two named placeholders
 keys — a key is what the driver looks up, every character between `%(` and `)`: `%(tenant)s`,
 `%(tenant )s`, `%("tenant")s` and `%(Tenant)s` are four parameters. Every pin counts — in the
 WHERE, a join's ON, a subquery, a CTE, a branch of a set operation, the values an INSERT writes,
-what a derived table projects as its tenant column.
+what a derived table projects as its tenant column, and a read of a view or function of the
+schema sources pinned inside by the tenant setting (a pin to the tenant expression).
 
 ## Why is this bad?
 Each reference may be pinned, yet to different tenants: `INSERT INTO notes (tenant_id, body)
