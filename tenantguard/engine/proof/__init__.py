@@ -428,6 +428,13 @@ class Analysis:
                         if value is not None:
                             pins.append((value, item))  # type: ignore[arg-type]
                             compared.append(value)
+        if setting_pinned:
+            # a call of one outside FROM (`SELECT my_count()`): no source of its own
+            for call in self.model.tree.find_all(exp.Anonymous):
+                if identifier_name(call.this) in setting_pinned and not isinstance(
+                    call.parent, exp.Table
+                ):
+                    pins.append((PinValue("expression", 0 if one_expression else -1), call))
         for value, node in insert_values:
             pins.append((value, node))
             compared.append(value)
