@@ -57,43 +57,20 @@ INSERT = (
 NAMES = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_name"
 
 
-NOT_FIXED = pytest.mark.xfail(
-    strict=True,
-    reason="h32b, not fixed: session state a tenant() block leaves on a connect() connection "
-    "reaches the next tenant's block (no reset between them)",
-)
-
-
-async def _outcome(call: object) -> object:
-    """'refused' (with the hint to reset the connection), or what the call returned."""
-    try:
-        return await call()  # type: ignore[operator,no-any-return]
-    except TenantIsolationError as error:
-        assert "await conn.reset()" in error.hint, error.hint
-        return "refused"
-
-
-@NOT_FIXED
 async def test_a_setting_left_by_one_clinic_is_not_read_by_the_next(two_clinics: str) -> None:
     conn = await connect(two_clinics, policy=POLICY)
     try:
         with tenant(1):
             assert await conn.fetchval(STASH, 1) == "Ana,Bruno"
+            assert await conn.fetchval(READ_STASH) == "Ana,Bruno"  # its own, in its block
         with tenant(2):
             # was: 'Ana,Bruno', clinic 1's patients, in clinic 2's block
-            assert await _outcome(lambda: conn.fetchval(READ_STASH)) == "refused"
-            assert (
-                await _outcome(lambda: conn.fetch(NAMES, 2)) == "refused"
-            )  # any statement, till reset
-        await conn.reset()
-        with tenant(2):
             assert await conn.fetchval(READ_STASH) in ("", None)
             assert [r[0] for r in await conn.fetch(NAMES, 2)] == ["Carla"]
     finally:
         await conn.close()
 
 
-@NOT_FIXED
 @pytest.mark.parametrize("read", ["SELECT lastval()", "SELECT currval('patients_id_seq')"])
 async def test_a_sequence_value_left_by_one_clinic_is_not_read_by_the_next(
     two_clinics: str, read: str
@@ -102,21 +79,15 @@ async def test_a_sequence_value_left_by_one_clinic_is_not_read_by_the_next(
     try:
         with tenant(1):
             first = await conn.fetchval(INSERT, 1, "Dora", "113")
-        with tenant(1):  # the same clinic's next block: its own state
+        with tenant(1):  # the same clinic's next block: its own state, no reset
             second = await conn.fetchval(INSERT, 1, "Eva", "114")  # the cached verdict's path
             assert await conn.fetchval(read) == second > first
-        with tenant(2):
-            assert (
-                await _outcome(lambda: conn.fetchval(read)) == "refused"
-            )  # was: clinic 1's patient id
-        await conn.reset()
         with tenant(2), pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
-            await conn.fetchval(read)
+            await conn.fetchval(read)  # was: clinic 1's patient id
     finally:
         await conn.close()
 
 
-@NOT_FIXED
 async def test_a_hot_path_write_leaves_its_clinic_on_the_connection(two_clinics: str) -> None:
     conn = await connect(two_clinics, policy=POLICY)
     try:
@@ -128,24 +99,89 @@ async def test_a_hot_path_write_leaves_its_clinic_on_the_connection(two_clinics:
             fast = conn.tenantguard.fast_hits
             await conn.fetchval(INSERT, 1, "Eva", "114")
             assert conn.tenantguard.fast_hits == fast + 1
-        with tenant(2):
-            assert await _outcome(lambda: conn.fetchval("SELECT lastval()")) == "refused"
+        # a cached read of clinic 2's takes the slow path: the reset first
+        with tenant(2), pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+            await conn.fetchval("SELECT lastval()")
     finally:
         await conn.close()
 
 
-@NOT_FIXED
 async def test_an_unscoped_jobs_temp_table_is_not_read_by_a_clinic(two_clinics: str) -> None:
     conn = await connect(two_clinics, policy=POLICY)
     try:
         with unscoped("a report over every clinic"):
             await conn.execute("CREATE TEMP TABLE stash AS SELECT first_name FROM patients")
-        with tenant(2):
-            # was: Ana, Bruno and Carla
-            assert await _outcome(lambda: conn.fetch("SELECT first_name FROM stash")) == "refused"
-        await conn.reset()
+            assert await conn.fetchval("SELECT count(*) FROM stash") == 3
         with tenant(2), pytest.raises(asyncpg.UndefinedTableError):
-            await conn.fetch("SELECT first_name FROM stash")
+            await conn.fetch("SELECT first_name FROM stash")  # was: Ana, Bruno and Carla
+    finally:
+        await conn.close()
+
+
+async def test_one_lease_of_a_pooled_connection_passing_to_another_clinic(
+    two_clinics: str,
+) -> None:
+    """The pool resets at release; within one lease, two clinics' blocks share the session
+    as on a connection of connect(): reset before the second's first call."""
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            with tenant(1):
+                assert await conn.fetchval(STASH, 1) == "Ana,Bruno"
+            with tenant(2):
+                assert await conn.fetchval(READ_STASH) in ("", None)  # was: 'Ana,Bruno'
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("how", ["fetch", "cursor", "prepare", "executemany", "copy"])
+async def test_every_entry_point_resets_before_another_clinic(two_clinics: str, how: str) -> None:
+    """The reset comes before the next clinic's first call whichever method makes it."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            assert await conn.fetchval(STASH, 1) == "Ana,Bruno"
+        with tenant(2):
+            if how == "fetch":
+                await conn.fetch(NAMES, 2)
+            elif how == "cursor":
+                async with conn.transaction():
+                    assert [r[0] async for r in conn.cursor(NAMES, 2)] == ["Carla"]
+            elif how == "prepare":
+                statement = await conn.prepare(NAMES)
+                assert [r[0] for r in await statement.fetch(2)] == ["Carla"]
+            elif how == "executemany":
+                await conn.executemany(
+                    "UPDATE patients SET phone_number = $2 WHERE tenant_id = $1 AND first_name = $3",
+                    [(2, "200", "Carla")],
+                )
+            else:
+                await conn.copy_records_to_table(
+                    "patients", records=[(2, "Dina", "201")],
+                    columns=["tenant_id", "first_name", "phone_number"],
+                )  # fmt: skip
+            assert await conn.fetchval(READ_STASH) in ("", None)
+    finally:
+        await conn.close()
+
+
+async def test_a_transaction_passing_to_another_clinic_with_state_is_refused(
+    two_clinics: str,
+) -> None:
+    """A reset would end the transaction: the other clinic's statement is refused, and
+    nothing it asked for ran."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        async with conn.transaction():
+            with tenant(1):
+                assert await conn.fetchval(STASH, 1) == "Ana,Bruno"
+            with tenant(2), pytest.raises(TenantIsolationError) as refused:
+                await conn.fetchval(READ_STASH)
+            assert "commit one tenant's work" in refused.value.hint
+            with tenant(1):  # clinic 1 goes on in its transaction
+                assert await conn.fetchval(READ_STASH) == "Ana,Bruno"
+        with tenant(2):  # committed: reset before clinic 2's first call
+            assert await conn.fetchval(READ_STASH) in ("", None)
     finally:
         await conn.close()
 

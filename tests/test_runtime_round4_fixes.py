@@ -548,8 +548,10 @@ async def test_an_opened_cursor_reads_each_chunk_under_the_requests_setting(
     conn = await setup.connect()
     names: list[str] = []
     try:
+        # the connection's planner settings, made outside any tenant's block (made in clinic
+        # 1's, they would be state clinic 2's request finds in the transaction: refused)
+        await sequential(conn)
         with tenant(1):
-            await sequential(conn)
             async with conn.transaction():
                 cursor = await conn.cursor(UNSORTED_BY_SETTING)
                 if step == "forward":  # skips Ana under clinic 1's setting, not Carla
@@ -574,8 +576,8 @@ async def test_a_prepared_statements_cursor_reads_each_chunk_under_the_requests_
     conn = await setup.connect()
     names: list[str] = []
     try:
+        await sequential(conn)  # outside any tenant's block (see above)
         with tenant(1):
-            await sequential(conn)
             statement = await conn.prepare(UNSORTED_BY_SETTING)
             async with conn.transaction():
                 async for row in statement.cursor(prefetch=1):

@@ -17,7 +17,10 @@ Besides proving statements, the connection keeps what it knows of its session:
 - `_tg_fast`: that knowledge is current and the session lexes strings as the guard does;
 - `_tg_clean`: nothing since the last reset left state a reset would undo (then, with
   `set_tenant_setting`, the pool's reset round trip is skipped: the next acquirer's setting
-  round trip takes its place).
+  round trip takes its place);
+- `_tg_owner`: whose statements left that state (a tenant's key, `_UNSCOPED_OWNER`, or None:
+  statements outside any block only): a connection of `connect()`, which no pool resets, is
+  reset before another tenant's first statement (`_tg_switch`).
 """
 
 # tenantguard: ignore-file[TG009] -- the guard passes its callers' SQL on after checking it
@@ -183,6 +186,8 @@ WHERE p.proname = ANY($2::text[]) AND n.nspname NOT IN ('pg_catalog', 'informati
 # the catalog reads in flight (`GuardedConnection._tg_catalog_read`), by guard, event loop,
 # server, user, database and server settings; an entry lives as long as its read
 _CATALOG_READS: dict[tuple[Any, ...], asyncio.Future[dict[str, list[Any]] | None]] = {}
+# `GuardedConnection._tg_owner` of state an `unscoped()` block's statements left
+_UNSCOPED_OWNER = object()
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
 _SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
@@ -222,6 +227,9 @@ def _guarded(method: M, then: _Then) -> M:
             wanted = ""
         elif scope.checkable:
             wanted = scope.key  # type: ignore[assignment]  # checkable: a key
+            if not self._tg_clean and self._tg_owner is not None and wanted != self._tg_owner:
+                # another's state on the session: reset first (`_tg_switch`)
+                return then(self, self._tg_admit_args(query, args), method, query, args, options)
             index = verdict.value_check
             if index >= 0:  # the one parameter that pins the tenant
                 try:
@@ -268,6 +276,8 @@ def _guarded(method: M, then: _Then) -> M:
         guard.fast_hits += 1
         if verdict.writes:  # a sequence it advances: the pool's reset must run
             self._tg_clean = False
+            if scope is not None:
+                self._tg_owner = wanted
         if guard._full:
             guard.touch(query)
         if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
@@ -335,7 +345,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_stale", "_tg_changed_schema", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_reset_kept", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_catalog_stale", "_tg_changed_schema", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_kept", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -347,6 +357,8 @@ class GuardedConnection(asyncpg.Connection):
         # `_tg_guard`), set with `_tg_fast`
         self._tg_hot: Guard | None = None
         self._tg_clean = True
+        # whose statements left the state `_tg_clean` tells of (see the module's doc)
+        self._tg_owner: object = None
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
         # a setting the guard relies on, given in the startup packet (no statement sets it)
@@ -440,6 +452,8 @@ class GuardedConnection(asyncpg.Connection):
         if not self._tg_lexer_ok and guard.mode is not Mode.OFF and not unscoped:
             problem, hint = _session_problem(self) or ("the session changed", "")
             guard.violation(f"{problem}, so no statement can be proven", hint, query)
+        if not self._tg_clean and self._tg_switch(scope, guard, query):
+            return _Later(query, tuple(rows), reset=True)
         verdict = guard.check(query, rows)
         if verdict is None:
             return self._tg_unseen()
@@ -468,7 +482,7 @@ class GuardedConnection(asyncpg.Connection):
         # it (`runtime.schema_code`), no statement is plain
         plain = verdict.plain and not self._tg_schema_code
         if verdict.writes:  # a sequence it advances: the pool's reset must run (DISCARD SEQUENCES)
-            self._tg_clean = False
+            self._tg_dirty(scope)
         if plain and not verdict.ends_transaction:
             if verdict.opens_transaction:
                 # through `_tg_then`, which runs it in its pool lease only (`_tg_released`); a
@@ -484,7 +498,8 @@ class GuardedConnection(asyncpg.Connection):
         # sent (its call may be kept and awaited after others set the setting again), so that
         # the statements after it set it again
         self._tg_fast = False
-        self._tg_clean = self._tg_clean and plain
+        if not plain:
+            self._tg_dirty(scope)
         if not verdict.plain and type(query) is str and _SCHEMA_CHANGE.search(query) is not None:
             self._tg_changed_schema = True
             guard.catalog_changed()
@@ -608,9 +623,56 @@ class GuardedConnection(asyncpg.Connection):
         report mode): it may change the tenant setting or the lexer's settings, so what the
         guard knows of the session is forgotten now and again when it runs (it may be awaited
         after the guard is on again and has learned the session anew)."""
-        self._tg_clean = self._tg_fast = False
+        self._tg_dirty(_get_scope())
+        self._tg_fast = False
         self._tg_setting = None
         return _UNSEEN
+
+    def _tg_dirty(self, scope: Scope | None) -> None:
+        """The statement admitted may leave state in the session (`_tg_clean`): the state of
+        the block it runs in (`_tg_owner`; outside any block, of whoever left it before)."""
+        self._tg_clean = False
+        if scope is not None:
+            self._tg_owner = scope.key if scope.checkable else _UNSCOPED_OWNER
+
+    def _tg_switch(self, scope: Scope | None, guard: Guard, query: object) -> bool:
+        """A statement of one tenant() on a connection whose session holds state another
+        block's statements left since its last reset (round 32, h32b): a setting set_config()
+        set (clinic 1's patients' names in `my.stash`), a sequence's `lastval()`/`currval()`
+        after a write, a TEMP table an `unscoped()` job filled with every clinic's rows — the
+        server hands it to this tenant's statements. A pool resets each connection it takes
+        back; nothing resets a connection of `connect()` (or a pooled one within a lease)
+        between two tenants' work, so it is reset here first, as a pool's release would
+        (True: `_tg_after_driver` does it). In a transaction, which a reset would end, the
+        statement is refused."""
+        owner = self._tg_owner
+        if owner is None or scope is None or not scope.checkable or scope.key == owner:
+            return False
+        if self._tg_configuring is not None:
+            return False  # a pool's init= running
+        if guard.mode is Mode.OFF:
+            return False
+        if not self.is_in_transaction():
+            return True
+        left = "unscoped()" if owner is _UNSCOPED_OWNER else "another tenant's"
+        guard.violation(
+            f"this transaction passes from one tenant's work to another's, and the session "
+            f"holds state {left} statements left (a setting, a sequence's lastval(), a TEMP "
+            "table): the server would hand it to this tenant's statements",
+            "commit one tenant's work before the next tenant's starts (the connection is then "
+            "reset before the next tenant's first statement), or use create_pool()",
+            query,
+        )
+        self._tg_owner = None  # report mode: said once, at the switch
+        return False
+
+    async def _tg_ready(self) -> None:
+        """Before the checks of a call made in one go (the copy methods): the driver's
+        statements done, and the connection reset if the call's tenant finds another's state
+        on it (`_tg_switch`)."""
+        await self._tg_settled()
+        if not self._tg_clean and self._tg_switch(_get_scope(), self.tenantguard, "(COPY)"):
+            await self.reset()
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
@@ -999,6 +1061,10 @@ class GuardedConnection(asyncpg.Connection):
     async def _tg_after_driver(self, plan: _Later) -> _Plan:
         """The check of a call made while the driver's statements ran, made now that they are
         done (synchronously after the wait: they cannot start again in between)."""
+        if plan.reset:
+            await self._tg_settled()
+            if not self._tg_clean and not self.is_in_transaction():
+                await self.reset()
         while True:
             await self._tg_settled()
             later = self._tg_admit_slow(plan.query, plan.rows)
@@ -1029,7 +1095,7 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = None
         self._tg_fast = False
         if not plan.plain:
-            self._tg_clean = False
+            self._tg_dirty(_get_scope())
 
     # -- the types PostgreSQL inferred for the parameters -----------------------------------
 
@@ -1173,6 +1239,7 @@ class GuardedConnection(asyncpg.Connection):
             reset = super().reset
             await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
+        self._tg_owner = None
         if self._tg_changed_schema and guard is not None:
             # the schema change has been committed or rolled back by now: a connection that
             # read the catalog meanwhile reads it again
@@ -1293,7 +1360,7 @@ class GuardedConnection(asyncpg.Connection):
             "connection) and sees the server's messages about every later statement with "
             "its text",
         )
-        self._tg_clean = False  # the pool's reset removes it
+        self._tg_dirty(_get_scope())  # the pool's reset removes it
         super().add_log_listener(callback)
 
     # -- callbacks asyncpg runs from the connection's socket or where it is closed ----------
@@ -1442,8 +1509,8 @@ class GuardedConnection(asyncpg.Connection):
         record_class: Any = None,
     ) -> GuardedStatement:
         # the structure (and literal pins) is proven now; the values when the statement runs
-        if type(self._tg_admit_slow(query, ())) is _Later:
-            await self._tg_after_driver(_Later(query, ()))
+        if type(plan := self._tg_admit_slow(query, ())) is _Later:
+            await self._tg_after_driver(plan)
         if name is not None:
             self._tg_check_statement_name(name, query)
         preparing = _PREPARING.set(self)
@@ -1477,7 +1544,7 @@ class GuardedConnection(asyncpg.Connection):
     cursor = _guarded(_cursor, _then_cursor)
 
     async def copy_from_query(self, query: str, *args: Any, output: Any, **kwargs: Any) -> str:
-        await self._tg_settled()  # the checks below are made in one go, after the driver's
+        await self._tg_ready()  # the checks below are made in one go, after the driver's
         _, kwargs = self._tg_copy_arguments("copy_from_query", {}, None, kwargs)
         if args:
             # asyncpg pastes the values into the text: prove the values, then the text it sends
@@ -1526,7 +1593,7 @@ class GuardedConnection(asyncpg.Connection):
     async def copy_from_table(
         self, table_name: str, *, output: Any, schema_name: str | None = None, **kwargs: Any
     ) -> str:
-        await self._tg_settled()
+        await self._tg_ready()
         columns, kwargs = self._tg_copy_arguments(
             "copy_from_table",
             {"table_name": table_name, "schema_name": schema_name},
@@ -1554,7 +1621,7 @@ class GuardedConnection(asyncpg.Connection):
         where: str | None = None,
         **kwargs: Any,
     ) -> str:
-        await self._tg_settled()
+        await self._tg_ready()
         columns, kwargs = self._tg_copy_arguments(
             "copy_to_table",
             {"table_name": table_name, "schema_name": schema_name, "where": where},
@@ -1582,7 +1649,7 @@ class GuardedConnection(asyncpg.Connection):
         where: str | None = None,
         **kwargs: Any,
     ) -> str:
-        await self._tg_settled()
+        await self._tg_ready()
         columns, kwargs = self._tg_copy_arguments(
             "copy_records_to_table",
             {"table_name": table_name, "schema_name": schema_name, "where": where},
@@ -2006,13 +2073,18 @@ def _combine(first: _Plan, second: _Plan) -> _Plan:
 
 
 class _Later:
-    """The check of a call made while the driver's statements ran, to make when it runs."""
+    """The check of a call made while the driver's statements ran, to make when it runs; or
+    (`reset`) of a tenant's first call on a connection another left state on
+    (`GuardedConnection._tg_switch`): made after the connection's reset."""
 
-    __slots__ = ("query", "rows")
+    __slots__ = ("query", "reset", "rows")
 
-    def __init__(self, query: object, rows: tuple[Sequence[object], ...]) -> None:
+    def __init__(
+        self, query: object, rows: tuple[Sequence[object], ...], *, reset: bool = False
+    ) -> None:
         self.query = query
         self.rows = rows
+        self.reset = reset
 
 
 class _Driver:
