@@ -186,3 +186,61 @@ def test_a_template_of_constants_sent_nowhere_known_is_checked(
     if not pinned:
         expected.insert(0, ("repo.py", 4, "TG001"))
     assert findings_of_check(tmp_path, capsys, monkeypatch) == expected
+
+
+# a store that creates its own table on first use, its name a class constant (cograph's
+# schedule store), named in schema_paths beside the project's .sql schema
+STORE = '''class ScheduleStore:
+    _TABLE = "schedules"
+
+    def __init__(self, pool):
+        self._pool = pool
+
+    async def ensure(self, conn):
+        await conn.execute(
+            f"""
+            CREATE TABLE IF NOT EXISTS {self._TABLE} (
+                id text PRIMARY KEY,
+                tenant_id text NOT NULL,
+                payload jsonb NOT NULL
+            )
+            """
+        )
+        await conn.execute(f"CREATE INDEX IF NOT EXISTS {self._TABLE}_tenant_idx ON {self._TABLE} (tenant_id)")
+
+    async def delete(self, conn, schedule_id):
+        await conn.execute(f"DELETE FROM {self._TABLE} WHERE id = $1", schedule_id)
+
+    async def list_for_tenant(self, conn, tenant_id):
+        return await conn.fetch(f"SELECT payload FROM {self._TABLE} WHERE tenant_id = $1", tenant_id)
+'''
+STORE_CONFIG = (
+    '[tool.tenantguard]\ntenant_column = "tenant_id"\nschema_paths = ["schema.sql", "store.py"]\n'
+)
+NOTES = "CREATE TABLE notes (id int PRIMARY KEY, tenant_id text NOT NULL);\n"
+
+
+def test_a_python_schema_source_reads_a_table_named_by_a_class_constant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`f"CREATE TABLE IF NOT EXISTS {self._TABLE} (… tenant_id …)"` in a schema source: its
+    pieces were read one by one (TG006 'cannot read this schema statement' at each DDL) and
+    `schedules` was no tenant table, so the store's DELETE by id alone passed. The f-string is
+    read with its class constant now: schedules is a tenant table, the DELETE is TG001 (where
+    `schedules` is written), the pinned read is not."""
+    write_project(tmp_path, NOTES, STORE_CONFIG, {"store.py": STORE})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == [("store.py", 2, "TG001")]
+
+
+async def test_the_delete_by_id_removes_another_tenants_schedule(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            "CREATE TABLE schedules (id text PRIMARY KEY, tenant_id text NOT NULL, payload jsonb)"
+        )
+        await conn.execute("INSERT INTO schedules VALUES ('s-b', 'b', '{}')")
+        # tenant a's request with tenant b's schedule id
+        await conn.execute("DELETE FROM schedules WHERE id = $1", "s-b")
+        assert await conn.fetchval("SELECT count(*) FROM schedules WHERE tenant_id = 'b'") == 0
+    finally:
+        await conn.close()

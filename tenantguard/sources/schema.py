@@ -4582,18 +4582,61 @@ def constant_folds(tree: Any) -> tuple[dict[int, str], set[int]]:
             target = statement.target
         if isinstance(target, ast.Name) and stores.get(target.id) == 1:
             constants[target.id] = statement.value
+    # a class's constant (`_TABLE = "schedules"` in its body, read as `self._TABLE`,
+    # `cls._TABLE` or `Store._TABLE`): one of that name in the module, never assigned as an
+    # attribute (`self._TABLE = …`) there
+    attributes: dict[str, list[Any]] = {}
+    assigned: set[str] = set()
+    classes: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            classes.add(node.name)
+            for statement in node.body:
+                if (
+                    isinstance(statement, ast.Assign)
+                    and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name)
+                ):
+                    attributes.setdefault(statement.targets[0].id, []).append(statement.value)
+                elif isinstance(statement, ast.AnnAssign) and isinstance(
+                    statement.target, ast.Name
+                ):
+                    attributes.setdefault(statement.target.id, []).extend([None, None])
+        elif isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            assigned.add(node.attr)
+    class_constants = {
+        name: values[0]
+        for name, values in attributes.items()
+        if len(values) == 1 and name not in assigned
+    }
 
     def fold(node: Any, depth: int = 0) -> str | None:
         if depth > 50:
             return None
         if isinstance(node, ast.Constant):
             return node.value if isinstance(node.value, str) else None
-        if isinstance(node, ast.JoinedStr) and all(
-            isinstance(v, ast.Constant) for v in node.values
-        ):
-            return "".join(str(getattr(v, "value", "")) for v in node.values)
+        if isinstance(node, ast.JoinedStr):
+            # `f"CREATE TABLE {self._TABLE} (…)"`: fields of constants, formatted as they are
+            pieces: list[str] = []
+            for value in node.values:
+                if isinstance(value, ast.FormattedValue):
+                    if value.conversion not in (-1, ord("s")) or value.format_spec is not None:
+                        return None
+                    value = value.value
+                piece = fold(value, depth + 1)
+                if piece is None:
+                    return None
+                pieces.append(piece)
+            return "".join(pieces)
         if isinstance(node, ast.Name) and node.id in constants:
             return fold(constants[node.id], depth + 1)
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (node.value.id in ("self", "cls") or node.value.id in classes)
+            and node.attr in class_constants
+        ):
+            return fold(class_constants[node.attr], depth + 1)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = fold(node.left, depth + 1), fold(node.right, depth + 1)
             return None if left is None or right is None else left + right
@@ -4603,7 +4646,13 @@ def constant_folds(tree: Any) -> tuple[dict[int, str], set[int]]:
     inside: set[int] = set()
     names_in_folds: set[int] = set()
     for node in ast.walk(tree):  # outer before inner
-        if id(node) in inside or not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+        if id(node) in inside or not (
+            (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add))
+            or (
+                isinstance(node, ast.JoinedStr)
+                and any(isinstance(v, ast.FormattedValue) for v in node.values)
+            )
+        ):
             continue
         text = fold(node)
         if text is None:
