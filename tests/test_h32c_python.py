@@ -244,3 +244,26 @@ async def test_the_delete_by_id_removes_another_tenants_schedule(database: str) 
         assert await conn.fetchval("SELECT count(*) FROM schedules WHERE tenant_id = 'b'") == 0
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize("pinned", [False, True])
+def test_an_f_string_field_of_a_constant_mapping_is_read(
+    pinned: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`f"UPDATE {TABLES['jobs']} SET …"` of a dict of constants, handed to the rendering
+    helper: read with the value it holds, as `{JOBS}` is."""
+    pin = "id = :id AND project_id = :p" if pinned else "id = :id"
+    source = (
+        RENDERING_REPOSITORY.replace('JOBS = "jobs"', 'JOBS = "jobs"\nTABLES = {"jobs": "jobs"}')
+        .replace("{JOBS} SET", "{TABLES['jobs']} SET")
+        .replace("{PIN}", pin)
+        .replace("ARGS", "{}")
+    )
+    write_project(tmp_path, JOBS_SCHEMA, JOBS_CONFIG, {"repo.py": source})
+    expected = [("repo.py", 14, "TG009")]
+    if not pinned:
+        expected.insert(0, ("repo.py", 5, "TG001"))
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == expected

@@ -739,6 +739,11 @@ def _none_value(binding: Binding) -> bool:
     )
 
 
+# the fields of an f-string read with the values they hold where it is sent nowhere known:
+# `{JOBS}`, `{self.TABLE}`, `{TABLES["jobs"]}`
+_NAMED_FIELDS = (ast.Name, ast.Attribute, ast.Subscript)
+
+
 def _formats_a_constant(node: ast.AST) -> bool:
     """`"… {} …".format(…)` or `"… %s …" % …` of a string written there, or its `.join` of a
     list or tuple written there (`" ".join(["UPDATE", JOBS, "SET …"])`)."""
@@ -1919,7 +1924,7 @@ class _Walker:
             if kind is ast.JoinedStr:
                 strings.append(current)  # type: ignore[arg-type]
                 if any(
-                    isinstance(v, ast.FormattedValue) and type(v.value) in (ast.Name, ast.Attribute)
+                    isinstance(v, ast.FormattedValue) and type(v.value) in _NAMED_FIELDS
                     for v in current.values  # type: ignore[attr-defined]
                 ):
                     # `f"UPDATE {JOBS} SET …"` of a constant name: its text, as it is sent
