@@ -79,6 +79,7 @@ from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUER
 from tenantguard.runtime.schema_code import (
     cascades,
     checked_foreign_keys,
+    exact_domains,
     implicit_changers,
     inlined_functions,
     merged_by_table,
@@ -839,7 +840,8 @@ class GuardedConnection(asyncpg.Connection):
                 spanning_through = merged_by_table(spanning_through, through)
             spanning = spanning_through
         guard.learn_spanning_keys(spanning)
-        guard.learn_tenant_column_types(tenant_column_types(tuple(r) for r in catalog["types"]))
+        typed = [tuple(r) for r in catalog["types"]]
+        guard.learn_tenant_column_types(tenant_column_types(typed), exact_domains(typed))
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))

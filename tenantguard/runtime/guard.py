@@ -340,7 +340,8 @@ class Guard:
         self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
         self._hidden: dict[str, dict[str, str]] = {}
         self._role_kept = False  # a pool's init= set the role its connections run as
-        self._column_types: dict[str, str] = {}
+        # the tenant column's types by relation, and the exact domains among them
+        self._column_types: tuple[dict[str, str], dict[str, tuple[str, str]]] = ({}, {})
         self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
@@ -534,13 +535,18 @@ class Guard:
             self._role_kept = True
             self.clear_cache()
 
-    def learn_tenant_column_types(self, types: Mapping[str, str]) -> None:
+    def learn_tenant_column_types(
+        self, types: Mapping[str, str], domains: Mapping[str, tuple[str, str]] | None = None
+    ) -> None:
         """The tenant column's type in each relation a connection found in the catalog
         (`runtime.schema_code.tenant_column_types`, `Policy.tenant_column_types`); the
         policy's own win: a filter on a set operation's output is taken as pushed into its
         branches only when each branch's column is of the very same type (helper h32d).
         Verdicts made before are made again."""
-        self._relearn("_column_types", {**self._column_types, **types})
+        self._relearn(
+            "_column_types",
+            ({**self._column_types[0], **types}, {**self._column_types[1], **(domains or {})}),
+        )
 
     def learn_hidden_writes(self, found: Mapping[str, Mapping[str, str]]) -> None:
         """What writes run beside themselves that reaches tenant rows unpinned, read from the
@@ -725,8 +731,13 @@ class Guard:
         hidden = {table: kinds for table, kinds in hidden.items() if kinds}
         typed = {
             table: kind
-            for table, kind in self._column_types.items()
+            for table, kind in self._column_types[0].items()
             if normalize_name(sql_name(table)) not in policy.tenant_column_types
+        }
+        domains = {
+            name: where
+            for name, where in self._column_types[1].items()
+            if normalize_name(name) not in policy.exact_domains
         }
         cascaded: dict[str, dict[str, frozenset[str]]] = {}
         for table, kinds in self._cascades.items():
@@ -755,12 +766,13 @@ class Guard:
                     for table in {*policy.checked_foreign_keys, *checked}
                 }
             )
-        if typed:
+        if typed or domains:
             policy = policy.replace(
                 tenant_column_types={
                     **{sql_name(t): k for t, k in typed.items()},
                     **{sql_name(t): k for t, k in policy.tenant_column_types.items()},
-                }
+                },
+                exact_domains={**domains, **policy.exact_domains},
             )
         if hidden:
             policy = policy.replace(

@@ -822,11 +822,17 @@ def trigger_writes(
 TENANT_TYPES_QUERY = """
 SELECT c.relname::text,
        CASE WHEN t.typtype = 'd' THEN 'domain:' || t.typname ELSE t.typname END::text,
-       a.attcollation = t.typcollation
+       a.attcollation = t.typcollation,
+       -- a domain over a built-in type, of its collation: its schema and that type
+       CASE WHEN t.typtype = 'd' AND b.typtype = 'b' AND t.typndims = 0
+                 AND t.typcollation = b.typcollation
+            THEN ARRAY[tn.nspname::text, b.typname::text] END
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
 WHERE a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
@@ -841,8 +847,28 @@ def tenant_column_types(rows: Iterable[Sequence[object]]) -> dict[str, str]:
     collation (PostgreSQL pushes a filter into a set operation's branches only when each
     branch's column has the output's very type and collation)."""
     found: dict[str, str | None] = {}
-    for name, kind, own_collation in rows:
+    for name, kind, own_collation, *_ in rows:
         key = str(name)
         shown = str(kind) if own_collation else None
         found[key] = shown if found.get(key, shown) == shown else None
     return {name: kind for name, kind in found.items() if kind is not None}
+
+
+_EXACT_BASES = frozenset({"int2", "int4", "int8", "numeric", "text", "varchar", "uuid"})
+
+
+def exact_domains(rows: Iterable[Sequence[object]]) -> dict[str, tuple[str, str]]:
+    """`Policy.exact_domains` of the tenant columns' domains (rows of `TENANT_TYPES_QUERY`):
+    a domain over a built-in type that keeps `=` exact, of that type's collation — compared
+    as that type (`docs.workspace text = dom_notes.workspace slug` chains a pin). A name two
+    schemas define differently is left out."""
+    found: dict[str, tuple[str, str] | None] = {}
+    for row in rows:
+        kind = str(row[1])
+        where: Any = row[3] if len(row) > 3 else None
+        if not kind.startswith("domain:"):
+            continue
+        name = kind[len("domain:") :]
+        shown = (str(where[0]), str(where[1])) if where and str(where[1]) in _EXACT_BASES else None
+        found[name] = shown if found.get(name, shown) == shown else None
+    return {name: kept for name, kept in found.items() if kept is not None}

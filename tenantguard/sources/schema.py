@@ -2167,10 +2167,13 @@ class SchemaInfo:
             checked = set()
             for element, _ in node.exclusions or ():
                 checked |= _index_element_columns(element)
+            keyed = set(checked)
             checked |= _columns_read(node.where_clause)
             if checked:
                 name = node.conname or f"{table}_{'_'.join(sorted(checked))}_excl"
                 self.spanning.setdefault(table, {})[str(name)] = frozenset(checked)
+                if keyed and keyed != checked:  # (the WHERE's columns: see `_index`)
+                    self.spanning[table][str(name) + _KEY_ONLY] = frozenset(keyed)
         if contype not in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE):
             if node.conname:  # CHECK, EXCLUDE…: a name a DROP CONSTRAINT may give
                 self._named.setdefault(table, set()).add(str(node.conname))
@@ -2505,6 +2508,7 @@ class SchemaInfo:
         for owner, checked in self.spanning.items():
             if known and (table is None or owner == table):  # (a guess: kept, fail closed)
                 checked.pop(name, None)
+                checked.pop(name + _KEY_ONLY, None)
         kept: list[tuple[str, frozenset[str]]] = []
         for owner, key in self._key_names.pop(name, []):
             if table is not None and owner != table:
@@ -2549,8 +2553,11 @@ class SchemaInfo:
         if table in self.unique_keys:
             self.unique_keys[table] = [k for k in self.unique_keys[table] if column not in k]
         if table in self.spanning:  # an index goes with any of its columns
-            self.spanning[table] = {
-                n: k for n, k in self.spanning[table].items() if column not in k
+            kept = {n: k for n, k in self.spanning[table].items() if column not in k}
+            self.spanning[table] = {  # (a key goes with a column of its WHERE too)
+                n: k
+                for n, k in kept.items()
+                if not n.endswith(_KEY_ONLY) or n[: -len(_KEY_ONLY)] in kept
             }
         if table in self.foreign_keys:
             self.foreign_keys[table] = [
@@ -3049,10 +3056,16 @@ class SchemaInfo:
                 ):
                     self.loose_keys.setdefault(table, set()).add(str(param.name))
             checked = _columns_read(node.whereClause)
+            keyed: set[str] = set()
             for param in node.indexParams or ():
-                checked |= _index_element_columns(param)
+                keyed |= _index_element_columns(param)
+            checked |= keyed
             if checked:
                 self.spanning.setdefault(table, {})[name] = frozenset(checked)
+            if keyed and keyed != checked:
+                # the key itself (h32d): the tenant column in the WHERE only makes no key per
+                # tenant (`UNIQUE (code) WHERE org_id IS NOT NULL` checks every tenant's codes)
+                self.spanning[table][name + _KEY_ONLY] = frozenset(keyed)
         if not node.unique or node.whereClause is not None:
             return  # a partial unique index says nothing of the whole table
         if not node.relation.inh:
@@ -3121,6 +3134,10 @@ class SchemaInfo:
                     self._drop_key(name, None, cascade)
                 elif name not in self._indexes:  # named by PostgreSQL otherwise than guessed
                     self._forget_guessed(None, cascade, indexes_only=True)
+                else:  # a partial unique index (no key of the table) goes from `spanning` too
+                    for checked in self.spanning.values():
+                        checked.pop(name, None)
+                        checked.pop(name + _KEY_ONLY, None)
                 self._indexes.discard(name)
                 continue
             schemas = self.relation_schemas.get(name, set())
@@ -3904,6 +3921,11 @@ _HANDLERS = {
     "AlterObjectSchemaStmt": SchemaInfo._type_moved,
     "TruncateStmt": SchemaInfo._truncate,
 }
+
+
+# `SchemaInfo.spanning`'s entry of a partial key's own columns (its name, then this), beside
+# the entry of every column it checks (its WHERE's too)
+_KEY_ONLY = "\x00key"
 
 
 def _enum(value: Any) -> int:

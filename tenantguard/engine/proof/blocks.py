@@ -1445,7 +1445,16 @@ def exact_comparison(policy: Policy, left: Source, right: Source, column: str) -
     there, so a pinned side matches another tenant's rows on the other: helper h32d)."""
     if not policy.tenant_column_types and not policy.typed_columns:
         return True
-    return _exact_merge(_column_type(policy, left, column), _column_type(policy, right, column))
+
+    def based(kind: str | None) -> str | None:  # a domain that keeps `=` exact: its base's
+        if kind is not None and kind.startswith("domain:"):
+            found = policy.exact_domains.get(kind[len("domain:") :])
+            return found[1] if found is not None else kind
+        return kind
+
+    return _exact_merge(
+        based(_column_type(policy, left, column)), based(_column_type(policy, right, column))
+    )
 
 
 def _column_type(policy: Policy, source: Source, column: str, depth: int = 0) -> str | None:
