@@ -561,3 +561,36 @@ def test_a_write_running_a_trigger_or_rule_that_tells_is_flagged_statically(
     code, sql = SAFE["an AFTER trigger counting the row's tenant"]
     policy = policy_for(tmp_path, SCHEMA + code + ";", tenant_column="ws_id")
     assert analyze_statement(sql, policy).findings == ()
+
+
+async def test_a_request_cannot_call_a_function_leaving_the_inits_role(two_clinics: str) -> None:
+    from tenantguard.runtime import create_pool, unscoped
+    from tests.test_h31b_runtime_state import _ROLE, _drop_privileges, _rls
+    from tests.test_runtime import POLICY as CLINICS
+
+    await _rls(two_clinics)
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(
+            "CREATE FUNCTION escalate() RETURNS int LANGUAGE plpgsql AS"
+            " $$BEGIN RESET ROLE; RETURN 1; END$$;"
+            " CREATE FUNCTION helper() RETURNS int LANGUAGE sql AS 'SELECT escalate()';"
+            f" GRANT EXECUTE ON FUNCTION escalate(), helper() TO {_ROLE}"
+        )
+    finally:
+        await owner.close()
+    pool = await create_pool(
+        two_clinics, policy=CLINICS, min_size=1, max_size=1, init=_drop_privileges
+    )
+    try:
+        async with pool.acquire() as connection:
+            with tenant(1):
+                for call in ("SELECT escalate()", "SELECT helper()"):
+                    with pytest.raises(TenantIsolationError, match="role"):
+                        await connection.fetchval(call)
+                    assert await connection.fetchval("SELECT current_user") == _ROLE
+            with unscoped("maintenance may change roles"):
+                await connection.fetchval("SELECT escalate()")
+                assert await connection.fetchval("SELECT current_user") == "postgres"
+    finally:
+        await pool.close()

@@ -83,6 +83,7 @@ from tenantguard.runtime.schema_code import (
     implicit_changers,
     inlined_functions,
     merged_by_table,
+    role_changers,
     setting_code,
     spanning_keys,
     stateful_code,
@@ -346,7 +347,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_stale", "_tg_changed_schema", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_kept", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_catalog_stale", "_tg_changed_schema", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_kept", "_tg_role_changers", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -375,6 +376,8 @@ class GuardedConnection(asyncpg.Connection):
         # those whose every call is refused: they set it and read under it, or run with it set
         # in their own configuration
         self._tg_setting_callers_refused: frozenset[str] = frozenset()
+        # the functions that change the session's role (refused callers under an init= role)
+        self._tg_role_changers: frozenset[str] = frozenset()
         # the database's code reads or sets the setting: it is set before every statement
         self._tg_setting_everywhere = False
         # the schema's functions that may change a setting where no text names them (read
@@ -460,6 +463,22 @@ class GuardedConnection(asyncpg.Connection):
             return self._tg_unseen()
         if verdict.cursors:
             self._tg_cursor_uses(verdict.cursors, scope, unscoped, query)
+        if (
+            guard._role_kept
+            and verdict.calls & self._tg_role_changers
+            and not unscoped
+            and guard.mode is not Mode.OFF
+        ):
+            names = ", ".join(sorted(verdict.calls & self._tg_role_changers))
+            guard.violation(
+                f"the statement calls {names}, which changes the session's role or session "
+                "user, which the pool's init= set: the request's later statements would run "
+                "as another role, with its rights and out of the Row-Level Security that "
+                "contains the init's role",
+                "leave the role the pool's init= sets in requests; call it in maintenance "
+                "code (`with unscoped(reason):`)",
+                query,
+            )
         if self._tg_setting_everywhere and not unscoped and guard.mode is not Mode.OFF:
             if self._tg_setting_changers or self._tg_setting_callers_refused:
                 self._tg_setting_calls(query, verdict, guard)
@@ -862,6 +881,7 @@ class GuardedConnection(asyncpg.Connection):
         readers, self._tg_setting_changers, reading, mentions = setting_code(
             (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
         )
+        self._tg_role_changers = role_changers(tuple(row) for row in functions)
         stateful = stateful_code((tuple(row) for row in functions), (tuple(row) for row in views))
         guard.learn_stateful(stateful)
         self._tg_reset_kept = (

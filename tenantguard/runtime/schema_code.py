@@ -346,6 +346,24 @@ _ESCAPED = lazy_pattern(r"\bu&\s*['\"]")
 _DYNAMIC_SETTING = lazy_pattern(r"\bexecute\b[^;]*?\b(show|set|reset)\b")
 
 
+def role_changers(functions: Iterable[Row]) -> frozenset[str]:
+    """The functions (folded names) that change the session's role or session user (`RESET
+    ROLE`, `SET ROLE`, set_config('role', …): `runtime.session.changes_role`), or call one
+    that does: with a role a pool's `init=` set, a request calling one is refused (helper
+    h32d: `SELECT escalate()` ran the request's later statements as the login role)."""
+    from tenantguard.runtime.session import changes_role
+
+    found: set[str] = set()
+    words: dict[str, set[str]] = {}
+    for row in functions:
+        folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
+        if changes_role(body):
+            found.add(folded)
+        words[folded] = set(_WORD.findall(body))
+    _close(found, words)
+    return frozenset(found)
+
+
 def stateful_code(functions: Iterable[Row], views: Iterable[Sequence[object]]) -> frozenset[str]:
     """The views and functions (folded names) whose code leaves state in the session that the
     pool's reset undoes — a row written (a sequence advanced: currval/lastval), a temporary
