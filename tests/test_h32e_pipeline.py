@@ -159,3 +159,103 @@ async def test_a_database_statement_timeout_does_not_cancel_the_runner_s_own_que
             await admin.execute(f"ALTER DATABASE {name} RESET statement_timeout")
         finally:
             await admin.close()
+
+
+@pytest.mark.parametrize(
+    ("names", "refused"),
+    [
+        (("0001_a.sql", "0001_b.sql"), "patch number 1 is also used by"),
+        (("0001_a.sql", "0002_b.SQL"), "lower-case .sql"),
+        (("0001_a.sql", "02-b.sql"), "NNNN_description.sql"),
+        (("0001_a.sql", "99999999999_b.sql"), "too big"),
+    ],
+)
+async def test_lint_fails_a_patch_name_apply_refuses(
+    database: str,
+    tmp_path: Path,
+    names: tuple[str, str],
+    refused: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`patches lint DIR` passed (exit 0) a directory `patches apply` refuses to read: two
+    patches of one number, `.SQL`, a name not `NNNN_description.sql`, a number the ledger's
+    integer cannot hold."""
+    for name in names:
+        write(tmp_path, name, "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    assert await cli("patches", "apply", "--dsn", database, "--dir", str(tmp_path)) == 1
+    assert refused in capsys.readouterr().err
+    assert await fetchval(database, "SELECT to_regclass('a') IS NULL") is True
+    assert await cli("patches", "lint", "--no-cache", str(tmp_path)) == 1
+    linted = capsys.readouterr().out
+    assert "TG109" in linted and refused in linted
+
+
+def test_lint_passes_distinct_numbers_with_gaps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Safe twin: gaps in the numbering, and a file that is not a patch beside them."""
+    for name in ("0001_a.sql", "0007_b.sql", "0100_c.sql"):
+        write(tmp_path, name, "COMMENT ON SCHEMA public IS 'x';\n")
+    write(tmp_path, "README.md", "notes\n")
+    from tenantguard.cli import main
+
+    assert main(["patches", "lint", "--no-cache", str(tmp_path)]) == 0, capsys.readouterr().out
+
+
+_HELPER = """
+CREATE OR REPLACE FUNCTION add_col(t text, c text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %I ADD COLUMN %I int', t, c);
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'already there';
+END $$;
+"""
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "SELECT add_col('a', 'b');",
+        "-- the helper of 0002\nDO $$ BEGIN PERFORM public.add_col('a', 'b'); END $$;",
+    ],
+)
+async def test_a_patch_calling_an_earlier_patch_s_swallowing_function_is_refused(
+    database: str, tmp_path: Path, call: str
+) -> None:
+    """A helper made by an earlier patch (applied: its WHEN OTHERS never ran in the patch that
+    made it) and called by a new one caught the runner's lock_timeout while the application
+    held the table: 0003 applied, recorded, exit 0, column b never made. The runner reads the
+    body of each PL/pgSQL function a pending patch calls, as the database holds it."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    write(tmp_path, "0002_helper.sql", _HELPER)
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0003_use.sql", call)
+    holder = await asyncpg.connect(database)
+    try:
+        await holder.execute("BEGIN; LOCK TABLE a")
+        with pytest.raises(PatchError) as refused:
+            await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=0)
+    finally:
+        await holder.close()
+    said = str(refused.value)
+    assert "0003_use.sql:" in said and "add_col" in said and "WHEN others" in said
+    assert await ledger_names(database) == ["0001_a.sql", "0002_helper.sql"]
+    assert await _column_b(database) == 0
+
+
+async def test_a_patch_that_replaces_the_swallowing_function_before_calling_it_runs(
+    database: str, tmp_path: Path
+) -> None:
+    """Safe twin: the patch replaces the helper by one that names its condition, then calls
+    it (the database's old body never runs); and a patch that calls no helper."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    write(tmp_path, "0002_helper.sql", _HELPER)
+    await apply_patches(database, tmp_path)
+    write(
+        tmp_path,
+        "0003_use.sql",
+        _HELPER.replace("WHEN OTHERS", "WHEN duplicate_column") + "SELECT add_col('a', 'b');\n",
+    )
+    write(tmp_path, "0004_other.sql", "SELECT count(*) FROM a;\n")
+    await apply_patches(database, tmp_path)
+    assert await _column_b(database) == 1

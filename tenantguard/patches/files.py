@@ -30,7 +30,9 @@ __all__ = [
     "PatchFile",
     "PatchLockError",
     "PatchUsageError",
+    "patch_number",
     "read_patches",
+    "refuse_shared_number",
     "says_no_transaction",
 ]
 
@@ -131,6 +133,39 @@ def decode_patch(data: bytes, path: Path | str) -> str:
     return text
 
 
+def patch_number(path: Path) -> int:
+    """The number of a patch file's name; a PatchError when `read_patches` refuses the name."""
+    if path.suffix != ".sql":
+        raise PatchError(
+            f"{path}: a patch file ends in lower-case .sql: rename it to {path.stem}.sql "
+            "(otherwise it would be skipped without a word)"
+        )
+    match = _NAME.match(path.name)
+    if match is None:
+        raise PatchError(f"{path}: a patch file is named NNNN_description.sql")
+    number = int(match.group(1))
+    if number > _MAX_NUMBER:
+        raise PatchError(
+            f"{path}: patch number {number} is too big: the ledger records numbers up to "
+            f"{_MAX_NUMBER}; renumber the patch"
+        )
+    return number
+
+
+def refuse_shared_number(path: Path) -> None:
+    """A PatchError when another patch of the file's directory has its number (what
+    `read_patches` refuses, said of this file whichever of the two it is)."""
+    number = patch_number(path)
+    try:
+        siblings = sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
+    except OSError:
+        return
+    for name in siblings:
+        match = _NAME.match(name)
+        if match is not None and int(match.group(1)) == number and not name.startswith("."):
+            raise PatchError(f"{path}: patch number {number} is also used by {name}")
+
+
 def read_patches(directory: Path) -> list[PatchFile]:
     """Every patch of `directory` in order; duplicate numbers and bad names are errors."""
     if not directory.exists():
@@ -152,20 +187,7 @@ def read_patches(directory: Path) -> list[PatchFile]:
                 f"{path}: named like a patch but {what}: it would be skipped without a word. "
                 "Restore the patch file, or rename it"
             )
-        if path.suffix != ".sql":
-            raise PatchError(
-                f"{path}: a patch file ends in lower-case .sql: rename it to {path.stem}.sql "
-                "(otherwise it would be skipped without a word)"
-            )
-        match = _NAME.match(path.name)
-        if match is None:
-            raise PatchError(f"{path}: a patch file is named NNNN_description.sql")
-        number = int(match.group(1))
-        if number > _MAX_NUMBER:
-            raise PatchError(
-                f"{path}: patch number {number} is too big: the ledger records numbers up to "
-                f"{_MAX_NUMBER}; renumber the patch"
-            )
+        number = patch_number(path)
         if number in seen:
             raise PatchError(f"{path}: patch number {number} is also used by {seen[number]}")
         seen[number] = path.name

@@ -683,6 +683,45 @@ async def _refuse_second_copies(conn: asyncpg.Connection, pending: list[PatchFil
     )
 
 
+_PLPGSQL_BODIES = """
+-- tenantguard: ignore[TG006] -- the catalog: bodies of the PL/pgSQL functions a patch calls
+SELECT p.proname, p.oid::regprocedure::text AS signature, p.prosrc
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE l.lanname = 'plpgsql' AND p.proname = ANY($1::text[])
+ORDER BY p.oid
+"""
+
+
+async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
+    """Refuses a pending patch that calls a PL/pgSQL function of the database whose EXCEPTION
+    handler swallows what the runner retries (round 32, helper h32e: a helper made by an
+    earlier patch — `EXECUTE format('ALTER TABLE %I ADD COLUMN %I int', …)` under `WHEN OTHERS
+    THEN RAISE NOTICE` — called by a new patch while the application held the table: recorded
+    as applied, exit 0, the column never made). The body is read as the database holds it."""
+    from tenantguard.patches.statements import (
+        SWALLOWED_WHY,
+        called_functions,
+        swallowing_handlers,
+    )
+
+    for patch in pending:
+        calls = called_functions(patch.text, patch.statements)
+        if not calls:
+            continue
+        for row in await conn.fetch(_PLPGSQL_BODIES, sorted(calls)):
+            handlers = swallowing_handlers(row["prosrc"] or "")
+            if not handlers:
+                continue
+            _offset, condition, what = handlers[0]
+            line, column = LineIndex(patch.text).position(calls[row["proname"]])
+            raise PatchError(
+                f"{patch.path}:{line}:{column}: the patch calls {row['signature']}, whose "
+                f"EXCEPTION WHEN {condition} catches {what} and does not raise it again. "
+                f"{SWALLOWED_WHY}: replace the function first (CREATE OR REPLACE FUNCTION in "
+                "this patch, before the call)"
+            )
+
+
 def _read_only_message(why: str) -> str:
     return (
         f"the database is read-only for this session ({why}): a replica, or "
@@ -751,6 +790,7 @@ async def _apply_locked(
 
         for patch in plan.pending:
             refuse_swallowed_retries(patch, patch.statements)
+        await _refuse_swallowing_calls(conn, plan.pending)
     if not second_copies_checked:  # (a 3 MB seed patch was read twice: 11 s of an 18 s start)
         await _refuse_second_copies(conn, plan.pending)
     taken = {row.name for _patch, row in plan.reused}
@@ -1539,6 +1579,30 @@ async def _run_once(
         ) from error
 
 
+# a setting as a patch starts with it (the runner's own statement_timeout is 0 between patches:
+# RESET gives the patch the database's or role's, `reset_val`), and where that comes from — as
+# pg_settings.source would say of it, read from the per-database and per-role settings (a query
+# run after a RESET to '1ms' was itself cancelled on a busy host)
+_SETTING_SOURCE = """
+-- tenantguard: ignore[TG006] -- the runner's own session and the catalog of settings
+SELECT s.reset_val || coalesce(s.unit, '') AS value,
+       coalesce((SELECT CASE WHEN d.setdatabase <> 0 AND d.setrole <> 0 THEN 'database user'
+                             WHEN d.setrole <> 0 THEN 'user' ELSE 'database' END
+                 FROM pg_catalog.pg_db_role_setting d
+                 WHERE d.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database
+                                             WHERE datname = current_database()))
+                   AND d.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles
+                                         WHERE rolname = session_user))
+                   AND EXISTS (SELECT 1 FROM unnest(d.setconfig) c WHERE c LIKE s.name || '=%')
+                 ORDER BY d.setdatabase <> 0 AND d.setrole <> 0 DESC, d.setrole <> 0 DESC
+                 LIMIT 1),
+                CASE WHEN s.source = 'session' THEN 'connection or server configuration'
+                     ELSE s.source END) AS source,
+       quote_ident(session_user) AS runner, quote_ident(current_database()) AS database
+FROM pg_catalog.pg_settings s WHERE s.name = $1
+"""
+
+
 async def _limit_hint(conn: asyncpg.Connection, error: Exception, patch: PatchFile) -> str:
     """Where a limit of the session's settings that stopped a patch comes from, and the
     patch's way out: a `statement_timeout` that cancelled it, a `temp_file_limit` its sorts or
@@ -1553,12 +1617,7 @@ async def _limit_hint(conn: asyncpg.Connection, error: Exception, patch: PatchFi
     else:
         return ""
     try:
-        await conn.execute(f"RESET {setting}")  # the runner's own is 0 between patches
-        row = await conn.fetchrow(
-            "SELECT current_setting(name) AS value, source, quote_ident(current_user) AS runner, "
-            "quote_ident(current_database()) AS database FROM pg_settings WHERE name = $1",
-            setting,
-        )
+        row = await conn.fetchrow(_SETTING_SOURCE, setting)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         return ""
     if row is None:

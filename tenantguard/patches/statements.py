@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     from tenantguard.patches.files import PatchFile
 
 __all__ = [
+    "SWALLOWED_WHY",
     "TRANSACTION_WORDS",
     "SqlStatement",
     "altered_role",
+    "called_functions",
     "check_patch_statements",
     "commits_on_its_own",
     "concurrent_index",
@@ -39,6 +41,7 @@ __all__ = [
     "role_statements",
     "split_patch",
     "swallowed_in_patch",
+    "swallowing_handlers",
     "transaction_control",
     "without_memberships",
 ]
@@ -381,15 +384,39 @@ def refuse_swallowed_retries(patch: PatchFile, statements: list[SqlStatement]) -
         )
         raise PatchError(
             f"{patch.path}:{line}:{column}: {where} EXCEPTION WHEN {condition} catches "
-            f"{what} and does not raise it again. The runner ends a statement that waits for "
-            "a table's lock with its lock_timeout (so that the application's queries do not "
-            "queue behind the patch) and retries the patch — so also a deadlock's victim: "
-            "caught here, the patch's change is skipped and the patch recorded as applied. "
-            "Name the conditions the block expects (WHEN duplicate_object, WHEN "
-            "duplicate_table, …), re-raise the others (WHEN OTHERS THEN RAISE;), or guard "
-            "with a catalog check (IF NOT EXISTS (SELECT 1 FROM pg_… WHERE …)); nothing was "
-            "applied"
+            f"{what} and does not raise it again. {SWALLOWED_WHY}"
         )
+
+
+SWALLOWED_WHY = (
+    "The runner ends a statement that waits for a table's lock with its lock_timeout (so that "
+    "the application's queries do not queue behind the patch) and retries the patch — so also "
+    "a deadlock's victim: caught here, the patch's change is skipped and the patch recorded as "
+    "applied. Name the conditions the block expects (WHEN duplicate_object, WHEN "
+    "duplicate_table, …), re-raise the others (WHEN OTHERS THEN RAISE;), or guard with a "
+    "catalog check (IF NOT EXISTS (SELECT 1 FROM pg_… WHERE …)); nothing was applied"
+)
+_CALLED = lazy_pattern(r'(?<![\w$"])("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\(')
+
+
+def called_functions(text: str, statements: list[SqlStatement]) -> dict[str, int]:
+    """The names (as the catalog spells them) of what a patch's text calls — a name followed by
+    `(`, in DO bodies and dynamic SQL as well, comments aside — with the offset of the first
+    call; the functions the patch creates itself left out (`swallowed_in_patch` reads them)."""
+    created = {created[0] for s in statements if (created := _created_plpgsql(s)) is not None}
+    found: dict[str, int] = {}
+    for match in _CALLED.finditer(_SQL_COMMENT.sub(lambda m: " " * len(m.group()), text)):
+        word = match.group(1)
+        name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
+        if name not in created:
+            found.setdefault(name, match.start(1))
+    return found
+
+
+def swallowing_handlers(body: str) -> list[tuple[int, str, str]]:
+    """(offset, condition, what it catches) of each handler of a PL/pgSQL body that swallows an
+    error the runner retries."""
+    return _swallowing_handlers(body)
 
 
 def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> None:

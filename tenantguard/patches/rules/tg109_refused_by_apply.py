@@ -2,7 +2,9 @@
 
 ## What it does
 Reports what `tenantguard patches apply` refuses in a patch before any patch of the run
-executes, when no other patch rule (TG006, TG107, TG108) reports it: an empty or blank file, a
+executes, when no other patch rule (TG006, TG107, TG108) reports it: a file name apply refuses
+(`NNNN_x.SQL`, not `NNNN_description.sql`, a number above 2147483647 or another patch's
+number), an empty or blank file, a
 `COPY … FROM STDIN`, a `DETACH PARTITION … CONCURRENTLY` in a transactional patch, and an
 `EXCEPTION WHEN OTHERS` (or `lock_not_available`, `deadlock_detected`, …) that does not raise
 again, in a DO block or in a PL/pgSQL function the patch creates and calls. It runs the
@@ -51,7 +53,7 @@ RULE = RuleInfo("TG109", "refused-by-apply", Severity.ERROR)
 
 
 def check(ctx: PatchContext) -> Iterator[Finding]:
-    from tenantguard.patches.files import PatchError, PatchFile
+    from tenantguard.patches.files import PatchError, PatchFile, refuse_shared_number
     from tenantguard.patches.statements import (
         check_patch_statements,
         refuse_swallowed_retries,
@@ -63,6 +65,7 @@ def check(ctx: PatchContext) -> Iterator[Finding]:
         0, Path(source.path).name, Path(source.path), source.text, "", source.transactional
     )
     try:
+        refuse_shared_number(Path(source.path))
         statements = split_patch(source.text, source.path)
         check_patch_statements(patch, statements)
         refuse_swallowed_retries(patch, statements)
