@@ -230,6 +230,8 @@ async def test_a_patch_calling_an_earlier_patch_s_swallowing_function_is_refused
     write(tmp_path, "0002_helper.sql", _HELPER)
     await apply_patches(database, tmp_path)
     write(tmp_path, "0003_use.sql", call)
+    # `status` says it too (exit 1), as it does of the patches apply refuses
+    assert await cli("patches", "status", "--dsn", database, "--dir", str(tmp_path)) == 1
     holder = await asyncpg.connect(database)
     try:
         await holder.execute("BEGIN; LOCK TABLE a")
@@ -259,3 +261,105 @@ async def test_a_patch_that_replaces_the_swallowing_function_before_calling_it_r
     write(tmp_path, "0004_other.sql", "SELECT count(*) FROM a;\n")
     await apply_patches(database, tmp_path)
     assert await _column_b(database) == 1
+
+
+async def test_a_database_idle_in_transaction_timeout_does_not_end_the_runner_s_session(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ALTER DATABASE … SET idle_in_transaction_session_timeout = '1ms'` (there for the
+    application's leaked transactions) ended the runner's session between two statements of a
+    patch: 'the connection to the server was lost … Run apply again when the server is back'
+    (exit 2) — the server never went, and every run failed the same way. The runner raises it
+    to 5 s for its own session (not off: a runner cut off by the network must not hold a
+    patch's locks); the application's sessions keep theirs."""
+    name = await fetchval(database, "SELECT current_database()")
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    await apply_patches(database, tmp_path)
+    body = "".join(
+        f"CREATE TABLE IF NOT EXISTS t{i} (id int);\nINSERT INTO a SELECT {i} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM a WHERE id = {i});\n"
+        for i in range(40)
+    )
+    write(tmp_path, "0002_many.sql", body)
+    setting = "idle_in_transaction_session_timeout"
+    await fetchval(database, f"ALTER DATABASE {name} SET {setting} = '1ms'")
+    try:
+        assert await cli("patches", "apply", "--dsn", database, "--dir", str(tmp_path)) == 0
+        assert "connection to the server was lost" not in capsys.readouterr().err
+        assert await ledger_names(database) == ["0001_a.sql", "0002_many.sql"]
+        assert await fetchval(database, "SELECT count(*) FROM a") == 40
+        assert await fetchval(database, f"SHOW {setting}") == "1ms"  # the application's
+    finally:
+        await fetchval(database, f"ALTER DATABASE {name} RESET {setting}")
+
+
+async def test_a_table_named_as_a_swallowing_function_is_no_call(
+    database: str, tmp_path: Path
+) -> None:
+    """Safe twin of the refusal of calls: an audit trigger's function named as its table (and
+    swallowing errors so as never to break a write); a patch that writes `INSERT INTO
+    audit_log (…)` or creates `audit_log (…)` calls no function."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS audit_log (id int, what text);\n")
+    write(
+        tmp_path,
+        "0002_fn.sql",
+        """
+        CREATE OR REPLACE FUNCTION audit_log() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO audit_log (what) VALUES (TG_OP);
+            RETURN NEW;
+        EXCEPTION WHEN OTHERS THEN
+            RETURN NEW;
+        END $$;
+        """,
+    )
+    await apply_patches(database, tmp_path)
+    write(
+        tmp_path,
+        "0003_seed.sql",
+        "CREATE TABLE IF NOT EXISTS audit_log (id int, what text);\n"
+        "INSERT INTO audit_log (id, what) SELECT 1, 'x' WHERE NOT EXISTS (SELECT 1 FROM audit_log);\n",
+    )
+    run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=0)
+    assert run.applied == ["0003_seed.sql"]
+
+
+_RETURNING = """
+CREATE OR REPLACE FUNCTION add_b() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER TABLE a ADD COLUMN b int;
+    RETURN 1;
+EXCEPTION WHEN OTHERS THEN
+    RETURN 0;
+END $$;
+"""
+
+
+@pytest.mark.parametrize("where", ["same patch", "earlier patch"])
+async def test_a_swallowing_function_that_returns_a_value_is_read(
+    database: str, tmp_path: Path, where: str
+) -> None:
+    """Function bodies were read as DO blocks', which refuse `RETURN 1`: unreadable, a
+    function returning a value was taken for one without handlers — `SELECT add_b();` of an
+    `int` function with `WHEN OTHERS THEN RETURN 0` was applied and recorded, column b never
+    made. They are read as their CREATE FUNCTION declares them."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    if where == "earlier patch":
+        write(tmp_path, "0002_fn.sql", _RETURNING)
+        write(tmp_path, "0003_use.sql", "SELECT add_b();\n")
+    else:
+        write(tmp_path, "0002_x.sql", "SELECT 1;\n")
+        write(tmp_path, "0003_use.sql", _RETURNING + "SELECT add_b();\n")
+    (tmp_path / "0003_use.sql").rename(tmp_path / "use.later")
+    await apply_patches(database, tmp_path)
+    (tmp_path / "use.later").rename(tmp_path / "0003_use.sql")
+    holder = await asyncpg.connect(database)
+    try:
+        await holder.execute("BEGIN; LOCK TABLE a")
+        with pytest.raises(PatchError) as refused:
+            await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=0)
+    finally:
+        await holder.close()
+    assert "0003_use.sql:" in str(refused.value) and "WHEN others" in str(refused.value)
+    assert "0003_use.sql" not in await ledger_names(database)
+    assert await _column_b(database) == 0

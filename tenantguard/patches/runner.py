@@ -268,8 +268,18 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
         # back): `ALTER DATABASE … SET statement_timeout = '1ms'` ended every later apply and
         # status in a bare QueryCanceledError on the ledger's read (round 32, helper h32e)
         "SET statement_timeout = 0; "
-        f"SET lock_timeout = '{timeout}'"
+        f"SET lock_timeout = '{timeout}'; "
+        # the runner's transaction is idle between two statements of a patch for a round trip:
+        # a database's idle_in_transaction_session_timeout of '1ms' (there for the application's
+        # leaked transactions) ended its session mid-patch, every run (round 32, helper h32e).
+        # Raised to 5 s for the runner alone, not turned off: a runner cut off by the network
+        # must not hold a patch's locks until TCP notices
+        "SELECT pg_catalog.set_config(name, '5s', false) FROM pg_catalog.pg_settings "
+        f"WHERE name = 'idle_in_transaction_session_timeout' AND setting::int BETWEEN 1 AND {_IDLE_FLOOR_MS - 1}"
     )
+
+
+_IDLE_FLOOR_MS = 5000
 
 
 async def _ledger_table(conn: asyncpg.Connection) -> str:
@@ -685,7 +695,8 @@ async def _refuse_second_copies(conn: asyncpg.Connection, pending: list[PatchFil
 
 _PLPGSQL_BODIES = """
 -- tenantguard: ignore[TG006] -- the catalog: bodies of the PL/pgSQL functions a patch calls
-SELECT p.proname, p.oid::regprocedure::text AS signature, p.prosrc
+SELECT p.proname, p.oid::regprocedure::text AS signature, p.prosrc,
+       pg_catalog.pg_get_functiondef(p.oid) AS definition
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE l.lanname = 'plpgsql' AND p.proname = ANY($1::text[])
 ORDER BY p.oid
@@ -709,7 +720,7 @@ async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[Patch
         if not calls:
             continue
         for row in await conn.fetch(_PLPGSQL_BODIES, sorted(calls)):
-            handlers = swallowing_handlers(row["prosrc"] or "")
+            handlers = swallowing_handlers(row["prosrc"] or "", row["definition"])
             if not handlers:
                 continue
             _offset, condition, what = handlers[0]
@@ -1097,9 +1108,26 @@ async def _run_patch(
             applied = run.applied
         raise PatchConnectionError(
             f"{patch.path}: the connection to the server was lost around patch {patch.name} "
-            f"({type(error).__name__}: {error}): {left}. Run apply again when the server is back",
+            f"({type(error).__name__}: {error}): {left}. {_after_lost_connection(error)}",
             applied=applied,
         ) from error
+
+
+def _after_lost_connection(error: BaseException) -> str:
+    """What to do after the connection went: wait for the server — unless it was the database's
+    or role's idle_in_transaction_session_timeout that ended the runner's session between two
+    statements of a patch (round 32, helper h32e: '1ms' there for the application's leaked
+    transactions; 'Run apply again when the server is back', and every run ended the same)."""
+    if "idle-in-transaction timeout" not in str(error):
+        return "Run apply again when the server is back"
+    return (
+        "The server is up: the idle_in_transaction_session_timeout of the database or of the "
+        "runner's role (`SHOW idle_in_transaction_session_timeout`) ended the runner's session "
+        "between two statements of the patch, and every run will end the same. Give the "
+        "runner's role a longer one: `ALTER ROLE … IN DATABASE … SET "
+        "idle_in_transaction_session_timeout = '1min'`, or `options=-c "
+        "idle_in_transaction_session_timeout=1min` in its DSN"
+    )
 
 
 async def _run_patch_attempts(
@@ -1532,7 +1560,7 @@ async def _run_once(
                 left = "its transaction is rolled back by the server and nothing of it is recorded"
             raise PatchConnectionError(
                 f"{where}: the connection to the server was lost while patch {patch.name} ran "
-                f"({type(error).__name__}: {error}): {left}. Run apply again when the server is back"
+                f"({type(error).__name__}: {error}): {left}. {_after_lost_connection(error)}"
             ) from error
         # a deadlock's victim, like a lock timeout, is the moment's traffic: retried
         # and so is a serialization failure at the database's repeatable read or serializable
@@ -1677,6 +1705,8 @@ class PipelineStatus:
 
 async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") -> PipelineStatus:
     """What `apply` would find: pending, changed, renamed, missing patches, invalid indexes."""
+    from tenantguard.patches.statements import refuse_swallowed_retries
+
     patches = read_patches(Path(directory))
     conn = await connect(target)
     try:
@@ -1687,19 +1717,18 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
             "SELECT inhrelid::regclass::text AS partition, inhparent::regclass::text AS parent "
             "FROM pg_inherits WHERE inhdetachpending ORDER BY 1"
         )
+        plan = _plan(patches, ledger)
+        refused = [(patch, plan.reused_message(patch, row)) for patch, row in plan.reused]
+        for patch in plan.pending:
+            try:
+                patch.statements  # noqa: B018  (parsing is the check)
+                if ledger:
+                    refuse_swallowed_retries(patch, patch.statements)
+                    await _refuse_swallowing_calls(conn, [patch])  # as apply does
+            except PatchError as error:
+                refused.append((patch, str(error)))
     finally:
         await conn.close()
-    plan = _plan(patches, ledger)
-    refused = [(patch, plan.reused_message(patch, row)) for patch, row in plan.reused]
-    from tenantguard.patches.statements import refuse_swallowed_retries
-
-    for patch in plan.pending:
-        try:
-            patch.statements  # noqa: B018  (parsing is the check)
-            if ledger:
-                refuse_swallowed_retries(patch, patch.statements)
-        except PatchError as error:
-            refused.append((patch, str(error)))
     renamed_to = {patch.name: row for row, patch in plan.renamed}
     return PipelineStatus(
         [(p, ledger.get(p.name) or renamed_to.get(p.name)) for p in patches],

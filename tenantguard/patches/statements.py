@@ -254,10 +254,12 @@ def swallowed_retries(statement: SqlStatement) -> list[tuple[int, str, str]]:
     return [(start + offset, c, what) for offset, c, what in _swallowing_handlers(body)]
 
 
-def _swallowing_handlers(body: str) -> list[tuple[int, str, str]]:
+def _swallowing_handlers(body: str, definition: str | None = None) -> list[tuple[int, str, str]]:
     """(offset in `body`, condition, what it catches) of each EXCEPTION handler of a PL/pgSQL
-    body that catches an error the runner retries and does not raise it again."""
-    items = _plpgsql_items(body)
+    body (of a function: its `definition`) that catches an error the runner retries and does not
+    raise it again. (A function's body read as a DO block's failed on `RETURN 1`, and the
+    function was taken for one without handlers; round 32, helper h32e.)"""
+    items = _plpgsql_items(body, definition)
     if not items:
         return []
     line_starts = [0] + [m.end() for m in re.finditer(r"\n", body)]
@@ -320,7 +322,7 @@ def swallowed_in_patch(
         if created is None:
             continue
         name, body = created
-        handlers = _swallowing_handlers(body)
+        handlers = _swallowing_handlers(body, statement.text)
         if not handlers:
             continue
         called = lazy_pattern(rf'(?<![\w$])"?{re.escape(name)}"?\s*\(', re.IGNORECASE)
@@ -404,19 +406,30 @@ def called_functions(text: str, statements: list[SqlStatement]) -> dict[str, int
     `(`, in DO bodies and dynamic SQL as well, comments aside — with the offset of the first
     call; the functions the patch creates itself left out (`swallowed_in_patch` reads them)."""
     created = {created[0] for s in statements if (created := _created_plpgsql(s)) is not None}
+    # a table's name before its column list (`INSERT INTO audit_log (…)`) is no call, unless
+    # the parse shows a call of that name too (an audit trigger's function is often named as
+    # its table, and swallows errors so as never to break a write)
+    tables: set[str] = set()
+    calls: set[str] = set()
+    for statement in statements:
+        for node in _nodes(statement):
+            if isinstance(node, ast.RangeVar) and node.relname:
+                tables.add(str(node.relname))
+            elif isinstance(node, ast.FuncCall) and node.funcname:
+                calls.add(str(node.funcname[-1].sval))
     found: dict[str, int] = {}
     for match in _CALLED.finditer(_SQL_COMMENT.sub(lambda m: " " * len(m.group()), text)):
         word = match.group(1)
         name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
-        if name not in created:
+        if name not in created and (name not in tables or name in calls):
             found.setdefault(name, match.start(1))
     return found
 
 
-def swallowing_handlers(body: str) -> list[tuple[int, str, str]]:
-    """(offset, condition, what it catches) of each handler of a PL/pgSQL body that swallows an
-    error the runner retries."""
-    return _swallowing_handlers(body)
+def swallowing_handlers(body: str, definition: str) -> list[tuple[int, str, str]]:
+    """(offset, condition, what it catches) of each handler of a PL/pgSQL function's body (its
+    `CREATE FUNCTION` definition given) that swallows an error the runner retries."""
+    return _swallowing_handlers(body, definition)
 
 
 def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> None:
@@ -820,11 +833,12 @@ def _dynamic_texts(body: str) -> list[str]:
     return found
 
 
-def _plpgsql_items(body: str) -> list[tuple[str, Any]] | None:
-    """Every (key, value) of a PL/pgSQL body's parse (as a DO block's), at any depth; None
-    when pglast cannot read it. A PLpgSQL_expr's own contents are not walked."""
+def _plpgsql_items(body: str, definition: str | None = None) -> list[tuple[str, Any]] | None:
+    """Every (key, value) of a PL/pgSQL body's parse (as a DO block's, or as the function
+    `definition` — its `CREATE FUNCTION` — declares it: a DO block refuses `RETURN 1`), at any
+    depth; None when pglast cannot read it. A PLpgSQL_expr's own contents are not walked."""
     try:
-        tree = pglast.parse_plpgsql(f"DO $tg_body$ {body} $tg_body$")
+        tree = pglast.parse_plpgsql(definition or f"DO $tg_body$ {body} $tg_body$")
     except Exception:  # pglast raises several types for bodies it cannot read
         return None
     # in the order written (a `CREATE ROLE r …; ALTER ROLE r …` in one DO block was read
