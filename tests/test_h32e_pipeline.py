@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
 from tests.test_pipeline_faults import cli, fetchval, ledger_names, write
@@ -363,3 +364,45 @@ async def test_a_swallowing_function_that_returns_a_value_is_read(
     assert "0003_use.sql:" in str(refused.value) and "WHEN others" in str(refused.value)
     assert "0003_use.sql" not in await ledger_names(database)
     assert await _column_b(database) == 0
+
+
+async def test_verify_reads_the_role_change_in_a_function_that_returns_a_value(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """verify refuses to run a patch that acts beyond its database (round 22) — reading the
+    bodies of the functions a patch creates as DO blocks, which refuse `RETURN 1`: `CREATE
+    FUNCTION retire() RETURNS int … ALTER ROLE r NOLOGIN; RETURN 1; …` then `SELECT retire();`
+    passed the check, and verify ran it on the server it was given: the live role could no
+    longer log in."""
+    from tenantguard.patches.verify import sync_baseline, verify_pipeline
+
+    role = "tg_h32e_rw"
+    await fetchval(
+        postgres.dsn,
+        f"DO $$ BEGIN IF to_regrole('{role}') IS NULL THEN CREATE ROLE {role} LOGIN; END IF; "
+        "END $$",
+    )
+    patches, baseline = tmp_path / "patches", tmp_path / "baseline.sql"
+    write(patches, "0001_t.sql", "CREATE TABLE IF NOT EXISTS notes (id int, tenant_id int);\n")
+    await sync_baseline(postgres.dsn, patches, baseline)
+    write(
+        patches,
+        "0002_retire.sql",
+        f"""
+        CREATE OR REPLACE FUNCTION retire() RETURNS int LANGUAGE plpgsql AS $$
+        BEGIN
+            ALTER ROLE {role} NOLOGIN;
+            RETURN 1;
+        END $$;
+        SELECT retire();
+        """,
+    )
+    try:
+        report = await verify_pipeline(postgres.dsn, patches, baseline)
+        failed = [difference for _name, passed, difference in report.checks if not passed]
+        assert failed and "0002_retire.sql:1: ALTER ROLE" in failed[0]
+        assert await fetchval(
+            postgres.dsn, f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'"
+        )
+    finally:
+        await fetchval(postgres.dsn, f"ALTER ROLE {role} LOGIN")

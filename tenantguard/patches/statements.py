@@ -657,11 +657,12 @@ def _nodes(statement: SqlStatement) -> Iterator[Any]:
         stack.extend(c for c in reversed(children) if isinstance(c, (ast.Node, list, tuple)))
 
 
-def _do_block_statements(node: ast.DoStmt) -> list[Any]:
-    """The SQL statements inside a DO block's PL/pgSQL body (parse trees); [] when unreadable."""
+def _do_block_statements(node: ast.DoStmt, definition: str | None = None) -> list[Any]:
+    """The SQL statements inside a DO block's PL/pgSQL body (parse trees), or a function's as
+    its `definition` declares it; [] when unreadable."""
     body_arg = next((d for d in node.args or () if d.defname == "as"), None)
     body = body_arg.arg.sval if body_arg is not None else ""
-    items = _plpgsql_items(body)
+    items = _plpgsql_items(body, definition)
     if items is None:
         return []
     queries = [
@@ -775,8 +776,11 @@ def server_wide(statement: SqlStatement) -> list[str]:
                 "sql",
             )
             if language == "plpgsql":
-                inner = _plpgsql_statements(body)
-                dynamic.extend(_dynamic_texts(body))
+                # read as the function it is: as a DO block's, `RETURN 1` made the body
+                # unreadable, and its `ALTER ROLE` unseen (round 32, helper h32e)
+                definition = _definition(node)
+                inner = _plpgsql_statements(body, definition)
+                dynamic.extend(_dynamic_texts(body, definition))
             else:
                 try:
                     inner = [raw.stmt for raw in pglast.parse_sql(body)] if body else []
@@ -793,6 +797,17 @@ def server_wide(statement: SqlStatement) -> list[str]:
     return sorted(set(found), key=found.index)
 
 
+def _definition(node: Any) -> str | None:
+    """A `CREATE FUNCTION` node printed back as SQL (for pglast's PL/pgSQL parser, which
+    compiles the body as the function declares it); None when it cannot be printed."""
+    from pglast.stream import RawStream
+
+    try:
+        return str(RawStream()(node))
+    except Exception:  # pglast's printer raises several types for nodes it cannot print
+        return None
+
+
 def _body_of(options: Any) -> str:
     body = next((d for d in options or () if getattr(d, "defname", "") == "as"), None)
     if body is None:
@@ -803,19 +818,20 @@ def _body_of(options: Any) -> str:
     return str(getattr(value, "sval", "") or "")
 
 
-def _plpgsql_statements(body: str) -> list[Any]:
-    """The SQL statements of a PL/pgSQL body (as a DO block's)."""
+def _plpgsql_statements(body: str, definition: str | None = None) -> list[Any]:
+    """The SQL statements of a PL/pgSQL body (as a DO block's, or a function's as its
+    `definition` declares it)."""
     return _do_block_statements(
-        ast.DoStmt(args=(ast.DefElem(defname="as", arg=ast.String(sval=body)),))
+        ast.DoStmt(args=(ast.DefElem(defname="as", arg=ast.String(sval=body)),)), definition
     )
 
 
-def _dynamic_texts(body: str) -> list[str]:
+def _dynamic_texts(body: str, definition: str | None = None) -> list[str]:
     """The expressions a PL/pgSQL body runs as SQL (`EXECUTE expression`, `FOR … IN EXECUTE`,
     `OPEN … FOR EXECUTE`), as written."""
     if not body:
         return []
-    items = _plpgsql_items(body)
+    items = _plpgsql_items(body, definition)
     if items is None:  # unreadable: its text, if it may run any
         return [body] if re.search(r"\bEXECUTE\b", body, re.IGNORECASE) else []
     found: list[str] = []
