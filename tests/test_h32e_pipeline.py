@@ -4,6 +4,12 @@ names what the database was left as, or what the user saw, before the fix.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import asyncpg
@@ -12,7 +18,7 @@ import pytest
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
-from tests.test_pipeline_faults import cli, fetchval, ledger_names, write
+from tests.test_pipeline_faults import cli, fetchval, ledger_names, wait_for_query, write
 
 _SWALLOWING_FUNCTION = """
 CREATE OR REPLACE FUNCTION add_b() RETURNS void LANGUAGE plpgsql AS $$
@@ -406,3 +412,85 @@ async def test_verify_reads_the_role_change_in_a_function_that_returns_a_value(
         )
     finally:
         await fetchval(postgres.dsn, f"ALTER ROLE {role} LOGIN")
+
+
+# ---------------------------------------------------------------- faults that held (regression)
+
+
+def _apply_process(dsn: str, directory: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tenantguard",
+            "patches",
+            "apply",
+            "--dsn",
+            dsn,
+            "--dir",
+            str(directory),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+async def test_a_runner_killed_inside_a_patch_leaves_the_previous_state_and_the_next_run_applies_it(
+    database: str, tmp_path: Path
+) -> None:
+    """SIGKILL of `tenantguard patches apply` in the middle of a transactional patch (after its
+    first statements ran): nothing of the patch stays, the ledger does not name it, the patch
+    lock is free within seconds (client_connection_check_interval), the next run applies it."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    write(
+        tmp_path,
+        "0002_b.sql",
+        "CREATE TABLE IF NOT EXISTS b (id int);\nINSERT INTO a SELECT 1 WHERE NOT EXISTS "
+        "(SELECT 1 FROM a);\nSELECT pg_sleep(30);\nCREATE TABLE IF NOT EXISTS c (id int);\n",
+    )
+    child = _apply_process(database, tmp_path)
+    try:
+        await wait_for_query(database, "pg_sleep(30)")
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    deadline = time.monotonic() + 15
+    while await fetchval(database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    assert await ledger_names(database) == ["0001_a.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM a") == 0
+    assert await fetchval(database, "SELECT to_regclass('b') IS NULL") is True
+    write(tmp_path, "0002_b.sql", (tmp_path / "0002_b.sql").read_text().replace("30", "0"))
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0002_b.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM a") == 1
+
+
+async def test_an_old_and_a_new_version_starting_together(database: str, tmp_path: Path) -> None:
+    """Two processes at once, an old version (patches 1-2) and a new one (1-3): each patch is
+    applied once, both exit 0, and the old version then says the database is newer than it
+    (a patch applied without its file: a warning from apply, exit 1 from status)."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    for directory in (old, new):
+        write(directory, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+        write(
+            directory,
+            "0002_b.sql",
+            "INSERT INTO a SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM a WHERE id = 2);\n"
+            "SELECT pg_sleep(1);\n",
+        )
+    write(
+        new,
+        "0003_c.sql",
+        "INSERT INTO a SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM a WHERE id = 3);\n",
+    )
+    children = [_apply_process(database, old), _apply_process(database, new)]
+    outputs = [child.communicate(timeout=120) for child in children]
+    assert [child.returncode for child in children] == [0, 0], outputs
+    assert await ledger_names(database) == ["0001_a.sql", "0002_b.sql", "0003_c.sql"]
+    assert await fetchval(database, "SELECT array_agg(id ORDER BY id)::text FROM a") == "{2,3}"
+    again = _apply_process(database, old)
+    said = b"".join(again.communicate(timeout=60))
+    assert again.returncode == 0 and b"0003_c.sql was applied" in said and b"gone" in said
+    assert await cli("patches", "status", "--dsn", database, "--dir", str(old)) == 1
