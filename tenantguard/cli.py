@@ -20,6 +20,7 @@ from tenantguard.config import (
     build_policy,
     find_config,
     load_settings,
+    overridden_pyproject,
     require_tenant_tables,
     settings_for_paths,
 )
@@ -526,7 +527,17 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
     nested = None
     if not (args.isolated or args.config is not None or patch_rules_only):
         nested = partial(_holds_configuration, cache=not args.no_cache)
+    overridden: set[Path] = set()
     for settings, members in grouped:  # grows by the nested projects a walk finds
+        beside = overridden_pyproject(settings.config_file, cache=not args.no_cache)
+        if beside is not None and beside not in overridden:
+            overridden.add(beside)
+            print(
+                f"tenantguard: warning: {beside} has [tool.tenantguard], but "
+                f"{settings.config_file} beside it is the configuration read; merge them into "
+                "one",
+                file=sys.stderr,
+            )
         force_exclude = settings.force_exclude or bool(args.force_exclude)
         pipeline = [settings.patch_dir, *settings.schema_paths]
         on_disk = [p for p in members if p is not stdin]

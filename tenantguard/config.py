@@ -275,6 +275,20 @@ def find_config(start: Path, *, cache: bool = False) -> Path | None:
     return None
 
 
+def overridden_pyproject(config_file: Path | None, *, cache: bool = False) -> Path | None:
+    """The pyproject.toml beside a `tenantguard.toml` whose [tool.tenantguard] it overrides
+    (read in silence, a table someone edits to no effect), or None."""
+    if config_file is None or config_file.name != "tenantguard.toml":
+        return None
+    beside = config_file.parent / "pyproject.toml"
+    try:
+        data = _toml(beside, beside.read_text(encoding="utf-8"), cache)
+    except (OSError, ValueError):  # none, unreadable or broken: not a table in use either way
+        return None
+    tools = data.get("tool")
+    return beside if isinstance(tools, dict) and "tenantguard" in tools else None
+
+
 def _is_file(path: Path) -> bool:
     """`path.is_file()`, and a configuration error when it cannot be told (a directory that may
     not be searched: a configuration there would be passed over, another one used)."""

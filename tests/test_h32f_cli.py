@@ -309,3 +309,22 @@ def test_a_schema_path_that_is_the_whole_project_is_a_configuration_error(
     result = run("check", "--no-cache", "--format", "json", cwd=root)
     assert result.returncode == 1, result.stderr
     assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["q.sql"]
+
+
+def test_a_pyproject_table_that_tenantguard_toml_overrides_is_said(tmp_path: Path) -> None:
+    """Both in one directory: tenantguard.toml wins (as documented) and pyproject.toml's
+    [tool.tenantguard] was ignored in silence; someone editing it saw no effect. A warning on
+    standard error names both files, in every format; the run is unchanged."""
+    root = project(tmp_path / "proj")
+    (root / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_tables = ["notes"]\n', encoding="utf-8"
+    )
+    (root / "app.py").write_text(LEAK, encoding="utf-8")
+    for fmt in FORMATS:
+        result = run("check", "--no-cache", "--format", fmt, cwd=root)
+        assert result.returncode == 1, result.stderr
+        assert "warning" in result.stderr and "pyproject.toml" in result.stderr, result.stderr
+        assert "tenantguard.toml" in result.stderr
+    (root / "pyproject.toml").write_text("[tool.black]\n", encoding="utf-8")
+    result = run("check", "--no-cache", cwd=root)
+    assert result.returncode == 1 and result.stderr == "", result.stderr
