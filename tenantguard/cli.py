@@ -587,13 +587,14 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
             print(f"tenantguard: error: {problem}", file=sys.stderr)
         missing_any = missing_any or bool(missing) or bool(unreadable)
         walked = [p for p in on_disk if os.path.isdir(p)]
-        if walked and not files and not missing and not unreadable and stdin is None:
+        if walked and not files and not (missing or unreadable or projects) and stdin is None:
             # a gate that checks nothing passes everything: said, not a silent pass
             where = ", ".join(os.fspath(p) for p in walked)
             print(
                 f"tenantguard: error: no file under {where} matches include = "
-                f"{list(settings.include)!r} (less those excluded): nothing was checked; "
-                "fix include/exclude in the configuration, or name the files to check",
+                f"{list(settings.include)!r} (less those excluded, and those .gitignore "
+                "ignores): nothing was checked; fix include/exclude in the configuration (or "
+                ".gitignore), or name the files to check",
                 file=sys.stderr,
             )
             missing_any = True

@@ -196,6 +196,12 @@ def test_a_walk_gives_a_nested_project_its_own_configuration(tmp_path: Path) -> 
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         findings = json.loads(result.stdout)["findings"]
         assert [(f["path"], f["rule"]) for f in findings] == [("svc_b/app.py", "TG001")], args
+    # the root's own files all in nested projects: no "no file matches" error
+    (root / "svc_a" / "tenantguard.toml").write_text('tenant_tables = ["a_items"]\n')
+    result = run("check", "--no-cache", "--format", "json", cwd=root)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["svc_b/app.py"]
+    (root / "svc_a" / "tenantguard.toml").unlink()
     # a pyproject.toml without [tool.tenantguard] is no project of its own
     (root / "svc_b" / "pyproject.toml").write_text("[tool.black]\n", encoding="utf-8")
     (root / "svc_a" / "pyproject.toml").write_text("[tool.black]\n", encoding="utf-8")
@@ -328,3 +334,15 @@ def test_a_pyproject_table_that_tenantguard_toml_overrides_is_said(tmp_path: Pat
     (root / "pyproject.toml").write_text("[tool.black]\n", encoding="utf-8")
     result = run("check", "--no-cache", cwd=root)
     assert result.returncode == 1 and result.stderr == "", result.stderr
+
+
+def test_a_walk_that_gitignore_empties_says_so(tmp_path: Path) -> None:
+    """Every file ignored by .gitignore: the error said 'fix include/exclude in the
+    configuration', which were not the cause."""
+    root = project(tmp_path / "proj")
+    (root / ".git").mkdir()
+    (root / ".gitignore").write_text("*.py\n*.sql\n", encoding="utf-8")
+    (root / "app.py").write_text(LEAK, encoding="utf-8")
+    result = run("check", "--no-cache", cwd=root)
+    assert result.returncode == 2, result.stderr
+    assert ".gitignore" in result.stderr, result.stderr
