@@ -395,9 +395,9 @@ class CheckCache:
                 for name in sorted(_outside_changes(text)):
                     self._changes.setdefault(name, []).append(path)
             # (a collection handed to a function that changes it: both files, h32g)
-            for name, (handed, changing) in sorted(handed_changes(list(self._changes)).items()):
+            for name, sources in sorted(handed_changes(list(self._changes)).items()):
                 made = self._changes.setdefault(name, [])
-                for path in (*self._changes[handed], *self._changes[changing]):
+                for path in [p for source in sources for p in self._changes[source]]:
                     if path not in made:
                         made.append(path)
                 made.sort()

@@ -246,3 +246,64 @@ def test_a_copy_a_function_returns_changed_leaves_the_list_proven(
     files = {"bot/q.py": QUERIES, "bot/h.py": getter, "bot/admin.py": changes}
     _project(tmp_path, {**files, "bot/tags.py": SENDER})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# a mutator reached another way, a function handing the list on, a view of a holder
+
+WIDEN_BY_HAND = 'def widen(cols):\n    cols.append(" OR TRUE")\n\n\ndef loosen(x):\n    widen(x)\n'
+OTHER_WAYS = {
+    "getattr_method": 'from bot import q\ngetattr(q.PARTS, "append")(" OR TRUE")\n',
+    "getattr_method_concatenated": (
+        'from bot import q\nadd = getattr(q.PARTS, "ap" "pend")\nadd(" OR TRUE")\n'
+    ),
+    "methodcaller": (
+        'import operator\nfrom bot import q\noperator.methodcaller("append", " OR TRUE")(q.PARTS)\n'
+    ),
+    "type_of": 'from bot import q\ntype(q.PARTS).append(q.PARTS, " OR TRUE")\n',
+    "class_of": 'from bot import q\nq.PARTS.__class__.append(q.PARTS, " OR TRUE")\n',
+    "lambda": 'from bot import q\nwiden = lambda cols: cols.append(" OR TRUE")\nwiden(q.PARTS)\n',
+    "handed_through_two_functions": (
+        "from bot.q import PARTS\nfrom bot.helpers import loosen\n\nloosen(PARTS)\n"
+    ),
+    "dict_values": (
+        'from bot import q\nD = {"a": q.PARTS}\nfor v in D.values():\n    v.append(" OR TRUE")\n'
+    ),
+    "zip": (
+        'from bot import q\nfor name, cols in zip(["a"], [q.PARTS]):\n    cols.append(" OR TRUE")\n'
+    ),
+    "next_iter": 'from bot import q\nnext(iter([q.PARTS])).append(" OR TRUE")\n',
+}
+
+
+@pytest.mark.parametrize("change", sorted(OTHER_WAYS))
+def test_a_list_changed_another_way_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    files = {
+        "bot/q.py": QUERIES,
+        "bot/helpers.py": WIDEN_BY_HAND,
+        "bot/admin.py": OTHER_WAYS[change],
+    }
+    _project(tmp_path, {**files, "bot/tags.py": SENDER})
+    assert ("bot/tags.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        'from bot import q\nprint(getattr(q.PARTS, "count")(" OR TRUE"))\n',
+        'from bot import q\nD = {"a": q.PARTS}\nfor v in D.values():\n    print(len(v))\n',
+        "from bot.q import PARTS\nfrom bot.helpers import show\n\nshow(PARTS)\n",
+        'from bot import q\nfor name, cols in zip(["a"], list(q.PARTS)):\n    print(cols)\n',
+    ],
+)
+def test_a_list_only_read_those_ways_stays_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    helpers = WIDEN_BY_HAND + "\n\ndef show(x):\n    print(x)\n"
+    files = {"bot/q.py": QUERIES, "bot/helpers.py": helpers, "bot/admin.py": read}
+    _project(tmp_path, {**files, "bot/tags.py": SENDER})
+    assert _found(tmp_path, capsys, monkeypatch) == []

@@ -18,6 +18,7 @@ whether the callee passes a parameter unchanged into a sink (then the call is a 
 from __future__ import annotations
 
 import ast
+import bisect
 import itertools
 import os
 import re
@@ -5170,20 +5171,32 @@ def _outside_changes(text: str) -> frozenset[str]:
     return known
 
 
-def handed_changes(keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+def handed_changes(keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """`mutated:X` for each collection X handed to a function (of any file) that changes the
     parameter it takes it as (outside attack h32g: `widen(PARTS)` where `def widen(cols):
     cols.append(…)` in another module), each with the two keys of `_outside_changes` that
     make it (`handed:widen:PARTS`, `changes-arg:widen`): the files a cached answer
     depends on."""
     keys = set(keys)
-    changing = {k[12:] for k in keys if k.startswith("changes-arg:")}
-    found: dict[str, tuple[str, str]] = {}
+    # the functions that change a parameter, each with the keys that tell so: its own
+    # `changes-arg:`, or `passes:a:widen` (it hands the parameter to one that does)
+    changing: dict[str, tuple[str, ...]] = {
+        k[12:]: (k,) for k in keys if k.startswith("changes-arg:")
+    }
+    passes = [k[7:].rpartition(":") for k in keys if k.startswith("passes:")]
+    grown = bool(passes)
+    while grown:
+        grown = False
+        for function, _, callee in passes:
+            if callee in changing and function not in changing:
+                changing[function] = (f"passes:{function}:{callee}", *changing[callee])
+                grown = True
+    found: dict[str, tuple[str, ...]] = {}
     for key in keys:
         if key.startswith("handed:"):
             function, _, name = key[7:].rpartition(":")
             if function in changing:
-                found.setdefault("mutated:" + name, (key, "changes-arg:" + function))
+                found.setdefault("mutated:" + name, (key, *changing[function]))
         elif key.startswith("returns:"):
             # `get().append(…)` in one file, `def get(): return q.PARTS` in another
             function, _, name = key[8:].rpartition(":")
@@ -5332,16 +5345,26 @@ def _read_outside_changes(text: str) -> set[str]:
     for pattern in (_MUTATOR_AFTER, _AUGMENTING):
         for match in pattern.finditer(code):
             name = _word_before(code, match.start())
-            if name in _UNBOUND_OWNERS and pattern is _MUTATOR_AFTER:
-                # `list.extend(X, …)`, `dict.__setitem__(q.X, …)`: its first argument's
-                argument = _FIRST_ARGUMENT_NAME.match(code, match.end())
-                name = None if argument is None else argument.group(1)
             if name is None and pattern is _MUTATOR_AFTER:
                 name = _changed_through(code, match.start(), found)
+            if pattern is _MUTATOR_AFTER and (name in _UNBOUND_OWNERS or name in _TYPE_OF):
+                # `list.extend(X, …)`, `dict.__setitem__(q.X, …)`, `type(X).append(X, …)`,
+                # `X.__class__.append(X, …)`: its first argument's
+                argument = _FIRST_ARGUMENT_NAME.match(code, match.end())
+                name = None if argument is None else argument.group(1)
             if name is not None:
                 found.add("mutated:" + name)
     for pattern in _OPERATOR_CHANGES:
         found.update("mutated:" + n for n in pattern.findall(code))
+    if "getattr" in raw or "methodcaller" in raw:
+        # `getattr(q.X, "append")(…)`, `operator.methodcaller("append", …)(q.X)`: a mutator
+        # named by a constant string (h32g)
+        for owner, method in _GETATTR_METHOD.findall(raw):
+            if _literal_text(method) in _SCAN_MUTATORS:
+                found.add("mutated:" + owner)
+        for method, owner in _METHODCALLER_APPLIED.findall(raw):
+            if _literal_text(method) in _SCAN_MUTATORS:
+                found.add("mutated:" + owner)
     returned = _returned(code)
     found.update(f"returns:{function}:{name}" for function, name in returned)
     changed = {f[8:] for f in found if f.startswith("mutated:")}
@@ -5368,14 +5391,65 @@ def _read_outside_changes(text: str) -> set[str]:
             changed.update(held for holder, held in pairs if holder in changed)
             grown = len(changed) > count
         found.update("mutated:" + n for n in changed)
-        for function, parameters in _DEF_PARAMETERS.findall(code):
-            if changed.intersection(_HELD_WORD.findall(parameters)):
-                found.add("changes-arg:" + function)
+        for pattern in (_DEF_PARAMETERS, _LAMBDA_PARAMETERS):
+            for function, parameters in pattern.findall(code):
+                if changed.intersection(_HELD_WORD.findall(parameters)):
+                    found.add("changes-arg:" + function)
+    owners = _enclosing_functions(code)
     for call in _HANDED_TO.finditer(code):
-        found.update(f"handed:{call.group(1)}:{n}" for n in _held_in(code, call.end(), ";"))
+        handed = _held_in(code, call.end(), ";")
+        found.update(f"handed:{call.group(1)}:{n}" for n in handed)
+        enclosing = owners(call.start())
+        if enclosing is not None and enclosing[1].intersection(handed):
+            # `def a(x): widen(x)`: `a` changes what it is handed when `widen` does
+            found.add(f"passes:{enclosing[0]}:{call.group(1)}")
     return found
 
 
+def _enclosing_functions(code: str) -> Callable[[int], tuple[str, frozenset[str]] | None]:
+    """For a position of the code, the innermost `def` whose body holds it (by indentation)
+    with its parameters' names: one pass over the lines."""
+    starts: list[int] = []
+    owners: list[tuple[str, frozenset[str]] | None] = []
+    stack: list[tuple[int, tuple[str, frozenset[str]]]] = []
+    at = 0
+    for line in code.split("\n"):
+        body = line.lstrip(" \t")
+        indent = len(line) - len(body)
+        if body:
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+        starts.append(at)
+        owners.append(stack[-1][1] if stack else None)
+        if body and _DEF_LINE.match(line) is not None:
+            defined = _DEF_PARAMETERS.search(code, at, at + len(line) + 2000)
+            if defined is not None:
+                names = frozenset(_HELD_WORD.findall(defined.group(2)))
+                stack.append((indent, (defined.group(1), names)))
+        at += len(line) + 1
+
+    def owner(position: int) -> tuple[str, frozenset[str]] | None:
+        return owners[bisect.bisect_right(starts, position) - 1]
+
+    return owner
+
+
+_LAMBDA_PARAMETERS = lazy_pattern(r"(?<!\w)(\w+)[ \t]*=[ \t]*lambda(?!\w)([^:\n]*):")
+_TYPE_OF = frozenset({"__class__", "type"})
+# calls whose result holds the objects they are given (`for cols in zip(…)`, `next(iter(…))`)
+# and methods that hand on a collection's own items
+_VIEW_METHODS = ("values", "items", "get", "pop", "setdefault", "popitem", "__getitem__")
+_PASSING = frozenset(
+    {"iter", "next", "zip", "enumerate", "reversed", "max", "min", "filter", "cast", "chain"}
+    | set(_VIEW_METHODS)
+)
+_VIEW = lazy_pattern(r"\s*\.\s*(?:" + "|".join(_VIEW_METHODS) + r")\s*\(")
+_GETATTR_METHOD = lazy_pattern(
+    r"getattr\s*\(\s*(?:\w+\s*\.\s*)*(\w+)\s*,\s*((?:[rRbBuU]?(?:\"[^\"\n]*\"|'[^'\n]*')\s*)+)\)"
+)
+_METHODCALLER_APPLIED = lazy_pattern(
+    r"methodcaller\s*\(\s*((?:[rRbBuU]?(?:\"[^\"\n]*\"|'[^'\n]*')\s*)+)[^()]*\)\s*\(\s*(?:\w+\s*\.\s*)*(\w+)"
+)
 _DEF_PARAMETERS = lazy_pattern(r"def(?<!\wdef)[ \t]+(\w+)[ \t]*\(([^)]*)\)")
 _HANDED_TO = lazy_pattern(r"(?<!def )(?<!class )\b(\w+)[ \t]*\(")
 # a name given a value: `x = …`, `x: T = …`, `x := …`, a keyword or a default `x=…`
@@ -5410,8 +5484,11 @@ def _changed_through(code: str, end: int, found: set[str]) -> str | None:
         before = _char_before(code, opened) if opened is not None else "("
         if opened is not None and (before.isalnum() or before == "_"):
             # `get().append(…)`: what `get` returns (`returns:get:X`, joined in
-            # `handed_changes`)
-            return _word_before(code, opened)
+            # `handed_changes`); `next(iter([X])).append(…)`: X
+            callee = _word_before(code, opened)
+            if callee in _PASSING:
+                found.update("mutated:" + n for n in _held_in(code, opened + 1, ";"))
+            return callee
         if opened is not None and not (before.isalnum() or before in "_)]"):
             inner = code[opened + 1 : closing]
             walrus = _HOLDER.match(inner.lstrip())
@@ -5481,6 +5558,8 @@ def _held_in(code: str, start: int, stops: str = "\n;,") -> list[str]:
         if char in "([{":
             before = _char_before(code, position)
             call = char == "(" and (before.isalnum() or before in "_)]")
+            if call and _word_before(code, _index_before(code, position) + 1) in _PASSING:
+                call = False  # `zip(…)`, `next(iter(…))`, `D.values()`: the same objects
             stack.append(call or (char == "[" and _is_slice(code, position)))
         elif char in ")]}":
             if not stack:
@@ -5500,7 +5579,8 @@ def _held_in(code: str, start: int, stops: str = "\n;,") -> list[str]:
             before = _char_before(code, position)
             if (
                 not (after == "[" and _is_slice(code, end + rest.index("[")))
-                and after != "."  # (a callee: `x = get()` holds what `get` returns)
+                and (after != "." or _VIEW.match(code, end) is not None)
+                # (a callee: `x = get()` holds what `get` returns; `D.values()` D's items)
                 and not (before and before in _OPERATORS)
                 and not (after and after in _OPERATORS)
             ):
