@@ -307,3 +307,73 @@ def test_a_list_only_read_those_ways_stays_proven(
     files = {"bot/q.py": QUERIES, "bot/helpers.py": helpers, "bot/admin.py": read}
     _project(tmp_path, {**files, "bot/tags.py": SENDER})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# a module's constant written through its namespace by a key the file does not spell there
+
+CONSTANT = 'SQL = "SELECT name FROM tags WHERE guild_id = $1"\n\n\ndef f():\n    pass\n'
+READS_CONSTANT = (
+    "from bot import q\n\n\nasync def tags(conn, guild_id):\n"
+    "    return await conn.fetch(q.SQL, guild_id)\n"  # 5
+)
+# each rewrites it as `… WHERE guild_id = $1 OR TRUE`, with text that is no SQL
+LOOSE = 'q.SQL + " OR TRUE"'
+NAMESPACE_WRITES = {
+    "vars_kept": f'from bot import q\nd = vars(q)\nd["SQL"] = {LOOSE}\n',
+    "dict_kept_updated": f"from bot import q\nd = q.__dict__\nd.update(SQL={LOOSE})\n",
+    "dict_kept_or": f'from bot import q\nd = q.__dict__\nd |= {{"SQL": {LOOSE}}}\n',
+    "key_computed": f'from bot import q\nk = "SQL"\nvars(q)[k] = {LOOSE}\n',
+    "globals_of_a_function": f'from bot import q\nq.f.__globals__["SQL"] = {LOOSE}\n',
+    "globals_kept": f'from bot.q import f\ng = f.__globals__\ng.update({{"SQL": {LOOSE}}})\n',
+    "setattr_computed_key": (
+        f'from bot import q\nfor k, v in {{"SQL": {LOOSE}}}.items():\n    setattr(q, k, v)\n'
+    ),
+    "exec": 'from bot import q\nexec("SQL = " + repr(q.SQL + " OR TRUE"), vars(q))\n',
+}
+
+
+@pytest.mark.parametrize("write", sorted(NAMESPACE_WRITES))
+def test_a_constant_written_through_a_namespace_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    write: str,
+) -> None:
+    files = {"bot/q.py": CONSTANT, "bot/admin.py": NAMESPACE_WRITES[write]}
+    _project(tmp_path, {**files, "bot/tags.py": READS_CONSTANT})
+    assert ("bot/tags.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        "from bot import q\nd = vars(q)\nprint(d['SQL'])\n",
+        "from bot import q\nk = 'SQL'\nprint(vars(q)[k])\n",
+        "from bot import q\nfor k in ('SQL',):\n    print(getattr(q, k))\n",
+        "class C:\n    pass\n\n\nc = C()\nfor k, v in {'SQL': 1}.items():\n    setattr(c, k, v)\n",
+    ],
+)
+def test_a_namespace_only_read_leaves_the_constant_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    files = {"bot/q.py": CONSTANT, "bot/admin.py": read}
+    _project(tmp_path, {**files, "bot/tags.py": READS_CONSTANT})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+async def test_a_constant_written_through_a_kept_namespace_returns_another_guilds_tags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    files = {"bot/q.py": CONSTANT, "bot/admin.py": NAMESPACE_WRITES["vars_kept"]}
+    _project(tmp_path, {**files, "bot/tags.py": READS_CONSTANT})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
+        monkeypatch.delitem(sys.modules, name)
+    importlib.import_module("bot.admin")
+    tags = importlib.import_module("bot.tags")
+    conn = await asyncpg.connect(guilds)
+    try:
+        rows = await tags.tags(conn, 1)
+    finally:
+        await conn.close()
+    assert sorted(r["name"] for r in rows) == ["mine", "theirs"]

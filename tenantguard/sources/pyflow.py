@@ -5026,7 +5026,7 @@ _STRING_ARGUMENT = (
 # object may be a call's, `setattr(import_module("q"), "X", …)`)
 _SETATTR = lazy_pattern(r"attr(?:__)?\s*\(\s*(?:(?:[^,()]|\([^()]*\))*,\s*)??" + _STRING_ARGUMENT)
 _SETTER = lazy_pattern(r"(?<!\w)(?:__)?(?:set|del)$")
-_DICT_ITEM = lazy_pattern(r"__dict__\s*\[\s*" + _STRING_ARGUMENT)
+_DICT_ITEM = lazy_pattern(r"__(?:dict|globals)__\s*\[\s*" + _STRING_ARGUMENT)
 _VARS_ITEM = lazy_pattern(r"vars(?<!\wvars)\s*\([^)]*\)\s*\[\s*" + _STRING_ARGUMENT)
 _LOCALS_ITEM = lazy_pattern(r"locals(?<!\wlocals)\s*\(\s*\)\s*\[\s*" + _STRING_ARGUMENT)
 # `type("X", (Repo,), {"PIN": …})`: a class made with its attributes (a subclass's)
@@ -5053,11 +5053,12 @@ _NAMESPACE_CHANGE = (
     r"\s*(?:\.\s*(?:update|__setitem__|setdefault|__ior__)\s*\(|\|=)([^()]*(?:\([^()]*\)[^()]*)*)"
 )
 _NAMESPACE_CALLS = (
-    lazy_pattern(r"__dict__" + _NAMESPACE_CHANGE),
+    lazy_pattern(r"__(?:dict|globals)__" + _NAMESPACE_CHANGE),
     lazy_pattern(r"vars(?<!\wvars)\s*\([^()]*\)" + _NAMESPACE_CHANGE),
 )
 _SETITEM_NAMESPACE = lazy_pattern(
-    r"item(?<=setitem)\s*\(\s*(?:vars\s*\([^()]*\)|[^,()]*__dict__)\s*,\s*" + _STRING_ARGUMENT
+    r"item(?<=setitem)\s*\(\s*(?:vars\s*\([^()]*\)|[^,()]*__(?:dict|globals)__)\s*,\s*"
+    + _STRING_ARGUMENT
 )
 _KEYWORD_OR_KEY = lazy_pattern(r"""(?:(?<![\w.])([^\W\d]\w*)\s*=(?!=)|["'](\w+)["'])""")
 # `setattr` / `setitem` handed on as a value (`partial(setattr, q, "X")`, `map(setattr, …)`)
@@ -5253,7 +5254,11 @@ def _read_outside_changes(text: str) -> set[str]:
             for keyword, key in _KEYWORD_OR_KEY.findall(arguments):
                 found.add("stored:" + (keyword or key))
     code = _blanked(text)
-    if _SETTER_AS_VALUE.search(code) is not None or any(n in raw for n in _SETTER_NAMED):
+    if (
+        _SETTER_AS_VALUE.search(code) is not None
+        or any(n in raw for n in _SETTER_NAMED)
+        or (_namespace_written_by_name(code))
+    ):
         # (not a special name, `"__class__"`: one such string in a file that names `setattr`
         # — this module does — would unprove every `self.X` of the project; a special name
         # set through a string is read where it is written, `setattr(r, "__class__", …)`)
@@ -5262,6 +5267,11 @@ def _read_outside_changes(text: str) -> set[str]:
             for _quote, m in _IDENTIFIER_LITERAL.findall(raw)
             if not (m.startswith("__") and m.endswith("__"))
         )
+        if _EXEC_NAMESPACE.search(code) is not None:
+            # `exec("SQL = …", vars(q))`: each name the file's text assigns
+            found.update("stored:" + m for m in _ASSIGNED_IN_TEXT.findall(raw))
+        # `d.update(SQL=…)` of a namespace kept in `d`: each keyword the file passes
+        found.update("stored:" + m for m in _KEYWORD_ARGUMENT.findall(code))
     # a statement over lines joined by backslashes is one line; a name is what Python reads
     # (NFKC: `queries.PIN = …` in fullwidth letters sets `PIN`)
     if "\\" in code:
@@ -5616,6 +5626,53 @@ def _is_slice(code: str, opening: int) -> bool:
         elif char == ":" and depth == 1:
             return True
     return False
+
+
+def _namespace_written_by_name(code: str) -> bool:
+    """Whether a file may write a module's names by a key it does not spell there (outside
+    attack h32g): a namespace kept in a name and changed through it (`d = vars(q)`, `g =
+    q.f.__globals__`, then `d["SQL"] = …`, `g.update(SQL=…)`), handed to `exec` (`exec(code,
+    vars(q))`), or `setattr(q, key, …)` with a key computed, on a name the file imports: then
+    each name it writes as a string may be the one set."""
+    if "vars" not in code and "__" not in code and "setattr" not in code:
+        return False
+    kept = {m.group(1) for m in _NAMESPACE_KEPT.finditer(code)}
+    if kept:
+        for pattern in (_MUTATOR_AFTER, _AUGMENTING):
+            for match in pattern.finditer(code):
+                if _word_before(code, match.start()) in kept:
+                    return True
+        for match in _CLOSED_STORE.finditer(code):
+            first = _SUBSCRIPTED_IN.search(code, code.rfind("\n", 0, match.start()) + 1)
+            if first is not None and first.group(1) in kept and first.start() < match.start():
+                return True
+    if _EXEC_NAMESPACE.search(code) is not None or _NAMESPACE_KEY_COMPUTED.search(code):
+        return True
+    imported = None
+    for match in _SETATTR_COMPUTED.finditer(code):
+        if imported is None:
+            imported = {alias for _original, alias in _import_aliases(code)}
+            imported.update(w for m in _IMPORTED_NAMES.findall(code) for w in _HELD_WORD.findall(m))
+        if match.group(1) in imported:
+            return True
+    return False
+
+
+_NAMESPACE_KEPT = lazy_pattern(
+    r"(?<!\w)(\w+)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:vars[ \t]*\([^()\n]+\)|[\w.]+\.[ \t]*"
+    r"__(?:dict|globals)__)[ \t]*$",
+    re.M,
+)
+_EXEC_NAMESPACE = lazy_pattern(
+    r"exec(?<!\wexec)\s*\((?:[^()]|\([^()]*\))*,\s*(?:vars\s*\(\s*[\w.]+|[\w.]+\.\s*__(?:dict|globals)__)"
+)
+_KEYWORD_ARGUMENT = lazy_pattern(r"[(,]\s*([^\W\d]\w*)\s*=(?!=)")
+_NAMESPACE_KEY_COMPUTED = lazy_pattern(
+    r"(?:vars\s*\([^()\n]*\)|__(?:dict|globals)__)\s*\[\s*(?![\"'\s])[^\]\n]*\]\s*=(?!=)"
+)
+_ASSIGNED_IN_TEXT = lazy_pattern(r"(?<![\w.])([^\W\d]\w*)\s*=(?!=)")
+_SETATTR_COMPUTED = lazy_pattern(r"setattr(?<!\wsetattr)\s*\(\s*(\w+)\s*,\s*(?![\"'\s])")
+_IMPORTED_NAMES = lazy_pattern(r"import(?<!\wimport)[ \t]+([\w \t,.]+)")
 
 
 def _start(match: re.Match[str]) -> int:
