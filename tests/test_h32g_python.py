@@ -377,3 +377,56 @@ async def test_a_constant_written_through_a_kept_namespace_returns_another_guild
     finally:
         await conn.close()
     assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
+
+
+# a query method kept in a container, or named to operator.methodcaller, called with SQL the
+# reader cannot resolve: it was no sink at all (the literal case was only caught because its
+# text read as SQL)
+
+UNRESOLVED = '"SELECT name FROM tags WHERE guild_id = $1"[:21]'  # `SELECT name FROM tags`
+KEPT_SINKS = {
+    "dict": f'    ops = {{"f": conn.fetch}}\n    return await ops["f"]({UNRESOLVED})\n',
+    "dict_get": f'    ops = {{"f": conn.fetch}}\n    return await ops.get("f")({UNRESOLVED})\n',
+    "list": f"    ops = [conn.fetch]\n    return await ops[0]({UNRESOLVED})\n",
+    "tuple": f"    ops = (conn.fetch, conn.execute)\n    return await ops[0]({UNRESOLVED})\n",
+    "methodcaller": (
+        f'    return await operator.methodcaller("fetch", {UNRESOLVED})(conn)\n    pass\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("kept", sorted(KEPT_SINKS))
+def test_sql_sent_through_a_kept_query_method_is_checked(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    kept: str,
+) -> None:
+    source = "import operator\n\n\nasync def tags(conn, guild_id):\n" + KEPT_SINKS[kept]
+    _project(tmp_path, {"bot/tags.py": source})
+    line = 6 if kept != "methodcaller" else 5
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", line, "TG009")]
+
+
+@pytest.mark.parametrize("kept", sorted(KEPT_SINKS))
+def test_pinned_sql_through_a_kept_query_method_passes(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    kept: str,
+) -> None:
+    pinned = '"SELECT name FROM tags WHERE guild_id = $1", guild_id'
+    source = "import operator\n\n\nasync def tags(conn, guild_id):\n" + KEPT_SINKS[kept]
+    source = source.replace(UNRESOLVED, pinned)
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+async def test_a_query_method_kept_in_a_dict_sends_the_unpinned_sql(guilds: str) -> None:
+    conn = await asyncpg.connect(guilds)
+    try:
+        ops = {"f": conn.fetch}
+        rows = await ops["f"](eval(UNRESOLVED))  # the program's own expression
+    finally:
+        await conn.close()
+    assert sorted(r["name"] for r in rows) == ["mine", "theirs"]

@@ -2612,6 +2612,38 @@ class _Walker:
         """`partial(conn.fetch, sql, …)`, `getattr(conn, "fetch")(sql)`, `fetch(sql)` after
         `fetch = conn.fetch`: the query method's call, recorded as such."""
         func = node.func
+        held = func.value if isinstance(func, ast.Subscript) else None
+        if (
+            isinstance(func, ast.Call)
+            and isinstance(func.func, ast.Attribute)
+            and func.func.attr == "get"
+        ):
+            held = func.func.value  # `ops.get("f")(sql)`
+        if isinstance(held, ast.Name):
+            kept = self.lookup(held.id)
+            if isinstance(kept, QueryMethod) and kept.attr != "callproc":
+                # a query method kept in a dict, list or tuple, called through an item (h32g)
+                self.sink(node, f".{kept.attr}()", certain=kept.certain)
+                return True
+        if (
+            isinstance(func, ast.Call)
+            and _called_name(func) == "methodcaller"
+            and func.args
+            and isinstance(func.args[0], ast.Constant)
+            and func.args[0].value in SQL_METHODS
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            # `operator.methodcaller("fetch", sql)(conn)`: conn.fetch(sql) (h32g)
+            call = self._synthetic.get(id(node))
+            if call is None:
+                bound = ast.Attribute(value=node.args[0], attr=func.args[0].value, ctx=ast.Load())
+                bound = ast.copy_location(bound, func)
+                call = ast.Call(func=bound, args=func.args[1:], keywords=func.keywords)
+                call = self._synthetic[id(node)] = ast.copy_location(call, node)
+                call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+            self.sql_method(call, call.func)  # type: ignore[arg-type]
+            return True
         if isinstance(func, ast.Name):
             kept = self.lookup(func.id)
             if isinstance(kept, QueryMethod) and kept.attr == "callproc":
@@ -3015,6 +3047,13 @@ class _Walker:
         kept = self.query_method(inner)
         if kept is not None:
             return kept
+        if isinstance(inner, ast.Dict | ast.List | ast.Tuple):
+            # `ops = {"f": conn.fetch}`, `[conn.fetch]`: `ops["f"](sql)` calls it (h32g)
+            for element in inner.values if isinstance(inner, ast.Dict) else inner.elts:
+                if isinstance(element, ast.Attribute):
+                    certain = self.certainty(element)
+                    if certain is not None:
+                        return QueryMethod(element.attr, certain)
         instance = self.instance_of(inner)
         if instance is not None:  # `q = Queries()`: q.by_org() runs Queries.by_org
             return instance
