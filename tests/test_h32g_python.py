@@ -430,3 +430,40 @@ async def test_a_query_method_kept_in_a_dict_sends_the_unpinned_sql(guilds: str)
     finally:
         await conn.close()
     assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
+
+
+# `from q import *` where q's `__all__` is changed in place or made at run time
+
+STAR_READER = (
+    "from bot.q1 import SQL\nfrom bot.q2 import *\n\n\nasync def tags(conn, guild_id):\n"
+    "    return await conn.fetch(SQL, guild_id)\n"  # 6
+)
+Q1 = 'SQL = "SELECT name FROM tags WHERE guild_id = $1"\n'
+Q2_SQL = f"SQL = {UNRESOLVED}\nX = 1\n"  # `SELECT name FROM tags`, not resolved
+
+
+@pytest.mark.parametrize(
+    "exports",
+    [
+        '__all__ = ["X"]\n__all__.extend(["SQL"])\n',
+        '__all__ = ["X"]\n__all__.append("SQL")\n',
+        '__all__ = [n for n in ("X", "SQL")]\n',
+    ],
+)
+def test_a_star_import_of_an_all_changed_at_run_time_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    exports: str,
+) -> None:
+    files = {"bot/q1.py": Q1, "bot/q2.py": exports + Q2_SQL, "bot/tags.py": STAR_READER}
+    _project(tmp_path, files)
+    assert ("bot/tags.py", 6, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+def test_a_star_import_of_a_constant_all_keeps_the_earlier_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"bot/q1.py": Q1, "bot/q2.py": '__all__ = ["X"]\n' + Q2_SQL, "bot/tags.py": STAR_READER}
+    _project(tmp_path, files)
+    assert ("bot/tags.py", 6, "TG009") not in _found(tmp_path, capsys, monkeypatch)

@@ -1194,7 +1194,18 @@ class _Walker:
         if info is None:
             return
         names = info.exports
-        if names is None:
+        if (names is None and "__all__" in info.env) or (
+            names is not None
+            and (
+                "__all__" in _mutated(info)
+                or self.index.changed_outside("__all__", stored=False, dunder=True)
+                or self.index.changed_outside("__all__", dunder=True)
+            )
+        ):
+            # an `__all__` made at run time or changed in place (`__all__.extend([…])`, h32g):
+            # it may name any of the module's names, a leading underscore's too
+            names = [n for n in info.env if not (n.startswith("__") and n.endswith("__"))]
+        elif names is None:
             names = [name for name in info.env if not name.startswith("_")]
         for name in names:
             self.bind(name, ImportedRef(module, name))
