@@ -467,3 +467,40 @@ def test_a_star_import_of_a_constant_all_keeps_the_earlier_name(
     files = {"bot/q1.py": Q1, "bot/q2.py": '__all__ = ["X"]\n' + Q2_SQL, "bot/tags.py": STAR_READER}
     _project(tmp_path, files)
     assert ("bot/tags.py", 6, "TG009") not in _found(tmp_path, capsys, monkeypatch)
+
+
+# a subclass in another module whose base the reader does not read overrides the query
+
+REPO = (
+    'class Repo:\n    SQL = "SELECT name FROM tags WHERE guild_id = $1"\n\n'
+    "    async def tags(self, conn, guild_id):\n"
+    "        return await conn.fetch(self.SQL, guild_id)\n"  # 5
+)
+ADMIN_BODY = f"    SQL = {UNRESOLVED}\n"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'from bot import repo\n\nBase = getattr(repo, "Repo")\n\n\nclass Admin(Base):\n',
+        "from bot.repo import Repo\n\nBASES = (Repo,)\n\n\nclass Admin(*BASES):\n",
+        "from bot import repo\n\n\ndef pick():\n    return repo.Repo\n\n\nBase = pick()\n\n\n"
+        "class Admin(Base):\n",
+    ],
+)
+def test_a_subclass_of_a_base_not_read_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    header: str,
+) -> None:
+    _project(tmp_path, {"bot/repo.py": REPO, "bot/admin.py": header + ADMIN_BODY})
+    assert ("bot/repo.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+def test_a_class_of_a_base_read_leaves_the_others_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "class Base:\n    pass\n\n\nclass Other(Base):\n    SQL = 1\n"
+    _project(tmp_path, {"bot/repo.py": REPO, "bot/other.py": other})
+    assert _found(tmp_path, capsys, monkeypatch) == []

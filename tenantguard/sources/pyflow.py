@@ -5425,6 +5425,7 @@ def _read_outside_changes(text: str) -> set[str]:
         for method, owner in _METHODCALLER_APPLIED.findall(raw):
             if _literal_text(method) in _SCAN_MUTATORS:
                 found.add("mutated:" + owner)
+    found.update("stored:" + n for n in _unread_subclass_attributes(code))
     returned = _returned(code)
     found.update(f"returns:{function}:{name}" for function, name in returned)
     changed = {f[8:] for f in found if f.startswith("mutated:")}
@@ -5676,6 +5677,47 @@ def _is_slice(code: str, opening: int) -> bool:
         elif char == ":" and depth == 1:
             return True
     return False
+
+
+def _unread_subclass_attributes(code: str) -> list[str]:
+    """The names a class body defines when the class's bases are not read (outside attack
+    h32g): `class Admin(*BASES)`, or a base bound to something other than a class's name
+    (`Base = getattr(r, "Repo")`, `Base = pick()`): it may override any class's attribute."""
+    found: list[str] = []
+    if "class" not in code:
+        return found
+    otherwise: set[str] | None = None
+    for match in _CLASS_STATEMENT.finditer(code):
+        bases = match.group(2)
+        if "*" not in bases:
+            if otherwise is None:
+                otherwise = set(_BOUND_OTHERWISE.findall(code))
+            if not otherwise.intersection(_HELD_WORD.findall(bases)):
+                continue
+        indent = len(match.group(1))
+        at = match.end() + 1
+        while at < len(code):
+            end = code.find("\n", at)
+            end = len(code) if end < 0 else end
+            line = code[at:end]
+            at = end + 1
+            body = line.lstrip(" \t")
+            if not body:
+                continue
+            if len(line) - len(body) <= indent:
+                break
+            member = _MEMBER.match(body)
+            if member is not None:
+                found.append(member.group(1) or member.group(2))
+    return found
+
+
+_CLASS_STATEMENT = lazy_pattern(r"^([ \t]*)class[ \t]+\w+[ \t]*\(([^)]*)\)[^\n]*$", re.M)
+# a name bound to something other than a (dotted) name: `Base = getattr(r, "Repo")`
+_BOUND_OTHERWISE = lazy_pattern(
+    r"^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=(?!=)(?![ \t]*[\w.]+[ \t]*$)", re.M
+)
+_MEMBER = lazy_pattern(r"(?:async[ \t]+)?def[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)")
 
 
 def _namespace_written_by_name(code: str) -> bool:
