@@ -504,3 +504,45 @@ def test_a_class_of_a_base_read_leaves_the_others_proven(
     other = "class Base:\n    pass\n\n\nclass Other(Base):\n    SQL = 1\n"
     _project(tmp_path, {"bot/repo.py": REPO, "bot/other.py": other})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# a wrapper called without its SQL: the default it was made with is sent
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        (
+            f"async def run(conn, q={UNRESOLVED}):\n    return await conn.fetch(q)\n\n\n"
+            "async def tags(conn):\n    return await run(conn)\n",
+            1,
+        ),
+        (
+            f"async def tags(conn):\n    run = lambda q={UNRESOLVED}: conn.fetch(q)\n"
+            "    return await run()\n",
+            2,
+        ),
+    ],
+)
+def test_a_computed_default_a_wrapper_sends_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    line: int,
+) -> None:
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", line, "TG009")]
+
+
+def test_a_wrapper_given_its_sql_or_a_constant_default_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        f"async def run(conn, g, q={UNRESOLVED}, limit=None):\n"
+        "    return await conn.fetch(q, g)\n\n\n"
+        "async def tags(conn, g):\n"
+        '    return await run(conn, g, "SELECT name FROM tags WHERE guild_id = $1")\n'
+    )
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == []

@@ -6986,7 +6986,13 @@ class ProjectIndex:
                     reason = f"the SQL {callee.name}() gets is unpacked from `*`/`**` arguments"
                     argument = (call.call, hole(call.call, unpacked, reason))
                 if argument is None:
-                    continue
+                    default = _default_expression(callee, parameter)
+                    if default is None or isinstance(default, ast.Constant) or unpacks:
+                        continue
+                    # left out, its default sent: one computed when the function was made
+                    # (`def run(conn, q=PREFIX[:21])`, h32g) is only known at run time
+                    reason = f"the default of `{parameter}` in {callee.name}() is computed"
+                    argument = (default, hole(default, callee.module.origin, reason))
                 template = reach[2]
                 if sent_unchanged(template):
                     yield callee, parameter, argument, reach
@@ -8189,6 +8195,19 @@ def _argument_for(
                 return None  # a starred argument before it: its position is unknown
             argument = call.positional[index]
     return argument
+
+
+def _default_expression(callee: FunctionInfo, parameter: str) -> ast.expr | None:
+    """The default a function's parameter is given when a call leaves it out, if any."""
+    arguments = callee.node.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    for argument, given in zip(positional[::-1], arguments.defaults[::-1], strict=False):
+        if argument.arg == parameter:
+            return given
+    for argument, maybe in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+        if argument.arg == parameter:
+            return maybe
+    return None
 
 
 def _default(callee: FunctionInfo, part: Hole) -> Value | None:
