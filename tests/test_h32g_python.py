@@ -546,3 +546,41 @@ def test_a_wrapper_given_its_sql_or_a_constant_default_passes(
     )
     _project(tmp_path, {"bot/tags.py": source})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# found, not fixed (h32g): each passes silently though the SQL it sends is unpinned
+
+NOT_FIXED = {
+    "methodcaller_kept_in_a_name": (
+        "import operator\n\n\nasync def tags(conn):\n"
+        f'    m = operator.methodcaller("fetch", {UNRESOLVED})\n    return await m(conn)\n',
+        {},
+    ),
+    "query_method_stored_into_a_module_dict": (
+        "OPS = {}\n\n\ndef register(conn):\n"
+        '    OPS["f"] = conn.fetch\n\n\nasync def tags():\n'
+        f'    return await OPS["f"]({UNRESOLVED})\n',
+        {},
+    ),
+    "changing_function_handed_as_a_value": (
+        "from bot.q import PARTS\n\n\nasync def tags(conn, guild_id):\n"
+        '    return await conn.fetch("".join(PARTS), guild_id)\n',
+        {
+            "bot/q.py": QUERIES,
+            "bot/admin.py": (
+                "from bot import q\n\n\ndef widen(cols):\n"
+                '    cols.append(" OR TRUE")\n\n\nlist(map(widen, [q.PARTS]))\n'
+            ),
+        },
+    ),
+}
+
+
+@pytest.mark.xfail(strict=True, reason="h32g: found, not fixed")
+@pytest.mark.parametrize("case", sorted(NOT_FIXED))
+def test_not_fixed_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    source, others = NOT_FIXED[case]
+    _project(tmp_path, {**others, "bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) != []
