@@ -188,8 +188,12 @@ WHERE p.proname = ANY($2::text[]) AND n.nspname NOT IN ('pg_catalog', 'informati
 # the catalog reads in flight (`GuardedConnection._tg_catalog_read`), by guard, event loop,
 # server, user, database and server settings; an entry lives as long as its read
 _CATALOG_READS: dict[tuple[Any, ...], asyncio.Future[dict[str, list[Any]] | None]] = {}
-# `GuardedConnection._tg_owner` of state an `unscoped()` block's statements left
+# `GuardedConnection._tg_owner` of state an `unscoped()` block's statements left (or several
+# blocks': `GuardedConnection._tg_left`)
 _UNSCOPED_OWNER = object()
+# `GuardedConnection._tg_owner` of state statements outside any block left from tenant tables'
+# rows (`set_config('my.x', (SELECT … WHERE tenant_id = 1))`, an INSERT's `lastval()`)
+_OUTSIDE_OWNER = object()
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
 _SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
@@ -277,9 +281,13 @@ def _guarded(method: M, then: _Then) -> M:
             return then(self, self._tg_admit_args(query, args), method, query, args, options)
         guard.fast_hits += 1
         if verdict.writes:  # a sequence it advances: the pool's reset must run
-            self._tg_clean = False
-            if scope is not None:
-                self._tg_owner = wanted
+            self._tg_left(
+                wanted
+                if scope is not None
+                else _OUTSIDE_OWNER
+                if verdict.touches_tenant_tables
+                else None
+            )
         if guard._full:
             guard.touch(query)
         if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
@@ -502,7 +510,7 @@ class GuardedConnection(asyncpg.Connection):
         # it (`runtime.schema_code`), no statement is plain
         plain = verdict.plain and not self._tg_schema_code
         if verdict.writes:  # a sequence it advances: the pool's reset must run (DISCARD SEQUENCES)
-            self._tg_dirty(scope)
+            self._tg_dirty(scope, verdict.touches_tenant_tables)
         if plain and not verdict.ends_transaction:
             if verdict.opens_transaction:
                 # through `_tg_then`, which runs it in its pool lease only (`_tg_released`); a
@@ -519,12 +527,13 @@ class GuardedConnection(asyncpg.Connection):
         # the statements after it set it again
         self._tg_fast = False
         if not plain:
-            self._tg_dirty(scope)
+            self._tg_dirty(scope, verdict.touches_tenant_tables)
         if not verdict.plain and type(query) is str and _SCHEMA_CHANGE.search(query) is not None:
             self._tg_changed_schema = True
             guard.catalog_changed()
         self._tg_setting = None
-        return _Forget(wanted, plain)
+        # whose state it leaves, told when it runs (it may be awaited in another block)
+        return _Forget(wanted, plain, owner=_owner_of(scope, verdict.touches_tenant_tables))
 
     def _tg_setting_calls(self, query: object, verdict: RuntimeVerdict, guard: Guard) -> None:
         """On a database whose code reads or sets the tenant setting: refuses a call of a
@@ -648,12 +657,24 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = None
         return _UNSEEN
 
-    def _tg_dirty(self, scope: Scope | None) -> None:
+    def _tg_dirty(self, scope: Scope | None, tenant_rows: bool = False) -> None:
         """The statement admitted may leave state in the session (`_tg_clean`): the state of
-        the block it runs in (`_tg_owner`; outside any block, of whoever left it before)."""
+        the block it runs in (`_tg_owner`; outside any block, of whoever left it before,
+        unless it reads or writes tenant tables: `_OUTSIDE_OWNER`)."""
+        self._tg_left(_owner_of(scope, tenant_rows))
+
+    def _tg_left(self, owner: object) -> None:
+        """`owner`'s statement left state on the session (None: one of no block's that
+        touched no tenant table, such as a worker's SET at start-up: the state's owner stays).
+        State of two blocks (a call kept and awaited after another block's, a statement made
+        with the guard off) is owned by neither: reset before any tenant's next statement
+        (helper h32h)."""
+        if owner is not None:
+            if self._tg_clean or self._tg_owner is None or self._tg_owner == owner:
+                self._tg_owner = owner
+            else:
+                self._tg_owner = _UNSCOPED_OWNER
         self._tg_clean = False
-        if scope is not None:
-            self._tg_owner = scope.key if scope.checkable else _UNSCOPED_OWNER
 
     def _tg_switch(self, scope: Scope | None, guard: Guard, query: object) -> bool:
         """A statement of one tenant() on a connection whose session holds state another
@@ -674,7 +695,13 @@ class GuardedConnection(asyncpg.Connection):
             return False
         if not self.is_in_transaction():
             return True
-        left = "unscoped()" if owner is _UNSCOPED_OWNER else "another tenant's"
+        left = (
+            "unscoped()"
+            if owner is _UNSCOPED_OWNER
+            else "no tenant() block's"
+            if owner is _OUTSIDE_OWNER
+            else "another tenant's"
+        )
         guard.violation(
             f"this transaction passes from one tenant's work to another's, and the session "
             f"holds state {left} statements left (a setting, a sequence's lastval(), a TEMP "
@@ -1117,7 +1144,10 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = None
         self._tg_fast = False
         if not plan.plain:
-            self._tg_dirty(_get_scope())
+            if plan.owner is None:
+                self._tg_dirty(_get_scope())
+            else:  # the block that made the call, not the one awaiting it (helper h32h)
+                self._tg_left(plan.owner)
 
     # -- the types PostgreSQL inferred for the parameters -----------------------------------
 
@@ -2211,16 +2241,29 @@ class _Forget:
     leave it) before it runs, then forgotten; `plain`: it leaves nothing a reset would undo;
     `ending`: it ends a transaction, forgotten only if the value was set inside it."""
 
-    __slots__ = ("ending", "plain", "value")
+    __slots__ = ("ending", "owner", "plain", "value")
 
-    def __init__(self, value: str | None, plain: bool, *, ending: bool = False) -> None:
+    def __init__(
+        self, value: str | None, plain: bool, *, ending: bool = False, owner: object = None
+    ) -> None:
         self.value = value
         self.plain = plain
         self.ending = ending
+        # the `_tg_owner` of the state it leaves, decided when it was called (None: the
+        # block that awaits it)
+        self.owner = owner
 
 
 # the plan of a statement the guard did not look at (`GuardedConnection._tg_unseen`)
 _UNSEEN = _Forget(None, False)
+
+
+def _owner_of(scope: Scope | None, tenant_rows: bool) -> object:
+    """The `GuardedConnection._tg_owner` of state a statement of `scope` leaves: a tenant's
+    key, `_UNSCOPED_OWNER`, `_OUTSIDE_OWNER` (no block's, from tenant tables' rows) or None."""
+    if scope is not None:
+        return scope.key if scope.checkable else _UNSCOPED_OWNER
+    return _OUTSIDE_OWNER if tenant_rows else None
 
 
 def _literal(text: str) -> str:
