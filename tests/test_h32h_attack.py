@@ -16,6 +16,22 @@ trigger and catalog changes, on a real server.
    NOT FIXED (strict xfail): clinic 2's read made while the connection is clean and awaited
    after clinic 1's stash ran: the switch is decided at the call, and the hot path returns
    asyncpg's own coroutine (no hook when it is awaited).
+3. h32d's role kept (a pool whose init= runs SET ROLE h31b_clinic_app, under Row-Level
+   Security): a function hiding its role change from the body's text — `EXECUTE
+   format('RESET %s', 'role')`, `set_config('ro' || 'le', 'none', false)` — was called by
+   clinic 1's request and its next `all_names()` returned Ana, Bruno and Carla. FIXED:
+   `schema_code.role_changers` takes a function with dynamic SQL, a set_config() of a name that
+   is not a plain literal, a U& escape or a procedural language the guard does not read as one
+   that may change the role (compiled code trusted as the built-ins). Held: `EXECUTE 'RE' ||
+   'SET ROLE'` (the text shows `set role`). NOT FIXED (strict xfails): a view calling such a
+   function (`SELECT done FROM escalation`), and a function a migration made from another
+   session after the pool's connection read the catalog.
+4. h32d's triggers and rules read from the catalog: a write of workspace 1's notes whose
+   trigger moves every workspace's counts. Held (refused): dynamic SQL in the trigger
+   function, a statement-level trigger, a DO ALSO rule on a table, a BEFORE trigger. NOT FIXED
+   (strict xfails): the trigger function calling a SQL function that updates every
+   workspace's counts (`PERFORM bump_all()`), and a trigger a migration made from another
+   session after the connection read the catalog (not re-read, even after reset()).
 """
 
 from __future__ import annotations
@@ -164,3 +180,223 @@ async def test_a_statement_prepared_in_clinic_1_run_in_clinic_2(two_clinics: str
             assert await read.fetchval() in ("", None)
     finally:
         await conn.close()
+
+
+# 3. h32d: a request cannot leave the role a pool's init= set. Functions whose body changes
+# the role in a spelling the body's text hides, or made after the connection read the catalog.
+ESCAPES = {
+    "dynamic SQL": "CREATE FUNCTION escape_{n}() RETURNS int LANGUAGE plpgsql AS"
+    " $$BEGIN EXECUTE 'RE' || 'SET ROLE'; RETURN 1; END$$",
+    "format()": "CREATE FUNCTION escape_{n}() RETURNS int LANGUAGE plpgsql AS"
+    " $$BEGIN EXECUTE format('RESET %s', 'role'); RETURN 1; END$$",
+    "a computed set_config name": "CREATE FUNCTION escape_{n}() RETURNS text LANGUAGE sql AS"
+    " $$SELECT set_config('ro' || 'le', 'none', false)$$",
+}
+
+
+async def _role_pool(dsn: str, code: str | None) -> tuple[object, str]:
+    from tenantguard.runtime import create_pool
+    from tests.test_h31b_runtime_state import _ROLE, _drop_privileges, _rls
+    from tests.test_runtime import POLICY as CLINICS
+
+    await _rls(dsn)
+    if code is not None:
+        owner = await asyncpg.connect(dsn)
+        try:
+            await owner.execute(code)
+            await owner.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {_ROLE}")
+        finally:
+            await owner.close()
+    pool = await create_pool(
+        dsn, policy=CLINICS, min_size=1, max_size=1, init=_drop_privileges,
+        set_tenant_setting=True,
+    )  # fmt: skip
+    return pool, _ROLE
+
+
+async def _escaped(connection: object, call: str, role: str) -> list[str]:
+    """Clinic 1's request calls `call`: the names all_names() gives it next (RLS: its own),
+    unless the call was refused."""
+    try:
+        await connection.fetchval(call)  # type: ignore[attr-defined]
+    except TenantIsolationError:
+        assert await connection.fetchval("SELECT current_user") == role  # type: ignore[attr-defined]
+        return ["refused"]
+    return [r[0] for r in await connection.fetch("SELECT * FROM all_names()")]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("how", sorted(ESCAPES))
+async def test_a_function_hiding_its_role_change_is_refused(two_clinics: str, how: str) -> None:
+    pool, role = await _role_pool(two_clinics, ESCAPES[how].format(n=1))
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                assert [r[0] for r in await connection.fetch("SELECT * FROM all_names()")] == [
+                    "Ana", "Bruno",
+                ]  # fmt: skip
+                assert await _escaped(connection, "SELECT escape_1()", role) == ["refused"]
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h32d/h32h: the functions that change the role are read once, with the catalog; "
+    "one a migration makes from another session afterwards is called unchecked",
+)
+async def test_a_role_changing_function_made_after_the_catalog_read_is_refused(
+    two_clinics: str,
+) -> None:
+    pool, role = await _role_pool(two_clinics, None)
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                assert [r[0] for r in await connection.fetch("SELECT * FROM all_names()")] == [
+                    "Ana", "Bruno",
+                ]  # fmt: skip
+        owner = await asyncpg.connect(two_clinics)  # a migration, from another session
+        try:
+            await owner.execute(
+                "CREATE FUNCTION late() RETURNS int LANGUAGE plpgsql AS"
+                " $$BEGIN RESET ROLE; RETURN 1; END$$;"
+                f" GRANT EXECUTE ON FUNCTION late() TO {role}"
+            )
+        finally:
+            await owner.close()
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                # leaks: ['Ana', 'Bruno', 'Carla'] (run as the login role)
+                assert await _escaped(connection, "SELECT late()", role) == ["refused"]
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_function_setting_a_named_setting_stays_callable(two_clinics: str) -> None:
+    """The safe twin: set_config() of a plain literal name other than role, no dynamic SQL."""
+    code = (
+        "CREATE FUNCTION remember_1() RETURNS text LANGUAGE plpgsql AS"
+        " $$BEGIN RETURN set_config('my.note', 'x', false); END$$"
+    )
+    pool, role = await _role_pool(two_clinics, code)
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                assert await _escaped(connection, "SELECT remember_1()", role) == ["Ana", "Bruno"]
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h32h: a view whose definition calls a role-changing function: the view's read "
+    "names no function, and role_changers follows functions only",
+)
+async def test_a_view_calling_a_role_changer_is_refused(two_clinics: str) -> None:
+    code = (
+        "CREATE FUNCTION escalate_v() RETURNS int LANGUAGE plpgsql AS"
+        " $$BEGIN RESET ROLE; RETURN 1; END$$;"
+        " CREATE VIEW escalation AS SELECT escalate_v() AS done"
+    )
+    pool, role = await _role_pool(two_clinics, code)
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                got = await _escaped(connection, "SELECT done FROM escalation", role)
+                assert got == ["refused"]  # leaks: ['Ana', 'Bruno', 'Carla']
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+# 4. h32d: the runtime reads triggers and rules from the catalog (TG005). A write of workspace
+# 1's notes whose trigger or rule moves every workspace's counts, in shapes the catalog read
+# may miss.
+from tests.test_h32d_open_items import POLICY as WORKSPACES  # noqa: E402
+from tests.test_h32d_open_items import SCHEMA as WORKSPACE_SCHEMA  # noqa: E402
+
+NOTE = "INSERT INTO notes (ws_id, body) VALUES ($1, 'b')"
+BUMPS = {
+    "dynamic SQL": "CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " EXECUTE 'UPDATE counts SET n = n + 1'; RETURN NEW; END$$;"
+    " CREATE TRIGGER t AFTER INSERT ON notes FOR EACH ROW EXECUTE FUNCTION bump()",
+    "a statement-level trigger": "CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN UPDATE counts SET n = n + 1; RETURN NULL; END$$;"
+    " CREATE TRIGGER t AFTER INSERT ON notes FOR EACH STATEMENT EXECUTE FUNCTION bump()",
+    "a rule on a table": "CREATE RULE r AS ON INSERT TO notes DO ALSO UPDATE counts SET n = n + 1",
+    "a helper function": "CREATE FUNCTION bump_all() RETURNS void LANGUAGE sql AS"
+    " 'UPDATE counts SET n = n + 1';"
+    " CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN PERFORM bump_all(); RETURN NEW; END$$;"
+    " CREATE TRIGGER t AFTER INSERT ON notes FOR EACH ROW EXECUTE FUNCTION bump()",
+    "a BEFORE trigger": "CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " UPDATE counts SET n = n + 1; RETURN NEW; END$$;"
+    " CREATE TRIGGER t BEFORE INSERT ON notes FOR EACH ROW EXECUTE FUNCTION bump()",
+}
+
+
+async def _counts_after_note(conn: asyncpg.Connection) -> object:
+    """Workspace 1's note under the guard, rolled back: 'refused' or the counts it left."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        with tenant(1):
+            try:
+                await conn.execute(NOTE, 1)
+            except TenantIsolationError:
+                return "refused"
+        rows = await asyncpg.Connection.fetch(conn, "SELECT ws_id, n FROM counts ORDER BY 1")
+        return [tuple(r) for r in rows]
+    finally:
+        await transaction.rollback()
+
+
+_HELPER_XFAIL = pytest.mark.xfail(
+    strict=True,
+    reason="h32h: a trigger function's `PERFORM bump_all()` is read as a call of an unknown "
+    "function: the catalog read gives hidden_writes the triggers' functions only, not the "
+    "functions they call (counts of workspace 2 moved)",
+)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(s, marks=_HELPER_XFAIL) if s == "a helper function" else s
+        for s in sorted(BUMPS)
+    ],
+)
+async def test_a_write_whose_trigger_moves_every_workspace_is_refused(
+    database: str, shape: str
+) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(WORKSPACE_SCHEMA)
+        await owner.execute(BUMPS[shape])
+    finally:
+        await owner.close()
+    conn = await connect(database, policy=WORKSPACES)
+    try:
+        assert await _counts_after_note(conn) == "refused"
+    finally:
+        await conn.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h32h: triggers are read with the catalog once per connection; one a migration "
+    "makes from another session later is not judged, even after reset() (workspace 2's count "
+    "moved)",
+)
+async def test_a_trigger_made_after_the_catalog_read_is_judged(database: str) -> None:
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(WORKSPACE_SCHEMA)
+        conn = await connect(database, policy=WORKSPACES)
+        try:
+            assert await _counts_after_note(conn) == [(1, 0), (2, 0)]  # no trigger yet
+            await owner.execute(BUMPS["a BEFORE trigger"])  # a migration, another session
+            await conn.reset()
+            assert await _counts_after_note(conn) == "refused"
+        finally:
+            await conn.close()
+    finally:
+        await owner.close()

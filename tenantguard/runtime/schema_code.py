@@ -357,11 +357,34 @@ def role_changers(functions: Iterable[Row]) -> frozenset[str]:
     words: dict[str, set[str]] = {}
     for row in functions:
         folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
-        if changes_role(body):
+        if changes_role(body) or _may_change_role(str(row[2]), body):
             found.add(folded)
         words[folded] = set(_WORD.findall(body))
     _close(found, words)
     return frozenset(found)
+
+
+_EXECUTE = lazy_pattern(r"\bexecute\b")
+_COMPILED = frozenset({"c", "internal"})
+# a set_config() whose setting name is a plain literal that is neither role nor
+# session_authorization (`changes_role` finds those)
+_NAMED_SET_CONFIG = lazy_pattern(
+    r"set_config\s*\(\s*'(?!(?:role|session_authorization)')[a-z_][a-z0-9_.]*'\s*,"
+)
+
+
+def _may_change_role(language: str, body: str) -> bool:
+    """Code whose role change its text may hide (helper h32h: `EXECUTE format('RESET %s',
+    'role')`, `set_config('ro' || 'le', 'none', false)` ran the request's later statements as
+    the login role): dynamic SQL, a set_config() of a name that is not a plain literal, a U&
+    escape, a procedural language the guard does not read (PL/Python's `plpy.execute`…;
+    compiled code, an extension's such as pgcrypto's, is trusted as the built-ins are)."""
+    return (
+        language not in _READ_LANGUAGES | _COMPILED
+        or _EXECUTE.search(body) is not None
+        or _ESCAPED.search(body) is not None
+        or body.count("set_config") > len(_NAMED_SET_CONFIG.findall(body))
+    )
 
 
 def stateful_code(functions: Iterable[Row], views: Iterable[Sequence[object]]) -> frozenset[str]:
