@@ -96,6 +96,7 @@ from tenantguard.runtime.schema_code import (
 from tenantguard.runtime.session import (
     RELIED_ON_SETTINGS,
     SEARCH_PATH,
+    is_control_statement,
     search_path_problem,
 )
 from tenantguard.runtime.tokens import inline_parameters
@@ -695,6 +696,12 @@ class GuardedConnection(asyncpg.Connection):
             return False
         if not self.is_in_transaction():
             return True
+        if type(query) is str and is_control_statement(query):
+            # COMMIT, ROLLBACK, SAVEPOINT… (and LISTEN c, NOTIFY c, 'literal'): they read
+            # nothing of the session, and refused they left the transaction open (helper h32h:
+            # the COMMIT of a tenant's transaction after an unscoped() step in it); the next
+            # statement is checked again (reset first once the transaction ends)
+            return False
         left = (
             "unscoped()"
             if owner is _UNSCOPED_OWNER
