@@ -151,7 +151,9 @@ async def test_a_cursor_declared_for_another_clinic_is_not_fetched(two_clinics: 
             assert [r[0] for r in await conn.fetch("FETCH ALL FROM every")] == ["Carla"]
         with tenant(1), pytest.raises(TenantIsolationError, match="cursor"):
             await conn.fetch("FETCH ALL FROM every")  # maintenance's cursor is no tenant's
-        with unscoped("maintenance"):
+        with unscoped("maintenance"), pytest.raises(asyncpg.InvalidCursorNameError):
+            # (since round 32 the connection is reset before clinic 1's first statement after
+            # unscoped()'s: CLOSE ALL closed the held cursor)
             await conn.execute("CLOSE every")
     finally:
         await conn.close()
