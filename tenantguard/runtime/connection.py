@@ -915,7 +915,9 @@ class GuardedConnection(asyncpg.Connection):
         readers, self._tg_setting_changers, reading, mentions = setting_code(
             (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
         )
-        self._tg_role_changers = role_changers(tuple(row) for row in functions)
+        changers = role_changers((tuple(row) for row in functions), [tuple(r) for r in views])
+        self._tg_role_changers = changers
+        guard.learn_role_views(changers & {str(row[0]).lower() for row in views if row[2] == "v"})
         stateful = stateful_code((tuple(row) for row in functions), (tuple(row) for row in views))
         guard.learn_stateful(stateful)
         self._tg_reset_kept = (

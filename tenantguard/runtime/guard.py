@@ -151,6 +151,12 @@ def _folded(name: str) -> str:
     return name.encode("utf-8")[:63].decode("utf-8", "ignore").lower()
 
 
+_ROLE_HINT = (
+    "leave the role the pool's init= sets in requests; change roles in maintenance code "
+    "(`with unscoped(reason):`)"
+)
+
+
 def _read_names(sql: str) -> set[str]:
     """The names a statement may read (views, functions), compared with the catalog's folded
     names: its ASCII words, and each name as PostgreSQL reads it — a quoted one with its
@@ -276,6 +282,7 @@ class Guard:
         "_reports",
         "_require_tenant",
         "_role_kept",
+        "_role_views",
         "_set_tenant_setting",
         "_setting_literal",
         "_setting_readers",
@@ -340,6 +347,8 @@ class Guard:
         self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
         self._hidden: dict[str, dict[str, str]] = {}
         self._role_kept = False  # a pool's init= set the role its connections run as
+        # views whose definition calls a function that changes the role (`learn_role_views`)
+        self._role_views: frozenset[str] = frozenset()
         # the tenant column's types by relation, and the exact domains among them
         self._column_types: tuple[dict[str, str], dict[str, tuple[str, str]]] = ({}, {})
         self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
@@ -534,6 +543,13 @@ class Guard:
         if not self._role_kept:
             self._role_kept = True
             self.clear_cache()
+
+    def learn_role_views(self, names: frozenset[str]) -> None:
+        """Views (folded names) whose definition calls a function that changes the role
+        (`schema_code.role_changers`): with a role the pool's `init=` set, a statement naming
+        one is refused outside `unscoped()` (helper h32h: `SELECT done FROM escalation`
+        ran `RESET ROLE`). Verdicts made before are made again."""
+        self._relearn("_role_views", self._role_views | names)
 
     def learn_tenant_column_types(
         self, types: Mapping[str, str], domains: Mapping[str, tuple[str, str]] | None = None
@@ -1035,10 +1051,21 @@ class Guard:
                     "pool's init= set: the request's later statements would run as another "
                     "role (RESET ROLE: the login role), with its rights and out of the "
                     "Row-Level Security that contains the init's role",
-                    "leave the role the pool's init= sets in requests; change roles in "
-                    "maintenance code (`with unscoped(reason):`)",
+                    _ROLE_HINT,
                 )
             )
+        if self._role_kept and self._role_views:
+            views = set().union(*(_read_names(text) for text in texts)) & self._role_views
+            if views:
+                errors.append(
+                    _runtime_finding(
+                        f"the statement reads {', '.join(sorted(views))}, a view calling a "
+                        "function that changes the session's role, which the pool's init= "
+                        "set: the request's later statements would run as another role, out "
+                        "of the Row-Level Security that contains the init's role",
+                        _ROLE_HINT,
+                    )
+                )
         parameters: set[int] = set()
         literals: list[str] = []
         touches = expression = False

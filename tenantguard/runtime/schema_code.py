@@ -346,11 +346,15 @@ _ESCAPED = lazy_pattern(r"\bu&\s*['\"]")
 _DYNAMIC_SETTING = lazy_pattern(r"\bexecute\b[^;]*?\b(show|set|reset)\b")
 
 
-def role_changers(functions: Iterable[Row]) -> frozenset[str]:
+def role_changers(
+    functions: Iterable[Row], views: Iterable[Sequence[object]] = ()
+) -> frozenset[str]:
     """The functions (folded names) that change the session's role or session user (`RESET
     ROLE`, `SET ROLE`, set_config('role', …): `runtime.session.changes_role`), or call one
     that does: with a role a pool's `init=` set, a request calling one is refused (helper
-    h32d: `SELECT escalate()` ran the request's later statements as the login role)."""
+    h32d: `SELECT escalate()` ran the request's later statements as the login role). And the
+    views (`views`: rows of `VIEW_QUERY`) whose definition calls one (helper h32h: `SELECT
+    done FROM escalation` ran it)."""
     from tenantguard.runtime.session import changes_role
 
     found: set[str] = set()
@@ -360,6 +364,10 @@ def role_changers(functions: Iterable[Row]) -> frozenset[str]:
         if changes_role(body) or _may_change_role(str(row[2]), body):
             found.add(folded)
         words[folded] = set(_WORD.findall(body))
+    for row in views:
+        if len(row) < 3 or row[2] == "v":
+            text = _COMMENT.sub(" ", str(row[1] or "").lower())
+            words.setdefault(str(row[0]).lower(), set()).update(_WORD.findall(text))
     _close(found, words)
     return frozenset(found)
 
