@@ -25,7 +25,9 @@ trigger and catalog changes, on a real server.
    that may change the role (compiled code trusted as the built-ins). Held: `EXECUTE 'RE' ||
    'SET ROLE'` (the text shows `set role`). A view calling such a function (`SELECT done
    FROM escalation` returned every clinic's names next): FIXED, a statement naming a view whose
-   definition calls a role changer is refused (`Guard.learn_role_views`). NOT FIXED (strict
+   definition calls a role changer is refused (`Guard.learn_role_views`), and so is a write of
+   a table whose trigger runs one (`INSERT INTO visits …`, BEFORE trigger `RESET ROLE`). NOT
+   FIXED (strict
    xfail): a function a migration made from another session after the pool's connection read
    the catalog.
 4. h32d's triggers and rules read from the catalog: a write of workspace 1's notes whose
@@ -430,3 +432,48 @@ async def test_a_transaction_with_an_unscoped_step_ends(two_clinics: str, end: s
 
 class _Undo(Exception):
     pass
+
+
+async def test_a_write_whose_trigger_changes_the_role_is_refused(two_clinics: str) -> None:
+    from tests.test_h31b_runtime_state import _ROLE
+
+    code = (
+        "CREATE TABLE visits (tenant_id bigint NOT NULL, note text);"
+        " CREATE FUNCTION escalate_t() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$BEGIN RESET ROLE; RETURN NEW; END$$;"
+        " CREATE TRIGGER t BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION escalate_t();"
+        f" GRANT ALL ON visits TO {_ROLE}"
+    )
+    pool, role = await _role_pool(two_clinics, code)
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                got = await _escaped(
+                    connection, "INSERT INTO visits (tenant_id, note) VALUES (1, 'x')", role
+                )
+                assert got == ["refused"]  # was: ['Ana', 'Bruno', 'Carla']
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_write_whose_trigger_keeps_the_role_runs(two_clinics: str) -> None:
+    """The safe twin: a trigger whose function leaves the role alone."""
+    from tests.test_h31b_runtime_state import _ROLE
+
+    code = (
+        "CREATE TABLE visits (tenant_id bigint NOT NULL, note text);"
+        " CREATE FUNCTION stamp_t() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$BEGIN NEW.note := NEW.note || '!'; RETURN NEW; END$$;"
+        " CREATE TRIGGER t BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION stamp_t();"
+        f" GRANT ALL ON visits TO {_ROLE}"
+    )
+    pool, role = await _role_pool(two_clinics, code)
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                got = await _escaped(
+                    connection, "INSERT INTO visits (tenant_id, note) VALUES (1, 'x')", role
+                )
+                assert got == ["Ana", "Bruno"]
+    finally:
+        await pool.close()  # type: ignore[attr-defined]

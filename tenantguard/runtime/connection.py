@@ -84,6 +84,7 @@ from tenantguard.runtime.schema_code import (
     inlined_functions,
     merged_by_table,
     role_changers,
+    role_changing_writes,
     setting_code,
     spanning_keys,
     stateful_code,
@@ -917,7 +918,10 @@ class GuardedConnection(asyncpg.Connection):
         )
         changers = role_changers((tuple(row) for row in functions), [tuple(r) for r in views])
         self._tg_role_changers = changers
-        guard.learn_role_views(changers & {str(row[0]).lower() for row in views if row[2] == "v"})
+        guard.learn_role_views(
+            (changers & {str(row[0]).lower() for row in views if row[2] == "v"})
+            | role_changing_writes([tuple(row) for row in catalog["triggers"]], changers)
+        )
         stateful = stateful_code((tuple(row) for row in functions), (tuple(row) for row in views))
         guard.learn_stateful(stateful)
         self._tg_reset_kept = (

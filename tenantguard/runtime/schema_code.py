@@ -372,6 +372,37 @@ def role_changers(
     return frozenset(found)
 
 
+# a trigger's DDL (`pg_get_triggerdef`): the relation (group 1, its last name part) and the
+# function it runs (group 2, its last name part)
+_TRIGGER_DEF = lazy_pattern(
+    r"(?is)create\s+(?:constraint\s+)?trigger\s.*?\son\s+(?:(?:\"(?:[^\"]|\"\")*\"|[^\s.\"]+)\.)?"
+    r"(\"(?:[^\"]|\"\")*\"|[^\s.\"]+)\s.*?\sexecute\s+(?:function|procedure)\s+"
+    r"(?:(?:\"(?:[^\"]|\"\")*\"|[^\s.\"(]+)\.)?(\"(?:[^\"]|\"\")*\"|[^\s.\"(]+)\s*\("
+)
+
+
+def role_changing_writes(
+    triggers: Iterable[Sequence[object]], changers: frozenset[str]
+) -> set[str]:
+    """The relations (folded names) a trigger of which runs one of `changers` (helper h32h:
+    an INSERT INTO visits whose BEFORE trigger ran RESET ROLE). `triggers`: rows of
+    `TRIGGER_QUERY`."""
+    found: set[str] = set()
+    for row in triggers:
+        for relation, function in _TRIGGER_DEF.findall(str(row[0] or "")):
+            if _unquoted(function) in changers:
+                found.add(_unquoted(relation))
+    return found
+
+
+def _unquoted(name: str) -> str:
+    """A name lower-cased, a quoted one unquoted, as `role_changers` and the guard's read
+    names fold them (more names match than PostgreSQL would match, never fewer)."""
+    if name.startswith('"'):
+        name = name[1:-1].replace('""', '"')
+    return name.lower()
+
+
 _EXECUTE = lazy_pattern(r"\bexecute\b")
 _COMPILED = frozenset({"c", "internal"})
 # a set_config() whose setting name is a plain literal that is neither role nor
