@@ -477,3 +477,19 @@ async def test_a_write_whose_trigger_keeps_the_role_runs(two_clinics: str) -> No
                 assert got == ["Ana", "Bruno"]
     finally:
         await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_outside_any_block_a_copy_lastval_is_not_read_by_a_clinic(two_clinics: str) -> None:
+    """COPY into a serial table outside any block advances the sequence (lastval): checked as
+    its INSERT, the state is no block's (held since this round's fix)."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        await conn.copy_records_to_table(
+            "patients", records=[(1, "Dora", "113")],
+            columns=["tenant_id", "first_name", "phone_number"],
+        )  # fmt: skip
+        assert await conn.fetchval("SELECT lastval()") > 0
+        with tenant(2), pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+            await conn.fetchval("SELECT lastval()")
+    finally:
+        await conn.close()
