@@ -134,6 +134,30 @@ async def test_one_lease_of_a_pooled_connection_passing_to_another_clinic(
         await pool.close()
 
 
+async def test_a_transaction_may_end_and_a_request_keeps_its_own_unscoped_state(
+    two_clinics: str,
+) -> None:
+    """The statement that ends the transaction is never refused (the next one is reset
+    first), and an unscoped() part of a request's transaction leaves the request state it may
+    read (its own trusted part): refused only between two tenants."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        await conn.execute("BEGIN")
+        with tenant(1):
+            assert await conn.fetchval(STASH, 1) == "Ana,Bruno"
+        with tenant(2):
+            await conn.execute("COMMIT")  # ends clinic 1's transaction: not refused
+            assert await conn.fetchval(READ_STASH) in ("", None)  # reset first
+        async with conn.transaction():
+            with unscoped("look the clinic up"):
+                await conn.execute("SELECT set_config('my.clinic', '2', true)")
+            with tenant(2):
+                assert await conn.fetchval("SELECT current_setting('my.clinic')") == "2"
+                assert [r[0] for r in await conn.fetch(NAMES, 2)] == ["Carla"]
+    finally:
+        await conn.close()
+
+
 @pytest.mark.parametrize("how", ["fetch", "cursor", "prepare", "executemany", "copy"])
 async def test_every_entry_point_resets_before_another_clinic(two_clinics: str, how: str) -> None:
     """The reset comes before the next clinic's first call whichever method makes it."""

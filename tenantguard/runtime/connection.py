@@ -196,6 +196,8 @@ _UNSCOPED_OWNER = object()
 # `GuardedConnection._tg_owner` of state statements outside any block left from tenant tables'
 # rows (`set_config('my.x', (SELECT … WHERE tenant_id = 1))`, an INSERT's `lastval()`)
 _OUTSIDE_OWNER = object()
+# `GuardedConnection._tg_owner` of state several blocks left (no block's to adopt)
+_MIXED_OWNER = object()
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
 _SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
@@ -675,7 +677,7 @@ class GuardedConnection(asyncpg.Connection):
             if self._tg_clean or self._tg_owner is None or self._tg_owner == owner:
                 self._tg_owner = owner
             else:
-                self._tg_owner = _UNSCOPED_OWNER
+                self._tg_owner = _MIXED_OWNER
         self._tg_clean = False
 
     def _tg_switch(self, scope: Scope | None, guard: Guard, query: object) -> bool:
@@ -687,7 +689,9 @@ class GuardedConnection(asyncpg.Connection):
         back; nothing resets a connection of `connect()` (or a pooled one within a lease)
         between two tenants' work, so it is reset here first, as a pool's release would
         (True: `_tg_after_driver` does it). In a transaction, which a reset would end, the
-        statement is refused."""
+        statement is refused — unless the state is an `unscoped()` block's alone: a request's
+        own trusted step in its transaction (a lookup, an audit row), whose state the tenant's
+        block takes on from then (a false alarm of the first version)."""
         owner = self._tg_owner
         if owner is None or scope is None or not scope.checkable or scope.key == owner:
             return False
@@ -703,9 +707,12 @@ class GuardedConnection(asyncpg.Connection):
             # the COMMIT of a tenant's transaction after an unscoped() step in it); the next
             # statement is checked again (reset first once the transaction ends)
             return False
+        if owner is _UNSCOPED_OWNER:
+            self._tg_owner = scope.key
+            return False
         left = (
-            "unscoped()"
-            if owner is _UNSCOPED_OWNER
+            "several blocks'"
+            if owner is _MIXED_OWNER
             else "no tenant() block's"
             if owner is _OUTSIDE_OWNER
             else "another tenant's"
