@@ -1907,6 +1907,7 @@ class _Walker:
                 # in another module, `repo.X = …`, a decorator's `cls_.X = …`), or changed
                 # there in place (round 25, outside attack)
                 or self.index.changed_outside(name)
+                or self.index.overridden_elsewhere(name, info.name, self.origin)
                 or (isinstance(binding, Items) and self.index.changed_outside(name, stored=False))
             ):
                 reason = (
@@ -3536,8 +3537,12 @@ class _Walker:
         order, _ = self.index.bases(record.info)
         if not any(_makes_records(cls) for cls in order):
             return None
-        if self.index.changed_outside(node.attr) or any(
-            _may_change_fields(cls) or node.attr in self.index._assigned(cls) for cls in order
+        if (
+            self.index.changed_outside(node.attr)
+            or self.index.overridden_elsewhere(node.attr, "", self.origin)
+            or any(
+                _may_change_fields(cls) or node.attr in self.index._assigned(cls) for cls in order
+            )
         ):
             return None  # (a validator, `__post_init__`, `self.sort = …` may give it another)
         for cls in order:
@@ -5425,7 +5430,10 @@ def _read_outside_changes(text: str) -> set[str]:
         for method, owner in _METHODCALLER_APPLIED.findall(raw):
             if _literal_text(method) in _SCAN_MUTATORS:
                 found.add("mutated:" + owner)
-    found.update("stored:" + n for n in _unread_subclass_attributes(code))
+    for made_in, attribute in _unread_subclass_attributes(code):
+        # (the class itself: its own body's value is what it reads; `overrides:X` names the
+        # files for the check cache, `overrides:X:C` which class, see `overridden_elsewhere`)
+        found.update(("overrides:" + attribute, f"overrides:{attribute}:{made_in}"))
     returned = _returned(code)
     found.update(f"returns:{function}:{name}" for function, name in returned)
     changed = {f[8:] for f in found if f.startswith("mutated:")}
@@ -5679,19 +5687,21 @@ def _is_slice(code: str, opening: int) -> bool:
     return False
 
 
-def _unread_subclass_attributes(code: str) -> list[str]:
-    """The names a class body defines when the class's bases are not read (outside attack
-    h32g): `class Admin(*BASES)`, or a base bound to something other than a class's name
-    (`Base = getattr(r, "Repo")`, `Base = pick()`): it may override any class's attribute."""
-    found: list[str] = []
+def _unread_subclass_attributes(code: str) -> list[tuple[str, str]]:
+    """Each class with the names its body defines when the class's bases are not read
+    (outside attack h32g): `class Admin(*BASES)`, or a base bound to something other than a
+    class's name (`Base = getattr(r, "Repo")`, `Base = pick()`): it may override any other
+    class's attribute. What a base subscripts (`Generic[T]`, `Repo[Model]`) is no base, and
+    SQLAlchemy's `Base = declarative_base()` (no `cls=`) is a new class of no project class."""
+    found: list[tuple[str, str]] = []
     if "class" not in code:
         return found
     otherwise: set[str] | None = None
     for match in _CLASS_STATEMENT.finditer(code):
-        bases = match.group(2)
+        bases = _SUBSCRIPTS.sub("", match.group(3))
         if "*" not in bases:
             if otherwise is None:
-                otherwise = set(_BOUND_OTHERWISE.findall(code))
+                otherwise = _bound_otherwise(code)
             if not otherwise.intersection(_HELD_WORD.findall(bases)):
                 continue
         indent = len(match.group(1))
@@ -5708,16 +5718,46 @@ def _unread_subclass_attributes(code: str) -> list[str]:
                 break
             member = _MEMBER.match(body)
             if member is not None:
-                found.append(member.group(1) or member.group(2))
+                found.append((match.group(2), member.group(1) or member.group(2)))
     return found
 
 
-_CLASS_STATEMENT = lazy_pattern(r"^([ \t]*)class[ \t]+\w+[ \t]*\(([^)]*)\)[^\n]*$", re.M)
+def _bound_otherwise(code: str) -> set[str]:
+    """The names a file binds to something other than a (dotted) name, but for a base made
+    by SQLAlchemy's `declarative_base()` / `automap_base()` imported from it without `cls=`
+    (a class whose only base is SQLAlchemy's: it overrides no project class's attribute)."""
+    found: set[str] = set()
+    for match in _BOUND_OTHERWISE.finditer(code):
+        line_end = code.find("\n", match.end())
+        fresh = _FRESH_BASE.match(code, match.start(), len(code) if line_end < 0 else line_end)
+        if (
+            fresh is None
+            or "cls" in fresh.group(2)
+            or re.search(
+                r"^[ \t]*from[ \t]+sqlalchemy[\w.]*[ \t]+import[^\n]*\b" + fresh.group(1) + r"\b",
+                code,
+                re.M,
+            )
+            is None
+            or re.search(r"(?<!\w)(?:def|class)[ \t]+" + fresh.group(1) + r"\b", code) is not None
+            or re.search(r"\bas[ \t]+" + fresh.group(1) + r"\b", code) is not None
+        ):
+            found.add(match.group(1))
+    return found
+
+
+_CLASS_STATEMENT = lazy_pattern(r"^([ \t]*)class[ \t]+(\w+)[ \t]*\(([^)]*)\)[^\n]*$", re.M)
+_SUBSCRIPTS = lazy_pattern(r"\[[^\[\]]*\]")
 # a name bound to something other than a (dotted) name: `Base = getattr(r, "Repo")`
 _BOUND_OTHERWISE = lazy_pattern(
     r"^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=(?!=)(?![ \t]*[\w.]+[ \t]*$)", re.M
 )
-_MEMBER = lazy_pattern(r"(?:async[ \t]+)?def[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)")
+_FRESH_BASE = lazy_pattern(
+    r"[ \t]*\w+[ \t]*(?::[^=\n]*)?=[ \t]*(declarative_base|automap_base)[ \t]*\(([^()]*)\)[ \t]*$"
+)
+_MEMBER = lazy_pattern(
+    r"(?:async[ \t]+)?def[ \t]+(\w+)|(?:self[ \t]*\.[ \t]*)?(\w+)[ \t]*(?::[^=\n]*)?=(?!=)"
+)
 
 
 def _namespace_written_by_name(code: str) -> bool:
@@ -6062,6 +6102,21 @@ class ProjectIndex:
         if name.startswith("__") and not dunder:
             return False
         return self._changed_somewhere(key)
+
+    def overridden_elsewhere(self, name: str, owner: str, origin: Origin) -> bool:
+        """Whether a class whose bases are not read (`class Admin(*BASES)`, see
+        `_unread_subclass_attributes`) defines `name`, other than the class `owner` of the
+        file `origin` itself (its own body's value is the one its methods read)."""
+        if name.startswith("__") or not self._changed_somewhere("overrides:" + name):
+            return False
+        own = os.path.realpath(str(origin.path)) if origin.path is not None else None
+        for path, text in self._texts():
+            for key in _outside_changes(text):
+                if key.startswith(f"overrides:{name}:") and (
+                    key[11 + len(name) :] != owner or os.path.realpath(path) != own
+                ):
+                    return True
+        return False
 
     def module_replaced(self, info: ModuleInfo) -> bool:
         """Whether a file of the project may put another object in the module's place
@@ -6665,6 +6720,15 @@ class ProjectIndex:
                             if before is None
                             else union((before, found), target, info.module.origin)
                         )
+        for name in list(assigned):
+            # a class whose bases are not read may define it as a class attribute and leave
+            # it unset on its instances (its own `__init__`), or set it there (h32j)
+            if name != _ANY_NAME and self.overridden_elsewhere(name, info.name, info.module.origin):
+                assigned[name] = hole(
+                    info.node,
+                    info.module.origin,
+                    f"`self.{name}` may be set by a class whose bases are not read",
+                )
 
     # calls
 
