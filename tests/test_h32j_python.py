@@ -188,3 +188,99 @@ def test_an_instance_attribute_of_an_unread_subclass_itself_stays_proven(
     )
     _project(tmp_path, {"bot/repo.py": "class Repo:\n    pass\n", "bot/admin.py": own})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# a module's namespace written by a key from data (the environment, a file): any name of it
+# (h32g read only the names the writing file spells: every shape below passed silently)
+
+CONSTANT = 'SQL = "SELECT name FROM tags WHERE guild_id = $1"\n'
+READS_CONSTANT = (
+    "from bot import q\n\n\nasync def tags(conn, guild_id):\n"
+    "    return await conn.fetch(q.SQL, guild_id)\n"  # 5
+)
+ENV_WRITES = {
+    "setattr_loop": "import os\n\nfrom bot import q\n\nfor k, v in os.environ.items():\n"
+    "    if k.startswith('TG_'):\n        setattr(q, k[3:], v)\n",
+    "setattr_dotted": "import os\n\nimport bot.q\n\nfor k, v in os.environ.items():\n"
+    "    if k.startswith('TG_'):\n        setattr(bot.q, k[3:], v)\n",
+    "vars_item": "import os\n\nimport bot.q as qq\n\nfor k in os.environ:\n"
+    "    if k.startswith('TG_'):\n        vars(qq)[k[3:]] = os.environ[k]\n",
+    "vars_update": "import os\n\nfrom bot import q\n\n"
+    "vars(q).update({k[3:]: v for k, v in os.environ.items() if k.startswith('TG_')})\n",
+    "dict_update": "import os\n\nfrom bot import q\n\n"
+    "q.__dict__.update((k[3:], v) for k, v in os.environ.items() if k.startswith('TG_'))\n",
+    "kept_dict": "import os\n\nfrom bot import q\n\nd = q.__dict__\nfor k in os.environ:\n"
+    "    if k.startswith('TG_'):\n        d[k[3:]] = os.environ[k]\n",
+}
+# in the module itself: `globals()[k] = v`
+OWN_GLOBALS = (
+    "import os\n\nSQL = 'SELECT name FROM tags WHERE guild_id = $1'\n"
+    "for k, v in os.environ.items():\n    if k.startswith('TG_'):\n        globals()[k[3:]] = v\n\n\n"
+    "async def tags(conn, guild_id):\n    return await conn.fetch(SQL, guild_id)\n"  # 10
+)
+
+
+@pytest.mark.parametrize("write", ENV_WRITES.values(), ids=ENV_WRITES.keys())
+async def test_a_module_written_by_keys_from_the_environment_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    guilds: str,
+    write: str,
+) -> None:
+    files = {"bot/q.py": CONSTANT, "bot/settings.py": write, "bot/tags.py": READS_CONSTANT}
+    _project(tmp_path, files)
+    assert ("bot/tags.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
+    _fresh_bot(tmp_path, monkeypatch)
+    monkeypatch.setenv("TG_SQL", "SELECT name FROM tags WHERE guild_id = $1 OR TRUE")
+    importlib.import_module("bot.settings")
+    tags = importlib.import_module("bot.tags")
+    conn = await asyncpg.connect(guilds)
+    try:
+        rows = await tags.tags(conn, 1)
+    finally:
+        await conn.close()
+    assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
+
+
+async def test_a_module_writing_its_globals_by_keys_from_the_environment_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    guilds: str,
+) -> None:
+    _project(tmp_path, {"bot/tags.py": OWN_GLOBALS})
+    assert ("bot/tags.py", 10, "TG009") in _found(tmp_path, capsys, monkeypatch)
+    _fresh_bot(tmp_path, monkeypatch)
+    monkeypatch.setenv("TG_SQL", "SELECT name FROM tags WHERE guild_id = $1 OR TRUE")
+    tags = importlib.import_module("bot.tags")
+    conn = await asyncpg.connect(guilds)
+    try:
+        rows = await tags.tags(conn, 1)
+    finally:
+        await conn.close()
+    assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        # another module's namespace (a settings module), the keys from the environment
+        "import os\n\nfrom bot import config\n\nfor k, v in os.environ.items():\n"
+        "    setattr(config, k, v)\n",
+        # a parameter's namespace: not a module the file imports
+        "def put(obj, k, v):\n    setattr(obj, k, v)\n",
+        # a read of the namespace
+        "from bot import q\n\nfor k in dir(q):\n    print(vars(q).get(k))\n",
+    ],
+    ids=["other_module", "parameter", "read"],
+)
+def test_a_namespace_write_that_cannot_reach_the_constant_leaves_it_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    write: str,
+) -> None:
+    files = {"bot/q.py": CONSTANT, "bot/config.py": "DEBUG = False\n", "bot/settings.py": write}
+    _project(tmp_path, {**files, "bot/tags.py": READS_CONSTANT})
+    assert _found(tmp_path, capsys, monkeypatch) == []

@@ -5430,6 +5430,9 @@ def _read_outside_changes(text: str) -> set[str]:
         for method, owner in _METHODCALLER_APPLIED.findall(raw):
             if _literal_text(method) in _SCAN_MUTATORS:
                 found.add("mutated:" + owner)
+    # a module's namespace written by a key from data (`for k, v in os.environ.items():
+    # setattr(queries, k, v)`, `vars(queries).update(json.load(f))`): any of its names (h32j)
+    found.update("replaced:" + stem for stem in _namespace_written_from_data(code))
     for made_in, attribute in _unread_subclass_attributes(code):
         # (the class itself: its own body's value is what it reads; `overrides:X` names the
         # files for the check cache, `overrides:X:C` which class, see `overridden_elsewhere`)
@@ -5790,6 +5793,64 @@ def _namespace_written_by_name(code: str) -> bool:
     return False
 
 
+def _namespace_written_from_data(code: str) -> set[str]:
+    """The modules (by their file's stem) whose namespace a file writes by a key not spelt at
+    the write, on a module it imports: `setattr(q, k, v)`, `vars(q)[k] = v`,
+    `q.__dict__[k] = v`, `vars(q).update(data)` (not a display nor keywords: those are read
+    by the names they spell), and the same through a name kept for `vars(q)`. The key may
+    come from data the file reads (the environment, a file): any name of the module may be
+    written, not only those the file spells (h32j). A namespace reached otherwise
+    (`f.__globals__`, a parameter) is read by the names the file spells only."""
+    if "vars" not in code and "__dict__" not in code and "setattr" not in code:
+        return set()
+    targets = [m.group(1) or m.group(2) or m.group(3) for m in _WRITTEN_BY_KEY.finditer(code)]
+    kept = {m.group(1): m.group(2) or m.group(3) for m in _KEPT_NAMESPACE_OF.finditer(code)}
+    for match in _KEPT_WRITTEN_BY_KEY.finditer(code):
+        if match.group(1) in kept:
+            targets.append(kept[match.group(1)])
+    if not targets:
+        return set()
+    aliases = dict((alias, original) for original, alias in _import_aliases(code))
+    imported = {w for m in _IMPORTED_NAMES.findall(code) for w in _HELD_WORD.findall(m)}
+    found: set[str] = set()
+    for target in targets:
+        parts = [p.strip() for p in target.split(".")]
+        if parts[0] in aliases:
+            found.add(parts[-1] if len(parts) > 1 else aliases[parts[0]].rsplit(".", 1)[-1])
+        elif parts[0] in imported:
+            found.add(parts[-1])
+    return found
+
+
+# `setattr(q, k, …)` / `vars(q)[k] = …` / `q.__dict__[k] = …`, `vars(q).update(data)` (a
+# key or an argument that is not written there: not a string, a display nor a keyword)
+_KEY_WRITTEN = r"\[\s*(?![\"'\s])(?:[^\[\]\n]|\[[^\[\]\n]*\])*\]\s*=(?!=)"  # `[k[3:]] = …`
+_DATA_ARGUMENT = r"\(\s*(?![)\s]|\{\s*[\"'}]|\w+\s*=(?!=))"  # no display of keys, no keyword
+_WRITTEN_BY_KEY = lazy_pattern(
+    r"(?:setattr(?<!\wsetattr)\s*\(\s*([\w.]+)\s*,\s*(?![\"'\s])"
+    r"|vars(?<!\wvars)\s*\(\s*([\w.]+)\s*\)\s*(?:"
+    + _KEY_WRITTEN
+    + r"|\.\s*(?:update|__ior__)\s*"
+    + _DATA_ARGUMENT
+    + r"|\|=\s*(?!\{\s*[\"'}])))"
+    r"|(?<![\w.])([\w.]+?)\s*\.\s*__dict__\s*(?:"
+    + _KEY_WRITTEN
+    + r"|\.\s*(?:update|__ior__)\s*"
+    + _DATA_ARGUMENT
+    + r"|\|=\s*(?!\{\s*[\"'}]))"
+)
+_KEPT_NAMESPACE_OF = lazy_pattern(
+    r"(?<!\w)(\w+)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:vars[ \t]*\([ \t]*([\w.]+)[ \t]*\)"
+    r"|([\w.]+?)[ \t]*\.[ \t]*__dict__)[ \t]*$",
+    re.M,
+)
+_KEPT_WRITTEN_BY_KEY = lazy_pattern(
+    r"(?<![\w.])(\w+)\s*(?:"
+    + _KEY_WRITTEN
+    + r"|\.\s*(?:update|__ior__|__setitem__|setdefault)\s*"
+    + r"\(\s*(?![)\s\"']|\{\s*[\"'}]|\w+\s*=(?!=))"
+    + r"|\|=\s*(?!\{\s*[\"'}]))"
+)
 _NAMESPACE_KEPT = lazy_pattern(
     r"(?<!\w)(\w+)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:vars[ \t]*\([^()\n]+\)|[\w.]+\.[ \t]*"
     r"__(?:dict|globals)__)[ \t]*$",
@@ -7504,13 +7565,15 @@ def _scan_scopes(info: ModuleInfo) -> None:
             if isinstance(node.ctx, ast.Store | ast.Del):
                 _changed(_subscripted(node.value), mutated)
             if (
-                isinstance(node.ctx, ast.Store)
+                isinstance(node.ctx, ast.Store | ast.Del)
                 and isinstance(node.value, ast.Call)
                 and _dotted(node.value.func) in ("globals", "vars")
-                and isinstance(node.slice, ast.Constant)
-                and isinstance(node.slice.value, str)
+                and not node.value.args
             ):
-                names.add(node.slice.value)
+                # `globals()["X"] = …`; by a key computed (`for k, v in os.environ.items():
+                # globals()[k] = v`, h32j): any name
+                key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+                names.add(key if isinstance(key, str) else _ANY_NAME)
         elif isinstance(node, ast.Attribute):
             if isinstance(node.ctx, ast.Store | ast.Del) and isinstance(node.value, ast.Name):
                 through.append((node.value.id, node.attr))
