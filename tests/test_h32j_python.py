@@ -284,3 +284,42 @@ def test_a_namespace_write_that_cannot_reach_the_constant_leaves_it_proven(
     files = {"bot/q.py": CONSTANT, "bot/config.py": "DEBUG = False\n", "bot/settings.py": write}
     _project(tmp_path, {**files, "bot/tags.py": READS_CONSTANT})
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# `name in COLS.keys()` narrows the name to the dict's keys, as `name in COLS` does (it was
+# TG009 at the f-string's hole: a false alarm on a whitelist of columns)
+
+KEYS_TEMPLATE = (
+    "COLS = {COLUMNS}\n\n\n"
+    "async def tags(conn, guild_id, column):\n"
+    "    if column in COLS.keys():\n"
+    '        return await conn.fetch(f"SELECT name FROM tags WHERE {{column}} = $1", guild_id)\n'
+    "    return []\n"
+)
+
+
+def test_a_name_in_a_dicts_keys_is_narrowed_to_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = KEYS_TEMPLATE.format(COLUMNS='{"guild_id": "the guild"}')
+    _project(tmp_path, {"bot/tags.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+async def test_a_dicts_key_that_unpins_is_found_through_keys(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    guilds: str,
+) -> None:
+    source = KEYS_TEMPLATE.format(COLUMNS='{"guild_id": 1, "true OR guild_id": 2}')
+    _project(tmp_path, {"bot/tags.py": source})
+    assert ("bot/tags.py", 6, "TG001") in _found(tmp_path, capsys, monkeypatch)
+    _fresh_bot(tmp_path, monkeypatch)
+    tags = importlib.import_module("bot.tags")
+    conn = await asyncpg.connect(guilds)
+    try:
+        rows = await tags.tags(conn, 1, "true OR guild_id")
+    finally:
+        await conn.close()
+    assert sorted(r["name"] for r in rows) == ["mine", "theirs"]

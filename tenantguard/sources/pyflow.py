@@ -3798,6 +3798,18 @@ class _Walker:
         if isinstance(test.ops[0], ast.NotIn):
             negated = not negated
         container = test.comparators[0]
+        if (
+            isinstance(container, ast.Call)
+            and isinstance(container.func, ast.Attribute)
+            and container.func.attr == "keys"
+            and not container.args
+            and not container.keywords
+        ):
+            # `name in COLS.keys()`: a dict's keys, as `name in COLS` (h32j)
+            keyed = self.items_of(container.func.value)
+            if keyed is None or keyed.keys is None:
+                return None
+            container = container.func.value
         items = self.items_of(container)
         if items is None:
             displayed = container.elts if isinstance(container, ast.Tuple | ast.List) else None
