@@ -5957,6 +5957,8 @@ class ProjectIndex:
         self._words: Counter[str] | None = None  # see _word_counts
         # attributes assigned from outside (see `changed_outside`), read name by name
         self._changes: set[str] | None = None  # the project's `_outside_changes`
+        # `overrides:X:C` of `_outside_changes`: X -> (file, class C) (see `overridden_elsewhere`)
+        self._overriders: dict[str, list[tuple[str, str]]] | None = None
         self._own_words: dict[str, Counter[str]] = {}  # each module's, by path
         # wrappers being worked out (Tarjan's strongly connected components over calls)
         self._number: dict[int, int] = {}  # function id -> order of visit, while unsettled
@@ -6182,14 +6184,16 @@ class ProjectIndex:
         file `origin` itself (its own body's value is the one its methods read)."""
         if name.startswith("__") or not self._changed_somewhere("overrides:" + name):
             return False
+        if self._overriders is None:
+            self._overriders = {}
+            for path, text in self._texts():
+                for key in _outside_changes(text):
+                    attribute, _, cls = key[10:].partition(":")
+                    if key.startswith("overrides:") and cls:
+                        where = (os.path.realpath(path), cls)
+                        self._overriders.setdefault(attribute, []).append(where)
         own = os.path.realpath(str(origin.path)) if origin.path is not None else None
-        for path, text in self._texts():
-            for key in _outside_changes(text):
-                if key.startswith(f"overrides:{name}:") and (
-                    key[11 + len(name) :] != owner or os.path.realpath(path) != own
-                ):
-                    return True
-        return False
+        return any(where != (own, owner) for where in self._overriders.get(name, ()))
 
     def module_replaced(self, info: ModuleInfo) -> bool:
         """Whether a file of the project may put another object in the module's place
