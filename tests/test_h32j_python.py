@@ -323,3 +323,50 @@ async def test_a_dicts_key_that_unpins_is_found_through_keys(
     finally:
         await conn.close()
     assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
+
+
+# a class's attributes written by a key from data: `setattr(Repo, k, v)` over the environment
+# on a class the file imports (a silent pass after h32g: only spelt names were written)
+
+
+@pytest.mark.parametrize(
+    ("header", "target"),
+    [("from bot.repo import Repo\n", "Repo"), ("from bot import repo\n", "repo.Repo")],
+    ids=["imported_class", "through_its_module"],
+)
+async def test_a_class_written_by_keys_from_the_environment_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    guilds: str,
+    header: str,
+    target: str,
+) -> None:
+    settings = (
+        f"import os\n\n{header}\nfor k, v in os.environ.items():\n    if k.startswith('TG_'):\n"
+        f"        setattr({target}, k[3:], v)\n"
+    )
+    _project(tmp_path, {"bot/repo.py": REPO, "bot/settings.py": settings})
+    assert ("bot/repo.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
+    _fresh_bot(tmp_path, monkeypatch)
+    monkeypatch.setenv("TG_SQL", "SELECT name FROM tags WHERE guild_id = $1 OR TRUE")
+    importlib.import_module("bot.settings")
+    repo = importlib.import_module("bot.repo")
+    conn = await asyncpg.connect(guilds)
+    try:
+        rows = await repo.Repo().tags(conn, 1)
+    finally:
+        await conn.close()
+    assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
+
+
+def test_another_class_written_by_keys_leaves_the_class_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = (
+        "import os\n\nfrom bot import repo\n\n"
+        "for k, v in os.environ.items():\n    setattr(repo.Settings, k, v)\n"
+    )
+    files = {"bot/repo.py": REPO + "\n\nclass Settings:\n    pass\n", "bot/settings.py": settings}
+    _project(tmp_path, files)
+    assert _found(tmp_path, capsys, monkeypatch) == []

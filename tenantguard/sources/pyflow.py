@@ -1908,6 +1908,7 @@ class _Walker:
                 # there in place (round 25, outside attack)
                 or self.index.changed_outside(name)
                 or self.index.overridden_elsewhere(name, info.name, self.origin)
+                or self.index.class_written_by_key(info.name)
                 or (isinstance(binding, Items) and self.index.changed_outside(name, stored=False))
             ):
                 reason = (
@@ -5444,7 +5445,9 @@ def _read_outside_changes(text: str) -> set[str]:
                 found.add("mutated:" + owner)
     # a module's namespace written by a key from data (`for k, v in os.environ.items():
     # setattr(queries, k, v)`, `vars(queries).update(json.load(f))`): any of its names (h32j)
-    found.update("replaced:" + stem for stem in _namespace_written_from_data(code))
+    # (`setattr(Repo, k, v)` on a class it imports: any of its attributes, `overrides-all:`)
+    for stem in _namespace_written_from_data(code):
+        found.update(("replaced:" + stem, "overrides-all:" + stem))
     for made_in, attribute in _unread_subclass_attributes(code):
         # (the class itself: its own body's value is what it reads; `overrides:X` names the
         # files for the check cache, `overrides:X:C` which class, see `overridden_elsewhere`)
@@ -6194,6 +6197,11 @@ class ProjectIndex:
                         self._overriders.setdefault(attribute, []).append(where)
         own = os.path.realpath(str(origin.path)) if origin.path is not None else None
         return any(where != (own, owner) for where in self._overriders.get(name, ()))
+
+    def class_written_by_key(self, name: str) -> bool:
+        """Whether a file writes the attributes of a class of that name it imports by a key not
+        spelt at the write (`for k, v in os.environ.items(): setattr(Repo, k, v)`, h32j)."""
+        return self._changed_somewhere("overrides-all:" + name)
 
     def module_replaced(self, info: ModuleInfo) -> bool:
         """Whether a file of the project may put another object in the module's place
