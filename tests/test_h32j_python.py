@@ -370,3 +370,63 @@ def test_another_class_written_by_keys_leaves_the_class_proven(
     files = {"bot/repo.py": REPO + "\n\nclass Settings:\n    pass\n", "bot/settings.py": settings}
     _project(tmp_path, files)
     assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+# the same through a helper that sets its parameter's attributes, `def put(obj, k, v):
+# setattr(obj, k, v)` (also through another helper that hands it on)
+
+PUT = (
+    "def put(obj, k, v):\n    setattr(obj, k, v)\n\n\n"
+    "def put_all(target, pairs):\n    for k, v in pairs:\n        put(target, k, v)\n"
+)
+CALLERS = {
+    "module": ("from bot import q\nfrom bot.helpers import put\n", "put(q, k[3:], v)", "tags"),
+    "class_through_two_helpers": (
+        "from bot import repo\nfrom bot.helpers import put_all\n",
+        "put_all(repo.Repo, [(k[3:], v)])",
+        "repo",
+    ),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS.values(), ids=CALLERS.keys())
+async def test_a_helper_that_sets_what_it_is_handed_by_keys_from_data_unproves_it(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    guilds: str,
+    caller: tuple[str, str, str],
+) -> None:
+    imports, call, reader = caller
+    settings = (
+        f"import os\n\n{imports}\nfor k, v in os.environ.items():\n"
+        f"    if k.startswith('TG_'):\n        {call}\n"
+    )
+    files = {"bot/q.py": CONSTANT, "bot/tags.py": READS_CONSTANT, "bot/repo.py": REPO}
+    _project(tmp_path, {**files, "bot/helpers.py": PUT, "bot/settings.py": settings})
+    assert (f"bot/{reader}.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
+    _fresh_bot(tmp_path, monkeypatch)
+    monkeypatch.setenv("TG_SQL", "SELECT name FROM tags WHERE guild_id = $1 OR TRUE")
+    importlib.import_module("bot.settings")
+    module = importlib.import_module(f"bot.{reader}")
+    conn = await asyncpg.connect(guilds)
+    try:
+        if reader == "tags":
+            rows = await module.tags(conn, 1)
+        else:
+            rows = await module.Repo().tags(conn, 1)
+    finally:
+        await conn.close()
+    assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
+
+
+def test_a_helper_that_sets_another_objects_attributes_leaves_the_constant_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = (
+        "import os\n\nfrom bot import config\nfrom bot.helpers import put\n\n"
+        "for k, v in os.environ.items():\n    put(config, k, v)\n"
+    )
+    files = {"bot/q.py": CONSTANT, "bot/tags.py": READS_CONSTANT, "bot/config.py": "X = 1\n"}
+    _project(tmp_path, {**files, "bot/helpers.py": PUT, "bot/settings.py": settings})
+    assert _found(tmp_path, capsys, monkeypatch) == []

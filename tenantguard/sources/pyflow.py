@@ -5260,12 +5260,26 @@ def handed_changes(keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
             if callee in changing and function not in changing:
                 changing[function] = (f"passes:{function}:{callee}", *changing[callee])
                 grown = True
+    # the functions that write a parameter's namespace by a key not spelt (`sets-arg:`, h32j)
+    setting: dict[str, tuple[str, ...]] = {k[9:]: (k,) for k in keys if k.startswith("sets-arg:")}
+    grown = bool(passes) and bool(setting)
+    while grown:
+        grown = False
+        for function, _, callee in passes:
+            if callee in setting and function not in setting:
+                setting[function] = (f"passes:{function}:{callee}", *setting[callee])
+                grown = True
     found: dict[str, tuple[str, ...]] = {}
     for key in keys:
         if key.startswith("handed:"):
             function, _, name = key[7:].rpartition(":")
             if function in changing:
                 found.setdefault("mutated:" + name, (key, *changing[function]))
+            if function in setting:
+                # `put(queries, k, v)` / `put(repo.Repo, k, v)`: any name of the module, any
+                # attribute of the class
+                found.setdefault("replaced:" + name, (key, *setting[function]))
+                found.setdefault("overrides-all:" + name, (key, *setting[function]))
         elif key.startswith("returns:"):
             # `get().append(…)` in one file, `def get(): return q.PARTS` in another
             function, _, name = key[8:].rpartition(":")
@@ -5483,6 +5497,13 @@ def _read_outside_changes(text: str) -> set[str]:
                 if changed.intersection(_HELD_WORD.findall(parameters)):
                     found.add("changes-arg:" + function)
     owners = _enclosing_functions(code)
+    for match in _WRITTEN_BY_KEY.finditer(code):
+        # `def put(obj, k, v): setattr(obj, k, v)`: put writes what it is handed by a key
+        # not spelt (h32j; joined with `handed:put:X` in `handed_changes`)
+        target = match.group(1) or match.group(2)
+        enclosing = owners(match.start()) if target is not None else None
+        if enclosing is not None and target in enclosing[1]:
+            found.add("sets-arg:" + enclosing[0])
     for call in _HANDED_TO.finditer(code):
         handed = _held_in(code, call.end(), ";")
         found.update(f"handed:{call.group(1)}:{n}" for n in handed)
