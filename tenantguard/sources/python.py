@@ -372,12 +372,12 @@ def _spoken(text: str, variant: _Variant) -> str:
     return text
 
 
-def _fill_candidates(before: str, hole_: Hole, serial: int) -> list[str]:
+def _fill_candidates(before: _Before, hole_: Hole, serial: int) -> list[str]:
     """Neutral texts for a hole, by what its place in the SQL (the text before it) asks for;
     `serial` numbers the holes of the text."""
     number = str(_NUMBERED + serial)  # each hole a parameter of its own: `{a} OR {b}` are two
     if hole_.kind in ("number", "integer") or (
-        _DOLLAR_END.search(before) and not _inside_quotes(before)
+        _DOLLAR_END.search(before.raw) and not before.quoted
     ):
         # `= $` + a number made at run time, numbered by its order in the text (not by its
         # line: baselines keep the text)
@@ -385,16 +385,17 @@ def _fill_candidates(before: str, hole_: Hole, serial: int) -> list[str]:
     return ["$" + number if fill == _PLACEHOLDER else fill for fill in _fills(before, hole_)]
 
 
-def _fills(before: str, hole_: Hole) -> list[str]:
+def _fills(before: _Before, hole_: Hole) -> list[str]:
     if hole_.kind in ("value", "literal"):
         return [_PLACEHOLDER]
     if hole_.kind == "name":
         return [_NAME]
-    if _inside_quotes(before):
+    if before.quoted:
         return [""]
-    tail = before.rstrip()
+    tail = before.stripped
     word = re.search(r"([A-Za-z_]+)\s*$", tail)
-    last = word.group(1).lower() if word else ""
+    # a word as long as the window is no keyword (its start is out of sight)
+    last = word.group(1).lower() if word and (word.start() or len(tail) < _WINDOW) else ""
     if tail.endswith(".") or last in (
         "from",
         "join",
@@ -415,6 +416,53 @@ def _fills(before: str, hole_: Hole) -> list[str]:
     if not tail:
         return [""]
     return ["", _NAME]
+
+
+_WINDOW = 256  # characters of the text before a hole that its fill reads (a word, a `$`)
+# where a quoted text, a quoted name or a comment ends, by what opened it
+_CLOSER = {"'": "'", '"': '"', "--": "\n", "/*": "*/"}
+_OPENER = lazy_pattern(r"'|\"|--|/\*")
+
+
+class _Before:
+    """The text before a hole, read once as holes are filled in order (helper h32k: each hole
+    rescanned all the text before it, and an f-string of 20 000 holes took a minute): a
+    window of its end, and whether that end is inside a quoted text or name, as
+    `_inside_quotes` says (a comment not yet closed is a comment here)."""
+
+    __slots__ = ("carry", "raw", "state", "stripped")
+
+    def __init__(self) -> None:
+        self.raw = ""  # the last _WINDOW characters
+        self.stripped = ""  # the last _WINDOW characters before trailing whitespace
+        self.state = ""  # "": SQL; else the opener of the quote or comment the text is in
+        self.carry = ""  # a last character that may begin an opener or closer with the next
+
+    @property
+    def quoted(self) -> bool:
+        return self.state in ("'", '"')
+
+    def add(self, text: str) -> None:
+        if text.strip():
+            self.stripped = (self.raw + text.rstrip())[-_WINDOW:]
+        self.raw = (self.raw + text)[-_WINDOW:]
+        text = self.carry + text
+        self.carry = ""
+        at = 0
+        while at < len(text):
+            if not self.state:
+                found = _OPENER.search(text, at)
+                if found is None:
+                    self.carry = text[-1] if text[-1] in "-/" else ""
+                    return
+                self.state, at = found.group(), found.end()
+                continue
+            end = text.find(_CLOSER[self.state], at)
+            if end < 0:
+                if self.state == "/*" and text.endswith("*") and len(text) - 1 >= at:
+                    self.carry = "*"
+                return
+            at, self.state = end + len(_CLOSER[self.state]), ""
 
 
 _QUOTED = lazy_pattern(r"'[^']*'|\"[^\"]*\"|--[^\n]*|/\*.*?\*/|['\"]", re.DOTALL)
@@ -475,17 +523,17 @@ def _variants(alternative: tuple[Part, ...]) -> list[_Variant]:
     holes = [i for i, p in enumerate(alternative) if type(p) is Hole]
     if not holes:
         return [_Variant(alternative, {})]
-    skeleton = [p.text if type(p) is Lit else "\0" for p in alternative]
+    before = _Before()
     options: list[list[str]] = []
-    for serial, index in enumerate(holes):
-        before = "".join(skeleton[:index]).replace("\0", " ")
-        part = alternative[index]
-        assert type(part) is Hole
-        candidates = _fill_candidates(before, part, serial)
+    for part in alternative:
+        if not isinstance(part, Hole):
+            before.add(part.text)
+            continue
+        candidates = _fill_candidates(before, part, len(options))
         options.append(candidates)
         # a later hole reads its place after this one's first fill (`ORDER BY {a} {b}`: `b`
         # follows a name, not `BY`)
-        skeleton[index] = candidates[0] if candidates and candidates[0] else "\0"
+        before.add(candidates[0] if candidates and candidates[0] else " ")
     combinations: list[tuple[str, ...]] = []
     for combination in itertools.product(*options):
         combinations.append(combination)

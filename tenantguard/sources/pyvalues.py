@@ -275,26 +275,41 @@ def _capped(alternatives: list[Alternative], node: ast.AST, origin: Origin) -> V
 
 def union(values: Sequence[Value], node: ast.AST, origin: Origin) -> Value:
     """Any of the values: their alternatives, each once, in order."""
-    seen: dict[Alternative, None] = {}
+    # each once, compared in full only with those of its length and last part: hashing every
+    # alternative whole made `q += "…"` n times cost n² (helper h32k)
+    kept: list[Alternative] = []
+    buckets: dict[tuple[int, Alternative], list[Alternative]] = {}
     for value in values:
         for alternative in value:
-            seen.setdefault(alternative, None)
-    return _capped(list(seen), node, origin)
+            bucket = buckets.setdefault((len(alternative), alternative[-1:]), [])
+            if not any(alternative is other or alternative == other for other in bucket):
+                bucket.append(alternative)
+                kept.append(alternative)
+    return _capped(kept, node, origin)
 
 
 def concat(values: Sequence[Value], node: ast.AST, origin: Origin) -> Value:
     """The values one after the other: every combination of their alternatives."""
     result: list[Alternative] = [()]
+    # parts of single values, joined to each alternative once a value of several comes (or at
+    # the end): appended one by one, an f-string of n parts cost n² (helper h32k)
+    pending: list[Part] = []
     for value in values:
         if len(result) * len(value) > MAX_ALTERNATIVES:
             # over the cap: this part is a hole, the text around it is still read
             reason = f"the string can take more than {MAX_ALTERNATIVES} different values"
             value = hole(node, origin, reason)
         if len(value) == 1:
-            tail = value[0]
+            pending.extend(value[0])
+            continue
+        if pending:
+            tail = tuple(pending)
             result = [a + tail for a in result]
-        else:
-            result = [a + b for a in result for b in value]
+            pending = []
+        result = [a + b for a in result for b in value]
+    if pending:
+        tail = tuple(pending)
+        result = [a + tail for a in result]
     return tuple(result)
 
 
