@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# whether a report has begun on stdout (a failure after it prints no second document)
+_REPORT_BEGUN = [False]
 
 
 def _policy_flags(parser: argparse.ArgumentParser) -> None:
@@ -915,6 +917,7 @@ def _report(
     findings = tally.errors_of(findings)
     texts = {path: text for group in groups for path, text in group.texts.items()}
     style = Style(colour=colour_wanted(sys.stdout), quiet=args.quiet, texts=texts)
+    _REPORT_BEGUN[0] = True
     if args.statistics:
         sys.stdout.write(render_statistics(args.format, list(findings), style))
     else:
@@ -1216,6 +1219,20 @@ def _no_final_collection() -> None:
     gc.freeze()
 
 
+def _error_document(args: argparse.Namespace, kind: str, message: str) -> None:
+    """A json, sarif or github run that stops before its report still prints a document naming
+    why (h32k: a configuration error left a SARIF upload step an empty file). Not once a report
+    has begun: stdout would hold two documents."""
+    fmt = getattr(args, "format", None)
+    if fmt not in ("json", "sarif", "github") or _REPORT_BEGUN[0]:
+        return
+    from tenantguard.report import write_error
+
+    with contextlib.suppress(OSError, ValueError):  # stdout closed: stderr said it already
+        write_error(sys.stdout, fmt, kind, message)
+        sys.stdout.flush()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the process's own command line (`tenantguard`, `python -m tenantguard`)
         import atexit
@@ -1223,6 +1240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         atexit.unregister(_no_final_collection)  # once, however often main() runs
         atexit.register(_no_final_collection)
     argv = list(sys.argv[1:] if argv is None else argv)
+    _REPORT_BEGUN[0] = False
     argparse._ = _argparse_message  # type: ignore[attr-defined]
     argparse.ngettext = _argparse_plural  # type: ignore[attr-defined]
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -1238,6 +1256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.command](args)
     except ConfigError as error:
         print(f"tenantguard: configuration error: {error}", file=sys.stderr)
+        _error_document(args, "configuration", str(error))
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -532,6 +532,45 @@ def write_sarif(out: TextIO, findings: Iterable[Finding]) -> None:
         out.write("\n" + tail + "\n")
 
 
+def write_error(out: TextIO, fmt: str, kind: str, message: str) -> None:
+    """The document of a run that stopped before its report (a configuration error: exit 2),
+    in the machine formats, so that a step reading it (a SARIF upload) gets a valid file that
+    names the failure rather than an empty one: json an `error` object, SARIF a run whose
+    invocation failed with the message as a notification, github an error annotation. Nothing
+    that reads as "no findings": json has no `findings` nor `summary`, the SARIF run no
+    `results` (absent: the tool produced none; `[]` would say it found none). The text formats
+    print nothing here (the message is on stderr)."""
+    if fmt == "json":
+        document = {"version": __version__, "error": {"kind": kind, "message": message}}
+        out.write(json.dumps(document, indent=2) + "\n")
+    elif fmt == "sarif":
+        driver = {"name": "tenantguard", "version": __version__, "informationUri": PROJECT_URL}
+        run: dict[str, object] = {
+            "tool": {"driver": driver},
+            "invocations": [
+                {
+                    "executionSuccessful": False,
+                    "toolExecutionNotifications": [
+                        {
+                            "level": "error",
+                            "descriptor": {"id": f"{kind}-error"},
+                            "message": {"text": f"{kind} error: {message}"},
+                        }
+                    ],
+                }
+            ],
+        }
+        sarif = {
+            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "version": "2.1.0",
+            "runs": [run],
+        }
+        out.write(json.dumps(sarif, indent=2) + "\n")
+    elif fmt == "github":
+        title = _escape_github(f"tenantguard {kind} error", property_=True)
+        out.write(f"::error title={title}::{_escape_github(message)}\n")
+
+
 def write_report(
     out: TextIO,
     fmt: str,

@@ -345,3 +345,24 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{_COPIES['reused']} handed on unchanged; dropped: {_COPIES['written']} changed, "
             f"{_COPIES['sessions left']} with sessions left open"
         )
+
+
+def error_document_only(fmt: str, out: str) -> bool:
+    """Whether stdout holds only what a run stopped by a configuration error prints (h32k):
+    nothing in the text formats; in json an `error` and no `findings`/`summary`; in SARIF a
+    failed invocation and no `results`; in github one error annotation. Nothing a tool could
+    read as "no findings"."""
+    import json
+
+    if fmt in ("text", "full", "concise"):
+        return out == ""
+    if fmt == "github":
+        return out.startswith("::error title=tenantguard configuration error::") and (
+            out.count("\n") == 1
+        )
+    document = json.loads(out)
+    if fmt == "json":
+        return set(document) == {"version", "error"} and bool(document["error"]["message"])
+    (run,) = document["runs"]
+    (invocation,) = run["invocations"]
+    return "results" not in run and invocation["executionSuccessful"] is False

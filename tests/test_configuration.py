@@ -12,6 +12,7 @@ from tenantguard.cli import main
 from tenantguard.config import find_config, load_settings
 from tenantguard.engine.policy import Policy, table_name
 from tenantguard.errors import ConfigError
+from tests.conftest import error_document_only
 
 FORMATS = ("text", "json", "sarif", "github")
 LEAK = "SELECT * FROM patients WHERE dni = $1;\n"
@@ -57,7 +58,8 @@ def test_no_tenant_tables_is_exit_2_in_every_format(
     write(elsewhere / "q.sql", LEAK)
     code, out, err = run(capsys, "check", "--format", fmt, "q.sql")
     assert code == 2
-    assert out == ""  # nothing on stdout that a tool could read as "no findings"
+    # nothing on stdout that a tool could read as "no findings": an error document (h32k)
+    assert error_document_only(fmt, out), out
     assert err.count("no tenant tables") == 1
     assert "--tenant-tables" in err and "no configuration file found" in err
 
@@ -112,7 +114,7 @@ def test_configured_schema_path_that_does_not_exist_is_exit_2(
     monkeypatch.chdir(tmp_path)
     for fmt in FORMATS:
         code, out, err = run(capsys, "check", "--format", fmt, "q.sql")
-        assert (code, out) == (2, "")
+        assert code == 2 and error_document_only(fmt, out), out
         assert "schema path 'db/migrations' does not exist" in err
         assert "pyproject.toml" in err
     code, _, err = run(capsys, "explain", "SELECT 1")
@@ -475,7 +477,7 @@ def test_pyproject_that_is_not_valid_toml_is_exit_2_not_passed_over(
     write(app / "q.sql", LEAK)
     monkeypatch.chdir(app)
     code, out, err = run(capsys, "check", "--format", fmt, "q.sql")
-    assert (code, out) == (2, ""), err
+    assert code == 2 and error_document_only(fmt, out), err
     assert f"{app / 'pyproject.toml'} is not valid TOML" in err
     assert "line 3" in err  # where the duplicate is
 

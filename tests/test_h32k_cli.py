@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import error_document_only
+
 TENANTGUARD = shutil.which("tenantguard", path=os.path.dirname(sys.executable))
 
 
@@ -70,3 +72,42 @@ def test_a_string_grown_by_many_augmented_assignments_is_read_in_linear_time(
     leak = source.replace("WHERE tenant_id = $1", "WHERE true")
     _, rules = _timed_check(root, leak)
     assert rules == ["TG001"]
+
+
+def test_a_configuration_error_still_prints_a_document_in_each_machine_format(
+    tmp_path: Path,
+) -> None:
+    """An unknown key, no tenant tables, or a named schema path that does not exist is exit 2
+    with the message on stderr, and stdout was empty in every format: a SARIF upload step then
+    read an empty file. json now holds an `error` (no `findings`), SARIF a failed invocation
+    with the message as a notification (no `results`), github an error annotation; text still
+    prints nothing."""
+    cases = {
+        "unknown": ('tenant_tables = ["patients"]\nbogus_key = 1\n', "bogus_key"),
+        "no tables": ('tenant_column = "tenant_id"\n', "tenant"),
+        "schema": ('tenant_tables = ["patients"]\nschema_paths = ["nowhere.sql"]\n', "nowhere"),
+    }
+    for name, (config, said) in cases.items():
+        root = tmp_path / name.replace(" ", "_")
+        root.mkdir()
+        (root / "tenantguard.toml").write_text(config, encoding="utf-8")
+        (root / "a.sql").write_text("SELECT * FROM patients;\n", encoding="utf-8")
+        for fmt in ("json", "sarif", "github", "text"):
+            result = run("check", "--no-cache", "--format", fmt, "a.sql", cwd=root)
+            assert result.returncode == 2, (name, fmt, result.stdout)
+            assert "configuration error" in result.stderr and said in result.stderr
+            assert error_document_only(fmt, result.stdout), (name, fmt, result.stdout)
+            if fmt == "json":
+                document = json.loads(result.stdout)
+                assert document["error"]["kind"] == "configuration"
+                assert said in document["error"]["message"]
+            elif fmt == "sarif":
+                (run_,) = json.loads(result.stdout)["runs"]
+                (invocation,) = run_["invocations"]
+                assert invocation["executionSuccessful"] is False
+                (note,) = invocation["toolExecutionNotifications"]
+                assert note["level"] == "error" and said in note["message"]["text"]
+            elif fmt == "github":
+                assert result.stdout.startswith("::error title=tenantguard configuration error::")
+            else:
+                assert result.stdout == ""
