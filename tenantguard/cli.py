@@ -159,9 +159,21 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    tables = _split(args.tenant_tables)
+    if tables == () and settings.tenant_tables:
+        # `--tenant-tables ","` (an unset `$TABLES`) replaced the configured tables with none,
+        # and the error then said "none configured" (h32k)
+        from tenantguard.config import describe_settings
+
+        raise ConfigError(
+            f"--tenant-tables {args.tenant_tables!r} names no table, and would replace the "
+            f"tenant tables of {describe_settings(settings)} "
+            f"({', '.join(settings.tenant_tables)}) with none: name the tables (a,b,c), or "
+            "leave the flag out to use the configured ones"
+        )
     return settings.with_overrides(
         tenant_column=args.tenant_column,
-        tenant_tables=_split(args.tenant_tables),
+        tenant_tables=tables,
         global_tables=_split(args.global_tables),
         infer_tenant_tables=False if args.no_infer else None,
         allow_multi_tenant=True if args.allow_multi_tenant else None,

@@ -424,6 +424,11 @@ def settings_for_paths(
     ]
 
 
+def describe_settings(settings: Settings) -> str:
+    """Where settings come from: their file, or why there is none."""
+    return _describe(settings)
+
+
 def _describe(settings: Settings) -> str:
     if settings.config_file is not None:
         return os.fspath(settings.config_file)

@@ -155,14 +155,17 @@ class Summary:
             if self.hidden
             else ""
         )
+        # the application's statements, the schema's said apart (as the clean run's line, and
+        # as the JSON summary's `schema_statements`): "4 statements; 2 schema statements" read
+        # as six (h32k)
+        checked = self.application_statements
+        statements = f"{checked} statement{'s' * (checked != 1)}"
         if errors or warnings:
             return (
                 f"Found {errors} error{'s' * (errors != 1)} and "
                 f"{warnings} warning{'s' * (warnings != 1)} in {files} "
-                f"({self.statements} statement{'s' * (self.statements != 1)}{schema}).{hidden}"
+                f"({statements}{schema}).{hidden}"
             )
-        checked = self.application_statements
-        statements = f"{checked} statement{'s' * (checked != 1)}"
         if self.hidden:
             return f"No new findings: {statements} checked in {files}{schema}.{hidden}"
         if not checked:

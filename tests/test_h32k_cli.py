@@ -111,3 +111,49 @@ def test_a_configuration_error_still_prints_a_document_in_each_machine_format(
                 assert result.stdout.startswith("::error title=tenantguard configuration error::")
             else:
                 assert result.stdout == ""
+
+
+def test_the_text_summary_counts_schema_statements_apart_as_json_does(tmp_path: Path) -> None:
+    """With findings, the text said "(4 statements; 2 schema statements read, not proven)" for
+    two application and two patch statements, read as six; the clean run's line and JSON's
+    summary (`statements` in all, `schema_statements` of them) count the schema's apart."""
+    root = project(tmp_path)
+    (root / "patches").mkdir()
+    (root / "patches" / "0001_a.sql").write_text(
+        "CREATE TABLE IF NOT EXISTS patients (id int, tenant_id int NOT NULL);\n"
+        "CREATE INDEX IF NOT EXISTS i ON patients (tenant_id);\n",
+        encoding="utf-8",
+    )
+    (root / "a.sql").write_text(
+        "SELECT * FROM patients;\nSELECT * FROM patients WHERE tenant_id = $1;\n",
+        encoding="utf-8",
+    )
+    text = run("check", "--no-cache", ".", cwd=root)
+    summary = json.loads(run("check", "--no-cache", "--format", "json", ".", cwd=root).stdout)[
+        "summary"
+    ]
+    assert (summary["statements"], summary["schema_statements"]) == (4, 2)
+    closing = text.stdout.strip().splitlines()[-1]
+    assert closing.endswith("(2 statements; 2 schema statements read, not proven)."), closing
+    (root / "a.sql").write_text("SELECT * FROM patients WHERE tenant_id = $1;\n", encoding="utf-8")
+    closing = run("check", "--no-cache", ".", cwd=root).stdout.strip().splitlines()[-1]
+    assert closing == (
+        "No findings: 1 statement in 2 files proven; 2 schema statements read, not proven."
+    )
+
+
+def test_an_empty_tenant_tables_flag_says_it_replaces_the_configured_tables(
+    tmp_path: Path,
+) -> None:
+    """`--tenant-tables ","` (an unset `$TABLES` in CI) replaced the configuration's tables
+    with none, and the error said "none configured" though the file names them."""
+    root = project(tmp_path)
+    (root / "a.sql").write_text("SELECT * FROM patients WHERE tenant_id = $1;\n", encoding="utf-8")
+    for flag in (",", "", " , "):
+        result = run("check", "--no-cache", "--tenant-tables", flag, "a.sql", cwd=root)
+        assert result.returncode == 2
+        assert "none configured" not in result.stderr
+        assert "--tenant-tables" in result.stderr and "names no table" in result.stderr
+        assert "tenantguard.toml (patients)" in result.stderr
+    assert run("check", "--no-cache", "a.sql", cwd=root).returncode == 0
+    assert run("check", "--no-cache", "--tenant-tables", "x,", "a.sql", cwd=root).returncode == 0
