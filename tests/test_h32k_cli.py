@@ -157,3 +157,34 @@ def test_an_empty_tenant_tables_flag_says_it_replaces_the_configured_tables(
         assert "tenantguard.toml (patients)" in result.stderr
     assert run("check", "--no-cache", "a.sql", cwd=root).returncode == 0
     assert run("check", "--no-cache", "--tenant-tables", "x,", "a.sql", cwd=root).returncode == 0
+
+
+def test_a_link_to_a_directory_holding_the_tree_is_a_loop_not_walked(tmp_path: Path) -> None:
+    """`root -> /` (or `up -> ..`) in the checked tree: the walk follows symlinked directories,
+    each real one once, and so walked the whole disk (other projects, /proc) for minutes. A
+    link to a directory that holds the tree is a loop, as a link to the tree itself: not
+    walked; a link to a directory beside the tree is still checked."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "leak.py").write_text(
+        'async def g(conn):\n    return await conn.fetch("SELECT * FROM patients")\n',
+        encoding="utf-8",
+    )
+    root = project(tmp_path / "proj")
+    (root / "ok.sql").write_text("SELECT * FROM patients WHERE tenant_id = $1;\n", encoding="utf-8")
+    (root / "disk").symlink_to("/", target_is_directory=True)
+    (root / "sub").mkdir()
+    (root / "sub" / "up").symlink_to(tmp_path, target_is_directory=True)
+    start = time.monotonic()
+    try:
+        result = run("check", "--no-cache", "--format", "json", ".", cwd=root, timeout=90)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the walk followed the link to / (still running after 90 s)") from None
+    assert time.monotonic() - start < 60
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["files"] == 1
+    (root / "app").symlink_to(shared, target_is_directory=True)
+    result = run("check", "--no-cache", "--format", "json", ".", cwd=root, timeout=90)
+    assert result.returncode == 1
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["path"], f["rule"]) for f in findings] == [("app/leak.py", "TG001")]

@@ -377,9 +377,14 @@ def _walk(
             )
 
     seen: set[str] = set()
+    real_top = os.path.realpath(top)
     for directory, subdirs, names in os.walk(top, onerror=cannot_list, followlinks=True):
         real_directory = os.path.realpath(directory)
-        if real_directory in seen:
+        if real_directory in seen or (
+            # a link to a directory that holds the tree (`up -> ..`, `root -> /`) is a loop too:
+            # followed, it walked the whole disk — other projects, /proc — and never ended (h32k)
+            directory != top and _holds(real_directory, real_top)
+        ):
             subdirs[:] = []
             continue
         seen.add(real_directory)
@@ -413,6 +418,11 @@ def _walk(
             kept.append(d)
         subdirs[:] = sorted(kept)
         yield directory, real_directory, names
+
+
+def _holds(outer: str, inner: str) -> bool:
+    """Whether the real directory `outer` is `inner` or holds it."""
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
 
 
 def discover(
