@@ -671,7 +671,11 @@ def _build_policy(
             ),
             tenant_copies=_tenant_copies(schema, column) if schema else None,
             unpinnable=(
-                {**_loose_tables(schema, column, tables), **_inherited(schema, column, tables)}
+                {
+                    **_lossy_tenant_types(schema, column),
+                    **_loose_tables(schema, column, tables),
+                    **_inherited(schema, column, tables),
+                }
                 if schema
                 else None
             ),
@@ -1004,6 +1008,26 @@ def _loose_tables(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str
         "'acme' = 'ACME'), so no equality pins it to one tenant"
         for table, columns in schema.loose.items()
         if column in columns and table in tenant
+    }
+
+
+# tenant column types whose `=` holds between values stored apart: '1 day' = '24 hours' (an
+# interval compares its length), 0 = -0 and NaN = NaN (floating point); money and numeric compare
+# exact values
+_LOSSY_TENANT_TYPES = frozenset({"interval", "float4", "float8"})
+
+
+def _lossy_tenant_types(schema: SchemaInfo, column: str) -> dict[str, str]:
+    """Tenant tables whose tenant column is of a type whose equality joins several stored
+    values (`_LOSSY_TENANT_TYPES`, or an array of one): `org_id = '1 day'` also returns the
+    rows of '24 hours', so no equality pins them."""
+    from tenantguard.engine.policy import LOOSE_COLUMN
+
+    return {
+        table: f"{LOOSE_COLUMN} ({column} is {kind}: two tenants' values may be equal, "
+        "'1 day' = '24 hours' or 0 = -0), so no equality pins it to one tenant"
+        for table, kind in _column_types(schema, column).items()
+        if kind.rstrip("[]") in _LOSSY_TENANT_TYPES
     }
 
 

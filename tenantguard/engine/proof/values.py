@@ -138,6 +138,7 @@ def _strip_exact_casts(node: exp.Expression, policy: Policy) -> exp.Expression |
     '01' as 1) maps several values to one.
     """
     families: list[bool] = []  # per cast: is it to an integer type?
+    kinds: list[Any] = []  # per cast, outermost first: the type it casts to
     while (kind := type(node)) in _CAST_OR_PAREN or (
         kind in _COLLATE and deterministic_collate(node)
     ):
@@ -146,14 +147,20 @@ def _strip_exact_casts(node: exp.Expression, policy: Policy) -> exp.Expression |
                 return None
             to = node.args["to"]
             target = to.this
-            families.append(
-                target in _INTEGERS
-                or (target is _T.USERDEFINED and cast_type(to, policy) in _INTEGERS)
-            )
+            kind_to = cast_type(to, policy) if target is _T.USERDEFINED else target
+            kinds.append(kind_to)
+            families.append(kind_to in _INTEGERS)
         node = node.this
-    if len(families) > 1 and not all(families):
+    if len(families) > 1 and not all(families) and not _read_as_uuid(kinds):
         return None
     return node
+
+
+def _read_as_uuid(kinds: list[Any]) -> bool:
+    """`$1::text::uuid` (casts outermost first): text read as a uuid. The input of uuid maps
+    one text to one uuid, with no rounding or cutting (several spellings of one uuid are that
+    uuid): a single value, so a pin by it is a pin to one tenant."""
+    return kinds[0] is _T.UUID and all(k in _TEXTUAL or k is _T.UUID for k in kinds[1:])
 
 
 def _coalesced(node: exp.Coalesce, policy: Policy) -> PinValue | None:

@@ -26,7 +26,8 @@ What pins a reference `R`:
   defined twice, in two schemas, renamed, moved, dropped or touched by DDL the schema reader
   cannot read is not; never `real`, `double precision`, `varchar(n)`,
   `char(n)`, `numeric(p, s)`, `citext`, nor a conversion between families such as
-  `$1::numeric::int`; nor a parameter that the statement types double precision elsewhere:
+  `$1::numeric::int` (but text read as a uuid, `$1::text::uuid`, which neither rounds nor
+  cuts); nor a parameter that the statement types double precision elsewhere:
   `sqrt($1)`, `$1 ^ 2`, `round($1)`, `$1 = x::float8`, `coalesce($1, x::real)`, a parameter of
   a schema function declared of a lossy type (`f(t real)`: `f($1)`, `f(t => $1)`), or compares
   with a column the schema sources declare `real`, `double precision`, `char(n)`, `name`,

@@ -1,0 +1,100 @@
+"""Round 32, helper n: false alarms of the static proof an outside reviewer found (tenant column
+`org_id uuid NOT NULL`), each decided on the server first: the safe statement returns only the
+pinned tenant's rows for every value, and its near-twin that leaks stays a finding.
+
+1. A cast chain read as a uuid: `org_id = $1::text::uuid`. uuid's input maps one text to one uuid
+   (no rounding, no cutting), so the chain is one value. Twins: `$1::numeric::int` still rounds
+   (rules.yaml), and a tenant column is still pinned by nothing lossy.
+9. A tenant column of a type whose `=` joins values stored apart (interval: '1 day' = '24 hours';
+   float8: 0 = -0) was pinned by `org_id = $1`: a leak, not a false alarm. No equality pins it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+
+from .conftest import fresh_database
+from .test_schema import policy_for
+
+MINE = "aaaaaaaa-0000-0000-0000-00000000000a"
+THEIRS = "bbbbbbbb-0000-0000-0000-00000000000b"
+SCHEMA = """
+CREATE TABLE orgs (id uuid PRIMARY KEY, name text);
+CREATE TABLE users (id serial PRIMARY KEY, org_id uuid NOT NULL REFERENCES orgs (id),
+  email text, UNIQUE (org_id, id));
+CREATE TABLE spans (id int, org_id interval NOT NULL, v text);
+CREATE TABLE scores (id int, org_id float8 NOT NULL, v text);
+"""
+DATA = f"""
+INSERT INTO orgs VALUES ('{MINE}', 'A'), ('{THEIRS}', 'B');
+INSERT INTO users (org_id, email) VALUES ('{MINE}', 'mine'), ('{THEIRS}', 'theirs');
+INSERT INTO spans VALUES (1, '1 day', 'mine'), (2, '24 hours', 'theirs');
+INSERT INTO scores VALUES (1, 0, 'mine'), (2, '-0', 'theirs');
+"""
+
+
+@pytest.fixture
+async def db(postgres: ThrowawayPostgres) -> AsyncIterator[asyncpg.Connection]:
+    async with fresh_database(postgres, SCHEMA + DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+
+def _codes(sql: str, tmp_path: Path) -> list[str]:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="org_id")
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+async def _values(conn: asyncpg.Connection, sql: str, *args: object) -> list[object]:
+    return sorted(str(r[0]) for r in await conn.fetch(sql, *args))
+
+
+# ---------------------------------------------------------------- 1. a text cast read as a uuid
+CAST_CHAIN = "SELECT email FROM users WHERE org_id = $1::text::uuid"
+
+
+async def test_a_text_cast_read_as_a_uuid_returns_one_tenant(db: asyncpg.Connection) -> None:
+    for spelling in (MINE, MINE.upper(), "{" + MINE + "}", MINE.replace("-", "")):
+        assert await _values(db, CAST_CHAIN, spelling) == ["mine"], spelling
+    assert await _values(db, CAST_CHAIN, THEIRS) == ["theirs"]
+
+
+def test_a_text_cast_read_as_a_uuid_pins(tmp_path: Path) -> None:
+    assert _codes(CAST_CHAIN, tmp_path) == []
+    assert _codes("SELECT email FROM users WHERE org_id = $1::varchar::uuid", tmp_path) == []
+    # twins: a chain with a cut, or no pin at all, stay findings
+    assert _codes("SELECT email FROM users WHERE org_id = $1::varchar(8)::uuid", tmp_path) == [
+        "TG001"
+    ]
+    assert _codes("SELECT email FROM users WHERE email = $1::text::uuid::text", tmp_path) == [
+        "TG001"
+    ]
+
+
+# ---------------------------------------------------------------- 9. a lossy tenant column
+LOSSY = {"spans": timedelta(days=1), "scores": 0.0}
+
+
+async def test_a_lossy_tenant_column_returns_two_tenants(db: asyncpg.Connection) -> None:
+    for table, value in LOSSY.items():
+        rows = await _values(db, f"SELECT v FROM {table} WHERE org_id = $1", value)
+        assert rows == ["mine", "theirs"], table
+
+
+def test_a_lossy_tenant_column_is_not_pinned(tmp_path: Path) -> None:
+    for table in LOSSY:
+        assert _codes(f"SELECT v FROM {table} WHERE org_id = $1", tmp_path) == ["TG001"], table
+        assert _codes(f"SELECT v FROM {table} WHERE org_id = '1'", tmp_path) == ["TG001"], table
+    # twin: a uuid tenant column stays pinned
+    assert _codes("SELECT email FROM users WHERE org_id = $1", tmp_path) == []
