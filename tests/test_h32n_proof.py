@@ -98,3 +98,29 @@ def test_a_lossy_tenant_column_is_not_pinned(tmp_path: Path) -> None:
         assert _codes(f"SELECT v FROM {table} WHERE org_id = '1'", tmp_path) == ["TG001"], table
     # twin: a uuid tenant column stays pinned
     assert _codes("SELECT email FROM users WHERE org_id = $1", tmp_path) == []
+
+
+# ---------------------------------------------------------------- 4. VALUES as a value
+# `org_id = (VALUES (V))`, `org_id IN (VALUES (V), (V))`: every row of the VALUES is V, so the
+# comparison is `= V`. Twin: a VALUES of two values returns both tenants' rows.
+VALUES_PINS = [
+    "SELECT email FROM users WHERE org_id = (VALUES ($1::uuid))",
+    "SELECT email FROM users WHERE org_id IN (VALUES ($1::uuid), ($1::uuid))",
+    "SELECT email FROM users WHERE (org_id, id) IN (VALUES ($1::uuid, 1), ($1::uuid, 2))",
+]
+VALUES_LEAK = "SELECT email FROM users WHERE org_id IN (VALUES ($1::uuid), ($2::uuid))"
+
+
+async def test_values_as_a_value_returns_one_tenant(db: asyncpg.Connection) -> None:
+    for sql in VALUES_PINS:
+        assert await _values(db, sql, MINE) == ["mine"], sql
+    assert await _values(db, VALUES_LEAK, MINE, THEIRS) == ["mine", "theirs"]
+
+
+def test_values_as_a_value_pins(tmp_path: Path) -> None:
+    for sql in VALUES_PINS:
+        assert _codes(sql, tmp_path) == [], sql
+    assert _codes(VALUES_LEAK, tmp_path) == ["TG001"]
+    assert _codes("SELECT email FROM users WHERE org_id IN (VALUES (org_id))", tmp_path) == [
+        "TG001"
+    ]

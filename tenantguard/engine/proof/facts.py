@@ -366,6 +366,18 @@ def _constant_column(model: Model, source: Source, name: str) -> PinValue | None
 
 # the conjuncts `_pin_fact` reads anything of (by `_equalities`, or as an IN, an OR, an IS;
 # subclasses too, as its isinstance tests): any other kind says nothing of a tenant column
+def _in_query(conjunct: exp.In) -> exp.Expression | None:
+    """The query an IN compares with: `IN (SELECT …)`, or `IN (VALUES …)` (which sqlglot keeps
+    as the list's one item)."""
+    query = conjunct.args.get("query")
+    if query is not None:
+        return query  # type: ignore[no-any-return]
+    items = conjunct.expressions
+    if len(items) == 1 and type(items[0]) is exp.Values:
+        return items[0]
+    return None
+
+
 def _subquery_operand(node: exp.Expression, *, scalar: bool = True) -> exp.Expression | None:
     """The subquery of `= ANY (SELECT …)` (and, `scalar`, of `= (SELECT …)`), or None."""
     if type(node) is exp.Any and isinstance(node.this, exp.Subquery):
@@ -516,14 +528,14 @@ class FactCollector:
             found = self._full_merged_fact(block, conjunct, pairs, filtered, clause, visible)
         if pairs is not None:
             found = self._equality_facts(block, conjunct, pairs, filtered, clause, visible) or found
-        elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
+        elif isinstance(conjunct, exp.In) and not _in_query(conjunct):
             found = self._in_fact(block, conjunct, filtered, clause, visible)
         elif isinstance(conjunct, exp.In) and isinstance(conjunct.this, exp.Tuple):
             found = self._row_in_query_fact(block, conjunct, filtered, clause, visible)
-        elif isinstance(conjunct, exp.In):
+        elif isinstance(conjunct, exp.In) and (query := _in_query(conjunct)) is not None:
             source = self.names.tenant_column_owner(block, conjunct.this, visible)
             if source is not None and source in filtered:
-                value, selected = self._subquery_pin(conjunct.args["query"])
+                value, selected = self._subquery_pin(query)
                 if value is not None:
                     source.facts.append(Fact(source, conjunct, clause, value=value))
                     found = True
@@ -723,7 +735,7 @@ class FactCollector:
         if any(is_star(p) for p in parts):
             return False
         query = (
-            conjunct.args["query"]
+            _in_query(conjunct)
             if type(conjunct) is exp.In
             else _subquery_operand(conjunct.expression, scalar=False)
         )
@@ -762,6 +774,13 @@ class FactCollector:
                 stack.append(node.this)
             elif isinstance(node, exp.SetOperation):
                 stack.extend((node.this, node.expression))
+            elif isinstance(node, exp.Values) and node.expressions:
+                # `(VALUES (V))`, `IN (VALUES (V), (V))`: every row's item is V
+                for row in node.expressions:
+                    items = row.expressions if isinstance(row, exp.Tuple) else [row]
+                    if len(items) != width:
+                        return None
+                    values.add(self.model.pin_value(items[position]))
             elif (
                 isinstance(node, exp.Select)
                 and len(node.expressions) == width

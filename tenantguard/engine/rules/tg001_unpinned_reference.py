@@ -81,7 +81,8 @@ What pins a reference `R`:
   V`, `IN (V)` (or `IN (V, V)`), `= ANY(ARRAY[V])`, `= ALL(ARRAY[V])`, `= ANY('{1}')` (an array literal of one element; not NULL, nested nor dimensioned) (never `ALL` of an
   empty array, of `'{}'` or of an array parameter: TRUE for every row), `IN (SELECT V)` and `= (SELECT V)`
   (every branch of a set operation selecting the same V: a scalar subquery is then V, NULL or
-  an error; never `IS NOT DISTINCT FROM` it), and so `= (SELECT p.tenant_id FROM p …)` or `IN
+  an error; never `IS NOT DISTINCT FROM` it; also `= (VALUES (V))`, `IN (VALUES (V), (V))`,
+  every row V), and so `= (SELECT p.tenant_id FROM p …)` or `IN
   (SELECT p.tenant_id …)` — one SELECT of one item, the tenant column of its source p — once p
   is pinned to V (not through a set operation, nor when the column is the outer row's);
   `= ANY (SELECT …)` as `IN (SELECT …)` (never `= ALL (SELECT …)`: TRUE for every row when it
