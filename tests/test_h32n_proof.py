@@ -124,3 +124,33 @@ def test_values_as_a_value_pins(tmp_path: Path) -> None:
     assert _codes("SELECT email FROM users WHERE org_id IN (VALUES (org_id))", tmp_path) == [
         "TG001"
     ]
+
+
+# ---------------------------------------------------------------- 3. a CASE pinning in each branch
+# A row passes a CASE only where the result of the branch it takes is TRUE: when every result
+# that may be TRUE (not FALSE, NULL or a missing ELSE) pins the same value, so does the CASE.
+CASE_PINS = [
+    "SELECT email FROM users WHERE CASE WHEN email = $2 THEN org_id = $1 ELSE org_id = $1 END",
+    "SELECT email FROM users WHERE CASE WHEN email <> $2 THEN org_id = $1 END",
+    "SELECT email FROM users WHERE CASE email WHEN $2 THEN false ELSE org_id = $1 END",
+]
+CASE_LEAKS = {  # the statement, the $2 that shows the leak
+    "SELECT email FROM users WHERE CASE WHEN email = $2 THEN org_id = $1 ELSE true END": "mine",
+    "SELECT email FROM users WHERE CASE WHEN email = $2 THEN NOT (org_id = $1) "
+    "ELSE org_id = $1 END": "theirs",
+}
+
+
+async def test_a_case_pinning_in_each_branch_returns_one_tenant(db: asyncpg.Connection) -> None:
+    for sql in CASE_PINS:
+        for other in ("mine", "theirs", "nobody"):
+            assert await _values(db, sql, MINE, other) in (["mine"], []), (sql, other)
+    for sql, other in CASE_LEAKS.items():
+        assert await _values(db, sql, MINE, other) == ["mine", "theirs"], sql
+
+
+def test_a_case_pinning_in_each_branch_pins(tmp_path: Path) -> None:
+    for sql in CASE_PINS:
+        assert _codes(sql, tmp_path) == [], sql
+    for sql in CASE_LEAKS:
+        assert _codes(sql, tmp_path) == ["TG001"], sql

@@ -156,6 +156,25 @@ def _case_equality(case: exp.Case) -> tuple[exp.Expression, exp.Expression] | No
     return subject, branch.this
 
 
+def _case_results(case: exp.Case) -> list[exp.Expression]:
+    """The results of a CASE that may be TRUE: every THEN and the ELSE, but FALSE and NULL
+    (a missing ELSE is NULL): a row the CASE filters passes only where the result of the
+    branch it takes is TRUE. Empty when none may be."""
+    results = [branch.args.get("true") for branch in case.args.get("ifs") or []]
+    results.append(case.args.get("default"))
+    kept: list[exp.Expression] = []
+    for result in results:
+        bare = result
+        while isinstance(bare, exp.Paren):
+            bare = bare.this
+        if bare is None or type(bare) is exp.Null:
+            continue
+        if type(bare) is exp.Boolean and bare.this is False:
+            continue
+        kept.append(result)
+    return kept
+
+
 def _single_item(node: exp.Expression) -> exp.Expression | None:
     """The one item of `ARRAY[x]`, unless it is a bare parameter (an array, when the statement
     types it one elsewhere: then `ARRAY[$1]` holds all of its elements). `ARRAY[x] <@ ARRAY[y]`
@@ -548,6 +567,16 @@ class FactCollector:
         elif isinstance(conjunct, exp.Or):
             pinned, shared = self._pinned_in_every_branch(
                 block, conjunct, filtered, visible, clause
+            )
+            for source, value in pinned:
+                fact = Fact(source, conjunct, clause, value=value, null_safe=id(source) in shared)
+                source.facts.append(fact)
+                found = True
+        elif isinstance(conjunct, exp.Case) and (results := _case_results(conjunct)):
+            # `CASE WHEN c THEN tenant_id = $1 ELSE tenant_id = $1 END`: a row passes only
+            # where the branch it takes is TRUE, so what every branch pins holds, as for an OR
+            pinned, shared = self._pinned_in_every_branch(
+                block, conjunct, filtered, visible, clause, results
             )
             for source, value in pinned:
                 fact = Fact(source, conjunct, clause, value=value, null_safe=id(source) in shared)
@@ -1025,12 +1054,14 @@ class FactCollector:
     def _pinned_in_every_branch(
         self,
         block: Block,
-        condition: exp.Or,
+        condition: exp.Or | exp.Case,
         filtered: Span,
         visible: Span | None,
         clause: str = "WHERE",
+        branches: list[exp.Expression] | None = None,
     ) -> tuple[list[tuple[Source, PinValue]], set[int]]:
-        """Sources that every branch of an OR pins to one and the same value.
+        """Sources that every branch of an OR (or `branches`, the results of a CASE that may
+        be TRUE) pins to one and the same value.
 
         `(tenant_id = $1 AND a) OR (tenant_id = $1 AND b)` lets through only rows of tenant $1,
         as `tenant_id = $1 AND (a OR b)` does. A branch without that pin, or with another value,
@@ -1039,7 +1070,7 @@ class FactCollector:
         """
         common: dict[tuple[int, PinValue], Source] | None = None
         shared: set[int] = set()
-        for branch in disjuncts(condition):
+        for branch in disjuncts(condition) if branches is None else branches:
             source = self._shared_branch(block, branch, visible)
             if source is not None and source.nullable and not _in_own_on(condition, source):
                 # the nullable side of an outer join, outside its own ON — the WHERE, HAVING,

@@ -113,7 +113,9 @@ What pins a reference `R`:
   so are `c = TRUE`, `c <> FALSE` and `c IS NOT DISTINCT FROM TRUE` (NULL where `c` is) — never
   `IS NOT FALSE`, `IS NOT TRUE` or `IS FALSE` (`(tenant_id = $1) IS NOT FALSE` is TRUE for every
   row when `$1` is NULL); `CASE R.tenant_id WHEN V THEN TRUE [ELSE FALSE | ELSE NULL] END` (the
-  simple CASE compares with `=`), not with a second WHEN or another default;
+  simple CASE compares with `=`), not with a second WHEN or another default; a CASE whose
+  every result that may be TRUE (not FALSE, NULL or a missing ELSE) pins the same value, as an
+  OR of those results would (`CASE WHEN c THEN R.tenant_id = V ELSE R.tenant_id = V END`);
   `ARRAY[R.tenant_id] <@ ARRAY[V]`, or `@>`, either way round: two one-element arrays contain one
   another exactly when their elements are equal (a NULL element matches nothing) — not with an
   array parameter, two values, or a bare parameter as the element (`ARRAY[$1]` is all of `$1`
