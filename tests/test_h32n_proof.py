@@ -154,3 +154,62 @@ def test_a_case_pinning_in_each_branch_pins(tmp_path: Path) -> None:
         assert _codes(sql, tmp_path) == [], sql
     for sql in CASE_LEAKS:
         assert _codes(sql, tmp_path) == ["TG001"], sql
+
+
+# ---------------------------------------------------------------- 2. a NULL default on NOT NULL
+# `coalesce(org_id, V) = V` and `nullif(org_id, V) IS NULL` are TRUE where `org_id = V` or
+# `org_id IS NULL`: `= V` on a NOT NULL tenant column; on a nullable one they read the rows of no
+# tenant too (a finding, as before). Found on the way (a leak): `IS NOT NULL`, which sqlglot keeps
+# an Is, was read as `IS NULL` in the shared-rows branch of an OR.
+NULLABLE = """
+CREATE TABLE notes (id int, org_id uuid, body text);
+"""
+NULLABLE_DATA = f"""
+INSERT INTO notes VALUES (1, '{MINE}', 'mine'), (2, '{THEIRS}', 'theirs'), (3, NULL, 'public');
+"""
+DEFAULT_PINS = [
+    "SELECT email FROM users WHERE coalesce(org_id, $1) = $1",
+    "SELECT email FROM users WHERE $1 = coalesce(org_id, $1::uuid)",
+    "SELECT email FROM users WHERE nullif(org_id, $1) IS NULL",
+]
+
+
+@pytest.fixture
+async def notes(postgres: ThrowawayPostgres) -> AsyncIterator[asyncpg.Connection]:
+    async with fresh_database(postgres, SCHEMA + NULLABLE + DATA + NULLABLE_DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+
+async def test_a_null_default_on_a_not_null_column_returns_one_tenant(
+    notes: asyncpg.Connection,
+) -> None:
+    for sql in DEFAULT_PINS:
+        assert await _values(notes, sql, MINE) == ["mine"], sql
+    on_nullable = "SELECT body FROM notes WHERE coalesce(org_id, $1) = $1"
+    assert await _values(notes, on_nullable, MINE) == ["mine", "public"]
+    not_null = "SELECT body FROM notes WHERE (org_id = $1 OR org_id IS NOT NULL)"
+    assert await _values(notes, not_null, MINE) == ["mine", "theirs"]
+
+
+def test_a_null_default_on_a_not_null_column_pins(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SCHEMA + NULLABLE, tenant_column="org_id")
+
+    def codes(sql: str, **changes: object) -> list[str]:
+        used = policy.replace(**changes) if changes else policy
+        return sorted(f.code for f in analyze_statement(sql, used).findings)  # type: ignore[arg-type]
+
+    for sql in DEFAULT_PINS:
+        assert codes(sql) == [], sql
+    assert codes("SELECT body FROM notes WHERE coalesce(org_id, $1) = $1") == ["TG001"]
+    assert codes("SELECT body FROM notes WHERE nullif(org_id, $1) IS NULL") == ["TG001"]
+    assert codes("SELECT email FROM users WHERE coalesce(org_id, $2) = $1") == ["TG001"]
+    assert codes("SELECT email FROM users WHERE nullif(org_id, $1) IS NOT NULL") == ["TG001"]
+    for spelling in ("IS NOT NULL", "NOTNULL"):
+        sql = f"SELECT body FROM notes WHERE (org_id = $1 OR org_id {spelling})"
+        assert codes(sql, shared_rows=True) == ["TG001"], sql
+    shared = "SELECT body FROM notes WHERE (org_id = $1 OR org_id IS NULL)"
+    assert codes(shared, shared_rows=True) == []

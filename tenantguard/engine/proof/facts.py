@@ -156,6 +156,34 @@ def _case_equality(case: exp.Case) -> tuple[exp.Expression, exp.Expression] | No
     return subject, branch.this
 
 
+def _null_defaulted(
+    conjunct: exp.Expression,
+) -> tuple[exp.Expression, exp.Expression, exp.Expression] | None:
+    """(x, D, V) of `coalesce(x, D) = V` (either way round) or (x, D, D) of `nullif(x, D) IS
+    NULL`: TRUE where `x = V` (D being V) or `x IS NULL`. None for anything else."""
+    if type(conjunct) is exp.EQ:
+        for side, other in (
+            (conjunct.this, conjunct.expression),
+            (conjunct.expression, conjunct.this),
+        ):
+            while isinstance(side, exp.Paren):
+                side = side.this
+            if type(side) is exp.Coalesce and len(side.expressions) == 1:
+                return side.this, side.expressions[0], other
+        return None
+    if (
+        type(conjunct) is exp.Is
+        and type(conjunct.expression) is exp.Null
+        and not conjunct.args.get("negate")  # `IS NOT NULL`
+    ):
+        inner = conjunct.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if type(inner) is exp.Nullif and inner.expression is not None:
+            return inner.this, inner.expression, inner.expression
+    return None
+
+
 def _case_results(case: exp.Case) -> list[exp.Expression]:
     """The results of a CASE that may be TRUE: every THEN and the ELSE, but FALSE and NULL
     (a missing ELSE is NULL): a row the CASE filters passes only where the result of the
@@ -281,6 +309,7 @@ def _may_be_key(side: exp.Expression, keys: frozenset[str]) -> bool:
         or kind is exp.Cast
         or kind is exp.TryCast
         or kind is exp.Collate
+        or (kind is exp.Coalesce and _may_be_key(side.this, keys))  # `coalesce(tenant_id, V)`
         or (kind is exp.Anonymous and (is_row(side) or _call_name(side) in keys))
     )
 
@@ -542,6 +571,11 @@ class FactCollector:
         ):
             # `(tenant_id, id) = ANY (SELECT …)` is `(tenant_id, id) IN (SELECT …)`
             return self._row_in_query_fact(block, conjunct, filtered, clause, visible)
+        defaulted = _null_defaulted(conjunct)
+        if defaulted is not None and self._null_default_fact(
+            block, conjunct, defaulted, filtered, clause, visible
+        ):
+            return True
         pairs = _equalities(conjunct)
         if pairs is not None and block.full_merged:
             found = self._full_merged_fact(block, conjunct, pairs, filtered, clause, visible)
@@ -588,6 +622,36 @@ class FactCollector:
                 source.facts.append(Fact(source, conjunct, clause, value=SHARED, null_safe=True))
                 found = True
         return found
+
+    def _null_default_fact(
+        self,
+        block: Block,
+        conjunct: exp.Expression,
+        defaulted: tuple[exp.Expression, exp.Expression, exp.Expression],
+        filtered: Span,
+        clause: str,
+        visible: Span | None,
+    ) -> bool:
+        """`coalesce(tenant_id, V) = V`, `nullif(tenant_id, V) IS NULL`: TRUE where `tenant_id
+        = V` or `tenant_id IS NULL`, so `= V` on a table whose tenant column the schema
+        declares NOT NULL (not on an outer join's nullable side, whose NULL-extended rows depend
+        on every tenant's rows its ON matches); on a nullable one it also reads rows of no
+        tenant: no pin."""
+        column, default, compared = defaulted
+        value = self.model.pin_value(default)
+        if value is None or (compared is not default and self.model.pin_value(compared) != value):
+            return False
+        source = self.names.tenant_column_owner(block, column, visible)
+        if (
+            source is None
+            or source not in filtered
+            or source.nullable
+            or source.kind is not SourceKind.TABLE
+            or source.table not in self.policy.not_null_tenant_tables
+        ):
+            return False
+        source.facts.append(Fact(source, conjunct, clause, value=value))
+        return True
 
     def _equality_facts(
         self,
@@ -1041,7 +1105,11 @@ class FactCollector:
     ) -> Source | None:
         """`R.tenant_id IS NULL`: the source whose rows of no tenant it admits. Shared rows
         are public to read, never to write: the target of an UPDATE, DELETE or MERGE has none."""
-        if not isinstance(condition, exp.Is) or not isinstance(condition.expression, exp.Null):
+        if (
+            not isinstance(condition, exp.Is)
+            or not isinstance(condition.expression, exp.Null)
+            or condition.args.get("negate")  # `IS NOT NULL` (sqlglot keeps it an Is)
+        ):
             return None
         source = self.names.tenant_column_owner(block, condition.this, visible)
         if source is not None and (

@@ -116,6 +116,8 @@ What pins a reference `R`:
   simple CASE compares with `=`), not with a second WHEN or another default; a CASE whose
   every result that may be TRUE (not FALSE, NULL or a missing ELSE) pins the same value, as an
   OR of those results would (`CASE WHEN c THEN R.tenant_id = V ELSE R.tenant_id = V END`);
+  `coalesce(R.tenant_id, V) = V` and `nullif(R.tenant_id, V) IS NULL` where the schema declares
+  R's tenant column NOT NULL (TRUE also where it is NULL: rows of no tenant otherwise);
   `ARRAY[R.tenant_id] <@ ARRAY[V]`, or `@>`, either way round: two one-element arrays contain one
   another exactly when their elements are equal (a NULL element matches nothing) — not with an
   array parameter, two values, or a bare parameter as the element (`ARRAY[$1]` is all of `$1`
