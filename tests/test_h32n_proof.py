@@ -213,3 +213,48 @@ def test_a_null_default_on_a_not_null_column_pins(tmp_path: Path) -> None:
         assert codes(sql, shared_rows=True) == ["TG001"], sql
     shared = "SELECT body FROM notes WHERE (org_id = $1 OR org_id IS NULL)"
     assert codes(shared, shared_rows=True) == []
+
+
+# ---------------------------------------------------------------- 5. MERGE … ON false
+# `ON false` matches (and reads) no target row: each source row is NOT MATCHED and only the INSERT
+# acts, its tenant value checked by TG002. Twin: an unpinned source copies every tenant's rows.
+MERGE_TABLES = """
+CREATE TABLE tasks (id int GENERATED ALWAYS AS IDENTITY, org_id uuid NOT NULL, title text);
+"""
+MERGE_ON_FALSE = (
+    "MERGE INTO tasks t USING (SELECT org_id, email FROM users WHERE org_id = $1) s ON false "
+    "WHEN NOT MATCHED THEN INSERT (org_id, title) VALUES ($1, s.email)"
+)
+MERGE_LEAK = (
+    "MERGE INTO tasks t USING users s ON false "
+    "WHEN NOT MATCHED THEN INSERT (org_id, title) VALUES (s.org_id, s.email)"
+)
+
+
+@pytest.fixture
+async def tasks(postgres: ThrowawayPostgres) -> AsyncIterator[asyncpg.Connection]:
+    async with fresh_database(postgres, SCHEMA + MERGE_TABLES + DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+
+async def test_a_merge_on_false_inserts_one_tenants_rows(tasks: asyncpg.Connection) -> None:
+    await tasks.execute(MERGE_ON_FALSE.replace("$1", f"'{MINE}'::uuid"))
+    assert await _values(tasks, "SELECT org_id::text || title FROM tasks") == [MINE + "mine"]
+    await tasks.execute("DELETE FROM tasks")
+    await tasks.execute(MERGE_LEAK)
+    assert await _values(tasks, "SELECT title FROM tasks") == ["mine", "theirs"]
+
+
+def test_a_merge_on_false_is_pinned(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SCHEMA + MERGE_TABLES, tenant_column="org_id")
+
+    def codes(sql: str) -> list[str]:
+        return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+    assert codes(MERGE_ON_FALSE) == []
+    assert codes(MERGE_LEAK) == ["TG001", "TG002"]
+    assert codes(MERGE_ON_FALSE.replace("ON false", "ON t.title = s.email")) == ["TG001"]

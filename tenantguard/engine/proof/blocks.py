@@ -295,6 +295,15 @@ def settings_read(expressions: tuple[str, ...]) -> frozenset[str] | None:
     return frozenset(names)
 
 
+def _never_true(condition: exp.Expression | None) -> bool:
+    """A condition that is the constant FALSE or NULL (under parentheses): TRUE for no row."""
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    return type(condition) is exp.Null or (
+        type(condition) is exp.Boolean and condition.this is False
+    )
+
+
 def _does_nothing(when: exp.Expression) -> bool:
     """A MERGE clause `THEN DO NOTHING`."""
     then = when.args.get("then")
@@ -1178,6 +1187,11 @@ class Model:
                     source.near_misses.append(
                         (node, "WHEN NOT MATCHED BY SOURCE acts on every target row the ON rejects")
                     )
+            elif _never_true(node.args.get("on")):
+                # `ON false`: no target row is matched, nor read (every source row is NOT
+                # MATCHED: only its INSERT acts, whose tenant value TG002 checks)
+                for source in target:
+                    source.tenant = False
             else:
                 # the ON filters the target; the source too where every action is on matched
                 # rows (or does nothing): a source row the ON rejects is used by no clause, and
