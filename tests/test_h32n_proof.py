@@ -258,3 +258,45 @@ def test_a_merge_on_false_is_pinned(tmp_path: Path) -> None:
     assert codes(MERGE_ON_FALSE) == []
     assert codes(MERGE_LEAK) == ["TG001", "TG002"]
     assert codes(MERGE_ON_FALSE.replace("ON false", "ON t.title = s.email")) == ["TG001"]
+
+
+# ---------------------------------------------------------------- 8. forms sqlglot cannot parse
+# `OVERRIDING SYSTEM VALUE` and `LATERAL ROWS FROM` were TG006 (a syntax error to sqlglot); they
+# are read again by their tokens. `WHERE CURRENT OF c` acts on the row of a cursor another
+# statement declared: shown on the server writing the other tenant's row, it stays TG006 with a
+# message saying what to write instead.
+OVERRIDING = (
+    "INSERT INTO tasks (id, org_id, title) OVERRIDING SYSTEM VALUE VALUES (7, $1, 'mine too')"
+)
+ROWS_FROM = (
+    "SELECT u.email || r.n FROM users u, LATERAL ROWS FROM (generate_series(1, 2)) AS r(n) "
+    "WHERE u.org_id = $1"
+)
+
+
+async def test_forms_sqlglot_cannot_parse_on_the_server(tasks: asyncpg.Connection) -> None:
+    await tasks.execute(OVERRIDING, MINE)
+    assert await _values(tasks, "SELECT id::text || title FROM tasks") == ["7mine too"]
+    assert await _values(tasks, ROWS_FROM, MINE) == ["mine1", "mine2"]
+    async with tasks.transaction():
+        await tasks.execute("DECLARE c CURSOR FOR SELECT * FROM users WHERE email = 'theirs'")
+        await tasks.execute("FETCH c")
+        await tasks.execute("UPDATE users SET email = 'taken' WHERE CURRENT OF c")
+    assert await _values(tasks, "SELECT email FROM users") == ["mine", "taken"]
+
+
+def test_forms_sqlglot_cannot_parse_are_read(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SCHEMA + MERGE_TABLES, tenant_column="org_id")
+
+    def findings(sql: str) -> list[tuple[str, str]]:
+        return sorted((f.code, f.message) for f in analyze_statement(sql, policy).findings)  # type: ignore[misc]
+
+    assert findings(OVERRIDING) == []
+    assert findings(ROWS_FROM) == []
+    assert [c for c, _ in findings(ROWS_FROM.replace("WHERE u.org_id = $1", ""))] == ["TG001"]
+    leak = "INSERT INTO tasks (org_id, title) OVERRIDING USER VALUE SELECT org_id, title FROM tasks"
+    assert [c for c, _ in findings(leak)] == ["TG001", "TG002"]
+    (current,) = findings("UPDATE users SET email = $2 WHERE CURRENT OF c")
+    assert current[0] == "TG006" and "WHERE id = $2 AND tenant_id = $1 instead" in current[1]
+    quoted = "SELECT email FROM users WHERE org_id = $1 AND email = 'LATERAL ROWS FROM'"
+    assert findings(quoted) == []

@@ -510,8 +510,64 @@ def _parse_statement(
     if isinstance(tree, NOT_A_STATEMENT):
         return _misread_command(text, inserted) or parsed
     if tree is None and parsed[2] is not None:  # a syntax error: a command sqlglot cannot read?
+        again = _second_reading(text, inserted)
+        if again is not None:
+            return again
         return _misread_command(text, inserted, _UNPARSED_WORDS) or parsed
     return parsed
+
+
+def _second_reading(
+    text: str, inserted: tuple[int, ...]
+) -> tuple[exp.Expression | None, tuple[int, ...], str | None, int | None] | None:
+    """PostgreSQL forms sqlglot cannot parse, read again (h32n), by their tokens (never inside
+    a string, a quoted name or a comment), positions kept:
+
+    - `INSERT … OVERRIDING {SYSTEM | USER} VALUE`: it lets the INSERT give (or not) an identity
+      column's value, never another tenant's row: blanked;
+    - `LATERAL ROWS FROM (…)`: a function in FROM sees the items before it with or without
+      LATERAL, so the word is blanked;
+    - `WHERE CURRENT OF c`: the row a cursor declared by another statement stands on, which
+      no reading of this one shows: an error that says what to write instead.
+
+    None when none of them is there (or the text read again still fails)."""
+    try:
+        tokens = _READER.tokenizer.tokenize(text)
+    except SqlglotError:
+        return None
+    words = [
+        (t.token_type.name, t.text.upper() if t.token_type.name != "IDENTIFIER" else "")
+        for t in tokens
+    ]
+    blanks: list[tuple[int, int]] = []
+    for at, (kind, word) in enumerate(words):
+        following = [w for _, w in words[at + 1 : at + 3]]
+        if kind == "VAR" and word == "OVERRIDING" and len(following) == 2:
+            if (
+                following[0] in ("SYSTEM", "USER")
+                and following[1] == "VALUE"
+                and all(k == "VAR" for k, _ in words[at + 1 : at + 3])
+                and words[0][0] in ("INSERT", "WITH")
+            ):
+                blanks.append((tokens[at].start, tokens[at + 2].end))
+        elif kind == "LATERAL" and following[:2] == ["ROWS", "FROM"]:
+            blanks.append((tokens[at].start, tokens[at].end))
+        elif kind == "WHERE" and following == ["CURRENT", "OF"]:
+            message = (
+                "WHERE CURRENT OF acts on the row a cursor declared by another statement stands "
+                "on, which this statement does not show to be the tenant's: fetch the row's "
+                "key and write WHERE id = $2 AND tenant_id = $1 instead"
+            )
+            return None, inserted, message, original_offset(tokens[at].start, inserted)
+    if not blanks:
+        return None
+    chars = list(text)
+    for start, end in blanks:
+        for position in range(start, end + 1):
+            if chars[position] != "\n":
+                chars[position] = " "
+    parsed = _parse_text("".join(chars), inserted)
+    return parsed if parsed[0] is not None else None
 
 
 # what sqlglot makes of a text it reads as a bare expression, not a statement (`SELEC * FRM x`
