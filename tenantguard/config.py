@@ -1021,14 +1021,27 @@ def _lossy_tenant_types(schema: SchemaInfo, column: str) -> dict[str, str]:
     """Tenant tables whose tenant column is of a type whose equality joins several stored
     values (`_LOSSY_TENANT_TYPES`, or an array of one): `org_id = '1 day'` also returns the
     rows of '24 hours', so no equality pins them."""
-    from tenantguard.engine.policy import LOOSE_COLUMN
+    from tenantguard.engine.policy import LOOSE_COLUMN, sql_name
 
-    return {
-        table: f"{LOOSE_COLUMN} ({column} is {kind}: two tenants' values may be equal, "
-        "'1 day' = '24 hours' or 0 = -0), so no equality pins it to one tenant"
-        for table, kind in _column_types(schema, column).items()
-        if kind.rstrip("[]") in _LOSSY_TENANT_TYPES
-    }
+    found: dict[str, str] = {}
+    for table, traits in schema.traits.items():
+        for trait in traits.get(column, ()):
+            if not trait.startswith("type:"):
+                continue
+            kind, seen = trait[len("type:") :].rstrip("[]"), set()
+            # a domain (over a domain…) stands on its base type
+            while kind.startswith("domain:") or kind in schema._domain_bases:
+                kind = kind.removeprefix("domain:").rstrip("[]")
+                if kind in seen or kind not in schema._domain_bases:
+                    break
+                seen.add(kind)
+                kind = schema._domain_bases[kind].rstrip("[]")
+            if kind in _LOSSY_TENANT_TYPES:
+                found[sql_name(table)] = (
+                    f"{LOOSE_COLUMN} ({column} is {kind}: two tenants' values may be equal, "
+                    "'1 day' = '24 hours' or 0 = -0), so no equality pins it to one tenant"
+                )
+    return found
 
 
 def _inherited(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:

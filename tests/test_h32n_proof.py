@@ -32,12 +32,16 @@ CREATE TABLE users (id serial PRIMARY KEY, org_id uuid NOT NULL REFERENCES orgs 
   email text, UNIQUE (org_id, id));
 CREATE TABLE spans (id int, org_id interval NOT NULL, v text);
 CREATE TABLE scores (id int, org_id float8 NOT NULL, v text);
+CREATE DOMAIN span AS interval;
+CREATE DOMAIN long_span AS span;
+CREATE TABLE long_spans (id int, org_id long_span NOT NULL, v text);
 """
 DATA = f"""
 INSERT INTO orgs VALUES ('{MINE}', 'A'), ('{THEIRS}', 'B');
 INSERT INTO users (org_id, email) VALUES ('{MINE}', 'mine'), ('{THEIRS}', 'theirs');
 INSERT INTO spans VALUES (1, '1 day', 'mine'), (2, '24 hours', 'theirs');
 INSERT INTO scores VALUES (1, 0, 'mine'), (2, '-0', 'theirs');
+INSERT INTO long_spans VALUES (1, '1 day', 'mine'), (2, '24 hours', 'theirs');
 """
 
 
@@ -83,7 +87,7 @@ def test_a_text_cast_read_as_a_uuid_pins(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- 9. a lossy tenant column
-LOSSY = {"spans": timedelta(days=1), "scores": 0.0}
+LOSSY = {"spans": timedelta(days=1), "scores": 0.0, "long_spans": timedelta(days=1)}
 
 
 async def test_a_lossy_tenant_column_returns_two_tenants(db: asyncpg.Connection) -> None:
