@@ -5529,11 +5529,13 @@ def _enclosing_functions(code: str) -> Callable[[int], tuple[str, frozenset[str]
                 stack.pop()
         starts.append(at)
         owners.append(stack[-1][1] if stack else None)
-        if body and _DEF_LINE.match(line) is not None:
+        if body and (def_line := _DEF_LINE.match(line)) is not None:
             defined = _DEF_PARAMETERS.search(code, at, at + len(line) + 2000)
             if defined is not None:
                 names = frozenset(_HELD_WORD.findall(defined.group(2)))
                 stack.append((indent, (defined.group(1), names)))
+            else:  # parameters not read: the function still holds its body
+                stack.append((indent, (def_line.group(2), frozenset())))
         at += len(line) + 1
 
     def owner(position: int) -> tuple[str, frozenset[str]] | None:
@@ -5610,24 +5612,19 @@ def _changed_through(code: str, end: int, found: set[str]) -> str | None:
 
 def _returned(code: str) -> list[tuple[str, str]]:
     """(function, name) for each name a function's `return` may hand back as it is (`def
-    get(): return q.PARTS`): one pass over the lines, the enclosing `def` by indentation."""
+    get(): return q.PARTS`), the enclosing `def` by indentation (`_enclosing_functions`)."""
     found: list[tuple[str, str]] = []
     if "return" not in code:
         return found
-    stack: list[tuple[int, str]] = []
+    owners = _enclosing_functions(code)
     at = 0
     for line in code.split("\n"):
         body = line.lstrip(" \t")
-        indent = len(line) - len(body)
-        if body:
-            while stack and stack[-1][0] >= indent:
-                stack.pop()
-            defined = _DEF_LINE.match(line)
-            if defined is not None:
-                stack.append((indent, defined.group(2)))
-            elif stack and body.startswith("return") and body[6:7] in (" ", "\t", "("):
-                start = at + indent + 6
-                found.extend((stack[-1][1], n) for n in _held_in(code, start))
+        if body.startswith("return") and body[6:7] in (" ", "\t", "("):
+            owner = owners(at)
+            if owner is not None:
+                start = at + len(line) - len(body) + 6
+                found.extend((owner[0], n) for n in _held_in(code, start))
         at += len(line) + 1
     return found
 
