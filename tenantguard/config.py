@@ -865,9 +865,10 @@ def _setting_pinned(schema: SchemaInfo, policy: Policy) -> set[str]:
     """The views and functions of the schema that read tenant rows pinned only by the tenant
     setting: every query of theirs is proven as it is, and is not without the tenant
     expressions. A read of one pins a statement to the tenant expression (TG012)."""
-    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.analyze import analyze_statement, parse_statement
     from tenantguard.engine.findings import Severity
     from tenantguard.engine.policy import sql_name, table_name
+    from tenantguard.engine.proof import build_proof
 
     unset = policy.replace(tenant_expressions=())
 
@@ -875,14 +876,42 @@ def _setting_pinned(schema: SchemaInfo, policy: Policy) -> set[str]:
         findings = analyze_statement(text, under).findings
         return not any(f.severity is Severity.ERROR for f in findings)
 
+    def pins_expression(text: str, under: Policy) -> bool:
+        tree = parse_statement(text)[0]
+        if tree is None:
+            return False
+        proof, analysis = build_proof(tree, under)
+        try:
+            return any(value.kind == "expression" for value, _ in proof.pins)
+        finally:
+            analysis.release()
+
     found: set[str] = set()
     candidates = [(n, [v.query]) for n, v in schema.views.items()]
     candidates += [(n, list(f.body)) for n, f in schema.functions.items() if not f.opaque]
+    candidates = [
+        (name, queries)
+        for name, queries in candidates
+        if queries and not policy.is_tenant_table(table_name(sql_name(name)))
+    ]
     for name, queries in candidates:
-        if policy.is_tenant_table(table_name(sql_name(name))) or not queries:
-            continue
         if all(proven(q, policy) for q in queries) and not all(proven(q, unset) for q in queries):
             found.add(name)
+    # a view of one, a function calling one (`SELECT email FROM my_users`): pinned inside by
+    # the setting too, though proven without it (the inner one is no tenant relation)
+    fresh = set(found)
+    while fresh:
+        under = policy.replace(setting_pinned=_quoted_names(found))
+        names = [n.lower() for n in fresh]
+        fresh = set()
+        for name, queries in candidates:
+            if name in found or not any(n in q.lower() for q in queries for n in names):
+                continue
+            if all(proven(q, under) for q in queries) and any(
+                pins_expression(q, under) for q in queries
+            ):
+                fresh.add(name)
+        found |= fresh
     return found
 
 

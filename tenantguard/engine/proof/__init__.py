@@ -395,14 +395,9 @@ class Analysis:
                     or (source.table is not None and source.table == root)
                 )
                 integer = source.table is not None and source.table in integer_tables
-                if (
-                    setting_pinned
-                    and not source.tenant
-                    and _relation_name(source) in setting_pinned
-                ):
-                    # pinned inside by the tenant setting: one expression, or which one of
-                    # several is not known (no other pin equals it)
-                    pins.append((PinValue("expression", 0 if one_expression else -1), source.node))
+                name = _relation_name(source) if setting_pinned else None
+                if name is not None and not source.tenant and name in setting_pinned:
+                    pins.append((_setting_pin(name, one_expression), source.node))
                 for fact in source.facts:
                     value = fact.value
                     if value is None or value in _NOT_TENANTS or fact.pushed:
@@ -429,16 +424,23 @@ class Analysis:
                             pins.append((value, item))  # type: ignore[arg-type]
                             compared.append(value)
         if setting_pinned:
-            # a call of one outside FROM (`SELECT my_count()`): no source of its own
+            # every call of one: outside FROM (`SELECT my_count()`: no source of its own), or
+            # in `ROWS FROM (my_tasks())` (the source is the ROWS FROM)
             for call in self.model.tree.find_all(exp.Anonymous):
-                if identifier_name(call.this) in setting_pinned and not isinstance(
-                    call.parent, exp.Table
-                ):
-                    pins.append((PinValue("expression", 0 if one_expression else -1), call))
+                name = identifier_name(call.this)
+                if name in setting_pinned:
+                    pins.append((_setting_pin(name, one_expression), call))
         for value, node in insert_values:
             pins.append((value, node))
             compared.append(value)
         return pins, compared
+
+
+def _setting_pin(name: str, one_expression: bool) -> PinValue:
+    """The pin of a read of a view or function pinned inside by the tenant setting: to the one
+    tenant expression; of several, which one is not known: equal to no other pin but a read of
+    the same relation (two relations may be pinned by two settings)."""
+    return PinValue("expression", 0 if one_expression else f"the setting that pins {name}")
 
 
 def _relation_name(source: Source) -> str | None:

@@ -1,0 +1,133 @@
+"""Round 32, helper i: an outside attack on the reads of views and functions pinned inside by the
+tenant setting (Policy.setting_pinned), on the schema of tests/test_h32a_proof.py (tenant column
+`org_id`, a uuid). Each class: the leak shown on the server (app.tenant_id = A, the parameter or
+the other setting = B: both tenants' rows come back), then the verdict.
+
+1. A view of such a view, a function calling such a function (`CREATE VIEW my_emails2 AS SELECT
+   email FROM my_emails`): pinned inside by the setting as well, yet its body is proven without
+   the tenant expression (the inner relation is no tenant relation), so it was not counted as a
+   pin, and beside `org_id = $1` it passed. The inference now runs to a fixpoint.
+2. `ROWS FROM (my_titles())`: the call sits under the ROWS FROM item, not itself a FROM item,
+   and neither the FROM-item nor the outside-FROM reading saw it.
+3. Of several tenant expressions, a relation pinned by one of them was a pin to "an unknown one",
+   and every such pin was equal to every other: a view pinned by `app.tenant_id` beside one pinned
+   by `app.other` passed. The unknown one is now a value of the relation read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+
+from .conftest import fresh_database
+from .test_h32a_proof import VIEW_DATA, VIEWS
+from .test_schema import policy_for
+
+SCHEMA = (
+    VIEWS
+    + """
+CREATE VIEW my_emails AS SELECT email FROM users
+  WHERE org_id = current_setting('app.tenant_id')::uuid;
+CREATE VIEW my_emails2 AS SELECT email FROM my_emails;
+CREATE VIEW my_emails3 AS SELECT e.email FROM my_emails2 e;
+CREATE VIEW other_emails AS SELECT email FROM users
+  WHERE org_id = current_setting('app.other')::uuid;
+CREATE FUNCTION my_titles() RETURNS SETOF text LANGUAGE sql STABLE
+  AS $$ SELECT title FROM tasks WHERE org_id = current_setting('app.tenant_id')::uuid $$;
+CREATE FUNCTION my_titles2() RETURNS SETOF text LANGUAGE sql STABLE
+  AS $$ SELECT * FROM my_titles() $$;
+CREATE FUNCTION my_count() RETURNS bigint LANGUAGE sql STABLE
+  AS $$ SELECT count(*) FROM tasks WHERE org_id = current_setting('app.tenant_id')::uuid $$;
+CREATE FUNCTION my_count2() RETURNS bigint LANGUAGE sql STABLE
+  AS $$ SELECT my_count() $$;
+"""
+)
+A = "aaaaaaaa-0000-0000-0000-00000000000a"
+B = "bbbbbbbb-0000-0000-0000-00000000000b"
+TWO_SETTINGS = ("current_setting('app.tenant_id')", "current_setting('app.other')")
+
+# shape: (sql, both tenants' rows as the server returns them)
+TWO_TENANTS = {
+    "a view of a view": (
+        "SELECT email FROM my_emails2 UNION ALL SELECT email FROM users WHERE org_id = $1",
+        ["mine", "theirs"],
+    ),
+    "a view of a view of a view": (
+        "SELECT email FROM my_emails3 UNION ALL SELECT email FROM users WHERE org_id = $1",
+        ["mine", "theirs"],
+    ),
+    "a function calling one": (
+        "SELECT * FROM my_titles2() UNION ALL SELECT title FROM tasks WHERE org_id = $1",
+        ["my task", "their task"],
+    ),
+    "a call of a function calling one": (
+        "SELECT title || my_count2() FROM tasks WHERE org_id = $1",
+        ["their task1"],
+    ),
+    "ROWS FROM": (
+        "SELECT x FROM ROWS FROM (my_titles()) x UNION ALL SELECT title FROM tasks"
+        " WHERE org_id = $1",
+        ["my task", "their task"],
+    ),
+}
+ONE_TENANT = [
+    "SELECT email FROM my_emails2",
+    "SELECT email FROM my_emails3 UNION ALL SELECT email FROM my_emails",
+    "SELECT * FROM my_titles2()",
+    "SELECT my_count2()",
+    "SELECT x FROM ROWS FROM (my_titles()) x",
+    "SELECT email FROM my_emails2 UNION ALL SELECT email FROM users"
+    " WHERE org_id = current_setting('app.tenant_id')::uuid",
+]
+# several tenant expressions: the two settings hold two tenants
+TWO_SETTINGS_READ = "SELECT email FROM other_emails UNION ALL SELECT email FROM my_emails"
+ONE_SETTING_READ_TWICE = "SELECT email FROM my_emails UNION ALL SELECT e.email FROM my_emails e"
+
+
+@pytest.fixture
+async def setting(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, SCHEMA + VIEW_DATA) as dsn:
+        yield dsn
+
+
+async def test_nested_and_rows_from_reads_beside_a_parameter_return_two_tenants(
+    setting: str,
+) -> None:
+    conn = await asyncpg.connect(setting)
+    try:
+        await conn.execute(f"SET app.tenant_id = '{A}'; SET app.other = '{B}'")
+        for shape, (sql, both) in TWO_TENANTS.items():
+            assert sorted(r[0] for r in await conn.fetch(sql, B)) == both, shape
+        for sql in ONE_TENANT[:5]:
+            rows = [r[0] for r in await conn.fetch(sql)]
+            assert rows and not {"theirs", "their task"} & set(rows), sql
+        rows = sorted(r[0] for r in await conn.fetch(TWO_SETTINGS_READ))
+        assert rows == ["mine", "theirs"]
+        assert [r[0] for r in await conn.fetch(ONE_SETTING_READ_TWICE)] == ["mine", "mine"]
+    finally:
+        await conn.close()
+
+
+def _codes(sql: str, policy: object) -> list[str]:
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+def test_nested_and_rows_from_reads_are_pins_to_the_tenant_expression(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="org_id")
+    assert {"my_emails2", "my_emails3", "my_titles2", "my_count2"} <= policy.setting_pinned  # type: ignore[attr-defined]
+    for shape, (sql, _) in TWO_TENANTS.items():
+        assert _codes(sql, policy) == ["TG012"], shape
+    for sql in ONE_TENANT:
+        assert _codes(sql, policy) == [], sql
+
+
+def test_relations_pinned_by_one_of_several_settings_are_two_tenants(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="org_id", tenant_expressions=TWO_SETTINGS)
+    assert _codes(TWO_SETTINGS_READ, policy) == ["TG012"]
+    assert _codes(ONE_SETTING_READ_TWICE, policy) == []
