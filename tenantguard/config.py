@@ -952,7 +952,10 @@ def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:
 def _column_types(schema: SchemaInfo, column: str) -> dict[str, str]:
     """Each table's `column` type where the schema is sure of it: one `type:` trait, of a
     built-in type or of a domain defined once, never renamed, moved or dropped (a domain's name
-    may mean two types: one per schema, or before and after a rename)."""
+    may mean two types: one per schema, or before and after a rename). Such a domain that is
+    not exact (over char(n), a float, a nondeterministic collation) is kept too, as the catalog
+    shows it: a type no other compares exactly with (h32i: left out, it was a type not known,
+    and `text = d_char` chained a pin)."""
     from tenantguard.engine.policy import sql_name
 
     found: dict[str, str] = {}
@@ -960,7 +963,10 @@ def _column_types(schema: SchemaInfo, column: str) -> dict[str, str]:
         types = [t[len("type:") :] for t in traits.get(column, ()) if t.startswith("type:")]
         if len(types) != 1 or types[0] == "?":
             continue
-        if types[0].startswith("domain:") and types[0][7:].rstrip("[]") not in schema.exact_domains:
+        domain = types[0][7:].rstrip("[]") if types[0].startswith("domain:") else None
+        if domain is not None and not (
+            domain in schema.exact_domains or domain in schema.one_domains
+        ):
             continue
         found[sql_name(table)] = types[0]
     return found

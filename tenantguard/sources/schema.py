@@ -288,6 +288,9 @@ class SchemaInfo:
     # precision, array or collation of its own, through domains over domains). Only a name
     # defined once and never renamed, moved, dropped or made another type (see `settle_domains`)
     exact_domains: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # domains each name of which means one type: defined once, never renamed, moved or dropped,
+    # no type hidden from the reader (exact or not: `CREATE DOMAIN code AS char(8)` too)
+    one_domains: set[str] = field(default_factory=set)
     # functions a call of which is of an exact type and types its arguments exactly: name ->
     # the builtin type it returns. Every definition of the name takes and returns exact types
     # (as above: a domain of `exact_domains` counts), no built-in function has the name, and it
@@ -546,6 +549,7 @@ class SchemaInfo:
             "bound_functions": sorted(self.bound_functions),
             "copies": {t: dict(c) for t, c in self.copies.items() if c},
             "exact_domains": {n: list(d) for n, d in self.exact_domains.items()},
+            "one_domains": sorted(self.one_domains),
             "exact_functions": dict(self.exact_functions),
             "stable_functions": sorted(self.stable_functions),
             "volatile_views": sorted(self.volatile_views),
@@ -701,6 +705,7 @@ class SchemaInfo:
                 str(n): (str(schema), str(base))
                 for n, (schema, base) in data["exact_domains"].items()
             },
+            one_domains=set(texts(data.get("one_domains", ()))),
             exact_functions={str(n): str(b) for n, b in data["exact_functions"].items()},
             stable_functions=set(texts(data["stable_functions"])),
             volatile_views=set(texts(data["volatile_views"])),
@@ -1851,8 +1856,14 @@ class SchemaInfo:
     def settle_domains(self) -> None:
         """Once every source is read: the domains a cast to which is exact (`exact_domains`)."""
         self.exact_domains = {}
+        self.one_domains = set()
         if self._hidden_types:
             return
+        self.one_domains = {
+            name
+            for name, defs in self._domain_defs.items()
+            if len(defs) == 1 and name not in self._doubtful_types
+        }
         for name in self._domain_defs:
             found = self._exact_domain(name, "", 0)
             if found is not None:
