@@ -996,6 +996,7 @@ def _spanning_keys(
     generated column among them is computed from (a write of those gives it its value)."""
     from tenantguard.engine.policy import table_name
     from tenantguard.engine.spanning_keys import through_views
+    from tenantguard.sources.schema import KEY_ONLY as _KEY_ONLY
 
     tenant = {table_name(t) for t in tables}
     found: dict[str, list[frozenset[str]]] = {}
@@ -1004,8 +1005,11 @@ def _spanning_keys(
         # a partition, an UPDATE without ONLY reaching a child): their keys check it as well
         for holder in (table, *sorted(schema.descendants(table))):
             computed = schema.generated.get(holder, {})
-            for key in schema.spanning.get(holder, {}).values():
+            loosely = schema.loosely_keyed.get(holder, {})
+            for name, key in schema.spanning.get(holder, {}).items():
                 full = set(key)
+                if column in loosely.get(name.removesuffix(_KEY_ONLY), ()):
+                    full.discard(column)  # `lower(org_id)`: not a key per tenant (h32i)
                 for generated in key:
                     full |= computed.get(generated, set())
                 if full and column not in full and frozenset(full) not in found.get(table, []):

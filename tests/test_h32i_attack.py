@@ -190,3 +190,48 @@ def test_a_pin_on_a_char_tenant_column_is_no_pin(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, DOMAINS, tenant_column="org_id")
     for table in LOOSE:
         assert _codes(f"SELECT v FROM {table} WHERE org_id = $1", policy) == ["TG001"], table
+
+
+# ---------------------------------------------------------------- 5. a key of a lossy tenant part
+# `CREATE UNIQUE INDEX ON items (code, lower(org_id))` (or `org_id COLLATE ci`, `left(org_id,
+# 2)`, `org_id::varchar(2)`) was read as a key per tenant, as `(code, org_id)` is: its columns
+# hold the tenant column. But 'acme' and 'ACME' are one key value: tenant 'acme''s INSERT of code
+# 'X' fails on 'ACME''s row (the other tenant's code shows). Twin: `(org_id, code)` is per tenant.
+KEYS = """
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE items_low (id int, org_id text NOT NULL, code text);
+CREATE UNIQUE INDEX items_low_code ON items_low (code, lower(org_id));
+CREATE TABLE items_coll (id int, org_id text NOT NULL, code text);
+CREATE UNIQUE INDEX items_coll_code ON items_coll (code, org_id COLLATE ci);
+CREATE TABLE items_ok (id int, org_id text NOT NULL, code text);
+CREATE UNIQUE INDEX items_ok_code ON items_ok (org_id, code);
+CREATE UNIQUE INDEX items_ok_low ON items_ok (lower(code), org_id);
+"""
+KEY_DATA = "".join(
+    f"INSERT INTO {t} VALUES (1, 'ACME', 'X');\n" for t in ("items_low", "items_coll", "items_ok")
+)
+WRITE = "INSERT INTO {} (org_id, id, code) VALUES ($1, 6, 'X')"
+
+
+@pytest.fixture
+async def keys(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, KEYS + KEY_DATA) as dsn:
+        yield dsn
+
+
+async def test_a_key_of_a_lossy_tenant_part_fails_on_the_other_tenants_row(keys: str) -> None:
+    conn = await asyncpg.connect(keys)
+    try:
+        for table in ("items_low", "items_coll"):
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await conn.execute(WRITE.format(table), "acme")
+        await conn.execute(WRITE.format("items_ok"), "acme")
+    finally:
+        await conn.close()
+
+
+def test_a_key_of_a_lossy_tenant_part_spans_tenants(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, KEYS, tenant_column="org_id")
+    for table in ("items_low", "items_coll"):
+        assert _codes(WRITE.format(table), policy) == ["TG013"], table
+    assert _codes(WRITE.format("items_ok"), policy) == []

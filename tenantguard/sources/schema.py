@@ -354,6 +354,9 @@ class SchemaInfo:
     # that is not deterministic, or an operator class (`CREATE UNIQUE INDEX … (tenant_id
     # COLLATE ci, …)`): an ON CONFLICT target naming the column plainly infers that index
     loose_keys: dict[str, set[str]] = field(default_factory=dict)
+    # table -> unique index -> the columns it keys only through an expression or a loose
+    # collation or operator class (`(code, lower(org_id))`): the index is no key per tenant
+    loosely_keyed: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
     # each table's unique constraints and indexes but the primary key, and its exclusion
     # constraints (deferrable, partial or on expressions too), by name: the columns a write is
     # checked by across the whole table — the key's, those its expressions and predicate read
@@ -564,6 +567,9 @@ class SchemaInfo:
             "aggregate_calls": {a: sorted(f) for a, f in self.aggregate_calls.items()},
             "function_domains": {f: sorted(d) for f, d in self.function_domains.items()},
             "loose_keys": {t: sorted(c) for t, c in self.loose_keys.items()},
+            "loosely_keyed": {
+                t: {n: sorted(c) for n, c in keys.items()} for t, keys in self.loosely_keyed.items()
+            },
             "spanning": {
                 t: {n: sorted(k) for n, k in keys.items()} for t, keys in self.spanning.items()
             },
@@ -726,6 +732,10 @@ class SchemaInfo:
             aggregate_calls={str(a): set(texts(f)) for a, f in data["aggregate_calls"].items()},
             function_domains={str(f): set(texts(d)) for f, d in data["function_domains"].items()},
             loose_keys={str(t): set(texts(c)) for t, c in data["loose_keys"].items()},
+            loosely_keyed={
+                str(t): {str(n): frozenset(texts(c)) for n, c in keys.items()}
+                for t, keys in data.get("loosely_keyed", {}).items()
+            },
             spanning={
                 str(t): {str(n): frozenset(texts(k)) for n, k in keys.items()}
                 for t, keys in data["spanning"].items()
@@ -3058,6 +3068,7 @@ class SchemaInfo:
         self._indexes.add(name)
         self._implicit(table, f"index {name}", (node.indexParams, node.whereClause))
         if node.unique:
+            exact: set[str] = set()  # a column itself, compared exactly
             for param in node.indexParams or ():
                 collation = [str(c.sval) for c in param.collation or ()]
                 opclass = [str(c.sval) for c in param.opclass or ()]
@@ -3066,11 +3077,17 @@ class SchemaInfo:
                     or (opclass and opclass[-1] not in _EXACT_OPCLASSES)
                 ):
                     self.loose_keys.setdefault(table, set()).add(str(param.name))
+                elif param.name:
+                    exact.add(str(param.name))
             checked = _columns_read(node.whereClause)
             keyed: set[str] = set()
             for param in node.indexParams or ():
                 keyed |= _index_element_columns(param)
             checked |= keyed
+            if keyed - exact:
+                # `(code, lower(org_id))`, `(code, org_id COLLATE ci)`: two tenants' values may
+                # be one key value: no key per tenant of those columns (h32i)
+                self.loosely_keyed.setdefault(table, {})[name] = frozenset(keyed - exact)
             if checked:
                 self.spanning.setdefault(table, {})[name] = frozenset(checked)
             if keyed and keyed != checked:
@@ -3937,6 +3954,7 @@ _HANDLERS = {
 # `SchemaInfo.spanning`'s entry of a partial key's own columns (its name, then this), beside
 # the entry of every column it checks (its WHERE's too)
 _KEY_ONLY = "\x00key"
+KEY_ONLY = _KEY_ONLY  # (the suffix of a key's own entry in SchemaInfo.spanning)
 
 
 def _enum(value: Any) -> int:
