@@ -282,3 +282,47 @@ def test_an_explicit_deterministic_collation_chains_a_pin(tmp_path: Path) -> Non
         " WHERE y.org_id = $1::text"
     )
     assert _codes(sql, policy) == []
+
+
+# ---------------------------------------------------------------- 6. a function that sets it
+# `CREATE FUNCTION b_titles() … SET app.tenant_id = 'B…' AS $$ … WHERE org_id =
+# current_setting('app.tenant_id')::uuid $$` (or `ALTER FUNCTION … SET`) runs its body under
+# tenant B's value whoever calls it: `SELECT * FROM b_titles()` in tenant A's session returned
+# B's rows, and passed (read as pinned inside by the request's setting). A function that sets a
+# custom setting is now read as a body that cannot be read. Twin: `SET search_path` keeps it.
+FIXED = (
+    VIEWS
+    + f"""
+CREATE FUNCTION b_titles() RETURNS SETOF text LANGUAGE sql STABLE SET app.tenant_id = '{B}'
+  AS $$ SELECT title FROM tasks WHERE org_id = current_setting('app.tenant_id')::uuid $$;
+CREATE FUNCTION b_later() RETURNS SETOF text LANGUAGE sql STABLE
+  AS $$ SELECT title FROM tasks WHERE org_id = current_setting('app.tenant_id')::uuid $$;
+ALTER FUNCTION b_later() SET app.tenant_id = '{B}';
+CREATE FUNCTION a_path() RETURNS SETOF text LANGUAGE sql STABLE SET search_path = public
+  AS $$ SELECT title FROM tasks WHERE org_id = current_setting('app.tenant_id')::uuid $$;
+"""
+)
+
+
+@pytest.fixture
+async def fixed(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, FIXED + VIEW_DATA) as dsn:
+        yield dsn
+
+
+async def test_a_function_setting_the_tenant_returns_that_tenants_rows(fixed: str) -> None:
+    conn = await asyncpg.connect(fixed)
+    try:
+        await conn.execute(f"SET app.tenant_id = '{A}'")
+        for function in ("b_titles", "b_later"):
+            assert [r[0] for r in await conn.fetch(f"SELECT * FROM {function}()")] == ["their task"]
+        assert [r[0] for r in await conn.fetch("SELECT * FROM a_path()")] == ["my task"]
+    finally:
+        await conn.close()
+
+
+def test_a_function_setting_the_tenant_is_not_pinned_by_it(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, FIXED, tenant_column="org_id")
+    for function in ("b_titles", "b_later"):
+        assert _codes(f"SELECT * FROM {function}()", policy) == ["TG001"], function
+    assert _codes("SELECT * FROM a_path()", policy) == []

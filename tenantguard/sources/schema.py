@@ -3677,6 +3677,12 @@ class SchemaInfo:
             source = options.get("as")
             strings = list(_strings(source)) if isinstance(source, tuple) else []
             body, opaque = [s.text for s in split_sql(strings[0] if strings else "")[0]], ""
+        fixed = _custom_settings_set(node.options)
+        if fixed:
+            # `SET app.tenant_id = '…'` on the function (h32i): its body runs under that
+            # value, not the request's: read as text that cannot be read (fail closed)
+            opaque = " ".join([opaque, *body, *fixed]).strip()
+            body, row_queries = [], None
         if any(parameters):
             # `notes_of.tenant_id`: the parameter, named by its function (helper 109)
             body = [_qualified_parameters(s, name, parameters) for s in body]
@@ -3743,6 +3749,12 @@ class SchemaInfo:
             signature = (_schema_of(node.func.objname), arguments)
         elif len(definitions) == 1:
             signature = next(iter(definitions))
+        known = self.functions.get(names[-1])
+        fixed = _custom_settings_set(node.actions)
+        if fixed and known is not None:
+            # `ALTER FUNCTION f SET app.tenant_id = …` (h32i): see `_function`
+            opaque = " ".join([known.opaque, *known.body, *fixed]).strip()
+            self.functions[names[-1]] = replace(known, body=[], opaque=opaque, returned=None)
         for action in node.actions or ():
             if str(action.defname) == "cost":
                 # `ALTER FUNCTION f COST 0.01`: cheaper than the default, evaluated before
@@ -3970,6 +3982,17 @@ def _deferred(constraints: list[Any], index: int) -> bool:
         _enum(c.contype) in (ConstrType.CONSTR_ATTR_DEFERRABLE, ConstrType.CONSTR_ATTR_DEFERRED)
         for c in constraints[index + 1 : index + 3]
     )
+
+
+def _custom_settings_set(options: Any) -> list[str]:
+    """The custom settings (`app.tenant_id`: a dotted name) a function's `SET name = …` or
+    `SET name FROM CURRENT` options give a value of its own while it runs."""
+    found = []
+    for option in options or ():
+        name = getattr(option.arg, "name", None) if str(option.defname) == "set" else None
+        if name and "." in str(name):
+            found.append(f"SET {name}")
+    return found
 
 
 def _index_element_columns(element: Any) -> set[str]:
