@@ -111,12 +111,18 @@ async def _apply(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline: 
 async def _status(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline: Path) -> int:
     status = await pipeline_status(dsn, directory)
     renamed = {patch.name: row.name for row, patch in status.renamed}
+    ahead = {patch.name: row.name for row, patch in status.ahead}
     changed = {patch.name for patch in status.changed}
     out_of_order = {patch.name for patch in status.out_of_order}
     refused = dict((patch.name, reason) for patch, reason in status.refused)
     pending = 0
     for patch, applied in status.patches:
-        if patch.name in renamed:
+        if patch.name in ahead:
+            print(
+                f"NEWER     {patch.name} (applied as {ahead[patch.name]}, a newer version's name "
+                "for it: this code is older than the database; apply leaves the ledger as it is)"
+            )
+        elif patch.name in renamed:
             print(
                 f"renamed   {patch.name} (applied as {renamed[patch.name]}, same checksum: "
                 "apply records the new name without running it)"

@@ -39,7 +39,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,11 @@ class _Plan:
     # patch renamed and edited, or another one in its place (the ledger cannot tell which)
     reused: list[tuple[PatchFile, AppliedPatch]] = field(default_factory=list)
     applied_rows: list[AppliedPatch] = field(default_factory=list)  # the ledger's
+    # (ledger row, file) of the same contents, the row numbered above every file: this code is
+    # older than the database (a newer version renumbered the patch up), so the ledger is left
+    # alone — it was renamed back, and again by every start of the other version (round 32,
+    # helper h32l); `--rebaseline FILE` records a renumbering down that was meant
+    ahead: list[tuple[AppliedPatch, PatchFile]] = field(default_factory=list)
 
     @property
     def work(self) -> bool:
@@ -170,9 +175,14 @@ class _Plan:
         )
 
 
-def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
+def _plan(
+    patches: list[PatchFile],
+    ledger: dict[str, AppliedPatch],
+    rebaseline: Collection[str] = (),
+) -> _Plan:
     plan = _Plan()
     files = {p.name for p in patches}
+    top_file = max((p.number for p in patches), default=0)
     gone = [row for name, row in ledger.items() if name not in files]
     for patch in patches:
         done = ledger.get(patch.name)
@@ -180,7 +190,11 @@ def _plan(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
             twin = next((row for row in gone if row.checksum == patch.checksum), None)
             if twin is not None:  # same bytes under a new name: a rename or renumbering
                 gone.remove(twin)
-                plan.renamed.append((twin, patch))
+                if twin.number > top_file and patch.name not in rebaseline:
+                    plan.ahead.append((twin, patch))
+                    plan.skipped.append(patch)
+                else:
+                    plan.renamed.append((twin, patch))
             else:
                 plan.pending.append(patch)
         elif done.checksum != patch.checksum:
@@ -507,6 +521,16 @@ class _Options:
 
 
 def _log_missing(plan: _Plan) -> None:
+    for row, patch in plan.ahead:
+        log.warning(
+            "patch %s is applied as %s, a newer version's name for it (the same contents): "
+            "this code is older than the database, and the ledger is left as it is; "
+            "if %s was renumbered down on purpose, --rebaseline %s records the new name",
+            patch.name,
+            row.name,
+            row.name,
+            patch.name,
+        )
     for row in plan.missing:
         when = f"{row.applied_at:%Y-%m-%d %H:%M}" if row.applied_at else "?"
         log.warning(
@@ -533,7 +557,7 @@ async def _apply(
         await _clean_session(conn, options.ddl_lock_timeout)
         ledger_table = await _ledger_table(conn)
         ledger = await _read_ledger(conn, ledger_table)
-        plan = _plan(patches, ledger)
+        plan = _plan(patches, ledger, options.rebaseline)
         # parsed only when the server has invalid indexes: a guessed name misses quoted ones
         invalid = [i for i in await invalid_indexes(conn, patches, exact=True) if i.patch]
         if ledger and not plan.work and not invalid:  # the common startup: nothing to do
@@ -773,7 +797,7 @@ async def _apply_locked(
         ) from error
     # re-read under the lock: another replica may have run
     ledger = await _read_ledger(conn, ledger_table)
-    plan = _plan(patches, ledger)
+    plan = _plan(patches, ledger, options.rebaseline)
     for patch, done in plan.changed:
         if patch.name not in options.rebaseline:
             raise PatchError(
@@ -1690,11 +1714,14 @@ class PipelineStatus:
     invalid_indexes: list[InvalidIndex]
     # (partition, parent): a DETACH PARTITION … CONCURRENTLY cut short
     pending_detaches: list[tuple[str, str]] = field(default_factory=list)
+    # (ledger row, file): applied under a newer version's name (see _Plan.ahead)
+    ahead: list[tuple[AppliedPatch, PatchFile]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not (
-            self.pending_detaches
+            self.ahead
+            or self.pending_detaches
             or self.missing
             or self.changed
             or self.out_of_order
@@ -1729,7 +1756,7 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
                 refused.append((patch, str(error)))
     finally:
         await conn.close()
-    renamed_to = {patch.name: row for row, patch in plan.renamed}
+    renamed_to = {patch.name: row for row, patch in plan.renamed + plan.ahead}
     return PipelineStatus(
         [(p, ledger.get(p.name) or renamed_to.get(p.name)) for p in patches],
         plan.missing,
@@ -1739,6 +1766,7 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
         refused,
         invalid,
         [(row["partition"], row["parent"]) for row in detaches],
+        plan.ahead,
     )
 
 
