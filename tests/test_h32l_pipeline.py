@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
 from tests.test_pipeline_faults import cli, ledger_names, write
 
@@ -67,3 +68,140 @@ async def test_a_rename_up_and_a_rename_among_later_patches_are_recorded(
     run = await apply_patches(database, tmp_path)
     assert run.renamed == [("0004_c.sql", "0002_c.sql")]
     assert await ledger_names(database) == ["0001_a.sql", "0002_c.sql", "0005_e.sql"]
+
+
+_ADD_B = """
+CREATE TABLE IF NOT EXISTS a (id int);
+CREATE OR REPLACE FUNCTION add_b() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER TABLE a ADD COLUMN b int;
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'already there';
+END $$;
+"""
+_AUDIT = """
+CREATE TABLE IF NOT EXISTS t (id int);
+CREATE TABLE IF NOT EXISTS audit (id int);
+CREATE OR REPLACE FUNCTION t_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        INSERT INTO audit VALUES (NEW.id);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'audit skipped';
+    END;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER t_audit AFTER INSERT OR UPDATE OR DELETE ON t
+    FOR EACH ROW EXECUTE FUNCTION t_audit();
+"""
+
+# (patches applied first, the new patch, the function named in the refusal)
+_INDIRECT = {
+    "sql_wrapper_in_database": (
+        _ADD_B + "CREATE FUNCTION wrap() RETURNS void LANGUAGE sql AS $$ SELECT add_b() $$;\n",
+        "SELECT wrap();\n",
+        "add_b",
+    ),
+    "sql_wrapper_atomic_in_database": (
+        _ADD_B
+        + "CREATE FUNCTION wrap() RETURNS void LANGUAGE sql BEGIN ATOMIC SELECT add_b(); END;\n",
+        "SELECT wrap();\n",
+        "add_b",
+    ),
+    "sql_wrapper_in_patch": (
+        _ADD_B,
+        "CREATE FUNCTION wrap() RETURNS void LANGUAGE sql AS $$ SELECT add_b() $$;\n"
+        "SELECT wrap();\n",
+        "add_b",
+    ),
+    "plpgsql_wrapper_assignment": (
+        _ADD_B + "CREATE FUNCTION wrap() RETURNS int LANGUAGE plpgsql AS $$\n"
+        "DECLARE x int; BEGIN PERFORM 1; x := length(add_b()::text); RETURN x; END $$;\n",
+        "CALL_IT",
+        "add_b",
+    ),
+    "trigger_in_database": (_AUDIT, "INSERT INTO t VALUES (1);\n", "t_audit"),
+    "trigger_in_database_update_in_do": (
+        _AUDIT,
+        "DO $$ BEGIN UPDATE t SET id = 2; END $$;\n",
+        "t_audit",
+    ),
+    "trigger_in_patch": ("SELECT 1;\n", _AUDIT + "DELETE FROM t;\n", "t_audit"),
+    "trigger_behind_a_function": (
+        _AUDIT
+        + "CREATE FUNCTION fill() RETURNS void LANGUAGE sql AS $$ INSERT INTO t VALUES (3) $$;\n",
+        "SELECT fill();\n",
+        "t_audit",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_INDIRECT))
+async def test_a_swallowing_handler_reached_indirectly_is_refused(
+    database: str, tmp_path: Path, case: str
+) -> None:
+    """A SQL function that calls a swallowing PL/pgSQL function, or a trigger with `WHEN OTHERS`
+    fired by the patch's own INSERT/UPDATE/DELETE: the handler catches the runner's
+    lock_timeout of the statements inside it (the application holding `audit` or `a`), and the
+    patch was recorded without their effect. Refused, naming the function; nothing applied."""
+    first, new, function = _INDIRECT[case]
+    write(tmp_path, "0001_a.sql", first)
+    await apply_patches(database, tmp_path)
+    new = new.replace("CALL_IT", "SELECT wrap();\n")
+    write(tmp_path, "0002_x.sql", new)
+    with pytest.raises(PatchError) as refused:
+        await apply_patches(database, tmp_path)
+    said = str(refused.value)
+    assert "0002_x.sql" in said and f"{function}(" in said and "WHEN others" in said
+    assert await ledger_names(database) == ["0001_a.sql"]
+    assert await cli("patches", "status", "--dsn", database, "--dir", str(tmp_path)) == 1
+
+
+_HARMLESS = {
+    # a name followed by `(` in a string, a comment, or a statement that does not call it
+    "comment_and_string": "-- add_b() runs at night\nCOMMENT ON TABLE a IS 'filled by add_b() at night';\n",
+    "comment_on_function": "COMMENT ON FUNCTION add_b() IS 'run by hand';\n",
+    "grant": "GRANT EXECUTE ON FUNCTION add_b() TO PUBLIC;\n",
+    "insert_string": "CREATE TABLE IF NOT EXISTS notes (x text);\nINSERT INTO notes VALUES ('add_b(');\n",
+    # writes to a table whose trigger names its conditions; reads of a swallowing trigger's table
+    "named_trigger": _AUDIT.replace("WHEN OTHERS", "WHEN unique_violation")
+    .replace("t_audit", "t2_audit")
+    .replace(" t ", " t2 ")
+    .replace("ON t\n", "ON t2\n")
+    .replace("TABLE IF NOT EXISTS t ", "TABLE IF NOT EXISTS t2 ")
+    + "INSERT INTO t2 VALUES (1);\n",
+    "read_only": "SELECT count(*) FROM t;\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(_HARMLESS))
+async def test_a_name_that_is_not_called_is_no_call(
+    database: str, tmp_path: Path, case: str
+) -> None:
+    """False refusals: a swallowing function's name followed by `(` in a string literal, a
+    comment, `COMMENT ON FUNCTION`, `GRANT … ON FUNCTION` was read as a call (the patch's
+    text was searched); the parse tree says what runs."""
+    write(tmp_path, "0001_a.sql", _ADD_B + _AUDIT)
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_x.sql", _HARMLESS[case])
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0002_x.sql"]
+
+
+async def test_a_function_the_patch_creates_and_only_comments_on_is_applied(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Within one patch: `COMMENT ON FUNCTION later_b()` after creating it was a call."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    await apply_patches(database, tmp_path)
+    write(
+        tmp_path,
+        "0002_x.sql",
+        _ADD_B.replace("add_b", "later_b")
+        + "COMMENT ON FUNCTION later_b() IS 'run by hand: later_b()';\n",
+    )
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0002_x.sql"]
+    capsys.readouterr()
+    await cli("patches", "lint", "--no-cache", str(tmp_path / "0002_x.sql"))
+    assert "TG109" not in capsys.readouterr().out

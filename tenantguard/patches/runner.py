@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pglast
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.sqltext import LineIndex
@@ -717,44 +718,100 @@ async def _refuse_second_copies(conn: asyncpg.Connection, pending: list[PatchFil
     )
 
 
-_PLPGSQL_BODIES = """
--- tenantguard: ignore[TG006] -- the catalog: bodies of the PL/pgSQL functions a patch calls
-SELECT p.proname, p.oid::regprocedure::text AS signature, p.prosrc,
+_FUNCTION_BODIES = """
+-- tenantguard: ignore[TG006] -- the catalog: bodies of the functions a patch runs
+SELECT p.proname, p.oid::regprocedure::text AS signature, p.prosrc, l.lanname,
        pg_catalog.pg_get_functiondef(p.oid) AS definition
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-WHERE l.lanname = 'plpgsql' AND p.proname = ANY($1::text[])
+WHERE l.lanname IN ('plpgsql', 'sql') AND p.prokind IN ('f', 'p')
+  AND p.proname = ANY($1::text[])
 ORDER BY p.oid
+"""
+_TABLE_TRIGGERS = """
+-- tenantguard: ignore[TG006] -- the catalog: the triggers a patch's writes fire
+SELECT DISTINCT c.relname, p.proname
+FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND c.relname = ANY($1::text[])
+ORDER BY 1, 2
 """
 
 
 async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
-    """Refuses a pending patch that calls a PL/pgSQL function of the database whose EXCEPTION
+    """Refuses a pending patch that runs a PL/pgSQL function of the database whose EXCEPTION
     handler swallows what the runner retries (round 32, helper h32e: a helper made by an
     earlier patch — `EXECUTE format('ALTER TABLE %I ADD COLUMN %I int', …)` under `WHEN OTHERS
     THEN RAISE NOTICE` — called by a new patch while the application held the table: recorded
-    as applied, exit 0, the column never made). The body is read as the database holds it."""
+    as applied, exit 0, the column never made). The body is read as the database holds it.
+    Calls are read from the parse trees (a name and `(` in a string or a `COMMENT ON FUNCTION`
+    is no call), and followed through the functions of the database and of the patch, SQL ones
+    included, and through the triggers of the tables written to (round 32, helper h32l: `SELECT
+    wrap()` of a SQL function calling the swallowing one, and an `INSERT` into a table whose
+    audit trigger has `WHEN OTHERS`, passed)."""
+    from pglast import ast as pg_ast
+
     from tenantguard.patches.statements import (
         SWALLOWED_WHY,
-        called_functions,
+        function_runs,
+        patch_functions,
+        patch_triggers,
+        runs_of,
         swallowing_handlers,
     )
 
     for patch in pending:
-        calls = called_functions(patch.text, patch.statements)
-        if not calls:
-            continue
-        for row in await conn.fetch(_PLPGSQL_BODIES, sorted(calls)):
-            handlers = swallowing_handlers(row["prosrc"] or "", row["definition"])
-            if not handlers:
-                continue
-            _offset, condition, what = handlers[0]
-            line, column = LineIndex(patch.text).position(calls[row["proname"]])
-            raise PatchError(
-                f"{patch.path}:{line}:{column}: the patch calls {row['signature']}, whose "
-                f"EXCEPTION WHEN {condition} catches {what} and does not raise it again. "
-                f"{SWALLOWED_WHY}: replace the function first (CREATE OR REPLACE FUNCTION in "
-                "this patch, before the call)"
-            )
+        made = patch_functions(patch.statements)
+        made_triggers = patch_triggers(patch.statements)
+        start = runs_of(patch.statements)
+        # name -> (offset in the patch of the statement it starts from, how it is reached)
+        calls = {name: (at, f"calls {name}()") for name, at in start.calls.items()}
+        writes = {table: (at, f"writes to {table}") for table, at in start.writes.items()}
+        seen_calls: set[str] = set()
+        seen_writes: set[str] = set()
+        for _depth in range(8):  # a deeper chain is not looked for
+            tables = {t: v for t, v in writes.items() if t not in seen_writes}
+            seen_writes |= set(tables)
+            fired = [(t, f) for t in tables for f in sorted(made_triggers.get(t, ()))]
+            if tables:
+                rows = await conn.fetch(_TABLE_TRIGGERS, sorted(tables))
+                fired += [(str(r["relname"]), str(r["proname"])) for r in rows]
+            for table, function in fired:
+                at, how = tables[table]
+                calls.setdefault(function, (at, f"{how}, whose trigger runs {function}()"))
+            names = {n: v for n, v in calls.items() if n not in seen_calls}
+            seen_calls |= set(names)
+            if not names:
+                break
+            calls, writes = {}, {}
+            following = []
+            for name, (at, how) in names.items():
+                if name in made:  # its own handlers: refuse_swallowed_retries
+                    following.append((made[name].runs, at, how))
+            rows = await conn.fetch(_FUNCTION_BODIES, sorted(n for n in names if n not in made))
+            for row in rows:
+                at, how = names[row["proname"]]
+                if row["lanname"] == "plpgsql":
+                    handlers = swallowing_handlers(row["prosrc"] or "", row["definition"])
+                    if handlers:
+                        _offset, condition, what = handlers[0]
+                        line, column = LineIndex(patch.text).position(at)
+                        raise PatchError(
+                            f"{patch.path}:{line}:{column}: the patch {how}: "
+                            f"{row['signature']}'s EXCEPTION WHEN {condition} catches {what} "
+                            f"and does not raise it again. {SWALLOWED_WHY}: replace the function "
+                            "first (CREATE OR REPLACE FUNCTION in this patch, before the call)"
+                        )
+                try:
+                    node = pglast.parse_sql(row["definition"])[0].stmt
+                except Exception:  # pglast raises several types for SQL it cannot read
+                    continue
+                if isinstance(node, pg_ast.CreateFunctionStmt):
+                    following.append((function_runs(node), at, how))
+            for runs, at, how in following:
+                for name in runs.calls:
+                    calls.setdefault(name, (at, f"{how}, which calls {name}()"))
+                for table in runs.writes:
+                    writes.setdefault(table, (at, f"{how}, which writes to {table}"))
 
 
 def _read_only_message(why: str) -> str:

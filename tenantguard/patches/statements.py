@@ -8,8 +8,8 @@ into that text) maps back to the file's line and column.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pglast
@@ -26,19 +26,25 @@ if TYPE_CHECKING:
 __all__ = [
     "SWALLOWED_WHY",
     "TRANSACTION_WORDS",
+    "PatchFunction",
+    "Runs",
     "SqlStatement",
     "altered_role",
-    "called_functions",
     "check_patch_statements",
     "commits_on_its_own",
     "concurrent_index",
     "created_roles",
+    "function_runs",
     "outside_transaction_only",
+    "patch_functions",
+    "patch_triggers",
+    "reached",
     "refuse_swallowed_retries",
     "relations",
     "role_attributes",
     "role_memberships",
     "role_statements",
+    "runs_of",
     "split_patch",
     "swallowed_in_patch",
     "swallowing_handlers",
@@ -310,31 +316,190 @@ def swallowed_in_patch(
 ) -> list[tuple[SqlStatement, int, str, str, str | None]]:
     """(statement, offset in its text, condition, what it catches, function) of each handler
     that swallows an error the runner retries and runs while the patch does: in a DO block
-    (function None), or in a PL/pgSQL function or procedure the patch creates and then calls —
-    its name followed by `(` in a later statement, a trigger's definition aside (round 32,
-    helper h32e: `CREATE FUNCTION add_b() … EXCEPTION WHEN OTHERS THEN RAISE NOTICE …` then
-    `SELECT add_b();` escaped the DO-block check: recorded as applied, the column never made)."""
+    (function None), or in a PL/pgSQL function or procedure the patch creates and a later
+    statement runs — called (as the parse tree shows: round 32, helper h32l, a `COMMENT ON
+    FUNCTION f()` or 'f()' in a string was a call), through the patch's other functions, or as
+    the trigger of a table the statement writes to (round 32, helper h32e: `CREATE FUNCTION
+    add_b() … EXCEPTION WHEN OTHERS THEN RAISE NOTICE …` then `SELECT add_b();` escaped the
+    DO-block check: recorded as applied, the column never made)."""
     found: list[tuple[SqlStatement, int, str, str, str | None]] = []
+    reported: set[str] = set()
     for index, statement in enumerate(statements):
         for offset, condition, what in swallowed_retries(statement):
             found.append((statement, offset, condition, what, None))
-        created = _created_plpgsql(statement)
-        if created is None:
-            continue
-        name, body = created
-        handlers = _swallowing_handlers(body, statement.text)
-        if not handlers:
-            continue
-        called = lazy_pattern(rf'(?<![\w$])"?{re.escape(name)}"?\s*\(', re.IGNORECASE)
-        if not any(
-            not isinstance(later.node, ast.CreateTrigStmt) and called.search(later.text)
-            for later in statements[index + 1 :]
-        ):
-            continue
-        start = max(statement.text.find(body), 0)
-        for offset, condition, what in handlers:
-            found.append((statement, start + offset, condition, what, name))
+        made = patch_functions(statements[:index])
+        for name in reached(runs_of([statement]), made, patch_triggers(statements[:index])):
+            function = made.get(name)
+            if function is None or not function.handlers or name in reported:
+                continue
+            reported.add(name)
+            maker = statements[function.index]
+            start = max(maker.text.find(function.body), 0)
+            for offset, condition, what in function.handlers:
+                found.append((maker, start + offset, condition, what, name))
     return found
+
+
+@dataclass
+class Runs:
+    """What a piece of SQL runs: the functions it calls and the tables it writes to (their
+    triggers run), by name as the catalog spells it, each with the offset (in the patch's
+    text) of its first statement that does."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    writes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class PatchFunction:
+    """A function or procedure a patch creates: its swallowing handlers and what it runs."""
+
+    index: int  # of the statement that creates it
+    body: str
+    handlers: list[tuple[int, str, str]]
+    runs: Runs
+
+
+_WRITES = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
+# a PL/pgSQL expression's query as pglast gives it: a statement (mode 0), an expression (2),
+# an assignment `target := expression` (3 to 5)
+_ASSIGNED = lazy_pattern(r"\A[^:=]*:?=(?!=)", re.DOTALL)
+_NAMED_CALL = lazy_pattern(r'(?<![\w$"])("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\(')
+_QUOTED = lazy_pattern(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", re.DOTALL)
+
+
+def _note_runs(nodes: Iterable[Any], runs: Runs, offset: int) -> None:
+    for node in nodes:
+        kind = type(node).__name__
+        if kind == "FuncCall" and node.funcname:
+            runs.calls.setdefault(str(node.funcname[-1].sval), offset)
+        elif (kind in _WRITES or (kind == "CopyStmt" and node.is_from)) and getattr(
+            node, "relation", None
+        ) is not None:
+            runs.writes.setdefault(str(node.relation.relname), offset)
+
+
+def _walk_running(node: Any) -> Iterator[Any]:
+    """The nodes of a tree that run when it does: a CREATE FUNCTION's body runs when called."""
+    for child in _walk(node):
+        if not isinstance(child, ast.CreateFunctionStmt):
+            yield child
+
+
+def _note_sql(text: str, runs: Runs, offset: int) -> None:
+    """A text run as SQL (dynamic SQL, a PL/pgSQL expression): its parse, else a name followed
+    by `(` outside quotes and comments (a text built at run time cannot be read otherwise)."""
+    for attempt in (text, "SELECT " + text, "SELECT " + _ASSIGNED.sub("", text, count=1)):
+        try:
+            tree = pglast.parse_sql(attempt)
+        except Exception:  # pglast raises several types for text it cannot read
+            continue
+        for raw in tree:
+            _note_runs(_walk_running(raw.stmt), runs, offset)
+        return
+    bare = _QUOTED.sub(" ", _SQL_COMMENT.sub(" ", text))
+    for match in _NAMED_CALL.finditer(bare):
+        word = match.group(1)
+        name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
+        runs.calls.setdefault(name, offset)
+    for literal in re.findall(r"'((?:[^']|'')*)'", text):  # dynamic SQL built of literals
+        for match in _NAMED_CALL.finditer(literal.replace("''", "'")):
+            runs.calls.setdefault(match.group(1).strip('"').lower(), offset)
+
+
+def _note_plpgsql(body: str, definition: str | None, runs: Runs, offset: int) -> None:
+    items = _plpgsql_items(body, definition)
+    if items is None:  # unreadable: its text
+        _note_sql(body, runs, offset)
+        return
+    for key, value in items:
+        if key == "PLpgSQL_expr" and isinstance(value, dict):
+            _note_sql(str(value.get("query", "")), runs, offset)
+    for text in _dynamic_texts(body, definition):
+        joined, _escaped = _read_dynamic(text)
+        _note_sql(joined, runs, offset)
+        _note_sql(text, runs, offset)
+
+
+def function_runs(node: Any) -> Runs:
+    """What a `CREATE FUNCTION/PROCEDURE` node's body runs when called (PL/pgSQL or SQL, `BEGIN
+    ATOMIC` included; offsets 0)."""
+    runs = Runs()
+    language = next(
+        (str(o.arg.sval).lower() for o in node.options or () if o.defname == "language"), "sql"
+    )
+    body = _body_of(node.options)
+    if language == "plpgsql":
+        _note_plpgsql(body, _definition(node), runs, 0)
+    elif language == "sql":
+        if getattr(node, "sql_body", None) is not None:
+            _note_runs(_walk_running(node.sql_body), runs, 0)
+        elif body:
+            _note_sql(body, runs, 0)
+    return runs
+
+
+def runs_of(statements: list[SqlStatement]) -> Runs:
+    """What statements run: their calls and writes, in DO blocks and dynamic SQL too; not what
+    a `CREATE FUNCTION` holds, nor a trigger's function named by `CREATE TRIGGER`."""
+    runs = Runs()
+    for statement in statements:
+        node = statement.node
+        if isinstance(node, ast.DoStmt):
+            _note_plpgsql(_body_of(node.args), None, runs, statement.offset)
+        elif not isinstance(node, (ast.CreateFunctionStmt, ast.CreateTrigStmt)):
+            _note_runs(_walk_running(node), runs, statement.offset)
+    return runs
+
+
+def patch_functions(statements: list[SqlStatement]) -> dict[str, PatchFunction]:
+    """The functions and procedures the statements create, by name (the last one made)."""
+    made: dict[str, PatchFunction] = {}
+    for index, statement in enumerate(statements):
+        node = statement.node
+        if not isinstance(node, ast.CreateFunctionStmt) or not node.funcname:
+            continue
+        created = _created_plpgsql(statement)
+        body = _body_of(node.options)
+        handlers = _swallowing_handlers(body, statement.text) if created is not None else []
+        made[str(node.funcname[-1].sval)] = PatchFunction(
+            index, body, handlers, function_runs(node)
+        )
+    return made
+
+
+def patch_triggers(statements: list[SqlStatement]) -> dict[str, set[str]]:
+    """The functions of the triggers the statements create, by the table they are on."""
+    found: dict[str, set[str]] = {}
+    for statement in statements:
+        node = statement.node
+        if isinstance(node, ast.CreateTrigStmt) and node.relation is not None and node.funcname:
+            table = str(node.relation.relname)
+            found.setdefault(table, set()).add(str(node.funcname[-1].sval))
+    return found
+
+
+_REACH_DEPTH = 8  # calls followed from a patch: a deeper chain is not looked for
+
+
+def reached(runs: Runs, made: dict[str, PatchFunction], triggers: dict[str, set[str]]) -> set[str]:
+    """The patch's functions what `runs` runs reaches (calls, and triggers of written tables),
+    transitively through them; with the names not made by the patch (the database's)."""
+    seen: set[str] = set()
+    frontier = set(runs.calls) | {f for t in runs.writes for f in triggers.get(t, ())}
+    for _ in range(_REACH_DEPTH):
+        frontier -= seen
+        if not frontier:
+            break
+        seen |= frontier
+        following: set[str] = set()
+        for name in frontier:
+            function = made.get(name)
+            if function is not None:
+                following |= set(function.runs.calls)
+                following |= {f for t in function.runs.writes for f in triggers.get(t, ())}
+        frontier = following
+    return seen
 
 
 def commits_on_its_own(statement: SqlStatement) -> str | None:
@@ -398,32 +563,6 @@ SWALLOWED_WHY = (
     "duplicate_table, …), re-raise the others (WHEN OTHERS THEN RAISE;), or guard with a "
     "catalog check (IF NOT EXISTS (SELECT 1 FROM pg_… WHERE …)); nothing was applied"
 )
-_CALLED = lazy_pattern(r'(?<![\w$"])("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\(')
-
-
-def called_functions(text: str, statements: list[SqlStatement]) -> dict[str, int]:
-    """The names (as the catalog spells them) of what a patch's text calls — a name followed by
-    `(`, in DO bodies and dynamic SQL as well, comments aside — with the offset of the first
-    call; the functions the patch creates itself left out (`swallowed_in_patch` reads them)."""
-    created = {created[0] for s in statements if (created := _created_plpgsql(s)) is not None}
-    # a table's name before its column list (`INSERT INTO audit_log (…)`) is no call, unless
-    # the parse shows a call of that name too (an audit trigger's function is often named as
-    # its table, and swallows errors so as never to break a write)
-    tables: set[str] = set()
-    calls: set[str] = set()
-    for statement in statements:
-        for node in _nodes(statement):
-            if isinstance(node, ast.RangeVar) and node.relname:
-                tables.add(str(node.relname))
-            elif isinstance(node, ast.FuncCall) and node.funcname:
-                calls.add(str(node.funcname[-1].sval))
-    found: dict[str, int] = {}
-    for match in _CALLED.finditer(_SQL_COMMENT.sub(lambda m: " " * len(m.group()), text)):
-        word = match.group(1)
-        name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
-        if name not in created and (name not in tables or name in calls):
-            found.setdefault(name, match.start(1))
-    return found
 
 
 def swallowing_handlers(body: str, definition: str) -> list[tuple[int, str, str]]:
