@@ -205,3 +205,74 @@ async def test_a_function_the_patch_creates_and_only_comments_on_is_applied(
     capsys.readouterr()
     await cli("patches", "lint", "--no-cache", str(tmp_path / "0002_x.sql"))
     assert "TG109" not in capsys.readouterr().out
+
+
+_IN_A_DO_BLOCK = {
+    "constant": ("", "DO $$ BEGIN EXECUTE 'CREATE INDEX CONCURRENTLY a_id ON a (id)'; END $$;\n"),
+    "joined": (
+        "",
+        "DO $$ BEGIN EXECUTE 'CREATE INDEX ' || 'CONCURRENTLY a_id ON a (id)'; END $$;\n",
+    ),
+    "built": (
+        "",
+        "DO $$ BEGIN EXECUTE format('CREATE INDEX CONCURRENTLY %I ON a (id)', 'a_id'); END $$;\n",
+    ),
+    "static": ("", "DO $$ BEGIN CREATE INDEX CONCURRENTLY a_id ON a (id); END $$;\n"),
+    "vacuum": ("", "DO $$ BEGIN EXECUTE 'VACUUM a'; END $$;\n"),
+    "no_transaction": (
+        "-- tenantguard: no-transaction\n",
+        "DO $$ BEGIN EXECUTE 'CREATE INDEX CONCURRENTLY a_id ON a (id)'; END $$;\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_IN_A_DO_BLOCK))
+async def test_a_concurrent_index_in_a_do_block_is_refused_before_any_patch_runs(
+    database: str, tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`DO $$ BEGIN EXECUTE 'CREATE INDEX CONCURRENTLY …'; END $$;`: PostgreSQL refuses it in
+    any function or DO block ('cannot be executed from a function'), in a no-transaction patch
+    too. The patches before it were applied and the run failed on it; lint said nothing.
+    Refused up front by apply and lint, for a constant text and for one built around it."""
+    marker, block = _IN_A_DO_BLOCK[case]
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    await apply_patches(database, tmp_path)
+    # the server's verdict, outside any transaction
+    import asyncpg
+
+    conn = await asyncpg.connect(database)
+    try:
+        with pytest.raises(asyncpg.PostgresError, match="cannot be executed from a function"):
+            await conn.execute(block)
+    finally:
+        await conn.close()
+    write(tmp_path, "0002_b.sql", "CREATE TABLE IF NOT EXISTS b (id int);\n")
+    (tmp_path / "0003_i.sql").write_text(marker + block, encoding="utf-8")
+    capsys.readouterr()
+    assert await cli("patches", "apply", "--dsn", database, "--dir", str(tmp_path)) == 1
+    said = capsys.readouterr().err
+    assert "0003_i.sql" in said and "DO block" in said and "Traceback" not in said
+    assert await ledger_names(database) == ["0001_a.sql"]
+    assert await cli("patches", "lint", "--no-cache", str(tmp_path / "0003_i.sql")) == 1
+    assert "0003_i.sql:" in capsys.readouterr().out
+
+
+async def test_a_do_block_that_executes_what_a_transaction_allows_is_applied(
+    database: str, tmp_path: Path
+) -> None:
+    """Safe twins: a plain index built by EXECUTE, a text that mentions CONCURRENTLY, a
+    REFRESH MATERIALIZED VIEW CONCURRENTLY (allowed in a transaction)."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    write(
+        tmp_path,
+        "0002_b.sql",
+        """
+        DO $$ BEGIN EXECUTE 'CREATE INDEX IF NOT EXISTS a_id ON a (id)'; END $$;
+        DO $$ BEGIN EXECUTE format('COMMENT ON TABLE a IS %L', 'built CONCURRENTLY'); END $$;
+        CREATE MATERIALIZED VIEW IF NOT EXISTS mv AS SELECT 1 AS x;
+        CREATE UNIQUE INDEX IF NOT EXISTS mv_x ON mv (x);
+        DO $$ BEGIN EXECUTE 'REFRESH MATERIALIZED VIEW CONCURRENTLY mv'; END $$;
+        """,
+    )
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0001_a.sql", "0002_b.sql"]

@@ -588,6 +588,16 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
         _refuse_outside_transaction_only(patch, statements)
         _refuse_do_block_commits(patch, statements)
     for statement in statements:
+        refused = top_level_only_in_do_block(statement)
+        if refused is not None:
+            raise PatchError(
+                f"{patch.path}:{statement.line}:{statement.column}: the DO block runs "
+                f"{refused}, which PostgreSQL runs only as a statement of its own ('cannot be "
+                "executed from a function'), in a no-transaction patch too: it would fail "
+                "after the patches before it were applied. Write it as the one statement of a "
+                "patch that has the line `-- tenantguard: no-transaction`; nothing was applied"
+            )
+    for statement in statements:
         node = statement.node
         # (STDIN: no file name; FROM PROGRAM names its command there)
         if isinstance(node, ast.CopyStmt) and node.is_from and not node.filename:
@@ -611,6 +621,51 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
             f"{patch.path}:{statement.line}:{statement.column}: {word} as a no-transaction "
             "patch does nothing: the patch's one statement runs on its own"
         )
+
+
+# what a text built at run time around one of them holds (its literals read): PostgreSQL refuses
+# them in any function or DO block, so a built text is refused as a constant one is
+_TOP_LEVEL_ONLY_TEXT = lazy_pattern(
+    r"\b(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX)\s+CONCURRENTLY\b"
+    r"|\bREINDEX\s*(?:\([^)]*\bCONCURRENTLY\b|\w+\s+CONCURRENTLY\b)"
+    r"|\bDETACH\s+PARTITION\b[^;]*\bCONCURRENTLY\b"
+    r"|\A\s*(?:VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|CREATE\s+TABLESPACE"
+    r"|DROP\s+TABLESPACE)\b",
+    re.IGNORECASE,
+)
+
+
+def top_level_only_in_do_block(statement: SqlStatement) -> str | None:
+    """What a DO block runs that PostgreSQL refuses inside any function or DO block (`CREATE
+    INDEX CONCURRENTLY`, `VACUUM`, …), written there or run by EXECUTE of a constant text —
+    or of a text built around one (round 32, helper h32l: `DO $$ BEGIN EXECUTE 'CREATE INDEX
+    CONCURRENTLY …'; END $$;` passed apply's checks and lint, and failed at run time after the
+    patches before it were applied)."""
+    node = statement.node
+    if not isinstance(node, ast.DoStmt):
+        return None
+    body = _body_of(node.args)
+    for inner in _do_block_statements(node):
+        name = outside_transaction_only(inner)
+        if name is not None:
+            return name
+    for text in _dynamic_texts(body):
+        joined, _escaped = _read_dynamic(text)
+        constant = re.fullmatch(r"'((?:[^']|'')*)'", joined)
+        if constant is not None:
+            try:
+                tree = pglast.parse_sql(constant.group(1).replace("''", "'"))
+            except Exception:  # pglast raises several types for text it cannot read
+                tree = ()
+            for raw in tree:
+                name = outside_transaction_only(raw.stmt)
+                if name is not None:
+                    return f"EXECUTE of {name}"
+        literals = " ".join(re.findall(r"'((?:[^']|'')*)'", joined))
+        found = _TOP_LEVEL_ONLY_TEXT.search(literals)
+        if found is not None:
+            return f"EXECUTE of {' '.join(found.group().split()).upper()}"
+    return None
 
 
 def concurrent_index(statement: SqlStatement) -> tuple[str | None, str] | None:
