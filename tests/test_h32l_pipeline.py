@@ -276,3 +276,21 @@ async def test_a_do_block_that_executes_what_a_transaction_allows_is_applied(
     )
     run = await apply_patches(database, tmp_path)
     assert run.applied == ["0001_a.sql", "0002_b.sql"]
+
+
+async def test_lint_of_schema_scripts_outside_a_patch_directory_does_not_ask_for_patch_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`patches lint db/init` (a default schema path: the scripts a container runs at its first
+    start, `schema.sql`, `01-seed.sql`) failed every file with TG109 'a patch file is named
+    NNNN_description.sql', though `patches apply` never reads that directory. The names are
+    checked where patches are: a directory holding a file named as a patch."""
+    init = tmp_path / "db" / "init"
+    write(init, "schema.sql", "CREATE TABLE IF NOT EXISTS tenants (id bigint PRIMARY KEY);\n")
+    write(init, "01-seed.sql", "INSERT INTO tenants VALUES (1) ON CONFLICT DO NOTHING;\n")
+    await cli("patches", "lint", "--no-cache", str(init))
+    assert "TG109" not in capsys.readouterr().out
+    write(init, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")  # now a patch dir
+    await cli("patches", "lint", "--no-cache", str(init))
+    linted = capsys.readouterr().out
+    assert "schema.sql:1:1: TG109" in linted and "NNNN_description.sql" in linted

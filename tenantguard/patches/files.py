@@ -30,6 +30,7 @@ __all__ = [
     "PatchFile",
     "PatchLockError",
     "PatchUsageError",
+    "is_patch_name",
     "patch_number",
     "read_patches",
     "refuse_shared_number",
@@ -131,6 +132,11 @@ def decode_patch(data: bytes, path: Path | str) -> str:
             "UTF-16?) and PostgreSQL does not accept NUL in SQL"
         )
     return text
+
+
+def is_patch_name(name: str) -> bool:
+    """`NNNN_description.sql`: what `read_patches` takes for a patch's name."""
+    return _NAME.match(name) is not None
 
 
 def patch_number(path: Path) -> int:

@@ -3,6 +3,7 @@
 ## What it does
 Reports what `tenantguard patches apply` refuses in a patch before any patch of the run
 executes, when no other patch rule (TG006, TG107, TG108) reports it: a file name apply refuses
+(in a directory that holds patches: a schema path's `schema.sql` is no patch)
 (`NNNN_x.SQL`, not `NNNN_description.sql`, a number above 2147483647 or another patch's
 number), an empty or blank file, a
 `COPY … FROM STDIN`, a `DETACH PARTITION … CONCURRENTLY` in a transactional patch, and an
@@ -52,6 +53,19 @@ from tenantguard.patches.rules import PatchContext
 RULE = RuleInfo("TG109", "refused-by-apply", Severity.ERROR)
 
 
+def _in_patch_directory(path: Path) -> bool:
+    """Whether apply would read the file's name: its directory holds a file named as a patch
+    (`NNNN_description.sql`). A schema path's scripts (`db/init/schema.sql`, `01-seed.sql`)
+    are linted as patches but never applied: their names are no patch names (round 32,
+    helper h32l: every one of them was TG109 'a patch file is named NNNN_description.sql')."""
+    from tenantguard.patches.files import is_patch_name
+
+    try:
+        return is_patch_name(path.name) or any(is_patch_name(p.name) for p in path.parent.iterdir())
+    except OSError:
+        return True
+
+
 def check(ctx: PatchContext) -> Iterator[Finding]:
     from tenantguard.patches.files import PatchError, PatchFile, refuse_shared_number
     from tenantguard.patches.statements import (
@@ -65,7 +79,8 @@ def check(ctx: PatchContext) -> Iterator[Finding]:
         0, Path(source.path).name, Path(source.path), source.text, "", source.transactional
     )
     try:
-        refuse_shared_number(Path(source.path))
+        if _in_patch_directory(Path(source.path)):
+            refuse_shared_number(Path(source.path))
         statements = split_patch(source.text, source.path)
         check_patch_statements(patch, statements)
         refuse_swallowed_retries(patch, statements)
