@@ -120,6 +120,17 @@ _INDIRECT = {
         "CALL_IT",
         "add_b",
     ),
+    "dynamic_constant": (_ADD_B, "DO $$ BEGIN EXECUTE 'SELECT add_b()'; END $$;\n", "add_b"),
+    "dynamic_built": (
+        _ADD_B,
+        "DO $$ DECLARE n int := 1; BEGIN EXECUTE 'SELECT add_b(' || ')' || repeat(' ', n); END $$;\n",
+        "add_b",
+    ),
+    "dynamic_insert_firing_trigger": (
+        _AUDIT,
+        "DO $$ BEGIN EXECUTE format('INSERT INTO t VALUES (%s)', 1); END $$;\n",
+        "t_audit",
+    ),
     "trigger_in_database": (_AUDIT, "INSERT INTO t VALUES (1);\n", "t_audit"),
     "trigger_in_database_update_in_do": (
         _AUDIT,

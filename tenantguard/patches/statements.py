@@ -402,9 +402,26 @@ def _note_sql(text: str, runs: Runs, offset: int) -> None:
         word = match.group(1)
         name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
         runs.calls.setdefault(name, offset)
-    for literal in re.findall(r"'((?:[^']|'')*)'", text):  # dynamic SQL built of literals
-        for match in _NAMED_CALL.finditer(literal.replace("''", "'")):
+    _note_literal_calls(text, runs, offset)
+
+
+def _note_literal_calls(text: str, runs: Runs, offset: int) -> None:
+    """A name followed by `(` in the literals of a dynamic SQL text built at run time, and the
+    table an INSERT, UPDATE, DELETE, MERGE or COPY there names."""
+    for literal in re.findall(r"'((?:[^']|'')*)'", text):
+        literal = literal.replace("''", "'")
+        for match in _NAMED_CALL.finditer(literal):
             runs.calls.setdefault(match.group(1).strip('"').lower(), offset)
+        for match in _WRITTEN.finditer(literal):
+            table = match.group(1).rsplit(".", 1)[-1]
+            runs.writes.setdefault(table[1:-1] if table.startswith('"') else table.lower(), offset)
+
+
+_WRITTEN = lazy_pattern(
+    r"\b(?:INSERT\s+INTO|UPDATE(?:\s+ONLY)?|DELETE\s+FROM(?:\s+ONLY)?|MERGE\s+INTO|COPY)\s+"
+    r'((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))?)',
+    re.IGNORECASE,
+)
 
 
 def _note_plpgsql(body: str, definition: str | None, runs: Runs, offset: int) -> None:
@@ -417,8 +434,11 @@ def _note_plpgsql(body: str, definition: str | None, runs: Runs, offset: int) ->
             _note_sql(str(value.get("query", "")), runs, offset)
     for text in _dynamic_texts(body, definition):
         joined, _escaped = _read_dynamic(text)
-        _note_sql(joined, runs, offset)
-        _note_sql(text, runs, offset)
+        constant = re.fullmatch(r"'((?:[^']|'')*)'", joined)
+        if constant is not None:  # EXECUTE 'SELECT f()': the text's own parse
+            _note_sql(constant.group(1).replace("''", "'"), runs, offset)
+        else:  # built at run time ('SELECT ' || f || '()'): what its literals name
+            _note_literal_calls(joined, runs, offset)
 
 
 def function_runs(node: Any) -> Runs:
