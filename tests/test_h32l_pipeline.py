@@ -131,6 +131,16 @@ _INDIRECT = {
         "DO $$ BEGIN EXECUTE format('INSERT INTO t VALUES (%s)', 1); END $$;\n",
         "t_audit",
     ),
+    "variadic_in_database": (
+        _ADD_B.replace("add_b()", "add_b(VARIADIC xs int[])"),
+        "SELECT add_b(1, 2);\n",
+        "add_b",
+    ),
+    "variadic_in_patch": (
+        "SELECT 1;\n",
+        _ADD_B.replace("add_b()", "add_b(VARIADIC xs int[])") + "SELECT add_b(1, 2);\n",
+        "add_b",
+    ),
     "trigger_in_database": (_AUDIT, "INSERT INTO t VALUES (1);\n", "t_audit"),
     "trigger_in_database_update_in_do": (
         _AUDIT,

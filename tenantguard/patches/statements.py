@@ -1070,7 +1070,13 @@ def _plpgsql_items(body: str, definition: str | None = None) -> list[tuple[str, 
     try:
         tree = pglast.parse_plpgsql(definition or f"DO $tg_body$ {body} $tg_body$")
     except Exception:  # pglast raises several types for bodies it cannot read
-        return None
+        retry = _as_plain_parameters(definition) if definition else None
+        if retry is None:
+            return None
+        try:
+            tree = pglast.parse_plpgsql(retry)
+        except Exception:  # (as above)
+            return None
     # in the order written (a `CREATE ROLE r …; ALTER ROLE r …` in one DO block was read
     # backwards, the ALTER before the role existed; round 31, helper h31f): a depth-first walk
     # whose (key, value) pairs, pushed as tuples, come out in front of what they hold
@@ -1088,6 +1094,25 @@ def _plpgsql_items(body: str, definition: str | None = None) -> list[tuple[str, 
                     stack.append(value)
                 stack.append((key, value))
     return items
+
+
+def _as_plain_parameters(definition: str) -> str | None:
+    """A `CREATE FUNCTION` whose VARIADIC parameters are plain ones (the body reads the same):
+    pglast's PL/pgSQL compiler, which knows no types, refuses `VARIADIC xs int[]` ('VARIADIC
+    parameter must be an array'), and the body of such a function went unread — its `WHEN
+    OTHERS` unseen (round 32, helper h32l). None when nothing changes or it cannot be printed."""
+    from pglast.enums import FunctionParameterMode
+
+    try:
+        node = pglast.parse_sql(definition)[0].stmt
+    except Exception:  # pglast raises several types for SQL it cannot read
+        return None
+    changed = False
+    for parameter in getattr(node, "parameters", None) or ():
+        if parameter.mode == FunctionParameterMode.FUNC_PARAM_VARIADIC:
+            parameter.mode = FunctionParameterMode.FUNC_PARAM_IN
+            changed = True
+    return _definition(node) if changed else None
 
 
 def _walk(node: Any) -> Iterator[Any]:
