@@ -315,3 +315,43 @@ async def test_lint_of_schema_scripts_outside_a_patch_directory_does_not_ask_for
     await cli("patches", "lint", "--no-cache", str(init))
     linted = capsys.readouterr().out
     assert "schema.sql:1:1: TG109" in linted and "NNNN_description.sql" in linted
+
+
+_BATCHES = """
+CREATE TABLE IF NOT EXISTS a (id int);
+CREATE OR REPLACE PROCEDURE batches() LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..3 LOOP
+        UPDATE a SET id = id WHERE id = i;
+        COMMIT;
+    END LOOP;
+END $$;
+"""
+
+
+@pytest.mark.parametrize("where", ["patch", "database"])
+async def test_a_transactional_patch_calling_a_committing_procedure_is_refused_up_front(
+    database: str, tmp_path: Path, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`CALL batches();` of a procedure that COMMITs, in a transactional patch: apply ran the
+    patches before it and failed on it ('invalid transaction termination'), lint said nothing
+    (exit 0). Refused before any patch runs, as a DO block's COMMIT is; the no-transaction
+    patch the message asks for runs it."""
+    write(tmp_path, "0001_a.sql", _BATCHES if where == "database" else "SELECT 1;\n")
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_b.sql", "CREATE TABLE IF NOT EXISTS b (id int);\n")
+    call = (_BATCHES if where == "patch" else "") + "CALL batches();\n"
+    write(tmp_path, "0003_p.sql", call)
+    capsys.readouterr()
+    assert await cli("patches", "apply", "--dsn", database, "--dir", str(tmp_path)) == 1
+    said = capsys.readouterr().err
+    assert "0003_p.sql" in said and "batches" in said and "no-transaction" in said
+    assert "0002_b.sql" not in said.split("applied before the failure")[-1]
+    assert await ledger_names(database) == ["0001_a.sql"]
+    if where == "patch":
+        assert await cli("patches", "lint", "--no-cache", str(tmp_path / "0003_p.sql")) == 1
+    write(tmp_path, "0003_p.sql", "-- tenantguard: no-transaction\nCALL batches();\n")
+    if where == "patch":
+        write(tmp_path, "0002_b.sql", _BATCHES)
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0002_b.sql", "0003_p.sql"]

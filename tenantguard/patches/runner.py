@@ -751,7 +751,9 @@ async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[Patch
     from pglast import ast as pg_ast
 
     from tenantguard.patches.statements import (
+        COMMITS_IN_TRANSACTION,
         SWALLOWED_WHY,
+        body_commits,
         function_runs,
         patch_functions,
         patch_triggers,
@@ -790,6 +792,17 @@ async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[Patch
             rows = await conn.fetch(_FUNCTION_BODIES, sorted(n for n in names if n not in made))
             for row in rows:
                 at, how = names[row["proname"]]
+                if (
+                    patch.transactional
+                    and row["lanname"] == "plpgsql"
+                    and body_commits(row["prosrc"] or "", row["definition"])
+                ):
+                    line, column = LineIndex(patch.text).position(at)
+                    raise PatchError(
+                        f"{patch.path}:{line}:{column}: the patch {how}: {row['signature']} "
+                        f"says COMMIT or ROLLBACK, in a transactional patch: "
+                        f"{COMMITS_IN_TRANSACTION}"
+                    )
                 if row["lanname"] == "plpgsql":
                     handlers = swallowing_handlers(row["prosrc"] or "", row["definition"])
                     if handlers:

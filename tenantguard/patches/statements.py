@@ -24,12 +24,14 @@ if TYPE_CHECKING:
     from tenantguard.patches.files import PatchFile
 
 __all__ = [
+    "COMMITS_IN_TRANSACTION",
     "SWALLOWED_WHY",
     "TRANSACTION_WORDS",
     "PatchFunction",
     "Runs",
     "SqlStatement",
     "altered_role",
+    "body_commits",
     "check_patch_statements",
     "commits_on_its_own",
     "concurrent_index",
@@ -358,6 +360,7 @@ class PatchFunction:
     body: str
     handlers: list[tuple[int, str, str]]
     runs: Runs
+    commits: bool = False  # says COMMIT or ROLLBACK (a procedure's batches)
 
 
 _WRITES = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
@@ -482,8 +485,9 @@ def patch_functions(statements: list[SqlStatement]) -> dict[str, PatchFunction]:
         created = _created_plpgsql(statement)
         body = _body_of(node.options)
         handlers = _swallowing_handlers(body, statement.text) if created is not None else []
+        commits = created is not None and body_commits(body, statement.text)
         made[str(node.funcname[-1].sval)] = PatchFunction(
-            index, body, handlers, function_runs(node)
+            index, body, handlers, function_runs(node), commits
         )
     return made
 
@@ -536,10 +540,37 @@ def commits_on_its_own(statement: SqlStatement) -> str | None:
     return None
 
 
+def body_commits(body: str, definition: str | None = None) -> bool:
+    """Does a PL/pgSQL body (a function's: its `definition`) say COMMIT or ROLLBACK?"""
+    items = _plpgsql_items(body, definition) or []
+    return any(key in ("PLpgSQL_stmt_commit", "PLpgSQL_stmt_rollback") for key, _ in items)
+
+
+COMMITS_IN_TRANSACTION = (
+    "the runner applies the patch in one transaction with its ledger row, and PostgreSQL "
+    "refuses to end it inside (invalid transaction termination). Remove it; or, for a backfill "
+    "that must commit in batches, make it a patch of its own with the line `-- tenantguard: "
+    "no-transaction` (what it commits before an error then stays, and the next run runs it "
+    "again: it must be idempotent); nothing was applied"
+)
+
+
 def _refuse_do_block_commits(patch: PatchFile, statements: list[SqlStatement]) -> None:
     """A COMMIT or ROLLBACK in a DO block of a transactional patch: PostgreSQL refuses it in
     the runner's transaction ('invalid transaction termination') — after the patches before it
-    in the run were applied. Refused before anything runs, as top-level COMMIT is."""
+    in the run were applied. Refused before anything runs, as top-level COMMIT is; so is a call
+    of a procedure the patch creates that commits (round 32, helper h32l: `CALL batches();`
+    failed at run time, lint passed it; the database's procedures: the runner's
+    `_refuse_swallowing_calls`)."""
+    for index, statement in enumerate(statements):
+        made = patch_functions(statements[:index])
+        for name in sorted(reached(runs_of([statement]), made, patch_triggers(statements[:index]))):
+            if name in made and made[name].commits:
+                raise PatchError(
+                    f"{patch.path}:{statement.line}:{statement.column}: the patch runs "
+                    f"{name}(), which it creates and which says COMMIT or ROLLBACK, in a "
+                    f"transactional patch: {COMMITS_IN_TRANSACTION}"
+                )
     for statement in statements:
         if not isinstance(statement.node, ast.DoStmt) or not commits_on_its_own(statement):
             continue
