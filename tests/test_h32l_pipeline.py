@@ -355,3 +355,27 @@ async def test_a_transactional_patch_calling_a_committing_procedure_is_refused_u
         write(tmp_path, "0002_b.sql", _BATCHES)
     run = await apply_patches(database, tmp_path)
     assert run.applied == ["0002_b.sql", "0003_p.sql"]
+
+
+def test_a_large_seed_patch_is_checked_in_linear_time() -> None:
+    """Following calls statement by statement through the functions made before each one
+    was quadratic: a seed patch of 20,000 INSERTs took 2 minutes in check_patch_statements
+    (and as long again in refuse_swallowed_retries) before anything ran."""
+    import time
+
+    from tenantguard.patches.files import PatchFile
+    from tenantguard.patches.statements import (
+        check_patch_statements,
+        refuse_swallowed_retries,
+        split_patch,
+    )
+
+    text = "CREATE TABLE IF NOT EXISTS s (id int);\n" + "".join(
+        f"INSERT INTO s VALUES ({i}) ON CONFLICT DO NOTHING;\n" for i in range(8000)
+    )
+    statements = split_patch(text, "0002_s.sql")
+    patch = PatchFile(2, "0002_s.sql", Path("0002_s.sql"), text, "", True)
+    started = time.perf_counter()
+    check_patch_statements(patch, statements)
+    refuse_swallowed_retries(patch, statements)
+    assert time.perf_counter() - started < 3
