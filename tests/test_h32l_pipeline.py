@@ -379,3 +379,18 @@ def test_a_large_seed_patch_is_checked_in_linear_time() -> None:
     check_patch_statements(patch, statements)
     refuse_swallowed_retries(patch, statements)
     assert time.perf_counter() - started < 3
+
+
+@pytest.mark.parametrize("where", ["database", "patch"])
+async def test_a_write_that_does_not_fire_the_swallowing_trigger_is_applied(
+    database: str, tmp_path: Path, where: str
+) -> None:
+    """Safe twin of the trigger refusal: the audit trigger fires AFTER INSERT only, and the
+    patch UPDATEs and DELETEs: no handler runs, nothing to refuse."""
+    audit = _AUDIT.replace("AFTER INSERT OR UPDATE OR DELETE", "AFTER INSERT")
+    write(tmp_path, "0001_a.sql", audit if where == "database" else "SELECT 1;\n")
+    await apply_patches(database, tmp_path)
+    body = "UPDATE t SET id = id + 1;\nDELETE FROM t WHERE id < 0;\n"
+    write(tmp_path, "0002_x.sql", (audit if where == "patch" else "") + body)
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0002_x.sql"]

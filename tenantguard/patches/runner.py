@@ -729,11 +729,11 @@ ORDER BY p.oid
 """
 _TABLE_TRIGGERS = """
 -- tenantguard: ignore[TG006] -- the catalog: the triggers a patch's writes fire
-SELECT DISTINCT c.relname, p.proname
+SELECT c.relname, p.proname, bit_or(t.tgtype::int) AS events
 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
 WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND c.relname = ANY($1::text[])
-ORDER BY 1, 2
+GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 
@@ -751,9 +751,12 @@ async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[Patch
     from pglast import ast as pg_ast
 
     from tenantguard.patches.statements import (
+        ANY_WRITE,
         COMMITS_IN_TRANSACTION,
         SWALLOWED_WHY,
+        Runs,
         body_commits,
+        fired,
         function_runs,
         patch_functions,
         patch_triggers,
@@ -768,18 +771,26 @@ async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[Patch
         # name -> (offset in the patch of the statement it starts from, how it is reached)
         calls = {name: (at, f"calls {name}()") for name, at in start.calls.items()}
         writes = {table: (at, f"writes to {table}") for table, at in start.writes.items()}
+        events = dict(start.events)  # what the writes do, by table
         seen_calls: set[str] = set()
-        seen_writes: set[str] = set()
+        seen_writes: dict[str, int] = {}  # the events looked for, by table
         for _depth in range(8):  # a deeper chain is not looked for
-            tables = {t: v for t, v in writes.items() if t not in seen_writes}
-            seen_writes |= set(tables)
-            fired = [(t, f) for t in tables for f in sorted(made_triggers.get(t, ()))]
+            # a table again when it is written with other events (an UPDATE, then an INSERT)
+            tables = {
+                t: v for t, v in writes.items() if events.get(t, ANY_WRITE) & ~seen_writes.get(t, 0)
+            }
+            for table in tables:
+                seen_writes[table] = seen_writes.get(table, 0) | events.get(table, ANY_WRITE)
+            triggers = {t: dict(made_triggers.get(t, {})) for t in tables}
             if tables:
-                rows = await conn.fetch(_TABLE_TRIGGERS, sorted(tables))
-                fired += [(str(r["relname"]), str(r["proname"])) for r in rows]
-            for table, function in fired:
-                at, how = tables[table]
-                calls.setdefault(function, (at, f"{how}, whose trigger runs {function}()"))
+                for r in await conn.fetch(_TABLE_TRIGGERS, sorted(tables)):
+                    on = triggers[str(r["relname"])]
+                    on[str(r["proname"])] = on.get(str(r["proname"]), 0) | int(r["events"])
+            for table in sorted(tables):
+                only = Runs(writes={table: 0}, events={table: events.get(table, ANY_WRITE)})
+                for function in sorted(fired(only, triggers)):
+                    at, how = tables[table]
+                    calls.setdefault(function, (at, f"{how}, whose trigger runs {function}()"))
             names = {n: v for n, v in calls.items() if n not in seen_calls}
             seen_calls |= set(names)
             if not names:
@@ -825,6 +836,7 @@ async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[Patch
                     calls.setdefault(name, (at, f"{how}, which calls {name}()"))
                 for table in runs.writes:
                     writes.setdefault(table, (at, f"{how}, which writes to {table}"))
+                    events[table] = events.get(table, 0) | runs.events.get(table, ANY_WRITE)
 
 
 def _read_only_message(why: str) -> str:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tenantguard.patches.files import PatchFile
 
 __all__ = [
+    "ANY_WRITE",
     "COMMITS_IN_TRANSACTION",
     "SWALLOWED_WHY",
     "TRANSACTION_WORDS",
@@ -36,6 +37,7 @@ __all__ = [
     "commits_on_its_own",
     "concurrent_index",
     "created_roles",
+    "fired",
     "function_runs",
     "outside_transaction_only",
     "patch_functions",
@@ -351,6 +353,13 @@ class Runs:
 
     calls: dict[str, int] = field(default_factory=dict)
     writes: dict[str, int] = field(default_factory=dict)
+    # the events of the writes, by table, as pg_trigger.tgtype's bits (INSERT 4, DELETE 8,
+    # UPDATE 16, TRUNCATE 32): a trigger fires for its events only
+    events: dict[str, int] = field(default_factory=dict)
+
+    def write(self, table: str, events: int, offset: int) -> None:
+        self.writes.setdefault(table, offset)
+        self.events[table] = self.events.get(table, 0) | events
 
 
 @dataclass
@@ -364,7 +373,8 @@ class PatchFunction:
     commits: bool = False  # says COMMIT or ROLLBACK (a procedure's batches)
 
 
-_WRITES = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
+_WRITES = {"InsertStmt": 4, "UpdateStmt": 16, "DeleteStmt": 8, "MergeStmt": 4 | 8 | 16}
+ANY_WRITE = 4 | 8 | 16 | 32
 # a PL/pgSQL expression's query as pglast gives it: a statement (mode 0), an expression (2),
 # an assignment `target := expression` (3 to 5)
 _ASSIGNED = lazy_pattern(r"\A[^:=]*:?=(?!=)", re.DOTALL)
@@ -380,7 +390,13 @@ def _note_runs(nodes: Iterable[Any], runs: Runs, offset: int) -> None:
         elif (kind in _WRITES or (kind == "CopyStmt" and node.is_from)) and getattr(
             node, "relation", None
         ) is not None:
-            runs.writes.setdefault(str(node.relation.relname), offset)
+            events = _WRITES.get(kind, 4)
+            if kind == "InsertStmt" and node.onConflictClause is not None:
+                events |= 16  # ON CONFLICT DO UPDATE
+            runs.write(str(node.relation.relname), events, offset)
+        elif kind == "TruncateStmt":
+            for relation in node.relations or ():
+                runs.write(str(relation.relname), 32, offset)
 
 
 def _walk_running(node: Any) -> Iterator[Any]:
@@ -418,7 +434,8 @@ def _note_literal_calls(text: str, runs: Runs, offset: int) -> None:
             runs.calls.setdefault(match.group(1).strip('"').lower(), offset)
         for match in _WRITTEN.finditer(literal):
             table = match.group(1).rsplit(".", 1)[-1]
-            runs.writes.setdefault(table[1:-1] if table.startswith('"') else table.lower(), offset)
+            name = table[1:-1] if table.startswith('"') else table.lower()
+            runs.write(name, ANY_WRITE, offset)  # (its kind is not read: any trigger)
 
 
 _WRITTEN = lazy_pattern(
@@ -478,11 +495,11 @@ def runs_of(statements: list[SqlStatement]) -> Runs:
 
 def _with_made_before(
     statements: list[SqlStatement],
-) -> Iterator[tuple[SqlStatement, dict[str, PatchFunction], dict[str, set[str]]]]:
+) -> Iterator[tuple[SqlStatement, dict[str, PatchFunction], dict[str, dict[str, int]]]]:
     """Each statement with the functions and the triggers the statements before it made (one
     pass: a seed patch of 20,000 INSERTs was read in quadratic time, 2 minutes)."""
     made: dict[str, PatchFunction] = {}
-    triggers: dict[str, set[str]] = {}
+    triggers: dict[str, dict[str, int]] = {}
     for index, statement in enumerate(statements):
         yield statement, made, triggers
         _note_made(index, statement, made, triggers)
@@ -492,12 +509,14 @@ def _note_made(
     index: int,
     statement: SqlStatement,
     made: dict[str, PatchFunction],
-    triggers: dict[str, set[str]],
+    triggers: dict[str, dict[str, int]],
 ) -> None:
     node = statement.node
     if isinstance(node, ast.CreateTrigStmt) and node.relation is not None and node.funcname:
         table = str(node.relation.relname)
-        triggers.setdefault(table, set()).add(str(node.funcname[-1].sval))
+        on = triggers.setdefault(table, {})
+        function = str(node.funcname[-1].sval)
+        on[function] = on.get(function, 0) | int(node.events or ANY_WRITE)
     if not isinstance(node, ast.CreateFunctionStmt) or not node.funcname:
         return
     created = _created_plpgsql(statement)
@@ -517,9 +536,10 @@ def patch_functions(statements: list[SqlStatement]) -> dict[str, PatchFunction]:
     return made
 
 
-def patch_triggers(statements: list[SqlStatement]) -> dict[str, set[str]]:
-    """The functions of the triggers the statements create, by the table they are on."""
-    triggers: dict[str, set[str]] = {}
+def patch_triggers(statements: list[SqlStatement]) -> dict[str, dict[str, int]]:
+    """The functions of the triggers the statements create, by the table they are on, with the
+    events they fire for (pg_trigger.tgtype's bits)."""
+    triggers: dict[str, dict[str, int]] = {}
     for index, statement in enumerate(statements):
         if isinstance(statement.node, ast.CreateTrigStmt):
             _note_made(index, statement, {}, triggers)
@@ -529,11 +549,23 @@ def patch_triggers(statements: list[SqlStatement]) -> dict[str, set[str]]:
 _REACH_DEPTH = 8  # calls followed from a patch: a deeper chain is not looked for
 
 
-def reached(runs: Runs, made: dict[str, PatchFunction], triggers: dict[str, set[str]]) -> set[str]:
+def fired(runs: Runs, triggers: dict[str, dict[str, int]]) -> set[str]:
+    """The trigger functions the writes of `runs` fire."""
+    return {
+        function
+        for table in runs.writes
+        for function, events in triggers.get(table, {}).items()
+        if events & runs.events.get(table, ANY_WRITE)
+    }
+
+
+def reached(
+    runs: Runs, made: dict[str, PatchFunction], triggers: dict[str, dict[str, int]]
+) -> set[str]:
     """The patch's functions what `runs` runs reaches (calls, and triggers of written tables),
     transitively through them; with the names not made by the patch (the database's)."""
     seen: set[str] = set()
-    frontier = set(runs.calls) | {f for t in runs.writes for f in triggers.get(t, ())}
+    frontier = set(runs.calls) | fired(runs, triggers)
     for _ in range(_REACH_DEPTH):
         frontier -= seen
         if not frontier:
@@ -543,8 +575,7 @@ def reached(runs: Runs, made: dict[str, PatchFunction], triggers: dict[str, set[
         for name in frontier:
             function = made.get(name)
             if function is not None:
-                following |= set(function.runs.calls)
-                following |= {f for t in function.runs.writes for f in triggers.get(t, ())}
+                following |= set(function.runs.calls) | fired(function.runs, triggers)
         frontier = following
     return seen
 
