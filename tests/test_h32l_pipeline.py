@@ -192,6 +192,9 @@ _HARMLESS = {
     .replace("TABLE IF NOT EXISTS t ", "TABLE IF NOT EXISTS t2 ")
     + "INSERT INTO t2 VALUES (1);\n",
     "read_only": "SELECT count(*) FROM t;\n",
+    # a view's or a policy's query does not run when it is made
+    "view": "CREATE OR REPLACE VIEW v_b AS SELECT add_b()::text AS x;\n",
+    "policy": "CREATE POLICY p_b ON a USING (add_b() IS NULL);\n",
 }
 
 

@@ -399,11 +399,30 @@ def _note_runs(nodes: Iterable[Any], runs: Runs, offset: int) -> None:
                 runs.write(str(relation.relname), 32, offset)
 
 
+# what a statement makes but does not run: a function's body runs when called, a view's,
+# a policy's or a rule's query when a later statement reads or writes through it
+_NOT_RUN = (
+    ast.CreateFunctionStmt,
+    ast.ViewStmt,
+    ast.CreatePolicyStmt,
+    ast.AlterPolicyStmt,
+    ast.RuleStmt,
+)
+
+
 def _walk_running(node: Any) -> Iterator[Any]:
-    """The nodes of a tree that run when it does: a CREATE FUNCTION's body runs when called."""
-    for child in _walk(node):
-        if not isinstance(child, ast.CreateFunctionStmt):
-            yield child
+    """The nodes of a tree that run when it does (round 32, helper h32l: `CREATE VIEW v AS
+    SELECT add_b()` was refused as a call of the swallowing add_b())."""
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (list, tuple)):
+            stack.extend(current)
+            continue
+        if not isinstance(current, ast.Node) or isinstance(current, _NOT_RUN):
+            continue
+        yield current
+        stack.extend(getattr(current, slot, None) for slot in getattr(current, "__slots__", ()))
 
 
 def _note_sql(text: str, runs: Runs, offset: int) -> None:
