@@ -141,6 +141,11 @@ _INDIRECT = {
         _ADD_B.replace("add_b()", "add_b(VARIADIC xs int[])") + "SELECT add_b(1, 2);\n",
         "add_b",
     ),
+    "replaced_after_the_call": (
+        _ADD_B,
+        "SELECT add_b();\n" + _ADD_B.replace("WHEN OTHERS", "WHEN duplicate_column"),
+        "add_b",
+    ),
     "trigger_in_database": (_AUDIT, "INSERT INTO t VALUES (1);\n", "t_audit"),
     "trigger_in_database_update_in_do": (
         _AUDIT,

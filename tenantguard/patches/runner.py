@@ -797,10 +797,18 @@ async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[Patch
                 break
             calls, writes = {}, {}
             following = []
-            for name, (at, how) in names.items():
-                if name in made:  # its own handlers: refuse_swallowed_retries
-                    following.append((made[name].runs, at, how))
-            rows = await conn.fetch(_FUNCTION_BODIES, sorted(n for n in names if n not in made))
+            # the patch's own function when the patch made it before the statement that runs
+            # it (its handlers: refuse_swallowed_retries); else the database's, which runs
+            # there (round 32, helper h32l: `SELECT add_b();` before the patch's `CREATE OR
+            # REPLACE FUNCTION add_b()` ran the database's swallowing one, unchecked)
+            own = {
+                name
+                for name, (at, _how) in names.items()
+                if name in made and patch.statements[made[name].index].offset < at
+            }
+            for name in own:
+                following.append((made[name].runs, *names[name]))
+            rows = await conn.fetch(_FUNCTION_BODIES, sorted(n for n in names if n not in own))
             for row in rows:
                 at, how = names[row["proname"]]
                 if (
