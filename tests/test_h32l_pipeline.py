@@ -402,3 +402,52 @@ async def test_a_write_that_does_not_fire_the_swallowing_trigger_is_applied(
     write(tmp_path, "0002_x.sql", (audit if where == "patch" else "") + body)
     run = await apply_patches(database, tmp_path)
     assert run.applied == ["0002_x.sql"]
+
+
+_HANDLERS = {
+    # (handler, refused?)
+    "reraise_one_swallow_rest": ("IF SQLSTATE = '42701' THEN RAISE; END IF;", True),
+    "raise_in_a_loop_only": ("FOR i IN 1..0 LOOP RAISE; END LOOP;", True),
+    "return_before_raise": ("RETURN; RAISE;", True),
+    "both_branches_raise": (
+        "IF SQLSTATE = '42701' THEN RAISE; ELSE RAISE EXCEPTION 'b: %', SQLERRM; END IF;",
+        False,
+    ),
+    "skip_one_then_raise": ("IF SQLSTATE = '42701' THEN RETURN; END IF; RAISE;", False),
+    "raise_all_but_one": ("IF SQLSTATE <> '42701' THEN RAISE; END IF;", False),
+    "raise_all_but_the_lock_timeout": (
+        "IF SQLSTATE NOT IN ('42701', '55P03') THEN RAISE; END IF;",
+        True,
+    ),
+    "raise_on_an_undecided_condition": ("IF SQLERRM NOT LIKE '%exists%' THEN RAISE; END IF;", True),
+    "diagnostics_then_raise": (
+        "GET STACKED DIAGNOSTICS m = MESSAGE_TEXT; RAISE EXCEPTION 'b: %', m;",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_HANDLERS))
+async def test_a_handler_that_raises_only_sometimes_swallows(
+    database: str, tmp_path: Path, case: str
+) -> None:
+    """`WHEN OTHERS THEN IF SQLSTATE = '42701' THEN RAISE; END IF;` re-raises duplicate_column
+    and swallows every other error — the runner's lock_timeout among them — but a RAISE
+    anywhere in the handler counted as re-raising: applied. A handler raises when a RAISE is
+    reached whatever the error."""
+    handler, refused = _HANDLERS[case]
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    await apply_patches(database, tmp_path)
+    write(
+        tmp_path,
+        "0002_b.sql",
+        "DO $$ DECLARE m text; BEGIN\n    ALTER TABLE a ADD COLUMN b int;\n"
+        f"EXCEPTION WHEN OTHERS THEN\n    {handler}\nEND $$;\n",
+    )
+    if refused:
+        with pytest.raises(PatchError, match=r"0002_b\.sql:3:"):
+            await apply_patches(database, tmp_path)
+        assert await ledger_names(database) == ["0001_a.sql"]
+    else:
+        run = await apply_patches(database, tmp_path)
+        assert run.applied == ["0002_b.sql"]

@@ -235,18 +235,69 @@ _RETRIED_CONDITIONS = {
 _ERROR_LEVEL = 21  # PL/pgSQL's elog_level of RAISE EXCEPTION and of a bare RAISE
 
 
+_RETRIED_SQLSTATES = {"55p03", "55000", "40p01", "40001", "40000"}
+_SQLSTATE_EXCEPT = lazy_pattern(
+    r"\A\s*SQLSTATE\s*(?:<>|!=)\s*'(\w{5})'\s*\Z"
+    r"|\A\s*SQLSTATE\s+NOT\s+IN\s*\(((?:\s*'\w{5}'\s*,?)+)\)\s*\Z",
+    re.IGNORECASE,
+)
+
+
+def _raises_for_retried(condition: str) -> bool:
+    """Does an IF's condition hold for every error the runner retries: `SQLSTATE <> 'x'` or
+    `SQLSTATE NOT IN ('x', …)` leaving out none of them? Other conditions cannot be decided."""
+    match = _SQLSTATE_EXCEPT.match(condition)
+    if match is None:
+        return False
+    codes = {c.lower() for c in re.findall(r"'(\w{5})'", condition)}
+    return not codes & _RETRIED_SQLSTATES
+
+
 def _raises(action: Any) -> bool:
-    """Does a handler's action RAISE an error anywhere (a bare `RAISE;` re-raises)?"""
-    stack = [action]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, list):
-            stack.extend(current)
-        elif isinstance(current, dict):
-            raise_ = current.get("PLpgSQL_stmt_raise")
-            if isinstance(raise_, dict) and int(raise_.get("elog_level", 0)) >= _ERROR_LEVEL:
+    """Does a handler's action always RAISE an error (a bare `RAISE;` re-raises) — reached
+    whatever the error: in its own statements before any RETURN, or in every branch of an IF
+    with an ELSE, or in a nested block that raises? (Round 32, helper h32l: a RAISE anywhere
+    counted, and `WHEN OTHERS THEN IF SQLSTATE = '42701' THEN RAISE; END IF;` — re-raising one
+    error and swallowing the rest, the lock_timeout among them — passed.)"""
+    for statement in action if isinstance(action, list) else [action]:
+        if not isinstance(statement, dict):
+            continue
+        kind, value = next(iter(statement.items()), ("", None))
+        if not isinstance(value, dict):
+            continue
+        if kind == "PLpgSQL_stmt_raise" and int(value.get("elog_level", 0)) >= _ERROR_LEVEL:
+            return True
+        if (
+            kind == "PLpgSQL_stmt_if"
+            and not value.get("else_body")
+            and not value.get("elsif_list")
+            and _raises(value.get("then_body") or [])
+            and _raises_for_retried(
+                str((value.get("cond") or {}).get("PLpgSQL_expr", {}).get("query", ""))
+            )
+        ):
+            return True  # `IF SQLSTATE <> '42710' THEN RAISE; END IF;`: all but one re-raised
+        if kind == "PLpgSQL_stmt_if" and value.get("else_body"):
+            branches = [value.get("then_body") or [], value.get("else_body") or []]
+            branches += [
+                (e.get("PLpgSQL_if_elsif") or {}).get("stmts") or []
+                for e in value.get("elsif_list") or ()
+                if isinstance(e, dict)
+            ]
+            if all(_raises(branch) for branch in branches):
                 return True
-            stack.extend(v for k, v in current.items() if k != "PLpgSQL_expr")
+        if kind == "PLpgSQL_stmt_block" and _raises(value.get("body") or []):
+            handlers = ((value.get("exceptions") or {}).get("PLpgSQL_exception_block") or {}).get(
+                "exc_list"
+            ) or []
+            if all(
+                _raises((h.get("PLpgSQL_exception") or {}).get("action") or [])
+                for h in handlers
+                if isinstance(h, dict)
+            ):
+                return True
+        if kind in ("PLpgSQL_stmt_return", "PLpgSQL_stmt_exit"):
+            return False
     return False
 
 
