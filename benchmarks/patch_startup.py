@@ -9,6 +9,9 @@ on every figure alike:
 - the no-op run on an open connection, against a `SELECT 1` round trip on it;
 - a full apply of the shipped Dentalogic patches on an empty database (a fresh one each time).
 Prints medians and the ratios. Target (issue 4): no-op startup <= 100 ms.
+Then, with no server, the checks `apply` makes of a patch before it runs, on seed patches of
+2 000 and 8 000 INSERTs: the CPU time per statement of each and their ratio (linear: about 1; the
+call-following of round 32 was quadratic for a moment: 2 minutes for 20 000 statements).
 """
 
 from __future__ import annotations
@@ -75,12 +78,45 @@ async def measure(server: ThrowawayPostgres, runs: int) -> None:
     print(f"  full apply on an empty database {m['full']:7.1f} ms   ({len(figures['full'])} runs)")
 
 
+def seed_checks() -> None:
+    """The static checks of a seed patch, per statement, at two sizes (interleaved, medians)."""
+    from tenantguard.patches.files import PatchFile
+    from tenantguard.patches.statements import (
+        check_patch_statements,
+        refuse_swallowed_retries,
+        split_patch,
+    )
+
+    def run(count: int) -> float:
+        text = "CREATE TABLE IF NOT EXISTS s (id int);\n" + "".join(
+            f"INSERT INTO s VALUES ({i}) ON CONFLICT DO NOTHING;\n" for i in range(count)
+        )
+        statements = split_patch(text, "0002_s.sql")
+        patch = PatchFile(2, "0002_s.sql", Path("0002_s.sql"), text, "", True)
+        started = time.process_time()  # CPU: the checks wait on nothing
+        check_patch_statements(patch, statements)
+        refuse_swallowed_retries(patch, statements)
+        return (time.process_time() - started) / count
+
+    small: list[float] = []
+    large: list[float] = []
+    for _ in range(3):
+        small.append(run(2000))
+        large.append(run(8000))
+    a, b = statistics.median(small) * 1e6, statistics.median(large) * 1e6
+    print(
+        f"  a seed patch's checks (CPU): 2 000 INSERTs {a:6.2f} us/statement, 8 000 {b:6.2f} "
+        f"us/statement, ratio {b / a:4.2f} (linear: ~1)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     with ThrowawayPostgres() as server:
         asyncio.run(measure(server, args.runs))
+    seed_checks()
     return 0
 
 
