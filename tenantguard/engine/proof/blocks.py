@@ -356,6 +356,9 @@ class Model:
         self.calls: dict[str, list[exp.Expression]] = {}  # function calls by name
         self._reads_setter: bool | None = None  # calls or reads a setting_functions entry
         self.chains = SetChains()  # shared by every block: each union walked once
+        # `_column_type` of a source's column, by the source's id: syntax only, so fixed once
+        # the walk is done (`exact_comparison` asks it of the same sources again and again)
+        self.column_types: dict[tuple[int, str], str | None] = {}
         self._walk(lossy_columns and bool(policy.lossy_columns))
         for block in self.blocks:
             self._collect_sources(block)
@@ -1453,12 +1456,27 @@ def _exact_merge(left: str | None, right: str | None) -> bool:
     return any(left in family and right in family for family in _EXACT_FAMILIES)
 
 
-def exact_comparison(policy: Policy, left: Source, right: Source, column: str) -> bool:
+def exact_comparison(
+    policy: Policy,
+    left: Source,
+    right: Source,
+    column: str,
+    known: dict[tuple[int, str], str | None] | None = None,
+) -> bool:
     """May `left.column = right.column` chain a pin from one to the other? Not when their
     types compare in a lossy one (`bigint = float8`: 9007199254740993 equals 9007199254740992
-    there, so a pinned side matches another tenant's rows on the other: helper h32d)."""
+    there, so a pinned side matches another tenant's rows on the other: helper h32d).
+    `known`: the types found so far (`Model.column_types`), filled in."""
     if not policy.tenant_column_types and not policy.typed_columns:
         return True
+
+    def typed(source: Source) -> str | None:
+        if known is None:
+            return _column_type(policy, source, column)
+        key = (id(source), column)
+        if key not in known:
+            known[key] = _column_type(policy, source, column)
+        return known[key]
 
     def based(kind: str | None) -> str | None:  # a domain that keeps `=` exact: its base's
         if kind is not None and kind.startswith("domain:"):
@@ -1466,9 +1484,7 @@ def exact_comparison(policy: Policy, left: Source, right: Source, column: str) -
             return found[1] if found is not None else kind
         return kind
 
-    return _exact_merge(
-        based(_column_type(policy, left, column)), based(_column_type(policy, right, column))
-    )
+    return _exact_merge(based(typed(left)), based(typed(right)))
 
 
 def _column_type(policy: Policy, source: Source, column: str, depth: int = 0) -> str | None:

@@ -713,7 +713,13 @@ class FactCollector:
                 if (
                     other is not None
                     and other is not source
-                    and exact_comparison(self.policy, source, other, self.model.tenant_col)
+                    and exact_comparison(
+                        self.policy,
+                        source,
+                        other,
+                        self.model.tenant_col,
+                        self.model.column_types,
+                    )
                 ):
                     fact = Fact(source, conjunct, clause, other=other)
             if fact is not None and _null_safe(conjunct):
