@@ -689,9 +689,11 @@ class GuardedConnection(asyncpg.Connection):
         back; nothing resets a connection of `connect()` (or a pooled one within a lease)
         between two tenants' work, so it is reset here first, as a pool's release would
         (True: `_tg_after_driver` does it). In a transaction, which a reset would end, the
-        statement is refused — unless the state is an `unscoped()` block's alone: a request's
-        own trusted step in its transaction (a lookup, an audit row), whose state the tenant's
-        block takes on from then (a false alarm of the first version)."""
+        statement is refused — unless it ends the transaction, or the state is an `unscoped()`
+        block's alone: a request's own trusted step in its transaction (a lookup, an audit
+        row), whose state the tenant's block takes on from then (a false alarm of the first
+        version). State of statements outside any block that touched tenant tables
+        (`_OUTSIDE_OWNER`) or of several blocks (`_MIXED_OWNER`) is nobody's to take on."""
         owner = self._tg_owner
         if owner is None or scope is None or not scope.checkable or scope.key == owner:
             return False
@@ -721,8 +723,8 @@ class GuardedConnection(asyncpg.Connection):
             f"this transaction passes from one tenant's work to another's, and the session "
             f"holds state {left} statements left (a setting, a sequence's lastval(), a TEMP "
             "table): the server would hand it to this tenant's statements",
-            "commit one tenant's work before the next tenant's starts (the connection is then "
-            "reset before the next tenant's first statement), or use create_pool()",
+            "commit one tenant's work before the next tenant's starts: the connection is then "
+            "reset before the next tenant's first statement (a pooled one too, within a lease)",
             query,
         )
         self._tg_owner = None  # report mode: said once, at the switch
