@@ -4,9 +4,12 @@ Finds the schema sources of a project (`.sql` files with CREATE/ALTER TABLE, pre
 directories schemas live in: patches, migrations, db, sql, schema), reads their tables and
 foreign keys, and proposes:
 
-- the tenant column: the column through which the most tables reference one table (a
-  single-column foreign key `tenant_id → tenants`); without foreign keys, the most common
-  column named like a tenant (`tenant_id`, `account_id`, `organization_id`, …);
+- the tenant column: of the columns referencing one table (a single-column foreign key
+  `tenant_id → tenants`), the one the most tables have (with the foreign key or without: a
+  link table `users_cars(user_id, car_id)` does not outvote the tables keyed by user_id), then
+  the one the most tables reference, then the most tenant-like name; without foreign keys, the
+  most common column named like a tenant (`tenant_id`, `account_id`, `organization_id`, …), else
+  `user_id`; the runner-up is named, and a tie nothing parts is a warning, never a silent pick;
 - the tenant root: the table that column references;
 - the tenant tables (those with the column) and the global ones (the others);
 
@@ -40,8 +43,16 @@ _DDL = lazy_pattern(r"\b(?:CREATE\s+(?:\w+\s+)*TABLE|ALTER\s+TABLE)\b", re.IGNOR
 _ALEMBIC_DDL = lazy_pattern(r"\bop\.(?:create_table|add_column|alter_column|rename_table)\b")
 _MIGRATION_DIRECTORIES = frozenset({"versions", "migrations", "migration", "alembic"})
 _TENANT_LIKE = lazy_pattern(
-    r"^(?:tenant|account|organi[sz]ation|org|company|workspace|customer|clinic|team)_id$"
+    r"^(?:tenant|account|organi[sz]ation|org|company|workspace|customer|clinic|team|guild)_id$"
 )
+
+
+def _name_rank(column: str) -> int:
+    """How much a column's name says it is the tenant's: 0 for tenant-like names, 1 for the
+    user (an app whose tenant is the user), 2 for any other (the order of a tie's candidates)."""
+    if _TENANT_LIKE.match(column.lower()):
+        return 0
+    return 1 if column.lower() in ("user_id", "userid") else 2
 
 
 @dataclass
@@ -55,6 +66,9 @@ class Proposal:
     tenant_tables: list[str] = field(default_factory=list)
     global_tables: list[str] = field(default_factory=list)
     orphans: list[tuple[str, str]] = field(default_factory=list)  # (table, tenant table it refs)
+    # the candidates tied with the chosen column (`column → table`), when neither counts nor
+    # names part them: init picked one by name order only, and says so
+    tied: list[str] = field(default_factory=list)
     # the setting the schema compares the tenant column with (`workspace_id =
     # current_setting('app.workspace_id')::bigint` in a view, a policy, a function): None when
     # it is none, or the default's (app.tenant_id)
@@ -146,9 +160,35 @@ def propose(root: Path) -> Proposal:
             referencing[(columns[0], referenced)].add(table)
             keys[(columns[0], referenced)].add(tuple(key))
     if referencing:
+        # tables carrying a candidate's column without a foreign key elsewhere count too (an
+        # app whose tenant is the user keys its tables by user_id, often without a foreign key:
+        # a link table `users_cars(user_id, car_id)` made car_id win on names' order)
+        targets: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for table, columns, referenced, _ in references:
+            if len(columns) == 1:
+                targets[(table, columns[0])].add(referenced)
+
+        def carriers(column: str, root_table: str) -> set[str]:
+            return referencing[(column, root_table)] | {
+                table
+                for table, cols in tables.items()
+                if column in cols
+                and table != root_table
+                and reader._primary_key(table) != (column,)
+                and targets.get((table, column), {root_table}) == {root_table}
+            }
+
+        def score(item: tuple[tuple[str, str], set[str]]) -> tuple[int, int]:
+            return (len(carriers(*item[0])), len(item[1]))
+
         ranked = sorted(
             referencing.items(),
-            key=lambda item: (-len(item[1]), not _TENANT_LIKE.match(item[0][0]), item[0]),
+            key=lambda item: (
+                -score(item)[0],
+                -score(item)[1],
+                _name_rank(item[0][0]),
+                item[0],
+            ),
         )
         (column, root_table), users = ranked[0]
         proposal.tenant_column, proposal.tenant_root = column, root_table
@@ -157,24 +197,44 @@ def propose(root: Path) -> Proposal:
         # the key the tenant column holds; unknown: no tenant_root is written (a wrong key
         # would make `registry.id = $1` a pin of another column)
         proposal.tenant_root_key = key[0] if len(key) == 1 else None
+        carried = carriers(column, root_table)
         proposal.reason = (
-            f"{len(users)} table{'s' * (len(users) != 1)} reference {root_table} through "
-            f"{column} ({', '.join(sorted(users))})"
+            f"{len(users)} table{'s' * (len(users) != 1)} reference{'s' * (len(users) == 1)} "
+            f"{root_table} through {column} ({', '.join(sorted(users))})"
         )
+        if len(carried) > len(users):
+            proposal.reason += f", {len(carried)} tables have {column}"
         if len(ranked) > 1:
             (other, other_root), other_users = ranked[1]
-            proposal.reason += f"; next: {other} → {other_root} ({len(other_users)})"
+            other_carried = len(carriers(other, other_root))
+            proposal.reason += f"; next: {other} → {other_root} ({len(other_users)}"
+            if other_carried > len(other_users):
+                proposal.reason += f", in {other_carried} tables"
+            proposal.reason += ")"
+            same = [item for item in ranked[1:] if score(item) == score(ranked[0])]
+            tied = [item for item in same if _name_rank(item[0][0]) == _name_rank(column)]
+            if tied:
+                proposal.tied = [f"{c} → {r}" for (c, r), _ in tied]
+            elif same:
+                proposal.reason += " (a tie on counts, broken by name)"
     else:
+        # tenant-like names first, then the user's (an app whose tenant is the user)
         named = Counter(
-            column for cols in tables.values() for column in cols if _TENANT_LIKE.match(column)
+            column for cols in tables.values() for column in cols if _name_rank(column) < 2
         )
         if named:
-            column, count = named.most_common(1)[0]
+            ranked_names = sorted(named, key=lambda name: (_name_rank(name), -named[name], name))
+            column, count = ranked_names[0], named[ranked_names[0]]
             proposal.tenant_column = column
             proposal.reason = (
                 f"no foreign keys found; {column} is the most common tenant-like column "
                 f"({count} tables)"
             )
+            proposal.tied = [
+                name
+                for name in ranked_names[1:]
+                if (_name_rank(name), named[name]) == (_name_rank(column), count)
+            ]
     if proposal.tenant_column is None:
         return proposal
     column = proposal.tenant_column
@@ -252,6 +312,12 @@ def configuration(proposal: Proposal) -> str:
         f"tenant_column = {_toml_name(proposal.tenant_column or '')}",
         f"schema_paths = {_toml_list(proposal.schema_paths)}",
     ]
+    if proposal.tied:  # a tie broken by name order only: said where the choice is kept
+        lines.insert(
+            2,
+            f"# a tie: {_chosen(proposal)} and {', '.join(proposal.tied)} are used by as many "
+            "tables; chosen by name order only, check it",
+        )
     if proposal.tenant_root is not None:
         if "tenant_root" in known and proposal.tenant_root_key is not None:
             key = (
@@ -270,6 +336,12 @@ def configuration(proposal: Proposal) -> str:
         expression = f"current_setting('{proposal.tenant_setting}')"
         lines.append(f"tenant_expressions = {_toml_list([expression])}")
     return "\n".join(lines) + "\n"
+
+
+def _chosen(proposal: Proposal) -> str:
+    """The proposed column, and the table it references when known (`user_id → users`)."""
+    root = f" → {proposal.tenant_root}" if proposal.tenant_root is not None else ""
+    return f"{proposal.tenant_column}{root}"
 
 
 def _say(out: TextIO, text: str = "") -> None:
@@ -333,6 +405,14 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
         )
         return 2
     _say(out, f"Tenant column: {proposal.tenant_column} — {proposal.reason}.")
+    if proposal.tied:
+        _say(
+            out,
+            f"Warning: tie: {_chosen(proposal)} and "
+            f"{', '.join(proposal.tied)} are used by as many tables, and their names do not tell "
+            f"the tenant's: init chose {proposal.tenant_column} by name order only; if it is "
+            "another, set tenant_column (and tenant_root) in [tool.tenantguard].",
+        )
     if proposal.tenant_root is not None:
         _say(
             out,
