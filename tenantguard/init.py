@@ -169,6 +169,11 @@ def propose(root: Path) -> Proposal:
                 targets[(table, columns[0])].add(referenced)
 
         def carriers(column: str, root_table: str) -> set[str]:
+            if column in tables.get(root_table, ()):
+                # a column the referenced table has too (`id`, `server_id → servers(server_id)`)
+                # is many tables' own key: only its foreign keys count (`profiles(id →
+                # users)` made `id`, in every table, the tenant column)
+                return referencing[(column, root_table)]
             return referencing[(column, root_table)] | {
                 table
                 for table, cols in tables.items()

@@ -117,3 +117,20 @@ def test_without_foreign_keys_tables_keyed_by_user_id(tmp_path: Path) -> None:
     )
     assert 'tenant_column = "user_id"' in out
     assert "Warning: tie" not in out
+
+
+def test_a_key_named_like_the_referenced_key_counts_by_its_foreign_keys_only(
+    tmp_path: Path,
+) -> None:
+    # account_settings(id → accounts): `id` is in every table, but as each table's own key (the
+    # primary keys declared under another name than <table>_pkey are not read as such)
+    out = _init(
+        tmp_path,
+        "CREATE TABLE accounts (id bigint, name text);\n"
+        "ALTER TABLE accounts ADD CONSTRAINT acc_pk PRIMARY KEY (id);\n"
+        "CREATE TABLE account_settings (id bigint REFERENCES accounts (id), theme text);\n"
+        "CREATE TABLE projects (id bigint, account_id bigint REFERENCES accounts (id));\n"
+        "CREATE TABLE tasks (id bigint, account_id bigint REFERENCES accounts (id));\n"
+        "CREATE TABLE plans (id bigint, price int);\n",
+    )
+    assert 'tenant_column = "account_id"' in out
