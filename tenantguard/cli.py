@@ -1196,6 +1196,10 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+# the commands whose exit code tells of findings: a closed pipe cuts their report off (exit 2)
+_REPORTING = frozenset({"check", "explain", "patches", "audit"})
+
+
 def _argparse_message(message: str) -> str:
     """`gettext.gettext`, as argparse calls it for each of its messages (~40 as a parser is
     built), answered without a catalogue search when the current text domain's directory does
@@ -1273,12 +1277,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # the reader went away (`| head`): the report is cut off, and its findings unknown to
-        # whoever reads the exit code, so not 0; stdout is closed so that exit's flush is quiet
+        # the reader went away (`| head`, `| grep -q`); stdout is closed so that exit's flush
+        # is quiet. A report of findings is cut off, and its findings unknown to whoever reads
+        # the exit code: not 0. The other commands' output is read for what it says (`demo |
+        # grep -q …`, `rule --all | head`): the reader has what it wanted
         with contextlib.suppress(OSError, ValueError):  # io.UnsupportedOperation: no fd
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
+        if args.command not in _REPORTING:
+            return EXIT_CLEAN
         print("tenantguard: error: output closed before the report was written", file=sys.stderr)
         return EXIT_ERROR
     except Exception as error:  # an internal error must still give exit 2 and say what to do

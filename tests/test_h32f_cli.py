@@ -105,6 +105,22 @@ def test_a_report_cut_off_by_a_closed_pipe_does_not_exit_0(tmp_path: Path) -> No
     assert result.returncode != 0, result.stderr
 
 
+def test_a_closed_pipe_after_what_the_reader_wanted_is_no_error(tmp_path: Path) -> None:
+    """`rule --all | head -1`, `demo | grep -q …`: output read for what it says, not a report of
+    findings; the reader closing it early is no error (the installs' check in .ci/run pipes the
+    demo into `grep -q`, under pipefail)."""
+    assert TENANTGUARD is not None
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"'{TENANTGUARD}' rule --all | head -1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() and "output closed" not in result.stderr
+
+
 def test_explain_of_no_statement_is_a_usage_error(tmp_path: Path) -> None:
     """`explain ""` (or an empty file, or only a comment) answered "No statement given." with
     exit 0: nothing was explained, so it is exit 2, as `explain` with no SQL at all."""
