@@ -325,6 +325,7 @@ class Policy:
         "tenant_sources",
         "tenant_table_needles",
         "tenant_tables",
+        "tenant_types_exact",
         "typed_columns",
         "unique_key_names",
         "unique_keys",
@@ -473,6 +474,9 @@ class Policy:
     lossy_arguments: Mapping[str, frozenset[int]]
     _expression_trees: tuple[exp.Expression, ...]
     _catalog_typed: Policy | None
+    # do two tables' tenant columns compare exactly whichever two they are (every tenant column
+    # type told of one exact family)? None until the proof first asks (`blocks.exact_comparison`)
+    tenant_types_exact: bool | None
 
     def __init__(
         self,
@@ -602,6 +606,7 @@ class Policy:
         init(self, "setting_pinned", _names(setting_pinned))
         init(self, "lossy_columns", _names(lossy_columns) - {self.tenant_column})
         init(self, "_catalog_typed", None)
+        init(self, "tenant_types_exact", None)
         init(
             self,
             "tenant_defaults",

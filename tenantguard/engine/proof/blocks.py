@@ -1469,6 +1469,13 @@ def exact_comparison(
     `known`: the types found so far (`Model.column_types`), filled in."""
     if not policy.tenant_column_types and not policy.typed_columns:
         return True
+    if (
+        left.kind is SourceKind.TABLE
+        and right.kind is SourceKind.TABLE
+        and column == policy.tenant_column
+        and _tables_compare_exactly(policy)
+    ):
+        return True  # whichever two tables (the walk below finds two types of one family)
 
     def typed(source: Source) -> str | None:
         if known is None:
@@ -1478,13 +1485,31 @@ def exact_comparison(
             known[key] = _column_type(policy, source, column)
         return known[key]
 
-    def based(kind: str | None) -> str | None:  # a domain that keeps `=` exact: its base's
-        if kind is not None and kind.startswith("domain:"):
-            found = policy.exact_domains.get(kind[len("domain:") :])
-            return found[1] if found is not None else kind
-        return kind
+    return _exact_merge(_based(policy, typed(left)), _based(policy, typed(right)))
 
-    return _exact_merge(based(typed(left)), based(typed(right)))
+
+def _based(policy: Policy, kind: str | None) -> str | None:
+    """A domain's type that keeps `=` exact: its base's (any other type: itself)."""
+    if kind is not None and kind.startswith("domain:"):
+        found = policy.exact_domains.get(kind[len("domain:") :])
+        return found[1] if found is not None else kind
+    return kind
+
+
+def _tables_compare_exactly(policy: Policy) -> bool:
+    """Does `a.tenant_id = b.tenant_id` compare exactly for ANY two table sources a and b?
+    So when every type `_column_type` may give a table's tenant column (each told in
+    `tenant_column_types` or `typed_columns`, or None: not known) merges exactly with every
+    other: the walk of `exact_comparison` could only say yes. Found once per policy."""
+    found = policy.tenant_types_exact
+    if found is None:
+        tenant = policy.tenant_column
+        kinds = {None, *policy.tenant_column_types.values()}
+        kinds.update(c[tenant] for c in policy.typed_columns.values() if tenant in c)
+        based = {_based(policy, k) for k in kinds}
+        found = all(_exact_merge(a, b) for a in based for b in based)
+        object.__setattr__(policy, "tenant_types_exact", found)
+    return found
 
 
 def _column_type(policy: Policy, source: Source, column: str, depth: int = 0) -> str | None:
