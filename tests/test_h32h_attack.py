@@ -32,9 +32,10 @@ trigger and catalog changes, on a real server.
    the catalog.
 4. h32d's triggers and rules read from the catalog: a write of workspace 1's notes whose
    trigger moves every workspace's counts. Held (refused): dynamic SQL in the trigger
-   function, a statement-level trigger, a DO ALSO rule on a table, a BEFORE trigger. NOT FIXED
-   (strict xfails): the trigger function calling a SQL function that updates every
-   workspace's counts (`PERFORM bump_all()`), and a trigger a migration made from another
+   function, a statement-level trigger, a DO ALSO rule on a table, a BEFORE trigger. FIXED
+   (h32p): the trigger function calling a SQL function that updates every workspace's counts
+   (`PERFORM bump_all()`: the functions a trigger's function names are read too, 4 deep). NOT
+   FIXED (strict xfail): a trigger a migration made from another
    session after the connection read the catalog (not re-read, even after reset()).
 """
 
@@ -349,21 +350,7 @@ async def _counts_after_note(conn: asyncpg.Connection) -> object:
         await transaction.rollback()
 
 
-_HELPER_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="h32h: a trigger function's `PERFORM bump_all()` is read as a call of an unknown "
-    "function: the catalog read gives hidden_writes the triggers' functions only, not the "
-    "functions they call (counts of workspace 2 moved)",
-)
-
-
-@pytest.mark.parametrize(
-    "shape",
-    [
-        pytest.param(s, marks=_HELPER_XFAIL) if s == "a helper function" else s
-        for s in sorted(BUMPS)
-    ],
-)
+@pytest.mark.parametrize("shape", sorted(BUMPS))
 async def test_a_write_whose_trigger_moves_every_workspace_is_refused(
     database: str, shape: str
 ) -> None:
@@ -376,6 +363,40 @@ async def test_a_write_whose_trigger_moves_every_workspace_is_refused(
     conn = await connect(database, policy=WORKSPACES)
     try:
         assert await _counts_after_note(conn) == "refused"
+    finally:
+        await conn.close()
+
+
+async def test_a_trigger_helper_moves_every_workspace_on_the_server(database: str) -> None:
+    """The leak the catalog read now follows (h32p): the trigger's `PERFORM bump_all()` moves
+    workspace 2's count on workspace 1's note (no guard)."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(WORKSPACE_SCHEMA)
+        await conn.execute(BUMPS["a helper function"])
+        await conn.execute("INSERT INTO notes (ws_id, body) VALUES (1, 'b')")
+        assert await conn.fetchval("SELECT n FROM counts WHERE ws_id = 2") == 1
+    finally:
+        await conn.close()
+
+
+async def test_a_trigger_helper_pinned_by_new_runs(database: str) -> None:
+    """The safe twin: the helper pinned by its parameter, called with NEW's tenant."""
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(WORKSPACE_SCHEMA)
+        await owner.execute(
+            "CREATE FUNCTION bump_one(w bigint) RETURNS void LANGUAGE sql AS"
+            " 'UPDATE counts SET n = n + 1 WHERE ws_id = w';"
+            " CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$BEGIN PERFORM bump_one(NEW.ws_id); RETURN NEW; END$$;"
+            " CREATE TRIGGER t AFTER INSERT ON notes FOR EACH ROW EXECUTE FUNCTION bump()"
+        )
+    finally:
+        await owner.close()
+    conn = await connect(database, policy=WORKSPACES)
+    try:
+        assert await _counts_after_note(conn) == [(1, 1), (2, 0)]
     finally:
         await conn.close()
 

@@ -854,6 +854,23 @@ FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_'
+UNION
+-- the functions of the database a trigger's function names (and those they name, 4 deep):
+-- what its `PERFORM bump_all()` runs (helper h32h)
+SELECT pg_catalog.pg_get_functiondef(c.oid) || ';' FROM (
+  WITH RECURSIVE called(oid, depth) AS (
+    SELECT f.oid, 1 FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_trigger t ON NOT t.tgisinternal
+      JOIN pg_catalog.pg_proc tf ON tf.oid = t.tgfoid
+    WHERE f.oid >= 16384 AND f.prokind = 'f' AND f.prorettype <> 'pg_catalog.trigger'::regtype
+      AND position(lower(f.proname::text) in lower(tf.prosrc)) > 0
+    UNION
+    SELECT f.oid, c.depth + 1 FROM called c JOIN pg_catalog.pg_proc g ON g.oid = c.oid
+      JOIN pg_catalog.pg_proc f ON f.oid >= 16384 AND f.prokind = 'f'
+        AND f.prorettype <> 'pg_catalog.trigger'::regtype
+        AND position(lower(f.proname::text) in lower(g.prosrc)) > 0
+    WHERE c.depth < 4
+  ) SELECT DISTINCT oid FROM called
+) c
 ORDER BY 1
 """
 

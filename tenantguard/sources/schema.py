@@ -6340,6 +6340,9 @@ def _hidden_writes_once(
             why = unpinned(
                 body, opaque, tenant_rows, transitions, function.row_copies, trigger.relation
             )
+            if why is None:  # what the functions it calls run (helper h32h: PERFORM bump_all())
+                called, hidden = _called_bodies(body, schema)
+                why = unpinned(called, hidden, tenant_rows)
         if why is not None:
             what = f"trigger {trigger.name} (function {trigger.function}): {why}"
             for event in trigger.events:
@@ -6350,6 +6353,57 @@ def _hidden_writes_once(
         if why is not None:
             found.setdefault(rule.relation, {}).setdefault(rule.event, f"rule {rule.name}: {why}")
     return found
+
+
+_CALL_ARGUMENTS = lazy_pattern(r"\(([^()]*)\)")
+
+
+def _called_bodies(
+    statements: list[str], schema: SchemaInfo, depth: int = 4
+) -> tuple[list[str], str]:
+    """The statements (and the text out of the proof's sight) of the schema's functions that
+    `statements` call, and of those they call, `depth` calls deep (a trigger's `PERFORM
+    bump_all()` running an unpinned UPDATE: helper h32h). A parameter is read as the call's
+    argument when the arguments are plain (no parentheses, no commas in them): `PERFORM
+    bump(NEW.ws_id)` pins the helper's `WHERE ws_id = ws` as NEW's own; otherwise the parameter
+    pins nothing. Past `depth`, a call of a schema function is out of sight (its name)."""
+    found: list[str] = []
+    hidden: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    todo = [(s, 0) for s in statements]
+    while todo:
+        statement, level = todo.pop()
+        for name, info in schema.functions.items():
+            pattern = rf"(?<![\w$.\"])(?:[\w$]+\s*\.\s*)?(?i:{re.escape(name)})\s*(\()"
+            for call in re.finditer(pattern, statement):
+                if level >= depth:
+                    hidden.append(name)
+                    continue
+                inner = _CALL_ARGUMENTS.match(statement, call.start(1))
+                arguments = inner.group(1).split(",") if inner and inner.group(1).strip() else []
+                key = (name, inner.group(0) if inner else "")
+                if key in seen:
+                    continue
+                seen.add(key)
+                hidden.append(info.opaque)
+                plain = inner is not None and len(arguments) == len(info.parameters)
+                for text in info.body:
+                    for n, parameter in enumerate(info.parameters):
+                        value = (
+                            arguments[n].strip()
+                            if plain and not info.overloads
+                            else "pg_catalog.random()"
+                        )
+                        text = re.sub(rf"\${n + 1}(?!\d)", value, text)
+                        if parameter:
+                            text = re.sub(
+                                rf"(?<![\w$.\"])(?i:{re.escape(parameter)})\b(?!\s*\()",
+                                value,
+                                text,
+                            )
+                    found.append(text)
+                    todo.append((text, level + 1))
+    return found, " ".join(h for h in hidden if h)
 
 
 _ROW_ALIASED = lazy_pattern(
