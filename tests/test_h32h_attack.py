@@ -514,3 +514,46 @@ async def test_outside_any_block_a_copy_lastval_is_not_read_by_a_clinic(two_clin
             await conn.fetchval("SELECT lastval()")
     finally:
         await conn.close()
+
+
+# h32p: the helper's shapes, read by the schema sources' hidden_writes (the runtime reads the
+# catalog's definitions through it): a leak each, and the pinned twin
+HELPERS = {
+    "a quoted schema": ("bump_all()", "UPDATE counts SET n = n + 1", '"public".bump_all()'),
+    "a quoted name": ('"Bump"()', "UPDATE counts SET n = n + 1", '"Bump"()'),
+    "a helper's helper": ("bump_all()", "SELECT b2()", "bump_all()"),
+    # a SQL function's body reads the column, not the parameter: every workspace's row
+    "a parameter named as the column": (
+        "bump_all(ws_id bigint)",
+        "UPDATE counts SET n = n + 1 WHERE ws_id = ws_id",
+        "bump_all(NEW.ws_id)",
+    ),
+    "a positional parameter, not plain": (
+        "bump_all(w bigint)",
+        "UPDATE counts SET n = n + 1 WHERE ws_id = $1",
+        "bump_all(abs(NEW.ws_id))",
+    ),
+    "pinned": (
+        "bump_all(w bigint)",
+        "UPDATE counts SET n = n + 1 WHERE ws_id = $1",
+        "bump_all(NEW.ws_id)",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HELPERS))
+def test_a_trigger_helper_is_followed(shape: str) -> None:
+    from tenantguard.sources.schema import SchemaInfo, hidden_writes
+
+    signature, body, call = HELPERS[shape]
+    schema = SchemaInfo()
+    schema.add_sql(WORKSPACE_SCHEMA)
+    schema.add_sql(
+        "CREATE FUNCTION b2() RETURNS void LANGUAGE sql AS 'UPDATE counts SET n = n + 1';"
+        f" CREATE FUNCTION {signature} RETURNS void LANGUAGE sql AS '{body}';"
+        " CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS"
+        f" $$BEGIN PERFORM {call}; RETURN NEW; END$$;"
+        " CREATE TRIGGER t AFTER INSERT ON notes FOR EACH ROW EXECUTE FUNCTION bump()"
+    )
+    found = hidden_writes(schema, WORKSPACES)
+    assert bool(found) is (shape != "pinned"), found

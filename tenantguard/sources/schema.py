@@ -6370,11 +6370,13 @@ def _called_bodies(
     found: list[str] = []
     hidden: list[str] = []
     seen: set[tuple[str, str]] = set()
+    columns = {c.lower() for known in schema.columns.values() for c in known}
     todo = [(s, 0) for s in statements]
     while todo:
         statement, level = todo.pop()
         for name, info in schema.functions.items():
-            pattern = rf"(?<![\w$.\"])(?:[\w$]+\s*\.\s*)?(?i:{re.escape(name)})\s*(\()"
+            # (a name in any case, quoted or not, after a schema or not: read if it may be it)
+            pattern = rf"(?<![\w$])\"?(?i:{re.escape(name)})\"?\s*(\()"
             for call in re.finditer(pattern, statement):
                 if level >= depth:
                     hidden.append(name)
@@ -6394,11 +6396,14 @@ def _called_bodies(
                             if plain and not info.overloads
                             else "pg_catalog.random()"
                         )
-                        text = re.sub(rf"\${n + 1}(?!\d)", value, text)
-                        if parameter:
+                        escaped = value.replace("\\", "\\\\")  # (a replacement string)
+                        text = re.sub(rf"\${n + 1}(?!\d)", escaped, text)
+                        # (a parameter named as a column: PostgreSQL reads the column in a SQL
+                        # function's body, `WHERE ws_id = ws_id` every row: left as written)
+                        if parameter and parameter.lower() not in columns:
                             text = re.sub(
                                 rf"(?<![\w$.\"])(?i:{re.escape(parameter)})\b(?!\s*\()",
-                                value,
+                                escaped,
                                 text,
                             )
                     found.append(text)
