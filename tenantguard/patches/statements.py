@@ -464,16 +464,7 @@ _NOT_RUN = (
 def _walk_running(node: Any) -> Iterator[Any]:
     """The nodes of a tree that run when it does (round 32, helper h32l: `CREATE VIEW v AS
     SELECT add_b()` was refused as a call of the swallowing add_b())."""
-    stack: list[Any] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, (list, tuple)):
-            stack.extend(current)
-            continue
-        if not isinstance(current, ast.Node) or isinstance(current, _NOT_RUN):
-            continue
-        yield current
-        stack.extend(getattr(current, slot, None) for slot in getattr(current, "__slots__", ()))
+    return _walk(node, _NOT_RUN)
 
 
 def _note_sql(text: str, runs: Runs, offset: int) -> None:
@@ -1271,14 +1262,15 @@ def _as_plain_parameters(definition: str) -> str | None:
     return _definition(node) if changed else None
 
 
-def _walk(node: Any) -> Iterator[Any]:
+def _walk(node: Any, skipped: tuple[type, ...] = ()) -> Iterator[Any]:
+    """The nodes of a pglast tree, those of the `skipped` kinds and below them left out."""
     stack: list[Any] = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, (list, tuple)):
             stack.extend(current)
             continue
-        if not isinstance(current, ast.Node):
+        if not isinstance(current, ast.Node) or isinstance(current, skipped):
             continue
         yield current
         stack.extend(getattr(current, slot, None) for slot in getattr(current, "__slots__", ()))
