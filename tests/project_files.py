@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,18 @@ def findings_of_check(
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert code == (1 if any(f["severity"] == "error" for f in findings) else 0)
     return sorted((f["path"], f["line"], f["rule"]) for f in findings)
+
+
+# two guilds' rows for GUILD_SCHEMA: a leak returns 'theirs' beside 'mine'
+GUILD_ROWS = (
+    "INSERT INTO guilds VALUES (1, '!'), (2, '?');\n"
+    "INSERT INTO tags (guild_id, name, uses) VALUES (1, 'mine', 0), (2, 'theirs', 0);\n"
+)
+
+
+def import_fresh_bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guild project written under `tmp_path` importable as `bot`, none of its modules
+    left from another test."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
+        monkeypatch.delitem(sys.modules, name)

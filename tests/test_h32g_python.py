@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,7 +19,13 @@ from tenantguard.cli import main
 from tenantguard.embedded import ThrowawayPostgres
 
 from .conftest import fresh_database
-from .project_files import GUILD_SCHEMA, findings_of_check, write_guild_project
+from .project_files import (
+    GUILD_ROWS,
+    GUILD_SCHEMA,
+    findings_of_check,
+    import_fresh_bot,
+    write_guild_project,
+)
 
 _found = findings_of_check
 _project = write_guild_project
@@ -128,15 +133,10 @@ def test_a_list_changed_through_another_name_in_its_module_is_not_proven(
 
 # the leak itself: the program run against the server
 
-GUILDS = (
-    "INSERT INTO guilds VALUES (1, '!'), (2, '?');\n"
-    "INSERT INTO tags (guild_id, name, uses) VALUES (1, 'mine', 0), (2, 'theirs', 0);\n"
-)
-
 
 @pytest.fixture
 async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
-    async with fresh_database(postgres, GUILD_SCHEMA + GUILDS) as dsn:
+    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
         yield dsn
 
 
@@ -149,9 +149,7 @@ async def test_the_changed_list_returns_another_guilds_tags(
         "bot/tags.py": SENDER,
     }
     _project(tmp_path, files)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
-        monkeypatch.delitem(sys.modules, name)
+    import_fresh_bot(tmp_path, monkeypatch)
     importlib.import_module("bot.admin")
     tags = importlib.import_module("bot.tags")
     conn = await asyncpg.connect(guilds)
@@ -366,9 +364,7 @@ async def test_a_constant_written_through_a_kept_namespace_returns_another_guild
 ) -> None:
     files = {"bot/q.py": CONSTANT, "bot/admin.py": NAMESPACE_WRITES["vars_kept"]}
     _project(tmp_path, {**files, "bot/tags.py": READS_CONSTANT})
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
-        monkeypatch.delitem(sys.modules, name)
+    import_fresh_bot(tmp_path, monkeypatch)
     importlib.import_module("bot.admin")
     tags = importlib.import_module("bot.tags")
     conn = await asyncpg.connect(guilds)

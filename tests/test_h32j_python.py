@@ -10,7 +10,6 @@ leaks they missed.
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,28 +19,24 @@ import pytest
 from tenantguard.embedded import ThrowawayPostgres
 
 from .conftest import fresh_database
-from .project_files import GUILD_SCHEMA, findings_of_check, write_guild_project
+from .project_files import (
+    GUILD_ROWS,
+    GUILD_SCHEMA,
+    findings_of_check,
+    import_fresh_bot,
+    write_guild_project,
+)
 
 _found = findings_of_check
 _project = write_guild_project
 
 UNRESOLVED = '"SELECT name FROM tags WHERE guild_id = $1"[:21]'  # `SELECT name FROM tags`
-GUILDS = (
-    "INSERT INTO guilds VALUES (1, '!'), (2, '?');\n"
-    "INSERT INTO tags (guild_id, name, uses) VALUES (1, 'mine', 0), (2, 'theirs', 0);\n"
-)
 
 
 @pytest.fixture
 async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
-    async with fresh_database(postgres, GUILD_SCHEMA + GUILDS) as dsn:
+    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
         yield dsn
-
-
-def _fresh_bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
-        monkeypatch.delitem(sys.modules, name)
 
 
 # a class whose bases are not read: its own attributes, and classes that cannot be subclasses
@@ -131,7 +126,7 @@ async def test_a_same_named_subclass_elsewhere_sends_its_own_sql(
     body = "    SQL = 'SELECT name FROM tags WHERE guild_id = $1 OR TRUE'[:99]\n"
     _project(tmp_path, {"bot/repo.py": REPO, "bot/admin.py": header + body})
     assert ("bot/repo.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
-    _fresh_bot(tmp_path, monkeypatch)
+    import_fresh_bot(tmp_path, monkeypatch)
     admin = importlib.import_module("bot.admin")
     conn = await asyncpg.connect(guilds)
     try:
@@ -169,7 +164,7 @@ async def test_an_instance_attribute_overridden_by_an_unread_subclass_is_not_pro
     header = "from bot import repo\n\nBase = getattr(repo, 'Repo')\n\n\nclass Admin(Base):\n"
     _project(tmp_path, {"bot/repo.py": INIT_REPO, "bot/admin.py": header + body})
     assert ("bot/repo.py", 6, "TG009") in _found(tmp_path, capsys, monkeypatch)
-    _fresh_bot(tmp_path, monkeypatch)
+    import_fresh_bot(tmp_path, monkeypatch)
     admin = importlib.import_module("bot.admin")
     conn = await asyncpg.connect(guilds)
     try:
@@ -231,7 +226,7 @@ async def test_a_module_written_by_keys_from_the_environment_is_not_proven(
     files = {"bot/q.py": CONSTANT, "bot/settings.py": write, "bot/tags.py": READS_CONSTANT}
     _project(tmp_path, files)
     assert ("bot/tags.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
-    _fresh_bot(tmp_path, monkeypatch)
+    import_fresh_bot(tmp_path, monkeypatch)
     monkeypatch.setenv("TG_SQL", "SELECT name FROM tags WHERE guild_id = $1 OR TRUE")
     importlib.import_module("bot.settings")
     tags = importlib.import_module("bot.tags")
@@ -251,7 +246,7 @@ async def test_a_module_writing_its_globals_by_keys_from_the_environment_is_not_
 ) -> None:
     _project(tmp_path, {"bot/tags.py": OWN_GLOBALS})
     assert ("bot/tags.py", 10, "TG009") in _found(tmp_path, capsys, monkeypatch)
-    _fresh_bot(tmp_path, monkeypatch)
+    import_fresh_bot(tmp_path, monkeypatch)
     monkeypatch.setenv("TG_SQL", "SELECT name FROM tags WHERE guild_id = $1 OR TRUE")
     tags = importlib.import_module("bot.tags")
     conn = await asyncpg.connect(guilds)
@@ -315,7 +310,7 @@ async def test_a_dicts_key_that_unpins_is_found_through_keys(
     source = KEYS_TEMPLATE.format(COLUMNS='{"guild_id": 1, "true OR guild_id": 2}')
     _project(tmp_path, {"bot/tags.py": source})
     assert ("bot/tags.py", 6, "TG001") in _found(tmp_path, capsys, monkeypatch)
-    _fresh_bot(tmp_path, monkeypatch)
+    import_fresh_bot(tmp_path, monkeypatch)
     tags = importlib.import_module("bot.tags")
     conn = await asyncpg.connect(guilds)
     try:
@@ -348,7 +343,7 @@ async def test_a_class_written_by_keys_from_the_environment_is_not_proven(
     )
     _project(tmp_path, {"bot/repo.py": REPO, "bot/settings.py": settings})
     assert ("bot/repo.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
-    _fresh_bot(tmp_path, monkeypatch)
+    import_fresh_bot(tmp_path, monkeypatch)
     monkeypatch.setenv("TG_SQL", "SELECT name FROM tags WHERE guild_id = $1 OR TRUE")
     importlib.import_module("bot.settings")
     repo = importlib.import_module("bot.repo")
@@ -405,7 +400,7 @@ async def test_a_helper_that_sets_what_it_is_handed_by_keys_from_data_unproves_i
     files = {"bot/q.py": CONSTANT, "bot/tags.py": READS_CONSTANT, "bot/repo.py": REPO}
     _project(tmp_path, {**files, "bot/helpers.py": PUT, "bot/settings.py": settings})
     assert (f"bot/{reader}.py", 5, "TG009") in _found(tmp_path, capsys, monkeypatch)
-    _fresh_bot(tmp_path, monkeypatch)
+    import_fresh_bot(tmp_path, monkeypatch)
     monkeypatch.setenv("TG_SQL", "SELECT name FROM tags WHERE guild_id = $1 OR TRUE")
     importlib.import_module("bot.settings")
     module = importlib.import_module(f"bot.{reader}")
