@@ -1051,16 +1051,25 @@ def _loose_tables(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str
 
 
 # tenant column types whose `=` holds between values stored apart: '1 day' = '24 hours' (an
-# interval compares its length), 0 = -0 and NaN = NaN (floating point); money and numeric compare
-# exact values
-_LOSSY_TENANT_TYPES = frozenset({"interval", "float4", "float8"})
+# interval compares its length), 0 = -0 and NaN = NaN (floating point); or that store two
+# tenants' ids alike: char(n) (`bpchar`, `character(n)`) pads and compares without trailing
+# blanks ('acme' = 'acme '), `"char"` keeps one byte, `name` 63; money and numeric compare exact
+# values (the value -> why two tenants' values meet)
+_LOSSY_TENANT_TYPES = {
+    "interval": "'1 day' = '24 hours'",
+    "float4": "0 = -0",
+    "float8": "0 = -0",
+    "bpchar": "trailing blanks do not count, 'acme' = 'acme '",
+    "char": "it keeps the first byte only",
+    "name": "it keeps the first 63 bytes only",
+}
 
 
 def _lossy_tenant_types(schema: SchemaInfo, column: str) -> dict[str, str]:
     """Tenant tables whose tenant column is of a type whose equality joins several stored
     values (`_LOSSY_TENANT_TYPES`, or an array of one): `org_id = '1 day'` also returns the
     rows of '24 hours', so no equality pins them."""
-    from tenantguard.engine.policy import LOOSE_COLUMN, sql_name
+    from tenantguard.engine.policy import LOOSE_COLUMN
 
     found: dict[str, str] = {}
     for table, traits in schema.traits.items():
@@ -1076,9 +1085,9 @@ def _lossy_tenant_types(schema: SchemaInfo, column: str) -> dict[str, str]:
                 seen.add(kind)
                 kind = schema._domain_bases[kind].rstrip("[]")
             if kind in _LOSSY_TENANT_TYPES:
-                found[sql_name(table)] = (
+                found[table] = (
                     f"{LOOSE_COLUMN} ({column} is {kind}: two tenants' values may be equal, "
-                    "'1 day' = '24 hours' or 0 = -0), so no equality pins it to one tenant"
+                    f"{_LOSSY_TENANT_TYPES[kind]}), so no equality pins it to one tenant"
                 )
     return found
 

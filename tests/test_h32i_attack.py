@@ -182,10 +182,9 @@ def test_a_join_on_a_domain_that_is_not_exact_chains_no_pin(tmp_path: Path) -> N
         assert _codes(CHAINED.format(table), policy) == [], table
 
 
-# Not fixed (found by h32i): a char(n) tenant column (or a domain over one) pads, so `org_id = $1`
-# with 'acme' reads the rows written for tenant 'acme ' (stored alike: the server test above
-# shows both rows of b_char and b_dchar for 'acme'); the direct pin is still taken as a pin.
-@pytest.mark.xfail(strict=True, reason="a char(n) tenant column's own pin is taken as exact")
+# Found by h32i, fixed by h33h: a char(n) tenant column (or a domain over one) pads, so `org_id =
+# $1` with 'acme' reads the rows written for tenant 'acme ' (stored alike: the server test above
+# shows both rows of b_char and b_dchar for 'acme'); the direct pin is no pin (TG001).
 def test_a_pin_on_a_char_tenant_column_is_no_pin(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, DOMAINS, tenant_column="org_id")
     for table in LOOSE:

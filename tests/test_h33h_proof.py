@@ -1,0 +1,103 @@
+"""Round 33, helper h: the static tenant proof's open items (issue 10), each decided on a real
+PostgreSQL 15 by the rows that come back, then attacked with other spellings.
+
+1. A tenant column that stores two tenants' ids alike: char(n) (`bpchar`, `character(8)`, a
+   domain over one, a domain over that domain, an array of one) pads, and its `=` ignores
+   trailing blanks: tenant 'acme''s `org_id = $1` reads the rows written for tenant 'acme '.
+   `"char"` keeps one byte ('ab' and 'ac' are one value), `name` 63. Its own pin was taken as
+   exact; now no equality pins such a table (TG001). Twins: text, varchar(8), a domain over text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+
+from .conftest import fresh_database
+from .test_schema import policy_for
+
+
+def _codes(sql: str, policy: object) -> list[str]:
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- 1. a tenant column that pads
+PADDED = """
+CREATE DOMAIN d_char AS char(8);
+CREATE DOMAIN d_char2 AS d_char;
+CREATE DOMAIN d_text AS text;
+CREATE TABLE p_bpchar (id int, org_id bpchar NOT NULL, v text);
+CREATE TABLE p_character (id int, org_id character(8) NOT NULL, v text);
+CREATE TABLE p_char1 (id int, org_id char NOT NULL, v text);
+CREATE TABLE p_dchar2 (id int, org_id d_char2 NOT NULL, v text);
+CREATE TABLE p_arr (id int, org_id char(8)[] NOT NULL, v text);
+CREATE TABLE "P Quoted" (id int, org_id pg_catalog.bpchar(8) NOT NULL, v text);
+CREATE TABLE p_byte (id int, org_id "char" NOT NULL, v text);
+CREATE TABLE p_name (id int, org_id name NOT NULL, v text);
+CREATE TABLE s_text (id int, org_id text NOT NULL, v text);
+CREATE TABLE s_varchar (id int, org_id varchar(8) NOT NULL, v text);
+CREATE TABLE s_dtext (id int, org_id d_text NOT NULL, v text);
+"""
+LONG = "x" * 63
+# table -> (the tenant that asks, the other tenant whose row it must not read)
+PADDED_TENANTS = {
+    "p_bpchar": ("a", "a  "),
+    "p_character": ("acme", "acme "),
+    "p_char1": ("a", "a "),
+    "p_dchar2": ("acme", "acme   "),
+    '"P Quoted"': ("acme", "acme "),
+    "p_byte": ("ab", "ac"),
+    "p_name": (LONG + "a", LONG + "b"),
+}
+SAFE_TENANTS = {t: ("acme", "acme ") for t in ("s_text", "s_varchar", "s_dtext")}
+PADDED_READ = "SELECT v FROM {} WHERE org_id = $1"
+ARRAY_READ = "SELECT v FROM p_arr WHERE org_id = $1::char(8)[]"
+
+
+def _padded_data() -> str:
+    rows = []
+    for table, (mine, theirs) in {**PADDED_TENANTS, **SAFE_TENANTS}.items():
+        rows.append(f"INSERT INTO {table} VALUES (1, '{mine}', 'mine'), (2, '{theirs}', 'theirs');")
+    rows.append("INSERT INTO p_arr VALUES (1, '{acme}', 'mine'), (2, '{\"acme \"}', 'theirs');")
+    return "\n".join(rows)
+
+
+@pytest.fixture
+async def padded(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, PADDED + _padded_data()) as dsn:
+        yield dsn
+
+
+async def test_a_padded_tenant_column_returns_the_other_tenants_rows(padded: str) -> None:
+    conn = await asyncpg.connect(padded)
+    try:
+        for table, (mine, _) in PADDED_TENANTS.items():  # a literal: typed as the column
+            literal = PADDED_READ.format(table).replace("$1", f"'{mine}'")
+            assert sorted(r[0] for r in await conn.fetch(literal)) == ["mine", "theirs"], table
+            if table not in ("p_byte", "p_name"):  # binary input: bytes, or refused
+                rows = sorted(r[0] for r in await conn.fetch(PADDED_READ.format(table), mine))
+                assert rows == ["mine", "theirs"], table
+        rows = sorted(r[0] for r in await conn.fetch(ARRAY_READ, ["acme"]))
+        assert rows == ["mine", "theirs"]
+        for table, (mine, _) in SAFE_TENANTS.items():
+            rows = [r[0] for r in await conn.fetch(PADDED_READ.format(table), mine)]
+            assert rows == ["mine"], table
+    finally:
+        await conn.close()
+
+
+def test_a_padded_tenant_column_is_pinned_by_no_equality(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, PADDED, tenant_column="org_id")
+    for table in PADDED_TENANTS:
+        assert _codes(PADDED_READ.format(table), policy) == ["TG001"], table
+        assert _codes(PADDED_READ.format(table) + " AND org_id = $1", policy) == ["TG001"]
+    assert _codes(ARRAY_READ, policy) == ["TG001"]
+    assert _codes("SELECT v FROM public.p_character WHERE org_id = $1", policy) == ["TG001"]
+    for table in SAFE_TENANTS:
+        assert _codes(PADDED_READ.format(table), policy) == [], table
