@@ -260,7 +260,6 @@ CREATE FUNCTION def_titles(t uuid DEFAULT current_setting('app.tenant_id')::uuid
 )
 
 
-@pytest.mark.xfail(strict=True, reason="a parameter's default is not read as its argument")
 def test_a_function_called_with_the_setting_as_default_is_pinned(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, DEFAULTED, tenant_column="org_id")
     assert _codes("SELECT * FROM def_titles()", policy) == []

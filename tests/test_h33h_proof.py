@@ -20,6 +20,7 @@ from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.engine.analyze import analyze_statement
 
 from .conftest import fresh_database
+from .test_h32a_proof import VIEW_DATA, VIEWS
 from .test_schema import policy_for
 
 
@@ -101,3 +102,83 @@ def test_a_padded_tenant_column_is_pinned_by_no_equality(tmp_path: Path) -> None
     assert _codes("SELECT v FROM public.p_character WHERE org_id = $1", policy) == ["TG001"]
     for table in SAFE_TENANTS:
         assert _codes(PADDED_READ.format(table), policy) == [], table
+
+
+# ---------------------------------------------------------------- 2. a parameter's default
+# `def_titles(t uuid DEFAULT current_setting('app.tenant_id')::uuid)`, pinned inside by `t`,
+# called without it reads the request's tenant only (h32i's xfail): the default is evaluated in
+# the caller's statement. Now a left-out argument whose default is a tenant expression pins like
+# that expression. Twins: a literal default is a fixed tenant, another setting's no pin, a
+# statement that sets the setting first unpins it, and beside `org_id = $1` it is two tenants.
+A = "aaaaaaaa-0000-0000-0000-00000000000a"
+B = "bbbbbbbb-0000-0000-0000-00000000000b"
+DEFAULTS = (
+    VIEWS
+    + f"""
+CREATE FUNCTION def_titles(t uuid DEFAULT current_setting('app.tenant_id')::uuid)
+  RETURNS SETOF text LANGUAGE sql STABLE AS $$ SELECT title FROM tasks WHERE org_id = t $$;
+CREATE FUNCTION "Def Two"(x int, t2 uuid = pg_catalog.current_setting('app.tenant_id')::uuid)
+  RETURNS SETOF text LANGUAGE sql STABLE AS $$ SELECT title FROM tasks WHERE org_id = t2 $$;
+CREATE FUNCTION def_fixed(t uuid DEFAULT '{B}')
+  RETURNS SETOF text LANGUAGE sql STABLE AS $$ SELECT title FROM tasks WHERE org_id = t $$;
+CREATE FUNCTION def_other(t uuid DEFAULT current_setting('app.other')::uuid)
+  RETURNS SETOF text LANGUAGE sql STABLE AS $$ SELECT title FROM tasks WHERE org_id = t $$;
+CREATE FUNCTION def_count(t uuid DEFAULT current_setting('app.tenant_id')::uuid)
+  RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM tasks WHERE org_id = t $$;
+CREATE VIEW def_view AS SELECT * FROM def_titles() AS d(title);
+"""
+)
+# shape -> (sql, its arguments, the rows the server returns with app.tenant_id = A, other = B)
+ONE_TENANT = {
+    "left out": ("SELECT * FROM def_titles()", (), ["my task"]),
+    "quoted, second left out": ('SELECT * FROM "Def Two"(1)', (), ["my task"]),
+    "given by name": ("SELECT * FROM def_titles(t => $1)", (B,), ["their task"]),
+    "given by position": ("SELECT * FROM def_titles($1)", (B,), ["their task"]),
+    "a call outside FROM": ("SELECT def_count()", (), [1]),
+    "a view of the call": ("SELECT title FROM def_view", (), ["my task"]),
+    "twice": ("SELECT * FROM def_titles() UNION ALL SELECT * FROM def_titles()", (), None),
+}
+OTHER_TENANT = {
+    "a literal default": ("SELECT * FROM def_fixed()", (), ["their task"], ["TG001"]),
+    "another setting": ("SELECT * FROM def_other()", (), ["their task"], ["TG001"]),
+    "beside a parameter": (
+        "SELECT * FROM def_titles() UNION ALL SELECT title FROM tasks WHERE org_id = $1",
+        (B,),
+        ["my task", "their task"],
+        ["TG012"],
+    ),
+    "the setting set first": (
+        f"SELECT t.* FROM (SELECT set_config('app.tenant_id', '{B}', true)) s, def_titles() t",
+        (),
+        None,
+        ["TG001"],
+    ),
+}
+
+
+@pytest.fixture
+async def defaulted(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, DEFAULTS + VIEW_DATA) as dsn:
+        yield dsn
+
+
+async def test_a_left_out_argument_takes_the_callers_setting(defaulted: str) -> None:
+    conn = await asyncpg.connect(defaulted)
+    try:
+        await conn.execute(f"SET app.tenant_id = '{A}'; SET app.other = '{B}'")
+        for shape, (sql, args, rows) in ONE_TENANT.items():
+            found = sorted(r[0] for r in await conn.fetch(sql, *args))
+            assert rows is None or found == rows, shape
+        for shape, (sql, args, rows, _) in OTHER_TENANT.items():
+            if rows is not None:
+                assert sorted(r[0] for r in await conn.fetch(sql, *args)) == rows, shape
+    finally:
+        await conn.close()
+
+
+def test_a_tenant_expression_default_pins_a_left_out_argument(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, DEFAULTS, tenant_column="org_id")
+    for shape, (sql, _, _) in ONE_TENANT.items():
+        assert _codes(sql, policy) == [], shape
+    for shape, (sql, _, _, codes) in OTHER_TENANT.items():
+        assert _codes(sql, policy) == codes, shape

@@ -173,13 +173,22 @@ class FunctionPins:
 
     positions: frozenset[int]  # 0-based
     names: frozenset[str]
+    # of those parameters, the ones whose DEFAULT is a tenant expression: (position, name, the
+    # expression's index in `tenant_expressions`) — a call that leaves it out is pinned by it
+    defaults: frozenset[tuple[int, str, int]]
 
-    __slots__ = __match_args__ = ("positions", "names")
+    __slots__ = __match_args__ = ("positions", "names", "defaults")
 
-    def __init__(self, positions: frozenset[int], names: frozenset[str]) -> None:
+    def __init__(
+        self,
+        positions: frozenset[int],
+        names: frozenset[str],
+        defaults: frozenset[tuple[int, str, int]] = frozenset(),
+    ) -> None:
         set_field = object.__setattr__
         set_field(self, "positions", positions)
         set_field(self, "names", names)
+        set_field(self, "defaults", defaults)
 
 
 def strip_casts(node: exp.Expression) -> exp.Expression:
@@ -981,7 +990,8 @@ def _encode(value: object) -> object:
     if isinstance(value, ForeignKey):
         return {_FOREIGN_KEY: [list(value.columns), value.ref_table, list(value.ref_columns)]}
     if isinstance(value, FunctionPins):
-        return {_FUNCTION_PINS: [sorted(value.positions), sorted(value.names)]}
+        defaults = sorted(list(d) for d in value.defaults)
+        return {_FUNCTION_PINS: [sorted(value.positions), sorted(value.names), defaults]}
     if isinstance(value, tuple | list):
         return {_TUPLE: [_encode(v) for v in value]}
     if isinstance(value, AbstractSet):
@@ -1009,6 +1019,10 @@ def _decode(value: object) -> object:
         columns, ref_table, ref_columns = body
         return ForeignKey(tuple(map(str, columns)), str(ref_table), tuple(map(str, ref_columns)))
     if tag == _FUNCTION_PINS:
-        positions, names = body
-        return FunctionPins(frozenset(map(int, positions)), frozenset(map(str, names)))
+        positions, names, *defaults = body  # (none: written before defaults were read)
+        return FunctionPins(
+            frozenset(map(int, positions)),
+            frozenset(map(str, names)),
+            frozenset((int(p), str(n), int(k)) for d in defaults for p, n, k in d),
+        )
     raise ValueError(f"not a value of Policy.to_json: {tag!r}")

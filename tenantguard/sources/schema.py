@@ -172,6 +172,9 @@ class FunctionInfo:
     # a trigger function's variables that only ever hold the written row (`r := coalesce(NEW,
     # OLD)`: "row") or its column f (`v := NEW.f`, `coalesce(NEW.f, OLD.f)`: "field:f")
     row_copies: tuple[tuple[str, str], ...] = ()
+    # the parameters declared with a DEFAULT: (position in call order, the default's text); a
+    # call that leaves the argument out is given the default, evaluated where it is called
+    defaults: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass
@@ -511,6 +514,7 @@ class SchemaInfo:
                     f.inlined,
                     f.cheap,
                     None if f.returned is None else list(f.returned),
+                    [list(d) for d in f.defaults],
                 ]
                 for n, f in self.functions.items()
             },
@@ -636,6 +640,7 @@ class SchemaInfo:
                     bool(inlined),
                     bool(cheap),
                     None if returned is None else tuple(texts(returned)),
+                    defaults=tuple((int(i), str(d)) for i, d in defaults),
                 )
                 for n, (
                     body,
@@ -649,6 +654,7 @@ class SchemaInfo:
                     inlined,
                     cheap,
                     returned,
+                    defaults,
                 ) in data["functions"].items()
             },
             [
@@ -3628,9 +3634,12 @@ class SchemaInfo:
         outputs: list[str] = []
         types: list[str] = []
         lossy: list[int] = []
+        defaults: list[tuple[int, str]] = []
         for parameter in node.parameters or ():
             mode = str(getattr(parameter.mode, "value", parameter.mode))
             if mode in ("d", "i", "b", "v"):  # in, inout, variadic: positions in a call
+                if parameter.defexpr is not None:
+                    defaults.append((len(parameters), RawStream()(parameter.defexpr)))
                 type_key = _type_key(parameter.argType)
                 element = type_key.rstrip("[]")  # `real[]` for `= ANY(p)` rounds alike
                 if element in self.lossy_types or element in self.loose_types:
@@ -3714,6 +3723,7 @@ class SchemaInfo:
             inlined=inlined,
             cheap=cheap,
             returned=row_queries,
+            defaults=tuple(defaults),
         )
         # the types of its return and of its parameters (any output but the return: "?")
         exact = [_domain_base(returned, None) if returned is not None else ("", "?")]
@@ -5888,10 +5898,16 @@ def tenant_relations(
                 if positions:
                     # every position must be given a pin (facts.py): an earlier pass's stay
                     earlier = found.pinned_by_arguments.get(name)
-                    pins = FunctionPins(frozenset(positions), frozenset(names))
+                    pins = FunctionPins(
+                        frozenset(positions),
+                        frozenset(names),
+                        _tenant_defaults_of(function, positions, current),
+                    )
                     if earlier is not None:
                         pins = FunctionPins(
-                            earlier.positions | pins.positions, earlier.names | pins.names
+                            earlier.positions | pins.positions,
+                            earlier.names | pins.names,
+                            earlier.defaults & pins.defaults,
                         )
                     if pins != earlier:
                         found.pinned_by_arguments[name] = pins
@@ -5909,6 +5925,29 @@ def tenant_relations(
                     if (copied or not positions) and _setting_pinned(name, copied, found):
                         changed = True
     return found
+
+
+def _tenant_defaults_of(
+    function: FunctionInfo, positions: set[int], policy: Policy
+) -> frozenset[tuple[int, str, int]]:
+    """The pinning parameters (`positions`) whose DEFAULT is a tenant expression of `policy`
+    (`t uuid DEFAULT current_setting('app.tenant_id')::uuid`): (position, name, the
+    expression's index). A call that leaves the argument out is given that expression,
+    evaluated in the caller's statement (h32i). A default that is a literal is a fixed tenant,
+    a parameter's no value of the call: neither is kept."""
+    found: set[tuple[int, str, int]] = set()
+    for position, text in function.defaults:
+        if position not in positions:
+            continue
+        pin = pin_of(text, policy)
+        if (
+            pin is not None
+            and pin.kind == "expression"
+            and isinstance(pin.key, int)
+            and pin.key < len(policy.tenant_expressions)
+        ):
+            found.add((position, function.parameters[position], pin.key))
+    return frozenset(found)
 
 
 def fixed_tenant_policy(policy: Policy, by_setting: Mapping[str, str]) -> Policy:

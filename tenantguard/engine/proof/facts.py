@@ -1536,8 +1536,10 @@ class FactCollector:
         # pins alone, so then only pinning values count (a chain may stay unpinned)
         several = len(pins.positions) > 1
         facts: list[Fact] = []
+        named: set[str] = set()
         for position, argument in enumerate(call.expressions):
             if isinstance(argument, exp.Kwarg | exp.PropertyEQ):
+                named.add(identifier_name(argument.this))
                 if identifier_name(argument.this) not in pins.names:
                     continue
                 argument = argument.expression
@@ -1556,7 +1558,15 @@ class FactCollector:
                     (argument, f"the argument that pins {source.table}() is not a pinning value")
                 )
                 return
-        # an argument left out (its default) pins nothing
+        # an argument left out is its default: a tenant expression's pins (evaluated here,
+        # unless this statement changes the setting first), any other default nothing
+        given = sum(1 for a in call.expressions if not isinstance(a, exp.Kwarg | exp.PropertyEQ))
+        for position, name, key in pins.defaults:
+            if position >= given and name not in named and not self.model.sets_tenant_setting():
+                value = PinValue("expression", key)
+                facts.append(
+                    Fact(source, call, f"the default of {name or position + 1}", value=value)
+                )
         if len(facts) == len(pins.positions):
             source.facts.extend(facts)
 
