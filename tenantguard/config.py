@@ -793,9 +793,12 @@ def _build_policy(
     elif schema is not None and policy.hidden_writes and schema.children:
         policy = policy.replace(hidden_writes=_inherited_writes(schema, policy.hidden_writes))
     if schema is not None and (schema.views or schema.functions) and policy.tenant_expressions:
-        pinned = _setting_pinned(schema, policy)
+        pinned, indices = _setting_pinned(schema, policy)
         if pinned:
-            policy = policy.replace(setting_pinned=_quoted_names(pinned))
+            policy = policy.replace(
+                setting_pinned=_quoted_names(pinned),
+                setting_indices={sql_name(n): i for n, i in indices.items()},
+            )
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
         if leaky:
@@ -861,14 +864,17 @@ def _relations(schema: SchemaInfo, policy: Policy) -> tuple[Policy, dict[str, st
     ), found.by_setting
 
 
-def _setting_pinned(schema: SchemaInfo, policy: Policy) -> set[str]:
+def _setting_pinned(schema: SchemaInfo, policy: Policy) -> tuple[set[str], dict[str, int]]:
     """The views and functions of the schema that read tenant rows pinned only by the tenant
     setting: every query of theirs is proven as it is, and is not without the tenant
-    expressions. A read of one pins a statement to the tenant expression (TG012)."""
+    expressions. A read of one pins a statement to the tenant expression (TG012). With it, of
+    several tenant expressions, the one (by index) that pins each whose queries pin that one
+    and nothing else (h33h: else a read of it is pinned to an unknown one)."""
     from tenantguard.engine.analyze import analyze_statement, parse_statement
     from tenantguard.engine.findings import Severity
     from tenantguard.engine.policy import sql_name, table_name
     from tenantguard.engine.proof import build_proof
+    from tenantguard.engine.proof.model import PinValue
 
     unset = policy.replace(tenant_expressions=())
 
@@ -876,15 +882,34 @@ def _setting_pinned(schema: SchemaInfo, policy: Policy) -> set[str]:
         findings = analyze_statement(text, under).findings
         return not any(f.severity is Severity.ERROR for f in findings)
 
-    def pins_expression(text: str, under: Policy) -> bool:
+    def pin_values(text: str, under: Policy) -> set[PinValue] | None:
         tree = parse_statement(text)[0]
         if tree is None:
-            return False
+            return None
         proof, analysis = build_proof(tree, under)
         try:
-            return any(value.kind == "expression" for value, _ in proof.pins)
+            return {value for value, _ in proof.pins}
         finally:
             analysis.release()
+
+    def pins_expression(text: str, under: Policy) -> bool:
+        return any(value.kind == "expression" for value in pin_values(text, under) or ())
+
+    several = len(policy.tenant_expressions) > 1
+    indices: dict[str, int] = {}
+
+    def one_expression(name: str, queries: list[str], under: Policy) -> None:
+        """Notes the one tenant expression every query of `name` pins, if there is one."""
+        found: set[PinValue] = set()
+        for query in queries:
+            values = pin_values(query, under)
+            if not values:
+                return  # no pin of its own read (or unreadable): not known
+            found |= values
+        if len(found) == 1:
+            (value,) = found
+            if value.kind == "expression" and isinstance(value.key, int):
+                indices[name] = value.key
 
     found: set[str] = set()
     candidates = [(n, [v.query]) for n, v in schema.views.items()]
@@ -897,11 +922,16 @@ def _setting_pinned(schema: SchemaInfo, policy: Policy) -> set[str]:
     for name, queries in candidates:
         if all(proven(q, policy) for q in queries) and not all(proven(q, unset) for q in queries):
             found.add(name)
+            if several:
+                one_expression(name, queries, policy)
     # a view of one, a function calling one (`SELECT email FROM my_users`): pinned inside by
     # the setting too, though proven without it (the inner one is no tenant relation)
     fresh = set(found)
     while fresh:
-        under = policy.replace(setting_pinned=_quoted_names(found))
+        under = policy.replace(
+            setting_pinned=_quoted_names(found),
+            setting_indices={sql_name(n): i for n, i in indices.items()},
+        )
         names = [n.lower() for n in fresh]
         fresh = set()
         for name, queries in candidates:
@@ -911,8 +941,10 @@ def _setting_pinned(schema: SchemaInfo, policy: Policy) -> set[str]:
                 pins_expression(q, under) for q in queries
             ):
                 fresh.add(name)
+                if several:
+                    one_expression(name, queries, under)
         found |= fresh
-    return found
+    return found, indices
 
 
 def _registry_references(

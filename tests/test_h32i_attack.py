@@ -239,7 +239,6 @@ def test_a_key_of_a_lossy_tenant_part_spans_tenants(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- found, not fixed (false alarms)
 # Of two tenant expressions, a view pinned by the first read beside the first written out is one
 # tenant (server: 'mine' twice), but which setting pins the view is not kept: TG012.
-@pytest.mark.xfail(strict=True, reason="which of several settings pins a view is not known")
 def test_a_view_pinned_by_one_of_two_settings_beside_the_same_setting(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, SCHEMA, tenant_column="org_id", tenant_expressions=TWO_SETTINGS)
     sql = (

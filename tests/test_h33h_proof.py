@@ -21,6 +21,8 @@ from tenantguard.engine.analyze import analyze_statement
 
 from .conftest import fresh_database
 from .test_h32a_proof import VIEW_DATA, VIEWS
+from .test_h32i_attack import SCHEMA as ATTACK_SCHEMA
+from .test_h32i_attack import TWO_SETTINGS
 from .test_schema import policy_for
 
 
@@ -182,3 +184,66 @@ def test_a_tenant_expression_default_pins_a_left_out_argument(tmp_path: Path) ->
         assert _codes(sql, policy) == [], shape
     for shape, (sql, _, _, codes) in OTHER_TENANT.items():
         assert _codes(sql, policy) == codes, shape
+
+
+# ---------------------------------------------------------------- 3. which setting pins a view
+# Of two tenant expressions (`app.tenant_id`, `app.other`), a read of a view pinned inside by
+# one of them was a pin to "an unknown one", equal to no other: `SELECT email FROM my_emails
+# UNION ALL SELECT email FROM users WHERE org_id = current_setting('app.tenant_id')::uuid` is one
+# tenant on the server, yet TG012 (h32i's xfail). A relation every query of which pins one and
+# the same expression (and nothing else) is now pinned to that one (Policy.setting_indices),
+# through views of views and functions calling functions. Twins: beside the other setting it
+# stays TG012, and a view pinned by both settings is no setting-pinned relation at all.
+SETTINGS = (
+    ATTACK_SCHEMA
+    + """
+CREATE VIEW other_emails2 AS SELECT o.email FROM other_emails o;
+CREATE VIEW "Both Emails" AS SELECT email FROM users
+  WHERE org_id = current_setting('app.tenant_id')::uuid
+  UNION ALL SELECT email FROM users WHERE org_id = current_setting('app.other')::uuid;
+"""
+)
+BY_FIRST = "SELECT email FROM users WHERE org_id = current_setting('app.tenant_id')::uuid"
+BY_SECOND = "SELECT email FROM users WHERE org_id = current_setting('app.other')::uuid"
+# sql -> (the rows with app.tenant_id = A and app.other = B, the codes)
+SETTING_READS = {
+    f"SELECT email FROM my_emails2 UNION ALL {BY_FIRST}": (["mine", "mine"], []),
+    f"SELECT e.email FROM public.my_emails3 e UNION ALL {BY_FIRST}": (["mine", "mine"], []),
+    f"SELECT email FROM other_emails2 UNION ALL {BY_SECOND}": (["theirs", "theirs"], []),
+    "SELECT * FROM my_titles2() UNION ALL SELECT title FROM tasks"
+    " WHERE org_id = current_setting('app.tenant_id')::uuid": (["my task", "my task"], []),
+    "SELECT title || my_count2() FROM tasks"
+    " WHERE org_id = current_setting('app.tenant_id')::uuid": (["my task1"], []),
+    f"SELECT email FROM other_emails2 UNION ALL {BY_FIRST}": (["mine", "theirs"], ["TG012"]),
+    f"SELECT email FROM my_emails3 UNION ALL {BY_SECOND}": (["mine", "theirs"], ["TG012"]),
+    "SELECT email FROM my_emails2 UNION ALL SELECT email FROM other_emails": (
+        ["mine", "theirs"],
+        ["TG012"],
+    ),
+}
+
+
+@pytest.fixture
+async def settings(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, SETTINGS + VIEW_DATA) as dsn:
+        yield dsn
+
+
+async def test_views_pinned_by_one_of_two_settings_on_the_server(settings: str) -> None:
+    conn = await asyncpg.connect(settings)
+    try:
+        await conn.execute(f"SET app.tenant_id = '{A}'; SET app.other = '{B}'")
+        for sql, (rows, _) in SETTING_READS.items():
+            assert sorted(str(r[0]) for r in await conn.fetch(sql)) == rows, sql
+        both = sorted(r[0] for r in await conn.fetch('SELECT email FROM "Both Emails"'))
+        assert both == ["mine", "theirs"]
+    finally:
+        await conn.close()
+
+
+def test_a_view_is_pinned_to_the_setting_its_queries_pin(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SETTINGS, tenant_column="org_id", tenant_expressions=TWO_SETTINGS)
+    for sql, (_, codes) in SETTING_READS.items():
+        assert _codes(sql, policy) == codes, sql
+    assert "Both Emails" not in policy.setting_indices  # type: ignore[attr-defined]
+    assert _codes('SELECT email FROM "Both Emails"', policy) != []

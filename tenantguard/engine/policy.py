@@ -316,6 +316,7 @@ class Policy:
         "pinning_functions",
         "renaming_views",
         "setting_functions",
+        "setting_indices",
         "setting_pinned",
         "setting_views",
         "shared_rows",
@@ -391,6 +392,9 @@ class Policy:
     # views and functions of the schema sources pinned inside by the tenant setting: a read of
     # one pins the statement to the tenant expression (TG012 beside a pin to another value)
     setting_pinned: frozenset[str]
+    # of those, the ones pinned by one tenant expression only, every query of theirs by the same
+    # one (which, by index): a read of one is a pin to that expression, equal to its other pins
+    setting_indices: Mapping[str, int]
     # names of columns (of any table) whose type rounds, pads, truncates or compares loosely
     # (real, double precision, char(n), name, citext…): a parameter compared with one is typed
     # so for the whole statement, and pins nothing (the tenant column is never among them)
@@ -511,6 +515,7 @@ class Policy:
         setting_functions: Iterable[str] = (),
         setting_views: Iterable[str] = (),
         setting_pinned: Iterable[str] = (),
+        setting_indices: Mapping[str, int] | None = None,
         integer_tenant_tables: Iterable[str] = (),
         not_null_tenant_tables: Iterable[str] = (),
         tenant_sources: Mapping[str, Iterable[str]] | None = None,
@@ -613,6 +618,17 @@ class Policy:
         init(self, "setting_functions", _names(setting_functions))
         init(self, "setting_views", _names(setting_views))
         init(self, "setting_pinned", _names(setting_pinned))
+        init(
+            self,
+            "setting_indices",
+            MappingProxyType(
+                {
+                    normalize_name(k): int(v)
+                    for k, v in (setting_indices or {}).items()
+                    if 0 <= int(v) < len(self.tenant_expressions)
+                }
+            ),
+        )
         init(self, "lossy_columns", _names(lossy_columns) - {self.tenant_column})
         init(self, "_catalog_typed", None)
         init(self, "tenant_types_exact", None)
@@ -922,6 +938,7 @@ class Policy:
             "cascades": self.cascades,
             "functions": {sql_name(f) for f in self.functions},
             "tenant_defaults": {sql_name(t): i for t, i in self.tenant_defaults.items()},
+            "setting_indices": {sql_name(t): i for t, i in self.setting_indices.items()},
             "setting_functions": {sql_name(f) for f in self.setting_functions},
             "setting_views": {sql_name(v) for v in self.setting_views},
             "setting_pinned": {sql_name(v) for v in self.setting_pinned},

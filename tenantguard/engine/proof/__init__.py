@@ -397,7 +397,7 @@ class Analysis:
                 integer = source.table is not None and source.table in integer_tables
                 name = _relation_name(source) if setting_pinned else None
                 if name is not None and not source.tenant and name in setting_pinned:
-                    pins.append((_setting_pin(name, one_expression), source.node))
+                    pins.append((_setting_pin(name, one_expression, self.policy), source.node))
                 for fact in source.facts:
                     value = fact.value
                     if value is None or value in _NOT_TENANTS or fact.pushed:
@@ -429,18 +429,22 @@ class Analysis:
             for call in self.model.tree.find_all(exp.Anonymous):
                 name = identifier_name(call.this)
                 if name in setting_pinned:
-                    pins.append((_setting_pin(name, one_expression), call))
+                    pins.append((_setting_pin(name, one_expression, self.policy), call))
         for value, node in insert_values:
             pins.append((value, node))
             compared.append(value)
         return pins, compared
 
 
-def _setting_pin(name: str, one_expression: bool) -> PinValue:
+def _setting_pin(name: str, one_expression: bool, policy: Policy) -> PinValue:
     """The pin of a read of a view or function pinned inside by the tenant setting: to the one
-    tenant expression; of several, which one is not known: equal to no other pin but a read of
-    the same relation (two relations may be pinned by two settings)."""
-    return PinValue("expression", 0 if one_expression else f"the setting that pins {name}")
+    tenant expression; of several, the one every query of it pins (`setting_indices`), or
+    where that is not known, equal to no other pin but a read of the same relation (two
+    relations may be pinned by two settings)."""
+    if one_expression:
+        return PinValue("expression", 0)
+    index = policy.setting_indices.get(name)
+    return PinValue("expression", f"the setting that pins {name}" if index is None else index)
 
 
 def _relation_name(source: Source) -> str | None:
