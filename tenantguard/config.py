@@ -642,7 +642,7 @@ def _build_policy(
         policy = Policy(
             settings.tenant_column,
             tables,
-            global_tables=settings.global_tables,
+            global_tables=_global_tables(settings, schema, column, warnings),
             tenant_expressions=settings.tenant_expressions,
             allow_multi_tenant=settings.allow_multi_tenant,
             table_columns=_quoted(schema.columns) if schema else None,
@@ -1066,6 +1066,37 @@ def _typed_columns(schema: SchemaInfo) -> dict[str, dict[str, str]]:
                 continue
             found.setdefault(sql_name(table), {})[sql_name(column)] = kind
     return found
+
+
+def _global_tables(
+    settings: Settings, schema: SchemaInfo | None, column: str, warnings: list[str] | None
+) -> tuple[str, ...]:
+    """The configured global tables, less each schema-qualified one (`a.notes`) whose table name
+    the schema sources also create in another schema, one of them with the tenant column: the
+    proof knows a relation by its name only, so `a.notes` global made `b.notes`, a tenant
+    table, global too (its every read passed unpinned). Such a name stays a tenant table (read
+    as both), with a warning."""
+    from tenantguard.engine.policy import split_table_name
+
+    if schema is None or not column:
+        return settings.global_tables
+    holders = set(schema.tables_with(column))
+    kept: list[str] = []
+    for name in settings.global_tables:
+        qualifier, table = split_table_name(name)
+        others = sorted(schema.relation_schemas.get(table, set()) - {qualifier})
+        if qualifier is not None and others and table in holders:
+            if warnings is not None:
+                warnings.append(
+                    f"global table {name!r} ({_describe(settings)}): a table {table} is also "
+                    f"created in schema {', '.join(others)}, and a table of that name has the "
+                    f"tenant column {column}; tables are known by name only, so {table} stays "
+                    "a tenant table (rename one of them, or name it unqualified to make every "
+                    f"{table} global)"
+                )
+            continue
+        kept.append(name)
+    return tuple(kept)
 
 
 def _loose_tables(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:

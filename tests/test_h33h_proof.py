@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tenantguard.config import Settings, build_policy
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.engine.analyze import analyze_statement
 
@@ -247,3 +248,70 @@ def test_a_view_is_pinned_to_the_setting_its_queries_pin(tmp_path: Path) -> None
         assert _codes(sql, policy) == codes, sql
     assert "Both Emails" not in policy.setting_indices  # type: ignore[attr-defined]
     assert _codes('SELECT email FROM "Both Emails"', policy) != []
+
+
+# ---------------------------------------------------------------- 4. a global name in two schemas
+# `global_tables = ["a.notes"]` with `a.notes` (no tenant column) and `b.notes` (a tenant table)
+# in the schema sources: the proof knows a table by its name only, so `b.notes` was global too,
+# and `SELECT body FROM b.notes` (every tenant's rows on the server) passed, as did an
+# unqualified `notes` that the search path resolves to `b.notes`. Such a qualified global name
+# now leaves the table a tenant table, with a warning. Twins: a qualified global table whose name
+# no other schema creates stays global; an unqualified global name makes every one global (the
+# user's choice, warned of already when it has a NOT NULL tenant column).
+TWO_SCHEMAS = """
+CREATE SCHEMA a;
+CREATE SCHEMA "B";
+CREATE TABLE a.notes (id int, body text);
+CREATE TABLE "B".notes (id int, org_id uuid NOT NULL, body text);
+CREATE TABLE a."Lone" (id int, body text);
+"""
+TWO_SCHEMAS_DATA = f"""
+INSERT INTO a.notes VALUES (1, 'shared');
+INSERT INTO "B".notes VALUES (1, '{A}', 'mine'), (2, '{B}', 'theirs');
+INSERT INTO a."Lone" VALUES (1, 'lone');
+"""
+B_READS = ['SELECT body FROM "B".notes', "SELECT body FROM notes"]
+
+
+@pytest.fixture
+async def two_schemas(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, TWO_SCHEMAS + TWO_SCHEMAS_DATA) as dsn:
+        yield dsn
+
+
+async def test_a_name_in_two_schemas_returns_every_tenants_rows(two_schemas: str) -> None:
+    conn = await asyncpg.connect(two_schemas)
+    try:
+        await conn.execute('SET search_path = "B", a')
+        for sql in B_READS:
+            assert sorted(r[0] for r in await conn.fetch(sql)) == ["mine", "theirs"], sql
+        await conn.execute('SET search_path = a, "B"')
+        assert [r[0] for r in await conn.fetch("SELECT body FROM notes")] == ["shared"]
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("name", ["a.notes", '"a".notes', 'a."notes"', "A.NOTES"])
+def test_a_qualified_global_name_does_not_cover_another_schemas_tenant_table(
+    tmp_path: Path, name: str
+) -> None:
+    (tmp_path / "patches").mkdir()
+    (tmp_path / "patches" / "0001.sql").write_text(TWO_SCHEMAS, encoding="utf-8")
+    settings = Settings(
+        root=tmp_path,
+        schema_paths=("patches",),
+        tenant_column="org_id",
+        global_tables=(name, 'a."Lone"'),
+    )
+    warnings: list[str] = []
+    policy = build_policy(settings, warnings)
+    for sql in B_READS:
+        assert _codes(sql, policy) == ["TG001"], (name, sql)
+    assert _codes('SELECT body FROM "B".notes WHERE org_id = $1', policy) == []
+    assert _codes('SELECT body FROM a."Lone"', policy) == []
+    assert any("also created in schema B" in w for w in warnings), warnings
+
+
+def test_an_unqualified_global_name_covers_every_schema(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TWO_SCHEMAS, tenant_column="org_id", global_tables=("notes",))
+    assert _codes("SELECT body FROM a.notes", policy) == []

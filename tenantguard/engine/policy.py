@@ -24,6 +24,7 @@ __all__ = [
     "fold_name",
     "names_in_text",
     "normalize_name",
+    "split_table_name",
     "sql_name",
     "table_name",
 ]
@@ -88,6 +89,11 @@ def table_name(name: str) -> str:
     """A configured table name, folded: a schema-qualified one (`billing.invoices`,
     `crm."Contacts"`) names its table, as a qualified reference in SQL is matched by its
     table's name (else it would match nothing, and its statements pass unchecked)."""
+    return split_table_name(name)[1]
+
+
+def split_table_name(name: str) -> tuple[str | None, str]:
+    """A configured table name's schema (None when not qualified) and table, each folded."""
     name = name.strip()
     quoted, start = False, 0
     for at, char in enumerate(name):
@@ -95,7 +101,8 @@ def table_name(name: str) -> str:
             quoted = not quoted  # a doubled quote inside a quoted name toggles twice
         elif char == "." and not quoted:
             start = at + 1
-    return normalize_name(name[start:])
+    schema = table_name(name[: start - 1]) if start else None
+    return schema, normalize_name(name[start:])
 
 
 # a word as Python's regular expressions see one (letters of any script)

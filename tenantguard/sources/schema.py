@@ -578,6 +578,7 @@ class SchemaInfo:
                 t: {n: sorted(k) for n, k in keys.items()} for t, keys in self.spanning.items()
             },
             "primary_keys": dict(self.primary_keys),
+            "relation_schemas": {n: sorted(s) for n, s in self.relation_schemas.items()},
         }
 
     @classmethod
@@ -747,6 +748,9 @@ class SchemaInfo:
                 for t, keys in data["spanning"].items()
             },
             primary_keys={str(t): str(n) for t, n in data.get("primary_keys", {}).items()},
+            relation_schemas={
+                str(n): set(texts(s)) for n, s in data.get("relation_schemas", {}).items()
+            },
         )
 
     # what the schema says
