@@ -1,7 +1,7 @@
 """Runtime guard overhead against raw asyncpg on a real PostgreSQL, side by side in one run.
 
     python benchmarks/runtime_overhead.py [--rounds 15] [--queries 400] [--pool-calls 20]
-        [--hot-path-only]
+        [--hot-path-only] [--connect-only] [--watch]
 
 Starts a throwaway PostgreSQL (64 clinics, 16 patients each) and prints:
 
@@ -57,6 +57,7 @@ from tenantguard import Policy
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.runtime import Guard, connect, create_pool, tenant
 from tenantguard.runtime.guard import DEFAULT_MAX_STATEMENT_BYTES
+from tenantguard.runtime.schema_code import CATALOG_WATCH
 
 POLICY = Policy("tenant_id", {"patients", "appointments", "documents"}, global_tables={"tenants"})
 QUERY = "SELECT id, first_name FROM patients WHERE tenant_id = $1 AND id = $2"
@@ -482,6 +483,8 @@ async def measure(dsn: str, args: argparse.Namespace) -> None:
             for g in range(1, CLINICS * PER_CLINIC + 1)
         ],
     )
+    if args.watch:  # the catalog watch: each lease's first round trip checks its count
+        await setup.execute(CATALOG_WATCH)
     await setup.close()
     if args.connect_only:
         await connecting(dsn, args.rounds)
@@ -504,6 +507,9 @@ def main() -> int:
         "--hot-path-only", action="store_true", help="sections 1-3 only (the guard's hot path)"
     )
     parser.add_argument("--connect-only", action="store_true", help="section 6 only")
+    parser.add_argument(
+        "--watch", action="store_true", help="install the catalog watch (schema_code.CATALOG_WATCH)"
+    )
     args = parser.parse_args()
     with ThrowawayPostgres() as server:
         asyncio.run(measure(server.dsn, args))

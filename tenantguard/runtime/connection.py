@@ -60,6 +60,7 @@ from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode, RuntimeVerdict, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.schema_code import CASCADES_QUERY as _CASCADES_QUERY
+from tenantguard.runtime.schema_code import CATALOG_CHANGED as _CATALOG_CHANGED
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import EXTENSION_FUNCTIONS_QUERY as _EXTENSION_QUERY
@@ -75,9 +76,12 @@ from tenantguard.runtime.schema_code import STATEFUL_CODE_QUERY as _STATEFUL_COD
 from tenantguard.runtime.schema_code import TENANT_TYPES_QUERY as _TENANT_TYPES_QUERY
 from tenantguard.runtime.schema_code import TRIGGER_QUERY as _TRIGGER_QUERY
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
+from tenantguard.runtime.schema_code import WATCH_INSTALLED_QUERY as _WATCH_INSTALLED_QUERY
+from tenantguard.runtime.schema_code import WATCH_VERSION_QUERY as _WATCH_VERSION_QUERY
 from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
 from tenantguard.runtime.schema_code import (
     cascades,
+    catalog_check,
     checked_foreign_keys,
     exact_domains,
     implicit_changers,
@@ -359,7 +363,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_stale", "_tg_changed_schema", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_kept", "_tg_role_changers", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -407,6 +411,14 @@ class GuardedConnection(asyncpg.Connection):
         # such a statement ran on this connection since its last reset (the others are told
         # again when it has ended: a reader in between saw the catalog before it)
         self._tg_changed_schema = False
+        # the catalog watch's count read with the catalog (`schema_code.CATALOG_WATCH`; None:
+        # no watch installed, DDL from other sessions is not seen until the catalog is read
+        # again), and whether it is to be checked before the next statement (from the pool's
+        # release, or a reset(), to the first statement after it: `_tg_catch_up`)
+        self._tg_catalog_mark: str | None = None
+        self._tg_check_due = False
+        # the pool's reset deferred to the next statement's round trip (`reset`)
+        self._tg_reset_due = False
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
         # when they are done; only the task running them passes unchecked (by identity: a
         # callback scheduled from it runs in a copy of its context, but not in its task)
@@ -458,6 +470,10 @@ class GuardedConnection(asyncpg.Connection):
             # the application's call, made while the driver's statements run: checked when
             # it is awaited, once they are done, against the session they leave
             return _Later(query, tuple(rows))
+        if (self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction():
+            # the first statement since the pool's release or a reset(): the catalog checked
+            # (and the reset deferred run) in the round trip before it, then checked again
+            return _Later(query, tuple(rows), catch_up=True)
         guard = self.tenantguard
         if guard.mode is Mode.OFF and not guard._set_tenant_setting:
             return self._tg_unseen()
@@ -735,8 +751,10 @@ class GuardedConnection(asyncpg.Connection):
         statements done, and the connection reset if the call's tenant finds another's state
         on it (`_tg_switch`)."""
         await self._tg_settled()
+        await self._tg_catch_up()
         if not self._tg_clean and self._tg_switch(_get_scope(), self.tenantguard, "(COPY)"):
             await self.reset()
+            await self._tg_catch_up()
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
@@ -748,7 +766,11 @@ class GuardedConnection(asyncpg.Connection):
         # `_tg_admit_slow`: the setting set before each, a script or a setter's call weighed
         # (helper 110: a cached verdict's hot path skipped both)
         self._tg_fast = (
-            self._tg_lexer_ok and not self._tg_schema_code and not self._tg_setting_everywhere
+            self._tg_lexer_ok
+            and not self._tg_schema_code
+            and not self._tg_setting_everywhere
+            and not self._tg_check_due
+            and not self._tg_reset_due
         )
 
     async def _tg_set(self, value: str) -> None:
@@ -832,7 +854,10 @@ class GuardedConnection(asyncpg.Connection):
         async def read() -> dict[str, list[Any]]:
             version = self.get_server_version().major
             before_14 = version < 14
-            found: dict[str, list[Any]] = {"loose": []}
+            found: dict[str, list[Any]] = {"loose": [], "mark": [None]}
+            # first: DDL committed after it changes the count, and the next check reads again
+            if await _fetchval(self, _WATCH_INSTALLED_QUERY):
+                found["mark"] = [await _fetchval(self, _WATCH_VERSION_QUERY)]
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
                 found["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
             found["names"] = await self._tg_policy_names()
@@ -881,6 +906,7 @@ class GuardedConnection(asyncpg.Connection):
             catalog["kept"],
         )
         self._tg_check_policy_names(names)
+        self._tg_catalog_mark = catalog["mark"][0]
         policy = guard.policy
         spanning = spanning_keys(
             (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column
@@ -1143,6 +1169,8 @@ class GuardedConnection(asyncpg.Connection):
                 return None  # this task runs the driver now: its statement, run at once
             if type(later) is not _Later:
                 return later
+            if later.catch_up:  # a reset() ran meanwhile (another tenant's state)
+                await self._tg_catch_up()
 
     async def _tg_ensure(self, plan: _Plan) -> str | None:
         """Sets the setting as `plan` asks, right before the statement it was made for;
@@ -1272,9 +1300,10 @@ class GuardedConnection(asyncpg.Connection):
 
     async def reset(self, *, timeout: float | None = None) -> None:
         guard = type(self)._tg_guard
+        watched = self._tg_catalog_mark is not None  # the catalog watch is installed
         if (
             guard is not None
-            and guard._set_tenant_setting
+            and (watched or guard._set_tenant_setting)
             and self._tg_clean
             and not self._tg_reset_kept
             and not self._tg_catalog_stale  # what it read of the schema may be out of date
@@ -1283,13 +1312,19 @@ class GuardedConnection(asyncpg.Connection):
         ):
             # every statement since the last reset was plain: the reset would change nothing
             # — unless the schema's code may leave state where no text names it, or a call
-            # still runs (`_busy`). Only with the tenant setting, whose round trip at the next
-            # acquire takes the reset's place: without it the reset always runs (round 30: a
-            # view or domain made by a migration from another session after a connection read
-            # the catalog makes a statement the guard takes as plain leave state — RESET ALL
-            # and the rest undo it; the skip saved ~5 us of client CPU a release, within the
-            # pool figure's noise)
+            # still runs (`_busy`). With the catalog watch, the reset is sent in the round trip
+            # that starts the next lease, with the watch's check and the tenant setting
+            # (`_tg_catch_up`), before its first statement: a view or domain a migration made
+            # from another session meanwhile (round 30: a statement the guard took as plain
+            # left state) is undone, and seen before that statement is checked. Without the
+            # watch it is skipped, only with the tenant setting, whose round trip at the next
+            # acquire takes the reset's place: without it the reset always runs (round 30; the
+            # skip saved ~5 us of client CPU a release, within the pool figure's noise)
             guard.resets_skipped += 1
+            self._tg_owner = None
+            if watched:
+                self._tg_reset_due = self._tg_check_due = True
+                self._tg_fast = False
             return
         if _RESET_INLINE:
             # asyncpg's reset made here, its ROLLBACK and script sent with asyncpg's own
@@ -1314,11 +1349,81 @@ class GuardedConnection(asyncpg.Connection):
             await self._tg_driver_call(lambda: reset(timeout=timeout))
         self._tg_clean = True
         self._tg_owner = None
+        self._tg_reset_due = False
+        if self._tg_catalog_mark is not None:
+            # the watch's count checked before the next statement (a migration from another
+            # session since the catalog was read)
+            self._tg_check_due = True
+            self._tg_fast = False
         if self._tg_changed_schema and guard is not None:
             # the schema change has been committed or rolled back by now: a connection that
             # read the catalog meanwhile reads it again
             self._tg_changed_schema = False
             guard.catalog_changed()
+
+    async def _tg_catch_up(self) -> None:
+        """The round trip that starts a pool lease (or follows a reset()), before its first
+        statement: the catalog watch's count checked (`schema_code.catalog_check`), the pool's
+        reset if `reset` deferred it, and the tenant setting set to the block's tenant when the
+        guard sets it, in one script. Another count (DDL another session committed since the
+        catalog was read: a migration's trigger, a function that changes the role), or a watch
+        disabled or dropped, stops the script: the connection reads the catalog again (and
+        every connection of the guard as the pool hands it out) before the statement is
+        checked. Without a watch, only a deferred reset is sent."""
+        while (self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction():
+            guard = self.tenantguard
+            mark = self._tg_catalog_mark
+            checked = self._tg_check_due and mark is not None and guard.mode is not Mode.OFF
+            parts = [catalog_check(mark)] if checked and mark is not None else []
+            if self._tg_reset_due:
+                parts.append(self.get_reset_query())
+            if not parts:
+                self._tg_check_due = False
+                self._tg_refresh()
+                return
+            value = None
+            if guard._set_tenant_setting or self._tg_setting_everywhere:
+                scope = _get_scope()
+                value = scope.key if scope is not None and scope.key is not None else ""
+                parts.append(
+                    f"SELECT set_config({guard._setting_literal}, {_literal(value)}, false)"
+                )
+            script = ";\n".join(part.rstrip().rstrip(";") for part in parts)
+
+            async def run(script: str = script) -> None:
+                await _execute(self, script)
+                # done before the driver's end, which re-reads the session (the hot path back)
+                self._tg_check_due = self._tg_reset_due = False
+
+            try:
+                await self._tg_driver_call(run)
+            except (asyncpg.InvalidTextRepresentationError, asyncpg.UndefinedTableError) as error:
+                if not checked or (
+                    _CATALOG_CHANGED not in str(error)
+                    and not isinstance(error, asyncpg.UndefinedTableError)
+                ):
+                    raise
+                await self._tg_read_catalog_again()
+                continue
+            if value is not None:
+                self._tg_setting = value
+                self._tg_in_txn_set = False
+                guard.setting_syncs += 1
+            return
+
+    async def _tg_read_catalog_again(self) -> None:
+        """The catalog changed since this connection read it (`_tg_catch_up`): the deferred
+        reset first (state left by statements judged on the old catalog; names are read as
+        the session's search_path shows them), then the catalog; every other connection of
+        the guard reads it again as the pool hands it out."""
+        self.tenantguard.catalog_changed()
+        if self._tg_reset_due:
+            script = self.get_reset_query()
+            await self._tg_driver_call(lambda: _execute(self, script))
+            self._tg_reset_due = False
+        self._tg_catalog_stale = False
+        await self._tg_read_schema_code()
+        self._tg_check_due = True  # checked again with the new count, the setting with it
 
     def get_reset_query(self) -> str:
         """asyncpg's reset script, plus `DISCARD TEMP` and `DISCARD SEQUENCES` on PostgreSQL:
@@ -2151,14 +2256,21 @@ class _Later:
     (`reset`) of a tenant's first call on a connection another left state on
     (`GuardedConnection._tg_switch`): made after the connection's reset."""
 
-    __slots__ = ("query", "reset", "rows")
+    __slots__ = ("catch_up", "query", "reset", "rows")
 
     def __init__(
-        self, query: object, rows: tuple[Sequence[object], ...], *, reset: bool = False
+        self,
+        query: object,
+        rows: tuple[Sequence[object], ...],
+        *,
+        reset: bool = False,
+        catch_up: bool = False,
     ) -> None:
         self.query = query
         self.rows = rows
         self.reset = reset
+        # the first call since the pool's release: `GuardedConnection._tg_catch_up` first
+        self.catch_up = catch_up
 
 
 class _Driver:
@@ -2582,6 +2694,9 @@ def create_pool(
         # the pool's reset callback is the pool's own statement, like asyncpg's reset
         async def guarded_reset(connection: GuardedConnection) -> None:
             await connection._tg_driver_call(lambda: reset(connection))
+            if connection._tg_catalog_mark is not None:  # the watch checked before the next
+                connection._tg_check_due = True
+                connection._tg_fast = False
 
         kwargs["reset"] = guarded_reset
     settings: dict[str, Any] = {
@@ -2633,6 +2748,10 @@ def _reading_schema_code(
 
     async def initialised(connection: Any) -> Any:
         await connection._tg_read_schema_code()
+        if isinstance(connection, GuardedConnection) and connection._tg_catalog_mark is not None:
+            # the pool may hand it out long after: the watch checked before its first lease
+            connection._tg_check_due = True
+            connection._tg_fast = False
         if init is None:
             return None
         result = await init(connection)

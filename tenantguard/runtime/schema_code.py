@@ -974,3 +974,71 @@ def exact_domains(rows: Iterable[Sequence[object]]) -> dict[str, tuple[str, str]
         shown = (str(where[0]), str(where[1])) if where and str(where[1]) in _EXACT_BASES else None
         found[name] = shown if found.get(name, shown) == shown else None
     return {name: kept for name, kept in found.items() if kept is not None}
+
+
+# -- the catalog watch: DDL from other sessions, seen before a lease's first statement -----
+#
+# Reading the catalog costs 20-40 ms; a scan of it for a mark of every row's version costs some
+# 3 ms of the server's a check, too much for each pool lease. Two event triggers (run as a
+# superuser, as a patch of the pipeline: `CATALOG_WATCH`) count, in one row, the committed DDL
+# of every session — in the DDL's own transaction, so that the count and the change are seen
+# together. The guard reads the count with the catalog and checks it (`catalog_check`) in the
+# round trip that starts each pool lease; a different count, or a watch disabled or dropped,
+# makes it read the catalog again before the lease's first statement.
+WATCH_SCHEMA = "tenantguard"
+WATCH_TRIGGERS = ("tenantguard_catalog_end", "tenantguard_catalog_drop")
+CATALOG_WATCH = f"""
+CREATE SCHEMA IF NOT EXISTS {WATCH_SCHEMA};
+CREATE TABLE IF NOT EXISTS {WATCH_SCHEMA}.catalog_version (version bigint NOT NULL);
+INSERT INTO {WATCH_SCHEMA}.catalog_version
+  SELECT 0 WHERE NOT EXISTS (SELECT FROM {WATCH_SCHEMA}.catalog_version);
+CREATE OR REPLACE FUNCTION {WATCH_SCHEMA}.catalog_changed() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_EVENT = 'sql_drop' THEN
+    IF NOT EXISTS (SELECT FROM pg_event_trigger_dropped_objects()
+                   WHERE NOT is_temporary AND NOT (schema_name IS NULL
+                     AND object_identity ~ ' on pg_temp\\.("([^"]|"")*"|[^ ."]+)$')) THEN
+      RETURN;  -- temporary objects, and a temporary view's rule or table's trigger
+    END IF;
+  ELSIF TG_TAG LIKE 'DROP %' THEN
+    RETURN;  -- told by sql_drop
+  ELSIF EXISTS (SELECT FROM pg_event_trigger_ddl_commands())
+    AND NOT EXISTS (SELECT FROM pg_event_trigger_ddl_commands()
+                    WHERE schema_name IS DISTINCT FROM 'pg_temp') THEN
+    RETURN;  -- temporary objects only
+  END IF;
+  UPDATE {WATCH_SCHEMA}.catalog_version SET version = version + 1;
+END $$;
+GRANT USAGE ON SCHEMA {WATCH_SCHEMA} TO PUBLIC;
+GRANT SELECT ON {WATCH_SCHEMA}.catalog_version TO PUBLIC;
+DROP EVENT TRIGGER IF EXISTS {WATCH_TRIGGERS[0]};
+DROP EVENT TRIGGER IF EXISTS {WATCH_TRIGGERS[1]};
+CREATE EVENT TRIGGER {WATCH_TRIGGERS[0]} ON ddl_command_end
+  EXECUTE FUNCTION {WATCH_SCHEMA}.catalog_changed();
+CREATE EVENT TRIGGER {WATCH_TRIGGERS[1]} ON sql_drop
+  EXECUTE FUNCTION {WATCH_SCHEMA}.catalog_changed();
+ALTER EVENT TRIGGER {WATCH_TRIGGERS[0]} ENABLE ALWAYS;
+ALTER EVENT TRIGGER {WATCH_TRIGGERS[1]} ENABLE ALWAYS;
+"""
+# both event triggers there, firing always (ALTER EVENT TRIGGER runs no event trigger)
+_WATCHING = (
+    "(SELECT count(*) FROM pg_catalog.pg_event_trigger WHERE evtname IN "
+    f"('{WATCH_TRIGGERS[0]}', '{WATCH_TRIGGERS[1]}') AND evtenabled = 'A') = 2"
+)
+WATCH_INSTALLED_QUERY = (
+    f"SELECT pg_catalog.to_regclass('{WATCH_SCHEMA}.catalog_version') IS NOT NULL AND {_WATCHING}"
+)
+WATCH_VERSION_QUERY = f"SELECT (SELECT version FROM {WATCH_SCHEMA}.catalog_version)::text"
+CATALOG_CHANGED = "tenantguard: the catalog changed"
+
+
+def catalog_check(version: str) -> str:
+    """A statement that fails (`CATALOG_CHANGED` in its error: invalid input for an integer)
+    unless the watch's count is still `version` and both its triggers fire: sent first in a
+    script, it stops the statements after it. A dropped watch fails it too (no such table)."""
+    literal = "'" + version.replace("'", "''") + "'"
+    return (
+        f"SELECT CASE WHEN ({WATCH_VERSION_QUERY}) = {literal} AND {_WATCHING} THEN 0"
+        f" ELSE ('{CATALOG_CHANGED} ' || coalesce(({WATCH_VERSION_QUERY}), 'none'))::int END"
+    )

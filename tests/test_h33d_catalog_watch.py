@@ -1,0 +1,196 @@
+"""h33d: DDL another session commits after the guard's connections read the catalog.
+
+The guard reads the catalog (triggers, rules, functions that change the role, views…) when a
+connection opens. A migration run later from another session (a trigger moving every
+workspace's counts, a function doing RESET ROLE) was never judged, not even after reset() or
+the pool's release (h32h's strict xfails, fixed in tests/test_h32h_attack.py). With the
+catalog watch installed (`schema_code.CATALOG_WATCH`: two event triggers counting committed
+DDL in one row), the round trip that starts each pool lease (and the first statement after a
+reset()) checks the count and reads the catalog again when it moved.
+
+Each attack is a migration made from another session between two leases of a pool holding one
+connection; the next lease's write of workspace 1's note must be refused, and the rows show
+what it would have done. Twins: the same lease without the migration runs, and temporary
+objects (another request's TEMP table) do not move the count.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tenantguard.runtime import create_pool
+from tenantguard.runtime.schema_code import CATALOG_WATCH
+from tests.test_h32d_open_items import POLICY as WORKSPACES
+from tests.test_h32d_open_items import SCHEMA as WORKSPACE_SCHEMA
+from tests.test_h32h_attack import BUMPS, _counts_after_note, _owner_runs
+
+UNTOUCHED = [(1, 0), (2, 0)]
+# workspace 1's note moving only workspace 1's count
+PINNED_BUMP = (
+    "CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " UPDATE counts SET n = n + 1 WHERE ws_id = NEW.ws_id; RETURN NEW; END$$;"
+    " CREATE TRIGGER t BEFORE INSERT ON notes FOR EACH ROW EXECUTE FUNCTION bump()"
+)
+# the same function, replaced in place (same oid): every workspace's count
+EVERY_BUMP = (
+    "CREATE OR REPLACE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " UPDATE counts SET n = n + 1; RETURN NEW; END$$"
+)
+
+
+async def _pool(database: str, *, watch: bool = True, setting: bool = False) -> object:
+    await _owner_runs(database, WORKSPACE_SCHEMA)
+    if watch:
+        await _owner_runs(database, CATALOG_WATCH)
+    return await create_pool(
+        database, policy=WORKSPACES, min_size=1, max_size=1, set_tenant_setting=setting
+    )
+
+
+async def _lease(pool: object) -> object:
+    async with pool.acquire() as connection:  # type: ignore[attr-defined]
+        return await _counts_after_note(connection)
+
+
+@pytest.mark.parametrize("setting", [False, True], ids=["no setting", "tenant setting"])
+@pytest.mark.parametrize("shape", sorted(BUMPS))
+async def test_a_migration_between_two_leases_is_judged(
+    database: str, shape: str, setting: bool
+) -> None:
+    pool = await _pool(database, setting=setting)
+    try:
+        assert await _lease(pool) == UNTOUCHED  # no trigger yet
+        await _owner_runs(database, BUMPS[shape])  # a migration, from another session
+        assert await _lease(pool) == "refused"
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_without_the_watch_a_migration_between_two_leases_is_not_seen(
+    database: str,
+) -> None:
+    """Known open without the watch (the event triggers need a superuser to install): the
+    pool's connection judges by the catalog it read (workspace 2's count moves)."""
+    pool = await _pool(database, watch=False)
+    try:
+        assert await _lease(pool) == UNTOUCHED
+        await _owner_runs(database, BUMPS["a BEFORE trigger"])
+        assert await _lease(pool) == [(1, 1), (2, 1)]
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_function_replaced_in_place_is_judged(database: str) -> None:
+    pool = await _pool(database)
+    try:
+        await _owner_runs(database, PINNED_BUMP)
+        assert await _lease(pool) == [(1, 1), (2, 0)]  # the pinned trigger runs
+        owner = await asyncpg.connect(database)
+        try:
+            before = await owner.fetchval("SELECT 'bump'::regproc::oid")
+            await owner.execute(EVERY_BUMP)
+            assert await owner.fetchval("SELECT 'bump'::regproc::oid") == before  # same oid
+        finally:
+            await owner.close()
+        assert await _lease(pool) == "refused"
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_migration_not_yet_committed_is_judged_once_committed(database: str) -> None:
+    pool = await _pool(database)
+    owner = await asyncpg.connect(database)
+    try:
+        await owner.execute(PINNED_BUMP)
+        assert await _lease(pool) == [(1, 1), (2, 0)]
+        await owner.execute("BEGIN")
+        await owner.execute(EVERY_BUMP)  # the count moved in its transaction, not committed
+        assert await _lease(pool) == [(1, 1), (2, 0)]  # the old function still runs
+        await owner.execute("COMMIT")
+        assert await _lease(pool) == "refused"
+    finally:
+        await owner.close()
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_trigger_created_then_dropped(database: str) -> None:
+    pool = await _pool(database)
+    try:
+        await _owner_runs(database, BUMPS["a BEFORE trigger"])
+        assert await _lease(pool) == "refused"
+        await _owner_runs(database, "DROP TRIGGER t ON notes")
+        # read again, but what the guard learnt of the trigger stays (it forgets nothing it
+        # learnt: a false alarm until the pool's connections are replaced, never a leak)
+        assert await _lease(pool) == "refused"
+        await _owner_runs(
+            database, "CREATE TRIGGER t BEFORE INSERT ON notes FOR EACH ROW EXECUTE FUNCTION bump()"
+        )
+        assert await _lease(pool) == "refused"
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_trigger_disabled_then_enabled(database: str) -> None:
+    """A disabled trigger is judged as if it ran (the read takes every trigger); enabled by a
+    migration later, it is still refused."""
+    pool = await _pool(database)
+    try:
+        await _owner_runs(
+            database, BUMPS["a BEFORE trigger"] + "; ALTER TABLE notes DISABLE TRIGGER t"
+        )
+        assert await _lease(pool) == "refused"
+        await _owner_runs(database, "ALTER TABLE notes ENABLE TRIGGER t")
+        assert await _lease(pool) == "refused"
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_watch_disabled_before_the_migration(database: str) -> None:
+    """A superuser's ALTER EVENT TRIGGER … DISABLE runs no event trigger (the count stays): the
+    check also asks that both fire, and reads the catalog again when one does not."""
+    pool = await _pool(database)
+    try:
+        assert await _lease(pool) == UNTOUCHED
+        await _owner_runs(
+            database,
+            "ALTER EVENT TRIGGER tenantguard_catalog_end DISABLE; " + BUMPS["a BEFORE trigger"],
+        )
+        assert await _lease(pool) == "refused"
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_watch_dropped_before_the_migration(database: str) -> None:
+    pool = await _pool(database)
+    try:
+        assert await _lease(pool) == UNTOUCHED
+        await _owner_runs(
+            database,
+            "DROP EVENT TRIGGER tenantguard_catalog_end; DROP SCHEMA tenantguard CASCADE; "
+            + BUMPS["a BEFORE trigger"],
+        )
+        assert await _lease(pool) == "refused"
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_temporary_objects_leave_the_count(database: str) -> None:
+    """The cost twin: another session's TEMP table (made and dropped) moves no count."""
+    pool = await _pool(database)
+    try:
+        owner = await asyncpg.connect(database)
+        try:
+            count = "SELECT version FROM tenantguard.catalog_version"
+            before = await owner.fetchval(count)
+            await owner.execute(
+                "CREATE TEMP TABLE scratch (id serial); CREATE TEMP VIEW v AS SELECT 1;"
+                " DROP VIEW v; DROP TABLE scratch"
+            )
+            assert await owner.fetchval(count) == before
+            await owner.execute("CREATE TABLE kept (id int)")
+            assert await owner.fetchval(count) == before + 1
+        finally:
+            await owner.close()
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
