@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tenantguard.runtime import create_pool
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import create_pool, tenant
 from tenantguard.runtime.schema_code import CATALOG_WATCH
 from tests.test_h32d_open_items import POLICY as WORKSPACES
 from tests.test_h32d_open_items import SCHEMA as WORKSPACE_SCHEMA
-from tests.test_h32h_attack import BUMPS, _counts_after_note, _owner_runs
+from tests.test_h32h_attack import BUMPS, _counts_after_note, _escaped, _owner_runs, _role_pool
 
 UNTOUCHED = [(1, 0), (2, 0)]
 # workspace 1's note moving only workspace 1's count
@@ -192,5 +193,48 @@ async def test_temporary_objects_leave_the_count(database: str) -> None:
             assert await owner.fetchval(count) == before + 1
         finally:
             await owner.close()
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+# A function given a role in its configuration (`ALTER FUNCTION … SET role = …`): the call runs
+# as that role — the login superuser here, out of Row-Level Security — whatever role the pool's
+# init= set (PostgreSQL checks no membership there). Its body names no role change.
+PEEK = (
+    "CREATE FUNCTION peek() RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN (SELECT"
+    " string_agg(first_name, ',' ORDER BY first_name) FROM patients); END$$"
+)
+
+
+async def _peek(pool: object, role: str) -> object:
+    async with pool.acquire() as connection:  # type: ignore[attr-defined]
+        with tenant(1):
+            try:
+                got = await connection.fetchval("SELECT peek()")
+            except TenantIsolationError:
+                assert await connection.fetchval("SELECT current_user") == role
+                return "refused"
+            assert await _escaped(connection, "SELECT 1", role) == ["Ana", "Bruno"]
+            return got
+
+
+@pytest.mark.parametrize("when", ["before the read", "after the read"])
+async def test_a_function_configured_with_a_role_is_refused(two_clinics: str, when: str) -> None:
+    login = "SELECT current_user"
+    await _owner_runs(two_clinics, CATALOG_WATCH)
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        superuser = await owner.fetchval(login)
+    finally:
+        await owner.close()
+    configure = f'ALTER FUNCTION peek() SET role = "{superuser}"'
+    pool, role = await _role_pool(
+        two_clinics, PEEK + (f"; {configure}" if when == "before the read" else "")
+    )
+    try:
+        if when == "after the read":
+            assert await _peek(pool, role) == "Ana,Bruno"  # RLS: clinic 1's own
+            await _owner_runs(two_clinics, configure)  # a migration, from another session
+        assert await _peek(pool, role) == "refused"  # leaked: 'Ana,Bruno,Carla'
     finally:
         await pool.close()  # type: ignore[attr-defined]

@@ -951,7 +951,11 @@ class GuardedConnection(asyncpg.Connection):
         readers, self._tg_setting_changers, reading, mentions = setting_code(
             (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
         )
-        changers = role_changers((tuple(row) for row in functions), [tuple(r) for r in views])
+        changers = role_changers(
+            (tuple(row) for row in functions),
+            [tuple(r) for r in views],
+            [tuple(r) for r in configs],
+        )
         self._tg_role_changers = changers
         guard.learn_role_views(
             (changers & {str(row[0]).lower() for row in views if row[2] == "v"})

@@ -347,17 +347,27 @@ _DYNAMIC_SETTING = lazy_pattern(r"\bexecute\b[^;]*?\b(show|set|reset)\b")
 
 
 def role_changers(
-    functions: Iterable[Row], views: Iterable[Sequence[object]] = ()
+    functions: Iterable[Row],
+    views: Iterable[Sequence[object]] = (),
+    configs: Iterable[Sequence[object]] = (),
 ) -> frozenset[str]:
     """The functions (folded names) that change the session's role or session user (`RESET
     ROLE`, `SET ROLE`, set_config('role', …): `runtime.session.changes_role`), or call one
     that does: with a role a pool's `init=` set, a request calling one is refused (helper
     h32d: `SELECT escalate()` ran the request's later statements as the login role). And the
     views (`views`: rows of `VIEW_QUERY`) whose definition calls one (helper h32h: `SELECT
-    done FROM escalation` ran it)."""
+    done FROM escalation` ran it). And the functions whose configuration (`configs`: rows of
+    `CONFIG_QUERY`) sets the role or the session user (`ALTER FUNCTION peek() SET role =
+    postgres`): the call runs as that role, whatever role the caller has — PostgreSQL checks no
+    membership (helper h33d: `SELECT peek()` under the init's RLS role returned every clinic's
+    names)."""
     from tenantguard.runtime.session import changes_role
 
-    found: set[str] = set()
+    found: set[str] = {
+        str(row[0]).lower()
+        for row in configs
+        if _CONFIGURED_ROLE.search(str(row[1] or "").lower()) is not None
+    }
     words: dict[str, set[str]] = {}
     for row in functions:
         folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
@@ -379,6 +389,11 @@ _TRIGGER_DEF = lazy_pattern(
     r"(\"(?:[^\"]|\"\")*\"|[^\s.\"]+)\s.*?\sexecute\s+(?:function|procedure)\s+"
     r"(?:(?:\"(?:[^\"]|\"\")*\"|[^\s.\"(]+)\.)?(\"(?:[^\"]|\"\")*\"|[^\s.\"(]+)\s*\("
 )
+
+
+# a function's configuration (`array_to_string(proconfig, ',')`) setting the role or the session
+# user (a value may itself hold a comma: the name is looked for at the start or after one)
+_CONFIGURED_ROLE = lazy_pattern(r'(?:^|,)\s*"?(?:role|session_authorization)"?\s*=')
 
 
 def role_changing_writes(
