@@ -612,6 +612,10 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
                 file=sys.stderr,
             )
             missing_any = True
+        if projects and not files and not any(p is stdin for p in members):
+            # every file the walk found belongs to a project below with its own configuration:
+            # this one governs none, and its policy (maybe none at all) is not built
+            continue
         group = _Group(settings, settings.rule_selection(select, extend_select, ignore), files)
         root = os.path.realpath(settings.root)
         group.walked = any(os.path.realpath(p) == root for p in walked)  # the whole project
