@@ -72,6 +72,7 @@ _ANY_NAME_ALIAS = lazy_pattern(
     rb"^[ \t]*\w+[ \t]*(?::[^=\n]*)?=[ \t]*(?:[A-Za-z_][\w]*\.)*(\w+)[ \t]*$", re.M
 )
 _KEEP_DAYS = 30  # entries (and key files) unused this long are dropped
+_KEY_FILE = lazy_pattern(r"[0-9a-f]{20}\.json")  # a CheckCache key file's name
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -479,9 +480,15 @@ class CheckCache:
         return True
 
     def _drop_stale_keys(self, directory: Path, before: float) -> None:
+        """Removes the key files of other settings unused since `before`: files named as this
+        cache names them only (the directory may be shared: TENANTGUARD_CACHE_DIR)."""
         for other in directory.glob("*.json"):
             try:
-                if other != self.file and other.stat().st_mtime < before:
+                if (
+                    other != self.file
+                    and _KEY_FILE.fullmatch(other.name)
+                    and other.stat().st_mtime < before
+                ):
                     other.unlink()
             except OSError:
                 continue
@@ -856,7 +863,7 @@ def _schema_key(settings: Settings) -> str:
 
 def _prepare(directory: Path) -> None:
     """The cache directory, created with its .gitignore and cache tag the first time."""
-    fresh = not directory.is_dir()
+    fresh = not directory.is_dir() or not any(directory.iterdir())  # made for it, or empty
     directory.mkdir(parents=True, exist_ok=True)
     if fresh:
         (directory / ".gitignore").write_text("# created by tenantguard\n*\n")

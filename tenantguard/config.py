@@ -349,6 +349,33 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
     return values
 
 
+def _check_cache_dir(root: Path, cache_dir: str, source: str) -> None:
+    """A cache directory that exists is tenantguard's (its CACHEDIR.TAG or .gitignore) or empty:
+    the cache writes its files there and drops its stale key files, and `cache_dir = "."`
+    (the project, or any folder of it) would mix them with the project's files."""
+    directory = root / cache_dir
+    try:
+        names = set(os.listdir(directory)) if directory.is_dir() else set()
+    except OSError:
+        return  # not listable: not written either (a cache that cannot be kept is not kept)
+    if not names:
+        return
+    for mark in ("CACHEDIR.TAG", ".gitignore"):
+        if mark in names:
+            try:
+                with open(directory / mark, encoding="utf-8", errors="replace") as file:
+                    if "tenantguard" in file.read(200):
+                        return
+            except OSError:
+                continue
+    raise ConfigError(
+        f"{source}: cache_dir {cache_dir!r} is {directory}, a directory that holds files and "
+        "is not a tenantguard cache (no CACHEDIR.TAG or .gitignore of tenantguard in it): the "
+        "cache would put its files among them; name a directory for the cache alone, such "
+        "as the default '.tenantguard_cache'"
+    )
+
+
 def _per_file_ignores(value: object, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(f'{source} must be a table of globs, e.g. {{"app/admin/**" = ["TG001"]}}')
@@ -386,6 +413,8 @@ def load_settings(
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.tenantguard] must be a table")
     values = _validate(table, source)
+    if "cache_dir" in values:
+        _check_cache_dir(path.parent.resolve(), str(values["cache_dir"]), source)
     return Settings(
         root=path.parent.resolve(),
         config_file=path,

@@ -75,3 +75,57 @@ def test_a_monorepo_file_no_configuration_covers_still_fails_closed(tmp_path: Pa
     assert result.returncode == 2
     assert "no tenant tables" in result.stderr
     assert json.loads(result.stdout)["error"]["kind"] == "configuration"
+
+
+def configured(root: Path, extra: str = "") -> Path:
+    write(root / "db/s.sql", "CREATE TABLE notes (id int, tenant_id int);\n")
+    write(root / "app/q.sql", "SELECT * FROM notes;\n")
+    write(root / "pyproject.toml", f'[tool.tenantguard]\nschema_paths = ["db"]\n{extra}')
+    return root
+
+
+def test_a_cache_dir_that_is_the_project_fails_closed_and_deletes_nothing(
+    tmp_path: Path,
+) -> None:
+    """`cache_dir = "."` made the cache write its key files, policy and verdict store into the
+    project root, and drop every `*.json` there unchanged for 30 days as its own stale key
+    files: the project's package.json was deleted. A directory that holds files and no mark of
+    tenantguard's cache (CACHEDIR.TAG, .gitignore) is a configuration error naming the key; no
+    file of the project is touched."""
+    root = configured(tmp_path / "p", 'cache_dir = "."\n')
+    package = root / "package.json"
+    package.write_text('{"name": "frontend"}\n', encoding="utf-8")
+    os.utime(package, (1_000_000_000, 1_000_000_000))
+    before = sorted(p.name for p in root.iterdir())
+    for fmt in FORMATS:
+        result = run("check", "--format", fmt, "app", cwd=root)
+        assert result.returncode == 2, (fmt, result.stdout, result.stderr)
+        assert "cache_dir" in result.stderr
+    assert package.read_text(encoding="utf-8") == '{"name": "frontend"}\n'
+    assert sorted(p.name for p in root.iterdir()) == before
+
+
+def test_the_cache_drops_only_its_own_stale_files(tmp_path: Path) -> None:
+    """TENANTGUARD_CACHE_DIR names a shared directory the user made (empty when first used):
+    the cache's pruning of stale key files removes its own only, never another tool's old
+    `*.json` put there later."""
+    root = configured(tmp_path / "p")
+    shared = tmp_path / "shared-cache"
+    shared.mkdir()
+    env = {**os.environ, "TENANTGUARD_CACHE_DIR": str(shared)}
+
+    def check() -> None:
+        assert TENANTGUARD is not None
+        result = subprocess.run(
+            [TENANTGUARD, "check", "app"], cwd=root, capture_output=True, text=True, env=env
+        )
+        assert result.returncode == 1, result.stderr
+
+    check()
+    other = shared / "settings.json"
+    other.write_text("{}\n", encoding="utf-8")
+    os.utime(other, (1_000_000_000, 1_000_000_000))
+    (root / "app/q.sql").write_text("SELECT * FROM notes WHERE id = 2;\n", encoding="utf-8")
+    write(root / "pyproject.toml", '[tool.tenantguard]\nschema_paths = ["db"]\nignore = []\n')
+    check()  # another configuration: another key file, the old ones pruned
+    assert other.exists()
