@@ -1319,6 +1319,13 @@ def require_tenant_tables(policy: Policy, settings: Settings) -> None:
     spelt = _column_spellings(settings, policy.tenant_column)
     if spelt:  # `tenant_column = "organizationId"` where Prisma made `"organizationId"`
         hint = _spelling_hint(spelt)
+    made_global = _global_holders(settings, policy.tenant_column)
+    if made_global:  # every table with the column is named in global_tables (h33g)
+        hint += (
+            f" but {', '.join(made_global)}, which global_tables (or --global-tables) makes "
+            "global: a table with the tenant column holds tenants' rows; take it out of "
+            "global_tables"
+        )
     raise ConfigError(
         f"no tenant tables, so nothing can be proven: none configured, and the schema paths "
         f"({paths}) show no table with a {policy.tenant_column} column{hint} "
@@ -1338,6 +1345,21 @@ def _spelling_hint(spelt: Iterable[str]) -> str:
         f" (the schema has {shown}, a quoted mixed-case name PostgreSQL does not fold: write "
         f"tenant_column = {written})"
     )
+
+
+def _global_holders(settings: Settings, column: str) -> list[str]:
+    """The schema's tables with the tenant column that global_tables names: read only when no
+    tenant table was found (the run stops there)."""
+    if not column or not settings.global_tables or not settings.infer_tenant_tables:
+        return []
+    from tenantguard.engine.policy import table_name
+
+    try:
+        schema = _read_schema(settings, False)
+    except (ConfigError, OSError, ValueError):
+        return []
+    named = {table_name(t) for t in settings.global_tables}
+    return sorted(t for t in schema.tables_with(column) if t in named)
 
 
 def _column_spellings(settings: Settings, column: str) -> list[str]:

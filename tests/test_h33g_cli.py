@@ -129,3 +129,16 @@ def test_the_cache_drops_only_its_own_stale_files(tmp_path: Path) -> None:
     write(root / "pyproject.toml", '[tool.tenantguard]\nschema_paths = ["db"]\nignore = []\n')
     check()  # another configuration: another key file, the old ones pruned
     assert other.exists()
+
+
+@pytest.mark.parametrize("how", ["config", "flag"])
+def test_no_tenant_table_because_global_tables_names_them_says_so(tmp_path: Path, how: str) -> None:
+    """The schema's only table with tenant_id named in global_tables: exit 2, and the message
+    said the schema shows "no table with a tenant_id column", which the user can see is
+    false; it names the table and global_tables."""
+    extra = 'global_tables = ["notes"]\n' if how == "config" else ""
+    root = configured(tmp_path / "p", extra)
+    flags = ["--global-tables", "notes"] if how == "flag" else []
+    result = run("check", "--no-cache", *flags, "app", cwd=root)
+    assert result.returncode == 2
+    assert "notes, which global_tables" in result.stderr, result.stderr
