@@ -67,6 +67,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     cache_dir: str = ".tenantguard_cache"
     configured: frozenset[str] = frozenset()  # the keys the configuration file sets
+    flagged: frozenset[str] = frozenset()  # the keys the command line sets (they win)
     isolated: bool = False  # configuration files ignored (--isolated)
 
     def rule_selection(
@@ -87,10 +88,16 @@ class Settings:
     def with_overrides(self, **changes: object) -> Settings:
         given = {k: v for k, v in changes.items() if v is not None}
         _check_names(given, "--" + "/--".join(k.replace("_", "-") for k in given if k in _NAMES))
-        return replace(self, **given)  # type: ignore[arg-type]
+        return replace(self, **given, flagged=self.flagged | frozenset(given))  # type: ignore[arg-type]
 
 
-_KEYS = {f.name for f in fields(Settings)} - {"root", "config_file", "configured", "isolated"}
+_KEYS = {f.name for f in fields(Settings)} - {
+    "root",
+    "config_file",
+    "configured",
+    "flagged",
+    "isolated",
+}
 _LIST_KEYS = {
     "tenant_tables",
     "global_tables",
@@ -609,7 +616,9 @@ def _build_policy(
                 created = set(schema.columns) | set(schema.views) | set(schema.functions)
                 for name in sorted(table_name(t) for t in settings.tenant_tables):
                     if name not in created:
-                        warnings.append(_not_created("tenant table", name, settings))
+                        warnings.append(
+                            _not_created("tenant table", name, settings, "tenant_tables", created)
+                        )
                     elif (
                         column and name in schema.columns and name not in schema.tables_with(column)
                     ):  # (round 27: a bot's `tags` keyed by location_id, named here)
@@ -619,7 +628,8 @@ def _build_policy(
                             if c != column and c.lower() == column.lower()
                         ]
                         warnings.append(
-                            f"tenant table {name!r} ({_describe(settings)}) has no column "
+                            f"tenant table {name!r} ({_given(settings, 'tenant_tables')}) has "
+                            "no column "
                             f"{column} in the schema sources"
                             f"{_spelling_hint(spelt) if spelt else ''}: no condition can pin "
                             "it, so every statement on it is a finding (check tenant_column; a "
@@ -634,10 +644,13 @@ def _build_policy(
                 )  # fmt: skip
                 for name in sorted(table_name(t) for t in settings.global_tables):
                     if name not in created:
-                        warnings.append(_not_created("global table", name, settings))
+                        warnings.append(
+                            _not_created("global table", name, settings, "global_tables", created)
+                        )
                     elif name in holders:
                         warnings.append(
-                            f"global table {name!r} ({_describe(settings)}) has the tenant "
+                            f"global table {name!r} ({_given(settings, 'global_tables')}) has "
+                            "the tenant "
                             f"column {column}, NOT NULL, in the schema sources: each of its rows "
                             "is a tenant's, yet no statement on it is checked; remove it from "
                             "global_tables"
@@ -1242,11 +1255,23 @@ def _inherited_writes(
     return out
 
 
-def _not_created(kind: str, name: str, settings: Settings) -> str:
+def _given(settings: Settings, key: str) -> str:
+    """Where a key's value comes from: its flag, or the configuration file."""
+    return "--" + key.replace("_", "-") if key in settings.flagged else _describe(settings)
+
+
+def _not_created(kind: str, name: str, settings: Settings, key: str, created: Iterable[str]) -> str:
+    from tenantguard.engine.policy import sql_name
+
+    near = sorted(c for c in created if c.lower() == name.lower())
+    hint = (
+        f"the schema creates {near[0]!r}: write it {sql_name(near[0])}"
+        if near
+        else "check its spelling (quote mixed-case names: '\"Thread\"')"
+    )
     return (
-        f"{kind} {name!r} ({_describe(settings)}) is not created by any schema source "
-        f"({', '.join(settings.schema_paths)}): check its spelling (quote mixed-case names: "
-        "'\"Thread\"')"
+        f"{kind} {name!r} ({_given(settings, key)}) is not created by any schema source "
+        f"({', '.join(settings.schema_paths)}): {hint}"
     )
 
 

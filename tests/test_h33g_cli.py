@@ -142,3 +142,22 @@ def test_no_tenant_table_because_global_tables_names_them_says_so(tmp_path: Path
     result = run("check", "--no-cache", *flags, "app", cwd=root)
     assert result.returncode == 2
     assert "notes, which global_tables" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("how", ["config", "flag"])
+def test_a_tenant_table_no_schema_creates_is_named_where_it_was_given_and_as_spelt(
+    tmp_path: Path, how: str
+) -> None:
+    """`--tenant-tables '"Notes"'` where the schema creates notes: the warning said the name
+    came from pyproject.toml (the flag gave it) and told the user to quote mixed-case names,
+    which they had done; it names where the name was given and the spelling the schema has."""
+    extra = "tenant_tables = ['\"Notes\"']\n" if how == "config" else ""
+    root = configured(tmp_path / "p", extra)
+    flags = ["--tenant-tables", '"Notes"'] if how == "flag" else []
+    result = run("check", "--no-cache", *flags, "app", cwd=root)
+    assert result.returncode == 1, result.stderr
+    warning = [line for line in result.stderr.splitlines() if "'Notes'" in line]
+    assert len(warning) == 1, result.stderr
+    given = "--tenant-tables" if how == "flag" else "pyproject.toml"
+    assert f"'Notes' ({given}" in warning[0] or f"/{given})" in warning[0], warning[0]
+    assert "write it notes" in warning[0], warning[0]
