@@ -1083,6 +1083,13 @@ def _explain(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+    if args.file is not None and args.sql is not None:  # one would be dropped in silence
+        print(
+            f"tenantguard: error: give the SQL as an argument or with -f FILE, not both "
+            f"(-f {args.file} and {args.sql!r})",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     if args.file is not None:
         try:
             sql = (

@@ -161,3 +161,14 @@ def test_a_tenant_table_no_schema_creates_is_named_where_it_was_given_and_as_spe
     given = "--tenant-tables" if how == "flag" else "pyproject.toml"
     assert f"'Notes' ({given}" in warning[0] or f"/{given})" in warning[0], warning[0]
     assert "write it notes" in warning[0], warning[0]
+
+
+def test_explain_with_both_a_file_and_a_statement_is_a_usage_error(tmp_path: Path) -> None:
+    """`tenantguard explain -f app/q.sql "SELECT 1"` explained the file and dropped the
+    statement in silence (the user reads a verdict of another statement): exit 2, saying
+    which to give."""
+    root = configured(tmp_path / "p")
+    result = run("explain", "-f", "app/q.sql", "SELECT 1", cwd=root)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "not both" in result.stderr, result.stderr
