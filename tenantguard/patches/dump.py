@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -222,35 +223,84 @@ def _without_owner(dump: str, user: str) -> str:
     """The dump without `ALTER … OWNER TO user;` lines and with `Owner: -` in its headers."""
     names = {user, '"' + user.replace('"', '""') + '"'}  # as pg_dump spells it, quoted or not
     lines = []
-    for line in dump.splitlines():
-        owned = _OWNER.match(line)
+    for line, free in _dump_lines(dump):
+        owned = _OWNER.match(line) if free else None
         if owned is not None and owned.group(1) in names:
             continue
-        lines.append(_HEADER_OWNER.sub("; Owner: -", line) if _HEADER.match(line) else line)
+        lines.append(
+            _HEADER_OWNER.sub("; Owner: -", line) if free and _HEADER.match(line) else line
+        )
     return "\n".join(lines) + "\n"
+
+
+_PSQL_KEY = lazy_pattern(r"^\\(?:un)?restrict \S+$", re.MULTILINE)
+
+
+def _dump_lines(dump: str) -> list[tuple[str, bool]]:
+    """The dump's lines, each with whether it is pg_dump's own framing to normalise ("free": no
+    string, dollar-quoted body or statement runs across its start or its end) or part of a
+    statement that spans lines, kept byte for byte (round 33, helper h33f: every line was
+    stripped of trailing blanks, blank lines squeezed or dropped and a line reading like
+    pg_dump's preamble dropped — inside function bodies, view and comment literals too: a
+    Markdown template lost its hard line break `'Dear patient,  '`, an SQL function its `SELECT
+    pg_catalog.set_config('search_path', '', false);`, in the baseline sync wrote, and verify
+    dropped the same before comparing)."""
+    from tenantguard.engine.sqltext import split_sql
+
+    # psql's `\restrict KEY` before the first statement and `\unrestrict KEY` after the last
+    # are no SQL: masked (same length) so that the split does not take them into a statement
+    masked = dump
+    first, last = dump.find(";"), dump.rfind(";")
+    for found in _PSQL_KEY.finditer(dump):
+        if first < 0 or found.end() < first or found.start() > last:
+            masked = masked[: found.start()] + " " * len(found.group()) + masked[found.end() :]
+    statements, _ = split_sql(masked)
+    spans = [(st.start, st.start + len(st.text)) for st in statements if "\n" in st.text]
+    starts = [start for start, _ in spans]
+
+    def inside(offset: int) -> bool:
+        at = bisect_right(starts, offset - 1) - 1  # the last span starting before offset
+        return at >= 0 and spans[at][0] < offset < spans[at][1]
+
+    out: list[tuple[str, bool]] = []
+    offset = 0
+    for line in dump.split("\n"):
+        end = offset + len(line)
+        out.append((line, not inside(offset) and not inside(end)))
+        offset = end + 1
+    if out and out[-1] == ("", True):
+        out.pop()  # the text's final newline
+    return out
 
 
 def baseline_text(dump: str, header: str) -> str:
     """The dump as a baseline file: a header, and pg_dump's output without the lines that change
     from one run or version to the next (\\restrict keys, versions). The search_path reset is
     left out too: every name in the dump is schema-qualified, and the session that loads the
-    baseline keeps its own search_path."""
-    lines = [line.rstrip() for line in dump.splitlines() if not _NOISE.match(line.rstrip())]
-    while lines and lines[0] in ("", "--"):  # the banners' empty comment frames
+    baseline keeps its own search_path. Only pg_dump's framing is tidied (trailing blanks, runs
+    of blank lines): what a statement holds across lines stays byte for byte."""
+    lines: list[tuple[str, bool]] = []
+    for line, free in _dump_lines(dump):
+        if free:
+            line = line.rstrip()
+            if _NOISE.match(line) or (not line and lines and lines[-1] == ("", True)):
+                continue
+        lines.append((line, free))
+    while lines and lines[0][1] and lines[0][0] in ("", "--"):  # the banners' comment frames
         lines.pop(0)
-    while lines and lines[-1] in ("", "--"):
+    while lines and lines[-1][1] and lines[-1][0] in ("", "--"):
         lines.pop()
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
-    return header.rstrip() + "\n\n" + text + "\n"
+    return header.rstrip() + "\n\n" + "\n".join(line for line, _ in lines) + "\n"
 
 
 def schema_objects(dump: str) -> dict[str, list[str]]:
-    """The dump cut into objects: `TYPE schema.name` -> its statements (blank lines dropped)."""
+    """The dump cut into objects: `TYPE schema.name` -> its statements (pg_dump's blank lines
+    and frames dropped; a statement's own lines, blank ones in a body too, as they are)."""
     objects: dict[str, list[str]] = {}
     key: str | None = None
-    for raw in dump.splitlines():
-        line = raw.rstrip()
-        header = _HEADER.match(line)
+    for raw, free in _dump_lines(dump):
+        line = raw.rstrip() if free else raw
+        header = _HEADER.match(line) if free else None
         if header is not None:
             name, kind, schema = header.groups()
             key = f"{kind} {name}" if schema == "-" else f"{kind} {schema}.{name}"
@@ -259,7 +309,7 @@ def schema_objects(dump: str) -> dict[str, list[str]]:
                 key, n = f"{base} #{n}", n + 1
             objects[key] = []
             continue
-        if key is None or not line or line == "--" or _NOISE.match(line):
+        if key is None or (free and (not line or line == "--" or _NOISE.match(line))):
             continue  # the preamble of SET lines, separators
         objects[key].append(line)
     return objects

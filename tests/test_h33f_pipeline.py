@@ -1,0 +1,78 @@
+"""Round 33: the patch pipeline under fault injection by an outsider (helper h33f), on a real
+server. Each test names what happened on the server before the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.patches.runner import apply_patches
+from tenantguard.patches.verify import sync_baseline, verify_pipeline
+from tests.conftest import fresh_database
+from tests.test_pipeline_faults import write
+
+# a Markdown template: two trailing spaces are a hard line break, two blank lines are kept;
+# an SQL function that empties its search path the way pg_dump's preamble does
+_BODIES = (
+    "CREATE OR REPLACE FUNCTION public.reminder() RETURNS text LANGUAGE sql IMMUTABLE AS $$\n"
+    "SELECT 'Dear patient,  \n"
+    "your appointment is tomorrow.\n"
+    "\n"
+    "\n"
+    "\n"
+    "The clinic'\n"
+    "$$;\n"
+    "CREATE OR REPLACE FUNCTION public.hardened() RETURNS text LANGUAGE sql AS $$\n"
+    "SELECT pg_catalog.set_config('search_path', '', false);\n"
+    "SELECT 'ok'::text;\n"
+    "$$;\n"
+)
+
+_PROSRC = (
+    "SELECT string_agg(proname || ':' || prosrc, E'\\n---\\n' ORDER BY proname) FROM pg_proc "
+    "WHERE pronamespace = 'public'::regnamespace"
+)
+
+
+async def _prosrc(dsn: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return str(await conn.fetchval(_PROSRC))
+    finally:
+        await conn.close()
+
+
+async def test_sync_keeps_function_bodies_byte_for_byte_and_verify_sees_them(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """1. `sync` wrote the baseline from pg_dump without trailing blanks on every line, with
+    runs of blank lines squeezed to one, and without any line that reads like pg_dump's
+    preamble — inside function bodies too: a Markdown template lost its hard line break
+    (`'Dear patient,  '`) and two of its blank lines, an SQL function lost its
+    `SELECT pg_catalog.set_config('search_path', '', false);`. New installs got other functions
+    than upgraded databases, and `verify` said ok: it dropped the same lines before comparing."""
+    patches = tmp_path / "patches"
+    write(patches, "0001_templates.sql", _BODIES)
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    await apply_patches(database, patches)
+    async with fresh_database(postgres) as new_install:
+        conn = await asyncpg.connect(new_install)
+        try:
+            await conn.execute(baseline.read_text(encoding="utf-8"))
+        finally:
+            await conn.close()
+        assert await _prosrc(new_install) == await _prosrc(database)
+    # a baseline that lost them, as sync wrote it before: verify says so
+    text = baseline.read_text(encoding="utf-8")
+    lost = text.replace("Dear patient,  \n", "Dear patient,\n").replace(
+        "SELECT pg_catalog.set_config('search_path', '', false);\n", ""
+    )
+    assert lost != text
+    baseline.write_text(lost, encoding="utf-8")
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    failed = {name: difference for name, passed, difference in report.checks if not passed}
+    assert any("baseline" in name for name in failed), report.checks
