@@ -76,3 +76,42 @@ async def test_sync_keeps_function_bodies_byte_for_byte_and_verify_sees_them(
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     failed = {name: difference for name, passed, difference in report.checks if not passed}
     assert any("baseline" in name for name in failed), report.checks
+
+
+async def test_verify_sees_a_sequence_a_patch_sets_to_be_called_later(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """2. A patch that moves a sequence it creates for the next `nextval` — `setval(s, 1000,
+    false)` or `ALTER SEQUENCE s RESTART WITH 500` (not yet called: `pg_sequences.last_value`
+    is NULL) — was read as standing at its START WITH: verify said ok to a baseline whose new
+    installs number invoices from 1 while upgraded databases number them from 1000 (the
+    patch's guard skips a sequence the baseline made)."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_numbers.sql",
+        "DO $$ BEGIN\n"
+        "    IF to_regclass('public.invoice_no') IS NULL THEN\n"
+        "        CREATE SEQUENCE public.invoice_no;\n"
+        "        PERFORM setval('public.invoice_no', 1000, false);\n"
+        "    END IF;\n"
+        "    IF to_regclass('public.receipt_no') IS NULL THEN\n"
+        "        CREATE SEQUENCE public.receipt_no;\n"
+        "        ALTER SEQUENCE public.receipt_no RESTART WITH 500;\n"
+        "    END IF;\n"
+        "END $$;\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    await apply_patches(database, patches)
+    conn = await asyncpg.connect(database)
+    try:
+        assert await conn.fetchval("SELECT nextval('public.invoice_no')") == 1000
+        assert await conn.fetchval("SELECT nextval('public.receipt_no')") == 500
+    finally:
+        await conn.close()
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    failed = {name: difference for name, passed, difference in report.checks if not passed}
+    said = "\n".join(failed.values())
+    assert "sequence public.invoice_no: next value 1000" in said, report.checks
+    assert "sequence public.receipt_no: next value 500" in said, report.checks

@@ -411,19 +411,31 @@ async def derived_states(conn: asyncpg.Connection) -> dict[str, str]:
     h28d): the value each sequence gives next — it keeps START WITH, not where a patch's
     `setval` or `ALTER SEQUENCE … RESTART` moved it — and whether a materialized view is
     populated — it writes each `WITH NO DATA`, its REFRESH being data."""
+    states: dict[str, str] = {}
+    # the sequence's own `last_value, is_called`: pg_sequences' last_value is NULL until a
+    # nextval — also after `setval(s, 1000, false)` or `ALTER SEQUENCE s RESTART WITH 1000`,
+    # which were read as START WITH (round 33, helper h33f)
+    for seq in await conn.fetch(
+        """-- tenantguard: ignore[TG006] -- the scratch database's sequences, not a tenant's rows
+           SELECT schemaname, sequencename, increment_by FROM pg_catalog.pg_sequences
+           WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'"""
+    ):
+        name = f"{quote_ident(seq['schemaname'])}.{quote_ident(seq['sequencename'])}"
+        at = await conn.fetchrow(f"SELECT last_value, is_called FROM {name}")
+        if at is not None:
+            step = seq["increment_by"] if at["is_called"] else 0
+            states[f"sequence {seq['schemaname']}.{seq['sequencename']}"] = (
+                f"next value {at['last_value'] + step}"
+            )
     rows = await conn.fetch(
-        """SELECT 'sequence ' || schemaname || '.' || sequencename AS key,
-                  'next value ' || coalesce(last_value + increment_by, start_value) AS state
-           FROM pg_catalog.pg_sequences
-           WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'
-           UNION ALL
-           SELECT 'materialized view ' || n.nspname || '.' || c.relname,
-                  CASE WHEN c.relispopulated THEN 'populated' ELSE 'not populated' END
+        """SELECT 'materialized view ' || n.nspname || '.' || c.relname AS key,
+                  CASE WHEN c.relispopulated THEN 'populated' ELSE 'not populated' END AS state
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
            WHERE c.relkind = 'm' AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
            ORDER BY 1"""
     )
-    return {str(row["key"]): str(row["state"]) for row in rows}
+    states.update((str(row["key"]), str(row["state"])) for row in rows)
+    return dict(sorted(states.items()))
 
 
 _DERIVED_HINTS = {
