@@ -115,3 +115,56 @@ async def test_verify_sees_a_sequence_a_patch_sets_to_be_called_later(
     said = "\n".join(failed.values())
     assert "sequence public.invoice_no: next value 1000" in said, report.checks
     assert "sequence public.receipt_no: next value 500" in said, report.checks
+
+
+async def test_verify_sees_a_patch_that_moves_a_sequence_each_time_it_runs(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """3. `SELECT setval('invoice_no', nextval('invoice_no') + 50000)` ("invoice numbers go on
+    after the legacy system's") moves the sequence by 50001 each time the patch runs: run
+    again on a database with a lost ledger, it skips another 50001 numbers. verify's "applied
+    twice changes nothing" compared the schema and the tables' rows, not where sequences
+    stand, and said ok (the baseline check could not see it either: it runs the patch once on
+    top of the baseline, as the pipeline alone does)."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_numbers.sql",
+        "CREATE SEQUENCE IF NOT EXISTS public.invoice_no;\n"
+        "SELECT setval('public.invoice_no', nextval('public.invoice_no') + 50000);\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    await apply_patches(database, patches)
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute("DELETE FROM tenantguard_patches")  # the ledger lost
+    finally:
+        await conn.close()
+    await apply_patches(database, patches)
+    conn = await asyncpg.connect(database)
+    try:
+        assert await conn.fetchval("SELECT nextval('public.invoice_no')") == 100003
+    finally:
+        await conn.close()
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    failed = {name: difference for name, passed, difference in report.checks if not passed}
+    twice = [name for name in failed if name.startswith("the pipeline applied twice")]
+    assert twice, report.checks
+    assert (
+        "sequence public.invoice_no: next value 50002 after the first run, next value 100003"
+        in (failed[twice[0]])
+    )
+    # the same patch guarded (only where it creates the sequence) passes every check
+    write(
+        patches,
+        "0001_numbers.sql",
+        "DO $$ BEGIN\n"
+        "    IF to_regclass('public.invoice_no') IS NULL THEN\n"
+        "        CREATE SEQUENCE public.invoice_no START WITH 50002;\n"
+        "    END IF;\n"
+        "END $$;\n",
+    )
+    await sync_baseline(postgres.dsn, patches, baseline)
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    assert report.ok, report.checks

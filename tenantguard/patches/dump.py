@@ -452,10 +452,23 @@ _DERIVED_HINTS = {
 }
 
 
+_RUN_AGAIN_HINT = (
+    "a patch run again moves it (a nextval, a setval or RESTART from where it stands): a "
+    "database whose ledger is lost, or a new install running the patches on the baseline, "
+    "gets other numbers. Guard it (only where the patch creates the sequence: START WITH)"
+)
+
+
 def derived_diff(
-    left: dict[str, str], right: dict[str, str], left_name: str, right_name: str
+    left: dict[str, str],
+    right: dict[str, str],
+    left_name: str,
+    right_name: str,
+    *,
+    hints: bool = True,
 ) -> str:
-    """Sequences and materialized views (on both sides) in another state, one line each."""
+    """Sequences and materialized views (on both sides) in another state, one line each; with
+    `hints`, what the baseline lacks of them and what to do."""
     out: list[str] = []
     kinds: list[str] = []
     for key in sorted(set(left) & set(right)):
@@ -466,6 +479,8 @@ def derived_diff(
             kind = key.rsplit(" ", 1)[0]
             if kind not in kinds:
                 kinds.append(kind)
+    if not hints and out:
+        kinds, out = [], [*out, _RUN_AGAIN_HINT]
     return "\n".join(out + [_DERIVED_HINTS[kind] for kind in kinds])
 
 
