@@ -1437,7 +1437,10 @@ class FactCollector:
                 or not target.table
             ):
                 continue
-            forward = referencing.block is block and target in filtered
+            # the referencing row may be this block's or an outer block's, read through a
+            # correlation (`(SELECT c.name FROM customers c WHERE c.id = i.customer_id)`,
+            # `i` outer): either way its key points at the one target row of that id (round 33)
+            forward = target in filtered
             # a row whose tenant column is NULL escapes its key (MATCH SIMPLE): only a NOT
             # NULL tenant column carries the target's tenant to the referencing row
             back = (

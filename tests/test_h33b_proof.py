@@ -1,0 +1,111 @@
+"""Round 33, helper b: false alarms of the static proof an outside reviewer found in ~280 safe
+statements of an invoicing/scheduling/CRM backend (tenant column `account_id bigint NOT NULL`,
+registry `accounts`, composite foreign keys `(account_id, x_id)`), each decided on the server
+first: the safe statement returns (or changes) only the pinned tenant's rows, and its near-twin
+that leaks stays a finding.
+
+1. A composite foreign key read through a correlation: `(SELECT c.name FROM customers c WHERE
+   c.id = i.customer_id)` with `i` the outer, pinned invoice, and `EXISTS (… WHERE c.id =
+   i.customer_id …)`. The key `(account_id, customer_id) REFERENCES customers (account_id, id)`
+   points at the one customer of that id, which is the invoice's tenant's, whichever block the
+   invoice is read in; the proof knew it only when both sat in one block. Twin: a single-column
+   key (`notes.customer_id REFERENCES customers (id)`) reaches another tenant's customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+
+from .conftest import fresh_database
+from .test_schema import policy_for
+
+SCHEMA = """
+CREATE TABLE accounts (id bigint PRIMARY KEY, name text);
+CREATE TABLE customers (account_id bigint NOT NULL REFERENCES accounts (id),
+  id bigint PRIMARY KEY, name text, deleted_at timestamptz, UNIQUE (account_id, id));
+CREATE TABLE invoices (account_id bigint NOT NULL REFERENCES accounts (id),
+  id bigint PRIMARY KEY, customer_id bigint NOT NULL, number text,
+  UNIQUE (account_id, id),
+  FOREIGN KEY (account_id, customer_id) REFERENCES customers (account_id, id));
+CREATE TABLE notes (account_id bigint NOT NULL REFERENCES accounts (id),
+  id bigint PRIMARY KEY, customer_id bigint REFERENCES customers (id), body text);
+"""
+DATA = """
+INSERT INTO accounts VALUES (1, 'mine'), (2, 'theirs');
+INSERT INTO customers VALUES (1, 11, 'mine', NULL), (2, 21, 'theirs', NULL);
+INSERT INTO invoices VALUES (1, 101, 11, 'INV-1'), (2, 201, 21, 'INV-2');
+-- a single-column key lets a note of tenant 1 point at tenant 2's customer
+INSERT INTO notes VALUES (1, 1001, 21, 'crossed');
+"""
+
+
+@pytest.fixture
+async def db(postgres: ThrowawayPostgres) -> AsyncIterator[asyncpg.Connection]:
+    async with fresh_database(postgres, SCHEMA + DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+
+def _codes(sql: str, tmp_path: Path) -> list[str]:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="account_id")
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- 1. a key through a correlation
+KEY_SCALAR = (
+    "SELECT i.number, (SELECT c.name FROM customers c WHERE c.id = i.customer_id) "
+    "FROM invoices i WHERE i.account_id = $1"
+)
+KEY_EXISTS = (
+    "SELECT i.number FROM invoices i WHERE i.account_id = $1 AND EXISTS "
+    "(SELECT 1 FROM customers c WHERE c.id = i.customer_id AND c.deleted_at IS NULL)"
+)
+KEY_UPDATE = (
+    "UPDATE invoices i SET number = (SELECT c.name FROM customers c WHERE c.id = i.customer_id) "
+    "WHERE i.account_id = $1 RETURNING i.number"
+)
+# twin: notes.customer_id is a single-column key, free to point at another tenant's customer
+SINGLE_KEY_SCALAR = (
+    "SELECT n.body, (SELECT c.name FROM customers c WHERE c.id = n.customer_id) "
+    "FROM notes n WHERE n.account_id = $1"
+)
+
+
+async def test_a_key_through_a_correlation_reads_one_tenant(db: asyncpg.Connection) -> None:
+    for tenant, name in ((1, "mine"), (2, "theirs")):
+        assert [tuple(r) for r in await db.fetch(KEY_SCALAR, tenant)] == [(f"INV-{tenant}", name)]
+        assert [r[0] for r in await db.fetch(KEY_EXISTS, tenant)] == [f"INV-{tenant}"]
+        writing = db.transaction()
+        await writing.start()
+        try:
+            assert [r[0] for r in await db.fetch(KEY_UPDATE, tenant)] == [name]
+            assert await db.fetchval("SELECT count(*) FROM invoices WHERE number = 'theirs'") == (
+                tenant - 1
+            )
+        finally:
+            await writing.rollback()
+    # the twin's note of tenant 1 reads tenant 2's customer
+    assert [tuple(r) for r in await db.fetch(SINGLE_KEY_SCALAR, 1)] == [("crossed", "theirs")]
+
+
+def test_a_key_through_a_correlation_pins(tmp_path: Path) -> None:
+    assert _codes(KEY_SCALAR, tmp_path) == []
+    assert _codes(KEY_EXISTS, tmp_path) == []
+    assert _codes(KEY_UPDATE, tmp_path) == []
+    # twins: a single-column key, an outer row left unpinned, a non-key column: findings
+    assert _codes(SINGLE_KEY_SCALAR, tmp_path) == ["TG001"]
+    assert _codes(KEY_SCALAR.replace("i.account_id = $1", "i.number = $1"), tmp_path) == [
+        "TG001",
+        "TG001",
+    ]
+    assert _codes(KEY_EXISTS.replace("c.id = i.customer_id", "c.id = i.id"), tmp_path) == ["TG001"]
