@@ -10,6 +10,11 @@ that leaks stays a finding.
    points at the one customer of that id, which is the invoice's tenant's, whichever block the
    invoice is read in; the proof knew it only when both sat in one block. Twin: a single-column
    key (`notes.customer_id REFERENCES customers (id)`) reaches another tenant's customer.
+2. A row equality with a scalar subquery: a job queue's claim `UPDATE jobs SET … WHERE
+   (account_id, id) = (SELECT account_id, id FROM jobs WHERE account_id = $1 … LIMIT 1 FOR
+   UPDATE SKIP LOCKED)`. A row passes only where it equals the one row the subquery returns, as
+   with `IN (SELECT …)` or `= ANY (SELECT …)`, which were proven; `=` was not read. Twin: the
+   subquery's row of any tenant.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ CREATE TABLE invoices (account_id bigint NOT NULL REFERENCES accounts (id),
   id bigint PRIMARY KEY, customer_id bigint NOT NULL, number text,
   UNIQUE (account_id, id),
   FOREIGN KEY (account_id, customer_id) REFERENCES customers (account_id, id));
+CREATE TABLE jobs (account_id bigint NOT NULL REFERENCES accounts (id),
+  id bigint PRIMARY KEY, state text NOT NULL, run_at int NOT NULL);
 CREATE TABLE notes (account_id bigint NOT NULL REFERENCES accounts (id),
   id bigint PRIMARY KEY, customer_id bigint REFERENCES customers (id), body text);
 """
@@ -41,6 +48,8 @@ DATA = """
 INSERT INTO accounts VALUES (1, 'mine'), (2, 'theirs');
 INSERT INTO customers VALUES (1, 11, 'mine', NULL), (2, 21, 'theirs', NULL);
 INSERT INTO invoices VALUES (1, 101, 11, 'INV-1'), (2, 201, 21, 'INV-2');
+-- tenant 2's job runs first
+INSERT INTO jobs VALUES (2, 1, 'queued', 1), (1, 2, 'queued', 2);
 -- a single-column key lets a note of tenant 1 point at tenant 2's customer
 INSERT INTO notes VALUES (1, 1001, 21, 'crossed');
 """
@@ -109,3 +118,50 @@ def test_a_key_through_a_correlation_pins(tmp_path: Path) -> None:
         "TG001",
     ]
     assert _codes(KEY_EXISTS.replace("c.id = i.customer_id", "c.id = i.id"), tmp_path) == ["TG001"]
+
+
+# ---------------------------------------------------------------- 2. a row equal to a subquery's row
+CLAIM = (
+    "UPDATE jobs SET state = 'running' WHERE (account_id, id) = (SELECT account_id, id FROM jobs "
+    "WHERE account_id = $1 AND state = 'queued' ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "RETURNING account_id"
+)
+# twin: the subquery's row is the first queued job of any tenant
+CLAIM_ANY = CLAIM.replace("WHERE account_id = $1 AND state", "WHERE $1::bigint > 0 AND state")
+
+
+async def test_a_row_equal_to_a_pinned_subquerys_row_is_one_tenants(
+    db: asyncpg.Connection,
+) -> None:
+    for tenant in (1, 2):
+        writing = db.transaction()
+        await writing.start()
+        try:
+            assert [r[0] for r in await db.fetch(CLAIM, tenant)] == [tenant]
+        finally:
+            await writing.rollback()
+    writing = db.transaction()
+    await writing.start()
+    try:
+        assert [r[0] for r in await db.fetch(CLAIM_ANY, 1)] == [2]  # tenant 2's job
+    finally:
+        await writing.rollback()
+
+
+def test_a_row_equal_to_a_pinned_subquerys_row_pins(tmp_path: Path) -> None:
+    assert _codes(CLAIM, tmp_path) == []
+    assert (
+        _codes(
+            CLAIM.replace("(account_id, id) =", "(id, account_id) =").replace(
+                "SELECT account_id, id", "SELECT id, account_id"
+            ),
+            tmp_path,
+        )
+        == []
+    )
+    assert _codes(CLAIM_ANY, tmp_path) == ["TG001", "TG001"]
+    # the places crossed: the tenant column equated with the subquery's id
+    crossed = CLAIM.replace("SELECT account_id, id", "SELECT id, account_id")
+    assert _codes(crossed, tmp_path) == ["TG001"]
+    # not equal is no pin
+    assert _codes(CLAIM.replace(") = (SELECT", ") <> (SELECT"), tmp_path) == ["TG001"]

@@ -567,9 +567,10 @@ class FactCollector:
         if (
             isinstance(conjunct, exp.EQ)
             and type(conjunct.this) is exp.Tuple
-            and _subquery_operand(conjunct.expression, scalar=False) is not None
+            and _subquery_operand(conjunct.expression) is not None
         ):
-            # `(tenant_id, id) = ANY (SELECT …)` is `(tenant_id, id) IN (SELECT …)`
+            # `(tenant_id, id) = ANY (SELECT …)` is `(tenant_id, id) IN (SELECT …)`; so is
+            # `(tenant_id, id) = (SELECT …)`, the one row a scalar subquery returns (round 33)
             return self._row_in_query_fact(block, conjunct, filtered, clause, visible)
         defaulted = _null_defaulted(conjunct)
         if defaulted is not None and self._null_default_fact(
@@ -836,7 +837,7 @@ class FactCollector:
         query = (
             _in_query(conjunct)
             if type(conjunct) is exp.In
-            else _subquery_operand(conjunct.expression, scalar=False)
+            else _subquery_operand(conjunct.expression)
         )
         if query is None:
             return False

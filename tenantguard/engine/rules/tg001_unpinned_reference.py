@@ -89,7 +89,8 @@ What pins a reference `R`:
   returns none);
   `R.tenant_id::text = V`; a row equality
   `(R.tenant_id, R.id) = ($1, $2)` or `ROW(…) = ROW(…)`, pair by pair; a row-IN list whose rows all carry the same
-  tenant value; a row IN (or `= ANY`) a subquery — one SELECT, as many items, no `*` — whose
+  tenant value; a row IN (or `= ANY`, or `=` a scalar subquery: its one row) a subquery —
+  one SELECT, as many items, no `*` — whose
   item at the tenant column's place is V or the tenant column of a source p of it, once p is
   pinned (`(tenant_id, id) IN (SELECT tenant_id, id FROM leads WHERE tenant_id = $1)`: a row
   matches only a row of the subquery; never NOT IN, `= ALL`, nor a set operation); `x IN (y)`
