@@ -15,6 +15,12 @@ that leaks stays a finding.
    UPDATE SKIP LOCKED)`. A row passes only where it equals the one row the subquery returns, as
    with `IN (SELECT …)` or `= ANY (SELECT …)`, which were proven; `=` was not read. Twin: the
    subquery's row of any tenant.
+3. A composite foreign key read through a semi-join, the other way round from 1: the outer row is
+   the key's target, the subquery reads the referencing rows, pinned: `c.id IN (SELECT
+   i.customer_id FROM invoices i WHERE i.account_id = $1)` (`= ANY`, `= (SELECT …)`), `EXISTS
+   (SELECT 1 FROM invoices i WHERE i.account_id = $1 AND i.customer_id = c.id)`, an inner
+   LATERAL. A customer passes only as the one row a pinned invoice's key points at. Twins: the
+   single-column key of notes, NOT IN / NOT EXISTS, an aggregate, the subquery unpinned.
 """
 
 from __future__ import annotations
@@ -165,3 +171,66 @@ def test_a_row_equal_to_a_pinned_subquerys_row_pins(tmp_path: Path) -> None:
     assert _codes(crossed, tmp_path) == ["TG001"]
     # not equal is no pin
     assert _codes(CLAIM.replace(") = (SELECT", ") <> (SELECT"), tmp_path) == ["TG001"]
+
+
+# ---------------------------------------------------------------- 3. a key through a semi-join
+SEMI_IN = (
+    "SELECT c.name FROM customers c WHERE c.id IN (SELECT i.customer_id FROM invoices i "
+    "WHERE i.account_id = $1)"
+)
+SEMI_ONE = (
+    "SELECT c.name FROM customers c WHERE c.id = (SELECT i.customer_id FROM invoices i "
+    "WHERE i.account_id = $1 AND i.number LIKE 'INV-%')"
+)
+SEMI_EXISTS = (
+    "SELECT c.name FROM customers c WHERE EXISTS (SELECT 1 FROM invoices i "
+    "WHERE i.account_id = $1 AND i.customer_id = c.id)"
+)
+SEMI_UPDATE = (
+    "UPDATE customers c SET name = name || '!' WHERE c.id IN (SELECT i.customer_id "
+    "FROM invoices i WHERE i.account_id = $1) RETURNING c.name"
+)
+# twin: notes.customer_id is a single-column key (tenant 1's note names tenant 2's customer)
+SEMI_SINGLE_KEY = (
+    "SELECT c.name FROM customers c WHERE c.id IN (SELECT n.customer_id FROM notes n "
+    "WHERE n.account_id = $1)"
+)
+
+
+async def test_a_key_through_a_semi_join_reads_one_tenant(db: asyncpg.Connection) -> None:
+    for tenant, name in ((1, "mine"), (2, "theirs")):
+        for sql in (SEMI_IN, SEMI_ONE, SEMI_EXISTS):
+            assert [r[0] for r in await db.fetch(sql, tenant)] == [name], sql
+        writing = db.transaction()
+        await writing.start()
+        try:
+            assert [r[0] for r in await db.fetch(SEMI_UPDATE, tenant)] == [name + "!"]
+        finally:
+            await writing.rollback()
+    assert [r[0] for r in await db.fetch(SEMI_SINGLE_KEY, 1)] == ["theirs"]
+
+
+def test_a_key_through_a_semi_join_pins(tmp_path: Path) -> None:
+    for sql in (SEMI_IN, SEMI_ONE, SEMI_EXISTS, SEMI_UPDATE):
+        assert _codes(sql, tmp_path) == [], sql
+    assert _codes(SEMI_IN.replace("IN (SELECT", "= ANY (SELECT"), tmp_path) == []
+    lateral = (
+        "SELECT c.name FROM customers c CROSS JOIN LATERAL (SELECT i.id FROM invoices i "
+        "WHERE i.account_id = $1 AND i.customer_id = c.id LIMIT 1) x"
+    )
+    assert _codes(lateral, tmp_path) == []
+    # twins: findings
+    assert _codes(SEMI_SINGLE_KEY, tmp_path) == ["TG001"]
+    assert _codes(SEMI_IN.replace("c.id IN", "c.id NOT IN"), tmp_path) == ["TG001"]
+    assert _codes(SEMI_EXISTS.replace("WHERE EXISTS", "WHERE NOT EXISTS"), tmp_path) == ["TG001"]
+    assert _codes(
+        SEMI_IN.replace("SELECT i.customer_id", "SELECT max(i.customer_id)"), tmp_path
+    ) == ["TG001"]
+    assert _codes(SEMI_IN.replace("SELECT i.customer_id", "SELECT i.id"), tmp_path) == ["TG001"]
+    assert _codes(SEMI_IN.replace("i.account_id = $1", "i.number = $1"), tmp_path) == [
+        "TG001",
+        "TG001",
+    ]
+    assert _codes(
+        lateral.replace("CROSS JOIN LATERAL", "LEFT JOIN LATERAL") + " ON true", tmp_path
+    ) == ["TG001"]

@@ -444,6 +444,11 @@ def _item_name(item: exp.Expression) -> str | None:
     return None
 
 
+def _key_table(source: Source) -> bool:
+    """A table read whole by its name (no column list): the end of a foreign key."""
+    return source.kind is SourceKind.TABLE and source.column_names is None and bool(source.table)
+
+
 def _plain_table(source: Source) -> bool:
     """A table of the schema read by its name: no CTE, function or column list."""
     node = source.node
@@ -546,8 +551,11 @@ class FactCollector:
             _may_be_key(conjunct.this, self.keys) or _may_be_key(conjunct.expression, self.keys)
         ):
             if self.policy.unique_keys and _subquery_operand(conjunct.expression) is not None:
-                # `id = (SELECT s.id FROM R s …)`, `id = ANY (SELECT …)`: the same row
-                return self._same_row_fact(block, conjunct, filtered, clause, visible)
+                # `id = (SELECT s.id FROM R s …)`, `id = ANY (SELECT …)`: the same row, or the
+                # row a composite key of the subquery's rows points at
+                return self._same_row_fact(
+                    block, conjunct, filtered, clause, visible
+                ) or self._key_in_query_fact(block, conjunct, filtered, clause, visible)
             if (
                 self.has_values  # a derived table or CTE in the statement: a key may pass it
                 and type(conjunct.this) is exp.Column
@@ -597,8 +605,11 @@ class FactCollector:
                     source.facts.append(Fact(source, conjunct, clause, other=selected))
                     found = True
             elif source is None and self.policy.unique_keys:
-                # `id IN (SELECT s.id FROM R s …)`: the same row
-                found = self._same_row_fact(block, conjunct, filtered, clause, visible)
+                # `id IN (SELECT s.id FROM R s …)`: the same row; `id IN (SELECT a.x FROM a
+                # …)`: the row a composite key of `a` points at
+                found = self._same_row_fact(
+                    block, conjunct, filtered, clause, visible
+                ) or self._key_in_query_fact(block, conjunct, filtered, clause, visible)
         elif isinstance(conjunct, exp.Or):
             pinned, shared = self._pinned_in_every_branch(
                 block, conjunct, filtered, visible, clause
@@ -986,6 +997,60 @@ class FactCollector:
         source.facts.append(Fact(source, conjunct, clause, other=selected, null_safe=True))
         return True
 
+    def _key_in_query_fact(
+        self,
+        block: Block,
+        conjunct: exp.Expression,
+        filtered: Span,
+        clause: str,
+        visible: Span | None,
+    ) -> bool:
+        """`t.id IN (SELECT a.x FROM a …)` (`= ANY (…)`, `= (…)`) where `a` has `FOREIGN KEY
+        (tenant_id, x) REFERENCES t (tenant_id, id)` and `t.id` is unique by itself (round 33):
+        a row of `t` passes only where its id is the `x` of a row the subquery returned, the
+        one row that key points at, which has that `a` row's tenant (NULL `x`: no match). One
+        SELECT of one item, a column of a table read in the subquery itself (not the outer
+        row's, nor through a set operation or an aggregate); the key of two columns only."""
+        if type(conjunct) is exp.In:
+            column, query = conjunct.this, conjunct.args.get("query")
+        else:
+            column, query = conjunct.this, _subquery_operand(conjunct.expression)
+        if type(column) is not exp.Column or query is None or not self.policy.composite_keys:
+            return False
+        name = identifier_name(column.this)
+        target = self.names.resolve(block, column, visible, name)
+        if target is None or target not in filtered or not _key_table(target):
+            return False
+        while isinstance(query, exp.Subquery | exp.Paren):
+            query = query.this
+        if type(query) is not exp.Select or len(query.expressions) != 1:
+            return False
+        inner = self.model.block_of.get(id(query))
+        item = query.expressions[0]
+        if isinstance(item, exp.Alias):
+            item = item.this
+        if inner is None or type(item) is not exp.Column:
+            return False
+        selected = identifier_name(item.this)
+        referencing = self.names.resolve(inner, item, None, selected)
+        if referencing is None or referencing.block is not inner or not _key_table(referencing):
+            return False
+        keys = self.policy.composite_keys_by_first.get(
+            (referencing.table or "", selected, name), ()
+        )
+        if not any(ref == target.table and len(rest) == 1 for _, ref, rest in keys):
+            return False
+        target.facts.append(
+            Fact(
+                target,
+                conjunct,
+                f"{clause} (composite foreign key)",
+                other=referencing,
+                via_key=True,
+            )
+        )
+        return True
+
     def _same_row_join(
         self,
         block: Block,
@@ -1260,6 +1325,23 @@ class FactCollector:
                     fact.null_safe = null_safe
                     source.facts.append(fact)
                     found = True
+        # a composite foreign key of the subquery's row to an outer row kept (round 33):
+        # `EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = $1 AND i.customer_id = c.id)`
+        # keeps only the customer that a pinned invoice's key points at
+        if self.policy.composite_keys:
+
+            def kept(source: Source) -> bool:
+                return not source.nullable and accept(source)
+
+            nowhere = Span(inner, 0, 0)
+            groups: dict[int, tuple[Span | None, list[exp.Expression]]] = {}
+            for item, visible in held:
+                groups.setdefault(id(visible), (visible, []))[1].append(item)
+            for visible, items in groups.values():
+                keyed = self._foreign_keys(
+                    inner, items, nowhere, clause, visible, kept=kept, said_by=conjunct
+                )
+                found = keyed or found
         return found
 
     def _may_aggregate(self, query: exp.Select, inner: Block) -> bool:
@@ -1371,17 +1453,23 @@ class FactCollector:
         filtered: Span,
         clause: str,
         visible: Span | None,
-    ) -> None:
+        kept: Callable[[Source], bool] | None = None,
+        said_by: exp.Expression | None = None,
+    ) -> bool:
         """`t.id = a.x` where `a` has `FOREIGN KEY (tenant_id, x) REFERENCES t (tenant_id, id)`
         and `t.id` is unique by itself: the `t` row is the one the key points at, which has
         `a`'s tenant. A single-column key, a key not validated (NOT VALID) or deferrable, or an
         `id` unique only per tenant proves nothing (the schema reader keeps only the sound ones).
+        With `kept`, `items` are what a correlated subquery's rows met (`EXISTS`, an inner
+        LATERAL) and `kept` takes the outer rows kept only where it returns a row: a target
+        among them is the one the key of the subquery's row points at (a fact said by
+        `said_by`); nothing is said of the referencing row. True when a fact was recorded.
         """
         policy = self.policy
         # a key relates two tables a block can see: a block of one source relates none of its
         # own, only (the other way round) its one source to an outer block's
         if not policy.composite_keys or (len(block.every_source) < 2 and block.parent is None):
-            return
+            return False
         # the column equalities a key could stand on (most filters have none: done)
         wanted = policy.composite_key_pairs
         equalities: list[tuple[exp.Expression, exp.Column, exp.Column, str, str]] = []
@@ -1406,7 +1494,7 @@ class FactCollector:
                     equalities.append((conjunct, left, right, la, lb))
         firsts = policy.composite_key_firsts
         if not any((la, lb) in firsts for _, _, _, la, lb in equalities):
-            return
+            return False
         # each equality's two columns resolved, both ways round: (referencing, its column,
         # target, the target's column) -> the conjunct that says it
         pairs: dict[tuple[int, str, int, str], exp.Expression] = {}
@@ -1441,11 +1529,12 @@ class FactCollector:
             # the referencing row may be this block's or an outer block's, read through a
             # correlation (`(SELECT c.name FROM customers c WHERE c.id = i.customer_id)`,
             # `i` outer): either way its key points at the one target row of that id (round 33)
-            forward = target in filtered
+            forward = kept(target) if kept is not None else target in filtered
             # a row whose tenant column is NULL escapes its key (MATCH SIMPLE): only a NOT
             # NULL tenant column carries the target's tenant to the referencing row
             back = (
-                referencing.block is block
+                kept is None
+                and referencing.block is block
                 and referencing in filtered
                 and (referencing.table or "") in not_null
             )
@@ -1466,7 +1555,7 @@ class FactCollector:
             target.facts.append(
                 Fact(
                     target,
-                    first,
+                    said_by if said_by is not None else first,
                     f"{clause} (composite foreign key)",
                     other=referencing,
                     via_key=True,
@@ -1486,6 +1575,7 @@ class FactCollector:
                     via_key=True,
                 )
             )
+        return bool(found or backward)
 
     # sources that carry their own pin
 

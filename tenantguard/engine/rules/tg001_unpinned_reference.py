@@ -173,8 +173,11 @@ What pins a reference `R`:
   REFERENCES b (tenant_id, id)` (validated, not deferrable) on `a`, and `b.id` unique by itself,
   `b.id = a.b_id` pins `b` (also spelled `b.id IN (a.b_id)`, `BETWEEN a.b_id AND a.b_id`,
   `OPERATOR(pg_catalog.=)` or pair by pair in a row equality, also with `a` an outer block's
-  row read through a correlation: `(SELECT b.name FROM b WHERE b.id = a.b_id)`; not `IS NOT
-  DISTINCT FROM`, which matches NULL to NULL) — a single-column key never does. The other way round too: with `b`
+  row read through a correlation: `(SELECT b.name FROM b WHERE b.id = a.b_id)`, and with `a`
+  pinned in a semi-join's subquery: `b.id IN (SELECT a.b_id FROM a WHERE a.tenant_id = $1)`
+  (`= ANY`, `=`), `EXISTS (SELECT 1 FROM a WHERE a.tenant_id = $1 AND a.b_id = b.id)`; not
+  `IS NOT DISTINCT FROM`, which matches NULL to NULL, NOT IN or NOT EXISTS) — a single-column
+  key never does. The other way round too: with `b`
   pinned, `a.b_id = b.id` in a clause that filters `a` pins `a` when the schema sources
   declare `a`'s tenant column NOT NULL (the one `b` row of that id is the key's target, so
   `a`'s tenant is `b`'s: `DELETE FROM a USING b WHERE a.b_id = b.id AND b.tenant_id = $1`,
