@@ -342,6 +342,37 @@ def _may_leave(statement: ast.stmt) -> bool:
     return False
 
 
+def _tested_for_items(test: ast.expr, builtin_len: bool) -> tuple[str, bool] | None:
+    """The name a test reads for holding items (`rows`, `not rows`, `len(rows)`, `not
+    len(rows)`, `len` read as the built-in when `builtin_len`), and whether the test is true
+    when it holds some."""
+    holds = True
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, holds = test.operand, not holds
+    if (
+        builtin_len
+        and isinstance(test, ast.Call)
+        and isinstance(test.func, ast.Name)
+        and test.func.id == "len"
+        and len(test.args) == 1
+        and not test.keywords
+    ):
+        test = test.args[0]
+    return (test.id, holds) if isinstance(test, ast.Name) else None
+
+
+def _iterated_name(iterable: ast.expr) -> str | None:
+    """The name a `for` goes over, alone or numbered (`rows`, `enumerate(rows)`)."""
+    if (
+        isinstance(iterable, ast.Call)
+        and isinstance(iterable.func, ast.Name)
+        and iterable.func.id == "enumerate"
+        and iterable.args
+    ):
+        iterable = iterable.args[0]
+    return iterable.id if isinstance(iterable, ast.Name) else None
+
+
 def _appended_every_time(body: list[ast.stmt]) -> set[str]:
     """The names of lists a loop body grows on every pass (`name.append(…)` among its
     statements, or in the body of a `with` or `try` there): those lists hold all the items
@@ -859,6 +890,9 @@ class _Walker:
         self._unwrapped_calls: dict[int, ast.Call] = {}  # the pandas call a getattr/partial makes
         self.depth = 0
         self.nonlocals: frozenset[str] = frozenset()  # names nested functions assign again
+        # names a test showed to hold items, not bound since (`if not rows: return`, then
+        # `for row in rows:` runs at least once)
+        self.filled: frozenset[str] = frozenset()
 
     # names
 
@@ -874,6 +908,8 @@ class _Walker:
 
     def bind(self, name: str, binding: Binding) -> None:
         self.env[name] = binding
+        if name in self.filled:
+            self.filled = self.filled - {name}
         before = self.ever.get(name)
         merged = binding if before is None else _merge(before, binding, self._node, self.origin)
         self.ever[name] = binding if merged is None else merged
@@ -921,8 +957,8 @@ class _Walker:
         self, info: FunctionInfo, outer: list[tuple[dict[str, Binding], dict[str, Binding]]]
     ) -> None:
         saved = (self.env, self.ever, self.outer, self.function, self.loops, self.tries)
-        saved_nonlocals = self.nonlocals
-        self.env, self.ever, self.outer = {}, {}, outer
+        saved_nonlocals, saved_filled = self.nonlocals, self.filled
+        self.env, self.ever, self.outer, self.filled = {}, {}, outer, frozenset()
         self.function, self.loops, self.tries = info, [], []
         self.nonlocals = _function_nonlocals(info)
         node = info.node
@@ -1013,7 +1049,7 @@ class _Walker:
         self._docstring(node.body)
         self.block(node.body)
         self.env, self.ever, self.outer, self.function, self.loops, self.tries = saved
-        self.nonlocals = saved_nonlocals
+        self.nonlocals, self.filled = saved_nonlocals, saved_filled
 
     def literal_values(
         self, annotation: ast.expr | None, module: ModuleInfo, depth: int = 0
@@ -1413,10 +1449,14 @@ class _Walker:
         narrowed = self.narrowing(node.test)
         name, truthy, falsy = narrowed if narrowed is not None else ("", None, None)
         members = self.memberships(node.test)
-        before = self.env
+        before, filled = self.env, self.filled
+        tested = _tested_for_items(node.test, self.lookup("len") is None)
+        ends: list[frozenset[str]] = []
         envs: list[dict[str, Binding] | None] = []
         for when, body, lists in ((True, node.body, truthy), (False, node.orelse, falsy)):
             self.env = dict(before)
+            shown = tested is not None and tested[1] == when
+            self.filled = filled | {tested[0]} if shown and tested is not None else filled
             if lists is not None and lists.lists:
                 self.env[name] = lists
             for member, held, member_when in members:
@@ -1426,9 +1466,12 @@ class _Walker:
             # a branch no list a path leaves can take is still read (its calls are checked)
             reachable = lists is None or bool(lists.lists)
             envs.append(self.env if live and reachable else None)
+            if live and reachable:
+                ends.append(self.filled)
         then_env, else_env = envs
         merged = _merge_envs([then_env, else_env], node, self.origin)
         self.env = merged if merged is not None else before
+        self.filled = frozenset.intersection(*ends) if ends else filled
         return merged is not None
 
     def loop(self, node: ast.For | ast.AsyncFor | ast.While) -> bool:
@@ -1446,7 +1489,13 @@ class _Walker:
         # `for column in ("guild_id", "id")` runs its body at least once: what the loop leaves
         # is what one pass or more leaves (before, the list it grows could also be empty —
         # `WHERE ` with no condition: TG006 and TG001 on a safe query)
-        once = is_for and self.never_empty(node.iter)  # type: ignore[union-attr]
+        # (or over a name a test showed to hold items: `if not rows: return` before it)
+        filled = self.filled
+        over = _iterated_name(node.iter) if is_for else None  # type: ignore[union-attr]
+        once = is_for and (
+            self.never_empty(node.iter)  # type: ignore[union-attr]
+            or (over is not None and over in filled)
+        )
         seed: dict[str, Binding] | None = None if once else entry
         # the `break`s of every round: with `once`, the first round's are the first pass's,
         # which the last round no longer starts from (outside review h31h: `if flag: break`
@@ -1455,7 +1504,7 @@ class _Walker:
         for round_ in range(_LOOP_ROUNDS + 1):
             loop = _Loop()
             self.loops.append(loop)
-            self.env = dict(head)
+            self.env, self.filled = dict(head), filled
             if is_for:
                 self.assign_iteration(node.target, node.iter)  # type: ignore[union-attr]
             live = self.block(node.body)
@@ -1475,22 +1524,26 @@ class _Walker:
                         # the list before it, then items computed at run time — or, when each
                         # item the loop appends is text of constants (`f"{field} = ${i}"` for
                         # `field` over constant names), any one of them, each checked
-                        tail = (
-                            None
+                        item = _loop_items(before, binding, node, self.origin)
+                        # a list every pass grows holds all the items the passes give: read
+                        # as one pass's items, then two passes' (`VALUES ($1, $2), ($1, $3)`,
+                        # `… OR name = $2 OR name = $3`); a list some passes skip, as any one
+                        reason = f"items appended to `{name}` in a loop"
+                        tails: tuple[tuple[Value, ...], ...] = (
+                            ((hole(node, self.origin, reason),),)
+                            if item is None
+                            else ((item,), (item, item))
                             if name in _appended_every_time(node.body)
-                            else _loop_items(before, binding, node, self.origin)
-                        ) or hole(node, self.origin, f"items appended to `{name}` in a loop")
+                            else ((item,),)
+                        )
                         # (the list as it was, unless every path appends to it)
                         kept = [
                             items
                             for items in before.lists
                             if isinstance(binding, Grown) and items in binding.lists
                         ]
-                        widened[name] = Grown(
-                            tuple(
-                                dict.fromkeys([*kept, *((*items, tail) for items in before.lists)])
-                            )
-                        )
+                        grown = [(*items, *tail) for items in before.lists for tail in tails]
+                        widened[name] = Grown(tuple(dict.fromkeys([*kept, *grown])))
                     elif head.get(name) != binding:
                         widened[name] = hole(
                             node, self.origin, f"`{name}` changes from one iteration to the next"
@@ -1498,7 +1551,7 @@ class _Walker:
             head = widened
         if exact is not None:
             head = exact  # a branchless loop over constants: what its passes leave, in order
-        self.env = dict(head)
+        self.env, self.filled = dict(head), filled & self.filled
         else_live = self.block(node.orelse)
         exits = [] if forever else [self.env if else_live else None]
         merged = _merge_envs([*exits, *breaks], node, self.origin)
@@ -1667,6 +1720,20 @@ class _Walker:
                 for key in items.keys
             ]
             return [union(keys, iterable, origin), union(items.values, iterable, origin)]
+        if (
+            width == 2
+            and isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Name)
+            and iterable.func.id == "enumerate"
+            and self.lookup("enumerate") is None
+            and len(iterable.args) == 1
+            and not iterable.keywords
+            and not isinstance(iterable.args[0], ast.Starred)
+        ):  # `for i, row in enumerate(rows)`: `i` counts, whatever `rows` holds
+            reason = "a number `enumerate` counts"
+            count = hole(iterable, origin, reason, kind="value", string=False, integer=True)
+            item = self.iteration(iterable.args[0])
+            return [count, item] if isinstance(item, tuple) else None
         rows: list[tuple[Value, ...]] | None = None
         if isinstance(iterable, ast.Tuple | ast.List):
             found = _rows(iterable.elts)
@@ -3726,26 +3793,16 @@ class _Walker:
     def narrowing(self, test: ast.expr) -> tuple[str, Grown | None, Grown | None] | None:
         """A test of a list the function grows (`if conditions`, `not params`, `len(xs)`): the
         name, and the lists a path can leave that make it true, and false."""
-        negated = False
-        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            test, negated = test.operand, not negated
-        if (
-            isinstance(test, ast.Call)
-            and isinstance(test.func, ast.Name)
-            and test.func.id == "len"
-            and self.lookup("len") is None
-            and len(test.args) == 1
-            and not test.keywords
-        ):
-            test = test.args[0]
-        if not isinstance(test, ast.Name):
+        tested = _tested_for_items(test, self.lookup("len") is None)
+        if tested is None:
             return None
-        grown = self.env.get(test.id)
+        name, holds = tested
+        grown = self.env.get(name)
         if not isinstance(grown, Grown):
             return None
         full = Grown(tuple(items for items in grown.lists if items))
         empty = Grown(tuple(items for items in grown.lists if not items))
-        return (test.id, empty, full) if negated else (test.id, full, empty)
+        return (name, full, empty) if holds else (name, empty, full)
 
     def memberships(self, test: ast.expr) -> list[tuple[str, Value, bool]]:
         """The names a test narrows (see `membership`): one test, or the tests joined by `and`
@@ -7238,7 +7295,7 @@ _DOLLAR_END = lazy_pattern(r"(?<![\w$])\$\Z")  # text ending in a `$` that start
 
 def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
     """Two of the bind placeholders repeated by `["%s"] * n`, `"?" * n`, `("%s" for _ in
-    ids)` or `(f"${i}" for i in …)` (two: a list of tenants is several tenants), or None.
+    ids)`, `(f"${i}" for i in …)` or `("$%d" % i for i in …)` (two: a list of tenants is several tenants), or None.
     Only the placeholder's own text is read: a comprehension's names are its own."""
     element: ast.expr | None = None
     if isinstance(items, ast.BinOp) and isinstance(items.op, ast.Mult):
@@ -7284,6 +7341,11 @@ def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
         and element.values[0].value == "$"
         and isinstance(element.values[1], ast.FormattedValue)
         and element.values[1].format_spec is None
+    ) or (
+        isinstance(element, ast.BinOp)
+        and isinstance(element.op, ast.Mod)
+        and isinstance(element.left, ast.Constant)
+        and element.left.value == "$%d"
     ):
         # numbered at run time: two parameters no other placeholder of the statement uses
         return [((Lit(f"${n}", origin, None, 0, element),),) for n in (65534, 65535)]

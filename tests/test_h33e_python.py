@@ -1,0 +1,133 @@
+"""Helper h33e on the Python reader with real shapes (issue 12): SQL built in a loop over rows
+known only at run time.
+
+- A list every pass of such a loop grows (`values.append(f"($1, ${len(args)})")`, then
+  `"… VALUES " + ", ".join(values)`) was read as "items appended in a loop": TG009 on SQL
+  whose every fill is constant text, and a leak hidden behind it — `"… WHERE guild_id = $1 AND
+  " + " OR ".join(conds)` sends `guild_id = $1 AND name = $2 OR name = $3`, every guild's
+  rows named `$3` (shown on the server below), only a warning. The list is now read as one
+  pass's items and as two passes' (each item text of constants): the OR of two is the leak.
+- A loop over a name a test showed to hold items (`if not rows: return` before it) still read
+  as maybe running no pass: `INSERT … VALUES ` with nothing after it, TG006 (an error) on a
+  guarded bulk insert. Unguarded, the empty list stays a TG006: the program sends SQL that
+  does not parse.
+- `", ".join("$%d" % (i + 2) for i in …)` numbered placeholders as `f"${i + 2}"` does: read as
+  computed at run time (TG009)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.cli import main
+from tenantguard.embedded import ThrowawayPostgres
+
+from .conftest import fresh_database
+from .project_files import GUILD_ROWS, GUILD_SCHEMA, import_fresh_bot, write_guild_project
+
+
+def _found(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[str, int, int, str]]:
+    """`tenantguard check .` in `root`: its findings as (path, line, column, rule), sorted."""
+    monkeypatch.chdir(root)
+    main(["check", "--no-cache", "--format", "json", "."])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    return sorted((f["path"], f["line"], f["column"], f["rule"]) for f in findings)
+
+
+@pytest.fixture
+async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
+        yield dsn
+
+
+LOOPS = (
+    "async def add_tags(conn, guild_id, names):\n"
+    "    if not names:\n"
+    "        return\n"
+    "    values = []\n"
+    "    args = [guild_id]\n"
+    "    for name in names:\n"
+    "        args.append(name)\n"
+    '        values.append(f"($1, ${len(args)}, 0)")\n'
+    '    sql = "INSERT INTO tags (guild_id, name, uses) VALUES " + ", ".join(values)\n'
+    "    await conn.execute(sql, *args)\n"  # 10
+    "\n"
+    "\n"
+    "async def named(conn, guild_id, names):\n"
+    "    conds = []\n"
+    "    args = [guild_id]\n"
+    "    for name in names:\n"
+    "        args.append(name)\n"
+    '        conds.append(f"name = ${len(args)}")\n'
+    '    sql = "SELECT name FROM tags WHERE guild_id = $1 AND " + " OR ".join(conds)\n'  # 19
+    "    return await conn.fetch(sql, *args)\n"
+    "\n"
+    "\n"
+    "async def named_ok(conn, guild_id, names):\n"
+    "    conds = []\n"
+    "    args = [guild_id]\n"
+    "    for i, name in enumerate(names):\n"
+    "        args.append(name)\n"
+    '        conds.append("name = $%d" % len(args))\n'
+    '    sql = "SELECT name FROM tags WHERE guild_id = $1 AND (" + " OR ".join(conds) + ")"\n'
+    "    return await conn.fetch(sql, *args)\n"  # 30
+    "\n"
+    "\n"
+    "async def drop(conn, guild_id, ids):\n"
+    '    marks = ", ".join("$%d" % (i + 2) for i in range(len(ids)))\n'
+    '    sql = "DELETE FROM tags WHERE guild_id = $1 AND id IN (%s)" % marks\n'
+    "    await conn.execute(sql, guild_id, *ids)\n"
+    "\n"
+    "\n"
+    "async def add_unguarded(conn, guild_id, names):\n"
+    "    values = []\n"  # 40
+    "    for i, name in enumerate(names):\n"
+    '        values.append(f"($1, ${i + 2}, 0)")\n'
+    '    sql = "INSERT INTO tags (guild_id, name, uses) VALUES " + ", ".join(values)\n'
+    "    await conn.execute(sql, guild_id, *names)\n"
+)
+
+
+def test_sql_built_in_a_loop_over_rows_is_read_pass_by_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/loops.py": LOOPS})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        # `… AND name = $2 OR name = $3`: the second name of any guild
+        ("bot/loops.py", 19, 29, "TG001"),
+        # no names (no test before the loop): `… AND ` and `… VALUES ` are sent, which do
+        # not parse
+        ("bot/loops.py", 19, 56, "TG006"),
+        ("bot/loops.py", 43, 57, "TG006"),
+    ]
+
+
+async def test_the_loop_built_statements_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/loops.py": LOOPS})
+    import_fresh_bot(tmp_path, monkeypatch)
+    loops = importlib.import_module("bot.loops")
+    conn = await asyncpg.connect(guilds)
+    try:
+        leaked = await loops.named(conn, 1, ["mine", "theirs"])
+        assert sorted(r["name"] for r in leaked) == ["mine", "theirs"]  # guild 2's tag
+        pinned = await loops.named_ok(conn, 1, ["mine", "theirs"])
+        assert [r["name"] for r in pinned] == ["mine"]
+        await loops.add_tags(conn, 1, ["a", "b"])
+        await loops.add_tags(conn, 1, [])
+        ids = [r["id"] for r in await conn.fetch("SELECT id FROM tags")]
+        await loops.drop(conn, 1, ids)
+        left = await conn.fetch("SELECT guild_id, name FROM tags")
+        assert [tuple(r) for r in left] == [(2, "theirs")]
+        with pytest.raises(asyncpg.PostgresSyntaxError):
+            await loops.add_unguarded(conn, 1, [])
+    finally:
+        await conn.close()
