@@ -131,3 +131,72 @@ async def test_the_loop_built_statements_on_the_server(
             await loops.add_unguarded(conn, 1, [])
     finally:
         await conn.close()
+
+
+# a template filled by `.format_map()` of constants, and text whose indentation
+# `inspect.cleandoc` removes: both constant SQL, read as computed at run time (TG009) — the
+# leak among them a warning
+
+TEMPLATES = (
+    "import inspect\n"
+    "\n"
+    'TPL = "SELECT name FROM tags WHERE {cond}"\n'
+    'PINNED = {"cond": "guild_id = $1"}\n'
+    "ALL = inspect.cleandoc(\n"
+    '    """\n'
+    "    SELECT name\n"
+    "    FROM tags\n"  # 8
+    '    """\n'
+    ")\n"
+    "\n"
+    "\n"
+    "async def used(conn):\n"
+    '    return await conn.fetch(TPL.format_map({"cond": "uses >= 0"}))\n'  # 14
+    "\n"
+    "\n"
+    "async def pinned(conn, guild_id):\n"
+    "    return await conn.fetch(TPL.format_map(PINNED), guild_id)\n"
+    "\n"
+    "\n"
+    "async def every(conn):\n"
+    "    return await conn.fetch(ALL)\n"
+    "\n"
+    "\n"
+    "async def own(conn, guild_id):\n"
+    '    query = inspect.cleandoc("""\n'
+    "        SELECT name FROM tags\n"
+    "        WHERE guild_id = $1\n"
+    '    """)\n'
+    "    return await conn.fetch(query, guild_id)\n"
+    "\n"
+    "\n"
+    "async def given(conn, fields, guild_id):\n"
+    "    return await conn.fetch(TPL.format_map(fields), guild_id)\n"  # 34
+)
+
+
+def test_format_map_and_cleandoc_of_constants_are_constant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/templates.py": TEMPLATES})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/templates.py", 3, 25, "TG001"),  # used(): `WHERE uses >= 0`
+        ("bot/templates.py", 8, 10, "TG001"),  # every()
+        ("bot/templates.py", 34, 29, "TG009"),  # a mapping of the caller's
+    ]
+
+
+async def test_the_templates_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/templates.py": TEMPLATES})
+    import_fresh_bot(tmp_path, monkeypatch)
+    templates = importlib.import_module("bot.templates")
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert sorted(r["name"] for r in await templates.used(conn)) == ["mine", "theirs"]
+        assert sorted(r["name"] for r in await templates.every(conn)) == ["mine", "theirs"]
+        assert [r["name"] for r in await templates.pinned(conn, 1)] == ["mine"]
+        assert [r["name"] for r in await templates.own(conn, 1)] == ["mine"]
+    finally:
+        await conn.close()

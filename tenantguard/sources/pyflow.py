@@ -183,6 +183,8 @@ _DBAPI_DRIVERS = frozenset(
 _EXCEPTION_NAME = lazy_pattern(r"(?:Error|Exception|Warning|Exit)$")
 _STRIPS = frozenset({"strip", "lstrip", "rstrip", "as_string"})
 _TRANSPARENT = frozenset({"mogrify", "text", "SQL"})
+# what changes only the indentation of a text (`textwrap.dedent`, `inspect.cleandoc`)
+_UNINDENTS = frozenset({"dedent", "cleandoc"})
 # the drivers and toolkits whose `text` / `SQL` an alias may name
 _TEXT_MODULES = frozenset({"sqlalchemy", "psycopg", "psycopg2", "sqlmodel"})
 # bases outside the project that give a class no attribute the SQL may read
@@ -4000,7 +4002,7 @@ class _Walker:
             reason = f"`{_short(node)}` is a number computed at run time"
             return hole(node, origin, reason, kind="value", string=False, integer=True)
         name = self._unaliased(node, name)
-        if name in _TRANSPARENT | {"dedent"} and node.args:
+        if name in _TRANSPARENT | _UNINDENTS and node.args:
             return self.evaluate(node.args[0])
         if name == "from_statement" and isinstance(func, ast.Attribute) and node.args:
             # `select(M).from_statement(text(sql))`: the ORM runs that SQL (helper 113)
@@ -4015,24 +4017,34 @@ class _Walker:
             # `text(sql).bindparams(g=g)`, `.columns(…)`: the same SQL, its values bound
             # (helper 111: a TG009 warning where the SQL leaked)
             return self.evaluate(func.value)
-        if name == "format" and isinstance(func, ast.Attribute):
+        if name in ("format", "format_map") and isinstance(func, ast.Attribute):
             template = self.evaluate(func.value)
+            args, passed = node.args, node.keywords
+            if name == "format_map":  # `TPL.format_map(FIELDS)`: `TPL.format(**FIELDS)`
+                if len(args) != 1 or passed or isinstance(args[0], ast.Starred):
+                    return hole(node, origin, "`.format_map()` of arguments computed at run time")
+                args, passed = [], [ast.keyword(None, args[0])]
             # `**PARAMS` of a dict of constants: its keys, as keywords
             unpacked: dict[str, Value] = {}
-            for keyword in node.keywords:
+            for keyword in passed:
                 if keyword.arg is not None:
                     continue
                 constants = self.items_of(keyword.value)
                 if constants is None or constants.keys is None:
-                    return hole(node, origin, "`.format()` with unpacked arguments")
+                    reason = (
+                        "`.format()` with unpacked arguments"
+                        if name == "format"
+                        else f"`{_short(keyword.value)}` is a mapping computed at run time"
+                    )
+                    return hole(node, origin, reason)
                 unpacked.update(zip(constants.keys, constants.values, strict=True))
-            if any(isinstance(a, ast.Starred) for a in node.args):
+            if any(isinstance(a, ast.Starred) for a in args):
                 return hole(node, origin, "`.format()` with unpacked arguments")
             composed = _is_sql_call(func.value)
-            positional = [self._composable(a, composed) for a in node.args]
+            positional = [self._composable(a, composed) for a in args]
             keywords = {
                 **unpacked,
-                **{k.arg: self._composable(k.value, composed) for k in node.keywords if k.arg},
+                **{k.arg: self._composable(k.value, composed) for k in passed if k.arg},
             }
             return format_template(template, positional, keywords, node, origin)
         if name in ("substitute", "safe_substitute") and isinstance(func, ast.Attribute):
