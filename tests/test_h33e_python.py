@@ -200,3 +200,61 @@ async def test_the_templates_on_the_server(
         assert [r["name"] for r in await templates.own(conn, 1)] == ["mine"]
     finally:
         await conn.close()
+
+
+# `cls.columns` joined in a classmethod of a base repository, each subclass its own tuple of
+# constants: `self.columns` was read class by class, `cls.columns` as computed at run time
+# (TG009 on every repository)
+
+REPOSITORIES = (
+    "class Repo:\n"
+    '    columns = ("name",)\n'
+    "\n"
+    "    def __init__(self, conn):\n"
+    "        self.conn = conn\n"
+    "\n"
+    "    @classmethod\n"
+    "    def select_sql(cls):\n"
+    "        return f\"SELECT {', '.join(cls.columns)} FROM tags WHERE guild_id = $1\"\n"
+    "\n"
+    "    async def rows(self, guild_id):\n"
+    "        return await self.conn.fetch(self.select_sql(), guild_id)\n"
+    "\n"
+    "\n"
+    "class Names(Repo):\n"
+    '    columns = ("name", "uses")\n'
+    "\n"
+    "\n"
+    "class Ranked(Repo):\n"
+    '    columns = ("name", "rank() OVER (ORDER BY uses) AS r")\n'
+)
+COUNTED = (
+    "\n\nclass Counted(Repo):\n"
+    '    columns = ("name", "(SELECT string_agg(t.name, \',\') FROM tags t) AS every")\n'  # 24
+)
+
+
+def test_a_classmethod_joins_each_subclass_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": REPOSITORIES})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+    write_guild_project(tmp_path, {"bot/repo.py": REPOSITORIES + COUNTED})
+    findings = _found(tmp_path, capsys, monkeypatch)
+    assert findings == [("bot/repo.py", 24, 62, "TG001")]
+
+
+async def test_the_repositories_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": REPOSITORIES + COUNTED})
+    import_fresh_bot(tmp_path, monkeypatch)
+    repo = importlib.import_module("bot.repo")
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert [tuple(r) for r in await repo.Names(conn).rows(1)] == [("mine", 0)]
+        assert [tuple(r) for r in await repo.Ranked(conn).rows(1)] == [("mine", 1)]
+        [(name, every)] = await repo.Counted(conn).rows(1)
+        assert (name, sorted(every.split(","))) == ("mine", ["mine", "theirs"])  # guild 2's
+    finally:
+        await conn.close()

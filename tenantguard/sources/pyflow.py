@@ -2994,8 +2994,8 @@ class _Walker:
         return (found is None and complete) or (found is not None and _none_value(found))
 
     def _each_class(self, items: ast.expr, node: ast.expr) -> Value | None:
-        """`node` (which reads the collection `self.X`) read once for each project class `self`
-        may be of, when the classes give X different tuples, lists or dicts of constants
+        """`node` (which reads the collection `self.X`, or `cls.X` in a classmethod) read once
+        for each project class `self` may be of, when the classes give X different tuples, lists or dicts of constants
         (`columns = ("id", "email")` on a base, `("id", "role")` on a subclass): one
         alternative per class, each read as the class's own. None when that is not the shape
         (one class, or a class whose X is no such collection: what it holds is unknown)."""
@@ -3008,7 +3008,11 @@ class _Walker:
             return None
         name = items.value.id
         me = self.env.get(name)
-        if not isinstance(me, InstanceRef) or me.exact:
+        instance = isinstance(me, InstanceRef)
+        if not (
+            (isinstance(me, InstanceRef) and not me.exact)
+            or (isinstance(me, ClassRef) and me.any_subclass)  # `cls.columns` in a classmethod
+        ):
             return None
         subclasses = self.index._subclasses(me.info)
         if not subclasses:
@@ -3016,7 +3020,7 @@ class _Walker:
         values: list[Value] = []
         try:
             for cls in (me.info, *subclasses):
-                self.env[name] = InstanceRef(cls, exact=True)
+                self.env[name] = InstanceRef(cls, exact=True) if instance else ClassRef(cls)
                 if self.items_of(items) is None:
                     return None
                 values.append(self.evaluate(node))
