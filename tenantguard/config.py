@@ -596,6 +596,7 @@ def _build_policy(
         table_name,
     )
     from tenantguard.sources.schema import (
+        failing_views,
         filled_tables,
         hidden_writes,
         implicit_calls,
@@ -841,6 +842,10 @@ def _build_policy(
                 setting_pinned=_quoted_names(pinned),
                 setting_indices={sql_name(n): i for n, i in indices.items()},
             )
+    if schema is not None and schema.views:
+        failing = failing_views(schema, policy)
+        if failing:
+            policy = policy.replace(failing_views={sql_name(v): c for v, c in failing.items()})
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
         if leaky:

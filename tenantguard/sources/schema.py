@@ -41,6 +41,7 @@ from tenantguard.engine.policy import (
     fold_name,
     names_in_text,
     sql_name,
+    table_name,
 )
 from tenantguard.engine.proof import PinValue, identifier_name
 from tenantguard.engine.sqltext import STRING_LITERAL, LineIndex, operators_in, split_sql
@@ -6040,6 +6041,60 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
         f"its query does not pass the {column} of the rows it reads through row by row "
         "(it aggregates, ranks, limits, or takes the column from another table)"
     )
+
+
+def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
+    """The views pinned from outside (`_view_verdict` ""), whose own conditions may fail on a
+    row before a dear pin runs (TG013 with a pin PostgreSQL runs last, `IN ($1)`, read as
+    unbounded in cost) -> the dearest pin known to run first. A read pinned dearer
+    (`v.tenant_id::text = $1`, an array, a CASE…) has the view's `100 / (n - 8) <> 0` run on
+    every tenant's rows first (round 33). That pin is found by proving the view pinned by
+    `v.tenant_id = $1`, then by that parameter cast to bigint once, twice… (each cast costs
+    more; TG013 compares the costs as it does for a derived table); the first pin that is not
+    proven ends the search (a tenant column of another type: the plain pin's cost)."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+    from tenantguard.engine.rules.tg013_side_effect_on_unfiltered_rows import condition_cost
+
+    column = _quoted(policy.tenant_column)
+
+    def proven(view: ViewInfo, pin: str, reading: Policy) -> bool | None:
+        """True: no finding; False: TG013's; None: another finding."""
+        listed = ", ".join(_quoted(c) for c in view.columns or ())
+        alias = f"v({listed})" if listed else "v"
+        query = f"SELECT * FROM ({view.query}) AS {alias} WHERE {pin}"
+        findings = [
+            f for f in analyze_statement(query, reading).findings if f.severity is Severity.ERROR
+        ]
+        if not findings:
+            return True
+        return False if any(f.code == "TG013" for f in findings) else None
+
+    found: dict[str, float] = {}
+    changed = True
+    while changed:  # a view over such a view is one too, whatever order the schema makes them
+        changed = False
+        reading = policy.replace(failing_views={sql_name(v): c for v, c in found.items()})
+        for name, view in schema.views.items():
+            if (
+                name in found
+                or name in schema.materialized  # its rows are made before any reader's condition
+                or not policy.is_tenant_table(table_name(sql_name(name)))
+                or policy.unpinnable.get(table_name(sql_name(name)))
+                or proven(view, f"v.{column} IN ($1)", reading) is not False
+            ):
+                continue
+            cost = 0.0
+            for casts in range(8):
+                pin = f"v.{column} = $1" + "::bigint" * casts
+                if proven(view, pin, reading) is not True:
+                    break
+                parsed = sqlglot.parse_one(pin, read="postgres")
+                if isinstance(parsed, exp.Expression):
+                    cost = condition_cost(parsed)
+            found[name] = cost
+            changed = True
+    return found
 
 
 def filled_tables(

@@ -164,6 +164,13 @@ the referenced columns) fails ("is still referenced from table") exactly when an
 row references one of its rows (through an updatable view of either table too). Not a key that
 carries the row's own tenant column to the referenced one, nor one referencing the primary key
 (as above), the registry or a global table.
+A view's own condition that may fail is one too (helper h33a): a read of a view of the schema
+sources pinned from outside has its pin pushed into the view's scan, where PostgreSQL runs the
+cheapest conditions first (the view's own on a tie), so `SELECT * FROM v_ratio WHERE
+workspace_id::text = $1` fails on another tenant's row when the view filters `100 / (points -
+8) <> 0`. Reported where the pin costs more than the dearest the schema reader found to run
+first (`Policy.failing_views`), or casts or calls a function on the column (not leakproof: a
+security barrier view runs its own conditions before it whatever it costs).
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
@@ -288,6 +295,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         analysis = build_proof(ctx.tree, ctx.policy)[1]
     revealed = _revealed(ctx, analysis)
     yield from _errors_before_the_pin(ctx, analysis, revealed)
+    if ctx.policy.failing_views:
+        yield from _failing_views_before_the_pin(ctx, analysis)
     yield from _random_before_the_pin(ctx, analysis)
     yield from _failing_alike_before_the_pin(ctx, analysis, revealed)
     calls = analysis.model.calls
@@ -1509,6 +1518,63 @@ def _errors_before_the_pin(
                 "make the condition unable to fail (compare as text, `current_setting(…, "
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
+
+
+def _failing_views_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:
+    """A read of a view whose own conditions may fail (`Policy.failing_views`), pinned by
+    anything dearer than the plain `v.tenant_id = V` its proof had: the pin is pushed into the
+    view's scan, where PostgreSQL runs the cheapest conditions first — the view's `100 /
+    (points - 8) <> 0` before `v.tenant_id::text = $1`, on every tenant's rows (round 33)."""
+    failing = ctx.policy.failing_views
+    for block in analysis.model.blocks:
+        for source in block.every_source:
+            if (
+                source.kind is not SourceKind.TABLE
+                or source.table is None
+                or source.table not in failing
+                or not source.pinned
+                or (
+                    _pin_cost(source, analysis) <= failing[source.table]
+                    and not _pin_calls_on_the_column(source)
+                )
+            ):
+                continue
+            yield ctx.finding(
+                RULE,
+                source.node,
+                f"{source.describe()} is a view whose own condition may fail on a row, and "
+                "PostgreSQL runs it in the view's scan before a pin that costs as much or more "
+                "than it: the error shows another tenant's row",
+                f"pin {source.name} by `{source.name}.{ctx.policy.tenant_column} = $n` alone",
+            )
+
+
+def _pin_calls_on_the_column(source: Source) -> bool:
+    """Whether the pin of `source` (followed out of the bodies it was pushed into) runs a cast,
+    array or function on a column (`v.tenant_id::text = $1`, `ARRAY[v.tenant_id] <@ …`): not
+    known to be leakproof, so that a security barrier view runs its own conditions before it,
+    whatever it costs. A CASE, a parenthesis or a row of columns is no call."""
+    seen: set[int] = set()
+    current: Source | None = source
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        fact = current.pinned_by
+        if fact is None:
+            return current.passthrough  # (pinned by its body's branches: not read here)
+        if not fact.pushed:
+            return any(
+                isinstance(node, exp.Cast | exp.Array | exp.Func | exp.Anonymous)
+                and not isinstance(node, exp.Case | exp.If)
+                and node.find(exp.Column) is not None
+                for node in fact.conjunct.walk()
+            )
+        current = fact.other
+    return True
+
+
+def condition_cost(condition: exp.Expression) -> float:
+    """What a pin costs PostgreSQL, from above (as `_pin_cost` reads a source's pin)."""
+    return _cost(condition, upper=True)
 
 
 # the session's random generator: each call of random() advances it, setseed() sets it, and the
