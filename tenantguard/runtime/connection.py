@@ -112,7 +112,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 # what a check asks before its statement runs: the tenant setting's value (to forget after it),
 # a check still to make (`_Later`), the driver's exemption (`_Driver`), or nothing
-_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | None"
+_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | _Wrote | None"
 M = TypeVar("M", bound=Callable[..., Any])
 # what makes a call whose plan asks for more than asyncpg's call (`_then`, `_then_cursor`)
 _Then: TypeAlias = (
@@ -288,17 +288,20 @@ def _guarded(method: M, then: _Then) -> M:
         else:
             return then(self, self._tg_admit_args(query, args), method, query, args, options)
         guard.fast_hits += 1
-        if verdict.writes:  # a sequence it advances: the pool's reset must run
-            self._tg_left(
-                wanted
-                if scope is not None
-                else _OUTSIDE_OWNER
-                if verdict.touches_tenant_tables
-                else None
-            )
         if guard._full:
             guard.touch(query)
-        if verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting):
+        setting = verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting)
+        if verdict.writes:
+            # a sequence it advances: the pool's reset must run, and the state is the block's
+            # that made the call, told again when it runs (`_Wrote`: it may run after a reset)
+            owner = _owner_of(scope, verdict.touches_tenant_tables)
+            self._tg_left(owner)
+            wrote = _Wrote(wanted if setting else None, owner)
+            return then(
+                self, wrote if call is None else _Frozen(call[2:], wrote), method, query, args,
+                options,
+            )  # fmt: skip
+        if setting:
             # a pin by the setting is ensured when the call runs, not now
             plan = wanted if call is None else _Frozen(call[2:], wanted)
             return then(self, plan, method, query, args, options)
@@ -536,6 +539,8 @@ class GuardedConnection(asyncpg.Connection):
                 # through `_tg_then`, which runs it in its pool lease only (`_tg_released`); a
                 # BEGIN reverts nothing (`ending`): what the guard knows of the setting stays
                 return _Forget(wanted, True, ending=True)
+            if verdict.writes:  # told again when it runs (`_Wrote`)
+                return _Wrote(wanted, _owner_of(scope, verdict.touches_tenant_tables))
             return wanted
         if plain and not self._tg_in_txn_set:
             # the end of a transaction reverts a value set inside it, which the guard may set
@@ -793,6 +798,9 @@ class GuardedConnection(asyncpg.Connection):
                 self._tg_released()
             if type(plan) is _Later or type(plan) is _Driver:
                 plan = await self._tg_resolve(plan)
+            if type(plan) is _Wrote:
+                self._tg_left(plan.owner)
+                plan = plan.value
             if type(plan) is _Forget:
                 await self._tg_forget(plan)
             elif plan is not None and plan != self._tg_setting:
@@ -1181,6 +1189,9 @@ class GuardedConnection(asyncpg.Connection):
         returns the value it asks (None: none)."""
         if type(plan) is _Later or type(plan) is _Driver:
             plan = await self._tg_resolve(plan)
+        if type(plan) is _Wrote:
+            self._tg_left(plan.owner)
+            plan = plan.value
         if type(plan) is _Forget:
             await self._tg_forget(plan)
             return plan.value
@@ -2242,6 +2253,9 @@ def _combine(first: _Plan, second: _Plan) -> _Plan:
     `_Driver` is theirs to run at once, in the driver's run."""
     assert not isinstance(first, _Later | _Frozen)
     assert not isinstance(second, _Later | _Frozen)
+    # the copies admit their statements as they run: the state a write leaves is told already
+    first = first.value if isinstance(first, _Wrote) else first
+    second = second.value if isinstance(second, _Wrote) else second
     first = None if isinstance(first, _Driver) else first
     second = None if isinstance(second, _Driver) else second
     if first is None or second is None:
@@ -2368,6 +2382,20 @@ class _Frozen:
     def __init__(self, args: tuple[Any, ...], plan: _Plan) -> None:
         self.args = args
         self.plan = plan
+
+
+class _Wrote:
+    """The plan of a write (`verdict.writes`: a sequence it advances leaves `lastval()` and
+    `currval()` in the session) taken as plain: the setting `value` first, and the state told
+    again, as the block's that made the call (`owner`), when it runs (helper h33c: a write made
+    in clinic 1's block and awaited in clinic 2's, after the reset clinic 2's first statement
+    made, left clinic 1's new patient id to clinic 2's `SELECT lastval()`)."""
+
+    __slots__ = ("owner", "value")
+
+    def __init__(self, value: str | None, owner: object) -> None:
+        self.value = value
+        self.owner = owner
 
 
 # a cursor name declared twice in one transaction (`GuardedConnection._tg_cursor_uses`)

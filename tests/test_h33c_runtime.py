@@ -1,0 +1,129 @@
+"""Round 33: the runtime guard attacked from outside (helper h33c), on a real server.
+
+1. FIXED: a write made in one clinic's block and awaited in the next clinic's. A write (INSERT,
+   UPDATE, DELETE: a serial default, a trigger may advance a sequence) leaves `lastval()` and
+   `currval()` in the session; the guard credits that state to the block that made the call
+   (round 32, h32b/h32h), but for a write it took as plain it did so only when the call was
+   made, never when it ran: clinic 1's INSERT kept, clinic 2's block reset the connection before
+   its first statement (clinic 1's state), then the kept INSERT ran — and clinic 2's
+   `SELECT lastval()` returned clinic 1's new patient's id, the session taken as clean. A
+   pooled connection's kept write ran in the next request's session after the release (its
+   lastval too). The write is now told again, as its maker's, when it runs (`_Wrote`), and a
+   kept one is refused after the pool's release as other calls that leave state are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant
+from tests.test_runtime import POLICY
+from tests.test_runtime_inferred_types import owner_rows
+
+INSERT = (
+    "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $3) RETURNING id"
+)
+NAMES = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_name"
+LASTVAL = "SELECT lastval()"
+
+Write = Callable[[GuardedConnection, str], Awaitable[Any]]
+WRITES: dict[str, Write] = {
+    # the hot path once its verdict is cached, the full check the first time
+    "fetchval": lambda conn, phone: conn.fetchval(INSERT, 1, "Zed", phone),
+    # a literal pin: the full check every time
+    "execute": lambda conn, phone: conn.execute(
+        f"INSERT INTO patients (tenant_id, first_name, phone_number) VALUES (1, 'Zed', '{phone}')"
+    ),
+}
+
+
+async def _lastval(conn: GuardedConnection) -> object:
+    """clinic 2's `SELECT lastval()`: None when the session has none (reset) or it is refused."""
+    try:
+        return await conn.fetchval(LASTVAL)
+    except (asyncpg.ObjectNotInPrerequisiteStateError, TenantIsolationError):
+        return None
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["first sight", "cached verdict"])
+@pytest.mark.parametrize("how", sorted(WRITES))
+async def test_a_kept_write_of_clinic_1_leaves_no_lastval_to_clinic_2(
+    two_clinics: str, how: str, warm: bool
+) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        if warm:
+            with tenant(1):
+                await WRITES[how](conn, "118")
+            with tenant(2):
+                await conn.fetch(NAMES, 2)
+        with tenant(1):
+            kept = WRITES[how](conn, "119")  # made in clinic 1's block, not awaited yet
+        with tenant(2):
+            assert [r[0] for r in await conn.fetch(NAMES, 2)] == ["Carla"]  # resets first
+            await kept  # runs now, in clinic 2's session
+            newest = await owner_rows(two_clinics, "SELECT max(id) FROM patients")
+            seen = await _lastval(conn)
+            assert seen != newest[0][0]  # was: clinic 1's new patient's id
+            assert seen is None
+    finally:
+        await conn.close()
+
+
+async def test_a_kept_write_of_clinic_1_in_clinic_2s_transaction_is_refused_after(
+    two_clinics: str,
+) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            kept = conn.fetchval(INSERT, 1, "Zed", "119")
+        with tenant(2):
+            async with conn.transaction():
+                assert await conn.fetchval(NAMES, 2) == "Carla"
+                await kept
+                with pytest.raises(TenantIsolationError, match="passes from one tenant"):
+                    await conn.fetchval(LASTVAL)  # was: clinic 1's new patient's id
+    finally:
+        await conn.close()
+
+
+async def test_a_kept_write_is_refused_after_the_pools_release(two_clinics: str) -> None:
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as held:
+                await held.fetchval(INSERT, 1, "Ada", "110")  # the verdict cached: hot path
+                kept = held.fetchval(INSERT, 1, "Zed", "119")
+        with tenant(2):
+            async with pool.acquire() as conn:
+                with pytest.raises(TenantIsolationError, match="after the release"):
+                    await kept  # was: run in clinic 2's lease, its lastval left there
+                assert await _lastval(conn) is None
+    finally:
+        await pool.close()
+    rows = await owner_rows(two_clinics, "SELECT first_name FROM patients WHERE tenant_id = 1")
+    assert sorted(r[0] for r in rows) == ["Ada", "Ana", "Bruno"]  # Zed was never written
+
+
+async def test_a_clinics_own_write_keeps_its_lastval_and_costs_no_reset(two_clinics: str) -> None:
+    """The safe twin: a clinic's write awaited in its own block leaves its lastval to it."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            for name, phone in (("Ada", "110"), ("Zed", "119")):  # the second by the hot path
+                new_id = await conn.fetchval(INSERT, 1, name, phone)
+                assert await conn.fetchval(LASTVAL) == new_id
+            kept = conn.fetchval(INSERT, 1, "Eve", "113")
+            new_id = await kept
+            assert await conn.fetchval(LASTVAL) == new_id
+        with tenant(2):
+            assert await _lastval(conn) is None  # reset before clinic 2's first statement
+            new_id = await conn.fetchval(INSERT, 2, "Dan", "222")
+            assert await conn.fetchval(LASTVAL) == new_id
+    finally:
+        await conn.close()
