@@ -21,6 +21,11 @@ that leaks stays a finding.
    (SELECT 1 FROM invoices i WHERE i.account_id = $1 AND i.customer_id = c.id)`, an inner
    LATERAL. A customer passes only as the one row a pinned invoice's key points at. Twins: the
    single-column key of notes, NOT IN / NOT EXISTS, an aggregate, the subquery unpinned.
+4. The same key passed through a derived table or CTE that hands the referencing column on row
+   by row: `JOIN (SELECT customer_id, count(*) FROM invoices WHERE account_id = $1 GROUP BY
+   customer_id) x ON c.id = x.customer_id`, `WITH recent AS (SELECT customer_id FROM invoices
+   WHERE account_id = $1 … LIMIT 3)`. Its value is a pinned invoice's customer_id. Twins: the
+   body unpinned, another column renamed to the key's name, an aggregate, a set operation.
 """
 
 from __future__ import annotations
@@ -234,3 +239,39 @@ def test_a_key_through_a_semi_join_pins(tmp_path: Path) -> None:
     assert _codes(
         lateral.replace("CROSS JOIN LATERAL", "LEFT JOIN LATERAL") + " ON true", tmp_path
     ) == ["TG001"]
+
+
+# ---------------------------------------------------------------- 4. a key through a derived table
+DERIVED_KEY = (
+    "SELECT c.name, x.n FROM (SELECT customer_id, count(*) AS n FROM invoices "
+    "WHERE account_id = $1 GROUP BY customer_id) x JOIN customers c ON c.id = x.customer_id"
+)
+CTE_KEY = (
+    "WITH recent AS (SELECT customer_id FROM invoices WHERE account_id = $1 ORDER BY id DESC "
+    "LIMIT 3) SELECT c.name FROM customers c JOIN recent r ON r.customer_id = c.id"
+)
+# twin: the body reads every tenant's invoices, LIMIT before any pin
+CTE_KEY_UNPINNED = (
+    "WITH recent AS (SELECT customer_id FROM invoices WHERE $1::bigint > 0 ORDER BY id DESC "
+    "LIMIT 1) SELECT c.name FROM customers c JOIN recent r ON r.customer_id = c.id"
+)
+
+
+async def test_a_key_through_a_derived_table_reads_one_tenant(db: asyncpg.Connection) -> None:
+    for tenant, name in ((1, "mine"), (2, "theirs")):
+        assert [tuple(r) for r in await db.fetch(DERIVED_KEY, tenant)] == [(name, 1)]
+        assert [r[0] for r in await db.fetch(CTE_KEY, tenant)] == [name]
+    assert [r[0] for r in await db.fetch(CTE_KEY_UNPINNED, 1)] == ["theirs"]
+
+
+def test_a_key_through_a_derived_table_pins(tmp_path: Path) -> None:
+    assert _codes(DERIVED_KEY, tmp_path) == []
+    assert _codes(CTE_KEY, tmp_path) == []
+    assert _codes(CTE_KEY_UNPINNED, tmp_path) == ["TG001", "TG001"]
+    for body in (
+        "SELECT id AS customer_id FROM invoices WHERE account_id = $1",
+        "SELECT max(customer_id) AS customer_id FROM invoices WHERE account_id = $1",
+        "SELECT customer_id FROM invoices WHERE account_id = $1 UNION SELECT 21",
+    ):
+        sql = f"SELECT c.name FROM ({body}) x JOIN customers c ON c.id = x.customer_id"
+        assert _codes(sql, tmp_path) == ["TG001"], body

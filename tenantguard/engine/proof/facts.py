@@ -1504,6 +1504,17 @@ class FactCollector:
             b = self.names.resolve(block, right, visible, lb)
             if a is None or b is None or a is b:
                 continue
+            # a derived table or CTE passing a table's column through, row by row (`_key_row`):
+            # its value is that column of a row of the table that passed the body's filters, so
+            # the key of that row (round 33: `JOIN (SELECT customer_id … FROM invoices WHERE
+            # account_id = $1 …) x ON c.id = x.customer_id`); only a referencing end comes out
+            # of it (the target must be this block's, among those the clause filters)
+            if a.kind is SourceKind.DERIVED or a.kind is SourceKind.CTE:
+                a, la = self._key_row(block, left, visible) or (a, la)
+            if b.kind is SourceKind.DERIVED or b.kind is SourceKind.CTE:
+                b, lb = self._key_row(block, right, visible) or (b, lb)
+            if a is b:
+                continue
             for one, c, other, r in ((a, la, b, lb), (b, lb, a, la)):
                 key = (id(one), c, id(other), r)
                 if key not in pairs:
