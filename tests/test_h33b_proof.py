@@ -26,6 +26,11 @@ that leaks stays a finding.
    customer_id) x ON c.id = x.customer_id`, `WITH recent AS (SELECT customer_id FROM invoices
    WHERE account_id = $1 … LIMIT 3)`. Its value is a pinned invoice's customer_id. Twins: the
    body unpinned, another column renamed to the key's name, an aggregate, a set operation.
+5. The same through a writable CTE's RETURNING: `WITH x AS (UPDATE invoices … WHERE account_id
+   = $1 RETURNING customer_id) SELECT c.name FROM customers c JOIN x ON c.id =
+   x.customer_id`. The value is the written row's (its new version: a SET or an INSERT of
+   another tenant's customer fails the key's check before the statement returns a row, shown
+   on the server). Twin: the UPDATE pinned by its id only.
 """
 
 from __future__ import annotations
@@ -275,3 +280,45 @@ def test_a_key_through_a_derived_table_pins(tmp_path: Path) -> None:
     ):
         sql = f"SELECT c.name FROM ({body}) x JOIN customers c ON c.id = x.customer_id"
         assert _codes(sql, tmp_path) == ["TG001"], body
+
+
+# ---------------------------------------------------------------- 5. a key through RETURNING
+RETURNING_KEY = (
+    "WITH x AS (UPDATE invoices SET number = number || '+' WHERE account_id = $1 "
+    "RETURNING customer_id) SELECT c.name FROM customers c JOIN x ON c.id = x.customer_id"
+)
+# the written row's new customer is another tenant's: the key's check fails the statement
+RETURNING_MOVED = RETURNING_KEY.replace("SET number = number || '+'", "SET customer_id = 21")
+INSERTED_KEY = (
+    "WITH x AS (INSERT INTO invoices (account_id, id, customer_id, number) VALUES ($1, 999, $2, "
+    "'N') RETURNING customer_id) SELECT c.name FROM customers c JOIN x ON c.id = x.customer_id"
+)
+# twin: the UPDATE is pinned by nothing but an id
+RETURNING_UNPINNED = RETURNING_KEY.replace("WHERE account_id = $1", "WHERE id = $1")
+
+
+async def test_a_key_through_returning_reads_one_tenant(db: asyncpg.Connection) -> None:
+    async def rows(sql: str, *args: object) -> list[object]:
+        writing = db.transaction()
+        await writing.start()
+        try:
+            return [r[0] for r in await db.fetch(sql, *args)]
+        finally:
+            await writing.rollback()
+
+    for tenant, name in ((1, "mine"), (2, "theirs")):
+        assert await rows(RETURNING_KEY, tenant) == [name]
+    assert await rows(INSERTED_KEY, 1, 11) == ["mine"]
+    for sql, args in ((RETURNING_MOVED, (1,)), (INSERTED_KEY, (1, 21))):
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await rows(sql, *args)
+    assert await rows(RETURNING_UNPINNED, 201) == ["theirs"]
+
+
+def test_a_key_through_returning_pins(tmp_path: Path) -> None:
+    assert _codes(RETURNING_KEY, tmp_path) == []
+    assert _codes(RETURNING_MOVED, tmp_path) == []
+    assert _codes(INSERTED_KEY, tmp_path) == []
+    assert _codes(RETURNING_UNPINNED, tmp_path) == ["TG001", "TG001"]
+    other = RETURNING_KEY.replace("RETURNING customer_id", "RETURNING id AS customer_id")
+    assert _codes(other, tmp_path) == ["TG001"]

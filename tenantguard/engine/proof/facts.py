@@ -1125,6 +1125,7 @@ class FactCollector:
         visible: Span | None = None,
         *,
         exact: bool = True,
+        returning: bool = False,
     ) -> tuple[Source, str] | None:
         """The table source and column a column reference passes through unchanged, row by
         row: itself when it names a table's column; through a derived table or CTE of one
@@ -1132,7 +1133,10 @@ class FactCollector:
         a column list) is a bare column, that column, followed on. A row of the reference is
         then a row of that table that passed the body's filters. None for anything else.
         Not `exact`: a quick look that may say yes where the exact one says no, never the
-        reverse (the items are found by their written names, without telling duplicates)."""
+        reverse (the items are found by their written names, without telling duplicates).
+        With `returning`, also through the RETURNING list of a CTE's INSERT, UPDATE or DELETE
+        (a value of the row written: its new version, for a foreign key's purpose, which the
+        server checks before the statement returns anything)."""
         for _ in range(64):  # one block deeper each step; a chain longer is not followed
             if type(column) is not exp.Column or type(column.this) is not exp.Identifier:
                 return None
@@ -1145,7 +1149,9 @@ class FactCollector:
             if source.kind not in (SourceKind.DERIVED, SourceKind.CTE) or len(source.body) != 1:
                 return None
             body = source.body[0]
-            items = projection_items(body.node) if type(body.node) is exp.Select else None
+            kind = type(body.node)
+            written = returning and (kind is exp.Insert or kind is exp.Update or kind is exp.Delete)
+            items = projection_items(body.node) if kind is exp.Select or written else None
             if not items:
                 return None
             names = source.column_names
@@ -1510,9 +1516,9 @@ class FactCollector:
             # account_id = $1 …) x ON c.id = x.customer_id`); only a referencing end comes out
             # of it (the target must be this block's, among those the clause filters)
             if a.kind is SourceKind.DERIVED or a.kind is SourceKind.CTE:
-                a, la = self._key_row(block, left, visible) or (a, la)
+                a, la = self._key_row(block, left, visible, returning=True) or (a, la)
             if b.kind is SourceKind.DERIVED or b.kind is SourceKind.CTE:
-                b, lb = self._key_row(block, right, visible) or (b, lb)
+                b, lb = self._key_row(block, right, visible, returning=True) or (b, lb)
             if a is b:
                 continue
             for one, c, other, r in ((a, la, b, lb), (b, lb, a, la)):

@@ -176,7 +176,8 @@ What pins a reference `R`:
   row read through a correlation: `(SELECT b.name FROM b WHERE b.id = a.b_id)`, and with `a`
   pinned in a semi-join's subquery: `b.id IN (SELECT a.b_id FROM a WHERE a.tenant_id = $1)`
   (`= ANY`, `=`), `EXISTS (SELECT 1 FROM a WHERE a.tenant_id = $1 AND a.b_id = b.id)`, or
-  `a.b_id` handed on row by row by a derived table or CTE of one SELECT; not
+  `a.b_id` handed on row by row by a derived table or CTE of one SELECT or by a writable
+  CTE's RETURNING; not
   `IS NOT DISTINCT FROM`, which matches NULL to NULL, NOT IN or NOT EXISTS) — a single-column
   key never does. The other way round too: with `b`
   pinned, `a.b_id = b.id` in a clause that filters `a` pins `a` when the schema sources
