@@ -435,6 +435,14 @@ def _subquery_operand(node: exp.Expression, *, scalar: bool = True) -> exp.Expre
     return None
 
 
+def _compared_query(conjunct: exp.Expression) -> tuple[exp.Expression, exp.Expression | None]:
+    """The compared expression and the subquery of `x IN (SELECT …)`, `x = ANY (SELECT …)`, `x =
+    (SELECT …)` (None for no subquery)."""
+    if type(conjunct) is exp.In:
+        return conjunct.this, conjunct.args.get("query")
+    return conjunct.this, _subquery_operand(conjunct.expression)
+
+
 def _item_name(item: exp.Expression) -> str | None:
     """A select item's name as written: its alias, or a bare column's (None otherwise)."""
     if type(item) is exp.Alias:
@@ -935,6 +943,20 @@ class FactCollector:
             item = item.this
         return self.names.tenant_column_owner(inner, item)
 
+    def _single_column_query(self, query: exp.Expression) -> tuple[Block, exp.Column] | None:
+        """The block and item of a subquery that is one SELECT of one bare column, or None."""
+        while isinstance(query, exp.Subquery | exp.Paren):
+            query = query.this
+        if type(query) is not exp.Select or len(query.expressions) != 1:
+            return None
+        inner = self.model.block_of.get(id(query))
+        item = query.expressions[0]
+        if isinstance(item, exp.Alias):
+            item = item.this
+        if inner is None or type(item) is not exp.Column:
+            return None
+        return inner, item
+
     def _same_row_fact(
         self,
         block: Block,
@@ -954,10 +976,7 @@ class FactCollector:
         DISTINCT FROM`, as the row is the same). Not `IS NOT DISTINCT FROM` (a NULL key, of
         any tenant's row, would match a subquery that returns none), `NOT IN`, `= ALL`, nor a
         set operation, an aggregate or a column of the outer row in the subquery."""
-        if type(conjunct) is exp.In:
-            column, query = conjunct.this, conjunct.args.get("query")
-        else:
-            column, query = conjunct.this, _subquery_operand(conjunct.expression)
+        column, query = _compared_query(conjunct)
         if type(column) is not exp.Column or query is None:
             return False
         name = identifier_name(column.this)
@@ -970,16 +989,10 @@ class FactCollector:
             or name in self.policy.lossy_columns  # citext, a loose collation: 'a' = 'A'
         ):
             return False
-        while isinstance(query, exp.Subquery | exp.Paren):
-            query = query.this
-        if type(query) is not exp.Select or len(query.expressions) != 1:
+        single = self._single_column_query(query)
+        if single is None or identifier_name(single[1].this) != name:
             return False
-        inner = self.model.block_of.get(id(query))
-        item = query.expressions[0]
-        if isinstance(item, exp.Alias):
-            item = item.this
-        if inner is None or type(item) is not exp.Column or identifier_name(item.this) != name:
-            return False
+        inner, item = single
         selected = self.names.resolve(inner, item, None, name)
         if selected is None or selected.block is not inner:
             return False  # the outer row's own key: TRUE for every row
@@ -1011,26 +1024,17 @@ class FactCollector:
         one row that key points at, which has that `a` row's tenant (NULL `x`: no match). One
         SELECT of one item, a column of a table read in the subquery itself (not the outer
         row's, nor through a set operation or an aggregate); the key of two columns only."""
-        if type(conjunct) is exp.In:
-            column, query = conjunct.this, conjunct.args.get("query")
-        else:
-            column, query = conjunct.this, _subquery_operand(conjunct.expression)
+        column, query = _compared_query(conjunct)
         if type(column) is not exp.Column or query is None or not self.policy.composite_keys:
             return False
         name = identifier_name(column.this)
         target = self.names.resolve(block, column, visible, name)
         if target is None or target not in filtered or not _key_table(target):
             return False
-        while isinstance(query, exp.Subquery | exp.Paren):
-            query = query.this
-        if type(query) is not exp.Select or len(query.expressions) != 1:
+        single = self._single_column_query(query)
+        if single is None:
             return False
-        inner = self.model.block_of.get(id(query))
-        item = query.expressions[0]
-        if isinstance(item, exp.Alias):
-            item = item.this
-        if inner is None or type(item) is not exp.Column:
-            return False
+        inner, item = single
         selected = identifier_name(item.this)
         referencing = self.names.resolve(inner, item, None, selected)
         if referencing is None or referencing.block is not inner or not _key_table(referencing):
