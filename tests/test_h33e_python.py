@@ -258,3 +258,54 @@ async def test_the_repositories_on_the_server(
         assert (name, sorted(every.split(","))) == ("mine", ["mine", "theirs"])  # guild 2's
     finally:
         await conn.close()
+
+
+# `operator.methodcaller("fetch", sql)` kept in a name, then called with the connection
+# (h32g's strict xfail): the call was only read written in one piece
+# (`methodcaller(…)(conn)`); kept, its SQL reached `.fetch()` unseen
+
+CALLERS = (
+    "import operator\n"
+    "from operator import methodcaller\n"
+    "\n"
+    'EVERY = operator.methodcaller("fetch", "SELECT name FROM tags WHERE guild_id = $1"[:21])\n'
+    'OWN = methodcaller("fetch", "SELECT name FROM tags WHERE guild_id = $1", 1)\n'
+    "\n"
+    "\n"
+    "async def every(conn):\n"
+    "    return await EVERY(conn)\n"  # 9
+    "\n"
+    "\n"
+    "async def own(conn):\n"
+    "    return await OWN(conn)\n"
+    "\n"
+    "\n"
+    "async def sliced(conn):\n"
+    '    m = operator.methodcaller("fetch", "SELECT name FROM tags WHERE uses >= 0")\n'  # 17
+    "    return await m(conn)\n"
+)
+
+
+def test_a_methodcaller_kept_in_a_name_sends_its_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/callers.py": CALLERS})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/callers.py", 4, 40, "TG009"),  # `"…"[:21]`: `SELECT name FROM tags`
+        ("bot/callers.py", 17, 58, "TG001"),
+    ]
+
+
+async def test_the_method_callers_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/callers.py": CALLERS})
+    import_fresh_bot(tmp_path, monkeypatch)
+    callers = importlib.import_module("bot.callers")
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert sorted(r["name"] for r in await callers.every(conn)) == ["mine", "theirs"]
+        assert sorted(r["name"] for r in await callers.sliced(conn)) == ["mine", "theirs"]
+        assert [r["name"] for r in await callers.own(conn)] == ["mine"]
+    finally:
+        await conn.close()

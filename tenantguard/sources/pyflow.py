@@ -455,8 +455,28 @@ class FilePath:
     path: str
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class MethodCaller:
+    """`operator.methodcaller("fetch", sql)` kept in a name: calling the name with a
+    connection calls its query method (h32g)."""
+
+    maker: ast.Call
+
+
+def _sql_methodcaller(node: ast.expr) -> TypeGuard[ast.Call]:
+    """`operator.methodcaller("fetch", …)`: a caller of a query method."""
+    return (
+        isinstance(node, ast.Call)
+        and _called_name(node) == "methodcaller"
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value in SQL_METHODS
+    )
+
+
 Binding = (
     Value
+    | MethodCaller
     | FilePath
     | ModuleRef
     | ImportedRef
@@ -2707,21 +2727,19 @@ class _Walker:
                 # a query method kept in a dict, list or tuple, called through an item (h32g)
                 self.sink(node, f".{kept.attr}()", certain=kept.certain)
                 return True
-        if (
-            isinstance(func, ast.Call)
-            and _called_name(func) == "methodcaller"
-            and func.args
-            and isinstance(func.args[0], ast.Constant)
-            and func.args[0].value in SQL_METHODS
-            and len(node.args) == 1
-            and not node.keywords
-        ):
+        maker: ast.expr = func
+        if isinstance(func, ast.Name):
+            caller = self.lookup(func.id)
+            if isinstance(caller, MethodCaller):  # `m = methodcaller("fetch", sql)`, `m(conn)`
+                maker = caller.maker
+        if _sql_methodcaller(maker) and len(node.args) == 1 and not node.keywords:
             # `operator.methodcaller("fetch", sql)(conn)`: conn.fetch(sql) (h32g)
             call = self._synthetic.get(id(node))
             if call is None:
-                bound = ast.Attribute(value=node.args[0], attr=func.args[0].value, ctx=ast.Load())
-                bound = ast.copy_location(bound, func)
-                call = ast.Call(func=bound, args=func.args[1:], keywords=func.keywords)
+                attr = maker.args[0].value  # type: ignore[attr-defined]
+                bound = ast.Attribute(value=node.args[0], attr=attr, ctx=ast.Load())
+                bound = ast.copy_location(bound, maker)
+                call = ast.Call(func=bound, args=maker.args[1:], keywords=maker.keywords)
                 call = self._synthetic[id(node)] = ast.copy_location(call, node)
                 call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
             self.sql_method(call, call.func)  # type: ignore[arg-type]
@@ -3112,6 +3130,8 @@ class _Walker:
         frame = self.frame_method(inner)
         if frame is not None:  # `write = df.to_sql`, `reader = partial(pd.read_sql_table, …)`
             return frame
+        if _sql_methodcaller(inner):
+            return MethodCaller(inner)
         if isinstance(inner, ast.Name):
             found = self.lookup(inner.id)
             if isinstance(found, ImportedRef) and isinstance(self.index.imported(found), tuple):
