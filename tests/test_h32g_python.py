@@ -545,15 +545,10 @@ def test_a_wrapper_given_its_sql_or_a_constant_default_passes(
 
 
 # found, not fixed (h32g): each passes silently though the SQL it sends is unpinned (the
-# methodcaller kept in a name: fixed by h33e, tests/test_h33e_python.py)
+# methodcaller kept in a name, the method stored into a module dict: fixed by h33e,
+# tests/test_h33e_python.py)
 
 NOT_FIXED = {
-    "query_method_stored_into_a_module_dict": (
-        "OPS = {}\n\n\ndef register(conn):\n"
-        '    OPS["f"] = conn.fetch\n\n\nasync def tags():\n'
-        f'    return await OPS["f"]({UNRESOLVED})\n',
-        {},
-    ),
     "changing_function_handed_as_a_value": (
         "from bot.q import PARTS\n\n\nasync def tags(conn, guild_id):\n"
         '    return await conn.fetch("".join(PARTS), guild_id)\n',

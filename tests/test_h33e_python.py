@@ -309,3 +309,53 @@ async def test_the_method_callers_on_the_server(
         assert [r["name"] for r in await callers.own(conn)] == ["mine"]
     finally:
         await conn.close()
+
+
+# a query method stored into a module's dict by a function (`OPS["fetch"] = conn.fetch`), then
+# called through an item (h32g's strict xfail): read only when the dict was written with it
+
+REGISTRY = (
+    "OPS = {}\n"
+    "\n"
+    "\n"
+    "def register(conn):\n"
+    '    OPS["fetch"] = conn.fetch\n'
+    "\n"
+    "\n"
+    "async def every():\n"
+    '    return await OPS["fetch"]("SELECT name FROM tags WHERE guild_id = $1"[:21])\n'  # 9
+    "\n"
+    "\n"
+    "async def own(guild_id):\n"
+    '    return await OPS["fetch"]("SELECT name FROM tags WHERE guild_id = $1", guild_id)\n'
+    "\n"
+    "\n"
+    "async def used():\n"
+    '    return await OPS.get("fetch")("SELECT name FROM tags WHERE uses >= 0")\n'  # 17
+)
+
+
+def test_a_query_method_stored_into_a_module_dict_sends_its_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/registry.py": REGISTRY})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/registry.py", 9, 31, "TG009"),
+        ("bot/registry.py", 17, 53, "TG001"),
+    ]
+
+
+async def test_the_registry_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/registry.py": REGISTRY})
+    import_fresh_bot(tmp_path, monkeypatch)
+    registry = importlib.import_module("bot.registry")
+    conn = await asyncpg.connect(guilds)
+    try:
+        registry.register(conn)
+        assert sorted(r["name"] for r in await registry.every()) == ["mine", "theirs"]
+        assert sorted(r["name"] for r in await registry.used()) == ["mine", "theirs"]
+        assert [r["name"] for r in await registry.own(1)] == ["mine"]
+    finally:
+        await conn.close()

@@ -2723,6 +2723,14 @@ class _Walker:
             held = func.func.value  # `ops.get("f")(sql)`
         if isinstance(held, ast.Name):
             kept = self.lookup(held.id)
+            if not isinstance(kept, QueryMethod) and self.module.tree is not None:
+                # `OPS["f"] = conn.fetch` anywhere in the module (a function registering it):
+                # an item of OPS may be that method (h32g)
+                for stored in _stored_items(self.module.tree).get(held.id, ()):
+                    certain = self.certainty(stored)
+                    if certain is not None:
+                        kept = QueryMethod(stored.attr, certain)
+                        break
             if isinstance(kept, QueryMethod) and kept.attr != "callproc":
                 # a query method kept in a dict, list or tuple, called through an item (h32g)
                 self.sink(node, f".{kept.attr}()", certain=kept.certain)
@@ -7389,6 +7397,23 @@ def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
 
 
 _GROWN_CACHE: dict[int, tuple[ast.AST, frozenset[str]]] = {}
+_STORED_CACHE: dict[int, tuple[ast.AST, dict[str, list[ast.Attribute]]]] = {}
+
+
+def _stored_items(tree: ast.Module) -> dict[str, list[ast.Attribute]]:
+    """The methods a module stores as items of a name (`OPS["f"] = conn.fetch`, in any of its
+    functions), by that name."""
+    cached = _STORED_CACHE.get(id(tree))
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    found: dict[str, list[ast.Attribute]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
+            for target in node.targets:
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    found.setdefault(target.value.id, []).append(node.value)
+    _STORED_CACHE[id(tree)] = (tree, found)
+    return found
 
 
 def _grown_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
