@@ -544,30 +544,6 @@ def test_a_wrapper_given_its_sql_or_a_constant_default_passes(
     assert _found(tmp_path, capsys, monkeypatch) == []
 
 
-# found, not fixed (h32g): each passes silently though the SQL it sends is unpinned (the
-# methodcaller kept in a name, the method stored into a module dict: fixed by h33e,
-# tests/test_h33e_python.py)
-
-NOT_FIXED = {
-    "changing_function_handed_as_a_value": (
-        "from bot.q import PARTS\n\n\nasync def tags(conn, guild_id):\n"
-        '    return await conn.fetch("".join(PARTS), guild_id)\n',
-        {
-            "bot/q.py": QUERIES,
-            "bot/admin.py": (
-                "from bot import q\n\n\ndef widen(cols):\n"
-                '    cols.append(" OR TRUE")\n\n\nlist(map(widen, [q.PARTS]))\n'
-            ),
-        },
-    ),
-}
-
-
-@pytest.mark.xfail(strict=True, reason="h32g: found, not fixed")
-@pytest.mark.parametrize("case", sorted(NOT_FIXED))
-def test_not_fixed_yet(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, case: str
-) -> None:
-    source, others = NOT_FIXED[case]
-    _project(tmp_path, {**others, "bot/tags.py": source})
-    assert _found(tmp_path, capsys, monkeypatch) != []
+# found, not fixed (h32g): three shapes that passed silently, since fixed by h33e (a
+# methodcaller kept in a name, a method stored into a module dict, a changing function
+# handed to map()): tests/test_h33e_python.py

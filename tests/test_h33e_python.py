@@ -359,3 +359,53 @@ async def test_the_registry_on_the_server(
         assert [r["name"] for r in await registry.own(1)] == ["mine"]
     finally:
         await conn.close()
+
+
+# a function that changes its parameter handed as a value, with the module's list, to
+# `map()` / `partial()` / `asyncio.to_thread()` (h32g's strict xfail): the list stayed proven
+
+PARTS = 'PARTS = ["SELECT name FROM tags WHERE guild_id = $1"]\n'
+JOINED = (
+    "from bot.q import PARTS\n"
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    '    return await conn.fetch("".join(PARTS), guild_id)\n'  # 5
+)
+WIDENS = 'from bot import q\n\n\ndef widen(cols):\n    cols.append(" OR TRUE")\n\n\n'
+SHOWS = "from bot import q\n\n\ndef widen(cols):\n    print(cols)\n\n\n"
+
+
+@pytest.mark.parametrize(
+    "hands",
+    [
+        "list(map(widen, [q.PARTS]))\n",
+        "import functools\n\nfunctools.partial(widen, q.PARTS)()\n",
+        "import asyncio\n\nasyncio.run(asyncio.to_thread(widen, q.PARTS))\n",
+    ],
+)
+def test_a_changing_function_handed_as_a_value_unproves_the_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, hands: str
+) -> None:
+    files = {"bot/q.py": PARTS, "bot/tags.py": JOINED}
+    write_guild_project(tmp_path, {**files, "bot/admin.py": WIDENS + hands})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", 5, 29, "TG009")]
+    write_guild_project(tmp_path, {**files, "bot/admin.py": SHOWS + hands})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+
+
+async def test_the_mapped_change_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    files = {"bot/q.py": PARTS, "bot/tags.py": JOINED}
+    write_guild_project(
+        tmp_path, {**files, "bot/admin.py": WIDENS + "list(map(widen, [q.PARTS]))\n"}
+    )
+    import_fresh_bot(tmp_path, monkeypatch)
+    importlib.import_module("bot.admin")
+    tags = importlib.import_module("bot.tags")
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert sorted(r["name"] for r in await tags.tags(conn, 1)) == ["mine", "theirs"]
+    finally:
+        await conn.close()

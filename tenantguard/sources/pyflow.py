@@ -5608,6 +5608,11 @@ def _read_outside_changes(text: str) -> set[str]:
     for call in _HANDED_TO.finditer(code):
         handed = _held_in(code, call.end(), ";")
         found.update(f"handed:{call.group(1)}:{n}" for n in handed)
+        applied = _APPLIED.match(code, call.end()) if call.group(1) in _APPLYING else None
+        if applied is not None:
+            # `map(widen, [q.PARTS])`, `partial(widen, PARTS)`: widen is handed them (h32g)
+            function = applied.group(1)
+            found.update(f"handed:{function}:{n}" for n in handed if n != function)
         enclosing = owners(call.start())
         if enclosing is not None and enclosing[1].intersection(handed):
             # `def a(x): widen(x)`: `a` changes what it is handed when `widen` does
@@ -5663,6 +5668,9 @@ _METHODCALLER_APPLIED = lazy_pattern(
 )
 _DEF_PARAMETERS = lazy_pattern(r"def(?<!\wdef)[ \t]+(\w+)[ \t]*\(([^)]*)\)")
 _HANDED_TO = lazy_pattern(r"(?<!def )(?<!class )\b(\w+)[ \t]*\(")
+# calls that call the function they are given first with what follows it
+_APPLYING = frozenset({"map", "partial", "starmap", "to_thread"})
+_APPLIED = lazy_pattern(r"\s*(?:\w+\s*\.\s*)*(\w+)\s*,")
 # a name given a value: `x = …`, `x: T = …`, `x := …`, a keyword or a default `x=…`
 _HOLDER = lazy_pattern(r"(?<!\w)(\w+)[ \t]*(?::[^=\n:]*)?(?::=|(?<![=!<>:])=(?!=))")
 _FOR_HOLDER = lazy_pattern(r"for(?<!\wfor)[ \t]+([\w \t,()\[\]]+?)[ \t]+in(?!\w)")
