@@ -409,3 +409,68 @@ async def test_the_mapped_change_on_the_server(
         assert sorted(r["name"] for r in await tags.tags(conn, 1)) == ["mine", "theirs"]
     finally:
         await conn.close()
+
+
+# a dataclass of queries made with no arguments (`Q = Queries()`): its fields hold their
+# defaults, read as "a field: its default, unless the constructor is given another" (TG009 on
+# every constant query of the project, the leak among them a warning)
+
+DATACLASS = (
+    "import os\n"
+    "from dataclasses import dataclass\n"
+    "\n"
+    "\n"
+    "@dataclass(frozen=True)\n"
+    "class Queries:\n"
+    '    every: str = "SELECT name FROM tags"\n'  # 7
+    '    own: str = "SELECT name FROM tags WHERE guild_id = $1"\n'
+    "\n"
+    "\n"
+    "Q = Queries()\n"
+    'GIVEN = Queries(own=os.environ.get("OWN", "SELECT name FROM tags WHERE $1 > 0"))\n'
+    "\n"
+    "\n"
+    "async def every(conn):\n"
+    "    return await conn.fetch(Q.every)\n"
+    "\n"
+    "\n"
+    "async def own(conn, guild_id):\n"
+    "    return await conn.fetch(Q.own, guild_id)\n"  # 20
+    "\n"
+    "\n"
+    "async def given(conn, guild_id):\n"
+    "    return await conn.fetch(GIVEN.own, guild_id)\n"  # 24
+)
+
+
+def test_a_dataclass_made_with_no_arguments_holds_its_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/queries.py": DATACLASS})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/queries.py", 7, 36, "TG001"),
+        ("bot/queries.py", 12, 61, "TG001"),  # the environment's default, where written
+        ("bot/queries.py", 24, 29, "TG009"),  # given another: not its default
+    ]
+    # the defaults rewritten, or the field set on the object: what it holds is not known
+    for change in (
+        'from bot.queries import Queries\nQueries.__init__.__defaults__ = ("x", "y")\n',
+        'from bot.queries import Q\nobject.__setattr__(Q, "own", "x")\n',
+    ):
+        write_guild_project(tmp_path, {"bot/queries.py": DATACLASS, "bot/admin.py": change})
+        assert ("bot/queries.py", 20, 29, "TG009") in _found(tmp_path, capsys, monkeypatch)
+
+
+async def test_the_dataclass_queries_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/queries.py": DATACLASS})
+    import_fresh_bot(tmp_path, monkeypatch)
+    queries = importlib.import_module("bot.queries")
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert sorted(r["name"] for r in await queries.every(conn)) == ["mine", "theirs"]
+        assert [r["name"] for r in await queries.own(conn, 1)] == ["mine"]
+        assert sorted(r["name"] for r in await queries.given(conn, 1)) == ["mine", "theirs"]
+    finally:
+        await conn.close()

@@ -247,6 +247,8 @@ class InstanceRef:
     # made here by calling the class (`Queries()`): of that class itself, so a subclass's
     # override is not what it runs (`self` in a method may be of any subclass)
     exact: bool = False
+    # made by calling the class with no arguments: a dataclass's fields hold their defaults
+    bare: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -577,6 +579,8 @@ class ClassInfo:
     base_exprs: list[ast.expr] = field(default_factory=list)
     base_env: dict[str, Binding] = field(default_factory=dict)  # names the bases are read in
     top: bool = True  # defined by the module's body (not inside a function, whose body runs later)
+    # a dataclass's fields' defaults (an attribute is a hole: a constructor may give another)
+    defaults: dict[str, Binding] = field(default_factory=dict)
     _instance: dict[str, Value] | None = None
     _order: tuple[list[ClassInfo], bool] | None = None
 
@@ -1979,6 +1983,8 @@ class _Walker:
                     and "ClassVar" not in ast.unparse(statement.annotation)
                 ):
                     field_name = statement.target.id
+                    if _plain_dataclass(info):  # what `Queries()` holds
+                        info.defaults[field_name] = info.attributes[field_name]
                     info.attributes[field_name] = hole(
                         statement,
                         self.origin,
@@ -2006,6 +2012,7 @@ class _Walker:
                     else f"`{info.name}.{name}` is assigned again outside the class body"
                 )
                 info.attributes[name] = hole(node, self.origin, reason)
+                info.defaults.pop(name, None)
         self.env, self.ever, self.outer, self._in_class_body = saved
         self.bind(node.name, ClassRef(info))
 
@@ -3381,7 +3388,9 @@ class _Walker:
         if isinstance(made, ImportedRef):
             imported = self.index.imported(made)
             made = imported if isinstance(imported, ClassRef) else made
-        return InstanceRef(made.info, exact=True) if isinstance(made, ClassRef) else None
+        if not isinstance(made, ClassRef):
+            return None
+        return InstanceRef(made.info, exact=True, bare=not node.args and not node.keywords)
 
     def binding_of_receiver(self, node: ast.expr) -> Binding | None:
         """The reference an expression stands for (`self`, a class, a module), if any."""
@@ -3713,7 +3722,9 @@ class _Walker:
             imported = self.index.imported(base)  # `from m import Repo`: Repo.X
             base = imported if isinstance(imported, ClassRef) else base
         if isinstance(base, InstanceRef):
-            return self.index.instance_attribute(base.info, node.attr, node, exact=base.exact)
+            return self.index.instance_attribute(
+                base.info, node.attr, node, exact=base.exact, bare=base.bare
+            )
         if isinstance(base, ClassRef) and base.any_subclass:
             # `cls.X`: the class's X or a subclass's (what instances are given included: more
             # values, each checked)
@@ -6634,18 +6645,22 @@ class ProjectIndex:
         return None
 
     def instance_attribute(
-        self, info: ClassInfo, name: str, node: ast.AST, *, exact: bool = False
+        self, info: ClassInfo, name: str, node: ast.AST, *, exact: bool = False, bare: bool = False
     ) -> Binding | None:
         """`self.X`: the class attribute (through the project bases), what methods assign to
         `self.X`, and (unless the object is `exact`ly of that class) what the project's
-        subclasses set X to — any of them."""
+        subclasses set X to — any of them. Of an object made with no arguments (`bare`), a
+        dataclass field's default."""
         order, complete = self.bases(info)
         subclasses = [] if exact else self._subclasses(info)
         origin = info.module.origin
         values: list[Binding] = []
         for cls in order:
             if name in cls.attributes:
-                values.append(cls.attributes[name])
+                held = cls.defaults.get(name) if bare and exact else None
+                if held is not None and self.changed_outside("__defaults__", dunder=True):
+                    held = None  # `Queries.__init__.__defaults__ = (…)` somewhere
+                values.append(cls.attributes[name] if held is None else held)
                 break
         passed = self._passed_to_base(order, name)
         given = None if passed is not None else self._given_by_subclasses(info, subclasses, name)
@@ -8145,6 +8160,15 @@ def _makes_records(info: ClassInfo) -> bool:
         if _dotted(target).rsplit(".", 1)[-1] in _RECORD_DECORATORS:
             return True
     return any(_dotted(base).rsplit(".", 1)[-1] in _RECORD_BASES for base in info.base_exprs)
+
+
+def _plain_dataclass(info: ClassInfo) -> bool:
+    """A class made a dataclass by the standard library's decorator (no other way to make it a
+    record, as a pydantic settings class's fields read the environment)."""
+    decorators = [d.func if isinstance(d, ast.Call) else d for d in info.node.decorator_list]
+    return any(
+        _dotted(d) in ("dataclass", "dataclasses.dataclass") for d in decorators
+    ) and not any(_dotted(base).rsplit(".", 1)[-1] in _RECORD_BASES for base in info.base_exprs)
 
 
 def _is_enum(info: ClassInfo) -> bool:
