@@ -474,3 +474,53 @@ async def test_the_dataclass_queries_on_the_server(
         assert sorted(r["name"] for r in await queries.given(conn, 1)) == ["mine", "theirs"]
     finally:
         await conn.close()
+
+
+# a method read off an object into a name (`fetch = self._fetch`), then called: the call was
+# read as of the plain function, `self` filled by its first argument — the SQL given read as
+# `self`, the next argument (`guild_id`, a value) as the SQL: TG009 on a pinned query, and an
+# unpinned one unseen at its call
+
+BOUND = (
+    "class Repo:\n"
+    "    def __init__(self, pool):\n"
+    "        self.pool = pool\n"
+    "\n"
+    "    async def _fetch(self, sql, *args):\n"
+    "        async with self.pool.acquire() as c:\n"
+    "            return await c.fetch(sql, *args)\n"  # 7
+    "\n"
+    "    async def own(self, guild_id):\n"
+    "        fetch = self._fetch\n"
+    '        return await fetch("SELECT name FROM tags WHERE guild_id = $1", guild_id)\n'
+    "\n"
+    "    async def every(self):\n"
+    "        fetch = self._fetch\n"
+    '        return await fetch("SELECT name FROM tags WHERE guild_id = $1"[:21])\n'  # 15
+)
+
+
+def test_a_method_kept_in_a_name_is_called_without_self(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": BOUND})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        # (the method's parameter: the method is handed out as a value, a known leftover)
+        ("bot/repo.py", 7, 34, "TG009"),
+        ("bot/repo.py", 15, 28, "TG009"),  # `SELECT name FROM tags`
+    ]
+
+
+async def test_the_kept_method_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": BOUND})
+    import_fresh_bot(tmp_path, monkeypatch)
+    repo = importlib.import_module("bot.repo")
+    pool = await asyncpg.create_pool(guilds, min_size=1, max_size=1)
+    try:
+        tags = repo.Repo(pool)
+        assert [r["name"] for r in await tags.own(1)] == ["mine"]
+        assert sorted(r["name"] for r in await tags.every()) == ["mine", "theirs"]
+    finally:
+        await pool.close()

@@ -232,6 +232,8 @@ class ImportedRef:
 @dataclass(frozen=True, slots=True, eq=False)
 class FuncRef:
     info: FunctionInfo
+    # a method read off an object (`fetch = self._fetch`): calling it passes no `self`
+    bound: bool = False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -3090,6 +3092,7 @@ class _Walker:
             binding = self.lookup(func.id)
             if isinstance(binding, FuncRef | ImportedRef):
                 targets = self.index.callees(binding)
+                bound = isinstance(binding, FuncRef) and binding.bound
         else:
             receiver = self.binding_of_receiver(func.value)
             if isinstance(receiver, InstanceRef | ClassRef):
@@ -3412,6 +3415,12 @@ class _Walker:
                 return self.index.attribute_of(base, node.attr)
             if isinstance(base, ClassRef | InstanceRef):
                 found = self.index.class_attribute(base.info, node.attr)
+                if (
+                    isinstance(base, InstanceRef)
+                    and isinstance(found, FuncRef)
+                    and found.info.method_kind == "method"
+                ):
+                    return FuncRef(found.info, bound=True)  # `fetch = self._fetch`
                 return found if isinstance(found, ClassRef | FuncRef) else None
         return None
 
