@@ -524,3 +524,33 @@ async def test_the_kept_method_on_the_server(
         assert sorted(r["name"] for r in await tags.every()) == ["mine", "theirs"]
     finally:
         await pool.close()
+
+
+# the method named by a constant through getattr (`getattr(self, "_fetch")(sql)`): the call
+# was read as no project call (its SQL unseen at the call)
+
+GETATTR = (
+    "\n"
+    "    async def every_named(self):\n"
+    '        fetch = getattr(self, "_fetch")\n'
+    '        return await getattr(self, "_fetch")("SELECT name FROM tags WHERE guild_id = $1"[:21])\n'
+)
+
+
+def test_a_method_named_through_getattr_is_called(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = BOUND.replace(
+        "        fetch = self._fetch\n", "        fetch = getattr(self, '_fetch')\n"
+    )
+    write_guild_project(tmp_path, {"bot/repo.py": source})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/repo.py", 7, 34, "TG009"),
+        ("bot/repo.py", 15, 28, "TG009"),
+    ]
+    write_guild_project(tmp_path, {"bot/repo.py": BOUND + GETATTR})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/repo.py", 7, 34, "TG009"),
+        ("bot/repo.py", 15, 28, "TG009"),
+        ("bot/repo.py", 19, 46, "TG009"),
+    ]

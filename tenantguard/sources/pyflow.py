@@ -2165,6 +2165,15 @@ class _Walker:
             return
         node = self._frame_call(node)
         func = node.func
+        named = self._named_attribute(func)
+        if named is not None:
+            # `getattr(self, "_fetch")(sql)`: `self._fetch(sql)`, placed where it is
+            call = self._synthetic.get(id(node))
+            if call is None:
+                call = ast.copy_location(ast.Call(named, node.args, node.keywords), node)
+                call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+                self._synthetic[id(node)] = call
+            node, func = call, call.func
         if isinstance(func, ast.Attribute):
             name = func.attr
             if name in _LOG_METHODS and "log" in _receiver_name(func.value).lower():
@@ -2399,6 +2408,14 @@ class _Walker:
                     calls.append(call)
                 return calls
         return [node]
+
+    def _named_attribute(self, node: ast.expr) -> ast.Attribute | None:
+        """`getattr(obj, "name")` (the built-in, the name a constant): `obj.name`, placed
+        where it is; else None."""
+        chosen = _getattr_of(node) if isinstance(node, ast.Call) else None
+        if chosen is None or not isinstance(chosen[1], str) or self.lookup("getattr") is not None:
+            return None
+        return ast.copy_location(ast.Attribute(chosen[0], chosen[1], ast.Load()), node)
 
     def _unwrapped(self, node: ast.Call) -> ast.Call:
         """The pandas/polars (or table-copy) call a call makes through `getattr(pd,
@@ -3148,6 +3165,11 @@ class _Walker:
         frame = self.frame_method(inner)
         if frame is not None:  # `write = df.to_sql`, `reader = partial(pd.read_sql_table, …)`
             return frame
+        named = self._named_attribute(inner)
+        if named is not None:
+            method = self.binding_of_receiver(named)
+            if isinstance(method, FuncRef):  # `fetch = getattr(self, "_fetch")`
+                return method
         if _sql_methodcaller(inner):
             return MethodCaller(inner)
         if isinstance(inner, ast.Name):
