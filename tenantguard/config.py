@@ -842,7 +842,7 @@ def _build_policy(
                 setting_pinned=_quoted_names(pinned),
                 setting_indices={sql_name(n): i for n, i in indices.items()},
             )
-    if schema is not None and schema.views:
+    if schema is not None and (schema.views or schema.functions):
         failing = failing_views(schema, policy)
         if failing:
             policy = policy.replace(failing_views={sql_name(v): c for v, c in failing.items()})

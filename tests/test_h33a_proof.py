@@ -12,6 +12,9 @@ rows; tests/fixtures/h33a_corpus.sql). Each class: the leak shown on the server,
    ticket of 8 points. The same condition written in a derived table was TG013 already.
    Twins: the plain pin stays proven, and a view whose conditions cannot fail is pinned by
    the dearer forms too.
+   A function of the schema without parameters read in FROM is the same: a STABLE SQL
+   function of one SELECT is inlined as a view is; a VOLATILE one, or a PL/pgSQL one's RETURN
+   QUERY, runs whole on every workspace's rows before any pin (`WHERE workspace_id = $1` too).
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ CREATE VIEW v_ratio_sb WITH (security_barrier) AS
   SELECT id, workspace_id, title FROM tickets WHERE 100 / (points - 8) <> 0;
 CREATE VIEW v_over_ratio AS SELECT * FROM v_ratio;
 CREATE VIEW v_plain AS SELECT id, workspace_id, title FROM tickets WHERE title <> '';
+CREATE FUNCTION ratio_stable() RETURNS SETOF tickets LANGUAGE sql STABLE
+  AS 'SELECT * FROM tickets WHERE 100 / (points - 8) <> 0';
+CREATE FUNCTION ratio_volatile() RETURNS SETOF tickets LANGUAGE sql
+  AS 'SELECT * FROM tickets WHERE 100 / (points - 8) <> 0';
+CREATE FUNCTION ratio_plpgsql() RETURNS SETOF tickets LANGUAGE plpgsql STABLE
+  AS $$ BEGIN RETURN QUERY SELECT * FROM tickets WHERE 100 / (points - 8) <> 0; END $$;
+CREATE FUNCTION plain_stable() RETURNS SETOF tickets LANGUAGE sql STABLE
+  AS 'SELECT * FROM tickets WHERE length(title) > 0';
 """
 DATA = """
 INSERT INTO workspaces VALUES (1, 'mine'), (2, 'victim');
@@ -103,3 +114,35 @@ def test_a_views_failing_condition_before_a_dearer_pin_is_tg013(tmp_path: Path) 
         assert _codes(DEAR[name][0].format(v=view), tmp_path) == ["TG013"], (view, name)
     for name, (sql, _) in DEAR.items():
         assert _codes(sql.format(v="v_plain"), tmp_path) == [], name
+
+
+# the function's call, read as a table; whether the plain pin runs first (inlined), or nothing
+# does (the body runs whole)
+FUNCTIONS = {"ratio_stable()": True, "ratio_volatile()": False, "ratio_plpgsql()": False}
+TEXT_PIN = DEAR["a cast to text"]
+
+
+async def test_a_functions_failing_condition_runs_before_the_readers_pin(workspaces: str) -> None:
+    conn = await asyncpg.connect(workspaces)
+    try:
+        for function, inlined in FUNCTIONS.items():
+            if inlined:
+                rows = await conn.fetch(PLAIN.format(v=function), 1)
+                assert [r["title"] for r in rows] == ["my ticket"]
+            else:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(PLAIN.format(v=function), 1)
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await conn.fetch(TEXT_PIN[0].format(v=function), TEXT_PIN[1])
+        rows = await conn.fetch(TEXT_PIN[0].format(v="plain_stable()"), TEXT_PIN[1])
+        assert [r["title"] for r in rows] == ["my ticket"]
+    finally:
+        await conn.close()
+
+
+def test_a_functions_failing_condition_before_the_pin_is_tg013(tmp_path: Path) -> None:
+    for function, inlined in FUNCTIONS.items():
+        assert _codes(PLAIN.format(v=function), tmp_path) == ([] if inlined else ["TG013"])
+        assert _codes(TEXT_PIN[0].format(v=function), tmp_path) == ["TG013"], function
+    assert _codes(TEXT_PIN[0].format(v="plain_stable()"), tmp_path) == []
+    assert _codes(PLAIN.format(v="plain_stable()"), tmp_path) == []

@@ -6070,24 +6070,42 @@ def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
             return True
         return False if any(f.code == "TG013" for f in findings) else None
 
+    # what a read runs: a view's query (inlined), a function's queries without parameters
+    # (one SELECT of a STABLE or IMMUTABLE SQL function is inlined; any other body runs whole,
+    # on every tenant's rows, before the reader's pin: -1, every pin too dear)
+    bodies: dict[str, tuple[list[ViewInfo], bool]] = {
+        name: ([view], True)
+        for name, view in schema.views.items()
+        if name not in schema.materialized
+    }
+    for name, function in schema.functions.items():
+        if name in bodies or function.parameters or function.overloads:
+            continue
+        statements = list(function.body if function.returned is None else function.returned)
+        outputs = list(function.outputs) or None
+        inlined = (
+            function.returned is None
+            and len(statements) == 1
+            and table_name(sql_name(name)) in policy.stable_functions
+        )
+        bodies[name] = ([ViewInfo(q, outputs) for q in statements], inlined)
     found: dict[str, float] = {}
     changed = True
     while changed:  # a view over such a view is one too, whatever order the schema makes them
         changed = False
         reading = policy.replace(failing_views={sql_name(v): c for v, c in found.items()})
-        for name, view in schema.views.items():
+        for name, (queries, inlined) in bodies.items():
             if (
                 name in found
-                or name in schema.materialized  # its rows are made before any reader's condition
                 or not policy.is_tenant_table(table_name(sql_name(name)))
                 or policy.unpinnable.get(table_name(sql_name(name)))
-                or proven(view, f"v.{column} IN ($1)", reading) is not False
+                or not any(proven(q, f"v.{column} IN ($1)", reading) is False for q in queries)
             ):
                 continue
-            cost = 0.0
-            for casts in range(8):
+            cost = 0.0 if inlined else -1.0
+            for casts in range(8 if inlined else 0):
                 pin = f"v.{column} = $1" + "::bigint" * casts
-                if proven(view, pin, reading) is not True:
+                if proven(queries[0], pin, reading) is not True:
                     break
                 parsed = sqlglot.parse_one(pin, read="postgres")
                 if isinstance(parsed, exp.Expression):

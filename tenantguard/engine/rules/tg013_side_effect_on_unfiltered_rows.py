@@ -170,7 +170,9 @@ cheapest conditions first (the view's own on a tie), so `SELECT * FROM v_ratio W
 workspace_id::text = $1` fails on another tenant's row when the view filters `100 / (points -
 8) <> 0`. Reported where the pin costs more than the dearest the schema reader found to run
 first (`Policy.failing_views`), or casts or calls a function on the column (not leakproof: a
-security barrier view runs its own conditions before it whatever it costs).
+security barrier view runs its own conditions before it whatever it costs). A function of
+the schema without parameters read in FROM is judged alike: one SELECT of a STABLE or IMMUTABLE
+SQL function is inlined as a view is, any other body runs whole before every pin.
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
