@@ -596,6 +596,7 @@ def _build_policy(
         table_name,
     )
     from tenantguard.sources.schema import (
+        failing_columns,
         failing_views,
         filled_tables,
         hidden_writes,
@@ -846,6 +847,12 @@ def _build_policy(
         failing = failing_views(schema, policy)
         if failing:
             policy = policy.replace(failing_views={sql_name(v): c for v, c in failing.items()})
+    if schema is not None and schema.views:
+        tested = failing_columns(schema, policy)
+        if tested:
+            policy = policy.replace(
+                failing_columns={sql_name(v): {sql_name(c) for c in cs} for v, cs in tested.items()}
+            )
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)
         if leaky:

@@ -15,6 +15,12 @@ rows; tests/fixtures/h33a_corpus.sql). Each class: the leak shown on the server,
    A function of the schema without parameters read in FROM is the same: a STABLE SQL
    function of one SELECT is inlined as a view is; a VOLATILE one, or a PL/pgSQL one's RETURN
    QUERY, runs whole on every workspace's rows before any pin (`WHERE workspace_id = $1` too).
+
+2. A reader's condition on a view's failing column. A view whose conditions cannot fail but
+   that shows `100 / (points - 8) AS r`: the reader's `r <> 0` is pushed into the view's scan
+   and runs there before a dearer pin (`workspace_id::text = $1`), on every workspace's rows.
+   The same written over a derived table was TG013; over the view it passed. Twins: the plain
+   pin runs first (proven), and a condition on another column of the view is no finding.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ CREATE FUNCTION ratio_volatile() RETURNS SETOF tickets LANGUAGE sql
   AS 'SELECT * FROM tickets WHERE 100 / (points - 8) <> 0';
 CREATE FUNCTION ratio_plpgsql() RETURNS SETOF tickets LANGUAGE plpgsql STABLE
   AS $$ BEGIN RETURN QUERY SELECT * FROM tickets WHERE 100 / (points - 8) <> 0; END $$;
+CREATE VIEW v_shows_ratio AS SELECT id, workspace_id, title, 100 / (points - 8) AS r FROM tickets;
 CREATE FUNCTION plain_stable() RETURNS SETOF tickets LANGUAGE sql STABLE
   AS 'SELECT * FROM tickets WHERE length(title) > 0';
 """
@@ -146,3 +153,31 @@ def test_a_functions_failing_condition_before_the_pin_is_tg013(tmp_path: Path) -
         assert _codes(TEXT_PIN[0].format(v=function), tmp_path) == ["TG013"], function
     assert _codes(TEXT_PIN[0].format(v="plain_stable()"), tmp_path) == []
     assert _codes(PLAIN.format(v="plain_stable()"), tmp_path) == []
+
+
+TESTED = {
+    "SELECT title FROM v_shows_ratio WHERE r <> 0 AND workspace_id::text = $1": ("1", True),
+    "SELECT title FROM v_shows_ratio v WHERE v.r <> 0 AND v.workspace_id::text = $1": ("1", True),
+    "SELECT title FROM v_shows_ratio WHERE r <> 0 AND workspace_id = $1": (1, False),
+    "SELECT title FROM v_shows_ratio WHERE title <> '' AND workspace_id::text = $1": ("1", False),
+}
+
+
+async def test_a_readers_condition_on_a_failing_view_column_runs_before_a_dear_pin(
+    workspaces: str,
+) -> None:
+    conn = await asyncpg.connect(workspaces)
+    try:
+        for sql, (mine, leaks) in TESTED.items():
+            if leaks:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(sql, mine)
+            else:
+                assert [r["title"] for r in await conn.fetch(sql, mine)] == ["my ticket"], sql
+    finally:
+        await conn.close()
+
+
+def test_a_readers_condition_on_a_failing_view_column_is_tg013(tmp_path: Path) -> None:
+    for sql, (_, leaks) in TESTED.items():
+        assert _codes(sql, tmp_path) == (["TG013"] if leaks else []), sql

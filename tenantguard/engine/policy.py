@@ -303,6 +303,7 @@ class Policy:
         "exact_domains",
         "exact_functions",
         "extension_functions",
+        "failing_columns",
         "failing_views",
         "foreign_keys",
         "functions",
@@ -476,6 +477,11 @@ class Policy:
     # that costs as much or more, on every tenant's rows -> the dearest pin known to run first
     # (in TG013's operator units, from above; TG013, round 33)
     failing_views: Mapping[str, float]
+    # views of the schema sources pinned from outside -> their output columns computed by an
+    # expression that may fail (`100 / (points - 8) AS r`): a reader's condition on one is
+    # pushed into the view's scan, and runs there before any pin dearer than `tenant_id = V`
+    # (TG013, round 33)
+    failing_columns: Mapping[str, frozenset[str]]
     # tenant tables with a unique index comparing the tenant column otherwise than `=` does (a
     # collation that is not deterministic, an operator class): an ON CONFLICT target naming the
     # column plainly infers it, and 'acme''s insert lands on 'ACME''s row
@@ -544,6 +550,7 @@ class Policy:
         stable_functions: Iterable[str] = (),
         volatile_views: Iterable[str] = (),
         failing_views: Mapping[str, float] | None = None,
+        failing_columns: Mapping[str, Iterable[str]] | None = None,
         renaming_views: Iterable[str] = (),
         write_views: Mapping[str, Iterable[str]] | None = None,
         pinned_relations: Mapping[str, str] | None = None,
@@ -688,6 +695,13 @@ class Policy:
             "failing_views",
             MappingProxyType(
                 {normalize_name(v): float(c) for v, c in (failing_views or {}).items()}
+            ),
+        )
+        init(
+            self,
+            "failing_columns",
+            MappingProxyType(
+                {normalize_name(v): _names(cs) for v, cs in (failing_columns or {}).items()}
             ),
         )
         init(self, "renaming_views", _names(renaming_views))
@@ -985,6 +999,9 @@ class Policy:
             "stable_functions": {sql_name(f) for f in self.stable_functions},
             "volatile_views": {sql_name(v) for v in self.volatile_views},
             "failing_views": {sql_name(v): c for v, c in self.failing_views.items()},
+            "failing_columns": {
+                sql_name(v): {sql_name(c) for c in cs} for v, cs in self.failing_columns.items()
+            },
             "renaming_views": {sql_name(v) for v in self.renaming_views},
             "pinned_relations": {sql_name(r): e for r, e in self.pinned_relations.items()},
             "write_views": {

@@ -172,7 +172,10 @@ workspace_id::text = $1` fails on another tenant's row when the view filters `10
 first (`Policy.failing_views`), or casts or calls a function on the column (not leakproof: a
 security barrier view runs its own conditions before it whatever it costs). A function of
 the schema without parameters read in FROM is judged alike: one SELECT of a STABLE or IMMUTABLE
-SQL function is inlined as a view is, any other body runs whole before every pin.
+SQL function is inlined as a view is, any other body runs whole before every pin. So is a
+reader's condition on a view's column that an expression which may fail computes
+(`Policy.failing_columns`: `WHERE r <> 0` of a view showing `100 / (points - 8) AS r`) beside
+a pin dearer than the plain one: pushed into the view's scan, it runs first.
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
@@ -297,7 +300,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         analysis = build_proof(ctx.tree, ctx.policy)[1]
     revealed = _revealed(ctx, analysis)
     yield from _errors_before_the_pin(ctx, analysis, revealed)
-    if ctx.policy.failing_views:
+    if ctx.policy.failing_views or ctx.policy.failing_columns:
         yield from _failing_views_before_the_pin(ctx, analysis)
     yield from _random_before_the_pin(ctx, analysis)
     yield from _failing_alike_before_the_pin(ctx, analysis, revealed)
@@ -1530,15 +1533,14 @@ def _failing_views_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[
     failing = ctx.policy.failing_views
     for block in analysis.model.blocks:
         for source in block.every_source:
-            if (
-                source.kind is not SourceKind.TABLE
-                or source.table is None
-                or source.table not in failing
-                or not source.pinned
-                or (
-                    _pin_cost(source, analysis) <= failing[source.table]
-                    and not _pin_calls_on_the_column(source)
-                )
+            if source.kind is not SourceKind.TABLE or source.table is None or not source.pinned:
+                continue
+            # a condition of the reader on a column the view computes by an expression that
+            # may fail runs in the view's scan too, costing more than the plain pin
+            tested = _tests_a_failing_column(block, source, ctx.policy)
+            bound = _PLAIN_PIN_COST if tested else failing.get(source.table)
+            if bound is None or (
+                _pin_cost(source, analysis) <= bound and not _pin_calls_on_the_column(source)
             ):
                 continue
             yield ctx.finding(
@@ -1549,6 +1551,28 @@ def _failing_views_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[
                 "than it: the error shows another tenant's row",
                 f"pin {source.name} by `{source.name}.{ctx.policy.tenant_column} = $n` alone",
             )
+
+
+# the plain pin of a column by a value: one operator
+_PLAIN_PIN_COST = 1.0
+
+
+def _tests_a_failing_column(block: Block, source: Source, policy: Policy) -> bool:
+    """Whether the block's WHERE or a join's ON reads a column of `source` (a view) that the
+    view computes by an expression that may fail (`Policy.failing_columns`); an unqualified
+    column of that name counts."""
+    columns = policy.failing_columns.get(source.table or "")
+    if not columns:
+        return False
+    conditions = [block.node.args.get("where")]
+    conditions += [j.args.get("on") for j in block.node.args.get("joins") or ()]
+    for condition in conditions:
+        if condition is None:
+            continue
+        for column in condition.find_all(exp.Column):
+            if column.name in columns and column.table in ("", source.name):
+                return True
+    return False
 
 
 def _pin_calls_on_the_column(source: Source) -> bool:
