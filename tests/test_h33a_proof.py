@@ -19,8 +19,9 @@ rows; tests/fixtures/h33a_corpus.sql). Each class: the leak shown on the server,
 2. A reader's condition on a view's failing column. A view whose conditions cannot fail but
    that shows `100 / (points - 8) AS r`: the reader's `r <> 0` is pushed into the view's scan
    and runs there before a dearer pin (`workspace_id::text = $1`), on every workspace's rows.
-   The same written over a derived table was TG013; over the view it passed. Twins: the plain
-   pin runs first (proven), and a condition on another column of the view is no finding.
+   The same written over a derived table was TG013; over the view it passed, as did the test
+   over a derived table, a CTE (the column renamed) or a view reading such a view. Twins: the
+   plain pin runs first (proven), and a condition on another column of the view is no finding.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ CREATE FUNCTION ratio_volatile() RETURNS SETOF tickets LANGUAGE sql
 CREATE FUNCTION ratio_plpgsql() RETURNS SETOF tickets LANGUAGE plpgsql STABLE
   AS $$ BEGIN RETURN QUERY SELECT * FROM tickets WHERE 100 / (points - 8) <> 0; END $$;
 CREATE VIEW v_shows_ratio AS SELECT id, workspace_id, title, 100 / (points - 8) AS r FROM tickets;
+CREATE VIEW v_over_shows AS SELECT * FROM v_shows_ratio;
 CREATE FUNCTION plain_stable() RETURNS SETOF tickets LANGUAGE sql STABLE
   AS 'SELECT * FROM tickets WHERE length(title) > 0';
 """
@@ -160,6 +162,17 @@ TESTED = {
     "SELECT title FROM v_shows_ratio v WHERE v.r <> 0 AND v.workspace_id::text = $1": ("1", True),
     "SELECT title FROM v_shows_ratio WHERE r <> 0 AND workspace_id = $1": (1, False),
     "SELECT title FROM v_shows_ratio WHERE title <> '' AND workspace_id::text = $1": ("1", False),
+    # the condition over a derived table, a CTE or a view that shows the column is pushed too
+    "SELECT title FROM (SELECT * FROM v_shows_ratio) d WHERE d.r <> 0 AND d.workspace_id::text"
+    " = $1": ("1", True),
+    "WITH d AS (SELECT title, r AS q, workspace_id FROM v_shows_ratio) SELECT title FROM d"
+    " WHERE d.q <> 0 AND d.workspace_id::text = $1": ("1", True),
+    "SELECT title FROM v_over_shows WHERE r <> 0 AND workspace_id::text = $1": ("1", True),
+    "SELECT title FROM v_over_shows WHERE r <> 0 AND workspace_id = $1": (1, False),
+    "SELECT title FROM (SELECT * FROM v_shows_ratio) d WHERE d.r <> 0 AND d.workspace_id = $1": (
+        1,
+        False,
+    ),
 }
 
 

@@ -6116,42 +6116,59 @@ def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
 
 
 def failing_columns(schema: SchemaInfo, policy: Policy) -> dict[str, set[str]]:
-    """The output columns of the views pinned from outside (and of the STABLE SQL functions
-    without parameters, inlined as views are) computed by an expression that may fail: TG013
-    when a reader tests one beside a pin PostgreSQL runs last (`WHERE v.r IS NULL AND
-    v.tenant_id IN ($1)`). A reader's condition on one is pushed into the view's scan, where it
-    runs before any pin dearer than the plain one (round 33: `WHERE r <> 0 AND
-    workspace_id::text = $1` of a view showing `100 / (points - 8) AS r`)."""
-    from tenantguard.engine.analyze import analyze_statement
-    from tenantguard.engine.findings import Severity
-
+    """The output columns of the views pinned from outside computed by an expression that may
+    fail: TG013 when a reader tests one beside a pin PostgreSQL runs last (`WHERE v.r IS NULL
+    AND v.tenant_id IN ($1)`), to a fixed point over views of views. A reader's condition on
+    one is pushed into the view's scan, where it runs before any pin dearer than the plain one
+    (round 33: `WHERE r <> 0 AND workspace_id::text = $1` of a view showing `100 / (points -
+    8) AS r`)."""
     column = policy.tenant_column
     found: dict[str, set[str]] = {}
     queries = {name: view for name, view in schema.views.items() if name not in schema.materialized}
-    for name, view in queries.items():
-        relation = table_name(sql_name(name))
-        shown = policy.table_columns.get(relation)
-        if not policy.is_tenant_table(relation) or policy.unpinnable.get(relation) or not shown:
-            continue
-        listed = ", ".join(_quoted(c) for c in view.columns or ())
-        alias = f"v({listed})" if listed else "v"
-
-        def tested(names: list[str]) -> bool:
-            """TG013 for a test of these columns beside the dearest pin."""
-            test = " OR ".join(f"v.{_quoted(n)} IS NULL" for n in names)
-            probe = (
-                f"SELECT * FROM ({view.query}) AS {alias} WHERE ({test}) "  # noqa: B023
-                f"AND v.{_quoted(column)} IN ($1)"
-            )
-            return any(
-                f.code == "TG013" and f.severity is Severity.ERROR
-                for f in analyze_statement(probe, policy).findings
-            )
-
-        others = sorted(shown - {column})
-        if others and tested(others):  # (one probe for them all first: most views have none)
-            found[name] = {n for n in others if tested([n])}
+    changed = True
+    while changed:  # a view over such a view shows them too
+        changed = False
+        reading = policy.replace(
+            failing_columns={sql_name(v): {sql_name(c) for c in cs} for v, cs in found.items()}
+        )
+        for name in sorted(queries.keys() - found.keys()):
+            if _failing_columns_of(name, queries[name], reading, column, found):
+                changed = True
     return found
+
+
+def _failing_columns_of(
+    name: str, view: ViewInfo, policy: Policy, column: str, found: dict[str, set[str]]
+) -> bool:
+    """`failing_columns` of one view, into `found`: whether it has some."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    relation = table_name(sql_name(name))
+    # (columns unknown, `SELECT *` over another view: those that view's failing ones may be)
+    shown = policy.table_columns.get(relation) or set().union(*found.values())
+    if not policy.is_tenant_table(relation) or policy.unpinnable.get(relation) or not shown:
+        return False
+    listed = ", ".join(_quoted(c) for c in view.columns or ())
+    alias = f"v({listed})" if listed else "v"
+
+    def tested(names: list[str]) -> bool:
+        """TG013 for a test of these columns beside the dearest pin."""
+        test = " OR ".join(f"v.{_quoted(n)} IS NULL" for n in names)
+        probe = (
+            f"SELECT * FROM ({view.query}) AS {alias} WHERE ({test}) "
+            f"AND v.{_quoted(column)} IN ($1)"
+        )
+        return any(
+            f.code == "TG013" and f.severity is Severity.ERROR
+            for f in analyze_statement(probe, policy).findings
+        )
+
+    others = sorted(shown - {column})
+    if others and tested(others):  # (one probe for them all first: most views have none)
+        found[name] = {n for n in others if tested([n])}
+        return True
+    return False
 
 
 def filled_tables(

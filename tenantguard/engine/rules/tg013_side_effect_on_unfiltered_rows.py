@@ -175,7 +175,8 @@ the schema without parameters read in FROM is judged alike: one SELECT of a STAB
 SQL function is inlined as a view is, any other body runs whole before every pin. So is a
 reader's condition on a view's column that an expression which may fail computes
 (`Policy.failing_columns`: `WHERE r <> 0` of a view showing `100 / (points - 8) AS r`) beside
-a pin dearer than the plain one: pushed into the view's scan, it runs first.
+a pin dearer than the plain one (also through a derived table, CTE or view showing the
+column): pushed into the view's scan, it runs first.
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
@@ -1531,13 +1532,20 @@ def _failing_views_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[
     view's scan, where PostgreSQL runs the cheapest conditions first — the view's `100 /
     (points - 8) <> 0` before `v.tenant_id::text = $1`, on every tenant's rows (round 33)."""
     failing = ctx.policy.failing_views
+    owners = {  # a derived table's or CTE's body -> that source
+        id(body): source
+        for block in analysis.model.blocks
+        for source in block.every_source
+        if source.kind in (SourceKind.DERIVED, SourceKind.CTE)
+        for body in source.body
+    }
     for block in analysis.model.blocks:
         for source in block.every_source:
             if source.kind is not SourceKind.TABLE or source.table is None or not source.pinned:
                 continue
             # a condition of the reader on a column the view computes by an expression that
             # may fail runs in the view's scan too, costing more than the plain pin
-            tested = _tests_a_failing_column(block, source, ctx.policy)
+            tested = _tests_a_failing_column(block, source, ctx.policy, owners)
             bound = _PLAIN_PIN_COST if tested else failing.get(source.table)
             if bound is None or (
                 _pin_cost(source, analysis) <= bound and not _pin_calls_on_the_column(source)
@@ -1557,22 +1565,46 @@ def _failing_views_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[
 _PLAIN_PIN_COST = 1.0
 
 
-def _tests_a_failing_column(block: Block, source: Source, policy: Policy) -> bool:
-    """Whether the block's WHERE or a join's ON reads a column of `source` (a view) that the
-    view computes by an expression that may fail (`Policy.failing_columns`); an unqualified
-    column of that name counts."""
-    columns = policy.failing_columns.get(source.table or "")
-    if not columns:
+def _tests_a_failing_column(
+    block: Block, source: Source, policy: Policy, owners: Mapping[int, Source]
+) -> bool:
+    """Whether a WHERE or join ON reads a column of `source` (a view) that the view computes by
+    an expression that may fail (`Policy.failing_columns`): in its own block, or in the block
+    of a derived table or CTE whose body shows that column (`*`, or an output reading it, under
+    whatever name), and so on up — PostgreSQL pushes such a condition down into the view's
+    scan. An unqualified column of such a name counts."""
+    names: frozenset[str] | None = policy.failing_columns.get(source.table or "")
+    if not names:
         return False
-    conditions = [block.node.args.get("where")]
-    conditions += [j.args.get("on") for j in block.node.args.get("joins") or ()]
-    for condition in conditions:
-        if condition is None:
-            continue
-        for column in condition.find_all(exp.Column):
-            if column.name in columns and column.table in ("", source.name):
-                return True
-    return False
+    name = source.name
+    while True:
+        for condition in _conditions(block):
+            for column in condition.find_all(exp.Column):
+                if column.table in ("", name) and (names is None or column.name in names):
+                    return True
+        owner = owners.get(id(block))
+        if owner is None or not isinstance(block.node, exp.Select):
+            return False
+        shown: set[str] = set()
+        for output in block.node.expressions:
+            if isinstance(output, exp.Star) or (
+                isinstance(output, exp.Column) and isinstance(output.this, exp.Star)
+            ):
+                shown |= names if names is not None else set()
+            elif any(names is None or c.name in names for c in output.find_all(exp.Column)):
+                shown.add(output.alias_or_name)
+        if not shown and names is not None:
+            return False
+        # a column list renames by position: any column of the derived table may be one
+        names = None if owner.column_names or names is None else frozenset(shown)
+        block, name = owner.block, owner.name
+
+
+def _conditions(block: Block) -> list[exp.Expression]:
+    """A block's WHERE and its joins' ON conditions."""
+    found = [block.node.args.get("where")]
+    found += [j.args.get("on") for j in block.node.args.get("joins") or ()]
+    return [c for c in found if isinstance(c, exp.Expression)]
 
 
 def _pin_calls_on_the_column(source: Source) -> bool:
