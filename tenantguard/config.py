@@ -847,7 +847,7 @@ def _build_policy(
         failing = failing_views(schema, policy)
         if failing:
             policy = policy.replace(failing_views={sql_name(v): c for v, c in failing.items()})
-    if schema is not None and schema.views:
+    if schema is not None and (schema.views or schema.functions):
         tested = failing_columns(schema, policy)
         if tested:
             policy = policy.replace(

@@ -20,7 +20,8 @@ rows; tests/fixtures/h33a_corpus.sql). Each class: the leak shown on the server,
    that shows `100 / (points - 8) AS r`: the reader's `r <> 0` is pushed into the view's scan
    and runs there before a dearer pin (`workspace_id::text = $1`), on every workspace's rows.
    The same written over a derived table was TG013; over the view it passed, as did the test
-   over a derived table, a CTE (the column renamed) or a view reading such a view. Twins: the
+   over a derived table, a CTE (the column renamed) or a view reading such a view, and the
+   output of a STABLE SQL function (inlined as a view is). Twins: the
    plain pin runs first (proven), and a condition on another column of the view is no finding.
 """
 
@@ -56,6 +57,8 @@ CREATE FUNCTION ratio_plpgsql() RETURNS SETOF tickets LANGUAGE plpgsql STABLE
   AS $$ BEGIN RETURN QUERY SELECT * FROM tickets WHERE 100 / (points - 8) <> 0; END $$;
 CREATE VIEW v_shows_ratio AS SELECT id, workspace_id, title, 100 / (points - 8) AS r FROM tickets;
 CREATE VIEW v_over_shows AS SELECT * FROM v_shows_ratio;
+CREATE FUNCTION shows_ratio() RETURNS TABLE (id bigint, workspace_id bigint, title text, r int)
+  LANGUAGE sql STABLE AS 'SELECT id, workspace_id, title, 100 / (points - 8) FROM tickets';
 CREATE FUNCTION plain_stable() RETURNS SETOF tickets LANGUAGE sql STABLE
   AS 'SELECT * FROM tickets WHERE length(title) > 0';
 """
@@ -169,6 +172,9 @@ TESTED = {
     " WHERE d.q <> 0 AND d.workspace_id::text = $1": ("1", True),
     "SELECT title FROM v_over_shows WHERE r <> 0 AND workspace_id::text = $1": ("1", True),
     "SELECT title FROM v_over_shows WHERE r <> 0 AND workspace_id = $1": (1, False),
+    # a STABLE SQL function of one SELECT is inlined as a view is
+    "SELECT title FROM shows_ratio() WHERE r <> 0 AND workspace_id::text = $1": ("1", True),
+    "SELECT title FROM shows_ratio() WHERE r <> 0 AND workspace_id = $1": (1, False),
     "SELECT title FROM (SELECT * FROM v_shows_ratio) d WHERE d.r <> 0 AND d.workspace_id = $1": (
         1,
         False,

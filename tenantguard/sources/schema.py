@@ -6116,8 +6116,8 @@ def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
 
 
 def failing_columns(schema: SchemaInfo, policy: Policy) -> dict[str, set[str]]:
-    """The output columns of the views pinned from outside computed by an expression that may
-    fail: TG013 when a reader tests one beside a pin PostgreSQL runs last (`WHERE v.r IS NULL
+    """The output columns of the views pinned from outside (and of the SQL functions inlined as
+    views are) computed by an expression that may fail: TG013 when a reader tests one beside a pin PostgreSQL runs last (`WHERE v.r IS NULL
     AND v.tenant_id IN ($1)`), to a fixed point over views of views. A reader's condition on
     one is pushed into the view's scan, where it runs before any pin dearer than the plain one
     (round 33: `WHERE r <> 0 AND workspace_id::text = $1` of a view showing `100 / (points -
@@ -6125,6 +6125,18 @@ def failing_columns(schema: SchemaInfo, policy: Policy) -> dict[str, set[str]]:
     column = policy.tenant_column
     found: dict[str, set[str]] = {}
     queries = {name: view for name, view in schema.views.items() if name not in schema.materialized}
+    for name, function in schema.functions.items():
+        # one SELECT of a STABLE or IMMUTABLE SQL function without parameters: inlined as a
+        # view is (its outputs by position)
+        if (
+            name not in queries
+            and not function.parameters
+            and not function.overloads
+            and function.returned is None
+            and len(function.body) == 1
+            and table_name(sql_name(name)) in policy.stable_functions
+        ):
+            queries[name] = ViewInfo(function.body[0], list(function.outputs) or None)
     changed = True
     while changed:  # a view over such a view shows them too
         changed = False
