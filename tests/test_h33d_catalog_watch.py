@@ -238,3 +238,23 @@ async def test_a_function_configured_with_a_role_is_refused(two_clinics: str, wh
         assert await _peek(pool, role) == "refused"  # leaked: 'Ana,Bruno,Carla'
     finally:
         await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_plain_lease_sends_one_round_trip_before_its_statement(database: str) -> None:
+    """The watch costs plain leases no round trip: the release defers the pool's reset, and the
+    next lease's first round trip holds the check, the reset and the tenant setting. (The
+    watch's own event trigger function, which no statement can call, kept the reset at each
+    release: read as schema code a read runs unnamed.)"""
+    pool = await _pool(database, setting=True)
+    try:
+        guard = pool.tenantguard  # type: ignore[attr-defined]
+        skipped, syncs = guard.resets_skipped, guard.setting_syncs
+        for workspace in (1, 2, 1):
+            with tenant(workspace):
+                async with pool.acquire() as connection:  # type: ignore[attr-defined]
+                    pinned = "SELECT body FROM notes WHERE ws_id = $1"
+                    assert await connection.fetch(pinned, workspace) == []
+        assert guard.resets_skipped == skipped + 3
+        assert guard.setting_syncs == syncs + 3  # one script a lease, with the setting
+    finally:
+        await pool.close()  # type: ignore[attr-defined]

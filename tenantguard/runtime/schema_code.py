@@ -49,7 +49,8 @@ __all__ = [
 # pg_catalog has a function of its name, and whether an object that a read runs unnamed depends
 # on it: an operator, a cast, a domain's CHECK, a policy, a type (not a trigger, a column default
 # or a rule, which run on writes, nor a view, whose functions `stateful_code` follows by name).
-# Extensions' functions are trusted like built-ins.
+# Extensions' functions are trusted like built-ins; so are event trigger functions, which no
+# statement can call (they run on DDL, which is never plain: the catalog watch's own, h33d).
 QUERY = """
 SELECT p.proname::text, n.nspname::text, l.lanname::text,
        CASE
@@ -80,6 +81,7 @@ FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND p.prorettype <> 'pg_catalog.event_trigger'::pg_catalog.regtype
   AND NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_depend e
     WHERE e.classid = 'pg_catalog.pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
