@@ -258,3 +258,77 @@ async def test_a_plain_lease_sends_one_round_trip_before_its_statement(database:
         assert guard.setting_syncs == syncs + 3  # one script a lease, with the setting
     finally:
         await pool.close()  # type: ignore[attr-defined]
+
+
+# A trigger on a partition: workspace 1's note, written through the partitioned parent, lands
+# in the partition whose BEFORE trigger moves every workspace's count.
+PARTITIONED = (
+    "CREATE TABLE pnotes (ws_id bigint NOT NULL, body text) PARTITION BY LIST (ws_id);"
+    " CREATE TABLE pnotes_1 PARTITION OF pnotes FOR VALUES IN (1);"
+    " CREATE TABLE pnotes_2 PARTITION OF pnotes FOR VALUES IN (2)"
+)
+PARTITION_BUMP = BUMPS["a BEFORE trigger"].replace("ON notes", "ON pnotes_1")
+
+
+@pytest.mark.parametrize("when", ["before the read", "after the read"])
+async def test_a_trigger_on_a_partition_is_judged(database: str, when: str) -> None:
+    from tenantguard import Policy
+
+    await _owner_runs(database, WORKSPACE_SCHEMA + ";" + PARTITIONED + ";" + CATALOG_WATCH)
+    if when == "before the read":
+        await _owner_runs(database, PARTITION_BUMP)
+    policy = Policy(
+        "ws_id",
+        {"members", "invites", "counts", "notes", "pnotes", "pnotes_1", "pnotes_2"},
+        global_tables={"workspaces"},
+    )
+    pool = await create_pool(database, policy=policy, min_size=1, max_size=1)
+
+    async def note() -> object:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                with tenant(1):
+                    try:
+                        await connection.execute(
+                            "INSERT INTO pnotes (ws_id, body) VALUES ($1, 'b')", 1
+                        )
+                    except TenantIsolationError:
+                        return "refused"
+                rows = await asyncpg.Connection.fetch(
+                    connection, "SELECT ws_id, n FROM counts ORDER BY 1"
+                )
+                return [tuple(r) for r in rows]
+            finally:
+                await transaction.rollback()
+
+    try:
+        if when == "after the read":
+            assert await note() == UNTOUCHED
+            await _owner_runs(database, PARTITION_BUMP)
+        assert await note() == "refused"  # leaks: [(1, 1), (2, 1)]
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_pinned_trigger_on_a_partition_runs(database: str) -> None:
+    """The safe twin: the partition's trigger moves the note's own workspace's count only."""
+    from tenantguard import Policy
+
+    await _owner_runs(
+        database,
+        WORKSPACE_SCHEMA + ";" + PARTITIONED + ";" + PINNED_BUMP.replace("ON notes", "ON pnotes_1"),
+    )
+    policy = Policy("ws_id", {"counts", "notes", "pnotes", "pnotes_1", "pnotes_2"})
+    pool = await create_pool(database, policy=policy, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                await connection.execute("INSERT INTO pnotes (ws_id, body) VALUES ($1, 'b')", 1)
+            rows = await asyncpg.Connection.fetch(
+                connection, "SELECT ws_id, n FROM counts ORDER BY 1"
+            )
+            assert [tuple(r) for r in rows] == [(1, 1), (2, 0)]
+    finally:
+        await pool.close()  # type: ignore[attr-defined]

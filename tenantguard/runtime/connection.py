@@ -64,6 +64,7 @@ from tenantguard.runtime.schema_code import CATALOG_CHANGED as _CATALOG_CHANGED
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import EXTENSION_FUNCTIONS_QUERY as _EXTENSION_QUERY
+from tenantguard.runtime.schema_code import INHERITS_QUERY as _INHERITS_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
 from tenantguard.runtime.schema_code import REGISTRY_QUERY as _REGISTRY_QUERY
@@ -889,6 +890,7 @@ class GuardedConnection(asyncpg.Connection):
                 ),
                 ("kept", _STATEFUL_CODE_QUERY, ()),
                 ("triggers", _TRIGGER_QUERY, ()),
+                ("inherits", _INHERITS_QUERY, ()),
                 ("types", _TENANT_TYPES_QUERY, (column,)),
             ):
                 found[name] = await _fetch(self, query, *args)
@@ -1008,6 +1010,7 @@ class GuardedConnection(asyncpg.Connection):
                 (tuple(row) for row in catalog["triggers"]),
                 [tuple(row) for row in views],
                 guard._proven_with,
+                [tuple(row) for row in catalog["inherits"]],
             )
         )
         if mentions or self._tg_setting_changers or configured:

@@ -895,8 +895,22 @@ ORDER BY 1
 _SETTING_CALL = lazy_pattern(r"(?i)current_setting\s*\(\s*('[^']*')\s*(?:,\s*(?:true|false)\s*)?\)")
 
 
+# each relation that inherits from another (a partition, a child of INHERITS), with that parent
+# (folded names): a write of the parent runs the child's row triggers on the rows it puts or
+# finds there
+INHERITS_QUERY = """
+SELECT lower(c.relname::text), lower(p.relname::text)
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+"""
+
+
 def trigger_writes(
-    triggers: Iterable[Sequence[object]], views: Iterable[Sequence[object]], policy: Any
+    triggers: Iterable[Sequence[object]],
+    views: Iterable[Sequence[object]],
+    policy: Any,
+    inherits: Iterable[Sequence[object]] = (),
 ) -> dict[str, dict[str, str]]:
     """What a write of a relation runs beside itself that reaches tenant rows unpinned, read
     from the catalog for a policy written by hand (helper h32d: a view's INSTEAD OF trigger
@@ -905,7 +919,10 @@ def trigger_writes(
     triggers' functions and the rules (`DO INSTEAD` or `ALSO`) are read as schema sources read
     them (`sources.schema.hidden_writes`: relation -> kind of write -> why), a write of a view
     running what the relations under it run (`sources.schema.through_views`). `triggers`:
-    rows of `TRIGGER_QUERY`; `views`: rows of `VIEW_QUERY` (views and rules)."""
+    rows of `TRIGGER_QUERY`; `views`: rows of `VIEW_QUERY` (views and rules). A write of a
+    partitioned table (or of a parent of INHERITS) runs what its partitions' triggers run
+    (`inherits`: rows of `INHERITS_QUERY`; helper h33d: workspace 1's note written through the
+    parent moved every workspace's count in a partition's BEFORE trigger)."""
     from tenantguard.sources.schema import SchemaInfo, hidden_writes, through_views
 
     texts = [str(row[0]) for row in triggers if row[0]]
@@ -932,8 +949,33 @@ def trigger_writes(
             schema.add_sql(f"CREATE VIEW {name} AS {str(row[1]).strip().rstrip(';')};")
     for text in (*texts, *rules):
         schema.add_sql(text)
-    found = hidden_writes(schema, policy)
+    found = _inherited(hidden_writes(schema, policy), inherits)
     return through_views(schema, found) if found and schema.views else found
+
+
+def _inherited(
+    found: dict[str, dict[str, str]], inherits: Iterable[Sequence[object]]
+) -> dict[str, dict[str, str]]:
+    """`found` with each relation's writes given to every ancestor of it too."""
+    parents: dict[str, set[str]] = {}
+    for row in inherits:
+        parents.setdefault(str(row[0]), set()).add(str(row[1]))
+    if not found or not parents:
+        return found
+    merged = {relation: dict(kinds) for relation, kinds in found.items()}
+    for relation, kinds in found.items():
+        seen: set[str] = set()
+        waiting = list(parents.get(relation.lower(), ()))
+        while waiting:
+            ancestor = waiting.pop()
+            if ancestor in seen:
+                continue
+            seen.add(ancestor)
+            mine = merged.setdefault(ancestor, {})
+            for kind, why in kinds.items():
+                mine.setdefault(kind, f"{why} (on {relation}, which inherits from {ancestor})")
+            waiting.extend(parents.get(ancestor, ()))
+    return merged
 
 
 # each relation's tenant column ($1): its type as the proof names one (`int8`, `domain:d`),
