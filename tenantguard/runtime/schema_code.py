@@ -15,7 +15,9 @@ This module reads the catalog once per connection (`QUERY`) and tells which func
 are (`implicit_changers`). Pure but for the query text: rows in, names out.
 
 What it cannot see: code created after the connection read the catalog (a migration run while
-the application runs: connections made after it see it), and a setting's name assembled at run
+the application runs: connections made after it see it; with the catalog watch installed,
+`CATALOG_WATCH`, a pool's connection reads it again before the next lease's first statement,
+and a connection of `connect()` after its next reset()), and a setting's name assembled at run
 time inside a function that neither calls `set_config` nor runs dynamic SQL (there is no other
 way to change a setting from SQL).
 """
