@@ -332,3 +332,31 @@ async def test_a_pinned_trigger_on_a_partition_runs(database: str) -> None:
             assert [tuple(r) for r in rows] == [(1, 1), (2, 0)]
     finally:
         await pool.close()  # type: ignore[attr-defined]
+
+
+async def test_a_function_shadowing_by_search_path_is_judged(two_clinics: str) -> None:
+    """A migration adds a schema named as the init's role — first on the default search_path
+    (`"$user", public`) — with its own all_names() doing RESET ROLE: the request's unchanged
+    `SELECT * FROM all_names()` now calls it (leaked: the next all_names() ran as the login
+    role, every clinic's names)."""
+    await _owner_runs(two_clinics, CATALOG_WATCH)
+    pool, role = await _role_pool(two_clinics, None)
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                assert await _escaped(connection, "SELECT * FROM all_names()", role) == [
+                    "Ana", "Bruno",
+                ]  # fmt: skip
+        await _owner_runs(
+            two_clinics,
+            f"CREATE SCHEMA {role} AUTHORIZATION {role};"
+            f" CREATE FUNCTION {role}.all_names() RETURNS SETOF text LANGUAGE plpgsql AS"
+            " $$BEGIN RESET ROLE; RETURN QUERY SELECT first_name FROM public.patients; END$$;"
+            f" GRANT EXECUTE ON FUNCTION {role}.all_names() TO {role}",
+        )
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                got = await _escaped(connection, "SELECT * FROM all_names()", role)
+                assert got == ["refused"]
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
