@@ -26,17 +26,16 @@ trigger and catalog changes, on a real server.
    'SET ROLE'` (the text shows `set role`). A view calling such a function (`SELECT done
    FROM escalation` returned every clinic's names next): FIXED, a statement naming a view whose
    definition calls a role changer is refused (`Guard.learn_role_views`), and so is a write of
-   a table whose trigger runs one (`INSERT INTO visits …`, BEFORE trigger `RESET ROLE`). NOT
-   FIXED (strict
-   xfail): a function a migration made from another session after the pool's connection read
-   the catalog.
+   a table whose trigger runs one (`INSERT INTO visits …`, BEFORE trigger `RESET ROLE`). FIXED
+   (h33d, with the catalog watch installed): a function a migration made from another session
+   after the pool's connection read the catalog (read again before the next lease).
 4. h32d's triggers and rules read from the catalog: a write of workspace 1's notes whose
    trigger moves every workspace's counts. Held (refused): dynamic SQL in the trigger
    function, a statement-level trigger, a DO ALSO rule on a table, a BEFORE trigger. FIXED
    (h32p): the trigger function calling a SQL function that updates every workspace's counts
-   (`PERFORM bump_all()`: the functions a trigger's function names are read too, 4 deep). NOT
-   FIXED (strict xfail): a trigger a migration made from another
-   session after the connection read the catalog (not re-read, even after reset()).
+   (`PERFORM bump_all()`: the functions a trigger's function names are read too, 4 deep). FIXED
+   (h33d, with the catalog watch): a trigger a migration made from another session after the
+   connection read the catalog (read again before the first statement after reset()).
 """
 
 from __future__ import annotations
