@@ -10,6 +10,13 @@
    pooled connection's kept write ran in the next request's session after the release (its
    lastval too). The write is now told again, as its maker's, when it runs (`_Wrote`), and a
    kept one is refused after the pool's release as other calls that leave state are.
+
+2. FIXED: the copy methods and `reset()` made on a pooled connection and awaited after its
+   release ran in the session of the request holding the connection then (executemany,
+   fetchmany and prepare were bound to their lease in round 31, these were not): clinic 1's
+   `copy_records_to_table` wrote into clinic 2's open transaction (rolled back with it: a
+   write reported done and lost), and a kept `reset()` sent its ROLLBACK into clinic 2's
+   transaction — clinic 2's first INSERT lost, the rest committed alone. Both are refused there.
 """
 
 from __future__ import annotations
@@ -127,3 +134,82 @@ async def test_a_clinics_own_write_keeps_its_lastval_and_costs_no_reset(two_clin
             assert await conn.fetchval(LASTVAL) == new_id
     finally:
         await conn.close()
+
+
+# --- 2. a copy or a reset() made on a pooled connection and awaited after the release --------
+
+COLUMNS = ["tenant_id", "first_name", "phone_number"]
+COPIES: dict[str, Callable[[Any], Awaitable[Any]]] = {
+    "copy_records_to_table": lambda conn: conn.copy_records_to_table(
+        "patients", records=[(1, "Zed", "119")], columns=COLUMNS
+    ),
+    "copy_records_to_table, streamed": lambda conn: conn.copy_records_to_table(
+        "patients", records=_streamed([(1, "Zed", "119")]), columns=COLUMNS
+    ),
+}
+
+
+async def _streamed(rows: list[tuple[object, ...]]) -> Any:
+    for row in rows:
+        yield row
+
+
+@pytest.mark.parametrize("how", sorted(COPIES))
+async def test_a_kept_copy_is_refused_after_the_pools_release(two_clinics: str, how: str) -> None:
+    """A copy into a tenant table, made in clinic 1's lease and awaited (in clinic 1's block:
+    a task the request left behind) while clinic 2's request holds the connection in a
+    transaction: it wrote into clinic 2's transaction, which rolled it back — clinic 1's write
+    reported done and lost (as a kept executemany was, round 31: those are refused)."""
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as held:
+                kept = COPIES[how](held)
+        with tenant(2):
+            async with pool.acquire() as conn:
+                transaction = conn.transaction()
+                await transaction.start()
+                assert await conn.fetchval(NAMES, 2) == "Carla"
+                with tenant(1), pytest.raises(TenantIsolationError, match="after the release"):
+                    await kept  # was: COPY 1, inside clinic 2's transaction
+                await transaction.rollback()
+    finally:
+        await pool.close()
+
+
+async def test_a_copy_awaited_in_its_own_lease_runs(two_clinics: str) -> None:
+    """The safe twin: the same copy made and awaited in one lease writes its row."""
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as held:
+                kept = COPIES["copy_records_to_table"](held)
+                await held.fetchval(NAMES, 1)
+                assert await kept == "COPY 1"
+    finally:
+        await pool.close()
+    rows = await owner_rows(two_clinics, "SELECT first_name FROM patients WHERE tenant_id = 1")
+    assert sorted(r[0] for r in rows) == ["Ana", "Bruno", "Zed"]
+
+
+async def test_a_kept_reset_does_not_end_the_next_requests_transaction(two_clinics: str) -> None:
+    """`reset()` made in clinic 1's lease and awaited in clinic 2's transaction: its ROLLBACK
+    ended that transaction — clinic 2's first INSERT lost, its second committed alone (the
+    transaction's COMMIT passed), as a kept `ROLLBACK` did (round 31, h31b)."""
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as held:
+                kept = held.reset()
+        with tenant(2):
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.fetchval(INSERT, 2, "Dan", "222")
+                with pytest.raises(TenantIsolationError, match="after the release"):
+                    await kept
+                await conn.fetchval(INSERT, 2, "Eve", "223")
+            async with pool.acquire() as conn:  # the twin: a reset in its own lease
+                await conn.reset()
+    finally:
+        await pool.close()
+    rows = await owner_rows(two_clinics, "SELECT first_name FROM patients WHERE tenant_id = 2")
+    assert sorted(r[0] for r in rows) == ["Carla", "Dan", "Eve"]  # was: Carla, Eve

@@ -321,8 +321,8 @@ def _guarded(method: M, then: _Then) -> M:
 def _in_lease(
     method: Callable[Concatenate[GuardedConnection, P], Coroutine[Any, Any, T]],
 ) -> Callable[Concatenate[GuardedConnection, P], Coroutine[Any, Any, T]]:
-    """A guarded method that decides when it runs (executemany, fetchmany, prepare: in the
-    tenant() that awaits it), run only in the pool's lease it was called in
+    """A guarded method that decides when it runs (executemany, fetchmany, prepare, the copies,
+    reset: in the tenant() that awaits it), run only in the pool's lease it was called in
     (`GuardedConnection._tg_leased`): a call kept past the release would run in the session of
     the request holding the connection then."""
 
@@ -1316,6 +1316,7 @@ class GuardedConnection(asyncpg.Connection):
 
     # -- asyncpg's API -----------------------------------------------------------------------
 
+    @_in_lease
     async def reset(self, *, timeout: float | None = None) -> None:
         guard = type(self)._tg_guard
         watched = self._tg_catalog_mark is not None  # the catalog watch is installed
@@ -1740,7 +1741,8 @@ class GuardedConnection(asyncpg.Connection):
     # cursor's first round trip
     cursor = _guarded(_cursor, _then_cursor)
 
-    async def copy_from_query(self, query: str, *args: Any, output: Any, **kwargs: Any) -> str:
+    @_in_lease
+    async def copy_from_query(self, /, query: str, *args: Any, output: Any, **kwargs: Any) -> str:
         await self._tg_ready()  # the checks below are made in one go, after the driver's
         _, kwargs = self._tg_copy_arguments("copy_from_query", {}, None, kwargs)
         if args:
@@ -1787,8 +1789,9 @@ class GuardedConnection(asyncpg.Connection):
                     query,
                 )
 
+    @_in_lease
     async def copy_from_table(
-        self, table_name: str, *, output: Any, schema_name: str | None = None, **kwargs: Any
+        self, /, table_name: str, *, output: Any, schema_name: str | None = None, **kwargs: Any
     ) -> str:
         await self._tg_ready()
         columns, kwargs = self._tg_copy_arguments(
@@ -1808,8 +1811,10 @@ class GuardedConnection(asyncpg.Connection):
             table_name, output=output, schema_name=schema_name, **kwargs
         )
 
+    @_in_lease
     async def copy_to_table(  # type: ignore[override]
         self,
+        /,
         table_name: str,
         *,
         source: Any,
@@ -1836,8 +1841,10 @@ class GuardedConnection(asyncpg.Connection):
             **kwargs,
         )
 
+    @_in_lease
     async def copy_records_to_table(  # type: ignore[override]
         self,
+        /,
         table_name: str,
         *,
         records: Iterable[Sequence[object]] | AsyncIterable[Sequence[object]],
