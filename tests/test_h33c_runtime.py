@@ -17,11 +17,19 @@
    `copy_records_to_table` wrote into clinic 2's open transaction (rolled back with it: a
    write reported done and lost), and a kept `reset()` sent its ROLLBACK into clinic 2's
    transaction — clinic 2's first INSERT lost, the rest committed alone. Both are refused there.
+
+3. Routes that held (kept as tests): an int subclass whose `==` lies and a `Decimal` as the pin
+   of `copy_records_to_table`, a prepared statement's `fetch` and `fetchmany` (refused, nothing
+   written); `copy_from_query` with `$1` in a string and a comment (only the real `$1` is
+   placed: clinic 1's rows); a prepared statement kept past the pool's release (asyncpg
+   refuses it; clinic 2's request reads its own rows).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -213,3 +221,77 @@ async def test_a_kept_reset_does_not_end_the_next_requests_transaction(two_clini
         await pool.close()
     rows = await owner_rows(two_clinics, "SELECT first_name FROM patients WHERE tenant_id = 2")
     assert sorted(r[0] for r in rows) == ["Carla", "Dan", "Eve"]  # was: Carla, Eve
+
+
+# --- 3. routes that held ------------------------------------------------------------------
+
+
+class Lying(int):
+    """Tenant 2 posing as tenant 1 to any comparison."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    __hash__ = int.__hash__
+
+
+@pytest.mark.parametrize("value", [Lying(2), Decimal(2)], ids=["int subclass", "Decimal"])
+@pytest.mark.parametrize("how", ["copy_records_to_table", "prepared fetch", "fetchmany"])
+async def test_a_pin_that_is_no_plain_int_is_refused_on_every_path(
+    two_clinics: str, how: str, value: object
+) -> None:
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError, match="cannot be compared"):
+            if how == "copy_records_to_table":
+                await conn.copy_records_to_table(
+                    "patients", records=[(value, "Zed", "119")], columns=COLUMNS
+                )
+            elif how == "prepared fetch":
+                statement = await conn.prepare(NAMES)
+                await statement.fetch(value)
+            else:
+                await conn.fetchmany(INSERT, [(1, "Zed", "119"), (value, "Eve", "229")])
+    finally:
+        await conn.close()
+    rows = await owner_rows(two_clinics, "SELECT first_name FROM patients ORDER BY first_name")
+    assert [r[0] for r in rows] == ["Ana", "Bruno", "Carla"]  # nothing written
+
+
+async def test_copy_from_query_places_values_at_the_real_parameters_only(
+    two_clinics: str,
+) -> None:
+    """A `$1` in a string and in a comment stays text: only clinic 1's rows are copied."""
+    conn = await connect(two_clinics, policy=POLICY)
+    out = io.BytesIO()
+    try:
+        with tenant(1):
+            await conn.copy_from_query(
+                "SELECT first_name FROM patients WHERE tenant_id = $1 AND first_name <> '$1' "
+                "-- OR $1 = $1\n ORDER BY first_name",
+                1,
+                output=out,
+            )
+    finally:
+        await conn.close()
+    assert out.getvalue().decode().split() == ["Ana", "Bruno"]
+
+
+async def test_a_kept_prepared_statement_after_the_release_reads_nothing(
+    two_clinics: str,
+) -> None:
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as held:
+                statement = await held.prepare(NAMES)
+        with tenant(2):
+            async with pool.acquire() as conn:
+                with pytest.raises((asyncpg.InterfaceError, TenantIsolationError)):
+                    await statement.fetch(2)  # asyncpg: the connection was released
+                assert await conn.fetchval(NAMES, 2) == "Carla"
+    finally:
+        await pool.close()
