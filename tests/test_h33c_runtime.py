@@ -22,7 +22,8 @@
    of `copy_records_to_table`, a prepared statement's `fetch` and `fetchmany` (refused, nothing
    written); `copy_from_query` with `$1` in a string and a comment (only the real `$1` is
    placed: clinic 1's rows); a prepared statement kept past the pool's release (asyncpg
-   refuses it; clinic 2's request reads its own rows).
+   refuses it; clinic 2's request reads its own rows), and so are a Transaction and a cursor
+   factory (asyncpg's resources check their lease: no BEGIN reaches clinic 2's session).
 """
 
 from __future__ import annotations
@@ -292,6 +293,31 @@ async def test_a_kept_prepared_statement_after_the_release_reads_nothing(
             async with pool.acquire() as conn:
                 with pytest.raises((asyncpg.InterfaceError, TenantIsolationError)):
                     await statement.fetch(2)  # asyncpg: the connection was released
+                assert await conn.fetchval(NAMES, 2) == "Carla"
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("how", ["transaction", "cursor"])
+async def test_a_kept_transaction_or_cursor_after_the_release_runs_nothing(
+    two_clinics: str, how: str
+) -> None:
+    """asyncpg's own resources (a Transaction, a CursorFactory) refuse a lease they were not
+    made in: clinic 1's kept BEGIN never reaches clinic 2's session."""
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as held:
+                kept = held.transaction() if how == "transaction" else held.cursor(NAMES, 1)
+        with tenant(2):
+            async with pool.acquire() as conn:
+                with pytest.raises((asyncpg.InterfaceError, TenantIsolationError)):
+                    if how == "transaction":
+                        await kept.start()
+                    else:
+                        async with conn.transaction():
+                            _ = [row async for row in kept]
+                assert not conn.is_in_transaction()
                 assert await conn.fetchval(NAMES, 2) == "Carla"
     finally:
         await pool.close()
