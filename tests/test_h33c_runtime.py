@@ -17,6 +17,9 @@
    `copy_records_to_table` wrote into clinic 2's open transaction (rolled back with it: a
    write reported done and lost), and a kept `reset()` sent its ROLLBACK into clinic 2's
    transaction — clinic 2's first INSERT lost, the rest committed alone. Both are refused there.
+   A prepared statement kept past the release was refused by asyncpg, but only after the
+   guard's checks, whose reset (clinic 2's session held its own state) wiped clinic 2's
+   setting in the middle of its request: asyncpg's check of the lease now comes first.
 
 3. Routes that held (kept as tests): an int subclass whose `==` lies and a `Decimal` as the pin
    of `copy_records_to_table`, a prepared statement's `fetch` and `fetchmany` (refused, nothing
@@ -46,6 +49,8 @@ INSERT = (
 )
 NAMES = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_name"
 LASTVAL = "SELECT lastval()"
+NOTE = "SELECT set_config('my.note', first_name, false) FROM patients WHERE tenant_id = $1"
+READ_NOTE = "SELECT current_setting('my.note', true)"
 
 Write = Callable[[GuardedConnection, str], Awaitable[Any]]
 WRITES: dict[str, Write] = {
@@ -222,6 +227,33 @@ async def test_a_kept_reset_does_not_end_the_next_requests_transaction(two_clini
         await pool.close()
     rows = await owner_rows(two_clinics, "SELECT first_name FROM patients WHERE tenant_id = 2")
     assert sorted(r[0] for r in rows) == ["Carla", "Dan", "Eve"]  # was: Carla, Eve
+
+
+@pytest.mark.parametrize("method", ["fetch", "cursor"])
+async def test_a_kept_prepared_statement_leaves_the_next_requests_session_alone(
+    two_clinics: str, method: str
+) -> None:
+    """A statement prepared (and run) in clinic 1's lease, run again after the release: the
+    guard's checks ran before asyncpg's, and the reset they ask for (clinic 2's session holds
+    its own state) wiped clinic 2's setting in the middle of its request before asyncpg
+    refused the statement."""
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as held:
+                statement = await held.prepare(NAMES)
+                assert [r[0] for r in await statement.fetch(1)] == ["Ana", "Bruno"]
+        with tenant(2):
+            async with pool.acquire() as conn:
+                await conn.fetchval(NOTE, 2)
+                with tenant(1), pytest.raises(asyncpg.InterfaceError, match="released"):
+                    if method == "fetch":
+                        await statement.fetch(1)
+                    else:
+                        statement.cursor(1)
+                assert await conn.fetchval(READ_NOTE) == "Carla"  # was: '' (reset)
+    finally:
+        await pool.close()
 
 
 # --- 3. routes that held ------------------------------------------------------------------

@@ -2547,9 +2547,16 @@ class GuardedStatement:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._statement, name)
 
-    def _check(self, rows: Iterable[Sequence[object]]) -> _Plan:
+    def _check(self, rows: Iterable[Sequence[object]], method: str) -> _Plan:
         """The values, then the parameter types (checked again when the statement runs: it may
-        have been prepared outside tenant(), where they were not refused)."""
+        have been prepared outside tenant(), where they were not refused).
+
+        First asyncpg's own check that the pool has not taken the connection back since the
+        statement was prepared: made after the guard's, it came too late — a statement kept
+        past the release had the guard reset the session of the request holding the
+        connection then (its TEMP tables and settings gone), or set the tenant setting in it,
+        before asyncpg refused it (helper h33c)."""
+        self._statement._check_conn_validity(method)
         connection = self._connection
         plan = connection._tg_admit_slow(self._query, rows)
         generation = connection.tenantguard._generation
@@ -2559,42 +2566,42 @@ class GuardedStatement:
             self._typed = generation
         return plan
 
-    async def _admit(self, rows: Iterable[Sequence[object]]) -> None:
-        await self._connection._tg_ensure(self._check(rows))
+    async def _admit(self, rows: Iterable[Sequence[object]], method: str) -> None:
+        await self._connection._tg_ensure(self._check(rows, method))
 
     async def fetch(self, *args: Any, timeout: float | None = None) -> list[Any]:
         args = _frozen(args)
-        await self._admit((args,))
+        await self._admit((args,), "fetch")
         return await self._statement.fetch(*args, timeout=timeout)  # type: ignore[no-any-return]
 
     async def fetchrow(self, *args: Any, timeout: float | None = None) -> Any:
         args = _frozen(args)
-        await self._admit((args,))
+        await self._admit((args,), "fetchrow")
         return await self._statement.fetchrow(*args, timeout=timeout)
 
     async def fetchval(self, *args: Any, column: int = 0, timeout: float | None = None) -> Any:
         args = _frozen(args)
-        await self._admit((args,))
+        await self._admit((args,), "fetchval")
         return await self._statement.fetchval(*args, column=column, timeout=timeout)
 
     async def fetchmany(
         self, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> list[Any]:
         rows = [_frozen(r) for r in args]
-        await self._admit(rows)
+        await self._admit(rows, "fetchmany")
         return await self._statement.fetchmany(rows, timeout=timeout)  # type: ignore[no-any-return]
 
     async def executemany(
         self, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> None:
         rows = [_frozen(r) for r in args]
-        await self._admit(rows)
+        await self._admit(rows, "executemany")
         await self._statement.executemany(rows, timeout=timeout)
 
     def cursor(self, *args: Any, prefetch: int | None = None, timeout: float | None = None) -> Any:
         args = _frozen(args)
         connection = self._connection
-        wanted = self._check((args,))
+        wanted = self._check((args,), "cursor")
         factory = self._statement.cursor(*args, prefetch=prefetch, timeout=timeout)
         return factory if wanted is None else _SettingCursorFactory(factory, connection, wanted)
 
@@ -2610,7 +2617,7 @@ class GuardedStatement:
         import json
 
         args = _frozen(args)
-        await self._admit((args,))
+        await self._admit((args,), "explain")
         connection = self._connection
         guard = connection.tenantguard
         if guard.mode is not Mode.OFF and not _unscoped_here(_get_scope()):
