@@ -21,6 +21,13 @@
    guard's checks, whose reset (clinic 2's session held its own state) wiped clinic 2's
    setting in the middle of its request: asyncpg's check of the lease now comes first.
 
+2b. FIXED: state left outside any block by a statement calling a schema function that reads
+   tenant tables where its text does not show it (`SELECT set_config('my.stash', all_names(),
+   false)`, a PL/pgSQL `all_names()` over patients) was taken as no block's (round 32, h32h
+   credits only statements whose text reads tenant tables): clinic 1's block then read every
+   clinic's names. A non-plain statement outside any block that calls a function which is no
+   PostgreSQL built-in now counts as one that read tenant tables (reset before a tenant).
+
 3. Routes that held (kept as tests): an int subclass whose `==` lies and a `Decimal` as the pin
    of `copy_records_to_table`, a prepared statement's `fetch` and `fetchmany` (refused, nothing
    written); `copy_from_query` with `$1` in a string and a comment (only the real `$1` is
@@ -51,6 +58,7 @@ NAMES = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_nam
 LASTVAL = "SELECT lastval()"
 NOTE = "SELECT set_config('my.note', first_name, false) FROM patients WHERE tenant_id = $1"
 READ_NOTE = "SELECT current_setting('my.note', true)"
+READ_STASH = "SELECT current_setting('my.stash', true)"
 
 Write = Callable[[GuardedConnection, str], Awaitable[Any]]
 WRITES: dict[str, Write] = {
@@ -254,6 +262,45 @@ async def test_a_kept_prepared_statement_leaves_the_next_requests_session_alone(
                 assert await conn.fetchval(READ_NOTE) == "Carla"  # was: '' (reset)
     finally:
         await pool.close()
+
+
+# --- 2b. state left outside any block by a schema function that reads tenant tables ---------
+
+ALL_NAMES = """CREATE FUNCTION all_names() RETURNS text LANGUAGE plpgsql AS
+$$ BEGIN RETURN (SELECT string_agg(first_name, ',' ORDER BY first_name) FROM patients); END $$"""
+
+
+async def test_a_schema_functions_stash_outside_any_block_is_not_read_by_a_clinic(
+    two_clinics: str,
+) -> None:
+    owner = await asyncpg.connect(two_clinics)  # a migration's function
+    try:
+        await owner.execute(ALL_NAMES)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        stash = "SELECT set_config('my.stash', all_names(), false)"
+        assert await conn.fetchval(stash) == "Ana,Bruno,Carla"  # outside any block: unchecked
+        with tenant(1):
+            # was: 'Ana,Bruno,Carla' — every clinic's names in clinic 1's block
+            assert await conn.fetchval(READ_STASH) in ("", None)
+    finally:
+        await conn.close()
+
+
+async def test_a_built_in_setting_outside_any_block_stays_for_the_clinics(
+    two_clinics: str,
+) -> None:
+    """The safe twin: a worker's setting made with built-ins alone is no tenant's state."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        await conn.fetchval("SELECT set_config('my.stash', upper('night'), false)")
+        for clinic in (1, 2):
+            with tenant(clinic):
+                assert await conn.fetchval(READ_STASH) == "NIGHT"
+    finally:
+        await conn.close()
 
 
 # --- 3. routes that held ------------------------------------------------------------------

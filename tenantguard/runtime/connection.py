@@ -103,6 +103,7 @@ from tenantguard.runtime.session import (
     RELIED_ON_SETTINGS,
     SEARCH_PATH,
     is_control_statement,
+    schema_calls,
     search_path_problem,
 )
 from tenantguard.runtime.tokens import inline_parameters
@@ -552,14 +553,20 @@ class GuardedConnection(asyncpg.Connection):
         # sent (its call may be kept and awaited after others set the setting again), so that
         # the statements after it set it again
         self._tg_fast = False
+        # outside any block, state of a statement that read tenant tables is no block's to
+        # keep: a function of the schema may read them where its text does not show it
+        # (helper h33c: `set_config('my.stash', all_names(), false)`, a PL/pgSQL all_names())
+        tenant_rows = verdict.touches_tenant_tables or (
+            scope is None and not plain and schema_calls(verdict.calls)
+        )
         if not plain:
-            self._tg_dirty(scope, verdict.touches_tenant_tables)
+            self._tg_dirty(scope, tenant_rows)
         if not verdict.plain and type(query) is str and _SCHEMA_CHANGE.search(query) is not None:
             self._tg_changed_schema = True
             guard.catalog_changed()
         self._tg_setting = None
         # whose state it leaves, told when it runs (it may be awaited in another block)
-        return _Forget(wanted, plain, owner=_owner_of(scope, verdict.touches_tenant_tables))
+        return _Forget(wanted, plain, owner=_owner_of(scope, tenant_rows))
 
     def _tg_setting_calls(self, query: object, verdict: RuntimeVerdict, guard: Guard) -> None:
         """On a database whose code reads or sets the tenant setting: refuses a call of a

@@ -30,6 +30,7 @@ from sqlglot import exp
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.analyze import parse_statement
+from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
 from tenantguard.engine.search_path import (
     SEARCH_PATH,
     code_text,
@@ -277,6 +278,13 @@ def unsafe_calls(bare: str) -> set[str]:
         elif (name := match.group(3).replace('""', '"')) not in SAFE_FUNCTIONS:
             found.add(name)
     return found
+
+
+def schema_calls(calls: Iterable[str]) -> bool:
+    """True when some of the names a statement calls (`RuntimeVerdict.calls`) is neither a
+    PostgreSQL built-in nor a word of its grammar: a function of the schema, whose body the
+    guard does not read — it may read tenant tables (a PL/pgSQL `all_names()`)."""
+    return any(name not in BUILTIN_FUNCTIONS and name not in _SYNTAX_WORDS for name in calls)
 
 
 def _calls_setseed(bare: str) -> bool:
