@@ -168,3 +168,38 @@ async def test_verify_sees_a_patch_that_moves_a_sequence_each_time_it_runs(
     await sync_baseline(postgres.dsn, patches, baseline)
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     assert report.ok, report.checks
+
+
+async def test_a_patch_that_sets_its_transaction_s_isolation_first_runs_at_it(
+    database: str, tmp_path: Path
+) -> None:
+    """4. A backfill patch that begins `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;` (or
+    `SET LOCAL transaction_isolation = …`) — its first statement — failed: 'SET TRANSACTION
+    ISOLATION LEVEL must be called before any query', pointing at its line 1, where nothing
+    came before it: the runner's own queries (the lock check, the ledger read) ran first in
+    the patch's transaction. The runner now runs those first statements right after BEGIN."""
+    patches = tmp_path / "patches"
+    check = (
+        "INSERT INTO public.levels SELECT {n}, current_setting('transaction_isolation') "
+        "WHERE NOT EXISTS (SELECT FROM public.levels WHERE n = {n});\n"
+    )
+    write(
+        patches,
+        "0001_levels.sql",
+        "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\n"
+        "CREATE TABLE IF NOT EXISTS public.levels (n int, level text);\n" + check.format(n=1),
+    )
+    write(
+        patches,
+        "0002_levels.sql",
+        "SET LOCAL transaction_isolation = 'repeatable read';\n"
+        "SET TRANSACTION READ WRITE;\n" + check.format(n=2),
+    )
+    await apply_patches(database, patches)
+    conn = await asyncpg.connect(database)
+    try:
+        rows = await conn.fetch("SELECT n, level FROM public.levels ORDER BY n")
+        assert [tuple(r) for r in rows] == [(1, "serializable"), (2, "repeatable read")]
+        assert await conn.fetchval("SELECT count(*) FROM tenantguard_patches") == 2
+    finally:
+        await conn.close()

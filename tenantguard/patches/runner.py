@@ -1570,7 +1570,7 @@ async def _run_once(
     record: bool,
     ddl_lock_timeout: float | None,
 ) -> None:
-    from tenantguard.patches.statements import relations
+    from tenantguard.patches.statements import relations, sets_transaction
 
     started = time.perf_counter()
     statement = None
@@ -1579,9 +1579,19 @@ async def _run_once(
     finalize = None
     ledger_before = ("", "")  # read before the patch (a transactional one's: in its transaction)
     ledger_rows: list[asyncpg.Record] = []  # a no-transaction patch's: to put back
+    first = 0  # the patch's leading `SET TRANSACTION …`: they run before the runner's queries
     try:
         if patch.transactional:
             await conn.execute("BEGIN")
+            # (round 33, helper h33f: a backfill beginning `SET TRANSACTION ISOLATION LEVEL
+            # SERIALIZABLE;` failed — 'must be called before any query' at its line 1 — as the
+            # lock check and the ledger read came first in its transaction)
+            for statement in patch.statements:
+                if not sets_transaction(statement):
+                    break
+                await conn.execute(statement.text)
+                first += 1
+            statement = None
             # the backend that runs the patch holds the lock: through a pooler in transaction
             # mode (PgBouncer) the lock was taken on another server connection, and every
             # replica "held" it at once (round 28, helper h28d)
@@ -1605,7 +1615,7 @@ async def _run_once(
                 ledger_rows = await conn.fetch(_LEDGER_ROWS.format(ledger=ledger_table))
         if finalize is None:
             await conn.execute("RESET statement_timeout")  # the database's or role's, if any
-        for statement in patch.statements if finalize is None else ():
+        for statement in patch.statements[first:] if finalize is None else ():
             await conn.execute(statement.text)
         statement, step = None, "recording it in the ledger"
         # the ledger row is the runner's own: written as the session's user, whatever role the

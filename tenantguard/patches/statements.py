@@ -1332,3 +1332,18 @@ def sets_search_path(statement: SqlStatement) -> bool:
             if value is None or str(value).lower() == "search_path":
                 return True
     return False
+
+
+_TRANSACTION_CHARACTERISTICS = frozenset(
+    {"transaction", "transaction_isolation", "transaction_read_only", "transaction_deferrable"}
+)
+
+
+def sets_transaction(statement: SqlStatement) -> bool:
+    """`SET TRANSACTION …` or `SET [LOCAL] transaction_isolation = …` (…_read_only,
+    …_deferrable): what PostgreSQL takes only before the transaction's first query."""
+    node = statement.node
+    return (
+        type(node).__name__ == "VariableSetStmt"
+        and str(node.name or "").lower() in _TRANSACTION_CHARACTERISTICS
+    )
