@@ -4,15 +4,19 @@ server. Each test names what happened on the server before the fix.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import asyncpg
 
 from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.patches.locking import LOCK_KEY
 from tenantguard.patches.runner import apply_patches
 from tenantguard.patches.verify import sync_baseline, verify_pipeline
 from tests.conftest import fresh_database
-from tests.test_pipeline_faults import write
+from tests.test_h32e_pipeline import _apply_process
+from tests.test_pipeline_faults import fetchval, write
 
 # a Markdown template: two trailing spaces are a hard line break, two blank lines are kept;
 # an SQL function that empties its search path the way pg_dump's preamble does
@@ -203,3 +207,41 @@ async def test_a_patch_that_sets_its_transaction_s_isolation_first_runs_at_it(
         assert await conn.fetchval("SELECT count(*) FROM tenantguard_patches") == 2
     finally:
         await conn.close()
+
+
+async def test_a_runner_whose_connection_ends_while_it_waits_for_the_lock_says_so(
+    database: str, tmp_path: Path
+) -> None:
+    """5. A runner waiting for the patch lock whose backend is ended (a server restart, or the
+    `pg_terminate_backend(pid)` the holder's message suggests, given the waiter's pid) said
+    only `database …: InterfaceError: connection is closed`: not what it was doing, that
+    nothing of the run was applied, nor what to do."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    holder = await asyncpg.connect(database)
+    try:
+        await holder.execute(f"SELECT pg_advisory_lock({LOCK_KEY})")
+        child = _apply_process(database, tmp_path)
+        try:
+            deadline = time.monotonic() + 20
+            sql = (
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND query LIKE '%pg_try_advisory_lock%'"
+            )
+            while (pid := await holder.fetchval(sql)) is None:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+            await holder.execute("SELECT pg_terminate_backend($1)", pid)
+            _, err = child.communicate(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    finally:
+        await holder.close()
+    said = err.decode()
+    assert child.returncode == 2, said
+    assert "Traceback" not in said
+    assert "lost while the runner waited for the patch lock" in said, said
+    assert "no patch of this run was applied" in said, said
+    assert "Run apply again" in said, said
+    assert await fetchval(database, "SELECT to_regclass('a') IS NULL") is True

@@ -571,7 +571,19 @@ async def _apply(
                 missing=[row.name for row in plan.missing],
             )
         held_before = await _pipeline_lock_modes(conn)  # the caller's own, if it took it
-        await take_patch_lock(conn, options.lock_wait, options.report_every)
+        try:
+            await take_patch_lock(conn, options.lock_wait, options.report_every)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            # (round 33, helper h33f: the waiter's backend ended — a server restart, or the
+            # `pg_terminate_backend(pid)` given the wrong pid — said only 'InterfaceError:
+            # connection is closed')
+            if not (conn.is_closed() or isinstance(error, _CONNECTION_LOST)):
+                raise
+            raise PatchConnectionError(
+                "the connection to the server was lost while the runner waited for the patch "
+                f"lock ({type(error).__name__}: {error}): no patch of this run was applied. "
+                f"{_after_lost_connection(error)}"
+            ) from error
         try:
             return await _apply_locked(conn, patches, options, started, ledger_table, current)
         finally:
@@ -640,6 +652,9 @@ async def _quietly(
         return
     with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         await conn.execute(sql)
+
+
+_CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError, OSError)
 
 
 class _LockReleased(PatchError):
@@ -1206,13 +1221,7 @@ async def _run_patch(
             conn, patch, options, ledger_table, run, record=record, committed=committed
         )
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-        if not (
-            conn.is_closed()
-            or isinstance(
-                error,
-                (asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError, OSError),
-            )
-        ):
+        if not (conn.is_closed() or isinstance(error, _CONNECTION_LOST)):
             raise
         if committed:
             left = "it was applied and recorded before the connection went"
