@@ -9,14 +9,16 @@ import time
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.patches.files import PatchError
 from tenantguard.patches.locking import LOCK_KEY
 from tenantguard.patches.runner import apply_patches
 from tenantguard.patches.verify import sync_baseline, verify_pipeline
 from tests.conftest import fresh_database
 from tests.test_h32e_pipeline import _apply_process
-from tests.test_pipeline_faults import fetchval, write
+from tests.test_pipeline_faults import fetchval, ledger_names, write
 
 # a Markdown template: two trailing spaces are a hard line break, two blank lines are kept;
 # an SQL function that empties its search path the way pg_dump's preamble does
@@ -245,3 +247,27 @@ async def test_a_runner_whose_connection_ends_while_it_waits_for_the_lock_says_s
     assert "no patch of this run was applied" in said, said
     assert "Run apply again" in said, said
     assert await fetchval(database, "SELECT to_regclass('a') IS NULL") is True
+
+
+async def test_a_patch_that_makes_its_transaction_read_only_is_told_where(
+    database: str, tmp_path: Path
+) -> None:
+    """4b. The twin of 4: `SET TRANSACTION READ ONLY` first, run right after BEGIN, made the
+    runner's ledger row fail ('cannot execute INSERT in a read-only transaction … in: recording
+    it in the ledger', no line): it is named at its line, and nothing is applied."""
+    write(
+        tmp_path,
+        "0001_a.sql",
+        "CREATE TABLE IF NOT EXISTS public.a (id int);\n",
+    )
+    write(
+        tmp_path,
+        "0002_b.sql",
+        "-- reads only\nSET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY;\nSELECT 1;\n",
+    )
+    with pytest.raises(PatchError) as caught:
+        await apply_patches(database, tmp_path)
+    said = str(caught.value)
+    assert "0002_b.sql:2:1: patch 0002_b.sql makes its transaction READ ONLY" in said, said
+    assert caught.value.applied == ["0001_a.sql"]
+    assert await ledger_names(database) == ["0001_a.sql"]

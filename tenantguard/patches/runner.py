@@ -1600,6 +1600,14 @@ async def _run_once(
                     break
                 await conn.execute(statement.text)
                 first += 1
+            statement = patch.statements[first - 1] if first else None
+            if statement is not None and await conn.fetchval("SHOW transaction_read_only") == "on":
+                raise PatchError(
+                    f"{patch.path}:{statement.line}:{statement.column}: patch {patch.name} makes "
+                    "its transaction READ ONLY, and the runner records the patch in that "
+                    "transaction (a write): nothing was applied. Remove the READ ONLY (a patch "
+                    "has something to change)"
+                )
             statement = None
             # the backend that runs the patch holds the lock: through a pooler in transaction
             # mode (PgBouncer) the lock was taken on another server connection, and every
