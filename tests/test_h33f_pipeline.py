@@ -271,3 +271,30 @@ async def test_a_patch_that_makes_its_transaction_read_only_is_told_where(
     assert "0002_b.sql:2:1: patch 0002_b.sql makes its transaction READ ONLY" in said, said
     assert caught.value.applied == ["0001_a.sql"]
     assert await ledger_names(database) == ["0001_a.sql"]
+
+
+async def test_sequences_a_role_cannot_read_are_read_as_pg_sequences_shows_them(
+    database: str,
+) -> None:
+    """2b. Reading a sequence's own `last_value, is_called` (2.) needs SELECT on it: a
+    sequence another role keeps to itself is read as pg_sequences shows it, not an error."""
+    from tenantguard.patches.dump import derived_states
+
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            "DO $$ BEGIN IF to_regrole('h33f_reader') IS NULL THEN "
+            "CREATE ROLE h33f_reader LOGIN; END IF; END $$;"
+            "CREATE SEQUENCE public.kept START WITH 7; CREATE SEQUENCE public.shared;"
+            "SELECT setval('public.shared', 40, false);"
+            "GRANT SELECT ON public.shared TO h33f_reader"
+        )
+        reader = await asyncpg.connect(database, user="h33f_reader")
+        try:
+            states = await derived_states(reader)
+        finally:
+            await reader.close()
+    finally:
+        await conn.close()
+    assert states["sequence public.kept"] == "next value 7"
+    assert states["sequence public.shared"] == "next value 40"

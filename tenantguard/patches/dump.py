@@ -417,16 +417,24 @@ async def derived_states(conn: asyncpg.Connection) -> dict[str, str]:
     # which were read as START WITH (round 33, helper h33f)
     for seq in await conn.fetch(
         """-- tenantguard: ignore[TG006] -- the scratch database's sequences, not a tenant's rows
-           SELECT schemaname, sequencename, increment_by FROM pg_catalog.pg_sequences
+           SELECT schemaname, sequencename, increment_by,
+                  coalesce(last_value + increment_by, start_value) AS seen,
+                  pg_catalog.has_sequence_privilege(
+                      pg_catalog.quote_ident(schemaname) || '.'
+                      || pg_catalog.quote_ident(sequencename), 'SELECT') AS readable
+           FROM pg_catalog.pg_sequences
            WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'"""
     ):
         name = f"{quote_ident(seq['schemaname'])}.{quote_ident(seq['sequencename'])}"
-        at = await conn.fetchrow(f"SELECT last_value, is_called FROM {name}")
+        value = seq["seen"]  # (a sequence a patch's role keeps to itself: what pg_sequences shows)
+        at = (
+            await conn.fetchrow(f"SELECT last_value, is_called FROM {name}")
+            if seq["readable"]
+            else None
+        )
         if at is not None:
-            step = seq["increment_by"] if at["is_called"] else 0
-            states[f"sequence {seq['schemaname']}.{seq['sequencename']}"] = (
-                f"next value {at['last_value'] + step}"
-            )
+            value = at["last_value"] + (seq["increment_by"] if at["is_called"] else 0)
+        states[f"sequence {seq['schemaname']}.{seq['sequencename']}"] = f"next value {value}"
     rows = await conn.fetch(
         """SELECT 'materialized view ' || n.nspname || '.' || c.relname AS key,
                   CASE WHEN c.relispopulated THEN 'populated' ELSE 'not populated' END AS state
