@@ -271,6 +271,17 @@ async def test_a_patch_that_makes_its_transaction_read_only_is_told_where(
     assert "0002_b.sql:2:1: patch 0002_b.sql makes its transaction READ ONLY" in said, said
     assert caught.value.applied == ["0001_a.sql"]
     assert await ledger_names(database) == ["0001_a.sql"]
+    # later in the patch (PostgreSQL lets a transaction turn read-only after its queries)
+    write(
+        tmp_path,
+        "0002_b.sql",
+        "INSERT INTO public.a VALUES (1);\nSET LOCAL transaction_read_only = on;\nSELECT 1;\n",
+    )
+    with pytest.raises(PatchError) as caught:
+        await apply_patches(database, tmp_path)
+    said = str(caught.value)
+    assert "0002_b.sql:2:1: patch 0002_b.sql makes its transaction READ ONLY" in said, said
+    assert await fetchval(database, "SELECT count(*) FROM public.a") == 0
 
 
 async def test_sequences_a_role_cannot_read_are_read_as_pg_sequences_shows_them(

@@ -1572,6 +1572,22 @@ class _LockTimeout(Exception):
         self.error, self.relations, self.line, self.column = error, relations, line, column
 
 
+def _refuse_read_only(patch: PatchFile) -> None:
+    """A patch that left its transaction READ ONLY (`SET TRANSACTION READ ONLY`, first or
+    later, `SET LOCAL transaction_read_only = on`): the runner's ledger row failed — 'cannot
+    execute INSERT in a read-only transaction … in: recording it in the ledger', no line
+    (round 33, helper h33f)."""
+    from tenantguard.patches.statements import sets_transaction
+
+    setting = next((s for s in reversed(patch.statements) if sets_transaction(s)), None)
+    where = f"{patch.path}:{setting.line}:{setting.column}" if setting else str(patch.path)
+    raise PatchError(
+        f"{where}: patch {patch.name} makes its transaction READ ONLY, and the runner records "
+        "the patch in that transaction (a write): nothing was applied. Remove the READ ONLY "
+        "(a patch has something to change)"
+    )
+
+
 async def _run_once(
     conn: asyncpg.Connection,
     patch: PatchFile,
@@ -1600,14 +1616,6 @@ async def _run_once(
                     break
                 await conn.execute(statement.text)
                 first += 1
-            statement = patch.statements[first - 1] if first else None
-            if statement is not None and await conn.fetchval("SHOW transaction_read_only") == "on":
-                raise PatchError(
-                    f"{patch.path}:{statement.line}:{statement.column}: patch {patch.name} makes "
-                    "its transaction READ ONLY, and the runner records the patch in that "
-                    "transaction (a write): nothing was applied. Remove the READ ONLY (a patch "
-                    "has something to change)"
-                )
             statement = None
             # the backend that runs the patch holds the lock: through a pooler in transaction
             # mode (PgBouncer) the lock was taken on another server connection, and every
@@ -1635,6 +1643,8 @@ async def _run_once(
         for statement in patch.statements[first:] if finalize is None else ():
             await conn.execute(statement.text)
         statement, step = None, "recording it in the ledger"
+        if patch.transactional and await conn.fetchval("SHOW transaction_read_only") == "on":
+            _refuse_read_only(patch)
         # the ledger row is the runner's own: written as the session's user, whatever role the
         # patch set, and with no statement timeout a patch set for its own statements (`SET
         # statement_timeout = '1ms'` cancelled the ledger check that follows on a busy host;
