@@ -309,3 +309,31 @@ async def test_sequences_a_role_cannot_read_are_read_as_pg_sequences_shows_them(
         await conn.close()
     assert states["sequence public.kept"] == "next value 7"
     assert states["sequence public.shared"] == "next value 40"
+
+
+async def test_a_lock_holder_outside_a_transaction_is_not_said_to_have_one_open(
+    database: str, tmp_path: Path
+) -> None:
+    """6. The patch lock is a session lock: its holder (another runner between two patches, a
+    psql session that took it) is mostly idle outside any transaction, and the waiter said
+    'idle for 1 s, transaction open 1 s' — the connection's age, sending the operator after
+    a transaction that does not exist. It says 'no transaction open, connected …' then."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")
+    holder = await asyncpg.connect(database)
+    try:
+        await holder.execute(f"SELECT pg_advisory_lock({LOCK_KEY})")
+        with pytest.raises(PatchError) as caught:
+            await apply_patches(database, tmp_path, lock_wait=0.5)
+        said = str(caught.value)
+        assert "idle for" in said and "no transaction open, connected" in said, said
+        assert "transaction open 0 s" not in said.replace("no transaction open", ""), said
+        await holder.execute("BEGIN")
+        await holder.execute("SELECT 1")
+        with pytest.raises(PatchError) as caught:
+            await apply_patches(database, tmp_path, lock_wait=0.5)
+        said = str(caught.value)
+        assert "idle in transaction for" in said and ", transaction open " in said, said
+        assert "no transaction open" not in said, said
+        await holder.execute("ROLLBACK")
+    finally:
+        await holder.close()

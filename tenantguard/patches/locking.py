@@ -30,6 +30,7 @@ _BACKEND = """a.pid, coalesce(a.application_name, '') AS application_name,
        extract(epoch FROM now() - coalesce(a.state_change, a.backend_start))::float8 AS in_state,
        extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::float8 AS in_xact,
        extract(epoch FROM now() - a.backend_start)::float8 AS connected,
+       a.xact_start IS NOT NULL AS in_transaction,
        left(coalesce(a.query, ''), 100) AS query"""
 
 _HOLDER = f"""SELECT {_BACKEND}, '' AS relation, '' AS mode
@@ -66,6 +67,7 @@ class Blocker:
     in_xact: float  # seconds since its transaction (or connection) began
     connected: float
     query: str
+    in_transaction: bool = True
     relation: str = ""
     mode: str = ""
 
@@ -73,9 +75,16 @@ class Blocker:
         holds = f"holds {self.mode} on {self.relation}, " if self.relation else ""
         state = self.state or "no state"
         query = " ".join(self.query.split())
+        # a session lock's holder is mostly outside any transaction: its connection's age is
+        # no open transaction (round 33, helper h33f)
+        xact = (
+            f"transaction open {_seconds(self.in_xact)}"
+            if self.in_transaction
+            else f"no transaction open, connected {_seconds(self.connected)}"
+        )
         return (
             f"pid {self.pid} (application_name {self.application_name!r}, {holds}{state} "
-            f"for {_seconds(self.in_state)}, transaction open {_seconds(self.in_xact)}"
+            f"for {_seconds(self.in_state)}, {xact}"
             + (f", last query: {query}" if query else "")
             + ")"
         )
