@@ -337,3 +337,26 @@ async def test_a_lock_holder_outside_a_transaction_is_not_said_to_have_one_open(
         await holder.execute("ROLLBACK")
     finally:
         await holder.close()
+
+
+def test_psql_lines_of_a_create_dump_are_no_statement() -> None:
+    """1b. `pg_dump --create` writes `\\connect …` lines: read by the SQL lexer of 1. as part of
+    the statement that follows them, which made that statement's lines (and the blank line
+    between) "a statement's own" — kept in the database's properties, and in what sync writes
+    of them. They are psql's, like `\\restrict`: masked before the split."""
+    from tenantguard.patches.dump import schema_objects
+
+    dump = (
+        "\\restrict abc\n\nSET statement_timeout = 0;\n\n--\n"
+        "-- Name: x; Type: DATABASE PROPERTIES; Schema: -; Owner: -\n--\n\n"
+        "ALTER DATABASE x SET search_path TO 'app', 'public';\n\n\n"
+        "\\connect -reuse-previous=on \"dbname='x'\"\n\nSET statement_timeout = 0;\n\n"
+        "--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n"
+    )
+    assert schema_objects(dump) == {
+        "DATABASE PROPERTIES x": [
+            "ALTER DATABASE x SET search_path TO 'app', 'public';",
+            "\\connect -reuse-previous=on \"dbname='x'\"",
+            "SET statement_timeout = 0;",
+        ]
+    }

@@ -233,7 +233,7 @@ def _without_owner(dump: str, user: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-_PSQL_KEY = lazy_pattern(r"^\\(?:un)?restrict \S+$", re.MULTILINE)
+_PSQL_COMMAND = lazy_pattern(r"^\\(?:(?:un)?restrict \S+|connect .*)$", re.MULTILINE)
 
 
 def _dump_lines(dump: str) -> list[tuple[str, bool]]:
@@ -247,13 +247,9 @@ def _dump_lines(dump: str) -> list[tuple[str, bool]]:
     dropped the same before comparing)."""
     from tenantguard.engine.sqltext import split_sql
 
-    # psql's `\restrict KEY` before the first statement and `\unrestrict KEY` after the last
-    # are no SQL: masked (same length) so that the split does not take them into a statement
-    masked = dump
-    first, last = dump.find(";"), dump.rfind(";")
-    for found in _PSQL_KEY.finditer(dump):
-        if first < 0 or found.end() < first or found.start() > last:
-            masked = masked[: found.start()] + " " * len(found.group()) + masked[found.end() :]
+    # psql's `\restrict KEY`, `\unrestrict KEY` and (pg_dump --create) `\connect …` lines are
+    # no SQL: masked (same length) so that the split does not take them into a statement
+    masked = _PSQL_COMMAND.sub(lambda found: " " * len(found.group()), dump)
     statements, _ = split_sql(masked)
     spans = [(st.start, st.start + len(st.text)) for st in statements if "\n" in st.text]
     starts = [start for start, _ in spans]
