@@ -73,7 +73,7 @@ async def test_verify_fails_with_a_readable_diff_when_the_baseline_drifts(
     )
     report = await verify_pipeline(postgres.dsn, PATCHES, drifted)
     assert not report.ok
-    name, passed, difference = report.checks[3]
+    name, passed, difference = report.checks[4]
     assert name == "the pipeline's schema equals the baseline's" and not passed
     assert "TABLE public.patients: differs" in difference
     assert "  -     dni text," in difference
@@ -93,9 +93,9 @@ async def test_verify_fails_when_a_patch_changes_and_sync_repairs(
     shutil.copy(BASELINE, baseline)
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     assert not report.ok
-    assert "TABLE public.patients: differs" in report.checks[3][2]
-    assert "  -     notes text" in report.checks[3][2]
-    assert "INDEX public.patients_tenant_notes_idx: only in pipeline" in report.checks[3][2]
+    assert "TABLE public.patients: differs" in report.checks[4][2]
+    assert "  -     notes text" in report.checks[4][2]
+    assert "INDEX public.patients_tenant_notes_idx: only in pipeline" in report.checks[4][2]
     await sync_baseline(postgres.dsn, patches, baseline)
     assert "notes text" in baseline.read_text()
     assert (await verify_pipeline(postgres.dsn, patches, baseline)).ok
@@ -248,7 +248,7 @@ async def test_cli_apply_status_verify(
     assert "applying     0001_base_tables.sql" in out and "applied      0048_" in out
     assert await asyncio.to_thread(main, ["patches", "verify", "--dsn", postgres.dsn]) == 0
     out = capsys.readouterr().out
-    assert out.count("ok  ") == 7 and "FAIL" not in out
+    assert out.count("ok  ") == 8 and "FAIL" not in out
     assert "applying every patch a second time" in out  # verify says what it does
     monkeypatch.delenv("DATABASE_URL")
     assert await asyncio.to_thread(main, ["patches", "apply"]) == 2
