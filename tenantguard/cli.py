@@ -508,9 +508,11 @@ def _within(path: Path, other: Path) -> bool:
     return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
 
 
-def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | None:
+def _groups(
+    args: argparse.Namespace, patch_rules_only: bool, errors: list[str]
+) -> list[_Group] | None:
     """The configuration groups of the paths to check and their files; None when a path does
-    not exist (said on standard error)."""
+    not exist, cannot be listed or holds no file to check (said in `errors`)."""
     select = _selectors(args.select, "--select")
     extend_select = _selectors(args.extend_select, "--extend-select") or ()
     ignore = _selectors(args.ignore, "--ignore") or ()
@@ -595,21 +597,18 @@ def _groups(args: argparse.Namespace, patch_rules_only: bool) -> list[_Group] | 
                 "check it, or add it to `exclude` (or .gitignore) to say it is not your code",
                 file=sys.stderr,
             )
-        for name in missing:
-            print(f"tenantguard: error: {name}: no such file or directory", file=sys.stderr)
-        for problem in unreadable:  # its files unchecked: an error, not a pass
-            print(f"tenantguard: error: {problem}", file=sys.stderr)
+        errors.extend(f"{name}: no such file or directory" for name in missing)
+        errors.extend(unreadable)  # its files unchecked: an error, not a pass
         missing_any = missing_any or bool(missing) or bool(unreadable)
         walked = [p for p in on_disk if os.path.isdir(p)]
         if walked and not files and not (missing or unreadable or projects) and stdin is None:
             # a gate that checks nothing passes everything: said, not a silent pass
             where = ", ".join(os.fspath(p) for p in walked)
-            print(
-                f"tenantguard: error: no file under {where} matches include = "
-                f"{list(settings.include)!r} (less those excluded, and those .gitignore "
-                "ignores): nothing was checked; fix include/exclude in the configuration (or "
-                ".gitignore), or name the files to check",
-                file=sys.stderr,
+            errors.append(
+                f"no file under {where} matches include = {list(settings.include)!r} (less "
+                "those excluded, and those .gitignore ignores): nothing was checked; fix "
+                "include/exclude in the configuration (or .gitignore), or name the files to "
+                "check"
             )
             missing_any = True
         if projects and not files and not any(p is stdin for p in members):
@@ -823,23 +822,30 @@ def _rules_left_out(group: _Group) -> set[str]:
     return left
 
 
+def _stopped(args: argparse.Namespace, messages: list[str]) -> int:
+    """A run stopped before its report: each message on standard error and, in the machine
+    formats, a document naming them (an empty file is no valid SARIF or JSON)."""
+    for message in messages:
+        print(f"tenantguard: error: {message}", file=sys.stderr)
+    _error_document(args, "usage", "; ".join(messages))
+    return EXIT_ERROR
+
+
 def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     if args.statistics and args.format not in ("text", "full", "concise", "json"):
-        print(
-            "tenantguard: error: --statistics prints text or json; drop --format "
-            f"{args.format} or --statistics",
-            file=sys.stderr,
+        return _stopped(
+            args,
+            [f"--statistics prints text or json; drop --format {args.format} or --statistics"],
         )
-        return EXIT_ERROR
     jobs: int | None = getattr(args, "jobs", None)  # `patches lint` has no --jobs, no baselines
     baseline_file: Path | None = getattr(args, "baseline", None)
     write_file: Path | None = getattr(args, "write_baseline", None)
     if jobs is not None and jobs < 1:
-        print("tenantguard: error: --jobs must be at least 1", file=sys.stderr)
-        return EXIT_ERROR
-    groups = _groups(args, patch_rules_only)
+        return _stopped(args, ["--jobs must be at least 1"])
+    errors: list[str] = []
+    groups = _groups(args, patch_rules_only, errors)
     if groups is None:
-        return EXIT_ERROR
+        return _stopped(args, errors)
     known = None
     if baseline_file:
         from tenantguard.baseline import read_baseline  # hashlib, json: with a baseline only
@@ -1250,14 +1256,11 @@ def _error_document(args: argparse.Namespace, kind: str, message: str) -> None:
     """A json, sarif or github run that stops before its report still prints a document naming
     why (h32k: a configuration error left a SARIF upload step an empty file). Not once a report
     has begun: stdout would hold two documents."""
-    fmt = getattr(args, "format", None)
-    if fmt not in ("json", "sarif", "github") or _REPORT_BEGUN[0]:
+    if _REPORT_BEGUN[0]:
         return
-    from tenantguard.report import write_error
+    from tenantguard.report import error_document
 
-    with contextlib.suppress(OSError, ValueError):  # stdout closed: stderr said it already
-        write_error(sys.stdout, fmt, kind, message)
-        sys.stdout.flush()
+    error_document(getattr(args, "format", None), kind, message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

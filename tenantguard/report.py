@@ -3,10 +3,12 @@ scanning), github (annotations); and `--statistics`."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -533,6 +535,16 @@ def write_sarif(out: TextIO, findings: Iterable[Finding]) -> None:
         out.write("]" + tail.removeprefix("      ]") + "\n")
     else:
         out.write("\n" + tail + "\n")
+
+
+def error_document(fmt: str | None, kind: str, message: str) -> None:
+    """`write_error` on standard output in the machine formats (json, sarif, github); a
+    closed standard output is passed over (standard error said the message already)."""
+    if fmt not in ("json", "sarif", "github"):
+        return
+    with contextlib.suppress(OSError, ValueError):
+        write_error(sys.stdout, fmt, kind, message)
+        sys.stdout.flush()
 
 
 def write_error(out: TextIO, fmt: str, kind: str, message: str) -> None:

@@ -172,3 +172,59 @@ def test_explain_with_both_a_file_and_a_statement_is_a_usage_error(tmp_path: Pat
     assert result.returncode == 2
     assert result.stdout == ""
     assert "not both" in result.stderr, result.stderr
+
+
+def _error_document(fmt: str, stdout: str) -> str:
+    """The message of the machine format's error document (json, sarif, github)."""
+    if fmt == "json":
+        document = json.loads(stdout)
+        assert "findings" not in document and "summary" not in document
+        return str(document["error"]["message"])
+    if fmt == "sarif":
+        run_ = json.loads(stdout)["runs"][0]
+        assert "results" not in run_
+        invocation = run_["invocations"][0]
+        assert invocation["executionSuccessful"] is False
+        return str(invocation["toolExecutionNotifications"][0]["message"]["text"])
+    assert stdout.startswith("::error "), stdout
+    return stdout
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github"])
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["nosql"], "no file under nosql"),
+        (["missing"], "missing: no such file or directory"),
+        (["--jobs", "0", "app"], "--jobs"),
+        (["--statistics", "app"], "--statistics"),
+    ],
+)
+def test_a_run_stopped_before_its_report_prints_an_error_document(
+    tmp_path: Path, fmt: str, args: list[str], said: str
+) -> None:
+    """A directory with no SQL, a path that does not exist, a bad --jobs: exit 2 with the
+    message on standard error, and an empty standard output in json/sarif/github, which a
+    SARIF upload or a JSON reader takes as an invalid file (a configuration error prints a
+    document naming it: these did not)."""
+    root = configured(tmp_path / "p")
+    write(root / "nosql/readme.txt", "not code\n")
+    if "--statistics" in args and fmt == "json":
+        pytest.skip("--statistics prints json")
+    result = run("check", "--no-cache", "--format", fmt, *args, cwd=root)
+    assert result.returncode == 2, result.stdout
+    assert said in result.stderr
+    assert said in _error_document(fmt, result.stdout)
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github"])
+def test_an_audit_that_cannot_reach_its_database_prints_an_error_document(
+    tmp_path: Path, fmt: str
+) -> None:
+    """`tenantguard audit --format sarif --dsn …` with the server down: exit 2 and an empty
+    standard output (the SARIF upload step then fails on an invalid file, not on the
+    reason); now a document naming the reason."""
+    root = configured(tmp_path / "p")
+    result = run("audit", "--format", fmt, "--dsn", "postgresql://127.0.0.1:1/db", cwd=root)
+    assert result.returncode == 2
+    assert "database postgresql://127.0.0.1:1/db" in _error_document(fmt, result.stdout)

@@ -34,8 +34,13 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _CONNECT_TIMEOUT = 30.0
 
 
-def _error(message: str) -> int:
+def _error(args: argparse.Namespace, message: str) -> int:
+    """Stopped before the report: the message on standard error, and in the machine formats a
+    document naming it (an empty file is no valid SARIF or JSON)."""
+    from tenantguard.report import error_document
+
     print(f"tenantguard: error: {message}", file=sys.stderr)
+    error_document(getattr(args, "format", None), "usage", message)
     return EXIT_ERROR
 
 
@@ -58,24 +63,26 @@ async def _read(dsn: Dsn, role: str | None, read_traffic: bool) -> AuditRead:
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     text = args.dsn or os.environ.get("DATABASE_URL")
     if not text:
-        return _error("no database given: pass --dsn postgresql://… or set DATABASE_URL")
+        return _error(args, "no database given: pass --dsn postgresql://… or set DATABASE_URL")
     if args.jobs is not None and args.jobs < 1:
-        return _error("--jobs must be at least 1")
+        return _error(args, "--jobs must be at least 1")
     log_file: Path | None = args.statements
     if log_file is not None and not log_file.is_file():
-        return _error(f"{log_file}: no such file (--statements takes a csvlog or jsonlog file)")
+        return _error(
+            args, f"{log_file}: no such file (--statements takes a csvlog or jsonlog file)"
+        )
     try:
         dsn = Dsn.parse(text)
     except PatchError as error:
-        return _error(str(error))
+        return _error(args, str(error))
     try:
         read = asyncio.run(_read(dsn, args.role, read_traffic=log_file is None))
     except UnknownRole as error:
-        return _error(f"role {error} does not exist on the server of {dsn}: pass --role ROLE")
+        return _error(args, f"role {error} does not exist on the server of {dsn}: pass --role ROLE")
     except PatchError as error:
-        return _error(dsn.redact(str(error)))
+        return _error(args, dsn.redact(str(error)))
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        return _error(f"database {dsn}: {type(error).__name__}: {dsn.redact(str(error))}")
+        return _error(args, f"database {dsn}: {type(error).__name__}: {dsn.redact(str(error))}")
     catalog = read.catalog
     live = live_policy(settings, catalog)
     for warning in live.warnings:
@@ -90,7 +97,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
         try:
             log = read_statement_log(log_file, catalog.database, _display(log_file))
         except LogError as error:
-            return _error(str(error))
+            return _error(args, str(error))
         statements, source = log.statements, str(log_file)
         if log.other_databases:
             _note(f"{log_file}: {log.other_databases} statements of other databases skipped")
