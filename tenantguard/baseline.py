@@ -88,7 +88,17 @@ def read_baseline(path: Path) -> Counter[str]:
             f"baseline {path} is not a tenantguard baseline (version {VERSION}); "
             "rewrite it with --write-baseline"
         )
-    return Counter(str(e.get("fingerprint")) for e in data["findings"] if isinstance(e, dict))
+    known: Counter[str] = Counter()
+    for number, entry in enumerate(data["findings"], 1):
+        key = entry.get("fingerprint") if isinstance(entry, dict) else None
+        if not isinstance(key, str) or not key:  # hides nothing: a broken file, not a pass
+            raise ConfigError(
+                f"baseline {path}: entry {number} of findings is {json.dumps(entry)[:80]}, not "
+                'an object with a "fingerprint": fix or remove it, or rewrite the baseline '
+                "with --write-baseline"
+            )
+        known[key] += 1
+    return known
 
 
 def subtract_baseline(findings: Sequence[Finding], known: Counter[str]) -> list[Finding]:

@@ -927,7 +927,8 @@ def _report(
         count = write_baseline(write_file, findings)
         if not args.quiet:
             print(
-                f"tenantguard: wrote {count} findings to the baseline {write_file}",
+                f"tenantguard: wrote {count} finding{'s' * (count != 1)} to the baseline "
+                f"{write_file}",
                 file=sys.stderr,
             )
         return EXIT_CLEAN

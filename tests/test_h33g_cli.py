@@ -228,3 +228,27 @@ def test_an_audit_that_cannot_reach_its_database_prints_an_error_document(
     result = run("audit", "--format", fmt, "--dsn", "postgresql://127.0.0.1:1/db", cwd=root)
     assert result.returncode == 2
     assert "database postgresql://127.0.0.1:1/db" in _error_document(fmt, result.stdout)
+
+
+@pytest.mark.parametrize(
+    "entry", ["1", "null", "{}", '{"fingerprint": 5}', '{"fingerprint": ""}'], ids=str
+)
+def test_a_baseline_with_a_broken_entry_fails_closed(tmp_path: Path, entry: str) -> None:
+    """A hand-edited or merge-mangled baseline whose entry is not an object with a fingerprint
+    was read as hiding nothing for that entry, in silence: the run reported the finding as new
+    (exit 1) and the user did not learn the baseline was broken. Exit 2 naming the entry."""
+    root = configured(tmp_path / "p")
+    assert run("check", "--write-baseline", "base.json", "app", cwd=root).returncode == 0
+    document = json.loads((root / "base.json").read_text(encoding="utf-8"))
+    document["findings"].append(json.loads(entry))
+    (root / "base.json").write_text(json.dumps(document), encoding="utf-8")
+    for fmt in FORMATS:
+        result = run("check", "--format", fmt, "--baseline", "base.json", "app", cwd=root)
+        assert result.returncode == 2, (fmt, result.stderr)
+        assert "base.json" in result.stderr and "entry 2" in result.stderr, result.stderr
+
+
+def test_the_baseline_written_says_one_finding_in_the_singular(tmp_path: Path) -> None:
+    root = configured(tmp_path / "p")
+    result = run("check", "--write-baseline", "base.json", "app", cwd=root)
+    assert "wrote 1 finding to the baseline base.json" in result.stderr, result.stderr
