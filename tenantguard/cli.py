@@ -1310,6 +1310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Please report this with the input that caused it.",
             file=sys.stderr,
         )
+        _error_document(args, "internal", f"{type(error).__name__}: {error}")
         return EXIT_ERROR
 
 

@@ -252,3 +252,28 @@ def test_the_baseline_written_says_one_finding_in_the_singular(tmp_path: Path) -
     root = configured(tmp_path / "p")
     result = run("check", "--write-baseline", "base.json", "app", cwd=root)
     assert "wrote 1 finding to the baseline base.json" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github"])
+def test_an_internal_error_prints_an_error_document(
+    tmp_path: Path,
+    fmt: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An internal error (a bug) is exit 2 with its message on standard error; in the machine
+    formats standard output was empty, now a document naming it. (In process: a bug cannot be
+    caused from outside on purpose, so one is put in.)"""
+    from tenantguard import cli
+
+    root = configured(tmp_path / "p")
+    monkeypatch.chdir(root)
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "_check_groups", broken)
+    assert cli.main(["check", "--no-cache", "--format", fmt, "app"]) == 2
+    out, err = capsys.readouterr()
+    assert "internal error: RuntimeError: a bug" in err
+    assert "RuntimeError: a bug" in _error_document(fmt, out)
