@@ -410,12 +410,20 @@ def load_settings(
     if path is None:
         return Settings(root=start if start.is_dir() else start.parent)
     source = os.fspath(path)
+    text = ""
     try:
-        data = _toml(path, path.read_text(encoding="utf-8"), cache)
+        text = path.read_text(encoding="utf-8")
+        data = _toml(path, text, cache)
     except OSError as error:
         raise ConfigError(f"cannot read {source}: {error.strerror}") from error
     except ValueError as error:  # UnicodeDecodeError, TOMLDecodeError
-        raise ConfigError(f"{source} is not valid TOML: {error}") from error
+        mark = (
+            " (it starts with a byte-order mark, U+FEFF, which TOML does not allow: save it as "
+            "UTF-8 without a BOM)"
+            if text.startswith("\ufeff")
+            else ""
+        )
+        raise ConfigError(f"{source} is not valid TOML: {error}{mark}") from error
     table = data.get("tool", {}).get("tenantguard", {}) if path.name == "pyproject.toml" else data
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.tenantguard] must be a table")

@@ -277,3 +277,19 @@ def test_an_internal_error_prints_an_error_document(
     out, err = capsys.readouterr()
     assert "internal error: RuntimeError: a bug" in err
     assert "RuntimeError: a bug" in _error_document(fmt, out)
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", "tenantguard.toml"])
+def test_a_configuration_saved_with_a_byte_order_mark_says_so(tmp_path: Path, name: str) -> None:
+    """A configuration saved by an editor that writes a UTF-8 byte-order mark: exit 2 with
+    "is not valid TOML: Invalid statement (at line 1, column 1)", where line 1 looks right.
+    The message names the mark and how to save the file."""
+    root = configured(tmp_path / "p")
+    text = '[tool.tenantguard]\nschema_paths = ["db"]\n'
+    if name == "tenantguard.toml":
+        (root / "pyproject.toml").unlink()
+        text = 'schema_paths = ["db"]\n'
+    (root / name).write_bytes(b"\xef\xbb\xbf" + text.encode())
+    result = run("check", "app", cwd=root)
+    assert result.returncode == 2
+    assert "byte-order mark" in result.stderr, result.stderr
