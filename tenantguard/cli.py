@@ -469,11 +469,11 @@ def _catalog_rules() -> list[tuple[str, str]]:
     return [(rule.code, rule.name) for rule in CATALOG]
 
 
-def _read_stdin() -> str:
+def _read_stdin() -> bytes:
+    """Standard input's bytes: decoded as a file's are (a NUL byte, or bytes that are not
+    UTF-8, are TG006, not replacement characters)."""
     data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-    if isinstance(data, bytes):
-        return data.decode("utf-8-sig", errors="replace")
-    return data
+    return data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape")
 
 
 # a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
@@ -631,7 +631,7 @@ def _groups(
             group.reads_stdin = True
             if source is not None:
                 files.append(source)
-                group.texts[source.display] = text
+                group.texts[source.display] = text.decode("utf-8-sig", errors="replace")
         groups.append(group)
     return None if missing_any else groups
 

@@ -293,3 +293,34 @@ def test_a_configuration_saved_with_a_byte_order_mark_says_so(tmp_path: Path, na
     result = run("check", "app", cwd=root)
     assert result.returncode == 2
     assert "byte-order mark" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"\x00\x01SELECT 1", "binary file"),
+        (b"SELECT 1 FROM notes WHERE tenant_id = 1;\xff\xfe\n", "not UTF-8 text (byte 0xff)"),
+        (b"\xff\xfeS\x00E\x00", "UTF-16"),
+    ],
+    ids=["binary", "latin1", "utf16"],
+)
+@pytest.mark.parametrize("name", [None, "app/c.sql"])
+def test_standard_input_is_read_as_a_file_is(
+    tmp_path: Path, data: bytes, said: str, name: str | None
+) -> None:
+    """The same bytes in a file are TG006 (binary, not UTF-8): from standard input they were
+    decoded with replacement characters and passed, "proven", exit 0."""
+    root = configured(tmp_path / "p")
+    flags = ["--stdin-filename", name] if name else []
+    assert TENANTGUARD is not None
+    result = subprocess.run(
+        [TENANTGUARD, "check", "--format", "json", *flags, "-"],
+        cwd=root,
+        capture_output=True,
+        input=data,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [f["rule"] for f in findings] == ["TG006"]
+    assert said in findings[0]["message"]

@@ -54,6 +54,11 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
         data = path.read_bytes()
     except OSError as error:
         return None, f"cannot read file: {error.strerror}", 0
+    return decode_source(data, path)
+
+
+def decode_source(data: bytes, path: Path) -> tuple[str | None, str | None, int]:
+    """(text, error, error offset) of a file's bytes (or standard input's, read as `path`)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # a byte order mark: text, not binary
         return None, "UTF-16 (or UTF-32) text: save the file as UTF-8", 0
     if b"\0" in data:
@@ -515,17 +520,21 @@ def check_file(
     patch_analyzer: Analyzer,
     options: CheckOptions = CheckOptions(),
 ) -> FileReport:
-    text: str | None = source.text
+    given = source.text  # standard input's: its bytes are read as a file's are
+    text: str | None = given if isinstance(given, str) else None
     error: str | None = None
     offset = 0
-    if text is None:
+    if isinstance(given, bytes):
+        text, error, offset = decode_source(given, source.path)
+    elif text is None:
         text, error, offset = read_source(source.path)
     enabled = options.rules.in_file(source.relative) if options.rules is not None else None
     if text is None:
         prefix = ""
         if offset:
             try:
-                prefix = source.path.read_bytes()[:offset].decode("utf-8", "replace")
+                raw = given if isinstance(given, bytes) else source.path.read_bytes()
+                prefix = raw[:offset].decode("utf-8", "replace")
             except OSError:
                 prefix = ""
         finding = file_error(source, error or "cannot read the file", prefix)

@@ -81,7 +81,9 @@ class SourceFile:
     is_patch: bool  # under the patch directory itself: the patch rules apply (default False)
     size: int  # bytes, as found by `discover` (to share work among processes; default 0)
     relative: str | None  # relative to the project root ('/'-separated), None outside it
-    text: str | None  # the content when it does not come from the file (standard input)
+    # the content when it does not come from the file: standard input's bytes, read as a
+    # file's are (text given as str is taken as it is)
+    text: str | bytes | None
 
     __slots__ = __match_args__ = (
         "path",
@@ -101,7 +103,7 @@ class SourceFile:
         is_patch: bool = False,
         size: int = 0,
         relative: str | None = None,
-        text: str | None = None,
+        text: str | bytes | None = None,
     ) -> None:
         set_field = object.__setattr__
         set_field(self, "path", path)
@@ -556,7 +558,7 @@ def discover(
 
 def stdin_source(
     name: str,
-    text: str,
+    text: bytes,
     *,
     root: Path,
     exclude: Iterable[str],
@@ -578,7 +580,7 @@ def stdin_source(
         name,
         any(_relative(resolved, p) is not None for p in under),
         patches is not None and _relative(resolved, patches) is not None,
-        len(text.encode("utf-8")),
+        len(text),
         posix,
         text,
     )
