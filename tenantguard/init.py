@@ -353,6 +353,18 @@ def _say(out: TextIO, text: str = "") -> None:
     out.write(text + "\n")
 
 
+def _covering_configuration(directory: Path) -> Path | None:
+    """The configuration of a directory above `directory` that a check here would read."""
+    from tenantguard.config import find_config
+    from tenantguard.errors import ConfigError
+
+    try:
+        found = find_config(directory)
+    except ConfigError:
+        return None
+    return found if found is not None and found.parent != directory.resolve() else None
+
+
 def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if not directory.is_dir():
@@ -393,6 +405,13 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
             if migrations
             else ";"
         )
+        covering = _covering_configuration(directory)
+        if covering is not None:  # `cd app && tenantguard init` in a configured project
+            built_by += (
+                f" {directory} is already checked with {covering} (found upward): edit that "
+                "one, or run init in that project's root; a configuration written here would "
+                f"replace it for the files below {directory};"
+            )
         print(
             f"tenantguard: error: no .sql file with CREATE TABLE or ALTER TABLE found (nor a "
             f"migration making tables){built_by} "

@@ -324,3 +324,19 @@ def test_standard_input_is_read_as_a_file_is(
     findings = json.loads(result.stdout)["findings"]
     assert [f["rule"] for f in findings] == ["TG006"]
     assert said in findings[0]["message"]
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_init_in_a_subdirectory_of_a_configured_project_names_its_configuration(
+    tmp_path: Path, dry_run: bool
+) -> None:
+    """`cd app && tenantguard init`: the project root's configuration already covers app/, but
+    init said only "no .sql file with CREATE TABLE … set tenant_column and tenant_tables in
+    [tool.tenantguard] by hand" (which, written in app/, would replace the root's for app/).
+    It names the configuration that covers the directory, and writes nothing."""
+    root = configured(tmp_path / "p")
+    write(root / "app/x.py", 'conn.fetch("SELECT * FROM notes")\n')
+    result = run("init", *(["--dry-run"] if dry_run else []), cwd=root / "app")
+    assert result.returncode == 2
+    assert str(root / "pyproject.toml") in result.stderr, result.stderr
+    assert sorted(p.name for p in (root / "app").iterdir()) == ["q.sql", "x.py"]
