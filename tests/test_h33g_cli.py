@@ -340,3 +340,18 @@ def test_init_in_a_subdirectory_of_a_configured_project_names_its_configuration(
     assert result.returncode == 2
     assert str(root / "pyproject.toml") in result.stderr, result.stderr
     assert sorted(p.name for p in (root / "app").iterdir()) == ["q.sql", "x.py"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_tenant_expression_that_does_not_parse_is_said_without_terminal_codes(
+    tmp_path: Path, fmt: str
+) -> None:
+    """`tenant_expressions = ["current_setting("]`: the message carried sqlglot's highlighted
+    excerpt, with its terminal underline codes (ESC [4m … ESC [0m), into the JSON document, the
+    GitHub annotation and standard error of a run with no terminal."""
+    root = configured(tmp_path / "p", 'tenant_expressions = ["current_setting("]\n')
+    result = run("check", "--format", fmt, "app", cwd=root)
+    assert result.returncode == 2
+    assert "tenant_expressions" in result.stderr
+    assert "\x1b" not in result.stderr + result.stdout
+    assert "\\u001b" not in result.stdout

@@ -215,7 +215,9 @@ def _parse_expression(text: str) -> exp.Expression:
     try:
         parsed = sqlglot.parse_one(text, read="postgres")
     except sqlglot.errors.SqlglotError as error:
-        raise ValueError(f"tenant expression {text!r} is not valid SQL: {error}") from error
+        # the first line: the next ones are sqlglot's excerpt, with terminal underline codes
+        said = str(error).split("\n")[0]
+        raise ValueError(f"tenant expression {text!r} is not valid SQL: {said}") from error
     if not isinstance(parsed, exp.Expression):
         raise ValueError(f"tenant expression {text!r} is not an expression")
     return strip_casts(parsed)
