@@ -315,3 +315,29 @@ def test_a_qualified_global_name_does_not_cover_another_schemas_tenant_table(
 def test_an_unqualified_global_name_covers_every_schema(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, TWO_SCHEMAS, tenant_column="org_id", global_tables=("notes",))
     assert _codes("SELECT body FROM a.notes", policy) == []
+
+
+# the padded type reached by other DDL: ALTER … TYPE (to char(n), to a domain over it, and
+# back to text), LIKE, INHERITS, a partition, CREATE TABLE AS
+PADDED_DDL = """
+CREATE DOMAIN dc AS char(8);
+CREATE TABLE t_alt (id int, org_id text NOT NULL, v text);
+ALTER TABLE t_alt ALTER COLUMN org_id TYPE char(8);
+CREATE TABLE t_base (id int, org_id char(8) NOT NULL, v text);
+CREATE TABLE t_like (LIKE t_base);
+CREATE TABLE t_inh (extra int) INHERITS (t_base);
+CREATE TABLE t_part (id int, org_id character(8) NOT NULL, v text) PARTITION BY LIST (org_id);
+CREATE TABLE t_part_a PARTITION OF t_part FOR VALUES IN ('a');
+CREATE TABLE t_as AS SELECT * FROM t_base;
+CREATE TABLE t_dom (id int, org_id text NOT NULL, v text);
+ALTER TABLE t_dom ALTER COLUMN org_id TYPE dc;
+CREATE TABLE t_back (id int, org_id char(8) NOT NULL, v text);
+ALTER TABLE t_back ALTER COLUMN org_id TYPE text;
+"""
+
+
+def test_a_padded_tenant_column_made_by_other_ddl(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, PADDED_DDL, tenant_column="org_id")
+    for table in ("t_alt", "t_base", "t_like", "t_inh", "t_part", "t_part_a", "t_as", "t_dom"):
+        assert _codes(PADDED_READ.format(table), policy) == ["TG001"], table
+    assert _codes(PADDED_READ.format("t_back"), policy) == []
