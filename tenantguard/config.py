@@ -743,6 +743,7 @@ def _build_policy(
             exact_functions=_quoted_names(schema.exact_functions) if schema else (),
             stable_functions=_quoted_names(schema.stable_functions) if schema else (),
             volatile_views=_quoted_names(schema.volatile_views) if schema else (),
+            collated_tables=_collated_tables(schema, column, tables) if schema else (),
             renaming_views=_quoted_names(schema.renaming_views(column)) if schema else (),
             loose_arbiters=(
                 _quoted_names(t for t, c in schema.loose_keys.items() if column in c)
@@ -1033,6 +1034,19 @@ def _registry_references(
                 "shared by all tenants, add it to global_tables"
             )
     return out
+
+
+def _collated_tables(schema: SchemaInfo, column: str, tables: set[str]) -> set[str]:
+    """Of the tables whose tenant column compares loosely (`_loose_tables`), those whose column
+    the schema shows to be text or varchar (no domain, no citext): loose by a nondeterministic
+    collation only, which an explicit `COLLATE "C"` overrides."""
+    loose = _loose_tables(schema, column, tables)
+    return _quoted_names(
+        t
+        for t in loose
+        if {k for k in schema.traits.get(t, {}).get(column, ()) if k.startswith("type:")}
+        in ({"type:text"}, {"type:varchar"})
+    )
 
 
 def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:

@@ -266,7 +266,6 @@ def test_a_function_called_with_the_setting_as_default_is_pinned(tmp_path: Path)
 
 # `x.org_id COLLATE "C" = y.org_id` with x.org_id of a nondeterministic collation compares
 # exactly (server: 'mine' only), yet chains no pin.
-@pytest.mark.xfail(strict=True, reason="an explicit deterministic COLLATE is not read in a chain")
 def test_an_explicit_deterministic_collation_chains_a_pin(tmp_path: Path) -> None:
     ddl = (
         "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);"

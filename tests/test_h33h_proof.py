@@ -341,3 +341,92 @@ def test_a_padded_tenant_column_made_by_other_ddl(tmp_path: Path) -> None:
     for table in ("t_alt", "t_base", "t_like", "t_inh", "t_part", "t_part_a", "t_as", "t_dom"):
         assert _codes(PADDED_READ.format(table), policy) == ["TG001"], table
     assert _codes(PADDED_READ.format("t_back"), policy) == []
+
+
+# ---------------------------------------------------------------- 5. an explicit COLLATE "C"
+# A tenant column of a nondeterministic collation (`org_id text COLLATE ci`: 'mine' = 'MINE') is
+# pinned by no plain equality. But `x.org_id = y.org_id COLLATE "C"` (or `= $1 COLLATE "C"`)
+# compares under the explicit collation, exactly (server: 'mine' only), and was no pin (h32i's
+# xfail). Now an equality with an explicit deterministic COLLATE on either side pins such a table
+# (text or varchar loose by its collation only: Policy.collated_tables) and chains from or to it;
+# nothing else chains from it: its column keeps its implicit collation, which wins over the
+# default one, so `y.org_id = x.org_id` (a join, USING, IN, a scalar subquery, a derived table
+# or CTE passing it on) matches 'MINE' to 'mine' (server: the other tenant's row). A domain with
+# the collation stays unpinnable (a false alarm kept: the domain's type is not told apart here).
+COLLATED = """
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE DOMAIN dci AS text COLLATE ci;
+CREATE TABLE t_txt (id int, org_id text NOT NULL, v text);
+CREATE TABLE t_ci (id int, org_id text COLLATE ci NOT NULL, v text);
+CREATE TABLE "T Ci2" (id int, org_id varchar(20) COLLATE ci NOT NULL, v text);
+CREATE TABLE t_dci (id int, org_id dci NOT NULL, v text);
+CREATE TABLE t_alt (id int, org_id text NOT NULL, v text);
+ALTER TABLE t_alt ALTER COLUMN org_id TYPE text COLLATE ci;
+CREATE VIEW ci_view AS SELECT id, org_id, v FROM t_ci;
+"""
+COLLATED_DATA = """
+INSERT INTO t_txt VALUES (1, 'mine', 'mine'), (2, 'MINE', 'theirs');
+INSERT INTO t_ci VALUES (1, 'mine', 'mine'), (2, 'MINE', 'theirs');
+INSERT INTO "T Ci2" VALUES (1, 'mine', 'mine'), (2, 'MINE', 'theirs');
+INSERT INTO t_dci VALUES (1, 'mine', 'mine'), (2, 'MINE', 'theirs');
+INSERT INTO t_alt VALUES (1, 'mine', 'mine'), (2, 'MINE', 'theirs');
+"""
+COLLATED_SAFE = [
+    'SELECT x.v FROM t_txt y JOIN t_ci x ON x.org_id = y.org_id COLLATE "C" WHERE y.org_id = $1',
+    'SELECT x.v FROM t_ci x WHERE x.org_id = $1 COLLATE "C"',
+    'SELECT x.v FROM t_ci x WHERE x.org_id COLLATE "C" = $1',
+    'SELECT x.v FROM t_ci x WHERE (x.org_id) = ($1::text COLLATE pg_catalog."POSIX")',
+    'SELECT z.v FROM t_ci x JOIN "T Ci2" z ON z.org_id = x.org_id COLLATE "C"'
+    ' WHERE x.org_id = $1 COLLATE "C"',
+    'SELECT y.v FROM t_ci x JOIN t_txt y ON y.org_id = x.org_id COLLATE "default"'
+    " WHERE x.org_id = $1 COLLATE ucs_basic",
+    'WITH d AS (SELECT org_id, v FROM t_ci WHERE org_id = $1 COLLATE "C") SELECT v FROM d',
+    'SELECT v FROM t_alt WHERE org_id = $1 COLLATE "C"',
+]
+COLLATED_LEAKS = [
+    "SELECT x.v FROM t_ci x WHERE x.org_id = $1",
+    "SELECT x.v FROM t_ci x WHERE x.org_id = $1 COLLATE ci",
+    'SELECT y.v FROM t_ci x JOIN t_txt y ON y.org_id = x.org_id WHERE x.org_id = $1 COLLATE "C"',
+    'SELECT y.v FROM t_txt y JOIN t_ci x USING (org_id) WHERE x.org_id = $1 COLLATE "C"',
+    'SELECT y.v FROM (SELECT org_id FROM t_ci WHERE org_id = $1 COLLATE "C") d'
+    " JOIN t_txt y ON y.org_id = d.org_id",
+    "SELECT y.v FROM t_txt y WHERE y.org_id IN"
+    ' (SELECT org_id FROM t_ci WHERE org_id = $1 COLLATE "C")',
+    "SELECT y.v FROM t_txt y WHERE y.org_id ="
+    ' (SELECT org_id FROM t_ci WHERE org_id = $1 COLLATE "C" LIMIT 1)',
+    'WITH d AS (SELECT org_id FROM t_ci WHERE org_id = $1 COLLATE "C")'
+    " SELECT y.v FROM t_txt y, d WHERE y.org_id = d.org_id",
+    'SELECT z.v FROM t_ci x JOIN "T Ci2" z ON z.org_id = x.org_id WHERE x.org_id = $1 COLLATE "C"',
+    "SELECT x.v FROM t_ci x WHERE x.org_id = $1 COLLATE \"C\" OR x.v = 'theirs'",
+]
+COLLATED_LEAKS += [  # a reader's pin pushed down compares under the column's collation
+    "SELECT v FROM ci_view WHERE org_id = $1",
+    "SELECT d.v FROM (SELECT * FROM t_ci) d WHERE d.org_id = $1",
+    "WITH d AS (SELECT org_id, v FROM t_ci) SELECT v FROM d WHERE org_id = $1",
+]
+KEPT_ALARM = 'SELECT v FROM t_dci WHERE org_id = $1 COLLATE "C"'
+
+
+@pytest.fixture
+async def collated(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, COLLATED + COLLATED_DATA) as dsn:
+        yield dsn
+
+
+async def test_an_explicit_collate_compares_exactly_and_nothing_else_does(collated: str) -> None:
+    conn = await asyncpg.connect(collated)
+    try:
+        for sql in [*COLLATED_SAFE, KEPT_ALARM]:
+            assert {r[0] for r in await conn.fetch(sql, "mine")} == {"mine"}, sql
+        for sql in COLLATED_LEAKS:
+            assert "theirs" in {r[0] for r in await conn.fetch(sql, "mine")}, sql
+    finally:
+        await conn.close()
+
+
+def test_an_explicit_collate_pins_a_collated_tenant_column(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, COLLATED, tenant_column="org_id")
+    for sql in COLLATED_SAFE:
+        assert _codes(sql, policy) == [], sql
+    for sql in [*COLLATED_LEAKS, KEPT_ALARM]:
+        assert _codes(sql, policy) == ["TG001"], sql

@@ -297,6 +297,7 @@ class Policy:
         "allow_multi_tenant",
         "cascades",
         "checked_foreign_keys",
+        "collated_tables",
         "composite_key_firsts",
         "composite_key_pairs",
         "composite_keys",
@@ -484,6 +485,10 @@ class Policy:
     # pushed into the view's scan, and runs there before any pin dearer than `tenant_id = V`
     # (TG013, round 33)
     failing_columns: Mapping[str, frozenset[str]]
+    # of the `unpinnable` tables whose tenant column compares loosely, those whose type is text
+    # or varchar, loose by its collation only: an equality with an explicit deterministic
+    # COLLATE ("C", "POSIX", "default", ucs_basic) compares it exactly, and pins it
+    collated_tables: frozenset[str]
     # tenant tables with a unique index comparing the tenant column otherwise than `=` does (a
     # collation that is not deterministic, an operator class): an ON CONFLICT target naming the
     # column plainly infers it, and 'acme''s insert lands on 'ACME''s row
@@ -553,6 +558,7 @@ class Policy:
         volatile_views: Iterable[str] = (),
         failing_views: Mapping[str, float] | None = None,
         failing_columns: Mapping[str, Iterable[str]] | None = None,
+        collated_tables: Iterable[str] = (),
         renaming_views: Iterable[str] = (),
         write_views: Mapping[str, Iterable[str]] | None = None,
         pinned_relations: Mapping[str, str] | None = None,
@@ -706,6 +712,7 @@ class Policy:
                 {normalize_name(v): _names(cs) for v, cs in (failing_columns or {}).items()}
             ),
         )
+        init(self, "collated_tables", _names(collated_tables, table_name))
         init(self, "renaming_views", _names(renaming_views))
         init(
             self,
@@ -1004,6 +1011,7 @@ class Policy:
             "failing_columns": {
                 sql_name(v): {sql_name(c) for c in cs} for v, cs in self.failing_columns.items()
             },
+            "collated_tables": {sql_name(t) for t in self.collated_tables},
             "renaming_views": {sql_name(v) for v in self.renaming_views},
             "pinned_relations": {sql_name(r): e for r, e in self.pinned_relations.items()},
             "write_views": {

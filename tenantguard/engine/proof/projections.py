@@ -375,6 +375,8 @@ class Projections:
         if item is None:
             return None
         if owner is not None:
+            if owner.unpinnable is not None:  # a collated table pinned by a COLLATE "C"
+                return None  # (its column still compares under its own collation)
             return owner.value if owner.pinned else None
         if is_star(item):
             return None

@@ -18,6 +18,7 @@ from collections import deque
 
 from sqlglot import exp
 
+from tenantguard.engine.policy import LOOSE_COLUMN, Policy
 from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.facts import SEVERAL
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
@@ -29,6 +30,7 @@ from tenantguard.engine.proof.syntax import (
     is_within,
     set_branches,
 )
+from tenantguard.engine.proof.values import deterministic_collate
 
 __all__ = ["Solver"]
 
@@ -42,6 +44,32 @@ def _plain_equality(conjunct: exp.Expression) -> bool:
         and not conjunct.args.get("query")
         and len(conjunct.expressions) == 1
     )
+
+
+def collated(source: Source, policy: Policy) -> bool:
+    """A table whose tenant column is loose by its collation only (`Policy.collated_tables`):
+    pinned by an equality with an explicit deterministic COLLATE, and chaining a pin only
+    through one (its column's implicit collation wins over the default: `t.org_id =
+    ci.org_id` compares under `ci`, and matches 'ACME' to 'acme')."""
+    unpinnable = source.unpinnable
+    return (
+        unpinnable is not None
+        and source.kind is SourceKind.TABLE
+        and source.table in policy.collated_tables
+        and unpinnable.startswith(LOOSE_COLUMN)
+    )
+
+
+def exact_collation(conjunct: exp.Expression) -> bool:
+    """`a = b COLLATE "C"` (either side, under parentheses): compared under that collation."""
+    if type(conjunct) is not exp.EQ:
+        return False
+    for side in (conjunct.this, conjunct.expression):
+        while type(side) is exp.Paren:
+            side = side.this
+        if deterministic_collate(side):
+            return True
+    return False
 
 
 class Solver:
@@ -76,7 +104,11 @@ class Solver:
         # one pass in FROM order pins most statements (a pin before the chains that use it);
         # the dependency graph is built only when something is left to propagate
         left = [
-            s for s in self.sources if not s.pinned and s.unpinnable is None and not self._try(s)
+            s
+            for s in self.sources
+            if not s.pinned
+            and (s.unpinnable is None or collated(s, self.model.policy))
+            and not self._try(s)
         ]
         if left:
             self._link()
@@ -134,14 +166,22 @@ class Solver:
         dependents = self._dependents
         while queue:
             source = queue.popleft()
-            if source.pinned or source.unpinnable is not None:
+            if source.pinned or (
+                source.unpinnable is not None and not collated(source, self.model.policy)
+            ):
                 continue
             if self._try(source):
                 queue.extend(dependents.get(id(source), ()))
 
     def _try(self, source: Source) -> bool:
-        multi_ok = self.model.policy.allow_multi_tenant
+        policy = self.model.policy
+        multi_ok = policy.allow_multi_tenant
+        loose = source.unpinnable is not None  # (collated: by an explicit COLLATE only)
         for fact in source.facts:
+            if (loose or (fact.other is not None and collated(fact.other, policy))) and not (
+                exact_collation(fact.conjunct)
+            ):
+                continue  # compared under the loose column's collation: 'acme' = 'ACME'
             if fact.value is not None:
                 return self._pin(source, fact, fact.value, fact.null_safe)
             if fact.multi and multi_ok:
@@ -154,6 +194,8 @@ class Solver:
             if fact.via_key and other.maybe_null:
                 continue  # a foreign key is not checked on a row whose tenant_id is NULL
             return self._pin(source, fact, other.value, fact.null_safe and other.maybe_null)
+        if loose:
+            return False  # a reader's pin pushed down compares under the column's collation
         if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
             value = self._branch_value(source)
             if value is not None:
