@@ -923,6 +923,7 @@ def _relations(schema: SchemaInfo, policy: Policy) -> tuple[Policy, dict[str, st
         ),
         unpinnable={**policy.unpinnable, **found.unpinnable},
         pinning_functions=found.pinned_by_arguments,
+        view_tenant_names=found.tenant_names(),
         leaky_operators=found.operators,
     ), found.by_setting
 

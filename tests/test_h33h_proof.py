@@ -430,3 +430,80 @@ def test_an_explicit_collate_pins_a_collated_tenant_column(tmp_path: Path) -> No
         assert _codes(sql, policy) == [], sql
     for sql in [*COLLATED_LEAKS, KEPT_ALARM]:
         assert _codes(sql, policy) == ["TG001"], sql
+
+
+# ---------------------------------------------------------------- 6. a view that renames
+# `CREATE VIEW v_swap (email, org_id) AS SELECT org_id, email FROM users` shows users.org_id as
+# `email`: `SELECT org_id FROM v_swap WHERE email = $1` is one tenant's rows on the server, yet
+# every read of it was TG001 (h32n): a view was pinned from outside by the tenant column's own
+# name only. Such a view (one item of the tenant column, renamed by the column list or an alias,
+# the wrapped query proven pinned by that name) is now pinned by that name
+# (Policy.view_tenant_names); its column of the tenant column's name is another column (a pin
+# on it, `USING (org_id)`, `NATURAL JOIN`, a `*` or item passing it on: no tenant column). Twins:
+# `WHERE org_id = $1` reads another tenant's rows and stays TG001; views over it keep the
+# (sound) unpinnable verdict; a column list on the read renames again (TG001).
+RENAMING = """
+CREATE TABLE users (id int, org_id uuid NOT NULL, email text);
+CREATE VIEW v_swap (email, org_id) AS SELECT org_id, email FROM users;
+CREATE VIEW v_alias AS SELECT org_id AS email, email AS org_id FROM users;
+CREATE VIEW "V Q" (email, org_id) AS SELECT org_id, email FROM users;
+CREATE VIEW v_over AS SELECT org_id, email FROM v_swap;
+"""
+RENAMING_DATA = f"""
+INSERT INTO users VALUES (1, '{A}', 'mine'), (2, '{B}', 'theirs');
+"""
+# sql, its argument -> (rows on the server, codes)
+RENAMED_READS = {
+    ("SELECT org_id FROM v_swap WHERE email = $1", A): (["mine"], []),
+    ("SELECT org_id FROM v_alias WHERE email = $1", A): (["mine"], []),
+    ('SELECT q.org_id FROM "V Q" q WHERE q.email = $1', A): (["mine"], []),
+    ("SELECT s.org_id FROM public.v_swap s WHERE s.email = $1", A): (["mine"], []),
+    ("SELECT org_id FROM v_swap WHERE org_id = $1 OR email = email", "theirs"): (
+        ["mine", "theirs"],
+        ["TG001"],
+    ),
+    ("SELECT email::text FROM v_swap WHERE org_id = $1", "theirs"): ([B], ["TG001"]),
+    ("SELECT org_id FROM v_alias WHERE org_id = $1", "theirs"): (["theirs"], ["TG001"]),
+    ("SELECT org_id FROM v_over WHERE org_id = $1", "theirs"): (["theirs"], ["TG001"]),
+    ("SELECT d.org_id FROM (SELECT * FROM v_swap) d WHERE d.org_id = $1", "theirs"): (
+        ["theirs"],
+        ["TG001"],
+    ),
+    ("SELECT s.b FROM v_swap s(a, b) WHERE s.b = $1", "theirs"): (["theirs"], ["TG001"]),
+    ("SELECT u.org_id::text FROM users u JOIN v_swap s ON s.org_id = u.email"
+     " WHERE s.org_id = $1", "theirs"): ([B], ["TG001", "TG001"]),
+}  # fmt: skip
+RENAMED_READS[("DELETE FROM v_swap WHERE email = $1 RETURNING org_id", A)] = (["mine"], [])
+
+
+@pytest.fixture
+async def renaming(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, RENAMING + RENAMING_DATA) as dsn:
+        yield dsn
+
+
+async def test_a_view_renaming_its_tenant_column_on_the_server(renaming: str) -> None:
+    conn = await asyncpg.connect(renaming)
+    try:
+        async with conn.transaction():
+            for (sql, argument), (rows, _) in RENAMED_READS.items():
+                found = sorted(str(r[0]) for r in await conn.fetch(sql, argument))
+                assert found == rows, sql
+            raise asyncpg.exceptions.UniqueViolationError("roll back")  # undo the DELETE
+    except asyncpg.exceptions.UniqueViolationError:
+        pass
+    finally:
+        await conn.close()
+
+
+def test_a_view_renaming_its_tenant_column_is_pinned_by_the_new_name(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, RENAMING, tenant_column="org_id")
+    for (sql, _), (_, codes) in RENAMED_READS.items():
+        assert _codes(sql, policy) == codes, sql
+    assert _codes("UPDATE v_swap SET email = $2 WHERE email = $1", policy) == ["TG004"]
+    assert _codes("INSERT INTO v_swap (email) VALUES (1)", policy) == ["TG002"]
+    for sql in (
+        "SELECT u.email FROM users u JOIN v_swap s USING (org_id) WHERE u.org_id = $1",
+        "SELECT * FROM users u NATURAL JOIN v_swap s WHERE u.org_id = $1",
+    ):
+        assert _codes(sql, policy) == ["TG001"], sql

@@ -352,6 +352,7 @@ class Policy:
         "unique_key_names",
         "unique_keys",
         "unpinnable",
+        "view_tenant_names",
         "volatile_operators",
         "volatile_views",
         "write_views",
@@ -489,6 +490,9 @@ class Policy:
     # or varchar, loose by its collation only: an equality with an explicit deterministic
     # COLLATE ("C", "POSIX", "default", ucs_basic) compares it exactly, and pins it
     collated_tables: frozenset[str]
+    # views of the tenant relations that show their tenant column under another name, pinned
+    # from outside by that one (`v (email, org_id) AS SELECT org_id, email …`: `email`)
+    view_tenant_names: Mapping[str, str]
     # tenant tables with a unique index comparing the tenant column otherwise than `=` does (a
     # collation that is not deterministic, an operator class): an ON CONFLICT target naming the
     # column plainly infers it, and 'acme''s insert lands on 'ACME''s row
@@ -559,6 +563,7 @@ class Policy:
         failing_views: Mapping[str, float] | None = None,
         failing_columns: Mapping[str, Iterable[str]] | None = None,
         collated_tables: Iterable[str] = (),
+        view_tenant_names: Mapping[str, str] | None = None,
         renaming_views: Iterable[str] = (),
         write_views: Mapping[str, Iterable[str]] | None = None,
         pinned_relations: Mapping[str, str] | None = None,
@@ -713,6 +718,13 @@ class Policy:
             ),
         )
         init(self, "collated_tables", _names(collated_tables, table_name))
+        init(
+            self,
+            "view_tenant_names",
+            MappingProxyType(
+                {table_name(k): normalize_name(v) for k, v in (view_tenant_names or {}).items()}
+            ),
+        )
         init(self, "renaming_views", _names(renaming_views))
         init(
             self,
@@ -1012,6 +1024,9 @@ class Policy:
                 sql_name(v): {sql_name(c) for c in cs} for v, cs in self.failing_columns.items()
             },
             "collated_tables": {sql_name(t) for t in self.collated_tables},
+            "view_tenant_names": {
+                sql_name(t): sql_name(c) for t, c in self.view_tenant_names.items()
+            },
             "renaming_views": {sql_name(v) for v in self.renaming_views},
             "pinned_relations": {sql_name(r): e for r, e in self.pinned_relations.items()},
             "write_views": {

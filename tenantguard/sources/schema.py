@@ -5636,7 +5636,14 @@ _DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 class Relations:
     """What the views and functions of the schema are to the proof."""
 
-    __slots__ = ("by_setting", "operators", "pinned_by_arguments", "tenant", "unpinnable")
+    __slots__ = (
+        "by_setting",
+        "operators",
+        "pinned_by_arguments",
+        "renamed",
+        "tenant",
+        "unpinnable",
+    )
 
     def __init__(self) -> None:
         # read like tenant tables, with their columns if known
@@ -5652,6 +5659,15 @@ class Relations:
         # the schema's operators whose function reaches tenant rows (hands them out, or is
         # pinned by its arguments — an operator's operands are no pin): symbol -> function
         self.operators: dict[str, str] = {}
+        # views pinned from outside by the one column they show the tenant column as, another
+        # name (`v (email, org_id) AS SELECT org_id, email …`: `email`), when not unpinnable
+        self.renamed: dict[str, str] = {}
+
+    def tenant_names(self) -> dict[str, str]:
+        """`renamed`, less the views found unpinnable since (names as written in SQL)."""
+        return {
+            sql_name(n): sql_name(r) for n, r in self.renamed.items() if n not in self.unpinnable
+        }
 
 
 def tenant_relations(
@@ -5729,6 +5745,7 @@ def tenant_relations(
             tenant_tables={sql_name(t) for t in policy.tenant_tables | found.tenant.keys()},
             unpinnable={**policy.unpinnable, **found.unpinnable},  # loose tables stay
             pinning_functions=found.pinned_by_arguments,
+            view_tenant_names=found.tenant_names(),
         )
         once = fixed_tenant_policy(current, found.by_setting)
         for symbol, called in operators:
@@ -5751,6 +5768,11 @@ def tenant_relations(
             reason = _view_verdict(view, reading, policy.tenant_column)
             if reason == "" and name in bound:
                 reason = STALE_VIEW
+            if reason and name not in bound and name not in policy.tenant_tables:
+                renamed = _renamed_pin(view, reading, policy.tenant_column)
+                if renamed is not None:
+                    found.renamed[name] = renamed
+                    reason = ""
             if name in policy.tenant_tables:  # a table of this name in another schema
                 if name not in found.tenant:
                     found.tenant[name] = None  # read as both: the table's columns stay
@@ -6181,6 +6203,24 @@ def _failing_columns_of(
         found[name] = {n for n in others if tested([n])}
         return True
     return False
+
+
+def _renamed_pin(view: ViewInfo, policy: Policy, column: str) -> str | None:
+    """The name a view shows its one tenant column under when that is another name, and a pin
+    on it from outside selects the rows (`CREATE VIEW v (email, org_id) AS SELECT org_id, email
+    FROM users`: `v.email = $1`, h32n); None otherwise."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    renamed = _renamed_tenant_column(view, column, kept=True)
+    if renamed is None or renamed == column:
+        return None
+    columns = f" AS v({', '.join(_quoted(c) for c in view.columns)})" if view.columns else " AS v"
+    wrapped = f"SELECT * FROM ({view.query}){columns} WHERE v.{_quoted(renamed)} = $1"
+    verdict = analyze_statement(wrapped, policy)
+    if any(f.severity is Severity.ERROR for f in verdict.findings):
+        return None
+    return renamed
 
 
 def filled_tables(
@@ -6776,9 +6816,10 @@ def _function_verdict(function: FunctionInfo, policy: Policy, column: str) -> st
     return ""
 
 
-def _renamed_tenant_column(view: ViewInfo, column: str) -> str | None:
+def _renamed_tenant_column(view: ViewInfo, column: str, kept: bool = False) -> str | None:
     """The name a view gives the tenant column it selects under another name (`created_by AS
-    admin_id`, or a column list), when none of its columns keeps the tenant column's name."""
+    admin_id`, or a column list), when none of its columns keeps the tenant column's name (with
+    `kept`, also when one does: another column then)."""
     from tenantguard.engine.proof import identifier_name
 
     try:
@@ -6790,7 +6831,7 @@ def _renamed_tenant_column(view: ViewInfo, column: str) -> str | None:
     names = [e.alias_or_name for e in tree.expressions]
     if view.columns:
         names = [*view.columns, *names[len(view.columns) :]]
-    if column in names:
+    if column in names and not kept:
         return None
     for index, item in enumerate(tree.expressions):
         inner = item.this if isinstance(item, exp.Alias) else item

@@ -369,8 +369,8 @@ class Model:
             for source in block.every_source:
                 if source.kind in (SourceKind.DERIVED, SourceKind.CTE):
                     source.tenant_name = self._tenant_alias(source)
-                    if source.tenant_name is not None:
-                        self.renamed.add(source.tenant_name)
+                if source.tenant_name is not None:
+                    self.renamed.add(source.tenant_name)
         for call, holder in self.pinned_calls:
             if id(call) not in self.handled and holder is not None:
                 self._call_source(holder, call)
@@ -578,7 +578,7 @@ class Model:
             return None
         listed = source.column_names
         names = output_names(node) if listed is None else listed
-        if names is None or self.tenant_col in names:
+        if names is None:
             return None
         found: list[str] = []
         for position, item in enumerate(node.expressions):
@@ -595,7 +595,13 @@ class Model:
                 found.append(listed[position] if position < len(listed) else "")
             elif isinstance(item, exp.Alias):
                 found.append(identifier_name(item.args.get("alias")))
-        if len(found) != 1 or not found[0] or names.count(found[0]) != 1:
+            else:
+                found.append(self.tenant_col)
+        # the tenant column's own name output too: only as another column, the one item of
+        # the tenant column renamed (`d(email, org_id)` over `SELECT org_id, email`: h32n)
+        if len(found) != 1 or not found[0] or found[0] == self.tenant_col:
+            return None
+        if names.count(found[0]) != 1 or names.count(self.tenant_col) > 1:
             return None
         return found[0]
 
@@ -959,6 +965,10 @@ class Model:
                 self.policy.is_tenant_table(table_name) and not only,
                 column_names=columns,
                 unpinnable=None if only else unpinnable,
+                # a view showing its tenant column under another name (none under a column list)
+                tenant_name=(
+                    self.policy.view_tenant_names.get(table_name) if columns is None else None
+                ),
             )
         return self._add(block, source)
 
@@ -1119,6 +1129,12 @@ class Model:
         if left_owner is not None and _renamed_by_position(left_owner, renamed):
             left_owner = None
         if right_owner is not None and _renamed_by_position(right_owner, renamed):
+            right_owner = None
+        # a source whose tenant column is under another name (`tenant_name`): its column of
+        # the tenant column's name is another one
+        if left_owner is not None and left_owner.tenant_name is not None:
+            left_owner = None
+        if right_owner is not None and right_owner.tenant_name is not None:
             right_owner = None
         side = (join.args.get("side") or "").upper()
         if (

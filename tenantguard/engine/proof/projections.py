@@ -324,6 +324,8 @@ class Projections:
                 and owner.kind is SourceKind.TABLE
             ):
                 owner = None  # `t AS a(x, y)` renames by position
+            if owner is not None and owner.tenant_name is not None:
+                owner = None  # its tenant column is under another name: this is another column
             return item, owner
         if isinstance(item, exp.Column) and identifier_name(item.this) in self.names.renamed:
             # `d.tid`, a derived table's or CTE's tenant column under another name
@@ -364,6 +366,8 @@ class Projections:
         owner = owners[0]
         if owner.kind is SourceKind.TABLE and owner.column_names is not None:
             return None  # `t AS x(a, b)`: the column of that name is another one, by position
+        if owner.tenant_name is not None:
+            return None  # its tenant column is under another name
         return owner
 
     def projected_value(
