@@ -6112,13 +6112,14 @@ def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
         )
         bodies[name] = ([ViewInfo(q, outputs) for q in statements], inlined)
     found: dict[str, float] = {}
-    changed = True
-    while changed:  # a view over such a view is one too, whatever order the schema makes them
-        changed = False
+    fresh: set[str] | None = None  # found by the last pass (None: no pass yet)
+    while fresh is None or fresh:  # a view over such a view is one too, in any order
         reading = policy.replace(failing_views={sql_name(v): c for v, c in found.items()})
+        before = set(found)
         for name, (queries, inlined) in bodies.items():
             if (
                 name in found
+                or (fresh is not None and not _mentions((q.query for q in queries), fresh))
                 or not policy.is_tenant_table(table_name(sql_name(name)))
                 or policy.unpinnable.get(table_name(sql_name(name)))
                 or not any(proven(q, f"v.{column} IN ($1)", reading) is False for q in queries)
@@ -6133,8 +6134,22 @@ def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
                 if isinstance(parsed, exp.Expression):
                     cost = condition_cost(parsed)
             found[name] = cost
-            changed = True
+        fresh = set(found) - before
     return found
+
+
+def _mentions(texts: Iterable[str], names: AbstractSet[str]) -> bool:
+    """Whether these queries may name one of these relations: a word of theirs is one's table
+    name, case folded (a superset: a fixed point re-reads only the bodies a new fact can
+    change, whose verdict is otherwise the one it had)."""
+    words = {table_name(sql_name(n)).strip('"').lower() for n in names}
+    text = " ".join(texts).lower()
+    return any(
+        re.search(rf"(?<![\w$]){re.escape(word)}(?![\w$])", text)
+        if word.isidentifier()
+        else word in text
+        for word in words
+    )
 
 
 def failing_columns(schema: SchemaInfo, policy: Policy) -> dict[str, set[str]]:
@@ -6159,15 +6174,16 @@ def failing_columns(schema: SchemaInfo, policy: Policy) -> dict[str, set[str]]:
             and table_name(sql_name(name)) in policy.stable_functions
         ):
             queries[name] = ViewInfo(function.body[0], list(function.outputs) or None)
-    changed = True
-    while changed:  # a view over such a view shows them too
-        changed = False
+    fresh: set[str] | None = None  # found by the last pass (None: no pass yet)
+    while fresh is None or fresh:  # a view over such a view shows them too
         reading = policy.replace(
             failing_columns={sql_name(v): {sql_name(c) for c in cs} for v, cs in found.items()}
         )
+        before = set(found)
         for name in sorted(queries.keys() - found.keys()):
-            if _failing_columns_of(name, queries[name], reading, column, found):
-                changed = True
+            if fresh is None or _mentions([queries[name].query], fresh):
+                _failing_columns_of(name, queries[name], reading, column, found)
+        fresh = set(found) - before
     return found
 
 
