@@ -1149,15 +1149,20 @@ def _global_tables(
     settings: Settings, schema: SchemaInfo | None, column: str, warnings: list[str] | None
 ) -> tuple[str, ...]:
     """The configured global tables, less each schema-qualified one (`a.notes`) whose table name
-    the schema sources also create in another schema, one of them with the tenant column: the
-    proof knows a relation by its name only, so `a.notes` global made `b.notes`, a tenant
-    table, global too (its every read passed unpinned). Such a name stays a tenant table (read
-    as both), with a warning."""
-    from tenantguard.engine.policy import split_table_name
+    the schema sources also create in another schema, one of them with the tenant column, a
+    view (whose rows may be a tenant table's) or a configured tenant table: the proof knows a
+    relation by its name only, so `a.notes` global made `b.notes`, a tenant table or a view of
+    one, global too (its every read passed unpinned). Such a name stays a tenant relation
+    (read as both), with a warning."""
+    from tenantguard.engine.policy import split_table_name, table_name
 
     if schema is None or not column:
         return settings.global_tables
-    holders = set(schema.tables_with(column))
+    # what may hold tenant rows under that name: a table with the tenant column, one named a
+    # tenant table, or a view (its rows may be a tenant table's: `CREATE VIEW b.notes AS SELECT
+    # * FROM t`, round 33, h33i)
+    holders = set(schema.tables_with(column)) | set(schema.views)
+    holders.update(table_name(t) for t in settings.tenant_tables)
     kept: list[str] = []
     for name in settings.global_tables:
         qualifier, table = split_table_name(name)
@@ -1166,9 +1171,10 @@ def _global_tables(
             if warnings is not None:
                 warnings.append(
                     f"global table {name!r} ({_describe(settings)}): a table {table} is also "
-                    f"created in schema {', '.join(others)}, and a table of that name has the "
-                    f"tenant column {column}; tables are known by name only, so {table} stays "
-                    "a tenant table (rename one of them, or name it unqualified to make every "
+                    f"created in schema {', '.join(others)}, and a relation of that name may "
+                    f"hold tenant rows (it has the tenant column {column}, is a view or a named "
+                    f"tenant table); relations are known by name only, so {table} stays a "
+                    "tenant relation (rename one of them, or name it unqualified to make every "
                     f"{table} global)"
                 )
             continue

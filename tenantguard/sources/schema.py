@@ -2709,7 +2709,12 @@ class SchemaInfo:
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
             self._rebind_views(old, new, node.relation.schemaname)
-            if self._defined(_Renamed(new, node.relation.schemaname)):
+            # a name another schema has already: both tables are read under it (the search
+            # path decides), so what the renamed one brings is added to the namesake's, as
+            # CREATE TABLE of a namesake does (round 33, h33i: its columns replaced the
+            # namesake's, and a tenant table lost its tenant column)
+            namesake = self._defined(_Renamed(new, node.relation.schemaname))
+            if namesake:
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
             self._copy_loose(old, new)  # the old name stays marked: fail closed
@@ -2735,19 +2740,27 @@ class SchemaInfo:
                 self.defaults[new] = moved
             if moved_traits is not None and new not in self._no_defaults:
                 self.traits[new] = moved_traits
-            if old in self.columns:
-                self.columns[new] = self.columns.pop(old)
-            if old in self.unique_keys:
-                self.unique_keys[new] = self.unique_keys.pop(old)
-            if old in self.spanning:
-                self.spanning[new] = self.spanning.pop(old)
-            if old in self.foreign_keys:
-                self.foreign_keys[new] = self.foreign_keys.pop(old)
+            if namesake:  # (its unique and foreign keys are doubted: `settle_keys`)
+                self.columns.setdefault(new, set()).update(self.columns.pop(old, set()))
+                self.unique_keys.setdefault(new, []).extend(self.unique_keys.pop(old, []))
+                self.spanning.setdefault(new, {}).update(self.spanning.pop(old, {}))
+                self.foreign_keys.setdefault(new, []).extend(self.foreign_keys.pop(old, []))
+            else:
+                if old in self.columns:
+                    self.columns[new] = self.columns.pop(old)
+                if old in self.unique_keys:
+                    self.unique_keys[new] = self.unique_keys.pop(old)
+                if old in self.spanning:
+                    self.spanning[new] = self.spanning.pop(old)
+                if old in self.foreign_keys:
+                    self.foreign_keys[new] = self.foreign_keys.pop(old)
             for keys in self.foreign_keys.values():
                 for key in keys:
                     if key.ref_table == old:
                         key.ref_table = new
-            if old in self.children:
+            if namesake:
+                self.children.setdefault(new, set()).update(self.children.pop(old, set()))
+            elif old in self.children:
                 self.children[new] = self.children.pop(old)
             if old in self.filled:
                 self.filled[new] = self.filled.pop(old)

@@ -1,0 +1,142 @@
+"""Round 33, helper i: an outside attack on the proof's round-33 changes (h33b's composite-key
+pins, h33h's schema-qualified global tables), each leak decided on a real PostgreSQL 15 by the
+rows that come back.
+
+1. A qualified global name (`global_tables = ["a.notes"]`) whose name another schema gives a
+   VIEW over a tenant table: `b.notes AS SELECT * FROM t` (t has the tenant column). h33h kept
+   a qualified global name from covering another schema's table of that name only when that
+   table has the tenant column itself; a view never does, so `notes` stayed global and `SELECT
+   body FROM b.notes` (every tenant's rows on the server) passed. Twin: with no namesake view,
+   `a.notes` stays global.
+2. A table renamed into a name another schema has (`ALTER TABLE a.memo RENAME TO notes` beside
+   a tenant table `b.notes`): the schema reader moved the renamed table's columns over the
+   namesake's, so `notes` lost its tenant column and stopped being a tenant table; `SELECT body
+   FROM b.notes` (every tenant's rows) passed. A name in two schemas is read as both (as CREATE
+   TABLE of a namesake already did): the columns of both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.config import Settings, build_policy
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+
+from .conftest import fresh_database
+from .test_schema import policy_for
+
+
+def _codes(sql: str, policy: object) -> list[str]:
+    return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- 1. a namesake view
+NAMESAKE_VIEW = """
+CREATE SCHEMA a;
+CREATE SCHEMA b;
+CREATE TABLE a.notes (id int, body text);
+CREATE TABLE t (id int, org_id bigint NOT NULL, body text);
+CREATE VIEW b.notes AS SELECT * FROM t;
+"""
+NAMESAKE_VIEW_DATA = """
+INSERT INTO a.notes VALUES (1, 'shared');
+INSERT INTO t VALUES (1, 1, 'mine'), (2, 2, 'theirs');
+"""
+VIEW_READS = ["SELECT body FROM b.notes", "SELECT body FROM notes"]
+
+
+@pytest.fixture
+async def namesake_view(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, NAMESAKE_VIEW + NAMESAKE_VIEW_DATA) as dsn:
+        yield dsn
+
+
+async def test_a_namesake_view_returns_every_tenants_rows(namesake_view: str) -> None:
+    conn = await asyncpg.connect(namesake_view)
+    try:
+        await conn.execute("SET search_path = b, a, public")
+        for sql in VIEW_READS:
+            assert sorted(r[0] for r in await conn.fetch(sql)) == ["mine", "theirs"], sql
+    finally:
+        await conn.close()
+
+
+def _global_a_notes(tmp_path: Path, ddl: str, warnings: list[str]) -> object:
+    (tmp_path / "patches").mkdir(exist_ok=True)
+    (tmp_path / "patches" / "0001.sql").write_text(ddl, encoding="utf-8")
+    settings = Settings(
+        root=tmp_path, schema_paths=("patches",), tenant_column="org_id", global_tables=("a.notes",)
+    )
+    return build_policy(settings, warnings)
+
+
+def test_a_qualified_global_name_does_not_cover_a_namesake_view(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    policy = _global_a_notes(tmp_path, NAMESAKE_VIEW, warnings)
+    for sql in VIEW_READS:
+        assert _codes(sql, policy) == ["TG001"], sql
+    # read as with no global table at all: a name that is a table here and a view there is
+    # read as both (each pinned read of it stays a finding: rename one of them)
+    pinned = "SELECT body FROM b.notes WHERE org_id = $1"
+    (tmp_path / "plain" / "patches").mkdir(parents=True)
+    (tmp_path / "plain" / "patches" / "0001.sql").write_text(NAMESAKE_VIEW, encoding="utf-8")
+    plain = build_policy(
+        Settings(root=tmp_path / "plain", schema_paths=("patches",), tenant_column="org_id")
+    )
+    assert _codes(pinned, policy) == _codes(pinned, plain)
+    assert any("also created in schema b" in w for w in warnings), warnings
+    # twin: no namesake view, `a.notes` stays global
+    alone = NAMESAKE_VIEW.replace("CREATE VIEW b.notes", "CREATE VIEW b.memos")
+    (tmp_path / "twin").mkdir()
+    policy = _global_a_notes(tmp_path / "twin", alone, [])
+    assert _codes("SELECT body FROM a.notes", policy) == []
+    assert _codes("SELECT body FROM b.memos", policy) == ["TG001"]
+
+
+# ---------------------------------------------------------------- 2. a rename into a namesake
+RENAMED_INTO = """
+CREATE SCHEMA a;
+CREATE SCHEMA b;
+CREATE TABLE a.memo (id int, body text);
+CREATE TABLE b.notes (id int, org_id bigint NOT NULL, body text);
+CREATE TABLE visits (id int, org_id bigint NOT NULL);
+ALTER TABLE a.memo RENAME TO notes;
+"""
+RENAMED_INTO_DATA = """
+INSERT INTO a.notes VALUES (1, 'shared');
+INSERT INTO b.notes VALUES (1, 1, 'mine'), (2, 2, 'theirs');
+"""
+
+
+@pytest.fixture
+async def renamed_into(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, RENAMED_INTO + RENAMED_INTO_DATA) as dsn:
+        yield dsn
+
+
+async def test_a_rename_into_a_namesake_keeps_its_tenant_rows(renamed_into: str) -> None:
+    conn = await asyncpg.connect(renamed_into)
+    try:
+        rows = await conn.fetch("SELECT body FROM b.notes")
+        assert sorted(r[0] for r in rows) == ["mine", "theirs"]
+        assert [r[0] for r in await conn.fetch("SELECT body FROM a.notes")] == ["shared"]
+    finally:
+        await conn.close()
+
+
+def test_a_rename_into_a_namesake_keeps_it_a_tenant_table(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, RENAMED_INTO, tenant_column="org_id")
+    for sql in ("SELECT body FROM b.notes", "SELECT body FROM notes"):
+        assert _codes(sql, policy) == ["TG001"], sql
+    assert _codes("SELECT body FROM b.notes WHERE org_id = $1", policy) == []
+    # twin: a rename into a name no other schema has moves the table (no tenant column)
+    (tmp_path / "twin").mkdir()
+    alone = RENAMED_INTO.replace("b.notes", "b.other")
+    policy = policy_for(tmp_path / "twin", alone, tenant_column="org_id")
+    assert _codes("SELECT body FROM a.notes", policy) == []
+    assert _codes("SELECT body FROM b.other", policy) == ["TG001"]
