@@ -13,6 +13,15 @@ rows that come back.
    namesake's, so `notes` lost its tenant column and stopped being a tenant table; `SELECT body
    FROM b.notes` (every tenant's rows) passed. A name in two schemas is read as both (as CREATE
    TABLE of a namesake already did): the columns of both.
+3. A composite foreign key read through the RETURNING of an INSERT or an UPDATE that SETs the
+   key's column (h33b's writable-CTE reading, and `RETURNING (SELECT c.name FROM customers c
+   WHERE c.id = i.customer_id)`): the new row's key is checked at the end of the statement,
+   after RETURNING and the CTE's reader computed their values, so a row of another tenant's
+   customer is read first; the key's error comes last, and any error before it shows that
+   customer: a CHECK of the main INSERT (`Failing row contains (1, their secret)`), a cast
+   (`invalid input syntax for type integer: "their secret"`). Such a key pins nothing there
+   (TG001). Twins: an UPDATE that SETs other columns, a DELETE (old rows, checked), the SET's
+   own subquery (the old row) still pin.
 """
 
 from __future__ import annotations
@@ -140,3 +149,110 @@ def test_a_rename_into_a_namesake_keeps_it_a_tenant_table(tmp_path: Path) -> Non
     policy = policy_for(tmp_path / "twin", alone, tenant_column="org_id")
     assert _codes("SELECT body FROM a.notes", policy) == []
     assert _codes("SELECT body FROM b.other", policy) == ["TG001"]
+
+
+# ---------------------------------------------------------------- 3. a key read before its check
+KEYED = """
+CREATE TABLE accounts (id bigint PRIMARY KEY, name text);
+CREATE TABLE customers (account_id bigint NOT NULL REFERENCES accounts (id),
+  id bigint PRIMARY KEY, name text, UNIQUE (account_id, id));
+CREATE TABLE invoices (account_id bigint NOT NULL REFERENCES accounts (id),
+  id bigint PRIMARY KEY, customer_id bigint NOT NULL, number text, UNIQUE (account_id, id),
+  FOREIGN KEY (account_id, customer_id) REFERENCES customers (account_id, id));
+CREATE TABLE snapshots (account_id bigint NOT NULL,
+  customer_name text NOT NULL CHECK (length(customer_name) < 4));
+"""
+KEYED_DATA = """
+INSERT INTO accounts VALUES (1, 'mine'), (2, 'theirs');
+INSERT INTO customers VALUES (1, 11, 'me'), (2, 21, 'their secret');
+INSERT INTO invoices VALUES (1, 101, 11, 'INV-1'), (2, 201, 21, 'INV-2');
+"""
+SNAPSHOT = (
+    "INSERT INTO snapshots (account_id, customer_name) "
+    "SELECT $1, c.name FROM customers c JOIN x ON c.id = x.customer_id"
+)
+INSERTED = (
+    "WITH x AS (INSERT INTO invoices (account_id, id, customer_id, number) "
+    f"VALUES ($1, 999, $2, 'N') RETURNING customer_id) {SNAPSHOT}"
+)
+MOVED = (
+    "WITH x AS (UPDATE invoices SET customer_id = $2 WHERE account_id = $1 "
+    f"RETURNING customer_id) {SNAPSHOT}"
+)
+CAST = (
+    "UPDATE invoices i SET customer_id = $2 WHERE i.account_id = $1 "
+    "RETURNING (SELECT c.name::int FROM customers c WHERE c.id = i.customer_id)"
+)
+INSERT_CAST = (
+    "INSERT INTO invoices AS i (account_id, id, customer_id, number) VALUES ($1, 999, $2, 'N') "
+    "RETURNING (SELECT c.name::int FROM customers c WHERE c.id = i.customer_id)"
+)
+LEAKS = [INSERTED, MOVED, CAST, INSERT_CAST]
+# twins: the key is a row's the server checked (an UPDATE of other columns, a DELETE's old row,
+# the SET's subquery reading the old row)
+KEPT = (
+    "WITH x AS (UPDATE invoices SET number = number || '+' WHERE account_id = $1 "
+    "RETURNING customer_id) SELECT c.name FROM customers c JOIN x ON c.id = x.customer_id"
+)
+DELETED = (
+    "WITH x AS (DELETE FROM invoices WHERE account_id = $1 "
+    "RETURNING customer_id) SELECT c.name FROM customers c JOIN x ON c.id = x.customer_id"
+)
+RETURNED = (
+    "UPDATE invoices i SET number = 'x' WHERE i.account_id = $1 "
+    "RETURNING (SELECT c.name FROM customers c WHERE c.id = i.customer_id)"
+)
+OLD_ROW = (
+    "UPDATE invoices i SET customer_id = $2, number = (SELECT c.name FROM customers c "
+    "WHERE c.id = i.customer_id) WHERE i.account_id = $1 RETURNING number"
+)
+SAFE = [KEPT, DELETED, RETURNED]
+
+
+@pytest.fixture
+async def keyed(postgres: ThrowawayPostgres) -> AsyncIterator[asyncpg.Connection]:
+    async with fresh_database(postgres, KEYED + KEYED_DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+
+async def test_a_key_read_before_its_check_shows_another_tenants_row(
+    keyed: asyncpg.Connection,
+) -> None:
+    for sql in LEAKS:
+        writing = keyed.transaction()
+        await writing.start()
+        try:
+            with pytest.raises(asyncpg.PostgresError) as raised:
+                await keyed.fetch(sql, 1, 21)  # tenant 1 names tenant 2's customer
+        finally:
+            await writing.rollback()
+        error = raised.value
+        shown = f"{error} {getattr(error, 'detail', '') or ''}"
+        assert "their secret" in shown, (sql, shown)  # tenant 2's customer, read by tenant 1
+    for sql in SAFE:
+        for tenant, name in ((1, "me"), (2, "their secret")):
+            writing = keyed.transaction()
+            await writing.start()
+            try:
+                assert [r[0] for r in await keyed.fetch(sql, tenant)] == [name], sql
+            finally:
+                await writing.rollback()
+    writing = keyed.transaction()
+    await writing.start()
+    try:  # the SET's subquery reads the old row's customer; the moved key fails its check
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await keyed.fetch(OLD_ROW, 1, 21)
+    finally:
+        await writing.rollback()
+
+
+def test_a_key_read_before_its_check_pins_nothing(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, KEYED, tenant_column="account_id")
+    for sql in LEAKS:
+        assert _codes(sql, policy) == ["TG001"], sql
+    for sql in [*SAFE, OLD_ROW]:
+        assert _codes(sql, policy) == [], sql

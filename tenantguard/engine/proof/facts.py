@@ -470,6 +470,25 @@ def _plain_table(source: Source) -> bool:
     )
 
 
+def _unchecked_key(statement: exp.Expression, column: str) -> bool:
+    """Does `statement`, an INSERT or UPDATE, write a row whose `column` (a foreign key's) the
+    server has not checked yet where its RETURNING reads it? A key is checked at the end of the
+    statement, after RETURNING (and a writable CTE's reader) computed its values from the new
+    row: an INSERT's row, or an UPDATE's that SETs the column, may name another tenant's row
+    until then, and an error of that computation (a CHECK's "Failing row contains (…)", a
+    cast's "invalid input syntax …: …") shows that row's values (round 33, h33i)."""
+    kind = type(statement)
+    if kind is exp.Insert:
+        return True
+    if kind is not exp.Update:
+        return False
+    for assignment in statement.args.get("expressions") or ():
+        left = assignment.this if isinstance(assignment, exp.EQ) else None
+        if not isinstance(left, exp.Column) or identifier_name(left.this) == column:
+            return True  # (a row or a column not read: may be it)
+    return False
+
+
 def _same_schema(one: exp.Expression, other: exp.Expression) -> bool:
     """Two table names written with the same schema (and catalog), or both without."""
     return all(
@@ -1158,6 +1177,9 @@ class FactCollector:
             items = projection_items(body.node) if kind is exp.Select or written else None
             if not items:
                 return None
+            if written and _unchecked_key(body.node, name):
+                # (the item's own name: a renamed one is followed no further either)
+                return None
             names = source.column_names
             if names is None and not exact:
                 # a first look, for the item of that name only (most chains end elsewhere:
@@ -1551,6 +1573,17 @@ class FactCollector:
             # correlation (`(SELECT c.name FROM customers c WHERE c.id = i.customer_id)`,
             # `i` outer): either way its key points at the one target row of that id (round 33)
             forward = kept(target) if kept is not None else target in filtered
+            if forward and referencing.role is Role.TARGET:
+                # the RETURNING of an INSERT or UPDATE reads the written row's new key, not
+                # checked yet (`_unchecked_key`): `RETURNING (SELECT b.name FROM b WHERE b.id
+                # = a.b_id)` may read another tenant's `b`
+                written = referencing.block.node
+                returning = written.args.get("returning")
+                forward = not (
+                    returning is not None
+                    and is_within(target.node, returning)
+                    and _unchecked_key(written, c)
+                )
             # a row whose tenant column is NULL escapes its key (MATCH SIMPLE): only a NOT
             # NULL tenant column carries the target's tenant to the referencing row
             back = (
