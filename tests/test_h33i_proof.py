@@ -22,6 +22,13 @@ rows that come back.
    (`invalid input syntax for type integer: "their secret"`). Such a key pins nothing there
    (TG001). Twins: an UPDATE that SETs other columns, a DELETE (old rows, checked), the SET's
    own subquery (the old row) still pin.
+4. A composite foreign key whose checks a patch turned off while it wrote: `SET
+   session_replication_role = replica` (or `ALTER ROLE | DATABASE … SET` it, a function's `SET`
+   clause, `set_config`) makes the server skip every key's trigger, so a row written then may
+   point at another tenant's row for good (`INSERT INTO invoices VALUES (1, 102, 21, …)`), and
+   every pin through a key reads it. The reader kept such keys as checked; a schema source
+   that sets the role to anything but origin now leaves no key to pin through. Twin: setting it
+   back to origin (or DEFAULT, RESET) changes nothing.
 """
 
 from __future__ import annotations
@@ -256,3 +263,72 @@ def test_a_key_read_before_its_check_pins_nothing(tmp_path: Path) -> None:
         assert _codes(sql, policy) == ["TG001"], sql
     for sql in [*SAFE, OLD_ROW]:
         assert _codes(sql, policy) == [], sql
+
+
+# ---------------------------------------------------------------- 4. keys a patch turned off
+REPLICA_PATCH = (
+    KEYED
+    + """
+SET session_replication_role = replica;
+INSERT INTO accounts VALUES (1, 'mine'), (2, 'theirs');
+INSERT INTO customers VALUES (1, 11, 'me'), (2, 21, 'their secret');
+INSERT INTO invoices VALUES (1, 101, 11, 'INV-1'), (1, 102, 21, 'INV-X');
+RESET session_replication_role;
+"""
+)
+THROUGH_KEYS = [
+    "SELECT i.number, (SELECT c.name FROM customers c WHERE c.id = i.customer_id) "
+    "FROM invoices i WHERE i.account_id = $1 ORDER BY i.id",
+    "SELECT i.number, c.name FROM invoices i JOIN customers c ON c.id = i.customer_id "
+    "WHERE i.account_id = $1 ORDER BY i.id",
+]
+
+
+@pytest.fixture
+async def replica_patched(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, REPLICA_PATCH) as dsn:
+        yield dsn
+
+
+async def test_a_key_written_past_reads_another_tenants_row(replica_patched: str) -> None:
+    conn = await asyncpg.connect(replica_patched)
+    try:
+        for sql in THROUGH_KEYS:
+            rows = [tuple(r) for r in await conn.fetch(sql, 1)]
+            assert rows == [("INV-1", "me"), ("INV-X", "their secret")], sql
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    "turned_off",
+    [
+        "SET session_replication_role = replica;",
+        "SET LOCAL session_replication_role TO 'replica';",
+        "SELECT set_config('session_replication_role', 'replica', false);",
+        "ALTER ROLE app SET session_replication_role = replica;",
+        "ALTER DATABASE app SET session_replication_role = 'local';",
+        "CREATE FUNCTION bulk() RETURNS void LANGUAGE sql SET session_replication_role = replica "
+        "AS $$ SELECT 1 $$;",
+        "DO $$ BEGIN SET session_replication_role = replica; END $$;",
+    ],
+)
+def test_a_key_a_patch_turned_off_pins_nothing(tmp_path: Path, turned_off: str) -> None:
+    policy = policy_for(tmp_path, KEYED + turned_off, tenant_column="account_id")
+    for sql in THROUGH_KEYS:
+        assert _codes(sql, policy) == ["TG001"], (turned_off, sql)
+
+
+@pytest.mark.parametrize(
+    "kept_on",
+    [
+        "",
+        "SET session_replication_role = origin;",
+        "SET session_replication_role TO DEFAULT;",
+        "RESET session_replication_role;",
+    ],
+)
+def test_a_key_left_on_pins(tmp_path: Path, kept_on: str) -> None:
+    policy = policy_for(tmp_path, KEYED + kept_on, tenant_column="account_id")
+    for sql in THROUGH_KEYS:
+        assert _codes(sql, policy) == [], (kept_on, sql)

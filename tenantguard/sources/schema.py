@@ -432,6 +432,9 @@ class SchemaInfo:
     _named: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     _indexes: set[str] = field(default_factory=set, compare=False, repr=False)
     _unenforced: set[str] = field(default_factory=set, compare=False, repr=False)
+    # a source sets session_replication_role to replica or local somewhere (SET, set_config,
+    # ALTER ROLE | DATABASE … SET, a function's SET clause, a DO block): no key was enforced
+    _replica: bool = field(default=False, compare=False, repr=False)
     _trigger_versions: dict[str, dict[str, tuple[FunctionInfo, set[str]]]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -1429,6 +1432,10 @@ class SchemaInfo:
 
     def _statement(self, node: Any, text: str, path: str) -> None:
         kind = type(node).__name__
+        if "session_replication_role" in text.lower() and not _origin_role(node):
+            # replica (or local): the server skips every foreign key's trigger, so rows written
+            # then (here, in a function or a session of a role this sets) may break any key
+            self._replica = True
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, node, text, path)
@@ -2668,7 +2675,8 @@ class SchemaInfo:
         for table, keys in self.foreign_keys.items():
             for key in keys:
                 if (
-                    table in doubtful
+                    self._replica
+                    or table in doubtful
                     or key.ref_table in doubtful
                     or table in self._unenforced
                     or key.ref_table in self._unenforced
@@ -3951,6 +3959,18 @@ def _path_names(value: str) -> list[str] | None:
         if value[i] != ",":
             return None
         i += 1
+
+
+def _origin_role(node: Any) -> bool:
+    """`SET session_replication_role = origin` (TO DEFAULT, RESET): the keys' triggers fire."""
+    from pglast.enums import VariableSetKind
+
+    if type(node).__name__ != "VariableSetStmt" or node.name != "session_replication_role":
+        return False
+    if _enum(node.kind) in (VariableSetKind.VAR_SET_DEFAULT, VariableSetKind.VAR_RESET):
+        return True
+    values = [getattr(getattr(a, "val", None), "sval", None) for a in node.args or ()]
+    return values == ["origin"]
 
 
 _HANDLERS = {

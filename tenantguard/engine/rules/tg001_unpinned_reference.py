@@ -192,6 +192,9 @@ What pins a reference `R`:
   the reader does not know forgets every key whose name it had to guess —, with its column, or
   CASCADE with the table or key it references), made DEFERRABLE, or whose triggers were
   disabled once (or made ENABLE REPLICA: they fire in replica sessions only), does not pin;
+  nor does any key once a schema source sets `session_replication_role` to anything but
+  origin (`SET`, `set_config`, `ALTER ROLE | DATABASE … SET`, a function's `SET` clause, a DO
+  block): the server skips every key's trigger then, and a row written may break its key;
   nor does a key with a column of a lossy or loose type on either side (a nondeterministic
   collation, citext: `t.code = a.t_code` matches 'ABC' to 'abc', rows the key tells apart,
   another tenant's among them); nor does a unique key
