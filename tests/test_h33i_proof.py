@@ -194,7 +194,11 @@ INSERT_CAST = (
     "INSERT INTO invoices AS i (account_id, id, customer_id, number) VALUES ($1, 999, $2, 'N') "
     "RETURNING (SELECT c.name::int FROM customers c WHERE c.id = i.customer_id)"
 )
-LEAKS = [INSERTED, MOVED, CAST, INSERT_CAST]
+RENAMED = (
+    "WITH x(cid) AS (UPDATE invoices SET customer_id = $2 WHERE account_id = $1 "
+    "RETURNING customer_id) SELECT c.name::int FROM customers c JOIN x ON c.id = x.cid"
+)
+LEAKS = [INSERTED, MOVED, CAST, INSERT_CAST, RENAMED]
 # twins: the key is a row's the server checked (an UPDATE of other columns, a DELETE's old row,
 # the SET's subquery reading the old row)
 KEPT = (

@@ -1177,9 +1177,6 @@ class FactCollector:
             items = projection_items(body.node) if kind is exp.Select or written else None
             if not items:
                 return None
-            if written and _unchecked_key(body.node, name):
-                # (the item's own name: a renamed one is followed no further either)
-                return None
             names = source.column_names
             if names is None and not exact:
                 # a first look, for the item of that name only (most chains end elsewhere:
@@ -1187,8 +1184,8 @@ class FactCollector:
                 item = next((i for i in items if _item_name(i) == name), None)
                 if isinstance(item, exp.Alias):
                     item = item.this
-                if item is None:
-                    return None
+                if item is None or written:
+                    return None  # (a RETURNING is read exactly only)
                 block, column, visible = body, item, None
                 continue
             if names is None:
@@ -1201,6 +1198,11 @@ class FactCollector:
                 item = item.this
             if item is None:
                 return None
+            if written and (
+                type(item) is not exp.Column
+                or _unchecked_key(body.node, identifier_name(item.this))
+            ):
+                return None  # the new key of a row written, not checked yet (by its own name)
             block, column, visible = body, item, None
         return None
 
