@@ -29,6 +29,12 @@ rows that come back.
    every pin through a key reads it. The reader kept such keys as checked; a schema source
    that sets the role to anything but origin now leaves no key to pin through. Twin: setting it
    back to origin (or DEFAULT, RESET) changes nothing.
+5. (false alarm) The key read backward through a semi-join: `SELECT i.number FROM invoices i
+   WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = i.customer_id AND c.account_id = $1)`
+   (and an inner LATERAL) keeps an invoice only where its key points at a customer of tenant
+   $1, so (its tenant column NOT NULL) the invoice is tenant $1's; the same in one block was
+   proven, through EXISTS it was TG001. Twins: NOT EXISTS, OR, LEFT JOIN LATERAL, an
+   aggregate, a set operation, a non-key column, a single-column key (`notes`), no pin inside.
 """
 
 from __future__ import annotations
@@ -336,3 +342,92 @@ def test_a_key_left_on_pins(tmp_path: Path, kept_on: str) -> None:
     policy = policy_for(tmp_path, KEYED + kept_on, tenant_column="account_id")
     for sql in THROUGH_KEYS:
         assert _codes(sql, policy) == [], (kept_on, sql)
+
+
+# ---------------------------------------------------------------- 5. a key backward through EXISTS
+BACKWARD = KEYED.replace(
+    "CREATE TABLE snapshots",
+    "CREATE TABLE notes (account_id bigint NOT NULL REFERENCES accounts (id), id bigint "
+    "PRIMARY KEY, customer_id bigint REFERENCES customers (id), body text);\nCREATE TABLE snapshots",
+)
+BACKWARD_DATA = """
+INSERT INTO accounts VALUES (1, 'mine'), (2, 'theirs');
+INSERT INTO customers VALUES (1, 11, 'me'), (2, 21, 'their secret');
+INSERT INTO invoices VALUES (1, 101, 11, 'INV-1'), (2, 201, 21, 'INV-2'), (2, 11, 21, 'INV-3');
+-- a single-column key: tenant 2's note points at tenant 1's customer
+INSERT INTO notes VALUES (2, 1001, 11, 'crossed');
+"""
+MINE_BY_CUSTOMER = {
+    "exists": "SELECT i.number FROM invoices i WHERE EXISTS (SELECT 1 FROM customers c "
+    "WHERE c.id = i.customer_id AND c.account_id = $1) ORDER BY i.id",
+    "lateral": "SELECT i.number FROM invoices i JOIN LATERAL (SELECT c.name FROM customers c "
+    "WHERE c.id = i.customer_id AND c.account_id = $1) x ON true ORDER BY i.id",
+    "update": "UPDATE invoices i SET number = number || '+' WHERE EXISTS (SELECT 1 FROM "
+    "customers c WHERE c.id = i.customer_id AND c.account_id = $1) RETURNING i.number",
+}
+# twin -> the rows tenant 1 gets on the server (another tenant's among them)
+NOT_MINE = {
+    "not exists": (
+        MINE_BY_CUSTOMER["exists"].replace("WHERE EXISTS", "WHERE NOT EXISTS"),
+        ["INV-3", "INV-2"],
+    ),
+    "or": (
+        MINE_BY_CUSTOMER["exists"].replace(" ORDER BY", " OR i.id > 0 ORDER BY"),
+        ["INV-3", "INV-1", "INV-2"],
+    ),
+    "left lateral": (
+        MINE_BY_CUSTOMER["lateral"].replace("JOIN LATERAL", "LEFT JOIN LATERAL"),
+        ["INV-3", "INV-1", "INV-2"],
+    ),
+    "aggregate": (
+        MINE_BY_CUSTOMER["exists"].replace("SELECT 1 FROM", "SELECT count(*) FROM"),
+        ["INV-3", "INV-1", "INV-2"],
+    ),
+    "set operation": (
+        MINE_BY_CUSTOMER["exists"].replace(") ORDER BY", " UNION ALL SELECT 1) ORDER BY"),
+        ["INV-3", "INV-1", "INV-2"],
+    ),
+    "not the key": (
+        MINE_BY_CUSTOMER["exists"].replace("c.id = i.customer_id", "c.id = i.id"),
+        ["INV-3"],
+    ),
+    "single-column key": (
+        "SELECT n.body FROM notes n WHERE EXISTS (SELECT 1 FROM customers c "
+        "WHERE c.id = n.customer_id AND c.account_id = $1)",
+        ["crossed"],
+    ),
+}
+
+
+@pytest.fixture
+async def backward(postgres: ThrowawayPostgres) -> AsyncIterator[asyncpg.Connection]:
+    async with fresh_database(postgres, BACKWARD + BACKWARD_DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+
+async def test_a_key_backward_through_a_semi_join_keeps_one_tenant(
+    backward: asyncpg.Connection,
+) -> None:
+    for tenant, mine in ((1, ["INV-1"]), (2, ["INV-3", "INV-2"])):
+        for shape, sql in MINE_BY_CUSTOMER.items():
+            writing = backward.transaction()
+            await writing.start()
+            try:
+                rows = [r[0].rstrip("+") for r in await backward.fetch(sql, tenant)]
+            finally:
+                await writing.rollback()
+            assert sorted(rows) == sorted(mine), (shape, tenant)
+    for shape, (sql, rows) in NOT_MINE.items():
+        assert [r[0] for r in await backward.fetch(sql, 1)] == rows, shape
+
+
+def test_a_key_backward_through_a_semi_join_pins(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, BACKWARD, tenant_column="account_id")
+    for shape, sql in MINE_BY_CUSTOMER.items():
+        assert _codes(sql, policy) == [], shape
+    for shape, (sql, _) in NOT_MINE.items():
+        assert "TG001" in _codes(sql, policy), shape

@@ -1588,11 +1588,13 @@ class FactCollector:
                 )
             # a row whose tenant column is NULL escapes its key (MATCH SIMPLE): only a NOT
             # NULL tenant column carries the target's tenant to the referencing row
-            back = (
-                kept is None
-                and referencing.block is block
-                and referencing in filtered
-                and (referencing.table or "") in not_null
+            # (with `kept`: an outer row kept only where the subquery's pinned target row is
+            # the one its key points at, `EXISTS (SELECT 1 FROM b WHERE b.id = a.b_id AND
+            # b.tenant_id = $1)`: round 33, h33i)
+            back = (referencing.table or "") in not_null and (
+                kept(referencing)
+                if kept is not None
+                else referencing.block is block and referencing in filtered
             )
             if not forward and not back:
                 continue
@@ -1625,7 +1627,7 @@ class FactCollector:
             referencing.facts.append(
                 Fact(
                     referencing,
-                    first,
+                    said_by if said_by is not None else first,
                     f"{clause} (composite foreign key, referenced row)",
                     other=target,
                     via_key=True,

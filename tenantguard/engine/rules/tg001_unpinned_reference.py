@@ -186,7 +186,9 @@ What pins a reference `R`:
   pinned, `a.b_id = b.id` in a clause that filters `a` pins `a` when the schema sources
   declare `a`'s tenant column NOT NULL (the one `b` row of that id is the key's target, so
   `a`'s tenant is `b`'s: `DELETE FROM a USING b WHERE a.b_id = b.id AND b.tenant_id = $1`,
-  `(SELECT … FROM a WHERE a.b_id = b.id)` of a pinned outer `b`); a row whose tenant column
+  `(SELECT … FROM a WHERE a.b_id = b.id)` of a pinned outer `b`, and an outer `a` kept only
+  where a pinned `b` is found: `EXISTS (SELECT 1 FROM b WHERE b.id = a.b_id AND b.tenant_id =
+  $1)`, an inner LATERAL — never NOT EXISTS); a row whose tenant column
   is NULL escapes the key (MATCH SIMPLE). Both facts must still hold after
   every schema source: a key dropped (also by the name PostgreSQL gave it — a drop of a name
   the reader does not know forgets every key whose name it had to guess —, with its column, or
