@@ -712,6 +712,7 @@ def _build_policy(
             setting_functions=_setting_functions(schema, settings) if schema else (),
             integer_tenant_tables=_with_trait(schema, column, "integer") if schema else (),
             not_null_tenant_tables=_with_trait(schema, column, "not_null") if schema else (),
+            row_changers=_quoted_names(schema.row_changers) if schema else (),
             tenant_sources=(
                 {
                     sql_name(t): {sql_name(c) for c in g[column]}

@@ -35,6 +35,10 @@ rows that come back.
    $1, so (its tenant column NOT NULL) the invoice is tenant $1's; the same in one block was
    proven, through EXISTS it was TG001. Twins: NOT EXISTS, OR, LEFT JOIN LATERAL, an
    aggregate, a set operation, a non-key column, a single-column key (`notes`), no pin inside.
+6. Section 3's UPDATE of other columns, on a table with a BEFORE row trigger (or a rule) on
+   INSERT or UPDATE: the trigger may set the key's column (`NEW.customer_id := 21`), unchecked
+   until the statement's end, and RETURNING reads it first. Such a table's UPDATE RETURNING
+   pins nothing through the key; an AFTER trigger (it cannot change the row) changes nothing.
 """
 
 from __future__ import annotations
@@ -431,3 +435,76 @@ def test_a_key_backward_through_a_semi_join_pins(tmp_path: Path) -> None:
         assert _codes(sql, policy) == [], shape
     for shape, (sql, _) in NOT_MINE.items():
         assert "TG001" in _codes(sql, policy), shape
+
+
+# ---------------------------------------------------------------- 6. a trigger that moves the key
+SWAPPING = (
+    KEYED
+    + """
+CREATE FUNCTION swap() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN IF NEW.number = 'swap' THEN NEW.customer_id := 21; END IF; RETURN NEW; END $$;
+CREATE TRIGGER invoices_swap BEFORE UPDATE ON invoices FOR EACH ROW EXECUTE FUNCTION swap();
+"""
+)
+SWAPPED = (
+    "WITH x AS (UPDATE invoices SET number = $2 WHERE account_id = $1 "
+    f"RETURNING customer_id) {SNAPSHOT}"
+)
+
+
+@pytest.fixture
+async def swapping(postgres: ThrowawayPostgres) -> AsyncIterator[asyncpg.Connection]:
+    async with fresh_database(postgres, SWAPPING + KEYED_DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+
+async def test_a_trigger_that_moves_the_key_shows_another_tenants_row(
+    swapping: asyncpg.Connection,
+) -> None:
+    writing = swapping.transaction()
+    await writing.start()
+    try:
+        with pytest.raises(asyncpg.CheckViolationError) as raised:
+            await swapping.fetch(SWAPPED, 1, "swap")
+    finally:
+        await writing.rollback()
+    assert "their secret" in str(raised.value.detail)  # tenant 2's customer, read by tenant 1
+
+
+@pytest.mark.parametrize(
+    ("changer", "codes"),
+    [
+        ("BEFORE UPDATE ON invoices FOR EACH ROW", ["TG001"]),
+        ("BEFORE INSERT OR UPDATE ON invoices FOR EACH ROW", ["TG001"]),
+        ("AFTER UPDATE ON invoices FOR EACH ROW", []),
+        ("BEFORE UPDATE ON invoices FOR EACH STATEMENT", []),
+        ("BEFORE UPDATE ON customers FOR EACH ROW", []),
+    ],
+)
+def test_a_table_whose_trigger_may_move_the_key_pins_nothing_through_returning(
+    tmp_path: Path, changer: str, codes: list[str]
+) -> None:
+    ddl = SWAPPING.replace("BEFORE UPDATE ON invoices FOR EACH ROW", changer)
+    policy = policy_for(tmp_path, ddl, tenant_column="account_id")
+    assert _codes(SWAPPED, policy) == codes
+    assert _codes(RETURNED, policy) == codes  # RETURNING (SELECT … WHERE c.id = i.customer_id)
+    assert _codes(DELETED, policy) == []  # a DELETE's old row: no trigger changes it
+
+
+def test_an_instead_rule_on_update_pins_nothing_through_returning(tmp_path: Path) -> None:
+    rule = (
+        "CREATE RULE invoices_moved AS ON UPDATE TO invoices DO INSTEAD UPDATE invoices SET "
+        "number = NEW.number, customer_id = 21 WHERE id = OLD.id RETURNING invoices.*;"
+    )
+    policy = policy_for(tmp_path, KEYED + rule, tenant_column="account_id")
+    assert "TG001" in _codes(KEPT, policy)
+    assert _codes(DELETED, policy) == []
+    # twin: a DO ALSO rule runs beside the UPDATE, whose row it does not change
+    also = rule.replace("DO INSTEAD", "DO ALSO").replace(" RETURNING invoices.*", "")
+    (tmp_path / "also").mkdir()
+    policy = policy_for(tmp_path / "also", KEYED + also, tenant_column="account_id")
+    assert "TG001" not in _codes(KEPT, policy)

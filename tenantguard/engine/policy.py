@@ -327,6 +327,7 @@ class Policy:
         "pinning_function_needles",
         "pinning_functions",
         "renaming_views",
+        "row_changers",
         "setting_functions",
         "setting_indices",
         "setting_pinned",
@@ -390,6 +391,9 @@ class Policy:
     # tables whose tenant column the schema shows to be of an integer type / NOT NULL
     integer_tenant_tables: frozenset[str]
     not_null_tenant_tables: frozenset[str]
+    # tables whose row an INSERT or UPDATE writes a BEFORE row trigger or a rule may change
+    # before RETURNING reads it (schema sources): its new foreign key is not the one written
+    row_changers: frozenset[str]
     pinning_functions: Mapping[str, FunctionPins]
     # those functions' names as written between double quotes, folded: a substring of the
     # statement's folded text however it writes them (`"CountOf"` keeps its case)
@@ -548,6 +552,7 @@ class Policy:
         setting_indices: Mapping[str, int] | None = None,
         integer_tenant_tables: Iterable[str] = (),
         not_null_tenant_tables: Iterable[str] = (),
+        row_changers: Iterable[str] = (),
         tenant_sources: Mapping[str, Iterable[str]] | None = None,
         lossy_columns: Iterable[str] = (),
         hidden_writes: Mapping[str, Mapping[str, str]] | None = None,
@@ -642,6 +647,7 @@ class Policy:
         init(self, "unpinnable", MappingProxyType(dict(unpinnable or {})))
         init(self, "integer_tenant_tables", _names(integer_tenant_tables))
         init(self, "not_null_tenant_tables", _names(not_null_tenant_tables))
+        init(self, "row_changers", _names(row_changers))
         init(self, "pinning_functions", MappingProxyType(dict(pinning_functions or {})))
         init(
             self,
@@ -1000,6 +1006,7 @@ class Policy:
             "setting_pinned": {sql_name(v) for v in self.setting_pinned},
             "integer_tenant_tables": {sql_name(t) for t in self.integer_tenant_tables},
             "not_null_tenant_tables": {sql_name(t) for t in self.not_null_tenant_tables},
+            "row_changers": {sql_name(t) for t in self.row_changers},
             "tenant_sources": {
                 sql_name(t): {sql_name(c) for c in cs} for t, cs in self.tenant_sources.items()
             },

@@ -227,6 +227,7 @@ class WriteRule:
 
 # CreateTrigStmt.events: the bits of the writes that fire a trigger
 _TRIGGER_EVENTS = (("INSERT", 4), ("DELETE", 8), ("UPDATE", 16), ("TRUNCATE", 32))
+_TRIGGER_AFTER = 0  # CreateTrigStmt.timing: TRIGGER_TYPE_BEFORE 2, AFTER 0, INSTEAD 64
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,10 @@ class SchemaInfo:
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # relations with a trigger or a rule: an INSERT into such a view writes what they write
     rewritten: set[str] = field(default_factory=set, compare=False, repr=False)
+    # relations whose row an INSERT or UPDATE writes may be changed by the server before the
+    # statement's RETURNING reads it: a BEFORE (or INSTEAD OF) row trigger on INSERT or UPDATE,
+    # a rule on INSERT or UPDATE (a drop of one is not followed: fail closed)
+    row_changers: set[str] = field(default_factory=set)
     # while reading only: each table's columns in order, where the sources show it (dropped at
     # any doubt); the tables whose rows each function returns without naming its outputs
     # (RETURNS SETOF t: PostgreSQL fills t's columns by position), and the functions that name
@@ -582,6 +587,7 @@ class SchemaInfo:
                 t: {n: sorted(k) for n, k in keys.items()} for t, keys in self.spanning.items()
             },
             "primary_keys": dict(self.primary_keys),
+            "row_changers": sorted(self.row_changers),
             "relation_schemas": {n: sorted(s) for n, s in self.relation_schemas.items()},
         }
 
@@ -752,6 +758,7 @@ class SchemaInfo:
                 for t, keys in data["spanning"].items()
             },
             primary_keys={str(t): str(n) for t, n in data.get("primary_keys", {}).items()},
+            row_changers=set(texts(data.get("row_changers", []))),
             relation_schemas={
                 str(n): set(texts(s)) for n, s in data.get("relation_schemas", {}).items()
             },
@@ -2726,6 +2733,8 @@ class SchemaInfo:
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
             self._copy_loose(old, new)  # the old name stays marked: fail closed
+            if old in self.row_changers:
+                self.row_changers.add(new)  # (the old name too)
             self._copy_generated(old, new, expressions=False)  # read under its new name
             self.copies.pop(old, None)
             self.copies.pop(new, None)
@@ -3261,6 +3270,12 @@ class SchemaInfo:
             ]
         events = tuple(e for e, bit in _TRIGGER_EVENTS if int(node.events or 0) & bit)
         function = str(node.funcname[-1].sval)
+        if (
+            node.row
+            and int(node.timing or 0) != _TRIGGER_AFTER
+            and {"INSERT", "UPDATE"} & set(events)
+        ):  # BEFORE or INSTEAD OF: the function may change NEW (round 33, h33i)
+            self.row_changers.add(relation)
         if node.whenClause is not None:  # run on each row, whatever the function does
             self._implicit(relation, f"the WHEN of trigger {name} ({', '.join(events)})", node)
         args = tuple(str(getattr(a, "sval", "")) for a in node.args or ())
@@ -3418,6 +3433,8 @@ class SchemaInfo:
             if kind is not None and actions:
                 statements = [RawStream()(a) for a in actions]
                 self.write_rules.append(WriteRule(name, relation, kind, statements))
+            if kind in ("INSERT", "UPDATE") and node.instead:
+                self.row_changers.add(relation)  # another write's RETURNING (DO ALSO: the same)
             return
         if not node.instead or len(actions) != 1:
             return

@@ -177,8 +177,9 @@ What pins a reference `R`:
   pinned in a semi-join's subquery: `b.id IN (SELECT a.b_id FROM a WHERE a.tenant_id = $1)`
   (`= ANY`, `=`), `EXISTS (SELECT 1 FROM a WHERE a.tenant_id = $1 AND a.b_id = b.id)`, or
   `a.b_id` handed on row by row by a derived table or CTE of one SELECT or by a writable
-  CTE's RETURNING of a DELETE or of an UPDATE that does not SET `b_id`; not the new key of an
-  INSERT's row or of an UPDATE that SETs it, read by RETURNING (or the CTE's reader) before
+  CTE's RETURNING of a DELETE or of an UPDATE that does not SET `b_id` (of a table no BEFORE
+  row trigger on INSERT or UPDATE, nor a DO INSTEAD rule, may change the row of); not the new
+  key of an INSERT's row or of an UPDATE that SETs it (or whose trigger may), read by RETURNING (or the CTE's reader) before
   the server checks it at the statement's end (an error before then shows the other
   tenant's row); not
   `IS NOT DISTINCT FROM`, which matches NULL to NULL, NOT IN or NOT EXISTS) — a single-column
