@@ -61,6 +61,8 @@ from tenantguard.runtime.guard import Guard, Mode, RuntimeVerdict, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
 from tenantguard.runtime.schema_code import CASCADES_QUERY as _CASCADES_QUERY
 from tenantguard.runtime.schema_code import CATALOG_CHANGED as _CATALOG_CHANGED
+from tenantguard.runtime.schema_code import CHECK_NAME as _CHECK_NAME
+from tenantguard.runtime.schema_code import CHECK_PREPARE as _CHECK_PREPARE
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import EXTENSION_FUNCTIONS_QUERY as _EXTENSION_QUERY
@@ -199,6 +201,7 @@ _CATALOG_READS: dict[tuple[Any, ...], asyncio.Future[dict[str, list[Any]] | None
 # `GuardedConnection._tg_owner` of state an `unscoped()` block's statements left (or several
 # blocks': `GuardedConnection._tg_left`)
 _UNSCOPED_OWNER = object()
+_DEALLOCATE_CHECK = f"DEALLOCATE {_CHECK_NAME}"
 # `GuardedConnection._tg_owner` of state statements outside any block left from tenant tables'
 # rows (`set_config('my.x', (SELECT … WHERE tenant_id = 1))`, an INSERT's `lastval()`)
 _OUTSIDE_OWNER = object()
@@ -368,7 +371,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -422,6 +425,8 @@ class GuardedConnection(asyncpg.Connection):
         # release, or a reset(), to the first statement after it: `_tg_catch_up`)
         self._tg_catalog_mark: str | None = None
         self._tg_check_due = False
+        # the check's statement is prepared on the server (`schema_code.CHECK_PREPARE`)
+        self._tg_check_prepared = False
         # the pool's reset deferred to the next statement's round trip (`reset`)
         self._tg_reset_due = False
         # the driver's own statements are in flight (asyncpg's reset, a pool's reset=): set
@@ -1401,6 +1406,9 @@ class GuardedConnection(asyncpg.Connection):
             mark = self._tg_catalog_mark
             checked = self._tg_check_due and mark is not None and guard.mode is not Mode.OFF
             parts = [catalog_check(mark)] if checked and mark is not None else []
+            preparing = checked and not self._tg_check_prepared
+            if preparing:
+                parts.insert(0, _CHECK_PREPARE)
             if self._tg_reset_due:
                 parts.append(self.get_reset_query())
             if not parts:
@@ -1416,19 +1424,33 @@ class GuardedConnection(asyncpg.Connection):
                 )
             script = ";\n".join(part.rstrip().rstrip(";") for part in parts)
 
-            async def run(script: str = script) -> None:
+            async def run(script: str = script, checked: bool = checked) -> None:
                 await _execute(self, script)
                 # done before the driver's end, which re-reads the session (the hot path back)
                 self._tg_check_due = self._tg_reset_due = False
+                self._tg_check_prepared = self._tg_check_prepared or checked
 
             try:
                 await self._tg_driver_call(run)
+            except asyncpg.InvalidSQLStatementNameError:
+                if not checked:
+                    raise
+                self._tg_check_prepared = False  # gone (DISCARD ALL): prepared again
+                continue
+            except asyncpg.DuplicatePreparedStatementError:
+                if not preparing:
+                    raise
+                # prepared by a script that failed after it: made again, from its text
+                await self._tg_driver_call(lambda: _execute(self, _DEALLOCATE_CHECK))
+                continue
             except (asyncpg.InvalidTextRepresentationError, asyncpg.UndefinedTableError) as error:
                 if not checked or (
                     _CATALOG_CHANGED not in str(error)
                     and not isinstance(error, asyncpg.UndefinedTableError)
                 ):
                     raise
+                # the count ran: the statement is prepared (a PREPARE outlives a failed script)
+                self._tg_check_prepared = _CATALOG_CHANGED in str(error)
                 await self._tg_read_catalog_again()
                 continue
             if value is not None:

@@ -1094,12 +1094,26 @@ WATCH_VERSION_QUERY = f"SELECT (SELECT version FROM {WATCH_SCHEMA}.catalog_versi
 CATALOG_CHANGED = "tenantguard: the catalog changed"
 
 
+# The check is prepared once per connection, in the script of its first check (`PREPARE`,
+# then `EXECUTE` with the count read with the catalog): a simple-protocol statement is parsed,
+# analysed and planned each time, which cost the server more than the lease's query (some
+# 60-120 us of a loaded 2-core machine's time per lease, h33k); a prepared one is planned
+# once. The name is one of asyncpg's prefix, which the guard refuses to an application's
+# `prepare(name=)`; SQL-level `PREPARE`, `DEALLOCATE` and `DISCARD ALL` are refused too, so no
+# other statement can take its place. Gone anyway (a report-mode `DISCARD ALL`): the script
+# fails and the connection prepares it again.
+CHECK_NAME = "__asyncpg_tenantguard_catalog_check__"
+CHECK_PREPARE = (
+    f"PREPARE {CHECK_NAME}(text) AS"
+    f" SELECT CASE WHEN ({WATCH_VERSION_QUERY}) = $1 AND {_WATCHING} THEN 0"
+    f" ELSE ('{CATALOG_CHANGED} ' || coalesce(({WATCH_VERSION_QUERY}), 'none'))::int END"
+)
+
+
 def catalog_check(version: str) -> str:
     """A statement that fails (`CATALOG_CHANGED` in its error: invalid input for an integer)
     unless the watch's count is still `version` and both its triggers fire: sent first in a
-    script, it stops the statements after it. A dropped watch fails it too (no such table)."""
-    literal = "'" + version.replace("'", "''") + "'"
-    return (
-        f"SELECT CASE WHEN ({WATCH_VERSION_QUERY}) = {literal} AND {_WATCHING} THEN 0"
-        f" ELSE ('{CATALOG_CHANGED} ' || coalesce(({WATCH_VERSION_QUERY}), 'none'))::int END"
-    )
+    script, it stops the statements after it. A dropped watch fails it too (no such table).
+    It runs `CHECK_PREPARE`'s statement: the script prepares it first on a connection that has
+    not (`GuardedConnection._tg_check_prepared`)."""
+    return f"EXECUTE {CHECK_NAME}('" + version.replace("'", "''") + "')"
