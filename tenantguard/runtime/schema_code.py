@@ -1090,7 +1090,17 @@ _WATCHING = (
 WATCH_INSTALLED_QUERY = (
     f"SELECT pg_catalog.to_regclass('{WATCH_SCHEMA}.catalog_version') IS NOT NULL AND {_WATCHING}"
 )
-WATCH_VERSION_QUERY = f"SELECT (SELECT version FROM {WATCH_SCHEMA}.catalog_version)::text"
+# The mark: the count, and the row versions (xmin) of the event triggers that fire always. A
+# migration that turns a trigger off, makes its DDL and turns it on again in one transaction
+# (ALTER EVENT TRIGGER … DISABLE / ENABLE REPLICA, or DROP and CREATE EVENT TRIGGER) left the
+# count and both triggers firing: the rows it rewrote are new versions, so the mark moves
+# (h33k). A trigger that does not fire always drops out (NULL with neither).
+WATCH_VERSION_QUERY = (
+    f"SELECT (SELECT version FROM {WATCH_SCHEMA}.catalog_version)::text || ' '"
+    " || (SELECT pg_catalog.string_agg(xmin::text, ',' ORDER BY evtname)"
+    " FROM pg_catalog.pg_event_trigger"
+    f" WHERE evtname IN ('{WATCH_TRIGGERS[0]}', '{WATCH_TRIGGERS[1]}') AND evtenabled = 'A')"
+)
 CATALOG_CHANGED = "tenantguard: the catalog changed"
 
 
@@ -1105,14 +1115,15 @@ CATALOG_CHANGED = "tenantguard: the catalog changed"
 CHECK_NAME = "__asyncpg_tenantguard_catalog_check__"
 CHECK_PREPARE = (
     f"PREPARE {CHECK_NAME}(text) AS"
-    f" SELECT CASE WHEN ({WATCH_VERSION_QUERY}) = $1 AND {_WATCHING} THEN 0"
+    f" SELECT CASE WHEN ({WATCH_VERSION_QUERY}) = $1 THEN 0"
     f" ELSE ('{CATALOG_CHANGED} ' || coalesce(({WATCH_VERSION_QUERY}), 'none'))::int END"
 )
 
 
 def catalog_check(version: str) -> str:
     """A statement that fails (`CATALOG_CHANGED` in its error: invalid input for an integer)
-    unless the watch's count is still `version` and both its triggers fire: sent first in a
+    unless the watch's mark is still `version` (the count, and its triggers' row versions, both
+    firing: `WATCH_VERSION_QUERY`): sent first in a
     script, it stops the statements after it. A dropped watch fails it too (no such table).
     It runs `CHECK_PREPARE`'s statement: the script prepares it first on a connection that has
     not (`GuardedConnection._tg_check_prepared`)."""
