@@ -10,8 +10,14 @@ rewrites the row, so the mark moves with it.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from tenantguard.runtime import create_pool
+from tenantguard.runtime.schema_code import CATALOG_WATCH
+from tests.test_h32d_open_items import POLICY as WORKSPACES
+from tests.test_h32d_open_items import SCHEMA as WORKSPACE_SCHEMA
 from tests.test_h32h_attack import BUMPS, _owner_runs
 from tests.test_h33d_catalog_watch import UNTOUCHED, _lease, _pool
 
@@ -50,5 +56,34 @@ async def test_the_watch_turned_off_and_on_alone_is_seen_and_judged_again(databa
         await _owner_runs(database, OFF_AND_ON["in one transaction"].format(ddl="SELECT 1"))
         assert await _lease(pool) == UNTOUCHED
         assert await _lease(pool) == UNTOUCHED
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+# A dump restored without the watch's event triggers (pg_dump by a non-superuser, or restored by
+# one: CREATE EVENT TRIGGER needs a superuser): the table and function are there, no trigger.
+RESTORED_WITHOUT_TRIGGERS = (
+    "DROP EVENT TRIGGER tenantguard_catalog_end; DROP EVENT TRIGGER tenantguard_catalog_drop"
+)
+
+
+@pytest.mark.parametrize("broken", [True, False], ids=["no event triggers", "watch whole"])
+async def test_a_watch_without_its_event_triggers_is_said(
+    database: str, broken: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: silent — no connection checks a mark, and a migration is not seen (the rows
+    show workspace 2's count moved). Now a warning names the broken watch; the twin, a whole
+    watch, says nothing and refuses."""
+    await _owner_runs(database, WORKSPACE_SCHEMA + ";" + CATALOG_WATCH)
+    if broken:
+        await _owner_runs(database, RESTORED_WITHOUT_TRIGGERS)
+    with caplog.at_level(logging.WARNING, logger="tenantguard"):
+        pool = await create_pool(database, policy=WORKSPACES, min_size=1, max_size=1)
+    try:
+        said = [r for r in caplog.records if "catalog watch's table" in r.getMessage()]
+        assert len(said) == (1 if broken else 0)
+        assert await _lease(pool) == UNTOUCHED
+        await _owner_runs(database, BUMPS["a BEFORE trigger"])
+        assert await _lease(pool) == ([(1, 1), (2, 1)] if broken else "refused")
     finally:
         await pool.close()  # type: ignore[attr-defined]

@@ -80,6 +80,7 @@ from tenantguard.runtime.schema_code import TENANT_TYPES_QUERY as _TENANT_TYPES_
 from tenantguard.runtime.schema_code import TRIGGER_QUERY as _TRIGGER_QUERY
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
 from tenantguard.runtime.schema_code import WATCH_INSTALLED_QUERY as _WATCH_INSTALLED_QUERY
+from tenantguard.runtime.schema_code import WATCH_TABLE_QUERY as _WATCH_TABLE_QUERY
 from tenantguard.runtime.schema_code import WATCH_VERSION_QUERY as _WATCH_VERSION_QUERY
 from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
 from tenantguard.runtime.schema_code import (
@@ -875,10 +876,12 @@ class GuardedConnection(asyncpg.Connection):
         async def read() -> dict[str, list[Any]]:
             version = self.get_server_version().major
             before_14 = version < 14
-            found: dict[str, list[Any]] = {"loose": [], "mark": [None]}
+            found: dict[str, list[Any]] = {"loose": [], "mark": [None], "broken": [False]}
             # first: DDL committed after it changes the count, and the next check reads again
             if await _fetchval(self, _WATCH_INSTALLED_QUERY):
                 found["mark"] = [await _fetchval(self, _WATCH_VERSION_QUERY)]
+            else:  # the table without its triggers (a restored dump): said, not silent
+                found["broken"] = [bool(await _fetchval(self, _WATCH_TABLE_QUERY))]
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
                 found["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
             found["names"] = await self._tg_policy_names()
@@ -929,6 +932,8 @@ class GuardedConnection(asyncpg.Connection):
         )
         self._tg_check_policy_names(names)
         self._tg_catalog_mark = catalog["mark"][0]
+        if catalog["broken"][0]:
+            guard.watch_broken_found()
         policy = guard.policy
         spanning = spanning_keys(
             (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column

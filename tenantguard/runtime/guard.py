@@ -31,7 +31,7 @@ from tenantguard.engine.verdicts import Verdict
 from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site, callers
-from tenantguard.runtime.schema_code import merged_by_table
+from tenantguard.runtime.schema_code import WATCH_SCHEMA, WATCH_TRIGGERS, merged_by_table
 from tenantguard.runtime.session import (
     changes_role,
     combined_effects,
@@ -303,6 +303,7 @@ class Guard:
         "setting_syncs",
         "unlisted_tables",
         "unscoped_statements",
+        "watch_broken",
     )  # fmt: skip
 
     def __init__(
@@ -369,6 +370,8 @@ class Guard:
         # as the last connection to read the catalog found them
         self.schema_code: tuple[str, ...] = ()
         self.unlisted_tables: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        # the catalog watch's table is there but its event triggers do not both fire (said once)
+        self.watch_broken = False
         self.names_unchecked = False
 
     @property
@@ -846,6 +849,24 @@ class Guard:
             "the fast path",
             shown,
             extra={"tenantguard": {"event": "schema_code", "functions": list(functions)}},
+        )
+
+    def watch_broken_found(self) -> None:
+        """The catalog watch's table is in the database but its event triggers are missing or
+        do not both fire always (a dump restored by a role that may not create event triggers,
+        `pg_dump` without them, a trigger disabled): no connection checks it, so DDL from other
+        sessions is not seen. Said once per guard."""
+        if self.watch_broken:
+            return
+        self.watch_broken = True
+        log.warning(
+            "tenantguard: the catalog watch's table %s is in this database but its event "
+            "triggers (%s) are missing or do not both fire always: DDL committed from other "
+            "sessions (a migration's trigger, a function changing the role) is not seen until "
+            "the connections are replaced. Run schema_code.CATALOG_WATCH again as a superuser",
+            f"{WATCH_SCHEMA}.catalog_version",
+            ", ".join(WATCH_TRIGGERS),
+            extra={"tenantguard": {"event": "catalog_watch_broken"}},
         )
 
     def unlisted_tables_found(self, tables: tuple[str, ...], shared: tuple[str, ...] = ()) -> None:

@@ -1090,6 +1090,8 @@ _WATCHING = (
 WATCH_INSTALLED_QUERY = (
     f"SELECT pg_catalog.to_regclass('{WATCH_SCHEMA}.catalog_version') IS NOT NULL AND {_WATCHING}"
 )
+# the watch's table there without both triggers firing (`Guard.watch_broken_found`)
+WATCH_TABLE_QUERY = f"SELECT pg_catalog.to_regclass('{WATCH_SCHEMA}.catalog_version') IS NOT NULL"
 # The mark: the count, and the row versions (xmin) of the event triggers that fire always. A
 # migration that turns a trigger off, makes its DDL and turns it on again in one transaction
 # (ALTER EVENT TRIGGER … DISABLE / ENABLE REPLICA, or DROP and CREATE EVENT TRIGGER) left the
