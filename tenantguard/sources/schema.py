@@ -6115,10 +6115,17 @@ def _view_verdict(view: ViewInfo, policy: Policy, column: str) -> str | None:
     )
 
 
+def _dearest_pin(column: str) -> str:
+    """A pin of `v` TG013 reads as unbounded in cost (a subquery): the probe of whether a
+    view's conditions may fail before some pin. (Not `IN ($1)`: PostgreSQL parses it as `=
+    $1`, and TG013 costs it so — helper h33m.)"""
+    return f"v.{column} = (SELECT $1)"
+
+
 def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
     """The views pinned from outside (`_view_verdict` ""), whose own conditions may fail on a
-    row before a dear pin runs (TG013 with a pin PostgreSQL runs last, `IN ($1)`, read as
-    unbounded in cost) -> the dearest pin known to run first. A read pinned dearer
+    row before a dear pin runs (TG013 with a pin read as unbounded in cost, `_dearest_pin`)
+    -> the dearest pin known to run first. A read pinned dearer
     (`v.tenant_id::text = $1`, an array, a CASE…) has the view's `100 / (n - 8) <> 0` run on
     every tenant's rows first (round 33). That pin is found by proving the view pinned by
     `v.tenant_id = $1`, then by that parameter cast to bigint once, twice… (each cast costs
@@ -6172,7 +6179,7 @@ def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
                 or (fresh is not None and not _mentions((q.query for q in queries), fresh))
                 or not policy.is_tenant_table(table_name(sql_name(name)))
                 or policy.unpinnable.get(table_name(sql_name(name)))
-                or not any(proven(q, f"v.{column} IN ($1)", reading) is False for q in queries)
+                or not any(proven(q, _dearest_pin(column), reading) is False for q in queries)
             ):
                 continue
             cost = 0.0 if inlined else -1.0
@@ -6204,8 +6211,8 @@ def _mentions(texts: Iterable[str], names: AbstractSet[str]) -> bool:
 
 def failing_columns(schema: SchemaInfo, policy: Policy) -> dict[str, set[str]]:
     """The output columns of the views pinned from outside (and of the SQL functions inlined as
-    views are) computed by an expression that may fail: TG013 when a reader tests one beside a pin PostgreSQL runs last (`WHERE v.r IS NULL
-    AND v.tenant_id IN ($1)`), to a fixed point over views of views. A reader's condition on
+    views are) computed by an expression that may fail: TG013 when a reader tests one beside a pin read as unbounded in cost (`WHERE v.r IS
+    NULL AND v.tenant_id = (SELECT $1)`), to a fixed point over views of views. A reader's condition on
     one is pushed into the view's scan, where it runs before any pin dearer than the plain one
     (round 33: `WHERE r <> 0 AND workspace_id::text = $1` of a view showing `100 / (points -
     8) AS r`)."""
@@ -6257,7 +6264,7 @@ def _failing_columns_of(
         test = " OR ".join(f"v.{_quoted(n)} IS NULL" for n in names)
         probe = (
             f"SELECT * FROM ({view.query}) AS {alias} WHERE ({test}) "
-            f"AND v.{_quoted(column)} IN ($1)"
+            f"AND {_dearest_pin(_quoted(column))}"
         )
         return any(
             f.code == "TG013" and f.severity is Severity.ERROR

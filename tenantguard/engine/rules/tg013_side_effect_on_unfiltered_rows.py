@@ -1152,8 +1152,24 @@ def _cost(
                 total += 2 if upper else _cast_cost(item)
             stack.append(operand)
             continue
+        if upper and isinstance(item, exp.Binary) and isinstance(item.expression, exp.Any):
+            elements = _array_elements(item.expression)
+            if elements is None:
+                return _UNBOUNDED  # an array PostgreSQL guesses ten long, or one of any length
+            # a ScalarArrayOpExpr: the operator on about half of the array (one element: a
+            # half, as `= ANY(ARRAY[$1])` costs; six: three, a tie with `a / (b - 8) <> 0`)
+            total += 0.5 * len(elements)
+            stack.append(item.this)
+            stack.extend(elements)
+            continue
         if isinstance(item, exp.In) and not item.args.get("query"):
-            total += 0.5 * len(item.expressions)  # the operator on about half of the list
+            listed = item.expressions
+            if upper and len(listed) == 1:
+                total += 1  # `x IN (a)` is parsed as `x = a`
+            elif upper and any(e.find(exp.Column) is not None for e in listed):
+                total += len(listed)  # the items reading a column: an OR of `=` each
+            else:
+                total += 0.5 * len(listed)  # the operator on about half of the list
         elif isinstance(item, exp.Anonymous) and (
             identifier_name(item.this) not in BUILTIN_FUNCTIONS
         ):
@@ -1167,6 +1183,23 @@ def _cost(
             total += 2 if isinstance(item, exp.Between) else 1
         stack.extend(item.iter_expressions())
     return total
+
+
+def _array_elements(node: exp.Any) -> list[exp.Expression] | None:
+    """The elements of `ANY(ARRAY[…])` whose costs PostgreSQL adds to the operator's (the
+    array written out, or cast as a whole when its elements are bare parameters or literals:
+    typed by the cast, nothing to run); None for any other array (a parameter, a column, a
+    subquery, a cast of each element)."""
+    array = node.this
+    while isinstance(array, exp.Paren):
+        array = array.this
+    if isinstance(array, exp.Cast):
+        array = array.this
+        if not isinstance(array, exp.Array) or not all(
+            isinstance(e, exp.Placeholder | exp.Parameter | exp.Literal) for e in array.expressions
+        ):
+            return None
+    return list(array.expressions) if isinstance(array, exp.Array) else None
 
 
 def _split_condition(node: exp.Expr) -> list[tuple[int, tuple[exp.Expr, ...]]] | None:
@@ -1310,7 +1343,7 @@ def _pin_cost(source: Source, analysis: Analysis | None = None) -> float:
             or fact.via_key
             or fact.multi
             or fact.clause == "HAVING"
-            or isinstance(fact.conjunct, exp.In)
+            or (isinstance(fact.conjunct, exp.In) and fact.conjunct.args.get("query"))
             or fact.conjunct.find(exp.Subquery) is not None  # a SubPlan: evaluated last
         ):
             return _UNBOUNDED
@@ -1326,32 +1359,62 @@ def _pin_cost(source: Source, analysis: Analysis | None = None) -> float:
         if fact.value is not None:
             # a chain of plain `=` puts the pin's own comparison into each scan it reaches (an
             # equivalence class): what the root costs, not the links (round 22)
-            return (
-                _cost(fact.conjunct, upper=True)
-                if chained
-                else total + _cost(fact.conjunct, upper=True)
-            )
+            return _root_cost(fact.conjunct) if chained else total + _root_cost(fact.conjunct)
         total += _cost(fact.conjunct, upper=True)
         current = fact.other
         chained = True
     return _UNBOUNDED
 
 
+def _root_cost(conjunct: exp.Expression) -> float:
+    """What the pin's own condition costs from above in its scan: a row comparison PostgreSQL
+    parses into one `=` per column (`ROW(v.tenant_id, 1) = ROW($1, 1)`) the dearest of the
+    parts reading a column (helper h33m), any other its whole."""
+    parts = _split_condition(conjunct) if isinstance(conjunct, exp.EQ) else None
+    if not parts:
+        return _cost(conjunct, upper=True)
+    return max(
+        (
+            operator + sum(_cost(o, upper=True) for o in part if isinstance(o, exp.Expression))
+            for operator, part in parts
+            if any(isinstance(o, exp.Expr) and o.find(exp.Column) is not None for o in part)
+        ),
+        default=_UNBOUNDED,
+    )
+
+
 def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
     """A plain `=` PostgreSQL makes an equivalence class of: between two columns (a link of
-    a chain), or with a bare column on one side (its root)."""
-    if type(conjunct) is not exp.EQ:
-        return False
+    a chain, or a join's USING but a FULL one's), or with a bare column on one side (its root;
+    `x IN (a)`, parsed as `x = a`, and a row comparison of bare columns, parsed as one `=` per
+    column, too: helper h33m). Not `x = ANY(…)`: a ScalarArrayOpExpr, no equivalence."""
+    if isinstance(conjunct, exp.Join):
+        return link and bool(conjunct.args.get("using")) and conjunct.side != "FULL"
     above = conjunct.parent
     while isinstance(above, exp.Paren | exp.And):
         above = above.parent
     if isinstance(above, exp.Is | exp.Not | exp.Or | exp.Case | exp.If | exp.Coalesce):
         return False  # `(tenant_id = $1) IS TRUE`: a condition, not an equality the planner sees
-    sides = [
-        s.this if isinstance(s, exp.Paren) else s for s in (conjunct.this, conjunct.expression)
-    ]
-    bare = [isinstance(s, exp.Column) for s in sides]
+    if not link and isinstance(conjunct, exp.In) and len(conjunct.expressions) == 1:
+        pairs = [(conjunct.this, conjunct.expressions[0])]
+    elif not link and isinstance(conjunct, exp.EQ) and _split_condition(conjunct):
+        pairs = [p for _, p in _split_condition(conjunct) or () if len(p) == 2]
+        return all(  # each pair reading a column an `=` with a bare one (`1 = 1`: folded)
+            any(_bare(o) for o in pair)
+            for pair in pairs
+            if any(isinstance(o, exp.Expr) and o.find(exp.Column) for o in pair)
+        )
+    elif type(conjunct) is exp.EQ and not isinstance(conjunct.expression, exp.Any):
+        pairs = [(conjunct.this, conjunct.expression)]
+    else:
+        return False
+    bare = [_bare(s) for s in pairs[0]]
     return all(bare) if link else any(bare)
+
+
+def _bare(side: exp.Expr) -> bool:
+    """A bare column (in parentheses or not)."""
+    return isinstance(side.this if isinstance(side, exp.Paren) else side, exp.Column)
 
 
 def _may_fail(kind: type[exp.Expression]) -> bool:
@@ -1611,7 +1674,7 @@ def _pin_calls_on_the_column(source: Source) -> bool:
     """Whether the pin of `source` (followed out of the bodies it was pushed into) runs a cast,
     array or function on a column (`v.tenant_id::text = $1`, `ARRAY[v.tenant_id] <@ …`): not
     known to be leakproof, so that a security barrier view runs its own conditions before it,
-    whatever it costs. A CASE, a parenthesis or a row of columns is no call."""
+    whatever it costs. A CASE, a parenthesis, an AND or OR or a row of columns is no call."""
     seen: set[int] = set()
     current: Source | None = source
     while current is not None and id(current) not in seen:
@@ -1622,7 +1685,8 @@ def _pin_calls_on_the_column(source: Source) -> bool:
         if not fact.pushed:
             return any(
                 isinstance(node, exp.Cast | exp.Array | exp.Func | exp.Anonymous)
-                and not isinstance(node, exp.Case | exp.If)
+                and not isinstance(node, exp.Case | exp.If | exp.Connector)  # AND, OR
+                and not (isinstance(node, exp.Anonymous) and is_row(node))  # ROW(…): one `=` each
                 and node.find(exp.Column) is not None
                 for node in fact.conjunct.walk()
             )

@@ -1,0 +1,131 @@
+"""Round 33, helper m: what PostgreSQL's own cost rules put before a view's condition that may
+fail (h33a's TG013 check of `Policy.failing_views`), shown on the server.
+
+A read of a view pinned from outside has its pin pushed into the view's scan, where PostgreSQL
+runs the conditions cheapest first (cost_qual_eval; on a tie the view's own first; on a
+security barrier view a pin that is not leakproof after the view's whatever it costs). The
+check reported any pin spelled otherwise than `v.workspace_id = $1` at cost: these spellings
+cost what `=` costs, or less, and are leakproof, in a custom and in a generic plan alike:
+
+- `IN ($1)`: the parser makes it `= $1`; `IN ($1, $1)`: a ScalarArrayOpExpr over two
+  elements, the operator on half of them (one);
+- `= ANY(ARRAY[$1]::bigint[])`: a ScalarArrayOpExpr over one element (a half);
+- `ROW(v.workspace_id, 1) = ROW($1, 1)`: the parser makes it `v.workspace_id = $1 AND 1 = 1`;
+- `= $1 OR = $1`: an OR is its arms' costs (and PostgreSQL drops the duplicate);
+- a join `USING (workspace_id)` (inner, left, right) with the other side pinned by `=` or
+  `IN ($1)`: an equivalence class gives the view's scan `v.workspace_id = $1`, as an ON does.
+
+And what stays TG013, because the server shows the error (another workspace's row):
+
+- `= ANY(ARRAY[$1::bigint, $1, $1, $1, $1, $1])`: six elements cost three, a tie with the
+  view's `100 / (points - 8) <> 0` — this one passed (the proof counted the ANY as one `=`);
+- `IN ($1, …)` of six; `current_setting('app.tenant_id')::bigint` (a call and a cast from
+  text: four; h33a's corpus called it safe on data where no other workspace had the 8);
+- a join whose other side is pinned by a ScalarArrayOpExpr (`IN ($1, $1)`,
+  `= ANY(ARRAY[$1]::bigint[])`): no equivalence class, the view's scan gets no pin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+
+from .conftest import fresh_database
+from .test_schema import policy_for
+
+SCHEMA = """
+CREATE TABLE workspaces (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE tickets (id bigint PRIMARY KEY, workspace_id bigint NOT NULL REFERENCES workspaces (id),
+  title text NOT NULL, points int NOT NULL);
+CREATE VIEW v_ratio AS
+  SELECT id, workspace_id, title FROM tickets WHERE 100 / (points - 8) <> 0;
+CREATE VIEW v_ratio_sb WITH (security_barrier) AS
+  SELECT id, workspace_id, title FROM tickets WHERE 100 / (points - 8) <> 0;
+"""
+DATA = """
+INSERT INTO workspaces VALUES (1, 'mine'), (2, 'victim');
+INSERT INTO tickets VALUES (1, 1, 'my ticket', 3), (2, 2, 'their ticket', 8);
+"""
+VIEWS = ["v_ratio", "v_ratio_sb"]
+JOINED = "SELECT v.title FROM tickets t {join} {v} v {how} WHERE t.workspace_id {pin}"
+SAFE = [
+    "SELECT title FROM {v} v WHERE v.workspace_id IN ($1)",
+    "SELECT title FROM {v} v WHERE v.workspace_id IN ($1, $1)",
+    "SELECT title FROM {v} v WHERE v.workspace_id = ANY(ARRAY[$1]::bigint[])",
+    "SELECT title FROM {v} v WHERE v.workspace_id = ANY(ARRAY[$1::bigint])",
+    "SELECT title FROM {v} v WHERE ROW(v.workspace_id, 1) = ROW($1, 1)",
+    "SELECT title FROM {v} v WHERE v.workspace_id = $1 OR v.workspace_id = $1",
+    JOINED.format(join="JOIN", v="{v}", how="USING (workspace_id)", pin="= $1"),
+    JOINED.format(join="LEFT JOIN", v="{v}", how="USING (workspace_id)", pin="= $1"),
+    JOINED.format(join="RIGHT JOIN", v="{v}", how="USING (workspace_id)", pin="= $1"),
+    JOINED.format(join="JOIN", v="{v}", how="USING (workspace_id)", pin="IN ($1)"),
+    JOINED.format(join="JOIN", v="{v}", how="ON v.workspace_id = t.workspace_id", pin="IN ($1)"),
+]
+LEAKS = [
+    "SELECT title FROM {v} v WHERE v.workspace_id = ANY(ARRAY[$1::bigint, $1, $1, $1, $1, $1])",
+    "SELECT title FROM {v} v WHERE v.workspace_id IN ($1, $1, $1, $1, $1, $1)",
+    "SELECT title FROM {v} v WHERE v.workspace_id = current_setting('app.tenant_id')::bigint",
+    JOINED.format(join="JOIN", v="{v}", how="USING (workspace_id)", pin="IN ($1, $1)"),
+    JOINED.format(
+        join="JOIN", v="{v}", how="ON v.workspace_id = t.workspace_id", pin="IN ($1, $1)"
+    ),
+    JOINED.format(
+        join="JOIN",
+        v="{v}",
+        how="ON v.workspace_id = t.workspace_id",
+        pin="= ANY(ARRAY[$1]::bigint[])",
+    ),
+]
+
+
+@pytest.fixture
+async def workspaces(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, SCHEMA + DATA) as dsn:
+        yield dsn
+
+
+def _arguments(sql: str) -> list[object]:
+    return [1] if "$1" in sql else []
+
+
+async def test_the_cheap_spellings_run_before_the_views_condition(workspaces: str) -> None:
+    conn = await asyncpg.connect(workspaces)
+    try:
+        await conn.execute("SET app.tenant_id = '1'")
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            await conn.execute(f"SET plan_cache_mode = {mode}")
+            for view in VIEWS:
+                for sql in SAFE:
+                    query = sql.format(v=view)
+                    rows = await conn.fetch(query, *_arguments(query))
+                    assert [r["title"] for r in rows] == ["my ticket"], (mode, query)
+                for sql in LEAKS:
+                    query = sql.format(v=view)
+                    with pytest.raises(asyncpg.DivisionByZeroError):  # workspace 2's row told
+                        await conn.fetch(query, *_arguments(query))
+        await conn.execute("DELETE FROM tickets WHERE id = 2")  # no 8 elsewhere: no error
+        for view in VIEWS:
+            for sql in LEAKS:
+                query = sql.format(v=view)
+                rows = await conn.fetch(query, *_arguments(query))
+                assert [r["title"] for r in rows] == ["my ticket"], query
+    finally:
+        await conn.close()
+
+
+def test_the_cheap_spellings_pass_and_the_dear_ones_are_tg013(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="workspace_id")
+    for view in VIEWS:
+        for sql in SAFE:
+            query = sql.format(v=view)
+            assert [f.code for f in analyze_statement(query, policy).findings] == [], query  # type: ignore[arg-type]
+        for sql in LEAKS:
+            query = sql.format(v=view)
+            codes = {f.code for f in analyze_statement(query, policy).findings}  # type: ignore[arg-type]
+            assert codes == {"TG013"}, query
