@@ -205,3 +205,50 @@ def test_a_write_of_a_parent_is_judged_by_its_partitions_triggers(
         codes = {f.code for f in analyze_statement(sql, policy).findings}  # type: ignore[arg-type]
         leaky = leaks and (bump == "bump_all" or "inotes" in sql)
         assert codes == ({"TG005"} if leaky or sql == CLOSED else set()), sql
+
+
+# TABLESAMPLE keeps a row by its place (BERNOULLI: block and offset, SYSTEM: block) and the
+# seed, so the rows of one workspace kept depend on where other workspaces' rows lie — unless
+# every row is kept or none: BERNOULLI or SYSTEM at 100 percent (the cutoff is above any hash)
+# or at 0, whatever the seed. Those were TG006 too (h33a's `TABLESAMPLE BERNOULLI (100)`).
+SAMPLED = """
+CREATE TABLE workspaces (id bigint PRIMARY KEY);
+CREATE TABLE samples (id int PRIMARY KEY, workspace_id bigint NOT NULL REFERENCES workspaces (id),
+  pad text NOT NULL);
+INSERT INTO workspaces VALUES (1), (2);
+INSERT INTO samples SELECT g, CASE WHEN g % 3 = 0 THEN 1 ELSE 2 END, repeat('x', 200)
+  FROM generate_series(1, 3000) g;
+"""
+SAMPLE = "SELECT count(*), sum(id) FROM samples TABLESAMPLE {how} WHERE workspace_id = $1"
+WHOLE = ["BERNOULLI (100)", "BERNOULLI (100) REPEATABLE (7)", "SYSTEM (100.0)", "BERNOULLI (0)"]
+PLACED = ["BERNOULLI (50) REPEATABLE (7)", "SYSTEM (50) REPEATABLE (7)", "BERNOULLI (99.9)"]
+
+
+async def test_a_whole_sample_does_not_depend_on_other_workspaces_rows(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, SAMPLED) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            shapes = WHOLE + PLACED[:2]
+            before = {h: tuple(await conn.fetchrow(SAMPLE.format(how=h), 1)) for h in shapes}
+            await conn.execute("DELETE FROM samples WHERE workspace_id = 2")
+            await conn.execute("VACUUM FULL samples")  # workspace 1's rows move
+            after = {h: tuple(await conn.fetchrow(SAMPLE.format(how=h), 1)) for h in shapes}
+        finally:
+            await conn.close()
+    for how in WHOLE:
+        assert before[how] == after[how], how
+    for how in PLACED[:2]:
+        assert before[how] != after[how], how  # workspace 2's rows told
+
+
+def test_a_whole_sample_passes_and_a_placed_one_is_tg006(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SAMPLED.split("INSERT")[0], tenant_column="workspace_id")
+    for how in WHOLE:
+        query = SAMPLE.format(how=how)
+        assert [f.code for f in analyze_statement(query, policy).findings] == [], query  # type: ignore[arg-type]
+    for how in PLACED:
+        query = SAMPLE.format(how=how)
+        codes = {f.code for f in analyze_statement(query, policy).findings}  # type: ignore[arg-type]
+        assert codes == {"TG006"}, query

@@ -565,7 +565,11 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
                 )
         elif not isinstance(node, exp.Table):
             continue
-        elif node.args.get("sample") is not None and _sampled_rows_shared(ctx, node):
+        elif (
+            node.args.get("sample") is not None
+            and _sampled_rows_shared(ctx, node)
+            and not _whole_sample(node.args["sample"])
+        ):
             # round 30: `TABLESAMPLE BERNOULLI (50) REPEATABLE (s)` keeps a row by its place
             # (block, offset) and the seed alone, SYSTEM by its block: run under several seeds,
             # the rows kept tell each row's place — its ctid, refused above
@@ -634,6 +638,27 @@ def _sampled_rows_shared(ctx: Context, table: exp.Table) -> bool:
     name = identifier_name(table.this)
     policy = ctx.policy
     return name not in policy.global_tables and name != policy.tenant_root
+
+
+def _whole_sample(sample: exp.Expression) -> bool:
+    """A TABLESAMPLE BERNOULLI or SYSTEM of a literal 100 percent or 0: every row kept or none,
+    whatever the seed — which of a tenant's rows are kept does not depend on where the other
+    tenants' rows lie (helper h33m, shown on the server). Any other percentage, a parameter,
+    another method (`SYSTEM_ROWS`: the first rows of random blocks): rows kept by place."""
+    method = sample.args.get("method")
+    percent = sample.args.get("percent")
+    if (
+        not isinstance(method, exp.Var | exp.Identifier | exp.Column)
+        or method.name.lower() not in ("bernoulli", "system")
+        or not isinstance(percent, exp.Literal)
+        or percent.is_string
+        or any(sample.args.get(k) is not None for k in ("size", "rows", "bucket_numerator"))
+    ):
+        return False
+    try:
+        return float(percent.this) in (0.0, 100.0)
+    except ValueError:
+        return False
 
 
 # system columns of a row's physical place (and the transaction that wrote it)
