@@ -252,3 +252,52 @@ def test_a_whole_sample_passes_and_a_placed_one_is_tg006(tmp_path: Path) -> None
         query = SAMPLE.format(how=how)
         codes = {f.code for f in analyze_statement(query, policy).findings}  # type: ignore[arg-type]
         assert codes == {"TG006"}, query
+
+
+# GROUPING SETS whose every set holds the tenant column, then HAVING on it: each group is one
+# workspace's rows, and HAVING keeps workspace 1's. PostgreSQL keeps such a HAVING after the
+# aggregation (with grouping sets it is not moved into the WHERE), so the aggregates run on
+# every workspace's rows first: one that may fail (`sum(100 / (points - 8))`) raises the error
+# of workspace 2's row. Passes now with keys of bare columns and count/min/max of bare columns;
+# a set without the column (ROLLUP's `()`) stays a finding (the conservative side).
+GROUPED = {  # statement -> passes
+    "SELECT workspace_id, title, count(*) FROM tickets"
+    " GROUP BY GROUPING SETS ((workspace_id, title), (workspace_id)) HAVING workspace_id = $1": True,
+    "SELECT workspace_id, title, count(points), max(title) FROM tickets"
+    " GROUP BY workspace_id, ROLLUP (title) HAVING workspace_id = $1": True,
+    "SELECT workspace_id, title, sum(100 / (points - 8)) FROM tickets"
+    " GROUP BY GROUPING SETS ((workspace_id, title), (workspace_id)) HAVING workspace_id = $1": False,
+    "SELECT workspace_id, title, count(*) FILTER (WHERE 100 / (points - 8) > 0) FROM tickets"
+    " GROUP BY GROUPING SETS ((workspace_id, title), (workspace_id)) HAVING workspace_id = $1": False,
+    "SELECT workspace_id, count(*) FROM tickets"
+    " GROUP BY GROUPING SETS ((workspace_id, 100 / (points - 8)), (workspace_id))"
+    " HAVING workspace_id = $1": False,
+}
+
+
+async def test_grouping_sets_holding_the_workspace_then_having_on_the_server(
+    workspaces: str,
+) -> None:
+    conn = await asyncpg.connect(workspaces)
+    try:
+        for sql, passes in GROUPED.items():
+            if passes:
+                rows = await conn.fetch(sql, 1)
+                assert rows and {r["workspace_id"] for r in rows} == {1}, sql
+            else:
+                with pytest.raises(asyncpg.DivisionByZeroError):  # workspace 2's row told
+                    await conn.fetch(sql, 1)
+    finally:
+        await conn.close()
+
+
+def test_grouping_sets_holding_the_workspace_then_having_pin(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SCHEMA, tenant_column="workspace_id")
+    for sql, passes in GROUPED.items():
+        codes = [f.code for f in analyze_statement(sql, policy).findings]  # type: ignore[arg-type]
+        assert (codes == []) == passes, (sql, codes)
+    rollup = (
+        "SELECT workspace_id, count(*) FROM tickets GROUP BY ROLLUP (workspace_id, title)"
+        " HAVING workspace_id = $1"
+    )
+    assert analyze_statement(rollup, policy).findings  # type: ignore[arg-type]

@@ -1238,10 +1238,14 @@ class Model:
             isinstance(having, exp.Having)
             and isinstance(group, exp.Group)
             and not any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals"))
-            and not any(isinstance(k, _GROUPING_SETS) for k in group.expressions)
+            and (
+                not any(isinstance(k, _GROUPING_SETS) for k in group.expressions)
+                or self._sets_hold_the_tenant(node, group)
+            )
         ):
             # a column outside an aggregate is one value in a group: `HAVING tenant_id = V`
-            # keeps the groups of V's rows only (no grouping sets: no super-aggregate rows)
+            # keeps the groups of V's rows only (no grouping sets: no super-aggregate rows;
+            # or every set holding the tenant column)
             block.filters.append(
                 (conjuncts(having.this), Span.of(block, everything), "HAVING", None)
             )
@@ -1260,6 +1264,56 @@ class Model:
                 block.filters.append(
                     (conjuncts(condition), Span.of(block, everything), "FILTER", None)
                 )
+
+    def _sets_hold_the_tenant(self, node: exp.Expression, group: exp.Group) -> bool:
+        """GROUP BY with grouping sets each holding the tenant column (a plain key, or in each
+        set of a GROUPING SETS; ROLLUP and CUBE hold `()`): each group is one tenant's rows, and
+        `HAVING tenant_id = V` keeps V's (helper h33m). PostgreSQL keeps that HAVING after
+        the aggregation (with grouping sets it is not moved into the WHERE), so the keys and
+        the aggregates run on every tenant's rows first: only keys of bare columns, and
+        count(…), min(…), max(…) of a bare column or `*` with no FILTER (nothing that may fail:
+        `sum(100 / (points - 8))` raises the error of another tenant's row)."""
+
+        def tenant(key: exp.Expression) -> bool:
+            while isinstance(key, exp.Paren):
+                key = key.this
+            return isinstance(key, exp.Column) and identifier_name(key.this) == self.tenant_col
+
+        for key in group.expressions:
+            for part in key.walk():
+                if isinstance(part, exp.Expression) and not isinstance(
+                    part, (exp.Column, exp.Identifier, exp.Tuple, exp.Paren, *_GROUPING_SETS)
+                ):
+                    return False
+        held = any(
+            tenant(k) for k in group.expressions if not isinstance(k, _GROUPING_SETS)
+        ) or any(
+            isinstance(k, exp.GroupingSets)
+            and all(
+                any(tenant(c) for c in (s.expressions if isinstance(s, exp.Tuple) else [s]))
+                for s in k.expressions
+            )
+            for k in group.expressions
+        )
+        if not held:
+            return False
+        for call in node.find_all(exp.AggFunc, exp.Filter):
+            if call.find_ancestor(exp.Select) is not node:
+                continue  # a subquery's own
+            argument = call.this
+            while isinstance(argument, exp.Paren | exp.Distinct):
+                argument = (
+                    argument.expressions[0]
+                    if isinstance(argument, exp.Distinct) and len(argument.expressions) == 1
+                    else argument.this
+                )
+            if not (
+                isinstance(call, exp.Count | exp.Min | exp.Max)
+                and isinstance(argument, exp.Column | exp.Star)
+                and not call.expressions
+            ):
+                return False
+        return True
 
     def _aggregate_filters(self, node: exp.Select, source: Source) -> list[exp.Expression] | None:
         """`SELECT count(*) FILTER (WHERE tenant_id = $1), sum(n) FILTER (…) FROM t` (fp14):
