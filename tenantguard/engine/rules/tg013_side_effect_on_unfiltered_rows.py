@@ -1408,6 +1408,8 @@ def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
         pairs = [(conjunct.this, conjunct.expression)]
     else:
         return False
+    if any(isinstance(s, exp.Cast) and s.to.this in _INEXACT_TYPES for s in pairs[0]):
+        return False  # `t.tenant_id = $1::numeric`: the column is cast, no equivalence (h33m)
     bare = [_bare(s) for s in pairs[0]]
     return all(bare) if link else any(bare)
 
@@ -1674,7 +1676,8 @@ def _pin_calls_on_the_column(source: Source) -> bool:
     """Whether the pin of `source` (followed out of the bodies it was pushed into) runs a cast,
     array or function on a column (`v.tenant_id::text = $1`, `ARRAY[v.tenant_id] <@ …`): not
     known to be leakproof, so that a security barrier view runs its own conditions before it,
-    whatever it costs. A CASE, a parenthesis, an AND or OR or a row of columns is no call."""
+    whatever it costs; so does a value cast to numeric (compared by numeric_eq). A CASE, a
+    parenthesis, an AND or OR or a row of columns is no call."""
     seen: set[int] = set()
     current: Source | None = source
     while current is not None and id(current) not in seen:
@@ -1684,14 +1687,26 @@ def _pin_calls_on_the_column(source: Source) -> bool:
             return current.passthrough  # (pinned by its body's branches: not read here)
         if not fact.pushed:
             return any(
-                isinstance(node, exp.Cast | exp.Array | exp.Func | exp.Anonymous)
-                and not isinstance(node, exp.Case | exp.If | exp.Connector)  # AND, OR
-                and not (isinstance(node, exp.Anonymous) and is_row(node))  # ROW(…): one `=` each
-                and node.find(exp.Column) is not None
+                # a value cast to numeric: the column is compared through numeric_eq, not
+                # leakproof (`v.tenant_id = $1::numeric`, helper h33m)
+                (isinstance(node, exp.Cast) and node.to.this in _NUMERIC_TYPES)
+                or (
+                    isinstance(node, exp.Cast | exp.Array | exp.Func | exp.Anonymous)
+                    and not isinstance(node, exp.Case | exp.If | exp.Connector)  # AND, OR
+                    and not (
+                        isinstance(node, exp.Anonymous) and is_row(node)
+                    )  # ROW(…): one `=` each
+                    and node.find(exp.Column) is not None
+                )
                 for node in fact.conjunct.walk()
             )
         current = fact.other
     return True
+
+
+_NUMERIC_TYPES = frozenset({exp.DataType.Type.DECIMAL, exp.DataType.Type.MONEY})
+# a value of these types compared with an integer column casts the column
+_INEXACT_TYPES = _NUMERIC_TYPES | {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
 
 
 def condition_cost(condition: exp.Expression) -> float:
