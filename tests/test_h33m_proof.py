@@ -335,3 +335,24 @@ def test_a_numeric_pin_of_a_failing_view_is_tg013(tmp_path: Path) -> None:
         query = NUMERIC_PIN.format(v=view)
         codes = {f.code for f in analyze_statement(query, policy).findings}  # type: ignore[arg-type]
         assert codes == {"TG013"}, query
+
+
+# A tenant column of text named in capitals ("TeamId"): the help of the view check wrote
+# `v.TeamId = $n`, which PostgreSQL folds to teamid ("column v.teamid does not exist").
+# (`v."TeamId"::text = $1` is a no-op cast on the server and still a finding: the proof does
+# not know a view's column type — the conservative side.)
+TEAMS = """
+CREATE TABLE "Teams" ("Id" text PRIMARY KEY);
+CREATE TABLE "Tasks" (id bigint PRIMARY KEY, "TeamId" text NOT NULL REFERENCES "Teams" ("Id"),
+  points int NOT NULL);
+CREATE VIEW v_task AS SELECT * FROM "Tasks" WHERE 100 / (points - 8) <> 0;
+"""
+
+
+def test_the_help_quotes_a_tenant_column_in_capitals(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TEAMS, tenant_column='"TeamId"')
+    sql = 'SELECT * FROM v_task v WHERE v."TeamId"::text = $1'
+    (finding,) = analyze_statement(sql, policy).findings  # type: ignore[arg-type]
+    assert finding.code == "TG013"
+    assert '`v."TeamId" = $n`' in finding.help
+    assert analyze_statement('SELECT * FROM v_task v WHERE v."TeamId" = $1', policy).findings == ()  # type: ignore[arg-type]

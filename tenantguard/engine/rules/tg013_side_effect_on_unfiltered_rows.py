@@ -218,7 +218,7 @@ from tenantguard.engine.pgfunctions import (
     BUILTIN_FUNCTIONS,
     SET_RETURNING_FUNCTIONS,
 )
-from tenantguard.engine.policy import CHEAP_FUNCTION, ForeignKey, Policy
+from tenantguard.engine.policy import CHEAP_FUNCTION, ForeignKey, Policy, sql_name
 from tenantguard.engine.proof import (
     Analysis,
     Block,
@@ -1622,7 +1622,7 @@ def _failing_views_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[
                 f"{source.describe()} is a view whose own condition may fail on a row, and "
                 "PostgreSQL runs it in the view's scan before a pin that costs as much or more "
                 "than it: the error shows another tenant's row",
-                f"pin {source.name} by `{source.name}.{ctx.policy.tenant_column} = $n` alone",
+                f"pin {source.name} by `{source.name}.{sql_name(ctx.policy.tenant_column)} = $n` alone",
             )
 
 
