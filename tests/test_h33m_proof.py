@@ -13,7 +13,9 @@ cost what `=` costs, or less, and are leakproof, in a custom and in a generic pl
 - `ROW(v.workspace_id, 1) = ROW($1, 1)`: the parser makes it `v.workspace_id = $1 AND 1 = 1`;
 - `= $1 OR = $1`: an OR is its arms' costs (and PostgreSQL drops the duplicate);
 - a join `USING (workspace_id)` (inner, left, right) with the other side pinned by `=` or
-  `IN ($1)`: an equivalence class gives the view's scan `v.workspace_id = $1`, as an ON does.
+  `IN ($1)`: an equivalence class gives the view's scan `v.workspace_id = $1`, as an ON does;
+  so does an EXISTS PostgreSQL pulls up into a semi join (a plain SELECT of one table, an AND
+  of `=`); one with a HAVING or LIMIT stays a SubPlan, run last.
 
 And what stays TG013, because the server shows the error (another workspace's row):
 
@@ -66,8 +68,20 @@ SAFE = [
     JOINED.format(join="RIGHT JOIN", v="{v}", how="USING (workspace_id)", pin="= $1"),
     JOINED.format(join="JOIN", v="{v}", how="USING (workspace_id)", pin="IN ($1)"),
     JOINED.format(join="JOIN", v="{v}", how="ON v.workspace_id = t.workspace_id", pin="IN ($1)"),
+    # pulled up into a semi join: the correlation joins the equivalence class
+    "SELECT title FROM {v} v WHERE EXISTS (SELECT 1 FROM workspaces w WHERE w.id = $1"
+    " AND w.id = v.workspace_id)",
+]
+# an EXISTS PostgreSQL leaves a SubPlan (a HAVING; a LIMIT $1 in a generic plan: the server
+# raises the error there, not in a custom plan), run after the view's condition
+SUBPLANS = [
+    "SELECT title FROM {v} v WHERE EXISTS (SELECT 1 FROM workspaces w WHERE w.id = $1"
+    " AND w.id = v.workspace_id HAVING count(*) > 0)",
+    "SELECT title FROM {v} v WHERE EXISTS (SELECT 1 FROM workspaces w WHERE w.id = $1"
+    " AND w.id = v.workspace_id LIMIT $1)",
 ]
 LEAKS = [
+    SUBPLANS[0],
     # a root comparing the column with a numeric or float value: the column is cast, no
     # equivalence class, the view's scan gets no pin (this passed)
     JOINED.format(
@@ -135,6 +149,8 @@ def test_the_cheap_spellings_pass_and_the_dear_ones_are_tg013(tmp_path: Path) ->
             query = sql.format(v=view)
             codes = {f.code for f in analyze_statement(query, policy).findings}  # type: ignore[arg-type]
             assert codes & {"TG013", "TG001"}, query  # (a float is no pin: TG001)
+        query = SUBPLANS[1].format(v=view)
+        assert analyze_statement(query, policy).findings, query  # type: ignore[arg-type]
 
 
 # A write of a partitioned table (or of a parent by inheritance) fires its partitions' (its

@@ -1390,6 +1390,8 @@ def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
     column, too: helper h33m). Not `x = ANY(…)`: a ScalarArrayOpExpr, no equivalence."""
     if isinstance(conjunct, exp.Join):
         return link and bool(conjunct.args.get("using")) and conjunct.side != "FULL"
+    if isinstance(conjunct, exp.Exists):
+        return link and _pulled_up(conjunct)
     above = conjunct.parent
     while isinstance(above, exp.Paren | exp.And):
         above = above.parent
@@ -1412,6 +1414,52 @@ def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
         return False  # `t.tenant_id = $1::numeric`: the column is cast, no equivalence (h33m)
     bare = [_bare(s) for s in pairs[0]]
     return all(bare) if link else any(bare)
+
+
+# what an EXISTS subquery PostgreSQL pulls up into a semi join may hold (its WHERE, FROM)
+_PLAIN_PARTS = (
+    exp.Column, exp.Identifier, exp.Placeholder, exp.Parameter, exp.Literal, exp.Paren, exp.And,
+    exp.EQ, exp.Boolean, exp.Table, exp.TableAlias, exp.From, exp.Where,
+)  # fmt: skip
+
+
+def _pulled_up(node: exp.Exists) -> bool:
+    """An EXISTS PostgreSQL makes a semi join of whatever the plan (convert_EXISTS_sublink_to_join
+    after simplify_EXISTS_query): a conjunct of the WHERE, over a plain SELECT of one table (no
+    grouping, aggregate, window, DISTINCT, LIMIT, OFFSET, ORDER BY, CTE, lock), whose WHERE is
+    an AND of plain `=` of columns, parameters and literals with a correlation `=` of two
+    columns: then the correlation joins an equivalence class, and the outer source's scan gets
+    the inner pin's value (`EXISTS (SELECT 1 FROM m WHERE m.tenant_id = $1 AND m.tenant_id =
+    v.tenant_id)`: helper h33m). A LIMIT $n, a HAVING, an OR around it: a SubPlan, run last."""
+    above = node.parent
+    while isinstance(above, exp.Paren | exp.And):
+        above = above.parent
+    query = node.this
+    if not isinstance(above, exp.Where) or not isinstance(query, exp.Select):
+        return False
+    kept = ("expressions", "from_", "from", "where")
+    if any(value for key, value in query.args.items() if key not in kept):
+        return False
+    where, source = query.args.get("where"), query.args.get("from_") or query.args.get("from")
+    if not isinstance(where, exp.Where) or not isinstance(source, exp.From):
+        return False
+    if any(not isinstance(n, _PLAIN_PARTS) for part in (where, source) for n in part.walk()):
+        return False
+    if any(not isinstance(e, exp.Literal | exp.Star | exp.Column) for e in query.expressions):
+        return False  # (a set-returning function in the list: not pulled up)
+    return any(
+        isinstance(c, exp.EQ) and _bare(c.this) and _bare(c.expression)
+        for c in _top_conjuncts(where.this)
+    )
+
+
+def _top_conjuncts(node: exp.Expression) -> list[exp.Expression]:
+    """The conjuncts of an AND tree (parentheses unwrapped)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.And):
+        return _top_conjuncts(node.this) + _top_conjuncts(node.expression)
+    return [node]
 
 
 def _bare(side: exp.Expr) -> bool:
@@ -1685,6 +1733,8 @@ def _pin_calls_on_the_column(source: Source) -> bool:
         fact = current.pinned_by
         if fact is None:
             return current.passthrough  # (pinned by its body's branches: not read here)
+        if isinstance(fact.conjunct, exp.Exists):  # a semi join's equivalence class, or none
+            return not _pulled_up(fact.conjunct)
         if not fact.pushed:
             return any(
                 # a value cast to numeric: the column is compared through numeric_eq, not
