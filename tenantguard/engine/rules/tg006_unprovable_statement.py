@@ -95,6 +95,16 @@ true only while pg_catalog is searched first. `SET search_path = public` (pg_cat
 searched first) and `SET search_path = pg_catalog, public` are fine. The runtime guard refuses
 the same statements (one implementation: `tenantguard.engine.search_path`).
 
+So is a statement that turns foreign keys off: `SET [LOCAL | SESSION] session_replication_role
+= replica`, `set_config('session_replication_role', 'replica', …)` (or of a name that is not a
+plain string literal), an UPDATE of pg_settings, `ALTER ROLE | DATABASE … SET` it (TG007 too), or
+a value the analyzer cannot read (a parameter, an escape string). The server then skips every
+key's check: a request stores tenant 1's row pointing at tenant 2's (`INSERT INTO invoices
+VALUES (1, 999, 21, …)` with customer 21 tenant 2's), and each later pin through the composite
+key reads tenant 2's row. `origin`, `local` (it skips only triggers made ENABLE REPLICA),
+DEFAULT and RESET are fine (`tenantguard.engine.replication_role`; the runtime guard refuses
+any change of the setting).
+
 ## Why is this bad?
 What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
 that names no tenant table is reported as a warning (it cannot touch tenant rows, but it will not
@@ -130,6 +140,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.policy import clip_name, fold_name
 from tenantguard.engine.proof import function_name, identifier_name
+from tenantguard.engine.replication_role import REPLICATION_ROLE, statement_turns_off_keys
 from tenantguard.engine.search_path import (
     SEARCH_PATH,
     statement_sets_bad_search_path,
@@ -1127,6 +1138,15 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"the statement sets a {name} naming pg_catalog after another schema, or one the "
             f"analyzer cannot read: {name} {why}, and {name} stays for the session's later "
             "statements (the runtime guard refuses it too)",
+            hint,
+        )
+    if not ctx.in_patch and statement_turns_off_keys(ctx.sql):
+        name, why, hint = REPLICATION_ROLE
+        yield ctx.finding(
+            RULE,
+            None,
+            f"the statement sets {name} to turn foreign keys off (or to a value the analyzer "
+            f"cannot read): {name} {why}, and it stays for the session's later statements",
             hint,
         )
     if ctx.tree is None:
