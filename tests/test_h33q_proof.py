@@ -138,3 +138,64 @@ def test_turning_keys_off_in_python_and_sql_files_is_reported(
         ("app/bulk.py", 2, "TG006"),
         ("app/bulk.sql", 1, "TG006"),
     ]
+
+
+# ------------------------------------------------- 2. keys read through parentheses and renames
+# (false alarms) a composite key read by `(c.id) IN (SELECT (i.customer_id) …)` (parentheses
+# change nothing), and through a CTE whose item renames the key's column (`customer_id AS cid`,
+# also in the RETURNING of an UPDATE that does not SET it): each pins the customer as the plain
+# spelling does. Leak twins: no pin inside, the RETURNING of an UPDATE that SETs the key renamed.
+PARENS = (
+    "SELECT c.name FROM customers c WHERE (c.id) IN "
+    "(SELECT (i.customer_id) FROM invoices i WHERE i.account_id = $1)"
+)
+RENAMED_SELECT = (
+    "WITH x AS (SELECT customer_id AS cid FROM invoices WHERE account_id = $1) "
+    "SELECT c.name FROM customers c JOIN x ON c.id = x.cid"
+)
+RENAMED_KEPT = (
+    "WITH x AS (UPDATE invoices SET number = number || '+' WHERE account_id = $1 "
+    "RETURNING customer_id AS cid) SELECT c.name FROM customers c JOIN x ON x.cid = c.id"
+)
+RENAMED_DERIVED = (
+    "SELECT c.name FROM customers c JOIN (SELECT i.customer_id AS cid FROM invoices i "
+    "WHERE i.account_id = $1) x ON c.id = x.cid"
+)
+SPELLED_SAFE = [PARENS, RENAMED_SELECT, RENAMED_KEPT, RENAMED_DERIVED]
+UNPINNED_PARENS = (
+    "SELECT c.name FROM customers c WHERE (c.id) IN (SELECT (i.customer_id) FROM invoices i)"
+)
+RENAMED_MOVED = (
+    "WITH x AS (UPDATE invoices SET customer_id = $2 WHERE account_id = $1 "
+    "RETURNING customer_id AS cid) SELECT c.name::int FROM customers c JOIN x ON c.id = x.cid"
+)
+
+
+async def test_parentheses_and_renames_read_the_tenants_own_customer(
+    keyed: asyncpg.Connection,
+) -> None:
+    for sql in SPELLED_SAFE:
+        for tenant, name in ((1, "me"), (2, "their secret")):
+            writing = keyed.transaction()
+            await writing.start()
+            try:
+                assert [r[0] for r in await keyed.fetch(sql, tenant)] == [name], sql
+            finally:
+                await writing.rollback()
+    assert sorted(r[0] for r in await keyed.fetch(UNPINNED_PARENS)) == ["me", "their secret"]
+    writing = keyed.transaction()
+    await writing.start()
+    try:
+        with pytest.raises(asyncpg.PostgresError) as raised:
+            await keyed.fetch(RENAMED_MOVED, 1, 21)  # the new key read before its check
+    finally:
+        await writing.rollback()
+    assert "their secret" in str(raised.value)
+
+
+def test_parentheses_and_renames_pin_through_the_key(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, KEYED, tenant_column="account_id")
+    for sql in SPELLED_SAFE:
+        assert _codes(sql, policy) == [], sql
+    for sql in (UNPINNED_PARENS, RENAMED_MOVED):
+        assert set(_codes(sql, policy)) == {"TG001"}, sql

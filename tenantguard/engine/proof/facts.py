@@ -437,10 +437,18 @@ def _subquery_operand(node: exp.Expression, *, scalar: bool = True) -> exp.Expre
 
 def _compared_query(conjunct: exp.Expression) -> tuple[exp.Expression, exp.Expression | None]:
     """The compared expression and the subquery of `x IN (SELECT …)`, `x = ANY (SELECT …)`, `x =
-    (SELECT …)` (None for no subquery)."""
+    (SELECT …)` (None for no subquery); the compared expression out of its parentheses, which
+    change nothing (`(c.id) IN (…)`, h33q)."""
     if type(conjunct) is exp.In:
-        return conjunct.this, conjunct.args.get("query")
-    return conjunct.this, _subquery_operand(conjunct.expression)
+        return _unwrapped(conjunct.this), conjunct.args.get("query")
+    return _unwrapped(conjunct.this), _subquery_operand(conjunct.expression)
+
+
+def _unwrapped(node: exp.Expression) -> exp.Expression:
+    """The expression inside its parentheses: `((c.id))` is `c.id`."""
+    while type(node) is exp.Paren:
+        node = node.this
+    return node
 
 
 def _item_name(item: exp.Expression) -> str | None:
@@ -976,6 +984,7 @@ class FactCollector:
         item = query.expressions[0]
         if isinstance(item, exp.Alias):
             item = item.this
+        item = _unwrapped(item)  # `SELECT (i.customer_id)`
         if inner is None or type(item) is not exp.Column:
             return None
         return inner, item
@@ -1209,6 +1218,29 @@ class FactCollector:
                 return None  # the new key of a row written, not checked yet (by its own name)
             block, column, visible = body, item, None
         return None
+
+    def _key_pair(
+        self, block: Block, one: exp.Column, other: exp.Column, visible: Span | None
+    ) -> tuple[str, str] | None:
+        """The names of two compared columns when a composite key's column pair may stand on
+        them (`policy.composite_key_pairs`), or None: as written (`t.id = a.x`), or, for a
+        column of a derived table or CTE named by its qualifier, as the table's column it
+        passes through (`_key_row`: `c.id = x.cid` over `SELECT customer_id AS cid …`, h33q);
+        what the pair then says is decided where the columns are resolved."""
+        wanted = self.policy.composite_key_pairs
+        la, lb = identifier_name(one.this), identifier_name(other.this)
+        if (la, lb) in wanted:
+            return la, lb
+        renamed = []
+        for side, name in ((one, la), (other, lb)):
+            qualifier = side.args.get("table")
+            source = block.sources.get(identifier_name(qualifier)) if qualifier else None
+            if source is not None and source.kind in (SourceKind.DERIVED, SourceKind.CTE):
+                keyed = self._key_row(block, side, visible, returning=True)
+                name = keyed[1] if keyed is not None else name
+            renamed.append(name)
+        pair = (renamed[0], renamed[1])
+        return pair if pair != (la, lb) and pair in wanted else None
 
     def _shared_branch(
         self, block: Block, condition: exp.Expression, visible: Span | None
@@ -1509,7 +1541,6 @@ class FactCollector:
         if not policy.composite_keys or (len(block.every_source) < 2 and block.parent is None):
             return False
         # the column equalities a key could stand on (most filters have none: done)
-        wanted = policy.composite_key_pairs
         equalities: list[tuple[exp.Expression, exp.Column, exp.Column, str, str]] = []
         column = exp.Column
         for conjunct in items:
@@ -1520,16 +1551,16 @@ class FactCollector:
                 one, other = conjunct.this, conjunct.expression
                 if type(one) is column and type(other) is column:
                     # `t.id = a.x`, the common case, read in place (as `_key_equalities` does)
-                    la, lb = identifier_name(one.this), identifier_name(other.this)
-                    if (la, lb) in wanted:
-                        equalities.append((conjunct, one, other, la, lb))
+                    named = self._key_pair(block, one, other, visible)
+                    if named is not None:
+                        equalities.append((conjunct, one, other, *named))
                     continue
             for left, right in _key_equalities(conjunct):
                 if not (isinstance(left, exp.Column) and isinstance(right, exp.Column)):
                     continue
-                la, lb = identifier_name(left.this), identifier_name(right.this)
-                if (la, lb) in wanted:
-                    equalities.append((conjunct, left, right, la, lb))
+                named = self._key_pair(block, left, right, visible)
+                if named is not None:
+                    equalities.append((conjunct, left, right, *named))
         firsts = policy.composite_key_firsts
         if not any((la, lb) in firsts for _, _, _, la, lb in equalities):
             return False
@@ -1538,8 +1569,8 @@ class FactCollector:
         pairs: dict[tuple[int, str, int, str], exp.Expression] = {}
         ends: list[tuple[Source, str, Source, str]] = []
         for conjunct, left, right, la, lb in equalities:
-            a = self.names.resolve(block, left, visible, la)
-            b = self.names.resolve(block, right, visible, lb)
+            a = self.names.resolve(block, left, visible, identifier_name(left.this))
+            b = self.names.resolve(block, right, visible, identifier_name(right.this))
             if a is None or b is None or a is b:
                 continue
             # a derived table or CTE passing a table's column through, row by row (`_key_row`):
