@@ -199,3 +199,73 @@ def test_parentheses_and_renames_pin_through_the_key(tmp_path: Path) -> None:
         assert _codes(sql, policy) == [], sql
     for sql in (UNPINNED_PARENS, RENAMED_MOVED):
         assert set(_codes(sql, policy)) == {"TG001"}, sql
+
+
+# ------------------------------------------------- 3. the RETURNING of an INSERT … SELECT
+# (false alarm) `WITH x AS (INSERT INTO invoices (…, customer_id, …) SELECT …, c.id, … FROM
+# customers c WHERE c.account_id = $1 RETURNING customer_id) … JOIN x ON c2.id = x.customer_id`:
+# the key inserted is the id of a pinned customer (same type, no cast), so c2 is that very row;
+# h33i made every INSERT's RETURNING key pin nothing (it is checked at the statement's end).
+# Leak twins, on the server: ON CONFLICT (id) DO UPDATE returns the existing row of another
+# tenant (its key), a BEFORE trigger moves the key (`NEW.customer_id := 21`), VALUES ($1, …, $2).
+FROM_PINNED = (
+    "WITH x AS (INSERT INTO invoices (account_id, id, customer_id, number) "
+    "SELECT $1, 900 + c.id, c.id, 'n' FROM customers c WHERE c.account_id = $1 "
+    "RETURNING customer_id) SELECT c2.name FROM customers c2 JOIN x ON c2.id = x.customer_id"
+)
+FROM_PINNED_RENAMED = FROM_PINNED.replace("RETURNING customer_id)", "RETURNING customer_id AS k)")
+FROM_PINNED_RENAMED = FROM_PINNED_RENAMED.replace("= x.customer_id", "= x.k")
+ON_CONFLICT = FROM_PINNED.replace("900 + c.id", "201").replace(
+    "RETURNING", "ON CONFLICT (id) DO UPDATE SET number = 'z' RETURNING"
+)
+MOVING_TRIGGER = (
+    "CREATE FUNCTION move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "NEW.customer_id := 21; RETURN NEW; END $$;\n"
+    "CREATE TRIGGER m BEFORE INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION move();\n"
+)
+WIDENED = KEYED.replace("customer_id bigint NOT NULL", "customer_id numeric NOT NULL")
+
+
+async def test_an_insert_from_a_pinned_customer_returns_that_customer(
+    keyed: asyncpg.Connection,
+) -> None:
+    for sql in (FROM_PINNED, FROM_PINNED_RENAMED):
+        for tenant, name in ((1, "me"), (2, "their secret")):
+            writing = keyed.transaction()
+            await writing.start()
+            try:
+                assert [r[0] for r in await keyed.fetch(sql, tenant)] == [name], sql
+            finally:
+                await writing.rollback()
+    writing = keyed.transaction()
+    await writing.start()
+    try:  # invoice 201 is tenant 2's: the conflict returns its customer to tenant 1
+        assert [r[0] for r in await keyed.fetch(ON_CONFLICT, 1)] == ["their secret"]
+    finally:
+        await writing.rollback()
+    writing = keyed.transaction()
+    await writing.start()
+    try:
+        await keyed.execute(MOVING_TRIGGER)
+        with pytest.raises(asyncpg.PostgresError) as raised:
+            await keyed.fetch(FROM_PINNED.replace("c2.name", "c2.name::int"), 1)
+    finally:
+        await writing.rollback()
+    assert "their secret" in str(raised.value)
+
+
+def test_an_insert_from_a_pinned_customer_pins_through_its_returning(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, KEYED, tenant_column="account_id")
+    for sql in (FROM_PINNED, FROM_PINNED_RENAMED):
+        assert _codes(sql, policy) == [], sql
+    assert "TG001" in _codes(ON_CONFLICT, policy)
+    unpinned = FROM_PINNED.replace(" WHERE c.account_id = $1", "")
+    assert "TG001" in _codes(unpinned, policy)
+    (tmp_path / "trigger").mkdir()
+    moved = policy_for(tmp_path / "trigger", KEYED + MOVING_TRIGGER, tenant_column="account_id")
+    assert _codes(FROM_PINNED, moved) == ["TG001"]
+    # a key of another type than the id it is given: an assignment cast (numeric to bigint
+    # rounds) may make it another row's id; only the very same sure type is followed
+    (tmp_path / "widened").mkdir()
+    widened = policy_for(tmp_path / "widened", WIDENED, tenant_column="account_id")
+    assert _codes(FROM_PINNED, widened) == ["TG001"]

@@ -509,6 +509,8 @@ def _same_schema(one: exp.Expression, other: exp.Expression) -> bool:
     )
 
 
+# types whose value an INSERT stores unchanged in a column of the very same type
+_IDENTITY_TYPES = frozenset(("int2", "int4", "int8", "uuid", "text"))
 _PIN_KINDS = (
     exp.EQ, exp.NullSafeEQ, exp.Operator, exp.Not, exp.Case, exp.ArrayContainedBy,
     exp.ArrayContainsAll, exp.Between, exp.In, exp.Or, exp.Is, exp.Exists,
@@ -1126,10 +1128,10 @@ class FactCollector:
             other = self.names.resolve(block, other_side, visible)
             if other is None or other.kind not in (SourceKind.DERIVED, SourceKind.CTE):
                 continue  # (two tables: a self-join by key is not read)
-            guess = self._key_row(block, other_side, visible, exact=False)
+            guess = self._key_row(block, other_side, visible, exact=False, returning=True)
             if guess is None or guess[1] != name or guess[0].table != source.table:
                 continue
-            keyed = self._key_row(block, other_side, visible)
+            keyed = self._key_row(block, other_side, visible, returning=True)
             if keyed is None or keyed[1] != name:
                 continue
             row = keyed[0]
@@ -1171,8 +1173,8 @@ class FactCollector:
         Not `exact`: a quick look that may say yes where the exact one says no, never the
         reverse (the items are found by their written names, without telling duplicates).
         With `returning`, also through the RETURNING list of a CTE's INSERT, UPDATE or DELETE
-        (a value of the row written: its new version, for a foreign key's purpose, which the
-        server checks before the statement returns anything)."""
+        (a value of the row written: its new version; a new key not checked yet is followed
+        only to the row an INSERT … SELECT copied it from, `_inserted_from`)."""
         for _ in range(64):  # one block deeper each step; a chain longer is not followed
             if type(column) is not exp.Column or type(column.this) is not exp.Identifier:
                 return None
@@ -1191,14 +1193,14 @@ class FactCollector:
             if not items:
                 return None
             names = source.column_names
-            if names is None and not exact:
+            if names is None and not exact and not written:
                 # a first look, for the item of that name only (most chains end elsewhere:
                 # `pr.id = m.professional_id`): every item's name is computed on the second
                 item = next((i for i in items if _item_name(i) == name), None)
                 if isinstance(item, exp.Alias):
                     item = item.this
-                if item is None or written:
-                    return None  # (a RETURNING is read exactly only)
+                if item is None:
+                    return None
                 block, column, visible = body, item, None
                 continue
             if names is None:
@@ -1215,9 +1217,64 @@ class FactCollector:
                 type(item) is not exp.Column
                 or _unchecked_key(body.node, identifier_name(item.this), self.policy.row_changers)
             ):
-                return None  # the new key of a row written, not checked yet (by its own name)
+                # the new key of a row written, not checked yet (by its own name): followed
+                # only to the pinned row an INSERT … SELECT copied it from
+                inserted = self._inserted_from(body.node, item) if kind is exp.Insert else None
+                if inserted is None:
+                    return None
+                block, column, visible = *inserted, None
+                continue
             block, column, visible = body, item, None
         return None
+
+    def _inserted_from(
+        self, insert: exp.Expression, item: exp.Expression
+    ) -> tuple[Block, exp.Column] | None:
+        """The SELECT block and the bare column an INSERT … SELECT writes into the column its
+        RETURNING reads (`item`), when the value RETURNING gives is that column's very value
+        (round 33, h33q): a column list naming it once, one plain SELECT (no set operation,
+        VALUES or star) whose item there is a bare column of a table read in it, both columns
+        of the very same sure type (`typed_columns`: no assignment cast, which may round
+        numeric into another row's id, or trim a varchar), no ON CONFLICT (DO UPDATE returns
+        the row already there, maybe another tenant's) and a target no BEFORE row trigger or
+        rule may change the row of (`row_changers`). None otherwise."""
+        schema = insert.this
+        if (
+            type(item) is not exp.Column
+            or insert.args.get("conflict") is not None
+            or type(schema) is not exp.Schema
+            or type(schema.this) is not exp.Table
+            or schema.this.args.get("db") is not None
+        ):
+            return None
+        table = identifier_name(schema.this.this)
+        name = identifier_name(item.this)
+        columns = [identifier_name(c) for c in schema.expressions]
+        if table in self.policy.row_changers or columns.count(name) != 1:
+            return None
+        query = _unwrapped(insert.expression)
+        while type(query) is exp.Subquery:
+            query = _unwrapped(query.this)
+        inner = self.model.block_of.get(id(query)) if type(query) is exp.Select else None
+        if inner is None or len(query.expressions) != len(columns):
+            return None
+        value = query.expressions[columns.index(name)]
+        value = _unwrapped(value.this if isinstance(value, exp.Alias) else value)
+        if type(value) is not exp.Column:
+            return None
+        copied = identifier_name(value.this)
+        source = self.names.resolve(inner, value, None, copied)
+        typed = self.policy.typed_columns
+        sort = typed.get(table, {}).get(name)
+        if (
+            source is None
+            or source.block is not inner
+            or not _plain_table(source)
+            or sort not in _IDENTITY_TYPES
+            or typed.get(source.table or "", {}).get(copied) != sort
+        ):
+            return None
+        return inner, value
 
     def _key_pair(
         self, block: Block, one: exp.Column, other: exp.Column, visible: Span | None

@@ -181,7 +181,10 @@ What pins a reference `R`:
   row trigger on INSERT or UPDATE, nor a DO INSTEAD rule, may change the row of); not the new
   key of an INSERT's row or of an UPDATE that SETs it (or whose trigger may), read by RETURNING (or the CTE's reader) before
   the server checks it at the statement's end (an error before then shows the other
-  tenant's row); not
+  tenant's row) — but for an INSERT … SELECT that copies it, with no cast (the very same
+  integer, uuid or text type), no ON CONFLICT and no BEFORE trigger or rule, from a bare
+  column of a table read in that SELECT: the key is then that row's value, followed to it
+  (`… SELECT $1, c.id … FROM customers c WHERE c.account_id = $1 RETURNING customer_id`); not
   `IS NOT DISTINCT FROM`, which matches NULL to NULL, NOT IN or NOT EXISTS) — a single-column
   key never does. The other way round too: with `b`
   pinned, `a.b_id = b.id` in a clause that filters `a` pins `a` when the schema sources
